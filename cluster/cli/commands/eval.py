@@ -1,0 +1,36 @@
+"""``nnsynth eval``: evaluate a checkpoint on a data set split."""
+import click
+
+from cluster.cli.options import emit, json_option
+
+
+@click.command("eval")
+@click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False),
+              help="Checkpoint written by nnsynth.")
+@click.option("--dataset", default=None, help="Data set (default: the checkpoint's own).")
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test",
+              show_default=True)
+@json_option
+def command(model_path, dataset, split, as_json):
+    """Accuracy and loss of a checkpoint on DATASET's SPLIT."""
+    from synth.checkpoint import load_model
+    from synth.data import load_dataset
+    from synth.errors import UserError
+    from synth.models import count_flops, count_parameters
+    from synth.train import evaluate
+
+    model = load_model(model_path)
+    name = dataset or model.checkpoint_info["dataset"].get("name")
+    if not name:
+        raise UserError(f"checkpoint {model_path} names no data set; pass --dataset")
+    data = load_dataset(name)
+    if tuple(data.input_shape) != tuple(model.input_shape):
+        raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the model "
+                        f"expects {tuple(model.input_shape)}")
+    x, y = data.split(split)
+    result = evaluate(model, x, y)
+    result.update(dataset=name, split=split, samples=len(y),
+                  parameters=count_parameters(model),
+                  nonzero_parameters=count_parameters(model, nonzero=True),
+                  flops=count_flops(model, model.input_shape))
+    emit(result, as_json)

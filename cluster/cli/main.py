@@ -1,0 +1,49 @@
+"""The ``nnsynth`` root group.
+
+Every module in ``cluster/cli/commands/`` that defines ``command`` (a click command or
+group) is added, so a new command is a new file.  A ``UserError`` raised anywhere below
+becomes one line on stderr and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import click
+
+from synth.errors import UserError
+
+
+class _Root(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted: finished work is kept; rerun the same command to resume",
+                       err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nnsynth")
+def cli():
+    """nnsynth: synthesize compact, accurate, hardware-efficient neural networks on Ray."""
+
+
+def _register_commands() -> None:
+    from cluster.cli import commands
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"cluster.cli.commands.{info.name}")
+        command = getattr(module, "command", None)
+        if command is not None:
+            cli.add_command(command)
+
+
+_register_commands()
+
+if __name__ == "__main__":
+    cli()

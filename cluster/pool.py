@@ -1,0 +1,90 @@
+"""A fault-tolerant actor pool: submit work items, collect results as they finish,
+restart a dead actor and resubmit its unfinished item.
+
+Ray's ``ActorPool`` gives ordered/unordered maps but gives up when an actor dies; this
+pool keeps one item in flight per actor, and on ``RayActorError`` builds a fresh actor
+with the same factory and resubmits the lost item (up to ``max_retries`` per item).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator
+
+
+class ResilientActorPool:
+    """``factory(i)`` returns actor handle i; ``method`` is called as ``actor.method.remote(item)``.
+
+    >>> pool = ResilientActorPool(lambda i: Worker.remote(), size=2)
+    >>> for item, result in pool.map_unordered("run", items): ...
+    """
+
+    def __init__(self, factory: Callable[[int], Any], size: int, max_retries: int = 3):
+        import ray  # noqa: F401  (fail early when Ray is missing)
+        if size < 1:
+            from synth.errors import UserError
+            raise UserError(f"actor pool size must be >= 1, got {size}")
+        self.factory = factory
+        self.max_retries = max_retries
+        self.actors = [factory(i) for i in range(size)]
+        self.restarts = 0
+
+    def __len__(self) -> int:
+        return len(self.actors)
+
+    def _restart(self, slot: int) -> None:
+        import ray
+        try:
+            ray.kill(self.actors[slot], no_restart=True)
+        except Exception:
+            pass
+        self.actors[slot] = self.factory(slot)
+        self.restarts += 1
+
+    def map_unordered(self, method: str, items: Iterable[Any],
+                      on_result: Callable[[Any, Any], None] | None = None) -> Iterator[tuple[Any, Any]]:
+        """Yield ``(item, result)`` in completion order; every item is yielded exactly once."""
+        import ray
+        from ray.exceptions import RayActorError
+        pending = list(items)[::-1]
+        retries: dict[int, int] = {}
+        in_flight: dict[Any, tuple[int, int, Any]] = {}  # ref -> (slot, item index, item)
+        counter = 0
+        free = list(range(len(self.actors)))
+
+        def submit(slot: int, index: int, item: Any) -> None:
+            ref = getattr(self.actors[slot], method).remote(item)
+            in_flight[ref] = (slot, index, item)
+
+        while pending or in_flight:
+            while pending and free:
+                submit(free.pop(0), counter, pending.pop())
+                counter += 1
+            done, _ = ray.wait(list(in_flight), num_returns=1)
+            ref = done[0]
+            slot, index, item = in_flight.pop(ref)
+            try:
+                result = ray.get(ref)
+            except RayActorError:
+                retries[index] = retries.get(index, 0) + 1
+                if retries[index] > self.max_retries:
+                    raise
+                self._restart(slot)
+                submit(slot, index, item)
+                continue
+            free.append(slot)
+            if on_result is not None:
+                on_result(item, result)
+            yield item, result
+
+    def call_all(self, method: str, *args, **kwargs) -> list[Any]:
+        """Call ``method`` on every actor (e.g. to broadcast new weights)."""
+        import ray
+        return ray.get([getattr(a, method).remote(*args, **kwargs) for a in self.actors])
+
+    def shutdown(self) -> None:
+        import ray
+        for a in self.actors:
+            try:
+                ray.kill(a, no_restart=True)
+            except Exception:
+                pass
+        self.actors = []

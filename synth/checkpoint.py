@@ -1,0 +1,90 @@
+"""Checkpoints: one file with spec, weights, masks, data set, normalization and metrics.
+
+Stored as plain tensors, dicts, lists, strings and numbers only, so it loads with
+``torch.load(weights_only=True)``: nothing in a checkpoint can execute code.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from synth.errors import UserError
+
+FORMAT_VERSION = 1
+
+
+def _plain(obj: Any) -> Any:
+    """Round-trip through JSON so that only plain types reach the file."""
+    return json.loads(json.dumps(obj))
+
+
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, dataset: dict | None = None,
+                    metrics: dict | None = None, masks: dict[str, torch.Tensor] | None = None,
+                    extra: dict | None = None) -> Path:
+    """Write atomically (temp file + rename).  ``dataset`` is ``Dataset.metadata()``."""
+    spec = getattr(model, "spec", None)
+    if spec is None:
+        raise UserError("only models built by synth.models.build (with a .spec) can be checkpointed")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "spec": _plain(spec),
+        "input_shape": list(model.input_shape),
+        "num_classes": int(model.num_classes),
+        "state_dict": state,
+        "masks": {k: v.detach().cpu().bool() for k, v in (masks or {}).items()},
+        "dataset": _plain(dataset or {}),
+        "metrics": _plain(metrics or {}),
+        "extra": _plain(extra or {}),
+    }
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UserError(f"cannot write checkpoint {path}: {e.strerror}") from None
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """The raw payload, loaded safely (``weights_only=True``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
+                        f"({type(e).__name__})") from None
+    if not isinstance(payload, dict) or "spec" not in payload or "state_dict" not in payload:
+        raise UserError(f"{path} is not an nnsynth checkpoint (no spec/state_dict)")
+    return payload
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """The model in eval mode, with masks re-attached when the checkpoint has them.
+
+    The checkpoint's extra dict carries ``"checkpoint"`` metadata on the returned model as
+    ``model.checkpoint_info`` (data set, metrics)."""
+    from synth.models import build
+    payload = read_checkpoint(path)
+    model = build(payload["spec"], payload["input_shape"], payload["num_classes"])
+    masks = payload.get("masks") or {}
+    if masks:
+        from synth.masked import attach_masks  # grow-and-prune's masked layers
+        attach_masks(model, masks)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as e:
+        raise UserError(f"checkpoint {path}: weights do not match its spec "
+                        f"({str(e).splitlines()[0]})") from None
+    model.checkpoint_info = {"dataset": payload.get("dataset", {}),
+                             "metrics": payload.get("metrics", {}),
+                             "extra": payload.get("extra", {})}
+    return model.to(device).eval()

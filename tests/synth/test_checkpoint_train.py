@@ -1,0 +1,49 @@
+import pytest
+import torch
+
+from synth.checkpoint import load_model, read_checkpoint, save_checkpoint
+from synth.errors import UserError
+from synth.models import build
+from synth.train import TrainConfig, evaluate, fit
+
+
+def test_checkpoint_round_trip(tmp_path, digits):
+    torch.manual_seed(0)
+    m = build("convnet_small", digits.input_shape, 10)
+    path = save_checkpoint(tmp_path / "m.pt", m, dataset=digits.metadata(), metrics={"a": 0.5})
+    loaded = load_model(path)
+    assert not loaded.training
+    m.eval()
+    x = digits.x_test[:16]
+    assert torch.allclose(m(x), loaded(x))
+    assert loaded.checkpoint_info["metrics"] == {"a": 0.5}
+    assert loaded.checkpoint_info["dataset"]["name"] == "digits"
+    # a weights_only load: the payload is plain data
+    payload = torch.load(path, weights_only=True)
+    assert payload["spec"]["family"] == "convnet"
+
+
+def test_checkpoint_errors(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_model(tmp_path / "none.pt")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(UserError, match="corrupt"):
+        read_checkpoint(tmp_path / "junk.pt")
+
+
+def test_fit_learns_digits(digits):
+    torch.manual_seed(0)
+    m = build("convnet_small", digits.input_shape, 10)
+    before = evaluate(m, digits.x_test, digits.y_test)["accuracy"]
+    r = fit(m, digits, TrainConfig(epochs=3, progress=False, seed=0))
+    assert r["test_accuracy"] > max(0.6, before + 0.3)
+    assert len(r["history"]) == 3
+
+
+def test_train_config_validation():
+    with pytest.raises(UserError, match="lr must be in"):
+        TrainConfig(lr=-1)
+    with pytest.raises(UserError, match="unknown config key 'epoch'"):
+        TrainConfig.from_dict({"epoch": 3})
+    with pytest.raises(UserError, match="optimizer must be one of"):
+        TrainConfig(optimizer="lbfgs")

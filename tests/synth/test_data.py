@@ -1,0 +1,112 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from synth.data import load_dataset, list_datasets, write_parquet
+from synth.errors import UserError
+
+
+@pytest.mark.parametrize("name,shape,classes", [
+    ("digits", (1, 8, 8), 10), ("iris", (4,), 3), ("wine", (13,), 3), ("breast_cancer", (30,), 2)])
+def test_bundled_sets(name, shape, classes):
+    d = load_dataset(name)
+    assert d.input_shape == shape and d.num_classes == classes
+    assert len(d.class_names) == classes
+    total = len(d.y_train) + len(d.y_val) + len(d.y_test)
+    assert abs(len(d.y_test) / total - 0.2) < 0.02
+    assert d.x_train.dtype == torch.float32 and d.x_train.shape[1:] == shape
+    # stratified: every class in every split
+    for y in (d.y_train, d.y_val, d.y_test):
+        assert set(y.tolist()) == set(range(classes))
+    # normalized with train statistics
+    assert abs(float(d.x_train.mean())) < 0.1
+
+
+def test_mnist5k(mnist):
+    assert mnist.input_shape == (1, 28, 28) and mnist.num_classes == 10
+    assert len(mnist.y_train) + len(mnist.y_val) + len(mnist.y_test) == 5000
+    lo, hi = mnist.pixel_range()
+    assert float(mnist.x_train.min()) >= float(lo.min()) - 1e-5
+    assert float(mnist.x_train.max()) <= float(hi.max()) + 1e-5
+
+
+def test_splits_deterministic_and_seeded():
+    a, b, c = load_dataset("wine", seed=1), load_dataset("wine", seed=1), load_dataset("wine", seed=2)
+    assert torch.equal(a.x_test, b.x_test)
+    assert not torch.equal(a.x_test, c.x_test)
+
+
+def test_unknown_name_lists_known():
+    with pytest.raises(UserError, match="mnist5k"):
+        load_dataset("nope")
+    assert "digits" in list_datasets()
+
+
+def _write_cifar_dir(root, n=20):
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        d = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+             b"labels": [i % 10 for i in range(n)]}
+        with open(root / name, "wb") as f:
+            pickle.dump(d, f)
+
+
+def test_cifar10_format(tmp_path):
+    _write_cifar_dir(tmp_path)
+    d = load_dataset(f"cifar10:{tmp_path}")
+    assert d.input_shape == (3, 32, 32) and d.num_classes == 10
+    assert len(d.y_test) == 20 and len(d.y_train) + len(d.y_val) == 100
+    assert d.class_names[0] == "airplane"
+
+
+def test_cifar10_missing_and_corrupt(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_dataset(f"cifar10:{tmp_path / 'absent'}")
+    _write_cifar_dir(tmp_path)
+    (tmp_path / "data_batch_3").unlink()
+    with pytest.raises(UserError, match="data_batch_3"):
+        load_dataset(f"cifar10:{tmp_path}")
+    (tmp_path / "data_batch_3").write_bytes(b"\x80\x04garbage")
+    with pytest.raises(UserError, match="corrupt"):
+        load_dataset(f"cifar10:{tmp_path}")
+
+
+def test_cifar10_refuses_code_in_pickle(tmp_path):
+    _write_cifar_dir(tmp_path)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+    with open(tmp_path / "test_batch", "wb") as f:
+        pickle.dump({b"data": Evil(), b"labels": []}, f)
+    with pytest.raises(UserError, match="forbidden global"):
+        load_dataset(f"cifar10:{tmp_path}")
+
+
+def test_parquet_round_trip(tmp_path):
+    meta = {"input_shape": [1, 4, 4], "num_classes": 3, "class_names": ["a", "b", "c"],
+            "mean": [0.5], "std": [0.25]}
+    x = torch.randn(30, 1, 4, 4)
+    y = torch.arange(30) % 3
+    write_parquet(tmp_path / "shard-0.parquet", x[:15], y[:15], meta, {"seed": [0] * 15})
+    write_parquet(tmp_path / "shard-1.parquet", x[15:], y[15:], meta, {"seed": [1] * 15})
+    d = load_dataset(f"parquet:{tmp_path}")
+    assert d.input_shape == (1, 4, 4) and d.num_classes == 3 and d.class_names == ["a", "b", "c"]
+    assert len(d.y_train) + len(d.y_val) == 30 and len(d.y_test) == 0
+    got = torch.cat([d.x_train, d.x_val])
+    assert sorted(got.sum(dim=(1, 2, 3)).tolist()) == pytest.approx(
+        sorted(x.sum(dim=(1, 2, 3)).tolist()), abs=1e-4)
+
+
+def test_parquet_errors(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_dataset(f"parquet:{tmp_path / 'none'}")
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    with pytest.raises(UserError, match="corrupt Parquet"):
+        load_dataset(f"parquet:{tmp_path / 'bad.parquet'}")
+    meta = {"input_shape": [1, 3, 3], "num_classes": 2, "mean": [0.0], "std": [1.0]}
+    write_parquet(tmp_path / "shape.parquet", torch.randn(4, 1, 4, 4), torch.tensor([0, 1, 0, 1]), meta)
+    with pytest.raises(UserError, match="input_shape"):
+        load_dataset(f"parquet:{tmp_path / 'shape.parquet'}")

@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from synth.errors import UserError
+from synth.models import (batchnorm_layers, build, count_flops, count_parameters, list_variants,
+                          prunable_layers, resolve_spec)
+
+SHAPES = {"mlp": [(1, 28, 28), (13,)], "lenet5": [(1, 28, 28), (3, 32, 32)],
+          "convnet": [(1, 8, 8), (3, 32, 32)], "resnet": [(1, 8, 8), (3, 32, 32)]}
+BIG = {"resnet18", "resnet34"}
+
+
+@pytest.mark.parametrize("variant", sorted(list_variants()))
+def test_every_variant_builds_runs_and_backprops(variant):
+    spec = resolve_spec(variant)
+    for shape in SHAPES[spec["family"]][: 1 if variant in BIG else 2]:
+        torch.manual_seed(0)
+        model = build(variant, shape, 10)
+        x = torch.randn((4,) + shape)
+        out = model(x)
+        assert out.shape == (4, 10) and torch.isfinite(out).all()
+        out.logsumexp(1).mean().backward()
+        grads = [p.grad for p in model.parameters()]
+        assert all(g is not None and torch.isfinite(g).all() for g in grads)
+        assert model.prunable_layers() == prunable_layers(model) and prunable_layers(model)
+        assert model.batchnorm_layers() == batchnorm_layers(model)
+        assert (len(batchnorm_layers(model)) > 0) == bool(spec.get("bn", True))
+        assert count_flops(model, shape) > 0 and count_parameters(model) > 0
+
+
+def test_lenet5_counts():
+    m = build("lenet5", (1, 28, 28), 10)
+    assert count_parameters(m) == 61706   # the classic LeNet-5 (padding 2) figure
+    assert count_parameters(build("lenet300_100", (1, 28, 28), 10)) == 266610
+
+
+def test_nonzero_count():
+    m = build("lenet300_100", (1, 28, 28), 10)
+    with torch.no_grad():
+        m.net[1].weight[:10].zero_()
+    assert count_parameters(m, nonzero=True) == 266610 - 10 * 784
+
+
+def test_json_spec_and_errors():
+    m = build('{"family": "mlp", "hidden": [8]}', (4,), 3)
+    assert m.spec == {"family": "mlp", "hidden": [8], "bn": False, "dropout": 0.0}
+    with pytest.raises(UserError, match="unknown model"):
+        resolve_spec("lenet9")
+    with pytest.raises(UserError, match="unknown key 'depth'"):
+        resolve_spec({"family": "mlp", "depth": 3})
+    with pytest.raises(UserError, match="does not fit input shape"):
+        build("lenet5", (1, 4, 4), 10)
+    with pytest.raises(UserError, match="not valid JSON"):
+        resolve_spec("{bad")
