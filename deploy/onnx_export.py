@@ -1,0 +1,116 @@
+"""ONNX export of (compacted) nnsynth models, verified with onnxruntime.
+
+``export_onnx(model, path)`` writes an ONNX graph with a dynamic batch axis
+(``input`` -> ``logits``) atomically; ``verify_onnx(path, model, x)`` runs the same inputs
+through onnxruntime and PyTorch and returns the largest absolute difference of the logits,
+so a caller can demand agreement within a tolerance (1e-4 on the test split by default).
+
+Masks are folded in before export: a grow-and-prune model exports its *effective*
+(masked) weights, and a compacted model exports its smaller dense layers.  We use the
+TorchScript exporter (``dynamo=False``): it needs no extra package (the torch.export
+path needs ``onnxscript``) and covers every layer type in ``synth.models``.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from synth.errors import UserError
+
+OPSET = 17
+DEFAULT_TOLERANCE = 1e-4   # max |logit difference|, PyTorch vs onnxruntime, float32
+
+
+def export_onnx(model: torch.nn.Module, path: str | os.PathLike,
+                input_shape: tuple[int, ...] | None = None, opset: int = OPSET) -> Path:
+    """Write ``model`` (eval mode, CPU, float32) as ONNX with a dynamic batch axis."""
+    input_shape = tuple(input_shape or getattr(model, "input_shape", ()))
+    if not input_shape:
+        raise UserError("export_onnx needs input_shape (the model has no .input_shape)")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    was_training = model.training
+    device = next(model.parameters()).device
+    model = model.cpu().eval()
+    dummy = torch.zeros((1,) + input_shape)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=opset,
+                              input_names=["input"], output_names=["logits"],
+                              dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+        model.to(device).train(was_training)
+    return path
+
+
+def onnx_session(path: str | os.PathLike):
+    """An onnxruntime CPU session for ``path`` (checked with onnx.checker first)."""
+    import onnx
+    import onnxruntime as ort
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"ONNX file not found: {path}")
+    try:
+        onnx.checker.check_model(str(path))
+    except Exception as e:  # onnx raises its own ValidationError types
+        raise UserError(f"{path} is not a valid ONNX model: {str(e).splitlines()[0]}") from None
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_predict(path_or_session, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+    """Logits from onnxruntime for a float tensor ``x`` of shape (N, *input_shape)."""
+    session = (onnx_session(path_or_session) if isinstance(path_or_session, (str, Path))
+               else path_or_session)
+    name = session.get_inputs()[0].name
+    x = x.detach().cpu().float().numpy()
+    return np.concatenate([session.run(None, {name: x[i:i + batch_size]})[0]
+                           for i in range(0, len(x), batch_size)], axis=0)
+
+
+@torch.no_grad()
+def verify_onnx(path: str | os.PathLike, model: torch.nn.Module, x: torch.Tensor,
+                y: torch.Tensor | None = None, batch_size: int = 1024) -> dict:
+    """Compare onnxruntime with PyTorch on ``x``: max |logit difference|, and (with ``y``)
+    both accuracies and how many predictions disagree."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    torch_logits = torch.cat([model(x[i:i + batch_size].to(device)).cpu()
+                              for i in range(0, len(x), batch_size)]).numpy()
+    model.train(was_training)
+    ort_logits = onnx_predict(path, x, batch_size)
+    result = {"samples": int(len(x)),
+              "max_abs_diff": float(np.abs(ort_logits - torch_logits).max()) if len(x) else 0.0,
+              "prediction_mismatches": int((ort_logits.argmax(1) != torch_logits.argmax(1)).sum())}
+    if y is not None:
+        labels = y.cpu().numpy()
+        result["onnx_accuracy"] = float((ort_logits.argmax(1) == labels).mean())
+        result["torch_accuracy"] = float((torch_logits.argmax(1) == labels).mean())
+    return result
+
+
+def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.Tensor,
+                      y: torch.Tensor | None = None,
+                      tolerance: float = DEFAULT_TOLERANCE) -> dict:
+    """``export_onnx`` then ``verify_onnx``; raises when the outputs differ by more than
+    ``tolerance`` (the file is removed then, so a bad export is never left behind)."""
+    path = export_onnx(model, path)
+    check = verify_onnx(path, model, x, y)
+    if not check["max_abs_diff"] <= tolerance:
+        path.unlink(missing_ok=True)
+        raise UserError(f"ONNX export of {path.name} differs from PyTorch by "
+                        f"{check['max_abs_diff']:.3g} > tolerance {tolerance:g}")
+    check.update(path=str(path), tolerance=tolerance,
+                 bytes=path.stat().st_size)
+    return check

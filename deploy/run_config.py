@@ -1,0 +1,213 @@
+"""The configuration of one ``nnsynth run``: one frozen dataclass per stage.
+
+A run config is YAML with one section per stage (``teacher``, ``synthesis``, ``search``,
+``refine``, ``export``) and a few top-level keys.  ``RunConfig.from_dict`` validates every
+section and rejects unknown keys by their dotted name (``search.trails``) before any work
+starts.  Sections that carry another component's options (``synthesis.inversion``,
+``search.options``, ``refine.schedule``, ``refine.distill``) are validated by that
+component's own ``Config.from_dict`` in ``deploy.stages.check_stages``, also before work.
+
+Bundled configs live in ``deploy/configs/`` (``default``, ``tiny``); ``load_run_config``
+takes one of those names or a path to a YAML file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from synth.config import Config, check_choice, check_range
+from synth.errors import ConfigError, UserError
+
+STAGES = ("teacher", "synthesis", "search", "refine", "export")
+BUNDLED = ("default", "tiny")
+
+
+def _check_mapping(name: str, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{name} must be a mapping of option: value, got {value!r}")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TeacherStage(Config):
+    """Train (or reuse) the teacher on real data: the only stage that sees real images."""
+    dataset: str = "mnist5k"
+    model: str = "lenet5_bn"
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 0.05
+    cache: str = "runs/teachers"   # reuse a teacher with the same settings from here ("" = none)
+
+    def validate(self) -> None:
+        check_range("teacher.epochs", self.epochs, 1, 1000, integer=True)
+        check_range("teacher.batch_size", self.batch_size, 1, None, integer=True)
+        check_range("teacher.lr", self.lr, 0, 10, low_open=True)
+        if not isinstance(self.dataset, str) or not self.dataset:
+            raise ConfigError(f"teacher.dataset must be a data set name, got {self.dataset!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthesisStage(Config):
+    """DeepInversion / ADI image synthesis from the teacher (arXiv 1912.08795)."""
+    enabled: bool = True
+    num_images: int = 1024
+    pairs: int = 2                 # teacher/student pair actors (ADI needs a student)
+    student: str = "lenet5_bn_half"  # ADI's student spec ("" = plain DeepInversion)
+    preset: str = "mnist28"
+    inversion: Mapping = dataclasses.field(default_factory=dict)  # InversionConfig overrides
+
+    def validate(self) -> None:
+        _check_bool("synthesis.enabled", self.enabled)
+        check_range("synthesis.num_images", self.num_images, 1, 10_000_000, integer=True)
+        check_range("synthesis.pairs", self.pairs, 1, 1024, integer=True)
+        _check_mapping("synthesis.inversion", self.inversion)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchStage(Config):
+    """Predictor-guided architecture search; trials are data-free KD on the synthesized set."""
+    enabled: bool = True
+    options: Mapping = dataclasses.field(default_factory=dict)  # search.SearchConfig keys
+
+    def validate(self) -> None:
+        _check_bool("search.enabled", self.enabled)
+        _check_mapping("search.options", self.options)
+
+
+@dataclasses.dataclass(frozen=True)
+class RefineStage(Config):
+    """Grow-and-prune (NeST) of the best searched model, compaction, final distillation."""
+    enabled: bool = True
+    schedule: Mapping = dataclasses.field(default_factory=dict)   # GrowPruneSchedule keys
+    distill: Mapping = dataclasses.field(default_factory=dict)    # final KD keys
+
+    def validate(self) -> None:
+        _check_bool("refine.enabled", self.enabled)
+        _check_mapping("refine.schedule", self.schedule)
+        _check_mapping("refine.distill", self.distill)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportStage(Config):
+    """Price on the accelerator model and SPRING, ONNX export, summary.md."""
+    onnx: bool = True
+    price: bool = True             # hwsim latency/energy on the accelerator (and SPRING)
+    tolerance: float = 1e-4        # max |logit difference| PyTorch vs onnxruntime, test split
+    accel: str = ""                # hwsim accelerator config name ("" = hwsim's default)
+    spring: bool = True
+
+    def validate(self) -> None:
+        _check_bool("export.onnx", self.onnx)
+        _check_bool("export.price", self.price)
+        _check_bool("export.spring", self.spring)
+        check_range("export.tolerance", self.tolerance, 0, 1, low_open=True)
+
+
+_SECTIONS = {"teacher": TeacherStage, "synthesis": SynthesisStage, "search": SearchStage,
+             "refine": RefineStage, "export": ExportStage}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig(Config):
+    name: str = "run"
+    seed: int = 0
+    data_seed: int = 0             # the real data's split; 0 = the split `nnsynth eval` uses
+    device: str = "auto"
+    num_cpus: int = 0              # local Ray CPUs (0 = all); ignored when joining a cluster
+    teacher: TeacherStage = dataclasses.field(default_factory=TeacherStage)
+    synthesis: SynthesisStage = dataclasses.field(default_factory=SynthesisStage)
+    search: SearchStage = dataclasses.field(default_factory=SearchStage)
+    refine: RefineStage = dataclasses.field(default_factory=RefineStage)
+    export: ExportStage = dataclasses.field(default_factory=ExportStage)
+
+    def validate(self) -> None:
+        if not isinstance(self.name, str) or not self.name or "/" in self.name:
+            raise ConfigError(f"name must be a non-empty string without '/', got {self.name!r}")
+        check_range("seed", self.seed, 0, None, integer=True)
+        check_range("data_seed", self.data_seed, 0, None, integer=True)
+        check_range("num_cpus", self.num_cpus, 0, 4096, integer=True)
+        check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        if self.refine.enabled and not self.search.enabled:
+            raise ConfigError("refine.enabled needs search.enabled (it refines the best "
+                              "searched model)")
+        if self.search.enabled and not self.synthesis.enabled:
+            raise ConfigError("search.enabled needs synthesis.enabled (trials distill on the "
+                              "synthesized set)")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None, where: str = "") -> "RunConfig":
+        values = dict(values or {})
+        for key, section in _SECTIONS.items():
+            if key in values:
+                if values[key] is None:
+                    values[key] = {}
+                _check_mapping(key, values[key])
+                values[key] = section.from_dict(values[key], where=key)
+        return super().from_dict(values, where)
+
+    def to_dict(self) -> dict[str, Any]:
+        top = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+               if f.name not in _SECTIONS}
+        top.update({key: _plain(getattr(self, key).to_dict()) for key in _SECTIONS})
+        return top
+
+    def stage_fingerprint(self, stage: str) -> str:
+        """Hash of everything a stage's result depends on: its own section, the sections
+        before it, and the top-level keys.  A change re-runs that stage and the later ones."""
+        upto = STAGES[:STAGES.index(stage) + 1]
+        d = self.to_dict()
+        keep = {k: v for k, v in d.items() if k not in _SECTIONS or k in upto}
+        keep.pop("name", None)
+        keep.pop("num_cpus", None)   # where it runs does not change what it computes
+        text = json.dumps(keep, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _plain(obj: Any) -> Any:
+    return json.loads(json.dumps(obj))
+
+
+def read_yaml(path: str | Path) -> dict:
+    import yaml
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        values = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{path} is not valid YAML{where}") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path} must hold a mapping of config keys, got {type(values).__name__}")
+    return values
+
+
+def bundled_config_path(name: str) -> Path:
+    return Path(str(resources.files("deploy") / "configs" / f"{name}.yaml"))
+
+
+def load_run_config(source: str | Path | Mapping | None = None,
+                    overrides: Mapping | None = None) -> RunConfig:
+    """A bundled name (``default``, ``tiny``), a YAML path, or a dict -> validated RunConfig."""
+    if source is None:
+        source = "default"
+    if isinstance(source, Mapping):
+        values = dict(source)
+    elif str(source) in BUNDLED and not Path(str(source)).exists():
+        values = read_yaml(bundled_config_path(str(source)))
+    else:
+        values = read_yaml(source)
+    for key, value in (overrides or {}).items():
+        values[key] = value
+    return RunConfig.from_dict(values)

@@ -1,0 +1,260 @@
+"""The stage bodies of ``nnsynth run``; each takes a ``RunContext`` and returns its outputs.
+
+Outputs are JSON-able dicts recorded in the ledger; file paths in them are relative to the
+run directory.  The stages call the library functions of the other packages and hold no
+algorithm of their own:
+
+- teacher:   ``synth.train.fit`` on the real training split (or a cached teacher);
+- synthesis: ``cluster.pairs.run_synthesis`` (DeepInversion/ADI with K pair actors);
+- search:    ``search.run.run_search`` (Tune trials of data-free KD with hardware costs);
+- refine:    ``synth.grow_prune.grow_and_prune`` + ``synth.compact.compact`` + final KD;
+- export:    real-test-split accuracy, ``hwsim.price``, ONNX (``deploy.onnx_export``),
+             ``summary.md``.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+import shutil
+from pathlib import Path
+
+from deploy.run_config import RunConfig
+from synth.errors import ConfigError, UserError
+
+# The component each stage needs: (module, attribute), checked before any work starts.
+REQUIRES = {
+    "teacher": [("synth.train", "fit"), ("synth.checkpoint", "save_checkpoint")],
+    "synthesis": [("cluster.pairs", "run_synthesis"), ("synth.inversion", "InversionConfig")],
+    "search": [("search.run", "run_search"), ("search.run", "SearchConfig")],
+    "refine": [("synth.grow_prune", "grow_and_prune"), ("synth.compact", "compact")],
+    "export": [("deploy.onnx_export", "export_and_verify")],
+}
+
+
+def _require(stage: str, module: str, attr: str):
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"stage '{stage}' needs {module}.{attr}, which is not available "
+                          f"({type(e).__name__}: {e}); disable it with {stage}.enabled: false"
+                          ) from None
+
+
+def check_stages(config: RunConfig, stages: list[str]) -> None:
+    """Import what each stage needs and validate its option sections; no work is done."""
+    for stage in stages:
+        for module, attr in REQUIRES.get(stage, []):
+            _require(stage, module, attr)
+    from synth.models import resolve_spec
+    resolve_spec(config.teacher.model)
+    if "synthesis" in stages:
+        from synth.inversion import InversionConfig
+        _options("synthesis.inversion", lambda: InversionConfig.preset(
+            config.synthesis.preset, **config.synthesis.inversion))
+        if config.synthesis.student:
+            resolve_spec(config.synthesis.student)
+    if "search" in stages:
+        _options("search.options", lambda: search_config(config, Path("runs/x")))
+    if "refine" in stages:
+        from synth.grow_prune import GrowPruneSchedule
+        _options("refine.schedule", lambda: GrowPruneSchedule.from_dict(
+            {"seed": config.seed, "device": config.device, **config.refine.schedule}))
+    if "export" in stages and config.export.price:
+        _require("export", "hwsim", "price")
+
+
+def _options(where: str, make) -> None:
+    """Run a component's own validation, prefixing its message with the YAML section."""
+    try:
+        make()
+    except UserError as e:
+        msg = str(e)
+        msg = msg.replace("unknown config key '", f"unknown config key '{where}.", 1)
+        if not msg.startswith(("unknown config key", where)):
+            msg = f"{where}: {msg}"
+        raise ConfigError(msg) from None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
+
+
+def _model_facts(model, input_shape) -> dict:
+    from synth.models import count_flops, count_parameters
+    return {"parameters": count_parameters(model),
+            "nonzero_parameters": count_parameters(model, nonzero=True),
+            "flops": count_flops(model, input_shape)}
+
+
+# --------------------------------------------------------------------------- teacher
+def run_teacher(ctx) -> dict:
+    """Train the teacher on the real training split, or copy a cached one with the same
+    settings (the cache key names data set, model, epochs, batch, lr and seeds)."""
+    from synth.checkpoint import load_model, save_checkpoint
+    from synth.models import build
+    from synth.train import TrainConfig, evaluate, fit
+    import torch
+    c, cfg = ctx.config.teacher, ctx.config
+    data = ctx.real_data()
+    key = _slug(f"{c.dataset}_{c.model}_e{c.epochs}_b{c.batch_size}_lr{c.lr}"
+                f"_s{cfg.seed}_d{cfg.data_seed}") + ".pt"
+    cached = Path(c.cache) / key if c.cache else None
+    target = ctx.path("teacher.pt")
+    reused = bool(cached and cached.is_file())
+    if reused:
+        ctx.log(f"  reusing teacher {cached}")
+        shutil.copyfile(cached, target.with_name(".teacher.pt.tmp"))
+        target.with_name(".teacher.pt.tmp").replace(target)
+        model = load_model(target)
+    else:
+        torch.manual_seed(cfg.seed)
+        model = build(c.model, data.input_shape, data.num_classes)
+        train = TrainConfig(epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, seed=cfg.seed,
+                            device=cfg.device, progress=ctx.progress)
+        metrics = fit(model, data, train, desc="teacher")
+        metrics.pop("history")
+        save_checkpoint(target, model, dataset=data.metadata(), metrics=metrics,
+                        extra={"train_config": train.to_dict(), "role": "teacher"})
+        if cached:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.name}.tmp")
+            shutil.copyfile(target, tmp)
+            tmp.replace(cached)
+    test = evaluate(model, data.x_test, data.y_test)
+    out = {"checkpoint": "teacher.pt", "reused": reused, "cache": str(cached or ""),
+           "test_accuracy": test["accuracy"], "spec": model.spec}
+    out.update(_model_facts(model, data.input_shape))
+    ctx.log(f"  teacher test accuracy {test['accuracy']:.4f}, {out['parameters']:,} parameters")
+    return out
+
+
+# --------------------------------------------------------------------------- synthesis
+def run_synthesis_stage(ctx) -> dict:
+    """ADI synthesis with ``pairs`` teacher/student actors into ``synthetic/`` (Parquet)."""
+    from cluster.pairs import run_synthesis
+    from synth.inversion import InversionConfig
+    c, cfg = ctx.config.synthesis, ctx.config
+    inversion = InversionConfig.preset(c.preset, **{"device": cfg.device, **c.inversion})
+    ctx.connect_ray()
+    summary = run_synthesis(str(ctx.path("teacher.pt")), str(ctx.path("synthetic")),
+                            c.num_images, c.pairs, inversion,
+                            student_spec=c.student or None, seed=cfg.seed)
+    out = {"dataset": "synthetic", "summary": summary}
+    grid = _image_grid(ctx)
+    if grid:
+        out["image_grid"] = grid
+    return out
+
+
+def _image_grid(ctx) -> str | None:
+    try:
+        images = importlib.import_module("synth.images")
+    except ImportError:
+        ctx.log("  (no synth.images: image grid skipped)")
+        return None
+    from synth.data import load_dataset
+    synthetic = load_dataset(f"parquet:{ctx.path('synthetic')}")
+    images.save_grid(synthetic, ctx.path("images.png"))
+    return "images.png"
+
+
+# --------------------------------------------------------------------------- search
+def search_config(config: RunConfig, out_dir: Path):
+    """``search.SearchConfig`` from ``search.options`` plus what the pipeline knows."""
+    from search.run import SearchConfig
+    return SearchConfig.from_dict({"seed": config.seed, **config.search.options})
+
+
+def run_search_stage(ctx) -> dict:
+    from search.run import run_search
+    out_dir = ctx.path("search")
+    ctx.connect_ray()
+    summary = run_search(search_config(ctx.config, out_dir), out_dir,
+                         resume=out_dir.exists())
+    return {"summary": summary}
+
+
+# --------------------------------------------------------------------------- refine
+def run_refine(ctx) -> dict:
+    raise UserError("refine stage is not wired yet")
+
+
+# --------------------------------------------------------------------------- export
+def final_checkpoint(ctx) -> tuple[str, str]:
+    """(checkpoint relative to the run dir, what it is): refined > best searched > teacher."""
+    if "refine" in ctx.outputs:
+        return ctx.outputs["refine"]["checkpoint"], "grow-and-prune refined, compacted student"
+    if "search" in ctx.outputs:
+        return ctx.outputs["search"]["checkpoint"], "best searched student"
+    return ctx.outputs["teacher"]["checkpoint"], "the teacher (search and refine disabled)"
+
+
+def _price(ctx, model) -> dict:
+    if not ctx.config.export.price:
+        return {}
+    import hwsim
+    cost = hwsim.price(model, tuple(model.input_shape), accel=ctx.config.export.accel or None,
+                       spring=ctx.config.export.spring)
+    return {k: float(v) for k, v in cost.items() if isinstance(v, (int, float))}
+
+
+def run_export(ctx) -> dict:
+    """Evaluate teacher and final model on the real test split, price both, export the
+    final model to ONNX (checked against PyTorch within ``export.tolerance``), write the
+    final checkpoint ``final.pt`` and ``summary.md``."""
+    import json
+    from deploy.onnx_export import export_and_verify
+    from deploy.summary import render_summary, write_summary
+    from synth.checkpoint import load_model, read_checkpoint, save_checkpoint
+    from synth.train import evaluate
+    data = ctx.real_data()
+    source, label = final_checkpoint(ctx)
+    teacher = load_model(ctx.path("teacher.pt"))
+    final = load_model(ctx.path(source))
+    rows = {}
+    for name, model in (("teacher", teacher), ("final", final)):
+        row = {"test_accuracy": evaluate(model, data.x_test, data.y_test)["accuracy"]}
+        row.update(_model_facts(model, data.input_shape))
+        row.update(_price(ctx, model))
+        row["spec_text"] = json.dumps(model.spec, sort_keys=True)
+        rows[name] = row
+    payload = read_checkpoint(ctx.path(source))
+    metrics = {**payload.get("metrics", {}),
+               **{k: v for k, v in rows["final"].items() if k != "spec_text"},
+               "test_split": "real", "dataset": data.name}
+    save_checkpoint(ctx.path("final.pt"), final, dataset=data.metadata(), metrics=metrics,
+                    masks=payload.get("masks") or None,
+                    extra={**payload.get("extra", {}), "role": "final", "source": source})
+    files = {"final checkpoint": "final.pt", "teacher checkpoint": "teacher.pt",
+             "config": "config.json", "ledger": "ledger.json"}
+    notes = []
+    if ctx.config.export.onnx:
+        check = export_and_verify(final, ctx.path("model.onnx"), data.x_test, data.y_test,
+                                  ctx.config.export.tolerance)
+        files["ONNX export"] = "model.onnx"
+        notes.append(f"ONNX (onnxruntime) vs PyTorch on the {check['samples']} test images: "
+                     f"max |logit difference| {check['max_abs_diff']:.2e} (tolerance "
+                     f"{check['tolerance']:g}), {check['prediction_mismatches']} differing "
+                     f"predictions")
+        rows["final"]["onnx_max_abs_diff"] = check["max_abs_diff"]
+    for stage, name, label_ in (("search", "results.parquet", "search results"),
+                                ("search", "pareto.png", "Pareto plot"),
+                                ("synthesis", "images.png", "synthesized images")):
+        if ctx.path(name).is_file():
+            files[label_] = name
+    stage_seconds = {s: None for s in ctx.outputs}
+    from deploy.pipeline import Ledger
+    for s, entry in Ledger(ctx.run_dir).stages.items():
+        stage_seconds[s] = entry.get("seconds")
+    stage_seconds["export"] = None
+    text = render_summary(ctx.config.name, rows["teacher"], rows["final"], final_source=label,
+                          files=files, stage_seconds=stage_seconds, notes=notes)
+    write_summary(ctx.path("summary.md"), text)
+    summary = {"teacher_" + k: v for k, v in rows["teacher"].items() if k != "spec_text"}
+    summary.update({"final_" + k: v for k, v in rows["final"].items() if k != "spec_text"})
+    summary["final_checkpoint"] = str(ctx.path("final.pt"))
+    return {"checkpoint": "final.pt", "summary": summary}
+
+
+RUNNERS = {"teacher": run_teacher, "synthesis": run_synthesis_stage, "search": run_search_stage,
+           "refine": run_refine, "export": run_export}

@@ -1,0 +1,60 @@
+"""``summary.md``: the run's report, made from the ledger's recorded numbers only.
+
+Teacher and final model side by side on the real test split: accuracy, parameters
+(nonzero), FLOPs (MACs), latency and energy on the accelerator model and on SPRING,
+with the ratio final/teacher for each, plus the files the run wrote.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from deploy.pipeline import write_text_atomic
+
+ROWS = [  # (key, label, format)
+    ("test_accuracy", "test accuracy (real test split)", "{:.2%}"),
+    ("parameters", "parameters", "{:,}"),
+    ("nonzero_parameters", "nonzero parameters", "{:,}"),
+    ("flops", "FLOPs (MACs per image)", "{:,}"),
+    ("latency_ms", "latency, accelerator (ms/image)", "{:.4g}"),
+    ("energy_mj", "energy, accelerator (mJ/image)", "{:.4g}"),
+    ("spring_latency_ms", "latency, SPRING (ms/image)", "{:.4g}"),
+    ("spring_energy_mj", "energy, SPRING (mJ/image)", "{:.4g}"),
+]
+
+
+def _fmt(fmt: str, value) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return fmt.format(value)
+
+
+def _ratio(a, b) -> str:
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or not b:
+        return ""
+    return f"{a / b:.3g}x"
+
+
+def render_summary(name: str, teacher: dict, final: dict, *, final_source: str,
+                   files: dict[str, str], stage_seconds: dict[str, float | None],
+                   notes: list[str] | None = None) -> str:
+    lines = [f"# nnsynth run: {name}", "",
+             f"Final model: {final_source} (`{final.get('spec_text', '')}`)", "",
+             "| metric | teacher | final | final / teacher |", "|---|---|---|---|"]
+    for key, label, fmt in ROWS:
+        if key not in teacher and key not in final:
+            continue
+        t, f = teacher.get(key), final.get(key)
+        lines.append(f"| {label} | {_fmt(fmt, t)} | {_fmt(fmt, f)} | {_ratio(f, t)} |")
+    lines += ["", "## Stages", "", "| stage | seconds |", "|---|---|"]
+    for stage, seconds in stage_seconds.items():
+        lines.append(f"| {stage} | {'n/a' if seconds is None else f'{seconds:.0f}'} |")
+    lines += ["", "## Files", ""]
+    lines += [f"- {label}: `{path}`" for label, path in files.items()]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(path: str | Path, text: str) -> Path:
+    return write_text_atomic(path, text)
