@@ -1,0 +1,187 @@
+"""Data-free knowledge distillation (Hinton et al. 2015; DeepInversion arXiv 1912.08795, Sec. 3-4).
+
+* ``kd_loss``: T^2 * KL(softmax(t/T) || softmax(s/T)), optionally mixed with cross-entropy on
+  the teacher's (or given) labels.
+* ``distill``: KD of a student on a fixed set of (synthesized) inputs, reusing
+  ``synth.train.fit`` with a KD ``loss_fn``; the teacher's logits are computed once.
+* ``adi_distill``: the Adaptive DeepInversion protocol: rounds that synthesize a new batch with
+  the *current* student in the competition term (Eq. 8), then take KD steps on the growing
+  pool (ANCHORS: one new ADI batch every 50 KD steps).  With ``adi_weight=0`` the same schedule
+  is plain DeepInversion, so the two compare at an equal image budget.
+
+Real data (``data``) is used only to *report* validation/test accuracy; ``keep_best`` is off by
+default so that no real-data model selection leaks into a data-free student.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from synth.config import Config, check_choice, check_range
+from synth.data import Dataset
+from synth.device import pick_device
+from synth.inversion import InversionConfig, balanced_labels, synthesize
+from synth.train import TrainConfig, evaluate, fit, lr_factor, make_optimizer
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillConfig(Config):
+    epochs: int = 30                  # distill(): passes over the synthesized set
+    batch_size: int = 128
+    lr: float = 0.05
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    temperature: float = 3.0          # ANCHORS: T = 3 (paper), 20 in follow-ups
+    alpha: float = 0.0                # weight of cross-entropy on the teacher's labels
+    keep_best: bool = False           # True selects the epoch by *real* validation accuracy
+    # adi_distill(): rounds of synthesis + KD steps on the growing pool
+    rounds: int = 8
+    images_per_round: int = 256
+    kd_steps_per_round: int = 50
+    final_kd_steps: int = 400         # KD steps on the full pool after the last round
+    adi_weight: float = 1.0           # 0 -> plain DeepInversion on the same schedule
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+
+    def validate(self) -> None:
+        check_range("epochs", self.epochs, 0, 100000, integer=True)
+        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_range("lr", self.lr, 0, 10, low_open=True)
+        check_choice("optimizer", self.optimizer, ("sgd", "adam"))
+        check_range("momentum", self.momentum, 0, 1, high_open=True)
+        check_range("weight_decay", self.weight_decay, 0, 1)
+        check_range("temperature", self.temperature, 0, 1000, low_open=True)
+        check_range("alpha", self.alpha, 0, 1)
+        check_range("rounds", self.rounds, 1, 100000, integer=True)
+        check_range("images_per_round", self.images_per_round, 1, None, integer=True)
+        check_range("kd_steps_per_round", self.kd_steps_per_round, 0, None, integer=True)
+        check_range("final_kd_steps", self.final_kd_steps, 0, None, integer=True)
+        check_range("adi_weight", self.adi_weight, 0, None)
+        check_range("seed", self.seed, 0, None, integer=True)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           optimizer=self.optimizer, momentum=self.momentum,
+                           weight_decay=self.weight_decay, seed=self.seed, device=self.device,
+                           keep_best=self.keep_best, progress=self.progress)
+
+
+def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 3.0,
+            labels: torch.Tensor | None = None, alpha: float = 0.0) -> torch.Tensor:
+    """(1 - alpha) * T^2 * KL(p_t || p_s) + alpha * CE(student, labels) (batch mean).
+
+    ``labels`` default to the teacher's argmax when ``alpha > 0``."""
+    t = float(temperature)
+    kl = F.kl_div(F.log_softmax(student_logits / t, 1), F.log_softmax(teacher_logits / t, 1),
+                  reduction="batchmean", log_target=True) * (t * t)
+    if alpha <= 0:
+        return kl
+    if labels is None:
+        labels = teacher_logits.argmax(1)
+    return (1 - alpha) * kl + alpha * F.cross_entropy(student_logits, labels)
+
+
+@torch.no_grad()
+def teacher_logits(teacher: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """The teacher's logits for ``x`` in eval mode (on the teacher's device), on the CPU."""
+    device = next(teacher.parameters()).device
+    was = teacher.training
+    teacher.eval()
+    out = torch.cat([teacher(x[i:i + batch_size].to(device)).cpu()
+                     for i in range(0, len(x), batch_size)])
+    teacher.train(was)
+    return out
+
+
+def _kd_fn(config: DistillConfig):
+    def loss_fn(model, xb, tb):  # tb: the teacher's logits for xb
+        return kd_loss(model(xb), tb, config.temperature, alpha=config.alpha)
+    return loss_fn
+
+
+def distill(student: nn.Module, teacher: nn.Module, train_x: torch.Tensor, data: Dataset,
+            config: DistillConfig | None = None) -> dict:
+    """KD of ``student`` on inputs ``train_x`` (normalized like ``data``); validation and test
+    accuracy are measured on ``data``'s real splits.  Returns ``fit``'s metrics plus the
+    teacher's test accuracy and agreement."""
+    config = config or DistillConfig()
+    device = pick_device(config.device)
+    teacher.to(device)
+    targets = teacher_logits(teacher, train_x)
+    metrics = fit(student, data, config.train_config(), loss_fn=_kd_fn(config),
+                  train_xy=(train_x, targets), desc="distill")
+    metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]
+    metrics["train_images"] = len(train_x)
+    return metrics
+
+
+def adi_distill(student: nn.Module, teacher: nn.Module,
+                pixel_range: tuple[torch.Tensor, torch.Tensor], config: DistillConfig | None = None,
+                inversion: InversionConfig | None = None, *, data: Dataset | None = None,
+                return_pool: bool = False) -> dict:
+    """The ADI protocol: ``rounds`` x (synthesize ``images_per_round`` images with the current
+    student in the competition term, then ``kd_steps_per_round`` KD steps on the pool), then
+    ``final_kd_steps`` on the whole pool.  ``data`` (optional) only reports accuracy;
+    ``return_pool`` adds ``metrics["pool"] = (images, teacher labels)``."""
+    config = config or DistillConfig()
+    inversion = (inversion or InversionConfig()).replace(adi_weight=config.adi_weight)
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    teacher.to(device).eval()
+    student.to(device)
+    tcfg = config.train_config()
+    total = config.rounds * config.kd_steps_per_round + config.final_kd_steps
+    opt = make_optimizer([p for p in student.parameters() if p.requires_grad], tcfg)
+    loss_fn = _kd_fn(config)
+    pool_x, pool_t, fidelities, iterations = [], [], [], []
+    start, synth_seconds, step = time.perf_counter(), 0.0, 0
+
+    def kd_steps(count: int) -> None:
+        nonlocal step
+        x_all, t_all = torch.cat(pool_x), torch.cat(pool_t)
+        student.train()
+        for _ in range(count):
+            idx = torch.randint(len(x_all), (config.batch_size,), generator=gen)
+            for g in opt.param_groups:
+                g["lr"] = config.lr * lr_factor(step, total, 0, "cosine")
+            loss = loss_fn(student, x_all[idx].to(device), t_all[idx].to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+
+    for r in tqdm(range(config.rounds), desc="adi", disable=not config.progress, leave=False):
+        labels = balanced_labels(config.images_per_round, teacher.num_classes,
+                                 offset=r * config.images_per_round)
+        result = synthesize(teacher, labels, inversion, pixel_range=pixel_range,
+                            student=student if config.adi_weight > 0 else None,
+                            seed=config.seed * 100_003 + r)
+        synth_seconds += result.stats["seconds"]
+        fidelities.append(result.fidelity)
+        iterations.append(result.stats["mean_iterations"])
+        pool_x.append(result.images)
+        pool_t.append(teacher_logits(teacher, result.images))
+        kd_steps(config.kd_steps_per_round)
+    kd_steps(config.final_kd_steps)
+    student.eval()
+    metrics = {"images": sum(len(p) for p in pool_x), "rounds": config.rounds,
+               "kd_steps": step, "adi_weight": config.adi_weight,
+               "fidelity": sum(fidelities) / len(fidelities),
+               "mean_iterations": sum(iterations) / len(iterations),
+               "synthesis_seconds": round(synth_seconds, 3),
+               "seconds": round(time.perf_counter() - start, 3)}
+    if data is not None:
+        metrics["val_accuracy"] = evaluate(student, data.x_val, data.y_val)["accuracy"]
+        metrics["test_accuracy"] = evaluate(student, data.x_test, data.y_test)["accuracy"]
+        metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]
+    if return_pool:
+        metrics["pool"] = (torch.cat(pool_x), torch.cat(pool_t).argmax(1))
+    return metrics
