@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -194,7 +193,7 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def bundled_config_path(name: str) -> Path:
-    return Path(str(resources.files("deploy") / "configs" / f"{name}.yaml"))
+    return Path(__file__).resolve().parent / "configs" / f"{name}.yaml"
 
 
 def load_run_config(source: str | Path | Mapping | None = None,

@@ -1,0 +1,47 @@
+"""``nnsynth run [CONFIG]``: teacher -> synthesis -> search -> refine -> export, resumable."""
+import click
+
+from cluster.cli.options import address_option, emit, json_option
+
+
+@click.command("run")
+@click.argument("config", required=False, default="default")
+@click.option("--run-dir", type=click.Path(file_okay=False), default=None,
+              help="Run directory (default: runs/<config name>). Rerun to resume.")
+@click.option("--stop-after", type=click.Choice(["teacher", "synthesis", "search", "refine",
+                                                 "export"]), default=None,
+              help="Stop after this stage (finished stages are kept).")
+@click.option("--check", is_flag=True, help="Validate the config and exit; no work is done.")
+@address_option
+@json_option
+def command(config, run_dir, stop_after, check, address, as_json):
+    """Run the pipeline from CONFIG (a YAML file, or the bundled `default` / `tiny`).
+
+    Every stage writes into one run directory and records itself in ledger.json when it
+    finishes; running the same command again skips the finished stages (and finished
+    search trials) and resumes the rest."""
+    from deploy.pipeline import default_run_dir, enabled_stages, run_pipeline
+    from deploy.run_config import load_run_config
+    from deploy.stages import check_stages
+
+    cfg = load_run_config(config)
+    if check:
+        check_stages(cfg, enabled_stages(cfg))
+        emit({"config": config, "valid": True, "stages": enabled_stages(cfg),
+              "run_dir": str(run_dir or default_run_dir(cfg))}, as_json,
+             None if as_json else f"{config}: valid; stages {', '.join(enabled_stages(cfg))}")
+        return
+    log = (lambda msg: None) if as_json else (lambda msg: click.echo(msg, err=True))
+    result = run_pipeline(cfg, run_dir, address=address, progress=not as_json, log=log,
+                          stop_after=stop_after)
+    if as_json:
+        emit(result, True)
+        return
+    summary = f"{result['run_dir']}/summary.md"
+    if "final_test_accuracy" in result:
+        click.echo(f"final model: test accuracy {result['final_test_accuracy']:.4f}, "
+                   f"{result['final_parameters']:,} parameters (teacher "
+                   f"{result['teacher_test_accuracy']:.4f}, {result['teacher_parameters']:,})")
+        click.echo(f"report: {summary}")
+    else:
+        click.echo(f"stopped after {stop_after}; run directory: {result['run_dir']}")

@@ -1,0 +1,31 @@
+"""``nnsynth sweep SWEEP.yaml``: a grid or list of run configs, in parallel under Ray."""
+import click
+
+from cluster.cli.options import address_option, emit, json_option, num_cpus_option
+
+
+@click.command("sweep")
+@click.argument("sweep_file", type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Expand and validate every run; no work is done.")
+@address_option
+@num_cpus_option
+@json_option
+def command(sweep_file, check, address, num_cpus, as_json):
+    """Run every config of SWEEP_FILE, each in its own run directory (resumable)."""
+    from deploy.sweep import load_sweep, run_sweep
+
+    sweep, runs = load_sweep(sweep_file)
+    if check:
+        emit({"runs": [cfg.name for _, cfg in runs], "valid": True}, as_json,
+             None if as_json else "\n".join(cfg.name for _, cfg in runs))
+        return
+    echo = (lambda m: None) if as_json else (lambda m: click.echo(m, err=True))
+    rows = run_sweep(sweep, runs, address=address, num_cpus=num_cpus, echo=echo)
+    if as_json:
+        emit({"runs": rows}, True)
+        return
+    for r in rows:
+        acc = r.get("final_test_accuracy")
+        click.echo(f"{r['name']}: " + (f"error: {r['error']}" if r.get("error") else
+                                      f"accuracy {acc:.4f}, {r.get('final_parameters'):,} "
+                                      f"parameters, {r['run_dir']}"))

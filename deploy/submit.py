@@ -1,0 +1,113 @@
+"""Submit ``nnsynth run`` to a Ray cluster through the Jobs API and stream its logs.
+
+``submit_run(config, address)`` uploads the project directory as the job's
+``runtime_env.working_dir`` (without ``.venv``, ``runs``, ``.git`` and other outputs),
+starts ``nnsynth run <config>`` on the cluster, prints the job's log lines as they come
+and returns the job's exit status (0 on SUCCEEDED).  This is what
+``ray job submit --working-dir . -- nnsynth run CONFIG`` does, from Python.
+
+Token authentication (on by default since Ray 2.60): the client needs
+``RAY_AUTH_MODE=token`` and reads the token from ``~/.ray/auth_token`` or
+``RAY_AUTH_TOKEN`` (ANCHORS, Ray facts); ``submit_run`` sets the mode when it is unset.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import time
+from pathlib import Path
+from typing import Callable
+
+from synth.errors import UserError
+
+# Never uploaded: environments, run outputs, VCS data, caches (gitignore-style patterns).
+EXCLUDES = [".venv", "venv", "runs", ".git", "**/__pycache__", "*.pt", "*.onnx",
+            "*.egg-info", ".pytest_cache", "benchmarks/results/*.parquet"]
+TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+
+
+def project_root() -> Path:
+    """The directory holding pyproject.toml (this checkout)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def job_command(config: str, run_dir: str | None = None, extra: list[str] | None = None) -> str:
+    parts = ["nnsynth", "run", config]
+    if run_dir:
+        parts += ["--run-dir", run_dir]
+    return " ".join(shlex.quote(p) for p in parts + list(extra or []))
+
+
+def runtime_env(working_dir: str | Path | None = None, env_vars: dict | None = None) -> dict:
+    """The job's runtime_env: the project as working_dir, with outputs excluded.
+
+    The cluster's nodes need nnsynth's dependencies installed (the image in the KubeRay
+    template, or ``setup_commands`` in the cluster launcher's YAML); the working_dir puts
+    this checkout's code first on the import path."""
+    env = {"working_dir": str(working_dir or project_root()), "excludes": list(EXCLUDES),
+           "env_vars": {"PYTHONPATH": ".", "RAY_DEDUP_LOGS": "1", **(env_vars or {})}}
+    return env
+
+
+def _client(address: str):
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    from ray.job_submission import JobSubmissionClient
+    try:
+        return JobSubmissionClient(address)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise UserError(f"cannot reach the Ray dashboard at {address}: "
+                        f"{str(e).splitlines()[0]}") from None
+
+
+def submit_run(config: str, address: str, *, run_dir: str | None = None,
+               working_dir: str | Path | None = None, follow: bool = True,
+               echo: Callable[[str], None] = print, timeout_s: float | None = None,
+               submission_id: str | None = None) -> dict:
+    """Submit ``nnsynth run CONFIG`` and (with ``follow``) stream its logs until it ends.
+
+    Returns ``{"job_id", "status", "exit_code"}``; exit_code is 0 for SUCCEEDED, 1 for
+    FAILED/STOPPED, None when not followed."""
+    if not address.startswith(("http://", "https://")):
+        raise UserError(f"--address must be the dashboard URL (http://HOST:8265), got {address!r}")
+    if config not in ("default", "tiny") and Path(config).is_file():
+        # Uploaded with the working_dir: refer to it by its path inside the project.
+        root = Path(working_dir or project_root()).resolve()
+        try:
+            config = str(Path(config).resolve().relative_to(root))
+        except ValueError:
+            raise UserError(f"config {config} must lie inside the uploaded project {root} "
+                            f"(or be a bundled name: default, tiny)") from None
+    client = _client(address)
+    job_id = client.submit_job(entrypoint=job_command(config, run_dir),
+                               runtime_env=runtime_env(working_dir),
+                               submission_id=submission_id,
+                               metadata={"tool": "nnsynth", "config": str(config)})
+    echo(f"submitted job {job_id} to {address}")
+    if not follow:
+        return {"job_id": job_id, "status": str(client.get_job_status(job_id)), "exit_code": None}
+    status = _follow(client, job_id, echo, timeout_s)
+    return {"job_id": job_id, "status": status, "exit_code": 0 if status == "SUCCEEDED" else 1}
+
+
+def _follow(client, job_id: str, echo: Callable[[str], None], timeout_s: float | None) -> str:
+    """Stream the job's logs (``tail_job_logs``) and return its terminal status."""
+    async def tail():
+        async for chunk in client.tail_job_logs(job_id):
+            for line in chunk.splitlines():
+                echo(line)
+
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    try:
+        asyncio.run(asyncio.wait_for(tail(), timeout_s))
+    except asyncio.TimeoutError:
+        client.stop_job(job_id)
+        raise UserError(f"job {job_id} did not finish within {timeout_s:.0f} s; stopped it")
+    while True:  # the log stream ends when the job ends; the status may lag a moment
+        status = str(client.get_job_status(job_id)).split(".")[-1]
+        if status in TERMINAL:
+            return status
+        if deadline is not None and time.monotonic() > deadline:
+            client.stop_job(job_id)
+            raise UserError(f"job {job_id} did not finish within {timeout_s:.0f} s; stopped it")
+        time.sleep(0.5)

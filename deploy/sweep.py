@@ -1,0 +1,162 @@
+"""``nnsynth sweep SWEEP.yaml``: many run configs, each in its own run directory, in
+parallel under Ray.
+
+A sweep file names a base run config and varies it by a grid (the cross product of
+dotted keys) and/or an explicit list of overrides::
+
+    name: pairs-vs-images
+    base: tiny                      # bundled name or a path to a run config
+    root: runs/sweeps               # run directories: <root>/<name>/<run name>
+    max_parallel: 2
+    grid:
+      synthesis.pairs: [1, 2]
+      seed: [0, 1]
+    runs:                           # optional; each entry is one more run
+      - {synthesis.num_images: 256}
+
+Every run is validated before anything starts.  Each run is a Ray task
+(``num_cpus=0``: it only orchestrates; the stages inside ask Ray for their own CPUs,
+so parallel runs share the cluster without deadlocking on nested Tune trials).  Each run
+resumes from its own ledger, so rerunning a sweep skips what finished.  The sweep
+writes ``sweep.parquet`` (one row per run: overrides, accuracy, parameters, costs).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from deploy.run_config import RunConfig, load_run_config, read_yaml, _check_mapping
+from synth.config import Config, check_range
+from synth.errors import ConfigError, UserError
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepConfig(Config):
+    name: str = "sweep"
+    base: str = "tiny"
+    root: str = "runs/sweeps"
+    max_parallel: int = 2
+    grid: Mapping = dataclasses.field(default_factory=dict)
+    runs: tuple = ()
+
+    def validate(self) -> None:
+        if not isinstance(self.name, str) or not self.name or "/" in self.name:
+            raise ConfigError(f"name must be a non-empty string without '/', got {self.name!r}")
+        check_range("max_parallel", self.max_parallel, 1, 1024, integer=True)
+        _check_mapping("grid", self.grid)
+        for key, values in self.grid.items():
+            if not isinstance(values, (list, tuple)) or not values:
+                raise ConfigError(f"grid.{key} must be a non-empty list of values, got {values!r}")
+        for i, run in enumerate(self.runs):
+            _check_mapping(f"runs[{i}]", run)
+        if not self.grid and not self.runs:
+            raise ConfigError("a sweep needs a grid or a list of runs (or both)")
+
+
+def set_dotted(values: dict, key: str, value: Any) -> None:
+    """``set_dotted(d, "search.options.trials", 12)`` sets d["search"]["options"]["trials"]."""
+    parts = key.split(".")
+    node = values
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"cannot set {key}: {part} is not a section")
+    node[parts[-1]] = value
+
+
+def expand(sweep: SweepConfig, base_dir: Path | None = None) -> list[tuple[dict, RunConfig]]:
+    """``[(overrides, RunConfig)]``: the grid's cross product, then the listed runs; every
+    config validated here, before any work (errors name the run and the key)."""
+    base_path = sweep.base
+    if base_dir is not None and not Path(base_path).is_absolute() and (base_dir / base_path).is_file():
+        base_path = str(base_dir / base_path)
+    base = load_run_config(base_path).to_dict()
+    keys = list(sweep.grid)
+    combos = [dict(zip(keys, vals)) for vals in itertools.product(*(sweep.grid[k] for k in keys))]
+    combos = [c for c in combos if c] + [dict(r) for r in sweep.runs]
+    out = []
+    for i, overrides in enumerate(combos):
+        values = copy.deepcopy(base)
+        for key, value in overrides.items():
+            set_dotted(values, key, value)
+        label = "_".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items()
+                         if k != "name") or "base"
+        values["name"] = str(overrides.get("name") or f"{i:02d}-{label}").replace("/", "-")
+        try:
+            out.append((overrides, RunConfig.from_dict(values)))
+        except UserError as e:
+            raise ConfigError(f"sweep run {i} ({values['name']}): {e}") from None
+    names = [c.name for _, c in out]
+    if len(set(names)) != len(names):
+        raise ConfigError("sweep runs must have distinct names")
+    return out
+
+
+def load_sweep(path: str | os.PathLike) -> tuple[SweepConfig, list[tuple[dict, RunConfig]]]:
+    values = read_yaml(path)
+    sweep = SweepConfig.from_dict(values)
+    return sweep, expand(sweep, Path(path).resolve().parent)
+
+
+def _run_one(config_dict: dict, run_dir: str, address: str | None) -> dict:
+    """One run inside a Ray task; errors come back as a row instead of failing the sweep."""
+    from cluster.connect import match_torch_threads
+    from deploy.pipeline import run_pipeline
+    import ray
+    match_torch_threads()
+    try:
+        result = run_pipeline(RunConfig.from_dict(config_dict), run_dir, address=address,
+                              progress=False)
+        result["error"] = ""
+    except UserError as e:
+        result = {"run_dir": run_dir, "error": str(e)}
+    result["node_id"] = ray.get_runtime_context().get_node_id()
+    return result
+
+
+def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
+              address: str | None = None, num_cpus: int | None = None,
+              echo: Callable[[str], None] = print) -> list[dict]:
+    """Run every config as a Ray task (at most ``max_parallel`` at once); returns one row
+    per run (also written to ``<root>/<name>/sweep.parquet``)."""
+    import ray
+    from cluster.connect import connect
+    from deploy import stages
+    from deploy.pipeline import enabled_stages
+    for _, cfg in runs:                      # all components available, before any work
+        stages.check_stages(cfg, enabled_stages(cfg))
+    root = Path(sweep.root).resolve() / sweep.name
+    root.mkdir(parents=True, exist_ok=True)
+    connect(address, num_cpus)
+    task = ray.remote(num_cpus=0, max_retries=0)(_run_one)
+    pending = list(enumerate(runs))[::-1]
+    in_flight, rows = {}, [None] * len(runs)
+    while pending or in_flight:
+        while pending and len(in_flight) < sweep.max_parallel:
+            i, (overrides, cfg) = pending.pop()
+            ref = task.remote(cfg.to_dict(), str(root / cfg.name), address)
+            in_flight[ref] = (i, overrides, cfg)
+            echo(f"started {cfg.name}")
+        done, _ = ray.wait(list(in_flight), num_returns=1)
+        i, overrides, cfg = in_flight.pop(done[0])
+        result = ray.get(done[0])
+        rows[i] = {"name": cfg.name, "overrides": repr(overrides), **result}
+        echo(f"finished {cfg.name}" + (f": error: {result['error']}" if result["error"] else ""))
+    write_rows(root / "sweep.parquet", rows)
+    return rows
+
+
+def write_rows(path: Path, rows: list[dict]) -> Path:
+    """One Parquet row per run (columns: the union of keys; scalars only), atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    keys = sorted({k for r in rows for k, v in r.items() if not isinstance(v, (dict, list))})
+    table = pa.table({k: [r.get(k) for r in rows] for k in keys})
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
