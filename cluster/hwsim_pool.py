@@ -1,0 +1,178 @@
+"""A sharded pool of hwsim actors that price search candidates (model specs).
+
+Each shard is a named Ray actor (``hwsim-shard-<i>`` in the job's namespace) holding two
+memo caches: per layer (op key x hardware config -> cost, see ``hwsim.price_layers``) and
+per candidate.  A candidate goes to shard ``crc32(spec, hardware config) % shards``, so a
+repeat always reaches the cache that already holds it, and different accelerator configs
+spread over the shards.  A batch is split by shard and the shards run in parallel.
+
+Named actors let a Ray Tune trial (another process of the same job) reach the same pool:
+``get_pool(2)`` there returns handles to the driver's actors (``get_if_exists``).  Each
+actor asks for 0.5 CPU so that the pool does not block trials on a 2-CPU machine.
+A dead actor is restarted by Ray (``max_restarts``) and its call retried
+(``max_task_retries``); if that is exhausted, the pool makes a fresh actor and resubmits.
+The driver also keeps its own result cache, so a repeat there costs microseconds.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+SHARD_PREFIX = "hwsim-shard-"
+
+
+def _spec_key(spec: Any, input_shape, num_classes: int, accel: Any, spring: Any) -> str:
+    from hwsim import _accel_config
+    accel_d = _accel_config(accel).to_dict()
+    return json.dumps([spec, list(input_shape), int(num_classes), accel_d,
+                       spring if isinstance(spring, (bool, dict)) or spring is None else repr(spring)],
+                      sort_keys=True, default=str)
+
+
+class HwsimShard:
+    """Actor body: build the candidate, extract its workload, price it layer by layer."""
+
+    def __init__(self, shard_id: int):
+        import torch
+        torch.set_num_threads(1)          # 0.5 CPU per actor: one thread
+        self.shard_id = shard_id
+        self.layer_cache: dict = {}
+        self.candidate_cache: dict = {}
+        self.stats = {"candidates": 0, "candidate_hits": 0, "layers": 0, "layer_hits": 0}
+
+    def price_batch(self, items: list[tuple]) -> list[dict]:
+        """items: (key, spec, input_shape, num_classes, accel dict, spring) tuples."""
+        return [self._price_one(*item) for item in items]
+
+    def _price_one(self, key, spec, input_shape, num_classes, accel, spring) -> dict:
+        import hwsim
+        from synth.errors import UserError
+        from synth.models import build
+        self.stats["candidates"] += 1
+        if key in self.candidate_cache:
+            self.stats["candidate_hits"] += 1
+            return self.candidate_cache[key]
+        try:
+            model = build(spec, input_shape, num_classes)
+            ops = hwsim.extract(model, input_shape)
+        except UserError as e:
+            return {"error": str(e)}
+        before = len(self.layer_cache)
+        result = hwsim.price_layers(ops, accel, spring, cache=self.layer_cache)
+        self.stats["layers"] += len(ops)
+        self.stats["layer_hits"] += len(ops) - (len(self.layer_cache) - before)
+        result["shard"] = self.shard_id
+        self.candidate_cache[key] = result
+        return result
+
+    def get_stats(self) -> dict:
+        return dict(self.stats, shard=self.shard_id, cached_layers=len(self.layer_cache),
+                    cached_candidates=len(self.candidate_cache))
+
+    def pid(self) -> int:
+        import os
+        return os.getpid()
+
+
+def _actor_class(num_cpus: float):
+    import ray
+    return ray.remote(num_cpus=num_cpus, max_restarts=3, max_task_retries=3)(HwsimShard)
+
+
+class HwsimPool:
+    """``num_shards`` named hwsim actors.  ``price_specs`` prices a batch of model specs."""
+
+    def __init__(self, num_shards: int = 2, num_cpus: float = 0.5, name_prefix: str = SHARD_PREFIX):
+        from synth.errors import UserError
+        if int(num_shards) < 1:
+            raise UserError(f"num_shards must be >= 1, got {num_shards}")
+        if not 0 < num_cpus <= 64:
+            raise UserError(f"num_cpus per hwsim actor must be in (0, 64], got {num_cpus}")
+        self.num_shards = int(num_shards)
+        self.num_cpus = float(num_cpus)
+        self.name_prefix = name_prefix
+        self.actors = [self._make(i) for i in range(self.num_shards)]
+        self.cache: dict[str, dict] = {}
+        self.restarts = 0
+
+    def _make(self, i: int):
+        return _actor_class(self.num_cpus).options(
+            name=f"{self.name_prefix}{i}", get_if_exists=True).remote(i)
+
+    def _restart(self, i: int) -> None:
+        import ray
+        try:
+            ray.kill(self.actors[i], no_restart=True)
+        except Exception:
+            pass
+        self.actors[i] = self._make(i)
+        self.restarts += 1
+
+    def shard_of(self, key: str) -> int:
+        return zlib.crc32(key.encode()) % self.num_shards
+
+    def price_specs(self, specs: list, input_shape, num_classes: int, accel: Any = None,
+                    spring: Any = False) -> list[dict]:
+        """One result dict per spec, in order (hwsim.price fields, or {"error": ...})."""
+        import ray
+        from ray.exceptions import RayActorError
+        input_shape = tuple(int(s) for s in input_shape)
+        keys = [_spec_key(s, input_shape, num_classes, accel, spring) for s in specs]
+        results: list[dict | None] = [self.cache.get(k) for k in keys]
+        todo: dict[int, list[int]] = {}
+        for idx, (k, r) in enumerate(zip(keys, results)):
+            if r is None:
+                todo.setdefault(self.shard_of(k), []).append(idx)
+        if not todo:
+            return [dict(r) for r in results]
+        from hwsim import _accel_config
+        accel_d = _accel_config(accel).to_dict()
+        payload = {s: [(keys[i], specs[i], input_shape, int(num_classes), accel_d, spring)
+                       for i in idxs] for s, idxs in todo.items()}
+        refs = {s: self.actors[s].price_batch.remote(p) for s, p in payload.items()}
+        for s, idxs in todo.items():
+            for attempt in range(4):
+                try:
+                    out = ray.get(refs[s])
+                    break
+                except RayActorError:
+                    if attempt == 3:
+                        raise
+                    self._restart(s)
+                    refs[s] = self.actors[s].price_batch.remote(payload[s])
+            for i, r in zip(idxs, out):
+                results[i] = r
+                if "error" not in r:
+                    self.cache[keys[i]] = r
+        return [dict(r) for r in results]
+
+    def stats(self) -> list[dict]:
+        import ray
+        return ray.get([a.get_stats.remote() for a in self.actors])
+
+    def shutdown(self) -> None:
+        import ray
+        for a in self.actors:
+            try:
+                ray.kill(a, no_restart=True)
+            except Exception:
+                pass
+        self.actors = []
+
+
+_POOLS: dict[tuple, HwsimPool] = {}
+
+
+def get_pool(num_shards: int = 2, num_cpus: float = 0.5) -> HwsimPool:
+    """The process's pool over the job's named shard actors: created on first call, reached
+    by name from any other process of the same Ray job (e.g. a Tune trial)."""
+    import ray
+    if not ray.is_initialized():
+        from cluster.connect import connect
+        connect()
+    key = (int(num_shards), float(num_cpus))
+    pool = _POOLS.get(key)
+    if pool is None or not pool.actors:
+        pool = _POOLS[key] = HwsimPool(num_shards, num_cpus)
+    return pool

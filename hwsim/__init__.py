@@ -1,0 +1,90 @@
+"""hwsim: hardware cost models for candidate networks (pure functions, no Ray, no I/O).
+
+``price(model, input_shape)`` is the one call the search and the pipeline need: it extracts
+the workload once and prices it on the analytical accelerator (and SPRING on request).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from hwsim import accel, gpu, spring, workload
+from hwsim.accel import AcceleratorConfig
+from hwsim.spring import SpringConfig
+from hwsim.workload import Op, extract
+
+__all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "extract", "gpu", "price",
+           "price_layers", "price_ops", "spring", "workload"]
+
+
+def _accel_config(accel_cfg: Any) -> AcceleratorConfig:
+    if accel_cfg is None:
+        return AcceleratorConfig()
+    if isinstance(accel_cfg, AcceleratorConfig):
+        return accel_cfg
+    if isinstance(accel_cfg, Mapping):
+        return AcceleratorConfig.from_dict(accel_cfg, where="accel")
+    from synth.errors import ConfigError
+    raise ConfigError(f"accel must be an AcceleratorConfig or a dict, got {type(accel_cfg).__name__}")
+
+
+def price_ops(ops, accel_cfg=None, spring_cfg: Any = False) -> dict:
+    """Price an extracted workload: latency_ms, energy_mj, cycles, area_mm2, utilization,
+    macs, dram_bytes on the accelerator; with ``spring_cfg`` (True or a SpringConfig/dict) also
+    spring_latency_ms, spring_energy_mj, spring_power_w (inference, batch as extracted)."""
+    cfg = _accel_config(accel_cfg)
+    res = accel.evaluate_many(ops, [cfg])
+    out = {k: float(v[0]) for k, v in res.items()}
+    out["macs"] = int(sum(o.macs for o in ops))
+    out["weight_bytes"] = int(sum(o.weight_bytes for o in ops))
+    if spring_cfg is not False and spring_cfg is not None:
+        if spring_cfg is True:
+            scfg = SpringConfig()
+        elif isinstance(spring_cfg, SpringConfig):
+            scfg = spring_cfg
+        else:
+            scfg = SpringConfig.from_dict(spring_cfg, where="spring")
+        s = spring.evaluate(ops, scfg, "inference")
+        out.update(spring_latency_ms=s["latency_ms"], spring_energy_mj=s["energy_mj"],
+                   spring_power_w=s["power_w"])
+    return out
+
+
+def price(model, input_shape, accel=None, spring=False, *, batch: int = 1, inputs=None) -> dict:
+    """Hardware cost of ``model`` (dense, masked or compacted nn.Module) on one batch of
+    ``input_shape``: latency_ms, energy_mj, cycles, area_mm2 (+ spring_* when spring)."""
+    ops = extract(model, input_shape, batch=batch, inputs=inputs)
+    return price_ops(ops, accel, spring)
+
+
+_ADDITIVE = ("cycles", "compute_cycles", "stall_cycles", "latency_ms", "energy_mj", "dram_bytes",
+             "macs", "weight_bytes", "spring_latency_ms", "spring_energy_mj")
+
+
+def price_layers(ops, accel_cfg=None, spring_cfg: Any = False, cache: dict | None = None) -> dict:
+    """``price_ops`` computed layer by layer with a memo ``cache`` (op key, configs) -> costs.
+
+    Every accelerator and SPRING total is a sum over ops (hwsim.accel/spring sum per-op
+    arrays), so summing cached per-op prices gives the same totals; a repeated layer costs
+    a dict lookup.  Non-additive figures are recomputed from the sums."""
+    cfg = _accel_config(accel_cfg)
+    cache = {} if cache is None else cache
+    ckey = (tuple(sorted(cfg.to_dict().items())),
+            spring_cfg if isinstance(spring_cfg, bool) else repr(spring_cfg))
+    total = {k: 0.0 for k in _ADDITIVE}
+    for op in ops:
+        key = (op.key(), ckey)
+        one = cache.get(key)
+        if one is None:
+            one = cache[key] = price_ops([op], cfg, spring_cfg)
+        for k in _ADDITIVE:
+            if k in one:
+                total[k] += one[k]
+    if ops:
+        total["area_mm2"] = one["area_mm2"]
+    total["utilization"] = total["macs"] / max(total["cycles"] * cfg.rows * cfg.cols, 1)
+    if spring_cfg is False or spring_cfg is None:
+        total.pop("spring_latency_ms"), total.pop("spring_energy_mj")
+    else:
+        total["spring_power_w"] = total["spring_energy_mj"] / max(total["spring_latency_ms"], 1e-30)
+    total["macs"], total["weight_bytes"] = int(total["macs"]), int(total["weight_bytes"])
+    return total

@@ -1,0 +1,233 @@
+"""Analytical systolic-array accelerator model (application-driven DSE, arXiv 1903.07676).
+
+Pure functions of (workload, configuration), vectorized with numpy over layers x
+configurations so that thousands of configurations evaluate per second.
+
+Sources of the formulas (cited again where used):
+- [SS]  SCALE-Sim (Samajdar et al., arXiv 1811.02883; PyPI ``scalesim`` 3.0.0): GEMM mapping
+  (Sr, Sc, T) per dataflow and its compute-cycle counts, which we match in closed form.
+- [H14] Horowitz, "Computing's energy problem", ISSCC 2014, 45 nm: 8-bit int multiply 0.2 pJ,
+  add 0.03 pJ; 32-bit 3.1 / 0.1 pJ; SRAM 8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ per 64-bit
+  access; DRAM 1.3-2.6 nJ per 64 bits; areas 8-bit mult 282 um^2, add 36 um^2.
+- [S45] 45 nm 6T SRAM cell 0.346 um^2 (Intel 45 nm), ~50 % array efficiency.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+
+from synth.config import Config, check_choice, check_range
+from hwsim.workload import Op
+
+DATAFLOWS = ("ws", "os", "is")
+GEMM_TYPES = ("conv", "depthwise", "linear", "lstm")
+
+# --- technology constants at 45 nm, 0.9 V [H14] ---------------------------------------------
+MULT8_PJ = 0.2          # pJ per 8-bit integer multiply [H14]; scales ~ bits^2 (3.1 pJ at 32 b)
+ADD8_PJ = 0.03          # pJ per 8-bit integer add [H14]; scales ~ bits (0.1 pJ at 32 b)
+SRAM8KB_PJ_PER_B = 10.0 / 8   # pJ per byte of an 8 KB SRAM (10 pJ / 64 bit) [H14]
+DRAM_PJ_PER_B = 1300.0 / 8    # pJ per byte of DRAM (1.3 nJ / 64 bit, low end) [H14]
+MULT8_UM2 = 282.0       # um^2 per 8-bit multiplier [H14]; ~ bits^2
+ADD8_UM2 = 36.0         # um^2 per 8-bit adder [H14]; ~ bits
+DFF_UM2_PER_BIT = 4.5   # um^2 per flip-flop bit, 45 nm standard cell (assumption, NanGate45 DFF)
+SRAM_UM2_PER_BIT = 0.346 / 0.5   # um^2 per bit: 6T cell [S45] at 50 % array efficiency
+REF_NM, REF_VDD = 45.0, 0.9
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceleratorConfig(Config):
+    """A systolic array with three operand scratchpads and one DRAM channel."""
+    rows: int = 32                 # PE array rows (Sr in [SS])
+    cols: int = 32                 # PE array columns (Sc in [SS])
+    dataflow: str = "ws"           # weight-, output- or input-stationary [SS]
+    precision_bits: int = 8        # operand width, bits
+    ifmap_kb: float = 64.0         # input-activation scratchpad, KiB (double-buffered [SS])
+    filter_kb: float = 64.0        # weight scratchpad, KiB
+    ofmap_kb: float = 64.0         # output scratchpad, KiB
+    clock_mhz: float = 500.0       # MHz
+    dram_gbps: float = 16.0        # off-chip bandwidth, GB/s (1e9 B/s)
+    technology_nm: float = 45.0    # process node, nm (energies/areas scaled from 45 nm)
+    vdd: float = 0.9               # supply, V
+    leakage_mw_per_mm2: float = 5.0  # static power density, mW/mm^2 (assumption)
+
+    def validate(self) -> None:
+        check_range("rows", self.rows, 1, 4096, integer=True)
+        check_range("cols", self.cols, 1, 4096, integer=True)
+        check_choice("dataflow", self.dataflow, DATAFLOWS)
+        check_range("precision_bits", self.precision_bits, 1, 64, integer=True)
+        for name in ("ifmap_kb", "filter_kb", "ofmap_kb"):
+            check_range(name, getattr(self, name), 0, 1 << 20, low_open=True)
+        check_range("clock_mhz", self.clock_mhz, 0, 1e5, low_open=True)
+        check_range("dram_gbps", self.dram_gbps, 0, 1e5, low_open=True)
+        check_range("technology_nm", self.technology_nm, 3, 180)
+        check_range("vdd", self.vdd, 0.3, 2.0)
+        check_range("leakage_mw_per_mm2", self.leakage_mw_per_mm2, 0, 1e4)
+
+
+# --- workload as arrays -----------------------------------------------------------------------
+def layer_arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
+    """Op records -> float arrays of shape (L, 1), ready to broadcast against configs (1, C)."""
+    col = lambda f: np.array([float(f(o)) for o in ops], dtype=np.float64).reshape(-1, 1)
+    return {"T": col(lambda o: o.gemm[0]), "K": col(lambda o: o.gemm[1]),
+            "N": col(lambda o: o.gemm[2]), "G": col(lambda o: o.groups),
+            "gemm": col(lambda o: o.type in GEMM_TYPES and o.gemm[0] > 0),
+            "macs": col(lambda o: o.macs), "elems": col(lambda o: o.elems),
+            "W": col(lambda o: o.weight_elems), "I": col(lambda o: o.in_elems),
+            "O": col(lambda o: o.out_elems)}
+
+
+def config_arrays(configs: Sequence[AcceleratorConfig]) -> dict[str, np.ndarray]:
+    """Configs -> arrays of shape (1, C); dataflow as code 0=ws, 1=os, 2=is."""
+    row = lambda f: np.array([float(f(c)) for c in configs], dtype=np.float64).reshape(1, -1)
+    fields = [f.name for f in dataclasses.fields(AcceleratorConfig) if f.name != "dataflow"]
+    out = {name: row(lambda c, n=name: getattr(c, n)) for name in fields}
+    out["df"] = row(lambda c: DATAFLOWS.index(c.dataflow))
+    return out
+
+
+# --- compute cycles [SS] ----------------------------------------------------------------------
+def gemm_compute_cycles(T, K, N, R, C, df):
+    """Compute cycles of one (T x K) @ (K x N) GEMM on an R x C systolic array, as SCALE-Sim
+    3.0.0 counts them ("Total Cycles" with no stalls) [SS]; cycles, broadcastable arrays.
+
+    ws: weights K x N pinned, ceil(K/R)*ceil(N/C) folds, each R cycles to load weights plus
+        R + C + T - 2 to stream T rows through and drain:  folds*(2R + C + T - 2) - 1
+    os: outputs T x N pinned, ceil(T/R)*ceil(N/C) folds of R + C + K - 2 cycles, minus 1
+    is: inputs K x T pinned, ceil(K/R)*ceil(T/C) folds of 2R + C + N - 2 cycles, minus 1
+    """
+    ws = np.ceil(K / R) * np.ceil(N / C) * (2 * R + C + T - 2) - 1
+    os_ = np.ceil(T / R) * np.ceil(N / C) * (R + C + K - 2) - 1
+    is_ = np.ceil(K / R) * np.ceil(T / C) * (2 * R + C + N - 2) - 1
+    return np.where(df == 0, ws, np.where(df == 1, os_, is_))
+
+
+def _refetch(L, c, R, C):
+    """DRAM reads per element of (weights, inputs, outputs) for the dataflow's loop order when
+    the operand does not fit half its scratchpad (double buffering [SS]); 1 when it fits.
+    Partial sums that spill go out and back once per extra row fold: 2*ceil(K/R) - 1."""
+    B = c["precision_bits"] / 8.0                                     # bytes per element
+    fits_w = L["W"] * B <= c["filter_kb"] * 1024 / 2
+    fits_i = L["I"] * B <= c["ifmap_kb"] * 1024 / 2
+    fits_o = L["O"] * B <= c["ofmap_kb"] * 1024 / 2
+    kf, tr, tc, nc = np.ceil(L["K"] / R), np.ceil(L["T"] / R), np.ceil(L["T"] / C), np.ceil(L["N"] / C)
+    psum = 2 * kf - 1
+    df = c["df"]
+    f_w = np.where(df == 0, 1.0, np.where(df == 1, np.where(fits_w, 1, tr), np.where(fits_w, 1, tc)))
+    f_i = np.where(df == 2, 1.0, np.where(fits_i, 1, nc))
+    f_o = np.where(df == 1, 1.0, np.where(fits_o, 1, psum))
+    return f_w, f_i, f_o
+
+
+def _sram_bytes(L, c, R, C):
+    """Scratchpad <-> array traffic, bytes, per operand (w, i, o) [SS] demand matrices:
+    the stationary operand is read once; a streamed operand once per fold that reuses it."""
+    B = c["precision_bits"] / 8.0
+    T, K, N, G = L["T"], L["K"], L["N"], L["G"]
+    kf, tr, tc, nc = np.ceil(K / R), np.ceil(T / R), np.ceil(T / C), np.ceil(N / C)
+    df = c["df"]
+    w = G * K * N * np.where(df == 0, 1.0, np.where(df == 1, tr, tc))
+    i = G * T * K * np.where(df == 2, 1.0, nc)
+    o = G * T * N * np.where(df == 1, 1.0, 2 * kf - 1)
+    return B * w, B * i, B * o
+
+
+def tech_scale(c):
+    """(energy factor, area factor) from 45 nm/0.9 V: dynamic energy ~ C V^2 with C ~ node;
+    area ~ node^2 (classical scaling; a first-order assumption, stated)."""
+    node = c["technology_nm"] / REF_NM
+    return node * (c["vdd"] / REF_VDD) ** 2, node ** 2
+
+
+def area_mm2(c):
+    """Die area, mm^2: PEs (multiplier + accumulator adder + 3 operand registers) + SRAM."""
+    b = c["precision_bits"]
+    _, a_scale = tech_scale(c)
+    pe_um2 = (MULT8_UM2 * (b / 8) ** 2 + ADD8_UM2 * (2 * b / 8)      # accumulator is 2b wide
+              + DFF_UM2_PER_BIT * 3 * b)                               # [H14] + DFFs
+    sram_bits = (c["ifmap_kb"] + c["filter_kb"] + c["ofmap_kb"]) * 1024 * 8
+    return (c["rows"] * c["cols"] * pe_um2 + sram_bits * SRAM_UM2_PER_BIT) * a_scale * 1e-6
+
+
+def _costs(L, c):
+    """All per-layer costs, arrays of shape (L, C)."""
+    R, C, df = c["rows"], c["cols"], c["df"]
+    gemm = L["gemm"] > 0
+    B = c["precision_bits"] / 8.0
+    # compute: GEMM ops on the array, G groups one after another [SS]; other ops on a C-lane
+    # vector unit at the array's output edge, one element per lane per cycle (assumption)
+    comp_gemm = L["G"] * gemm_compute_cycles(L["T"], L["K"], L["N"], R, C, df)
+    comp_vec = np.ceil(L["elems"] / C)
+    compute = np.where(gemm, comp_gemm, comp_vec)
+    # memory: DRAM bytes with refetch; bytes per cycle = GB/s * 1e9 / (MHz * 1e6)
+    f_w, f_i, f_o = _refetch(L, c, R, C)
+    dram = B * np.where(gemm, L["W"] * f_w + L["I"] * f_i + L["O"] * f_o, L["I"] + L["O"])
+    bytes_per_cycle = c["dram_gbps"] * 1e3 / c["clock_mhz"]
+    mem = dram / bytes_per_cycle
+    cycles = np.maximum(compute, mem)             # double-buffered: transfer overlaps compute
+    stall = cycles - compute
+    # energy, pJ [H14] scaled by technology
+    e_scale, _ = tech_scale(c)
+    b8 = c["precision_bits"] / 8.0
+    mac_pj = (MULT8_PJ * b8 ** 2 + ADD8_PJ * 2 * b8) * e_scale        # mult + 2b-wide accumulate
+    sram_pj = lambda kb: SRAM8KB_PJ_PER_B * np.sqrt(kb / 8.0) * e_scale   # ~ sqrt(capacity) [H14]
+    sw, si, so = _sram_bytes(L, c, R, C)
+    e_mac = np.where(gemm, L["macs"] * mac_pj, L["elems"] * ADD8_PJ * b8 * e_scale)
+    e_sram = np.where(gemm, sw * sram_pj(c["filter_kb"]) + si * sram_pj(c["ifmap_kb"])
+                      + so * sram_pj(c["ofmap_kb"]),
+                      B * (L["I"] * sram_pj(c["ifmap_kb"]) + L["O"] * sram_pj(c["ofmap_kb"])))
+    e_dram = dram * DRAM_PJ_PER_B                                      # off-chip: node-independent
+    seconds = cycles / (c["clock_mhz"] * 1e6)
+    e_leak = c["leakage_mw_per_mm2"] * area_mm2(c) * seconds * 1e9     # mW*s = 1e9 pJ
+    util = np.where(compute > 0, L["macs"] / np.maximum(cycles * R * C, 1), 0.0)
+    return {"cycles": cycles, "compute_cycles": compute, "stall_cycles": stall,
+            "dram_bytes": dram, "energy_mac_pj": e_mac, "energy_sram_pj": e_sram,
+            "energy_dram_pj": e_dram, "energy_leak_pj": e_leak,
+            "energy_pj": e_mac + e_sram + e_dram + e_leak, "utilization": util}
+
+
+def evaluate_many(ops: Sequence[Op], configs: Sequence[AcceleratorConfig]) -> dict[str, np.ndarray]:
+    """Totals for every config at once: arrays of length len(configs).
+    latency_ms, energy_mj, cycles, area_mm2, utilization (MAC-weighted), dram_bytes."""
+    if not configs:
+        return {}
+    L, c = layer_arrays(ops), config_arrays(configs)
+    k = _costs(L, c)
+    cycles = k["cycles"].sum(axis=0)
+    macs = float(L["macs"].sum())
+    return {"cycles": cycles, "compute_cycles": k["compute_cycles"].sum(axis=0),
+            "stall_cycles": k["stall_cycles"].sum(axis=0),
+            "latency_ms": cycles / (c["clock_mhz"][0] * 1e3),           # cycles / (cycles/ms)
+            "energy_mj": k["energy_pj"].sum(axis=0) * 1e-9,             # 1 mJ = 1e9 pJ
+            "area_mm2": np.broadcast_to(area_mm2(c)[0], cycles.shape).copy(),
+            "dram_bytes": k["dram_bytes"].sum(axis=0),
+            "utilization": macs / np.maximum(cycles * c["rows"][0] * c["cols"][0], 1)}
+
+
+def evaluate(ops: Sequence[Op], config: AcceleratorConfig | None = None) -> dict:
+    """Totals and a per-layer breakdown for one config (see ``evaluate_many`` for units)."""
+    config = config or AcceleratorConfig()
+    L, c = layer_arrays(ops), config_arrays([config])
+    k = {name: v[:, 0] for name, v in _costs(L, c).items()}
+    per_ms = config.clock_mhz * 1e3
+    layers = [{"name": o.name, "type": o.type, "macs": o.macs,
+               "cycles": float(k["cycles"][i]), "compute_cycles": float(k["compute_cycles"][i]),
+               "stall_cycles": float(k["stall_cycles"][i]),
+               "latency_ms": float(k["cycles"][i] / per_ms),
+               "energy_mj": float(k["energy_pj"][i] * 1e-9),
+               "dram_bytes": float(k["dram_bytes"][i]), "utilization": float(k["utilization"][i])}
+              for i, o in enumerate(ops)]
+    totals = {name: float(v[0]) for name, v in evaluate_many(ops, [config]).items()}
+    totals.update({f"{n}_mj": float(k[f"{n}_pj"].sum() * 1e-9)
+                   for n in ("energy_mac", "energy_sram", "energy_dram", "energy_leak")})
+    totals["macs"] = int(sum(o.macs for o in ops))
+    totals["config"] = config.to_dict()
+    totals["layers"] = layers
+    return totals
+
+
+def peak_macs_per_s(config: AcceleratorConfig) -> float:
+    """Array peak, MAC/s = rows * cols * clock."""
+    return config.rows * config.cols * config.clock_mhz * 1e6
+

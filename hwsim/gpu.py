@@ -1,0 +1,83 @@
+"""GPU roofline baseline (Williams et al., "Roofline", CACM 2009); GTX 1080 Ti by default.
+
+Each op takes max(compute time, memory time) plus a kernel-launch overhead:
+    t = max(FLOPs / (peak * eff_c), bytes / (bandwidth * eff_m)) + launch
+with FLOPs = 2 * MACs (one multiply + one add) and fp32 bytes.  Power under load is a
+parameter (the board's TDP by default), so energy = power * time.  With eff = 1 this is
+the roofline's *lower bound* on GPU time: every ratio against it is conservative.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+
+from synth.config import Config, check_choice, check_range
+from hwsim.workload import Op
+
+GEMM_TYPES = ("conv", "depthwise", "linear", "lstm")
+
+
+@dataclasses.dataclass(frozen=True)
+class GpuConfig(Config):
+    name: str = "GTX 1080 Ti"
+    peak_tflops: float = 11.34        # fp32 peak, TFLOP/s (GTX 1080 Ti datasheet; ANCHORS)
+    mem_gbps: float = 484.0           # GDDR5X bandwidth, GB/s (datasheet)
+    power_w: float = 250.0            # board power under load, W (TDP, datasheet)
+    compute_efficiency: float = 1.0   # achieved / peak FLOP/s, (0, 1]
+    memory_efficiency: float = 1.0    # achieved / peak bandwidth, (0, 1]
+    launch_us: float = 0.0            # per-kernel overhead, microseconds
+    bytes_per_elem: int = 4           # fp32
+
+    def validate(self) -> None:
+        check_range("peak_tflops", self.peak_tflops, 0, 1e6, low_open=True)
+        check_range("mem_gbps", self.mem_gbps, 0, 1e6, low_open=True)
+        check_range("power_w", self.power_w, 0, 1e5, low_open=True)
+        check_range("compute_efficiency", self.compute_efficiency, 0, 1, low_open=True)
+        check_range("memory_efficiency", self.memory_efficiency, 0, 1, low_open=True)
+        check_range("launch_us", self.launch_us, 0, 1e6)
+        check_choice("bytes_per_elem", self.bytes_per_elem, (1, 2, 4, 8))
+
+    @property
+    def ridge_flop_per_byte(self) -> float:
+        """Roofline ridge point, FLOP/byte = peak FLOP/s / bandwidth B/s (1080 Ti: ~23.4)."""
+        return self.peak_tflops * 1e12 / (self.mem_gbps * 1e9)
+
+
+def phase_work(ops: Sequence[Op], mode: str):
+    """(FLOPs, elements moved) per op for inference or training, arrays of shape (L,).
+
+    Training = forward + backward-data (dX = dY W^T, same MACs) + backward-weight
+    (dW = X^T dY, same MACs) + SGD-momentum update (read W, dW, v; write W, v: 5 W traffic,
+    3 FLOPs per weight).  Backward traffic: read W, dY, write dX; read X, dY, write dW."""
+    macs = np.array([o.macs for o in ops], dtype=np.float64)
+    elems = np.array([o.elems for o in ops], dtype=np.float64)
+    W = np.array([o.weight_elems for o in ops], dtype=np.float64)
+    I = np.array([o.in_elems for o in ops], dtype=np.float64)
+    O = np.array([o.out_elems for o in ops], dtype=np.float64)
+    flops_fwd = 2 * macs + elems                     # 2 FLOP per MAC; 1 per element op
+    moved_fwd = W + I + O                            # elements read + written
+    if mode == "inference":
+        return flops_fwd, moved_fwd
+    flops = 3 * flops_fwd + 3 * W
+    moved = moved_fwd + (W + O + I) + (I + O + W) + 5 * W
+    return flops, moved
+
+
+def evaluate(ops: Sequence[Op], config: GpuConfig | None = None, mode: str = "inference") -> dict:
+    """Roofline latency (ms), energy (mJ), power (W) of the workload on the GPU."""
+    config = config or GpuConfig()
+    check_choice("mode", mode, ("inference", "training"))
+    flops, moved = phase_work(ops, mode)
+    t_comp = flops / (config.peak_tflops * 1e12 * config.compute_efficiency)       # s
+    t_mem = moved * config.bytes_per_elem / (config.mem_gbps * 1e9 * config.memory_efficiency)
+    kernels = 3 if mode == "training" else 1
+    t = np.maximum(t_comp, t_mem) + kernels * config.launch_us * 1e-6                # s per op
+    seconds = float(t.sum())
+    return {"device": config.name, "mode": mode, "latency_ms": seconds * 1e3,
+            "energy_mj": config.power_w * seconds * 1e3,                           # W*s = 1e3 mJ
+            "power_w": config.power_w, "flops": float(flops.sum()),
+            "bytes": float(moved.sum() * config.bytes_per_elem),
+            "memory_bound_ops": int((t_mem > t_comp).sum()),
+            "achieved_tflops": float(flops.sum() / max(seconds, 1e-30) / 1e12)}

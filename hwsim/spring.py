@@ -1,0 +1,181 @@
+"""SPRING simulator (Yu & Jha, arXiv 1909.00557): sparsity-aware, reduced-precision CNN
+accelerator with a monolithic-3D non-volatile memory (M3D NVM) interface, for inference and
+training.  Pure functions of (workload, SpringConfig).
+
+Modelled, each with its source:
+- Compute: 64 PEs x 72 MAC lanes x 16 multipliers = 73,728 MACs at 700 MHz (paper; ANCHORS).
+  Binary-mask sparsity encoding lets the zero-skipping logic issue only pairs where both
+  operands are nonzero: effective MACs = MACs * (1 - s_act) * (1 - s_w) (paper, Sec. 3).
+- Precision: 20-bit fixed point, 4 integer + 16 fraction bits; training uses stochastic
+  rounding (paper; ``synth.quant`` reproduces it in PyTorch).
+- Storage: values kept compressed as (nonzero values at 20 b) + (1-bit mask per element);
+  mask buffer 4 MB, weight buffer 24 MB, activation buffer 12 MB (paper; ANCHORS).
+- Memory: the M3D NVM interface's bandwidth and per-bit read/write energy are parameters.
+  The paper's exact interface figures are not in our anchors: defaults are assumptions
+  (RRAM-class read 1 pJ/bit, write 5 pJ/bit; 1 TB/s dense vertical vias), stated here.
+- Energy: MAC and SRAM energies from Horowitz ISSCC 2014 (45 nm) scaled like ``hwsim.accel``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+
+from synth.config import Config, check_choice, check_range
+from hwsim.accel import ADD8_PJ, MULT8_PJ, REF_NM, SRAM8KB_PJ_PER_B
+from hwsim.workload import Op
+
+GEMM_TYPES = ("conv", "depthwise", "linear", "lstm")
+MODES = ("inference", "training")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpringConfig(Config):
+    pes: int = 64                     # processing elements (paper)
+    lanes: int = 72                   # MAC lanes per PE (paper)
+    multipliers: int = 16             # multipliers per lane (paper)
+    clock_mhz: float = 700.0          # MHz (paper)
+    int_bits: int = 4                 # fixed point: integer bits (paper)
+    frac_bits: int = 16               # fixed point: fraction bits (paper)
+    weight_buffer_mb: float = 24.0    # MB (paper)
+    act_buffer_mb: float = 12.0       # MB (paper)
+    mask_buffer_mb: float = 4.0       # MB (paper)
+    nvm_gbps: float = 1024.0          # M3D NVM bandwidth, GB/s (assumption, see module doc)
+    nvm_read_pj_per_bit: float = 1.0  # pJ/bit (assumption: RRAM read)
+    nvm_write_pj_per_bit: float = 5.0  # pJ/bit (assumption: RRAM write)
+    sram_bank_kb: float = 64.0        # buffers are banked; energy of one bank access [H14]
+    operand_reuse: float = 16.0       # MACs served per buffer read (16 multipliers/lane share it)
+    technology_nm: float = 28.0       # process node (assumption), nm
+    static_w: float = 5.0             # leakage of 40 MB SRAM + logic, W (assumption)
+    sparsity: bool = True             # exploit sparsity (False: dense baseline of the same chip)
+
+    def validate(self) -> None:
+        for name in ("pes", "lanes", "multipliers"):
+            check_range(name, getattr(self, name), 1, 1 << 20, integer=True)
+        check_range("clock_mhz", self.clock_mhz, 0, 1e5, low_open=True)
+        check_range("int_bits", self.int_bits, 1, 32, integer=True)
+        check_range("frac_bits", self.frac_bits, 0, 32, integer=True)
+        for name in ("weight_buffer_mb", "act_buffer_mb", "mask_buffer_mb", "nvm_gbps",
+                     "sram_bank_kb", "operand_reuse"):
+            check_range(name, getattr(self, name), 0, 1e9, low_open=True)
+        for name in ("nvm_read_pj_per_bit", "nvm_write_pj_per_bit", "static_w"):
+            check_range(name, getattr(self, name), 0, 1e6)
+        check_range("technology_nm", self.technology_nm, 3, 180)
+        if not isinstance(self.sparsity, bool):
+            from synth.errors import ConfigError
+            raise ConfigError(f"sparsity must be true or false, got {self.sparsity!r}")
+
+    @property
+    def bits(self) -> int:
+        return self.int_bits + self.frac_bits       # 20 b by default
+
+    @property
+    def macs_per_cycle(self) -> int:
+        return self.pes * self.lanes * self.multipliers   # 73,728 by default
+
+
+def _arrays(ops: Sequence[Op]):
+    f = lambda g: np.array([float(g(o)) for o in ops], dtype=np.float64)
+    return {"gemm": f(lambda o: o.type in GEMM_TYPES and o.macs > 0), "macs": f(lambda o: o.macs),
+            "T": f(lambda o: o.gemm[0]), "K": f(lambda o: o.gemm[1]), "N": f(lambda o: o.gemm[2]),
+            "G": f(lambda o: o.groups), "elems": f(lambda o: o.elems),
+            "W": f(lambda o: o.weight_elems), "I": f(lambda o: o.in_elems),
+            "O": f(lambda o: o.out_elems), "sw": f(lambda o: o.weight_sparsity),
+            "sa": f(lambda o: o.act_sparsity)}
+
+
+def _compressed_bits(n, s, bits):
+    """Binary-mask encoding, bits: nonzero values at ``bits`` + a 1-bit mask per element."""
+    return n * (1 - s) * bits + n
+
+
+def _pass(a, cfg: SpringConfig, s_a, s_w):
+    """Cycles of one GEMM pass with operand sparsities (s_a, s_w), per op, arrays (L,).
+    Work is spread as outputs over PE x lane slots and the reduction over the 16 multipliers:
+    cycles = max(eff_MACs / MACs_per_cycle, ceil(outputs / (PEs*lanes)) * ceil(K_eff / mults))."""
+    keep = (1 - s_a) * (1 - s_w) if cfg.sparsity else np.ones_like(s_a)
+    eff = a["macs"] * keep                                                  # MACs issued
+    outputs = a["T"] * a["N"] * a["G"]
+    k_eff = np.maximum(np.ceil(a["K"] * keep), 1)
+    cyc = np.maximum(eff / cfg.macs_per_cycle,
+                     np.ceil(outputs / (cfg.pes * cfg.lanes)) * np.ceil(k_eff / cfg.multipliers))
+    return np.where(a["gemm"] > 0, cyc, 0.0), np.where(a["gemm"] > 0, eff, 0.0)
+
+
+def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = "inference") -> dict:
+    """Latency (ms), energy (mJ), power (W) and per-op cycles of the workload on SPRING.
+
+    training = forward + backward-data (dX = dY W^T: zeros of W and of dY skipped; dY is zero
+    where the ReLU output was, so its sparsity is taken as the layer's activation sparsity)
+    + backward-weight (dW = X^T dY: zeros of X and dY skipped) + weight update (3 ops/weight)."""
+    cfg = config or SpringConfig()
+    check_choice("mode", mode, MODES)
+    a = _arrays(ops)
+    b = cfg.bits
+    zero = np.zeros_like(a["sa"])
+    sw = a["sw"] if cfg.sparsity else zero
+    sa = a["sa"] if cfg.sparsity else zero
+    lanes = cfg.pes * cfg.lanes
+    vec = np.where(a["gemm"] > 0, 0.0, np.ceil(a["elems"] / lanes))        # element ops, cycles
+    fwd, eff_f = _pass(a, cfg, a["sa"], a["sw"])
+    cycles_c, eff = fwd + vec, eff_f
+    # NVM traffic, bits: weights compressed, read once per batch (weight buffer holds them)
+    w_bits = _compressed_bits(a["W"], sw, b)
+    act_bits = _compressed_bits(a["I"], sa, b) + _compressed_bits(a["O"], zero, b)
+    act_cap = cfg.act_buffer_mb * 8e6                                         # bits
+    spill = np.where(act_bits > act_cap, act_bits, 0.0)                      # does not fit: stream
+    nvm_read, nvm_write = w_bits + spill / 2, spill / 2
+    if mode == "training":
+        bwd_d, eff_d = _pass(a, cfg, a["sa"], a["sw"])
+        bwd_w, eff_w = _pass(a, cfg, a["sa"], a["sa"])
+        update = np.ceil(3 * a["W"] / lanes)                                  # SGD+momentum
+        cycles_c = cycles_c + bwd_d + bwd_w + update + 2 * vec
+        eff = eff + eff_d + eff_w
+        # activations saved for backward (write, then read), gradients and weights updated
+        saved = _compressed_bits(a["I"], sa, b)
+        nvm_write = nvm_write + saved + a["W"] * b                            # store X; write W
+        nvm_read = nvm_read + saved + a["W"] * b                              # read X; read W
+    bits_per_cycle = cfg.nvm_gbps * 8e9 / (cfg.clock_mhz * 1e6)
+    cycles_m = (nvm_read + nvm_write) / bits_per_cycle
+    cycles = np.maximum(cycles_c, cycles_m)                                   # double-buffered
+    seconds = float(cycles.sum()) / (cfg.clock_mhz * 1e6)
+    # energy, pJ: Horowitz 45 nm scaled by node (C ~ node, same V) [H14]
+    e_scale = cfg.technology_nm / REF_NM
+    mac_pj = (MULT8_PJ * (b / 8) ** 2 + ADD8_PJ * 2 * b / 8) * e_scale        # b x b mult, 2b add
+    sram_pj_b = SRAM8KB_PJ_PER_B * np.sqrt(cfg.sram_bank_kb / 8) * e_scale    # pJ per byte
+    e_mac = float(eff.sum()) * mac_pj
+    n_elem_ops = a["elems"].sum() * (3 if mode == "training" else 1)
+    e_vec = float(n_elem_ops) * ADD8_PJ * b / 8 * e_scale
+    sram_bytes = eff.sum() * 2 * (b / 8) / cfg.operand_reuse                 # 2 operands per MAC
+    e_sram = float(sram_bytes * sram_pj_b)
+    e_nvm = float(nvm_read.sum() * cfg.nvm_read_pj_per_bit + nvm_write.sum() * cfg.nvm_write_pj_per_bit)
+    e_static = cfg.static_w * seconds * 1e12                                  # W*s = 1e12 pJ
+    energy_pj = e_mac + e_vec + e_sram + e_nvm + e_static
+    dense_macs = a["macs"].sum() * (3 if mode == "training" else 1)
+    return {"mode": mode, "latency_ms": seconds * 1e3, "energy_mj": energy_pj * 1e-9,
+            "power_w": energy_pj * 1e-12 / max(seconds, 1e-30), "cycles": float(cycles.sum()),
+            "compute_cycles": float(cycles_c.sum()), "memory_cycles": float(cycles_m.sum()),
+            "macs": float(dense_macs), "effective_macs": float(eff.sum()),
+            "skipped_fraction": float(1 - eff.sum() / max(dense_macs, 1)),
+            "nvm_bytes": float((nvm_read.sum() + nvm_write.sum()) / 8),
+            "mask_bytes": float((a["W"].sum() + a["I"].sum()) / 8),
+            "utilization": float(eff.sum() / max(cycles.sum() * cfg.macs_per_cycle, 1)),
+            "energy_breakdown_mj": {"mac": e_mac * 1e-9, "vector": e_vec * 1e-9,
+                                    "sram": e_sram * 1e-9, "nvm": e_nvm * 1e-9,
+                                    "static": e_static * 1e-9},
+            "layers": [{"name": o.name, "type": o.type, "cycles": float(cycles[i])}
+                       for i, o in enumerate(ops)]}
+
+
+def compare(ops: Sequence[Op], config: SpringConfig | None = None, gpu=None,
+            mode: str = "inference") -> dict:
+    """SPRING vs a GPU roofline, as the paper reports: speedup, power reduction and
+    energy-efficiency ratio (= speedup x power reduction)."""
+    from hwsim import gpu as gpu_mod
+    s = evaluate(ops, config, mode)
+    g = gpu_mod.evaluate(ops, gpu, mode)
+    speedup = g["latency_ms"] / s["latency_ms"]
+    power = g["power_w"] / s["power_w"]
+    return {"mode": mode, "speedup": speedup, "power_reduction": power,
+            "energy_efficiency": g["energy_mj"] / s["energy_mj"], "spring": s, "gpu": g}

@@ -1,0 +1,228 @@
+"""Workload extraction: any PyTorch module + an input shape -> a list of operation records.
+
+DESIGN contract "Workload": hwsim reads ``Op`` records (type, shapes, MACs, bytes, sparsity)
+and never needs the module again.  Every op is also expressed as a GEMM
+``(T x K) @ (K x N)`` repeated ``groups`` times, the form a systolic array executes
+(SCALE-Sim, Samajdar et al. 2018, Sec. III: T = output pixels, K = R*S*C, N = filters).
+
+Extraction runs one forward pass with hooks on leaf modules, so it works the same on a
+dense model, a masked model (``torch.nn.utils.parametrize`` on Linear/Conv2d: the hook
+reads the effective ``module.weight``, mask applied) and a compacted one.  Tensor
+additions outside modules (ResNet shortcuts) are caught with a ``TorchFunctionMode``.
+Weight sparsity is the measured fraction of exact zeros in the effective weight;
+activation sparsity is the measured fraction of zeros in the op's input for the given
+sample (real data when ``inputs`` is passed, else a seeded Gaussian sample).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from synth.errors import UserError
+
+FP32_BYTES = 4  # bytes per element of the model as stored (float32)
+
+OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "eltwise", "lstm")
+
+
+@dataclasses.dataclass(frozen=True)
+class Op:
+    """One operation for one batch.  Bytes are at fp32 (the model's storage precision);
+    hardware models rescale by element counts to their own precision."""
+    type: str                      # one of OP_TYPES
+    name: str                      # module path, e.g. "layers.0.conv1"
+    in_shape: tuple                # input activation shape, batch first
+    out_shape: tuple               # output activation shape, batch first
+    weight_shape: tuple            # () for ops without weights
+    macs: int                      # multiply-accumulates (dense count), whole batch
+    weight_bytes: int              # weight elements * 4 B
+    in_bytes: int                  # input activation elements * 4 B
+    out_bytes: int                 # output activation elements * 4 B
+    weight_sparsity: float = 0.0   # fraction of weights that are exactly zero, [0, 1]
+    act_sparsity: float = 0.0      # fraction of input activations that are zero, [0, 1]
+    gemm: tuple = (0, 0, 0)        # (T, K, N) per group: T output pixels, K reduction, N filters
+    groups: int = 1                # independent GEMMs (depthwise: channels)
+    elems: int = 0                 # element-wise work (pool/bn/eltwise/lstm gates), elements
+
+    @property
+    def activation_bytes(self) -> int:
+        return self.in_bytes + self.out_bytes
+
+    @property
+    def weight_elems(self) -> int:
+        return self.weight_bytes // FP32_BYTES
+
+    @property
+    def in_elems(self) -> int:
+        return self.in_bytes // FP32_BYTES
+
+    @property
+    def out_elems(self) -> int:
+        return self.out_bytes // FP32_BYTES
+
+    def key(self) -> tuple:
+        """Hashable identity of the work (the name excluded): equal keys cost the same."""
+        return (self.type, self.in_shape, self.out_shape, self.weight_shape, self.gemm,
+                self.groups, self.elems, round(self.weight_sparsity, 4), round(self.act_sparsity, 4))
+
+
+def _numel(shape) -> int:
+    return int(math.prod(shape)) if shape else 0
+
+
+def _zero_frac(t: torch.Tensor) -> float:
+    return 1.0 - int(torch.count_nonzero(t)) / t.numel() if t.numel() else 0.0
+
+
+def _op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=0) -> Op:
+    wshape = tuple(weight.shape) if weight is not None else ()
+    return Op(type=type_, name=name, in_shape=tuple(x.shape), out_shape=tuple(y.shape),
+              weight_shape=wshape, macs=int(macs), weight_bytes=_numel(wshape) * FP32_BYTES,
+              in_bytes=x.numel() * FP32_BYTES, out_bytes=y.numel() * FP32_BYTES,
+              weight_sparsity=_zero_frac(weight) if weight is not None else 0.0,
+              act_sparsity=_zero_frac(x), gemm=tuple(int(g) for g in gemm), groups=int(groups),
+              elems=int(elems))
+
+
+def _from_module(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | None:
+    """The op record of one leaf module call (None for modules that do no work)."""
+    if isinstance(m, nn.Conv2d):
+        w = m.weight.detach()  # effective weight: a parametrization (mask) is applied here
+        b, _, ho, wo = y.shape
+        g = m.groups
+        cin_g, cout_g = m.in_channels // g, m.out_channels // g
+        k = cin_g * m.kernel_size[0] * m.kernel_size[1]          # K = R*S*C per group
+        t = b * ho * wo                                          # T = output pixels (batch)
+        kind = "depthwise" if g > 1 and g == m.in_channels else "conv"
+        return _op(kind, name, x, y, w, macs=t * k * cout_g * g, gemm=(t, k, cout_g), groups=g)
+    if isinstance(m, nn.Linear):
+        w = m.weight.detach()
+        t = x.numel() // m.in_features                           # rows (batch x leading dims)
+        return _op("linear", name, x, y, w, macs=t * m.in_features * m.out_features,
+                   gemm=(t, m.in_features, m.out_features))
+    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        # each output reads its window: in_elems comparisons/additions in total
+        return _op("pool", name, x, y, elems=x.numel())
+    if isinstance(m, nn.modules.batchnorm._BatchNorm):
+        return _op("batchnorm", name, x, y, elems=x.numel())  # one multiply-add per element
+    if isinstance(m, (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish,
+                      nn.LeakyReLU, nn.ELU, nn.Softmax, nn.Dropout)):
+        return _op("eltwise", name, x, y, elems=x.numel())
+    if isinstance(m, (nn.LSTM, nn.LSTMCell)):
+        return _lstm_op(name, m, x, y)
+    return None
+
+
+def _lstm_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op:
+    """An LSTM: per step and layer, gates = W_ih x + W_hh h  (4H x (I+H) MACs,
+    Hochreiter & Schmidhuber 1997), then ~ 5H element-wise ops (3 sigmoid-gated products,
+    tanh, sum).  Expressed as GEMMs with T = batch, K = I + H, N = 4H, one per step."""
+    out = y[0] if isinstance(y, tuple) else y
+    hidden = m.hidden_size
+    layers = getattr(m, "num_layers", 1)
+    dirs = 2 if getattr(m, "bidirectional", False) else 1
+    # rows per step = batch; steps run one after another (h_t feeds step t+1), so each step
+    # of each layer/direction is its own GEMM: groups = steps * layers * dirs
+    if isinstance(m, nn.LSTMCell):
+        batch, steps = (x.shape[0] if x.dim() > 1 else 1), 1
+    elif x.dim() == 3:
+        batch, steps = (x.shape[0], x.shape[1]) if m.batch_first else (x.shape[1], x.shape[0])
+    else:
+        batch, steps = 1, x.shape[0]
+    weights = [p.detach() for n, p in m.named_parameters() if n.startswith("weight")]
+    w_all = torch.cat([w.flatten() for w in weights])
+    k_first = m.input_size + hidden
+    k_rest = hidden * dirs + hidden
+    macs = batch * steps * dirs * 4 * hidden * (k_first + (layers - 1) * k_rest)
+    k_mean = (k_first + (layers - 1) * k_rest) // layers   # exact for one layer
+    op = _op("lstm", name, x, out, macs=macs, gemm=(batch, k_mean, 4 * hidden),
+             groups=steps * layers * dirs, elems=batch * steps * dirs * layers * 5 * hidden)
+    return dataclasses.replace(op, weight_shape=(w_all.numel(),),
+                               weight_bytes=w_all.numel() * FP32_BYTES,
+                               weight_sparsity=_zero_frac(w_all))
+
+
+class _AddCatcher(TorchFunctionMode):
+    """Records tensor additions that happen outside leaf modules (residual adds)."""
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if (self.state["depth"] == 0 and func in (torch.add, torch.Tensor.add, torch.Tensor.__add__,
+                                                   torch.Tensor.__iadd__, torch.Tensor.add_)
+                and len(args) >= 2 and all(isinstance(a, torch.Tensor) for a in args[:2])
+                and args[0].shape == args[1].shape):
+            self.state["adds"].append((self.state["order"], out, args[0]))
+            self.state["order"] += 1
+        return out
+
+
+def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tensor | None = None,
+            seed: int = 0) -> list[Op]:
+    """The model's operations for one batch of ``batch`` samples of ``input_shape``.
+
+    ``inputs`` (a real batch, e.g. validation images) makes activation sparsity a
+    measurement on data; without it a seeded N(0, 1) batch is used."""
+    input_shape = tuple(int(s) for s in input_shape)
+    if inputs is None:
+        if batch < 1:
+            raise UserError(f"batch must be >= 1, got {batch}")
+        gen = torch.Generator().manual_seed(seed)
+        inputs = torch.randn((batch,) + input_shape, generator=gen)
+    elif tuple(inputs.shape[1:]) != input_shape:
+        raise UserError(f"inputs have sample shape {tuple(inputs.shape[1:])}, expected {input_shape}")
+    records: list[tuple[int, Op]] = []
+    state = {"depth": 0, "order": 0, "adds": []}
+    hooks = []
+
+    def pre(m, args):
+        state["depth"] += 1
+
+    def post(name):
+        def hook(m, args, out):
+            state["depth"] -= 1
+            if state["depth"] == 0 and args and isinstance(args[0], torch.Tensor):
+                op = _from_module(name, m, args[0].detach(), out)
+                if op is not None:
+                    records.append((state["order"], op))
+                    state["order"] += 1
+        return hook
+
+    for name, m in model.named_modules():
+        is_leaf = not any(True for _ in m.children()) or isinstance(m, (nn.LSTM,))
+        if is_leaf and name:
+            hooks.append(m.register_forward_pre_hook(pre))
+            hooks.append(m.register_forward_hook(post(name)))
+    was_training = model.training
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    model.eval()
+    try:
+        with torch.no_grad(), _AddCatcher(state):
+            model(inputs.to(device))
+    except RuntimeError as e:
+        raise UserError(f"model does not accept input shape {input_shape}: "
+                        f"{str(e).splitlines()[0]}") from None
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    for i, (order, out, a) in enumerate(state["adds"]):
+        records.append((order, _op("eltwise", f"add{i}", a.detach(), out.detach(),
+                                   elems=out.numel())))
+    return [op for _, op in sorted(records, key=lambda r: r[0])]
+
+
+def summary(ops: list[Op]) -> dict:
+    """Totals over a workload: MACs, weight and activation bytes, nonzero weights."""
+    return {"ops": len(ops), "macs": sum(o.macs for o in ops),
+            "weight_bytes": sum(o.weight_bytes for o in ops),
+            "activation_bytes": sum(o.activation_bytes for o in ops),
+            "nonzero_weights": int(sum(o.weight_elems * (1 - o.weight_sparsity) for o in ops))}
