@@ -4,7 +4,7 @@ A run config is YAML with one section per stage (``teacher``, ``synthesis``, ``s
 ``refine``, ``export``) and a few top-level keys.  ``RunConfig.from_dict`` validates every
 section and rejects unknown keys by their dotted name (``search.trails``) before any work
 starts.  Sections that carry another component's options (``synthesis.inversion``,
-``search.options``, ``refine.schedule``, ``refine.distill``) are validated by that
+``search.options``, ``refine.schedule``, ``export.accel``) are validated by that
 component's own ``Config.from_dict`` in ``deploy.stages.check_stages``, also before work.
 
 Bundled configs live in ``deploy/configs/`` (``default``, ``tiny``); ``load_run_config``
@@ -59,6 +59,7 @@ class SynthesisStage(Config):
     enabled: bool = True
     num_images: int = 1024
     pairs: int = 2                 # teacher/student pair actors (ADI needs a student)
+    shard_size: int = 256          # images per Parquet shard (the unit of resume)
     student: str = "lenet5_bn_half"  # ADI's student spec ("" = plain DeepInversion)
     preset: str = "mnist28"
     inversion: Mapping = dataclasses.field(default_factory=dict)  # InversionConfig overrides
@@ -67,6 +68,7 @@ class SynthesisStage(Config):
         _check_bool("synthesis.enabled", self.enabled)
         check_range("synthesis.num_images", self.num_images, 1, 10_000_000, integer=True)
         check_range("synthesis.pairs", self.pairs, 1, 1024, integer=True)
+        check_range("synthesis.shard_size", self.shard_size, 1, 1_000_000, integer=True)
         _check_mapping("synthesis.inversion", self.inversion)
 
 
@@ -86,12 +88,14 @@ class RefineStage(Config):
     """Grow-and-prune (NeST) of the best searched model, compaction, final distillation."""
     enabled: bool = True
     schedule: Mapping = dataclasses.field(default_factory=dict)   # GrowPruneSchedule keys
-    distill: Mapping = dataclasses.field(default_factory=dict)    # final KD keys
+    distill_epochs: int = 0        # final KD epochs on the synthesized set (masks kept)
+    temperature: float = 3.0       # KD temperature for retraining and final KD (DI paper)
 
     def validate(self) -> None:
         _check_bool("refine.enabled", self.enabled)
         _check_mapping("refine.schedule", self.schedule)
-        _check_mapping("refine.distill", self.distill)
+        check_range("refine.distill_epochs", self.distill_epochs, 0, 10000, integer=True)
+        check_range("refine.temperature", self.temperature, 0, 1000, low_open=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +104,7 @@ class ExportStage(Config):
     onnx: bool = True
     price: bool = True             # hwsim latency/energy on the accelerator (and SPRING)
     tolerance: float = 1e-4        # max |logit difference| PyTorch vs onnxruntime, test split
-    accel: str = ""                # hwsim accelerator config name ("" = hwsim's default)
+    accel: Mapping = dataclasses.field(default_factory=dict)  # hwsim AcceleratorConfig keys
     spring: bool = True
 
     def validate(self) -> None:
@@ -108,6 +112,7 @@ class ExportStage(Config):
         _check_bool("export.price", self.price)
         _check_bool("export.spring", self.spring)
         check_range("export.tolerance", self.tolerance, 0, 1, low_open=True)
+        _check_mapping("export.accel", self.accel)
 
 
 _SECTIONS = {"teacher": TeacherStage, "synthesis": SynthesisStage, "search": SearchStage,

@@ -61,6 +61,8 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
             {"seed": config.seed, "device": config.device, **config.refine.schedule}))
     if "export" in stages and config.export.price:
         _require("export", "hwsim", "price")
+        from hwsim import AcceleratorConfig
+        _options("export.accel", lambda: AcceleratorConfig.from_dict(config.export.accel))
 
 
 def _options(where: str, make) -> None:
@@ -138,7 +140,8 @@ def run_synthesis_stage(ctx) -> dict:
     ctx.connect_ray()
     summary = run_synthesis(str(ctx.path("teacher.pt")), str(ctx.path("synthetic")),
                             c.num_images, c.pairs, inversion,
-                            student_spec=c.student or None, seed=cfg.seed)
+                            student_spec=c.student or None, seed=cfg.seed,
+                            shard_size=c.shard_size, progress=ctx.progress)
     out = {"dataset": "synthetic", "summary": summary}
     grid = _image_grid(ctx)
     if grid:
@@ -175,8 +178,52 @@ def run_search_stage(ctx) -> dict:
 
 
 # --------------------------------------------------------------------------- refine
+def _kd_loss_fn(temperature: float):
+    """loss_fn(model, x, teacher_logits) for synth.train.fit / grow_and_prune (Hinton KD)."""
+    from synth.distill import kd_loss
+    return lambda model, xb, tb: kd_loss(model(xb), tb, temperature)
+
+
 def run_refine(ctx) -> dict:
-    raise UserError("refine stage is not wired yet")
+    """Grow-and-prune (NeST) the best searched student by KD from the teacher on the
+    synthesized images -- data-free: validation inside grow-and-prune is the synthesized
+    validation slice -- then optionally a final KD with masks kept, then compaction."""
+    import torch
+    from synth.checkpoint import load_model, save_checkpoint
+    from synth.compact import compact
+    from synth.data import load_dataset
+    from synth.distill import teacher_logits
+    from synth.grow_prune import GrowPruneSchedule, grow_and_prune
+    from synth.train import TrainConfig, fit
+    c, cfg = ctx.config.refine, ctx.config
+    teacher = load_model(ctx.path("teacher.pt"))
+    student = load_model(ctx.path(ctx.outputs["search"]["checkpoint"]))
+    synthetic = load_dataset(f"parquet:{ctx.path('synthetic')}", seed=cfg.seed)
+    train_xy = (synthetic.x_train, teacher_logits(teacher, synthetic.x_train))
+    schedule = GrowPruneSchedule.from_dict({"seed": cfg.seed, "device": cfg.device,
+                                            **c.schedule})
+    loss_fn = _kd_loss_fn(c.temperature)
+    torch.manual_seed(cfg.seed)
+    student, history = grow_and_prune(student, synthetic, schedule, progress=ctx.progress,
+                                      loss_fn=loss_fn, train_xy=train_xy)
+    if c.distill_epochs:
+        fit(student, synthetic, TrainConfig(epochs=c.distill_epochs, lr=schedule.lr,
+                                            optimizer=schedule.optimizer, seed=cfg.seed,
+                                            device=cfg.device, keep_best=False,
+                                            progress=ctx.progress),
+            loss_fn=loss_fn, train_xy=train_xy, desc="final KD")
+    small = compact(student.cpu().eval())
+    real = ctx.real_data()
+    facts = _model_facts(small, real.input_shape)
+    save_checkpoint(ctx.path("refined.pt"), small, dataset=real.metadata(),
+                    metrics={**facts, "grow_prune_steps": len(history) - 1},
+                    extra={"role": "refined", "schedule": schedule.to_dict(),
+                           "grow_prune_history": history})
+    ctx.log(f"  refined: {facts['parameters']:,} parameters ({facts['nonzero_parameters']:,} "
+            f"nonzero) after {len(history) - 1} grow/prune steps")
+    return {"checkpoint": "refined.pt", **facts,
+            "history": [{k: v for k, v in h.items() if isinstance(v, (int, float, str))}
+                        for h in history]}
 
 
 # --------------------------------------------------------------------------- export
@@ -193,7 +240,7 @@ def _price(ctx, model) -> dict:
     if not ctx.config.export.price:
         return {}
     import hwsim
-    cost = hwsim.price(model, tuple(model.input_shape), accel=ctx.config.export.accel or None,
+    cost = hwsim.price(model, tuple(model.input_shape), accel=dict(ctx.config.export.accel),
                        spring=ctx.config.export.spring)
     return {k: float(v) for k, v in cost.items() if isinstance(v, (int, float))}
 

@@ -1,0 +1,119 @@
+"""Run directory, ledger and resume, config validation, summary, eval reproduces it."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cluster.cli.main import cli
+from deploy.pipeline import Ledger, run_pipeline
+from deploy.run_config import RunConfig, load_run_config
+from synth.errors import ConfigError
+
+# A fast config: a small MLP teacher on digits, no synthesis/search/refine.
+FAST = {"name": "fast", "teacher": {"dataset": "digits", "model": '{"family": "mlp", "hidden": [32]}',
+                                    "epochs": 3, "cache": ""},
+        "synthesis": {"enabled": False}, "search": {"enabled": False},
+        "refine": {"enabled": False}, "export": {"price": True}}
+
+
+def _run(tmp_path, values, **kw):
+    logs = []
+    result = run_pipeline(RunConfig.from_dict(values), tmp_path / "run", progress=False,
+                          log=logs.append, **kw)
+    return result, logs
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"teachr": {}}, "unknown config key 'teachr'"),
+    ({"teacher": {"epoch": 3}}, "unknown config key 'teacher.epoch'"),
+    ({"search": {"enabled": "yes"}}, "search.enabled must be true or false"),
+    ({"teacher": {"epochs": 0}}, r"teacher.epochs must be in \[1, 1000\], got 0"),
+    ({"synthesis": {"pairs": 0}}, "synthesis.pairs must be in"),
+    ({"export": {"tolerance": 2}}, "export.tolerance"),
+    ({"synthesis": {"enabled": False}}, "search.enabled needs synthesis.enabled"),
+])
+def test_bad_configs_are_rejected_by_name(values, message):
+    with pytest.raises(ConfigError, match=message):
+        RunConfig.from_dict(values)
+
+
+def test_component_sections_checked_before_work(tmp_path):
+    values = json.loads(json.dumps(FAST))
+    values["export"]["accel"] = {"no_such_knob": 1}
+    with pytest.raises(ConfigError, match="export.accel.no_such_knob"):
+        _run(tmp_path, values)
+    assert not (tmp_path / "run").exists()   # nothing was written: no work started
+
+
+def test_bundled_configs_are_valid():
+    for name in ("default", "tiny"):
+        cfg = load_run_config(name)
+        assert cfg.synthesis.enabled and cfg.search.enabled and cfg.refine.enabled
+
+
+def test_cli_bad_key_is_one_line_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("teacher:\n  epochs: 2\nsearch:\n  trails: 12\n")
+    res = CliRunner().invoke(cli, ["run", str(bad)])
+    assert res.exit_code == 2
+    assert "unknown config key 'search.trails'" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_run_resume_and_eval_reproduces_summary(tmp_path):
+    result, logs = _run(tmp_path, FAST)
+    run = tmp_path / "run"
+    for name in ("ledger.json", "config.json", "teacher.pt", "final.pt", "model.onnx",
+                 "summary.md"):
+        assert (run / name).is_file(), name
+    assert result["final_onnx_max_abs_diff"] <= 1e-4
+    assert result["final_latency_ms"] > 0 and result["final_spring_energy_mj"] > 0
+    text = (run / "summary.md").read_text()
+    assert f"{result['final_test_accuracy']:.2%}" in text and "SPRING" in text
+    first = Ledger(run).stages
+
+    again, logs2 = _run(tmp_path, FAST)          # rerun: everything skipped
+    assert Ledger(run).stages == first
+    assert sum("skipped" in line for line in logs2) == 2
+    assert again["final_test_accuracy"] == result["final_test_accuracy"]
+
+    changed = json.loads(json.dumps(FAST))       # a later section changed: only it re-runs
+    changed["export"]["tolerance"] = 5e-4
+    _, logs3 = _run(tmp_path, changed)
+    stages = Ledger(run).stages
+    assert stages["teacher"] == first["teacher"]
+    assert stages["export"]["fingerprint"] != first["export"]["fingerprint"]
+    assert any(line.startswith("[1/2] teacher: done earlier") for line in logs3)
+
+    res = CliRunner().invoke(cli, ["eval", "--model", str(run / "final.pt"), "--json"])
+    assert res.exit_code == 0, res.output
+    ev = json.loads(res.output.strip().splitlines()[-1])
+    assert ev["accuracy"] == pytest.approx(result["final_test_accuracy"], abs=1e-9)
+    assert ev["parameters"] == result["final_parameters"]
+    assert ev["flops"] == result["final_flops"]
+
+
+def test_interrupted_run_keeps_finished_stages(tmp_path):
+    """stop_after ends the run like a kill between stages; the rerun skips the teacher.
+    A changed teacher section invalidates every later stage."""
+    _run(tmp_path, FAST, stop_after="teacher")
+    run = tmp_path / "run"
+    assert set(Ledger(run).stages) == {"teacher"}
+    teacher_entry = Ledger(run).stages["teacher"]
+    _, logs = _run(tmp_path, FAST)
+    assert Ledger(run).stages["teacher"] == teacher_entry
+    assert set(Ledger(run).stages) == {"teacher", "export"}
+    changed = json.loads(json.dumps(FAST))
+    changed["teacher"]["epochs"] = 4
+    _run(tmp_path, changed)
+    assert Ledger(run).stages["teacher"]["fingerprint"] != teacher_entry["fingerprint"]
+
+
+def test_teacher_cache_is_reused(tmp_path):
+    values = json.loads(json.dumps(FAST))
+    values["teacher"]["cache"] = str(tmp_path / "cache")
+    run_pipeline(RunConfig.from_dict(values), tmp_path / "a", progress=False, stop_after="teacher")
+    run_pipeline(RunConfig.from_dict(values), tmp_path / "b", progress=False, stop_after="teacher")
+    a, b = Ledger(tmp_path / "a").stages["teacher"], Ledger(tmp_path / "b").stages["teacher"]
+    assert not a["outputs"]["reused"] and b["outputs"]["reused"]
+    assert a["outputs"]["test_accuracy"] == b["outputs"]["test_accuracy"]
