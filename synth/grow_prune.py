@@ -1,0 +1,172 @@
+"""Grow-and-prune synthesis: one schedule, one entry point (NeST, Dai et al. 2019; SCANN).
+
+``grow_and_prune(model, data, schedule)`` masks the model (``synth.masked``), optionally starts
+from a sparse seed (``seed_density`` < 1), runs ``growth_rounds`` of gradient-based connection and
+neuron growth, then ``prune_steps`` of iterative pruning, each followed by ``retrain_epochs`` of
+training with a cosine learning rate (``synth.train.fit``).  Pruning stops, and the last step is
+undone, when validation accuracy falls below the floor.  Every step adds one history row:
+nonzero parameters, connections, sparse and dense FLOPs (MACs), validation and test accuracy.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from synth import masked
+from synth.config import Config, check_choice, check_range
+from synth.data import Dataset
+from synth.errors import ConfigError
+from synth.models import count_flops, count_parameters
+from synth.train import TrainConfig, evaluate, fit
+
+
+@dataclasses.dataclass(frozen=True)
+class GrowPruneSchedule(Config):
+    # growth phase (NeST Sec. 3): sparse seed, then gradient-based growth
+    seed_density: float = 1.0        # fraction of connections in the seed; 1.0 = start dense
+    seed_units: float = 1.0          # fraction of hidden units live in the seed (others dormant)
+    growth_rounds: int = 0
+    growth_ratio: float = 0.5        # new connections per round, as a fraction of active ones
+    growth_batches: int = 20         # mini-batches over which dL/dW is summed
+    growth_init: float = 0.1         # new weight = -growth_init * G (a gradient step from zero)
+    neuron_growth: int = 0           # dormant hidden units activated per round and Linear pair
+    birth_strength: float = 0.1      # NeST beta: bridge weights sqrt(beta |G|)
+    # pruning phase
+    prune_steps: int = 10
+    prune_fraction: float = 0.2      # of the active connections removed per step
+    criterion: str = "lamp"          # magnitude (global) | layerwise | lamp (layer-adaptive)
+    retrain_epochs: int = 3
+    accuracy_floor: float = 0.0      # absolute validation accuracy; 0 = never stop early
+    max_accuracy_drop: float = 1.0   # stop when val accuracy < start - this (fraction)
+    # training
+    lr: float = 0.05
+    optimizer: str = "sgd"
+    batch_size: int = 64
+    weight_decay: float = 1e-4
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        check_range("seed_density", self.seed_density, 0, 1, low_open=True)
+        check_range("seed_units", self.seed_units, 0, 1, low_open=True)
+        check_range("growth_rounds", self.growth_rounds, 0, 1000, integer=True)
+        check_range("growth_ratio", self.growth_ratio, 0, 100, low_open=True)
+        check_range("growth_batches", self.growth_batches, 1, None, integer=True)
+        check_range("growth_init", self.growth_init, 0, None)
+        check_range("neuron_growth", self.neuron_growth, 0, None, integer=True)
+        check_range("birth_strength", self.birth_strength, 0, None, low_open=True)
+        check_range("prune_steps", self.prune_steps, 0, 1000, integer=True)
+        check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)
+        check_choice("criterion", self.criterion, ("magnitude", "layerwise", "lamp"))
+        check_range("retrain_epochs", self.retrain_epochs, 0, 10000, integer=True)
+        check_range("accuracy_floor", self.accuracy_floor, 0, 1)
+        check_range("max_accuracy_drop", self.max_accuracy_drop, 0, 1)
+        check_range("lr", self.lr, 0, 10, low_open=True)
+        check_choice("optimizer", self.optimizer, ("sgd", "adam"))
+        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_range("weight_decay", self.weight_decay, 0, 1)
+        check_range("seed", self.seed, 0, None, integer=True)
+        if self.growth_rounds == 0 and self.prune_steps == 0:
+            raise ConfigError("growth_rounds and prune_steps are both 0: the schedule does nothing")
+
+    def train_config(self, progress: bool = False) -> TrainConfig:
+        return TrainConfig(epochs=self.retrain_epochs, batch_size=self.batch_size, lr=self.lr,
+                           optimizer=self.optimizer, weight_decay=self.weight_decay,
+                           seed=self.seed, device=self.device, progress=progress)
+
+
+def measure(model: torch.nn.Module, data: Dataset, **fields) -> dict:
+    """One history row: parameter/connection counts, FLOPs and accuracy of ``model`` now."""
+    val = evaluate(model, data.x_val, data.y_val)
+    test = evaluate(model, data.x_test, data.y_test)
+    row = dict(fields)
+    row.update(parameters=count_parameters(model, nonzero=True),
+               connections=masked.connections(model),
+               flops=masked.sparse_flops(model, data.input_shape),
+               dense_flops=count_flops(model, data.input_shape),
+               val_accuracy=val["accuracy"], test_accuracy=test["accuracy"],
+               sparsity=round(masked.sparsity(model)["total"], 6))
+    return row
+
+
+def _train(model, data, schedule, step, loss_fn, train_xy, progress, desc):
+    if schedule.retrain_epochs == 0:
+        return
+    config = schedule.train_config(progress).replace(seed=schedule.seed + step)
+    fit(model, data, config, loss_fn=loss_fn, train_xy=train_xy, desc=desc)
+
+
+def grow(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, round_: int, *,
+         loss_fn: Callable | None = None, train_xy=None) -> dict:
+    """One growth round: connections by |G|, then NeST bridge neurons on every Linear pair."""
+    x, y = train_xy if train_xy is not None else (data.x_train, data.y_train)
+    seed = schedule.seed + 1000 + round_
+    kw = dict(batches=schedule.growth_batches, batch_size=schedule.batch_size, seed=seed,
+              loss_fn=loss_fn)
+    neurons = 0
+    if schedule.neuron_growth:
+        for pair in masked.linear_pairs(model):
+            bridge = masked.bridge_gradients(model, x, y, pair, **kw)
+            neurons += masked.grow_neurons(model, bridge, pair, schedule.neuron_growth,
+                                           schedule.birth_strength)
+    grads = masked.accumulate_gradients(model, x, y, **kw)
+    grown = masked.grow_connections(model, grads, schedule.growth_ratio, schedule.growth_init)
+    return {"grown_connections": grown, "grown_neurons": neurons}
+
+
+def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, *,
+                   progress: bool = False, loss_fn: Callable | None = None,
+                   train_xy: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   ) -> tuple[torch.nn.Module, list[dict]]:
+    """Grow, then prune ``model`` in place; returns ``(model, history)``.
+
+    ``loss_fn(model, x, y)`` replaces cross-entropy everywhere (growth gradients and retraining),
+    e.g. ``lambda m, x, y: synth.distill.kd_loss(...)`` for distillation from a teacher;
+    ``train_xy`` replaces the training tensors (synthesized images).  The returned model keeps
+    its masks (``synth.masked.masks_of``); ``synth.compact.compact`` makes it small and dense."""
+    if not isinstance(schedule, GrowPruneSchedule):
+        raise ConfigError(f"schedule must be a GrowPruneSchedule, got {type(schedule).__name__}")
+    from synth.device import pick_device
+    model.to(pick_device(schedule.device))
+    if not masked.masked_layers(model):
+        masked.attach_masks(model)
+    if schedule.seed_density < 1.0 or schedule.seed_units < 1.0:
+        masked.attach_masks(model, masked.random_masks(model, schedule.seed_density, schedule.seed,
+                                                       schedule.seed_units))
+    history = [measure(model, data, step=0, phase="start")]
+    start_val = history[0]["val_accuracy"]
+    floor = max(schedule.accuracy_floor, start_val - schedule.max_accuracy_drop)
+    total = schedule.growth_rounds + schedule.prune_steps
+    bar = tqdm(total=total, desc="grow-prune", disable=not progress, leave=False)
+    step = 0
+    for r in range(schedule.growth_rounds):
+        step += 1
+        info = grow(model, data, schedule, r, loss_fn=loss_fn, train_xy=train_xy)
+        _train(model, data, schedule, step, loss_fn, train_xy, False, "regrow")
+        history.append(measure(model, data, step=step, phase="grow", **info))
+        bar.update(1)
+        bar.set_postfix(conn=history[-1]["connections"], val=f"{history[-1]['val_accuracy']:.4f}")
+    if schedule.growth_rounds:  # the floor for pruning is set by the grown network
+        floor = max(schedule.accuracy_floor,
+                    history[-1]["val_accuracy"] - schedule.max_accuracy_drop)
+    for _ in range(schedule.prune_steps):
+        step += 1
+        before = copy.deepcopy(model.state_dict())
+        removed = masked.prune_connections(model, schedule.prune_fraction, schedule.criterion)
+        _train(model, data, schedule, step, loss_fn, train_xy, False, "retrain")
+        row = measure(model, data, step=step, phase="prune", pruned=removed)
+        bar.update(1)
+        bar.set_postfix(conn=row["connections"], val=f"{row['val_accuracy']:.4f}")
+        if row["val_accuracy"] < floor:
+            model.load_state_dict(before)
+            row["phase"] = "reverted"
+            history.append(row)
+            break
+        history.append(row)
+    bar.close()
+    history[-1]["final"] = True
+    return model, history

@@ -1,0 +1,378 @@
+"""Masked Linear/Conv2d layers and the connection-level moves of grow-and-prune.
+
+A prunable layer (``synth.models.prunable_layers``) is masked by a ``torch.nn.utils.parametrize``
+parametrization: the effective weight is ``original * mask`` with ``mask`` a bool buffer, so
+``layer.weight`` is the masked weight, ``state_dict`` carries ``...parametrizations.weight.original``
+and ``...parametrizations.weight.0.mask`` (the keys ``attach_masks`` recreates on load), and a
+gradient step never revives a pruned connection (d/d original = d/d weight * mask = 0).
+
+Moves (NeST, Dai et al. 2019; SCANN, Hassantabar et al. 2019):
+- connection growth: dL/dW of *dormant* connections, summed over a few batches, equals
+  sum_batches mean_b(x_src * delta_dst) (NeST Eq. 1); the largest |G| are activated and start at
+  ``w = -init_scale * G`` (one gradient step from zero, NeST Sec. 3.1);
+- neuron growth: a dormant hidden unit bridges the input/output pair (m, n) with the largest
+  |G_mn| = |sum mean_b(x_m * delta_n)| across two Linear layers; its weights are
+  ``sqrt(beta |G|)`` in and ``-sign(G) sqrt(beta |G|)`` out, so that through the ReLU the new path
+  adds ``-beta G x_m`` to output n (NeST Sec. 3.2, birth strength beta);
+- connection pruning: remove the active connections with the smallest score (magnitude, or the
+  layer-adaptive LAMP score of Lee et al. 2021), exactly k of them.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import parametrize
+
+from synth.errors import UserError
+from synth.models import prunable_layers
+
+
+class Mask(nn.Module):
+    """Parametrization ``weight = original * mask``; optionally sums dL/dweight (incl. dormant)."""
+
+    def __init__(self, mask: torch.Tensor):
+        super().__init__()
+        self.register_buffer("mask", mask.detach().clone().bool())
+        self.grad_sum: torch.Tensor | None = None   # set by accumulate_gradients; not saved
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        out = w * self.mask
+        if self.grad_sum is not None and out.requires_grad:
+            out.register_hook(self._accumulate)
+        return out
+
+    def _accumulate(self, grad: torch.Tensor) -> None:
+        self.grad_sum += grad.detach()
+
+
+def _mask_module(layer: nn.Module) -> Mask | None:
+    if not parametrize.is_parametrized(layer, "weight"):
+        return None
+    for p in layer.parametrizations.weight:
+        if isinstance(p, Mask):
+            return p
+    return None
+
+
+def masked_layers(model: nn.Module) -> list[tuple[str, nn.Module, Mask]]:
+    """(name, layer, Mask) for every masked prunable layer, in registration order."""
+    out = []
+    for name, layer in prunable_layers(model):
+        m = _mask_module(layer)
+        if m is not None:
+            out.append((name, layer, m))
+    return out
+
+
+def original_weight(layer: nn.Module) -> torch.Tensor:
+    """The trainable tensor behind a masked layer's weight (the weight itself when unmasked)."""
+    if parametrize.is_parametrized(layer, "weight"):
+        return layer.parametrizations.weight.original
+    return layer.weight
+
+
+def attach_masks(model: nn.Module, masks: dict[str, torch.Tensor] | None = None) -> nn.Module:
+    """Mask every prunable layer (in place; returns ``model``).  ``masks`` maps layer names (as in
+    ``prunable_layers``) to bool tensors of the weight's shape; missing layers get all-ones.
+    Re-attaching to a masked model replaces its masks."""
+    masks = dict(masks or {})
+    layers = dict(prunable_layers(model))
+    unknown = sorted(set(masks) - set(layers))
+    if unknown:
+        raise UserError(f"mask for unknown layer {unknown[0]!r}; prunable layers: "
+                        f"{', '.join(layers)}")
+    for name, layer in layers.items():
+        shape = original_weight(layer).shape
+        mask = masks.get(name)
+        if mask is None:
+            mask = torch.ones(shape, dtype=torch.bool)
+        if tuple(mask.shape) != tuple(shape):
+            raise UserError(f"mask for layer {name!r} has shape {tuple(mask.shape)}, "
+                            f"weight has {tuple(shape)}")
+        existing = _mask_module(layer)
+        if existing is not None:
+            existing.mask.copy_(mask.to(existing.mask.device).bool())
+        else:
+            device = original_weight(layer).device
+            parametrize.register_parametrization(layer, "weight", Mask(mask.to(device)))
+    return model
+
+
+def masks_of(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``{layer name: bool mask}`` (CPU copies) for ``save_checkpoint(masks=...)``."""
+    return {name: m.mask.detach().cpu().clone() for name, _, m in masked_layers(model)}
+
+
+def sparsity(model: nn.Module) -> dict:
+    """Per-layer fraction of zero weights (after masks) and the total over all prunable layers."""
+    out, zeros, total = {}, 0, 0
+    with torch.no_grad():
+        for name, layer in prunable_layers(model):
+            w = layer.weight
+            z = int((w == 0).sum())
+            out[name] = z / w.numel()
+            zeros, total = zeros + z, total + w.numel()
+    out["total"] = zeros / max(1, total)
+    return out
+
+
+def connections(model: nn.Module) -> int:
+    """Nonzero weights of the prunable layers (biases not counted)."""
+    with torch.no_grad():
+        return sum(int((layer.weight != 0).sum()) for _, layer in prunable_layers(model))
+
+
+def sparse_flops(model: nn.Module, input_shape) -> int:
+    """Multiply-accumulates per sample that touch a nonzero weight (Linear: nnz; Conv2d:
+    nnz x output positions)."""
+    macs, hooks = 0, []
+
+    def hook(m, inp, out):
+        nonlocal macs
+        nnz = int((m.weight != 0).sum())
+        macs += nnz * (out[0].shape[-1] * out[0].shape[-2] if isinstance(m, nn.Conv2d) else 1)
+
+    for _, layer in prunable_layers(model):
+        hooks.append(layer.register_forward_hook(hook))
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            dev = next(model.parameters()).device
+            model(torch.zeros((1,) + tuple(input_shape), device=dev))
+    finally:
+        model.train(was)
+        for h in hooks:
+            h.remove()
+    return macs
+
+
+def random_masks(model: nn.Module, density: float, seed: int,
+                 unit_fraction: float = 1.0) -> dict[str, torch.Tensor]:
+    """A sparse seed architecture: each weight kept with probability ``density`` (at least one
+    connection per live output unit); only ``unit_fraction`` of each hidden layer's units are
+    live, the others are dormant (no input, no output) for neuron growth to fill (NeST seed)."""
+    gen = torch.Generator().manual_seed(seed)
+    layers = prunable_layers(model)
+    masks, live_prev = {}, None
+    for i, (name, layer) in enumerate(layers):
+        shape = original_weight(layer).shape
+        rows = (torch.rand(shape, generator=gen) < density).reshape(shape[0], -1)
+        live = torch.ones(shape[0], dtype=torch.bool)
+        if i < len(layers) - 1 and unit_fraction < 1.0:
+            live[:] = False
+            live[torch.randperm(shape[0], generator=gen)[:max(1, round(unit_fraction * shape[0]))]] = True
+        if live_prev is not None:   # inputs from dormant units of the previous layer stay off
+            view = rows.view(shape[0], len(live_prev), -1)
+            view[:, ~live_prev] = False
+        rows[~live] = False
+        empty = live & ~rows.any(1)
+        for unit in empty.nonzero().squeeze(1).tolist():
+            allowed = torch.ones(rows.shape[1], dtype=torch.bool)
+            if live_prev is not None:
+                allowed = allowed.view(len(live_prev), -1)
+                allowed[~live_prev] = False
+                allowed = allowed.flatten()
+            choices = allowed.nonzero().squeeze(1)
+            rows[unit, choices[torch.randint(len(choices), (1,), generator=gen)]] = True
+        masks[name] = rows.reshape(shape)
+        live_prev = live
+    return masks
+
+
+def _batches(x: torch.Tensor, y: torch.Tensor, batches: int, batch_size: int, seed: int):
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(y), generator=gen)
+    for i in range(batches):
+        idx = order[(i * batch_size) % len(y):][:batch_size]
+        yield x[idx], y[idx]
+
+
+def accumulate_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batches: int = 10,
+                         batch_size: int = 64, seed: int = 0,
+                         loss_fn: Callable | None = None) -> dict[str, torch.Tensor]:
+    """Sum over ``batches`` mini-batches of dL/dweight for every masked layer, dormant entries
+    included (NeST Eq. 1).  Weights are not changed.  Returns ``{layer name: G}``."""
+    layers = masked_layers(model)
+    if not layers:
+        raise UserError("accumulate_gradients needs a masked model (call attach_masks first)")
+    device = next(model.parameters()).device
+    loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb))
+    for _, layer, m in layers:
+        m.grad_sum = torch.zeros(original_weight(layer).shape, device=device)
+    was = model.training
+    model.train()
+    try:
+        for xb, yb in _batches(x, y, batches, batch_size, seed):
+            model.zero_grad(set_to_none=True)
+            loss_fn(model, xb.to(device), yb.to(device)).backward()
+        return {name: m.grad_sum.clone() for name, _, m in layers}
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was)
+        for _, _, m in layers:
+            m.grad_sum = None
+
+
+@torch.no_grad()
+def grow_connections(model: nn.Module, grads: dict[str, torch.Tensor], ratio: float,
+                     init_scale: float = 0.1) -> int:
+    """Activate, per layer, the ``round(ratio * active)`` dormant connections with the largest
+    |G| (those above the matching percentile of dormant |G|); new weights are
+    ``-init_scale * G``.  Returns the number grown."""
+    if not 0 < ratio:
+        raise UserError(f"growth ratio must be > 0, got {ratio}")
+    grown = 0
+    for name, layer, m in masked_layers(model):
+        if name not in grads:
+            continue
+        dormant = ~m.mask
+        k = min(int(dormant.sum()), int(round(ratio * int(m.mask.sum()))))
+        if k <= 0:
+            continue
+        g = grads[name].to(m.mask.device)
+        score = torch.where(dormant, g.abs(), torch.full_like(g, -1.0)).flatten()
+        idx = torch.topk(score, k).indices
+        m.mask.view(-1)[idx] = True
+        original_weight(layer).view(-1)[idx] = -init_scale * g.flatten()[idx]
+        grown += k
+    return grown
+
+
+def _scores(w: torch.Tensor, criterion: str) -> torch.Tensor:
+    """Pruning score per weight: |w| (magnitude) or LAMP w^2 / sum_{|v| >= |w|} v^2."""
+    if criterion != "lamp":
+        return w.abs()
+    flat = (w * w).flatten()
+    order = torch.argsort(flat)
+    sorted_sq = flat[order]
+    tail = torch.flip(torch.cumsum(torch.flip(sorted_sq, [0]), 0), [0])   # sum over j >= i
+    score = torch.empty_like(flat)
+    score[order] = sorted_sq / tail.clamp_min(1e-30)
+    return score.view_as(w)
+
+
+@torch.no_grad()
+def prune_connections(model: nn.Module, fraction: float, criterion: str = "magnitude",
+                      layers: list[str] | None = None) -> int:
+    """Remove exactly ``round(fraction * active)`` active connections with the smallest score.
+
+    ``criterion``: "magnitude" (one global |w| threshold), "layerwise" (the same fraction in every
+    layer) or "lamp" (global threshold on LAMP scores, which sets per-layer rates).  Pruned
+    weights are zeroed so that a later growth step starts them from its own initialization."""
+    if not 0 <= fraction < 1:
+        raise UserError(f"prune fraction must be in [0, 1), got {fraction}")
+    if criterion not in ("magnitude", "layerwise", "lamp"):
+        raise UserError(f"pruning criterion must be magnitude, layerwise or lamp, got {criterion!r}")
+    chosen = [(n, l, m) for n, l, m in masked_layers(model) if layers is None or n in layers]
+    if not chosen:
+        raise UserError("prune_connections needs a masked model (call attach_masks first)")
+
+    def remove(layer, m, flat_idx):
+        m.mask.view(-1)[flat_idx] = False
+        original_weight(layer).view(-1)[flat_idx] = 0.0
+
+    if criterion == "layerwise":
+        removed = 0
+        for _, layer, m in chosen:
+            active = m.mask.flatten().nonzero().squeeze(1)
+            k = int(round(fraction * len(active)))
+            if k:
+                w = original_weight(layer).flatten()[active]
+                remove(layer, m, active[torch.topk(w.abs(), k, largest=False).indices])
+                removed += k
+        return removed
+    scores, owners = [], []
+    for i, (_, layer, m) in enumerate(chosen):
+        active = m.mask.flatten().nonzero().squeeze(1)
+        w = original_weight(layer).flatten()[active]
+        scores.append(_scores(w, criterion))
+        owners.append((i, active))
+    allscores = torch.cat(scores)
+    k = int(round(fraction * len(allscores)))
+    if k == 0:
+        return 0
+    smallest = torch.topk(allscores, k, largest=False).indices
+    offset = 0
+    for (i, active), s in zip(owners, scores):
+        sel = smallest[(smallest >= offset) & (smallest < offset + len(s))] - offset
+        if len(sel):
+            remove(chosen[i][1], chosen[i][2], active[sel])
+        offset += len(s)
+    return k
+
+
+def linear_pairs(model: nn.Module) -> list[tuple[str, str]]:
+    """Consecutive masked Linear layers A -> B (in registration order) joined by a plain ReLU
+    path, where a hidden unit of A can bridge A's inputs and B's outputs."""
+    layers = masked_layers(model)
+    return [(a[0], b[0]) for a, b in zip(layers, layers[1:])
+            if isinstance(a[1], nn.Linear) and isinstance(b[1], nn.Linear)
+            and a[1].out_features == b[1].in_features]
+
+
+def bridge_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pair: tuple[str, str], *,
+                     batches: int = 10, batch_size: int = 64, seed: int = 0,
+                     loss_fn: Callable | None = None) -> torch.Tensor:
+    """G_mn = sum over batches of mean_b(x_m * delta_n): input m of layer A, pre-activation
+    gradient at output n of layer B (NeST Sec. 3.2).  Shape (B.out, A.in)."""
+    named = dict(prunable_layers(model))
+    a, b = named[pair[0]], named[pair[1]]
+    device = next(model.parameters()).device
+    loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb))
+    store: dict[str, torch.Tensor] = {}
+    g = torch.zeros(b.out_features, a.in_features, device=device)
+    h1 = a.register_forward_hook(lambda m, inp, out: store.__setitem__("x", inp[0].detach()))
+    h2 = b.register_full_backward_hook(
+        lambda m, gin, gout: store.__setitem__("d", gout[0].detach()))
+    was = model.training
+    model.train()
+    try:
+        for xb, yb in _batches(x, y, batches, batch_size, seed):
+            model.zero_grad(set_to_none=True)
+            loss_fn(model, xb.to(device), yb.to(device)).backward()
+            g += store["d"].t() @ store["x"]   # the loss is a batch mean: delta carries 1/B
+    finally:
+        h1.remove()
+        h2.remove()
+        model.zero_grad(set_to_none=True)
+        model.train(was)
+    return g
+
+
+def dormant_units(model: nn.Module, pair: tuple[str, str]) -> torch.Tensor:
+    """Hidden units of pair A -> B with no incoming and no outgoing connection."""
+    masks = {n: m.mask for n, _, m in masked_layers(model)}
+    return (~masks[pair[0]].any(1) & ~masks[pair[1]].any(0)).nonzero().squeeze(1)
+
+
+@torch.no_grad()
+def grow_neurons(model: nn.Module, bridge: torch.Tensor, pair: tuple[str, str], count: int,
+                 birth_strength: float = 0.1) -> int:
+    """Give up to ``count`` dormant units of ``pair`` one bridge each, for the (n, m) pairs with
+    the largest |G_mn| (one unit per pair, best first).  Returns the number grown."""
+    if count < 0 or birth_strength <= 0:
+        raise UserError(f"neuron growth needs count >= 0 and birth_strength > 0, got "
+                        f"{count}, {birth_strength}")
+    free = dormant_units(model, pair)
+    k = min(count, len(free))
+    if k == 0:
+        return 0
+    named = {n: (layer, m) for n, layer, m in masked_layers(model)}
+    (a, ma), (b, mb) = named[pair[0]], named[pair[1]]
+    top = torch.topk(bridge.abs().flatten(), k).indices
+    for unit, flat in zip(free[:k].tolist(), top.tolist()):
+        n, m_in = divmod(flat, bridge.shape[1])
+        g = float(bridge[n, m_in])
+        mag = math.sqrt(birth_strength * abs(g))
+        ma.mask[unit, m_in] = True
+        mb.mask[n, unit] = True
+        original_weight(a)[unit, m_in] = mag
+        original_weight(b)[n, unit] = -math.copysign(mag, g)
+        if a.bias is not None:
+            a.bias[unit] = 0.0
+    return k
