@@ -24,7 +24,8 @@ from synth.errors import ConfigError, UserError
 # The component each stage needs: (module, attribute), checked before any work starts.
 REQUIRES = {
     "teacher": [("synth.train", "fit"), ("synth.checkpoint", "save_checkpoint")],
-    "synthesis": [("cluster.pairs", "run_synthesis"), ("synth.inversion", "InversionConfig")],
+    "synthesis": [("cluster.pairs", "run_synthesis"), ("synth.inversion", "InversionConfig"),
+                  ("synth.images", "save_class_grid")],
     "search": [("search.run", "run_search"), ("search.run", "SearchConfig")],
     "refine": [("synth.grow_prune", "grow_and_prune"), ("synth.compact", "compact")],
     "export": [("deploy.onnx_export", "export_and_verify")],
@@ -36,7 +37,8 @@ def _require(stage: str, module: str, attr: str):
         return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as e:
         raise ConfigError(f"stage '{stage}' needs {module}.{attr}, which is not available "
-                          f"({type(e).__name__}: {e}); disable it with {stage}.enabled: false"
+                          f"({type(e).__name__}: {e}); turn it off with "
+                          f"{'export.price' if stage == 'export' else stage + '.enabled'}: false"
                           ) from None
 
 
@@ -142,22 +144,22 @@ def run_synthesis_stage(ctx) -> dict:
                             c.num_images, c.pairs, inversion,
                             student_spec=c.student or None, seed=cfg.seed,
                             shard_size=c.shard_size, progress=ctx.progress)
-    out = {"dataset": "synthetic", "summary": summary}
-    grid = _image_grid(ctx)
-    if grid:
-        out["image_grid"] = grid
-    return out
+    return {"dataset": "synthetic", "summary": summary, "image_grid": _image_grid(ctx)}
 
 
 def _image_grid(ctx) -> str | None:
-    try:
-        images = importlib.import_module("synth.images")
-    except ImportError:
-        ctx.log("  (no synth.images: image grid skipped)")
-        return None
-    from synth.data import load_dataset
-    synthetic = load_dataset(f"parquet:{ctx.path('synthetic')}")
-    images.save_grid(synthetic, ctx.path("images.png"))
+    """images.png: one row per class of synthesized images (synth.images.save_class_grid)."""
+    import numpy as np
+    import torch
+    from synth.data import read_parquet_table
+    from synth.images import save_class_grid
+    table, meta = read_parquet_table(ctx.path("synthetic"))
+    shape = tuple(int(s) for s in meta["input_shape"])
+    x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False),
+                   dtype=np.float32).reshape((table.num_rows,) + shape)
+    y = torch.from_numpy(table.column("label").to_numpy().astype(np.int64))
+    save_class_grid(ctx.path("images.png"), torch.from_numpy(x), y, int(meta["num_classes"]),
+                    meta["mean"], meta["std"])
     return "images.png"
 
 

@@ -1,7 +1,7 @@
 """``nnsynth run [CONFIG]``: teacher -> synthesis -> search -> refine -> export, resumable."""
 import click
 
-from cluster.cli.options import address_option, emit, json_option
+from cluster.cli.options import address_option, emit, json_option, num_cpus_option
 
 
 @click.command("run")
@@ -13,8 +13,9 @@ from cluster.cli.options import address_option, emit, json_option
               help="Stop after this stage (finished stages are kept).")
 @click.option("--check", is_flag=True, help="Validate the config and exit; no work is done.")
 @address_option
+@num_cpus_option
 @json_option
-def command(config, run_dir, stop_after, check, address, as_json):
+def command(config, run_dir, stop_after, check, address, num_cpus, as_json):
     """Run the pipeline from CONFIG (a YAML file, or the bundled `default` / `tiny`).
 
     Every stage writes into one run directory and records itself in ledger.json when it
@@ -24,7 +25,7 @@ def command(config, run_dir, stop_after, check, address, as_json):
     from deploy.run_config import load_run_config
     from deploy.stages import check_stages
 
-    cfg = load_run_config(config)
+    cfg = load_run_config(config, {"num_cpus": num_cpus} if num_cpus else None)
     if check:
         check_stages(cfg, enabled_stages(cfg))
         emit({"config": config, "valid": True, "stages": enabled_stages(cfg),
