@@ -121,13 +121,16 @@ def grow(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, rou
 def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, *,
                    progress: bool = False, loss_fn: Callable | None = None,
                    train_xy: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   on_step: Callable[[torch.nn.Module, dict], None] | None = None,
                    ) -> tuple[torch.nn.Module, list[dict]]:
     """Grow, then prune ``model`` in place; returns ``(model, history)``.
 
     ``loss_fn(model, x, y)`` replaces cross-entropy everywhere (growth gradients and retraining),
     e.g. ``lambda m, x, y: synth.distill.kd_loss(...)`` for distillation from a teacher;
-    ``train_xy`` replaces the training tensors (synthesized images).  The returned model keeps
-    its masks (``synth.masked.masks_of``); ``synth.compact.compact`` makes it small and dense."""
+    ``train_xy`` replaces the training tensors (synthesized images); ``on_step(model, row)`` is
+    called after every accepted step (e.g. to report to Tune or keep a snapshot).  The returned
+    model keeps its masks (``synth.masked.masks_of``); ``synth.compact.compact`` makes it small
+    and dense."""
     if not isinstance(schedule, GrowPruneSchedule):
         raise ConfigError(f"schedule must be a GrowPruneSchedule, got {type(schedule).__name__}")
     from synth.device import pick_device
@@ -138,6 +141,8 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
         masked.attach_masks(model, masked.random_masks(model, schedule.seed_density, schedule.seed,
                                                        schedule.seed_units))
     history = [measure(model, data, step=0, phase="start")]
+    report = on_step or (lambda m, row: None)
+    report(model, history[0])
     start_val = history[0]["val_accuracy"]
     floor = max(schedule.accuracy_floor, start_val - schedule.max_accuracy_drop)
     total = schedule.growth_rounds + schedule.prune_steps
@@ -148,6 +153,7 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
         info = grow(model, data, schedule, r, loss_fn=loss_fn, train_xy=train_xy)
         _train(model, data, schedule, step, loss_fn, train_xy, False, "regrow")
         history.append(measure(model, data, step=step, phase="grow", **info))
+        report(model, history[-1])
         bar.update(1)
         bar.set_postfix(conn=history[-1]["connections"], val=f"{history[-1]['val_accuracy']:.4f}")
     if schedule.growth_rounds:  # the floor for pruning is set by the grown network
@@ -167,6 +173,7 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
             history.append(row)
             break
         history.append(row)
+        report(model, row)
     bar.close()
     history[-1]["final"] = True
     return model, history
