@@ -1,0 +1,328 @@
+"""Data-free structured pruning (DeepInversion, Yin et al. 2020, Sec. 4.3).
+
+Filters (Conv2d output channels) and neurons (hidden Linear units) are ranked by an
+importance measured on *synthesized* images, the least important are removed, and the
+result is a genuinely smaller ``SpecModel`` of the same family with smaller widths
+(``lenet5`` channels/hidden, ``convnet`` widths/hidden, ``mlp`` hidden, ``resnet`` width).
+It is then fine-tuned by knowledge distillation from the original network on the same
+synthesized images (``finetune_kd``), so no real image is touched.
+
+Importance (``PruneConfig.importance``):
+  * ``taylor``: first-order Taylor expansion of the loss when a channel is zeroed
+    (Molchanov et al. 2019, Eq. 8): I_c = mean over batches of (sum_{m in c} g_m w_m)^2,
+    over the BatchNorm scale and shift when the channel has BatchNorm, else over the
+    filter's weights and bias.
+  * ``magnitude``: L1 norm of the filter weights (Li et al. 2017), the data-free baseline.
+  * ``latency``: Taylor importance divided by the channel's share of latency (ms per
+    channel, from ``hwsim.price`` when hwsim is installed, else MACs per channel), so
+    that among equally useful channels the expensive ones go first (hardware-aware).
+
+A *group* is a set of channels that must be removed together: the output of a conv or
+linear layer, its BatchNorm, and the input dimension of the layers that consume it.
+In a ResNet, identity shortcuts tie every block of a stage into one residual group; the
+spec has one base width (stage widths ``width * 2**s``), so a pruned ResNet keeps
+``round(width * (1 - ratio))`` channels in every residual and inner group, choosing
+*which* channels per group by importance.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from synth.config import Config, check_choice, check_range
+from synth.device import pick_device
+from synth.errors import UserError
+from synth.models import build, count_flops, count_parameters
+
+IMPORTANCES = ("taylor", "magnitude", "latency")
+_BN_KEYS = ("weight", "bias", "running_mean", "running_var")
+
+
+@dataclasses.dataclass(frozen=True)
+class PruneConfig(Config):
+    ratio: float = 0.5            # fraction of filters/neurons removed from every group
+    importance: str = "taylor"    # taylor | magnitude | latency
+    batch_size: int = 64          # images per importance batch
+    max_batches: int = 0          # 0: every image once
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+
+    def validate(self) -> None:
+        check_range("ratio", self.ratio, 0, 1, high_open=True)
+        check_choice("importance", self.importance, IMPORTANCES)
+        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_range("max_batches", self.max_batches, 0, None, integer=True)
+        check_range("seed", self.seed, 0, None, integer=True)
+
+
+@dataclasses.dataclass
+class Group:
+    """Channels removed together: ``producers`` (module path, "conv"|"linear"|"bn") make
+    them, ``consumers`` (module paths) read them on input dimension 1."""
+    name: str
+    size: int
+    producers: list[tuple[str, str]]
+    consumers: list[str]
+    stage: int = 0                # ResNet: stage index (width * 2**stage channels)
+
+
+@dataclasses.dataclass
+class PruneResult:
+    model: nn.Module
+    spec_before: dict
+    spec_after: dict
+    keep: dict[str, torch.Tensor]         # group name -> kept channel indices (ascending)
+    importance: dict[str, torch.Tensor]   # group name -> per-channel importance
+    parameters_before: int
+    parameters_after: int
+    flops_before: int
+    flops_after: int
+
+    def summary(self) -> dict:
+        return {"spec_before": self.spec_before, "spec_after": self.spec_after,
+                "parameters_before": self.parameters_before,
+                "parameters_after": self.parameters_after,
+                "flops_before": self.flops_before, "flops_after": self.flops_after,
+                "widths": {k: int(len(v)) for k, v in self.keep.items()}}
+
+
+# --------------------------------------------------------------------------- groups
+def _kind(m: nn.Module) -> str | None:
+    if isinstance(m, nn.Conv2d):
+        return "conv"
+    if isinstance(m, nn.Linear):
+        return "linear"
+    if isinstance(m, nn.modules.batchnorm._BatchNorm):
+        return "bn"
+    return None
+
+
+def _chain_groups(model: nn.Module, prefixes: list[str]) -> list[Group]:
+    """Groups of a plain chain (lenet5, convnet, mlp): every conv/linear but the head
+    produces a group (with the BatchNorm after it) consumed by the next conv/linear."""
+    layers = []
+    for prefix in prefixes:
+        for i, m in enumerate(getattr(model, prefix)):
+            if _kind(m):
+                layers.append((f"{prefix}.{i}", _kind(m), m))
+    groups: list[Group] = []
+    current: Group | None = None
+    for path, kind, m in layers:
+        if kind == "bn":
+            assert current is not None, f"BatchNorm {path} before any layer"
+            current.producers.append((path, "bn"))
+            continue
+        if current is not None:
+            current.consumers.append(path)
+            groups.append(current)
+        size = m.out_channels if kind == "conv" else m.out_features
+        current = Group(f"{path}", size, [(path, kind)], [])
+    return groups  # the last layer (the classifier head) is never pruned
+
+
+def _resnet_groups(model: nn.Module) -> list[Group]:
+    """Residual groups per stage (stem, conv2/bn2 and projection shortcuts of the stage,
+    read by conv1 and shortcut of the next blocks and by fc) and one inner group per block."""
+    widths = [b.conv2.out_channels for b in model.layers]
+    stages = sorted(set(widths))
+    stage_of = {w: s for s, w in enumerate(stages)}
+    residual = [Group(f"stage{s}", w, [], [], s) for s, w in enumerate(stages)]
+    residual[0].producers += [("stem.0", "conv"), ("stem.1", "bn")]
+    inner = []
+    prev = 0  # stage feeding the next block
+    for i, block in enumerate(model.layers):
+        p, s = f"layers.{i}", stage_of[widths[i]]
+        residual[prev].consumers.append(f"{p}.conv1")
+        residual[s].producers += [(f"{p}.conv2", "conv"), (f"{p}.bn2", "bn")]
+        if len(block.shortcut):
+            residual[prev].consumers.append(f"{p}.shortcut.0")
+            residual[s].producers += [(f"{p}.shortcut.0", "conv"), (f"{p}.shortcut.1", "bn")]
+        inner.append(Group(f"{p}.conv1", block.conv1.out_channels,
+                           [(f"{p}.conv1", "conv"), (f"{p}.bn1", "bn")], [f"{p}.conv2"], s))
+        prev = s
+    residual[prev].consumers.append("fc")
+    return residual + inner
+
+
+def prunable_groups(model: nn.Module) -> list[Group]:
+    """The channel groups of a ``SpecModel`` (families lenet5, convnet, mlp, resnet)."""
+    family = getattr(model, "spec", {}).get("family")
+    if family in ("lenet5", "convnet"):
+        return _chain_groups(model, ["features", "classifier"])
+    if family == "mlp":
+        return _chain_groups(model, ["net"])
+    if family == "resnet":
+        return _resnet_groups(model)
+    raise UserError(f"structured pruning supports families lenet5, convnet, mlp and resnet, "
+                    f"got {family!r}")
+
+
+def keep_counts(model: nn.Module, groups: list[Group], ratio: float) -> dict[str, int]:
+    """Channels kept per group: ``max(1, round(size * (1 - ratio)))``; a ResNet keeps the
+    same base width everywhere because its spec has one width."""
+    if model.spec["family"] == "resnet":
+        width = max(1, round(int(model.spec["width"]) * (1 - ratio)))
+        return {g.name: width * 2 ** g.stage for g in groups}
+    return {g.name: max(1, round(g.size * (1 - ratio))) for g in groups}
+
+
+def _respec(model: nn.Module, groups: list[Group], counts: dict[str, int]) -> dict:
+    spec = dict(model.spec)
+    sizes = [counts[g.name] for g in groups]
+    kinds = [g.producers[0][1] for g in groups]
+    convs = [n for n, k in zip(sizes, kinds) if k == "conv"]
+    hidden = [n for n, k in zip(sizes, kinds) if k == "linear"]
+    family = spec["family"]
+    if family == "lenet5":
+        spec.update(channels=convs, hidden=hidden)
+    elif family == "convnet":
+        spec.update(widths=convs, hidden=hidden)
+    elif family == "mlp":
+        spec.update(hidden=hidden)
+    else:  # resnet: stage 0's residual group has the base width
+        spec.update(width=counts["stage0"])
+    return spec
+
+
+# --------------------------------------------------------------------------- importance
+def _modules(model: nn.Module) -> dict[str, nn.Module]:
+    return dict(model.named_modules())
+
+
+def _channel_sum(t: torch.Tensor) -> torch.Tensor:
+    return t.reshape(t.shape[0], -1).sum(1)
+
+
+def _taylor_terms(group: Group, mods: dict[str, nn.Module]) -> list[nn.Parameter]:
+    """Parameters whose zeroing removes the channel: BN scale/shift if any, else weights."""
+    bns = [p for p, k in group.producers if k == "bn"]
+    paths = bns or [p for p, _ in group.producers]
+    params = []
+    for p in paths:
+        m = mods[p]
+        params += [t for t in (m.weight, m.bias) if t is not None]
+    return params
+
+
+def taylor_importance(model: nn.Module, groups: list[Group], x: torch.Tensor, y: torch.Tensor,
+                      config: PruneConfig) -> dict[str, torch.Tensor]:
+    """Molchanov et al. 2019, Eq. 8: per batch (sum_m g_m w_m)^2 over each channel's
+    parameters, averaged over batches; the loss is cross-entropy on (x, y)."""
+    if x is None or len(x) == 0:
+        raise UserError("Taylor importance needs images: give synthesized (or real) images")
+    device = next(model.parameters()).device
+    mods = _modules(model)
+    terms = {g.name: _taylor_terms(g, mods) for g in groups}
+    scores = {g.name: torch.zeros(g.size, device=device) for g in groups}
+    was = model.training
+    model.eval()  # BN uses its running statistics, as at inference
+    gen = torch.Generator().manual_seed(config.seed)
+    order = torch.randperm(len(x), generator=gen)
+    batches = math.ceil(len(x) / config.batch_size)
+    if config.max_batches:
+        batches = min(batches, config.max_batches)
+    for b in tqdm(range(batches), desc="importance", disable=not config.progress, leave=False):
+        idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x[idx].to(device)), y[idx].to(device)).backward()
+        with torch.no_grad():
+            for g in groups:
+                s = sum(_channel_sum(p.grad * p) for p in terms[g.name] if p.grad is not None)
+                scores[g.name] += torch.as_tensor(s, device=device) ** 2
+    model.zero_grad(set_to_none=True)
+    model.train(was)
+    return {k: (v / batches).cpu() for k, v in scores.items()}
+
+
+@torch.no_grad()
+def magnitude_importance(model: nn.Module, groups: list[Group]) -> dict[str, torch.Tensor]:
+    """Li et al. 2017: L1 norm of each filter (summed over a group's conv/linear producers)."""
+    mods = _modules(model)
+    return {g.name: sum(_channel_sum(mods[p].weight.abs()) for p, k in g.producers
+                        if k != "bn").cpu() for g in groups}
+
+
+def channel_costs(model: nn.Module, groups: list[Group]) -> dict[str, float]:
+    """Cost of one channel of each group: hwsim latency (ms) when hwsim.price exists,
+    else MACs (count_flops of the model with and without one channel of the group)."""
+    try:
+        from hwsim import price  # optional hardware model (hwsim issue)
+    except ImportError:
+        price = None
+    metric = (lambda m: float(price(m, m.input_shape)["latency_ms"])) if price else \
+        (lambda m: float(count_flops(m, m.input_shape)))
+    base = metric(model)
+    costs = {}
+    for g in groups:
+        keep = {h.name: torch.arange(h.size) for h in groups}
+        keep[g.name] = torch.arange(g.size - 1)
+        if g.size < 2:
+            costs[g.name] = float("inf")
+            continue
+        costs[g.name] = max(base - metric(remove_channels(model, groups, keep)), 1e-12)
+    return costs
+
+
+def importance_scores(model: nn.Module, groups: list[Group], x, y,
+                      config: PruneConfig) -> dict[str, torch.Tensor]:
+    if config.importance == "magnitude":
+        return magnitude_importance(model, groups)
+    scores = taylor_importance(model, groups, x, y, config)
+    if config.importance == "latency":
+        costs = channel_costs(model, groups)
+        scores = {k: v / costs[k] for k, v in scores.items()}
+    return scores
+
+
+# --------------------------------------------------------------------------- removal
+def remove_channels(model: nn.Module, groups: list[Group],
+                    keep: dict[str, torch.Tensor]) -> nn.Module:
+    """A new, smaller model of the same family holding only the ``keep`` channels."""
+    state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+    counts = {}
+    for g in groups:
+        idx = torch.as_tensor(keep[g.name], dtype=torch.long).sort().values.cpu()
+        if len(idx) < 1 or idx.min() < 0 or idx.max() >= g.size or len(idx.unique()) != len(idx):
+            raise UserError(f"group {g.name}: keep indices must be distinct in [0, {g.size}), "
+                            f"at least one")
+        counts[g.name] = len(idx)
+        for path, kind in g.producers:
+            for key in (_BN_KEYS if kind == "bn" else ("weight", "bias")):
+                if f"{path}.{key}" in state:
+                    state[f"{path}.{key}"] = state[f"{path}.{key}"].index_select(0, idx)
+        for path in g.consumers:
+            w = state[f"{path}.weight"]
+            per = w.shape[1] // g.size  # > 1 for a Linear reading flattened feature maps
+            cols = (idx[:, None] * per + torch.arange(per)[None, :]).reshape(-1)
+            state[f"{path}.weight"] = w.index_select(1, cols)
+    spec = _respec(model, groups, counts)
+    device = next(model.parameters()).device
+    small = build(spec, model.input_shape, model.num_classes)
+    small.load_state_dict(state)  # strict: every shape must match the new spec
+    return small.to(device).train(model.training)
+
+
+def prune(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
+          config: PruneConfig | None = None) -> PruneResult:
+    """Rank channels by ``config.importance`` on images (x, y) and remove ``config.ratio``
+    of every group; ``model`` is left unchanged."""
+    config = config or PruneConfig()
+    device = pick_device(config.device)
+    model = model.to(device)
+    groups = prunable_groups(model)
+    torch.manual_seed(config.seed)
+    scores = importance_scores(model, groups, x, y, config)
+    counts = keep_counts(model, groups, config.ratio)
+    keep = {g.name: torch.topk(scores[g.name], counts[g.name]).indices.sort().values
+            for g in groups}
+    small = remove_channels(model, groups, keep)
+    shape = model.input_shape
+    return PruneResult(small, dict(model.spec), dict(small.spec), keep, scores,
+                       count_parameters(model), count_parameters(small),
+                       count_flops(model, shape), count_flops(small, shape))
