@@ -40,6 +40,8 @@ class DistillConfig(Config):
     temperature: float = 3.0          # ANCHORS: T = 3 (paper), 20 in follow-ups
     alpha: float = 0.0                # weight of cross-entropy on the teacher's labels
     keep_best: bool = False           # True selects the epoch by *real* validation accuracy
+    jitter: int = 0                   # random roll of each batch by up to +-jitter px; the
+                                      # teacher then labels the shifted batch on the fly
     # adi_distill(): rounds of synthesis + KD steps on the growing pool
     rounds: int = 8
     images_per_round: int = 256
@@ -59,6 +61,7 @@ class DistillConfig(Config):
         check_range("weight_decay", self.weight_decay, 0, 1)
         check_range("temperature", self.temperature, 0, 1000, low_open=True)
         check_range("alpha", self.alpha, 0, 1)
+        check_range("jitter", self.jitter, 0, 64, integer=True)
         check_range("rounds", self.rounds, 1, 100000, integer=True)
         check_range("images_per_round", self.images_per_round, 1, None, integer=True)
         check_range("kd_steps_per_round", self.kd_steps_per_round, 0, None, integer=True)
@@ -100,8 +103,16 @@ def teacher_logits(teacher: nn.Module, x: torch.Tensor, batch_size: int = 1024) 
     return out
 
 
-def _kd_fn(config: DistillConfig):
-    def loss_fn(model, xb, tb):  # tb: the teacher's logits for xb
+def _kd_fn(config: DistillConfig, teacher: nn.Module):
+    gen = torch.Generator().manual_seed(config.seed)
+
+    def loss_fn(model, xb, tb):  # tb: the teacher's logits for xb (precomputed once)
+        if config.jitter:
+            ox, oy = (int(v) for v in torch.randint(-config.jitter, config.jitter + 1, (2,),
+                                                    generator=gen))
+            xb = torch.roll(xb, shifts=(ox, oy), dims=(2, 3))
+            with torch.no_grad():
+                tb = teacher(xb)
         return kd_loss(model(xb), tb, config.temperature, alpha=config.alpha)
     return loss_fn
 
@@ -113,9 +124,9 @@ def distill(student: nn.Module, teacher: nn.Module, train_x: torch.Tensor, data:
     teacher's test accuracy and agreement."""
     config = config or DistillConfig()
     device = pick_device(config.device)
-    teacher.to(device)
+    teacher.to(device).eval()
     targets = teacher_logits(teacher, train_x)
-    metrics = fit(student, data, config.train_config(), loss_fn=_kd_fn(config),
+    metrics = fit(student, data, config.train_config(), loss_fn=_kd_fn(config, teacher),
                   train_xy=(train_x, targets), desc="distill")
     metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]
     metrics["train_images"] = len(train_x)
@@ -140,7 +151,7 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
     tcfg = config.train_config()
     total = config.rounds * config.kd_steps_per_round + config.final_kd_steps
     opt = make_optimizer([p for p in student.parameters() if p.requires_grad], tcfg)
-    loss_fn = _kd_fn(config)
+    loss_fn = _kd_fn(config, teacher)
     pool_x, pool_t, fidelities, iterations = [], [], [], []
     start, synth_seconds, step = time.perf_counter(), 0.0, 0
 
