@@ -1,0 +1,162 @@
+"""Per-operation latency/energy lookup tables and the Chameleon-style predictor.
+
+Chameleon (Dai et al., CVPR 2019) predicts a network's latency as the sum of per-operator
+latencies looked up in a table measured once per device.  Tables here are keyed by
+``Op.key()`` (type and shapes, not the layer name) and built three ways:
+
+- ``accel``: from the analytical accelerator model (``hwsim.accel``),
+- ``spring``: from the SPRING simulator (``hwsim.spring``),
+- ``cpu``: by timing each operator alone on the host CPU with PyTorch (median of repeats).
+
+``predict(table, ops)`` sums the entries; ``width_sweep`` times Linear and LSTM layers over
+a range of widths on the host CPU to show where latency is not monotone in layer size (the
+"hysteresis" of the symbiotic-training paper, arXiv 1901.10997).  The cost functions stay
+pure; only the ``cpu`` builder measures, and it touches no files.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from synth.errors import UserError
+from hwsim import accel as accel_mod
+from hwsim import spring as spring_mod
+from hwsim.workload import Op
+
+DEVICES = ("cpu", "accel", "spring")
+
+
+def _model_table(ops: Sequence[Op], device: str, config=None) -> dict:
+    table = {}
+    for op in ops:
+        key = op.key()
+        if key in table:
+            continue
+        if device == "accel":
+            r = accel_mod.evaluate([op], config or accel_mod.AcceleratorConfig())
+        else:
+            r = spring_mod.evaluate([op], config or spring_mod.SpringConfig(), "inference")
+        table[key] = {"type": op.type, "latency_ms": r["latency_ms"], "energy_mj": r["energy_mj"]}
+    return table
+
+
+def _conv_geometry(op: Op) -> tuple[int, int]:
+    """(stride, padding) that map the op's input H to its output H with its kernel:
+    s = max(1, round(H / Ho)), p = ceil(((Ho - 1) s + R - H) / 2)."""
+    h, ho, r = op.in_shape[2], op.out_shape[2], op.weight_shape[2]
+    s = max(1, round(h / ho))
+    return s, max(0, -(-((ho - 1) * s + r - h) // 2))
+
+
+def op_callable(op: Op, gen: torch.Generator):
+    """A zero-argument function that runs ``op`` alone with random tensors of its shapes."""
+    rand = lambda shape: torch.randn(shape, generator=gen)
+    x = rand(op.in_shape)
+    if op.type in ("conv", "depthwise"):
+        w = rand(op.weight_shape)
+        s, p = _conv_geometry(op)
+        return lambda: F.conv2d(x, w, stride=s, padding=p, groups=op.groups)
+    if op.type == "linear":
+        w = rand(op.weight_shape)
+        return lambda: F.linear(x, w)
+    if op.type == "pool":
+        if len(op.out_shape) == 4 and op.out_shape[2] > 1:
+            k = max(1, op.in_shape[2] // op.out_shape[2])
+            return lambda: F.max_pool2d(x, k)
+        return lambda: F.adaptive_avg_pool2d(x, 1)
+    if op.type == "batchnorm":
+        c = op.in_shape[1]
+        mean, var = torch.zeros(c), torch.ones(c)
+        return lambda: F.batch_norm(x, mean, var, training=False)
+    if op.type == "eltwise":
+        return (lambda: x + x) if op.name.startswith("add") else (lambda: F.relu(x))
+    if op.type == "lstm":
+        batch, k, n4 = op.gemm
+        hidden = n4 // 4
+        lstm = nn.LSTM(k - hidden, hidden)
+        seq = rand((op.groups, batch, k - hidden))
+        return lambda: lstm(seq)
+    raise UserError(f"cannot time op type {op.type!r}")
+
+
+def time_callable(fn, repeats: int = 20, warmup: int = 3) -> dict:
+    """Median and interquartile spread of ``fn``'s wall time, milliseconds."""
+    with torch.no_grad():
+        for _ in range(warmup):
+            fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    q = statistics.quantiles(times, n=4) if len(times) >= 4 else [min(times), 0, max(times)]
+    return {"median_ms": statistics.median(times), "q1_ms": q[0], "q3_ms": q[2]}
+
+
+def _cpu_table(ops: Sequence[Op], repeats: int, seed: int) -> dict:
+    gen = torch.Generator().manual_seed(seed)
+    table = {}
+    for op in ops:
+        key = op.key()
+        if key not in table:
+            t = time_callable(op_callable(op, gen), repeats)
+            table[key] = {"type": op.type, "latency_ms": t["median_ms"], "energy_mj": None}
+    return table
+
+
+def build_table(ops: Sequence[Op], device: str = "accel", config=None, *, repeats: int = 20,
+                seed: int = 0) -> dict:
+    """Op key -> {type, latency_ms, energy_mj} for the unique ops in ``ops``."""
+    if device not in DEVICES:
+        raise UserError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "cpu":
+        return _cpu_table(ops, repeats, seed)
+    return _model_table(ops, device, config)
+
+
+def predict(table: dict, ops: Sequence[Op]) -> dict:
+    """Sum the table over a network's ops (Chameleon); missing ops are listed, not guessed."""
+    lat, energy, missing = 0.0, 0.0, []
+    for op in ops:
+        row = table.get(op.key())
+        if row is None:
+            missing.append(op.name)
+            continue
+        lat += row["latency_ms"]
+        energy += row["energy_mj"] or 0.0
+    return {"latency_ms": lat, "energy_mj": energy, "missing": missing}
+
+
+def width_sweep(kind: str, widths: Sequence[int], *, batch: int = 32, seq_len: int = 16,
+                repeats: int = 30, seed: int = 0, threads: int | None = None) -> list[dict]:
+    """Host-CPU latency of one Linear(w, w) or LSTM(w, w) layer per width, with a flag where
+    a wider layer is faster than the previous width beyond the measurement spread."""
+    if kind not in ("linear", "lstm"):
+        raise UserError(f"kind must be linear or lstm, got {kind!r}")
+    if threads:
+        torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(seed)
+    rows = []
+    for w in widths:
+        if kind == "linear":
+            x, wt = torch.randn(batch, w, generator=gen), torch.randn(w, w, generator=gen)
+            fn = lambda x=x, wt=wt: F.linear(x, wt)
+            macs = batch * w * w
+        else:
+            lstm = nn.LSTM(w, w)
+            x = torch.randn(seq_len, batch, w, generator=gen)
+            fn = lambda lstm=lstm, x=x: lstm(x)
+            macs = seq_len * batch * 4 * w * 2 * w
+        t = time_callable(fn, repeats)
+        rows.append({"kind": kind, "width": int(w), "macs": macs, **t})
+    for prev, row in zip(rows, rows[1:]):
+        # non-monotone: the wider layer's q3 is below the narrower layer's q1 (no overlap)
+        row["faster_than_narrower"] = bool(row["q3_ms"] < prev["q1_ms"])
+    if rows:
+        rows[0]["faster_than_narrower"] = False
+    return rows
