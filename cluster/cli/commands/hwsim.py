@@ -1,0 +1,197 @@
+"""``nnsynth hwsim``: price a model on the accelerator model / SPRING, explore accelerator
+designs, and build latency/energy tables."""
+from __future__ import annotations
+
+import click
+
+from cluster.cli.options import emit, json_option, seed_option
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    from synth.errors import UserError
+    try:
+        shape = tuple(int(v) for v in text.replace(",", "x").split("x") if v)
+    except ValueError:
+        shape = ()
+    if not shape or any(s < 1 for s in shape):
+        raise UserError(f"--input-shape must look like 1x28x28, got {text!r}")
+    return shape
+
+
+def _load_yaml(path: str | None, what: str) -> dict | None:
+    if not path:
+        return None
+    import yaml
+    from synth.errors import UserError
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except OSError as e:
+        raise UserError(f"cannot read {what} config {path}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise UserError(f"{what} config {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{what} config {path} must be a mapping of field: value")
+    return data
+
+
+def _model(ref: str, default_shape: tuple, num_classes: int):
+    """A checkpoint path, or a variant name / JSON spec with optional ``@CxHxW``."""
+    import os
+    from synth.models import build
+    if ref.endswith(".pt") or os.path.isfile(ref):
+        from synth.checkpoint import load_model
+        model = load_model(ref)
+        return ref, model, tuple(model.input_shape)
+    name, _, shape_txt = ref.partition("@") if not ref.strip().startswith("{") else (ref, "", "")
+    shape = _shape(shape_txt) if shape_txt else default_shape
+    return name, build(name, shape, num_classes), shape
+
+
+input_shape_option = click.option("--input-shape", default="1x28x28", show_default=True,
+                                  help="Sample shape CxHxW for --spec models.")
+classes_option = click.option("--num-classes", type=click.IntRange(min=2), default=10,
+                              show_default=True, help="Classes for --spec models.")
+
+
+@click.group("hwsim")
+def command():
+    """Hardware cost of networks: accelerator model, SPRING, DSE, latency tables."""
+
+
+@command.command("eval")
+@click.option("--model", "model_path", default=None, help="Checkpoint written by nnsynth.")
+@click.option("--spec", default=None, help="Variant name or JSON spec (instead of --model).")
+@input_shape_option
+@classes_option
+@click.option("--accel", "accel_path", default=None, help="AcceleratorConfig YAML file.")
+@click.option("--spring", is_flag=True, help="Also price on SPRING (inference and training).")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@json_option
+def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, batch, as_json):
+    """Latency, energy, cycles and area of one model; per-layer breakdown."""
+    from hwsim import accel, extract, spring as spring_mod
+    from hwsim.accel import AcceleratorConfig
+    from synth.errors import UserError
+    if bool(model_path) == bool(spec):
+        raise UserError("give exactly one of --model CHECKPOINT or --spec SPEC")
+    name, model, shape = _model(model_path or spec, _shape(input_shape), num_classes)
+    cfg = AcceleratorConfig.from_dict(_load_yaml(accel_path, "accelerator"), where="accel")
+    ops = extract(model, shape, batch=batch)
+    res = accel.evaluate(ops, cfg)
+    out = {"model": name, "input_shape": list(shape), "batch": batch,
+           **{k: v for k, v in res.items() if k not in ("layers", "config")},
+           "config": res["config"], "layers": res["layers"]}
+    if spring:
+        for mode in ("inference", "training"):
+            cmp = spring_mod.compare(ops, mode=mode)
+            out[f"spring_{mode}"] = {k: cmp["spring"][k] for k in
+                                     ("latency_ms", "energy_mj", "power_w", "skipped_fraction")}
+            out[f"spring_{mode}"].update(speedup_vs_gpu=cmp["speedup"],
+                                         power_reduction_vs_gpu=cmp["power_reduction"],
+                                         energy_efficiency_vs_gpu=cmp["energy_efficiency"])
+    human = [f"{name} {shape} batch {batch}: {out['latency_ms']:.4f} ms, {out['energy_mj']:.4f} mJ, "
+             f"{out['cycles']:.0f} cycles, {out['area_mm2']:.3f} mm^2, "
+             f"utilization {out['utilization']:.3f}",
+             f"{'layer':<28}{'type':<11}{'MACs':>12}{'cycles':>12}{'stall':>10}{'util':>7}"]
+    human += [f"{l['name'][:27]:<28}{l['type']:<11}{l['macs']:>12,}{l['cycles']:>12,.0f}"
+              f"{l['stall_cycles']:>10,.0f}{l['utilization']:>7.2f}" for l in out["layers"]]
+    for mode in ("inference", "training"):
+        if f"spring_{mode}" in out:
+            s = out[f"spring_{mode}"]
+            human.append(f"SPRING {mode}: {s['latency_ms']:.4f} ms, {s['energy_mj']:.4f} mJ, "
+                         f"{s['power_w']:.1f} W; vs GTX 1080 Ti roofline {s['speedup_vs_gpu']:.1f}x "
+                         f"speed, {s['power_reduction_vs_gpu']:.1f}x power, "
+                         f"{s['energy_efficiency_vs_gpu']:.1f}x energy efficiency")
+    emit(out, as_json, "\n".join(human))
+
+
+@command.command("dse")
+@click.option("--model", "models", multiple=True, required=True,
+              help="Checkpoint, or variant/JSON spec with optional @CxHxW; repeat for several.")
+@input_shape_option
+@classes_option
+@click.option("--budget", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Configurations to sample from the grid (0: all).")
+@click.option("--area-budget", type=float, default=4.0, show_default=True,
+              help="The best configuration must fit this area, mm^2.")
+@click.option("--dse-config", "dse_path", default=None, help="DseConfig YAML (grid values).")
+@seed_option
+@json_option
+def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, seed, as_json):
+    """Search accelerator parameters for one or several networks: Pareto set and best."""
+    from hwsim import extract
+    from hwsim.dse import DseConfig, explore
+    values = _load_yaml(dse_path, "dse") or {}
+    values.update(budget=budget, area_budget_mm2=area_budget, seed=seed)
+    cfg = DseConfig.from_dict(values, where="dse")
+    workloads = {}
+    for ref in models:
+        name, model, shape = _model(ref, _shape(input_shape), num_classes)
+        workloads[name] = extract(model, shape)
+    res = explore(workloads, cfg)
+    b = res["best"]
+    human = [f"evaluated {res['evaluated']} configurations on {', '.join(res['networks'])}; "
+             f"Pareto set {len(res['pareto'])} (latency, energy, area)",
+             "best by geometric-mean performance within "
+             f"{area_budget} mm^2: {b['config']['rows']}x{b['config']['cols']} "
+             f"{b['config']['dataflow']}, buffers {b['config']['ifmap_kb']:.0f}/"
+             f"{b['config']['filter_kb']:.0f}/{b['config']['ofmap_kb']:.0f} KiB, "
+             f"{b['area_mm2']:.3f} mm^2, geomean {b['geomean_latency_ms']:.4f} ms"]
+    human += [f"  {n}: {b['latency_ms'][n]:.4f} ms ({res['best_slowdown'][n]:.3f}x its own best)"
+              for n in res["networks"]]
+    emit(res, as_json, "\n".join(human))
+
+
+@command.command("table")
+@click.option("--device", type=click.Choice(["cpu", "accel", "spring"]), default="cpu",
+              show_default=True)
+@click.option("--model", "model_ref", default=None,
+              help="Build the per-op table for this checkpoint or spec (and predict its total).")
+@click.option("--sweep", type=click.Choice(["linear", "lstm"]), default=None,
+              help="Host-CPU latency over widths (device cpu only).")
+@click.option("--widths", default="32:512:32", show_default=True, help="start:stop:step")
+@click.option("--repeats", type=click.IntRange(min=4), default=20, show_default=True)
+@click.option("--accel", "accel_path", default=None, help="AcceleratorConfig YAML file.")
+@input_shape_option
+@classes_option
+@seed_option
+@json_option
+def table_cmd(device, model_ref, sweep, widths, repeats, accel_path, input_shape, num_classes,
+              seed, as_json):
+    """Per-operation latency/energy table (Chameleon), or a host-CPU width sweep."""
+    from hwsim import extract, tables
+    from hwsim.accel import AcceleratorConfig
+    from synth.errors import UserError
+    if bool(model_ref) == bool(sweep):
+        raise UserError("give exactly one of --model or --sweep")
+    if sweep:
+        if device != "cpu":
+            raise UserError("--sweep times the host CPU: use --device cpu")
+        try:
+            start, stop, step = (int(v) for v in widths.split(":"))
+        except ValueError:
+            raise UserError(f"--widths must be start:stop:step, got {widths!r}") from None
+        if not (0 < start <= stop and step > 0):
+            raise UserError(f"--widths needs 0 < start <= stop and step > 0, got {widths!r}")
+        rows = tables.width_sweep(sweep, range(start, stop + 1, step), repeats=repeats, seed=seed)
+        inv = [r["width"] for r in rows if r["faster_than_narrower"]]
+        human = [f"{'width':>6}{'median ms':>12}{'q1':>10}{'q3':>10}  faster than narrower"]
+        human += [f"{r['width']:>6}{r['median_ms']:>12.4f}{r['q1_ms']:>10.4f}{r['q3_ms']:>10.4f}  "
+                  f"{'yes' if r['faster_than_narrower'] else ''}" for r in rows]
+        human.append(f"non-monotone at widths: {inv or 'none'}")
+        return emit({"kind": sweep, "rows": rows, "non_monotone_widths": inv}, as_json,
+                    "\n".join(human))
+    name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
+    ops = extract(model, shape)
+    cfg = AcceleratorConfig.from_dict(_load_yaml(accel_path, "accelerator"), where="accel") \
+        if device == "accel" else None
+    table = tables.build_table(ops, device, cfg, repeats=repeats, seed=seed)
+    pred = tables.predict(table, ops)
+    rows = [{"key": repr(k), **v} for k, v in table.items()]
+    human = [f"{len(rows)} unique ops of {name} on {device}; predicted total "
+             f"{pred['latency_ms']:.4f} ms"
+             + (f", {pred['energy_mj']:.4f} mJ" if device != "cpu" else "")]
+    human += [f"  {r['type']:<10}{r['latency_ms']:>12.5f} ms" for r in rows]
+    emit({"device": device, "model": name, "rows": rows, "prediction": pred}, as_json,
+         "\n".join(human))
