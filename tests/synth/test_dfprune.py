@@ -1,0 +1,132 @@
+"""Structured pruning: smaller shapes, removal equal to zeroing, importance order, errors, CLI."""
+import copy
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cluster.cli.main import cli
+from synth.checkpoint import save_checkpoint
+from synth.config import ConfigError
+from synth.data import write_parquet
+from synth.dfprune import PruneConfig, prunable_groups, prune
+from synth.errors import UserError
+from synth.models import build
+from synth.train import TrainConfig, evaluate, fit
+
+SHAPES = [  # variant, input shape, spec keys expected after removing half of every group
+    ("lenet5_bn", (1, 28, 28), {"channels": [3, 8], "hidden": [60, 42]}),
+    ("lenet5", (1, 28, 28), {"channels": [3, 8], "hidden": [60, 42]}),
+    ("resnet8_w16", (1, 8, 8), {"width": 8, "depths": [1, 1, 1]}),
+    ("convnet_digits", (1, 8, 8), {"widths": [16, 32], "hidden": [32]}),
+    ("lenet300_100_bn", (1, 8, 8), {"hidden": [150, 50]}),
+]
+
+
+def _cfg(**kw):
+    return PruneConfig(progress=False, **{"ratio": 0.5, **kw})
+
+
+@pytest.mark.parametrize("variant,shape,expected", SHAPES)
+def test_half_of_every_group_removed(variant, shape, expected):
+    torch.manual_seed(0)
+    model = build(variant, shape, 10).eval()
+    x, y = torch.randn(32, *shape), torch.randint(0, 10, (32,))
+    res = prune(model, x, y, _cfg())
+    assert res.model.spec["family"] == model.spec["family"]
+    assert {k: res.model.spec[k] for k in expected} == expected
+    assert res.parameters_after < 0.5 * res.parameters_before
+    assert res.flops_after < 0.5 * res.flops_before
+    assert res.model.eval()(x).shape == (32, 10)
+    same = prune(model, x, y, _cfg(ratio=0.0)).model.eval()  # removing nothing changes nothing
+    assert torch.equal(same(x), model(x))
+
+
+def _zero_removed(model, res):
+    """The original with the removed channels silenced (BN scale/shift, else weights)."""
+    masked = copy.deepcopy(model)
+    mods = dict(masked.named_modules())
+    with torch.no_grad():
+        for g in prunable_groups(model):
+            gone = torch.ones(g.size, dtype=torch.bool)
+            gone[res.keep[g.name]] = False
+            bns = [p for p, k in g.producers if k == "bn"]
+            for path in bns or [p for p, _ in g.producers]:
+                for t in (mods[path].weight, mods[path].bias):
+                    if t is not None:
+                        t[gone] = 0
+    return masked
+
+
+@pytest.mark.parametrize("variant,shape", [("lenet5_bn", (1, 28, 28)), ("lenet5", (1, 28, 28)),
+                                           ("resnet8_w16", (1, 8, 8))])
+def test_removal_equals_zeroing_the_channels(variant, shape):
+    torch.manual_seed(1)
+    model = build(variant, shape, 10)
+    model.train()
+    model(torch.randn(64, *shape))  # non-trivial BN running statistics
+    model.eval()
+    x = torch.randn(16, *shape)
+    res = prune(model, x, torch.randint(0, 10, (16,)), _cfg(ratio=0.3, importance="magnitude"))
+    torch.testing.assert_close(res.model.eval()(x), _zero_removed(model, res)(x),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_importance_order():
+    torch.manual_seed(0)
+    model = build("lenet5_bn", (1, 28, 28), 10).eval()
+    with torch.no_grad():
+        model.features[1].weight[2] = 0  # BN scale and shift 0: channel 2 contributes nothing
+        model.features[1].bias[2] = 0
+        model.features[4].weight[5] *= 1e-3  # a tiny filter
+    x, y = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
+    res = prune(model, x, y, _cfg(ratio=1 / 6))
+    assert res.importance["features.0"][2] == 0 and 2 not in res.keep["features.0"].tolist()
+    res = prune(model, None, None, _cfg(ratio=0.1, importance="magnitude"))
+    assert 5 not in res.keep["features.4"].tolist()
+
+
+def test_pruned_trained_model_still_works(digits):
+    torch.manual_seed(0)
+    model = build("convnet_digits", digits.input_shape, 10)
+    fit(model, digits, TrainConfig(epochs=2, progress=False))
+    before = evaluate(model, digits.x_test, digits.y_test)["accuracy"]
+    res = prune(model, digits.x_train[:256], digits.y_train[:256], _cfg(ratio=0.2))
+    after = evaluate(res.model, digits.x_test, digits.y_test)["accuracy"]
+    assert before > 0.85 and after > before - 0.1, (before, after)
+    assert res.model.spec["widths"] == [26, 51] and res.model.spec["hidden"] == [51]
+
+
+def test_errors():
+    for ratio in (1.0, -0.1, 1.5):
+        with pytest.raises(ConfigError, match=r"ratio must be in \[0, 1\)"):
+            PruneConfig(ratio=ratio)
+    with pytest.raises(ConfigError, match="importance"):
+        PruneConfig(importance="random")
+    model = build("lenet5_bn", (1, 28, 28), 10)
+    with pytest.raises(UserError, match="needs images"):
+        prune(model, None, None, _cfg())
+    with pytest.raises(UserError, match="families"):
+        prunable_groups(torch.nn.Linear(3, 2))
+
+
+def test_cli(tmp_path, mnist):
+    torch.manual_seed(0)
+    model = build("lenet5_bn", mnist.input_shape, 10)
+    ckpt = save_checkpoint(tmp_path / "t.pt", model, dataset=mnist.metadata())
+    write_parquet(tmp_path / "synth" / "s.parquet", mnist.x_train[:40], mnist.y_train[:40],
+                  mnist.metadata())
+    out = tmp_path / "p.pt"
+    r = CliRunner().invoke(cli, ["prune", "--model", str(ckpt), "--synth", str(tmp_path / "synth"),
+                                 "--ratio", "0.5", "--kd-epochs", "1", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.output.strip().splitlines()[-1])
+    assert result["spec_after"]["channels"] == [3, 8] and out.is_file()
+    assert 0 <= result["finetuned_test_accuracy"] <= 1
+    for ratio in ("1.5", "-1", "1"):
+        r = CliRunner().invoke(cli, ["prune", "--model", str(ckpt), "--ratio", ratio,
+                                     "--out", str(tmp_path / "bad.pt")])
+        assert r.exit_code == 2 and r.output.strip().startswith("error: ratio must be in")
+        assert len(r.output.strip().splitlines()) == 1
+    assert not (tmp_path / "bad.pt").exists()
