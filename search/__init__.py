@@ -1,0 +1,1 @@
+"""Predictor-guided architecture search (STEERAGE, Chameleon) on Ray Tune."""

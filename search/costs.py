@@ -1,0 +1,56 @@
+"""Resource costs of a candidate spec, cached: parameters, FLOPs (MACs) and, when asked,
+latency and energy from hwsim's analytical tables (Chameleon, arXiv 1812.08934, Sec. 4:
+resource predictors from per-operator tables, not measurements of the candidate).
+
+A spec that does not build for the input shape (e.g. a feature map that shrinks to 1x1
+under BatchNorm) is infeasible: ``costs`` returns None and the searchers skip it.
+"""
+from __future__ import annotations
+
+import torch
+
+from search.predictors import single_thread
+from search.space import Constraint, spec_key
+from synth.errors import UserError
+from synth.models import build, count_flops, count_parameters
+
+
+class CostModel:
+    """``costs(spec) -> dict | None`` with parameters, flops and (``hardware``) latency_ms,
+    energy_mj; cached by spec so the searchers can price thousands of candidates."""
+
+    def __init__(self, input_shape, num_classes: int, hardware: bool = False):
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.num_classes = int(num_classes)
+        self.hardware = hardware
+        self._cache: dict[str, dict | None] = {}
+
+    def costs(self, spec: dict) -> dict | None:
+        key = spec_key(spec)
+        if key not in self._cache:
+            self._cache[key] = self._measure(spec)
+        return self._cache[key]
+
+    def _measure(self, spec: dict) -> dict | None:
+        # One thread: tiny models only contend on more (50 ms vs ~1 s per spec here).
+        # fork_rng: building must not shift anyone's random stream.
+        try:
+            with single_thread(), torch.random.fork_rng():
+                model = build(spec, self.input_shape, self.num_classes)
+                out = {"parameters": count_parameters(model),
+                       "flops": count_flops(model, self.input_shape)}
+        except (UserError, ValueError):  # ValueError: BatchNorm on a 1x1 map, batch 1
+            return None
+        if self.hardware:
+            import hwsim
+            price = hwsim.price(model, self.input_shape)
+            out.update(latency_ms=float(price["latency_ms"]), energy_mj=float(price["energy_mj"]))
+        return out
+
+    def prime(self, spec: dict, costs: dict) -> None:
+        """Use known costs for ``spec`` (e.g. from a lookup table) instead of building it."""
+        self._cache[spec_key(spec)] = dict(costs)
+
+    def feasible(self, spec: dict, constraints: list[Constraint]) -> bool:
+        costs = self.costs(spec)
+        return costs is not None and all(c.ok(costs) for c in constraints)

@@ -1,0 +1,93 @@
+"""Evolutionary search over a space, scored by a predictor (never by training).
+
+STEERAGE (arXiv 1912.05831, Sec. 3.3) and Chameleon (arXiv 1812.08934, Sec. 3.3) both
+optimize a cheap surrogate (predicted accuracy, or an acquisition function of the GP)
+with a genetic algorithm under the resource constraint.  Here: a population seeded with
+the best architectures measured so far plus random members; each generation makes children
+by crossover (of two tournament winners) and mutation, drops infeasible ones, scores them
+in one vectorized predictor call, and keeps the best ``population`` of parents and children.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+from search.space import Space, spec_key
+from synth.config import Config, check_range
+
+
+@dataclasses.dataclass(frozen=True)
+class EvolutionConfig(Config):
+    population: int = 32
+    generations: int = 8
+    crossover: float = 0.5        # probability that a child comes from crossover
+    tournament: int = 3
+    max_tries: int = 20           # per random sample before giving up on feasibility
+
+    def validate(self) -> None:
+        check_range("population", self.population, 2, 100000, integer=True)
+        check_range("generations", self.generations, 0, 10000, integer=True)
+        check_range("crossover", self.crossover, 0, 1)
+        check_range("tournament", self.tournament, 1, 1000, integer=True)
+        check_range("max_tries", self.max_tries, 1, 100000, integer=True)
+
+
+def sample_feasible(space: Space, feasible: Callable[[dict], bool], rng, n: int,
+                    exclude: set[str], max_tries: int = 20) -> list[dict]:
+    """Up to ``n`` distinct random feasible members not in ``exclude``."""
+    out, keys = [], set(exclude)
+    for _ in range(n * max_tries):
+        if len(out) == n:
+            break
+        spec = space.sample(rng)
+        key = spec_key(spec)
+        if key not in keys and feasible(spec):
+            keys.add(key)
+            out.append(spec)
+    return out
+
+
+def evolve(space: Space, score: Callable[[list[dict]], np.ndarray],
+           feasible: Callable[[dict], bool], rng, k: int, seeds: list[dict],
+           exclude: set[str], config: EvolutionConfig | None = None) -> list[dict]:
+    """The ``k`` best-scoring distinct feasible specs found, none of them in ``exclude``."""
+    config = config or EvolutionConfig()
+    archive: dict[str, tuple[float, dict]] = {}  # every scored candidate
+
+    def add(specs: list[dict]) -> None:
+        fresh = [s for s in specs if spec_key(s) not in archive]
+        if fresh:
+            for s, v in zip(fresh, np.asarray(score(fresh), dtype=float)):
+                archive[spec_key(s)] = (float(v), s)
+
+    seeds = [s for s in seeds if feasible(s)][:config.population // 2]
+    seed_keys = {spec_key(s) for s in seeds}
+    pop = seeds + sample_feasible(space, feasible, rng, config.population - len(seeds),
+                                  seed_keys, config.max_tries)
+    add(pop)
+
+    def tournament(members: list[dict]) -> dict:
+        picks = rng.integers(len(members), size=min(config.tournament, len(members)))
+        return max((members[i] for i in picks), key=lambda s: archive[spec_key(s)][0])
+
+    for _ in range(config.generations):
+        children = []
+        for _ in range(config.population * config.max_tries):
+            if len(children) >= config.population:
+                break
+            if rng.random() < config.crossover and len(pop) > 1:
+                child = space.crossover(tournament(pop), tournament(pop), rng)
+                child = space.mutate(child, rng) if rng.random() < 0.5 else child
+            else:
+                child = space.mutate(tournament(pop), rng)
+            if feasible(child):
+                children.append(child)
+        add(children)
+        merged = {spec_key(s): s for s in pop + children}
+        pop = sorted(merged.values(), key=lambda s: archive[spec_key(s)][0],
+                     reverse=True)[:config.population]
+    ranked = sorted((v for key, v in archive.items() if key not in exclude),
+                    key=lambda t: t[0], reverse=True)
+    return [s for _, s in ranked[:k]]

@@ -1,0 +1,102 @@
+"""The results table: one Parquet row per finished trial, the Pareto front, the plot.
+
+DESIGN: results are rows in Parquet and plots are made from that table, never from
+in-memory state.  ``append_result`` is idempotent by ``trial_id`` and atomic (the whole
+table is rewritten to a temporary file and renamed), so a killed search never leaves a
+half-written table and a resumed one never records a trial twice.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synth.errors import UserError
+
+# The columns of results.parquet, in order (units in the names or comments).
+COLUMNS = {
+    "trial_id": "string", "spec": "string",            # canonical JSON of the model spec
+    "accuracy": "float64", "test_accuracy": "float64",  # validation / test, fractions
+    "parameters": "int64", "nonzero_parameters": "int64", "flops": "int64",  # MACs
+    "latency_ms": "float64", "energy_mj": "float64",    # hwsim accelerator, batch 1
+    "epochs": "int64", "wall_seconds": "float64", "stopped_early": "bool",
+    "checkpoint": "string", "finished_at": "float64",   # unix seconds
+}
+
+
+def read_results(path: str | os.PathLike) -> pd.DataFrame:
+    """The table (empty with the right columns when the file does not exist yet)."""
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame({k: pd.Series(dtype=v) for k, v in COLUMNS.items()})
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowInvalid, OSError) as e:
+        raise UserError(f"results table {path} is unreadable: {e}") from None
+
+
+def append_result(path: str | os.PathLike, row: dict) -> bool:
+    """Append one trial's row unless its ``trial_id`` is already there; True if written."""
+    path = Path(path)
+    table = read_results(path)
+    if str(row["trial_id"]) in set(table["trial_id"].astype(str)):
+        return False
+    clean = {k: row.get(k) for k in COLUMNS}
+    new = pd.DataFrame([clean]).astype({k: v for k, v in COLUMNS.items()
+                                        if clean[k] is not None and v != "string"})
+    table = new if table.empty else pd.concat([table, new], ignore_index=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
+    os.replace(tmp, path)
+    return True
+
+
+def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy") -> pd.DataFrame:
+    """Rows not dominated by any other: lower ``x`` and higher ``y`` are better.
+    Sorted by ``x``; rows missing either value are ignored."""
+    for col in (x, y):
+        if col not in table.columns:
+            raise UserError(f"results have no column {col!r}; columns: {', '.join(table.columns)}")
+    t = table.dropna(subset=[x, y]).sort_values([x, y], ascending=[True, False])
+    keep, best = [], -np.inf
+    for idx, value in zip(t.index, t[y]):
+        if value > best:  # strictly better than every row with smaller or equal x
+            keep.append(idx)
+            best = value
+    return t.loc[keep]
+
+
+def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
+                x: str = "latency_ms", y: str = "accuracy") -> Path:
+    """Scatter of all trials with the Pareto front drawn, from the Parquet table."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    table = read_results(parquet_path)
+    if table.empty:
+        raise UserError(f"no finished trials in {parquet_path} to plot")
+    if table[x].isna().all():  # no hardware costs: fall back to MACs
+        x = "flops"
+    front = pareto_front(table, x, y)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    ax.scatter(table[x], table[y] * 100, s=14, alpha=0.5, label=f"trials ({len(table)})")
+    ax.step(front[x], front[y] * 100, where="post", color="C3", label=f"Pareto front ({len(front)})")
+    ax.scatter(front[x], front[y] * 100, s=24, color="C3")
+    ax.set_xscale("log")
+    ax.set_xlabel({"latency_ms": "latency (ms, hwsim accelerator)", "energy_mj":
+                   "energy (mJ, hwsim accelerator)", "flops": "MACs"}.get(x, x))
+    ax.set_ylabel("validation accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    png_path = Path(png_path)
+    tmp = png_path.with_name(f".{png_path.stem}.tmp{os.getpid()}.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, png_path)
+    return png_path

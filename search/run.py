@@ -1,0 +1,192 @@
+"""``run_search``: one predictor-guided architecture search on Ray Tune, resumable.
+
+out_dir/ holds search_config.json (what to resume), tune/ (Tune's experiment state and the
+searcher's saved state), models/<trial>.pt, results.parquet (one row per finished trial),
+pareto.png and best.pt.  ``resume=True`` restores the Tune experiment (``Tuner.restore``:
+finished trials stay finished, unfinished ones restart, the searcher resumes its history).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from search.results import append_result, pareto_front, plot_pareto, read_results
+from search.searchers import DONE_KEY, SEARCHERS
+from search.space import load_space, parse_constraint
+from synth.config import Config, check_choice, check_range
+from synth.errors import ConfigError, UserError
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig(Config):
+    space: str = "convnet"            # built-in space name, or a YAML/JSON file
+    dataset: str = "digits"           # real data: validation (and training without a teacher)
+    teacher: str | None = None        # checkpoint: train by KD on ``data`` instead
+    data: str | None = None           # directory of a synthesized Parquet set
+    searcher: str = "steerage"        # steerage | chameleon | random
+    trials: int = 16
+    concurrency: int = 2
+    n_initial: int = 8                # random architectures before the first predictor fit
+    constraints: tuple = ()           # e.g. ("latency_ms<=0.05", "parameters<=20000")
+    acquisition: str = "ei"           # chameleon: ei | ucb
+    epochs: int = 3
+    lr: float = 0.05
+    train_batch_size: int = 64
+    kd_temperature: float = 3.0
+    grow_prune: dict | None = None    # a GrowPruneSchedule dict: refine every trial
+    hardware: bool = True             # price every trial on hwsim (latency, energy)
+    pool_shards: int = 2              # hwsim pool actors; 0 = price in the trial process
+    pool_cpus: float = 0.25           # CPU per hwsim actor
+    asha: bool = False                # ASHA early stopping on per-epoch validation accuracy
+    seed: int = 0
+    device: str = "auto"
+
+    def validate(self) -> None:
+        check_choice("searcher", self.searcher, tuple(SEARCHERS))
+        check_range("trials", self.trials, 1, 100000, integer=True)
+        check_range("concurrency", self.concurrency, 1, 1024, integer=True)
+        check_range("n_initial", self.n_initial, 1, 100000, integer=True)
+        check_choice("acquisition", self.acquisition, ("ei", "ucb"))
+        check_range("epochs", self.epochs, 1, 10000, integer=True)
+        check_range("lr", self.lr, 0, 10, low_open=True)
+        check_range("train_batch_size", self.train_batch_size, 1, None, integer=True)
+        check_range("kd_temperature", self.kd_temperature, 0, 1000, low_open=True)
+        check_range("pool_shards", self.pool_shards, 0, 1024, integer=True)
+        check_range("pool_cpus", self.pool_cpus, 0, 64, low_open=True)
+        check_range("seed", self.seed, 0, None, integer=True)
+        if not isinstance(self.constraints, (tuple, list)):
+            raise ConfigError(f"constraints must be a list of 'METRIC<=VALUE', got {self.constraints!r}")
+        for c in self.constraints:
+            parse_constraint(c)
+        if bool(self.teacher) != bool(self.data):
+            raise ConfigError("teacher and data go together (KD on a synthesized set); got "
+                              f"teacher={self.teacher!r}, data={self.data!r}")
+        if self.grow_prune is not None:
+            from synth.grow_prune import GrowPruneSchedule
+            GrowPruneSchedule.from_dict(self.grow_prune, where="grow_prune")
+
+
+def make_searcher(config: SearchConfig, space, cost_model):
+    kw: dict[str, Any] = dict(batch_size=config.concurrency, n_initial=config.n_initial,
+                              max_trials=config.trials, cost_model=cost_model, seed=config.seed,
+                              constraints=[parse_constraint(c) for c in config.constraints])
+    if config.searcher == "chameleon":
+        kw["acquisition"] = config.acquisition
+    return SEARCHERS[config.searcher](space, **kw)
+
+
+class ResultsCallback:
+    """Tune callback (driver side): append every finished trial's final report to
+    results.parquet (idempotent by trial id).  Built lazily as a ray.tune.Callback."""
+
+    def __new__(cls, path: str):
+        from ray.tune import Callback
+
+        class _Results(Callback):
+            def __init__(self, path):
+                self.path = path
+
+            def on_trial_complete(self, iteration, trials, trial, **info):
+                result = dict(trial.last_result or {})
+                if "accuracy" not in result:
+                    return
+                if not result.get(DONE_KEY):  # stopped early by ASHA: last epoch's figure
+                    result.update(trial_id=trial.trial_id, spec=trial.config["spec"],
+                                  stopped_early=True, epochs=result.get("epoch"))
+                append_result(self.path, result)
+        return _Results(path)
+
+
+def _trainable(settings: dict):
+    from ray import tune
+    from search.trial import train_candidate
+    cpu = settings["cpus_per_trial"]
+    return tune.with_resources(tune.with_parameters(train_candidate, settings=settings),
+                               {"cpu": cpu})
+
+
+def run_search(config: SearchConfig, out_dir: str | os.PathLike, *, resume: bool = False,
+               progress: bool = True, address: str | None = None) -> dict:
+    """Run (or resume) the search; returns a summary dict (best trial, Pareto front, paths)."""
+    import ray
+    from ray import tune
+    from cluster.connect import connect
+    from search.costs import CostModel
+    from synth.data import load_dataset
+
+    out_dir = Path(out_dir).expanduser().resolve()
+    saved = out_dir / "search_config.json"
+    experiment = out_dir / "tune"
+    if resume and saved.exists():
+        config = SearchConfig.from_dict(json.loads(saved.read_text()), where="search_config")
+    elif resume:
+        raise UserError(f"nothing to resume in {out_dir}: no search_config.json")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not saved.exists():
+        tmp = saved.with_suffix(".tmp")
+        tmp.write_text(json.dumps(config.to_dict(), indent=1))
+        os.replace(tmp, saved)
+    space = load_space(config.space)
+    data = load_dataset(config.dataset, seed=config.seed)
+    # "local": a fresh local Ray.  Without it ray.init() joins whatever cluster
+    # /tmp/ray/ray_current_cluster names (another process's, possibly dead: it then hangs).
+    connect(address or os.environ.get("RAY_ADDRESS") or "local")
+    if config.hardware and config.pool_shards > 0:  # the driver owns the named actors
+        from cluster.hwsim_pool import get_pool
+        get_pool(num_shards=config.pool_shards, num_cpus=config.pool_cpus)
+    free = ray.cluster_resources().get("CPU", 1) - (
+        config.pool_shards * config.pool_cpus if config.hardware else 0)
+    settings = {**config.to_dict(), "out_dir": str(out_dir),
+                "cpus_per_trial": max(0.25, round(free / config.concurrency, 2))}
+    trainable = _trainable(settings)
+    start = time.perf_counter()
+    if resume and tune.Tuner.can_restore(str(experiment)):
+        tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_unfinished=True,
+                                   resume_errored=False)
+    else:
+        if experiment.exists():  # an experiment Tune cannot restore: start it over
+            shutil.rmtree(experiment)
+        from ray.tune.search import ConcurrencyLimiter
+        searcher = make_searcher(config, space, CostModel(data.input_shape, data.num_classes))
+        scheduler = None
+        if config.asha:
+            from ray.tune.schedulers import ASHAScheduler
+            scheduler = ASHAScheduler(time_attr="training_iteration", max_t=config.epochs + 1,
+                                      grace_period=1)
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(
+                metric="accuracy", mode="max", num_samples=config.trials, scheduler=scheduler,
+                search_alg=ConcurrencyLimiter(searcher, config.concurrency, batch=True)),
+            run_config=tune.RunConfig(
+                name="tune", storage_path=str(out_dir), verbose=1 if progress else 0,
+                callbacks=[ResultsCallback(str(out_dir / "results.parquet"))],
+                failure_config=tune.FailureConfig(max_failures=0)))
+    tuner.fit()
+    return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
+
+
+def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = None) -> dict:
+    """Best trial, Pareto front and artifacts, all from results.parquet."""
+    table = read_results(out_dir / "results.parquet")
+    if table.empty:
+        raise UserError(f"the search in {out_dir} finished no trial; see {out_dir / 'tune'}")
+    best = table.loc[table["accuracy"].idxmax()]
+    shutil.copyfile(best["checkpoint"], out_dir / "best.pt")
+    x = "latency_ms" if table["latency_ms"].notna().any() else "flops"
+    front = pareto_front(table, x=x)
+    plot_pareto(out_dir / "results.parquet", out_dir / "pareto.png")
+    return {"out_dir": str(out_dir), "searcher": config.searcher, "trials": int(len(table)),
+            "trials_requested": config.trials, "best_trial": best["trial_id"],
+            "best_spec": json.loads(best["spec"]), "best_accuracy": float(best["accuracy"]),
+            "best_test_accuracy": float(best["test_accuracy"]),
+            "best_latency_ms": None if best["latency_ms"] is None else float(best["latency_ms"]),
+            "best_parameters": int(best["parameters"]), "pareto_x": x,
+            "pareto_front": front["trial_id"].tolist(), "checkpoint": str(out_dir / "best.pt"),
+            "results": str(out_dir / "results.parquet"), "pareto_png": str(out_dir / "pareto.png"),
+            "wall_seconds": None if wall_seconds is None else round(wall_seconds, 1)}

@@ -1,0 +1,230 @@
+"""Ray Tune searchers that propose architectures with a predictor, in batches.
+
+- ``SteerageSearcher`` (STEERAGE, arXiv 1912.05831): an initial random sample, then
+  repeatedly fit boosted trees on (architecture, accuracy) and run an evolutionary search
+  over the predicted accuracy to propose the next batch.
+- ``ChameleonSearcher`` (Chameleon, arXiv 1812.08934): a Gaussian process and an
+  acquisition function (expected improvement or UCB), optimized by the same evolutionary
+  search under the resource constraints.
+- ``RandomSearcher``: feasible random samples (the baseline).
+
+Predictor-only candidates are scored here, inside the searcher; only the proposed
+architectures become Tune trials (about 2 s of overhead each on this machine).  Each
+suggestion is ``{"spec": "<canonical JSON>"}``.  ``save``/``restore`` write JSON (history,
+pending trials, queue, random state), so ``Tuner.restore`` resumes the predictor's data.
+A trial's final result is taken from ``on_trial_result`` (``done_key`` set) as well as
+``on_trial_complete``, so trials re-run after a restore are learned from even though the
+``ConcurrencyLimiter`` forgets them.  ``candidates`` restricts proposals to a finite set
+(a lookup table, as in tabular NAS benchmarks): the predictor then scores all of them.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Sequence
+
+import numpy as np
+from ray.tune.search import Searcher
+
+from search.costs import CostModel
+from search.evolution import EvolutionConfig, evolve, sample_feasible
+from search.predictors import (BoostedTreesPredictor, GPPredictor, expected_improvement,
+                               upper_confidence_bound)
+from search.space import Constraint, Space, spec_key
+from synth.errors import ConfigError, UserError
+
+DONE_KEY = "trial_final"   # set in a trial's last report
+
+
+class PredictorSearcher(Searcher):
+    """Shared machinery: batches, history, feasibility, features, save/restore."""
+
+    uses_predictor = True
+
+    def __init__(self, space: Space, *, metric: str = "accuracy", mode: str = "max",
+                 batch_size: int = 2, n_initial: int = 8, max_trials: int | None = None,
+                 constraints: Sequence[Constraint] = (), cost_model: CostModel | None = None,
+                 candidates: Sequence[dict] | None = None, seed: int = 0,
+                 evolution: EvolutionConfig | None = None, cost_features: bool = False):
+        super().__init__(metric=metric, mode=mode)
+        if batch_size < 1 or n_initial < 1:
+            raise ConfigError(f"batch_size and n_initial must be >= 1, got {batch_size}, {n_initial}")
+        self.space = space
+        self.batch_size, self.n_initial, self.max_trials = batch_size, n_initial, max_trials
+        self.constraints = list(constraints) or list(space.constraints)
+        self.cost_model = cost_model
+        self.candidates = {spec_key(c): c for c in candidates} if candidates is not None else None
+        self.seed = seed
+        self.evolution = evolution or EvolutionConfig()
+        self.cost_features = cost_features and cost_model is not None
+        self.rng = np.random.default_rng(seed)
+        self.history: list[tuple[str, float]] = []      # (spec key, metric value)
+        self.done_trials: set[str] = set()
+        self.pending: dict[str, str] = {}                # trial id -> spec key
+        self.failed: list[str] = []
+        self.queue: list[str] = []
+        self.suggested = 0
+        self.refits = 0
+
+    # ------------------------------------------------------------------ Tune interface
+    def suggest(self, trial_id: str):
+        if self.max_trials is not None and self.suggested >= self.max_trials:
+            return Searcher.FINISHED
+        if not self.queue:
+            self.queue = [spec_key(s) for s in self._propose(self.batch_size)]
+            if not self.queue:
+                return Searcher.FINISHED  # nothing feasible and new is left
+        key = self.queue.pop(0)
+        self.pending[trial_id] = key
+        self.suggested += 1
+        return {"spec": key}
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if result.get(DONE_KEY):
+            self._record(trial_id, result, error=False)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
+        self._record(trial_id, result, error)
+
+    def _record(self, trial_id: str, result: dict | None, error: bool) -> None:
+        if trial_id in self.done_trials:
+            return
+        key = self.pending.pop(trial_id, None)
+        if key is None and result and isinstance(result.get("config", {}).get("spec"), str):
+            key = result["config"]["spec"]  # a trial re-run after restore
+        if key is None:
+            return
+        self.done_trials.add(trial_id)
+        if error or not result or result.get(self.metric) is None:
+            self.failed.append(key)
+            return
+        self.history.append((key, float(result[self.metric])))
+
+    def save(self, checkpoint_path: str) -> None:
+        state = {"history": self.history, "done_trials": sorted(self.done_trials),
+                 "pending": self.pending, "failed": self.failed, "queue": self.queue,
+                 "suggested": self.suggested, "refits": self.refits,
+                 "rng": self.rng.bit_generator.state, "kind": type(self).__name__}
+        tmp = f"{checkpoint_path}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+        os.replace(tmp, checkpoint_path)
+
+    def restore(self, checkpoint_path: str) -> None:
+        try:
+            with open(checkpoint_path) as f:
+                state = json.load(f)
+        except (OSError, json.JSONDecodeError) as e:
+            raise UserError(f"searcher state {checkpoint_path} unreadable: {e}") from None
+        if state.get("kind") != type(self).__name__:
+            raise UserError(f"searcher state {checkpoint_path} is from {state.get('kind')}, "
+                            f"not {type(self).__name__}")
+        self.history = [(k, float(v)) for k, v in state["history"]]
+        self.done_trials = set(state["done_trials"])
+        self.pending, self.failed, self.queue = state["pending"], state["failed"], state["queue"]
+        self.suggested, self.refits = int(state["suggested"]), int(state["refits"])
+        self.rng.bit_generator.state = state["rng"]
+
+    # ------------------------------------------------------------------ proposal
+    def feasible(self, spec: dict) -> bool:
+        """Within the constraints (pricing a spec builds it: ~50 ms on one core)."""
+        if self.cost_model is None or not self.constraints:
+            return True
+        return self.cost_model.feasible(spec, self.constraints)
+
+    def buildable(self, spec: dict) -> bool:
+        return self.cost_model is None or self.cost_model.costs(spec) is not None
+
+    def features(self, specs: list[dict]) -> np.ndarray:
+        """Space encoding, plus log10 parameters and FLOPs with ``cost_features``."""
+        x = self.space.encode(specs)
+        if not self.cost_features:
+            return x
+        costs = [self.cost_model.costs(s) for s in specs]
+        extra = np.log10([[1.0 + c["parameters"], 1.0 + c["flops"]] for c in costs])
+        return np.hstack([x, extra])
+
+    def _seen(self) -> set[str]:
+        return ({k for k, _ in self.history} | set(self.pending.values()) | set(self.failed)
+                | set(self.queue))
+
+    def _propose(self, n: int) -> list[dict]:
+        seen = self._seen()
+        if not self.uses_predictor or len(self.history) < self.n_initial:
+            return self._random(n, seen)
+        specs = [json.loads(k) for k, _ in self.history]
+        y = np.array([v for _, v in self.history])
+        if self.mode == "min":
+            y = -y
+        self._fit(self.features(specs), y)
+        self.refits += 1
+        score = lambda cands: self._acquire(self.features(cands), y.max())  # noqa: E731
+        if self.candidates is not None:  # a finite set: score every unseen member
+            pool = [c for k, c in self.candidates.items() if k not in seen and self.feasible(c)]
+            if not pool:
+                return []
+            ranked = [pool[i] for i in np.argsort(-score(pool), kind="stable")]
+        else:
+            best = [specs[i] for i in np.argsort(-y)[:self.evolution.population // 2]]
+            ranked = evolve(self.space, score, self.feasible, self.rng, 4 * n, best, seen,
+                            self.evolution)
+        return [s for s in ranked if self.buildable(s)][:n]
+
+    def _random(self, n: int, seen: set[str]) -> list[dict]:
+        ok = lambda s: self.feasible(s) and self.buildable(s)  # noqa: E731
+        if self.candidates is not None:
+            pool = [k for k in self.candidates if k not in seen]
+            picks = self.rng.permutation(len(pool))[:n * 4]
+            return [self.candidates[pool[i]] for i in picks if ok(self.candidates[pool[i]])][:n]
+        return sample_feasible(self.space, ok, self.rng, n, seen, self.evolution.max_tries)
+
+    def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _acquire(self, x: np.ndarray, best: float) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SteerageSearcher(PredictorSearcher):
+    """Boosted trees + evolutionary search over predicted accuracy (STEERAGE)."""
+
+    def __init__(self, space: Space, *, predictor: BoostedTreesPredictor | None = None, **kw):
+        super().__init__(space, **kw)
+        self.predictor = predictor or BoostedTreesPredictor()
+
+    def _fit(self, x, y):
+        self.predictor.fit(x, y)
+
+    def _acquire(self, x, best):
+        return self.predictor.predict(x)
+
+
+class ChameleonSearcher(PredictorSearcher):
+    """Exact GP + expected improvement (or UCB), optimized by evolution (Chameleon)."""
+
+    def __init__(self, space: Space, *, acquisition: str = "ei", predictor: GPPredictor | None = None,
+                 xi: float = 0.0, beta: float = 2.0, **kw):
+        if acquisition not in ("ei", "ucb"):
+            raise ConfigError(f"acquisition must be one of ei, ucb, got {acquisition!r}")
+        super().__init__(space, **kw)
+        self.acquisition, self.xi, self.beta = acquisition, xi, beta
+        self.predictor = predictor or GPPredictor()
+
+    def _fit(self, x, y):
+        self.predictor.fit(x, y)
+
+    def _acquire(self, x, best):
+        mean, std = self.predictor.predict(x, return_std=True)
+        if self.acquisition == "ucb":
+            return upper_confidence_bound(mean, std, self.beta)
+        return expected_improvement(mean, std, best, self.xi)
+
+
+class RandomSearcher(PredictorSearcher):
+    """Feasible random architectures, no predictor (the baseline)."""
+
+    uses_predictor = False
+
+
+SEARCHERS = {"steerage": SteerageSearcher, "chameleon": ChameleonSearcher,
+             "random": RandomSearcher}

@@ -1,0 +1,122 @@
+"""The Tune trial: build the candidate, train it (real data, or KD from a teacher on a
+synthesized Parquet set), optionally refine it by a short grow-and-prune, price it on the
+hwsim pool, save it, and report accuracy, parameters, FLOPs, latency and energy.
+
+Runs in a Tune worker process: ``train_candidate(config, settings=...)`` with
+``config = {"spec": "<JSON>"}`` from the searcher and ``settings`` (a ``SearchConfig``
+dict plus ``out_dir``) bound by ``tune.with_parameters``.  Validation accuracy is reported
+after every epoch (for ASHA) and once more at the end with ``trial_final`` set.  A trial
+whose id is already in results.parquet (it finished just before a kill) reports the
+stored row instead of training again.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from search.results import read_results
+from search.searchers import DONE_KEY
+
+
+def _report(metrics: dict) -> None:
+    from ray import tune
+    tune.report(metrics)
+
+
+def _hardware_costs(spec: dict, model, data, settings: dict) -> dict:
+    """Latency and energy from the hwsim pool's named actors; in-process ``hwsim.price``
+    only when the search asked for no pool (``pool_shards == 0``)."""
+    if not settings["hardware"]:
+        return {"latency_ms": None, "energy_mj": None}
+    if settings["pool_shards"] > 0:
+        from cluster.hwsim_pool import get_pool
+        pool = get_pool(num_shards=settings["pool_shards"], num_cpus=settings["pool_cpus"])
+        price = pool.price_specs([spec], data.input_shape, data.num_classes)[0]
+        if "error" in price:
+            raise RuntimeError(f"hwsim pool could not price {json.dumps(spec)}: {price['error']}")
+    else:
+        import hwsim
+        price = hwsim.price(model, data.input_shape)
+    return {"latency_ms": float(price["latency_ms"]), "energy_mj": float(price["energy_mj"])}
+
+
+def _training_inputs(settings: dict, data):
+    """(loss_fn, train_xy): cross-entropy on real data, or KD from the teacher's logits on
+    the synthesized set (Hinton et al. 2015; synth.distill.kd_loss)."""
+    if not settings.get("teacher"):
+        return None, None
+    from synth.checkpoint import load_model
+    from synth.data import load_dataset
+    from synth.distill import kd_loss, teacher_logits
+    teacher = load_model(settings["teacher"])
+    images = load_dataset(f"parquet:{settings['data']}", seed=settings["seed"]).x_train
+    temperature = settings["kd_temperature"]
+    loss_fn = lambda m, xb, tb: kd_loss(m(xb), tb, temperature)  # noqa: E731
+    return loss_fn, (images, teacher_logits(teacher, images))
+
+
+def train_candidate(config: dict, settings: dict) -> None:
+    """The Tune function (see the module docstring)."""
+    from ray import tune
+    from cluster.connect import match_torch_threads
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build, count_flops, count_parameters
+    from synth.train import TrainConfig, evaluate, fit
+
+    match_torch_threads()
+    start = time.perf_counter()
+    trial_id = tune.get_context().get_trial_id()
+    out_dir = Path(settings["out_dir"])
+    done = read_results(out_dir / "results.parquet")
+    done = done[done["trial_id"] == trial_id]
+    if len(done):  # finished before a kill: never train it twice
+        row = {k: v for k, v in done.iloc[0].to_dict().items() if v is not None}
+        _report({**row, DONE_KEY: True, "replayed": True})
+        return
+    spec = json.loads(config["spec"])
+    data = load_dataset(settings["dataset"], seed=settings["seed"])
+    torch.manual_seed(settings["seed"])
+    model = build(spec, data.input_shape, data.num_classes)
+    loss_fn, train_xy = _training_inputs(settings, data)
+    n = len(train_xy[0]) if train_xy is not None else len(data.y_train)
+    steps_per_epoch = max(1, math.ceil(n / settings["train_batch_size"]))
+    train_cfg = TrainConfig(epochs=settings["epochs"], batch_size=settings["train_batch_size"],
+                            lr=settings["lr"], seed=settings["seed"], device=settings["device"],
+                            keep_best=False, progress=False)
+    steps = [0]
+
+    def after_step(m):  # one report per epoch: what ASHA compares across trials
+        steps[0] += 1
+        if steps[0] % steps_per_epoch == 0 and steps[0] // steps_per_epoch < settings["epochs"]:
+            acc = evaluate(m, data.x_val, data.y_val)["accuracy"]
+            _report({"accuracy": acc, "epoch": steps[0] // steps_per_epoch, DONE_KEY: False})
+
+    metrics = fit(model, data, train_cfg, loss_fn=loss_fn, after_step=after_step,
+                  train_xy=train_xy, desc="trial")
+    if settings.get("grow_prune"):
+        from synth.grow_prune import GrowPruneSchedule, grow_and_prune
+        schedule = GrowPruneSchedule.from_dict({"seed": settings["seed"], "device":
+                                                settings["device"], **settings["grow_prune"]})
+        from synth.compact import compact
+        model, _ = grow_and_prune(model, data, schedule, loss_fn=loss_fn, train_xy=train_xy)
+        model = compact(model.cpu().eval())  # dense and smaller: what the hardware runs
+        metrics["val_accuracy"] = evaluate(model, data.x_val, data.y_val)["accuracy"]
+        metrics["test_accuracy"] = evaluate(model, data.x_test, data.y_test)["accuracy"]
+    model = model.cpu().eval()
+    costs = _hardware_costs(model.spec, model, data, settings)
+    ckpt = out_dir / "models" / f"{trial_id}.pt"
+    result = {"trial_id": trial_id, "spec": config["spec"], "accuracy": metrics["val_accuracy"],
+              "test_accuracy": metrics["test_accuracy"], "parameters": count_parameters(model),
+              "nonzero_parameters": count_parameters(model, nonzero=True),
+              "flops": count_flops(model, data.input_shape), **costs,
+              "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt)}
+    save_checkpoint(ckpt, model, dataset=data.metadata(), metrics=result,
+                    extra={"role": "search trial"})
+    result["wall_seconds"] = round(time.perf_counter() - start, 3)
+    result["finished_at"] = time.time()
+    _report({**result, DONE_KEY: True})
