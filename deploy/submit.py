@@ -79,10 +79,19 @@ def submit_run(config: str, address: str, *, run_dir: str | None = None,
             raise UserError(f"config {config} must lie inside the uploaded project {root} "
                             f"(or be a bundled name: default, tiny)") from None
     client = _client(address)
-    job_id = client.submit_job(entrypoint=job_command(config, run_dir),
-                               runtime_env=runtime_env(working_dir),
-                               submission_id=submission_id,
-                               metadata={"tool": "nnsynth", "config": str(config)})
+    deadline = time.monotonic() + 60
+    while True:  # a just-started head answers before its job agent is ready
+        try:
+            job_id = client.submit_job(entrypoint=job_command(config, run_dir),
+                                       runtime_env=runtime_env(working_dir),
+                                       submission_id=submission_id,
+                                       metadata={"tool": "nnsynth", "config": str(config)})
+            break
+        except RuntimeError as e:
+            if "No available agent" not in str(e) or time.monotonic() > deadline:
+                raise UserError(f"job submission to {address} failed: "
+                                f"{str(e).splitlines()[0]}") from None
+            time.sleep(1.0)
     echo(f"submitted job {job_id} to {address}")
     if not follow:
         return {"job_id": job_id, "status": str(client.get_job_status(job_id)), "exit_code": None}

@@ -1,0 +1,118 @@
+"""Test helpers: a real `ray start --head` on 127.0.0.1 in its own temporary directory.
+
+Teardown stops only the processes of *this* head (found by its temporary directory in
+their command lines), so other Ray sessions on the machine are left alone; on a CI machine
+that runs nothing else this is what `ray stop` does.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalHead:
+    """``ray start --head --dashboard-host 127.0.0.1 --num-cpus N --temp-dir DIR``."""
+
+    def __init__(self, num_cpus: int = 2):
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="nnray", dir="/tmp"))
+        self.port = free_port()
+        self.dashboard_port = free_port()
+        self.address = f"http://127.0.0.1:{self.dashboard_port}"
+        self.num_cpus = num_cpus
+        self.env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0"}
+        self.env.pop("RAY_ADDRESS", None)
+
+    def start(self) -> "LocalHead":
+        cmd = ["ray", "start", "--head", "--node-ip-address", "127.0.0.1",
+               "--port", str(self.port), "--dashboard-host", "127.0.0.1",
+               "--dashboard-port", str(self.dashboard_port), "--num-cpus", str(self.num_cpus),
+               "--temp-dir", str(self.temp_dir), "--disable-usage-stats"]
+        res = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"ray start failed: {res.stderr[-2000:]}")
+        try:
+            self._wait_dashboard()
+            self._wait_job_agent()
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def _wait_dashboard(self, timeout: float = 60) -> None:
+        import urllib.error
+        import urllib.request
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.address}/api/version", timeout=2)
+                return
+            except urllib.error.HTTPError:   # answered (e.g. 401 without a token): it is up
+                return
+            except Exception:
+                time.sleep(0.5)
+        raise RuntimeError(f"dashboard at {self.address} did not come up")
+
+    def _wait_job_agent(self, timeout: float = 180) -> None:
+        """The head's job agent registers a few seconds after the dashboard answers; until
+        then a submission fails with 'No available agent'.  Submit a no-op until accepted."""
+        os.environ["RAY_AUTH_MODE"] = "token"
+        from ray.job_submission import JobSubmissionClient
+        client = JobSubmissionClient(self.address)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                job = client.submit_job(entrypoint="true")
+                break
+            except RuntimeError as e:
+                if "No available agent" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
+        while str(client.get_job_status(job)).split(".")[-1] not in ("SUCCEEDED", "FAILED",
+                                                                      "STOPPED"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the no-op readiness job did not finish")
+            time.sleep(0.5)
+
+    def processes(self) -> list[int]:
+        """PIDs whose command line mentions this head's temporary directory (Linux /proc)."""
+        marker = str(self.temp_dir).encode()
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                if marker in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+        return pids
+
+    def stop(self) -> None:
+        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+            pids = self.processes()
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + wait
+            while pids and time.monotonic() < deadline:
+                time.sleep(0.2)
+                pids = self.processes()
+            if not pids:
+                break
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
