@@ -55,7 +55,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     else:
         from ray._private import ray_constants  # in case ray was imported before this module
         ray_constants.ENABLE_RAY_CLUSTER = False
-        ray.init(num_cpus=num_cpus, include_dashboard=False, dashboard_host=LOCALHOST,
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, dashboard_host=LOCALHOST,
                  _node_ip_address=LOCALHOST, **kwargs)
     return ray.get_runtime_context()
 

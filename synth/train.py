@@ -24,8 +24,8 @@ from synth.device import pick_device
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(Config):
     epochs: int = 10
-    batch_size: int = 64
-    lr: float = 0.05               # SGD; Adam typically 1e-3
+    batch_size: int = 32
+    lr: float = 0.02               # SGD; Adam typically 1e-3
     optimizer: str = "sgd"         # sgd | adam
     momentum: float = 0.9
     weight_decay: float = 5e-4
@@ -109,7 +109,7 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     base_lrs = [g["lr"] for g in opt.param_groups]
     loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(
         m(xb), yb, label_smoothing=config.label_smoothing))
-    best = {"val_accuracy": -1.0, "epoch": -1, "state": None}
+    best = {"val_accuracy": -1.0, "val_loss": float("inf"), "epoch": -1, "state": None}
     history = []
     start = time.perf_counter()
     step = 0
@@ -137,8 +137,10 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
         val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
         history.append({"epoch": epoch, "val_accuracy": val["accuracy"], "val_loss": val["loss"]})
         bar.set_postfix(val_acc=f"{val['accuracy']:.4f}")
-        if config.keep_best and val["accuracy"] > best["val_accuracy"]:
-            best = {"val_accuracy": val["accuracy"], "epoch": epoch,
+        # best on validation: higher accuracy, ties broken by lower loss (small val sets tie often)
+        if config.keep_best and (val["accuracy"], -val["loss"]) > (best["val_accuracy"],
+                                                                   -best["val_loss"]):
+            best = {"val_accuracy": val["accuracy"], "val_loss": val["loss"], "epoch": epoch,
                     "state": copy.deepcopy(model.state_dict())}
     if config.keep_best and best["state"] is not None:
         model.load_state_dict(best["state"])

@@ -8,8 +8,8 @@ from cluster.cli.options import device_option, emit, json_option, seed_option
 @click.option("--dataset", required=True, help="Data set name (see `nnsynth datasets`).")
 @click.option("--model", "model_spec", required=True, help="Variant name or JSON spec.")
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--lr", type=float, default=0.05, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--lr", type=float, default=0.02, show_default=True)
 @click.option("--optimizer", type=click.Choice(["sgd", "adam"]), default="sgd", show_default=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Checkpoint path.")
 @seed_option
