@@ -56,7 +56,7 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
         if config.synthesis.student:
             resolve_spec(config.synthesis.student)
     if "search" in stages:
-        _options("search.options", lambda: search_config(config, Path("runs/x")))
+        _options("search.options", lambda: search_config(config, Path("run")))
     if "refine" in stages:
         from synth.grow_prune import GrowPruneSchedule
         _options("refine.schedule", lambda: GrowPruneSchedule.from_dict(
@@ -164,19 +164,51 @@ def _image_grid(ctx) -> str | None:
 
 
 # --------------------------------------------------------------------------- search
-def search_config(config: RunConfig, out_dir: Path):
-    """``search.SearchConfig`` from ``search.options`` plus what the pipeline knows."""
+PIPELINE_SEARCH_KEYS = ("dataset", "teacher", "data")   # set from the earlier stages
+
+
+def search_config(config: RunConfig, run_dir: Path):
+    """``search.run.SearchConfig``: ``search.options`` plus what the pipeline knows -- the
+    teacher checkpoint and the synthesized set (trials are KD on it), the real data set's
+    name (validation and test reporting), the seed and the device."""
     from search.run import SearchConfig
-    return SearchConfig.from_dict({"seed": config.seed, **config.search.options})
+    taken = sorted(set(config.search.options) & set(PIPELINE_SEARCH_KEYS))
+    if taken:
+        raise ConfigError(f"search.options.{taken[0]} is set by the pipeline (the teacher "
+                          f"stage's data set and checkpoint, the synthesized set); remove it")
+    return SearchConfig.from_dict({
+        "seed": config.seed, "device": config.device, **config.search.options,
+        "dataset": config.teacher.dataset, "teacher": str(run_dir / "teacher.pt"),
+        "data": str(run_dir / "synthetic")})
 
 
 def run_search_stage(ctx) -> dict:
+    """Tune trials of data-free KD on the synthesized set, priced on hwsim; resumes an
+    interrupted search (finished trials are kept) when its saved config is unchanged."""
+    import json
     from search.run import run_search
     out_dir = ctx.path("search")
+    config = search_config(ctx.config, ctx.run_dir)
+    saved = out_dir / "search_config.json"
+    resume = saved.is_file() and json.loads(saved.read_text()) == json.loads(
+        json.dumps(config.to_dict()))
+    if out_dir.exists() and not resume:
+        ctx.log("  search settings changed: starting the search over")
+        shutil.rmtree(out_dir)
+    elif resume:
+        ctx.log(f"  resuming the search in {out_dir}")
     ctx.connect_ray()
-    summary = run_search(search_config(ctx.config, out_dir), out_dir,
-                         resume=out_dir.exists())
-    return {"summary": summary}
+    summary = run_search(config, out_dir, resume=resume, progress=ctx.progress,
+                         address=ctx.address)
+    for name in ("results.parquet", "pareto.png"):
+        tmp = ctx.path(f".{name}.tmp")
+        shutil.copyfile(out_dir / name, tmp)
+        tmp.replace(ctx.path(name))
+    ctx.log(f"  {summary['trials']} trials; best {json.dumps(summary['best_spec'])}: "
+            f"accuracy {summary['best_accuracy']:.4f}, {summary['best_parameters']:,} parameters")
+    return {"checkpoint": "search/best.pt", "results": "results.parquet",
+            "pareto": "pareto.png",
+            "summary": {k: v for k, v in summary.items() if k != "pareto_front"}}
 
 
 # --------------------------------------------------------------------------- refine
