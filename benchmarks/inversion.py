@@ -76,7 +76,7 @@ def job_ablation(a) -> dict:
             with torch.no_grad():
                 x.data = torch.max(torch.min(x.data, hi), lo)
             if it % sync_every == 0:
-                float(loss)
+                float(loss.detach())
             if hooks_per_step:
                 hooks.remove()
         if not hooks_per_step:
@@ -148,7 +148,8 @@ def job_adi(a) -> dict:
     torch.manual_seed(a.seed)
     student = build("lenet5_bn_half", data.input_shape, 10)
     cfg = DistillConfig(rounds=a.rounds, images_per_round=a.batch, adi_weight=a.adi_weight,
-                        final_kd_steps=a.final_kd_steps, seed=a.seed, progress=False)
+                        final_kd_steps=a.final_kd_steps, seed=a.seed, jitter=a.jitter,
+                        progress=False)
     return adi_distill(student, teacher, data.pixel_range(), cfg,
                        InversionConfig.preset("mnist28", batch_size=a.batch), data=data)
 
@@ -169,7 +170,7 @@ def job_distill(a) -> dict:
     torch.manual_seed(a.seed)
     student = build("lenet5_bn_half", data.input_shape, 10)
     m = distill(student, teacher, x, data, DistillConfig(epochs=a.epochs, seed=a.seed,
-                                                         progress=False))
+                                                         jitter=a.jitter, progress=False))
     m.pop("history")
     return m
 
@@ -178,7 +179,10 @@ def job_pairs(a) -> dict:
     """Images/s of run_synthesis with 1 and 2 pairs on a local Ray with 2 CPUs (fixed iterations)."""
     from cluster.connect import connect
     from cluster.pairs import run_synthesis
-    connect(num_cpus=2)
+    try:
+        connect(num_cpus=2)
+    except ValueError:  # another Ray head runs on this machine: start our own anyway
+        connect(address="local")  # a fresh local Ray with all (2) CPUs
     cfg = InversionConfig.preset("mnist28", iterations=a.iters, early_stop=False, batch_size=a.batch)
     out = {}
     for k in (1, 2):
@@ -210,7 +214,7 @@ def plan(a) -> tuple[list[list[str]], list[list[str]]]:
         p1.append([f"ours{k}", "invert", "--batches", "2", "--batch", str(b),
                    "--offset", str(2 * k * b), "--seed", str(200 + k)])
     rounds = 2 if q else a.ours_procs * 2
-    for name, w in (("adi", "1.0"), ("di", "0.0")):
+    for name, w in (("adi", "1.0"), ("di", "0.0"), ("adi_w0.2", "0.2")):
         p1.append([name, "adi", "--adi-weight", w, "--rounds", str(rounds), "--batch", str(b),
                    "--final-kd-steps", "20" if q else "400"])
     n_ref, n_ours = a.ref_batches * b, a.ours_procs * 2 * b
@@ -220,12 +224,16 @@ def plan(a) -> tuple[list[list[str]], list[list[str]]]:
     p2 = [["kd_ref", "distill", "--source", refs, "--count", str(n_ref), "--epochs", ep],
           ["kd_ours_same", "distill", "--source", ours, "--count", str(n_ref), "--epochs", ep],
           ["kd_ours", "distill", "--source", ours, "--count", str(n_ours), "--epochs", ep],
+          ["kd_ours_nojitter", "distill", "--source", ours, "--count", str(n_ours), "--epochs", ep,
+           "--jitter", "0"],
           ["kd_noise", "distill", "--source", "noise", "--count", str(n_ours), "--epochs", ep]]
     return p1, p2
 
 
-def run_phase(a, jobs: list[list[str]]) -> None:
+def run_phase(a, jobs: list[list[str]], wait: bool = True, running: list | None = None) -> list:
+    """Start ``jobs`` (at most ``a.procs`` alive, counting ``running``); wait for them if asked."""
     procs = []
+    running = running or []
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     for spec in jobs:
         name = spec[0]
@@ -235,11 +243,14 @@ def run_phase(a, jobs: list[list[str]]) -> None:
                a.teacher, "--work", a.work] + spec[2:]
         log = open(Path(a.work) / f"{name}.log", "w")
         procs.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)))
-        while sum(p.poll() is None for _, p in procs) >= a.procs:
+        while sum(p.poll() is None for _, p in procs + running) >= a.procs:
             time.sleep(0.5)
+    if not wait:
+        return procs
     for name, p in procs:
         if p.wait() != 0:
             print(f"job {name} failed; see {a.work}/{name}.log", file=sys.stderr)
+    return procs
 
 
 def report(a) -> str:
@@ -294,7 +305,10 @@ def report(a) -> str:
                   ""]
     rows = [("KD on reference-protocol images", "kd_ref"), ("KD on our early-stopped images (same count)",
              "kd_ours_same"), ("KD on our early-stopped images (DI)", "kd_ours"),
-            ("ADI protocol (rounds + competition)", "adi"), ("DI protocol (same rounds, no competition)", "di"),
+            ("KD on our early-stopped images, no KD jitter", "kd_ours_nojitter"),
+            ("ADI protocol (rounds + competition, weight 1)", "adi"),
+            ("ADI protocol (competition weight 0.2)", "adi_w0.2"),
+            ("DI protocol (same rounds, no competition)", "di"),
             ("KD on Gaussian noise", "kd_noise")]
     lines += ["## Usefulness: lenet5_bn_half student, synthesized images only, real mnist5k test", "",
               "| student trained by | images | test accuracy |", "|---|---:|---:|"]
@@ -343,6 +357,7 @@ def main() -> None:
     ap.add_argument("--source", default="noise")
     ap.add_argument("--count", type=int, default=1024)
     ap.add_argument("--shards", type=int, default=8)
+    ap.add_argument("--jitter", type=int, default=2, help="KD: random roll of each batch (px)")
     a = ap.parse_args()
     Path(a.work).mkdir(parents=True, exist_ok=True)
     a.batch_used = 32 if a.quick else 256
@@ -355,10 +370,15 @@ def main() -> None:
         return
     if a.mode == "all":
         p1, p2 = plan(a)
+        slow = [j for j in p1 if j[1] in ("adi", "cifar32")]  # nothing in phase 2 needs these
+        background = run_phase(a, slow, wait=False) if "1" in a.phases else []
         if "1" in a.phases:
-            run_phase(a, p1)
+            run_phase(a, [j for j in p1 if j not in slow], running=background)
         if "2" in a.phases:
-            run_phase(a, p2)
+            run_phase(a, p2, running=background)
+        for name, p in background:
+            if p.wait() != 0:
+                print(f"job {name} failed; see {a.work}/{name}.log", file=sys.stderr)
         if "3" in a.phases and not (Path(a.work) / "pairs.json").is_file():
             b, it, sh = (32, 10, 4) if a.quick else (128, 100, 8)
             run_phase(a, [["pairs", "pairs", "--batch", str(b), "--iters", str(it),

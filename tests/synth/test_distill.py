@@ -63,8 +63,21 @@ def test_adi_protocol_grows_the_pool(teacher, digits):
     assert any(not torch.equal(a, b) for a, b in zip(before, student.parameters()))
 
 
+def test_distill_with_jitter_keeps_teacher_frozen(teacher, digits):
+    model, _ = teacher
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()  # distill must put it in eval mode: no running-statistics updates
+    student = build({**TINY_SPEC, "widths": [4, 8]}, digits.input_shape, digits.num_classes)
+    m = distill(student, model, digits.x_train[:256], digits,
+                DistillConfig(epochs=1, batch_size=64, jitter=1, progress=False, device="cpu"))
+    assert m["train_images"] == 256
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+
+
 def test_distill_config_errors():
     with pytest.raises(ConfigError, match="temperature"):
         DistillConfig(temperature=0)
     with pytest.raises(ConfigError, match="alpha"):
         DistillConfig(alpha=1.5)
+    with pytest.raises(ConfigError, match="jitter"):
+        DistillConfig(jitter=-1)
