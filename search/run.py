@@ -110,9 +110,10 @@ def _trainable(settings: dict):
                                {"cpu": cpu})
 
 
-def run_search(config: SearchConfig, out_dir: str | os.PathLike, *, resume: bool = False,
+def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resume: bool = False,
                progress: bool = True, address: str | None = None) -> dict:
-    """Run (or resume) the search; returns a summary dict (best trial, Pareto front, paths)."""
+    """Run (or resume) the search; returns a summary dict (best trial, Pareto front, paths).
+    With ``resume`` the config saved in ``out_dir`` is used (``config`` may be None)."""
     import ray
     from ray import tune
     from cluster.connect import connect
@@ -124,7 +125,7 @@ def run_search(config: SearchConfig, out_dir: str | os.PathLike, *, resume: bool
     experiment = out_dir / "tune"
     if resume and saved.exists():
         config = SearchConfig.from_dict(json.loads(saved.read_text()), where="search_config")
-    elif resume:
+    elif resume or config is None:
         raise UserError(f"nothing to resume in {out_dir}: no search_config.json")
     out_dir.mkdir(parents=True, exist_ok=True)
     if not saved.exists():

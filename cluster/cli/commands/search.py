@@ -1,0 +1,55 @@
+"""``nnsynth search``: predictor-guided architecture search on Ray Tune (or ``--resume DIR``)."""
+import click
+
+from cluster.cli.options import address_option, device_option, emit, json_option, seed_option
+
+
+@click.command("search")
+@click.option("--space", default="convnet", show_default=True,
+              help="Search space: YAML/JSON file or built-in name (convnet, resnet, mlp).")
+@click.option("--dataset", default="digits", show_default=True, help="Data set name.")
+@click.option("--teacher", default=None, help="Teacher checkpoint: train trials by KD.")
+@click.option("--data", "synth_dir", default=None, help="Synthesized Parquet set (with --teacher).")
+@click.option("--searcher", type=click.Choice(["steerage", "chameleon", "random"]),
+              default="steerage", show_default=True)
+@click.option("--trials", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--n-initial", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Random architectures before the first predictor fit.")
+@click.option("--constraint", "constraints", multiple=True,
+              help="Resource limit, e.g. 'latency_ms<=0.05' (repeatable).")
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--asha", is_flag=True, help="ASHA early stopping on per-epoch accuracy.")
+@click.option("--no-hardware", is_flag=True, help="Skip hwsim latency/energy pricing.")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
+              help="Resume the search in this directory (other options are ignored).")
+@seed_option
+@device_option
+@address_option
+@json_option
+def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n_initial,
+            constraints, epochs, asha, no_hardware, out, resume_dir, seed, device, address,
+            as_json):
+    """Search architectures in SPACE; every trial is trained, priced and written to
+    OUT/results.parquet, with the Pareto front in OUT/pareto.png and the best in OUT/best.pt."""
+    from search.run import SearchConfig, run_search
+    from search.space import load_space
+    from synth.errors import UserError
+
+    if resume_dir:
+        summary = run_search(None, resume_dir, resume=True, progress=not as_json, address=address)
+    else:
+        if not out:
+            raise UserError("--out DIR is required (or --resume DIR)")
+        load_space(space)  # a malformed space fails here, naming the key
+        config = SearchConfig(space=space, dataset=dataset, teacher=teacher, data=synth_dir,
+                              searcher=searcher, trials=trials, concurrency=concurrency,
+                              n_initial=n_initial, constraints=tuple(constraints), epochs=epochs,
+                              asha=asha, hardware=not no_hardware, seed=seed, device=device)
+        summary = run_search(config, out, progress=not as_json, address=address)
+    human = (f"{summary['trials']} trials in {summary['out_dir']}; best accuracy "
+             f"{summary['best_accuracy']:.4f} ({summary['best_parameters']:,} parameters, "
+             f"latency {summary['best_latency_ms']} ms); Pareto front of "
+             f"{len(summary['pareto_front'])}: {summary['pareto_png']}")
+    emit(summary, as_json, human)
