@@ -47,6 +47,7 @@ class GrowPruneSchedule(Config):
     optimizer: str = "sgd"
     batch_size: int = 64
     weight_decay: float = 1e-4
+    keep_best: bool = True           # retraining restores its best validation epoch
     seed: int = 0
     device: str = "auto"
 
@@ -76,7 +77,8 @@ class GrowPruneSchedule(Config):
     def train_config(self, progress: bool = False) -> TrainConfig:
         return TrainConfig(epochs=self.retrain_epochs, batch_size=self.batch_size, lr=self.lr,
                            optimizer=self.optimizer, weight_decay=self.weight_decay,
-                           seed=self.seed, device=self.device, progress=progress)
+                           seed=self.seed, device=self.device, progress=progress,
+                           keep_best=self.keep_best)
 
 
 def measure(model: torch.nn.Module, data: Dataset, **fields) -> dict:

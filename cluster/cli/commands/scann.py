@@ -1,0 +1,46 @@
+"""``nnsynth scann``: SCANN synthesis of a compact MLP for a (small) data set."""
+import click
+
+from cluster.cli.options import device_option, emit, json_option, seed_option
+
+
+@click.command("scann")
+@click.option("--dataset", required=True, help="Data set name (see `nnsynth datasets`).")
+@click.option("--reduce", "method", default="pca", show_default=True,
+              help="none | pca | kernel_pca | gaussian_rp | sparse_rp | factor_analysis.")
+@click.option("--components", type=float, default=0.5, show_default=True,
+              help="Features kept: a fraction (< 1) or a number (>= 1).")
+@click.option("--scheme", default="B", show_default=True,
+              help="A (grow from small) | B (fixed-size MLP, grow and prune) | C (start sparse).")
+@click.option("--hidden", default="64,32", show_default=True,
+              help="Base MLP widths before the layer compression, comma-separated.")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Optional checkpoint of the synthesized (masked) MLP on the reduced features.")
+@seed_option
+@device_option
+@json_option
+def command(dataset, method, components, scheme, hidden, out, seed, device, as_json):
+    """Reduce DATASET's features, shrink the MLP by the compression ratio, grow and prune it."""
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.errors import UserError
+    from synth.masked import masks_of
+    from synth.scann import ScannConfig, run_scann
+
+    try:
+        widths = tuple(int(h) for h in hidden.split(","))
+    except ValueError:
+        raise UserError(f"--hidden must be comma-separated integers, got {hidden!r}") from None
+    config = ScannConfig(reduce=method, components=components, scheme=scheme.upper(),
+                         hidden=widths, seed=seed, device=device)
+    data = load_dataset(dataset, seed=seed)
+    result = run_scann(data, config, progress=not as_json)
+    model = result.pop("model")
+    history = result.pop("history")
+    if out:
+        save_checkpoint(out, model, masks=masks_of(model), metrics=result,
+                        extra={"scann": config.to_dict(), "history": history,
+                               "note": "inputs are the reduced features, not the raw data set"})
+        result["checkpoint"] = str(out)
+    result["steps"] = len(history) - 1
+    emit(result, as_json)
