@@ -117,3 +117,20 @@ def test_teacher_cache_is_reused(tmp_path):
     a, b = Ledger(tmp_path / "a").stages["teacher"], Ledger(tmp_path / "b").stages["teacher"]
     assert not a["outputs"]["reused"] and b["outputs"]["reused"]
     assert a["outputs"]["test_accuracy"] == b["outputs"]["test_accuracy"]
+
+
+def test_sweep_expansion_and_validation(tmp_path):
+    from deploy.sweep import SweepConfig, expand, load_sweep
+    sweep = SweepConfig(name="g", base="tiny", grid={"seed": [0, 1], "synthesis.pairs": [1, 2]},
+                        runs=({"name": "big", "synthesis.num_images": 512},))
+    runs = expand(sweep)
+    assert len(runs) == 5 and runs[-1][1].name == "big"
+    assert {(c.seed, c.synthesis.pairs) for _, c in runs[:4]} == {(0, 1), (0, 2), (1, 1), (1, 2)}
+    with pytest.raises(ConfigError, match="sweep run 0 .*unknown config key 'synthesis.pair'"):
+        expand(SweepConfig(base="tiny", grid={"synthesis.pair": [1]}))
+    with pytest.raises(ConfigError, match="grid.seed must be a non-empty list"):
+        SweepConfig(grid={"seed": 3})
+    bad = tmp_path / "s.yaml"
+    bad.write_text("base: tiny\ngrids: {seed: [0]}\n")
+    with pytest.raises(ConfigError, match="unknown config key 'grids'"):
+        load_sweep(bad)

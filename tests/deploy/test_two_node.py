@@ -47,16 +47,59 @@ def _nodes_of(class_name: str) -> set[str]:
                                            limit=1000)}
 
 
-def test_inversion_on_both_nodes(two_nodes, digits_teacher, tmp_path):
+def _alive() -> set[str]:
     import ray
+    return {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+
+
+@pytest.fixture(scope="module")
+def synthetic(two_nodes, digits_teacher, tmp_path_factory):
     from cluster.pairs import run_synthesis
-    from synth.data import read_parquet_table
     from synth.inversion import InversionConfig
+    out = tmp_path_factory.mktemp("synthetic")
     config = InversionConfig.preset("mnist28", iterations=30, min_iterations=10, batch_size=32)
-    summary = run_synthesis(digits_teacher, tmp_path / "synthetic", num_images=64, pairs=2,
-                            config=config, seed=0, shard_size=16)
-    assert summary["images_written"] == 64 and summary["written"] == 4
-    table, _ = read_parquet_table(tmp_path / "synthetic")
-    assert table.num_rows == 64
-    alive = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
-    assert _nodes_of("PairActor") == alive          # one pair actor on each node
+    summary = run_synthesis(digits_teacher, out, num_images=128, pairs=2,
+                            config=config, seed=0, shard_size=32)
+    return out, summary
+
+
+def test_inversion_on_both_nodes(synthetic):
+    from synth.data import read_parquet_table
+    out, summary = synthetic
+    assert summary["images_written"] == 128 and summary["written"] == 4
+    table, _ = read_parquet_table(out)
+    assert table.num_rows == 128
+    assert _nodes_of("PairActor") == _alive()        # one pair actor on each node
+
+
+def test_search_on_both_nodes(synthetic, digits_teacher, tmp_path):
+    """Two concurrent trials, one CPU each, on two one-CPU nodes: one trial per node."""
+    from search.run import SearchConfig, run_search
+    out, _ = synthetic
+    config = SearchConfig(dataset="digits", teacher=str(digits_teacher), data=str(out),
+                          trials=2, concurrency=2, n_initial=2, epochs=1, pool_shards=0)
+    summary = run_search(config, tmp_path / "search", progress=False)
+    assert summary["trials"] == 2
+    assert (tmp_path / "search" / "results.parquet").is_file()
+    assert _nodes_of("ImplicitFunc") == _alive()     # Tune's trial actors, by node id
+
+
+def test_sweep_runs_each_config_in_its_own_run_dir(two_nodes, tmp_path):
+    """``nnsynth sweep``: a grid expanded, validated, run as Ray tasks, one row per run."""
+    import pyarrow.parquet as pq
+    from deploy.sweep import SweepConfig, expand, run_sweep
+    base = tmp_path / "base.yaml"
+    base.write_text('teacher: {dataset: digits, model: \'{"family": "mlp", "hidden": [16]}\', '
+                    'epochs: 2, cache: ""}\nsynthesis: {enabled: false}\n'
+                    'search: {enabled: false}\nrefine: {enabled: false}\n')
+    sweep = SweepConfig(name="s", base=str(base), root=str(tmp_path / "sweeps"),
+                        grid={"teacher.batch_size": [32, 128]}, max_parallel=2)
+    runs = expand(sweep)
+    assert [c.teacher.batch_size for _, c in runs] == [32, 128]
+    rows = run_sweep(sweep, runs, echo=lambda m: None)
+    assert [r["error"] for r in rows] == ["", ""]
+    for r in rows:
+        assert (tmp_path / "sweeps" / "s" / r["name"] / "final.pt").is_file()
+    table = pq.read_table(tmp_path / "sweeps" / "s" / "sweep.parquet").to_pylist()
+    assert [t["name"] for t in table] == [r["name"] for r in rows]
+    assert all(0 < t["final_test_accuracy"] <= 1 for t in table)

@@ -1,0 +1,61 @@
+"""Killed during the search and rerun: the pipeline resumes, and the trials that had
+finished are not trained again (their rows, timestamps and checkpoints are unchanged)."""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "tests" / "deploy" / "configs" / "digits_search.yaml"
+
+
+def _rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return pq.read_table(path, columns=["trial_id", "finished_at", "checkpoint"]).to_pylist()
+
+
+def _start(run_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen(["nnsynth", "run", str(CONFIG), "--run-dir", str(run_dir),
+                             "--num-cpus", "2", "--stop-after", "search"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+
+
+def test_kill_during_search_keeps_finished_trials(tmp_path):
+    run_dir = tmp_path / "run"
+    results = run_dir / "search" / "results.parquet"
+    proc = _start(run_dir)
+    deadline = time.monotonic() + 400
+    while len(_rows(results)) < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert proc.poll() is None, "the run ended before it could be killed:\n" + proc.stdout.read()
+    finished = _rows(results)
+    assert 1 <= len(finished) < 3
+    os.killpg(proc.pid, signal.SIGINT)          # Ctrl-C of the whole process group
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    ledger = json.loads((run_dir / "ledger.json").read_text())
+    assert set(ledger["stages"]) == {"teacher", "synthesis"}     # search did not finish
+    stamps = {r["trial_id"]: (r["finished_at"], os.path.getmtime(r["checkpoint"]))
+              for r in _rows(results)}
+
+    rerun = _start(run_dir)
+    out, _ = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0, out[-3000:]
+    assert "teacher: done earlier" in out and "synthesis: done earlier" in out
+    assert "resuming the search" in out
+    rows = _rows(results)
+    assert len(rows) == 3 and len({r["trial_id"] for r in rows}) == 3
+    for r in rows:                               # finished trials: same row, same file
+        if r["trial_id"] in stamps:
+            assert (r["finished_at"], os.path.getmtime(r["checkpoint"])) == stamps[r["trial_id"]]
+    ledger = json.loads((run_dir / "ledger.json").read_text())
+    assert ledger["stages"]["search"]["outputs"]["summary"]["trials"] == 3
