@@ -54,6 +54,8 @@ class HwsimShard:
             self.stats["candidate_hits"] += 1
             return self.candidate_cache[key]
         try:
+            import torch
+            torch.manual_seed(0)          # same init for the same spec: reproducible sparsity
             model = build(spec, input_shape, num_classes)
             ops = hwsim.extract(model, input_shape)
         except UserError as e:

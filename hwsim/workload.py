@@ -197,8 +197,11 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         return hook
 
     for name, m in model.named_modules():
-        is_leaf = not any(True for _ in m.children()) or isinstance(m, (nn.LSTM,))
-        if is_leaf and name:
+        # a parametrized layer (e.g. a masked Linear) has a "parametrizations" child but is
+        # still one op; the parametrization modules themselves are not ops
+        real_children = [n for n, _ in m.named_children() if n != "parametrizations"]
+        is_leaf = not real_children or isinstance(m, nn.LSTM)
+        if is_leaf and name and ".parametrizations." not in f".{name}.":
             hooks.append(m.register_forward_pre_hook(pre))
             hooks.append(m.register_forward_hook(post(name)))
     was_training = model.training

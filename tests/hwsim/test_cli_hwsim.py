@@ -1,0 +1,46 @@
+"""nnsynth hwsim eval | dse | table."""
+import json
+
+from click.testing import CliRunner
+
+from cluster.cli.main import cli
+
+
+def _run(args):
+    return CliRunner().invoke(cli, ["hwsim"] + args)
+
+
+def test_eval_json_with_spring(tmp_path):
+    cfg = tmp_path / "a.yaml"
+    cfg.write_text("rows: 8\ncols: 8\ndataflow: os\n")
+    r = _run(["eval", "--spec", "lenet5", "--accel", str(cfg), "--spring", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output.strip().splitlines()[-1])
+    assert out["config"]["rows"] == 8 and out["latency_ms"] > 0 and out["layers"]
+    assert out["spring_training"]["speedup_vs_gpu"] > 0
+
+
+def test_invalid_config_one_line_error(tmp_path):
+    cfg = tmp_path / "a.yaml"
+    cfg.write_text("rows: 0\n")
+    r = _run(["eval", "--spec", "lenet5", "--accel", str(cfg)])
+    assert r.exit_code == 2 and "rows" in r.output and "Traceback" not in r.output
+    cfg.write_text("colz: 3\n")
+    r = _run(["eval", "--spec", "lenet5", "--accel", str(cfg)])
+    assert r.exit_code == 2 and "colz" in r.output
+    r = _run(["eval", "--spec", "lenet5", "--model", "x.pt"])
+    assert r.exit_code == 2
+
+
+def test_dse_and_tables():
+    r = _run(["dse", "--model", "lenet5", "--model", "resnet8_w16@3x16x16", "--budget", "60",
+              "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output.strip().splitlines()[-1])
+    assert out["evaluated"] == 60 and out["pareto"] and out["best"]["area_mm2"] <= 4.0
+    r = _run(["table", "--device", "accel", "--model", "lenet5", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output.strip().splitlines()[-1])["rows"]
+    r = _run(["table", "--sweep", "lstm", "--widths", "8:16:8", "--repeats", "4", "--json"])
+    assert r.exit_code == 0, r.output
+    r = _run(["table", "--sweep", "lstm", "--device", "accel"])
+    assert r.exit_code == 2

@@ -1,0 +1,74 @@
+"""DSE Pareto set and best config; per-op tables and the summing predictor."""
+import numpy as np
+import pytest
+
+from hwsim import tables
+from hwsim.dse import DseConfig, candidates, explore, pareto_mask
+from hwsim.workload import extract
+from synth.errors import ConfigError
+from synth.models import build
+
+
+def _dominated(pts, i):
+    return bool((np.all(pts <= pts[i], axis=1) & np.any(pts < pts[i], axis=1)).any())
+
+
+def test_pareto_mask_matches_brute_force():
+    rng = np.random.default_rng(0)
+    for pts in (rng.random((300, 3)), np.round(rng.random((300, 3)) * 4)):
+        mask = pareto_mask(pts)
+        assert all(mask[i] == (not _dominated(pts, i)) for i in range(len(pts)))
+
+
+@pytest.fixture(scope="module")
+def workloads():
+    return {"lenet5": extract(build("lenet5", (1, 28, 28), 10), (1, 28, 28)),
+            "resnet8_w16": extract(build("resnet8_w16", (3, 16, 16), 10), (3, 16, 16))}
+
+
+def test_explore_valid_pareto_and_best(workloads):
+    cfg = DseConfig(rows=(4, 16, 64), cols=(4, 16, 64), ifmap_kb=(8, 64), filter_kb=(8, 64),
+                    ofmap_kb=(8,), area_budget_mm2=1.5)
+    res = explore(workloads, cfg)
+    assert res["evaluated"] == 3 * 3 * 3 * 2 * 2
+    pts = np.array([[r["geomean_latency_ms"], r["geomean_energy_mj"], r["area_mm2"]]
+                    for r in res["pareto"]])
+    assert all(not _dominated(pts, i) for i in range(len(pts)))
+    best = res["best"]
+    assert best["area_mm2"] <= 1.5
+    for name in workloads:                      # the joint best is never better than own best
+        assert res["best_slowdown"][name] >= 1.0
+        assert res["per_network_best"][name]["latency_ms"][name] <= best["latency_ms"][name]
+    # geomean of per-network latency
+    g = np.exp(np.mean(np.log(list(best["latency_ms"].values()))))
+    assert best["geomean_latency_ms"] == pytest.approx(g)
+
+
+def test_dse_sampling_and_errors(workloads):
+    assert len(candidates(DseConfig(budget=50, seed=1))) == 50
+    assert candidates(DseConfig(budget=50, seed=1)) == candidates(DseConfig(budget=50, seed=1))
+    with pytest.raises(ConfigError, match="area_budget_mm2"):
+        explore(workloads, DseConfig(rows=(4,), cols=(4,), area_budget_mm2=1e-6))
+    with pytest.raises(ConfigError, match="dataflows"):
+        DseConfig(dataflows=("zz",))
+
+
+def test_tables_predict_sums(workloads):
+    ops = workloads["lenet5"]
+    for dev in ("accel", "spring"):
+        t = tables.build_table(ops, dev)
+        pred = tables.predict(t, ops)
+        assert not pred["missing"] and pred["latency_ms"] > 0
+    from hwsim.accel import evaluate
+    assert tables.predict(tables.build_table(ops, "accel"), ops)["latency_ms"] == \
+        pytest.approx(evaluate(ops)["latency_ms"])
+    cpu = tables.build_table(ops, "cpu", repeats=4)
+    assert len(cpu) <= len(ops) and all(r["latency_ms"] > 0 for r in cpu.values())
+    assert tables.predict({}, ops)["missing"] == [o.name for o in ops]
+
+
+def test_width_sweep_flags():
+    rows = tables.width_sweep("linear", [8, 16, 32], batch=2, repeats=4)
+    assert [r["width"] for r in rows] == [8, 16, 32] and rows[0]["faster_than_narrower"] is False
+    assert all(isinstance(r["faster_than_narrower"], bool) for r in rows)
+    assert tables.width_sweep("lstm", [8], batch=2, seq_len=2, repeats=4)[0]["macs"] == 2 * 2 * 4 * 8 * 16

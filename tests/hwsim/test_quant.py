@@ -1,0 +1,62 @@
+"""synth.quant: fixed-point grid, stochastic rounding is unbiased, nearest drops small updates."""
+import pytest
+import torch
+
+from synth.config import Config  # noqa: F401
+from synth.errors import ConfigError
+from synth.quant import FixedPointTraining, QuantConfig, quantize
+
+
+def test_grid_and_saturation():
+    x = torch.tensor([0.3, -9.0, 9.0, 1 / 3])
+    q = quantize(x, 4, 16, "nearest")
+    assert torch.all(q * 2 ** 16 == torch.round(q * 2 ** 16))
+    assert q[1] == -8.0 and q[2] == 8.0 - 2 ** -16             # signed range [-8, 8)
+    assert abs(q[3] - 1 / 3) <= 2 ** -17
+
+
+def test_stochastic_rounding_is_unbiased_and_nearest_is_not():
+    g = torch.Generator().manual_seed(0)
+    x = torch.full((200_000,), 0.3 * 2 ** -8)                  # 0.3 of one step at 8 fraction bits
+    sr = quantize(x, 4, 8, "stochastic", g)
+    assert sr.mean().item() == pytest.approx(x[0].item(), rel=0.02)
+    assert quantize(x, 4, 8, "nearest").abs().max() == 0       # the update vanishes
+
+
+def test_small_updates_survive_only_with_stochastic_rounding():
+    w = torch.zeros(10_000)
+    for rounding in ("stochastic", "nearest"):
+        q = FixedPointTraining(QuantConfig(frac_bits=8, rounding=rounding, seed=1))
+        p = torch.nn.Parameter(w.clone())
+        model = torch.nn.Module()
+        model.p = p
+        for _ in range(20):
+            with torch.no_grad():
+                p += 0.001                                      # 0.256 of a step per update
+            q.after_step(model)
+        mean = p.mean().item()
+        if rounding == "stochastic":
+            assert mean == pytest.approx(0.02, rel=0.1)
+        else:
+            assert mean == 0.0
+
+
+def test_attach_quantizes_forward_and_gradients():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 3))
+    fx = FixedPointTraining(QuantConfig(frac_bits=4, rounding="nearest"))
+    fx.attach(model)
+    w = model[0].weight
+    assert torch.all(w * 16 == torch.round(w * 16))
+    out = model(torch.randn(2, 5))
+    assert torch.all(out * 16 == torch.round(out * 16))
+    out.sum().backward()
+    assert torch.all(w.grad * 16 == torch.round(w.grad * 16))
+    fx.detach()
+
+
+def test_config_errors():
+    with pytest.raises(ConfigError, match="rounding"):
+        QuantConfig(rounding="up")
+    with pytest.raises(ConfigError, match="int_bits"):
+        QuantConfig(int_bits=0)
