@@ -1,0 +1,120 @@
+"""Pair actors: sharded synthesis survives a killed pair, resumes, round-trips Parquet; CLI errors."""
+import json
+
+import pyarrow.parquet as pq
+import pytest
+import torch
+from click.testing import CliRunner
+
+from cluster.cli.main import cli
+from cluster.pairs import plan_shards, run_synthesis, teacher_checksum
+from synth.checkpoint import save_checkpoint
+from synth.data import load_dataset
+from synth.errors import UserError
+from synth.inversion import InversionConfig
+from synth.models import build
+from tests.synth._tiny import tiny_teacher_checkpoint
+
+CONFIG = InversionConfig.preset("mnist28", iterations=15, batch_size=25, jitter=1,
+                                early_stop=False, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def teacher_path(digits, tmp_path_factory):
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    path = tiny_teacher_checkpoint(digits, tmp_path_factory.mktemp("t") / "teacher.pt")
+    torch.set_num_threads(old)
+    return path
+
+
+def test_plan_is_balanced_with_disjoint_seeds():
+    shards = plan_shards(45, 10, 20, seed=3)
+    assert [len(s["labels"]) for s in shards] == [20, 20, 5]
+    assert len({s["seed"] for s in shards}) == 3
+    labels = sum((s["labels"] for s in shards), [])
+    counts = torch.bincount(torch.tensor(labels), minlength=10)
+    assert counts.max() - counts.min() <= 1
+    assert all(len(set(s["labels"])) == min(10, len(s["labels"])) for s in shards)
+
+
+def test_killed_pair_loses_and_duplicates_nothing(ray_local, teacher_path, tmp_path):
+    out = tmp_path / "set"
+    killed = []
+
+    def kill_a_pair(info, pool):  # a pair dies mid-job: kill the other actor once
+        if not killed:
+            killed.append(info["index"])
+            ray_local.kill(pool.actors[1], no_restart=True)
+
+    summary = run_synthesis(teacher_path, out, 100, pairs=2, config=CONFIG, shard_size=25,
+                            seed=5, on_shard=kill_a_pair)
+    assert summary["restarts"] >= 1 and summary["written"] == 4 and summary["skipped"] == 0
+    files = sorted(p.name for p in out.glob("*.parquet"))
+    assert files == [f"shard-{i:05d}.parquet" for i in range(4)]
+    tables = [pq.read_table(out / f) for f in files]
+    assert [t.num_rows for t in tables] == [25] * 4
+    seeds = [set(t.column("seed").to_pylist()) for t in tables]
+    assert all(len(s) == 1 for s in seeds) and len(set.union(*seeds)) == 4
+    assert set(tables[0].column_names) >= {"x", "label", "teacher_confidence", "loss", "seed",
+                                           "teacher_checksum"}
+    assert tables[0].column("teacher_checksum")[0].as_py() == teacher_checksum(teacher_path)
+    # the Parquet round trip through the data registry
+    data = load_dataset(f"parquet:{out}")
+    assert data.input_shape == (1, 8, 8) and data.num_classes == 10
+    assert len(data.y_train) + len(data.y_val) == 100
+    assert torch.bincount(torch.cat([data.y_train, data.y_val])).tolist() == [10] * 10
+    x0 = torch.tensor(tables[0].column("x").to_pylist()).view(-1, 1, 8, 8)
+    assert torch.isfinite(x0).all() and x0.std() > 0
+
+    # rerun resumes: nothing redone; a lost shard is redone alone with the same seed
+    again = run_synthesis(teacher_path, out, 100, pairs=2, config=CONFIG, shard_size=25, seed=5)
+    assert again["skipped"] == 4 and again["written"] == 0
+    (out / files[2]).unlink()
+    redo = run_synthesis(teacher_path, out, 100, pairs=1, config=CONFIG, shard_size=25, seed=5)
+    assert redo["written"] == 1 and redo["skipped"] == 3
+    assert pq.read_table(out / files[2]).column("x").to_pylist() == tables[2].column("x").to_pylist()
+    with pytest.raises(UserError, match="different synthesis job"):
+        run_synthesis(teacher_path, out, 100, pairs=1, config=CONFIG, shard_size=25, seed=6)
+
+
+def _err(args):
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+    return r.output
+
+
+def test_cli_invert_then_distill(ray_local, teacher_path, tmp_path):
+    out = tmp_path / "inv"
+    r = CliRunner().invoke(cli, ["invert", "--teacher", str(teacher_path), "--num-images", "100",
+                                 "--pairs", "2", "--iterations", "10", "--shard-size", "50",
+                                 "--batch-size", "50", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output.strip().splitlines()[-1])
+    assert summary["written"] == 2 and (out / "grid.png").stat().st_size > 0
+    student = tmp_path / "s.pt"
+    r = CliRunner().invoke(cli, ["distill", "--teacher", str(teacher_path), "--student",
+                                 json.dumps({"family": "mlp", "hidden": [16]}), "--data",
+                                 str(out), "--epochs", "1", "--out", str(student), "--json"])
+    assert r.exit_code == 0, r.output
+    assert 0 <= json.loads(r.output.strip().splitlines()[-1])["test_accuracy"] <= 1
+    assert student.is_file()
+
+
+def test_cli_errors(teacher_path, digits, tmp_path):
+    no_bn = tmp_path / "nobn.pt"
+    save_checkpoint(no_bn, build({"family": "mlp", "hidden": [8]}, (1, 8, 8), 10),
+                    dataset=digits.metadata())
+    base = ["invert", "--num-images", "20", "--out", str(tmp_path / "o")]
+    assert "BatchNorm" in _err(base + ["--teacher", str(no_bn)])
+    assert "fit" in _err(base + ["--teacher", str(teacher_path), "--adi", "--student",
+                                 json.dumps({"family": "lenet5", "channels": [6, 16]})])
+    assert "number of classes" in _err(["invert", "--teacher", str(teacher_path), "--num-images",
+                                        "5", "--out", str(tmp_path / "o")])
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert "not writable" in _err(["invert", "--teacher", str(teacher_path), "--num-images", "20",
+                                   "--out", str(blocker / "sub")])
+    assert "exactly one" in _err(["distill", "--teacher", str(teacher_path), "--student", "mlp",
+                                  "--out", str(tmp_path / "s.pt")])
