@@ -13,9 +13,10 @@ Importance (``PruneConfig.importance``):
     over the BatchNorm scale and shift when the channel has BatchNorm, else over the
     filter's weights and bias.
   * ``magnitude``: L1 norm of the filter weights (Li et al. 2017), the data-free baseline.
-  * ``latency``: Taylor importance divided by the channel's share of latency (ms per
-    channel, from ``hwsim.price`` when hwsim is installed, else MACs per channel), so
-    that among equally useful channels the expensive ones go first (hardware-aware).
+  * ``latency``: Taylor importance divided by the channel's latency (ms saved by removing
+    one channel of its layer, from ``hwsim.price``; MACs when hwsim is absent), ranked over
+    the whole network, so per-layer widths follow importance per millisecond
+    (hardware-aware).  A ResNet keeps one width, so there it ranks like ``taylor``.
 
 A *group* is a set of channels that must be removed together: the output of a conv or
 linear layer, its BatchNorm, and the input dimension of the layers that consume it.
@@ -172,6 +173,19 @@ def keep_counts(model: nn.Module, groups: list[Group], ratio: float) -> dict[str
     return {g.name: max(1, round(g.size * (1 - ratio))) for g in groups}
 
 
+def global_counts(scores: dict[str, torch.Tensor], groups: list[Group],
+                  ratio: float) -> dict[str, int]:
+    """Remove the ``ratio`` lowest-scoring channels of the whole network (at least one kept
+    per group): the per-layer widths follow the scores (used with latency weighting)."""
+    flat = torch.cat([scores[g.name] for g in groups])
+    owner = torch.cat([torch.full((g.size,), i) for i, g in enumerate(groups)])
+    counts = [g.size for g in groups]
+    for j in flat.argsort().tolist()[:round(len(flat) * ratio)]:
+        if counts[owner[j]] > 1:
+            counts[owner[j]] -= 1
+    return {g.name: n for g, n in zip(groups, counts)}
+
+
 def _respec(model: nn.Module, groups: list[Group], counts: dict[str, int]) -> dict:
     spec = dict(model.spec)
     sizes = [counts[g.name] for g in groups]
@@ -319,6 +333,8 @@ def prune(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
     torch.manual_seed(config.seed)
     scores = importance_scores(model, groups, x, y, config)
     counts = keep_counts(model, groups, config.ratio)
+    if config.importance == "latency" and model.spec["family"] != "resnet":
+        counts = global_counts(scores, groups, config.ratio)
     keep = {g.name: torch.topk(scores[g.name], counts[g.name]).indices.sort().values
             for g in groups}
     small = remove_channels(model, groups, keep)

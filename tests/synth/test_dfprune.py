@@ -130,3 +130,15 @@ def test_cli(tmp_path, mnist):
         assert r.exit_code == 2 and r.output.strip().startswith("error: ratio must be in")
         assert len(r.output.strip().splitlines()) == 1
     assert not (tmp_path / "bad.pt").exists()
+
+
+def test_latency_importance_allocates_globally():
+    torch.manual_seed(0)
+    model = build("lenet5_bn", (1, 28, 28), 10).eval()
+    x, y = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
+    res = prune(model, x, y, _cfg(ratio=0.5, importance="latency"))
+    widths = [res.keep[g].numel() for g in ("features.0", "features.4", "classifier.0",
+                                            "classifier.3")]
+    assert sum(widths) == round(0.5 * (6 + 16 + 120 + 84))
+    assert widths != [3, 8, 60, 42] and min(widths) >= 1  # not the uniform allocation
+    assert res.model.spec["channels"] == widths[:2] and res.model(x).shape == (32, 10)

@@ -1,0 +1,246 @@
+"""Data-free class-incremental learning (DeepInversion, Yin et al. 2020, Sec. 4.4).
+
+A classifier trained on *old* classes is given real data of *new* classes only.  Its head
+is enlarged (``extend_head``: the old rows are copied, so the old logits are unchanged),
+and the enlarged network is trained with one of three methods:
+
+  * ``finetune``: cross-entropy on the new data over the full head (forgets the old classes).
+  * ``lwf``: Learning without Forgetting (Li & Hoiem 2017, Eq. 2-3): the same cross-entropy
+    plus ``kd_weight`` * T^2 KL between the old network's logits and the old head's logits
+    on the *new* images (T = 2 as in LwF).
+  * ``deepinversion``: LwF plus images synthesized from the old network standing in for the
+    old classes: on them the full head is distilled towards the old network's distribution
+    with zero mass on the new classes (the old logits padded with -1e4), so the enlarged
+    head learns to prefer old classes on old-looking inputs, which LwF never sees.
+
+``incremental`` chains several such steps (each step inverts the current network, which
+already knows every class seen so far).  Class lists refer to the *data set's* labels; the
+network's output ``i`` is the ``i``-th class of ``old_classes + new_classes``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from synth.config import Config, check_choice, check_range
+from synth.data import Dataset
+from synth.device import pick_device
+from synth.distill import kd_loss
+from synth.errors import UserError
+from synth.inversion import InversionConfig, balanced_labels, synthesize
+from synth.models import batchnorm_layers, build, prunable_layers
+from synth.train import TrainConfig, evaluate, fit
+
+METHODS = ("finetune", "lwf", "deepinversion")
+_ABSENT = -1e4   # logit for "no probability" on the new classes (finite: KL stays defined)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContinualConfig(Config):
+    method: str = "deepinversion"    # finetune | lwf | deepinversion
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 0.01                 # SGD, cosine
+    weight_decay: float = 5e-4
+    temperature: float = 2.0         # LwF's T = 2
+    kd_weight: float = 1.0           # lambda_o of LwF (old-head distillation on new data)
+    synth_weight: float = 1.0        # weight of the distillation on synthesized images
+    freeze_bn: bool = True           # keep the old BatchNorm statistics (no drift to new data)
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+
+    def validate(self) -> None:
+        check_choice("method", self.method, METHODS)
+        check_range("epochs", self.epochs, 1, 100000, integer=True)
+        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_range("lr", self.lr, 0, 10, low_open=True)
+        check_range("weight_decay", self.weight_decay, 0, 1)
+        check_range("temperature", self.temperature, 0, 1000, low_open=True)
+        check_range("kd_weight", self.kd_weight, 0, None)
+        check_range("synth_weight", self.synth_weight, 0, None)
+        check_range("seed", self.seed, 0, None, integer=True)
+
+    def train_config(self) -> TrainConfig:
+        # keep_best off: selecting epochs on held-out data would need the old classes' data
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           weight_decay=self.weight_decay, seed=self.seed, device=self.device,
+                           keep_best=False, progress=self.progress)
+
+
+# --------------------------------------------------------------------------- classes
+def check_classes(old_classes: Sequence[int], new_classes: Sequence[int], num_classes: int,
+                  old_outputs: int | None = None) -> tuple[list[int], list[int]]:
+    """Validate class lists against a data set of ``num_classes`` labels (and a network
+    with ``old_outputs`` outputs); returns them as int lists."""
+    old, new = [int(c) for c in old_classes], [int(c) for c in new_classes]
+    for name, cls in (("old classes", old), ("new classes", new)):
+        if not cls:
+            raise UserError(f"{name} must list at least one class, got none")
+        if len(set(cls)) != len(cls):
+            raise UserError(f"{name} must be distinct, got {cls}")
+        bad = [c for c in cls if not 0 <= c < num_classes]
+        if bad:
+            raise UserError(f"{name} must be in [0, {num_classes}), got {bad[0]}")
+    both = sorted(set(old) & set(new))
+    if both:
+        raise UserError(f"new classes must not repeat old classes, got {both[0]} in both")
+    if old_outputs is not None and len(old) != old_outputs:
+        raise UserError(f"old classes must name one data set class per network output: "
+                        f"the network has {old_outputs} outputs, got {len(old)} classes {old}")
+    return old, new
+
+
+def class_subset(data: Dataset, classes: Sequence[int], offset: int = 0) -> Dataset:
+    """Samples of ``classes`` only, relabelled ``classes[i] -> offset + i`` in every split."""
+    lut = torch.full((data.num_classes,), -1, dtype=torch.long)
+    lut[torch.as_tensor(list(classes), dtype=torch.long)] = torch.arange(len(classes)) + offset
+    parts = []
+    for split in ("train", "val", "test"):
+        x, y = data.split(split)
+        keep = lut[y] >= 0
+        parts += [x[keep], lut[y[keep]]]
+    names = [f"output{i}" for i in range(offset)] + [data.class_names[c] for c in classes]
+    return Dataset(f"{data.name}[{','.join(map(str, classes))}]", *parts, data.input_shape,
+                   offset + len(classes), names, data.mean, data.std)
+
+
+# --------------------------------------------------------------------------- head surgery
+def head_name(model: nn.Module) -> str:
+    """The classifier: the last Linear layer with one output per class."""
+    heads = [n for n, m in prunable_layers(model)
+             if isinstance(m, nn.Linear) and m.out_features == model.num_classes]
+    if not heads:
+        raise UserError("model has no final Linear layer with one output per class")
+    return heads[-1]
+
+
+def extend_head(model: nn.Module, num_new: int, seed: int = 0) -> nn.Module:
+    """A copy of ``model`` with ``num_new`` more outputs; old rows are copied exactly and
+    the new rows keep their fresh (seeded) initialization."""
+    if int(num_new) < 1:
+        raise UserError(f"number of new classes must be >= 1, got {num_new}")
+    torch.manual_seed(seed)
+    big = build(model.spec, model.input_shape, model.num_classes + int(num_new))
+    state = big.state_dict()
+    head = head_name(model)
+    for k, v in model.state_dict().items():
+        if k.startswith(head + "."):
+            state[k][:model.num_classes] = v
+        else:
+            state[k] = v.clone()
+    big.load_state_dict(state)
+    return big.to(next(model.parameters()).device)
+
+
+# --------------------------------------------------------------------------- training
+def _loss_fn(old: nn.Module, k_old: int, config: ContinualConfig) -> Callable:
+    """Real new images carry labels >= 0, synthesized old-class images carry -1."""
+    t = config.temperature
+
+    def loss_fn(model, xb, yb):
+        logits = model(xb)
+        real, syn = yb >= 0, yb < 0
+        loss = logits.new_zeros(())
+        if real.any():
+            loss = loss + F.cross_entropy(logits[real], yb[real])
+        if config.method == "finetune":
+            return loss
+        with torch.no_grad():
+            target = old(xb)
+        if real.any() and config.kd_weight > 0:  # LwF, Li & Hoiem 2017 Eq. 2
+            loss = loss + config.kd_weight * kd_loss(logits[real, :k_old], target[real], t)
+        if syn.any():  # DeepInversion Sec. 4.4: the old network's answer over the full head
+            pad = target.new_full((int(syn.sum()), logits.shape[1] - k_old), _ABSENT)
+            loss = loss + config.synth_weight * kd_loss(logits[syn], torch.cat(
+                [target[syn], pad], 1), t)
+        return loss
+    return loss_fn
+
+
+def learn_new_classes(old_model: nn.Module, new_data: Dataset, config: ContinualConfig,
+                      synth_x: torch.Tensor | None = None) -> tuple[nn.Module, dict]:
+    """One class-incremental step.  ``new_data`` holds only the new classes, labelled
+    ``old_model.num_classes + i`` (``class_subset(data, new, offset=k_old)``);
+    ``synth_x`` are images synthesized from ``old_model`` (required for deepinversion)."""
+    k_old = old_model.num_classes
+    num_new = new_data.num_classes - k_old
+    if len(new_data.y_train) == 0 or num_new < 1 or int(new_data.y_train.min()) < k_old:
+        raise UserError(f"new data must hold only new classes labelled >= {k_old} "
+                        f"(use class_subset(data, new_classes, offset={k_old}))")
+    if config.method == "deepinversion" and (synth_x is None or len(synth_x) == 0):
+        raise UserError("method deepinversion needs images synthesized from the old network")
+    device = pick_device(config.device)
+    old = old_model.to(device).eval()
+    for p in old.parameters():
+        p.requires_grad_(False)
+    model = extend_head(old_model, num_new, config.seed)
+    x, y = new_data.x_train, new_data.y_train
+    if config.method == "deepinversion":  # balanced: as many synthesized as new images
+        reps = -(-len(x) // len(synth_x))
+        syn = synth_x.repeat(reps, *([1] * (synth_x.dim() - 1)))[:len(x)]
+        x, y = torch.cat([x, syn]), torch.cat([y, torch.full((len(syn),), -1, dtype=y.dtype)])
+    hook = None
+    if config.freeze_bn:  # fit() calls model.train() every epoch; BN goes back to eval per step
+        def bn_eval(module, inputs):
+            for bn in batchnorm_layers(module):
+                bn.eval()
+        hook = model.register_forward_pre_hook(bn_eval)
+    try:
+        metrics = fit(model, new_data, config.train_config(),
+                      loss_fn=_loss_fn(old, k_old, config), train_xy=(x, y), desc=config.method)
+    finally:
+        if hook is not None:
+            hook.remove()
+    for p in old.parameters():
+        p.requires_grad_(True)
+    metrics.pop("history", None)
+    metrics.update(method=config.method, new_images=len(new_data.y_train),
+                   synthesized_images=0 if synth_x is None else len(synth_x))
+    return model.eval(), metrics
+
+
+def synthesize_old(model: nn.Module, num_images: int, pixel_range, inversion: InversionConfig,
+                   seed: int = 0, progress: bool = False) -> torch.Tensor:
+    """``num_images`` DeepInversion images, balanced over every class ``model`` knows."""
+    result = synthesize(model, balanced_labels(num_images, model.num_classes), inversion,
+                        pixel_range=pixel_range, seed=seed, progress=progress)
+    return result.images
+
+
+def per_class_accuracy(model: nn.Module, data: Dataset, split: str = "test") -> dict:
+    """Accuracy overall, on outputs [0, k_old) ('old') and the rest ('new') of ``data``."""
+    x, y = data.split(split)
+    with torch.no_grad():
+        pred = torch.cat([model(x[i:i + 1024].to(next(model.parameters()).device)).argmax(1).cpu()
+                          for i in range(0, len(x), 1024)]) if len(x) else y
+    return {"accuracy": evaluate(model, x, y)["accuracy"], "per_class": [
+        float((pred[y == c] == c).float().mean()) for c in range(data.num_classes)]}
+
+
+def incremental(model: nn.Module, data: Dataset, old_classes: Sequence[int],
+                steps: Sequence[Sequence[int]], config: ContinualConfig,
+                inversion: InversionConfig | None = None, num_images: int = 256) -> tuple[nn.Module, list]:
+    """Several class-incremental steps; before each, the current network is inverted into
+    ``num_images`` images (deepinversion only).  Returns the final model and, per step, the
+    test accuracy over every class seen so far."""
+    seen = list(old_classes)
+    history = []
+    for i, new in enumerate(steps):
+        seen, new = check_classes(seen, new, data.num_classes, model.num_classes)
+        synth_x = None
+        if config.method == "deepinversion":
+            synth_x = synthesize_old(model, num_images, data.pixel_range(),
+                                     inversion or InversionConfig.preset("mnist28"),
+                                     seed=config.seed * 1000 + i)
+        model, metrics = learn_new_classes(model, class_subset(data, new, offset=len(seen)),
+                                           config, synth_x)
+        seen = seen + new
+        acc = per_class_accuracy(model, class_subset(data, seen))
+        history.append({"step": i, "classes": list(seen), "test_accuracy": acc["accuracy"],
+                        "per_class": acc["per_class"], "seconds": metrics["train_seconds"]})
+    return model, history
