@@ -9,7 +9,7 @@ network's own best ("tuned for A, run on B").  Also a single-network DSE per net
 
 Part 2 (Chameleon): per-op tables on accel / SPRING / host CPU for LeNet-5 and ResNet-8, the
 sum-of-table prediction against the measured end-to-end CPU latency, and the host-CPU sweep
-of Linear and LSTM widths, flagging where a wider layer runs faster (non-monotone latency).
+of Linear and LSTM widths (coarse and unit steps), flagging where a wider layer runs faster (non-monotone latency).
 
     python benchmarks/hwsim_dse.py [--threads 1] [--skip-cpu]
 """
@@ -91,12 +91,18 @@ def table_section(workloads: dict, threads: int) -> list[str]:
             m = f"{measured:.3f}" if dev == "cpu" else "-"
             ratio = f"{p['latency_ms'] / measured:.2f}" if dev == "cpu" else "-"
             lines.append(f"| {n} | {dev} | {len(t)} | {p['latency_ms']:.4f} | {m} | {ratio} |")
-    lines += ["", "## Host-CPU latency over layer width (batch 32; LSTM 16 steps)", ""]
-    for kind, widths in (("linear", range(64, 1025, 32)), ("lstm", range(32, 513, 16))):
-        rows = tables.width_sweep(kind, list(widths), repeats=30)
+    lines += ["", "## Host-CPU latency over layer width (Linear: batch 32; LSTM: batch 8, 4 steps)",
+              "", "A width is flagged when its q3 is below the next-narrower width's q1 (the",
+              "interquartile ranges do not overlap).", ""]
+    sweeps = (("linear", range(64, 1025, 64), {}), ("linear", range(240, 273), {}),
+              ("lstm", range(32, 513, 32), {"batch": 8, "seq_len": 4}),
+              ("lstm", range(120, 137), {"batch": 8, "seq_len": 4}))
+    for kind, widths, kw in sweeps:
+        rows = tables.width_sweep(kind, list(widths), repeats=40, **kw)
         inv = [r for r in rows if r["faster_than_narrower"]]
-        lines += [f"### {kind}: {len(inv)} width(s) faster than the next-narrower width "
-                  "(q3 below its q1)", "",
+        lines += [f"### {kind}, widths {widths.start}..{widths.stop - 1} step {widths.step}: "
+                  f"{len(inv)} width(s) faster than the next-narrower one: "
+                  f"{[r['width'] for r in inv]}", "",
                   "| width | median ms | q1 | q3 | faster than narrower |", "|---|---|---|---|---|"]
         lines += [f"| {r['width']} | {r['median_ms']:.4f} | {r['q1_ms']:.4f} | {r['q3_ms']:.4f} | "
                   f"{'**yes**' if r['faster_than_narrower'] else ''} |" for r in rows]

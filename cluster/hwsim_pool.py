@@ -15,6 +15,7 @@ The driver also keeps its own result cache, so a repeat there costs microseconds
 """
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from typing import Any
@@ -77,7 +78,9 @@ class HwsimShard:
         return os.getpid()
 
 
+@functools.lru_cache(maxsize=None)
 def _actor_class(num_cpus: float):
+    """The remote class for a CPU request (made once per process and size)."""
     import ray
     return ray.remote(num_cpus=num_cpus, max_restarts=3, max_task_retries=3)(HwsimShard)
 

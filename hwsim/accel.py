@@ -19,10 +19,9 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range
-from hwsim.workload import Op
+from hwsim.workload import GEMM_TYPES, Op
 
 DATAFLOWS = ("ws", "os", "is")
-GEMM_TYPES = ("conv", "depthwise", "linear", "lstm")
 
 # --- technology constants at 45 nm, 0.9 V [H14] ---------------------------------------------
 MULT8_PJ = 0.2          # pJ per 8-bit integer multiply [H14]; scales ~ bits^2 (3.1 pJ at 32 b)
@@ -75,7 +74,8 @@ def layer_arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
             "gemm": col(lambda o: o.type in GEMM_TYPES and o.gemm[0] > 0),
             "macs": col(lambda o: o.macs), "elems": col(lambda o: o.elems),
             "W": col(lambda o: o.weight_elems), "I": col(lambda o: o.in_elems),
-            "O": col(lambda o: o.out_elems)}
+            "O": col(lambda o: o.out_elems), "sw": col(lambda o: o.weight_sparsity),
+            "sa": col(lambda o: o.act_sparsity)}
 
 
 def config_arrays(configs: Sequence[AcceleratorConfig]) -> dict[str, np.ndarray]:

@@ -16,8 +16,6 @@ import numpy as np
 from synth.config import Config, check_choice, check_range
 from hwsim.workload import Op
 
-GEMM_TYPES = ("conv", "depthwise", "linear", "lstm")
-
 
 @dataclasses.dataclass(frozen=True)
 class GpuConfig(Config):

@@ -23,10 +23,9 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range
-from hwsim.accel import ADD8_PJ, MULT8_PJ, REF_NM, SRAM8KB_PJ_PER_B
+from hwsim.accel import ADD8_PJ, MULT8_PJ, REF_NM, SRAM8KB_PJ_PER_B, layer_arrays
 from hwsim.workload import Op
 
-GEMM_TYPES = ("conv", "depthwise", "linear", "lstm")
 MODES = ("inference", "training")
 
 
@@ -75,14 +74,9 @@ class SpringConfig(Config):
         return self.pes * self.lanes * self.multipliers   # 73,728 by default
 
 
-def _arrays(ops: Sequence[Op]):
-    f = lambda g: np.array([float(g(o)) for o in ops], dtype=np.float64)
-    return {"gemm": f(lambda o: o.type in GEMM_TYPES and o.macs > 0), "macs": f(lambda o: o.macs),
-            "T": f(lambda o: o.gemm[0]), "K": f(lambda o: o.gemm[1]), "N": f(lambda o: o.gemm[2]),
-            "G": f(lambda o: o.groups), "elems": f(lambda o: o.elems),
-            "W": f(lambda o: o.weight_elems), "I": f(lambda o: o.in_elems),
-            "O": f(lambda o: o.out_elems), "sw": f(lambda o: o.weight_sparsity),
-            "sa": f(lambda o: o.act_sparsity)}
+def _arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
+    """The accelerator model's layer arrays, flattened to shape (L,)."""
+    return {k: v[:, 0] for k, v in layer_arrays(ops).items()}
 
 
 def _compressed_bits(n, s, bits):

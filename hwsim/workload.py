@@ -27,6 +27,7 @@ from synth.errors import UserError
 FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
 OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "eltwise", "lstm")
+GEMM_TYPES = ("conv", "depthwise", "linear", "lstm")   # ops that run as GEMMs on an array
 
 
 @dataclasses.dataclass(frozen=True)
