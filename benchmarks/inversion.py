@@ -189,6 +189,7 @@ def job_pairs(a) -> dict:
         s = run_synthesis(a.teacher, Path(a.work) / f"pairs{k}", a.shards * a.batch, k, cfg,
                           shard_size=a.batch, seed=k)
         out[k] = {"images_per_second": s["images_per_second"], "seconds": s["seconds"],
+                  "startup_seconds": s["startup_seconds"],
                   "written": s["written"], "fidelity": s["fidelity"]}
     out["speedup"] = out[2]["images_per_second"] / out[1]["images_per_second"]
     return out
