@@ -92,7 +92,7 @@ def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
                    "energy (mJ, hwsim accelerator)", "flops": "MACs"}.get(x, x))
     ax.set_ylabel("validation accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     fig.tight_layout()
     png_path = Path(png_path)
     tmp = png_path.with_name(f".{png_path.stem}.tmp{os.getpid()}.png")
