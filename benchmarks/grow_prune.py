@@ -56,7 +56,7 @@ def peer_curve(dense, data, steps, fraction, train_cfg):
     return curve
 
 
-def ours_curve(dense, data, steps, fraction, epochs, train_cfg, kd: bool):
+def ours_curve(dense, data, steps, fraction, epochs, train_cfg, kd: bool, criterion="lamp"):
     model = copy.deepcopy(dense)
     total = connections(model)
     loss_fn = None
@@ -68,7 +68,7 @@ def ours_curve(dense, data, steps, fraction, epochs, train_cfg, kd: bool):
             with torch.no_grad():
                 t = teacher(xb)
             return kd_loss(m(xb), t, 4.0, labels=yb, alpha=0.5)
-    schedule = GrowPruneSchedule(prune_steps=steps, prune_fraction=fraction, criterion="lamp",
+    schedule = GrowPruneSchedule(prune_steps=steps, prune_fraction=fraction, criterion=criterion,
                                  retrain_epochs=epochs, lr=train_cfg.lr,
                                  weight_decay=train_cfg.weight_decay, device="cpu")
     snaps = {}
@@ -87,18 +87,64 @@ def best(curve, dense_acc):
     return max(ok, key=lambda c: c["reduction"]) if ok else None
 
 
-def latency_ms(model, x, repeats=50):
-    model.eval()
+def paired_latency_ms(a, b, x, repeats=100):
+    """Median CPU latency of two models, measured alternately so that load spikes hit both."""
+    a.eval()
+    b.eval()
+    times = ([], [])
     with torch.no_grad():
         for _ in range(5):
-            model(x)
-        times = []
+            a(x), b(x)
         for _ in range(repeats):
-            t = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - t)
-    times.sort()
-    return 1000 * times[len(times) // 2]
+            for model, out in ((a, times[0]), (b, times[1])):
+                t = time.perf_counter()
+                model(x)
+                out.append(time.perf_counter() - t)
+    return tuple(1000 * sorted(t)[len(t) // 2] for t in times)
+
+
+def compaction_lines(model, data, batches=(1, 256)) -> list[str]:
+    """Compact ``model`` (masked, eval) and compare outputs, sizes and latency."""
+    model.cpu().eval()
+    small = compact(model)
+    lines = []
+    for batch in batches:
+        x = data.x_test[:batch]
+        with torch.no_grad():
+            diff = (small(x) - model(x)).abs().max().item()
+        lm, ls = paired_latency_ms(model, small, x)
+        lines.append(f"Compaction (batch {batch}): widths {small.spec}, parameters "
+                     f"{count_parameters(model):,} -> {count_parameters(small):,}, max |diff| "
+                     f"{diff:.1e}, CPU latency masked {lm:.3f} ms -> compact {ls:.3f} ms "
+                     f"({lm / ls:.2f}x)")
+    acc_small = evaluate(small, data.x_test, data.y_test)["accuracy"]
+    acc = evaluate(model, data.x_test, data.y_test)["accuracy"]
+    lines.append(f"Compacted test accuracy {acc_small:.2%} (masked {acc:.2%})")
+    return lines
+
+
+def latency_only(args) -> None:
+    """A quick prune (1 epoch per step) of each model, then compaction outputs and latency."""
+    torch.set_num_threads(args.threads)
+    data = load_dataset("mnist5k", seed=0)
+    lines = ["# Compaction: masked vs compacted model, CPU latency", "",
+             f"Command: `python benchmarks/grow_prune.py --latency` ({args.threads} torch "
+             f"thread(s); medians of 100 alternating runs; models: 5 dense epochs, then 16 LAMP "
+             f"steps of 20% with 1 retraining epoch)", ""]
+    for name in MODELS:
+        torch.manual_seed(0)
+        model = build(name, data.input_shape, data.num_classes)
+        fit(model, data, TrainConfig(epochs=5, seed=0, device="cpu", progress=False))
+        model, _ = grow_and_prune(model, data, GrowPruneSchedule(
+            prune_steps=16, prune_fraction=0.2, retrain_epochs=1, device="cpu"))
+        lines += [f"## {name}: {connections(model):,} nonzero weights", ""]
+        lines += compaction_lines(model, data) + [""]
+    text = "\n".join(lines)
+    print(text)
+    out = RESULTS / "grow_prune_latency.md"
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(out)
 
 
 def run_one(name: str, args) -> str:
@@ -115,12 +161,13 @@ def run_one(name: str, args) -> str:
     steps = args.steps or MODELS[name]["steps"]
     peer = peer_curve(dense, data, steps, args.fraction, retrain)
     model, ours, snaps = ours_curve(dense, data, steps, args.fraction, args.retrain, retrain,
-                                    args.kd)
+                                    args.kd, args.criterion)
     seconds = time.perf_counter() - t0
     pb, ob = best(peer, dense_acc), best(ours, dense_acc)
     lines = [f"## {name}  (dense test accuracy {dense_acc:.2%}, "
              f"{connections(dense):,} weights; {steps} steps x {args.retrain} epochs, "
-             f"fraction {args.fraction}{', KD from dense' if args.kd else ''}; {seconds:.0f} s)", "",
+             f"fraction {args.fraction}, ours: {args.criterion}"
+             f"{' + KD from dense' if args.kd else ''}; {seconds:.0f} s)", "",
              "| step | peer reduction | peer test acc | ours reduction | ours test acc | ours MACs |",
              "|---|---|---|---|---|---|"]
     for p, o in zip(peer, ours):
@@ -133,19 +180,7 @@ def run_one(name: str, args) -> str:
               f"ours {fmt(ob)}; ours/peer = {ratio:.2f}x", ""]
     if ob is not None:   # compaction of the chosen masked model
         model.load_state_dict(snaps[ob["step"]])
-        model.cpu().eval()
-        small = compact(model)
-        for batch in (1, 256):
-            x = data.x_test[:batch]
-            with torch.no_grad():
-                diff = (small(x) - model(x)).abs().max().item()
-            lm, ls = latency_ms(model, x), latency_ms(small, x)
-            lines.append(f"Compaction (batch {batch}): widths {small.spec}, parameters "
-                         f"{count_parameters(model):,} -> {count_parameters(small):,}, max |diff| "
-                         f"{diff:.1e}, CPU latency masked {lm:.3f} ms -> compact {ls:.3f} ms "
-                         f"({lm / ls:.2f}x)")
-        acc_small = evaluate(small, data.x_test, data.y_test)["accuracy"]
-        lines.append(f"Compacted test accuracy {acc_small:.2%} (masked {ob['test_accuracy']:.2%})")
+        lines += compaction_lines(model, data)
     return "\n".join(lines) + "\n"
 
 
@@ -158,8 +193,13 @@ def main():
     ap.add_argument("--fraction", type=float, default=0.2)
     ap.add_argument("--steps", type=int, default=0)
     ap.add_argument("--kd", action="store_true")
+    ap.add_argument("--criterion", default="lamp", choices=["lamp", "magnitude", "layerwise"])
     ap.add_argument("--out", default=None)
+    ap.add_argument("--latency", action="store_true", help="only the compaction latency table")
     args = ap.parse_args()
+    if args.latency:
+        latency_only(args)
+        return
     if args.model:
         text = run_one(args.model, args)
         print(text)
@@ -169,14 +209,14 @@ def main():
     # both models in parallel, one process (one thread) each
     RESULTS.mkdir(exist_ok=True)
     parts = {m: RESULTS / f".grow_prune_{m}.md" for m in MODELS}
-    extra = ["--kd"] if args.kd else []
+    extra = (["--kd"] if args.kd else []) + (["--steps", str(args.steps)] if args.steps else [])
     procs = [subprocess.Popen([sys.executable, __file__, "--model", m, "--out", str(p),
                                "--dense-epochs", str(args.dense_epochs), "--retrain",
                                str(args.retrain), "--fraction", str(args.fraction)] + extra)
              for m, p in parts.items()]
     if any(p.wait() for p in procs):
         sys.exit("a model run failed")
-    cmd = "python benchmarks/grow_prune.py" + (" --kd" if args.kd else "")
+    cmd = "python benchmarks/grow_prune.py" + " ".join([""] + extra)
     text = (f"# Grow-and-prune vs torch.nn.utils.prune (mnist5k, seed 0)\n\nCommand: `{cmd}` "
             f"(one process per model, 1 torch thread each, CPU)\n\n"
             + "\n".join(p.read_text() for p in parts.values()))
