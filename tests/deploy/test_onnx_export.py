@@ -67,3 +67,25 @@ def test_not_onnx_is_a_user_error(tmp_path):
         onnx_predict(bad, torch.zeros(1, 1, 28, 28))
     with pytest.raises(UserError, match="not found"):
         onnx_predict(tmp_path / "missing.onnx", torch.zeros(1, 1, 28, 28))
+
+
+def test_cli_export_compacts_a_masked_checkpoint(tmp_path, mnist, trained_lenet):
+    """`nnsynth export` on a grow-and-prune checkpoint: compacted (fewer parameters), then
+    exported and checked on the test split."""
+    import copy
+    import json
+    from click.testing import CliRunner
+    from cluster.cli.main import cli
+    from synth.checkpoint import save_checkpoint
+    masked = pytest.importorskip("synth.masked")
+    model = copy.deepcopy(trained_lenet)
+    masked.attach_masks(model)
+    masked.prune_connections(model, 0.9)
+    ckpt = save_checkpoint(tmp_path / "m.pt", model, dataset=mnist.metadata(),
+                           masks=masked.masks_of(model))
+    res = CliRunner().invoke(cli, ["export", "--model", str(ckpt), "--out",
+                                   str(tmp_path / "m.onnx"), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.strip().splitlines()[-1])
+    assert out["max_abs_diff"] <= 1e-4 and out["samples"] == 1000
+    assert out["parameters"] <= 62136 and out["nonzero_parameters"] < 0.2 * 62136

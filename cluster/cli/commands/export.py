@@ -1,0 +1,37 @@
+"""``nnsynth export``: a checkpoint to ONNX, checked against PyTorch with onnxruntime."""
+import click
+
+from cluster.cli.options import emit, json_option
+
+
+@click.command("export")
+@click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False),
+              help="Checkpoint written by nnsynth.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
+@click.option("--compact/--no-compact", default=True, show_default=True,
+              help="Make a masked (grow-and-prune) model small and dense before export.")
+@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-4,
+              show_default=True, help="Max |logit difference| on the test split.")
+@json_option
+def command(model_path, out, compact, tolerance, as_json):
+    """Export MODEL to ONNX and compare onnxruntime with PyTorch on its data set's test split."""
+    from deploy.onnx_export import export_and_verify
+    from synth.checkpoint import load_model
+    from synth.data import load_dataset
+    from synth.models import count_parameters
+
+    model = load_model(model_path)
+    name = model.checkpoint_info["dataset"].get("name")
+    if compact:
+        from synth.masked import masked_layers
+        if masked_layers(model):
+            from synth.compact import compact as make_compact
+            model = make_compact(model)
+    from synth.errors import UserError
+    if not name:
+        raise UserError(f"checkpoint {model_path} names no data set to check the export on")
+    data = load_dataset(name)
+    result = export_and_verify(model, out, data.x_test, data.y_test, tolerance)
+    result.update(parameters=count_parameters(model),
+                  nonzero_parameters=count_parameters(model, nonzero=True))
+    emit(result, as_json)
