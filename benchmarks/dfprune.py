@@ -49,6 +49,8 @@ def test_acc(model, data) -> float:
 def run(args) -> list[tuple]:
     rows = []
     for dataset, variant, key in TEACHERS:
+        if key not in args.teachers.split(","):
+            continue
         data = load_dataset(dataset, seed=0)
         teacher, origin = teacher_for(dataset, variant, getattr(args, key), data)
         t_acc = test_acc(teacher, data)
@@ -86,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lenet", default="/tmp/teacher_dfp.pt")
     parser.add_argument("--resnet", default="/tmp/teacher_dfp_resnet.pt")
+    parser.add_argument("--teachers", default="lenet,resnet", help="comma list: lenet,resnet")
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--kd-epochs", type=int, default=20)
@@ -104,8 +107,8 @@ def main() -> None:
     device = pick_device()
     lines += ["", f"{args.images} DeepInversion images per teacher (<= {args.iterations} "
               f"iterations, early stop), KD {args.kd_epochs} epochs on them (T=3, lr 0.01); "
-              f"real-data FT {args.ft_epochs} epochs on the real training set (lr 0.01). "
-              f"Device {device}, {args.threads} threads, total {time.perf_counter() - start:.0f} s.",
+              f"real-data FT {args.ft_epochs} epochs on the real training set (lr 0.01). Device "
+              f"{device}, {args.threads} threads, total {time.perf_counter() - start:.0f} s.",
               "Command: `python benchmarks/dfprune.py " + " ".join(sys.argv[1:]) + "`"]
     table = "\n".join(lines)
     print(table)

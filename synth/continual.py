@@ -224,7 +224,8 @@ def per_class_accuracy(model: nn.Module, data: Dataset, split: str = "test") -> 
 
 def incremental(model: nn.Module, data: Dataset, old_classes: Sequence[int],
                 steps: Sequence[Sequence[int]], config: ContinualConfig,
-                inversion: InversionConfig | None = None, num_images: int = 256) -> tuple[nn.Module, list]:
+                inversion: InversionConfig | None = None,
+                num_images: int = 256) -> tuple[nn.Module, list]:
     """Several class-incremental steps; before each, the current network is inverted into
     ``num_images`` images (deepinversion only).  Returns the final model and, per step, the
     test accuracy over every class seen so far."""

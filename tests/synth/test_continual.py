@@ -9,7 +9,7 @@ from cluster.cli.main import cli
 from synth.checkpoint import save_checkpoint
 from synth.config import ConfigError
 from synth.continual import (ContinualConfig, check_classes, class_subset, extend_head,
-                             learn_new_classes, per_class_accuracy, synthesize_old)
+                             incremental, learn_new_classes, per_class_accuracy, synthesize_old)
 from synth.errors import UserError
 from synth.inversion import InversionConfig
 from synth.models import build
@@ -93,3 +93,14 @@ def test_cli(tmp_path, digits, old_model):
         assert r.exit_code == 2 and r.output.startswith("error:"), (args, r.output)
         assert len(r.output.strip().splitlines()) == 1
     assert not (tmp_path / "bad.pt").exists()
+
+
+def test_several_steps(digits, old_model):
+    cfg = ContinualConfig(method="lwf", epochs=1, progress=False)
+    model, history = incremental(old_model, digits, OLD, [[5, 6], [7]], cfg)
+    assert model.num_classes == 8
+    assert [h["classes"] for h in history] == [OLD + [5, 6], OLD + [5, 6, 7]]
+    assert all(0 <= h["test_accuracy"] <= 1 and len(h["per_class"]) == len(h["classes"])
+               for h in history)
+    with pytest.raises(UserError, match="must not repeat"):
+        incremental(old_model, digits, OLD, [[5], [5]], cfg)

@@ -85,7 +85,8 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
         ft = distill(result.model, teacher, x, real, kd)
         metrics["finetuned_test_accuracy"] = ft["test_accuracy"]
         metrics["kd_train_seconds"] = ft["train_seconds"]
-    metrics.update(importance=importance, ratio=ratio, synthesized_images=0 if x is None else len(x))
+    metrics.update(importance=importance, ratio=ratio,
+                   synthesized_images=0 if x is None else len(x))
     save_checkpoint(out, result.model.cpu(), dataset=meta, metrics=metrics,
                     extra={"prune_config": config.to_dict(), "source": str(model_path)})
     metrics["checkpoint"] = str(out)
