@@ -10,7 +10,6 @@ Names: ``mnist5k``, ``digits``, ``iris``, ``wine``, ``breast_cancer`` (bundled),
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import pickle
@@ -298,7 +297,9 @@ def _parquet(path: str, seed: int) -> Dataset:
         train, val, test = (np.flatnonzero(s == k) for k in ("train", "val", "test"))
     else:  # a synthesized set: everything trains except a stratified validation slice
         idx = np.arange(n)
-        strat = y if np.bincount(y).min() >= 2 else None
+        counts = np.bincount(y)
+        # stratify only where every class can appear in both parts
+        strat = y if counts[counts > 0].min() >= 2 and n * VAL_FRACTION >= len(counts) else None
         train, val = train_test_split(idx, test_size=VAL_FRACTION, stratify=strat, random_state=seed)
         train, val, test = np.sort(train), np.sort(val), np.array([], dtype=np.int64)
     return _make(f"parquet:{path}", x, y, train, val, test, shape, names,
