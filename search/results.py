@@ -25,6 +25,7 @@ COLUMNS = {
     "latency_ms": "float64", "energy_mj": "float64",    # hwsim accelerator, batch 1
     "epochs": "int64", "wall_seconds": "float64", "stopped_early": "bool",
     "checkpoint": "string", "finished_at": "float64",   # unix seconds
+    "device": "string",                                 # where the trial trained
 }
 
 

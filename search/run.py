@@ -105,9 +105,11 @@ class ResultsCallback:
 def _trainable(settings: dict):
     from ray import tune
     from search.trial import train_candidate
-    cpu = settings["cpus_per_trial"]
+    resources = {"cpu": settings["cpus_per_trial"]}
+    if settings["gpus_per_trial"] > 0:  # Ray hides GPUs from trials that do not ask for one
+        resources["gpu"] = settings["gpus_per_trial"]
     return tune.with_resources(tune.with_parameters(train_candidate, settings=settings),
-                               {"cpu": cpu})
+                               resources)
 
 
 def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resume: bool = False,
@@ -142,8 +144,10 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
         get_pool(num_shards=config.pool_shards, num_cpus=config.pool_cpus)
     free = ray.cluster_resources().get("CPU", 1) - (
         config.pool_shards * config.pool_cpus if config.hardware else 0)
+    gpus = ray.cluster_resources().get("GPU", 0) if config.device != "cpu" else 0
     settings = {**config.to_dict(), "out_dir": str(out_dir),
-                "cpus_per_trial": max(0.25, round(free / config.concurrency, 2))}
+                "cpus_per_trial": max(0.25, round(free / config.concurrency, 2)),
+                "gpus_per_trial": min(1.0, gpus / config.concurrency) if gpus else 0}
     trainable = _trainable(settings)
     start = time.perf_counter()
     if resume and tune.Tuner.can_restore(str(experiment)):

@@ -114,7 +114,8 @@ def train_candidate(config: dict, settings: dict) -> None:
               "test_accuracy": metrics["test_accuracy"], "parameters": count_parameters(model),
               "nonzero_parameters": count_parameters(model, nonzero=True),
               "flops": count_flops(model, data.input_shape), **costs,
-              "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt)}
+              "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt),
+              "device": metrics["device"]}
     save_checkpoint(ckpt, model, dataset=data.metadata(), metrics=result,
                     extra={"role": "search trial"})
     result["wall_seconds"] = round(time.perf_counter() - start, 3)
