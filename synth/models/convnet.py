@@ -44,7 +44,7 @@ class ConvNet(SpecModel):
                 "flatten": nn.Identity()}[spec["pool"]]
         self.features = nn.Sequential(*layers, pool, nn.Flatten())
         with torch.no_grad():
-            width = self.features(torch.zeros((1,) + tuple(input_shape))).shape[1]
+            width = self.features(torch.zeros((2,) + tuple(input_shape))).shape[1]
         head: list[nn.Module] = []
         for h in spec["hidden"]:
             head += [nn.Linear(width, int(h)), nn.ReLU()]

@@ -30,7 +30,7 @@ class LeNet5(SpecModel):
             nn.BatchNorm2d(c2) if bn else nn.Identity(), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten())
         with torch.no_grad():
-            flat = self.features(torch.zeros((1,) + tuple(input_shape))).shape[1]
+            flat = self.features(torch.zeros((2,) + tuple(input_shape))).shape[1]
         layers: list[nn.Module] = []
         width = flat
         for h in spec["hidden"]:

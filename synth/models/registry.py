@@ -108,7 +108,7 @@ def build(spec: Any, input_shape, num_classes: int) -> SpecModel:
         with torch.no_grad():
             model(torch.zeros((2,) + input_shape))
         model.train()
-    except RuntimeError as e:
+    except (RuntimeError, ValueError) as e:  # conv larger than its input, BN on one value
         raise UserError(f"model spec {json.dumps(full)} does not fit input shape "
                         f"{input_shape}: {str(e).splitlines()[0]}") from None
     return model
