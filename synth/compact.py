@@ -67,7 +67,8 @@ def _state(entry: dict) -> dict:
 
 def _constant(st: dict) -> torch.Tensor:
     """Per-unit output of a unit with no inputs: relu(bn(bias)), eval mode."""
-    c = st["bias"] if st["bias"] is not None else torch.zeros(st["weight"].shape[0])
+    c = st["bias"] if st["bias"] is not None else torch.zeros(st["weight"].shape[0],
+                                                               device=st["weight"].device)
     if "bn" in st:
         b = st["bn"]
         c = (c - b["running_mean"]) / torch.sqrt(b["running_var"] + st["eps"]) * b["weight"] + b["bias"]
