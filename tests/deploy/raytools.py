@@ -40,6 +40,14 @@ class LocalHead:
                "--port", str(self.port), "--dashboard-host", "127.0.0.1",
                "--dashboard-port", str(self.dashboard_port), "--num-cpus", str(self.num_cpus),
                "--temp-dir", str(self.temp_dir), "--disable-usage-stats"]
+        # Every fixed default port picked afresh: another Ray on this machine (a developer's,
+        # a parallel test) may hold 52365 (the job agent's) or 10001, and then jobs cannot
+        # be submitted ("No available agent").
+        for flag in ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
+                     "--metrics-export-port", "--runtime-env-agent-port",
+                     "--ray-client-server-port", "--node-manager-port",
+                     "--object-manager-port"):
+            cmd += [flag, str(free_port())]
         res = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
         if res.returncode != 0:
             self.stop()
