@@ -108,12 +108,18 @@ def _summary(model, data: Dataset, cost: int, sample_epochs: int) -> dict:
             "test_accuracy": evaluate(model, data.x_test, data.y_test)["accuracy"]}
 
 
+def _masked_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy whose zero weights are masked (a compacted checkpoint has zeros but no masks)."""
+    model = copy.deepcopy(model)
+    if not masked.masked_layers(model):
+        masked.attach_masks(model, masked.nonzero_masks(model))
+    return model
+
+
 def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
                        config: IncrementalConfig) -> tuple[torch.nn.Module, dict]:
     """Steps 1-3 on a copy of ``model``; returns (updated model, summary with its cost)."""
-    model = copy.deepcopy(model)
-    if not masked.masked_layers(model):
-        masked.attach_masks(model)
+    model = _masked_copy(model)
     both = merge(old, new)
     cost = _grow_and_train(model, new, config, config.new_epochs, 1)
     cost += _grow_and_train(model, both, config, config.mixed_epochs, 2)
@@ -137,7 +143,7 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset,
     cost += _prune(scratch, both, config)
     scr = _summary(scratch, both, cost, len(both.y_train) * (
         config.scratch_epochs + config.prune_steps * config.retrain_epochs))
-    tuned = copy.deepcopy(model)
+    tuned = _masked_copy(model)
     cost = _train_cost(tuned, both, config.finetune_epochs)
     fit(tuned, both, config.train(config.finetune_epochs, 4), desc="fine-tune")
     fin = _summary(tuned, both, cost, len(both.y_train) * config.finetune_epochs)

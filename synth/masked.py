@@ -102,6 +102,11 @@ def attach_masks(model: nn.Module, masks: dict[str, torch.Tensor] | None = None)
     return model
 
 
+def nonzero_masks(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Masks of the nonzero weights: re-masks a compacted or ``torch.nn.utils.prune``d model."""
+    return {name: (layer.weight != 0).detach().cpu() for name, layer in prunable_layers(model)}
+
+
 def masks_of(model: nn.Module) -> dict[str, torch.Tensor]:
     """``{layer name: bool mask}`` (CPU copies) for ``save_checkpoint(masks=...)``."""
     return {name: m.mask.detach().cpu().clone() for name, _, m in masked_layers(model)}

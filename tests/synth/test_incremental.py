@@ -67,3 +67,17 @@ def test_compare_reports_three_methods(parts):
     assert r["cost_reduction_vs_scratch"] == pytest.approx(
         1 - r["incremental"]["train_macs"] / r["scratch"]["train_macs"])
     assert r["finetune"]["connections"] == masked.connections(model)
+
+
+def test_unmasked_sparse_model_keeps_its_zeros_when_fine_tuned(parts):
+    old, new = parts
+    torch.manual_seed(0)
+    model = build({"family": "mlp", "hidden": [16]}, old.input_shape, old.num_classes)
+    with torch.no_grad():
+        model.net[1].weight[:, ::2] = 0.0            # zeros, but no masks (as after compaction)
+    nonzero = masked.connections(model)
+    config = IncrementalConfig(growth_batches=1, new_epochs=1, mixed_epochs=1, prune_steps=1,
+                               retrain_epochs=1, scratch_epochs=1, finetune_epochs=1,
+                               device="cpu")
+    r = compare(model, old, new, config)
+    assert r["before"]["connections"] == nonzero == r["finetune"]["connections"]
