@@ -17,6 +17,7 @@ import importlib
 import re
 import shutil
 from pathlib import Path
+from typing import Mapping
 
 from deploy.run_config import RunConfig
 from synth.errors import ConfigError, UserError
@@ -176,8 +177,13 @@ def search_config(config: RunConfig, run_dir: Path):
     if taken:
         raise ConfigError(f"search.options.{taken[0]} is set by the pipeline (the teacher "
                           f"stage's data set and checkpoint, the synthesized set); remove it")
+    options = dict(config.search.options)
+    if isinstance(options.get("space"), Mapping):   # an inline space: written to space.json
+        from search.space import load_space
+        load_space(dict(options["space"]))
+        options["space"] = str(run_dir / "space.json")
     return SearchConfig.from_dict({
-        "seed": config.seed, "device": config.device, **config.search.options,
+        "seed": config.seed, "device": config.device, **options,
         "dataset": config.teacher.dataset, "teacher": str(run_dir / "teacher.pt"),
         "data": str(run_dir / "synthetic")})
 
@@ -189,6 +195,10 @@ def run_search_stage(ctx) -> dict:
     from search.run import run_search
     out_dir = ctx.path("search")
     config = search_config(ctx.config, ctx.run_dir)
+    space = ctx.config.search.options.get("space")
+    if isinstance(space, Mapping):
+        from deploy.pipeline import write_json_atomic
+        write_json_atomic(ctx.path("space.json"), dict(space))
     saved = out_dir / "search_config.json"
     resume = saved.is_file() and json.loads(saved.read_text()) == json.loads(
         json.dumps(config.to_dict()))
