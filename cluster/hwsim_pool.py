@@ -2,9 +2,10 @@
 
 Each shard is a named Ray actor (``hwsim-shard-<i>`` in the job's namespace) holding two
 memo caches: per layer (op key x hardware config -> cost, see ``hwsim.price_layers``) and
-per candidate.  A candidate goes to shard ``crc32(spec, hardware config) % shards``, so a
-repeat always reaches the cache that already holds it, and different accelerator configs
-spread over the shards.  A batch is split by shard and the shards run in parallel.
+per candidate.  A candidate's home shard is ``crc32(spec, hardware config) % shards``, so a
+repeat usually reaches the cache that already holds it, and different accelerator configs
+spread over the shards; within one batch a shard takes at most its fair share (bounded
+load), so the shards finish together.  The shards of a batch run in parallel.
 
 Named actors let a Ray Tune trial (another process of the same job) reach the same pool:
 ``get_pool(2)`` there returns handles to the driver's actors (``get_if_exists``).  Each
@@ -40,11 +41,16 @@ class HwsimShard:
         self.shard_id = shard_id
         self.layer_cache: dict = {}
         self.candidate_cache: dict = {}
-        self.stats = {"candidates": 0, "candidate_hits": 0, "layers": 0, "layer_hits": 0}
+        self.stats = {"candidates": 0, "candidate_hits": 0, "layers": 0, "layer_hits": 0,
+                      "cpu_s": 0.0}
 
     def price_batch(self, items: list[tuple]) -> list[dict]:
         """items: (key, spec, input_shape, num_classes, accel dict, spring) tuples."""
-        return [self._price_one(*item) for item in items]
+        import time
+        t0 = time.process_time()
+        out = [self._price_one(*item) for item in items]
+        self.stats["cpu_s"] += time.process_time() - t0     # CPU seconds spent pricing
+        return out
 
     def _price_one(self, key, spec, input_shape, num_classes, accel, spring) -> dict:
         import hwsim
@@ -117,6 +123,24 @@ class HwsimPool:
     def shard_of(self, key: str) -> int:
         return zlib.crc32(key.encode()) % self.num_shards
 
+    def _route(self, idxs: list[int], keys: list[str]) -> dict[int, list[int]]:
+        """Shard -> candidate indices.  Each key prefers its home shard (crc32, so a repeat
+        from any process finds its cache); a shard takes at most ceil(len / shards) of one
+        batch (bounded load), the overflow goes to the least-loaded shard."""
+        cap = -(-len(idxs) // self.num_shards)
+        todo: dict[int, list[int]] = {}
+        overflow = []
+        for i in idxs:
+            home = self.shard_of(keys[i])
+            if len(todo.get(home, [])) < cap:
+                todo.setdefault(home, []).append(i)
+            else:
+                overflow.append(i)
+        for i in overflow:
+            s = min(range(self.num_shards), key=lambda s: len(todo.get(s, [])))
+            todo.setdefault(s, []).append(i)
+        return todo
+
     def price_specs(self, specs: list, input_shape, num_classes: int, accel: Any = None,
                     spring: Any = False) -> list[dict]:
         """One result dict per spec, in order (hwsim.price fields, or {"error": ...})."""
@@ -125,10 +149,7 @@ class HwsimPool:
         input_shape = tuple(int(s) for s in input_shape)
         keys = [_spec_key(s, input_shape, num_classes, accel, spring) for s in specs]
         results: list[dict | None] = [self.cache.get(k) for k in keys]
-        todo: dict[int, list[int]] = {}
-        for idx, (k, r) in enumerate(zip(keys, results)):
-            if r is None:
-                todo.setdefault(self.shard_of(k), []).append(idx)
+        todo = self._route([i for i, r in enumerate(results) if r is None], keys)
         if not todo:
             return [dict(r) for r in results]
         from hwsim import _accel_config
