@@ -129,6 +129,12 @@ def main() -> None:
             "efficiency 1.0 (its best case) and 0.5; SPRING = hwsim.spring defaults (73,728 MACs,",
             "700 MHz, 20-bit, binary-mask sparsity).  Paper figures in parentheses.", ""]
     text += hardware_table()
+    text += ["", "Why the ratios differ from the paper's: the GPU side is a roofline (efficiency 1.0 is",
+             "the GPU's best case; the paper measured a real 1080 Ti, closer to the 0.5 rows); the",
+             "weights here are dense (initialized, not pruned), so only activation zeros are",
+             "skipped; the M3D NVM bandwidth/energy, node and static power of SPRING are our",
+             "stated assumptions (hwsim/spring.py), which set the power ratio; batch 32 of",
+             "28x28 images is smaller than the paper's workloads."]
     if not args.skip_training:
         text += ["", f"## LeNet-5 (BN) on mnist5k, {args.epochs} epochs, SGD lr 0.05, seed 0", "",
                  "'all' = weights (after every step), activations and gradients in fixed point;",
