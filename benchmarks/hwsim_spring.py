@@ -130,8 +130,8 @@ def main() -> None:
             "700 MHz, 20-bit, binary-mask sparsity).  Paper figures in parentheses.", ""]
     text += hardware_table()
     text += ["", "Why the ratios differ from the paper's: the GPU side is a roofline (efficiency 1.0 is",
-             "the GPU's best case; the paper measured a real 1080 Ti, closer to the 0.5 rows); the",
-             "weights here are dense (initialized, not pruned), so only activation zeros are",
+             "the GPU's best case; the paper measured a real 1080 Ti, which runs below its roofline:",
+             "see the 0.5 rows); the weights here are dense (initialized, not pruned), so only activation zeros are",
              "skipped; the M3D NVM bandwidth/energy, node and static power of SPRING are our",
              "stated assumptions (hwsim/spring.py), which set the power ratio; batch 32 of",
              "28x28 images is smaller than the paper's workloads."]
