@@ -36,12 +36,8 @@ def test_kill_during_search_keeps_finished_trials(tmp_path):
     assert proc.poll() is None, "the run ended before it could be killed:\n" + proc.stdout.read()
     finished = _rows(results)
     assert 1 <= len(finished) < 3
-    os.killpg(proc.pid, signal.SIGINT)          # Ctrl-C of the whole process group
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    os.killpg(proc.pid, signal.SIGKILL)         # killed: the driver and its local Ray
+    proc.wait()
     ledger = json.loads((run_dir / "ledger.json").read_text())
     assert set(ledger["stages"]) == {"teacher", "synthesis"}     # search did not finish
     stamps = {r["trial_id"]: (r["finished_at"], os.path.getmtime(r["checkpoint"]))
