@@ -4,7 +4,10 @@ hwsim pool, save it, and report accuracy, parameters, FLOPs, latency and energy.
 
 Runs in a Tune worker process: ``train_candidate(config, settings=...)`` with
 ``config = {"spec": "<JSON>"}`` from the searcher and ``settings`` (a ``SearchConfig``
-dict plus ``out_dir``) bound by ``tune.with_parameters``.  Validation accuracy is reported
+dict plus ``out_dir``) bound by ``tune.with_parameters``.  In the data-free mode (teacher
+and synthesized set) the selection metric ``accuracy`` is measured on the synthesized set's
+held-out validation slice, so no real image steers the search; real validation and test
+accuracy are recorded beside it for the report only.  Validation accuracy is reported
 after every epoch (for ASHA) and once more at the end with ``trial_final`` set.  A trial
 whose id is already in results.parquet (it finished just before a kill) reports the
 stored row instead of training again.
@@ -45,18 +48,21 @@ def _hardware_costs(spec: dict, model, data, settings: dict) -> dict:
 
 
 def _training_inputs(settings: dict, data):
-    """(loss_fn, train_xy): cross-entropy on real data, or KD from the teacher's logits on
-    the synthesized set (Hinton et al. 2015; synth.distill.kd_loss)."""
+    """(loss_fn, train_xy, selection data): cross-entropy on real data with the real
+    validation split for selection, or KD from the teacher's logits on the synthesized set
+    (Hinton et al. 2015; synth.distill.kd_loss) with the synthesized set itself (its
+    validation slice) for selection and grow-and-prune's accuracy floor."""
     if not settings.get("teacher"):
-        return None, None
+        return None, None, data
     from synth.checkpoint import load_model
     from synth.data import load_dataset
     from synth.distill import kd_loss, teacher_logits
     teacher = load_model(settings["teacher"])
-    images = load_dataset(f"parquet:{settings['data']}", seed=settings["seed"]).x_train
+    synthetic = load_dataset(f"parquet:{settings['data']}", seed=settings["seed"])
+    images = synthetic.x_train
     temperature = settings["kd_temperature"]
     loss_fn = lambda m, xb, tb: kd_loss(m(xb), tb, temperature)  # noqa: E731
-    return loss_fn, (images, teacher_logits(teacher, images))
+    return loss_fn, (images, teacher_logits(teacher, images)), synthetic
 
 
 def train_candidate(config: dict, settings: dict) -> None:
@@ -82,7 +88,7 @@ def train_candidate(config: dict, settings: dict) -> None:
     data = load_dataset(settings["dataset"], seed=settings["seed"])
     torch.manual_seed(settings["seed"])
     model = build(spec, data.input_shape, data.num_classes)
-    loss_fn, train_xy = _training_inputs(settings, data)
+    loss_fn, train_xy, select = _training_inputs(settings, data)
     n = len(train_xy[0]) if train_xy is not None else len(data.y_train)
     steps_per_epoch = max(1, math.ceil(n / settings["train_batch_size"]))
     train_cfg = TrainConfig(epochs=settings["epochs"], batch_size=settings["train_batch_size"],
@@ -93,7 +99,7 @@ def train_candidate(config: dict, settings: dict) -> None:
     def after_step(m):  # one report per epoch: what ASHA compares across trials
         steps[0] += 1
         if steps[0] % steps_per_epoch == 0 and steps[0] // steps_per_epoch < settings["epochs"]:
-            acc = evaluate(m, data.x_val, data.y_val)["accuracy"]
+            acc = evaluate(m, select.x_val, select.y_val)["accuracy"]
             _report({"accuracy": acc, "epoch": steps[0] // steps_per_epoch, DONE_KEY: False})
 
     metrics = fit(model, data, train_cfg, loss_fn=loss_fn, after_step=after_step,
@@ -103,14 +109,17 @@ def train_candidate(config: dict, settings: dict) -> None:
         schedule = GrowPruneSchedule.from_dict({"seed": settings["seed"], "device":
                                                 settings["device"], **settings["grow_prune"]})
         from synth.compact import compact
-        model, _ = grow_and_prune(model, data, schedule, loss_fn=loss_fn, train_xy=train_xy)
+        model, _ = grow_and_prune(model, select, schedule, loss_fn=loss_fn, train_xy=train_xy)
         model = compact(model.cpu().eval())  # dense and smaller: what the hardware runs
         metrics["val_accuracy"] = evaluate(model, data.x_val, data.y_val)["accuracy"]
         metrics["test_accuracy"] = evaluate(model, data.x_test, data.y_test)["accuracy"]
     model = model.cpu().eval()
+    selection_accuracy = evaluate(model, select.x_val, select.y_val)["accuracy"]
     costs = _hardware_costs(model.spec, model, data, settings)
     ckpt = out_dir / "models" / f"{trial_id}.pt"
-    result = {"trial_id": trial_id, "spec": config["spec"], "accuracy": metrics["val_accuracy"],
+    result = {"trial_id": trial_id, "spec": config["spec"], "accuracy": selection_accuracy,
+              "selected_on": "synthetic_val" if select is not data else "real_val",
+              "real_val_accuracy": metrics["val_accuracy"],
               "test_accuracy": metrics["test_accuracy"], "parameters": count_parameters(model),
               "nonzero_parameters": count_parameters(model, nonzero=True),
               "flops": count_flops(model, data.input_shape), **costs,
