@@ -26,6 +26,10 @@ COLUMNS = {
     "epochs": "int64", "wall_seconds": "float64", "stopped_early": "bool",
     "checkpoint": "string", "finished_at": "float64",   # unix seconds
     "device": "string",                                 # where the trial trained
+    # what "accuracy" was measured on: "real_val", or "synthetic_val" in the data-free mode,
+    # where "val_kd_loss" (KL to the teacher at the KD temperature on the synthesized
+    # validation slice, nats) breaks ties and "real_val_accuracy" is for the report only
+    "selected_on": "string", "val_kd_loss": "float64", "real_val_accuracy": "float64",
 }
 
 

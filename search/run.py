@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from search.results import append_result, pareto_front, plot_pareto, read_results
 from search.searchers import DONE_KEY, SEARCHERS
 from search.space import load_space, parse_constraint
@@ -181,7 +183,12 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     table = read_results(out_dir / "results.parquet")
     if table.empty:
         raise UserError(f"the search in {out_dir} finished no trial; see {out_dir / 'tune'}")
-    best = table.loc[table["accuracy"].idxmax()]
+    # highest selection accuracy; ties (common on a small synthesized slice) go to the
+    # lowest KD loss to the teacher, then to the fewest parameters
+    kd = table["val_kd_loss"] if "val_kd_loss" in table else pd.Series(0.0, index=table.index)
+    ranked = table.assign(_kd=kd.fillna(0.0)).sort_values(
+        ["accuracy", "_kd", "parameters"], ascending=[False, True, True], kind="stable")
+    best = table.loc[ranked.index[0]]
     shutil.copyfile(best["checkpoint"], out_dir / "best.pt")
     x = "latency_ms" if table["latency_ms"].notna().any() else "flops"
     front = pareto_front(table, x=x)

@@ -48,12 +48,12 @@ def _hardware_costs(spec: dict, model, data, settings: dict) -> dict:
 
 
 def _training_inputs(settings: dict, data):
-    """(loss_fn, train_xy, selection data): cross-entropy on real data with the real
+    """(loss_fn, train_xy, selection data, its teacher logits): cross-entropy on real data with the real
     validation split for selection, or KD from the teacher's logits on the synthesized set
     (Hinton et al. 2015; synth.distill.kd_loss) with the synthesized set itself (its
     validation slice) for selection and grow-and-prune's accuracy floor."""
     if not settings.get("teacher"):
-        return None, None, data
+        return None, None, data, None
     from synth.checkpoint import load_model
     from synth.data import load_dataset
     from synth.distill import kd_loss, teacher_logits
@@ -62,7 +62,8 @@ def _training_inputs(settings: dict, data):
     images = synthetic.x_train
     temperature = settings["kd_temperature"]
     loss_fn = lambda m, xb, tb: kd_loss(m(xb), tb, temperature)  # noqa: E731
-    return loss_fn, (images, teacher_logits(teacher, images)), synthetic
+    return (loss_fn, (images, teacher_logits(teacher, images)), synthetic,
+            teacher_logits(teacher, synthetic.x_val))
 
 
 def train_candidate(config: dict, settings: dict) -> None:
@@ -88,7 +89,7 @@ def train_candidate(config: dict, settings: dict) -> None:
     data = load_dataset(settings["dataset"], seed=settings["seed"])
     torch.manual_seed(settings["seed"])
     model = build(spec, data.input_shape, data.num_classes)
-    loss_fn, train_xy, select = _training_inputs(settings, data)
+    loss_fn, train_xy, select, select_targets = _training_inputs(settings, data)
     n = len(train_xy[0]) if train_xy is not None else len(data.y_train)
     steps_per_epoch = max(1, math.ceil(n / settings["train_batch_size"]))
     train_cfg = TrainConfig(epochs=settings["epochs"], batch_size=settings["train_batch_size"],
@@ -115,11 +116,15 @@ def train_candidate(config: dict, settings: dict) -> None:
         metrics["test_accuracy"] = evaluate(model, data.x_test, data.y_test)["accuracy"]
     model = model.cpu().eval()
     selection_accuracy = evaluate(model, select.x_val, select.y_val)["accuracy"]
+    val_kd_loss = None
+    if loss_fn is not None:  # data-free: how closely the student follows the teacher
+        with torch.no_grad():
+            val_kd_loss = float(loss_fn(model, select.x_val, select_targets))
     costs = _hardware_costs(model.spec, model, data, settings)
     ckpt = out_dir / "models" / f"{trial_id}.pt"
     result = {"trial_id": trial_id, "spec": config["spec"], "accuracy": selection_accuracy,
               "selected_on": "synthetic_val" if select is not data else "real_val",
-              "real_val_accuracy": metrics["val_accuracy"],
+              "real_val_accuracy": metrics["val_accuracy"], "val_kd_loss": val_kd_loss,
               "test_accuracy": metrics["test_accuracy"], "parameters": count_parameters(model),
               "nonzero_parameters": count_parameters(model, nonzero=True),
               "flops": count_flops(model, data.input_shape), **costs,
