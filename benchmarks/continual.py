@@ -22,6 +22,7 @@ from synth.continual import (METHODS, ContinualConfig, class_subset, incremental
                              learn_new_classes, per_class_accuracy, synthesize_old)
 from synth.data import load_dataset
 from synth.device import pick_device
+from synth.files import write_text_atomic
 from synth.inversion import InversionConfig
 from synth.models import build
 from synth.train import TrainConfig, fit
@@ -94,11 +95,7 @@ def main() -> None:
               "Command: `python benchmarks/continual.py " + " ".join(sys.argv[1:]) + "`"]
     table = "\n".join(lines)
     print(table)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("# benchmarks/continual.py\n\n" + table + "\n")
-    tmp.replace(out)
+    write_text_atomic(args.out, "# benchmarks/continual.py\n\n" + table + "\n")
 
 
 if __name__ == "__main__":

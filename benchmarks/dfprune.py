@@ -26,6 +26,7 @@ from synth.data import load_dataset
 from synth.device import pick_device
 from synth.dfprune import PruneConfig, prune
 from synth.distill import DistillConfig, distill
+from synth.files import write_text_atomic
 from synth.inversion import InversionConfig, balanced_labels, synthesize
 from synth.models import build
 from synth.train import TrainConfig, evaluate, fit
@@ -112,11 +113,7 @@ def main() -> None:
               "Command: `python benchmarks/dfprune.py " + " ".join(sys.argv[1:]) + "`"]
     table = "\n".join(lines)
     print(table)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("# benchmarks/dfprune.py\n\n" + table + "\n")
-    tmp.replace(out)
+    write_text_atomic(args.out, "# benchmarks/dfprune.py\n\n" + table + "\n")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from torch.nn.utils import prune
 from synth import masked
 from synth.compact import compact
 from synth.data import load_dataset
+from synth.files import write_text_atomic
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
 from synth.models import build, count_parameters, prunable_layers
 from synth.train import TrainConfig, evaluate, fit
@@ -141,10 +142,7 @@ def latency_only(args) -> None:
         lines += compaction_lines(model, data) + [""]
     text = "\n".join(lines)
     print(text)
-    out = RESULTS / "grow_prune_latency.md"
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    write_text_atomic(RESULTS / "grow_prune_latency.md", text)
 
 
 def run_one(name: str, args) -> str:
@@ -220,9 +218,7 @@ def main():
     text = (f"# Grow-and-prune vs torch.nn.utils.prune (mnist5k, seed 0)\n\nCommand: `{cmd}` "
             f"(one process per model, 1 torch thread each, CPU)\n\n"
             + "\n".join(p.read_text() for p in parts.values()))
-    tmp = RESULTS / ".grow_prune.md.tmp"
-    tmp.write_text(text)
-    tmp.replace(RESULTS / "grow_prune.md")
+    write_text_atomic(RESULTS / "grow_prune.md", text)
     for p in parts.values():
         p.unlink()
     print(text)

@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cluster.connect import connect  # noqa: E402
 from cluster.hwsim_pool import HwsimPool  # noqa: E402
+from synth.files import write_text_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results" / "hwsim_pool.md"
 
@@ -94,7 +95,7 @@ def main() -> None:
     lines = ["# hwsim pool: 1 vs 2 actors, cached repeats", "",
              f"Command: `python benchmarks/hwsim_pool.py --candidates {args.candidates} "
              f"--rounds {args.rounds} --family {args.family}`; local Ray, 2 CPUs, actors of 0.5 CPU",
-             f"and 1 torch thread; each candidate = build + workload extraction + accelerator",
+             "and 1 torch thread; each candidate = build + workload extraction + accelerator",
              f"pricing of a distinct {args.family} spec (input {shape}).",
              f"Machine load average at the end: {os.getloadavg()[0]:.1f} (shared with other jobs).",
              "", "| pool | candidates/s (median) | per round | ratio |", "|---|---|---|---|",
@@ -110,10 +111,7 @@ def main() -> None:
              f"| actor cache (Ray round trip) | {statistics.median(actor):.3f} | {max(actor):.3f} |",
              "", f"Actor stats after the cache test: {stats}"]
     print("\n".join(lines))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, RESULTS)
+    write_text_atomic(RESULTS, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

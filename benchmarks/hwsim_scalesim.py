@@ -34,6 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hwsim.accel import AcceleratorConfig, DATAFLOWS, evaluate_many, gemm_compute_cycles  # noqa: E402
 from hwsim.workload import extract  # noqa: E402
+from synth.files import write_text_atomic
 from synth.models import build  # noqa: E402
 
 VENV = Path(os.environ.get("SCALESIM_VENV", "/tmp/scalesim-venv"))
@@ -272,10 +273,7 @@ def main() -> None:
                  "itself counts as above.  Extract time is one PyTorch forward pass with hooks on this",
                  "(heavily shared, load ~15 on 2 cores) machine."]
         print("\n".join(text[-6:]))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text("\n".join(text) + "\n")
-    os.replace(tmp, RESULTS)
+    write_text_atomic(RESULTS, "\n".join(text) + "\n")
     print(f"wrote {RESULTS}")
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from hwsim.gpu import GpuConfig  # noqa: E402
 from hwsim.spring import SpringConfig, compare  # noqa: E402
 from hwsim.workload import extract  # noqa: E402
 from synth.data import load_dataset  # noqa: E402
+from synth.files import write_text_atomic
 from synth.models import build  # noqa: E402
 from synth.quant import FixedPointTraining, QuantConfig  # noqa: E402
 from synth.train import TrainConfig, fit  # noqa: E402
@@ -97,9 +97,7 @@ def train_one(name: str, q: QuantConfig | None, epochs: int, data) -> dict:
         r = fit(model, data, cfg, after_step=fx.after_step)
     out = {"test_accuracy": r["test_accuracy"], "val_accuracy": r["val_accuracy"],
            "seconds": time.time() - t0}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(out))
     return out
 
 
@@ -140,10 +138,7 @@ def main() -> None:
                  "'all' = weights (after every step), activations and gradients in fixed point;",
                  "'weights+acts' keeps gradients fp32; 'weights' quantizes the stored weights only."]
         text += [""] + training_table(args.epochs)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text("\n".join(text) + "\n")
-    os.replace(tmp, RESULTS)
+    write_text_atomic(RESULTS, "\n".join(text) + "\n")
     print(f"wrote {RESULTS}")
 
 

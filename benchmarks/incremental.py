@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from synth.data import load_dataset
+from synth.files import write_text_atomic
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
 from synth.incremental import IncrementalConfig, compare, split_dataset
 from synth.models import build
@@ -54,10 +55,7 @@ def main(argv):
               f"(paper: -64% / -63% for LeNet-300-100).", ""]
     text = "\n".join(lines)
     print(text)
-    out = RESULTS / f"incremental_{name}.md"
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    write_text_atomic(RESULTS / f"incremental_{name}.md", text)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synth.checkpoint import load_model  # noqa: E402
 from synth.data import Dataset, load_dataset  # noqa: E402
 from synth.inversion import (BNFeatureHooks, InversionConfig, _augment, balanced_labels,  # noqa: E402
-                             bn_statistics_gap, synthesize, total_variation)
+                             synthesize, total_variation)
 
 REF_MS_PER_ITER = 89.6  # the published loop on this 2-core machine, batch 256, one thread (issue)
 REF_ITERS = 2000

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from synth.data import load_dataset
+from synth.files import write_text_atomic
 from synth.scann import ScannConfig, geometric_mean, run_scann
 
 DATASETS = ("iris", "wine", "breast_cancer", "digits")
@@ -58,10 +59,7 @@ def main(argv):
           f"(paper: 82.1x over nine data sets)", ""]
     text = "\n".join(lines)
     print(text)
-    RESULTS.parent.mkdir(exist_ok=True)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(RESULTS)
+    write_text_atomic(RESULTS, text)
 
 
 if __name__ == "__main__":

@@ -112,12 +112,8 @@ class HwsimPool:
             name=f"{self.name_prefix}{i}", get_if_exists=True).remote(i)
 
     def _restart(self, i: int) -> None:
-        import ray
-        try:
-            ray.kill(self.actors[i], no_restart=True)
-        except Exception:
-            pass
-        self.actors[i] = self._make(i)
+        from cluster.pool import replace_actor
+        replace_actor(self.actors, i, self._make)
         self.restarts += 1
 
     def shard_of(self, key: str) -> int:

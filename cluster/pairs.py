@@ -22,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from synth.errors import UserError
+from synth.files import write_json_atomic
 
 MANIFEST = "job.json"
 
@@ -146,9 +147,7 @@ def _check_manifest(out_dir: Path, manifest: dict) -> None:
             raise UserError(f"{out_dir} holds shards of a different synthesis job (differs in "
                             f"{', '.join(diff)}); use a new --out directory")
         return
-    tmp = path.with_name(f".{MANIFEST}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    write_json_atomic(path, manifest)
 
 
 def prepare_out_dir(out_dir: str | os.PathLike) -> Path:

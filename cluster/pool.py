@@ -10,6 +10,16 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator
 
 
+def replace_actor(actors: list, slot: int, factory: Callable[[int], Any]) -> None:
+    """Kill ``actors[slot]`` (if it is still alive) and put a fresh ``factory(slot)`` there."""
+    import ray
+    try:
+        ray.kill(actors[slot], no_restart=True)
+    except Exception:  # already dead or gone
+        pass
+    actors[slot] = factory(slot)
+
+
 class ResilientActorPool:
     """``factory(i)`` returns actor handle i; ``method`` is called as ``actor.method.remote(item)``.
 
@@ -31,12 +41,7 @@ class ResilientActorPool:
         return len(self.actors)
 
     def _restart(self, slot: int) -> None:
-        import ray
-        try:
-            ray.kill(self.actors[slot], no_restart=True)
-        except Exception:
-            pass
-        self.actors[slot] = self.factory(slot)
+        replace_actor(self.actors, slot, self.factory)
         self.restarts += 1
 
     def map_unordered(self, method: str, items: Iterable[Any],

@@ -22,6 +22,7 @@ from search.searchers import DONE_KEY, SEARCHERS
 from search.space import load_space, parse_constraint
 from synth.config import Config, check_choice, check_range
 from synth.errors import ConfigError, UserError
+from synth.files import write_json_atomic
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,9 +134,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
         raise UserError(f"nothing to resume in {out_dir}: no search_config.json")
     out_dir.mkdir(parents=True, exist_ok=True)
     if not saved.exists():
-        tmp = saved.with_suffix(".tmp")
-        tmp.write_text(json.dumps(config.to_dict(), indent=1))
-        os.replace(tmp, saved)
+        write_json_atomic(saved, config.to_dict())
     space = load_space(config.space)
     data = load_dataset(config.dataset, seed=config.seed)
     # "local": a fresh local Ray.  Without it ray.init() joins whatever cluster

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_range
 from synth.data import Dataset
 from synth.device import pick_device
 from synth.inversion import InversionConfig, balanced_labels, synthesize
@@ -53,12 +53,7 @@ class DistillConfig(Config):
     progress: bool = True
 
     def validate(self) -> None:
-        check_range("epochs", self.epochs, 0, 100000, integer=True)
-        check_range("batch_size", self.batch_size, 1, None, integer=True)
-        check_range("lr", self.lr, 0, 10, low_open=True)
-        check_choice("optimizer", self.optimizer, ("sgd", "adam"))
-        check_range("momentum", self.momentum, 0, 1, high_open=True)
-        check_range("weight_decay", self.weight_decay, 0, 1)
+        self.train_config()  # epochs, batch_size, lr, optimizer, momentum, weight_decay, seed
         check_range("temperature", self.temperature, 0, 1000, low_open=True)
         check_range("alpha", self.alpha, 0, 1)
         check_range("jitter", self.jitter, 0, 64, integer=True)
@@ -67,7 +62,6 @@ class DistillConfig(Config):
         check_range("kd_steps_per_round", self.kd_steps_per_round, 0, None, integer=True)
         check_range("final_kd_steps", self.final_kd_steps, 0, None, integer=True)
         check_range("adi_weight", self.adi_weight, 0, None)
-        check_range("seed", self.seed, 0, None, integer=True)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,

@@ -1,6 +1,5 @@
 import os
 
-import pytest
 import ray
 
 from cluster.connect import connect
@@ -24,7 +23,7 @@ class _Worker:
 
 
 def test_connect_idempotent_local(ray_local):
-    ctx = connect(num_cpus=2)
+    connect(num_cpus=2)
     assert ray.is_initialized()
     assert connect() is not None and ray.cluster_resources()["CPU"] == 2
     node = ray.nodes()[0]
