@@ -2,10 +2,12 @@
 
 For each training size n (25, 50, 100) and each split seed, fit on n architectures and rank
 the 100 held out (the same held-out set for every n within a seed).  Features: the space
-encoding, and the encoding plus log10 parameters and FLOPs ("+costs").  The peer is the
+encoding; the encoding plus log10 parameters and FLOPs ("+costs"); and what the searchers
+use, ``Space.features`` (encoding + per-list summaries: log2 product, min, max, last) plus
+costs, fitted on the logit of accuracy (``accuracy_logit``).  The peer is the
 zero-cost proxy "more parameters = more accurate" (tau of log parameters vs accuracy).
 
-    python benchmarks/search_predictors.py --seeds 3
+    python benchmarks/search_predictors.py --seeds 10
 """
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from search.predictors import BoostedTreesPredictor, GPPredictor, kendall_tau
+from search.predictors import BoostedTreesPredictor, GPPredictor, accuracy_logit, kendall_tau
 from search.space import load_space
+from synth.files import write_text_atomic
 
 SET = Path(__file__).parent / "data" / "convnet_archs.parquet"
 OUT = Path(__file__).parent / "results" / "search_predictors.md"
@@ -26,17 +29,21 @@ OUT = Path(__file__).parent / "results" / "search_predictors.md"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--sizes", default="25,50,100")
     ap.add_argument("--held-out", type=int, default=100)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = pq.read_table(SET).to_pylist()
     space = load_space("convnet")
-    x_enc = space.encode([json.loads(r["spec"]) for r in rows])
+    specs = [json.loads(r["spec"]) for r in rows]
     costs = np.log10([[r["parameters"], r["flops"]] for r in rows])
-    x_all = {"encoding": x_enc, "+costs": np.hstack([x_enc, costs])}
     y = np.array([r["accuracy"] for r in rows])
+    # (features, target): the searchers use the last one (space.features + costs, logit)
+    variants = {("encoding", "accuracy"): (space.encode(specs), y),
+                ("+costs", "accuracy"): (np.hstack([space.encode(specs), costs]), y),
+                ("+summaries+costs", "logit"): (np.hstack([space.features(specs), costs]),
+                                                accuracy_logit(y))}
     results: dict[tuple, list[float]] = {}
     seconds: dict[str, list[float]] = {}
     for seed in range(args.seeds):
@@ -45,19 +52,20 @@ def main() -> None:
         results.setdefault(("params proxy", "-", 0), []).append(kendall_tau(costs[test, 0], y[test]))
         for n in sizes:
             train = pool[:n]
-            for feats, x in x_all.items():
+            for (feats, target), (x, y_fit) in variants.items():
                 for name, make in (("xgboost", BoostedTreesPredictor), ("gp", GPPredictor)):
                     start = time.perf_counter()
-                    pred = make().fit(x[train], y[train]).predict(x[test])
+                    pred = make().fit(x[train], y_fit[train]).predict(x[test])
                     seconds.setdefault(name, []).append(time.perf_counter() - start)
-                    results.setdefault((name, feats, n), []).append(kendall_tau(pred, y[test]))
+                    results.setdefault((name, f"{feats} / {target}", n), []).append(
+                        kendall_tau(pred, y[test]))
             print(f"seed {seed} n={n} done", flush=True)
     proxy = float(np.mean(results[("params proxy", "-", 0)]))
     lines = [f"# Accuracy predictors: Kendall tau on {args.held_out} held-out architectures",
              "", f"Cached set: {len(rows)} convnets (space `convnet`) trained 10 epochs on digits "
              f"(benchmarks/search_arch_set.py); accuracy on val+test (504 images). "
              f"Mean ± std over {args.seeds} random splits.", "",
-             "| predictor | features | train archs | Kendall tau | vs params proxy |",
+             "| predictor | features / fitted target | train archs | Kendall tau | vs params proxy |",
              "|---|---|---|---|---|",
              f"| params proxy (peer) | log10 parameters | 0 | {proxy:.3f} | 1.00x |"]
     for (name, feats, n), taus in results.items():
@@ -70,7 +78,7 @@ def main() -> None:
         f"Command: `python benchmarks/search_predictors.py --seeds {args.seeds}`"]
     text = "\n".join(lines) + "\n"
     print(text)
-    OUT.write_text(text)
+    write_text_atomic(OUT, text)
 
 
 if __name__ == "__main__":

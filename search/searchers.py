@@ -28,8 +28,8 @@ from ray.tune.search import Searcher
 
 from search.costs import CostModel
 from search.evolution import EvolutionConfig, evolve, sample_feasible
-from search.predictors import (BoostedTreesPredictor, GPPredictor, expected_improvement,
-                               upper_confidence_bound)
+from search.predictors import (BoostedTreesPredictor, GPPredictor, accuracy_logit,
+                               expected_improvement, upper_confidence_bound)
 from search.space import Constraint, Space, spec_key
 from synth.errors import ConfigError, UserError
 
@@ -136,8 +136,9 @@ class PredictorSearcher(Searcher):
         return self.cost_model is None or self.cost_model.costs(spec) is not None
 
     def features(self, specs: list[dict]) -> np.ndarray:
-        """Space encoding, plus log10 parameters and FLOPs with ``cost_features``."""
-        x = self.space.encode(specs)
+        """Space features (encoding + list summaries), plus log10 parameters and FLOPs with
+        ``cost_features``."""
+        x = self.space.features(specs)
         if not self.cost_features:
             return x
         costs = [self.cost_model.costs(s) for s in specs]
@@ -156,6 +157,8 @@ class PredictorSearcher(Searcher):
         y = np.array([v for _, v in self.history])
         if self.mode == "min":
             y = -y
+        elif y.min() >= 0.0 and y.max() <= 1.0:  # an accuracy: fit on the logit scale
+            y = accuracy_logit(y)
         self._fit(self.features(specs), y)
         self.refits += 1
         score = lambda cands: self._acquire(self.features(cands), y.max())  # noqa: E731

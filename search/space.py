@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import operator
 import re
 from pathlib import Path
@@ -86,6 +87,13 @@ class IntList:
     def encode(self, value) -> list[float]:
         slots = [float(self.choices.index(v) + 1) for v in value]
         return [float(len(value))] + slots + [0.0] * (self.max_len - len(value))
+
+    def summary(self, value) -> list[float]:
+        """log2 of the product, minimum, maximum and last value (0 for an empty list): the
+        whole-network quantities a per-slot encoding hides (total stride, narrowest layer,
+        final width), so a predictor need not learn them from slot interactions."""
+        logs = [math.log2(max(v, 1)) for v in value] or [0.0]
+        return [sum(logs), min(logs), max(logs), logs[-1]]
 
     def step(self, v, rng):
         """A neighbouring value (one rank up or down), the usual small mutation."""
@@ -259,6 +267,13 @@ class Space:
                 row += p.encode(spec[p.name])
             rows.append(row)
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), self.dim)
+
+    def features(self, specs: list[dict]) -> np.ndarray:
+        """Predictor features: the encoding plus each integer list's ``summary``."""
+        lists = [p for p in self.params if isinstance(p, IntList)]
+        extra = [[f for p in lists for f in p.summary(spec[p.name])] for spec in specs]
+        return np.hstack([self.encode(specs),
+                          np.asarray(extra, dtype=np.float64).reshape(len(specs), 4 * len(lists))])
 
     def mutate(self, spec: dict, rng, tries: int = 20) -> dict:
         """One random edit: a new choice, a neighbouring list value, or a layer added or

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from search.predictors import (BoostedTreesConfig, BoostedTreesPredictor, GPConfig, GPPredictor,
-                               expected_improvement, kendall_tau, upper_confidence_bound)
+                               accuracy_logit, expected_improvement, kendall_tau,
+                               upper_confidence_bound)
 from synth.errors import ConfigError, UserError
 
 
@@ -56,3 +57,12 @@ def test_acquisitions():
     assert (ei >= 0).all() and ei[1] > ei[0] and ei[1] > ei[2]
     assert np.isclose(ei[2], 0.1)  # no uncertainty: EI = improvement
     assert np.allclose(upper_confidence_bound(mean, std, beta=4.0), mean + 2 * std)
+
+
+def test_accuracy_logit_is_monotone_finite_and_centred():
+    y = np.array([0.0, 0.1, 0.5, 0.9, 0.99, 1.0])
+    z = accuracy_logit(y)
+    assert np.isfinite(z).all() and np.all(np.diff(z) > 0)
+    assert z[2] == pytest.approx(0.0)
+    assert z[3] == pytest.approx(np.log(9.0))
+    assert z[0] == pytest.approx(-z[-1])  # clipped symmetrically

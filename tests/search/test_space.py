@@ -73,3 +73,19 @@ def test_constraints():
     for bad in ("latency<=1", "latency_ms=<1", "flops<=abc"):
         with pytest.raises(ConfigError, match="constraint"):
             parse_constraint(bad)
+
+
+def test_features_append_list_summaries_by_hand():
+    space = load_space("convnet")
+    spec = space.complete({"widths": [16, 16, 64], "kernels": [1, 5, 5], "strides": [1, 1, 2],
+                           "hidden": [], "pool": "max", "bn": True})
+    feats = space.features([spec])
+    n_lists = sum(len(p.summary([1])) == 4 for p in space.params if hasattr(p, "summary"))
+    assert feats.shape == (1, space.dim + 4 * n_lists)
+    np.testing.assert_array_equal(feats[0, :space.dim], space.encode([spec])[0])
+    by_name = dict(zip([p.name for p in space.params if hasattr(p, "summary")],
+                       feats[0, space.dim:].reshape(-1, 4)))
+    # log2 of product, min, max, last
+    np.testing.assert_allclose(by_name["widths"], [4 + 4 + 6, 4, 6, 6])
+    np.testing.assert_allclose(by_name["strides"], [1, 0, 1, 1])
+    np.testing.assert_allclose(by_name["hidden"], [0, 0, 0, 0])  # empty list
