@@ -11,9 +11,15 @@ on average, where round-to-nearest (u = 0.5) would drop it to zero.
 
 ``FixedPointTraining(config).attach(model)`` quantizes, for every Linear/Conv2d:
 activations (layer outputs) in the forward pass, activation gradients in the backward pass
-(straight-through otherwise), weight gradients before the optimizer step; and
-``after_step(model)`` rounds the stored weights back to the grid after every step (pass it
-to ``synth.train.fit``).  Optimizer state (momentum) stays in fp32, as an accumulator.
+(straight-through otherwise), weight gradients before the optimizer step; the optimizer
+state (SGD's momentum buffer, Adam's moments) after every step of any optimizer over the
+model's parameters (``optimizer_state``, on by default: a fixed-point trainer such as SPRING
+stores everything in fixed point); and ``after_step(model)`` rounds the stored weights back
+to the grid after every step (pass it to ``synth.train.fit``).  Because the stored weight w
+is already on the grid, Q(w - lr*v) = w + Q(-lr*v): the weight update itself is applied on
+the grid, so a per-weight update under half a step (2^-17 at 16 fraction bits) vanishes
+under round-to-nearest and survives in expectation under stochastic rounding -- which is
+what small or decayed (cosine) learning rates produce.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import dataclasses
 
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from synth.config import Config, check_choice, check_range
 
@@ -35,6 +42,7 @@ class QuantConfig(Config):
     weights: bool = True
     activations: bool = True
     gradients: bool = True
+    optimizer_state: bool = True  # momentum buffer / Adam moments stored in fixed point
     seed: int = 0
 
     def validate(self) -> None:
@@ -98,7 +106,8 @@ class FixedPointTraining:
         return quantize(x, c.int_bits, c.frac_bits, c.rounding, self._gen(x.device))
 
     def attach(self, model: nn.Module) -> nn.Module:
-        """Quantize the weights now and hook every Linear/Conv2d; returns the model."""
+        """Quantize the weights now, hook every Linear/Conv2d and (``optimizer_state``) every
+        optimizer step over the model's parameters; returns the model."""
         for m in model.modules():
             if isinstance(m, (nn.Linear, nn.Conv2d)):
                 self._handles.append(m.register_forward_hook(
@@ -106,8 +115,25 @@ class FixedPointTraining:
                 if self.config.gradients:
                     for p in m.parameters():
                         self._handles.append(p.register_hook(self._q))
+        if self.config.optimizer_state:
+            owned = {id(p) for p in model.parameters()}
+            self._handles.append(register_optimizer_step_post_hook(
+                lambda opt, args, kwargs: self.quantize_state(opt, owned)))
         self.after_step(model)
         return model
+
+    @torch.no_grad()
+    def quantize_state(self, optimizer: torch.optim.Optimizer, owned: set[int]) -> None:
+        """Round the optimizer's per-parameter tensors (momentum, moments; not the step
+        count) for the parameters in ``owned`` (ids) onto the fixed-point grid.  Runs after
+        every ``optimizer.step()``; optimizers over other parameters are left alone."""
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if id(p) not in owned:
+                    continue
+                for key, v in optimizer.state.get(p, {}).items():
+                    if key != "step" and torch.is_tensor(v) and v.is_floating_point():
+                        v.copy_(self._q(v))
 
     def detach(self) -> None:
         for h in self._handles:

@@ -41,6 +41,46 @@ def test_small_updates_survive_only_with_stochastic_rounding():
             assert mean == 0.0
 
 
+def _sgd_steps(rounding: str, momentum: float, steps: int = 40) -> tuple[torch.Tensor, dict]:
+    """Plain torch SGD on a zero Linear whose gradient is 2^-12 everywhere (on the 2^-16
+    grid), lr 2^-6: every weight update is 2^-18 = 1/4 of a step -- or, with momentum, the
+    buffer (in fixed point) times lr, still under half a step for the first steps."""
+    model = torch.nn.Linear(100, 100, bias=False)
+    torch.nn.init.zeros_(model.weight)
+    fx = FixedPointTraining(QuantConfig(rounding=rounding, seed=3))
+    fx.attach(model)
+    opt = torch.optim.SGD(model.parameters(), lr=2 ** -6, momentum=momentum)
+    for _ in range(steps):
+        model.weight.grad = torch.full_like(model.weight, 2 ** -12)
+        opt.step()
+        fx.after_step(model)
+    fx.detach()
+    return model.weight.detach(), opt.state[model.weight]
+
+
+def test_sub_lsb_update_survives_sr_and_vanishes_under_rtn_through_the_optimizer():
+    w_sr, _ = _sgd_steps("stochastic", momentum=0.0)
+    w_rtn, _ = _sgd_steps("nearest", momentum=0.0)
+    assert w_rtn.abs().max() == 0                              # every 2^-18 update rounded away
+    assert (-w_sr.mean()).item() == pytest.approx(40 * 2 ** -18, rel=0.05)  # E[Q(x)] = x
+    assert torch.all(w_sr * 2 ** 16 == torch.round(w_sr * 2 ** 16))
+
+
+def test_optimizer_state_is_stored_in_fixed_point():
+    _, state = _sgd_steps("nearest", momentum=0.9, steps=3)
+    buf = state["momentum_buffer"]
+    assert torch.all(buf * 2 ** 16 == torch.round(buf * 2 ** 16))
+    model = torch.nn.Linear(4, 4)
+    fx = FixedPointTraining(QuantConfig(optimizer_state=False))
+    fx.attach(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model.weight.grad = torch.full_like(model.weight, 1e-6)     # off the grid, kept in fp32
+    model.bias.grad = torch.zeros_like(model.bias)
+    opt.step()
+    assert opt.state[model.weight]["momentum_buffer"][0, 0].item() == pytest.approx(1e-6)
+    fx.detach()
+
+
 def test_attach_quantizes_forward_and_gradients():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(5, 3))
