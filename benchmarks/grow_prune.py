@@ -5,18 +5,24 @@ For each model: train one dense network; from the same weights run
   per step, ``retrain`` epochs of fine-tuning per step (``synth.train.fit``, cosine lr);
 - ours: ``synth.grow_prune.grow_and_prune`` with the same number of steps, fraction and retraining
   epochs (same training budget), LAMP layer-adaptive scores instead of one global |w| threshold;
-  optionally (--kd) retraining by distillation from the dense model (``synth.distill.kd_loss``).
+  optionally (--kd) retraining by distillation from the dense model on the same randomly shifted
+  inputs (``synth.distill.live_kd_fn``, --shift), RigL regrowth (--regrow) and removal of weights
+  that cannot matter (--remove-dead, ``synth.masked.remove_dead``).
 The headline is the largest reduction in nonzero weights (Linear/Conv2d weights, dense count /
 nonzero count) whose test accuracy is within 0.5 points of the dense model's.  Then the chosen
 masked model is compacted (``synth.compact``): outputs compared and CPU latency measured.
 
     python benchmarks/grow_prune.py                     # both models as 2 processes, ~10-15 min
     python benchmarks/grow_prune.py --model lenet300_100 --threads 1
+    python benchmarks/grow_prune.py --model lenet300_100 --steps 26 --kd --kd-temp 2 --shift 2 \
+        --remove-dead --seeds 3 4 5 6 7 8 9 10 --jobs 8    # several seeds, mean curves
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import json
+import math
 import subprocess
 import sys
 import time
@@ -28,6 +34,7 @@ from torch.nn.utils import prune
 from synth import masked
 from synth.compact import compact
 from synth.data import load_dataset
+from synth.distill import live_kd_fn
 from synth.files import write_text_atomic
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
 from synth.models import build, count_parameters, prunable_layers
@@ -42,7 +49,7 @@ def connections(model) -> int:
     return masked.connections(model)
 
 
-def peer_curve(dense, data, steps, fraction, train_cfg):
+def peer_curve(dense, data, steps, fraction, train_cfg, seed=0):
     """torch.nn.utils.prune global L1, iterative, fine-tuning after each step."""
     model = copy.deepcopy(dense)
     params = [(m, "weight") for _, m in prunable_layers(model)]
@@ -50,34 +57,34 @@ def peer_curve(dense, data, steps, fraction, train_cfg):
     curve = []
     for step in range(1, steps + 1):
         prune.global_unstructured(params, pruning_method=prune.L1Unstructured, amount=fraction)
-        fit(model, data, train_cfg.replace(seed=step), desc="peer")
+        fit(model, data, train_cfg.replace(seed=seed + step), desc="peer")
         acc = evaluate(model, data.x_test, data.y_test)["accuracy"]
         curve.append({"step": step, "connections": connections(model),
                       "reduction": total / connections(model), "test_accuracy": acc})
     return curve
 
 
-def ours_curve(dense, data, steps, fraction, epochs, train_cfg, kd: bool, criterion="lamp"):
+def ours_curve(dense, data, steps, train_cfg, args):
+    """Our curve: LAMP (or --criterion) pruning with optional KD from the dense model on
+    consistently shifted inputs (--shift), RigL regrowth (--regrow), dead-weight removal."""
     model = copy.deepcopy(dense)
     total = connections(model)
     loss_fn = None
-    if kd:
-        from synth.distill import kd_loss
-        teacher = copy.deepcopy(dense).eval()
-
-        def loss_fn(m, xb, yb):
-            with torch.no_grad():
-                t = teacher(xb)
-            return kd_loss(m(xb), t, 4.0, labels=yb, alpha=0.5)
-    schedule = GrowPruneSchedule(prune_steps=steps, prune_fraction=fraction, criterion=criterion,
-                                 retrain_epochs=epochs, lr=train_cfg.lr,
-                                 weight_decay=train_cfg.weight_decay, device="cpu")
+    if args.kd:
+        loss_fn = live_kd_fn(copy.deepcopy(dense), args.kd_temp, args.kd_alpha, args.shift,
+                             seed=train_cfg.seed)
+    schedule = GrowPruneSchedule(prune_steps=steps, prune_fraction=args.fraction,
+                                 criterion=args.criterion, seed=train_cfg.seed,
+                                 regrow_fraction=args.regrow, remove_dead=args.remove_dead,
+                                 retrain_epochs=args.retrain, lr=train_cfg.lr,
+                                 batch_size=args.batch, optimizer=args.optimizer,
+                                 weight_decay=args.weight_decay, device="cpu")
     snaps = {}
     model, history = grow_and_prune(model, data, schedule, loss_fn=loss_fn,
                                     on_step=lambda m, row: snaps.__setitem__(
                                         row["step"], copy.deepcopy(m.state_dict())))
     curve = [{"step": r["step"], "connections": r["connections"],
-              "reduction": total / r["connections"], "test_accuracy": r["test_accuracy"],
+              "reduction": total / max(1, r["connections"]), "test_accuracy": r["test_accuracy"],
               "flops": r["flops"], "parameters": r["parameters"]}
              for r in history if r["phase"] == "prune"]
     return model, curve, snaps
@@ -145,41 +152,177 @@ def latency_only(args) -> None:
     write_text_atomic(RESULTS / "grow_prune_latency.md", text)
 
 
-def run_one(name: str, args) -> str:
+def curves(name: str, args) -> dict:
+    """Dense model, then the peer's and our curves from it (seed ``args.seed``); a JSON-able dict
+    (``args.json`` gets it too), plus the masked model chosen for compaction under "_model"."""
     torch.set_num_threads(args.threads)
-    data = load_dataset("mnist5k", seed=0)
-    cfg = TrainConfig(epochs=args.dense_epochs, lr=0.05, weight_decay=1e-4, seed=0,
+    data = load_dataset("mnist5k", seed=0)        # one split: every seed is tested on the same 1,000
+    cfg = TrainConfig(epochs=args.dense_epochs, lr=0.05, weight_decay=1e-4, seed=args.seed,
                       device="cpu", progress=False)
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     dense = build(name, data.input_shape, data.num_classes)
     t0 = time.perf_counter()
     fit(dense, data, cfg)
     dense_acc = evaluate(dense, data.x_test, data.y_test)["accuracy"]
     retrain = cfg.replace(epochs=args.retrain)
     steps = args.steps or MODELS[name]["steps"]
-    peer = peer_curve(dense, data, steps, args.fraction, retrain)
-    model, ours, snaps = ours_curve(dense, data, steps, args.fraction, args.retrain, retrain,
-                                    args.kd, args.criterion)
-    seconds = time.perf_counter() - t0
+    out = {"model": name, "seed": args.seed, "dense_accuracy": dense_acc, "steps": steps,
+           "weights": connections(dense), "ours_label": ours_label(args)}
+    if not args.skip_peer:
+        out["peer"] = peer_curve(dense, data, steps, args.fraction, retrain, 1000 * args.seed)
+    model, out["ours"], snaps = ours_curve(dense, data, steps,
+                                           retrain.replace(seed=1000 * args.seed), args)
+    out["seconds"] = time.perf_counter() - t0
+    if args.json:
+        write_text_atomic(Path(args.json), json.dumps(out, indent=1))
+    ob = best(out["ours"], dense_acc)
+    if ob is not None:
+        model.load_state_dict(snaps[ob["step"]])
+        out["_model"], out["_data"] = model, data
+    return out
+
+
+def ours_label(args) -> str:
+    return (f"{args.criterion}" + (f" + KD from dense (T {args.kd_temp}, alpha {args.kd_alpha}"
+                                   f"{f', shift {args.shift} px' if args.shift else ''})"
+                                   if args.kd else "")
+            + (f", batch {args.batch}" if args.batch != 64 else "")
+            + (f", {args.optimizer}" if args.optimizer != "sgd" else "")
+            + (f", weight decay {args.weight_decay}" if args.weight_decay != 1e-4 else "")
+            + (f" + regrow {args.regrow}" if args.regrow else "")
+            + (" + dead-weight removal" if args.remove_dead else ""))
+
+
+def _fmt(b) -> str:
+    return ("none" if b is None else
+            f"{b['reduction']:.1f}x ({b['connections']:,} weights, {b['test_accuracy']:.2%})")
+
+
+def _headline(peer, ours, dense_acc):
+    """Best point of each curve within MAX_LOSS of dense, and the ratio of their reductions."""
     pb, ob = best(peer, dense_acc), best(ours, dense_acc)
-    lines = [f"## {name}  (dense test accuracy {dense_acc:.2%}, "
-             f"{connections(dense):,} weights; {steps} steps x {args.retrain} epochs, "
-             f"fraction {args.fraction}, ours: {args.criterion}"
-             f"{' + KD from dense' if args.kd else ''}; {seconds:.0f} s)", "",
+    return pb, ob, (ob["reduction"] / pb["reduction"]) if ob and pb else float("nan")
+
+
+def _row(p, o, *extra) -> str:
+    return " | ".join([f"| {p['step']}", f"{p['reduction']:.1f}x", f"{p['test_accuracy']:.2%}",
+                       f"{o['reduction']:.1f}x", f"{o['test_accuracy']:.2%}", *extra]) + " |"
+
+
+def render(run: dict, args) -> str:
+    """One seed's table: both curves step by step, the headline, then compaction."""
+    name, dense_acc, peer, ours = run["model"], run["dense_accuracy"], run["peer"], run["ours"]
+    lines = [f"## {name}  (seed {run['seed']}, dense test accuracy {dense_acc:.2%}, "
+             f"{run['weights']:,} weights; {run['steps']} steps x {args.retrain} epochs, "
+             f"fraction {args.fraction}, ours: {run['ours_label']}; {run['seconds']:.0f} s)", "",
              "| step | peer reduction | peer test acc | ours reduction | ours test acc | ours MACs |",
              "|---|---|---|---|---|---|"]
-    for p, o in zip(peer, ours):
-        lines.append(f"| {p['step']} | {p['reduction']:.1f}x | {p['test_accuracy']:.2%} | "
-                     f"{o['reduction']:.1f}x | {o['test_accuracy']:.2%} | {o['flops']:,} |")
-    fmt = (lambda b: "none" if b is None else
-           f"{b['reduction']:.1f}x ({b['connections']:,} weights, {b['test_accuracy']:.2%})")
-    ratio = (ob["reduction"] / pb["reduction"]) if ob and pb else float("nan")
-    lines += ["", f"Largest reduction within {MAX_LOSS:.1%} of dense: peer {fmt(pb)}; "
-              f"ours {fmt(ob)}; ours/peer = {ratio:.2f}x", ""]
-    if ob is not None:   # compaction of the chosen masked model
-        model.load_state_dict(snaps[ob["step"]])
-        lines += compaction_lines(model, data)
+    lines += [_row(p, o, f"{o['flops']:,}") for p, o in zip(peer, ours)]
+    pb, ob, ratio = _headline(peer, ours, dense_acc)
+    lines += ["", f"Largest reduction within {MAX_LOSS:.1%} of dense: peer {_fmt(pb)}; "
+              f"ours {_fmt(ob)}; ours/peer = {ratio:.2f}x", ""]
+    if "_model" in run:   # compaction of the chosen masked model
+        lines += compaction_lines(run["_model"], run["_data"])
     return "\n".join(lines) + "\n"
+
+
+def mean_curve(runs: list[dict], key: str) -> list[dict]:
+    """Per step: geometric-mean reduction, mean test accuracy over the seeds."""
+    out = []
+    for rows in zip(*(r[key] for r in runs)):
+        red = math.exp(sum(math.log(r["reduction"]) for r in rows) / len(rows))
+        out.append({"step": rows[0]["step"], "reduction": red,
+                    "connections": round(runs[0]["weights"] / red),
+                    "test_accuracy": sum(r["test_accuracy"] for r in rows) / len(rows)})
+    return out
+
+
+def report(paths: list[str]) -> str:
+    """Several seeds (JSON files from --json): for each variant of ours (its label), the
+    per-seed headlines, the mean curves of both and the headline on the mean curves.  A run
+    without a peer curve (--skip-peer) takes the peer of the same seed from another file."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    peers = {r["seed"]: r["peer"] for r in runs if "peer" in r}
+    sections = []
+    for label in dict.fromkeys(r["ours_label"] for r in runs):
+        group = [dict(r, peer=r.get("peer", peers.get(r["seed"]))) for r in runs
+                 if r["ours_label"] == label and r["seed"] in peers]
+        sections.append(_report_group(sorted(group, key=lambda r: r["seed"])))
+    return "\n".join(sections)
+
+
+def _report_group(runs: list[dict]) -> str:
+    lines = [f"### {runs[0]['model']}, ours: {runs[0]['ours_label']} "
+             f"(seeds {', '.join(str(r['seed']) for r in runs)})", "",
+             "| seed | dense | peer best | ours best | ours/peer |", "|---|---|---|---|---|"]
+    for r in runs:
+        pb, ob, ratio = _headline(r["peer"], r["ours"], r["dense_accuracy"])
+        lines.append(f"| {r['seed']} | {r['dense_accuracy']:.2%} | {_fmt(pb)} | {_fmt(ob)} | "
+                     f"{ratio:.2f}x |")
+    dense = sum(r["dense_accuracy"] for r in runs) / len(runs)
+    peer, ours = mean_curve(runs, "peer"), mean_curve(runs, "ours")
+    lines += ["", f"Mean over seeds (dense {dense:.2%}; reduction: geometric mean; per-seed "
+              f"accuracies in the step columns):", "",
+              "| step | peer reduction | peer test acc | ours reduction | ours test acc | "
+              "peer per seed | ours per seed |", "|---|---|---|---|---|---|---|"]
+    for i, (p, o) in enumerate(zip(peer, ours)):
+        each = [" / ".join(f"{r[k][i]['test_accuracy']:.1%}" for r in runs) for k in ("peer", "ours")]
+        lines.append(_row(p, o, *each))
+    pb, ob, ratio = _headline(peer, ours, dense)
+    lines += ["", f"Mean curves, largest reduction within {MAX_LOSS:.1%} of the mean dense "
+              f"accuracy: peer {_fmt(pb)}; ours {_fmt(ob)}; **ours/peer = {ratio:.2f}x**", ""]
+    return "\n".join(lines)
+
+
+def ours_options(args) -> list[str]:
+    """The command-line options that define the curves (to re-run one seed in a subprocess)."""
+    opts = ["--dense-epochs", args.dense_epochs, "--retrain", args.retrain, "--fraction",
+            args.fraction, "--steps", args.steps, "--criterion", args.criterion, "--regrow",
+            args.regrow, "--batch", args.batch, "--optimizer", args.optimizer, "--weight-decay",
+            args.weight_decay, "--kd-temp", args.kd_temp, "--kd-alpha", args.kd_alpha,
+            "--shift", args.shift, "--threads", args.threads]
+    flags = [f for f, on in (("--kd", args.kd), ("--remove-dead", args.remove_dead)) if on]
+    return [str(o) for o in opts] + flags
+
+
+def seeds_report(args) -> None:
+    """--seeds: one subprocess per seed (--jobs at a time), JSON per seed beside --out, then the
+    combined report (and the first seed's compaction lines) in --out."""
+    out = Path(args.out or RESULTS / f"grow_prune_{args.model}_seeds.md")
+    folder = out.with_suffix("")
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [folder / f"seed{s}.json" for s in args.seeds]
+    cmds = [[sys.executable, __file__, "--model", args.model, "--seed", str(s), "--json", str(f),
+             "--out", str(f.with_suffix(".md"))] + ours_options(args)
+            for s, f in zip(args.seeds, files)]
+    t0 = time.perf_counter()
+    procs: list[subprocess.Popen] = []
+    for cmd in cmds:
+        while sum(p.poll() is None for p in procs) >= args.jobs:
+            time.sleep(0.5)
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL))
+    if any(p.wait() for p in procs):
+        sys.exit("a seed's run failed")
+    shown = " ".join(sys.argv[1:])
+    compaction = [ln for ln in files[0].with_suffix(".md").read_text().splitlines()
+                  if ln.startswith("Compact")]
+    text = (f"# Grow-and-prune vs torch.nn.utils.prune, {args.model}, seeds "
+            f"{', '.join(map(str, args.seeds))}\n\nCommand: `python benchmarks/grow_prune.py "
+            f"{shown}` ({args.jobs} processes at a time, {args.threads} torch thread each, CPU; "
+            f"{time.perf_counter() - t0:.0f} s wall)\n\n"
+            f"Each seed trains its own dense model ({args.dense_epochs} epochs); peer and ours "
+            f"then prune it for {args.steps or MODELS[args.model]['steps']} steps of "
+            f"{args.fraction:.0%} with {args.retrain} retraining epochs each (the same budget). "
+            f"Per-seed tables: {folder.name}/seed*.md; curves: {folder.name}/seed*.json.\n\n"
+            + report([str(f) for f in files])
+            + f"\nCompaction of seed {args.seeds[0]}'s chosen model:\n\n" + "\n".join(compaction)
+            + "\n")
+    write_text_atomic(out, text)
+    print(text)
+
+
+def run_one(name: str, args) -> str:
+    return render(curves(name, args), args)
 
 
 def main():
@@ -192,11 +335,41 @@ def main():
     ap.add_argument("--steps", type=int, default=0)
     ap.add_argument("--kd", action="store_true")
     ap.add_argument("--criterion", default="lamp", choices=["lamp", "magnitude", "layerwise"])
+    ap.add_argument("--regrow", type=float, default=0.0,
+                    help="ours: also prune this fraction and regrow as many by |dL/dW| (RigL)")
+    ap.add_argument("--remove-dead", action="store_true",
+                    help="ours: drop weights of unused units and constant inputs")
+    ap.add_argument("--batch", type=int, default=64, help="ours: retraining batch size")
+    ap.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"], help="ours")
+    ap.add_argument("--weight-decay", type=float, default=1e-4, help="ours")
+    ap.add_argument("--kd-temp", type=float, default=4.0)
+    ap.add_argument("--kd-alpha", type=float, default=0.5, help="weight of the label loss")
+    ap.add_argument("--shift", type=int, default=0,
+                    help="ours with --kd: inputs shifted by up to this many pixels")
+    ap.add_argument("--seed", type=int, default=0, help="dense init and training seed")
+    ap.add_argument("--seeds", type=int, nargs="+", help="several seeds, combined report")
+    ap.add_argument("--jobs", type=int, default=1, help="with --seeds: processes at a time")
+    ap.add_argument("--json", default=None, help="also write this seed's curves as JSON")
+    ap.add_argument("--skip-peer", action="store_true", help="ours only (with --json)")
+    ap.add_argument("--report", nargs="+", metavar="JSON",
+                    help="only combine --json files of several seeds into mean curves")
     ap.add_argument("--out", default=None)
     ap.add_argument("--latency", action="store_true", help="only the compaction latency table")
     args = ap.parse_args()
     if args.latency:
         latency_only(args)
+        return
+    if args.report:
+        text = report(args.report)
+        print(text)
+        if args.out:
+            write_text_atomic(Path(args.out), text)
+        return
+    if args.skip_peer:
+        curves(args.model, args)
+        return
+    if args.seeds:
+        seeds_report(args)
         return
     if args.model:
         text = run_one(args.model, args)

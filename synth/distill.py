@@ -2,6 +2,9 @@
 
 * ``kd_loss``: T^2 * KL(softmax(t/T) || softmax(s/T)), optionally mixed with cross-entropy on
   the teacher's (or given) labels.
+* ``live_kd_fn``: a ``loss_fn(model, x, y)`` for ``fit``/``grow_and_prune`` that distils from a
+  live teacher on the same, optionally randomly shifted, inputs ("consistent teaching", Beyer
+  et al. 2022, arXiv 2106.05237: teacher and student see the same augmented image).
 * ``distill``: KD of a student on a fixed set of (synthesized) inputs, reusing
   ``synth.train.fit`` with a KD ``loss_fn``; the teacher's logits are computed once.
 * ``adi_distill``: the Adaptive DeepInversion protocol: rounds that synthesize a new batch with
@@ -83,6 +86,36 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperat
     if labels is None:
         labels = teacher_logits.argmax(1)
     return (1 - alpha) * kl + alpha * F.cross_entropy(student_logits, labels)
+
+
+def random_shift(x: torch.Tensor, pixels: float, generator: torch.Generator | None = None
+                 ) -> torch.Tensor:
+    """Each image of ``x`` (N, C, H, W) translated by its own random offset of up to ``pixels``
+    in x and y (bilinear; the border value fills what moves in)."""
+    n = len(x)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+    scale = torch.tensor([2.0 * pixels / x.shape[-1], 2.0 * pixels / x.shape[-2]])  # [-1, 1] units
+    theta[:, :, 2] = (torch.rand(n, 2, generator=generator) * 2 - 1) * scale
+    grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+
+
+def live_kd_fn(teacher: nn.Module, temperature: float = 4.0, alpha: float = 0.5,
+               shift: float = 0.0, seed: int = 0):
+    """``loss_fn(model, x, y)``: ``kd_loss`` against ``teacher`` (kept in eval mode) evaluated on
+    the same inputs, each shifted by up to ``shift`` pixels first (``random_shift``), with
+    weight ``alpha`` on cross-entropy with the true labels ``y``."""
+    teacher.eval()
+    gen = torch.Generator().manual_seed(seed)
+
+    def loss_fn(model, xb, yb):
+        if shift:
+            xb = random_shift(xb, shift, gen)
+        with torch.no_grad():
+            t = teacher(xb)
+        return kd_loss(model(xb), t, temperature, labels=yb, alpha=alpha)
+    return loss_fn
 
 
 @torch.no_grad()

@@ -39,6 +39,8 @@ class GrowPruneSchedule(Config):
     prune_steps: int = 10
     prune_fraction: float = 0.2      # of the active connections removed per step
     criterion: str = "lamp"          # magnitude (global) | layerwise | lamp (layer-adaptive)
+    regrow_fraction: float = 0.0     # RigL: prune this much more and regrow as many by |G|
+    remove_dead: bool = False        # drop weights that cannot matter (masked.remove_dead)
     retrain_epochs: int = 3
     accuracy_floor: float = 0.0      # absolute validation accuracy; 0 = never stop early
     max_accuracy_drop: float = 1.0   # stop when val accuracy < start - this (fraction)
@@ -63,6 +65,8 @@ class GrowPruneSchedule(Config):
         check_range("prune_steps", self.prune_steps, 0, 1000, integer=True)
         check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)
         check_choice("criterion", self.criterion, ("magnitude", "layerwise", "lamp"))
+        check_range("regrow_fraction", self.regrow_fraction, 0, 1 - self.prune_fraction,
+                    high_open=True)
         check_range("retrain_epochs", self.retrain_epochs, 0, 10000, integer=True)
         check_range("accuracy_floor", self.accuracy_floor, 0, 1)
         check_range("max_accuracy_drop", self.max_accuracy_drop, 0, 1)
@@ -102,13 +106,16 @@ def _train(model, data, schedule, step, loss_fn, train_xy, progress, desc):
     fit(model, data, config, loss_fn=loss_fn, train_xy=train_xy, desc=desc)
 
 
+def _grad_kwargs(schedule: GrowPruneSchedule, seed: int, loss_fn) -> dict:
+    return dict(batches=schedule.growth_batches, batch_size=schedule.batch_size, seed=seed,
+                loss_fn=loss_fn)
+
+
 def grow(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, round_: int, *,
          loss_fn: Callable | None = None, train_xy=None) -> dict:
     """One growth round: connections by |G|, then NeST bridge neurons on every Linear pair."""
     x, y = train_xy if train_xy is not None else (data.x_train, data.y_train)
-    seed = schedule.seed + 1000 + round_
-    kw = dict(batches=schedule.growth_batches, batch_size=schedule.batch_size, seed=seed,
-              loss_fn=loss_fn)
+    kw = _grad_kwargs(schedule, schedule.seed + 1000 + round_, loss_fn)
     neurons = 0
     if schedule.neuron_growth:
         for pair in masked.linear_pairs(model):
@@ -118,6 +125,28 @@ def grow(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, rou
     grads = masked.accumulate_gradients(model, x, y, **kw)
     grown = masked.grow_connections(model, grads, schedule.growth_ratio, schedule.growth_init)
     return {"grown_connections": grown, "grown_neurons": neurons}
+
+
+def prune_step(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, step: int, *,
+               loss_fn: Callable | None = None, train_xy=None) -> dict:
+    """One pruning move before retraining: remove ``prune_fraction + regrow_fraction`` of the
+    active connections by the criterion; regrow, per layer, the ``regrow_fraction`` share of
+    what that layer lost at the dormant connections of largest |G| (RigL); then, with
+    ``remove_dead``, drop the weights that cannot change the output (``masked.remove_dead``)."""
+    x, y = train_xy if train_xy is not None else (data.x_train, data.y_train)
+    active = {n: int(m.mask.sum()) for n, _, m in masked.masked_layers(model)}
+    fraction = schedule.prune_fraction + schedule.regrow_fraction
+    info = {"pruned": masked.prune_connections(model, fraction, schedule.criterion)}
+    if schedule.regrow_fraction:
+        share = schedule.regrow_fraction / fraction
+        counts = {n: round(share * (active[n] - int(m.mask.sum())))
+                  for n, _, m in masked.masked_layers(model)}
+        grads = masked.accumulate_gradients(
+            model, x, y, **_grad_kwargs(schedule, schedule.seed + 2000 + step, loss_fn))
+        info["regrown"] = masked.regrow_connections(model, grads, counts, schedule.growth_init)
+    if schedule.remove_dead:
+        info["dead"] = masked.remove_dead(model, x)
+    return info
 
 
 def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, *,
@@ -164,9 +193,9 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     for _ in range(schedule.prune_steps):
         step += 1
         before = copy.deepcopy(model.state_dict())
-        removed = masked.prune_connections(model, schedule.prune_fraction, schedule.criterion)
+        info = prune_step(model, data, schedule, step, loss_fn=loss_fn, train_xy=train_xy)
         _train(model, data, schedule, step, loss_fn, train_xy, False, "retrain")
-        row = measure(model, data, step=step, phase="prune", pruned=removed)
+        row = measure(model, data, step=step, phase="prune", **info)
         bar.update(1)
         bar.set_postfix(conn=row["connections"], val=f"{row['val_accuracy']:.4f}")
         if row["val_accuracy"] < floor:

@@ -15,7 +15,12 @@ Moves (NeST, Dai et al. 2019; SCANN, Hassantabar et al. 2019):
   ``sqrt(beta |G|)`` in and ``-sign(G) sqrt(beta |G|)`` out, so that through the ReLU the new path
   adds ``-beta G x_m`` to output n (NeST Sec. 3.2, birth strength beta);
 - connection pruning: remove the active connections with the smallest score (magnitude, or the
-  layer-adaptive LAMP score of Lee et al. 2021), exactly k of them.
+  layer-adaptive LAMP score of Lee et al. 2021), exactly k of them;
+- regrowth (prune-and-regrow, RigL, Evci et al. 2020): within a layer, activate the dormant
+  connections with the largest |G| again, as many as asked, so the topology keeps adapting;
+- dead weights: connections into a hidden unit that nothing reads, and connections out of an
+  input feature that is constant on the training data (a dead pixel, a unit with no inputs)
+  whose contribution w * c is folded into the bias, are removed without changing the function.
 """
 from __future__ import annotations
 
@@ -246,6 +251,98 @@ def grow_connections(model: nn.Module, grads: dict[str, torch.Tensor], ratio: fl
         original_weight(layer).view(-1)[idx] = -init_scale * g.flatten()[idx]
         grown += k
     return grown
+
+
+@torch.no_grad()
+def regrow_connections(model: nn.Module, grads: dict[str, torch.Tensor],
+                       counts: dict[str, int], init_scale: float = 0.1) -> int:
+    """Activate, in each layer of ``counts``, that many dormant connections with the largest
+    |G| (RigL's regrowth; the just-pruned ones compete too); new weights are
+    ``-init_scale * G`` as in ``grow_connections``.  Returns the number grown."""
+    grown = 0
+    for name, layer, m in masked_layers(model):
+        k = min(int(counts.get(name, 0)), int((~m.mask).sum()))
+        if k <= 0 or name not in grads:
+            continue
+        g = grads[name].to(m.mask.device)
+        score = torch.where(m.mask, torch.full_like(g, -1.0), g.abs()).flatten()
+        idx = torch.topk(score, k).indices
+        m.mask.view(-1)[idx] = True
+        original_weight(layer).view(-1)[idx] = -init_scale * g.flatten()[idx]
+        grown += k
+    return grown
+
+
+def _layer_inputs(model: nn.Module, x: torch.Tensor, names: list[str],
+                  batch_size: int = 1024) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Per-feature (min, max) over ``x`` of the input of each named Linear layer (eval mode)."""
+    named = dict(prunable_layers(model))
+    stats: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def hook(name):
+        def fn(m, inp, out):
+            lo, hi = inp[0].amin(0), inp[0].amax(0)
+            if name in stats:
+                lo, hi = torch.minimum(lo, stats[name][0]), torch.maximum(hi, stats[name][1])
+            stats[name] = (lo, hi)
+        return fn
+
+    hooks = [named[n].register_forward_hook(hook(n)) for n in names]
+    was = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        with torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                model(x[i:i + batch_size].to(device))
+    finally:
+        model.train(was)
+        for h in hooks:
+            h.remove()
+    return stats
+
+
+@torch.no_grad()
+def remove_dead(model: nn.Module, x: torch.Tensor | None = None) -> int:
+    """Remove weights that do not change the function; returns how many.
+
+    1. Into a hidden unit of a Linear pair A -> B (``linear_pairs``) that has no outgoing
+       connection in B: A's row is unused (exact, whatever lies between A and B).
+    2. Out of an input feature of a Linear layer that is constant on ``x`` (the training inputs;
+       e.g. an always-black pixel, or a ReLU unit with no inputs left): the column's
+       contribution ``w * c`` goes into the layer's bias and the column is masked.  Exact on
+       ``x``; skipped for models with batch norm (train and eval statistics differ) and for
+       layers without a bias.
+    Repeated until nothing changes, since each rule can feed the other."""
+    named = {n: (layer, m) for n, layer, m in masked_layers(model)}
+    fold = x is not None and not any(isinstance(mod, nn.modules.batchnorm._BatchNorm)
+                                     for mod in model.modules())
+    linear = [n for n, (layer, _) in named.items()
+              if isinstance(layer, nn.Linear) and layer.bias is not None]
+    removed = 0
+    while True:
+        before = removed
+        for a, b in linear_pairs(model):
+            (la, ma), (_, mb) = named[a], named[b]
+            unused = ~mb.mask.any(0) & ma.mask.any(1)
+            if unused.any():
+                removed += int(ma.mask[unused].sum())
+                ma.mask[unused] = False
+                original_weight(la)[unused] = 0.0
+        if fold:
+            stats = _layer_inputs(model, x, linear)
+            for name in linear:
+                layer, m = named[name]
+                lo, hi = stats[name]
+                const = (lo == hi) & m.mask.any(0)
+                if const.any():
+                    w = original_weight(layer)
+                    layer.bias += (w[:, const] * m.mask[:, const] * lo[const]).sum(1)
+                    removed += int(m.mask[:, const].sum())
+                    m.mask[:, const] = False
+                    w[:, const] = 0.0
+        if removed == before:
+            return removed
 
 
 def _scores(w: torch.Tensor, criterion: str) -> torch.Tensor:

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from synth.distill import DistillConfig, adi_distill, distill, kd_loss
+from synth.distill import DistillConfig, adi_distill, distill, kd_loss, live_kd_fn, random_shift
 from synth.errors import ConfigError
 from synth.inversion import InversionConfig
 from synth.models import build
@@ -81,3 +81,28 @@ def test_distill_config_errors():
         DistillConfig(alpha=1.5)
     with pytest.raises(ConfigError, match="jitter"):
         DistillConfig(jitter=-1)
+
+
+def test_random_shift_moves_each_image_by_at_most_the_offset():
+    x = torch.zeros(64, 1, 12, 12)
+    x[:, :, 6, 6] = 1.0
+    out = random_shift(x, 2, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    rows, cols = torch.meshgrid(torch.arange(12.0), torch.arange(12.0), indexing="ij")
+    mass = out[:, 0].sum((1, 2))
+    cy, cx = (out[:, 0] * rows).sum((1, 2)) / mass, (out[:, 0] * cols).sum((1, 2)) / mass
+    assert (cy - 6).abs().max() <= 2 + 1e-4 and (cx - 6).abs().max() <= 2 + 1e-4
+    assert ((cy - 6).abs() > 0.5).any()              # images are actually moved, each its own way
+    assert torch.allclose(random_shift(x, 0), x, atol=1e-6)
+
+
+def test_live_kd_teacher_and_student_see_the_same_shifted_inputs():
+    torch.manual_seed(0)
+    teacher = build({"family": "mlp", "hidden": [16]}, (1, 8, 8), 3)
+    student = build({"family": "mlp", "hidden": [16]}, (1, 8, 8), 3)
+    student.load_state_dict(teacher.state_dict())
+    x, y = torch.randn(32, 1, 8, 8), torch.randint(0, 3, (32,))
+    loss = live_kd_fn(teacher, temperature=2.0, alpha=0.0, shift=2)(student, x, y)
+    assert loss.item() == pytest.approx(0.0, abs=1e-6)   # identical nets on identical inputs
+    mixed = live_kd_fn(teacher, temperature=2.0, alpha=0.5)(student, x, y)
+    assert mixed.item() == pytest.approx(0.5 * F.cross_entropy(student(x), y).item(), rel=1e-5)

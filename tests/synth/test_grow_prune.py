@@ -79,3 +79,17 @@ def test_growth_from_a_sparse_seed_adds_connections_and_neurons(digits):
     assert all(r["grown_connections"] > 0 for r in grow_rows)
     assert grow_rows[0]["grown_neurons"] == 4      # 2 per Linear pair, 2 pairs
     assert history[-1]["phase"] == "prune"
+
+
+def test_prune_and_regrow_keeps_the_net_fraction_and_removes_dead_weights(digits):
+    model = _model(digits)
+    schedule = GrowPruneSchedule(prune_steps=2, prune_fraction=0.5, regrow_fraction=0.1,
+                                 remove_dead=True, retrain_epochs=1, device="cpu")
+    model, history = grow_and_prune(model, digits, schedule)
+    conns = [r["connections"] for r in history]
+    for row, a, b in zip(history[1:], conns, conns[1:]):
+        assert row["regrown"] > 0
+        assert b == a - row["pruned"] + row["regrown"] - row["dead"]
+        assert b <= a - round(0.5 * a) + 1        # rounding of the per-layer regrowth share
+    with pytest.raises(ConfigError, match="regrow_fraction must be in"):
+        GrowPruneSchedule(prune_fraction=0.6, regrow_fraction=0.5)

@@ -37,13 +37,19 @@ def test_attach_masks_rejects_unknown_layer_and_wrong_shape():
         masked.attach_masks(model, {"net.1": torch.ones(4, 4, dtype=torch.bool)})
 
 
-def test_growth_picks_exactly_the_highest_gradient_dormant_connections():
+def _growth_case():
+    """A 4-3 layer with 4 active connections and a hand-made gradient."""
     model = _mlp(hidden=(3,), inputs=4)
     mask = torch.tensor([[1, 1, 0, 0], [0, 0, 0, 0], [1, 0, 0, 1]], dtype=torch.bool)
     masked.attach_masks(model, {"net.1": mask})
     g = torch.tensor([[9.0, 9.0, 0.5, -0.2],     # active 9s must be ignored
                       [0.1, -3.0, 0.3, 2.0],
                       [9.0, 1.0, -0.7, 9.0]])
+    return model, mask, g
+
+
+def test_growth_picks_exactly_the_highest_gradient_dormant_connections():
+    model, mask, g = _growth_case()
     # 4 active connections, ratio 0.5 -> the 2 dormant ones with the largest |G|: -3.0 and 2.0
     grown = masked.grow_connections(model, {"net.1": g}, ratio=0.5, init_scale=0.1)
     assert grown == 2
@@ -146,3 +152,35 @@ def test_sparse_flops_count_nonzero_macs():
     nnz_conv = 9          # 18 taps, every other one kept
     assert masked.sparse_flops(model, (1, 4, 4)) == nnz_conv * 16 + 4
     assert isinstance(model.features[0], nn.Conv2d)
+
+
+def test_regrowth_picks_the_highest_gradient_dormant_connections_per_layer():
+    model, mask, g = _growth_case()
+    out_before = masked.masks_of(model)["net.3"].clone()
+    grown = masked.regrow_connections(model, {"net.1": g, "net.3": torch.ones(3, 3)},
+                                      {"net.1": 3}, init_scale=0.5)
+    assert grown == 3
+    new = masked.masks_of(model)["net.1"] & ~mask
+    assert new.nonzero().tolist() == [[1, 1], [1, 3], [2, 1]]     # |G| 3.0, 2.0, 1.0
+    assert model.net[1].weight[1, 1].item() == pytest.approx(1.5)
+    assert torch.equal(masked.masks_of(model)["net.3"], out_before)   # no count: untouched
+
+
+def test_remove_dead_keeps_outputs_and_drops_unused_and_constant_inputs():
+    model = _mlp(hidden=(4,), inputs=5)
+    m1 = torch.ones(4, 5, dtype=torch.bool)
+    m1[2] = False                    # unit 2 has no inputs: its output is relu(bias), a constant
+    m2 = torch.ones(3, 4, dtype=torch.bool)
+    m2[:, 1] = False                 # unit 1 is read by nobody: its 5 inputs are dead
+    masked.attach_masks(model, {"net.1": m1, "net.3": m2})
+    x = torch.randn(64, 5)
+    x[:, 4] = 0.7                    # a constant input feature (an always-black pixel)
+    before = model(x)
+    removed = masked.remove_dead(model, x)
+    masks = masked.masks_of(model)
+    assert not masks["net.1"][1].any()              # rule 1
+    assert not masks["net.1"][:, 4].any()           # rule 2 on the input
+    assert not masks["net.3"][:, 2].any()           # rule 2 on the input-less unit
+    assert removed == 5 + 2 + 3        # unit 1's row; column 4 of units 0 and 3; unit 2's outputs
+    assert torch.allclose(model(x), before, atol=1e-5)
+    assert masked.remove_dead(model, x) == 0        # a fixed point
