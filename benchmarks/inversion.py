@@ -329,9 +329,61 @@ def report(a) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --------------------------------------------------------------------------- ADI vs DI
+def adi_jobs(a) -> list[list[str]]:
+    """Every (budget, competition weight, seed): ``rounds`` x ``batch`` images per budget; the
+    same seeds (same initial noise and KD batches) for every weight, so seeds pair up."""
+    jobs = []
+    for seed in range(a.seeds):  # seed-major: a run cut short leaves whole paired cells
+        for budget in a.budgets.split(","):
+            rounds, batch = (int(v) for v in budget.split("x"))
+            for w in a.weights.split(","):
+                jobs.append([f"adi_r{rounds}_b{batch}_w{w}_s{seed}", "adi", "--adi-weight", w,
+                             "--rounds", str(rounds), "--batch", str(batch), "--seed", str(seed),
+                             "--final-kd-steps", str(a.final_kd_steps)])
+    return jobs
+
+
+def adi_report(a) -> str:
+    """Per budget: test accuracy of each competition weight (mean, std over seeds) and its
+    paired difference from plain DI (weight 0) on the same seeds."""
+    import statistics as st
+    w = Path(a.work)
+    lines = ["## ADI vs DI at equal image budgets (lenet5_bn_half student, real mnist5k test)", "",
+             f"{a.seeds} seeds per cell; KD {a.final_kd_steps} final steps + 50 per round; "
+             f"machine: {a.machine}.", "",
+             "| images (rounds x batch) | competition weight | test acc. mean ± std | val acc. mean | "
+             "vs DI, paired (mean ± s.e.) | seeds ADI > DI | mean it./batch | s/job |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for budget in a.budgets.split(","):
+        rounds, batch = (int(v) for v in budget.split("x"))
+        res = {wt: {s: json.loads(p.read_text()) for s in range(a.seeds)
+                    if (p := w / f"adi_r{rounds}_b{batch}_w{wt}_s{s}.json").is_file()}
+               for wt in a.weights.split(",")}
+        base = next((by_seed for wt, by_seed in res.items() if float(wt) == 0), {})
+        for wt, by_seed in res.items():
+            rows = list(by_seed.values())
+            if not rows:
+                continue
+            acc = [r["test_accuracy"] for r in rows]
+            diff = [r["test_accuracy"] - base[s]["test_accuracy"] for s, r in by_seed.items()
+                    if s in base]
+            ours = float(wt) > 0 and len(diff) > 1
+            paired = (f"{100 * st.mean(diff):+.2f} ± {100 * st.stdev(diff) / len(diff) ** .5:.2f} pt"
+                      if ours else "")
+            wins = f"{sum(d > 0 for d in diff)}/{len(diff)}" if ours else ""
+            lines.append(
+                f"| {rounds * batch} ({rounds} x {batch}) | {wt} | {100 * st.mean(acc):.2f} ± "
+                f"{100 * (st.stdev(acc) if len(acc) > 1 else 0):.2f} % | "
+                f"{100 * st.mean(r['val_accuracy'] for r in rows):.2f} % | {paired} | {wins} | "
+                f"{st.mean(r['mean_iterations'] for r in rows):.0f} | "
+                f"{st.mean(r['job_seconds'] for r in rows):.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=["all", "job", "report"])
+    ap.add_argument("mode", choices=["all", "job", "report", "adi"])
     ap.add_argument("--teacher", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--quick", action="store_true")
@@ -359,6 +411,10 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=1024)
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--jitter", type=int, default=2, help="KD: random roll of each batch (px)")
+    ap.add_argument("--budgets", default="4x64,8x64", help="adi mode: rounds x batch, comma-separated")
+    ap.add_argument("--weights", default="0,0.3,1,3", help="adi mode: competition weights (0 = DI)")
+    ap.add_argument("--seeds", type=int, default=8, help="adi mode: seeds per cell")
+    ap.add_argument("--report-only", action="store_true", help="adi mode: report finished jobs")
     a = ap.parse_args()
     Path(a.work).mkdir(parents=True, exist_ok=True)
     a.batch_used = 32 if a.quick else 256
@@ -368,6 +424,14 @@ def main() -> None:
         result = JOBS[a.job](a)
         result["job_seconds"] = round(time.perf_counter() - t, 2)
         _save(Path(a.work), a.name, result)
+        return
+    if a.mode == "adi":
+        if not a.report_only:
+            run_phase(a, adi_jobs(a))
+        text = adi_report(a)
+        print(text)
+        if a.md:
+            Path(a.md).write_text(text)
         return
     if a.mode == "all":
         p1, p2 = plan(a)
