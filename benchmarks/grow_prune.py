@@ -172,6 +172,10 @@ def curves(name: str, args) -> dict:
         out["peer"] = peer_curve(dense, data, steps, args.fraction, retrain, 1000 * args.seed)
     model, out["ours"], snaps = ours_curve(dense, data, steps,
                                            retrain.replace(seed=1000 * args.seed), args)
+    if args.control:  # the dense model trained the same way as ours, without pruning
+        no_prune = argparse.Namespace(**{**vars(args), "fraction": 1e-12})
+        out["control"] = ours_curve(dense, data, steps, retrain.replace(seed=1000 * args.seed),
+                                    no_prune)[1]
     out["seconds"] = time.perf_counter() - t0
     if args.json:
         write_text_atomic(Path(args.json), json.dumps(out, indent=1))
@@ -271,6 +275,20 @@ def _report_group(runs: list[dict]) -> str:
     pb, ob, ratio = _headline(peer, ours, dense)
     lines += ["", f"Mean curves, largest reduction within {MAX_LOSS:.1%} of the mean dense "
               f"accuracy: peer {_fmt(pb)}; ours {_fmt(ob)}; **ours/peer = {ratio:.2f}x**", ""]
+    if all("control" in r for r in runs):
+        # stricter reference: the dense model retrained with our recipe (KD, shifts) for the
+        # same epochs without pruning; its mean accuracy after the last step sets the bar
+        control = mean_curve(runs, "control")
+        ref = control[-1]["test_accuracy"]
+        cb, ob2 = best(peer, ref), best(ours, ref)
+        ratio2 = (f"{ob2['reduction'] / cb['reduction']:.2f}x" if ob2 and cb else
+                  "undefined: the peer never comes within 0.5 pt of this bar" if ob2 else "n/a")
+        per_step = ", ".join(f"{c['test_accuracy']:.1%}" for c in control)
+        lines += [f"Dense model trained the same way as ours (same KD/shift retraining, same "
+                  f"epochs, no pruning): mean test accuracy {ref:.2%} after the last step "
+                  f"(per step: {per_step}).  "
+                  f"Against that bar: peer {_fmt(cb)}; ours {_fmt(ob2)}; "
+                  f"**ours/peer = {ratio2}**", ""]
     return "\n".join(lines)
 
 
@@ -281,7 +299,8 @@ def ours_options(args) -> list[str]:
             args.regrow, "--batch", args.batch, "--optimizer", args.optimizer, "--weight-decay",
             args.weight_decay, "--kd-temp", args.kd_temp, "--kd-alpha", args.kd_alpha,
             "--shift", args.shift, "--threads", args.threads]
-    flags = [f for f, on in (("--kd", args.kd), ("--remove-dead", args.remove_dead)) if on]
+    flags = [f for f, on in (("--kd", args.kd), ("--remove-dead", args.remove_dead),
+                             ("--control", args.control)) if on]
     return [str(o) for o in opts] + flags
 
 
@@ -346,6 +365,8 @@ def main():
     ap.add_argument("--kd-alpha", type=float, default=0.5, help="weight of the label loss")
     ap.add_argument("--shift", type=int, default=0,
                     help="ours with --kd: inputs shifted by up to this many pixels")
+    ap.add_argument("--control", action="store_true",
+                    help="also retrain the dense model with our recipe, no pruning (the bar)")
     ap.add_argument("--seed", type=int, default=0, help="dense init and training seed")
     ap.add_argument("--seeds", type=int, nargs="+", help="several seeds, combined report")
     ap.add_argument("--jobs", type=int, default=1, help="with --seeds: processes at a time")
