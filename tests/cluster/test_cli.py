@@ -38,3 +38,25 @@ def test_bad_input_one_line_no_traceback(tmp_path):
         assert "Traceback" not in r.output
         assert r.output.strip().startswith("error:") and len(r.output.strip().splitlines()) == 1
     assert not (tmp_path / "a.pt").exists()
+
+
+def test_grow_prune_with_distillation_and_its_errors(tmp_path):
+    out = tmp_path / "gp.pt"
+    r = CliRunner().invoke(cli, ["grow-prune", "--dataset", "digits", "--model", "mlp_small",
+                                 "--epochs", "2", "--prune-steps", "2", "--retrain-epochs", "1",
+                                 "--criterion", "magnitude", "--distill", "--shift", "1",
+                                 "--remove-dead", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    result = _last_json(r.output)
+    assert result["reduction"] > 1.4 and out.is_file()   # two steps of 20% plus dead weights
+    r = CliRunner().invoke(cli, ["eval", "--model", str(out), "--json"])
+    assert r.exit_code == 0 and _last_json(r.output)["accuracy"] == result["test_accuracy"]
+    cases = [(["--dataset", "digits", "--shift", "1"], "--shift needs --distill"),
+             (["--dataset", "iris", "--distill", "--shift", "1"], "needs image data"),
+             (["--dataset", "digits", "--prune-fraction", "1.5"], "prune_fraction")]
+    for extra, message in cases:
+        r = CliRunner().invoke(cli, ["grow-prune", "--model", "mlp_small", "--epochs", "1",
+                                     "--out", str(tmp_path / "bad.pt")] + extra)
+        assert r.exit_code == 2 and message in r.output, (extra, r.output)
+        assert len(r.output.strip().splitlines()) == 1
+    assert not (tmp_path / "bad.pt").exists()

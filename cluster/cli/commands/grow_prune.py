@@ -24,6 +24,15 @@ from cluster.cli.options import device_option, emit, json_option, seed_option
 @click.option("--growth-ratio", type=float, default=0.5, show_default=True)
 @click.option("--seed-density", type=float, default=1.0, show_default=True,
               help="Start from a random sparse seed with this connection density.")
+@click.option("--distill/--no-distill", default=False, show_default=True,
+              help="Retrain by knowledge distillation from the dense starting model "
+                   "(temperature 2, half the weight on the labels).")
+@click.option("--shift", type=click.IntRange(min=0), default=0, show_default=True,
+              help="With --distill: shift each image by up to this many pixels; teacher and "
+                   "student see the same shifted image.")
+@click.option("--remove-dead/--keep-dead", default=False, show_default=True,
+              help="After each step drop weights of unused units and of inputs constant on "
+                   "the training data (biases absorb them).")
 @click.option("--schedule", "schedule_json", default=None,
               help="Further GrowPruneSchedule fields as a JSON object.")
 @click.option("--compact/--no-compact", default=True, show_default=True,
@@ -33,8 +42,8 @@ from cluster.cli.options import device_option, emit, json_option, seed_option
 @device_option
 @json_option
 def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fraction,
-            retrain_epochs, criterion, growth_rounds, growth_ratio, seed_density, schedule_json,
-            compact, out, seed, device, as_json):
+            retrain_epochs, criterion, growth_rounds, growth_ratio, seed_density, distill, shift,
+            remove_dead, schedule_json, compact, out, seed, device, as_json):
     """Grow and prune MODEL on DATASET; print the per-step history and save a checkpoint."""
     from pathlib import Path
 
@@ -60,9 +69,14 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
     fields = dict(prune_steps=prune_steps, prune_fraction=prune_fraction,
                   retrain_epochs=retrain_epochs, criterion=criterion, growth_rounds=growth_rounds,
                   growth_ratio=growth_ratio, seed_density=seed_density, seed=seed, device=device,
-                  accuracy_floor=target_accuracy or 0.0)
+                  accuracy_floor=target_accuracy or 0.0, remove_dead=remove_dead)
+    if shift and not distill:
+        raise UserError("--shift needs --distill (the shifted images are labelled by the teacher)")
     schedule = GrowPruneSchedule.from_dict({**fields, **more})
     data = load_dataset(dataset, seed=seed)
+    if shift and len(data.input_shape) != 3:
+        raise UserError(f"--shift needs image data (C, H, W); {dataset} has input shape "
+                        f"{tuple(data.input_shape)}")
     torch.manual_seed(seed)
     if Path(model_spec).is_file():
         model = load_model(model_spec, device="cpu").train()
@@ -73,7 +87,15 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
     if tuple(model.input_shape) != tuple(data.input_shape):
         raise UserError(f"model expects input {tuple(model.input_shape)}, data set {dataset} "
                         f"has {tuple(data.input_shape)}")
-    model, history = grow_and_prune(model, data, schedule, progress=not as_json)
+    loss_fn = None
+    if distill:
+        import copy
+
+        from synth.device import pick_device
+        from synth.distill import live_kd_fn
+        teacher = copy.deepcopy(model).to(pick_device(schedule.device))
+        loss_fn = live_kd_fn(teacher, temperature=2.0, alpha=0.5, shift=shift, seed=seed)
+    model, history = grow_and_prune(model, data, schedule, progress=not as_json, loss_fn=loss_fn)
     start, final = history[0], history[-1]
     if final["phase"] == "reverted":
         final = history[-2]
