@@ -173,7 +173,18 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
                 name="tune", storage_path=str(out_dir), verbose=1 if progress else 0,
                 callbacks=[ResultsCallback(str(out_dir / "results.parquet"))],
                 failure_config=tune.FailureConfig(max_failures=0)))
-    tuner.fit()
+    # Tune's own SIGINT handler ends fit() quietly after a Ctrl-C, which would pass an
+    # interrupted search off as finished; without it Ctrl-C raises KeyboardInterrupt here,
+    # like a kill, and a rerun resumes the experiment (finished trials are kept).
+    previous = os.environ.get("TUNE_DISABLE_SIGINT_HANDLER")
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+    try:
+        tuner.fit()
+    finally:
+        if previous is None:
+            os.environ.pop("TUNE_DISABLE_SIGINT_HANDLER", None)
+        else:
+            os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = previous
     return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
 
 

@@ -1,5 +1,6 @@
-"""Killed during the search and rerun: the pipeline resumes, and the trials that had
-finished are not trained again (their rows, timestamps and checkpoints are unchanged)."""
+"""Killed (SIGKILL) or interrupted (Ctrl-C, SIGINT) during the search and rerun: the search
+stage is not recorded as finished, the pipeline resumes, and the trials that had finished are
+not trained again (their rows, timestamps and checkpoints are unchanged)."""
 import json
 import os
 import signal
@@ -8,6 +9,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "tests" / "deploy" / "configs" / "digits_search.yaml"
@@ -26,7 +28,8 @@ def _start(run_dir: Path) -> subprocess.Popen:
                             text=True, start_new_session=True)
 
 
-def test_kill_during_search_keeps_finished_trials(tmp_path):
+@pytest.mark.parametrize("how", ["kill", "ctrl-c"])
+def test_stop_during_search_keeps_finished_trials(tmp_path, how):
     run_dir = tmp_path / "run"
     results = run_dir / "search" / "results.parquet"
     proc = _start(run_dir)
@@ -36,8 +39,14 @@ def test_kill_during_search_keeps_finished_trials(tmp_path):
     assert proc.poll() is None, "the run ended before it could be killed:\n" + proc.stdout.read()
     finished = _rows(results)
     assert 1 <= len(finished) < 3
-    os.killpg(proc.pid, signal.SIGKILL)         # killed: the driver and its local Ray
-    proc.wait()
+    if how == "kill":
+        os.killpg(proc.pid, signal.SIGKILL)     # killed: the driver and its local Ray
+        proc.wait()
+    else:
+        os.kill(proc.pid, signal.SIGINT)        # Ctrl-C to the driver: a clean, loud stop
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 130, out[-3000:]
+        assert "interrupted: finished work is kept" in out
     ledger = json.loads((run_dir / "ledger.json").read_text())
     assert set(ledger["stages"]) == {"teacher", "synthesis"}     # search did not finish
     stamps = {r["trial_id"]: (r["finished_at"], os.path.getmtime(r["checkpoint"]))
