@@ -11,6 +11,8 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -173,19 +175,40 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
                 name="tune", storage_path=str(out_dir), verbose=1 if progress else 0,
                 callbacks=[ResultsCallback(str(out_dir / "results.parquet"))],
                 failure_config=tune.FailureConfig(max_failures=0)))
-    # Tune's own SIGINT handler ends fit() quietly after a Ctrl-C, which would pass an
-    # interrupted search off as finished; without it Ctrl-C raises KeyboardInterrupt here,
-    # like a kill, and a rerun resumes the experiment (finished trials are kept).
-    previous = os.environ.get("TUNE_DISABLE_SIGINT_HANDLER")
+    _fit_interruptibly(tuner, out_dir / "results.parquet", config.trials)
+    return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
+
+
+def _fit_interruptibly(tuner, results: Path, requested: int) -> None:
+    """``tuner.fit()`` where Ctrl-C means "stop, and let a rerun resume".
+
+    Tune's own SIGINT handler ends ``fit()`` quietly, which would pass an interrupted search
+    off as finished.  It is switched off, and ours raises KeyboardInterrupt (like a kill: the
+    experiment state and finished trials are kept, a rerun restores them).  A KeyboardInterrupt
+    raised where Python cannot propagate it (a finalizer, a callback) is lost, so the flag is
+    checked after ``fit()`` too: an interrupted search with fewer finished trials than
+    requested is never returned as finished."""
+    interrupted = []
+
+    def on_sigint(signum, frame):
+        interrupted.append(True)
+        raise KeyboardInterrupt
+
+    main = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.signal(signal.SIGINT, on_sigint) if main else None
+    previous_env = os.environ.get("TUNE_DISABLE_SIGINT_HANDLER")
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     try:
         tuner.fit()
     finally:
-        if previous is None:
+        if previous_env is None:
             os.environ.pop("TUNE_DISABLE_SIGINT_HANDLER", None)
         else:
-            os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = previous
-    return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
+            os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = previous_env
+        if main:
+            signal.signal(signal.SIGINT, previous_handler)
+    if interrupted and len(read_results(results)) < requested:
+        raise KeyboardInterrupt
 
 
 def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = None) -> dict:
