@@ -352,6 +352,10 @@ def adi_report(a) -> str:
     lines = ["## ADI vs DI at equal image budgets (lenet5_bn_half student, real mnist5k test)", "",
              f"{a.seeds} seeds per cell; KD {a.final_kd_steps} final steps + 50 per round; "
              f"machine: {a.machine}.", "",
+             f"Command: `python benchmarks/inversion.py adi --teacher runs/teacher.pt --work DIR "
+             f"--budgets {a.budgets} --weights {a.weights} --seeds {a.seeds}` (teacher: "
+             f"`nnsynth train --dataset mnist5k --model lenet5_bn --epochs 15`, test 0.973).  "
+             f"Same seed = same initial noise, labels and KD batches for every weight.", "",
              "| images (rounds x batch) | competition weight | test acc. mean ± std | val acc. mean | "
              "vs DI, paired (mean ± s.e.) | seeds ADI > DI | mean it./batch | s/job |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
