@@ -17,10 +17,22 @@ from pathlib import Path
 
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports: every socket stays bound until all are chosen (one at a
+    time, the kernel may hand the same port out twice; Ray then refuses to start)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+PORT_FLAGS = ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
+              "--metrics-export-port", "--runtime-env-agent-port", "--ray-client-server-port",
+              "--node-manager-port", "--object-manager-port")
 
 
 class LocalHead:
@@ -28,8 +40,7 @@ class LocalHead:
 
     def __init__(self, num_cpus: int = 2):
         self.temp_dir = Path(tempfile.mkdtemp(prefix="nnray", dir="/tmp"))
-        self.port = free_port()
-        self.dashboard_port = free_port()
+        self.port, self.dashboard_port, *self.component_ports = free_ports(2 + len(PORT_FLAGS))
         self.address = f"http://127.0.0.1:{self.dashboard_port}"
         self.num_cpus = num_cpus
         self.env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -43,11 +54,8 @@ class LocalHead:
         # Every fixed default port picked afresh: another Ray on this machine (a developer's,
         # a parallel test) may hold 52365 (the job agent's) or 10001, and then jobs cannot
         # be submitted ("No available agent").
-        for flag in ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
-                     "--metrics-export-port", "--runtime-env-agent-port",
-                     "--ray-client-server-port", "--node-manager-port",
-                     "--object-manager-port"):
-            cmd += [flag, str(free_port())]
+        for flag, port in zip(PORT_FLAGS, self.component_ports):
+            cmd += [flag, str(port)]
         res = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
         if res.returncode != 0:
             self.stop()
