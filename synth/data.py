@@ -253,6 +253,17 @@ def _parquet_files(path: Path) -> list[Path]:
     raise UserError(f"Parquet path not found: {path}")
 
 
+def load_synthesized(path: str | os.PathLike, input_shape, *, option: str = "--synth",
+                     owner: str = "model", seed: int = 0) -> Dataset:
+    """A synthesized Parquet set (``nnsynth invert``'s output) for the model whose input shape
+    is ``input_shape``; a mismatch is a one-line error naming ``option`` and the ``owner``."""
+    data = load_dataset(f"parquet:{path}", seed=seed)
+    if tuple(data.input_shape) != tuple(input_shape):
+        raise UserError(f"{option} {path} has input shape {data.input_shape}; the {owner} "
+                        f"expects {input_shape}")
+    return data
+
+
 def read_parquet_table(path: str | os.PathLike):
     """All rows of a Parquet file or directory of shards as one pyarrow table, plus its meta."""
     import pyarrow as pa

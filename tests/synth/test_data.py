@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from synth.data import load_dataset, list_datasets, write_parquet
+from synth.data import list_datasets, load_dataset, load_synthesized, write_parquet
 from synth.errors import UserError
 
 
@@ -98,6 +98,10 @@ def test_parquet_round_trip(tmp_path):
     got = torch.cat([d.x_train, d.x_val])
     assert sorted(got.sum(dim=(1, 2, 3)).tolist()) == pytest.approx(
         sorted(x.sum(dim=(1, 2, 3)).tolist()), abs=1e-4)
+    assert load_synthesized(tmp_path, (1, 4, 4)).num_classes == 3
+    with pytest.raises(UserError, match=r"--data .* has input shape \(1, 4, 4\); the teacher "
+                                        r"expects \(3, 4, 4\)"):
+        load_synthesized(tmp_path, (3, 4, 4), option="--data", owner="teacher")
 
 
 def test_parquet_errors(tmp_path):

@@ -51,7 +51,7 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
     from synth.checkpoint import load_model, save_checkpoint
     from synth.continual import (ContinualConfig, check_classes, class_subset,
                                  learn_new_classes, per_class_accuracy, synthesize_old)
-    from synth.data import load_dataset
+    from synth.data import load_dataset, load_synthesized
     from synth.errors import UserError
     from synth.inversion import InversionConfig
 
@@ -70,10 +70,7 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
     synth_x = None
     if method == "deepinversion":
         if synth_dir is not None:
-            s = load_dataset(f"parquet:{synth_dir}", seed=seed)
-            if tuple(s.input_shape) != tuple(old.input_shape):
-                raise UserError(f"--synth {synth_dir} has input shape {s.input_shape}; the "
-                                f"model expects {old.input_shape}")
+            s = load_synthesized(synth_dir, old.input_shape, seed=seed)
             synth_x = torch.cat([s.x_train, s.x_val])
         else:
             preset = PRESET_BY_SIZE.get(old.input_shape[-1], "cifar32")

@@ -42,7 +42,7 @@ def command(teacher, student_spec, data_dir, data_free, epochs, temperature, alp
     from cluster.cli.commands.invert import PRESET_BY_SIZE
     from cluster.pairs import _pixel_range
     from synth.checkpoint import load_model, save_checkpoint
-    from synth.data import load_dataset
+    from synth.data import load_dataset, load_synthesized
     from synth.distill import DistillConfig, adi_distill, distill, teacher_logits
     from synth.errors import UserError
     from synth.inversion import InversionConfig
@@ -70,10 +70,8 @@ def command(teacher, student_spec, data_dir, data_free, epochs, temperature, alp
             {"iterations": iterations, "min_iterations": min(iterations, 100)} if iterations else {}))
         metrics = adi_distill(student, model, _pixel_range(meta), config, inv, data=real)
     else:
-        synth_set = load_dataset(f"parquet:{data_dir}", seed=seed)
-        if tuple(synth_set.input_shape) != tuple(model.input_shape):
-            raise UserError(f"--data {data_dir} has input shape {synth_set.input_shape}; the "
-                            f"teacher expects {model.input_shape}")
+        synth_set = load_synthesized(data_dir, model.input_shape, option="--data",
+                                     owner="teacher", seed=seed)
         train_x = torch.cat([synth_set.x_train, synth_set.x_val])
         if real is None:  # report agreement with the teacher on the held-out synthesized slice
             real = synth_set

@@ -37,7 +37,7 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
     from cluster.cli.commands.invert import PRESET_BY_SIZE
     from cluster.pairs import _pixel_range
     from synth.checkpoint import load_model, save_checkpoint
-    from synth.data import load_dataset
+    from synth.data import load_dataset, load_synthesized
     from synth.dfprune import PruneConfig, prune
     from synth.distill import DistillConfig, distill
     from synth.errors import UserError
@@ -48,11 +48,9 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
                          progress=not as_json)  # validates --ratio before any work
     teacher = load_model(model_path)
     meta = teacher.checkpoint_info["dataset"]
+    synth_set = None
     if synth_dir is not None:
-        synth_set = load_dataset(f"parquet:{synth_dir}", seed=seed)
-        if tuple(synth_set.input_shape) != tuple(teacher.input_shape):
-            raise UserError(f"--synth {synth_dir} has input shape {synth_set.input_shape}; the "
-                            f"model expects {teacher.input_shape}")
+        synth_set = load_synthesized(synth_dir, teacher.input_shape, seed=seed)
         x = torch.cat([synth_set.x_train, synth_set.x_val])
         y = torch.cat([synth_set.y_train, synth_set.y_val])
     elif importance == "magnitude" and kd_epochs == 0:
@@ -78,7 +76,7 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
         kd = DistillConfig(epochs=kd_epochs, lr=lr, seed=seed, device=device,
                            progress=not as_json)
         if real is None:  # distill() reports on a data set; the synthesized one stands in
-            real = load_dataset(f"parquet:{synth_dir}", seed=seed) if synth_dir else None
+            real = synth_set
         if real is None:
             raise UserError("KD fine-tuning needs --synth DIR or a model whose data set "
                             "loads here for reporting; or pass --kd-epochs 0")
