@@ -11,7 +11,8 @@ on average, where round-to-nearest (u = 0.5) would drop it to zero.
 
 ``FixedPointTraining(config).attach(model)`` quantizes, for every Linear/Conv2d:
 activations (layer outputs) in the forward pass, activation gradients in the backward pass
-(straight-through otherwise), weight gradients before the optimizer step; the optimizer
+(straight-through the rounding, but zero where the forward saturated: without that, a
+layer pushed past the +-2^(i-1) range keeps being pushed and training collapses), weight gradients before the optimizer step; the optimizer
 state (SGD's momentum buffer, Adam's moments) after every step of any optimizer over the
 model's parameters (``optimizer_state``, on by default: a fixed-point trainer such as SPRING
 stores everything in fixed point); and ``after_step(model)`` rounds the stored weights back
@@ -20,18 +21,25 @@ is already on the grid, Q(w - lr*v) = w + Q(-lr*v): the weight update itself is 
 the grid, so a per-weight update under half a step (2^-17 at 16 fraction bits) vanishes
 under round-to-nearest and survives in expectation under stochastic rounding -- which is
 what small or decayed (cosine) learning rates produce.
+
+Gradients sit on the same grid (``gradient_scaling="fixed"``) or carry a per-tensor
+power-of-two scale (``"per_tensor"``: dynamic fixed point), which keeps the mean-reduced
+gradients of large batches from underflowing the 2^-f step.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from synth.config import Config, check_choice, check_range
+from synth.errors import ConfigError
 
 ROUNDINGS = ("stochastic", "nearest")
+GRADIENT_SCALINGS = ("fixed", "per_tensor")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,17 +51,32 @@ class QuantConfig(Config):
     activations: bool = True
     gradients: bool = True
     optimizer_state: bool = True  # momentum buffer / Adam moments stored in fixed point
+    # fixed: gradients on the same 2^-frac_bits grid as the weights.  per_tensor: each
+    # gradient tensor gets its own power-of-two scale (dynamic fixed point, Courbariaux et
+    # al. 2014; the loss scaling of mixed-precision training), so the mean-reduced
+    # gradients of large batches do not underflow the grid.
+    gradient_scaling: str = "fixed"
     seed: int = 0
 
     def validate(self) -> None:
         check_range("int_bits", self.int_bits, 1, 32, integer=True)
         check_range("frac_bits", self.frac_bits, 0, 32, integer=True)
         check_choice("rounding", self.rounding, ROUNDINGS)
+        check_choice("gradient_scaling", self.gradient_scaling, GRADIENT_SCALINGS)
         check_range("seed", self.seed, 0, None, integer=True)
 
     @property
     def bits(self) -> int:
         return self.int_bits + self.frac_bits
+
+    @classmethod
+    def from_format(cls, text: str, **fields) -> "QuantConfig":
+        """``"4.16"`` (integer bits incl. sign . fraction bits) plus any other field."""
+        parts = str(text).split(".")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ConfigError(f"fixed-point format must be INT.FRAC bits such as 4.16 "
+                              f"(SPRING), got {text!r}")
+        return cls(int_bits=int(parts[0]), frac_bits=int(parts[1]), **fields)
 
 
 def quantize(x: torch.Tensor, int_bits: int = 4, frac_bits: int = 16, rounding: str = "stochastic",
@@ -72,19 +95,41 @@ def quantize(x: torch.Tensor, int_bits: int = 4, frac_bits: int = 16, rounding: 
     return torch.clamp(y / scale, lo, hi)
 
 
+def quantize_per_tensor(x: torch.Tensor, int_bits: int = 4, frac_bits: int = 16,
+                        rounding: str = "stochastic",
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+    """Dynamic fixed point: x * 2^e on the (int_bits, frac_bits) grid, divided back by 2^e,
+    with the integer e chosen per tensor so that max|x| * 2^e just fits the signed range
+    (e > 0 adds fraction bits to a small tensor, e < 0 removes them from a large one)."""
+    amax = float(x.abs().max()) if x.numel() else 0.0
+    if amax == 0.0 or not math.isfinite(amax):
+        return quantize(x, int_bits, frac_bits, rounding, generator)
+    top = 2.0 ** (int_bits - 1) - 2.0 ** -frac_bits
+    shift = 2.0 ** math.floor(math.log2(top / amax))
+    return quantize(x * shift, int_bits, frac_bits, rounding, generator) / shift
+
+
 class _QuantAct(torch.autograd.Function):
-    """Forward: quantize the activation.  Backward: quantize the incoming gradient
-    (straight-through estimator for the rounding itself)."""
+    """Forward: quantize the activation.  Backward: pass the gradient straight through the
+    rounding but not through the saturation (zero where the forward clipped to the range,
+    as a hard-tanh would), then quantize it."""
 
     @staticmethod
     def forward(ctx, x, q):
         ctx.q = q
-        return q._q(x) if q.config.activations else x
+        if not q.config.activations:
+            ctx.save_for_backward(None)
+            return x
+        lo, hi = q.range
+        ctx.save_for_backward((x >= lo) & (x <= hi))
+        return q._q(x)
 
     @staticmethod
     def backward(ctx, grad):
-        q = ctx.q
-        return (q._q(grad) if q.config.gradients else grad), None
+        q, (inside,) = ctx.q, ctx.saved_tensors
+        if inside is not None:
+            grad = grad * inside
+        return (q._q_grad(grad) if q.config.gradients else grad), None
 
 
 class FixedPointTraining:
@@ -101,9 +146,21 @@ class FixedPointTraining:
             self._gens[key] = torch.Generator(device=device).manual_seed(self.config.seed)
         return self._gens[key]
 
+    @property
+    def range(self) -> tuple[float, float]:
+        """The representable interval [lo, hi] of the weights' and activations' grid."""
+        c = self.config
+        return -2.0 ** (c.int_bits - 1), 2.0 ** (c.int_bits - 1) - 2.0 ** -c.frac_bits
+
     def _q(self, x: torch.Tensor) -> torch.Tensor:
         c = self.config
         return quantize(x, c.int_bits, c.frac_bits, c.rounding, self._gen(x.device))
+
+    def _q_grad(self, g: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        if c.gradient_scaling == "per_tensor":
+            return quantize_per_tensor(g, c.int_bits, c.frac_bits, c.rounding, self._gen(g.device))
+        return self._q(g)
 
     def attach(self, model: nn.Module) -> nn.Module:
         """Quantize the weights now, hook every Linear/Conv2d and (``optimizer_state``) every
@@ -114,7 +171,7 @@ class FixedPointTraining:
                     lambda mod, args, out: _QuantAct.apply(out, self)))
                 if self.config.gradients:
                     for p in m.parameters():
-                        self._handles.append(p.register_hook(self._q))
+                        self._handles.append(p.register_hook(self._q_grad))
         if self.config.optimizer_state:
             owned = {id(p) for p in model.parameters()}
             self._handles.append(register_optimizer_step_post_hook(

@@ -27,11 +27,31 @@ def test_train_then_eval(tmp_path):
     assert _last_json(r.output)["accuracy"] == trained["test_accuracy"]
 
 
+def test_train_in_fixed_point_saves_weights_on_the_grid(tmp_path):
+    from synth.checkpoint import load_model, read_checkpoint
+    out = tmp_path / "q.pt"
+    r = CliRunner().invoke(cli, ["train", "--dataset", "digits", "--model", "mlp_small",
+                                 "--epochs", "3", "--lr", "0.05", "--fixed-point", "4.8", "--rounding", "nearest",
+                                 "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    result = _last_json(r.output)
+    assert result["fixed_point"] == {"format": "4.8", "bits": 12, "rounding": "nearest",
+                                     "gradient_scaling": "fixed"}
+    assert result["test_accuracy"] > 0.85              # fp32: 0.958
+    assert read_checkpoint(out)["extra"]["quant_config"]["frac_bits"] == 8
+    for p in load_model(out).parameters():           # the stored weights sit on the 2^-8 grid
+        assert (p * 256 == (p * 256).round()).all() and p.abs().max() <= 8
+
+
 def test_bad_input_one_line_no_traceback(tmp_path):
     cases = [["train", "--dataset", "nope", "--model", "lenet5", "--out", str(tmp_path / "a.pt")],
              ["train", "--dataset", "iris", "--model", "lenet5", "--out", str(tmp_path / "a.pt")],
              ["train", "--dataset", "digits", "--model", "{oops", "--out", str(tmp_path / "a.pt")],
-             ["eval", "--model", str(tmp_path / "missing.pt")]]
+             ["eval", "--model", str(tmp_path / "missing.pt")],
+             ["train", "--dataset", "digits", "--model", "mlp_small", "--fixed-point", "4x16",
+              "--out", str(tmp_path / "a.pt")],
+             ["train", "--dataset", "digits", "--model", "mlp_small", "--fixed-point", "0.16",
+              "--out", str(tmp_path / "a.pt")]]
     for args in cases:
         r = CliRunner().invoke(cli, args)
         assert r.exit_code == 2, (args, r.output)

@@ -4,7 +4,7 @@ import torch
 
 from synth.config import Config  # noqa: F401
 from synth.errors import ConfigError
-from synth.quant import FixedPointTraining, QuantConfig, quantize
+from synth.quant import FixedPointTraining, QuantConfig, quantize, quantize_per_tensor
 
 
 def test_grid_and_saturation():
@@ -95,7 +95,47 @@ def test_attach_quantizes_forward_and_gradients():
     fx.detach()
 
 
+def test_saturated_activations_pass_no_gradient():
+    # 2 integer bits: range [-2, 2 - 2^-4]; the output 3.0 saturates, -1.0 does not
+    model = torch.nn.Sequential(torch.nn.Linear(1, 2, bias=False))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[3.0], [-1.0]]))
+    fx = FixedPointTraining(QuantConfig(int_bits=3, frac_bits=4, rounding="nearest",
+                                        gradients=False, weights=False))
+    fx.attach(model)
+    x = torch.ones(1, 1, requires_grad=True)
+    out = model(x)
+    assert out.tolist() == [[3.0, -1.0]]              # inside [-4, 4): unchanged
+    fx.detach()
+    fx = FixedPointTraining(QuantConfig(int_bits=2, frac_bits=4, rounding="nearest",
+                                        gradients=False, weights=False))
+    fx.attach(model)
+    out = model(x)
+    assert out.tolist() == [[2.0 - 1 / 16, -1.0]]    # 3.0 clipped to the top of the range
+    out.sum().backward()
+    assert model[0].weight.grad.tolist() == [[0.0], [1.0]]
+    fx.detach()
+
+
+def test_per_tensor_gradient_scaling_keeps_sub_grid_gradients():
+    g = torch.full((4096,), 3e-7)                      # 1/50 of the 2^-16 step
+    assert torch.count_nonzero(quantize(g, rounding="nearest")) == 0
+    q = quantize_per_tensor(g, rounding="nearest")
+    assert torch.allclose(q, g, rtol=2 ** -15)
+    mixed = torch.tensor([5.0, 1e-3, -2e-6])
+    q = quantize_per_tensor(mixed, rounding="nearest")
+    assert q[0] == 5.0 and abs(float(q[1]) - 1e-3) <= 2 ** -17   # max fits: step stays 2^-16
+    big = torch.tensor([100.0, -300.0])                  # beyond the +-8 range: coarser step
+    assert torch.equal(quantize_per_tensor(big, rounding="nearest"), big)
+    torch.manual_seed(0)
+    sr = torch.stack([quantize_per_tensor(g) for _ in range(20)])
+    assert abs(float(sr.mean()) - 3e-7) < 1e-9
+    assert torch.count_nonzero(quantize_per_tensor(torch.zeros(3))) == 0
+
+
 def test_config_errors():
+    with pytest.raises(ConfigError, match="gradient_scaling"):
+        QuantConfig(gradient_scaling="dynamic")
     with pytest.raises(ConfigError, match="rounding"):
         QuantConfig(rounding="up")
     with pytest.raises(ConfigError, match="int_bits"):

@@ -11,28 +11,52 @@ from cluster.cli.options import device_option, emit, json_option, seed_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--lr", type=float, default=0.02, show_default=True)
 @click.option("--optimizer", type=click.Choice(["sgd", "adam"]), default="sgd", show_default=True)
+@click.option("--fixed-point", "fixed_point", default=None, metavar="INT.FRAC",
+              help="Train in fixed point: weights, layer outputs, gradients and optimizer state "
+                   "on a grid of INT integer (sign included) and FRAC fraction bits; 4.16 is "
+                   "SPRING's 20 bits.  Default: fp32.")
+@click.option("--rounding", type=click.Choice(["stochastic", "nearest"]), default="stochastic",
+              show_default=True, help="Rounding onto the fixed-point grid.")
+@click.option("--gradient-scaling", type=click.Choice(["fixed", "per_tensor"]), default="fixed",
+              show_default=True,
+              help="Gradients on the same grid, or with a per-tensor power-of-two scale "
+                   "(dynamic fixed point: for large batches).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Checkpoint path.")
 @seed_option
 @device_option
 @json_option
-def command(dataset, model_spec, epochs, batch_size, lr, optimizer, out, seed, device, as_json):
-    """Train MODEL on DATASET (best epoch on validation is kept) and save a checkpoint."""
+def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point, rounding,
+            gradient_scaling, out, seed, device, as_json):
+    """Train MODEL on DATASET (best epoch on validation is kept) and save a checkpoint;
+    with --fixed-point, at reduced precision (e.g. SPRING's 4.16 with stochastic rounding)."""
     from synth.checkpoint import save_checkpoint
     from synth.data import load_dataset
     from synth.models import build, count_flops, count_parameters
+    from synth.quant import FixedPointTraining, QuantConfig
     from synth.train import TrainConfig, fit
     import torch
 
+    quant = (QuantConfig.from_format(fixed_point, rounding=rounding,
+                                     gradient_scaling=gradient_scaling, seed=seed)
+             if fixed_point is not None else None)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                          seed=seed, device=device, progress=not as_json)
     data = load_dataset(dataset, seed=seed)
     torch.manual_seed(seed)
     model = build(model_spec, data.input_shape, data.num_classes)
-    metrics = fit(model, data, config)
+    fixed = FixedPointTraining(quant) if quant is not None else None
+    if fixed is not None:
+        fixed.attach(model)
+    metrics = fit(model, data, config, after_step=fixed.after_step if fixed else None)
+    if fixed is not None:
+        fixed.detach()                                 # the saved model holds no hooks
+        metrics["fixed_point"] = {"format": fixed_point, "bits": quant.bits,
+                                  "rounding": rounding, "gradient_scaling": gradient_scaling}
     metrics.pop("history")
     metrics.update(parameters=count_parameters(model),
                    flops=count_flops(model, data.input_shape), dataset=data.name)
     save_checkpoint(out, model, dataset=data.metadata(), metrics=metrics,
-                    extra={"train_config": config.to_dict()})
+                    extra={"train_config": config.to_dict(),
+                           **({"quant_config": quant.to_dict()} if quant else {})})
     metrics["checkpoint"] = str(out)
     emit(metrics, as_json)
