@@ -15,7 +15,6 @@ stored row instead of training again.
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
@@ -90,20 +89,16 @@ def train_candidate(config: dict, settings: dict) -> None:
     torch.manual_seed(settings["seed"])
     model = build(spec, data.input_shape, data.num_classes)
     loss_fn, train_xy, select, select_targets = _training_inputs(settings, data)
-    n = len(train_xy[0]) if train_xy is not None else len(data.y_train)
-    steps_per_epoch = max(1, math.ceil(n / settings["train_batch_size"]))
     train_cfg = TrainConfig(epochs=settings["epochs"], batch_size=settings["train_batch_size"],
                             lr=settings["lr"], seed=settings["seed"], device=settings["device"],
-                            keep_best=False, progress=False)
-    steps = [0]
+                            keep_best=False, validate_each_epoch=False, progress=False)
 
-    def after_step(m):  # one report per epoch: what ASHA compares across trials
-        steps[0] += 1
-        if steps[0] % steps_per_epoch == 0 and steps[0] // steps_per_epoch < settings["epochs"]:
+    def on_epoch_end(m, epoch):  # one report per epoch but the last: what ASHA compares
+        if epoch + 1 < settings["epochs"]:
             acc = evaluate(m, select.x_val, select.y_val)["accuracy"]
-            _report({"accuracy": acc, "epoch": steps[0] // steps_per_epoch, DONE_KEY: False})
+            _report({"accuracy": acc, "epoch": epoch + 1, DONE_KEY: False})
 
-    metrics = fit(model, data, train_cfg, loss_fn=loss_fn, after_step=after_step,
+    metrics = fit(model, data, train_cfg, loss_fn=loss_fn, on_epoch_end=on_epoch_end,
                   train_xy=train_xy, desc="trial")
     if settings.get("grow_prune"):
         from synth.grow_prune import GrowPruneSchedule, grow_and_prune

@@ -2,7 +2,9 @@
 
 ``fit(model, data, config)`` trains in place and returns a metrics dict; a custom
 ``loss_fn(model, x, y) -> loss`` turns the same loop into distillation or masked
-retraining, and ``after_step(model)`` runs after every optimizer step.
+retraining, ``after_step(model)`` runs after every optimizer step and
+``on_epoch_end(model, epoch)`` after every epoch (before its validation, which
+``validate_each_epoch=False`` skips when only the final metrics matter).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from synth.config import Config, check_choice, check_range
+from synth.errors import ConfigError
 from synth.data import Dataset
 from synth.device import pick_device
 
@@ -36,6 +39,7 @@ class TrainConfig(Config):
     device: str = "auto"
     eval_batch_size: int = 1024
     keep_best: bool = True         # restore the weights of the best validation epoch
+    validate_each_epoch: bool = True  # evaluate the validation split after every epoch
     progress: bool = True
 
     def validate(self) -> None:
@@ -49,6 +53,9 @@ class TrainConfig(Config):
         check_range("warmup_epochs", self.warmup_epochs, 0, None)
         check_range("label_smoothing", self.label_smoothing, 0, 1, high_open=True)
         check_range("seed", self.seed, 0, None, integer=True)
+        if self.keep_best and not self.validate_each_epoch:
+            raise ConfigError("keep_best needs validate_each_epoch (the best epoch is chosen "
+                              "on the validation split)")
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -89,6 +96,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
 
 def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None, *,
         loss_fn: Callable | None = None, after_step: Callable | None = None,
+        on_epoch_end: Callable | None = None,
         train_xy: tuple[torch.Tensor, torch.Tensor] | None = None,
         desc: str = "train") -> dict:
     """Train ``model`` in place; returns metrics (val/test accuracy, best epoch, seconds).
@@ -134,6 +142,10 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
                 after_step(model)
             running += loss.item() if i % 10 == 0 else 0.0
             step += 1
+        if on_epoch_end is not None:
+            on_epoch_end(model, epoch)
+        if not config.validate_each_epoch:
+            continue
         val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
         history.append({"epoch": epoch, "val_accuracy": val["accuracy"], "val_loss": val["loss"]})
         bar.set_postfix(val_acc=f"{val['accuracy']:.4f}")

@@ -40,7 +40,25 @@ def test_fit_learns_digits(digits):
     assert len(r["history"]) == 3
 
 
+def test_on_epoch_end_and_skipping_per_epoch_validation(digits):
+    calls = []
+    for validate in (True, False):
+        torch.manual_seed(0)
+        m = build("mlp_small", digits.input_shape, 10)
+        r = fit(m, digits, TrainConfig(epochs=3, progress=False, seed=0, keep_best=False,
+                                       validate_each_epoch=validate),
+                on_epoch_end=lambda model, epoch: calls.append((validate, epoch)))
+        assert len(r["history"]) == (3 if validate else 0)
+        assert r["best_epoch"] == -1
+        if validate:
+            first = r["test_accuracy"]
+    assert calls == [(True, 0), (True, 1), (True, 2), (False, 0), (False, 1), (False, 2)]
+    assert r["test_accuracy"] == first                 # skipping evaluation changes no weights
+
+
 def test_train_config_validation():
+    with pytest.raises(UserError, match="keep_best needs validate_each_epoch"):
+        TrainConfig(validate_each_epoch=False)
     with pytest.raises(UserError, match="lr must be in"):
         TrainConfig(lr=-1)
     with pytest.raises(UserError, match="unknown config key 'epoch'"):
