@@ -24,7 +24,8 @@ what small or decayed (cosine) learning rates produce.
 
 Gradients sit on the same grid (``gradient_scaling="fixed"``) or carry a per-tensor
 power-of-two scale (``"per_tensor"``: dynamic fixed point), which keeps the mean-reduced
-gradients of large batches from underflowing the 2^-f step.
+gradients of large batches from underflowing the 2^-f step; ``state_scaling`` makes the
+same choice for the optimizer state (Adam needs ``"per_tensor"``).
 """
 from __future__ import annotations
 
@@ -56,6 +57,9 @@ class QuantConfig(Config):
     # al. 2014; the loss scaling of mixed-precision training), so the mean-reduced
     # gradients of large batches do not underflow the grid.
     gradient_scaling: str = "fixed"
+    # the same choice for the optimizer state; Adam needs per_tensor: its second moment
+    # (~ g^2, often 1e-8) underflows any fixed grid and the update m / sqrt(v) explodes
+    state_scaling: str = "fixed"
     seed: int = 0
 
     def validate(self) -> None:
@@ -63,6 +67,7 @@ class QuantConfig(Config):
         check_range("frac_bits", self.frac_bits, 0, 32, integer=True)
         check_choice("rounding", self.rounding, ROUNDINGS)
         check_choice("gradient_scaling", self.gradient_scaling, GRADIENT_SCALINGS)
+        check_choice("state_scaling", self.state_scaling, GRADIENT_SCALINGS)
         check_range("seed", self.seed, 0, None, integer=True)
 
     @property
@@ -156,11 +161,14 @@ class FixedPointTraining:
         c = self.config
         return quantize(x, c.int_bits, c.frac_bits, c.rounding, self._gen(x.device))
 
-    def _q_grad(self, g: torch.Tensor) -> torch.Tensor:
+    def _q_scaled(self, x: torch.Tensor, scaling: str) -> torch.Tensor:
         c = self.config
-        if c.gradient_scaling == "per_tensor":
-            return quantize_per_tensor(g, c.int_bits, c.frac_bits, c.rounding, self._gen(g.device))
-        return self._q(g)
+        if scaling == "per_tensor":
+            return quantize_per_tensor(x, c.int_bits, c.frac_bits, c.rounding, self._gen(x.device))
+        return self._q(x)
+
+    def _q_grad(self, g: torch.Tensor) -> torch.Tensor:
+        return self._q_scaled(g, self.config.gradient_scaling)
 
     def attach(self, model: nn.Module) -> nn.Module:
         """Quantize the weights now, hook every Linear/Conv2d and (``optimizer_state``) every
@@ -190,7 +198,7 @@ class FixedPointTraining:
                     continue
                 for key, v in optimizer.state.get(p, {}).items():
                     if key != "step" and torch.is_tensor(v) and v.is_floating_point():
-                        v.copy_(self._q(v))
+                        v.copy_(self._q_scaled(v, self.config.state_scaling))
 
     def detach(self) -> None:
         for h in self._handles:

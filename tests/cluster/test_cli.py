@@ -36,7 +36,7 @@ def test_train_in_fixed_point_saves_weights_on_the_grid(tmp_path):
     assert r.exit_code == 0, r.output
     result = _last_json(r.output)
     assert result["fixed_point"] == {"format": "4.8", "bits": 12, "rounding": "nearest",
-                                     "gradient_scaling": "fixed"}
+                                     "scaling": "fixed"}
     assert result["test_accuracy"] > 0.85              # fp32: 0.958
     assert read_checkpoint(out)["extra"]["quant_config"]["frac_bits"] == 8
     for p in load_model(out).parameters():           # the stored weights sit on the 2^-8 grid
@@ -51,7 +51,9 @@ def test_bad_input_one_line_no_traceback(tmp_path):
              ["train", "--dataset", "digits", "--model", "mlp_small", "--fixed-point", "4x16",
               "--out", str(tmp_path / "a.pt")],
              ["train", "--dataset", "digits", "--model", "mlp_small", "--fixed-point", "0.16",
-              "--out", str(tmp_path / "a.pt")]]
+              "--out", str(tmp_path / "a.pt")],
+             ["train", "--dataset", "digits", "--model", "mlp_small", "--fixed-point", "4.16",
+              "--optimizer", "adam", "--out", str(tmp_path / "a.pt")]]
     for args in cases:
         r = CliRunner().invoke(cli, args)
         assert r.exit_code == 2, (args, r.output)

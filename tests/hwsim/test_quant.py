@@ -81,6 +81,22 @@ def test_optimizer_state_is_stored_in_fixed_point():
     fx.detach()
 
 
+def test_adam_second_moment_needs_per_tensor_state_scaling():
+    def second_moment(state_scaling):
+        model = torch.nn.Linear(4, 4)
+        fx = FixedPointTraining(QuantConfig(rounding="nearest", state_scaling=state_scaling,
+                                            gradients=False))
+        fx.attach(model)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        model.weight.grad = torch.full_like(model.weight, 1e-3)  # v = (1 - 0.999) g^2 = 1e-9
+        model.bias.grad = torch.zeros_like(model.bias)
+        opt.step()
+        fx.detach()
+        return opt.state[model.weight]["exp_avg_sq"]
+    assert torch.count_nonzero(second_moment("fixed")) == 0      # under the 2^-16 grid
+    assert torch.allclose(second_moment("per_tensor"), torch.full((4, 4), 1e-9), rtol=1e-4, atol=0)
+
+
 def test_attach_quantizes_forward_and_gradients():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(5, 3))
@@ -121,7 +137,7 @@ def test_per_tensor_gradient_scaling_keeps_sub_grid_gradients():
     g = torch.full((4096,), 3e-7)                      # 1/50 of the 2^-16 step
     assert torch.count_nonzero(quantize(g, rounding="nearest")) == 0
     q = quantize_per_tensor(g, rounding="nearest")
-    assert torch.allclose(q, g, rtol=2 ** -15)
+    assert torch.allclose(q, g, rtol=2 ** -15, atol=0)
     mixed = torch.tensor([5.0, 1e-3, -2e-6])
     q = quantize_per_tensor(mixed, rounding="nearest")
     assert q[0] == 5.0 and abs(float(q[1]) - 1e-3) <= 2 ** -17   # max fits: step stays 2^-16
@@ -136,6 +152,10 @@ def test_per_tensor_gradient_scaling_keeps_sub_grid_gradients():
 def test_config_errors():
     with pytest.raises(ConfigError, match="gradient_scaling"):
         QuantConfig(gradient_scaling="dynamic")
+    with pytest.raises(ConfigError, match="state_scaling"):
+        QuantConfig(state_scaling="dynamic")
+    with pytest.raises(ConfigError, match="INT.FRAC"):
+        QuantConfig.from_format("4,16")
     with pytest.raises(ConfigError, match="rounding"):
         QuantConfig(rounding="up")
     with pytest.raises(ConfigError, match="int_bits"):

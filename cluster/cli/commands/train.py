@@ -17,16 +17,17 @@ from cluster.cli.options import device_option, emit, json_option, seed_option
                    "SPRING's 20 bits.  Default: fp32.")
 @click.option("--rounding", type=click.Choice(["stochastic", "nearest"]), default="stochastic",
               show_default=True, help="Rounding onto the fixed-point grid.")
-@click.option("--gradient-scaling", type=click.Choice(["fixed", "per_tensor"]), default="fixed",
+@click.option("--scaling", type=click.Choice(["fixed", "per_tensor"]), default="fixed",
               show_default=True,
-              help="Gradients on the same grid, or with a per-tensor power-of-two scale "
-                   "(dynamic fixed point: for large batches).")
+              help="Gradients and optimizer state on the same grid as the weights, or each "
+                   "tensor with its own power-of-two scale (dynamic fixed point: for large "
+                   "batches, and needed by Adam).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Checkpoint path.")
 @seed_option
 @device_option
 @json_option
 def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point, rounding,
-            gradient_scaling, out, seed, device, as_json):
+            scaling, out, seed, device, as_json):
     """Train MODEL on DATASET (best epoch on validation is kept) and save a checkpoint;
     with --fixed-point, at reduced precision (e.g. SPRING's 4.16 with stochastic rounding)."""
     from synth.checkpoint import save_checkpoint
@@ -36,9 +37,14 @@ def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point,
     from synth.train import TrainConfig, fit
     import torch
 
-    quant = (QuantConfig.from_format(fixed_point, rounding=rounding,
-                                     gradient_scaling=gradient_scaling, seed=seed)
+    from synth.errors import UserError
+
+    quant = (QuantConfig.from_format(fixed_point, rounding=rounding, gradient_scaling=scaling,
+                                     state_scaling=scaling, seed=seed)
              if fixed_point is not None else None)
+    if quant is not None and optimizer == "adam" and scaling == "fixed":
+        raise UserError("--optimizer adam with --fixed-point needs --scaling per_tensor: Adam's "
+                        "second moment underflows a fixed grid")
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                          seed=seed, device=device, progress=not as_json)
     data = load_dataset(dataset, seed=seed)
@@ -51,7 +57,7 @@ def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point,
     if fixed is not None:
         fixed.detach()                                 # the saved model holds no hooks
         metrics["fixed_point"] = {"format": fixed_point, "bits": quant.bits,
-                                  "rounding": rounding, "gradient_scaling": gradient_scaling}
+                                  "rounding": rounding, "scaling": scaling}
     metrics.pop("history")
     metrics.update(parameters=count_parameters(model),
                    flops=count_flops(model, data.input_shape), dataset=data.name)
