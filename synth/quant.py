@@ -212,3 +212,14 @@ class FixedPointTraining:
             return
         for p in model.parameters():
             p.copy_(self._q(p))
+
+
+
+def attach_inference(model: nn.Module, config: QuantConfig) -> FixedPointTraining:
+    """Run ``model`` forward in the fixed point it was trained in (weights and layer outputs
+    on ``config``'s grid, same rounding); returns the hooks (``detach()`` removes them).  A
+    model trained with saturating outputs can depend on them: evaluated in fp32 instead, a
+    LeNet-5 trained at 4.6 fell from 70.9 % to 10 % on mnist5k."""
+    hooks = FixedPointTraining(config.replace(gradients=False, optimizer_state=False))
+    hooks.attach(model)
+    return hooks

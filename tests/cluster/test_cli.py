@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from click.testing import CliRunner
 
 from cluster.cli.main import cli
@@ -41,6 +43,12 @@ def test_train_in_fixed_point_saves_weights_on_the_grid(tmp_path):
     assert read_checkpoint(out)["extra"]["quant_config"]["frac_bits"] == 8
     for p in load_model(out).parameters():           # the stored weights sit on the 2^-8 grid
         assert (p * 256 == (p * 256).round()).all() and p.abs().max() <= 8
+    r = CliRunner().invoke(cli, ["eval", "--model", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    evaluated = _last_json(r.output)                  # evaluated in the fixed point it was trained in
+    assert evaluated["fixed_point"] == "4.8 nearest"
+    assert evaluated["accuracy"] == result["test_accuracy"]
+    assert evaluated["loss"] == pytest.approx(result["test_loss"], rel=1e-6)
 
 
 def test_bad_input_one_line_no_traceback(tmp_path):

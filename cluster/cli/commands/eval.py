@@ -12,7 +12,8 @@ from cluster.cli.options import emit, json_option
               show_default=True)
 @json_option
 def command(model_path, dataset, split, as_json):
-    """Accuracy and loss of a checkpoint on DATASET's SPLIT."""
+    """Accuracy and loss of a checkpoint on DATASET's SPLIT (in the fixed point it was
+    trained in, for `nnsynth train --fixed-point` checkpoints)."""
     from synth.checkpoint import load_model
     from synth.data import load_dataset
     from synth.errors import UserError
@@ -27,10 +28,16 @@ def command(model_path, dataset, split, as_json):
     if tuple(data.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the model "
                         f"expects {tuple(model.input_shape)}")
+    quant = model.checkpoint_info["extra"].get("quant_config")
+    if quant:  # trained by `nnsynth train --fixed-point`: evaluate as it was trained
+        from synth.quant import QuantConfig, attach_inference
+        attach_inference(model, QuantConfig.from_dict(quant))
     x, y = data.split(split)
     result = evaluate(model, x, y)
     result.update(dataset=name, split=split, samples=len(y),
                   parameters=count_parameters(model),
                   nonzero_parameters=count_parameters(model, nonzero=True),
-                  flops=count_flops(model, model.input_shape))
+                  flops=count_flops(model, model.input_shape),
+                  **({"fixed_point": f"{quant['int_bits']}.{quant['frac_bits']} "
+                                     f"{quant['rounding']}"} if quant else {}))
     emit(result, as_json)
