@@ -20,6 +20,24 @@ def test_eval_json_with_spring(tmp_path):
     assert out["spring_training"]["speedup_vs_gpu"] > 0
 
 
+def test_spring_prices_a_fixed_point_checkpoint_at_its_precision(tmp_path):
+    import torch
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    torch.manual_seed(0)
+    model = build("lenet5", (1, 28, 28), 10)
+    energy = {}
+    for fmt, extra in (("4.16", {}), ("4.8", {"quant_config": {"int_bits": 4, "frac_bits": 8}})):
+        path = tmp_path / f"m{fmt}.pt"
+        save_checkpoint(path, model, extra=extra)
+        r = _run(["eval", "--model", str(path), "--spring", "--json"])
+        assert r.exit_code == 0, r.output
+        out = json.loads(r.output.strip().splitlines()[-1])
+        assert out["spring_precision"] == fmt
+        energy[fmt] = out["spring_inference"]["energy_mj"]
+    assert energy["4.8"] < energy["4.16"]                # 12-bit words move and multiply cheaper
+
+
 def test_invalid_config_one_line_error(tmp_path):
     cfg = tmp_path / "a.yaml"
     cfg.write_text("rows: 0\n")

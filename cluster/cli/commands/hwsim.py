@@ -83,8 +83,13 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, bat
            **{k: v for k, v in res.items() if k not in ("layers", "config")},
            "config": res["config"], "layers": res["layers"]}
     if spring:
+        # a checkpoint trained with `nnsynth train --fixed-point` is priced at its own precision
+        quant = getattr(model, "checkpoint_info", {}).get("extra", {}).get("quant_config")
+        spring_cfg = spring_mod.SpringConfig(
+            **({"int_bits": quant["int_bits"], "frac_bits": quant["frac_bits"]} if quant else {}))
+        out["spring_precision"] = f"{spring_cfg.int_bits}.{spring_cfg.frac_bits}"
         for mode in ("inference", "training"):
-            cmp = spring_mod.compare(ops, mode=mode)
+            cmp = spring_mod.compare(ops, spring_cfg, mode=mode)
             out[f"spring_{mode}"] = {k: cmp["spring"][k] for k in
                                      ("latency_ms", "energy_mj", "power_w", "skipped_fraction")}
             out[f"spring_{mode}"].update(speedup_vs_gpu=cmp["speedup"],
@@ -99,7 +104,8 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, bat
     for mode in ("inference", "training"):
         if f"spring_{mode}" in out:
             s = out[f"spring_{mode}"]
-            human.append(f"SPRING {mode}: {s['latency_ms']:.4f} ms, {s['energy_mj']:.4f} mJ, "
+            human.append(f"SPRING {mode} ({out['spring_precision']} fixed point): "
+                         f"{s['latency_ms']:.4f} ms, {s['energy_mj']:.4f} mJ, "
                          f"{s['power_w']:.1f} W; vs GTX 1080 Ti roofline {s['speedup_vs_gpu']:.1f}x "
                          f"speed, {s['power_reduction_vs_gpu']:.1f}x power, "
                          f"{s['energy_efficiency_vs_gpu']:.1f}x energy efficiency")
