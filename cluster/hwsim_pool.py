@@ -174,12 +174,9 @@ class HwsimPool:
         return ray.get([a.get_stats.remote() for a in self.actors])
 
     def shutdown(self) -> None:
-        import ray
+        from cluster.pool import kill_actor
         for a in self.actors:
-            try:
-                ray.kill(a, no_restart=True)
-            except Exception:
-                pass
+            kill_actor(a)
         self.actors = []
 
 

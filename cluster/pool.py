@@ -10,13 +10,18 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator
 
 
-def replace_actor(actors: list, slot: int, factory: Callable[[int], Any]) -> None:
-    """Kill ``actors[slot]`` (if it is still alive) and put a fresh ``factory(slot)`` there."""
+def kill_actor(actor) -> None:
+    """Kill ``actor`` without restart; one that is already dead or gone is fine."""
     import ray
     try:
-        ray.kill(actors[slot], no_restart=True)
+        ray.kill(actor, no_restart=True)
     except Exception:  # already dead or gone
         pass
+
+
+def replace_actor(actors: list, slot: int, factory: Callable[[int], Any]) -> None:
+    """Kill ``actors[slot]`` (if it is still alive) and put a fresh ``factory(slot)`` there."""
+    kill_actor(actors[slot])
     actors[slot] = factory(slot)
 
 
@@ -86,10 +91,6 @@ class ResilientActorPool:
         return ray.get([getattr(a, method).remote(*args, **kwargs) for a in self.actors])
 
     def shutdown(self) -> None:
-        import ray
         for a in self.actors:
-            try:
-                ray.kill(a, no_restart=True)
-            except Exception:
-                pass
+            kill_actor(a)
         self.actors = []
