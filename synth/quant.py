@@ -223,3 +223,16 @@ def attach_inference(model: nn.Module, config: QuantConfig) -> FixedPointTrainin
     hooks = FixedPointTraining(config.replace(gradients=False, optimizer_state=False))
     hooks.attach(model)
     return hooks
+
+
+def attach_export(model: nn.Module, config: QuantConfig) -> FixedPointTraining:
+    """Inference in ``config``'s fixed point with round-to-nearest, written with plain tensor
+    ops (mul, floor, clamp) in forward hooks, so that a traced ONNX export carries the
+    rounding of every Linear/Conv2d output; weights are rounded onto the grid once."""
+    hooks = FixedPointTraining(config.replace(rounding="nearest", gradients=False,
+                                              optimizer_state=False))
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            hooks._handles.append(m.register_forward_hook(lambda mod, args, out: hooks._q(out)))
+    hooks.after_step(model)
+    return hooks

@@ -49,6 +49,15 @@ def test_train_in_fixed_point_saves_weights_on_the_grid(tmp_path):
     assert evaluated["fixed_point"] == "4.8 nearest"
     assert evaluated["accuracy"] == result["test_accuracy"]
     assert evaluated["loss"] == pytest.approx(result["test_loss"], rel=1e-6)
+    r = CliRunner().invoke(cli, ["export", "--model", str(out), "--out", str(tmp_path / "q.onnx"),
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    exported = _last_json(r.output)                   # the ONNX graph rounds like the training
+    assert exported["fixed_point"] == "4.8 nearest" and exported["prediction_mismatches"] == 0
+    assert exported["onnx_accuracy"] == evaluated["accuracy"]
+    import onnx
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "q.onnx")).graph.node}
+    assert {"Floor", "Clip"} <= ops                    # the rounding is in the graph
 
 
 def test_bad_input_one_line_no_traceback(tmp_path):

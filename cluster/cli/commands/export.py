@@ -14,7 +14,10 @@ from cluster.cli.options import emit, json_option
               show_default=True, help="Max |logit difference| on the test split.")
 @json_option
 def command(model_path, out, compact, tolerance, as_json):
-    """Export MODEL to ONNX and compare onnxruntime with PyTorch on its data set's test split."""
+    """Export MODEL to ONNX and compare onnxruntime with PyTorch on its data set's test split.
+
+    A checkpoint trained with `nnsynth train --fixed-point` is exported with its weights on the
+    grid and every Linear/Conv2d output rounded to nearest on it (Mul/Floor/Clip nodes)."""
     from deploy.onnx_export import export_and_verify
     from synth.checkpoint import load_model
     from synth.data import load_dataset
@@ -22,6 +25,7 @@ def command(model_path, out, compact, tolerance, as_json):
 
     model = load_model(model_path)
     name = model.checkpoint_info["dataset"].get("name")
+    quant = model.checkpoint_info["extra"].get("quant_config")
     if compact:
         from synth.masked import masked_layers
         if masked_layers(model):
@@ -31,7 +35,15 @@ def command(model_path, out, compact, tolerance, as_json):
     if not name:
         raise UserError(f"checkpoint {model_path} names no data set to check the export on")
     data = load_dataset(name)
+    if quant:  # `nnsynth train --fixed-point`: the graph rounds every layer output to nearest
+        from synth.quant import QuantConfig, attach_export
+        config = QuantConfig.from_dict(quant)
+        attach_export(model, config)
+        # ORT and PyTorch can land on either side of a rounding boundary: allow 16 grid steps
+        tolerance = max(tolerance, 16 * 2.0 ** -config.frac_bits)
     result = export_and_verify(model, out, data.x_test, data.y_test, tolerance)
+    if quant:
+        result["fixed_point"] = f"{config.int_bits}.{config.frac_bits} nearest"
     result.update(parameters=count_parameters(model),
                   nonzero_parameters=count_parameters(model, nonzero=True))
     emit(result, as_json)
