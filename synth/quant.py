@@ -30,7 +30,6 @@ same choice for the optimizer state (Adam needs ``"per_tensor"``).
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 from torch import nn
@@ -40,7 +39,7 @@ from synth.config import Config, check_choice, check_range
 from synth.errors import ConfigError
 
 ROUNDINGS = ("stochastic", "nearest")
-GRADIENT_SCALINGS = ("fixed", "per_tensor")
+SCALINGS = ("fixed", "per_tensor")     # gradient_scaling and state_scaling
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,13 +65,18 @@ class QuantConfig(Config):
         check_range("int_bits", self.int_bits, 1, 32, integer=True)
         check_range("frac_bits", self.frac_bits, 0, 32, integer=True)
         check_choice("rounding", self.rounding, ROUNDINGS)
-        check_choice("gradient_scaling", self.gradient_scaling, GRADIENT_SCALINGS)
-        check_choice("state_scaling", self.state_scaling, GRADIENT_SCALINGS)
+        check_choice("gradient_scaling", self.gradient_scaling, SCALINGS)
+        check_choice("state_scaling", self.state_scaling, SCALINGS)
         check_range("seed", self.seed, 0, None, integer=True)
 
     @property
     def bits(self) -> int:
         return self.int_bits + self.frac_bits
+
+    @property
+    def format(self) -> str:
+        """``"4.16"``: integer bits . fraction bits (the inverse of ``from_format``)."""
+        return f"{self.int_bits}.{self.frac_bits}"
 
     @classmethod
     def from_format(cls, text: str, **fields) -> "QuantConfig":
@@ -84,11 +88,16 @@ class QuantConfig(Config):
         return cls(int_bits=int(parts[0]), frac_bits=int(parts[1]), **fields)
 
 
+def grid_range(int_bits: int, frac_bits: int) -> tuple[float, float]:
+    """The representable interval [lo, hi] of a signed (int_bits, frac_bits) fixed point."""
+    return -2.0 ** (int_bits - 1), 2.0 ** (int_bits - 1) - 2.0 ** -frac_bits
+
+
 def quantize(x: torch.Tensor, int_bits: int = 4, frac_bits: int = 16, rounding: str = "stochastic",
              generator: torch.Generator | None = None) -> torch.Tensor:
     """x on the fixed-point grid of step 2^-frac_bits, saturated to the signed range."""
     scale = float(2 ** frac_bits)
-    lo, hi = -float(2 ** (int_bits - 1)), float(2 ** (int_bits - 1)) - 1.0 / scale
+    lo, hi = grid_range(int_bits, frac_bits)
     y = x * scale
     if rounding == "stochastic":
         u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
@@ -105,12 +114,16 @@ def quantize_per_tensor(x: torch.Tensor, int_bits: int = 4, frac_bits: int = 16,
                         generator: torch.Generator | None = None) -> torch.Tensor:
     """Dynamic fixed point: x * 2^e on the (int_bits, frac_bits) grid, divided back by 2^e,
     with the integer e chosen per tensor so that max|x| * 2^e just fits the signed range
-    (e > 0 adds fraction bits to a small tensor, e < 0 removes them from a large one)."""
-    amax = float(x.abs().max()) if x.numel() else 0.0
-    if amax == 0.0 or not math.isfinite(amax):
+    (e > 0 adds fraction bits to a small tensor, e < 0 removes them from a large one).
+    The scale stays a device tensor (no host sync: this runs on every gradient); an all-zero
+    or non-finite tensor keeps e = 0."""
+    if not x.numel():
         return quantize(x, int_bits, frac_bits, rounding, generator)
-    top = 2.0 ** (int_bits - 1) - 2.0 ** -frac_bits
-    shift = 2.0 ** math.floor(math.log2(top / amax))
+    amax = x.detach().abs().amax().double()
+    top = grid_range(int_bits, frac_bits)[1]
+    shift = torch.exp2(torch.floor(torch.log2(top / amax)))
+    shift = torch.where((amax > 0) & torch.isfinite(amax), shift, torch.ones_like(shift))
+    shift = shift.to(x.dtype)
     return quantize(x * shift, int_bits, frac_bits, rounding, generator) / shift
 
 
@@ -125,7 +138,7 @@ class _QuantAct(torch.autograd.Function):
         if not q.config.activations:
             ctx.save_for_backward(None)
             return x
-        lo, hi = q.range
+        lo, hi = grid_range(q.config.int_bits, q.config.frac_bits)
         ctx.save_for_backward((x >= lo) & (x <= hi))
         return q._q(x)
 
@@ -150,12 +163,6 @@ class FixedPointTraining:
         if key not in self._gens:
             self._gens[key] = torch.Generator(device=device).manual_seed(self.config.seed)
         return self._gens[key]
-
-    @property
-    def range(self) -> tuple[float, float]:
-        """The representable interval [lo, hi] of the weights' and activations' grid."""
-        c = self.config
-        return -2.0 ** (c.int_bits - 1), 2.0 ** (c.int_bits - 1) - 2.0 ** -c.frac_bits
 
     def _q(self, x: torch.Tensor) -> torch.Tensor:
         c = self.config
@@ -215,22 +222,31 @@ class FixedPointTraining:
 
 
 
-def attach_inference(model: nn.Module, config: QuantConfig) -> FixedPointTraining:
-    """Run ``model`` forward in the fixed point it was trained in (weights and layer outputs
-    on ``config``'s grid, same rounding); returns the hooks (``detach()`` removes them).  A
-    model trained with saturating outputs can depend on them: evaluated in fp32 instead, a
-    LeNet-5 trained at 4.6 fell from 70.9 % to 10 % on mnist5k."""
-    hooks = FixedPointTraining(config.replace(gradients=False, optimizer_state=False))
-    hooks.attach(model)
-    return hooks
+CHECKPOINT_KEY = "quant_config"   # where `nnsynth train --fixed-point` stores its QuantConfig
 
 
-def attach_export(model: nn.Module, config: QuantConfig) -> FixedPointTraining:
-    """Inference in ``config``'s fixed point with round-to-nearest, written with plain tensor
-    ops (mul, floor, clamp) in forward hooks, so that a traced ONNX export carries the
-    rounding of every Linear/Conv2d output; weights are rounded onto the grid once."""
-    hooks = FixedPointTraining(config.replace(rounding="nearest", gradients=False,
-                                              optimizer_state=False))
+def checkpoint_extra(config: QuantConfig | None) -> dict:
+    """The checkpoint ``extra`` entry for a fixed-point training (empty for fp32)."""
+    return {CHECKPOINT_KEY: config.to_dict()} if config is not None else {}
+
+
+def checkpoint_quant(model: nn.Module) -> QuantConfig | None:
+    """The QuantConfig a loaded checkpoint was trained in, or None (fp32, or no checkpoint)."""
+    info = getattr(model, "checkpoint_info", None) or {}
+    stored = info.get("extra", {}).get(CHECKPOINT_KEY)
+    return QuantConfig.from_dict(stored) if stored else None
+
+
+def attach_inference(model: nn.Module, config: QuantConfig,
+                     rounding: str | None = None) -> FixedPointTraining:
+    """Run ``model`` forward in ``config``'s fixed point: weights rounded onto the grid once,
+    every Linear/Conv2d output rounded (``rounding``, default the training's) by forward
+    hooks of plain tensor ops (mul, floor, clamp), so that a traced ONNX export carries the
+    rounding too.  Returns the hooks (``detach()`` removes them).  A model trained with
+    saturating outputs can depend on them: evaluated in fp32 instead, a LeNet-5 trained at
+    4.6 fell from 70.9 % to 10 % on mnist5k."""
+    hooks = FixedPointTraining(config.replace(rounding=rounding or config.rounding,
+                                              gradients=False, optimizer_state=False))
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             hooks._handles.append(m.register_forward_hook(lambda mod, args, out: hooks._q(out)))

@@ -28,16 +28,15 @@ def command(model_path, dataset, split, as_json):
     if tuple(data.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the model "
                         f"expects {tuple(model.input_shape)}")
-    quant = model.checkpoint_info["extra"].get("quant_config")
+    from synth.quant import attach_inference, checkpoint_quant
+    quant = checkpoint_quant(model)
     if quant:  # trained by `nnsynth train --fixed-point`: evaluate as it was trained
-        from synth.quant import QuantConfig, attach_inference
-        attach_inference(model, QuantConfig.from_dict(quant))
+        attach_inference(model, quant)
     x, y = data.split(split)
     result = evaluate(model, x, y)
     result.update(dataset=name, split=split, samples=len(y),
                   parameters=count_parameters(model),
                   nonzero_parameters=count_parameters(model, nonzero=True),
                   flops=count_flops(model, model.input_shape),
-                  **({"fixed_point": f"{quant['int_bits']}.{quant['frac_bits']} "
-                                     f"{quant['rounding']}"} if quant else {}))
+                  **({"fixed_point": f"{quant.format} {quant.rounding}"} if quant else {}))
     emit(result, as_json)

@@ -25,7 +25,8 @@ def command(model_path, out, compact, tolerance, as_json):
 
     model = load_model(model_path)
     name = model.checkpoint_info["dataset"].get("name")
-    quant = model.checkpoint_info["extra"].get("quant_config")
+    from synth.quant import attach_inference, checkpoint_quant
+    quant = checkpoint_quant(model)            # read before compaction builds a new module
     if compact:
         from synth.masked import masked_layers
         if masked_layers(model):
@@ -36,14 +37,12 @@ def command(model_path, out, compact, tolerance, as_json):
         raise UserError(f"checkpoint {model_path} names no data set to check the export on")
     data = load_dataset(name)
     if quant:  # `nnsynth train --fixed-point`: the graph rounds every layer output to nearest
-        from synth.quant import QuantConfig, attach_export
-        config = QuantConfig.from_dict(quant)
-        attach_export(model, config)
+        attach_inference(model, quant, rounding="nearest")
         # ORT and PyTorch can land on either side of a rounding boundary: allow 16 grid steps
-        tolerance = max(tolerance, 16 * 2.0 ** -config.frac_bits)
+        tolerance = max(tolerance, 16 * 2.0 ** -quant.frac_bits)
     result = export_and_verify(model, out, data.x_test, data.y_test, tolerance)
     if quant:
-        result["fixed_point"] = f"{config.int_bits}.{config.frac_bits} nearest"
+        result["fixed_point"] = f"{quant.format} nearest"
     result.update(parameters=count_parameters(model),
                   nonzero_parameters=count_parameters(model, nonzero=True))
     emit(result, as_json)

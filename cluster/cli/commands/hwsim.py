@@ -84,9 +84,10 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, bat
            "config": res["config"], "layers": res["layers"]}
     if spring:
         # a checkpoint trained with `nnsynth train --fixed-point` is priced at its own precision
-        quant = getattr(model, "checkpoint_info", {}).get("extra", {}).get("quant_config")
+        from synth.quant import checkpoint_quant
+        quant = checkpoint_quant(model)
         spring_cfg = spring_mod.SpringConfig(
-            **({"int_bits": quant["int_bits"], "frac_bits": quant["frac_bits"]} if quant else {}))
+            **({"int_bits": quant.int_bits, "frac_bits": quant.frac_bits} if quant else {}))
         out["spring_precision"] = f"{spring_cfg.int_bits}.{spring_cfg.frac_bits}"
         for mode in ("inference", "training"):
             cmp = spring_mod.compare(ops, spring_cfg, mode=mode)

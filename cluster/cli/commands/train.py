@@ -33,11 +33,10 @@ def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point,
     from synth.checkpoint import save_checkpoint
     from synth.data import load_dataset
     from synth.models import build, count_flops, count_parameters
-    from synth.quant import FixedPointTraining, QuantConfig
+    from synth.errors import UserError
+    from synth.quant import FixedPointTraining, QuantConfig, checkpoint_extra
     from synth.train import TrainConfig, fit
     import torch
-
-    from synth.errors import UserError
 
     quant = (QuantConfig.from_format(fixed_point, rounding=rounding, gradient_scaling=scaling,
                                      state_scaling=scaling, seed=seed)
@@ -56,13 +55,12 @@ def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point,
     metrics = fit(model, data, config, after_step=fixed.after_step if fixed else None)
     if fixed is not None:
         fixed.detach()                                 # the saved model holds no hooks
-        metrics["fixed_point"] = {"format": fixed_point, "bits": quant.bits,
+        metrics["fixed_point"] = {"format": quant.format, "bits": quant.bits,
                                   "rounding": rounding, "scaling": scaling}
     metrics.pop("history")
     metrics.update(parameters=count_parameters(model),
                    flops=count_flops(model, data.input_shape), dataset=data.name)
     save_checkpoint(out, model, dataset=data.metadata(), metrics=metrics,
-                    extra={"train_config": config.to_dict(),
-                           **({"quant_config": quant.to_dict()} if quant else {})})
+                    extra={"train_config": config.to_dict(), **checkpoint_extra(quant)})
     metrics["checkpoint"] = str(out)
     emit(metrics, as_json)
