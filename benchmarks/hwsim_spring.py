@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 import torch
-from scipy.stats import binomtest, ttest_rel, wilcoxon
+from scipy.stats import binomtest, ttest_1samp, wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hwsim.gpu import GpuConfig  # noqa: E402
@@ -156,19 +156,26 @@ def _pct(values: list[float]) -> str:
     return f"{100 * statistics.mean(values):.2f} ± {100 * sd:.2f}"
 
 
-def _row(label: str, runs: list[dict], base: float, paired: list[dict] | None = None) -> str:
-    """One table row; ``paired``: the SR runs of the same seeds, for the RTN - SR column."""
+def paired_points(runs: list[dict], sr_runs: list[dict]) -> list[float]:
+    """RTN - SR test accuracy per seed, in points (the runs are in the same seed order)."""
+    return [100 * (r["test_accuracy"] - p["test_accuracy"]) for r, p in zip(runs, sr_runs)]
+
+
+def _mean_sem(d: list[float]) -> tuple[float, float]:
+    return statistics.mean(d), (statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else 0.0)
+
+
+def _row(label: str, runs: list[dict], base: float, paired: list[float] | None = None) -> str:
+    """One table row; ``paired``: RTN - SR per seed (``paired_points``), for that column."""
     acc = [r["test_accuracy"] for r in runs]
     diff = ""
     if paired is not None:
-        d = [100 * (r["test_accuracy"] - p["test_accuracy"]) for r, p in zip(runs, paired)]
-        sem = statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else 0.0
-        p_value = ttest_rel([r["test_accuracy"] for r in runs],
-                            [q["test_accuracy"] for q in paired]).pvalue if len(d) > 2 else None
+        mean, sem = _mean_sem(paired)
+        # the paired t-test of RTN vs SR is the one-sample t-test of their differences
+        p_value = ttest_1samp(paired, 0.0).pvalue if len(paired) > 2 else None
         p_text = ("" if p_value is None or p_value != p_value else
                   "p < 0.01, " if p_value < 0.01 else f"p = {p_value:.2f}, ")
-        diff = (f"{statistics.mean(d):+.2f} ± {sem:.2f} ({p_text}"
-                f"{sum(x < 0 for x in d)}/{len(d)} lower)")
+        diff = f"{mean:+.2f} ± {sem:.2f} ({p_text}{sum(x < 0 for x in paired)}/{len(paired)} lower)"
     return (f"| {label} | {_pct(acc)} | {', '.join(f'{100 * a:.1f}' for a in acc)} | "
             f"{100 * (statistics.mean(acc) - base):+.2f} | {diff} | "
             f"{100 * statistics.mean(r['sub_half_lsb'] for r in runs):.1f} % | "
@@ -197,22 +204,21 @@ def sweep_table(settings: list[tuple[str, float, float, int, int]], seeds: int, 
             runs = [train_one(q, lr, momentum, s, epochs, data, batch, model_name)
                     for s in range(first_seed, first_seed + seeds)]
             done[mode] = runs
-            if "RTN" in mode:
-                for seed, (r, p) in enumerate(zip(runs, done[mode.replace("RTN", "SR")]),
-                                              first_seed):
-                    PAIRED_20B[(opt_name, lr, epochs, batch, model_name, mode, seed)] = \
-                        100 * (r["test_accuracy"] - p["test_accuracy"])
+            paired = (paired_points(runs, done[mode.replace("RTN", "SR")]) if "RTN" in mode
+                      else None)
+            for seed, d in enumerate(paired or [], first_seed):
+                PAIRED_20B[(opt_name, lr, epochs, batch, model_name, mode, seed)] = d
             base = statistics.mean(r["test_accuracy"] for r in runs) if base is None else base
             lines.append(_row(f"{opt_name} | {lr} | {epochs} | {batch} | {mode}", runs, base,
-                              done.get(mode.replace("RTN", "SR")) if "RTN" in mode else None))
+                              paired))
             print(lines[-1], flush=True)
     return lines
 
 
 def _pooled_line(label: str, d: list[float]) -> str:
     lower, higher = sum(x < 0 for x in d), sum(x > 0 for x in d)
-    sem = statistics.stdev(d) / len(d) ** 0.5
-    return (f"{label} {len(d)} pairs: RTN - SR = {statistics.mean(d):+.2f} ± {sem:.2f} points "
+    mean, sem = _mean_sem(d)
+    return (f"{label} {len(d)} pairs: RTN - SR = {mean:+.2f} ± {sem:.2f} points "
             f"(mean ± s.e.); RTN lower in {lower}, higher in {higher}, tied in "
             f"{len(d) - lower - higher}; Wilcoxon signed-rank {_p(wilcoxon(d).pvalue)}, "
             f"sign test {_p(binomtest(lower, lower + higher).pvalue)}.")
@@ -226,7 +232,7 @@ def pooled_20b() -> list[str]:
     """Every 20-bit RTN - SR pair of the tables above, pooled: is RTN worse at all?  Also
     without the slow regime, where RTN is expected to lose most."""
     slow = {(n, lr, e, b) for n, _, lr, e, b in SLOW}
-    rest = [d for k, d in PAIRED_20B.items() if (k[0], k[1], k[2], k[3]) not in slow]
+    rest = [d for k, d in PAIRED_20B.items() if k[:4] not in slow]
     return ["", _pooled_line("Pooled over all 20-bit (setting, seed) pairs above (each run once),",
                              list(PAIRED_20B.values())),
             "", _pooled_line("Without the slow-regime settings (lr 0.002, 3 epochs),", rest)]
@@ -245,7 +251,7 @@ def ablation_table(epochs: int, seeds: int, data) -> list[str]:
                     for s in range(seeds)]
             sr = sr or runs
             lines.append(_row(f"{name} | {rounding}", runs, base,
-                              sr if rounding == "nearest" else None))
+                              paired_points(runs, sr) if rounding == "nearest" else None))
             print(lines[-1], flush=True)
     return lines
 
