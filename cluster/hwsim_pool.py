@@ -25,8 +25,8 @@ SHARD_PREFIX = "hwsim-shard-"
 
 
 def _spec_key(spec: Any, input_shape, num_classes: int, accel: Any, spring: Any) -> str:
-    from hwsim import _accel_config
-    accel_d = _accel_config(accel).to_dict()
+    from hwsim import accel_config
+    accel_d = accel_config(accel).to_dict()
     return json.dumps([spec, list(input_shape), int(num_classes), accel_d,
                        spring if isinstance(spring, (bool, dict)) or spring is None else repr(spring)],
                       sort_keys=True, default=str)
@@ -148,8 +148,8 @@ class HwsimPool:
         todo = self._route([i for i, r in enumerate(results) if r is None], keys)
         if not todo:
             return [dict(r) for r in results]
-        from hwsim import _accel_config
-        accel_d = _accel_config(accel).to_dict()
+        from hwsim import accel_config
+        accel_d = accel_config(accel).to_dict()
         payload = {s: [(keys[i], specs[i], input_shape, int(num_classes), accel_d, spring)
                        for i in idxs] for s, idxs in todo.items()}
         refs = {s: self.actors[s].price_batch.remote(p) for s, p in payload.items()}

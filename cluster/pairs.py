@@ -21,6 +21,7 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
+from synth.data import pixel_range
 from synth.errors import UserError
 from synth.files import write_json_atomic
 
@@ -47,16 +48,6 @@ def model_from_payload(payload: dict) -> torch.nn.Module:
     return model.eval()
 
 
-def _pixel_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """Valid normalized range per channel from the checkpoint's data-set mean/std."""
-    if not meta.get("mean") or not meta.get("std"):
-        raise UserError("teacher checkpoint has no data-set normalization (mean/std); "
-                        "train it with `nnsynth train` so the metadata is stored")
-    mean = torch.tensor(meta["mean"], dtype=torch.float32).view(-1, 1, 1)
-    std = torch.tensor(meta["std"], dtype=torch.float32).view(-1, 1, 1)
-    return (0.0 - mean) / std, (1.0 - mean) / std
-
-
 def resolve_student(student: Any, input_shape, num_classes) -> torch.nn.Module:
     """A student from a checkpoint path (``*.pt`` file) or a model spec/variant name."""
     from synth.checkpoint import load_model
@@ -80,7 +71,7 @@ class PairActor:
         self.threads = match_torch_threads()
         self.teacher = model_from_payload(teacher_payload)
         self.meta = teacher_payload.get("dataset") or {}
-        self.pixel_range = _pixel_range(self.meta)
+        self.pixel_range = pixel_range(self.meta)
         self.student = None
         if student_spec is not None:
             self.student = resolve_student(student_spec, self.teacher.input_shape,
@@ -185,7 +176,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
         raise UserError(f"teacher {teacher_path} has no BatchNorm layers: DeepInversion needs "
                         f"their running statistics")
     meta = dict(payload.get("dataset") or {})
-    _pixel_range(meta)
+    pixel_range(meta)
     if student_spec is not None:
         resolve_student(student_spec, teacher.input_shape, teacher.num_classes)
     if num_images < teacher.num_classes:

@@ -15,92 +15,16 @@ with their components' own configs, so a typo in the last stage fails in the fir
 """
 from __future__ import annotations
 
-import datetime
-import json
 import os
 import time
 from pathlib import Path
 from typing import Callable
 
+from deploy import stages as stage_impl
+from deploy.ledger import Ledger, RunContext
 from deploy.run_config import STAGES, RunConfig
 from synth.errors import UserError
-
-from synth.files import write_json_atomic, write_text_atomic  # noqa: E402,F401  (re-exported)
-
-LEDGER = "ledger.json"
-LEDGER_VERSION = 1
-
-
-class Ledger:
-    """``ledger.json``: which stages finished, with their fingerprint, outputs and time."""
-
-    def __init__(self, run_dir: str | os.PathLike):
-        self.path = Path(run_dir) / LEDGER
-        self.stages: dict[str, dict] = {}
-        if self.path.is_file():
-            try:
-                data = json.loads(self.path.read_text())
-            except json.JSONDecodeError:
-                raise UserError(f"{self.path} is corrupt; delete it to start the run over") from None
-            if data.get("version") != LEDGER_VERSION:
-                raise UserError(f"{self.path} was written by another nnsynth version "
-                                f"(ledger version {data.get('version')!r})")
-            self.stages = data.get("stages", {})
-
-    def done(self, stage: str, fingerprint: str) -> dict | None:
-        """The stage's recorded outputs when it finished with this fingerprint, else None."""
-        entry = self.stages.get(stage)
-        if entry and entry.get("fingerprint") == fingerprint:
-            return entry
-        return None
-
-    def record(self, stage: str, fingerprint: str, outputs: dict, seconds: float) -> None:
-        self.stages[stage] = {
-            "fingerprint": fingerprint, "outputs": outputs, "seconds": round(seconds, 2),
-            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        self.save()
-
-    def invalidate_from(self, stage: str) -> list[str]:
-        """Forget ``stage`` and every later one (their inputs changed)."""
-        dropped = [s for s in STAGES[STAGES.index(stage):] if s in self.stages]
-        for s in dropped:
-            del self.stages[s]
-        if dropped:
-            self.save()
-        return dropped
-
-    def save(self) -> None:
-        write_json_atomic(self.path, {"version": LEDGER_VERSION, "stages": self.stages})
-
-
-class RunContext:
-    """What stages share: the config, the run directory, earlier stages' outputs, logging."""
-
-    def __init__(self, config: RunConfig, run_dir: Path, *, address: str | None,
-                 progress: bool, log: Callable[[str], None]):
-        self.config = config
-        self.run_dir = run_dir
-        self.address = address
-        self.progress = progress
-        self.log = log
-        self.outputs: dict[str, dict] = {}
-        self._data = None
-
-    def path(self, name: str) -> Path:
-        return self.run_dir / name
-
-    def real_data(self):
-        """The teacher's real data set (train for the teacher only; test for reporting)."""
-        if self._data is None:
-            from synth.data import load_dataset
-            self._data = load_dataset(self.config.teacher.dataset, seed=self.config.data_seed)
-        return self._data
-
-    def connect_ray(self) -> None:
-        """Start (or join) Ray once, for the stages that fan out."""
-        from cluster.connect import connect
-        connect(self.address, self.config.num_cpus or None, quiet=not self.progress)
-
+from synth.files import write_json_atomic
 
 def default_run_dir(config: RunConfig, root: str | os.PathLike = "runs") -> Path:
     return Path(root) / config.name
@@ -119,7 +43,6 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
     """Run (or resume) every enabled stage into ``run_dir``; returns the summary dict.
 
     ``stop_after`` ends the run after that stage (for inspection and tests)."""
-    from deploy import stages as stage_impl
     log = log or (lambda msg: None)
     if stop_after is not None and stop_after not in STAGES:
         raise UserError(f"stop_after must be one of {', '.join(STAGES)}, got {stop_after!r}")

@@ -25,7 +25,7 @@ STAGES = ("teacher", "synthesis", "search", "refine", "export")
 BUNDLED = ("default", "tiny")
 
 
-def _check_mapping(name: str, value: Any) -> None:
+def check_mapping(name: str, value: Any) -> None:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{name} must be a mapping of option: value, got {value!r}")
 
@@ -69,7 +69,7 @@ class SynthesisStage(Config):
         check_range("synthesis.num_images", self.num_images, 1, 10_000_000, integer=True)
         check_range("synthesis.pairs", self.pairs, 1, 1024, integer=True)
         check_range("synthesis.shard_size", self.shard_size, 1, 1_000_000, integer=True)
-        _check_mapping("synthesis.inversion", self.inversion)
+        check_mapping("synthesis.inversion", self.inversion)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +80,7 @@ class SearchStage(Config):
 
     def validate(self) -> None:
         _check_bool("search.enabled", self.enabled)
-        _check_mapping("search.options", self.options)
+        check_mapping("search.options", self.options)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +93,7 @@ class RefineStage(Config):
 
     def validate(self) -> None:
         _check_bool("refine.enabled", self.enabled)
-        _check_mapping("refine.schedule", self.schedule)
+        check_mapping("refine.schedule", self.schedule)
         check_range("refine.distill_epochs", self.distill_epochs, 0, 10000, integer=True)
         check_range("refine.temperature", self.temperature, 0, 1000, low_open=True)
 
@@ -112,7 +112,7 @@ class ExportStage(Config):
         _check_bool("export.price", self.price)
         _check_bool("export.spring", self.spring)
         check_range("export.tolerance", self.tolerance, 0, 1, low_open=True)
-        _check_mapping("export.accel", self.accel)
+        check_mapping("export.accel", self.accel)
 
 
 _SECTIONS = {"teacher": TeacherStage, "synthesis": SynthesisStage, "search": SearchStage,
@@ -153,7 +153,7 @@ class RunConfig(Config):
             if key in values:
                 if values[key] is None:
                     values[key] = {}
-                _check_mapping(key, values[key])
+                check_mapping(key, values[key])
                 values[key] = section.from_dict(values[key], where=key)
         return super().from_dict(values, where)
 

@@ -197,7 +197,7 @@ def run_search_stage(ctx) -> dict:
     config = search_config(ctx.config, ctx.run_dir)
     space = ctx.config.search.options.get("space")
     if isinstance(space, Mapping):
-        from deploy.pipeline import write_json_atomic
+        from synth.files import write_json_atomic
         write_json_atomic(ctx.path("space.json"), dict(space))
     saved = out_dir / "search_config.json"
     resume = saved.is_file() and json.loads(saved.read_text()) == json.loads(
@@ -334,7 +334,7 @@ def run_export(ctx) -> dict:
         if ctx.path(name).is_file():
             files[label_] = name
     stage_seconds = {s: None for s in ctx.outputs}
-    from deploy.pipeline import Ledger
+    from deploy.ledger import Ledger
     for s, entry in Ledger(ctx.run_dir).stages.items():
         stage_seconds[s] = entry.get("seconds")
     stage_seconds["export"] = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from deploy.pipeline import write_text_atomic
+from synth.files import write_text_atomic
 
 ROWS = [  # (key, label, format)
     ("test_accuracy", "test accuracy (real test split)", "{:.2%}"),

@@ -29,7 +29,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from deploy.run_config import RunConfig, load_run_config, read_yaml, _check_mapping
+from deploy.run_config import RunConfig, load_run_config, read_yaml, check_mapping
 from synth.config import Config, check_range
 from synth.errors import ConfigError, UserError
 
@@ -47,12 +47,12 @@ class SweepConfig(Config):
         if not isinstance(self.name, str) or not self.name or "/" in self.name:
             raise ConfigError(f"name must be a non-empty string without '/', got {self.name!r}")
         check_range("max_parallel", self.max_parallel, 1, 1024, integer=True)
-        _check_mapping("grid", self.grid)
+        check_mapping("grid", self.grid)
         for key, values in self.grid.items():
             if not isinstance(values, (list, tuple)) or not values:
                 raise ConfigError(f"grid.{key} must be a non-empty list of values, got {values!r}")
         for i, run in enumerate(self.runs):
-            _check_mapping(f"runs[{i}]", run)
+            check_mapping(f"runs[{i}]", run)
         if not self.grid and not self.runs:
             raise ConfigError("a sweep needs a grid or a list of runs (or both)")
 

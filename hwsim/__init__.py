@@ -16,7 +16,7 @@ __all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "extract", "gpu",
            "price_layers", "price_ops", "spring", "workload"]
 
 
-def _accel_config(accel_cfg: Any) -> AcceleratorConfig:
+def accel_config(accel_cfg: Any) -> AcceleratorConfig:
     if accel_cfg is None:
         return AcceleratorConfig()
     if isinstance(accel_cfg, AcceleratorConfig):
@@ -31,7 +31,7 @@ def price_ops(ops, accel_cfg=None, spring_cfg: Any = False) -> dict:
     """Price an extracted workload: latency_ms, energy_mj, cycles, area_mm2, utilization,
     macs, dram_bytes on the accelerator; with ``spring_cfg`` (True or a SpringConfig/dict) also
     spring_latency_ms, spring_energy_mj, spring_power_w (inference, batch as extracted)."""
-    cfg = _accel_config(accel_cfg)
+    cfg = accel_config(accel_cfg)
     res = accel.evaluate_many(ops, [cfg])
     out = {k: float(v[0]) for k, v in res.items()}
     out["macs"] = int(sum(o.macs for o in ops))
@@ -66,7 +66,7 @@ def price_layers(ops, accel_cfg=None, spring_cfg: Any = False, cache: dict | Non
     Every accelerator and SPRING total is a sum over ops (hwsim.accel/spring sum per-op
     arrays), so summing cached per-op prices gives the same totals; a repeated layer costs
     a dict lookup.  Non-additive figures are recomputed from the sums."""
-    cfg = _accel_config(accel_cfg)
+    cfg = accel_config(accel_cfg)
     cache = {} if cache is None else cache
     ckey = (tuple(sorted(cfg.to_dict().items())),
             spring_cfg if isinstance(spring_cfg, bool) else repr(spring_cfg))

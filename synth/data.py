@@ -53,9 +53,7 @@ class Dataset:
 
     def pixel_range(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Valid normalized range per channel for raw pixels in [0, 1] (images only)."""
-        mean = torch.tensor(self.mean).view(-1, 1, 1)
-        std = torch.tensor(self.std).view(-1, 1, 1)
-        return (0.0 - mean) / std, (1.0 - mean) / std
+        return pixel_range(self.metadata())
 
     def metadata(self) -> dict:
         return {"name": self.name, "input_shape": list(self.input_shape),
@@ -315,3 +313,14 @@ def _parquet(path: str, seed: int) -> Dataset:
         train, val, test = np.sort(train), np.sort(val), np.array([], dtype=np.int64)
     return _make(f"parquet:{path}", x, y, train, val, test, shape, names,
                  np.asarray(meta["mean"]), np.asarray(meta["std"]))
+
+
+def pixel_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Valid normalized range per channel for raw pixels in [0, 1], from a data set's (or a
+    checkpoint's) metadata: (0 - mean) / std and (1 - mean) / std."""
+    if not meta.get("mean") or not meta.get("std"):
+        raise UserError("teacher checkpoint has no data-set normalization (mean/std); "
+                        "train it with `nnsynth train` so the metadata is stored")
+    mean = torch.tensor(meta["mean"], dtype=torch.float32).view(-1, 1, 1)
+    std = torch.tensor(meta["std"], dtype=torch.float32).view(-1, 1, 1)
+    return (0.0 - mean) / std, (1.0 - mean) / std

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -262,15 +263,17 @@ def magnitude_importance(model: nn.Module, groups: list[Group]) -> dict[str, tor
                         if k != "bn").cpu() for g in groups}
 
 
-def channel_costs(model: nn.Module, groups: list[Group]) -> dict[str, float]:
-    """Cost of one channel of each group: hwsim latency (ms) when hwsim.price exists,
-    else MACs (count_flops of the model with and without one channel of the group)."""
-    try:
-        from hwsim import price  # optional hardware model (hwsim issue)
-    except ImportError:
-        price = None
-    metric = (lambda m: float(price(m, m.input_shape)["latency_ms"])) if price else \
-        (lambda m: float(count_flops(m, m.input_shape)))
+def flops_cost(model: nn.Module) -> float:
+    """The default cost of a model: its FLOPs at its own input shape."""
+    return float(count_flops(model, model.input_shape))
+
+
+def channel_costs(model: nn.Module, groups: list[Group],
+                  cost_fn: Callable[[nn.Module], float] = flops_cost) -> dict[str, float]:
+    """Cost of one channel of each group: ``cost_fn`` of the model with and without one
+    channel of the group.  ``cost_fn`` is a hardware cost (e.g. hwsim latency in ms, passed
+    in by the caller: synth does not import hwsim) or FLOPs by default."""
+    metric = cost_fn
     base = metric(model)
     costs = {}
     for g in groups:
@@ -283,13 +286,14 @@ def channel_costs(model: nn.Module, groups: list[Group]) -> dict[str, float]:
     return costs
 
 
-def importance_scores(model: nn.Module, groups: list[Group], x, y,
-                      config: PruneConfig) -> dict[str, torch.Tensor]:
+def importance_scores(model: nn.Module, groups: list[Group], x, y, config: PruneConfig,
+                      cost_fn: Callable[[nn.Module], float] = flops_cost
+                      ) -> dict[str, torch.Tensor]:
     if config.importance == "magnitude":
         return magnitude_importance(model, groups)
     scores = taylor_importance(model, groups, x, y, config)
     if config.importance == "latency":
-        costs = channel_costs(model, groups)
+        costs = channel_costs(model, groups, cost_fn)
         scores = {k: v / costs[k] for k, v in scores.items()}
     return scores
 
@@ -323,15 +327,17 @@ def remove_channels(model: nn.Module, groups: list[Group],
 
 
 def prune(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
-          config: PruneConfig | None = None) -> PruneResult:
+          config: PruneConfig | None = None,
+          cost_fn: Callable[[nn.Module], float] = flops_cost) -> PruneResult:
     """Rank channels by ``config.importance`` on images (x, y) and remove ``config.ratio``
-    of every group; ``model`` is left unchanged."""
+    of every group; ``model`` is left unchanged.  ``cost_fn`` prices a model for the
+    ``latency`` importance (FLOPs unless the caller passes a hardware cost)."""
     config = config or PruneConfig()
     device = pick_device(config.device)
     model = model.to(device)
     groups = prunable_groups(model)
     torch.manual_seed(config.seed)
-    scores = importance_scores(model, groups, x, y, config)
+    scores = importance_scores(model, groups, x, y, config, cost_fn)
     counts = keep_counts(model, groups, config.ratio)
     if config.importance == "latency" and model.spec["family"] != "resnet":
         counts = global_counts(scores, groups, config.ratio)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from cluster.cli.main import cli
+from deploy.cli.main import cli
 from cluster.pairs import plan_shards, run_synthesis, teacher_checksum
 from synth.checkpoint import save_checkpoint
 from synth.data import load_dataset

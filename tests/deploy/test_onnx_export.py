@@ -75,7 +75,7 @@ def test_cli_export_compacts_a_masked_checkpoint(tmp_path, mnist, trained_lenet)
     import copy
     import json
     from click.testing import CliRunner
-    from cluster.cli.main import cli
+    from deploy.cli.main import cli
     from synth.checkpoint import save_checkpoint
     masked = pytest.importorskip("synth.masked")
     model = copy.deepcopy(trained_lenet)

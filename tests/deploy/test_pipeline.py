@@ -4,7 +4,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cluster.cli.main import cli
+from deploy.cli.main import cli
 from deploy.pipeline import Ledger, run_pipeline
 from deploy.run_config import RunConfig, load_run_config
 from synth.errors import ConfigError

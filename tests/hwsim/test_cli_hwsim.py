@@ -3,7 +3,7 @@ import json
 
 from click.testing import CliRunner
 
-from cluster.cli.main import cli
+from deploy.cli.main import cli
 
 
 def _run(args):

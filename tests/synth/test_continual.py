@@ -5,7 +5,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from cluster.cli.main import cli
+from deploy.cli.main import cli
 from synth.checkpoint import save_checkpoint
 from synth.config import ConfigError
 from synth.continual import (ContinualConfig, check_classes, class_subset, extend_head,

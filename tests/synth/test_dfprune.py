@@ -6,7 +6,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from cluster.cli.main import cli
+from deploy.cli.main import cli
 from synth.checkpoint import save_checkpoint
 from synth.config import ConfigError
 from synth.data import write_parquet

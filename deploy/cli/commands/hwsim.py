@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cluster.cli.options import emit, json_option, seed_option
+from deploy.cli.options import emit, json_option, seed_option
 
 
 def _shape(text: str) -> tuple[int, ...]:

@@ -7,7 +7,7 @@ for training or model selection).
 """
 import click
 
-from cluster.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import device_option, emit, json_option, seed_option
 
 
 @click.command("distill")
@@ -39,8 +39,8 @@ def command(teacher, student_spec, data_dir, data_free, epochs, temperature, alp
     """Distill TEACHER into STUDENT on synthesized images and save the student."""
     import torch
 
-    from cluster.cli.commands.invert import PRESET_BY_SIZE
-    from cluster.pairs import _pixel_range
+    from deploy.cli.commands.invert import PRESET_BY_SIZE
+    from synth.data import pixel_range
     from synth.checkpoint import load_model, save_checkpoint
     from synth.data import load_dataset, load_synthesized
     from synth.distill import DistillConfig, adi_distill, distill, teacher_logits
@@ -68,7 +68,7 @@ def command(teacher, student_spec, data_dir, data_free, epochs, temperature, alp
         preset = PRESET_BY_SIZE.get(model.input_shape[-1], "cifar32")
         inv = InversionConfig.preset(preset, device=device, **(
             {"iterations": iterations, "min_iterations": min(iterations, 100)} if iterations else {}))
-        metrics = adi_distill(student, model, _pixel_range(meta), config, inv, data=real)
+        metrics = adi_distill(student, model, pixel_range(meta), config, inv, data=real)
     else:
         synth_set = load_synthesized(data_dir, model.input_shape, option="--data",
                                      owner="teacher", seed=seed)

@@ -1,7 +1,7 @@
 """``nnsynth sweep SWEEP.yaml``: a grid or list of run configs, in parallel under Ray."""
 import click
 
-from cluster.cli.options import address_option, emit, json_option, num_cpus_option
+from deploy.cli.options import address_option, emit, json_option, num_cpus_option
 
 
 @click.command("sweep")

@@ -1,7 +1,7 @@
 """``nnsynth run [CONFIG]``: teacher -> synthesis -> search -> refine -> export, resumable."""
 import click
 
-from cluster.cli.options import address_option, emit, json_option, num_cpus_option
+from deploy.cli.options import address_option, emit, json_option, num_cpus_option
 
 
 @click.command("run")

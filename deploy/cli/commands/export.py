@@ -1,7 +1,7 @@
 """``nnsynth export``: a checkpoint to ONNX, checked against PyTorch with onnxruntime."""
 import click
 
-from cluster.cli.options import emit, json_option
+from deploy.cli.options import emit, json_option
 
 
 @click.command("export")

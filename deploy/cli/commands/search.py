@@ -1,7 +1,7 @@
 """``nnsynth search``: predictor-guided architecture search on Ray Tune (or ``--resume DIR``)."""
 import click
 
-from cluster.cli.options import address_option, device_option, emit, json_option, seed_option
+from deploy.cli.options import address_option, device_option, emit, json_option, seed_option
 
 
 @click.command("search")

@@ -1,7 +1,7 @@
 """``nnsynth datasets``: list the registered data sets."""
 import click
 
-from cluster.cli.options import emit, json_option
+from deploy.cli.options import emit, json_option
 
 
 @click.command("datasets")

@@ -3,7 +3,7 @@ import json
 
 import click
 
-from cluster.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import device_option, emit, json_option, seed_option
 
 
 @click.command("grow-prune")

@@ -3,7 +3,7 @@ import json
 
 import click
 
-from cluster.cli.options import emit, json_option
+from deploy.cli.options import emit, json_option
 
 
 @click.command("models")

@@ -4,7 +4,7 @@ import pytest
 
 from click.testing import CliRunner
 
-from cluster.cli.main import cli
+from deploy.cli.main import cli
 
 
 def _last_json(output):

@@ -1,7 +1,7 @@
 """``nnsynth train``: train a model on a data set and write a checkpoint."""
 import click
 
-from cluster.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import device_option, emit, json_option, seed_option
 
 
 @click.command("train")

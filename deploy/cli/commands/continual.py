@@ -8,7 +8,7 @@ else to ``0..outputs-1``.  Images standing in for the old classes come from ``--
 """
 import click
 
-from cluster.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import device_option, emit, json_option, seed_option
 
 
 def parse_classes(text: str | None, option: str) -> list[int] | None:
@@ -47,7 +47,7 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
     """Extend MODEL with NEW_CLASSES of NEW_DATASET and save the enlarged network."""
     import torch
 
-    from cluster.cli.commands.invert import PRESET_BY_SIZE
+    from deploy.cli.commands.invert import PRESET_BY_SIZE
     from synth.checkpoint import load_model, save_checkpoint
     from synth.continual import (ContinualConfig, check_classes, class_subset,
                                  learn_new_classes, per_class_accuracy, synthesize_old)

@@ -1,7 +1,7 @@
 """``nnsynth invert``: DeepInversion / ADI images from a teacher on K teacher/student pairs."""
 import click
 
-from cluster.cli.options import address_option, emit, json_option, num_cpus_option, seed_option
+from deploy.cli.options import address_option, emit, json_option, num_cpus_option, seed_option
 
 PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
 

@@ -1,7 +1,7 @@
 """``nnsynth eval``: evaluate a checkpoint on a data set split."""
 import click
 
-from cluster.cli.options import emit, json_option
+from deploy.cli.options import emit, json_option
 
 
 @click.command("eval")

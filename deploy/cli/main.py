@@ -1,6 +1,6 @@
 """The ``nnsynth`` root group.
 
-Every module in ``cluster/cli/commands/`` that defines ``command`` (a click command or
+Every module in ``deploy/cli/commands/`` that defines ``command`` (a click command or
 group) is added, so a new command is a new file.  A ``UserError`` raised anywhere below
 becomes one line on stderr and exit status 2, never a traceback.
 """
@@ -35,9 +35,9 @@ def cli():
 
 
 def _register_commands() -> None:
-    from cluster.cli import commands
+    from deploy.cli import commands
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"cluster.cli.commands.{info.name}")
+        module = importlib.import_module(f"deploy.cli.commands.{info.name}")
         command = getattr(module, "command", None)
         if command is not None:
             cli.add_command(command)

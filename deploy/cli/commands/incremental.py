@@ -1,7 +1,7 @@
 """``nnsynth incremental``: update a grown-and-pruned model with new data; cost vs baselines."""
 import click
 
-from cluster.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import device_option, emit, json_option, seed_option
 
 
 @click.command("incremental")

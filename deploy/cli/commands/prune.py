@@ -7,7 +7,7 @@ is reported on the model's real data set when it loads here (never used for trai
 """
 import click
 
-from cluster.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import device_option, emit, json_option, seed_option
 
 
 @click.command("prune")
@@ -34,11 +34,12 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
     """Prune MODEL's filters by importance on synthesized images and KD fine-tune it."""
     import torch
 
-    from cluster.cli.commands.invert import PRESET_BY_SIZE
-    from cluster.pairs import _pixel_range
+    from deploy.cli.commands.invert import PRESET_BY_SIZE
+    from synth.data import pixel_range
     from synth.checkpoint import load_model, save_checkpoint
     from synth.data import load_dataset, load_synthesized
-    from synth.dfprune import PruneConfig, prune
+    from hwsim import price
+    from synth.dfprune import PruneConfig, flops_cost, prune
     from synth.distill import DistillConfig, distill
     from synth.errors import UserError
     from synth.inversion import InversionConfig, balanced_labels, synthesize
@@ -60,13 +61,16 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
         inv = InversionConfig.preset(preset, iterations=iterations, device=device,
                                      min_iterations=min(iterations, 100))
         result = synthesize(teacher, balanced_labels(num_images, teacher.num_classes), inv,
-                            pixel_range=_pixel_range(meta), seed=seed, progress=not as_json)
+                            pixel_range=pixel_range(meta), seed=seed, progress=not as_json)
         x, y = result.images, result.labels
     try:
         real = load_dataset(meta["name"], seed=meta.get("seed", 0)) if meta.get("name") else None
     except UserError:
         real = None
-    result = prune(teacher, x, y, config)
+    cost_fn = flops_cost
+    if importance == "latency":  # priced on the accelerator model (hwsim), in ms
+        cost_fn = lambda m: float(price(m, m.input_shape)["latency_ms"])  # noqa: E731
+    result = prune(teacher, x, y, config, cost_fn)
     metrics = result.summary()
     if real is not None:
         metrics["teacher_test_accuracy"] = evaluate(teacher, real.x_test, real.y_test)["accuracy"]

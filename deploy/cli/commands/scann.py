@@ -1,7 +1,7 @@
 """``nnsynth scann``: SCANN synthesis of a compact MLP for a (small) data set."""
 import click
 
-from cluster.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import device_option, emit, json_option, seed_option
 
 
 @click.command("scann")
