@@ -199,12 +199,13 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
 
     for name, m in model.named_modules():
         # a parametrized layer (e.g. a masked Linear) has a "parametrizations" child but is
-        # still one op; the parametrization modules themselves are not ops
+        # still one op; the parametrization modules themselves are not ops.  The root is
+        # hooked too when it is itself a layer (a bare nn.Conv2d), named by its class.
         real_children = [n for n, _ in m.named_children() if n != "parametrizations"]
         is_leaf = not real_children or isinstance(m, nn.LSTM)
-        if is_leaf and name and ".parametrizations." not in f".{name}.":
+        if is_leaf and ".parametrizations." not in f".{name}.":
             hooks.append(m.register_forward_pre_hook(pre))
-            hooks.append(m.register_forward_hook(post(name)))
+            hooks.append(m.register_forward_hook(post(name or type(m).__name__)))
     was_training = model.training
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     model.eval()
@@ -221,6 +222,9 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     for i, (order, out, a) in enumerate(state["adds"]):
         records.append((order, _op("eltwise", f"add{i}", a.detach(), out.detach(),
                                    elems=out.numel())))
+    if not records:  # pricing it as free would be a wrong answer, not a cheap model
+        raise UserError(f"{type(model).__name__} has no operation hwsim can price (known: "
+                        f"Conv2d, Linear, LSTM, pooling, BatchNorm, activations, tensor adds)")
     return [op for _, op in sorted(records, key=lambda r: r[0])]
 
 

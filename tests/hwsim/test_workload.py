@@ -5,6 +5,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from hwsim.workload import extract, summary
+from synth.errors import UserError
 from synth.models import build, count_flops
 
 
@@ -73,3 +74,26 @@ def test_bad_input_shape_is_a_user_error():
     from synth.errors import UserError
     with pytest.raises(UserError):
         extract(build("lenet5", (1, 28, 28), 10), (3, 5, 5))
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (nn.Conv2d(3, 8, 3), (3, 16, 16)),
+    (nn.Linear(20, 5), (20,)),
+    (nn.LSTM(4, 8, batch_first=True), (6, 4)),
+    (nn.BatchNorm2d(3), (3, 8, 8)),
+])
+def test_a_model_that_is_one_layer_is_priced(layer, shape):
+    """A root module that is itself a layer is one op, not an empty (free) workload."""
+    import hwsim
+    ops = extract(layer, shape)
+    assert len(ops) == 1 and ops[0].name == type(layer).__name__
+    assert hwsim.price(layer, shape)["cycles"] > 0
+    if isinstance(layer, (nn.Conv2d, nn.Linear)):
+        assert ops[0].macs == count_flops(layer, shape)
+
+
+def test_a_module_with_no_priceable_op_is_an_error():
+    with pytest.raises(UserError, match="no operation hwsim can price"):
+        extract(nn.Flatten(), (3, 4))
+    with pytest.raises(UserError, match="no operation hwsim can price"):
+        extract(nn.Sequential(nn.Identity(), nn.Flatten()), (3, 4))
