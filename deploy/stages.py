@@ -165,7 +165,7 @@ def _image_grid(ctx) -> str | None:
 
 
 # --------------------------------------------------------------------------- search
-PIPELINE_SEARCH_KEYS = ("dataset", "teacher", "data")   # set from the earlier stages
+PIPELINE_SEARCH_KEYS = ("dataset", "data_seed", "teacher", "data")   # set from the earlier stages
 
 
 def search_config(config: RunConfig, run_dir: Path):
@@ -184,7 +184,8 @@ def search_config(config: RunConfig, run_dir: Path):
         options["space"] = str(run_dir / "space.json")
     return SearchConfig.from_dict({
         "seed": config.seed, "device": config.device, **options,
-        "dataset": config.teacher.dataset, "teacher": str(run_dir / "teacher.pt"),
+        "dataset": config.teacher.dataset, "data_seed": config.data_seed,
+        "teacher": str(run_dir / "teacher.pt"),
         "data": str(run_dir / "synthetic")})
 
 

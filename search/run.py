@@ -49,6 +49,8 @@ class SearchConfig(Config):
     pool_cpus: float = 0.25           # CPU per hwsim actor
     asha: bool = False                # ASHA early stopping on per-epoch validation accuracy
     seed: int = 0
+    data_seed: int | None = None      # split of the real data set; None: the teacher's recorded
+                                      # split when it was trained on ``dataset``, else ``seed``
     device: str = "auto"
 
     def validate(self) -> None:
@@ -64,6 +66,8 @@ class SearchConfig(Config):
         check_range("pool_shards", self.pool_shards, 0, 1024, integer=True)
         check_range("pool_cpus", self.pool_cpus, 0, 64, low_open=True)
         check_range("seed", self.seed, 0, None, integer=True)
+        if self.data_seed is not None:
+            check_range("data_seed", self.data_seed, 0, None, integer=True)
         if not isinstance(self.constraints, (tuple, list)):
             raise ConfigError(f"constraints must be a list of 'METRIC<=VALUE', got {self.constraints!r}")
         for c in self.constraints:
@@ -74,6 +78,19 @@ class SearchConfig(Config):
         if self.grow_prune is not None:
             from synth.grow_prune import GrowPruneSchedule
             GrowPruneSchedule.from_dict(self.grow_prune, where="grow_prune")
+
+
+def real_split_seed(config: SearchConfig) -> int:
+    """The split of ``config.dataset`` the trials report on: ``data_seed``, else the teacher's
+    recorded split (its test images were never trained on), else ``seed``."""
+    if config.data_seed is not None:
+        return config.data_seed
+    if config.teacher:
+        from synth.checkpoint import read_checkpoint, recorded_split_seed
+        return recorded_split_seed(read_checkpoint(config.teacher).get("dataset") or {},
+                                   config.dataset, source=f"teacher {config.teacher}",
+                                   default=config.seed)
+    return config.seed
 
 
 def make_searcher(config: SearchConfig, space, cost_model):
@@ -138,7 +155,8 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     if not saved.exists():
         write_json_atomic(saved, config.to_dict())
     space = load_space(config.space)
-    data = load_dataset(config.dataset, seed=config.seed)
+    data_seed = real_split_seed(config)
+    data = load_dataset(config.dataset, seed=data_seed)
     # "local": a fresh local Ray.  Without it ray.init() joins whatever cluster
     # /tmp/ray/ray_current_cluster names (another process's, possibly dead: it then hangs).
     connect(address or os.environ.get("RAY_ADDRESS") or "local")
@@ -148,7 +166,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     free = ray.cluster_resources().get("CPU", 1) - (
         config.pool_shards * config.pool_cpus if config.hardware else 0)
     gpus = ray.cluster_resources().get("GPU", 0) if config.device != "cpu" else 0
-    settings = {**config.to_dict(), "out_dir": str(out_dir),
+    settings = {**config.to_dict(), "out_dir": str(out_dir), "data_seed": data_seed,
                 "cpus_per_trial": max(0.25, round(free / config.concurrency, 2)),
                 "gpus_per_trial": min(1.0, gpus / config.concurrency) if gpus else 0}
     trainable = _trainable(settings)

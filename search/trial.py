@@ -85,7 +85,7 @@ def train_candidate(config: dict, settings: dict) -> None:
         _report({**row, DONE_KEY: True, "replayed": True})
         return
     spec = json.loads(config["spec"])
-    data = load_dataset(settings["dataset"], seed=settings["seed"])
+    data = load_dataset(settings["dataset"], seed=settings["data_seed"])
     torch.manual_seed(settings["seed"])
     model = build(spec, data.input_shape, data.num_classes)
     loss_fn, train_xy, select, select_targets = _training_inputs(settings, data)

@@ -6,6 +6,7 @@ Stored as plain tensors, dicts, lists, strings and numbers only, so it loads wit
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import torch
 from synth.errors import UserError
 
 FORMAT_VERSION = 1
+log = logging.getLogger(__name__)
 
 
 def _plain(obj: Any) -> Any:
@@ -88,3 +90,34 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
                              "metrics": payload.get("metrics", {}),
                              "extra": payload.get("extra", {})}
     return model.to(device).eval()
+
+
+def recorded_split_seed(meta: dict, dataset: str | None = None, *, source: str = "checkpoint",
+                        default: int = 0) -> int:
+    """The split seed to reload ``dataset`` with for a checkpoint whose data-set metadata is
+    ``meta`` (DESIGN "Checkpoint metadata"): the recorded ``split_seed`` when ``dataset`` is
+    the checkpoint's own set (or its class subset ``name[...]``) or None; ``default`` for
+    another set.  A checkpoint from before the seed was recorded gets 0 with a warning: its
+    "test" split is right only if it was trained with seed 0."""
+    own = str(meta.get("name") or "")
+    base = lambda name: name.split("[", 1)[0]  # noqa: E731  (a class subset: mnist5k[0,1])
+    if dataset is not None and base(dataset) != base(own):
+        return int(default)
+    if meta.get("split_seed") is None:
+        log.warning("%s records no data split seed (written before nnsynth stored it): using "
+                    "the seed-0 split of %s, which is its test split only if it was trained "
+                    "with --seed 0", source, dataset or own or "its data set")
+        return 0
+    return int(meta["split_seed"])
+
+
+def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
+                       source: str = "checkpoint"):
+    """The data set a loaded checkpoint (``load_model``) was trained on -- or ``dataset`` --
+    split as recorded, so its test split holds no training sample."""
+    from synth.data import load_dataset
+    meta = getattr(model, "checkpoint_info", {}).get("dataset", {})
+    name = dataset or meta.get("name")
+    if not name:
+        raise UserError(f"{source} names no data set; pass --dataset")
+    return load_dataset(name, seed=recorded_split_seed(meta, name, source=source))

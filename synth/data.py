@@ -41,6 +41,7 @@ class Dataset:
     class_names: list[str]
     mean: list[float]          # per channel (images) or per feature (tabular), raw units
     std: list[float]
+    seed: int = 0              # the split seed (load_dataset's); checkpoints record it
 
     @property
     def is_image(self) -> bool:
@@ -58,7 +59,7 @@ class Dataset:
     def metadata(self) -> dict:
         return {"name": self.name, "input_shape": list(self.input_shape),
                 "num_classes": self.num_classes, "class_names": list(self.class_names),
-                "mean": list(self.mean), "std": list(self.std)}
+                "mean": list(self.mean), "std": list(self.std), "split_seed": int(self.seed)}
 
     def summary(self) -> str:
         return (f"{self.name}: input {tuple(self.input_shape)}, {self.num_classes} classes, "
@@ -84,13 +85,19 @@ def list_datasets() -> dict[str, str]:
 
 
 def load_dataset(name: str, seed: int = 0) -> Dataset:
+    """The named set split with ``seed`` (recorded as ``Dataset.seed`` and in its metadata)."""
+    loader = None
     if ":" in name:
         prefix, arg = name.split(":", 1)
         if prefix in _PREFIXED:
-            return _PREFIXED[prefix](arg, seed)
-    if name in _REGISTRY:
-        return _REGISTRY[name](seed)
-    raise UserError(f"unknown data set {name!r}; known: {', '.join(sorted(_DESCRIPTIONS))}")
+            loader = lambda: _PREFIXED[prefix](arg, seed)  # noqa: E731
+    if loader is None and name in _REGISTRY:
+        loader = lambda: _REGISTRY[name](seed)  # noqa: E731
+    if loader is None:
+        raise UserError(f"unknown data set {name!r}; known: {', '.join(sorted(_DESCRIPTIONS))}")
+    data = loader()
+    data.seed = int(seed)
+    return data
 
 
 # --------------------------------------------------------------------------- helpers

@@ -99,3 +99,36 @@ def test_grow_prune_with_distillation_and_its_errors(tmp_path):
         assert r.exit_code == 2 and message in r.output, (extra, r.output)
         assert len(r.output.strip().splitlines()) == 1
     assert not (tmp_path / "bad.pt").exists()
+
+
+def test_eval_and_prune_reload_the_recorded_split_seed(tmp_path, caplog):
+    """`train --seed 3` splits with seed 3; eval and prune must measure on that test split
+    (seed 0's "test" split holds some of seed 3's training images)."""
+    from synth.checkpoint import read_checkpoint, save_checkpoint, load_model
+    out = tmp_path / "m.pt"
+    r = CliRunner().invoke(cli, ["train", "--dataset", "digits", "--model", "convnet_small",
+                                 "--epochs", "2", "--seed", "3", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    trained = _last_json(r.output)
+    assert read_checkpoint(out)["dataset"]["split_seed"] == 3
+    r = CliRunner().invoke(cli, ["eval", "--model", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    evaluated = _last_json(r.output)
+    assert evaluated["split_seed"] == 3 and evaluated["accuracy"] == trained["test_accuracy"]
+    r = CliRunner().invoke(cli, ["prune", "--model", str(out), "--ratio", "0.25", "--importance",
+                                 "magnitude", "--kd-epochs", "0", "--out",
+                                 str(tmp_path / "p.pt"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert _last_json(r.output)["teacher_test_accuracy"] == trained["test_accuracy"]
+    assert read_checkpoint(tmp_path / "p.pt")["dataset"]["split_seed"] == 3
+    # a checkpoint from before the split seed was recorded: seed 0, said out loud
+    old = tmp_path / "old.pt"
+    model = load_model(out)
+    meta = dict(model.checkpoint_info["dataset"])
+    meta.pop("split_seed")
+    save_checkpoint(old, model, dataset=meta)
+    with caplog.at_level("WARNING"):
+        r = CliRunner().invoke(cli, ["eval", "--model", str(old), "--json"])
+    assert r.exit_code == 0, r.output
+    assert _last_json(r.output)["split_seed"] == 0
+    assert "records no data split seed" in caplog.text

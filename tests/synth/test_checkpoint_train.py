@@ -65,3 +65,24 @@ def test_train_config_validation():
         TrainConfig.from_dict({"epoch": 3})
     with pytest.raises(UserError, match="optimizer must be one of"):
         TrainConfig(optimizer="lbfgs")
+
+
+def test_checkpoints_record_the_split_seed_and_readers_use_it(tmp_path):
+    """DESIGN "Checkpoint metadata": the split seed travels with the data set's metadata."""
+    from synth.checkpoint import checkpoint_dataset, recorded_split_seed
+    from synth.data import load_dataset
+    iris = load_dataset("iris", seed=3)
+    assert iris.seed == 3 and iris.metadata()["split_seed"] == 3
+    path = save_checkpoint(tmp_path / "m.pt", build({"family": "mlp", "hidden": [4]}, (4,), 3),
+                           dataset=iris.metadata())
+    model = load_model(path)
+    again = checkpoint_dataset(model)
+    assert again.seed == 3 and torch.equal(again.x_test, iris.x_test)
+    meta = model.checkpoint_info["dataset"]
+    assert recorded_split_seed(meta, "iris[0,1]") == 3          # a class subset of its own set
+    assert recorded_split_seed(meta, "wine", default=5) == 5    # another set: the caller's seed
+    # the search's trials report on the teacher's split unless told otherwise
+    from search.run import SearchConfig, real_split_seed
+    cfg = SearchConfig(dataset="iris", teacher=str(path), data=str(tmp_path), seed=7)
+    assert real_split_seed(cfg) == 3 and real_split_seed(cfg.replace(data_seed=1)) == 1
+    assert real_split_seed(cfg.replace(dataset="wine")) == 7

@@ -48,7 +48,7 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
     import torch
 
     from deploy.cli.commands.invert import PRESET_BY_SIZE
-    from synth.checkpoint import load_model, save_checkpoint
+    from synth.checkpoint import load_model, recorded_split_seed, save_checkpoint
     from synth.continual import (ContinualConfig, check_classes, class_subset,
                                  learn_new_classes, per_class_accuracy, synthesize_old)
     from synth.data import load_dataset, load_synthesized
@@ -61,7 +61,10 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
     recorded = old.checkpoint_info["extra"].get("classes")
     old_list = parse_classes(old_classes, "--old-classes") or recorded or list(
         range(old.num_classes))
-    data = load_dataset(new_dataset, seed=seed)
+    # the model's own set keeps its recorded split (its test images were never trained on)
+    data = load_dataset(new_dataset, seed=recorded_split_seed(
+        old.checkpoint_info["dataset"], new_dataset, source=f"checkpoint {model_path}",
+        default=seed))
     if tuple(data.input_shape) != tuple(old.input_shape):
         raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
                         f"model expects {old.input_shape}")

@@ -41,8 +41,8 @@ def command(teacher, student_spec, data_dir, data_free, epochs, temperature, alp
 
     from deploy.cli.commands.invert import PRESET_BY_SIZE
     from synth.data import pixel_range
-    from synth.checkpoint import load_model, save_checkpoint
-    from synth.data import load_dataset, load_synthesized
+    from synth.checkpoint import checkpoint_dataset, load_model, save_checkpoint
+    from synth.data import load_synthesized
     from synth.distill import DistillConfig, adi_distill, distill, teacher_logits
     from synth.errors import UserError
     from synth.inversion import InversionConfig
@@ -59,7 +59,7 @@ def command(teacher, student_spec, data_dir, data_free, epochs, temperature, alp
                            adi_weight=adi_weight, seed=seed, device=device,
                            progress=not as_json)
     try:
-        real = load_dataset(meta["name"], seed=meta.get("seed", 0)) if meta.get("name") else None
+        real = checkpoint_dataset(model, source=f"teacher {teacher}") if meta.get("name") else None
     except UserError:
         real = None
     if data_free:

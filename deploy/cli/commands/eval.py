@@ -14,17 +14,14 @@ from deploy.cli.options import emit, json_option
 def command(model_path, dataset, split, as_json):
     """Accuracy and loss of a checkpoint on DATASET's SPLIT (in the fixed point it was
     trained in, for `nnsynth train --fixed-point` checkpoints)."""
-    from synth.checkpoint import load_model
-    from synth.data import load_dataset
+    from synth.checkpoint import checkpoint_dataset, load_model
     from synth.errors import UserError
     from synth.models import count_flops, count_parameters
     from synth.train import evaluate
 
     model = load_model(model_path)
-    name = dataset or model.checkpoint_info["dataset"].get("name")
-    if not name:
-        raise UserError(f"checkpoint {model_path} names no data set; pass --dataset")
-    data = load_dataset(name)
+    data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
+    name = dataset or data.name
     if tuple(data.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the model "
                         f"expects {tuple(model.input_shape)}")
@@ -34,7 +31,7 @@ def command(model_path, dataset, split, as_json):
         attach_inference(model, quant)
     x, y = data.split(split)
     result = evaluate(model, x, y)
-    result.update(dataset=name, split=split, samples=len(y),
+    result.update(dataset=name, split=split, split_seed=data.seed, samples=len(y),
                   parameters=count_parameters(model),
                   nonzero_parameters=count_parameters(model, nonzero=True),
                   flops=count_flops(model, model.input_shape),

@@ -19,12 +19,11 @@ def command(model_path, out, compact, tolerance, as_json):
     A checkpoint trained with `nnsynth train --fixed-point` is exported with its weights on the
     grid and every Linear/Conv2d output rounded to nearest on it (Mul/Floor/Clip nodes)."""
     from deploy.onnx_export import export_and_verify
-    from synth.checkpoint import load_model
-    from synth.data import load_dataset
+    from synth.checkpoint import checkpoint_dataset, load_model
     from synth.models import count_parameters
 
     model = load_model(model_path)
-    name = model.checkpoint_info["dataset"].get("name")
+    data = checkpoint_dataset(model, source=f"checkpoint {model_path}")
     from synth.quant import attach_inference, checkpoint_quant
     quant = checkpoint_quant(model)            # read before compaction builds a new module
     if compact:
@@ -32,10 +31,6 @@ def command(model_path, out, compact, tolerance, as_json):
         if masked_layers(model):
             from synth.compact import compact as make_compact
             model = make_compact(model)
-    from synth.errors import UserError
-    if not name:
-        raise UserError(f"checkpoint {model_path} names no data set to check the export on")
-    data = load_dataset(name)
     if quant:  # `nnsynth train --fixed-point`: the graph rounds every layer output to nearest
         attach_inference(model, quant, rounding="nearest")
         # ORT and PyTorch can land on either side of a rounding boundary: allow 16 grid steps

@@ -22,7 +22,7 @@ from deploy.cli.options import device_option, emit, json_option, seed_option
 def command(model_path, old_name, new_name, old_fraction, growth_ratio, prune_steps, out, seed,
             device, as_json):
     """Grow on NEW, grow on NEW + OLD, prune; compare with from-scratch and fine-tuning."""
-    from synth.checkpoint import load_model, save_checkpoint
+    from synth.checkpoint import load_model, recorded_split_seed, save_checkpoint
     from synth.data import load_dataset
     from synth.errors import UserError
     from synth.incremental import IncrementalConfig, compare, split_dataset
@@ -31,10 +31,14 @@ def command(model_path, old_name, new_name, old_fraction, growth_ratio, prune_st
     config = IncrementalConfig(growth_ratio=growth_ratio, prune_steps=prune_steps, seed=seed,
                                device=device)
     model = load_model(model_path).train()
+    meta, source = model.checkpoint_info["dataset"], f"checkpoint {model_path}"
+    # the model's own set keeps its recorded split (its test images were never trained on)
+    split = lambda name: load_dataset(name, seed=recorded_split_seed(  # noqa: E731
+        meta, name, source=source, default=seed))
     if old_name == new_name:
-        old, new = split_dataset(load_dataset(old_name, seed=seed), old_fraction, seed)
+        old, new = split_dataset(split(old_name), old_fraction, seed)
     else:
-        old, new = load_dataset(old_name, seed=seed), load_dataset(new_name, seed=seed)
+        old, new = split(old_name), split(new_name)
     if tuple(model.input_shape) != tuple(new.input_shape):
         raise UserError(f"model expects input {tuple(model.input_shape)}, data has "
                         f"{tuple(new.input_shape)}")

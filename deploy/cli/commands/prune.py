@@ -36,8 +36,8 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
 
     from deploy.cli.commands.invert import PRESET_BY_SIZE
     from synth.data import pixel_range
-    from synth.checkpoint import load_model, save_checkpoint
-    from synth.data import load_dataset, load_synthesized
+    from synth.checkpoint import checkpoint_dataset, load_model, save_checkpoint
+    from synth.data import load_synthesized
     from hwsim import price
     from synth.dfprune import PruneConfig, flops_cost, prune
     from synth.distill import DistillConfig, distill
@@ -64,7 +64,7 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
                             pixel_range=pixel_range(meta), seed=seed, progress=not as_json)
         x, y = result.images, result.labels
     try:
-        real = load_dataset(meta["name"], seed=meta.get("seed", 0)) if meta.get("name") else None
+        real = checkpoint_dataset(teacher, source=f"checkpoint {model_path}") if meta.get("name") else None
     except UserError:
         real = None
     cost_fn = flops_cost
