@@ -52,6 +52,20 @@ class Dataset:
             raise UserError(f"split must be train, val or test, got {which!r}")
         return getattr(self, f"x_{which}"), getattr(self, f"y_{which}")
 
+    def splits(self) -> list[str]:
+        """The splits that hold samples (a synthesized set has no test split)."""
+        return [s for s in ("train", "val", "test") if len(getattr(self, f"y_{s}"))]
+
+    def held_out(self, which: str | None = None) -> str:
+        """The split to measure on: ``which``, or with None test, else val (a synthesized
+        set).  An empty split is a one-line error naming those that hold samples."""
+        if which is None:
+            which = next((s for s in ("test", "val") if s in self.splits()), "test")
+        if which not in self.splits():
+            raise UserError(f"data set {self.name} has no {which} split (it has "
+                            f"{', '.join(self.splits()) or 'no samples'}); choose one with --split")
+        return which
+
     def pixel_range(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Valid normalized range per channel for raw pixels in [0, 1] (images only)."""
         return pixel_range(self.metadata())

@@ -132,3 +132,28 @@ def test_eval_and_prune_reload_the_recorded_split_seed(tmp_path, caplog):
     assert r.exit_code == 0, r.output
     assert _last_json(r.output)["split_seed"] == 0
     assert "records no data split seed" in caplog.text
+
+
+def test_eval_on_a_set_without_a_test_split_says_so(tmp_path):
+    """A synthesized Parquet set has train and val only: eval defaults to val and says so;
+    asking for the missing split is a one-line error naming the splits that exist."""
+    import torch
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset, write_parquet
+    from synth.models import build
+    iris = load_dataset("iris")
+    write_parquet(tmp_path / "set" / "shard-00000.parquet", iris.x_train, iris.y_train,
+                  iris.metadata())
+    torch.manual_seed(0)
+    model = build({"family": "mlp", "hidden": [4]}, (4,), 3)
+    save_checkpoint(tmp_path / "m.pt", model, dataset=iris.metadata())
+    base = ["eval", "--model", str(tmp_path / "m.pt"), "--dataset", f"parquet:{tmp_path / 'set'}"]
+    r = CliRunner().invoke(cli, base + ["--json"])
+    assert r.exit_code == 0, r.output
+    result = _last_json(r.output)
+    assert result["split"] == "val" and result["samples"] > 0
+    assert result["accuracy"] is not None and 0 <= result["accuracy"] <= 1
+    assert "no test split" in r.output
+    r = CliRunner().invoke(cli, base + ["--split", "test"])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert "has no test split" in r.output and "train, val" in r.output

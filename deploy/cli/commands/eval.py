@@ -8,8 +8,8 @@ from deploy.cli.options import emit, json_option
 @click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False),
               help="Checkpoint written by nnsynth.")
 @click.option("--dataset", default=None, help="Data set (default: the checkpoint's own).")
-@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test",
-              show_default=True)
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default=None,
+              help="Default: test, or val for a set without one (a synthesized set).")
 @json_option
 def command(model_path, dataset, split, as_json):
     """Accuracy and loss of a checkpoint on DATASET's SPLIT (in the fixed point it was
@@ -29,6 +29,11 @@ def command(model_path, dataset, split, as_json):
     quant = checkpoint_quant(model)
     if quant:  # trained by `nnsynth train --fixed-point`: evaluate as it was trained
         attach_inference(model, quant)
+    chosen = data.held_out(split)
+    if chosen != (split or "test"):
+        click.echo(f"{name} has no test split (a synthesized set?): evaluating on {chosen}",
+                   err=True)
+    split = chosen
     x, y = data.split(split)
     result = evaluate(model, x, y)
     result.update(dataset=name, split=split, split_seed=data.seed, samples=len(y),

@@ -35,7 +35,9 @@ def command(model_path, out, compact, tolerance, as_json):
         attach_inference(model, quant, rounding="nearest")
         # ORT and PyTorch can land on either side of a rounding boundary: allow 16 grid steps
         tolerance = max(tolerance, 16 * 2.0 ** -quant.frac_bits)
-    result = export_and_verify(model, out, data.x_test, data.y_test, tolerance)
+    split = data.held_out()                    # test; val for a synthesized set
+    result = export_and_verify(model, out, *data.split(split), tolerance)
+    result["checked_on"] = f"{data.name} {split}"
     if quant:
         result["fixed_point"] = f"{quant.format} nearest"
     result.update(parameters=count_parameters(model),
