@@ -1,7 +1,15 @@
 """Teacher/student pair actors and the sharded, resumable synthesis job.
 
-A ``PairActor`` holds one teacher and (optionally) one student; it is a thin wrapper around
-``synth.inversion.synthesize`` and ``synth.distill.distill``.  ``run_synthesis`` splits a job of
+A ``PairActor`` holds one teacher and (optionally) one student.  Without a student (or with
+``adi_weight`` 0) it runs plain DeepInversion (``synth.inversion.synthesize``).  With one it
+runs the Adaptive DeepInversion protocol measured in benchmarks/results/inversion_adi.md
+(``synth.distill.adi_distill``): every batch of a shard is one round -- synthesize it with the
+*current* student in the competition term (Eq. 8), then ``kd_steps_per_round`` KD steps of
+the student on the pair's pool of images (``synth.distill.PoolKD``) -- so the competition
+runs against a student that learns.  The student's weights come back with every shard; the
+driver saves them as ``students/pair-<i>.pt`` and a restarted pair (a killed actor, or a
+rerun after the driver died) starts from them (its image pool starts empty).
+``run_synthesis`` splits a job of
 N images into shards (disjoint seeds, classes balanced within every shard), runs them on K
 pairs through ``ResilientActorPool`` (a dead pair is restarted and its shard redone) and writes
 each finished shard atomically as ``shard-XXXXX.parquet`` in ``out_dir``, with columns
@@ -13,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -26,6 +36,8 @@ from synth.errors import UserError
 from synth.files import write_json_atomic
 
 MANIFEST = "job.json"
+STUDENTS = "students"      # students/pair-<i>.pt: each pair's ADI student, after its last shard
+log = logging.getLogger(__name__)
 
 
 def teacher_checksum(path: str | os.PathLike) -> str:
@@ -63,43 +75,87 @@ def resolve_student(student: Any, input_shape, num_classes) -> torch.nn.Module:
 
 
 class PairActor:
-    """One teacher and one student on ``num_cpus`` CPUs (torch threads matched to them)."""
+    """One teacher and one student on ``num_cpus`` CPUs (torch threads matched to them).
+
+    ``kd`` (a ``DistillConfig`` dict with ``total_steps`` and ``start_step``) makes the
+    student learn between rounds (the ADI protocol, see the module docstring); ``slot`` names
+    the pair in what it returns."""
 
     def __init__(self, teacher_payload: dict, student_spec: Any = None,
-                 student_state: dict | None = None):
+                 student_state: dict | None = None, kd: dict | None = None, slot: int = 0):
         from cluster.connect import match_torch_threads
         self.threads = match_torch_threads()
+        self.slot = slot
         self.teacher = model_from_payload(teacher_payload)
         self.meta = teacher_payload.get("dataset") or {}
         self.pixel_range = pixel_range(self.meta)
-        self.student = None
+        self.student, self.kd = None, None
         if student_spec is not None:
             self.student = resolve_student(student_spec, self.teacher.input_shape,
                                            self.teacher.num_classes)
             if student_state is not None:
                 self.student.load_state_dict(student_state)
+            self.student.eval()
+        if self.student is not None and kd is not None:
+            from synth.distill import DistillConfig, PoolKD
+            kd = dict(kd)
+            total, start = kd.pop("total_steps"), kd.pop("start_step", 0)
+            config = DistillConfig.from_dict({**kd, "progress": False})
+            self.kd = PoolKD(self.student, self.teacher, config, total_steps=total,
+                             start_step=start)
 
     def synthesize_shard(self, shard: dict) -> dict:
-        """``shard`` = {index, seed, labels, config}; returns images and per-image columns."""
+        """``shard`` = {index, seed, labels, config}; returns images and per-image columns
+        (and, in the ADI protocol, the student's weights after the shard's rounds)."""
         from synth.inversion import InversionConfig, synthesize
         config = InversionConfig.from_dict(shard["config"])
-        result = synthesize(self.teacher, torch.tensor(shard["labels"]), config,
-                            pixel_range=self.pixel_range, student=self.student,
-                            seed=shard["seed"])
+        labels = torch.tensor(shard["labels"])
+        if self.kd is None:
+            result = synthesize(self.teacher, labels, config, pixel_range=self.pixel_range,
+                                student=self.student, seed=shard["seed"])
+            return self._out(result)
+        rounds = []
+        for j, b in enumerate(range(0, len(labels), config.batch_size)):
+            # one ADI round: synthesize against the current student, then teach it
+            rounds.append(synthesize(self.teacher, labels[b:b + config.batch_size], config,
+                                     pixel_range=self.pixel_range, student=self.student,
+                                     seed=shard["seed"] + j * 1_000_000_007))
+            self.kd.add(rounds[-1].images)
+            self.kd.steps(self.kd.config.kd_steps_per_round)
+        out = self._out(merge_results(rounds))
+        out.update(student_state={k: v.detach().cpu().clone()
+                                  for k, v in self.student.state_dict().items()},
+                   kd_steps=self.kd.step, pool=sum(len(x) for x in self.kd.pool_x))
+        return out
+
+    def _out(self, result) -> dict:
         return {"images": result.images, "labels": result.labels,
                 "teacher_confidence": result.teacher_confidence, "loss": result.losses,
-                "stats": result.stats, "threads": self.threads, "pid": os.getpid()}
-
-    def distill(self, images: torch.Tensor, dataset: str, config: dict) -> tuple[dict, dict]:
-        """KD of this pair's student on ``images``; accuracy reported on ``dataset``."""
-        from synth.data import load_dataset
-        from synth.distill import DistillConfig, distill
-        metrics = distill(self.student, self.teacher, images, load_dataset(dataset),
-                          DistillConfig.from_dict({**config, "progress": False}))
-        return metrics, {k: v.cpu() for k, v in self.student.state_dict().items()}
+                "stats": result.stats, "threads": self.threads, "pid": os.getpid(),
+                "slot": self.slot}
 
     def ping(self) -> int:
         return os.getpid()
+
+
+def merge_results(results: list) -> Any:
+    """One ``InversionResult`` from the rounds of a shard (per-image columns concatenated,
+    per-batch statistics pooled: fidelity weighted by images, iterations listed)."""
+    from synth.inversion import InversionResult
+    if len(results) == 1:
+        return results[0]
+    n = [len(r.labels) for r in results]
+    iters = sum((list(r.stats["iterations"]) for r in results), [])
+    seconds = sum(r.stats["seconds"] for r in results)
+    mean = lambda k: sum(r.stats[k] * r.stats["batches"] for r in results) / len(iters)  # noqa: E731
+    stats = {**results[0].stats, "batches": len(iters), "iterations": iters,
+             "mean_iterations": sum(iters) / len(iters),
+             "bn_loss_initial": mean("bn_loss_initial"), "bn_loss_final": mean("bn_loss_final"),
+             "fidelity": sum(r.fidelity * k for r, k in zip(results, n)) / sum(n),
+             "seconds": round(seconds, 3), "images_per_second": sum(n) / max(seconds, 1e-9)}
+    cat = lambda field: torch.cat([getattr(r, field) for r in results])  # noqa: E731
+    return InversionResult(cat("images"), cat("labels"), cat("teacher_confidence"),
+                           cat("losses"), stats)
 
 
 def plan_shards(num_images: int, num_classes: int, shard_size: int, seed: int) -> list[dict]:
@@ -154,16 +210,33 @@ def prepare_out_dir(out_dir: str | os.PathLike) -> Path:
     return out
 
 
+def _student_file(out: Path, slot: int) -> Path:
+    return out / STUDENTS / f"pair-{slot}.pt"
+
+
+def _saved_student(out: Path, slot: int) -> tuple[dict | None, int]:
+    """(state dict, KD steps taken) of pair ``slot``'s student as last saved, or (None, 0)."""
+    path = _student_file(out, slot)
+    if not path.is_file():
+        return None, 0
+    from synth.checkpoint import read_checkpoint
+    payload = read_checkpoint(path)
+    return payload["state_dict"], int(payload.get("metrics", {}).get("kd_steps", 0))
+
+
 def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, num_images: int,
                   pairs: int, config, *, student_spec: Any = None, seed: int = 0,
-                  shard_size: int = 256, progress: bool = False,
+                  shard_size: int = 256, progress: bool = False, distill=None,
                   on_shard: Callable[[dict, Any], None] | None = None) -> dict:
     """Synthesize ``num_images`` images from the teacher checkpoint on ``pairs`` pair actors
     (1 CPU each) into ``out_dir``; Ray must be connected (``cluster.connect.connect``).
 
     ``config`` is a ``synth.inversion.InversionConfig``; ``student_spec`` (spec, variant or
-    ``*.pt`` path) turns on the ADI term.  ``on_shard(info, pool)`` runs in the driver after each
-    shard is written.  Returns a summary (shards written/skipped, images/s, restarts...)."""
+    ``*.pt`` path) with ``config.adi_weight > 0`` runs the ADI protocol: each pair's student
+    learns by KD between rounds (``distill``, a ``synth.distill.DistillConfig``; default
+    ``DistillConfig(seed=seed)``).  ``on_shard(info, pool)`` runs in the driver after each
+    shard is written.  Returns a summary (shards written/skipped, pairs used, images/s,
+    restarts...)."""
     import ray
     from cluster.pool import ResilientActorPool
     from synth.checkpoint import read_checkpoint
@@ -177,8 +250,13 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                         f"their running statistics")
     meta = dict(payload.get("dataset") or {})
     pixel_range(meta)
+    student = None
     if student_spec is not None:
-        resolve_student(student_spec, teacher.input_shape, teacher.num_classes)
+        student = resolve_student(student_spec, teacher.input_shape, teacher.num_classes)
+    kd = None
+    if student is not None and config.adi_weight > 0:   # the ADI protocol: students learn
+        from synth.distill import DistillConfig
+        kd = distill or DistillConfig(seed=seed, device=config.device)
     if num_images < teacher.num_classes:
         raise UserError(f"num_images must be >= the number of classes ({teacher.num_classes}), "
                         f"got {num_images}")
@@ -188,14 +266,24 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     checksum = teacher_checksum(teacher_path)
     _check_manifest(out, {"teacher_checksum": checksum, "num_images": num_images,
                           "shard_size": shard_size, "seed": seed, "config": config.to_dict(),
-                          "student": json.dumps(student_spec, sort_keys=True, default=str)})
+                          "student": json.dumps(student_spec, sort_keys=True, default=str),
+                          **({"distill": kd.to_dict()} if kd is not None else {})})
     shards = plan_shards(num_images, teacher.num_classes, shard_size, seed)
     todo = [s for s in shards if not _complete(shard_path(out, s["index"]), len(s["labels"]))]
     for s in todo:
         s["config"] = config.to_dict()
+    used = min(pairs, len(todo))
     summary = {"out_dir": str(out), "shards": len(shards), "skipped": len(shards) - len(todo),
-               "written": 0, "images": num_images, "images_written": 0, "pairs": pairs,
+               "written": 0, "images": num_images, "images_written": 0, "pairs": used,
+               "pairs_requested": pairs,
+               "protocol": "adi" if kd is not None else "deepinversion",
                "teacher_checksum": checksum, "restarts": 0, "fidelity": None}
+    if used < pairs:  # one pair per shard at most: more would sit idle
+        summary["pairs_note"] = (f"{used} of {pairs} pairs used: only {len(todo)} shard"
+                                 f"{'s' if len(todo) != 1 else ''} left to synthesize "
+                                 f"(a pair works on one shard at a time; shard_size "
+                                 f"{shard_size})")
+        log.warning("%s", summary["pairs_note"])
     if not todo:
         return summary
     meta["name"] = f"inverted:{meta.get('name', 'unknown')}"
@@ -204,12 +292,25 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                              student_spec, (str, dict)) else str(student_spec)}
     teacher_ref = ray.put(payload)
     actor_cls = ray.remote(num_cpus=1, max_restarts=0)(PairActor)
-    pool = ResilientActorPool(lambda i: actor_cls.remote(teacher_ref, student_spec),
-                              size=min(pairs, len(todo)))
+    kd_dict = None
+    if kd is not None:  # the cosine horizon: this pair's share of the job's rounds
+        rounds = math.ceil(len(shards) / used) * math.ceil(shard_size / config.batch_size)
+        kd_dict = {**kd.to_dict(), "total_steps": rounds * kd.kd_steps_per_round
+                   + kd.final_kd_steps}
+
+    def make_pair(slot: int):
+        """A pair actor; in the ADI protocol its student resumes from its saved weights."""
+        state, steps = _saved_student(out, slot) if kd is not None else (None, 0)
+        return actor_cls.remote(teacher_ref, student_spec, state,
+                                None if kd_dict is None else {**kd_dict, "start_step": steps},
+                                slot=slot)
+
+    pool = ResilientActorPool(make_pair, size=used)
     t0 = time.perf_counter()
     pool.call_all("ping")  # actors up (torch imported, teacher built) before the clock starts
     start = time.perf_counter()
     correct = 0.0
+    kd_steps: dict[int, int] = {}   # pair -> its student's KD steps so far
     bar = tqdm(total=len(todo), desc="shards", disable=not progress)
     try:
         for shard, res in pool.map_unordered("synthesize_shard", todo):
@@ -219,6 +320,14 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                 "teacher_confidence": res["teacher_confidence"].float(), "loss": res["loss"].float(),
                 "seed": [shard["seed"]] * n, "teacher_checksum": [checksum] * n})
             correct += res["stats"]["fidelity"] * n
+            if "student_state" in res:  # a restarted pair starts from here
+                from synth.checkpoint import save_checkpoint
+                student.load_state_dict(res["student_state"])
+                save_checkpoint(_student_file(out, res["slot"]), student,
+                                dataset=payload.get("dataset") or {},
+                                metrics={"kd_steps": res["kd_steps"], "pool": res["pool"]},
+                                extra={"role": "ADI student", "last_shard": shard["index"]})
+                kd_steps[res["slot"]] = res["kd_steps"]
             summary["written"] += 1
             summary["images_written"] += n
             bar.update(1)
@@ -235,4 +344,6 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     summary.update(seconds=round(seconds, 3), startup_seconds=round(start - t0, 3),
                    images_per_second=summary["images_written"] / max(seconds, 1e-9),
                    fidelity=correct / max(1, summary["images_written"]))
+    if kd is not None:
+        summary["student_kd_steps"] = kd_steps
     return summary

@@ -63,6 +63,7 @@ class SynthesisStage(Config):
     student: str = "lenet5_bn_half"  # ADI's student spec ("" = plain DeepInversion)
     preset: str = "mnist28"
     inversion: Mapping = dataclasses.field(default_factory=dict)  # InversionConfig overrides
+    distill: Mapping = dataclasses.field(default_factory=dict)  # ADI students' DistillConfig
 
     def validate(self) -> None:
         _check_bool("synthesis.enabled", self.enabled)
@@ -70,6 +71,7 @@ class SynthesisStage(Config):
         check_range("synthesis.pairs", self.pairs, 1, 1024, integer=True)
         check_range("synthesis.shard_size", self.shard_size, 1, 1_000_000, integer=True)
         check_mapping("synthesis.inversion", self.inversion)
+        check_mapping("synthesis.distill", self.distill)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -56,6 +56,7 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
             config.synthesis.preset, **config.synthesis.inversion))
         if config.synthesis.student:
             resolve_spec(config.synthesis.student)
+        _options("synthesis.distill", lambda: synthesis_distill(config))
     if "search" in stages:
         _options("search.options", lambda: search_config(config, Path("run")))
     if "refine" in stages:
@@ -134,8 +135,16 @@ def run_teacher(ctx) -> dict:
 
 
 # --------------------------------------------------------------------------- synthesis
+def synthesis_distill(config: RunConfig):
+    """The ADI students' KD settings: ``synthesis.distill`` over ``DistillConfig`` defaults."""
+    from synth.distill import DistillConfig
+    return DistillConfig.from_dict({"seed": config.seed, "device": config.device,
+                                    **config.synthesis.distill})
+
+
 def run_synthesis_stage(ctx) -> dict:
-    """ADI synthesis with ``pairs`` teacher/student actors into ``synthetic/`` (Parquet)."""
+    """ADI synthesis with ``pairs`` teacher/student actors into ``synthetic/`` (Parquet): each
+    pair's student learns by KD between rounds (cluster.pairs)."""
     from cluster.pairs import run_synthesis
     from synth.inversion import InversionConfig
     c, cfg = ctx.config.synthesis, ctx.config
@@ -144,7 +153,8 @@ def run_synthesis_stage(ctx) -> dict:
     summary = run_synthesis(str(ctx.path("teacher.pt")), str(ctx.path("synthetic")),
                             c.num_images, c.pairs, inversion,
                             student_spec=c.student or None, seed=cfg.seed,
-                            shard_size=c.shard_size, progress=ctx.progress)
+                            shard_size=c.shard_size, progress=ctx.progress,
+                            distill=synthesis_distill(cfg))
     return {"dataset": "synthetic", "summary": summary, "image_grid": _image_grid(ctx)}
 
 

@@ -160,6 +160,49 @@ def distill(student: nn.Module, teacher: nn.Module, train_x: torch.Tensor, data:
     return metrics
 
 
+class PoolKD:
+    """KD of ``student`` from ``teacher`` on a growing pool of images: the distillation half
+    of the ADI protocol.  ``add(images)`` puts a synthesized batch and the teacher's logits in
+    the pool; ``steps(n)`` takes n SGD steps on random minibatches of the whole pool, the
+    learning rate on a cosine over ``total_steps`` (from ``start_step``, for a resumed one).
+    Used by ``adi_distill`` and by the pipeline's pair actors (one per teacher/student pair)."""
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, config: DistillConfig, *,
+                 total_steps: int, start_step: int = 0):
+        self.student, self.teacher, self.config = student, teacher, config
+        self.device = pick_device(config.device)
+        self.gen = torch.Generator().manual_seed(config.seed)
+        teacher.to(self.device).eval()
+        student.to(self.device)
+        self.opt = make_optimizer([p for p in student.parameters() if p.requires_grad],
+                                  config.train_config())
+        self.loss_fn = _kd_fn(config, teacher)
+        self.total, self.step = int(total_steps), int(start_step)
+        self.pool_x: list[torch.Tensor] = []
+        self.pool_t: list[torch.Tensor] = []
+
+    def add(self, images: torch.Tensor) -> None:
+        self.pool_x.append(images)
+        self.pool_t.append(teacher_logits(self.teacher, images))
+
+    def steps(self, count: int) -> None:
+        if count <= 0 or not self.pool_x:
+            return
+        x_all, t_all = torch.cat(self.pool_x), torch.cat(self.pool_t)
+        self.student.train()
+        for _ in range(count):
+            idx = torch.randint(len(x_all), (self.config.batch_size,), generator=self.gen)
+            for g in self.opt.param_groups:
+                g["lr"] = self.config.lr * lr_factor(self.step, self.total, 0, "cosine")
+            loss = self.loss_fn(self.student, x_all[idx].to(self.device),
+                                t_all[idx].to(self.device))
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            self.step += 1
+        self.student.eval()
+
+
 def adi_distill(student: nn.Module, teacher: nn.Module,
                 pixel_range: tuple[torch.Tensor, torch.Tensor], config: DistillConfig | None = None,
                 inversion: InversionConfig | None = None, *, data: Dataset | None = None,
@@ -170,32 +213,11 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
     ``return_pool`` adds ``metrics["pool"] = (images, teacher labels)``."""
     config = config or DistillConfig()
     inversion = (inversion or InversionConfig()).replace(adi_weight=config.adi_weight)
-    device = pick_device(config.device)
     torch.manual_seed(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
-    teacher.to(device).eval()
-    student.to(device)
-    tcfg = config.train_config()
-    total = config.rounds * config.kd_steps_per_round + config.final_kd_steps
-    opt = make_optimizer([p for p in student.parameters() if p.requires_grad], tcfg)
-    loss_fn = _kd_fn(config, teacher)
-    pool_x, pool_t, fidelities, iterations = [], [], [], []
-    start, synth_seconds, step = time.perf_counter(), 0.0, 0
-
-    def kd_steps(count: int) -> None:
-        nonlocal step
-        x_all, t_all = torch.cat(pool_x), torch.cat(pool_t)
-        student.train()
-        for _ in range(count):
-            idx = torch.randint(len(x_all), (config.batch_size,), generator=gen)
-            for g in opt.param_groups:
-                g["lr"] = config.lr * lr_factor(step, total, 0, "cosine")
-            loss = loss_fn(student, x_all[idx].to(device), t_all[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-
+    kd = PoolKD(student, teacher, config,
+                total_steps=config.rounds * config.kd_steps_per_round + config.final_kd_steps)
+    fidelities, iterations = [], []
+    start, synth_seconds = time.perf_counter(), 0.0
     for r in tqdm(range(config.rounds), desc="adi", disable=not config.progress, leave=False):
         labels = balanced_labels(config.images_per_round, teacher.num_classes,
                                  offset=r * config.images_per_round)
@@ -205,13 +227,13 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
         synth_seconds += result.stats["seconds"]
         fidelities.append(result.fidelity)
         iterations.append(result.stats["mean_iterations"])
-        pool_x.append(result.images)
-        pool_t.append(teacher_logits(teacher, result.images))
-        kd_steps(config.kd_steps_per_round)
-    kd_steps(config.final_kd_steps)
+        kd.add(result.images)
+        kd.steps(config.kd_steps_per_round)
+    kd.steps(config.final_kd_steps)
     student.eval()
+    pool_x, pool_t = kd.pool_x, kd.pool_t
     metrics = {"images": sum(len(p) for p in pool_x), "rounds": config.rounds,
-               "kd_steps": step, "adi_weight": config.adi_weight,
+               "kd_steps": kd.step, "adi_weight": config.adi_weight,
                "fidelity": sum(fidelities) / len(fidelities),
                "mean_iterations": sum(iterations) / len(iterations),
                "synthesis_seconds": round(synth_seconds, 3),

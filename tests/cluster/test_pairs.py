@@ -7,7 +7,9 @@ import torch
 from click.testing import CliRunner
 
 from deploy.cli.main import cli
-from cluster.pairs import plan_shards, run_synthesis, teacher_checksum
+from cluster.pairs import PairActor, plan_shards, run_synthesis, teacher_checksum
+from synth.checkpoint import read_checkpoint
+from synth.distill import DistillConfig
 from synth.checkpoint import save_checkpoint
 from synth.data import load_dataset
 from synth.errors import UserError
@@ -118,3 +120,66 @@ def test_cli_errors(teacher_path, digits, tmp_path):
                                    "--out", str(blocker / "sub")])
     assert "exactly one" in _err(["distill", "--teacher", str(teacher_path), "--student", "mlp",
                                   "--out", str(tmp_path / "s.pt")])
+
+
+STUDENT = {"family": "mlp", "hidden": [16]}
+KD = DistillConfig(kd_steps_per_round=4, batch_size=16, lr=0.05, device="cpu")
+
+
+def _fingerprint(model) -> float:
+    return float(sum(p.detach().double().abs().sum() for p in model.parameters()))
+
+
+def test_pair_actor_runs_the_adi_protocol_against_a_learning_student(teacher_path):
+    """Rounds of synthesis alternate with KD of the pair's student: its weights change from
+    round to round, and each round's competition term (the student's forward while the
+    images are optimized, eval mode) sees the student as the previous round's KD left it."""
+    torch.manual_seed(0)
+    actor = PairActor(read_checkpoint(teacher_path), STUDENT,
+                      kd={**KD.to_dict(), "total_steps": 40})
+    seen = []       # fingerprints of the student in the competition term (eval-mode calls)
+    actor.student.register_forward_hook(
+        lambda m, i, o: None if m.training else seen.append(_fingerprint(m)))
+    initial = _fingerprint(actor.student)
+    config = CONFIG.replace(adi_weight=1.0, batch_size=10, iterations=8).to_dict()
+    after = []
+    for index in range(2):      # two shards of two rounds (batches) each
+        res = actor.synthesize_shard({"index": index, "seed": index, "config": config,
+                                      "labels": list(range(10)) * 2})
+        after.append(res["student_state"])
+        assert res["kd_steps"] == 8 * (index + 1) and res["pool"] == 20 * (index + 1)
+    states = [initial] + [float(sum(v.double().abs().sum() for k, v in s.items()
+                                    if "running" not in k and "num_batches" not in k))
+                          for s in after]
+    assert len(set(states)) == 3                       # the student learns shard by shard
+    rounds = sorted(set(seen), key=seen.index)         # one student per round, in order
+    assert len(rounds) == 4 and rounds[0] == pytest.approx(initial)
+    assert rounds[2] == pytest.approx(states[1])       # shard 2 competes with shard 1's student
+
+
+def test_adi_through_run_synthesis_and_pairs_used(ray_local, teacher_path, tmp_path, caplog):
+    """One shard, two pairs requested: one pair runs, the summary says so and why; its
+    student learned and was saved for a restart."""
+    out = tmp_path / "adi"
+    with caplog.at_level("WARNING"):
+        summary = run_synthesis(teacher_path, out, 20, pairs=2, config=CONFIG.replace(
+            adi_weight=1.0, batch_size=10), shard_size=20, student_spec=STUDENT, seed=1,
+            distill=KD)
+    assert summary["pairs"] == 1 and summary["pairs_requested"] == 2
+    assert "1 of 2 pairs used: only 1 shard left" in summary["pairs_note"]
+    assert "1 of 2 pairs used" in caplog.text
+    assert summary["protocol"] == "adi" and summary["student_kd_steps"] == {0: 8}
+    saved = read_checkpoint(out / "students" / "pair-0.pt")
+    assert saved["metrics"]["kd_steps"] == 8 and saved["spec"]["family"] == "mlp"
+
+
+def test_cli_invert_adi_reports_the_pairs_it_used(ray_local, teacher_path, tmp_path):
+    out = tmp_path / "cli-adi"
+    r = CliRunner().invoke(cli, ["invert", "--teacher", str(teacher_path), "--num-images", "20",
+                                 "--pairs", "2", "--iterations", "5", "--shard-size", "50",
+                                 "--adi", "--student", json.dumps(STUDENT), "--kd-steps", "2",
+                                 "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output.strip().splitlines()[-1])
+    assert summary["pairs"] == 1 and summary["pairs_requested"] == 2 and summary["pairs_note"]
+    assert summary["protocol"] == "adi" and summary["student_kd_steps"] == {"0": 2}

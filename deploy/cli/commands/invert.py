@@ -15,6 +15,9 @@ PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
 @click.option("--adi", is_flag=True, help="Adaptive DeepInversion: add the competition term.")
 @click.option("--student", default=None, help="Student spec, variant or .pt checkpoint (ADI).")
 @click.option("--adi-weight", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option("--kd-steps", type=click.IntRange(min=0), default=None,
+              help="--adi: KD steps of each pair's student after every batch (default: "
+                   "DistillConfig's kd_steps_per_round).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="Maximum iterations per batch (default: the preset's).")
 @click.option("--preset", type=click.Choice(["mnist28", "cifar32", "imagenet224"]), default=None,
@@ -27,8 +30,8 @@ PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
 @address_option
 @num_cpus_option
 @json_option
-def command(teacher, num_images, pairs, adi, student, adi_weight, iterations, preset, batch_size,
-            shard_size, no_early_stop, out, seed, address, num_cpus, as_json):
+def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iterations, preset,
+            batch_size, shard_size, no_early_stop, out, seed, address, num_cpus, as_json):
     """Synthesize NUM_IMAGES class-balanced images into OUT (Parquet shards + grid.png)."""
     import ray
     import torch
@@ -66,12 +69,15 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, iterations, pr
     if batch_size is not None:
         overrides["batch_size"] = batch_size
     config = InversionConfig.preset(preset, **overrides)
+    from synth.distill import DistillConfig
+    distill = DistillConfig(seed=seed, **({"kd_steps_per_round": kd_steps}
+                                          if kd_steps is not None else {}))
     started_here = not ray.is_initialized()
     connect(address=address, num_cpus=num_cpus)
     try:
         summary = run_synthesis(teacher, out, num_images, pairs, config,
                                 student_spec=student if adi else None, seed=seed,
-                                shard_size=shard_size, progress=not as_json)
+                                shard_size=shard_size, progress=not as_json, distill=distill)
     finally:
         if started_here:
             ray.shutdown()
