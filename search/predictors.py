@@ -35,6 +35,9 @@ def single_thread():
         torch.set_num_threads(threads)
 
 
+MIN_ROWS = 2   # a predictor needs two (architecture, accuracy) results to fit
+
+
 def _check_xy(X, y=None):
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
@@ -42,8 +45,9 @@ def _check_xy(X, y=None):
     if y is None:
         return X
     y = np.asarray(y, dtype=np.float64).reshape(-1)
-    if len(y) != len(X) or len(y) < 2:
-        raise UserError(f"y must have one value per row of X (>= 2 rows), got {len(y)} for {len(X)}")
+    if len(y) != len(X) or len(y) < MIN_ROWS:
+        raise UserError(f"y must have one value per row of X (>= {MIN_ROWS} rows), got {len(y)} "
+                        f"for {len(X)}")
     return X, y
 
 

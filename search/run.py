@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 
 from search.results import append_result, pareto_front, plot_pareto, read_results
-from search.searchers import DONE_KEY, SEARCHERS
-from search.space import load_space, parse_constraint
+from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
+from search.space import HARDWARE_METRICS, load_space, parse_constraint
 from synth.config import Config, check_choice, check_range
 from synth.errors import ConfigError, UserError
 from synth.files import write_json_atomic
@@ -58,6 +58,7 @@ class SearchConfig(Config):
         check_range("trials", self.trials, 1, 100000, integer=True)
         check_range("concurrency", self.concurrency, 1, 1024, integer=True)
         check_range("n_initial", self.n_initial, 1, 100000, integer=True)
+        check_n_initial(self.n_initial, SEARCHERS[self.searcher].uses_predictor)
         check_choice("acquisition", self.acquisition, ("ei", "ucb"))
         check_range("epochs", self.epochs, 1, 10000, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
@@ -70,14 +71,21 @@ class SearchConfig(Config):
             check_range("data_seed", self.data_seed, 0, None, integer=True)
         if not isinstance(self.constraints, (tuple, list)):
             raise ConfigError(f"constraints must be a list of 'METRIC<=VALUE', got {self.constraints!r}")
-        for c in self.constraints:
-            parse_constraint(c)
+        check_constraints([parse_constraint(c) for c in self.constraints], self.hardware)
         if bool(self.teacher) != bool(self.data):
             raise ConfigError("teacher and data go together (KD on a synthesized set); got "
                               f"teacher={self.teacher!r}, data={self.data!r}")
         if self.grow_prune is not None:
             from synth.grow_prune import GrowPruneSchedule
             GrowPruneSchedule.from_dict(self.grow_prune, where="grow_prune")
+
+
+def check_constraints(constraints, hardware: bool) -> None:
+    """A latency or energy constraint needs the hardware pricing ``hardware: false`` turns off."""
+    for c in constraints:
+        if c.metric in HARDWARE_METRICS and not hardware:
+            raise ConfigError(f"constraint {c} needs hwsim pricing, which hardware: false "
+                              f"(--no-hardware) turns off")
 
 
 def real_split_seed(config: SearchConfig) -> int:
@@ -155,6 +163,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     if not saved.exists():
         write_json_atomic(saved, config.to_dict())
     space = load_space(config.space)
+    check_constraints(space.constraints, config.hardware)   # the space's own, when it has some
     data_seed = real_split_seed(config)
     data = load_dataset(config.dataset, seed=data_seed)
     # "local": a fresh local Ray.  Without it ray.init() joins whatever cluster

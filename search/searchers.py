@@ -28,12 +28,20 @@ from ray.tune.search import Searcher
 
 from search.costs import CostModel
 from search.evolution import EvolutionConfig, evolve, sample_feasible
-from search.predictors import (BoostedTreesPredictor, GPPredictor, accuracy_logit,
+from search.predictors import (MIN_ROWS, BoostedTreesPredictor, GPPredictor, accuracy_logit,
                                expected_improvement, upper_confidence_bound)
 from search.space import Constraint, Space, spec_key
 from synth.errors import ConfigError, UserError
 
 DONE_KEY = "trial_final"   # set in a trial's last report
+
+
+def check_n_initial(n_initial: int, uses_predictor: bool = True) -> None:
+    """A predictor is first fitted after ``n_initial`` random results; it needs ``MIN_ROWS``
+    (fewer would fail every run after its first trial, and again on resume)."""
+    if uses_predictor and n_initial < MIN_ROWS:
+        raise ConfigError(f"n_initial must be >= {MIN_ROWS} for a predictor-guided searcher "
+                          f"(the predictor needs {MIN_ROWS} results to fit), got {n_initial}")
 
 
 class PredictorSearcher(Searcher):
@@ -49,6 +57,7 @@ class PredictorSearcher(Searcher):
         super().__init__(metric=metric, mode=mode)
         if batch_size < 1 or n_initial < 1:
             raise ConfigError(f"batch_size and n_initial must be >= 1, got {batch_size}, {n_initial}")
+        check_n_initial(n_initial, type(self).uses_predictor)
         self.space = space
         self.batch_size, self.n_initial, self.max_trials = batch_size, n_initial, max_trials
         self.constraints = list(constraints) or list(space.constraints)

@@ -36,6 +36,7 @@ import numpy as np
 from synth.errors import ConfigError, UserError
 
 COST_METRICS = ("parameters", "flops", "latency_ms", "energy_mj")
+HARDWARE_METRICS = ("latency_ms", "energy_mj")      # priced on hwsim's accelerator model
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
 
@@ -140,6 +141,9 @@ class Constraint:
     value: float
 
     def ok(self, costs: dict) -> bool:
+        if costs.get(self.metric) is None:
+            raise UserError(f"constraint {self} needs {self.metric}, which was not measured "
+                            f"for this candidate (measured: {', '.join(sorted(costs))})")
         return bool(_OPS[self.op](float(costs[self.metric]), self.value))
 
     def __str__(self) -> str:

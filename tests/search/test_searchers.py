@@ -94,3 +94,53 @@ def test_final_result_counts_once_and_rerun_after_restore(tmp_path):
 def test_chameleon_rejects_unknown_acquisition():
     with pytest.raises(ValueError, match="acquisition"):
         ChameleonSearcher(load_space("convnet"), acquisition="pi")
+
+
+@pytest.mark.parametrize("cls", [ChameleonSearcher, SteerageSearcher, RandomSearcher])
+def test_latency_and_energy_constraints_are_priced_on_hwsim(cls):
+    """A latency or energy constraint prices every candidate on hwsim (the cost model needs
+    no ``hardware`` flag for it), and every proposal meets it."""
+    import hwsim
+    import torch
+    from synth.models import build
+    space = load_space("mlp")
+    limits = [parse_constraint("latency_ms<=0.005"), parse_constraint("energy_mj<=1")]
+    extra = {ChameleonSearcher: {"predictor": GPPredictor(GPConfig(iterations=10,
+                                                                   warm_iterations=2))},
+             SteerageSearcher: {"predictor": BoostedTreesPredictor(
+                 BoostedTreesConfig(n_estimators=20))}}.get(cls, {})
+    s = cls(space, batch_size=1, n_initial=2, max_trials=5, seed=1, evolution=SMALL,
+            cost_model=CostModel((4,), 3), constraints=limits, **extra)
+    for i in range(5):
+        spec = json.loads(s.suggest(f"t{i}")["spec"])
+        torch.manual_seed(0)
+        assert hwsim.price(build(spec, (4,), 3), (4,))["latency_ms"] <= 0.005
+        s.on_trial_complete(f"t{i}", {"accuracy": 0.3 + 0.1 * len(spec["hidden"])})
+    assert len(s.history) == 5 and s.refits == (0 if cls is RandomSearcher else 3)
+
+
+def test_n_initial_below_what_a_predictor_needs_is_refused_up_front():
+    """n_initial 1 used to pass and then fail every run after its first trial (a predictor
+    needs 2 results); the minimum is named before any work, and 2 works."""
+    from search.run import SearchConfig
+    from synth.errors import ConfigError
+    for cls in (ChameleonSearcher, SteerageSearcher):
+        with pytest.raises(ConfigError, match="n_initial must be >= 2"):
+            cls(load_space("convnet"), n_initial=1)
+        s = _make(cls, max_trials=4)
+        s.n_initial = 2
+        assert _drive(s, 0, 4) == 4 and s.refits >= 1
+    with pytest.raises(ConfigError, match="n_initial must be >= 2"):
+        SearchConfig(searcher="chameleon", n_initial=1)
+    SearchConfig(searcher="random", n_initial=1)          # no predictor: 1 is fine
+
+
+def test_constraint_errors_are_one_line_and_up_front():
+    from search.run import SearchConfig
+    from synth.errors import ConfigError, UserError
+    with pytest.raises(ConfigError, match="metric 'latency' unknown"):
+        SearchConfig(constraints=("latency<=0.5",))
+    with pytest.raises(ConfigError, match="needs hwsim pricing"):
+        SearchConfig(constraints=("latency_ms<=0.5",), hardware=False)
+    with pytest.raises(UserError, match="needs latency_ms, which was not measured"):
+        parse_constraint("latency_ms<=0.5").ok({"parameters": 10, "flops": 20})
