@@ -183,3 +183,32 @@ def test_cli_invert_adi_reports_the_pairs_it_used(ray_local, teacher_path, tmp_p
     summary = json.loads(r.output.strip().splitlines()[-1])
     assert summary["pairs"] == 1 and summary["pairs_requested"] == 2 and summary["pairs_note"]
     assert summary["protocol"] == "adi" and summary["student_kd_steps"] == {"0": 2}
+
+
+def test_pair_killed_mid_shard_adi_loses_and_repeats_nothing(ray_local, teacher_path, tmp_path):
+    """A pair actor SIGKILLed while it synthesizes a shard: the pool restarts it from the
+    student it last saved and redoes that shard; every shard is written once and the
+    students took exactly the planned KD steps (none lost with the dead actor's work, none
+    taken twice)."""
+    import os
+    import threading
+    from tests.deploy.raytools import kill_titled, wait_for
+    out = tmp_path / "killed"
+    killed = []
+
+    def killer():  # poll for a pair inside synthesize_shard, kill it once
+        killed.extend(wait_for(lambda: kill_titled(os.getpid(), "ray::PairActor.synthesize"),
+                               timeout=240, what="a pair actor mid-shard", poll=0.05))
+
+    watcher = threading.Thread(target=killer, daemon=True)
+    watcher.start()
+    summary = run_synthesis(teacher_path, out, 30, pairs=1, config=CONFIG.replace(
+        adi_weight=1.0, batch_size=10, iterations=40), shard_size=10, student_spec=STUDENT,
+        seed=2, distill=KD)
+    watcher.join(timeout=1)
+    assert killed and summary["restarts"] >= 1
+    assert summary["written"] == 3 and summary["skipped"] == 0
+    tables = [pq.read_table(out / f"shard-{i:05d}.parquet") for i in range(3)]
+    assert [t.num_rows for t in tables] == [10] * 3
+    assert len({t.column("seed")[0].as_py() for t in tables}) == 3
+    assert summary["student_kd_steps"] == {0: 3 * KD.kd_steps_per_round}

@@ -132,3 +132,49 @@ class LocalHead:
             if not pids:
                 break
         shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def descendants(root: int) -> dict[int, str]:
+    """PID -> command line (Ray workers: their title, e.g. ``ray::HwsimShard``) of every
+    process below ``root`` (Linux /proc): the processes of the Ray that ``root`` started,
+    not another session's on the same machine."""
+    children: dict[int, list[int]] = {}
+    cmdline: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline[int(entry.name)] = (entry / "cmdline").read_bytes().replace(
+                b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = {}, [root]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            found[pid] = cmdline.get(pid, "")
+            todo.append(pid)
+    return found
+
+
+def wait_for(condition, timeout: float, what: str, poll: float = 0.1):
+    """Poll ``condition()`` until it returns something truthy (returned) or ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def kill_titled(root: int, title: str) -> list[int]:
+    """SIGKILL every process below ``root`` whose title starts with ``title``; their PIDs."""
+    pids = [pid for pid, cmd in descendants(root).items() if cmd.startswith(title)]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return pids
