@@ -63,9 +63,12 @@ class HLSTMLayer(RecurrentLayer):
         return [(f"gates.{k}.{part}", getattr(self.gates[k], part), True)
                 for k in GATES for part in ("hid", "out")]
 
+    def bridge_pairs(self):
+        return [(f"gates.{k}.hid", f"gates.{k}.out") for k in GATES]
+
     @property
-    def cell_elems(self) -> int:   # LSTM cell update + ReLU of every gate unit
-        return 8 * self.hidden_size + sum(self.gates[k].hid.out_features for k in GATES)
+    def cell_elems(self) -> int:   # the LSTM cell update (the gates' ReLUs are modules)
+        return 8 * self.hidden_size
 
     def forward(self, x: torch.Tensor, state=None):
         h, c = state if state is not None else self.zero_state(x)

@@ -50,6 +50,11 @@ class RecurrentLayer(nn.Module):
     def cell_elems(self) -> int:
         raise NotImplementedError
 
+    def bridge_pairs(self) -> list[tuple[str, str]]:
+        """(A, B) Linear names where a hidden unit of A feeds only B through a ReLU (NeST
+        neuron growth, dead-unit removal); an LSTM has none."""
+        return []
+
     def zero_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = x.new_zeros(x.shape[0], self.hidden_size)
         return z, z
@@ -142,6 +147,13 @@ class SequenceClassifier(SpecModel):
     def _finish(self, stack: RecurrentStack, last_width: int, num_classes: int):
         self.rnn = stack
         self.head = nn.Linear(last_width, num_classes)
+
+    def bridge_pairs(self) -> list[tuple[str, str]]:
+        """Qualified (A, B) names of the layers' bridge pairs (``synth.masked.linear_pairs``):
+        h_t is read by the next step as well as by the next layer, so consecutive Linear
+        layers are *not* a feed-forward chain here."""
+        return [(f"rnn.layers.{k}.{a}", f"rnn.layers.{k}.{b}")
+                for k, layer in enumerate(self.rnn.layers) for a, b in layer.bridge_pairs()]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != self.input_shape:
