@@ -39,12 +39,14 @@ class GateNet(nn.Module):
     def __init__(self, in_size: int, width: int, out_size: int, dropout: float):
         super().__init__()
         self.hid = nn.Linear(in_size, width)     # W*_k, b*_k
-        self.act = nn.ReLU()
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(width, out_size)    # W_k, b_k
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.out(self.drop(self.act(self.hid(z))))
+        u = torch.relu(self.hid(z))
+        if self.training and self.drop.p > 0:    # dropout only in training (no call at inference)
+            u = self.drop(u)
+        return self.out(u)
 
 
 class HLSTMLayer(RecurrentLayer):
@@ -67,8 +69,8 @@ class HLSTMLayer(RecurrentLayer):
         return [(f"gates.{k}.hid", f"gates.{k}.out") for k in GATES]
 
     @property
-    def cell_elems(self) -> int:   # the LSTM cell update (the gates' ReLUs are modules)
-        return 8 * self.hidden_size
+    def cell_elems(self) -> int:   # the LSTM cell update + the ReLU of every gate unit
+        return 8 * self.hidden_size + sum(self.gates[k].hid.out_features for k in GATES)
 
     def forward(self, x: torch.Tensor, state=None):
         h, c = state if state is not None else self.zero_state(x)

@@ -37,6 +37,8 @@ def test_hlstm_macs_by_hand_and_sparsity():
         assert rec[f"rnn.layers.0.gates.{k}.hid"].macs == B * T * (C + H) * M
         assert rec[f"rnn.layers.0.gates.{k}.out"].macs == B * T * M * H
     assert summary(ops)["macs"] == B * (T * 4 * ((C + H) * M + M * H) + H * K)
+    cell = [o for o in ops if o.name == "rnn.layers.0.cell"][0]
+    assert cell.elems == B * T * (8 * H + 4 * M)       # cell update + the gate units' ReLUs
     f = rec["rnn.layers.0.gates.f.hid"]
     assert f.weight_sparsity == pytest.approx(6 / 11)     # columns 0, 2, ..., 10 of 11 masked
     assert rec["rnn.layers.0.gates.i.hid"].weight_sparsity == 0
