@@ -167,3 +167,21 @@ def test_grow_and_prune_schedule_on_a_real_sequence_set():
     small = compact(model)
     assert torch.allclose(small(data.x_test), model(data.x_test), atol=1e-5)
     assert evaluate(small, data.x_test, data.y_test)["accuracy"] == history[-1]["test_accuracy"]
+
+
+def test_bridge_gradient_sums_over_the_steps_of_a_gate():
+    """NeST's G_mn for a gate's hid -> out pair = dL/dB at B = 0 for a direct connection B
+    from the gate input z_t to the gate pre-activation, shared by every step."""
+    torch.manual_seed(4)
+    model = build({"family": "hlstm", "hidden": [3], "gate_hidden": 2, "dropout": 0.0}, (2, 6), 2)
+    masked.attach_masks(model)
+    x, y = torch.randn(16, 2, 6), torch.randint(0, 2, (16,))
+    pair = ("rnn.layers.0.gates.f.hid", "rnn.layers.0.gates.f.out")
+    g = masked.bridge_gradients(model, x, y, pair, batches=1, batch_size=16, seed=0)
+    gate = model.rnn.layers[0].gates["f"]
+    direct = torch.zeros(3, 2 + 3, requires_grad=True)
+    plain = gate.forward
+    gate.forward = lambda z: plain(z) + nn.functional.linear(z, direct)
+    order = torch.randperm(16, generator=torch.Generator().manual_seed(0))
+    nn.functional.cross_entropy(model(x[order]), y[order]).backward()
+    assert torch.allclose(g, direct.grad, atol=1e-6)
