@@ -75,6 +75,9 @@ def op_callable(op: Op, gen: torch.Generator):
         return lambda: F.batch_norm(x, mean, var, training=False)
     if op.type == "eltwise":
         return (lambda: x + x) if op.name.startswith("add") else (lambda: F.relu(x))
+    if op.type == "recurrent":   # the per-step GEMM, `groups` steps one after another
+        w = rand(op.weight_shape)
+        return lambda: [F.linear(x, w) for _ in range(op.groups)]
     if op.type == "lstm":
         batch, k, n4 = op.gemm
         hidden = n4 // 4

@@ -12,6 +12,14 @@ additions outside modules (ResNet shortcuts) are caught with a ``TorchFunctionMo
 Weight sparsity is the measured fraction of exact zeros in the effective weight;
 activation sparsity is the measured fraction of zeros in the op's input for the given
 sample (real data when ``inputs`` is passed, else a seeded Gaussian sample).
+
+Recurrent layers (``synth.models.RecurrentLayer``: the ``lstm`` and ``hlstm`` families) call
+their gate Linear layers once per time step.  The T calls of one layer are one op of type
+``recurrent``: the per-step GEMM ``(batch x K) @ (K x N)`` repeated ``groups = T`` times one
+after another (h_t feeds step t+1), MACs = T x batch x K x N (x density where sparse
+hardware skips zeros); an input projection applied to all steps at once stays one
+``linear`` op with T x batch rows; the cell update (3 sigmoid, 2 tanh, 3 products/sums
+per unit and step) is one ``eltwise`` op.
 """
 from __future__ import annotations
 
@@ -23,11 +31,13 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from synth.errors import UserError
+from synth.models import RecurrentLayer
 
 FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
-OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "eltwise", "lstm")
-GEMM_TYPES = ("conv", "depthwise", "linear", "lstm")   # ops that run as GEMMs on an array
+OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "eltwise", "lstm", "recurrent")
+# ops that run as GEMMs on an array
+GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "recurrent")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +157,40 @@ def _lstm_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op:
                                weight_sparsity=_zero_frac(w_all))
 
 
+def merge_repeated(records: list[tuple[int, Op]]) -> list[tuple[int, Op]]:
+    """The calls of one Linear (or element-wise module) inside a recurrent layer, one per
+    step, become one op: a ``recurrent`` GEMM repeated ``groups`` = steps times (MACs and
+    activation bytes summed, activation sparsity averaged over the steps)."""
+    by_name: dict[str, list[tuple[int, Op]]] = {}
+    for order, op in records:
+        by_name.setdefault(op.name, []).append((order, op))
+    out = []
+    for calls in by_name.values():
+        order, first = calls[0]
+        if len(calls) == 1 or first.type not in ("linear", "eltwise"):
+            out.extend(calls)
+            continue
+        ops = [op for _, op in calls]
+        n = len(ops)
+        merged = dataclasses.replace(
+            first, macs=sum(o.macs for o in ops), in_bytes=sum(o.in_bytes for o in ops),
+            out_bytes=sum(o.out_bytes for o in ops), elems=sum(o.elems for o in ops),
+            act_sparsity=sum(o.act_sparsity for o in ops) / n)
+        if first.type == "linear":
+            merged = dataclasses.replace(merged, type="recurrent", groups=n)
+        else:   # element-wise: one op over all steps' elements
+            merged = dataclasses.replace(merged, in_shape=(n,) + first.in_shape,
+                                         out_shape=(n,) + first.out_shape)
+        out.append((order, merged))
+    return out
+
+
+def _cell_op(name: str, m: RecurrentLayer, x: torch.Tensor, y) -> Op:
+    """Element-wise work of a recurrent cell over all steps: batch x T x cell_elems."""
+    out = y[0] if isinstance(y, tuple) else y
+    return _op("eltwise", f"{name}.cell", x, out, elems=x.shape[0] * x.shape[1] * m.cell_elems)
+
+
 class _AddCatcher(TorchFunctionMode):
     """Records tensor additions that happen outside leaf modules (residual adds)."""
 
@@ -157,7 +201,7 @@ class _AddCatcher(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        if (self.state["depth"] == 0 and func in (torch.add, torch.Tensor.add, torch.Tensor.__add__,
+        if (self.state["depth"] == 0 and not self.state["cells"] and func in (torch.add, torch.Tensor.add, torch.Tensor.__add__,
                                                    torch.Tensor.__iadd__, torch.Tensor.add_)
                 and len(args) >= 2 and all(isinstance(a, torch.Tensor) for a in args[:2])
                 and args[0].shape == args[1].shape):
@@ -181,7 +225,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     elif tuple(inputs.shape[1:]) != input_shape:
         raise UserError(f"inputs have sample shape {tuple(inputs.shape[1:])}, expected {input_shape}")
     records: list[tuple[int, Op]] = []
-    state = {"depth": 0, "order": 0, "adds": []}
+    state = {"depth": 0, "order": 0, "adds": [], "cells": 0}
     hooks = []
 
     def pre(m, args):
@@ -197,7 +241,21 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                     state["order"] += 1
         return hook
 
+    def enter_cell(m, args):   # the cell's own sums are part of its eltwise op
+        state["cells"] += 1
+
+    def cell(name):
+        def hook(m, args, out):
+            state["cells"] -= 1
+            if state["depth"] == 0 and args and isinstance(args[0], torch.Tensor):
+                records.append((state["order"], _cell_op(name, m, args[0].detach(), out)))
+                state["order"] += 1
+        return hook
+
     for name, m in model.named_modules():
+        if isinstance(m, RecurrentLayer):
+            hooks.append(m.register_forward_pre_hook(enter_cell))
+            hooks.append(m.register_forward_hook(cell(name)))
         # a parametrized layer (e.g. a masked Linear) has a "parametrizations" child but is
         # still one op; the parametrization modules themselves are not ops.  The root is
         # hooked too when it is itself a layer (a bare nn.Conv2d), named by its class.
@@ -224,8 +282,9 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                                    elems=out.numel())))
     if not records:  # pricing it as free would be a wrong answer, not a cheap model
         raise UserError(f"{type(model).__name__} has no operation hwsim can price (known: "
-                        f"Conv2d, Linear, LSTM, pooling, BatchNorm, activations, tensor adds)")
-    return [op for _, op in sorted(records, key=lambda r: r[0])]
+                        f"Conv2d, Linear, LSTM/H-LSTM, pooling, BatchNorm, activations, "
+                        f"tensor adds)")
+    return [op for _, op in sorted(merge_repeated(records), key=lambda r: r[0])]
 
 
 def summary(ops: list[Op]) -> dict:

@@ -11,7 +11,8 @@ change the output and rebuilds the network with the smaller widths (``synth.mode
 Removal repeats until nothing changes (removing a unit can empty the units before it).  The
 remaining zeros are exported per layer in CSR form by ``export_csr``.
 
-Families: mlp, lenet5 and convnet (a chain of Linear/Conv2d with per-unit ops in between).
+Families: mlp, lenet5 and convnet (a chain of Linear/Conv2d with per-unit ops in between);
+lstm and hlstm through ``synth.compact_recurrent`` (dead gate and cell units).
 ResNet is not supported: a residual sum ties the widths of the layers it joins.
 """
 from __future__ import annotations
@@ -92,6 +93,9 @@ def _select(st: dict, keep: torch.Tensor) -> None:
 def compact(model: nn.Module) -> nn.Module:
     """A new dense model (same family, smaller widths, eval mode) computing the same function as
     ``model`` in eval mode; pruned connections stay as zeros (see ``export_csr``)."""
+    if getattr(model, "spec", {}).get("family") in ("lstm", "hlstm"):
+        from synth.compact_recurrent import compact_recurrent
+        return compact_recurrent(model)
     chain = _chain(model)
     states = [_state(e) for e in chain]
     changed = True

@@ -137,14 +137,15 @@ def connections(model: nn.Module) -> int:
 
 
 def sparse_flops(model: nn.Module, input_shape) -> int:
-    """Multiply-accumulates per sample that touch a nonzero weight (Linear: nnz; Conv2d:
-    nnz x output positions)."""
+    """Multiply-accumulates per sample that touch a nonzero weight (Linear: nnz per row, e.g.
+    per step of a recurrent layer; Conv2d: nnz x output positions)."""
     macs, hooks = 0, []
 
-    def hook(m, inp, out):
+    def hook(m, inp, out):   # Linear: once per row (all T steps of a (1, T, in) input)
         nonlocal macs
         nnz = int((m.weight != 0).sum())
-        macs += nnz * (out[0].shape[-1] * out[0].shape[-2] if isinstance(m, nn.Conv2d) else 1)
+        macs += nnz * (out[0].shape[-1] * out[0].shape[-2] if isinstance(m, nn.Conv2d)
+                       else inp[0].numel() // m.in_features)
 
     for _, layer in prunable_layers(model):
         hooks.append(layer.register_forward_hook(hook))
@@ -168,6 +169,9 @@ def random_masks(model: nn.Module, density: float, seed: int,
     live, the others are dormant (no input, no output) for neuron growth to fill (NeST seed)."""
     gen = torch.Generator().manual_seed(seed)
     layers = prunable_layers(model)
+    if unit_fraction < 1.0 and callable(getattr(model, "bridge_pairs", None)):
+        raise UserError(f"seed_units < 1 (got {unit_fraction}) needs a feed-forward chain of "
+                        f"layers; {type(model).__name__} is recurrent: use seed_density only")
     masks, live_prev = {}, None
     for i, (name, layer) in enumerate(layers):
         shape = original_weight(layer).shape
@@ -176,14 +180,14 @@ def random_masks(model: nn.Module, density: float, seed: int,
         if i < len(layers) - 1 and unit_fraction < 1.0:
             live[:] = False
             live[torch.randperm(shape[0], generator=gen)[:max(1, round(unit_fraction * shape[0]))]] = True
-        if live_prev is not None:   # inputs from dormant units of the previous layer stay off
+        if live_prev is not None and not live_prev.all():  # inputs from dormant units stay off
             view = rows.view(shape[0], len(live_prev), -1)
             view[:, ~live_prev] = False
         rows[~live] = False
         empty = live & ~rows.any(1)
         for unit in empty.nonzero().squeeze(1).tolist():
             allowed = torch.ones(rows.shape[1], dtype=torch.bool)
-            if live_prev is not None:
+            if live_prev is not None and not live_prev.all():
                 allowed = allowed.view(len(live_prev), -1)
                 allowed[~live_prev] = False
                 allowed = allowed.flatten()
@@ -410,8 +414,14 @@ def prune_connections(model: nn.Module, fraction: float, criterion: str = "magni
 
 def linear_pairs(model: nn.Module) -> list[tuple[str, str]]:
     """Consecutive masked Linear layers A -> B (in registration order) joined by a plain ReLU
-    path, where a hidden unit of A can bridge A's inputs and B's outputs."""
+    path, where a hidden unit of A can bridge A's inputs and B's outputs.  A model whose
+    layers do not form such a chain (a recurrent cell: h_t is read by the next step too)
+    declares its pairs with a ``bridge_pairs()`` method (H-LSTM: each gate's hid -> out)."""
     layers = masked_layers(model)
+    declared = getattr(model, "bridge_pairs", None)
+    if callable(declared):
+        names = {n for n, _, _ in layers}
+        return [(a, b) for a, b in declared() if a in names and b in names]
     return [(a[0], b[0]) for a, b in zip(layers, layers[1:])
             if isinstance(a[1], nn.Linear) and isinstance(b[1], nn.Linear)
             and a[1].out_features == b[1].in_features]
@@ -421,23 +431,29 @@ def bridge_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pair: t
                      batches: int = 10, batch_size: int = 64, seed: int = 0,
                      loss_fn: Callable | None = None) -> torch.Tensor:
     """G_mn = sum over batches of mean_b(x_m * delta_n): input m of layer A, pre-activation
-    gradient at output n of layer B (NeST Sec. 3.2).  Shape (B.out, A.in)."""
+    gradient at output n of layer B (NeST Sec. 3.2).  Shape (B.out, A.in).  A layer called
+    once per step (a recurrent gate) sums x_m(t) * delta_n(t) over its steps t: the
+    gradient of a bridge whose weights are shared across time."""
     named = dict(prunable_layers(model))
     a, b = named[pair[0]], named[pair[1]]
     device = next(model.parameters()).device
     loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb))
-    store: dict[str, torch.Tensor] = {}
+    xs: list[torch.Tensor] = []
+    ds: list[torch.Tensor] = []
     g = torch.zeros(b.out_features, a.in_features, device=device)
-    h1 = a.register_forward_hook(lambda m, inp, out: store.__setitem__("x", inp[0].detach()))
-    h2 = b.register_full_backward_hook(
-        lambda m, gin, gout: store.__setitem__("d", gout[0].detach()))
+    h1 = a.register_forward_hook(lambda m, inp, out: xs.append(inp[0].detach()))
+    h2 = b.register_full_backward_hook(lambda m, gin, gout: ds.append(gout[0].detach()))
     was = model.training
     model.train()
     try:
         for xb, yb in _batches(x, y, batches, batch_size, seed):
             model.zero_grad(set_to_none=True)
+            xs.clear()
+            ds.clear()
             loss_fn(model, xb.to(device), yb.to(device)).backward()
-            g += store["d"].t() @ store["x"]   # the loss is a batch mean: delta carries 1/B
+            for xt, dt in zip(xs, reversed(ds)):   # backward visits the calls in reverse
+                # the loss is a batch mean: delta carries 1/B
+                g += dt.reshape(-1, dt.shape[-1]).t() @ xt.reshape(-1, xt.shape[-1])
     finally:
         h1.remove()
         h2.remove()

@@ -1,0 +1,47 @@
+"""``nnsynth diabdeep``: the server and edge DiabNNs of DiabDeep on a sequence data set."""
+import json
+
+import click
+
+from deploy.cli.options import device_option, emit, json_option, seed_option
+
+
+@click.command("diabdeep")
+@click.option("--dataset", required=True,
+              help="Sequence data set (channels x steps), e.g. blink, scp1, basicmotions.")
+@click.option("--steps", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Recurrent steps per window (the window is read in frames of T/steps).")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Dense training epochs (baselines; split over the growth rounds).")
+@click.option("--baselines", default="mlp,lstm1,lstm2,hlstm_dense,forest", show_default=True,
+              help="Comma-separated baselines to train on the same split, or 'none'.")
+@click.option("--options", "options_json", default=None,
+              help="Further DiabDeepConfig fields as a JSON object (e.g. '{\"prune_steps\": 8}').")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Write the full report (rows, grow-and-prune histories, config) as JSON.")
+@seed_option
+@device_option
+@json_option
+def command(dataset, steps, epochs, baselines, options_json, out, seed, device, as_json):
+    """Grow and prune the server DiabNN (sparse FC on the raw window) and the edge DiabNN
+    (one H-LSTM layer); report accuracy, nonzero parameters, FLOPs, CPU latency at batch 1
+    and accelerator cost beside the baselines."""
+    from hwsim import price
+    from synth.diabdeep import DiabDeepConfig, run_diabdeep, table
+    from synth.errors import UserError
+
+    try:
+        more = json.loads(options_json) if options_json else {}
+    except json.JSONDecodeError as e:
+        raise UserError(f"--options is not valid JSON: {e.msg}") from None
+    if not isinstance(more, dict):
+        raise UserError(f"--options must be a JSON object, got {options_json!r}")
+    names = () if baselines.strip() in ("", "none") else tuple(
+        b.strip() for b in baselines.split(","))
+    config = DiabDeepConfig.from_dict({"dataset": dataset, "seed": seed, "steps": steps,
+                                       "epochs": epochs, "baselines": names, "device": device,
+                                       **more})
+    result = run_diabdeep(config, cost_fn=lambda m: price(m, m.input_shape), progress=not as_json,
+                          report=out)
+    summary = {k: v for k, v in result.items() if k not in ("histories", "config")}
+    emit(summary, as_json, table(result))

@@ -1,0 +1,159 @@
+"""Compaction of the recurrent families (``lstm``, ``hlstm``): dead units removed, outputs equal.
+
+The rules of ``synth.compact`` adapted to a cell whose hidden state is read twice (by the
+next step and by the next layer or the classifier):
+
+- a **gate hidden unit** u of an H-LSTM gate k (a row of ``gates.k.hid``, a column of
+  ``gates.k.out``) with no outgoing connection contributes nothing: removed; one with no
+  incoming connection outputs the constant c = ReLU(b*_u) at every step (eval mode:
+  dropout is the identity), so c * W_k[:, u] moves into the gate's bias b_k and the unit
+  is removed;
+- a **cell unit** j (h_j, c_j) that nobody reads -- its column in every recurrent matrix
+  of its layer (LSTM: W_hh; H-LSTM: the h-part of every ``gates.k.hid``) and in the
+  consumer (the next layer's input matrices, or the classifier) is zero -- is removed with
+  its four gate rows: c_j feeds only h_j, so nothing else changes.
+
+Removal repeats until nothing changes.  The result is a dense model of the same family
+built from the smaller spec (``hidden`` and, for the H-LSTM, per-gate ``gate_hidden``).
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from synth.errors import UserError
+from synth.models import build
+
+GATES = ("i", "f", "g", "o")
+
+
+def _lin(layer) -> dict:
+    return {"w": layer.weight.detach().clone(), "b": layer.bias.detach().clone()}
+
+
+def _states(model) -> list[dict]:
+    """Effective (masked) weights per recurrent layer, plain tensors."""
+    out = []
+    for layer in model.rnn.layers:
+        if model.spec["family"] == "lstm":
+            out.append({"in": layer.input_size, "ih": _lin(layer.ih), "hh": _lin(layer.hh)})
+        else:
+            out.append({"in": layer.input_size,
+                        "gates": {k: {"hid": _lin(layer.gates[k].hid),
+                                      "out": _lin(layer.gates[k].out)} for k in GATES}})
+    return out
+
+
+def _hidden(st: dict) -> int:
+    return st["hh"]["w"].shape[1] if "hh" in st else st["gates"]["i"]["out"]["w"].shape[0]
+
+
+def _input_columns(st: dict) -> list[torch.Tensor]:
+    """The matrices whose columns [0, in) read this layer's input."""
+    if "ih" in st:
+        return [st["ih"]["w"]]
+    return [g["hid"]["w"][:, :st["in"]] for g in st["gates"].values()]
+
+
+def _drop_input_columns(st: dict, keep: torch.Tensor) -> None:
+    """Keep only input columns ``keep`` (indices into [0, in)); the h-part stays."""
+    if "ih" in st:
+        st["ih"]["w"] = st["ih"]["w"][:, keep]
+    else:
+        for g in st["gates"].values():
+            w = g["hid"]["w"]
+            g["hid"]["w"] = torch.cat([w[:, keep], w[:, st["in"]:]], 1)
+    st["in"] = len(keep)
+
+
+def _gate_units(st: dict) -> bool:
+    """H-LSTM: remove gate hidden units without outputs, fold those without inputs."""
+    changed = False
+    for g in st["gates"].values():
+        hid, out = g["hid"], g["out"]
+        out_dead = ~(out["w"] != 0).any(0)
+        in_dead = ~(hid["w"] != 0).any(1)
+        const = torch.relu(hid["b"])
+        remove = out_dead | in_dead
+        if remove.all():
+            remove[0] = False      # keep one unit so that the gate exists
+        fold = remove & in_dead & ~out_dead & (const != 0)
+        if fold.any():             # sum_u W_k[:, u] * c_u moves into b_k
+            out["b"] += (out["w"][:, fold] * const[fold]).sum(1)
+        if remove.any():
+            keep = (~remove).nonzero().squeeze(1)
+            hid["w"], hid["b"] = hid["w"][keep], hid["b"][keep]
+            out["w"] = out["w"][:, keep]
+            changed = True
+    return changed
+
+
+def _cell_units(st: dict, consumer: list[torch.Tensor]) -> torch.Tensor:
+    """Cell units of this layer that nothing reads (bool, length H)."""
+    h = _hidden(st)
+    readers = [m[:, :h] for m in consumer]
+    if "hh" in st:
+        readers.append(st["hh"]["w"])
+    else:
+        readers += [g["hid"]["w"][:, st["in"]:] for g in st["gates"].values()]
+    return ~torch.stack([(m != 0).any(0) for m in readers]).any(0)
+
+
+def _remove_cells(st: dict, keep: torch.Tensor) -> None:
+    h = _hidden(st)
+    if "hh" in st:   # rows j, H+j, 2H+j, 3H+j of both matrices (gate order i, f, g, o)
+        rows = torch.cat([keep + q * h for q in range(4)])
+        for name in ("ih", "hh"):
+            st[name]["w"], st[name]["b"] = st[name]["w"][rows], st[name]["b"][rows]
+        st["hh"]["w"] = st["hh"]["w"][:, keep]
+    else:
+        for g in st["gates"].values():
+            g["out"]["w"], g["out"]["b"] = g["out"]["w"][keep], g["out"]["b"][keep]
+            g["hid"]["w"] = torch.cat([g["hid"]["w"][:, :st["in"]],
+                                       g["hid"]["w"][:, st["in"]:][:, keep]], 1)
+
+
+@torch.no_grad()
+def compact_recurrent(model) -> torch.nn.Module:
+    """A new dense ``lstm``/``hlstm`` model, smaller, computing the same function in eval mode."""
+    family = getattr(model, "spec", {}).get("family")
+    if family not in ("lstm", "hlstm"):
+        raise UserError(f"compact_recurrent handles the lstm and hlstm families, not {family!r}")
+    states = _states(model)
+    head = _lin(model.head)
+    changed = True
+    while changed:
+        changed = False
+        for k, st in enumerate(states):
+            if "gates" in st:
+                changed |= _gate_units(st)
+            nxt = states[k + 1] if k + 1 < len(states) else None
+            consumer = _input_columns(nxt) if nxt is not None else [head["w"]]
+            dead = _cell_units(st, consumer)
+            if dead.all():
+                dead[0] = False    # keep one unit so that the layer exists
+            if dead.any():
+                keep = (~dead).nonzero().squeeze(1)
+                _remove_cells(st, keep)
+                if nxt is not None:
+                    _drop_input_columns(nxt, keep)
+                else:
+                    head["w"] = head["w"][:, keep]
+                changed = True
+    spec = copy.deepcopy(model.spec)
+    spec["hidden"] = [_hidden(st) for st in states]
+    if family == "hlstm":
+        spec["gate_hidden"] = [[st["gates"][k]["hid"]["w"].shape[0] for k in GATES]
+                               for st in states]
+    new = build(spec, model.input_shape, model.num_classes)
+    for layer, st in zip(new.rnn.layers, states):
+        pairs = ([(layer.ih, st["ih"]), (layer.hh, st["hh"])] if family == "lstm" else
+                 [(getattr(layer.gates[k], part), st["gates"][k][part])
+                  for k in GATES for part in ("hid", "out")])
+        for lin, s in pairs:
+            lin.weight.copy_(s["w"])
+            lin.bias.copy_(s["b"])
+    new.head.weight.copy_(head["w"])
+    new.head.bias.copy_(head["b"])
+    return new.eval()

@@ -1,0 +1,262 @@
+"""DiabDeep (Yin, Dai & Jha 2019): two grown-and-pruned networks for raw sensor windows.
+
+- **server DiabNN**: a sparsely connected feed-forward network on the flattened raw window
+  (``mlp`` family), synthesized by NeST grow-and-prune: a sparse seed (``seed_density`` of
+  the connections), gradient-based connection and neuron growth, then magnitude pruning
+  with retraining until validation accuracy would fall below the grown network's minus
+  ``max_accuracy_drop``;
+- **edge DiabNN**: one H-LSTM layer plus the output layer (``hlstm`` family,
+  ``synth.models.hlstm``), grown and pruned the same way (dormant gate connections grow by
+  their accumulated gradient, NeST Eq. 1; new gate units bridge inputs to gate outputs).
+
+Both are compacted (``synth.compact``) and measured like the baselines a practitioner
+would train on the same split (``BASELINES``): a dense MLP of the server's widths, dense
+1- and 2-layer LSTMs and a dense H-LSTM of the edge width, and a random forest on the
+flattened window.  Every row reports test accuracy, nonzero parameters, recurrent nonzero
+weights, FLOPs per inference (MACs that touch a nonzero weight, per window), CPU latency
+at batch 1 (best and median of interleaved repeats) and, when a ``cost_fn`` is passed
+(``hwsim.price`` from the CLI: synth does not import hwsim), the accelerator cost.
+
+Recurrent models read the window in frames of ``ceil(T / steps)`` raw samples per step
+(``frame`` in the model spec), the same for every recurrent model of a run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+from synth import masked
+from synth.compact import compact
+from synth.config import Config, check_range
+from synth.data import Dataset, load_dataset
+from synth.errors import ConfigError, UserError
+from synth.grow_prune import GrowPruneSchedule, grow_and_prune
+from synth.models import build, count_flops, count_parameters, prunable_layers
+from synth.train import TrainConfig, evaluate, fit
+
+BASELINES = ("mlp", "lstm1", "lstm2", "hlstm_dense", "forest")
+
+
+@dataclasses.dataclass(frozen=True)
+class DiabDeepConfig(Config):
+    dataset: str = "blink"
+    seed: int = 0
+    steps: int = 50                  # recurrent steps per window: frame = ceil(T / steps)
+    server_hidden: tuple = (128, 64)  # server DiabNN / dense MLP widths
+    edge_hidden: int = 64            # H-LSTM cell width (and the dense LSTMs' width)
+    gate_hidden: int = 32            # H-LSTM gate hidden-layer width
+    gate_dropout: float = 0.2
+    epochs: int = 30                 # dense training of baselines, growth retraining
+    lr: float = 3e-3                 # Adam
+    batch_size: int = 32
+    seed_density: float = 0.25       # NeST sparse seed
+    growth_rounds: int = 2
+    growth_ratio: float = 0.5
+    neuron_growth: int = 4           # new units per growth round and bridge pair
+    growth_batches: int = 10         # mini-batches over which growth gradients are summed
+    prune_steps: int = 12
+    prune_fraction: float = 0.3
+    retrain_epochs: int = 4
+    max_accuracy_drop: float = 0.015  # pruning floor: grown val accuracy minus this
+    baselines: tuple = BASELINES
+    latency_repeats: int = 30
+    forest_trees: int = 300
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        check_range("seed", self.seed, 0, None, integer=True)
+        check_range("steps", self.steps, 1, None, integer=True)
+        if not self.server_hidden or any(int(h) < 1 for h in self.server_hidden):
+            raise ConfigError(f"server_hidden must be widths >= 1, got {self.server_hidden!r}")
+        check_range("edge_hidden", self.edge_hidden, 1, None, integer=True)
+        check_range("gate_hidden", self.gate_hidden, 1, None, integer=True)
+        check_range("gate_dropout", self.gate_dropout, 0, 1, high_open=True)
+        check_range("epochs", self.epochs, 1, None, integer=True)
+        check_range("lr", self.lr, 0, 1, low_open=True)
+        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_range("latency_repeats", self.latency_repeats, 1, None, integer=True)
+        check_range("forest_trees", self.forest_trees, 1, None, integer=True)
+        unknown = sorted(set(self.baselines) - set(BASELINES))
+        if unknown:
+            raise ConfigError(f"baselines must be among {', '.join(BASELINES)}, got {unknown[0]!r}")
+        # the grow-and-prune fields are validated by GrowPruneSchedule
+        self.schedule("grow")
+        self.schedule("prune")
+
+    def schedule(self, phase: str) -> GrowPruneSchedule:
+        """The growth phase (sparse seed, growth, long retraining) or the pruning phase."""
+        common = dict(lr=self.lr, optimizer="adam", batch_size=self.batch_size,
+                      weight_decay=0.0, seed=self.seed, device=self.device, criterion="magnitude")
+        if phase == "grow":
+            return GrowPruneSchedule(seed_density=self.seed_density,
+                                     growth_rounds=self.growth_rounds,
+                                     growth_ratio=self.growth_ratio,
+                                     neuron_growth=self.neuron_growth, prune_steps=0,
+                                     growth_batches=self.growth_batches,
+                                     retrain_epochs=math.ceil(self.epochs / max(1, self.growth_rounds)),
+                                     **common)
+        return GrowPruneSchedule(prune_steps=self.prune_steps, prune_fraction=self.prune_fraction,
+                                 retrain_epochs=self.retrain_epochs,
+                                 max_accuracy_drop=self.max_accuracy_drop, **common)
+
+    def train_config(self, progress: bool = False) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           optimizer="adam", weight_decay=0.0, seed=self.seed,
+                           device=self.device, progress=progress)
+
+
+def frame_for(data: Dataset, steps: int) -> int:
+    if not data.is_sequence:
+        raise UserError(f"diabdeep needs a sequence data set (channels x steps); {data.name} "
+                        f"has input shape {tuple(data.input_shape)}")
+    return max(1, math.ceil(data.input_shape[1] / steps))
+
+
+def specs(config: DiabDeepConfig, frame: int) -> dict[str, dict]:
+    """Model specs of the run: the two DiabNN starting points and the neural baselines."""
+    h, m = config.edge_hidden, config.gate_hidden
+    hl = {"family": "hlstm", "hidden": [h], "gate_hidden": m, "dropout": config.gate_dropout,
+          "frame": frame}
+    return {"server": {"family": "mlp", "hidden": list(config.server_hidden)},
+            "edge": hl,
+            "mlp": {"family": "mlp", "hidden": list(config.server_hidden)},
+            "lstm1": {"family": "lstm", "hidden": [h], "frame": frame},
+            "lstm2": {"family": "lstm", "hidden": [h, h], "frame": frame},
+            "hlstm_dense": hl}
+
+
+def recurrent_weights(model: torch.nn.Module) -> int:
+    """Nonzero weights of the recurrent layers (gate matrices; the classifier excluded)."""
+    with torch.no_grad():
+        return sum(int((layer.weight != 0).sum()) for name, layer in prunable_layers(model)
+                   if name.startswith("rnn."))
+
+
+def cpu_latency_ms(fn: Callable[[], object], repeats: int) -> dict:
+    """Best and median wall time of ``fn`` (batch-1 inference), milliseconds."""
+    with torch.no_grad():
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    return {"latency_ms": min(times), "latency_median_ms": statistics.median(times)}
+
+
+def measure(name: str, model: torch.nn.Module, data: Dataset, config: DiabDeepConfig,
+            cost_fn: Callable | None = None, **extra) -> dict:
+    """One report row for a (compacted or dense) network."""
+    model = model.cpu().eval()
+    sample = data.x_test[:1]
+    row = {"model": name, "spec": model.spec,
+           "test_accuracy": evaluate(model, data.x_test, data.y_test)["accuracy"],
+           "val_accuracy": evaluate(model, data.x_val, data.y_val)["accuracy"],
+           "parameters": count_parameters(model),
+           "nonzero_parameters": count_parameters(model, nonzero=True),
+           "recurrent_weights": recurrent_weights(model),
+           "flops": masked.sparse_flops(model, data.input_shape),
+           "dense_flops": count_flops(model, data.input_shape),
+           **cpu_latency_ms(lambda: model(sample), config.latency_repeats), **extra}
+    if cost_fn is not None:
+        cost = cost_fn(model)
+        row.update(accel_latency_ms=float(cost["latency_ms"]),
+                   accel_energy_mj=float(cost["energy_mj"]))
+    return row
+
+
+def synthesize(kind: str, data: Dataset, config: DiabDeepConfig, frame: int,
+               progress: bool = False) -> tuple[torch.nn.Module, list[dict]]:
+    """Grow and prune the server (``kind="server"``) or edge DiabNN; returns the compacted
+    network and the grow-and-prune history (growth rows, then pruning rows)."""
+    torch.manual_seed(config.seed)
+    model = build(specs(config, frame)[kind], data.input_shape, data.num_classes)
+    model, grown = grow_and_prune(model, data, config.schedule("grow"), progress=progress)
+    model, pruned = grow_and_prune(model, data, config.schedule("prune"), progress=progress)
+    return compact(model.cpu().eval()), grown + pruned[1:]
+
+
+def dense_baseline(name: str, data: Dataset, config: DiabDeepConfig, frame: int,
+                   progress: bool = False) -> torch.nn.Module:
+    torch.manual_seed(config.seed)
+    model = build(specs(config, frame)[name], data.input_shape, data.num_classes)
+    fit(model, data, config.train_config(progress), desc=name)
+    return model
+
+
+def forest_row(data: Dataset, config: DiabDeepConfig) -> dict:
+    """A random forest on the flattened normalized window (train + validation split)."""
+    from sklearn.ensemble import RandomForestClassifier
+    flat = lambda x: x.reshape(len(x), -1).numpy()  # noqa: E731
+    x = np.concatenate([flat(data.x_train), flat(data.x_val)])
+    y = np.concatenate([data.y_train.numpy(), data.y_val.numpy()])
+    forest = RandomForestClassifier(n_estimators=config.forest_trees, random_state=config.seed,
+                                    n_jobs=1).fit(x, y)
+    sample = flat(data.x_test[:1])
+    nodes = sum(t.tree_.node_count for t in forest.estimators_)
+    # comparisons per inference: the mean root-to-leaf depth of the test windows, all trees
+    depth = sum(float(t.decision_path(flat(data.x_test)).sum(1).mean()) - 1
+                for t in forest.estimators_)
+    return {"model": "forest", "spec": {"random_forest": config.forest_trees},
+            "test_accuracy": float(forest.score(flat(data.x_test), data.y_test.numpy())),
+            "val_accuracy": None, "parameters": nodes, "nonzero_parameters": nodes,
+            "recurrent_weights": 0, "flops": int(round(depth)), "dense_flops": int(round(depth)),
+            **cpu_latency_ms(lambda: forest.predict(sample), config.latency_repeats)}
+
+
+def table(result: dict) -> str:
+    """The report's rows as a fixed-width text table."""
+    head = (f"{'model':<14}{'test acc':>9}{'nonzero':>10}{'recurrent':>10}{'FLOPs':>11}"
+            f"{'CPU ms':>9}{'accel ms':>10}")
+    lines = [head]
+    for r in result["rows"]:
+        acc = r.get("accel_latency_ms")
+        lines.append(f"{r['model']:<14}{r['test_accuracy']:>9.4f}{r['nonzero_parameters']:>10,}"
+                     f"{r['recurrent_weights']:>10,}{r['flops']:>11,}{r['latency_ms']:>9.3f}"
+                     f"{'-' if acc is None else format(acc, '.4f'):>10}")
+    return "\n".join(lines)
+
+
+def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
+                 progress: bool = False, data: Dataset | None = None,
+                 report: str | None = None) -> dict:
+    """The DiabDeep flow on one split: both DiabNNs and the baselines, one row each.
+
+    ``cost_fn(model) -> {"latency_ms", "energy_mj", ...}`` prices a model on the accelerator
+    (batch 1); ``data`` (optional) is the already loaded split of ``config.dataset``;
+    ``report`` (a path) receives the result as JSON, written atomically."""
+    if data is not None and data.name != config.dataset:
+        raise UserError(f"data is {data.name!r} but the config names {config.dataset!r}")
+    result = _run(config, cost_fn, progress, data or load_dataset(config.dataset, seed=config.seed))
+    if report:
+        from synth.files import write_json_atomic
+        write_json_atomic(report, result)
+        result["report"] = str(report)
+    return result
+
+
+def _run(config, cost_fn, progress, data) -> dict:
+    frame = frame_for(data, config.steps)
+    rows, histories = [], {}
+    for kind in ("server", "edge"):
+        model, history = synthesize(kind, data, config, frame, progress)
+        histories[kind] = history
+        grown = [r for r in history if r["phase"] == "grow"]
+        rows.append(measure(f"{kind}_diabnn", model, data, config, cost_fn,
+                            grown_connections=grown[-1]["connections"] if grown else None))
+    for name in config.baselines:
+        if name == "forest":
+            rows.append(forest_row(data, config))
+        else:
+            rows.append(measure(name, dense_baseline(name, data, config, frame, progress),
+                                data, config, cost_fn))
+    return {"dataset": data.name, "seed": config.seed, "frame": frame,
+            "steps": math.ceil(data.input_shape[1] / frame), "input_shape": list(data.input_shape),
+            "split": [len(data.y_train), len(data.y_val), len(data.y_test)], "rows": rows,
+            "histories": histories, "config": config.to_dict()}

@@ -1,0 +1,71 @@
+"""`nnsynth diabdeep` end to end (tiny settings) and the one-line errors for sequence data."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from deploy.cli.main import cli
+
+TINY = {"server_hidden": [16], "edge_hidden": 6, "gate_hidden": 4, "growth_rounds": 1,
+        "neuron_growth": 1, "growth_batches": 2, "prune_steps": 1, "retrain_epochs": 1, "latency_repeats": 2,
+        "forest_trees": 5}
+
+
+def _last_json(output):
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_diabdeep_reports_both_models_and_the_baselines(tmp_path):
+    report = tmp_path / "report.json"
+    r = CliRunner().invoke(cli, ["diabdeep", "--dataset", "basicmotions", "--steps", "5",
+                                 "--epochs", "2", "--baselines", "mlp,lstm1,forest",
+                                 "--options", json.dumps(TINY), "--out", str(report), "--json"])
+    assert r.exit_code == 0, r.output
+    result = _last_json(r.output)
+    rows = {row["model"]: row for row in result["rows"]}
+    assert list(rows) == ["server_diabnn", "edge_diabnn", "mlp", "lstm1", "forest"]
+    assert result["frame"] == 20 and result["steps"] == 5
+    for name in ("server_diabnn", "edge_diabnn", "mlp", "lstm1"):
+        row = rows[name]
+        for key in ("test_accuracy", "nonzero_parameters", "flops", "latency_ms",
+                    "accel_latency_ms", "accel_energy_mj"):
+            assert row[key] is not None and row[key] >= 0, (name, key)
+    edge = rows["edge_diabnn"]
+    assert edge["spec"]["family"] == "hlstm" and len(edge["spec"]["hidden"]) == 1
+    assert edge["recurrent_weights"] > 0 and rows["server_diabnn"]["recurrent_weights"] == 0
+    # the server DiabNN is sparse: fewer nonzero weights than the dense MLP of its widths
+    assert rows["server_diabnn"]["nonzero_parameters"] < rows["mlp"]["nonzero_parameters"]
+    saved = json.loads(report.read_text())
+    assert [row["model"] for row in saved["rows"]] == list(rows)
+    assert {h["phase"] for h in saved["histories"]["edge"]} >= {"start", "grow"}
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "--dataset", "basicmotions", "--model", "lenet5", "--epochs", "1"],
+     "model family 'lenet5' takes images (channels, height, width); the data has input shape "
+     "(6, 100) (sequences (channels, steps))"),
+    (["train", "--dataset", "digits", "--model", "lstm32", "--epochs", "1"],
+     "model family 'lstm' takes sequences (channels, steps); the data has input shape (1, 8, 8)"),
+    (["diabdeep", "--dataset", "digits"], "diabdeep needs a sequence data set (channels x steps);"
+                                          " digits has input shape (1, 8, 8)"),
+    (["diabdeep", "--dataset", "blinky"], "unknown data set 'blinky'"),
+    (["diabdeep", "--dataset", "gunpoint", "--baselines", "svm"], "baselines must be among"),
+])
+def test_bad_sequence_input_is_one_line(args, message, tmp_path):
+    r = CliRunner().invoke(cli, args + ["--out", str(tmp_path / "x")])
+    assert r.exit_code == 2, r.output
+    errors = [line for line in r.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], r.output
+    assert "Traceback" not in r.output
+
+
+def test_wrong_window_length_names_the_shapes(tmp_path):
+    out = tmp_path / "m.pt"
+    r = CliRunner().invoke(cli, ["train", "--dataset", "gunpoint", "--model",
+                                 '{"family": "lstm", "hidden": [4], "frame": 10}',
+                                 "--epochs", "1", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["eval", "--model", str(out), "--dataset", "pickupgesture"])
+    assert r.exit_code == 2
+    assert "error: data set pickupgesture has input shape (1, 361) but the model expects " \
+           "(1, 150)" in r.output
