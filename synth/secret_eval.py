@@ -1,6 +1,9 @@
 """Running and judging SECRET: the base classifiers, the 5x2 cross-validation with Dietterich's
 paired t-test, ``run_secret`` (what ``nnsynth secret`` calls) and ``fuse_network`` (SECRET on
 an nnsynth checkpoint: the network is the feature-space model).
+
+Imports of scikit-learn, torch and the data registry happen inside the functions, so that the
+CLI can read ``BASES`` without paying for them at start-up.
 """
 from __future__ import annotations
 
@@ -8,11 +11,8 @@ import math
 
 import numpy as np
 
-from synth.data import Dataset, load_dataset
 from synth.errors import UserError
-from synth.secret import (SecretClassifier, choose_fusion, default_regressor, fuse,
-                          label_vectors_for, network_outputs, prepare_targets, semantic_scores,
-                          softmax)
+from synth.labels import name_words
 
 BASES = ("lr", "rf", "svm", "mlp", "xgboost")
 
@@ -82,23 +82,31 @@ def paired_ttest_5x2cv(a, b) -> tuple[float, float]:
 
 # --------------------------------------------------------------------------- nnsynth secret
 def run_secret(dataset: str, base: str = "lr", *, model_path: str | None = None,
-               label_vectors: str = "glove", seed: int = 0) -> dict:
+               label_vectors: str = "glove", class_names=None, seed: int = 0) -> dict:
     """SECRET against its base on ``dataset``'s test split: a scikit-learn ``base`` fitted on
     train + validation (SECRET validates by internal 3-fold CV), or, with ``model_path``, an
-    nnsynth checkpoint as the base (``fuse_network``)."""
+    nnsynth checkpoint as the base (``fuse_network``).  ``class_names``: words per class in
+    class order, in place of the data set's names."""
+    from synth.data import load_dataset
+    from synth.secret import SecretClassifier
     if model_path is not None:
-        return fuse_network(model_path, dataset, label_vectors=label_vectors, seed=seed)
+        return fuse_network(model_path, dataset, label_vectors=label_vectors,
+                            class_names=class_names, seed=seed)
     make_base(base, seed)   # validates the name before the data set loads
     data = load_dataset(dataset, seed=seed)
     x = flat(np.concatenate([data.x_train.numpy(), data.x_val.numpy()]))
     y = np.concatenate([data.y_train.numpy(), data.y_val.numpy()])
     xt, yt = flat(data.x_test.numpy()), data.y_test.numpy()
-    secret = SecretClassifier(make_base(base, seed), class_names=list(data.class_names),
+    names = list(data.class_names) if class_names is None else list(class_names)
+    if len(names) != data.num_classes:
+        raise UserError(f"--class-names gives {len(names)} names; {data.name} has "
+                        f"{data.num_classes} classes ({', '.join(data.class_names)})")
+    secret = SecretClassifier(make_base(base, seed), class_names=names,
                               label_vectors=label_vectors, random_state=seed).fit(x, y)
     plain = secret.classes_[secret.base_estimator_.predict_proba(xt).argmax(1)]
     semantic = secret.classes_[secret.semantic_proba(xt).argmax(1)]
     return {"dataset": data.name, "base": base, "label_vectors": label_vectors,
-            "class_names": list(data.class_names), "train_samples": len(y),
+            "class_names": [" ".join(name_words(n)) for n in names], "train_samples": len(y),
             "test_samples": len(yt), "weight": secret.weight_,
             "temperature": secret.temperature_,
             "base_scores": scores(yt, plain), "semantic_scores": scores(yt, semantic),
@@ -115,6 +123,7 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     temperature are chosen on the validation split (which the network did not train on);
     the test split reports the network, the semantic space alone and the fusion."""
     from synth.checkpoint import load_model
+    from synth.data import load_dataset
     from synth.quant import attach_inference, checkpoint_quant
     model = load_model(model_path)
     name = dataset or model.checkpoint_info["dataset"].get("name")
@@ -124,6 +133,7 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     if tuple(data.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
                         f"model expects {tuple(model.input_shape)}")
+    from synth.secret import network_outputs
     quant = checkpoint_quant(model)
     if quant:
         attach_inference(model, quant)
@@ -136,11 +146,14 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
                           model=str(model_path))
 
 
-def network_fusion(out: dict, ys: dict, data: Dataset, *, label_vectors="glove",
+def network_fusion(out: dict, ys: dict, data, *, label_vectors="glove",
                    class_names=None, similarity="cosine", fusion="sum", seed=0,
                    model: str = "") -> dict:
     """The fusion step of ``fuse_network`` from the network's outputs per split
-    (``{split: (probabilities, features)}``) and labels ``{split: y}``."""
+    (``{split: (probabilities, features)}``) and labels ``{split: y}``; ``data`` is the
+    ``synth.data.Dataset``."""
+    from synth.secret import (choose_fusion, default_regressor, fuse, label_vectors_for,
+                              prepare_targets, semantic_scores, softmax)
     classes = np.arange(data.num_classes)
     names = class_names if class_names is not None else list(data.class_names)
     targets = prepare_targets(label_vectors_for(classes, names, label_vectors, seed=seed))
@@ -151,7 +164,8 @@ def network_fusion(out: dict, ys: dict, data: Dataset, *, label_vectors="glove",
     p = out["test"][0]
     yt = ys["test"]
     return {"dataset": data.name, "base": "network", "model": model,
-            "label_vectors": label_vectors, "class_names": list(map(str, names)),
+            "label_vectors": label_vectors,
+            "class_names": [" ".join(name_words(n)) for n in names],
             "train_samples": len(ys["train"]), "test_samples": len(yt), "weight": weight,
             "temperature": temperature, "base_scores": scores(yt, p.argmax(1)),
             "semantic_scores": scores(yt, q.argmax(1)),
