@@ -38,7 +38,13 @@ import logging
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data   # scikit-learn >= 1.6
+except ImportError:  # older: the estimator's own method
+    def validate_data(estimator, *args, **kwargs):
+        return estimator._validate_data(*args, **kwargs)
 
 from synth.errors import UserError
 from synth.labels import LABEL_VECTOR_SOURCES, label_embeddings, random_embeddings
