@@ -22,7 +22,7 @@ voting averages the four bases' probabilities and stacking reuses SECRET's out-o
 probabilities (identical folds: StratifiedKFold(3, shuffle, seed)), which equals
 scikit-learn's VotingClassifier / StackingClassifier on the same members (checked in
 tests/synth/test_secret.py); mnist5k and digits are subsampled to 400 and 900 stratified
-images.  Every fold
+images, and mnist5k's images are 2x2 average-pooled to 14x14.  Every fold
 is cached in /tmp/secret_bench_cache, so an interrupted run resumes.
 
     python benchmarks/secret.py [--datasets digits,...] [--bases lr,rf,svm,xgboost]
@@ -51,6 +51,7 @@ from synth.secret_eval import (five_by_two_splits, flat, make_base, paired_ttest
 DATASETS = ("digits", "mnist5k", "breast_cancer", "basicmotions", "gunpoint")
 BASES = ("lr", "rf", "svm", "xgboost")
 SUBSAMPLE = {"mnist5k": 400, "digits": 900}
+POOL = {"mnist5k": 2}   # k x k average pooling of the images (28x28 -> 14x14: 196 features)
 CACHE = Path("/tmp/secret_bench_cache")
 BAGGING = 5             # bootstrap members (scikit-learn's default is 10; halved for cost)
 CACHE_REVISION = 2      # 2: bagging of 5, digits 900 / mnist5k 400 samples
@@ -63,7 +64,12 @@ VARIANTS = {"product": {"fusion": "product"}, "euclidean": {"similarity": "eucli
 def pooled(name: str, seed: int = 0):
     """All samples of a registered set (train+val+test), flattened; stratified subsample."""
     d = load_dataset(name, seed=seed)
-    x = flat(np.concatenate([d.x_train.numpy(), d.x_val.numpy(), d.x_test.numpy()]))
+    x = np.concatenate([d.x_train.numpy(), d.x_val.numpy(), d.x_test.numpy()])
+    if name in POOL:
+        k = POOL[name]
+        n, c, h, w = x.shape
+        x = x.reshape(n, c, h // k, k, w // k, k).mean(axis=(3, 5))
+    x = flat(x)
     y = np.concatenate([d.y_train.numpy(), d.y_val.numpy(), d.y_test.numpy()])
     if name in SUBSAMPLE:
         from sklearn.model_selection import train_test_split
@@ -111,7 +117,8 @@ def run_fold(x, y, names, tr, te, bases, seed) -> dict:
 
 
 def cached_fold(name, x, y, names, r, f, tr, te, bases, seed) -> dict:
-    key = hashlib.sha1(json.dumps([CACHE_REVISION, name, SUBSAMPLE.get(name), r, f, bases, seed,
+    key = hashlib.sha1(json.dumps([CACHE_REVISION, name, SUBSAMPLE.get(name), POOL.get(name),
+                                   r, f, bases, seed,
                                    list(VARIANTS), list(CONTROLS)]).encode()).hexdigest()[:16]
     path = CACHE / f"{name}_{r}{f}_{key}.json"
     if path.exists():
@@ -226,7 +233,8 @@ def main(argv=None):
         f"{','.join(bases)}` (seed {args.seed}; fitting time {seconds / 60:.0f} min summed "
         f"over folds; load: {load})", "",
         "Data sets (class names as GloVe words; digits -> zero..nine): " + "; ".join(info)
-        + "; stratified subsamples: " + ", ".join(f"{k} {v}" for k, v in SUBSAMPLE.items()),
+        + "; stratified subsamples: " + ", ".join(f"{k} {v}" for k, v in SUBSAMPLE.items())
+        + "; average-pooled: " + ", ".join(f"{k} {v}x{v}" for k, v in POOL.items()),
         "",
         "Mean over the 10 folds of 5x2cv; p: Dietterich's 5x2cv paired t-test on accuracy "
         f"(5 d.o.f.). Bagging: {BAGGING} bootstrap copies of the base; soft voting and stacking "
