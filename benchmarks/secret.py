@@ -117,9 +117,9 @@ def run_fold(x, y, names, tr, te, bases, seed) -> dict:
 
 
 def cached_fold(name, x, y, names, r, f, tr, te, bases, seed) -> dict:
-    key = hashlib.sha1(json.dumps([CACHE_REVISION, name, SUBSAMPLE.get(name), POOL.get(name),
-                                   r, f, bases, seed,
-                                   list(VARIANTS), list(CONTROLS)]).encode()).hexdigest()[:16]
+    parts = [CACHE_REVISION, name, SUBSAMPLE.get(name), r, f, bases, seed, list(VARIANTS),
+             list(CONTROLS)] + ([POOL[name]] if name in POOL else [])
+    key = hashlib.sha1(json.dumps(parts).encode()).hexdigest()[:16]
     path = CACHE / f"{name}_{r}{f}_{key}.json"
     if path.exists():
         return json.loads(path.read_text())
