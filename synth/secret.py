@@ -1,0 +1,331 @@
+"""SECRET (Akmandor, Ortiz, Manotas, Ko & Jha, arXiv 1905.12356): classification in the joint
+space of the features and the meaning of the labels.
+
+Two models look at every sample:
+
+1. the *feature-space* classifier, any scikit-learn classifier with ``predict_proba`` (or an
+   nnsynth network, ``fuse_network``): class probabilities p(x);
+2. the *semantic-space* model: a regressor from the features to the label-embedding space,
+   trained on the true labels' GloVe vectors (``synth.labels``); its prediction v(x) is scored
+   against every label vector e_k by similarity, s_k(x), and turned into probabilities
+   q(x) = softmax(s(x) / T).
+
+The decision is taken in the joint space: the fused probabilities
+p'(x) = (1 - w) p(x) + w q(x), with the weight w (and the temperature T) chosen on validation
+data: out-of-fold predictions of an internal stratified k-fold on the training set.
+
+Choices the abstract leaves open (each a parameter; ``benchmarks/secret.py`` measures the
+alternatives on the same folds):
+- fusion: weighted sum of probabilities (default) or weighted product (sum of log-probabilities);
+- similarity: cosine (default) or negative euclidean distance;
+- label vectors centred on their class mean before unit normalization (default): in GloVe the
+  number words are nearly collinear (cosine 0.94-0.99 between "two".."nine"), so without
+  centring the cosine scores hardly tell them apart;
+- regressor: standardized features -> RidgeCV (default); any scikit-learn regressor can be given.
+- the weight is selected by accuracy on the out-of-fold predictions, ties broken by lower
+  log-loss, then by the smaller weight (the plain classifier wins a tie).
+
+Worth knowing when reading results: a regressor whose prediction is linear in its training
+targets (ridge, k-NN, trees) predicts v(x) = E^T c(x) for some class-score vector c(x), so
+the semantic scores are the Gram matrix E E^T applied to c(x): the label meanings enter only
+through how similar the label vectors are to each other.  The control ``label_vectors=
+"random"`` (or ``"shuffled"``) keeps the extra model and removes that meaning.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data   # scikit-learn >= 1.6
+except ImportError:  # older: the estimator's own method
+    def validate_data(estimator, *args, **kwargs):
+        return estimator._validate_data(*args, **kwargs)
+
+from synth.errors import UserError
+from synth.labels import LABEL_VECTOR_SOURCES, label_embeddings, random_embeddings
+
+log = logging.getLogger(__name__)
+
+FUSIONS = ("sum", "product")
+SIMILARITIES = ("cosine", "euclidean")
+WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
+TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 1.0)
+EPS = 1e-12
+
+
+# --------------------------------------------------------------------------- the joint space
+def prepare_targets(vectors: np.ndarray, center: bool = True) -> np.ndarray:
+    """Label vectors as regression targets: centred on their mean (optional), unit length."""
+    e = np.asarray(vectors, dtype=np.float64)
+    if center and len(e) > 1:
+        e = e - e.mean(axis=0)
+    return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), EPS)
+
+
+def semantic_scores(predicted: np.ndarray, targets: np.ndarray, similarity: str = "cosine"):
+    """(n, K) similarity of each predicted vector to each label vector: cosine, or the
+    negative euclidean distance."""
+    v = np.asarray(predicted, dtype=np.float64)
+    if similarity == "cosine":
+        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), EPS)
+        return v @ targets.T
+    if similarity == "euclidean":
+        return -np.linalg.norm(v[:, None, :] - targets[None, :, :], axis=2)
+    raise UserError(f"similarity must be one of {', '.join(SIMILARITIES)}, got {similarity!r}")
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = scores / temperature
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def fuse(p_feature: np.ndarray, q_semantic: np.ndarray, weight: float, fusion: str = "sum"):
+    """Joint-space probabilities: (1-w) p + w q (sum), or p^(1-w) q^w renormalized (product)."""
+    if fusion == "sum":
+        return (1.0 - weight) * p_feature + weight * q_semantic
+    if fusion == "product":
+        logp = (1.0 - weight) * np.log(p_feature + EPS) + weight * np.log(q_semantic + EPS)
+        return softmax(logp, 1.0)
+    raise UserError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
+
+
+def choose_fusion(p_feature, scores, y, weights=WEIGHTS, temperatures=TEMPERATURES,
+                  fusion: str = "sum") -> tuple[float, float, list[dict]]:
+    """(weight, temperature, grid) maximizing accuracy of the fused prediction of ``y`` (class
+    indices) on validation predictions; ties: lower log-loss, then smaller weight."""
+    y = np.asarray(y)
+    grid, best, best_key = [], (0.0, float(temperatures[0])), None
+    for t in temperatures:
+        q = softmax(scores, t)
+        for w in weights:
+            p = fuse(p_feature, q, w, fusion)
+            acc = float(np.mean(p.argmax(axis=1) == y))
+            nll = float(-np.mean(np.log(p[np.arange(len(y)), y] + EPS)))
+            grid.append({"weight": float(w), "temperature": float(t), "accuracy": acc,
+                         "log_loss": nll})
+            key = (acc, -nll, -w)
+            if best_key is None or key > best_key:
+                best_key, best = key, (float(w), float(t))
+    return best[0], best[1], grid
+
+
+def class_proba(estimator, x, n_classes: int) -> np.ndarray:
+    """predict_proba of a classifier fitted on class indices, as (n, n_classes) columns even
+    when a fold lacked some class."""
+    if not hasattr(estimator, "predict_proba"):
+        raise UserError(f"base_estimator {type(estimator).__name__} has no predict_proba; SECRET "
+                        f"fuses probabilities (e.g. SVC(probability=True))")
+    p = estimator.predict_proba(x)
+    out = np.zeros((len(x), n_classes))
+    out[:, np.asarray(estimator.classes_, dtype=int)] = p
+    return out
+
+
+def default_regressor():
+    """Standardized features -> ridge with its penalty chosen by efficient leave-one-out."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    return make_pipeline(StandardScaler(), RidgeCV(alphas=(0.1, 1.0, 10.0, 100.0, 1000.0)))
+
+
+def label_vectors_for(classes, class_names=None, label_vectors="glove", seed: int = 0):
+    """(K, d) raw label vectors for ``classes`` (in order).
+
+    class_names: None (each class's own str), a list in class order, or {class: words}.
+    label_vectors: "glove"; the controls "random" (Gaussian) and "shuffled" (the GloVe
+    vectors permuted so that no class keeps its own); an array (K, d); or {class: vector},
+    GloVe for the classes not in it."""
+    classes = list(classes)
+    keys = [str(c) for c in classes]
+    if class_names is None:
+        words = {}
+    elif isinstance(class_names, dict):
+        words = {str(c): v for c, v in class_names.items()}
+    else:
+        if len(class_names) != len(classes):
+            raise UserError(f"class_names has {len(class_names)} names for {len(classes)} classes")
+        words = dict(zip(keys, class_names))
+    if isinstance(label_vectors, str):
+        if label_vectors not in LABEL_VECTOR_SOURCES:
+            raise UserError(f"label_vectors must be one of {', '.join(LABEL_VECTOR_SOURCES)}, "
+                            f"an array or a {{class: vector}} mapping, got {label_vectors!r}")
+        if label_vectors == "random":
+            return random_embeddings(len(classes), seed=seed)
+        e = label_embeddings(keys, words)
+        if label_vectors == "shuffled" and len(e) > 1:
+            rng = np.random.default_rng(seed)
+            perm = rng.permutation(len(e))
+            while np.any(perm == np.arange(len(e))):   # a derangement: nobody keeps its own
+                perm = rng.permutation(len(e))
+            e = e[perm]
+        return e
+    if isinstance(label_vectors, dict):
+        given = {str(c): np.asarray(v, dtype=np.float64) for c, v in label_vectors.items()}
+        rest = [k for k in keys if k not in given]
+        glove = dict(zip(rest, label_embeddings(rest, words))) if rest else {}
+        vecs = [given.get(k, glove.get(k)) for k in keys]
+        dims = {v.shape for v in vecs}
+        if len(dims) != 1 or len(next(iter(dims))) != 1:
+            raise UserError(f"label_vectors: every class needs a vector of the same length, got "
+                            f"shapes {sorted(map(str, dims))}")
+        return np.stack(vecs)
+    e = np.asarray(label_vectors, dtype=np.float64)
+    if e.ndim != 2 or len(e) != len(classes):
+        raise UserError(f"label_vectors must have one row per class ({len(classes)}), "
+                        f"got shape {e.shape}")
+    return e
+
+
+# --------------------------------------------------------------------------- the estimator
+class SecretClassifier(ClassifierMixin, BaseEstimator):
+    """A scikit-learn classifier that fuses ``base_estimator`` with a regressor into the label
+    embedding space (see the module docstring).
+
+    Parameters: base_estimator (default LogisticRegression), class_names and label_vectors
+    (``label_vectors_for``), regressor (default ``default_regressor()``), similarity, fusion,
+    center, weights and temperatures (the grids searched), cv (internal folds), random_state.
+    Fitted: classes_, base_estimator_, regressor_, label_vectors_, targets_, weight_,
+    temperature_, validation_ (the grid with its out-of-fold accuracy), oof_proba_.
+    """
+
+    def __init__(self, base_estimator=None, *, class_names=None, label_vectors="glove",
+                 regressor=None, similarity="cosine", fusion="sum", center=True,
+                 weights=WEIGHTS, temperatures=TEMPERATURES, cv=3, random_state=0):
+        self.base_estimator = base_estimator
+        self.class_names = class_names
+        self.label_vectors = label_vectors
+        self.regressor = regressor
+        self.similarity = similarity
+        self.fusion = fusion
+        self.center = center
+        self.weights = weights
+        self.temperatures = temperatures
+        self.cv = cv
+        self.random_state = random_state
+
+    def _base(self):
+        if self.base_estimator is None:
+            from sklearn.linear_model import LogisticRegression
+            return LogisticRegression(max_iter=1000)
+        return clone(self.base_estimator)
+
+    def _folds(self, y_enc):
+        counts = np.bincount(y_enc)
+        k = min(int(self.cv), int(counts.min()))
+        if k < 2:
+            return None
+        from sklearn.model_selection import StratifiedKFold
+        return StratifiedKFold(k, shuffle=True, random_state=self.random_state).split(
+            np.zeros(len(y_enc)), y_enc)
+
+    def fit(self, X, y):
+        if self.similarity not in SIMILARITIES:
+            raise UserError(f"similarity must be one of {', '.join(SIMILARITIES)}, "
+                            f"got {self.similarity!r}")
+        if self.fusion not in FUSIONS:
+            raise UserError(f"fusion must be one of {', '.join(FUSIONS)}, got {self.fusion!r}")
+        if int(self.cv) < 2:
+            raise UserError(f"cv must be an integer >= 2, got {self.cv!r}")
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        self.oof_proba_ = None
+        folds = self._folds(y_enc)
+        if folds is not None:   # out-of-fold base probabilities: the validation data
+            self.oof_proba_ = np.zeros((len(y_enc), len(self.classes_)))
+            self._oof_index = []
+            for tr, te in folds:
+                b = self._base().fit(X[tr], y_enc[tr])
+                self.oof_proba_[te] = class_proba(b, X[te], len(self.classes_))
+                self._oof_index.append((tr, te))
+        self.base_estimator_ = self._base().fit(X, y_enc)
+        return self._fit_semantic(X, y_enc)
+
+    def _fit_semantic(self, X, y_enc):
+        """Label vectors, the regressor (out of fold and on all of X) and the fusion weight."""
+        self.label_vectors_ = label_vectors_for(self.classes_, self.class_names,
+                                                self.label_vectors, seed=self.random_state)
+        self.targets_ = prepare_targets(self.label_vectors_, self.center)
+        reg = self.regressor if self.regressor is not None else default_regressor()
+        if self.oof_proba_ is not None:
+            scores = np.zeros_like(self.oof_proba_)
+            for tr, te in self._oof_index:
+                r = clone(reg).fit(X[tr], self.targets_[y_enc[tr]])
+                scores[te] = semantic_scores(r.predict(X[te]), self.targets_, self.similarity)
+            self.weight_, self.temperature_, self.validation_ = choose_fusion(
+                self.oof_proba_, scores, y_enc, self.weights, self.temperatures, self.fusion)
+        else:   # too few samples per class to validate: keep the plain classifier
+            self.weight_, self.temperature_, self.validation_ = 0.0, float(
+                self.temperatures[0]), []
+        self.regressor_ = clone(reg).fit(X, self.targets_[y_enc])
+        log.debug("SECRET weight %.2f temperature %.2f", self.weight_, self.temperature_)
+        return self
+
+    def refit_semantic(self, X, y, **params):
+        """A copy with ``params`` changed (label_vectors, class_names, similarity, fusion,
+        center, regressor, weights, temperatures) that reuses this fit's base classifier and
+        its out-of-fold probabilities: only the semantic part is refitted on the same X, y."""
+        check_is_fitted(self)
+        bad = sorted(set(params) - {"label_vectors", "class_names", "similarity", "fusion",
+                                    "center", "regressor", "weights", "temperatures"})
+        if bad:
+            raise UserError(f"refit_semantic cannot change {', '.join(bad)} (the base is reused)")
+        X, y = validate_data(self, X, y, reset=False)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if not np.array_equal(classes, self.classes_) or (
+                self.oof_proba_ is not None and len(y_enc) != len(self.oof_proba_)):
+            raise UserError("refit_semantic needs the X, y the estimator was fitted on")
+        other = clone(self).set_params(**params)
+        for k in ("classes_", "n_features_in_", "oof_proba_", "_oof_index", "base_estimator_"):
+            if hasattr(self, k):
+                setattr(other, k, getattr(self, k))
+        return other._fit_semantic(X, y_enc)
+
+    def _parts(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        p = class_proba(self.base_estimator_, X, len(self.classes_))
+        s = semantic_scores(self.regressor_.predict(X), self.targets_, self.similarity)
+        return p, softmax(s, self.temperature_)
+
+    def predict_proba(self, X):
+        p, q = self._parts(X)
+        return fuse(p, q, self.weight_, self.fusion)
+
+    def semantic_proba(self, X):
+        """The semantic space alone: softmax of the similarities to the label vectors."""
+        return self._parts(X)[1]
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+
+# --------------------------------------------------------------------------- nnsynth networks
+def network_outputs(model, x, batch_size: int = 512):
+    """(softmax probabilities, penultimate features: the input of the last Linear) of a
+    network on ``x``, in batches on the model's device."""
+    import torch
+    last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if not last:
+        raise UserError(f"{type(model).__name__} has no Linear output layer to take features from")
+    feats = []
+    hook = last[-1].register_forward_pre_hook(lambda m, a: feats.append(a[0].detach().cpu()))
+    device = next(model.parameters()).device
+    probs = []
+    try:
+        with torch.no_grad():
+            model.eval()
+            for i in range(0, len(x), batch_size):
+                probs.append(torch.softmax(model(x[i:i + batch_size].to(device)), 1).cpu())
+    finally:
+        hook.remove()
+    return (torch.cat(probs).double().numpy(),
+            torch.cat(feats).reshape(len(x), -1).double().numpy())

@@ -1,0 +1,192 @@
+"""Running and judging SECRET: the base classifiers, the 5x2 cross-validation with Dietterich's
+paired t-test, ``run_secret`` (what ``nnsynth secret`` calls) and ``fuse_network`` (SECRET on
+an nnsynth checkpoint: the network is the feature-space model).
+
+Imports of scikit-learn, torch and the data registry happen inside the functions, so that the
+CLI can read ``BASES`` without paying for them at start-up.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from synth.errors import UserError
+from synth.labels import name_words
+
+BASES = ("lr", "rf", "svm", "mlp", "xgboost")
+
+
+def make_base(name: str, seed: int = 0):
+    """A base classifier by short name, single-threaded (n_jobs=1), seeded; forests and
+    boosting at 50 trees to keep the 5x2cv benchmark affordable on two shared cores."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    if name == "lr":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0))
+    if name == "rf":
+        from sklearn.ensemble import RandomForestClassifier
+        return RandomForestClassifier(n_estimators=50, n_jobs=1, random_state=seed)
+    if name == "svm":
+        from sklearn.svm import SVC
+        return make_pipeline(StandardScaler(), SVC(probability=True, random_state=seed))
+    if name == "mlp":
+        from sklearn.neural_network import MLPClassifier
+        return make_pipeline(StandardScaler(), MLPClassifier(
+            hidden_layer_sizes=(64,), max_iter=300, early_stopping=False, random_state=seed))
+    if name == "xgboost":
+        from xgboost import XGBClassifier
+        return XGBClassifier(n_estimators=50, max_depth=4, learning_rate=0.1, n_jobs=1,
+                             tree_method="hist", random_state=seed, verbosity=0)
+    raise UserError(f"base must be one of {', '.join(BASES)}, got {name!r}")
+
+
+def flat(x) -> np.ndarray:
+    """Samples as rows of float64 features (images and sequences flattened)."""
+    return np.asarray(x.reshape(len(x), -1), dtype=np.float64)
+
+
+def scores(y_true, y_pred) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score
+    return {"accuracy": float(accuracy_score(y_true, y_pred)),
+            "macro_f1": float(f1_score(y_true, y_pred, average="macro"))}
+
+
+# --------------------------------------------------------------------------- 5x2cv
+def five_by_two_splits(y, seed: int = 0):
+    """Dietterich's 5x2 cross-validation: 5 replications of a stratified 2-fold split;
+    yields (replication, fold, train index, test index)."""
+    from sklearn.model_selection import StratifiedKFold
+    for r in range(5):
+        skf = StratifiedKFold(2, shuffle=True, random_state=seed + r)
+        for f, (tr, te) in enumerate(skf.split(np.zeros(len(y)), y)):
+            yield r, f, tr, te
+
+
+def paired_ttest_5x2cv(a, b) -> tuple[float, float]:
+    """Dietterich (1998) 5x2cv paired t-test of two methods' scores, each (5, 2) (replication,
+    fold): t = d_11 / sqrt(mean_i s_i^2), s_i^2 = sum_j (d_ij - dbar_i)^2, 5 degrees of
+    freedom; returns (t, two-sided p).  All differences zero gives (0, 1)."""
+    from scipy import stats
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    if d.shape != (5, 2):
+        raise UserError(f"5x2cv scores must have shape (5, 2), got {d.shape}")
+    s2 = ((d - d.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    if not np.any(d):
+        return 0.0, 1.0
+    if s2.mean() == 0:
+        return math.copysign(math.inf, d[0, 0]) if d[0, 0] else 0.0, 0.0 if d[0, 0] else 1.0
+    t = d[0, 0] / math.sqrt(s2.mean())
+    return float(t), float(2 * stats.t.sf(abs(t), 5))
+
+
+# --------------------------------------------------------------------------- nnsynth secret
+def run_secret(dataset: str, base: str = "lr", *, model_path: str | None = None,
+               label_vectors: str = "glove", class_names=None, seed: int = 0) -> dict:
+    """SECRET against its base on ``dataset``'s test split: a scikit-learn ``base`` fitted on
+    train + validation (SECRET validates by internal 3-fold CV), or, with ``model_path``, an
+    nnsynth checkpoint as the base (``fuse_network``).  ``class_names``: words per class in
+    class order, in place of the data set's names."""
+    from synth.data import load_dataset
+    from synth.secret import SecretClassifier
+    if model_path is not None:
+        return fuse_network(model_path, dataset, label_vectors=label_vectors,
+                            class_names=class_names, seed=seed)
+    make_base(base, seed)   # validates the name before the data set loads
+    data = load_dataset(dataset, seed=seed)
+    x = flat(np.concatenate([data.x_train.numpy(), data.x_val.numpy()]))
+    y = np.concatenate([data.y_train.numpy(), data.y_val.numpy()])
+    xt, yt = flat(data.x_test.numpy()), data.y_test.numpy()
+    names = list(data.class_names) if class_names is None else list(class_names)
+    if len(names) != data.num_classes:
+        raise UserError(f"--class-names gives {len(names)} names; {data.name} has "
+                        f"{data.num_classes} classes ({', '.join(data.class_names)})")
+    secret = SecretClassifier(make_base(base, seed), class_names=names,
+                              label_vectors=label_vectors, random_state=seed).fit(x, y)
+    plain = secret.classes_[secret.base_estimator_.predict_proba(xt).argmax(1)]
+    semantic = secret.classes_[secret.semantic_proba(xt).argmax(1)]
+    return {"dataset": data.name, "base": base, "label_vectors": label_vectors,
+            "class_names": [" ".join(name_words(n)) for n in names], "train_samples": len(y),
+            "test_samples": len(yt), "weight": secret.weight_,
+            "temperature": secret.temperature_,
+            "base_scores": scores(yt, plain), "semantic_scores": scores(yt, semantic),
+            "secret_scores": scores(yt, secret.predict(xt))}
+
+
+def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: str = "glove",
+                 class_names=None, similarity: str = "cosine", fusion: str = "sum",
+                 seed: int = 0) -> dict:
+    """SECRET with a trained nnsynth network as the feature-space model.
+
+    The network is not retrained: the regressor maps its penultimate features (the input of
+    its last Linear layer) of the training split to the label vectors; the fusion weight and
+    temperature are chosen on the validation split (which the network did not train on);
+    the test split reports the network, the semantic space alone and the fusion."""
+    from synth.checkpoint import load_model
+    from synth.data import load_dataset
+    from synth.quant import attach_inference, checkpoint_quant
+    model = load_model(model_path)
+    name = dataset or model.checkpoint_info["dataset"].get("name")
+    if not name:
+        raise UserError(f"checkpoint {model_path} names no data set; pass --dataset")
+    data = load_dataset(name, seed=seed)
+    if tuple(data.input_shape) != tuple(model.input_shape):
+        raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
+                        f"model expects {tuple(model.input_shape)}")
+    from synth.secret import network_outputs
+    quant = checkpoint_quant(model)
+    if quant:
+        attach_inference(model, quant)
+    out = {s: network_outputs(model, getattr(data, f"x_{s}")) for s in ("train", "val", "test")}
+    ys = {s: getattr(data, f"y_{s}").numpy() for s in ("train", "val", "test")}
+    if len(ys["val"]) == 0 or len(ys["test"]) == 0:
+        raise UserError(f"data set {name} needs validation and test splits for SECRET")
+    return network_fusion(out, ys, data, label_vectors=label_vectors, class_names=class_names,
+                          similarity=similarity, fusion=fusion, seed=seed,
+                          model=str(model_path))
+
+
+def network_fusion(out: dict, ys: dict, data, *, label_vectors="glove",
+                   class_names=None, similarity="cosine", fusion="sum", seed=0,
+                   model: str = "") -> dict:
+    """The fusion step of ``fuse_network`` from the network's outputs per split
+    (``{split: (probabilities, features)}``) and labels ``{split: y}``; ``data`` is the
+    ``synth.data.Dataset``."""
+    from synth.secret import (choose_fusion, default_regressor, fuse, label_vectors_for,
+                              prepare_targets, semantic_scores, softmax)
+    classes = np.arange(data.num_classes)
+    names = class_names if class_names is not None else list(data.class_names)
+    targets = prepare_targets(label_vectors_for(classes, names, label_vectors, seed=seed))
+    reg = default_regressor().fit(out["train"][1], targets[ys["train"]])
+    s = {k: semantic_scores(reg.predict(out[k][1]), targets, similarity) for k in ("val", "test")}
+    weight, temperature, _ = choose_fusion(out["val"][0], s["val"], ys["val"], fusion=fusion)
+    q = softmax(s["test"], temperature)
+    p = out["test"][0]
+    yt = ys["test"]
+    return {"dataset": data.name, "base": "network", "model": model,
+            "label_vectors": label_vectors,
+            "class_names": [" ".join(name_words(n)) for n in names],
+            "train_samples": len(ys["train"]), "test_samples": len(yt), "weight": weight,
+            "temperature": temperature, "base_scores": scores(yt, p.argmax(1)),
+            "semantic_scores": scores(yt, q.argmax(1)),
+            "secret_scores": scores(yt, fuse(p, q, weight, fusion).argmax(1))}
+
+
+# --------------------------------------------------------------------------- ensembles
+def soft_vote(probas) -> np.ndarray:
+    """Soft voting: the mean of the members' class probabilities (what scikit-learn's
+    VotingClassifier(voting="soft") computes from the same fitted members)."""
+    return np.mean(np.stack(probas), axis=0)
+
+
+def stack_from_oof(oof_probas, probas, y, seed: int = 0) -> np.ndarray:
+    """Stacking (scikit-learn's StackingClassifier with stack_method="predict_proba" and a
+    LogisticRegression on top) computed from members' out-of-fold probabilities on the
+    training set and their full-fit probabilities on the test set: for two classes the first
+    column of each member is dropped, as StackingClassifier does.  Returns test probabilities."""
+    from sklearn.linear_model import LogisticRegression
+    cols = slice(1, None) if np.asarray(oof_probas[0]).shape[1] == 2 else slice(None)
+    meta = LogisticRegression(random_state=seed).fit(
+        np.hstack([p[:, cols] for p in oof_probas]), y)
+    return meta.predict_proba(np.hstack([p[:, cols] for p in probas]))
