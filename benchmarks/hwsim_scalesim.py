@@ -151,9 +151,7 @@ def run_scalesim(python: Path, rows: list[dict], arr: int, df: str, tag: str, fr
         raise RuntimeError(f"scalesim failed: {proc.stderr[-2000:]}")
     out = {"cycles": parse_report(next(work.rglob("COMPUTE_REPORT.csv"))), "wall_s": wall,
            "host": "this machine"}
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out))
-    os.replace(tmp, cached)
+    write_text_atomic(cached, json.dumps(out))
     shutil.rmtree(work, ignore_errors=True)
     return out
 

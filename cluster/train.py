@@ -159,3 +159,47 @@ def _fit_task(inputs: dict, parallel) -> tuple[Any, dict]:
                   after_step=inputs["after_step"], train_xy=inputs["train_xy"],
                   desc=inputs["desc"], parallel=parallel)
     return model, metrics
+
+
+def ray_fit(scaling: Scaling | None = None, storage_path: str | Path | None = None,
+            name: str = "train") -> Callable:
+    """A drop-in for ``synth.train.fit`` (for library functions that take ``fit_fn``): trains
+    on Ray Train workers, then copies the trained weights back into the caller's model."""
+    def fit_fn(model, data, config, *, loss_fn=None, after_step=None, train_xy=None,
+               desc="train", **unsupported):
+        if unsupported:
+            raise TypeError(f"fit on Ray Train workers does not take {sorted(unsupported)}")
+        trained, metrics = fit_on_workers(model, data, config, scaling=scaling,
+                                          storage_path=storage_path, name=name,
+                                          loss_fn=loss_fn, after_step=after_step,
+                                          train_xy=train_xy, desc=desc)
+        model.load_state_dict(trained.state_dict())
+        return metrics
+    return fit_fn
+
+
+def grow_prune_on_worker(model, data, schedule, *, loss_fn=None, train_xy=None,
+                         progress: bool = False, scaling: Scaling | None = None,
+                         storage_path: str | Path | None = None,
+                         name: str = "grow-prune") -> tuple[Any, dict]:
+    """``synth.grow_prune.grow_and_prune`` on one Ray Train worker (its mask decisions --
+    growth gradients, pruning scores -- are made on the whole set, so it does not split the
+    data); returns the refined model (masks kept) and ``{"history": ..., "nodes": ...}``."""
+    scaling = dataclasses.replace(scaling or Scaling(), num_workers=1)
+    inputs = {"model": model.cpu(), "data": data, "schedule": schedule, "loss_fn": loss_fn,
+              "train_xy": train_xy, "progress": progress}  # seeded by schedule.seed there
+    return train_model(_grow_prune_task, inputs, scaling=scaling, device=schedule.device,
+                       storage_path=storage_path, name=name)
+
+
+def _grow_prune_task(inputs: dict, parallel) -> tuple[Any, dict]:
+    import torch
+    from synth.grow_prune import grow_and_prune
+    schedule = inputs["schedule"]
+    torch.manual_seed(schedule.seed)
+    if parallel.device is not None:
+        schedule = schedule.replace(device=str(parallel.device))
+    model, history = grow_and_prune(inputs["model"], inputs["data"], schedule,
+                                    progress=inputs["progress"], loss_fn=inputs["loss_fn"],
+                                    train_xy=inputs["train_xy"])
+    return model, {"history": history}

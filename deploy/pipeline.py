@@ -22,7 +22,7 @@ from typing import Callable
 
 from deploy import stages as stage_impl
 from deploy.ledger import Ledger, RunContext
-from deploy.run_config import STAGES, RunConfig
+from deploy.run_config import STAGES, RunConfig, enabled_stages
 from synth.errors import UserError
 from synth.files import write_json_atomic
 
@@ -30,10 +30,7 @@ def default_run_dir(config: RunConfig, root: str | os.PathLike = "runs") -> Path
     return Path(root) / config.name
 
 
-def enabled_stages(config: RunConfig) -> list[str]:
-    skip = {"synthesis": not config.synthesis.enabled, "search": not config.search.enabled,
-            "refine": not config.refine.enabled}
-    return [s for s in STAGES if not skip.get(s, False)]
+__all__ = ["default_run_dir", "enabled_stages", "run_pipeline"]
 
 
 def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
@@ -67,7 +64,7 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
                     f"{', '.join(dropped)}")
             log(f"[{i}/{len(todo)}] {stage} ...")
             start = time.perf_counter()
-            outputs = stage_impl.RUNNERS[stage](ctx)
+            outputs = stage_impl.STAGE_REGISTRY[stage].run(ctx)
             seconds = time.perf_counter() - start
             ledger.record(stage, fingerprint, outputs, seconds)
             ctx.outputs[stage] = outputs

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 
 import click
 
@@ -16,6 +18,32 @@ num_cpus_option = click.option("--num-cpus", type=click.IntRange(min=1), default
                                help="CPUs for a local Ray (default: all).")
 device_option = click.option("--device", default="auto", show_default=True,
                              help="auto (CUDA when present), cpu or cuda.")
+
+
+def configure_output(verbose: int = 0, quiet: bool = False) -> None:
+    """The root group's ``-v``/``-q``: the ``logging`` level of the library's loggers (on
+    stderr) and whether progress is shown (``-q`` also turns every tqdm bar off, in Ray
+    workers too, through tqdm's ``TQDM_DISABLE``)."""
+    level = logging.ERROR if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("synth", "hwsim", "cluster", "search", "deploy"):
+        logging.getLogger(name).setLevel(level)
+    if quiet:
+        os.environ["TQDM_DISABLE"] = "1"
+    click.get_current_context().obj = {"quiet": quiet, "verbose": verbose}
+
+
+def show_progress() -> bool:
+    """False under ``nnsynth -q``; ``--json`` does not change it (progress is on stderr)."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    return not (root is not None and (root.obj or {}).get("quiet"))
+
+
+def stderr_log(message: str) -> None:
+    """A progress line on stderr (stage starts and ends), unless ``-q``."""
+    if show_progress():
+        click.echo(message, err=True)
 
 
 def _jsonable(obj):
