@@ -4,7 +4,7 @@ CPUs, device), the command line, and the results file (written atomically throug
 
     from common import RESULTS, command_line, machine_note, table, write_result
     lines = table(["method", "accuracy"], [["ours", "97.1%"], ["peer", "96.8%"]])
-    write_result("my_bench.md", "# My benchmark", lines + ["", machine_note(), command_line()])
+    write_result("my_bench.md", lines + ["", machine_note(), command_line()], "# My benchmark")
 """
 from __future__ import annotations
 
@@ -53,14 +53,19 @@ def command_line(script: str | None = None) -> str:
     return "Command: `" + " ".join(["python", f"benchmarks/{script}", *sys.argv[1:]]) + "`"
 
 
-def write_result(path: str | os.PathLike, title: str | None, lines: Sequence[str],
-                 echo: bool = True) -> Path:
-    """Write ``title`` (a Markdown heading line, or None) and ``lines`` to ``path`` (a name
-    under ``benchmarks/results/`` or a path), atomically; print the text too."""
+def write_result(path: str | os.PathLike, body: str | Sequence[str],
+                 title: str | None = None, echo: bool = True) -> Path:
+    """Write the results file ``path`` (a name under ``benchmarks/results/`` or a path)
+    atomically: ``title`` (a Markdown heading, optional), then ``body`` (text or lines);
+    print it too."""
     path = Path(path)
     if not path.is_absolute() and path.parent == Path("."):
         path = RESULTS / path
-    text = "\n".join(([title, ""] if title else []) + list(lines)) + "\n"
+    text = body if isinstance(body, str) else "\n".join(body)
+    if title:
+        text = f"{title}\n\n{text}"
+    if not text.endswith("\n"):
+        text += "\n"
     if echo:
         print(text, end="")
     return write_text_atomic(path, text)

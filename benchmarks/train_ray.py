@@ -74,8 +74,7 @@ def main() -> None:
               f"SGD lr 0.05 cosine, seeds 0..{args.seeds - 1}; the three ways interleaved per "
               f"seed. Load average during the runs: min {min(loads):.1f}, max {max(loads):.1f}.",
               machine_note(), command_line()]
-    write_result("train_ray.md", "# Teacher training: Ray Train workers vs single process",
-                 lines)
+    write_result("train_ray.md", lines, "# Teacher training: Ray Train workers vs single process")
 
 
 if __name__ == "__main__":

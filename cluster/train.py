@@ -69,12 +69,14 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     """Run ``task(inputs, parallel)`` on Ray Train workers; returns rank 0's trained model
     (loaded from its checkpoint) and metrics, with ``nodes`` (every worker's node id).
 
-    Ray must be connected (``cluster.connect``).  ``storage_path=None``: a temporary local
-    directory, removed afterwards (one machine only)."""
+    Joins the running Ray (``cluster.connect``), else starts a local one.
+    ``storage_path=None``: a temporary local directory, removed afterwards (one machine)."""
     import ray
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
+    from cluster.connect import connect
     from synth.checkpoint import load_model
+    connect()                        # a local Ray unless one is running (idempotent)
     scaling = scaling or Scaling()
     storage = scaling.storage_path or storage_path
     scratch = None if storage else tempfile.mkdtemp(prefix="nnsynth-train-")
