@@ -14,10 +14,13 @@ shared path or a URI such as ``s3://bucket/runs``; a multi-node cluster needs sh
 
 Workers ask for CPUs (and a GPU each with ``use_gpu``), so on a cluster whose head has no
 CPU or GPU to spare the training lands on the worker nodes; Ray Train's controller asks for
-nothing.  ``fit_on_workers`` is the common case: one ``fit`` call.
+nothing.  ``num_workers=0`` is Ray Train's local mode: the same loop in the calling
+process, without actors or a Ray start (quick tests, a debugger).  ``fit_on_workers`` is
+the common case: one ``fit`` call.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import shutil
@@ -35,13 +38,14 @@ MODEL_FILE = "model.pt"
 @dataclasses.dataclass(frozen=True)
 class Scaling(Config):
     """Ray Train's ``ScalingConfig`` as nnsynth configures it (the ``scaling:`` run key)."""
-    num_workers: int = 1          # data-parallel training workers (1 on a laptop)
+    num_workers: int = 1          # data-parallel training workers (1 on a laptop); 0 = in
+                                  # this process (Ray Train's local mode: no actors, no Ray)
     use_gpu: str = "auto"         # auto: a GPU per worker when the cluster has GPUs | true | false
     cpus_per_worker: float = 0    # 0: a node's CPUs shared among the workers (at least 1)
     storage_path: str = ""        # where checkpoints go ("" = the run directory); path or URI
 
     def validate(self) -> None:
-        check_range("scaling.num_workers", self.num_workers, 1, 4096, integer=True)
+        check_range("scaling.num_workers", self.num_workers, 0, 4096, integer=True)
         check_choice("scaling.use_gpu", str(self.use_gpu).lower(), ("auto", "true", "false"))
         check_range("scaling.cpus_per_worker", self.cpus_per_worker, 0, 1024)
 
@@ -51,12 +55,15 @@ class Scaling(Config):
         choice = str(self.use_gpu).lower()
         if choice != "auto":
             return choice == "true"
+        if self.num_workers == 0:          # local mode: this process's device
+            import torch
+            return device != "cpu" and torch.cuda.is_available()
         return device != "cpu" and ray.cluster_resources().get("GPU", 0) > 0
 
     def cpus(self) -> float:
         """CPUs per worker: the setting, or the largest alive node's CPUs / num_workers."""
-        if self.cpus_per_worker:
-            return float(self.cpus_per_worker)
+        if self.cpus_per_worker or self.num_workers == 0:
+            return float(self.cpus_per_worker or 1)
         import ray
         most = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]),
                    default=1)
@@ -76,16 +83,22 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     from ray.train.torch import TorchTrainer
     from cluster.connect import connect
     from synth.checkpoint import load_model
-    connect()                        # a local Ray unless one is running (idempotent)
     scaling = scaling or Scaling()
+    local = scaling.num_workers == 0
+    if not local:
+        connect()                    # a local Ray unless one is running (idempotent)
     storage = scaling.storage_path or storage_path
     scratch = None if storage else tempfile.mkdtemp(prefix="nnsynth-train-")
     storage = str(storage or scratch)
     if "://" not in storage:
         storage = str(Path(storage).expanduser().resolve())
     use_gpu = scaling.gpu(device)
+    # local mode runs the loop here and keeps the checkpoint where it was written: stage it
+    # under the storage path; workers stage in a temporary directory that Ray uploads
+    config = {"task": task, "inputs": inputs if local else ray.put(inputs),
+              "staging": str(Path(storage) / name / "local") if local else None}
     trainer = TorchTrainer(
-        _worker_loop, train_loop_config={"task": task, "inputs": ray.put(inputs)},
+        _worker_loop, train_loop_config=config,
         scaling_config=ScalingConfig(num_workers=scaling.num_workers, use_gpu=use_gpu,
                                      resources_per_worker={"CPU": scaling.cpus(),
                                                            **({"GPU": 1} if use_gpu else {})}),
@@ -113,26 +126,33 @@ def _worker_loop(config: dict) -> None:
     from synth.checkpoint import save_checkpoint
     from synth.masked import masks_of
     from synth.train import Parallel
-    match_torch_threads()
+    if config["staging"] is None:      # a worker actor (not local mode, in the caller)
+        match_torch_threads()
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
     parallel = Parallel(rank=rank, world_size=world, wrap=ray.train.torch.prepare_model,
                         device=ray.train.torch.get_device())
-    model, metrics = config["task"](ray.get(config["inputs"]), parallel)
+    inputs = config["inputs"]
+    model, metrics = config["task"](inputs if isinstance(inputs, dict) else ray.get(inputs),
+                                    parallel)
     metrics = {**metrics, "nodes": _gather_node_ids(world), "workers": world}
     if rank != 0:
         ray.train.report({"rank": rank})
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        save_checkpoint(Path(tmp) / MODEL_FILE, model.cpu(), metrics=metrics,
+    with contextlib.ExitStack() as stack:
+        staging = config["staging"] or stack.enter_context(tempfile.TemporaryDirectory())
+        save_checkpoint(Path(staging) / MODEL_FILE, model.cpu(), metrics=metrics,
                         masks=masks_of(model) or None,
                         dataset=getattr(model, "checkpoint_info", {}).get("dataset"))
-        ray.train.report({"rank": rank}, checkpoint=ray.train.Checkpoint.from_directory(tmp))
+        ray.train.report({"rank": rank},
+                         checkpoint=ray.train.Checkpoint.from_directory(staging))
 
 
 def _gather_node_ids(world: int) -> list[str]:
     """Every worker's node id (all_gather over the process group Ray Train set up)."""
     import ray
+    if not ray.is_initialized():       # local mode without Ray: this process
+        return ["local"]
     node = ray.get_runtime_context().get_node_id()
     if world == 1:
         return [node]

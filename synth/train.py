@@ -40,6 +40,10 @@ class Parallel:
     device: str | torch.device | None = None                          # None: config.device
 
 
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("cosine", "constant")
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(Config):
     epochs: int = 10
@@ -62,10 +66,10 @@ class TrainConfig(Config):
         check_range("epochs", self.epochs, 0, 100000, integer=True)
         check_range("batch_size", self.batch_size, 1, None, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
-        check_choice("optimizer", self.optimizer, ("sgd", "adam"))
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_range("momentum", self.momentum, 0, 1, high_open=True)
         check_range("weight_decay", self.weight_decay, 0, 1)
-        check_choice("schedule", self.schedule, ("cosine", "constant"))
+        check_choice("schedule", self.schedule, SCHEDULES)
         check_range("warmup_epochs", self.warmup_epochs, 0, None)
         check_range("label_smoothing", self.label_smoothing, 0, 1, high_open=True)
         check_range("seed", self.seed, 0, None, integer=True)

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from deploy.cli.main import cli
 
-FAST = {"name": "fast", "teacher": {"dataset": "digits", "model": '{"family": "mlp", "hidden": [16]}',
+FAST = {"name": "fast", "scaling": {"num_workers": 0}, "teacher": {"dataset": "digits", "model": '{"family": "mlp", "hidden": [16]}',
                                     "epochs": 1, "cache": ""},
         "synthesis": {"enabled": False}, "search": {"enabled": False},
         "refine": {"enabled": False}, "export": {"price": False, "onnx": False}}
