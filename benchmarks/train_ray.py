@@ -1,14 +1,14 @@
 """Teacher training on Ray Train vs single-process ``fit``: same accuracy, and the time.
 
-The pipeline's teacher (LeNet-5-BN on mnist5k, SGD, cosine, batch 64) is trained per seed
-three ways, interleaved: ``synth.train.fit`` in this process (the peer: what a user without
+A teacher (default: the pipeline's LeNet-5-BN on mnist5k; ``--dataset``/``--model`` pick
+another; SGD, cosine, batch 64) is trained per seed three ways, interleaved: ``synth.train.fit`` in this process (the peer: what a user without
 Ray Train runs), ``cluster.train.fit_on_workers`` on 1 Ray Train worker (2 CPUs) and on 2
 workers (1 CPU each, DDP over gloo; each step splits the same global batch of 64).
 Reported per way: real test accuracy (mean ± sd over seeds, and the largest paired
 difference to single-process), the training loop's own seconds (``train_seconds``: the
 epochs only) and the wall time of the whole call (Ray Train's start-up included).
 
-    python benchmarks/train_ray.py [--seeds 3] [--epochs 2]
+    python benchmarks/train_ray.py [--seeds 3] [--epochs 2] [--dataset digits --model convnet_small]
 """
 from __future__ import annotations
 

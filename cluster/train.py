@@ -43,11 +43,14 @@ class Scaling(Config):
     use_gpu: str = "auto"         # auto: a GPU per worker when the cluster has GPUs | true | false
     cpus_per_worker: float = 0    # 0: a node's CPUs shared among the workers (at least 1)
     storage_path: str = ""        # where checkpoints go ("" = the run directory); path or URI
+    max_failures: int = 2         # restarts of a worker group that failed (a node lost, a
+                                  # health check missed); the training starts over, seeded
 
     def validate(self) -> None:
         check_range("scaling.num_workers", self.num_workers, 0, 4096, integer=True)
         check_choice("scaling.use_gpu", str(self.use_gpu).lower(), ("auto", "true", "false"))
         check_range("scaling.cpus_per_worker", self.cpus_per_worker, 0, 1024)
+        check_range("scaling.max_failures", self.max_failures, -1, 1000, integer=True)
 
     def gpu(self, device: str = "auto") -> bool:
         """Whether workers ask for a GPU: ``auto`` follows the cluster (and device != cpu)."""
@@ -79,7 +82,7 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     Joins the running Ray (``cluster.connect``), else starts a local one.
     ``storage_path=None``: a temporary local directory, removed afterwards (one machine)."""
     import ray
-    from ray.train import RunConfig, ScalingConfig
+    from ray.train import FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
     from cluster.connect import connect
     from synth.checkpoint import load_model
@@ -93,16 +96,17 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     if "://" not in storage:
         storage = str(Path(storage).expanduser().resolve())
     use_gpu = scaling.gpu(device)
-    # local mode runs the loop here and keeps the checkpoint where it was written: stage it
-    # under the storage path; workers stage in a temporary directory that Ray uploads
-    config = {"task": task, "inputs": inputs if local else ray.put(inputs),
-              "staging": str(Path(storage) / name / "local") if local else None}
+    # local mode runs the loop here and keeps the checkpoint where it was written (staged in
+    # a directory removed below); workers stage in a temporary directory that Ray uploads
+    staging = tempfile.mkdtemp(prefix="nnsynth-local-") if local else None
+    config = {"task": task, "inputs": inputs if local else ray.put(inputs), "staging": staging}
     trainer = TorchTrainer(
         _worker_loop, train_loop_config=config,
         scaling_config=ScalingConfig(num_workers=scaling.num_workers, use_gpu=use_gpu,
                                      resources_per_worker={"CPU": scaling.cpus(),
                                                            **({"GPU": 1} if use_gpu else {})}),
-        run_config=RunConfig(name=name, storage_path=storage))
+        run_config=RunConfig(name=name, storage_path=storage,
+                             failure_config=FailureConfig(max_failures=scaling.max_failures)))
     log.info("training %s on %d Ray Train worker(s)%s", name, scaling.num_workers,
              " with GPUs" if use_gpu else "")
     try:
@@ -111,8 +115,9 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
             model = load_model(Path(path) / MODEL_FILE)
         metrics = dict(model.checkpoint_info["metrics"])
     finally:
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+        for folder in (scratch, staging):
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
     return model, metrics
 
 

@@ -15,6 +15,7 @@ with their components' own configs, so a typo in the last stage fails in the fir
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -31,6 +32,7 @@ def default_run_dir(config: RunConfig, root: str | os.PathLike = "runs") -> Path
 
 
 __all__ = ["default_run_dir", "enabled_stages", "run_pipeline"]
+logger = logging.getLogger(__name__)
 
 
 def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
@@ -40,7 +42,7 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
     """Run (or resume) every enabled stage into ``run_dir``; returns the summary dict.
 
     ``stop_after`` ends the run after that stage (for inspection and tests)."""
-    log = log or (lambda msg: None)
+    log = log or (lambda msg: logger.info("%s", msg.strip()))
     if stop_after is not None and stop_after not in STAGES:
         raise UserError(f"stop_after must be one of {', '.join(STAGES)}, got {stop_after!r}")
     todo = enabled_stages(config)
