@@ -22,7 +22,7 @@ from synth.continual import (METHODS, ContinualConfig, class_subset, incremental
                              learn_new_classes, per_class_accuracy, synthesize_old)
 from synth.data import load_dataset
 from synth.device import pick_device
-from synth.files import write_text_atomic
+from common import command_line, write_result
 from synth.inversion import InversionConfig
 from synth.models import build
 from synth.train import TrainConfig, fit
@@ -92,10 +92,8 @@ def main() -> None:
             print(lines[-1], file=sys.stderr)
     lines += ["", f"Device {pick_device()}, {args.threads} threads, total "
               f"{time.perf_counter() - start:.0f} s.",
-              "Command: `python benchmarks/continual.py " + " ".join(sys.argv[1:]) + "`"]
-    table = "\n".join(lines)
-    print(table)
-    write_text_atomic(args.out, "# benchmarks/continual.py\n\n" + table + "\n")
+              command_line()]
+    write_result(args.out, lines, "# benchmarks/continual.py")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from synth.data import load_dataset
 from synth.device import pick_device
 from synth.dfprune import PruneConfig, prune
 from synth.distill import DistillConfig, distill
-from synth.files import write_text_atomic
+from common import command_line, write_result
 from synth.inversion import InversionConfig, balanced_labels, synthesize
 from synth.models import build
 from synth.train import TrainConfig, evaluate, fit
@@ -110,10 +110,8 @@ def main() -> None:
               f"iterations, early stop), KD {args.kd_epochs} epochs on them (T=3, lr 0.01); "
               f"real-data FT {args.ft_epochs} epochs on the real training set (lr 0.01). Device "
               f"{device}, {args.threads} threads, total {time.perf_counter() - start:.0f} s.",
-              "Command: `python benchmarks/dfprune.py " + " ".join(sys.argv[1:]) + "`"]
-    table = "\n".join(lines)
-    print(table)
-    write_text_atomic(args.out, "# benchmarks/dfprune.py\n\n" + table + "\n")
+              command_line()]
+    write_result(args.out, lines, "# benchmarks/dfprune.py")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from common import write_result  # noqa: E402
 from synth.data import load_dataset
 from synth.models import build, count_flops, count_parameters
 from synth.train import TrainConfig, fit
@@ -47,11 +48,9 @@ def main() -> None:
     for r in rows:
         lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:,} | {r[4]:,} | {r[5]:.2%} | "
                      f"{r[6]:.1f} | {r[7]} | {r[8]} |")
-    table = "\n".join(lines)
-    print(table)
-    out = Path(__file__).parent / "results" / "foundation.md"
-    out.write_text("# Foundation benchmark\n\nCommand: `python benchmarks/foundation.py` "
-                   f"(2 CPU threads, seed 0, test split = 20% stratified).\n\n{table}\n")
+    write_result("foundation.md", ["Command: `python benchmarks/foundation.py` (2 CPU threads, "
+                                   "seed 0, test split = 20% stratified).", ""] + lines,
+                 "# Foundation benchmark")
     return 0
 
 

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import write_result  # noqa: E402
 from synth.checkpoint import load_model  # noqa: E402
 from synth.data import load_dataset  # noqa: E402
 from synth.distill import DistillConfig, adi_distill  # noqa: E402
@@ -134,10 +135,10 @@ def main() -> None:
         rows = check()
         lines += rows
         print("\n".join(rows), flush=True)
-    text = "\n".join(lines) + "\n"
-    print(text)
     if a.md:
-        Path(a.md).write_text(text)
+        write_result(a.md, lines)
+    else:
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

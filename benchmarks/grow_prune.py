@@ -35,6 +35,7 @@ from synth import masked
 from synth.compact import compact
 from synth.data import load_dataset
 from synth.distill import live_kd_fn
+from common import write_result
 from synth.files import write_text_atomic
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
 from synth.models import build, count_parameters, prunable_layers
@@ -148,8 +149,7 @@ def latency_only(args) -> None:
         lines += [f"## {name}: {connections(model):,} nonzero weights", ""]
         lines += compaction_lines(model, data) + [""]
     text = "\n".join(lines)
-    print(text)
-    write_text_atomic(RESULTS / "grow_prune_latency.md", text)
+    write_result(RESULTS / "grow_prune_latency.md", text)
 
 
 def curves(name: str, args) -> dict:
@@ -336,8 +336,7 @@ def seeds_report(args) -> None:
             + report([str(f) for f in files])
             + f"\nCompaction of seed {args.seeds[0]}'s chosen model:\n\n" + "\n".join(compaction)
             + "\n")
-    write_text_atomic(out, text)
-    print(text)
+    write_result(out, text)
 
 
 def run_one(name: str, args) -> str:
@@ -382,9 +381,10 @@ def main():
         return
     if args.report:
         text = report(args.report)
-        print(text)
         if args.out:
-            write_text_atomic(Path(args.out), text)
+            write_result(Path(args.out), text)
+        else:
+            print(text)
         return
     if args.skip_peer:
         curves(args.model, args)
@@ -394,9 +394,10 @@ def main():
         return
     if args.model:
         text = run_one(args.model, args)
-        print(text)
         if args.out:
-            Path(args.out).write_text(text)
+            write_result(Path(args.out), text)
+        else:
+            print(text)
         return
     # both models in parallel, one process (one thread) each
     RESULTS.mkdir(exist_ok=True)
@@ -412,7 +413,7 @@ def main():
     text = (f"# Grow-and-prune vs torch.nn.utils.prune (mnist5k, seed 0)\n\nCommand: `{cmd}` "
             f"(one process per model, 1 torch thread each, CPU)\n\n"
             + "\n".join(p.read_text() for p in parts.values()))
-    write_text_atomic(RESULTS / "grow_prune.md", text)
+    write_result(RESULTS / "grow_prune.md", text, echo=False)
     for p in parts.values():
         p.unlink()
     print(text)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hwsim import tables  # noqa: E402
 from hwsim.dse import DseConfig, explore  # noqa: E402
 from hwsim.workload import extract  # noqa: E402
-from synth.files import write_text_atomic
+from common import write_result  # noqa: E402
 from synth.models import build  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "hwsim_dse.md"
@@ -124,7 +124,7 @@ def main() -> None:
     text += dse_section(workloads)
     if not args.skip_cpu:
         text += table_section(workloads, args.threads)
-    write_text_atomic(RESULTS, "\n".join(text) + "\n")
+    write_result(RESULTS, text, echo=False)
     print(f"wrote {RESULTS}")
 
 

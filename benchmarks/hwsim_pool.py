@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cluster.connect import connect  # noqa: E402
 from cluster.hwsim_pool import HwsimPool  # noqa: E402
-from synth.files import write_text_atomic
+from common import write_result  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "hwsim_pool.md"
 
@@ -110,8 +110,7 @@ def main() -> None:
              f"| driver cache | {statistics.median(driver):.4f} | {max(driver):.4f} |",
              f"| actor cache (Ray round trip) | {statistics.median(actor):.3f} | {max(actor):.3f} |",
              "", f"Actor stats after the cache test: {stats}"]
-    print("\n".join(lines))
-    write_text_atomic(RESULTS, "\n".join(lines) + "\n")
+    write_result(RESULTS, lines)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hwsim.accel import AcceleratorConfig, DATAFLOWS, evaluate_many, gemm_compute_cycles  # noqa: E402
 from hwsim.workload import extract  # noqa: E402
-from synth.files import write_text_atomic
+from common import write_result  # noqa: E402
+from synth.files import write_text_atomic  # noqa: E402
 from synth.models import build  # noqa: E402
 
 VENV = Path(os.environ.get("SCALESIM_VENV", "/tmp/scalesim-venv"))
@@ -151,9 +152,7 @@ def run_scalesim(python: Path, rows: list[dict], arr: int, df: str, tag: str, fr
         raise RuntimeError(f"scalesim failed: {proc.stderr[-2000:]}")
     out = {"cycles": parse_report(next(work.rglob("COMPUTE_REPORT.csv"))), "wall_s": wall,
            "host": "this machine"}
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out))
-    os.replace(tmp, cached)
+    write_text_atomic(cached, json.dumps(out))
     shutil.rmtree(work, ignore_errors=True)
     return out
 
@@ -273,7 +272,7 @@ def main() -> None:
                  "itself counts as above.  Extract time is one PyTorch forward pass with hooks on this",
                  "(heavily shared, load ~15 on 2 cores) machine."]
         print("\n".join(text[-6:]))
-    write_text_atomic(RESULTS, "\n".join(text) + "\n")
+    write_result(RESULTS, text, echo=False)
     print(f"wrote {RESULTS}")
 
 

@@ -40,7 +40,8 @@ from hwsim.gpu import GpuConfig  # noqa: E402
 from hwsim.spring import SpringConfig, compare  # noqa: E402
 from hwsim.workload import extract  # noqa: E402
 from synth.data import load_dataset  # noqa: E402
-from synth.files import write_json_atomic, write_text_atomic  # noqa: E402
+from common import write_result  # noqa: E402
+from synth.files import write_json_atomic  # noqa: E402
 from synth.models import build  # noqa: E402
 from synth.quant import ROUNDINGS, FixedPointTraining, QuantConfig  # noqa: E402
 from synth.train import TrainConfig, fit  # noqa: E402
@@ -383,7 +384,7 @@ def main() -> None:
                      "the 12-bit row keeps gradients fp32; the 10-bit row quantizes the stored",
                      "weights only.", ""]
             text += ablation_table(args.epochs, args.seeds, data)
-    write_text_atomic(RESULTS, "\n".join(text) + "\n")
+    write_result(RESULTS, text, echo=False)
     print(f"wrote {RESULTS}")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from synth.data import load_dataset
-from synth.files import write_text_atomic
+from common import write_result
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
 from synth.incremental import IncrementalConfig, compare, split_dataset
 from synth.models import build
@@ -54,8 +54,7 @@ def main(argv):
               f"from scratch, {r['cost_reduction_vs_finetune']:.1%} vs fine-tuning "
               f"(paper: -64% / -63% for LeNet-300-100).", ""]
     text = "\n".join(lines)
-    print(text)
-    write_text_atomic(RESULTS / f"incremental_{name}.md", text)
+    write_result(RESULTS / f"incremental_{name}.md", text)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from synth.checkpoint import load_model  # noqa: E402
 from synth.data import Dataset, load_dataset  # noqa: E402
+from common import write_result  # noqa: E402
+from synth.files import atomic_path, write_text_atomic  # noqa: E402
 from synth.inversion import (BNFeatureHooks, InversionConfig, _augment, balanced_labels,  # noqa: E402
                              synthesize, total_variation)
 
@@ -38,7 +40,7 @@ REF_ITERS = 2000
 
 def _save(out: Path, name: str, obj: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(obj, indent=1))
+    write_text_atomic(out / f"{name}.json", json.dumps(obj, indent=1))
 
 
 # --------------------------------------------------------------------------- jobs
@@ -111,8 +113,8 @@ def job_invert(a) -> dict:
     teacher = load_model(a.teacher)
     res = _invert(a, not a.fixed, "mnist28", teacher, load_dataset("mnist5k"), a.batches,
                   iterations=a.max_iters)
-    torch.save({"images": res.pop("images"), "labels": res.pop("labels")},
-               Path(a.work) / f"{a.name}.images.pt")
+    with atomic_path(Path(a.work) / f"{a.name}.images.pt") as tmp:
+        torch.save({"images": res.pop("images"), "labels": res.pop("labels")}, tmp)
     return res
 
 
@@ -433,9 +435,10 @@ def main() -> None:
         if not a.report_only:
             run_phase(a, adi_jobs(a))
         text = adi_report(a)
-        print(text)
         if a.md:
-            Path(a.md).write_text(text)
+            write_result(a.md, text)
+        else:
+            print(text)
         return
     if a.mode == "all":
         p1, p2 = plan(a)
@@ -453,9 +456,10 @@ def main() -> None:
             run_phase(a, [["pairs", "pairs", "--batch", str(b), "--iters", str(it),
                            "--shards", str(sh)]])
     text = report(a)
-    print(text)
     if a.md:
-        Path(a.md).write_text(text)
+        write_result(a.md, text)
+    else:
+        print(text)
 
 
 if __name__ == "__main__":

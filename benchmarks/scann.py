@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from synth.data import load_dataset
-from synth.files import write_text_atomic
+from common import write_result
 from synth.scann import ScannConfig, geometric_mean, run_scann
 
 DATASETS = ("iris", "wine", "breast_cancer", "digits")
@@ -58,8 +58,7 @@ def main(argv):
         + f"; geometric mean {geometric_mean([r['reduction'] for r in best]):.1f}x "
           f"(paper: 82.1x over nine data sets)", ""]
     text = "\n".join(lines)
-    print(text)
-    write_text_atomic(RESULTS, text)
+    write_result(RESULTS, text)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tqdm.auto import tqdm
 from search.costs import CostModel
 from search.space import load_space, spec_key
 from synth.data import load_dataset
+from synth.files import atomic_path
 from synth.models import build, count_flops, count_parameters
 from synth.train import TrainConfig, evaluate, fit
 
@@ -32,9 +32,8 @@ TRAIN = TrainConfig(epochs=10, batch_size=64, lr=0.05, keep_best=False, progress
 
 
 def write_table(rows: list[dict], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    pq.write_table(pa.Table.from_pylist(rows), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.Table.from_pylist(rows), tmp)
 
 
 def measure(spec: dict, data) -> dict:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from common import write_result  # noqa: E402
 from search.costs import CostModel
 from search.searchers import ChameleonSearcher, RandomSearcher, SteerageSearcher
 from search.space import load_space, spec_key
@@ -136,9 +137,7 @@ def main() -> None:
                      f"{rand / np.median(t):.2f}x fewer | {np.mean(seconds[name]):.1f} |")
     lines += ["", "Per-seed trials: " + "; ".join(f"{k}: {v}" for k, v in trials.items()), "",
               f"Command: `python benchmarks/search_efficiency.py --seeds {args.seeds}`"]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    OUT.write_text(text)
+    write_result(OUT, lines)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from search.predictors import BoostedTreesPredictor, GPPredictor, accuracy_logit, kendall_tau
 from search.space import load_space
-from synth.files import write_text_atomic
+from common import write_result
 
 SET = Path(__file__).parent / "data" / "convnet_archs.parquet"
 OUT = Path(__file__).parent / "results" / "search_predictors.md"
@@ -76,9 +76,7 @@ def main() -> None:
     lines += ["", "Fit + predict seconds (mean, this machine, 1 thread): " + ", ".join(
         f"{k} {np.mean(v):.2f}" for k, v in seconds.items()), "",
         f"Command: `python benchmarks/search_predictors.py --seeds {args.seeds}`"]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    write_text_atomic(OUT, text)
+    write_result(OUT, lines)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ RAY_ADDRESS environment variable) joins an existing cluster instead.
 """
 from __future__ import annotations
 
+import logging
 import os
+
+log = logging.getLogger(__name__)
 
 # Must be set before ``import ray`` to take effect (ANCHORS: Ray facts).
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
@@ -51,10 +54,12 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     kwargs = dict(log_to_driver=not quiet, namespace=namespace, runtime_env=runtime_env,
                   configure_logging=True, logging_level="ERROR" if quiet else "INFO")
     if address:
+        log.info("joining the Ray cluster at %s", address)
         ray.init(address=address, **kwargs)
     else:
         from ray._private import ray_constants  # in case ray was imported before this module
         ray_constants.ENABLE_RAY_CLUSTER = False
+        log.info("starting a local Ray on %s (%s CPUs)", LOCALHOST, num_cpus or "all")
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, dashboard_host=LOCALHOST,
                  _node_ip_address=LOCALHOST, **kwargs)
     return ray.get_runtime_context()

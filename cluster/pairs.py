@@ -19,7 +19,6 @@ driver only, once each; rerunning the same job into the same directory skips com
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -31,6 +30,7 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
+from synth.checkpoint import checksum_bytes, model_from_payload
 from synth.data import pixel_range
 from synth.errors import UserError
 from synth.files import write_json_atomic
@@ -42,22 +42,7 @@ log = logging.getLogger(__name__)
 
 def teacher_checksum(path: str | os.PathLike) -> str:
     """SHA-256 (first 16 hex digits) of the teacher checkpoint file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
-
-
-def model_from_payload(payload: dict) -> torch.nn.Module:
-    """A model from a ``read_checkpoint`` payload (shipped once through the object store)."""
-    from synth.models import build
-    model = build(payload["spec"], payload["input_shape"], payload["num_classes"])
-    if payload.get("masks"):
-        from synth.masked import attach_masks
-        attach_masks(model, payload["masks"])
-    model.load_state_dict(payload["state_dict"])
-    return model.eval()
+    return checksum_bytes(Path(path).read_bytes())
 
 
 def resolve_student(student: Any, input_shape, num_classes) -> torch.nn.Module:
@@ -86,7 +71,7 @@ class PairActor:
         from cluster.connect import match_torch_threads
         self.threads = match_torch_threads()
         self.slot = slot
-        self.teacher = model_from_payload(teacher_payload)
+        self.teacher = model_from_payload(teacher_payload, where="teacher")
         self.meta = teacher_payload.get("dataset") or {}
         self.pixel_range = pixel_range(self.meta)
         self.student, self.kd = None, None
@@ -239,12 +224,14 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     restarts...)."""
     import ray
     from cluster.pool import ResilientActorPool
-    from synth.checkpoint import read_checkpoint
+    from synth.checkpoint import read_checkpoint_and_checksum
     from synth.data import write_parquet
     from synth.models import batchnorm_layers
 
-    payload = read_checkpoint(teacher_path)
-    teacher = model_from_payload(payload)
+    # the teacher file is read and checked once here; actors get the payload through the
+    # object store (one ray.put) and build their own copy from it
+    payload, checksum = read_checkpoint_and_checksum(teacher_path)
+    teacher = model_from_payload(payload, where=str(teacher_path))
     if not batchnorm_layers(teacher):
         raise UserError(f"teacher {teacher_path} has no BatchNorm layers: DeepInversion needs "
                         f"their running statistics")
@@ -263,7 +250,6 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     if pairs < 1 or shard_size < 1:
         raise UserError(f"pairs and shard_size must be >= 1, got {pairs} and {shard_size}")
     out = prepare_out_dir(out_dir)
-    checksum = teacher_checksum(teacher_path)
     _check_manifest(out, {"teacher_checksum": checksum, "num_images": num_images,
                           "shard_size": shard_size, "seed": seed, "config": config.to_dict(),
                           "student": json.dumps(student_spec, sort_keys=True, default=str),

@@ -78,12 +78,24 @@ class RunContext:
     def path(self, name: str) -> Path:
         return self.run_dir / name
 
+    def output(self, stage: str, key: str = "checkpoint") -> Path:
+        """A file an earlier stage recorded in the ledger (``outputs[stage][key]``, relative
+        to the run directory): stages read their inputs from here, not by file name."""
+        return self.path(self.outputs[stage][key])
+
     def real_data(self):
         """The teacher's real data set (train for the teacher only; test for reporting)."""
         if self._data is None:
             from synth.data import load_dataset
             self._data = load_dataset(self.config.teacher.dataset, seed=self.config.data_seed)
         return self._data
+
+    def train_placement(self) -> dict:
+        """Where trainings run (``cluster.train`` keywords): the ``scaling`` section, with
+        checkpoints under the run directory unless it names shared storage."""
+        from cluster.train import Scaling
+        return {"scaling": Scaling.from_dict(self.config.scaling, where="scaling"),
+                "storage_path": self.path("ray_train")}
 
     def connect_ray(self) -> None:
         """Start (or join) Ray once, for the stages that fan out."""

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from synth.errors import UserError
+from synth.files import atomic_path
 
 OPSET = 17
 DEFAULT_TOLERANCE = 1e-4   # max |logit difference|, PyTorch vs onnxruntime, float32
@@ -32,22 +33,17 @@ def export_onnx(model: torch.nn.Module, path: str | os.PathLike,
     if not input_shape:
         raise UserError("export_onnx needs input_shape (the model has no .input_shape)")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     was_training = model.training
     device = next(model.parameters()).device
     model = model.cpu().eval()
     dummy = torch.zeros((1,) + input_shape)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), atomic_path(path) as tmp:
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
             torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=opset,
                               input_names=["input"], output_names=["logits"],
                               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-        os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
         model.to(device).train(was_training)
     return path
 

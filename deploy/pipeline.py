@@ -15,6 +15,7 @@ with their components' own configs, so a typo in the last stage fails in the fir
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Callable
 
 from deploy import stages as stage_impl
 from deploy.ledger import Ledger, RunContext
-from deploy.run_config import STAGES, RunConfig
+from deploy.run_config import STAGES, RunConfig, enabled_stages
 from synth.errors import UserError
 from synth.files import write_json_atomic
 
@@ -30,10 +31,8 @@ def default_run_dir(config: RunConfig, root: str | os.PathLike = "runs") -> Path
     return Path(root) / config.name
 
 
-def enabled_stages(config: RunConfig) -> list[str]:
-    skip = {"synthesis": not config.synthesis.enabled, "search": not config.search.enabled,
-            "refine": not config.refine.enabled}
-    return [s for s in STAGES if not skip.get(s, False)]
+__all__ = ["default_run_dir", "enabled_stages", "run_pipeline"]
+logger = logging.getLogger(__name__)
 
 
 def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
@@ -43,7 +42,7 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
     """Run (or resume) every enabled stage into ``run_dir``; returns the summary dict.
 
     ``stop_after`` ends the run after that stage (for inspection and tests)."""
-    log = log or (lambda msg: None)
+    log = log or (lambda msg: logger.info("%s", msg.strip()))
     if stop_after is not None and stop_after not in STAGES:
         raise UserError(f"stop_after must be one of {', '.join(STAGES)}, got {stop_after!r}")
     todo = enabled_stages(config)
@@ -67,7 +66,7 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
                     f"{', '.join(dropped)}")
             log(f"[{i}/{len(todo)}] {stage} ...")
             start = time.perf_counter()
-            outputs = stage_impl.RUNNERS[stage](ctx)
+            outputs = stage_impl.STAGE_REGISTRY[stage].run(ctx)
             seconds = time.perf_counter() - start
             ledger.record(stage, fingerprint, outputs, seconds)
             ctx.outputs[stage] = outputs

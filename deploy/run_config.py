@@ -21,7 +21,6 @@ from typing import Any, Mapping
 from synth.config import Config, check_choice, check_range
 from synth.errors import ConfigError, UserError
 
-STAGES = ("teacher", "synthesis", "search", "refine", "export")
 BUNDLED = ("default", "tiny")
 
 
@@ -43,7 +42,9 @@ class TeacherStage(Config):
     epochs: int = 8
     batch_size: int = 64
     lr: float = 0.05
-    cache: str = "runs/teachers"   # reuse a teacher with the same settings from here ("" = none)
+    # reuse a teacher with the same settings from here ("" = none); a relative path is taken
+    # from the run directory's parent (runs/), so a cluster run on shared storage finds it
+    cache: str = "teachers"
 
     def validate(self) -> None:
         check_range("teacher.epochs", self.epochs, 1, 1000, integer=True)
@@ -119,6 +120,13 @@ class ExportStage(Config):
 
 _SECTIONS = {"teacher": TeacherStage, "synthesis": SynthesisStage, "search": SearchStage,
              "refine": RefineStage, "export": ExportStage}
+# The stages in run order: one per section (deploy.stages.STAGE_REGISTRY holds their runners).
+STAGES = tuple(_SECTIONS)
+
+
+def enabled_stages(config: "RunConfig") -> list[str]:
+    """The stages this config runs, in order (a section with ``enabled: false`` is skipped)."""
+    return [s for s in STAGES if getattr(getattr(config, s), "enabled", True)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +136,9 @@ class RunConfig(Config):
     data_seed: int = 0             # the real data's split; 0 = the split `nnsynth eval` uses
     device: str = "auto"
     num_cpus: int = 0              # local Ray CPUs (0 = all); ignored when joining a cluster
+    # Ray Train workers for the trainings (cluster.train.Scaling keys: num_workers, use_gpu,
+    # cpus_per_worker, storage_path); validated by check_stages
+    scaling: Mapping = dataclasses.field(default_factory=dict)
     teacher: TeacherStage = dataclasses.field(default_factory=TeacherStage)
     synthesis: SynthesisStage = dataclasses.field(default_factory=SynthesisStage)
     search: SearchStage = dataclasses.field(default_factory=SearchStage)
@@ -141,6 +152,7 @@ class RunConfig(Config):
         check_range("data_seed", self.data_seed, 0, None, integer=True)
         check_range("num_cpus", self.num_cpus, 0, 4096, integer=True)
         check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        check_mapping("scaling", self.scaling)
         if self.refine.enabled and not self.search.enabled:
             raise ConfigError("refine.enabled needs search.enabled (it refines the best "
                               "searched model)")
@@ -173,6 +185,10 @@ class RunConfig(Config):
         keep = {k: v for k, v in d.items() if k not in _SECTIONS or k in upto}
         keep.pop("name", None)
         keep.pop("num_cpus", None)   # where it runs does not change what it computes
+        keep.get("teacher", {}).pop("cache", None)        # nor where the teacher cache is
+        scaling = {k: v for k, v in keep.pop("scaling", {}).items() if k != "storage_path"}
+        if scaling:                  # data-parallel workers change the result (BN, order)
+            keep["scaling"] = scaling
         text = json.dumps(keep, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -13,24 +13,23 @@ algorithm of their own:
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 import shutil
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
-from deploy.run_config import RunConfig
+from deploy.run_config import STAGES, RunConfig
 from synth.errors import ConfigError, UserError
 
-# The component each stage needs: (module, attribute), checked before any work starts.
-REQUIRES = {
-    "teacher": [("synth.train", "fit"), ("synth.checkpoint", "save_checkpoint")],
-    "synthesis": [("cluster.pairs", "run_synthesis"), ("synth.inversion", "InversionConfig"),
-                  ("synth.images", "save_class_grid")],
-    "search": [("search.run", "run_search"), ("search.run", "SearchConfig")],
-    "refine": [("synth.grow_prune", "grow_and_prune"), ("synth.compact", "compact")],
-    "export": [("deploy.onnx_export", "export_and_verify")],
-}
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One stage of ``nnsynth run``: its runner and what it needs (checked before work)."""
+    name: str
+    run: Callable                    # run(ctx: RunContext) -> outputs recorded in the ledger
+    requires: tuple = ()             # (module, attribute) pairs it imports
+    switch: str = ""                 # the config key that turns it off
 
 
 def _require(stage: str, module: str, attr: str):
@@ -39,14 +38,14 @@ def _require(stage: str, module: str, attr: str):
     except (ImportError, AttributeError) as e:
         raise ConfigError(f"stage '{stage}' needs {module}.{attr}, which is not available "
                           f"({type(e).__name__}: {e}); turn it off with "
-                          f"{'export.price' if stage == 'export' else stage + '.enabled'}: false"
+                          f"{STAGE_REGISTRY[stage].switch or stage + '.enabled'}: false"
                           ) from None
 
 
 def check_stages(config: RunConfig, stages: list[str]) -> None:
     """Import what each stage needs and validate its option sections; no work is done."""
     for stage in stages:
-        for module, attr in REQUIRES.get(stage, []):
+        for module, attr in STAGE_REGISTRY[stage].requires:
             _require(stage, module, attr)
     from synth.models import resolve_spec
     resolve_spec(config.teacher.model)
@@ -58,7 +57,11 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
             resolve_spec(config.synthesis.student)
         _options("synthesis.distill", lambda: synthesis_distill(config))
     if "search" in stages:
-        _options("search.options", lambda: search_config(config, Path("run")))
+        run = Path("run")         # placeholders: only the options are checked here
+        _options("search.options", lambda: search_config(config, run, run / "teacher.pt",
+                                                         run / "synthetic"))
+    from cluster.train import Scaling
+    _options("scaling", lambda: Scaling.from_dict(config.scaling, where="scaling"))
     if "refine" in stages:
         from synth.grow_prune import GrowPruneSchedule
         _options("refine.schedule", lambda: GrowPruneSchedule.from_dict(
@@ -94,44 +97,54 @@ def _model_facts(model, input_shape) -> dict:
 
 # --------------------------------------------------------------------------- teacher
 def run_teacher(ctx) -> dict:
-    """Train the teacher on the real training split, or copy a cached one with the same
-    settings (the cache key names data set, model, epochs, batch, lr and seeds)."""
+    """Train the teacher on the real training split on Ray Train workers
+    (``cluster.train.fit_on_workers``), or copy a cached one with the same settings (the
+    cache key names data set, model, epochs, batch, lr and seeds)."""
     from synth.checkpoint import load_model, save_checkpoint
+    from synth.files import copy_atomic
     from synth.models import build
-    from synth.train import TrainConfig, evaluate, fit
+    from synth.train import TrainConfig, evaluate
     import torch
     c, cfg = ctx.config.teacher, ctx.config
     data = ctx.real_data()
     key = _slug(f"{c.dataset}_{c.model}_e{c.epochs}_b{c.batch_size}_lr{c.lr}"
                 f"_s{cfg.seed}_d{cfg.data_seed}") + ".pt"
-    cached = Path(c.cache) / key if c.cache else None
-    target = ctx.path("teacher.pt")
+    cached = teacher_cache(ctx) / key if c.cache else None
+    name = "teacher.pt"
+    target = ctx.path(name)
     reused = bool(cached and cached.is_file())
+    trained_on = []
     if reused:
         ctx.log(f"  reusing teacher {cached}")
-        shutil.copyfile(cached, target.with_name(".teacher.pt.tmp"))
-        target.with_name(".teacher.pt.tmp").replace(target)
+        copy_atomic(cached, target)
         model = load_model(target)
     else:
+        from cluster.train import fit_on_workers
         torch.manual_seed(cfg.seed)
         model = build(c.model, data.input_shape, data.num_classes)
         train = TrainConfig(epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, seed=cfg.seed,
                             device=cfg.device, progress=ctx.progress)
-        metrics = fit(model, data, train, desc="teacher")
+        ctx.connect_ray()
+        model, metrics = fit_on_workers(model, data, train, desc="teacher", name="teacher",
+                                        **ctx.train_placement())
+        trained_on = metrics.pop("nodes")
         metrics.pop("history")
         save_checkpoint(target, model, dataset=data.metadata(), metrics=metrics,
                         extra={"train_config": train.to_dict(), "role": "teacher"})
         if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f".{cached.name}.tmp")
-            shutil.copyfile(target, tmp)
-            tmp.replace(cached)
+            copy_atomic(target, cached)
     test = evaluate(model, data.x_test, data.y_test)
-    out = {"checkpoint": "teacher.pt", "reused": reused, "cache": str(cached or ""),
-           "test_accuracy": test["accuracy"], "spec": model.spec}
+    out = {"checkpoint": name, "reused": reused, "cache": str(cached or ""),
+           "test_accuracy": test["accuracy"], "spec": model.spec, "trained_on": trained_on}
     out.update(_model_facts(model, data.input_shape))
     ctx.log(f"  teacher test accuracy {test['accuracy']:.4f}, {out['parameters']:,} parameters")
     return out
+
+
+def teacher_cache(ctx) -> Path:
+    """``teacher.cache``: absolute as given, relative to the run directory's parent."""
+    cache = Path(ctx.config.teacher.cache).expanduser()
+    return cache if cache.is_absolute() else ctx.run_dir.parent / cache
 
 
 # --------------------------------------------------------------------------- synthesis
@@ -150,21 +163,22 @@ def run_synthesis_stage(ctx) -> dict:
     c, cfg = ctx.config.synthesis, ctx.config
     inversion = InversionConfig.preset(c.preset, **{"device": cfg.device, **c.inversion})
     ctx.connect_ray()
-    summary = run_synthesis(str(ctx.path("teacher.pt")), str(ctx.path("synthetic")),
+    out = "synthetic"
+    summary = run_synthesis(str(ctx.output("teacher")), str(ctx.path(out)),
                             c.num_images, c.pairs, inversion,
                             student_spec=c.student or None, seed=cfg.seed,
                             shard_size=c.shard_size, progress=ctx.progress,
                             distill=synthesis_distill(cfg))
-    return {"dataset": "synthetic", "summary": summary, "image_grid": _image_grid(ctx)}
+    return {"dataset": out, "summary": summary, "image_grid": _image_grid(ctx, out)}
 
 
-def _image_grid(ctx) -> str | None:
+def _image_grid(ctx, dataset: str) -> str | None:
     """images.png: one row per class of synthesized images (synth.images.save_class_grid)."""
     import numpy as np
     import torch
     from synth.data import read_parquet_table
     from synth.images import save_class_grid
-    table, meta = read_parquet_table(ctx.path("synthetic"))
+    table, meta = read_parquet_table(ctx.path(dataset))
     shape = tuple(int(s) for s in meta["input_shape"])
     x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False),
                    dtype=np.float32).reshape((table.num_rows,) + shape)
@@ -178,10 +192,10 @@ def _image_grid(ctx) -> str | None:
 PIPELINE_SEARCH_KEYS = ("dataset", "data_seed", "teacher", "data")   # set from the earlier stages
 
 
-def search_config(config: RunConfig, run_dir: Path):
+def search_config(config: RunConfig, run_dir: Path, teacher: Path, data: Path):
     """``search.run.SearchConfig``: ``search.options`` plus what the pipeline knows -- the
-    teacher checkpoint and the synthesized set (trials are KD on it), the real data set's
-    name (validation and test reporting), the seed and the device."""
+    ``teacher`` checkpoint and the synthesized set ``data`` (trials are KD on it), the real
+    data set's name (validation and test reporting), the seed and the device."""
     from search.run import SearchConfig
     taken = sorted(set(config.search.options) & set(PIPELINE_SEARCH_KEYS))
     if taken:
@@ -195,8 +209,7 @@ def search_config(config: RunConfig, run_dir: Path):
     return SearchConfig.from_dict({
         "seed": config.seed, "device": config.device, **options,
         "dataset": config.teacher.dataset, "data_seed": config.data_seed,
-        "teacher": str(run_dir / "teacher.pt"),
-        "data": str(run_dir / "synthetic")})
+        "teacher": str(teacher), "data": str(data)})
 
 
 def run_search_stage(ctx) -> dict:
@@ -204,8 +217,10 @@ def run_search_stage(ctx) -> dict:
     interrupted search (finished trials are kept) when its saved config is unchanged."""
     import json
     from search.run import run_search
+    from synth.files import copy_atomic
     out_dir = ctx.path("search")
-    config = search_config(ctx.config, ctx.run_dir)
+    config = search_config(ctx.config, ctx.run_dir, ctx.output("teacher"),
+                           ctx.output("synthesis", "dataset"))
     space = ctx.config.search.options.get("space")
     if isinstance(space, Mapping):
         from synth.files import write_json_atomic
@@ -222,9 +237,7 @@ def run_search_stage(ctx) -> dict:
     summary = run_search(config, out_dir, resume=resume, progress=ctx.progress,
                          address=ctx.address)
     for name in ("results.parquet", "pareto.png"):
-        tmp = ctx.path(f".{name}.tmp")
-        shutil.copyfile(out_dir / name, tmp)
-        tmp.replace(ctx.path(name))
+        copy_atomic(out_dir / name, ctx.path(name))
     ctx.log(f"  {summary['trials']} trials; best {json.dumps(summary['best_spec'])}: "
             f"accuracy {summary['best_accuracy']:.4f}, {summary['best_parameters']:,} parameters")
     return {"checkpoint": "search/best.pt", "results": "results.parquet",
@@ -248,25 +261,32 @@ def run_refine(ctx) -> dict:
     from synth.compact import compact
     from synth.data import load_dataset
     from synth.distill import teacher_logits
-    from synth.grow_prune import GrowPruneSchedule, grow_and_prune
-    from synth.train import TrainConfig, fit
+    from cluster.train import fit_on_workers, grow_prune_on_worker
+    from synth.grow_prune import GrowPruneSchedule
+    from synth.train import TrainConfig
     c, cfg = ctx.config.refine, ctx.config
-    teacher = load_model(ctx.path("teacher.pt"))
-    student = load_model(ctx.path(ctx.outputs["search"]["checkpoint"]))
-    synthetic = load_dataset(f"parquet:{ctx.path('synthetic')}", seed=cfg.seed)
+    teacher = load_model(ctx.output("teacher"))
+    student = load_model(ctx.output("search"))
+    synthetic = load_dataset(f"parquet:{ctx.output('synthesis', 'dataset')}", seed=cfg.seed)
     train_xy = (synthetic.x_train, teacher_logits(teacher, synthetic.x_train))
     schedule = GrowPruneSchedule.from_dict({"seed": cfg.seed, "device": cfg.device,
                                             **c.schedule})
     loss_fn = _kd_loss_fn(c.temperature)
     torch.manual_seed(cfg.seed)
-    student, history = grow_and_prune(student, synthetic, schedule, progress=ctx.progress,
-                                      loss_fn=loss_fn, train_xy=train_xy)
+    ctx.connect_ray()
+    student, grown = grow_prune_on_worker(student, synthetic, schedule, progress=ctx.progress,
+                                          loss_fn=loss_fn, train_xy=train_xy,
+                                          name="grow-prune", **ctx.train_placement())
+    history, trained_on = grown["history"], grown["nodes"]
     if c.distill_epochs:
-        fit(student, synthetic, TrainConfig(epochs=c.distill_epochs, lr=schedule.lr,
+        student, kd = fit_on_workers(
+            student, synthetic, TrainConfig(epochs=c.distill_epochs, lr=schedule.lr,
                                             optimizer=schedule.optimizer, seed=cfg.seed,
                                             device=cfg.device, keep_best=False,
                                             progress=ctx.progress),
-            loss_fn=loss_fn, train_xy=train_xy, desc="final KD")
+            loss_fn=loss_fn, train_xy=train_xy, desc="final KD", name="final-kd",
+            **ctx.train_placement())
+        trained_on = sorted(set(trained_on) | set(kd["nodes"]))
     small = compact(student.cpu().eval())
     real = ctx.real_data()
     facts = _model_facts(small, real.input_shape)
@@ -276,7 +296,7 @@ def run_refine(ctx) -> dict:
                            "grow_prune_history": history})
     ctx.log(f"  refined: {facts['parameters']:,} parameters ({facts['nonzero_parameters']:,} "
             f"nonzero) after {len(history) - 1} grow/prune steps")
-    return {"checkpoint": "refined.pt", **facts,
+    return {"checkpoint": "refined.pt", **facts, "trained_on": trained_on,
             "history": [{k: v for k, v in h.items() if isinstance(v, (int, float, str))}
                         for h in history]}
 
@@ -307,12 +327,13 @@ def run_export(ctx) -> dict:
     import json
     from deploy.onnx_export import export_and_verify
     from deploy.summary import render_summary, write_summary
-    from synth.checkpoint import load_model, read_checkpoint, save_checkpoint
+    from synth.checkpoint import load_model, model_from_payload, read_checkpoint, save_checkpoint
     from synth.train import evaluate
     data = ctx.real_data()
     source, label = final_checkpoint(ctx)
-    teacher = load_model(ctx.path("teacher.pt"))
-    final = load_model(ctx.path(source))
+    teacher = load_model(ctx.output("teacher"))
+    payload = read_checkpoint(ctx.path(source))
+    final = model_from_payload(payload, where=source)
     rows = {}
     for name, model in (("teacher", teacher), ("final", final)):
         row = {"test_accuracy": evaluate(model, data.x_test, data.y_test)["accuracy"]}
@@ -320,14 +341,14 @@ def run_export(ctx) -> dict:
         row.update(_price(ctx, model))
         row["spec_text"] = json.dumps(model.spec, sort_keys=True)
         rows[name] = row
-    payload = read_checkpoint(ctx.path(source))
     metrics = {**payload.get("metrics", {}),
                **{k: v for k, v in rows["final"].items() if k != "spec_text"},
                "test_split": "real", "dataset": data.name}
     save_checkpoint(ctx.path("final.pt"), final, dataset=data.metadata(), metrics=metrics,
                     masks=payload.get("masks") or None,
                     extra={**payload.get("extra", {}), "role": "final", "source": source})
-    files = {"final checkpoint": "final.pt", "teacher checkpoint": "teacher.pt",
+    files = {"final checkpoint": "final.pt",
+             "teacher checkpoint": ctx.outputs["teacher"]["checkpoint"],
              "config": "config.json", "ledger": "ledger.json"}
     notes = []
     if ctx.config.export.onnx:
@@ -339,10 +360,11 @@ def run_export(ctx) -> dict:
                      f"{check['tolerance']:g}), {check['prediction_mismatches']} differing "
                      f"predictions")
         rows["final"]["onnx_max_abs_diff"] = check["max_abs_diff"]
-    for stage, name, label_ in (("search", "results.parquet", "search results"),
-                                ("search", "pareto.png", "Pareto plot"),
-                                ("synthesis", "images.png", "synthesized images")):
-        if ctx.path(name).is_file():
+    for stage, key, label_ in (("search", "results", "search results"),
+                               ("search", "pareto", "Pareto plot"),
+                               ("synthesis", "image_grid", "synthesized images")):
+        name = ctx.outputs.get(stage, {}).get(key)
+        if name and ctx.path(name).is_file():
             files[label_] = name
     stage_seconds = {s: None for s in ctx.outputs}
     from deploy.ledger import Ledger
@@ -358,5 +380,18 @@ def run_export(ctx) -> dict:
     return {"checkpoint": "final.pt", "summary": summary}
 
 
-RUNNERS = {"teacher": run_teacher, "synthesis": run_synthesis_stage, "search": run_search_stage,
-           "refine": run_refine, "export": run_export}
+# The one stage registry: run order (= deploy.run_config.STAGES), runners, requirements.
+STAGE_REGISTRY = {s.name: s for s in (
+    Stage("teacher", run_teacher, (("synth.train", "fit"), ("cluster.train", "fit_on_workers"),
+                                   ("synth.checkpoint", "save_checkpoint"))),
+    Stage("synthesis", run_synthesis_stage, (("cluster.pairs", "run_synthesis"),
+                                             ("synth.inversion", "InversionConfig"),
+                                             ("synth.images", "save_class_grid"))),
+    Stage("search", run_search_stage, (("search.run", "run_search"),
+                                       ("search.run", "SearchConfig"))),
+    Stage("refine", run_refine, (("cluster.train", "grow_prune_on_worker"),
+                                 ("synth.compact", "compact"))),
+    Stage("export", run_export, (("deploy.onnx_export", "export_and_verify"),),
+          switch="export.price"),
+)}
+assert tuple(STAGE_REGISTRY) == STAGES, "deploy.run_config.STAGES and the registry disagree"

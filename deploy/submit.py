@@ -70,14 +70,15 @@ def submit_run(config: str, address: str, *, run_dir: str | None = None,
     FAILED/STOPPED, None when not followed."""
     if not address.startswith(("http://", "https://")):
         raise UserError(f"--address must be the dashboard URL (http://HOST:8265), got {address!r}")
-    if config not in ("default", "tiny") and Path(config).is_file():
+    from deploy.run_config import BUNDLED
+    if config not in BUNDLED and Path(config).is_file():
         # Uploaded with the working_dir: refer to it by its path inside the project.
         root = Path(working_dir or project_root()).resolve()
         try:
             config = str(Path(config).resolve().relative_to(root))
         except ValueError:
             raise UserError(f"config {config} must lie inside the uploaded project {root} "
-                            f"(or be a bundled name: default, tiny)") from None
+                            f"(or be a bundled name: {', '.join(BUNDLED)})") from None
     client = _client(address)
     deadline = time.monotonic() + 60
     while True:  # a just-started head answers before its job agent is ready

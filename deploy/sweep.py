@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping
 from deploy.run_config import RunConfig, load_run_config, read_yaml, check_mapping
 from synth.config import Config, check_range
 from synth.errors import ConfigError, UserError
+from synth.files import atomic_path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,7 +157,6 @@ def write_rows(path: Path, rows: list[dict]) -> Path:
     import pyarrow.parquet as pq
     keys = sorted({k for r in rows for k, v in r.items() if not isinstance(v, (dict, list))})
     table = pa.table({k: [r.get(k) for r in rows] for k in keys})
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
     return path

@@ -12,8 +12,8 @@ from hwsim.accel import AcceleratorConfig
 from hwsim.spring import SpringConfig
 from hwsim.workload import Op, extract
 
-__all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "extract", "gpu", "price",
-           "price_layers", "price_ops", "spring", "workload"]
+__all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "extract", "gpu", "latency_cost",
+           "price", "price_report", "price_layers", "price_ops", "spring", "workload"]
 
 
 def accel_config(accel_cfg: Any) -> AcceleratorConfig:
@@ -47,6 +47,40 @@ def price_ops(ops, accel_cfg=None, spring_cfg: Any = False) -> dict:
         out.update(spring_latency_ms=s["latency_ms"], spring_energy_mj=s["energy_mj"],
                    spring_power_w=s["power_w"])
     return out
+
+
+def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
+                 spring: bool = False) -> dict:
+    """``nnsynth hwsim eval``'s report: accelerator totals and per-layer rows and, with
+    ``spring``, SPRING inference and training against the GPU roofline.  A checkpoint trained
+    in fixed point (``synth.quant.checkpoint_quant``) is priced on SPRING at its precision."""
+    from hwsim import spring as spring_mod
+    ops = extract(model, input_shape, batch=batch)
+    res = accel.evaluate(ops, accel_config(accel_cfg))
+    out = {"input_shape": list(input_shape), "batch": batch,
+           **{k: v for k, v in res.items() if k not in ("layers", "config")},
+           "config": res["config"], "layers": res["layers"]}
+    if not spring:
+        return out
+    from synth.quant import checkpoint_quant
+    quant = checkpoint_quant(model)
+    spring_cfg = spring_mod.SpringConfig(
+        **({"int_bits": quant.int_bits, "frac_bits": quant.frac_bits} if quant else {}))
+    out["spring_precision"] = f"{spring_cfg.int_bits}.{spring_cfg.frac_bits}"
+    for mode in ("inference", "training"):
+        cmp = spring_mod.compare(ops, spring_cfg, mode=mode)
+        out[f"spring_{mode}"] = {k: cmp["spring"][k] for k in
+                                 ("latency_ms", "energy_mj", "power_w", "skipped_fraction")}
+        out[f"spring_{mode}"].update(speedup_vs_gpu=cmp["speedup"],
+                                     power_reduction_vs_gpu=cmp["power_reduction"],
+                                     energy_efficiency_vs_gpu=cmp["energy_efficiency"])
+    return out
+
+
+def latency_cost(model) -> float:
+    """A cost function (``synth.dfprune.prune``'s ``cost_fn``): the model's latency on the
+    default accelerator, ms per image."""
+    return float(price(model, model.input_shape)["latency_ms"])
 
 
 def price(model, input_shape, accel=None, spring=False, *, batch: int = 1, inputs=None) -> dict:

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synth.errors import UserError
+from synth.files import atomic_path
 
 # The columns of results.parquet, in order (units in the names or comments).
 COLUMNS = {
@@ -54,10 +55,8 @@ def append_result(path: str | os.PathLike, row: dict) -> bool:
     new = pd.DataFrame([clean]).astype({k: v for k, v in COLUMNS.items()
                                         if clean[k] is not None and v != "string"})
     table = new if table.empty else pd.concat([table, new], ignore_index=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
     return True
 
 
@@ -100,8 +99,7 @@ def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
     ax.legend(loc="best")
     fig.tight_layout()
     png_path = Path(png_path)
-    tmp = png_path.with_name(f".{png_path.stem}.tmp{os.getpid()}.png")
-    fig.savefig(tmp)
+    with atomic_path(png_path) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
-    os.replace(tmp, png_path)
     return png_path

@@ -52,9 +52,14 @@ class SearchConfig(Config):
     data_seed: int | None = None      # split of the real data set; None: the teacher's recorded
                                       # split when it was trained on ``dataset``, else ``seed``
     device: str = "auto"
+    storage_path: str = ""            # Tune's experiment storage: a shared path or a URI
+                                      # (s3://..., gs://...); "" = out_dir
+    max_failures: int = 2             # retries of a trial lost with its node (finished
+                                      # trials are never repeated)
 
     def validate(self) -> None:
         check_choice("searcher", self.searcher, tuple(SEARCHERS))
+        check_range("max_failures", self.max_failures, -1, 1000, integer=True)
         check_range("trials", self.trials, 1, 100000, integer=True)
         check_range("concurrency", self.concurrency, 1, 1024, integer=True)
         check_range("n_initial", self.n_initial, 1, 100000, integer=True)
@@ -154,11 +159,12 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
 
     out_dir = Path(out_dir).expanduser().resolve()
     saved = out_dir / "search_config.json"
-    experiment = out_dir / "tune"
     if resume and saved.exists():
         config = SearchConfig.from_dict(json.loads(saved.read_text()), where="search_config")
     elif resume or config is None:
         raise UserError(f"nothing to resume in {out_dir}: no search_config.json")
+    storage = tune_storage(config, out_dir)
+    experiment = f"{storage.rstrip('/')}/tune"
     out_dir.mkdir(parents=True, exist_ok=True)
     if not saved.exists():
         write_json_atomic(saved, config.to_dict())
@@ -180,11 +186,11 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
                 "gpus_per_trial": min(1.0, gpus / config.concurrency) if gpus else 0}
     trainable = _trainable(settings)
     start = time.perf_counter()
-    if resume and tune.Tuner.can_restore(str(experiment)):
-        tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_unfinished=True,
-                                   resume_errored=False)
+    if resume and tune.Tuner.can_restore(experiment):
+        tuner = tune.Tuner.restore(experiment, trainable=trainable, resume_unfinished=True,
+                                   resume_errored=True)
     else:
-        if experiment.exists():  # an experiment Tune cannot restore: start it over
+        if "://" not in experiment and Path(experiment).exists():  # not restorable: start over
             shutil.rmtree(experiment)
         from ray.tune.search import ConcurrencyLimiter
         searcher = make_searcher(config, space, CostModel(data.input_shape, data.num_classes))
@@ -199,11 +205,21 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
                 metric="accuracy", mode="max", num_samples=config.trials, scheduler=scheduler,
                 search_alg=ConcurrencyLimiter(searcher, config.concurrency, batch=True)),
             run_config=tune.RunConfig(
-                name="tune", storage_path=str(out_dir), verbose=1 if progress else 0,
+                name="tune", storage_path=storage, verbose=1 if progress else 0,
                 callbacks=[ResultsCallback(str(out_dir / "results.parquet"))],
-                failure_config=tune.FailureConfig(max_failures=0)))
+                failure_config=tune.FailureConfig(max_failures=config.max_failures)))
     _fit_interruptibly(tuner, out_dir / "results.parquet", config.trials)
     return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
+
+
+def tune_storage(config: SearchConfig, out_dir: Path) -> str:
+    """Where Tune keeps the experiment: ``config.storage_path`` (a path, made absolute, or a
+    URI kept as given), else ``out_dir``."""
+    if not config.storage_path:
+        return str(out_dir)
+    if "://" in config.storage_path:
+        return config.storage_path
+    return str(Path(config.storage_path).expanduser().resolve())
 
 
 def _fit_interruptibly(tuner, results: Path, requested: int) -> None:

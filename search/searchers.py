@@ -20,7 +20,6 @@ A trial's final result is taken from ``on_trial_result`` (``done_key`` set) as w
 from __future__ import annotations
 
 import json
-import os
 from typing import Sequence
 
 import numpy as np
@@ -32,6 +31,7 @@ from search.predictors import (MIN_ROWS, BoostedTreesPredictor, GPPredictor, acc
                                expected_improvement, upper_confidence_bound)
 from search.space import Constraint, Space, spec_key
 from synth.errors import ConfigError, UserError
+from synth.files import atomic_path
 
 DONE_KEY = "trial_final"   # set in a trial's last report
 
@@ -114,10 +114,8 @@ class PredictorSearcher(Searcher):
                  "pending": self.pending, "failed": self.failed, "queue": self.queue,
                  "suggested": self.suggested, "refits": self.refits,
                  "rng": self.rng.bit_generator.state, "kind": type(self).__name__}
-        tmp = f"{checkpoint_path}.tmp{os.getpid()}"
-        with open(tmp, "w") as f:
+        with atomic_path(checkpoint_path) as tmp, open(tmp, "w") as f:
             json.dump(state, f)
-        os.replace(tmp, checkpoint_path)
 
     def restore(self, checkpoint_path: str) -> None:
         try:

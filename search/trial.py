@@ -24,9 +24,18 @@ from search.results import read_results
 from search.searchers import DONE_KEY
 
 
-def _report(metrics: dict) -> None:
+def _report(metrics: dict, checkpoint_file: Path | None = None) -> None:
+    """``tune.report``; with ``checkpoint_file`` the trial's model goes with it as a Tune
+    checkpoint (persisted to the experiment's storage, local or a URI)."""
     from ray import tune
-    tune.report(metrics)
+    if checkpoint_file is None:
+        tune.report(metrics)
+        return
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copyfile(checkpoint_file, Path(tmp) / "model.pt")
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
 
 
 def _hardware_costs(spec: dict, model, data, settings: dict) -> dict:
@@ -129,4 +138,4 @@ def train_candidate(config: dict, settings: dict) -> None:
                     extra={"role": "search trial"})
     result["wall_seconds"] = round(time.perf_counter() - start, 3)
     result["finished_at"] = time.time()
-    _report({**result, DONE_KEY: True})
+    _report({**result, DONE_KEY: True}, checkpoint_file=ckpt)

@@ -5,6 +5,8 @@ Stored as plain tensors, dicts, lists, strings and numbers only, so it loads wit
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 import os
@@ -14,6 +16,7 @@ from typing import Any
 import torch
 
 from synth.errors import UserError
+from synth.files import atomic_path
 
 FORMAT_VERSION = 1
 log = logging.getLogger(__name__)
@@ -27,7 +30,7 @@ def _plain(obj: Any) -> Any:
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, dataset: dict | None = None,
                     metrics: dict | None = None, masks: dict[str, torch.Tensor] | None = None,
                     extra: dict | None = None) -> Path:
-    """Write atomically (temp file + rename).  ``dataset`` is ``Dataset.metadata()``."""
+    """Write atomically (``synth.files.atomic_path``).  ``dataset`` is ``Dataset.metadata()``."""
     spec = getattr(model, "spec", None)
     if spec is None:
         raise UserError("only models built by synth.models.build (with a .spec) can be checkpointed")
@@ -45,28 +48,41 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, dataset:
     }
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
     except OSError as e:
         raise UserError(f"cannot write checkpoint {path}: {e.strerror}") from None
     return path
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
-    """The raw payload, loaded safely (``weights_only=True``)."""
+    """The raw payload, loaded safely (``weights_only=True``) and checked."""
+    return read_checkpoint_and_checksum(path)[0]
+
+
+def checksum_bytes(raw: bytes) -> str:
+    """SHA-256 (first 16 hex digits) of a checkpoint file's bytes."""
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def read_checkpoint_and_checksum(path: str | os.PathLike) -> tuple[dict, str]:
+    """(payload, checksum) from one read of the file: the payload loaded safely and checked
+    once, the checksum (``checksum_bytes``) of the same bytes."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        raw = path.read_bytes()
+    except OSError as e:
+        raise UserError(f"cannot read checkpoint {path}: {e.strerror}") from None
+    try:
+        payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as e:
         raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
                         f"({type(e).__name__})") from None
     if not isinstance(payload, dict) or "spec" not in payload or "state_dict" not in payload:
         raise UserError(f"{path} is not an nnsynth checkpoint (no spec/state_dict)")
-    return payload
+    return payload, checksum_bytes(raw)
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
@@ -74,8 +90,15 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
 
     The checkpoint's extra dict carries ``"checkpoint"`` metadata on the returned model as
     ``model.checkpoint_info`` (data set, metrics)."""
+    return model_from_payload(read_checkpoint(path), device, where=str(path))
+
+
+def model_from_payload(payload: dict, device: str | torch.device = "cpu", *,
+                       where: str = "checkpoint") -> torch.nn.Module:
+    """Build the model a checkpoint payload (``read_checkpoint``) describes: spec, masks,
+    weights, and ``model.checkpoint_info``; eval mode on ``device``.  The one place a model
+    is made from a payload, so a file read once can serve several uses."""
     from synth.models import build
-    payload = read_checkpoint(path)
     model = build(payload["spec"], payload["input_shape"], payload["num_classes"])
     masks = payload.get("masks") or {}
     if masks:
@@ -84,7 +107,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as e:
-        raise UserError(f"checkpoint {path}: weights do not match its spec "
+        raise UserError(f"checkpoint {where}: weights do not match its spec "
                         f"({str(e).splitlines()[0]})") from None
     model.checkpoint_info = {"dataset": payload.get("dataset", {}),
                              "metrics": payload.get("metrics", {}),

@@ -263,10 +263,9 @@ def write_parquet(path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor, met
     for k, v in (extra_columns or {}).items():
         cols[k] = pa.array(np.asarray(v.detach().cpu() if torch.is_tensor(v) else v))
     table = pa.table(cols).replace_schema_metadata({PARQUET_META_KEY: json.dumps(meta).encode()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    from synth.files import atomic_path
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
     return path
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -145,16 +146,17 @@ def _kd_fn(config: DistillConfig, teacher: nn.Module):
 
 
 def distill(student: nn.Module, teacher: nn.Module, train_x: torch.Tensor, data: Dataset,
-            config: DistillConfig | None = None) -> dict:
+            config: DistillConfig | None = None, *, fit_fn: Callable = fit) -> dict:
     """KD of ``student`` on inputs ``train_x`` (normalized like ``data``); validation and test
     accuracy are measured on ``data``'s real splits.  Returns ``fit``'s metrics plus the
-    teacher's test accuracy and agreement."""
+    teacher's test accuracy and agreement.  ``fit_fn`` runs the training (``fit``'s
+    signature; ``cluster.train.ray_fit()`` trains on Ray Train workers)."""
     config = config or DistillConfig()
     device = pick_device(config.device)
     teacher.to(device).eval()
     targets = teacher_logits(teacher, train_x)
-    metrics = fit(student, data, config.train_config(), loss_fn=_kd_fn(config, teacher),
-                  train_xy=(train_x, targets), desc="distill")
+    metrics = fit_fn(student, data, config.train_config(), loss_fn=_kd_fn(config, teacher),
+                     train_xy=(train_x, targets), desc="distill")
     metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]
     metrics["train_images"] = len(train_x)
     return metrics

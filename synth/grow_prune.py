@@ -64,7 +64,7 @@ class GrowPruneSchedule(Config):
         check_range("birth_strength", self.birth_strength, 0, None, low_open=True)
         check_range("prune_steps", self.prune_steps, 0, 1000, integer=True)
         check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)
-        check_choice("criterion", self.criterion, ("magnitude", "layerwise", "lamp"))
+        check_choice("criterion", self.criterion, masked.CRITERIA)
         check_range("regrow_fraction", self.regrow_fraction, 0, 1 - self.prune_fraction,
                     high_open=True)
         check_range("retrain_epochs", self.retrain_epochs, 0, 10000, integer=True)

@@ -352,3 +352,12 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
 def balanced_labels(num_images: int, num_classes: int, offset: int = 0) -> torch.Tensor:
     """``num_images`` class indices cycling through all classes (counts differ by at most 1)."""
     return (torch.arange(num_images) + offset) % num_classes
+
+
+# The preset for an input's spatial size (last dimension), cifar32 for anything else.
+PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
+
+
+def preset_for_shape(input_shape) -> str:
+    """The inversion preset for a model's ``input_shape`` (C, H, W): by its width."""
+    return PRESET_BY_SIZE.get(tuple(input_shape)[-1], "cifar32")

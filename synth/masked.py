@@ -349,6 +349,10 @@ def remove_dead(model: nn.Module, x: torch.Tensor | None = None) -> int:
             return removed
 
 
+# Pruning criteria (prune_connections): global magnitude, per-layer magnitude, LAMP scores.
+CRITERIA = ("magnitude", "layerwise", "lamp")
+
+
 def _scores(w: torch.Tensor, criterion: str) -> torch.Tensor:
     """Pruning score per weight: |w| (magnitude) or LAMP w^2 / sum_{|v| >= |w|} v^2."""
     if criterion != "lamp":
@@ -372,8 +376,8 @@ def prune_connections(model: nn.Module, fraction: float, criterion: str = "magni
     weights are zeroed so that a later growth step starts them from its own initialization."""
     if not 0 <= fraction < 1:
         raise UserError(f"prune fraction must be in [0, 1), got {fraction}")
-    if criterion not in ("magnitude", "layerwise", "lamp"):
-        raise UserError(f"pruning criterion must be magnitude, layerwise or lamp, got {criterion!r}")
+    if criterion not in CRITERIA:
+        raise UserError(f"pruning criterion must be {', '.join(CRITERIA)}, got {criterion!r}")
     chosen = [(n, l, m) for n, l, m in masked_layers(model) if layers is None or n in layers]
     if not chosen:
         raise UserError("prune_connections needs a masked model (call attach_masks first)")

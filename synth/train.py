@@ -5,6 +5,13 @@
 retraining, ``after_step(model)`` runs after every optimizer step and
 ``on_epoch_end(model, epoch)`` after every epoch (before its validation, which
 ``validate_each_epoch=False`` skips when only the final metrics matter).
+
+``parallel=Parallel(rank, world_size, wrap, device)`` makes the same loop one of several
+data-parallel workers without synth knowing who runs them: every worker draws the same
+seeded permutation, takes its ``rank::world_size`` share of each global batch (so a step
+sees the same samples as single-process training with the same ``batch_size``), and
+``wrap`` (e.g. DistributedDataParallel, supplied by ``cluster.train``) averages the
+gradients.  Only rank 0 shows progress.
 """
 from __future__ import annotations
 
@@ -22,6 +29,19 @@ from synth.config import Config, check_choice, check_range
 from synth.errors import ConfigError
 from synth.data import Dataset
 from synth.device import pick_device
+
+
+@dataclasses.dataclass(frozen=True)
+class Parallel:
+    """How ``fit`` runs as one of ``world_size`` data-parallel workers (see the module doc)."""
+    rank: int = 0
+    world_size: int = 1
+    wrap: Callable[[torch.nn.Module], torch.nn.Module] | None = None  # after .to(device)
+    device: str | torch.device | None = None                          # None: config.device
+
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("cosine", "constant")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,10 +66,10 @@ class TrainConfig(Config):
         check_range("epochs", self.epochs, 0, 100000, integer=True)
         check_range("batch_size", self.batch_size, 1, None, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
-        check_choice("optimizer", self.optimizer, ("sgd", "adam"))
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_range("momentum", self.momentum, 0, 1, high_open=True)
         check_range("weight_decay", self.weight_decay, 0, 1)
-        check_choice("schedule", self.schedule, ("cosine", "constant"))
+        check_choice("schedule", self.schedule, SCHEDULES)
         check_range("warmup_epochs", self.warmup_epochs, 0, None)
         check_range("label_smoothing", self.label_smoothing, 0, 1, high_open=True)
         check_range("seed", self.seed, 0, None, integer=True)
@@ -98,16 +118,19 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
         loss_fn: Callable | None = None, after_step: Callable | None = None,
         on_epoch_end: Callable | None = None,
         train_xy: tuple[torch.Tensor, torch.Tensor] | None = None,
-        desc: str = "train") -> dict:
+        desc: str = "train", parallel: Parallel | None = None) -> dict:
     """Train ``model`` in place; returns metrics (val/test accuracy, best epoch, seconds).
 
     ``train_xy`` overrides the training tensors (e.g. synthesized images); validation and
-    test always come from ``data``."""
+    test always come from ``data``.  ``parallel``: see the module docstring."""
     config = config or TrainConfig()
-    device = pick_device(config.device)
+    parallel = parallel or Parallel()
+    device = torch.device(parallel.device) if parallel.device is not None else pick_device(
+        config.device)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     model.to(device)
+    trained = parallel.wrap(model) if parallel.wrap is not None else model
     x_train, y_train = train_xy if train_xy is not None else (data.x_train, data.y_train)
     n = len(y_train)
     steps_per_epoch = max(1, math.ceil(n / config.batch_size))
@@ -121,20 +144,22 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     history = []
     start = time.perf_counter()
     step = 0
-    bar = tqdm(range(config.epochs), desc=desc, disable=not config.progress, leave=False)
+    bar = tqdm(range(config.epochs), desc=desc, leave=False,
+               disable=not config.progress or parallel.rank != 0)
     for epoch in bar:
         model.train()
         order = torch.randperm(n, generator=gen)
         running = 0.0
         for i in range(steps_per_epoch):
             idx = order[i * config.batch_size:(i + 1) * config.batch_size]
-            if len(idx) == 0:
+            if len(idx) < parallel.world_size:   # every worker needs a sample (or none steps)
                 continue
+            idx = idx[parallel.rank::parallel.world_size]
             xb, yb = x_train[idx].to(device, non_blocking=True), y_train[idx].to(device)
             factor = lr_factor(step, total, warmup, config.schedule)
             for g, lr in zip(opt.param_groups, base_lrs):
                 g["lr"] = lr * factor
-            loss = loss_fn(model, xb, yb)
+            loss = loss_fn(trained, xb, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

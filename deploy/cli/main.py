@@ -30,8 +30,17 @@ class _Root(click.Group):
 
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nnsynth")
-def cli():
-    """nnsynth: synthesize compact, accurate, hardware-efficient neural networks on Ray."""
+@click.option("-v", "--verbose", count=True,
+              help="Show the library's log messages on stderr (-v info, -vv debug).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress on stderr (bars, stage lines); warnings and errors only.")
+def cli(verbose, quiet):
+    """nnsynth: synthesize compact, accurate, hardware-efficient neural networks on Ray.
+
+    Results go to stdout (``--json``: one JSON object on its last line); progress and log
+    messages go to stderr, so ``--json`` output stays machine-readable either way."""
+    from deploy.cli.options import configure_output
+    configure_output(verbose, quiet)
 
 
 def _register_commands() -> None:

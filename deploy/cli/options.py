@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 
 import click
 
@@ -14,8 +16,77 @@ address_option = click.option("--address", default=None, envvar="RAY_ADDRESS",
                               help="Ray cluster to join (default: start a local Ray on 127.0.0.1).")
 num_cpus_option = click.option("--num-cpus", type=click.IntRange(min=1), default=None,
                                help="CPUs for a local Ray (default: all).")
+def synth_option(help: str = "Directory of a synthesized Parquet set (`nnsynth invert`).",
+                 old_name: str | None = None):
+    """``--synth DIR``, the one name of the synthesized-data option in every command; a
+    command's earlier spelling (``old_name``, e.g. ``--data``) stays as a hidden alias."""
+    def decorate(f):
+        if old_name:
+            f = click.option(old_name, "synth_dir", default=None, hidden=True,
+                             type=click.Path(file_okay=False))(f)
+        return click.option("--synth", "synth_dir", default=None,
+                            type=click.Path(file_okay=False), help=help)(f)
+    return decorate
+
+
+def json_object(text: str | None, option: str) -> dict:
+    """A JSON-object option's value as a dict (``{}`` when not given); one-line errors."""
+    from synth.errors import UserError
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UserError(f"{option} is not valid JSON: {e.msg}") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{option} must be a JSON object, got {text!r}")
+    return value
+
+
+class RegistryChoice(click.Choice):
+    """A ``click.Choice`` whose names are a library registry's (``module.attribute``: a dict's
+    keys or a sequence), read when first needed, so the CLI starts without importing torch
+    and adding a searcher, an importance or a preset is one registration."""
+
+    def __init__(self, where: str, case_sensitive: bool = True):
+        self.where = where
+        self.case_sensitive = case_sensitive
+
+    @property
+    def choices(self) -> tuple:
+        import importlib
+        module, attr = self.where.rsplit(".", 1)
+        return tuple(getattr(importlib.import_module(module), attr))
+
+
 device_option = click.option("--device", default="auto", show_default=True,
                              help="auto (CUDA when present), cpu or cuda.")
+
+
+def configure_output(verbose: int = 0, quiet: bool = False) -> None:
+    """The root group's ``-v``/``-q``: the ``logging`` level of the library's loggers (on
+    stderr) and whether progress is shown (``-q`` also turns every tqdm bar off, in Ray
+    workers too, through tqdm's ``TQDM_DISABLE``)."""
+    level = logging.ERROR if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("synth", "hwsim", "cluster", "search", "deploy"):
+        logging.getLogger(name).setLevel(level)
+    if quiet:
+        os.environ["TQDM_DISABLE"] = "1"
+    click.get_current_context().obj = {"quiet": quiet, "verbose": verbose}
+
+
+def show_progress() -> bool:
+    """False under ``nnsynth -q``; ``--json`` does not change it (progress is on stderr)."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    return not (root is not None and (root.obj or {}).get("quiet"))
+
+
+def stderr_log(message: str) -> None:
+    """A progress line on stderr (stage starts and ends), unless ``-q``."""
+    if show_progress():
+        click.echo(message, err=True)
 
 
 def _jsonable(obj):

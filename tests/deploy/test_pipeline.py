@@ -9,9 +9,11 @@ from deploy.pipeline import Ledger, run_pipeline
 from deploy.run_config import RunConfig, load_run_config
 from synth.errors import ConfigError
 
-# A fast config: a small MLP teacher on digits, no synthesis/search/refine.
-FAST = {"name": "fast", "teacher": {"dataset": "digits", "model": '{"family": "mlp", "hidden": [32]}',
-                                    "epochs": 3, "cache": ""},
+# A fast config: a small MLP teacher on digits, no synthesis/search/refine; trained in this
+# process (Ray Train's local mode; tests/cluster covers the workers).
+FAST = {"name": "fast", "scaling": {"num_workers": 0},
+        "teacher": {"dataset": "digits", "model": '{"family": "mlp", "hidden": [32]}',
+                    "epochs": 3, "cache": ""},
         "synthesis": {"enabled": False}, "search": {"enabled": False},
         "refine": {"enabled": False}, "export": {"price": True}}
 

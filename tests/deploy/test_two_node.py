@@ -2,7 +2,7 @@
 small inversion and a small search, and the work lands on both nodes (by node id).
 
 The two nodes share this machine's file system, as the run directory must be shared
-storage on a real cluster (docs/guide.md, "Clusters")."""
+storage on a real cluster (README, "Clusters")."""
 import pytest
 import torch
 

@@ -8,18 +8,8 @@ else to ``0..outputs-1``.  Images standing in for the old classes come from ``--
 """
 import click
 
-from deploy.cli.options import device_option, emit, json_option, seed_option
-
-
-def parse_classes(text: str | None, option: str) -> list[int] | None:
-    from synth.errors import UserError
-    if text is None:
-        return None
-    try:
-        return [int(c) for c in text.replace(" ", "").split(",") if c != ""]
-    except ValueError:
-        raise UserError(f"{option} must be comma-separated class indices like 5,6,7, "
-                        f"got {text!r}") from None
+from deploy.cli.options import (RegistryChoice, device_option, emit, json_option, seed_option,
+                                show_progress, synth_option)
 
 
 @click.command("continual")
@@ -29,10 +19,9 @@ def parse_classes(text: str | None, option: str) -> list[int] | None:
 @click.option("--new-classes", required=True, help="New classes, e.g. 5,6,7,8,9.")
 @click.option("--old-classes", default=None,
               help="Data set classes of the model's outputs (default: recorded or 0..k-1).")
-@click.option("--method", type=click.Choice(["deepinversion", "lwf", "finetune"]),
+@click.option("--method", type=RegistryChoice("synth.continual.METHODS"),
               default="deepinversion", show_default=True)
-@click.option("--synth", "synth_dir", default=None, type=click.Path(file_okay=False),
-              help="Images synthesized from the old model (default: invert here).")
+@synth_option("Images synthesized from the old model (default: invert here).")
 @click.option("--num-images", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--iterations", type=click.IntRange(min=1), default=200, show_default=True,
               help="Maximum inversion iterations per batch when --synth is not given.")
@@ -45,54 +34,12 @@ def parse_classes(text: str | None, option: str) -> list[int] | None:
 def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir, num_images,
             iterations, epochs, lr, out, seed, device, as_json):
     """Extend MODEL with NEW_CLASSES of NEW_DATASET and save the enlarged network."""
-    import torch
-
-    from deploy.cli.commands.invert import PRESET_BY_SIZE
-    from synth.checkpoint import load_model, recorded_split_seed, save_checkpoint
-    from synth.continual import (ContinualConfig, check_classes, class_subset,
-                                 learn_new_classes, per_class_accuracy, synthesize_old)
-    from synth.data import load_dataset, load_synthesized
-    from synth.errors import UserError
-    from synth.inversion import InversionConfig
+    from synth.continual import ContinualConfig
+    from synth.workflows import continual_checkpoint, parse_classes
 
     config = ContinualConfig(method=method, epochs=epochs, lr=lr, seed=seed, device=device,
-                             progress=not as_json)
-    old = load_model(model_path)
-    recorded = old.checkpoint_info["extra"].get("classes")
-    old_list = parse_classes(old_classes, "--old-classes") or recorded or list(
-        range(old.num_classes))
-    # the model's own set keeps its recorded split (its test images were never trained on)
-    data = load_dataset(new_dataset, seed=recorded_split_seed(
-        old.checkpoint_info["dataset"], new_dataset, source=f"checkpoint {model_path}",
-        default=seed))
-    if tuple(data.input_shape) != tuple(old.input_shape):
-        raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
-                        f"model expects {old.input_shape}")
-    old_list, new_list = check_classes(old_list, parse_classes(new_classes, "--new-classes"),
-                                       data.num_classes, old.num_classes)
-    synth_x = None
-    if method == "deepinversion":
-        if synth_dir is not None:
-            s = load_synthesized(synth_dir, old.input_shape, seed=seed)
-            synth_x = torch.cat([s.x_train, s.x_val])
-        else:
-            preset = PRESET_BY_SIZE.get(old.input_shape[-1], "cifar32")
-            inv = InversionConfig.preset(preset, iterations=iterations, device=device,
-                                         min_iterations=min(iterations, 100))
-            synth_x = synthesize_old(old, num_images, data.pixel_range(), inv, seed=seed,
-                                     progress=not as_json)
-    before = per_class_accuracy(old, class_subset(data, old_list))["accuracy"]
-    model, metrics = learn_new_classes(old, class_subset(data, new_list, offset=len(old_list)),
-                                       config, synth_x)
-    everything = class_subset(data, old_list + new_list)
-    acc = per_class_accuracy(model, everything)
-    k = len(old_list)
-    metrics.update(old_classes=old_list, new_classes=new_list, old_model_accuracy_old=before,
-                   test_accuracy=acc["accuracy"],
-                   accuracy_old=sum(acc["per_class"][:k]) / k,
-                   accuracy_new=sum(acc["per_class"][k:]) / len(new_list))
-    save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
-                    extra={"classes": old_list + new_list, "source_dataset": data.name,
-                           "continual_config": config.to_dict(), "source": str(model_path)})
-    metrics["checkpoint"] = str(out)
-    emit(metrics, as_json)
+                             progress=show_progress())
+    emit(continual_checkpoint(model_path, new_dataset, parse_classes(new_classes, "--new-classes"),
+                              out, config, old_classes=parse_classes(old_classes, "--old-classes"),
+                              synth_dir=synth_dir, num_images=num_images,
+                              iterations=iterations), as_json)

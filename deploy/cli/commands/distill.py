@@ -1,23 +1,24 @@
 """``nnsynth distill``: knowledge distillation of a student from a teacher, without real data.
 
-``--data DIR`` distills on a synthesized Parquet set (from ``nnsynth invert``); ``--data-free``
-runs the ADI protocol (synthesis rounds with the current student, KD steps on a growing pool).
+``--synth DIR`` distills on a synthesized Parquet set (from ``nnsynth invert``) on Ray Train
+workers (``--num-workers``); ``--data-free`` runs the ADI protocol (synthesis rounds with the
+current student, KD steps on a growing pool) in this process.
 Accuracy is reported on the teacher's real data set when it can be loaded here (never used
 for training or model selection).
 """
 import click
 
-from deploy.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import (device_option, emit, json_option, seed_option, show_progress,
+                                synth_option)
 
 
 @click.command("distill")
 @click.option("--teacher", required=True, type=click.Path(dir_okay=False))
 @click.option("--student", "student_spec", required=True, help="Student variant or JSON spec.")
-@click.option("--data", "data_dir", default=None, type=click.Path(file_okay=False),
-              help="Directory of synthesized Parquet shards.")
+@synth_option("Directory of synthesized Parquet shards to distill on.", old_name="--data")
 @click.option("--data-free", is_flag=True, help="Synthesize while distilling (ADI protocol).")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Passes over --data.")
+              help="Passes over --synth.")
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=3.0,
               show_default=True)
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -30,57 +31,24 @@ from deploy.cli.options import device_option, emit, json_option, seed_option
               help="--data-free: competition weight (0 = plain DeepInversion).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="--data-free: maximum inversion iterations per batch.")
+@click.option("--num-workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="--synth: Ray Train workers (data-parallel; a GPU each when present).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Student checkpoint.")
 @seed_option
 @device_option
 @json_option
-def command(teacher, student_spec, data_dir, data_free, epochs, temperature, alpha, lr, rounds,
-            images_per_round, adi_weight, iterations, out, seed, device, as_json):
+def command(teacher, student_spec, synth_dir, data_free, epochs, temperature, alpha, lr,
+            rounds, images_per_round, adi_weight, iterations, num_workers, out, seed, device,
+            as_json):
     """Distill TEACHER into STUDENT on synthesized images and save the student."""
-    import torch
+    from cluster.train import Scaling, ray_fit
+    from synth.distill import DistillConfig
+    from synth.workflows import distill_checkpoint
 
-    from deploy.cli.commands.invert import PRESET_BY_SIZE
-    from synth.data import pixel_range
-    from synth.checkpoint import checkpoint_dataset, load_model, save_checkpoint
-    from synth.data import load_synthesized
-    from synth.distill import DistillConfig, adi_distill, distill, teacher_logits
-    from synth.errors import UserError
-    from synth.inversion import InversionConfig
-    from synth.models import batchnorm_layers, build, count_parameters
-
-    if (data_dir is None) == (not data_free):
-        raise UserError("give exactly one of --data DIR or --data-free")
-    model = load_model(teacher)
-    meta = model.checkpoint_info["dataset"]
-    torch.manual_seed(seed)
-    student = build(student_spec, model.input_shape, model.num_classes)
     config = DistillConfig(epochs=epochs, temperature=temperature, alpha=alpha, lr=lr,
                            rounds=rounds, images_per_round=images_per_round,
                            adi_weight=adi_weight, seed=seed, device=device,
-                           progress=not as_json)
-    try:
-        real = checkpoint_dataset(model, source=f"teacher {teacher}") if meta.get("name") else None
-    except UserError:
-        real = None
-    if data_free:
-        if not batchnorm_layers(model):
-            raise UserError(f"teacher {teacher} has no BatchNorm layers: --data-free needs them")
-        preset = PRESET_BY_SIZE.get(model.input_shape[-1], "cifar32")
-        inv = InversionConfig.preset(preset, device=device, **(
-            {"iterations": iterations, "min_iterations": min(iterations, 100)} if iterations else {}))
-        metrics = adi_distill(student, model, pixel_range(meta), config, inv, data=real)
-    else:
-        synth_set = load_synthesized(data_dir, model.input_shape, option="--data",
-                                     owner="teacher", seed=seed)
-        train_x = torch.cat([synth_set.x_train, synth_set.x_val])
-        if real is None:  # report agreement with the teacher on the held-out synthesized slice
-            real = synth_set
-            real.x_test, real.y_test = synth_set.x_val, teacher_logits(model, synth_set.x_val).argmax(1)
-            train_x = synth_set.x_train
-        metrics = distill(student, model, train_x, real, config)
-        metrics.pop("history", None)
-    metrics.update(parameters=count_parameters(student), evaluated_on=real.name if real else None)
-    save_checkpoint(out, student, dataset=meta, metrics=metrics,
-                    extra={"distill_config": config.to_dict(), "teacher": str(teacher)})
-    metrics["checkpoint"] = str(out)
-    emit(metrics, as_json)
+                           progress=show_progress())
+    fit_fn = ray_fit(Scaling(num_workers=num_workers), name="distill")
+    emit(distill_checkpoint(teacher, student_spec, out, config, synth_dir=synth_dir,
+                            data_free=data_free, iterations=iterations, fit_fn=fit_fn), as_json)

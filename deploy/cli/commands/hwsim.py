@@ -70,33 +70,21 @@ def command():
 @json_option
 def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, batch, as_json):
     """Latency, energy, cycles and area of one model; per-layer breakdown."""
-    from hwsim import accel, extract, spring as spring_mod
+    from hwsim import price_report
     from hwsim.accel import AcceleratorConfig
     from synth.errors import UserError
     if bool(model_path) == bool(spec):
         raise UserError("give exactly one of --model CHECKPOINT or --spec SPEC")
     name, model, shape = _model(model_path or spec, _shape(input_shape), num_classes)
     cfg = AcceleratorConfig.from_dict(_load_yaml(accel_path, "accelerator"), where="accel")
-    ops = extract(model, shape, batch=batch)
-    res = accel.evaluate(ops, cfg)
-    out = {"model": name, "input_shape": list(shape), "batch": batch,
-           **{k: v for k, v in res.items() if k not in ("layers", "config")},
-           "config": res["config"], "layers": res["layers"]}
-    if spring:
-        # a checkpoint trained with `nnsynth train --fixed-point` is priced at its own precision
-        from synth.quant import checkpoint_quant
-        quant = checkpoint_quant(model)
-        spring_cfg = spring_mod.SpringConfig(
-            **({"int_bits": quant.int_bits, "frac_bits": quant.frac_bits} if quant else {}))
-        out["spring_precision"] = f"{spring_cfg.int_bits}.{spring_cfg.frac_bits}"
-        for mode in ("inference", "training"):
-            cmp = spring_mod.compare(ops, spring_cfg, mode=mode)
-            out[f"spring_{mode}"] = {k: cmp["spring"][k] for k in
-                                     ("latency_ms", "energy_mj", "power_w", "skipped_fraction")}
-            out[f"spring_{mode}"].update(speedup_vs_gpu=cmp["speedup"],
-                                         power_reduction_vs_gpu=cmp["power_reduction"],
-                                         energy_efficiency_vs_gpu=cmp["energy_efficiency"])
-    human = [f"{name} {shape} batch {batch}: {out['latency_ms']:.4f} ms, {out['energy_mj']:.4f} mJ, "
+    out = {"model": name, **price_report(model, shape, cfg, batch=batch, spring=spring)}
+    emit(out, as_json, "\n".join(_eval_lines(out)))
+
+
+def _eval_lines(out: dict) -> list[str]:
+    """``hwsim eval``'s human output: totals, one line per layer, SPRING comparisons."""
+    human = [f"{out['model']} {tuple(out['input_shape'])} batch {out['batch']}: "
+             f"{out['latency_ms']:.4f} ms, {out['energy_mj']:.4f} mJ, "
              f"{out['cycles']:.0f} cycles, {out['area_mm2']:.3f} mm^2, "
              f"utilization {out['utilization']:.3f}",
              f"{'layer':<28}{'type':<11}{'MACs':>12}{'cycles':>12}{'stall':>10}{'util':>7}"]
@@ -110,7 +98,7 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, bat
                          f"{s['power_w']:.1f} W; vs GTX 1080 Ti roofline {s['speedup_vs_gpu']:.1f}x "
                          f"speed, {s['power_reduction_vs_gpu']:.1f}x power, "
                          f"{s['energy_efficiency_vs_gpu']:.1f}x energy efficiency")
-    emit(out, as_json, "\n".join(human))
+    return human
 
 
 @command.command("dse")

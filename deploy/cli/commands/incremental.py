@@ -22,32 +22,13 @@ from deploy.cli.options import device_option, emit, json_option, seed_option
 def command(model_path, old_name, new_name, old_fraction, growth_ratio, prune_steps, out, seed,
             device, as_json):
     """Grow on NEW, grow on NEW + OLD, prune; compare with from-scratch and fine-tuning."""
-    from synth.checkpoint import load_model, recorded_split_seed, save_checkpoint
-    from synth.data import load_dataset
-    from synth.errors import UserError
-    from synth.incremental import IncrementalConfig, compare, split_dataset
-    from synth.masked import masks_of
+    from synth.incremental import IncrementalConfig
+    from synth.workflows import incremental_checkpoint
 
     config = IncrementalConfig(growth_ratio=growth_ratio, prune_steps=prune_steps, seed=seed,
                                device=device)
-    model = load_model(model_path).train()
-    meta, source = model.checkpoint_info["dataset"], f"checkpoint {model_path}"
-    # the model's own set keeps its recorded split (its test images were never trained on)
-    split = lambda name: load_dataset(name, seed=recorded_split_seed(  # noqa: E731
-        meta, name, source=source, default=seed))
-    if old_name == new_name:
-        old, new = split_dataset(split(old_name), old_fraction, seed)
-    else:
-        old, new = split(old_name), split(new_name)
-    if tuple(model.input_shape) != tuple(new.input_shape):
-        raise UserError(f"model expects input {tuple(model.input_shape)}, data has "
-                        f"{tuple(new.input_shape)}")
-    result = compare(model, old, new, config)
-    updated = result.pop("model").cpu().eval()
-    if out:
-        save_checkpoint(out, updated, dataset=new.metadata(), masks=masks_of(updated),
-                        metrics=result["incremental"], extra={"incremental": config.to_dict()})
-        result["checkpoint"] = str(out)
+    result = incremental_checkpoint(model_path, old_name, new_name, config,
+                                    old_fraction=old_fraction, out=out)
     if as_json:
         emit(result, True)
         return

@@ -1,15 +1,17 @@
 """``nnsynth run [CONFIG]``: teacher -> synthesis -> search -> refine -> export, resumable."""
 import click
 
-from deploy.cli.options import address_option, emit, json_option, num_cpus_option
+from deploy.run_config import STAGES
+
+from deploy.cli.options import (address_option, emit, json_option, num_cpus_option,
+                                show_progress, stderr_log)
 
 
 @click.command("run")
 @click.argument("config", required=False, default="default")
 @click.option("--run-dir", type=click.Path(file_okay=False), default=None,
               help="Run directory (default: runs/<config name>). Rerun to resume.")
-@click.option("--stop-after", type=click.Choice(["teacher", "synthesis", "search", "refine",
-                                                 "export"]), default=None,
+@click.option("--stop-after", type=click.Choice(STAGES), default=None,
               help="Stop after this stage (finished stages are kept).")
 @click.option("--check", is_flag=True, help="Validate the config and exit; no work is done.")
 @address_option
@@ -32,9 +34,8 @@ def command(config, run_dir, stop_after, check, address, num_cpus, as_json):
               "run_dir": str(run_dir or default_run_dir(cfg))}, as_json,
              None if as_json else f"{config}: valid; stages {', '.join(enabled_stages(cfg))}")
         return
-    log = (lambda msg: None) if as_json else (lambda msg: click.echo(msg, err=True))
-    result = run_pipeline(cfg, run_dir, address=address, progress=not as_json, log=log,
-                          stop_after=stop_after)
+    result = run_pipeline(cfg, run_dir, address=address, progress=show_progress(),
+                          log=stderr_log, stop_after=stop_after)
     if as_json:
         emit(result, True)
         return

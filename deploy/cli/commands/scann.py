@@ -1,16 +1,18 @@
 """``nnsynth scann``: SCANN synthesis of a compact MLP for a (small) data set."""
 import click
 
-from deploy.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import (RegistryChoice, device_option, emit, json_option, seed_option,
+                                show_progress)
 
 
 @click.command("scann")
 @click.option("--dataset", required=True, help="Data set name (see `nnsynth datasets`).")
-@click.option("--reduce", "method", default="pca", show_default=True,
-              help="none | pca | kernel_pca | gaussian_rp | sparse_rp | factor_analysis.")
+@click.option("--reduce", "method", type=RegistryChoice("synth.scann.REDUCERS"), default="pca",
+              show_default=True, help="Feature reduction before the MLP.")
 @click.option("--components", type=float, default=0.5, show_default=True,
               help="Features kept: a fraction (< 1) or a number (>= 1).")
-@click.option("--scheme", default="B", show_default=True,
+@click.option("--scheme", type=RegistryChoice("synth.scann.SCHEMES"), default="B",
+              show_default=True,
               help="A (grow from small) | B (fixed-size MLP, grow and prune) | C (start sparse).")
 @click.option("--hidden", default="64,32", show_default=True,
               help="Base MLP widths before the layer compression, comma-separated.")
@@ -34,7 +36,7 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
     config = ScannConfig(reduce=method, components=components, scheme=scheme.upper(),
                          hidden=widths, seed=seed, device=device)
     data = load_dataset(dataset, seed=seed)
-    result = run_scann(data, config, progress=not as_json)
+    result = run_scann(data, config, progress=show_progress())
     model = result.pop("model")
     history = result.pop("history")
     if out:

@@ -1,7 +1,8 @@
 """``nnsynth search``: predictor-guided architecture search on Ray Tune (or ``--resume DIR``)."""
 import click
 
-from deploy.cli.options import address_option, device_option, emit, json_option, seed_option
+from deploy.cli.options import (RegistryChoice, address_option, device_option, emit, json_option,
+                                seed_option, show_progress, synth_option)
 
 
 @click.command("search")
@@ -9,8 +10,8 @@ from deploy.cli.options import address_option, device_option, emit, json_option,
               help="Search space: YAML/JSON file or built-in name (convnet, resnet, mlp).")
 @click.option("--dataset", default="digits", show_default=True, help="Data set name.")
 @click.option("--teacher", default=None, help="Teacher checkpoint: train trials by KD.")
-@click.option("--data", "synth_dir", default=None, help="Synthesized Parquet set (with --teacher).")
-@click.option("--searcher", type=click.Choice(["steerage", "chameleon", "random"]),
+@synth_option("Synthesized Parquet set (with --teacher).", old_name="--data")
+@click.option("--searcher", type=RegistryChoice("search.searchers.SEARCHERS"),
               default="steerage", show_default=True)
 @click.option("--trials", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True)
@@ -38,7 +39,7 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
     from synth.errors import UserError
 
     if resume_dir:
-        summary = run_search(None, resume_dir, resume=True, progress=not as_json, address=address)
+        summary = run_search(None, resume_dir, resume=True, progress=show_progress(), address=address)
     else:
         if not out:
             raise UserError("--out DIR is required (or --resume DIR)")
@@ -47,7 +48,7 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
                               searcher=searcher, trials=trials, concurrency=concurrency,
                               n_initial=n_initial, constraints=tuple(constraints), epochs=epochs,
                               asha=asha, hardware=not no_hardware, seed=seed, device=device)
-        summary = run_search(config, out, progress=not as_json, address=address)
+        summary = run_search(config, out, progress=show_progress(), address=address)
     human = (f"{summary['trials']} trials in {summary['out_dir']}; best accuracy "
              f"{summary['best_accuracy']:.4f} ({summary['best_parameters']:,} parameters, "
              f"latency {summary['best_latency_ms']} ms); Pareto front of "

@@ -1,7 +1,8 @@
 """``nnsynth train``: train a model on a data set and write a checkpoint."""
 import click
 
-from deploy.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import (RegistryChoice, device_option, emit, json_option, seed_option,
+                                show_progress)
 
 
 @click.command("train")
@@ -10,14 +11,15 @@ from deploy.cli.options import device_option, emit, json_option, seed_option
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--lr", type=float, default=0.02, show_default=True)
-@click.option("--optimizer", type=click.Choice(["sgd", "adam"]), default="sgd", show_default=True)
+@click.option("--optimizer", type=RegistryChoice("synth.train.OPTIMIZERS"), default="sgd",
+              show_default=True)
 @click.option("--fixed-point", "fixed_point", default=None, metavar="INT.FRAC",
               help="Train in fixed point: weights, layer outputs, gradients and optimizer state "
                    "on a grid of INT integer (sign included) and FRAC fraction bits; 4.16 is "
                    "SPRING's 20 bits.  Default: fp32.")
-@click.option("--rounding", type=click.Choice(["stochastic", "nearest"]), default="stochastic",
+@click.option("--rounding", type=RegistryChoice("synth.quant.ROUNDINGS"), default="stochastic",
               show_default=True, help="Rounding onto the fixed-point grid.")
-@click.option("--scaling", type=click.Choice(["fixed", "per_tensor"]), default="fixed",
+@click.option("--scaling", type=RegistryChoice("synth.quant.SCALINGS"), default="fixed",
               show_default=True,
               help="Gradients and optimizer state on the same grid as the weights, or each "
                    "tensor with its own power-of-two scale (dynamic fixed point: for large "
@@ -45,7 +47,7 @@ def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point,
         raise UserError("--optimizer adam with --fixed-point needs --scaling per_tensor: Adam's "
                         "second moment underflows a fixed grid")
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                         seed=seed, device=device, progress=not as_json)
+                         seed=seed, device=device, progress=show_progress())
     data = load_dataset(dataset, seed=seed)
     torch.manual_seed(seed)
     model = build(model_spec, data.input_shape, data.num_classes)

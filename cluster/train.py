@@ -1,0 +1,232 @@
+"""Training on Ray Train: ``synth.train.fit`` (or any training task) data-parallel over
+``num_workers`` ``TorchTrainer`` workers, on GPUs when the cluster has them.
+
+    train_model(task, inputs, scaling=Scaling(num_workers=2)) -> (model, metrics)
+
+``task(inputs, parallel)`` runs in every worker and returns ``(model, metrics)``; ``parallel``
+is a ``synth.train.Parallel`` holding the worker's rank, the world size, the device Ray Train
+gave it and ``ray.train.torch.prepare_model`` (DistributedDataParallel when the world is
+larger than one), so synth's loop stays Ray-free.  ``inputs`` (model, data, teacher logits)
+go to the object store once (``ray.put``), not once per worker.  Rank 0 writes the trained
+model as an nnsynth checkpoint and reports it with ``ray.train.report(..., checkpoint=)``;
+the driver reads it back from the run's storage (``storage_path``: the run directory, a
+shared path or a URI such as ``s3://bucket/runs``; a multi-node cluster needs shared storage).
+
+Workers ask for CPUs (and a GPU each with ``use_gpu``), so on a cluster whose head has no
+CPU or GPU to spare the training lands on the worker nodes; Ray Train's controller asks for
+nothing.  ``num_workers=0`` is Ray Train's local mode: the same loop in the calling
+process, without actors or a Ray start (quick tests, a debugger).  ``fit_on_workers`` is
+the common case: one ``fit`` call.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from synth.config import Config, check_choice, check_range
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.pt"
+
+
+@dataclasses.dataclass(frozen=True)
+class Scaling(Config):
+    """Ray Train's ``ScalingConfig`` as nnsynth configures it (the ``scaling:`` run key)."""
+    num_workers: int = 1          # data-parallel training workers (1 on a laptop); 0 = in
+                                  # this process (Ray Train's local mode: no actors, no Ray)
+    use_gpu: str = "auto"         # auto: a GPU per worker when the cluster has GPUs | true | false
+    cpus_per_worker: float = 0    # 0: a node's CPUs shared among the workers (at least 1)
+    storage_path: str = ""        # where checkpoints go ("" = the run directory); path or URI
+    max_failures: int = 2         # restarts of a worker group that failed (a node lost, a
+                                  # health check missed); the training starts over, seeded
+
+    def validate(self) -> None:
+        check_range("scaling.num_workers", self.num_workers, 0, 4096, integer=True)
+        check_choice("scaling.use_gpu", str(self.use_gpu).lower(), ("auto", "true", "false"))
+        check_range("scaling.cpus_per_worker", self.cpus_per_worker, 0, 1024)
+        check_range("scaling.max_failures", self.max_failures, -1, 1000, integer=True)
+
+    def gpu(self, device: str = "auto") -> bool:
+        """Whether workers ask for a GPU: ``auto`` follows the cluster (and device != cpu)."""
+        import ray
+        choice = str(self.use_gpu).lower()
+        if choice != "auto":
+            return choice == "true"
+        if self.num_workers == 0:          # local mode: this process's device
+            import torch
+            return device != "cpu" and torch.cuda.is_available()
+        return device != "cpu" and ray.cluster_resources().get("GPU", 0) > 0
+
+    def cpus(self) -> float:
+        """CPUs per worker: the setting, or the largest alive node's CPUs / num_workers."""
+        if self.cpus_per_worker or self.num_workers == 0:
+            return float(self.cpus_per_worker or 1)
+        import ray
+        most = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]),
+                   default=1)
+        return float(max(1, int(most // self.num_workers)))
+
+
+def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | None = None,
+                device: str = "auto", storage_path: str | Path | None = None,
+                name: str = "train") -> tuple[Any, dict]:
+    """Run ``task(inputs, parallel)`` on Ray Train workers; returns rank 0's trained model
+    (loaded from its checkpoint) and metrics, with ``nodes`` (every worker's node id).
+
+    Joins the running Ray (``cluster.connect``), else starts a local one.
+    ``storage_path=None``: a temporary local directory, removed afterwards (one machine)."""
+    import ray
+    from ray.train import FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+    from cluster.connect import connect
+    from synth.checkpoint import load_model
+    scaling = scaling or Scaling()
+    local = scaling.num_workers == 0
+    if not local:
+        connect()                    # a local Ray unless one is running (idempotent)
+    storage = scaling.storage_path or storage_path
+    scratch = None if storage else tempfile.mkdtemp(prefix="nnsynth-train-")
+    storage = str(storage or scratch)
+    if "://" not in storage:
+        storage = str(Path(storage).expanduser().resolve())
+    use_gpu = scaling.gpu(device)
+    # local mode runs the loop here and keeps the checkpoint where it was written (staged in
+    # a directory removed below); workers stage in a temporary directory that Ray uploads
+    staging = tempfile.mkdtemp(prefix="nnsynth-local-") if local else None
+    config = {"task": task, "inputs": inputs if local else ray.put(inputs), "staging": staging}
+    trainer = TorchTrainer(
+        _worker_loop, train_loop_config=config,
+        scaling_config=ScalingConfig(num_workers=scaling.num_workers, use_gpu=use_gpu,
+                                     resources_per_worker={"CPU": scaling.cpus(),
+                                                           **({"GPU": 1} if use_gpu else {})}),
+        run_config=RunConfig(name=name, storage_path=storage,
+                             failure_config=FailureConfig(max_failures=scaling.max_failures)))
+    log.info("training %s on %d Ray Train worker(s)%s", name, scaling.num_workers,
+             " with GPUs" if use_gpu else "")
+    try:
+        result = trainer.fit()
+        with result.checkpoint.as_directory() as path:
+            model = load_model(Path(path) / MODEL_FILE)
+        metrics = dict(model.checkpoint_info["metrics"])
+    finally:
+        for folder in (scratch, staging):
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
+    return model, metrics
+
+
+def _worker_loop(config: dict) -> None:
+    """One Ray Train worker: run the task with this worker's ``Parallel``; rank 0 reports
+    the model as a checkpoint (every worker reports once, as Ray Train requires)."""
+    import ray
+    import ray.train
+    import ray.train.torch
+    from cluster.connect import match_torch_threads
+    from synth.checkpoint import save_checkpoint
+    from synth.masked import masks_of
+    from synth.train import Parallel
+    if config["staging"] is None:      # a worker actor (not local mode, in the caller)
+        match_torch_threads()
+    context = ray.train.get_context()
+    rank, world = context.get_world_rank(), context.get_world_size()
+    parallel = Parallel(rank=rank, world_size=world, wrap=ray.train.torch.prepare_model,
+                        device=ray.train.torch.get_device())
+    inputs = config["inputs"]
+    model, metrics = config["task"](inputs if isinstance(inputs, dict) else ray.get(inputs),
+                                    parallel)
+    metrics = {**metrics, "nodes": _gather_node_ids(world), "workers": world}
+    if rank != 0:
+        ray.train.report({"rank": rank})
+        return
+    with contextlib.ExitStack() as stack:
+        staging = config["staging"] or stack.enter_context(tempfile.TemporaryDirectory())
+        save_checkpoint(Path(staging) / MODEL_FILE, model.cpu(), metrics=metrics,
+                        masks=masks_of(model) or None,
+                        dataset=getattr(model, "checkpoint_info", {}).get("dataset"))
+        ray.train.report({"rank": rank},
+                         checkpoint=ray.train.Checkpoint.from_directory(staging))
+
+
+def _gather_node_ids(world: int) -> list[str]:
+    """Every worker's node id (all_gather over the process group Ray Train set up)."""
+    import ray
+    if not ray.is_initialized():       # local mode without Ray: this process
+        return ["local"]
+    node = ray.get_runtime_context().get_node_id()
+    if world == 1:
+        return [node]
+    import torch.distributed as dist
+    nodes: list = [None] * world
+    dist.all_gather_object(nodes, node)
+    return nodes
+
+
+def fit_on_workers(model, data, config, *, scaling: Scaling | None = None,
+                   storage_path: str | Path | None = None, name: str = "train",
+                   loss_fn: Callable | None = None, after_step: Callable | None = None,
+                   train_xy=None, desc: str = "train") -> tuple[Any, dict]:
+    """``synth.train.fit(model, data, config, ...)`` on Ray Train workers; returns the trained
+    model (a new module, masks kept) and fit's metrics."""
+    inputs = {"model": model.cpu(), "data": data, "config": config, "loss_fn": loss_fn,
+              "after_step": after_step, "train_xy": train_xy, "desc": desc}
+    return train_model(_fit_task, inputs, scaling=scaling, device=config.device,
+                       storage_path=storage_path, name=name)
+
+
+def _fit_task(inputs: dict, parallel) -> tuple[Any, dict]:
+    from synth.train import fit
+    model = inputs["model"]
+    metrics = fit(model, inputs["data"], inputs["config"], loss_fn=inputs["loss_fn"],
+                  after_step=inputs["after_step"], train_xy=inputs["train_xy"],
+                  desc=inputs["desc"], parallel=parallel)
+    return model, metrics
+
+
+def ray_fit(scaling: Scaling | None = None, storage_path: str | Path | None = None,
+            name: str = "train") -> Callable:
+    """A drop-in for ``synth.train.fit`` (for library functions that take ``fit_fn``): trains
+    on Ray Train workers, then copies the trained weights back into the caller's model."""
+    def fit_fn(model, data, config, *, loss_fn=None, after_step=None, train_xy=None,
+               desc="train", **unsupported):
+        if unsupported:
+            raise TypeError(f"fit on Ray Train workers does not take {sorted(unsupported)}")
+        trained, metrics = fit_on_workers(model, data, config, scaling=scaling,
+                                          storage_path=storage_path, name=name,
+                                          loss_fn=loss_fn, after_step=after_step,
+                                          train_xy=train_xy, desc=desc)
+        model.load_state_dict(trained.state_dict())
+        return metrics
+    return fit_fn
+
+
+def grow_prune_on_worker(model, data, schedule, *, loss_fn=None, train_xy=None,
+                         progress: bool = False, scaling: Scaling | None = None,
+                         storage_path: str | Path | None = None,
+                         name: str = "grow-prune") -> tuple[Any, dict]:
+    """``synth.grow_prune.grow_and_prune`` on one Ray Train worker (its mask decisions --
+    growth gradients, pruning scores -- are made on the whole set, so it does not split the
+    data); returns the refined model (masks kept) and ``{"history": ..., "nodes": ...}``."""
+    scaling = dataclasses.replace(scaling or Scaling(), num_workers=1)
+    inputs = {"model": model.cpu(), "data": data, "schedule": schedule, "loss_fn": loss_fn,
+              "train_xy": train_xy, "progress": progress}  # seeded by schedule.seed there
+    return train_model(_grow_prune_task, inputs, scaling=scaling, device=schedule.device,
+                       storage_path=storage_path, name=name)
+
+
+def _grow_prune_task(inputs: dict, parallel) -> tuple[Any, dict]:
+    import torch
+    from synth.grow_prune import grow_and_prune
+    schedule = inputs["schedule"]
+    torch.manual_seed(schedule.seed)
+    if parallel.device is not None:
+        schedule = schedule.replace(device=str(parallel.device))
+    model, history = grow_and_prune(inputs["model"], inputs["data"], schedule,
+                                    progress=inputs["progress"], loss_fn=inputs["loss_fn"],
+                                    train_xy=inputs["train_xy"])
+    return model, {"history": history}

@@ -1,0 +1,288 @@
+"""Checkpoint-to-checkpoint workflows: what ``nnsynth distill``, ``prune``, ``grow-prune`` and
+``continual`` do, callable from Python, the pipeline and the benchmarks alike.
+
+Each takes paths and configs, writes one checkpoint (``synth.checkpoint.save_checkpoint``)
+and returns its metrics dict (with ``checkpoint``).  Trainings go through ``fit_fn``
+(``synth.train.fit`` by default; ``cluster.train.ray_fit()`` runs them on Ray Train
+workers), and a hardware cost comes in as ``cost_fn`` -- synth imports neither Ray nor hwsim.
+Real data, when the checkpoint's data set loads here, is used for reporting only.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from synth.checkpoint import checkpoint_dataset, load_model, recorded_split_seed, save_checkpoint
+from synth.data import Dataset, load_dataset, load_synthesized, pixel_range
+from synth.errors import UserError
+from synth.train import fit as local_fit
+
+
+def real_data_of(model) -> Dataset | None:
+    """The data set recorded in a loaded checkpoint, when it loads here (else None)."""
+    if not model.checkpoint_info["dataset"].get("name"):
+        return None
+    try:  # split as recorded: its test split holds no training sample (issue 13 item 2)
+        return checkpoint_dataset(model)
+    except UserError:
+        return None
+
+
+def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images: int,
+                       iterations: int, seed: int, device: str, progress: bool,
+                       option: str = "--synth"):
+    """(x, y, set): a synthesized Parquet set's images (train + val) when ``synth_dir`` is
+    given, else ``num_images`` DeepInversion images inverted here (set None)."""
+    from synth.inversion import InversionConfig, balanced_labels, preset_for_shape, synthesize
+    if synth_dir is not None:
+        found = load_synthesized(synth_dir, model.input_shape, option=option, owner="model",
+                                 seed=seed)
+        return (torch.cat([found.x_train, found.x_val]),
+                torch.cat([found.y_train, found.y_val]), found)
+    inv = InversionConfig.preset(preset_for_shape(model.input_shape), iterations=iterations,
+                                 device=device, min_iterations=min(iterations, 100))
+    result = synthesize(model, balanced_labels(num_images, model.num_classes), inv,
+                        pixel_range=pixel_range(model.checkpoint_info["dataset"]), seed=seed,
+                        progress=progress)
+    return result.images, result.labels, None
+
+
+def agreement_set(synthesized: Dataset, teacher) -> Dataset:
+    """A copy of a synthesized set whose test split is its validation slice labelled by the
+    teacher: accuracy on it is agreement with the teacher (the set itself is not changed)."""
+    from synth.distill import teacher_logits
+    return dataclasses.replace(synthesized, x_test=synthesized.x_val,
+                               y_test=teacher_logits(teacher, synthesized.x_val).argmax(1))
+
+
+# --------------------------------------------------------------------------- distill
+def distill_checkpoint(teacher_path, student_spec, out, config, *,
+                       synth_dir: str | os.PathLike | None = None, data_free: bool = False,
+                       iterations: int | None = None, fit_fn: Callable = local_fit) -> dict:
+    """KD of a new ``student_spec`` from the teacher checkpoint: on the synthesized set
+    ``synth_dir`` (``synth.distill.distill``), or data-free by ADI rounds
+    (``synth.distill.adi_distill``); saves the student to ``out``."""
+    from synth.distill import adi_distill, distill
+    from synth.inversion import InversionConfig, preset_for_shape
+    from synth.models import batchnorm_layers, build, count_parameters
+    if (synth_dir is None) == (not data_free):
+        raise UserError("give exactly one of --synth DIR or --data-free")
+    teacher = load_model(teacher_path)
+    meta = teacher.checkpoint_info["dataset"]
+    torch.manual_seed(config.seed)
+    student = build(student_spec, teacher.input_shape, teacher.num_classes)
+    real = real_data_of(teacher)
+    if data_free:
+        if not batchnorm_layers(teacher):
+            raise UserError(f"teacher {teacher_path} has no BatchNorm layers: --data-free "
+                            f"needs them")
+        inv = InversionConfig.preset(preset_for_shape(teacher.input_shape),
+                                     device=config.device, **(
+            {"iterations": iterations, "min_iterations": min(iterations, 100)}
+            if iterations else {}))
+        metrics = adi_distill(student, teacher, pixel_range(meta), config, inv, data=real)
+    else:
+        found = load_synthesized(synth_dir, teacher.input_shape, option="--synth",
+                                 owner="teacher", seed=config.seed)
+        train_x = torch.cat([found.x_train, found.x_val])
+        if real is None:  # report agreement with the teacher on the held-out slice
+            real, train_x = agreement_set(found, teacher), found.x_train
+        metrics = distill(student, teacher, train_x, real, config, fit_fn=fit_fn)
+        metrics.pop("history", None)
+    metrics.update(parameters=count_parameters(student), evaluated_on=real.name if real else None)
+    save_checkpoint(out, student.cpu(), dataset=meta, metrics=metrics,
+                    extra={"distill_config": config.to_dict(), "teacher": str(teacher_path)})
+    return {**metrics, "checkpoint": str(out)}
+
+
+# --------------------------------------------------------------------------- prune
+def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_epochs: int = 20,
+                     lr: float = 0.01, num_images: int = 256, iterations: int = 200,
+                     cost_fn: Callable | None = None, fit_fn: Callable = local_fit) -> dict:
+    """Data-free structured pruning (``synth.dfprune.prune`` with ``config``, a
+    ``PruneConfig``) ranked on synthesized images, then ``kd_epochs`` of KD fine-tuning
+    from the original on the same images; saves the pruned model to ``out``."""
+    from synth.dfprune import flops_cost, prune
+    from synth.distill import DistillConfig, distill
+    from synth.train import evaluate
+    teacher = load_model(model_path)
+    meta = teacher.checkpoint_info["dataset"]
+    found = None
+    if synth_dir is None and config.importance == "magnitude" and kd_epochs == 0:
+        x = y = None  # nothing needs images
+    else:
+        x, y, found = synthesized_images(teacher, synth_dir, num_images=num_images,
+                                         iterations=iterations, seed=config.seed,
+                                         device=config.device, progress=config.progress)
+    real = real_data_of(teacher)
+    result = prune(teacher, x, y, config, cost_fn or flops_cost)
+    metrics = result.summary()
+    if real is not None:
+        metrics["teacher_test_accuracy"] = evaluate(teacher, real.x_test, real.y_test)["accuracy"]
+        metrics["pruned_test_accuracy"] = evaluate(result.model, real.x_test,
+                                                   real.y_test)["accuracy"]
+    if kd_epochs > 0:
+        report = real if real is not None else found   # the synthesized set stands in
+        if report is None:
+            raise UserError("KD fine-tuning needs --synth DIR or a model whose data set "
+                            "loads here for reporting; or pass --kd-epochs 0")
+        kd = DistillConfig(epochs=kd_epochs, lr=lr, seed=config.seed, device=config.device,
+                           progress=config.progress)
+        ft = distill(result.model, teacher, x, report, kd, fit_fn=fit_fn)
+        metrics["finetuned_test_accuracy"] = ft["test_accuracy"]
+        metrics["kd_train_seconds"] = ft["train_seconds"]
+    metrics.update(importance=config.importance, ratio=config.ratio,
+                   synthesized_images=0 if x is None else len(x))
+    save_checkpoint(out, result.model.cpu(), dataset=meta, metrics=metrics,
+                    extra={"prune_config": config.to_dict(), "source": str(model_path)})
+    return {**metrics, "checkpoint": str(out)}
+
+
+# --------------------------------------------------------------------------- grow-prune
+def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epochs: int = 15,
+                          distill: bool = False, shift: int = 0, compact: bool = True,
+                          progress: bool = True, fit_fn: Callable = local_fit) -> dict:
+    """Grow and prune (``synth.grow_prune.grow_and_prune``) a checkpoint, or a spec trained
+    densely here for ``epochs``, on ``dataset``; optionally retrain by KD from the dense
+    start (``distill``, ``shift``); saves the compacted (or masked) model to ``out``.
+    Returns the result with the per-step ``history``."""
+    from synth import masked
+    from synth.compact import compact as make_compact
+    from synth.grow_prune import grow_and_prune
+    from synth.models import build, count_parameters
+    from synth.train import TrainConfig, evaluate
+    if shift and not distill:
+        raise UserError("--shift needs --distill (the shifted images are labelled by the teacher)")
+    data = load_dataset(dataset, seed=schedule.seed)
+    if shift and len(data.input_shape) != 3:
+        raise UserError(f"--shift needs image data (C, H, W); {dataset} has input shape "
+                        f"{tuple(data.input_shape)}")
+    torch.manual_seed(schedule.seed)
+    if Path(str(model_spec)).is_file():
+        model = load_model(model_spec, device="cpu").train()
+    else:
+        model = build(model_spec, data.input_shape, data.num_classes)
+        fit_fn(model, data, TrainConfig(epochs=epochs, seed=schedule.seed,
+                                        device=schedule.device, progress=progress), desc="dense")
+    if tuple(model.input_shape) != tuple(data.input_shape):
+        raise UserError(f"model expects input {tuple(model.input_shape)}, data set {dataset} "
+                        f"has {tuple(data.input_shape)}")
+    loss_fn = None
+    if distill:
+        from synth.device import pick_device
+        from synth.distill import live_kd_fn
+        teacher = copy.deepcopy(model).to(pick_device(schedule.device))
+        loss_fn = live_kd_fn(teacher, temperature=2.0, alpha=0.5, shift=shift,
+                             seed=schedule.seed)
+    model, history = grow_and_prune(model, data, schedule, progress=progress, loss_fn=loss_fn)
+    start, final = history[0], history[-1]
+    if final["phase"] == "reverted":
+        final = history[-2]
+    model = model.cpu().eval()
+    saved = make_compact(model) if compact else model
+    result = {"dataset": data.name, "start_connections": start["connections"],
+              "connections": final["connections"],
+              "reduction": start["connections"] / max(1, final["connections"]),
+              "start_test_accuracy": start["test_accuracy"],
+              "test_accuracy": evaluate(saved, data.x_test, data.y_test)["accuracy"],
+              "flops": final["flops"], "parameters": count_parameters(saved),
+              "nonzero_parameters": count_parameters(saved, nonzero=True),
+              "spec": saved.spec, "steps": len(history) - 1, "checkpoint": str(out)}
+    save_checkpoint(out, saved, dataset=data.metadata(), metrics=result,
+                    masks=None if compact else masked.masks_of(model),
+                    extra={"schedule": schedule.to_dict(), "grow_prune_history": history})
+    return {**result, "history": history}
+
+
+# --------------------------------------------------------------------------- continual
+def parse_classes(text: str | None, option: str) -> list[int] | None:
+    """``"5,6,7"`` -> ``[5, 6, 7]`` (None stays None); a one-line error names ``option``."""
+    if text is None:
+        return None
+    try:
+        return [int(c) for c in text.replace(" ", "").split(",") if c != ""]
+    except ValueError:
+        raise UserError(f"{option} must be comma-separated class indices like 5,6,7, "
+                        f"got {text!r}") from None
+
+
+def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], out, config, *,
+                         old_classes: list[int] | None = None, synth_dir=None,
+                         num_images: int = 256, iterations: int = 200) -> dict:
+    """Teach the checkpoint's classifier ``new_classes`` of ``new_dataset`` without its old
+    data (``synth.continual.learn_new_classes`` with ``config``, a ``ContinualConfig``); the
+    old classes default to the recorded ones, else ``0..outputs-1``; saves to ``out``."""
+    from synth.continual import (check_classes, class_subset, learn_new_classes,
+                                 per_class_accuracy, synthesize_old)
+    from synth.inversion import InversionConfig, preset_for_shape
+    old = load_model(model_path)
+    old_list = old_classes or old.checkpoint_info["extra"].get("classes") or list(
+        range(old.num_classes))
+    # the model's own set keeps its recorded split (its test images were never trained on)
+    data = load_dataset(new_dataset, seed=recorded_split_seed(
+        old.checkpoint_info["dataset"], new_dataset, source=f"checkpoint {model_path}",
+        default=config.seed))
+    if tuple(data.input_shape) != tuple(old.input_shape):
+        raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
+                        f"model expects {old.input_shape}")
+    old_list, new_list = check_classes(old_list, new_classes, data.num_classes, old.num_classes)
+    synth_x = None
+    if config.method == "deepinversion":
+        if synth_dir is not None:
+            found = load_synthesized(synth_dir, old.input_shape, seed=config.seed)
+            synth_x = torch.cat([found.x_train, found.x_val])
+        else:
+            inv = InversionConfig.preset(preset_for_shape(old.input_shape),
+                                         iterations=iterations, device=config.device,
+                                         min_iterations=min(iterations, 100))
+            synth_x = synthesize_old(old, num_images, data.pixel_range(), inv,
+                                     seed=config.seed, progress=config.progress)
+    before = per_class_accuracy(old, class_subset(data, old_list))["accuracy"]
+    model, metrics = learn_new_classes(old, class_subset(data, new_list, offset=len(old_list)),
+                                       config, synth_x)
+    everything = class_subset(data, old_list + new_list)
+    acc = per_class_accuracy(model, everything)
+    k = len(old_list)
+    metrics.update(old_classes=old_list, new_classes=new_list, old_model_accuracy_old=before,
+                   test_accuracy=acc["accuracy"], accuracy_old=sum(acc["per_class"][:k]) / k,
+                   accuracy_new=sum(acc["per_class"][k:]) / len(new_list))
+    save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
+                    extra={"classes": old_list + new_list, "source_dataset": data.name,
+                           "continual_config": config.to_dict(), "source": str(model_path)})
+    return {**metrics, "checkpoint": str(out)}
+
+
+# --------------------------------------------------------------------------- incremental
+def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
+                           old_fraction: float = 0.7, out=None) -> dict:
+    """Update the checkpoint's (grown-and-pruned) model with the data set ``new_name``
+    (``synth.incremental.compare`` with ``config``, an ``IncrementalConfig``, against
+    from-scratch and fine-tuning); when ``old_name == new_name`` its training samples are
+    split ``old_fraction`` old / the rest new.  Saves the updated masked model to ``out``."""
+    from synth.incremental import compare, split_dataset
+    from synth.masked import masks_of
+    model = load_model(model_path).train()
+    meta, source = model.checkpoint_info["dataset"], f"checkpoint {model_path}"
+
+    def split(name):  # the model's own set keeps its recorded split
+        return load_dataset(name, seed=recorded_split_seed(meta, name, source=source,
+                                                           default=config.seed))
+    if old_name == new_name:
+        old, new = split_dataset(split(old_name), old_fraction, config.seed)
+    else:
+        old, new = split(old_name), split(new_name)
+    if tuple(model.input_shape) != tuple(new.input_shape):
+        raise UserError(f"model expects input {tuple(model.input_shape)}, data has "
+                        f"{tuple(new.input_shape)}")
+    result = compare(model, old, new, config)
+    updated = result.pop("model").cpu().eval()
+    if out:
+        save_checkpoint(out, updated, dataset=new.metadata(), masks=masks_of(updated),
+                        metrics=result["incremental"], extra={"incremental": config.to_dict()})
+        result["checkpoint"] = str(out)
+    return result
