@@ -21,6 +21,7 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
+from synth.checkpoint import model_from_payload  # built checked: meta device first
 from synth.data import pixel_range
 from synth.errors import UserError
 from synth.files import write_json_atomic
@@ -35,17 +36,6 @@ def teacher_checksum(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()[:16]
-
-
-def model_from_payload(payload: dict) -> torch.nn.Module:
-    """A model from a ``read_checkpoint`` payload (shipped once through the object store)."""
-    from synth.models import build
-    model = build(payload["spec"], payload["input_shape"], payload["num_classes"])
-    if payload.get("masks"):
-        from synth.masked import attach_masks
-        attach_masks(model, payload["masks"])
-    model.load_state_dict(payload["state_dict"])
-    return model.eval()
 
 
 def resolve_student(student: Any, input_shape, num_classes) -> torch.nn.Module:
@@ -147,7 +137,8 @@ def prepare_out_dir(out_dir: str | os.PathLike) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
+        with open(probe, "xb"):   # exclusive create: never truncates or deletes a user's file
+            pass
         probe.unlink()
     except OSError as e:
         raise UserError(f"output directory {out} is not writable: {e.strerror}") from None
@@ -202,6 +193,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     meta["synthesis"] = {"teacher_checksum": checksum, "config": config.to_dict(),
                          "student": student_spec if student_spec is None or isinstance(
                              student_spec, (str, dict)) else str(student_spec)}
+    from cluster.connect import connect
+    connect()    # idempotent: a caller that did not connect gets the loopback-bound local Ray
     teacher_ref = ray.put(payload)
     actor_cls = ray.remote(num_cpus=1, max_restarts=0)(PairActor)
     pool = ResilientActorPool(lambda i: actor_cls.remote(teacher_ref, student_spec),

@@ -121,10 +121,14 @@ def run_teacher(ctx) -> dict:
         save_checkpoint(target, model, dataset=data.metadata(), metrics=metrics,
                         extra={"train_config": train.to_dict(), "role": "teacher"})
         if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f".{cached.name}.tmp")
-            shutil.copyfile(target, tmp)
-            tmp.replace(cached)
+            try:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_name(f".{cached.name}.tmp")
+                shutil.copyfile(target, tmp)
+                tmp.replace(cached)
+            except OSError as e:
+                raise UserError(f"teacher.cache {c.cache} cannot be written ({e.strerror}); "
+                                f"choose another directory or set it to \"\"") from None
     test = evaluate(model, data.x_test, data.y_test)
     out = {"checkpoint": "teacher.pt", "reused": reused, "cache": str(cached or ""),
            "test_accuracy": test["accuracy"], "spec": model.spec}
@@ -193,6 +197,7 @@ def run_search_stage(ctx) -> dict:
     interrupted search (finished trials are kept) when its saved config is unchanged."""
     import json
     from search.run import run_search
+    from synth.files import remove_owned
     out_dir = ctx.path("search")
     config = search_config(ctx.config, ctx.run_dir)
     space = ctx.config.search.options.get("space")
@@ -203,8 +208,8 @@ def run_search_stage(ctx) -> dict:
     resume = saved.is_file() and json.loads(saved.read_text()) == json.loads(
         json.dumps(config.to_dict()))
     if out_dir.exists() and not resume:
+        remove_owned(out_dir, "--run-dir")          # only a search nnsynth made is deleted
         ctx.log("  search settings changed: starting the search over")
-        shutil.rmtree(out_dir)
     elif resume:
         ctx.log(f"  resuming the search in {out_dir}")
     ctx.connect_ray()

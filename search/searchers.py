@@ -31,6 +31,7 @@ from search.evolution import EvolutionConfig, evolve, sample_feasible
 from search.predictors import (BoostedTreesPredictor, GPPredictor, accuracy_logit,
                                expected_improvement, upper_confidence_bound)
 from search.space import Constraint, Space, spec_key
+from synth.config import short_repr
 from synth.errors import ConfigError, UserError
 
 DONE_KEY = "trial_final"   # set in a trial's last report
@@ -208,7 +209,7 @@ class ChameleonSearcher(PredictorSearcher):
     def __init__(self, space: Space, *, acquisition: str = "ei", predictor: GPPredictor | None = None,
                  xi: float = 0.0, beta: float = 2.0, **kw):
         if acquisition not in ("ei", "ucb"):
-            raise ConfigError(f"acquisition must be one of ei, ucb, got {acquisition!r}")
+            raise ConfigError(f"acquisition must be one of ei, ucb, got {short_repr(acquisition)}")
         super().__init__(space, **kw)
         self.acquisition, self.xi, self.beta = acquisition, xi, beta
         self.predictor = predictor or GPPredictor()

@@ -14,8 +14,14 @@ address_option = click.option("--address", default=None, envvar="RAY_ADDRESS",
                               help="Ray cluster to join (default: start a local Ray on 127.0.0.1).")
 num_cpus_option = click.option("--num-cpus", type=click.IntRange(min=1), default=None,
                                help="CPUs for a local Ray (default: all).")
+def _check_device(ctx, param, value):
+    from synth.device import check_device
+    return check_device(value, "--device")   # before any work or Ray starts
+
+
 device_option = click.option("--device", default="auto", show_default=True,
-                             help="auto (CUDA when present), cpu or cuda.")
+                             callback=_check_device,
+                             help="auto (CUDA when present), cpu, cuda, cuda:N or mps.")
 
 
 def _jsonable(obj):

@@ -6,6 +6,7 @@ old classes default to the checkpoint's recorded classes (a model written by thi
 else to ``0..outputs-1``.  Images standing in for the old classes come from ``--synth DIR``
 (``nnsynth invert --teacher OLD``) or are inverted here.
 """
+from synth.config import short_repr
 import click
 
 from deploy.cli.options import device_option, emit, json_option, seed_option
@@ -19,7 +20,7 @@ def parse_classes(text: str | None, option: str) -> list[int] | None:
         return [int(c) for c in text.replace(" ", "").split(",") if c != ""]
     except ValueError:
         raise UserError(f"{option} must be comma-separated class indices like 5,6,7, "
-                        f"got {text!r}") from None
+                        f"got {short_repr(text)}") from None
 
 
 @click.command("continual")

@@ -1,4 +1,5 @@
 """``nnsynth grow-prune``: grow-and-prune a model (NeST) and save a masked or compacted checkpoint."""
+from synth.config import short_repr
 import json
 
 import click
@@ -65,7 +66,7 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
     except json.JSONDecodeError as e:
         raise UserError(f"--schedule is not valid JSON: {e.msg}") from None
     if not isinstance(more, dict):
-        raise UserError(f"--schedule must be a JSON object, got {schedule_json!r}")
+        raise UserError(f"--schedule must be a JSON object, got {short_repr(schedule_json)}")
     fields = dict(prune_steps=prune_steps, prune_fraction=prune_fraction,
                   retrain_epochs=retrain_epochs, criterion=criterion, growth_rounds=growth_rounds,
                   growth_ratio=growth_ratio, seed_density=seed_density, seed=seed, device=device,
