@@ -21,6 +21,7 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
+from cluster.limits import MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
 from synth.checkpoint import model_from_payload  # built checked: meta device first
 from synth.data import pixel_range
 from synth.errors import UserError
@@ -173,8 +174,10 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     if num_images < teacher.num_classes:
         raise UserError(f"num_images must be >= the number of classes ({teacher.num_classes}), "
                         f"got {num_images}")
-    if pairs < 1 or shard_size < 1:
-        raise UserError(f"pairs and shard_size must be >= 1, got {pairs} and {shard_size}")
+    from synth.config import check_range
+    check_range("num_images", num_images, 1, MAX_IMAGES, integer=True)
+    check_range("pairs", pairs, 1, MAX_PAIRS, integer=True)
+    check_range("shard_size", shard_size, 1, MAX_SHARD_SIZE, integer=True)
     out = prepare_out_dir(out_dir)
     checksum = teacher_checksum(teacher_path)
     _check_manifest(out, {"teacher_checksum": checksum, "num_images": num_images,

@@ -66,9 +66,10 @@ class SynthesisStage(Config):
 
     def validate(self) -> None:
         _check_bool("synthesis.enabled", self.enabled)
-        check_range("synthesis.num_images", self.num_images, 1, 10_000_000, integer=True)
-        check_range("synthesis.pairs", self.pairs, 1, 1024, integer=True)
-        check_range("synthesis.shard_size", self.shard_size, 1, 1_000_000, integer=True)
+        from cluster.limits import MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
+        check_range("synthesis.num_images", self.num_images, 1, MAX_IMAGES, integer=True)
+        check_range("synthesis.pairs", self.pairs, 1, MAX_PAIRS, integer=True)
+        check_range("synthesis.shard_size", self.shard_size, 1, MAX_SHARD_SIZE, integer=True)
         check_mapping("synthesis.inversion", self.inversion)
 
 

@@ -334,13 +334,8 @@ def load_space(source: str | Path | dict) -> Space:
     if not path.is_file():
         raise UserError(f"space file not found: {path} (or use a built-in space: "
                         f"{', '.join(sorted(BUILTIN_SPACES))})")
-    import yaml
-    try:
-        definition = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"space file {path} is not valid YAML/JSON: "
-                          f"{str(e).splitlines()[0]}") from None
-    return Space(definition, where=path.name)
+    from synth.files import read_yaml_file
+    return Space(read_yaml_file(path, "space file"), where=path.name)
 
 
 BUILTIN_SPACES: dict[str, dict] = {

@@ -148,8 +148,11 @@ def load_yaml_text(text: str, where: str) -> Any:
     from synth.errors import ConfigError
     if len(text) > MAX_YAML_BYTES:
         raise ConfigError(f"{where} is {len(text):,} characters; the limit is {MAX_YAML_BYTES:,}")
+    # libyaml's parser (when PyYAML has it) is fast and caps nesting by itself; the pure
+    # Python one recurses until Python's limit (seconds on a deeply nested file)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        values = yaml.safe_load(text)
+        values = yaml.load(text, Loader=loader)  # noqa: S506  (a safe loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""

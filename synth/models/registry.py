@@ -77,6 +77,8 @@ def resolve_spec(spec: Any) -> dict:
                 spec = json.loads(text)
             except json.JSONDecodeError as e:
                 raise UserError(f"model spec is not valid JSON: {e.msg} at column {e.colno}") from None
+            except RecursionError:
+                raise UserError("model spec is not valid JSON: nested too deeply") from None
         elif text in _VARIANTS:
             spec = _VARIANTS[text]
         else:

@@ -22,15 +22,9 @@ def _shape(text: str) -> tuple[int, ...]:
 def _load_yaml(path: str | None, what: str) -> dict | None:
     if not path:
         return None
-    import yaml
     from synth.errors import UserError
-    try:
-        with open(path) as f:
-            data = yaml.safe_load(f) or {}
-    except OSError as e:
-        raise UserError(f"cannot read {what} config {path}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise UserError(f"{what} config {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    from synth.files import read_yaml_file
+    data = read_yaml_file(path, f"{what} config") or {}
     if not isinstance(data, dict):
         raise UserError(f"{what} config {path} must be a mapping of field: value")
     return data
