@@ -67,9 +67,9 @@ class _Reduce:
         return self.fn, self.args
 
 
-def _cifar(path: Path, data) -> str:
+def _cifar(path: Path, data, labels=()) -> str:
     path.mkdir(parents=True, exist_ok=True)
-    blob = pickle.dumps({b"data": data, b"labels": []}, protocol=2)
+    blob = pickle.dumps({b"data": data, b"labels": labels or []}, protocol=2)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         (path / name).write_bytes(blob)
     return f"cifar10:{path}"
@@ -88,7 +88,10 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
     train = ["train", "--dataset", "iris", "--model", "mlp_small", "--out", out]
     from cluster.connect import connect  # noqa: F401  (the real module, for the reconstruct path)
     import numpy.core.multiarray as multiarray
-    huge_array = _Reduce(multiarray._reconstruct, (np.ndarray, (100_000, 3072), b"d"))
+    # numpy's pickle calls _reconstruct(ndarray, shape, dtype): a ~150-byte file whose shape
+    # asks for 100,000 images (and as many labels) that it does not hold
+    huge_data = _Reduce(multiarray._reconstruct, (np.ndarray, (100_000, 3072), b"B"))
+    huge_labels = _Reduce(multiarray._reconstruct, (np.ndarray, (100_000,), b"q"))
     return [
         ("yaml-alias-bomb", ["run", str(tmp / "bomb.yaml"), "--check"], "expands to more than"),
         ("sweep-alias-bomb", ["sweep", str(tmp / "bomb.yaml"), "--check"], "expands to more than"),
@@ -135,7 +138,7 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
          + train[3:], "class_names"),
         ("parquet-x-strings", train[:2] + [_parquet(tmp / "p6", x=__import__("pyarrow").array(
             ["a"] * 10))] + train[3:], "column x"),
-        ("cifar-reconstruct-3.6GB", ["train", "--dataset", _cifar(tmp / "c10a", huge_array),
+        ("cifar-reconstruct-3.6GB", ["train", "--dataset", _cifar(tmp / "c10a", huge_data, huge_labels),
                                      "--model", "lenet5", "--out", out], "corrupt CIFAR-10"),
         ("cifar-forbidden-global", ["train", "--dataset", _cifar(
             tmp / "c10b", _Reduce(os.getcwd, ())), "--model", "lenet5", "--out", out],

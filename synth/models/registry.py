@@ -146,10 +146,12 @@ def check_shape(input_shape: Any, num_classes: Any, where: str = "model") -> tup
 def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> SpecModel:
     """Build the module for ``spec`` (variant name, JSON string or dict).
 
-    The model is first made on PyTorch's meta device (shapes only, no memory): its
-    parameter count is checked against ``max_parameters()`` and the spec against the input
-    shape before a single weight is allocated.  ``meta=True`` returns that shape-only model
-    (used to check a checkpoint's state dict before loading it)."""
+    The model is first made on PyTorch's meta device (shapes only, no memory) and its
+    parameter count checked against ``max_parameters()`` before a single weight is
+    allocated.  ``meta=True`` returns that shape-only model (used to check a checkpoint's
+    state dict before loading it); otherwise the real model runs one forward pass on two
+    zero samples, so a spec that does not fit the input fails here, by name.  (The meta
+    device's forward pass would import sympy, seconds per command: it is not used.)"""
     full = resolve_spec(spec)
     if isinstance(input_shape, (list, tuple)):
         input_shape = tuple(int(s) if hasattr(s, "__index__") and not isinstance(s, bool) else s
@@ -157,15 +159,16 @@ def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> Sp
     input_shape, num_classes = check_shape(input_shape, int(num_classes)
                                            if hasattr(num_classes, "__index__") else num_classes)
     make = _FAMILIES[full["family"]][0]
-    try:  # shape check: a spec that does not fit the input fails here, by name
+
+    def unfit(e: Exception) -> UserError:  # conv larger than its input, BN on one value...
+        return UserError(f"model spec {short_repr(json.dumps(full), 200)} does not fit input "
+                         f"shape {input_shape}: {str(e).splitlines()[0][:200]}")
+    errors = (RuntimeError, ValueError, TypeError, OverflowError, IndexError)
+    try:
         with torch.device("meta"):
             shell = make(full, input_shape, num_classes)
-            shell.eval()
-            shell(torch.zeros((2,) + input_shape))
-    except (RuntimeError, ValueError, TypeError, OverflowError, IndexError) as e:
-        # conv larger than its input, BN on one value, a malformed hyperparameter
-        raise UserError(f"model spec {short_repr(json.dumps(full), 200)} does not fit input "
-                        f"shape {input_shape}: {str(e).splitlines()[0][:200]}") from None
+    except errors as e:
+        raise unfit(e) from None
     params = sum(p.numel() for p in shell.parameters())
     limit = max_parameters()
     if params > limit:
@@ -174,7 +177,15 @@ def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> Sp
                         f"raise it)")
     if meta:
         return shell
-    return make(full, input_shape, num_classes).train()
+    try:
+        model = make(full, input_shape, num_classes)
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros((2,) + input_shape))
+        model.train()
+    except errors as e:
+        raise unfit(e) from None
+    return model
 
 
 def count_parameters(model: nn.Module, nonzero: bool = False) -> int:

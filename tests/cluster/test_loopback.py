@@ -78,8 +78,8 @@ def _observe(pid: int, seen: dict, facts: dict) -> None:
             fds = os.listdir(f"/proc/{p}/fd")
         except OSError:
             continue
-        if "dashboard/dashboard.py" in cmdline:
-            facts["dashboard"] = True
+        if "dashboard/dashboard.py" in cmdline and "--disable-frontend" not in cmdline:
+            facts["dashboard"] = True     # the full dashboard (Ray's API head runs without it)
         if name == "gcs_server":
             try:
                 env = Path(f"/proc/{p}/environ").read_bytes().split(b"\0")
