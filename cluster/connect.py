@@ -38,31 +38,57 @@ def match_torch_threads() -> int:
     return torch.get_num_threads()
 
 
+LOCAL_ADDRESSES = (None, "", "local")
+
+
 def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: bool = True,
-            runtime_env: dict | None = None, namespace: str = "nnsynth"):
+            runtime_env: dict | None = None, namespace: str = "nnsynth",
+            dashboard: bool = False):
     """Start or join Ray; idempotent (a second call returns the running context).
 
-    ``address=None`` and no RAY_ADDRESS: a local Ray with ``num_cpus`` (default: all),
-    bound to 127.0.0.1.  ``address="auto"`` or ``"ray://host:10001"``: join that cluster.
+    ``address`` None, "" or "local" (and no RAY_ADDRESS): a fresh local Ray with
+    ``num_cpus`` (default: all), every process bound to 127.0.0.1 (node IP, GCS, raylet,
+    workers, metrics; the dashboard only with ``dashboard=True``, on 127.0.0.1 too) and
+    Ray's token authentication on.  Any other address (``"auto"``, ``"ray://host:10001"``,
+    ``"host:6379"``) joins that cluster, whose own settings apply.  This is the one code
+    path that starts a local Ray: callers pass the user's address through unchanged.
     """
     import ray
     if ray.is_initialized():
         return ray.get_runtime_context()
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address in LOCAL_ADDRESSES:
+        address = os.environ.get("RAY_ADDRESS") or None
     # Ray sets OMP_NUM_THREADS to each task's CPUs; actors and trials also call
     # match_torch_threads() so torch follows the CPUs they were given.
     kwargs = dict(log_to_driver=not quiet, namespace=namespace, runtime_env=runtime_env,
                   configure_logging=True, logging_level="ERROR" if quiet else "INFO")
-    if address:
+    if address and address not in LOCAL_ADDRESSES:
         log.info("joining the Ray cluster at %s", address)
         ray.init(address=address, **kwargs)
-    else:
-        from ray._private import ray_constants  # in case ray was imported before this module
-        ray_constants.ENABLE_RAY_CLUSTER = False
-        log.info("starting a local Ray on %s (%s CPUs)", LOCALHOST, num_cpus or "all")
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, dashboard_host=LOCALHOST,
-                 _node_ip_address=LOCALHOST, **kwargs)
+        return ray.get_runtime_context()
+    _require_token_auth()
+    # Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER when it is imported: when it was imported
+    # before this module, its node-IP lookup still asks the network for an outside address,
+    # so the constant is switched here too (no public API sets it after import).
+    from ray._private import ray_constants
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    log.info("starting a local Ray on %s (%s CPUs)", LOCALHOST, num_cpus or "all")
+    # "local" always starts a new Ray: plain ray.init() would join whatever cluster
+    # /tmp/ray/ray_current_cluster names (another process's, possibly dead: it then hangs).
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
+             dashboard_host=LOCALHOST, _node_ip_address=LOCALHOST, **kwargs)
     return ray.get_runtime_context()
+
+
+def _require_token_auth() -> None:
+    """A local Ray runs user code sent to its ports: it starts only with Ray's token
+    authentication (Ray 2.60's default for a new local cluster, RAY_AUTH_MODE unset or
+    "token").  RAY_AUTH_MODE=disabled is refused rather than silently obeyed."""
+    mode = os.environ.get("RAY_AUTH_MODE")
+    if mode is not None and mode.strip().lower() != "token":
+        from synth.errors import UserError
+        raise UserError(f"RAY_AUTH_MODE={mode[:20]} would start a local Ray without token "
+                        f"authentication; unset it (or set it to token)")
 
 
 def shutdown() -> None:

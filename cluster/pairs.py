@@ -19,6 +19,7 @@ driver only, once each; rerunning the same job into the same directory skips com
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -30,7 +31,8 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from synth.checkpoint import checksum_bytes, model_from_payload
+from cluster.limits import MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
+from synth.checkpoint import model_from_payload  # built checked: meta device first
 from synth.data import pixel_range
 from synth.errors import UserError
 from synth.files import write_json_atomic
@@ -42,7 +44,11 @@ log = logging.getLogger(__name__)
 
 def teacher_checksum(path: str | os.PathLike) -> str:
     """SHA-256 (first 16 hex digits) of the teacher checkpoint file."""
-    return checksum_bytes(Path(path).read_bytes())
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
 
 
 def resolve_student(student: Any, input_shape, num_classes) -> torch.nn.Module:
@@ -188,7 +194,8 @@ def prepare_out_dir(out_dir: str | os.PathLike) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
+        with open(probe, "xb"):   # exclusive create: never truncates or deletes a user's file
+            pass
         probe.unlink()
     except OSError as e:
         raise UserError(f"output directory {out} is not writable: {e.strerror}") from None
@@ -247,8 +254,10 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     if num_images < teacher.num_classes:
         raise UserError(f"num_images must be >= the number of classes ({teacher.num_classes}), "
                         f"got {num_images}")
-    if pairs < 1 or shard_size < 1:
-        raise UserError(f"pairs and shard_size must be >= 1, got {pairs} and {shard_size}")
+    from synth.config import check_range
+    check_range("num_images", num_images, 1, MAX_IMAGES, integer=True)
+    check_range("pairs", pairs, 1, MAX_PAIRS, integer=True)
+    check_range("shard_size", shard_size, 1, MAX_SHARD_SIZE, integer=True)
     out = prepare_out_dir(out_dir)
     _check_manifest(out, {"teacher_checksum": checksum, "num_images": num_images,
                           "shard_size": shard_size, "seed": seed, "config": config.to_dict(),
@@ -276,6 +285,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     meta["synthesis"] = {"teacher_checksum": checksum, "config": config.to_dict(),
                          "student": student_spec if student_spec is None or isinstance(
                              student_spec, (str, dict)) else str(student_spec)}
+    from cluster.connect import connect
+    connect()    # idempotent: a caller that did not connect gets the loopback-bound local Ray
     teacher_ref = ray.put(payload)
     actor_cls = ray.remote(num_cpus=1, max_restarts=0)(PairActor)
     kd_dict = None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from deploy.run_config import STAGES, RunConfig
+from synth.config import short_repr
 from synth.errors import UserError
 from synth.files import write_json_atomic
 
@@ -33,7 +34,7 @@ class Ledger:
                 raise UserError(f"{self.path} is corrupt; delete it to start the run over") from None
             if data.get("version") != LEDGER_VERSION:
                 raise UserError(f"{self.path} was written by another nnsynth version "
-                                f"(ledger version {data.get('version')!r})")
+                                f"(ledger version {short_repr(data.get('version'))})")
             self.stages = data.get("stages", {})
 
     def done(self, stage: str, fingerprint: str) -> dict | None:

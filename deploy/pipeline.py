@@ -24,8 +24,9 @@ from typing import Callable
 from deploy import stages as stage_impl
 from deploy.ledger import Ledger, RunContext
 from deploy.run_config import STAGES, RunConfig, enabled_stages
+from synth.config import short_repr
 from synth.errors import UserError
-from synth.files import write_json_atomic
+from synth.files import claim_dir, lock_dir, write_json_atomic
 
 def default_run_dir(config: RunConfig, root: str | os.PathLike = "runs") -> Path:
     return Path(root) / config.name
@@ -44,12 +45,18 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
     ``stop_after`` ends the run after that stage (for inspection and tests)."""
     log = log or (lambda msg: logger.info("%s", msg.strip()))
     if stop_after is not None and stop_after not in STAGES:
-        raise UserError(f"stop_after must be one of {', '.join(STAGES)}, got {stop_after!r}")
+        raise UserError(f"stop_after must be one of {', '.join(STAGES)}, got {short_repr(stop_after)}")
     todo = enabled_stages(config)
     stage_impl.check_stages(config, todo)            # every option validated before any work
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
-    run_dir = run_dir.resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = claim_dir(run_dir.resolve(), "--run-dir")   # never a directory of user files
+    with lock_dir(run_dir, "run directory"):              # one run at a time writes here
+        return _run_locked(config, todo, run_dir, address=address, progress=progress, log=log,
+                           stop_after=stop_after)
+
+
+def _run_locked(config: RunConfig, todo: list[str], run_dir: Path, *, address, progress, log,
+                stop_after) -> dict:
     write_json_atomic(run_dir / "config.json", config.to_dict())
     ledger = Ledger(run_dir)
     ctx = RunContext(config, run_dir, address=address, progress=progress, log=log)

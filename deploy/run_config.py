@@ -18,20 +18,20 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from synth.config import Config, check_choice, check_range
-from synth.errors import ConfigError, UserError
+from synth.config import Config, check_name, check_range, short_repr
+from synth.errors import ConfigError
 
 BUNDLED = ("default", "tiny")
 
 
 def check_mapping(name: str, value: Any) -> None:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{name} must be a mapping of option: value, got {value!r}")
+        raise ConfigError(f"{name} must be a mapping of option: value, got {short_repr(value)}")
 
 
 def _check_bool(name: str, value: Any) -> None:
     if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, got {value!r}")
+        raise ConfigError(f"{name} must be true or false, got {short_repr(value)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +51,7 @@ class TeacherStage(Config):
         check_range("teacher.batch_size", self.batch_size, 1, None, integer=True)
         check_range("teacher.lr", self.lr, 0, 10, low_open=True)
         if not isinstance(self.dataset, str) or not self.dataset:
-            raise ConfigError(f"teacher.dataset must be a data set name, got {self.dataset!r}")
+            raise ConfigError(f"teacher.dataset must be a data set name, got {short_repr(self.dataset)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,9 +68,10 @@ class SynthesisStage(Config):
 
     def validate(self) -> None:
         _check_bool("synthesis.enabled", self.enabled)
-        check_range("synthesis.num_images", self.num_images, 1, 10_000_000, integer=True)
-        check_range("synthesis.pairs", self.pairs, 1, 1024, integer=True)
-        check_range("synthesis.shard_size", self.shard_size, 1, 1_000_000, integer=True)
+        from cluster.limits import MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
+        check_range("synthesis.num_images", self.num_images, 1, MAX_IMAGES, integer=True)
+        check_range("synthesis.pairs", self.pairs, 1, MAX_PAIRS, integer=True)
+        check_range("synthesis.shard_size", self.shard_size, 1, MAX_SHARD_SIZE, integer=True)
         check_mapping("synthesis.inversion", self.inversion)
         check_mapping("synthesis.distill", self.distill)
 
@@ -146,12 +147,12 @@ class RunConfig(Config):
     export: ExportStage = dataclasses.field(default_factory=ExportStage)
 
     def validate(self) -> None:
-        if not isinstance(self.name, str) or not self.name or "/" in self.name:
-            raise ConfigError(f"name must be a non-empty string without '/', got {self.name!r}")
+        check_name("name", self.name)
         check_range("seed", self.seed, 0, None, integer=True)
         check_range("data_seed", self.data_seed, 0, None, integer=True)
         check_range("num_cpus", self.num_cpus, 0, 4096, integer=True)
-        check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        from synth.device import check_device
+        check_device(self.device, "device", available=False)
         check_mapping("scaling", self.scaling)
         if self.refine.enabled and not self.search.enabled:
             raise ConfigError("refine.enabled needs search.enabled (it refines the best "
@@ -198,16 +199,10 @@ def _plain(obj: Any) -> Any:
 
 
 def read_yaml(path: str | Path) -> dict:
-    import yaml
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"config file not found: {path}")
-    try:
-        values = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"{path} is not valid YAML{where}") from None
+    """A config file's mapping, read through the bounded loader of ``synth.files`` (size,
+    nesting and alias expansion capped: a 400-byte alias bomb is a one-line error)."""
+    from synth.files import read_yaml_file
+    values = read_yaml_file(path, "config file")
     if values is None:
         return {}
     if not isinstance(values, dict):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import re
-import shutil
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -132,7 +131,11 @@ def run_teacher(ctx) -> dict:
         save_checkpoint(target, model, dataset=data.metadata(), metrics=metrics,
                         extra={"train_config": train.to_dict(), "role": "teacher"})
         if cached:
-            copy_atomic(target, cached)
+            try:
+                copy_atomic(target, cached)
+            except OSError as e:
+                raise UserError(f"teacher.cache {c.cache} cannot be written ({e.strerror}); "
+                                f"choose another directory or set it to \"\"") from None
     test = evaluate(model, data.x_test, data.y_test)
     out = {"checkpoint": name, "reused": reused, "cache": str(cached or ""),
            "test_accuracy": test["accuracy"], "spec": model.spec, "trained_on": trained_on}
@@ -217,7 +220,7 @@ def run_search_stage(ctx) -> dict:
     interrupted search (finished trials are kept) when its saved config is unchanged."""
     import json
     from search.run import run_search
-    from synth.files import copy_atomic
+    from synth.files import copy_atomic, remove_owned
     out_dir = ctx.path("search")
     config = search_config(ctx.config, ctx.run_dir, ctx.output("teacher"),
                            ctx.output("synthesis", "dataset"))
@@ -229,8 +232,8 @@ def run_search_stage(ctx) -> dict:
     resume = saved.is_file() and json.loads(saved.read_text()) == json.loads(
         json.dumps(config.to_dict()))
     if out_dir.exists() and not resume:
+        remove_owned(out_dir, "--run-dir")          # only a search nnsynth made is deleted
         ctx.log("  search settings changed: starting the search over")
-        shutil.rmtree(out_dir)
     elif resume:
         ctx.log(f"  resuming the search in {out_dir}")
     ctx.connect_ray()

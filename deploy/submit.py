@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from synth.config import short_repr
 from synth.errors import UserError
 
 # Never uploaded: environments, run outputs, VCS data, caches (gitignore-style patterns).
@@ -69,7 +70,7 @@ def submit_run(config: str, address: str, *, run_dir: str | None = None,
     Returns ``{"job_id", "status", "exit_code"}``; exit_code is 0 for SUCCEEDED, 1 for
     FAILED/STOPPED, None when not followed."""
     if not address.startswith(("http://", "https://")):
-        raise UserError(f"--address must be the dashboard URL (http://HOST:8265), got {address!r}")
+        raise UserError(f"--address must be the dashboard URL (http://HOST:8265), got {short_repr(address)}")
     from deploy.run_config import BUNDLED
     if config not in BUNDLED and Path(config).is_file():
         # Uploaded with the working_dir: refer to it by its path inside the project.

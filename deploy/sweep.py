@@ -26,13 +26,17 @@ import copy
 import dataclasses
 import itertools
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from deploy.run_config import RunConfig, load_run_config, read_yaml, check_mapping
-from synth.config import Config, check_range
+from synth.config import Config, check_name, check_range, short_repr
 from synth.errors import ConfigError, UserError
-from synth.files import atomic_path
+from synth.files import atomic_path, claim_dir, lock_dir
+
+
+MAX_RUNS = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,15 +49,31 @@ class SweepConfig(Config):
     runs: tuple = ()
 
     def validate(self) -> None:
-        if not isinstance(self.name, str) or not self.name or "/" in self.name:
-            raise ConfigError(f"name must be a non-empty string without '/', got {self.name!r}")
+        check_name("name", self.name)
+        for key in ("base", "root"):
+            if not isinstance(getattr(self, key), str) or not getattr(self, key):
+                raise ConfigError(f"{key} must be a non-empty string, got "
+                                  f"{short_repr(getattr(self, key))}")
         check_range("max_parallel", self.max_parallel, 1, 1024, integer=True)
         check_mapping("grid", self.grid)
+        size = 1
         for key, values in self.grid.items():
+            if not isinstance(key, str) or not key:
+                raise ConfigError(f"grid keys must be dotted config keys, got {short_repr(key)}")
             if not isinstance(values, (list, tuple)) or not values:
-                raise ConfigError(f"grid.{key} must be a non-empty list of values, got {values!r}")
+                raise ConfigError(f"grid.{key} must be a non-empty list of values, got {short_repr(values)}")
+            size *= len(values)
+        if not isinstance(self.runs, (list, tuple)):
+            raise ConfigError(f"runs must be a list of overrides, got {short_repr(self.runs)}")
+        if size + len(self.runs) > MAX_RUNS:
+            raise ConfigError(f"a sweep may have at most {MAX_RUNS:,} runs; this one has "
+                              f"{size + len(self.runs):,}")
         for i, run in enumerate(self.runs):
             check_mapping(f"runs[{i}]", run)
+            for key in run:
+                if not isinstance(key, str) or not key:
+                    raise ConfigError(f"runs[{i}] keys must be dotted config keys, got "
+                                      f"{short_repr(key)}")
         if not self.grid and not self.runs:
             raise ConfigError("a sweep needs a grid or a list of runs (or both)")
 
@@ -86,11 +106,14 @@ def expand(sweep: SweepConfig, base_dir: Path | None = None) -> list[tuple[dict,
             set_dotted(values, key, value)
         label = "_".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items()
                          if k != "name") or "base"
-        values["name"] = str(overrides.get("name") or f"{i:02d}-{label}").replace("/", "-")
+        # an explicit name is validated as given (RunConfig: no '.', '..' or separators);
+        # a generated one keeps only characters that are safe in a file name
+        values["name"] = overrides["name"] if "name" in overrides else re.sub(
+            r"[^A-Za-z0-9_.=,+-]+", "-", f"{i:02d}-{label}")[:128]
         try:
             out.append((overrides, RunConfig.from_dict(values)))
         except UserError as e:
-            raise ConfigError(f"sweep run {i} ({values['name']}): {e}") from None
+            raise ConfigError(f"sweep run {i} ({short_repr(values['name'])}): {e}") from None
     names = [c.name for _, c in out]
     if len(set(names)) != len(names):
         raise ConfigError("sweep runs must have distinct names")
@@ -113,8 +136,8 @@ def _run_one(config_dict: dict, run_dir: str, address: str | None) -> dict:
         result = run_pipeline(RunConfig.from_dict(config_dict), run_dir, address=address,
                               progress=False)
         result["error"] = ""
-    except UserError as e:
-        result = {"run_dir": run_dir, "error": str(e)}
+    except Exception as e:  # any failure is this run's row; the sweep goes on
+        result = {"run_dir": run_dir, "error": error_text(e)}
     result["node_id"] = ray.get_runtime_context().get_node_id()
     return result
 
@@ -123,15 +146,22 @@ def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
               address: str | None = None, num_cpus: int | None = None,
               echo: Callable[[str], None] = print) -> list[dict]:
     """Run every config as a Ray task (at most ``max_parallel`` at once); returns one row
-    per run (also written to ``<root>/<name>/sweep.parquet``)."""
-    import ray
-    from cluster.connect import connect
+    per run (also written to ``<root>/<name>/sweep.parquet``, after every finished run).  A
+    run that fails, with any exception, is a row with its error; the others go on.  The
+    sweep directory is owned and locked (``synth.files``): a second sweep of the same name
+    at once fails fast."""
     from deploy import stages
     from deploy.pipeline import enabled_stages
     for _, cfg in runs:                      # all components available, before any work
         stages.check_stages(cfg, enabled_stages(cfg))
-    root = Path(sweep.root).resolve() / sweep.name
-    root.mkdir(parents=True, exist_ok=True)
+    root = claim_dir(Path(sweep.root).resolve() / sweep.name, "sweep root")
+    with lock_dir(root, "sweep directory"):
+        return _run_locked(sweep, runs, root, address=address, num_cpus=num_cpus, echo=echo)
+
+
+def _run_locked(sweep, runs, root: Path, *, address, num_cpus, echo) -> list[dict]:
+    import ray
+    from cluster.connect import connect
     connect(address, num_cpus)
     task = ray.remote(num_cpus=0, max_retries=0)(_run_one)
     pending = list(enumerate(runs))[::-1]
@@ -144,11 +174,23 @@ def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
             echo(f"started {cfg.name}")
         done, _ = ray.wait(list(in_flight), num_returns=1)
         i, overrides, cfg = in_flight.pop(done[0])
-        result = ray.get(done[0])
+        try:
+            result = ray.get(done[0])
+        except Exception as e:  # the task itself died (worker killed, out of memory...)
+            result = {"run_dir": str(root / cfg.name), "error": error_text(e)}
         rows[i] = {"name": cfg.name, "overrides": repr(overrides), **result}
         echo(f"finished {cfg.name}" + (f": error: {result['error']}" if result["error"] else ""))
-    write_rows(root / "sweep.parquet", rows)
+        write_rows(root / "sweep.parquet", [r for r in rows if r is not None])
     return rows
+
+
+def error_text(e: BaseException) -> str:
+    """One line for a run's error column: the message of a UserError, else the type and
+    the first line of the message (bounded)."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if not isinstance(e, UserError):
+        text = f"{type(e).__name__}: {text}" if text else type(e).__name__
+    return text[:500]
 
 
 def write_rows(path: Path, rows: list[dict]) -> Path:

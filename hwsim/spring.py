@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, short_repr
 from hwsim.accel import ADD8_PJ, MULT8_PJ, REF_NM, SRAM8KB_PJ_PER_B, layer_arrays
 from hwsim.workload import Op
 
@@ -63,7 +63,7 @@ class SpringConfig(Config):
         check_range("technology_nm", self.technology_nm, 3, 180)
         if not isinstance(self.sparsity, bool):
             from synth.errors import ConfigError
-            raise ConfigError(f"sparsity must be true or false, got {self.sparsity!r}")
+            raise ConfigError(f"sparsity must be true or false, got {short_repr(self.sparsity)}")
 
     @property
     def bits(self) -> int:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from synth.config import short_repr
 from synth.errors import UserError
 from hwsim import accel as accel_mod
 from hwsim import spring as spring_mod
@@ -84,7 +85,7 @@ def op_callable(op: Op, gen: torch.Generator):
         lstm = nn.LSTM(k - hidden, hidden)
         seq = rand((op.groups, batch, k - hidden))
         return lambda: lstm(seq)
-    raise UserError(f"cannot time op type {op.type!r}")
+    raise UserError(f"cannot time op type {short_repr(op.type)}")
 
 
 def time_callable(fn, repeats: int = 20, warmup: int = 3) -> dict:
@@ -116,7 +117,7 @@ def build_table(ops: Sequence[Op], device: str = "accel", config=None, *, repeat
                 seed: int = 0) -> dict:
     """Op key -> {type, latency_ms, energy_mj} for the unique ops in ``ops``."""
     if device not in DEVICES:
-        raise UserError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+        raise UserError(f"device must be one of {', '.join(DEVICES)}, got {short_repr(device)}")
     if device == "cpu":
         return _cpu_table(ops, repeats, seed)
     return _model_table(ops, device, config)
@@ -140,7 +141,7 @@ def width_sweep(kind: str, widths: Sequence[int], *, batch: int = 32, seq_len: i
     """Host-CPU latency of one Linear(w, w) or LSTM(w, w) layer per width, with a flag where
     a wider layer is faster than the previous width beyond the measurement spread."""
     if kind not in ("linear", "lstm"):
-        raise UserError(f"kind must be linear or lstm, got {kind!r}")
+        raise UserError(f"kind must be linear or lstm, got {short_repr(kind)}")
     if threads:
         torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(seed)

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from synth.config import short_repr
 from synth.errors import UserError
 from synth.files import atomic_path
 
@@ -65,7 +66,7 @@ def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy"
     Sorted by ``x``; rows missing either value are ignored."""
     for col in (x, y):
         if col not in table.columns:
-            raise UserError(f"results have no column {col!r}; columns: {', '.join(table.columns)}")
+            raise UserError(f"results have no column {short_repr(col)}; columns: {', '.join(table.columns)}")
     t = table.dropna(subset=[x, y]).sort_values([x, y], ascending=[True, False])
     keep, best = [], -np.inf
     for idx, value in zip(t.index, t[y]):

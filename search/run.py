@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import signal
 import threading
 import time
@@ -22,9 +21,9 @@ import pandas as pd
 from search.results import append_result, pareto_front, plot_pareto, read_results
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
 from search.space import HARDWARE_METRICS, load_space, parse_constraint
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, short_repr
 from synth.errors import ConfigError, UserError
-from synth.files import write_json_atomic
+from synth.files import claim_dir, copy_atomic, lock_dir, remove_owned, write_json_atomic
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,12 +73,14 @@ class SearchConfig(Config):
         check_range("seed", self.seed, 0, None, integer=True)
         if self.data_seed is not None:
             check_range("data_seed", self.data_seed, 0, None, integer=True)
+        from synth.device import check_device
+        check_device(self.device, "device", available=False)
         if not isinstance(self.constraints, (tuple, list)):
-            raise ConfigError(f"constraints must be a list of 'METRIC<=VALUE', got {self.constraints!r}")
+            raise ConfigError(f"constraints must be a list of 'METRIC<=VALUE', got {short_repr(self.constraints)}")
         check_constraints([parse_constraint(c) for c in self.constraints], self.hardware)
         if bool(self.teacher) != bool(self.data):
             raise ConfigError("teacher and data go together (KD on a synthesized set); got "
-                              f"teacher={self.teacher!r}, data={self.data!r}")
+                              f"teacher={short_repr(self.teacher)}, data={short_repr(self.data)}")
         if self.grow_prune is not None:
             from synth.grow_prune import GrowPruneSchedule
             GrowPruneSchedule.from_dict(self.grow_prune, where="grow_prune")
@@ -150,31 +151,54 @@ def _trainable(settings: dict):
 def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resume: bool = False,
                progress: bool = True, address: str | None = None) -> dict:
     """Run (or resume) the search; returns a summary dict (best trial, Pareto front, paths).
-    With ``resume`` the config saved in ``out_dir`` is used (``config`` may be None)."""
+    With ``resume`` the config saved in ``out_dir`` is used (``config`` may be None).
+    ``out_dir`` is owned and locked (``synth.files``): a directory of someone else's files
+    is refused, and a second search into it at once fails fast."""
+
+    out_dir = Path(out_dir).expanduser().resolve()
+    saved = out_dir / "search_config.json"
+    if resume and saved.exists():
+        config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
+    elif resume or config is None:
+        raise UserError(f"nothing to resume in {out_dir}: no search_config.json")
+    claim_dir(out_dir, "--out")                 # never a directory of someone else's files
+    with lock_dir(out_dir, "search directory"):  # one search at a time writes here
+        return _run_locked(config, out_dir, resume=resume, progress=progress, address=address)
+
+
+def _read_saved(saved: Path) -> dict:
+    try:
+        values = json.loads(saved.read_text())
+    except (OSError, ValueError, RecursionError):
+        raise UserError(f"{saved} is corrupt; start a new search with another --out") from None
+    if not isinstance(values, dict):
+        raise UserError(f"{saved} is not a search config; start a new search with another --out")
+    return values
+
+
+def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, progress: bool,
+                address: str | None) -> dict:
     import ray
     from ray import tune
     from cluster.connect import connect
     from search.costs import CostModel
     from synth.data import load_dataset
 
-    out_dir = Path(out_dir).expanduser().resolve()
     saved = out_dir / "search_config.json"
-    if resume and saved.exists():
-        config = SearchConfig.from_dict(json.loads(saved.read_text()), where="search_config")
-    elif resume or config is None:
-        raise UserError(f"nothing to resume in {out_dir}: no search_config.json")
     storage = tune_storage(config, out_dir)
     experiment = f"{storage.rstrip('/')}/tune"
-    out_dir.mkdir(parents=True, exist_ok=True)
     if not saved.exists():
         write_json_atomic(saved, config.to_dict())
+    elif not resume and (_read_saved(saved) != json.loads(json.dumps(config.to_dict()))
+                         or (out_dir / "results.parquet").exists()):
+        # a fresh search would mix its trials with the earlier one's in results.parquet
+        raise UserError(f"{out_dir} holds an earlier search; resume it with --resume "
+                        f"{out_dir} or choose another --out")
     space = load_space(config.space)
     check_constraints(space.constraints, config.hardware)   # the space's own, when it has some
     data_seed = real_split_seed(config)
     data = load_dataset(config.dataset, seed=data_seed)
-    # "local": a fresh local Ray.  Without it ray.init() joins whatever cluster
-    # /tmp/ray/ray_current_cluster names (another process's, possibly dead: it then hangs).
-    connect(address or os.environ.get("RAY_ADDRESS") or "local")
+    connect(address)   # the one code path: a local Ray on 127.0.0.1, or the cluster named
     if config.hardware and config.pool_shards > 0:  # the driver owns the named actors
         from cluster.hwsim_pool import get_pool
         get_pool(num_shards=config.pool_shards, num_cpus=config.pool_cpus)
@@ -190,8 +214,9 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
         tuner = tune.Tuner.restore(experiment, trainable=trainable, resume_unfinished=True,
                                    resume_errored=True)
     else:
-        if "://" not in experiment and Path(experiment).exists():  # not restorable: start over
-            shutil.rmtree(experiment)
+        if "://" not in experiment:  # a local experiment Tune cannot restore: start over
+            remove_owned(experiment, "--out")
+            claim_dir(experiment, "--out")
         from ray.tune.search import ConcurrencyLimiter
         searcher = make_searcher(config, space, CostModel(data.input_shape, data.num_classes))
         scheduler = None
@@ -265,7 +290,7 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     ranked = table.assign(_kd=kd.fillna(0.0)).sort_values(
         ["accuracy", "_kd", "parameters"], ascending=[False, True, True], kind="stable")
     best = table.loc[ranked.index[0]]
-    shutil.copyfile(best["checkpoint"], out_dir / "best.pt")
+    copy_atomic(best["checkpoint"], out_dir / "best.pt")
     x = "latency_ms" if table["latency_ms"].notna().any() else "flops"
     front = pareto_front(table, x=x)
     plot_pareto(out_dir / "results.parquet", out_dir / "pareto.png")

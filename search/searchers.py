@@ -30,6 +30,7 @@ from search.evolution import EvolutionConfig, evolve, sample_feasible
 from search.predictors import (MIN_ROWS, BoostedTreesPredictor, GPPredictor, accuracy_logit,
                                expected_improvement, upper_confidence_bound)
 from search.space import Constraint, Space, spec_key
+from synth.config import short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import atomic_path
 
@@ -215,7 +216,7 @@ class ChameleonSearcher(PredictorSearcher):
     def __init__(self, space: Space, *, acquisition: str = "ei", predictor: GPPredictor | None = None,
                  xi: float = 0.0, beta: float = 2.0, **kw):
         if acquisition not in ("ei", "ucb"):
-            raise ConfigError(f"acquisition must be one of ei, ucb, got {acquisition!r}")
+            raise ConfigError(f"acquisition must be one of ei, ucb, got {short_repr(acquisition)}")
         super().__init__(space, **kw)
         self.acquisition, self.xi, self.beta = acquisition, xi, beta
         self.predictor = predictor or GPPredictor()

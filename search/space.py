@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from synth.config import short_repr
 from synth.errors import ConfigError, UserError
 
 COST_METRICS = ("parameters", "flops", "latency_ms", "energy_mj")
@@ -110,14 +111,14 @@ def _parse_param(name: str, raw: Any, where: str):
     if keys == {"choice"}:
         choices = raw["choice"]
         if not isinstance(choices, list) or not choices:
-            raise ConfigError(f"{where}.{name}.choice must be a non-empty list, got {choices!r}")
+            raise ConfigError(f"{where}.{name}.choice must be a non-empty list, got {short_repr(choices)}")
         return Choice(name, tuple(choices))
     if keys <= {"list", "length"} and "list" in keys:
         choices = raw["list"]
         if (not isinstance(choices, list) or not choices
                 or not all(isinstance(c, int) and not isinstance(c, bool) for c in choices)):
             raise ConfigError(f"{where}.{name}.list must be a non-empty list of integers, "
-                              f"got {choices!r}")
+                              f"got {short_repr(choices)}")
         length = raw.get("length", [1, 1])
         if isinstance(length, str):
             return IntList(name, tuple(sorted(set(choices))), 0, 0, tied_to=length)
@@ -126,7 +127,7 @@ def _parse_param(name: str, raw: Any, where: str):
         if (not isinstance(length, list) or len(length) != 2
                 or not all(isinstance(v, int) for v in length) or not 0 <= length[0] <= length[1]):
             raise ConfigError(f"{where}.{name}.length must be [min, max] with 0 <= min <= max, "
-                              f"an integer, or the name of another list; got {length!r}")
+                              f"an integer, or the name of another list; got {short_repr(length)}")
         return IntList(name, tuple(sorted(set(choices))), length[0], length[1])
     raise ConfigError(f"{where}.{name} must be a fixed value, {{choice: [...]}} or "
                       f"{{list: [...], length: ...}}; got keys {sorted(keys)}")
@@ -154,15 +155,15 @@ def parse_constraint(text: str) -> Constraint:
     """Parse ``'latency_ms<=0.5'``; a malformed one is a one-line error naming the part."""
     m = re.fullmatch(r"\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*", str(text))
     if not m:
-        raise ConfigError(f"constraint {text!r} must look like 'METRIC<=VALUE' with METRIC one "
+        raise ConfigError(f"constraint {short_repr(text)} must look like 'METRIC<=VALUE' with METRIC one "
                           f"of {', '.join(COST_METRICS)}")
     metric, op, value = m.groups()
     if metric not in COST_METRICS:
-        raise ConfigError(f"constraint metric {metric!r} unknown; known: {', '.join(COST_METRICS)}")
+        raise ConfigError(f"constraint metric {short_repr(metric)} unknown; known: {', '.join(COST_METRICS)}")
     try:
         return Constraint(metric, op, float(value))
     except ValueError:
-        raise ConfigError(f"constraint value {value!r} in {text!r} is not a number") from None
+        raise ConfigError(f"constraint value {short_repr(value)} in {short_repr(text)} is not a number") from None
 
 
 # --------------------------------------------------------------------------- the space
@@ -181,10 +182,10 @@ class Space:
         self.family = definition.get("family")
         if self.family not in list_families():
             raise ConfigError(f"{where}.family must be one of {', '.join(sorted(list_families()))}"
-                              f", got {self.family!r}")
+                              f", got {short_repr(self.family)}")
         params = definition.get("params") or {}
         if not isinstance(params, dict):
-            raise ConfigError(f"{where}.params must be a mapping of spec keys, got {params!r}")
+            raise ConfigError(f"{where}.params must be a mapping of spec keys, got {short_repr(params)}")
         self.fixed: dict[str, Any] = {}
         self.params: list[Choice | IntList] = []
         for name, raw in params.items():
@@ -198,7 +199,7 @@ class Space:
             if isinstance(p, IntList) and p.tied_to is not None:
                 lead = by_name.get(p.tied_to)
                 if not isinstance(lead, IntList) or lead.tied_to is not None:
-                    raise ConfigError(f"{where}.params.{p.name}.length names {p.tied_to!r}, "
+                    raise ConfigError(f"{where}.params.{p.name}.length names {short_repr(p.tied_to)}, "
                                       f"which is not a list parameter with its own length")
                 self.params[i] = dataclasses.replace(p, min_len=lead.min_len, max_len=lead.max_len)
         self.constraints = [parse_constraint(c) for c in definition.get("constraints") or []]
@@ -337,13 +338,8 @@ def load_space(source: str | Path | dict) -> Space:
     if not path.is_file():
         raise UserError(f"space file not found: {path} (or use a built-in space: "
                         f"{', '.join(sorted(BUILTIN_SPACES))})")
-    import yaml
-    try:
-        definition = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"space file {path} is not valid YAML/JSON: "
-                          f"{str(e).splitlines()[0]}") from None
-    return Space(definition, where=path.name)
+    from synth.files import read_yaml_file
+    return Space(read_yaml_file(path, "space file"), where=path.name)
 
 
 BUILTIN_SPACES: dict[str, dict] = {

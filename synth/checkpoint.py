@@ -82,7 +82,68 @@ def read_checkpoint_and_checksum(path: str | os.PathLike) -> tuple[dict, str]:
                         f"({type(e).__name__})") from None
     if not isinstance(payload, dict) or "spec" not in payload or "state_dict" not in payload:
         raise UserError(f"{path} is not an nnsynth checkpoint (no spec/state_dict)")
+    check_payload(payload, str(path))
     return payload, checksum_bytes(raw)
+
+
+def _tensor_dict(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and torch.is_tensor(v)
+                                           for k, v in value.items())
+
+
+def check_payload(payload: dict, where: str) -> None:
+    """The payload's parts have the types an nnsynth checkpoint writes, and its shape and
+    class count are in bounds (``synth.models.check_shape``); one-line UserError otherwise."""
+    from synth.models import check_shape
+    if not _tensor_dict(payload.get("state_dict")):
+        raise UserError(f"checkpoint {where}: state_dict must map names to tensors")
+    if payload.get("masks") and not _tensor_dict(payload["masks"]):
+        raise UserError(f"checkpoint {where}: masks must map layer names to tensors")
+    for key in ("dataset", "metrics", "extra"):
+        if not isinstance(payload.get(key, {}), dict):
+            raise UserError(f"checkpoint {where}: {key} must be a mapping")
+    check_shape(payload.get("input_shape"), payload.get("num_classes"), f"checkpoint {where}")
+
+
+def model_from_payload(payload: dict, device: str | torch.device = "cpu", *,
+                       where: str = "checkpoint") -> torch.nn.Module:
+    """The model of a ``read_checkpoint`` payload, with masks re-attached, weights loaded and
+    ``model.checkpoint_info`` (data set, metrics, extra), in eval mode on ``device``: the one
+    place a model is made from a payload, so a file read once can serve several uses.
+
+    The spec is built on the meta device first and its state dict's names and shapes are
+    compared with the checkpoint's, so a small file whose spec asks for a huge model (or
+    whose weights do not fit the spec) is refused before any weight is allocated."""
+    from synth.models import build
+    check_payload(payload, where)
+    masks = payload.get("masks") or {}
+    state = payload["state_dict"]
+    shell = build(payload["spec"], payload["input_shape"], payload["num_classes"], meta=True)
+    if masks:
+        from synth.masked import attach_masks  # grow-and-prune's masked layers
+        attach_masks(shell, masks)
+    expected = {k: tuple(v.shape) for k, v in shell.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if expected != found:
+        missing = sorted(set(expected) - set(found))
+        extra = sorted(set(found) - set(expected))
+        wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])
+        detail = (f"missing {missing[0]}" if missing else f"unexpected {extra[0][:80]}" if extra
+                  else f"{wrong[0]} has shape {found[wrong[0]]}, the spec needs {expected[wrong[0]]}")
+        raise UserError(f"{where}: weights do not match its spec ({detail})")
+    model = build(payload["spec"], payload["input_shape"], payload["num_classes"])
+    if masks:
+        from synth.masked import attach_masks
+        attach_masks(model, masks)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise UserError(f"{where}: weights do not match its spec "
+                        f"({str(e).splitlines()[0][:200]})") from None
+    model.checkpoint_info = {"dataset": payload.get("dataset", {}),
+                             "metrics": payload.get("metrics", {}),
+                             "extra": payload.get("extra", {})}
+    return model.to(device).eval()
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
@@ -90,29 +151,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
 
     The checkpoint's extra dict carries ``"checkpoint"`` metadata on the returned model as
     ``model.checkpoint_info`` (data set, metrics)."""
-    return model_from_payload(read_checkpoint(path), device, where=str(path))
-
-
-def model_from_payload(payload: dict, device: str | torch.device = "cpu", *,
-                       where: str = "checkpoint") -> torch.nn.Module:
-    """Build the model a checkpoint payload (``read_checkpoint``) describes: spec, masks,
-    weights, and ``model.checkpoint_info``; eval mode on ``device``.  The one place a model
-    is made from a payload, so a file read once can serve several uses."""
-    from synth.models import build
-    model = build(payload["spec"], payload["input_shape"], payload["num_classes"])
-    masks = payload.get("masks") or {}
-    if masks:
-        from synth.masked import attach_masks  # grow-and-prune's masked layers
-        attach_masks(model, masks)
-    try:
-        model.load_state_dict(payload["state_dict"])
-    except RuntimeError as e:
-        raise UserError(f"checkpoint {where}: weights do not match its spec "
-                        f"({str(e).splitlines()[0]})") from None
-    model.checkpoint_info = {"dataset": payload.get("dataset", {}),
-                             "metrics": payload.get("metrics", {}),
-                             "extra": payload.get("extra", {})}
-    return model.to(device).eval()
+    return model_from_payload(read_checkpoint(path), device, where=f"checkpoint {path}")
 
 
 def recorded_split_seed(meta: dict, dataset: str | None = None, *, source: str = "checkpoint",

@@ -22,6 +22,7 @@ import copy
 import torch
 from torch import nn
 
+from synth.config import short_repr
 from synth.errors import UserError
 from synth.models import build, prunable_layers
 
@@ -35,7 +36,7 @@ def _sequence(model: nn.Module) -> list[nn.Module]:
         return list(model.net)
     if family in ("lenet5", "convnet"):
         return list(model.features) + list(model.classifier)
-    raise UserError(f"compaction supports the mlp, lenet5 and convnet families, not {family!r} "
+    raise UserError(f"compaction supports the mlp, lenet5 and convnet families, not {short_repr(family)} "
                     f"(residual sums tie layer widths)")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 from typing import Any, Mapping
 
 from synth.errors import ConfigError
@@ -27,14 +28,17 @@ class Config:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None, where: str = "") -> "Config":
         """Build from a plain dict; unknown keys are rejected by name."""
+        prefix = f"{where}." if where else ""
+        if values is not None and not isinstance(values, Mapping):
+            raise ConfigError(f"{where or cls.__name__} must be a mapping of key: value, got "
+                              f"{short_repr(values)}")
         values = dict(values or {})
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        prefix = f"{where}." if where else ""
+        unknown = sorted((k for k in values if k not in known), key=str)
         if unknown:
             raise ConfigError(
-                f"unknown config key '{prefix}{unknown[0]}' for {cls.__name__}; "
-                f"known keys: {', '.join(sorted(known))}")
+                f"unknown config key '{prefix}{short_repr(unknown[0], 60).strip(chr(39))}' for "
+                f"{cls.__name__}; known keys: {', '.join(sorted(known))}")
         for f in dataclasses.fields(cls):
             if f.name in values and isinstance(values[f.name], list):
                 values[f.name] = tuple(values[f.name])
@@ -48,13 +52,40 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 3, 4, 6, 6, 6
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 60, 60, 40
+MAX_REPR = 120
+
+
+def short_repr(value: Any, limit: int = MAX_REPR) -> str:
+    """``repr(value)`` bounded in time, memory and length, for error messages: a value a user
+    gave (a YAML alias bomb, a 10^6-element list) is shown by its first few items."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a repr that fails: name the type only
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_name(name: str, value: Any) -> None:
+    """A name that becomes one path component (a run or sweep name): a non-empty string,
+    not ``.`` or ``..``, without path separators or NUL, at most 128 characters."""
+    import os
+    bad = (not isinstance(value, str) or not value or value in (".", "..") or len(value) > 128
+           or any(sep and sep in value for sep in ("/", "\\", os.sep, os.altsep, "\0")))
+    if bad:
+        raise ConfigError(f"{name} must be a file name (1-128 characters, not '.' or '..', no "
+                          f"'/' or '\\'), got {short_repr(value)}")
+
+
 def check_range(name: str, value: Any, low: float | None = None, high: float | None = None,
                 *, low_open: bool = False, high_open: bool = False, integer: bool = False) -> None:
     """Raise ConfigError naming ``name``, the allowed range and ``value`` when out of range."""
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type or (not integer and math.isnan(value)):
         kind = "an integer" if integer else "a number"
-        raise ConfigError(f"{name} must be {kind}, got {value!r}")
+        raise ConfigError(f"{name} must be {kind}, got {short_repr(value)}")
     lo_bad = low is not None and (value <= low if low_open else value < low)
     hi_bad = high is not None and (value >= high if high_open else value > high)
     if lo_bad or hi_bad:
@@ -62,9 +93,14 @@ def check_range(name: str, value: Any, low: float | None = None, high: float | N
         hi = "inf" if high is None else f"{high}"
         brackets = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
             ")" if high_open or high is None else "]")
-        raise ConfigError(f"{name} must be in {brackets}, got {value!r}")
+        raise ConfigError(f"{name} must be in {brackets}, got {short_repr(value)}")
 
 
 def check_choice(name: str, value: Any, choices) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    try:
+        ok = value in choices
+    except TypeError:  # an unhashable value against a dict or set of choices
+        ok = False
+    if not ok:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}, got "
+                          f"{short_repr(value)}")

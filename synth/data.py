@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
+from synth.config import short_repr
 from synth.errors import UserError
 
 TEST_FRACTION = 0.2   # of all samples
@@ -55,7 +56,7 @@ class Dataset:
 
     def split(self, which: str) -> tuple[torch.Tensor, torch.Tensor]:
         if which not in ("train", "val", "test"):
-            raise UserError(f"split must be train, val or test, got {which!r}")
+            raise UserError(f"split must be train, val or test, got {short_repr(which)}")
         return getattr(self, f"x_{which}"), getattr(self, f"y_{which}")
 
     def splits(self) -> list[str]:
@@ -115,7 +116,7 @@ def load_dataset(name: str, seed: int = 0) -> Dataset:
     if loader is None and name in _REGISTRY:
         loader = lambda: _REGISTRY[name](seed)  # noqa: E731
     if loader is None:
-        raise UserError(f"unknown data set {name!r}; known: {', '.join(sorted(_DESCRIPTIONS))}")
+        raise UserError(f"unknown data set {short_repr(name)}; known: {', '.join(sorted(_DESCRIPTIONS))}")
     data = loader()
     data.seed = int(seed)
     return data
@@ -194,36 +195,87 @@ register_dataset("breast_cancer", "scikit-learn breast cancer, 30 features, 2 cl
 
 
 # --------------------------------------------------------------------------- CIFAR-10
-class _ArraysOnlyUnpickler(pickle.Unpickler):
-    """Unpickles the CIFAR-10 batch dicts and nothing else: only numpy array
-    reconstruction is allowed, so a malicious file cannot run code."""
+MAX_CIFAR_BATCH_BYTES = 64 << 20   # a real CIFAR-10 batch file is 31 MB (10,000 x 3,072 + labels)
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("copy_reg", "_reconstructor"),
-               ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
+
+class _ArrayState:
+    """What the unpickler makes for a pickled numpy array: nothing is allocated from the
+    shape the pickle claims; ``__setstate__`` takes the raw bytes the file really holds and
+    views them with the claimed dtype and shape only when the sizes agree."""
+
+    def __setstate__(self, state):
+        if not (isinstance(state, tuple) and len(state) == 5):
+            raise pickle.UnpicklingError("unexpected numpy array state")
+        _, shape, dtype, fortran, raw = state
+        if not isinstance(dtype, np.dtype) or dtype.hasobject or dtype.itemsize == 0:
+            raise pickle.UnpicklingError("arrays of numbers only")
+        if not isinstance(raw, (bytes, bytearray)):
+            raise pickle.UnpicklingError("array data must be raw bytes")
+        if (not isinstance(shape, tuple) or len(shape) > 4
+                or not all(isinstance(d, int) and d >= 0 for d in shape)):
+            raise pickle.UnpicklingError("bad array shape")
+        count = 1
+        for d in shape:
+            count *= d
+        if count * dtype.itemsize != len(raw):
+            raise pickle.UnpicklingError(f"array of shape {shape[:4]} needs "
+                                         f"{count * dtype.itemsize:,} bytes, the file holds "
+                                         f"{len(raw):,}")
+        self.array = np.frombuffer(raw, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _reconstruct(subtype, shape, dtype):
+    """Stands in for ``numpy.core.multiarray._reconstruct``: its shape argument (which numpy
+    would allocate at once) is ignored; the array comes from the state's bytes."""
+    return _ArrayState()
+
+
+def _as_array(value):
+    return value.array if isinstance(value, _ArrayState) else value
+
+
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Unpickles the CIFAR-10 batch dicts and nothing else: numpy arrays of numbers (from
+    the bytes the file holds, never a size it claims), dtypes, and plain containers -- a
+    malicious file can neither run code nor make it allocate more than the file's size."""
 
     def find_class(self, module, name):
-        if (module, name) in self.ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"forbidden global {module}.{name}")
+        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name == "_reconstruct":
+            return _reconstruct
+        if (module, name) == ("numpy", "ndarray"):
+            return np.ndarray
+        if (module, name) == ("numpy", "dtype"):
+            return np.dtype
+        raise pickle.UnpicklingError(f"forbidden global {module[:40]}.{name[:40]}")
 
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise UserError(f"CIFAR-10 batch file missing: {path} (expected data_batch_1..5 and test_batch)")
+    if path.stat().st_size > MAX_CIFAR_BATCH_BYTES:
+        raise UserError(f"CIFAR-10 batch {path} is {path.stat().st_size:,} bytes; a batch file "
+                        f"is at most {MAX_CIFAR_BATCH_BYTES:,}")
     try:
         with open(path, "rb") as f:
             d = _ArraysOnlyUnpickler(f, encoding="bytes").load()
-        data = np.asarray(d[b"data"], dtype=np.uint8)
-        labels = np.asarray(d[b"labels"], dtype=np.int64)
+        data, labels = _as_array(d[b"data"]), d[b"labels"]
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+            raise TypeError("data is not a uint8 array")
+        labels = np.asarray(_as_array(labels))
+        if labels.dtype.kind not in "iu":
+            raise TypeError("labels are not integers")
+        labels = labels.astype(np.int64)
     except UserError:
         raise
     except Exception as e:  # corrupt, truncated, wrong keys, forbidden globals
         raise UserError(f"corrupt CIFAR-10 batch {path}: expected a pickled dict with "
-                        f"b'data' (N x 3072 uint8) and b'labels' ({type(e).__name__}: {e})") from None
-    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+                        f"b'data' (N x 3072 uint8) and b'labels' ({type(e).__name__}: "
+                        f"{str(e)[:200]})") from None
+    if data.ndim != 2 or data.shape[1] != 3072 or labels.ndim != 1 or len(labels) != len(data):
         raise UserError(f"CIFAR-10 batch {path} has data of shape {data.shape}; expected (N, 3072) "
                         f"with N labels")
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise UserError(f"CIFAR-10 batch {path} has labels outside 0-9")
     return data.reshape(-1, 3, 32, 32), labels
 
 
@@ -291,41 +343,108 @@ def load_synthesized(path: str | os.PathLike, input_shape, *, option: str = "--s
     return data
 
 
+MAX_DATASET_VALUES = 1 << 30     # rows x values per row of one Parquet set (4 GiB as float32)
+
+
+def check_metadata(meta, where: str) -> dict:
+    """A data set's metadata (Parquet schema, checkpoint) checked before anything is sized
+    from it: input_shape and num_classes in bounds (``synth.models.check_shape``), class
+    names one string per class, mean/std finite numbers (std > 0), one per channel."""
+    from synth.models import check_shape
+    if not isinstance(meta, dict):
+        raise UserError(f"{where}: metadata must be a JSON object, got {type(meta).__name__}")
+    shape, num_classes = check_shape(meta.get("input_shape"), meta.get("num_classes"), where)
+    names = meta.get("class_names")
+    if names is not None and (not isinstance(names, list) or len(names) != num_classes
+                              or not all(isinstance(n, str) and len(n) <= 200 for n in names)):
+        raise UserError(f"{where}: class_names must be {num_classes} strings, got "
+                        f"{short_repr(names)}")
+    for key in ("mean", "std"):
+        v = meta.get(key)
+        ok = (isinstance(v, list) and len(v) in (1, shape[0]) and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+            and (key == "mean" or x > 0) for x in v))
+        if not ok:
+            raise UserError(f"{where}: {key} must be {shape[0]} finite numbers"
+                            f"{' > 0' if key == 'std' else ''}, got {short_repr(v)}")
+    return meta
+
+
+def _parquet_meta(f: Path) -> tuple[dict, int]:
+    """(checked metadata, row count) of one Parquet file, from its footer only."""
+    import pyarrow.parquet as pq
+    try:
+        pf = pq.ParquetFile(f)
+        raw = (pf.schema_arrow.metadata or {}).get(PARQUET_META_KEY)
+        rows = pf.metadata.num_rows
+    except Exception as e:
+        raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: {str(e)[:200]}") from None
+    if raw is None:
+        raise UserError(f"Parquet file {f} lacks nnsynth metadata (input_shape, num_classes, "
+                        f"mean, std) in its schema")
+    try:
+        meta = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise UserError(f"Parquet file {f}: its nnsynth metadata is not valid JSON") from None
+    return check_metadata(meta, f"Parquet file {f}"), rows
+
+
 def read_parquet_table(path: str | os.PathLike):
-    """All rows of a Parquet file or directory of shards as one pyarrow table, plus its meta."""
+    """All rows of a Parquet file or directory of shards as one pyarrow table, plus its meta.
+    Every file's metadata is checked, and the set's size bounded, before any row is read."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    tables, meta = [], None
-    for f in _parquet_files(Path(path)):
+    files = _parquet_files(Path(path))
+    meta, values = None, 0
+    for f in files:
+        m, rows = _parquet_meta(f)
+        meta = meta or m
+        for d in meta["input_shape"]:
+            rows *= d
+        values += rows
+    if values > MAX_DATASET_VALUES:
+        raise UserError(f"Parquet data set {path} holds {values:,} values; the limit is "
+                        f"{MAX_DATASET_VALUES:,}")
+    tables = []
+    for f in files:
         try:
             t = pq.read_table(f)
         except Exception as e:
-            raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: {e}") from None
-        raw = (t.schema.metadata or {}).get(PARQUET_META_KEY)
-        if raw is None:
-            raise UserError(f"Parquet file {f} lacks nnsynth metadata (input_shape, num_classes, "
-                            f"mean, std) in its schema")
-        meta = meta or json.loads(raw)
+            raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: {str(e)[:200]}") from None
         if "x" not in t.column_names or "label" not in t.column_names:
             raise UserError(f"Parquet file {f} must have columns 'x' and 'label', has "
-                            f"{', '.join(t.column_names)}")
+                            f"{short_repr(', '.join(t.column_names))}")
         tables.append(t.replace_schema_metadata(None))
-    return pa.concat_tables(tables, promote_options="default"), meta
+    try:
+        return pa.concat_tables(tables, promote_options="default"), meta
+    except Exception as e:
+        raise UserError(f"Parquet data set {path}: its files do not share one schema "
+                        f"({type(e).__name__})") from None
 
 
 @register_dataset("parquet", "images or feature rows with labels in Parquet (file or shard directory)",
                   prefixed=True)
 def _parquet(path: str, seed: int) -> Dataset:
     table, meta = read_parquet_table(path)
-    shape = tuple(int(s) for s in meta["input_shape"])
-    x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False),
-                   dtype=np.float32)
+    shape = tuple(meta["input_shape"])
+    size = 1
+    for d in shape:
+        size *= d
     n = table.num_rows
-    if n == 0 or x.size != n * int(np.prod(shape)):
+    try:
+        x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False),
+                       dtype=np.float32)
+        y = np.asarray(table.column("label").to_numpy(zero_copy_only=False))
+    except Exception as e:  # a column of the wrong type
+        raise UserError(f"Parquet data set {path}: column x must hold lists of numbers and label "
+                        f"integers ({type(e).__name__})") from None
+    if n == 0 or x.size != n * size:
         raise UserError(f"Parquet data set {path}: {x.size} values for {n} rows do not match "
                         f"input_shape {shape}")
+    if y.dtype.kind not in "iu":
+        raise UserError(f"Parquet data set {path}: labels must be integers, got {y.dtype}")
     x = x.reshape((n,) + shape)
-    y = table.column("label").to_numpy().astype(np.int64)
+    y = y.astype(np.int64)
     num_classes = int(meta["num_classes"])
     if y.min() < 0 or y.max() >= num_classes:
         raise UserError(f"Parquet data set {path}: labels outside [0, {num_classes})")
@@ -338,7 +457,12 @@ def _parquet(path: str, seed: int) -> Dataset:
         counts = np.bincount(y)
         # stratify only where every class can appear in both parts
         strat = y if counts[counts > 0].min() >= 2 and n * VAL_FRACTION >= len(counts) else None
-        train, val = train_test_split(idx, test_size=VAL_FRACTION, stratify=strat, random_state=seed)
+        try:
+            train, val = train_test_split(idx, test_size=VAL_FRACTION, stratify=strat,
+                                          random_state=seed)
+        except ValueError:  # too few rows to hold out a validation slice
+            raise UserError(f"Parquet data set {path}: {n} rows are too few to split off a "
+                            f"validation slice") from None
         train, val, test = np.sort(train), np.sort(val), np.array([], dtype=np.int64)
     return _make(f"parquet:{path}", x, y, train, val, test, shape, names,
                  np.asarray(meta["mean"]), np.asarray(meta["std"]))

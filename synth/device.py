@@ -1,15 +1,44 @@
-"""Where tensors go: CUDA when present, else CPU; never assume CUDA."""
+"""Where tensors go: CUDA when present, else CPU; never assume CUDA.
+
+``check_device`` is the one check of a device name (CLI ``--device``, run and search
+configs, ``pick_device``): ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+"""
 from __future__ import annotations
+
+import re
 
 import torch
 
+from synth.config import short_repr
+from synth.errors import ConfigError, UserError
+
+DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d{1,4})?")
+
+
+def check_device(value, name: str = "device", available: bool = True) -> str:
+    """``value`` if it names a device (and, with ``available``, one this machine has);
+    otherwise a one-line ConfigError/UserError naming ``name``.  A config that runs on a
+    cluster is checked with ``available=False`` (its workers may have the GPU)."""
+    if not isinstance(value, str) or not _PATTERN.fullmatch(value):
+        raise ConfigError(f"{name} must be one of {', '.join(DEVICES)}, got {short_repr(value)}")
+    if available:
+        if value.startswith("cuda"):
+            count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            index = int(value.split(":")[1]) if ":" in value else 0
+            if index >= count:
+                raise UserError(f"{name} {value}: this machine has "
+                                f"{count or 'no'} CUDA device{'s' if count != 1 else ''}")
+        elif value == "mps" and not (getattr(torch.backends, "mps", None)
+                                     and torch.backends.mps.is_available()):
+            raise UserError(f"{name} mps: MPS is not available on this machine")
+    return value
+
 
 def pick_device(requested: str | None = None) -> torch.device:
-    """``requested`` in {None, "auto", "cpu", "cuda", "cuda:N"}; auto prefers CUDA."""
+    """``requested`` in {None, "auto", "cpu", "cuda", "cuda:N", "mps"}; auto prefers CUDA."""
     if requested in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(requested)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        from synth.errors import UserError
-        raise UserError(f"device {requested!r} requested but CUDA is not available")
-    return dev
+    if isinstance(requested, torch.device):
+        requested = str(requested)
+    return torch.device(check_device(requested))

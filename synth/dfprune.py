@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, short_repr
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.models import build, count_flops, count_parameters
@@ -162,7 +162,7 @@ def prunable_groups(model: nn.Module) -> list[Group]:
     if family == "resnet":
         return _resnet_groups(model)
     raise UserError(f"structured pruning supports families lenet5, convnet, mlp and resnet, "
-                    f"got {family!r}")
+                    f"got {short_repr(family)}")
 
 
 def keep_counts(model: nn.Module, groups: list[Group], ratio: float) -> dict[str, int]:

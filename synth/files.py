@@ -48,3 +48,159 @@ def copy_atomic(source: str | os.PathLike, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         shutil.copyfile(source, tmp)
     return Path(path)
+
+
+# --------------------------------------------------------------------------- owned directories
+# DESIGN "Run directories are owned": every directory nnsynth creates for a run (run dir,
+# search dir, Tune's experiment dir, sweep root) carries OWNER_MARKER; nnsynth deletes only
+# directories that carry it, and holds LOCK_FILE's exclusive lock while it writes there.
+OWNER_MARKER = ".nnsynth-owned"
+LOCK_FILE = ".nnsynth.lock"
+
+
+def _user_error(message: str) -> Exception:
+    from synth.errors import UserError
+    return UserError(message)
+
+
+def is_owned(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a real directory (not a link) holding nnsynth's marker."""
+    path = Path(path)
+    return path.is_dir() and not path.is_symlink() and (path / OWNER_MARKER).is_file()
+
+
+def claim_dir(path: str | os.PathLike, option: str = "--run-dir") -> Path:
+    """Create ``path`` (parents too) as an nnsynth-owned directory, or accept it when it is
+    already owned or empty; a directory holding anyone else's files is refused by ``option``."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise _user_error(f"{option} {path} is not a directory nnsynth can own "
+                          f"(a file or a link); choose another {option}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not is_owned(path):
+            foreign = [p.name for p in path.iterdir() if p.name not in (LOCK_FILE,)]
+            if foreign:
+                raise _user_error(f"{path} holds files nnsynth did not write (e.g. "
+                                  f"{sorted(foreign)[0][:80]}); move them or choose another "
+                                  f"{option}")
+            write_text_atomic(path / OWNER_MARKER, "nnsynth owns this directory and may delete "
+                                                   "it; do not put your own files here\n")
+    except OSError as e:
+        raise _user_error(f"{option} {path} cannot be created or written: {e.strerror}") from None
+    return path
+
+
+def remove_owned(path: str | os.PathLike, option: str = "--run-dir") -> bool:
+    """Delete ``path`` when nnsynth made it (it carries the marker); False when it does not
+    exist.  Anything else -- a user's directory, a file, a link -- is refused, untouched."""
+    import shutil
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return False
+    if not is_owned(path):
+        raise _user_error(f"{path} holds files nnsynth did not write; move them or choose "
+                          f"another {option}")
+    shutil.rmtree(path)
+    return True
+
+
+class DirLock:
+    """An exclusive, non-blocking lock on a directory (``fcntl.flock`` on its LOCK_FILE).
+
+    A second process (or a second lock in this one) fails at once with a one-line error
+    naming the holder's pid.  The lock dies with its process, so a killed run never leaves
+    a stale lock behind."""
+
+    def __init__(self, path: str | os.PathLike, what: str = "run directory"):
+        self.path = Path(path)
+        self.what = what
+        self._fd: int | None = None
+
+    def __enter__(self) -> "DirLock":
+        import fcntl
+        lock = self.path / LOCK_FILE
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise _user_error(f"{self.what} {self.path} is in use by another nnsynth process "
+                              f"(pid {holder[:20]}); wait for it to finish or choose another "
+                              f"directory") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.close(self._fd)        # closing releases the flock
+            self._fd = None
+
+
+def lock_dir(path: str | os.PathLike, what: str = "run directory") -> DirLock:
+    return DirLock(path, what)
+
+
+# --------------------------------------------------------------------------- bounded YAML
+MAX_YAML_BYTES = 1 << 20          # a config, sweep or space file larger than 1 MiB is refused
+MAX_YAML_NODES = 100_000          # values after alias expansion (a 400-byte alias bomb has 10^9)
+
+
+def count_nodes(obj: Any, limit: int) -> int:
+    """Values in ``obj`` as a tree (shared references counted every time they appear), but
+    stops as soon as ``limit`` is passed: bounded time whatever the aliasing."""
+    count, stack = 0, [obj]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > limit:
+            return count
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple, set)):
+            stack.extend(node)
+    return count
+
+
+def load_yaml_text(text: str, where: str) -> Any:
+    """``yaml.safe_load`` bounded in size, nesting and alias expansion; a one-line
+    ``ConfigError`` naming ``where`` for anything malformed or oversized."""
+    import yaml
+    from synth.errors import ConfigError
+    if len(text) > MAX_YAML_BYTES:
+        raise ConfigError(f"{where} is {len(text):,} characters; the limit is {MAX_YAML_BYTES:,}")
+    # libyaml's parser (when PyYAML has it) is fast and caps nesting by itself; the pure
+    # Python one recurses until Python's limit (seconds on a deeply nested file)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        values = yaml.load(text, Loader=loader)  # noqa: S506  (a safe loader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{where} is not valid YAML{line}") from None
+    except RecursionError:
+        raise ConfigError(f"{where} is nested too deeply") from None
+    if count_nodes(values, MAX_YAML_NODES) > MAX_YAML_NODES:
+        raise ConfigError(f"{where} expands to more than {MAX_YAML_NODES:,} values (YAML "
+                          f"aliases?); write the values out or shorten it")
+    return values
+
+
+def read_yaml_file(path: str | os.PathLike, what: str = "config file") -> Any:
+    """A YAML (or JSON) file through ``load_yaml_text``; a missing or unreadable file, or
+    one too large, is a one-line error."""
+    path = Path(path)
+    if not path.is_file():
+        raise _user_error(f"{what} not found: {path}")
+    try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise _user_error(f"{what} {path} is {path.stat().st_size:,} bytes; the limit is "
+                              f"{MAX_YAML_BYTES:,}")
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise _user_error(f"{what} {path} cannot be read ({type(e).__name__})") from None
+    return load_yaml_text(text, str(path))

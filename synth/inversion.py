@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, short_repr
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.models import batchnorm_layers
@@ -68,7 +68,7 @@ class InversionConfig(Config):
         check_range("batch_size", self.batch_size, 1, 100_000, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise UserError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+            raise UserError(f"betas must be two numbers in [0, 1), got {short_repr(self.betas)}")
         check_range("warmup_iterations", self.warmup_iterations, 0, self.iterations, integer=True)
         check_choice("schedule", self.schedule, ("cosine", "constant"))
         for name in ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight",
@@ -87,7 +87,7 @@ class InversionConfig(Config):
     def preset(cls, name: str, **overrides) -> "InversionConfig":
         """``mnist28`` (1x28x28), ``cifar32`` (3x32x32), ``imagenet224`` (3x224x224)."""
         if name not in PRESETS:
-            raise UserError(f"unknown inversion preset {name!r}; known: {', '.join(PRESETS)}")
+            raise UserError(f"unknown inversion preset {short_repr(name)}; known: {', '.join(PRESETS)}")
         return cls.from_dict({**PRESETS[name], **overrides})
 
 

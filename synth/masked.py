@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
+from synth.config import short_repr
 from synth.errors import UserError
 from synth.models import prunable_layers
 
@@ -88,7 +89,7 @@ def attach_masks(model: nn.Module, masks: dict[str, torch.Tensor] | None = None)
     layers = dict(prunable_layers(model))
     unknown = sorted(set(masks) - set(layers))
     if unknown:
-        raise UserError(f"mask for unknown layer {unknown[0]!r}; prunable layers: "
+        raise UserError(f"mask for unknown layer {short_repr(unknown[0])}; prunable layers: "
                         f"{', '.join(layers)}")
     for name, layer in layers.items():
         shape = original_weight(layer).shape
@@ -96,7 +97,7 @@ def attach_masks(model: nn.Module, masks: dict[str, torch.Tensor] | None = None)
         if mask is None:
             mask = torch.ones(shape, dtype=torch.bool)
         if tuple(mask.shape) != tuple(shape):
-            raise UserError(f"mask for layer {name!r} has shape {tuple(mask.shape)}, "
+            raise UserError(f"mask for layer {short_repr(name)} has shape {tuple(mask.shape)}, "
                             f"weight has {tuple(shape)}")
         existing = _mask_module(layer)
         if existing is not None:
@@ -377,7 +378,7 @@ def prune_connections(model: nn.Module, fraction: float, criterion: str = "magni
     if not 0 <= fraction < 1:
         raise UserError(f"prune fraction must be in [0, 1), got {fraction}")
     if criterion not in CRITERIA:
-        raise UserError(f"pruning criterion must be {', '.join(CRITERIA)}, got {criterion!r}")
+        raise UserError(f"pruning criterion must be {', '.join(CRITERIA)}, got {short_repr(criterion)}")
     chosen = [(n, l, m) for n, l, m in masked_layers(model) if layers is None or n in layers]
     if not chosen:
         raise UserError("prune_connections needs a masked model (call attach_masks first)")

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, short_repr
 from synth.errors import ConfigError
 
 ROUNDINGS = ("stochastic", "nearest")
@@ -84,7 +84,7 @@ class QuantConfig(Config):
         parts = str(text).split(".")
         if len(parts) != 2 or not all(p.isdigit() for p in parts):
             raise ConfigError(f"fixed-point format must be INT.FRAC bits such as 4.16 "
-                              f"(SPRING), got {text!r}")
+                              f"(SPRING), got {short_repr(text)}")
         return cls(int_bits=int(parts[0]), frac_bits=int(parts[1]), **fields)
 
 
@@ -105,7 +105,7 @@ def quantize(x: torch.Tensor, int_bits: int = 4, frac_bits: int = 16, rounding: 
     elif rounding == "nearest":
         y = torch.floor(y + 0.5)
     else:
-        raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+        raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, got {short_repr(rounding)}")
     return torch.clamp(y / scale, lo, hi)
 
 

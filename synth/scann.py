@@ -22,7 +22,7 @@ import math
 import numpy as np
 import torch
 
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, short_repr
 from synth.data import Dataset
 from synth.errors import UserError
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
@@ -55,7 +55,7 @@ class ScannConfig(Config):
         check_range("components", self.components, 0, None, low_open=True)
         check_choice("scheme", self.scheme, SCHEMES)
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise UserError(f"hidden must be a non-empty list of widths >= 1, got {self.hidden!r}")
+            raise UserError(f"hidden must be a non-empty list of widths >= 1, got {short_repr(self.hidden)}")
         check_range("epochs", self.epochs, 1, None, integer=True)
         check_range("prune_steps", self.prune_steps, 0, 1000, integer=True)
         check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)

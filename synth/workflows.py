@@ -19,6 +19,7 @@ import torch
 
 from synth.checkpoint import checkpoint_dataset, load_model, recorded_split_seed, save_checkpoint
 from synth.data import Dataset, load_dataset, load_synthesized, pixel_range
+from synth.config import short_repr
 from synth.errors import UserError
 from synth.train import fit as local_fit
 
@@ -208,7 +209,7 @@ def parse_classes(text: str | None, option: str) -> list[int] | None:
         return [int(c) for c in text.replace(" ", "").split(",") if c != ""]
     except ValueError:
         raise UserError(f"{option} must be comma-separated class indices like 5,6,7, "
-                        f"got {text!r}") from None
+                        f"got {short_repr(text)}") from None
 
 
 def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], out, config, *,

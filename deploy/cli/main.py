@@ -15,12 +15,22 @@ import click
 from synth.errors import UserError
 
 
+def one_line(message: str, limit: int = 1000) -> str:
+    """A message as one bounded line: newlines and runs of spaces become one space."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 class _Root(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except UserError as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(f"error: {one_line(e)}", err=True)
+            sys.exit(2)
+        except click.UsageError as e:   # a bad option value: one line too, naming the command
+            sub = e.ctx.command_path if e.ctx is not None else "nnsynth"
+            click.echo(f"error: {one_line(e.format_message())} (see {sub} -h)", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted: finished work is kept; rerun the same command to resume",

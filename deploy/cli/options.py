@@ -8,6 +8,8 @@ import os
 
 import click
 
+from synth.config import short_repr
+
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as one JSON object on the last line of stdout.")
 seed_option = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -39,7 +41,7 @@ def json_object(text: str | None, option: str) -> dict:
     except json.JSONDecodeError as e:
         raise UserError(f"{option} is not valid JSON: {e.msg}") from None
     if not isinstance(value, dict):
-        raise UserError(f"{option} must be a JSON object, got {text!r}")
+        raise UserError(f"{option} must be a JSON object, got {short_repr(text)}")
     return value
 
 
@@ -59,8 +61,14 @@ class RegistryChoice(click.Choice):
         return tuple(getattr(importlib.import_module(module), attr))
 
 
+def _check_device(ctx, param, value):
+    from synth.device import check_device
+    return check_device(value, "--device")   # before any work or Ray starts
+
+
 device_option = click.option("--device", default="auto", show_default=True,
-                             help="auto (CUDA when present), cpu or cuda.")
+                             callback=_check_device,
+                             help="auto (CUDA when present), cpu, cuda, cuda:N or mps.")
 
 
 def configure_output(verbose: int = 0, quiet: bool = False) -> None:

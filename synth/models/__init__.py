@@ -3,15 +3,15 @@
 Importing this package registers every family (one per file) and the named variants.
 """
 from synth.models.registry import (SpecModel, batchnorm_layers, build, check_input_rank,
-                                   count_flops, count_parameters, list_families, list_variants,
-                                   prunable_layers, register_family, register_variant,
-                                   resolve_spec)
+                                   check_shape, count_flops, count_parameters, list_families,
+                                   list_variants, max_parameters, prunable_layers,
+                                   register_family, register_variant, resolve_spec)
 from synth.models import convnet, hlstm, lenet5, lstm, mlp, resnet  # noqa: F401  (registration)
 from synth.models.hlstm import HLSTMLayer
 from synth.models.lstm import LSTMLayer, RecurrentLayer, RecurrentStack
 
 __all__ = ["HLSTMLayer", "LSTMLayer", "RecurrentLayer", "RecurrentStack",
-           "SpecModel", "batchnorm_layers", "build", "check_input_rank", "count_flops",
-           "count_parameters",
+           "SpecModel", "batchnorm_layers", "build", "check_input_rank", "check_shape",
+           "count_flops", "count_parameters", "max_parameters",
            "list_families", "list_variants", "prunable_layers", "register_family",
            "register_variant", "resolve_spec"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from synth.config import short_repr
 from synth.errors import UserError
 from synth.models.registry import SpecModel, register_family, register_variant
 
@@ -28,7 +29,7 @@ class ConvNet(SpecModel):
             raise UserError(f"convnet widths, kernels and strides must have the same nonzero length, "
                             f"got {len(widths)}, {len(kernels)}, {len(strides)}")
         if spec["pool"] not in ("avg", "max", "flatten"):
-            raise UserError(f"convnet pool must be avg, max or flatten, got {spec['pool']!r}")
+            raise UserError(f"convnet pool must be avg, max or flatten, got {short_repr(spec['pool'])}")
         bn = bool(spec["bn"])
         layers: list[nn.Module] = []
         channels = input_shape[0]

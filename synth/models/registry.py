@@ -15,6 +15,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from synth.config import short_repr
 from synth.errors import UserError
 
 _FAMILIES: dict[str, tuple[Callable[..., nn.Module], dict, str]] = {}
@@ -94,42 +95,115 @@ def resolve_spec(spec: Any) -> dict:
                 spec = json.loads(text)
             except json.JSONDecodeError as e:
                 raise UserError(f"model spec is not valid JSON: {e.msg} at column {e.colno}") from None
+            except RecursionError:
+                raise UserError("model spec is not valid JSON: nested too deeply") from None
         elif text in _VARIANTS:
             spec = _VARIANTS[text]
         else:
-            raise UserError(f"unknown model {text!r}; variants: {', '.join(sorted(_VARIANTS))}; "
+            raise UserError(f"unknown model {short_repr(text)}; variants: {', '.join(sorted(_VARIANTS))}; "
                             f"or give a JSON spec like '{{\"family\": \"mlp\", \"hidden\": [64]}}'")
     if not isinstance(spec, dict) or "family" not in spec:
-        raise UserError(f"model spec must be a dict with a 'family' key, got {spec!r}")
+        raise UserError(f"model spec must be a dict with a 'family' key, got {short_repr(spec)}")
     family = spec["family"]
     if family not in _FAMILIES:
-        raise UserError(f"unknown model family {family!r}; known: {', '.join(sorted(_FAMILIES))}")
+        raise UserError(f"unknown model family {short_repr(family)}; known: {', '.join(sorted(_FAMILIES))}")
     defaults = _FAMILIES[family][1]
     unknown = sorted(set(spec) - set(defaults) - {"family"})
     if unknown:
-        raise UserError(f"unknown key {unknown[0]!r} in {family} spec; known: "
+        raise UserError(f"unknown key {short_repr(unknown[0])} in {family} spec; known: "
                         f"{', '.join(sorted(defaults))}")
     full = {"family": family, **copy.deepcopy(defaults)}
     full.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in spec.items()})
     return full
 
 
-def build(spec: Any, input_shape, num_classes: int) -> SpecModel:
-    """Build the module for ``spec`` (variant name, JSON string or dict)."""
+# Bounds checked before any weight is allocated (a spec or checkpoint from a user is data).
+# MAX_PARAMETERS: 100 M float32 weights = 400 MB, 4x ResNet-50; raise it with the
+# NNSYNTH_MAX_PARAMETERS environment variable for larger models.
+MAX_PARAMETERS = 100_000_000
+MAX_INPUT_ELEMENTS = 1 << 24      # values in one sample (3x2048x2048 fits)
+MAX_INPUT_DIMS = 4
+MAX_CLASSES = 100_000
+
+
+def max_parameters() -> int:
+    import os
+    text = os.environ.get("NNSYNTH_MAX_PARAMETERS", "")
+    if not text:
+        return MAX_PARAMETERS
+    try:
+        value = int(text)
+    except ValueError:
+        raise UserError(f"NNSYNTH_MAX_PARAMETERS must be an integer, got {short_repr(text)}") from None
+    if value < 1:
+        raise UserError(f"NNSYNTH_MAX_PARAMETERS must be >= 1, got {value}")
+    return value
+
+
+def check_shape(input_shape: Any, num_classes: Any, where: str = "model") -> tuple[tuple[int, ...], int]:
+    """(input_shape, num_classes) as ints, or a one-line UserError naming ``where``: 1 to 4
+    positive dimensions of at most MAX_INPUT_ELEMENTS values, 2 to MAX_CLASSES classes."""
+    ok = (isinstance(input_shape, (list, tuple)) and 1 <= len(input_shape) <= MAX_INPUT_DIMS
+          and all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_INPUT_ELEMENTS
+                  for d in input_shape))
+    if ok:
+        size = 1
+        for d in input_shape:
+            size *= d
+        ok = size <= MAX_INPUT_ELEMENTS
+    if not ok:
+        raise UserError(f"{where}: input_shape must be 1-{MAX_INPUT_DIMS} positive integers of "
+                        f"at most {MAX_INPUT_ELEMENTS:,} values in all, got {short_repr(input_shape)}")
+    if (not isinstance(num_classes, int) or isinstance(num_classes, bool)
+            or not 2 <= num_classes <= MAX_CLASSES):
+        raise UserError(f"{where}: num_classes must be an integer in [2, {MAX_CLASSES:,}], got "
+                        f"{short_repr(num_classes)}")
+    return tuple(input_shape), num_classes
+
+
+def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> SpecModel:
+    """Build the module for ``spec`` (variant name, JSON string or dict).
+
+    The model is first made on PyTorch's meta device (shapes only, no memory) and its
+    parameter count checked against ``max_parameters()`` before a single weight is
+    allocated.  ``meta=True`` returns that shape-only model (used to check a checkpoint's
+    state dict before loading it); otherwise the real model runs one forward pass on two
+    zero samples, so a spec that does not fit the input fails here, by name.  (The meta
+    device's forward pass would import sympy, seconds per command: it is not used.)"""
     full = resolve_spec(spec)
-    input_shape = tuple(int(s) for s in input_shape)
+    if isinstance(input_shape, (list, tuple)):
+        input_shape = tuple(int(s) if hasattr(s, "__index__") and not isinstance(s, bool) else s
+                            for s in input_shape)
+    input_shape, num_classes = check_shape(input_shape, int(num_classes)
+                                           if hasattr(num_classes, "__index__") else num_classes)
     check_input_rank(full["family"], input_shape)
-    if int(num_classes) < 2:
-        raise UserError(f"num_classes must be >= 2, got {num_classes}")
-    try:  # shape check: a spec that does not fit the input fails here, by name
-        model = _FAMILIES[full["family"]][0](full, input_shape, int(num_classes))
+    make = _FAMILIES[full["family"]][0]
+
+    def unfit(e: Exception) -> UserError:  # conv larger than its input, BN on one value...
+        return UserError(f"model spec {short_repr(json.dumps(full), 200)} does not fit input "
+                         f"shape {input_shape}: {str(e).splitlines()[0][:200]}")
+    errors = (RuntimeError, ValueError, TypeError, OverflowError, IndexError)
+    try:
+        with torch.device("meta"):
+            shell = make(full, input_shape, num_classes)
+    except errors as e:
+        raise unfit(e) from None
+    params = sum(p.numel() for p in shell.parameters())
+    limit = max_parameters()
+    if params > limit:
+        raise UserError(f"model spec {short_repr(json.dumps(full), 200)} has {params:,} "
+                        f"parameters; the limit is {limit:,} (set NNSYNTH_MAX_PARAMETERS to "
+                        f"raise it)")
+    if meta:
+        return shell
+    try:
+        model = make(full, input_shape, num_classes)
         model.eval()
         with torch.no_grad():
             model(torch.zeros((2,) + input_shape))
         model.train()
-    except (RuntimeError, ValueError) as e:  # conv larger than its input, BN on one value
-        raise UserError(f"model spec {json.dumps(full)} does not fit input shape "
-                        f"{input_shape}: {str(e).splitlines()[0]}") from None
+    except errors as e:
+        raise unfit(e) from None
     return model
 
 

@@ -2,6 +2,7 @@
 designs, and build latency/energy tables."""
 from __future__ import annotations
 
+from synth.config import short_repr
 import click
 
 from deploy.cli.options import emit, json_option, seed_option
@@ -14,22 +15,16 @@ def _shape(text: str) -> tuple[int, ...]:
     except ValueError:
         shape = ()
     if not shape or any(s < 1 for s in shape):
-        raise UserError(f"--input-shape must look like 1x28x28, got {text!r}")
+        raise UserError(f"--input-shape must look like 1x28x28, got {short_repr(text)}")
     return shape
 
 
 def _load_yaml(path: str | None, what: str) -> dict | None:
     if not path:
         return None
-    import yaml
     from synth.errors import UserError
-    try:
-        with open(path) as f:
-            data = yaml.safe_load(f) or {}
-    except OSError as e:
-        raise UserError(f"cannot read {what} config {path}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise UserError(f"{what} config {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    from synth.files import read_yaml_file
+    data = read_yaml_file(path, f"{what} config") or {}
     if not isinstance(data, dict):
         raise UserError(f"{what} config {path} must be a mapping of field: value")
     return data
@@ -166,9 +161,9 @@ def table_cmd(device, model_ref, sweep, widths, repeats, accel_path, input_shape
         try:
             start, stop, step = (int(v) for v in widths.split(":"))
         except ValueError:
-            raise UserError(f"--widths must be start:stop:step, got {widths!r}") from None
+            raise UserError(f"--widths must be start:stop:step, got {short_repr(widths)}") from None
         if not (0 < start <= stop and step > 0):
-            raise UserError(f"--widths needs 0 < start <= stop and step > 0, got {widths!r}")
+            raise UserError(f"--widths needs 0 < start <= stop and step > 0, got {short_repr(widths)}")
         rows = tables.width_sweep(sweep, range(start, stop + 1, step), repeats=repeats, seed=seed)
         inv = [r["width"] for r in rows if r["faster_than_narrower"]]
         human = [f"{'width':>6}{'median ms':>12}{'q1':>10}{'q3':>10}  faster than narrower"]

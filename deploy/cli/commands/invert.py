@@ -1,6 +1,7 @@
 """``nnsynth invert``: DeepInversion / ADI images from a teacher on K teacher/student pairs."""
 import click
 
+from cluster.limits import MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
 from deploy.cli.options import address_option, emit, json_option, num_cpus_option, seed_option
 
 PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
@@ -9,8 +10,8 @@ PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
 @click.command("invert")
 @click.option("--teacher", required=True, type=click.Path(dir_okay=False),
               help="Teacher checkpoint with BatchNorm layers (from `nnsynth train`).")
-@click.option("--num-images", type=click.IntRange(min=1), required=True)
-@click.option("--pairs", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--num-images", type=click.IntRange(1, MAX_IMAGES), required=True)
+@click.option("--pairs", type=click.IntRange(1, MAX_PAIRS), default=1, show_default=True,
               help="Teacher/student pair actors (1 CPU each).")
 @click.option("--adi", is_flag=True, help="Adaptive DeepInversion: add the competition term.")
 @click.option("--student", default=None, help="Student spec, variant or .pt checkpoint (ADI).")
@@ -23,7 +24,7 @@ PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
 @click.option("--preset", type=click.Choice(["mnist28", "cifar32", "imagenet224"]), default=None,
               help="Default: from the teacher's input size.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
-@click.option("--shard-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--shard-size", type=click.IntRange(1, MAX_SHARD_SIZE), default=256, show_default=True)
 @click.option("--no-early-stop", is_flag=True, help="Always run the full iteration count.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @seed_option

@@ -1,4 +1,5 @@
 """``nnsynth scann``: SCANN synthesis of a compact MLP for a (small) data set."""
+from synth.config import short_repr
 import click
 
 from deploy.cli.options import (RegistryChoice, device_option, emit, json_option, seed_option,
@@ -32,7 +33,7 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
     try:
         widths = tuple(int(h) for h in hidden.split(","))
     except ValueError:
-        raise UserError(f"--hidden must be comma-separated integers, got {hidden!r}") from None
+        raise UserError(f"--hidden must be comma-separated integers, got {short_repr(hidden)}") from None
     config = ScannConfig(reduce=method, components=components, scheme=scheme.upper(),
                          hidden=widths, seed=seed, device=device)
     data = load_dataset(dataset, seed=seed)

@@ -1,0 +1,168 @@
+"""Safety of the cluster (issue 13, item 16): every command that brings up Ray (invert,
+search, run, sweep) starts it through ``cluster.connect.connect`` only, bound to the
+loopback address -- also when ``ray`` was imported before nnsynth's modules -- with
+token authentication on and no dashboard.
+
+Each command runs in its own process on tiny settings; while it runs, the listening TCP
+sockets of its whole process tree (GCS, raylet, workers, agents) are read from /proc.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
+TEACHER = {"family": "convnet", "widths": [4], "kernels": [3], "strides": [2], "bn": True,
+           "pool": "avg", "hidden": []}
+RUN = {"name": "loop", "teacher": {"dataset": "digits", "model": json.dumps(TEACHER), "epochs": 1,
+                                   "cache": ""},
+       "synthesis": {"num_images": 10, "pairs": 1, "shard_size": 10, "student": "",
+                     "inversion": {"iterations": 2, "min_iterations": 1, "batch_size": 10,
+                                   "lowres_iterations": 0, "early_stop": False}},
+       "search": {"enabled": False}, "refine": {"enabled": False},
+       "export": {"onnx": False, "price": False}, "num_cpus": 1}
+
+
+def _tree(root: int) -> list[int]:
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            kids.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += kids.get(pid, [])
+    return out
+
+
+def _listening() -> dict[str, tuple[str, int]]:
+    """socket inode -> (address, port) for every listening TCP socket on the machine."""
+    table = {}
+    for name, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        try:
+            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if parts[3] != "0A":                        # TCP_LISTEN
+                continue
+            hexip, port = parts[1].split(":")
+            raw = bytes.fromhex(hexip)
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            table[parts[9]] = (socket.inet_ntop(family, raw), int(port, 16))
+    return table
+
+
+def _observe(pid: int, seen: dict, facts: dict) -> None:
+    table = _listening()
+    for p in _tree(pid):
+        try:
+            name = Path(f"/proc/{p}/comm").read_text().strip()
+            cmdline = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(
+                errors="replace")
+            fds = os.listdir(f"/proc/{p}/fd")
+        except OSError:
+            continue
+        if "dashboard/dashboard.py" in cmdline and "--disable-frontend" not in cmdline:
+            facts["dashboard"] = True     # the full dashboard (Ray's API head runs without it)
+        if name == "gcs_server":
+            try:
+                env = Path(f"/proc/{p}/environ").read_bytes().split(b"\0")
+                facts["gcs_auth"] = b"RAY_AUTH_MODE=token" in env
+            except OSError:
+                pass
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{p}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in table:
+                seen[(name,) + table[target[8:-1]]] = True
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    import torch
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    tmp = tmp_path_factory.mktemp("loop")
+    digits = load_dataset("digits")
+    torch.manual_seed(0)
+    model = build(TEACHER, digits.input_shape, digits.num_classes)
+    save_checkpoint(tmp / "teacher.pt", model, dataset=digits.metadata())
+    (tmp / "run.yaml").write_text(json.dumps(RUN))
+    (tmp / "sweep.yaml").write_text(json.dumps({"name": "sw", "base": str(tmp / "run.yaml"),
+                                                "root": str(tmp / "sweeps"), "max_parallel": 1,
+                                                "runs": [{"name": "one"}]}))
+    return tmp
+
+
+COMMANDS = {
+    "invert": lambda t: ["invert", "--teacher", str(t / "teacher.pt"), "--num-images", "10",
+                         "--iterations", "2", "--batch-size", "10", "--shard-size", "10",
+                         "--no-early-stop", "--num-cpus", "1", "--out", str(t / "inv")],
+    "search": lambda t: ["search", "--dataset", "iris", "--space", "mlp", "--trials", "1",
+                         "--concurrency", "1", "--n-initial", "1", "--epochs", "1",
+                         "--no-hardware", "--out", str(t / "search")],
+    "run": lambda t: ["run", str(t / "run.yaml"), "--run-dir", str(t / "run")],
+    "sweep": lambda t: ["sweep", str(t / "sweep.yaml"), "--num-cpus", "1"],
+}
+
+
+@pytest.mark.parametrize("command, ray_first", [("invert", True), ("search", True),
+                                                ("run", True), ("sweep", True),
+                                                ("invert", False)])
+def test_ray_listens_on_loopback_only(inputs, command, ray_first):
+    args = COMMANDS[command](inputs)
+    prelude = "import ray; " if ray_first else ""
+    code = f"{prelude}import sys; from deploy.cli.main import cli; sys.argv = ['nnsynth'] + " \
+           f"{args!r}; cli()"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
+    for key in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"):
+        env.pop(key, None)
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=inputs,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: dict = {}
+    facts: dict = {}
+    deadline = time.monotonic() + 240
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            _observe(proc.pid, seen, facts)
+            time.sleep(0.3)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out, err = proc.communicate()
+    assert proc.returncode == 0, err[-2000:]
+    names = {name for name, _, _ in seen}
+    assert {"gcs_server", "raylet"} <= names, seen          # Ray was seen running
+    outside = sorted(k for k in seen if k[1] not in LOOPBACK)
+    assert not outside, outside
+    assert facts.get("gcs_auth") is True                    # token authentication on
+    assert not facts.get("dashboard")                       # no dashboard unless asked
+
+
+def test_auth_disabled_is_refused_before_ray_starts(inputs, monkeypatch):
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    import ray
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    r = CliRunner().invoke(cli, COMMANDS["invert"](inputs))
+    assert r.exit_code == 2 and "RAY_AUTH_MODE=disabled" in r.output, r.output
+    assert not ray.is_initialized()

@@ -1,0 +1,104 @@
+"""Bounds before allocation (issue 13, items 12, 13, 15): error messages print a bounded
+repr, YAML is bounded while loading, a spec's parameter count is checked on the meta
+device, a checkpoint's weights against its spec, a device name up front."""
+import time
+
+import pytest
+import torch
+
+from synth.config import check_choice, check_range, short_repr
+from synth.errors import ConfigError, UserError
+from synth.files import load_yaml_text
+
+
+def _bomb(levels=9):
+    node = ["x"] * 9
+    for _ in range(levels):
+        node = [node] * 9           # 9^10 leaves, a few hundred objects
+    return node
+
+
+def test_error_messages_print_a_bounded_value():
+    """Item 12: `{value!r}` of an alias bomb took gigabytes; every check shows a short repr."""
+    start = time.perf_counter()
+    for check in (lambda: check_range("epochs", _bomb(), 1, 10, integer=True),
+                  lambda: check_choice("device", _bomb(), ("cpu",)),
+                  lambda: check_choice("device", {"a": _bomb()}, ("cpu",))):
+        with pytest.raises(ConfigError) as e:
+            check()
+        assert len(str(e.value)) < 300
+    assert time.perf_counter() - start < 1
+    assert len(short_repr("y" * 10 ** 6)) <= 120
+
+
+def test_yaml_aliases_are_bounded_while_loading():
+    text = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    assert len(text) < 400
+    with pytest.raises(ConfigError, match="expands to more than"):
+        load_yaml_text(text, "bomb.yaml")
+    assert load_yaml_text("a: &a [1, 2]\nb: *a\n", "ok.yaml") == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_huge_spec_is_refused_before_allocation(monkeypatch):
+    """Item 13: `--model '{"family":"mlp","hidden":[10000000]}'` trained until memory ran out."""
+    from synth.models import build, max_parameters
+    start = time.perf_counter()
+    with pytest.raises(UserError, match="parameters; the limit is .*NNSYNTH_MAX_PARAMETERS"):
+        build({"family": "mlp", "hidden": [10_000_000, 10_000_000]}, (4,), 3)
+    assert time.perf_counter() - start < 2
+    monkeypatch.setenv("NNSYNTH_MAX_PARAMETERS", "100")
+    assert max_parameters() == 100
+    with pytest.raises(UserError, match="the limit is 100 "):
+        build({"family": "mlp", "hidden": [64]}, (4,), 3)
+    monkeypatch.setenv("NNSYNTH_MAX_PARAMETERS", "lots")
+    with pytest.raises(UserError, match="NNSYNTH_MAX_PARAMETERS must be an integer"):
+        build({"family": "mlp", "hidden": [64]}, (4,), 3)
+
+
+def test_checkpoint_weights_checked_against_spec_before_building(tmp_path):
+    """Item 13: a valid 260 KB checkpoint whose spec asks for a huge model was allocated
+    before its state dict's shapes were compared."""
+    from synth.checkpoint import load_model, save_checkpoint
+    from synth.models import build
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, build({"family": "mlp", "hidden": [8]}, (4,), 3))
+    payload = torch.load(path, weights_only=True)
+    payload["spec"] = {"family": "mlp", "hidden": [20_000, 4_000]}   # 80 M parameters
+    torch.save(payload, path)
+    start = time.perf_counter()
+    with pytest.raises(UserError, match="weights do not match its spec"):
+        load_model(path)
+    assert time.perf_counter() - start < 2
+    payload["spec"], payload["input_shape"] = {"family": "mlp", "hidden": [8]}, [-4]
+    torch.save(payload, path)
+    with pytest.raises(UserError, match="input_shape"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("value, ok", [("auto", True), ("cpu", True), ("cuda:0", True),
+                                       ("mps", True), ("tpu", False), ("cuda:x", False),
+                                       ("", False), (3, False)])
+def test_device_names(value, ok):
+    """Item 15: one check of a device name, shared by the CLI and the configs."""
+    from synth.device import check_device
+    if ok:
+        assert check_device(value, available=False) == value
+    else:
+        with pytest.raises(ConfigError, match="must be one of auto, cpu, cuda, cuda:N, mps"):
+            check_device(value, available=False)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_cuda_is_one_line_before_ray_starts():
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    import ray
+    for args in (["search", "--dataset", "iris", "--space", "mlp", "--out", "/nonexistent/x",
+                  "--device", "cuda"],
+                 ["train", "--dataset", "iris", "--model", "mlp_small", "--out", "/nonexistent/x",
+                  "--device", "cuda:1"]):
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 2 and "CUDA device" in r.output and len(
+            r.output.strip().splitlines()) == 1, r.output
+    assert not ray.is_initialized()

@@ -1,0 +1,244 @@
+"""Hostile and absurd inputs (issue 13, items 12-15): crafted YAML, specs, checkpoints,
+Parquet and CIFAR files fed to the commands.  Each must end in exit status 2 with exactly
+one line ``error: ...`` and no traceback, within a time bound, in a process whose address
+space is capped (``resource.setrlimit(RLIMIT_AS)``): a 400-byte file may not cost gigabytes.
+
+All cases run in one child process (one import of torch and Ray, a few seconds) whose
+address space is capped at ``MEMORY_LIMIT``; each case has its own alarm of ``TIME_LIMIT``
+seconds.  Two cases also run as real ``nnsynth`` processes to check the exit path itself.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+MEMORY_LIMIT = 2 << 30    # bytes of address space; a normal `nnsynth train` needs about 1.3 GiB
+TIME_LIMIT = 20           # seconds per case (each is under one second on an idle machine)
+
+BOMB = "\n".join(["a: &a [x, x, x, x, x, x, x, x, x]"] +
+                 [f"{c}: &{c} [{', '.join(['*' + p] * 9)}]"
+                  for p, c in zip("abcdefgh", "bcdefghi")] + ["name: *i"]) + "\n"
+
+
+def _checkpoint(path: Path, **changes) -> str:
+    """A real checkpoint of a small MLP, with payload entries replaced by ``changes``."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    model = build({"family": "mlp", "hidden": [8]}, (4,), 3)
+    meta = {"name": "iris", "input_shape": [4], "num_classes": 3, "class_names": ["a", "b", "c"],
+            "mean": [0.0] * 4, "std": [1.0] * 4}
+    save_checkpoint(path, model, dataset=meta)
+    payload = torch.load(path, weights_only=True)
+    payload.update(changes)
+    torch.save(payload, path)
+    return str(path)
+
+
+def _parquet(path: Path, meta: dict | None = None, x=None) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    if not isinstance(meta, bytes):
+        meta = {"input_shape": [4], "num_classes": 3, "mean": [0.0] * 4, "std": [1.0] * 4,
+                **(meta or {})}
+    x = x if x is not None else pa.FixedSizeListArray.from_arrays(
+        pa.array(np.zeros(40, np.float32)), 4)
+    table = pa.table({"x": x, "label": pa.array(np.arange(10) % 3)})
+    path.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table.replace_schema_metadata({b"nnsynth": meta if isinstance(meta, bytes)
+                                                  else json.dumps(meta).encode()}),
+                   path / "part.parquet")
+    return f"parquet:{path}"
+
+
+class _Reduce:
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+def _cifar(path: Path, data, labels=()) -> str:
+    path.mkdir(parents=True, exist_ok=True)
+    blob = pickle.dumps({b"data": data, b"labels": labels or []}, protocol=2)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (path / name).write_bytes(blob)
+    return f"cifar10:{path}"
+
+
+def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
+    """(case id, nnsynth arguments, a phrase the error line must contain)."""
+    (tmp / "bomb.yaml").write_text(BOMB)
+    (tmp / "deep.yaml").write_text("x: " + "[" * 50_000 + "\n")
+    (tmp / "huge.yaml").write_text("name: tiny\n" + "#" * (2 << 20) + "\n")
+    (tmp / "dotdot.yaml").write_text("name: ..\n")
+    (tmp / "sweep.yaml").write_text("base: tiny\nruns:\n  - {name: '..'}\n")
+    (tmp / "grid.yaml").write_text("base: tiny\ngrid:\n" + "".join(
+        f"  k{i}: [{', '.join(map(str, range(20)))}]\n" for i in range(20)))
+    out = str(tmp / "out.pt")
+    train = ["train", "--dataset", "iris", "--model", "mlp_small", "--out", out]
+    from cluster.connect import connect  # noqa: F401  (the real module, for the reconstruct path)
+    import numpy.core.multiarray as multiarray
+    # numpy's pickle calls _reconstruct(ndarray, shape, dtype): a ~150-byte file whose shape
+    # asks for 100,000 images (and as many labels) that it does not hold
+    huge_data = _Reduce(multiarray._reconstruct, (np.ndarray, (100_000, 3072), b"B"))
+    huge_labels = _Reduce(multiarray._reconstruct, (np.ndarray, (100_000,), b"q"))
+    return [
+        ("yaml-alias-bomb", ["run", str(tmp / "bomb.yaml"), "--check"], "expands to more than"),
+        ("sweep-alias-bomb", ["sweep", str(tmp / "bomb.yaml"), "--check"], "expands to more than"),
+        ("space-alias-bomb", ["search", "--space", str(tmp / "bomb.yaml"), "--out",
+                              str(tmp / "s")], "expands to more than"),
+        ("yaml-deep", ["run", str(tmp / "deep.yaml"), "--check"], "deep.yaml"),
+        ("yaml-huge", ["run", str(tmp / "huge.yaml"), "--check"], "the limit is"),
+        ("run-name-dotdot", ["run", str(tmp / "dotdot.yaml"), "--check"], "must be a file name"),
+        ("sweep-name-dotdot", ["sweep", str(tmp / "sweep.yaml"), "--check"], "must be a file name"),
+        ("sweep-grid-explosion", ["sweep", str(tmp / "grid.yaml"), "--check"], "at most"),
+        ("spec-10M-hidden", ["train", "--dataset", "iris", "--model",
+                             '{"family": "mlp", "hidden": [10000000, 10000000]}', "--out", out],
+         "the limit is"),
+        ("spec-negative", ["train", "--dataset", "iris", "--model",
+                           '{"family": "mlp", "hidden": [-5]}', "--out", out], "does not fit"),
+        ("spec-deep-json", ["train", "--dataset", "iris", "--model", '{"a":' * 100_000,
+                            "--out", out], "not valid JSON"),
+        ("ckpt-huge-spec", ["eval", "--model", _checkpoint(
+            tmp / "c1.pt", spec={"family": "mlp", "hidden": [10_000_000, 10_000_000]})],
+         "the limit is"),
+        ("ckpt-spec-vs-weights", ["eval", "--model", _checkpoint(
+            tmp / "c2.pt", spec={"family": "mlp", "hidden": [4096, 4096]})],
+         "do not match its spec"),
+        ("ckpt-input-shape", ["eval", "--model", _checkpoint(tmp / "c3.pt",
+                                                             input_shape=[10 ** 12])],
+         "input_shape"),
+        ("ckpt-num-classes", ["eval", "--model", _checkpoint(tmp / "c4.pt",
+                                                             num_classes=10 ** 9)],
+         "num_classes"),
+        ("ckpt-state-not-dict", ["eval", "--model", _checkpoint(tmp / "c5.pt",
+                                                                state_dict=[1, 2])],
+         "state_dict"),
+        ("ckpt-garbage", ["eval", "--model", str(tmp / "garbage.pt")], "corrupt or unsafe"),
+        ("parquet-1e9-classes", train[:2] + [_parquet(tmp / "p1", {"num_classes": 10 ** 9})]
+         + train[3:], "num_classes"),
+        ("parquet-shape-overflow", train[:2] + [_parquet(tmp / "p2", {"input_shape": [2 ** 40,
+                                                                                   2 ** 40]})]
+         + train[3:], "input_shape"),
+        ("parquet-shape-negative", train[:2] + [_parquet(tmp / "p3", {"input_shape": [-1, 4]})]
+         + train[3:], "input_shape"),
+        ("parquet-meta-not-json", train[:2] + [_parquet(tmp / "p4", b"{not json")] + train[3:],
+         "not valid JSON"),
+        ("parquet-class-names", train[:2] + [_parquet(tmp / "p5", {"class_names": ["a"]})]
+         + train[3:], "class_names"),
+        ("parquet-x-strings", train[:2] + [_parquet(tmp / "p6", x=__import__("pyarrow").array(
+            ["a"] * 10))] + train[3:], "column x"),
+        ("cifar-reconstruct-3.6GB", ["train", "--dataset", _cifar(tmp / "c10a", huge_data, huge_labels),
+                                     "--model", "lenet5", "--out", out], "corrupt CIFAR-10"),
+        ("cifar-forbidden-global", ["train", "--dataset", _cifar(
+            tmp / "c10b", _Reduce(os.getcwd, ())), "--model", "lenet5", "--out", out],
+         "forbidden global"),
+        ("device-tpu-train", train + ["--device", "tpu"], "--device must be"),
+        ("device-tpu-search", ["search", "--dataset", "iris", "--space", "mlp", "--out",
+                               str(tmp / "s2"), "--device", "tpu"], "--device must be"),
+        ("num-images-1e8", ["invert", "--teacher", str(tmp / "c1.pt"), "--num-images",
+                            "100000000", "--out", str(tmp / "inv")], "--num-images"),
+    ]
+
+
+HARNESS = r"""
+import json, resource, signal, sys, time
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+from click.testing import CliRunner
+from deploy.cli.main import cli
+import synth.data, synth.train, search.run  # imports are not what is timed
+def alarm(signum, frame):
+    raise TimeoutError("time limit")
+signal.signal(signal.SIGALRM, alarm)
+report = []
+for case_id, args in json.load(open(sys.argv[1])):
+    start = time.perf_counter()
+    signal.alarm({seconds})
+    try:
+        r = CliRunner().invoke(cli, args)
+        exc = type(r.exception).__name__ if r.exception is not None else None
+        row = dict(exit=r.exit_code, stderr=r.stderr, stdout=r.stdout, exception=exc)
+    except BaseException as e:
+        row = dict(exit=None, stderr="", stdout="", exception=type(e).__name__)
+    finally:
+        signal.alarm(0)
+    row.update(id=case_id, seconds=round(time.perf_counter() - start, 2))
+    print(case_id, row["seconds"], row["exit"], row["exception"], file=sys.__stderr__, flush=True)
+    report.append(row)
+json.dump(report, open(sys.argv[2], "w"))
+"""
+
+
+def _env() -> dict:
+    # one BLAS/OpenMP thread: each thread's arena counts against the address-space cap
+    return {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    (tmp / "garbage.pt").write_bytes(os.urandom(300))
+    cases = _cases(tmp)
+    (tmp / "cases.json").write_text(json.dumps([(c, a) for c, a, _ in cases]))
+    script = HARNESS.replace("{limit}", str(MEMORY_LIMIT)).replace("{seconds}", str(TIME_LIMIT))
+    env = _env()
+    subprocess.run([sys.executable, "-c", script, str(tmp / "cases.json"), str(tmp / "out.json")],
+                   env=env, cwd=tmp, timeout=TIME_LIMIT * len(cases) + 120, check=True)
+    rows = {r["id"]: r for r in json.loads((tmp / "out.json").read_text())}
+    return {c: (rows[c], phrase) for c, _, phrase in cases}, tmp
+
+
+CASE_IDS = ["yaml-alias-bomb", "sweep-alias-bomb", "space-alias-bomb", "yaml-deep", "yaml-huge",
+            "run-name-dotdot", "sweep-name-dotdot", "sweep-grid-explosion", "spec-10M-hidden",
+            "spec-negative", "spec-deep-json", "ckpt-huge-spec", "ckpt-spec-vs-weights",
+            "ckpt-input-shape", "ckpt-num-classes", "ckpt-state-not-dict", "ckpt-garbage",
+            "parquet-1e9-classes", "parquet-shape-overflow", "parquet-shape-negative",
+            "parquet-meta-not-json", "parquet-class-names", "parquet-x-strings",
+            "cifar-reconstruct-3.6GB", "cifar-forbidden-global", "device-tpu-train",
+            "device-tpu-search", "num-images-1e8"]
+
+
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_hostile_input_is_one_line_error(report, case):
+    rows, _ = report
+    row, phrase = rows[case]
+    lines = [l for l in row["stderr"].splitlines() if l.strip()]
+    assert row["exit"] == 2 and row["exception"] == "SystemExit", row
+    assert len(lines) == 1 and lines[0].startswith("error:"), row
+    assert "Traceback" not in row["stderr"] + row["stdout"], row
+    assert phrase in lines[0], (phrase, lines[0])
+    assert row["seconds"] < TIME_LIMIT, row
+
+
+def test_cases_table_is_complete(report):
+    rows, _ = report
+    assert sorted(rows) == sorted(CASE_IDS)
+
+
+@pytest.mark.parametrize("args_of", [
+    lambda tmp: ["run", str(tmp / "bomb.yaml"), "--check"],
+    lambda tmp: ["eval", "--model", str(tmp / "c1.pt")]])
+def test_real_process_exit_path(report, args_of):
+    """The same through a real ``nnsynth`` process: exit 2, one line, no traceback."""
+    _, tmp = report
+
+    def cap():
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    env = _env()
+    r = subprocess.run([sys.executable, "-m", "deploy.cli.main", *args_of(tmp)], env=env,
+                       capture_output=True, text=True, timeout=120, preexec_fn=cap)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
