@@ -29,14 +29,14 @@ LATENCY_MS = 0.005     # iris MLPs of the mlp space price at 0.0004-0.08 ms: thi
 def _start(args: list[str]) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     return subprocess.Popen(["nnsynth", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env=env)
 
 
 def _finish(proc: subprocess.Popen, timeout: float = 600) -> dict:
-    out, _ = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, out[-3000:]
-    return json.loads(out.strip().splitlines()[-1])
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, (out + err)[-3000:]
+    return json.loads(out.strip().splitlines()[-1])         # --json: stdout's last line
 
 
 def _rows(path: Path) -> list[dict]:
