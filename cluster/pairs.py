@@ -313,11 +313,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
         for shard, res in pool.map_unordered("synthesize_shard", todo):
             n = len(res["labels"])
             path = shard_path(out, shard["index"])
-            write_parquet(path, res["images"], res["labels"], meta, extra_columns={
-                "teacher_confidence": res["teacher_confidence"].float(), "loss": res["loss"].float(),
-                "seed": [shard["seed"]] * n, "teacher_checksum": [checksum] * n})
-            correct += res["stats"]["fidelity"] * n
-            if "student_state" in res:  # a restarted pair starts from here
+            if "student_state" in res:  # saved before the shard (the commit point), so a
+                # rerun's pair starts from a student that has seen every written shard
                 from synth.checkpoint import save_checkpoint
                 student.load_state_dict(res["student_state"])
                 save_checkpoint(_student_file(out, res["slot"]), student,
@@ -325,6 +322,10 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                                 metrics={"kd_steps": res["kd_steps"], "pool": res["pool"]},
                                 extra={"role": "ADI student", "last_shard": shard["index"]})
                 kd_steps[res["slot"]] = res["kd_steps"]
+            write_parquet(path, res["images"], res["labels"], meta, extra_columns={
+                "teacher_confidence": res["teacher_confidence"].float(), "loss": res["loss"].float(),
+                "seed": [shard["seed"]] * n, "teacher_checksum": [checksum] * n})
+            correct += res["stats"]["fidelity"] * n
             summary["written"] += 1
             summary["images_written"] += n
             bar.update(1)

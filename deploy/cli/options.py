@@ -109,10 +109,27 @@ def _jsonable(obj):
     return obj
 
 
+def _stdout_ends_here() -> None:
+    """Send whatever the process prints after the JSON object to stderr, so that the object
+    stays the last line of stdout: Ray's log forwarding prints late messages (a worker that
+    died, shutdown notes) to the driver's stdout after the command has returned.  Only the
+    real stdout (file descriptor 1) is redirected, never a test runner's capture."""
+    import os
+    import sys
+    try:
+        if sys.stdout.fileno() != 1:
+            return
+    except (AttributeError, OSError, ValueError):   # not a real file (a capture buffer)
+        return
+    sys.stdout.flush()
+    os.dup2(2, 1)
+
+
 def emit(result: dict, as_json: bool, human: str | None = None) -> None:
     """Print ``human`` (or key: value lines), or the JSON object as the last stdout line."""
     if as_json:
         click.echo(json.dumps(_jsonable(result), sort_keys=True))
+        _stdout_ends_here()
         return
     if human is not None:
         click.echo(human)
