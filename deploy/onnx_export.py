@@ -100,13 +100,18 @@ def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.
                       y: torch.Tensor | None = None,
                       tolerance: float = DEFAULT_TOLERANCE) -> dict:
     """``export_onnx`` then ``verify_onnx``; raises when the outputs differ by more than
-    ``tolerance`` (the file is removed then, so a bad export is never left behind)."""
-    path = export_onnx(model, path)
-    check = verify_onnx(path, model, x, y)
-    if not check["max_abs_diff"] <= tolerance:
-        path.unlink(missing_ok=True)
-        raise UserError(f"ONNX export of {path.name} differs from PyTorch by "
-                        f"{check['max_abs_diff']:.3g} > tolerance {tolerance:g}")
+    ``tolerance``.  The export is verified under a temporary name and only then replaces
+    ``path``: a bad export is never left behind, and a file already at ``path`` is kept."""
+    path = Path(path)
+    candidate = export_onnx(model, path.with_name(f".{path.name}.verify{os.getpid()}.onnx"))
+    try:
+        check = verify_onnx(candidate, model, x, y)
+        if not check["max_abs_diff"] <= tolerance:
+            raise UserError(f"ONNX export of {path.name} differs from PyTorch by "
+                            f"{check['max_abs_diff']:.3g} > tolerance {tolerance:g}")
+        os.replace(candidate, path)
+    finally:
+        candidate.unlink(missing_ok=True)       # ours: a temporary name in the same folder
     check.update(path=str(path), tolerance=tolerance,
                  bytes=path.stat().st_size)
     return check

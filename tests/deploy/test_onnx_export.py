@@ -89,3 +89,14 @@ def test_cli_export_compacts_a_masked_checkpoint(tmp_path, mnist, trained_lenet)
     out = json.loads(res.output.strip().splitlines()[-1])
     assert out["max_abs_diff"] <= 1e-4 and out["samples"] == 1000
     assert out["parameters"] <= 62136 and out["nonzero_parameters"] < 0.2 * 62136
+
+
+def test_failed_verification_keeps_an_existing_export(tmp_path, mnist, trained_lenet):
+    """Issue 13 sibling of item 8: the new export replaced the file at --out before it was
+    verified, then a failed check deleted it -- the user's earlier model.onnx was lost."""
+    (tmp_path / "m.onnx").write_bytes(b"the earlier export")
+    with pytest.raises(UserError, match="differs from PyTorch"):
+        export_and_verify(trained_lenet, tmp_path / "m.onnx", mnist.x_test[:50],
+                          tolerance=1e-30)
+    assert (tmp_path / "m.onnx").read_bytes() == b"the earlier export"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]      # no temporary left
