@@ -209,7 +209,11 @@ def main(argv=None):
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--bases", default=",".join(BASES))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--replications", default=None,
+                    help="Only fill the cache for these replications (e.g. 4,3: a second "
+                         "process working from the other end); no table.")
     args = ap.parse_args(argv)
+    only = None if args.replications is None else [int(r) for r in args.replications.split(",")]
     torch.set_num_threads(1)
     datasets, bases = args.datasets.split(","), args.bases.split(",")
     all_folds, seconds, info = {}, 0.0, []
@@ -218,12 +222,18 @@ def main(argv=None):
         info.append(f"{name} ({len(y)} samples x {x.shape[1]} features; "
                     f"{', '.join(names)})")
         folds = {}
-        for r, f, tr, te in five_by_two_splits(y, args.seed):
+        splits = {(r, f): (tr, te) for r, f, tr, te in five_by_two_splits(y, args.seed)}
+        for r, f in sorted(splits, key=lambda k: only.index(k[0]) if only else 0):
+            if only is not None and r not in only:
+                continue
+            tr, te = splits[(r, f)]
             folds[(r, f)] = cached_fold(name, x, y, names, r, f, tr, te, bases, args.seed)
             seconds += folds[(r, f)]["seconds"]
             print(f"{name} replication {r} fold {f}: {folds[(r, f)]['seconds']:.0f} s",
                   file=sys.stderr, flush=True)
         all_folds[name] = folds
+    if only is not None:
+        return
     main_t, ctrl_t, var_t, s = tables(all_folds, bases)
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     ctrl_mean = {k: float(np.mean(v)) for k, v in s["ctrl"].items()}
