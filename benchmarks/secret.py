@@ -223,9 +223,8 @@ def main(argv=None):
                     f"{', '.join(names)})")
         folds = {}
         splits = {(r, f): (tr, te) for r, f, tr, te in five_by_two_splits(y, args.seed)}
-        for r, f in sorted(splits, key=lambda k: only.index(k[0]) if only else 0):
-            if only is not None and r not in only:
-                continue
+        todo = [k for k in splits if only is None or k[0] in only]
+        for r, f in sorted(todo, key=lambda k: only.index(k[0]) if only else 0):
             tr, te = splits[(r, f)]
             folds[(r, f)] = cached_fold(name, x, y, names, r, f, tr, te, bases, args.seed)
             seconds += folds[(r, f)]["seconds"]
