@@ -212,6 +212,8 @@ def main(argv=None):
     ap.add_argument("--replications", default=None,
                     help="Only fill the cache for these replications (e.g. 4,3: a second "
                          "process working from the other end); no table.")
+    ap.add_argument("--reverse", action="store_true", help="Second fold first (with "
+                    "--replications).")
     args = ap.parse_args(argv)
     only = None if args.replications is None else [int(r) for r in args.replications.split(",")]
     torch.set_num_threads(1)
@@ -224,7 +226,8 @@ def main(argv=None):
         folds = {}
         splits = {(r, f): (tr, te) for r, f, tr, te in five_by_two_splits(y, args.seed)}
         todo = [k for k in splits if only is None or k[0] in only]
-        for r, f in sorted(todo, key=lambda k: only.index(k[0]) if only else 0):
+        for r, f in sorted(todo, key=lambda k: (only.index(k[0]) if only else 0,
+                                                (-1 if args.reverse else 1) * k[1])):
             tr, te = splits[(r, f)]
             folds[(r, f)] = cached_fold(name, x, y, names, r, f, tr, te, bases, args.seed)
             seconds += folds[(r, f)]["seconds"]
