@@ -226,7 +226,7 @@ def main(argv=None):
         folds = {}
         splits = {(r, f): (tr, te) for r, f, tr, te in five_by_two_splits(y, args.seed)}
         todo = [k for k in splits if only is None or k[0] in only]
-        for r, f in sorted(todo, key=lambda k: (only.index(k[0]) if only else 0,
+        for r, f in sorted(todo, key=lambda k: (only.index(k[0]) if only else k[0],
                                                 (-1 if args.reverse else 1) * k[1])):
             tr, te = splits[(r, f)]
             folds[(r, f)] = cached_fold(name, x, y, names, r, f, tr, te, bases, args.seed)
