@@ -44,6 +44,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synth.data import load_dataset  # noqa: E402
 from synth.files import write_json_atomic, write_text_atomic  # noqa: E402
+from synth.labels import name_words  # noqa: E402
 from synth.secret import SecretClassifier  # noqa: E402
 from synth.secret_eval import (five_by_two_splits, flat, make_base, paired_ttest_5x2cv,  # noqa: E402
                                scores, soft_vote, stack_from_oof)
@@ -222,7 +223,7 @@ def main(argv=None):
     for name in datasets:
         x, y, names = pooled(name, args.seed)
         info.append(f"{name} ({len(y)} samples x {x.shape[1]} features; "
-                    f"{', '.join(names)})")
+                    f"{', '.join(' '.join(name_words(n)) for n in names)})")
         folds = {}
         splits = {(r, f): (tr, te) for r, f, tr, te in five_by_two_splits(y, args.seed)}
         todo = [k for k in splits if only is None or k[0] in only]
@@ -244,7 +245,7 @@ def main(argv=None):
         f"Command: `python benchmarks/secret.py --datasets {','.join(datasets)} --bases "
         f"{','.join(bases)}` (seed {args.seed}; fitting time {seconds / 60:.0f} min summed "
         f"over folds; load: {load})", "",
-        "Data sets (class names as GloVe words; digits -> zero..nine): " + "; ".join(info)
+        "Data sets (the GloVe words of the class names): " + "; ".join(info)
         + "; stratified subsamples: " + ", ".join(f"{k} {v}" for k, v in SUBSAMPLE.items())
         + "; average-pooled: " + ", ".join(f"{k} {v}x{v}" for k, v in POOL.items()),
         "",
