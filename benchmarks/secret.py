@@ -44,6 +44,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synth.data import load_dataset  # noqa: E402
 from synth.files import write_json_atomic, write_text_atomic  # noqa: E402
+from synth.labels import name_words  # noqa: E402
 from synth.secret import SecretClassifier  # noqa: E402
 from synth.secret_eval import (five_by_two_splits, flat, make_base, paired_ttest_5x2cv,  # noqa: E402
                                scores, soft_vote, stack_from_oof)
@@ -209,21 +210,33 @@ def main(argv=None):
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--bases", default=",".join(BASES))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--replications", default=None,
+                    help="Only fill the cache for these replications (e.g. 4,3: a second "
+                         "process working from the other end); no table.")
+    ap.add_argument("--reverse", action="store_true", help="Second fold first (with "
+                    "--replications).")
     args = ap.parse_args(argv)
+    only = None if args.replications is None else [int(r) for r in args.replications.split(",")]
     torch.set_num_threads(1)
     datasets, bases = args.datasets.split(","), args.bases.split(",")
     all_folds, seconds, info = {}, 0.0, []
     for name in datasets:
         x, y, names = pooled(name, args.seed)
         info.append(f"{name} ({len(y)} samples x {x.shape[1]} features; "
-                    f"{', '.join(names)})")
+                    f"{', '.join(' '.join(name_words(n)) for n in names)})")
         folds = {}
-        for r, f, tr, te in five_by_two_splits(y, args.seed):
+        splits = {(r, f): (tr, te) for r, f, tr, te in five_by_two_splits(y, args.seed)}
+        todo = [k for k in splits if only is None or k[0] in only]
+        for r, f in sorted(todo, key=lambda k: (only.index(k[0]) if only else k[0],
+                                                (-1 if args.reverse else 1) * k[1])):
+            tr, te = splits[(r, f)]
             folds[(r, f)] = cached_fold(name, x, y, names, r, f, tr, te, bases, args.seed)
             seconds += folds[(r, f)]["seconds"]
             print(f"{name} replication {r} fold {f}: {folds[(r, f)]['seconds']:.0f} s",
                   file=sys.stderr, flush=True)
         all_folds[name] = folds
+    if only is not None:
+        return
     main_t, ctrl_t, var_t, s = tables(all_folds, bases)
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     ctrl_mean = {k: float(np.mean(v)) for k, v in s["ctrl"].items()}
@@ -232,7 +245,7 @@ def main(argv=None):
         f"Command: `python benchmarks/secret.py --datasets {','.join(datasets)} --bases "
         f"{','.join(bases)}` (seed {args.seed}; fitting time {seconds / 60:.0f} min summed "
         f"over folds; load: {load})", "",
-        "Data sets (class names as GloVe words; digits -> zero..nine): " + "; ".join(info)
+        "Data sets (the GloVe words of the class names): " + "; ".join(info)
         + "; stratified subsamples: " + ", ".join(f"{k} {v}" for k, v in SUBSAMPLE.items())
         + "; average-pooled: " + ", ".join(f"{k} {v}x{v}" for k, v in POOL.items()),
         "",
