@@ -28,6 +28,7 @@ def _nodes_of(class_name: str) -> set[str]:
                                            limit=1000)}
 
 
+@pytest.mark.timeout(1500)   # 462 s at load 19 on 2 cores; over 600 s at load 60
 def test_tiny_run_trains_on_workers_only(headless_cluster, tmp_path):
     from deploy.pipeline import run_pipeline
     from deploy.run_config import load_run_config
