@@ -167,9 +167,18 @@ class PredictorSearcher(Searcher):
     def buildable(self, spec: dict) -> bool:
         return self.cost_model is None or self.cost_model.costs(spec) is not None
 
-    def features(self, specs: list[dict]) -> np.ndarray:
+    def features(self, specs: list[dict], keys: list[str] | None = None) -> np.ndarray:
         """Space features (encoding + list summaries), plus log10 parameters and FLOPs with
-        ``cost_features``."""
+        ``cost_features``; with ``keys`` (the specs' ``spec_key``), rows are cached."""
+        if keys is not None:
+            cache = self.__dict__.setdefault("_feature_cache", {})
+            todo = [i for i, k in enumerate(keys) if k not in cache]
+            if todo:
+                if len(cache) > 200_000:
+                    cache.clear()
+                rows = self.features([specs[i] for i in todo])
+                cache.update({keys[i]: row for i, row in zip(todo, rows)})
+            return np.asarray([cache[k] for k in keys], dtype=np.float64).reshape(len(keys), -1)
         x = self.space.features(specs)
         if not self.cost_features:
             return x
@@ -286,8 +295,8 @@ class LocalBOSearcher(PredictorSearcher):
     keep it from getting stuck.  Targets are fitted on their normal scores (ranks through
     the inverse normal CDF), which no outlier or bounded scale distorts."""
 
-    def __init__(self, space, *, predictor: FastGPPredictor | None = None, top_k: int = 4,
-                 local: int = 64, global_pool: int = 512, xi: float = 0.0, **kw):
+    def __init__(self, space, *, predictor: FastGPPredictor | None = None, top_k: int = 3,
+                 local: int = 48, global_pool: int = 256, xi: float = 0.0, **kw):
         kw.setdefault("n_initial", 8)
         super().__init__(space, **kw)
         if min(top_k, local, global_pool) < 1:
@@ -306,9 +315,13 @@ class LocalBOSearcher(PredictorSearcher):
         seen = self._seen()
         if len(self.history) < max(self.n_initial, 2):
             return self._random(n, seen)
-        specs = [json.loads(k) for k, _ in self.history]
+        keys = [k for k, _ in self.history]
+        specs = [json.loads(k) for k in keys]
         y = self._targets()
-        self.predictor.fit(self.features(specs), y)
+        x = self.features(specs, keys)
+        groups = self.space.feature_groups()
+        groups = np.r_[groups, np.arange(x.shape[1] - len(groups)) + len(groups)]  # + costs
+        self.predictor.fit(x, y, groups=groups)
         self.refits += 1
         best = [specs[i] for i in np.argsort(-y, kind="stable")[:self.top_k]]
         if self.candidates is not None:
@@ -339,7 +352,7 @@ class LocalBOSearcher(PredictorSearcher):
         pool = list(cands.values())
         if not pool:
             return []
-        acq = self._acquire(self.features(pool), y.max())
+        acq = self._acquire(self.features(pool, list(cands)), y.max())
         ranked = [pool[i] for i in np.argsort(-acq, kind="stable")]
         return [s for s in ranked if self.buildable(s)][:n]
 

@@ -70,7 +70,9 @@ class Choice:
         i = self.choices.index(value)
         if self.width == 1:
             return [float(i)]
-        return [1.0 if j == i else 0.0 for j in range(len(self.choices))]
+        row = [0.0] * len(self.choices)
+        row[i] = 1.0
+        return row
 
     def decode(self, x) -> Any:
         i = int(np.argmax(x)) if self.width > 1 else int(round(float(x[0])))
@@ -366,7 +368,7 @@ class Space:
     def complete(self, values: dict) -> dict:
         """Configuration from parameter values: the fixed entries plus the values; with a
         model family, the spec with the family's defaults filled in."""
-        config = {**copy.deepcopy(self.fixed), **copy.deepcopy(values)}
+        config = {**(copy.deepcopy(self.fixed) if self.fixed else {}), **_copy_values(values)}
         if self.family is None:
             return config
         from synth.models import resolve_spec
@@ -450,13 +452,25 @@ class Space:
         return np.hstack([self.encode(specs),
                           np.asarray(extra, dtype=np.float64).reshape(len(specs), 4 * len(lists))])
 
+    def feature_groups(self) -> np.ndarray:
+        """For each column of ``features``, a group index: the one-hot columns of a
+        categorical choice share one (a predictor then has one lengthscale per categorical
+        parameter, a Hamming-distance kernel on it); every other column is its own."""
+        groups: list[int] = []
+        for p in self.params:
+            shared = isinstance(p, Choice) and p.width > 1
+            groups += [len(groups)] * p.width if shared else list(range(len(groups),
+                                                                        len(groups) + p.width))
+        lists = sum(isinstance(p, IntList) for p in self.params)
+        return np.asarray(groups + list(range(len(groups), len(groups) + 4 * lists)), dtype=int)
+
     def mutate(self, spec: dict, rng, tries: int = 20) -> dict:
         """One random edit of an active parameter: a new choice, a step in a range, a
         neighbouring list value, or a layer added or removed (tied lists follow).  Always a
         different member of the space if one exists."""
         groups = self._groups()
         for _ in range(tries):
-            values = {p.name: copy.deepcopy(spec[p.name]) for p in self.params if p.name in spec}
+            values = _copy_values({p.name: spec[p.name] for p in self.params if p.name in spec})
             active = [g for g in groups if g[0].name in values]
             if not active:
                 break
@@ -484,7 +498,7 @@ class Space:
                     for p in group:
                         values[p.name].pop(i)
             child = self.complete(self._repair(values, rng))
-            if spec_key(child) != spec_key(spec):
+            if child != spec:
                 return child
         return copy.deepcopy(spec)
 
@@ -497,11 +511,18 @@ class Space:
             parent = first if group[0].name in first else second
             for p in group:
                 if p.name in parent:
-                    values[p.name] = copy.deepcopy(parent[p.name])
+                    values[p.name] = _copy_values({0: parent[p.name]})[0]
         return self.complete(self._repair(values, rng))
 
 
 _MISSING = object()
+
+
+def _copy_values(values: dict) -> dict:
+    """Parameter values are scalars or lists of scalars: copy the lists (deepcopy costs
+    ~10x more, and the searchers make thousands of candidates per proposal)."""
+    return {k: list(v) if isinstance(v, list) else copy.deepcopy(v)
+            if isinstance(v, (dict, set)) else v for k, v in values.items()}
 
 
 def spec_key(spec: dict) -> str:

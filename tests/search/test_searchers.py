@@ -6,7 +6,8 @@ import pytest
 
 from search.costs import CostModel
 from search.evolution import EvolutionConfig
-from search.searchers import DONE_KEY, ChameleonSearcher, RandomSearcher, SteerageSearcher
+from search.searchers import (DONE_KEY, ChameleonSearcher, LocalBOSearcher, RandomSearcher,
+                              SteerageSearcher)
 from search.predictors import BoostedTreesConfig, BoostedTreesPredictor, GPConfig, GPPredictor
 from search.space import load_space, parse_constraint
 
@@ -37,7 +38,8 @@ def _drive(searcher, start, stop):
     return stop
 
 
-@pytest.mark.parametrize("cls", [SteerageSearcher, ChameleonSearcher, RandomSearcher])
+@pytest.mark.parametrize("cls", [SteerageSearcher, ChameleonSearcher, LocalBOSearcher,
+                                 RandomSearcher])
 def test_suggest_complete_finish_and_restore(cls, tmp_path):
     a = _make(cls)
     assert _drive(a, 0, 6) == 6
@@ -94,3 +96,66 @@ def test_final_result_counts_once_and_rerun_after_restore(tmp_path):
 def test_chameleon_rejects_unknown_acquisition():
     with pytest.raises(ValueError, match="acquisition"):
         ChameleonSearcher(load_space("convnet"), acquisition="pi")
+
+
+def _lookup_table():
+    """A tiny custom space and a lookup objective with one optimum (a, 7, 0.2)."""
+    space = {"kind": {"choice": ["a", "b", "c", "d"]}, "n": {"int": [0, 9]},
+             "scale": {"choice": [0.1, 0.2, 0.3]}}
+    table = {(k, n, s): -(n - 7) ** 2 - 3.0 * (k != "a") - 10 * abs(s - 0.2)
+             for k in "abcd" for n in range(10) for s in (0.1, 0.2, 0.3)}
+    return space, lambda c: table[(c["kind"], c["n"], c["scale"])]
+
+
+@pytest.mark.parametrize("name", ["localbo", "steerage", "random"])
+def test_ask_tell_finds_the_optimum_of_a_lookup(name):
+    from search.optimize import optimize
+    space, objective = _lookup_table()
+    options = {"n_initial": 5}
+    if name == "steerage":
+        options.update(predictor=BoostedTreesPredictor(BoostedTreesConfig(n_estimators=40)),
+                       evolution=SMALL)
+    # 120 configurations; minimizing the negated objective is the same search
+    result = optimize(lambda c: -objective(c), space, trials=120 if name == "random" else 60,
+                      searcher=name, mode="min", seed=0, **options)
+    assert result.best_config == {"kind": "a", "n": 7, "scale": 0.2}
+    assert result.best_value == pytest.approx(0.0)
+    keys = [json.dumps(c, sort_keys=True) for c, _ in result.history]
+    assert len(keys) == len(set(keys))    # never asks for a configuration twice
+
+
+def test_localbo_beats_random_on_the_lookup_and_tells_failures():
+    from search.optimize import optimize
+    from search.searchers import LocalBOSearcher
+    space, objective = _lookup_table()
+    first = []
+    for seed in range(3):
+        for name in ("localbo", "random"):
+            r = optimize(objective, space, trials=120, searcher=name, seed=seed, n_initial=5)
+            first.append((name, next(i for i, (_, v) in enumerate(r.history) if v == 0.0)))
+    bo = np.median([i for n, i in first if n == "localbo"])
+    rnd = np.median([i for n, i in first if n == "random"])
+    assert bo < rnd, first
+    s = LocalBOSearcher(space, n_initial=2, max_trials=4)
+    for i in range(4):
+        cfg = s.ask()
+        s.tell(cfg, None if i == 1 else objective(cfg))   # a failed evaluation
+    assert s.ask() is None and len(s.history) == 3 and len(s.failed) == 1
+    s.tell({"kind": "a", "n": 7, "scale": 0.2}, 0.0)      # a warm-start point, never asked
+    assert s.history[-1] == (json.dumps({"kind": "a", "n": 7, "scale": 0.2}, sort_keys=True,
+                                        separators=(",", ":")), 0.0)
+
+
+def test_localbo_on_model_family_and_candidates():
+    s = _make(LocalBOSearcher, max_trials=None)
+    _drive(s, 0, 8)
+    assert s.refits >= 1 and len({k for k, _ in s.history}) == 8
+    space = load_space("convnet")
+    rng = np.random.default_rng(0)
+    cands = [space.sample(rng) for _ in range(300)]
+    c = LocalBOSearcher(space, n_initial=3, candidates=cands, local=8, global_pool=16, top_k=2)
+    keys = {json.dumps(x, sort_keys=True, separators=(",", ":")) for x in cands}
+    for _ in range(8):
+        cfg = c.ask()
+        assert json.dumps(cfg, sort_keys=True, separators=(",", ":")) in keys
+        c.tell(cfg, _objective(cfg))
