@@ -175,8 +175,9 @@ class OptunaTPE:
 class Snapped:
     """A peer on a finite set: each proposal becomes the nearest unevaluated member."""
 
-    def __init__(self, peer, problem: Problem):
+    def __init__(self, peer, problem: Problem, seed: int):
         self.peer, self.members, self.space = peer, problem.members, problem.space
+        self.rng = np.random.default_rng(seed + 1000)
         self.enc = problem.space.encode(self.members)
         self.left = np.ones(len(self.members), dtype=bool)
 
@@ -184,7 +185,8 @@ class Snapped:
         proposal = self.peer.ask()
         dist = np.abs(self.enc - self.space.encode([proposal])).sum(axis=1)
         dist[~self.left] = np.inf
-        i = int(np.argmin(dist))
+        ties = np.flatnonzero(dist == dist.min())     # ties broken at random, not by index
+        i = int(ties[self.rng.integers(len(ties))])
         self.left[i] = False
         self.proposal = proposal
         return self.members[i]
@@ -201,7 +203,7 @@ def make(name: str, problem: Problem, seed: int):
         return ours[name](problem.space, seed=seed, batch_size=1, n_initial=10, **problem.ours)
     peer = (OptunaTPE(problem, seed) if name.startswith("Optuna")
             else RegularizedEvolution(problem.space, seed))
-    return peer if problem.members is None else Snapped(peer, problem)
+    return peer if problem.members is None else Snapped(peer, problem, seed)
 
 
 SEARCHERS = ["localbo (GP+EI, local+random pool)", "steerage (xgboost)", "chameleon (GP+EI)",
@@ -257,6 +259,28 @@ def cost_at(name: str, problem: Problem, observations: int = 300, asks: int = 30
     return float(np.mean(times)), float(np.max(times))
 
 
+_PROBLEMS: dict[str, Problem] = {}
+
+
+def _problem(name: str) -> Problem:
+    if name not in _PROBLEMS:  # loaded once per process
+        _PROBLEMS[name] = convnet_problem() if name == "convnet" else graph_problem(name[6:])
+    return _PROBLEMS[name]
+
+
+def _task(args: tuple) -> tuple:
+    """One run in a worker process: (problem, searcher, seed) -> hits."""
+    import optuna
+    import torch
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    torch.set_num_threads(1)
+    pname, name, seed = args
+    problem = _problem(pname)
+    if seed == "cost":
+        return args, cost_at(name, problem)
+    return args, trials_to_targets(make(name, problem, seed), problem)
+
+
 def _median(values: list[int | None], budget: int) -> str:
     """Median trials with unreached runs counted as beyond the budget."""
     m = float(np.median([budget + 1 if v is None else v for v in values]))
@@ -271,28 +295,35 @@ def main() -> None:
                     help="indices into " + "; ".join(SEARCHERS))
     ap.add_argument("--cost-searchers", default="0,1,2",
                     help="indices of the searchers to time at 300 observations")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args()
     logging.getLogger("optuna").setLevel(logging.WARNING)
-    import optuna
-    import torch
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    torch.set_num_threads(1)
     names = [SEARCHERS[int(i)] for i in args.searchers.split(",")]
+    problems = args.problems.split(",")
+    timed = [SEARCHERS[int(i)] for i in args.cost_searchers.split(",") if i]
+    tasks = [(p, n, "cost") for p in problems if p != "convnet" for n in timed]
+    tasks += [(p, n, s) for p in problems for n in names for s in range(args.seeds)]
     load_start = os.getloadavg()[0]
-    sections, started = [], time.perf_counter()
-    for pname in args.problems.split(","):
-        problem = convnet_problem() if pname == "convnet" else graph_problem(pname[6:])
-        results: dict[str, list[list[int | None]]] = {}
-        for name in names:
-            for seed in range(args.seeds):
-                results.setdefault(name, []).append(trials_to_targets(make(name, problem, seed),
-                                                                      problem))
-            print(problem.name, name, results[name], flush=True)
-        costs = {SEARCHERS[int(i)]: cost_at(SEARCHERS[int(i)], problem)
-                 for i in args.cost_searchers.split(",") if i and pname != "convnet"}
+    started = time.perf_counter()
+    done: dict[tuple, object] = {}
+    if args.jobs > 1:
+        import multiprocessing
+        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+            for key, out in pool.imap_unordered(_task, tasks):
+                done[key] = out
+                print(key, out, flush=True)
+    else:
+        for task in tasks:
+            key, out = _task(task)
+            done[key] = out
+            print(key, out, flush=True)
+    sections = []
+    for pname in problems:
+        problem = _problem(pname)
+        results = {n: [done[(pname, n, s)] for s in range(args.seeds)] for n in names}
+        costs = {n: done[(pname, n, "cost")] for n in timed if (pname, n, "cost") in done}
         sections.append(_section(problem, results, costs, args.seeds))
-        print(sections[-1], flush=True)
     text = "\n".join([
         "# Search efficiency on tabular benchmarks (lookups, no training)", "",
         "Trials to reach within 1 point and within 0.5 points of the best configuration, "
@@ -303,7 +334,8 @@ def main() -> None:
         f"Machine load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the "
         f"end (2 cores shared with other jobs); {time.perf_counter() - started:.0f} s wall.",
         "", f"Command: `python benchmarks/search_efficiency.py --seeds {args.seeds} --problems "
-        f"{args.problems} --searchers {args.searchers}`", ""])
+        f"{args.problems} --searchers {args.searchers} --cost-searchers {args.cost_searchers} "
+        f"--jobs {args.jobs}`", ""])
     print(text)
     write_text_atomic(args.out, text)
 
