@@ -297,6 +297,8 @@ def main() -> None:
                     help="indices of the searchers to time at 300 observations")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--from-log", default=None,
+                    help="render the table from a run's printed lines (the seeds it finished)")
     args = ap.parse_args()
     logging.getLogger("optuna").setLevel(logging.WARNING)
     names = [SEARCHERS[int(i)] for i in args.searchers.split(",")]
@@ -307,7 +309,9 @@ def main() -> None:
     load_start = os.getloadavg()[0]
     started = time.perf_counter()
     done: dict[tuple, object] = {}
-    if args.jobs > 1:
+    if args.from_log:
+        done = _read_log(args.from_log)
+    elif args.jobs > 1:
         import multiprocessing
         with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
             for key, out in pool.imap_unordered(_task, tasks):
@@ -321,7 +325,8 @@ def main() -> None:
     sections = []
     for pname in problems:
         problem = _problem(pname)
-        results = {n: [done[(pname, n, s)] for s in range(args.seeds)] for n in names}
+        results = {n: [done[(pname, n, s)] for s in range(args.seeds) if (pname, n, s) in done]
+                   for n in names}
         costs = {n: done[(pname, n, "cost")] for n in timed if (pname, n, "cost") in done}
         sections.append(_section(problem, results, costs, args.seeds))
     text = "\n".join([
@@ -340,6 +345,23 @@ def main() -> None:
     write_text_atomic(args.out, text)
 
 
+def _read_log(path: str) -> dict:
+    """The ``(problem, searcher, seed) result`` lines a run printed."""
+    import ast
+    done = {}
+    for line in Path(path).read_text().splitlines():
+        if not line.startswith("("):
+            continue
+        for i in range(line.find(") "), len(line)):
+            if line[i:i + 2] == ") ":
+                try:
+                    done[ast.literal_eval(line[:i + 1])] = ast.literal_eval(line[i + 2:])
+                    break
+                except (ValueError, SyntaxError):
+                    continue
+    return done
+
+
 def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
     peers = [n for n in results if n.startswith(("Optuna", "regularized"))]
     lines = [f"## {problem.name}", "",
@@ -353,10 +375,10 @@ def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
     best_peer = [min((med[p][j] for p in peers), default=np.nan) for j in range(len(TOLERANCES))]
     for name, runs in results.items():
         cols = [_median([r[j] for r in runs], problem.budget) for j in range(len(TOLERANCES))]
-        reached = sum(r[1] is not None for r in runs)
+        reached = f"{sum(r[1] is not None for r in runs)}/{len(runs)}"
         ratio = " / ".join(f"{best_peer[j] / med[name][j]:.2f}x" for j in range(len(TOLERANCES)))
         cost = f"{costs[name][0]:.0f} (max {costs[name][1]:.0f})" if name in costs else "-"
-        lines.append(f"| {name} | {cols[0]} | {cols[1]} | {reached}/{seeds} | {ratio} | {cost} |")
+        lines.append(f"| {name} | {cols[0]} | {cols[1]} | {reached} | {ratio} | {cost} |")
     lines += ["", "Per-seed trials (1 pt, 0.5 pt): " + "; ".join(
         f"{n}: {[tuple(r) for r in rs]}" for n, rs in results.items()), ""]
     return "\n".join(lines)

@@ -232,7 +232,17 @@ class PredictorSearcher(Searcher):
             best = [specs[i] for i in np.argsort(-y)[:self.evolution.population // 2]]
             ranked = evolve(self.space, score, self.feasible, self.rng, 4 * n, best, seen,
                             self.evolution)
-        return [s for s in ranked if self.buildable(s)][:n]
+        return self._first_buildable(ranked, n)
+
+    def _first_buildable(self, ranked: list[dict], n: int) -> list[dict]:
+        """The first ``n`` of ``ranked`` that build (pricing one builds it: stop at n)."""
+        out = []
+        for spec in ranked:
+            if len(out) == n:
+                break
+            if self.buildable(spec):
+                out.append(spec)
+        return out
 
     def _random(self, n: int, seen: set[str]) -> list[dict]:
         ok = lambda s: self.feasible(s) and self.buildable(s)  # noqa: E731
@@ -346,15 +356,16 @@ class LocalBOSearcher(PredictorSearcher):
                 key = spec_key(child)
                 if key not in seen and key not in cands and self.feasible(child):
                     cands[key] = child
+        # two draws per wanted member: a small, nearly exhausted space gives up early
         for spec in sample_feasible(self.space, self.feasible, self.rng, self.global_pool,
-                                    seen | set(cands), self.evolution.max_tries):
+                                    seen | set(cands), 2):
             cands[spec_key(spec)] = spec
         pool = list(cands.values())
         if not pool:
             return []
         acq = self._acquire(self.features(pool, list(cands)), y.max())
         ranked = [pool[i] for i in np.argsort(-acq, kind="stable")]
-        return [s for s in ranked if self.buildable(s)][:n]
+        return self._first_buildable(ranked, n)
 
     def _acquire(self, x, best):
         mean, std = self.predictor.predict(x, return_std=True)

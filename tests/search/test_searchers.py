@@ -107,35 +107,46 @@ def _lookup_table():
     return space, lambda c: table[(c["kind"], c["n"], c["scale"])]
 
 
-@pytest.mark.parametrize("name", ["localbo", "steerage", "random"])
-def test_ask_tell_finds_the_optimum_of_a_lookup(name):
-    from search.optimize import optimize
+def _first_hit(name, seed, cap, **options):
+    """Trials until ask/tell on the lookup reaches its optimum (None: not within cap)."""
+    from search.searchers import SEARCHERS
     space, objective = _lookup_table()
-    options = {"n_initial": 5}
+    s = SEARCHERS[name](space, mode="min", seed=seed, batch_size=1, n_initial=5, **options)
+    asked = set()
+    for i in range(cap):
+        cfg = s.ask()
+        key = json.dumps(cfg, sort_keys=True)
+        assert key not in asked   # never asks for a configuration twice
+        asked.add(key)
+        s.tell(cfg, -objective(cfg))   # minimizing the negated objective: the same search
+        if cfg == {"kind": "a", "n": 7, "scale": 0.2}:
+            return i + 1
+    return None
+
+
+@pytest.mark.parametrize("name", ["localbo", "steerage"])
+def test_ask_tell_finds_the_optimum_of_a_lookup(name):
+    options = {}
     if name == "steerage":
         options.update(predictor=BoostedTreesPredictor(BoostedTreesConfig(n_estimators=40)),
                        evolution=SMALL)
-    # 120 configurations; minimizing the negated objective is the same search
-    result = optimize(lambda c: -objective(c), space, trials=120 if name == "random" else 60,
-                      searcher=name, mode="min", seed=0, **options)
-    assert result.best_config == {"kind": "a", "n": 7, "scale": 0.2}
-    assert result.best_value == pytest.approx(0.0)
-    keys = [json.dumps(c, sort_keys=True) for c, _ in result.history]
-    assert len(keys) == len(set(keys))    # never asks for a configuration twice
+    assert _first_hit(name, 0, 60, **options) is not None   # 120 configurations in all
 
 
-def test_localbo_beats_random_on_the_lookup_and_tells_failures():
+def test_optimize_runs_a_plain_objective_and_localbo_beats_random():
     from search.optimize import optimize
-    from search.searchers import LocalBOSearcher
     space, objective = _lookup_table()
-    first = []
-    for seed in range(3):
-        for name in ("localbo", "random"):
-            r = optimize(objective, space, trials=120, searcher=name, seed=seed, n_initial=5)
-            first.append((name, next(i for i, (_, v) in enumerate(r.history) if v == 0.0)))
-    bo = np.median([i for n, i in first if n == "localbo"])
-    rnd = np.median([i for n, i in first if n == "random"])
-    assert bo < rnd, first
+    result = optimize(objective, space, trials=12, searcher="localbo", seed=0, n_initial=5)
+    assert len(result.history) == 12
+    assert result.best_value == max(v for _, v in result.history)
+    assert result.best_config == max(result.history, key=lambda h: h[1])[0]
+    bo = [_first_hit("localbo", seed, 60) or 61 for seed in range(3)]
+    rnd = [_first_hit("random", seed, 120) or 121 for seed in range(3)]
+    assert np.median(bo) < np.median(rnd), (bo, rnd)
+
+
+def test_tell_failures_and_warm_start_points():
+    space, objective = _lookup_table()
     s = LocalBOSearcher(space, n_initial=2, max_trials=4)
     for i in range(4):
         cfg = s.ask()

@@ -10,7 +10,7 @@ from deploy.cli.options import address_option, device_option, emit, json_option,
 @click.option("--dataset", default="digits", show_default=True, help="Data set name.")
 @click.option("--teacher", default=None, help="Teacher checkpoint: train trials by KD.")
 @click.option("--data", "synth_dir", default=None, help="Synthesized Parquet set (with --teacher).")
-@click.option("--searcher", type=click.Choice(["steerage", "chameleon", "random"]),
+@click.option("--searcher", type=click.Choice(["steerage", "chameleon", "localbo", "random"]),
               default="steerage", show_default=True)
 @click.option("--trials", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True)
