@@ -6,16 +6,26 @@
 - ``ChameleonSearcher`` (Chameleon, arXiv 1812.08934): a Gaussian process and an
   acquisition function (expected improvement or UCB), optimized by the same evolutionary
   search under the resource constraints.
+- ``LocalBOSearcher``: a GP (numpy, ARD Matern-5/2, hyperparameters re-optimized as the
+  data grows) with expected improvement over a pool of candidates: the neighbours of the
+  best configurations so far (local search, a trust region around the incumbents) and
+  random members (BANANAS, arXiv 1910.11858: mutation-based acquisition optimization;
+  White et al., arXiv 2005.02960: local search on tabular NAS benchmarks).
 - ``RandomSearcher``: feasible random samples (the baseline).
 
+Every searcher works on any ``Space`` (a mapping of named choices, or a model family) and
+has two interfaces: ``ask() -> config`` / ``tell(config, value)`` for a plain objective
+(a lookup, a training run; see ``search.optimize``), and the Ray Tune ``Searcher`` one.
+
 Predictor-only candidates are scored here, inside the searcher; only the proposed
-architectures become Tune trials (about 2 s of overhead each on this machine).  Each
+architectures become Tune trials (about 2 s of overhead each on this machine).  Each Tune
 suggestion is ``{"spec": "<canonical JSON>"}``.  ``save``/``restore`` write JSON (history,
 pending trials, queue, random state), so ``Tuner.restore`` resumes the predictor's data.
 A trial's final result is taken from ``on_trial_result`` (``done_key`` set) as well as
 ``on_trial_complete``, so trials re-run after a restore are learned from even though the
 ``ConcurrencyLimiter`` forgets them.  ``candidates`` restricts proposals to a finite set
-(a lookup table, as in tabular NAS benchmarks): the predictor then scores all of them.
+(a lookup table, as in tabular NAS benchmarks): their features are computed once, and the
+predictor scores the unseen ones (``LocalBOSearcher``: a pool of neighbours and random ones).
 """
 from __future__ import annotations
 
@@ -27,9 +37,9 @@ from ray.tune.search import Searcher
 
 from search.costs import CostModel
 from search.evolution import EvolutionConfig, evolve, sample_feasible
-from search.predictors import (MIN_ROWS, BoostedTreesPredictor, GPPredictor, accuracy_logit,
-                               expected_improvement, upper_confidence_bound)
-from search.space import Constraint, Space, spec_key
+from search.predictors import (MIN_ROWS, BoostedTreesPredictor, FastGPPredictor, GPPredictor,
+                               accuracy_logit, expected_improvement, upper_confidence_bound)
+from search.space import Constraint, Space, load_space, spec_key
 from synth.config import short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import atomic_path
@@ -50,7 +60,7 @@ class PredictorSearcher(Searcher):
 
     uses_predictor = True
 
-    def __init__(self, space: Space, *, metric: str = "accuracy", mode: str = "max",
+    def __init__(self, space: "Space | dict | str", *, metric: str = "accuracy", mode: str = "max",
                  batch_size: int = 2, n_initial: int = 8, max_trials: int | None = None,
                  constraints: Sequence[Constraint] = (), cost_model: CostModel | None = None,
                  candidates: Sequence[dict] | None = None, seed: int = 0,
@@ -59,7 +69,7 @@ class PredictorSearcher(Searcher):
         if batch_size < 1 or n_initial < 1:
             raise ConfigError(f"batch_size and n_initial must be >= 1, got {batch_size}, {n_initial}")
         check_n_initial(n_initial, type(self).uses_predictor)
-        self.space = space
+        self.space = space = load_space(space)
         self.batch_size, self.n_initial, self.max_trials = batch_size, n_initial, max_trials
         self.constraints = list(constraints) or list(space.constraints)
         self.cost_model = cost_model
@@ -75,6 +85,28 @@ class PredictorSearcher(Searcher):
         self.queue: list[str] = []
         self.suggested = 0
         self.refits = 0
+        self._cand: tuple | None = None                 # (keys, features, feasible) once
+
+    # ------------------------------------------------------------------ ask / tell
+    def ask(self) -> dict | None:
+        """The next configuration to evaluate, or None when ``max_trials`` is reached or
+        nothing new and feasible is left."""
+        trial_id = f"ask{self.suggested}"
+        out = self.suggest(trial_id)
+        if not isinstance(out, dict):
+            return None
+        return json.loads(out["spec"])
+
+    def tell(self, config: dict, value: float | None) -> None:
+        """The objective's value for ``config`` (None or NaN: the evaluation failed).  A
+        configuration that was never asked for is learned from too (a warm start)."""
+        key = spec_key(config)
+        trial_id = next((t for t, k in self.pending.items() if k == key), None)
+        if trial_id is None:
+            trial_id = f"told{len(self.done_trials)}"
+            self.pending[trial_id] = key
+        bad = value is None or not np.isfinite(float(value))
+        self._record(trial_id, None if bad else {self.metric: float(value)}, error=bad)
 
     # ------------------------------------------------------------------ Tune interface
     def suggest(self, trial_id: str):
@@ -143,15 +175,46 @@ class PredictorSearcher(Searcher):
     def buildable(self, spec: dict) -> bool:
         return self.cost_model is None or self.cost_model.costs(spec) is not None
 
-    def features(self, specs: list[dict]) -> np.ndarray:
+    def features(self, specs: list[dict], keys: list[str] | None = None) -> np.ndarray:
         """Space features (encoding + list summaries), plus log10 parameters and FLOPs with
-        ``cost_features``."""
+        ``cost_features``; with ``keys`` (the specs' ``spec_key``), rows are cached."""
+        if keys is not None:
+            cache = self.__dict__.setdefault("_feature_cache", {})
+            todo = [i for i, k in enumerate(keys) if k not in cache]
+            if todo:
+                if len(cache) > 200_000:
+                    cache.clear()
+                rows = self.features([specs[i] for i in todo])
+                cache.update({keys[i]: row for i, row in zip(todo, rows)})
+            return np.asarray([cache[k] for k in keys], dtype=np.float64).reshape(len(keys), -1)
         x = self.space.features(specs)
         if not self.cost_features:
             return x
         costs = [self.cost_model.costs(s) for s in specs]
         extra = np.log10([[1.0 + c["parameters"], 1.0 + c["flops"]] for c in costs])
         return np.hstack([x, extra])
+
+    def candidate_table(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(keys, features, feasible) of the finite candidate set, computed once."""
+        if self._cand is None:
+            keys = list(self.candidates)
+            specs = [self.candidates[k] for k in keys]
+            ok = np.array([self.feasible(s) and self.buildable(s) for s in specs], dtype=bool)
+            self._cand = (keys, self.features(specs), ok)
+        return self._cand
+
+    def _unseen_candidates(self, seen: set[str]) -> np.ndarray:
+        keys, _, ok = self.candidate_table()
+        return np.array([i for i, k in enumerate(keys) if ok[i] and k not in seen], dtype=int)
+
+    def _targets(self) -> np.ndarray:
+        """Observed values as the predictor fits them: maximized, accuracies on the logit."""
+        y = np.array([v for _, v in self.history])
+        if self.mode == "min":
+            return -y
+        if y.min() >= 0.0 and y.max() <= 1.0:  # an accuracy: fit on the logit scale
+            return accuracy_logit(y)
+        return y
 
     def _seen(self) -> set[str]:
         return ({k for k, _ in self.history} | set(self.pending.values()) | set(self.failed)
@@ -162,24 +225,32 @@ class PredictorSearcher(Searcher):
         if not self.uses_predictor or len(self.history) < self.n_initial:
             return self._random(n, seen)
         specs = [json.loads(k) for k, _ in self.history]
-        y = np.array([v for _, v in self.history])
-        if self.mode == "min":
-            y = -y
-        elif y.min() >= 0.0 and y.max() <= 1.0:  # an accuracy: fit on the logit scale
-            y = accuracy_logit(y)
+        y = self._targets()
         self._fit(self.features(specs), y)
         self.refits += 1
         score = lambda cands: self._acquire(self.features(cands), y.max())  # noqa: E731
         if self.candidates is not None:  # a finite set: score every unseen member
-            pool = [c for k, c in self.candidates.items() if k not in seen and self.feasible(c)]
-            if not pool:
+            keys, x, _ = self.candidate_table()
+            pool = self._unseen_candidates(seen)
+            if not len(pool):
                 return []
-            ranked = [pool[i] for i in np.argsort(-score(pool), kind="stable")]
+            order = pool[np.argsort(-self._acquire(x[pool], y.max()), kind="stable")]
+            return [self.candidates[keys[i]] for i in order[:n]]
         else:
             best = [specs[i] for i in np.argsort(-y)[:self.evolution.population // 2]]
             ranked = evolve(self.space, score, self.feasible, self.rng, 4 * n, best, seen,
                             self.evolution)
-        return [s for s in ranked if self.buildable(s)][:n]
+        return self._first_buildable(ranked, n)
+
+    def _first_buildable(self, ranked: list[dict], n: int) -> list[dict]:
+        """The first ``n`` of ``ranked`` that build (pricing one builds it: stop at n)."""
+        out = []
+        for spec in ranked:
+            if len(out) == n:
+                break
+            if self.buildable(spec):
+                out.append(spec)
+        return out
 
     def _random(self, n: int, seen: set[str]) -> list[dict]:
         ok = lambda s: self.feasible(s) and self.buildable(s)  # noqa: E731
@@ -231,6 +302,84 @@ class ChameleonSearcher(PredictorSearcher):
         return expected_improvement(mean, std, best, self.xi)
 
 
+class LocalBOSearcher(PredictorSearcher):
+    """GP + expected improvement over the neighbours of the best configurations and random
+    members: Bayesian optimization whose acquisition is maximized over a local pool (a
+    trust region around the incumbents) plus a global random sample.
+
+    ``top_k`` incumbents each contribute ``local`` neighbours: single edits (``Space.mutate``)
+    and edits of edits; with a finite ``candidates`` set, the ``local`` unseen members
+    nearest to each incumbent (L1 on the scaled features).  ``global_pool`` random members
+    keep it from getting stuck.  Targets are fitted on their normal scores (ranks through
+    the inverse normal CDF), which no outlier or bounded scale distorts."""
+
+    def __init__(self, space, *, predictor: FastGPPredictor | None = None, top_k: int = 3,
+                 local: int = 48, global_pool: int = 256, xi: float = 0.0, **kw):
+        kw.setdefault("n_initial", 8)
+        super().__init__(space, **kw)
+        if min(top_k, local, global_pool) < 1:
+            raise ConfigError(f"top_k, local and global_pool must be >= 1, got {top_k}, "
+                              f"{local}, {global_pool}")
+        self.predictor = predictor or FastGPPredictor()
+        self.top_k, self.local, self.global_pool, self.xi = top_k, local, global_pool, xi
+
+    def _targets(self) -> np.ndarray:
+        from scipy.stats import norm, rankdata
+        y = np.array([v for _, v in self.history])
+        y = -y if self.mode == "min" else y
+        return norm.ppf((rankdata(y) - 0.5) / len(y))
+
+    def _propose(self, n: int) -> list[dict]:
+        seen = self._seen()
+        if len(self.history) < max(self.n_initial, 2):
+            return self._random(n, seen)
+        keys = [k for k, _ in self.history]
+        specs = [json.loads(k) for k in keys]
+        y = self._targets()
+        x = self.features(specs, keys)
+        groups = self.space.feature_groups()
+        groups = np.r_[groups, np.arange(x.shape[1] - len(groups)) + len(groups)]  # + costs
+        self.predictor.fit(x, y, groups=groups)
+        self.refits += 1
+        best = [specs[i] for i in np.argsort(-y, kind="stable")[:self.top_k]]
+        if self.candidates is not None:
+            keys, x, _ = self.candidate_table()
+            pool = self._unseen_candidates(seen)
+            if len(pool) > self.top_k * self.local + self.global_pool:
+                span = np.where(np.ptp(x, axis=0) > 0, np.ptp(x, axis=0), 1.0)
+                near = [pool[np.argsort(np.abs((x[pool] - f) / span).sum(1), kind="stable")
+                             [:self.local]] for f in self.features(best)]
+                far = self.rng.choice(pool, size=self.global_pool, replace=False)
+                pool = np.unique(np.concatenate(near + [far]))
+            if not len(pool):
+                return []
+            acq = self._acquire(x[pool], y.max())
+            return [self.candidates[keys[i]] for i in pool[np.argsort(-acq, kind="stable")][:n]]
+        cands: dict[str, dict] = {}
+        for spec in best:  # single edits and edits of edits around each incumbent
+            for _ in range(self.local):
+                child = self.space.mutate(spec, self.rng)
+                if self.rng.random() < 0.5:
+                    child = self.space.mutate(child, self.rng)
+                key = spec_key(child)
+                if key not in seen and key not in cands and self.feasible(child):
+                    cands[key] = child
+        # two draws per wanted member: a small, nearly exhausted space gives up early
+        for spec in sample_feasible(self.space, self.feasible, self.rng, self.global_pool,
+                                    seen | set(cands), 2):
+            cands[spec_key(spec)] = spec
+        pool = list(cands.values())
+        if not pool:
+            return []
+        acq = self._acquire(self.features(pool, list(cands)), y.max())
+        ranked = [pool[i] for i in np.argsort(-acq, kind="stable")]
+        return self._first_buildable(ranked, n)
+
+    def _acquire(self, x, best):
+        mean, std = self.predictor.predict(x, return_std=True)
+        return expected_improvement(mean, std, best, self.xi)
+
+
 class RandomSearcher(PredictorSearcher):
     """Feasible random architectures, no predictor (the baseline)."""
 
@@ -238,4 +387,4 @@ class RandomSearcher(PredictorSearcher):
 
 
 SEARCHERS = {"steerage": SteerageSearcher, "chameleon": ChameleonSearcher,
-             "random": RandomSearcher}
+             "localbo": LocalBOSearcher, "random": RandomSearcher}

@@ -1,24 +1,31 @@
-"""Declarative search spaces over model specs: sampling, encoding, mutation, crossover.
+"""Declarative search spaces: sampling, encoding and decoding, mutation, crossover.
 
-A space is a plain dict (YAML/JSON at the edge) naming a model family and, for each spec
-key, either a fixed value or a parameter:
+A space is a mapping of named choices, written as a plain dict (YAML/JSON at the edge).
+Each entry is a fixed value or a parameter:
+
+    lr:        {float: [1.0e-4, 0.1], log: true}             # a float range, log scale
+    units:     {int: [16, 512], log: true}                   # an integer range
+    optimizer: {choice: [sgd, adam]}                         # one value out of a list
+    momentum:  {float: [0.0, 0.99], when: {optimizer: sgd}}  # only when optimizer is sgd
+    widths:    {list: [8, 16, 32, 64], length: [1, 4]}       # a list of 1..4 values
+    kernels:   {list: [1, 3, 5], length: widths}             # as long as widths
+    bn: true                                                 # fixed
+
+A configuration is a dict with the fixed entries and the active parameters (a parameter
+whose ``when`` does not hold is absent).  A model family is one use of it: the same
+entries under ``params`` with ``family`` (and optional ``constraints``), and every
+configuration is completed to a model spec by ``synth.models.resolve_spec``:
 
     family: convnet
-    params:
-      widths:  {list: [8, 16, 32, 64], length: [1, 4]}   # a list of 1..4 widths
-      kernels: {list: [1, 3, 5], length: widths}          # same length as widths
-      strides: {list: [1, 2], length: widths}
-      pool:    {choice: [avg, max, flatten]}
-      hidden:  {list: [32, 64], length: [0, 1]}
-      bn: true                                            # fixed
+    params: {widths: {list: [8, 16, 32, 64], length: [1, 4]}, pool: {choice: [avg, max]}}
     constraints: ["parameters<=50000", "latency_ms<=0.5"]
 
-Any registered family (``synth.models.register_family``) works: the space only maps
-parameters to spec keys, so a new space or a new family needs no change to the searchers.
-The encoding is fixed-length: a ``choice`` gives its ordinal (numbers) or a one-hot
-(strings); a ``list`` gives its length and, per slot up to the maximum length, the ordinal
-of the value (1-based, 0 = absent).  Mutation and crossover only produce members of the
-space (STEERAGE, arXiv 1912.05831, Sec. 3: evolutionary search over the architecture space).
+The encoding is fixed-length: a ``choice`` gives its ordinal (numbers, or two values) or a
+one-hot; a range gives its value (log10 of it on a log scale); a ``list`` gives its length
+and, per slot up to the maximum length, the ordinal of the value (1-based, 0 = absent); an
+inactive parameter gives zeros.  ``decode`` inverts it.  Mutation and crossover only
+produce members of the space (STEERAGE, arXiv 1912.05831, Sec. 3: evolutionary search
+over the architecture space).
 """
 from __future__ import annotations
 
@@ -39,6 +46,7 @@ from synth.errors import ConfigError, UserError
 COST_METRICS = ("parameters", "flops", "latency_ms", "energy_mj")
 HARDWARE_METRICS = ("latency_ms", "energy_mj")      # priced on hwsim's accelerator model
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
+_STRUCTURE = {"family", "params", "constraints", "name"}
 
 
 # --------------------------------------------------------------------------- parameters
@@ -47,6 +55,7 @@ class Choice:
     """One value out of ``choices`` (numbers are ordered, anything else is categorical)."""
     name: str
     choices: tuple
+    when: tuple = ()            # ((parent name, allowed values), ...): active when all hold
 
     @property
     def numeric(self) -> bool:
@@ -63,11 +72,66 @@ class Choice:
         i = self.choices.index(value)
         if self.width == 1:
             return [float(i)]
-        return [1.0 if j == i else 0.0 for j in range(len(self.choices))]
+        row = [0.0] * len(self.choices)
+        row[i] = 1.0
+        return row
+
+    def decode(self, x) -> Any:
+        i = int(np.argmax(x)) if self.width > 1 else int(round(float(x[0])))
+        return self.choices[min(max(i, 0), len(self.choices) - 1)]
+
+    def valid(self, value) -> bool:
+        return value in self.choices
 
     def mutate(self, value, rng) -> Any:
         others = [c for c in self.choices if c != value]
         return others[rng.integers(len(others))] if others else value
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """A number in ``[low, high]``: integer or float, uniform or on a log scale."""
+    name: str
+    low: float
+    high: float
+    integer: bool = False
+    log: bool = False
+    when: tuple = ()
+
+    width = 1
+
+    def _unit(self, v: float) -> float:  # the encoded scale: value, or log10 of it
+        return math.log10(v) if self.log else float(v)
+
+    def _value(self, u: float):
+        lo, hi = self._unit(self.low), self._unit(self.high)
+        u = min(max(u, lo), hi)
+        v = 10.0 ** u if self.log else u
+        v = min(max(v, self.low), self.high)
+        return int(round(v)) if self.integer else float(v)
+
+    def sample(self, rng):
+        return self._value(rng.uniform(self._unit(self.low), self._unit(self.high)))
+
+    def encode(self, value) -> list[float]:
+        return [self._unit(value)]
+
+    def decode(self, x):
+        return self._value(float(x[0]))
+
+    def valid(self, value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        return self.low <= value <= self.high and (not self.integer or value == int(value))
+
+    def mutate(self, value, rng):
+        """A Gaussian step of 0.15 of the (log) span, a different value where one exists."""
+        lo, hi = self._unit(self.low), self._unit(self.high)
+        for _ in range(10):
+            v = self._value(self._unit(value) + 0.15 * (hi - lo) * rng.standard_normal())
+            if v != value:
+                return v
+        return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +142,7 @@ class IntList:
     min_len: int
     max_len: int
     tied_to: str | None = None      # the list whose length this one follows
+    when: tuple = ()
 
     @property
     def width(self) -> int:
@@ -89,6 +154,13 @@ class IntList:
     def encode(self, value) -> list[float]:
         slots = [float(self.choices.index(v) + 1) for v in value]
         return [float(len(value))] + slots + [0.0] * (self.max_len - len(value))
+
+    def decode_length(self, x) -> int:
+        return min(max(int(round(float(x[0]))), self.min_len), self.max_len)
+
+    def decode(self, x, n: int) -> list:
+        idx = [min(max(int(round(float(s))), 1), len(self.choices)) - 1 for s in x[1:1 + n]]
+        return [self.choices[i] for i in idx]
 
     def summary(self, value) -> list[float]:
         """log2 of the product, minimum, maximum and last value (0 for an empty list): the
@@ -104,33 +176,65 @@ class IntList:
         return self.choices[moves[rng.integers(len(moves))]] if moves else v
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _parse_when(name: str, raw: Any, where: str) -> tuple:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"{where}.{name}.when must map a choice parameter to its value(s), "
+                          f"got {raw!r}")
+    return tuple((str(k), tuple(v) if isinstance(v, list) else (v,)) for k, v in raw.items())
+
+
+def _parse_range(name: str, raw: dict, kind: str, where: str) -> Range:
+    bounds, log = raw[kind], raw.get("log", False)
+    number = _is_int if kind == "int" else (lambda v: _is_int(v) or isinstance(v, float))
+    if (not isinstance(bounds, list) or len(bounds) != 2 or not all(number(b) for b in bounds)
+            or not bounds[0] < bounds[1] or not isinstance(log, bool) or (log and bounds[0] <= 0)):
+        raise ConfigError(f"{where}.{name}.{kind} must be [low, high] with low < high "
+                          f"({kind} values, low > 0 on a log scale), got {bounds!r}, log={log!r}")
+    return Range(name, bounds[0], bounds[1], integer=kind == "int", log=log,
+                 when=_parse_when(name, raw.get("when"), where))
+
+
 def _parse_param(name: str, raw: Any, where: str):
     if not isinstance(raw, dict):
         return None  # a fixed value
-    keys = set(raw)
+    keys = set(raw) - {"when"}
+    when = _parse_when(name, raw.get("when"), where)
     if keys == {"choice"}:
         choices = raw["choice"]
         if not isinstance(choices, list) or not choices:
             raise ConfigError(f"{where}.{name}.choice must be a non-empty list, got {short_repr(choices)}")
-        return Choice(name, tuple(choices))
+        return Choice(name, tuple(choices), when=when)
+    for kind in ("int", "float"):
+        if kind in keys and keys <= {kind, "log"}:
+            return _parse_range(name, raw, kind, where)
     if keys <= {"list", "length"} and "list" in keys:
         choices = raw["list"]
-        if (not isinstance(choices, list) or not choices
-                or not all(isinstance(c, int) and not isinstance(c, bool) for c in choices)):
+        if not isinstance(choices, list) or not choices or not all(_is_int(c) for c in choices):
             raise ConfigError(f"{where}.{name}.list must be a non-empty list of integers, "
                               f"got {short_repr(choices)}")
         length = raw.get("length", [1, 1])
         if isinstance(length, str):
+            if when:
+                raise ConfigError(f"{where}.{name}: a list tied to {length!r} follows its "
+                                  f"condition; 'when' belongs on {length!r}")
             return IntList(name, tuple(sorted(set(choices))), 0, 0, tied_to=length)
-        if isinstance(length, int) and not isinstance(length, bool):
+        if _is_int(length):
             length = [length, length]
         if (not isinstance(length, list) or len(length) != 2
                 or not all(isinstance(v, int) for v in length) or not 0 <= length[0] <= length[1]):
             raise ConfigError(f"{where}.{name}.length must be [min, max] with 0 <= min <= max, "
                               f"an integer, or the name of another list; got {short_repr(length)}")
-        return IntList(name, tuple(sorted(set(choices))), length[0], length[1])
-    raise ConfigError(f"{where}.{name} must be a fixed value, {{choice: [...]}} or "
-                      f"{{list: [...], length: ...}}; got keys {sorted(keys)}")
+        return IntList(name, tuple(sorted(set(choices))), length[0], length[1], when=when)
+    raise ConfigError(f"{where}.{name} must be a fixed value, {{choice: [...]}}, {{int: [low, "
+                      f"high]}}, {{float: [low, high]}} (with log: true|false) or {{list: [...], "
+                      f"length: ...}}, each with an optional when: {{...}}; got keys "
+                      f"{sorted(set(raw))}")
 
 
 # --------------------------------------------------------------------------- constraints
@@ -168,30 +272,37 @@ def parse_constraint(text: str) -> Constraint:
 
 # --------------------------------------------------------------------------- the space
 class Space:
-    """A search space over one model family (see the module docstring for the format)."""
+    """A search space: a mapping of named choices, with or without a model family (see the
+    module docstring for the format)."""
 
     def __init__(self, definition: dict, where: str = "space"):
-        from synth.models import list_families
         if not isinstance(definition, dict):
-            raise ConfigError(f"{where} must be a mapping with keys family, params, constraints")
-        unknown = sorted(set(definition) - {"family", "params", "constraints", "name"})
-        if unknown:
-            raise ConfigError(f"unknown key '{where}.{unknown[0]}'; known: constraints, family, "
-                              f"name, params")
+            raise ConfigError(f"{where} must be a mapping of named choices (or of family, "
+                              f"params, constraints), got {type(definition).__name__}")
         self.definition = copy.deepcopy(definition)
-        self.family = definition.get("family")
-        if self.family not in list_families():
-            raise ConfigError(f"{where}.family must be one of {', '.join(sorted(list_families()))}"
-                              f", got {short_repr(self.family)}")
-        params = definition.get("params") or {}
+        structured = "params" in definition or "family" in definition
+        if structured:
+            unknown = sorted(set(definition) - _STRUCTURE)
+            if unknown:
+                raise ConfigError(f"unknown key '{where}.{unknown[0]}'; known: constraints, "
+                                  f"family, name, params")
+            params, prefix = definition.get("params") or {}, f"{where}.params"
+        else:
+            params, prefix = definition, where
+        self.family = definition.get("family") if structured else None
+        if structured and (self.family is not None or "params" not in definition):
+            from synth.models import list_families
+            if self.family not in list_families():
+                raise ConfigError(f"{where}.family must be one of "
+                                  f"{', '.join(sorted(list_families()))}, got {short_repr(self.family)}")
         if not isinstance(params, dict):
-            raise ConfigError(f"{where}.params must be a mapping of spec keys, got {short_repr(params)}")
+            raise ConfigError(f"{prefix} must be a mapping of named choices, got {short_repr(params)}")
         self.fixed: dict[str, Any] = {}
-        self.params: list[Choice | IntList] = []
+        self.params: list[Choice | Range | IntList] = []
         for name, raw in params.items():
-            p = _parse_param(name, raw, f"{where}.params")
+            p = _parse_param(str(name), raw, prefix)
             if p is None:
-                self.fixed[name] = raw
+                self.fixed[str(name)] = raw
             else:
                 self.params.append(p)
         by_name = {p.name: p for p in self.params}
@@ -199,17 +310,30 @@ class Space:
             if isinstance(p, IntList) and p.tied_to is not None:
                 lead = by_name.get(p.tied_to)
                 if not isinstance(lead, IntList) or lead.tied_to is not None:
-                    raise ConfigError(f"{where}.params.{p.name}.length names {short_repr(p.tied_to)}, "
+                    raise ConfigError(f"{prefix}.{p.name}.length names {short_repr(p.tied_to)}, "
                                       f"which is not a list parameter with its own length")
-                self.params[i] = dataclasses.replace(p, min_len=lead.min_len, max_len=lead.max_len)
-        self.constraints = [parse_constraint(c) for c in definition.get("constraints") or []]
-        # Reject keys the family does not know, once, here (resolve_spec names the key).
-        try:
-            self.sample(np.random.default_rng(0))
-        except UserError as e:
-            raise ConfigError(f"{where}: {e}") from None
+                self.params[i] = dataclasses.replace(p, min_len=lead.min_len,
+                                                     max_len=lead.max_len, when=lead.when)
+        seen: dict[str, Any] = {}
+        for p in self.params:  # a condition names a choice declared before it
+            for parent, allowed in p.when:
+                q = seen.get(parent)
+                if not isinstance(q, Choice) or not all(a in q.choices for a in allowed):
+                    raise ConfigError(f"{prefix}.{p.name}.when names {parent}={list(allowed)!r}"
+                                      f"; expected a choice parameter declared before "
+                                      f"{p.name!r} and some of its values")
+            seen[p.name] = p
+        self.constraints = [parse_constraint(c) for c in definition.get("constraints") or []] \
+            if structured else []
+        if self.constraints and self.family is None:
+            raise ConfigError(f"{where}.constraints price a model: they need {where}.family")
+        if self.family is not None:  # reject keys the family does not know, once, here
+            try:
+                self.sample(np.random.default_rng(0))
+            except UserError as e:
+                raise ConfigError(f"{where}: {e}") from None
 
-    # -- groups: a free-length list with the lists tied to it, or a single choice
+    # -- groups: a free-length list with the lists tied to it, or a single parameter
     def _groups(self) -> list[list]:
         groups, lead_index = [], {}
         for p in self.params:
@@ -220,44 +344,77 @@ class Space:
                 groups.append([p])
         return groups
 
+    @staticmethod
+    def _active(p, values: dict) -> bool:
+        return all(parent in values and values[parent] in allowed for parent, allowed in p.when)
+
+    def _sample_group(self, group: list, values: dict, rng) -> None:
+        lead = group[0]
+        if not isinstance(lead, IntList):
+            values[lead.name] = lead.sample(rng)
+            return
+        n = int(rng.integers(lead.min_len, lead.max_len + 1))
+        for p in group:
+            values[p.name] = p.sample_values(n, rng)
+
+    def _repair(self, values: dict, rng) -> dict:
+        """Drop inactive parameters and sample active ones that are missing (in order, so a
+        changed choice switches its conditional entries on or off)."""
+        out: dict[str, Any] = {}
+        for group in self._groups():
+            if not self._active(group[0], out):
+                continue
+            if all(p.name in values for p in group):
+                out.update({p.name: values[p.name] for p in group})
+            else:
+                self._sample_group(group, out, rng)
+        return out
+
     def complete(self, values: dict) -> dict:
-        """Spec from parameter values: family + fixed keys + values, defaults filled."""
+        """Configuration from parameter values: the fixed entries plus the values; with a
+        model family, the spec with the family's defaults filled in."""
+        config = {**(copy.deepcopy(self.fixed) if self.fixed else {}), **_copy_values(values)}
+        if self.family is None:
+            return config
         from synth.models import resolve_spec
-        return resolve_spec({"family": self.family, **copy.deepcopy(self.fixed),
-                             **copy.deepcopy(values)})
+        return resolve_spec({"family": self.family, **config})
 
     def sample(self, rng) -> dict:
-        values = {}
+        values: dict[str, Any] = {}
         for group in self._groups():
-            lead = group[0]
-            if isinstance(lead, Choice):
-                values[lead.name] = lead.sample(rng)
-                continue
-            n = int(rng.integers(lead.min_len, lead.max_len + 1))
-            for p in group:
-                values[p.name] = p.sample_values(n, rng)
+            if self._active(group[0], values):
+                self._sample_group(group, values, rng)
         return self.complete(values)
 
     def contains(self, spec: dict) -> bool:
-        try:
-            values = {p.name: spec[p.name] for p in self.params}
-            if any(spec.get(k) != self.complete({}).get(k) for k in self.fixed):
-                return False
-        except KeyError:
+        if self.family is not None and spec.get("family") != self.family:
             return False
+        defaults = self.complete({}) if self.family is not None else self.fixed
+        if any(spec.get(k, _MISSING) != defaults.get(k) for k in self.fixed):
+            return False
+        values: dict[str, Any] = {}
         for group in self._groups():
             lead = group[0]
-            if isinstance(lead, Choice):
-                if values[lead.name] not in lead.choices:
+            if not self._active(lead, values):
+                if any(p.name in spec for p in group):
                     return False
                 continue
-            n = len(values[lead.name])
-            if not lead.min_len <= n <= lead.max_len:
+            if any(p.name not in spec for p in group):
                 return False
-            for p in group:
-                if len(values[p.name]) != n or any(v not in p.choices for v in values[p.name]):
+            if not isinstance(lead, IntList):
+                if not lead.valid(spec[lead.name]):
                     return False
-        return spec.get("family") == self.family
+            else:
+                n = len(spec[lead.name])
+                if not lead.min_len <= n <= lead.max_len:
+                    return False
+                for p in group:
+                    if len(spec[p.name]) != n or any(v not in p.choices for v in spec[p.name]):
+                        return False
+            values.update({p.name: spec[p.name] for p in group})
+        if self.family is None:
+            return set(spec) == set(self.fixed) | set(values)
+        return True
 
     @property
     def dim(self) -> int:
@@ -269,30 +426,68 @@ class Space:
         for spec in specs:
             row: list[float] = []
             for p in self.params:
-                row += p.encode(spec[p.name])
+                row += p.encode(spec[p.name]) if p.name in spec else [0.0] * p.width
             rows.append(row)
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), self.dim)
+
+    def decode(self, x) -> dict:
+        """The configuration an encoded row stands for (``decode(encode([c])[0]) == c``);
+        a row off the grid (a predictor's optimum, say) goes to the nearest member."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1)
+        if x.shape != (self.dim,):
+            raise UserError(f"an encoded row of this space has {self.dim} values, got {x.shape}")
+        offsets = np.cumsum([0] + [p.width for p in self.params])
+        cols = {p.name: x[offsets[i]:offsets[i + 1]] for i, p in enumerate(self.params)}
+        values: dict[str, Any] = {}
+        for group in self._groups():
+            lead = group[0]
+            if not self._active(lead, values):
+                continue
+            if isinstance(lead, IntList):
+                n = lead.decode_length(cols[lead.name])
+                values.update({p.name: p.decode(cols[p.name], n) for p in group})
+            else:
+                values[lead.name] = lead.decode(cols[lead.name])
+        return self.complete(values)
 
     def features(self, specs: list[dict]) -> np.ndarray:
         """Predictor features: the encoding plus each integer list's ``summary``."""
         lists = [p for p in self.params if isinstance(p, IntList)]
-        extra = [[f for p in lists for f in p.summary(spec[p.name])] for spec in specs]
+        extra = [[f for p in lists for f in p.summary(spec.get(p.name, []))] for spec in specs]
         return np.hstack([self.encode(specs),
                           np.asarray(extra, dtype=np.float64).reshape(len(specs), 4 * len(lists))])
 
+    def feature_groups(self) -> np.ndarray:
+        """For each column of ``features``, a group index: the one-hot columns of a
+        categorical choice share one (a predictor then has one lengthscale per categorical
+        parameter, a Hamming-distance kernel on it); every other column is its own."""
+        groups: list[int] = []
+        for p in self.params:
+            shared = isinstance(p, Choice) and p.width > 1
+            groups += [len(groups)] * p.width if shared else list(range(len(groups),
+                                                                        len(groups) + p.width))
+        lists = sum(isinstance(p, IntList) for p in self.params)
+        return np.asarray(groups + list(range(len(groups), len(groups) + 4 * lists)), dtype=int)
+
     def mutate(self, spec: dict, rng, tries: int = 20) -> dict:
-        """One random edit: a new choice, a neighbouring list value, or a layer added or
-        removed (tied lists follow).  Always a different member of the space if one exists."""
+        """One random edit of an active parameter: a new choice, a step in a range, a
+        neighbouring list value, or a layer added or removed (tied lists follow).  Always a
+        different member of the space if one exists."""
         groups = self._groups()
         for _ in range(tries):
-            values = {p.name: copy.deepcopy(spec[p.name]) for p in self.params}
-            group = groups[rng.integers(len(groups))]
+            values = _copy_values({p.name: spec[p.name] for p in self.params if p.name in spec})
+            active = [g for g in groups if g[0].name in values]
+            if not active:
+                break
+            group = active[rng.integers(len(active))]
             lead = group[0]
-            if isinstance(lead, Choice):
+            if not isinstance(lead, IntList):
                 values[lead.name] = lead.mutate(values[lead.name], rng)
             else:
                 n = len(values[lead.name])
                 moves = ["step"] * (n > 0) + ["add"] * (n < lead.max_len) + ["drop"] * (n > lead.min_len)
+                if not moves:
+                    continue
                 move = moves[rng.integers(len(moves))]
                 if move == "step":
                     p = group[rng.integers(len(group))]
@@ -307,19 +502,32 @@ class Space:
                     i = int(rng.integers(n))
                     for p in group:
                         values[p.name].pop(i)
-            child = self.complete(values)
-            if spec_key(child) != spec_key(spec):
+            child = self.complete(self._repair(values, rng))
+            if child != spec:
                 return child
-        return self.complete(values)
+        return copy.deepcopy(spec)
 
     def crossover(self, a: dict, b: dict, rng) -> dict:
-        """Uniform crossover by group: each group (a list with its tied lists) from one parent."""
+        """Uniform crossover by group: each group (a list with its tied lists) from one parent
+        (a group the chosen parent lacks is taken from the other, or sampled)."""
         values = {}
         for group in self._groups():
-            parent = a if rng.random() < 0.5 else b
+            first, second = (a, b) if rng.random() < 0.5 else (b, a)
+            parent = first if group[0].name in first else second
             for p in group:
-                values[p.name] = copy.deepcopy(parent[p.name])
-        return self.complete(values)
+                if p.name in parent:
+                    values[p.name] = _copy_values({0: parent[p.name]})[0]
+        return self.complete(self._repair(values, rng))
+
+
+_MISSING = object()
+
+
+def _copy_values(values: dict) -> dict:
+    """Parameter values are scalars or lists of scalars: copy the lists (deepcopy costs
+    ~10x more, and the searchers make thousands of candidates per proposal)."""
+    return {k: list(v) if isinstance(v, list) else copy.deepcopy(v)
+            if isinstance(v, (dict, set)) else v for k, v in values.items()}
 
 
 def spec_key(spec: dict) -> str:
@@ -327,8 +535,10 @@ def spec_key(spec: dict) -> str:
     return json.dumps(spec, sort_keys=True, separators=(",", ":"))
 
 
-def load_space(source: str | Path | dict) -> Space:
-    """A Space from a dict, a YAML/JSON file, or a built-in name (``convnet_digits``...)."""
+def load_space(source: "str | Path | dict | Space") -> Space:
+    """A Space from a dict, a YAML/JSON file, or a built-in name (``convnet``...)."""
+    if isinstance(source, Space):
+        return source
     if isinstance(source, dict):
         return Space(source)
     text = str(source)

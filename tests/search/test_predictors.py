@@ -66,3 +66,48 @@ def test_accuracy_logit_is_monotone_finite_and_centred():
     assert z[2] == pytest.approx(0.0)
     assert z[3] == pytest.approx(np.log(9.0))
     assert z[0] == pytest.approx(-z[-1])  # clipped symmetrically
+
+
+def test_fast_gp_contract_refits_and_std():
+    from search.predictors import FastGPConfig, FastGPPredictor
+    x, y = _data(40, 0)
+    xt, yt = _data(60, 1)
+    gp = FastGPPredictor(FastGPConfig(refit_growth=0.5))
+    with pytest.raises(UserError, match="not fitted"):
+        gp.predict(xt)
+    assert gp.fit(x, y) is gp and gp.hyper_fits_ == 1
+    mean, std = gp.predict(xt, return_std=True)
+    assert kendall_tau(mean, yt) > 0.5 and (std > 0).all()
+    far = gp.predict(np.vstack([x[:3], x[:3] + 5.0]), return_std=True)[1]
+    assert far[3:].min() > far[:3].max()
+    x2, y2 = np.vstack([x, xt[:5]]), np.r_[y, yt[:5]]
+    gp.fit(x2, y2)                   # grew by 12% < 50%: hyperparameters kept
+    assert gp.hyper_fits_ == 1 and np.allclose(gp.predict(x2[-5:]), y2[-5:], atol=0.2)
+    gp.fit(np.vstack([x2, xt[5:30]]), np.r_[y2, yt[5:30]])
+    assert gp.hyper_fits_ == 2
+
+
+@pytest.mark.parametrize("kind", ["fastgp", "gp"])
+def test_gp_scores_large_candidate_sets_in_blocks(kind, monkeypatch):
+    """Marginal variances block by block: the largest kernel block is (batch x n_train),
+    never (N x N) over the candidates, and the blocks agree with one small call."""
+    import search.predictors as P
+    x, y = _data(30, 0)
+    big = np.random.default_rng(5).random((20000, 4))
+    if kind == "fastgp":
+        gp = P.FastGPPredictor(P.FastGPConfig(predict_batch=1000)).fit(x, y)
+        shapes = []
+        real = P._matern52
+        monkeypatch.setattr(P, "_matern52", lambda a, b, s: shapes.append((len(a), len(b)))
+                            or real(a, b, s))
+    else:
+        gp = GPPredictor(GPConfig(iterations=10, predict_batch=1000)).fit(x, y)
+        shapes = []
+        real = gp._predict_block
+        gp._predict_block = lambda t: shapes.append((len(t), 30)) or real(t)
+    mean, std = gp.predict(big, return_std=True)
+    assert mean.shape == std.shape == (20000,) and np.isfinite(std).all()
+    assert len(shapes) == 20 and max(a for a, _ in shapes) == 1000
+    m2, s2 = gp.predict(big[:7], return_std=True)
+    np.testing.assert_allclose(m2, mean[:7], rtol=1e-6)
+    np.testing.assert_allclose(s2, std[:7], rtol=1e-4)

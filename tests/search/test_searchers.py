@@ -6,7 +6,8 @@ import pytest
 
 from search.costs import CostModel
 from search.evolution import EvolutionConfig
-from search.searchers import DONE_KEY, ChameleonSearcher, RandomSearcher, SteerageSearcher
+from search.searchers import (DONE_KEY, ChameleonSearcher, LocalBOSearcher, RandomSearcher,
+                              SteerageSearcher)
 from search.predictors import BoostedTreesConfig, BoostedTreesPredictor, GPConfig, GPPredictor
 from search.space import load_space, parse_constraint
 
@@ -37,7 +38,8 @@ def _drive(searcher, start, stop):
     return stop
 
 
-@pytest.mark.parametrize("cls", [SteerageSearcher, ChameleonSearcher, RandomSearcher])
+@pytest.mark.parametrize("cls", [SteerageSearcher, ChameleonSearcher, LocalBOSearcher,
+                                 RandomSearcher])
 def test_suggest_complete_finish_and_restore(cls, tmp_path):
     a = _make(cls)
     assert _drive(a, 0, 6) == 6
@@ -144,3 +146,77 @@ def test_constraint_errors_are_one_line_and_up_front():
         SearchConfig(constraints=("latency_ms<=0.5",), hardware=False)
     with pytest.raises(UserError, match="needs latency_ms, which was not measured"):
         parse_constraint("latency_ms<=0.5").ok({"parameters": 10, "flops": 20})
+
+
+def _lookup_table():
+    """A tiny custom space and a lookup objective with one optimum (a, 7, 0.2)."""
+    space = {"kind": {"choice": ["a", "b", "c", "d"]}, "n": {"int": [0, 9]},
+             "scale": {"choice": [0.1, 0.2, 0.3]}}
+    table = {(k, n, s): -(n - 7) ** 2 - 3.0 * (k != "a") - 10 * abs(s - 0.2)
+             for k in "abcd" for n in range(10) for s in (0.1, 0.2, 0.3)}
+    return space, lambda c: table[(c["kind"], c["n"], c["scale"])]
+
+
+def _first_hit(name, seed, cap, **options):
+    """Trials until ask/tell on the lookup reaches its optimum (None: not within cap)."""
+    from search.searchers import SEARCHERS
+    space, objective = _lookup_table()
+    s = SEARCHERS[name](space, mode="min", seed=seed, batch_size=1, n_initial=5, **options)
+    asked = set()
+    for i in range(cap):
+        cfg = s.ask()
+        key = json.dumps(cfg, sort_keys=True)
+        assert key not in asked   # never asks for a configuration twice
+        asked.add(key)
+        s.tell(cfg, -objective(cfg))   # minimizing the negated objective: the same search
+        if cfg == {"kind": "a", "n": 7, "scale": 0.2}:
+            return i + 1
+    return None
+
+
+@pytest.mark.parametrize("name", ["localbo", "steerage"])
+def test_ask_tell_finds_the_optimum_of_a_lookup(name):
+    options = {}
+    if name == "steerage":
+        options.update(predictor=BoostedTreesPredictor(BoostedTreesConfig(n_estimators=40)),
+                       evolution=SMALL)
+    assert _first_hit(name, 0, 60, **options) is not None   # 120 configurations in all
+
+
+def test_optimize_runs_a_plain_objective_and_localbo_beats_random():
+    from search.optimize import optimize
+    space, objective = _lookup_table()
+    result = optimize(objective, space, trials=12, searcher="localbo", seed=0, n_initial=5)
+    assert len(result.history) == 12
+    assert result.best_value == max(v for _, v in result.history)
+    assert result.best_config == max(result.history, key=lambda h: h[1])[0]
+    bo = [_first_hit("localbo", seed, 60) or 61 for seed in range(3)]
+    rnd = [_first_hit("random", seed, 120) or 121 for seed in range(3)]
+    assert np.median(bo) < np.median(rnd), (bo, rnd)
+
+
+def test_tell_failures_and_warm_start_points():
+    space, objective = _lookup_table()
+    s = LocalBOSearcher(space, n_initial=2, max_trials=4)
+    for i in range(4):
+        cfg = s.ask()
+        s.tell(cfg, None if i == 1 else objective(cfg))   # a failed evaluation
+    assert s.ask() is None and len(s.history) == 3 and len(s.failed) == 1
+    s.tell({"kind": "a", "n": 7, "scale": 0.2}, 0.0)      # a warm-start point, never asked
+    assert s.history[-1] == (json.dumps({"kind": "a", "n": 7, "scale": 0.2}, sort_keys=True,
+                                        separators=(",", ":")), 0.0)
+
+
+def test_localbo_on_model_family_and_candidates():
+    s = _make(LocalBOSearcher, max_trials=None)
+    _drive(s, 0, 8)
+    assert s.refits >= 1 and len({k for k, _ in s.history}) == 8
+    space = load_space("convnet")
+    rng = np.random.default_rng(0)
+    cands = [space.sample(rng) for _ in range(300)]
+    c = LocalBOSearcher(space, n_initial=3, candidates=cands, local=8, global_pool=16, top_k=2)
+    keys = {json.dumps(x, sort_keys=True, separators=(",", ":")) for x in cands}
+    for _ in range(8):
+        cfg = c.ask()
+        assert json.dumps(cfg, sort_keys=True, separators=(",", ":")) in keys
+        c.tell(cfg, _objective(cfg))

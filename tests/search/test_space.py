@@ -89,3 +89,74 @@ def test_features_append_list_summaries_by_hand():
     np.testing.assert_allclose(by_name["widths"], [4 + 4 + 6, 4, 6, 6])
     np.testing.assert_allclose(by_name["strides"], [1, 0, 1, 1])
     np.testing.assert_allclose(by_name["hidden"], [0, 0, 0, 0])  # empty list
+
+
+CUSTOM = {  # a user's space: no model family
+    "optimizer": {"choice": ["sgd", "adam", "rmsprop"]},
+    "lr": {"float": [1e-4, 0.1], "log": True},
+    "momentum": {"float": [0.0, 0.99], "when": {"optimizer": "sgd"}},
+    "nesterov": {"choice": [False, True], "when": {"optimizer": "sgd"}},
+    "units": {"int": [16, 512], "log": True},
+    "layers": {"list": [32, 64, 128], "length": [0, 3]},
+    "dropouts": {"list": [0, 1, 2], "length": "layers"},
+    "beta2": {"choice": [0.99, 0.999], "when": {"optimizer": ["adam", "rmsprop"]}},
+    "epochs": 5,
+}
+
+
+def test_custom_space_samples_encode_and_decode_round_trip():
+    space = load_space(CUSTOM)
+    assert space.family is None and space.constraints == []
+    rng = np.random.default_rng(0)
+    configs = [space.sample(rng) for _ in range(40)]
+    configs += [space.mutate(c, rng) for c in configs] + [
+        space.crossover(a, b, rng) for a, b in zip(configs, configs[1:])]
+    for c in configs:
+        assert space.contains(c), c
+        assert c["epochs"] == 5 and len(c["layers"]) == len(c["dropouts"]) <= 3
+        assert ("momentum" in c) == ("nesterov" in c) == (c["optimizer"] == "sgd")
+        assert ("beta2" in c) == (c["optimizer"] != "sgd")
+        assert 1e-4 <= c["lr"] <= 0.1 and isinstance(c["units"], int)
+    enc = space.encode(configs)
+    assert enc.shape == (len(configs), space.dim) and np.isfinite(enc).all()
+    for c, row in zip(configs, enc):
+        back = space.decode(row)
+        assert back.keys() == c.keys()
+        for k, v in c.items():
+            if isinstance(v, float):
+                assert back[k] == pytest.approx(v, rel=1e-12), k
+            else:
+                assert back[k] == v and type(back[k]) is type(v), k
+    # the log scale is encoded as log10: 1e-3 sits halfway between 1e-4 and 1e-2
+    lr_col = [p.name for p in space.params].index("lr")
+    offset = sum(p.width for p in space.params[:lr_col])
+    row = space.encode([dict(configs[0], lr=1e-3)])[0]
+    assert row[offset] == pytest.approx(-3.0)
+    # a changed choice switches its conditional entries on or off
+    sgd = next(c for c in configs if c["optimizer"] == "sgd")
+    for _ in range(20):
+        child = space.mutate(sgd, rng)
+        assert space.contains(child)
+
+
+def test_custom_space_errors():
+    with pytest.raises(ConfigError, match="when"):
+        load_space({"m": {"float": [0, 1], "when": {"opt": "sgd"}}, "opt": {"choice": ["sgd"]}})
+    with pytest.raises(ConfigError, match="when"):
+        load_space({"opt": {"choice": ["sgd"]}, "m": {"float": [0, 1], "when": {"opt": "adam"}}})
+    with pytest.raises(ConfigError, match="lr.float"):
+        load_space({"lr": {"float": [0.0, 0.1], "log": True}})
+    with pytest.raises(ConfigError, match="units.int"):
+        load_space({"units": {"int": [4.5, 8]}})
+    with pytest.raises(ConfigError, match="family"):
+        load_space({"params": {"x": {"choice": [1, 2]}}, "constraints": ["parameters<=10"]})
+    with pytest.raises(UserError, match="encoded row"):
+        load_space({"x": {"choice": [1, 2]}}).decode([0.0, 1.0])
+
+
+def test_family_space_decodes_to_its_specs():
+    space = load_space("convnet")
+    rng = np.random.default_rng(3)
+    specs = [space.sample(rng) for _ in range(20)]
+    for spec, row in zip(specs, space.encode(specs)):
+        assert spec_key(space.decode(row)) == spec_key(spec)

@@ -1,0 +1,63 @@
+"""``optimize``: run a searcher's ask/tell loop on a plain objective function.
+
+    from search.optimize import optimize
+    space = {"lr": {"float": [1e-4, 0.1], "log": True}, "layers": {"int": [1, 4]},
+             "act": {"choice": ["relu", "gelu"]}}
+    result = optimize(lambda cfg: train_and_score(**cfg), space, trials=40)
+    result.best_config, result.best_value
+
+The objective takes a configuration (a dict, see ``search.space``) and returns a number,
+or None / NaN for a failed evaluation; it can be a table lookup or a training run.  No Ray
+is needed; the same searchers drive Ray Tune through their ``Searcher`` interface.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, Sequence
+
+from search.searchers import SEARCHERS
+from synth.config import check_choice, check_range
+
+
+@dataclasses.dataclass
+class OptimizeResult:
+    best_config: dict | None
+    best_value: float | None
+    history: list[tuple[dict, float | None]]   # (config, value) in evaluation order
+
+
+def optimize(objective: Callable[[dict], Any], space, *, trials: int, searcher: str = "localbo",
+             mode: str = "max", seed: int = 0, candidates: Sequence[dict] | None = None,
+             progress: bool = False, **options) -> OptimizeResult:
+    """Evaluate up to ``trials`` configurations proposed by ``searcher`` (one of
+    ``search.searchers.SEARCHERS``) and return the best; ``options`` go to the searcher."""
+    check_choice("searcher", searcher, tuple(SEARCHERS))
+    check_choice("mode", mode, ("max", "min"))
+    check_range("trials", trials, 1, None, integer=True)
+    options = {"batch_size": 1, **options}
+    s = SEARCHERS[searcher](space, mode=mode, seed=seed, candidates=candidates,
+                            max_trials=trials, **options)
+    history: list[tuple[dict, float | None]] = []
+    best: tuple[dict | None, float | None] = (None, None)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=trials, desc=f"optimize ({searcher})")
+    while len(history) < trials:
+        config = s.ask()
+        if config is None:
+            break
+        value = objective(config)
+        value = None if value is None or not math.isfinite(float(value)) else float(value)
+        s.tell(config, value)
+        history.append((config, value))
+        if value is not None and (best[1] is None or (value > best[1] if mode == "max"
+                                                        else value < best[1])):
+            best = (config, value)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(best=best[1])
+    if bar is not None:
+        bar.close()
+    return OptimizeResult(best[0], best[1], history)
