@@ -1,0 +1,100 @@
+"""Symbiotic training benchmark: an LSTM / H-LSTM language model sized by latency vs a stacked
+2-layer LSTM baseline (width 200, Zaremba et al.'s "small" configuration) on enwiki.
+
+    python benchmarks/symbiotic.py [--quick]
+
+One training of the baseline and the candidates (Ray tasks), then the choices for two
+platforms: ``host`` (this CPU, measured, interleaved best-of-N with IQR) and ``accel`` (the
+analytical accelerator).  Prints the table and writes benchmarks/results/symbiotic.md (with the
+load average: timings on this shared 2-core machine are noisy), the reports and latency.png
+under benchmarks/results/symbiotic/.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from deploy.symbiotic import run_symbiotic
+from synth.files import write_text_atomic
+from synth.symbiotic import SymbioticConfig
+
+OUT = Path(__file__).parent / "results"
+
+
+def verdicts(report: dict) -> list[str]:
+    m = report["models"]
+    b, s, p = m["baseline"], m["symbiotic"], m["plain"]
+    ratio_p = b["parameters"] / s["nonzero_parameters"]
+    ratio_l = b["host_best_ms"] / s["host_best_ms"]
+    apart = s["host_q3_ms"] < b["host_q1_ms"]
+    within = lambda k: s[k] <= b[k] * 1.01   # noqa: E731
+    lines = [f"- parameters: baseline {b['parameters']:,} / symbiotic {s['nonzero_parameters']:,}"
+             f" = {ratio_p:.1f}x (target >= 5x: {'yes' if ratio_p >= 5 else 'NO'})",
+             f"- host latency at batch 1 (best): {b['host_best_ms']:.2f} / {s['host_best_ms']:.2f}"
+             f" ms = {ratio_l:.2f}x; IQRs {'do not overlap' if apart else 'OVERLAP'} "
+             f"(target >= 1.5x, apart: {'yes' if ratio_l >= 1.5 and apart else 'NO'})",
+             f"- perplexity val {s['val_perplexity']:.2f} vs baseline {b['val_perplexity']:.2f},"
+             f" test {s['test_perplexity']:.2f} vs {b['test_perplexity']:.2f} (target <= +1%: "
+             f"val {'yes' if within('val_perplexity') else 'NO'}, "
+             f"test {'yes' if within('test_perplexity') else 'NO'})",
+             f"- symbiotic vs plain smallest-that-keeps-perplexity ({p['cell']} {p['hidden']}): "
+             f"host {s['host_best_ms']:.2f} vs {p['host_best_ms']:.2f} ms (IQR "
+             f"{s['host_q1_ms']:.2f}-{s['host_q3_ms']:.2f} vs {p['host_q1_ms']:.2f}-"
+             f"{p['host_q3_ms']:.2f}); {report['platform']} table {s['table_ms']:.4g} vs "
+             f"{p['table_ms']:.4g} ms"]
+    return lines
+
+
+def table(report: dict) -> str:
+    rows = [f"| {name} | {m['cell']} {m['hidden']} | sparse layers {m['sparse_layers']} | "
+            f"{m['parameters']:,} | {m['nonzero_parameters']:,} | {m['val_perplexity']:.2f} | "
+            f"{m['test_perplexity']:.2f} | {m['host_best_ms']:.2f} | {m['host_q1_ms']:.2f}-"
+            f"{m['host_q3_ms']:.2f} | {m['table_ms']:.4g} |" for name, m in report["models"].items()]
+    head = ("| model | cell, widths | execution | params | nonzero | val ppl | test ppl | host ms "
+            f"(best) | host IQR | {report['platform']} table ms |\n|---|---|---|---|---|---|---|"
+            "---|---|---|")
+    return "\n".join([head] + rows)
+
+
+def main(argv) -> None:
+    quick = "--quick" in argv
+    cfg = SymbioticConfig(cells=("lstm", "hlstm"), widths=(32, 48, 64, 96),
+                          sparsities=(0.5, 0.75, 0.9), epochs=1 if quick else 3,
+                          max_batches=5 if quick else 50, tolerance=0.01, seed=0)
+    common = dict(config=cfg, min_count=20, baseline_width=200, baseline_layers=2,
+                  rounds=5 if quick else 30, threads=1,
+                  table_widths=range(16, 257, 16), cache_dir=OUT / "symbiotic" / "cache")
+    t0 = time.perf_counter()
+    parts, trained = [], None
+    for platform in ("host", "accel"):
+        report = run_symbiotic("enwiki", platform, OUT / "symbiotic" / platform, trained=trained,
+                               progress=True, **common)
+        trained = report["trained"]
+        t = report["tables"]
+        parts += [f"## Platform {platform}", "", table(report), "", *verdicts(report), "",
+                  f"choice: plain {report['choice']['plain']}, symbiotic "
+                  f"{report['choice']['symbiotic']} (perplexity limit "
+                  f"{report['choice']['limit']:.2f}); table ms of the candidates that keep it: "
+                  f"{ {k: round(v['best_ms'], 4) for k, v in report['choice']['table_ms'].items()} }",
+                  "", f"hysteresis points: " + "; ".join(
+                      f"{n}: {len(v['hysteresis'])} "
+                      f"{[(h['cell'], h['w1'], h['w2']) for h in v['hysteresis']][:12]}"
+                      for n, v in t.items()),
+                  f"sparse beats dense: " + "; ".join(
+                      f"{n}: {[(w['cell'], w['width'], w['sparsity']) for w in v['sparse_wins'] if w['wins']] or 'nowhere'}"
+                      for n, v in t.items()),
+                  f"load average at the end: {report['load_average']}", ""]
+        print("\n".join(parts[-12:]), flush=True)
+    header = ["# Symbiotic training (benchmarks/symbiotic.py" + (" --quick" if quick else "") + ")",
+              "", f"enwiki (gensim's Wikipedia excerpt), vocabulary {report['vocab_size']} "
+              f"(min count 20), tokens {report['tokens']}; {cfg.epochs} epochs of "
+              f"{cfg.max_batches} BPTT windows (32 x 35) per training; host timing: 1 thread, "
+              f"batch 1, 35 tokens, interleaved, best of {common['rounds']} with IQR; "
+              f"host {report['host']}; total {time.perf_counter() - t0:.0f} s", ""]
+    write_text_atomic(OUT / ("symbiotic_quick.md" if quick else "symbiotic.md"),
+                      "\n".join(header + parts) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
