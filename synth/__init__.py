@@ -3,3 +3,5 @@
 Data sets, model families, training, checkpoints, inversion, distillation,
 grow-and-prune, SCANN, incremental and continual learning.
 """
+
+from synth import sequences  # noqa: F401,E402  (registers the sequence data sets in synth.data)

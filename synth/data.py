@@ -41,10 +41,16 @@ class Dataset:
     class_names: list[str]
     mean: list[float]          # per channel (images) or per feature (tabular), raw units
     std: list[float]
+    extra: dict = dataclasses.field(default_factory=dict)  # e.g. a sequence set's padding
 
     @property
     def is_image(self) -> bool:
         return len(self.input_shape) == 3
+
+    @property
+    def is_sequence(self) -> bool:
+        """channels x steps (synth.sequences)"""
+        return len(self.input_shape) == 2
 
     def split(self, which: str) -> tuple[torch.Tensor, torch.Tensor]:
         if which not in ("train", "val", "test"):
@@ -58,7 +64,7 @@ class Dataset:
     def metadata(self) -> dict:
         return {"name": self.name, "input_shape": list(self.input_shape),
                 "num_classes": self.num_classes, "class_names": list(self.class_names),
-                "mean": list(self.mean), "std": list(self.std)}
+                "mean": list(self.mean), "std": list(self.std), **self.extra}
 
     def summary(self) -> str:
         return (f"{self.name}: input {tuple(self.input_shape)}, {self.num_classes} classes, "
@@ -98,7 +104,9 @@ def stratified_splits(x: np.ndarray, y: np.ndarray, seed: int):
     """(train, val, test) index arrays: stratified, deterministic for ``seed``."""
     idx = np.arange(len(y))
     rest, test = train_test_split(idx, test_size=TEST_FRACTION, stratify=y, random_state=seed)
-    train, val = train_test_split(rest, test_size=VAL_FRACTION, stratify=y[rest],
+    # at least one validation sample per class (small sequence sets: 100 series, 10 classes)
+    val_size = max(VAL_FRACTION, len(np.unique(y)) / len(rest))
+    train, val = train_test_split(rest, test_size=val_size, stratify=y[rest],
                                   random_state=seed)
     return np.sort(train), np.sort(val), np.sort(test)
 

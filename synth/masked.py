@@ -137,14 +137,15 @@ def connections(model: nn.Module) -> int:
 
 
 def sparse_flops(model: nn.Module, input_shape) -> int:
-    """Multiply-accumulates per sample that touch a nonzero weight (Linear: nnz; Conv2d:
-    nnz x output positions)."""
+    """Multiply-accumulates per sample that touch a nonzero weight (Linear: nnz per row, e.g.
+    per step of a recurrent layer; Conv2d: nnz x output positions)."""
     macs, hooks = 0, []
 
-    def hook(m, inp, out):
+    def hook(m, inp, out):   # Linear: once per row (all T steps of a (1, T, in) input)
         nonlocal macs
         nnz = int((m.weight != 0).sum())
-        macs += nnz * (out[0].shape[-1] * out[0].shape[-2] if isinstance(m, nn.Conv2d) else 1)
+        macs += nnz * (out[0].shape[-1] * out[0].shape[-2] if isinstance(m, nn.Conv2d)
+                       else inp[0].numel() // m.in_features)
 
     for _, layer in prunable_layers(model):
         hooks.append(layer.register_forward_hook(hook))

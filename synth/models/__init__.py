@@ -2,11 +2,16 @@
 
 Importing this package registers every family (one per file) and the named variants.
 """
-from synth.models.registry import (SpecModel, batchnorm_layers, build, count_flops, count_parameters,
-                                   list_families, list_variants, prunable_layers, register_family,
-                                   register_variant, resolve_spec)
-from synth.models import convnet, lenet5, mlp, resnet  # noqa: F401  (registration)
+from synth.models.registry import (SpecModel, batchnorm_layers, build, check_input_rank,
+                                   count_flops, count_parameters, list_families, list_variants,
+                                   prunable_layers, register_family, register_variant,
+                                   resolve_spec)
+from synth.models import convnet, hlstm, lenet5, lstm, mlp, resnet  # noqa: F401  (registration)
+from synth.models.hlstm import HLSTMLayer
+from synth.models.lstm import LSTMLayer, RecurrentLayer, RecurrentStack
 
-__all__ = ["SpecModel", "batchnorm_layers", "build", "count_flops", "count_parameters",
+__all__ = ["HLSTMLayer", "LSTMLayer", "RecurrentLayer", "RecurrentStack",
+           "SpecModel", "batchnorm_layers", "build", "check_input_rank", "count_flops",
+           "count_parameters",
            "list_families", "list_variants", "prunable_layers", "register_family",
            "register_variant", "resolve_spec"]

@@ -16,7 +16,8 @@ from synth.models.registry import SpecModel, register_family, register_variant
 
 @register_family("convnet", {"widths": [16, 32], "kernels": [3, 3], "strides": [1, 2],
                              "bn": True, "pool": "avg", "hidden": []},
-                 "stack of conv-BN-ReLU layers with per-layer width, kernel and stride")
+                 "stack of conv-BN-ReLU layers with per-layer width, kernel and stride",
+                 input_rank=3)
 class ConvNet(SpecModel):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

@@ -15,7 +15,8 @@ from synth.models.registry import SpecModel, register_family, register_variant
 
 
 @register_family("lenet5", {"channels": [6, 16], "hidden": [120, 84], "bn": False},
-                 "LeNet-5: two 5x5 conv + pool stages, then FC layers; optional BatchNorm")
+                 "LeNet-5: two 5x5 conv + pool stages, then FC layers; optional BatchNorm",
+                 input_rank=3)
 class LeNet5(SpecModel):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

@@ -47,12 +47,30 @@ def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
 
 
-def register_family(name: str, defaults: dict, description: str):
-    """Decorator for ``fn(spec, input_shape, num_classes) -> SpecModel``."""
+_RANKS: dict[str, int] = {}     # family -> the input rank it takes (absent: any)
+RANK_NAMES = {1: "feature vectors (features,)", 2: "sequences (channels, steps)",
+              3: "images (channels, height, width)"}
+
+
+def register_family(name: str, defaults: dict, description: str, input_rank: int | None = None):
+    """Decorator for ``fn(spec, input_shape, num_classes) -> SpecModel``; ``input_rank`` (if
+    given) is the number of sample dimensions the family takes (2: sequences, 3: images)."""
     def wrap(fn):
         _FAMILIES[name] = (fn, dict(defaults), description)
+        if input_rank is not None:
+            _RANKS[name] = int(input_rank)
         return fn
     return wrap
+
+
+def check_input_rank(family: str, input_shape: tuple) -> None:
+    """One-line error when a family meets data of the wrong kind (a sequence set given to an
+    image model, or the reverse)."""
+    rank = _RANKS.get(family)
+    if rank is not None and len(input_shape) != rank:
+        got = RANK_NAMES.get(len(input_shape), f"{len(input_shape)}-d samples")
+        raise UserError(f"model family {family!r} takes {RANK_NAMES[rank]}; the data has input "
+                        f"shape {tuple(input_shape)} ({got})")
 
 
 def register_variant(name: str, spec: dict) -> None:
@@ -100,6 +118,7 @@ def build(spec: Any, input_shape, num_classes: int) -> SpecModel:
     """Build the module for ``spec`` (variant name, JSON string or dict)."""
     full = resolve_spec(spec)
     input_shape = tuple(int(s) for s in input_shape)
+    check_input_rank(full["family"], input_shape)
     if int(num_classes) < 2:
         raise UserError(f"num_classes must be >= 2, got {num_classes}")
     try:  # shape check: a spec that does not fit the input fails here, by name
@@ -129,7 +148,8 @@ def count_parameters(model: nn.Module, nonzero: bool = False) -> int:
 
 
 def count_flops(model: nn.Module, input_shape) -> int:
-    """Multiply-accumulates of Linear and Conv2d layers for one sample (dense count)."""
+    """Multiply-accumulates of Linear and Conv2d layers for one sample (dense count); a
+    Linear called once per step of a recurrent layer counts once per step."""
     macs = 0
     hooks = []
 
@@ -138,9 +158,9 @@ def count_flops(model: nn.Module, input_shape) -> int:
         k = m.weight.shape[1] * m.weight.shape[2] * m.weight.shape[3]
         macs += int(out[0].numel() * k)
 
-    def lin_hook(m, inp, out):
+    def lin_hook(m, inp, out):   # once per row: (1, T, in) inputs (all steps of a sequence)
         nonlocal macs
-        macs += int(m.in_features * m.out_features)
+        macs += int(inp[0].numel() // m.in_features) * m.in_features * m.out_features
 
     for m in model.modules():
         if isinstance(m, nn.Conv2d):

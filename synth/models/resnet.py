@@ -33,7 +33,8 @@ class BasicBlock(nn.Module):
 
 
 @register_family("resnet", {"depths": [2, 2, 2, 2], "width": 64},
-                 "CIFAR-style ResNet with basic blocks: stage depths and base width")
+                 "CIFAR-style ResNet with basic blocks: stage depths and base width",
+                 input_rank=3)
 class ResNet(SpecModel):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

@@ -6,7 +6,8 @@ from synth.models import (batchnorm_layers, build, count_flops, count_parameters
                           prunable_layers, resolve_spec)
 
 SHAPES = {"mlp": [(1, 28, 28), (13,)], "lenet5": [(1, 28, 28), (3, 32, 32)],
-          "convnet": [(1, 8, 8), (3, 32, 32)], "resnet": [(1, 8, 8), (3, 32, 32)]}
+          "convnet": [(1, 8, 8), (3, 32, 32)], "resnet": [(1, 8, 8), (3, 32, 32)],
+          "lstm": [(6, 12), (1, 5)], "hlstm": [(4, 10), (12, 3)]}
 BIG = {"resnet18", "resnet34"}
 
 
@@ -24,7 +25,8 @@ def test_every_variant_builds_runs_and_backprops(variant):
         assert all(g is not None and torch.isfinite(g).all() for g in grads)
         assert model.prunable_layers() == prunable_layers(model) and prunable_layers(model)
         assert model.batchnorm_layers() == batchnorm_layers(model)
-        assert (len(batchnorm_layers(model)) > 0) == bool(spec.get("bn", True))
+        has_bn = spec.get("bn", spec["family"] not in ("lstm", "hlstm"))
+        assert (len(batchnorm_layers(model)) > 0) == bool(has_bn)
         assert count_flops(model, shape) > 0 and count_parameters(model) > 0
 
 

@@ -1,0 +1,107 @@
+"""H-LSTM: an LSTM whose control gates are small feed-forward networks.
+
+Dai, Yin & Jha, "Grow and Prune Compact, Fast, and Accurate LSTMs" (arXiv 1805.11797).
+Each of the four gates reads z_t = [x_t; h_{t-1}] through one hidden layer with ReLU and
+dropout (the paper's "hidden layer" in every control gate) before its sigmoid or tanh:
+
+    f_t = sigma(W_f  D(ReLU(W*_f z_t + b*_f)) + b_f)
+    i_t = sigma(W_i  D(ReLU(W*_i z_t + b*_i)) + b_i)
+    o_t = sigma(W_o  D(ReLU(W*_o z_t + b*_o)) + b_o)
+    g_t = tanh (W_g  D(ReLU(W*_g z_t + b*_g)) + b_g)
+    c_t = f_t * c_{t-1} + i_t * g_t,   h_t = o_t * tanh(c_t)    (as in an LSTM)
+
+D is dropout.  W*_k is the Linear ``gates.k.hid`` ((I + H) -> M_k) and W_k the Linear
+``gates.k.out`` (M_k -> H), so grow-and-prune and hwsim see eight Linear layers per H-LSTM
+layer; the gate widths M_k may differ after compaction removes dead gate units.
+
+Spec: ``{"family": "hlstm", "hidden": [32], "gate_hidden": 16, "dropout": 0.2, "frame": 1}``
+(``frame`` as in ``synth.models.lstm``);
+``gate_hidden`` is one width for every gate, or a list with one entry per layer, each an
+int or four ints in gate order (i, f, g, o).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from synth.errors import UserError
+from synth.models.lstm import (RecurrentLayer, RecurrentStack, SequenceClassifier, cell_update,
+                               check_hidden, frame_size)
+from synth.models.registry import register_family, register_variant
+
+GATES = ("i", "f", "g", "o")     # the LSTM's gate order; g (the candidate) uses tanh
+
+
+class GateNet(nn.Module):
+    """One control gate: Linear -> ReLU -> dropout -> Linear (pre-activation of the gate)."""
+
+    def __init__(self, in_size: int, width: int, out_size: int, dropout: float):
+        super().__init__()
+        self.hid = nn.Linear(in_size, width)     # W*_k, b*_k
+        self.act = nn.ReLU()
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(width, out_size)    # W_k, b_k
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.out(self.drop(self.act(self.hid(z))))
+
+
+class HLSTMLayer(RecurrentLayer):
+    def __init__(self, input_size: int, hidden_size: int, gate_hidden, dropout: float = 0.0):
+        super().__init__()
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        widths = [int(gate_hidden)] * 4 if isinstance(gate_hidden, int) else list(gate_hidden)
+        if len(widths) != 4 or any(int(w) < 1 for w in widths):
+            raise UserError(f"hlstm gate widths must be one int or four ints >= 1 (gates i, f, g,"
+                            f" o), got {gate_hidden!r}")
+        z = self.input_size + self.hidden_size
+        self.gates = nn.ModuleDict({k: GateNet(z, int(w), self.hidden_size, float(dropout))
+                                    for k, w in zip(GATES, widths)})
+
+    def gemms(self):
+        return [(f"gates.{k}.{part}", getattr(self.gates[k], part), True)
+                for k in GATES for part in ("hid", "out")]
+
+    @property
+    def cell_elems(self) -> int:   # LSTM cell update + ReLU of every gate unit
+        return 8 * self.hidden_size + sum(self.gates[k].hid.out_features for k in GATES)
+
+    def forward(self, x: torch.Tensor, state=None):
+        h, c = state if state is not None else self.zero_state(x)
+        outs = []
+        with parametrize.cached():
+            for x_t in x.unbind(1):
+                z = torch.cat([x_t, h], dim=1)                              # [x_t; h_{t-1}]
+                pre = {k: self.gates[k](z) for k in GATES}
+                h, c = cell_update(torch.sigmoid(pre["i"]), torch.sigmoid(pre["f"]),
+                                   torch.tanh(pre["g"]), torch.sigmoid(pre["o"]), c)
+                outs.append(h)
+        return torch.stack(outs, 1), (h, c)
+
+
+def gate_widths(spec: dict, layers: int) -> list:
+    gh = spec["gate_hidden"]
+    if isinstance(gh, int):
+        return [gh] * layers
+    if not isinstance(gh, list) or len(gh) != layers:
+        raise UserError(f"hlstm gate_hidden must be an int or a list with one entry per layer "
+                        f"({layers}), got {gh!r}")
+    return gh
+
+
+@register_family("hlstm", {"hidden": [32], "gate_hidden": 16, "dropout": 0.2, "frame": 1},
+                 "H-LSTM (gates are one-hidden-layer networks, arXiv 1805.11797) on (channels, "
+                 "steps), classifier on h_T", input_rank=2)
+class HLSTMClassifier(SequenceClassifier):
+    def __init__(self, spec, input_shape, num_classes):
+        super().__init__(spec, input_shape, num_classes)
+        widths = check_hidden("hlstm", spec["hidden"])
+        sizes = [frame_size(spec, input_shape)] + widths
+        layers = [HLSTMLayer(a, b, g, spec["dropout"])
+                  for a, b, g in zip(sizes, widths, gate_widths(spec, len(widths)))]
+        self._finish(RecurrentStack(layers), widths[-1], num_classes)
+
+
+register_variant("hlstm32", {"family": "hlstm", "hidden": [32], "gate_hidden": 16})
+register_variant("hlstm64", {"family": "hlstm", "hidden": [64], "gate_hidden": 32})

