@@ -61,10 +61,10 @@ def main(argv) -> None:
     quick = "--quick" in argv
     cfg = SymbioticConfig(cells=("lstm", "hlstm"), widths=(32, 48, 64, 96),
                           sparsities=(0.5, 0.75, 0.9), epochs=1 if quick else 3,
-                          max_batches=5 if quick else 50, tolerance=0.01, seed=0)
+                          max_batches=5 if quick else 40, tolerance=0.01, seed=0)
     common = dict(config=cfg, min_count=20, baseline_width=200, baseline_layers=2,
-                  rounds=5 if quick else 30, threads=1,
-                  table_widths=range(16, 257, 16), cache_dir=OUT / "symbiotic" / "cache")
+                  rounds=5 if quick else 20, threads=1,
+                  table_widths=range(16, 257, 16) if not quick else (), cache_dir=OUT / "symbiotic" / "cache")
     t0 = time.perf_counter()
     parts, trained = [], None
     for platform in ("host", "accel"):

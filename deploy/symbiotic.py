@@ -117,8 +117,10 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
         raise UserError(f"--out must be a directory, got the file {out}")
     data = load_text(dataset, min_count)
     steps, vocab = config.bptt, data.vocab_size
-    widths = sorted(set(config.widths) | set(table_widths or ()))
-    keys = grid(tuple(config.cells) + ("decoder",), widths, [1], config.sparsities)
+    cells = tuple(config.cells) + ("decoder",)
+    keys = grid(cells, sorted(set(config.widths)), [1], config.sparsities)
+    extra = sorted(set(table_widths or ()) - set(config.widths))   # dense rows, for the plot
+    keys += grid(cells, extra, [1], ()) if extra else []
     host = host_table(keys, cache_dir=cache_dir or out / "cache", steps=steps, vocab=vocab,
                       rounds=rounds, threads=threads, seed=config.seed)
     tables = {"host": host["rows"]}

@@ -332,6 +332,3 @@ def pixel_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
     mean = torch.tensor(meta["mean"], dtype=torch.float32).view(-1, 1, 1)
     std = torch.tensor(meta["std"], dtype=torch.float32).view(-1, 1, 1)
     return (0.0 - mean) / std, (1.0 - mean) / std
-
-
-from synth import text as _text_sets  # noqa: E402,F401  (registers enwiki and text:<path>)

@@ -44,3 +44,18 @@ def test_host_and_accel_rows_small():
     spring = model_rows(keys, "spring", steps=3, vocab=7)
     sb = {(r["cell"], r["width"], r["exec"]): r["best_ms"] for r in spring}
     assert sb[("lstm", 16, "sparse")] <= sb[("lstm", 16, "dense")]    # SPRING skips zeros
+
+
+def test_host_table_on_the_serving_node_and_ray_starmap(tmp_path):
+    import ray
+
+    from cluster.latency import host_table, ray_starmap
+    keys = grid(["lstm"], [8], [1], ())
+    try:
+        first = host_table(keys, cache_dir=tmp_path, steps=2, rounds=2, threads=1)
+        second = host_table(keys, cache_dir=tmp_path, steps=2, rounds=2, threads=1)
+        assert not first["cached"] and second["cached"] and second["rows"] == first["rows"]
+        assert first["identity"]["threads"] == 1
+        assert ray_starmap(pow, [(2, 3), (3, 2), (2, 3)]) == [8, 9, 8]
+    finally:
+        ray.shutdown()
