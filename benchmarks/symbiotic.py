@@ -1,7 +1,7 @@
 """Symbiotic training benchmark: an LSTM / H-LSTM language model sized by latency vs a stacked
 2-layer LSTM baseline (width 200, Zaremba et al.'s "small" configuration) on enwiki.
 
-    python benchmarks/symbiotic.py [--quick]
+    python benchmarks/symbiotic.py [--quick] [--no-ray]
 
 One training of the baseline and the candidates (Ray tasks), then the choices for two
 platforms: ``host`` (this CPU, measured, interleaved best-of-N with IQR) and ``accel`` (the
@@ -59,6 +59,7 @@ def table(report: dict) -> str:
 
 def main(argv) -> None:
     quick = "--quick" in argv
+    use_ray = "--no-ray" not in argv     # on an overloaded machine Ray may not start in time
     cfg = SymbioticConfig(cells=("lstm", "hlstm"), widths=(32, 48, 64, 96),
                           sparsities=(0.5, 0.75, 0.9), epochs=1 if quick else 3,
                           max_batches=5 if quick else 40, tolerance=0.01, seed=0)
@@ -69,7 +70,7 @@ def main(argv) -> None:
     parts, trained = [], None
     for platform in ("host", "accel"):
         report = run_symbiotic("enwiki", platform, OUT / "symbiotic" / platform, trained=trained,
-                               progress=True, **common)
+                               progress=True, use_ray=use_ray, **common)
         trained = report["trained"]
         t = report["tables"]
         parts += [f"## Platform {platform}", "", table(report), "", *verdicts(report), "",

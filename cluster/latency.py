@@ -71,8 +71,15 @@ def _node_strategy(node_id: str | None):
 
 def host_table(keys: Sequence[dict], *, cache_dir: str | Path | None = None, steps: int = 35,
                vocab: int = 0, rounds: int = 20, threads: int = 1, seed: int = 0,
-               node_id: str | None = None, refresh: bool = False) -> dict:
-    """The host-CPU table of ``keys`` measured on the serving node (Ray task), cached."""
+               node_id: str | None = None, refresh: bool = False, use_ray: bool = True) -> dict:
+    """The host-CPU table of ``keys`` measured on the serving node (a Ray task there; in this
+    process without ``use_ray``), cached under the key of that node's identity."""
+    params = {"keys": list(keys), "steps": steps, "vocab": vocab, "rounds": rounds,
+              "threads": threads, "seed": seed}
+    kwargs = dict(steps=steps, vocab=vocab, rounds=rounds, threads=threads, seed=seed)
+    if not use_ray:
+        return cached_table(cache_dir, host_identity(threads), params,
+                            lambda: host_rows(list(keys), **kwargs), refresh=refresh)
     import ray
 
     from cluster.connect import connect
@@ -80,13 +87,10 @@ def host_table(keys: Sequence[dict], *, cache_dir: str | Path | None = None, ste
     strategy = _node_strategy(node_id)
     ident = ray.get(ray.remote(num_cpus=threads, scheduling_strategy=strategy)(
         host_identity).remote(threads))
-    params = {"keys": list(keys), "steps": steps, "vocab": vocab, "rounds": rounds,
-              "threads": threads, "seed": seed}
 
     def measure():
         task = ray.remote(num_cpus=threads, scheduling_strategy=strategy)(host_rows)
-        return ray.get(task.remote(list(keys), steps=steps, vocab=vocab, rounds=rounds,
-                                   threads=threads, seed=seed))
+        return ray.get(task.remote(list(keys), **kwargs))
     return cached_table(cache_dir, ident, params, measure, refresh=refresh)
 
 

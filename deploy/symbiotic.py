@@ -122,7 +122,7 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     extra = sorted(set(table_widths or ()) - set(config.widths))   # dense rows, for the plot
     keys += grid(cells, extra, [1], ()) if extra else []
     host = host_table(keys, cache_dir=cache_dir or out / "cache", steps=steps, vocab=vocab,
-                      rounds=rounds, threads=threads, seed=config.seed)
+                      rounds=rounds, threads=threads, seed=config.seed, use_ray=use_ray)
     tables = {"host": host["rows"]}
     if platform != "host":
         tables[platform] = model_rows(keys, platform, steps=steps, vocab=vocab, seed=config.seed)

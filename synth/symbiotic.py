@@ -202,6 +202,13 @@ def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTab
     stays <= ``limit``; with ``guided``, keep a layer sparse only where the table says its
     sparse execution is faster than dense (else restore its dense weights)."""
     dense = copy.deepcopy(model)
+    cell, width = model.spec["cell"], model.spec["hidden"][0]
+    if guided and not any(table.row(cell, width, s, "sparse")["q3_ms"]
+                          < table.row(cell, width)["q1_ms"] for s in table.sparsities(cell, width)):
+        # no table sparsity is faster than dense here: pruning could not lower the latency
+        return dense, {"steps": [], "reached": 0.0, "skipped": "no sparse row beats dense",
+                       "layers": [{"layer": k, "sparsity": 0.0, "sparse": False}
+                                  for k in range(len(model.rnn))]}
     masked.attach_masks(model.rnn)      # a mask parametrization keeps pruned weights at zero
     reached, steps = 0.0, []
     kept_state = copy.deepcopy(model.state_dict())
@@ -219,7 +226,6 @@ def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTab
         reached, kept_state = target, copy.deepcopy(model.state_dict())
     model.load_state_dict(kept_state)
     decisions = []
-    cell, width = model.spec["cell"], model.spec["hidden"][0]
     for k, layer in enumerate(model.rnn):
         use_sparse = reached > 0
         if guided and reached > 0:
@@ -230,8 +236,11 @@ def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTab
                               "sparse": use_sparse})
         else:
             decisions.append({"layer": k, "sparsity": reached, "sparse": use_sparse})
-        if not use_sparse:    # this layer goes back to its dense (unpruned, unmasked) weights
-            model.rnn[k] = copy.deepcopy(dense.rnn[k])
+    if not any(d["sparse"] for d in decisions):
+        return dense, {"steps": steps, "reached": reached, "layers": decisions}   # all dense
+    for d in decisions:       # mixed: a layer kept dense gets its unpruned weights back
+        if not d["sparse"]:
+            model.rnn[d["layer"]] = copy.deepcopy(dense.rnn[d["layer"]])
     return model, {"steps": steps, "reached": reached, "layers": decisions}
 
 

@@ -92,3 +92,37 @@ def test_lm_spec_errors_and_csr_execution_equals_dense():
         assert torch.allclose(fast(x)[0], model(x)[0], atol=1e-5)
         x2 = torch.randint(11, (3, 6))
         assert torch.allclose(fast(x2)[0], model(x2)[0], atol=1e-5)
+
+
+def _tiny_text(tmp_path):
+    from synth.text import load_text
+    words = "the cat sat on the mat and the dog ran far away then slept".split()
+    text = "\n".join(" ".join(words[(i * 7 + j) % len(words)] for j in range(9)).capitalize()
+                     + "." for i in range(120))
+    (tmp_path / "t.txt").write_text(text)
+    return load_text(f"text:{tmp_path / 't.txt'}", min_count=1)
+
+
+def test_pruning_follows_the_table(tmp_path):
+    from synth import masked
+    from synth.symbiotic import prune_for_latency
+    data = _tiny_text(tmp_path)
+    cfg = SymbioticConfig(cells=("lstm",), widths=(4,), sparsities=(0.5, 0.75), prune_epochs=0,
+                          dropout=0.0)
+    torch.manual_seed(0)
+    rows = [row(4, 1.0, 1.0, 1.1), row(4, 2.0, 2.0, 2.2, sparsity=0.5, exec_="sparse"),
+            row(4, 0.5, 0.5, 0.6, sparsity=0.75, exec_="sparse")]
+    slow_sparse = LatencyTable(rows[:2])
+    model = LanguageModel(cfg.spec("lstm", 4), data.vocab_size)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    kept, info = prune_for_latency(model, data, slow_sparse, cfg, float("inf"))
+    assert info["skipped"] and not info["layers"][0]["sparse"]          # dense: nothing pruned
+    assert all(torch.equal(before[k], v) for k, v in kept.state_dict().items())
+    model = LanguageModel(cfg.spec("lstm", 4), data.vocab_size)
+    pruned, info = prune_for_latency(model, data, LatencyTable(rows), cfg, float("inf"))
+    assert info["reached"] == 0.75 and info["layers"][0] == {
+        "layer": 0, "sparsity": 0.75, "table_sparsity": 0.75, "sparse": True}
+    assert masked.sparsity(pruned.rnn)["total"] == pytest.approx(0.75, abs=0.01)
+    model = LanguageModel(cfg.spec("lstm", 4), data.vocab_size)
+    _, info = prune_for_latency(model, data, LatencyTable(rows), cfg, 0.0)   # nothing keeps ppl
+    assert info["reached"] == 0.0 and not info["layers"][0]["sparse"]
