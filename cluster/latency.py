@@ -19,7 +19,7 @@ from synth.files import write_json_atomic
 from hwsim.latency import host_identity, host_rows
 
 log = logging.getLogger(__name__)
-CACHE_VERSION = 1
+CACHE_VERSION = 2     # 2: rows carry lo_ms/hi_ms
 
 
 def cache_key(identity: dict, params: dict) -> str:

@@ -56,7 +56,8 @@ def _plot(path: Path, tables: dict, marks: dict) -> None:
                            key=lambda r: r["width"])
             w = [r["width"] for r in dense]
             ax.plot(w, [r["best_ms"] for r in dense], marker="o", ms=3, label=f"{cell} (best)")
-            ax.fill_between(w, [r["q1_ms"] for r in dense], [r["q3_ms"] for r in dense], alpha=0.2)
+            ax.fill_between(w, [r.get("lo_ms", r["q1_ms"]) for r in dense],
+                            [r.get("hi_ms", r["q3_ms"]) for r in dense], alpha=0.25)
         for label, (cell, width) in marks.items():
             row = next((r for r in rows if r["cell"] == cell and r["width"] == width
                         and r["exec"] == "dense"), None)
@@ -66,7 +67,7 @@ def _plot(path: Path, tables: dict, marks: dict) -> None:
         ax.set_yscale("log")
         ax.set_xlabel("layer width (input = hidden)")
         ax.set_ylabel("ms per 35-token sequence, batch 1" if name == "host" else "ms (model)")
-        ax.set_title(f"{name}: latency vs width (band = IQR)")
+        ax.set_title(f"{name}: latency vs width (band: best of 4 blocks)")
         ax.legend(fontsize=7)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
@@ -78,19 +79,20 @@ def _plot(path: Path, tables: dict, marks: dict) -> None:
 def _markdown(report: dict) -> str:
     lines = [f"# Symbiotic training on {report['dataset']} for platform {report['platform']}", "",
              f"load average at the end: {report['load_average']}; host {report['host']}", "",
-             "| model | spec | params (nonzero) | val ppl | test ppl | host ms best | q1-q3 |"
-             f" {report['platform']} table ms |", "|---|---|---|---|---|---|---|---|"]
+             "| model | spec | params (nonzero) | val ppl | test ppl | host ms best | block-best "
+             f"lo-hi | q1-q3 | {report['platform']} table ms |", "|---|---|---|---|---|---|---|---|---|"]
     for name, m in report["models"].items():
         lines.append(f"| {name} | {m['cell']} {m['hidden']} sparse {m['sparse_layers']} | "
                      f"{m['nonzero_parameters']:,} | {m['val_perplexity']:.2f} | "
                      f"{m['test_perplexity']:.2f} | {m['host_best_ms']:.2f} | "
+                     f"{m['host_lo_ms']:.2f}-{m['host_hi_ms']:.2f} | "
                      f"{m['host_q1_ms']:.2f}-{m['host_q3_ms']:.2f} | "
                      f"{m['table_ms']:.4g} |")
     lines += ["", "## Candidates (val perplexity)", ""]
     lines += [f"- {c['cell']} {c['width']}: {c['val_perplexity']:.2f} ({c['parameters']:,} params)"
               for c in report["candidates"]]
     for name, t in report["tables"].items():
-        lines += ["", f"## {name} table: hysteresis points (w1 < w2, q3(w2) < q1(w1))", "",
+        lines += ["", f"## {name} table: hysteresis points (w1 < w2, hi(w2) < lo(w1))", "",
                   str(t["hysteresis"] or "none beyond the measured spread"), "",
                   f"sparse execution faster than dense beyond the spread: "
                   f"{[(w['cell'], w['width'], w['sparsity']) for w in t['sparse_wins'] if w['wins']] or 'nowhere'}"]
@@ -166,6 +168,7 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
             "test_perplexity": perplexity(m, data.test, bptt=steps),
             "host_best_ms": timing[name]["best_ms"], "host_median_ms": timing[name]["median_ms"],
             "host_q1_ms": timing[name]["q1_ms"], "host_q3_ms": timing[name]["q3_ms"],
+            "host_lo_ms": timing[name]["lo_ms"], "host_hi_ms": timing[name]["hi_ms"],
             "table_ms": t_ms}
     choice = result["choice"]
     report = {

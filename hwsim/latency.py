@@ -4,11 +4,12 @@ arXiv 1901.10997): one row per (platform, cell, width, batch, sparsity, executio
 - ``host``: measured on this machine's CPU.  Every row's callable runs once per *round*, the
   rows in a fresh random order each round (interleaved passes), so a burst of load from other
   processes hits all rows alike instead of one; a row reports the best (minimum) of its
-  ``rounds`` passes, the median and the interquartile range (q1, q3), ms.  Timing touches no
+  ``rounds`` passes, the median, the interquartile range (q1, q3) and the spread of the best
+  over four blocks of rounds (lo, hi; ``spread``), ms.  Timing touches no
   files: the on-disk cache keyed by ``host_identity()`` lives in ``cluster.latency``.
 - ``accel``: the analytical systolic accelerator (``hwsim.accel``, dense: zeros are multiplied
   like any weight), and ``spring``: the SPRING model (``hwsim.spring``), which skips zero
-  weights.  Both are deterministic, so q1 = q3 = best.
+  weights.  Both are deterministic, so lo = hi = q1 = q3 = best.
 
 A row prices one recurrent layer with ``input = hidden = width`` over ``steps`` steps (the
 layers of a tied language model), or the vocabulary decoder ``Linear(width, vocab)`` over the
@@ -47,13 +48,19 @@ def host_identity(threads: int | None = None) -> dict:
             "torch": torch.__version__, "threads": int(threads or torch.get_num_threads())}
 
 
-def spread(times_ms: Sequence[float]) -> dict:
-    """best (minimum), median, first and third quartile of a list of timings, ms."""
+def spread(times_ms: Sequence[float], blocks: int = 4) -> dict:
+    """Summary of timings taken in round order, ms: best (minimum), median, quartiles, and the
+    spread of the best-of-N estimate itself: the passes cut into ``blocks`` consecutive blocks,
+    ``lo_ms``/``hi_ms`` = the smallest/largest block minimum.  On a loaded machine the
+    quartiles of single passes measure the other processes; the block minima measure the code
+    (a layer is faster than another beyond the spread when its ``hi`` < the other's ``lo``)."""
     if not times_ms:
         raise UserError("no timings to summarize")
     q = statistics.quantiles(times_ms, n=4) if len(times_ms) >= 2 else [times_ms[0]] * 3
+    size = max(1, -(-len(times_ms) // blocks))
+    minima = [min(times_ms[i:i + size]) for i in range(0, len(times_ms), size)]
     return {"best_ms": min(times_ms), "median_ms": statistics.median(times_ms), "q1_ms": q[0],
-            "q3_ms": q[2], "n": len(times_ms)}
+            "q3_ms": q[2], "lo_ms": min(minima), "hi_ms": max(minima), "n": len(times_ms)}
 
 
 def time_interleaved(fns: Mapping[Hashable, Callable[[], object]], *, rounds: int = 20,
@@ -167,5 +174,6 @@ def model_rows(keys: Sequence[dict], platform_name: str = "accel", *, steps: int
                 sparsity=key["exec"] == "sparse")
             ms = spring_mod.evaluate(ops, cfg, "inference")["latency_ms"]
         rows.append({"platform": platform_name, **key, "steps": steps, "best_ms": ms,
-                     "median_ms": ms, "q1_ms": ms, "q3_ms": ms, "n": 1})
+                     "median_ms": ms, "q1_ms": ms, "q3_ms": ms, "lo_ms": ms, "hi_ms": ms,
+                     "n": 1})
     return rows

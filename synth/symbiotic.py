@@ -11,7 +11,7 @@ The paper's observation is that latency is not monotone in layer width on real h
    candidate, or ``target_perplexity``) *keep perplexity*.  Plain compression takes the
    smallest of them; symbiotic training takes the one whose table latency is lowest, and
    leaves the smallest only for a width that is faster beyond the measured spread
-   (``q3(wider) < q1(smallest)``).
+   (``hi(wider) < lo(smallest)``, ``hwsim.latency.spread``).
 2. *Sparsity*: the chosen model is pruned (magnitude, with retraining: the prune half of
    grow-and-prune, ``synth.masked``) through increasing sparsities while it keeps perplexity.
    Each layer keeps the sparse weights only where the table says sparse execution of that
@@ -36,13 +36,28 @@ from synth.text import TextDataset
 
 
 # --------------------------------------------------------------------------- tables
+def lo(row: dict) -> float:
+    """Lower end of a row's spread: the best-of-block range when measured (``lo_ms``), else
+    the first quartile."""
+    return row.get("lo_ms", row["q1_ms"])
+
+
+def hi(row: dict) -> float:
+    return row.get("hi_ms", row["q3_ms"])
+
+
+def faster(a: dict, b: dict) -> bool:
+    """``a`` is faster than ``b`` beyond the measured spread: hi(a) < lo(b)."""
+    return hi(a) < lo(b)
+
+
 def _group_key(row: dict) -> tuple:
     return (row.get("platform"), row["cell"], row["batch"], row["sparsity"], row["exec"])
 
 
 def hysteresis_points(rows: Iterable[dict]) -> list[dict]:
     """Pairs of widths ``w1 < w2`` of one (platform, cell, batch, sparsity, exec) series where
-    the wider layer is faster beyond the measured spread: ``q3(w2) < q1(w1)``."""
+    the wider layer is faster beyond the measured spread: ``hi(w2) < lo(w1)``."""
     series: dict[tuple, list[dict]] = {}
     for row in rows:
         series.setdefault(_group_key(row), []).append(row)
@@ -51,7 +66,7 @@ def hysteresis_points(rows: Iterable[dict]) -> list[dict]:
         group = sorted(group, key=lambda r: r["width"])
         for i, narrow in enumerate(group):
             for wide in group[i + 1:]:
-                if wide["q3_ms"] < narrow["q1_ms"]:
+                if faster(wide, narrow):
                     points.append({"platform": key[0], "cell": key[1], "batch": key[2],
                                    "sparsity": key[3], "exec": key[4], "w1": narrow["width"],
                                    "w2": wide["width"], "ms1": narrow["best_ms"],
@@ -61,7 +76,7 @@ def hysteresis_points(rows: Iterable[dict]) -> list[dict]:
 
 def sparse_wins(rows: Iterable[dict]) -> list[dict]:
     """Every sparse row against the dense row of the same cell, width and batch: ``wins`` when
-    the sparse execution is faster beyond the spread (``q3(sparse) < q1(dense)``)."""
+    the sparse execution is faster beyond the spread (``hi(sparse) < lo(dense)``)."""
     rows = list(rows)
     dense = {(r.get("platform"), r["cell"], r["width"], r["batch"]): r
              for r in rows if r["exec"] == "dense"}
@@ -72,7 +87,7 @@ def sparse_wins(rows: Iterable[dict]) -> list[dict]:
             out.append({"platform": r.get("platform"), "cell": r["cell"], "width": r["width"],
                         "batch": r["batch"], "sparsity": r["sparsity"],
                         "dense_ms": d["best_ms"], "sparse_ms": r["best_ms"],
-                        "wins": bool(r["q3_ms"] < d["q1_ms"])})
+                        "wins": faster(r, d)})
     return out
 
 
@@ -103,12 +118,14 @@ class LatencyTable:
     def model(self, cell: str, widths: Sequence[int],
               layers: Sequence[tuple[float, str]] | None = None) -> dict:
         """Predicted latency of a model: its layers' rows (sparsity, exec per layer; dense by
-        default) plus the decoder row when the table has one; best, q1, q3 summed, ms."""
+        default) plus the decoder row when the table has one; best, q1, q3, lo, hi summed, ms."""
         layers = list(layers or [(0.0, "dense")] * len(widths))
         rows = [self.row(cell, w, s, e) for w, (s, e) in zip(widths, layers)]
         if any(r["cell"] == "decoder" for r in self.rows):
             rows.append(self.row("decoder", widths[-1]))
-        return {k: sum(r[k] for r in rows) for k in ("best_ms", "q1_ms", "q3_ms")}
+        out = {k: sum(r[k] for r in rows) for k in ("best_ms", "q1_ms", "q3_ms")}
+        out.update(lo_ms=sum(lo(r) for r in rows), hi_ms=sum(hi(r) for r in rows))
+        return out
 
 
 # --------------------------------------------------------------------------- training
@@ -178,7 +195,7 @@ def load_candidate(result: dict, vocab_size: int) -> LanguageModel:
 def choose_width(results: dict[tuple, dict], table: LatencyTable, config: SymbioticConfig) -> dict:
     """Among the (cell, width) candidates that keep perplexity: plain compression takes the
     smallest (fewest parameters), symbiotic training the fastest in the table, moving off the
-    smallest only to a candidate that is faster beyond the spread (q3 < the smallest's q1)."""
+    smallest only to a candidate that is faster beyond the spread (hi < the smallest's lo)."""
     if config.target_perplexity > 0:
         limit = config.target_perplexity * (1 + config.tolerance)
     else:
@@ -190,8 +207,8 @@ def choose_width(results: dict[tuple, dict], table: LatencyTable, config: Symbio
     keep.sort(key=lambda k: (results[k]["parameters"], k))
     lat = {k: table.model(k[0], [k[1]] * config.layers) for k in keep}
     plain = keep[0]
-    faster = [k for k in keep if lat[k]["q3_ms"] < lat[plain]["q1_ms"]]
-    chosen = min(faster, key=lambda k: lat[k]["best_ms"]) if faster else plain
+    quicker = [k for k in keep if faster(lat[k], lat[plain])]
+    chosen = min(quicker, key=lambda k: lat[k]["best_ms"]) if quicker else plain
     return {"limit": limit, "keep": keep, "plain": plain, "symbiotic": chosen,
             "latency": lat}
 
@@ -203,8 +220,8 @@ def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTab
     sparse execution is faster than dense (else restore its dense weights)."""
     dense = copy.deepcopy(model)
     cell, width = model.spec["cell"], model.spec["hidden"][0]
-    if guided and not any(table.row(cell, width, s, "sparse")["q3_ms"]
-                          < table.row(cell, width)["q1_ms"] for s in table.sparsities(cell, width)):
+    if guided and not any(faster(table.row(cell, width, s, "sparse"), table.row(cell, width))
+                          for s in table.sparsities(cell, width)):
         # no table sparsity is faster than dense here: pruning could not lower the latency
         return dense, {"steps": [], "reached": 0.0, "skipped": "no sparse row beats dense",
                        "layers": [{"layer": k, "sparsity": 0.0, "sparse": False}
@@ -230,8 +247,8 @@ def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTab
         use_sparse = reached > 0
         if guided and reached > 0:
             s = max([s for s in table.sparsities(cell, width) if s <= reached] or [0])
-            use_sparse = s > 0 and (table.row(cell, width, s, "sparse")["q3_ms"]
-                                    < table.row(cell, width)["q1_ms"])
+            use_sparse = s > 0 and faster(table.row(cell, width, s, "sparse"),
+                                          table.row(cell, width))
             decisions.append({"layer": k, "sparsity": reached, "table_sparsity": s,
                               "sparse": use_sparse})
         else:

@@ -36,6 +36,7 @@ def test_host_and_accel_rows_small():
     assert len(keys) == 2 * 2 + 2
     rows = host_rows(keys, steps=3, vocab=7, rounds=3, warmup=1, threads=1)
     assert all(r["q1_ms"] <= r["median_ms"] <= r["q3_ms"] and r["n"] == 3 for r in rows)
+    assert all(r["best_ms"] == r["lo_ms"] <= r["hi_ms"] for r in rows)
     acc = model_rows(keys, "accel", steps=3, vocab=7)
     again = model_rows(keys, "accel", steps=3, vocab=7)
     assert [r["best_ms"] for r in acc] == [r["best_ms"] for r in again]   # deterministic
@@ -59,3 +60,10 @@ def test_host_table_on_the_serving_node_and_ray_starmap(tmp_path):
         assert ray_starmap(pow, [(2, 3), (3, 2), (2, 3)]) == [8, 9, 8]
     finally:
         ray.shutdown()
+
+
+def test_spread_of_the_best_over_blocks():
+    from hwsim.latency import spread
+    s = spread([5.0, 1.0, 9.0, 2.0, 8.0, 3.0, 7.0, 4.0], blocks=4)   # blocks of 2
+    assert (s["best_ms"], s["lo_ms"], s["hi_ms"]) == (1.0, 1.0, 4.0)  # block minima 1, 2, 3, 4
+    assert s["median_ms"] == 4.5 and s["n"] == 8

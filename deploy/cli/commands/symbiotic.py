@@ -65,7 +65,7 @@ def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance
     summary = {"platform": report["platform"], "choice": report["choice"],
                "models": {k: {f: v[f] for f in ("cell", "hidden", "nonzero_parameters",
                                                 "val_perplexity", "test_perplexity",
-                                                "host_best_ms", "host_q1_ms", "host_q3_ms",
+                                                "host_best_ms", "host_lo_ms", "host_hi_ms",
                                                 "table_ms")}
                           for k, v in report["models"].items()},
                "files": report["files"]}
