@@ -67,8 +67,8 @@ def table(report: dict) -> str:
 def main(argv) -> None:
     quick = "--quick" in argv
     use_ray = "--no-ray" not in argv     # on an overloaded machine Ray may not start in time
-    cfg = SymbioticConfig(cells=("lstm", "hlstm"), widths=(32, 48, 64, 96),
-                          sparsities=(0.5, 0.75, 0.9), epochs=1 if quick else 3,
+    cfg = SymbioticConfig(cells=("lstm", "hlstm"), widths=(32, 64),
+                          sparsities=(0.5, 0.9), epochs=1 if quick else 2,
                           max_batches=5 if quick else 40, tolerance=0.01, seed=0)
     common = dict(config=cfg, min_count=20, baseline_width=200, baseline_layers=2,
                   rounds=5 if quick else 20, threads=1,
@@ -86,6 +86,8 @@ def main(argv) -> None:
                        for k, v in saved["trained"].items()}
             trained = {(k if k == "baseline" else (k[0], int(k[1]))): v for k, v in trained.items()}
     for platform in ("host", "accel"):
+        # the hardware-agnostic pruned model is the same for both platforms: pruned once
+        common["config"] = cfg.replace(prune_plain=platform == "host")
         report = run_symbiotic("enwiki", platform, OUT / "symbiotic" / platform, trained=trained,
                                progress=True, use_ray=use_ray, **common)
         if trained is None:

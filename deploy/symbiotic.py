@@ -121,7 +121,8 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     steps, vocab = config.bptt, data.vocab_size
     cells = tuple(config.cells) + ("decoder",)
     keys = grid(cells, sorted(set(config.widths)), [1], config.sparsities)
-    extra = sorted(set(table_widths or ()) - set(config.widths))   # dense rows, for the plot
+    # dense rows only: the plot's widths and the baseline's (its table latency in the report)
+    extra = sorted((set(table_widths or ()) | {baseline_width}) - set(config.widths))
     keys += grid(cells, extra, [1], ()) if extra else []
     host = host_table(keys, cache_dir=cache_dir or out / "cache", steps=steps, vocab=vocab,
                       rounds=rounds, threads=threads, seed=config.seed, use_ray=use_ray)
@@ -143,9 +144,10 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     result = symbiotic_train(data, tables[platform], cfg, map_fn=mapper, progress=progress,
                              trained=trained)
     models = {"baseline": (load_candidate(base, vocab), None),
-              "plain": (result["models"]["plain"], None),
-              "plain_pruned": (result["models"]["plain_pruned"], result["plain_pruned_pruning"]),
-              "symbiotic": (result["models"]["symbiotic"], result["symbiotic_pruning"])}
+              "plain": (result["models"]["plain"], None)}
+    for name in ("plain_pruned", "symbiotic"):
+        if name in result["models"]:
+            models[name] = (result["models"][name], result[f"{name}_pruning"])
     served = {name: deployable(m, p) for name, (m, p) in models.items()}
     timing = measure_models(served, steps=steps, rounds=max(rounds, 30), threads=threads,
                             seed=config.seed)
@@ -182,8 +184,8 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
                    "symbiotic": list(choice["symbiotic"]),
                    "keep": [list(k) for k in choice["keep"]],
                    "table_ms": {f"{c} {w}": v for (c, w), v in choice["latency"].items()}},
-        "pruning": {"symbiotic": result["symbiotic_pruning"],
-                    "plain_pruned": result["plain_pruned_pruning"]},
+        "pruning": {k: result[f"{k}_pruning"] for k in ("symbiotic", "plain_pruned")
+                    if f"{k}_pruning" in result},
         "tables": {name: {"rows": rows, "hysteresis": hysteresis_points(rows),
                           "sparse_wins": sparse_wins(rows)} for name, rows in tables.items()}}
     out.mkdir(parents=True, exist_ok=True)

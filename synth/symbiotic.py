@@ -138,6 +138,7 @@ class SymbioticConfig(Config):
     target_perplexity: float = 0.0               # > 0: keep = val <= this * (1 + tolerance)
     sparsities: tuple = (0.5, 0.75, 0.9)         # pruning steps of the chosen model
     prune_epochs: int = 1                        # retraining after each pruning step
+    prune_plain: bool = True                     # also prune the plain choice, hardware-agnostic
     dropout: float = 0.2
     epochs: int = 4
     batch_size: int = 32
@@ -292,8 +293,10 @@ def symbiotic_train(data: TextDataset, table: Sequence[dict] | LatencyTable,
            "candidates": [{"cell": c, "width": w, **{k: v for k, v in r.items() if k != "state"}}
                           for (c, w), r in results.items()],
            "choice": choice, "models": {}, "trained": results}
-    for name, key, guided in (("symbiotic", choice["symbiotic"], True),
-                              ("plain_pruned", choice["plain"], False)):
+    runs = [("symbiotic", choice["symbiotic"], True)]
+    if config.prune_plain:
+        runs.append(("plain_pruned", choice["plain"], False))
+    for name, key, guided in runs:
         model = load_candidate(results[key], data.vocab_size).train()
         model, info = prune_for_latency(model, data, table, config, choice["limit"],
                                         guided=guided, progress=progress)
