@@ -1,0 +1,125 @@
+"""Latency tables where the model will be served, cached on disk; candidate trainings as Ray tasks.
+
+``host_table`` measures ``hwsim.latency.host_rows`` in a Ray task on the serving node (the
+local node unless ``node_id`` names another), after asking that node for its
+``host_identity`` (host name, CPU, cores, torch version, threads).  The rows are cached as
+JSON (atomic write, ``synth.files``) under a key hashed from that identity and the table's
+parameters, so a table measured on one machine or torch build is never reused on another.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from synth.errors import UserError
+from synth.files import write_json_atomic
+from hwsim.latency import host_identity, host_rows
+
+log = logging.getLogger(__name__)
+CACHE_VERSION = 2     # 2: rows carry lo_ms/hi_ms
+
+
+def cache_key(identity: dict, params: dict) -> str:
+    """16 hex digits of SHA-256 over the host identity and the table parameters."""
+    blob = json.dumps({"v": CACHE_VERSION, "identity": identity, "params": params},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def read_cached(path: Path) -> dict | None:
+    """A cached table, or None when absent or unreadable (then it is measured again)."""
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(obj, dict) or not isinstance(obj.get("rows"), list):
+        return None
+    return obj
+
+
+def cached_table(cache_dir: str | Path | None, identity: dict, params: dict,
+                 measure: Callable[[], list[dict]], *, refresh: bool = False) -> dict:
+    """``{"rows", "identity", "params", "key", "cached"}``: read from ``cache_dir`` when a table
+    with the same key is there (and not ``refresh``), else ``measure()`` and write it."""
+    key = cache_key(identity, params)
+    path = Path(cache_dir) / f"latency-{key}.json" if cache_dir else None
+    if path is not None and not refresh:
+        hit = read_cached(path)
+        if hit is not None:
+            log.info("latency table from cache %s", path)
+            return {**hit, "cached": True}
+    import os
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    rows = measure()
+    table = {"rows": rows, "identity": identity, "params": params, "key": key,
+             "load_average": load}
+    if path is not None:
+        write_json_atomic(path, table)
+    return {**table, "cached": False}
+
+
+def _node_strategy(node_id: str | None):
+    if node_id is None:
+        import ray
+        node_id = ray.get_runtime_context().get_node_id()
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    return NodeAffinitySchedulingStrategy(node_id=node_id, soft=False)
+
+
+def host_table(keys: Sequence[dict], *, cache_dir: str | Path | None = None, steps: int = 35,
+               vocab: int = 0, rounds: int = 20, threads: int = 1, seed: int = 0,
+               node_id: str | None = None, refresh: bool = False, use_ray: bool = True) -> dict:
+    """The host-CPU table of ``keys`` measured on the serving node (a Ray task there; in this
+    process without ``use_ray``), cached under the key of that node's identity."""
+    params = {"keys": list(keys), "steps": steps, "vocab": vocab, "rounds": rounds,
+              "threads": threads, "seed": seed}
+    kwargs = dict(steps=steps, vocab=vocab, rounds=rounds, threads=threads, seed=seed)
+    if not use_ray:
+        return cached_table(cache_dir, host_identity(threads), params,
+                            lambda: host_rows(list(keys), **kwargs), refresh=refresh)
+    import ray
+
+    from cluster.connect import connect
+    connect()
+    strategy = _node_strategy(node_id)
+    ident = ray.get(ray.remote(num_cpus=threads, scheduling_strategy=strategy)(
+        host_identity).remote(threads))
+
+    def measure():
+        task = ray.remote(num_cpus=threads, scheduling_strategy=strategy)(host_rows)
+        return ray.get(task.remote(list(keys), **kwargs))
+    return cached_table(cache_dir, ident, params, measure, refresh=refresh)
+
+
+def _call(fn, threads, *args):
+    import torch
+    torch.set_num_threads(threads)
+    return fn(*args)
+
+
+def ray_starmap(fn: Callable, jobs: Sequence[tuple], *, num_cpus: int = 1) -> list[Any]:
+    """``[fn(*job) for job in jobs]`` as Ray tasks of ``num_cpus`` CPUs each, results in order;
+    an argument shared by several jobs (the data set) goes to the object store once."""
+    import ray
+
+    from cluster.connect import connect
+    if not jobs:
+        return []
+    connect()
+    refs: dict[int, Any] = {}
+    for job in jobs:
+        for a in job:
+            if id(a) not in refs:
+                refs[id(a)] = ray.put(a)
+    remote = ray.remote(num_cpus=num_cpus, max_retries=0)(_call)
+    futures = [remote.remote(fn, num_cpus, *[refs[id(a)] for a in job]) for job in jobs]
+    try:
+        return ray.get(futures)
+    except ray.exceptions.RayTaskError as e:
+        cause = getattr(e, "cause", None)
+        if isinstance(cause, UserError):
+            raise UserError(str(cause)) from None
+        raise

@@ -1,0 +1,76 @@
+"""``nnsynth symbiotic``: an LSTM / H-LSTM language model sized by the target platform's latency."""
+import click
+
+from deploy.cli.options import device_option, emit, json_option, seed_option
+
+
+def _ints(name: str, text: str) -> tuple:
+    from synth.errors import UserError
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"{name} must be comma-separated integers, got {text!r}") from None
+    return values
+
+
+@click.command("symbiotic")
+@click.option("--dataset", required=True, help="Text set: enwiki or text:<path>.")
+@click.option("--platform", required=True, help="host (this CPU, measured) | accel | spring.")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Report directory (report.json, report.md, latency.png).")
+@click.option("--cells", default="lstm,hlstm", show_default=True, help="Cell types searched.")
+@click.option("--widths", default="32,48,64,96,128", show_default=True,
+              help="Candidate layer widths.")
+@click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--sparsities", default="0.5,0.75,0.9", show_default=True,
+              help="Pruning steps (fractions of zero gate weights).")
+@click.option("--tolerance", type=float, default=0.01, show_default=True,
+              help="Relative perplexity increase over the baseline that still keeps it.")
+@click.option("--baseline-width", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--baseline-layers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--max-batches", type=click.IntRange(min=0), default=0, show_default=True,
+              help="BPTT windows per epoch (0 = the whole training split).")
+@click.option("--min-count", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Vocabulary: words seen at least this often in train.")
+@click.option("--rounds", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Interleaved timing passes per table row.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Torch threads for timing and each training task.")
+@click.option("--no-ray", is_flag=True, help="Train the candidates in this process.")
+@seed_option
+@device_option
+@json_option
+def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance, baseline_width,
+            baseline_layers, epochs, max_batches, min_count, rounds, threads, no_ray, seed, device,
+            as_json):
+    """Train a baseline and candidate widths, choose width and sparsity by the platform's
+    latency table, and write a report with the latency-vs-width plot."""
+    from deploy.symbiotic import run_symbiotic
+    from synth.errors import UserError
+    from synth.symbiotic import SymbioticConfig
+
+    try:
+        spars = tuple(float(s) for s in sparsities.split(","))
+    except ValueError:
+        raise UserError(f"--sparsities must be comma-separated numbers, got {sparsities!r}") from None
+    config = SymbioticConfig(cells=tuple(c.strip() for c in cells.split(",")),
+                             widths=_ints("--widths", widths), layers=layers, sparsities=spars,
+                             tolerance=tolerance, epochs=epochs, max_batches=max_batches,
+                             seed=seed, device=device)
+    report = run_symbiotic(dataset, platform, out, config=config, min_count=min_count,
+                           baseline_width=baseline_width, baseline_layers=baseline_layers,
+                           rounds=rounds, threads=threads, use_ray=not no_ray,
+                           progress=not as_json)
+    summary = {"platform": report["platform"], "choice": report["choice"],
+               "models": {k: {f: v[f] for f in ("cell", "hidden", "nonzero_parameters",
+                                                "val_perplexity", "test_perplexity",
+                                                "host_best_ms", "host_lo_ms", "host_hi_ms",
+                                                "table_ms")}
+                          for k, v in report["models"].items()},
+               "files": report["files"]}
+    if as_json:
+        emit(summary, True)
+        return
+    click.echo(open(report["files"][1]).read())
+    click.echo(f"report: {', '.join(report['files'])}")

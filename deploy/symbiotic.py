@@ -1,0 +1,197 @@
+"""``nnsynth symbiotic``: size an LSTM / H-LSTM language model by the latency of the platform
+that will serve it (``synth.symbiotic``), against a stacked-LSTM baseline, and write a report.
+
+One call, ``run_symbiotic``: the latency tables (host CPU measured in a Ray task on this node
+and cached; the accelerator models computed), the baseline training (whose validation
+perplexity becomes the target), the candidate trainings as Ray tasks, the table-guided width
+and sparsity choices, then every final model timed on the host at batch 1 with interleaved
+passes.  Writes ``report.json``, ``report.md`` and ``latency.png`` (latency vs width, the
+chosen widths marked) under ``out``.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from synth.errors import UserError
+from synth.files import write_json_atomic, write_text_atomic
+from synth.lm import LanguageModel, LMTrainConfig, count_lm_parameters, perplexity
+from synth.sparse_exec import sparse_copy
+from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, sparse_wins,
+                             symbiotic_train, train_candidate, load_candidate)
+from synth.text import load_text
+from hwsim.latency import PLATFORMS, grid, model_rows, time_interleaved
+from cluster.latency import host_table, ray_starmap
+
+
+def deployable(model: LanguageModel, pruning: dict | None) -> torch.nn.Module:
+    """The model as served: layers the pruning kept sparse run as CSR products."""
+    model = copy.deepcopy(model).cpu().eval()
+    for d in (pruning or {}).get("layers", []):
+        if d["sparse"]:
+            model.rnn[d["layer"]] = sparse_copy(model.rnn[d["layer"]])
+    return model
+
+
+def measure_models(models: dict, *, steps: int, rounds: int, threads: int, seed: int) -> dict:
+    """Host latency of each model on one sequence of ``steps`` tokens at batch 1, interleaved."""
+    torch.set_num_threads(threads)
+    x = torch.randint(2, (1, steps), generator=torch.Generator().manual_seed(seed))
+    fns = {name: (lambda m=m: m(x)) for name, m in models.items()}
+    return time_interleaved(fns, rounds=rounds, warmup=3, seed=seed)
+
+
+def _plot(path: Path, tables: dict, marks: dict) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(tables), figsize=(6 * len(tables), 4.2), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], tables.items()):
+        for cell in sorted({r["cell"] for r in rows}):
+            dense = sorted((r for r in rows if r["cell"] == cell and r["exec"] == "dense"),
+                           key=lambda r: r["width"])
+            w = [r["width"] for r in dense]
+            ax.plot(w, [r["best_ms"] for r in dense], marker="o", ms=3, label=f"{cell} (best)")
+            ax.fill_between(w, [r.get("lo_ms", r["q1_ms"]) for r in dense],
+                            [r.get("hi_ms", r["q3_ms"]) for r in dense], alpha=0.25)
+        for label, (cell, width) in marks.items():
+            row = next((r for r in rows if r["cell"] == cell and r["width"] == width
+                        and r["exec"] == "dense"), None)
+            if row is not None:
+                ax.scatter([width], [row["best_ms"]], s=120, marker="*" if label == "symbiotic"
+                           else "X", zorder=5, label=f"{label}: {cell} {width}")
+        ax.set_yscale("log")
+        ax.set_xlabel("layer width (input = hidden)")
+        ax.set_ylabel("ms per 35-token sequence, batch 1" if name == "host" else "ms (model)")
+        ax.set_title(f"{name}: latency vs width (band: best of 4 blocks)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _markdown(report: dict) -> str:
+    lines = [f"# Symbiotic training on {report['dataset']} for platform {report['platform']}", "",
+             f"load average at the end: {report['load_average']}; host {report['host']}", "",
+             "| model | spec | params (nonzero) | val ppl | test ppl | host ms best | block-best "
+             f"lo-hi | q1-q3 | {report['platform']} table ms |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, m in report["models"].items():
+        lines.append(f"| {name} | {m['cell']} {m['hidden']} sparse {m['sparse_layers']} | "
+                     f"{m['nonzero_parameters']:,} | {m['val_perplexity']:.2f} | "
+                     f"{m['test_perplexity']:.2f} | {m['host_best_ms']:.2f} | "
+                     f"{m['host_lo_ms']:.2f}-{m['host_hi_ms']:.2f} | "
+                     f"{m['host_q1_ms']:.2f}-{m['host_q3_ms']:.2f} | "
+                     f"{m['table_ms']:.4g} |")
+    lines += ["", "## Candidates (val perplexity)", ""]
+    lines += [f"- {c['cell']} {c['width']}: {c['val_perplexity']:.2f} ({c['parameters']:,} params)"
+              for c in report["candidates"]]
+    for name, t in report["tables"].items():
+        lines += ["", f"## {name} table: hysteresis points (w1 < w2, hi(w2) < lo(w1))", "",
+                  str(t["hysteresis"] or "none beyond the measured spread"), "",
+                  f"sparse execution faster than dense beyond the spread: "
+                  f"{[(w['cell'], w['width'], w['sparsity']) for w in t['sparse_wins'] if w['wins']] or 'nowhere'}"]
+    return "\n".join(lines) + "\n"
+
+
+def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
+                  config: SymbioticConfig | None = None, min_count: int = 10,
+                  baseline_width: int = 200, baseline_layers: int = 2, rounds: int = 20,
+                  threads: int = 1, cache_dir: str | Path | None = None,
+                  use_ray: bool = True, progress: bool = True, table_widths=None,
+                  trained: dict | None = None) -> dict:
+    """Everything of the module docstring; returns the report dict (also in ``out``).
+    ``table_widths`` adds widths to the tables (the plot); ``trained`` is ``report["trained"]``
+    of an earlier run on the same data and config (its baseline and candidates are reused)."""
+    if platform not in PLATFORMS:
+        raise UserError(f"--platform must be one of {', '.join(PLATFORMS)}, got {platform!r}")
+    if baseline_width < 1 or baseline_layers < 1:
+        raise UserError(f"baseline width and layers must be >= 1, got {baseline_width} and "
+                        f"{baseline_layers}")
+    config = config or SymbioticConfig()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out must be a directory, got the file {out}")
+    data = load_text(dataset, min_count)
+    steps, vocab = config.bptt, data.vocab_size
+    cells = tuple(config.cells) + ("decoder",)
+    keys = grid(cells, sorted(set(config.widths)), [1], config.sparsities)
+    # dense rows only: the plot's widths and the baseline's (its table latency in the report)
+    extra = sorted((set(table_widths or ()) | {baseline_width}) - set(config.widths))
+    keys += grid(cells, extra, [1], ()) if extra else []
+    # the tables belong to the platform, not to the training seed: measured with seed 0
+    host = host_table(keys, cache_dir=cache_dir or out / "cache", steps=steps, vocab=vocab,
+                      rounds=rounds, threads=threads, seed=0, use_ray=use_ray)
+    tables = {"host": host["rows"]}
+    tables["accel" if platform == "host" else platform] = model_rows(
+        keys, "accel" if platform == "host" else platform, steps=steps, vocab=vocab, seed=0)
+    mapper = ray_starmap if use_ray else None
+    base_spec = {"family": "lm", "cell": "lstm", "embed": baseline_width,
+                 "hidden": [baseline_width] * baseline_layers, "tied": True,
+                 "dropout": config.dropout}
+    train_cfg = config.train_config(progress=progress)
+    t0 = time.perf_counter()
+    trained = dict(trained or {})
+    base = trained.pop("baseline", None) or (mapper or (lambda fn, jobs: [fn(*j) for j in jobs]))(
+        train_candidate, [(base_spec, data, train_cfg)])[0]
+    cfg = config.replace(target_perplexity=base["val_perplexity"])
+    result = symbiotic_train(data, tables[platform], cfg, map_fn=mapper, progress=progress,
+                             trained=trained)
+    models = {"baseline": (load_candidate(base, vocab), None),
+              "plain": (result["models"]["plain"], None)}
+    for name in ("plain_pruned", "symbiotic"):
+        if name in result["models"]:
+            models[name] = (result["models"][name], result[f"{name}_pruning"])
+    served = {name: deployable(m, p) for name, (m, p) in models.items()}
+    timing = measure_models(served, steps=steps, rounds=max(rounds, 30), threads=threads,
+                            seed=config.seed)
+    table = LatencyTable(tables[platform])
+    report_models = {}
+    for name, (m, p) in models.items():
+        layers = [(d["table_sparsity"] if d.get("table_sparsity") else d["sparsity"],
+                   "sparse") if d["sparse"] else (0.0, "dense") for d in (p or {}).get("layers", [])]
+        cell, hidden = m.spec["cell"], m.spec["hidden"]
+        try:
+            t_ms = table.model(cell, hidden, layers or None)["best_ms"]
+        except UserError:      # the baseline's width is not among the table's widths
+            t_ms = float("nan")
+        report_models[name] = {
+            "cell": cell, "hidden": hidden, "spec": m.spec,
+            "parameters": count_lm_parameters(m),
+            "nonzero_parameters": count_lm_parameters(m, nonzero=True),
+            "sparse_layers": [d["layer"] for d in (p or {}).get("layers", []) if d["sparse"]],
+            "val_perplexity": perplexity(m, data.val, bptt=steps),
+            "test_perplexity": perplexity(m, data.test, bptt=steps),
+            "host_best_ms": timing[name]["best_ms"], "host_median_ms": timing[name]["median_ms"],
+            "host_q1_ms": timing[name]["q1_ms"], "host_q3_ms": timing[name]["q3_ms"],
+            "host_lo_ms": timing[name]["lo_ms"], "host_hi_ms": timing[name]["hi_ms"],
+            "table_ms": t_ms}
+    choice = result["choice"]
+    report = {
+        "dataset": data.name, "platform": platform, "vocab_size": vocab,
+        "tokens": data.metadata()["tokens"], "host": host["identity"],
+        "table_cached": host["cached"], "load_average": os.getloadavg(),
+        "seconds": round(time.perf_counter() - t0, 1), "config": cfg.to_dict(),
+        "baseline_spec": base_spec, "models": report_models,
+        "candidates": result["candidates"],
+        "choice": {"limit": choice["limit"], "plain": list(choice["plain"]),
+                   "symbiotic": list(choice["symbiotic"]),
+                   "keep": [list(k) for k in choice["keep"]],
+                   "table_ms": {f"{c} {w}": v for (c, w), v in choice["latency"].items()}},
+        "pruning": {k: result[f"{k}_pruning"] for k in ("symbiotic", "plain_pruned")
+                    if f"{k}_pruning" in result},
+        "tables": {name: {"rows": rows, "hysteresis": hysteresis_points(rows),
+                          "sparse_wins": sparse_wins(rows)} for name, rows in tables.items()}}
+    out.mkdir(parents=True, exist_ok=True)
+    _plot(out / "latency.png", tables, {"plain": choice["plain"],
+                                        "symbiotic": choice["symbiotic"]})
+    write_json_atomic(out / "report.json", report)
+    write_text_atomic(out / "report.md", _markdown(report))
+    report["files"] = [str(out / n) for n in ("report.json", "report.md", "latency.png")]
+    report["trained"] = {"baseline": base, **result["trained"]}    # not in report.json
+    return report

@@ -1,0 +1,276 @@
+"""Word-level language-modelling text: tokenization, vocabulary, contiguous splits, BPTT batches.
+
+A text set is a stream of token ids with its vocabulary in the metadata (DESIGN contract
+"Sequences").  Two sources, both offline:
+
+``enwiki``: the Wikipedia excerpt that gensim ships as test data
+(``gensim/test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2``,
+gensim 4.4.0 wheel).  The file is located with ``importlib.util.find_spec`` and read directly,
+so gensim itself is never imported.  ``text:<path>``: any UTF-8 plain-text file of the user's.
+
+Preprocessing, in this order (``clean_wikitext`` then ``tokenize``; ``python -m synth.text``
+prints the resulting counts):
+
+1. Pages: main namespace (``<ns>0</ns>``) only, redirects (``#REDIRECT``) skipped; 106 pages.
+2. Wiki markup removed: everything from the first "See also / References / External links /
+   Further reading / Notes / Bibliography / Sources / Footnotes / Citations" heading to the end
+   of the page; HTML comments; ``<ref>`` citations; ``{{templates}}`` and ``{| tables |}``
+   (nested); File/Image/Category and interlanguage links; ``[[target|label]]`` -> label,
+   ``[[target]]`` -> target, ``[url label]`` -> label; bare URLs; remaining tags; bold/italic
+   quotes; heading ``=`` signs and list bullets; HTML entities decoded.
+3. Sentences: each non-empty line is a paragraph, split after ``.``, ``!`` or ``?`` that
+   follows two lower-case letters or digits and precedes white space and a capital, digit or
+   quote (so "i.e." and "U.S." do not end sentences).  Each sentence ends with ``<eos>``.
+4. Words: lower-cased; a token is ``[a-z]+('[a-z]+)?`` or a number ``\\d+([.,]\\d+)*``; numbers
+   become ``N`` and all punctuation is dropped (the Penn Treebank LM convention of Mikolov).
+5. Splits: contiguous, at the first ``<eos>`` at or after 80 % and 90 % of the tokens:
+   train / validation / test.
+6. Vocabulary from the training split only: words seen at least ``min_count`` times, most
+   frequent first (ties alphabetical), plus ``<unk>`` (id 0) and ``<eos>``; every other word is
+   ``<unk>``.  The default cutoff is 10 (a small vocabulary that a 2-core machine can train).
+
+``batchify(ids, batch)`` lays a stream out as ``(steps, batch)`` columns (Zaremba et al. 2014,
+truncated BPTT); ``bptt_batches`` yields ``(input, target)`` windows of ``bptt`` steps from it.
+"""
+from __future__ import annotations
+
+import bz2
+import collections
+import dataclasses
+import html
+import importlib.util
+import re
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from synth.data import register_dataset
+from synth.errors import UserError
+
+UNK, EOS = "<unk>", "<eos>"
+TRAIN_FRACTION, VAL_FRACTION = 0.8, 0.1        # of all tokens; the test split is the rest
+DEFAULT_MIN_COUNT = 10
+ENWIKI_FILE = "test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+
+_END_SECTIONS = re.compile(
+    r"^==+\s*(See also|References|External links|Further reading|Notes|Bibliography|Sources|"
+    r"Footnotes|Citations)\s*==+\s*$", re.M | re.I)
+_INNER_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+_INNER_TABLE = re.compile(r"\{\|(?:(?!\{\|)[\s\S])*?\|\}")
+_SPECIAL_LINK = re.compile(r"\[\[(?:File|Image|Category|[a-z]{2,3}(?:-[a-z]+)?):[^\[\]]*"
+                           r"(?:\[\[[^\]]*\]\][^\[\]]*)*\]\]", re.I)
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9][a-z0-9][.!?])\s+(?=[A-Z0-9\"'(])")
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*")
+
+
+def _remove_nested(text: str, inner: re.Pattern) -> str:
+    """Delete innermost matches until none is left (templates and tables nest)."""
+    while True:
+        text, n = inner.subn("", text)
+        if not n:
+            return text
+
+
+def clean_wikitext(text: str) -> str:
+    """Plain prose from one page of MediaWiki markup (steps 2 of the module docstring)."""
+    end = _END_SECTIONS.search(text)
+    if end:
+        text = text[:end.start()]
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = re.sub(r"<ref[^>]*/>", "", text)
+    text = re.sub(r"<ref[^>]*>.*?</ref>", "", text, flags=re.S)
+    text = _remove_nested(text, _INNER_TEMPLATE)
+    text = _remove_nested(text, _INNER_TABLE)
+    text = _SPECIAL_LINK.sub("", text)
+    text = re.sub(r"\[\[[^\[\]|]*\|([^\[\]]*)\]\]", r"\1", text)
+    text = re.sub(r"\[\[([^\[\]]*)\]\]", r"\1", text)
+    text = re.sub(r"\[https?://\S+\s*([^\]]*)\]", r"\1", text)
+    text = re.sub(r"https?://\S+", "", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    text = re.sub(r"'{2,}", "", text)
+    text = re.sub(r"^=+\s*(.*?)\s*=+\s*$", r"\1", text, flags=re.M)
+    text = re.sub(r"^[*#:;]+\s*", "", text, flags=re.M)
+    return html.unescape(text)
+
+
+def tokenize(text: str) -> list[str]:
+    """Words with ``<eos>`` after every sentence (steps 3-4 of the module docstring)."""
+    tokens: list[str] = []
+    for line in text.split("\n"):
+        for sentence in _SENTENCE_END.split(line.strip()):
+            words = ["N" if w[0].isdigit() else w for w in _WORD.findall(sentence.lower())]
+            if words:
+                tokens.extend(words)
+                tokens.append(EOS)
+    return tokens
+
+
+def wiki_pages(path: str | Path) -> Iterator[tuple[str, str]]:
+    """(title, wikitext) of every main-namespace, non-redirect page of a bz2 XML dump."""
+    import xml.etree.ElementTree as ET
+    with bz2.open(path, "rb") as f:
+        for _, el in ET.iterparse(f):
+            if el.tag.rsplit("}", 1)[-1] != "page":
+                continue
+            fields = {c.tag.rsplit("}", 1)[-1]: c.text or "" for c in el.iter()}
+            text = fields.get("text", "")
+            if fields.get("ns") == "0" and not text.lstrip().upper().startswith("#REDIRECT"):
+                yield fields.get("title", ""), text
+            el.clear()
+
+
+def contiguous_splits(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Train/val/test cut at the first ``<eos>`` at or after 80 % and 90 % (step 5)."""
+    def cut(fraction: float) -> int:
+        i = int(len(tokens) * fraction)
+        while i < len(tokens) and tokens[i - 1] != EOS:
+            i += 1
+        return i
+    a, b = cut(TRAIN_FRACTION), cut(TRAIN_FRACTION + VAL_FRACTION)
+    return tokens[:a], tokens[a:b], tokens[b:]
+
+
+def build_vocab(tokens: list[str], min_count: int) -> list[str]:
+    """``<unk>``, ``<eos>``, then words with count >= min_count, most frequent first (step 6)."""
+    counts = collections.Counter(t for t in tokens if t not in (UNK, EOS))
+    kept = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
+    return [UNK, EOS] + kept
+
+
+@dataclasses.dataclass
+class TextDataset:
+    """Token-id streams of the three splits and the vocabulary (id = position)."""
+    name: str
+    train: torch.Tensor            # int64, (tokens,)
+    val: torch.Tensor
+    test: torch.Tensor
+    vocab: list[str]
+    min_count: int
+    source: str
+
+    kind = "text"
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @property
+    def input_shape(self):
+        raise UserError(f"data set {self.name!r} is a text set (token ids, vocabulary "
+                        f"{self.vocab_size}); use it with a language model (`nnsynth symbiotic`)")
+
+    def split(self, which: str) -> torch.Tensor:
+        if which not in ("train", "val", "test"):
+            raise UserError(f"split must be train, val or test, got {which!r}")
+        return getattr(self, which)
+
+    def unk_rate(self, which: str) -> float:
+        ids = self.split(which)
+        return float((ids == 0).float().mean()) if len(ids) else 0.0
+
+    def metadata(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "vocab": list(self.vocab),
+                "vocab_size": self.vocab_size, "min_count": self.min_count,
+                "tokens": {s: int(len(self.split(s))) for s in ("train", "val", "test")},
+                "source": self.source}
+
+    def summary(self) -> str:
+        n = {s: len(self.split(s)) for s in ("train", "val", "test")}
+        return (f"{self.name}: text, vocabulary {self.vocab_size} (min count {self.min_count}), "
+                f"train/val/test {n['train']:,}/{n['val']:,}/{n['test']:,} tokens, "
+                f"<unk> {100 * self.unk_rate('train'):.1f}% of train")
+
+
+def text_dataset(name: str, tokens: list[str], min_count: int = DEFAULT_MIN_COUNT,
+                 source: str = "") -> TextDataset:
+    """Split ``tokens``, build the vocabulary on train, map every split to ids."""
+    if min_count < 1:
+        raise UserError(f"min_count must be >= 1, got {min_count}")
+    train, val, test = contiguous_splits(tokens)
+    if not train or not val or not test:
+        raise UserError(f"text set {name!r} has {len(tokens)} tokens: too few for train, "
+                        f"validation and test splits (80/10/10 at sentence ends)")
+    vocab = build_vocab(train, min_count)
+    index = {w: i for i, w in enumerate(vocab)}
+    ids = lambda ts: torch.tensor([index.get(t, 0) for t in ts], dtype=torch.int64)  # noqa: E731
+    return TextDataset(name, ids(train), ids(val), ids(test), vocab, int(min_count), source)
+
+
+def batchify(ids: torch.Tensor, batch: int) -> torch.Tensor:
+    """(steps, batch): the stream cut into ``batch`` contiguous columns, remainder dropped."""
+    if batch < 1:
+        raise UserError(f"batch must be >= 1, got {batch}")
+    steps = len(ids) // batch
+    if steps < 2:
+        raise UserError(f"{len(ids)} tokens are too few for {batch} columns of >= 2 steps")
+    return ids[:steps * batch].view(batch, steps).t().contiguous()
+
+
+def bptt_batches(columns: torch.Tensor, bptt: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(input, target) windows of up to ``bptt`` steps: target is the input shifted by one."""
+    if bptt < 1:
+        raise UserError(f"bptt must be >= 1, got {bptt}")
+    for i in range(0, len(columns) - 1, bptt):
+        n = min(bptt, len(columns) - 1 - i)
+        yield columns[i:i + n], columns[i + 1:i + 1 + n]
+
+
+def enwiki_path() -> Path:
+    spec = importlib.util.find_spec("gensim")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("data set 'enwiki' needs the gensim package (its test data holds the "
+                        "text): pip install gensim")
+    path = Path(list(spec.submodule_search_locations)[0]) / ENWIKI_FILE
+    if not path.is_file():
+        raise UserError(f"gensim is installed but lacks its test data file {path}")
+    return path
+
+
+def enwiki_tokens() -> list[str]:
+    tokens: list[str] = []
+    for _, text in wiki_pages(enwiki_path()):
+        tokens.extend(tokenize(clean_wikitext(text)))
+    return tokens
+
+
+_CACHE: dict = {}
+
+
+def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
+    """``enwiki`` or ``text:<path>`` as a TextDataset (the tokens are parsed once per process)."""
+    if name == "enwiki":
+        if "enwiki" not in _CACHE:
+            _CACHE["enwiki"] = enwiki_tokens()
+        return text_dataset("enwiki", _CACHE["enwiki"], min_count, source=str(enwiki_path()))
+    if name.startswith("text:"):
+        path = Path(name[5:]).expanduser()
+        if not path.is_file():
+            raise UserError(f"text file not found: {path}")
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise UserError(f"text file {path} is not UTF-8 ({e.reason} at byte {e.start})") from None
+        return text_dataset(name, tokenize(raw), min_count, source=str(path))
+    raise UserError(f"unknown text set {name!r}; known: enwiki, text:<path>")
+
+
+@register_dataset("enwiki", "Wikipedia excerpt from gensim's test data: word-level language "
+                  "modelling, ~467k tokens, vocabulary of words seen >= 10 times")
+def _enwiki(seed: int) -> TextDataset:
+    return load_text("enwiki")
+
+
+@register_dataset("text", "a UTF-8 plain-text file: word-level language modelling", prefixed=True)
+def _text(path: str, seed: int) -> TextDataset:
+    return load_text(f"text:{path}")
+
+
+if __name__ == "__main__":   # python -m synth.text: the token counts of the docstring
+    import time
+    t0 = time.perf_counter()
+    data = load_text("enwiki")
+    pages = sum(1 for _ in wiki_pages(enwiki_path()))
+    print(f"{pages} pages; {data.summary()}; "
+          f"<unk> val {100 * data.unk_rate('val'):.1f}% test {100 * data.unk_rate('test'):.1f}%; "
+          f"{time.perf_counter() - t0:.1f} s")

@@ -1,0 +1,47 @@
+"""``nnsynth symbiotic``: bad input is a one-line error (exit 2) before any training."""
+from click.testing import CliRunner
+
+from deploy.cli.main import cli
+
+
+def test_symbiotic_cli_errors(tmp_path):
+    (tmp_path / "file").write_text("x")
+    base = ["symbiotic", "--out", str(tmp_path / "out")]
+    cases = [
+        (["--dataset", "nope", "--platform", "host"], "unknown text set 'nope'"),
+        (["--dataset", "enwiki", "--platform", "gpu"], "--platform must be one of host, accel"),
+        (["--dataset", "enwiki", "--platform", "host", "--widths", "32,x"],
+         "--widths must be comma-separated integers"),
+        (["--dataset", "enwiki", "--platform", "host", "--cells", "gru"], "cells must be"),
+        (["--dataset", "enwiki", "--platform", "host", "--sparsities", "1.5"], "sparsities[]"),
+        (["--dataset", "text:/no/such.txt", "--platform", "host"], "text file not found"),
+    ]
+    for extra, message in cases:
+        r = CliRunner().invoke(cli, base + extra)
+        assert r.exit_code == 2 and message in r.output, (extra, r.output)
+        assert "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["symbiotic", "--dataset", "enwiki", "--platform", "host",
+                                 "--out", str(tmp_path / "file")])
+    assert r.exit_code == 2 and "is a file" in r.output
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_symbiotic_cli_end_to_end_on_a_tiny_text(tmp_path):
+    import json
+    words = "the cat sat on the mat and the dog ran far away then slept".split()
+    text = "\n".join(" ".join(words[(i * 5 + j) % len(words)] for j in range(8)).capitalize()
+                     + "." for i in range(150))
+    (tmp_path / "t.txt").write_text(text)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["symbiotic", "--dataset", f"text:{tmp_path / 't.txt'}",
+                                 "--platform", "accel", "--out", str(out), "--cells", "lstm",
+                                 "--widths", "4,8", "--baseline-width", "8", "--epochs", "1",
+                                 "--max-batches", "2", "--min-count", "1", "--rounds", "2",
+                                 "--sparsities", "0.5", "--no-ray", "--json"])
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.output.strip().splitlines()[-1])
+    assert set(result["models"]) == {"baseline", "plain", "plain_pruned", "symbiotic"}
+    assert {p.name for p in out.iterdir()} >= {"report.json", "report.md", "latency.png"}
+    report = json.loads((out / "report.json").read_text())
+    assert report["platform"] == "accel" and report["tables"]["accel"]["rows"]
+    assert result["choice"]["symbiotic"][0] == "lstm"

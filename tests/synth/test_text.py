@@ -1,0 +1,52 @@
+"""Text sets: markup removal, tokenization, vocabulary, contiguous splits, BPTT batching."""
+import pytest
+import torch
+
+from synth.errors import UserError
+from synth.text import (EOS, UNK, batchify, bptt_batches, build_vocab, clean_wikitext,
+                        contiguous_splits, load_text, tokenize)
+
+
+def test_tokenize_sentences_numbers_and_punctuation():
+    text = "The cat sat, i.e. it rested. In 1999 it ate 3.5 fish!\n\nDogs bark."
+    assert tokenize(text) == ["the", "cat", "sat", "i", "e", "it", "rested", EOS,
+                              "in", "N", "it", "ate", "N", "fish", EOS, "dogs", "bark", EOS]
+
+
+def test_clean_wikitext_removes_markup():
+    page = ("{{Infobox|a={{nested|x}}}}'''Anarchism''' is a [[political philosophy]] of "
+            "[[self-governance|self-governed]] groups.<ref>Cite</ref> [[File:A.png|thumb|x]]\n"
+            "== History ==\n* Item one &amp; two\n{| class=t\n| cell\n|}\n"
+            "== References ==\nlost text")
+    out = clean_wikitext(page)
+    assert tokenize(out) == ["anarchism", "is", "a", "political", "philosophy", "of",
+                             "self", "governed", "groups", EOS, "history", EOS,
+                             "item", "one", "two", EOS]
+
+
+def test_vocab_cutoff_and_splits_are_contiguous():
+    tokens = (["a", "b", "a", "c", EOS] * 20)
+    train, val, test = contiguous_splits(tokens)
+    assert train + val + test == tokens
+    assert len(train) == 80 and len(val) == 10 and len(test) == 10   # 80 % / 90 % at <eos>
+    assert build_vocab(["x", "y", "x", "z", "y", "x", EOS], 2) == [UNK, EOS, "x", "y"]
+
+
+def test_text_file_set_and_bptt_batches(tmp_path):
+    words = " ".join(f"w{i % 7}" for i in range(200))
+    (tmp_path / "t.txt").write_text(words.replace("w6", "w6.\nRare"))
+    data = load_text(f"text:{tmp_path / 't.txt'}", min_count=2)
+    assert data.vocab[:2] == [UNK, EOS] and "rare" in data.vocab   # 28 of them in train
+    assert data.metadata()["tokens"]["train"] == len(data.train)
+    ids = torch.arange(23)
+    cols = batchify(ids, 4)                          # 5 steps x 4 columns, 3 tokens dropped
+    assert cols.shape == (5, 4) and cols[:, 1].tolist() == [5, 6, 7, 8, 9]
+    windows = list(bptt_batches(cols, 3))
+    assert [w[0].shape[0] for w in windows] == [3, 1]
+    assert torch.equal(windows[0][1], cols[1:4]) and torch.equal(windows[1][1], cols[4:5])
+    with pytest.raises(UserError, match="too few"):
+        batchify(torch.arange(5), 4)
+    with pytest.raises(UserError, match="text file not found"):
+        load_text("text:/nonexistent/file.txt")
+    with pytest.raises(UserError, match="text set"):
+        data.input_shape
