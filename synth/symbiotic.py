@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 
 from synth import masked
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_range
 from synth.errors import UserError
 from synth.lm import CELLS, LanguageModel, LMTrainConfig, count_lm_parameters, fit_lm, perplexity
 from synth.text import TextDataset
