@@ -19,7 +19,7 @@ import torch
 
 from synth.errors import UserError
 from synth.files import write_json_atomic, write_text_atomic
-from synth.lm import LanguageModel, LMTrainConfig, count_lm_parameters, perplexity
+from synth.lm import LanguageModel, count_lm_parameters, perplexity
 from synth.sparse_exec import sparse_copy
 from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, sparse_wins,
                              symbiotic_train, train_candidate, load_candidate)
