@@ -168,6 +168,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     from cluster.pool import ResilientActorPool
     from synth.checkpoint import read_checkpoint
     from synth.data import write_parquet
+    from synth.inversion import fidelity_warning
     from synth.models import batchnorm_layers
 
     payload = read_checkpoint(teacher_path)
@@ -235,4 +236,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     summary.update(seconds=round(seconds, 3), startup_seconds=round(start - t0, 3),
                    images_per_second=summary["images_written"] / max(seconds, 1e-9),
                    fidelity=correct / max(1, summary["images_written"]))
+    warning = fidelity_warning(summary["fidelity"], config.min_fidelity, config.iterations)
+    if warning:
+        summary["warning"] = warning
     return summary

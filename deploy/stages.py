@@ -137,9 +137,14 @@ def run_teacher(ctx) -> dict:
 def run_synthesis_stage(ctx) -> dict:
     """ADI synthesis with ``pairs`` teacher/student actors into ``synthetic/`` (Parquet)."""
     from cluster.pairs import run_synthesis
-    from synth.inversion import InversionConfig
+    from synth.checkpoint import load_model
+    from synth.data import input_range
+    from synth.inversion import settings_for
     c, cfg = ctx.config.synthesis, ctx.config
-    inversion = InversionConfig.preset(c.preset, **{"device": cfg.device, **c.inversion})
+    teacher = load_model(ctx.path("teacher.pt"))  # settings follow the teacher's input
+    inversion = settings_for(teacher, c.preset,
+                             value_range=input_range(teacher.checkpoint_info["dataset"]),
+                             **{"device": cfg.device, **c.inversion})
     ctx.connect_ray()
     summary = run_synthesis(str(ctx.path("teacher.pt")), str(ctx.path("synthetic")),
                             c.num_images, c.pairs, inversion,
@@ -160,7 +165,7 @@ def _image_grid(ctx) -> str | None:
                    dtype=np.float32).reshape((table.num_rows,) + shape)
     y = torch.from_numpy(table.column("label").to_numpy().astype(np.int64))
     save_class_grid(ctx.path("images.png"), torch.from_numpy(x), y, int(meta["num_classes"]),
-                    meta["mean"], meta["std"])
+                    meta["mean"], meta["std"], class_names=meta.get("class_names"))
     return "images.png"
 
 

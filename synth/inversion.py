@@ -203,7 +203,7 @@ def fidelity_warning(fidelity: float, min_fidelity: float, iterations=None) -> s
     """One line when a synthesized set is below ``min_fidelity`` (else None)."""
     if fidelity >= min_fidelity:
         return None
-    where = f" after {iterations} iterations per batch" if iterations else ""
+    where = f" with up to {iterations} iterations per batch" if iterations else ""
     return (f"inversion reached fidelity {fidelity:.3f}{where} (below {min_fidelity:g}): the "
             f"teacher assigns only {100 * fidelity:.1f}% of the synthesized inputs to their target "
             f"class, so the set is a poor stand-in for its data (raise the iteration cap, or "
@@ -440,7 +440,7 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
     teacher.to(device)
     if student is not None:
         student.to(device)
-    images, confs, losses, iters, bn0, bn1 = [], [], [], [], [], []
+    images, confs, losses, iters, bn0, bn1, start_loss, start_hits = [], [], [], [], [], [], [], []
     start = time.perf_counter()
     hooks = BNFeatureHooks(teacher)
     bar = tqdm(total=0, desc="invert", disable=not progress, leave=False)
@@ -453,7 +453,8 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
                 x0 = _initial_noise(len(y), teacher.input_shape, config, lo, hi, gen, device)
                 noise = _full_size(x0, teacher.input_shape, _lowres_factor(teacher.input_shape,
                                                                            config))
-                bn0.append(_evaluate(teacher, student, hooks, noise, y, config)[3])
+                per_image, _, hits, bn = _evaluate(teacher, student, hooks, noise, y, config)
+                bn0.append(bn), start_loss.append(per_image.cpu()), start_hits.append(hits.cpu())
                 x, st = _invert_batch(teacher, student, hooks, x0, y, config, lo, hi, gen, bar)
                 bar.update(config.iterations - st["iterations"])
                 per_image, conf, _, bn = _evaluate(teacher, student, hooks, x, y, config)
@@ -470,9 +471,12 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
     fidelity = float((pred == labels).float().mean())
     stats = {"batches": len(iters), "iterations": iters, "mean_iterations": sum(iters) / len(iters),
              "bn_loss_initial": sum(bn0) / len(bn0), "bn_loss_final": sum(bn1) / len(bn1),
+             "loss_initial": float(torch.cat(start_loss).mean()),
+             "loss_final": float(torch.cat(losses).mean()),  # per input, without the BN term
+             "fidelity_initial": float(torch.cat(start_hits).float().mean()),
              "fidelity": fidelity, "seconds": round(seconds, 3),
              "images_per_second": len(labels) / max(seconds, 1e-9), "device": str(device)}
-    warning = fidelity_warning(fidelity, config.min_fidelity, max(iters))
+    warning = fidelity_warning(fidelity, config.min_fidelity, config.iterations)
     if warning:
         stats["warning"] = warning
         log.warning(warning)

@@ -47,13 +47,12 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
     """Extend MODEL with NEW_CLASSES of NEW_DATASET and save the enlarged network."""
     import torch
 
-    from deploy.cli.commands.invert import PRESET_BY_SIZE
     from synth.checkpoint import load_model, save_checkpoint
     from synth.continual import (ContinualConfig, check_classes, class_subset,
                                  learn_new_classes, per_class_accuracy, synthesize_old)
     from synth.data import load_dataset, load_synthesized
     from synth.errors import UserError
-    from synth.inversion import InversionConfig
+    from synth.inversion import settings_for
 
     config = ContinualConfig(method=method, epochs=epochs, lr=lr, seed=seed, device=device,
                              progress=not as_json)
@@ -73,9 +72,8 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
             s = load_synthesized(synth_dir, old.input_shape, seed=seed)
             synth_x = torch.cat([s.x_train, s.x_val])
         else:
-            preset = PRESET_BY_SIZE.get(old.input_shape[-1], "cifar32")
-            inv = InversionConfig.preset(preset, iterations=iterations, device=device,
-                                         min_iterations=min(iterations, 100))
+            inv = settings_for(old, value_range=data.pixel_range(), iterations=iterations,
+                               device=device, min_iterations=min(iterations, 100))
             synth_x = synthesize_old(old, num_images, data.pixel_range(), inv, seed=seed,
                                      progress=not as_json)
     before = per_class_accuracy(old, class_subset(data, old_list))["accuracy"]

@@ -39,13 +39,12 @@ def command(teacher, student_spec, data_dir, data_free, epochs, temperature, alp
     """Distill TEACHER into STUDENT on synthesized images and save the student."""
     import torch
 
-    from deploy.cli.commands.invert import PRESET_BY_SIZE
-    from synth.data import pixel_range
+    from synth.data import input_range
     from synth.checkpoint import load_model, save_checkpoint
     from synth.data import load_dataset, load_synthesized
     from synth.distill import DistillConfig, adi_distill, distill, teacher_logits
     from synth.errors import UserError
-    from synth.inversion import InversionConfig
+    from synth.inversion import settings_for
     from synth.models import batchnorm_layers, build, count_parameters
 
     if (data_dir is None) == (not data_free):
@@ -65,10 +64,10 @@ def command(teacher, student_spec, data_dir, data_free, epochs, temperature, alp
     if data_free:
         if not batchnorm_layers(model):
             raise UserError(f"teacher {teacher} has no BatchNorm layers: --data-free needs them")
-        preset = PRESET_BY_SIZE.get(model.input_shape[-1], "cifar32")
-        inv = InversionConfig.preset(preset, device=device, **(
+        value_range = input_range(meta)
+        inv = settings_for(model, value_range=value_range, device=device, **(
             {"iterations": iterations, "min_iterations": min(iterations, 100)} if iterations else {}))
-        metrics = adi_distill(student, model, pixel_range(meta), config, inv, data=real)
+        metrics = adi_distill(student, model, value_range, config, inv, data=real)
     else:
         synth_set = load_synthesized(data_dir, model.input_shape, option="--data",
                                      owner="teacher", seed=seed)

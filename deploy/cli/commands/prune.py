@@ -34,15 +34,14 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
     """Prune MODEL's filters by importance on synthesized images and KD fine-tune it."""
     import torch
 
-    from deploy.cli.commands.invert import PRESET_BY_SIZE
-    from synth.data import pixel_range
+    from synth.data import input_range
     from synth.checkpoint import load_model, save_checkpoint
     from synth.data import load_dataset, load_synthesized
     from hwsim import price
     from synth.dfprune import PruneConfig, flops_cost, prune
     from synth.distill import DistillConfig, distill
     from synth.errors import UserError
-    from synth.inversion import InversionConfig, balanced_labels, synthesize
+    from synth.inversion import balanced_labels, settings_for, synthesize
     from synth.train import evaluate
 
     config = PruneConfig(ratio=ratio, importance=importance, seed=seed, device=device,
@@ -57,11 +56,11 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
     elif importance == "magnitude" and kd_epochs == 0:
         x = y = None  # nothing needs images
     else:
-        preset = PRESET_BY_SIZE.get(teacher.input_shape[-1], "cifar32")
-        inv = InversionConfig.preset(preset, iterations=iterations, device=device,
-                                     min_iterations=min(iterations, 100))
+        value_range = input_range(meta)
+        inv = settings_for(teacher, value_range=value_range, iterations=iterations,
+                           device=device, min_iterations=min(iterations, 100))
         result = synthesize(teacher, balanced_labels(num_images, teacher.num_classes), inv,
-                            pixel_range=pixel_range(meta), seed=seed, progress=not as_json)
+                            pixel_range=value_range, seed=seed, progress=not as_json)
         x, y = result.images, result.labels
     try:
         real = load_dataset(meta["name"], seed=meta.get("seed", 0)) if meta.get("name") else None
