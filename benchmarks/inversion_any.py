@@ -145,9 +145,10 @@ def launch(a) -> None:
     """Each missing row in its own single-thread process, ``a.procs`` at once."""
     work = Path(a.work)
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    todo = [r[0] for r in ROWS if (not a.rows or r[0] in a.rows.split(","))
-            and not (work / f"{_slug(r[0])}.json").is_file()]
-    todo.sort(key=lambda n: n not in SLOW_FIRST)  # the long rows start first
+    names = a.rows.split(",") if a.rows else [r[0] for r in ROWS]  # in the order given
+    todo = [_row(n)[0] for n in names if not (work / f"{_slug(n)}.json").is_file()]
+    if not a.rows:
+        todo.sort(key=lambda n: n not in SLOW_FIRST)  # the long rows start first
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     running: list = []
     for name in todo:

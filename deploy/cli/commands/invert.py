@@ -2,7 +2,6 @@
 import click
 
 from deploy.cli.options import address_option, emit, json_option, num_cpus_option, seed_option
-from synth.inversion import PRESETS
 
 # What ``nnsynth invert`` reports of the settings it derived (synth.inversion.settings_for).
 REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_weight",
@@ -21,8 +20,10 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
 @click.option("--adi-weight", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="Maximum iterations per batch (default: the preset's).")
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=None,
-              help="Starting point, adapted to the teacher's input (default: the nearest).")
+@click.option("--preset", default=None,
+              help="Starting point (mnist28, cifar32, imagenet224, tabular: "
+                   "synth.inversion.PRESETS), adapted to the teacher's input; default: the "
+                   "nearest to its input.")
 @click.option("--flip", is_flag=True,
               help="The data is mirror-invariant: random horizontal flips while inverting "
                    "(off by default: flipped digits or text are other classes).")
