@@ -215,3 +215,12 @@ def test_grid_is_readable(digits, tmp_path):
     path = save_class_grid(tmp_path / "w.png", wine.x_train, wine.y_train, 3, wine.mean,
                            wine.std, class_names=wine.class_names)
     assert Image.open(path).width > 13 * 10
+
+
+def test_first_bn_weight_follows_the_layer():
+    """x10 on the first BN layer swamped the cross-entropy of a BN MLP (issue 18)."""
+    from synth.inversion import settings_for
+    from synth.models import build
+    mlp = build({"family": "mlp", "hidden": [64, 32], "bn": True}, (1, 8, 8), 10)
+    assert settings_for(mlp).first_bn_multiplier == 1.0
+    assert settings_for(build("lenet5_bn", (1, 28, 28), 10)).first_bn_multiplier == 10.0
