@@ -135,8 +135,8 @@ def run_row(a) -> dict:
             "student": STUDENTS[dataset], "kd_epochs": a.kd_epochs,
             "student_synthesized": students["synthesized"], "student_real": students["real"],
             "settings": {k: getattr(config, k) for k in ("jitter", "flip", "lr", "bn_weight",
-                                                         "tv_l2_weight", "l2_weight",
-                                                         "iterations", "batch_size")},
+                                                         "first_bn_multiplier", "tv_l2_weight",
+                                                         "l2_weight", "iterations", "batch_size")},
             "load_average": os.getloadavg()[0]}
 
 
@@ -214,9 +214,15 @@ def report(a) -> str:
     for r in res:
         s = r["settings"]
         lines.append(f"- {r['row']}: jitter {s['jitter']}, flip {s['flip']}, lr {s['lr']:.3f}, "
-                     f"BN weight {s['bn_weight']:.2f}, TV-L2 {s['tv_l2_weight']:.2g}, "
+                     f"BN weight {s['bn_weight']:.2f}"
+                     + (f" (first layer x{s['first_bn_multiplier']:g})"
+                        if "first_bn_multiplier" in s else "") + f", TV-L2 {s['tv_l2_weight']:.2g}, "
                      f"L2 {s['l2_weight']:.2g}, cap {s['iterations']} iterations, batch "
                      f"{s['batch_size']}")
+    pending = [r[0] for r in ROWS if not (work / f"{_slug(r[0])}.json").is_file()]
+    if pending:
+        lines += ["", f"Rows without a result in this run (not finished when the table was "
+                  f"written; rerun the command, finished parts are cached): {', '.join(pending)}."]
     lines += ["", "Not run here:", ""] + [f"- {x}" for x in LEFT_OUT]
     return "\n".join(lines) + "\n"
 
