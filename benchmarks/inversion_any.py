@@ -91,6 +91,17 @@ def teacher_for(work: Path, name: str, dataset: str, spec, epochs: int):
     return load_model(path)
 
 
+def real_subset(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` training indices, classes as balanced as the synthesized labels (a random pick
+    per class).  The first ``n`` rows will not do: mnist5k is stored sorted by class."""
+    gen = torch.Generator().manual_seed(seed)
+    per_class = [c_idx[torch.randperm(len(c_idx), generator=gen)]
+                 for c in range(int(labels.max()) + 1)
+                 if len(c_idx := torch.nonzero(labels == c).flatten())]
+    order = [idx[i] for i in range(max(map(len, per_class))) for idx in per_class if i < len(idx)]
+    return torch.stack(order[:n])
+
+
 def run_row(a) -> dict:
     from synth.data import input_range, load_dataset
     from synth.distill import DistillConfig, distill
@@ -114,10 +125,11 @@ def run_row(a) -> dict:
         cache.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"images": x, "labels": r.labels, "stats": json.dumps(stats)}, cache)
     n_real = min(IMAGES, len(data.y_train))
+    real_x = data.x_train[real_subset(data.y_train, n_real)]
     jitter = config.jitter if data.is_image else 0
     students = {"synthesized": [], "real": []}
     for seed in range(a.seeds):
-        for source, inputs in (("synthesized", x), ("real", data.x_train[:n_real])):
+        for source, inputs in (("synthesized", x), ("real", real_x)):
             torch.manual_seed(seed)
             student = build(STUDENTS[dataset], data.input_shape, data.num_classes)
             m = distill(student, teacher, inputs, data,
