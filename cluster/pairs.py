@@ -233,6 +233,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     from cluster.pool import ResilientActorPool
     from synth.checkpoint import read_checkpoint_and_checksum
     from synth.data import write_parquet
+    from synth.inversion import fidelity_warning
     from synth.models import batchnorm_layers
 
     # the teacher file is read and checked once here; actors get the payload through the
@@ -344,4 +345,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                    fidelity=correct / max(1, summary["images_written"]))
     if kd is not None:
         summary["student_kd_steps"] = kd_steps
+    warning = fidelity_warning(summary["fidelity"], config.min_fidelity, config.iterations)
+    if warning:
+        summary["warning"] = warning
     return summary

@@ -162,9 +162,14 @@ def run_synthesis_stage(ctx) -> dict:
     """ADI synthesis with ``pairs`` teacher/student actors into ``synthetic/`` (Parquet): each
     pair's student learns by KD between rounds (cluster.pairs)."""
     from cluster.pairs import run_synthesis
-    from synth.inversion import InversionConfig
+    from synth.checkpoint import load_model
+    from synth.data import input_range
+    from synth.inversion import settings_for
     c, cfg = ctx.config.synthesis, ctx.config
-    inversion = InversionConfig.preset(c.preset, **{"device": cfg.device, **c.inversion})
+    teacher = load_model(ctx.path("teacher.pt"))  # settings follow the teacher's input
+    inversion = settings_for(teacher, c.preset,
+                             value_range=input_range(teacher.checkpoint_info["dataset"]),
+                             **{"device": cfg.device, **c.inversion})
     ctx.connect_ray()
     out = "synthetic"
     summary = run_synthesis(str(ctx.output("teacher")), str(ctx.path(out)),
@@ -187,7 +192,7 @@ def _image_grid(ctx, dataset: str) -> str | None:
                    dtype=np.float32).reshape((table.num_rows,) + shape)
     y = torch.from_numpy(table.column("label").to_numpy().astype(np.int64))
     save_class_grid(ctx.path("images.png"), torch.from_numpy(x), y, int(meta["num_classes"]),
-                    meta["mean"], meta["std"])
+                    meta["mean"], meta["std"], class_names=meta.get("class_names"))
     return "images.png"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import pickle
 from pathlib import Path
@@ -44,6 +45,8 @@ class Dataset:
     std: list[float]
     seed: int = 0              # the split seed (load_dataset's); checkpoints record it
     extra: dict = dataclasses.field(default_factory=dict)  # e.g. a sequence set's padding
+    value_range: tuple[list[float], list[float]] | None = None  # tabular: train min/max per
+                                                                # feature, raw units
 
     @property
     def is_image(self) -> bool:
@@ -74,14 +77,18 @@ class Dataset:
         return which
 
     def pixel_range(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Valid normalized range per channel for raw pixels in [0, 1] (images only)."""
-        return pixel_range(self.metadata())
+        """Valid normalized range of an input (``input_range``): per channel for images, per
+        feature for tabular sets."""
+        return input_range(self.metadata())
 
     def metadata(self) -> dict:
-        return {"name": self.name, "input_shape": list(self.input_shape),
+        meta = {"name": self.name, "input_shape": list(self.input_shape),
                 "num_classes": self.num_classes, "class_names": list(self.class_names),
                 "mean": list(self.mean), "std": list(self.std), "split_seed": int(self.seed),
                 **self.extra}
+        if self.value_range is not None:
+            meta["value_range"] = [list(self.value_range[0]), list(self.value_range[1])]
+        return meta
 
     def summary(self) -> str:
         return (f"{self.name}: input {tuple(self.input_shape)}, {self.num_classes} classes, "
@@ -151,15 +158,20 @@ def _tabular_dataset(name, x: np.ndarray, y: np.ndarray, class_names, seed) -> D
     mean = x[train].mean(axis=0)
     std = x[train].std(axis=0) + 1e-8
     xn = ((x - mean) / std).astype(np.float32)
-    return _make(name, xn, y, train, val, test, (x.shape[1],), class_names, mean, std)
+    value_range = (x[train].min(axis=0).tolist(), x[train].max(axis=0).tolist())
+    return _make(name, xn, y, train, val, test, (x.shape[1],), class_names, mean, std,
+                 value_range)
 
 
-def _make(name, xn, y, train, val, test, shape, class_names, mean, std) -> Dataset:
+def _make(name, xn, y, train, val, test, shape, class_names, mean, std,
+          value_range=None) -> Dataset:
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731
+    if value_range is not None:
+        value_range = ([float(v) for v in value_range[0]], [float(v) for v in value_range[1]])
     return Dataset(name, t(xn[train]), t(y[train]), t(xn[val]), t(y[val]), t(xn[test]),
                    t(y[test]), tuple(int(s) for s in shape), int(len(class_names)),
                    [str(c) for c in class_names], [float(m) for m in np.atleast_1d(mean)],
-                   [float(s) for s in np.atleast_1d(std)])
+                   [float(s) for s in np.atleast_1d(std)], value_range)
 
 
 # --------------------------------------------------------------------------- bundled
@@ -465,15 +477,31 @@ def _parquet(path: str, seed: int) -> Dataset:
                             f"validation slice") from None
         train, val, test = np.sort(train), np.sort(val), np.array([], dtype=np.int64)
     return _make(f"parquet:{path}", x, y, train, val, test, shape, names,
-                 np.asarray(meta["mean"]), np.asarray(meta["std"]))
+                 np.asarray(meta["mean"]), np.asarray(meta["std"]), meta.get("value_range"))
 
 
-def pixel_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """Valid normalized range per channel for raw pixels in [0, 1], from a data set's (or a
-    checkpoint's) metadata: (0 - mean) / std and (1 - mean) / std."""
+def input_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Valid normalized range (lo, hi) of one input, from a data set's (or a checkpoint's)
+    metadata, shaped to broadcast against a batch of inputs:
+
+    * images (``input_shape`` C, H, W): raw pixels in [0, 1], so (0 - mean) / std and
+      (1 - mean) / std per channel, shape (C, 1, 1);
+    * feature vectors (``input_shape`` F): the training split's raw min/max per feature
+      (``value_range``) normalized the same way, shape (F,); a set without a recorded range
+      gets (-inf, inf) (no clipping).
+    """
     if not meta.get("mean") or not meta.get("std"):
         raise UserError("teacher checkpoint has no data-set normalization (mean/std); "
                         "train it with `nnsynth train` so the metadata is stored")
-    mean = torch.tensor(meta["mean"], dtype=torch.float32).view(-1, 1, 1)
-    std = torch.tensor(meta["std"], dtype=torch.float32).view(-1, 1, 1)
-    return (0.0 - mean) / std, (1.0 - mean) / std
+    mean = torch.tensor(meta["mean"], dtype=torch.float32)
+    std = torch.tensor(meta["std"], dtype=torch.float32)
+    if len(meta.get("input_shape") or (0, 0, 0)) == 3:
+        mean, std = mean.view(-1, 1, 1), std.view(-1, 1, 1)
+        return (0.0 - mean) / std, (1.0 - mean) / std
+    if meta.get("value_range"):
+        raw_lo, raw_hi = (torch.tensor(v, dtype=torch.float32) for v in meta["value_range"])
+        return (raw_lo - mean) / std, (raw_hi - mean) / std
+    return torch.full_like(mean, -math.inf), torch.full_like(mean, math.inf)
+
+
+pixel_range = input_range  # the image-only name it had first

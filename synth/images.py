@@ -1,11 +1,19 @@
-"""PNG grids of (synthesized) images, per class, for eyeballing an inversion run."""
+"""PNG grids of (synthesized) inputs, one row per class with its name, for eyeballing an
+inversion run.  Small images are upscaled (nearest neighbour) to a readable cell size; feature
+vectors (tabular sets) are drawn as one strip of coloured cells per sample (blue below the
+training mean, red above, white at it; saturated at 3 standard deviations)."""
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
+
+MIN_CELL = 56        # px: the shorter side of one upscaled image (an 8x8 digit becomes 56x56)
+FEATURE_CELL = 12    # px per feature of a tabular sample
+PAD = 2              # px between cells
 
 
 def denormalize(x: torch.Tensor, mean, std) -> torch.Tensor:
@@ -15,29 +23,72 @@ def denormalize(x: torch.Tensor, mean, std) -> torch.Tensor:
     return (x * std + mean).clamp(0, 1)
 
 
+def feature_colors(x: torch.Tensor, limit: float = 3.0) -> torch.Tensor:
+    """Normalized feature vectors (N, F) -> RGB strips (N, 3, 1, F) in [0, 1]: a diverging
+    blue-white-red map of the z-score, saturated at +-``limit``."""
+    z = (x.detach().float() / limit).clamp(-1, 1)
+    pos, neg = z.clamp(min=0), (-z).clamp(min=0)
+    rgb = torch.stack([1 - neg, 1 - pos - neg, 1 - pos], dim=1)  # white at 0
+    return rgb[:, :, None, :]
+
+
+def cell_scale(h: int, w: int, tabular: bool = False) -> tuple[int, int]:
+    """Integer upscaling (vertical, horizontal) of one input for a readable cell."""
+    if tabular:
+        return FEATURE_CELL, FEATURE_CELL
+    s = max(1, math.ceil(MIN_CELL / max(1, min(h, w))))
+    return s, s
+
+
 def class_grid(images: torch.Tensor, labels: torch.Tensor, num_classes: int, mean, std,
                per_class: int = 8, pad: int = 1) -> np.ndarray:
-    """uint8 (rows*H', cols*W', C) array: one row per class, up to ``per_class`` samples."""
-    x = denormalize(images.detach().cpu().float(), mean, std)
+    """uint8 (rows*H', cols*W', C) array at native resolution: one row per class, up to
+    ``per_class`` samples (images) or ``per_class`` stacked strips (feature vectors)."""
+    x = images.detach().cpu().float()
+    tabular = x.dim() == 2
+    x = feature_colors(x) if tabular else denormalize(x, mean, std)
     n, c, h, w = x.shape
-    grid = np.ones((num_classes * (h + pad) + pad, per_class * (w + pad) + pad, c), np.float32)
+    cols, rows_per = (1, per_class) if tabular else (per_class, 1)
+    cell_h = rows_per * h
+    grid = np.ones((num_classes * (cell_h + pad) + pad, cols * (w + pad) + pad, c), np.float32)
     for k in range(num_classes):
         picks = torch.nonzero(labels.cpu() == k).flatten()[:per_class]
         for j, i in enumerate(picks.tolist()):
-            top, left = pad + k * (h + pad), pad + j * (w + pad)
+            top = pad + k * (cell_h + pad) + (j * h if tabular else 0)
+            left = pad + (0 if tabular else j * (w + pad))
             grid[top:top + h, left:left + w] = x[i].permute(1, 2, 0).numpy()
     return (grid * 255).round().astype(np.uint8)
 
 
 def save_class_grid(path: str | os.PathLike, images, labels, num_classes: int, mean, std,
-                    per_class: int = 8, scale: int = 2) -> Path:
-    """Write the grid as a PNG atomically (nearest-neighbour upscaled ``scale`` times)."""
-    from PIL import Image
-    arr = class_grid(images, labels, num_classes, mean, std, per_class)
-    img = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+                    per_class: int = 8, class_names=None, scale: int | None = None) -> Path:
+    """Write the grid as a PNG atomically: one row per class, its name on the left, each input
+    upscaled to a readable size (``cell_scale``; ``scale`` forces a factor)."""
+    from PIL import Image, ImageDraw, ImageFont
+    x = images.detach().cpu().float()
+    tabular = x.dim() == 2
+    h, w = (1, x.shape[1]) if tabular else tuple(x.shape[-2:])
+    sy, sx = (scale, scale) if scale else cell_scale(h, w, tabular)
+    arr = class_grid(x, labels, num_classes, mean, std, per_class, pad=0)
+    cell_h = (per_class if tabular else 1) * h
+    cols = 1 if tabular else per_class
+    names = [str(n) for n in (class_names or range(num_classes))]
+    font = ImageFont.load_default()
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    label_w = PAD * 3 + max(int(probe.textlength(n, font=font)) for n in names)
+    ch, cw = cell_h * sy, w * sx
+    canvas = Image.new("RGB", (label_w + cols * (cw + PAD) + PAD,
+                               num_classes * (ch + PAD) + PAD), "white")
+    draw = ImageDraw.Draw(canvas)
+    for k in range(num_classes):
+        top = PAD + k * (ch + PAD)
+        draw.text((PAD, top + ch // 2 - 5), names[k], fill="black", font=font)
+        for j in range(cols):
+            block = arr[k * cell_h:(k + 1) * cell_h, j * w:(j + 1) * w]
+            tile = Image.fromarray(block[..., 0] if block.shape[2] == 1 else block)
+            canvas.paste(tile.convert("RGB").resize((cw, ch), Image.NEAREST),
+                         (label_w + j * (cw + PAD), top))
     from synth.files import atomic_path
     with atomic_path(path) as tmp:
-        img.save(tmp, format="PNG")
+        canvas.save(tmp, format="PNG")
     return Path(path)

@@ -12,15 +12,27 @@ Random noise x is optimized into class-conditional images for a frozen teacher:
   where the student disagrees with the teacher.
 
 The BN statistics come from forward hooks registered once per ``synthesize`` call (not per
-step).  Adam on the pixels with linear warm-up and cosine decay, random jitter (roll) and
-flips each step, an optional low-resolution first phase, clipping to the data set's valid
-normalized range, and the lowest-loss snapshot of each batch is kept.  A batch stops early
-once the teacher classifies (almost) all of it as its targets and the loss has stopped
-falling: the main speed lever against the reference's fixed 2k iterations.
+step).  Adam on the inputs with linear warm-up and cosine decay, random jitter (roll) and
+flips each step (images only), an optional low-resolution first phase, clipping to the data
+set's valid normalized range (``synth.data.input_range``).  Any BatchNorm teacher inverts:
+images (C, H, W) and feature vectors (F,) for MLPs with BatchNorm1d alike.
+
+Stopping rule (per batch, checked every ``check_every`` iterations, within the cap
+``iterations``): stop once (a) the teacher assigns at least ``stop_fidelity`` of the *clean*
+(un-augmented) batch to its targets and (b) the objective has converged -- its mean over the
+last window fell by less than ``stop_tolerance`` relative to the window before.  Easy
+teachers stop after a few hundred iterations (the speed lever against the reference's fixed
+2k); a batch that the teacher does not yet recognize runs on to the cap.  The snapshot kept
+is the check with the highest clean fidelity (ties: the lowest window loss).
+
+``settings_for(input_shape)`` derives the settings from the teacher's input instead of a
+fixed table: the nearest preset is the starting point and jitter, flips, priors and the
+learning rate follow the input's size, channels and value range.
 """
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 
@@ -34,6 +46,8 @@ from synth.device import pick_device
 from synth.errors import UserError
 from synth.models import batchnorm_layers
 from synth.train import lr_factor
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +75,7 @@ class InversionConfig(Config):
     min_iterations: int = 100
     stop_fidelity: float = 1.0        # fraction of the batch the teacher must assign to its target
     stop_tolerance: float = 0.02      # relative loss decrease per check window below which we stop
+    min_fidelity: float = 0.95        # below this at the end: a warning (``fidelity_warning``)
     device: str = "auto"
 
     def validate(self) -> None:
@@ -82,10 +97,12 @@ class InversionConfig(Config):
         check_range("min_iterations", self.min_iterations, 0, None, integer=True)
         check_range("stop_fidelity", self.stop_fidelity, 0, 1)
         check_range("stop_tolerance", self.stop_tolerance, 0, 1)
+        check_range("min_fidelity", self.min_fidelity, 0, 1)
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "InversionConfig":
-        """``mnist28`` (1x28x28), ``cifar32`` (3x32x32), ``imagenet224`` (3x224x224)."""
+        """``mnist28`` (1x28x28), ``cifar32`` (3x32x32), ``imagenet224`` (3x224x224),
+        ``tabular`` (feature vectors); ``settings_for`` adapts one to a teacher's input."""
         if name not in PRESETS:
             raise UserError(f"unknown inversion preset {short_repr(name)}; known: {', '.join(PRESETS)}")
         return cls.from_dict({**PRESETS[name], **overrides})
@@ -103,7 +120,101 @@ PRESETS: dict[str, dict] = {
                         lowres_iterations=2000, lowres_factor=2, warmup_iterations=100,
                         bn_weight=0.01, first_bn_multiplier=10.0, tv_l1_weight=0.0,
                         tv_l2_weight=1e-4, l2_weight=1e-5, min_iterations=500),
+    # Feature vectors (MLPs with BatchNorm1d): no spatial prior, no jitter or flips.
+    "tabular": dict(iterations=2000, batch_size=256, lr=0.1, jitter=0, flip=False,
+                    bn_weight=1.0, first_bn_multiplier=10.0, tv_l2_weight=0.0, l2_weight=1e-5),
 }
+PRESET_SIZES = {"mnist28": (1, 28, 28), "cifar32": (3, 32, 32), "imagenet224": (3, 224, 224)}
+REFERENCE_BN_LAYERS = 4     # LeNet-5-BN, the teacher the presets were tuned on
+REFERENCE_SPAN = 1 / 0.3083  # normalized width of an mnist5k pixel's valid range, 1 / std
+
+
+def preset_for(input_shape) -> str:
+    """The preset nearest to ``input_shape``: ``tabular`` for feature vectors, else the image
+    preset closest in (log) side length, channels breaking ties."""
+    shape = tuple(int(v) for v in input_shape)
+    if len(shape) != 3:
+        return "tabular"
+    c, h, w = shape
+    side = math.sqrt(h * w)
+    return min(PRESET_SIZES, key=lambda k: (abs(math.log(side / PRESET_SIZES[k][1])),
+                                            PRESET_SIZES[k][0] != c))
+
+
+def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
+                 value_range: tuple | None = None, **overrides) -> InversionConfig:
+    """Inversion settings that follow the teacher (the one place that maps a teacher or an
+    input shape to settings; every command calls it).  ``teacher`` is a model (its
+    ``input_shape`` and BatchNorm layers are read) or just an input shape.
+
+    The starting point is ``preset`` (default: ``preset_for(input_shape)``); what depends on
+    the input is then scaled from the preset's own size to this one:
+
+    * jitter (px) in proportion to the side length (+-2 px at 28-32 px, +-30 at 224, as in the
+      paper; +-1 px at 8x8), none for feature vectors;
+    * flips only when ``flip=True`` (the user says the data is mirror-invariant: digits and
+      text are not), whatever the preset says;
+    * TV prior (mean squared neighbour difference) by (side / preset side)^2: neighbour
+      differences of a natural image grow as its resolution falls; none for feature vectors;
+    * L2 prior (norm of the whole input) by sqrt(preset size / input size), so its pull per
+      value does not depend on the input size;
+    * Adam's step size by the width of the valid normalized range (``value_range`` = (lo,
+      hi), from ``synth.data.input_range``) relative to an mnist pixel's, clipped to
+      [0.5x, 2x];
+    * the low-resolution phase only for inputs of 64 px and more;
+    * the BatchNorm term (a sum over layers, Eq. 4) by ``REFERENCE_BN_LAYERS`` / the teacher's
+      BatchNorm layer count when it has more: a ResNet-18's 20 layers would otherwise outweigh
+      the cross-entropy that makes the inputs look like their class to the teacher;
+    * the x10 on the first BN layer only where that layer normalizes convolution channels
+      (local, low-level statistics, as in the reference code); where it follows a dense layer
+      of the whole input (an MLP) x10 swamps the cross-entropy (a BN MLP on digits: fidelity
+      0.3 instead of 1.0 after 150 iterations), so it is x1 there.
+
+    ``overrides`` (any ``InversionConfig`` field) win over all of this."""
+    shape = tuple(int(v) for v in getattr(teacher, "input_shape", teacher))
+    layers, first_dense = 0, False
+    if isinstance(teacher, nn.Module):
+        bns = batchnorm_layers(teacher)
+        layers, first_dense = len(bns), bool(bns) and isinstance(bns[0], nn.BatchNorm1d)
+    name = preset or preset_for(shape)
+    if name not in PRESETS:
+        raise UserError(f"unknown inversion preset {name!r}; known: {', '.join(PRESETS)}")
+    base = dict(PRESETS[name])
+    values = dict(base, flip=bool(flip))
+    numel = math.prod(shape)
+    if len(shape) == 3:
+        ref = PRESET_SIZES.get(name, (1, 28, 28))
+        ratio = math.sqrt(shape[1] * shape[2]) / ref[1]
+        values["jitter"] = max(1, round(base["jitter"] * ratio)) if base["jitter"] else 0
+        values["tv_l1_weight"] = base.get("tv_l1_weight", 0.0) * ratio ** 2
+        values["tv_l2_weight"] = base["tv_l2_weight"] * ratio ** 2
+        values["l2_weight"] = base["l2_weight"] * math.sqrt(math.prod(ref) / numel)
+        if min(shape[1:]) < 64:
+            values["lowres_iterations"] = 0
+    else:
+        values.update(jitter=0, flip=False, tv_l1_weight=0.0, tv_l2_weight=0.0, lowres_iterations=0)
+    if layers > REFERENCE_BN_LAYERS:
+        values["bn_weight"] = base["bn_weight"] * REFERENCE_BN_LAYERS / layers
+    if first_dense:
+        values["first_bn_multiplier"] = 1.0
+    if value_range is not None:
+        lo, hi = (torch.as_tensor(v, dtype=torch.float32) for v in value_range)
+        span = float(torch.median((hi - lo).flatten()))
+        if math.isfinite(span) and span > 0:
+            values["lr"] = base["lr"] * min(2.0, max(0.5, span / REFERENCE_SPAN))
+    values.update(overrides)
+    return InversionConfig.from_dict(values)
+
+
+def fidelity_warning(fidelity: float, min_fidelity: float, iterations=None) -> str | None:
+    """One line when a synthesized set is below ``min_fidelity`` (else None)."""
+    if fidelity >= min_fidelity:
+        return None
+    where = f" with up to {iterations} iterations per batch" if iterations else ""
+    return (f"inversion reached fidelity {fidelity:.3f}{where} (below {min_fidelity:g}): the "
+            f"teacher assigns only {100 * fidelity:.1f}% of the synthesized inputs to their target "
+            f"class, so the set is a poor stand-in for its data (raise the iteration cap, or "
+            f"check the teacher)")
 
 
 @dataclasses.dataclass
@@ -210,7 +321,7 @@ def _objective(teacher, student, hooks, x, labels, config: InversionConfig):
     hooks.active = False
     bn = hooks.loss(config.first_bn_multiplier)
     per_image = config.ce_weight * F.cross_entropy(logits, labels, reduction="none")
-    if config.tv_l1_weight or config.tv_l2_weight:
+    if (config.tv_l1_weight or config.tv_l2_weight) and x.dim() == 4:
         tv1, tv2 = total_variation(x)
         per_image = per_image + config.tv_l1_weight * tv1 + config.tv_l2_weight * tv2
     if config.l2_weight:
@@ -222,7 +333,10 @@ def _objective(teacher, student, hooks, x, labels, config: InversionConfig):
 
 
 def _augment(x: torch.Tensor, jitter: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
-    """Random roll by up to +-jitter pixels and a random horizontal flip of the whole batch."""
+    """Random roll by up to +-jitter pixels and a random horizontal flip of the whole batch
+    (images; feature vectors pass unchanged)."""
+    if x.dim() != 4:
+        return x
     if jitter:
         ox, oy = (int(v) for v in torch.randint(-jitter, jitter + 1, (2,), generator=gen))
         if ox or oy:
@@ -232,54 +346,69 @@ def _augment(x: torch.Tensor, jitter: int, flip: bool, gen: torch.Generator) -> 
     return x
 
 
+def _lowres_factor(shape, config) -> int:
+    return config.lowres_factor if config.lowres_iterations and len(shape) == 3 else 1
+
+
 def _initial_noise(n, shape, config, lo, hi, gen, device) -> torch.Tensor:
     """Gaussian noise in normalized units, clipped; at low resolution for a low-res phase."""
-    c, h, w = shape
-    f = config.lowres_factor if config.lowres_iterations else 1
-    x = torch.randn((n, c, h // f, w // f), generator=gen).to(device)
+    f = _lowres_factor(shape, config)
+    if f > 1:
+        shape = (shape[0], shape[1] // f, shape[2] // f)
+    x = torch.randn((n,) + tuple(shape), generator=gen).to(device)
     return torch.max(torch.min(x, hi), lo)
 
 
+def _full_size(x: torch.Tensor, shape, f: int) -> torch.Tensor:
+    return F.interpolate(x, size=tuple(shape[1:]), mode="nearest") if f > 1 else x
+
+
 def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=None):
-    """Optimize one batch from noise ``x0``; returns (best images, stats)."""
-    c, h, w = teacher.input_shape
-    f = config.lowres_factor if config.lowres_iterations else 1
+    """Optimize one batch from noise ``x0``; returns (kept inputs, stats).  The stopping rule
+    and the kept snapshot are described in the module docstring."""
+    shape = teacher.input_shape
+    f = _lowres_factor(shape, config)
     x = x0.clone().requires_grad_(True)
     opt = torch.optim.Adam([x], lr=config.lr, betas=tuple(config.betas), eps=1e-8)
-    best_loss, best_x = math.inf, None
-    last_check, fidelity, it = math.inf, 0.0, 0
+    best, best_x = (-1.0, -math.inf), None   # (clean fidelity, -window loss) of the snapshot
+    last_window, window, steps, fidelity, it = math.inf, None, 0, 0.0, 0
     for it in range(config.iterations):
         if f > 1 and it == config.lowres_iterations:  # end of the low-resolution phase
-            x = F.interpolate(x.detach(), size=(h, w), mode="nearest").requires_grad_(True)
+            x = _full_size(x.detach(), shape, f).requires_grad_(True)
             opt = torch.optim.Adam([x], lr=config.lr, betas=tuple(config.betas), eps=1e-8)
-            f, best_loss, last_check = 1, math.inf, math.inf
+            f, best, last_window = 1, (-1.0, -math.inf), math.inf
         for g in opt.param_groups:
             g["lr"] = config.lr * lr_factor(it, config.iterations, config.warmup_iterations,
                                             config.schedule)
-        full = F.interpolate(x, size=(h, w), mode="nearest") if f > 1 else x
-        loss, _, logits, _ = _objective(teacher, student, hooks,
-                                        _augment(full, config.jitter, config.flip, gen),
-                                        labels, config)
+        loss, _, _, _ = _objective(teacher, student, hooks,
+                                   _augment(_full_size(x, shape, f), config.jitter, config.flip,
+                                            gen), labels, config)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         with torch.no_grad():
             x.data = torch.max(torch.min(x.data, hi), lo)
+            window = loss.detach() if window is None else window + loss.detach()
+        steps += 1
         if bar is not None:
             bar.update(1)
         if (it + 1) % config.check_every == 0 or it + 1 == config.iterations:
-            value = float(loss.detach())  # the only host sync, once per window
-            fidelity = float((logits.argmax(1) == labels).float().mean())
-            if f == 1 and value < best_loss:
-                best_loss, best_x = value, x.detach().clone()
-            converged = (last_check - value) < config.stop_tolerance * abs(last_check)
-            last_check = value
-            if (config.early_stop and f == 1 and it + 1 >= config.min_iterations
+            value = float(window) / steps  # the host syncs happen here, once per window
+            window, steps = None, 0
+            if f > 1:
+                continue
+            with torch.no_grad():  # fidelity of the clean batch, as it will be written
+                fidelity = float((teacher(x).argmax(1) == labels).float().mean())
+            if (fidelity, -value) > best:
+                best, best_x = (fidelity, -value), x.detach().clone()
+            converged = (last_window - value) < config.stop_tolerance * abs(last_window)
+            last_window = value
+            if (config.early_stop and it + 1 >= config.min_iterations
                     and fidelity >= config.stop_fidelity and converged):
                 break
     if best_x is None:
-        best_x = x.detach().clone()
-    return best_x, {"iterations": it + 1}
+        best_x = _full_size(x.detach(), shape, f).clone()
+    return best_x, {"iterations": it + 1, "batch_fidelity": max(best[0], 0.0)}
 
 
 @torch.no_grad()
@@ -293,15 +422,17 @@ def _evaluate(teacher, student, hooks, x, labels, config):
 def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig | None = None, *,
                pixel_range: tuple[torch.Tensor, torch.Tensor], student: nn.Module | None = None,
                seed: int = 0, progress: bool = False) -> InversionResult:
-    """Invert ``teacher`` into one image per entry of ``labels`` (batches of
-    ``config.batch_size``).  ``pixel_range`` = (lo, hi) per channel in normalized units
-    (``Dataset.pixel_range()``); ``student`` turns on the ADI competition term."""
-    config = config or InversionConfig()
+    """Invert ``teacher`` into one input per entry of ``labels`` (batches of
+    ``config.batch_size``).  ``pixel_range`` = (lo, hi) in normalized units, per channel for
+    images and per feature for feature vectors (``synth.data.input_range``); ``student`` turns
+    on the ADI competition term.  Default settings: ``settings_for(teacher)``."""
     if not batchnorm_layers(teacher):
         raise UserError("teacher has no BatchNorm layers: DeepInversion needs their running "
                         "statistics (train a model with bn=true)")
-    if len(getattr(teacher, "input_shape", ())) != 3:
-        raise UserError("teacher must be an image model with input_shape (C, H, W)")
+    if len(getattr(teacher, "input_shape", ())) not in (1, 3):
+        raise UserError(f"teacher must take images (C, H, W) or feature vectors (F,), got "
+                        f"input_shape {tuple(getattr(teacher, 'input_shape', ()))}")
+    config = config or settings_for(teacher, value_range=pixel_range)
     labels = torch.as_tensor(labels, dtype=torch.long).flatten()
     if len(labels) == 0:
         raise UserError("labels must contain at least one class index")
@@ -309,13 +440,14 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
         raise UserError(f"labels must be in [0, {teacher.num_classes}), got "
                         f"[{int(labels.min())}, {int(labels.max())}]")
     device = pick_device(config.device)
-    lo, hi = (torch.as_tensor(t, dtype=torch.float32).reshape(-1, 1, 1).to(device)
-              for t in pixel_range)
+    image = len(teacher.input_shape) == 3
+    lo, hi = (torch.as_tensor(t, dtype=torch.float32).reshape((-1, 1, 1) if image else (-1,))
+              .to(device) for t in pixel_range)
     gen = torch.Generator().manual_seed(int(seed))
     teacher.to(device)
     if student is not None:
         student.to(device)
-    images, confs, losses, iters, bn0, bn1 = [], [], [], [], [], []
+    images, confs, losses, iters, bn0, bn1, start_loss, start_hits = [], [], [], [], [], [], [], []
     start = time.perf_counter()
     hooks = BNFeatureHooks(teacher)
     bar = tqdm(total=0, desc="invert", disable=not progress, leave=False)
@@ -326,8 +458,10 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
                 bar.total += config.iterations
                 bar.refresh()
                 x0 = _initial_noise(len(y), teacher.input_shape, config, lo, hi, gen, device)
-                noise = F.interpolate(x0, size=teacher.input_shape[1:], mode="nearest")
-                bn0.append(_evaluate(teacher, student, hooks, noise, y, config)[3])
+                noise = _full_size(x0, teacher.input_shape, _lowres_factor(teacher.input_shape,
+                                                                           config))
+                per_image, _, hits, bn = _evaluate(teacher, student, hooks, noise, y, config)
+                bn0.append(bn), start_loss.append(per_image.cpu()), start_hits.append(hits.cpu())
                 x, st = _invert_batch(teacher, student, hooks, x0, y, config, lo, hi, gen, bar)
                 bar.update(config.iterations - st["iterations"])
                 per_image, conf, _, bn = _evaluate(teacher, student, hooks, x, y, config)
@@ -341,23 +475,21 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
     with torch.no_grad(), _Frozen(teacher):
         pred = torch.cat([teacher(images[i:i + 1024].to(device)).argmax(1).cpu()
                           for i in range(0, len(images), 1024)])
+    fidelity = float((pred == labels).float().mean())
     stats = {"batches": len(iters), "iterations": iters, "mean_iterations": sum(iters) / len(iters),
              "bn_loss_initial": sum(bn0) / len(bn0), "bn_loss_final": sum(bn1) / len(bn1),
-             "fidelity": float((pred == labels).float().mean()),
-             "seconds": round(seconds, 3), "images_per_second": len(labels) / max(seconds, 1e-9),
-             "device": str(device)}
+             "loss_initial": float(torch.cat(start_loss).mean()),
+             "loss_final": float(torch.cat(losses).mean()),  # per input, without the BN term
+             "fidelity_initial": float(torch.cat(start_hits).float().mean()),
+             "fidelity": fidelity, "seconds": round(seconds, 3),
+             "images_per_second": len(labels) / max(seconds, 1e-9), "device": str(device)}
+    warning = fidelity_warning(fidelity, config.min_fidelity, config.iterations)
+    if warning:
+        stats["warning"] = warning
+        log.warning(warning)
     return InversionResult(images, labels.clone(), conf, torch.cat(losses), stats)
 
 
 def balanced_labels(num_images: int, num_classes: int, offset: int = 0) -> torch.Tensor:
     """``num_images`` class indices cycling through all classes (counts differ by at most 1)."""
     return (torch.arange(num_images) + offset) % num_classes
-
-
-# The preset for an input's spatial size (last dimension), cifar32 for anything else.
-PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
-
-
-def preset_for_shape(input_shape) -> str:
-    """The inversion preset for a model's ``input_shape`` (C, H, W): by its width."""
-    return PRESET_BY_SIZE.get(tuple(input_shape)[-1], "cifar32")

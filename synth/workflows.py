@@ -18,7 +18,7 @@ from typing import Any, Callable
 import torch
 
 from synth.checkpoint import checkpoint_dataset, load_model, recorded_split_seed, save_checkpoint
-from synth.data import Dataset, load_dataset, load_synthesized, pixel_range
+from synth.data import Dataset, input_range, load_dataset, load_synthesized
 from synth.config import short_repr
 from synth.errors import UserError
 from synth.train import fit as local_fit
@@ -39,16 +39,17 @@ def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images
                        option: str = "--synth"):
     """(x, y, set): a synthesized Parquet set's images (train + val) when ``synth_dir`` is
     given, else ``num_images`` DeepInversion images inverted here (set None)."""
-    from synth.inversion import InversionConfig, balanced_labels, preset_for_shape, synthesize
+    from synth.inversion import balanced_labels, settings_for, synthesize
     if synth_dir is not None:
         found = load_synthesized(synth_dir, model.input_shape, option=option, owner="model",
                                  seed=seed)
         return (torch.cat([found.x_train, found.x_val]),
                 torch.cat([found.y_train, found.y_val]), found)
-    inv = InversionConfig.preset(preset_for_shape(model.input_shape), iterations=iterations,
-                                 device=device, min_iterations=min(iterations, 100))
+    value_range = input_range(model.checkpoint_info["dataset"])
+    inv = settings_for(model, value_range=value_range, iterations=iterations, device=device,
+                       min_iterations=min(iterations, 100))
     result = synthesize(model, balanced_labels(num_images, model.num_classes), inv,
-                        pixel_range=pixel_range(model.checkpoint_info["dataset"]), seed=seed,
+                        pixel_range=value_range, seed=seed,
                         progress=progress)
     return result.images, result.labels, None
 
@@ -69,7 +70,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     ``synth_dir`` (``synth.distill.distill``), or data-free by ADI rounds
     (``synth.distill.adi_distill``); saves the student to ``out``."""
     from synth.distill import adi_distill, distill
-    from synth.inversion import InversionConfig, preset_for_shape
+    from synth.inversion import settings_for
     from synth.models import batchnorm_layers, build, count_parameters
     if (synth_dir is None) == (not data_free):
         raise UserError("give exactly one of --synth DIR or --data-free")
@@ -82,11 +83,11 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
         if not batchnorm_layers(teacher):
             raise UserError(f"teacher {teacher_path} has no BatchNorm layers: --data-free "
                             f"needs them")
-        inv = InversionConfig.preset(preset_for_shape(teacher.input_shape),
-                                     device=config.device, **(
+        value_range = input_range(meta)
+        inv = settings_for(teacher, value_range=value_range, device=config.device, **(
             {"iterations": iterations, "min_iterations": min(iterations, 100)}
             if iterations else {}))
-        metrics = adi_distill(student, teacher, pixel_range(meta), config, inv, data=real)
+        metrics = adi_distill(student, teacher, value_range, config, inv, data=real)
     else:
         found = load_synthesized(synth_dir, teacher.input_shape, option="--synth",
                                  owner="teacher", seed=config.seed)
@@ -220,7 +221,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     old classes default to the recorded ones, else ``0..outputs-1``; saves to ``out``."""
     from synth.continual import (check_classes, class_subset, learn_new_classes,
                                  per_class_accuracy, synthesize_old)
-    from synth.inversion import InversionConfig, preset_for_shape
+    from synth.inversion import settings_for
     old = load_model(model_path)
     old_list = old_classes or old.checkpoint_info["extra"].get("classes") or list(
         range(old.num_classes))
@@ -238,9 +239,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
             found = load_synthesized(synth_dir, old.input_shape, seed=config.seed)
             synth_x = torch.cat([found.x_train, found.x_val])
         else:
-            inv = InversionConfig.preset(preset_for_shape(old.input_shape),
-                                         iterations=iterations, device=config.device,
-                                         min_iterations=min(iterations, 100))
+            inv = settings_for(old, value_range=data.pixel_range(), iterations=iterations,
+                               device=config.device, min_iterations=min(iterations, 100))
             synth_x = synthesize_old(old, num_images, data.pixel_range(), inv,
                                      seed=config.seed, progress=config.progress)
     before = per_class_accuracy(old, class_subset(data, old_list))["accuracy"]

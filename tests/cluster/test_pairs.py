@@ -95,6 +95,19 @@ def test_cli_invert_then_distill(ray_local, teacher_path, tmp_path):
     assert r.exit_code == 0, r.output
     summary = json.loads(r.output.strip().splitlines()[-1])
     assert summary["written"] == 2 and (out / "grid.png").stat().st_size > 0
+    # the settings it derived for the 8x8 teacher, and one line about the low fidelity that
+    # 10 iterations reach (issue 18)
+    assert summary["preset"] == "mnist28" and summary["settings"]["jitter"] == 1
+    assert summary["settings"]["flip"] is False and summary["settings"]["iterations"] == 10
+    if summary["fidelity"] < 0.95:
+        assert summary["warning"].startswith(f"inversion reached fidelity {summary['fidelity']:.3f}")
+        assert "warning: inversion reached fidelity" in r.output
+    # asked for a minimum: exit 2 with one line, the set is kept (resumed: nothing is redone)
+    r = CliRunner().invoke(cli, ["invert", "--teacher", str(teacher_path), "--num-images", "100",
+                                 "--iterations", "10", "--shard-size", "50", "--batch-size", "50",
+                                 "--min-fidelity", "1.0", "--out", str(out), "--json"])
+    assert r.exit_code == 2 and "error: --min-fidelity 1 not reached" in r.output, r.output
+    assert len(list(out.glob("shard-*.parquet"))) == 2
     student = tmp_path / "s.pt"
     r = CliRunner().invoke(cli, ["distill", "--teacher", str(teacher_path), "--student",
                                  json.dumps({"family": "mlp", "hidden": [16]}), "--data",
@@ -102,6 +115,24 @@ def test_cli_invert_then_distill(ray_local, teacher_path, tmp_path):
     assert r.exit_code == 0, r.output
     assert 0 <= json.loads(r.output.strip().splitlines()[-1])["test_accuracy"] <= 1
     assert student.is_file()
+
+
+def test_cli_invert_tabular_teacher(ray_local, tmp_path):
+    """A BatchNorm1d MLP on wine inverts like an image model (issue 18)."""
+    from synth.train import TrainConfig, fit
+    wine = load_dataset("wine")
+    torch.manual_seed(0)
+    mlp = build({"family": "mlp", "hidden": [32], "bn": True}, wine.input_shape, 3)
+    fit(mlp, wine, TrainConfig(epochs=5, lr=0.05, device="cpu", progress=False))
+    path = save_checkpoint(tmp_path / "wine.pt", mlp.eval(), dataset=wine.metadata())
+    out = tmp_path / "inv"
+    r = CliRunner().invoke(cli, ["invert", "--teacher", str(path), "--num-images", "30",
+                                 "--iterations", "200", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output.strip().splitlines()[-1])
+    assert summary["preset"] == "tabular" and summary["rows"] == 30
+    assert (out / "grid.png").is_file()
+    assert load_dataset(f"parquet:{out}").input_shape == (13,)
 
 
 def test_cli_errors(teacher_path, digits, tmp_path):

@@ -124,3 +124,103 @@ def test_config_and_input_errors(teacher, digits):
         synthesize(no_bn, torch.arange(10), pixel_range=digits.pixel_range())
     with pytest.raises(UserError, match="labels"):
         synthesize(teacher, torch.tensor([10]), pixel_range=digits.pixel_range())
+
+
+# --------------------------------------------------------------------------- issue 18
+def test_settings_follow_the_input():
+    from synth.inversion import PRESETS, preset_for, settings_for
+    # at a preset's own size the settings are the preset (flips only when asked for)
+    assert settings_for((1, 28, 28)) == InversionConfig.preset("mnist28")
+    assert settings_for((3, 32, 32), flip=True) == InversionConfig.preset("cifar32")
+    assert settings_for((3, 224, 224), flip=True).jitter == 30
+    # 8x8 digits: was the 32x32 RGB preset with flips and +-2 px jitter (a quarter of the image)
+    small = settings_for((1, 8, 8))
+    assert preset_for((1, 8, 8)) == "mnist28" and not small.flip and small.jitter == 1
+    assert small.tv_l2_weight < PRESETS["mnist28"]["tv_l2_weight"]
+    assert small.l2_weight > PRESETS["mnist28"]["l2_weight"]      # fewer values in the norm
+    assert settings_for((3, 64, 64)).jitter == 4                  # +-2 px at 32 scales to 64
+    tab = settings_for((13,))
+    assert preset_for((13,)) == "tabular" and tab.jitter == 0 and tab.tv_l2_weight == 0
+    # the step size follows the width of the valid range, within [0.5x, 2x]
+    wide = (torch.full((13,), -3.0), torch.full((13,), 10.0))
+    assert settings_for((13,), value_range=wide).lr == pytest.approx(2 * PRESETS["tabular"]["lr"])
+    assert settings_for((13,), lr=0.01, value_range=wide).lr == 0.01   # overrides win
+    with pytest.raises(UserError, match="preset"):
+        settings_for((1, 8, 8), "svhn")
+
+
+def test_bn_term_follows_the_teacher():
+    """A ResNet-18's 20 BN layers outweighed the cross-entropy (issue 18: 23% fidelity)."""
+    from synth.inversion import REFERENCE_BN_LAYERS, settings_for
+    from synth.models import build
+    deep = build("resnet18_w16", (1, 8, 8), 10)
+    assert settings_for(deep).bn_weight == pytest.approx(REFERENCE_BN_LAYERS / 20)
+    assert settings_for(build("lenet5_bn", (1, 28, 28), 10)).bn_weight == 1.0
+    assert settings_for(build("convnet_small", (1, 8, 8), 10)).bn_weight == 1.0
+
+
+def test_tabular_range_and_inversion(one_thread):
+    from synth.data import input_range, load_dataset
+    from synth.inversion import settings_for
+    from synth.models import build
+    from synth.train import TrainConfig, fit
+    wine = load_dataset("wine")
+    lo, hi = input_range(wine.metadata())
+    assert lo.shape == hi.shape == (13,)
+    assert torch.allclose(lo, wine.x_train.min(0).values, atol=1e-4)
+    assert torch.allclose(hi, wine.x_train.max(0).values, atol=1e-4)
+    meta = {k: v for k, v in wine.metadata().items() if k != "value_range"}
+    assert torch.isinf(input_range(meta)[0]).all()                # no range recorded: no clip
+    torch.manual_seed(0)
+    mlp = build({"family": "mlp", "hidden": [32], "bn": True}, (13,), 3)
+    fit(mlp, wine, TrainConfig(epochs=10, lr=0.05, device="cpu", progress=False))
+    r = synthesize(mlp.eval(), balanced_labels(30, 3), pixel_range=(lo, hi), seed=0,
+                   config=settings_for(mlp, value_range=(lo, hi), iterations=400, batch_size=30))
+    assert r.images.shape == (30, 13) and r.fidelity >= 0.9
+    assert r.stats["bn_loss_final"] < 0.5 * r.stats["bn_loss_initial"]
+    assert (r.images >= lo - 1e-5).all() and (r.images <= hi + 1e-5).all()
+
+
+def test_low_fidelity_is_reported(teacher, digits, caplog):
+    cfg = InversionConfig.preset("mnist28", iterations=2, batch_size=20, device="cpu")
+    with caplog.at_level("WARNING"):
+        r = synthesize(teacher, balanced_labels(20, 10), cfg, pixel_range=digits.pixel_range())
+    assert r.fidelity < 0.95
+    assert r.stats["warning"].startswith(f"inversion reached fidelity {r.fidelity:.3f}")
+    assert "fidelity" in caplog.text and "\n" not in r.stats["warning"]
+
+
+def test_stop_needs_the_clean_batch_recognized(teacher, digits):
+    """The rule stops on convergence only once the teacher assigns the batch to its targets:
+    with an unreachable fidelity it runs to the cap; with a reachable one it stops early."""
+    cfg = InversionConfig.preset("mnist28", iterations=120, batch_size=10, check_every=10,
+                                 min_iterations=10, stop_tolerance=1.0, device="cpu")
+    easy = synthesize(teacher, torch.arange(10), cfg.replace(stop_fidelity=0.5),
+                      pixel_range=digits.pixel_range())
+    assert easy.stats["iterations"][0] < 120 and easy.fidelity >= 0.5
+    never = synthesize(teacher, torch.arange(10), cfg.replace(stop_fidelity=1.0, lr=1e-4),
+                       pixel_range=digits.pixel_range())
+    assert never.stats["iterations"] == [120]
+
+
+def test_grid_is_readable(digits, tmp_path):
+    from PIL import Image
+    from synth.data import load_dataset
+    from synth.images import MIN_CELL, save_class_grid
+    path = save_class_grid(tmp_path / "g.png", digits.x_train[:200], digits.y_train[:200], 10,
+                           digits.mean, digits.std, per_class=4, class_names=digits.class_names)
+    img = Image.open(path)
+    assert img.height >= 10 * MIN_CELL and img.width >= 4 * MIN_CELL   # 8x8 was 18 px a row
+    wine = load_dataset("wine")
+    path = save_class_grid(tmp_path / "w.png", wine.x_train, wine.y_train, 3, wine.mean,
+                           wine.std, class_names=wine.class_names)
+    assert Image.open(path).width > 13 * 10
+
+
+def test_first_bn_weight_follows_the_layer():
+    """x10 on the first BN layer swamped the cross-entropy of a BN MLP (issue 18)."""
+    from synth.inversion import settings_for
+    from synth.models import build
+    mlp = build({"family": "mlp", "hidden": [64, 32], "bn": True}, (1, 8, 8), 10)
+    assert settings_for(mlp).first_bn_multiplier == 1.0
+    assert settings_for(build("lenet5_bn", (1, 28, 28), 10)).first_bn_multiplier == 10.0

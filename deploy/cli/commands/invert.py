@@ -1,10 +1,13 @@
-"""``nnsynth invert``: DeepInversion / ADI images from a teacher on K teacher/student pairs."""
+"""``nnsynth invert``: DeepInversion / ADI inputs from a teacher on K teacher/student pairs."""
 import click
 
 from cluster.limits import MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
 from deploy.cli.options import address_option, emit, json_option, num_cpus_option, seed_option
 
-PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
+# What ``nnsynth invert`` reports of the settings it derived (synth.inversion.settings_for).
+REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_weight",
+                     "first_bn_multiplier", "tv_l2_weight", "l2_weight", "lowres_iterations",
+                     "early_stop", "stop_fidelity", "min_fidelity")
 
 
 @click.command("invert")
@@ -21,8 +24,16 @@ PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
                    "DistillConfig's kd_steps_per_round).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="Maximum iterations per batch (default: the preset's).")
-@click.option("--preset", type=click.Choice(["mnist28", "cifar32", "imagenet224"]), default=None,
-              help="Default: from the teacher's input size.")
+@click.option("--preset", default=None,
+              help="Starting point (mnist28, cifar32, imagenet224, tabular: "
+                   "synth.inversion.PRESETS), adapted to the teacher's input; default: the "
+                   "nearest to its input.")
+@click.option("--flip", is_flag=True,
+              help="The data is mirror-invariant: random horizontal flips while inverting "
+                   "(off by default: flipped digits or text are other classes).")
+@click.option("--min-fidelity", type=click.FloatRange(0, 1), default=None,
+              help="Fail (exit 2) when the teacher assigns fewer of the inputs to their "
+                   "target class; without it a low fidelity is a warning.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
 @click.option("--shard-size", type=click.IntRange(1, MAX_SHARD_SIZE), default=256, show_default=True)
 @click.option("--no-early-stop", is_flag=True, help="Always run the full iteration count.")
@@ -32,18 +43,20 @@ PRESET_BY_SIZE = {28: "mnist28", 32: "cifar32", 224: "imagenet224"}
 @num_cpus_option
 @json_option
 def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iterations, preset,
-            batch_size, shard_size, no_early_stop, out, seed, address, num_cpus, as_json):
-    """Synthesize NUM_IMAGES class-balanced images into OUT (Parquet shards + grid.png)."""
+            flip, min_fidelity, batch_size, shard_size, no_early_stop, out, seed, address,
+            num_cpus, as_json):
+    """Synthesize NUM_IMAGES class-balanced inputs into OUT (Parquet shards + grid.png)."""
     import ray
     import torch
 
     from cluster.connect import connect
     from cluster.pairs import prepare_out_dir, resolve_student, run_synthesis
     from synth.checkpoint import load_model
-    from synth.data import load_dataset
+    from synth.data import input_range, load_dataset
     from synth.errors import UserError
     from synth.images import save_class_grid
-    from synth.inversion import InversionConfig
+    from synth.distill import teacher_logits
+    from synth.inversion import fidelity_warning, preset_for, settings_for
     from synth.models import batchnorm_layers
 
     if adi and student is None:
@@ -52,24 +65,24 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
     if not batchnorm_layers(model):
         raise UserError(f"teacher {teacher} has no BatchNorm layers: DeepInversion needs their "
                         f"running statistics (train it with a *_bn model)")
-    if len(model.input_shape) != 3:
-        raise UserError(f"teacher {teacher} is not an image model (input {model.input_shape})")
     if num_images < model.num_classes:
         raise UserError(f"--num-images must be >= the number of classes ({model.num_classes}), "
                         f"got {num_images}")
     if student is not None:
         resolve_student(student, model.input_shape, model.num_classes)
     prepare_out_dir(out)
-    preset = preset or PRESET_BY_SIZE.get(model.input_shape[-1], "cifar32")
+    preset = preset or preset_for(model.input_shape)
+    value_range = input_range(model.checkpoint_info["dataset"])
+    config = settings_for(model, preset, flip=flip, value_range=value_range)
     overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": not no_early_stop}
     if iterations is not None:
         overrides.update(iterations=iterations,
-                         min_iterations=min(iterations, InversionConfig.preset(preset).min_iterations),
-                         lowres_iterations=min(iterations // 2,
-                                               InversionConfig.preset(preset).lowres_iterations))
+                         min_iterations=min(iterations, config.min_iterations),
+                         lowres_iterations=min(iterations // 2, config.lowres_iterations))
     if batch_size is not None:
         overrides["batch_size"] = batch_size
-    config = InversionConfig.preset(preset, **overrides)
+    config = config.replace(**overrides)
+    threshold = config.min_fidelity if min_fidelity is None else min_fidelity  # report only
     from synth.distill import DistillConfig
     distill = DistillConfig(seed=seed, **({"kd_steps_per_round": kd_steps}
                                           if kd_steps is not None else {}))
@@ -85,6 +98,18 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
     data = load_dataset(f"parquet:{out}")
     x = torch.cat([data.x_train, data.x_val])
     y = torch.cat([data.y_train, data.y_val])
-    grid = save_class_grid(f"{out}/grid.png", x, y, data.num_classes, data.mean, data.std)
-    summary.update(preset=preset, grid=str(grid), rows=len(y))
+    grid = save_class_grid(f"{out}/grid.png", x, y, data.num_classes, data.mean, data.std,
+                           class_names=data.class_names)
+    # fidelity of the whole set on disk (resumed shards included), as the teacher sees it now
+    fidelity = float((teacher_logits(model, x).argmax(1) == y).float().mean())
+    summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,
+                   warning=fidelity_warning(fidelity, threshold, config.iterations),
+                   settings={k: getattr(config, k) for k in REPORTED_SETTINGS})
+    if summary["warning"] is None:
+        del summary["warning"]
+    else:
+        click.echo(f"warning: {summary['warning']}", err=True)
     emit(summary, as_json)
+    if min_fidelity is not None and summary.get("warning"):
+        raise UserError(f"--min-fidelity {min_fidelity:g} not reached: fidelity "
+                        f"{summary['fidelity']:.3f} (the set is kept in {out})")
