@@ -106,7 +106,8 @@ def class_subset(data: Dataset, classes: Sequence[int], offset: int = 0) -> Data
         parts += [x[keep], lut[y[keep]]]
     names = [f"output{i}" for i in range(offset)] + [data.class_names[c] for c in classes]
     return Dataset(f"{data.name}[{','.join(map(str, classes))}]", *parts, data.input_shape,
-                   offset + len(classes), names, data.mean, data.std, data.seed)
+                   offset + len(classes), names, data.mean, data.std, seed=data.seed,
+                   extra=dict(data.extra), value_range=data.value_range)
 
 
 # --------------------------------------------------------------------------- head surgery

@@ -171,7 +171,7 @@ def _make(name, xn, y, train, val, test, shape, class_names, mean, std,
     return Dataset(name, t(xn[train]), t(y[train]), t(xn[val]), t(y[val]), t(xn[test]),
                    t(y[test]), tuple(int(s) for s in shape), int(len(class_names)),
                    [str(c) for c in class_names], [float(m) for m in np.atleast_1d(mean)],
-                   [float(s) for s in np.atleast_1d(std)], value_range)
+                   [float(s) for s in np.atleast_1d(std)], value_range=value_range)
 
 
 # --------------------------------------------------------------------------- bundled
