@@ -300,6 +300,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--from-log", default=None,
                     help="render the table from a run's printed lines (the seeds it finished)")
+    ap.add_argument("--note", default="", help="with --from-log: how the runs went")
     args = ap.parse_args()
     logging.getLogger("optuna").setLevel(logging.WARNING)
     names = [SEARCHERS[int(i)] for i in args.searchers.split(",")]
@@ -330,18 +331,23 @@ def main() -> None:
                    for n in names}
         costs = {n: done[(pname, n, "cost")] for n in timed if (pname, n, "cost") in done}
         sections.append(_section(problem, results, costs, args.seeds))
+    source = (f"Rendered with `--from-log` from the lines printed by the runs in {args.from_log}"
+              " (same seeds, same code; the runs were split over processes).  " if args.from_log
+              else "")
     text = "\n".join([
-        "# Search efficiency on tabular benchmarks (lookups, no training)", "",
+        "# Search efficiency on tabular benchmarks (lookups, no training)", "", source +
         "Trials to reach within 1 point and within 0.5 points of the best configuration, "
         f"median over {args.seeds} seeds (a run that does not get there within the budget "
         "counts as beyond it); searchers propose one configuration at a time.  "
         "CPU ms per suggestion: mean (and largest) of 30 suggestions after 300 random "
         "observations, one thread.", "", *sections,
+        args.note if args.from_log else
         f"Machine load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the "
         f"end (2 cores shared with other jobs); {time.perf_counter() - started:.0f} s wall.",
         "", f"Command: `python benchmarks/search_efficiency.py --seeds {args.seeds} --problems "
         f"{args.problems} --searchers {args.searchers} --cost-searchers {args.cost_searchers} "
-        f"--jobs {args.jobs}`", ""])
+        f"--jobs {args.jobs}" + (f" --from-log {args.from_log}" if args.from_log else "") + "`",
+        ""])
     print(text)
     write_text_atomic(args.out, text)
 
@@ -364,6 +370,7 @@ def _read_log(path: str) -> dict:
 
 
 def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
+    results = {n: runs for n, runs in results.items() if runs}
     peers = [n for n in results if n.startswith(("Optuna", "regularized"))]
     lines = [f"## {problem.name}", "",
              f"{problem.size} table entries; best {problem.best:.4f}; budget {problem.budget} "
@@ -380,6 +387,9 @@ def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
         ratio = " / ".join(f"{best_peer[j] / med[name][j]:.2f}x" for j in range(len(TOLERANCES)))
         cost = f"{costs[name][0]:.0f} (max {costs[name][1]:.0f})" if name in costs else "-"
         lines.append(f"| {name} | {cols[0]} | {cols[1]} | {reached} | {ratio} | {cost} |")
+    for name, (mean, top) in costs.items():   # timed only
+        if name not in results:
+            lines.append(f"| {name} | - | - | - | - | {mean:.0f} (max {top:.0f}) |")
     lines += ["", "Per-seed trials (1 pt, 0.5 pt): " + "; ".join(
         f"{n}: {[tuple(r) for r in rs]}" for n, rs in results.items()), ""]
     return "\n".join(lines)
