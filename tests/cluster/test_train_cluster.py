@@ -11,7 +11,9 @@ def headless_cluster():
     from ray.cluster_utils import Cluster
     from cluster.connect import connect
     ray_constants.ENABLE_RAY_CLUSTER = False        # every node on 127.0.0.1
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    cluster = Cluster(initialize_head=True,    # the dashboard serves ray.util.state below
+                      head_node_args={"num_cpus": 0, "include_dashboard": True,
+                                      "dashboard_host": "127.0.0.1"})
     cluster.add_node(num_cpus=1)
     cluster.add_node(num_cpus=1)
     connect(cluster.address)
