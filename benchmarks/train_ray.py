@@ -73,7 +73,11 @@ def main() -> None:
     lines += ["", f"{args.model} on {args.dataset}, {args.epochs} epochs, batch 64 (global), "
               f"SGD lr 0.05 cosine, seeds 0..{args.seeds - 1}; the three ways interleaved per "
               f"seed. Load average during the runs: min {min(loads):.1f}, max {max(loads):.1f}.",
-              machine_note(), command_line()]
+              "", "Reading the times: on a machine loaded far beyond its cores, torch with 2 "
+              "intra-op threads (single process, 1 worker x 2 CPU) spends its time waiting on "
+              "the busy cores, while 1-thread workers do not; the loop-speed column then "
+              "measures that contention, not data-parallel scaling. Rerun on an idle machine "
+              "for a scaling figure.", "", machine_note(), command_line()]
     write_result("train_ray.md", lines, "# Teacher training: Ray Train workers vs single process")
 
 

@@ -10,8 +10,12 @@ def headless_cluster():
     from ray._private import ray_constants
     from ray.cluster_utils import Cluster
     from cluster.connect import connect
+    from tests.deploy.raytools import free_ports
     ray_constants.ENABLE_RAY_CLUSTER = False        # every node on 127.0.0.1
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    cluster = Cluster(initialize_head=True,    # the dashboard serves ray.util.state below
+                      head_node_args={"num_cpus": 0, "include_dashboard": True,
+                                      "dashboard_host": "127.0.0.1",
+                                      "dashboard_port": free_ports(1)[0]})
     cluster.add_node(num_cpus=1)
     cluster.add_node(num_cpus=1)
     connect(cluster.address)
