@@ -77,7 +77,8 @@ class PairActor:
         from cluster.connect import match_torch_threads
         self.threads = match_torch_threads()
         self.slot = slot
-        self.teacher = model_from_payload(teacher_payload, where="teacher")
+        # validated once in the driver (run_synthesis): the actor only builds it
+        self.teacher = model_from_payload(teacher_payload, where="teacher", checked=True)
         self.meta = teacher_payload.get("dataset") or {}
         self.pixel_range = pixel_range(self.meta)
         self.student, self.kd = None, None

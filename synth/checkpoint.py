@@ -105,15 +105,11 @@ def check_payload(payload: dict, where: str) -> None:
     check_shape(payload.get("input_shape"), payload.get("num_classes"), f"checkpoint {where}")
 
 
-def model_from_payload(payload: dict, device: str | torch.device = "cpu", *,
-                       where: str = "checkpoint") -> torch.nn.Module:
-    """The model of a ``read_checkpoint`` payload, with masks re-attached, weights loaded and
-    ``model.checkpoint_info`` (data set, metrics, extra), in eval mode on ``device``: the one
-    place a model is made from a payload, so a file read once can serve several uses.
-
-    The spec is built on the meta device first and its state dict's names and shapes are
-    compared with the checkpoint's, so a small file whose spec asks for a huge model (or
-    whose weights do not fit the spec) is refused before any weight is allocated."""
+def check_weights(payload: dict, where: str = "checkpoint") -> None:
+    """Validate a payload once: its parts' types and bounds (``check_payload``), then its
+    spec built on the meta device (no memory) and the state dict's names and shapes compared
+    with it, so a small file whose spec asks for a huge model, or whose weights do not fit the
+    spec, is refused before any weight is allocated."""
     from synth.models import build
     check_payload(payload, where)
     masks = payload.get("masks") or {}
@@ -131,6 +127,24 @@ def model_from_payload(payload: dict, device: str | torch.device = "cpu", *,
         detail = (f"missing {missing[0]}" if missing else f"unexpected {extra[0][:80]}" if extra
                   else f"{wrong[0]} has shape {found[wrong[0]]}, the spec needs {expected[wrong[0]]}")
         raise UserError(f"{where}: weights do not match its spec ({detail})")
+
+
+def model_from_payload(payload: dict, device: str | torch.device = "cpu", *,
+                       where: str = "checkpoint", checked: bool = False) -> torch.nn.Module:
+    """The model of a ``read_checkpoint`` payload, with masks re-attached, weights loaded and
+    ``model.checkpoint_info`` (data set, metrics, extra), in eval mode on ``device``: the one
+    place a model is made from a payload, so a file read once can serve several uses.
+
+    The spec is built on the meta device first and its state dict's names and shapes are
+    compared with the checkpoint's, so a small file whose spec asks for a huge model (or
+    whose weights do not fit the spec) is refused before any weight is allocated.
+    ``checked=True``: the payload was validated already (``model_from_payload`` on it once,
+    e.g. in the driver before it is sent to actors): those checks are not repeated."""
+    from synth.models import build
+    masks = payload.get("masks") or {}
+    state = payload["state_dict"]
+    if not checked:
+        check_weights(payload, where)
     model = build(payload["spec"], payload["input_shape"], payload["num_classes"])
     if masks:
         from synth.masked import attach_masks

@@ -8,9 +8,6 @@ import pytest
 
 COMMANDS = Path(__file__).resolve().parents[2] / "deploy" / "cli" / "commands"
 LIMIT = 40
-# Known exceptions: the invert command is being changed by the parallel invert work (its
-# workflow moves into synth.inversion there).
-PENDING = {("invert.py", "command")}
 
 
 def _functions():
@@ -22,8 +19,6 @@ def _functions():
 
 @pytest.mark.parametrize("module, name, lines", list(_functions()))
 def test_command_functions_are_short(module, name, lines):
-    if (module, name) in PENDING:
-        pytest.skip("workflow not moved yet (see PENDING)")
     assert lines < LIMIT, f"{module}:{name} has {lines} lines; move the work into a library function"
 
 

@@ -46,68 +46,16 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
             flip, min_fidelity, batch_size, shard_size, no_early_stop, out, seed, address,
             num_cpus, as_json):
     """Synthesize NUM_IMAGES class-balanced inputs into OUT (Parquet shards + grid.png)."""
-    import ray
-    import torch
-
-    from cluster.connect import connect
-    from cluster.pairs import prepare_out_dir, resolve_student, run_synthesis
-    from synth.checkpoint import load_model
-    from synth.data import input_range, load_dataset
+    from cluster.invert import invert_checkpoint
     from synth.errors import UserError
-    from synth.images import save_class_grid
-    from synth.distill import teacher_logits
-    from synth.inversion import fidelity_warning, preset_for, settings_for
-    from synth.models import batchnorm_layers
 
-    if adi and student is None:
-        raise UserError("--adi needs --student (a spec, variant or .pt checkpoint)")
-    model = load_model(teacher)
-    if not batchnorm_layers(model):
-        raise UserError(f"teacher {teacher} has no BatchNorm layers: DeepInversion needs their "
-                        f"running statistics (train it with a *_bn model)")
-    if num_images < model.num_classes:
-        raise UserError(f"--num-images must be >= the number of classes ({model.num_classes}), "
-                        f"got {num_images}")
-    if student is not None:
-        resolve_student(student, model.input_shape, model.num_classes)
-    prepare_out_dir(out)
-    preset = preset or preset_for(model.input_shape)
-    value_range = input_range(model.checkpoint_info["dataset"])
-    config = settings_for(model, preset, flip=flip, value_range=value_range)
-    overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": not no_early_stop}
-    if iterations is not None:
-        overrides.update(iterations=iterations,
-                         min_iterations=min(iterations, config.min_iterations),
-                         lowres_iterations=min(iterations // 2, config.lowres_iterations))
-    if batch_size is not None:
-        overrides["batch_size"] = batch_size
-    config = config.replace(**overrides)
-    threshold = config.min_fidelity if min_fidelity is None else min_fidelity  # report only
-    from synth.distill import DistillConfig
-    distill = DistillConfig(seed=seed, **({"kd_steps_per_round": kd_steps}
-                                          if kd_steps is not None else {}))
-    started_here = not ray.is_initialized()
-    connect(address=address, num_cpus=num_cpus)
-    try:
-        summary = run_synthesis(teacher, out, num_images, pairs, config,
-                                student_spec=student if adi else None, seed=seed,
-                                shard_size=shard_size, progress=not as_json, distill=distill)
-    finally:
-        if started_here:
-            ray.shutdown()
-    data = load_dataset(f"parquet:{out}")
-    x = torch.cat([data.x_train, data.x_val])
-    y = torch.cat([data.y_train, data.y_val])
-    grid = save_class_grid(f"{out}/grid.png", x, y, data.num_classes, data.mean, data.std,
-                           class_names=data.class_names)
-    # fidelity of the whole set on disk (resumed shards included), as the teacher sees it now
-    fidelity = float((teacher_logits(model, x).argmax(1) == y).float().mean())
-    summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,
-                   warning=fidelity_warning(fidelity, threshold, config.iterations),
-                   settings={k: getattr(config, k) for k in REPORTED_SETTINGS})
-    if summary["warning"] is None:
-        del summary["warning"]
-    else:
+    summary = invert_checkpoint(
+        teacher, out, num_images, pairs, adi=adi, student=student, adi_weight=adi_weight,
+        kd_steps=kd_steps, iterations=iterations, preset=preset, flip=flip,
+        min_fidelity=min_fidelity, batch_size=batch_size, shard_size=shard_size,
+        early_stop=not no_early_stop, seed=seed, address=address, num_cpus=num_cpus,
+        progress=not as_json, reported=REPORTED_SETTINGS)
+    if summary.get("warning"):
         click.echo(f"warning: {summary['warning']}", err=True)
     emit(summary, as_json)
     if min_fidelity is not None and summary.get("warning"):

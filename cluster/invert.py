@@ -1,0 +1,87 @@
+"""``invert_checkpoint``: what ``nnsynth invert`` does, callable from Python and benchmarks.
+
+Load and check the teacher, derive the inversion settings from it
+(``synth.inversion.settings_for``), run the K teacher/student pair actors
+(``cluster.pairs.run_synthesis``: DeepInversion, or the ADI protocol with a learning student),
+then write the class grid and measure the fidelity of the whole set on disk.
+"""
+from __future__ import annotations
+
+import os
+
+from synth.errors import UserError
+
+
+def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_images: int,
+                      pairs: int = 1, *, adi: bool = False, student=None,
+                      adi_weight: float = 1.0, kd_steps: int | None = None,
+                      iterations: int | None = None, preset: str | None = None,
+                      flip: bool = False, min_fidelity: float | None = None,
+                      batch_size: int | None = None, shard_size: int = 256,
+                      early_stop: bool = True, seed: int = 0, address: str | None = None,
+                      num_cpus: int | None = None, progress: bool = True,
+                      reported: tuple = ()) -> dict:
+    """Synthesize ``num_images`` class-balanced inputs of the teacher checkpoint into ``out``
+    (Parquet shards + grid.png); resumes.  Returns the run summary with the settings used
+    (the ``reported`` fields of the ``InversionConfig``), the fidelity of the set on disk and
+    a ``warning`` when it is below ``min_fidelity`` (or the settings' own threshold)."""
+    import ray
+    import torch
+
+    from cluster.connect import connect
+    from cluster.pairs import prepare_out_dir, resolve_student, run_synthesis
+    from synth.checkpoint import load_model
+    from synth.data import input_range, load_dataset
+    from synth.distill import DistillConfig, teacher_logits
+    from synth.images import save_class_grid
+    from synth.inversion import fidelity_warning, preset_for, settings_for
+    from synth.models import batchnorm_layers
+
+    if adi and student is None:
+        raise UserError("--adi needs --student (a spec, variant or .pt checkpoint)")
+    model = load_model(teacher)
+    if not batchnorm_layers(model):
+        raise UserError(f"teacher {teacher} has no BatchNorm layers: DeepInversion needs their "
+                        f"running statistics (train it with a *_bn model)")
+    if num_images < model.num_classes:
+        raise UserError(f"--num-images must be >= the number of classes ({model.num_classes}), "
+                        f"got {num_images}")
+    if student is not None:
+        resolve_student(student, model.input_shape, model.num_classes)
+    prepare_out_dir(out)
+    preset = preset or preset_for(model.input_shape)
+    config = settings_for(model, preset, flip=flip,
+                          value_range=input_range(model.checkpoint_info["dataset"]))
+    overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": early_stop}
+    if iterations is not None:
+        overrides.update(iterations=iterations,
+                         min_iterations=min(iterations, config.min_iterations),
+                         lowres_iterations=min(iterations // 2, config.lowres_iterations))
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
+    config = config.replace(**overrides)
+    threshold = config.min_fidelity if min_fidelity is None else min_fidelity  # report only
+    distill = DistillConfig(seed=seed, **({"kd_steps_per_round": kd_steps}
+                                          if kd_steps is not None else {}))
+    started_here = not ray.is_initialized()
+    connect(address=address, num_cpus=num_cpus)
+    try:
+        summary = run_synthesis(teacher, out, num_images, pairs, config,
+                                student_spec=student if adi else None, seed=seed,
+                                shard_size=shard_size, progress=progress, distill=distill)
+    finally:
+        if started_here:
+            ray.shutdown()
+    data = load_dataset(f"parquet:{out}")
+    x = torch.cat([data.x_train, data.x_val])
+    y = torch.cat([data.y_train, data.y_val])
+    grid = save_class_grid(f"{out}/grid.png", x, y, data.num_classes, data.mean, data.std,
+                           class_names=data.class_names)
+    # fidelity of the whole set on disk (resumed shards included), as the teacher sees it now
+    fidelity = float((teacher_logits(model, x).argmax(1) == y).float().mean())
+    summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,
+                   warning=fidelity_warning(fidelity, threshold, config.iterations),
+                   settings={k: getattr(config, k) for k in reported})
+    if summary["warning"] is None:
+        del summary["warning"]
+    return summary
