@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import shutil
 import tempfile
@@ -82,8 +83,9 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     Joins the running Ray (``cluster.connect``), else starts a local one.
     ``storage_path=None``: a temporary local directory, removed afterwards (one machine)."""
     import ray
-    from ray.train import FailureConfig, RunConfig, ScalingConfig
+    from ray.train import BackendConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
+    from ray.train.v2.api.data_parallel_trainer import DataParallelTrainer
     from cluster.connect import connect
     from synth.checkpoint import load_model
     scaling = scaling or Scaling()
@@ -100,7 +102,12 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     # a directory removed below); workers stage in a temporary directory that Ray uploads
     staging = tempfile.mkdtemp(prefix="nnsynth-local-") if local else None
     config = {"task": task, "inputs": inputs if local else ray.put(inputs), "staging": staging}
-    trainer = TorchTrainer(
+    # One worker needs no torch process group: without it no rendezvous store is opened
+    # (torch's TCPStore listens on every interface, which a local, loopback-only Ray must not
+    # do).  Several workers are data-parallel (DDP) through TorchTrainer's process group.
+    trainer_cls = TorchTrainer if scaling.num_workers > 1 else functools.partial(
+        DataParallelTrainer, backend_config=BackendConfig())
+    trainer = trainer_cls(
         _worker_loop, train_loop_config=config,
         scaling_config=ScalingConfig(num_workers=scaling.num_workers, use_gpu=use_gpu,
                                      resources_per_worker={"CPU": scaling.cpus(),

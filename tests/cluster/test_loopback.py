@@ -118,7 +118,7 @@ COMMANDS = {
                          "--iterations", "2", "--batch-size", "10", "--shard-size", "10",
                          "--no-early-stop", "--num-cpus", "1", "--out", str(t / "inv")],
     "search": lambda t: ["search", "--dataset", "iris", "--space", "mlp", "--trials", "1",
-                         "--concurrency", "1", "--n-initial", "1", "--epochs", "1",
+                         "--concurrency", "1", "--searcher", "random", "--n-initial", "1", "--epochs", "1",
                          "--no-hardware", "--out", str(t / "search")],
     "run": lambda t: ["run", str(t / "run.yaml"), "--run-dir", str(t / "run")],
     "sweep": lambda t: ["sweep", str(t / "sweep.yaml"), "--num-cpus", "1"],
