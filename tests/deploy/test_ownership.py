@@ -74,6 +74,8 @@ def test_search_stage_keeps_a_search_dir_it_did_not_make(tmp_path):
         raise RuntimeError("the search dir must be judged before Ray starts")
     ctx = RunContext(cfg, run_dir, address=None, progress=False, log=lambda m: None)
     ctx.connect_ray = no_ray
+    # what the ledger records of the earlier stages (the search stage reads its inputs there)
+    ctx.outputs = {"teacher": {"checkpoint": "teacher.pt"}, "synthesis": {"dataset": "synthetic"}}
     from deploy.stages import run_search_stage
     with pytest.raises(UserError, match="holds files nnsynth did not write"):
         run_search_stage(ctx)
