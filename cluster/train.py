@@ -65,13 +65,20 @@ class Scaling(Config):
         return device != "cpu" and ray.cluster_resources().get("GPU", 0) > 0
 
     def cpus(self) -> float:
-        """CPUs per worker: the setting, or the largest alive node's CPUs / num_workers."""
+        """CPUs per worker: the setting, or the largest alive node's CPUs / num_workers, but
+        never more than the cluster has free now (actors that hold CPUs, e.g. the hwsim pool,
+        would otherwise leave a worker that asks for a whole node unschedulable: it waits
+        forever); below one free CPU per worker, the free fraction."""
         if self.cpus_per_worker or self.num_workers == 0:
             return float(self.cpus_per_worker or 1)
         import ray
         most = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]),
                    default=1)
-        return float(max(1, int(most // self.num_workers)))
+        free = ray.available_resources().get("CPU", 0)
+        per = min(most, free) / self.num_workers
+        if per >= 1:
+            return float(int(per))
+        return round(per, 2) if per >= 0.01 else 1.0
 
 
 def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | None = None,
