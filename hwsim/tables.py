@@ -16,7 +16,6 @@ pure; only the ``cpu`` builder measures, and it touches no files.
 from __future__ import annotations
 
 import statistics
-import time
 from typing import Sequence
 
 import torch
@@ -90,14 +89,8 @@ def op_callable(op: Op, gen: torch.Generator):
 
 def time_callable(fn, repeats: int = 20, warmup: int = 3) -> dict:
     """Median and interquartile spread of ``fn``'s wall time, milliseconds."""
-    with torch.no_grad():
-        for _ in range(warmup):
-            fn()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1e3)
+    from synth.timing import wall_times_ms
+    times = wall_times_ms(fn, repeats, warmup)
     q = statistics.quantiles(times, n=4) if len(times) >= 4 else [min(times), 0, max(times)]
     return {"median_ms": statistics.median(times), "q1_ms": q[0], "q3_ms": q[2]}
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-import time
 from typing import Callable
 
 import numpy as np
@@ -140,13 +139,8 @@ def recurrent_weights(model: torch.nn.Module) -> int:
 
 def cpu_latency_ms(fn: Callable[[], object], repeats: int) -> dict:
     """Best and median wall time of ``fn`` (batch-1 inference), milliseconds."""
-    with torch.no_grad():
-        fn()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t0) * 1e3)
+    from synth.timing import wall_times_ms
+    times = wall_times_ms(fn, repeats, warmup=1)
     return {"latency_ms": min(times), "latency_median_ms": statistics.median(times)}
 
 
