@@ -18,6 +18,7 @@ def headless_cluster():
                                       "dashboard_port": free_ports(1)[0]})
     cluster.add_node(num_cpus=1)
     cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes(timeout=180)   # add_node returns before the GCS lists the node
     connect(cluster.address)
     head = ray.get_runtime_context().get_node_id()  # the driver joins through the head
     assert len([n for n in ray.nodes() if n["Alive"]]) == 3

@@ -18,6 +18,7 @@ def two_nodes():
                       head_node_args={"num_cpus": 1, "include_dashboard": True,
                                       "dashboard_host": "127.0.0.1"})
     cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes(timeout=180)   # add_node returns before the GCS lists the node
     connect(cluster.address)
     assert len([n for n in ray.nodes() if n["Alive"]]) == 2
     yield cluster
