@@ -121,8 +121,10 @@ def checks(dataset: str, results: list[dict]) -> list[str]:
     ratio = mean_sd([r["mlp"]["nonzero_parameters"] / r["server_diabnn"]["nonzero_parameters"]
                      for r in rows])
     spread = max(server[1], b[1])
+    diff = mean_sd([s - t for s, t in zip(acc("server_diabnn"), acc(best))])
     out.append(f"- server DiabNN {100 * server[0]:.1f} +- {100 * server[1]:.1f}% vs best baseline "
-               f"({best}) {100 * b[0]:.1f} +- {100 * b[1]:.1f}%: "
+               f"({best}) {100 * b[0]:.1f} +- {100 * b[1]:.1f}% (paired difference "
+               f"{100 * diff[0]:+.1f} +- {100 * diff[1]:.1f}): "
                f"{'holds' if server[0] >= b[0] - spread else 'does NOT hold'} (within the larger "
                f"spread {100 * spread:.1f}); nonzero weights {ratio[0]:.1f}x +- {ratio[1]:.1f} "
                f"fewer than the dense MLP ({'holds' if ratio[0] >= 20 else 'does NOT hold'} >= 20x)")
