@@ -105,11 +105,23 @@ class RecurrentStack(nn.Module):
         self.drop = nn.Dropout(float(dropout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for k, layer in enumerate(self.layers):
+        return self.forward_with_state(x)[0]
+
+    def forward_with_state(self, x: torch.Tensor, states=None):
+        """(N, T, I) and optional per-layer (h, c) -> (N, T, H_last) and the final (h, c) of
+        every layer (truncated backpropagation through time: pass them, detached, to the
+        next chunk of a long sequence)."""
+        states = states if states is not None else [None] * len(self.layers)
+        if len(states) != len(self.layers):
+            raise UserError(f"states must have one (h, c) per layer ({len(self.layers)}), got "
+                            f"{len(states)}")
+        out = []
+        for k, (layer, state) in enumerate(zip(self.layers, states)):
             if k:
                 x = self.drop(x)
-            x, _ = layer(x)
-        return x
+            x, new = layer(x, state)
+            out.append(new)
+        return x, out
 
 
 def check_hidden(family: str, hidden) -> list[int]:

@@ -126,3 +126,15 @@ def test_frames_feed_k_raw_steps_per_recurrent_step():
     assert count_flops(model, (c, t)) == (t // 5) * (4 * h * 5 * c + 4 * h * h) + h * k
     with pytest.raises(UserError, match="frame must be an int in"):
         build({"family": "lstm", "hidden": [h], "frame": 0}, (c, t), k)
+
+
+def test_stack_carries_state_across_chunks():
+    from synth.models import RecurrentStack
+    torch.manual_seed(5)
+    stack = RecurrentStack([LSTMLayer(3, 6), HLSTMLayer(6, 4, 2, dropout=0.0)]).eval()
+    x = torch.randn(2, 10, 3)
+    whole, _ = stack.forward_with_state(x)
+    first, states = stack.forward_with_state(x[:, :6])
+    second, _ = stack.forward_with_state(x[:, 6:], states)
+    assert torch.allclose(torch.cat([first, second], 1), whole, atol=1e-6)
+    assert torch.allclose(stack(x), whole)
