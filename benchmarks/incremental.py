@@ -32,7 +32,7 @@ from common import RESULTS, command_line, machine_note, table, write_result
 from synth.data import load_dataset
 from synth.files import write_text_atomic
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
-from synth.incremental import IncrementalConfig, compare, split_dataset
+from synth.incremental import IncrementalConfig, compare, incremental_update, split_dataset
 from synth.masked import connections
 from synth.models import build
 from synth.train import TrainConfig, fit
@@ -40,7 +40,12 @@ from synth.train import TrainConfig, fit
 LABELS = {"incremental": "grow-and-prune update (sparse, new + replay)",
           "finetune": "fine-tuning the dense model (old + new)",
           "finetune_sparse": "fine-tuning the sparse model, masks fixed (old + new)",
-          "scratch": "training from scratch (dense, old + new)"}
+          "scratch": "training from scratch (dense, old + new)",
+          "no_prune": "update without pruning back (ends 25% larger)",
+          "no_growth": "update without growth or pruning (sparse, new + replay)",
+          "all_old": "update with all the old data replayed"}
+ABLATIONS = {"no_prune": {"prune_steps": 0}, "no_growth": {"growth_ratio": 0.0, "prune_steps": 0},
+             "all_old": {"replay_ratio": 1e6}}
 
 
 def old_models(name: str, old, seed: int):
@@ -62,6 +67,9 @@ def run_seed(name: str, seed: int, config: IncrementalConfig, old_fraction: floa
     setup = time.perf_counter() - t0
     r = compare(sparse, old, new, config.replace(seed=seed), dense_model=dense)
     r.pop("model")
+    for key, change in ABLATIONS.items():     # what each part of the update costs or saves
+        r[key] = incremental_update(sparse, old, new, config.replace(seed=seed, **change),
+                                    r["target"])[1]
     return {**r, "seed": seed, "config": config.to_dict(),
             "old_fraction": old_fraction, "setup_seconds": round(setup, 1), "old": len(old.y_train),
             "new": len(new.y_train), "dense_connections": connections(dense)}
@@ -76,21 +84,28 @@ def cell(values, fmt):
 
 
 def report(name: str, runs: list[dict], config: IncrementalConfig, seconds: float) -> list[str]:
-    rows = []
-    for key in ("incremental", "finetune", "finetune_sparse", "scratch"):
-        s = [r[key] for r in runs]
-        rows.append([LABELS[key], f"{sum(x['reached'] for x in s)}/{len(s)}",
-                     cell([x["train_macs"] / 1e9 for x in s], "{:.3f}"),
-                     cell([x["samples"] for x in s], "{:,.0f}"),
-                     cell([x["seconds"] for x in s], "{:.1f}"),
-                     cell([x["connections"] for x in s], "{:,.0f}"),
-                     cell([x["test_accuracy"] * 100 for x in s], "{:.1f}")])
+    def rows_for(keys):
+        rows = []
+        for key in keys:
+            s = [r[key] for r in runs]
+            rows.append([LABELS[key], f"{sum(x['reached'] for x in s)}/{len(s)}",
+                         cell([x["train_macs"] / 1e9 for x in s], "{:.3f}"),
+                         cell([x["samples"] for x in s], "{:,.0f}"),
+                         cell([x["cpu_seconds"] for x in s], "{:.1f}"),
+                         cell([x["seconds"] for x in s], "{:.1f}"),
+                         cell([x["connections"] for x in s], "{:,.0f}"),
+                         cell([x["test_accuracy"] * 100 for x in s], "{:.1f}")])
+        return rows
+
+    header = ["method", "reached", "GMACs", "samples", "CPU s", "wall s", "connections",
+              "test acc %"]
+    rows = rows_for(("incremental", "finetune", "finetune_sparse", "scratch"))
     ratio_rows = []
     for peer in ("finetune", "scratch", "finetune_sparse"):
-        macs = [1 - r["incremental"]["train_macs"] / r[peer]["train_macs"] for r in runs]
-        secs = [1 - r["incremental"]["seconds"] / r[peer]["seconds"] for r in runs]
-        ratio_rows.append([LABELS[peer], cell([m * 100 for m in macs], "{:+.0f}%"),
-                           cell([s * 100 for s in secs], "{:+.0f}%")])
+        cols = [[1 - r["incremental"][k] / r[peer][k] for r in runs]
+                for k in ("train_macs", "samples", "cpu_seconds", "seconds")]
+        ratio_rows.append([LABELS[peer]] + [cell([v * 100 for v in c], "{:+.0f}%")
+                                            for c in cols])
     before = [r["before"] for r in runs]
     inc = [r["incremental"] for r in runs]
     lines = [f"{len(runs)} seeds (split, old models and training differ per seed): median "
@@ -105,20 +120,22 @@ def report(name: str, runs: list[dict], config: IncrementalConfig, seconds: floa
              "validation checks; samples = training samples processed; reached = seeds that "
              "reached the target within the budget of "
              f"{config.max_epochs:g} passes over old + new):", ""]
-    lines += table(["method", "reached", "GMACs", "samples", "wall s", "connections",
-                    "test acc %"], rows)
+    lines += table(header, rows)
     lines += ["", "Cost reduction of the grow-and-prune update (paper, LeNet-300-100: -63% vs "
               "fine-tuning, -64% vs scratch; positive = cheaper):", ""]
-    lines += table(["against", "MACs", "wall time"], ratio_rows)
+    lines += table(["against", "MACs", "samples", "CPU time", "wall time"], ratio_rows)
+    lines += ["", "Parts of the update (same target, same seeds):", ""]
+    lines += table(header, rows_for(("incremental",) + tuple(ABLATIONS)))
     lines += ["", f"Update details: grown {cell([x['grown'] for x in inc], '{:,.0f}')}, pruned "
               f"{cell([x['pruned'] for x in inc], '{:,.0f}')} connections; trained on "
               f"{inc[0]['train_samples']:,} samples (new + replay); growth passes "
               f"{cell([x['growth_macs'] / 1e9 for x in inc], '{:.3f}')} GMACs, validation "
               f"checks {cell([x['eval_macs'] / 1e9 for x in inc], '{:.3f}')} GMACs.", "",
-              "Wall time on a CPU: a masked layer costs as much as a dense one (PyTorch "
-              "multiplies the zeros), so wall time shows only the saving in samples seen and "
-              "the cost of growth and validation; the MACs column is what hardware that skips "
-              "zeros would pay.", "",
+              "Time on a CPU: a masked layer costs as much as a dense one (PyTorch multiplies "
+              "the zeros), so CPU and wall time show only the saving in samples seen and the "
+              "cost of growth and validation; the MACs column is what hardware that skips "
+              "zeros would pay.  CPU s = processor time of the benchmark process (1 thread), "
+              "less sensitive than wall time to the other jobs on this shared machine.", "",
               f"Config: {config.to_dict()}", "",
               f"{command_line()} (torch 1 thread; {seconds:.0f} s this run, cached seeds not "
               f"rerun).  Per-seed JSON: incremental_{name}/seed*.json.",

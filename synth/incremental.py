@@ -20,7 +20,8 @@ Cost (multiply-accumulates, MACs), counting the masks' sparsity:
 - a growth pass: forward + input gradient at the sparse cost, the weight gradient at the
   *dense* cost (every dormant connection's gradient is needed), per sample;
 - validation checks: the sparse forward MACs x validation samples (early stopping is not free).
-Wall time is measured around each whole method (growth, training, checks, pruning).  On a CPU,
+Wall and processor time are measured around each whole method (growth, training, checks,
+pruning).  On a CPU,
 a masked layer costs as much as a dense one, so wall time shows the saving in samples seen, not
 the saving in sparse MACs that hardware skipping zeros would turn into time.
 """
@@ -125,7 +126,7 @@ class Meter:
     def __init__(self, val: tuple[torch.Tensor, torch.Tensor], input_shape):
         self.val, self.input_shape = val, tuple(input_shape)
         self.samples = self.train_macs = self.growth_macs = self.eval_macs = 0
-        self.start = time.perf_counter()
+        self.start, self.cpu_start = time.perf_counter(), time.process_time()
         self.trajectory: list[dict] = []
 
     @property
@@ -134,6 +135,11 @@ class Meter:
 
     def seconds(self) -> float:
         return time.perf_counter() - self.start
+
+    def cpu_seconds(self) -> float:
+        """Processor time of this process (all threads): less sensitive than wall time to
+        other jobs sharing the machine."""
+        return time.process_time() - self.cpu_start
 
     def check(self, model, window: int, phase: list[float]) -> float:
         """Validation accuracy now, appended to ``phase`` (this training phase's checks);
@@ -225,6 +231,7 @@ def _summary(model, both: Dataset, meter: Meter, reached: bool, **extra) -> dict
     return {"reached": bool(reached), "train_macs": int(meter.macs),
             "growth_macs": int(meter.growth_macs), "eval_macs": int(meter.eval_macs),
             "samples": int(meter.samples), "seconds": round(meter.seconds(), 3),
+            "cpu_seconds": round(meter.cpu_seconds(), 3),
             "connections": masked.connections(model),
             "forward_macs": masked.sparse_flops(model, both.input_shape),
             "val_accuracy": evaluate(model, both.x_val, both.y_val)["accuracy"],
