@@ -5,6 +5,8 @@ When new data arrives for a grown-and-pruned model, instead of training again:
    few batches (NeST Eq. 1), on the training set of the update: the new data plus a small
    replay of old samples (``replay_ratio`` x the new count, drawn once);
 2. train the grown sparse model on that set until the validation accuracy reaches the target;
+   when it has not within ``round_epochs`` passes, grow again (at most ``growth_rounds``
+   growths), so capacity is added only where the data ask for it;
 3. prune (``prune_steps`` x ``prune_fraction``; by default back to the starting size), each step
    retrained until the target is reached again; a step that cannot recover within the budget
    is undone and pruning stops.
@@ -53,6 +55,8 @@ class IncrementalConfig(Config):
     # the grow-and-prune update
     growth_ratio: float = 0.25       # connections grown, as a fraction of the active ones
     growth_batches: int = 10         # mini-batches over which dL/dW is summed (NeST Eq. 1)
+    growth_rounds: int = 3           # at most; a new round when the target is not reached
+    round_epochs: float = 4.0        # ... within this many passes over new + replay
     replay_ratio: float = 0.5        # old samples replayed per new sample (0: new data only)
     prune_steps: int = 1
     prune_fraction: float = 0.2      # 1.25 x 0.8 = 1: back to the starting connection count
@@ -75,7 +79,8 @@ class IncrementalConfig(Config):
     def validate(self) -> None:
         check_range("growth_ratio", self.growth_ratio, 0, 100)
         check_range("replay_ratio", self.replay_ratio, 0, None)
-        for name in ("growth_batches", "prune_steps", "seed"):
+        check_range("round_epochs", self.round_epochs, 0, 10000, low_open=True)
+        for name in ("growth_batches", "growth_rounds", "prune_steps", "seed"):
             check_range(name, getattr(self, name), 0, None, integer=True)
         check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)
         check_choice("criterion", self.criterion, masked.CRITERIA)
@@ -228,6 +233,7 @@ def dense_copy(model: torch.nn.Module, device) -> torch.nn.Module:
 
 
 def _summary(model, both: Dataset, meter: Meter, reached: bool, **extra) -> dict:
+    """``train_macs``: all a method spent (training, growth passes and validation checks)."""
     return {"reached": bool(reached), "train_macs": int(meter.macs),
             "growth_macs": int(meter.growth_macs), "eval_macs": int(meter.eval_macs),
             "samples": int(meter.samples), "seconds": round(meter.seconds(), 3),
@@ -239,7 +245,11 @@ def _summary(model, both: Dataset, meter: Meter, reached: bool, **extra) -> dict
 
 
 def _budget(both: Dataset, epochs: float) -> int:
-    return max(1, int(math.ceil(epochs * len(both.y_train))))
+    return _budget_of(len(both.y_train), epochs)
+
+
+def _budget_of(samples: int, epochs: float) -> int:
+    return max(1, int(math.ceil(epochs * samples)))
 
 
 def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
@@ -253,8 +263,18 @@ def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
     x, y = replay_set(old, new, config.replay_ratio, config.seed)
     meter = Meter((both.x_val, both.y_val), both.input_shape)
     budget = _budget(both, config.max_epochs)
-    grown = growth_pass(model, x, y, config, meter, config.seed + 1)
-    reached = train_until(model, x, y, target, budget, config, meter, config.seed + 2)
+    grown, rounds, reached, trained = 0, 0, False, 0
+    while not reached and trained < budget and rounds < max(1, config.growth_rounds):
+        rounds += 1     # grow, train; below the target after round_epochs: grow again
+        if config.growth_rounds:
+            grown += growth_pass(model, x, y, config, meter, config.seed + 1 + 100 * rounds)
+        last = rounds == max(1, config.growth_rounds)
+        share = budget - trained if last else min(budget - trained, _budget_of(
+            len(y), config.round_epochs))
+        before = meter.samples
+        reached = train_until(model, x, y, target, share, config, meter,
+                              config.seed + 2 + 100 * rounds)
+        trained += meter.samples - before
     pruned = 0
     for step in range(config.prune_steps if reached else 0):
         keep = copy.deepcopy(model.state_dict())
@@ -264,7 +284,7 @@ def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
             break
         pruned += removed
     return model, _summary(model, both, meter, reached, start_connections=start, grown=grown,
-                           pruned=pruned, train_samples=len(y))
+                           growth_rounds=rounds, pruned=pruned, train_samples=len(y))
 
 
 def _plateau(trajectory: list[dict], margin: float) -> float:

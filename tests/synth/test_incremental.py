@@ -1,6 +1,7 @@
 """Incremental learning: data merge/split, training to a target with exact cost accounting,
 the grow-and-prune update, the four-way comparison and the CLI."""
 import json
+import math
 
 import pytest
 import torch
@@ -94,6 +95,22 @@ def test_update_grows_by_gradient_prunes_back_and_counts_growth(parts):
     assert s["train_macs"] == growth + s["eval_macs"]         # no training step was needed
     assert s["eval_macs"] == (sparse + s["connections"]) * len(new.y_val)
     assert s["train_samples"] == len(new.y_train) + round(0.5 * len(new.y_train))
+
+
+def test_update_grows_again_while_the_target_is_not_reached(parts):
+    old, new = parts
+    model = sparse_mlp(old, keep=0.2)
+    start = masked.connections(model)
+    config = IncrementalConfig(growth_ratio=0.5, growth_batches=1, growth_rounds=3,
+                               round_epochs=0.05, max_epochs=0.5, replay_ratio=0.0,
+                               device="cpu")
+    _, s = incremental_update(model, old, new, config, target=1.0)   # out of reach
+    assert not s["reached"] and s["growth_rounds"] == 3 and s["pruned"] == 0
+    assert s["connections"] == start + s["grown"] and s["grown"] > start * (1.5 ** 2 - 1)
+    budget = math.ceil(0.5 * (len(old.y_train) + len(new.y_train)))
+    assert s["samples"] == budget + 3 * 64      # the whole budget + three growth passes
+    _, s = incremental_update(model, old, new, config.replace(growth_rounds=0), target=1.0)
+    assert s["grown"] == 0 and s["growth_rounds"] == 1
 
 
 def test_update_undoes_a_prune_step_that_cannot_recover(parts):
