@@ -15,10 +15,10 @@ then three ablations of the update.  The target is the dense fine-tuning's valid
 
 Cost: MACs that count the masks' sparsity (3 x sparse forward MACs per training sample, growth
 passes at the dense weight-gradient cost, validation checks at the sparse forward cost), CPU
-and wall time of the whole method.  Each seed is cached as JSON under results/incremental_<model>/ so an
-interrupted run resumes; the table is rebuilt from the cache.
+and wall time of the whole method.  Each seed is cached as JSON under
+results/incremental_<model>/ so an interrupted run resumes; the table is rebuilt from the cache.
 
-    python benchmarks/incremental.py [--model lenet300_100] [--seeds 0 1 2 3 4]   # ~2 min a seed
+    python benchmarks/incremental.py [--model lenet300_100] [--seeds 0 1 2 3 4]  # ~2 min a seed
     python benchmarks/incremental.py --split shifted --seeds 0 1 2
 """
 from __future__ import annotations
@@ -102,6 +102,10 @@ def cell(values, fmt):
            f"{fmt.format(max(values))}]"
 
 
+def per_sample_ms(runs: list[dict], key: str) -> float:
+    return 1e3 * statistics.median(r[key]["cpu_seconds"] / max(1, r[key]["samples"]) for r in runs)
+
+
 def report(name: str, runs: list[dict], config: IncrementalConfig, seconds: float) -> list[str]:
     def rows_for(keys):
         rows = []
@@ -153,6 +157,9 @@ def report(name: str, runs: list[dict], config: IncrementalConfig, seconds: floa
               f"{inc[0]['train_samples']:,} samples (new + replay); growth passes "
               f"{cell([x['growth_macs'] / 1e9 for x in inc], '{:.3f}')} GMACs, validation "
               f"checks {cell([x['eval_macs'] / 1e9 for x in inc], '{:.3f}')} GMACs.", "",
+              "CPU ms per training sample (median; growth and checks included): " + ", ".join(
+                  f"{LABELS[k].split(' (')[0]} {per_sample_ms(runs, k):.3f}"
+                  for k in ("incremental", "finetune", "finetune_sparse", "scratch")) + ".", "",
               "Time on a CPU: a masked layer costs as much as a dense one (PyTorch multiplies "
               "the zeros), so CPU and wall time show only the saving in samples seen and the "
               "cost of growth and validation; the MACs column is what hardware that skips "
