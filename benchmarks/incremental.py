@@ -102,6 +102,12 @@ def cell(values, fmt):
            f"{fmt.format(max(values))}]"
 
 
+def seed_seconds(run: dict) -> float:
+    """Wall seconds of one seed: the old models, the plateau run, every method."""
+    return run["setup_seconds"] + sum(v["seconds"] for v in run.values()
+                                      if isinstance(v, dict) and "seconds" in v)
+
+
 def per_sample_ms(runs: list[dict], key: str) -> float:
     return 1e3 * statistics.median(r[key]["cpu_seconds"] / max(1, r[key]["samples"]) for r in runs)
 
@@ -167,7 +173,8 @@ def report(name: str, runs: list[dict], config: IncrementalConfig, seconds: floa
               "less sensitive than wall time to the other jobs on this shared machine.", "",
               f"Config: {config.to_dict()}", "",
               f"{command_line()} (torch 1 thread; {seconds:.0f} s this run, cached seeds not "
-              f"rerun).  Per-seed JSON: incremental_{name}/seed*.json.",
+              f"rerun; a seed took {cell([seed_seconds(r) for r in runs], '{:.0f}')} s wall, "
+              f"old models included).  Per-seed JSON: incremental_{name}/seed*.json.",
               machine_note()]
     return lines
 
