@@ -1,66 +1,99 @@
-"""Incremental learning by grow-and-prune (Dai, Yin & Jha 2019) with its training cost.
+"""Incremental learning by grow-and-prune (Dai, Yin & Jha 2019) and its cost to a target accuracy.
 
-When new data arrives for a grown-and-pruned model, instead of training again from scratch:
-1. grow connections by the gradient on the new data, then train on the new data;
-2. grow connections by the gradient on new + old data, then train on both;
-3. prune iteratively on new + old data (``synth.grow_prune``).
-The cost is counted in training multiply-accumulates: 3 x the sparse forward MACs per sample
-(forward + the two backward products) x samples processed; a growth pass costs the *dense* MACs
-(the dormant connections' gradients are computed too).  ``compare`` runs the update against
-training from scratch (dense training then the same pruning) and against fine-tuning the old
-sparse model, and reports cost, connections and accuracy of each.
+When new data arrives for a grown-and-pruned model, instead of training again:
+1. grow ``growth_ratio`` x active connections of the *sparse* model, chosen by |dL/dW| over a
+   few batches (NeST Eq. 1), on the training set of the update: the new data plus a small
+   replay of old samples (``replay_ratio`` x the new count, drawn once);
+2. train the grown sparse model on that set until the validation accuracy reaches the target;
+   when it has not within ``round_epochs`` passes, grow again (at most ``growth_rounds``
+   growths), so capacity is added only where the data ask for it;
+3. prune (``prune_steps`` x ``prune_fraction``; by default back to the starting size), each step
+   retrained until the target is reached again; a step that cannot recover within the budget
+   is undone and pruning stops.
+
+Every method is trained until its validation accuracy reaches the same target (early stopping,
+checked every ``check_every`` samples), so that costs compare at equal accuracy on the combined
+data.  The target is ``target`` when given, else the validation plateau of fine-tuning the dense
+model on old + new (mean of the last half of its checks) minus ``target_margin``.
+
+Cost (multiply-accumulates, MACs), counting the masks' sparsity:
+- training: ``BACKWARD_FACTOR`` x the sparse forward MACs per sample (forward, input gradient,
+  weight gradient over the active weights) x samples seen;
+- a growth pass: forward + input gradient at the sparse cost, the weight gradient at the
+  *dense* cost (every dormant connection's gradient is needed), per sample;
+- validation checks: the sparse forward MACs x validation samples (early stopping is not free).
+Wall and processor time are measured around each whole method (growth, training, checks,
+pruning).  On a CPU,
+a masked layer costs as much as a dense one, so wall time shows the saving in samples seen, not
+the saving in sparse MACs that hardware skipping zeros would turn into time.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
+import statistics
+import time
 
 import torch
+import torch.nn.functional as F
 
 from synth import masked
-from synth.config import Config, check_range
+from synth.config import Config, check_choice, check_range
 from synth.data import Dataset
+from synth.device import pick_device
 from synth.errors import UserError
-from synth.grow_prune import GrowPruneSchedule, grow_and_prune
-from synth.models import build, count_flops
-from synth.train import TrainConfig, evaluate, fit
+from synth.models import build, count_flops, prunable_layers
+from synth.train import evaluate
 
 BACKWARD_FACTOR = 3   # training MACs per forward MAC (forward + input and weight gradients)
+METHODS = ("incremental", "finetune", "finetune_sparse", "scratch")
 
 
 @dataclasses.dataclass(frozen=True)
 class IncrementalConfig(Config):
-    growth_ratio: float = 0.2        # connections grown per growth step (fraction of active)
-    growth_batches: int = 20
-    new_epochs: int = 2              # step 1: training on the new data
-    mixed_epochs: int = 3            # step 2: training on new + old data
-    prune_steps: int = 2             # step 3
-    prune_fraction: float = 0.2
-    retrain_epochs: int = 1
-    scratch_epochs: int = 15         # baseline: dense training from scratch, then the same pruning
-    finetune_epochs: int = 6         # baseline: fine-tuning the old sparse model on new + old
-    lr: float = 0.05
+    # the grow-and-prune update
+    growth_ratio: float = 0.25       # connections grown, as a fraction of the active ones
+    growth_batches: int = 10         # mini-batches over which dL/dW is summed (NeST Eq. 1)
+    growth_rounds: int = 3           # at most; a new round when the target is not reached
+    round_epochs: float = 4.0        # ... within this many passes over new + replay
+    replay_ratio: float = 0.5        # old samples replayed per new sample (0: new data only)
+    prune_steps: int = 1
+    prune_fraction: float = 0.2      # 1.25 x 0.8 = 1: back to the starting connection count
+    criterion: str = "lamp"
+    # the common stopping rule
+    target: float = 0.0              # validation accuracy to reach; 0: dense plateau - margin
+    target_margin: float = 0.005     # (fraction) below the dense fine-tuning plateau
+    plateau_epochs: float = 8.0      # passes over old + new that define the dense plateau
+    max_epochs: float = 20.0         # budget per training phase, passes over old + new
+    check_every: int = 1024          # training samples between validation checks
+    window: int = 3                  # checks averaged by the stopping rule (validation noise)
+    # optimizer (the same for every method)
+    lr: float = 0.01                 # a fine-tuning rate: 0.05 made dense fine-tuning worse
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
     batch_size: int = 64
     seed: int = 0
     device: str = "auto"
 
     def validate(self) -> None:
-        check_range("growth_ratio", self.growth_ratio, 0, 100, low_open=True)
-        for name in ("growth_batches", "new_epochs", "mixed_epochs", "prune_steps",
-                     "retrain_epochs", "scratch_epochs", "finetune_epochs", "seed"):
+        check_range("growth_ratio", self.growth_ratio, 0, 100)
+        check_range("replay_ratio", self.replay_ratio, 0, None)
+        check_range("round_epochs", self.round_epochs, 0, 10000, low_open=True)
+        for name in ("growth_batches", "growth_rounds", "prune_steps", "seed"):
             check_range(name, getattr(self, name), 0, None, integer=True)
         check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)
+        check_choice("criterion", self.criterion, masked.CRITERIA)
+        check_range("target", self.target, 0, 1)
+        check_range("target_margin", self.target_margin, 0, 1)
+        check_range("plateau_epochs", self.plateau_epochs, 0, 10000, low_open=True)
+        check_range("max_epochs", self.max_epochs, 0, 10000, low_open=True)
+        check_range("check_every", self.check_every, 1, None, integer=True)
+        check_range("window", self.window, 1, None, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
+        check_range("momentum", self.momentum, 0, 1, high_open=True)
+        check_range("weight_decay", self.weight_decay, 0, 1)
         check_range("batch_size", self.batch_size, 1, None, integer=True)
-
-    def train(self, epochs: int, seed_offset: int = 0) -> TrainConfig:
-        return TrainConfig(epochs=epochs, lr=self.lr, batch_size=self.batch_size,
-                           seed=self.seed + seed_offset, device=self.device, progress=False)
-
-    def schedule(self) -> GrowPruneSchedule:
-        return GrowPruneSchedule(prune_steps=self.prune_steps, prune_fraction=self.prune_fraction,
-                                 retrain_epochs=self.retrain_epochs, lr=self.lr,
-                                 batch_size=self.batch_size, seed=self.seed, device=self.device)
 
 
 def merge(old: Dataset, new: Dataset) -> Dataset:
@@ -73,86 +106,6 @@ def merge(old: Dataset, new: Dataset) -> Dataset:
                                y_train=torch.cat([old.y_train, new.y_train]))
 
 
-def _train_cost(model, data: Dataset, epochs: int) -> int:
-    return BACKWARD_FACTOR * masked.sparse_flops(model, data.input_shape) * len(data.y_train) * epochs
-
-
-def _grow_and_train(model, data: Dataset, config: IncrementalConfig, epochs: int, step: int) -> int:
-    """One growth step on ``data`` then ``epochs`` of training; returns its training MACs."""
-    grads = masked.accumulate_gradients(model, data.x_train, data.y_train,
-                                        batches=config.growth_batches,
-                                        batch_size=config.batch_size, seed=config.seed + step)
-    cost = (BACKWARD_FACTOR * count_flops(model, data.input_shape) * config.growth_batches
-            * config.batch_size)
-    masked.grow_connections(model, grads, config.growth_ratio)
-    cost += _train_cost(model, data, epochs)
-    fit(model, data, config.train(epochs, step), desc="incremental")
-    return cost
-
-
-def _prune(model, data: Dataset, config: IncrementalConfig) -> int:
-    """Step 3 (shared by the update and the from-scratch baseline); returns its training MACs."""
-    if config.prune_steps == 0:
-        return 0
-    model, history = grow_and_prune(model, data, config.schedule())
-    return sum(_train_cost_rows(row, data, config.retrain_epochs) for row in history[1:])
-
-
-def _train_cost_rows(row: dict, data: Dataset, epochs: int) -> int:
-    return BACKWARD_FACTOR * row["flops"] * len(data.y_train) * epochs
-
-
-def _summary(model, data: Dataset, cost: int, sample_epochs: int) -> dict:
-    return {"train_macs": int(cost), "sample_epochs": int(sample_epochs),
-            "connections": masked.connections(model),
-            "test_accuracy": evaluate(model, data.x_test, data.y_test)["accuracy"]}
-
-
-def _masked_copy(model: torch.nn.Module) -> torch.nn.Module:
-    """A copy whose zero weights are masked (a compacted checkpoint has zeros but no masks)."""
-    model = copy.deepcopy(model)
-    if not masked.masked_layers(model):
-        masked.attach_masks(model, masked.nonzero_masks(model))
-    return model
-
-
-def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
-                       config: IncrementalConfig) -> tuple[torch.nn.Module, dict]:
-    """Steps 1-3 on a copy of ``model``; returns (updated model, summary with its cost)."""
-    model = _masked_copy(model)
-    both = merge(old, new)
-    cost = _grow_and_train(model, new, config, config.new_epochs, 1)
-    cost += _grow_and_train(model, both, config, config.mixed_epochs, 2)
-    cost += _prune(model, both, config)
-    sample_epochs = (len(new.y_train) * config.new_epochs + len(both.y_train) * (
-        config.mixed_epochs + config.prune_steps * config.retrain_epochs))
-    return model, _summary(model, both, cost, sample_epochs)
-
-
-def compare(model: torch.nn.Module, old: Dataset, new: Dataset,
-            config: IncrementalConfig) -> dict:
-    """The update against training from scratch and against fine-tuning, same data."""
-    both = merge(old, new)
-    before = _summary(model, both, 0, 0)
-    updated, inc = incremental_update(model, old, new, config)
-    torch.manual_seed(config.seed)
-    scratch = build(model.spec, model.input_shape, model.num_classes)
-    masked.attach_masks(scratch)
-    cost = _train_cost(scratch, both, config.scratch_epochs)
-    fit(scratch, both, config.train(config.scratch_epochs, 3), desc="scratch")
-    cost += _prune(scratch, both, config)
-    scr = _summary(scratch, both, cost, len(both.y_train) * (
-        config.scratch_epochs + config.prune_steps * config.retrain_epochs))
-    tuned = _masked_copy(model)
-    cost = _train_cost(tuned, both, config.finetune_epochs)
-    fit(tuned, both, config.train(config.finetune_epochs, 4), desc="fine-tune")
-    fin = _summary(tuned, both, cost, len(both.y_train) * config.finetune_epochs)
-    return {"before": before, "incremental": inc, "scratch": scr, "finetune": fin,
-            "cost_reduction_vs_scratch": 1 - inc["train_macs"] / scr["train_macs"],
-            "cost_reduction_vs_finetune": 1 - inc["train_macs"] / fin["train_macs"],
-            "model": updated}
-
-
 def split_dataset(data: Dataset, old_fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Split the training samples at random into "old" and "new" data (shared val/test)."""
     check_range("old_fraction", old_fraction, 0, 1, low_open=True, high_open=True)
@@ -162,3 +115,238 @@ def split_dataset(data: Dataset, old_fraction: float, seed: int = 0) -> tuple[Da
     return tuple(dataclasses.replace(data, name=f"{data.name}:{tag}", x_train=data.x_train[idx],
                                      y_train=data.y_train[idx])
                  for tag, idx in zip(("old", "new"), part))
+
+
+def replay_set(old: Dataset, new: Dataset, ratio: float, seed: int):
+    """The update's training tensors: all new samples + ``round(ratio * new)`` old ones."""
+    k = min(len(old.y_train), int(round(ratio * len(new.y_train))))
+    idx = torch.randperm(len(old.y_train), generator=torch.Generator().manual_seed(seed))[:k]
+    return torch.cat([new.x_train, old.x_train[idx]]), torch.cat([new.y_train, old.y_train[idx]])
+
+
+class Meter:
+    """Cost so far of one method: samples, training/growth/validation MACs, wall time, and a
+    trajectory of validation checks."""
+
+    def __init__(self, val: tuple[torch.Tensor, torch.Tensor], input_shape):
+        self.val, self.input_shape = val, tuple(input_shape)
+        self.samples = self.train_macs = self.growth_macs = self.eval_macs = 0
+        self.start, self.cpu_start = time.perf_counter(), time.process_time()
+        self.trajectory: list[dict] = []
+
+    @property
+    def macs(self) -> int:
+        return self.train_macs + self.growth_macs + self.eval_macs
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+    def cpu_seconds(self) -> float:
+        """Processor time of this process (all threads): less sensitive than wall time to
+        other jobs sharing the machine."""
+        return time.process_time() - self.cpu_start
+
+    def check(self, model, window: int, phase: list[float]) -> float:
+        """Validation accuracy now, appended to ``phase`` (this training phase's checks);
+        returns the mean of the last ``window`` of them (the stopping rule's smoothing)."""
+        self.eval_macs += masked.sparse_flops(model, self.input_shape) * len(self.val[1])
+        phase.append(evaluate(model, *self.val)["accuracy"])
+        smooth = statistics.mean(phase[-window:])
+        self.trajectory.append({"samples": self.samples, "macs": self.macs,
+                                "eval_macs": self.eval_macs, "seconds": self.seconds(),
+                                "val_accuracy": phase[-1], "smoothed": smooth})
+        return smooth
+
+
+def train_until(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, target: float,
+                max_samples: int, config: IncrementalConfig, meter: Meter, seed: int) -> bool:
+    """SGD (constant lr, momentum) on (x, y) until the validation accuracy, averaged over the
+    last ``window`` checks of this phase, reaches ``target`` (checked first, then every
+    ``check_every`` samples) or ``max_samples`` are seen; adds the cost to ``meter``; returns
+    whether the target was reached."""
+    phase: list[float] = []
+    if meter.check(model, config.window, phase) >= target:
+        return True
+    device = next(model.parameters()).device
+    per_sample = BACKWARD_FACTOR * masked.sparse_flops(model, meter.input_shape)  # masks fixed
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                          momentum=config.momentum, weight_decay=config.weight_decay,
+                          nesterov=config.momentum > 0)
+    gen = torch.Generator().manual_seed(seed)
+    seen = since = 0
+    model.train()
+    while seen < max_samples:
+        order = torch.randperm(len(y), generator=gen)
+        for i in range(0, len(y), config.batch_size):
+            idx = order[i:i + config.batch_size][:max_samples - seen]
+            loss = F.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seen, since = seen + len(idx), since + len(idx)
+            meter.samples += len(idx)
+            meter.train_macs += per_sample * len(idx)
+            if since >= config.check_every or seen >= max_samples:
+                since = 0
+                if meter.check(model, config.window, phase) >= target:
+                    return True
+                model.train()
+            if seen >= max_samples:
+                break
+    return False
+
+
+def growth_pass(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+                config: IncrementalConfig, meter: Meter, seed: int) -> int:
+    """Grow ``growth_ratio`` x active connections by |dL/dW| summed over ``growth_batches``
+    batches of (x, y) (NeST Eq. 1); returns the number grown."""
+    if config.growth_ratio == 0 or config.growth_batches == 0:
+        return 0
+    grads = masked.accumulate_gradients(model, x, y, batches=config.growth_batches,
+                                        batch_size=config.batch_size, seed=seed)
+    samples = config.growth_batches * min(config.batch_size, len(y))
+    sparse = masked.sparse_flops(model, meter.input_shape)
+    meter.growth_macs += (2 * sparse + count_flops(model, meter.input_shape)) * samples
+    meter.samples += samples
+    return masked.grow_connections(model, grads, config.growth_ratio)
+
+
+def _masked_copy(model: torch.nn.Module, device) -> torch.nn.Module:
+    """A copy whose zero weights are masked (a compacted checkpoint has zeros but no masks)."""
+    model = copy.deepcopy(model).to(device)
+    if not masked.masked_layers(model):
+        masked.attach_masks(model, masked.nonzero_masks(model))
+    return model
+
+
+def dense_copy(model: torch.nn.Module, device) -> torch.nn.Module:
+    """A copy without masks: every connection trainable (pruned ones start at 0).  Rebuilt
+    from the spec: removing a parametrization from a deep copy would also strip the property
+    from the class the copy shares with ``model``."""
+    fresh = build(model.spec, model.input_shape, model.num_classes)
+    state = {k: v for k, v in model.state_dict().items() if ".parametrizations." not in k}
+    with torch.no_grad():
+        for name, layer in prunable_layers(model):
+            state[f"{name}.weight"] = layer.weight.detach().clone()
+    fresh.load_state_dict(state)
+    return fresh.to(device)
+
+
+def _summary(model, both: Dataset, meter: Meter, reached: bool, **extra) -> dict:
+    """``train_macs``: all a method spent (training, growth passes and validation checks)."""
+    return {"reached": bool(reached), "train_macs": int(meter.macs),
+            "growth_macs": int(meter.growth_macs), "eval_macs": int(meter.eval_macs),
+            "samples": int(meter.samples), "seconds": round(meter.seconds(), 3),
+            "cpu_seconds": round(meter.cpu_seconds(), 3),
+            "connections": masked.connections(model),
+            "forward_macs": masked.sparse_flops(model, both.input_shape),
+            "val_accuracy": evaluate(model, both.x_val, both.y_val)["accuracy"],
+            "test_accuracy": evaluate(model, both.x_test, both.y_test)["accuracy"], **extra}
+
+
+def _budget(both: Dataset, epochs: float) -> int:
+    return _budget_of(len(both.y_train), epochs)
+
+
+def _budget_of(samples: int, epochs: float) -> int:
+    return max(1, int(math.ceil(epochs * samples)))
+
+
+def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
+                       config: IncrementalConfig, target: float) -> tuple[torch.nn.Module, dict]:
+    """Steps 1-3 (module doc) on a masked copy of ``model`` until ``target`` validation
+    accuracy; returns (updated model, summary with its cost)."""
+    both = merge(old, new)
+    device = pick_device(config.device)
+    model = _masked_copy(model, device)
+    start = masked.connections(model)
+    x, y = replay_set(old, new, config.replay_ratio, config.seed)
+    meter = Meter((both.x_val, both.y_val), both.input_shape)
+    budget = _budget(both, config.max_epochs)
+    grown, rounds, reached, trained = 0, 0, False, 0
+    while not reached and trained < budget and rounds < max(1, config.growth_rounds):
+        rounds += 1     # grow, train; below the target after round_epochs: grow again
+        if config.growth_rounds:
+            grown += growth_pass(model, x, y, config, meter, config.seed + 1 + 100 * rounds)
+        last = rounds == max(1, config.growth_rounds)
+        share = budget - trained if last else min(budget - trained, _budget_of(
+            len(y), config.round_epochs))
+        before = meter.samples
+        reached = train_until(model, x, y, target, share, config, meter,
+                              config.seed + 2 + 100 * rounds)
+        trained += meter.samples - before
+    pruned = 0
+    for step in range(config.prune_steps if reached else 0):
+        keep = copy.deepcopy(model.state_dict())
+        removed = masked.prune_connections(model, config.prune_fraction, config.criterion)
+        if not train_until(model, x, y, target, budget, config, meter, config.seed + 3 + step):
+            model.load_state_dict(keep)      # the masks are buffers: restored too
+            break
+        pruned += removed
+    return model, _summary(model, both, meter, reached, start_connections=start, grown=grown,
+                           growth_rounds=rounds, pruned=pruned, train_samples=len(y))
+
+
+def _plateau(trajectory: list[dict], margin: float) -> float:
+    """Mean validation accuracy over the last half of the checks, minus ``margin``."""
+    accs = [t["val_accuracy"] for t in trajectory]
+    return statistics.mean(accs[len(accs) // 2:]) - margin
+
+
+def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: IncrementalConfig, *,
+            dense_model: torch.nn.Module | None = None,
+            methods: tuple[str, ...] = METHODS) -> dict:
+    """Cost to the same validation accuracy on old + new of: the grow-and-prune update of the
+    sparse ``model``, fine-tuning the dense model (``dense_model``, e.g. the one trained on
+    the old data before pruning; default: ``model`` with its masks removed), fine-tuning the
+    sparse model with its masks fixed, and training from scratch (dense).
+
+    Unless ``config.target`` is set, the dense fine-tuning first runs ``plateau_epochs``
+    without stopping: its plateau minus ``target_margin`` is the target (``out["plateau"]``)."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise UserError(f"methods must be among {', '.join(METHODS)}, got {unknown[0]!r}")
+    both = merge(old, new)
+    device = pick_device(config.device)
+    val = (both.x_val, both.y_val)
+    out = {"before": _summary(_masked_copy(model, device), both,
+                              Meter(val, both.input_shape), True)}
+    dense = dense_model if dense_model is not None else model
+    out["before"]["dense_test_accuracy"] = evaluate(dense, both.x_test, both.y_test)["accuracy"]
+    target = config.target
+    if not target:      # the dense fine-tuning's plateau, from a run of plateau_epochs
+        tuned, meter = dense_copy(dense, device), Meter(val, both.input_shape)
+        train_until(tuned, both.x_train, both.y_train, 2.0,   # 2.0: never stops early
+                    _budget(both, config.plateau_epochs), config, meter, config.seed + 4)
+        target = _plateau(meter.trajectory, config.target_margin)
+        out["plateau"] = _summary(tuned, both, meter, True,
+                                  plateau_val_accuracy=target + config.target_margin)
+    budget = _budget(both, config.max_epochs)
+    if "finetune" in methods:   # the same seed: the plateau run's start, stopped at the target
+        tuned, meter = dense_copy(dense, device), Meter(val, both.input_shape)
+        hit = train_until(tuned, both.x_train, both.y_train, target, budget, config, meter,
+                          config.seed + 4)
+        out["finetune"] = _summary(tuned, both, meter, hit)
+    out["target"] = target
+    updated = None
+    if "incremental" in methods:
+        updated, out["incremental"] = incremental_update(model, old, new, config, target)
+    if "finetune_sparse" in methods:
+        tuned, meter = _masked_copy(model, device), Meter(val, both.input_shape)
+        hit = train_until(tuned, both.x_train, both.y_train, target, budget, config, meter,
+                          config.seed + 5)
+        out["finetune_sparse"] = _summary(tuned, both, meter, hit)
+    if "scratch" in methods:
+        torch.manual_seed(config.seed)
+        fresh = build(model.spec, model.input_shape, model.num_classes).to(device)
+        meter = Meter(val, both.input_shape)
+        hit = train_until(fresh, both.x_train, both.y_train, target, budget, config, meter,
+                          config.seed + 6)
+        out["scratch"] = _summary(fresh, both, meter, hit)
+    if "incremental" in methods:
+        for peer in ("scratch", "finetune", "finetune_sparse"):
+            if peer in out:
+                out[f"cost_reduction_vs_{peer}"] = (
+                    1 - out["incremental"]["train_macs"] / max(1, out[peer]["train_macs"]))
+    out["model"] = updated
+    return out

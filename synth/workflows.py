@@ -260,14 +260,18 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
 
 # --------------------------------------------------------------------------- incremental
 def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
-                           old_fraction: float = 0.7, out=None) -> dict:
+                           old_fraction: float = 0.7, out=None, dense_path=None,
+                           methods=None) -> dict:
     """Update the checkpoint's (grown-and-pruned) model with the data set ``new_name``
-    (``synth.incremental.compare`` with ``config``, an ``IncrementalConfig``, against
-    from-scratch and fine-tuning); when ``old_name == new_name`` its training samples are
-    split ``old_fraction`` old / the rest new.  Saves the updated masked model to ``out``."""
-    from synth.incremental import compare, split_dataset
+    (``synth.incremental.compare`` with ``config``, an ``IncrementalConfig``: cost to the same
+    accuracy against dense fine-tuning, sparse fine-tuning and training from scratch); when
+    ``old_name == new_name`` its training samples are split ``old_fraction`` old / the rest new.
+    ``dense_path``: the dense model the sparse one was pruned from (the fine-tuning baseline;
+    default: the checkpoint with its masks removed).  Saves the updated masked model to ``out``."""
+    from synth.incremental import METHODS, compare, split_dataset
     from synth.masked import masks_of
     model = load_model(model_path).train()
+    dense = load_model(dense_path).train() if dense_path else None
     meta, source = model.checkpoint_info["dataset"], f"checkpoint {model_path}"
 
     def split(name):  # the model's own set keeps its recorded split
@@ -277,12 +281,15 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         old, new = split_dataset(split(old_name), old_fraction, config.seed)
     else:
         old, new = split(old_name), split(new_name)
-    if tuple(model.input_shape) != tuple(new.input_shape):
-        raise UserError(f"model expects input {tuple(model.input_shape)}, data has "
-                        f"{tuple(new.input_shape)}")
-    result = compare(model, old, new, config)
-    updated = result.pop("model").cpu().eval()
-    if out:
+    for what, m in (("model", model), ("dense model", dense)):
+        if m is not None and tuple(m.input_shape) != tuple(new.input_shape):
+            raise UserError(f"{what} expects input {tuple(m.input_shape)}, data has "
+                            f"{tuple(new.input_shape)}")
+    result = compare(model, old, new, config, dense_model=dense,
+                     methods=tuple(methods) if methods else METHODS)
+    updated = result.pop("model")
+    if out and updated is not None:
+        updated = updated.cpu().eval()
         save_checkpoint(out, updated, dataset=new.metadata(), masks=masks_of(updated),
                         metrics=result["incremental"], extra={"incremental": config.to_dict()})
         result["checkpoint"] = str(out)
