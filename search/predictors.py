@@ -327,6 +327,19 @@ class FastGPPredictor:
         self.x_, self.noise_ = x, noise
         return self
 
+    _HYPER = ("theta_", "fit_size_", "x_low_", "x_span_", "hyper_fits_")
+
+    def hyper_state(self) -> dict:
+        """What a refit between re-optimizations keeps (JSON-safe), for save/restore."""
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                for k in self._HYPER if (v := getattr(self, k, None)) is not None}
+
+    def load_hyper_state(self, state: dict) -> None:
+        for k in self._HYPER:
+            if k in state:
+                v = state[k]
+                setattr(self, k, np.asarray(v, dtype=np.float64) if isinstance(v, list) else v)
+
     def predict(self, X, return_std: bool = False):
         if not hasattr(self, "alpha_"):
             raise UserError("predictor is not fitted: call fit(X, y) first")

@@ -151,7 +151,8 @@ class PredictorSearcher(Searcher):
         state = {"history": self.history, "done_trials": sorted(self.done_trials),
                  "pending": self.pending, "failed": self.failed, "queue": self.queue,
                  "suggested": self.suggested, "refits": self.refits,
-                 "rng": self.rng.bit_generator.state, "kind": type(self).__name__}
+                 "rng": self.rng.bit_generator.state, "kind": type(self).__name__,
+                 "fit_size": self._fit_size, **self._extra_state()}
         with atomic_path(checkpoint_path) as tmp, open(tmp, "w") as f:
             json.dump(state, f)
 
@@ -169,7 +170,21 @@ class PredictorSearcher(Searcher):
         self.pending, self.failed, self.queue = state["pending"], state["failed"], state["queue"]
         self.suggested, self.refits = int(state["suggested"]), int(state["refits"])
         self.rng.bit_generator.state = state["rng"]
-        self._fit_size = 0  # the restored searcher refits before it proposes
+        # the restored searcher refits on the results its last fit saw (the same model)
+        self._fit_size, self._refit_from_state = int(state.get("fit_size", 0)), True
+        self._load_extra_state(state)
+
+    def _extra_state(self) -> dict:
+        """The numpy GP's hyperparameters (kept between re-optimizations: a restored
+        searcher without them would re-optimize from scratch and propose differently)."""
+        predictor = getattr(self, "predictor", None)
+        if isinstance(predictor, FastGPPredictor):
+            return {"gp": predictor.hyper_state()}
+        return {}
+
+    def _load_extra_state(self, state: dict) -> None:
+        if state.get("gp") and isinstance(getattr(self, "predictor", None), FastGPPredictor):
+            self.predictor.load_hyper_state(state["gp"])
 
     # ------------------------------------------------------------------ proposal
     def feasible(self, spec: dict) -> bool:
@@ -233,10 +248,12 @@ class PredictorSearcher(Searcher):
         keys = [k for k, _ in self.history]
         specs = [json.loads(k) for k in keys]
         y = self._targets()
-        if self._due():
-            self._fit(self.features(specs, keys), y)
+        restored = self.__dict__.pop("_refit_from_state", False)
+        if self._due() or restored:
+            m = len(y) if self._due() else self._fit_size
+            self._fit(self.features(specs[:m], keys[:m]), y[:m])
             self.refits += 1
-            self._fit_size = len(y)
+            self._fit_size = m
         score = lambda cands: self._acquire(self.features(cands), y.max())  # noqa: E731
         if self.candidates is not None:  # a finite set: score every unseen member
             keys, x, _ = self.candidate_table()
@@ -392,6 +409,17 @@ class LocalBOSearcher(PredictorSearcher):
         acq = self._acquire(self.features(pool, list(cands)), y.max())
         ranked = [pool[i] for i in np.argsort(-acq, kind="stable")]
         return self._first_buildable(ranked, n)
+
+    def _extra_state(self) -> dict:
+        pools = {k: list(v) for k, v in self.__dict__.get("_neighbours", {}).items()}
+        return {**super()._extra_state(), "neighbours": pools,
+                "random_pool": list(self.__dict__.get("_random_pool", {}))}
+
+    def _load_extra_state(self, state: dict) -> None:
+        super()._load_extra_state(state)
+        self._neighbours = {k: {c: json.loads(c) for c in v}
+                            for k, v in state.get("neighbours", {}).items()}
+        self._random_pool = {c: json.loads(c) for c in state.get("random_pool", [])}
 
     def _local_pool(self, best: list[dict], seen: set[str]) -> dict[str, dict]:
         """Unseen neighbours of the incumbents: single edits and edits of edits.  Kept from

@@ -26,7 +26,7 @@ def _make(cls, seed=0, **kw):
                  BoostedTreesConfig(n_estimators=40))}}.get(cls, {})
     kw = {"max_trials": 10, "batch_size": 3, **kw}
     return cls(space, n_initial=4, seed=seed, evolution=SMALL,
-               cost_model=CostModel((1, 8, 8), 10), **extra, **kw)
+               cost_model=CostModel((1, 8, 8), 10), **{**extra, **kw})
 
 
 def _drive(searcher, start, stop):
@@ -261,3 +261,26 @@ def test_localbo_pools_persist_unseen_and_bounded():
     for pool in s._neighbours.values():
         assert len(pool) <= 32 and set(pool) & seen <= last
     assert len(s._random_pool) <= 12 and set(s._random_pool) & seen <= last
+
+
+@pytest.mark.parametrize("cls", [SteerageSearcher, ChameleonSearcher, LocalBOSearcher])
+def test_restore_mid_search_proposes_what_the_original_would(cls, tmp_path):
+    """State the searchers keep between proposals (the last fit's size under refit_growth,
+    the numpy GP's hyperparameters, localbo's pools) travels with save/restore: after a
+    restore the next proposals are the uninterrupted searcher's."""
+    from search.predictors import FastGPPredictor
+    extra = {"refit_growth": 0.3} if cls is SteerageSearcher else {}
+    if cls is ChameleonSearcher:
+        extra["predictor"] = FastGPPredictor()
+    a = _make(cls, max_trials=None, batch_size=1, **extra)
+    _drive(a, 0, 13)
+    a.save(str(tmp_path / "state.json"))
+    if cls is ChameleonSearcher:
+        extra["predictor"] = FastGPPredictor()
+    b = _make(cls, seed=99, max_trials=None, batch_size=1, **extra)
+    b.restore(str(tmp_path / "state.json"))
+    for i in range(13, 17):
+        ca, cb = a.suggest(f"t{i}"), b.suggest(f"t{i}")
+        assert ca == cb, i
+        for s in (a, b):
+            s.on_trial_complete(f"t{i}", {"accuracy": _objective(json.loads(ca["spec"]))})
