@@ -412,14 +412,12 @@ class LocalBOSearcher(PredictorSearcher):
 
     def _extra_state(self) -> dict:
         pools = {k: list(v) for k, v in self.__dict__.get("_neighbours", {}).items()}
-        return {**super()._extra_state(), "neighbours": pools,
-                "random_pool": list(self.__dict__.get("_random_pool", {}))}
+        return {**super()._extra_state(), "neighbours": pools}
 
     def _load_extra_state(self, state: dict) -> None:
         super()._load_extra_state(state)
         self._neighbours = {k: {c: json.loads(c) for c in v}
                             for k, v in state.get("neighbours", {}).items()}
-        self._random_pool = {c: json.loads(c) for c in state.get("random_pool", [])}
 
     def _local_pool(self, best: list[dict], seen: set[str]) -> dict[str, dict]:
         """Unseen neighbours of the incumbents: single edits and edits of edits.  Kept from
@@ -450,17 +448,15 @@ class LocalBOSearcher(PredictorSearcher):
         return out
 
     def _global_pool(self, exclude: set[str]) -> dict[str, dict]:
-        """``global_pool`` unseen random members, a quarter of them drawn anew each time."""
-        pool: dict[str, dict] = self.__dict__.setdefault("_random_pool", {})
-        for k in [k for k in pool if k in exclude]:
-            del pool[k]
-        for k in list(pool)[:max(0, len(pool) - self.global_pool + self.global_pool // 4)]:
-            del pool[k]
-        # two draws per wanted member: a small, nearly exhausted space gives up early
-        for spec in sample_feasible(self.space, self.feasible, self.rng,
-                                    self.global_pool - len(pool), exclude | set(pool), 2):
-            pool[spec_key(spec)] = spec
-        return dict(pool)
+        """Up to ``global_pool`` unseen random feasible members, drawn anew each time."""
+        pool: dict[str, dict] = {}
+        for spec in self.space.sample_many(self.rng, 2 * self.global_pool):
+            if len(pool) == self.global_pool:
+                break
+            key = spec_key(spec)
+            if key not in exclude and key not in pool and self.feasible(spec):
+                pool[key] = spec
+        return pool
 
     def _acquire(self, x, best):
         mean, std = self.predictor.predict(x, return_std=True)
