@@ -336,6 +336,12 @@ class Space:
 
     # -- groups: a free-length list with the lists tied to it, or a single parameter
     def _groups(self) -> list[list]:
+        cached = self.__dict__.get("_groups_cache")
+        if cached is None:  # the parameters never change: build once (mutate asks twice)
+            cached = self._groups_cache = self._build_groups()
+        return cached
+
+    def _build_groups(self) -> list[list]:
         groups, lead_index = [], {}
         for p in self.params:
             if isinstance(p, IntList) and p.tied_to is not None:
