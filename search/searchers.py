@@ -360,8 +360,8 @@ class LocalBOSearcher(PredictorSearcher):
     and edits of edits, kept across proposals while the incumbent stays in the top (``local
     // 4`` more each time, up to ``4 * local``: a lasting incumbent's neighbourhood is covered
     ever more fully); with a finite ``candidates`` set, the ``local`` unseen members nearest
-    to each incumbent (L1 on the scaled features).  ``global_pool`` fresh random members each
-    time keep it from getting stuck.  Targets are fitted on their normal scores (ranks through
+    to each incumbent (L1 on the scaled features).  ``global_pool`` random members (a quarter
+    of them new each time) keep it from getting stuck.  Targets are fitted on their normal scores (ranks through
     the inverse normal CDF), which no outlier or bounded scale distorts."""
 
     def __init__(self, space, *, predictor: FastGPPredictor | None = None, top_k: int = 3,
@@ -415,12 +415,14 @@ class LocalBOSearcher(PredictorSearcher):
 
     def _extra_state(self) -> dict:
         pools = {k: list(v) for k, v in self.__dict__.get("_neighbours", {}).items()}
-        return {**super()._extra_state(), "neighbours": pools}
+        return {**super()._extra_state(), "neighbours": pools,
+                "random_pool": list(self.__dict__.get("_random_pool", {}))}
 
     def _load_extra_state(self, state: dict) -> None:
         super()._load_extra_state(state)
         self._neighbours = {k: {c: json.loads(c) for c in v}
                             for k, v in state.get("neighbours", {}).items()}
+        self._random_pool = {c: json.loads(c) for c in state.get("random_pool", [])}
 
     def _local_pool(self, best: list[dict], seen: set[str]) -> dict[str, dict]:
         """Unseen neighbours of the incumbents: single edits and edits of edits.  Kept from
@@ -451,15 +453,20 @@ class LocalBOSearcher(PredictorSearcher):
         return out
 
     def _global_pool(self, exclude: set[str]) -> dict[str, dict]:
-        """Up to ``global_pool`` unseen random feasible members, drawn anew each time."""
-        pool: dict[str, dict] = {}
-        for spec in self.space.sample_many(self.rng, 2 * self.global_pool):
-            if len(pool) == self.global_pool:
-                break
-            key = spec_key(spec)
-            if key not in exclude and key not in pool and self.feasible(spec):
-                pool[key] = spec
-        return pool
+        """``global_pool`` unseen random members, a quarter of them drawn anew each time
+        (kept ones were outscored once, and the GP that scores them has changed since).
+        On NAS-Bench-Graph citeseer, 20 seeds, this gave 60 / 122 median trials to 1 / 0.5
+        pt against 70.5 / 196 with a fresh pool each time (cora: within the noise)."""
+        pool: dict[str, dict] = self.__dict__.setdefault("_random_pool", {})
+        for k in [k for k in pool if k in exclude]:
+            del pool[k]
+        for k in list(pool)[:max(0, len(pool) - self.global_pool + self.global_pool // 4)]:
+            del pool[k]
+        # two draws per wanted member: a small, nearly exhausted space gives up early
+        for spec in sample_feasible(self.space, self.feasible, self.rng,
+                                    self.global_pool - len(pool), exclude | set(pool), 2):
+            pool[spec_key(spec)] = spec
+        return dict(pool)
 
     def _acquire(self, x, best):
         mean, std = self.predictor.predict(x, return_std=True)
