@@ -37,7 +37,8 @@ def single_thread():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with _CONTROLLER.limit(limits=1):  # numpy/scipy BLAS too (a 300x300 Cholesky: 12 ms vs 390)
+        # numpy/scipy BLAS too (a 300x300 Cholesky: 12 ms vs 390)
+        with _CONTROLLER.limit(limits=1):
             yield
     finally:
         torch.set_num_threads(threads)

@@ -361,8 +361,8 @@ class LocalBOSearcher(PredictorSearcher):
     // 4`` more each time, up to ``4 * local``: a lasting incumbent's neighbourhood is covered
     ever more fully); with a finite ``candidates`` set, the ``local`` unseen members nearest
     to each incumbent (L1 on the scaled features).  ``global_pool`` random members (a quarter
-    of them new each time) keep it from getting stuck.  Targets are fitted on their normal scores (ranks through
-    the inverse normal CDF), which no outlier or bounded scale distorts."""
+    of them new each time) keep it from getting stuck.  Targets are fitted on their normal
+    scores (ranks through the inverse normal CDF), which no outlier or bounded scale distorts."""
 
     def __init__(self, space, *, predictor: FastGPPredictor | None = None, top_k: int = 3,
                  local: int = 48, global_pool: int = 256, xi: float = 0.0, **kw):

@@ -393,23 +393,6 @@ class Space:
                 self._sample_group(group, values, rng)
         return self.complete(values)
 
-    def sample_many(self, rng, n: int) -> list[dict]:
-        """``n`` random members (repeats possible).  A space of unconditional choices and
-        ranges draws each parameter's column at once (about 8x faster than ``sample`` per
-        member; a searcher scores hundreds of random members per proposal); any other
-        space samples one member at a time."""
-        if any(isinstance(p, IntList) or p.when for p in self.params):
-            return [self.sample(rng) for _ in range(n)]
-        cols = []
-        for p in self.params:
-            if isinstance(p, Choice):
-                cols.append([p.choices[i] for i in rng.integers(len(p.choices), size=n)])
-            else:
-                lo, hi = p._unit(p.low), p._unit(p.high)
-                cols.append([p._value(u) for u in rng.uniform(lo, hi, size=n)])
-        names = [p.name for p in self.params]
-        return [self.complete(dict(zip(names, row))) for row in zip(*cols)]
-
     def contains(self, spec: dict) -> bool:
         if self.family is not None and spec.get("family") != self.family:
             return False

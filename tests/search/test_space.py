@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from search.costs import CostModel
-from search.space import BUILTIN_SPACES, Space, load_space, parse_constraint, spec_key
+from search.space import BUILTIN_SPACES, load_space, parse_constraint, spec_key
 from synth.errors import ConfigError, UserError
 from synth.models import build
 
@@ -161,16 +161,3 @@ def test_family_space_decodes_to_its_specs():
     for spec, row in zip(specs, space.encode(specs)):
         assert spec_key(space.decode(row)) == spec_key(spec)
 
-
-def test_sample_many_draws_members_columnwise_and_falls_back():
-    """A flat space draws whole columns (members of the space, every value reached); a
-    space with lists or conditions samples member by member."""
-    flat = Space({"a": {"choice": ["x", "y", "z"]}, "b": {"int": [1, 5]},
-                  "c": {"float": [1e-3, 1.0], "log": True}, "fixed": 3})
-    rng = np.random.default_rng(0)
-    many = flat.sample_many(rng, 300)
-    assert len(many) == 300 and all(flat.contains(m) for m in many)
-    assert {m["a"] for m in many} == {"x", "y", "z"} and {m["b"] for m in many} == set(range(1, 6))
-    assert np.median([np.log10(m["c"]) for m in many]) == pytest.approx(-1.5, abs=0.25)
-    conv = load_space("convnet")
-    assert all(conv.contains(m) for m in conv.sample_many(rng, 20))
