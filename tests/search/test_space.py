@@ -160,4 +160,3 @@ def test_family_space_decodes_to_its_specs():
     specs = [space.sample(rng) for _ in range(20)]
     for spec, row in zip(specs, space.encode(specs)):
         assert spec_key(space.decode(row)) == spec_key(spec)
-
