@@ -371,7 +371,7 @@ def main() -> None:
         costs = {n: done[(pname, n, "cost")] for n in timed if (pname, n, "cost") in done}
         sections.append(_section(problem, results, costs, args.seeds))
     source = (f"Rendered with `--from-log` from the lines printed by the runs in {args.from_log}"
-              " (same seeds, same code; the runs were split over processes).  " if args.from_log
+              " (same seeds; the runs were split over processes, see the note below).  " if args.from_log
               else "")
     text = "\n".join([
         "# Search efficiency on tabular benchmarks (lookups, no training)", "", source +
