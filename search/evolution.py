@@ -56,21 +56,23 @@ def evolve(space: Space, score: Callable[[list[dict]], np.ndarray],
     config = config or EvolutionConfig()
     archive: dict[str, tuple[float, dict]] = {}  # every scored candidate
 
-    def add(specs: list[dict]) -> None:
-        fresh = [s for s in specs if spec_key(s) not in archive]
+    def add(specs: list[tuple[str, dict]]) -> None:
+        fresh = {k: s for k, s in specs if k not in archive}
         if fresh:
-            for s, v in zip(fresh, np.asarray(score(fresh), dtype=float)):
-                archive[spec_key(s)] = (float(v), s)
+            for (k, s), v in zip(fresh.items(), np.asarray(score(list(fresh.values())),
+                                                           dtype=float)):
+                archive[k] = (float(v), s)
 
     seeds = [s for s in seeds if feasible(s)][:config.population // 2]
     seed_keys = {spec_key(s) for s in seeds}
-    pop = seeds + sample_feasible(space, feasible, rng, config.population - len(seeds),
-                                  seed_keys, config.max_tries)
+    pop = [(spec_key(s), s) for s in seeds + sample_feasible(
+        space, feasible, rng, config.population - len(seeds), seed_keys, config.max_tries)]
     add(pop)
 
-    def tournament(members: list[dict]) -> dict:
+    def tournament(members: list[tuple[str, dict]]) -> dict:
         picks = rng.integers(len(members), size=min(config.tournament, len(members)))
-        return max((members[i] for i in picks), key=lambda s: archive[spec_key(s)][0])
+        # keys travel with the members: a spec_key per comparison was most of the time
+        return max((members[i] for i in picks), key=lambda m: archive[m[0]][0])[1]
 
     for _ in range(config.generations):
         children = []
@@ -83,10 +85,10 @@ def evolve(space: Space, score: Callable[[list[dict]], np.ndarray],
             else:
                 child = space.mutate(tournament(pop), rng)
             if feasible(child):
-                children.append(child)
+                children.append((spec_key(child), child))
         add(children)
-        merged = {spec_key(s): s for s in pop + children}
-        pop = sorted(merged.values(), key=lambda s: archive[spec_key(s)][0],
+        merged = dict(pop + children)
+        pop = sorted(merged.items(), key=lambda m: archive[m[0]][0],
                      reverse=True)[:config.population]
     ranked = sorted((v for key, v in archive.items() if key not in exclude),
                     key=lambda t: t[0], reverse=True)

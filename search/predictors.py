@@ -22,16 +22,23 @@ from synth.config import Config, check_range
 from synth.errors import UserError
 
 
+_CONTROLLER = None
+
+
 @contextlib.contextmanager
 def single_thread():
     """Run torch on one thread: for tiny models and GPs, more threads only contend
     (measured on this 2-core machine under load: a 12-point GP fit 93 s on 2 threads,
     4.7 s on 1)."""
-    from threadpoolctl import threadpool_limits
+    global _CONTROLLER
+    if _CONTROLLER is None:  # finding the BLAS libraries costs ~10 ms: once per process
+        from threadpoolctl import ThreadpoolController
+        _CONTROLLER = ThreadpoolController()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with threadpool_limits(1):  # numpy/scipy BLAS too (a 300x300 Cholesky: 12 ms vs 390)
+        # numpy/scipy BLAS too (a 300x300 Cholesky: 12 ms vs 390)
+        with _CONTROLLER.limit(limits=1):
             yield
     finally:
         torch.set_num_threads(threads)
@@ -206,12 +213,14 @@ def _ExactGP(x, y, likelihood, dims):  # noqa: N802  (gpytorch imported lazily)
 class FastGPConfig(Config):
     refit_growth: float = 0.1    # re-optimize hyperparameters when the data grew by 10%
     max_iterations: int = 60     # L-BFGS steps on the negative log marginal likelihood
+    warm_iterations: int = 15    # L-BFGS steps when re-optimized from the previous optimum
     noise_floor: float = 1e-4    # lower bound on the (standardized) noise variance
     predict_batch: int = 4096    # candidates per kernel block (memory: batch x n floats)
 
     def validate(self) -> None:
         check_range("refit_growth", self.refit_growth, 0, 100)
         check_range("max_iterations", self.max_iterations, 1, 10000, integer=True)
+        check_range("warm_iterations", self.warm_iterations, 1, 10000, integer=True)
         check_range("noise_floor", self.noise_floor, 0, 1, low_open=True)
         check_range("predict_batch", self.predict_batch, 1, None, integer=True)
 
@@ -252,7 +261,7 @@ class FastGPPredictor:
         nll = 0.5 * y @ alpha + np.log(np.diag(chol)).sum() + 0.5 * np.sum(((theta - mu) / sd) ** 2)
         if not with_grad:
             return nll
-        w = np.outer(alpha, alpha) - _cho_solve(chol, np.eye(len(x)))  # alpha alpha^T - K^-1
+        w = np.outer(alpha, alpha) - _cho_inverse(chol)  # alpha alpha^T - K^-1
         grad = np.empty_like(theta)
         # dK_ab/dlog(l_k) = sig2 (5/3)(1 + sqrt5 r) exp(-sqrt5 r) (a_k - b_k)^2 / l_k^2, and
         # sum_ab M_ab (a_k - b_k)^2 = 2 (rowsum(M) . a_k^2 - a_k^T M a_k) for symmetric M
@@ -300,12 +309,13 @@ class FastGPPredictor:
         ys = (y - self.y_mean_) / self.y_std_
         if not hasattr(self, "theta_") or self.theta_.shape[0] != d + 2 or grown:
             start = getattr(self, "theta_", None)
+            steps = self.config.warm_iterations
             if start is None or start.shape[0] != d + 2:
-                start = self._prior(d)[0]
+                start, steps = self._prior(d)[0], self.config.max_iterations
             bounds = [(math.log(0.01), math.log(100.0 * math.sqrt(d)))] * d + [
                 (math.log(0.05), math.log(20.0)), (math.log(1e-6), math.log(1.0))]
             res = minimize(self._nll, start, args=(x, ys, groups), jac=True, method="L-BFGS-B",
-                           bounds=bounds, options={"maxiter": self.config.max_iterations})
+                           bounds=bounds, options={"maxiter": steps})
             self.theta_ = res.x
             self.fit_size_ = n
             self.hyper_fits_ = getattr(self, "hyper_fits_", 0) + 1
@@ -317,6 +327,19 @@ class FastGPPredictor:
         self.alpha_ = _cho_solve(self.chol_, ys)
         self.x_, self.noise_ = x, noise
         return self
+
+    _HYPER = ("theta_", "fit_size_", "x_low_", "x_span_", "hyper_fits_")
+
+    def hyper_state(self) -> dict:
+        """What a refit between re-optimizations keeps (JSON-safe), for save/restore."""
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                for k in self._HYPER if (v := getattr(self, k, None)) is not None}
+
+    def load_hyper_state(self, state: dict) -> None:
+        for k in self._HYPER:
+            if k in state:
+                v = state[k]
+                setattr(self, k, np.asarray(v, dtype=np.float64) if isinstance(v, list) else v)
 
     def predict(self, X, return_std: bool = False):
         if not hasattr(self, "alpha_"):
@@ -339,6 +362,16 @@ class FastGPPredictor:
         if not return_std:
             return mean
         return mean, np.sqrt(np.maximum(var, 1e-12)) * self.y_std_
+
+
+def _cho_inverse(chol) -> np.ndarray:
+    """K^-1 from K's lower Cholesky factor (LAPACK potri: a third of the work of solving
+    against the identity)."""
+    from scipy.linalg.lapack import dpotri
+    inv, info = dpotri(chol, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"potri failed ({info})")
+    return np.tril(inv) + np.tril(inv, -1).T
 
 
 def _cho_solve(chol, b):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import math
 import operator
@@ -57,11 +58,11 @@ class Choice:
     choices: tuple
     when: tuple = ()            # ((parent name, allowed values), ...): active when all hold
 
-    @property
+    @functools.cached_property  # computed once: encode asks for it per value
     def numeric(self) -> bool:
         return all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in self.choices)
 
-    @property
+    @functools.cached_property
     def width(self) -> int:
         return 1 if self.numeric or len(self.choices) <= 2 else len(self.choices)
 
@@ -335,6 +336,12 @@ class Space:
 
     # -- groups: a free-length list with the lists tied to it, or a single parameter
     def _groups(self) -> list[list]:
+        cached = self.__dict__.get("_groups_cache")
+        if cached is None:  # the parameters never change: build once (mutate asks twice)
+            cached = self._groups_cache = self._build_groups()
+        return cached
+
+    def _build_groups(self) -> list[list]:
         groups, lead_index = [], {}
         for p in self.params:
             if isinstance(p, IntList) and p.tied_to is not None:
@@ -416,7 +423,7 @@ class Space:
             return set(spec) == set(self.fixed) | set(values)
         return True
 
-    @property
+    @functools.cached_property
     def dim(self) -> int:
         return sum(p.width for p in self.params)
 

@@ -24,9 +24,9 @@ def _make(cls, seed=0, **kw):
                                                                    warm_iterations=3))},
              SteerageSearcher: {"predictor": BoostedTreesPredictor(
                  BoostedTreesConfig(n_estimators=40))}}.get(cls, {})
-    kw = {"max_trials": 10, **kw}
-    return cls(space, batch_size=3, n_initial=4, seed=seed, evolution=SMALL,
-               cost_model=CostModel((1, 8, 8), 10), **extra, **kw)
+    kw = {"max_trials": 10, "batch_size": 3, **kw}
+    return cls(space, n_initial=4, seed=seed, evolution=SMALL,
+               cost_model=CostModel((1, 8, 8), 10), **{**extra, **kw})
 
 
 def _drive(searcher, start, stop):
@@ -220,3 +220,67 @@ def test_localbo_on_model_family_and_candidates():
         cfg = c.ask()
         assert json.dumps(cfg, sort_keys=True, separators=(",", ":")) in keys
         c.tell(cfg, _objective(cfg))
+
+
+def test_refit_growth_refits_on_growth_and_after_restore(tmp_path):
+    """With ``refit_growth`` the predictor is refitted once the results grew by that
+    fraction (every new result at first), and a restored searcher refits before proposing."""
+    s = _make(SteerageSearcher, max_trials=None, batch_size=1, refit_growth=0.5)
+    _drive(s, 0, 14)          # 14 results: fitted at 4, 6 and 9 (the next at 14)
+    assert s.refits == 3 and s._fit_size == 9
+    s.save(str(tmp_path / "state.json"))
+    r = _make(SteerageSearcher, max_trials=None, batch_size=1, refit_growth=0.5)
+    r.restore(str(tmp_path / "state.json"))
+    _drive(r, 14, 15)
+    assert r.refits == 4 and r._fit_size == 14
+    with pytest.raises(Exception, match="refit_growth"):
+        _make(SteerageSearcher, refit_growth=-1.0)
+
+
+def test_chameleon_uses_the_numpy_gp_with_tied_lengthscales():
+    from search.predictors import FastGPPredictor
+    s = ChameleonSearcher(load_space("convnet"), batch_size=1, n_initial=3, seed=0,
+                          evolution=SMALL, max_trials=6)
+    assert isinstance(s.predictor, FastGPPredictor)
+    assert _drive(s, 0, 6) == 6 and s.refits == 3
+    d = len(np.unique(load_space("convnet").feature_groups()))
+    assert s.predictor.theta_.shape == (d + 2,)
+
+
+def test_localbo_pools_persist_unseen_and_bounded():
+    """The neighbour pools of lasting incumbents grow by local // 4 per proposal up to
+    4 * local, the random pool stays at global_pool, and neither holds a seen member."""
+    space, objective = _lookup_table()
+    s = LocalBOSearcher(space, n_initial=3, top_k=2, local=8, global_pool=12, seed=0)
+    for _ in range(25):
+        cfg = s.ask()
+        s.tell(cfg, objective(cfg))
+    seen = {k for k, _ in s.history}
+    last = {s.history[-1][0]}                 # proposed from the pools after their cleanup
+    assert set(s._neighbours) <= seen and len(s._neighbours) <= 2
+    for pool in s._neighbours.values():
+        assert len(pool) <= 32 and set(pool) & seen <= last
+    assert len(s._random_pool) <= 12 and set(s._random_pool) & seen <= last
+
+
+@pytest.mark.parametrize("cls", [SteerageSearcher, ChameleonSearcher, LocalBOSearcher])
+def test_restore_mid_search_proposes_what_the_original_would(cls, tmp_path):
+    """State the searchers keep between proposals (the last fit's size under refit_growth,
+    the numpy GP's hyperparameters, localbo's pools) travels with save/restore: after a
+    restore the next proposals are the uninterrupted searcher's."""
+    from search.predictors import FastGPPredictor
+    extra = {"refit_growth": 0.3} if cls is SteerageSearcher else {}
+    if cls is ChameleonSearcher:
+        extra["predictor"] = FastGPPredictor()
+    a = _make(cls, max_trials=None, batch_size=1, **extra)
+    _drive(a, 0, 13)
+    a.save(str(tmp_path / "state.json"))
+    if cls is ChameleonSearcher:
+        extra["predictor"] = FastGPPredictor()
+    b = _make(cls, seed=99, max_trials=None, batch_size=1, **extra)
+    b.restore(str(tmp_path / "state.json"))
+    for i in range(13, 17):
+        ca, cb = a.suggest(f"t{i}"), b.suggest(f"t{i}")
+        assert ca == cb, i
+        for s in (a, b):
+            s.on_trial_complete(f"t{i}", {"accuracy": _objective(json.loads(ca["spec"]))})
