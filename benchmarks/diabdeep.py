@@ -46,6 +46,7 @@ SETTINGS = dict(steps=10, server_hidden=(128, 64), edge_hidden=64, gate_hidden=3
                 gate_dropout=0.2, epochs=15, lr=5e-3, batch_size=64, seed_density=0.25,
                 growth_rounds=2, growth_ratio=0.5, neuron_growth=4, growth_batches=5,
                 prune_steps=8, prune_fraction=0.3, retrain_epochs=2, max_accuracy_drop=0.015,
+                max_loss_rise=0.05, final_epochs=10, shift_augment=0.1,
                 latency_repeats=30, forest_trees=100, device="cpu")
 # the two small sets (57 and 144 training windows) with batch 64 get 1-3 optimizer steps per
 # epoch (the first runs did: the recurrent models stayed near chance); every model of theirs

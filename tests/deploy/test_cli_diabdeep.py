@@ -8,7 +8,7 @@ from deploy.cli.main import cli
 
 TINY = {"server_hidden": [16], "edge_hidden": 6, "gate_hidden": 4, "growth_rounds": 1,
         "neuron_growth": 1, "growth_batches": 2, "prune_steps": 1, "retrain_epochs": 1, "latency_repeats": 2,
-        "forest_trees": 5}
+        "forest_trees": 5, "final_epochs": 1}
 
 
 def _last_json(output):
