@@ -157,6 +157,65 @@ def hlstm_line(dataset: str, results: list[dict]) -> str:
             f"{ratio[0]:.1f}x +- {ratio[1]:.1f} | {'yes' if ok else 'no'} |")
 
 
+LATENCY = CACHE / "latency.json"
+TIMED = ("edge_diabnn", "hlstm_dense", "lstm1", "lstm2")
+
+
+def time_latency(rounds: int = 5, repeats: int = 20) -> dict:
+    """Batch-1 CPU latency of the recurrent rows' architectures, module ``forward`` against
+    the fused ``infer`` path (``synth.models.hlstm.hlstm_infer``), timed interleaved: each
+    round times every model once (best of ``repeats``), and a model's figure is its best
+    round, so that load changes hit all of them alike.  The models are rebuilt from the
+    cached runs' (compacted) specs with fresh weights: dense matrices of the same shapes
+    take the same time whatever their values."""
+    from synth.models import build
+    from synth.timing import wall_times_ms
+    out = {}
+    for dataset in DATASETS:
+        for r in load(dataset):
+            rows = {row["model"]: row for row in r["rows"]}
+            sample = torch.randn(1, *r["input_shape"])
+            models = {}
+            for name in TIMED:
+                if name in rows:
+                    torch.manual_seed(0)
+                    m = build(rows[name]["spec"], tuple(r["input_shape"]), 2).eval()
+                    models[(name, "forward")] = (lambda m=m: m(sample))
+                    if rows[name]["spec"]["family"] == "hlstm":
+                        models[(name, "infer")] = (lambda m=m: m.infer(sample))
+            best = {k: float("inf") for k in models}
+            for _ in range(rounds):
+                for k, fn in models.items():
+                    best[k] = min(best[k], min(wall_times_ms(fn, repeats, warmup=2)))
+            for (name, path), ms in best.items():
+                out.setdefault(dataset, {}).setdefault(f"{name} {path}", []).append(ms)
+        print(f"latency: {dataset} done", flush=True)
+    return {"load_average": list(os.getloadavg()), "rounds": rounds, "repeats": repeats,
+            "ms": out}
+
+
+def latency_lines() -> list[str]:
+    if not LATENCY.exists():
+        return []
+    lat = json.loads(LATENCY.read_text())
+    la = lat["load_average"]
+    lines = ["## CPU latency at batch 1: module forward vs the fused H-LSTM inference path", "",
+             f"`python benchmarks/diabdeep.py --latency`: the recurrent rows' architectures "
+             f"(compacted specs of every cached run, fresh weights), one torch thread, timed "
+             f"interleaved ({lat['rounds']} rounds x best of {lat['repeats']} calls; a model's "
+             f"figure is its best round), load average {la[0]:.1f} / {la[1]:.1f} / "
+             f"{la[2]:.1f}. Mean +- sd over the seeds, milliseconds. `infer` (H-LSTM only) "
+             "stacks the four gate networks into two matrix products per step and equals "
+             "`forward` in evaluation mode (tests/synth/test_recurrent.py).", ""]
+    cols = [f"{n} {p}" for n in TIMED for p in (("forward", "infer") if n in (
+        "edge_diabnn", "hlstm_dense") else ("forward",))]
+    lines += ["| data set | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for dataset, d in lat["ms"].items():
+        lines.append(f"| {dataset} | " + " | ".join(
+            "-" if c not in d else "{:.3f} +- {:.3f}".format(*mean_sd(d[c])) for c in cols) + " |")
+    return lines + [""]
+
+
 def report() -> str:
     load_avg = os.getloadavg()
     lines = ["# DiabDeep: server and edge DiabNNs vs baselines on real sensor windows", "",
@@ -188,7 +247,7 @@ def report() -> str:
                          + " |")
         lines += ["", *checks(dataset, results), ""]
         hl.append(hlstm_line(dataset, results))
-    lines += hl + [""]
+    lines += hl + [""] + latency_lines()
     return "\n".join(lines)
 
 
@@ -197,13 +256,17 @@ def main(argv) -> None:
     parser.add_argument("datasets", nargs="*", default=list(DATASETS))
     parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     parser.add_argument("--report", action="store_true", help="only rebuild the table")
+    parser.add_argument("--latency", action="store_true",
+                        help="time the cached runs' recurrent models (forward vs fused infer)")
     parser.add_argument("--one", nargs=2, metavar=("DATASET", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv[1:])
     torch.set_num_threads(1)
     if args.one:
         run_one(args.one[0], int(args.one[1]))
         return
-    if not args.report:
+    if args.latency:
+        write_text_atomic(LATENCY, json.dumps(time_latency(), indent=1) + "\n")
+    elif not args.report:
         for dataset in args.datasets:
             for seed in (int(s) for s in args.seeds.split(",")):
                 if not cache_path(dataset, seed).exists():   # a fresh process per run
