@@ -133,12 +133,24 @@ def checks(dataset: str, results: list[dict]) -> list[str]:
     out.append(f"- edge DiabNN {100 * edge[0]:.1f} +- {100 * edge[1]:.1f}%: server minus edge "
                f"{100 * gap:+.1f} points "
                f"({'holds' if gap <= 0.015 else 'does NOT hold'} <= 1.5)")
+    peers = []   # dense LSTMs the edge model is at least as accurate as (means)
     for lstm in ("lstm1", "lstm2"):
         la = mean_sd(acc(lstm))
         fl = mean_sd([r[lstm]["flops"] / r["edge_diabnn"]["flops"] for r in rows])
         note = "equal or lower accuracy" if la[0] <= edge[0] else "higher accuracy"
+        if la[0] <= edge[0]:
+            peers.append((lstm, fl[0]))
         out.append(f"- edge DiabNN FLOPs vs dense {lstm} ({100 * la[0]:.1f}%, {note}): "
                    f"{fl[0]:.1f}x +- {fl[1]:.1f} fewer")
+    holds = gap <= 0.015 and bool(peers) and all(f > 1 for _, f in peers)
+    # the looser reading: LSTMs whose mean is above the edge model's by less than the spread
+    near = [lstm for lstm in ("lstm1", "lstm2") if lstm not in dict(peers)
+            and mean_sd(acc(lstm))[0] - edge[0] <= max(edge[1], mean_sd(acc(lstm))[1])]
+    out.append(f"- edge line (within 1.5 pt of the server, fewer FLOPs than a dense LSTM of "
+               f"equal or lower mean accuracy): {'holds' if holds else 'does NOT hold'}"
+               + ("" if peers else " (every dense LSTM is more accurate: no such LSTM)")
+               + (f"; {', '.join(near)} more accurate only within the seeds' spread"
+                  if near else ""))
     return out
 
 
@@ -155,6 +167,50 @@ def hlstm_line(dataset: str, results: list[dict]) -> str:
             f"{mean_sd([r['edge_diabnn']['recurrent_weights'] for r in rows])[0]:,.0f} | "
             f"{mean_sd([r['lstm2']['recurrent_weights'] for r in rows])[0]:,.0f} | "
             f"{ratio[0]:.1f}x +- {ratio[1]:.1f} | {'yes' if ok else 'no'} |")
+
+
+PREVIOUS = HERE / "results" / "diabdeep_v1"   # runs of the first method (see METHOD)
+METHOD = (
+    "What changed since the first table (its runs are kept in `results/diabdeep_v1/` and "
+    "summarized at the end): the first method missed two lines: on blink the server DiabNN "
+    "(98.8 +- 0.4%) trailed the random forest (99.5 +- 0.4%), and the grown-and-pruned "
+    "H-LSTM matched the dense 2-layer LSTM clearly only on basicmotions.  The histories "
+    "showed pruning overshoot: validation splits of 7-76 windows make one window worth "
+    "1.3-14 points, so a step that hurt the network could still pass the accuracy floor, "
+    "and a step that kept validation accuracy at 100% told nothing.  Changed, for every "
+    "data set alike (no per-set tuning; the settings are the library defaults): (1) a "
+    "pruning step is also undone when the validation cross-entropy rises more than "
+    "max_loss_rise = 0.05 nats above the grown network's (`GrowPruneSchedule.max_loss_rise`);"
+    " (2) the pruned network is retrained for final_epochs = 10 with its masks fixed, the "
+    "best validation epoch kept only if it beats the pruned network; (3) every neural model"
+    " of a run, DiabNNs and baselines alike, trains on windows shifted in time by up to 10% "
+    "of the window (`synth.sequences.time_shift`, shift_augment = 0.1): a fully connected "
+    "network on the flattened window has no shift invariance of its own (on blink a dense "
+    "MLP went from 98.8 +- 0.9% to 99.5 +- 0.4% over seeds 0-4 in a side run).  Tried and "
+    "not adopted: dropout 0.3-0.5 and Adam weight decay on the dense MLP (98.3-99.0%), "
+    "per-position standardization of the window (98.7%).")
+
+
+def previous_lines() -> list[str]:
+    """The first method's runs (``PREVIOUS``): mean test accuracy of the rows that decide
+    the 'done when' lines, beside this table's."""
+    lines = ["## First method (results/diabdeep_v1) vs this table: mean test accuracy %", "",
+             "| data set | v1 server | v1 edge | v1 lstm2 | v1 best baseline | server | edge | "
+             "lstm2 | best baseline |", "|---|---|---|---|---|---|---|---|---|"]
+    for dataset in DATASETS:
+        cells = []
+        for cache in (PREVIOUS, CACHE):
+            runs = [json.loads(p.read_text()) for p in sorted(cache.glob(f"{dataset}_seed*.json"))]
+            if not runs:
+                cells += ["-"] * 4
+                continue
+            acc = per_model(runs)
+            m = {k: 100 * mean_sd(v["test_accuracy"])[0] for k, v in acc.items()}
+            best = max((k for k in m if not k.endswith("diabnn")), key=m.get)
+            cells += [f"{m['server_diabnn']:.1f}", f"{m['edge_diabnn']:.1f}", f"{m['lstm2']:.1f}",
+                      f"{m[best]:.1f} ({best})"]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 LATENCY = CACHE / "latency.json"
@@ -227,7 +283,7 @@ def report() -> str:
              f"{load_avg[2]:.1f} on 2 cores shared by 8 agents: CPU latencies are best-of-"
              f"{SETTINGS['latency_repeats']} at batch 1 and still noisy; FLOPs (MACs that touch a "
              "nonzero weight, per window) and the accelerator latency (hwsim analytical "
-             "accelerator, batch 1) are the stable cost figures.", ""]
+             "accelerator, batch 1) are the stable cost figures.", "", METHOD, ""]
     hl = ["## H-LSTM vs LSTM (1-layer grown-and-pruned H-LSTM = edge DiabNN, vs dense 2-layer "
           "LSTM 64-64)", "", "| data set | seeds | H-LSTM acc % | LSTM-2 acc % | H-LSTM recurrent "
           "nonzero | LSTM-2 recurrent | fewer | holds (acc within spread, >= 5x) |",
@@ -247,7 +303,7 @@ def report() -> str:
                          + " |")
         lines += ["", *checks(dataset, results), ""]
         hl.append(hlstm_line(dataset, results))
-    lines += hl + [""] + latency_lines()
+    lines += hl + [""] + latency_lines() + previous_lines()
     return "\n".join(lines)
 
 
