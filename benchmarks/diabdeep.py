@@ -57,17 +57,21 @@ COLUMNS = ("test_accuracy", "nonzero_parameters", "recurrent_weights", "flops", 
            "accel_latency_ms")
 
 
-def cache_path(dataset: str, seed: int) -> Path:
-    return CACHE / f"{dataset}_seed{seed}.json"
+NOSHIFT = HERE / "results" / "diabdeep_noshift"   # the same runs without time-shift training
 
 
-def run_one(dataset: str, seed: int) -> None:
+def cache_path(dataset: str, seed: int, noshift: bool = False) -> Path:
+    return (NOSHIFT if noshift else CACHE) / f"{dataset}_seed{seed}.json"
+
+
+def run_one(dataset: str, seed: int, noshift: bool = False) -> None:
     import hwsim
-    path = cache_path(dataset, seed)
+    path = cache_path(dataset, seed, noshift)
     if path.exists():
         return
     config = DiabDeepConfig.from_dict({**SETTINGS, **OVERRIDES.get(dataset, {}),
-                                       "dataset": dataset, "seed": seed})
+                                       "dataset": dataset, "seed": seed,
+                                       **({"shift_augment": 0.0} if noshift else {})})
     result = run_diabdeep(config, cost_fn=lambda m: hwsim.price(m, m.input_shape),
                           report=str(path))
     print(f"{dataset} seed {seed}: " + ", ".join(
@@ -162,11 +166,13 @@ def hlstm_line(dataset: str, results: list[dict]) -> str:
     ratio = mean_sd([r["lstm2"]["recurrent_weights"] / r["edge_diabnn"]["recurrent_weights"]
                      for r in rows])
     ok = h[0] >= l2[0] - max(h[1], l2[1]) and ratio[0] >= 5
+    clear = h[0] >= l2[0] and ratio[0] >= 5
     return (f"| {dataset} | {len(rows)} | {100 * h[0]:.1f} +- {100 * h[1]:.1f} | "
             f"{100 * l2[0]:.1f} +- {100 * l2[1]:.1f} | "
             f"{mean_sd([r['edge_diabnn']['recurrent_weights'] for r in rows])[0]:,.0f} | "
             f"{mean_sd([r['lstm2']['recurrent_weights'] for r in rows])[0]:,.0f} | "
-            f"{ratio[0]:.1f}x +- {ratio[1]:.1f} | {'yes' if ok else 'no'} |")
+            f"{ratio[0]:.1f}x +- {ratio[1]:.1f} | {'yes' if ok else 'no'} | "
+            f"{'yes' if clear else 'no'} |")
 
 
 PREVIOUS = HERE / "results" / "diabdeep_v1"   # runs of the first method (see METHOD)
@@ -211,6 +217,31 @@ def previous_lines() -> list[str]:
                       f"{m[best]:.1f} ({best})"]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
     return lines + [""]
+
+
+def ablation_lines() -> list[str]:
+    """Mean test accuracy with and without time-shift training, for the sets and seeds
+    that have both runs (``--no-shift``)."""
+    names = ("server_diabnn", "edge_diabnn", "mlp", "lstm1", "lstm2", "hlstm_dense")
+    lines = []
+    for dataset in DATASETS:
+        pairs = [(json.loads(cache_path(dataset, s).read_text()),
+                  json.loads(cache_path(dataset, s, True).read_text())) for s in SEEDS
+                 if cache_path(dataset, s).exists() and cache_path(dataset, s, True).exists()]
+        if not pairs:
+            continue
+        cells = []
+        for name in names:
+            acc = [[{r["model"]: r for r in run["rows"]}[name]["test_accuracy"] for run in side]
+                   for side in zip(*pairs)]
+            (a, sa), (b, sb) = mean_sd(acc[1]), mean_sd(acc[0])
+            cells.append(f"{100 * a:.1f} +- {100 * sa:.1f} -> {100 * b:.1f} +- {100 * sb:.1f}")
+        lines.append(f"| {dataset} ({len(pairs)} seeds) | " + " | ".join(cells) + " |")
+    if not lines:
+        return []
+    return ["## Ablation: time-shift training off -> on (`--no-shift`), test accuracy %", "",
+            "| data set | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|",
+            *lines, ""]
 
 
 LATENCY = CACHE / "latency.json"
@@ -286,8 +317,8 @@ def report() -> str:
              "accelerator, batch 1) are the stable cost figures.", "", METHOD, ""]
     hl = ["## H-LSTM vs LSTM (1-layer grown-and-pruned H-LSTM = edge DiabNN, vs dense 2-layer "
           "LSTM 64-64)", "", "| data set | seeds | H-LSTM acc % | LSTM-2 acc % | H-LSTM recurrent "
-          "nonzero | LSTM-2 recurrent | fewer | holds (acc within spread, >= 5x) |",
-          "|---|---|---|---|---|---|---|---|"]
+          "nonzero | LSTM-2 recurrent | fewer | holds (acc within spread, >= 5x) | holds (mean acc "
+          ">= LSTM-2, >= 5x) |", "|---|---|---|---|---|---|---|---|---|"]
     for dataset in DATASETS:
         results = load(dataset)
         if not results:
@@ -303,7 +334,7 @@ def report() -> str:
                          + " |")
         lines += ["", *checks(dataset, results), ""]
         hl.append(hlstm_line(dataset, results))
-    lines += hl + [""] + latency_lines() + previous_lines()
+    lines += hl + [""] + ablation_lines() + latency_lines() + previous_lines()
     return "\n".join(lines)
 
 
@@ -314,20 +345,22 @@ def main(argv) -> None:
     parser.add_argument("--report", action="store_true", help="only rebuild the table")
     parser.add_argument("--latency", action="store_true",
                         help="time the cached runs' recurrent models (forward vs fused infer)")
+    parser.add_argument("--no-shift", action="store_true",
+                        help="ablation: the same runs with shift_augment=0 (own cache)")
     parser.add_argument("--one", nargs=2, metavar=("DATASET", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv[1:])
     torch.set_num_threads(1)
     if args.one:
-        run_one(args.one[0], int(args.one[1]))
+        run_one(args.one[0], int(args.one[1]), args.no_shift)
         return
     if args.latency:
         write_text_atomic(LATENCY, json.dumps(time_latency(), indent=1) + "\n")
     elif not args.report:
         for dataset in args.datasets:
             for seed in (int(s) for s in args.seeds.split(",")):
-                if not cache_path(dataset, seed).exists():   # a fresh process per run
-                    subprocess.run([sys.executable, __file__, "--one", dataset, str(seed)],
-                                   check=True)
+                if not cache_path(dataset, seed, args.no_shift).exists():   # fresh process
+                    subprocess.run([sys.executable, __file__, "--one", dataset, str(seed)]
+                                   + (["--no-shift"] if args.no_shift else []), check=True)
     text = report()
     write_text_atomic(RESULTS, text + "\n")
     print(text)
