@@ -24,8 +24,9 @@ would train on the same split (``BASELINES``): a dense MLP of the server's width
 1- and 2-layer LSTMs and a dense H-LSTM of the edge width, and a random forest on the
 flattened window.  Every row reports test accuracy, nonzero parameters, recurrent nonzero
 weights, FLOPs per inference (MACs that touch a nonzero weight, per window), CPU latency
-at batch 1 (best and median of interleaved repeats) and, when a ``cost_fn`` is passed
-(``hwsim.price`` from the CLI: synth does not import hwsim), the accelerator cost.
+at batch 1 (best and median of repeats; through the model's ``infer`` where it has one,
+the fused H-LSTM steps of ``synth.models.hlstm.hlstm_infer``) and, when a ``cost_fn`` is
+passed (``hwsim.price`` from the CLI: synth does not import hwsim), the accelerator cost.
 
 Recurrent models read the window in frames of ``ceil(T / steps)`` raw samples per step
 (``frame`` in the model spec), the same for every recurrent model of a run.
@@ -183,6 +184,7 @@ def measure(name: str, model: torch.nn.Module, data: Dataset, config: DiabDeepCo
     """One report row for a (compacted or dense) network."""
     model = model.cpu().eval()
     sample = data.x_test[:1]
+    run = getattr(model, "infer", model)   # the deployment path (the fused H-LSTM steps)
     row = {"model": name, "spec": model.spec,
            "test_accuracy": evaluate(model, data.x_test, data.y_test)["accuracy"],
            "val_accuracy": evaluate(model, data.x_val, data.y_val)["accuracy"],
@@ -191,7 +193,8 @@ def measure(name: str, model: torch.nn.Module, data: Dataset, config: DiabDeepCo
            "recurrent_weights": recurrent_weights(model),
            "flops": masked.sparse_flops(model, data.input_shape),
            "dense_flops": count_flops(model, data.input_shape),
-           **cpu_latency_ms(lambda: model(sample), config.latency_repeats), **extra}
+           **cpu_latency_ms(lambda: run(sample), config.latency_repeats),
+           "latency_path": "infer" if run is not model else "forward", **extra}
     if cost_fn is not None:
         cost = cost_fn(model)
         row.update(accel_latency_ms=float(cost["latency_ms"]),
