@@ -31,6 +31,8 @@ def test_diabdeep_reports_both_models_and_the_baselines(tmp_path):
                     "accel_latency_ms", "accel_energy_mj"):
             assert row[key] is not None and row[key] >= 0, (name, key)
     edge = rows["edge_diabnn"]
+    # CPU latency through the deployment path: the fused H-LSTM steps, plain forward for an MLP
+    assert edge["latency_path"] == "infer" and rows["mlp"]["latency_path"] == "forward"
     assert edge["spec"]["family"] == "hlstm" and len(edge["spec"]["hidden"]) == 1
     assert edge["recurrent_weights"] > 0 and rows["server_diabnn"]["recurrent_weights"] == 0
     # the server DiabNN is sparse: fewer nonzero weights than the dense MLP of its widths
