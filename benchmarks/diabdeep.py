@@ -46,6 +46,7 @@ SETTINGS = dict(steps=10, server_hidden=(128, 64), edge_hidden=64, gate_hidden=3
                 gate_dropout=0.2, epochs=15, lr=5e-3, batch_size=64, seed_density=0.25,
                 growth_rounds=2, growth_ratio=0.5, neuron_growth=4, growth_batches=5,
                 prune_steps=8, prune_fraction=0.3, retrain_epochs=2, max_accuracy_drop=0.015,
+                max_loss_rise=0.05, final_epochs=10, shift_augment=0.1,
                 latency_repeats=30, forest_trees=100, device="cpu")
 # the two small sets (57 and 144 training windows) with batch 64 get 1-3 optimizer steps per
 # epoch (the first runs did: the recurrent models stayed near chance); every model of theirs
@@ -56,17 +57,21 @@ COLUMNS = ("test_accuracy", "nonzero_parameters", "recurrent_weights", "flops", 
            "accel_latency_ms")
 
 
-def cache_path(dataset: str, seed: int) -> Path:
-    return CACHE / f"{dataset}_seed{seed}.json"
+NOSHIFT = HERE / "results" / "diabdeep_noshift"   # the same runs without time-shift training
 
 
-def run_one(dataset: str, seed: int) -> None:
+def cache_path(dataset: str, seed: int, noshift: bool = False) -> Path:
+    return (NOSHIFT if noshift else CACHE) / f"{dataset}_seed{seed}.json"
+
+
+def run_one(dataset: str, seed: int, noshift: bool = False) -> None:
     import hwsim
-    path = cache_path(dataset, seed)
+    path = cache_path(dataset, seed, noshift)
     if path.exists():
         return
     config = DiabDeepConfig.from_dict({**SETTINGS, **OVERRIDES.get(dataset, {}),
-                                       "dataset": dataset, "seed": seed})
+                                       "dataset": dataset, "seed": seed,
+                                       **({"shift_augment": 0.0} if noshift else {})})
     result = run_diabdeep(config, cost_fn=lambda m: hwsim.price(m, m.input_shape),
                           report=str(path))
     print(f"{dataset} seed {seed}: " + ", ".join(
@@ -132,12 +137,24 @@ def checks(dataset: str, results: list[dict]) -> list[str]:
     out.append(f"- edge DiabNN {100 * edge[0]:.1f} +- {100 * edge[1]:.1f}%: server minus edge "
                f"{100 * gap:+.1f} points "
                f"({'holds' if gap <= 0.015 else 'does NOT hold'} <= 1.5)")
+    peers = []   # dense LSTMs the edge model is at least as accurate as (means)
     for lstm in ("lstm1", "lstm2"):
         la = mean_sd(acc(lstm))
         fl = mean_sd([r[lstm]["flops"] / r["edge_diabnn"]["flops"] for r in rows])
         note = "equal or lower accuracy" if la[0] <= edge[0] else "higher accuracy"
+        if la[0] <= edge[0]:
+            peers.append((lstm, fl[0]))
         out.append(f"- edge DiabNN FLOPs vs dense {lstm} ({100 * la[0]:.1f}%, {note}): "
                    f"{fl[0]:.1f}x +- {fl[1]:.1f} fewer")
+    holds = gap <= 0.015 and bool(peers) and all(f > 1 for _, f in peers)
+    # the looser reading: LSTMs whose mean is above the edge model's by less than the spread
+    near = [lstm for lstm in ("lstm1", "lstm2") if lstm not in dict(peers)
+            and mean_sd(acc(lstm))[0] - edge[0] <= max(edge[1], mean_sd(acc(lstm))[1])]
+    out.append(f"- edge line (within 1.5 pt of the server, fewer FLOPs than a dense LSTM of "
+               f"equal or lower mean accuracy): {'holds' if holds else 'does NOT hold'}"
+               + ("" if peers else " (every dense LSTM is more accurate: no such LSTM)")
+               + (f"; {', '.join(near)} more accurate only within the seeds' spread"
+                  if near else ""))
     return out
 
 
@@ -149,11 +166,152 @@ def hlstm_line(dataset: str, results: list[dict]) -> str:
     ratio = mean_sd([r["lstm2"]["recurrent_weights"] / r["edge_diabnn"]["recurrent_weights"]
                      for r in rows])
     ok = h[0] >= l2[0] - max(h[1], l2[1]) and ratio[0] >= 5
+    clear = h[0] >= l2[0] and ratio[0] >= 5
     return (f"| {dataset} | {len(rows)} | {100 * h[0]:.1f} +- {100 * h[1]:.1f} | "
             f"{100 * l2[0]:.1f} +- {100 * l2[1]:.1f} | "
             f"{mean_sd([r['edge_diabnn']['recurrent_weights'] for r in rows])[0]:,.0f} | "
             f"{mean_sd([r['lstm2']['recurrent_weights'] for r in rows])[0]:,.0f} | "
-            f"{ratio[0]:.1f}x +- {ratio[1]:.1f} | {'yes' if ok else 'no'} |")
+            f"{ratio[0]:.1f}x +- {ratio[1]:.1f} | {'yes' if ok else 'no'} | "
+            f"{'yes' if clear else 'no'} |")
+
+
+PREVIOUS = HERE / "results" / "diabdeep_v1"   # runs of the first method (see METHOD)
+METHOD = (
+    "What changed since the first table (its runs are kept in `results/diabdeep_v1/` and "
+    "summarized at the end): the first method missed two lines: on blink the server DiabNN "
+    "(98.8 +- 0.4%) trailed the random forest (99.5 +- 0.4%), and the grown-and-pruned "
+    "H-LSTM matched the dense 2-layer LSTM clearly only on basicmotions.  The histories "
+    "showed pruning overshoot: validation splits of 7-76 windows make one window worth "
+    "1.3-14 points, so a step that hurt the network could still pass the accuracy floor, "
+    "and a step that kept validation accuracy at 100% told nothing.  Changed, for every "
+    "data set alike (no per-set tuning; the settings are the library defaults): (1) a "
+    "pruning step is also undone when the validation cross-entropy rises more than "
+    "max_loss_rise = 0.05 nats above the grown network's (`GrowPruneSchedule.max_loss_rise`);"
+    " (2) the pruned network is retrained for final_epochs = 10 with its masks fixed, the "
+    "best validation epoch kept only if it beats the pruned network; (3) every neural model"
+    " of a run, DiabNNs and baselines alike, trains on windows shifted in time by up to 10% "
+    "of the window (`synth.sequences.time_shift`, shift_augment = 0.1): a fully connected "
+    "network on the flattened window has no shift invariance of its own (on blink a dense "
+    "MLP went from 98.8 +- 0.9% to 99.5 +- 0.4% over seeds 0-4 in a side run).  Tried and "
+    "not adopted: dropout 0.3-0.5 and Adam weight decay on the dense MLP (98.3-99.0%), "
+    "per-position standardization of the window (98.7%).  Costs and side effects, from the "
+    "tables below: the loss criterion stops pruning earlier (a failed step ends pruning; no "
+    "retry at a smaller fraction yet), so the server DiabNN keeps more weights on scp1, "
+    "japanesevowels and gunpoint (1.9-2.4x fewer than the MLP, first method 4-9x) and on "
+    "one blink seed was not pruned at all; time-shift training helps the flattened-window "
+    "models on blink, basicmotions and scp1 but hurts the aligned GunPoint series and, on "
+    "blink, the edge H-LSTM (see the ablation).")
+
+
+def previous_lines() -> list[str]:
+    """The first method's runs (``PREVIOUS``): mean test accuracy of the rows that decide
+    the 'done when' lines, beside this table's."""
+    lines = ["## First method (results/diabdeep_v1) vs this table: mean test accuracy %", "",
+             "| data set | v1 server | v1 edge | v1 lstm2 | v1 best baseline | server | edge | "
+             "lstm2 | best baseline |", "|---|---|---|---|---|---|---|---|---|"]
+    for dataset in DATASETS:
+        cells = []
+        for cache in (PREVIOUS, CACHE):
+            runs = [json.loads(p.read_text()) for p in sorted(cache.glob(f"{dataset}_seed*.json"))]
+            if not runs:
+                cells += ["-"] * 4
+                continue
+            acc = per_model(runs)
+            m = {k: 100 * mean_sd(v["test_accuracy"])[0] for k, v in acc.items()}
+            best = max((k for k in m if not k.endswith("diabnn")), key=m.get)
+            cells += [f"{m['server_diabnn']:.1f}", f"{m['edge_diabnn']:.1f}", f"{m['lstm2']:.1f}",
+                      f"{m[best]:.1f} ({best})"]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def ablation_lines() -> list[str]:
+    """Mean test accuracy with and without time-shift training, for the sets and seeds
+    that have both runs (``--no-shift``)."""
+    names = ("server_diabnn", "edge_diabnn", "mlp", "lstm1", "lstm2", "hlstm_dense")
+    lines, verdicts = [], []
+    for dataset in DATASETS:
+        pairs = [(json.loads(cache_path(dataset, s).read_text()),
+                  json.loads(cache_path(dataset, s, True).read_text())) for s in SEEDS
+                 if cache_path(dataset, s).exists() and cache_path(dataset, s, True).exists()]
+        if not pairs:
+            continue
+        cells = []
+        for name in names:
+            acc = [[{r["model"]: r for r in run["rows"]}[name]["test_accuracy"] for run in side]
+                   for side in zip(*pairs)]
+            (a, sa), (b, sb) = mean_sd(acc[1]), mean_sd(acc[0])
+            cells.append(f"{100 * a:.1f} +- {100 * sa:.1f} -> {100 * b:.1f} +- {100 * sb:.1f}")
+        lines.append(f"| {dataset} ({len(pairs)} seeds) | " + " | ".join(cells) + " |")
+        off = [p[1] for p in pairs]
+        verdicts += [f"{dataset} without time-shift training:", *checks(dataset, off),
+                     "- H-LSTM vs LSTM-2: " + hlstm_line(dataset, off), ""]
+    if not lines:
+        return []
+    return ["## Ablation: time-shift training off -> on (`--no-shift`), test accuracy %", "",
+            "Everything else as above (loss-aware pruning, final retraining); without the "
+            "shift the baselines are exactly the first method's runs (same seeds).", "",
+            "| data set | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|",
+            *lines, "", *verdicts]
+
+
+LATENCY = CACHE / "latency.json"
+TIMED = ("edge_diabnn", "hlstm_dense", "lstm1", "lstm2")
+
+
+def time_latency(rounds: int = 5, repeats: int = 20) -> dict:
+    """Batch-1 CPU latency of the recurrent rows' architectures, module ``forward`` against
+    the fused ``infer`` path (``synth.models.hlstm.hlstm_infer``), timed interleaved: each
+    round times every model once (best of ``repeats``), and a model's figure is its best
+    round, so that load changes hit all of them alike.  The models are rebuilt from the
+    cached runs' (compacted) specs with fresh weights: dense matrices of the same shapes
+    take the same time whatever their values."""
+    from synth.models import build
+    from synth.timing import wall_times_ms
+    out = {}
+    for dataset in DATASETS:
+        for r in load(dataset):
+            rows = {row["model"]: row for row in r["rows"]}
+            sample = torch.randn(1, *r["input_shape"])
+            models = {}
+            for name in TIMED:
+                if name in rows:
+                    torch.manual_seed(0)
+                    m = build(rows[name]["spec"], tuple(r["input_shape"]), 2).eval()
+                    models[(name, "forward")] = (lambda m=m: m(sample))
+                    if rows[name]["spec"]["family"] == "hlstm":
+                        models[(name, "infer")] = (lambda m=m: m.infer(sample))
+            best = {k: float("inf") for k in models}
+            for _ in range(rounds):
+                for k, fn in models.items():
+                    best[k] = min(best[k], min(wall_times_ms(fn, repeats, warmup=2)))
+            for (name, path), ms in best.items():
+                out.setdefault(dataset, {}).setdefault(f"{name} {path}", []).append(ms)
+        print(f"latency: {dataset} done", flush=True)
+    return {"load_average": list(os.getloadavg()), "rounds": rounds, "repeats": repeats,
+            "ms": out}
+
+
+def latency_lines() -> list[str]:
+    if not LATENCY.exists():
+        return []
+    lat = json.loads(LATENCY.read_text())
+    la = lat["load_average"]
+    lines = ["## CPU latency at batch 1: module forward vs the fused H-LSTM inference path", "",
+             f"`python benchmarks/diabdeep.py --latency`: the recurrent rows' architectures "
+             f"(compacted specs of every cached run, fresh weights), one torch thread, timed "
+             f"interleaved ({lat['rounds']} rounds x best of {lat['repeats']} calls; a model's "
+             f"figure is its best round), load average {la[0]:.1f} / {la[1]:.1f} / "
+             f"{la[2]:.1f}. Mean +- sd over the seeds, milliseconds. `infer` (H-LSTM only) "
+             "stacks the four gate networks into two matrix products per step and equals "
+             "`forward` in evaluation mode (tests/synth/test_recurrent.py).", ""]
+    cols = [f"{n} {p}" for n in TIMED for p in (("forward", "infer") if n in (
+        "edge_diabnn", "hlstm_dense") else ("forward",))]
+    lines += ["| data set | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for dataset, d in lat["ms"].items():
+        lines.append(f"| {dataset} | " + " | ".join(
+            "-" if c not in d else "{:.3f} +- {:.3f}".format(*mean_sd(d[c])) for c in cols) + " |")
+    return lines + [""]
 
 
 def report() -> str:
@@ -167,11 +325,11 @@ def report() -> str:
              f"{load_avg[2]:.1f} on 2 cores shared by 8 agents: CPU latencies are best-of-"
              f"{SETTINGS['latency_repeats']} at batch 1 and still noisy; FLOPs (MACs that touch a "
              "nonzero weight, per window) and the accelerator latency (hwsim analytical "
-             "accelerator, batch 1) are the stable cost figures.", ""]
+             "accelerator, batch 1) are the stable cost figures.", "", METHOD, ""]
     hl = ["## H-LSTM vs LSTM (1-layer grown-and-pruned H-LSTM = edge DiabNN, vs dense 2-layer "
           "LSTM 64-64)", "", "| data set | seeds | H-LSTM acc % | LSTM-2 acc % | H-LSTM recurrent "
-          "nonzero | LSTM-2 recurrent | fewer | holds (acc within spread, >= 5x) |",
-          "|---|---|---|---|---|---|---|---|"]
+          "nonzero | LSTM-2 recurrent | fewer | holds (acc within spread, >= 5x) | holds (mean acc "
+          ">= LSTM-2, >= 5x) |", "|---|---|---|---|---|---|---|---|---|"]
     for dataset in DATASETS:
         results = load(dataset)
         if not results:
@@ -187,7 +345,7 @@ def report() -> str:
                          + " |")
         lines += ["", *checks(dataset, results), ""]
         hl.append(hlstm_line(dataset, results))
-    lines += hl + [""]
+    lines += hl + [""] + ablation_lines() + latency_lines() + previous_lines()
     return "\n".join(lines)
 
 
@@ -196,18 +354,24 @@ def main(argv) -> None:
     parser.add_argument("datasets", nargs="*", default=list(DATASETS))
     parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     parser.add_argument("--report", action="store_true", help="only rebuild the table")
+    parser.add_argument("--latency", action="store_true",
+                        help="time the cached runs' recurrent models (forward vs fused infer)")
+    parser.add_argument("--no-shift", action="store_true",
+                        help="ablation: the same runs with shift_augment=0 (own cache)")
     parser.add_argument("--one", nargs=2, metavar=("DATASET", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv[1:])
     torch.set_num_threads(1)
     if args.one:
-        run_one(args.one[0], int(args.one[1]))
+        run_one(args.one[0], int(args.one[1]), args.no_shift)
         return
-    if not args.report:
+    if args.latency:
+        write_text_atomic(LATENCY, json.dumps(time_latency(), indent=1) + "\n")
+    elif not args.report:
         for dataset in args.datasets:
             for seed in (int(s) for s in args.seeds.split(",")):
-                if not cache_path(dataset, seed).exists():   # a fresh process per run
-                    subprocess.run([sys.executable, __file__, "--one", dataset, str(seed)],
-                                   check=True)
+                if not cache_path(dataset, seed, args.no_shift).exists():   # fresh process
+                    subprocess.run([sys.executable, __file__, "--one", dataset, str(seed)]
+                                   + (["--no-shift"] if args.no_shift else []), check=True)
     text = report()
     write_text_atomic(RESULTS, text + "\n")
     print(text)

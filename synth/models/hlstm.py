@@ -27,7 +27,7 @@ from torch.nn.utils import parametrize
 
 from synth.errors import UserError
 from synth.models.lstm import (RecurrentLayer, RecurrentStack, SequenceClassifier, cell_update,
-                               check_hidden, frame_size)
+                               check_hidden, frame_size, to_frames)
 from synth.models.registry import register_family, register_variant
 
 GATES = ("i", "f", "g", "o")     # the LSTM's gate order; g (the candidate) uses tanh
@@ -85,6 +85,51 @@ class HLSTMLayer(RecurrentLayer):
         return torch.stack(outs, 1), (h, c)
 
 
+def fused_hlstm_weights(layer: "HLSTMLayer") -> tuple[torch.Tensor, ...]:
+    """The four gate networks of ``layer`` as two matrices (inference only).
+
+    Hidden layers: W* = [W*_i; W*_f; W*_o; W*_g] ((sum M_k) x (I + H)), split into the
+    columns that read x_t (applied to all steps at once, before the loop) and those that
+    read h_{t-1}; output layers: block-diagonal diag(W_i, W_f, W_o, W_g) (4H x sum M_k),
+    so that one product gives the four pre-activations, the three sigmoid gates first.
+    Masked (``synth.masked``) weights are read through ``.weight`` (zeros where pruned)."""
+    order = ("i", "f", "o", "g")
+    hid = [layer.gates[k].hid for k in order]
+    out = [layer.gates[k].out for k in order]
+    w = torch.cat([lin.weight for lin in hid])
+    n = layer.input_size
+    return (w[:, :n].t(), w[:, n:].t().contiguous(), torch.cat([lin.bias for lin in hid]),
+            torch.block_diag(*[lin.weight for lin in out]).t().contiguous(),
+            torch.cat([lin.bias for lin in out]))
+
+
+@torch.no_grad()
+def hlstm_infer(layer: "HLSTMLayer", x: torch.Tensor, state=None):
+    """``layer(x, state)`` in evaluation mode (no dropout), computed with two matrix
+    products per step instead of eight Linear calls (``fused_hlstm_weights``): the same
+    function, for batch-1 latency on a CPU, where a step's cost is mostly per-call
+    overhead.  Batch-first ``(N, T, I)`` -> ``((N, T, H), (h, c))``."""
+    # the stacked weights are kept on the layer while no parameter or mask changes (an
+    # in-place update bumps the tensor's version; a new tensor has a new address)
+    key = tuple((t.data_ptr(), t._version) for t in (*layer.parameters(), *layer.buffers()))
+    cached = layer.__dict__.get("_fused")
+    if cached is None or cached[0] != key:
+        cached = layer.__dict__["_fused"] = (key, fused_hlstm_weights(layer))
+    wx, wh, b_hid, w_out, b_out = cached[1]
+    h, c = state if state is not None else layer.zero_state(x)
+    hs = layer.hidden_size
+    ux = torch.matmul(x, wx) + b_hid                 # W*_x x_t + b* for every t: (N, T, M)
+    outs = []
+    for ux_t in ux.unbind(1):
+        u = torch.relu(torch.addmm(ux_t, h, wh))     # ReLU(W* [x_t; h_{t-1}] + b*)
+        pre = torch.addmm(b_out, u, w_out)           # (N, 4H): i, f, o, g
+        gates = torch.sigmoid(pre[:, :3 * hs])
+        i, f, o = gates[:, :hs], gates[:, hs:2 * hs], gates[:, 2 * hs:]
+        h, c = cell_update(i, f, torch.tanh(pre[:, 3 * hs:]), o, c)
+        outs.append(h)
+    return torch.stack(outs, 1), (h, c)
+
+
 def gate_widths(spec: dict, layers: int) -> list:
     gh = spec["gate_hidden"]
     if isinstance(gh, int):
@@ -106,6 +151,18 @@ class HLSTMClassifier(SequenceClassifier):
         layers = [HLSTMLayer(a, b, g, spec["dropout"])
                   for a, b, g in zip(sizes, widths, gate_widths(spec, len(widths)))]
         self._finish(RecurrentStack(layers), widths[-1], num_classes)
+
+    @torch.no_grad()
+    def infer(self, x: torch.Tensor) -> torch.Tensor:
+        """The evaluation-mode output of ``forward`` through the fused H-LSTM steps
+        (``hlstm_infer``): what a deployment calls for low batch-1 latency.  Training,
+        growth, FLOP counting and hwsim use ``forward`` (its Linear layers and hooks)."""
+        self.check_input(x)
+        h = to_frames(x, self.spec.get("frame", 1))
+        with parametrize.cached():
+            for layer in self.rnn.layers:
+                h = hlstm_infer(layer, h)[0]
+        return self.head(h[:, -1])
 
 
 register_variant("hlstm32", {"family": "hlstm", "hidden": [32], "gate_hidden": 16})

@@ -167,10 +167,19 @@ class SequenceClassifier(SpecModel):
         return [(f"rnn.layers.{k}.{a}", f"rnn.layers.{k}.{b}")
                 for k, layer in enumerate(self.rnn.layers) for a, b in layer.bridge_pairs()]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def check_input(self, x: torch.Tensor) -> None:
         if tuple(x.shape[1:]) != self.input_shape:
             raise UserError(f"{self.spec['family']} model expects input (N, {self.input_shape[0]}"
                             f", {self.input_shape[1]}) (channels x steps), got {tuple(x.shape)}")
+
+    def infer(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluation-mode output for deployment (the fastest path the family has; here
+        ``forward`` itself, without autograd)."""
+        with torch.no_grad():
+            return self(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
         out = self.rnn(to_frames(x, self.spec.get("frame", 1)))      # (N, steps, H)
         return self.head(out[:, -1])
 

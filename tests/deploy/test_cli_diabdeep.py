@@ -8,7 +8,7 @@ from deploy.cli.main import cli
 
 TINY = {"server_hidden": [16], "edge_hidden": 6, "gate_hidden": 4, "growth_rounds": 1,
         "neuron_growth": 1, "growth_batches": 2, "prune_steps": 1, "retrain_epochs": 1, "latency_repeats": 2,
-        "forest_trees": 5}
+        "forest_trees": 5, "final_epochs": 1}
 
 
 def _last_json(output):
@@ -31,6 +31,8 @@ def test_diabdeep_reports_both_models_and_the_baselines(tmp_path):
                     "accel_latency_ms", "accel_energy_mj"):
             assert row[key] is not None and row[key] >= 0, (name, key)
     edge = rows["edge_diabnn"]
+    # CPU latency through the deployment path: the fused H-LSTM steps, plain forward for an MLP
+    assert edge["latency_path"] == "infer" and rows["mlp"]["latency_path"] == "forward"
     assert edge["spec"]["family"] == "hlstm" and len(edge["spec"]["hidden"]) == 1
     assert edge["recurrent_weights"] > 0 and rows["server_diabnn"]["recurrent_weights"] == 0
     # the server DiabNN is sparse: fewer nonzero weights than the dense MLP of its widths

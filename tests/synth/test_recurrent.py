@@ -138,3 +138,21 @@ def test_stack_carries_state_across_chunks():
     second, _ = stack.forward_with_state(x[:, 6:], states)
     assert torch.allclose(torch.cat([first, second], 1), whole, atol=1e-6)
     assert torch.allclose(stack(x), whole)
+
+
+def test_hlstm_fused_inference_equals_forward():
+    """``infer`` (two matrix products per step, gate weights stacked) computes ``forward``'s
+    evaluation-mode output for uneven gate widths, two layers, masks, and after weights or
+    masks change in place (the stacked weights are rebuilt)."""
+    torch.manual_seed(0)
+    model = build({"family": "hlstm", "hidden": [5, 4], "gate_hidden": [3, [1, 2, 3, 4]],
+                   "dropout": 0.5, "frame": 3}, (2, 10), 3).eval()
+    x = torch.randn(4, 2, 10)
+    with torch.no_grad():
+        assert torch.allclose(model.infer(x), model(x), atol=1e-6)
+        model.rnn.layers[1].gates["g"].out.weight.mul_(3.0)
+        assert torch.allclose(model.infer(x), model(x), atol=1e-6)
+        attach_masks(model)
+        layer = model.rnn.layers[0].gates["f"].hid
+        layer.parametrizations.weight[0].mask[:, ::2] = False
+        assert torch.allclose(model.infer(x), model(x), atol=1e-6)

@@ -185,3 +185,50 @@ def test_bridge_gradient_sums_over_the_steps_of_a_gate():
     order = torch.randperm(16, generator=torch.Generator().manual_seed(0))
     nn.functional.cross_entropy(model(x[order]), y[order]).backward()
     assert torch.allclose(g, direct.grad, atol=1e-6)
+
+
+def _tiny_sequence_set(n=64, t=6):
+    from synth.data import Dataset
+    x, y = _informative_channel_data(n=n + 32, t=t)
+    return Dataset("tiny", x[:n], y[:n], x[n:n + 16], y[n:n + 16], x[n + 16:], y[n + 16:],
+                   (3, t), 2, ["a", "b"], [0.0] * 3, [1.0] * 3)
+
+
+def test_pruning_stops_when_validation_loss_rises():
+    """Accuracy stays perfect on this easy set, so only ``max_loss_rise`` (nats) can stop
+    pruning 80% of the connections of a network trained to a low loss."""
+    import copy
+
+    from synth.grow_prune import GrowPruneSchedule, grow_and_prune
+    from synth.train import TrainConfig, fit
+    data = _tiny_sequence_set()
+    torch.manual_seed(0)
+    trained = build({"family": "lstm", "hidden": [6]}, data.input_shape, 2)
+    fit(trained, data, TrainConfig(epochs=10, lr=0.05, optimizer="adam", batch_size=32,
+                                   device="cpu", progress=False))
+    for rise, phases in [(0.0, ["start", "prune"]), (1e-9, ["start", "reverted"])]:
+        schedule = GrowPruneSchedule(prune_steps=1, prune_fraction=0.8, retrain_epochs=0,
+                                     max_accuracy_drop=1.0, max_loss_rise=rise, device="cpu",
+                                     criterion="magnitude")
+        model, history = grow_and_prune(copy.deepcopy(trained), data, schedule)
+        assert [r["phase"] for r in history] == phases
+        assert history[0]["val_accuracy"] == history[1]["val_accuracy"] == 1.0
+        assert history[1]["val_loss"] > history[0]["val_loss"]   # pruning did raise the loss
+    # undone: the network computes what it computed before the step
+    model.eval(), trained.eval()
+    assert torch.equal(model(data.x_val), trained(data.x_val))
+
+
+def test_time_shift_moves_each_window_within_the_bound():
+    from synth.sequences import time_shift
+    x = torch.arange(20.0).view(1, 1, 20).repeat(50, 2, 1)
+    x[:, 1] *= -1
+    out = time_shift(x, 0.1, generator=torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and torch.equal(time_shift(x, 0.0), x)
+    shifts = set()
+    for row in out:                       # one shift per window, the same in every channel
+        s = int(row[0, 10] - 10)
+        shifts.add(s)
+        assert abs(s) <= 2 and torch.equal(row[1], -row[0])
+        assert torch.equal(row[0], (torch.arange(20.0) + s).clamp(0, 19))   # edges repeat
+    assert len(shifts) > 1
