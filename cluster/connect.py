@@ -55,6 +55,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     """
     import ray
     if ray.is_initialized():
+        _check_same_cluster(address)
         return ray.get_runtime_context()
     if address in LOCAL_ADDRESSES:
         address = os.environ.get("RAY_ADDRESS") or None
@@ -78,6 +79,20 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
              dashboard_host=LOCALHOST, _node_ip_address=LOCALHOST, **kwargs)
     return ray.get_runtime_context()
+
+
+def _check_same_cluster(address: str | None) -> None:
+    """A process is in one Ray cluster at a time: asking for another ``host:port`` while
+    connected is an error, not a silent return of the cluster already joined.  ("auto",
+    "ray://" and the local forms name no particular GCS, so they keep the running one.)"""
+    import ray
+    if not address or address in LOCAL_ADDRESSES or address == "auto" or "://" in address:
+        return
+    current = ray.get_runtime_context().gcs_address
+    if address != current:
+        from synth.errors import UserError
+        raise UserError(f"Ray is already connected to {current} in this process; cannot join "
+                        f"{address[:80]} as well (call cluster.connect.shutdown() first)")
 
 
 def _require_token_auth() -> None:

@@ -28,3 +28,15 @@ def ray_local():
     connect(num_cpus=2)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_ray_leaks_between_modules():
+    """A module whose tests joined Ray in-process (a CLI command run through CliRunner
+    does) leaves it up; the next module's cluster fixture would then talk to that Ray.
+    Each module ends with Ray shut down, whoever started it."""
+    yield
+    import sys
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()

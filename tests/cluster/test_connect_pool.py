@@ -1,5 +1,6 @@
 import os
 
+import pytest
 import ray
 
 from cluster.connect import connect
@@ -28,6 +29,17 @@ def test_connect_idempotent_local(ray_local):
     assert connect() is not None and ray.cluster_resources()["CPU"] == 2
     node = ray.nodes()[0]
     assert node["NodeManagerAddress"] == "127.0.0.1"
+
+
+def test_connect_to_another_cluster_while_connected_is_an_error(ray_local):
+    """Joining a named cluster while this process is already in another one used to return
+    the running context silently: the caller then worked on the wrong cluster (the
+    two-node test saw one node when a module before it left Ray up)."""
+    from synth.errors import UserError
+    current = ray.get_runtime_context().gcs_address
+    assert connect(current) is not None                  # the same cluster: idempotent
+    with pytest.raises(UserError, match="already connected to .* cannot join 127.0.0.1:1"):
+        connect("127.0.0.1:1")
 
 
 def test_pool_restarts_dead_actor_and_resubmits(ray_local, tmp_path):
