@@ -85,6 +85,92 @@ def run(args) -> list[tuple]:
     return rows
 
 
+def defaults(args) -> None:
+    """`nnsynth prune --ratio 0.5` with its defaults on the mnist5k LeNet-5-BN teacher, over
+    seeds: the same pruned model (Taylor importance on the 256 images the CLI inverts) then
+    (a) the new default KD fine-tuning (``synth.dfprune.finetune_kd``: KD_STEPS steps, lr
+    KD_LR, jitter), (b) the old default (20 epochs of 256 images at batch 128 = 40 steps, lr
+    0.01, no jitter), (c) real-data fine-tuning (the peer, 3 epochs, lr 0.01).  One JSON per
+    seed in results/dfprune_defaults/ (resumable); with --cli also the command line itself."""
+    import json
+    import os
+    import subprocess
+    from common import machine_note, mean_sd, table
+    from synth.dfprune import KD_STEPS, finetune_kd, kd_defaults
+    from synth.files import write_text_atomic
+    from synth.workflows import synthesized_images
+    cache = Path(__file__).parent / "results" / "dfprune_defaults"
+    cache.mkdir(parents=True, exist_ok=True)
+    teacher_path = Path(args.lenet)
+    if not teacher_path.is_file():   # as a user trains it
+        subprocess.run(["nnsynth", "train", "--dataset", "mnist5k", "--model", "lenet5_bn",
+                        "--epochs", "15", "--out", str(teacher_path)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    teacher = load_model(teacher_path, "cpu").eval()
+    data = load_dataset("mnist5k", seed=0)
+    records = []
+    for seed in args.seeds:
+        path = cache / f"seed{seed}.json"
+        if path.is_file():
+            records.append(json.loads(path.read_text()))
+            continue
+        t0 = time.perf_counter()
+        x, y, _ = synthesized_images(teacher, None, num_images=256, iterations=200, seed=seed,
+                                     device="cpu", progress=False)
+        synth_s = time.perf_counter() - t0
+        res = prune(teacher, x, y, PruneConfig(ratio=0.5, seed=seed, device="cpu",
+                                               progress=False))
+        rec = {"seed": seed, "teacher": test_acc(teacher, data), "no_ft": test_acc(res.model, data),
+               "synth_seconds": synth_s, "kd_steps": KD_STEPS}
+        new = copy.deepcopy(res.model)
+        rec["new_seconds"] = finetune_kd(new, teacher, x, DistillConfig(
+            **kd_defaults(teacher.input_shape), seed=seed, device="cpu", progress=False))
+        rec["new"] = test_acc(new, data)
+        old = copy.deepcopy(res.model)
+        distill(old, teacher, x, data, DistillConfig(epochs=20, lr=0.01, seed=seed,
+                                                     device="cpu", progress=False))
+        rec["old"] = test_acc(old, data)
+        real = copy.deepcopy(res.model)
+        fit(real, data, TrainConfig(epochs=3, lr=0.01, keep_best=False, seed=seed,
+                                    device="cpu", progress=False))
+        rec["real"] = test_acc(real, data)
+        write_text_atomic(path, json.dumps(rec, indent=1))
+        print(rec, file=sys.stderr, flush=True)
+        records.append(rec)
+    cli = cache / "cli_seed0.txt"
+    if args.cli and not cli.is_file():
+        cmd = ["nnsynth", "prune", "--model", str(teacher_path), "--ratio", "0.5", "--out",
+               str(cache / "p.pt")]
+        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+        (cache / "p.pt").unlink(missing_ok=True)
+        write_text_atomic(cli, "$ " + " ".join(cmd[:3] + ["teacher.pt"] + cmd[4:-1]
+                                               + ["p.pt"]) + "\n" + proc.stdout)
+    rows = [[r["seed"], f"{r['teacher']:.2%}", f"{r['no_ft']:.2%}", f"{r['old']:.2%}",
+             f"{r['new']:.2%}", f"{r['real']:.2%}", f"{100 * (r['real'] - r['new']):.1f}",
+             f"{r['new_seconds']:.0f}"] for r in records]
+    pct = "{:.2%}"
+    rows.append(["mean ± sd", mean_sd([r["teacher"] for r in records], pct),
+                 mean_sd([r["no_ft"] for r in records], pct),
+                 mean_sd([r["old"] for r in records], pct), mean_sd([r["new"] for r in records], pct),
+                 mean_sd([r["real"] for r in records], pct),
+                 mean_sd([100 * (r["real"] - r["new"]) for r in records], "{:.2f}"),
+                 mean_sd([r["new_seconds"] for r in records], "{:.0f}")])
+    lines = ["`nnsynth prune --model teacher.pt --ratio 0.5` (Taylor importance on 256 inverted "
+             "images, half of every layer's filters/neurons removed) on the mnist5k LeNet-5-BN "
+             "teacher (`nnsynth train --dataset mnist5k --model lenet5_bn --epochs 15`); test "
+             "accuracy after each fine-tuning of the same pruned model:", ""]
+    lines += table(["seed", "teacher", "no FT", "old default KD (40 steps, lr 0.01)",
+                    f"new default KD ({KD_STEPS} steps, lr 0.05, jitter 2)", "real-data FT (peer)",
+                    "gap to real (pt)", "new KD s"], rows)
+    if cli.is_file():
+        lines += ["", "Seed 0 through the command line, exactly as a user types it:", "", "```",
+                  cli.read_text().strip(), "```"]
+    lines += ["", machine_note("One process, 1 torch thread, nice 15."), command_line()]
+    write_result(Path(args.out).with_name("dfprune_defaults.md"), lines,
+                 "# nnsynth prune defaults (data-free fine-tuning vs real data)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lenet", default="/tmp/teacher_dfp.pt")
@@ -96,8 +182,15 @@ def main() -> None:
     parser.add_argument("--ft-epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "dfprune.md"))
+    parser.add_argument("--defaults", action="store_true",
+                        help="only the `nnsynth prune --ratio 0.5` defaults table, over --seeds")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--cli", action="store_true", help="with --defaults: also run the CLI")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.defaults:
+        defaults(args)
+        return
     start = time.perf_counter()
     rows = run(args)
     lines = ["| teacher | teacher acc | removed | importance | params after/before | MACs kept | "

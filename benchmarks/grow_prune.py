@@ -8,6 +8,8 @@ For each model: train one dense network; from the same weights run
   optionally (--kd) retraining by distillation from the dense model on the same randomly shifted
   inputs (``synth.distill.live_kd_fn``, --shift), RigL regrowth (--regrow) and removal of weights
   that cannot matter (--remove-dead, ``synth.masked.remove_dead``).
+(`nnsynth grow-prune`'s defaults as a user types them, over seeds, and what growth adds at
+equal budget: benchmarks/grow_prune_defaults.py.)
 The headline is the largest reduction in nonzero weights (Linear/Conv2d weights, dense count /
 nonzero count) whose test accuracy is within 0.5 points of the dense model's.  Then the chosen
 masked model is compacted (``synth.compact``): outputs compared and CPU latency measured.

@@ -5,7 +5,8 @@ importance measured on *synthesized* images, the least important are removed, an
 result is a genuinely smaller ``SpecModel`` of the same family with smaller widths
 (``lenet5`` channels/hidden, ``convnet`` widths/hidden, ``mlp`` hidden, ``resnet`` width).
 It is then fine-tuned by knowledge distillation from the original network on the same
-synthesized images (``finetune_kd``), so no real image is touched.
+synthesized images (``finetune_kd``: a fixed number of SGD steps with jitter relabelled by
+the teacher), so no real image is touched.
 
 Importance (``PruneConfig.importance``):
   * ``taylor``: first-order Taylor expansion of the loss when a channel is zeroed
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from typing import Callable
 
 import torch
@@ -92,6 +94,37 @@ class PruneResult:
                 "parameters_after": self.parameters_after,
                 "flops_before": self.flops_before, "flops_after": self.flops_after,
                 "widths": {k: int(len(v)) for k, v in self.keep.items()}}
+
+
+# --------------------------------------------------------------------------- fine-tuning
+KD_STEPS = 500    # default KD fine-tuning length, in SGD steps (whatever the set's size)
+KD_LR = 0.05
+KD_JITTER = 2     # px: each batch rolled by up to this much, the teacher labels the new view
+
+
+def kd_defaults(input_shape) -> dict:
+    """``DistillConfig`` fields of the default fine-tuning for inputs of ``input_shape``:
+    lr ``KD_LR`` and, on images, ``KD_JITTER`` px of jitter (feature vectors: none)."""
+    return {"lr": KD_LR, "jitter": KD_JITTER if len(tuple(input_shape)) == 3 else 0}
+
+
+def finetune_kd(student: nn.Module, teacher: nn.Module, x: torch.Tensor, config,
+                steps: int = KD_STEPS) -> float:
+    """KD fine-tuning of the pruned ``student`` from ``teacher`` on the images ``x`` for
+    ``steps`` SGD steps (``synth.distill.PoolKD``: random minibatches, cosine learning rate,
+    ``config.jitter`` px of jitter relabelled by the teacher); a count of steps rather than
+    epochs, so a few hundred synthesized images get as many updates as a real training set
+    (20 epochs of 256 images were 40 steps: 93.7% after pruning half of a LeNet-5-BN's
+    filters on mnist5k, against 96.5% after 500 steps with jitter; 512 images: 96.9% after
+    500 or 1000 steps).  Returns seconds."""
+    import time
+
+    from synth.distill import PoolKD
+    start = time.perf_counter()
+    kd = PoolKD(student, teacher, config, total_steps=steps)
+    kd.add(x)
+    kd.steps(steps)
+    return time.perf_counter() - start
 
 
 # --------------------------------------------------------------------------- groups

@@ -103,19 +103,26 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
 
 
 # --------------------------------------------------------------------------- prune
-def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_epochs: int = 20,
-                     lr: float = 0.01, num_images: int = 256, iterations: int = 200,
+def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int | None = None,
+                     kd_epochs: int | None = None, lr: float | None = None,
+                     num_images: int = 256, iterations: int = 200,
                      cost_fn: Callable | None = None, fit_fn: Callable = local_fit) -> dict:
     """Data-free structured pruning (``synth.dfprune.prune`` with ``config``, a
-    ``PruneConfig``) ranked on synthesized images, then ``kd_epochs`` of KD fine-tuning
-    from the original on the same images; saves the pruned model to ``out``."""
-    from synth.dfprune import flops_cost, prune
+    ``PruneConfig``) ranked on synthesized images, then KD fine-tuning from the original on
+    the same images: ``kd_steps`` SGD steps (default ``synth.dfprune.KD_STEPS``, with
+    jitter on images: ``synth.dfprune.finetune_kd``), or ``kd_epochs`` epochs through
+    ``fit_fn`` when given (0: none); saves the pruned model to ``out``."""
+    from synth.dfprune import KD_STEPS, finetune_kd, flops_cost, kd_defaults, prune
     from synth.distill import DistillConfig, distill
     from synth.train import evaluate
+    if kd_steps is not None and kd_epochs is not None:
+        raise UserError(f"give --kd-steps or --kd-epochs, not both (got {kd_steps} and "
+                        f"{kd_epochs})")
     teacher = load_model(model_path)
     meta = teacher.checkpoint_info["dataset"]
+    tuning = kd_epochs if kd_epochs is not None else (KD_STEPS if kd_steps is None else kd_steps)
     found = None
-    if synth_dir is None and config.importance == "magnitude" and kd_epochs == 0:
+    if synth_dir is None and config.importance == "magnitude" and tuning == 0:
         x = y = None  # nothing needs images
     else:
         x, y, found = synthesized_images(teacher, synth_dir, num_images=num_images,
@@ -128,16 +135,23 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_epochs: int 
         metrics["teacher_test_accuracy"] = evaluate(teacher, real.x_test, real.y_test)["accuracy"]
         metrics["pruned_test_accuracy"] = evaluate(result.model, real.x_test,
                                                    real.y_test)["accuracy"]
-    if kd_epochs > 0:
+    if tuning > 0:
         report = real if real is not None else found   # the synthesized set stands in
         if report is None:
             raise UserError("KD fine-tuning needs --synth DIR or a model whose data set "
-                            "loads here for reporting; or pass --kd-epochs 0")
-        kd = DistillConfig(epochs=kd_epochs, lr=lr, seed=config.seed, device=config.device,
-                           progress=config.progress)
-        ft = distill(result.model, teacher, x, report, kd, fit_fn=fit_fn)
-        metrics["finetuned_test_accuracy"] = ft["test_accuracy"]
-        metrics["kd_train_seconds"] = ft["train_seconds"]
+                            "loads here for reporting; or pass --kd-steps 0")
+        kd = DistillConfig(**{**kd_defaults(teacher.input_shape),
+                              **({} if lr is None else {"lr": lr})},
+                           epochs=max(1, kd_epochs or 1), seed=config.seed,
+                           device=config.device, progress=config.progress)
+        if kd_epochs is not None:
+            ft = distill(result.model, teacher, x, report, kd, fit_fn=fit_fn)
+            metrics["kd_train_seconds"] = ft["train_seconds"]
+        else:
+            metrics["kd_train_seconds"] = finetune_kd(result.model, teacher, x, kd, tuning)
+            metrics["kd_steps"] = tuning
+        metrics["finetuned_test_accuracy"] = evaluate(result.model, report.x_test,
+                                                      report.y_test)["accuracy"]
     metrics.update(importance=config.importance, ratio=config.ratio,
                    synthesized_images=0 if x is None else len(x))
     save_checkpoint(out, result.model.cpu(), dataset=meta, metrics=metrics,
@@ -146,13 +160,18 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_epochs: int 
 
 
 # --------------------------------------------------------------------------- grow-prune
+DEFAULT_SHIFT = 2   # px, grow-prune's KD retraining on image data (benchmarks/grow_prune.py)
+
+
 def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epochs: int = 15,
-                          distill: bool = False, shift: int = 0, compact: bool = True,
+                          distill: bool = True, shift: int | None = None, compact: bool = True,
                           progress: bool = True, fit_fn: Callable = local_fit) -> dict:
     """Grow and prune (``synth.grow_prune.grow_and_prune``) a checkpoint, or a spec trained
-    densely here for ``epochs``, on ``dataset``; optionally retrain by KD from the dense
-    start (``distill``, ``shift``); saves the compacted (or masked) model to ``out``.
-    Returns the result with the per-step ``history``."""
+    densely here for ``epochs``, on ``dataset``; retrain by KD from the dense start
+    (``distill``; T 2, half the weight on the labels) on inputs shifted by up to ``shift``
+    pixels (None: 2 px for images, 0 for feature vectors); saves the compacted (or masked)
+    model to ``out``.  ``reduction`` and ``dense_test_accuracy`` compare with the dense start
+    (before any sparse seed).  Returns the result with the per-step ``history``."""
     from synth import masked
     from synth.compact import compact as make_compact
     from synth.grow_prune import grow_and_prune
@@ -161,6 +180,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     if shift and not distill:
         raise UserError("--shift needs --distill (the shifted images are labelled by the teacher)")
     data = load_dataset(dataset, seed=schedule.seed)
+    if shift is None:  # the measured recipe shifts digit images by <= 2 px
+        shift = DEFAULT_SHIFT if distill and len(data.input_shape) == 3 else 0
     if shift and len(data.input_shape) != 3:
         raise UserError(f"--shift needs image data (C, H, W); {dataset} has input shape "
                         f"{tuple(data.input_shape)}")
@@ -174,6 +195,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     if tuple(model.input_shape) != tuple(data.input_shape):
         raise UserError(f"model expects input {tuple(model.input_shape)}, data set {dataset} "
                         f"has {tuple(data.input_shape)}")
+    dense_connections = masked.connections(model)
+    dense_accuracy = evaluate(model, data.x_test, data.y_test)["accuracy"]
     loss_fn = None
     if distill:
         from synth.device import pick_device
@@ -189,7 +212,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     saved = make_compact(model) if compact else model
     result = {"dataset": data.name, "start_connections": start["connections"],
               "connections": final["connections"],
-              "reduction": start["connections"] / max(1, final["connections"]),
+              "reduction": dense_connections / max(1, final["connections"]),
+              "dense_connections": dense_connections, "dense_test_accuracy": dense_accuracy,
               "start_test_accuracy": start["test_accuracy"],
               "test_accuracy": evaluate(saved, data.x_test, data.y_test)["accuracy"],
               "flops": final["flops"], "parameters": count_parameters(saved),

@@ -90,7 +90,7 @@ def test_grow_prune_with_distillation_and_its_errors(tmp_path):
     assert result["reduction"] > 1.4 and out.is_file()   # two steps of 20% plus dead weights
     r = CliRunner().invoke(cli, ["eval", "--model", str(out), "--json"])
     assert r.exit_code == 0 and _last_json(r.output)["accuracy"] == result["test_accuracy"]
-    cases = [(["--dataset", "digits", "--shift", "1"], "--shift needs --distill"),
+    cases = [(["--dataset", "digits", "--no-distill", "--shift", "1"], "--shift needs --distill"),
              (["--dataset", "iris", "--distill", "--shift", "1"], "needs image data"),
              (["--dataset", "digits", "--prune-fraction", "1.5"], "prune_fraction")]
     for extra, message in cases:
@@ -157,3 +157,28 @@ def test_eval_on_a_set_without_a_test_split_says_so(tmp_path):
     r = CliRunner().invoke(cli, base + ["--split", "test"])
     assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
     assert "has no test split" in r.output and "train, val" in r.output
+
+
+def test_grow_prune_defaults_are_the_measured_recipe_on_any_data(tmp_path):
+    """The default schedule is synth.grow_prune.RECIPE with KD retraining; its input shift
+    applies to images only, so the defaults also run on feature vectors (iris) instead of
+    failing with "--shift needs image data"; with a sparse seed the reduction is counted
+    against the dense model, not the seed."""
+    from synth.checkpoint import read_checkpoint
+    from synth.grow_prune import RECIPE
+    out = tmp_path / "gp.pt"
+    r = CliRunner().invoke(cli, ["grow-prune", "--dataset", "iris", "--model", "mlp_small",
+                                 "--epochs", "1", "--prune-steps", "1", "--retrain-epochs", "1",
+                                 "--growth-rounds", "1", "--seed-density", "0.5",
+                                 "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    result = _last_json(r.output)
+    schedule = read_checkpoint(out)["extra"]["schedule"]
+    assert {k: schedule[k] for k in RECIPE if k not in ("prune_steps", "retrain_epochs",
+                                                         "growth_rounds")} == {
+        k: v for k, v in RECIPE.items() if k not in ("prune_steps", "retrain_epochs",
+                                                     "growth_rounds")}
+    assert result["dense_connections"] > result["start_connections"]   # the seed is sparser
+    assert result["reduction"] == pytest.approx(result["dense_connections"]
+                                                / result["connections"])
+    assert 0 <= result["dense_test_accuracy"] <= 1

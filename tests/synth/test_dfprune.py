@@ -142,3 +142,33 @@ def test_latency_importance_allocates_globally():
     assert sum(widths) == round(0.5 * (6 + 16 + 120 + 84))
     assert widths != [3, 8, 60, 42] and min(widths) >= 1  # not the uniform allocation
     assert res.model.spec["channels"] == widths[:2] and res.model(x).shape == (32, 10)
+
+
+def test_default_finetuning_counts_steps_not_epochs(tmp_path, mnist, monkeypatch):
+    """The default KD fine-tuning is a number of SGD steps (20 epochs of 256 images were only
+    40 steps: 93.7% against 97.8% with real data), with jitter on images only."""
+    from synth.dfprune import KD_JITTER, kd_defaults
+    assert kd_defaults((1, 28, 28))["jitter"] == KD_JITTER and kd_defaults((4,))["jitter"] == 0
+    torch.manual_seed(0)
+    model = build("lenet5_bn", mnist.input_shape, 10)
+    ckpt = save_checkpoint(tmp_path / "t.pt", model, dataset=mnist.metadata())
+    write_parquet(tmp_path / "synth" / "s.parquet", mnist.x_train[:40], mnist.y_train[:40],
+                  mnist.metadata())
+    steps, step = [], torch.optim.SGD.step
+
+    def counted(self, *a, **kw):   # counts the optimizer's updates
+        steps.append(1)
+        return step(self, *a, **kw)
+    monkeypatch.setattr(torch.optim.SGD, "step", counted)
+    r = CliRunner().invoke(cli, ["prune", "--model", str(ckpt), "--synth",
+                                 str(tmp_path / "synth"), "--ratio", "0.5", "--kd-steps", "7",
+                                 "--out", str(tmp_path / "p.pt"), "--json"])
+    monkeypatch.undo()
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.output.strip().splitlines()[-1])
+    assert result["kd_steps"] == 7 and len(steps) == 7   # 40 images: 7 steps, not 7 epochs
+    assert 0 <= result["finetuned_test_accuracy"] <= 1
+    r = CliRunner().invoke(cli, ["prune", "--model", str(ckpt), "--ratio", "0.5", "--kd-steps",
+                                 "5", "--kd-epochs", "1", "--out", str(tmp_path / "bad.pt")])
+    assert r.exit_code == 2 and "not both" in r.output and not (tmp_path / "bad.pt").exists()
+

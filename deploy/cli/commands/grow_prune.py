@@ -1,9 +1,13 @@
-"""``nnsynth grow-prune``: grow-and-prune a model (NeST) and save a masked or compacted checkpoint."""
+"""``nnsynth grow-prune``: grow-and-prune a model (NeST) and save a masked or compacted checkpoint.
+
+The defaults are the measured schedule ``synth.grow_prune.RECIPE`` with KD retraining from
+the dense start (benchmarks/results/grow_prune_defaults.md)."""
 import click
 
 from deploy.cli.options import (RegistryChoice, device_option, emit, json_object, json_option,
                                 seed_option, show_progress)
 from synth.errors import UserError
+from synth.grow_prune import RECIPE, GrowPruneSchedule
 
 
 @click.command("grow-prune")
@@ -14,23 +18,23 @@ from synth.errors import UserError
               help="Validation accuracy floor: pruning stops (last step undone) below it.")
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True,
               help="Dense training epochs when --model is a spec.")
-@click.option("--prune-steps", type=int, default=15, show_default=True)
-@click.option("--prune-fraction", type=float, default=0.2, show_default=True,
+@click.option("--prune-steps", type=int, default=RECIPE["prune_steps"], show_default=True)
+@click.option("--prune-fraction", type=float, default=RECIPE["prune_fraction"], show_default=True,
               help="Fraction of the active connections removed per step.")
-@click.option("--retrain-epochs", type=int, default=3, show_default=True)
-@click.option("--criterion", type=RegistryChoice("synth.masked.CRITERIA"), default="lamp",
-              show_default=True)
+@click.option("--retrain-epochs", type=int, default=RECIPE["retrain_epochs"], show_default=True)
+@click.option("--criterion", type=RegistryChoice("synth.masked.CRITERIA"),
+              default=RECIPE["criterion"], show_default=True)
 @click.option("--growth-rounds", type=int, default=0, show_default=True)
 @click.option("--growth-ratio", type=float, default=0.5, show_default=True)
 @click.option("--seed-density", type=float, default=1.0, show_default=True,
               help="Start from a random sparse seed with this connection density.")
-@click.option("--distill/--no-distill", default=False, show_default=True,
+@click.option("--distill/--no-distill", default=True, show_default=True,
               help="Retrain by knowledge distillation from the dense starting model "
                    "(temperature 2, half the weight on the labels).")
-@click.option("--shift", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--shift", type=click.IntRange(min=0), default=None,
               help="With --distill: shift each image by up to this many pixels; teacher and "
-                   "student see the same shifted image.")
-@click.option("--remove-dead/--keep-dead", default=False, show_default=True,
+                   "student see the same shifted image.  [default: 2 on images, else 0]")
+@click.option("--remove-dead/--keep-dead", default=RECIPE["remove_dead"], show_default=True,
               help="After each step drop weights of unused units and of inputs constant on "
                    "the training data (biases absorb them).")
 @click.option("--schedule", "schedule_json", default=None,
@@ -45,7 +49,6 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
             retrain_epochs, criterion, growth_rounds, growth_ratio, seed_density, distill, shift,
             remove_dead, schedule_json, compact, out, seed, device, as_json):
     """Grow and prune MODEL on DATASET; print the per-step history and save a checkpoint."""
-    from synth.grow_prune import GrowPruneSchedule
     from synth.workflows import grow_prune_checkpoint
 
     if target_accuracy is not None and not 0 <= target_accuracy <= 1:
@@ -54,7 +57,7 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
                   retrain_epochs=retrain_epochs, criterion=criterion, growth_rounds=growth_rounds,
                   growth_ratio=growth_ratio, seed_density=seed_density, seed=seed, device=device,
                   accuracy_floor=target_accuracy or 0.0, remove_dead=remove_dead)
-    schedule = GrowPruneSchedule.from_dict({**fields, **json_object(schedule_json, "--schedule")})
+    schedule = GrowPruneSchedule.recipe(**{**fields, **json_object(schedule_json, "--schedule")})
     result = grow_prune_checkpoint(dataset, model_spec, out, schedule, epochs=epochs,
                                    distill=distill, shift=shift, compact=compact,
                                    progress=show_progress())

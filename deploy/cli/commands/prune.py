@@ -2,7 +2,9 @@
 
 Ranks filters/neurons on synthesized images (``--synth DIR`` from ``nnsynth invert``, or
 ``--num-images`` inverted here), removes ``--ratio`` of every group into a smaller model of
-the same family, then fine-tunes it by KD from the original on the same images.  Accuracy
+the same family, then fine-tunes it by KD from the original on the same images for a fixed
+number of SGD steps (``--kd-steps``, with jitter on images; ``--kd-epochs`` instead counts
+passes over the images).  Accuracy
 is reported on the model's real data set when it loads here (never used for training).
 """
 import click
@@ -18,9 +20,13 @@ from deploy.cli.options import (RegistryChoice, device_option, emit, json_option
 @click.option("--ratio", required=True, type=float, help="Fraction of filters removed, [0, 1).")
 @click.option("--importance", type=RegistryChoice("synth.dfprune.IMPORTANCES"),
               default="taylor", show_default=True)
-@click.option("--kd-epochs", type=click.IntRange(min=0), default=20, show_default=True,
-              help="KD fine-tuning epochs on the synthesized images (0: none).")
-@click.option("--lr", type=float, default=0.01, show_default=True)
+@click.option("--kd-steps", type=click.IntRange(min=0), default=None,
+              help="KD fine-tuning SGD steps on the synthesized images (0: none).  "
+                   "[default: synth.dfprune.KD_STEPS = 500]")
+@click.option("--kd-epochs", type=click.IntRange(min=0), default=None,
+              help="Instead of --kd-steps: KD fine-tuning epochs (passes over the images).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="KD fine-tuning learning rate.  [default: synth.dfprune.KD_LR = 0.05]")
 @click.option("--num-images", type=click.IntRange(min=1), default=256, show_default=True,
               help="Images to invert when --synth is not given.")
 @click.option("--iterations", type=click.IntRange(min=1), default=200, show_default=True,
@@ -29,8 +35,8 @@ from deploy.cli.options import (RegistryChoice, device_option, emit, json_option
 @seed_option
 @device_option
 @json_option
-def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images, iterations,
-            out, seed, device, as_json):
+def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, num_images,
+            iterations, out, seed, device, as_json):
     """Prune MODEL's filters by importance on synthesized images and KD fine-tune it."""
     from synth.dfprune import PruneConfig
     from synth.workflows import prune_checkpoint
@@ -40,6 +46,7 @@ def command(model_path, synth_dir, ratio, importance, kd_epochs, lr, num_images,
     cost_fn = None
     if importance == "latency":  # priced on the accelerator model (hwsim), in ms
         from hwsim import latency_cost as cost_fn
-    emit(prune_checkpoint(model_path, out, config, synth_dir=synth_dir, kd_epochs=kd_epochs,
+    emit(prune_checkpoint(model_path, out, config, synth_dir=synth_dir, kd_steps=kd_steps,
+                          kd_epochs=kd_epochs,
                           lr=lr, num_images=num_images, iterations=iterations,
                           cost_fn=cost_fn), as_json)
