@@ -158,8 +158,14 @@ def plan(a) -> list[tuple[str, str, list[str]]]:
                                                      "--seed", str(200 + k)]))
     jobs.append(("amortized", "amortized", ["--count", str(a.images), "--extra", str(a.extra),
                                             "--seed", "300"]))
+    # ablation: the refinement's budget from plain noise, without the generator
+    refine = str(json.loads(a.amortized).get("refine_iterations", 100))
+    for k in range(n_batches):
+        jobs.append((f"noise{k}", "invert", ["--batch", str(a.batch), "--offset", str(k * a.batch),
+                                             "--fixed", "--iters", refine, "--seed",
+                                             str(400 + k)]))
     ep = "2" if a.quick else str(a.epochs)
-    for source in ("ref", "ours", "amortized"):
+    for source in ("ref", "ours", "amortized", "noise"):
         names = ",".join(f"{source}{k}" for k in range(n_batches)) if source != "amortized" \
             else "amortized"
         for s in range(a.seeds):
@@ -180,6 +186,7 @@ def report(a) -> list[str]:
     refs = [r[f"ref{k}"] for k in range(n_batches) if f"ref{k}" in r]
     ours = [r[f"ours{k}"] for k in range(n_batches) if f"ours{k}" in r]
     am = r.get("amortized")
+    noise = [r[f"noise{k}"] for k in range(n_batches) if f"noise{k}" in r]
     lines = [f"Teacher: `{a.teacher}` (lenet5_bn on mnist5k).  {a.images} images per method "
              f"(batches of {a.batch}); one torch thread per job, one job at a time.", ""]
 
@@ -211,6 +218,11 @@ def report(a) -> list[str]:
                      f"then sampled)", n, f"{tr['steps']} steps", f"{cpu:.1f}", f"{wall:.1f}",
                      f"{n / cpu:.2f}", f"{n / wall:.2f}", f"{sa['fidelity']:.4f}",
                      student("amortized")[0]])
+        if len(noise) == n_batches:
+            n, wall, cpu, fid, it = agg(noise)
+            rows.append([f"ablation: DeepInversion from noise, fixed {it:.0f} it/batch (no "
+                         f"generator)", n, f"{it:.0f} it/batch", f"{cpu:.1f}", f"{wall:.1f}",
+                         f"{n / cpu:.2f}", f"{n / wall:.2f}", f"{fid:.4f}", student("noise")[0]])
         if ex:
             m = ex["images"]
             rows.append([f"amortized, marginal (sampling {m} more)", m, "", f"{ex['cpu_s']:.2f}",
@@ -277,7 +289,7 @@ def main() -> None:
     ap.add_argument("--work", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--images", type=int, default=256)
-    ap.add_argument("--extra", type=int, default=8192, help="more samples for the marginal rate")
+    ap.add_argument("--extra", type=int, default=1024, help="more samples for the marginal rate")
     ap.add_argument("--seeds", type=int, default=3, help="KD seeds per image set")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--amortized", default="{}", help="AmortizedConfig overrides (JSON)")

@@ -40,7 +40,8 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
 @click.option("--method", type=click.Choice(["deepinversion", "amortized"]), default="deepinversion",
               show_default=True,
               help="amortized: train one generator with the DeepInversion losses, then sample "
-                   "it (synth.amortized; much faster per input, see benchmarks/results/"
+                   "and briefly refine it (synth.amortized): faster per input only for large "
+                   "sets, and students distilled on it were weaker (benchmarks/results/"
                    "amortized.md).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @seed_option
