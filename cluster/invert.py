@@ -18,7 +18,8 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                       iterations: int | None = None, preset: str | None = None,
                       flip: bool = False, min_fidelity: float | None = None,
                       batch_size: int | None = None, shard_size: int = 256,
-                      early_stop: bool = True, seed: int = 0, address: str | None = None,
+                      early_stop: bool = True, method: str = "deepinversion", seed: int = 0,
+                      address: str | None = None,
                       num_cpus: int | None = None, progress: bool = True,
                       reported: tuple = ()) -> dict:
     """Synthesize ``num_images`` class-balanced inputs of the teacher checkpoint into ``out``
@@ -52,7 +53,8 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     preset = preset or preset_for(model.input_shape)
     config = settings_for(model, preset, flip=flip,
                           value_range=input_range(model.checkpoint_info["dataset"]))
-    overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": early_stop}
+    overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": early_stop,
+                 "method": method}
     if iterations is not None:
         overrides.update(iterations=iterations,
                          min_iterations=min(iterations, config.min_iterations),

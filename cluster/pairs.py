@@ -38,6 +38,7 @@ from synth.errors import UserError
 from synth.files import write_json_atomic
 
 MANIFEST = "job.json"
+GENERATOR = "generator.pt"  # amortized synthesis: the job's trained generator (weights only)
 STUDENTS = "students"      # students/pair-<i>.pt: each pair's ADI student, after its last shard
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,20 @@ class PairActor:
                              start_step=start)
 
     def synthesize_shard(self, shard: dict) -> dict:
-        """``shard`` = {index, seed, labels, config}; returns images and per-image columns
-        (and, in the ADI protocol, the student's weights after the shard's rounds)."""
+        """``shard`` = {index, seed, labels, config[, generator]}; returns images and per-image
+        columns (and, in the ADI protocol, the student's weights after the shard's rounds).
+        With ``generator`` (a state dict, amortized synthesis) the shard is sampled from it."""
         from synth.inversion import InversionConfig, synthesize
         config = InversionConfig.from_dict(shard["config"])
         labels = torch.tensor(shard["labels"])
+        if shard.get("generator") is not None:
+            from synth.amortized import AmortizedConfig, build_generator, sample
+            amortized = AmortizedConfig.from_inversion(config)
+            generator = build_generator(self.teacher, amortized, self.pixel_range)
+            generator.load_state_dict(shard["generator"])
+            result = sample(generator, self.teacher, labels, amortized, student=self.student,
+                            seed=shard["seed"])
+            return self._out(result)
         if self.kd is None:
             result = synthesize(self.teacher, labels, config, pixel_range=self.pixel_range,
                                 student=self.student, seed=shard["seed"])
@@ -119,6 +129,16 @@ class PairActor:
                                   for k, v in self.student.state_dict().items()},
                    kd_steps=self.kd.step, pool=sum(len(x) for x in self.kd.pool_x))
         return out
+
+    def train_generator(self, job: dict) -> dict:
+        """Amortized synthesis: train the job's generator (``job`` = {seed, config}, an
+        ``AmortizedConfig`` dict); returns its weights and the training statistics."""
+        from synth.amortized import AmortizedConfig, train_generator
+        config = AmortizedConfig.from_dict(job["config"])
+        generator, stats = train_generator(self.teacher, config, pixel_range=self.pixel_range,
+                                           student=self.student, seed=job["seed"])
+        return {"state": {k: v.detach().clone() for k, v in generator.state_dict().items()},
+                "stats": stats, "pid": os.getpid(), "threads": self.threads}
 
     def _out(self, result) -> dict:
         return {"images": result.images, "labels": result.labels,
@@ -249,8 +269,11 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     student = None
     if student_spec is not None:
         student = resolve_student(student_spec, teacher.input_shape, teacher.num_classes)
-    kd = None
-    if student is not None and config.adi_weight > 0:   # the ADI protocol: students learn
+    kd, amortized = None, None
+    if getattr(config, "method", "deepinversion") == "amortized":
+        from synth.amortized import AmortizedConfig
+        amortized = AmortizedConfig.from_inversion(config)   # checked here, before any actor
+    elif student is not None and config.adi_weight > 0:   # the ADI protocol: students learn
         from synth.distill import DistillConfig
         kd = distill or DistillConfig(seed=seed, device=config.device)
     if num_images < teacher.num_classes:
@@ -273,7 +296,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     summary = {"out_dir": str(out), "shards": len(shards), "skipped": len(shards) - len(todo),
                "written": 0, "images": num_images, "images_written": 0, "pairs": used,
                "pairs_requested": pairs,
-               "protocol": "adi" if kd is not None else "deepinversion",
+               "protocol": "adi" if kd is not None else config.method,
                "teacher_checksum": checksum, "restarts": 0, "fidelity": None}
     if used < pairs:  # one pair per shard at most: more would sit idle
         summary["pairs_note"] = (f"{used} of {pairs} pairs used: only {len(todo)} shard"
@@ -308,6 +331,12 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     t0 = time.perf_counter()
     pool.call_all("ping")  # actors up (torch imported, teacher built) before the clock starts
     start = time.perf_counter()
+    if amortized is not None:   # one generator per job, trained on one pair, sampled by all
+        generator, summary["generator"] = _job_generator(pool, out, amortized, seed)
+        summary["generator_seconds"] = round(time.perf_counter() - start, 3)
+        for s in todo:
+            s["generator"] = generator
+    sampling = time.perf_counter()
     correct = 0.0
     kd_steps: dict[int, int] = {}   # pair -> its student's KD steps so far
     bar = tqdm(total=len(todo), desc="shards", disable=not progress)
@@ -332,7 +361,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
             summary["images_written"] += n
             bar.update(1)
             bar.set_postfix(shard=shard["index"], fidelity=f"{res['stats']['fidelity']:.3f}",
-                            iters=f"{res['stats']['mean_iterations']:.0f}")
+                            iters=f"{res['stats'].get('mean_iterations', 0):.0f}")
             if on_shard is not None:
                 on_shard({"index": shard["index"], "path": str(path), "rows": n,
                           "stats": res["stats"], "pid": res["pid"]}, pool)
@@ -343,6 +372,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     seconds = time.perf_counter() - start
     summary.update(seconds=round(seconds, 3), startup_seconds=round(start - t0, 3),
                    images_per_second=summary["images_written"] / max(seconds, 1e-9),
+                   marginal_images_per_second=summary["images_written"] / max(
+                       time.perf_counter() - sampling, 1e-9),
                    fidelity=correct / max(1, summary["images_written"]))
     if kd is not None:
         summary["student_kd_steps"] = kd_steps
@@ -350,3 +381,18 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     if warning:
         summary["warning"] = warning
     return summary
+
+
+def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
+    """(state dict, training stats) of the job's generator: ``out/generator.pt`` when a run of
+    this job (same manifest) saved it, else trained on one pair and saved there first."""
+    from synth.files import atomic_path
+    path = out / GENERATOR
+    if path.is_file():
+        saved = torch.load(path, weights_only=True, map_location="cpu")
+        return saved["state_dict"], {**saved["stats"], "resumed": True}
+    (_, res), = pool.map_unordered("train_generator", [{"seed": seed, "config": config.to_dict()}])
+    stats = {k: v for k, v in res["stats"].items() if k != "history"}
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": res["state"], "stats": stats}, tmp)
+    return res["state"], stats

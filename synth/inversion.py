@@ -77,6 +77,10 @@ class InversionConfig(Config):
     stop_tolerance: float = 0.02      # relative loss decrease per check window below which we stop
     min_fidelity: float = 0.95        # below this at the end: a warning (``fidelity_warning``)
     device: str = "auto"
+    # "amortized": train a generator with this objective, then sample it (synth.amortized);
+    # ``amortized`` holds its AmortizedConfig fields (validated there)
+    method: str = "deepinversion"
+    amortized: dict | None = None
 
     def validate(self) -> None:
         check_range("iterations", self.iterations, 1, 1_000_000, integer=True)
@@ -98,6 +102,10 @@ class InversionConfig(Config):
         check_range("stop_fidelity", self.stop_fidelity, 0, 1)
         check_range("stop_tolerance", self.stop_tolerance, 0, 1)
         check_range("min_fidelity", self.min_fidelity, 0, 1)
+        check_choice("method", self.method, ("deepinversion", "amortized"))
+        if self.amortized is not None and not isinstance(self.amortized, dict):
+            raise UserError(f"amortized must be a mapping of generator settings, got "
+                            f"{short_repr(self.amortized)}")
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "InversionConfig":

@@ -243,3 +243,26 @@ def test_pair_killed_mid_shard_adi_loses_and_repeats_nothing(ray_local, teacher_
     assert [t.num_rows for t in tables] == [10] * 3
     assert len({t.column("seed")[0].as_py() for t in tables}) == 3
     assert summary["student_kd_steps"] == {0: 3 * KD.kd_steps_per_round}
+
+
+def test_pairs_accept_the_amortized_config(ray_local, teacher_path, tmp_path):
+    """method "amortized": one generator per job (trained on one pair, saved beside the
+    shards), sampled by every pair; a rerun resumes from the saved generator."""
+    config = CONFIG.replace(method="amortized", amortized={
+        "steps": 30, "batch_size": 32, "width": 8, "latent_dim": 16, "lr": 0.01,
+        "early_stop": False, "refine_iterations": 10, "refine_min_iterations": 10})
+    with pytest.raises(UserError, match="amortized.stepz"):   # checked before any actor
+        run_synthesis(teacher_path, tmp_path / "bad", 60, pairs=1, seed=1,
+                      config=config.replace(amortized={"stepz": 3}))
+    out = tmp_path / "am"
+    summary = run_synthesis(teacher_path, out, 60, pairs=2, config=config, shard_size=20, seed=1)
+    assert summary["written"] == 3 and summary["protocol"] == "amortized"
+    assert summary["generator"]["steps"] == 30 and summary["generator_seconds"] > 0
+    assert summary["marginal_images_per_second"] > summary["images_per_second"] > 0
+    assert (out / "generator.pt").is_file()
+    first = pq.read_table(out / "shard-00001.parquet").to_pydict()
+    assert len(first["label"]) == 20 and first["seed"][0] == 1 * 1_000_003 + 1
+    (out / "shard-00001.parquet").unlink()
+    redo = run_synthesis(teacher_path, out, 60, pairs=1, config=config, shard_size=20, seed=1)
+    assert redo["written"] == 1 and redo["skipped"] == 2 and redo["generator"]["resumed"]
+    assert pq.read_table(out / "shard-00001.parquet").to_pydict()["x"] == first["x"]

@@ -7,7 +7,7 @@ from deploy.cli.options import address_option, emit, json_option, num_cpus_optio
 # What ``nnsynth invert`` reports of the settings it derived (synth.inversion.settings_for).
 REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_weight",
                      "first_bn_multiplier", "tv_l2_weight", "l2_weight", "lowres_iterations",
-                     "early_stop", "stop_fidelity", "min_fidelity")
+                     "early_stop", "stop_fidelity", "min_fidelity", "method")
 
 
 @click.command("invert")
@@ -37,13 +37,19 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
 @click.option("--shard-size", type=click.IntRange(1, MAX_SHARD_SIZE), default=256, show_default=True)
 @click.option("--no-early-stop", is_flag=True, help="Always run the full iteration count.")
+@click.option("--method", type=click.Choice(["deepinversion", "amortized"]), default="deepinversion",
+              show_default=True,
+              help="amortized: train one generator with the DeepInversion losses, then sample "
+                   "and briefly refine it (synth.amortized): faster per input only for large "
+                   "sets, and students distilled on it were weaker (benchmarks/results/"
+                   "amortized.md).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @seed_option
 @address_option
 @num_cpus_option
 @json_option
 def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iterations, preset,
-            flip, min_fidelity, batch_size, shard_size, no_early_stop, out, seed, address,
+            flip, min_fidelity, batch_size, shard_size, no_early_stop, method, out, seed, address,
             num_cpus, as_json):
     """Synthesize NUM_IMAGES class-balanced inputs into OUT (Parquet shards + grid.png)."""
     from cluster.invert import invert_checkpoint
@@ -53,7 +59,7 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
         teacher, out, num_images, pairs, adi=adi, student=student, adi_weight=adi_weight,
         kd_steps=kd_steps, iterations=iterations, preset=preset, flip=flip,
         min_fidelity=min_fidelity, batch_size=batch_size, shard_size=shard_size,
-        early_stop=not no_early_stop, seed=seed, address=address, num_cpus=num_cpus,
+        early_stop=not no_early_stop, method=method, seed=seed, address=address, num_cpus=num_cpus,
         progress=not as_json, reported=REPORTED_SETTINGS)
     if summary.get("warning"):
         click.echo(f"warning: {summary['warning']}", err=True)

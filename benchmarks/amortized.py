@@ -1,0 +1,335 @@
+"""Synthesis speed: reference loop vs ours (early stop) vs amortized (a generator), one run.
+
+    python benchmarks/amortized.py --teacher runs/teacher.pt --work runs/amort [--quick]
+
+The teacher is ``nnsynth train --dataset mnist5k --model lenet5_bn --epochs 15``.  Three ways to
+make the same number of class-balanced images (``--images``, batches of 256):
+
+* reference protocol: DeepInversion for a fixed 2,000 iterations per batch (the published
+  loop's protocol, our objective, ``early_stop=False``);
+* ours: ``synth.inversion.synthesize`` with its stopping rule;
+* amortized: ``synth.amortized``: one generator trained with the same losses, then sampled;
+  its images/s count the generator's training (``total``) and, separately, the sampling alone
+  (``marginal``: the rate of every further image), measured on ``--extra`` more images.
+
+Every job is a separate process with one torch thread, run one at a time (``nice`` it), its
+JSON cached in ``--work`` (a rerun resumes).  Times are wall-clock and process CPU time: the
+machine is shared, so the CPU-time rates (one thread's work) are the comparable ones and the
+load average is recorded around each job.  Then a half-width LeNet-5 student is distilled on
+each set (same count, ``--seeds`` seeds, real mnist5k test), and the Ray pair actors run
+1 and 2 pairs (local Ray, 2 CPUs) for DeepInversion and for amortized synthesis.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import command_line, load_average, mean_sd, table, write_result  # noqa: E402
+from inversion import job_distill  # noqa: E402  (KD of lenet5_bn_half on saved images)
+from synth.checkpoint import load_model  # noqa: E402
+from synth.data import load_dataset  # noqa: E402
+from synth.files import atomic_path, write_text_atomic  # noqa: E402
+from synth.inversion import InversionConfig, balanced_labels, settings_for, synthesize  # noqa: E402
+
+BATCH = 256
+REF_ITERS = 2000
+
+
+def _clock():
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t):
+    return {"wall_s": time.perf_counter() - t[0], "cpu_s": time.process_time() - t[1]}
+
+
+def _save_images(a, images, labels) -> None:
+    with atomic_path(Path(a.work) / f"{a.name}.images.pt") as tmp:
+        torch.save({"images": images, "labels": labels}, tmp)
+
+
+def job_invert(a) -> dict:
+    """One batch of ``a.batch`` images: fixed ``a.iters`` iterations (reference) or early-stopped."""
+    teacher = load_model(a.teacher)
+    data = load_dataset("mnist5k")
+    cfg = InversionConfig.preset("mnist28", batch_size=a.batch, early_stop=not a.fixed,
+                                 iterations=a.iters)
+    labels = balanced_labels(a.batch, data.num_classes, offset=a.offset)
+    t = _clock()
+    r = synthesize(teacher, labels, cfg, pixel_range=data.pixel_range(), seed=a.seed)
+    out = {"images": len(labels), **_since(t), "stats": r.stats}
+    _save_images(a, r.images, r.labels)
+    return out
+
+
+def job_amortized(a) -> dict:
+    """Train the generator, sample ``a.count`` images (saved), then ``a.extra`` more (timed)."""
+    from synth.amortized import AmortizedConfig, sample, train_generator
+    teacher = load_model(a.teacher)
+    data = load_dataset("mnist5k")
+    pr = data.pixel_range()
+    cfg = AmortizedConfig.from_inversion(settings_for(teacher, value_range=pr),
+                                         **json.loads(a.amortized))
+    t = _clock()
+    gen, train = train_generator(teacher, cfg, pixel_range=pr, seed=a.seed)
+    train_t = _since(t)
+    t = _clock()
+    r = sample(gen, teacher, balanced_labels(a.count, 10), cfg, seed=a.seed + 1)
+    sample_t = _since(t)
+    _save_images(a, r.images, r.labels)
+    extra = {}
+    if a.extra:
+        t = _clock()
+        e = sample(gen, teacher, balanced_labels(a.extra, 10), cfg, seed=a.seed + 2)
+        extra = {"images": a.extra, **_since(t), "fidelity": e.fidelity}
+    return {"config": cfg.to_dict(), "train": {**train_t, **train}, "sample": {
+        "images": a.count, **sample_t, "fidelity": r.fidelity, "stats": r.stats}, "extra": extra}
+
+
+def job_pairs(a) -> dict:
+    """Images/s of run_synthesis with 1 and 2 pairs (local Ray, 2 CPUs), for DeepInversion at
+    a fixed iteration count and for amortized synthesis (generator trained in the job)."""
+    from cluster.connect import connect
+    from cluster.pairs import run_synthesis
+    try:
+        connect(num_cpus=2)
+    except ValueError:  # another Ray head runs on this machine: start our own anyway
+        connect(address="local")
+    out = {"load_before": os.getloadavg()}
+    for method in a.methods.split(","):
+        over = {"amortized": json.loads(a.amortized)} if method == "amortized" else {}
+        cfg = InversionConfig.preset("mnist28", iterations=a.iters, early_stop=False,
+                                     batch_size=a.batch, method=method, **over)
+        for k in (1, 2):
+            t = _clock()
+            s = run_synthesis(a.teacher, Path(a.work) / f"pairs_{method}_{k}", a.shards * a.batch,
+                              k, cfg, shard_size=a.batch, seed=k)
+            out[f"{method}_{k}"] = {**{key: s.get(key) for key in (
+                "images_per_second", "marginal_images_per_second", "seconds", "startup_seconds",
+                "generator_seconds", "written", "fidelity", "images_written")},
+                "load": os.getloadavg(), **_since(t)}
+    return out
+
+
+JOBS = {"invert": job_invert, "amortized": job_amortized, "distill": job_distill,
+        "pairs": job_pairs}
+
+
+# --------------------------------------------------------------------------- driver
+def run_job(a, name: str, job: str, args: list[str]) -> dict | None:
+    """Run one job in its own single-thread process unless its JSON exists; returns it."""
+    path = Path(a.work) / f"{name}.json"
+    if not path.is_file():
+        cmd = [sys.executable, __file__, "job", "--name", name, "--job", job, "--teacher",
+               a.teacher, "--work", a.work, "--amortized", a.amortized] + args
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        before = os.getloadavg()
+        print(f"[{time.strftime('%H:%M:%S')}] {name} (load {load_average()})", file=sys.stderr)
+        with open(Path(a.work) / f"{name}.log", "w") as log:
+            rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        if rc != 0:
+            print(f"job {name} failed; see {a.work}/{name}.log", file=sys.stderr)
+            return None
+        res = json.loads(path.read_text())
+        res["load_around"] = [before, os.getloadavg()]
+        write_text_atomic(path, json.dumps(res, indent=1))
+    return json.loads(path.read_text())
+
+
+def plan(a) -> list[tuple[str, str, list[str]]]:
+    n_batches = a.images // a.batch
+    ref_iters = 40 if a.quick else REF_ITERS
+    jobs = []
+    for k in range(n_batches):   # interleaved: reference, ours, reference, ours...
+        common = ["--batch", str(a.batch), "--offset", str(k * a.batch)]
+        jobs.append((f"ref{k}", "invert", common + ["--fixed", "--iters", str(ref_iters),
+                                                    "--seed", str(100 + k)]))
+        jobs.append((f"ours{k}", "invert", common + ["--iters", str(ref_iters),
+                                                     "--seed", str(200 + k)]))
+    jobs.append(("amortized", "amortized", ["--count", str(a.images), "--extra", str(a.extra),
+                                            "--seed", "300"]))
+    # ablation: the refinement's budget from plain noise, without the generator
+    refine = str(json.loads(a.amortized).get("refine_iterations", 100))
+    for k in range(n_batches):
+        jobs.append((f"noise{k}", "invert", ["--batch", str(a.batch), "--offset", str(k * a.batch),
+                                             "--fixed", "--iters", refine, "--seed",
+                                             str(400 + k)]))
+    ep = "2" if a.quick else str(a.epochs)
+    for source in ("ref", "ours", "amortized", "noise"):
+        names = ",".join(f"{source}{k}" for k in range(n_batches)) if source != "amortized" \
+            else "amortized"
+        for s in range(a.seeds):
+            jobs.append((f"kd_{source}_s{s}", "distill", ["--source", names, "--count",
+                                                          str(a.images), "--epochs", ep,
+                                                          "--seed", str(s)]))
+    if not a.no_pairs:
+        b, it, sh = (32, 10, 4) if a.quick else (64, 100, 8)
+        jobs.append(("pairs", "pairs", ["--batch", str(b), "--iters", str(it), "--shards",
+                                        str(sh)]))
+    return jobs
+
+
+def report(a) -> list[str]:
+    w = Path(a.work)
+    r = {p.stem: json.loads(p.read_text()) for p in w.glob("*.json")}
+    n_batches = a.images // a.batch
+    refs = [r[f"ref{k}"] for k in range(n_batches) if f"ref{k}" in r]
+    ours = [r[f"ours{k}"] for k in range(n_batches) if f"ours{k}" in r]
+    am = r.get("amortized")
+    noise = [r[f"noise{k}"] for k in range(n_batches) if f"noise{k}" in r]
+    lines = [f"Teacher: `{a.teacher}` (lenet5_bn on mnist5k).  {a.images} images per method "
+             f"(batches of {a.batch}); one torch thread per job, one job at a time.", ""]
+
+    def student(source):
+        acc = [r[f"kd_{source}_s{s}"]["test_accuracy"] for s in range(a.seeds)
+               if f"kd_{source}_s{s}" in r]
+        return (mean_sd(acc), statistics.mean(acc)) if acc else ("", None)
+
+    def agg(jobs):
+        n = sum(j["images"] for j in jobs)
+        wall, cpu = sum(j["wall_s"] for j in jobs), sum(j["cpu_s"] for j in jobs)
+        fid = sum(j["stats"]["fidelity"] * j["images"] for j in jobs) / n
+        it = statistics.mean(i for j in jobs for i in j["stats"]["iterations"])
+        return n, wall, cpu, fid, it
+
+    rows, rates = [], {}
+    if len(refs) == n_batches and len(ours) == n_batches and am:
+        for label, key, jobs in (("reference protocol (fixed 2,000 it/batch)", "ref", refs),
+                                 ("ours (early stop)", "ours", ours)):
+            n, wall, cpu, fid, it = agg(jobs)
+            rates[key] = (n / cpu, n / wall)
+            rows.append([label, n, f"{it:.0f} it/batch", f"{cpu:.0f}", f"{wall:.0f}",
+                         f"{n / cpu:.3f}", f"{n / wall:.3f}", f"{fid:.4f}", student(key)[0]])
+        tr, sa, ex = am["train"], am["sample"], am["extra"]
+        cpu, wall = tr["cpu_s"] + sa["cpu_s"], tr["wall_s"] + sa["wall_s"]
+        n = sa["images"]
+        rates["amortized"] = (n / cpu, n / wall)
+        rows.append([f"amortized (generator: {tr['steps']} steps of {am['config']['batch_size']}, "
+                     f"then sampled)", n, f"{tr['steps']} steps", f"{cpu:.1f}", f"{wall:.1f}",
+                     f"{n / cpu:.2f}", f"{n / wall:.2f}", f"{sa['fidelity']:.4f}",
+                     student("amortized")[0]])
+        if len(noise) == n_batches:
+            n, wall, cpu, fid, it = agg(noise)
+            rows.append([f"ablation: DeepInversion from noise, fixed {it:.0f} it/batch (no "
+                         f"generator)", n, f"{it:.0f} it/batch", f"{cpu:.1f}", f"{wall:.1f}",
+                         f"{n / cpu:.2f}", f"{n / wall:.2f}", f"{fid:.4f}", student("noise")[0]])
+        if ex:
+            m = ex["images"]
+            rows.append([f"amortized, marginal (sampling {m} more)", m, "", f"{ex['cpu_s']:.2f}",
+                         f"{ex['wall_s']:.2f}", f"{m / ex['cpu_s']:.0f}", f"{m / ex['wall_s']:.0f}",
+                         f"{ex['fidelity']:.4f}", ""])
+            big = n + m
+            rows.append([f"amortized, {big} images incl. training", big, "",
+                         f"{cpu + ex['cpu_s']:.1f}", f"{wall + ex['wall_s']:.1f}",
+                         f"{big / (cpu + ex['cpu_s']):.1f}", f"{big / (wall + ex['wall_s']):.1f}",
+                         "", ""])
+        lines += table(["method", "images", "work", "CPU s", "wall s", "images/s (CPU)",
+                        "images/s (wall)", "teacher fidelity",
+                        f"student test acc. ({a.seeds} seeds)"], rows)
+        ref_cpu, ref_wall = rates["ref"]
+        s_ref, s_am, s_ours = student("ref")[1], student("amortized")[1], student("ours")[1]
+        lines += ["", f"Speed-up over the reference loop, images/s (CPU time; wall time): ours "
+                  f"**{rates['ours'][0] / ref_cpu:.1f}x** ({rates['ours'][1] / ref_wall:.1f}x), "
+                  f"amortized incl. training **{rates['amortized'][0] / ref_cpu:.1f}x** "
+                  f"({rates['amortized'][1] / ref_wall:.1f}x)"
+                  + (f", amortized marginal {ex['images'] / ex['cpu_s'] / ref_cpu:.0f}x" if ex else "")
+                  + "."]
+        if None not in (s_ref, s_am, s_ours):
+            lines += [f"Student accuracy vs the reference-protocol student: amortized "
+                      f"{100 * (s_am - s_ref):+.2f} pt, ours {100 * (s_ours - s_ref):+.2f} pt "
+                      f"(means over {a.seeds} KD seeds)."]
+        hist = tr["history"]
+        lines += ["", f"Generator training (checks every {am['config']['check_every']} steps, "
+                  f"fresh clean batch): loss {hist[0]['loss']:.3f} -> {tr['loss_kept']:.3f}, "
+                  f"BN term {hist[0]['bn_loss']:.2f} -> {tr['bn_loss_kept']:.2f}, fidelity "
+                  f"{hist[0]['fidelity']:.3f} -> {tr['fidelity_kept']:.3f} (kept step "
+                  f"{tr['kept_step']} of {tr['steps']}).  Config: `{json.dumps(am['config'])}`", ""]
+        loads = [f"{k}: {v['load_around'][0][0]:.1f} -> {v['load_around'][1][0]:.1f}"
+                 for k, v in sorted(r.items()) if isinstance(v, dict) and "load_around" in v
+                 and not k.startswith("kd_")]
+        lines += [f"1-min load average before -> after each job (2-core machine shared with "
+                  f"other sessions): {'; '.join(loads)}.", ""]
+    p = r.get("pairs")
+    if p:
+        prow = []
+        for method in ("deepinversion", "amortized"):
+            one, two = p.get(f"{method}_1"), p.get(f"{method}_2")
+            if not (one and two):
+                continue
+            for k, s in ((1, one), (2, two)):
+                prow.append([method, k, s["images_written"], f"{s['seconds']:.1f}",
+                             f"{s['images_per_second']:.2f}",
+                             f"{s['marginal_images_per_second']:.1f}",
+                             "" if s.get("generator_seconds") is None else f"{s['generator_seconds']:.1f}",
+                             f"{s['fidelity']:.3f}", f"{s['load'][0]:.1f}"])
+            prow.append([method, "2 vs 1", "", "", f"**{two['images_per_second'] / one['images_per_second']:.2f}x**",
+                         f"{two['marginal_images_per_second'] / one['marginal_images_per_second']:.2f}x",
+                         "", "", ""])
+        lines += ["## Pair actors: run_synthesis, 1 vs 2 pairs (local Ray, 2 CPUs, 1 thread each)",
+                  "", *table(["method", "pairs", "images", "s (after actor start-up)",
+                              "images/s", "images/s after the generator", "generator s",
+                              "fidelity", "load after"], prow), ""]
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("mode", nargs="?", default="all", choices=["all", "job", "report"])
+    ap.add_argument("--teacher", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--images", type=int, default=256)
+    ap.add_argument("--extra", type=int, default=1024, help="more samples for the marginal rate")
+    ap.add_argument("--seeds", type=int, default=3, help="KD seeds per image set")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--amortized", default="{}", help="AmortizedConfig overrides (JSON)")
+    ap.add_argument("--no-pairs", action="store_true")
+    ap.add_argument("--md", default=None)
+    ap.add_argument("--only", default="", help="run only jobs whose names start so (comma list)")
+    # job arguments
+    ap.add_argument("--name"), ap.add_argument("--job", choices=sorted(JOBS))
+    ap.add_argument("--batch", type=int, default=BATCH)
+    ap.add_argument("--iters", type=int, default=REF_ITERS)
+    ap.add_argument("--offset", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fixed", action="store_true")
+    ap.add_argument("--count", type=int, default=1024)
+    ap.add_argument("--source", default="ref0")
+    ap.add_argument("--jitter", type=int, default=2)
+    ap.add_argument("--shards", type=int, default=8)
+    ap.add_argument("--methods", default="deepinversion,amortized")
+    a = ap.parse_args()
+    Path(a.work).mkdir(parents=True, exist_ok=True)
+    if a.quick and a.mode != "job":
+        a.batch, a.images, a.extra = 32, 64, 256
+    if a.mode == "job":
+        torch.set_num_threads(1)
+        t = time.perf_counter()
+        result = JOBS[a.job](a)
+        result["job_seconds"] = round(time.perf_counter() - t, 2)
+        write_text_atomic(Path(a.work) / f"{a.name}.json", json.dumps(result, indent=1))
+        return
+    if a.mode == "all":
+        for name, job, args in plan(a):
+            if not a.only or name.startswith(tuple(a.only.split(","))):
+                run_job(a, name, job, args)
+    lines = report(a) + [f"Load average now: {load_average()}.", command_line()]
+    title = f"# Synthesis speed: reference loop vs early stop vs amortized ({'quick' if a.quick else 'full'} run)"
+    if a.md:
+        write_result(a.md, lines, title)
+    else:
+        print("\n".join([title, ""] + lines))
+
+
+if __name__ == "__main__":
+    main()
