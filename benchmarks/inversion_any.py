@@ -81,13 +81,9 @@ def inversion_key(config) -> str:
     """What the synthesized inputs depend on besides the teacher and the seed: the settings
     and the source of the code that turns them into inputs (objective, stopping rule)."""
     import hashlib
-    import inspect
 
-    import synth.inversion as inv
-    parts = [json.dumps(config.to_dict(), sort_keys=True, default=str)]
-    parts += [inspect.getsource(f) for f in (inv.synthesize, inv._invert_batch, inv._objective,
-                                             inv._augment, inv._initial_noise, inv.bn_statistics_gap,
-                                             inv.total_variation, inv.BNFeatureHooks)]
+    from synth.inversion import inversion_sources
+    parts = [json.dumps(config.to_dict(), sort_keys=True, default=str)] + inversion_sources()
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

@@ -32,6 +32,7 @@ learning rate follow the input's size, channels and value range.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import math
 import time
@@ -501,3 +502,11 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
 def balanced_labels(num_images: int, num_classes: int, offset: int = 0) -> torch.Tensor:
     """``num_images`` class indices cycling through all classes (counts differ by at most 1)."""
     return (torch.arange(num_images) + offset) % num_classes
+
+
+def inversion_sources() -> list[str]:
+    """The source of the code that turns settings into inputs (objective, augmentation,
+    stopping rule): part of the cache key of a stored synthesized set."""
+    return [inspect.getsource(f) for f in (synthesize, _invert_batch, _objective, _augment,
+                                           _initial_noise, bn_statistics_gap, total_variation,
+                                           BNFeatureHooks)]

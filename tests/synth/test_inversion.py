@@ -237,3 +237,11 @@ def test_no_jitter_for_a_dense_first_layer():
     assert settings_for(mlp).jitter == 0
     assert settings_for(build("lenet5_bn", (1, 28, 28), 10)).jitter == 2
     assert settings_for(build("convnet_small", (1, 28, 28), 10)).jitter == 2
+
+
+def test_inversion_sources_cover_the_stopping_rule():
+    """Stored synthesized sets are keyed by this source (benchmarks/inversion_any.py): a change
+    of the stopping rule or the objective must change it."""
+    from synth.inversion import inversion_sources
+    text = "\n".join(inversion_sources())
+    assert "stop_fidelity" in text and "stop_tolerance" in text and "bn_statistics_gap" in text
