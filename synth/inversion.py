@@ -32,6 +32,7 @@ learning rate follow the input's size, channels and value range.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import math
 import time
@@ -158,8 +159,16 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
     The starting point is ``preset`` (default: ``preset_for(input_shape)``); what depends on
     the input is then scaled from the preset's own size to this one:
 
-    * jitter (px) in proportion to the side length (+-2 px at 28-32 px, +-30 at 224, as in the
-      paper; +-1 px at 8x8), none for feature vectors;
+    * jitter (px) in proportion to the side length, rounded *down* (+-2 px at 28-32 px, +-30
+      at 224, as in the paper): a roll is never a larger fraction of the image than the
+      preset's (7% of the side).  At 8x8 that is 0.57 px, so none: a 1 px roll there is 12.5%
+      of the side, which the teachers themselves do not tolerate (on real 8x8 digits their
+      class agrees with the unrolled input's only 55-67% of the time), and with it the
+      synthesized inputs taught a student 59-66% instead of 83-90% (benchmarks/results/
+      inversion_any.md).  None for feature vectors, and none where the first BN layer
+      follows a dense layer over the whole input (an MLP on images): its statistics are those
+      of fixed pixel positions, which a roll changes, so no input can match them under jitter
+      (a BN MLP on digits: BN term 8 with jitter, 0.4 without);
     * flips only when ``flip=True`` (the user says the data is mirror-invariant: digits and
       text are not), whatever the preset says;
     * TV prior (mean squared neighbour difference) by (side / preset side)^2: neighbour
@@ -193,7 +202,7 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
     if len(shape) == 3:
         ref = PRESET_SIZES.get(name, (1, 28, 28))
         ratio = math.sqrt(shape[1] * shape[2]) / ref[1]
-        values["jitter"] = max(1, round(base["jitter"] * ratio)) if base["jitter"] else 0
+        values["jitter"] = 0 if first_dense else math.floor(base["jitter"] * ratio + 1e-9)
         values["tv_l1_weight"] = base.get("tv_l1_weight", 0.0) * ratio ** 2
         values["tv_l2_weight"] = base["tv_l2_weight"] * ratio ** 2
         values["l2_weight"] = base["l2_weight"] * math.sqrt(math.prod(ref) / numel)
@@ -501,3 +510,11 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
 def balanced_labels(num_images: int, num_classes: int, offset: int = 0) -> torch.Tensor:
     """``num_images`` class indices cycling through all classes (counts differ by at most 1)."""
     return (torch.arange(num_images) + offset) % num_classes
+
+
+def inversion_sources() -> list[str]:
+    """The source of the code that turns settings into inputs (objective, augmentation,
+    stopping rule): part of the cache key of a stored synthesized set."""
+    return [inspect.getsource(f) for f in (synthesize, _invert_batch, _objective, _augment,
+                                           _initial_noise, bn_statistics_gap, total_variation,
+                                           BNFeatureHooks)]
