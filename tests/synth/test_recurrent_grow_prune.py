@@ -232,3 +232,28 @@ def test_time_shift_moves_each_window_within_the_bound():
         assert abs(s) <= 2 and torch.equal(row[1], -row[0])
         assert torch.equal(row[0], (torch.arange(20.0) + s).clamp(0, 19))   # edges repeat
     assert len(shifts) > 1
+
+
+def test_shift_select_keeps_the_variant_with_the_lower_validation_loss():
+    """``shift_select`` trains each neural model with and without the time shift and keeps
+    the one with the lower validation cross-entropy; every row records both and the choice."""
+    from synth.diabdeep import DiabDeepConfig, run_diabdeep
+    data = _tiny_sequence_set(t=10)
+    tiny = dict(dataset="tiny", steps=5, server_hidden=(8,), edge_hidden=4, gate_hidden=3,
+                epochs=2, batch_size=16, growth_rounds=1, neuron_growth=1, growth_batches=2,
+                prune_steps=1, retrain_epochs=1, final_epochs=1, latency_repeats=1,
+                baselines=("mlp", "lstm1"), shift_augment=0.3)
+    result = run_diabdeep(DiabDeepConfig(shift_select=True, **tiny), data=data)
+    for row in result["rows"]:
+        variants = row["shift_variants"]
+        assert [v["shift_augment"] for v in variants] == [0.3, 0.0], row["model"]
+        assert variants[0]["val_loss"] != variants[1]["val_loss"]   # the shift changed training
+        kept = min(variants, key=lambda v: (v["val_loss"], -v["val_accuracy"]))
+        assert row["shift_augment"] == kept["shift_augment"]
+        assert row["val_accuracy"] == kept["val_accuracy"]           # the kept model is measured
+    # both choices occur on this set, so the selection is not a constant
+    assert {row["shift_augment"] for row in result["rows"]} == {0.3, 0.0}
+    # without the flag: one variant, the configured shift
+    plain = run_diabdeep(DiabDeepConfig(**{**tiny, "baselines": ()}), data=data)
+    assert all([v["shift_augment"] for v in row["shift_variants"]] == [0.3]
+               for row in plain["rows"])
