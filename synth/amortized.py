@@ -60,7 +60,7 @@ from synth.config import Config, check_choice, check_range, short_repr
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.inversion import (BNFeatureHooks, InversionConfig, InversionResult, _augment, _Frozen,
-                             _invert_batch, _objective, fidelity_warning)
+                             _invert_batch, _objective, fidelity_warning, target_labels)
 from synth.models import batchnorm_layers
 from synth.train import lr_factor
 
@@ -311,12 +311,7 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
     ``AmortizedConfig``); ``stats["iterations"]`` lists the refinement iterations per batch."""
     _check_teacher(teacher)
     config = config or AmortizedConfig()
-    labels = torch.as_tensor(labels, dtype=torch.long).flatten()
-    if len(labels) == 0:
-        raise UserError("labels must contain at least one class index")
-    if labels.min() < 0 or labels.max() >= teacher.num_classes:
-        raise UserError(f"labels must be in [0, {teacher.num_classes}), got "
-                        f"[{int(labels.min())}, {int(labels.max())}]")
+    labels = target_labels(labels, teacher.num_classes)
     device = pick_device(config.device)
     generator.to(device)
     teacher.to(device)

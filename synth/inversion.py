@@ -450,12 +450,7 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
         raise UserError(f"teacher must take images (C, H, W) or feature vectors (F,), got "
                         f"input_shape {tuple(getattr(teacher, 'input_shape', ()))}")
     config = config or settings_for(teacher, value_range=pixel_range)
-    labels = torch.as_tensor(labels, dtype=torch.long).flatten()
-    if len(labels) == 0:
-        raise UserError("labels must contain at least one class index")
-    if labels.min() < 0 or labels.max() >= teacher.num_classes:
-        raise UserError(f"labels must be in [0, {teacher.num_classes}), got "
-                        f"[{int(labels.min())}, {int(labels.max())}]")
+    labels = target_labels(labels, teacher.num_classes)
     device = pick_device(config.device)
     image = len(teacher.input_shape) == 3
     lo, hi = (torch.as_tensor(t, dtype=torch.float32).reshape((-1, 1, 1) if image else (-1,))
@@ -505,6 +500,18 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
         stats["warning"] = warning
         log.warning(warning)
     return InversionResult(images, labels.clone(), conf, torch.cat(losses), stats)
+
+
+def target_labels(labels, num_classes: int) -> torch.Tensor:
+    """``labels`` as a flat long tensor of class indices, each in [0, num_classes): the
+    targets an inversion (or a generator's sampling) is asked for."""
+    labels = torch.as_tensor(labels, dtype=torch.long).flatten()
+    if len(labels) == 0:
+        raise UserError("labels must contain at least one class index")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise UserError(f"labels must be in [0, {num_classes}), got "
+                        f"[{int(labels.min())}, {int(labels.max())}]")
+    return labels
 
 
 def balanced_labels(num_images: int, num_classes: int, offset: int = 0) -> torch.Tensor:
