@@ -108,12 +108,17 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     # local mode runs the loop here and keeps the checkpoint where it was written (staged in
     # a directory removed below); workers stage in a temporary directory that Ray uploads
     staging = tempfile.mkdtemp(prefix="nnsynth-local-") if local else None
-    config = {"task": task, "inputs": inputs if local else ray.put(inputs), "staging": staging}
-    # One worker needs no torch process group: without it no rendezvous store is opened
-    # (torch's TCPStore listens on every interface, which a local, loopback-only Ray must not
-    # do).  Several workers are data-parallel (DDP) through TorchTrainer's process group.
-    trainer_cls = TorchTrainer if scaling.num_workers > 1 else functools.partial(
-        DataParallelTrainer, backend_config=BackendConfig())
+    # Several workers are data-parallel (DDP) over a torch process group.  Ray Train's own
+    # (TorchTrainer) rendezvous through torch's TCPStore, which listens on every interface:
+    # right for a real cluster, wrong for a local Ray bound to 127.0.0.1.  There the workers
+    # meet through a file store instead and gloo/NCCL talk over the loopback interface
+    # (``_join_process_group``).  One worker needs no process group at all.
+    rendezvous = (tempfile.mkdtemp(prefix="nnsynth-pg-")
+                  if scaling.num_workers > 1 and _loopback_only() else None)
+    config = {"task": task, "inputs": inputs if local else ray.put(inputs), "staging": staging,
+              "rendezvous": rendezvous and str(Path(rendezvous) / "store")}
+    trainer_cls = TorchTrainer if scaling.num_workers > 1 and not rendezvous else \
+        functools.partial(DataParallelTrainer, backend_config=BackendConfig())
     trainer = trainer_cls(
         _worker_loop, train_loop_config=config,
         scaling_config=ScalingConfig(num_workers=scaling.num_workers, use_gpu=use_gpu,
@@ -129,10 +134,47 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
             model = load_model(Path(path) / MODEL_FILE)
         metrics = dict(model.checkpoint_info["metrics"])
     finally:
-        for folder in (scratch, staging):
+        for folder in (scratch, staging, rendezvous):
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
     return model, metrics
+
+
+def _loopback_only() -> bool:
+    """True when every alive node of the connected Ray is on the loopback address (the local
+    Ray ``cluster.connect`` starts): all its workers share this machine and its files."""
+    import ray
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    return bool(nodes) and all(n.get("NodeManagerAddress", "").startswith("127.")
+                               for n in nodes)
+
+
+def _loopback_interface() -> str:
+    """The name of this machine's loopback network interface ("lo" on Linux, "lo0" on BSD)."""
+    import socket
+    names = [name for _, name in socket.if_nameindex() if name.startswith("lo")]
+    return names[0] if names else "lo"
+
+
+@contextlib.contextmanager
+def _join_process_group(store: str, rank: int, world: int, device):
+    """A torch process group of ``world`` workers on one machine that opens no socket on any
+    interface but loopback: rendezvous through a file store (``file://``, no TCPStore), the
+    collective transport (gloo on CPU, NCCL on GPUs) pinned to the loopback interface."""
+    import os
+    from datetime import timedelta
+    import torch.distributed as dist
+    interface = _loopback_interface()
+    os.environ["GLOO_SOCKET_IFNAME"] = os.environ["NCCL_SOCKET_IFNAME"] = interface
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
+                      LOCAL_WORLD_SIZE=str(world))
+    backend = "nccl" if getattr(device, "type", "cpu") == "cuda" else "gloo"
+    dist.init_process_group(backend, init_method=f"file://{store}", rank=rank,
+                            world_size=world, timeout=timedelta(minutes=30))
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
 
 
 def _worker_loop(config: dict) -> None:
@@ -149,12 +191,16 @@ def _worker_loop(config: dict) -> None:
         match_torch_threads()
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
-    parallel = Parallel(rank=rank, world_size=world, wrap=ray.train.torch.prepare_model,
-                        device=ray.train.torch.get_device())
-    inputs = config["inputs"]
-    model, metrics = config["task"](inputs if isinstance(inputs, dict) else ray.get(inputs),
-                                    parallel)
-    metrics = {**metrics, "nodes": _gather_node_ids(world), "workers": world}
+    device = ray.train.torch.get_device()
+    with contextlib.ExitStack() as group:
+        if config.get("rendezvous") and world > 1:
+            group.enter_context(_join_process_group(config["rendezvous"], rank, world, device))
+        parallel = Parallel(rank=rank, world_size=world, wrap=ray.train.torch.prepare_model,
+                            device=device)
+        inputs = config["inputs"]
+        model, metrics = config["task"](inputs if isinstance(inputs, dict) else ray.get(inputs),
+                                        parallel)
+        metrics = {**metrics, "nodes": _gather_node_ids(world), "workers": world}
     if rank != 0:
         ray.train.report({"rank": rank})
         return

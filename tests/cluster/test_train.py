@@ -2,8 +2,14 @@
 gloo, each step splitting the same global batch) train an MLP (no BatchNorm: nothing
 per-worker) to the same test accuracy as single-process fit, the trained weights come back
 through a Ray Train checkpoint, and ray_fit trains a caller's model in place."""
+import os
+import threading
+import time
+
 import pytest
 import torch
+
+from tests.cluster.test_loopback import LOOPBACK, _listening, _tree
 
 
 @pytest.fixture(scope="module")
@@ -17,15 +23,45 @@ def _mlp(digits):
     return build({"family": "mlp", "hidden": [32]}, digits.input_shape, digits.num_classes)
 
 
+def _listeners_of_this_process_tree(stop: threading.Event, seen: set) -> None:
+    """Poll every listening TCP socket owned by this process or its children (the local
+    Ray's GCS, raylet and workers) until ``stop``; add (address, port) to ``seen``."""
+    while not stop.is_set():
+        table = _listening()
+        for pid in _tree(os.getpid()):
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if target.startswith("socket:[") and target[8:-1] in table:
+                    seen.add(table[target[8:-1]])
+        time.sleep(0.2)
+
+
 def test_two_workers_match_single_process(ray2, digits, tmp_path):
     from cluster.train import Scaling, fit_on_workers
     from synth.train import TrainConfig, evaluate, fit
     config = TrainConfig(epochs=2, progress=False, device="cpu")
     local = _mlp(digits)
     expected = fit(local, digits, config)["test_accuracy"]
-    trained, metrics = fit_on_workers(_mlp(digits), digits, config,
-                                      scaling=Scaling(num_workers=2, cpus_per_worker=1),
-                                      storage_path=tmp_path)
+    stop, seen = threading.Event(), set()
+    watcher = threading.Thread(target=_listeners_of_this_process_tree, args=(stop, seen))
+    watcher.start()
+    try:
+        trained, metrics = fit_on_workers(_mlp(digits), digits, config,
+                                          scaling=Scaling(num_workers=2, cpus_per_worker=1),
+                                          storage_path=tmp_path)
+    finally:
+        stop.set()
+        watcher.join()
+    # on a local (loopback-only) Ray the workers' process group listens on loopback only
+    # (torch's TCPStore rendezvous listens on every interface: it must not be used here)
+    assert seen and not sorted(a for a in seen if a[0] not in LOOPBACK), seen
     assert metrics["workers"] == 2 and len(metrics["nodes"]) == 2
     assert abs(metrics["test_accuracy"] - expected) <= 0.01
     # the returned model is the trained one (weights from rank 0's checkpoint)
