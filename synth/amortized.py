@@ -10,10 +10,8 @@ KEGNET) instead trains a small conditional generator G(z, y) once with the same 
 
 with R_feature the BatchNorm statistics gap of Eq. 4 over a generated batch (it is what makes
 the generator produce *varied* inputs: one image per class cannot match the data's per-channel
-variances), then draws any number of inputs at the cost of one generator forward pass each.
-Here the generator is trained once per job (no meta-learning across batches, no student in the
-loop by default: ``adi_weight`` with a given student adds Eq. 8's competition term as in
-``synthesize``), so its training cost is paid once and the rest is sampling.
+variances).  ``train_generator`` is that training (the warm-up); ``sample`` then makes the
+inputs.  ``adi_weight`` with a given student adds Eq. 8's competition term as in ``synthesize``.
 
 Generator: the label is one-hot and concatenated to a Gaussian latent z.  Images (C, H, W): a
 linear layer to ``2 * width`` channels at a quarter of the resolution, ``depth`` (upsample,
@@ -22,20 +20,28 @@ at (H, W); feature vectors (F,): a two-layer MLP.  The output is squashed into t
 valid normalized range per channel (or feature): ``lo + (hi - lo) * sigmoid(out)``, so no
 clipping is needed.  Adam on the generator's weights with cosine decay; the teacher is frozen.
 
-Refinement (``refine_iterations`` > 0, the default): a short generator training alone gave
-samples the teacher mostly recognizes (fidelity ~0.83-0.9 after 200-400 steps on the mnist5k
-LeNet-5) but a student distilled on them reached only 75-79%; so, as Fast DFKD adapts each
-batch for a few steps from a learned starting point, every sampled batch (plus Gaussian noise
-of std ``refine_noise``, for variety) is optimized by DeepInversion's own loop
-(``synth.inversion``: Adam on the inputs, its stopping rule) for at most ``refine_iterations``
-instead of 2,000 from noise.
+Sampling, as Fast DFKD does it (``adapt_steps`` > 0, the default): every batch starts from the
+meta-learned generator, and a copy of it is adapted together with the batch's own latents z
+for ``adapt_steps`` Adam steps on the objective above; the copy's gradients, summed over the
+steps (first-order MAML), update the shared generator, so each batch starts nearer to a good
+one.  The BN term matches the batch's statistics blended with the exponential average of the
+batches before it (``bn_momentum``, Fast DFKD's 0.9): the set as a whole, not each batch,
+has to match the data's statistics.  A given student can be trained alongside on the memory
+bank of all batches (``kd_steps``) and push later batches to where it disagrees with the
+teacher (``adi_weight`` from batch ``adi_after``).  The batch kept is the adapted generator's
+output after the last step (``adapt_select="last"``; Fast DFKD keeps the batch of the step with
+the lowest objective, ``"loss"``, which on the mnist5k LeNet-5 left the fidelity at 0.85
+because the jittered objective is noisy from step to step).
 
-Measured (benchmarks/results/amortized.md, 256 images, one thread): 10.3 images/s including
-the generator's training (8.2x the fixed 2,000-iteration loop; 23 images/s marginal, 18x),
-fidelity 1.0, but a student distilled on the images reached 80.5% against 90.1% on the
-reference loop's and 84.7% on plain DeepInversion for the same 100 iterations from noise: the
-generator's starting points make the refined batches less varied, not better.  It stays an
-option (``InversionConfig.method``), not the default.
+Older path: plain sampling, optionally refined by DeepInversion's own loop
+(``refine_iterations``: Adam on the inputs from G's output plus noise of std ``refine_noise``);
+measured at 80.5% for the student against 90.1% for the reference loop's images.
+
+Measured (benchmarks/results/amortized.md, 256 images, one thread, mnist5k LeNet-5-BN): the
+default (warm-up 100 steps of 64, then 4 batches of 64 adapted 40 steps each) makes 256
+images in 17 s of CPU (11.8x the fixed 2,000-iteration loop's images/s, warm-up included;
+19.6 images/s marginal), fidelity 0.98, and students distilled on them reached the
+reference-protocol student's accuracy within the spread over KD seeds (see the table).
 
 Stopping rule (as DeepInversion's, per check every ``check_every`` steps on a fresh batch of
 ``batch_size`` clean samples): once the teacher assigns at least ``stop_fidelity`` of the batch
