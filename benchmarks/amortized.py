@@ -155,6 +155,21 @@ def run_job(a, name: str, job: str, args: list[str]) -> dict | None:
     return json.loads(path.read_text())
 
 
+def kd_sources(a, n_batches: int) -> list[tuple[str, str]]:
+    """(key, comma list of image-set jobs) for every set a student is distilled on; draw 0
+    keeps the plain names (``ours``, ``amortized``...), draw d > 0 ends in ``_r{d}``."""
+    out = []
+    for d in range(a.synth_seeds):
+        tag = f"_r{d}" if d else ""
+        for source in ("ref", "ours", "amortized", "noise"):
+            if source == "ref" and d:
+                continue
+            names = (f"amortized{tag}" if source == "amortized"
+                     else ",".join(f"{source}{k}{tag}" for k in range(n_batches)))
+            out.append((f"{source}{tag}", names))
+    return out
+
+
 def plan(a) -> list[tuple[str, str, list[str]]]:
     n_batches = a.images // a.batch
     ref_iters = 40 if a.quick else REF_ITERS
@@ -173,14 +188,27 @@ def plan(a) -> list[tuple[str, str, list[str]]]:
         jobs.append((f"noise{k}", "invert", ["--batch", str(a.batch), "--offset", str(k * a.batch),
                                              "--fixed", "--iters", str(a.noise_iters), "--seed",
                                              str(400 + k)]))
+    # more synthesis draws (seeds) of the three fast methods: the student's spread over the
+    # image sets, not only over KD seeds (the reference's 2,000 iterations are too dear to
+    # repeat on this shared machine)
+    for d in range(1, a.synth_seeds):
+        for k in range(n_batches):
+            jobs.append((f"ours{k}_r{d}", "invert", ["--batch", str(a.batch), "--offset",
+                                                     str(k * a.batch), "--iters", str(ref_iters),
+                                                     "--seed", str(200 + k + 1000 * d)]))
+        jobs.append((f"amortized_r{d}", "amortized", ["--count", str(a.images), "--extra", "0",
+                                                      "--seed", str(300 + 1000 * d)]))
+        for k in range(n_batches):
+            jobs.append((f"noise{k}_r{d}", "invert", ["--batch", str(a.batch), "--offset",
+                                                      str(k * a.batch), "--fixed", "--iters",
+                                                      str(a.noise_iters), "--seed",
+                                                      str(400 + k + 1000 * d)]))
     ep = "2" if a.quick else str(a.epochs)
-    for source in ("ref", "ours", "amortized", "noise"):
-        names = ",".join(f"{source}{k}" for k in range(n_batches)) if source != "amortized" \
-            else "amortized"
+    for key, names in kd_sources(a, n_batches):
         for s in range(a.seeds):
-            jobs.append((f"kd_{source}_s{s}", "distill", ["--source", names, "--count",
-                                                          str(a.images), "--epochs", ep,
-                                                          "--seed", str(s)]))
+            jobs.append((f"kd_{key}_s{s}", "distill", ["--source", names, "--count",
+                                                       str(a.images), "--epochs", ep,
+                                                       "--seed", str(s)]))
     if not a.no_pairs:
         b, it, sh = (32, 10, 4) if a.quick else (64, 100, 8)
         jobs.append(("pairs", "pairs", ["--batch", str(b), "--iters", str(it), "--shards",
@@ -202,7 +230,10 @@ def report(a) -> list[str]:
     def student(source):
         acc = [r[f"kd_{source}_s{s}"]["test_accuracy"] for s in range(a.seeds)
                if f"kd_{source}_s{s}" in r]
-        return (mean_sd(acc), statistics.mean(acc)) if acc else ("", None)
+        if not acc:
+            return "", None
+        return (f"{mean_sd(acc)} (median {statistics.median(acc):.4f}, min {min(acc):.4f})",
+                statistics.mean(acc))
 
     def agg(jobs):
         n = sum(j["images"] for j in jobs)
@@ -250,7 +281,7 @@ def report(a) -> list[str]:
                          "", ""])
         lines += table(["method", "images", "work", "CPU s", "wall s", "images/s (CPU)",
                         "images/s (wall)", "teacher fidelity",
-                        f"student test acc. ({a.seeds} seeds)"], rows)
+                        f"student test acc. ({a.seeds} KD seeds: mean ± sd)"], rows)
         ref_cpu, ref_wall = rates["ref"]
         s_ref, s_am, s_ours = student("ref")[1], student("amortized")[1], student("ours")[1]
         lines += ["", f"Speed-up over the reference loop, images/s (CPU time; wall time): ours "
@@ -274,6 +305,8 @@ def report(a) -> list[str]:
                  and not k.startswith("kd_")]
         lines += [f"1-min load average before -> after each job (2-core machine shared with "
                   f"other sessions): {'; '.join(loads)}.", ""]
+    if a.synth_seeds > 1 and len(refs) == n_batches:
+        lines += draws_table(a, r, agg, n_batches)
     p = r.get("pairs")
     if p:
         prow = []
@@ -297,6 +330,44 @@ def report(a) -> list[str]:
     return lines
 
 
+def draws_table(a, r, agg, n_batches) -> list[str]:
+    """Per method: the student's mean over KD seeds for each synthesis draw, the mean and sd
+    over draws, the median over all (draw, KD seed) students, fidelity and CPU-time speed-up
+    ranges over draws."""
+    n, _, cpu, _, _ = agg([r[f"ref{k}"] for k in range(n_batches)])
+    ref_rate = n / cpu
+    rows = []
+    for source, label in (("ref", "reference protocol"), ("ours", "ours (early stop)"),
+                          ("amortized", "amortized (Fast DFKD)"),
+                          ("noise", f"control: DeepInversion, fixed {a.noise_iters} it, annealed")):
+        per_draw, pooled, fids, speed = [], [], [], []
+        for d in range(a.synth_seeds):
+            tag = f"_r{d}" if d else ""
+            acc = [r[f"kd_{source}{tag}_s{s}"]["test_accuracy"] for s in range(a.seeds)
+                   if f"kd_{source}{tag}_s{s}" in r]
+            if not acc:
+                continue
+            if source == "amortized":
+                j = r[f"amortized{tag}"]
+                m, c, fid = j["sample"]["images"], j["train"]["cpu_s"] + j["sample"]["cpu_s"], \
+                    j["sample"]["fidelity"]
+            else:
+                m, _, c, fid, _ = agg([r[f"{source}{k}{tag}"] for k in range(n_batches)])
+            per_draw.append(statistics.mean(acc))
+            pooled += acc
+            fids.append(fid)
+            speed.append(m / c / ref_rate)
+        if per_draw:
+            rows.append([label, len(per_draw), ", ".join(f"{v:.4f}" for v in per_draw),
+                         mean_sd(per_draw), f"{statistics.median(pooled):.4f}",
+                         f"{min(fids):.3f}-{max(fids):.3f}",
+                         f"{min(speed):.1f}-{max(speed):.1f}x"])
+    return ["## Synthesis draws: the student over image sets, not only over KD seeds", "",
+            *table(["method", "draws", f"student mean per draw ({a.seeds} KD seeds each)",
+                    "mean ± sd over draws", "median over all students", "fidelity",
+                    "speed-up (CPU)"], rows), ""]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", nargs="?", default="all", choices=["all", "job", "report"])
@@ -308,6 +379,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="KD seeds per image set")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--amortized", default="{}", help="AmortizedConfig overrides (JSON)")
+    ap.add_argument("--synth-seeds", type=int, default=1,
+                    help="synthesis draws of ours/amortized/control (KD seeds each)")
     ap.add_argument("--noise-iters", type=int, default=200,
                     help="iterations per batch of the DeepInversion control (fixed, annealed)")
     ap.add_argument("--no-pairs", action="store_true")

@@ -123,6 +123,9 @@ def test_fast_dfkd_adaptation(setup):
     assert adapted.losses.mean() < 0.7 * plain.losses.mean()
     assert adapted.fidelity > plain.fidelity
     assert torch.equal(sample(gen, teacher, labels, fast, seed=2).images, adapted.images)
+    # Fast DFKD's own rule (the batch of the lowest-objective step) is a different batch
+    lowest = sample(gen, teacher, labels, fast.replace(adapt_select="loss"), seed=2)
+    assert not torch.equal(lowest.images, adapted.images)
     torch.manual_seed(0)
     student = build({"family": "convnet", "widths": [4], "kernels": [3], "strides": [2],
                      "bn": True, "pool": "avg", "hidden": []}, teacher.input_shape, 10)
@@ -148,6 +151,10 @@ def test_configs_are_checked(setup):
         AmortizedConfig(batch_size=1)
     with pytest.raises(ConfigError, match="unknown config key 'amortized.stepz'"):
         AmortizedConfig.from_inversion(InversionConfig(amortized={"stepz": 3}))
+    with pytest.raises(ConfigError, match="bn_momentum"):
+        AmortizedConfig(bn_momentum=1.0)
+    with pytest.raises(ConfigError, match="adapt_select"):
+        AmortizedConfig(adapt_select="best")
     with pytest.raises(ConfigError, match="method"):
         InversionConfig(method="gan")
     with pytest.raises(UserError, match="amortized must be a mapping"):
