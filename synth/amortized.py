@@ -39,9 +39,10 @@ measured at 80.5% for the student against 90.1% for the reference loop's images.
 
 Measured (benchmarks/results/amortized.md, 256 images, one thread, mnist5k LeNet-5-BN): the
 default (warm-up 100 steps of 64, then 4 batches of 64 adapted 40 steps each) makes 256
-images in 17 s of CPU (11.8x the fixed 2,000-iteration loop's images/s, warm-up included;
-19.6 images/s marginal), fidelity 0.98, and students distilled on them reached the
-reference-protocol student's accuracy within the spread over KD seeds (see the table).
+images in 16-20 s of CPU (10.2-13.2x the fixed 2,000-iteration loop's images/s over three
+draws, warm-up included; 16x marginal), fidelity 0.98; half-width students distilled on them
+reached 87.1 +- 1.9% over the three draws (89.3% on one) against 89.4% on the reference
+loop's images: on par with early-stopped DeepInversion (86.3%), not yet with the reference.
 
 Stopping rule (as DeepInversion's, per check every ``check_every`` steps on a fresh batch of
 ``batch_size`` clean samples): once the teacher assigns at least ``stop_fidelity`` of the batch
