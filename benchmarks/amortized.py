@@ -8,9 +8,14 @@ make the same number of class-balanced images (``--images``, batches of 256):
 * reference protocol: DeepInversion for a fixed 2,000 iterations per batch (the published
   loop's protocol, our objective, ``early_stop=False``);
 * ours: ``synth.inversion.synthesize`` with its stopping rule;
-* amortized: ``synth.amortized``: one generator trained with the same losses, then sampled;
-  its images/s count the generator's training (``total``) and, separately, the sampling alone
-  (``marginal``: the rate of every further image), measured on ``--extra`` more images.
+* amortized: ``synth.amortized`` (Fast DFKD): a generator warmed up with the same losses,
+  then each batch adapted from it for a few steps; its images/s count the warm-up
+  (``total``) and, separately, the sampling alone (``marginal``: the rate of every further
+  image), measured on ``--extra`` more images;
+* control: DeepInversion from noise for a fixed ``--noise-iters`` (annealed) per batch.
+
+``--synth-seeds`` adds synthesis draws of the three fast methods (the reference is too dear
+to repeat) and a table of the student over draws.
 
 Every job is a separate process with one torch thread, run one at a time (``nice`` it), its
 JSON cached in ``--work`` (a rerun resumes).  Times are wall-clock and process CPU time: the
