@@ -8,9 +8,14 @@ make the same number of class-balanced images (``--images``, batches of 256):
 * reference protocol: DeepInversion for a fixed 2,000 iterations per batch (the published
   loop's protocol, our objective, ``early_stop=False``);
 * ours: ``synth.inversion.synthesize`` with its stopping rule;
-* amortized: ``synth.amortized``: one generator trained with the same losses, then sampled;
-  its images/s count the generator's training (``total``) and, separately, the sampling alone
-  (``marginal``: the rate of every further image), measured on ``--extra`` more images.
+* amortized: ``synth.amortized`` (Fast DFKD): a generator warmed up with the same losses,
+  then each batch adapted from it for a few steps; its images/s count the warm-up
+  (``total``) and, separately, the sampling alone (``marginal``: the rate of every further
+  image), measured on ``--extra`` more images;
+* control: DeepInversion from noise for a fixed ``--noise-iters`` (annealed) per batch.
+
+``--synth-seeds`` adds synthesis draws of the three fast methods (the reference is too dear
+to repeat) and a table of the student over draws.
 
 Every job is a separate process with one torch thread, run one at a time (``nice`` it), its
 JSON cached in ``--work`` (a rerun resumes).  Times are wall-clock and process CPU time: the
@@ -83,14 +88,23 @@ def job_amortized(a) -> dict:
     t = _clock()
     gen, train = train_generator(teacher, cfg, pixel_range=pr, seed=a.seed)
     train_t = _since(t)
+
+    def student(seed):   # trained alongside on the memory bank (Fast DFKD), when asked for
+        if not (cfg.adapt_steps and (cfg.kd_steps or cfg.adi_weight)):
+            return None
+        from synth.models import build
+        torch.manual_seed(seed)
+        return build("lenet5_bn_half", data.input_shape, data.num_classes)
     t = _clock()
-    r = sample(gen, teacher, balanced_labels(a.count, 10), cfg, seed=a.seed + 1)
+    r = sample(gen, teacher, balanced_labels(a.count, 10), cfg, seed=a.seed + 1,
+               student=student(a.seed + 1))
     sample_t = _since(t)
     _save_images(a, r.images, r.labels)
     extra = {}
     if a.extra:
         t = _clock()
-        e = sample(gen, teacher, balanced_labels(a.extra, 10), cfg, seed=a.seed + 2)
+        e = sample(gen, teacher, balanced_labels(a.extra, 10), cfg, seed=a.seed + 2,
+                   student=student(a.seed + 2))
         extra = {"images": a.extra, **_since(t), "fidelity": e.fidelity}
     return {"config": cfg.to_dict(), "train": {**train_t, **train}, "sample": {
         "images": a.count, **sample_t, "fidelity": r.fidelity, "stats": r.stats}, "extra": extra}
@@ -146,6 +160,21 @@ def run_job(a, name: str, job: str, args: list[str]) -> dict | None:
     return json.loads(path.read_text())
 
 
+def kd_sources(a, n_batches: int) -> list[tuple[str, str]]:
+    """(key, comma list of image-set jobs) for every set a student is distilled on; draw 0
+    keeps the plain names (``ours``, ``amortized``...), draw d > 0 ends in ``_r{d}``."""
+    out = []
+    for d in range(a.synth_seeds):
+        tag = f"_r{d}" if d else ""
+        for source in ("ref", "ours", "amortized", "noise"):
+            if source == "ref" and d:
+                continue
+            names = (f"amortized{tag}" if source == "amortized"
+                     else ",".join(f"{source}{k}{tag}" for k in range(n_batches)))
+            out.append((f"{source}{tag}", names))
+    return out
+
+
 def plan(a) -> list[tuple[str, str, list[str]]]:
     n_batches = a.images // a.batch
     ref_iters = 40 if a.quick else REF_ITERS
@@ -158,20 +187,33 @@ def plan(a) -> list[tuple[str, str, list[str]]]:
                                                      "--seed", str(200 + k)]))
     jobs.append(("amortized", "amortized", ["--count", str(a.images), "--extra", str(a.extra),
                                             "--seed", "300"]))
-    # ablation: the refinement's budget from plain noise, without the generator
-    refine = str(json.loads(a.amortized).get("refine_iterations", 100))
+    # control: plain DeepInversion from noise at about the amortized method's CPU budget
+    # (a fixed, fully annealed loop), without the generator
     for k in range(n_batches):
         jobs.append((f"noise{k}", "invert", ["--batch", str(a.batch), "--offset", str(k * a.batch),
-                                             "--fixed", "--iters", refine, "--seed",
+                                             "--fixed", "--iters", str(a.noise_iters), "--seed",
                                              str(400 + k)]))
+    # more synthesis draws (seeds) of the three fast methods: the student's spread over the
+    # image sets, not only over KD seeds (the reference's 2,000 iterations are too dear to
+    # repeat on this shared machine)
+    for d in range(1, a.synth_seeds):
+        for k in range(n_batches):
+            jobs.append((f"ours{k}_r{d}", "invert", ["--batch", str(a.batch), "--offset",
+                                                     str(k * a.batch), "--iters", str(ref_iters),
+                                                     "--seed", str(200 + k + 1000 * d)]))
+        jobs.append((f"amortized_r{d}", "amortized", ["--count", str(a.images), "--extra", "0",
+                                                      "--seed", str(300 + 1000 * d)]))
+        for k in range(n_batches):
+            jobs.append((f"noise{k}_r{d}", "invert", ["--batch", str(a.batch), "--offset",
+                                                      str(k * a.batch), "--fixed", "--iters",
+                                                      str(a.noise_iters), "--seed",
+                                                      str(400 + k + 1000 * d)]))
     ep = "2" if a.quick else str(a.epochs)
-    for source in ("ref", "ours", "amortized", "noise"):
-        names = ",".join(f"{source}{k}" for k in range(n_batches)) if source != "amortized" \
-            else "amortized"
+    for key, names in kd_sources(a, n_batches):
         for s in range(a.seeds):
-            jobs.append((f"kd_{source}_s{s}", "distill", ["--source", names, "--count",
-                                                          str(a.images), "--epochs", ep,
-                                                          "--seed", str(s)]))
+            jobs.append((f"kd_{key}_s{s}", "distill", ["--source", names, "--count",
+                                                       str(a.images), "--epochs", ep,
+                                                       "--seed", str(s)]))
     if not a.no_pairs:
         b, it, sh = (32, 10, 4) if a.quick else (64, 100, 8)
         jobs.append(("pairs", "pairs", ["--batch", str(b), "--iters", str(it), "--shards",
@@ -193,7 +235,10 @@ def report(a) -> list[str]:
     def student(source):
         acc = [r[f"kd_{source}_s{s}"]["test_accuracy"] for s in range(a.seeds)
                if f"kd_{source}_s{s}" in r]
-        return (mean_sd(acc), statistics.mean(acc)) if acc else ("", None)
+        if not acc:
+            return "", None
+        return (f"{mean_sd(acc)} (median {statistics.median(acc):.4f}, min {min(acc):.4f})",
+                statistics.mean(acc))
 
     def agg(jobs):
         n = sum(j["images"] for j in jobs)
@@ -214,14 +259,20 @@ def report(a) -> list[str]:
         cpu, wall = tr["cpu_s"] + sa["cpu_s"], tr["wall_s"] + sa["wall_s"]
         n = sa["images"]
         rates["amortized"] = (n / cpu, n / wall)
-        rows.append([f"amortized (generator: {tr['steps']} steps of {am['config']['batch_size']}, "
-                     f"then sampled)", n, f"{tr['steps']} steps", f"{cpu:.1f}", f"{wall:.1f}",
+        c = am["config"]
+        what = (f"Fast DFKD: generator warm-up {tr['steps']} steps of {c['batch_size']}, then "
+                f"batches of {c['adapt_batch']} adapted {c['adapt_steps']} steps each"
+                if c.get("adapt_steps") else
+                f"generator: {tr['steps']} steps of {c['batch_size']}, then sampled")
+        work = (f"{tr['steps']} + {c['adapt_steps']}/batch steps" if c.get("adapt_steps")
+                else f"{tr['steps']} steps")
+        rows.append([f"amortized ({what})", n, work, f"{cpu:.1f}", f"{wall:.1f}",
                      f"{n / cpu:.2f}", f"{n / wall:.2f}", f"{sa['fidelity']:.4f}",
                      student("amortized")[0]])
         if len(noise) == n_batches:
             n, wall, cpu, fid, it = agg(noise)
-            rows.append([f"ablation: DeepInversion from noise, fixed {it:.0f} it/batch (no "
-                         f"generator)", n, f"{it:.0f} it/batch", f"{cpu:.1f}", f"{wall:.1f}",
+            rows.append([f"control: DeepInversion from noise, fixed {it:.0f} it/batch, annealed "
+                         f"(no generator)", n, f"{it:.0f} it/batch", f"{cpu:.1f}", f"{wall:.1f}",
                          f"{n / cpu:.2f}", f"{n / wall:.2f}", f"{fid:.4f}", student("noise")[0]])
         if ex:
             m = ex["images"]
@@ -235,7 +286,7 @@ def report(a) -> list[str]:
                          "", ""])
         lines += table(["method", "images", "work", "CPU s", "wall s", "images/s (CPU)",
                         "images/s (wall)", "teacher fidelity",
-                        f"student test acc. ({a.seeds} seeds)"], rows)
+                        f"student test acc. ({a.seeds} KD seeds: mean ± sd)"], rows)
         ref_cpu, ref_wall = rates["ref"]
         s_ref, s_am, s_ours = student("ref")[1], student("amortized")[1], student("ours")[1]
         lines += ["", f"Speed-up over the reference loop, images/s (CPU time; wall time): ours "
@@ -259,6 +310,8 @@ def report(a) -> list[str]:
                  and not k.startswith("kd_")]
         lines += [f"1-min load average before -> after each job (2-core machine shared with "
                   f"other sessions): {'; '.join(loads)}.", ""]
+    if a.synth_seeds > 1 and len(refs) == n_batches:
+        lines += draws_table(a, r, agg, n_batches)
     p = r.get("pairs")
     if p:
         prow = []
@@ -282,6 +335,44 @@ def report(a) -> list[str]:
     return lines
 
 
+def draws_table(a, r, agg, n_batches) -> list[str]:
+    """Per method: the student's mean over KD seeds for each synthesis draw, the mean and sd
+    over draws, the median over all (draw, KD seed) students, fidelity and CPU-time speed-up
+    ranges over draws."""
+    n, _, cpu, _, _ = agg([r[f"ref{k}"] for k in range(n_batches)])
+    ref_rate = n / cpu
+    rows = []
+    for source, label in (("ref", "reference protocol"), ("ours", "ours (early stop)"),
+                          ("amortized", "amortized (Fast DFKD)"),
+                          ("noise", f"control: DeepInversion, fixed {a.noise_iters} it, annealed")):
+        per_draw, pooled, fids, speed = [], [], [], []
+        for d in range(a.synth_seeds):
+            tag = f"_r{d}" if d else ""
+            acc = [r[f"kd_{source}{tag}_s{s}"]["test_accuracy"] for s in range(a.seeds)
+                   if f"kd_{source}{tag}_s{s}" in r]
+            if not acc:
+                continue
+            if source == "amortized":
+                j = r[f"amortized{tag}"]
+                m, c, fid = j["sample"]["images"], j["train"]["cpu_s"] + j["sample"]["cpu_s"], \
+                    j["sample"]["fidelity"]
+            else:
+                m, _, c, fid, _ = agg([r[f"{source}{k}{tag}"] for k in range(n_batches)])
+            per_draw.append(statistics.mean(acc))
+            pooled += acc
+            fids.append(fid)
+            speed.append(m / c / ref_rate)
+        if per_draw:
+            rows.append([label, len(per_draw), ", ".join(f"{v:.4f}" for v in per_draw),
+                         mean_sd(per_draw), f"{statistics.median(pooled):.4f}",
+                         f"{min(fids):.3f}-{max(fids):.3f}",
+                         f"{min(speed):.1f}-{max(speed):.1f}x"])
+    return ["## Synthesis draws: the student over image sets, not only over KD seeds", "",
+            *table(["method", "draws", f"student mean per draw ({a.seeds} KD seeds each)",
+                    "mean ± sd over draws", "median over all students", "fidelity",
+                    "speed-up (CPU)"], rows), ""]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", nargs="?", default="all", choices=["all", "job", "report"])
@@ -293,6 +384,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="KD seeds per image set")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--amortized", default="{}", help="AmortizedConfig overrides (JSON)")
+    ap.add_argument("--synth-seeds", type=int, default=1,
+                    help="synthesis draws of ours/amortized/control (KD seeds each)")
+    ap.add_argument("--noise-iters", type=int, default=200,
+                    help="iterations per batch of the DeepInversion control (fixed, annealed)")
     ap.add_argument("--no-pairs", action="store_true")
     ap.add_argument("--md", default=None)
     ap.add_argument("--only", default="", help="run only jobs whose names start so (comma list)")

@@ -10,10 +10,8 @@ KEGNET) instead trains a small conditional generator G(z, y) once with the same 
 
 with R_feature the BatchNorm statistics gap of Eq. 4 over a generated batch (it is what makes
 the generator produce *varied* inputs: one image per class cannot match the data's per-channel
-variances), then draws any number of inputs at the cost of one generator forward pass each.
-Here the generator is trained once per job (no meta-learning across batches, no student in the
-loop by default: ``adi_weight`` with a given student adds Eq. 8's competition term as in
-``synthesize``), so its training cost is paid once and the rest is sampling.
+variances).  ``train_generator`` is that training (the warm-up); ``sample`` then makes the
+inputs.  ``adi_weight`` with a given student adds Eq. 8's competition term as in ``synthesize``.
 
 Generator: the label is one-hot and concatenated to a Gaussian latent z.  Images (C, H, W): a
 linear layer to ``2 * width`` channels at a quarter of the resolution, ``depth`` (upsample,
@@ -22,20 +20,29 @@ at (H, W); feature vectors (F,): a two-layer MLP.  The output is squashed into t
 valid normalized range per channel (or feature): ``lo + (hi - lo) * sigmoid(out)``, so no
 clipping is needed.  Adam on the generator's weights with cosine decay; the teacher is frozen.
 
-Refinement (``refine_iterations`` > 0, the default): a short generator training alone gave
-samples the teacher mostly recognizes (fidelity ~0.83-0.9 after 200-400 steps on the mnist5k
-LeNet-5) but a student distilled on them reached only 75-79%; so, as Fast DFKD adapts each
-batch for a few steps from a learned starting point, every sampled batch (plus Gaussian noise
-of std ``refine_noise``, for variety) is optimized by DeepInversion's own loop
-(``synth.inversion``: Adam on the inputs, its stopping rule) for at most ``refine_iterations``
-instead of 2,000 from noise.
+Sampling, as Fast DFKD does it (``adapt_steps`` > 0, the default): every batch starts from the
+meta-learned generator, and a copy of it is adapted together with the batch's own latents z
+for ``adapt_steps`` Adam steps on the objective above; the copy's gradients, summed over the
+steps (first-order MAML), update the shared generator, so each batch starts nearer to a good
+one.  The BN term matches the batch's statistics blended with the exponential average of the
+batches before it (``bn_momentum``, Fast DFKD's 0.9): the set as a whole, not each batch,
+has to match the data's statistics.  A given student can be trained alongside on the memory
+bank of all batches (``kd_steps``) and push later batches to where it disagrees with the
+teacher (``adi_weight`` from batch ``adi_after``).  The batch kept is the adapted generator's
+output after the last step (``adapt_select="last"``; Fast DFKD keeps the batch of the step with
+the lowest objective, ``"loss"``, which on the mnist5k LeNet-5 left the fidelity at 0.85
+because the jittered objective is noisy from step to step).
 
-Measured (benchmarks/results/amortized.md, 256 images, one thread): 10.3 images/s including
-the generator's training (8.2x the fixed 2,000-iteration loop; 23 images/s marginal, 18x),
-fidelity 1.0, but a student distilled on the images reached 80.5% against 90.1% on the
-reference loop's and 84.7% on plain DeepInversion for the same 100 iterations from noise: the
-generator's starting points make the refined batches less varied, not better.  It stays an
-option (``InversionConfig.method``), not the default.
+Older path: plain sampling, optionally refined by DeepInversion's own loop
+(``refine_iterations``: Adam on the inputs from G's output plus noise of std ``refine_noise``);
+measured at 80.5% for the student against 90.1% for the reference loop's images.
+
+Measured (benchmarks/results/amortized.md, 256 images, one thread, mnist5k LeNet-5-BN): the
+default (warm-up 100 steps of 64, then 4 batches of 64 adapted 40 steps each) makes 256
+images in 16-20 s of CPU (10.2-13.2x the fixed 2,000-iteration loop's images/s over three
+draws, warm-up included; 16x marginal), fidelity 0.98; half-width students distilled on them
+reached 87.1 +- 1.9% over the three draws (89.3% on one) against 89.4% on the reference
+loop's images: on par with early-stopped DeepInversion (86.3%), not yet with the reference.
 
 Stopping rule (as DeepInversion's, per check every ``check_every`` steps on a fresh batch of
 ``batch_size`` clean samples): once the teacher assigns at least ``stop_fidelity`` of the batch
@@ -74,7 +81,7 @@ SHARED_FIELDS = ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight"
 
 @dataclasses.dataclass(frozen=True)
 class AmortizedConfig(Config):
-    steps: int = 200                  # generator updates, maximum (early stop may end sooner)
+    steps: int = 100                  # warm-up generator updates, maximum (early stop may end sooner)
     batch_size: int = 64              # generated inputs per update (BN statistics over them)
     lr: float = 0.01                  # Adam on the generator's weights
     betas: tuple = (0.5, 0.999)
@@ -86,11 +93,29 @@ class AmortizedConfig(Config):
     # refinement: each sampled batch of ``refine_batch`` is then optimized as DeepInversion
     # does (Adam on the inputs, lr ``refine_lr``, its stopping rule) for at most
     # ``refine_iterations`` -- the generator's output is the starting point instead of noise
-    refine_iterations: int = 100
+    refine_iterations: int = 0
     refine_batch: int = 256
     refine_lr: float = 0.1
     refine_min_iterations: int = 25
     refine_noise: float = 1.0         # std of Gaussian noise added to G's output before refining
+    # Fast DFKD (Fang et al. 2022): each sampled batch of ``adapt_batch`` starts from the
+    # meta-learned generator and adapts a copy of it together with its own latents for
+    # ``adapt_steps`` Adam steps (lr ``adapt_lr`` on the copy's weights, ``latent_lr`` on z);
+    # the generator is then meta-updated (first-order MAML, Adam at adapt_lr x adapt_steps)
+    # so the next batch starts nearer.  ``bn_momentum`` matches the BN statistics of the
+    # batch blended with those of the batches before it (their exponential average), so a
+    # batch need not match the data's statistics alone.  A given student is trained
+    # alongside: ``kd_steps`` KD steps on the memory bank of all batches so far after each
+    # batch, and the competition term (``adi_weight``) from batch ``adi_after`` on.
+    adapt_steps: int = 40
+    adapt_batch: int = 64
+    adapt_lr: float = 0.005
+    latent_lr: float = 0.015
+    bn_momentum: float = 0.9
+    kd_steps: int = 0
+    adi_after: int = 0
+    adapt_select: str = "last"        # last: the output after the last step | loss: the
+                                      # batch of the step with the lowest objective (Fast DFKD)
     # DeepInversion's objective (synth.inversion.InversionConfig, same meaning and units)
     ce_weight: float = 1.0
     bn_weight: float = 1.0
@@ -126,6 +151,14 @@ class AmortizedConfig(Config):
         check_range("refine_lr", self.refine_lr, 0, 10, low_open=True)
         check_range("refine_min_iterations", self.refine_min_iterations, 0, None, integer=True)
         check_range("refine_noise", self.refine_noise, 0, 100)
+        check_range("adapt_steps", self.adapt_steps, 0, 100_000, integer=True)
+        check_range("adapt_batch", self.adapt_batch, 2, 100_000, integer=True)
+        check_range("adapt_lr", self.adapt_lr, 0, 10)
+        check_range("latent_lr", self.latent_lr, 0, 10)
+        check_range("bn_momentum", self.bn_momentum, 0, 1, high_open=True)
+        check_range("kd_steps", self.kd_steps, 0, 1_000_000, integer=True)
+        check_range("adi_after", self.adi_after, 0, None, integer=True)
+        check_choice("adapt_select", self.adapt_select, ("last", "loss"))
         for name in ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight",
                      "tv_l2_weight", "l2_weight", "adi_weight"):
             check_range(name, getattr(self, name), 0, None)
@@ -290,6 +323,76 @@ def train_generator(teacher: nn.Module, config: AmortizedConfig | None = None, *
     return gen_model.cpu().eval(), stats
 
 
+class MomentumBNHooks(BNFeatureHooks):
+    """Eq. 4 against a blend of this batch's statistics and the exponential average of the
+    batches before it (Fast DFKD's BN momentum ``m``): ||mu_run - ((1 - m) mu + m mu_past)||
+    + ||var_run - ((1 - m) var + m var_past)||.  ``update()`` folds the statistics of the
+    last forward pass into the average (call it once per finished batch); with m = 0, or
+    before the first update, this is ``BNFeatureHooks``."""
+
+    def __init__(self, model: nn.Module, momentum: float):
+        super().__init__(model)
+        self.momentum = float(momentum)
+        self.index = {id(m): i for i, m in enumerate(self.layers)}
+        self.past: list = [None] * len(self.layers)
+        self.last: list = [None] * len(self.layers)
+
+    def _hook(self, module, inputs, output):
+        if not self.active:
+            return
+        x, i, m = inputs[0], self.index[id(module)], self.momentum
+        var, mean = torch.var_mean(x, dim=[0] + list(range(2, x.dim())), unbiased=False)
+        self.last[i] = (mean.detach(), var.detach())
+        if self.past[i] is not None and m:
+            mean = (1 - m) * mean + m * self.past[i][0]
+            var = (1 - m) * var + m * self.past[i][1]
+        self.gaps.append(torch.linalg.vector_norm(mean - module.running_mean)
+                         + torch.linalg.vector_norm(var - module.running_var))
+
+    def update(self) -> None:
+        m = self.momentum
+        for i, last in enumerate(self.last):
+            if last is not None:
+                self.past[i] = last if self.past[i] is None else tuple(
+                    m * p + (1 - m) * c for p, c in zip(self.past[i], last))
+
+
+def _adapt_batch(meta_gen: Generator, meta_opt, teacher, student, hooks, labels, config,
+                 rng, device) -> tuple[torch.Tensor, float]:
+    """One Fast DFKD batch: a copy of ``meta_gen`` and fresh latents z adapted for
+    ``config.adapt_steps`` Adam steps on the DeepInversion objective; the first-order MAML
+    meta-gradient (the copy's gradients summed over the steps) then updates ``meta_gen``.
+    Returns (the generated inputs of the step with the lowest objective, that objective)."""
+    n = len(labels)
+    y = labels.repeat(2) if n == 1 else labels    # BatchNorm needs two: keep the first
+    fast = copy.deepcopy(meta_gen)
+    z = torch.randn((len(y), config.latent_dim), generator=rng).to(device).requires_grad_(True)
+    opt = torch.optim.Adam([{"params": list(fast.parameters())},
+                            {"params": [z], "lr": config.latent_lr}],
+                           lr=config.adapt_lr, betas=tuple(config.betas))
+    meta_opt.zero_grad(set_to_none=True)
+    best, best_x = math.inf, None
+    for _ in range(config.adapt_steps):
+        x = fast(z, y)
+        loss, _, _, _ = _objective(teacher, student, hooks, _augment(x, config.jitter,
+                                                                    config.flip, rng), y, config)
+        value = float(loss.detach())
+        if value < best:
+            best, best_x = value, x.detach()[:n]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for p, q in zip(meta_gen.parameters(), fast.parameters()):
+            if q.grad is not None:
+                p.grad = q.grad.clone() if p.grad is None else p.grad + q.grad
+        opt.step()
+    meta_opt.step()
+    hooks.update()
+    if config.adapt_select == "last":   # the adapted generator's own output
+        with torch.no_grad():
+            best_x = fast(z, y)[:n]
+    return best_x, best
+
+
 @torch.no_grad()
 def _clean_fidelity(gen_model, teacher, config, rng, device) -> float:
     """Fraction of a fresh, un-augmented generated batch that the teacher assigns to its targets
@@ -306,9 +409,13 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
     per-input loss (CE + priors [+ competition], as ``synthesize`` reports them).
 
     The generator runs with batch statistics (train-mode BatchNorm, as it was trained) on
-    batches of ``config.batch_size`` (``refine_batch`` when refining): its running averages
-    are not used.  With ``config.refine_iterations`` each batch is then refined (see
-    ``AmortizedConfig``); ``stats["iterations"]`` lists the refinement iterations per batch."""
+    batches of ``config.batch_size`` (``refine_batch`` when refining, ``adapt_batch`` when
+    adapting): its running averages are not used.  With ``config.adapt_steps`` each batch is
+    made by Fast DFKD's adaptation from a meta-learned copy of ``generator`` (``generator``
+    itself is left as it is; ``student``, when given, is trained alongside if
+    ``config.kd_steps``); with ``config.refine_iterations`` each batch is then refined (see
+    ``AmortizedConfig``); ``stats["iterations"]`` lists the refinement (or adaptation) steps
+    per batch."""
     _check_teacher(teacher)
     config = config or AmortizedConfig()
     labels = target_labels(labels, teacher.num_classes)
@@ -319,6 +426,12 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
         student.to(device)
     rng = torch.Generator().manual_seed(int(seed))
     start = time.perf_counter()
+    adapt = config.adapt_steps > 0
+    if adapt:   # the meta-learned generator: a copy, updated batch after batch
+        generator = copy.deepcopy(generator)
+        meta_opt = torch.optim.Adam(generator.parameters(),
+                                    lr=config.adapt_lr * config.adapt_steps,
+                                    betas=tuple(config.betas))
     was_training = generator.training
     generator.train()
     saved = [(m, m.momentum) for m in generator.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
@@ -326,33 +439,45 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
         m.momentum = 0.0
     images, confs, losses, bns, iters = [], [], [], [], []
     refine = config.refine_config() if config.refine_iterations else None
-    chunk = config.refine_batch if refine else config.batch_size
-    hooks = BNFeatureHooks(teacher)
+    chunk = config.adapt_batch if adapt else config.refine_batch if refine else config.batch_size
+    kd = None
+    if adapt and student is not None and config.kd_steps:
+        from synth.distill import DistillConfig, PoolKD
+        kd = PoolKD(student, teacher, DistillConfig(seed=int(seed), device=config.device,
+                                                    progress=False),
+                    total_steps=math.ceil(len(labels) / chunk) * config.kd_steps)
+    hooks = MomentumBNHooks(teacher, config.bn_momentum) if adapt else BNFeatureHooks(teacher)
     try:
-        with _Frozen(teacher, student):
-            for b in range(0, len(labels), chunk):
-                y = labels[b:b + chunk]
-                if len(y) == 1:   # BatchNorm needs two: draw a companion, keep the first
-                    z, yy = _draw(2, teacher.num_classes, config.latent_dim, rng, device,
-                                  y.repeat(2))
-                    x = generator(z, yy)[:1]
+        for k, b in enumerate(range(0, len(labels), chunk)):
+            y = labels[b:b + chunk].to(device)
+            rival = student if (not adapt or k >= config.adi_after) else None
+            with _Frozen(teacher, student):
+                if adapt:
+                    with torch.enable_grad():
+                        x, _ = _adapt_batch(generator, meta_opt, teacher, rival, hooks, y,
+                                            config, rng, device)
+                    iters.append(config.adapt_steps)
                 else:
-                    z, yy = _draw(len(y), teacher.num_classes, config.latent_dim, rng,
-                                  device, y)
-                    x = generator(z, yy)
+                    yy = y.repeat(2) if len(y) == 1 else y   # BatchNorm needs two: keep the first
+                    z, _ = _draw(len(yy), teacher.num_classes, config.latent_dim, rng, device, yy)
+                    x = generator(z, yy)[:len(y)]
                 if refine is not None:
                     if config.refine_noise:   # normalized units, clipped to the valid range
                         x = x + config.refine_noise * torch.randn(x.shape, generator=rng).to(device)
                         x = torch.max(torch.min(x, generator.lo + generator.span), generator.lo)
                     with torch.enable_grad():
-                        x, st = _invert_batch(teacher, student, hooks, x, yy[:len(x)], refine,
+                        x, st = _invert_batch(teacher, rival, hooks, x, y, refine,
                                               generator.lo, generator.lo + generator.span, rng)
-                    iters.append(st["iterations"])
-                _, per_image, logits, bn = _objective(teacher, student, hooks, x, yy[:len(x)],
-                                                      config)
-                conf = F.softmax(logits, 1).gather(1, yy[:len(x), None])[:, 0]
-                images.append(x.cpu()), confs.append(conf.cpu()), losses.append(per_image.cpu())
-                bns.append(float(bn))
+                    if not adapt:
+                        iters.append(st["iterations"])
+                _, per_image, logits, bn = _objective(teacher, rival, hooks, x, y, config)
+            conf = F.softmax(logits, 1).gather(1, y[:, None])[:, 0]
+            images.append(x.cpu()), confs.append(conf.cpu()), losses.append(per_image.cpu())
+            bns.append(float(bn))
+            if kd is not None:   # the student learns from the memory bank of all batches
+                kd.add(x.cpu())
+                with torch.enable_grad():
+                    kd.steps(config.kd_steps)
     finally:
         hooks.remove()
         for m, momentum in saved:
@@ -360,8 +485,9 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
         generator.train(was_training)
     seconds = time.perf_counter() - start
     images, conf = torch.cat(images), torch.cat(confs)
-    pred = torch.cat([teacher(images[i:i + 1024].to(device)).argmax(1).cpu()
-                      for i in range(0, len(images), 1024)])
+    with _Frozen(teacher):
+        pred = torch.cat([teacher(images[i:i + 1024].to(device)).argmax(1).cpu()
+                          for i in range(0, len(images), 1024)])
     fidelity = float((pred == labels).float().mean())
     stats = {"method": "amortized", "batches": len(bns), "iterations": iters, "bn_loss_final": sum(bns) / len(bns),
              "loss_final": float(torch.cat(losses).mean()), "fidelity": fidelity,
@@ -369,6 +495,8 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
              "marginal_images_per_second": len(labels) / max(seconds, 1e-9),
              "seconds": round(seconds, 4), "images_per_second": len(labels) / max(seconds, 1e-9),
              "device": str(device)}
+    if kd is not None:
+        stats["kd_steps"] = kd.step
     warning = fidelity_warning(fidelity, config.min_fidelity)
     if warning:
         stats["warning"] = warning

@@ -251,7 +251,7 @@ def test_pairs_accept_the_amortized_config(ray_local, teacher_path, tmp_path):
     shards), sampled by every pair; a rerun resumes from the saved generator."""
     config = CONFIG.replace(method="amortized", amortized={
         "steps": 30, "batch_size": 32, "width": 8, "latent_dim": 16, "lr": 0.01,
-        "early_stop": False, "refine_iterations": 10, "refine_min_iterations": 10})
+        "early_stop": False, "adapt_steps": 5, "adapt_batch": 20})
     with pytest.raises(UserError, match="amortized.stepz"):   # checked before any actor
         run_synthesis(teacher_path, tmp_path / "bad", 60, pairs=1, seed=1,
                       config=config.replace(amortized={"stepz": 3}))

@@ -3,10 +3,11 @@ sampling is in range, seeded and follows the labels; configs are checked."""
 import pytest
 import torch
 
-from synth.amortized import (AmortizedConfig, Generator, sample, synthesize_amortized,
-                             train_generator)
+from synth.amortized import (AmortizedConfig, Generator, MomentumBNHooks, sample,
+                             synthesize_amortized, train_generator)
 from synth.errors import ConfigError, UserError
-from synth.inversion import InversionConfig, balanced_labels, settings_for
+from synth.inversion import InversionConfig, balanced_labels, bn_statistics_gap, settings_for
+from synth.models import build
 from tests.synth._tiny import tiny_teacher
 
 
@@ -24,7 +25,7 @@ def small(teacher, pixel_range, **over):
     return AmortizedConfig.from_inversion(inv, **{"steps": 100, "batch_size": 64, "width": 8,
                                                   "latent_dim": 16, "lr": 0.01, "depth": 2,
                                                   "early_stop": False, "refine_iterations": 0,
-                                                  **over})
+                                                  "adapt_steps": 0, **over})
 
 
 def test_generator_losses_fall_and_fidelity_rises(setup):
@@ -81,6 +82,61 @@ def test_early_stop_and_total_rate(setup):
     assert refined.fidelity >= plain.fidelity
 
 
+def test_momentum_bn_hooks_blend_past_batches():
+    """Fast DFKD's BN momentum: Eq. 4 against (1 - m) x this batch's statistics + m x the
+    running average of the batches before; plain Eq. 4 before the first update."""
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm1d(3).eval()
+    bn.running_mean.uniform_(-1, 1)
+    bn.running_var.uniform_(0.5, 2)
+    net = torch.nn.Sequential(bn)
+    hooks = MomentumBNHooks(net, 0.75)
+    a, b = torch.randn(8, 3), 2 + torch.randn(8, 3)
+    hooks.active = True
+    net(a)
+    assert torch.allclose(hooks.loss(1.0), bn_statistics_gap(a, bn.running_mean, bn.running_var))
+    hooks.update()
+    net(b)
+    hooks.active = False
+    blend = lambda f: 0.25 * f(b) + 0.75 * f(a)  # noqa: E731
+    mean, var = blend(lambda x: x.mean(0)), blend(lambda x: x.var(0, unbiased=False))
+    expected = (torch.linalg.vector_norm(mean - bn.running_mean)
+                + torch.linalg.vector_norm(var - bn.running_var))
+    assert torch.allclose(hooks.loss(1.0), expected)
+    hooks.remove()
+
+
+def test_fast_dfkd_adaptation(setup):
+    """adapt_steps: each batch adapts a meta-learned copy of the generator and its latents
+    (the caller's generator is untouched), which lowers the objective against plain
+    sampling; seeded; a given student is trained alongside on the memory bank."""
+    teacher, pr = setup
+    config = small(teacher, pr, steps=25)
+    gen, _ = train_generator(teacher, config, pixel_range=pr, seed=0)
+    labels = balanced_labels(60, 10)
+    fast = config.replace(adapt_steps=5, adapt_batch=20, bn_momentum=0.5)
+    plain = sample(gen, teacher, labels, config, seed=2)
+    before = {k: v.clone() for k, v in gen.state_dict().items()}
+    adapted = sample(gen, teacher, labels, fast, seed=2)
+    assert all(torch.equal(before[k], v) for k, v in gen.state_dict().items())
+    assert adapted.stats["iterations"] == [5, 5, 5] and adapted.images.shape == (60, 1, 8, 8)
+    assert adapted.losses.mean() < 0.7 * plain.losses.mean()
+    assert adapted.fidelity > plain.fidelity
+    assert torch.equal(sample(gen, teacher, labels, fast, seed=2).images, adapted.images)
+    # Fast DFKD's own rule (the batch of the lowest-objective step) is a different batch
+    lowest = sample(gen, teacher, labels, fast.replace(adapt_select="loss"), seed=2)
+    assert not torch.equal(lowest.images, adapted.images)
+    torch.manual_seed(0)
+    student = build({"family": "convnet", "widths": [4], "kernels": [3], "strides": [2],
+                     "bn": True, "pool": "avg", "hidden": []}, teacher.input_shape, 10)
+    w0 = [p.clone() for p in student.parameters()]
+    r = sample(gen, teacher, labels, fast.replace(kd_steps=4, adi_weight=1.0, adi_after=1),
+               student=student, seed=2)
+    assert r.stats["kd_steps"] == 12
+    assert any(not torch.equal(p, q) for p, q in zip(w0, student.parameters()))
+    assert all(p.requires_grad for p in student.parameters())
+
+
 def test_feature_vector_generator():
     gen = Generator((5,), 3, 4, 2, (torch.zeros(5), torch.arange(1.0, 6.0)))
     x = gen(torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2]))
@@ -95,6 +151,10 @@ def test_configs_are_checked(setup):
         AmortizedConfig(batch_size=1)
     with pytest.raises(ConfigError, match="unknown config key 'amortized.stepz'"):
         AmortizedConfig.from_inversion(InversionConfig(amortized={"stepz": 3}))
+    with pytest.raises(ConfigError, match="bn_momentum"):
+        AmortizedConfig(bn_momentum=1.0)
+    with pytest.raises(ConfigError, match="adapt_select"):
+        AmortizedConfig(adapt_select="best")
     with pytest.raises(ConfigError, match="method"):
         InversionConfig(method="gan")
     with pytest.raises(UserError, match="amortized must be a mapping"):

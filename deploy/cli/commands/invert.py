@@ -39,10 +39,9 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
 @click.option("--no-early-stop", is_flag=True, help="Always run the full iteration count.")
 @click.option("--method", type=click.Choice(["deepinversion", "amortized"]), default="deepinversion",
               show_default=True,
-              help="amortized: train one generator with the DeepInversion losses, then sample "
-                   "and briefly refine it (synth.amortized): faster per input only for large "
-                   "sets, and students distilled on it were weaker (benchmarks/results/"
-                   "amortized.md).")
+              help="amortized: warm up one generator with the DeepInversion losses, then make "
+                   "each batch by a few steps of adapting it and its latents (Fast DFKD, "
+                   "synth.amortized; benchmarks/results/amortized.md).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @seed_option
 @address_option
