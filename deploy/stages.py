@@ -106,9 +106,7 @@ def run_teacher(ctx) -> dict:
     import torch
     c, cfg = ctx.config.teacher, ctx.config
     data = ctx.real_data()
-    key = _slug(f"{c.dataset}_{c.model}_e{c.epochs}_b{c.batch_size}_lr{c.lr}"
-                f"_s{cfg.seed}_d{cfg.data_seed}") + ".pt"
-    cached = teacher_cache(ctx) / key if c.cache else None
+    cached = teacher_cache(ctx) / teacher_cache_key(cfg) if c.cache else None
     name = "teacher.pt"
     target = ctx.path(name)
     reused = bool(cached and cached.is_file())
@@ -142,6 +140,14 @@ def run_teacher(ctx) -> dict:
     out.update(_model_facts(model, data.input_shape))
     ctx.log(f"  teacher test accuracy {test['accuracy']:.4f}, {out['parameters']:,} parameters")
     return out
+
+
+def teacher_cache_key(config: RunConfig) -> str:
+    """A cached teacher's file name: data set, model, epochs, batch, lr and seeds (what
+    makes two trainings the same)."""
+    c = config.teacher
+    return _slug(f"{c.dataset}_{c.model}_e{c.epochs}_b{c.batch_size}_lr{c.lr}"
+                 f"_s{config.seed}_d{config.data_seed}") + ".pt"
 
 
 def teacher_cache(ctx) -> Path:

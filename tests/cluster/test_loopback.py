@@ -109,7 +109,11 @@ def inputs(tmp_path_factory):
     (tmp / "run.yaml").write_text(json.dumps(RUN))
     (tmp / "sweep.yaml").write_text(json.dumps({"name": "sw", "base": str(tmp / "run.yaml"),
                                                 "root": str(tmp / "sweeps"), "max_parallel": 1,
-                                                "runs": [{"name": "one"}]}))
+                                                # its run trains the teacher (Ray Train in a
+                                                # sweep task); pair actors: the invert and run
+                                                # cases
+                                                "runs": [{"name": "one",
+                                                          "synthesis.enabled": False}]}))
     return tmp
 
 

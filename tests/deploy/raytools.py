@@ -118,7 +118,9 @@ class LocalHead:
         return pids
 
     def stop(self) -> None:
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        # gcs_server and the autoscaler monitor of a `ray start` head outlive SIGTERM by more
+        # than 10 s: a short grace, then SIGKILL (the head and its temp dir are thrown away)
+        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
             pids = self.processes()
             for pid in pids:
                 try:

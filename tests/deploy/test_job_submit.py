@@ -1,7 +1,12 @@
 """A real Ray head (`ray start --head` on 127.0.0.1 in a temporary directory) and
 `ray job submit --working-dir . -- nnsynth run tiny`: the job succeeds and writes its run
 directory; `nnsynth submit` returns the job's exit status (non-zero for a failing job).
-Token authentication is on (Ray 2.60 default): the clients run with RAY_AUTH_MODE=token."""
+Token authentication is on (Ray 2.60 default): the clients run with RAY_AUTH_MODE=token.
+
+The job finds tiny's teacher in its teacher cache (trained here, once, by synth.train.fit,
+the loop a Ray Train worker runs), so it runs every stage but spends no time on the one
+training that tests/cluster/test_train_cluster.py already runs for tiny; Ray Train inside
+the job is still exercised by the refine stage."""
 import json
 import subprocess
 from pathlib import Path
@@ -21,8 +26,37 @@ def head():
     assert h.processes() == []
 
 
+def _seed_teacher_cache(run_root: Path) -> None:
+    """tiny's teacher, where ``nnsynth run tiny --run-dir ROOT/tiny`` looks for it
+    (``teacher.cache: teachers`` beside the run directory)."""
+    import torch
+    from deploy.run_config import load_run_config
+    from deploy.stages import teacher_cache_key
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    from synth.train import TrainConfig, fit
+    cfg = load_run_config("tiny")
+    c = cfg.teacher
+    data = load_dataset(c.dataset, seed=cfg.data_seed)
+    torch.manual_seed(cfg.seed)
+    model = build(c.model, data.input_shape, data.num_classes)
+    train = TrainConfig(epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, seed=cfg.seed,
+                        device="cpu", progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)        # seconds, where two threads on a busy machine take a minute
+    try:
+        metrics = fit(model, data, train)
+    finally:
+        torch.set_num_threads(threads)
+    save_checkpoint(run_root / c.cache / teacher_cache_key(cfg), model, dataset=data.metadata(),
+                    metrics={"test_accuracy": metrics["test_accuracy"]},
+                    extra={"train_config": train.to_dict(), "role": "teacher"})
+
+
 def test_ray_job_submit_tiny(head, tmp_path):
     run_dir = tmp_path / "tiny"
+    _seed_teacher_cache(tmp_path)
     res = subprocess.run(
         ["ray", "job", "submit", "--address", head.address, "--working-dir", ".", "--",
          "nnsynth", "run", "tiny", "--run-dir", str(run_dir)],
@@ -34,6 +68,7 @@ def test_ray_job_submit_tiny(head, tmp_path):
         assert (run_dir / name).is_file(), name
     ledger = json.loads((run_dir / "ledger.json").read_text())
     assert set(ledger["stages"]) == {"teacher", "synthesis", "search", "refine", "export"}
+    assert ledger["stages"]["teacher"]["outputs"]["reused"]
 
 
 def test_nnsynth_submit_returns_job_status(head, tmp_path):

@@ -20,8 +20,11 @@ from synth.errors import ConfigError, UserError
 from synth.files import OWNER_MARKER, claim_dir, lock_dir, remove_owned
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = {"name": "fast", "teacher": {"dataset": "digits", "model": '{"family": "mlp", "hidden": [16]}',
-                                    "epochs": 1, "cache": ""},
+# The teacher trains in the calling process (Ray Train's local mode, as in test_pipeline):
+# what these tests check is the directory handling around the stages, not where they train.
+FAST = {"name": "fast", "scaling": {"num_workers": 0},
+        "teacher": {"dataset": "digits", "model": '{"family": "mlp", "hidden": [16]}',
+                    "epochs": 1, "cache": ""},
         "synthesis": {"enabled": False}, "search": {"enabled": False},
         "refine": {"enabled": False}, "export": {"onnx": False, "price": False}}
 

@@ -1,8 +1,13 @@
 """Killed (SIGKILL) or interrupted (Ctrl-C, SIGINT) during the search and rerun: the search
 stage is not recorded as finished, the pipeline resumes, and the trials that had finished are
-not trained again (their rows, timestamps and checkpoints are unchanged)."""
+not trained again (their rows, timestamps and checkpoints are unchanged).
+
+The teacher and synthesis stages run once per module (``prepared``); each test starts from
+a copy of that run directory, so its processes run the search stage only (the stages
+before it are "done earlier", as in any resumed run)."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -21,6 +26,24 @@ def _rows(path: Path) -> list[dict]:
     return pq.read_table(path, columns=["trial_id", "finished_at", "checkpoint"]).to_pylist()
 
 
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """A run directory of CONFIG stopped after synthesis (as `nnsynth run CONFIG --num-cpus 2
+    --stop-after synthesis` leaves it), made in this process; Ray is shut down afterwards."""
+    import ray
+    from deploy.pipeline import run_pipeline
+    from deploy.run_config import load_run_config
+    run_dir = tmp_path_factory.mktemp("prepared") / "run"
+    try:
+        run_pipeline(load_run_config(str(CONFIG), {"num_cpus": 2}), run_dir, progress=False,
+                     stop_after="synthesis")
+    finally:
+        ray.shutdown()
+    ledger = json.loads((run_dir / "ledger.json").read_text())
+    assert set(ledger["stages"]) == {"teacher", "synthesis"}
+    return run_dir
+
+
 def _start(run_dir: Path) -> subprocess.Popen:
     return subprocess.Popen(["nnsynth", "run", str(CONFIG), "--run-dir", str(run_dir),
                              "--num-cpus", "2", "--stop-after", "search"],
@@ -29,8 +52,8 @@ def _start(run_dir: Path) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("how", ["kill", "ctrl-c"])
-def test_stop_during_search_keeps_finished_trials(tmp_path, how):
-    run_dir = tmp_path / "run"
+def test_stop_during_search_keeps_finished_trials(prepared, tmp_path, how):
+    run_dir = shutil.copytree(prepared, tmp_path / "run", symlinks=True)
     results = run_dir / "search" / "results.parquet"
     proc = _start(run_dir)
     deadline = time.monotonic() + 400
