@@ -312,6 +312,12 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                              student_spec, (str, dict)) else str(student_spec)}
     from cluster.connect import connect
     connect()    # idempotent: a caller that did not connect gets the loopback-bound local Ray
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    if used > max(cpus, 1):  # a pair needs a CPU: an unplaceable one would be waited on forever
+        summary["pairs_note"] = (f"{cpus} of {pairs} pairs used: the cluster has {cpus} "
+                                 f"CPU{'s' if cpus != 1 else ''} and a pair takes one")
+        log.warning("%s", summary["pairs_note"])
+        used = summary["pairs"] = max(cpus, 1)
     teacher_ref = ray.put(payload)
     actor_cls = ray.remote(num_cpus=1, max_restarts=0)(PairActor)
     kd_dict = None

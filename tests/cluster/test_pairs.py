@@ -267,3 +267,15 @@ def test_pairs_accept_the_amortized_config(ray_local, teacher_path, tmp_path):
     redo = run_synthesis(teacher_path, out, 60, pairs=1, config=config, shard_size=20, seed=1)
     assert redo["written"] == 1 and redo["skipped"] == 2 and redo["generator"]["resumed"]
     assert pq.read_table(out / "shard-00001.parquet").to_pydict()["x"] == first["x"]
+
+
+@pytest.mark.timeout(300)
+def test_more_pairs_than_cpus_are_capped_not_waited_on(ray_local, teacher_path, tmp_path, caplog):
+    """Three pairs on a 2-CPU Ray: a third pair actor (1 CPU each) could never be placed, and
+    the job used to wait for it forever.  Two run, and the summary says why."""
+    with caplog.at_level("WARNING"):
+        summary = run_synthesis(teacher_path, tmp_path / "capped", 30, pairs=3, shard_size=10,
+                                config=CONFIG.replace(iterations=2, batch_size=10), seed=2)
+    assert summary["pairs"] == 2 and summary["pairs_requested"] == 3
+    assert "2 of 3 pairs used: the cluster has 2 CPUs" in summary["pairs_note"]
+    assert summary["written"] == 3 and summary["images_written"] == 30
