@@ -66,7 +66,7 @@ class PredictorSearcher(Searcher):
                  constraints: Sequence[Constraint] = (), cost_model: CostModel | None = None,
                  candidates: Sequence[dict] | None = None, seed: int = 0,
                  evolution: EvolutionConfig | None = None, cost_features: bool = False,
-                 refit_growth: float = 0.0):
+                 refit_growth: float = 0.0, choice_counts: bool = False):
         super().__init__(metric=metric, mode=mode)
         if batch_size < 1 or n_initial < 1:
             raise ConfigError(f"batch_size and n_initial must be >= 1, got {batch_size}, {n_initial}")
@@ -79,6 +79,7 @@ class PredictorSearcher(Searcher):
         self.seed = seed
         self.evolution = evolution or EvolutionConfig()
         self.cost_features = cost_features and cost_model is not None
+        self.choice_counts = choice_counts
         if not 0.0 <= refit_growth <= 10.0:
             raise ConfigError(f"refit_growth must be in [0, 10], got {refit_growth}")
         self.refit_growth = refit_growth
@@ -198,7 +199,8 @@ class PredictorSearcher(Searcher):
         return self.cost_model is None or self.cost_model.costs(spec) is not None
 
     def features(self, specs: list[dict], keys: list[str] | None = None) -> np.ndarray:
-        """Space features (encoding + list summaries), plus log10 parameters and FLOPs with
+        """Space features (encoding + list summaries), with ``choice_counts`` the counts of
+        shared choice values (``Space.choice_counts``), plus log10 parameters and FLOPs with
         ``cost_features``; with ``keys`` (the specs' ``spec_key``), rows are cached."""
         if keys is not None:
             cache = self.__dict__.setdefault("_feature_cache", {})
@@ -210,6 +212,8 @@ class PredictorSearcher(Searcher):
                 cache.update({keys[i]: row for i, row in zip(todo, rows)})
             return np.asarray([cache[k] for k in keys], dtype=np.float64).reshape(len(keys), -1)
         x = self.space.features(specs)
+        if self.choice_counts:
+            x = np.hstack([x, self.space.choice_counts(specs)])
         if not self.cost_features:
             return x
         costs = [self.cost_model.costs(s) for s in specs]
@@ -365,7 +369,8 @@ class LocalBOSearcher(PredictorSearcher):
     scores (ranks through the inverse normal CDF), which no outlier or bounded scale distorts."""
 
     def __init__(self, space, *, predictor: FastGPPredictor | None = None, top_k: int = 3,
-                 local: int = 48, global_pool: int = 256, xi: float = 0.0, **kw):
+                 local: int = 48, global_pool: int = 256, xi: float = 0.0,
+                 climb: int = 0, trust: bool = False, **kw):
         kw.setdefault("n_initial", 8)
         super().__init__(space, **kw)
         if min(top_k, local, global_pool) < 1:
@@ -373,6 +378,7 @@ class LocalBOSearcher(PredictorSearcher):
                               f"{local}, {global_pool}")
         self.predictor = predictor or FastGPPredictor()
         self.top_k, self.local, self.global_pool, self.xi = top_k, local, global_pool, xi
+        self.climb, self.trust = climb, trust
 
     def _targets(self) -> np.ndarray:
         from scipy.stats import norm, rankdata
@@ -404,14 +410,45 @@ class LocalBOSearcher(PredictorSearcher):
                 return []
             acq = self._acquire(x[pool], y.max())
             return [self.candidates[keys[i]] for i in pool[np.argsort(-acq, kind="stable")][:n]]
+        if self.trust:
+            self._update_radius()
         cands = self._local_pool(best, seen)
         cands.update(self._global_pool(seen | set(cands)))
         pool = list(cands.values())
         if not pool:
             return []
         acq = self._acquire(self.features(pool, list(cands)), y.max())
+        if self.climb:
+            pool, acq = self._climb(dict(zip(cands, pool)), acq, y.max(), seen)
         ranked = [pool[i] for i in np.argsort(-acq, kind="stable")]
         return self._first_buildable(ranked, n)
+
+    def _climb(self, scored: dict[str, dict], acq: np.ndarray, best: float,
+               seen: set[str]) -> tuple[list[dict], np.ndarray]:
+        """Hill-climb the acquisition from the pool's ``top_k`` best: ``climb`` rounds, each
+        scoring 16 random edits of the current top ``top_k`` (BANANAS' mutation-based
+        acquisition optimization, iterated), stopping when a round finds nothing better."""
+        keys, values = list(scored), list(acq)
+        for _ in range(self.climb):
+            order = np.argsort(-np.asarray(values), kind="stable")[:self.top_k]
+            fresh: dict[str, dict] = {}
+            for i in order:
+                for _ in range(16):
+                    child = self.space.mutate(scored[keys[i]], self.rng)
+                    ck = spec_key(child)
+                    if ck not in seen and ck not in scored and ck not in fresh \
+                            and self.feasible(child):
+                        fresh[ck] = child
+            if not fresh:
+                break
+            a = self._acquire(self.features(list(fresh.values()), list(fresh)), best)
+            top = values[order[-1]]
+            scored.update(fresh)
+            keys += list(fresh)
+            values += list(a)
+            if a.max() <= top:
+                break
+        return [scored[k] for k in keys], np.asarray(values)
 
     def _extra_state(self) -> dict:
         pools = {k: list(v) for k, v in self.__dict__.get("_neighbours", {}).items()}
@@ -423,6 +460,27 @@ class LocalBOSearcher(PredictorSearcher):
         self._neighbours = {k: {c: json.loads(c) for c in v}
                             for k, v in state.get("neighbours", {}).items()}
         self._random_pool = {c: json.loads(c) for c in state.get("random_pool", [])}
+
+    def _update_radius(self) -> None:
+        """Trust region in edits (TuRBO, arXiv 1910.01739; CASMOPOLITAN, arXiv 2102.07188,
+        for categorical spaces): neighbours are 1 to ``radius`` edits from an incumbent; two
+        proposals in a row that improve the best widen it by one edit, as many failures as
+        the space has parameters narrow it by one, and below one edit it restarts at its
+        widest (every parameter may change)."""
+        widest = max(2, len(self.space.params))
+        y = [v if self.mode == "max" else -v for _, v in self.history]
+        best, prev = max(y), self.__dict__.get("_tr_best")
+        radius = self.__dict__.get("_radius", 2)
+        succ, fail = self.__dict__.get("_tr_counts", (0, 0))
+        if prev is not None:
+            succ, fail = (succ + 1, 0) if best > prev else (0, fail + 1)
+            if succ >= 2:
+                radius, succ = min(radius + 1, widest), 0
+            if fail >= len(self.space.params):
+                radius, fail = radius - 1, 0
+                if radius < 1:
+                    radius = widest
+        self._radius, self._tr_counts, self._tr_best = radius, (succ, fail), best
 
     def _local_pool(self, best: list[dict], seen: set[str]) -> dict[str, dict]:
         """Unseen neighbours of the incumbents: single edits and edits of edits.  Kept from
@@ -440,9 +498,12 @@ class LocalBOSearcher(PredictorSearcher):
             for k in [k for k in have if k in seen]:
                 del have[k]
             want = self.local if not have else max(1, self.local // 4)
+            radius = self.__dict__.get("_radius", 2)
             for _ in range(want):
                 child = self.space.mutate(spec, self.rng)
-                if self.rng.random() < 0.5:
+                if not self.trust and self.rng.random() < 0.5:
+                    child = self.space.mutate(child, self.rng)
+                for _ in range(int(self.rng.integers(radius)) if self.trust else 0):
                     child = self.space.mutate(child, self.rng)
                 ck = spec_key(child)
                 if ck not in seen and ck not in have and self.feasible(child):
