@@ -283,8 +283,12 @@ class PredictorSearcher(Searcher):
 
     def _groups(self, width: int) -> np.ndarray:
         """Lengthscale groups of the feature columns (``Space.feature_groups``; the cost
-        features appended with ``cost_features`` get one each)."""
+        features appended with ``cost_features`` get one each; with ``choice_counts``, the
+        count columns of one shared choice set share one: a distance between bags of values)."""
         groups = self.space.feature_groups()
+        if self.choice_counts:
+            sets = [len(c) for c, _ in self.space.count_sets()]
+            groups = np.r_[groups, np.repeat(np.arange(len(sets)), sets) + len(groups)]
         return np.r_[groups, np.arange(width - len(groups)) + len(groups)]
 
     def _first_buildable(self, ranked: list[dict], n: int) -> list[dict]:

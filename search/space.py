@@ -464,6 +464,10 @@ class Space:
         return np.hstack([self.encode(specs),
                           np.asarray(extra, dtype=np.float64).reshape(len(specs), 4 * len(lists))])
 
+    def count_sets(self) -> list[tuple[tuple, list[str]]]:
+        """The shared choice sets ``choice_counts`` counts, in its column order."""
+        return list(self._shared_choices)
+
     @functools.cached_property
     def _shared_choices(self) -> list[tuple[tuple, list[str]]]:
         """Choice sets that two or more categorical parameters share: (choices, names)."""
