@@ -370,19 +370,22 @@ class LocalBOSearcher(PredictorSearcher):
     ever more fully); with a finite ``candidates`` set, the ``local`` unseen members nearest
     to each incumbent (L1 on the scaled features).  ``global_pool`` random members (a quarter
     of them new each time) keep it from getting stuck.  Targets are fitted on their normal
-    scores (ranks through the inverse normal CDF), which no outlier or bounded scale distorts."""
+    scores (ranks through the inverse normal CDF), which no outlier or bounded scale distorts.
+    Features include ``choice_counts`` by default (how many parameters take each value of a
+    choice set several share, one lengthscale per set): on NAS-Bench-201, 20 seeds, median
+    trials to 1 / 0.5 pt went from 16.5 / 18.5, 28.5 / 30, 20.5 / 47.5 (cifar10, cifar100,
+    ImageNet16-120) to 15 / 18.5, 24 / 26.5, 17.5 / 28.5 (benchmarks/search_efficiency.py)."""
 
     def __init__(self, space, *, predictor: FastGPPredictor | None = None, top_k: int = 3,
-                 local: int = 48, global_pool: int = 256, xi: float = 0.0,
-                 climb: int = 0, trust: bool = False, **kw):
+                 local: int = 48, global_pool: int = 256, xi: float = 0.0, **kw):
         kw.setdefault("n_initial", 8)
+        kw.setdefault("choice_counts", True)
         super().__init__(space, **kw)
         if min(top_k, local, global_pool) < 1:
             raise ConfigError(f"top_k, local and global_pool must be >= 1, got {top_k}, "
                               f"{local}, {global_pool}")
         self.predictor = predictor or FastGPPredictor()
         self.top_k, self.local, self.global_pool, self.xi = top_k, local, global_pool, xi
-        self.climb, self.trust = climb, trust
 
     def _targets(self) -> np.ndarray:
         from scipy.stats import norm, rankdata
@@ -414,45 +417,14 @@ class LocalBOSearcher(PredictorSearcher):
                 return []
             acq = self._acquire(x[pool], y.max())
             return [self.candidates[keys[i]] for i in pool[np.argsort(-acq, kind="stable")][:n]]
-        if self.trust:
-            self._update_radius()
         cands = self._local_pool(best, seen)
         cands.update(self._global_pool(seen | set(cands)))
         pool = list(cands.values())
         if not pool:
             return []
         acq = self._acquire(self.features(pool, list(cands)), y.max())
-        if self.climb:
-            pool, acq = self._climb(dict(zip(cands, pool)), acq, y.max(), seen)
         ranked = [pool[i] for i in np.argsort(-acq, kind="stable")]
         return self._first_buildable(ranked, n)
-
-    def _climb(self, scored: dict[str, dict], acq: np.ndarray, best: float,
-               seen: set[str]) -> tuple[list[dict], np.ndarray]:
-        """Hill-climb the acquisition from the pool's ``top_k`` best: ``climb`` rounds, each
-        scoring 16 random edits of the current top ``top_k`` (BANANAS' mutation-based
-        acquisition optimization, iterated), stopping when a round finds nothing better."""
-        keys, values = list(scored), list(acq)
-        for _ in range(self.climb):
-            order = np.argsort(-np.asarray(values), kind="stable")[:self.top_k]
-            fresh: dict[str, dict] = {}
-            for i in order:
-                for _ in range(16):
-                    child = self.space.mutate(scored[keys[i]], self.rng)
-                    ck = spec_key(child)
-                    if ck not in seen and ck not in scored and ck not in fresh \
-                            and self.feasible(child):
-                        fresh[ck] = child
-            if not fresh:
-                break
-            a = self._acquire(self.features(list(fresh.values()), list(fresh)), best)
-            top = values[order[-1]]
-            scored.update(fresh)
-            keys += list(fresh)
-            values += list(a)
-            if a.max() <= top:
-                break
-        return [scored[k] for k in keys], np.asarray(values)
 
     def _extra_state(self) -> dict:
         pools = {k: list(v) for k, v in self.__dict__.get("_neighbours", {}).items()}
@@ -464,27 +436,6 @@ class LocalBOSearcher(PredictorSearcher):
         self._neighbours = {k: {c: json.loads(c) for c in v}
                             for k, v in state.get("neighbours", {}).items()}
         self._random_pool = {c: json.loads(c) for c in state.get("random_pool", [])}
-
-    def _update_radius(self) -> None:
-        """Trust region in edits (TuRBO, arXiv 1910.01739; CASMOPOLITAN, arXiv 2102.07188,
-        for categorical spaces): neighbours are 1 to ``radius`` edits from an incumbent; two
-        proposals in a row that improve the best widen it by one edit, as many failures as
-        the space has parameters narrow it by one, and below one edit it restarts at its
-        widest (every parameter may change)."""
-        widest = max(2, len(self.space.params))
-        y = [v if self.mode == "max" else -v for _, v in self.history]
-        best, prev = max(y), self.__dict__.get("_tr_best")
-        radius = self.__dict__.get("_radius", 2)
-        succ, fail = self.__dict__.get("_tr_counts", (0, 0))
-        if prev is not None:
-            succ, fail = (succ + 1, 0) if best > prev else (0, fail + 1)
-            if succ >= 2:
-                radius, succ = min(radius + 1, widest), 0
-            if fail >= len(self.space.params):
-                radius, fail = radius - 1, 0
-                if radius < 1:
-                    radius = widest
-        self._radius, self._tr_counts, self._tr_best = radius, (succ, fail), best
 
     def _local_pool(self, best: list[dict], seen: set[str]) -> dict[str, dict]:
         """Unseen neighbours of the incumbents: single edits and edits of edits.  Kept from
@@ -502,12 +453,9 @@ class LocalBOSearcher(PredictorSearcher):
             for k in [k for k in have if k in seen]:
                 del have[k]
             want = self.local if not have else max(1, self.local // 4)
-            radius = self.__dict__.get("_radius", 2)
             for _ in range(want):
                 child = self.space.mutate(spec, self.rng)
-                if not self.trust and self.rng.random() < 0.5:
-                    child = self.space.mutate(child, self.rng)
-                for _ in range(int(self.rng.integers(radius)) if self.trust else 0):
+                if self.rng.random() < 0.5:
                     child = self.space.mutate(child, self.rng)
                 ck = spec_key(child)
                 if ck not in seen and ck not in have and self.feasible(child):
