@@ -217,8 +217,8 @@ class FastGPConfig(Config):
     noise_floor: float = 1e-4    # lower bound on the (standardized) noise variance
     predict_batch: int = 4096    # candidates per kernel block (memory: batch x n floats)
     hyper_points: int = 128      # hyperparameters fit the likelihood of at most this many
-    amortize_above: int = 64     # beyond this many, a re-optimization is spread over fits,
-    steps_per_fit: int = 2       # this many L-BFGS steps each (0: all at once)
+    amortize_above: int = 64     # beyond this many, a re-optimization may be spread over
+    steps_per_fit: int = 0       # fits, this many L-BFGS steps each (0: all at once)
 
     def validate(self) -> None:
         check_range("refit_growth", self.refit_growth, 0, 100)
@@ -247,11 +247,14 @@ class FastGPPredictor:
     ``refit_growth``; in between a refit is one Cholesky with the hyperparameters kept
     (about 2 ms at 300 points).  The likelihood the hyperparameters maximize is that of at
     most ``hyper_points`` of the points (a random subset: each evaluation factorizes its
-    matrix, 25-33 ms at 300 points here, 2-3 ms at 128), and beyond ``amortize_above`` such
-    points a re-optimization from the last optimum is spread over the following fits,
-    ``steps_per_fit`` L-BFGS steps each; the fits in between use the hyperparameters
-    reached so far (all at once and on all points, one suggestion in 30 cost 220-340 ms at
-    300 points).  The first optimization (from the prior) runs at once.  Predictions
+    matrix, 25-33 ms at 300 points here, 2-3 ms at 128): one suggestion in 30 cost 220-340
+    ms at 300 points when it used all of them.  With ``steps_per_fit`` > 0 a re-optimization
+    beyond ``amortize_above`` points is spread over the following fits, that many L-BFGS steps
+    each, the fits in between using the hyperparameters reached so far; off by default: an
+    L-BFGS-B restarted at each fit has no curvature and its first step is the whole negative
+    gradient, which jumped the lengthscales to their lower bound (a GP of pure noise) for
+    the next few suggestions (measured on NAS-Bench-201).  The first optimization (from the
+    prior) always runs at once.  Predictions
     and marginal variances are computed in blocks of ``predict_batch`` candidates: never an
     N x N matrix over the candidates."""
 
@@ -381,7 +384,7 @@ class FastGPPredictor:
             ks = self.sig2_ * _matern52(x[i:i + step], self.x_, self.inv_ls_)[0]
             mean[i:i + step] = ks @ self.alpha_
             if return_std:
-                v = solve_triangular(self.chol_, ks.T, lower=True)
+                v = solve_triangular(self.chol_, ks.T, lower=True, check_finite=False)
                 var[i:i + step] = self.sig2_ - (v * v).sum(axis=0)   # diagonal only
         mean = mean * self.y_std_ + self.y_mean_
         if not return_std:
