@@ -66,7 +66,7 @@ class PredictorSearcher(Searcher):
                  constraints: Sequence[Constraint] = (), cost_model: CostModel | None = None,
                  candidates: Sequence[dict] | None = None, seed: int = 0,
                  evolution: EvolutionConfig | None = None, cost_features: bool = False,
-                 refit_growth: float = 0.0):
+                 refit_growth: float = 0.0, choice_counts: bool = False):
         super().__init__(metric=metric, mode=mode)
         if batch_size < 1 or n_initial < 1:
             raise ConfigError(f"batch_size and n_initial must be >= 1, got {batch_size}, {n_initial}")
@@ -79,6 +79,7 @@ class PredictorSearcher(Searcher):
         self.seed = seed
         self.evolution = evolution or EvolutionConfig()
         self.cost_features = cost_features and cost_model is not None
+        self.choice_counts = choice_counts
         if not 0.0 <= refit_growth <= 10.0:
             raise ConfigError(f"refit_growth must be in [0, 10], got {refit_growth}")
         self.refit_growth = refit_growth
@@ -198,7 +199,8 @@ class PredictorSearcher(Searcher):
         return self.cost_model is None or self.cost_model.costs(spec) is not None
 
     def features(self, specs: list[dict], keys: list[str] | None = None) -> np.ndarray:
-        """Space features (encoding + list summaries), plus log10 parameters and FLOPs with
+        """Space features (encoding + list summaries), with ``choice_counts`` the counts of
+        shared choice values (``Space.choice_counts``), plus log10 parameters and FLOPs with
         ``cost_features``; with ``keys`` (the specs' ``spec_key``), rows are cached."""
         if keys is not None:
             cache = self.__dict__.setdefault("_feature_cache", {})
@@ -210,6 +212,8 @@ class PredictorSearcher(Searcher):
                 cache.update({keys[i]: row for i, row in zip(todo, rows)})
             return np.asarray([cache[k] for k in keys], dtype=np.float64).reshape(len(keys), -1)
         x = self.space.features(specs)
+        if self.choice_counts:
+            x = np.hstack([x, self.space.choice_counts(specs)])
         if not self.cost_features:
             return x
         costs = [self.cost_model.costs(s) for s in specs]
@@ -279,8 +283,12 @@ class PredictorSearcher(Searcher):
 
     def _groups(self, width: int) -> np.ndarray:
         """Lengthscale groups of the feature columns (``Space.feature_groups``; the cost
-        features appended with ``cost_features`` get one each)."""
+        features appended with ``cost_features`` get one each; with ``choice_counts``, the
+        count columns of one shared choice set share one: a distance between bags of values)."""
         groups = self.space.feature_groups()
+        if self.choice_counts:
+            sets = [len(c) for c, _ in self.space.count_sets()]
+            groups = np.r_[groups, np.repeat(np.arange(len(sets)), sets) + len(groups)]
         return np.r_[groups, np.arange(width - len(groups)) + len(groups)]
 
     def _first_buildable(self, ranked: list[dict], n: int) -> list[dict]:
@@ -362,11 +370,16 @@ class LocalBOSearcher(PredictorSearcher):
     ever more fully); with a finite ``candidates`` set, the ``local`` unseen members nearest
     to each incumbent (L1 on the scaled features).  ``global_pool`` random members (a quarter
     of them new each time) keep it from getting stuck.  Targets are fitted on their normal
-    scores (ranks through the inverse normal CDF), which no outlier or bounded scale distorts."""
+    scores (ranks through the inverse normal CDF), which no outlier or bounded scale distorts.
+    Features include ``choice_counts`` by default (how many parameters take each value of a
+    choice set several share, one lengthscale per set): on NAS-Bench-201, 20 seeds, median
+    trials to 1 / 0.5 pt went from 16.5 / 18.5, 28.5 / 30, 20.5 / 47.5 (cifar10, cifar100,
+    ImageNet16-120) to 15 / 18.5, 24 / 26.5, 17.5 / 28.5 (benchmarks/search_efficiency.py)."""
 
     def __init__(self, space, *, predictor: FastGPPredictor | None = None, top_k: int = 3,
                  local: int = 48, global_pool: int = 256, xi: float = 0.0, **kw):
         kw.setdefault("n_initial", 8)
+        kw.setdefault("choice_counts", True)
         super().__init__(space, **kw)
         if min(top_k, local, global_pool) < 1:
             raise ConfigError(f"top_k, local and global_pool must be >= 1, got {top_k}, "

@@ -464,6 +464,37 @@ class Space:
         return np.hstack([self.encode(specs),
                           np.asarray(extra, dtype=np.float64).reshape(len(specs), 4 * len(lists))])
 
+    def count_sets(self) -> list[tuple[tuple, list[str]]]:
+        """The shared choice sets ``choice_counts`` counts, in its column order."""
+        return list(self._shared_choices)
+
+    @functools.cached_property
+    def _shared_choices(self) -> list[tuple[tuple, list[str]]]:
+        """Choice sets that two or more categorical parameters share: (choices, names)."""
+        sets: dict[tuple, list[str]] = {}
+        for p in self.params:
+            if isinstance(p, Choice) and p.width > 1:
+                sets.setdefault(p.choices, []).append(p.name)
+        return [(c, names) for c, names in sets.items() if len(names) > 1]
+
+    def choice_counts(self, specs: list[dict]) -> np.ndarray:
+        """How many parameters take each value of a shared choice set (a cell's operations:
+        how many 3x3 convolutions, how many skips), one column per value of each set that two
+        or more categorical parameters share; (N, 0) when none do.  The count of an
+        operation is what a cell's accuracy depends on most, wherever it sits (White et al.,
+        arXiv 2005.02960, compare encodings of the same cells), and a GP on the one-hot
+        positions alone needs many points to learn that."""
+        cols = []
+        for choices, names in self._shared_choices:
+            index = {c: i for i, c in enumerate(choices)}
+            block = np.zeros((len(specs), len(choices)))
+            for r, spec in enumerate(specs):
+                for name in names:
+                    if name in spec:
+                        block[r, index[spec[name]]] += 1.0
+            cols.append(block)
+        return np.hstack(cols) if cols else np.zeros((len(specs), 0))
+
     def feature_groups(self) -> np.ndarray:
         """For each column of ``features``, a group index: the one-hot columns of a
         categorical choice share one (a predictor then has one lengthscale per categorical

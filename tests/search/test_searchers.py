@@ -284,3 +284,20 @@ def test_restore_mid_search_proposes_what_the_original_would(cls, tmp_path):
         assert ca == cb, i
         for s in (a, b):
             s.on_trial_complete(f"t{i}", {"accuracy": _objective(json.loads(ca["spec"]))})
+
+
+def test_localbo_counts_shared_choice_values_with_one_lengthscale_per_set():
+    """LocalBO's GP sees, besides the one-hot positions, how many parameters take each value
+    of a shared choice set (a cell's operation counts), the counts of one set sharing one
+    lengthscale; a space without shared sets gets no extra column."""
+    ops = ["conv", "pool", "skip"]
+    space = load_space({f"e{i}": {"choice": ops} for i in range(3)})
+    s = LocalBOSearcher(space, seed=0)
+    spec = {"e0": "conv", "e1": "skip", "e2": "conv"}
+    row = s.features([spec])[0]
+    assert row.shape == (12,) and list(row[9:]) == [2.0, 0.0, 1.0]
+    groups = s._groups(12)
+    assert len(set(groups[9:])) == 1 and len(set(groups)) == 4
+    assert LocalBOSearcher(space, seed=0, choice_counts=False).features([spec]).shape == (1, 9)
+    net = load_space("convnet").sample(np.random.default_rng(0))
+    assert _make(LocalBOSearcher).features([net]).shape == load_space("convnet").features([net]).shape

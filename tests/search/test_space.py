@@ -160,3 +160,15 @@ def test_family_space_decodes_to_its_specs():
     specs = [space.sample(rng) for _ in range(20)]
     for spec, row in zip(specs, space.encode(specs)):
         assert spec_key(space.decode(row)) == spec_key(spec)
+
+
+def test_choice_counts_count_values_that_parameters_share():
+    """A cell's operations: one column per value of a choice set that two or more
+    categorical parameters share (here ops; colour has its own set and adds nothing)."""
+    ops = ["conv", "pool", "skip"]
+    space = load_space({"e0": {"choice": ops}, "e1": {"choice": ops}, "e2": {"choice": ops},
+                        "colour": {"choice": ["red", "blue", "green"]}, "x": {"int": [1, 4]}})
+    specs = [{"e0": "conv", "e1": "conv", "e2": "skip", "colour": "red", "x": 2},
+             {"e0": "pool", "e1": "skip", "e2": "skip", "colour": "blue", "x": 3}]
+    np.testing.assert_array_equal(space.choice_counts(specs), [[2, 0, 1], [0, 1, 2]])
+    assert load_space("convnet").choice_counts(specs[:1]).shape == (1, 0)
