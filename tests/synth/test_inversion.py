@@ -270,3 +270,4 @@ def test_one_unreachable_target_does_not_hold_the_batch_to_the_cap(teacher, digi
     assert r.stats["iterations"][0] < 400
     assert r.stats["missed"] >= 1 and r.fidelity == pytest.approx(1 - r.stats["missed"] / 40)
     assert r.fidelity >= 39 / 40 - 1e-9
+
