@@ -62,12 +62,12 @@ ROWS = [
     ("mlp_bn/wine", "wine", MLP_BN, 30),
     ("mlp_bn/breast_cancer", "breast_cancer", MLP_BN, 30),
 ]
-# Rows measured with fewer student seeds than --seeds (the last ones to run on the shared 2-core
-# machine before the session's end; stated under the table).
-FEWER_SEEDS = {"convnet_small/mnist5k": 1, "lenet300_100_bn/mnist5k": 1, "resnet8_w8/mnist5k": 1,
-               "lenet5_bn/mnist5k": 1}
-# The KD augmentation measured as an ablation (not a default: on a tiny student trained briefly
-# on a full real set it cost 3-16 pt, tests/synth/test_distill.py)
+# Rows measured with fewer student seeds than --seeds where time on the shared 2-core machine
+# runs out (stated under the table); none in the current table.
+FEWER_SEEDS: dict[str, int] = {}
+# The KD augmentation measured as an ablation, not a default: it helps the 8x8 digits students
+# but ruins mnist5k ones of some teachers (resnet8_w8, convnet_small; results file), and cost a
+# tiny student trained briefly on a full real set 3-16 pt
 KD_LEVER = {"noise": 0.3}
 SLOW_FIRST = ("resnet18_w16/digits", "resnet8_w8/mnist5k", "lenet5_bn/mnist5k")
 # What does not run here, and why (printed under the table).
@@ -283,15 +283,16 @@ def report(a) -> str:
               f"of the real-input one.  Rows meeting it: {len(res) - len(misses)}/{len(res)}"
               + (f"; missed: {', '.join(misses)}." if misses else "."), "",
               f"Ablation: the same students with the KD lever `DistillConfig({lever})` (off by "
-              "default) for both sources; inputs missed = synthesized inputs the teacher "
-              "assigns to another class (the stopping rule tolerates a few per batch).", "",
-              "| teacher / data set | inputs missed | student, synthesized + lever | student, "
-              "real + lever | gap (pt) | lever on synthesized (pt) | lever on real (pt) | "
-              "meets target |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+              "default) for both sources; the gap is to the better of the two real-input "
+              "students (the peer a user would pick); inputs missed = synthesized inputs the "
+              "teacher assigns to another class (the stopping rule tolerates a few per batch).",
+              "", "| teacher / data set | inputs missed | student, synthesized + lever | student, "
+              "real + lever | gap to the better real (pt) | lever on synthesized (pt) | lever on "
+              "real (pt) | meets target |", "|---|---:|---:|---:|---:|---:|---:|---|"]
     with_lever = 0
     for r in res:
         syn, real = st.mean(r["student_synthesized_lever"]), st.mean(r["student_real_lever"])
-        gap = 100 * (real - syn)
+        gap = 100 * (max(real, st.mean(r["student_real"])) - syn)
         ok = r["fidelity"] >= 0.95 and gap <= 5
         with_lever += ok
         lines.append(
