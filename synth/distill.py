@@ -6,7 +6,9 @@
   live teacher on the same, optionally randomly shifted, inputs ("consistent teaching", Beyer
   et al. 2022, arXiv 2106.05237: teacher and student see the same augmented image).
 * ``distill``: KD of a student on a fixed set of (synthesized) inputs, reusing
-  ``synth.train.fit`` with a KD ``loss_fn``; the teacher's logits are computed once.
+  ``synth.train.fit`` with a KD ``loss_fn``; the teacher's logits are computed once, or on the
+  fly for inputs that ``kd_augment`` changes (jitter, shifts, mixup, cutmix, noise: all off by
+  default; benchmarks/results/inversion_any.md measures noise on 500-input students).
 * ``adi_distill``: the Adaptive DeepInversion protocol: rounds that synthesize a new batch with
   the *current* student in the competition term (Eq. 8), then take KD steps on the growing
   pool (ANCHORS: one new ADI batch every 50 KD steps).  With ``adi_weight=0`` the same schedule
@@ -46,6 +48,11 @@ class DistillConfig(Config):
     keep_best: bool = False           # True selects the epoch by *real* validation accuracy
     jitter: int = 0                   # random roll of each batch by up to +-jitter px; the
                                       # teacher then labels the shifted batch on the fly
+    # KD augmentation, each relabelled by the teacher on the fly (``kd_augment``):
+    shift: float = 0.0                # px, per-image sub-pixel translation (images)
+    mixup: float = 0.0                # fraction of each batch replaced by mixtures of 2 inputs
+    cutmix: float = 0.0               # fraction replaced by a box pasted from another (images)
+    noise: float = 0.0                # std of Gaussian noise added, normalized units
     # adi_distill(): rounds of synthesis + KD steps on the growing pool
     rounds: int = 8
     images_per_round: int = 256
@@ -61,6 +68,10 @@ class DistillConfig(Config):
         check_range("temperature", self.temperature, 0, 1000, low_open=True)
         check_range("alpha", self.alpha, 0, 1)
         check_range("jitter", self.jitter, 0, 64, integer=True)
+        check_range("shift", self.shift, 0, 64)
+        check_range("mixup", self.mixup, 0, 1)
+        check_range("cutmix", self.cutmix, 0, 1)
+        check_range("noise", self.noise, 0, 100)
         check_range("rounds", self.rounds, 1, 100000, integer=True)
         check_range("images_per_round", self.images_per_round, 1, None, integer=True)
         check_range("kd_steps_per_round", self.kd_steps_per_round, 0, None, integer=True)
@@ -131,14 +142,55 @@ def teacher_logits(teacher: nn.Module, x: torch.Tensor, batch_size: int = 1024) 
     return out
 
 
+def kd_augment(xb: torch.Tensor, config: DistillConfig, generator: torch.Generator
+               ) -> torch.Tensor | None:
+    """The batch ``xb`` as ``config``'s KD augmentation changes it (None: unchanged), for the
+    teacher to label on the fly.  In order: a roll of the whole batch by up to ``jitter`` px and
+    a per-image translation by up to ``shift`` px (images); then a random ``mixup`` fraction of
+    the inputs replaced by ``l x_i + (1 - l) x_j`` with a random partner j and l ~ U(0, 1), and
+    a ``cutmix`` fraction by x_i with a random box of x_j pasted in (images; box area ~ U(0, 1));
+    then Gaussian noise of std ``noise``.  With a few hundred inputs the student otherwise sees
+    only the inputs themselves; the teacher's labels on their mixtures cover the space between."""
+    out, image = xb, xb.dim() == 4
+    if config.jitter and image:
+        ox, oy = (int(v) for v in torch.randint(-config.jitter, config.jitter + 1, (2,),
+                                                generator=generator))
+        out = torch.roll(out, shifts=(ox, oy), dims=(2, 3))
+    if config.shift and image:
+        out = random_shift(out, config.shift, generator)
+    n = len(out)
+    if config.mixup and n > 1:
+        pick = torch.rand(n, generator=generator) < config.mixup
+        partner = torch.randperm(n, generator=generator)
+        lam = torch.rand(n, generator=generator).to(out.device)
+        lam = torch.where(pick.to(out.device), lam, torch.ones_like(lam))
+        lam = lam.view((n,) + (1,) * (out.dim() - 1))
+        out = lam * out + (1 - lam) * out[partner.to(out.device)]
+    if config.cutmix and image and n > 1:
+        h, w = out.shape[-2:]
+        pick = torch.nonzero(torch.rand(n, generator=generator) < config.cutmix).flatten()
+        partner = torch.randperm(n, generator=generator)
+        area = torch.rand(n, generator=generator)
+        corner = torch.rand(n, 2, generator=generator)
+        src, out = out, out.clone()
+        for i in pick.tolist():
+            bh = max(1, round(h * float(area[i]) ** 0.5))
+            bw = max(1, round(w * float(area[i]) ** 0.5))
+            top, left = int(corner[i, 0] * (h - bh + 1)), int(corner[i, 1] * (w - bw + 1))
+            out[i, :, top:top + bh, left:left + bw] = src[int(partner[i]), :, top:top + bh,
+                                                          left:left + bw]
+    if config.noise:
+        out = out + config.noise * torch.randn(out.shape, generator=generator).to(out.device)
+    return None if out is xb else out
+
+
 def _kd_fn(config: DistillConfig, teacher: nn.Module):
     gen = torch.Generator().manual_seed(config.seed)
 
     def loss_fn(model, xb, tb):  # tb: the teacher's logits for xb (precomputed once)
-        if config.jitter:
-            ox, oy = (int(v) for v in torch.randint(-config.jitter, config.jitter + 1, (2,),
-                                                    generator=gen))
-            xb = torch.roll(xb, shifts=(ox, oy), dims=(2, 3))
+        augmented = kd_augment(xb, config, gen)
+        if augmented is not None:
+            xb = augmented
             with torch.no_grad():
                 tb = teacher(xb)
         return kd_loss(model(xb), tb, config.temperature, alpha=config.alpha)

@@ -18,12 +18,17 @@ set's valid normalized range (``synth.data.input_range``).  Any BatchNorm teache
 images (C, H, W) and feature vectors (F,) for MLPs with BatchNorm1d alike.
 
 Stopping rule (per batch, checked every ``check_every`` iterations, within the cap
-``iterations``): stop once (a) the teacher assigns at least ``stop_fidelity`` of the *clean*
-(un-augmented) batch to its targets and (b) the objective has converged -- its mean over the
-last window fell by less than ``stop_tolerance`` relative to the window before.  Easy
+``iterations``): stop once (a) the teacher assigns all but ``allowed_misses`` inputs of the
+*clean* (un-augmented) batch to their targets and (b) the objective has converged -- its mean
+over the last window fell by less than ``stop_tolerance`` relative to the window before.  Easy
 teachers stop after a few hundred iterations (the speed lever against the reference's fixed
-2k); a batch that the teacher does not yet recognize runs on to the cap.  The snapshot kept
-is the check with the highest clean fidelity (ties: the lowest window loss).
+2k); a batch that the teacher does not yet recognize runs on to the cap.  A few misses are
+tolerated (``stop_fidelity`` 0.99, and at least one in a batch large enough that one miss
+keeps it above ``min_fidelity``): with none, one stubborn input of 244 held a ResNet-18's
+batch to the 2k cap (0.43 instead of ~4 inputs/s).  The inputs that miss are kept and
+counted: the reported fidelity is measured on the whole set, and ``stats["missed"]`` says how
+many inputs the teacher assigns to another class.  The snapshot kept is the check with the
+highest clean fidelity (ties: the lowest window loss).
 
 ``settings_for(input_shape)`` derives the settings from the teacher's input instead of a
 fixed table: the nearest preset is the starting point and jitter, flips, priors and the
@@ -74,7 +79,9 @@ class InversionConfig(Config):
     early_stop: bool = True
     check_every: int = 25             # host syncs happen only here
     min_iterations: int = 100
-    stop_fidelity: float = 1.0        # fraction of the batch the teacher must assign to its target
+    stop_fidelity: float = 0.99       # fraction of the batch the teacher must assign to its
+                                      # target (``allowed_misses``: at least one miss tolerated
+                                      # where it keeps the batch above min_fidelity; 1.0: none)
     stop_tolerance: float = 0.02      # relative loss decrease per check window below which we stop
     min_fidelity: float = 0.95        # below this at the end: a warning (``fidelity_warning``)
     device: str = "auto"
@@ -221,6 +228,19 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
             values["lr"] = base["lr"] * min(2.0, max(0.5, span / REFERENCE_SPAN))
     values.update(overrides)
     return InversionConfig.from_dict(values)
+
+
+def allowed_misses(batch: int, config: InversionConfig) -> int:
+    """Inputs of a clean batch of ``batch`` that may still miss their target when the stopping
+    rule stops: ``floor((1 - stop_fidelity) * batch)``, and at least one where one miss keeps the
+    batch at ``min_fidelity`` or above (``batch >= 1 / (1 - min_fidelity)``: 20 inputs at 0.95);
+    none when ``stop_fidelity`` is 1."""
+    if config.stop_fidelity >= 1:
+        return 0
+    misses = math.floor((1 - config.stop_fidelity) * batch + 1e-9)
+    if (1 - config.min_fidelity) * batch >= 1 - 1e-9:
+        misses = max(misses, 1)
+    return misses
 
 
 def fidelity_warning(fidelity: float, min_fidelity: float, iterations=None) -> str | None:
@@ -389,6 +409,7 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
     opt = torch.optim.Adam([x], lr=config.lr, betas=tuple(config.betas), eps=1e-8)
     best, best_x = (-1.0, -math.inf), None   # (clean fidelity, -window loss) of the snapshot
     last_window, window, steps, fidelity, it = math.inf, None, 0, 0.0, 0
+    need = len(labels) - allowed_misses(len(labels), config)  # hits that let the batch stop
     for it in range(config.iterations):
         if f > 1 and it == config.lowres_iterations:  # end of the low-resolution phase
             x = _full_size(x.detach(), shape, f).requires_grad_(True)
@@ -415,13 +436,14 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
             if f > 1:
                 continue
             with torch.no_grad():  # fidelity of the clean batch, as it will be written
-                fidelity = float((teacher(x).argmax(1) == labels).float().mean())
+                hits = int((teacher(x).argmax(1) == labels).sum())
+            fidelity = hits / len(labels)
             if (fidelity, -value) > best:
                 best, best_x = (fidelity, -value), x.detach().clone()
             converged = (last_window - value) < config.stop_tolerance * abs(last_window)
             last_window = value
             if (config.early_stop and it + 1 >= config.min_iterations
-                    and fidelity >= config.stop_fidelity and converged):
+                    and hits >= need and converged):
                 break
     if best_x is None:
         best_x = _full_size(x.detach(), shape, f).clone()
@@ -487,13 +509,14 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
     with torch.no_grad(), _Frozen(teacher):
         pred = torch.cat([teacher(images[i:i + 1024].to(device)).argmax(1).cpu()
                           for i in range(0, len(images), 1024)])
-    fidelity = float((pred == labels).float().mean())
+    fidelity = float((pred == labels).float().mean())  # the whole set, misses included
     stats = {"batches": len(iters), "iterations": iters, "mean_iterations": sum(iters) / len(iters),
              "bn_loss_initial": sum(bn0) / len(bn0), "bn_loss_final": sum(bn1) / len(bn1),
              "loss_initial": float(torch.cat(start_loss).mean()),
              "loss_final": float(torch.cat(losses).mean()),  # per input, without the BN term
              "fidelity_initial": float(torch.cat(start_hits).float().mean()),
-             "fidelity": fidelity, "seconds": round(seconds, 3),
+             "fidelity": fidelity, "missed": int((pred != labels).sum()),
+             "seconds": round(seconds, 3),
              "images_per_second": len(labels) / max(seconds, 1e-9), "device": str(device)}
     warning = fidelity_warning(fidelity, config.min_fidelity, config.iterations)
     if warning:
@@ -522,6 +545,6 @@ def balanced_labels(num_images: int, num_classes: int, offset: int = 0) -> torch
 def inversion_sources() -> list[str]:
     """The source of the code that turns settings into inputs (objective, augmentation,
     stopping rule): part of the cache key of a stored synthesized set."""
-    return [inspect.getsource(f) for f in (synthesize, _invert_batch, _objective, _augment,
-                                           _initial_noise, bn_statistics_gap, total_variation,
-                                           BNFeatureHooks)]
+    return [inspect.getsource(f) for f in (synthesize, _invert_batch, allowed_misses, _objective,
+                                           _augment, _initial_noise, bn_statistics_gap,
+                                           total_variation, BNFeatureHooks)]

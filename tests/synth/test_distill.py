@@ -106,3 +106,37 @@ def test_live_kd_teacher_and_student_see_the_same_shifted_inputs():
     assert loss.item() == pytest.approx(0.0, abs=1e-6)   # identical nets on identical inputs
     mixed = live_kd_fn(teacher, temperature=2.0, alpha=0.5)(student, x, y)
     assert mixed.item() == pytest.approx(0.5 * F.cross_entropy(student(x), y).item(), rel=1e-5)
+
+
+def test_kd_augment_mixes_inputs_and_the_teacher_labels_them():
+    from synth.distill import _kd_fn, kd_augment  # noqa: F401  (the loss uses kd_augment)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.stack([torch.full((1, 4, 4), float(v)) for v in range(8)])
+    assert kd_augment(x, DistillConfig(), gen) is None            # nothing asked: unchanged
+    mixed = kd_augment(x, DistillConfig(mixup=1.0), gen)
+    levels = mixed.flatten(1)
+    assert torch.allclose(levels, levels[:, :1].expand_as(levels))  # a convex mix per image
+    assert (levels[:, 0] >= 0).all() and (levels[:, 0] <= 7).all()
+    assert not torch.equal(mixed, x)
+    cut = kd_augment(x, DistillConfig(cutmix=1.0), gen)
+    assert set(cut.unique().tolist()) <= set(range(8))            # pasted pixels, not blends
+    noisy = kd_augment(x, DistillConfig(noise=0.5), gen)
+    assert 0.3 < (noisy - x).std() < 0.7
+    feats = kd_augment(torch.randn(6, 5), DistillConfig(mixup=1.0, cutmix=1.0, shift=1.0), gen)
+    assert feats.shape == (6, 5)                                  # feature vectors: mixup only
+    # the KD loss labels the augmented batch with the live teacher: identical nets give 0
+    torch.manual_seed(0)
+    teacher = build({"family": "mlp", "hidden": [16]}, (1, 4, 4), 3)
+    student = build({"family": "mlp", "hidden": [16]}, (1, 4, 4), 3)
+    student.load_state_dict(teacher.state_dict())
+    stale = torch.zeros(8, 3)                                     # precomputed logits: replaced
+    loss = _kd_fn(DistillConfig(mixup=1.0, noise=0.3), teacher)(student, x, stale)
+    assert loss.item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_kd_augment_config_errors():
+    for field in ("mixup", "cutmix"):
+        with pytest.raises(ConfigError, match=field):
+            DistillConfig(**{field: 1.5})
+    with pytest.raises(ConfigError, match="noise"):
+        DistillConfig(noise=-0.1)

@@ -245,3 +245,29 @@ def test_inversion_sources_cover_the_stopping_rule():
     from synth.inversion import inversion_sources
     text = "\n".join(inversion_sources())
     assert "stop_fidelity" in text and "stop_tolerance" in text and "bn_statistics_gap" in text
+
+
+def test_allowed_misses_follow_the_batch_size():
+    from synth.inversion import allowed_misses
+    cfg = InversionConfig()                       # stop_fidelity 0.99, min_fidelity 0.95
+    assert [allowed_misses(n, cfg) for n in (1, 10, 19, 20, 199, 200, 256)] == [0, 0, 0, 1, 1, 2, 2]
+    assert allowed_misses(256, cfg.replace(stop_fidelity=1.0)) == 0
+    assert allowed_misses(100, cfg.replace(stop_fidelity=0.9)) == 10
+
+
+def test_one_unreachable_target_does_not_hold_the_batch_to_the_cap(teacher, digits):
+    """Issue 18: with stop fidelity 1.0 one input the teacher never assigns to its target held
+    a ResNet-18's batch to the 2k cap.  Now the batch stops; the miss is still reported."""
+    import copy
+    never = copy.deepcopy(teacher)
+    block = torch.zeros(10)
+    block[9] = -1e4                                # class 9 can never win
+    never.register_forward_hook(lambda m, i, out: out + block)
+    labels = torch.cat([balanced_labels(39, 9), torch.tensor([9])])
+    cfg = InversionConfig.preset("mnist28", iterations=400, batch_size=40, check_every=10,
+                                 min_iterations=10, stop_tolerance=1.0, jitter=0, device="cpu")
+    r = synthesize(never, labels, cfg, pixel_range=digits.pixel_range())
+    assert r.stats["iterations"][0] < 400
+    assert r.stats["missed"] >= 1 and r.fidelity == pytest.approx(1 - r.stats["missed"] / 40)
+    assert r.fidelity >= 39 / 40 - 1e-9
+

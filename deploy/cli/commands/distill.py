@@ -24,6 +24,10 @@ from deploy.cli.options import (device_option, emit, json_option, seed_option, s
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Weight of cross-entropy on the teacher's labels.")
 @click.option("--lr", type=float, default=0.05, show_default=True)
+@click.option("--noise", type=click.FloatRange(0, 100), default=0.0, show_default=True,
+              help="Std of Gaussian noise (normalized units) added to each KD batch, relabelled "
+                   "by the teacher on the fly.  Off by default: 0.3 helped students of 500 "
+                   "8x8 digits but hurt mnist5k ones (benchmarks/results/inversion_any.md).")
 @click.option("--rounds", type=click.IntRange(min=1), default=8, show_default=True,
               help="--data-free: synthesis rounds.")
 @click.option("--images-per-round", type=click.IntRange(min=1), default=256, show_default=True)
@@ -37,7 +41,7 @@ from deploy.cli.options import (device_option, emit, json_option, seed_option, s
 @seed_option
 @device_option
 @json_option
-def command(teacher, student_spec, synth_dir, data_free, epochs, temperature, alpha, lr,
+def command(teacher, student_spec, synth_dir, data_free, epochs, temperature, alpha, lr, noise,
             rounds, images_per_round, adi_weight, iterations, num_workers, out, seed, device,
             as_json):
     """Distill TEACHER into STUDENT on synthesized images and save the student."""
@@ -45,7 +49,7 @@ def command(teacher, student_spec, synth_dir, data_free, epochs, temperature, al
     from synth.distill import DistillConfig
     from synth.workflows import distill_checkpoint
 
-    config = DistillConfig(epochs=epochs, temperature=temperature, alpha=alpha, lr=lr,
+    config = DistillConfig(epochs=epochs, temperature=temperature, alpha=alpha, lr=lr, noise=noise,
                            rounds=rounds, images_per_round=images_per_round,
                            adi_weight=adi_weight, seed=seed, device=device,
                            progress=show_progress())
