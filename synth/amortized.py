@@ -67,7 +67,8 @@ from synth.config import Config, check_choice, check_range, short_repr
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.inversion import (BNFeatureHooks, InversionConfig, InversionResult, _augment, _Frozen,
-                             _invert_batch, _objective, fidelity_warning, target_labels)
+                             _invert_batch, _objective, batch_statistics, bn_statistics_gap,
+                             fidelity_warning, target_labels)
 from synth.models import batchnorm_layers
 from synth.train import lr_factor
 
@@ -341,13 +342,13 @@ class MomentumBNHooks(BNFeatureHooks):
         if not self.active:
             return
         x, i, m = inputs[0], self.index[id(module)], self.momentum
-        var, mean = torch.var_mean(x, dim=[0] + list(range(2, x.dim())), unbiased=False)
+        mean, var = batch_statistics(x)
         self.last[i] = (mean.detach(), var.detach())
         if self.past[i] is not None and m:
             mean = (1 - m) * mean + m * self.past[i][0]
             var = (1 - m) * var + m * self.past[i][1]
-        self.gaps.append(torch.linalg.vector_norm(mean - module.running_mean)
-                         + torch.linalg.vector_norm(var - module.running_var))
+        self.gaps.append(bn_statistics_gap(x, module.running_mean, module.running_var,
+                                           statistics=(mean, var)))
 
     def update(self) -> None:
         m = self.momentum
@@ -362,7 +363,8 @@ def _adapt_batch(meta_gen: Generator, meta_opt, teacher, student, hooks, labels,
     """One Fast DFKD batch: a copy of ``meta_gen`` and fresh latents z adapted for
     ``config.adapt_steps`` Adam steps on the DeepInversion objective; the first-order MAML
     meta-gradient (the copy's gradients summed over the steps) then updates ``meta_gen``.
-    Returns (the generated inputs of the step with the lowest objective, that objective)."""
+    Returns (the batch ``config.adapt_select`` keeps: the adapted copy's output after the last
+    step, or the inputs of the step with the lowest objective; the lowest objective)."""
     n = len(labels)
     y = labels.repeat(2) if n == 1 else labels    # BatchNorm needs two: keep the first
     fast = copy.deepcopy(meta_gen)

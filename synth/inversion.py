@@ -268,11 +268,17 @@ class InversionResult:
 
 
 # --------------------------------------------------------------------------- loss terms
+def batch_statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, biased variance) of a BatchNorm layer's input per channel: over all dims but 1."""
+    var, mean = torch.var_mean(x, dim=[0] + list(range(2, x.dim())), unbiased=False)
+    return mean, var
+
+
 def bn_statistics_gap(x: torch.Tensor, running_mean: torch.Tensor,
-                      running_var: torch.Tensor) -> torch.Tensor:
-    """Eq. 4 for one layer: ||mu - mu_run||_2 + ||var - var_run||_2, stats over all dims but 1."""
-    dims = [0] + list(range(2, x.dim()))
-    var, mean = torch.var_mean(x, dim=dims, unbiased=False)
+                      running_var: torch.Tensor, statistics=None) -> torch.Tensor:
+    """Eq. 4 for one layer: ||mu - mu_run||_2 + ||var - var_run||_2, with (mu, var) the
+    ``batch_statistics`` of ``x`` unless given as ``statistics``."""
+    mean, var = statistics if statistics is not None else batch_statistics(x)
     return (torch.linalg.vector_norm(mean - running_mean)
             + torch.linalg.vector_norm(var - running_var))
 
@@ -546,5 +552,5 @@ def inversion_sources() -> list[str]:
     """The source of the code that turns settings into inputs (objective, augmentation,
     stopping rule): part of the cache key of a stored synthesized set."""
     return [inspect.getsource(f) for f in (synthesize, _invert_batch, allowed_misses, _objective,
-                                           _augment, _initial_noise, bn_statistics_gap,
-                                           total_variation, BNFeatureHooks)]
+                                           _augment, _initial_noise, batch_statistics,
+                                           bn_statistics_gap, total_variation, BNFeatureHooks)]
