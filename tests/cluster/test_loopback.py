@@ -68,6 +68,20 @@ def _listening() -> dict[str, tuple[str, int]]:
     return table
 
 
+def _listeners_of(pid: int, fds: list[str], table: dict) -> list[tuple[str, int]]:
+    """(address, port) of each listening socket in ``table`` that process ``pid`` holds open
+    among its file descriptors ``fds``."""
+    out = []
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in table:
+            out.append(table[target[8:-1]])
+    return out
+
+
 def _observe(pid: int, seen: dict, facts: dict) -> None:
     table = _listening()
     for p in _tree(pid):
@@ -86,13 +100,8 @@ def _observe(pid: int, seen: dict, facts: dict) -> None:
                 facts["gcs_auth"] = b"RAY_AUTH_MODE=token" in env
             except OSError:
                 pass
-        for fd in fds:
-            try:
-                target = os.readlink(f"/proc/{p}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith("socket:[") and target[8:-1] in table:
-                seen[(name,) + table[target[8:-1]]] = True
+        for address in _listeners_of(p, fds, table):
+            seen[(name,) + address] = True
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from tests.cluster.test_loopback import LOOPBACK, _listening, _tree
+from tests.cluster.test_loopback import LOOPBACK, _listeners_of, _listening, _tree
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +30,9 @@ def _listeners_of_this_process_tree(stop: threading.Event, seen: set) -> None:
         table = _listening()
         for pid in _tree(os.getpid()):
             try:
-                fds = os.listdir(f"/proc/{pid}/fd")
+                seen.update(_listeners_of(pid, os.listdir(f"/proc/{pid}/fd"), table))
             except OSError:
                 continue
-            for fd in fds:
-                try:
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                except OSError:
-                    continue
-                if target.startswith("socket:[") and target[8:-1] in table:
-                    seen.add(table[target[8:-1]])
         time.sleep(0.2)
 
 
