@@ -194,8 +194,9 @@ def _image_grid(ctx, dataset: str) -> str | None:
     from synth.images import save_class_grid
     table, meta = read_parquet_table(ctx.path(dataset))
     shape = tuple(int(s) for s in meta["input_shape"])
-    x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False),
-                   dtype=np.float32).reshape((table.num_rows,) + shape)
+    # np.array copies: Arrow's buffers are read-only, which torch.from_numpy warns about
+    x = np.array(table.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False),
+                 dtype=np.float32).reshape((table.num_rows,) + shape)
     y = torch.from_numpy(table.column("label").to_numpy().astype(np.int64))
     save_class_grid(ctx.path("images.png"), torch.from_numpy(x), y, int(meta["num_classes"]),
                     meta["mean"], meta["std"], class_names=meta.get("class_names"))

@@ -20,7 +20,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from synth.config import short_repr
 from synth.errors import UserError
@@ -131,6 +130,13 @@ def load_dataset(name: str, seed: int = 0) -> Dataset:
 
 
 # --------------------------------------------------------------------------- helpers
+def train_test_split(*arrays, **options):
+    """scikit-learn's ``train_test_split``, imported on first use: importing scikit-learn
+    costs about 2 s, which every ``nnsynth`` process and Ray worker paid at start-up."""
+    from sklearn.model_selection import train_test_split as split
+    return split(*arrays, **options)
+
+
 def stratified_splits(x: np.ndarray, y: np.ndarray, seed: int):
     """(train, val, test) index arrays: stratified, deterministic for ``seed``."""
     idx = np.arange(len(y))

@@ -132,3 +132,16 @@ def test_the_checker_sees_violations(tmp_path):
     found = list(_imports(f, "synth.m"))
     assert ("deploy.cli", ["_x"]) in [(t, n) for _, t, n in found]
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
+
+
+def test_the_cli_starts_without_scikit_learn():
+    """Importing the CLI (every `nnsynth` process, and the Ray workers that import synth)
+    does not import scikit-learn (about 2 s): the data sets that need it import it when
+    they load."""
+    import subprocess
+    import sys
+    code = "import sys, deploy.cli.main; print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "[]"
