@@ -301,3 +301,54 @@ def test_localbo_counts_shared_choice_values_with_one_lengthscale_per_set():
     assert LocalBOSearcher(space, seed=0, choice_counts=False).features([spec]).shape == (1, 9)
     net = load_space("convnet").sample(np.random.default_rng(0))
     assert _make(LocalBOSearcher).features([net]).shape == load_space("convnet").features([net]).shape
+
+
+def test_evolve_rows_finds_the_best_of_a_flat_space_and_skips_excluded():
+    from search.evolution import evolve_rows
+    from search.space import Space, spec_key
+    space = Space({f"e{i}": {"choice": ["a", "b", "c", "d", "e"]} for i in range(6)})
+    target = np.array([3, 1, 4, 1, 0, 2])
+
+    def score(rows):  # the number of positions matching the target: one optimum
+        return (rows == target).sum(1).astype(float)
+
+    best = space.from_rows(target[None])[0]
+    out = evolve_rows(space, score, np.random.default_rng(0), 3, [], set(),
+                      EvolutionConfig(population=32, generations=30))
+    assert out[0] == best and len({spec_key(s) for s in out}) == 3
+    # an excluded (already seen) member is never returned, even when seeded
+    again = evolve_rows(space, score, np.random.default_rng(0), 3, [best], {spec_key(best)},
+                        EvolutionConfig(population=32, generations=30))
+    assert best not in again and score(space.to_rows(again)).max() == 5
+    # deterministic for a seed
+    assert again == evolve_rows(space, score, np.random.default_rng(0), 3, [best],
+                                {spec_key(best)}, EvolutionConfig(population=32, generations=30))
+
+
+def test_chameleon_and_steerage_evolve_rows_on_flat_spaces():
+    space, objective = _lookup_table()
+    for cls in (ChameleonSearcher, SteerageSearcher):
+        extra = {"predictor": BoostedTreesPredictor(BoostedTreesConfig(n_estimators=40))} \
+            if cls is SteerageSearcher else {}
+        s = cls(space, mode="min", seed=0, batch_size=1, n_initial=5, evolution=SMALL, **extra)
+        assert s._rows_ok()
+        asked = []
+        for _ in range(25):
+            cfg = s.ask()
+            assert load_space(space).contains(cfg) and cfg not in asked
+            asked.append(cfg)
+            s.tell(cfg, -objective(cfg))
+        # the predictor guides it: better than the random start on average
+        values = [objective(c) for c in asked]
+        assert np.mean(values[5:]) > np.mean(values[:5]), values
+
+
+def test_single_thread_is_reentrant_and_restores_the_thread_count():
+    import torch
+    from search.predictors import single_thread
+    before = torch.get_num_threads()
+    with single_thread():
+        with single_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 1    # the inner one left the outer's limit alone
+    assert torch.get_num_threads() == before
