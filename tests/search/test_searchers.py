@@ -352,3 +352,40 @@ def test_single_thread_is_reentrant_and_restores_the_thread_count():
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 1    # the inner one left the outer's limit alone
     assert torch.get_num_threads() == before
+
+
+def test_large_candidate_sets_score_a_bounded_pool_near_the_best(monkeypatch):
+    """With more unseen candidates than ``max_scored``, chameleon's GP scores at most that
+    many per proposal (the nearest eighth to the best result, the rest random), and still
+    proposes only unseen members; below it, all of them."""
+    import itertools
+    from search.space import spec_key
+    space = {f"p{i}": {"choice": ["a", "b", "c", "d"]} for i in range(5)}   # 1,024 members
+    cands = [{f"p{i}": v for i, v in enumerate(vals)}
+             for vals in itertools.product("abcd", repeat=5)]
+    value = lambda c: float(sum(v == "a" for v in c.values()))   # noqa: E731
+    s = ChameleonSearcher(space, seed=0, batch_size=1, n_initial=4, candidates=cands,
+                          max_scored=64)
+    scored = []
+    real = s._acquire
+    monkeypatch.setattr(s, "_acquire", lambda x, best: scored.append(len(x)) or real(x, best))
+    seen = set()
+    for _ in range(12):
+        cfg = s.ask()
+        assert spec_key(cfg) not in seen
+        seen.add(spec_key(cfg))
+        s.tell(cfg, value(cfg))
+    assert scored and max(scored) == 64
+    # the 8 nearest to the best are in the pool: the best's unseen neighbours get scored
+    best = max(s.history, key=lambda h: h[1])[0]
+    pool = s._scored_pool(s._unseen_candidates(s._seen()),
+                          s.features([json.loads(best)])[0])
+    _, x, _ = s.candidate_table()
+    dist = np.abs(x - s.features([json.loads(best)])[0]).sum(1)
+    unseen = s._unseen_candidates(s._seen())
+    assert np.sort(dist[unseen])[:8].max() >= np.sort(dist[pool])[7]
+    assert len(pool) == 64 and len(set(pool)) == 64 and set(pool) <= set(unseen)
+    small = ChameleonSearcher(space, seed=0, candidates=cands, max_scored=4096)
+    assert len(small._scored_pool(np.arange(1024), np.zeros(20))) == 1024
+    with pytest.raises(Exception, match="max_scored must be >= 8"):
+        ChameleonSearcher(space, candidates=cands, max_scored=2)
