@@ -230,7 +230,6 @@ class FastGPConfig(Config):
     hyper_points: int = 128      # hyperparameters fit the likelihood of at most this many
     amortize_above: int = 64     # beyond this many, a re-optimization may be spread over
     steps_per_fit: int = 0       # fits, this many L-BFGS steps each (0: all at once)
-    linear: bool = False         # add a linear kernel (main effects; see FastGPPredictor)
 
     def validate(self) -> None:
         check_range("refit_growth", self.refit_growth, 0, 100)
@@ -280,9 +279,6 @@ class FastGPPredictor:
         inv_ls, sig2, noise = np.exp(-theta[:d])[groups], math.exp(theta[d]), math.exp(theta[d + 1])
         corr, s5r = _matern52(x, x, inv_ls)
         k = sig2 * corr + (noise + self.config.noise_floor) * np.eye(len(x))
-        if self.config.linear:
-            lin = math.exp(theta[d + 2]) * self._gram(x, x)
-            k += lin
         try:
             chol = np.linalg.cholesky(k)
         except np.linalg.LinAlgError:
@@ -302,16 +298,10 @@ class FastGPPredictor:
         grad[:d] = np.bincount(groups, weights=per_column, minlength=d)  # tied lengthscales
         grad[d] = -0.5 * np.sum(w * sig2 * corr)
         grad[d + 1] = -0.5 * np.trace(w) * noise
-        if self.config.linear:
-            grad[d + 2] = -0.5 * np.sum(w * lin)
         return nll, grad + (theta - mu) / sd ** 2
 
-    def _gram(self, a, b) -> np.ndarray:
-        """The linear kernel's correlation: a . b over the mean squared norm of the fit
-        inputs (so its prior variance at a typical input is its variance parameter)."""
-        return (a @ b.T) / self.lin_scale_
-
-    def _prior(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _prior(d: int) -> tuple[np.ndarray, np.ndarray]:
         """Log-normal priors (means, std devs of the log parameters): lengthscales
         LogNormal(sqrt 2 + log(d)/2, sqrt 3), the dimension-scaled prior of Hvarfner et al.
         (arXiv 2402.02229, Sec. 4), which keeps a GP on few points from interpolating in
@@ -319,8 +309,6 @@ class FastGPPredictor:
         on standardized targets."""
         mu = np.r_[np.full(d, math.sqrt(2.0) + 0.5 * math.log(d)), 0.0, -4.0]
         sd = np.r_[np.full(d, math.sqrt(3.0)), 1.0, 1.0]
-        if self.config.linear:   # linear variance LogNormal(log 0.1, 1.5)
-            mu, sd = np.r_[mu, math.log(0.1)], np.r_[sd, 1.5]
         return mu, sd
 
     def fit(self, X, y, groups=None) -> "FastGPPredictor":
@@ -340,7 +328,7 @@ class FastGPPredictor:
         n = len(X)
         d = int(groups.max()) + 1
         grown = n >= (1.0 + self.config.refit_growth) * getattr(self, "fit_size_", 0)
-        fresh = not hasattr(self, "theta_") or self.theta_.shape[0] != d + 2 + self.config.linear
+        fresh = not hasattr(self, "theta_") or self.theta_.shape[0] != d + 2
         if fresh or grown:  # a re-optimization starts (from the prior, or the last optimum)
             self.x_low_ = X.min(axis=0)
             self.x_span_ = np.where(X.max(axis=0) > self.x_low_, X.max(axis=0) - self.x_low_, 1.0)
@@ -351,7 +339,6 @@ class FastGPPredictor:
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
         x = (X - self.x_low_) / self.x_span_
         ys = (y - self.y_mean_) / self.y_std_
-        self.lin_scale_ = max(float((x * x).sum(1).mean()), 1e-12)
         if getattr(self, "pending_", 0) > 0:
             steps, m = self.pending_, min(n, self.config.hyper_points)
             if fresh:
@@ -361,8 +348,7 @@ class FastGPPredictor:
             sub = np.sort(np.random.default_rng(n).choice(n, m, replace=False)) if m < n \
                 else slice(None)
             bounds = [(math.log(0.01), math.log(100.0 * math.sqrt(d)))] * d + [
-                (math.log(0.05), math.log(20.0)), (math.log(1e-6), math.log(1.0))] + [
-                (math.log(1e-4), math.log(10.0))] * self.config.linear
+                (math.log(0.05), math.log(20.0)), (math.log(1e-6), math.log(1.0))]
             # maxfun bounds the work (line searches evaluate more than once per step)
             res = minimize(self._nll, self.theta_, args=(x[sub], ys[sub], groups), jac=True,
                            method="L-BFGS-B", bounds=bounds,
@@ -376,9 +362,6 @@ class FastGPPredictor:
         self.inv_ls_ = np.exp(-theta[:d])[groups]
         self.sig2_, noise = math.exp(theta[d]), math.exp(theta[d + 1]) + self.config.noise_floor
         k = self.sig2_ * _matern52(x, x, self.inv_ls_)[0] + noise * np.eye(n)
-        self.lin_ = math.exp(theta[d + 2]) if self.config.linear else 0.0
-        if self.lin_:
-            k += self.lin_ * self._gram(x, x)
         self.chol_ = np.linalg.cholesky(k + 1e-9 * np.eye(n))
         self.alpha_ = _cho_solve(self.chol_, ys)
         self.x_, self.noise_ = x, noise
@@ -410,14 +393,10 @@ class FastGPPredictor:
         step = self.config.predict_batch
         for i in range(0, len(x), step):  # one (batch x n) cross-covariance block at a time
             ks = self.sig2_ * _matern52(x[i:i + step], self.x_, self.inv_ls_)[0]
-            prior = np.full(len(ks), self.sig2_)
-            if self.lin_:
-                ks += self.lin_ * self._gram(x[i:i + step], self.x_)
-                prior += self.lin_ * (x[i:i + step] ** 2).sum(1) / self.lin_scale_
             mean[i:i + step] = ks @ self.alpha_
             if return_std:
                 v = solve_triangular(self.chol_, ks.T, lower=True, check_finite=False)
-                var[i:i + step] = prior - (v * v).sum(axis=0)   # diagonal only
+                var[i:i + step] = self.sig2_ - (v * v).sum(axis=0)   # diagonal only
         mean = mean * self.y_std_ + self.y_mean_
         if not return_std:
             return mean

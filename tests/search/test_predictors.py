@@ -134,50 +134,6 @@ def test_fast_gp_likelihood_gradient_matches_finite_differences():
     np.testing.assert_allclose(_cho_inverse(np.linalg.cholesky(k)), np.linalg.inv(k), rtol=1e-10)
 
 
-def test_fast_gp_linear_kernel_gradient_prediction_and_trend():
-    """With ``linear``: the likelihood gradient (linear variance included) against central
-    differences; predictions equal the textbook GP posterior of the summed kernel; and on a
-    linear trend the GP extrapolates beyond the data, which the Matern kernel alone (mean
-    reverting to the average) does not."""
-    from search.predictors import FastGPConfig, FastGPPredictor, _matern52
-    x, y = _data(25, 3)
-    x = (x - x.min(0)) / np.ptp(x, axis=0)
-    y = (y - y.mean()) / y.std()
-    groups = np.arange(x.shape[1])
-    gp = FastGPPredictor(FastGPConfig(linear=True))
-    gp.lin_scale_ = float((x * x).sum(1).mean())
-    theta = np.r_[np.log(np.linspace(0.6, 1.4, x.shape[1])), 0.2, np.log(0.05), np.log(0.3)]
-    _, grad = gp._nll(theta, x, y, groups)
-    for i in range(len(theta)):
-        step = np.zeros_like(theta)
-        step[i] = 1e-5
-        numeric = (gp._nll(theta + step, x, y, groups, False)
-                   - gp._nll(theta - step, x, y, groups, False)) / 2e-5
-        assert grad[i] == pytest.approx(numeric, rel=1e-4, abs=1e-6)
-    # the posterior of k = sig2 Matern + lin x.x'/c + noise I, written out
-    xr, yr = _data(30, 1)
-    gp = FastGPPredictor(FastGPConfig(linear=True)).fit(xr, yr)
-    xt = np.random.default_rng(9).random((7, xr.shape[1]))
-    a, b = (xr - gp.x_low_) / gp.x_span_, (xt - gp.x_low_) / gp.x_span_
-    kern = lambda u, v: (gp.sig2_ * _matern52(u, v, gp.inv_ls_)[0]  # noqa: E731
-                         + gp.lin_ * (u @ v.T) / gp.lin_scale_)
-    k = kern(a, a) + gp.noise_ * np.eye(len(a)) + 1e-9 * np.eye(len(a))
-    ks = kern(b, a)
-    mean = ks @ np.linalg.solve(k, (yr - gp.y_mean_) / gp.y_std_) * gp.y_std_ + gp.y_mean_
-    var = np.diag(kern(b, b)) - np.einsum("ij,ji->i", ks, np.linalg.solve(k, ks.T))
-    m, sd = gp.predict(xt, return_std=True)
-    np.testing.assert_allclose(m, mean, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(sd, np.sqrt(var) * gp.y_std_, rtol=1e-5)
-    # a trend in 3 inputs seen at 10 points in [0, 0.5]^3, predicted at (1, 1, 1): 3
-    rng = np.random.default_rng(2)
-    xs = rng.random((10, 3)) * 0.5
-    ys = xs.sum(1)
-    far = np.ones((1, 3))
-    with_lin = FastGPPredictor(FastGPConfig(linear=True)).fit(xs, ys).predict(far)[0]
-    without = FastGPPredictor().fit(xs, ys).predict(far)[0]
-    assert with_lin == pytest.approx(3.0, abs=0.1) and without < 2.0, (with_lin, without)
-
-
 def test_fast_gp_spreads_a_large_reoptimization_over_fits(monkeypatch):
     """Beyond ``amortize_above`` points a hyperparameter re-optimization takes at most
     ``steps_per_fit`` L-BFGS steps (2 * steps + 1 likelihood evaluations) per fit, and
