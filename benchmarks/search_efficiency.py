@@ -441,6 +441,25 @@ def _cost(cost: tuple) -> str:
     return text + (f"; load {cost[2]:.1f}, ref {cost[3]:.1f} ms)" if len(cost) > 2 else ")")
 
 
+def _ratio_interval(runs: list, peer_runs: list[list], budget: int, draws: int = 2000,
+                    seed: int = 0) -> list[tuple[float, float]]:
+    """5th and 95th percentiles of (better peer's median / this searcher's median) when the
+    seeds of every searcher are resampled with replacement (a bootstrap): how far the ratio
+    of 20-seed medians moves by the luck of the seeds alone."""
+    if not peer_runs:
+        return [(np.nan, np.nan)] * len(TOLERANCES)
+    rng = np.random.default_rng(seed)
+    out = []
+    for j in range(len(TOLERANCES)):
+        def medians(rs):
+            v = np.array([budget + 1 if r[j] is None else r[j] for r in rs], dtype=float)
+            return np.median(v[rng.integers(len(v), size=(draws, len(v)))], axis=1)
+        peer = np.min([medians(rs) for rs in peer_runs], axis=0)
+        ratio = peer / medians(runs)
+        out.append((float(np.percentile(ratio, 5)), float(np.percentile(ratio, 95))))
+    return out
+
+
 def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
     results = {n: runs for n, runs in results.items() if runs}
     peers = [n for n in results if n.startswith(("Optuna", "regularized"))]
@@ -448,8 +467,9 @@ def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
              f"{problem.size} table entries; best {problem.best:.4f}; budget {problem.budget} "
              f"trials.", "",
              "| searcher | median trials to 1 pt | median to 0.5 pt | reached 0.5 pt | "
-             "vs better peer (1 pt / 0.5 pt) | CPU ms per suggestion at 300 obs |",
-             "|---|---|---|---|---|---|"]
+             "vs better peer (1 pt / 0.5 pt) | 90% interval of the ratio (1 pt / 0.5 pt) | "
+             "CPU ms per suggestion at 300 obs |",
+             "|---|---|---|---|---|---|---|"]
     med = {n: [float(np.median([problem.budget + 1 if r[j] is None else r[j] for r in rs]))
                for j in range(len(TOLERANCES))] for n, rs in results.items()}
     best_peer = [min((med[p][j] for p in peers), default=np.nan) for j in range(len(TOLERANCES))]
@@ -457,11 +477,14 @@ def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
         cols = [_median([r[j] for r in runs], problem.budget) for j in range(len(TOLERANCES))]
         reached = f"{sum(r[1] is not None for r in runs)}/{len(runs)}"
         ratio = " / ".join(f"{best_peer[j] / med[name][j]:.2f}x" for j in range(len(TOLERANCES)))
+        spread = " / ".join(f"{lo:.2f}-{hi:.2f}" for lo, hi in
+                            _ratio_interval(runs, [results[p] for p in peers], problem.budget))
         cost = _cost(costs[name]) if name in costs else "-"
-        lines.append(f"| {name} | {cols[0]} | {cols[1]} | {reached} | {ratio} | {cost} |")
+        lines.append(f"| {name} | {cols[0]} | {cols[1]} | {reached} | {ratio} | {spread} | "
+                     f"{cost} |")
     for name, (mean, top, *rest) in costs.items():   # timed only
         if name not in results:
-            lines.append(f"| {name} | - | - | - | - | {_cost((mean, top, *rest))} |")
+            lines.append(f"| {name} | - | - | - | - | - | {_cost((mean, top, *rest))} |")
     lines += ["", "Per-seed trials (1 pt, 0.5 pt): " + "; ".join(
         f"{n}: {[tuple(r) for r in rs]}" for n, rs in results.items()), ""]
     return "\n".join(lines)
