@@ -435,8 +435,7 @@ class LocalBOSearcher(PredictorSearcher):
     ImageNet16-120) to 15 / 18.5, 24 / 26.5, 17.5 / 28.5 (benchmarks/search_efficiency.py)."""
 
     def __init__(self, space, *, predictor: FastGPPredictor | None = None, top_k: int = 3,
-                 local: int = 48, global_pool: int = 256, xi: float = 0.0,
-                 balanced_start: bool = False, **kw):
+                 local: int = 48, global_pool: int = 256, xi: float = 0.0, **kw):
         kw.setdefault("n_initial", 8)
         kw.setdefault("choice_counts", True)
         super().__init__(space, **kw)
@@ -445,7 +444,6 @@ class LocalBOSearcher(PredictorSearcher):
                               f"{local}, {global_pool}")
         self.predictor = predictor or FastGPPredictor()
         self.top_k, self.local, self.global_pool, self.xi = top_k, local, global_pool, xi
-        self.balanced_start = balanced_start
 
     def _targets(self) -> np.ndarray:
         from scipy.stats import norm, rankdata
@@ -456,7 +454,7 @@ class LocalBOSearcher(PredictorSearcher):
     def _propose(self, n: int) -> list[dict]:
         seen = self._seen()
         if len(self.history) < max(self.n_initial, 2):
-            return self._initial(n, seen) if self.balanced_start else self._random(n, seen)
+            return self._random(n, seen)
         keys = [k for k, _ in self.history]
         specs = self._specs(keys)
         y = self._targets()
@@ -487,23 +485,9 @@ class LocalBOSearcher(PredictorSearcher):
         ranked = [pool[i] for i in np.argsort(-acq, kind="stable")]
         return self._first_buildable(ranked, n)
 
-    def _initial(self, n: int, seen: set[str]) -> list[dict]:
-        """The first ``n_initial`` configurations: a balanced design on a flat space
-        (``Space.design_rows``: every value of every choice tried about equally often),
-        drawn once; random members elsewhere, and once the design is used up."""
-        if self.candidates is not None or not self._rows_ok():
-            return self._random(n, seen)
-        if "_design" not in self.__dict__:
-            rows = self.space.design_rows(self.rng, max(self.n_initial, 2))
-            self._design = list(dict.fromkeys(spec_key(s) for s in self.space.from_rows(rows)))
-        out = [k for k in self._design if k not in seen][:n]
-        more = self._random(n - len(out), seen | set(out)) if len(out) < n else []
-        return [json.loads(k) for k in out] + more
-
     def _extra_state(self) -> dict:
         pools = {k: list(v) for k, v in self.__dict__.get("_neighbours", {}).items()}
         return {**super()._extra_state(), "neighbours": pools,
-                "design": self.__dict__.get("_design"),
                 "random_pool": list(self.__dict__.get("_random_pool", {}))}
 
     def _load_extra_state(self, state: dict) -> None:
@@ -511,8 +495,6 @@ class LocalBOSearcher(PredictorSearcher):
         self._neighbours = {k: {c: json.loads(c) for c in v}
                             for k, v in state.get("neighbours", {}).items()}
         self._random_pool = {c: json.loads(c) for c in state.get("random_pool", [])}
-        if state.get("design") is not None:
-            self._design = list(state["design"])
 
     def _local_pool(self, best: list[dict], seen: set[str]) -> dict[str, dict]:
         """Unseen neighbours of the incumbents: single edits and edits of edits.  Kept from

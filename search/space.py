@@ -557,23 +557,6 @@ class Space:
                 rows[:, j] = self._range_values(p, rng.uniform(p._unit(p.low), p._unit(p.high), n))
         return rows
 
-    def design_rows(self, rng, n: int) -> np.ndarray:
-        """``n`` rows of a balanced random design (a Latin hypercube for ranges, McKay et
-        al. 1979): each choice's values appear equally often (within one), in random
-        combinations; each range is cut into ``n`` equal (log) strata, one value in each."""
-        self._check_flat()
-        rows = np.empty((n, len(self.params)))
-        for j, p in enumerate(self.params):
-            if isinstance(p, Choice):
-                k = len(p.choices)
-                rows[:, j] = np.concatenate([rng.permutation(k) for _ in range(-(-n // k))])[:n]
-                rows[:, j] = rng.permutation(rows[:, j])
-            else:
-                lo, hi = p._unit(p.low), p._unit(p.high)
-                strata = (rng.permutation(n) + rng.random(n)) / n
-                rows[:, j] = self._range_values(p, lo + (hi - lo) * strata)
-        return rows
-
     def mutate_rows(self, rows, rng) -> np.ndarray:
         """One random edit per row (as ``mutate``): a parameter with more than one value
         picked uniformly, a choice moved to another value, a range stepped by a Gaussian of

@@ -1,5 +1,4 @@
 """Searchers without Ray: suggest / complete in batches, constraints, save / restore."""
-import collections
 import json
 
 import numpy as np
@@ -390,22 +389,3 @@ def test_large_candidate_sets_score_a_bounded_pool_near_the_best(monkeypatch):
     assert len(small._scored_pool(np.arange(1024), np.zeros(20))) == 1024
     with pytest.raises(Exception, match="max_scored must be >= 8"):
         ChameleonSearcher(space, candidates=cands, max_scored=2)
-
-
-def test_localbo_balanced_start_and_its_restore(tmp_path):
-    """With ``balanced_start`` the first ``n_initial`` asks are a balanced design (each
-    value of each choice about equally often); the design survives save/restore."""
-    space = {f"e{i}": {"choice": ["a", "b", "c"]} for i in range(4)}
-    value = lambda c: float(sum(v == "a" for v in c.values()))   # noqa: E731
-    s = LocalBOSearcher(space, seed=1, batch_size=1, n_initial=6, balanced_start=True)
-    first = [s.ask() for _ in range(3)]
-    for c in first:
-        s.tell(c, value(c))
-    s.save(str(tmp_path / "state.json"))
-    r = LocalBOSearcher(space, seed=7, batch_size=1, n_initial=6, balanced_start=True)
-    r.restore(str(tmp_path / "state.json"))
-    rest = [s.ask() for _ in range(3)]
-    assert [r.ask() for _ in range(3)] == rest
-    for name in space:
-        counts = collections.Counter(c[name] for c in first + rest)
-        assert sorted(counts.values()) == [2, 2, 2], counts

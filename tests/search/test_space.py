@@ -217,18 +217,3 @@ def test_flat_space_row_sampling_mutation_and_crossover_stay_in_space():
     # the same seed, the same rows
     again = space.mutate_rows(rows, np.random.default_rng(5))
     np.testing.assert_array_equal(again, space.mutate_rows(rows, np.random.default_rng(5)))
-
-
-def test_design_rows_balance_every_choice_and_stratify_ranges():
-    space = _flat_space()
-    rows = space.design_rows(np.random.default_rng(3), 7)
-    for j in (0, 1, 2, 3):          # choices of 3, 3, 2, 3 values: counts within one
-        counts = np.bincount(rows[:, j].astype(int))
-        assert counts.max() - counts.min() <= 1 and counts.sum() == 7
-    strata = np.floor((np.log10(rows[:, 4]) + 4) / 3 * 7)   # lr in [1e-4, 0.1], log
-    assert sorted(strata) == list(range(7))                 # one value in each stratum
-    for spec in space.from_rows(rows):
-        assert space.contains(spec)
-    # fewer rows than values: distinct values, chosen at random
-    firsts = {tuple(space.design_rows(np.random.default_rng(s), 2)[:, 0]) for s in range(20)}
-    assert all(a != b for a, b in firsts) and len(firsts) > 2
