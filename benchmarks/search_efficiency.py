@@ -234,7 +234,9 @@ def make(name: str, problem: Problem, seed: int):
             "steerage (xgboost)": SteerageSearcher, "chameleon (GP+EI)": ChameleonSearcher,
             "random (ours)": RandomSearcher}
     if name in ours:
-        return ours[name](problem.space, seed=seed, batch_size=1, n_initial=10, **problem.ours)
+        cls = ours[name]   # localbo with its own default initial design (6), the others 10
+        start = {} if cls is LocalBOSearcher else {"n_initial": 10}
+        return cls(problem.space, seed=seed, batch_size=1, **start, **problem.ours)
     peer = (OptunaTPE(problem, seed) if name.startswith("Optuna")
             else RegularizedEvolution(problem.space, seed))
     return peer if problem.members is None else Snapped(peer, problem, seed)
