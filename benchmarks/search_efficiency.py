@@ -407,7 +407,7 @@ def main() -> None:
         "CPU ms per suggestion: mean (and largest) of 30 suggestions from 300 observations "
         "on (290 random ones told, 10 untimed suggestions, then the 30 timed), one thread; "
         "with the load average and the CPU ms of a fixed reference workload (`reference_ms`: "
-        "about 4 ms on an idle core) measured just before, since other jobs on the shared "
+        "2.3-2.8 ms in this machine's quieter moments) measured just before, since other jobs on the shared "
         "cores inflate even CPU time.", "", *sections,
         args.note if args.from_log else
         f"Machine load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the "
