@@ -6,6 +6,8 @@ with a genetic algorithm under the resource constraint.  Here: a population seed
 the best architectures measured so far plus random members; each generation makes children
 by crossover (of two tournament winners) and mutation, drops infeasible ones, scores them
 in one vectorized predictor call, and keeps the best ``population`` of parents and children.
+``evolve`` works on spec dicts (any space, constraints checked per child); ``evolve_rows`` is
+the same search on a flat space's numpy rows (``Space.flat``), without a dict per candidate.
 """
 from __future__ import annotations
 

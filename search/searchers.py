@@ -26,7 +26,10 @@ A trial's final result is taken from ``on_trial_result`` (``done_key`` set) as w
 ``on_trial_complete``, so trials re-run after a restore are learned from even though the
 ``ConcurrencyLimiter`` forgets them.  ``candidates`` restricts proposals to a finite set
 (a lookup table, as in tabular NAS benchmarks): their features are computed once, and the
-predictor scores the unseen ones (``LocalBOSearcher``: a pool of neighbours and random ones).
+predictor scores the unseen ones (``LocalBOSearcher``: a pool of neighbours and random ones;
+the others at most ``max_scored``, nearest to the best and random).  On a flat space (no model
+family, no list or conditional parameters: ``Space.flat``) the evolutionary search runs on
+numpy rows (``search.evolution.evolve_rows``): ~10 ms a suggestion at 300 results.
 """
 from __future__ import annotations
 
