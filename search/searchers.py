@@ -434,8 +434,9 @@ class LocalBOSearcher(PredictorSearcher):
     scores (ranks through the inverse normal CDF), which no outlier or bounded scale distorts.
     ``n_initial`` (random configurations before the first fit) is 6 by default: on 40 seeds
     of six tabular problems, 6 instead of 10 cut the median trials to 1 pt on NAS-Bench-201
-    cifar10 from 15.5 to 12, ImageNet16-120 19 to 15.5, NAS-Bench-Graph cora 76.5 to 63,
-    the rest within the noise (benchmarks/results/search_efficiency.md).
+    cifar10 from 15.5 to 12, ImageNet16-120 19 to 15.5, NAS-Bench-Graph cora 76.5 to 63
+    (the other three within a few trials); to 0.5 pt mixed, cora 268.5 to 334 the largest
+    move, in a cell that 20 seeds cannot resolve (benchmarks/results/search_efficiency.md).
     Features include ``choice_counts`` by default (how many parameters take each value of a
     choice set several share, one lengthscale per set): on NAS-Bench-201, 20 seeds, median
     trials to 1 / 0.5 pt went from 16.5 / 18.5, 28.5 / 30, 20.5 / 47.5 (cifar10, cifar100,
