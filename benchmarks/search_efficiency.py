@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 
 from common import write_result  # noqa: E402
 from search.costs import CostModel
+from search.predictors import single_thread
 from search.searchers import ChameleonSearcher, LocalBOSearcher, RandomSearcher, SteerageSearcher
 from search.space import Space, load_space, spec_key
 from synth.files import write_text_atomic
@@ -233,7 +234,9 @@ def make(name: str, problem: Problem, seed: int):
             "steerage (xgboost)": SteerageSearcher, "chameleon (GP+EI)": ChameleonSearcher,
             "random (ours)": RandomSearcher}
     if name in ours:
-        return ours[name](problem.space, seed=seed, batch_size=1, n_initial=10, **problem.ours)
+        cls = ours[name]   # localbo with its own default initial design (6), the others 10
+        start = {} if cls is LocalBOSearcher else {"n_initial": 10}
+        return cls(problem.space, seed=seed, batch_size=1, **start, **problem.ours)
     peer = (OptunaTPE(problem, seed) if name.startswith("Optuna")
             else RegularizedEvolution(problem.space, seed))
     return peer if problem.members is None else Snapped(peer, problem, seed)
@@ -271,14 +274,35 @@ def trials_to_targets(searcher, problem: Problem) -> list[int | None]:
     return hits
 
 
+def reference_ms(repeats: int = 5) -> float:
+    """CPU ms of a fixed workload like a suggestion's (a 300 x 300 Cholesky and solve, and
+    20,000 dict operations in Python), the smallest of ``repeats``: on this shared machine
+    other jobs inflate even CPU time (hyper-threads and caches are shared: the same
+    chameleon suggestion measured 16 ms at load 1 and 56 ms at load 5), so each timing is
+    printed with this figure, measured just before it, to say how loaded the core was."""
+    a = np.random.default_rng(0).standard_normal((300, 300))
+    k = a @ a.T + 300 * np.eye(300)
+    best = np.inf
+    with single_thread():
+        for _ in range(repeats):
+            start = time.process_time()
+            np.linalg.solve(np.linalg.cholesky(k), k[:, :32])
+            d: dict = {}
+            for i in range(20_000):
+                d[i % 97] = d.get(i % 89, 0) + i
+            best = min(best, 1000 * (time.process_time() - start))
+    return best
+
+
 def cost_at(name: str, problem: Problem, observations: int = 300, asks: int = 30,
-            seed: int = 0, warmup: int = 10) -> tuple[float, float]:
+            seed: int = 0, warmup: int = 10) -> tuple[float, float, float, float]:
     """CPU ms per suggestion (mean over ``asks``, and the largest) from ``observations``
     on: ``observations - warmup`` random evaluations are told, the searcher makes
     ``warmup`` untimed suggestions (it is in use, as in a search: its first fit from scratch
     is not what each suggestion costs), then ``asks`` timed ones, each told its value.  A
     searcher that re-optimizes hyperparameters when its data grew by 10% does so once in
-    the timed window; the mean includes it, the largest shows it."""
+    the timed window; the mean includes it, the largest shows it.  Also returned: the
+    load average and ``reference_ms`` just before the timed suggestions."""
     searcher = make(name, problem, seed)
     rng = np.random.default_rng(seed)
     told: set[str] = set()
@@ -287,14 +311,16 @@ def cost_at(name: str, problem: Problem, observations: int = 300, asks: int = 30
         if spec_key(cfg) not in told:
             told.add(spec_key(cfg))
             searcher.tell(cfg, problem.value(cfg))
-    times = []
+    times, load, ref = [], 0.0, 0.0
     for i in range(warmup + asks):
+        if i == warmup:
+            load, ref = os.getloadavg()[0], reference_ms()
         start = time.process_time()
         cfg = searcher.ask()
         if i >= warmup:
             times.append(1000 * (time.process_time() - start))
         searcher.tell(cfg, problem.value(cfg))
-    return float(np.mean(times)), float(np.max(times))
+    return float(np.mean(times)), float(np.max(times)), load, ref
 
 
 _PROBLEMS: dict[str, Problem] = {}
@@ -379,7 +405,10 @@ def main() -> None:
         f"median over {args.seeds} seeds (a run that does not get there within the budget "
         "counts as beyond it); searchers propose one configuration at a time.  "
         "CPU ms per suggestion: mean (and largest) of 30 suggestions from 300 observations "
-        "on (290 random ones told, 10 untimed suggestions, then the 30 timed), one thread.", "", *sections,
+        "on (290 random ones told, 10 untimed suggestions, then the 30 timed), one thread; "
+        "with the load average and the CPU ms of a fixed reference workload (`reference_ms`: "
+        "2.3-2.8 ms in this machine's quieter moments) measured just before, since other jobs on the shared "
+        "cores inflate even CPU time.", "", *sections,
         args.note if args.from_log else
         f"Machine load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the "
         f"end (2 cores shared with other jobs); {time.perf_counter() - started:.0f} s wall.",
@@ -408,6 +437,31 @@ def _read_log(path: str) -> dict:
     return done
 
 
+def _cost(cost: tuple) -> str:
+    """``mean (max M; load L, ref R ms)``; older log lines have no load and reference."""
+    text = f"{cost[0]:.0f} (max {cost[1]:.0f}"
+    return text + (f"; load {cost[2]:.1f}, ref {cost[3]:.1f} ms)" if len(cost) > 2 else ")")
+
+
+def _ratio_interval(runs: list, peer_runs: list[list], budget: int, draws: int = 2000,
+                    seed: int = 0) -> list[tuple[float, float]]:
+    """5th and 95th percentiles of (better peer's median / this searcher's median) when the
+    seeds of every searcher are resampled with replacement (a bootstrap): how far the ratio
+    of 20-seed medians moves by the luck of the seeds alone."""
+    if not peer_runs:
+        return [(np.nan, np.nan)] * len(TOLERANCES)
+    rng = np.random.default_rng(seed)
+    out = []
+    for j in range(len(TOLERANCES)):
+        def medians(rs):
+            v = np.array([budget + 1 if r[j] is None else r[j] for r in rs], dtype=float)
+            return np.median(v[rng.integers(len(v), size=(draws, len(v)))], axis=1)
+        peer = np.min([medians(rs) for rs in peer_runs], axis=0)
+        ratio = peer / medians(runs)
+        out.append((float(np.percentile(ratio, 5)), float(np.percentile(ratio, 95))))
+    return out
+
+
 def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
     results = {n: runs for n, runs in results.items() if runs}
     peers = [n for n in results if n.startswith(("Optuna", "regularized"))]
@@ -415,8 +469,9 @@ def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
              f"{problem.size} table entries; best {problem.best:.4f}; budget {problem.budget} "
              f"trials.", "",
              "| searcher | median trials to 1 pt | median to 0.5 pt | reached 0.5 pt | "
-             "vs better peer (1 pt / 0.5 pt) | CPU ms per suggestion at 300 obs |",
-             "|---|---|---|---|---|---|"]
+             "vs better peer (1 pt / 0.5 pt) | 90% interval of the ratio (1 pt / 0.5 pt) | "
+             "CPU ms per suggestion at 300 obs |",
+             "|---|---|---|---|---|---|---|"]
     med = {n: [float(np.median([problem.budget + 1 if r[j] is None else r[j] for r in rs]))
                for j in range(len(TOLERANCES))] for n, rs in results.items()}
     best_peer = [min((med[p][j] for p in peers), default=np.nan) for j in range(len(TOLERANCES))]
@@ -424,11 +479,14 @@ def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
         cols = [_median([r[j] for r in runs], problem.budget) for j in range(len(TOLERANCES))]
         reached = f"{sum(r[1] is not None for r in runs)}/{len(runs)}"
         ratio = " / ".join(f"{best_peer[j] / med[name][j]:.2f}x" for j in range(len(TOLERANCES)))
-        cost = f"{costs[name][0]:.0f} (max {costs[name][1]:.0f})" if name in costs else "-"
-        lines.append(f"| {name} | {cols[0]} | {cols[1]} | {reached} | {ratio} | {cost} |")
-    for name, (mean, top) in costs.items():   # timed only
+        spread = " / ".join(f"{lo:.2f}-{hi:.2f}" for lo, hi in
+                            _ratio_interval(runs, [results[p] for p in peers], problem.budget))
+        cost = _cost(costs[name]) if name in costs else "-"
+        lines.append(f"| {name} | {cols[0]} | {cols[1]} | {reached} | {ratio} | {spread} | "
+                     f"{cost} |")
+    for name, (mean, top, *rest) in costs.items():   # timed only
         if name not in results:
-            lines.append(f"| {name} | - | - | - | - | {mean:.0f} (max {top:.0f}) |")
+            lines.append(f"| {name} | - | - | - | - | - | {_cost((mean, top, *rest))} |")
     lines += ["", "Per-seed trials (1 pt, 0.5 pt): " + "; ".join(
         f"{n}: {[tuple(r) for r in rs]}" for n, rs in results.items()), ""]
     return "\n".join(lines)

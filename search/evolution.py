@@ -6,6 +6,8 @@ with a genetic algorithm under the resource constraint.  Here: a population seed
 the best architectures measured so far plus random members; each generation makes children
 by crossover (of two tournament winners) and mutation, drops infeasible ones, scores them
 in one vectorized predictor call, and keeps the best ``population`` of parents and children.
+``evolve`` works on spec dicts (any space, constraints checked per child); ``evolve_rows`` is
+the same search on a flat space's numpy rows (``Space.flat``), without a dict per candidate.
 """
 from __future__ import annotations
 
@@ -98,3 +100,63 @@ def evolve(space: Space, score: Callable[[list[dict]], np.ndarray],
     ranked = sorted((v for key, v in archive.items() if key not in exclude),
                     key=lambda t: t[0], reverse=True)
     return [s for _, s in ranked[:k]]
+
+
+def evolve_rows(space: Space, score: Callable[[np.ndarray], np.ndarray], rng, k: int,
+                seeds: list[dict], exclude: set[str],
+                config: EvolutionConfig | None = None) -> list[dict]:
+    """``evolve`` on a flat space (``Space.flat``, no constraint to check), in numpy: the
+    population is one array of rows (``Space.to_rows``), each generation's tournaments,
+    crossovers and mutations are a few array operations, and only the ``k`` returned
+    members become spec dicts.  The same algorithm as ``evolve`` (seeds plus random members,
+    tournament winners recombined and/or mutated, the best ``population`` of parents and
+    children kept), not the same random stream; ~10x cheaper per suggestion at 32 x 8."""
+    config = config or EvolutionConfig()
+    archive: dict[bytes, int] = {}          # row bytes -> index into rows/values
+    rows_seen: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+
+    def add(rows: np.ndarray) -> np.ndarray:
+        """Score the rows not scored before; the archive index of every row."""
+        rows = np.ascontiguousarray(rows)
+        keys = [r.tobytes() for r in rows]
+        fresh: dict[bytes, np.ndarray] = {}
+        for key, row in zip(keys, rows):
+            if key not in archive and key not in fresh:
+                fresh[key] = row
+        if fresh:
+            block = np.asarray(list(fresh.values()))
+            start = sum(len(v) for v in values)
+            archive.update({key: start + i for i, key in enumerate(fresh)})
+            rows_seen.append(block)
+            values.append(np.asarray(score(block), dtype=float).reshape(-1))
+        return np.array([archive[key] for key in keys], dtype=int)
+
+    seeds = [s for s in seeds if space.contains(s)][:config.population // 2]  # told: any dict
+    start = space.to_rows(seeds) if seeds else np.zeros((0, len(space.params)))
+    pop = add(np.vstack([start, space.sample_rows(rng, config.population - len(start))]))
+    pop = np.unique(pop)
+    for _ in range(config.generations):
+        all_values = np.concatenate(values)
+        n = config.population
+        t = min(config.tournament, len(pop))
+        draws = pop[rng.integers(len(pop), size=(2, n, t))]       # tournament entrants
+        winners = np.take_along_axis(draws, all_values[draws].argmax(-1)[..., None], -1)[..., 0]
+        every = np.concatenate(rows_seen)
+        first, second = every[winners[0]], every[winners[1]]
+        cross = (rng.random(n) < config.crossover) & (len(pop) > 1)
+        children = np.where(cross[:, None], space.crossover_rows(first, second, rng), first)
+        mutate = ~cross | (rng.random(n) < 0.5)   # crossover children: half mutated too
+        children[mutate] = space.mutate_rows(children[mutate], rng)
+        merged = np.unique(np.concatenate([pop, add(children)]))
+        all_values = np.concatenate(values)
+        pop = merged[np.argsort(-all_values[merged], kind="stable")[:config.population]]
+    every, all_values = np.concatenate(rows_seen), np.concatenate(values)
+    out: list[dict] = []
+    for i in np.argsort(-all_values, kind="stable"):     # best first, built one at a time
+        spec = space.from_rows(every[i:i + 1])[0]
+        if spec_key(spec) not in exclude:
+            out.append(spec)
+            if len(out) == k:
+                break
+    return out

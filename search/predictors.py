@@ -23,24 +23,35 @@ from synth.errors import UserError
 
 
 _CONTROLLER = None
+_SINGLE_DEPTH = 0   # nesting depth of single_thread (an inner one changes nothing)
 
 
 @contextlib.contextmanager
 def single_thread():
     """Run torch on one thread: for tiny models and GPs, more threads only contend
     (measured on this 2-core machine under load: a 12-point GP fit 93 s on 2 threads,
-    4.7 s on 1)."""
-    global _CONTROLLER
+    4.7 s on 1).  Reentrant: inside another one it costs nothing (setting the BLAS limits
+    costs ~0.2 ms, and a suggestion predicts a dozen times)."""
+    global _CONTROLLER, _SINGLE_DEPTH
+    if _SINGLE_DEPTH:
+        _SINGLE_DEPTH += 1
+        try:
+            yield
+        finally:
+            _SINGLE_DEPTH -= 1
+        return
     if _CONTROLLER is None:  # finding the BLAS libraries costs ~10 ms: once per process
         from threadpoolctl import ThreadpoolController
         _CONTROLLER = ThreadpoolController()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    _SINGLE_DEPTH = 1
     try:
         # numpy/scipy BLAS too (a 300x300 Cholesky: 12 ms vs 390)
         with _CONTROLLER.limit(limits=1):
             yield
     finally:
+        _SINGLE_DEPTH = 0
         torch.set_num_threads(threads)
 
 

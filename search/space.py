@@ -507,6 +507,117 @@ class Space:
         lists = sum(isinstance(p, IntList) for p in self.params)
         return np.asarray(groups + list(range(len(groups), len(groups) + 4 * lists)), dtype=int)
 
+    # -- rows: a flat space's members as numbers, for numpy-speed evolution
+    @functools.cached_property
+    def flat(self) -> bool:
+        """No model family, and every parameter a ``choice`` or a range without ``when``: a
+        member is a row of numbers (a choice's index, a range's value), so a population is
+        one array that ``search.evolution`` samples, mutates and recombines in numpy (a
+        spec dict per candidate costs ~0.1 ms in Python: most of a suggestion)."""
+        return self.family is None and all(isinstance(p, (Choice, Range)) and not p.when
+                                           for p in self.params)
+
+    def _check_flat(self) -> None:
+        if not self.flat:
+            raise UserError("rows need a flat space (no family, lists or 'when' conditions)")
+
+    def to_rows(self, specs: list[dict]) -> np.ndarray:
+        """(N, parameters) rows: a choice's index, a range's value."""
+        self._check_flat()
+        return np.asarray([[p.choices.index(s[p.name]) if isinstance(p, Choice) else s[p.name]
+                            for p in self.params] for s in specs],
+                          dtype=np.float64).reshape(len(specs), len(self.params))
+
+    def from_rows(self, rows) -> list[dict]:
+        """The configurations that rows stand for (``from_rows(to_rows(c)) == c``)."""
+        self._check_flat()
+        cast = [(lambda v, p=p: p.choices[int(v)]) if isinstance(p, Choice) else
+                (lambda v: int(round(v))) if p.integer else float for p in self.params]
+        return [self.complete({p.name: f(v) for p, f, v in zip(self.params, cast, row)})
+                for row in np.asarray(rows).tolist()]
+
+    def _row_ranges(self) -> list[tuple[int, Range]]:
+        return [(j, p) for j, p in enumerate(self.params) if isinstance(p, Range)]
+
+    def _range_values(self, p: Range, u: np.ndarray) -> np.ndarray:
+        """``Range._value`` on an array of encoded values: clipped, integer-rounded."""
+        lo, hi = p._unit(p.low), p._unit(p.high)
+        v = np.clip(u, lo, hi)
+        v = np.clip(10.0 ** v if p.log else v, p.low, p.high)
+        return np.round(v) if p.integer else v
+
+    def sample_rows(self, rng, n: int) -> np.ndarray:
+        """``n`` random members as rows (uniform, as ``sample``)."""
+        self._check_flat()
+        rows = np.empty((n, len(self.params)))
+        for j, p in enumerate(self.params):
+            if isinstance(p, Choice):
+                rows[:, j] = rng.integers(len(p.choices), size=n)
+            else:
+                rows[:, j] = self._range_values(p, rng.uniform(p._unit(p.low), p._unit(p.high), n))
+        return rows
+
+    def mutate_rows(self, rows, rng) -> np.ndarray:
+        """One random edit per row (as ``mutate``): a parameter with more than one value
+        picked uniformly, a choice moved to another value, a range stepped by a Gaussian of
+        0.15 of its (log) span (an integer step that rounds back moves by one instead)."""
+        self._check_flat()
+        rows = np.array(rows, dtype=np.float64, copy=True)
+        movable = np.flatnonzero([len(p.choices) > 1 if isinstance(p, Choice) else p.low < p.high
+                                  for p in self.params])
+        if not len(rows) or not len(movable):
+            return rows
+        cols = movable[rng.integers(len(movable), size=len(rows))]
+        for j in np.unique(cols):
+            at = np.flatnonzero(cols == j)
+            p, old = self.params[j], rows[at, j]
+            if isinstance(p, Choice):   # one of the k - 1 other indices, uniformly
+                k = len(p.choices)
+                rows[at, j] = (old + 1 + rng.integers(k - 1, size=len(at))) % k
+                continue
+            lo, hi = p._unit(p.low), p._unit(p.high)
+            units = np.log10(old) if p.log else old
+            new = self._range_values(p, units + 0.15 * (hi - lo) * rng.standard_normal(len(at)))
+            if p.integer:               # a step that rounded back: one up or down instead
+                same = new == old
+                up = np.where(old + 1 <= p.high, old + 1, old - 1)
+                down = np.where(old - 1 >= p.low, old - 1, old + 1)
+                new[same] = np.where(rng.random(int(same.sum())) < 0.5, up[same], down[same])
+            rows[at, j] = new
+        return rows
+
+    def crossover_rows(self, a, b, rng) -> np.ndarray:
+        """Uniform crossover: each parameter from either parent (as ``crossover``)."""
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        return np.where(rng.random(a.shape) < 0.5, a, b)
+
+    def row_features(self, rows) -> np.ndarray:
+        """``features`` of the members that rows stand for, without building them: a
+        choice's ordinal or one-hot, a range's (log10) value."""
+        self._check_flat()
+        rows = np.asarray(rows, dtype=np.float64)
+        cols = []
+        for j, p in enumerate(self.params):
+            if isinstance(p, Range):
+                cols.append((np.log10(rows[:, j]) if p.log else rows[:, j])[:, None])
+            elif p.width == 1:
+                cols.append(rows[:, j:j + 1])
+            else:
+                cols.append(np.eye(len(p.choices))[rows[:, j].astype(int)])
+        return np.hstack(cols) if cols else np.zeros((len(rows), 0))
+
+    def row_choice_counts(self, rows) -> np.ndarray:
+        """``choice_counts`` of the members that rows stand for."""
+        self._check_flat()
+        rows = np.asarray(rows, dtype=np.float64)
+        column = {p.name: j for j, p in enumerate(self.params)}
+        cols = []
+        for choices, names in self._shared_choices:
+            idx = rows[:, [column[n] for n in names]].astype(int)
+            cols.append(np.stack([(idx == i).sum(1) for i in range(len(choices))], 1)
+                        .astype(np.float64))
+        return np.hstack(cols) if cols else np.zeros((len(rows), 0))
+
     def mutate(self, spec: dict, rng, tries: int = 20) -> dict:
         """One random edit of an active parameter: a new choice, a step in a range, a
         neighbouring list value, or a layer added or removed (tied lists follow).  Always a

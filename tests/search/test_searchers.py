@@ -301,3 +301,91 @@ def test_localbo_counts_shared_choice_values_with_one_lengthscale_per_set():
     assert LocalBOSearcher(space, seed=0, choice_counts=False).features([spec]).shape == (1, 9)
     net = load_space("convnet").sample(np.random.default_rng(0))
     assert _make(LocalBOSearcher).features([net]).shape == load_space("convnet").features([net]).shape
+
+
+def test_evolve_rows_finds_the_best_of_a_flat_space_and_skips_excluded():
+    from search.evolution import evolve_rows
+    from search.space import Space, spec_key
+    space = Space({f"e{i}": {"choice": ["a", "b", "c", "d", "e"]} for i in range(6)})
+    target = np.array([3, 1, 4, 1, 0, 2])
+
+    def score(rows):  # the number of positions matching the target: one optimum
+        return (rows == target).sum(1).astype(float)
+
+    best = space.from_rows(target[None])[0]
+    out = evolve_rows(space, score, np.random.default_rng(0), 3, [], set(),
+                      EvolutionConfig(population=32, generations=30))
+    assert out[0] == best and len({spec_key(s) for s in out}) == 3
+    # an excluded (already seen) member is never returned, even when seeded
+    again = evolve_rows(space, score, np.random.default_rng(0), 3, [best], {spec_key(best)},
+                        EvolutionConfig(population=32, generations=30))
+    assert best not in again and score(space.to_rows(again)).max() == 5
+    # deterministic for a seed
+    assert again == evolve_rows(space, score, np.random.default_rng(0), 3, [best],
+                                {spec_key(best)}, EvolutionConfig(population=32, generations=30))
+
+
+def test_chameleon_and_steerage_evolve_rows_on_flat_spaces():
+    space, objective = _lookup_table()
+    for cls in (ChameleonSearcher, SteerageSearcher):
+        extra = {"predictor": BoostedTreesPredictor(BoostedTreesConfig(n_estimators=40))} \
+            if cls is SteerageSearcher else {}
+        s = cls(space, mode="min", seed=0, batch_size=1, n_initial=5, evolution=SMALL, **extra)
+        assert s._rows_ok()
+        asked = []
+        for _ in range(25):
+            cfg = s.ask()
+            assert load_space(space).contains(cfg) and cfg not in asked
+            asked.append(cfg)
+            s.tell(cfg, -objective(cfg))
+        # the predictor guides it: better than the random start on average
+        values = [objective(c) for c in asked]
+        assert np.mean(values[5:]) > np.mean(values[:5]), values
+
+
+def test_single_thread_is_reentrant_and_restores_the_thread_count():
+    import torch
+    from search.predictors import single_thread
+    before = torch.get_num_threads()
+    with single_thread():
+        with single_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 1    # the inner one left the outer's limit alone
+    assert torch.get_num_threads() == before
+
+
+def test_large_candidate_sets_score_a_bounded_pool_near_the_best(monkeypatch):
+    """With more unseen candidates than ``max_scored``, chameleon's GP scores at most that
+    many per proposal (the nearest eighth to the best result, the rest random), and still
+    proposes only unseen members; below it, all of them."""
+    import itertools
+    from search.space import spec_key
+    space = {f"p{i}": {"choice": ["a", "b", "c", "d"]} for i in range(5)}   # 1,024 members
+    cands = [{f"p{i}": v for i, v in enumerate(vals)}
+             for vals in itertools.product("abcd", repeat=5)]
+    value = lambda c: float(sum(v == "a" for v in c.values()))   # noqa: E731
+    s = ChameleonSearcher(space, seed=0, batch_size=1, n_initial=4, candidates=cands,
+                          max_scored=64)
+    scored = []
+    real = s._acquire
+    monkeypatch.setattr(s, "_acquire", lambda x, best: scored.append(len(x)) or real(x, best))
+    seen = set()
+    for _ in range(12):
+        cfg = s.ask()
+        assert spec_key(cfg) not in seen
+        seen.add(spec_key(cfg))
+        s.tell(cfg, value(cfg))
+    assert scored and max(scored) == 64
+    # the 8 nearest to the best are in the pool: the best's unseen neighbours get scored
+    best = max(s.history, key=lambda h: h[1])[0]
+    pool = s._scored_pool(s._unseen_candidates(s._seen()),
+                          s.features([json.loads(best)])[0])
+    _, x, _ = s.candidate_table()
+    dist = np.abs(x - s.features([json.loads(best)])[0]).sum(1)
+    unseen = s._unseen_candidates(s._seen())
+    assert np.sort(dist[unseen])[:8].max() >= np.sort(dist[pool])[7]
+    assert len(pool) == 64 and len(set(pool)) == 64 and set(pool) <= set(unseen)
+    small = ChameleonSearcher(space, seed=0, candidates=cands, max_scored=4096)
+    assert len(small._scored_pool(np.arange(1024), np.zeros(20))) == 1024
+    with pytest.raises(Exception, match="max_scored must be >= 8"):
+        ChameleonSearcher(space, candidates=cands, max_scored=2)

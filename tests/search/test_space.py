@@ -172,3 +172,48 @@ def test_choice_counts_count_values_that_parameters_share():
              {"e0": "pool", "e1": "skip", "e2": "skip", "colour": "blue", "x": 3}]
     np.testing.assert_array_equal(space.choice_counts(specs), [[2, 0, 1], [0, 1, 2]])
     assert load_space("convnet").choice_counts(specs[:1]).shape == (1, 0)
+
+
+def _flat_space():
+    from search.space import Space
+    return Space({"op1": {"choice": ["conv", "pool", "skip"]},
+                  "op2": {"choice": ["conv", "pool", "skip"]},
+                  "act": {"choice": ["relu", "gelu"]}, "k": {"choice": [1, 3, 5]},
+                  "lr": {"float": [1e-4, 0.1], "log": True}, "units": {"int": [2, 6]},
+                  "bias": True})
+
+
+def test_flat_space_rows_round_trip_and_match_spec_features():
+    space = _flat_space()
+    assert space.flat and not load_space("convnet").flat
+    assert not load_space({"a": {"choice": [1, 2]},
+                           "b": {"int": [0, 3], "when": {"a": 1}}}).flat
+    rng = np.random.default_rng(0)
+    specs = [space.sample(rng) for _ in range(40)]
+    rows = space.to_rows(specs)
+    assert rows.shape == (40, 6)
+    assert space.from_rows(rows) == specs
+    np.testing.assert_allclose(space.row_features(rows), space.features(specs))
+    np.testing.assert_allclose(space.row_choice_counts(rows), space.choice_counts(specs))
+    assert space.row_choice_counts(rows).shape == (40, 3)   # op1/op2 share one set
+    with pytest.raises(UserError, match="flat space"):
+        load_space("convnet").to_rows([])
+
+
+def test_flat_space_row_sampling_mutation_and_crossover_stay_in_space():
+    space = _flat_space()
+    rng = np.random.default_rng(1)
+    rows = space.sample_rows(rng, 200)
+    children = space.mutate_rows(rows, rng)
+    mixed = space.crossover_rows(rows[:100], rows[100:], rng)
+    for spec in space.from_rows(np.vstack([rows, children, mixed])):
+        assert space.contains(spec), spec
+    # a mutation edits exactly one parameter, and changes it
+    assert ((children != rows).sum(1) == 1).all()
+    # every value of a choice is drawn
+    assert set(rows[:, 0]) == {0.0, 1.0, 2.0}
+    # crossover takes each parameter from one of the parents
+    assert ((mixed == rows[:100]) | (mixed == rows[100:])).all()
+    # the same seed, the same rows
+    again = space.mutate_rows(rows, np.random.default_rng(5))
+    np.testing.assert_array_equal(again, space.mutate_rows(rows, np.random.default_rng(5)))
