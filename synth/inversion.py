@@ -146,6 +146,9 @@ REFERENCE_SPAN = 1 / 0.3083  # normalized width of an mnist5k pixel's valid rang
 # Smallest image side (px) at which an MLP teacher is inverted through a generator
 # (``settings_for``): its output is built from a quarter of the side by upsampling convolutions
 AMORTIZED_MIN_SIDE = 16
+# Generator samples of a teacher with only convolution-channel BN, refined per pixel (at most
+# this many iterations of the stopping rule, from the generator's output without added noise)
+AMORTIZED_REFINE = {"refine_iterations": 300, "refine_noise": 0.0}
 
 
 def preset_for(input_shape) -> str:
@@ -197,18 +200,25 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       of the whole input (an MLP) x10 swamps the cross-entropy (a BN MLP on digits: fidelity
       0.3 instead of 1.0 after 150 iterations), so it is x1 there.
     * the method: a generator (``method="amortized"``, ``synth.amortized``: Fast DFKD's
-      meta-learned generator with its own defaults) instead of per-pixel optimization where
-      the first BN layer follows a dense layer over an image of side ``AMORTIZED_MIN_SIDE``
-      px or more (an MLP on 28x28 images).  Such a teacher has no notion of neighbouring
-      pixels, so inputs optimized pixel by pixel against it stay unstructured noise that the
-      teacher labels confidently but that teaches a student little; the generator's
-      upsampling convolutions supply the spatial prior the teacher lacks.  Measured on a
-      ``lenet300_100_bn`` teacher on mnist5k (benchmarks/results/inversion_any.md): a
-      LeNet-5-BN-half student distilled on 500 inputs reached 89.6% (2 seeds) from the
-      generator's against 71-75% from per-pixel ones (94.3% from 500 real images).  At 8x8
-      the generator has only two upsampling stages and did worse (83.7% against 86.7% on
-      digits), and on convolutional teachers per-pixel inversion stays (LeNet-5-BN on
-      mnist5k: 92.9% from generator inputs against 95.2%).
+      meta-learned generator) instead of per-pixel optimization for images of side
+      ``AMORTIZED_MIN_SIDE`` px or more where the BN statistics say nothing about the layout
+      of a *local* image: (a) the first BN layer follows a dense layer over the pixels (an
+      MLP): the teacher has no notion of neighbouring pixels, so inputs optimized pixel by
+      pixel against it stay unstructured noise that it labels confidently but that teaches a
+      student little; (b) every BN layer normalizes convolution channels (a ResNet, a convnet
+      with global pooling): Eq. 4 then constrains only statistics averaged over positions, so
+      nothing says where strokes go.  The generator's upsampling convolutions from a coarse
+      grid supply the prior the objective lacks.  In (b) its samples are refined by this
+      module's loop (``AMORTIZED_REFINE``, from the generator's output without added noise)
+      until the teacher recognizes them: alone they reached fidelity 0.91 on a ResNet-8;
+      in (a) refining them undid most of the gain (79.8% instead of 89.6%).  A teacher with a
+      BN layer after a flatten (LeNet-5-BN: per-position statistics of local features) keeps
+      per-pixel inversion (92.9% from generator inputs against 95.2%).  Students of 500
+      inputs (benchmarks/results/inversion_any.md, LeNet-5-BN-half on mnist5k, 2 seeds):
+      ``lenet300_100_bn`` 89.6% from the generator against 71-75% per pixel, ``resnet8_w8``
+      78.5% against 62-63% (at 6x the images/s), ``convnet_small`` 42.4 +- 6.1% against
+      36-41%.  At 8x8 the generator has only two upsampling stages and did worse (digits:
+      ``lenet300_100_bn`` 83.7% against 86.7%, ``convnet_digits`` 56.5% against 80%).
 
     ``overrides`` (any ``InversionConfig`` field) win over all of this."""
     shape = tuple(int(v) for v in getattr(teacher, "input_shape", teacher))
@@ -237,8 +247,11 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
         values["bn_weight"] = base["bn_weight"] * REFERENCE_BN_LAYERS / layers
     if first_dense:
         values["first_bn_multiplier"] = 1.0
-        if len(shape) == 3 and min(shape[1:]) >= AMORTIZED_MIN_SIDE:
+    if len(shape) == 3 and min(shape[1:]) >= AMORTIZED_MIN_SIDE:
+        if first_dense:
             values["method"] = "amortized"
+        elif layers and all(isinstance(b, nn.BatchNorm2d) for b in bns):
+            values.update(method="amortized", amortized=dict(AMORTIZED_REFINE))
     if value_range is not None:
         lo, hi = (torch.as_tensor(v, dtype=torch.float32) for v in value_range)
         span = float(torch.median((hi - lo).flatten()))
