@@ -96,8 +96,8 @@ def inversion_key(config) -> str:
     and the source of the code that turns them into inputs (objective, stopping rule)."""
     import hashlib
 
-    from synth.inversion import inversion_sources
-    parts = [json.dumps(config.to_dict(), sort_keys=True, default=str)] + inversion_sources()
+    from synth.synthesis import synthesis_sources
+    parts = [json.dumps(config.to_dict(), sort_keys=True, default=str)] + synthesis_sources()
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -165,7 +165,8 @@ def synthesized_set(work: Path, name: str, teacher, config, num_classes: int, va
                     tag: str = "") -> tuple:
     """(inputs, stats) of the row's 500 synthesized inputs with ``config``, cached under ``tag``
     while the key (settings and inversion code) matches."""
-    from synth.inversion import balanced_labels, synthesize
+    from synth.inversion import balanced_labels
+    from synth.synthesis import synthesize_inputs
     key = inversion_key(config)
     cache = work / "images" / f"{_slug(name)}{tag}.pt"
     saved = torch.load(cache, weights_only=True) if cache.is_file() else {}
@@ -173,8 +174,8 @@ def synthesized_set(work: Path, name: str, teacher, config, num_classes: int, va
         return saved["images"], json.loads(saved["stats"])
     # missing, or made by other settings or code: recompute (CPU seconds beside the wall ones)
     cpu = time.process_time()
-    r = synthesize(teacher, balanced_labels(IMAGES, num_classes), config,
-                   pixel_range=value_range, seed=0)
+    r = synthesize_inputs(teacher, balanced_labels(IMAGES, num_classes), config,
+                          pixel_range=value_range, seed=0)
     stats = {k: v for k, v in r.stats.items() if k != "generator"}
     stats["cpu_seconds"] = time.process_time() - cpu
     cache.parent.mkdir(parents=True, exist_ok=True)

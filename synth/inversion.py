@@ -501,10 +501,8 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
     """Invert ``teacher`` into one input per entry of ``labels`` (batches of
     ``config.batch_size``).  ``pixel_range`` = (lo, hi) in normalized units, per channel for
     images and per feature for feature vectors (``synth.data.input_range``); ``student`` turns
-    on the ADI competition term.  Default settings: ``settings_for(teacher)``.  With
-    ``config.method == "amortized"`` the inputs come from a generator trained with the same
-    objective (``synth.amortized.synthesize_amortized``, its settings from
-    ``AmortizedConfig.from_inversion(config)``; ``iterations`` and ``batch_size`` do not apply)."""
+    on the ADI competition term.  Default settings: ``settings_for(teacher)``.  Always per
+    pixel, whatever ``config.method`` says: ``synth.synthesis.synthesize_inputs`` follows it."""
     if not batchnorm_layers(teacher):
         raise UserError("teacher has no BatchNorm layers: DeepInversion needs their running "
                         "statistics (train a model with bn=true)")
@@ -512,11 +510,6 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
         raise UserError(f"teacher must take images (C, H, W) or feature vectors (F,), got "
                         f"input_shape {tuple(getattr(teacher, 'input_shape', ()))}")
     config = config or settings_for(teacher, value_range=pixel_range)
-    if config.method == "amortized":  # a generator trained with this objective, then sampled
-        from synth.amortized import AmortizedConfig, synthesize_amortized
-        return synthesize_amortized(teacher, labels, AmortizedConfig.from_inversion(config),
-                                    pixel_range=pixel_range, student=student, seed=seed,
-                                    progress=progress)
     labels = target_labels(labels, teacher.num_classes)
     device = pick_device(config.device)
     image = len(teacher.input_shape) == 3
@@ -590,8 +583,6 @@ def balanced_labels(num_images: int, num_classes: int, offset: int = 0) -> torch
 def inversion_sources() -> list[str]:
     """The source of the code that turns settings into inputs (objective, augmentation,
     stopping rule): part of the cache key of a stored synthesized set."""
-    from synth import amortized  # the generator path of ``synthesize``
     return [inspect.getsource(f) for f in (synthesize, _invert_batch, allowed_misses, _objective,
                                            _augment, _initial_noise, batch_statistics,
-                                           bn_statistics_gap, total_variation, BNFeatureHooks,
-                                           amortized)]
+                                           bn_statistics_gap, total_variation, BNFeatureHooks)]

@@ -298,24 +298,29 @@ def test_mlp_on_large_images_inverts_through_a_generator():
                         method="deepinversion").method == "deepinversion"   # overrides win
 
 
-def test_synthesize_follows_the_method(teacher, digits):
-    """``synthesize`` with ``method="amortized"`` samples a generator trained with the same
-    objective (what every caller of ``settings_for`` gets for an MLP on large images)."""
-    from synth.inversion import inversion_sources, settings_for
+def test_synthesize_inputs_follows_the_method(teacher, digits):
+    """``synthesize_inputs`` with ``method="amortized"`` samples a generator trained with the
+    same objective (what ``settings_for`` picks for an MLP on large images); DeepInversion's
+    own ``synthesize`` stays per pixel."""
+    from synth.inversion import settings_for
+    from synth.synthesis import synthesis_sources, synthesize_inputs
     pr = digits.pixel_range()
     cfg = settings_for(teacher, value_range=pr, device="cpu", method="amortized",
                        amortized={"steps": 20, "batch_size": 32, "width": 8, "latent_dim": 16,
                                   "adapt_steps": 2, "adapt_batch": 16, "early_stop": False})
     labels = balanced_labels(30, 10)
-    r = synthesize(teacher, labels, cfg, pixel_range=pr, seed=0)
+    r = synthesize_inputs(teacher, labels, cfg, pixel_range=pr, seed=0)
     assert r.stats["method"] == "amortized" and r.stats["generator"]["steps"] == 20
     assert r.stats["iterations"] == [20] and r.stats["missed"] == round(30 * (1 - r.fidelity))
     assert r.images.shape == (30, 1, 8, 8) and torch.equal(r.labels, labels)
     lo, hi = pr
     assert (r.images >= lo.min() - 1e-5).all() and (r.images <= hi.max() + 1e-5).all()
-    assert torch.equal(synthesize(teacher, labels, cfg, pixel_range=pr, seed=0).images, r.images)
-    plain = synthesize(teacher, labels, cfg.replace(method="deepinversion", iterations=5,
-                                                    early_stop=False), pixel_range=pr, seed=0)
-    assert "method" not in plain.stats and plain.stats["iterations"] == [5]
+    assert torch.equal(synthesize_inputs(teacher, labels, cfg, pixel_range=pr, seed=0).images,
+                       r.images)
+    short = cfg.replace(iterations=5, early_stop=False)
+    for plain in (synthesize(teacher, labels, short, pixel_range=pr, seed=0),
+                  synthesize_inputs(teacher, labels, short.replace(method="deepinversion"),
+                                    pixel_range=pr, seed=0)):
+        assert "method" not in plain.stats and plain.stats["iterations"] == [5]
     # stored sets are keyed by the source of both paths (benchmarks/inversion_any.py)
-    assert "adapt_steps" in "\n".join(inversion_sources())
+    assert "adapt_steps" in "\n".join(synthesis_sources())
