@@ -325,10 +325,13 @@ def report(a) -> str:
               + (f"; missed: {', '.join(misses)}." if misses else "."), "",
               "Method: `per-pixel` = DeepInversion's Adam on the inputs from noise; `generator` "
               "= Fast DFKD's meta-learned generator trained with the same objective "
-              "(`synth.amortized`), which `settings_for` picks for an MLP teacher on images of "
-              "16 px and more.  Ablation, those rows: the same 500 inputs synthesized per pixel "
-              "with the rest of the settings unchanged, and the same students on them (CPU "
-              "seconds of the synthesis, one thread).", "",
+              "(`synth.amortized`), which `settings_for` picks on images of 16 px and more for an "
+              "MLP teacher, and, with its samples refined per pixel, for a teacher whose "
+              "BatchNorm layers all normalize convolution channels.  Ablation, those rows: the "
+              "same 500 inputs synthesized per pixel with the rest of the settings unchanged "
+              "(the per-pixel settings listed below; the generator rows' refinement uses them "
+              "too), and the same students on them (CPU seconds of the synthesis, one "
+              "thread).", "",
               "| teacher / data set | generator: fidelity, CPU s, student | per-pixel: fidelity, "
               "CPU s, student | generator - per-pixel (pt) |", "|---|---|---|---:|"]
     for r in res:
