@@ -38,10 +38,8 @@ def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images
                        iterations: int, seed: int, device: str, progress: bool,
                        option: str = "--synth"):
     """(x, y, set): a synthesized Parquet set's images (train + val) when ``synth_dir`` is
-    given, else ``num_images`` inputs synthesized here by the method ``settings_for`` picks
-    (set None)."""
-    from synth.inversion import balanced_labels, settings_for
-    from synth.synthesis import synthesize_inputs
+    given, else ``num_images`` DeepInversion images inverted here (set None)."""
+    from synth.inversion import balanced_labels, settings_for, synthesize
     if synth_dir is not None:
         found = load_synthesized(synth_dir, model.input_shape, option=option, owner="model",
                                  seed=seed)
@@ -50,8 +48,9 @@ def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images
     value_range = input_range(model.checkpoint_info["dataset"])
     inv = settings_for(model, value_range=value_range, iterations=iterations, device=device,
                        min_iterations=min(iterations, 100))
-    result = synthesize_inputs(model, balanced_labels(num_images, model.num_classes), inv,
-                               pixel_range=value_range, seed=seed, progress=progress)
+    result = synthesize(model, balanced_labels(num_images, model.num_classes), inv,
+                        pixel_range=value_range, seed=seed,
+                        progress=progress)
     return result.images, result.labels, None
 
 
