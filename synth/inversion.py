@@ -213,12 +213,15 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       until the teacher recognizes them: alone they reached fidelity 0.91 on a ResNet-8;
       in (a) refining them undid most of the gain (79.8% instead of 89.6%).  A teacher with a
       BN layer after a flatten (LeNet-5-BN: per-position statistics of local features) keeps
-      per-pixel inversion (92.9% from generator inputs against 95.2%).  Students of 500
-      inputs (benchmarks/results/inversion_any.md, LeNet-5-BN-half on mnist5k, 2 seeds):
-      ``lenet300_100_bn`` 89.6% from the generator against 71-75% per pixel, ``resnet8_w8``
-      78.5% against 62-63% (at 6x the images/s), ``convnet_small`` 42.4 +- 6.1% against
-      36-41%.  At 8x8 the generator has only two upsampling stages and did worse (digits:
-      ``lenet300_100_bn`` 83.7% against 86.7%, ``convnet_digits`` 56.5% against 80%).
+      per-pixel inversion (92.9% from generator inputs against 95.2%, 2 seeds).  Students
+      of 500 inputs (benchmarks/results/inversion_any.md, LeNet-5-BN-half on mnist5k, 3
+      seeds): ``lenet300_100_bn`` 89.3% from the generator against 74.3% per pixel,
+      ``resnet8_w8`` 79.4% against 60.0% (62 instead of 97 CPU seconds for 500 inputs),
+      ``convnet_small`` 44.9 +- 6.1% against 41.2 +- 1.3%.  At 8x8 the generator has only
+      two upsampling stages and did worse (digits, 2 seeds: ``lenet300_100_bn`` 83.7%
+      against 86.7%, ``convnet_digits`` 56.5% against ~80%, 47.9% refined).  The choice is
+      run by ``synth.synthesis.synthesize_inputs`` (and ``nnsynth invert``); ``synthesize``
+      here is always per pixel.
 
     ``overrides`` (any ``InversionConfig`` field) win over all of this."""
     shape = tuple(int(v) for v in getattr(teacher, "input_shape", teacher))
