@@ -6,8 +6,10 @@ teacher's agreement with their target class, images/s on one thread, iterations 
 and the real test accuracy of a student distilled only on those 500 inputs next to the same
 student distilled on the same number of *real* training inputs (the peer a user would pick
 if they had the data; all of them where the set has fewer than 500), over seeds.  Students
-use ``DistillConfig``'s defaults; an ablation repeats both with the KD lever ``KD_LEVER``
-(Gaussian noise relabelled by the teacher, off by default) for both sources alike.
+use ``DistillConfig``'s defaults.  Where ``settings_for`` picks another method than per-pixel
+DeepInversion (a generator, ``method="amortized"``), an ablation also synthesizes the 500
+inputs per pixel (``method="deepinversion"``, the rest of the settings unchanged) and distils
+the same student on them, so the method's effect is measured in the same run.
 
     python benchmarks/inversion_any.py [--rows NAME,...] [--procs 2] [--seeds 3]
            [--work runs/inversion_any] [--md benchmarks/results/inversion_any.md]
@@ -65,10 +67,9 @@ ROWS = [
 # Rows measured with fewer student seeds than --seeds where time on the shared 2-core machine
 # runs out (stated under the table); none in the current table.
 FEWER_SEEDS: dict[str, int] = {}
-# The KD augmentation measured as an ablation, not a default: it helps the 8x8 digits students
-# but ruins mnist5k ones of some teachers (resnet8_w8, convnet_small; results file), and cost a
-# tiny student trained briefly on a full real set 3-16 pt
-KD_LEVER = {"noise": 0.3}
+# The per-pixel method the ablation compares a generator-based row with
+PER_PIXEL = "deepinversion"
+METHOD_NAMES = {"deepinversion": "per-pixel", "amortized": "generator"}
 SLOW_FIRST = ("resnet18_w16/digits", "resnet8_w8/mnist5k", "lenet5_bn/mnist5k")
 # What does not run here, and why (printed under the table).
 LEFT_OUT = ["lenet5_bn on digits: two 5x5 convolutions do not fit an 8x8 input",
@@ -95,8 +96,8 @@ def inversion_key(config) -> str:
     and the source of the code that turns them into inputs (objective, stopping rule)."""
     import hashlib
 
-    from synth.inversion import inversion_sources
-    parts = [json.dumps(config.to_dict(), sort_keys=True, default=str)] + inversion_sources()
+    from synth.synthesis import synthesis_sources
+    parts = [json.dumps(config.to_dict(), sort_keys=True, default=str)] + synthesis_sources()
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -104,9 +105,17 @@ def seeds_for(name: str, seeds: int) -> int:
     return min(seeds, FEWER_SEEDS.get(name, seeds))
 
 
-def row_key(image_key: str, dataset: str, seeds: int, kd_epochs: int) -> str:
-    return json.dumps([image_key, IMAGES, STUDENTS[dataset], seeds, kd_epochs, KD_LEVER],
-                      sort_keys=True)
+def row_key(image_keys: list, dataset: str, seeds: int, kd_epochs: int) -> str:
+    return json.dumps([image_keys, IMAGES, STUDENTS[dataset], seeds, kd_epochs], sort_keys=True)
+
+
+def configs_for(teacher) -> list:
+    """The row's inversion settings (``settings_for``), then the per-pixel ablation's when
+    they pick another method."""
+    from synth.data import input_range
+    from synth.inversion import settings_for
+    config = settings_for(teacher, value_range=input_range(teacher.checkpoint_info["dataset"]))
+    return [config] + ([config.replace(method=PER_PIXEL)] if config.method != PER_PIXEL else [])
 
 
 def current_row(work: Path, name: str, seeds: int, kd_epochs: int):
@@ -115,12 +124,10 @@ def current_row(work: Path, name: str, seeds: int, kd_epochs: int):
     if not path.is_file() or not (work / "teachers" / f"{_slug(name)}.pt").is_file():
         return None
     from synth.checkpoint import load_model
-    from synth.data import input_range
-    from synth.inversion import settings_for
     result = json.loads(path.read_text())
     teacher = load_model(work / "teachers" / f"{_slug(name)}.pt")
-    config = settings_for(teacher, value_range=input_range(teacher.checkpoint_info["dataset"]))
-    key = row_key(inversion_key(config), _row(name)[1], seeds_for(name, seeds), kd_epochs)
+    key = row_key([inversion_key(c) for c in configs_for(teacher)], _row(name)[1],
+                  seeds_for(name, seeds), kd_epochs)
     return result if result.get("key") == key else None
 
 
@@ -154,10 +161,42 @@ def real_subset(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
     return torch.stack(order[:n])
 
 
+def synthesized_set(work: Path, name: str, teacher, config, num_classes: int, value_range,
+                    tag: str = "") -> tuple:
+    """(inputs, stats) of the row's 500 synthesized inputs with ``config``, cached under ``tag``
+    while the key (settings and inversion code) matches."""
+    from synth.inversion import balanced_labels
+    from synth.synthesis import synthesize_inputs
+    key = inversion_key(config)
+    cache = work / "images" / f"{_slug(name)}{tag}.pt"
+    saved = torch.load(cache, weights_only=True) if cache.is_file() else {}
+    if saved.get("key") == key:
+        return saved["images"], json.loads(saved["stats"])
+    # missing, or made by other settings or code: recompute (CPU seconds beside the wall ones)
+    cpu = time.process_time()
+    r = synthesize_inputs(teacher, balanced_labels(IMAGES, num_classes), config,
+                          pixel_range=value_range, seed=0)
+    stats = {k: v for k, v in r.stats.items() if k != "generator"}
+    stats["cpu_seconds"] = time.process_time() - cpu
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"images": r.images, "labels": r.labels, "stats": json.dumps(stats), "key": key},
+               cache)
+    return r.images, stats
+
+
+def generator_settings(config) -> dict | None:
+    """The generator's settings of an ``amortized`` row (None for per-pixel rows)."""
+    if config.method != "amortized":
+        return None
+    from synth.amortized import AmortizedConfig
+    g = AmortizedConfig.from_inversion(config)
+    return {k: getattr(g, k) for k in ("steps", "batch_size", "width", "depth", "adapt_steps",
+                                       "adapt_batch", "refine_iterations")}
+
+
 def run_row(a) -> dict:
     from synth.data import input_range, load_dataset
     from synth.distill import DistillConfig, distill
-    from synth.inversion import balanced_labels, settings_for, synthesize
     from synth.models import batchnorm_layers, build, count_flops
     from synth.train import evaluate
     name, dataset, spec, epochs = _row(a.row)
@@ -165,34 +204,37 @@ def run_row(a) -> dict:
     data = load_dataset(dataset)
     teacher = teacher_for(work, name, dataset, spec, epochs)
     value_range = input_range(teacher.checkpoint_info["dataset"])
-    config = settings_for(teacher, value_range=value_range)
-    key = inversion_key(config)
-    cache = work / "images" / f"{_slug(name)}.pt"
-    saved = torch.load(cache, weights_only=True) if cache.is_file() else {}
-    if saved.get("key") == key:
-        x, stats = saved["images"], json.loads(saved["stats"])
-    else:  # missing, or made by other settings or code: recompute
-        r = synthesize(teacher, balanced_labels(IMAGES, data.num_classes), config,
-                       pixel_range=value_range, seed=0)
-        x, stats = r.images, r.stats
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"images": x, "labels": r.labels, "stats": json.dumps(stats), "key": key},
-                   cache)
+    configs = configs_for(teacher)
+    config = configs[0]
+    x, stats = synthesized_set(work, name, teacher, config, data.num_classes, value_range)
+    sources = [("synthesized", x)]
+    alt_stats = None
+    if len(configs) > 1:   # the per-pixel ablation
+        alt_x, alt_stats = synthesized_set(work, name, teacher, configs[1], data.num_classes,
+                                           value_range, tag=f"__{PER_PIXEL}")
+        sources.append(("synthesized_" + PER_PIXEL, alt_x))
     n_real = min(IMAGES, len(data.y_train))
     real_x = data.x_train[real_subset(data.y_train, n_real)]
+    sources.append(("real", real_x))
     jitter = config.jitter if data.is_image else 0
-    students = {"synthesized": [], "real": [], "synthesized_lever": [], "real_lever": []}
+    students = {source: [] for source, _ in sources}
     seeds = seeds_for(name, a.seeds)
     for seed in range(seeds):
-        for recipe, lever in (("", {}), ("_lever", KD_LEVER)):
-            for source, inputs in (("synthesized", x), ("real", real_x)):
-                torch.manual_seed(seed)
-                student = build(STUDENTS[dataset], data.input_shape, data.num_classes)
-                m = distill(student, teacher, inputs, data,
-                            DistillConfig(epochs=a.kd_epochs, batch_size=64, seed=seed,
-                                          jitter=jitter, progress=False, **lever))
-                students[source + recipe].append(m["test_accuracy"])
-    return {"row": name, "key": row_key(key, dataset, seeds, a.kd_epochs),
+        for source, inputs in sources:
+            torch.manual_seed(seed)
+            student = build(STUDENTS[dataset], data.input_shape, data.num_classes)
+            m = distill(student, teacher, inputs, data,
+                        DistillConfig(epochs=a.kd_epochs, batch_size=64, seed=seed,
+                                      jitter=jitter, progress=False))
+            students[source].append(m["test_accuracy"])
+    return {"row": name, "key": row_key([inversion_key(c) for c in configs], dataset, seeds,
+                                        a.kd_epochs),
+            "method": config.method, "cpu_seconds": stats.get("cpu_seconds"),
+            "per_pixel": None if alt_stats is None else {
+                "fidelity": alt_stats["fidelity"], "missed": alt_stats.get("missed"),
+                "images_per_second": alt_stats["images_per_second"],
+                "cpu_seconds": alt_stats.get("cpu_seconds"),
+                "student_synthesized": students["synthesized_" + PER_PIXEL]},
             "dataset": dataset, "spec": teacher.spec,
             "bn_layers": len(batchnorm_layers(teacher)),
             "macs": count_flops(teacher, teacher.input_shape),
@@ -203,12 +245,12 @@ def run_row(a) -> dict:
             "bn_loss_final": stats["bn_loss_final"], "real_images": n_real,
             "student": STUDENTS[dataset], "kd_epochs": a.kd_epochs,
             "student_synthesized": students["synthesized"], "student_real": students["real"],
-            "student_synthesized_lever": students["synthesized_lever"],
-            "student_real_lever": students["real_lever"], "missed": stats.get("missed"),
+            "missed": stats.get("missed"),
             "settings": {k: getattr(config, k) for k in ("jitter", "flip", "lr", "bn_weight",
                                                          "first_bn_multiplier", "tv_l2_weight",
                                                          "l2_weight", "iterations", "batch_size",
-                                                         "stop_fidelity")},
+                                                         "stop_fidelity", "method")},
+            "generator": generator_settings(config),
             "load_average": os.getloadavg()[0]}
 
 
@@ -259,10 +301,10 @@ def report(a) -> str:
              f"{', '.join(f'{v:.1f}' for v in os.getloadavg())} (1, 5, 15 min) when the table "
              "was written), "
              "so compare them within a row's family, not as absolute speeds.", "",
-             "| teacher / data set | BN layers | MACs | teacher test | fidelity | images/s | "
-             "iterations/batch | BN loss start -> end | student, synthesized | student, real "
-             "(n) | gap (pt) | meets target |",
-             "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|"]
+             "| teacher / data set | BN layers | MACs | teacher test | method | fidelity | "
+             "images/s | iterations/batch | BN loss start -> end | student, synthesized | "
+             "student, real (n) | gap (pt) | meets target |",
+             "|---|---:|---:|---:|---|---:|---:|---|---|---:|---:|---:|---|"]
     misses = []
     for r in res:
         syn, real = st.mean(r["student_synthesized"]), st.mean(r["student_real"])
@@ -272,42 +314,48 @@ def report(a) -> str:
             misses.append(r["row"])
         lines.append(
             f"| {r['row']} | {r['bn_layers']} | {r['macs']:,} | {100 * r['teacher_test_accuracy']:.1f} | "
-            f"{100 * r['fidelity']:.1f} | {r['images_per_second']:.2f} | "
+            f"{METHOD_NAMES.get(r['method'], r['method'])} | {100 * r['fidelity']:.1f} | {r['images_per_second']:.2f} | "
             f"{', '.join(map(str, r['iterations']))} | {r['bn_loss_initial']:.1f} -> "
             f"{r['bn_loss_final']:.2f} | {_pct(r['student_synthesized'])} | "
             f"{_pct(r['student_real'])} ({r['real_images']}) | {gap:+.1f} | "
             f"{'yes' if ok else '**no**'} |")
     families = sorted({(r["spec"]["family"]) for r in res})
-    lever = ", ".join(f"{k} {v}" for k, v in KD_LEVER.items())
     lines += ["", f"Target: fidelity >= 95% and the synthesized-input student within 5 points "
               f"of the real-input one.  Rows meeting it: {len(res) - len(misses)}/{len(res)}"
               + (f"; missed: {', '.join(misses)}." if misses else "."), "",
-              f"Ablation: the same students with the KD lever `DistillConfig({lever})` (off by "
-              "default) for both sources; the gap is to the better of the two real-input "
-              "students (the peer a user would pick); inputs missed = synthesized inputs the "
-              "teacher assigns to another class (the stopping rule tolerates a few per batch).",
-              "", "| teacher / data set | inputs missed | student, synthesized + lever | student, "
-              "real + lever | gap to the better real (pt) | lever on synthesized (pt) | lever on "
-              "real (pt) | meets target |", "|---|---:|---:|---:|---:|---:|---:|---|"]
-    with_lever = 0
+              "Method: `per-pixel` = DeepInversion's Adam on the inputs from noise; `generator` "
+              "= Fast DFKD's meta-learned generator trained with the same objective "
+              "(`synth.amortized`), which `settings_for` picks on images of 16 px and more for an "
+              "MLP teacher, and, with its samples refined per pixel, for a teacher whose "
+              "BatchNorm layers all normalize convolution channels.  Ablation, those rows: the "
+              "same 500 inputs synthesized per pixel with the rest of the settings unchanged "
+              "(the per-pixel settings listed below; the generator rows' refinement uses them "
+              "too), and the same students on them (CPU seconds of the synthesis, one "
+              "thread).", "",
+              "| teacher / data set | generator: fidelity, CPU s, student | per-pixel: fidelity, "
+              "CPU s, student | generator - per-pixel (pt) |", "|---|---|---|---:|"]
     for r in res:
-        syn, real = st.mean(r["student_synthesized_lever"]), st.mean(r["student_real_lever"])
-        gap = 100 * (max(real, st.mean(r["student_real"])) - syn)
-        ok = r["fidelity"] >= 0.95 and gap <= 5
-        with_lever += ok
-        lines.append(
-            f"| {r['row']} | {r['missed']} | {_pct(r['student_synthesized_lever'])} | "
-            f"{_pct(r['student_real_lever'])} | {gap:+.1f} | "
-            f"{100 * (syn - st.mean(r['student_synthesized'])):+.1f} | "
-            f"{100 * (real - st.mean(r['student_real'])):+.1f} | "
-            f"{'yes' if ok else '**no**'} |")
-    lines += ["", f"Rows meeting the target with the lever: {with_lever}/{len(res)}.", "",
+        alt = r.get("per_pixel")
+        if not alt:
+            continue
+        delta = 100 * (st.mean(r["student_synthesized"]) - st.mean(alt["student_synthesized"]))
+        lines.append(f"| {r['row']} | {100 * r['fidelity']:.1f}, {r['cpu_seconds']:.0f}, "
+                     f"{_pct(r['student_synthesized'])} | {100 * alt['fidelity']:.1f}, "
+                     f"{alt['cpu_seconds']:.0f}, {_pct(alt['student_synthesized'])} | "
+                     f"{delta:+.1f} |")
+    lines += ["", f"Inputs missed (synthesized inputs the teacher assigns to another class; the "
+              f"stopping rule tolerates a few per batch): "
+              + ", ".join(f"{r['row']} {r['missed']}" for r in res) + ".", "",
               f"Families covered: {', '.join(families)} (registered: "
               f"{', '.join(sorted(list_families()))}).", "",
               "Settings used per row (from `settings_for`):", ""]
     for r in res:
-        s = r["settings"]
-        lines.append(f"- {r['row']}: jitter {s['jitter']}, flip {s['flip']}, lr {s['lr']:.3f}, "
+        s, g = r["settings"], r.get("generator")
+        how = (f"generator (warm-up <= {g['steps']} steps of {g['batch_size']}, width "
+               f"{g['width']}, depth {g['depth']}; batches of {g['adapt_batch']} adapted "
+               f"{g['adapt_steps']} steps; refinement {g['refine_iterations']} iterations), "
+               if g else "per-pixel, ")
+        lines.append(f"- {r['row']}: {how}jitter {s['jitter']}, flip {s['flip']}, lr {s['lr']:.3f}, "
                      f"BN weight {s['bn_weight']:.2f}"
                      + (f" (first layer x{s['first_bn_multiplier']:g})"
                         if "first_bn_multiplier" in s else "") + f", TV-L2 {s['tv_l2_weight']:.2g}, "

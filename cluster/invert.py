@@ -18,7 +18,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                       iterations: int | None = None, preset: str | None = None,
                       flip: bool = False, min_fidelity: float | None = None,
                       batch_size: int | None = None, shard_size: int = 256,
-                      early_stop: bool = True, method: str = "deepinversion", seed: int = 0,
+                      early_stop: bool = True, method: str | None = None, seed: int = 0,
                       address: str | None = None,
                       num_cpus: int | None = None, progress: bool = True,
                       reported: tuple = ()) -> dict:
@@ -53,8 +53,9 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     preset = preset or preset_for(model.input_shape)
     config = settings_for(model, preset, flip=flip,
                           value_range=input_range(model.checkpoint_info["dataset"]))
-    overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": early_stop,
-                 "method": method}
+    overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": early_stop}
+    if method is not None:   # else the method settings_for picks for this teacher
+        overrides["method"] = method
     if iterations is not None:
         overrides.update(iterations=iterations,
                          min_iterations=min(iterations, config.min_iterations),

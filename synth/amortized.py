@@ -493,7 +493,7 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
     fidelity = float((pred == labels).float().mean())
     stats = {"method": "amortized", "batches": len(bns), "iterations": iters, "bn_loss_final": sum(bns) / len(bns),
              "loss_final": float(torch.cat(losses).mean()), "fidelity": fidelity,
-             "sample_seconds": round(seconds, 4),
+             "missed": int((pred != labels).sum()), "sample_seconds": round(seconds, 4),
              "marginal_images_per_second": len(labels) / max(seconds, 1e-9),
              "seconds": round(seconds, 4), "images_per_second": len(labels) / max(seconds, 1e-9),
              "device": str(device)}

@@ -100,6 +100,7 @@ def test_cli_invert_then_distill(ray_local, teacher_path, tmp_path):
     # 10 iterations reach (issue 18)
     assert summary["preset"] == "mnist28" and summary["settings"]["jitter"] == 0  # none at 8x8
     assert summary["settings"]["flip"] is False and summary["settings"]["iterations"] == 10
+    assert summary["settings"]["method"] == "deepinversion"   # per pixel at 8x8 (settings_for)
     if summary["fidelity"] < 0.95:
         assert summary["warning"].startswith(f"inversion reached fidelity {summary['fidelity']:.3f}")
         assert "warning: inversion reached fidelity" in r.output
@@ -116,6 +117,23 @@ def test_cli_invert_then_distill(ray_local, teacher_path, tmp_path):
     assert r.exit_code == 0, r.output
     assert 0 <= json.loads(r.output.strip().splitlines()[-1])["test_accuracy"] <= 1
     assert student.is_file()
+
+
+def test_cli_invert_follows_the_method_settings_for_picks(ray_local, tmp_path):
+    """Without --method, `nnsynth invert` uses the method settings_for picks for the teacher:
+    a generator for a BN MLP on 28x28 images (issue 18); --method still overrides it."""
+    mnist = load_dataset("mnist5k")
+    torch.manual_seed(0)
+    mlp = build({"family": "mlp", "hidden": [32], "bn": True}, mnist.input_shape, 10)
+    path = save_checkpoint(tmp_path / "mlp.pt", mlp.eval(), dataset=mnist.metadata())
+    for method, expected in ((None, "amortized"), ("deepinversion", "deepinversion")):
+        out = tmp_path / f"inv-{expected}"
+        r = CliRunner().invoke(cli, ["invert", "--teacher", str(path), "--num-images", "20",
+                                     "--iterations", "5", "--out", str(out), "--json"]
+                               + (["--method", method] if method else []))
+        assert r.exit_code == 0, r.output
+        summary = json.loads(r.output.strip().splitlines()[-1])
+        assert summary["settings"]["method"] == expected and summary["rows"] == 20
 
 
 def test_cli_invert_tabular_teacher(ray_local, tmp_path):

@@ -37,11 +37,14 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
 @click.option("--shard-size", type=click.IntRange(1, MAX_SHARD_SIZE), default=256, show_default=True)
 @click.option("--no-early-stop", is_flag=True, help="Always run the full iteration count.")
-@click.option("--method", type=click.Choice(["deepinversion", "amortized"]), default="deepinversion",
-              show_default=True,
-              help="amortized: warm up one generator with the DeepInversion losses, then make "
-                   "each batch by a few steps of adapting it and its latents (Fast DFKD, "
-                   "synth.amortized; benchmarks/results/amortized.md).")
+@click.option("--method", type=click.Choice(["deepinversion", "amortized"]), default=None,
+              help="deepinversion: optimize each batch per pixel from noise; amortized: warm up "
+                   "one generator with the DeepInversion losses, then make each batch by a few "
+                   "steps of adapting it and its latents (Fast DFKD, synth.amortized; "
+                   "benchmarks/results/amortized.md).  Default: what settings_for picks for "
+                   "the teacher (amortized for an MLP, or a network with BatchNorm on "
+                   "convolution channels only, on images of 16 px and more; "
+                   "benchmarks/results/inversion_any.md).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @seed_option
 @address_option
