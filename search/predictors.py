@@ -228,14 +228,10 @@ class FastGPConfig(Config):
     noise_floor: float = 1e-4    # lower bound on the (standardized) noise variance
     predict_batch: int = 4096    # candidates per kernel block (memory: batch x n floats)
     hyper_points: int = 128      # hyperparameters fit the likelihood of at most this many
-    amortize_above: int = 64     # beyond this many, a re-optimization may be spread over
-    steps_per_fit: int = 0       # fits, this many L-BFGS steps each (0: all at once)
 
     def validate(self) -> None:
         check_range("refit_growth", self.refit_growth, 0, 100)
         check_range("hyper_points", self.hyper_points, 2, None, integer=True)
-        check_range("amortize_above", self.amortize_above, 0, None, integer=True)
-        check_range("steps_per_fit", self.steps_per_fit, 0, 10000, integer=True)
         check_range("max_iterations", self.max_iterations, 1, 10000, integer=True)
         check_range("warm_iterations", self.warm_iterations, 1, 10000, integer=True)
         check_range("noise_floor", self.noise_floor, 0, 1, low_open=True)
@@ -259,13 +255,10 @@ class FastGPPredictor:
     (about 2 ms at 300 points).  The likelihood the hyperparameters maximize is that of at
     most ``hyper_points`` of the points (a random subset: each evaluation factorizes its
     matrix, 25-33 ms at 300 points here, 2-3 ms at 128): one suggestion in 30 cost 220-340
-    ms at 300 points when it used all of them.  With ``steps_per_fit`` > 0 a re-optimization
-    beyond ``amortize_above`` points is spread over the following fits, that many L-BFGS steps
-    each, the fits in between using the hyperparameters reached so far; off by default: an
-    L-BFGS-B restarted at each fit has no curvature and its first step is the whole negative
-    gradient, which jumped the lengthscales to their lower bound (a GP of pure noise) for
-    the next few suggestions (measured on NAS-Bench-201).  The first optimization (from the
-    prior) always runs at once.  Predictions
+    ms at 300 points when it used all of them.  (Spreading a re-optimization over several
+    fits, a few L-BFGS steps each, was measured and removed: an L-BFGS-B restarted at each
+    fit has no curvature and its first step is the whole negative gradient, which jumped the
+    lengthscales to their lower bound, a GP of pure noise, on NAS-Bench-201.)  Predictions
     and marginal variances are computed in blocks of ``predict_batch`` candidates: never an
     N x N matrix over the candidates."""
 
@@ -343,8 +336,6 @@ class FastGPPredictor:
             steps, m = self.pending_, min(n, self.config.hyper_points)
             if fresh:
                 steps = self.config.max_iterations
-            elif m > self.config.amortize_above and self.config.steps_per_fit:
-                steps = min(steps, self.config.steps_per_fit)
             sub = np.sort(np.random.default_rng(n).choice(n, m, replace=False)) if m < n \
                 else slice(None)
             bounds = [(math.log(0.01), math.log(100.0 * math.sqrt(d)))] * d + [

@@ -72,7 +72,7 @@ def test_fast_gp_contract_refits_and_std():
     from search.predictors import FastGPConfig, FastGPPredictor
     x, y = _data(40, 0)
     xt, yt = _data(60, 1)
-    gp = FastGPPredictor(FastGPConfig(refit_growth=0.5, steps_per_fit=0))   # all at once
+    gp = FastGPPredictor(FastGPConfig(refit_growth=0.5))
     with pytest.raises(UserError, match="not fitted"):
         gp.predict(xt)
     assert gp.fit(x, y) is gp and gp.hyper_fits_ == 1
@@ -132,30 +132,6 @@ def test_fast_gp_likelihood_gradient_matches_finite_differences():
         assert grad[i] == pytest.approx(numeric, rel=1e-4, abs=1e-6)
     k = np.cov(np.random.default_rng(0).random((30, 8)), rowvar=False) + np.eye(8)
     np.testing.assert_allclose(_cho_inverse(np.linalg.cholesky(k)), np.linalg.inv(k), rtol=1e-10)
-
-
-def test_fast_gp_spreads_a_large_reoptimization_over_fits(monkeypatch):
-    """Beyond ``amortize_above`` points a hyperparameter re-optimization takes at most
-    ``steps_per_fit`` L-BFGS steps (2 * steps + 1 likelihood evaluations) per fit, and
-    completes over the next fits (all at once, one suggestion in 30 cost 220-340 ms at 300
-    points); the steps resume from where the last fit stopped."""
-    from search.predictors import FastGPConfig, FastGPPredictor
-    x, y = _data(60, 4)
-    gp = FastGPPredictor(FastGPConfig(refit_growth=0.2, amortize_above=45, steps_per_fit=2,
-                                      warm_iterations=15))
-    calls = []
-    nll = gp._nll
-    monkeypatch.setattr(gp, "_nll", lambda *a, **k: calls.append(1) or nll(*a, **k))
-    gp.fit(x[:40], y[:40])            # 40 <= 45 points: optimized at once
-    assert gp.hyper_fits_ == 1 and gp.pending_ == 0 and len(calls) > 5
-    start = gp.theta_.copy()
-    per_fit = []
-    for n in range(48, 57):           # 48 >= 1.2 * 40: a re-optimization starts at n = 48
-        calls.clear()
-        gp.fit(x[:n], y[:n])
-        per_fit.append(len(calls))
-    assert max(per_fit) <= 5 and per_fit[0] > 0 and not np.allclose(gp.theta_, start)
-    assert gp.hyper_fits_ == 2 and gp.pending_ == 0 and per_fit[-1] == 0
 
 
 def test_fast_gp_fits_hyperparameters_on_a_bounded_subset(monkeypatch):
