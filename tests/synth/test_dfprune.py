@@ -194,3 +194,12 @@ def test_recalibrate_bn_uses_the_pruned_models_own_statistics():
     assert torch.equal(bn.weight, weight) and bn.momentum == momentum and not small.training
     assert bn.num_batches_tracked.item() == 3
     assert recalibrate_bn(small, x[:0]) == 0
+
+
+def test_cli_help_states_the_library_defaults():
+    """``nnsynth prune --help`` names the defaults the library applies (they are not copied
+    into click's ``default=``, so the help text must follow the constants)."""
+    from synth.dfprune import KD_LR, KD_STEPS, NUM_IMAGES
+    text = " ".join(CliRunner().invoke(cli, ["prune", "--help"]).output.split())
+    assert f"KD_STEPS = {KD_STEPS}]" in text and f"NUM_IMAGES = {NUM_IMAGES}]" in text
+    assert f"KD_LR = {KD_LR}]" in text
