@@ -67,11 +67,14 @@ def run(args) -> list[tuple]:
                 res = prune(teacher, synth.images, synth.labels,
                             PruneConfig(ratio=ratio, importance=importance, progress=False))
                 no_ft = test_acc(res.model, data)
-                df_model = copy.deepcopy(res.model)
-                distill(df_model, teacher, synth.images, data,
-                        DistillConfig(epochs=args.kd_epochs, lr=0.01, batch_size=64,
-                                      progress=False))
-                df = test_acc(df_model, data)
+                dfs = []
+                for min_steps in args.kd_min_steps:   # KD recipes side by side
+                    df_model = copy.deepcopy(res.model)
+                    distill(df_model, teacher, synth.images, data,
+                            DistillConfig(epochs=args.kd_epochs, lr=0.01, batch_size=64,
+                                          min_steps=min_steps, progress=False))
+                    dfs.append(test_acc(df_model, data))
+                df = dfs[-1]
                 real_model = copy.deepcopy(res.model)
                 fit(real_model, data, TrainConfig(epochs=args.ft_epochs, lr=0.01,
                                                   keep_best=False, progress=False))
@@ -79,7 +82,7 @@ def run(args) -> list[tuple]:
                 gap = real - no_ft
                 rows.append((f"{variant} / {dataset}", t_acc, ratio, importance,
                              f"{res.parameters_after:,}/{res.parameters_before:,}",
-                             res.flops_after / res.flops_before, no_ft, df, real,
+                             res.flops_after / res.flops_before, no_ft, dfs, real,
                              (df - no_ft) / gap if gap > 1e-9 else float("nan")))
                 print(rows[-1], file=sys.stderr)
     return rows
@@ -254,6 +257,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--kd-epochs", type=int, default=20)
     parser.add_argument("--ft-epochs", type=int, default=3)
+    parser.add_argument("--kd-min-steps", type=lambda v: [int(x) for x in v.split(",")],
+                        default=[0, 500], help="KD recipes compared (DistillConfig.min_steps)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "dfprune.md"))
     parser.add_argument("--defaults", action="store_true",
@@ -265,19 +270,25 @@ def main() -> None:
     if args.defaults:
         defaults(args)
         return
+    from common import machine_note
     start = time.perf_counter()
     rows = run(args)
+    kd_cols = " | ".join(f"data-free KD FT, min_steps {m}" for m in args.kd_min_steps)
+    n = 9 + len(args.kd_min_steps)
     lines = ["| teacher | teacher acc | removed | importance | params after/before | MACs kept | "
-             "no FT | data-free KD FT | real-data FT (peer) | recovered |", "|" + "---|" * 10]
+             f"no FT | {kd_cols} | real-data FT (peer) | recovered (last KD) |", "|" + "---|" * n]
     for r in rows:
+        kd = " | ".join(f"{v:.2%}" for v in r[7])
         lines.append(f"| {r[0]} | {r[1]:.2%} | {r[2]:.0%} | {r[3]} | {r[4]} | {r[5]:.0%} | "
-                     f"{r[6]:.2%} | {r[7]:.2%} | {r[8]:.2%} | {r[9]:.0%} |")
+                     f"{r[6]:.2%} | {kd} | {r[8]:.2%} | {r[9]:.0%} |")
     device = pick_device()
     lines += ["", f"{args.images} DeepInversion images per teacher (<= {args.iterations} "
-              f"iterations, early stop), KD {args.kd_epochs} epochs on them (T=3, lr 0.01); "
+              f"iterations, early stop), KD {args.kd_epochs} epochs on them (T=3, lr 0.01, batch "
+              f"64), or more epochs where that is fewer than min_steps SGD steps "
+              f"(DistillConfig.min_steps); "
               f"real-data FT {args.ft_epochs} epochs on the real training set (lr 0.01). Device "
               f"{device}, {args.threads} threads, total {time.perf_counter() - start:.0f} s.",
-              command_line()]
+              machine_note("nice 15."), command_line()]
     write_result(args.out, lines, "# benchmarks/dfprune.py")
 
 

@@ -39,8 +39,10 @@ from synth.train import TrainConfig, evaluate, fit, lr_factor, make_optimizer
 @dataclasses.dataclass(frozen=True)
 class DistillConfig(Config):
     epochs: int = 30                  # distill(): passes over the synthesized set
-    min_steps: int = 0                # distill(): at least this many SGD steps (more epochs
-                                      # when the set is small: 30 epochs of 256 are 60 steps)
+    min_steps: int = 500              # distill(): at least this many SGD steps (more epochs
+                                      # when the set is small: 30 epochs of 256 are 60 steps;
+                                      # on 256 synthesized mnist5k images students went from
+                                      # 87 +- 3% (worst 76%) to 94 +- 0.5%: amortized.md)
     batch_size: int = 128
     lr: float = 0.05
     optimizer: str = "sgd"

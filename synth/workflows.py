@@ -144,7 +144,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                             "loads here for reporting; or pass --kd-steps 0")
         kd = DistillConfig(**{**kd_defaults(teacher.input_shape),
                               **({} if lr is None else {"lr": lr})},
-                           epochs=max(1, kd_epochs or 1), seed=config.seed,
+                           epochs=max(1, kd_epochs or 1), min_steps=0, seed=config.seed,
                            device=config.device, progress=config.progress)
         if kd_epochs is not None:
             ft = distill(result.model, teacher, x, report, kd, fit_fn=fit_fn)

@@ -160,3 +160,11 @@ def test_kd_augment_config_errors():
             DistillConfig(**{field: 1.5})
     with pytest.raises(ConfigError, match="noise"):
         DistillConfig(noise=-0.1)
+
+
+def test_distill_cli_help_states_min_steps_default():
+    from click.testing import CliRunner
+
+    from deploy.cli.main import cli
+    text = " ".join(CliRunner().invoke(cli, ["distill", "--help"]).output.split())
+    assert f"DistillConfig.min_steps = {DistillConfig().min_steps}]" in text
