@@ -41,8 +41,9 @@ class DistillConfig(Config):
     epochs: int = 30                  # distill(): passes over the synthesized set
     min_steps: int = 500              # distill(): at least this many SGD steps (more epochs
                                       # when the set is small: 30 epochs of 256 are 60 steps;
-                                      # on 256 synthesized mnist5k images students went from
-                                      # 87 +- 3% (worst 76%) to 94 +- 0.5%: amortized.md)
+                                      # students of 256 synthesized mnist5k images: 87.2 +-
+                                      # 2.5% (worst 81%) -> 94.1 +- 0.7%, benchmarks/results/
+                                      # amortized.md)
     batch_size: int = 128
     lr: float = 0.05
     optimizer: str = "sgd"
