@@ -14,8 +14,10 @@ make the same number of class-balanced images (``--images``, batches of 256):
   image), measured on ``--extra`` more images;
 * control: DeepInversion from noise for a fixed ``--noise-iters`` (annealed) per batch.
 
-``--synth-seeds`` adds synthesis draws of the three fast methods (the reference is too dear
-to repeat) and a table of the student over draws.
+``--synth-seeds`` adds synthesis draws of the fast methods and ``--ref-draws`` of the
+reference loop (about 210 CPU s per 256 images), and a table of the student over draws x KD
+seeds per KD recipe (``--kd-min-steps 0,500``: ``--epochs`` passes, or at least 500 SGD steps,
+``DistillConfig.min_steps``); all KD seeds of one image set run in one process.
 
 Every job is a separate process with one torch thread, run one at a time (``nice`` it), its
 JSON cached in ``--work`` (a rerun resumes).  Times are wall-clock and process CPU time: the
@@ -135,7 +137,24 @@ def job_pairs(a) -> dict:
     return out
 
 
+def job_distill_seeds(a) -> dict:
+    """``job_distill`` for KD seeds 0..a.kd_seeds-1 in one process (no start-up per student);
+    each student's JSON is written as ``{a.name}_s{seed}.json``."""
+    import copy
+    out = {}
+    for seed in range(a.kd_seeds):
+        b = copy.copy(a)
+        b.seed = seed
+        t = time.perf_counter()
+        m = job_distill(b)
+        m["job_seconds"] = round(time.perf_counter() - t, 2)
+        write_text_atomic(Path(a.work) / f"{a.name}_s{seed}.json", json.dumps(m, indent=1))
+        out[seed] = m["test_accuracy"]
+    return {"test_accuracy": out}
+
+
 JOBS = {"invert": job_invert, "amortized": job_amortized, "distill": job_distill,
+        "distill_seeds": job_distill_seeds,
         "pairs": job_pairs}
 
 
@@ -160,14 +179,24 @@ def run_job(a, name: str, job: str, args: list[str]) -> dict | None:
     return json.loads(path.read_text())
 
 
+def kd_prefix(min_steps: int) -> str:
+    """Job-name prefix of the students of one KD recipe: ``kd`` for ``--epochs`` passes,
+    ``kd{N}`` for at least N SGD steps (``DistillConfig.min_steps``)."""
+    return "kd" if not min_steps else f"kd{min_steps}"
+
+
+def sources(a) -> tuple[str, ...]:
+    return ("ref", "ours", "amortized") + (() if a.no_noise else ("noise",))
+
+
 def kd_sources(a, n_batches: int) -> list[tuple[str, str]]:
     """(key, comma list of image-set jobs) for every set a student is distilled on; draw 0
     keeps the plain names (``ours``, ``amortized``...), draw d > 0 ends in ``_r{d}``."""
     out = []
     for d in range(a.synth_seeds):
         tag = f"_r{d}" if d else ""
-        for source in ("ref", "ours", "amortized", "noise"):
-            if source == "ref" and d:
+        for source in sources(a):
+            if source == "ref" and d >= a.ref_draws:
                 continue
             names = (f"amortized{tag}" if source == "amortized"
                      else ",".join(f"{source}{k}{tag}" for k in range(n_batches)))
@@ -189,13 +218,12 @@ def plan(a) -> list[tuple[str, str, list[str]]]:
                                             "--seed", "300"]))
     # control: plain DeepInversion from noise at about the amortized method's CPU budget
     # (a fixed, fully annealed loop), without the generator
-    for k in range(n_batches):
+    for k in range(0 if a.no_noise else n_batches):
         jobs.append((f"noise{k}", "invert", ["--batch", str(a.batch), "--offset", str(k * a.batch),
                                              "--fixed", "--iters", str(a.noise_iters), "--seed",
                                              str(400 + k)]))
-    # more synthesis draws (seeds) of the three fast methods: the student's spread over the
-    # image sets, not only over KD seeds (the reference's 2,000 iterations are too dear to
-    # repeat on this shared machine)
+    # more synthesis draws (seeds) of every method: the student's spread over the image sets,
+    # not only over KD seeds (``--ref-draws`` of them for the reference: 2,000 iterations)
     for d in range(1, a.synth_seeds):
         for k in range(n_batches):
             jobs.append((f"ours{k}_r{d}", "invert", ["--batch", str(a.batch), "--offset",
@@ -203,17 +231,23 @@ def plan(a) -> list[tuple[str, str, list[str]]]:
                                                      "--seed", str(200 + k + 1000 * d)]))
         jobs.append((f"amortized_r{d}", "amortized", ["--count", str(a.images), "--extra", "0",
                                                       "--seed", str(300 + 1000 * d)]))
-        for k in range(n_batches):
+        for k in range(0 if a.no_noise else n_batches):
             jobs.append((f"noise{k}_r{d}", "invert", ["--batch", str(a.batch), "--offset",
                                                       str(k * a.batch), "--fixed", "--iters",
                                                       str(a.noise_iters), "--seed",
                                                       str(400 + k + 1000 * d)]))
+    for d in range(1, a.ref_draws):   # last: the dearest (about 210 CPU s per 256 images)
+        for k in range(n_batches):
+            jobs.append((f"ref{k}_r{d}", "invert", ["--batch", str(a.batch), "--offset",
+                                                    str(k * a.batch), "--fixed", "--iters",
+                                                    str(ref_iters), "--seed",
+                                                    str(100 + k + 1000 * d)]))
     ep = "2" if a.quick else str(a.epochs)
-    for key, names in kd_sources(a, n_batches):
-        for s in range(a.seeds):
-            jobs.append((f"kd_{key}_s{s}", "distill", ["--source", names, "--count",
-                                                       str(a.images), "--epochs", ep,
-                                                       "--seed", str(s)]))
+    for min_steps in a.kd_min_steps:
+        for key, names in kd_sources(a, n_batches):   # all KD seeds of a set in one process
+            jobs.append((f"{kd_prefix(min_steps)}_{key}", "distill_seeds", [
+                "--source", names, "--count", str(a.images), "--epochs", ep,
+                "--min-steps", str(min_steps), "--kd-seeds", str(a.seeds)]))
     if not a.no_pairs:
         b, it, sh = (32, 10, 4) if a.quick else (64, 100, 8)
         jobs.append(("pairs", "pairs", ["--batch", str(b), "--iters", str(it), "--shards",
@@ -232,9 +266,11 @@ def report(a) -> list[str]:
     lines = [f"Teacher: `{a.teacher}` (lenet5_bn on mnist5k).  {a.images} images per method "
              f"(batches of {a.batch}); one torch thread per job, one job at a time.", ""]
 
+    kd = kd_prefix(a.kd_min_steps[0])
+
     def student(source):
-        acc = [r[f"kd_{source}_s{s}"]["test_accuracy"] for s in range(a.seeds)
-               if f"kd_{source}_s{s}" in r]
+        acc = [r[f"{kd}_{source}_s{s}"]["test_accuracy"] for s in range(a.seeds)
+               if f"{kd}_{source}_s{s}" in r]
         if not acc:
             return "", None
         return (f"{mean_sd(acc)} (median {statistics.median(acc):.4f}, min {min(acc):.4f})",
@@ -286,7 +322,8 @@ def report(a) -> list[str]:
                          "", ""])
         lines += table(["method", "images", "work", "CPU s", "wall s", "images/s (CPU)",
                         "images/s (wall)", "teacher fidelity",
-                        f"student test acc. ({a.seeds} KD seeds: mean ± sd)"], rows)
+                        f"student test acc. (draw 0, {a.seeds} KD seeds, {recipe_name(a, kd)}: "
+                        f"mean ± sd)"], rows)
         ref_cpu, ref_wall = rates["ref"]
         s_ref, s_am, s_ours = student("ref")[1], student("amortized")[1], student("ours")[1]
         lines += ["", f"Speed-up over the reference loop, images/s (CPU time; wall time): ours "
@@ -298,7 +335,7 @@ def report(a) -> list[str]:
         if None not in (s_ref, s_am, s_ours):
             lines += [f"Student accuracy vs the reference-protocol student: amortized "
                       f"{100 * (s_am - s_ref):+.2f} pt, ours {100 * (s_ours - s_ref):+.2f} pt "
-                      f"(means over {a.seeds} KD seeds)."]
+                      f"(draw 0 only, means over {a.seeds} KD seeds; over draws below)."]
         hist = tr["history"]
         lines += ["", f"Generator training (checks every {am['config']['check_every']} steps, "
                   f"fresh clean batch): loss {hist[0]['loss']:.3f} -> {tr['loss_kept']:.3f}, "
@@ -307,11 +344,12 @@ def report(a) -> list[str]:
                   f"{tr['kept_step']} of {tr['steps']}).  Config: `{json.dumps(am['config'])}`", ""]
         loads = [f"{k}: {v['load_around'][0][0]:.1f} -> {v['load_around'][1][0]:.1f}"
                  for k, v in sorted(r.items()) if isinstance(v, dict) and "load_around" in v
-                 and not k.startswith("kd_")]
+                 and not k.startswith("kd")]
         lines += [f"1-min load average before -> after each job (2-core machine shared with "
                   f"other sessions): {'; '.join(loads)}.", ""]
     if a.synth_seeds > 1 and len(refs) == n_batches:
-        lines += draws_table(a, r, agg, n_batches)
+        for min_steps in a.kd_min_steps:
+            lines += draws_table(a, r, agg, n_batches, kd_prefix(min_steps))
     p = r.get("pairs")
     if p:
         prow = []
@@ -335,21 +373,27 @@ def report(a) -> list[str]:
     return lines
 
 
-def draws_table(a, r, agg, n_batches) -> list[str]:
+def recipe_name(a, kd: str) -> str:
+    if kd == "kd":
+        return f"{a.epochs} epochs = {a.epochs * -(-a.images // 128)} SGD steps"
+    return f">= {kd[2:]} SGD steps"
+
+
+def draws_table(a, r, agg, n_batches, kd: str = "kd") -> list[str]:
     """Per method: the student's mean over KD seeds for each synthesis draw, the mean and sd
-    over draws, the median over all (draw, KD seed) students, fidelity and CPU-time speed-up
-    ranges over draws."""
+    over draws, the mean, sd, median and minimum over all (draw, KD seed) students, the gap
+    to the reference's pooled mean, fidelity and CPU-time speed-up ranges over draws."""
     n, _, cpu, _, _ = agg([r[f"ref{k}"] for k in range(n_batches)])
     ref_rate = n / cpu
-    rows = []
+    rows, ref_mean = [], None
     for source, label in (("ref", "reference protocol"), ("ours", "ours (early stop)"),
                           ("amortized", "amortized (Fast DFKD)"),
                           ("noise", f"control: DeepInversion, fixed {a.noise_iters} it, annealed")):
         per_draw, pooled, fids, speed = [], [], [], []
         for d in range(a.synth_seeds):
             tag = f"_r{d}" if d else ""
-            acc = [r[f"kd_{source}{tag}_s{s}"]["test_accuracy"] for s in range(a.seeds)
-                   if f"kd_{source}{tag}_s{s}" in r]
+            acc = [r[f"{kd}_{source}{tag}_s{s}"]["test_accuracy"] for s in range(a.seeds)
+                   if f"{kd}_{source}{tag}_s{s}" in r]
             if not acc:
                 continue
             if source == "amortized":
@@ -363,13 +407,18 @@ def draws_table(a, r, agg, n_batches) -> list[str]:
             fids.append(fid)
             speed.append(m / c / ref_rate)
         if per_draw:
+            mean = statistics.mean(pooled)
+            ref_mean = mean if source == "ref" else ref_mean
+            gap = "" if ref_mean is None else f"{100 * (mean - ref_mean):+.2f}"
             rows.append([label, len(per_draw), ", ".join(f"{v:.4f}" for v in per_draw),
-                         mean_sd(per_draw), f"{statistics.median(pooled):.4f}",
+                         mean_sd(per_draw), mean_sd(pooled), gap,
+                         f"{statistics.median(pooled):.4f}", f"{min(pooled):.4f}",
                          f"{min(fids):.3f}-{max(fids):.3f}",
                          f"{min(speed):.1f}-{max(speed):.1f}x"])
-    return ["## Synthesis draws: the student over image sets, not only over KD seeds", "",
+    return [f"## Synthesis draws x KD seeds, KD {recipe_name(a, kd)}", "",
             *table(["method", "draws", f"student mean per draw ({a.seeds} KD seeds each)",
-                    "mean ± sd over draws", "median over all students", "fidelity",
+                    "mean ± sd over draws", "mean ± sd over all students",
+                    "vs reference (pt)", "median", "worst student", "fidelity",
                     "speed-up (CPU)"], rows), ""]
 
 
@@ -389,6 +438,12 @@ def main() -> None:
     ap.add_argument("--noise-iters", type=int, default=200,
                     help="iterations per batch of the DeepInversion control (fixed, annealed)")
     ap.add_argument("--no-pairs", action="store_true")
+    ap.add_argument("--no-noise", action="store_true", help="skip the DeepInversion control")
+    ap.add_argument("--ref-draws", type=int, default=1,
+                    help="synthesis draws of the reference loop (<= --synth-seeds)")
+    ap.add_argument("--kd-min-steps", type=lambda v: [int(x) for x in v.split(",")],
+                    default=[0], help="KD recipes: comma list of DistillConfig.min_steps "
+                    "(0: --epochs passes only); the first fills the main table")
     ap.add_argument("--md", default=None)
     ap.add_argument("--only", default="", help="run only jobs whose names start so (comma list)")
     # job arguments
@@ -399,6 +454,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fixed", action="store_true")
     ap.add_argument("--count", type=int, default=1024)
+    ap.add_argument("--min-steps", type=int, default=0)
+    ap.add_argument("--kd-seeds", type=int, default=1)
     ap.add_argument("--source", default="ref0")
     ap.add_argument("--jitter", type=int, default=2)
     ap.add_argument("--shards", type=int, default=8)

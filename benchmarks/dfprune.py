@@ -67,11 +67,14 @@ def run(args) -> list[tuple]:
                 res = prune(teacher, synth.images, synth.labels,
                             PruneConfig(ratio=ratio, importance=importance, progress=False))
                 no_ft = test_acc(res.model, data)
-                df_model = copy.deepcopy(res.model)
-                distill(df_model, teacher, synth.images, data,
-                        DistillConfig(epochs=args.kd_epochs, lr=0.01, batch_size=64,
-                                      progress=False))
-                df = test_acc(df_model, data)
+                dfs = []
+                for min_steps in args.kd_min_steps:   # KD recipes side by side
+                    df_model = copy.deepcopy(res.model)
+                    distill(df_model, teacher, synth.images, data,
+                            DistillConfig(epochs=args.kd_epochs, lr=0.01, batch_size=64,
+                                          min_steps=min_steps, progress=False))
+                    dfs.append(test_acc(df_model, data))
+                df = dfs[-1]
                 real_model = copy.deepcopy(res.model)
                 fit(real_model, data, TrainConfig(epochs=args.ft_epochs, lr=0.01,
                                                   keep_best=False, progress=False))
@@ -79,26 +82,87 @@ def run(args) -> list[tuple]:
                 gap = real - no_ft
                 rows.append((f"{variant} / {dataset}", t_acc, ratio, importance,
                              f"{res.parameters_after:,}/{res.parameters_before:,}",
-                             res.flops_after / res.flops_before, no_ft, df, real,
+                             res.flops_after / res.flops_before, no_ft, dfs, real,
                              (df - no_ft) / gap if gap > 1e-9 else float("nan")))
                 print(rows[-1], file=sys.stderr)
     return rows
 
 
+# (name, images inverted, KD steps, BN re-calibration before KD): the fine-tuning recipes
+# compared on the same seeds; the pruned model is ranked on the same images it is tuned on.
+VARIANTS = [("256 img, 500 steps", 256, 500, False), ("256 img, 1000 steps", 256, 1000, False),
+            ("512 img, 500 steps", 512, 500, False), ("512 img, 1000 steps", 512, 1000, False),
+            ("256 img, BN recal, 500 steps", 256, 500, True),
+            ("512 img, BN recal, 1000 steps", 512, 1000, True)]
+
+
+def _cpu_wall():
+    return time.process_time(), time.perf_counter()
+
+
+def _since(t) -> dict:
+    return {"cpu_s": time.process_time() - t[0], "wall_s": time.perf_counter() - t[1]}
+
+
+def defaults_seed(teacher, data, seed: int) -> dict:
+    """One seed of the defaults study: 512 images inverted as the CLI does (the first batch of
+    256 is exactly the CLI's 256-image draw: batches draw in order from one seeded generator),
+    each pruned model (ranked on 256 or on all 512) fine-tuned by every recipe of VARIANTS and,
+    as the peer, on real data (3 epochs, lr 0.01)."""
+    from synth.dfprune import finetune_kd, kd_defaults, recalibrate_bn
+    from synth.inversion import settings_for
+    from synth.data import input_range
+    value_range = input_range(teacher.checkpoint_info["dataset"])
+    inv = settings_for(teacher, value_range=value_range, iterations=200, device="cpu",
+                       min_iterations=100)   # = synth.workflows.synthesized_images
+    t = _cpu_wall()
+    res = synthesize(teacher, balanced_labels(512, teacher.num_classes), inv,
+                     pixel_range=value_range, seed=seed)
+    rec = {"seed": seed, "teacher": test_acc(teacher, data),
+           "synth": {**_since(t), "iterations": res.stats["iterations"],
+                     "fidelity": res.fidelity}, "pruned": {}, "variants": {}}
+    pruned = {}
+    for n in (256, 512):
+        x, y = res.images[:n], res.labels[:n]
+        t = _cpu_wall()
+        out = prune(teacher, x, y, PruneConfig(ratio=0.5, seed=seed, device="cpu",
+                                               progress=False))
+        p = {"prune": _since(t), "no_ft": test_acc(out.model, data)}
+        pruned[n] = out.model
+        real = copy.deepcopy(out.model)
+        t = _cpu_wall()
+        fit(real, data, TrainConfig(epochs=3, lr=0.01, keep_best=False, seed=seed,
+                                    device="cpu", progress=False))
+        p.update(real=test_acc(real, data), real_ft=_since(t))
+        rec["pruned"][str(n)] = p
+    for name, n, steps, recal in VARIANTS:
+        model = copy.deepcopy(pruned[n])
+        t = _cpu_wall()
+        v = {}
+        if recal:
+            recalibrate_bn(model, res.images[:n])
+            v["after_recal"] = test_acc(model, data)
+        finetune_kd(model, teacher, res.images[:n], DistillConfig(
+            **kd_defaults(teacher.input_shape), seed=seed, device="cpu", progress=False), steps,
+                    recalibrate=False)   # done above when the recipe asks for it
+        v.update(acc=test_acc(model, data), kd=_since(t))
+        rec["variants"][name] = v
+        print(seed, name, v, file=sys.stderr, flush=True)
+    return rec
+
+
 def defaults(args) -> None:
-    """`nnsynth prune --ratio 0.5` with its defaults on the mnist5k LeNet-5-BN teacher, over
-    seeds: the same pruned model (Taylor importance on the 256 images the CLI inverts) then
-    (a) the new default KD fine-tuning (``synth.dfprune.finetune_kd``: KD_STEPS steps, lr
-    KD_LR, jitter), (b) the old default (20 epochs of 256 images at batch 128 = 40 steps, lr
-    0.01, no jitter), (c) real-data fine-tuning (the peer, 3 epochs, lr 0.01).  One JSON per
-    seed in results/dfprune_defaults/ (resumable); with --cli also the command line itself."""
+    """`nnsynth prune --ratio 0.5` on the mnist5k LeNet-5-BN teacher, over seeds: every
+    fine-tuning recipe of VARIANTS against real-data fine-tuning of the same pruned model, and
+    the library's default recipe marked.  One JSON per seed in results/dfprune_defaults/
+    (resumable); with --cli also the command line itself, as a user types it."""
     import json
     import os
+    import statistics
     import subprocess
-    from common import machine_note, mean_sd, table
-    from synth.dfprune import KD_STEPS, finetune_kd, kd_defaults
+    from common import load_average, machine_note, mean_sd, table
+    from synth.dfprune import KD_RECALIBRATE, KD_STEPS, NUM_IMAGES
     from synth.files import write_text_atomic
-    from synth.workflows import synthesized_images
     cache = Path(__file__).parent / "results" / "dfprune_defaults"
     cache.mkdir(parents=True, exist_ok=True)
     teacher_path = Path(args.lenet)
@@ -111,61 +175,74 @@ def defaults(args) -> None:
     records = []
     for seed in args.seeds:
         path = cache / f"seed{seed}.json"
-        if path.is_file():
-            records.append(json.loads(path.read_text()))
+        if not path.is_file():
+            load = load_average()
+            rec = defaults_seed(teacher, data, seed)
+            rec["load"] = [load, load_average()]
+            write_text_atomic(path, json.dumps(rec, indent=1))
+        records.append(json.loads(path.read_text()))
+    clis = [(cache / "cli_seed0.txt", []),   # as typed, then with the previous defaults
+            (cache / "cli_seed0_previous.txt", ["--num-images", "256", "--kd-steps", "500"])]
+    for cli, extra in clis:
+        if not args.cli or cli.is_file():
             continue
-        t0 = time.perf_counter()
-        x, y, _ = synthesized_images(teacher, None, num_images=256, iterations=200, seed=seed,
-                                     device="cpu", progress=False)
-        synth_s = time.perf_counter() - t0
-        res = prune(teacher, x, y, PruneConfig(ratio=0.5, seed=seed, device="cpu",
-                                               progress=False))
-        rec = {"seed": seed, "teacher": test_acc(teacher, data), "no_ft": test_acc(res.model, data),
-               "synth_seconds": synth_s, "kd_steps": KD_STEPS}
-        new = copy.deepcopy(res.model)
-        rec["new_seconds"] = finetune_kd(new, teacher, x, DistillConfig(
-            **kd_defaults(teacher.input_shape), seed=seed, device="cpu", progress=False))
-        rec["new"] = test_acc(new, data)
-        old = copy.deepcopy(res.model)
-        distill(old, teacher, x, data, DistillConfig(epochs=20, lr=0.01, seed=seed,
-                                                     device="cpu", progress=False))
-        rec["old"] = test_acc(old, data)
-        real = copy.deepcopy(res.model)
-        fit(real, data, TrainConfig(epochs=3, lr=0.01, keep_best=False, seed=seed,
-                                    device="cpu", progress=False))
-        rec["real"] = test_acc(real, data)
-        write_text_atomic(path, json.dumps(rec, indent=1))
-        print(rec, file=sys.stderr, flush=True)
-        records.append(rec)
-    cli = cache / "cli_seed0.txt"
-    if args.cli and not cli.is_file():
-        cmd = ["nnsynth", "prune", "--model", str(teacher_path), "--ratio", "0.5", "--out",
-               str(cache / "p.pt")]
+        cmd = ["nnsynth", "prune", "--model", str(teacher_path), "--ratio", "0.5", *extra,
+               "--out", str(cache / "p.pt")]
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+        load = load_average()
+        proc = subprocess.run(["/usr/bin/time", "-f", "process CPU %U s user + %S s system, "
+                               "%e s wall"] + cmd, capture_output=True, text=True, env=env,
+                              check=True)
         (cache / "p.pt").unlink(missing_ok=True)
-        write_text_atomic(cli, "$ " + " ".join(cmd[:3] + ["teacher.pt"] + cmd[4:-1]
-                                               + ["p.pt"]) + "\n" + proc.stdout)
-    rows = [[r["seed"], f"{r['teacher']:.2%}", f"{r['no_ft']:.2%}", f"{r['old']:.2%}",
-             f"{r['new']:.2%}", f"{r['real']:.2%}", f"{100 * (r['real'] - r['new']):.1f}",
-             f"{r['new_seconds']:.0f}"] for r in records]
+        write_text_atomic(cli, "$ " + " ".join(cmd[:3] + ["teacher.pt"] + cmd[4:-1] + ["p.pt"])
+                          + "\n" + proc.stdout + f"# {proc.stderr.strip().splitlines()[-1]}; "
+                          f"load average {load} before, {load_average()} after\n")
     pct = "{:.2%}"
-    rows.append(["mean ± sd", mean_sd([r["teacher"] for r in records], pct),
-                 mean_sd([r["no_ft"] for r in records], pct),
-                 mean_sd([r["old"] for r in records], pct), mean_sd([r["new"] for r in records], pct),
-                 mean_sd([r["real"] for r in records], pct),
-                 mean_sd([100 * (r["real"] - r["new"]) for r in records], "{:.2f}"),
-                 mean_sd([r["new_seconds"] for r in records], "{:.0f}")])
-    lines = ["`nnsynth prune --model teacher.pt --ratio 0.5` (Taylor importance on 256 inverted "
-             "images, half of every layer's filters/neurons removed) on the mnist5k LeNet-5-BN "
-             "teacher (`nnsynth train --dataset mnist5k --model lenet5_bn --epochs 15`); test "
-             "accuracy after each fine-tuning of the same pruned model:", ""]
-    lines += table(["seed", "teacher", "no FT", "old default KD (40 steps, lr 0.01)",
-                    f"new default KD ({KD_STEPS} steps, lr 0.05, jitter 2)", "real-data FT (peer)",
-                    "gap to real (pt)", "new KD s"], rows)
-    if cli.is_file():
-        lines += ["", "Seed 0 through the command line, exactly as a user types it:", "", "```",
-                  cli.read_text().strip(), "```"]
+
+    def synth_cpu(r, n):   # CPU s of inverting n images: the batches' share by iterations
+        it = r["synth"]["iterations"]
+        return r["synth"]["cpu_s"] * sum(it[:n // 256]) / sum(it)
+
+    rows = []
+    for name, n, steps, recal in VARIANTS:
+        gaps = [100 * (r["pruned"][str(n)]["real"] - r["variants"][name]["acc"]) for r in records]
+        acc = [r["variants"][name]["acc"] for r in records]
+        cost = [synth_cpu(r, n) + r["pruned"][str(n)]["prune"]["cpu_s"]
+                + r["variants"][name]["kd"]["cpu_s"] for r in records]
+        is_default = (n, steps, recal) == (NUM_IMAGES, KD_STEPS, KD_RECALIBRATE)
+        rows.append([f"**{name} (default)**" if is_default else name, mean_sd(acc, pct),
+                     mean_sd([r["pruned"][str(n)]["real"] for r in records], pct),
+                     mean_sd(gaps, "{:.2f}"), f"{max(gaps):.2f}",
+                     f"{max(acc) - min(acc):.2%}".replace("%", " pt"),
+                     ", ".join(f"{g:.1f}" for g in gaps),
+                     f"{statistics.mean(cost):.0f}"])
+    seeds = ", ".join(str(r["seed"]) for r in records)
+    lines = ["`nnsynth prune --model teacher.pt --ratio 0.5` (Taylor importance on the inverted "
+             "images, half of every layer's filters/neurons removed, then KD fine-tuning on the "
+             "same images: cosine lr 0.05, batch 128, 2 px jitter relabelled by the teacher, "
+             "T = 3) on the mnist5k LeNet-5-BN teacher (`nnsynth train --dataset mnist5k --model "
+             f"lenet5_bn --epochs 15`), seeds {seeds}.  Each recipe against real-data "
+             "fine-tuning (3 epochs, lr 0.01) of the same pruned model; gap = real - data-free, "
+             "in points:", ""]
+    lines += table(["recipe", "data-free KD FT", "real-data FT (peer)", "gap mean ± sd",
+                    "worst gap", "spread (max - min)", "gap per seed", "CPU s (invert + rank "
+                    "+ KD)"], rows)
+    no_ft = {n: mean_sd([r["pruned"][str(n)]["no_ft"] for r in records], pct) for n in (256, 512)}
+    recal = [r["variants"][VARIANTS[4][0]]["after_recal"] for r in records]
+    lines += ["", f"Teacher {records[0]['teacher']:.2%}.  Before any fine-tuning: {no_ft[256]} "
+              f"(ranked on 256 images), {no_ft[512]} (on 512); after BN re-calibration on the 256 "
+              f"images alone {mean_sd(recal, pct)}.  CPU s are one torch thread's process time; "
+              f"inverting 512 images took {mean_sd([r['synth']['cpu_s'] for r in records], '{:.0f}')} "
+              f"CPU s (the 256-image share by iterations), fidelity "
+              f"{min(r['synth']['fidelity'] for r in records):.3f} at least.  Load average "
+              f"(1/5/15 min) before -> after each seed: "
+              + "; ".join(f"seed {r['seed']}: {r['load'][0]} -> {r['load'][1]}" for r in records)
+              + "."]
+    for (cli, extra), what in zip(clis, ("exactly as a user types it (the defaults)",
+                                        "with the previous defaults, for the cost")):
+        if cli.is_file():
+            lines += ["", f"Seed 0 through the command line, {what}:", "", "```",
+                      cli.read_text().strip(), "```"]
     lines += ["", machine_note("One process, 1 torch thread, nice 15."), command_line()]
     write_result(Path(args.out).with_name("dfprune_defaults.md"), lines,
                  "# nnsynth prune defaults (data-free fine-tuning vs real data)")
@@ -180,6 +257,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--kd-epochs", type=int, default=20)
     parser.add_argument("--ft-epochs", type=int, default=3)
+    parser.add_argument("--kd-min-steps", type=lambda v: [int(x) for x in v.split(",")],
+                        default=[0, 500], help="KD recipes compared (DistillConfig.min_steps)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "dfprune.md"))
     parser.add_argument("--defaults", action="store_true",
@@ -191,19 +270,25 @@ def main() -> None:
     if args.defaults:
         defaults(args)
         return
+    from common import machine_note
     start = time.perf_counter()
     rows = run(args)
+    kd_cols = " | ".join(f"data-free KD FT, min_steps {m}" for m in args.kd_min_steps)
+    n = 9 + len(args.kd_min_steps)
     lines = ["| teacher | teacher acc | removed | importance | params after/before | MACs kept | "
-             "no FT | data-free KD FT | real-data FT (peer) | recovered |", "|" + "---|" * 10]
+             f"no FT | {kd_cols} | real-data FT (peer) | recovered (last KD) |", "|" + "---|" * n]
     for r in rows:
+        kd = " | ".join(f"{v:.2%}" for v in r[7])
         lines.append(f"| {r[0]} | {r[1]:.2%} | {r[2]:.0%} | {r[3]} | {r[4]} | {r[5]:.0%} | "
-                     f"{r[6]:.2%} | {r[7]:.2%} | {r[8]:.2%} | {r[9]:.0%} |")
+                     f"{r[6]:.2%} | {kd} | {r[8]:.2%} | {r[9]:.0%} |")
     device = pick_device()
     lines += ["", f"{args.images} DeepInversion images per teacher (<= {args.iterations} "
-              f"iterations, early stop), KD {args.kd_epochs} epochs on them (T=3, lr 0.01); "
+              f"iterations, early stop), KD {args.kd_epochs} epochs on them (T=3, lr 0.01, batch "
+              f"64), or more epochs where that is fewer than min_steps SGD steps "
+              f"(DistillConfig.min_steps); "
               f"real-data FT {args.ft_epochs} epochs on the real training set (lr 0.01). Device "
               f"{device}, {args.threads} threads, total {time.perf_counter() - start:.0f} s.",
-              command_line()]
+              machine_note("nice 15."), command_line()]
     write_result(args.out, lines, "# benchmarks/dfprune.py")
 
 

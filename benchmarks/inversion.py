@@ -171,8 +171,9 @@ def job_distill(a) -> dict:
                        for s in a.source.split(",")])[:a.count]
     torch.manual_seed(a.seed)
     student = build("lenet5_bn_half", data.input_shape, 10)
-    m = distill(student, teacher, x, data, DistillConfig(epochs=a.epochs, seed=a.seed,
-                                                         jitter=a.jitter, progress=False))
+    m = distill(student, teacher, x, data, DistillConfig(
+        epochs=a.epochs, seed=a.seed, jitter=a.jitter, progress=False,
+        min_steps=getattr(a, "min_steps", 0)))
     m.pop("history")
     return m
 

@@ -105,14 +105,15 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
 # --------------------------------------------------------------------------- prune
 def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int | None = None,
                      kd_epochs: int | None = None, lr: float | None = None,
-                     num_images: int = 256, iterations: int = 200,
+                     num_images: int | None = None, iterations: int = 200,
                      cost_fn: Callable | None = None, fit_fn: Callable = local_fit) -> dict:
     """Data-free structured pruning (``synth.dfprune.prune`` with ``config``, a
     ``PruneConfig``) ranked on synthesized images, then KD fine-tuning from the original on
     the same images: ``kd_steps`` SGD steps (default ``synth.dfprune.KD_STEPS``, with
     jitter on images: ``synth.dfprune.finetune_kd``), or ``kd_epochs`` epochs through
-    ``fit_fn`` when given (0: none); saves the pruned model to ``out``."""
-    from synth.dfprune import KD_STEPS, finetune_kd, flops_cost, kd_defaults, prune
+    ``fit_fn`` when given (0: none); saves the pruned model to ``out``.  Without
+    ``synth_dir``, ``num_images`` (default ``synth.dfprune.NUM_IMAGES``) are inverted here."""
+    from synth.dfprune import KD_STEPS, NUM_IMAGES, finetune_kd, flops_cost, kd_defaults, prune
     from synth.distill import DistillConfig, distill
     from synth.train import evaluate
     if kd_steps is not None and kd_epochs is not None:
@@ -125,7 +126,8 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     if synth_dir is None and config.importance == "magnitude" and tuning == 0:
         x = y = None  # nothing needs images
     else:
-        x, y, found = synthesized_images(teacher, synth_dir, num_images=num_images,
+        x, y, found = synthesized_images(teacher, synth_dir,
+                                         num_images=num_images or NUM_IMAGES,
                                          iterations=iterations, seed=config.seed,
                                          device=config.device, progress=config.progress)
     real = real_data_of(teacher)
@@ -142,7 +144,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                             "loads here for reporting; or pass --kd-steps 0")
         kd = DistillConfig(**{**kd_defaults(teacher.input_shape),
                               **({} if lr is None else {"lr": lr})},
-                           epochs=max(1, kd_epochs or 1), seed=config.seed,
+                           epochs=max(1, kd_epochs or 1), min_steps=0, seed=config.seed,
                            device=config.device, progress=config.progress)
         if kd_epochs is not None:
             ft = distill(result.model, teacher, x, report, kd, fit_fn=fit_fn)

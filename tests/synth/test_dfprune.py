@@ -10,7 +10,7 @@ from deploy.cli.main import cli
 from synth.checkpoint import save_checkpoint
 from synth.config import ConfigError
 from synth.data import write_parquet
-from synth.dfprune import PruneConfig, prunable_groups, prune
+from synth.dfprune import PruneConfig, prunable_groups, prune, recalibrate_bn
 from synth.errors import UserError
 from synth.models import build
 from synth.train import TrainConfig, evaluate, fit
@@ -172,3 +172,34 @@ def test_default_finetuning_counts_steps_not_epochs(tmp_path, mnist, monkeypatch
                                  "5", "--kd-epochs", "1", "--out", str(tmp_path / "bad.pt")])
     assert r.exit_code == 2 and "not both" in r.output and not (tmp_path / "bad.pt").exists()
 
+
+
+def test_recalibrate_bn_uses_the_pruned_models_own_statistics():
+    """After pruning, the kept BN running statistics are the unpruned network's;
+    ``recalibrate_bn`` replaces them by the average over the given inputs' batches (the
+    first BN layer's mean equals the per-channel mean of its conv's output), keeps the
+    learned scale/shift and the momentum, and leaves the model in eval mode."""
+    torch.manual_seed(0)
+    model = build("lenet5_bn", (1, 28, 28), 10).eval()
+    x, y = torch.randn(48, 1, 28, 28), torch.randint(0, 10, (48,))
+    small = prune(model, x, y, _cfg()).model.eval()
+    bn, conv = small.features[1], small.features[0]
+    assert isinstance(bn, torch.nn.BatchNorm2d) and isinstance(conv, torch.nn.Conv2d)
+    weight, momentum = bn.weight.detach().clone(), bn.momentum
+    assert recalibrate_bn(small, x, batch_size=16) == 4
+    with torch.no_grad():
+        feats = conv(x)
+    # three equal batches of 16: the average of the batch means is the mean over all 48
+    assert torch.allclose(bn.running_mean, feats.mean((0, 2, 3)), atol=1e-5)
+    assert torch.equal(bn.weight, weight) and bn.momentum == momentum and not small.training
+    assert bn.num_batches_tracked.item() == 3
+    assert recalibrate_bn(small, x[:0]) == 0
+
+
+def test_cli_help_states_the_library_defaults():
+    """``nnsynth prune --help`` names the defaults the library applies (they are not copied
+    into click's ``default=``, so the help text must follow the constants)."""
+    from synth.dfprune import KD_LR, KD_STEPS, NUM_IMAGES
+    text = " ".join(CliRunner().invoke(cli, ["prune", "--help"]).output.split())
+    assert f"KD_STEPS = {KD_STEPS}]" in text and f"NUM_IMAGES = {NUM_IMAGES}]" in text
+    assert f"KD_LR = {KD_LR}]" in text

@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from synth.distill import DistillConfig, adi_distill, distill, kd_loss, live_kd_fn, random_shift
+from synth.distill import (DistillConfig, adi_distill, distill, distill_train_config, kd_loss,
+                           live_kd_fn, random_shift)
 from synth.errors import ConfigError
 from synth.inversion import InversionConfig
 from synth.models import build
@@ -74,7 +75,26 @@ def test_distill_with_jitter_keeps_teacher_frozen(teacher, digits):
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
 
 
+def test_min_steps_adds_epochs_for_small_sets(teacher, digits):
+    """``min_steps``: 30 epochs of 256 inputs at batch 128 are only 60 SGD steps; with
+    ``min_steps=500`` the same set gets 250 epochs; a large set keeps its epochs."""
+    cfg = DistillConfig(epochs=30, batch_size=128, min_steps=500)
+    assert distill_train_config(cfg, 256).epochs == 250
+    assert distill_train_config(cfg, 255).epochs == 250     # 2 batches per epoch
+    assert distill_train_config(cfg, 257).epochs == 167     # 3 batches: ceil(500 / 3)
+    assert distill_train_config(cfg, 100_000).epochs == 30
+    assert distill_train_config(cfg.replace(min_steps=0), 256).epochs == 30
+    model, _ = teacher
+    student = build({**TINY_SPEC, "widths": [4, 8]}, digits.input_shape, digits.num_classes)
+    m = distill(student, model, digits.x_train[:64], digits,
+                DistillConfig(epochs=1, batch_size=32, min_steps=6, progress=False,
+                              device="cpu"))
+    assert len(m["history"]) == 3    # 2 steps per epoch: 3 epochs for 6 steps
+
+
 def test_distill_config_errors():
+    with pytest.raises(ConfigError, match="min_steps"):
+        DistillConfig(min_steps=-1)
     with pytest.raises(ConfigError, match="temperature"):
         DistillConfig(temperature=0)
     with pytest.raises(ConfigError, match="alpha"):
@@ -140,3 +160,11 @@ def test_kd_augment_config_errors():
             DistillConfig(**{field: 1.5})
     with pytest.raises(ConfigError, match="noise"):
         DistillConfig(noise=-0.1)
+
+
+def test_distill_cli_help_states_min_steps_default():
+    from click.testing import CliRunner
+
+    from deploy.cli.main import cli
+    text = " ".join(CliRunner().invoke(cli, ["distill", "--help"]).output.split())
+    assert f"DistillConfig.min_steps = {DistillConfig().min_steps}]" in text

@@ -19,6 +19,9 @@ from deploy.cli.options import (device_option, emit, json_option, seed_option, s
 @click.option("--data-free", is_flag=True, help="Synthesize while distilling (ADI protocol).")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
               help="Passes over --synth.")
+@click.option("--min-steps", type=click.IntRange(min=0), default=None,
+              help="--synth: at least this many SGD steps (more passes over a small set; 0: "
+                   "exactly --epochs).  [default: synth.distill.DistillConfig.min_steps = 500]")
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=3.0,
               show_default=True)
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -41,16 +44,17 @@ from deploy.cli.options import (device_option, emit, json_option, seed_option, s
 @seed_option
 @device_option
 @json_option
-def command(teacher, student_spec, synth_dir, data_free, epochs, temperature, alpha, lr, noise,
-            rounds, images_per_round, adi_weight, iterations, num_workers, out, seed, device,
-            as_json):
+def command(teacher, student_spec, synth_dir, data_free, epochs, min_steps, temperature, alpha,
+            lr, noise, rounds, images_per_round, adi_weight, iterations, num_workers, out, seed,
+            device, as_json):
     """Distill TEACHER into STUDENT on synthesized images and save the student."""
     from cluster.train import Scaling, ray_fit
     from synth.distill import DistillConfig
     from synth.workflows import distill_checkpoint
 
-    config = DistillConfig(epochs=epochs, temperature=temperature, alpha=alpha, lr=lr, noise=noise,
-                           rounds=rounds, images_per_round=images_per_round,
+    steps = {} if min_steps is None else {"min_steps": min_steps}
+    config = DistillConfig(epochs=epochs, **steps, temperature=temperature, alpha=alpha, lr=lr,
+                           noise=noise, rounds=rounds, images_per_round=images_per_round,
                            adi_weight=adi_weight, seed=seed, device=device,
                            progress=show_progress())
     fit_fn = ray_fit(Scaling(num_workers=num_workers), name="distill")

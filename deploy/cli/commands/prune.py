@@ -22,13 +22,14 @@ from deploy.cli.options import (RegistryChoice, device_option, emit, json_option
               default="taylor", show_default=True)
 @click.option("--kd-steps", type=click.IntRange(min=0), default=None,
               help="KD fine-tuning SGD steps on the synthesized images (0: none).  "
-                   "[default: synth.dfprune.KD_STEPS = 500]")
+                   "[default: synth.dfprune.KD_STEPS = 1000]")
 @click.option("--kd-epochs", type=click.IntRange(min=0), default=None,
               help="Instead of --kd-steps: KD fine-tuning epochs (passes over the images).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="KD fine-tuning learning rate.  [default: synth.dfprune.KD_LR = 0.05]")
-@click.option("--num-images", type=click.IntRange(min=1), default=256, show_default=True,
-              help="Images to invert when --synth is not given.")
+@click.option("--num-images", type=click.IntRange(min=1), default=None,
+              help="Images to invert when --synth is not given.  "
+                   "[default: synth.dfprune.NUM_IMAGES = 512]")
 @click.option("--iterations", type=click.IntRange(min=1), default=200, show_default=True,
               help="Maximum inversion iterations per batch when --synth is not given.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pruned checkpoint.")
