@@ -65,9 +65,9 @@ from tqdm.auto import tqdm
 
 from synth.config import Config, check_choice, check_range, short_repr
 from synth.device import pick_device
-from synth.errors import UserError
+from synth.errors import ConfigError, UserError
 from synth.inversion import (BNFeatureHooks, InversionConfig, InversionResult, _augment, _Frozen,
-                             _invert_batch, _objective, batch_statistics, bn_statistics_gap,
+                             _invert_batch, _objective, allowed_misses, batch_statistics, bn_statistics_gap,
                              fidelity_warning, target_labels)
 from synth.models import batchnorm_layers
 from synth.train import lr_factor
@@ -117,6 +117,18 @@ class AmortizedConfig(Config):
     adi_after: int = 0
     adapt_select: str = "last"        # last: the output after the last step | loss: the
                                       # batch of the step with the lowest objective (Fast DFKD)
+    # stopping rule per batch (with ``early_stop``, as ``synth.inversion``'s per-pixel path):
+    # after ``adapt_steps`` the teacher must assign all but ``allowed_misses`` of the adapted
+    # batch's clean output to its targets (``stop_fidelity``/``min_fidelity``); a batch that
+    # misses more is adapted on, checked every ``adapt_check_every`` steps (a check is one
+    # forward pass of the copy and the teacher, no backward), up to ``adapt_max_steps`` in all
+    # (0: no extension).  The extra steps do not enter the meta-gradient.
+    # Before adapting on, a missed input is first re-drawn: up to ``adapt_redraws`` fresh
+    # latents per check for the missed inputs only, through the adapted copy (forward passes
+    # only); the first that the teacher assigns to the target replaces the input and its z.
+    adapt_max_steps: int = 160
+    adapt_check_every: int = 5
+    adapt_redraws: int = 4
     # DeepInversion's objective (synth.inversion.InversionConfig, same meaning and units)
     ce_weight: float = 1.0
     bn_weight: float = 1.0
@@ -160,6 +172,12 @@ class AmortizedConfig(Config):
         check_range("kd_steps", self.kd_steps, 0, 1_000_000, integer=True)
         check_range("adi_after", self.adi_after, 0, None, integer=True)
         check_choice("adapt_select", self.adapt_select, ("last", "loss"))
+        check_range("adapt_max_steps", self.adapt_max_steps, 0, 1_000_000, integer=True)
+        check_range("adapt_check_every", self.adapt_check_every, 1, None, integer=True)
+        check_range("adapt_redraws", self.adapt_redraws, 0, 1000, integer=True)
+        if self.adapt_max_steps and self.adapt_max_steps < self.adapt_steps:
+            raise ConfigError(f"adapt_max_steps ({self.adapt_max_steps}) must be 0 or at least "
+                              f"adapt_steps ({self.adapt_steps})")
         for name in ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight",
                      "tv_l2_weight", "l2_weight", "adi_weight"):
             check_range(name, getattr(self, name), 0, None)
@@ -359,12 +377,16 @@ class MomentumBNHooks(BNFeatureHooks):
 
 
 def _adapt_batch(meta_gen: Generator, meta_opt, teacher, student, hooks, labels, config,
-                 rng, device) -> tuple[torch.Tensor, float]:
+                 rng, device) -> tuple[torch.Tensor, float, dict]:
     """One Fast DFKD batch: a copy of ``meta_gen`` and fresh latents z adapted for
     ``config.adapt_steps`` Adam steps on the DeepInversion objective; the first-order MAML
-    meta-gradient (the copy's gradients summed over the steps) then updates ``meta_gen``.
+    meta-gradient (the copy's gradients summed over those steps) then updates ``meta_gen``.
+    With ``config.early_stop`` and ``adapt_max_steps``, a batch whose clean output the teacher
+    assigns to its targets for fewer than ``n - allowed_misses(n)`` inputs is adapted on
+    (checked every ``adapt_check_every`` steps) up to ``adapt_max_steps``.
     Returns (the batch ``config.adapt_select`` keeps: the adapted copy's output after the last
-    step, or the inputs of the step with the lowest objective; the lowest objective)."""
+    step, or the inputs of the step with the lowest objective; the lowest objective; info:
+    ``steps`` taken, ``hits`` of the final clean output, ``needed`` hits)."""
     n = len(labels)
     y = labels.repeat(2) if n == 1 else labels    # BatchNorm needs two: keep the first
     fast = copy.deepcopy(meta_gen)
@@ -373,8 +395,38 @@ def _adapt_batch(meta_gen: Generator, meta_opt, teacher, student, hooks, labels,
                             {"params": [z], "lr": config.latent_lr}],
                            lr=config.adapt_lr, betas=tuple(config.betas))
     meta_opt.zero_grad(set_to_none=True)
-    best, best_x = math.inf, None
-    for _ in range(config.adapt_steps):
+    extend = config.early_stop and config.adapt_max_steps > config.adapt_steps
+    cap = config.adapt_max_steps if extend else config.adapt_steps
+    need = n - allowed_misses(n, config)          # hits that let the batch stop
+    best, best_x, hits, step = math.inf, None, None, 0
+
+    def clean():   # the adapted copy's un-augmented output and the teacher's hits on it,
+        # missed inputs re-drawn (fresh z for them alone, the rest of the batch as it is)
+        with torch.no_grad():
+            out = fast(z, y)[:n]
+            hit = teacher(out).argmax(1) == labels
+            for _ in range(config.adapt_redraws if extend else 0):
+                if int(hit.sum()) >= need:
+                    break
+                miss = ~hit
+                fresh = torch.randn((len(y), config.latent_dim), generator=rng).to(device)
+                z_try = z.detach().clone()
+                z_try[:n][miss] = fresh[:n][miss]
+                if n == 1:
+                    z_try[1:] = z_try[:1]
+                cand = fast(z_try, y)[:n]
+                good = miss & (teacher(cand).argmax(1) == labels)
+                out[good] = cand[good]
+                z[:n][good] = z_try[:n][good]
+                hit = hit | good
+            return out, int(hit.sum())
+
+    while step < cap:
+        if extend and step >= config.adapt_steps and \
+                (step - config.adapt_steps) % config.adapt_check_every == 0:
+            last_x, hits = clean()
+            if hits >= need:
+                break
         x = fast(z, y)
         loss, _, _, _ = _objective(teacher, student, hooks, _augment(x, config.jitter,
                                                                     config.flip, rng), y, config)
@@ -383,16 +435,20 @@ def _adapt_batch(meta_gen: Generator, meta_opt, teacher, student, hooks, labels,
             best, best_x = value, x.detach()[:n]
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        for p, q in zip(meta_gen.parameters(), fast.parameters()):
-            if q.grad is not None:
-                p.grad = q.grad.clone() if p.grad is None else p.grad + q.grad
+        if step < config.adapt_steps:   # the meta-gradient: the first adapt_steps only
+            for p, q in zip(meta_gen.parameters(), fast.parameters()):
+                if q.grad is not None:
+                    p.grad = q.grad.clone() if p.grad is None else p.grad + q.grad
         opt.step()
+        step += 1
+        hits = None
     meta_opt.step()
     hooks.update()
+    if hits is None:
+        last_x, hits = clean()
     if config.adapt_select == "last":   # the adapted generator's own output
-        with torch.no_grad():
-            best_x = fast(z, y)[:n]
-    return best_x, best
+        best_x = last_x
+    return best_x, best, {"steps": step, "hits": hits, "needed": need}
 
 
 @torch.no_grad()
@@ -440,6 +496,7 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
     for m, _ in saved:   # batch statistics without touching the running averages
         m.momentum = 0.0
     images, confs, losses, bns, iters = [], [], [], [], []
+    batch_fid, extended, short = [], 0, 0   # adaptation: per-batch clean fidelity, counts
     refine = config.refine_config() if config.refine_iterations else None
     chunk = config.adapt_batch if adapt else config.refine_batch if refine else config.batch_size
     kd = None
@@ -456,9 +513,12 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
             with _Frozen(teacher, student):
                 if adapt:
                     with torch.enable_grad():
-                        x, _ = _adapt_batch(generator, meta_opt, teacher, rival, hooks, y,
-                                            config, rng, device)
-                    iters.append(config.adapt_steps)
+                        x, _, info = _adapt_batch(generator, meta_opt, teacher, rival, hooks,
+                                                  y, config, rng, device)
+                    iters.append(info["steps"])
+                    batch_fid.append(info["hits"] / len(y))
+                    extended += info["steps"] > config.adapt_steps
+                    short += info["hits"] < info["needed"]
                 else:
                     yy = y.repeat(2) if len(y) == 1 else y   # BatchNorm needs two: keep the first
                     z, _ = _draw(len(yy), teacher.num_classes, config.latent_dim, rng, device, yy)
@@ -499,6 +559,10 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
              "device": str(device)}
     if kd is not None:
         stats["kd_steps"] = kd.step
+    if adapt:   # the per-batch stopping rule: batches adapted past adapt_steps, and those
+        # still short of their target at adapt_max_steps
+        stats.update(batch_fidelity=[round(f, 4) for f in batch_fid], extended_batches=extended,
+                     short_batches=short)
     warning = fidelity_warning(fidelity, config.min_fidelity)
     if warning:
         stats["warning"] = warning
