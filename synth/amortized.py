@@ -395,8 +395,8 @@ def _adapt_batch(meta_gen: Generator, meta_opt, teacher, student, hooks, labels,
                             {"params": [z], "lr": config.latent_lr}],
                            lr=config.adapt_lr, betas=tuple(config.betas))
     meta_opt.zero_grad(set_to_none=True)
-    extend = config.early_stop and config.adapt_max_steps > config.adapt_steps
-    cap = config.adapt_max_steps if extend else config.adapt_steps
+    extend = bool(config.early_stop and config.adapt_max_steps)   # the stopping rule applies
+    cap = max(config.adapt_max_steps, config.adapt_steps) if extend else config.adapt_steps
     need = n - allowed_misses(n, config)          # hits that let the batch stop
     best, best_x, hits, step = math.inf, None, None, 0
 
@@ -550,7 +550,8 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
     with _Frozen(teacher):
         pred = torch.cat([teacher(images[i:i + 1024].to(device)).argmax(1).cpu()
                           for i in range(0, len(images), 1024)])
-    fidelity = float((pred == labels).float().mean())
+    # hits / inputs in double precision: a float32 mean puts 19 of 20 at 0.94999999 < 0.95
+    fidelity = int((pred == labels).sum()) / len(labels)
     stats = {"method": "amortized", "batches": len(bns), "iterations": iters, "bn_loss_final": sum(bns) / len(bns),
              "loss_final": float(torch.cat(losses).mean()), "fidelity": fidelity,
              "missed": int((pred != labels).sum()), "sample_seconds": round(seconds, 4),

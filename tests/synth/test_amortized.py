@@ -166,3 +166,43 @@ def test_configs_are_checked(setup):
     gen, _ = train_generator(teacher, small(teacher, pr, steps=2), pixel_range=pr)
     with pytest.raises(UserError, match="labels must be in"):
         sample(gen, teacher, torch.tensor([10]))
+
+
+def test_adaptation_stopping_rule(setup):
+    """With ``early_stop``, each adapted batch must meet the per-pixel path's stopping rule
+    (all but ``allowed_misses`` of its clean output assigned to the targets: 19 of 20 here):
+    a batch short of it gets its missed inputs re-drawn and more adaptation steps, up to
+    ``adapt_max_steps``; stats report the steps, per-batch fidelity and the counts."""
+    teacher, pr = setup
+    config = small(teacher, pr, steps=25)
+    gen, _ = train_generator(teacher, config, pixel_range=pr, seed=0)
+    labels = balanced_labels(60, 10)
+    base = config.replace(adapt_steps=5, adapt_batch=20, bn_momentum=0.5, adapt_check_every=2)
+    fixed = sample(gen, teacher, labels, base, seed=2)           # early_stop False: no rule
+    assert fixed.stats["iterations"] == [5, 5, 5] and fixed.stats["extended_batches"] == 0
+    assert fixed.fidelity < 0.9 and fixed.stats["short_batches"] >= 2 and "warning" in fixed.stats
+    # adaptation only: the short batches run on until 19 of 20 hit
+    on = sample(gen, teacher, labels, base.replace(early_stop=True, adapt_max_steps=60,
+                                                   adapt_redraws=0), seed=2)
+    s = on.stats
+    assert s["extended_batches"] >= 2 and max(s["iterations"]) > 5 and s["short_batches"] == 0
+    assert all(f >= 0.95 for f in s["batch_fidelity"]) and on.fidelity >= 0.95
+    assert s["missed"] == round(60 * (1 - on.fidelity)) and "warning" not in s
+    # re-draws alone (adapt_max_steps = adapt_steps): no extra steps, fewer misses
+    redraw = sample(gen, teacher, labels, base.replace(early_stop=True, adapt_max_steps=5,
+                                                       adapt_redraws=4), seed=2)
+    assert redraw.stats["iterations"] == [5, 5, 5] and redraw.fidelity > fixed.fidelity
+    # both: the re-draws save adaptation steps
+    both = sample(gen, teacher, labels, base.replace(early_stop=True, adapt_max_steps=60), seed=2)
+    assert both.fidelity >= 0.95 and sum(both.stats["iterations"]) < sum(s["iterations"])
+    # the cap holds, and a batch still short at the cap is counted
+    capped = sample(gen, teacher, labels, base.replace(early_stop=True, adapt_max_steps=6,
+                                                       adapt_check_every=1, adapt_redraws=0),
+                    seed=2)
+    c = capped.stats
+    assert max(c["iterations"]) == 6
+    assert c["short_batches"] == sum(f < 0.95 for f in c["batch_fidelity"]) >= 1
+    with pytest.raises(ConfigError, match="adapt_max_steps"):
+        AmortizedConfig(adapt_steps=40, adapt_max_steps=20)
+    with pytest.raises(ConfigError, match="adapt_check_every"):
+        AmortizedConfig(adapt_check_every=0)
