@@ -79,9 +79,11 @@ def _check_xy(X, y=None):
 
 @dataclasses.dataclass(frozen=True)
 class BoostedTreesConfig(Config):
-    n_estimators: int = 300
+    # 150 trees at step 0.1 (300 at 0.05 before): the same held-out Kendall tau on
+    # NAS-Bench-201 and NAS-Bench-Graph at 300 points, half the refit time (15-18 ms)
+    n_estimators: int = 150
     max_depth: int = 4
-    learning_rate: float = 0.05
+    learning_rate: float = 0.1
     subsample: float = 0.8
     min_child_weight: float = 1.0
     seed: int = 0
