@@ -1,4 +1,5 @@
 """Predictor contract: fit returns self, predict shapes, std for the GP only; acquisitions."""
+import os
 import numpy as np
 import pytest
 
@@ -147,3 +148,27 @@ def test_fast_gp_fits_hyperparameters_on_a_bounded_subset(monkeypatch):
     gp.fit(x, y)
     assert sizes and set(sizes) == {30} and gp.alpha_.shape == (90,)
     assert kendall_tau(gp.predict(x), y) > 0.8
+
+
+def test_single_thread_limits_scipy_blas_loaded_later():
+    """The thread limit covers scipy's own OpenBLAS and xgboost's OpenMP even when the first
+    ``single_thread`` ran before scipy.linalg or xgboost was imported (the predictors import
+    them inside their fits); they used to stay on all cores.  A fresh interpreter: the
+    module state is per process."""
+    import subprocess
+    import sys
+    code = ("import sys\n"
+            "from search.predictors import single_thread\n"
+            "assert 'scipy.linalg' not in sys.modules\n"
+            "with single_thread():\n    pass\n"
+            "import scipy.linalg\n"
+            "import xgboost\n"
+            "from threadpoolctl import threadpool_info\n"
+            "with single_thread():\n"
+            "    blas = [(i['filepath'], i['num_threads']) for i in threadpool_info()]\n"
+            "assert any('scipy' in p for p, _ in blas), blas\n"
+            "assert all(n == 1 for _, n in blas), blas\n")
+    env = dict(os.environ, OMP_NUM_THREADS="", OPENBLAS_NUM_THREADS="")
+    env.pop("OMP_NUM_THREADS"), env.pop("OPENBLAS_NUM_THREADS")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
