@@ -76,6 +76,16 @@ class InversionConfig(Config):
     flip: bool = False
     lowres_iterations: int = 0        # first phase at 1/lowres_factor resolution
     lowres_factor: int = 2
+    # Inputs optimized at ``supersample`` x the teacher's side and average-pooled (s x s) to it
+    # before the teacher; TV and L2 priors act on the fine grid (1: off; images only)
+    supersample: int = 1
+    # Per-batch BN targets: each batch matches running statistics perturbed by this relative
+    # noise (mean + noise * std * z, var * exp(noise * z'), z ~ N(0, 1) per channel), so the
+    # batches of a set cover several nearby statistics instead of one (0: off)
+    bn_target_noise: float = 0.0
+    # Soft targets: each input's cross-entropy target gives weight w ~ U(0, label_mix) to one
+    # random other class and 1 - w to its own (drawn once per batch; < 0.5 keeps the argmax)
+    label_mix: float = 0.0
     early_stop: bool = True
     check_every: int = 25             # host syncs happen only here
     min_iterations: int = 100
@@ -99,12 +109,17 @@ class InversionConfig(Config):
         check_range("warmup_iterations", self.warmup_iterations, 0, self.iterations, integer=True)
         check_choice("schedule", self.schedule, ("cosine", "constant"))
         for name in ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight",
-                     "tv_l2_weight", "l2_weight", "adi_weight"):
+                     "tv_l2_weight", "l2_weight", "adi_weight", "bn_target_noise"):
             check_range(name, getattr(self, name), 0, None)
         check_range("adi_temperature", self.adi_temperature, 0, None, low_open=True)
         check_range("jitter", self.jitter, 0, 1000, integer=True)
         check_range("lowres_iterations", self.lowres_iterations, 0, self.iterations, integer=True)
         check_range("lowres_factor", self.lowres_factor, 1, 16, integer=True)
+        check_range("supersample", self.supersample, 1, 16, integer=True)
+        check_range("label_mix", self.label_mix, 0, 0.5, high_open=True)
+        if self.supersample > 1 and self.lowres_iterations:
+            raise UserError("supersample and lowres_iterations cannot be combined (one "
+                            "resolution schedule at a time)")
         check_range("check_every", self.check_every, 1, None, integer=True)
         check_range("min_iterations", self.min_iterations, 0, None, integer=True)
         check_range("stop_fidelity", self.stop_fidelity, 0, 1)
@@ -353,11 +368,26 @@ class BNFeatureHooks:
         self.layers = batchnorm_layers(model)
         self.gaps: list[torch.Tensor] = []
         self.active = False
+        self.targets: list | None = None   # per-layer (mean, var) replacing the running ones
         self._handles = [m.register_forward_hook(self._hook) for m in self.layers]
 
     def _hook(self, module, inputs, output):
         if self.active:
-            self.gaps.append(bn_statistics_gap(inputs[0], module.running_mean, module.running_var))
+            mean, var = (module.running_mean, module.running_var) if self.targets is None else \
+                self.targets[self.layers.index(module)]
+            self.gaps.append(bn_statistics_gap(inputs[0], mean, var))
+
+    def perturb(self, noise: float, gen: torch.Generator) -> None:
+        """Draw new targets around the running statistics (``bn_target_noise``); 0: the
+        running statistics themselves."""
+        if not noise:
+            self.targets = None
+            return
+        self.targets = []
+        for m in self.layers:
+            z = torch.randn((2,) + tuple(m.running_mean.shape), generator=gen).to(m.running_mean.device)
+            self.targets.append((m.running_mean + noise * m.running_var.sqrt() * z[0],
+                                 m.running_var * torch.exp(noise * z[1])))
 
     def loss(self, first_multiplier: float) -> torch.Tensor:
         """Sum over layers, the first multiplied; clears the collected gaps."""
@@ -391,22 +421,43 @@ class _Frozen:
 
 
 # --------------------------------------------------------------------------- the objective
-def _objective(teacher, student, hooks, x, labels, config: InversionConfig):
-    """Total loss (scalar), per-image loss without the batch-level BN term, teacher logits, BN."""
+def _objective(teacher, student, hooks, x, labels, config: InversionConfig, prior_x=None,
+               soft=None):
+    """Total loss (scalar), per-image loss without the batch-level BN term, teacher logits, BN.
+    The image priors act on ``prior_x`` where given (the fine grid of ``supersample``); the
+    cross-entropy's target is ``soft`` (N, classes) where given, else ``labels``."""
+    prior_x = x if prior_x is None else prior_x
     hooks.active = True
     logits = teacher(x)
     hooks.active = False
     bn = hooks.loss(config.first_bn_multiplier)
-    per_image = config.ce_weight * F.cross_entropy(logits, labels, reduction="none")
-    if (config.tv_l1_weight or config.tv_l2_weight) and x.dim() == 4:
-        tv1, tv2 = total_variation(x)
+    per_image = config.ce_weight * F.cross_entropy(logits, labels if soft is None else soft,
+                                                   reduction="none")
+    if (config.tv_l1_weight or config.tv_l2_weight) and prior_x.dim() == 4:
+        tv1, tv2 = total_variation(prior_x)
         per_image = per_image + config.tv_l1_weight * tv1 + config.tv_l2_weight * tv2
     if config.l2_weight:
-        per_image = per_image + config.l2_weight * torch.linalg.vector_norm(x.flatten(1), dim=1)
+        per_image = per_image + config.l2_weight * torch.linalg.vector_norm(prior_x.flatten(1),
+                                                                            dim=1)
     if student is not None and config.adi_weight:
         per_image = per_image + config.adi_weight * competition_loss(
             logits, student(x), config.adi_temperature)
     return per_image.mean() + config.bn_weight * bn, per_image, logits, bn
+
+
+def mixed_targets(labels: torch.Tensor, num_classes: int, mix: float,
+                  gen: torch.Generator) -> torch.Tensor | None:
+    """``label_mix`` soft targets (None when ``mix`` is 0): 1 - w on each label, w ~ U(0, mix)
+    on one other class drawn uniformly."""
+    if not mix:
+        return None
+    n = len(labels)
+    w = torch.rand(n, generator=gen) * mix
+    other = (labels.cpu() + torch.randint(1, num_classes, (n,), generator=gen)) % num_classes
+    soft = torch.zeros(n, num_classes)
+    soft[torch.arange(n), labels.cpu()] = 1 - w
+    soft[torch.arange(n), other] = w
+    return soft.to(labels.device)
 
 
 def _augment(x: torch.Tensor, jitter: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
@@ -423,15 +474,27 @@ def _augment(x: torch.Tensor, jitter: int, flip: bool, gen: torch.Generator) -> 
     return x
 
 
+def _supersample(shape, config) -> int:
+    return config.supersample if len(shape) == 3 else 1
+
+
+def _pooled(x: torch.Tensor, s: int) -> torch.Tensor:
+    """The teacher's view of a supersampled input: the mean of each s x s block (its values
+    stay within the per-channel range the fine grid is clipped to)."""
+    return F.avg_pool2d(x, s) if s > 1 else x
+
+
 def _lowres_factor(shape, config) -> int:
     return config.lowres_factor if config.lowres_iterations and len(shape) == 3 else 1
 
 
 def _initial_noise(n, shape, config, lo, hi, gen, device) -> torch.Tensor:
     """Gaussian noise in normalized units, clipped; at low resolution for a low-res phase."""
-    f = _lowres_factor(shape, config)
+    f, s = _lowres_factor(shape, config), _supersample(shape, config)
     if f > 1:
         shape = (shape[0], shape[1] // f, shape[2] // f)
+    if s > 1:
+        shape = (shape[0], shape[1] * s, shape[2] * s)
     x = torch.randn((n,) + tuple(shape), generator=gen).to(device)
     return torch.max(torch.min(x, hi), lo)
 
@@ -444,12 +507,13 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
     """Optimize one batch from noise ``x0``; returns (kept inputs, stats).  The stopping rule
     and the kept snapshot are described in the module docstring."""
     shape = teacher.input_shape
-    f = _lowres_factor(shape, config)
+    f, s = _lowres_factor(shape, config), _supersample(shape, config)
     x = x0.clone().requires_grad_(True)
     opt = torch.optim.Adam([x], lr=config.lr, betas=tuple(config.betas), eps=1e-8)
     best, best_x = (-1.0, -math.inf), None   # (clean fidelity, -window loss) of the snapshot
     last_window, window, steps, fidelity, it = math.inf, None, 0, 0.0, 0
     need = len(labels) - allowed_misses(len(labels), config)  # hits that let the batch stop
+    soft = mixed_targets(labels, teacher.num_classes, config.label_mix, gen)
     for it in range(config.iterations):
         if f > 1 and it == config.lowres_iterations:  # end of the low-resolution phase
             x = _full_size(x.detach(), shape, f).requires_grad_(True)
@@ -459,8 +523,9 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
             g["lr"] = config.lr * lr_factor(it, config.iterations, config.warmup_iterations,
                                             config.schedule)
         loss, _, _, _ = _objective(teacher, student, hooks,
-                                   _augment(_full_size(x, shape, f), config.jitter, config.flip,
-                                            gen), labels, config)
+                                   _augment(_pooled(_full_size(x, shape, f), s), config.jitter,
+                                            config.flip, gen), labels, config,
+                                   prior_x=x if s > 1 else None, soft=soft)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -476,7 +541,7 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
             if f > 1:
                 continue
             with torch.no_grad():  # fidelity of the clean batch, as it will be written
-                hits = int((teacher(x).argmax(1) == labels).sum())
+                hits = int((teacher(_pooled(x, s)).argmax(1) == labels).sum())
             fidelity = hits / len(labels)
             if (fidelity, -value) > best:
                 best, best_x = (fidelity, -value), x.detach().clone()
@@ -487,6 +552,7 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
                 break
     if best_x is None:
         best_x = _full_size(x.detach(), shape, f).clone()
+    best_x = _pooled(best_x, s)   # the kept inputs are at the teacher's size
     return best_x, {"iterations": it + 1, "batch_fidelity": max(best[0], 0.0)}
 
 
@@ -530,11 +596,13 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
         with _Frozen(teacher, student):
             for b in range(0, len(labels), config.batch_size):
                 y = labels[b:b + config.batch_size].to(device)
+                hooks.perturb(config.bn_target_noise, gen)
                 bar.total += config.iterations
                 bar.refresh()
                 x0 = _initial_noise(len(y), teacher.input_shape, config, lo, hi, gen, device)
-                noise = _full_size(x0, teacher.input_shape, _lowres_factor(teacher.input_shape,
-                                                                           config))
+                noise = _pooled(_full_size(x0, teacher.input_shape,
+                                           _lowres_factor(teacher.input_shape, config)),
+                                _supersample(teacher.input_shape, config))
                 per_image, _, hits, bn = _evaluate(teacher, student, hooks, noise, y, config)
                 bn0.append(bn), start_loss.append(per_image.cpu()), start_hits.append(hits.cpu())
                 x, st = _invert_batch(teacher, student, hooks, x0, y, config, lo, hi, gen, bar)
