@@ -77,7 +77,8 @@ class InversionConfig(Config):
     lowres_iterations: int = 0        # first phase at 1/lowres_factor resolution
     lowres_factor: int = 2
     # Inputs optimized at ``supersample`` x the teacher's side and average-pooled (s x s) to it
-    # before the teacher; TV and L2 priors act on the fine grid (1: off; images only)
+    # before the teacher; TV and L2 priors act on the fine grid, and ``jitter`` rolls it, so
+    # its unit is a fine pixel (1/s of the teacher's: sub-pixel shifts) (1: off; images only)
     supersample: int = 1
     # Per-batch BN targets: each batch matches running statistics perturbed by this relative
     # noise (mean + noise * std * z, var * exp(noise * z'), z ~ N(0, 1) per channel), so the
@@ -523,8 +524,8 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
             g["lr"] = config.lr * lr_factor(it, config.iterations, config.warmup_iterations,
                                             config.schedule)
         loss, _, _, _ = _objective(teacher, student, hooks,
-                                   _augment(_pooled(_full_size(x, shape, f), s), config.jitter,
-                                            config.flip, gen), labels, config,
+                                   _pooled(_augment(_full_size(x, shape, f), config.jitter,
+                                                    config.flip, gen), s), labels, config,
                                    prior_x=x if s > 1 else None, soft=soft)
         opt.zero_grad(set_to_none=True)
         loss.backward()
