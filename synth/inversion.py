@@ -80,13 +80,6 @@ class InversionConfig(Config):
     # before the teacher; TV and L2 priors act on the fine grid, and ``jitter`` rolls it, so
     # its unit is a fine pixel (1/s of the teacher's: sub-pixel shifts) (1: off; images only)
     supersample: int = 1
-    # Per-batch BN targets: each batch matches running statistics perturbed by this relative
-    # noise (mean + noise * std * z, var * exp(noise * z'), z ~ N(0, 1) per channel), so the
-    # batches of a set cover several nearby statistics instead of one (0: off)
-    bn_target_noise: float = 0.0
-    # Soft targets: each input's cross-entropy target gives weight w ~ U(0, label_mix) to one
-    # random other class and 1 - w to its own (drawn once per batch; < 0.5 keeps the argmax)
-    label_mix: float = 0.0
     early_stop: bool = True
     check_every: int = 25             # host syncs happen only here
     min_iterations: int = 100
@@ -110,14 +103,13 @@ class InversionConfig(Config):
         check_range("warmup_iterations", self.warmup_iterations, 0, self.iterations, integer=True)
         check_choice("schedule", self.schedule, ("cosine", "constant"))
         for name in ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight",
-                     "tv_l2_weight", "l2_weight", "adi_weight", "bn_target_noise"):
+                     "tv_l2_weight", "l2_weight", "adi_weight"):
             check_range(name, getattr(self, name), 0, None)
         check_range("adi_temperature", self.adi_temperature, 0, None, low_open=True)
         check_range("jitter", self.jitter, 0, 1000, integer=True)
         check_range("lowres_iterations", self.lowres_iterations, 0, self.iterations, integer=True)
         check_range("lowres_factor", self.lowres_factor, 1, 16, integer=True)
         check_range("supersample", self.supersample, 1, 16, integer=True)
-        check_range("label_mix", self.label_mix, 0, 0.5, high_open=True)
         if self.supersample > 1 and self.lowres_iterations:
             raise UserError("supersample and lowres_iterations cannot be combined (one "
                             "resolution schedule at a time)")
@@ -369,26 +361,11 @@ class BNFeatureHooks:
         self.layers = batchnorm_layers(model)
         self.gaps: list[torch.Tensor] = []
         self.active = False
-        self.targets: list | None = None   # per-layer (mean, var) replacing the running ones
         self._handles = [m.register_forward_hook(self._hook) for m in self.layers]
 
     def _hook(self, module, inputs, output):
         if self.active:
-            mean, var = (module.running_mean, module.running_var) if self.targets is None else \
-                self.targets[self.layers.index(module)]
-            self.gaps.append(bn_statistics_gap(inputs[0], mean, var))
-
-    def perturb(self, noise: float, gen: torch.Generator) -> None:
-        """Draw new targets around the running statistics (``bn_target_noise``); 0: the
-        running statistics themselves."""
-        if not noise:
-            self.targets = None
-            return
-        self.targets = []
-        for m in self.layers:
-            z = torch.randn((2,) + tuple(m.running_mean.shape), generator=gen).to(m.running_mean.device)
-            self.targets.append((m.running_mean + noise * m.running_var.sqrt() * z[0],
-                                 m.running_var * torch.exp(noise * z[1])))
+            self.gaps.append(bn_statistics_gap(inputs[0], module.running_mean, module.running_var))
 
     def loss(self, first_multiplier: float) -> torch.Tensor:
         """Sum over layers, the first multiplied; clears the collected gaps."""
@@ -422,18 +399,15 @@ class _Frozen:
 
 
 # --------------------------------------------------------------------------- the objective
-def _objective(teacher, student, hooks, x, labels, config: InversionConfig, prior_x=None,
-               soft=None):
+def _objective(teacher, student, hooks, x, labels, config: InversionConfig, prior_x=None):
     """Total loss (scalar), per-image loss without the batch-level BN term, teacher logits, BN.
-    The image priors act on ``prior_x`` where given (the fine grid of ``supersample``); the
-    cross-entropy's target is ``soft`` (N, classes) where given, else ``labels``."""
+    The image priors act on ``prior_x`` where given (the fine grid of ``supersample``)."""
     prior_x = x if prior_x is None else prior_x
     hooks.active = True
     logits = teacher(x)
     hooks.active = False
     bn = hooks.loss(config.first_bn_multiplier)
-    per_image = config.ce_weight * F.cross_entropy(logits, labels if soft is None else soft,
-                                                   reduction="none")
+    per_image = config.ce_weight * F.cross_entropy(logits, labels, reduction="none")
     if (config.tv_l1_weight or config.tv_l2_weight) and prior_x.dim() == 4:
         tv1, tv2 = total_variation(prior_x)
         per_image = per_image + config.tv_l1_weight * tv1 + config.tv_l2_weight * tv2
@@ -444,21 +418,6 @@ def _objective(teacher, student, hooks, x, labels, config: InversionConfig, prio
         per_image = per_image + config.adi_weight * competition_loss(
             logits, student(x), config.adi_temperature)
     return per_image.mean() + config.bn_weight * bn, per_image, logits, bn
-
-
-def mixed_targets(labels: torch.Tensor, num_classes: int, mix: float,
-                  gen: torch.Generator) -> torch.Tensor | None:
-    """``label_mix`` soft targets (None when ``mix`` is 0): 1 - w on each label, w ~ U(0, mix)
-    on one other class drawn uniformly."""
-    if not mix:
-        return None
-    n = len(labels)
-    w = torch.rand(n, generator=gen) * mix
-    other = (labels.cpu() + torch.randint(1, num_classes, (n,), generator=gen)) % num_classes
-    soft = torch.zeros(n, num_classes)
-    soft[torch.arange(n), labels.cpu()] = 1 - w
-    soft[torch.arange(n), other] = w
-    return soft.to(labels.device)
 
 
 def _augment(x: torch.Tensor, jitter: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
@@ -514,7 +473,6 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
     best, best_x = (-1.0, -math.inf), None   # (clean fidelity, -window loss) of the snapshot
     last_window, window, steps, fidelity, it = math.inf, None, 0, 0.0, 0
     need = len(labels) - allowed_misses(len(labels), config)  # hits that let the batch stop
-    soft = mixed_targets(labels, teacher.num_classes, config.label_mix, gen)
     for it in range(config.iterations):
         if f > 1 and it == config.lowres_iterations:  # end of the low-resolution phase
             x = _full_size(x.detach(), shape, f).requires_grad_(True)
@@ -526,7 +484,7 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
         loss, _, _, _ = _objective(teacher, student, hooks,
                                    _pooled(_augment(_full_size(x, shape, f), config.jitter,
                                                     config.flip, gen), s), labels, config,
-                                   prior_x=x if s > 1 else None, soft=soft)
+                                   prior_x=x if s > 1 else None)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -597,7 +555,6 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
         with _Frozen(teacher, student):
             for b in range(0, len(labels), config.batch_size):
                 y = labels[b:b + config.batch_size].to(device)
-                hooks.perturb(config.bn_target_noise, gen)
                 bar.total += config.iterations
                 bar.refresh()
                 x0 = _initial_noise(len(y), teacher.input_shape, config, lo, hi, gen, device)
@@ -657,4 +614,5 @@ def inversion_sources() -> list[str]:
     stopping rule): part of the cache key of a stored synthesized set."""
     return [inspect.getsource(f) for f in (synthesize, _invert_batch, allowed_misses, _objective,
                                            _augment, _initial_noise, batch_statistics,
-                                           bn_statistics_gap, total_variation, BNFeatureHooks)]
+                                           bn_statistics_gap, total_variation, BNFeatureHooks,
+                                           _supersample, _pooled)]
