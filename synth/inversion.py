@@ -78,7 +78,10 @@ class InversionConfig(Config):
     lowres_factor: int = 2
     # Inputs optimized at ``supersample`` x the teacher's side and average-pooled (s x s) to it
     # before the teacher; TV and L2 priors act on the fine grid, and ``jitter`` rolls it, so
-    # its unit is a fine pixel (1/s of the teacher's: sub-pixel shifts) (1: off; images only)
+    # its unit is a fine pixel (1/s of the teacher's: sub-pixel shifts) (1: off; images only;
+    # per-pixel inversion only: a generator's refinement does not take it).  Not a default:
+    # no gain on 8x8 digits at 2x or 4x, with or without a stronger fine-grid TV prior or
+    # sub-pixel jitter (benchmarks/results/inversion_any.md, reading of session inv5)
     supersample: int = 1
     early_stop: bool = True
     check_every: int = 25             # host syncs happen only here
