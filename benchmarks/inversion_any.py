@@ -11,8 +11,12 @@ DeepInversion (a generator, ``method="amortized"``), an ablation also synthesize
 inputs per pixel (``method="deepinversion"``, the rest of the settings unchanged) and distils
 the same student on them, so the method's effect is measured in the same run.
 
-    python benchmarks/inversion_any.py [--rows NAME,...] [--procs 2] [--seeds 3]
+    python benchmarks/inversion_any.py [--rows NAME,...] [--procs 2] [--seeds 3] [--adi]
            [--work runs/inversion_any] [--md benchmarks/results/inversion_any.md]
+
+``--adi`` also distils each row's student by the data-free ADI protocol (``ADI``: rounds of
+inputs synthesized against the student being distilled, Eq. 8's competition term), with the
+same number of inputs and KD steps, in a table of its own.
 
 Teachers, synthesized sets and per-row results are cached in ``--work`` (gitignored), so a
 rerun only does what is missing; ``--report-only`` rewrites the table from the cache.  A cached
