@@ -297,7 +297,8 @@ def launch(a) -> None:
             time.sleep(2)
         log = open(work / "logs" / f"{_slug(name)}.log", "w")
         cmd = [sys.executable, __file__, "--job", "--row", name, "--work", a.work,
-               "--seeds", str(a.seeds), "--kd-epochs", str(a.kd_epochs)] + (["--adi"] if a.adi else [])
+               "--seeds", str(a.seeds), "--kd-epochs", str(a.kd_epochs)]
+        cmd += ["--adi"] if a.adi else []
         running.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)))
         print(f"started {name}", file=sys.stderr, flush=True)
     for name, p in running:
