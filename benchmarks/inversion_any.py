@@ -11,8 +11,12 @@ DeepInversion (a generator, ``method="amortized"``), an ablation also synthesize
 inputs per pixel (``method="deepinversion"``, the rest of the settings unchanged) and distils
 the same student on them, so the method's effect is measured in the same run.
 
-    python benchmarks/inversion_any.py [--rows NAME,...] [--procs 2] [--seeds 3]
+    python benchmarks/inversion_any.py [--rows NAME,...] [--procs 2] [--seeds 3] [--adi]
            [--work runs/inversion_any] [--md benchmarks/results/inversion_any.md]
+
+``--adi`` also distils each row's student by the data-free ADI protocol (``ADI``: rounds of
+inputs synthesized against the student being distilled, Eq. 8's competition term), with the
+same number of inputs and KD steps, in a table of its own.
 
 Teachers, synthesized sets and per-row results are cached in ``--work`` (gitignored), so a
 rerun only does what is missing; ``--report-only`` rewrites the table from the cache.  A cached
@@ -105,8 +109,16 @@ def seeds_for(name: str, seeds: int) -> int:
     return min(seeds, FEWER_SEEDS.get(name, seeds))
 
 
-def row_key(image_keys: list, dataset: str, seeds: int, kd_epochs: int) -> str:
-    return json.dumps([image_keys, IMAGES, STUDENTS[dataset], seeds, kd_epochs], sort_keys=True)
+# ADI (``synth.distill.adi_distill``, what ``nnsynth distill --data-free`` runs), measured with
+# ``--adi``: the same 500 inputs and 480 KD steps in batches of 64 as a row's students (60
+# epochs of 500), synthesized in 5 rounds of 100 against the student being distilled
+ADI = dict(rounds=5, images_per_round=100, kd_steps_per_round=50, final_kd_steps=230,
+           batch_size=64)
+
+
+def row_key(image_keys: list, dataset: str, seeds: int, kd_epochs: int, adi: bool = False) -> str:
+    return json.dumps([image_keys, IMAGES, STUDENTS[dataset], seeds, kd_epochs]
+                      + ([ADI] if adi else []), sort_keys=True)
 
 
 def configs_for(teacher) -> list:
@@ -118,7 +130,7 @@ def configs_for(teacher) -> list:
     return [config] + ([config.replace(method=PER_PIXEL)] if config.method != PER_PIXEL else [])
 
 
-def current_row(work: Path, name: str, seeds: int, kd_epochs: int):
+def current_row(work: Path, name: str, seeds: int, kd_epochs: int, adi: bool = False):
     """The cached result of row ``name`` if it is still valid for the current code, else None."""
     path = work / f"{_slug(name)}.json"
     if not path.is_file() or not (work / "teachers" / f"{_slug(name)}.pt").is_file():
@@ -127,7 +139,7 @@ def current_row(work: Path, name: str, seeds: int, kd_epochs: int):
     result = json.loads(path.read_text())
     teacher = load_model(work / "teachers" / f"{_slug(name)}.pt")
     key = row_key([inversion_key(c) for c in configs_for(teacher)], _row(name)[1],
-                  seeds_for(name, seeds), kd_epochs)
+                  seeds_for(name, seeds), kd_epochs, adi)
     return result if result.get("key") == key else None
 
 
@@ -196,7 +208,7 @@ def generator_settings(config) -> dict | None:
 
 def run_row(a) -> dict:
     from synth.data import input_range, load_dataset
-    from synth.distill import DistillConfig, distill
+    from synth.distill import DistillConfig, adi_distill, distill
     from synth.models import batchnorm_layers, build, count_flops
     from synth.train import evaluate
     name, dataset, spec, epochs = _row(a.row)
@@ -230,8 +242,19 @@ def run_row(a) -> dict:
             # were made (DistillConfig's default is now >= 500 steps, amortized.md; 60 epochs
             # of 500 inputs in batches of 64 are 480 steps)
             students[source].append(m["test_accuracy"])
+    adi = {"student": [], "fidelity": [], "cpu_seconds": []}
+    for seed in range(seeds if a.adi else 0):   # the data-free ADI protocol, same budget
+        torch.manual_seed(seed)
+        student = build(STUDENTS[dataset], data.input_shape, data.num_classes)
+        cpu = time.process_time()
+        m = adi_distill(student, teacher, value_range,
+                        DistillConfig(seed=seed, jitter=jitter, progress=False, **ADI),
+                        config.replace(method=PER_PIXEL), data=data)
+        adi["cpu_seconds"].append(time.process_time() - cpu)
+        adi["student"].append(m["test_accuracy"]), adi["fidelity"].append(m["fidelity"])
     return {"row": name, "key": row_key([inversion_key(c) for c in configs], dataset, seeds,
-                                        a.kd_epochs),
+                                        a.kd_epochs, a.adi),
+            "adi": adi if a.adi else None,
             "method": config.method, "cpu_seconds": stats.get("cpu_seconds"),
             "per_pixel": None if alt_stats is None else {
                 "fidelity": alt_stats["fidelity"], "missed": alt_stats.get("missed"),
@@ -263,7 +286,8 @@ def launch(a) -> None:
     work = Path(a.work)
     (work / "logs").mkdir(parents=True, exist_ok=True)
     names = a.rows.split(",") if a.rows else [r[0] for r in ROWS]  # in the order given
-    todo = [_row(n)[0] for n in names if current_row(work, n, a.seeds, a.kd_epochs) is None]
+    todo = [_row(n)[0] for n in names
+            if current_row(work, n, a.seeds, a.kd_epochs, a.adi) is None]
     if not a.rows:
         todo.sort(key=lambda n: n not in SLOW_FIRST)  # the long rows start first
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -274,6 +298,7 @@ def launch(a) -> None:
         log = open(work / "logs" / f"{_slug(name)}.log", "w")
         cmd = [sys.executable, __file__, "--job", "--row", name, "--work", a.work,
                "--seeds", str(a.seeds), "--kd-epochs", str(a.kd_epochs)]
+        cmd += ["--adi"] if a.adi else []
         running.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)))
         print(f"started {name}", file=sys.stderr, flush=True)
     for name, p in running:
@@ -291,7 +316,7 @@ def _pct(values) -> str:
 def report(a) -> str:
     from synth.models import list_families
     work = Path(a.work)
-    res = [r for row in ROWS if (r := current_row(work, row[0], a.seeds, a.kd_epochs))]
+    res = [r for row in ROWS if (r := current_row(work, row[0], a.seeds, a.kd_epochs, a.adi))]
     loads = ", ".join(f"{r['load_average']:.0f}" for r in res)
     lines = ["# DeepInversion on any BatchNorm teacher", "",
              f"Command: `python benchmarks/inversion_any.py --procs {a.procs} --seeds {a.seeds} "
@@ -346,6 +371,23 @@ def report(a) -> str:
                      f"{_pct(r['student_synthesized'])} | {100 * alt['fidelity']:.1f}, "
                      f"{alt['cpu_seconds']:.0f}, {_pct(alt['student_synthesized'])} | "
                      f"{delta:+.1f} |")
+    adi_rows = [r for r in res if r.get("adi")]
+    if adi_rows:
+        lines += ["", f"ADI (`--adi`; `synth.distill.adi_distill`, as `nnsynth distill "
+                  f"--data-free`): {ADI['rounds']} rounds of {ADI['images_per_round']} inputs "
+                  f"synthesized with the competition term (weight 1, Eq. 8) against the student "
+                  f"being distilled, {ADI['kd_steps_per_round']} KD steps after each and "
+                  f"{ADI['final_kd_steps']} at the end: the same 500 inputs and 480 steps of "
+                  f"{ADI['batch_size']} as the students above.", "",
+                  "| teacher / data set | fidelity | CPU s per student | student, ADI | "
+                  "student, real | gap (pt) | meets target |", "|---|---:|---:|---:|---:|---:|---|"]
+        for r in adi_rows:
+            d = r["adi"]
+            gap = 100 * (st.mean(r["student_real"]) - st.mean(d["student"]))
+            lines.append(f"| {r['row']} | {100 * min(d['fidelity']):.1f} | "
+                         f"{st.mean(d['cpu_seconds']):.0f} | {_pct(d['student'])} | "
+                         f"{_pct(r['student_real'])} | {gap:+.1f} | "
+                         f"{'yes' if gap <= 5 and min(d['fidelity']) >= 0.95 else '**no**'} |")
     lines += ["", f"Inputs missed (synthesized inputs the teacher assigns to another class; the "
               f"stopping rule tolerates a few per batch): "
               + ", ".join(f"{r['row']} {r['missed']}" for r in res) + ".", "",
@@ -387,6 +429,8 @@ def main() -> None:
     ap.add_argument("--work", default="runs/inversion_any")
     ap.add_argument("--md", default="benchmarks/results/inversion_any.md")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--adi", action="store_true",
+                    help="also distil each row's student by the data-free ADI protocol")
     ap.add_argument("--job", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--row", help=argparse.SUPPRESS)
     a = ap.parse_args()
