@@ -76,13 +76,6 @@ class InversionConfig(Config):
     flip: bool = False
     lowres_iterations: int = 0        # first phase at 1/lowres_factor resolution
     lowres_factor: int = 2
-    # Inputs optimized at ``supersample`` x the teacher's side and average-pooled (s x s) to it
-    # before the teacher; TV and L2 priors act on the fine grid, and ``jitter`` rolls it, so
-    # its unit is a fine pixel (1/s of the teacher's: sub-pixel shifts) (1: off; images only;
-    # per-pixel inversion only: a generator's refinement does not take it).  Not a default:
-    # no gain on 8x8 digits at 2x or 4x, with or without a stronger fine-grid TV prior or
-    # sub-pixel jitter (benchmarks/results/inversion_any.md, reading of session inv5)
-    supersample: int = 1
     early_stop: bool = True
     check_every: int = 25             # host syncs happen only here
     min_iterations: int = 100
@@ -112,10 +105,6 @@ class InversionConfig(Config):
         check_range("jitter", self.jitter, 0, 1000, integer=True)
         check_range("lowres_iterations", self.lowres_iterations, 0, self.iterations, integer=True)
         check_range("lowres_factor", self.lowres_factor, 1, 16, integer=True)
-        check_range("supersample", self.supersample, 1, 16, integer=True)
-        if self.supersample > 1 and self.lowres_iterations:
-            raise UserError("supersample and lowres_iterations cannot be combined (one "
-                            "resolution schedule at a time)")
         check_range("check_every", self.check_every, 1, None, integer=True)
         check_range("min_iterations", self.min_iterations, 0, None, integer=True)
         check_range("stop_fidelity", self.stop_fidelity, 0, 1)
@@ -402,21 +391,18 @@ class _Frozen:
 
 
 # --------------------------------------------------------------------------- the objective
-def _objective(teacher, student, hooks, x, labels, config: InversionConfig, prior_x=None):
-    """Total loss (scalar), per-image loss without the batch-level BN term, teacher logits, BN.
-    The image priors act on ``prior_x`` where given (the fine grid of ``supersample``)."""
-    prior_x = x if prior_x is None else prior_x
+def _objective(teacher, student, hooks, x, labels, config: InversionConfig):
+    """Total loss (scalar), per-image loss without the batch-level BN term, teacher logits, BN."""
     hooks.active = True
     logits = teacher(x)
     hooks.active = False
     bn = hooks.loss(config.first_bn_multiplier)
     per_image = config.ce_weight * F.cross_entropy(logits, labels, reduction="none")
-    if (config.tv_l1_weight or config.tv_l2_weight) and prior_x.dim() == 4:
-        tv1, tv2 = total_variation(prior_x)
+    if (config.tv_l1_weight or config.tv_l2_weight) and x.dim() == 4:
+        tv1, tv2 = total_variation(x)
         per_image = per_image + config.tv_l1_weight * tv1 + config.tv_l2_weight * tv2
     if config.l2_weight:
-        per_image = per_image + config.l2_weight * torch.linalg.vector_norm(prior_x.flatten(1),
-                                                                            dim=1)
+        per_image = per_image + config.l2_weight * torch.linalg.vector_norm(x.flatten(1), dim=1)
     if student is not None and config.adi_weight:
         per_image = per_image + config.adi_weight * competition_loss(
             logits, student(x), config.adi_temperature)
@@ -437,27 +423,15 @@ def _augment(x: torch.Tensor, jitter: int, flip: bool, gen: torch.Generator) -> 
     return x
 
 
-def _supersample(shape, config) -> int:
-    return config.supersample if len(shape) == 3 else 1
-
-
-def _pooled(x: torch.Tensor, s: int) -> torch.Tensor:
-    """The teacher's view of a supersampled input: the mean of each s x s block (its values
-    stay within the per-channel range the fine grid is clipped to)."""
-    return F.avg_pool2d(x, s) if s > 1 else x
-
-
 def _lowres_factor(shape, config) -> int:
     return config.lowres_factor if config.lowres_iterations and len(shape) == 3 else 1
 
 
 def _initial_noise(n, shape, config, lo, hi, gen, device) -> torch.Tensor:
     """Gaussian noise in normalized units, clipped; at low resolution for a low-res phase."""
-    f, s = _lowres_factor(shape, config), _supersample(shape, config)
+    f = _lowres_factor(shape, config)
     if f > 1:
         shape = (shape[0], shape[1] // f, shape[2] // f)
-    if s > 1:
-        shape = (shape[0], shape[1] * s, shape[2] * s)
     x = torch.randn((n,) + tuple(shape), generator=gen).to(device)
     return torch.max(torch.min(x, hi), lo)
 
@@ -470,7 +444,7 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
     """Optimize one batch from noise ``x0``; returns (kept inputs, stats).  The stopping rule
     and the kept snapshot are described in the module docstring."""
     shape = teacher.input_shape
-    f, s = _lowres_factor(shape, config), _supersample(shape, config)
+    f = _lowres_factor(shape, config)
     x = x0.clone().requires_grad_(True)
     opt = torch.optim.Adam([x], lr=config.lr, betas=tuple(config.betas), eps=1e-8)
     best, best_x = (-1.0, -math.inf), None   # (clean fidelity, -window loss) of the snapshot
@@ -485,9 +459,8 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
             g["lr"] = config.lr * lr_factor(it, config.iterations, config.warmup_iterations,
                                             config.schedule)
         loss, _, _, _ = _objective(teacher, student, hooks,
-                                   _pooled(_augment(_full_size(x, shape, f), config.jitter,
-                                                    config.flip, gen), s), labels, config,
-                                   prior_x=x if s > 1 else None)
+                                   _augment(_full_size(x, shape, f), config.jitter, config.flip,
+                                            gen), labels, config)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -503,7 +476,7 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
             if f > 1:
                 continue
             with torch.no_grad():  # fidelity of the clean batch, as it will be written
-                hits = int((teacher(_pooled(x, s)).argmax(1) == labels).sum())
+                hits = int((teacher(x).argmax(1) == labels).sum())
             fidelity = hits / len(labels)
             if (fidelity, -value) > best:
                 best, best_x = (fidelity, -value), x.detach().clone()
@@ -514,7 +487,6 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
                 break
     if best_x is None:
         best_x = _full_size(x.detach(), shape, f).clone()
-    best_x = _pooled(best_x, s)   # the kept inputs are at the teacher's size
     return best_x, {"iterations": it + 1, "batch_fidelity": max(best[0], 0.0)}
 
 
@@ -561,9 +533,8 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
                 bar.total += config.iterations
                 bar.refresh()
                 x0 = _initial_noise(len(y), teacher.input_shape, config, lo, hi, gen, device)
-                noise = _pooled(_full_size(x0, teacher.input_shape,
-                                           _lowres_factor(teacher.input_shape, config)),
-                                _supersample(teacher.input_shape, config))
+                noise = _full_size(x0, teacher.input_shape, _lowres_factor(teacher.input_shape,
+                                                                           config))
                 per_image, _, hits, bn = _evaluate(teacher, student, hooks, noise, y, config)
                 bn0.append(bn), start_loss.append(per_image.cpu()), start_hits.append(hits.cpu())
                 x, st = _invert_batch(teacher, student, hooks, x0, y, config, lo, hi, gen, bar)
@@ -617,5 +588,4 @@ def inversion_sources() -> list[str]:
     stopping rule): part of the cache key of a stored synthesized set."""
     return [inspect.getsource(f) for f in (synthesize, _invert_batch, allowed_misses, _objective,
                                            _augment, _initial_noise, batch_statistics,
-                                           bn_statistics_gap, total_variation, BNFeatureHooks,
-                                           _supersample, _pooled)]
+                                           bn_statistics_gap, total_variation, BNFeatureHooks)]

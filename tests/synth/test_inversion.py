@@ -324,31 +324,3 @@ def test_synthesize_inputs_follows_the_method(teacher, digits):
         assert "method" not in plain.stats and plain.stats["iterations"] == [5]
     # stored sets are keyed by the source of both paths (benchmarks/inversion_any.py)
     assert "adapt_steps" in "\n".join(synthesis_sources())
-
-
-def test_supersampled_inversion_is_pooled_to_the_teacher(teacher, digits):
-    """``supersample``: the inputs live on an s x s finer grid and the teacher sees (and the set
-    keeps) its s x s block means (issue 18: inverting 8x8 digits at 16x16 and 32x32)."""
-    pr = digits.pixel_range()
-    lo, hi = pr
-    cfg = InversionConfig.preset("mnist28", iterations=60, batch_size=20, jitter=1,
-                                 early_stop=False, device="cpu", supersample=2)
-    r = synthesize(teacher, balanced_labels(20, 10), cfg, pixel_range=pr, seed=1)
-    assert r.images.shape == (20, 1, 8, 8)                 # the teacher's size, not 16x16
-    assert (r.images >= lo - 1e-6).all() and (r.images <= hi + 1e-6).all()
-    assert r.stats["bn_loss_final"] < 0.5 * r.stats["bn_loss_initial"]
-    assert r.fidelity >= 0.5
-    assert torch.equal(synthesize(teacher, balanced_labels(20, 10), cfg, pixel_range=pr,
-                                  seed=1).images, r.images)
-    # one tiny step leaves the initial noise: the mean of 4x4 blocks of independent noise has
-    # a quarter of its spread (a subsampled or cropped fine grid would keep all of it)
-    still = dict(iterations=1, lr=1e-9, early_stop=False, device="cpu", batch_size=200)
-    plain = synthesize(teacher, balanced_labels(200, 10), InversionConfig(**still),
-                       pixel_range=pr, seed=0).images
-    fine = synthesize(teacher, balanced_labels(200, 10), InversionConfig(**still, supersample=4),
-                      pixel_range=pr, seed=0).images
-    assert fine.std() < 0.4 * plain.std()
-    with pytest.raises(ConfigError, match="supersample"):
-        InversionConfig(supersample=0)
-    with pytest.raises(UserError, match="supersample"):
-        InversionConfig(supersample=2, lowres_iterations=10)
