@@ -280,10 +280,13 @@ def reference_ms(repeats: int = 5) -> float:
     other jobs inflate even CPU time (hyper-threads and caches are shared: the same
     chameleon suggestion measured 16 ms at load 1 and 56 ms at load 5), so each timing is
     printed with this figure, measured just before it, to say how loaded the core was."""
-    a = np.random.default_rng(0).standard_normal((300, 300))
-    k = a @ a.T + 300 * np.eye(300)
     best = np.inf
+    # all of it on one thread: a matrix product outside the limit woke numpy's OpenBLAS
+    # pool, and the next suggestions' CPU time then included its threads (steerage's largest
+    # went 36 -> 58-76 ms on a quiet machine)
     with single_thread():
+        a = np.random.default_rng(0).standard_normal((300, 300))
+        k = a @ a.T + 300 * np.eye(300)
         for _ in range(repeats):
             start = time.process_time()
             np.linalg.solve(np.linalg.cholesky(k), k[:, :32])
