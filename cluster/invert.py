@@ -35,7 +35,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     from synth.data import input_range, load_dataset
     from synth.distill import DistillConfig, teacher_logits
     from synth.images import save_class_grid
-    from synth.inversion import fidelity_warning, preset_for, settings_for
+    from synth.inversion import fidelity_warning, hit_fraction, preset_for, settings_for
     from synth.models import batchnorm_layers
 
     if adi and student is None:
@@ -81,7 +81,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     grid = save_class_grid(f"{out}/grid.png", x, y, data.num_classes, data.mean, data.std,
                            class_names=data.class_names)
     # fidelity of the whole set on disk (resumed shards included), as the teacher sees it now
-    fidelity = float((teacher_logits(model, x).argmax(1) == y).float().mean())
+    fidelity = hit_fraction(teacher_logits(model, x).argmax(1) == y)
     summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,
                    warning=fidelity_warning(fidelity, threshold, config.iterations),
                    settings={k: getattr(config, k) for k in reported})

@@ -264,6 +264,13 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
     return InversionConfig.from_dict(values)
 
 
+def hit_fraction(hits: torch.Tensor) -> float:
+    """Fidelity: the fraction of ``hits`` (booleans: the teacher assigns the input to its
+    target) that are true, counted exactly; a float32 mean puts 19 of 20 at 0.94999999, below
+    a 0.95 threshold."""
+    return int(hits.sum()) / max(1, hits.numel())
+
+
 def allowed_misses(batch: int, config: InversionConfig) -> int:
     """Inputs of a clean batch of ``batch`` that may still miss their target when the stopping
     rule stops: ``floor((1 - stop_fidelity) * batch)``, and at least one where one miss keeps the
@@ -550,12 +557,12 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
     with torch.no_grad(), _Frozen(teacher):
         pred = torch.cat([teacher(images[i:i + 1024].to(device)).argmax(1).cpu()
                           for i in range(0, len(images), 1024)])
-    fidelity = float((pred == labels).float().mean())  # the whole set, misses included
+    fidelity = hit_fraction(pred == labels)  # the whole set, misses included
     stats = {"batches": len(iters), "iterations": iters, "mean_iterations": sum(iters) / len(iters),
              "bn_loss_initial": sum(bn0) / len(bn0), "bn_loss_final": sum(bn1) / len(bn1),
              "loss_initial": float(torch.cat(start_loss).mean()),
              "loss_final": float(torch.cat(losses).mean()),  # per input, without the BN term
-             "fidelity_initial": float(torch.cat(start_hits).float().mean()),
+             "fidelity_initial": hit_fraction(torch.cat(start_hits)),
              "fidelity": fidelity, "missed": int((pred != labels).sum()),
              "seconds": round(seconds, 3),
              "images_per_second": len(labels) / max(seconds, 1e-9), "device": str(device)}

@@ -324,3 +324,13 @@ def test_synthesize_inputs_follows_the_method(teacher, digits):
         assert "method" not in plain.stats and plain.stats["iterations"] == [5]
     # stored sets are keyed by the source of both paths (benchmarks/inversion_any.py)
     assert "adapt_steps" in "\n".join(synthesis_sources())
+
+
+def test_fidelity_is_an_exact_fraction():
+    """19 of 20 inputs recognized is fidelity 0.95, not below it: a float32 mean gave
+    0.94999999 and warned (or failed --min-fidelity 0.95) on a set that met it."""
+    from synth.inversion import hit_fraction
+    hits = torch.tensor([True] * 19 + [False])
+    assert hit_fraction(hits) >= 0.95 and hit_fraction(hits) == 19 / 20
+    assert hit_fraction(torch.zeros(0, dtype=torch.bool)) == 0.0
+    assert float(hits.float().mean()) < 0.95          # what the old code computed
