@@ -27,7 +27,7 @@ from synth.device import pick_device
 from synth.dfprune import PruneConfig, prune
 from synth.distill import DistillConfig, distill
 from common import command_line, write_result
-from synth.inversion import InversionConfig, balanced_labels, synthesize
+from synth.inversion import balanced_labels, settings_for, synthesize
 from synth.models import build
 from synth.train import TrainConfig, evaluate, fit
 
@@ -56,7 +56,8 @@ def run(args) -> list[tuple]:
         teacher, origin = teacher_for(dataset, variant, getattr(args, key), data)
         t_acc = test_acc(teacher, data)
         start = time.perf_counter()
-        inv = InversionConfig.preset("mnist28", iterations=args.iterations, batch_size=256)
+        inv = settings_for(teacher, value_range=data.pixel_range(),   # as `nnsynth prune`
+                           iterations=args.iterations, device="cpu")
         synth = synthesize(teacher, balanced_labels(args.images, data.num_classes), inv,
                            pixel_range=data.pixel_range(), seed=0)
         synth_s = time.perf_counter() - start
@@ -110,7 +111,6 @@ def defaults_seed(teacher, data, seed: int) -> dict:
     each pruned model (ranked on 256 or on all 512) fine-tuned by every recipe of VARIANTS and,
     as the peer, on real data (3 epochs, lr 0.01)."""
     from synth.dfprune import finetune_kd, kd_defaults, recalibrate_bn
-    from synth.inversion import settings_for
     from synth.data import input_range
     value_range = input_range(teacher.checkpoint_info["dataset"])
     inv = settings_for(teacher, value_range=value_range, iterations=200, device="cpu",
