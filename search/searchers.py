@@ -41,8 +41,8 @@ from ray.tune.search import Searcher
 
 from search.costs import CostModel
 from search.evolution import EvolutionConfig, evolve, evolve_rows, sample_feasible
-from search.predictors import (MIN_ROWS, BoostedTreesPredictor, FastGPPredictor, GPPredictor,
-                               accuracy_logit, expected_improvement, single_thread,
+from search.predictors import (MIN_ROWS, BoostedTreesPredictor, FastGPConfig, FastGPPredictor,
+                               GPPredictor, accuracy_logit, expected_improvement, single_thread,
                                upper_confidence_bound)
 from search.space import Constraint, Space, load_space, spec_key
 from synth.config import short_repr
@@ -450,7 +450,7 @@ class LocalBOSearcher(PredictorSearcher):
         if min(top_k, local, global_pool) < 1:
             raise ConfigError(f"top_k, local and global_pool must be >= 1, got {top_k}, "
                               f"{local}, {global_pool}")
-        self.predictor = predictor or FastGPPredictor()
+        self.predictor = predictor or FastGPPredictor(FastGPConfig(additive=True))
         self.top_k, self.local, self.global_pool, self.xi = top_k, local, global_pool, xi
 
     def _targets(self) -> np.ndarray:
