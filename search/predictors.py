@@ -302,7 +302,7 @@ class FastGPPredictor:
         k = sig2 * corr + (noise + self.config.noise_floor) * np.eye(len(x))
         if self.config.additive:   # + sum_g a_g <x_g, x'_g>
             weights = np.exp(theta[d + 2:])
-            linear = [x[:, groups == g] @ x[:, groups == g].T for g in range(d)]
+            linear = self._linear_grams(x, groups, d)
             k = k + sum(a * lin for a, lin in zip(weights, linear))
         try:
             chol = np.linalg.cholesky(k)
@@ -326,6 +326,15 @@ class FastGPPredictor:
         if self.config.additive:   # dK/dlog(a_g) = a_g <x_g, x'_g>
             grad[d + 2:] = [-0.5 * np.sum(w * a * lin) for a, lin in zip(weights, linear)]
         return nll, grad + (theta - mu) / sd ** 2
+
+    def _linear_grams(self, x, groups, d: int) -> list[np.ndarray]:
+        """<x_g, x'_g> for each group: independent of the hyperparameters, so computed once
+        per re-optimization (for the same ``x``), not at each likelihood evaluation."""
+        cached = self.__dict__.get("_grams")
+        if cached is None or cached[0] is not x or cached[1] is not groups:
+            cached = self._grams = (x, groups, [x[:, groups == g] @ x[:, groups == g].T
+                                                for g in range(d)])
+        return cached[2]
 
     def _prior(self, d: int) -> tuple[np.ndarray, np.ndarray]:
         """Log-normal priors (means, std devs of the log parameters): lengthscales
@@ -387,6 +396,7 @@ class FastGPPredictor:
                            method="L-BFGS-B", bounds=bounds,
                            options={"maxiter": steps, "maxfun": 2 * steps + 1})
             self.theta_ = res.x
+            self.__dict__.pop("_grams", None)
             stopped = res.status != 1       # converged, or the line search gave up
             self.pending_ = 0 if stopped else max(0, self.pending_ - max(res.nit, 1))
             if self.pending_ == 0:
