@@ -302,8 +302,8 @@ class FastGPPredictor:
         k = sig2 * corr + (noise + self.config.noise_floor) * np.eye(len(x))
         if self.config.additive:   # + sum_g a_g <x_g, x'_g>
             weights = np.exp(theta[d + 2:])
-            linear = self._linear_grams(x, groups, d)
-            k = k + sum(a * lin for a, lin in zip(weights, linear))
+            linear = self._linear_grams(x, groups, d)          # (d, n, n)
+            k = k + np.tensordot(weights, linear, 1)
         try:
             chol = np.linalg.cholesky(k)
         except np.linalg.LinAlgError:
@@ -324,16 +324,18 @@ class FastGPPredictor:
         grad[d] = -0.5 * np.sum(w * sig2 * corr)
         grad[d + 1] = -0.5 * np.trace(w) * noise
         if self.config.additive:   # dK/dlog(a_g) = a_g <x_g, x'_g>
-            grad[d + 2:] = [-0.5 * np.sum(w * a * lin) for a, lin in zip(weights, linear)]
+            grad[d + 2:] = -0.5 * weights * (linear.reshape(d, -1) @ w.reshape(-1))
         return nll, grad + (theta - mu) / sd ** 2
 
-    def _linear_grams(self, x, groups, d: int) -> list[np.ndarray]:
-        """<x_g, x'_g> for each group: independent of the hyperparameters, so computed once
-        per re-optimization (for the same ``x``), not at each likelihood evaluation."""
+    def _linear_grams(self, x, groups, d: int) -> np.ndarray:
+        """(d, n, n): <x_g, x'_g> for each group.  Independent of the hyperparameters, so
+        computed once per re-optimization (for the same ``x``), not at each likelihood
+        evaluation, and used as one array (a Python loop over the groups cost ~0.25 ms an
+        evaluation at 128 points, 31 evaluations a re-optimization; one tensordot 0.06)."""
         cached = self.__dict__.get("_grams")
         if cached is None or cached[0] is not x or cached[1] is not groups:
-            cached = self._grams = (x, groups, [x[:, groups == g] @ x[:, groups == g].T
-                                                for g in range(d)])
+            cached = self._grams = (x, groups, np.stack([x[:, groups == g] @ x[:, groups == g].T
+                                                         for g in range(d)]))
         return cached[2]
 
     def _prior(self, d: int) -> tuple[np.ndarray, np.ndarray]:
