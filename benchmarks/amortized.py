@@ -132,7 +132,11 @@ def job_pairs(a) -> dict:
                               k, cfg, shard_size=a.batch, seed=k)
             out[f"{method}_{k}"] = {**{key: s.get(key) for key in (
                 "images_per_second", "marginal_images_per_second", "seconds", "startup_seconds",
-                "generator_seconds", "written", "fidelity", "images_written")},
+                "generator_seconds", "generator_pairs", "written", "fidelity", "images_written",
+                "pair_busy")},
+                "generator": {key: v for key, v in (s.get("generator") or {}).items()
+                              if key in ("steps", "seconds", "cpu_seconds", "pairs",
+                                         "rank_cpu_seconds", "same_weights", "fidelity_kept")},
                 "load": os.getloadavg(), **_since(t)}
     return out
 
