@@ -87,15 +87,18 @@ def test_ranks_get_the_single_process_loss_and_gradient(teacher):
         total = parallel.sum_(torch.tensor([loss], dtype=torch.float64))
         parallel.sum_grads(g.parameters())
         return float(total), [p.grad for p in g.parameters()]
+    # rounding scale: the largest gradient entry (the stem's bias, before a BatchNorm, has a
+    # true gradient of 0: its entries are rounding alone, ~1e-8 here)
+    scale = max(float(g.abs().max()) for g in single)
     results = _ranks(3, work)   # parts of 4, 4, 4
     for loss, grads in results:
         assert loss == pytest.approx(single_loss, rel=1e-5)
         for a, b in zip(grads, single):
-            assert torch.allclose(a, b, rtol=1e-3, atol=1e-5 * float(b.abs().max()) + 1e-7)
+            assert torch.allclose(a, b, rtol=1e-3, atol=1e-5 * scale)
     uneven = _ranks(5, work)    # parts of 3, 3, 2, 2, 2
     assert uneven[0][0] == pytest.approx(single_loss, rel=1e-5)
     for a, b in zip(uneven[0][1], single):
-        assert torch.allclose(a, b, rtol=1e-3, atol=1e-5 * float(b.abs().max()) + 1e-7)
+        assert torch.allclose(a, b, rtol=1e-3, atol=1e-5 * scale)
 
 
 def test_data_parallel_warm_up_leaves_every_rank_the_same_generator(teacher):
