@@ -132,7 +132,11 @@ def job_pairs(a) -> dict:
                               k, cfg, shard_size=a.batch, seed=k)
             out[f"{method}_{k}"] = {**{key: s.get(key) for key in (
                 "images_per_second", "marginal_images_per_second", "seconds", "startup_seconds",
-                "generator_seconds", "written", "fidelity", "images_written")},
+                "generator_seconds", "generator_pairs", "written", "fidelity", "images_written",
+                "pair_busy")},
+                "generator": {key: v for key, v in (s.get("generator") or {}).items()
+                              if key in ("steps", "seconds", "cpu_seconds", "pairs",
+                                         "rank_cpu_seconds", "same_weights", "fidelity_kept")},
                 "load": os.getloadavg(), **_since(t)}
     return out
 
@@ -358,19 +362,36 @@ def report(a) -> list[str]:
             if not (one and two):
                 continue
             for k, s in ((1, one), (2, two)):
+                cpu = busiest_cpu(s)
                 prow.append([method, k, s["images_written"], f"{s['seconds']:.1f}",
                              f"{s['images_per_second']:.2f}",
                              f"{s['marginal_images_per_second']:.1f}",
                              "" if s.get("generator_seconds") is None else f"{s['generator_seconds']:.1f}",
+                             s.get("generator_pairs") or "",
+                             "" if cpu is None else f"{cpu:.1f}",
                              f"{s['fidelity']:.3f}", f"{s['load'][0]:.1f}"])
+            cpus = busiest_cpu(one), busiest_cpu(two)
             prow.append([method, "2 vs 1", "", "", f"**{two['images_per_second'] / one['images_per_second']:.2f}x**",
                          f"{two['marginal_images_per_second'] / one['marginal_images_per_second']:.2f}x",
-                         "", "", ""])
+                         "", "", "" if None in cpus else f"{cpus[0] / cpus[1]:.2f}x", "", ""])
         lines += ["## Pair actors: run_synthesis, 1 vs 2 pairs (local Ray, 2 CPUs, 1 thread each)",
                   "", *table(["method", "pairs", "images", "s (after actor start-up)",
                               "images/s", "images/s after the generator", "generator s",
+                              "warm-up pairs", "CPU s of the busiest pair (warm-up + shards)",
                               "fidelity", "load after"], prow), ""]
     return lines
+
+
+def busiest_cpu(s: dict) -> float | None:
+    """Process CPU seconds of the busiest pair in a ``job_pairs`` entry: its warm-up rank's
+    (the slowest rank's) plus its shards'; what the job would take if every pair had its own
+    core.  None for results from before ``pair_busy`` was recorded."""
+    busy = s.get("pair_busy")
+    if not busy:
+        return None
+    gen = s.get("generator") or {}
+    warm = max(gen.get("rank_cpu_seconds") or [gen.get("cpu_seconds") or 0.0])
+    return warm + max(b["cpu_seconds"] for b in busy.values())
 
 
 def recipe_name(a, kd: str) -> str:

@@ -99,8 +99,16 @@ class PairActor:
 
     def synthesize_shard(self, shard: dict) -> dict:
         """``shard`` = {index, seed, labels, config[, generator]}; returns images and per-image
-        columns (and, in the ADI protocol, the student's weights after the shard's rounds).
+        columns (and, in the ADI protocol, the student's weights after the shard's rounds),
+        with ``busy``: the call's wall and process CPU seconds in this actor.
         With ``generator`` (a state dict, amortized synthesis) the shard is sampled from it."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = self._shard(shard)
+        out["busy"] = {"seconds": time.perf_counter() - wall,
+                       "cpu_seconds": time.process_time() - cpu}
+        return out
+
+    def _shard(self, shard: dict) -> dict:
         from synth.inversion import InversionConfig, synthesize
         config = InversionConfig.from_dict(shard["config"])
         labels = torch.tensor(shard["labels"])
@@ -131,14 +139,41 @@ class PairActor:
         return out
 
     def train_generator(self, job: dict) -> dict:
-        """Amortized synthesis: train the job's generator (``job`` = {seed, config}, an
-        ``AmortizedConfig`` dict); returns its weights and the training statistics."""
+        """Amortized synthesis: train the job's generator (``job`` = {seed, config[, group]},
+        ``config`` an ``AmortizedConfig`` dict); returns its weights (rank 0 of a group only),
+        their digest and the training statistics.  With ``group`` = {dir, rank, size} the
+        pairs of the group train it together, data-parallel (``synth.parallel``): each
+        computes its part of every batch, and all end with the same weights."""
         from synth.amortized import AmortizedConfig, train_generator
         config = AmortizedConfig.from_dict(job["config"])
-        generator, stats = train_generator(self.teacher, config, pixel_range=self.pixel_range,
-                                           student=self.student, seed=job["seed"])
-        return {"state": {k: v.detach().clone() for k, v in generator.state_dict().items()},
-                "stats": stats, "pid": os.getpid(), "threads": self.threads}
+        group, parallel = job.get("group"), None
+        cpu = time.process_time()
+        if group is not None:
+            from cluster.collective import open_group
+            parallel = open_group(group["dir"], group["rank"], group["size"])
+        try:
+            generator, stats = train_generator(self.teacher, config, pixel_range=self.pixel_range,
+                                               student=self.student, seed=job["seed"],
+                                               parallel=parallel)
+        finally:
+            if parallel is not None:
+                from cluster.collective import close_group
+                close_group(parallel, group["dir"] if group["rank"] == 0 else None)
+        stats["cpu_seconds"] = round(time.process_time() - cpu, 3)
+        state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
+        return {"state": state if group is None or group["rank"] == 0 else None,
+                "digest": state_digest(state), "stats": stats, "pid": os.getpid(),
+                "threads": self.threads, "slot": self.slot}
+
+    def rendezvous(self) -> str:
+        """A fresh directory on this actor's machine where a group of pairs meets."""
+        from cluster.collective import rendezvous_dir
+        return rendezvous_dir()
+
+    def node(self) -> str:
+        """The Ray node this pair runs on (pairs of one node can form a group)."""
+        import ray
+        return ray.get_runtime_context().get_node_id()
 
     def _out(self, result) -> dict:
         return {"images": result.images, "labels": result.labels,
@@ -148,6 +183,16 @@ class PairActor:
 
     def ping(self) -> int:
         return os.getpid()
+
+
+def state_digest(state: dict) -> str:
+    """SHA-256 (first 16 hex digits) of a state dict's names, shapes, dtypes and bytes."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous().reshape(-1)
+        h.update(f"{name}:{tuple(t.shape)}:{t.dtype};".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:16]
 
 
 def merge_results(results: list) -> Any:
@@ -337,9 +382,10 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     t0 = time.perf_counter()
     pool.call_all("ping")  # actors up (torch imported, teacher built) before the clock starts
     start = time.perf_counter()
-    if amortized is not None:   # one generator per job, trained on one pair, sampled by all
+    if amortized is not None:   # one generator per job, trained by the pairs, sampled by all
         generator, summary["generator"] = _job_generator(pool, out, amortized, seed)
         summary["generator_seconds"] = round(time.perf_counter() - start, 3)
+        summary["generator_pairs"] = summary["generator"].get("pairs", 0)
         for s in todo:
             s["generator"] = generator
     sampling = time.perf_counter()
@@ -363,6 +409,11 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                 "teacher_confidence": res["teacher_confidence"].float(), "loss": res["loss"].float(),
                 "seed": [shard["seed"]] * n, "teacher_checksum": [checksum] * n})
             correct += res["stats"]["fidelity"] * n
+            busy = summary.setdefault("pair_busy", {}).setdefault(
+                res["slot"], {"shards": 0, "seconds": 0.0, "cpu_seconds": 0.0})
+            busy["shards"] += 1
+            for key in ("seconds", "cpu_seconds"):
+                busy[key] = round(busy[key] + res["busy"][key], 3)
             summary["written"] += 1
             summary["images_written"] += n
             bar.update(1)
@@ -391,14 +442,59 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
 
 def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
     """(state dict, training stats) of the job's generator: ``out/generator.pt`` when a run of
-    this job (same manifest) saved it, else trained on one pair and saved there first."""
+    this job (same manifest) saved it, else trained and saved there first.  The pairs on the
+    node with the most of them train it together (data-parallel warm-up, ``_group_generator``);
+    a single pair, or a group that fails (a pair dies), trains it on one pair."""
     from synth.files import atomic_path
     path = out / GENERATOR
     if path.is_file():
         saved = torch.load(path, weights_only=True, map_location="cpu")
         return saved["state_dict"], {**saved["stats"], "resumed": True}
-    (_, res), = pool.map_unordered("train_generator", [{"seed": seed, "config": config.to_dict()}])
+    job = {"seed": seed, "config": config.to_dict()}
+    res = _group_generator(pool, job, config.batch_size) if len(pool) > 1 else None
+    if res is None:
+        (_, res), = pool.map_unordered("train_generator", [job])
+        res["stats"]["pairs"] = 1
     stats = {k: v for k, v in res["stats"].items() if k != "history"}
     with atomic_path(path) as tmp:
         torch.save({"state_dict": res["state"], "stats": stats}, tmp)
     return res["state"], stats
+
+
+def _group_generator(pool, job: dict, batch_size: int) -> dict | None:
+    """Train the generator data-parallel on the pairs of one node (the node with the most
+    pairs; at most ``batch_size`` of them); the result of rank 0 with ``stats["pairs"]`` and
+    ``stats["same_weights"]`` (every rank's weights have the same digest), or None when fewer
+    than two pairs share a node or the group failed (its pairs are then restarted)."""
+    import ray
+    from collections import Counter
+    nodes = ray.get([a.node.remote() for a in pool.actors])
+    node, count = Counter(nodes).most_common(1)[0]
+    slots = [i for i, n in enumerate(nodes) if n == node][:batch_size]
+    if count < 2:
+        return None
+    try:
+        directory = ray.get(pool.actors[slots[0]].rendezvous.remote())
+        refs = [pool.actors[slot].train_generator.remote(
+            {**job, "group": {"dir": directory, "rank": rank, "size": len(slots)}})
+            for rank, slot in enumerate(slots)]
+        pending = list(refs)
+        while pending:   # the first failure ends the wait (its peers may be blocked on it)
+            done, pending = ray.wait(pending, num_returns=1)
+            ray.get(done[0])
+        results = ray.get(refs)
+    except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as e:
+        # a rank that lost its peer may wait in a collective: restart every pair of the group
+        log.warning("data-parallel generator warm-up on %d pairs failed (%s); training it on "
+                    "one pair", len(slots), str(e).splitlines()[0])
+        for slot in slots:
+            pool.restart(slot)
+        return None
+    res = results[0]
+    digests = {r["digest"] for r in results}
+    res["stats"].update(pairs=len(slots), same_weights=len(digests) == 1,
+                        rank_cpu_seconds=[r["stats"]["cpu_seconds"] for r in results])
+    if len(digests) != 1:
+        log.warning("the %d pairs of the data-parallel warm-up ended with different generator "
+                    "weights; the job uses rank 0's", len(slots))
+    return res

@@ -45,7 +45,8 @@ class ResilientActorPool:
     def __len__(self) -> int:
         return len(self.actors)
 
-    def _restart(self, slot: int) -> None:
+    def restart(self, slot: int) -> None:
+        """Replace actor ``slot`` by a fresh one from the factory (counted in ``restarts``)."""
         replace_actor(self.actors, slot, self.factory)
         self.restarts += 1
 
@@ -77,7 +78,7 @@ class ResilientActorPool:
                 retries[index] = retries.get(index, 0) + 1
                 if retries[index] > self.max_retries:
                     raise
-                self._restart(slot)
+                self.restart(slot)
                 submit(slot, index, item)
                 continue
             free.append(slot)

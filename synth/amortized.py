@@ -64,6 +64,7 @@ import copy
 import dataclasses
 import logging
 import math
+import threading
 import time
 
 import torch
@@ -79,9 +80,11 @@ from synth.inversion import (BNFeatureHooks, InversionConfig, InversionResult, _
                              bn_statistics_gap, hit_fraction,
                              fidelity_warning, target_labels)
 from synth.models import batchnorm_layers
+from synth.parallel import DataParallel, SyncedBNHooks, synced_batchnorm
 from synth.train import lr_factor
 
 log = logging.getLogger(__name__)
+_GLOBAL_RNG = threading.Lock()   # torch's global generator: seeded and drawn under this lock
 
 # The loss and augmentation fields an AmortizedConfig takes over from an InversionConfig.
 SHARED_FIELDS = ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight", "tv_l2_weight",
@@ -285,38 +288,59 @@ def _draw(n, num_classes, latent_dim, rng, device, labels=None):
 def train_generator(teacher: nn.Module, config: AmortizedConfig | None = None, *,
                     pixel_range: tuple[torch.Tensor, torch.Tensor],
                     student: nn.Module | None = None, seed: int = 0,
-                    progress: bool = False) -> tuple[Generator, dict]:
+                    progress: bool = False,
+                    parallel: DataParallel | None = None) -> tuple[Generator, dict]:
     """Train a generator for ``teacher`` (module docstring).  Returns (generator in eval-ready
     state on the CPU, stats: steps, seconds, history of (step, loss, BN loss, clean fidelity)
-    per check, loss/BN/fidelity at the first and the kept check)."""
+    per check, loss/BN/fidelity at the first and the kept check).
+
+    ``parallel`` (a ``synth.parallel.DataParallel``; every rank calls this with the same
+    arguments) splits each batch of ``batch_size`` across the ranks: every rank draws the
+    whole batch's latents, labels and jitter from the same seed and computes its part; the
+    generator's BatchNorm and the Eq. 4 statistics are the whole batch's, each rank's loss is
+    its share of the batch's loss and the gradients are summed, so every rank takes the
+    single-process update (up to float rounding) and ends with the same generator.  The clean
+    fidelity of a check is counted over all parts."""
     _check_teacher(teacher)
     config = config or AmortizedConfig()
     device = pick_device(config.device)
-    torch.manual_seed(int(seed))          # the generator's initial weights
-    gen_model = build_generator(teacher, config, pixel_range).to(device)
+    with _GLOBAL_RNG:   # threads of one process (data-parallel ranks) seed it in turn
+        torch.manual_seed(int(seed))          # the generator's initial weights
+        gen_model = build_generator(teacher, config, pixel_range).to(device)
     rng = torch.Generator().manual_seed(int(seed))
     teacher.to(device)
     if student is not None:
         student.to(device)
+    if parallel is not None:
+        if parallel.size > config.batch_size:
+            raise UserError(f"batch_size ({config.batch_size}) must be at least the number of "
+                            f"data-parallel ranks ({parallel.size})")
+        # the same start on every rank whatever each one's torch build draws
+        parallel.broadcast_(list(gen_model.parameters()) + list(gen_model.buffers()))
+    part = slice(None) if parallel is None else parallel.part(config.batch_size)
     opt = torch.optim.Adam(gen_model.parameters(), lr=config.lr, betas=tuple(config.betas))
-    hooks = BNFeatureHooks(teacher)
+    hooks = BNFeatureHooks(teacher) if parallel is None else SyncedBNHooks(teacher, parallel)
     history, best, best_state = [], (-1.0, -math.inf), None
     window, wsteps, last_window, step = None, 0, math.inf, 0
     bn_window = None
     start = time.perf_counter()
     bar = tqdm(total=config.steps, desc="generator", disable=not progress, leave=False)
     try:
-        with _Frozen(teacher, student):
+        with _Frozen(teacher, student), synced_batchnorm(gen_model, parallel):
             for step in range(config.steps):
                 for g in opt.param_groups:
                     g["lr"] = config.lr * lr_factor(step, config.steps, config.warmup_steps,
                                                     config.schedule)
                 z, y = _draw(config.batch_size, teacher.num_classes,
                              config.latent_dim, rng, device)
-                x = _augment(gen_model(z, y), config.jitter, config.flip, rng)
-                loss, _, _, bn = _objective(teacher, student, hooks, x, y, config)
+                x = _augment(gen_model(z[part], y[part]), config.jitter, config.flip, rng)
+                loss, per_image, _, bn = _objective(teacher, student, hooks, x, y[part], config)
+                if parallel is not None:   # this rank's share of the batch's loss
+                    loss = per_image.sum() / config.batch_size + config.bn_weight * bn / parallel.size
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if parallel is not None:
+                    parallel.sum_grads(gen_model.parameters())
                 opt.step()
                 with torch.no_grad():
                     window = loss.detach() if window is None else window + loss.detach()
@@ -325,9 +349,11 @@ def train_generator(teacher: nn.Module, config: AmortizedConfig | None = None, *
                 bar.update(1)
                 if (step + 1) % config.check_every and step + 1 != config.steps:
                     continue
+                if parallel is not None:   # the batch's loss: the shares summed
+                    window = parallel.sum_(window.reshape(1))[0]
                 value, bn_value = float(window) / wsteps, float(bn_window) / wsteps
                 window, bn_window, wsteps = None, None, 0
-                fidelity = _clean_fidelity(gen_model, teacher, config, rng, device)
+                fidelity = _clean_fidelity(gen_model, teacher, config, rng, device, parallel)
                 history.append({"step": step + 1, "loss": value, "bn_loss": bn_value,
                                 "fidelity": fidelity})
                 if (fidelity, -value) > best:
@@ -461,11 +487,16 @@ def _adapt_batch(meta_gen: Generator, meta_opt, teacher, student, hooks, labels,
 
 
 @torch.no_grad()
-def _clean_fidelity(gen_model, teacher, config, rng, device) -> float:
+def _clean_fidelity(gen_model, teacher, config, rng, device, parallel=None) -> float:
     """Fraction of a fresh, un-augmented generated batch that the teacher assigns to its targets
-    (the generator's BatchNorm in batch-statistics mode, as it was trained)."""
+    (the generator's BatchNorm in batch-statistics mode, as it was trained); with ``parallel``
+    each rank generates its part and the hits are summed."""
     z, y = _draw(config.batch_size, teacher.num_classes, config.latent_dim, rng, device)
-    return hit_fraction(teacher(gen_model(z, y)).argmax(1) == y)
+    if parallel is None:
+        return hit_fraction(teacher(gen_model(z, y)).argmax(1) == y)
+    part = parallel.part(config.batch_size)
+    hits = (teacher(gen_model(z[part], y[part])).argmax(1) == y[part]).sum().reshape(1)
+    return int(parallel.sum_(hits.to(torch.float64))[0]) / config.batch_size
 
 
 @torch.no_grad()

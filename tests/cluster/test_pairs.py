@@ -1,5 +1,6 @@
 """Pair actors: sharded synthesis survives a killed pair, resumes, round-trips Parquet; CLI errors."""
 import json
+import os
 
 import pyarrow.parquet as pq
 import pytest
@@ -265,8 +266,8 @@ def test_pair_killed_mid_shard_adi_loses_and_repeats_nothing(ray_local, teacher_
 
 
 def test_pairs_accept_the_amortized_config(ray_local, teacher_path, tmp_path):
-    """method "amortized": one generator per job (trained on one pair, saved beside the
-    shards), sampled by every pair; a rerun resumes from the saved generator."""
+    """method "amortized": one generator per job (trained data-parallel by the pairs, saved
+    beside the shards), sampled by every pair; a rerun resumes from the saved generator."""
     config = CONFIG.replace(method="amortized", amortized={
         "steps": 30, "batch_size": 32, "width": 8, "latent_dim": 16, "lr": 0.01,
         "early_stop": False, "adapt_steps": 5, "adapt_batch": 20})
@@ -277,6 +278,10 @@ def test_pairs_accept_the_amortized_config(ray_local, teacher_path, tmp_path):
     summary = run_synthesis(teacher_path, out, 60, pairs=2, config=config, shard_size=20, seed=1)
     assert summary["written"] == 3 and summary["protocol"] == "amortized"
     assert summary["generator"]["steps"] == 30 and summary["generator_seconds"] > 0
+    # both pairs trained it, each on half of every batch, and ended with the same weights
+    assert summary["generator_pairs"] == 2 and summary["generator"]["same_weights"]
+    assert len(summary["generator"]["rank_cpu_seconds"]) == 2
+    assert sum(b["shards"] for b in summary["pair_busy"].values()) == 3
     assert summary["marginal_images_per_second"] > summary["images_per_second"] > 0
     assert (out / "generator.pt").is_file()
     first = pq.read_table(out / "shard-00001.parquet").to_pydict()
@@ -297,3 +302,28 @@ def test_more_pairs_than_cpus_are_capped_not_waited_on(ray_local, teacher_path, 
     assert summary["pairs"] == 2 and summary["pairs_requested"] == 3
     assert "2 of 3 pairs used: the cluster has 2 CPUs" in summary["pairs_note"]
     assert summary["written"] == 3 and summary["images_written"] == 30
+
+
+class _DiesInTheGroup(PairActor):
+    """A pair whose process exits when it joins a warm-up group as rank 1."""
+
+    def train_generator(self, job):
+        if (job.get("group") or {}).get("rank") == 1:
+            os._exit(1)
+        return super().train_generator(job)
+
+
+@pytest.mark.timeout(300)
+def test_a_pair_dying_in_the_group_warm_up_falls_back_to_one_pair(ray_local, teacher_path,
+                                                                  tmp_path, monkeypatch):
+    """Rank 1 of the data-parallel warm-up dies: its peer (blocked waiting for it) and it are
+    restarted and the generator is trained on one pair; the job completes."""
+    import cluster.pairs
+    monkeypatch.setattr(cluster.pairs, "PairActor", _DiesInTheGroup)
+    config = CONFIG.replace(method="amortized", amortized={
+        "steps": 4, "batch_size": 16, "width": 4, "latent_dim": 8, "early_stop": False,
+        "adapt_steps": 2, "adapt_batch": 10})
+    summary = run_synthesis(teacher_path, tmp_path / "fb", 20, pairs=2, config=config,
+                            shard_size=10, seed=3)
+    assert summary["written"] == 2 and summary["generator_pairs"] == 1
+    assert summary["restarts"] == 2

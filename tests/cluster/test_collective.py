@@ -1,0 +1,35 @@
+"""cluster.collective: a group of ranks meets through a file and talks over 127.0.0.1 only."""
+import os
+import threading
+from pathlib import Path
+
+import torch
+
+from cluster.collective import close_group, open_group, rendezvous_dir
+from tests.cluster.test_loopback import LOOPBACK, _listeners_of, _listening
+
+
+def test_group_meets_in_a_directory_and_listens_on_loopback_only():
+    directory = rendezvous_dir()
+    groups, sums, seen = [None, None], [None, None], {}
+    opened = threading.Barrier(3)
+
+    def rank(r):
+        groups[r] = open_group(directory, r, 2, timeout_s=60)
+        opened.wait()              # the main thread reads the sockets while the group is open
+        opened.wait()
+        sums[r] = groups[r].sum_(torch.tensor([float(r + 1)]))
+        close_group(groups[r], directory if r == 0 else None)
+    threads = [threading.Thread(target=rank, args=(r,)) for r in range(2)]
+    for t in threads:
+        t.start()
+    opened.wait(timeout=60)
+    table = _listening()
+    for address in _listeners_of(os.getpid(), os.listdir("/proc/self/fd"), table):
+        seen[address] = True
+    opened.wait(timeout=60)
+    for t in threads:
+        t.join(60)
+    assert seen and all(host in LOOPBACK for host, _ in seen), seen
+    assert [float(s[0]) for s in sums] == [3.0, 3.0]
+    assert not Path(directory).exists()        # rank 0 removed the meeting place
