@@ -89,10 +89,6 @@ class InversionConfig(Config):
     # ``amortized`` holds its AmortizedConfig fields (validated there)
     method: str = "deepinversion"
     amortized: dict | None = None
-    # set-level selection (``synth.synthesis.synthesize_inputs``): synthesize ``candidates``
-    # times as many inputs, then keep per class the ones the teacher assigns to it that
-    # cover its logits best (greedy k-center); 1: no selection
-    candidates: float = 1.0
 
     def validate(self) -> None:
         check_range("iterations", self.iterations, 1, 1_000_000, integer=True)
@@ -115,7 +111,6 @@ class InversionConfig(Config):
         check_range("stop_tolerance", self.stop_tolerance, 0, 1)
         check_range("min_fidelity", self.min_fidelity, 0, 1)
         check_choice("method", self.method, ("deepinversion", "amortized"))
-        check_range("candidates", self.candidates, 1, 100)
         if self.amortized is not None and not isinstance(self.amortized, dict):
             raise UserError(f"amortized must be a mapping of generator settings, got "
                             f"{short_repr(self.amortized)}")
