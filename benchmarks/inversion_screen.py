@@ -1,7 +1,8 @@
 """Screen one inversion setting on one row of benchmarks/inversion_any.py, cheaply.
 
     python benchmarks/inversion_screen.py ROW TAG ['{"field": value, ...}'] [--seeds 2]
-           [--coadi] [--candidates N --select RULE ...] [--diagnose] [--work runs/inversion_any]
+           [--synth-seed 0] [--coadi] [--candidates N --select RULE ...] [--diagnose]
+           [--work runs/inversion_any]
 
 The row's cached teacher (trained as inversion_any.py trains it when missing), 500 inputs
 synthesized with ``settings_for(teacher)`` plus the JSON overrides (any ``InversionConfig``
@@ -50,6 +51,7 @@ def main() -> None:
     ap.add_argument("tag")
     ap.add_argument("overrides", nargs="?", default="{}")
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--synth-seed", type=int, default=0, help="seed of the synthesis")
     ap.add_argument("--coadi", action="store_true")
     ap.add_argument("--candidates", type=int, default=0)
     ap.add_argument("--select", nargs="*", default=[])
@@ -140,8 +142,8 @@ def main() -> None:
             torch.manual_seed(0)
             co = build(B.STUDENTS[dataset], data.input_shape, data.num_classes)
         start = time.process_time()
-        r = synthesize_inputs(teacher, labels, config, pixel_range=value_range, seed=0,
-                              student=co)
+        r = synthesize_inputs(teacher, labels, config, pixel_range=value_range,
+                              seed=a.synth_seed, student=co)
         cpu, stats = time.process_time() - start, r.stats
         if co is not None:
             co_acc = evaluate(co, data.x_test, data.y_test)["accuracy"]
@@ -154,7 +156,8 @@ def main() -> None:
         with torch.no_grad():
             agree = float((s.eval()(data.x_test).argmax(1) == teacher(data.x_test).argmax(1))
                           .float().mean())
-        line = {"row": name, "tag": tag, "overrides": over, "fidelity": fidelity,
+        line = {"row": name, "tag": tag, "overrides": over, "synth_seed": a.synth_seed,
+                "fidelity": fidelity,
                 "cpu_seconds": round(cpu, 1), "student": accs, "student_mean": st.mean(accs),
                 "real_mean": st.mean(real), "gap": round(100 * (st.mean(real) - st.mean(accs)), 2),
                 "agreement_real": round(agree, 4), "co_student": co_acc,
