@@ -1,0 +1,171 @@
+"""Screen one inversion setting on one row of benchmarks/inversion_any.py, cheaply.
+
+    python benchmarks/inversion_screen.py ROW TAG ['{"field": value, ...}'] [--seeds 2]
+           [--synth-seed 0] [--coadi] [--candidates N --select RULE ...] [--diagnose]
+           [--work runs/inversion_any]
+
+The row's cached teacher (trained as inversion_any.py trains it when missing), 500 inputs
+synthesized with ``settings_for(teacher)`` plus the JSON overrides (any ``InversionConfig``
+field; an ``amortized`` mapping is merged into the one ``settings_for`` gives), then the row's
+student distilled on them exactly as inversion_any.py does (60 KD epochs, batches of 64, the
+settings' jitter), ``--seeds`` seeds; the real-input students (500 real training inputs, 3
+seeds) are cached per row.  One JSON line per run: fidelity, CPU seconds of the synthesis,
+students, gap to the real-input students over the same seeds, and the last student's agreement
+with the teacher on the real test split.
+
+``--coadi``: the row's student is passed to the synthesis (for a generator: trained alongside
+by KD on the memory bank, ``amortized.kd_steps``, and the competition term against it,
+``adi_weight``); its own test accuracy is reported as ``co_student``.
+``--candidates N --select RULE...``: N inputs are synthesized once (cached) and 500 are picked
+by each RULE (random, lowconf, highconf, kcenter_logits, kcenter_pixels; per class, 50 each).
+``--diagnose``: the teacher's test accuracy on transformed test digits (halves swapped, rolled,
+pixels permuted, transposed, mirrored), to see how much of the layout it uses.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics as st
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import inversion_any as B  # noqa: E402
+
+
+def main() -> None:
+    from synth.data import input_range, load_dataset
+    from synth.distill import DistillConfig, distill
+    from synth.inversion import balanced_labels, settings_for
+    from synth.models import build
+    from synth.synthesis import synthesize_inputs
+    from synth.train import evaluate
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("row")
+    ap.add_argument("tag")
+    ap.add_argument("overrides", nargs="?", default="{}")
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--synth-seed", type=int, default=0, help="seed of the synthesis")
+    ap.add_argument("--coadi", action="store_true")
+    ap.add_argument("--candidates", type=int, default=0)
+    ap.add_argument("--select", nargs="*", default=[])
+    ap.add_argument("--diagnose", action="store_true")
+    ap.add_argument("--work", default="runs/inversion_any")
+    ap.add_argument("--out", default="runs/inversion_screen")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    work, out = Path(a.work), Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name, dataset, spec, epochs = B._row(a.row)
+    data = load_dataset(dataset)
+    teacher = B.teacher_for(work, name, dataset, spec, epochs).eval()
+    if a.diagnose:
+        x, y = data.x_test, data.y_test
+        h, w = x.shape[-2:]
+        perm = torch.randperm(h * w, generator=torch.Generator().manual_seed(0))
+        views = {"test": x, "halves swapped": torch.cat([x[:, :, h // 2:], x[:, :, :h // 2]], 2),
+                 "rolled (h/4, w/4)": torch.roll(x, (h // 4, w // 4), (2, 3)),
+                 "pixels permuted": x.flatten(2)[:, :, perm].view_as(x),
+                 "transposed": x.transpose(2, 3), "mirrored": torch.flip(x, (3,))}
+        with torch.no_grad():
+            print(json.dumps({"row": name, "teacher_accuracy": {
+                k: round(float((teacher(v).argmax(1) == y).float().mean()), 4)
+                for k, v in views.items()}}))
+        return
+    value_range = input_range(teacher.checkpoint_info["dataset"])
+    base = settings_for(teacher, value_range=value_range)
+    over = json.loads(a.overrides)
+    if isinstance(over.get("amortized"), dict) and base.amortized:
+        over["amortized"] = {**base.amortized, **over["amortized"]}
+    config = base.replace(**over) if over else base
+
+    def student_on(inputs, seed):
+        torch.manual_seed(seed)
+        s = build(B.STUDENTS[dataset], data.input_shape, data.num_classes)
+        m = distill(s, teacher, inputs, data,
+                    DistillConfig(epochs=60, batch_size=64, seed=seed, progress=False,
+                                  jitter=config.jitter if data.is_image else 0, min_steps=0))
+        return m["test_accuracy"], s
+
+    real_file = out / f"{B._slug(name)}__real.json"
+    if not real_file.is_file():
+        real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES)]
+        real_file.write_text(json.dumps([student_on(real_x, s)[0] for s in range(3)]))
+    real = json.loads(real_file.read_text())[:a.seeds]
+    labels = balanced_labels(B.IMAGES, data.num_classes)
+    sets, co_acc, stats, cpu = {}, None, {}, 0.0
+    if a.candidates:
+        cache = out / f"{B._slug(name)}__candidates{a.candidates}.pt"
+        if cache.is_file():
+            saved = torch.load(cache, weights_only=True)
+            x, y = saved["x"], saved["y"]
+        else:
+            r = synthesize_inputs(teacher, balanced_labels(a.candidates, data.num_classes),
+                                  config, pixel_range=value_range, seed=0)
+            x, y = r.images, r.labels
+            torch.save({"x": x, "y": y}, cache)
+        with torch.no_grad():
+            logits = teacher(x)
+        hit = logits.argmax(1) == y
+        conf = torch.softmax(logits, 1).gather(1, y[:, None])[:, 0]
+        gen = torch.Generator().manual_seed(1)
+        k = B.IMAGES // data.num_classes
+
+        def kcenter(points, ok):   # greedy farthest-point among the hits
+            good = torch.nonzero(ok).flatten()
+            p = points[good].double()
+            picked = [int(torch.cdist(p.mean(0, keepdim=True), p)[0].argmin())]
+            dist = torch.cdist(p[picked], p)[0]
+            while len(picked) < min(k, len(good)):
+                picked.append(int(dist.argmax()))
+                dist = torch.minimum(dist, torch.cdist(p[picked[-1:]], p)[0])
+            return good[torch.tensor(picked)]
+        rules = {"random": lambda p: torch.randperm(len(p), generator=gen)[:k],
+                 "lowconf": lambda p: torch.argsort(conf[p])[:k],
+                 "highconf": lambda p: torch.argsort(conf[p], descending=True)[:k],
+                 "kcenter_logits": lambda p: kcenter(logits[p] - logits[p].mean(1, keepdim=True),
+                                                     hit[p]),
+                 "kcenter_pixels": lambda p: kcenter(x[p].flatten(1), hit[p])}
+        for rule in a.select:
+            idx = torch.cat([(p := torch.nonzero(y == c).flatten())[rules[rule](p)]
+                             for c in range(data.num_classes)])
+            sets[f"{a.tag}:{rule}"] = (x[idx], float(hit[idx].float().mean()))
+    else:
+        co = None
+        if a.coadi:
+            torch.manual_seed(0)
+            co = build(B.STUDENTS[dataset], data.input_shape, data.num_classes)
+        start = time.process_time()
+        r = synthesize_inputs(teacher, labels, config, pixel_range=value_range,
+                              seed=a.synth_seed, student=co)
+        cpu, stats = time.process_time() - start, r.stats
+        if co is not None:
+            co_acc = evaluate(co, data.x_test, data.y_test)["accuracy"]
+        sets[a.tag] = (r.images, r.stats["fidelity"])
+    for tag, (inputs, fidelity) in sets.items():
+        accs, s = [], None
+        for seed in range(a.seeds):
+            acc, s = student_on(inputs, seed)
+            accs.append(acc)
+        with torch.no_grad():
+            agree = float((s.eval()(data.x_test).argmax(1) == teacher(data.x_test).argmax(1))
+                          .float().mean())
+        line = {"row": name, "tag": tag, "overrides": over, "synth_seed": a.synth_seed,
+                "fidelity": fidelity,
+                "cpu_seconds": round(cpu, 1), "student": accs, "student_mean": st.mean(accs),
+                "real_mean": st.mean(real), "gap": round(100 * (st.mean(real) - st.mean(accs)), 2),
+                "agreement_real": round(agree, 4), "co_student": co_acc,
+                "bn_loss_final": stats.get("bn_loss_final"), "load": os.getloadavg()[0]}
+        print(json.dumps(line), flush=True)
+        with open(out / "results.jsonl", "a") as f:
+            f.write(json.dumps(line) + "\n")
+
+
+if __name__ == "__main__":
+    main()
