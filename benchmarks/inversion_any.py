@@ -347,10 +347,13 @@ def report(a) -> str:
     lines = ["# DeepInversion on any BatchNorm teacher", "",
              f"Command: `python benchmarks/inversion_any.py --procs {a.procs} --seeds {a.seeds} "
              f"--kd-epochs {a.kd_epochs}" + (f" --rows {a.rows}" if a.rows else "")
-             + (" --adi" if a.adi else "") + (f" --kd {a.kd}" if a.kd else "") + "`.  {IMAGES} inputs per teacher, settings from "
+             + (" --adi" if a.adi else "") + (f" --kd {a.kd}" if a.kd else "")
+             + f"`.  {IMAGES} inputs per teacher, settings from "
              "`synth.inversion.settings_for(teacher)` (no per-row tuning).  Students: "
              "KD only (no labels), the same student and steps for the synthesized and the real "
-             f"inputs, mean ± std over {a.seeds} seeds; real test split of each set.  "
+             + "inputs" + (f", KD recipe `{a.kd}` for both (`DistillConfig` fields; the "
+                           "teacher labels augmented inputs on the fly)" if a.kd else "")
+             + f", mean ± std over {a.seeds} seeds; real test split of each set.  "
              "Images/s: one thread on this shared 2-core machine (load average "
              f"{loads} at the end of each row; "
              f"{', '.join(f'{v:.1f}' for v in os.getloadavg())} (1, 5, 15 min) when the table "
@@ -399,13 +402,16 @@ def report(a) -> str:
                      f"{alt['cpu_seconds']:.0f}, {_pct(alt['student_synthesized'])} | "
                      f"{delta:+.1f} |")
     adi_rows = [r for r in res if r.get("adi")]
+    adi = {**ADI, **parse_kd(a.kd)}   # the schedule the ADI students ran
     if adi_rows:
         lines += ["", f"ADI (`--adi`; `synth.distill.adi_distill`, as `nnsynth distill "
                   f"--data-free`): {ADI['rounds']} rounds of {ADI['images_per_round']} inputs "
                   f"synthesized with the competition term (weight 1, Eq. 8) against the student "
-                  f"being distilled, {ADI['kd_steps_per_round']} KD steps after each and "
-                  f"{ADI['final_kd_steps']} at the end: the same 500 inputs and 480 steps of "
-                  f"{ADI['batch_size']} as the students above.", "",
+                  f"being distilled, {adi['kd_steps_per_round']} KD steps after each and "
+                  f"{adi['final_kd_steps']} at the end: the same 500 inputs and "
+                  f"{adi['rounds'] * adi['kd_steps_per_round'] + adi['final_kd_steps']} steps "
+                  f"of {adi['batch_size']} as the students above"
+                  + (f" (KD recipe `{a.kd}`)" if a.kd else "") + ".", "",
                   "| teacher / data set | fidelity | CPU s per student | student, ADI | "
                   "student, real | gap (pt) | meets target |", "|---|---:|---:|---:|---:|---:|---|"]
         for r in adi_rows:

@@ -59,12 +59,6 @@ class DistillConfig(Config):
     mixup: float = 0.0                # fraction of each batch replaced by mixtures of 2 inputs
     cutmix: float = 0.0               # fraction replaced by a box pasted from another (images)
     noise: float = 0.0                # std of Gaussian noise added, normalized units
-    # adversarial KD (``adversarial_inputs``): a fraction of each batch moved, within an L-inf
-    # ball of ``adversarial_eps`` (normalized units), towards where student and teacher
-    # disagree most (KL ascent, ``adversarial_steps`` signed-gradient steps), then relabelled
-    adversarial: float = 0.0          # fraction of each batch perturbed
-    adversarial_eps: float = 0.3
-    adversarial_steps: int = 2
     # adi_distill(): rounds of synthesis + KD steps on the growing pool
     rounds: int = 8
     images_per_round: int = 256
@@ -85,9 +79,6 @@ class DistillConfig(Config):
         check_range("mixup", self.mixup, 0, 1)
         check_range("cutmix", self.cutmix, 0, 1)
         check_range("noise", self.noise, 0, 100)
-        check_range("adversarial", self.adversarial, 0, 1)
-        check_range("adversarial_eps", self.adversarial_eps, 0, 100)
-        check_range("adversarial_steps", self.adversarial_steps, 1, 100, integer=True)
         check_range("rounds", self.rounds, 1, 100000, integer=True)
         check_range("images_per_round", self.images_per_round, 1, None, integer=True)
         check_range("kd_steps_per_round", self.kd_steps_per_round, 0, None, integer=True)
@@ -200,47 +191,11 @@ def kd_augment(xb: torch.Tensor, config: DistillConfig, generator: torch.Generat
     return None if out is xb else out
 
 
-def adversarial_inputs(student: nn.Module, teacher: nn.Module, x: torch.Tensor, eps: float,
-                       steps: int = 2, temperature: float = 3.0,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
-    """``x`` moved within an L-inf ball of radius ``eps`` towards inputs where ``student``
-    disagrees most with ``teacher``: a random start in the ball, then ``steps`` ascent steps of
-    size 2.5 eps / steps on the sign of the gradient of KL(p_t || p_s) at ``temperature``
-    (PGD, Madry et al. 2018, used here as in data-free adversarial distillation, Fang et al.
-    2019, arXiv 1912.11006: the student is trained where it is most wrong).  Both networks
-    run in eval mode during the ascent (no running-statistics updates); their modes are
-    restored."""
-    modes = student.training, teacher.training
-    student.eval(), teacher.eval()
-    delta = (torch.rand(x.shape, generator=generator) * 2 - 1).to(x.device) * eps
-    step = 2.5 * eps / steps
-    for _ in range(steps):
-        delta.requires_grad_(True)
-        xa = x + delta
-        with torch.no_grad():
-            t = teacher(xa)
-        loss = kd_loss(student(xa), t, temperature)
-        grad, = torch.autograd.grad(loss, delta)
-        delta = (delta.detach() + step * grad.sign()).clamp(-eps, eps)
-    student.train(modes[0]), teacher.train(modes[1])
-    return (x + delta).detach()
-
-
 def _kd_fn(config: DistillConfig, teacher: nn.Module):
     gen = torch.Generator().manual_seed(config.seed)
 
     def loss_fn(model, xb, tb):  # tb: the teacher's logits for xb (precomputed once)
         augmented = kd_augment(xb, config, gen)
-        if config.adversarial:
-            pick = torch.nonzero(torch.rand(len(xb), generator=gen) < config.adversarial
-                                 ).flatten().to(xb.device)
-            if len(pick):
-                base = xb if augmented is None else augmented
-                augmented = base.clone()
-                augmented[pick] = adversarial_inputs(model, teacher, base[pick],
-                                                     config.adversarial_eps,
-                                                     config.adversarial_steps,
-                                                     config.temperature, gen)
         if augmented is not None:
             xb = augmented
             with torch.no_grad():
