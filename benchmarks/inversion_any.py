@@ -389,9 +389,11 @@ def report(a) -> str:
               "same 500 inputs synthesized per pixel with the rest of the settings unchanged "
               "(the per-pixel settings listed below; the generator rows' refinement uses them "
               "too), and the same students on them (CPU seconds of the synthesis, one "
-              "thread).", "",
-              "| teacher / data set | generator: fidelity, CPU s, student | per-pixel: fidelity, "
-              "CPU s, student | generator - per-pixel (pt) |", "|---|---|---|---:|"]
+              "thread)." + ("" if any(r.get("per_pixel") for r in res) else
+                            "  (No generator row in this table.)")]
+    if any(r.get("per_pixel") for r in res):
+        lines += ["", "| teacher / data set | generator: fidelity, CPU s, student | per-pixel: "
+                  "fidelity, CPU s, student | generator - per-pixel (pt) |", "|---|---|---|---:|"]
     for r in res:
         alt = r.get("per_pixel")
         if not alt:
