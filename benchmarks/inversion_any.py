@@ -116,9 +116,25 @@ ADI = dict(rounds=5, images_per_round=100, kd_steps_per_round=50, final_kd_steps
            batch_size=64)
 
 
-def row_key(image_keys: list, dataset: str, seeds: int, kd_epochs: int, adi: bool = False) -> str:
+def parse_kd(text: str) -> dict:
+    """``--kd`` "name=value,...": DistillConfig fields (KD augmentation, temperature, ...)
+    applied to every student of a row alike (synthesized, real and ADI)."""
+    from synth.distill import DistillConfig
+    fields = {f.name: f.type for f in __import__("dataclasses").fields(DistillConfig)}
+    out = {}
+    for item in filter(None, text.split(",")):
+        k, _, v = item.partition("=")
+        if k not in fields:
+            raise SystemExit(f"--kd: {k!r} is not a DistillConfig field")
+        out[k] = int(v) if fields[k] in ("int", int) else float(v)
+    DistillConfig(**out)   # validate
+    return out
+
+
+def row_key(image_keys: list, dataset: str, seeds: int, kd_epochs: int, adi: bool = False,
+            kd: dict | None = None) -> str:
     return json.dumps([image_keys, IMAGES, STUDENTS[dataset], seeds, kd_epochs]
-                      + ([ADI] if adi else []), sort_keys=True)
+                      + ([ADI] if adi else []) + ([kd] if kd else []), sort_keys=True)
 
 
 def configs_for(teacher) -> list:
@@ -130,16 +146,22 @@ def configs_for(teacher) -> list:
     return [config] + ([config.replace(method=PER_PIXEL)] if config.method != PER_PIXEL else [])
 
 
-def current_row(work: Path, name: str, seeds: int, kd_epochs: int, adi: bool = False):
+def kd_tag(kd: dict | None) -> str:
+    """File-name suffix of a row's result under a ``--kd`` recipe ("" without one)."""
+    return "".join(f"__{k}{v:g}" for k, v in sorted((kd or {}).items()))
+
+
+def current_row(work: Path, name: str, seeds: int, kd_epochs: int, adi: bool = False,
+                kd: dict | None = None):
     """The cached result of row ``name`` if it is still valid for the current code, else None."""
-    path = work / f"{_slug(name)}.json"
+    path = work / f"{_slug(name)}{kd_tag(kd)}.json"
     if not path.is_file() or not (work / "teachers" / f"{_slug(name)}.pt").is_file():
         return None
     from synth.checkpoint import load_model
     result = json.loads(path.read_text())
     teacher = load_model(work / "teachers" / f"{_slug(name)}.pt")
     key = row_key([inversion_key(c) for c in configs_for(teacher)], _row(name)[1],
-                  seeds_for(name, seeds), kd_epochs, adi)
+                  seeds_for(name, seeds), kd_epochs, adi, kd)
     return result if result.get("key") == key else None
 
 
@@ -213,6 +235,7 @@ def run_row(a) -> dict:
     from synth.train import evaluate
     name, dataset, spec, epochs = _row(a.row)
     work = Path(a.work)
+    kd = parse_kd(a.kd)
     data = load_dataset(dataset)
     teacher = teacher_for(work, name, dataset, spec, epochs)
     value_range = input_range(teacher.checkpoint_info["dataset"])
@@ -236,9 +259,9 @@ def run_row(a) -> dict:
             torch.manual_seed(seed)
             student = build(STUDENTS[dataset], data.input_shape, data.num_classes)
             m = distill(student, teacher, inputs, data,
-                        DistillConfig(epochs=a.kd_epochs, batch_size=64, seed=seed,
-                                      jitter=jitter, progress=False,
-                                      min_steps=0))   # exact epochs, as the table's rows
+                        DistillConfig(**{"epochs": a.kd_epochs, "batch_size": 64, "seed": seed,
+                                         "jitter": jitter, "progress": False,
+                                         "min_steps": 0, **kd}))   # exact epochs, as the table's rows
             # were made (DistillConfig's default is now >= 500 steps, amortized.md; 60 epochs
             # of 500 inputs in batches of 64 are 480 steps)
             students[source].append(m["test_accuracy"])
@@ -248,12 +271,13 @@ def run_row(a) -> dict:
         student = build(STUDENTS[dataset], data.input_shape, data.num_classes)
         cpu = time.process_time()
         m = adi_distill(student, teacher, value_range,
-                        DistillConfig(seed=seed, jitter=jitter, progress=False, **ADI),
+                        DistillConfig(**{"seed": seed, "jitter": jitter, "progress": False,
+                                         **ADI, **kd}),
                         config.replace(method=PER_PIXEL), data=data)
         adi["cpu_seconds"].append(time.process_time() - cpu)
         adi["student"].append(m["test_accuracy"]), adi["fidelity"].append(m["fidelity"])
     return {"row": name, "key": row_key([inversion_key(c) for c in configs], dataset, seeds,
-                                        a.kd_epochs, a.adi),
+                                        a.kd_epochs, a.adi, kd), "kd": kd,
             "adi": adi if a.adi else None,
             "method": config.method, "cpu_seconds": stats.get("cpu_seconds"),
             "per_pixel": None if alt_stats is None else {
@@ -287,7 +311,7 @@ def launch(a) -> None:
     (work / "logs").mkdir(parents=True, exist_ok=True)
     names = a.rows.split(",") if a.rows else [r[0] for r in ROWS]  # in the order given
     todo = [_row(n)[0] for n in names
-            if current_row(work, n, a.seeds, a.kd_epochs, a.adi) is None]
+            if current_row(work, n, a.seeds, a.kd_epochs, a.adi, parse_kd(a.kd)) is None]
     if not a.rows:
         todo.sort(key=lambda n: n not in SLOW_FIRST)  # the long rows start first
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -299,6 +323,7 @@ def launch(a) -> None:
         cmd = [sys.executable, __file__, "--job", "--row", name, "--work", a.work,
                "--seeds", str(a.seeds), "--kd-epochs", str(a.kd_epochs)]
         cmd += ["--adi"] if a.adi else []
+        cmd += ["--kd", a.kd] if a.kd else []
         running.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)))
         print(f"started {name}", file=sys.stderr, flush=True)
     for name, p in running:
@@ -316,14 +341,19 @@ def _pct(values) -> str:
 def report(a) -> str:
     from synth.models import list_families
     work = Path(a.work)
-    res = [r for row in ROWS if (r := current_row(work, row[0], a.seeds, a.kd_epochs, a.adi))]
+    res = [r for row in ROWS
+           if (r := current_row(work, row[0], a.seeds, a.kd_epochs, a.adi, parse_kd(a.kd)))]
     loads = ", ".join(f"{r['load_average']:.0f}" for r in res)
     lines = ["# DeepInversion on any BatchNorm teacher", "",
              f"Command: `python benchmarks/inversion_any.py --procs {a.procs} --seeds {a.seeds} "
-             f"--kd-epochs {a.kd_epochs}`.  {IMAGES} inputs per teacher, settings from "
+             f"--kd-epochs {a.kd_epochs}" + (f" --rows {a.rows}" if a.rows else "")
+             + (" --adi" if a.adi else "") + (f" --kd {a.kd}" if a.kd else "")
+             + f"`.  {IMAGES} inputs per teacher, settings from "
              "`synth.inversion.settings_for(teacher)` (no per-row tuning).  Students: "
              "KD only (no labels), the same student and steps for the synthesized and the real "
-             f"inputs, mean ± std over {a.seeds} seeds; real test split of each set.  "
+             + "inputs" + (f", KD recipe `{a.kd}` for both (`DistillConfig` fields; the "
+                           "teacher labels augmented inputs on the fly)" if a.kd else "")
+             + f", mean ± std over {a.seeds} seeds; real test split of each set.  "
              "Images/s: one thread on this shared 2-core machine (load average "
              f"{loads} at the end of each row; "
              f"{', '.join(f'{v:.1f}' for v in os.getloadavg())} (1, 5, 15 min) when the table "
@@ -359,9 +389,11 @@ def report(a) -> str:
               "same 500 inputs synthesized per pixel with the rest of the settings unchanged "
               "(the per-pixel settings listed below; the generator rows' refinement uses them "
               "too), and the same students on them (CPU seconds of the synthesis, one "
-              "thread).", "",
-              "| teacher / data set | generator: fidelity, CPU s, student | per-pixel: fidelity, "
-              "CPU s, student | generator - per-pixel (pt) |", "|---|---|---|---:|"]
+              "thread)." + ("" if any(r.get("per_pixel") for r in res) else
+                            "  (No generator row in this table.)")]
+    if any(r.get("per_pixel") for r in res):
+        lines += ["", "| teacher / data set | generator: fidelity, CPU s, student | per-pixel: "
+                  "fidelity, CPU s, student | generator - per-pixel (pt) |", "|---|---|---|---:|"]
     for r in res:
         alt = r.get("per_pixel")
         if not alt:
@@ -372,13 +404,16 @@ def report(a) -> str:
                      f"{alt['cpu_seconds']:.0f}, {_pct(alt['student_synthesized'])} | "
                      f"{delta:+.1f} |")
     adi_rows = [r for r in res if r.get("adi")]
+    adi = {**ADI, **parse_kd(a.kd)}   # the schedule the ADI students ran
     if adi_rows:
         lines += ["", f"ADI (`--adi`; `synth.distill.adi_distill`, as `nnsynth distill "
                   f"--data-free`): {ADI['rounds']} rounds of {ADI['images_per_round']} inputs "
                   f"synthesized with the competition term (weight 1, Eq. 8) against the student "
-                  f"being distilled, {ADI['kd_steps_per_round']} KD steps after each and "
-                  f"{ADI['final_kd_steps']} at the end: the same 500 inputs and 480 steps of "
-                  f"{ADI['batch_size']} as the students above.", "",
+                  f"being distilled, {adi['kd_steps_per_round']} KD steps after each and "
+                  f"{adi['final_kd_steps']} at the end: the same 500 inputs and "
+                  f"{adi['rounds'] * adi['kd_steps_per_round'] + adi['final_kd_steps']} steps "
+                  f"of {adi['batch_size']} as the students above"
+                  + (f" (KD recipe `{a.kd}`)" if a.kd else "") + ".", "",
                   "| teacher / data set | fidelity | CPU s per student | student, ADI | "
                   "student, real | gap (pt) | meets target |", "|---|---:|---:|---:|---:|---:|---|"]
         for r in adi_rows:
@@ -431,13 +466,16 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--adi", action="store_true",
                     help="also distil each row's student by the data-free ADI protocol")
+    ap.add_argument("--kd", default="",
+                    help="KD recipe for every student alike, DistillConfig fields as "
+                         "name=value,... (e.g. noise=0.3,cutmix=0.5)")
     ap.add_argument("--job", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--row", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.job:
         torch.set_num_threads(1)
         result = run_row(a)
-        write_json_atomic(Path(a.work) / f"{_slug(a.row)}.json", result)
+        write_json_atomic(Path(a.work) / f"{_slug(a.row)}{kd_tag(parse_kd(a.kd))}.json", result)
         return
     if not a.report_only:
         launch(a)
