@@ -266,6 +266,14 @@ def _matern52(a, b, inv_ls):
     return (1.0 + s5r + s5r * s5r / 3.0) * np.exp(-s5r), s5r
 
 
+def linear_grams(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(d, n, n): ``<x_g, x'_g>`` over the columns of each feature group ``g``, stacked as one
+    array so the additive kernel is one tensordot (a Python loop over the groups cost ~0.25 ms
+    a likelihood evaluation at 128 points; the tensordot 0.06)."""
+    return np.stack([x[:, groups == g] @ x[:, groups == g].T
+                     for g in range(int(groups.max()) + 1)])
+
+
 class FastGPPredictor:
     """Exact GP in numpy: zero mean on standardized targets, scaled ARD Matern-5/2 kernel,
     Gaussian noise; hyperparameters by L-BFGS on the log marginal likelihood (analytic
@@ -295,14 +303,18 @@ class FastGPPredictor:
     def __init__(self, config: FastGPConfig | None = None):
         self.config = config or FastGPConfig()
 
-    def _nll(self, theta, x, y, groups, with_grad=True):
+    def _nll(self, theta, x, y, groups, with_grad=True, linear=None):
+        """Negative log marginal likelihood (+ the log prior) and its gradient.  ``linear``:
+        ``linear_grams(x, groups)`` when the kernel is additive (computed here if not given;
+        a re-optimization passes it once for all its evaluations)."""
         d = int(groups.max()) + 1
         inv_ls, sig2, noise = np.exp(-theta[:d])[groups], math.exp(theta[d]), math.exp(theta[d + 1])
         corr, s5r = _matern52(x, x, inv_ls)
         k = sig2 * corr + (noise + self.config.noise_floor) * np.eye(len(x))
         if self.config.additive:   # + sum_g a_g <x_g, x'_g>
             weights = np.exp(theta[d + 2:])
-            linear = self._linear_grams(x, groups, d)          # (d, n, n)
+            if linear is None:
+                linear = linear_grams(x, groups)             # (d, n, n)
             k = k + np.tensordot(weights, linear, 1)
         try:
             chol = np.linalg.cholesky(k)
@@ -326,17 +338,6 @@ class FastGPPredictor:
         if self.config.additive:   # dK/dlog(a_g) = a_g <x_g, x'_g>
             grad[d + 2:] = -0.5 * weights * (linear.reshape(d, -1) @ w.reshape(-1))
         return nll, grad + (theta - mu) / sd ** 2
-
-    def _linear_grams(self, x, groups, d: int) -> np.ndarray:
-        """(d, n, n): <x_g, x'_g> for each group.  Independent of the hyperparameters, so
-        computed once per re-optimization (for the same ``x``), not at each likelihood
-        evaluation, and used as one array (a Python loop over the groups cost ~0.25 ms an
-        evaluation at 128 points, 31 evaluations a re-optimization; one tensordot 0.06)."""
-        cached = self.__dict__.get("_grams")
-        if cached is None or cached[0] is not x or cached[1] is not groups:
-            cached = self._grams = (x, groups, np.stack([x[:, groups == g] @ x[:, groups == g].T
-                                                         for g in range(d)]))
-        return cached[2]
 
     def _prior(self, d: int) -> tuple[np.ndarray, np.ndarray]:
         """Log-normal priors (means, std devs of the log parameters): lengthscales
@@ -393,12 +394,14 @@ class FastGPPredictor:
             bounds = [(math.log(0.01), math.log(100.0 * math.sqrt(d)))] * d + [
                 (math.log(0.05), math.log(20.0)), (math.log(1e-6), math.log(1.0))] + [
                 (math.log(1e-5), math.log(10.0))] * (self._width(d) - d - 2)
+            # the additive part's Gram matrices do not depend on the hyperparameters: once
+            # per re-optimization, not at each of its ~31 likelihood evaluations
+            linear = linear_grams(x[sub], groups) if self.config.additive else None
             # maxfun bounds the work (line searches evaluate more than once per step)
-            res = minimize(self._nll, self.theta_, args=(x[sub], ys[sub], groups), jac=True,
-                           method="L-BFGS-B", bounds=bounds,
+            res = minimize(self._nll, self.theta_, args=(x[sub], ys[sub], groups, True, linear),
+                           jac=True, method="L-BFGS-B", bounds=bounds,
                            options={"maxiter": steps, "maxfun": 2 * steps + 1})
             self.theta_ = res.x
-            self.__dict__.pop("_grams", None)
             stopped = res.status != 1       # converged, or the line search gave up
             self.pending_ = 0 if stopped else max(0, self.pending_ - max(res.nit, 1))
             if self.pending_ == 0:
