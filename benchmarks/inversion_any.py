@@ -28,6 +28,7 @@ row runs in its own single-thread process (``torch.set_num_threads(1)``), ``--pr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics as st
@@ -120,7 +121,7 @@ def parse_kd(text: str) -> dict:
     """``--kd`` "name=value,...": DistillConfig fields (KD augmentation, temperature, ...)
     applied to every student of a row alike (synthesized, real and ADI)."""
     from synth.distill import DistillConfig
-    fields = {f.name: f.type for f in __import__("dataclasses").fields(DistillConfig)}
+    fields = {f.name: f.type for f in dataclasses.fields(DistillConfig)}
     out = {}
     for item in filter(None, text.split(",")):
         k, _, v = item.partition("=")
@@ -228,14 +229,31 @@ def generator_settings(config) -> dict | None:
                                        "adapt_batch", "refine_iterations")}
 
 
+def kd_student(teacher, inputs, data, dataset: str, seed: int, kd_epochs: int, jitter: int,
+               kd: dict | None = None):
+    """(real-test accuracy, student) of the row's student distilled on ``inputs`` by KD only:
+    exactly ``kd_epochs`` epochs in batches of 64 (``min_steps=0``, as the table's rows were
+    made: DistillConfig's default is now >= 500 steps, amortized.md; 60 epochs of 500 inputs
+    are 480 steps), then the ``--kd`` recipe's fields."""
+    from synth.distill import DistillConfig, distill
+    from synth.models import build
+    torch.manual_seed(seed)
+    student = build(STUDENTS[dataset], data.input_shape, data.num_classes)
+    m = distill(student, teacher, inputs, data,
+                DistillConfig(**{"epochs": kd_epochs, "batch_size": 64, "seed": seed,
+                                 "jitter": jitter, "progress": False, "min_steps": 0,
+                                 **(kd or {})}))
+    return m["test_accuracy"], student
+
+
 def run_row(a) -> dict:
     from synth.data import input_range, load_dataset
-    from synth.distill import DistillConfig, adi_distill, distill
+    from synth.distill import DistillConfig, adi_distill
     from synth.models import batchnorm_layers, build, count_flops
     from synth.train import evaluate
     name, dataset, spec, epochs = _row(a.row)
     work = Path(a.work)
-    kd = parse_kd(a.kd)
+    kd = a.kd_fields
     data = load_dataset(dataset)
     teacher = teacher_for(work, name, dataset, spec, epochs)
     value_range = input_range(teacher.checkpoint_info["dataset"])
@@ -256,15 +274,8 @@ def run_row(a) -> dict:
     seeds = seeds_for(name, a.seeds)
     for seed in range(seeds):
         for source, inputs in sources:
-            torch.manual_seed(seed)
-            student = build(STUDENTS[dataset], data.input_shape, data.num_classes)
-            m = distill(student, teacher, inputs, data,
-                        DistillConfig(**{"epochs": a.kd_epochs, "batch_size": 64, "seed": seed,
-                                         "jitter": jitter, "progress": False,
-                                         "min_steps": 0, **kd}))   # exact epochs, as the table's rows
-            # were made (DistillConfig's default is now >= 500 steps, amortized.md; 60 epochs
-            # of 500 inputs in batches of 64 are 480 steps)
-            students[source].append(m["test_accuracy"])
+            students[source].append(kd_student(teacher, inputs, data, dataset, seed,
+                                               a.kd_epochs, jitter, kd)[0])
     adi = {"student": [], "fidelity": [], "cpu_seconds": []}
     for seed in range(seeds if a.adi else 0):   # the data-free ADI protocol, same budget
         torch.manual_seed(seed)
@@ -311,7 +322,7 @@ def launch(a) -> None:
     (work / "logs").mkdir(parents=True, exist_ok=True)
     names = a.rows.split(",") if a.rows else [r[0] for r in ROWS]  # in the order given
     todo = [_row(n)[0] for n in names
-            if current_row(work, n, a.seeds, a.kd_epochs, a.adi, parse_kd(a.kd)) is None]
+            if current_row(work, n, a.seeds, a.kd_epochs, a.adi, a.kd_fields) is None]
     if not a.rows:
         todo.sort(key=lambda n: n not in SLOW_FIRST)  # the long rows start first
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -342,7 +353,7 @@ def report(a) -> str:
     from synth.models import list_families
     work = Path(a.work)
     res = [r for row in ROWS
-           if (r := current_row(work, row[0], a.seeds, a.kd_epochs, a.adi, parse_kd(a.kd)))]
+           if (r := current_row(work, row[0], a.seeds, a.kd_epochs, a.adi, a.kd_fields))]
     loads = ", ".join(f"{r['load_average']:.0f}" for r in res)
     lines = ["# DeepInversion on any BatchNorm teacher", "",
              f"Command: `python benchmarks/inversion_any.py --procs {a.procs} --seeds {a.seeds} "
@@ -404,7 +415,7 @@ def report(a) -> str:
                      f"{alt['cpu_seconds']:.0f}, {_pct(alt['student_synthesized'])} | "
                      f"{delta:+.1f} |")
     adi_rows = [r for r in res if r.get("adi")]
-    adi = {**ADI, **parse_kd(a.kd)}   # the schedule the ADI students ran
+    adi = {**ADI, **a.kd_fields}   # the schedule the ADI students ran
     if adi_rows:
         lines += ["", f"ADI (`--adi`; `synth.distill.adi_distill`, as `nnsynth distill "
                   f"--data-free`): {ADI['rounds']} rounds of {ADI['images_per_round']} inputs "
@@ -472,10 +483,11 @@ def main() -> None:
     ap.add_argument("--job", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--row", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    a.kd_fields = parse_kd(a.kd)
     if a.job:
         torch.set_num_threads(1)
         result = run_row(a)
-        write_json_atomic(Path(a.work) / f"{_slug(a.row)}{kd_tag(parse_kd(a.kd))}.json", result)
+        write_json_atomic(Path(a.work) / f"{_slug(a.row)}{kd_tag(a.kd_fields)}.json", result)
         return
     if not a.report_only:
         launch(a)

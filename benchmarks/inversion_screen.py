@@ -41,7 +41,7 @@ import inversion_any as B  # noqa: E402
 
 def main() -> None:
     from synth.data import input_range, load_dataset
-    from synth.distill import DistillConfig, distill
+    from synth.files import atomic_path, write_json_atomic
     from synth.inversion import balanced_labels, settings_for
     from synth.models import build
     from synth.synthesis import synthesize_inputs
@@ -85,18 +85,14 @@ def main() -> None:
         over["amortized"] = {**base.amortized, **over["amortized"]}
     config = base.replace(**over) if over else base
 
-    def student_on(inputs, seed):
-        torch.manual_seed(seed)
-        s = build(B.STUDENTS[dataset], data.input_shape, data.num_classes)
-        m = distill(s, teacher, inputs, data,
-                    DistillConfig(epochs=60, batch_size=64, seed=seed, progress=False,
-                                  jitter=config.jitter if data.is_image else 0, min_steps=0))
-        return m["test_accuracy"], s
+    def student_on(inputs, seed):   # the row's student as inversion_any.py distills it
+        return B.kd_student(teacher, inputs, data, dataset, seed, 60,
+                            config.jitter if data.is_image else 0)
 
     real_file = out / f"{B._slug(name)}__real.json"
     if not real_file.is_file():
         real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES)]
-        real_file.write_text(json.dumps([student_on(real_x, s)[0] for s in range(3)]))
+        write_json_atomic(real_file, [student_on(real_x, s)[0] for s in range(3)])
     real = json.loads(real_file.read_text())[:a.seeds]
     labels = balanced_labels(B.IMAGES, data.num_classes)
     sets, co_acc, stats, cpu = {}, None, {}, 0.0
@@ -109,7 +105,8 @@ def main() -> None:
             r = synthesize_inputs(teacher, balanced_labels(a.candidates, data.num_classes),
                                   config, pixel_range=value_range, seed=0)
             x, y = r.images, r.labels
-            torch.save({"x": x, "y": y}, cache)
+            with atomic_path(cache) as tmp:
+                torch.save({"x": x, "y": y}, tmp)
         with torch.no_grad():
             logits = teacher(x)
         hit = logits.argmax(1) == y
