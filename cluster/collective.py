@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import datetime
 import os
-import shutil
 import tempfile
 
 from cluster.connect import LOCALHOST
 
 STORE = "store"      # the FileStore's file inside the rendezvous directory
+PREFIX = "nnsynth-group-"
 
 
 def rendezvous_dir() -> str:
     """A fresh private directory for one group's store file (on the rank-0 actor's machine)."""
-    return tempfile.mkdtemp(prefix="nnsynth-group-")
+    return tempfile.mkdtemp(prefix=PREFIX)
 
 
 def open_group(directory: str, rank: int, size: int, timeout_s: float = 600.0):
@@ -44,4 +44,24 @@ def close_group(parallel, directory: str | None = None) -> None:
     finally:
         parallel.group = None
         if directory:
-            shutil.rmtree(directory, ignore_errors=True)
+            remove_rendezvous(directory)
+
+
+def remove_rendezvous(directory: str) -> bool:
+    """Remove a rendezvous directory and its store file, and nothing else: a directory whose
+    name is not ours, or that holds anything but the store file, is left as it is.  Returns
+    whether it is gone."""
+    if not os.path.basename(os.path.normpath(directory)).startswith(PREFIX):
+        return False
+    try:
+        for name in os.listdir(directory):
+            if name != STORE:
+                return False
+        if os.path.exists(os.path.join(directory, STORE)):
+            os.unlink(os.path.join(directory, STORE))
+        os.rmdir(directory)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True

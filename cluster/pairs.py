@@ -473,6 +473,7 @@ def _group_generator(pool, job: dict, batch_size: int) -> dict | None:
     slots = [i for i, n in enumerate(nodes) if n == node][:batch_size]
     if count < 2:
         return None
+    directory = None
     try:
         directory = ray.get(pool.actors[slots[0]].rendezvous.remote())
         refs = [pool.actors[slot].train_generator.remote(
@@ -489,6 +490,8 @@ def _group_generator(pool, job: dict, batch_size: int) -> dict | None:
                     "one pair", len(slots), str(e).splitlines()[0])
         for slot in slots:
             pool.restart(slot)
+        if directory is not None:
+            _remove_rendezvous_on(node, directory)
         return None
     res = results[0]
     digests = {r["digest"] for r in results}
@@ -498,3 +501,20 @@ def _group_generator(pool, job: dict, batch_size: int) -> dict | None:
         log.warning("the %d pairs of the data-parallel warm-up ended with different generator "
                     "weights; the job uses rank 0's", len(slots))
     return res
+
+
+def _remove_rendezvous_on(node: str, directory: str) -> None:
+    """Remove a failed group's rendezvous directory on its node: its rank 0, which made it,
+    was restarted before it could (a zero-CPU task pinned to the node; best effort)."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from cluster.collective import remove_rendezvous
+    task = ray.remote(num_cpus=0, max_retries=0)(remove_rendezvous).options(
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False))
+    try:
+        if not ray.get(task.remote(directory), timeout=60):
+            log.warning("the rendezvous directory %s was not removed", directory)
+    except Exception as e:   # the node may be gone with its directory
+        log.warning("could not remove the rendezvous directory %s (%s)", directory,
+                    str(e).splitlines()[0])

@@ -33,3 +33,23 @@ def test_group_meets_in_a_directory_and_listens_on_loopback_only():
     assert seen and all(host in LOOPBACK for host, _ in seen), seen
     assert [float(s[0]) for s in sums] == [3.0, 3.0]
     assert not Path(directory).exists()        # rank 0 removed the meeting place
+
+
+def test_removing_a_meeting_place_removes_only_what_nnsynth_wrote(tmp_path):
+    """``remove_rendezvous`` deletes our store file and directory, never a user's file or a
+    directory that is not a rendezvous directory."""
+    from cluster.collective import PREFIX, STORE, remove_rendezvous
+    ours = Path(rendezvous_dir())
+    (ours / STORE).write_bytes(b"x")
+    assert remove_rendezvous(str(ours)) and not ours.exists()
+    assert remove_rendezvous(str(ours))                     # already gone: nothing to do
+    shared = tmp_path / (PREFIX + "shared")
+    shared.mkdir()
+    (shared / STORE).write_bytes(b"x")
+    (shared / "notes.txt").write_text("a user's file")
+    assert not remove_rendezvous(str(shared))
+    assert (shared / "notes.txt").read_text() == "a user's file" and (shared / STORE).exists()
+    other = tmp_path / "results"
+    other.mkdir()
+    (other / STORE).write_bytes(b"x")
+    assert not remove_rendezvous(str(other)) and (other / STORE).exists()

@@ -1,6 +1,9 @@
 """Pair actors: sharded synthesis survives a killed pair, resumes, round-trips Parquet; CLI errors."""
+import glob
 import json
 import os
+import tempfile
+import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -8,6 +11,7 @@ import torch
 from click.testing import CliRunner
 
 from deploy.cli.main import cli
+from cluster.collective import PREFIX
 from cluster.pairs import PairActor, plan_shards, run_synthesis, teacher_checksum
 from synth.checkpoint import read_checkpoint
 from synth.distill import DistillConfig
@@ -323,7 +327,16 @@ def test_a_pair_dying_in_the_group_warm_up_falls_back_to_one_pair(ray_local, tea
     config = CONFIG.replace(method="amortized", amortized={
         "steps": 4, "batch_size": 16, "width": 4, "latent_dim": 8, "early_stop": False,
         "adapt_steps": 2, "adapt_batch": 10})
+    groups = set(glob.glob(os.path.join(tempfile.gettempdir(), PREFIX + "*")))
     summary = run_synthesis(teacher_path, tmp_path / "fb", 20, pairs=2, config=config,
                             shard_size=10, seed=3)
     assert summary["written"] == 2 and summary["generator_pairs"] == 1
     assert summary["restarts"] == 2
+    # the failed group's rendezvous directory (made by the killed rank 0) is removed; another
+    # module's group may exist for a moment, so a leak is one that stays
+    for _ in range(50):
+        left = set(glob.glob(os.path.join(tempfile.gettempdir(), PREFIX + "*"))) - groups
+        if not left:
+            break
+        time.sleep(0.1)
+    assert not left
