@@ -1,8 +1,8 @@
-"""Killed (SIGKILL) or interrupted (Ctrl-C, SIGINT) during the search and rerun: the search
+"""Killed (SIGKILL) and interrupted (Ctrl-C, SIGINT) during the search and rerun: the search
 stage is not recorded as finished, the pipeline resumes, and the trials that had finished are
 not trained again (their rows, timestamps and checkpoints are unchanged).
 
-The teacher and synthesis stages run once per module (``prepared``); each test starts from
+The teacher and synthesis stages run once per module (``prepared``); the test starts from
 a copy of that run directory, so its processes run the search stage only (the stages
 before it are "done earlier", as in any resumed run)."""
 import json
@@ -51,43 +51,61 @@ def _start(run_dir: Path) -> subprocess.Popen:
                             text=True, start_new_session=True)
 
 
-@pytest.mark.parametrize("how", ["kill", "ctrl-c"])
-def test_stop_during_search_keeps_finished_trials(prepared, tmp_path, how):
-    run_dir = shutil.copytree(prepared, tmp_path / "run", symlinks=True)
-    results = run_dir / "search" / "results.parquet"
+def _stop_after(run_dir: Path, results: Path, trials: int, how: str) -> tuple[int, str]:
+    """Start the search stage, wait until ``trials`` trials have finished, stop it ``how``
+    (SIGKILL to the driver and its local Ray, or Ctrl-C to the driver); (exit code, output)."""
     proc = _start(run_dir)
     deadline = time.monotonic() + 400
-    while len(_rows(results)) < 1 and proc.poll() is None and time.monotonic() < deadline:
+    while len(_rows(results)) < trials and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert proc.poll() is None, "the run ended before it could be killed:\n" + proc.stdout.read()
-    finished = _rows(results)
-    assert 1 <= len(finished) < 3
+    assert proc.poll() is None, "the run ended before it could be stopped:\n" + proc.stdout.read()
+    assert trials <= len(_rows(results)) < 3
     if how == "kill":
-        os.killpg(proc.pid, signal.SIGKILL)     # killed: the driver and its local Ray
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    else:
-        os.kill(proc.pid, signal.SIGINT)        # Ctrl-C to the driver: a clean, loud stop
-        out, _ = proc.communicate(timeout=120)
-        if proc.returncode == 0:                # Ctrl-C as the last trial finished: then,
-            ledger = json.loads((run_dir / "ledger.json").read_text())  # and only then, done
-            assert ledger["stages"]["search"]["outputs"]["summary"]["trials"] == 3, out[-3000:]
-            return
-        assert proc.returncode == 130, out[-3000:]
-        assert "interrupted: finished work is kept" in out
-    ledger = json.loads((run_dir / "ledger.json").read_text())
-    assert set(ledger["stages"]) == {"teacher", "synthesis"}     # search did not finish
-    stamps = {r["trial_id"]: (r["finished_at"], os.path.getmtime(r["checkpoint"]))
-              for r in _rows(results)}
+        return proc.returncode, ""
+    os.kill(proc.pid, signal.SIGINT)            # a clean, loud stop
+    out, _ = proc.communicate(timeout=120)
+    return proc.returncode, out
+
+
+def _stamps(results: Path) -> dict:
+    return {r["trial_id"]: (r["finished_at"], os.path.getmtime(r["checkpoint"]))
+            for r in _rows(results)}
+
+
+def _search_done(run_dir: Path) -> bool:
+    return "search" in json.loads((run_dir / "ledger.json").read_text())["stages"]
+
+
+def test_killed_then_interrupted_search_resumes_and_keeps_finished_trials(prepared, tmp_path):
+    """One run directory, three processes: the first is killed after its first trial, the
+    second resumes and is interrupted (Ctrl-C) after the next, the third finishes.  A stopped
+    search is not recorded as done, and no finished trial is trained again."""
+    run_dir = shutil.copytree(prepared, tmp_path / "run", symlinks=True)
+    results = run_dir / "search" / "results.parquet"
+
+    code, _ = _stop_after(run_dir, results, 1, "kill")
+    assert code == -signal.SIGKILL and not _search_done(run_dir)
+    killed = _stamps(results)
+
+    code, out = _stop_after(run_dir, results, len(killed) + 1, "ctrl-c")
+    assert "resuming the search" in out and "teacher: done earlier" in out, out[-3000:]
+    interrupted = _stamps(results)
+    assert all(interrupted[t] == killed[t] for t in killed)   # same row, same file
+    if code == 0:                   # Ctrl-C as the last trial finished: then, and only then,
+        assert _search_done(run_dir) and len(interrupted) == 3, out[-3000:]   # done
+        return
+    assert code == 130, out[-3000:]
+    assert "interrupted: finished work is kept" in out and not _search_done(run_dir)
 
     rerun = _start(run_dir)
     out, _ = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, out[-3000:]
-    assert "teacher: done earlier" in out and "synthesis: done earlier" in out
-    assert "resuming the search" in out
+    assert "synthesis: done earlier" in out and "resuming the search" in out
     rows = _rows(results)
     assert len(rows) == 3 and len({r["trial_id"] for r in rows}) == 3
-    for r in rows:                               # finished trials: same row, same file
-        if r["trial_id"] in stamps:
-            assert (r["finished_at"], os.path.getmtime(r["checkpoint"])) == stamps[r["trial_id"]]
+    final = _stamps(results)
+    assert all(final[t] == interrupted[t] for t in interrupted)
     ledger = json.loads((run_dir / "ledger.json").read_text())
     assert ledger["stages"]["search"]["outputs"]["summary"]["trials"] == 3
