@@ -1,6 +1,7 @@
 """cluster.collective: a group of ranks meets through a file and talks over 127.0.0.1 only."""
 import os
 import threading
+import time
 from pathlib import Path
 
 import torch
@@ -53,3 +54,32 @@ def test_removing_a_meeting_place_removes_only_what_nnsynth_wrote(tmp_path):
     other.mkdir()
     (other / STORE).write_bytes(b"x")
     assert not remove_rendezvous(str(other)) and (other / STORE).exists()
+
+
+def test_rank_0_removes_the_meeting_place_only_after_every_rank_let_go():
+    """A slower rank still holds the store file after the closing barrier (its FileStore
+    opens it once more when destroyed; it aborted its process when the directory was gone
+    by then): rank 0's ``close_group`` waits for it before removing the directory."""
+    directory = rendezvous_dir()
+    seen = {}
+    barrier = threading.Barrier(2)
+
+    def rank(r):
+        group = open_group(directory, r, 2, timeout_s=60)
+        barrier.wait()
+        if r == 0:
+            close_group(group, directory)
+            seen["returned"] = time.monotonic()
+        else:
+            group.group.barrier().wait()          # close_group's barrier, then hold on
+            time.sleep(0.5)
+            seen["present"] = Path(directory).is_dir()
+            seen["dropped"] = time.monotonic()
+            group.group = None
+    threads = [threading.Thread(target=rank, args=(r,)) for r in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert seen["present"] and seen["returned"] >= seen["dropped"]
+    assert not Path(directory).exists()
