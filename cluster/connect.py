@@ -39,6 +39,7 @@ def match_torch_threads() -> int:
 
 
 LOCAL_ADDRESSES = (None, "", "local")
+STARTUP_ATTEMPTS = 3      # local Ray starts tried when the raylet misses its start-up window
 
 
 def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: bool = True,
@@ -76,8 +77,19 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     log.info("starting a local Ray on %s (%s CPUs)", LOCALHOST, num_cpus or "all")
     # "local" always starts a new Ray: plain ray.init() would join whatever cluster
     # /tmp/ray/ray_current_cluster names (another process's, possibly dead: it then hangs).
-    ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
-             dashboard_host=LOCALHOST, _node_ip_address=LOCALHOST, **kwargs)
+    for attempt in range(1, STARTUP_ATTEMPTS + 1):
+        try:
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
+                     dashboard_host=LOCALHOST, _node_ip_address=LOCALHOST, **kwargs)
+            break
+        except Exception as e:
+            # Ray gives a new raylet a fixed 30 s to register with the GCS; on a loaded
+            # machine it can take longer.  The half-started Ray is stopped and started again.
+            if "timed out during startup" not in str(e) or attempt == STARTUP_ATTEMPTS:
+                raise
+            log.warning("the local Ray did not start within Ray's 30 s (attempt %d of %d); "
+                        "starting it again", attempt, STARTUP_ATTEMPTS)
+            ray.shutdown()
     return ray.get_runtime_context()
 
 
