@@ -8,6 +8,7 @@ only actors of one node in it (``cluster.pairs`` groups them by Ray node id).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import tempfile
@@ -38,19 +39,26 @@ def open_group(directory: str, rank: int, size: int, timeout_s: float = 600.0):
 
 
 def close_group(parallel, directory: str | None = None) -> None:
-    """Wait for every rank (a barrier), drop the group and remove ``directory`` if given."""
+    """Wait for every rank (a barrier) and drop this rank's group; every rank passes the
+    meeting ``directory``, and it is removed once empty.  The store's file is removed by the
+    store of the last rank to drop its group (torch's ``FileStore`` counts its users); a rank
+    must never remove it under a peer whose store is still alive, since that peer's store
+    destructor then fails to open it and aborts the process (it did, under load, when rank 0
+    removed the directory right after the barrier)."""
     try:
         parallel.group.barrier().wait()
     finally:
-        parallel.group = None
+        parallel.group = None          # this rank's store goes with it
         if directory:
-            remove_rendezvous(directory)
+            with contextlib.suppress(OSError):   # not empty: a peer's store still holds it
+                os.rmdir(directory)
 
 
 def remove_rendezvous(directory: str) -> bool:
     """Remove a rendezvous directory and its store file, and nothing else: a directory whose
     name is not ours, or that holds anything but the store file, is left as it is.  Returns
-    whether it is gone."""
+    whether it is gone.  Only for a group no live rank uses any more (a failed one, see
+    ``close_group``)."""
     if not os.path.basename(os.path.normpath(directory)).startswith(PREFIX):
         return False
     try:

@@ -158,7 +158,7 @@ class PairActor:
         finally:
             if parallel is not None:
                 from cluster.collective import close_group
-                close_group(parallel, group["dir"] if group["rank"] == 0 else None)
+                close_group(parallel, group["dir"])
         stats["cpu_seconds"] = round(time.process_time() - cpu, 3)
         state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
         return {"state": state if group is None or group["rank"] == 0 else None,
