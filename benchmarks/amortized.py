@@ -136,7 +136,8 @@ def job_pairs(a) -> dict:
                 "pair_busy")},
                 "generator": {key: v for key, v in (s.get("generator") or {}).items()
                               if key in ("steps", "seconds", "cpu_seconds", "pairs",
-                                         "rank_cpu_seconds", "same_weights", "fidelity_kept")},
+                                         "rank_cpu_seconds", "rank_seconds", "rank_collective_seconds",
+                                         "parallel", "same_weights", "fidelity_kept")},
                 "load": os.getloadavg(), **_since(t)}
     return out
 

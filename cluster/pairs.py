@@ -142,8 +142,10 @@ class PairActor:
         """Amortized synthesis: train the job's generator (``job`` = {seed, config[, group]},
         ``config`` an ``AmortizedConfig`` dict); returns its weights (rank 0 of a group only),
         their digest and the training statistics.  With ``group`` = {dir, rank, size} the
-        pairs of the group train it together, data-parallel (``synth.parallel``): each
-        computes its part of every batch, and all end with the same weights."""
+        pairs of the group train it together (``synth.parallel``): each computes its part of
+        every batch, exactly (whole-batch statistics, gradients summed every step) or by local
+        SGD (``sync_every`` k: own copies averaged every k steps), and all end with the same
+        weights."""
         from synth.amortized import AmortizedConfig, train_generator
         config = AmortizedConfig.from_dict(job["config"])
         group, parallel = job.get("group"), None
@@ -464,7 +466,8 @@ def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
 def _group_generator(pool, job: dict, batch_size: int) -> dict | None:
     """Train the generator data-parallel on the pairs of one node (the node with the most
     pairs; at most ``batch_size`` of them); the result of rank 0 with ``stats["pairs"]`` and
-    ``stats["same_weights"]`` (every rank's weights have the same digest), or None when fewer
+    ``stats["same_weights"]`` (every rank's weights have the same digest) and per rank its CPU
+    seconds, wall seconds and wall seconds in collectives (waits), or None when fewer
     than two pairs share a node or the group failed (its pairs are then restarted)."""
     import ray
     from collections import Counter
@@ -496,7 +499,10 @@ def _group_generator(pool, job: dict, batch_size: int) -> dict | None:
     res = results[0]
     digests = {r["digest"] for r in results}
     res["stats"].update(pairs=len(slots), same_weights=len(digests) == 1,
-                        rank_cpu_seconds=[r["stats"]["cpu_seconds"] for r in results])
+                        rank_cpu_seconds=[r["stats"]["cpu_seconds"] for r in results],
+                        rank_seconds=[r["stats"]["seconds"] for r in results],
+                        rank_collective_seconds=[r["stats"]["parallel"]["collective_seconds"]
+                                                 for r in results])
     if len(digests) != 1:
         log.warning("the %d pairs of the data-parallel warm-up ended with different generator "
                     "weights; the job uses rank 0's", len(slots))
