@@ -76,13 +76,9 @@ class DataParallel:
         tensors = list(tensors)
         if not tensors:
             return
-        flat = torch.cat([t.detach().reshape(-1).to(torch.float64) for t in tensors])
+        flat = _flat64(tensors)
         self._wait(self.group.broadcast(flat, root))
-        offset = 0
-        with torch.no_grad():
-            for t in tensors:
-                t.copy_(flat[offset:offset + t.numel()].view_as(t).to(t.dtype))
-                offset += t.numel()
+        _unflatten_(flat, tensors)
 
     def sum_grads(self, parameters) -> None:
         """Sum the ``.grad`` of ``parameters`` over the ranks, in one call (a parameter
@@ -99,20 +95,29 @@ class DataParallel:
             p.grad = g.clone() if p.grad is None else p.grad.copy_(g)
             offset += p.numel()
 
-
     def average_(self, tensors) -> None:
         """Overwrite floating-point ``tensors`` (in place) with their mean over the ranks, in
         one call (summed in float64; every rank gets the same bits)."""
         tensors = [t for t in tensors if t.is_floating_point()]
         if not tensors:
             return
-        flat = torch.cat([t.detach().reshape(-1).to(torch.float64) for t in tensors])
+        flat = _flat64(tensors)
         self.sum_(flat).div_(self.size)
-        offset = 0
-        with torch.no_grad():
-            for t in tensors:
-                t.copy_(flat[offset:offset + t.numel()].view_as(t).to(t.dtype))
-                offset += t.numel()
+        _unflatten_(flat, tensors)
+
+
+def _flat64(tensors) -> torch.Tensor:
+    """``tensors`` flattened into one float64 vector (one collective for all of them)."""
+    return torch.cat([t.detach().reshape(-1).to(torch.float64) for t in tensors])
+
+
+@torch.no_grad()
+def _unflatten_(flat: torch.Tensor, tensors) -> None:
+    """Copy ``flat`` (as ``_flat64`` made it) back into ``tensors``, in their dtypes."""
+    offset = 0
+    for t in tensors:
+        t.copy_(flat[offset:offset + t.numel()].view_as(t).to(t.dtype))
+        offset += t.numel()
 
 
 def local_sgd_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
