@@ -101,17 +101,24 @@ def test_ranks_get_the_single_process_loss_and_gradient(teacher):
         assert torch.allclose(a, b, rtol=1e-3, atol=1e-5 * scale)
 
 
+def _same_generator_on_two_ranks(model, config, pr):
+    """``train_generator`` on two ranks; checks both end with the same weights, bit for bit,
+    and the same history, and returns rank 0's stats."""
+    out = _ranks(2, lambda parallel: train_generator(copy.deepcopy(model), config,
+                                                     pixel_range=pr, seed=4, parallel=parallel))
+    (g0, s0), (g1, s1) = out
+    a, b = g0.state_dict(), g1.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert s0["history"] == s1["history"]
+    return s0
+
+
 def test_data_parallel_warm_up_leaves_every_rank_the_same_generator(teacher):
     model, pr = teacher
     config = AmortizedConfig(steps=6, batch_size=16, width=4, latent_dim=8, check_every=3,
                              early_stop=False, sync_every=0, device="cpu")   # exact mode
     single, single_stats = train_generator(model, config, pixel_range=pr, seed=4)
-    out = _ranks(2, lambda parallel: train_generator(copy.deepcopy(model), config,
-                                                     pixel_range=pr, seed=4, parallel=parallel))
-    (g0, s0), (g1, s1) = out
-    a, b = g0.state_dict(), g1.state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)              # the same weights, bit for bit
-    assert s0["history"] == s1["history"]
+    s0 = _same_generator_on_two_ranks(model, config, pr)
     # the same objective as one process: the first check's mean loss agrees to rounding
     assert s0["history"][0]["loss"] == pytest.approx(single_stats["history"][0]["loss"], rel=1e-4)
     with pytest.raises(UserError, match="batch_size"):   # a rank with no input: refused
@@ -132,12 +139,7 @@ def test_local_sgd_warm_up_leaves_every_rank_the_same_generator_and_its_loss_fal
     model, pr = teacher
     config = AmortizedConfig(steps=12, batch_size=16, width=4, latent_dim=8, check_every=6,
                              early_stop=False, sync_every=4, lr=0.02, device="cpu")
-    out = _ranks(2, lambda parallel: train_generator(copy.deepcopy(model), config,
-                                                     pixel_range=pr, seed=4, parallel=parallel))
-    (g0, s0), (g1, s1) = out
-    a, b = g0.state_dict(), g1.state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)              # the same weights, bit for bit
-    assert s0["history"] == s1["history"]
+    s0 = _same_generator_on_two_ranks(model, config, pr)
     history = s0["history"]
     assert [h["step"] for h in history] == [6, 12]
     assert history[-1]["loss"] < history[0]["loss"]             # the ranks' mean loss falls
@@ -145,12 +147,10 @@ def test_local_sgd_warm_up_leaves_every_rank_the_same_generator_and_its_loss_fal
     # 1 broadcast; averages at steps 4, 6 (check), 8, 12 (check and end); per check one
     # loss sum, one fidelity sum and one buffer average
     assert s0["parallel"]["collectives"] == 1 + 4 + 2 * 3
-    # not the exact mode's objective: ranks diverge from the exact warm-up
-    exact = _ranks(2, lambda parallel: train_generator(copy.deepcopy(model),
-                                                       config.replace(sync_every=0),
-                                                       pixel_range=pr, seed=4, parallel=parallel))
-    assert exact[0][1]["parallel"]["mode"] == "exact"
-    assert exact[0][1]["parallel"]["collectives"] > 7 * config.steps
+    # the exact mode meets at every step (whole-batch statistics, summed gradients)
+    exact = _same_generator_on_two_ranks(model, config.replace(sync_every=0), pr)
+    assert exact["parallel"]["mode"] == "exact"
+    assert exact["parallel"]["collectives"] > 7 * config.steps
 
 
 def test_local_sgd_averages_weights_and_adam_moments():
