@@ -453,7 +453,7 @@ def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
         saved = torch.load(path, weights_only=True, map_location="cpu")
         return saved["state_dict"], {**saved["stats"], "resumed": True}
     job = {"seed": seed, "config": config.to_dict()}
-    res = _group_generator(pool, job, config.batch_size) if len(pool) > 1 else None
+    res = _group_generator(pool, job, config.max_ranks()) if len(pool) > 1 else None
     if res is None:
         (_, res), = pool.map_unordered("train_generator", [job])
         res["stats"]["pairs"] = 1
@@ -463,18 +463,18 @@ def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
     return res["state"], stats
 
 
-def _group_generator(pool, job: dict, batch_size: int) -> dict | None:
+def _group_generator(pool, job: dict, max_ranks: int) -> dict | None:
     """Train the generator data-parallel on the pairs of one node (the node with the most
-    pairs; at most ``batch_size`` of them); the result of rank 0 with ``stats["pairs"]`` and
+    pairs; at most ``max_ranks`` of them, ``AmortizedConfig.max_ranks``); the result of rank 0 with ``stats["pairs"]`` and
     ``stats["same_weights"]`` (every rank's weights have the same digest) and per rank its CPU
     seconds, wall seconds and wall seconds in collectives (waits), or None when fewer
-    than two pairs share a node or the group failed (its pairs are then restarted)."""
+    than two pairs can form a group or the group failed (its pairs are then restarted)."""
     import ray
     from collections import Counter
     nodes = ray.get([a.node.remote() for a in pool.actors])
-    node, count = Counter(nodes).most_common(1)[0]
-    slots = [i for i, n in enumerate(nodes) if n == node][:batch_size]
-    if count < 2:
+    node, _ = Counter(nodes).most_common(1)[0]
+    slots = [i for i, n in enumerate(nodes) if n == node][:max_ranks]
+    if len(slots) < 2:
         return None
     directory = None
     try:

@@ -211,6 +211,12 @@ class AmortizedConfig(Config):
         for name in ("stop_fidelity", "stop_tolerance", "min_fidelity"):
             check_range(name, getattr(self, name), 0, 1)
 
+    def max_ranks(self) -> int:
+        """The most data-parallel ranks a warm-up can take: every rank needs part of each
+        batch, and under local SGD (``sync_every``) at least two inputs, since its BatchNorm
+        and Eq. 4 statistics are its part's."""
+        return self.batch_size // 2 if self.sync_every else self.batch_size
+
     def refine_config(self) -> InversionConfig:
         """The DeepInversion settings of the refinement (same objective and stopping rule)."""
         return InversionConfig(**{k: getattr(self, k) for k in SHARED_FIELDS},
@@ -329,9 +335,10 @@ def train_generator(teacher: nn.Module, config: AmortizedConfig | None = None, *
     if student is not None:
         student.to(device)
     if parallel is not None:
-        if parallel.size > config.batch_size:
-            raise UserError(f"batch_size ({config.batch_size}) must be at least the number of "
-                            f"data-parallel ranks ({parallel.size})")
+        if parallel.size > config.max_ranks():
+            need = "twice " if config.sync_every else ""
+            raise UserError(f"batch_size ({config.batch_size}) must be at least {need}the "
+                            f"number of data-parallel ranks ({parallel.size})")
         # the same start on every rank whatever each one's torch build draws
         parallel.broadcast_(list(gen_model.parameters()) + list(gen_model.buffers()))
     part = slice(None) if parallel is None else parallel.part(config.batch_size)

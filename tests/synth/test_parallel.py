@@ -151,6 +151,11 @@ def test_local_sgd_warm_up_leaves_every_rank_the_same_generator_and_its_loss_fal
     exact = _same_generator_on_two_ranks(model, config.replace(sync_every=0), pr)
     assert exact["parallel"]["mode"] == "exact"
     assert exact["parallel"]["collectives"] > 7 * config.steps
+    # a rank's own BatchNorm statistics need two inputs: 3 ranks take batches of 6 or more
+    assert config.replace(batch_size=5).max_ranks() == 2 and config.max_ranks() == 8
+    with pytest.raises(UserError, match="twice"):
+        train_generator(model, config.replace(batch_size=5), pixel_range=pr,
+                        parallel=DataParallel(None, 0, 3))
 
 
 def test_local_sgd_averages_weights_and_adam_moments():
