@@ -465,10 +465,11 @@ def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
 
 def _group_generator(pool, job: dict, max_ranks: int) -> dict | None:
     """Train the generator data-parallel on the pairs of one node (the node with the most
-    pairs; at most ``max_ranks`` of them, ``AmortizedConfig.max_ranks``); the result of rank 0 with ``stats["pairs"]`` and
-    ``stats["same_weights"]`` (every rank's weights have the same digest) and per rank its CPU
-    seconds, wall seconds and wall seconds in collectives (waits), or None when fewer
-    than two pairs can form a group or the group failed (its pairs are then restarted)."""
+    pairs; at most ``max_ranks`` of them, ``AmortizedConfig.max_ranks``); the result of rank 0
+    with ``stats["pairs"]``, ``stats["same_weights"]`` (every rank's weights have the same
+    digest) and per rank its CPU seconds, wall seconds and wall seconds in collectives
+    (waits), or None when fewer than two pairs can form a group or the group failed (its
+    pairs are then restarted)."""
     import ray
     from collections import Counter
     nodes = ray.get([a.node.remote() for a in pool.actors])
