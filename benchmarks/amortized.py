@@ -126,7 +126,7 @@ def job_pairs(a) -> dict:
         over = {"amortized": json.loads(a.amortized)} if method == "amortized" else {}
         cfg = InversionConfig.preset("mnist28", iterations=a.iters, early_stop=False,
                                      batch_size=a.batch, method=method, **over)
-        for k in (1, 2):
+        for k in a.counts:
             t = _clock()
             s = run_synthesis(a.teacher, Path(a.work) / f"pairs_{method}_{k}", a.shards * a.batch,
                               k, cfg, shard_size=a.batch, seed=k)
@@ -136,7 +136,8 @@ def job_pairs(a) -> dict:
                 "pair_busy")},
                 "generator": {key: v for key, v in (s.get("generator") or {}).items()
                               if key in ("steps", "seconds", "cpu_seconds", "pairs",
-                                         "rank_cpu_seconds", "same_weights", "fidelity_kept")},
+                                         "rank_cpu_seconds", "rank_seconds", "rank_collective_seconds",
+                                         "parallel", "same_weights", "fidelity_kept")},
                 "load": os.getloadavg(), **_since(t)}
     return out
 
@@ -481,6 +482,9 @@ def main() -> None:
     ap.add_argument("--jitter", type=int, default=2)
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--methods", default="deepinversion,amortized")
+    ap.add_argument("--counts", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2],
+                    help="job pairs: the pair counts to run (1,2; 2 alone for an A/B of the "
+                         "warm-up, e.g. with --amortized '{\"sync_every\": 0}')")
     a = ap.parse_args()
     Path(a.work).mkdir(parents=True, exist_ok=True)
     if a.quick and a.mode != "job":

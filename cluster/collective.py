@@ -8,15 +8,12 @@ only actors of one node in it (``cluster.pairs`` groups them by Ray node id).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
-import logging
 import os
 import tempfile
-import time
 
 from cluster.connect import LOCALHOST
-
-log = logging.getLogger(__name__)
 
 STORE = "store"      # the FileStore's file inside the rendezvous directory
 PREFIX = "nnsynth-group-"
@@ -41,33 +38,27 @@ def open_group(directory: str, rank: int, size: int, timeout_s: float = 600.0):
     return DataParallel(ProcessGroupGloo(store, rank, size, options), rank, size)
 
 
-def close_group(parallel, directory: str | None = None, wait_s: float = 120.0) -> None:
-    """Wait for every rank (a barrier) and drop the group; with ``directory`` (rank 0), then
-    remove the meeting place once every rank has let go of it.
-
-    Each rank's FileStore opens the store file once more when it is destroyed, and the last
-    one deletes it; removing the directory before then made a slower rank's destructor throw
-    in C++ and abort its process.  So rank 0 waits (at most ``wait_s``) for the file to go.
-    After a failed barrier nothing is removed here: the driver restarts the group's pairs
-    and removes the directory then (``cluster.pairs``)."""
-    parallel.group.barrier().wait()      # raises when a peer is gone
-    parallel.group = None                # this rank's FileStore lets go of the store file
-    if not directory:
-        return
-    store = os.path.join(directory, STORE)
-    deadline = time.monotonic() + wait_s
-    while os.path.exists(store) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    if os.path.exists(store):
-        log.warning("a rank still holds %s after %.0f s; the directory is left", store, wait_s)
-        return
-    remove_rendezvous(directory)
+def close_group(parallel, directory: str | None = None) -> None:
+    """Wait for every rank (a barrier) and drop this rank's group; every rank passes the
+    meeting ``directory``, and it is removed once empty.  The store's file is removed by the
+    store of the last rank to drop its group (torch's ``FileStore`` counts its users); a rank
+    must never remove it under a peer whose store is still alive, since that peer's store
+    destructor then fails to open it and aborts the process (it did, under load, when rank 0
+    removed the directory right after the barrier)."""
+    try:
+        parallel.group.barrier().wait()
+    finally:
+        parallel.group = None          # this rank's store goes with it
+        if directory:
+            with contextlib.suppress(OSError):   # not empty: a peer's store still holds it
+                os.rmdir(directory)
 
 
 def remove_rendezvous(directory: str) -> bool:
     """Remove a rendezvous directory and its store file, and nothing else: a directory whose
     name is not ours, or that holds anything but the store file, is left as it is.  Returns
-    whether it is gone."""
+    whether it is gone.  Only for a group no live rank uses any more (a failed one, see
+    ``close_group``)."""
     if not os.path.basename(os.path.normpath(directory)).startswith(PREFIX):
         return False
     try:

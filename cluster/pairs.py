@@ -142,8 +142,10 @@ class PairActor:
         """Amortized synthesis: train the job's generator (``job`` = {seed, config[, group]},
         ``config`` an ``AmortizedConfig`` dict); returns its weights (rank 0 of a group only),
         their digest and the training statistics.  With ``group`` = {dir, rank, size} the
-        pairs of the group train it together, data-parallel (``synth.parallel``): each
-        computes its part of every batch, and all end with the same weights."""
+        pairs of the group train it together (``synth.parallel``): each computes its part of
+        every batch, exactly (whole-batch statistics, gradients summed every step) or by local
+        SGD (``sync_every`` k: own copies averaged every k steps), and all end with the same
+        weights."""
         from synth.amortized import AmortizedConfig, train_generator
         config = AmortizedConfig.from_dict(job["config"])
         group, parallel = job.get("group"), None
@@ -158,7 +160,7 @@ class PairActor:
         finally:
             if parallel is not None:
                 from cluster.collective import close_group
-                close_group(parallel, group["dir"] if group["rank"] == 0 else None)
+                close_group(parallel, group["dir"])
         stats["cpu_seconds"] = round(time.process_time() - cpu, 3)
         state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
         return {"state": state if group is None or group["rank"] == 0 else None,
@@ -451,7 +453,7 @@ def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
         saved = torch.load(path, weights_only=True, map_location="cpu")
         return saved["state_dict"], {**saved["stats"], "resumed": True}
     job = {"seed": seed, "config": config.to_dict()}
-    res = _group_generator(pool, job, config.batch_size) if len(pool) > 1 else None
+    res = _group_generator(pool, job, config.max_ranks()) if len(pool) > 1 else None
     if res is None:
         (_, res), = pool.map_unordered("train_generator", [job])
         res["stats"]["pairs"] = 1
@@ -461,17 +463,19 @@ def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
     return res["state"], stats
 
 
-def _group_generator(pool, job: dict, batch_size: int) -> dict | None:
+def _group_generator(pool, job: dict, max_ranks: int) -> dict | None:
     """Train the generator data-parallel on the pairs of one node (the node with the most
-    pairs; at most ``batch_size`` of them); the result of rank 0 with ``stats["pairs"]`` and
-    ``stats["same_weights"]`` (every rank's weights have the same digest), or None when fewer
-    than two pairs share a node or the group failed (its pairs are then restarted)."""
+    pairs; at most ``max_ranks`` of them, ``AmortizedConfig.max_ranks``); the result of rank 0
+    with ``stats["pairs"]``, ``stats["same_weights"]`` (every rank's weights have the same
+    digest) and per rank its CPU seconds, wall seconds and wall seconds in collectives
+    (waits), or None when fewer than two pairs can form a group or the group failed (its
+    pairs are then restarted)."""
     import ray
     from collections import Counter
     nodes = ray.get([a.node.remote() for a in pool.actors])
-    node, count = Counter(nodes).most_common(1)[0]
-    slots = [i for i, n in enumerate(nodes) if n == node][:batch_size]
-    if count < 2:
+    node, _ = Counter(nodes).most_common(1)[0]
+    slots = [i for i, n in enumerate(nodes) if n == node][:max_ranks]
+    if len(slots) < 2:
         return None
     directory = None
     try:
@@ -496,7 +500,10 @@ def _group_generator(pool, job: dict, batch_size: int) -> dict | None:
     res = results[0]
     digests = {r["digest"] for r in results}
     res["stats"].update(pairs=len(slots), same_weights=len(digests) == 1,
-                        rank_cpu_seconds=[r["stats"]["cpu_seconds"] for r in results])
+                        rank_cpu_seconds=[r["stats"]["cpu_seconds"] for r in results],
+                        rank_seconds=[r["stats"]["seconds"] for r in results],
+                        rank_collective_seconds=[r["stats"]["parallel"]["collective_seconds"]
+                                                 for r in results])
     if len(digests) != 1:
         log.warning("the %d pairs of the data-parallel warm-up ended with different generator "
                     "weights; the job uses rank 0's", len(slots))

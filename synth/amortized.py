@@ -80,7 +80,7 @@ from synth.inversion import (BNFeatureHooks, InversionConfig, InversionResult, _
                              bn_statistics_gap, hit_fraction,
                              fidelity_warning, target_labels)
 from synth.models import batchnorm_layers
-from synth.parallel import DataParallel, SyncedBNHooks, synced_batchnorm
+from synth.parallel import DataParallel, SyncedBNHooks, local_sgd_state, synced_batchnorm
 from synth.train import lr_factor
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,16 @@ SHARED_FIELDS = ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight"
 class AmortizedConfig(Config):
     steps: int = 100                  # warm-up generator updates, maximum (early stop may end sooner)
     batch_size: int = 64              # generated inputs per update (BN statistics over them)
+    # data-parallel warm-up (``parallel``: several pair actors train one generator).  0: exact
+    # -- every batch is split across the ranks, the generator's BatchNorm and Eq. 4 take the
+    # whole batch's statistics and the gradients are summed (7 collectives per step, each a
+    # wait for the slowest rank).  k >= 1: local SGD -- each rank takes its own Adam steps on
+    # its part of every batch (BatchNorm and Eq. 4 over that part) and the ranks' weights,
+    # BatchNorm buffers and Adam moments are averaged every k steps, at every check and at the
+    # end, so all ranks end with the same generator.  One process ignores it.  Local SGD by
+    # default: the exact mode's per-step waits kept two pairs' warm-up at one pair's wall time
+    # (benchmarks/results/amortized.md).
+    sync_every: int = 5
     lr: float = 0.01                  # Adam on the generator's weights
     betas: tuple = (0.5, 0.999)
     schedule: str = "cosine"          # cosine | constant
@@ -163,6 +173,7 @@ class AmortizedConfig(Config):
     def validate(self) -> None:
         check_range("steps", self.steps, 1, 1_000_000, integer=True)
         check_range("batch_size", self.batch_size, 2, 100_000, integer=True)
+        check_range("sync_every", self.sync_every, 0, 1_000_000, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise UserError(f"betas must be two numbers in [0, 1), got {short_repr(self.betas)}")
@@ -199,6 +210,12 @@ class AmortizedConfig(Config):
         check_range("min_steps", self.min_steps, 0, None, integer=True)
         for name in ("stop_fidelity", "stop_tolerance", "min_fidelity"):
             check_range(name, getattr(self, name), 0, 1)
+
+    def max_ranks(self) -> int:
+        """The most data-parallel ranks a warm-up can take: every rank needs part of each
+        batch, and under local SGD (``sync_every``) at least two inputs, since its BatchNorm
+        and Eq. 4 statistics are its part's."""
+        return self.batch_size // 2 if self.sync_every else self.batch_size
 
     def refine_config(self) -> InversionConfig:
         """The DeepInversion settings of the refinement (same objective and stopping rule)."""
@@ -300,7 +317,13 @@ def train_generator(teacher: nn.Module, config: AmortizedConfig | None = None, *
     generator's BatchNorm and the Eq. 4 statistics are the whole batch's, each rank's loss is
     its share of the batch's loss and the gradients are summed, so every rank takes the
     single-process update (up to float rounding) and ends with the same generator.  The clean
-    fidelity of a check is counted over all parts."""
+    fidelity of a check is counted over all parts.  With ``config.sync_every`` = k >= 1 the
+    ranks run local SGD instead: each trains its own copy on its part of every batch (its
+    part's BatchNorm and Eq. 4 statistics, its own loss) and the copies and their Adam
+    moments are averaged every k steps, at every check and at the end (one collective each,
+    so a rank waits for the others k times less often); a check's loss is the ranks' mean.
+    ``stats["parallel"]`` gives the mode, the collectives and the wall seconds spent in them
+    (waiting for the slowest rank included)."""
     _check_teacher(teacher)
     config = config or AmortizedConfig()
     device = pick_device(config.device)
@@ -312,21 +335,24 @@ def train_generator(teacher: nn.Module, config: AmortizedConfig | None = None, *
     if student is not None:
         student.to(device)
     if parallel is not None:
-        if parallel.size > config.batch_size:
-            raise UserError(f"batch_size ({config.batch_size}) must be at least the number of "
-                            f"data-parallel ranks ({parallel.size})")
+        if parallel.size > config.max_ranks():
+            need = "twice " if config.sync_every else ""
+            raise UserError(f"batch_size ({config.batch_size}) must be at least {need}the "
+                            f"number of data-parallel ranks ({parallel.size})")
         # the same start on every rank whatever each one's torch build draws
         parallel.broadcast_(list(gen_model.parameters()) + list(gen_model.buffers()))
     part = slice(None) if parallel is None else parallel.part(config.batch_size)
+    local = parallel is not None and config.sync_every > 0   # local SGD
+    exact = parallel if parallel is not None and not local else None   # whole-batch statistics
     opt = torch.optim.Adam(gen_model.parameters(), lr=config.lr, betas=tuple(config.betas))
-    hooks = BNFeatureHooks(teacher) if parallel is None else SyncedBNHooks(teacher, parallel)
+    hooks = BNFeatureHooks(teacher) if exact is None else SyncedBNHooks(teacher, exact)
     history, best, best_state = [], (-1.0, -math.inf), None
     window, wsteps, last_window, step = None, 0, math.inf, 0
     bn_window = None
     start = time.perf_counter()
     bar = tqdm(total=config.steps, desc="generator", disable=not progress, leave=False)
     try:
-        with _Frozen(teacher, student), synced_batchnorm(gen_model, parallel):
+        with _Frozen(teacher, student), synced_batchnorm(gen_model, exact):
             for step in range(config.steps):
                 for g in opt.param_groups:
                     g["lr"] = config.lr * lr_factor(step, config.steps, config.warmup_steps,
@@ -335,25 +361,33 @@ def train_generator(teacher: nn.Module, config: AmortizedConfig | None = None, *
                              config.latent_dim, rng, device)
                 x = _augment(gen_model(z[part], y[part]), config.jitter, config.flip, rng)
                 loss, per_image, _, bn = _objective(teacher, student, hooks, x, y[part], config)
-                if parallel is not None:   # this rank's share of the batch's loss
-                    loss = per_image.sum() / config.batch_size + config.bn_weight * bn / parallel.size
+                if exact is not None:   # this rank's share of the batch's loss
+                    loss = per_image.sum() / config.batch_size + config.bn_weight * bn / exact.size
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                if parallel is not None:
-                    parallel.sum_grads(gen_model.parameters())
+                if exact is not None:
+                    exact.sum_grads(gen_model.parameters())
                 opt.step()
+                check = not (step + 1) % config.check_every or step + 1 == config.steps
+                if local and (check or not (step + 1) % config.sync_every):
+                    parallel.average_(local_sgd_state(gen_model, opt))
                 with torch.no_grad():
                     window = loss.detach() if window is None else window + loss.detach()
                     bn_window = bn.detach() if bn_window is None else bn_window + bn.detach()
                 wsteps += 1
                 bar.update(1)
-                if (step + 1) % config.check_every and step + 1 != config.steps:
+                if not check:
                     continue
-                if parallel is not None:   # the batch's loss: the shares summed
-                    window = parallel.sum_(window.reshape(1))[0]
+                if exact is not None:   # the batch's loss: the shares summed
+                    window = exact.sum_(window.reshape(1))[0]
+                elif local:   # the ranks' mean loss and BN term
+                    sums = parallel.sum_(torch.stack([window, bn_window]).to(torch.float64))
+                    window, bn_window = sums / parallel.size
                 value, bn_value = float(window) / wsteps, float(bn_window) / wsteps
                 window, bn_window, wsteps = None, None, 0
                 fidelity = _clean_fidelity(gen_model, teacher, config, rng, device, parallel)
+                if local:   # the check's batch statistics entered each rank's running averages
+                    parallel.average_(gen_model.buffers())
                 history.append({"step": step + 1, "loss": value, "bn_loss": bn_value,
                                 "fidelity": fidelity})
                 if (fidelity, -value) > best:
@@ -374,6 +408,11 @@ def train_generator(teacher: nn.Module, config: AmortizedConfig | None = None, *
              "bn_loss_first": history[0]["bn_loss"], "bn_loss_kept": kept["bn_loss"],
              "fidelity_first": history[0]["fidelity"], "fidelity_kept": kept["fidelity"],
              "kept_step": kept["step"], "device": str(device)}
+    if parallel is not None:
+        stats["parallel"] = {"mode": "local" if local else "exact", "ranks": parallel.size,
+                             "sync_every": config.sync_every if local else 1,
+                             "collectives": parallel.calls,
+                             "collective_seconds": round(parallel.seconds, 3)}
     return gen_model.cpu().eval(), stats
 
 

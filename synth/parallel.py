@@ -15,12 +15,16 @@ each part's statistics instead of the batch's.  ``DataParallel`` keeps the objec
 * ``SyncedBNHooks`` is ``BNFeatureHooks`` with the batch's statistics: each layer's local
   moment sums are collected during the forward pass and reduced in one call (the teacher is
   frozen, so its own forward pass does not need them);
-* ``sum_grads(parameters)`` sums the parameters' gradients over the ranks in one call.
+* ``sum_grads(parameters)`` sums the parameters' gradients over the ranks in one call;
+* ``average_(tensors)`` replaces tensors by their mean over the ranks, in one call (local SGD:
+  ranks that train their own copies meet only every few steps, ``local_sgd_state`` lists what
+  a model and its optimizer hold).
 
 With each rank's loss its *share* of the batch's loss (per-input terms summed over its part
 and divided by ``n``, batch-level terms divided by K), the summed gradient equals the
 single-process gradient up to floating-point rounding (sums taken in another order), and
-every rank applies the same update.
+every rank applies the same update.  ``seconds`` and ``calls`` count the wall time spent in
+the collectives (waiting for the slowest rank included) and how many there were.
 
 The process group is any object with torch's ``ProcessGroup.allreduce`` and ``broadcast``
 (``cluster.collective`` makes a gloo group on 127.0.0.1); this module does no I/O.
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 
 import torch
 from torch import nn
@@ -43,6 +48,13 @@ class DataParallel:
         if not 0 <= rank < size:
             raise ValueError(f"rank must be in [0, {size}), got {rank}")
         self.group, self.rank, self.size = group, int(rank), int(size)
+        self.seconds, self.calls = 0.0, 0   # wall time in (and number of) collectives
+
+    def _wait(self, work) -> None:
+        start = time.perf_counter()
+        work.wait()
+        self.seconds += time.perf_counter() - start
+        self.calls += 1
 
     def part(self, n: int) -> slice:
         """This rank's contiguous slice of ``n`` inputs."""
@@ -52,7 +64,7 @@ class DataParallel:
 
     def sum_(self, t: torch.Tensor) -> torch.Tensor:
         """In-place sum of ``t`` over the ranks (no autograd); returns ``t``."""
-        self.group.allreduce([t]).wait()
+        self._wait(self.group.allreduce([t]))
         return t
 
     def sum(self, t: torch.Tensor) -> torch.Tensor:
@@ -64,13 +76,9 @@ class DataParallel:
         tensors = list(tensors)
         if not tensors:
             return
-        flat = torch.cat([t.detach().reshape(-1).to(torch.float64) for t in tensors])
-        self.group.broadcast(flat, root).wait()
-        offset = 0
-        with torch.no_grad():
-            for t in tensors:
-                t.copy_(flat[offset:offset + t.numel()].view_as(t).to(t.dtype))
-                offset += t.numel()
+        flat = _flat64(tensors)
+        self._wait(self.group.broadcast(flat, root))
+        _unflatten_(flat, tensors)
 
     def sum_grads(self, parameters) -> None:
         """Sum the ``.grad`` of ``parameters`` over the ranks, in one call (a parameter
@@ -86,6 +94,42 @@ class DataParallel:
             g = flat[offset:offset + p.numel()].view_as(p)
             p.grad = g.clone() if p.grad is None else p.grad.copy_(g)
             offset += p.numel()
+
+    def average_(self, tensors) -> None:
+        """Overwrite floating-point ``tensors`` (in place) with their mean over the ranks, in
+        one call (summed in float64; every rank gets the same bits)."""
+        tensors = [t for t in tensors if t.is_floating_point()]
+        if not tensors:
+            return
+        flat = _flat64(tensors)
+        self.sum_(flat).div_(self.size)
+        _unflatten_(flat, tensors)
+
+
+def _flat64(tensors) -> torch.Tensor:
+    """``tensors`` flattened into one float64 vector (one collective for all of them)."""
+    return torch.cat([t.detach().reshape(-1).to(torch.float64) for t in tensors])
+
+
+@torch.no_grad()
+def _unflatten_(flat: torch.Tensor, tensors) -> None:
+    """Copy ``flat`` (as ``_flat64`` made it) back into ``tensors``, in their dtypes."""
+    offset = 0
+    for t in tensors:
+        t.copy_(flat[offset:offset + t.numel()].view_as(t).to(t.dtype))
+        offset += t.numel()
+
+
+def local_sgd_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """What local SGD averages: ``model``'s parameters and floating-point buffers (BatchNorm
+    running statistics) and the optimizer's per-parameter floating-point state (Adam's first
+    and second moments; its step count is the same on every rank and left out)."""
+    out = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
+    for p in model.parameters():
+        for key, value in sorted(optimizer.state.get(p, {}).items()):
+            if key != "step" and torch.is_tensor(value) and value.is_floating_point():
+                out.append(value)
+    return out
 
 
 class _AllReduceSum(torch.autograd.Function):

@@ -1,12 +1,11 @@
 """cluster.collective: a group of ranks meets through a file and talks over 127.0.0.1 only."""
 import os
 import threading
-import time
 from pathlib import Path
 
 import torch
 
-from cluster.collective import close_group, open_group, rendezvous_dir
+from cluster.collective import STORE, close_group, open_group, rendezvous_dir
 from tests.cluster.test_loopback import LOOPBACK, _listeners_of, _listening
 
 
@@ -20,7 +19,7 @@ def test_group_meets_in_a_directory_and_listens_on_loopback_only():
         opened.wait()              # the main thread reads the sockets while the group is open
         opened.wait()
         sums[r] = groups[r].sum_(torch.tensor([float(r + 1)]))
-        close_group(groups[r], directory if r == 0 else None)
+        close_group(groups[r], directory)
     threads = [threading.Thread(target=rank, args=(r,)) for r in range(2)]
     for t in threads:
         t.start()
@@ -33,7 +32,33 @@ def test_group_meets_in_a_directory_and_listens_on_loopback_only():
         t.join(60)
     assert seen and all(host in LOOPBACK for host, _ in seen), seen
     assert [float(s[0]) for s in sums] == [3.0, 3.0]
-    assert not Path(directory).exists()        # rank 0 removed the meeting place
+    assert not Path(directory).exists()        # the last rank removed the meeting place
+
+
+def test_the_store_file_outlives_every_rank_s_store():
+    """A rank that closes first must not remove the meeting file while a peer's store still
+    uses it (the peer's FileStore destructor then fails to open it and aborts its process:
+    seen under load when rank 0 removed the directory right after the barrier).  Here rank
+    1's group is kept alive past its close_group: the file stays until it goes, and the last
+    store removes it."""
+    directory = rendezvous_dir()
+    groups, kept = [None, None], []
+
+    def rank(r):
+        groups[r] = open_group(directory, r, 2, timeout_s=60)
+        groups[r].sum_(torch.ones(1))
+        if r == 1:
+            kept.append(groups[r].group)     # rank 1's store outlives its close_group
+        close_group(groups[r], directory)
+    threads = [threading.Thread(target=rank, args=(r,)) for r in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert (Path(directory) / STORE).exists()
+    kept.clear()                                # rank 1's store goes: the last user
+    assert not (Path(directory) / STORE).exists()
+    os.rmdir(directory)
 
 
 def test_removing_a_meeting_place_removes_only_what_nnsynth_wrote(tmp_path):
@@ -55,31 +80,3 @@ def test_removing_a_meeting_place_removes_only_what_nnsynth_wrote(tmp_path):
     (other / STORE).write_bytes(b"x")
     assert not remove_rendezvous(str(other)) and (other / STORE).exists()
 
-
-def test_rank_0_removes_the_meeting_place_only_after_every_rank_let_go():
-    """A slower rank still holds the store file after the closing barrier (its FileStore
-    opens it once more when destroyed; it aborted its process when the directory was gone
-    by then): rank 0's ``close_group`` waits for it before removing the directory."""
-    directory = rendezvous_dir()
-    seen = {}
-    barrier = threading.Barrier(2)
-
-    def rank(r):
-        group = open_group(directory, r, 2, timeout_s=60)
-        barrier.wait()
-        if r == 0:
-            close_group(group, directory)
-            seen["returned"] = time.monotonic()
-        else:
-            group.group.barrier().wait()          # close_group's barrier, then hold on
-            time.sleep(0.5)
-            seen["present"] = Path(directory).is_dir()
-            seen["dropped"] = time.monotonic()
-            group.group = None
-    threads = [threading.Thread(target=rank, args=(r,)) for r in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert seen["present"] and seen["returned"] >= seen["dropped"]
-    assert not Path(directory).exists()

@@ -282,9 +282,12 @@ def test_pairs_accept_the_amortized_config(ray_local, teacher_path, tmp_path):
     summary = run_synthesis(teacher_path, out, 60, pairs=2, config=config, shard_size=20, seed=1)
     assert summary["written"] == 3 and summary["protocol"] == "amortized"
     assert summary["generator"]["steps"] == 30 and summary["generator_seconds"] > 0
-    # both pairs trained it, each on half of every batch, and ended with the same weights
+    # both pairs trained it, each on half of every batch (local SGD by default: own copies
+    # averaged every sync_every steps), and ended with the same weights
     assert summary["generator_pairs"] == 2 and summary["generator"]["same_weights"]
-    assert len(summary["generator"]["rank_cpu_seconds"]) == 2
+    assert summary["generator"]["parallel"]["mode"] == "local"
+    for key in ("rank_cpu_seconds", "rank_seconds", "rank_collective_seconds"):
+        assert len(summary["generator"][key]) == 2
     assert sum(b["shards"] for b in summary["pair_busy"].values()) == 3
     assert summary["marginal_images_per_second"] > summary["images_per_second"] > 0
     assert (out / "generator.pt").is_file()
