@@ -289,9 +289,10 @@ class FastGPPredictor:
     matrix, 25-33 ms at 300 points here, 2-3 ms at 128): one suggestion in 30 cost 220-340
     ms at 300 points when it used all of them.  A warm re-optimization (``warm_iterations``
     L-BFGS-B steps from the last optimum, 17-19 likelihood evaluations, 20-30 ms at 128
-    points here: the largest of 30 suggestions at 300 observations, 39-62 ms against a mean
-    of 17-28) spends at most ``fit_evaluations`` of them per fit; its remaining iterations
-    continue at the next fits, on the same subset of points, from the best point found.
+    points here: the largest of 30 suggestions at 300 observations, 36-63 ms against a mean
+    of 17-29; 25-42 ms with the bound, load 5) spends at most ``fit_evaluations`` of them per
+    fit; its remaining iterations continue at the next fits, on the same subset of points,
+    from the best point found.
     (An L-BFGS-B restarted at each fit has no curvature and its first step is the whole
     negative gradient, all variables being bounded: that first trial point is wasted, and
     once jumped the lengthscales to their lower bound on NAS-Bench-201 when a re-optimization
