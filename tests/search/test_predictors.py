@@ -209,3 +209,54 @@ def test_additive_fast_gp_learns_a_main_effect_of_one_position():
             np.testing.assert_allclose(s7, std[:7], rtol=1e-4)
             assert gp.theta_.shape == (2 * 7 + 2 if additive else 7 + 2,)
         assert taus[1] > taus[0] + 0.1, (seed, taus)
+
+
+def test_minimize_within_stops_at_its_evaluations():
+    """At most ``evaluations`` calls even inside a line search (scipy's ``maxfun`` is checked
+    only between iterations), returning the lowest point evaluated; with enough of them it
+    is scipy's L-BFGS-B result."""
+    from scipy.optimize import rosen, rosen_der
+    from search.predictors import minimize_within
+    calls = []
+
+    def fun(th):
+        calls.append(th.copy())
+        return rosen(th), rosen_der(th)
+    start, bounds = np.array([-1.2, 1.0, -1.2, 1.0]), [(-2.0, 2.0)] * 4
+    theta, done, finished = minimize_within(fun, start, (), bounds, 15, 4)
+    assert len(calls) == 4 and not finished and done < 4
+    assert rosen(theta) == min(rosen(c) for c in calls) < rosen(start)
+    calls.clear()
+    theta, done, finished = minimize_within(fun, start, (), bounds, 200, 1000)
+    assert finished and np.allclose(theta, 1.0, atol=1e-3) and len(calls) <= 2 * 200 + 1
+
+
+def test_fast_gp_spreads_a_warm_reoptimization_over_fits(monkeypatch):
+    """A warm re-optimization on ``hyper_points`` points spends at most ``fit_evaluations``
+    likelihood evaluations per fit (one suggestion each in a search: the largest suggestion
+    at 300 observations was the whole re-optimization) and continues at the next fits on the
+    same subset of points until its ``warm_iterations`` are done."""
+    import dataclasses
+    from search.predictors import FastGPConfig, FastGPPredictor
+    x, y = _data(100, 7)
+    xt, yt = _data(60, 8)
+    gp = FastGPPredictor(FastGPConfig(hyper_points=30, fit_evaluations=3, warm_iterations=6,
+                                      refit_growth=0.5, additive=True))
+    gp.fit(x[:60], y[:60])                  # from the prior: not bounded
+    assert gp.hyper_fits_ == 1 and gp.pending_ == 0
+    seen = []
+    nll = gp._nll
+    monkeypatch.setattr(gp, "_nll", lambda th, xs, *a, **k: seen[-1].append(xs.copy())
+                        or nll(th, xs, *a, **k))
+    for n in range(90, 100):                # grew by 50%: a warm re-optimization starts at 90
+        seen.append([])
+        gp.fit(x[:n], y[:n])
+        if gp.pending_ == 0:
+            break
+    assert gp.hyper_fits_ == 2 and len(seen) >= 3, [len(s) for s in seen]
+    assert all(0 < len(s) <= 3 for s in seen)
+    assert all(np.array_equal(xs, seen[0][0]) for s in seen for xs in s)   # one subset
+    whole = FastGPPredictor(dataclasses.replace(gp.config, fit_evaluations=10000))
+    whole.fit(x[:60], y[:60]).fit(x[:90], y[:90])     # the same re-optimization in one fit
+    assert whole.hyper_fits_ == 2 and whole.pending_ == 0
+    assert kendall_tau(gp.predict(xt), yt) > kendall_tau(whole.predict(xt), yt) - 0.03
