@@ -73,7 +73,8 @@ def run(args) -> list[tuple]:
                     df_model = copy.deepcopy(res.model)
                     distill(df_model, teacher, synth.images, data,
                             DistillConfig(epochs=args.kd_epochs, lr=0.01, batch_size=64,
-                                          min_steps=min_steps, progress=False))
+                                          min_steps=min_steps, cutmix=0.0,   # as measured
+                                          progress=False))
                     dfs.append(test_acc(df_model, data))
                 df = dfs[-1]
                 real_model = copy.deepcopy(res.model)
