@@ -180,7 +180,7 @@ def defaults(args) -> None:
     from common import load_average, machine_note, mean_sd, table
     from synth.dfprune import KD_RECALIBRATE, KD_STEPS, NUM_IMAGES
     from synth.files import write_text_atomic
-    cache = Path(__file__).parent / "results" / "dfprune_defaults"
+    cache = Path(__file__).parent / "results" / args.defaults_dir
     cache.mkdir(parents=True, exist_ok=True)
     teacher_path = Path(args.lenet)
     if not teacher_path.is_file():   # as a user trains it
@@ -266,14 +266,14 @@ def defaults(args) -> None:
               + "; ".join(f"seed {r['seed']}: {r['load'][0]} -> {r['load'][1]}" for r in records)
               + "."]
     for (cli, extra), what in zip(clis, ("exactly as a user types it (the defaults)",
-                                        "with the previous defaults (256 images, 500 steps; "
-                                        "no CutMix then), for the cost",
+                                        "with the previous image and step defaults (256 "
+                                        "images, 500 steps), for the cost",
                                         "as typed before CutMix 0.5 became the KD default")):
         if cli.is_file():
             lines += ["", f"Seed 0 through the command line, {what}:", "", "```",
                       cli.read_text().strip(), "```"]
     lines += ["", machine_note("One process, 1 torch thread, nice 15."), command_line()]
-    write_result(Path(args.out).with_name("dfprune_defaults.md"), lines,
+    write_result(Path(args.out).with_name(f"{args.defaults_dir}.md"), lines,
                  "# nnsynth prune defaults (data-free fine-tuning vs real data)")
 
 
@@ -294,6 +294,9 @@ def main() -> None:
                         help="only the `nnsynth prune --ratio 0.5` defaults table, over --seeds")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cli", action="store_true", help="with --defaults: also run the CLI")
+    parser.add_argument("--defaults-dir", default="dfprune_defaults",
+                        help="with --defaults: the study's name under results/ (per-seed JSON "
+                             "cache in that folder, the table in NAME.md); one teacher per name")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.defaults:
