@@ -73,7 +73,8 @@ def run(args) -> list[tuple]:
                     df_model = copy.deepcopy(res.model)
                     distill(df_model, teacher, synth.images, data,
                             DistillConfig(epochs=args.kd_epochs, lr=0.01, batch_size=64,
-                                          min_steps=min_steps, progress=False))
+                                          min_steps=min_steps, cutmix=0.0,   # as measured
+                                          progress=False))
                     dfs.append(test_acc(df_model, data))
                 df = dfs[-1]
                 real_model = copy.deepcopy(res.model)
@@ -91,10 +92,15 @@ def run(args) -> list[tuple]:
 
 # (name, images inverted, KD steps, BN re-calibration before KD): the fine-tuning recipes
 # compared on the same seeds; the pruned model is ranked on the same images it is tuned on.
-VARIANTS = [("256 img, 500 steps", 256, 500, False), ("256 img, 1000 steps", 256, 1000, False),
-            ("512 img, 500 steps", 512, 500, False), ("512 img, 1000 steps", 512, 1000, False),
-            ("256 img, BN recal, 500 steps", 256, 500, True),
-            ("512 img, BN recal, 1000 steps", 512, 1000, True)]
+# (name, images, KD steps, BN re-calibration, CutMix: None = DistillConfig's default).  The
+# first six were measured before CutMix 0.5 became the KD default (issue 18) and keep cutmix 0
+VARIANTS = [("256 img, 500 steps", 256, 500, False, 0.0),
+            ("256 img, 1000 steps", 256, 1000, False, 0.0),
+            ("512 img, 500 steps", 512, 500, False, 0.0),
+            ("512 img, 1000 steps", 512, 1000, False, 0.0),
+            ("256 img, BN recal, 500 steps", 256, 500, True, 0.0),
+            ("512 img, BN recal, 1000 steps", 512, 1000, True, 0.0),
+            ("512 img, 1000 steps, CutMix default", 512, 1000, False, None)]
 
 
 def _cpu_wall():
@@ -105,11 +111,13 @@ def _since(t) -> dict:
     return {"cpu_s": time.process_time() - t[0], "wall_s": time.perf_counter() - t[1]}
 
 
-def defaults_seed(teacher, data, seed: int) -> dict:
+def defaults_seed(teacher, data, seed: int, cached: dict | None = None) -> dict:
     """One seed of the defaults study: 512 images inverted as the CLI does (the first batch of
     256 is exactly the CLI's 256-image draw: batches draw in order from one seeded generator),
     each pruned model (ranked on 256 or on all 512) fine-tuned by every recipe of VARIANTS and,
-    as the peer, on real data (3 epochs, lr 0.01)."""
+    as the peer, on real data (3 epochs, lr 0.01).  With a ``cached`` record only its missing
+    recipes run (the images and pruned models are made again: the same seed gives the same
+    ones, checked by their accuracy before fine-tuning; the cached peers are kept)."""
     from synth.dfprune import finetune_kd, kd_defaults, recalibrate_bn
     from synth.data import input_range
     value_range = input_range(teacher.checkpoint_info["dataset"])
@@ -118,9 +126,9 @@ def defaults_seed(teacher, data, seed: int) -> dict:
     t = _cpu_wall()
     res = synthesize(teacher, balanced_labels(512, teacher.num_classes), inv,
                      pixel_range=value_range, seed=seed)
-    rec = {"seed": seed, "teacher": test_acc(teacher, data),
-           "synth": {**_since(t), "iterations": res.stats["iterations"],
-                     "fidelity": res.fidelity}, "pruned": {}, "variants": {}}
+    rec = cached or {"seed": seed, "teacher": test_acc(teacher, data),
+                     "synth": {**_since(t), "iterations": res.stats["iterations"],
+                               "fidelity": res.fidelity}, "pruned": {}, "variants": {}}
     pruned = {}
     for n in (256, 512):
         x, y = res.images[:n], res.labels[:n]
@@ -129,13 +137,21 @@ def defaults_seed(teacher, data, seed: int) -> dict:
                                                progress=False))
         p = {"prune": _since(t), "no_ft": test_acc(out.model, data)}
         pruned[n] = out.model
+        if cached and p["no_ft"] != cached["pruned"][str(n)]["no_ft"]:
+            print(f"seed {seed}: pruned model differs from the cached one (another teacher?): "
+                  f"all recipes run again", file=sys.stderr, flush=True)
+            return defaults_seed(teacher, data, seed)
+        if cached:   # the same pruned model as the cached record's: its peer stands
+            continue
         real = copy.deepcopy(out.model)
         t = _cpu_wall()
         fit(real, data, TrainConfig(epochs=3, lr=0.01, keep_best=False, seed=seed,
                                     device="cpu", progress=False))
         p.update(real=test_acc(real, data), real_ft=_since(t))
         rec["pruned"][str(n)] = p
-    for name, n, steps, recal in VARIANTS:
+    for name, n, steps, recal, cutmix in VARIANTS:
+        if name in rec["variants"]:
+            continue
         model = copy.deepcopy(pruned[n])
         t = _cpu_wall()
         v = {}
@@ -143,7 +159,8 @@ def defaults_seed(teacher, data, seed: int) -> dict:
             recalibrate_bn(model, res.images[:n])
             v["after_recal"] = test_acc(model, data)
         finetune_kd(model, teacher, res.images[:n], DistillConfig(
-            **kd_defaults(teacher.input_shape), seed=seed, device="cpu", progress=False), steps,
+            **kd_defaults(teacher.input_shape), **({} if cutmix is None else {"cutmix": cutmix}),
+            seed=seed, device="cpu", progress=False), steps,
                     recalibrate=False)   # done above when the recipe asks for it
         v.update(acc=test_acc(model, data), kd=_since(t))
         rec["variants"][name] = v
@@ -163,7 +180,7 @@ def defaults(args) -> None:
     from common import load_average, machine_note, mean_sd, table
     from synth.dfprune import KD_RECALIBRATE, KD_STEPS, NUM_IMAGES
     from synth.files import write_text_atomic
-    cache = Path(__file__).parent / "results" / "dfprune_defaults"
+    cache = Path(__file__).parent / "results" / args.defaults_dir
     cache.mkdir(parents=True, exist_ok=True)
     teacher_path = Path(args.lenet)
     if not teacher_path.is_file():   # as a user trains it
@@ -175,16 +192,22 @@ def defaults(args) -> None:
     records = []
     for seed in args.seeds:
         path = cache / f"seed{seed}.json"
-        if not path.is_file():
+        old = json.loads(path.read_text()) if path.is_file() else None
+        if old is None or any(v[0] not in old["variants"] for v in VARIANTS):
             load = load_average()
-            rec = defaults_seed(teacher, data, seed)
-            rec["load"] = [load, load_average()]
+            rec = defaults_seed(teacher, data, seed, old)
+            rec.setdefault("load", [load, load_average()])
+            if old is not None:   # the recipes added to a cached seed, and when
+                rec.setdefault("load_added", []).append([load, load_average()])
             write_text_atomic(path, json.dumps(rec, indent=1))
         records.append(json.loads(path.read_text()))
-    clis = [(cache / "cli_seed0.txt", []),   # as typed, then with the previous defaults
-            (cache / "cli_seed0_previous.txt", ["--num-images", "256", "--kd-steps", "500"])]
+    # as typed, then with the previous defaults; the last, a record only: as typed before
+    # CutMix became the KD default (issue 18)
+    clis = [(cache / "cli_seed0_cutmix.txt", []),
+            (cache / "cli_seed0_previous.txt", ["--num-images", "256", "--kd-steps", "500"]),
+            (cache / "cli_seed0.txt", None)]
     for cli, extra in clis:
-        if not args.cli or cli.is_file():
+        if not args.cli or cli.is_file() or extra is None:
             continue
         cmd = ["nnsynth", "prune", "--model", str(teacher_path), "--ratio", "0.5", *extra,
                "--out", str(cache / "p.pt")]
@@ -204,12 +227,14 @@ def defaults(args) -> None:
         return r["synth"]["cpu_s"] * sum(it[:n // 256]) / sum(it)
 
     rows = []
-    for name, n, steps, recal in VARIANTS:
+    default_cutmix = DistillConfig().cutmix
+    for name, n, steps, recal, cutmix in VARIANTS:
         gaps = [100 * (r["pruned"][str(n)]["real"] - r["variants"][name]["acc"]) for r in records]
         acc = [r["variants"][name]["acc"] for r in records]
         cost = [synth_cpu(r, n) + r["pruned"][str(n)]["prune"]["cpu_s"]
                 + r["variants"][name]["kd"]["cpu_s"] for r in records]
-        is_default = (n, steps, recal) == (NUM_IMAGES, KD_STEPS, KD_RECALIBRATE)
+        is_default = ((n, steps, recal, default_cutmix if cutmix is None else cutmix)
+                      == (NUM_IMAGES, KD_STEPS, KD_RECALIBRATE, default_cutmix))
         rows.append([f"**{name} (default)**" if is_default else name, mean_sd(acc, pct),
                      mean_sd([r["pruned"][str(n)]["real"] for r in records], pct),
                      mean_sd(gaps, "{:.2f}"), f"{max(gaps):.2f}",
@@ -220,8 +245,10 @@ def defaults(args) -> None:
     lines = ["`nnsynth prune --model teacher.pt --ratio 0.5` (Taylor importance on the inverted "
              "images, half of every layer's filters/neurons removed, then KD fine-tuning on the "
              "same images: cosine lr 0.05, batch 128, 2 px jitter relabelled by the teacher, "
-             "T = 3) on the mnist5k LeNet-5-BN teacher (`nnsynth train --dataset mnist5k --model "
-             f"lenet5_bn --epochs 15`), seeds {seeds}.  Each recipe against real-data "
+             "T = 3; the recipe named CutMix adds DistillConfig's default CutMix "
+             f"{DistillConfig().cutmix:g}, relabelled too, the others have none) on the mnist5k "
+             "LeNet-5-BN teacher (`nnsynth train --dataset mnist5k --model lenet5_bn --epochs "
+             f"15`), seeds {seeds}.  Each recipe against real-data "
              "fine-tuning (3 epochs, lr 0.01) of the same pruned model; gap = real - data-free, "
              "in points:", ""]
     lines += table(["recipe", "data-free KD FT", "real-data FT (peer)", "gap mean ± sd",
@@ -239,12 +266,14 @@ def defaults(args) -> None:
               + "; ".join(f"seed {r['seed']}: {r['load'][0]} -> {r['load'][1]}" for r in records)
               + "."]
     for (cli, extra), what in zip(clis, ("exactly as a user types it (the defaults)",
-                                        "with the previous defaults, for the cost")):
+                                        "with the previous image and step defaults (256 "
+                                        "images, 500 steps), for the cost",
+                                        "as typed before CutMix 0.5 became the KD default")):
         if cli.is_file():
             lines += ["", f"Seed 0 through the command line, {what}:", "", "```",
                       cli.read_text().strip(), "```"]
     lines += ["", machine_note("One process, 1 torch thread, nice 15."), command_line()]
-    write_result(Path(args.out).with_name("dfprune_defaults.md"), lines,
+    write_result(Path(args.out).with_name(f"{args.defaults_dir}.md"), lines,
                  "# nnsynth prune defaults (data-free fine-tuning vs real data)")
 
 
@@ -265,6 +294,9 @@ def main() -> None:
                         help="only the `nnsynth prune --ratio 0.5` defaults table, over --seeds")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cli", action="store_true", help="with --defaults: also run the CLI")
+    parser.add_argument("--defaults-dir", default="dfprune_defaults",
+                        help="with --defaults: the study's name under results/ (per-seed JSON "
+                             "cache in that folder, the table in NAME.md); one teacher per name")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.defaults:

@@ -69,6 +69,7 @@ def adi_check(teacher, data) -> list[str]:
         torch.manual_seed(0)
         student = build("lenet5_bn_half", data.input_shape, 10)
         cfg = DistillConfig(rounds=4, images_per_round=64, adi_weight=weight, final_kd_steps=400,
+                            min_steps=0, cutmix=0.0,   # the protocol gpu_check.md reports
                             seed=0, jitter=2, progress=False, device=DEVICE)
         m = adi_distill(student, teacher, data.pixel_range(), cfg,
                         InversionConfig.preset("mnist28", batch_size=64, device=DEVICE), data=data)

@@ -141,6 +141,12 @@ def job_cifar32(a) -> dict:
             "fixed_fidelity": fixed["stats"]["fidelity"], "ours": ours["stats"]}
 
 
+# the KD protocol this benchmark's students (and amortized.py's, through job_distill) were
+# measured with: no CutMix, exactly the steps asked (DistillConfig's defaults since issue 18
+# are CutMix 0.5 and >= 1,920 steps; inversion_any.py measures those)
+PROTOCOL = {"cutmix": 0.0, "min_steps": 0}
+
+
 def job_adi(a) -> dict:
     """The ADI protocol (adi_weight a.adi_weight; 0 = plain DI on the same schedule)."""
     from synth.distill import DistillConfig, adi_distill
@@ -151,7 +157,7 @@ def job_adi(a) -> dict:
     student = build("lenet5_bn_half", data.input_shape, 10)
     cfg = DistillConfig(rounds=a.rounds, images_per_round=a.batch, adi_weight=a.adi_weight,
                         final_kd_steps=a.final_kd_steps, seed=a.seed, jitter=a.jitter,
-                        progress=False)
+                        progress=False, **PROTOCOL)
     return adi_distill(student, teacher, data.pixel_range(), cfg,
                        InversionConfig.preset("mnist28", batch_size=a.batch), data=data)
 
@@ -171,9 +177,9 @@ def job_distill(a) -> dict:
                        for s in a.source.split(",")])[:a.count]
     torch.manual_seed(a.seed)
     student = build("lenet5_bn_half", data.input_shape, 10)
-    m = distill(student, teacher, x, data, DistillConfig(
-        epochs=a.epochs, seed=a.seed, jitter=a.jitter, progress=False,
-        min_steps=getattr(a, "min_steps", 0)))
+    m = distill(student, teacher, x, data, DistillConfig(**{
+        **PROTOCOL, "epochs": a.epochs, "seed": a.seed, "jitter": a.jitter, "progress": False,
+        "min_steps": getattr(a, "min_steps", 0)}))
     m.pop("history")
     return m
 

@@ -6,10 +6,11 @@ teacher's agreement with their target class, images/s on one thread, iterations 
 and the real test accuracy of a student distilled only on those 500 inputs next to the same
 student distilled on the same number of *real* training inputs (the peer a user would pick
 if they had the data; all of them where the set has fewer than 500), over seeds.  Students
-use ``DistillConfig``'s defaults.  Where ``settings_for`` picks another method than per-pixel
-DeepInversion (a generator, ``method="amortized"``), an ablation also synthesizes the 500
-inputs per pixel (``method="deepinversion"``, the rest of the settings unchanged) and distils
-the same student on them, so the method's effect is measured in the same run.
+use ``DistillConfig``'s defaults (CutMix 0.5, at least 1,920 steps) in batches of 64.  Where
+``settings_for`` picks another method than per-pixel DeepInversion (a generator,
+``method="amortized"``), an ablation also synthesizes the 500 inputs per pixel
+(``method="deepinversion"``, the rest of the settings unchanged) and distils the same student
+on them, so the method's effect is measured in the same run.
 
     python benchmarks/inversion_any.py [--rows NAME,...] [--procs 2] [--seeds 3] [--adi]
            [--work runs/inversion_any] [--md benchmarks/results/inversion_any.md]
@@ -111,10 +112,12 @@ def seeds_for(name: str, seeds: int) -> int:
 
 
 # ADI (``synth.distill.adi_distill``, what ``nnsynth distill --data-free`` runs), measured with
-# ``--adi``: the same 500 inputs and 480 KD steps in batches of 64 as a row's students (60
-# epochs of 500), synthesized in 5 rounds of 100 against the student being distilled
+# ``--adi``: the same 500 inputs as a row's students, synthesized in 5 rounds of 100 against
+# the student being distilled, and the same KD steps in batches of 64 (``min_steps`` in all:
+# ``adi_distill`` extends the final steps to it)
 ADI = dict(rounds=5, images_per_round=100, kd_steps_per_round=50, final_kd_steps=230,
            batch_size=64)
+KD_BATCH = 64   # the students' batch size (500 inputs: 8 steps per epoch)
 
 
 def parse_kd(text: str) -> dict:
@@ -132,10 +135,27 @@ def parse_kd(text: str) -> dict:
     return out
 
 
-def row_key(image_keys: list, dataset: str, seeds: int, kd_epochs: int, adi: bool = False,
+def kd_config(seed: int = 0, jitter: int = 0, kd: dict | None = None):
+    """The students' ``DistillConfig``: its defaults in batches of ``KD_BATCH``, the row's
+    jitter, then the ``--kd`` recipe's fields."""
+    from synth.distill import DistillConfig
+    return DistillConfig(**{"batch_size": KD_BATCH, "seed": seed, "jitter": jitter,
+                            "progress": False, **(kd or {})})
+
+
+def kd_protocol(kd: dict | None = None) -> dict:
+    """What a row's students depend on besides seed and jitter: ``kd_config``'s fields (so a
+    changed ``DistillConfig`` default recomputes the rows)."""
+    out = kd_config(kd=kd).to_dict()
+    for k in ("seed", "jitter", "progress", "device"):
+        out.pop(k)
+    return out
+
+
+def row_key(image_keys: list, dataset: str, seeds: int, adi: bool = False,
             kd: dict | None = None) -> str:
-    return json.dumps([image_keys, IMAGES, STUDENTS[dataset], seeds, kd_epochs]
-                      + ([ADI] if adi else []) + ([kd] if kd else []), sort_keys=True)
+    return json.dumps([image_keys, IMAGES, STUDENTS[dataset], seeds, kd_protocol(kd)]
+                      + ([ADI] if adi else []), sort_keys=True)
 
 
 def configs_for(teacher) -> list:
@@ -152,7 +172,7 @@ def kd_tag(kd: dict | None) -> str:
     return "".join(f"__{k}{v:g}" for k, v in sorted((kd or {}).items()))
 
 
-def current_row(work: Path, name: str, seeds: int, kd_epochs: int, adi: bool = False,
+def current_row(work: Path, name: str, seeds: int, adi: bool = False,
                 kd: dict | None = None):
     """The cached result of row ``name`` if it is still valid for the current code, else None."""
     path = work / f"{_slug(name)}{kd_tag(kd)}.json"
@@ -162,7 +182,7 @@ def current_row(work: Path, name: str, seeds: int, kd_epochs: int, adi: bool = F
     result = json.loads(path.read_text())
     teacher = load_model(work / "teachers" / f"{_slug(name)}.pt")
     key = row_key([inversion_key(c) for c in configs_for(teacher)], _row(name)[1],
-                  seeds_for(name, seeds), kd_epochs, adi, kd)
+                  seeds_for(name, seeds), adi, kd)
     return result if result.get("key") == key else None
 
 
@@ -229,26 +249,23 @@ def generator_settings(config) -> dict | None:
                                        "adapt_batch", "refine_iterations")}
 
 
-def kd_student(teacher, inputs, data, dataset: str, seed: int, kd_epochs: int, jitter: int,
+def kd_student(teacher, inputs, data, dataset: str, seed: int, jitter: int,
                kd: dict | None = None):
-    """(real-test accuracy, student) of the row's student distilled on ``inputs`` by KD only:
-    exactly ``kd_epochs`` epochs in batches of 64 (``min_steps=0``, as the table's rows were
-    made: DistillConfig's default is now >= 500 steps, amortized.md; 60 epochs of 500 inputs
-    are 480 steps), then the ``--kd`` recipe's fields."""
-    from synth.distill import DistillConfig, distill
+    """(real-test accuracy, student) of the row's student distilled on ``inputs`` by KD only,
+    ``kd_config`` (``DistillConfig``'s defaults in batches of 64: 1,920 steps of 500 inputs,
+    240 epochs; ``--kd epochs=60,min_steps=0,cutmix=0`` is the protocol before issue 18's
+    recipe became the default)."""
+    from synth.distill import distill
     from synth.models import build
     torch.manual_seed(seed)
     student = build(STUDENTS[dataset], data.input_shape, data.num_classes)
-    m = distill(student, teacher, inputs, data,
-                DistillConfig(**{"epochs": kd_epochs, "batch_size": 64, "seed": seed,
-                                 "jitter": jitter, "progress": False, "min_steps": 0,
-                                 **(kd or {})}))
+    m = distill(student, teacher, inputs, data, kd_config(seed, jitter, kd))
     return m["test_accuracy"], student
 
 
 def run_row(a) -> dict:
     from synth.data import input_range, load_dataset
-    from synth.distill import DistillConfig, adi_distill
+    from synth.distill import adi_distill, distill_train_config
     from synth.models import batchnorm_layers, build, count_flops
     from synth.train import evaluate
     name, dataset, spec, epochs = _row(a.row)
@@ -275,20 +292,19 @@ def run_row(a) -> dict:
     for seed in range(seeds):
         for source, inputs in sources:
             students[source].append(kd_student(teacher, inputs, data, dataset, seed,
-                                               a.kd_epochs, jitter, kd)[0])
+                                               jitter, kd)[0])
     adi = {"student": [], "fidelity": [], "cpu_seconds": []}
     for seed in range(seeds if a.adi else 0):   # the data-free ADI protocol, same budget
         torch.manual_seed(seed)
         student = build(STUDENTS[dataset], data.input_shape, data.num_classes)
         cpu = time.process_time()
         m = adi_distill(student, teacher, value_range,
-                        DistillConfig(**{"seed": seed, "jitter": jitter, "progress": False,
-                                         **ADI, **kd}),
+                        kd_config(seed, jitter, {**ADI, **kd}),
                         config.replace(method=PER_PIXEL), data=data)
         adi["cpu_seconds"].append(time.process_time() - cpu)
         adi["student"].append(m["test_accuracy"]), adi["fidelity"].append(m["fidelity"])
     return {"row": name, "key": row_key([inversion_key(c) for c in configs], dataset, seeds,
-                                        a.kd_epochs, a.adi, kd), "kd": kd,
+                                        a.adi, kd), "kd": kd,
             "adi": adi if a.adi else None,
             "method": config.method, "cpu_seconds": stats.get("cpu_seconds"),
             "per_pixel": None if alt_stats is None else {
@@ -304,7 +320,9 @@ def run_row(a) -> dict:
             "images_per_second": stats["images_per_second"], "seconds": stats["seconds"],
             "iterations": stats["iterations"], "bn_loss_initial": stats["bn_loss_initial"],
             "bn_loss_final": stats["bn_loss_final"], "real_images": n_real,
-            "student": STUDENTS[dataset], "kd_epochs": a.kd_epochs,
+            "student": STUDENTS[dataset], "kd_protocol": kd_protocol(kd),
+            "kd_epochs": {source: distill_train_config(kd_config(kd=kd), len(inputs)).epochs
+                          for source, inputs in sources},
             "student_synthesized": students["synthesized"], "student_real": students["real"],
             "missed": stats.get("missed"),
             "settings": {k: getattr(config, k) for k in ("jitter", "flip", "lr", "bn_weight",
@@ -322,7 +340,7 @@ def launch(a) -> None:
     (work / "logs").mkdir(parents=True, exist_ok=True)
     names = a.rows.split(",") if a.rows else [r[0] for r in ROWS]  # in the order given
     todo = [_row(n)[0] for n in names
-            if current_row(work, n, a.seeds, a.kd_epochs, a.adi, a.kd_fields) is None]
+            if current_row(work, n, a.seeds, a.adi, a.kd_fields) is None]
     if not a.rows:
         todo.sort(key=lambda n: n not in SLOW_FIRST)  # the long rows start first
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -332,7 +350,7 @@ def launch(a) -> None:
             time.sleep(2)
         log = open(work / "logs" / f"{_slug(name)}.log", "w")
         cmd = [sys.executable, __file__, "--job", "--row", name, "--work", a.work,
-               "--seeds", str(a.seeds), "--kd-epochs", str(a.kd_epochs)]
+               "--seeds", str(a.seeds)]
         cmd += ["--adi"] if a.adi else []
         cmd += ["--kd", a.kd] if a.kd else []
         running.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)))
@@ -350,20 +368,24 @@ def _pct(values) -> str:
 
 
 def report(a) -> str:
+    from synth.distill import adi_final_steps, distill_train_config
     from synth.models import list_families
+    cfg = kd_config(kd=a.kd_fields)
     work = Path(a.work)
     res = [r for row in ROWS
-           if (r := current_row(work, row[0], a.seeds, a.kd_epochs, a.adi, a.kd_fields))]
+           if (r := current_row(work, row[0], a.seeds, a.adi, a.kd_fields))]
     loads = ", ".join(f"{r['load_average']:.0f}" for r in res)
     lines = ["# DeepInversion on any BatchNorm teacher", "",
-             f"Command: `python benchmarks/inversion_any.py --procs {a.procs} --seeds {a.seeds} "
-             f"--kd-epochs {a.kd_epochs}" + (f" --rows {a.rows}" if a.rows else "")
+             f"Command: `python benchmarks/inversion_any.py --procs {a.procs} --seeds {a.seeds}"
+             + (f" --rows {a.rows}" if a.rows else "")
              + (" --adi" if a.adi else "") + (f" --kd {a.kd}" if a.kd else "")
              + f"`.  {IMAGES} inputs per teacher, settings from "
              "`synth.inversion.settings_for(teacher)` (no per-row tuning).  Students: "
              "KD only (no labels), the same student and steps for the synthesized and the real "
-             + "inputs" + (f", KD recipe `{a.kd}` for both (`DistillConfig` fields; the "
-                           "teacher labels augmented inputs on the fly)" if a.kd else "")
+             f"inputs: `DistillConfig`'s defaults in batches of {KD_BATCH} (CutMix "
+             f"{cfg.cutmix:g} relabelled by the teacher on the fly, at least {cfg.min_steps} "
+             f"SGD steps: {distill_train_config(cfg, IMAGES).epochs} epochs of {IMAGES})"
+             + (f" with the KD recipe `{a.kd}` over them" if a.kd else "")
              + f", mean ± std over {a.seeds} seeds; real test split of each set.  "
              "Images/s: one thread on this shared 2-core machine (load average "
              f"{loads} at the end of each row; "
@@ -416,6 +438,7 @@ def report(a) -> str:
                      f"{delta:+.1f} |")
     adi_rows = [r for r in res if r.get("adi")]
     adi = {**ADI, **a.kd_fields}   # the schedule the ADI students ran
+    adi["final_kd_steps"] = adi_final_steps(kd_config(kd=adi))
     if adi_rows:
         lines += ["", f"ADI (`--adi`; `synth.distill.adi_distill`, as `nnsynth distill "
                   f"--data-free`): {ADI['rounds']} rounds of {ADI['images_per_round']} inputs "
@@ -423,8 +446,7 @@ def report(a) -> str:
                   f"being distilled, {adi['kd_steps_per_round']} KD steps after each and "
                   f"{adi['final_kd_steps']} at the end: the same 500 inputs and "
                   f"{adi['rounds'] * adi['kd_steps_per_round'] + adi['final_kd_steps']} steps "
-                  f"of {adi['batch_size']} as the students above"
-                  + (f" (KD recipe `{a.kd}`)" if a.kd else "") + ".", "",
+                  f"of {adi['batch_size']}, as the students above.", "",
                   "| teacher / data set | fidelity | CPU s per student | student, ADI | "
                   "student, real | gap (pt) | meets target |", "|---|---:|---:|---:|---:|---:|---|"]
         for r in adi_rows:
@@ -471,15 +493,15 @@ def main() -> None:
     ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--kd-epochs", type=int, default=60)
     ap.add_argument("--work", default="runs/inversion_any")
     ap.add_argument("--md", default="benchmarks/results/inversion_any.md")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--adi", action="store_true",
                     help="also distil each row's student by the data-free ADI protocol")
     ap.add_argument("--kd", default="",
-                    help="KD recipe for every student alike, DistillConfig fields as "
-                         "name=value,... (e.g. noise=0.3,cutmix=0.5)")
+                    help="KD recipe for every student alike, DistillConfig fields over its "
+                         "defaults as name=value,... (e.g. noise=0.3,cutmix=0; "
+                         "epochs=60,min_steps=0,cutmix=0: the protocol before issue 18)")
     ap.add_argument("--job", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--row", help=argparse.SUPPRESS)
     a = ap.parse_args()

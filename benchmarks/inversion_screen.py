@@ -7,8 +7,8 @@
 The row's cached teacher (trained as inversion_any.py trains it when missing), 500 inputs
 synthesized with ``settings_for(teacher)`` plus the JSON overrides (any ``InversionConfig``
 field; an ``amortized`` mapping is merged into the one ``settings_for`` gives), then the row's
-student distilled on them exactly as inversion_any.py does (60 KD epochs, batches of 64, the
-settings' jitter), ``--seeds`` seeds; the real-input students (500 real training inputs, 3
+student distilled on them exactly as inversion_any.py does (``kd_config``: DistillConfig's
+defaults in batches of 64, the settings' jitter), ``--seeds`` seeds; the real-input students (500 real training inputs, 3
 seeds) are cached per row.  One JSON line per run: fidelity, CPU seconds of the synthesis,
 students, gap to the real-input students over the same seeds, and the last student's agreement
 with the teacher on the real test split.
@@ -24,6 +24,7 @@ pixels permuted, transposed, mirrored), to see how much of the layout it uses.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics as st
@@ -86,10 +87,11 @@ def main() -> None:
     config = base.replace(**over) if over else base
 
     def student_on(inputs, seed):   # the row's student as inversion_any.py distills it
-        return B.kd_student(teacher, inputs, data, dataset, seed, 60,
+        return B.kd_student(teacher, inputs, data, dataset, seed,
                             config.jitter if data.is_image else 0)
 
-    real_file = out / f"{B._slug(name)}__real.json"
+    protocol = hashlib.sha256(json.dumps(B.kd_protocol(), sort_keys=True).encode()).hexdigest()
+    real_file = out / f"{B._slug(name)}__real_{protocol[:8]}.json"   # per KD protocol
     if not real_file.is_file():
         real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES)]
         write_json_atomic(real_file, [student_on(real_x, s)[0] for s in range(3)])

@@ -7,8 +7,8 @@
   et al. 2022, arXiv 2106.05237: teacher and student see the same augmented image).
 * ``distill``: KD of a student on a fixed set of (synthesized) inputs, reusing
   ``synth.train.fit`` with a KD ``loss_fn``; the teacher's logits are computed once, or on the
-  fly for inputs that ``kd_augment`` changes (jitter, shifts, mixup, cutmix, noise: all off by
-  default; benchmarks/results/inversion_any.md measures noise on 500-input students).
+  fly for inputs that ``kd_augment`` changes (jitter, shifts, mixup, cutmix, noise; cutmix
+  on half of each batch by default, benchmarks/results/inversion_any_kd.md).
 * ``adi_distill``: the Adaptive DeepInversion protocol: rounds that synthesize a new batch with
   the *current* student in the competition term (Eq. 8), then take KD steps on the growing
   pool (ANCHORS: one new ADI batch every 50 KD steps).  With ``adi_weight=0`` the same schedule
@@ -39,11 +39,14 @@ from synth.train import TrainConfig, evaluate, fit, lr_factor, make_optimizer
 @dataclasses.dataclass(frozen=True)
 class DistillConfig(Config):
     epochs: int = 30                  # distill(): passes over the synthesized set
-    min_steps: int = 500              # distill(): at least this many SGD steps (more epochs
-                                      # when the set is small: 30 epochs of 256 are 60 steps;
-                                      # students of 256 synthesized mnist5k images: 87.2 +-
-                                      # 2.5% (worst 81%) -> 94.1 +- 0.7%, benchmarks/results/
-                                      # amortized.md)
+    min_steps: int = 1920             # at least this many SGD steps in all: distill() takes
+                                      # more epochs, adi_distill() more final steps.  A floor,
+                                      # so it binds only on small sets (below ~8k inputs at 30
+                                      # epochs of 128) and costs a bounded time there.  0 ->
+                                      # 500 steps: students of 256 synthesized mnist5k images
+                                      # 87.2 -> 94.1% (amortized.md); 1920 = 4x the 480 steps
+                                      # of 64 that 500-input students took, with cutmix below
+                                      # (benchmarks/results/inversion_any_kd.md)
     batch_size: int = 128
     lr: float = 0.05
     optimizer: str = "sgd"
@@ -57,13 +60,17 @@ class DistillConfig(Config):
     # KD augmentation, each relabelled by the teacher on the fly (``kd_augment``):
     shift: float = 0.0                # px, per-image sub-pixel translation (images)
     mixup: float = 0.0                # fraction of each batch replaced by mixtures of 2 inputs
-    cutmix: float = 0.0               # fraction replaced by a box pasted from another (images)
+    cutmix: float = 0.5               # fraction replaced by a box pasted from another (images;
+                                      # 0.5 with the 1920 steps: 500-input digits students
+                                      # +5.7 to +10.4 pt, real-input ones +0.5 to +1.9,
+                                      # benchmarks/results/inversion_any_kd.md)
     noise: float = 0.0                # std of Gaussian noise added, normalized units
     # adi_distill(): rounds of synthesis + KD steps on the growing pool
     rounds: int = 8
     images_per_round: int = 256
     kd_steps_per_round: int = 50
-    final_kd_steps: int = 400         # KD steps on the full pool after the last round
+    final_kd_steps: int = 400         # KD steps on the full pool after the last round (more
+                                      # where the rounds' and these fall short of min_steps)
     adi_weight: float = 1.0           # 0 -> plain DeepInversion on the same schedule
     seed: int = 0
     device: str = "auto"
@@ -212,6 +219,13 @@ def distill_train_config(config: DistillConfig, num_inputs: int) -> TrainConfig:
     return config.train_config().replace(epochs=epochs)
 
 
+def adi_final_steps(config: DistillConfig) -> int:
+    """KD steps ``adi_distill`` takes after its last round: ``config.final_kd_steps``, or more
+    where the rounds' steps and those fall short of ``config.min_steps``."""
+    return max(config.final_kd_steps,
+               config.min_steps - config.rounds * config.kd_steps_per_round)
+
+
 def distill(student: nn.Module, teacher: nn.Module, train_x: torch.Tensor, data: Dataset,
             config: DistillConfig | None = None, *, fit_fn: Callable = fit) -> dict:
     """KD of ``student`` on inputs ``train_x`` (normalized like ``data``); validation and test
@@ -279,13 +293,15 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
                 return_pool: bool = False) -> dict:
     """The ADI protocol: ``rounds`` x (synthesize ``images_per_round`` images with the current
     student in the competition term, then ``kd_steps_per_round`` KD steps on the pool), then
-    ``final_kd_steps`` on the whole pool.  ``data`` (optional) only reports accuracy;
+    ``final_kd_steps`` on the whole pool, or as many more as make ``min_steps`` in all
+    (``adi_final_steps``: the same KD budget as ``distill`` gives a set of that size).  ``data`` (optional) only reports accuracy;
     ``return_pool`` adds ``metrics["pool"] = (images, teacher labels)``."""
     config = config or DistillConfig()
     inversion = (inversion or InversionConfig()).replace(adi_weight=config.adi_weight)
     torch.manual_seed(config.seed)
+    final_steps = adi_final_steps(config)
     kd = PoolKD(student, teacher, config,
-                total_steps=config.rounds * config.kd_steps_per_round + config.final_kd_steps)
+                total_steps=config.rounds * config.kd_steps_per_round + final_steps)
     fidelities, iterations = [], []
     start, synth_seconds = time.perf_counter(), 0.0
     for r in tqdm(range(config.rounds), desc="adi", disable=not config.progress, leave=False):
@@ -299,7 +315,7 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
         iterations.append(result.stats["mean_iterations"])
         kd.add(result.images)
         kd.steps(config.kd_steps_per_round)
-    kd.steps(config.final_kd_steps)
+    kd.steps(final_steps)
     student.eval()
     pool_x, pool_t = kd.pool_x, kd.pool_t
     metrics = {"images": sum(len(p) for p in pool_x), "rounds": config.rounds,

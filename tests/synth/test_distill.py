@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from synth.distill import (DistillConfig, adi_distill, distill, distill_train_config, kd_loss,
-                           live_kd_fn, random_shift)
+from synth.distill import (DistillConfig, adi_distill, adi_final_steps, distill,
+                           distill_train_config, kd_loss, live_kd_fn, random_shift)
 from synth.errors import ConfigError
 from synth.inversion import InversionConfig
 from synth.models import build
@@ -45,7 +45,8 @@ def test_distill_on_real_inputs_learns_the_teacher(teacher, digits):
     torch.manual_seed(0)
     student = build({**TINY_SPEC, "widths": [4, 8]}, digits.input_shape, digits.num_classes)
     m = distill(student, model, digits.x_train, digits,
-                DistillConfig(epochs=3, batch_size=32, lr=0.1, progress=False, device="cpu"))
+                DistillConfig(epochs=3, batch_size=32, lr=0.1, min_steps=500, progress=False,
+                              device="cpu"))
     assert m["train_images"] == len(digits.x_train)
     assert m["test_accuracy"] > 0.5 and m["teacher_test_accuracy"] == pytest.approx(teacher_acc)
 
@@ -56,7 +57,7 @@ def test_adi_protocol_grows_the_pool(teacher, digits):
     student = build({**TINY_SPEC, "widths": [4, 8]}, digits.input_shape, digits.num_classes)
     before = [p.detach().clone() for p in student.parameters()]
     cfg = DistillConfig(rounds=2, images_per_round=20, kd_steps_per_round=5, final_kd_steps=5,
-                        batch_size=16, progress=False, device="cpu")
+                        min_steps=0, batch_size=16, progress=False, device="cpu")
     inv = InversionConfig.preset("mnist28", iterations=30, batch_size=20, jitter=1, early_stop=False)
     m = adi_distill(student, model, digits.pixel_range(), cfg, inv, data=digits, return_pool=True)
     assert m["images"] == 40 and m["kd_steps"] == 15 and m["pool"][0].shape == (40, 1, 8, 8)
@@ -70,7 +71,8 @@ def test_distill_with_jitter_keeps_teacher_frozen(teacher, digits):
     model.train()  # distill must put it in eval mode: no running-statistics updates
     student = build({**TINY_SPEC, "widths": [4, 8]}, digits.input_shape, digits.num_classes)
     m = distill(student, model, digits.x_train[:256], digits,
-                DistillConfig(epochs=1, batch_size=64, jitter=1, progress=False, device="cpu"))
+                DistillConfig(epochs=1, batch_size=64, jitter=1, min_steps=0, progress=False,
+                              device="cpu"))
     assert m["train_images"] == 256
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
 
@@ -90,6 +92,23 @@ def test_min_steps_adds_epochs_for_small_sets(teacher, digits):
                 DistillConfig(epochs=1, batch_size=32, min_steps=6, progress=False,
                               device="cpu"))
     assert len(m["history"]) == 3    # 2 steps per epoch: 3 epochs for 6 steps
+
+
+def test_adi_min_steps_extends_the_final_steps(teacher, digits):
+    """``min_steps`` counts every KD step of ``adi_distill``: 2 rounds x 5 steps + 5 final
+    fall 10 short of 20, so the final steps become 10; more final steps than needed stay."""
+    cfg = DistillConfig(rounds=2, images_per_round=20, kd_steps_per_round=5, final_kd_steps=5,
+                        min_steps=20, batch_size=16, progress=False, device="cpu")
+    assert adi_final_steps(cfg) == 10 and adi_final_steps(cfg.replace(min_steps=0)) == 5
+    assert adi_final_steps(cfg.replace(final_kd_steps=30)) == 30
+    # the defaults: 8 x 50 steps between rounds, the final ones make up min_steps
+    d = DistillConfig()
+    assert d.rounds * d.kd_steps_per_round + adi_final_steps(d) == d.min_steps
+    model, _ = teacher
+    torch.manual_seed(0)
+    student = build({**TINY_SPEC, "widths": [4, 8]}, digits.input_shape, digits.num_classes)
+    inv = InversionConfig.preset("mnist28", iterations=5, batch_size=20, early_stop=False)
+    assert adi_distill(student, model, digits.pixel_range(), cfg, inv)["kd_steps"] == 20
 
 
 def test_distill_config_errors():
@@ -132,15 +151,17 @@ def test_kd_augment_mixes_inputs_and_the_teacher_labels_them():
     from synth.distill import _kd_fn, kd_augment  # noqa: F401  (the loss uses kd_augment)
     gen = torch.Generator().manual_seed(0)
     x = torch.stack([torch.full((1, 4, 4), float(v)) for v in range(8)])
-    assert kd_augment(x, DistillConfig(), gen) is None            # nothing asked: unchanged
-    mixed = kd_augment(x, DistillConfig(mixup=1.0), gen)
+    none = DistillConfig(cutmix=0.0)                              # the default is 0.5
+    assert kd_augment(x, none, gen) is None                       # nothing asked: unchanged
+    assert kd_augment(x, DistillConfig(), gen) is not None        # the default: cutmix
+    mixed = kd_augment(x, none.replace(mixup=1.0), gen)
     levels = mixed.flatten(1)
     assert torch.allclose(levels, levels[:, :1].expand_as(levels))  # a convex mix per image
     assert (levels[:, 0] >= 0).all() and (levels[:, 0] <= 7).all()
     assert not torch.equal(mixed, x)
     cut = kd_augment(x, DistillConfig(cutmix=1.0), gen)
     assert set(cut.unique().tolist()) <= set(range(8))            # pasted pixels, not blends
-    noisy = kd_augment(x, DistillConfig(noise=0.5), gen)
+    noisy = kd_augment(x, none.replace(noise=0.5), gen)
     assert 0.3 < (noisy - x).std() < 0.7
     feats = kd_augment(torch.randn(6, 5), DistillConfig(mixup=1.0, cutmix=1.0, shift=1.0), gen)
     assert feats.shape == (6, 5)                                  # feature vectors: mixup only
@@ -168,3 +189,4 @@ def test_distill_cli_help_states_min_steps_default():
     from deploy.cli.main import cli
     text = " ".join(CliRunner().invoke(cli, ["distill", "--help"]).output.split())
     assert f"DistillConfig.min_steps = {DistillConfig().min_steps}]" in text
+    assert f"DistillConfig.cutmix = {DistillConfig().cutmix:g}]" in text

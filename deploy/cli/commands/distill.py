@@ -20,8 +20,9 @@ from deploy.cli.options import (device_option, emit, json_option, seed_option, s
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
               help="Passes over --synth.")
 @click.option("--min-steps", type=click.IntRange(min=0), default=None,
-              help="--synth: at least this many SGD steps (more passes over a small set; 0: "
-                   "exactly --epochs).  [default: synth.distill.DistillConfig.min_steps = 500]")
+              help="At least this many SGD steps in all (--synth: more passes over a small "
+                   "set, 0: exactly --epochs; --data-free: more steps after the last round).  "
+                   "[default: synth.distill.DistillConfig.min_steps = 1920]")
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=3.0,
               show_default=True)
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -31,6 +32,10 @@ from deploy.cli.options import (device_option, emit, json_option, seed_option, s
               help="Std of Gaussian noise (normalized units) added to each KD batch, relabelled "
                    "by the teacher on the fly.  Off by default: 0.3 helped students of 500 "
                    "8x8 digits but hurt mnist5k ones (benchmarks/results/inversion_any.md).")
+@click.option("--cutmix", type=click.FloatRange(0, 1), default=None,
+              help="Fraction of each KD batch (images) with a box pasted from another input, "
+                   "relabelled by the teacher on the fly (0: off).  [default: "
+                   "synth.distill.DistillConfig.cutmix = 0.5]")
 @click.option("--rounds", type=click.IntRange(min=1), default=8, show_default=True,
               help="--data-free: synthesis rounds.")
 @click.option("--images-per-round", type=click.IntRange(min=1), default=256, show_default=True)
@@ -45,15 +50,15 @@ from deploy.cli.options import (device_option, emit, json_option, seed_option, s
 @device_option
 @json_option
 def command(teacher, student_spec, synth_dir, data_free, epochs, min_steps, temperature, alpha,
-            lr, noise, rounds, images_per_round, adi_weight, iterations, num_workers, out, seed,
-            device, as_json):
+            lr, noise, cutmix, rounds, images_per_round, adi_weight, iterations, num_workers, out,
+            seed, device, as_json):
     """Distill TEACHER into STUDENT on synthesized images and save the student."""
     from cluster.train import Scaling, ray_fit
     from synth.distill import DistillConfig
     from synth.workflows import distill_checkpoint
 
-    steps = {} if min_steps is None else {"min_steps": min_steps}
-    config = DistillConfig(epochs=epochs, **steps, temperature=temperature, alpha=alpha, lr=lr,
+    given = {k: v for k, v in (("min_steps", min_steps), ("cutmix", cutmix)) if v is not None}
+    config = DistillConfig(epochs=epochs, **given, temperature=temperature, alpha=alpha, lr=lr,
                            noise=noise, rounds=rounds, images_per_round=images_per_round,
                            adi_weight=adi_weight, seed=seed, device=device,
                            progress=show_progress())
