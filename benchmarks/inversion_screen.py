@@ -1,17 +1,22 @@
 """Screen one inversion setting on one row of benchmarks/inversion_any.py, cheaply.
 
     python benchmarks/inversion_screen.py ROW TAG ['{"field": value, ...}'] [--seeds 2]
-           [--synth-seed 0] [--coadi] [--candidates N --select RULE ...] [--diagnose]
+           [--synth-seed 0 [1 ...]] [--kd name=value,...] [--coadi] [--candidates N --select RULE ...] [--diagnose]
            [--work runs/inversion_any]
 
 The row's cached teacher (trained as inversion_any.py trains it when missing), 500 inputs
 synthesized with ``settings_for(teacher)`` plus the JSON overrides (any ``InversionConfig``
 field; an ``amortized`` mapping is merged into the one ``settings_for`` gives), then the row's
 student distilled on them exactly as inversion_any.py does (60 KD epochs, batches of 64, the
-settings' jitter), ``--seeds`` seeds; the real-input students (500 real training inputs, 3
-seeds) are cached per row.  One JSON line per run: fidelity, CPU seconds of the synthesis,
+settings' jitter), ``--seeds`` seeds; the real-input students (500 real training inputs, the same
+seeds) are cached per row and recipe.  One JSON line per run: fidelity, CPU seconds of the synthesis,
 students, gap to the real-input students over the same seeds, and the last student's agreement
 with the teacher on the real test split.
+
+``--synth-seed``: one set per seed (cached in ``--out`` under the settings' key and the
+seed), the students distilled on each; a last line averages over all sets and student seeds.
+``--kd``: the KD recipe of every student (``DistillConfig`` fields, as ``inversion_any.py
+--kd``), the real-input ones included (cached per recipe).
 
 ``--coadi``: the row's student is passed to the synthesis (for a generator: trained alongside
 by KD on the memory bank, ``amortized.kd_steps``, and the competition term against it,
@@ -51,7 +56,9 @@ def main() -> None:
     ap.add_argument("tag")
     ap.add_argument("overrides", nargs="?", default="{}")
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--synth-seed", type=int, default=0, help="seed of the synthesis")
+    ap.add_argument("--synth-seed", type=int, nargs="+", default=[0],
+                    help="seeds of the synthesis (one set each)")
+    ap.add_argument("--kd", default="", help="KD recipe, DistillConfig fields name=value,...")
     ap.add_argument("--coadi", action="store_true")
     ap.add_argument("--candidates", type=int, default=0)
     ap.add_argument("--select", nargs="*", default=[])
@@ -59,6 +66,7 @@ def main() -> None:
     ap.add_argument("--work", default="runs/inversion_any")
     ap.add_argument("--out", default="runs/inversion_screen")
     a = ap.parse_args()
+    kd = B.parse_kd(a.kd)
     torch.set_num_threads(1)
     work, out = Path(a.work), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -87,13 +95,15 @@ def main() -> None:
 
     def student_on(inputs, seed):   # the row's student as inversion_any.py distills it
         return B.kd_student(teacher, inputs, data, dataset, seed, 60,
-                            config.jitter if data.is_image else 0)
+                            config.jitter if data.is_image else 0, kd)
 
-    real_file = out / f"{B._slug(name)}__real.json"
-    if not real_file.is_file():
+    real_file = out / f"{B._slug(name)}__real{B.kd_tag(kd)}.json"
+    real = json.loads(real_file.read_text()) if real_file.is_file() else []
+    if len(real) < a.seeds:   # seeds 0, 1, ... in order; the missing ones added to the cache
         real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES)]
-        write_json_atomic(real_file, [student_on(real_x, s)[0] for s in range(3)])
-    real = json.loads(real_file.read_text())[:a.seeds]
+        real += [student_on(real_x, s)[0] for s in range(len(real), a.seeds)]
+        write_json_atomic(real_file, real)
+    real = real[:a.seeds]
     labels = balanced_labels(B.IMAGES, data.num_classes)
     sets, co_acc, stats, cpu = {}, None, {}, 0.0
     if a.candidates:
@@ -132,33 +142,58 @@ def main() -> None:
         for rule in a.select:
             idx = torch.cat([(p := torch.nonzero(y == c).flatten())[rules[rule](p)]
                              for c in range(data.num_classes)])
-            sets[f"{a.tag}:{rule}"] = (x[idx], float(hit[idx].float().mean()))
+            sets[f"{a.tag}:{rule}"] = (x[idx], {"fidelity": float(hit[idx].float().mean())})
     else:
-        co = None
-        if a.coadi:
-            torch.manual_seed(0)
-            co = build(B.STUDENTS[dataset], data.input_shape, data.num_classes)
-        start = time.process_time()
-        r = synthesize_inputs(teacher, labels, config, pixel_range=value_range,
-                              seed=a.synth_seed, student=co)
-        cpu, stats = time.process_time() - start, r.stats
-        if co is not None:
-            co_acc = evaluate(co, data.x_test, data.y_test)["accuracy"]
-        sets[a.tag] = (r.images, r.stats["fidelity"])
-    for tag, (inputs, fidelity) in sets.items():
+        for synth_seed in a.synth_seed:
+            co = None
+            if a.coadi:
+                torch.manual_seed(0)
+                co = build(B.STUDENTS[dataset], data.input_shape, data.num_classes)
+            cache = out / "sets" / f"{B._slug(name)}__{B.inversion_key(config)}__s{synth_seed}.pt"
+            if co is None and cache.is_file():
+                saved = torch.load(cache, weights_only=True)
+                images, stats = saved["images"], json.loads(saved["stats"])
+            else:
+                start = time.process_time()
+                r = synthesize_inputs(teacher, labels, config, pixel_range=value_range,
+                                      seed=synth_seed, student=co)
+                images = r.images
+                stats = {k: v for k, v in r.stats.items() if k != "generator"}
+                stats["cpu_seconds"] = time.process_time() - start
+                if co is None:
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    with atomic_path(cache) as tmp:
+                        torch.save({"images": images, "stats": json.dumps(stats)}, tmp)
+            if co is not None:
+                co_acc = evaluate(co, data.x_test, data.y_test)["accuracy"]
+            sets[(a.tag, synth_seed)] = (images, stats)
+    every = []
+    for key, (inputs, stats) in sets.items():
+        tag, synth_seed = key if isinstance(key, tuple) else (key, 0)
+        fidelity = stats.get("fidelity") if isinstance(stats, dict) else stats
         accs, s = [], None
         for seed in range(a.seeds):
             acc, s = student_on(inputs, seed)
             accs.append(acc)
+        every += accs
         with torch.no_grad():
             agree = float((s.eval()(data.x_test).argmax(1) == teacher(data.x_test).argmax(1))
                           .float().mean())
-        line = {"row": name, "tag": tag, "overrides": over, "synth_seed": a.synth_seed,
+        line = {"row": name, "tag": tag, "overrides": over, "kd": kd, "synth_seed": synth_seed,
                 "fidelity": fidelity,
-                "cpu_seconds": round(cpu, 1), "student": accs, "student_mean": st.mean(accs),
+                "cpu_seconds": round(stats.get("cpu_seconds", cpu), 1), "student": accs, "student_mean": st.mean(accs),
                 "real_mean": st.mean(real), "gap": round(100 * (st.mean(real) - st.mean(accs)), 2),
                 "agreement_real": round(agree, 4), "co_student": co_acc,
                 "bn_loss_final": stats.get("bn_loss_final"), "load": os.getloadavg()[0]}
+        print(json.dumps(line), flush=True)
+        with open(out / "results.jsonl", "a") as f:
+            f.write(json.dumps(line) + "\n")
+    if len(sets) > 1 and not a.candidates:   # every set and student seed together
+        line = {"row": name, "tag": a.tag, "overrides": over, "kd": kd,
+                "synth_seed": a.synth_seed, "student_mean": st.mean(every),
+                "student_sd": st.stdev(every), "real_mean": st.mean(real),
+                "gap": round(100 * (st.mean(real) - st.mean(every)), 2),
+                "load": os.getloadavg()[0]}
         print(json.dumps(line), flush=True)
         with open(out / "results.jsonl", "a") as f:
             f.write(json.dumps(line) + "\n")
