@@ -1,16 +1,16 @@
 """Screen one inversion setting on one row of benchmarks/inversion_any.py, cheaply.
 
     python benchmarks/inversion_screen.py ROW TAG ['{"field": value, ...}'] [--seeds 2]
-           [--synth-seed 0 [1 ...]] [--kd name=value,...] [--coadi] [--candidates N --select RULE ...] [--diagnose]
-           [--work runs/inversion_any]
+           [--synth-seed 0 [1 ...]] [--kd name=value,...] [--coadi]
+           [--candidates N --select RULE ...] [--diagnose] [--work runs/inversion_any]
 
 The row's cached teacher (trained as inversion_any.py trains it when missing), 500 inputs
 synthesized with ``settings_for(teacher)`` plus the JSON overrides (any ``InversionConfig``
 field; an ``amortized`` mapping is merged into the one ``settings_for`` gives), then the row's
 student distilled on them exactly as inversion_any.py does (60 KD epochs, batches of 64, the
-settings' jitter), ``--seeds`` seeds; the real-input students (500 real training inputs, the same
-seeds) are cached per row and recipe.  One JSON line per run: fidelity, CPU seconds of the synthesis,
-students, gap to the real-input students over the same seeds, and the last student's agreement
+settings' jitter), ``--seeds`` seeds; the real-input students (500 real training inputs,
+the same seeds) are cached per row and recipe.  One JSON line per set: fidelity, CPU seconds of
+the synthesis, students, gap to the real-input students over the same seeds, and the last student's agreement
 with the teacher on the real test split.
 
 ``--synth-seed``: one set per seed (cached in ``--out`` under the settings' key and the
@@ -181,7 +181,8 @@ def main() -> None:
                           .float().mean())
         line = {"row": name, "tag": tag, "overrides": over, "kd": kd, "synth_seed": synth_seed,
                 "fidelity": fidelity,
-                "cpu_seconds": round(stats.get("cpu_seconds", cpu), 1), "student": accs, "student_mean": st.mean(accs),
+                "cpu_seconds": round(stats.get("cpu_seconds", cpu), 1), "student": accs,
+                "student_mean": st.mean(accs),
                 "real_mean": st.mean(real), "gap": round(100 * (st.mean(real) - st.mean(accs)), 2),
                 "agreement_real": round(agree, 4), "co_student": co_acc,
                 "bn_loss_final": stats.get("bn_loss_final"), "load": os.getloadavg()[0]}
