@@ -10,8 +10,8 @@ field; an ``amortized`` mapping is merged into the one ``settings_for`` gives), 
 student distilled on them exactly as inversion_any.py does (60 KD epochs, batches of 64, the
 settings' jitter), ``--seeds`` seeds; the real-input students (500 real training inputs,
 the same seeds) are cached per row and recipe.  One JSON line per set: fidelity, CPU seconds of
-the synthesis, students, gap to the real-input students over the same seeds, and the last student's agreement
-with the teacher on the real test split.
+the synthesis, students, gap to the real-input students over the same seeds, and the last
+student's agreement with the teacher on the real test split.
 
 ``--synth-seed``: one set per seed (cached in ``--out`` under the settings' key and the
 seed), the students distilled on each; a last line averages over all sets and student seeds.
