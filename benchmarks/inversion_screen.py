@@ -24,7 +24,9 @@ by KD on the memory bank, ``amortized.kd_steps``, and the competition term again
 ``--candidates N --select RULE...``: N inputs are synthesized once (cached) and 500 are picked
 by each RULE (random, lowconf, highconf, kcenter_logits, kcenter_pixels; per class, 50 each).
 ``--diagnose``: the teacher's test accuracy on transformed test digits (halves swapped, rolled,
-pixels permuted, transposed, mirrored), to see how much of the layout it uses.
+pixels permuted, transposed, mirrored), to see how much of the layout it uses; and where it is
+confident: its median confidence on the real training inputs, how many of them it assigns to
+each class with confidence > 0.95, and its mean confidence on the row's cached synthesized sets.
 """
 from __future__ import annotations
 
@@ -85,6 +87,17 @@ def main() -> None:
             print(json.dumps({"row": name, "teacher_accuracy": {
                 k: round(float((teacher(v).argmax(1) == y).float().mean()), 4)
                 for k, v in views.items()}}))
+            # where the teacher is confident: real training inputs against the cached sets
+            p = torch.softmax(teacher(data.x_train), 1)
+            conf, pred = p.amax(1), p.argmax(1)
+            sets = {"_".join(f.stem.split("__")[-2:]): float(torch.softmax(teacher(torch.load(
+                f, weights_only=True)["images"]), 1).amax(1).mean())
+                for f in sorted(Path(a.out, "sets").glob(f"{B._slug(name)}__*.pt"))}
+            print(json.dumps({"row": name, "real_train_confidence_median": round(float(
+                conf.median()), 3), "real_train_over_0.95_per_predicted_class": [
+                int(((conf > 0.95) & (pred == c)).sum()) for c in range(data.num_classes)],
+                "real_train": len(conf), "synthesized_confidence_mean": {
+                    k: round(v, 3) for k, v in sets.items()}}))
         return
     value_range = input_range(teacher.checkpoint_info["dataset"])
     base = settings_for(teacher, value_range=value_range)
