@@ -23,6 +23,10 @@ by KD on the memory bank, ``amortized.kd_steps``, and the competition term again
 ``adi_weight``); its own test accuracy is reported as ``co_student``.
 ``--candidates N --select RULE...``: N inputs are synthesized once (cached) and 500 are picked
 by each RULE (random, lowconf, highconf, kcenter_logits, kcenter_pixels; per class, 50 each).
+``--real confident``: the real-input students get the 500 real training inputs the teacher is
+most confident about (50 per predicted class) instead of a random 500 (a probe: do real inputs
+from the region inversion fills teach the student as much as random ones?); ``--real-only``
+distils only those.
 ``--diagnose``: the teacher's test accuracy on transformed test digits (halves swapped, rolled,
 pixels permuted, transposed, mirrored), to see how much of the layout it uses; and where it is
 confident: its median confidence on the real training inputs, how many of them it assigns to
@@ -46,6 +50,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import inversion_any as B  # noqa: E402
 
 
+def confident_subset(teacher, x: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices of ``n`` inputs of ``x`` the teacher is most confident about, an equal share
+    per predicted class (topped up by the most confident of the rest where a class has too
+    few): real inputs from where inversion puts its synthesized ones."""
+    with torch.no_grad():
+        p = torch.softmax(teacher(x), 1)
+    conf, pred = p.amax(1), p.argmax(1)
+    k = n // p.shape[1]
+    picked = torch.cat([c_idx[torch.argsort(conf[c_idx], descending=True)[:k]]
+                        for c in range(p.shape[1]) if len(c_idx := torch.nonzero(pred == c)[:, 0])])
+    rest = torch.ones(len(x), dtype=torch.bool)
+    rest[picked] = False
+    more = torch.nonzero(rest)[:, 0]
+    return torch.cat([picked, more[torch.argsort(conf[more], descending=True)][:n - len(picked)]])
+
+
 def main() -> None:
     from synth.data import input_range, load_dataset
     from synth.files import atomic_path, write_json_atomic
@@ -67,6 +87,10 @@ def main() -> None:
     ap.add_argument("--diagnose", action="store_true")
     ap.add_argument("--work", default="runs/inversion_any")
     ap.add_argument("--out", default="runs/inversion_screen")
+    ap.add_argument("--real", choices=("random", "confident"), default="random",
+                    help="which 500 real training inputs the real-input students get")
+    ap.add_argument("--real-only", action="store_true",
+                    help="only the real-input students (no synthesis)")
     a = ap.parse_args()
     kd = B.parse_kd(a.kd)
     torch.set_num_threads(1)
@@ -110,13 +134,19 @@ def main() -> None:
         return B.kd_student(teacher, inputs, data, dataset, seed, 60,
                             config.jitter if data.is_image else 0, kd)
 
-    real_file = out / f"{B._slug(name)}__real{B.kd_tag(kd)}.json"
+    real_file = out / (f"{B._slug(name)}__real{B.kd_tag(kd)}"
+                       + ("" if a.real == "random" else f"__{a.real}") + ".json")
     real = json.loads(real_file.read_text()) if real_file.is_file() else []
     if len(real) < a.seeds:   # seeds 0, 1, ... in order; the missing ones added to the cache
-        real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES)]
+        real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES) if a.real == "random"
+                              else confident_subset(teacher, data.x_train, B.IMAGES)]
         real += [student_on(real_x, s)[0] for s in range(len(real), a.seeds)]
         write_json_atomic(real_file, real)
     real = real[:a.seeds]
+    if a.real_only:
+        print(json.dumps({"row": name, "tag": a.tag, "kd": kd, "real": a.real, "student": real,
+                          "student_mean": st.mean(real), "load": os.getloadavg()[0]}), flush=True)
+        return
     labels = balanced_labels(B.IMAGES, data.num_classes)
     sets, co_acc, stats, cpu = {}, None, {}, 0.0
     if a.candidates:
