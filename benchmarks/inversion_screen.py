@@ -1,25 +1,37 @@
 """Screen one inversion setting on one row of benchmarks/inversion_any.py, cheaply.
 
     python benchmarks/inversion_screen.py ROW TAG ['{"field": value, ...}'] [--seeds 2]
-           [--synth-seed 0] [--coadi] [--candidates N --select RULE ...] [--diagnose]
-           [--work runs/inversion_any]
+           [--synth-seed 0 [1 ...]] [--kd name=value,...] [--coadi]
+           [--candidates N --select RULE ...] [--diagnose] [--work runs/inversion_any]
 
 The row's cached teacher (trained as inversion_any.py trains it when missing), 500 inputs
 synthesized with ``settings_for(teacher)`` plus the JSON overrides (any ``InversionConfig``
 field; an ``amortized`` mapping is merged into the one ``settings_for`` gives), then the row's
 student distilled on them exactly as inversion_any.py does (``kd_config``: DistillConfig's
-defaults in batches of 64, the settings' jitter), ``--seeds`` seeds; the real-input students (500 real training inputs, 3
-seeds) are cached per row.  One JSON line per run: fidelity, CPU seconds of the synthesis,
-students, gap to the real-input students over the same seeds, and the last student's agreement
-with the teacher on the real test split.
+defaults in batches of 64, the settings' jitter, then the ``--kd`` recipe), ``--seeds`` seeds;
+the real-input students (500 real training inputs, the same seeds) are cached per row and KD
+protocol.  One JSON line per set: fidelity, CPU seconds of the synthesis, students, gap to the
+real-input students over the same seeds, and the last student's agreement with the teacher on
+the real test split.
+
+``--synth-seed``: one set per seed (cached in ``--out`` under the settings' key and the
+seed), the students distilled on each; a last line averages over all sets and student seeds.
+``--kd``: the KD recipe of every student (``DistillConfig`` fields, as ``inversion_any.py
+--kd``), the real-input ones included.
 
 ``--coadi``: the row's student is passed to the synthesis (for a generator: trained alongside
 by KD on the memory bank, ``amortized.kd_steps``, and the competition term against it,
 ``adi_weight``); its own test accuracy is reported as ``co_student``.
 ``--candidates N --select RULE...``: N inputs are synthesized once (cached) and 500 are picked
 by each RULE (random, lowconf, highconf, kcenter_logits, kcenter_pixels; per class, 50 each).
+``--real confident``: the real-input students get the 500 real training inputs the teacher is
+most confident about (50 per predicted class) instead of a random 500 (a probe: do real inputs
+from the region inversion fills teach the student as much as random ones?); ``--real-only``
+distils only those.
 ``--diagnose``: the teacher's test accuracy on transformed test digits (halves swapped, rolled,
-pixels permuted, transposed, mirrored), to see how much of the layout it uses.
+pixels permuted, transposed, mirrored), to see how much of the layout it uses; and where it is
+confident: its median confidence on the real training inputs, how many of them it assigns to
+each class with confidence > 0.95, and its mean confidence on the row's cached synthesized sets.
 """
 from __future__ import annotations
 
@@ -40,6 +52,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import inversion_any as B  # noqa: E402
 
 
+def confident_subset(teacher, x: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices of ``n`` inputs of ``x`` the teacher is most confident about, an equal share
+    per predicted class (topped up by the most confident of the rest where a class has too
+    few): real inputs from where inversion puts its synthesized ones."""
+    with torch.no_grad():
+        p = torch.softmax(teacher(x), 1)
+    conf, pred = p.amax(1), p.argmax(1)
+    k = n // p.shape[1]
+    picked = torch.cat([c_idx[torch.argsort(conf[c_idx], descending=True)[:k]]
+                        for c in range(p.shape[1]) if len(c_idx := torch.nonzero(pred == c)[:, 0])])
+    rest = torch.ones(len(x), dtype=torch.bool)
+    rest[picked] = False
+    more = torch.nonzero(rest)[:, 0]
+    return torch.cat([picked, more[torch.argsort(conf[more], descending=True)][:n - len(picked)]])
+
+
 def main() -> None:
     from synth.data import input_range, load_dataset
     from synth.files import atomic_path, write_json_atomic
@@ -52,14 +80,21 @@ def main() -> None:
     ap.add_argument("tag")
     ap.add_argument("overrides", nargs="?", default="{}")
     ap.add_argument("--seeds", type=int, default=2)
-    ap.add_argument("--synth-seed", type=int, default=0, help="seed of the synthesis")
+    ap.add_argument("--synth-seed", type=int, nargs="+", default=[0],
+                    help="seeds of the synthesis (one set each)")
+    ap.add_argument("--kd", default="", help="KD recipe, DistillConfig fields name=value,...")
     ap.add_argument("--coadi", action="store_true")
     ap.add_argument("--candidates", type=int, default=0)
     ap.add_argument("--select", nargs="*", default=[])
     ap.add_argument("--diagnose", action="store_true")
     ap.add_argument("--work", default="runs/inversion_any")
     ap.add_argument("--out", default="runs/inversion_screen")
+    ap.add_argument("--real", choices=("random", "confident"), default="random",
+                    help="which 500 real training inputs the real-input students get")
+    ap.add_argument("--real-only", action="store_true",
+                    help="only the real-input students (no synthesis)")
     a = ap.parse_args()
+    kd = B.parse_kd(a.kd)
     torch.set_num_threads(1)
     work, out = Path(a.work), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -78,6 +113,17 @@ def main() -> None:
             print(json.dumps({"row": name, "teacher_accuracy": {
                 k: round(float((teacher(v).argmax(1) == y).float().mean()), 4)
                 for k, v in views.items()}}))
+            # where the teacher is confident: real training inputs against the cached sets
+            p = torch.softmax(teacher(data.x_train), 1)
+            conf, pred = p.amax(1), p.argmax(1)
+            sets = {"_".join(f.stem.split("__")[-2:]): float(torch.softmax(teacher(torch.load(
+                f, weights_only=True)["images"]), 1).amax(1).mean())
+                for f in sorted(Path(a.out, "sets").glob(f"{B._slug(name)}__*.pt"))}
+            print(json.dumps({"row": name, "real_train_confidence_median": round(float(
+                conf.median()), 3), "real_train_over_0.95_per_predicted_class": [
+                int(((conf > 0.95) & (pred == c)).sum()) for c in range(data.num_classes)],
+                "real_train": len(conf), "synthesized_confidence_mean": {
+                    k: round(v, 3) for k, v in sets.items()}}))
         return
     value_range = input_range(teacher.checkpoint_info["dataset"])
     base = settings_for(teacher, value_range=value_range)
@@ -88,14 +134,22 @@ def main() -> None:
 
     def student_on(inputs, seed):   # the row's student as inversion_any.py distills it
         return B.kd_student(teacher, inputs, data, dataset, seed,
-                            config.jitter if data.is_image else 0)
+                            config.jitter if data.is_image else 0, kd)
 
-    protocol = hashlib.sha256(json.dumps(B.kd_protocol(), sort_keys=True).encode()).hexdigest()
-    real_file = out / f"{B._slug(name)}__real_{protocol[:8]}.json"   # per KD protocol
-    if not real_file.is_file():
-        real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES)]
-        write_json_atomic(real_file, [student_on(real_x, s)[0] for s in range(3)])
-    real = json.loads(real_file.read_text())[:a.seeds]
+    protocol = hashlib.sha256(json.dumps(B.kd_protocol(kd), sort_keys=True).encode()).hexdigest()
+    real_file = out / (f"{B._slug(name)}__real_{protocol[:8]}"   # per KD protocol
+                       + ("" if a.real == "random" else f"__{a.real}") + ".json")
+    real = json.loads(real_file.read_text()) if real_file.is_file() else []
+    if len(real) < a.seeds:   # seeds 0, 1, ... in order; the missing ones added to the cache
+        real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES) if a.real == "random"
+                              else confident_subset(teacher, data.x_train, B.IMAGES)]
+        real += [student_on(real_x, s)[0] for s in range(len(real), a.seeds)]
+        write_json_atomic(real_file, real)
+    real = real[:a.seeds]
+    if a.real_only:
+        print(json.dumps({"row": name, "tag": a.tag, "kd": kd, "real": a.real, "student": real,
+                          "student_mean": st.mean(real), "load": os.getloadavg()[0]}), flush=True)
+        return
     labels = balanced_labels(B.IMAGES, data.num_classes)
     sets, co_acc, stats, cpu = {}, None, {}, 0.0
     if a.candidates:
@@ -134,33 +188,59 @@ def main() -> None:
         for rule in a.select:
             idx = torch.cat([(p := torch.nonzero(y == c).flatten())[rules[rule](p)]
                              for c in range(data.num_classes)])
-            sets[f"{a.tag}:{rule}"] = (x[idx], float(hit[idx].float().mean()))
+            sets[f"{a.tag}:{rule}"] = (x[idx], {"fidelity": float(hit[idx].float().mean())})
     else:
-        co = None
-        if a.coadi:
-            torch.manual_seed(0)
-            co = build(B.STUDENTS[dataset], data.input_shape, data.num_classes)
-        start = time.process_time()
-        r = synthesize_inputs(teacher, labels, config, pixel_range=value_range,
-                              seed=a.synth_seed, student=co)
-        cpu, stats = time.process_time() - start, r.stats
-        if co is not None:
-            co_acc = evaluate(co, data.x_test, data.y_test)["accuracy"]
-        sets[a.tag] = (r.images, r.stats["fidelity"])
-    for tag, (inputs, fidelity) in sets.items():
+        for synth_seed in a.synth_seed:
+            co = None
+            if a.coadi:
+                torch.manual_seed(0)
+                co = build(B.STUDENTS[dataset], data.input_shape, data.num_classes)
+            cache = out / "sets" / f"{B._slug(name)}__{B.inversion_key(config)}__s{synth_seed}.pt"
+            if co is None and cache.is_file():
+                saved = torch.load(cache, weights_only=True)
+                images, stats = saved["images"], json.loads(saved["stats"])
+            else:
+                start = time.process_time()
+                r = synthesize_inputs(teacher, labels, config, pixel_range=value_range,
+                                      seed=synth_seed, student=co)
+                images = r.images
+                stats = {k: v for k, v in r.stats.items() if k != "generator"}
+                stats["cpu_seconds"] = time.process_time() - start
+                if co is None:
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    with atomic_path(cache) as tmp:
+                        torch.save({"images": images, "stats": json.dumps(stats)}, tmp)
+            if co is not None:
+                co_acc = evaluate(co, data.x_test, data.y_test)["accuracy"]
+            sets[(a.tag, synth_seed)] = (images, stats)
+    every = []
+    for key, (inputs, stats) in sets.items():
+        tag, synth_seed = key if isinstance(key, tuple) else (key, 0)
+        fidelity = stats.get("fidelity") if isinstance(stats, dict) else stats
         accs, s = [], None
         for seed in range(a.seeds):
             acc, s = student_on(inputs, seed)
             accs.append(acc)
+        every += accs
         with torch.no_grad():
             agree = float((s.eval()(data.x_test).argmax(1) == teacher(data.x_test).argmax(1))
                           .float().mean())
-        line = {"row": name, "tag": tag, "overrides": over, "synth_seed": a.synth_seed,
+        line = {"row": name, "tag": tag, "overrides": over, "kd": kd, "synth_seed": synth_seed,
                 "fidelity": fidelity,
-                "cpu_seconds": round(cpu, 1), "student": accs, "student_mean": st.mean(accs),
+                "cpu_seconds": round(stats.get("cpu_seconds", cpu), 1), "student": accs,
+                "student_mean": st.mean(accs),
                 "real_mean": st.mean(real), "gap": round(100 * (st.mean(real) - st.mean(accs)), 2),
                 "agreement_real": round(agree, 4), "co_student": co_acc,
                 "bn_loss_final": stats.get("bn_loss_final"), "load": os.getloadavg()[0]}
+        print(json.dumps(line), flush=True)
+        with open(out / "results.jsonl", "a") as f:
+            f.write(json.dumps(line) + "\n")
+    if len(sets) > 1 and not a.candidates:   # every set and student seed together
+        line = {"row": name, "tag": a.tag, "overrides": over, "kd": kd,
+                "synth_seed": a.synth_seed, "student_mean": st.mean(every),
+                "student_sd": st.stdev(every), "real_mean": st.mean(real),
+                "gap": round(100 * (st.mean(real) - st.mean(every)), 2),
+                "load": os.getloadavg()[0]}
         print(json.dumps(line), flush=True)
         with open(out / "results.jsonl", "a") as f:
             f.write(json.dumps(line) + "\n")
