@@ -124,18 +124,18 @@ class HwsimPool:
         from any process finds its cache); a shard takes at most ceil(len / shards) of one
         batch (bounded load), the overflow goes to the least-loaded shard."""
         cap = -(-len(idxs) // self.num_shards)
-        todo: dict[int, list[int]] = {}
+        routes: dict[int, list[int]] = {}
         overflow = []
         for i in idxs:
             home = self.shard_of(keys[i])
-            if len(todo.get(home, [])) < cap:
-                todo.setdefault(home, []).append(i)
+            if len(routes.get(home, [])) < cap:
+                routes.setdefault(home, []).append(i)
             else:
                 overflow.append(i)
         for i in overflow:
-            s = min(range(self.num_shards), key=lambda s: len(todo.get(s, [])))
-            todo.setdefault(s, []).append(i)
-        return todo
+            s = min(range(self.num_shards), key=lambda s: len(routes.get(s, [])))
+            routes.setdefault(s, []).append(i)
+        return routes
 
     def price_specs(self, specs: list, input_shape, num_classes: int, accel: Any = None,
                     spring: Any = False) -> list[dict]:

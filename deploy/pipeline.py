@@ -46,41 +46,41 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
     log = log or (lambda msg: logger.info("%s", msg.strip()))
     if stop_after is not None and stop_after not in STAGES:
         raise UserError(f"stop_after must be one of {', '.join(STAGES)}, got {short_repr(stop_after)}")
-    todo = enabled_stages(config)
-    stage_impl.check_stages(config, todo)            # every option validated before any work
+    stages = enabled_stages(config)
+    stage_impl.check_stages(config, stages)          # every option validated before any work
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
     run_dir = claim_dir(run_dir.resolve(), "--run-dir")   # never a directory of user files
     with lock_dir(run_dir, "run directory"):              # one run at a time writes here
-        return _run_locked(config, todo, run_dir, address=address, progress=progress, log=log,
+        return _run_locked(config, stages, run_dir, address=address, progress=progress, log=log,
                            stop_after=stop_after)
 
 
-def _run_locked(config: RunConfig, todo: list[str], run_dir: Path, *, address, progress, log,
+def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address, progress, log,
                 stop_after) -> dict:
     write_json_atomic(run_dir / "config.json", config.to_dict())
     ledger = Ledger(run_dir)
     ctx = RunContext(config, run_dir, address=address, progress=progress, log=log)
-    for i, stage in enumerate(todo, 1):
+    for i, stage in enumerate(stages, 1):
         fingerprint = config.stage_fingerprint(stage)
         entry = ledger.done(stage, fingerprint)
         if entry is not None:
-            log(f"[{i}/{len(todo)}] {stage}: done earlier ({entry['seconds']:.0f} s), skipped")
+            log(f"[{i}/{len(stages)}] {stage}: done earlier ({entry['seconds']:.0f} s), skipped")
             ctx.outputs[stage] = entry["outputs"]
         else:
             dropped = ledger.invalidate_from(stage)
             if dropped and dropped[0] == stage:
-                log(f"[{i}/{len(todo)}] {stage}: config changed, re-running "
+                log(f"[{i}/{len(stages)}] {stage}: config changed, re-running "
                     f"{', '.join(dropped)}")
-            log(f"[{i}/{len(todo)}] {stage} ...")
+            log(f"[{i}/{len(stages)}] {stage} ...")
             start = time.perf_counter()
             outputs = stage_impl.STAGE_REGISTRY[stage].run(ctx)
             seconds = time.perf_counter() - start
             ledger.record(stage, fingerprint, outputs, seconds)
             ctx.outputs[stage] = outputs
-            log(f"[{i}/{len(todo)}] {stage}: finished in {seconds:.0f} s")
+            log(f"[{i}/{len(stages)}] {stage}: finished in {seconds:.0f} s")
         if stage == stop_after:
             break
     result = {"run_dir": str(run_dir), "stages": {s: ledger.stages.get(s, {}).get("seconds")
-                                                  for s in todo}}
+                                                  for s in stages}}
     result.update(ctx.outputs.get("export", {}).get("summary", {}))
     return result

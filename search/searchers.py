@@ -213,12 +213,12 @@ class PredictorSearcher(Searcher):
         ``cost_features``; with ``keys`` (the specs' ``spec_key``), rows are cached."""
         if keys is not None:
             cache = self.__dict__.setdefault("_feature_cache", {})
-            todo = [i for i, k in enumerate(keys) if k not in cache]
-            if todo:
+            missing = [i for i, k in enumerate(keys) if k not in cache]
+            if missing:
                 if len(cache) > 200_000:
                     cache.clear()
-                rows = self.features([specs[i] for i in todo])
-                cache.update({keys[i]: row for i, row in zip(todo, rows)})
+                rows = self.features([specs[i] for i in missing])
+                cache.update({keys[i]: row for i, row in zip(missing, rows)})
             return np.asarray([cache[k] for k in keys], dtype=np.float64).reshape(len(keys), -1)
         x = self.space.features(specs)
         if self.choice_counts:

@@ -283,8 +283,9 @@ def symbiotic_train(data: TextDataset, table: Sequence[dict] | LatencyTable,
     jobs = [(config.spec(c, w), data, train_cfg) for c, w in keys]
     run = map_fn or (lambda fn, jobs: [fn(*job) for job in jobs])
     trained = dict(trained or {})        # candidates trained before (another platform's run)
-    todo = [(k, job) for k, job in zip(keys, jobs) if k not in trained]
-    trained.update(zip([k for k, _ in todo], run(train_candidate, [job for _, job in todo])))
+    untrained = [(k, job) for k, job in zip(keys, jobs) if k not in trained]
+    trained.update(zip([k for k, _ in untrained],
+                       run(train_candidate, [job for _, job in untrained])))
     results = {k: trained[k] for k in keys}
     event("candidates", {f"{c} {w}": r["val_perplexity"] for (c, w), r in results.items()})
     choice = choose_width(results, table, config)
