@@ -339,13 +339,13 @@ def launch(a) -> None:
     work = Path(a.work)
     (work / "logs").mkdir(parents=True, exist_ok=True)
     names = a.rows.split(",") if a.rows else [r[0] for r in ROWS]  # in the order given
-    todo = [_row(n)[0] for n in names
+    pending = [_row(n)[0] for n in names
             if current_row(work, n, a.seeds, a.adi, a.kd_fields) is None]
     if not a.rows:
-        todo.sort(key=lambda n: n not in SLOW_FIRST)  # the long rows start first
+        pending.sort(key=lambda n: n not in SLOW_FIRST)  # the long rows start first
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     running: list = []
-    for name in todo:
+    for name in pending:
         while sum(p.poll() is None for _, p in running) >= a.procs:
             time.sleep(2)
         log = open(work / "logs" / f"{_slug(name)}.log", "w")

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.raytools import descendants
+
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 TEACHER = {"family": "convnet", "widths": [4], "kernels": [3], "strides": [2], "bn": True,
@@ -29,24 +31,6 @@ RUN = {"name": "loop", "teacher": {"dataset": "digits", "model": json.dumps(TEAC
                                    "lowres_iterations": 0, "early_stop": False}},
        "search": {"enabled": False}, "refine": {"enabled": False},
        "export": {"onnx": False, "price": False}, "num_cpus": 1}
-
-
-def _tree(root: int) -> list[int]:
-    kids: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            kids.setdefault(ppid, []).append(int(d))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += kids.get(pid, [])
-    return out
 
 
 def _listening() -> dict[str, tuple[str, int]]:
@@ -84,7 +68,7 @@ def _listeners_of(pid: int, fds: list[str], table: dict) -> list[tuple[str, int]
 
 def _observe(pid: int, seen: dict, facts: dict) -> None:
     table = _listening()
-    for p in _tree(pid):
+    for p in [pid, *descendants(pid)]:
         try:
             name = Path(f"/proc/{p}/comm").read_text().strip()
             cmdline = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(

@@ -152,11 +152,11 @@ def descendants(root: int) -> dict[int, str]:
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = {}, [root]
-    while todo:
-        for pid in children.get(todo.pop(), []):
+    found, stack = {}, [root]
+    while stack:
+        for pid in children.get(stack.pop(), []):
             found[pid] = cmdline.get(pid, "")
-            todo.append(pid)
+            stack.append(pid)
     return found
 
 
