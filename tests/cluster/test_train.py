@@ -9,7 +9,8 @@ import time
 import pytest
 import torch
 
-from tests.cluster.test_loopback import LOOPBACK, _listeners_of, _listening, _tree
+from tests.cluster.test_loopback import LOOPBACK, _listeners_of, _listening
+from tests.deploy.raytools import descendants
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def _listeners_of_this_process_tree(stop: threading.Event, seen: set) -> None:
     Ray's GCS, raylet and workers) until ``stop``; add (address, port) to ``seen``."""
     while not stop.is_set():
         table = _listening()
-        for pid in _tree(os.getpid()):
+        for pid in [os.getpid(), *descendants(os.getpid())]:
             try:
                 seen.update(_listeners_of(pid, os.listdir(f"/proc/{pid}/fd"), table))
             except OSError:
