@@ -8,10 +8,10 @@ only actors of one node in it (``cluster.pairs`` groups them by Ray node id).
 """
 from __future__ import annotations
 
-import contextlib
 import datetime
 import os
 import tempfile
+import time
 
 from cluster.connect import LOCALHOST
 
@@ -38,20 +38,34 @@ def open_group(directory: str, rank: int, size: int, timeout_s: float = 600.0):
     return DataParallel(ProcessGroupGloo(store, rank, size, options), rank, size)
 
 
-def close_group(parallel, directory: str | None = None) -> None:
+def close_group(parallel, directory: str | None = None, wait_s: float = 5.0) -> None:
     """Wait for every rank (a barrier) and drop this rank's group; every rank passes the
     meeting ``directory``, and it is removed once empty.  The store's file is removed by the
     store of the last rank to drop its group (torch's ``FileStore`` counts its users); a rank
     must never remove it under a peer whose store is still alive, since that peer's store
     destructor then fails to open it and aborts the process (it did, under load, when rank 0
-    removed the directory right after the barrier)."""
+    removed the directory right after the barrier).  Past the barrier every peer is dropping
+    its store too, so each rank retries the removal for up to ``wait_s`` seconds: a last
+    store released a moment after every rank's first try (seen once) leaves nothing behind.
+    After a failed barrier one try only: the driver removes a failed group's directory
+    (``remove_rendezvous``)."""
+    met = False
     try:
         parallel.group.barrier().wait()
+        met = True
     finally:
         parallel.group = None          # this rank's store goes with it
-        if directory:
-            with contextlib.suppress(OSError):   # not empty: a peer's store still holds it
+        deadline = time.monotonic() + (wait_s if met else 0.0)   # a failed group: one try
+        while directory:
+            try:
                 os.rmdir(directory)
+                break
+            except FileNotFoundError:   # a peer removed it
+                break
+            except OSError:             # not empty: a peer's store still holds the file
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.02)
 
 
 def remove_rendezvous(directory: str) -> bool:
