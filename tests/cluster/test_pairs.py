@@ -109,6 +109,14 @@ def test_cli_invert_then_distill(ray_local, teacher_path, tmp_path):
     if summary["fidelity"] < 0.95:
         assert summary["warning"].startswith(f"inversion reached fidelity {summary['fidelity']:.3f}")
         assert "warning: inversion reached fidelity" in r.output
+    # the data-free layout check on the whole set on disk, warned about above the threshold
+    from synth.checkpoint import load_model
+    from synth.inversion import LAYOUT_KEPT_WARN, layout_kept
+    synth_set = load_dataset(f"parquet:{out}")
+    x = torch.cat([synth_set.x_train, synth_set.x_val])
+    assert summary["layout_kept"] == round(layout_kept(load_model(teacher_path), x), 4)
+    warned = summary["layout_kept"] > LAYOUT_KEPT_WARN
+    assert ("layout_warning" in summary) == warned == ("halves swapped" in r.output)
     # asked for a minimum: exit 2 with one line, the set is kept (resumed: nothing is redone)
     r = CliRunner().invoke(cli, ["invert", "--teacher", str(teacher_path), "--num-images", "100",
                                  "--iterations", "10", "--shard-size", "50", "--batch-size", "50",

@@ -334,3 +334,22 @@ def test_fidelity_is_an_exact_fraction():
     assert hit_fraction(hits) >= 0.95 and hit_fraction(hits) == 19 / 20
     assert hit_fraction(torch.zeros(0, dtype=torch.bool)) == 0.0
     assert float(hits.float().mean()) < 0.95          # what the old code computed
+
+
+def test_layout_kept_tells_a_layout_blind_teacher_from_one_that_reads_positions():
+    """A teacher that pools over all positions keeps every input's class with the halves
+    swapped (and is warned about); one with a dense layer over the pixels does not."""
+    from synth.inversion import LAYOUT_KEPT_WARN, layout_kept, layout_warning
+    torch.manual_seed(0)
+    x = torch.randn(64, 1, 8, 8)
+    blind = nn.Sequential(nn.Conv2d(1, 4, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(4, 3)).eval()
+    dense = nn.Sequential(nn.Flatten(), nn.Linear(64, 3)).eval()
+    assert layout_kept(blind, x) == 1.0 and layout_warning(1.0).startswith(
+        "the teacher keeps its class on 100% of the synthesized inputs")
+    kept = layout_kept(dense, x, batch=10)            # batches of 10: the same count
+    assert kept < LAYOUT_KEPT_WARN and layout_warning(kept) is None
+    assert kept == float((dense(x).argmax(1) == dense(torch.cat(
+        [x[:, :, 4:], x[:, :, :4]], 2)).argmax(1)).float().mean())
+    assert layout_kept(dense, torch.randn(5, 64)) is None    # feature vectors: no layout
+    assert layout_warning(None) is None and layout_warning(LAYOUT_KEPT_WARN) is None

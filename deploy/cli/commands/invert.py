@@ -63,8 +63,9 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
         min_fidelity=min_fidelity, batch_size=batch_size, shard_size=shard_size,
         early_stop=not no_early_stop, method=method, seed=seed, address=address, num_cpus=num_cpus,
         progress=not as_json, reported=REPORTED_SETTINGS)
-    if summary.get("warning"):
-        click.echo(f"warning: {summary['warning']}", err=True)
+    for key in ("warning", "layout_warning"):
+        if summary.get(key):
+            click.echo(f"warning: {summary[key]}", err=True)
     emit(summary, as_json)
     if min_fidelity is not None and summary.get("warning"):
         raise UserError(f"--min-fidelity {min_fidelity:g} not reached: fidelity "
