@@ -35,8 +35,8 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     from synth.data import input_range, load_dataset
     from synth.distill import DistillConfig, teacher_logits
     from synth.images import save_class_grid
-    from synth.inversion import (fidelity_warning, hit_fraction, layout_kept, layout_warning,
-                                 preset_for, settings_for)
+    from synth.inversion import (fidelity_warning, hit_fraction, layout_report, preset_for,
+                                 settings_for)
     from synth.models import batchnorm_layers
 
     if adi and student is None:
@@ -88,9 +88,5 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                    settings={k: getattr(config, k) for k in reported})
     if summary["warning"] is None:
         del summary["warning"]
-    kept = layout_kept(model, x)   # images only: does the set carry any layout?
-    if kept is not None:
-        summary["layout_kept"] = round(kept, 4)
-        if layout := layout_warning(kept):
-            summary["layout_warning"] = layout
+    summary.update(layout_report(model, x))   # images only: does the set carry any layout?
     return summary

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 import re
 from pathlib import Path
 from typing import Callable, Mapping
 
 from deploy.run_config import STAGES, RunConfig
 from synth.errors import ConfigError, UserError
+
+log = logging.getLogger(__name__)
+
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
@@ -170,7 +174,7 @@ def run_synthesis_stage(ctx) -> dict:
     from cluster.pairs import run_synthesis
     from synth.checkpoint import load_model
     from synth.data import input_range
-    from synth.inversion import settings_for
+    from synth.inversion import layout_report, settings_for
     c, cfg = ctx.config.synthesis, ctx.config
     teacher = load_model(ctx.path("teacher.pt"))  # settings follow the teacher's input
     inversion = settings_for(teacher, c.preset,
@@ -183,11 +187,16 @@ def run_synthesis_stage(ctx) -> dict:
                             student_spec=c.student or None, seed=cfg.seed,
                             shard_size=c.shard_size, progress=ctx.progress,
                             distill=synthesis_distill(cfg))
-    return {"dataset": out, "summary": summary, "image_grid": _image_grid(ctx, out)}
+    grid, x = _image_grid(ctx, out)
+    summary.update(layout_report(teacher, x))    # does the set carry any layout?
+    if summary.get("layout_warning"):
+        log.warning(summary["layout_warning"])
+    return {"dataset": out, "summary": summary, "image_grid": grid}
 
 
-def _image_grid(ctx, dataset: str) -> str | None:
-    """images.png: one row per class of synthesized images (synth.images.save_class_grid)."""
+def _image_grid(ctx, dataset: str) -> tuple:
+    """("images.png", the set's inputs): one row per class of synthesized images
+    (synth.images.save_class_grid)."""
     import numpy as np
     import torch
     from synth.data import read_parquet_table
@@ -198,9 +207,10 @@ def _image_grid(ctx, dataset: str) -> str | None:
     x = np.array(table.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False),
                  dtype=np.float32).reshape((table.num_rows,) + shape)
     y = torch.from_numpy(table.column("label").to_numpy().astype(np.int64))
-    save_class_grid(ctx.path("images.png"), torch.from_numpy(x), y, int(meta["num_classes"]),
+    x = torch.from_numpy(x)
+    save_class_grid(ctx.path("images.png"), x, y, int(meta["num_classes"]),
                     meta["mean"], meta["std"], class_names=meta.get("class_names"))
-    return "images.png"
+    return "images.png", x
 
 
 # --------------------------------------------------------------------------- search

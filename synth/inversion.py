@@ -332,6 +332,17 @@ def layout_warning(kept: float | None, threshold: float = LAYOUT_KEPT_WARN) -> s
             f"(benchmarks/results/inversion_layout.md)")
 
 
+def layout_report(teacher: nn.Module, images: torch.Tensor) -> dict:
+    """``layout_kept`` of a synthesized set, and its ``layout_warning`` where there is one, as
+    the summaries of ``nnsynth invert`` and the pipeline's synthesis stage report them (empty
+    for feature vectors)."""
+    kept = layout_kept(teacher, images)
+    if kept is None:
+        return {}
+    warning = layout_warning(kept)
+    return {"layout_kept": round(kept, 4), **({"layout_warning": warning} if warning else {})}
+
+
 @dataclasses.dataclass
 class InversionResult:
     images: torch.Tensor              # (N, C, H, W), normalized like the teacher's data set

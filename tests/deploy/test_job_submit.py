@@ -69,6 +69,8 @@ def test_ray_job_submit_tiny(head, tmp_path):
     ledger = json.loads((run_dir / "ledger.json").read_text())
     assert set(ledger["stages"]) == {"teacher", "synthesis", "search", "refine", "export"}
     assert ledger["stages"]["teacher"]["outputs"]["reused"]
+    # the synthesis stage says whether its set carries any layout (synth.inversion.layout_report)
+    assert 0 <= ledger["stages"]["synthesis"]["outputs"]["summary"]["layout_kept"] <= 1
 
 
 def test_nnsynth_submit_returns_job_status(head, tmp_path):

@@ -353,3 +353,7 @@ def test_layout_kept_tells_a_layout_blind_teacher_from_one_that_reads_positions(
         [x[:, :, 4:], x[:, :, :4]], 2)).argmax(1)).float().mean())
     assert layout_kept(dense, torch.randn(5, 64)) is None    # feature vectors: no layout
     assert layout_warning(None) is None and layout_warning(LAYOUT_KEPT_WARN) is None
+    from synth.inversion import layout_report         # what the summaries carry
+    assert layout_report(blind, x) == {"layout_kept": 1.0, "layout_warning": layout_warning(1.0)}
+    assert layout_report(dense, x) == {"layout_kept": round(kept, 4)}
+    assert layout_report(dense, torch.randn(5, 64)) == {}
