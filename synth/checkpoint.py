@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from synth.errors import UserError
 from synth.files import atomic_path
 
 FORMAT_VERSION = 1
+ZIP_MAGIC = b"PK\x03\x04"   # torch.save's format (a zip archive)
 log = logging.getLogger(__name__)
 
 
@@ -72,11 +74,21 @@ def read_checkpoint_and_checksum(path: str | os.PathLike) -> tuple[dict, str]:
     if not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:   # the magic first: a huge file of anything else is
+            zipped = f.read(4) == ZIP_MAGIC   # refused without reading it into memory
+        raw = path.read_bytes() if zipped else b""
     except OSError as e:
         raise UserError(f"cannot read checkpoint {path}: {e.strerror}") from None
+    except MemoryError:
+        raise UserError(f"checkpoint {path} is too large to load "
+                        f"({path.stat().st_size:,} bytes)") from None
+    if not zipped:
+        raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
+                        f"(a torch.save zip file)")
     try:
-        payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():   # torch's notes on odd pickles: the error says it
+            warnings.simplefilter("ignore")
+            payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as e:
         raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
                         f"({type(e).__name__})") from None

@@ -182,3 +182,31 @@ def test_grow_prune_defaults_are_the_measured_recipe_on_any_data(tmp_path):
     assert result["reduction"] == pytest.approx(result["dense_connections"]
                                                 / result["connections"])
     assert 0 <= result["dense_test_accuracy"] <= 1
+
+
+# --------------------------------------------------------------------------- hostile inputs
+def _error_line(args) -> str:
+    """The one ``error:`` line of a command that must fail with exit status 2."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:   # a warning would print a line too
+        warnings.simplefilter("always")
+        r = CliRunner().invoke(cli, args)
+    lines = [l for l in r.output.splitlines() if l.strip()]
+    assert r.exit_code == 2 and r.exception.__class__ is SystemExit, (args, r.output, r.exception)
+    assert len(lines) == 1 and lines[0].startswith("error:"), (args, r.output)
+    assert not [str(w.message) for w in caught], (args, [str(w.message) for w in caught])
+    return lines[0]
+
+
+def test_checkpoint_that_is_not_a_zip_is_refused_unread(tmp_path):
+    """A pickle is refused without torch's warning about its protocol, and a huge file of
+    anything but a torch.save zip is refused before it is read into memory."""
+    import pickle
+    (tmp_path / "p.pt").write_bytes(pickle.dumps({"spec": "mlp_small", "state_dict": {}},
+                                                 protocol=4))
+    assert "expected an nnsynth checkpoint" in _error_line(["eval", "--model",
+                                                            str(tmp_path / "p.pt")])
+    with open(tmp_path / "huge.pt", "wb") as f:
+        f.truncate(64 << 30)           # 64 GiB, sparse: reading it all would not fit
+    assert "expected an nnsynth checkpoint" in _error_line(["eval", "--model",
+                                                            str(tmp_path / "huge.pt")])
