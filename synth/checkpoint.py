@@ -21,6 +21,7 @@ from synth.files import atomic_path
 
 FORMAT_VERSION = 1
 ZIP_MAGIC = b"PK\x03\x04"   # torch.save's format (a zip archive)
+MAX_PICKLE_BYTES = 64 << 20   # a checkpoint's data.pkl holds names and structure, not weights
 log = logging.getLogger(__name__)
 
 
@@ -48,12 +49,46 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, dataset:
         "metrics": _plain(metrics or {}),
         "extra": _plain(extra or {}),
     }
-    path = Path(path)
+    path = check_checkpoint_out(path, "checkpoint")
     try:
-        with atomic_path(path) as tmp:
-            torch.save(payload, tmp)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:   # open: an OSError, not torch's
+            torch.save(payload, f)                              # RuntimeError, names a bad path
     except OSError as e:
         raise UserError(f"cannot write checkpoint {path}: {e.strerror}") from None
+    return path
+
+
+def _is_checkpoint_file(path: Path) -> bool:
+    """True when ``path`` looks like a file ``save_checkpoint`` wrote: a torch.save zip whose
+    pickle names a spec and a state dict (read from the archive's index, never unpickled)."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            pickles = [i for i in z.infolist() if i.filename.endswith("/data.pkl")]
+            if len(pickles) != 1 or pickles[0].file_size > MAX_PICKLE_BYTES:
+                return False
+            raw = z.read(pickles[0])
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return b"state_dict" in raw and b"spec" in raw
+
+
+def check_checkpoint_out(path: str | os.PathLike, option: str = "--out") -> Path:
+    """``path`` can take a checkpoint: nothing is there yet, or an nnsynth checkpoint (which
+    is replaced).  A file of anyone else's, a directory, or a path under a file is a one-line
+    UserError naming ``option`` -- checked before any work, and again by ``save_checkpoint``."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{option} {path} is a directory; give a checkpoint file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{option} {path} cannot be written: {parent} is a file, not a "
+                                f"directory")
+            break
+    if (path.exists() or path.is_symlink()) and not _is_checkpoint_file(path):
+        raise UserError(f"{option} {path} exists and is not an nnsynth checkpoint; nnsynth "
+                        f"replaces only its own checkpoints: move it or choose another {option}")
     return path
 
 

@@ -210,3 +210,27 @@ def test_checkpoint_that_is_not_a_zip_is_refused_unread(tmp_path):
         f.truncate(64 << 30)           # 64 GiB, sparse: reading it all would not fit
     assert "expected an nnsynth checkpoint" in _error_line(["eval", "--model",
                                                             str(tmp_path / "huge.pt")])
+
+
+def test_checkpoint_out_replaces_only_nnsynth_checkpoints(tmp_path):
+    """--out of a command that writes a checkpoint: a file nnsynth did not write (notes, a
+    Parquet shard of the synthesized set) is refused before any work and left as it was; a
+    path under a file is refused before training, not after it; a checkpoint is replaced."""
+    from synth.checkpoint import save_checkpoint
+    from synth.errors import UserError
+    from synth.models import build
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for args in (["train", "--dataset", "iris", "--model", "mlp_small", "--epochs", "1"],
+                 ["scann", "--dataset", "iris"],
+                 ["distill", "--teacher", str(notes), "--student", "mlp_small", "--data-free"]):
+        assert "is not an nnsynth checkpoint" in _error_line(args + ["--out", str(notes)])
+        assert "is a file, not a directory" in _error_line(args + ["--out",
+                                                                   str(notes / "m.pt")])
+    assert notes.read_text() == "mine"
+    model = build("mlp_small", (4,), 3)
+    with pytest.raises(UserError, match="not an nnsynth checkpoint"):
+        save_checkpoint(notes, model)
+    assert notes.read_text() == "mine"
+    save_checkpoint(tmp_path / "m.pt", model)
+    save_checkpoint(tmp_path / "m.pt", model)            # its own checkpoint: replaced
