@@ -62,3 +62,17 @@ def test_dse_and_tables():
     assert r.exit_code == 0, r.output
     r = _run(["table", "--sweep", "lstm", "--device", "accel"])
     assert r.exit_code == 2
+
+
+def _one_error_line(r) -> str:
+    lines = [l for l in r.output.splitlines() if l.strip()]
+    assert r.exit_code == 2 and r.exception.__class__ is SystemExit, (r.output, r.exception)
+    assert len(lines) == 1 and lines[0].startswith("error:"), r.output
+    return lines[0]
+
+
+def test_huge_batch_is_refused_before_it_is_allocated():
+    """--batch 10^12 asked torch for 3 PB (a RuntimeError traceback); 10^7 would take 31 GB."""
+    for batch in ("1000000000000", "10000000"):
+        line = _one_error_line(_run(["eval", "--spec", "lenet5", "--batch", batch]))
+        assert "batch" in line and "the limit is" in line
