@@ -76,3 +76,18 @@ def test_huge_batch_is_refused_before_it_is_allocated():
     for batch in ("1000000000000", "10000000"):
         line = _one_error_line(_run(["eval", "--spec", "lenet5", "--batch", batch]))
         assert "batch" in line and "the limit is" in line
+
+
+def test_dse_config_of_wrong_types_or_size_is_one_line(tmp_path):
+    """A scalar where the grid wants a list, a word for a count and a non-mapping base were
+    TypeError/ValueError tracebacks; a 36 M-point grid was built in memory."""
+    cfg = tmp_path / "dse.yaml"
+    for text, phrase in [("rows: 4\n", "rows must be a list"),
+                         ("rows: [a]\n", "rows value must be an integer"),
+                         ("ifmap_kb: [.nan]\n", "ifmap_kb value must be a number"),
+                         ("base: 5\n", "base must be a mapping"),
+                         ("".join(f"{k}: [{', '.join(map(str, range(1, 101)))}]\n"
+                                  for k in ("rows", "cols", "ifmap_kb")), "the limit is")]:
+        cfg.write_text(text)
+        line = _one_error_line(_run(["dse", "--model", "lenet5", "--dse-config", str(cfg)]))
+        assert phrase in line, (text, line)
