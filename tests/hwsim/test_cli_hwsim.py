@@ -91,3 +91,15 @@ def test_dse_config_of_wrong_types_or_size_is_one_line(tmp_path):
         cfg.write_text(text)
         line = _one_error_line(_run(["dse", "--model", "lenet5", "--dse-config", str(cfg)]))
         assert phrase in line, (text, line)
+
+
+def test_table_sweep_widths_and_repeats_are_bounded():
+    """Width 10^6 asked torch for a 4 TB matrix (a traceback; 50,000 would take 10 GB), and
+    10^9 repeats would time for days."""
+    for args, phrase in [(["--sweep", "linear", "--widths", "32:1000000:999968"], "widths"),
+                         (["--sweep", "lstm", "--widths", "1:100000000:1"], "widths"),
+                         (["--sweep", "linear", "--widths", "8:16:8", "--repeats",
+                           "1000000000"], "repeats"),
+                         (["--model", "lenet5", "--repeats", "1000000000"], "repeats")]:
+        line = _one_error_line(_run(["table"] + args))
+        assert phrase in line and "got" in line, (args, line)
