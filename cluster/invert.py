@@ -49,10 +49,10 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                         f"got {num_images}")
     if student is not None:
         resolve_student(student, model.input_shape, model.num_classes)
-    prepare_out_dir(out)
     preset = preset or preset_for(model.input_shape)
     config = settings_for(model, preset, flip=flip,
                           value_range=input_range(model.checkpoint_info["dataset"]))
+    prepare_out_dir(out)                     # after the settings: a bad --preset makes no dir
     overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": early_stop}
     if method is not None:   # else the method settings_for picks for this teacher
         overrides["method"] = method

@@ -234,3 +234,26 @@ def test_checkpoint_out_replaces_only_nnsynth_checkpoints(tmp_path):
     assert notes.read_text() == "mine"
     save_checkpoint(tmp_path / "m.pt", model)
     save_checkpoint(tmp_path / "m.pt", model)            # its own checkpoint: replaced
+
+
+def test_invert_out_of_someone_elses_files_is_refused(tmp_path):
+    """invert wrote its shards, job.json and grid.png into a directory of the user's files
+    (and read the user's own .parquet files back as part of the set); a bad --preset left an
+    empty --out behind."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    teacher = tmp_path / "t.pt"
+    save_checkpoint(teacher, build({"family": "mlp", "hidden": [8], "bn": True}, (4,), 3),
+                    dataset={"name": "iris", "input_shape": [4], "num_classes": 3,
+                             "mean": [0.0] * 4, "std": [1.0] * 4})
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "grid.png").write_text("my picture")
+    line = _error_line(["invert", "--teacher", str(teacher), "--num-images", "3",
+                        "--out", str(mine)])
+    assert "holds files nnsynth did not write" in line
+    assert [p.name for p in mine.iterdir()] == ["grid.png"]
+    assert (mine / "grid.png").read_text() == "my picture"
+    assert "preset" in _error_line(["invert", "--teacher", str(teacher), "--num-images", "3",
+                                    "--preset", "nope", "--out", str(tmp_path / "new")])
+    assert not (tmp_path / "new").exists()
