@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from synth.errors import UserError
-from synth.files import atomic_path
+from synth.files import atomic_path, check_replaceable
 
 FORMAT_VERSION = 1
 ZIP_MAGIC = b"PK\x03\x04"   # torch.save's format (a zip archive)
@@ -75,21 +75,9 @@ def _is_checkpoint_file(path: Path) -> bool:
 
 def check_checkpoint_out(path: str | os.PathLike, option: str = "--out") -> Path:
     """``path`` can take a checkpoint: nothing is there yet, or an nnsynth checkpoint (which
-    is replaced).  A file of anyone else's, a directory, or a path under a file is a one-line
-    UserError naming ``option`` -- checked before any work, and again by ``save_checkpoint``."""
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"{option} {path} is a directory; give a checkpoint file name")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UserError(f"{option} {path} cannot be written: {parent} is a file, not a "
-                                f"directory")
-            break
-    if (path.exists() or path.is_symlink()) and not _is_checkpoint_file(path):
-        raise UserError(f"{option} {path} exists and is not an nnsynth checkpoint; nnsynth "
-                        f"replaces only its own checkpoints: move it or choose another {option}")
-    return path
+    is replaced); see ``synth.files.check_replaceable``.  Checked before any work by the
+    CLI, and again by ``save_checkpoint``."""
+    return check_replaceable(path, option, _is_checkpoint_file, "an nnsynth checkpoint")
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:

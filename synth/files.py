@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 
 @contextlib.contextmanager
@@ -48,6 +48,26 @@ def copy_atomic(source: str | os.PathLike, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         shutil.copyfile(source, tmp)
     return Path(path)
+
+
+def check_replaceable(path: str | os.PathLike, option: str, ours: Callable[[Path], bool],
+                      what: str) -> Path:
+    """``path`` may be written (atomically, replacing what is there): nothing is there yet,
+    or a file ``ours(path)`` recognizes as ``what`` nnsynth writes.  A file of anyone else's,
+    a directory, or a path under a file is a one-line error naming ``option``."""
+    path = Path(path)
+    if path.is_dir():
+        raise _user_error(f"{option} {path} is a directory; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise _user_error(f"{option} {path} cannot be written: {parent} is a file, "
+                                  f"not a directory")
+            break
+    if (path.exists() or path.is_symlink()) and not ours(path):
+        raise _user_error(f"{option} {path} exists and is not {what}; nnsynth replaces only "
+                          f"its own files: move it or choose another {option}")
+    return path
 
 
 # --------------------------------------------------------------------------- owned directories

@@ -40,6 +40,14 @@ def checkpoint_out(ctx, param, value):
     return value
 
 
+def onnx_out(ctx, param, value):
+    """Callback of ``nnsynth export --out``: as ``checkpoint_out``, for an ONNX file."""
+    if value is not None:
+        from deploy.onnx_export import check_onnx_out
+        check_onnx_out(value, param.opts[0])
+    return value
+
+
 def json_object(text: str | None, option: str) -> dict:
     """A JSON-object option's value as a dict (``{}`` when not given); one-line errors."""
     from synth.errors import UserError
