@@ -257,3 +257,31 @@ def test_invert_out_of_someone_elses_files_is_refused(tmp_path):
     assert "preset" in _error_line(["invert", "--teacher", str(teacher), "--num-images", "3",
                                     "--preset", "nope", "--out", str(tmp_path / "new")])
     assert not (tmp_path / "new").exists()
+
+
+def test_parquet_set_with_nan_or_odd_splits_is_refused(tmp_path):
+    """Each of these trained without a word and saved a checkpoint whose accuracies were
+    NaN: NaN inputs, a split column of other values (its rows were dropped), and a set whose
+    rows are all 'val' (no training sample)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    meta = json.dumps({"input_shape": [4], "num_classes": 3, "mean": [0.0] * 4,
+                       "std": [1.0] * 4}).encode()
+    cases = [(np.full(40, np.nan), None, "NaN or infinite"),
+             (np.ones(40), ["junk"] * 10, "column split must hold"),
+             (np.ones(40), list(range(10)), "column split must hold"),
+             (np.ones(40), ["val"] * 10, "no training samples")]
+    for i, (x, split, phrase) in enumerate(cases):
+        cols = {"x": pa.FixedSizeListArray.from_arrays(pa.array(x.astype(np.float32)), 4),
+                "label": pa.array(np.arange(10) % 3)}
+        if split is not None:
+            cols["split"] = pa.array(split)
+        (tmp_path / f"set{i}").mkdir()
+        pq.write_table(pa.table(cols).replace_schema_metadata({b"nnsynth": meta}),
+                       tmp_path / f"set{i}" / "part.parquet")
+        out = tmp_path / f"m{i}.pt"
+        line = _error_line(["train", "--dataset", f"parquet:{tmp_path / f'set{i}'}", "--model",
+                            "mlp_small", "--epochs", "1", "--out", str(out)])
+        assert phrase in line, (i, line)
+        assert not out.exists()
