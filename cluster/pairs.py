@@ -260,14 +260,9 @@ def prepare_out_dir(out_dir: str | os.PathLike) -> Path:
     """Create ``out_dir`` and prove it is writable (one-line error otherwise).  An existing
     directory must be empty, nnsynth's, or a synthesis job's (its ``job.json``): the shards,
     ``grid.png`` and the set read back are never mixed with anyone else's files."""
-    from synth.files import is_owned
-    out = Path(out_dir)
+    from synth.files import check_out_dir
+    out = check_out_dir(out_dir, "--out", (MANIFEST,))
     try:
-        if out.is_dir() and not (out / MANIFEST).is_file() and not is_owned(out):
-            first = next(out.iterdir(), None)
-            if first is not None:
-                raise UserError(f"output directory {out} holds files nnsynth did not write "
-                                f"(e.g. {first.name[:80]}); move them or choose another --out")
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"
         with open(probe, "xb"):   # exclusive create: never truncates or deletes a user's file

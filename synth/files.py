@@ -83,6 +83,24 @@ def _user_error(message: str) -> Exception:
     return UserError(message)
 
 
+def check_out_dir(path: str | os.PathLike, option: str = "--out",
+                  signs: tuple[str, ...] = ()) -> Path:
+    """``path`` may receive a command's output files: it does not exist yet, is empty, is
+    nnsynth-owned, or holds one of ``signs`` (a file an earlier run of the same command
+    wrote there: it resumes).  A directory of anyone else's files is a one-line error
+    naming ``option``: outputs are never mixed with, or written over, the user's files."""
+    path = Path(path)
+    try:
+        if path.is_dir() and not is_owned(path) and not any((path / s).exists() for s in signs):
+            first = next(path.iterdir(), None)
+            if first is not None:
+                raise _user_error(f"{option} {path} holds files nnsynth did not write (e.g. "
+                                  f"{first.name[:80]}); move them or choose another {option}")
+    except OSError as e:
+        raise _user_error(f"{option} {path} cannot be read: {e.strerror}") from None
+    return path
+
+
 def is_owned(path: str | os.PathLike) -> bool:
     """True when ``path`` is a real directory (not a link) holding nnsynth's marker."""
     path = Path(path)
