@@ -286,6 +286,19 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _is_report(path) -> bool:
+    """True when ``path`` holds a report ``run_diabdeep`` wrote (a JSON object with its
+    dataset and rows), read only when it is small enough to be one."""
+    import json
+    try:
+        if path.stat().st_size > 64 << 20:
+            return False
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and {"dataset", "rows", "config"} <= set(value)
+
+
 def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
                  progress: bool = False, data: Dataset | None = None,
                  report: str | None = None) -> dict:
@@ -296,6 +309,9 @@ def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
     ``report`` (a path) receives the result as JSON, written atomically."""
     if data is not None and data.name != config.dataset:
         raise UserError(f"data is {data.name!r} but the config names {config.dataset!r}")
+    if report:   # before any work: a file of the user's is never replaced by the report
+        from synth.files import check_replaceable
+        check_replaceable(report, "--out", _is_report, "a DiabDeep report")
     result = _run(config, cost_fn, progress, data or load_dataset(config.dataset, seed=config.seed))
     if report:
         from synth.files import write_json_atomic
