@@ -103,3 +103,11 @@ def test_table_sweep_widths_and_repeats_are_bounded():
                          (["--model", "lenet5", "--repeats", "1000000000"], "repeats")]:
         line = _one_error_line(_run(["table"] + args))
         assert phrase in line and "got" in line, (args, line)
+
+
+def test_input_shape_with_an_empty_part_is_refused():
+    """'1xx28' was priced as (1, 28), a sequence, and '1x28x28x' passed as (1, 28, 28)."""
+    for text in ("1xx28", "1x28x28x", "x1x28x28"):
+        for args in (["eval", "--spec", "lenet5", "--input-shape", text],
+                     ["dse", "--model", f"lenet5@{text}", "--budget", "2"]):
+            assert "--input-shape must look like" in _one_error_line(_run(args)), args
