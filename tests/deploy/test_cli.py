@@ -285,3 +285,13 @@ def test_parquet_set_with_nan_or_odd_splits_is_refused(tmp_path):
                             "mlp_small", "--epochs", "1", "--out", str(out)])
         assert phrase in line, (i, line)
         assert not out.exists()
+
+
+def test_invert_student_without_adi_is_refused(tmp_path):
+    """--student and --kd-steps without --adi were ignored without a word (plain
+    DeepInversion ran)."""
+    for extra in (["--student", "mlp_small"], ["--kd-steps", "3"]):
+        line = _error_line(["invert", "--teacher", str(tmp_path / "t.pt"), "--num-images", "10",
+                            "--out", str(tmp_path / "o"), *extra])
+        assert "is used only with --adi" in line and extra[0] in line
+    assert not (tmp_path / "o").exists()
