@@ -32,8 +32,11 @@ from tqdm.auto import tqdm
 from synth.config import Config, check_range
 from synth.data import Dataset
 from synth.device import pick_device
-from synth.inversion import InversionConfig, balanced_labels, synthesize
-from synth.train import TrainConfig, evaluate, fit, lr_factor, make_optimizer
+from synth.inversion import MAX_IMAGES_IN_MEMORY, InversionConfig, balanced_labels, synthesize
+from synth.errors import UserError
+from synth.train import MAX_EPOCHS, TrainConfig, evaluate, fit, lr_factor, make_optimizer
+
+MAX_STEPS = 1_000_000   # SGD steps of one count: min_steps, KD steps per round, final KD steps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +81,7 @@ class DistillConfig(Config):
 
     def validate(self) -> None:
         self.train_config()  # epochs, batch_size, lr, optimizer, momentum, weight_decay, seed
-        check_range("min_steps", self.min_steps, 0, None, integer=True)
+        check_range("min_steps", self.min_steps, 0, MAX_STEPS, integer=True)
         check_range("temperature", self.temperature, 0, 1000, low_open=True)
         check_range("alpha", self.alpha, 0, 1)
         check_range("jitter", self.jitter, 0, 64, integer=True)
@@ -87,9 +90,10 @@ class DistillConfig(Config):
         check_range("cutmix", self.cutmix, 0, 1)
         check_range("noise", self.noise, 0, 100)
         check_range("rounds", self.rounds, 1, 100000, integer=True)
-        check_range("images_per_round", self.images_per_round, 1, None, integer=True)
-        check_range("kd_steps_per_round", self.kd_steps_per_round, 0, None, integer=True)
-        check_range("final_kd_steps", self.final_kd_steps, 0, None, integer=True)
+        check_range("images_per_round", self.images_per_round, 1, MAX_IMAGES_IN_MEMORY,
+                    integer=True)
+        check_range("kd_steps_per_round", self.kd_steps_per_round, 0, MAX_STEPS, integer=True)
+        check_range("final_kd_steps", self.final_kd_steps, 0, MAX_STEPS, integer=True)
         check_range("adi_weight", self.adi_weight, 0, None)
 
     def train_config(self) -> TrainConfig:
@@ -216,6 +220,10 @@ def distill_train_config(config: DistillConfig, num_inputs: int) -> TrainConfig:
     or more when that is fewer than ``config.min_steps`` SGD steps of ``config.batch_size``."""
     per_epoch = math.ceil(num_inputs / config.batch_size)
     epochs = max(config.epochs, math.ceil(config.min_steps / max(1, per_epoch)))
+    if epochs > MAX_EPOCHS:   # else TrainConfig's "epochs must be in ..." named no option given
+        raise UserError(f"min_steps {config.min_steps:,} needs {epochs:,} passes over "
+                        f"{num_inputs:,} inputs; the limit is {MAX_EPOCHS:,} (lower min_steps "
+                        f"or synthesize more inputs)")
     return config.train_config().replace(epochs=epochs)
 
 

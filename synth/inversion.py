@@ -585,6 +585,10 @@ def target_labels(labels, num_classes: int) -> torch.Tensor:
     return labels
 
 
+MAX_IMAGES_IN_MEMORY = 1_000_000   # images one process synthesizes and holds (prune, continual,
+                                   # distill --data-free); sharded `nnsynth invert` takes more
+
+
 def balanced_labels(num_images: int, num_classes: int, offset: int = 0) -> torch.Tensor:
     """``num_images`` class indices cycling through all classes (counts differ by at most 1)."""
     return (torch.arange(num_images) + offset) % num_classes

@@ -30,6 +30,8 @@ from synth.errors import ConfigError, UserError
 from synth.data import Dataset
 from synth.device import pick_device
 
+MAX_EPOCHS = 100_000   # passes over a set in one training (TrainConfig.epochs)
+
 
 @dataclasses.dataclass(frozen=True)
 class Parallel:
@@ -63,7 +65,7 @@ class TrainConfig(Config):
     progress: bool = True
 
     def validate(self) -> None:
-        check_range("epochs", self.epochs, 0, 100000, integer=True)
+        check_range("epochs", self.epochs, 0, MAX_EPOCHS, integer=True)
         check_range("batch_size", self.batch_size, 1, None, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)

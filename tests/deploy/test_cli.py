@@ -295,3 +295,29 @@ def test_invert_student_without_adi_is_refused(tmp_path):
                             "--out", str(tmp_path / "o"), *extra])
         assert "is used only with --adi" in line and extra[0] in line
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["distill", "--student", "mlp_small", "--data-free", "--images-per-round", "1000000000"],
+     "images_per_round must be in [1, 1000000]"),
+    (["distill", "--student", "mlp_small", "--data-free", "--min-steps", "1000000000000"],
+     "min_steps must be in [0, 1000000]"),
+    (["prune", "--ratio", "0.5", "--num-images", "1000000000"], "num_images must be in"),
+    (["prune", "--ratio", "0.5", "--kd-steps", "1000000000000"], "kd_steps must be in"),
+    (["continual", "--new-dataset", "iris", "--new-classes", "2", "--num-images",
+      "1000000000"], "num_images must be in"),
+])
+def test_absurd_counts_are_refused_before_any_work(tmp_path, args, phrase):
+    """10^9 images inverted in one process (prune, continual, distill --data-free) or 10^12
+    KD steps ran until killed; each is refused before the checkpoint is even read."""
+    option = "--teacher" if args[0] == "distill" else "--model"
+    line = _error_line(args + [option, str(tmp_path / "missing.pt"), "--out",
+                               str(tmp_path / "o.pt")])
+    assert phrase in line, line
+
+
+def test_min_steps_beyond_the_epoch_bound_names_min_steps():
+    from synth.distill import DistillConfig, distill_train_config
+    from synth.errors import UserError
+    with pytest.raises(UserError, match=r"min_steps 1,000,000 needs 1,000,000 passes over 10"):
+        distill_train_config(DistillConfig(min_steps=1_000_000), 10)
