@@ -50,7 +50,7 @@ import torch.nn.functional as F
 
 from synth import masked
 from synth.compact import compact
-from synth.config import Config, check_range
+from synth.config import Config, check_range, short_repr
 from synth.data import Dataset, load_dataset
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
@@ -101,8 +101,10 @@ class DiabDeepConfig(Config):
     def validate(self) -> None:
         check_range("seed", self.seed, 0, None, integer=True)
         check_range("steps", self.steps, 1, None, integer=True)
-        if not self.server_hidden or any(int(h) < 1 for h in self.server_hidden):
-            raise ConfigError(f"server_hidden must be widths >= 1, got {self.server_hidden!r}")
+        if not isinstance(self.server_hidden, (list, tuple)) or not self.server_hidden or any(
+                isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.server_hidden):
+            raise ConfigError(f"server_hidden must be a list of widths >= 1, got "
+                              f"{short_repr(self.server_hidden)}")
         check_range("edge_hidden", self.edge_hidden, 1, None, integer=True)
         check_range("gate_hidden", self.gate_hidden, 1, None, integer=True)
         check_range("gate_dropout", self.gate_dropout, 0, 1, high_open=True)
@@ -114,7 +116,10 @@ class DiabDeepConfig(Config):
         check_range("final_epochs", self.final_epochs, 0, None, integer=True)
         check_range("shift_augment", self.shift_augment, 0, 0.5)
         check_range("weight_decay", self.weight_decay, 0, 1)
-        unknown = sorted(set(self.baselines) - set(BASELINES))
+        if not isinstance(self.baselines, (list, tuple)):
+            raise ConfigError(f"baselines must be a list of names among {', '.join(BASELINES)}, "
+                              f"got {short_repr(self.baselines)}")
+        unknown = sorted(set(map(str, self.baselines)) - set(BASELINES))
         if unknown:
             raise ConfigError(f"baselines must be among {', '.join(BASELINES)}, got {unknown[0]!r}")
         # the grow-and-prune fields are validated by GrowPruneSchedule

@@ -52,6 +52,13 @@ def test_diabdeep_reports_both_models_and_the_baselines(tmp_path):
                                           " digits has input shape (1, 8, 8)"),
     (["diabdeep", "--dataset", "blinky"], "unknown data set 'blinky'"),
     (["diabdeep", "--dataset", "gunpoint", "--baselines", "svm"], "baselines must be among"),
+    # wrong JSON types in --options were ValueError/TypeError tracebacks
+    (["diabdeep", "--dataset", "gunpoint", "--options", '{"server_hidden": "x"}'],
+     "server_hidden must be a list of widths >= 1, got 'x'"),
+    (["diabdeep", "--dataset", "gunpoint", "--options", '{"server_hidden": 5}'],
+     "server_hidden must be a list of widths >= 1, got 5"),
+    (["diabdeep", "--dataset", "gunpoint", "--options", '{"baselines": "mlp"}'],
+     "baselines must be a list of names"),
 ])
 def test_bad_sequence_input_is_one_line(args, message, tmp_path):
     r = CliRunner().invoke(cli, args + ["--out", str(tmp_path / "x")])
