@@ -52,7 +52,6 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     preset = preset or preset_for(model.input_shape)
     config = settings_for(model, preset, flip=flip,
                           value_range=input_range(model.checkpoint_info["dataset"]))
-    prepare_out_dir(out)                     # after the settings: a bad --preset makes no dir
     overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": early_stop}
     if method is not None:   # else the method settings_for picks for this teacher
         overrides["method"] = method
@@ -66,6 +65,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     threshold = config.min_fidelity if min_fidelity is None else min_fidelity  # report only
     distill = DistillConfig(seed=seed, **({"kd_steps_per_round": kd_steps}
                                           if kd_steps is not None else {}))
+    prepare_out_dir(out)              # after every setting is checked: a bad one makes no dir
     started_here = not ray.is_initialized()
     connect(address=address, num_cpus=num_cpus)
     try:

@@ -32,7 +32,8 @@ from tqdm.auto import tqdm
 from synth.config import Config, check_range
 from synth.data import Dataset
 from synth.device import pick_device
-from synth.inversion import MAX_IMAGES_IN_MEMORY, InversionConfig, balanced_labels, synthesize
+from synth.inversion import (MAX_IMAGES_IN_MEMORY, MAX_LOSS_WEIGHT, InversionConfig,
+                             balanced_labels, synthesize)
 from synth.errors import UserError
 from synth.train import MAX_EPOCHS, TrainConfig, evaluate, fit, lr_factor, make_optimizer
 
@@ -94,7 +95,7 @@ class DistillConfig(Config):
                     integer=True)
         check_range("kd_steps_per_round", self.kd_steps_per_round, 0, MAX_STEPS, integer=True)
         check_range("final_kd_steps", self.final_kd_steps, 0, MAX_STEPS, integer=True)
-        check_range("adi_weight", self.adi_weight, 0, None)
+        check_range("adi_weight", self.adi_weight, 0, MAX_LOSS_WEIGHT)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,

@@ -321,3 +321,20 @@ def test_min_steps_beyond_the_epoch_bound_names_min_steps():
     from synth.errors import UserError
     with pytest.raises(UserError, match=r"min_steps 1,000,000 needs 1,000,000 passes over 10"):
         distill_train_config(DistillConfig(min_steps=1_000_000), 10)
+
+
+def test_infinite_loss_weight_is_refused_before_any_work(tmp_path):
+    """--adi-weight inf synthesized a set of NaN images and wrote it to --out."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    teacher = tmp_path / "t.pt"
+    save_checkpoint(teacher, build({"family": "mlp", "hidden": [8], "bn": True}, (4,), 3),
+                    dataset={"name": "iris", "input_shape": [4], "num_classes": 3,
+                             "mean": [0.0] * 4, "std": [1.0] * 4})
+    for args in (["invert", "--num-images", "3", "--adi", "--student", "mlp_small",
+                  "--out", str(tmp_path / "set")],
+                 ["distill", "--student", "mlp_small", "--data-free",
+                  "--out", str(tmp_path / "s.pt")]):
+        line = _error_line(args + ["--teacher", str(teacher), "--adi-weight", "inf"])
+        assert "adi_weight must be in" in line, line
+    assert not (tmp_path / "set").exists() and not (tmp_path / "s.pt").exists()
