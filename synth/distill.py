@@ -38,6 +38,7 @@ from synth.errors import UserError
 from synth.train import MAX_EPOCHS, TrainConfig, evaluate, fit, lr_factor, make_optimizer
 
 MAX_STEPS = 1_000_000   # SGD steps of one count: min_steps, KD steps per round, final KD steps
+MAX_SHIFT = 64          # px an input may be shifted by (KD on shifted inputs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +87,7 @@ class DistillConfig(Config):
         check_range("temperature", self.temperature, 0, 1000, low_open=True)
         check_range("alpha", self.alpha, 0, 1)
         check_range("jitter", self.jitter, 0, 64, integer=True)
-        check_range("shift", self.shift, 0, 64)
+        check_range("shift", self.shift, 0, MAX_SHIFT)
         check_range("mixup", self.mixup, 0, 1)
         check_range("cutmix", self.cutmix, 0, 1)
         check_range("noise", self.noise, 0, 100)

@@ -202,6 +202,9 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     if shift and len(data.input_shape) != 3:
         raise UserError(f"--shift needs image data (C, H, W); {dataset} has input shape "
                         f"{tuple(data.input_shape)}")
+    from synth.config import check_range
+    from synth.distill import MAX_SHIFT
+    check_range("shift", shift, 0, MAX_SHIFT, integer=True)   # 10^9 px ran without a word
     torch.manual_seed(schedule.seed)
     if Path(str(model_spec)).is_file():
         model = load_model(model_spec, device="cpu").train()

@@ -338,3 +338,10 @@ def test_infinite_loss_weight_is_refused_before_any_work(tmp_path):
         line = _error_line(args + ["--teacher", str(teacher), "--adi-weight", "inf"])
         assert "adi_weight must be in" in line, line
     assert not (tmp_path / "set").exists() and not (tmp_path / "s.pt").exists()
+
+
+def test_grow_prune_shift_is_bounded(tmp_path):
+    """--shift 1000000000 (pixels) trained and pruned without a word."""
+    line = _error_line(["grow-prune", "--dataset", "digits", "--model", "mlp_small",
+                        "--shift", "1000000000", "--out", str(tmp_path / "m.pt")])
+    assert "shift must be in [0, 64]" in line
