@@ -50,7 +50,6 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                         f"got {num_images}")
     if student is not None:
         resolve_student(student, model.input_shape, model.num_classes)
-    prepare_out_dir(out)
     preset = preset or preset_for(model.input_shape)
     config = settings_for(model, preset, flip=flip,
                           value_range=input_range(model.checkpoint_info["dataset"]))
@@ -67,6 +66,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     threshold = config.min_fidelity if min_fidelity is None else min_fidelity  # report only
     distill = DistillConfig(seed=seed, **({"kd_steps_per_round": kd_steps}
                                           if kd_steps is not None else {}))
+    prepare_out_dir(out)              # after every setting is checked: a bad one makes no dir
     started_here = not ray.is_initialized()
     connect(address=address, num_cpus=num_cpus)
     try:

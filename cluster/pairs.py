@@ -257,8 +257,11 @@ def _check_manifest(out_dir: Path, manifest: dict) -> None:
 
 
 def prepare_out_dir(out_dir: str | os.PathLike) -> Path:
-    """Create ``out_dir`` and prove it is writable (one-line error otherwise)."""
-    out = Path(out_dir)
+    """Create ``out_dir`` and prove it is writable (one-line error otherwise).  An existing
+    directory must be empty, nnsynth's, or a synthesis job's (its ``job.json``): the shards,
+    ``grid.png`` and the set read back are never mixed with anyone else's files."""
+    from synth.files import check_out_dir
+    out = check_out_dir(out_dir, "--out", (MANIFEST,))
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"

@@ -24,6 +24,25 @@ from synth.files import atomic_path
 
 OPSET = 17
 DEFAULT_TOLERANCE = 1e-4   # max |logit difference|, PyTorch vs onnxruntime, float32
+MAX_ONNX_BYTES = 2 << 30   # protobuf's limit on one message: a larger file is no ONNX model
+
+
+def _is_onnx_file(path: Path) -> bool:
+    """True when ``path`` parses as an ONNX model with a graph (a file ``export_onnx`` could
+    have written); larger than protobuf's 2 GB, it is not one and is not read."""
+    import onnx
+    try:
+        if path.stat().st_size >= MAX_ONNX_BYTES:
+            return False
+        return len(onnx.load_model(str(path), load_external_data=False).graph.node) > 0
+    except Exception:   # onnx raises protobuf's DecodeError, or others, for any other file
+        return False
+
+
+def check_onnx_out(path: str | os.PathLike, option: str = "--out") -> Path:
+    """``path`` can take an ONNX export: nothing is there yet, or an ONNX model (replaced)."""
+    from synth.files import check_replaceable
+    return check_replaceable(path, option, _is_onnx_file, "an ONNX model")
 
 
 def export_onnx(model: torch.nn.Module, path: str | os.PathLike,
@@ -102,7 +121,9 @@ def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.
     """``export_onnx`` then ``verify_onnx``; raises when the outputs differ by more than
     ``tolerance``.  The export is verified under a temporary name and only then replaces
     ``path``: a bad export is never left behind, and a file already at ``path`` is kept."""
-    path = Path(path)
+    from synth.config import check_range
+    check_range("tolerance", tolerance, 0, None, low_open=True)   # NaN passed every check
+    path = check_onnx_out(path, "ONNX file")
     candidate = export_onnx(model, path.with_name(f".{path.name}.verify{os.getpid()}.onnx"))
     try:
         check = verify_onnx(candidate, model, x, y)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from synth.errors import UserError
-from synth.files import write_json_atomic, write_text_atomic
+from synth.files import check_out_dir, write_json_atomic, write_text_atomic
 from synth.lm import LanguageModel, count_lm_parameters, perplexity
 from synth.sparse_exec import sparse_copy
 from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, sparse_wins,
@@ -117,6 +117,7 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out must be a directory, got the file {out}")
+    check_out_dir(out, "--out", ("report.json", "cache"))   # an earlier run's: it reuses cache/
     data = load_text(dataset, min_count)
     steps, vocab = config.bptt, data.vocab_size
     cells = tuple(config.cells) + ("decoder",)

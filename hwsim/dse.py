@@ -25,6 +25,9 @@ from hwsim.accel import DATAFLOWS, AcceleratorConfig, evaluate_many
 from hwsim.workload import Op
 
 
+MAX_GRID = 1_000_000   # configurations in one DSE grid (the default grid has 5,184)
+
+
 @dataclasses.dataclass(frozen=True)
 class DseConfig(Config):
     rows: tuple = (4, 8, 16, 32, 64, 128)
@@ -39,9 +42,25 @@ class DseConfig(Config):
     base: tuple = ()                  # fixed AcceleratorConfig fields as (name, value) pairs
 
     def validate(self) -> None:
+        size = 1
         for name in ("rows", "cols", "ifmap_kb", "filter_kb", "ofmap_kb", "dataflows"):
-            if not getattr(self, name):
+            values = getattr(self, name)
+            if not isinstance(values, (list, tuple)):
+                raise ConfigError(f"{name} must be a list of values, got {short_repr(values)}")
+            if not values:
                 raise ConfigError(f"{name} must list at least one value")
+            for v in values if name != "dataflows" else ():   # ranges: AcceleratorConfig's
+                check_range(f"{name} value", v, integer=name in ("rows", "cols"))
+            size *= len(values)
+        if size > MAX_GRID:
+            raise ConfigError(f"the DSE grid has {size:,} configurations; the limit is "
+                              f"{MAX_GRID:,} (list fewer values)")
+        base_ok = isinstance(self.base, Mapping) or (
+            isinstance(self.base, (list, tuple))
+            and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in self.base))
+        if not base_ok:
+            raise ConfigError(f"base must be a mapping of AcceleratorConfig field: value, got "
+                              f"{short_repr(self.base)}")
         bad = [d for d in self.dataflows if d not in DATAFLOWS]
         if bad:
             raise ConfigError(f"dataflows must be among {', '.join(DATAFLOWS)}, got {short_repr(bad[0])}")

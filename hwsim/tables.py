@@ -29,6 +29,9 @@ from hwsim import spring as spring_mod
 from hwsim.workload import Op
 
 DEVICES = ("cpu", "accel", "spring")
+MAX_SWEEP_WIDTH = 4096     # an LSTM(4096, 4096) holds 134 M weights (537 MB); width 10^6 asked 4 TB
+MAX_SWEEP_WIDTHS = 1000    # widths timed in one sweep
+MAX_REPEATS = 10_000       # timings per operator or width
 
 
 def _model_table(ops: Sequence[Op], device: str, config=None) -> dict:
@@ -90,6 +93,8 @@ def op_callable(op: Op, gen: torch.Generator):
 def time_callable(fn, repeats: int = 20, warmup: int = 3) -> dict:
     """Median and interquartile spread of ``fn``'s wall time, milliseconds."""
     from synth.timing import wall_times_ms
+    if not 1 <= repeats <= MAX_REPEATS:
+        raise UserError(f"repeats must be in [1, {MAX_REPEATS:,}], got {repeats:,}")
     times = wall_times_ms(fn, repeats, warmup)
     q = statistics.quantiles(times, n=4) if len(times) >= 4 else [min(times), 0, max(times)]
     return {"median_ms": statistics.median(times), "q1_ms": q[0], "q3_ms": q[2]}
@@ -135,6 +140,9 @@ def width_sweep(kind: str, widths: Sequence[int], *, batch: int = 32, seq_len: i
     a wider layer is faster than the previous width beyond the measurement spread."""
     if kind not in ("linear", "lstm"):
         raise UserError(f"kind must be linear or lstm, got {short_repr(kind)}")
+    if len(widths) > MAX_SWEEP_WIDTHS or any(not 1 <= w <= MAX_SWEEP_WIDTH for w in widths):
+        raise UserError(f"widths must be at most {MAX_SWEEP_WIDTHS:,} values in [1, "
+                        f"{MAX_SWEEP_WIDTH:,}], got {len(widths):,} from {widths[0]} to {widths[-1]}")
     if threads:
         torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(seed)

@@ -37,6 +37,7 @@ FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
 OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "eltwise", "lstm", "recurrent")
 # ops that run as GEMMs on an array
+MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 MB of fp32)
 GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "recurrent")
 
 
@@ -220,6 +221,11 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     if inputs is None:
         if batch < 1:
             raise UserError(f"batch must be >= 1, got {batch}")
+        if batch * math.prod(input_shape) > MAX_BATCH_VALUES:
+            raise UserError(f"batch {batch:,} of {input_shape} samples is "
+                            f"{batch * math.prod(input_shape):,} input values; the limit is "
+                            f"{MAX_BATCH_VALUES:,} (batch at most "
+                            f"{MAX_BATCH_VALUES // math.prod(input_shape):,} here)")
         gen = torch.Generator().manual_seed(seed)
         inputs = torch.randn((batch,) + input_shape, generator=gen)
     elif tuple(inputs.shape[1:]) != input_shape:

@@ -10,15 +10,18 @@ import io
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from synth.errors import UserError
-from synth.files import atomic_path
+from synth.files import atomic_path, check_replaceable
 
 FORMAT_VERSION = 1
+ZIP_MAGIC = b"PK\x03\x04"   # torch.save's format (a zip archive)
+MAX_PICKLE_BYTES = 64 << 20   # a checkpoint's data.pkl holds names and structure, not weights
 log = logging.getLogger(__name__)
 
 
@@ -46,13 +49,35 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, dataset:
         "metrics": _plain(metrics or {}),
         "extra": _plain(extra or {}),
     }
-    path = Path(path)
+    path = check_checkpoint_out(path, "checkpoint")
     try:
-        with atomic_path(path) as tmp:
-            torch.save(payload, tmp)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:   # open: an OSError, not torch's
+            torch.save(payload, f)                              # RuntimeError, names a bad path
     except OSError as e:
         raise UserError(f"cannot write checkpoint {path}: {e.strerror}") from None
     return path
+
+
+def _is_checkpoint_file(path: Path) -> bool:
+    """True when ``path`` looks like a file ``save_checkpoint`` wrote: a torch.save zip whose
+    pickle names a spec and a state dict (read from the archive's index, never unpickled)."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            pickles = [i for i in z.infolist() if i.filename.endswith("/data.pkl")]
+            if len(pickles) != 1 or pickles[0].file_size > MAX_PICKLE_BYTES:
+                return False
+            raw = z.read(pickles[0])
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return b"state_dict" in raw and b"spec" in raw
+
+
+def check_checkpoint_out(path: str | os.PathLike, option: str = "--out") -> Path:
+    """``path`` can take a checkpoint: nothing is there yet, or an nnsynth checkpoint (which
+    is replaced); see ``synth.files.check_replaceable``.  Checked before any work by the
+    CLI, and again by ``save_checkpoint``."""
+    return check_replaceable(path, option, _is_checkpoint_file, "an nnsynth checkpoint")
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
@@ -72,11 +97,21 @@ def read_checkpoint_and_checksum(path: str | os.PathLike) -> tuple[dict, str]:
     if not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:   # the magic first: a huge file of anything else is
+            zipped = f.read(4) == ZIP_MAGIC   # refused without reading it into memory
+        raw = path.read_bytes() if zipped else b""
     except OSError as e:
         raise UserError(f"cannot read checkpoint {path}: {e.strerror}") from None
+    except MemoryError:
+        raise UserError(f"checkpoint {path} is too large to load "
+                        f"({path.stat().st_size:,} bytes)") from None
+    if not zipped:
+        raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
+                        f"(a torch.save zip file)")
     try:
-        payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():   # torch's notes on odd pickles: the error says it
+            warnings.simplefilter("ignore")
+            payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as e:
         raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
                         f"({type(e).__name__})") from None

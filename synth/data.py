@@ -479,6 +479,9 @@ def _parquet(path: str, seed: int) -> Dataset:
                         f"input_shape {shape}")
     if y.dtype.kind not in "iu":
         raise UserError(f"Parquet data set {path}: labels must be integers, got {y.dtype}")
+    if not np.isfinite(x).all():   # one NaN made every loss and accuracy NaN, silently
+        raise UserError(f"Parquet data set {path}: column x holds NaN or infinite values "
+                        f"({int((~np.isfinite(x)).sum()):,} of {x.size:,})")
     x = x.reshape((n,) + shape)
     y = y.astype(np.int64)
     num_classes = int(meta["num_classes"])
@@ -486,7 +489,11 @@ def _parquet(path: str, seed: int) -> Dataset:
         raise UserError(f"Parquet data set {path}: labels outside [0, {num_classes})")
     names = meta.get("class_names") or [str(i) for i in range(num_classes)]
     if "split" in table.column_names:
-        s = np.asarray(table.column("split").to_pylist())
+        s = np.asarray(table.column("split").to_pylist(), dtype=object)
+        odd = [v for v in s if v not in ("train", "val", "test")][:1]
+        if odd:   # rows of any other value were dropped without a word
+            raise UserError(f"Parquet data set {path}: column split must hold 'train', 'val' or "
+                            f"'test', got {short_repr(odd[0])}")
         train, val, test = (np.flatnonzero(s == k) for k in ("train", "val", "test"))
     else:  # a synthesized set: everything trains except a stratified validation slice
         idx = np.arange(n)

@@ -50,7 +50,7 @@ import torch.nn.functional as F
 
 from synth import masked
 from synth.compact import compact
-from synth.config import Config, check_range
+from synth.config import Config, check_range, short_repr
 from synth.data import Dataset, load_dataset
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
@@ -101,8 +101,10 @@ class DiabDeepConfig(Config):
     def validate(self) -> None:
         check_range("seed", self.seed, 0, None, integer=True)
         check_range("steps", self.steps, 1, None, integer=True)
-        if not self.server_hidden or any(int(h) < 1 for h in self.server_hidden):
-            raise ConfigError(f"server_hidden must be widths >= 1, got {self.server_hidden!r}")
+        if not isinstance(self.server_hidden, (list, tuple)) or not self.server_hidden or any(
+                isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.server_hidden):
+            raise ConfigError(f"server_hidden must be a list of widths >= 1, got "
+                              f"{short_repr(self.server_hidden)}")
         check_range("edge_hidden", self.edge_hidden, 1, None, integer=True)
         check_range("gate_hidden", self.gate_hidden, 1, None, integer=True)
         check_range("gate_dropout", self.gate_dropout, 0, 1, high_open=True)
@@ -114,7 +116,10 @@ class DiabDeepConfig(Config):
         check_range("final_epochs", self.final_epochs, 0, None, integer=True)
         check_range("shift_augment", self.shift_augment, 0, 0.5)
         check_range("weight_decay", self.weight_decay, 0, 1)
-        unknown = sorted(set(self.baselines) - set(BASELINES))
+        if not isinstance(self.baselines, (list, tuple)):
+            raise ConfigError(f"baselines must be a list of names among {', '.join(BASELINES)}, "
+                              f"got {short_repr(self.baselines)}")
+        unknown = sorted(set(map(str, self.baselines)) - set(BASELINES))
         if unknown:
             raise ConfigError(f"baselines must be among {', '.join(BASELINES)}, got {unknown[0]!r}")
         # the grow-and-prune fields are validated by GrowPruneSchedule
@@ -286,6 +291,19 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _is_report(path) -> bool:
+    """True when ``path`` holds a report ``run_diabdeep`` wrote (a JSON object with its
+    dataset and rows), read only when it is small enough to be one."""
+    import json
+    try:
+        if path.stat().st_size > 64 << 20:
+            return False
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and {"dataset", "rows", "config"} <= set(value)
+
+
 def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
                  progress: bool = False, data: Dataset | None = None,
                  report: str | None = None) -> dict:
@@ -296,6 +314,9 @@ def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
     ``report`` (a path) receives the result as JSON, written atomically."""
     if data is not None and data.name != config.dataset:
         raise UserError(f"data is {data.name!r} but the config names {config.dataset!r}")
+    if report:   # before any work: a file of the user's is never replaced by the report
+        from synth.files import check_replaceable
+        check_replaceable(report, "--out", _is_report, "a DiabDeep report")
     result = _run(config, cost_fn, progress, data or load_dataset(config.dataset, seed=config.seed))
     if report:
         from synth.files import write_json_atomic

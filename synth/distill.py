@@ -32,8 +32,13 @@ from tqdm.auto import tqdm
 from synth.config import Config, check_range
 from synth.data import Dataset
 from synth.device import pick_device
-from synth.inversion import InversionConfig, balanced_labels, synthesize
-from synth.train import TrainConfig, evaluate, fit, lr_factor, make_optimizer
+from synth.inversion import (MAX_IMAGES_IN_MEMORY, MAX_LOSS_WEIGHT, InversionConfig,
+                             balanced_labels, synthesize)
+from synth.errors import UserError
+from synth.train import MAX_EPOCHS, TrainConfig, evaluate, fit, lr_factor, make_optimizer
+
+MAX_STEPS = 1_000_000   # SGD steps of one count: min_steps, KD steps per round, final KD steps
+MAX_SHIFT = 64          # px an input may be shifted by (KD on shifted inputs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,19 +83,20 @@ class DistillConfig(Config):
 
     def validate(self) -> None:
         self.train_config()  # epochs, batch_size, lr, optimizer, momentum, weight_decay, seed
-        check_range("min_steps", self.min_steps, 0, None, integer=True)
+        check_range("min_steps", self.min_steps, 0, MAX_STEPS, integer=True)
         check_range("temperature", self.temperature, 0, 1000, low_open=True)
         check_range("alpha", self.alpha, 0, 1)
         check_range("jitter", self.jitter, 0, 64, integer=True)
-        check_range("shift", self.shift, 0, 64)
+        check_range("shift", self.shift, 0, MAX_SHIFT)
         check_range("mixup", self.mixup, 0, 1)
         check_range("cutmix", self.cutmix, 0, 1)
         check_range("noise", self.noise, 0, 100)
         check_range("rounds", self.rounds, 1, 100000, integer=True)
-        check_range("images_per_round", self.images_per_round, 1, None, integer=True)
-        check_range("kd_steps_per_round", self.kd_steps_per_round, 0, None, integer=True)
-        check_range("final_kd_steps", self.final_kd_steps, 0, None, integer=True)
-        check_range("adi_weight", self.adi_weight, 0, None)
+        check_range("images_per_round", self.images_per_round, 1, MAX_IMAGES_IN_MEMORY,
+                    integer=True)
+        check_range("kd_steps_per_round", self.kd_steps_per_round, 0, MAX_STEPS, integer=True)
+        check_range("final_kd_steps", self.final_kd_steps, 0, MAX_STEPS, integer=True)
+        check_range("adi_weight", self.adi_weight, 0, MAX_LOSS_WEIGHT)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
@@ -216,6 +222,10 @@ def distill_train_config(config: DistillConfig, num_inputs: int) -> TrainConfig:
     or more when that is fewer than ``config.min_steps`` SGD steps of ``config.batch_size``."""
     per_epoch = math.ceil(num_inputs / config.batch_size)
     epochs = max(config.epochs, math.ceil(config.min_steps / max(1, per_epoch)))
+    if epochs > MAX_EPOCHS:   # else TrainConfig's "epochs must be in ..." named no option given
+        raise UserError(f"min_steps {config.min_steps:,} needs {epochs:,} passes over "
+                        f"{num_inputs:,} inputs; the limit is {MAX_EPOCHS:,} (lower min_steps "
+                        f"or synthesize more inputs)")
     return config.train_config().replace(epochs=epochs)
 
 

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 
 @contextlib.contextmanager
@@ -50,6 +50,26 @@ def copy_atomic(source: str | os.PathLike, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def check_replaceable(path: str | os.PathLike, option: str, ours: Callable[[Path], bool],
+                      what: str) -> Path:
+    """``path`` may be written (atomically, replacing what is there): nothing is there yet,
+    or a file ``ours(path)`` recognizes as ``what`` nnsynth writes.  A file of anyone else's,
+    a directory, or a path under a file is a one-line error naming ``option``."""
+    path = Path(path)
+    if path.is_dir():
+        raise _user_error(f"{option} {path} is a directory; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise _user_error(f"{option} {path} cannot be written: {parent} is a file, "
+                                  f"not a directory")
+            break
+    if (path.exists() or path.is_symlink()) and not ours(path):
+        raise _user_error(f"{option} {path} exists and is not {what}; nnsynth replaces only "
+                          f"its own files: move it or choose another {option}")
+    return path
+
+
 # --------------------------------------------------------------------------- owned directories
 # DESIGN "Run directories are owned": every directory nnsynth creates for a run (run dir,
 # search dir, Tune's experiment dir, sweep root) carries OWNER_MARKER; nnsynth deletes only
@@ -61,6 +81,24 @@ LOCK_FILE = ".nnsynth.lock"
 def _user_error(message: str) -> Exception:
     from synth.errors import UserError
     return UserError(message)
+
+
+def check_out_dir(path: str | os.PathLike, option: str = "--out",
+                  signs: tuple[str, ...] = ()) -> Path:
+    """``path`` may receive a command's output files: it does not exist yet, is empty, is
+    nnsynth-owned, or holds one of ``signs`` (a file an earlier run of the same command
+    wrote there: it resumes).  A directory of anyone else's files is a one-line error
+    naming ``option``: outputs are never mixed with, or written over, the user's files."""
+    path = Path(path)
+    try:
+        if path.is_dir() and not is_owned(path) and not any((path / s).exists() for s in signs):
+            first = next(path.iterdir(), None)
+            if first is not None:
+                raise _user_error(f"{option} {path} holds files nnsynth did not write (e.g. "
+                                  f"{first.name[:80]}); move them or choose another {option}")
+    except OSError as e:
+        raise _user_error(f"{option} {path} cannot be read: {e.strerror}") from None
+    return path
 
 
 def is_owned(path: str | os.PathLike) -> bool:

@@ -56,6 +56,11 @@ from synth.train import lr_factor
 log = logging.getLogger(__name__)
 
 
+MAX_LOSS_WEIGHT = 1e6   # a loss weight (or temperature): finite; inf made every image NaN
+MAX_IMAGES_IN_MEMORY = 1_000_000   # images one process synthesizes and holds (prune, continual,
+                                   # distill --data-free); sharded `nnsynth invert` takes more
+
+
 @dataclasses.dataclass(frozen=True)
 class InversionConfig(Config):
     iterations: int = 2000            # maximum per batch (the paper's 2k)
@@ -100,8 +105,8 @@ class InversionConfig(Config):
         check_choice("schedule", self.schedule, ("cosine", "constant"))
         for name in ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight",
                      "tv_l2_weight", "l2_weight", "adi_weight"):
-            check_range(name, getattr(self, name), 0, None)
-        check_range("adi_temperature", self.adi_temperature, 0, None, low_open=True)
+            check_range(name, getattr(self, name), 0, MAX_LOSS_WEIGHT)
+        check_range("adi_temperature", self.adi_temperature, 0, MAX_LOSS_WEIGHT, low_open=True)
         check_range("jitter", self.jitter, 0, 1000, integer=True)
         check_range("lowres_iterations", self.lowres_iterations, 0, self.iterations, integer=True)
         check_range("lowres_factor", self.lowres_factor, 1, 16, integer=True)

@@ -26,9 +26,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from synth.config import Config, check_choice, check_range
-from synth.errors import ConfigError
+from synth.errors import ConfigError, UserError
 from synth.data import Dataset
 from synth.device import pick_device
+
+MAX_EPOCHS = 100_000   # passes over a set in one training (TrainConfig.epochs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +65,7 @@ class TrainConfig(Config):
     progress: bool = True
 
     def validate(self) -> None:
-        check_range("epochs", self.epochs, 0, 100000, integer=True)
+        check_range("epochs", self.epochs, 0, MAX_EPOCHS, integer=True)
         check_range("batch_size", self.batch_size, 1, None, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -133,6 +135,8 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     trained = parallel.wrap(model) if parallel.wrap is not None else model
     x_train, y_train = train_xy if train_xy is not None else (data.x_train, data.y_train)
     n = len(y_train)
+    if n == 0:   # else epochs of no steps, and a checkpoint of the untrained model
+        raise UserError(f"data set {data.name} has no training samples")
     steps_per_epoch = max(1, math.ceil(n / config.batch_size))
     total = steps_per_epoch * config.epochs
     warmup = int(config.warmup_epochs * steps_per_epoch)

@@ -34,6 +34,20 @@ def real_data_of(model) -> Dataset | None:
         return None
 
 
+def _check_counts(**counts) -> None:
+    """Counts given to a workflow, each within its bound before any work (None: the default):
+    images inverted in this process, KD steps, KD epochs."""
+    from synth.config import check_range
+    from synth.distill import MAX_STEPS
+    from synth.inversion import MAX_IMAGES_IN_MEMORY
+    from synth.train import MAX_EPOCHS
+    limits = {"num_images": (1, MAX_IMAGES_IN_MEMORY), "kd_steps": (0, MAX_STEPS),
+              "kd_epochs": (0, MAX_EPOCHS)}
+    for name, value in counts.items():
+        if value is not None:
+            check_range(name, value, *limits[name], integer=True)
+
+
 def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images: int,
                        iterations: int, seed: int, device: str, progress: bool,
                        option: str = "--synth"):
@@ -119,6 +133,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     if kd_steps is not None and kd_epochs is not None:
         raise UserError(f"give --kd-steps or --kd-epochs, not both (got {kd_steps} and "
                         f"{kd_epochs})")
+    _check_counts(kd_steps=kd_steps, kd_epochs=kd_epochs, num_images=num_images)
     teacher = load_model(model_path)
     meta = teacher.checkpoint_info["dataset"]
     tuning = kd_epochs if kd_epochs is not None else (KD_STEPS if kd_steps is None else kd_steps)
@@ -187,6 +202,9 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     if shift and len(data.input_shape) != 3:
         raise UserError(f"--shift needs image data (C, H, W); {dataset} has input shape "
                         f"{tuple(data.input_shape)}")
+    from synth.config import check_range
+    from synth.distill import MAX_SHIFT
+    check_range("shift", shift, 0, MAX_SHIFT, integer=True)   # 10^9 px ran without a word
     torch.manual_seed(schedule.seed)
     if Path(str(model_spec)).is_file():
         model = load_model(model_spec, device="cpu").train()
@@ -247,6 +265,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     old classes default to the recorded ones, else ``0..outputs-1``; saves to ``out``."""
     from synth.continual import (check_classes, class_subset, learn_new_classes,
                                  per_class_accuracy, synthesize_old)
+    _check_counts(num_images=num_images)
     from synth.inversion import settings_for
     old = load_model(model_path)
     old_list = old_classes or old.checkpoint_info["extra"].get("classes") or list(

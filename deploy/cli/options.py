@@ -31,6 +31,23 @@ def synth_option(help: str = "Directory of a synthesized Parquet set (`nnsynth i
     return decorate
 
 
+def checkpoint_out(ctx, param, value):
+    """Callback of a command's checkpoint ``--out``: refused before any work when it is a
+    directory, lies under a file, or is a file nnsynth did not write (never overwritten)."""
+    if value is not None:
+        from synth.checkpoint import check_checkpoint_out
+        check_checkpoint_out(value, param.opts[0])
+    return value
+
+
+def onnx_out(ctx, param, value):
+    """Callback of ``nnsynth export --out``: as ``checkpoint_out``, for an ONNX file."""
+    if value is not None:
+        from deploy.onnx_export import check_onnx_out
+        check_onnx_out(value, param.opts[0])
+    return value
+
+
 def json_object(text: str | None, option: str) -> dict:
     """A JSON-object option's value as a dict (``{}`` when not given); one-line errors."""
     from synth.errors import UserError

@@ -182,3 +182,166 @@ def test_grow_prune_defaults_are_the_measured_recipe_on_any_data(tmp_path):
     assert result["reduction"] == pytest.approx(result["dense_connections"]
                                                 / result["connections"])
     assert 0 <= result["dense_test_accuracy"] <= 1
+
+
+# --------------------------------------------------------------------------- hostile inputs
+def _error_line(args) -> str:
+    """The one ``error:`` line of a command that must fail with exit status 2."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:   # a warning would print a line too
+        warnings.simplefilter("always")
+        r = CliRunner().invoke(cli, args)
+    lines = [l for l in r.output.splitlines() if l.strip()]
+    assert r.exit_code == 2 and r.exception.__class__ is SystemExit, (args, r.output, r.exception)
+    assert len(lines) == 1 and lines[0].startswith("error:"), (args, r.output)
+    assert not [str(w.message) for w in caught], (args, [str(w.message) for w in caught])
+    return lines[0]
+
+
+def test_checkpoint_that_is_not_a_zip_is_refused_unread(tmp_path):
+    """A pickle is refused without torch's warning about its protocol, and a huge file of
+    anything but a torch.save zip is refused before it is read into memory."""
+    import pickle
+    (tmp_path / "p.pt").write_bytes(pickle.dumps({"spec": "mlp_small", "state_dict": {}},
+                                                 protocol=4))
+    assert "expected an nnsynth checkpoint" in _error_line(["eval", "--model",
+                                                            str(tmp_path / "p.pt")])
+    with open(tmp_path / "huge.pt", "wb") as f:
+        f.truncate(64 << 30)           # 64 GiB, sparse: reading it all would not fit
+    assert "expected an nnsynth checkpoint" in _error_line(["eval", "--model",
+                                                            str(tmp_path / "huge.pt")])
+
+
+def test_checkpoint_out_replaces_only_nnsynth_checkpoints(tmp_path):
+    """--out of a command that writes a checkpoint: a file nnsynth did not write (notes, a
+    Parquet shard of the synthesized set) is refused before any work and left as it was; a
+    path under a file is refused before training, not after it; a checkpoint is replaced."""
+    from synth.checkpoint import save_checkpoint
+    from synth.errors import UserError
+    from synth.models import build
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for args in (["train", "--dataset", "iris", "--model", "mlp_small", "--epochs", "1"],
+                 ["scann", "--dataset", "iris"],
+                 ["distill", "--teacher", str(notes), "--student", "mlp_small", "--data-free"]):
+        assert "is not an nnsynth checkpoint" in _error_line(args + ["--out", str(notes)])
+        assert "is a file, not a directory" in _error_line(args + ["--out",
+                                                                   str(notes / "m.pt")])
+    assert notes.read_text() == "mine"
+    model = build("mlp_small", (4,), 3)
+    with pytest.raises(UserError, match="not an nnsynth checkpoint"):
+        save_checkpoint(notes, model)
+    assert notes.read_text() == "mine"
+    save_checkpoint(tmp_path / "m.pt", model)
+    save_checkpoint(tmp_path / "m.pt", model)            # its own checkpoint: replaced
+
+
+def test_invert_out_of_someone_elses_files_is_refused(tmp_path):
+    """invert wrote its shards, job.json and grid.png into a directory of the user's files
+    (and read the user's own .parquet files back as part of the set); a bad --preset left an
+    empty --out behind."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    teacher = tmp_path / "t.pt"
+    save_checkpoint(teacher, build({"family": "mlp", "hidden": [8], "bn": True}, (4,), 3),
+                    dataset={"name": "iris", "input_shape": [4], "num_classes": 3,
+                             "mean": [0.0] * 4, "std": [1.0] * 4})
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "grid.png").write_text("my picture")
+    line = _error_line(["invert", "--teacher", str(teacher), "--num-images", "3",
+                        "--out", str(mine)])
+    assert "holds files nnsynth did not write" in line
+    assert [p.name for p in mine.iterdir()] == ["grid.png"]
+    assert (mine / "grid.png").read_text() == "my picture"
+    assert "preset" in _error_line(["invert", "--teacher", str(teacher), "--num-images", "3",
+                                    "--preset", "nope", "--out", str(tmp_path / "new")])
+    assert not (tmp_path / "new").exists()
+
+
+def test_parquet_set_with_nan_or_odd_splits_is_refused(tmp_path):
+    """Each of these trained without a word and saved a checkpoint whose accuracies were
+    NaN: NaN inputs, a split column of other values (its rows were dropped), and a set whose
+    rows are all 'val' (no training sample)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    meta = json.dumps({"input_shape": [4], "num_classes": 3, "mean": [0.0] * 4,
+                       "std": [1.0] * 4}).encode()
+    cases = [(np.full(40, np.nan), None, "NaN or infinite"),
+             (np.ones(40), ["junk"] * 10, "column split must hold"),
+             (np.ones(40), list(range(10)), "column split must hold"),
+             (np.ones(40), ["val"] * 10, "no training samples")]
+    for i, (x, split, phrase) in enumerate(cases):
+        cols = {"x": pa.FixedSizeListArray.from_arrays(pa.array(x.astype(np.float32)), 4),
+                "label": pa.array(np.arange(10) % 3)}
+        if split is not None:
+            cols["split"] = pa.array(split)
+        (tmp_path / f"set{i}").mkdir()
+        pq.write_table(pa.table(cols).replace_schema_metadata({b"nnsynth": meta}),
+                       tmp_path / f"set{i}" / "part.parquet")
+        out = tmp_path / f"m{i}.pt"
+        line = _error_line(["train", "--dataset", f"parquet:{tmp_path / f'set{i}'}", "--model",
+                            "mlp_small", "--epochs", "1", "--out", str(out)])
+        assert phrase in line, (i, line)
+        assert not out.exists()
+
+
+def test_invert_student_without_adi_is_refused(tmp_path):
+    """--student and --kd-steps without --adi were ignored without a word (plain
+    DeepInversion ran)."""
+    for extra in (["--student", "mlp_small"], ["--kd-steps", "3"]):
+        line = _error_line(["invert", "--teacher", str(tmp_path / "t.pt"), "--num-images", "10",
+                            "--out", str(tmp_path / "o"), *extra])
+        assert "is used only with --adi" in line and extra[0] in line
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["distill", "--student", "mlp_small", "--data-free", "--images-per-round", "1000000000"],
+     "images_per_round must be in [1, 1000000]"),
+    (["distill", "--student", "mlp_small", "--data-free", "--min-steps", "1000000000000"],
+     "min_steps must be in [0, 1000000]"),
+    (["prune", "--ratio", "0.5", "--num-images", "1000000000"], "num_images must be in"),
+    (["prune", "--ratio", "0.5", "--kd-steps", "1000000000000"], "kd_steps must be in"),
+    (["continual", "--new-dataset", "iris", "--new-classes", "2", "--num-images",
+      "1000000000"], "num_images must be in"),
+])
+def test_absurd_counts_are_refused_before_any_work(tmp_path, args, phrase):
+    """10^9 images inverted in one process (prune, continual, distill --data-free) or 10^12
+    KD steps ran until killed; each is refused before the checkpoint is even read."""
+    option = "--teacher" if args[0] == "distill" else "--model"
+    line = _error_line(args + [option, str(tmp_path / "missing.pt"), "--out",
+                               str(tmp_path / "o.pt")])
+    assert phrase in line, line
+
+
+def test_min_steps_beyond_the_epoch_bound_names_min_steps():
+    from synth.distill import DistillConfig, distill_train_config
+    from synth.errors import UserError
+    with pytest.raises(UserError, match=r"min_steps 1,000,000 needs 1,000,000 passes over 10"):
+        distill_train_config(DistillConfig(min_steps=1_000_000), 10)
+
+
+def test_infinite_loss_weight_is_refused_before_any_work(tmp_path):
+    """--adi-weight inf synthesized a set of NaN images and wrote it to --out."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    teacher = tmp_path / "t.pt"
+    save_checkpoint(teacher, build({"family": "mlp", "hidden": [8], "bn": True}, (4,), 3),
+                    dataset={"name": "iris", "input_shape": [4], "num_classes": 3,
+                             "mean": [0.0] * 4, "std": [1.0] * 4})
+    for args in (["invert", "--num-images", "3", "--adi", "--student", "mlp_small",
+                  "--out", str(tmp_path / "set")],
+                 ["distill", "--student", "mlp_small", "--data-free",
+                  "--out", str(tmp_path / "s.pt")]):
+        line = _error_line(args + ["--teacher", str(teacher), "--adi-weight", "inf"])
+        assert "adi_weight must be in" in line, line
+    assert not (tmp_path / "set").exists() and not (tmp_path / "s.pt").exists()
+
+
+def test_grow_prune_shift_is_bounded(tmp_path):
+    """--shift 1000000000 (pixels) trained and pruned without a word."""
+    line = _error_line(["grow-prune", "--dataset", "digits", "--model", "mlp_small",
+                        "--shift", "1000000000", "--out", str(tmp_path / "m.pt")])
+    assert "shift must be in [0, 64]" in line

@@ -52,6 +52,13 @@ def test_diabdeep_reports_both_models_and_the_baselines(tmp_path):
                                           " digits has input shape (1, 8, 8)"),
     (["diabdeep", "--dataset", "blinky"], "unknown data set 'blinky'"),
     (["diabdeep", "--dataset", "gunpoint", "--baselines", "svm"], "baselines must be among"),
+    # wrong JSON types in --options were ValueError/TypeError tracebacks
+    (["diabdeep", "--dataset", "gunpoint", "--options", '{"server_hidden": "x"}'],
+     "server_hidden must be a list of widths >= 1, got 'x'"),
+    (["diabdeep", "--dataset", "gunpoint", "--options", '{"server_hidden": 5}'],
+     "server_hidden must be a list of widths >= 1, got 5"),
+    (["diabdeep", "--dataset", "gunpoint", "--options", '{"baselines": "mlp"}'],
+     "baselines must be a list of names"),
 ])
 def test_bad_sequence_input_is_one_line(args, message, tmp_path):
     r = CliRunner().invoke(cli, args + ["--out", str(tmp_path / "x")])
@@ -71,3 +78,15 @@ def test_wrong_window_length_names_the_shapes(tmp_path):
     assert r.exit_code == 2
     assert "error: data set pickupgesture has input shape (1, 361) but the model expects " \
            "(1, 150)" in r.output
+
+
+def test_report_out_never_replaces_a_file_of_the_users(tmp_path):
+    """diabdeep --out notes.txt ran the whole flow, then wrote the JSON report over it."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for out, message in [(notes, "is not a DiabDeep report"),
+                         (notes / "r.json", "is a file, not a directory")]:
+        r = CliRunner().invoke(cli, ["diabdeep", "--dataset", "blink", "--out", str(out)])
+        lines = [l for l in r.output.splitlines() if l.strip()]
+        assert r.exit_code == 2 and len(lines) == 1 and message in lines[0], r.output
+    assert notes.read_text() == "mine"

@@ -24,6 +24,13 @@ def test_symbiotic_cli_errors(tmp_path):
                                  "--out", str(tmp_path / "file")])
     assert r.exit_code == 2 and "is a file" in r.output
     assert (tmp_path / "file").read_text() == "x"
+    mine = tmp_path / "mine"                # report.md, latency.png would have replaced them
+    mine.mkdir()
+    (mine / "report.md").write_text("my notes")
+    r = CliRunner().invoke(cli, ["symbiotic", "--dataset", "enwiki", "--platform", "host",
+                                 "--out", str(mine)])
+    assert r.exit_code == 2 and "holds files nnsynth did not write" in r.output, r.output
+    assert [p.name for p in mine.iterdir()] == ["report.md"]
 
 
 def test_symbiotic_cli_end_to_end_on_a_tiny_text(tmp_path):
@@ -33,11 +40,11 @@ def test_symbiotic_cli_end_to_end_on_a_tiny_text(tmp_path):
                      + "." for i in range(150))
     (tmp_path / "t.txt").write_text(text)
     out = tmp_path / "out"
-    r = CliRunner().invoke(cli, ["symbiotic", "--dataset", f"text:{tmp_path / 't.txt'}",
-                                 "--platform", "accel", "--out", str(out), "--cells", "lstm",
-                                 "--widths", "4,8", "--baseline-width", "8", "--epochs", "1",
-                                 "--max-batches", "2", "--min-count", "1", "--rounds", "2",
-                                 "--sparsities", "0.5", "--no-ray", "--json"])
+    args = ["symbiotic", "--dataset", f"text:{tmp_path / 't.txt'}", "--platform", "accel",
+            "--out", str(out), "--cells", "lstm", "--widths", "4,8", "--baseline-width", "8",
+            "--epochs", "1", "--max-batches", "2", "--min-count", "1", "--rounds", "2",
+            "--sparsities", "0.5", "--no-ray", "--json"]
+    r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0, r.output
     result = json.loads(r.output.strip().splitlines()[-1])
     assert set(result["models"]) == {"baseline", "plain", "plain_pruned", "symbiotic"}
@@ -45,3 +52,5 @@ def test_symbiotic_cli_end_to_end_on_a_tiny_text(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["platform"] == "accel" and report["tables"]["accel"]["rows"]
     assert result["choice"]["symbiotic"][0] == "lstm"
+    r = CliRunner().invoke(cli, args)                  # its own --out: run again there
+    assert r.exit_code == 0, r.output

@@ -94,9 +94,33 @@ def test_cli_export_compacts_a_masked_checkpoint(tmp_path, mnist, trained_lenet)
 def test_failed_verification_keeps_an_existing_export(tmp_path, mnist, trained_lenet):
     """Issue 13 sibling of item 8: the new export replaced the file at --out before it was
     verified, then a failed check deleted it -- the user's earlier model.onnx was lost."""
-    (tmp_path / "m.onnx").write_bytes(b"the earlier export")
-    with pytest.raises(UserError, match="differs from PyTorch"):
-        export_and_verify(trained_lenet, tmp_path / "m.onnx", mnist.x_test[:50],
+    earlier = export_onnx(trained_lenet, tmp_path / "m.onnx").read_bytes()  # an ONNX file:
+    with pytest.raises(UserError, match="differs from PyTorch"):      # anything else is
+        export_and_verify(trained_lenet, tmp_path / "m.onnx", mnist.x_test[:50],  # refused
                           tolerance=1e-30)
-    assert (tmp_path / "m.onnx").read_bytes() == b"the earlier export"
+    assert (tmp_path / "m.onnx").read_bytes() == earlier
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]      # no temporary left
+
+
+def test_export_out_replaces_only_onnx_files_and_tolerance_is_a_number(tmp_path):
+    """nnsynth export --out notes.txt replaced the user's file with the ONNX graph, and
+    --tolerance nan ran the export and then reported '5.96e-08 > tolerance nan'."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    from synth.checkpoint import save_checkpoint
+    ckpt = tmp_path / "m.pt"
+    save_checkpoint(ckpt, build("mlp_small", (4,), 3), dataset={"name": "iris"})
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    for out, extra, phrase in [(notes, [], "is not an ONNX model"),
+                               (ckpt, [], "is not an ONNX model"),
+                               (tmp_path / "m.onnx", ["--tolerance", "nan"], "tolerance")]:
+        r = CliRunner().invoke(cli, ["export", "--model", str(ckpt), "--out", str(out), *extra])
+        lines = [l for l in r.output.splitlines() if l.strip()]
+        assert r.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error:"), r.output
+        assert phrase in lines[0], lines[0]
+    assert notes.read_text() == "mine" and not (tmp_path / "m.onnx").exists()
+    r = CliRunner().invoke(cli, ["export", "--model", str(ckpt), "--out", str(tmp_path / "m.onnx")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["export", "--model", str(ckpt), "--out", str(tmp_path / "m.onnx")])
+    assert r.exit_code == 0, r.output                   # its own export: replaced

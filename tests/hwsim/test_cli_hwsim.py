@@ -62,3 +62,52 @@ def test_dse_and_tables():
     assert r.exit_code == 0, r.output
     r = _run(["table", "--sweep", "lstm", "--device", "accel"])
     assert r.exit_code == 2
+
+
+def _one_error_line(r) -> str:
+    lines = [l for l in r.output.splitlines() if l.strip()]
+    assert r.exit_code == 2 and r.exception.__class__ is SystemExit, (r.output, r.exception)
+    assert len(lines) == 1 and lines[0].startswith("error:"), r.output
+    return lines[0]
+
+
+def test_huge_batch_is_refused_before_it_is_allocated():
+    """--batch 10^12 asked torch for 3 PB (a RuntimeError traceback); 10^7 would take 31 GB."""
+    for batch in ("1000000000000", "10000000"):
+        line = _one_error_line(_run(["eval", "--spec", "lenet5", "--batch", batch]))
+        assert "batch" in line and "the limit is" in line
+
+
+def test_dse_config_of_wrong_types_or_size_is_one_line(tmp_path):
+    """A scalar where the grid wants a list, a word for a count and a non-mapping base were
+    TypeError/ValueError tracebacks; a 36 M-point grid was built in memory."""
+    cfg = tmp_path / "dse.yaml"
+    for text, phrase in [("rows: 4\n", "rows must be a list"),
+                         ("rows: [a]\n", "rows value must be an integer"),
+                         ("ifmap_kb: [.nan]\n", "ifmap_kb value must be a number"),
+                         ("base: 5\n", "base must be a mapping"),
+                         ("".join(f"{k}: [{', '.join(map(str, range(1, 101)))}]\n"
+                                  for k in ("rows", "cols", "ifmap_kb")), "the limit is")]:
+        cfg.write_text(text)
+        line = _one_error_line(_run(["dse", "--model", "lenet5", "--dse-config", str(cfg)]))
+        assert phrase in line, (text, line)
+
+
+def test_table_sweep_widths_and_repeats_are_bounded():
+    """Width 10^6 asked torch for a 4 TB matrix (a traceback; 50,000 would take 10 GB), and
+    10^9 repeats would time for days."""
+    for args, phrase in [(["--sweep", "linear", "--widths", "32:1000000:999968"], "widths"),
+                         (["--sweep", "lstm", "--widths", "1:100000000:1"], "widths"),
+                         (["--sweep", "linear", "--widths", "8:16:8", "--repeats",
+                           "1000000000"], "repeats"),
+                         (["--model", "lenet5", "--repeats", "1000000000"], "repeats")]:
+        line = _one_error_line(_run(["table"] + args))
+        assert phrase in line and "got" in line, (args, line)
+
+
+def test_input_shape_with_an_empty_part_is_refused():
+    """'1xx28' was priced as (1, 28), a sequence, and '1x28x28x' passed as (1, 28, 28)."""
+    for text in ("1xx28", "1x28x28x", "x1x28x28"):
+        for args in (["eval", "--spec", "lenet5", "--input-shape", text],
+                     ["dse", "--model", f"lenet5@{text}", "--budget", "2"]):
+            assert "--input-shape must look like" in _one_error_line(_run(args)), args

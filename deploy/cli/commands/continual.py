@@ -8,8 +8,8 @@ else to ``0..outputs-1``.  Images standing in for the old classes come from ``--
 """
 import click
 
-from deploy.cli.options import (RegistryChoice, device_option, emit, json_option, seed_option,
-                                show_progress, synth_option)
+from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
+                                seed_option, show_progress, synth_option)
 
 
 @click.command("continual")
@@ -27,7 +27,8 @@ from deploy.cli.options import (RegistryChoice, device_option, emit, json_option
               help="Maximum inversion iterations per batch when --synth is not given.")
 @click.option("--epochs", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--lr", type=float, default=0.01, show_default=True)
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="New checkpoint.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              callback=checkpoint_out, help="New checkpoint.")
 @seed_option
 @device_option
 @json_option

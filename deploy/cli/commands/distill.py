@@ -8,8 +8,8 @@ for training or model selection).
 """
 import click
 
-from deploy.cli.options import (device_option, emit, json_option, seed_option, show_progress,
-                                synth_option)
+from deploy.cli.options import (checkpoint_out, device_option, emit, json_option, seed_option,
+                                show_progress, synth_option)
 
 
 @click.command("distill")
@@ -45,7 +45,8 @@ from deploy.cli.options import (device_option, emit, json_option, seed_option, s
               help="--data-free: maximum inversion iterations per batch.")
 @click.option("--num-workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="--synth: Ray Train workers (data-parallel; a GPU each when present).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Student checkpoint.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              callback=checkpoint_out, help="Student checkpoint.")
 @seed_option
 @device_option
 @json_option

@@ -1,13 +1,14 @@
 """``nnsynth export``: a checkpoint to ONNX, checked against PyTorch with onnxruntime."""
 import click
 
-from deploy.cli.options import emit, json_option
+from deploy.cli.options import emit, json_option, onnx_out
 
 
 @click.command("export")
 @click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False),
               help="Checkpoint written by nnsynth.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=onnx_out,
+              help="ONNX file to write.")
 @click.option("--compact/--no-compact", default=True, show_default=True,
               help="Make a masked (grow-and-prune) model small and dense before export.")
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-4,

@@ -4,8 +4,8 @@ The defaults are the measured schedule ``synth.grow_prune.RECIPE`` with KD retra
 the dense start (benchmarks/results/grow_prune_defaults.md)."""
 import click
 
-from deploy.cli.options import (RegistryChoice, device_option, emit, json_object, json_option,
-                                seed_option, show_progress)
+from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_object,
+                                json_option, seed_option, show_progress)
 from synth.errors import UserError
 from synth.grow_prune import RECIPE, GrowPruneSchedule
 
@@ -41,7 +41,8 @@ from synth.grow_prune import RECIPE, GrowPruneSchedule
               help="Further GrowPruneSchedule fields as a JSON object.")
 @click.option("--compact/--no-compact", default=True, show_default=True,
               help="Save the compacted dense model (else the masked one).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Checkpoint path.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              callback=checkpoint_out, help="Checkpoint path.")
 @seed_option
 @device_option
 @json_option

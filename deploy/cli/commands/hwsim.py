@@ -10,8 +10,8 @@ from deploy.cli.options import emit, json_option, seed_option
 
 def _shape(text: str) -> tuple[int, ...]:
     from synth.errors import UserError
-    try:
-        shape = tuple(int(v) for v in text.replace(",", "x").split("x") if v)
+    try:   # every part a number: '1xx28' was read as (1, 28)
+        shape = tuple(int(v) for v in text.replace(",", "x").split("x"))
     except ValueError:
         shape = ()
     if not shape or any(s < 1 for s in shape):

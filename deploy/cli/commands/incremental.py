@@ -2,7 +2,7 @@
 accuracy against dense fine-tuning, sparse fine-tuning and training from scratch."""
 import click
 
-from deploy.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import checkpoint_out, device_option, emit, json_option, seed_option
 
 ROWS = (("before", "old model"), ("incremental", "grow-and-prune"),
         ("finetune", "fine-tune dense"), ("finetune_sparse", "fine-tune sparse"),
@@ -31,7 +31,7 @@ ROWS = (("before", "old model"), ("incremental", "grow-and-prune"),
 @click.option("--max-epochs", type=float, default=20.0, show_default=True,
               help="Training budget per phase, in passes over old + new.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
-              help="Where to save the updated (masked) model.")
+              callback=checkpoint_out, help="Where to save the updated (masked) model.")
 @seed_option
 @device_option
 @json_option

@@ -9,8 +9,8 @@ is reported on the model's real data set when it loads here (never used for trai
 """
 import click
 
-from deploy.cli.options import (RegistryChoice, device_option, emit, json_option, seed_option,
-                                show_progress, synth_option)
+from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
+                                seed_option, show_progress, synth_option)
 
 
 @click.command("prune")
@@ -32,7 +32,8 @@ from deploy.cli.options import (RegistryChoice, device_option, emit, json_option
                    "[default: synth.dfprune.NUM_IMAGES = 512]")
 @click.option("--iterations", type=click.IntRange(min=1), default=200, show_default=True,
               help="Maximum inversion iterations per batch when --synth is not given.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pruned checkpoint.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              callback=checkpoint_out, help="Pruned checkpoint.")
 @seed_option
 @device_option
 @json_option

@@ -2,8 +2,8 @@
 from synth.config import short_repr
 import click
 
-from deploy.cli.options import (RegistryChoice, device_option, emit, json_option, seed_option,
-                                show_progress)
+from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
+                                seed_option, show_progress)
 
 
 @click.command("scann")
@@ -18,6 +18,7 @@ from deploy.cli.options import (RegistryChoice, device_option, emit, json_option
 @click.option("--hidden", default="64,32", show_default=True,
               help="Base MLP widths before the layer compression, comma-separated.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
+              callback=checkpoint_out,
               help="Optional checkpoint of the synthesized (masked) MLP on the reduced features.")
 @seed_option
 @device_option

@@ -1,8 +1,8 @@
 """``nnsynth train``: train a model on a data set and write a checkpoint."""
 import click
 
-from deploy.cli.options import (RegistryChoice, device_option, emit, json_option, seed_option,
-                                show_progress)
+from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
+                                seed_option, show_progress)
 
 
 @click.command("train")
@@ -24,7 +24,8 @@ from deploy.cli.options import (RegistryChoice, device_option, emit, json_option
               help="Gradients and optimizer state on the same grid as the weights, or each "
                    "tensor with its own power-of-two scale (dynamic fixed point: for large "
                    "batches, and needed by Adam).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Checkpoint path.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              callback=checkpoint_out, help="Checkpoint path.")
 @seed_option
 @device_option
 @json_option
