@@ -37,7 +37,22 @@ def checkpoint_out(ctx, param, value):
     if value is not None:
         from synth.checkpoint import check_checkpoint_out
         check_checkpoint_out(value, param.opts[0])
+        _not_an_input(ctx, value, param.opts[0])
     return value
+
+
+def _not_an_input(ctx, out: str, option: str) -> None:
+    """``out`` names none of the files the command reads (``--teacher``, ``--model``, ...:
+    every parameter parsed before it whose value is an existing file): writing the result
+    over its own input would lose the input."""
+    import os
+    opts = {p.name: p.opts[0] for p in ctx.command.params if p.opts}
+    for name, value in ctx.params.items():
+        if isinstance(value, str) and os.path.isfile(value) and os.path.exists(out):
+            if os.path.samefile(value, out):
+                from synth.errors import UserError
+                raise UserError(f"{option} {out} is the file given as {opts.get(name, name)}; "
+                                f"the result would overwrite it: choose another {option}")
 
 
 def onnx_out(ctx, param, value):

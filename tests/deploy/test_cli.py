@@ -236,6 +236,26 @@ def test_checkpoint_out_replaces_only_nnsynth_checkpoints(tmp_path):
     save_checkpoint(tmp_path / "m.pt", model)            # its own checkpoint: replaced
 
 
+def test_checkpoint_out_is_never_the_commands_own_input(tmp_path):
+    """`distill --teacher t.pt --out t.pt` (or prune, continual, incremental with --model)
+    would overwrite the checkpoint it reads with its result: refused before any work, the
+    input left as it was."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    t = save_checkpoint(tmp_path / "t.pt", build({"family": "mlp", "hidden": [8], "bn": True},
+                                                 (4,), 3))
+    before = t.read_bytes()
+    for args, option in (
+            (["distill", "--teacher", str(t), "--student", "mlp_small", "--data-free"],
+             "--teacher"),
+            (["prune", "--model", str(t), "--ratio", "0.5"], "--model"),
+            (["continual", "--model", str(t), "--new-dataset", "iris", "--new-classes", "2"],
+             "--model")):
+        line = _error_line(args + ["--out", str(t)])
+        assert f"is the file given as {option}" in line, line
+    assert t.read_bytes() == before
+
+
 def test_invert_out_of_someone_elses_files_is_refused(tmp_path):
     """invert wrote its shards, job.json and grid.png into a directory of the user's files
     (and read the user's own .parquet files back as part of the set); a bad --preset left an
