@@ -88,6 +88,9 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     from synth.models import batchnorm_layers, build, count_parameters
     if (synth_dir is None) == (not data_free):
         raise UserError("give exactly one of --synth DIR or --data-free")
+    if iterations is not None and not data_free:
+        raise UserError("--iterations bounds the inversion of --data-free; with --synth DIR the "
+                        "set is already synthesized (drop --iterations)")
     teacher = load_model(teacher_path)
     meta = teacher.checkpoint_info["dataset"]
     torch.manual_seed(config.seed)

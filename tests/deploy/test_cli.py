@@ -254,6 +254,10 @@ def test_checkpoint_out_is_never_the_commands_own_input(tmp_path):
         line = _error_line(args + ["--out", str(t)])
         assert f"is the file given as {option}" in line, line
     assert t.read_bytes() == before
+    # and --iterations, which only the --data-free inversion uses, is not ignored with --synth
+    line = _error_line(["distill", "--teacher", str(t), "--student", "mlp_small", "--synth",
+                        str(tmp_path), "--iterations", "5", "--out", str(tmp_path / "s.pt")])
+    assert "--iterations bounds the inversion of --data-free" in line, line
 
 
 def test_invert_out_of_someone_elses_files_is_refused(tmp_path):
