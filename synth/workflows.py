@@ -140,6 +140,12 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     teacher = load_model(model_path)
     meta = teacher.checkpoint_info["dataset"]
     tuning = kd_epochs if kd_epochs is not None else (KD_STEPS if kd_steps is None else kd_steps)
+    kd = None   # the fine-tuning's settings, checked (--lr) before images are synthesized
+    if tuning > 0:
+        kd = DistillConfig(**{**kd_defaults(teacher.input_shape),
+                              **({} if lr is None else {"lr": lr})},
+                           epochs=max(1, kd_epochs or 1), min_steps=0, seed=config.seed,
+                           device=config.device, progress=config.progress)
     found = None
     if synth_dir is None and config.importance == "magnitude" and tuning == 0:
         x = y = None  # nothing needs images
@@ -155,15 +161,11 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         metrics["teacher_test_accuracy"] = evaluate(teacher, real.x_test, real.y_test)["accuracy"]
         metrics["pruned_test_accuracy"] = evaluate(result.model, real.x_test,
                                                    real.y_test)["accuracy"]
-    if tuning > 0:
+    if kd is not None:
         report = real if real is not None else found   # the synthesized set stands in
         if report is None:
             raise UserError("KD fine-tuning needs --synth DIR or a model whose data set "
                             "loads here for reporting; or pass --kd-steps 0")
-        kd = DistillConfig(**{**kd_defaults(teacher.input_shape),
-                              **({} if lr is None else {"lr": lr})},
-                           epochs=max(1, kd_epochs or 1), min_steps=0, seed=config.seed,
-                           device=config.device, progress=config.progress)
         if kd_epochs is not None:
             ft = distill(result.model, teacher, x, report, kd, fit_fn=fit_fn)
             metrics["kd_train_seconds"] = ft["train_seconds"]

@@ -260,6 +260,18 @@ def test_checkpoint_out_is_never_the_commands_own_input(tmp_path):
     assert "--iterations bounds the inversion of --data-free" in line, line
 
 
+def test_prune_checks_its_fine_tuning_settings_before_any_images(tmp_path):
+    """prune --lr nan was refused only after the images were synthesized and ranked; now
+    before: a missing --synth directory is not even looked at."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    t = save_checkpoint(tmp_path / "t.pt", build({"family": "mlp", "hidden": [8], "bn": True},
+                                                 (4,), 3))
+    line = _error_line(["prune", "--model", str(t), "--ratio", "0.5", "--lr", "nan", "--synth",
+                        str(tmp_path / "missing"), "--out", str(tmp_path / "p.pt")])
+    assert line.startswith("error: lr") and "missing" not in line, line
+
+
 def test_invert_out_of_someone_elses_files_is_refused(tmp_path):
     """invert wrote its shards, job.json and grid.png into a directory of the user's files
     (and read the user's own .parquet files back as part of the set); a bad --preset left an
