@@ -31,7 +31,7 @@ IMAGE_ROWS = [r[0] for r in B.ROWS if r[1] in ("mnist5k", "digits")]
 
 def main() -> None:
     from synth.data import input_range, load_dataset
-    from synth.inversion import LAYOUT_KEPT_WARN, layout_kept, settings_for
+    from synth.inversion import LAYOUT_KEPT_WARN, layout_kept, settings_for, swap_halves
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default=",".join(IMAGE_ROWS))
     ap.add_argument("--work", default="runs/inversion_any")
@@ -49,10 +49,8 @@ def main() -> None:
         images, stats = B.synthesized_set(work, name, teacher, config, data.num_classes,
                                           value_range)
         x, y = data.x_test, data.y_test
-        h = x.shape[2] // 2
         with torch.no_grad():
-            swapped_acc = float((teacher(torch.cat([x[:, :, h:], x[:, :, :h]], 2)).argmax(1)
-                                 == y).float().mean())
+            swapped_acc = float((teacher(swap_halves(x)).argmax(1) == y).float().mean())
         synth_kept = layout_kept(teacher, images)
         rows.append([name, config.method, f"{100 * synth_kept:.1f}",
                      f"{100 * layout_kept(teacher, x):.1f}", f"{100 * swapped_acc:.1f}",

@@ -71,7 +71,7 @@ def confident_subset(teacher, x: torch.Tensor, n: int) -> torch.Tensor:
 def main() -> None:
     from synth.data import input_range, load_dataset
     from synth.files import atomic_path, write_json_atomic
-    from synth.inversion import balanced_labels, settings_for
+    from synth.inversion import balanced_labels, settings_for, swap_halves
     from synth.models import build
     from synth.synthesis import synthesize_inputs
     from synth.train import evaluate
@@ -105,7 +105,7 @@ def main() -> None:
         x, y = data.x_test, data.y_test
         h, w = x.shape[-2:]
         perm = torch.randperm(h * w, generator=torch.Generator().manual_seed(0))
-        views = {"test": x, "halves swapped": torch.cat([x[:, :, h // 2:], x[:, :, :h // 2]], 2),
+        views = {"test": x, "halves swapped": swap_halves(x),
                  "rolled (h/4, w/4)": torch.roll(x, (h // 4, w // 4), (2, 3)),
                  "pixels permuted": x.flatten(2)[:, :, perm].view_as(x),
                  "transposed": x.transpose(2, 3), "mirrored": torch.flip(x, (3,))}

@@ -307,6 +307,12 @@ def fidelity_warning(fidelity: float, min_fidelity: float, iterations=None) -> s
 LAYOUT_KEPT_WARN = 0.8
 
 
+def swap_halves(x: torch.Tensor) -> torch.Tensor:
+    """Images (N, C, H, W) with their top and bottom halves swapped (the layout probe)."""
+    h = x.shape[2] // 2
+    return torch.cat([x[:, :, h:], x[:, :, :h]], 2)
+
+
 def layout_kept(teacher: nn.Module, images: torch.Tensor, batch: int = 512) -> float | None:
     """Fraction of ``images`` (N, C, H, W) to which ``teacher`` gives the same class after
     swapping their top and bottom halves: how little its decision depends on where things
@@ -314,14 +320,12 @@ def layout_kept(teacher: nn.Module, images: torch.Tensor, batch: int = 512) -> f
     inputs of fewer than 2 rows."""
     if images.dim() != 4 or images.shape[2] < 2 or not len(images):
         return None
-    h = images.shape[2] // 2
     device = next(teacher.parameters()).device
     kept = 0
     with torch.no_grad():
         for part in images.split(batch):
             part = part.to(device)
-            swapped = torch.cat([part[:, :, h:], part[:, :, :h]], 2)
-            kept += int((teacher(part).argmax(1) == teacher(swapped).argmax(1)).sum())
+            kept += int((teacher(part).argmax(1) == teacher(swap_halves(part)).argmax(1)).sum())
     return kept / len(images)
 
 
