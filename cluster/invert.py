@@ -82,11 +82,12 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     grid = save_class_grid(f"{out}/grid.png", x, y, data.num_classes, data.mean, data.std,
                            class_names=data.class_names)
     # fidelity of the whole set on disk (resumed shards included), as the teacher sees it now
-    fidelity = hit_fraction(teacher_logits(model, x).argmax(1) == y)
+    predicted = teacher_logits(model, x).argmax(1)
+    fidelity = hit_fraction(predicted == y)
     summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,
                    warning=fidelity_warning(fidelity, threshold, config.iterations),
                    settings={k: getattr(config, k) for k in reported})
     if summary["warning"] is None:
         del summary["warning"]
-    summary.update(layout_report(model, x))   # images only: does the set carry any layout?
+    summary.update(layout_report(model, x, predicted))   # images: does the set carry layout?
     return summary

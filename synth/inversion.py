@@ -313,19 +313,24 @@ def swap_halves(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x[:, :, h:], x[:, :, :h]], 2)
 
 
-def layout_kept(teacher: nn.Module, images: torch.Tensor, batch: int = 512) -> float | None:
+def layout_kept(teacher: nn.Module, images: torch.Tensor, batch: int = 512,
+                predicted: torch.Tensor | None = None) -> float | None:
     """Fraction of ``images`` (N, C, H, W) to which ``teacher`` gives the same class after
     swapping their top and bottom halves: how little its decision depends on where things
     are.  Data-free (run on the synthesized inputs themselves); None for feature vectors and
-    inputs of fewer than 2 rows."""
+    inputs of fewer than 2 rows.  ``predicted``: the teacher's classes of ``images`` where the
+    caller has them already (one pass over the set fewer)."""
     if images.dim() != 4 or images.shape[2] < 2 or not len(images):
         return None
     device = next(teacher.parameters()).device
-    kept = 0
+    kept, start = 0, 0
     with torch.no_grad():
         for part in images.split(batch):
             part = part.to(device)
-            kept += int((teacher(part).argmax(1) == teacher(swap_halves(part)).argmax(1)).sum())
+            mine = (teacher(part).argmax(1) if predicted is None
+                    else predicted[start:start + len(part)].to(device))
+            kept += int((mine == teacher(swap_halves(part)).argmax(1)).sum())
+            start += len(part)
     return kept / len(images)
 
 
@@ -341,11 +346,12 @@ def layout_warning(kept: float | None, threshold: float = LAYOUT_KEPT_WARN) -> s
             f"(benchmarks/results/inversion_layout.md)")
 
 
-def layout_report(teacher: nn.Module, images: torch.Tensor) -> dict:
+def layout_report(teacher: nn.Module, images: torch.Tensor,
+                  predicted: torch.Tensor | None = None) -> dict:
     """``layout_kept`` of a synthesized set, and its ``layout_warning`` where there is one, as
     the summaries of ``nnsynth invert`` and the pipeline's synthesis stage report them (empty
     for feature vectors)."""
-    kept = layout_kept(teacher, images)
+    kept = layout_kept(teacher, images, predicted=predicted)
     if kept is None:
         return {}
     warning = layout_warning(kept)

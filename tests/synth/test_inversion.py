@@ -348,6 +348,7 @@ def test_layout_kept_tells_a_layout_blind_teacher_from_one_that_reads_positions(
     assert layout_kept(blind, x) == 1.0 and layout_warning(1.0).startswith(
         "the teacher keeps its class on 100% of the synthesized inputs")
     kept = layout_kept(dense, x, batch=10)            # batches of 10: the same count
+    assert layout_kept(dense, x, batch=10, predicted=dense(x).argmax(1)) == kept   # given
     assert kept < LAYOUT_KEPT_WARN and layout_warning(kept) is None
     assert kept == float((dense(x).argmax(1) == dense(torch.cat(
         [x[:, :, 4:], x[:, :, :4]], 2)).argmax(1)).float().mean())
