@@ -41,6 +41,10 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
 
     if adi and student is None:
         raise UserError("--adi needs --student (a spec, variant or .pt checkpoint)")
+    ignored = [o for o, v in (("--student", student), ("--kd-steps", kd_steps)) if v is not None]
+    if ignored and not adi:   # the student and its KD steps belong to ADI only
+        raise UserError(f"{ignored[0]} is used only with --adi (Adaptive DeepInversion); add "
+                        f"--adi or leave {ignored[0]} out")
     model = load_model(teacher)
     if not batchnorm_layers(model):
         raise UserError(f"teacher {teacher} has no BatchNorm layers: DeepInversion needs their "

@@ -57,10 +57,6 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
     from cluster.invert import invert_checkpoint
     from synth.errors import UserError
 
-    ignored = [o for o, v in (("--student", student), ("--kd-steps", kd_steps)) if v is not None]
-    if ignored and not adi:   # the student and its KD steps belong to ADI only
-        raise UserError(f"{ignored[0]} is used only with --adi (Adaptive DeepInversion); add "
-                        f"--adi or leave {ignored[0]} out")
     summary = invert_checkpoint(
         teacher, out, num_images, pairs, adi=adi, student=student, adi_weight=adi_weight,
         kd_steps=kd_steps, iterations=iterations, preset=preset, flip=flip,
