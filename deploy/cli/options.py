@@ -1,6 +1,7 @@
 """Options and output shared by every command (defined once, used everywhere)."""
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import math
@@ -31,36 +32,34 @@ def synth_option(help: str = "Directory of a synthesized Parquet set (`nnsynth i
     return decorate
 
 
-def checkpoint_out(ctx, param, value):
-    """Callback of a command's checkpoint ``--out``: refused before any work when it is a
-    directory, lies under a file, or is a file nnsynth did not write (never overwritten)."""
-    if value is not None:
-        from synth.checkpoint import check_checkpoint_out
-        check_checkpoint_out(value, param.opts[0])
-        _not_an_input(ctx, value, param.opts[0])
-    return value
+def _out_file(module: str, check: str):
+    """The callback of a command's output-file ``--out``: ``module.check(path, option)``
+    refuses a directory, a path under a file, or a file nnsynth did not write (never
+    overwritten), and the file must not be one the command reads -- all before any work."""
+    def callback(ctx, param, value):
+        if value is not None:
+            getattr(importlib.import_module(module), check)(value, param.opts[0])
+            _not_an_input(ctx, value, param.opts[0])
+        return value
+    return callback
 
 
 def _not_an_input(ctx, out: str, option: str) -> None:
     """``out`` names none of the files the command reads (``--teacher``, ``--model``, ...:
     every parameter parsed before it whose value is an existing file): writing the result
     over its own input would lose the input."""
-    import os
+    if not os.path.exists(out):
+        return
     opts = {p.name: p.opts[0] for p in ctx.command.params if p.opts}
     for name, value in ctx.params.items():
-        if isinstance(value, str) and os.path.isfile(value) and os.path.exists(out):
-            if os.path.samefile(value, out):
-                from synth.errors import UserError
-                raise UserError(f"{option} {out} is the file given as {opts.get(name, name)}; "
-                                f"the result would overwrite it: choose another {option}")
+        if isinstance(value, str) and os.path.isfile(value) and os.path.samefile(value, out):
+            from synth.errors import UserError
+            raise UserError(f"{option} {out} is the file given as {opts.get(name, name)}; "
+                            f"the result would overwrite it: choose another {option}")
 
 
-def onnx_out(ctx, param, value):
-    """Callback of ``nnsynth export --out``: as ``checkpoint_out``, for an ONNX file."""
-    if value is not None:
-        from deploy.onnx_export import check_onnx_out
-        check_onnx_out(value, param.opts[0])
-    return value
+checkpoint_out = _out_file("synth.checkpoint", "check_checkpoint_out")   # a checkpoint --out
+onnx_out = _out_file("deploy.onnx_export", "check_onnx_out")             # export --out
 
 
 def json_object(text: str | None, option: str) -> dict:
