@@ -236,14 +236,20 @@ def test_checkpoint_out_replaces_only_nnsynth_checkpoints(tmp_path):
     save_checkpoint(tmp_path / "m.pt", model)            # its own checkpoint: replaced
 
 
+def _iris_teacher(path):
+    """A tiny untrained BN MLP checkpoint with iris's metadata (the commands' input)."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    return save_checkpoint(path, build({"family": "mlp", "hidden": [8], "bn": True}, (4,), 3),
+                           dataset={"name": "iris", "input_shape": [4], "num_classes": 3,
+                                    "mean": [0.0] * 4, "std": [1.0] * 4})
+
+
 def test_checkpoint_out_is_never_the_commands_own_input(tmp_path):
     """`distill --teacher t.pt --out t.pt` (or prune, continual, incremental with --model)
     would overwrite the checkpoint it reads with its result: refused before any work, the
     input left as it was."""
-    from synth.checkpoint import save_checkpoint
-    from synth.models import build
-    t = save_checkpoint(tmp_path / "t.pt", build({"family": "mlp", "hidden": [8], "bn": True},
-                                                 (4,), 3))
+    t = _iris_teacher(tmp_path / "t.pt")
     before = t.read_bytes()
     for args, option in (
             (["distill", "--teacher", str(t), "--student", "mlp_small", "--data-free"],
@@ -263,10 +269,7 @@ def test_checkpoint_out_is_never_the_commands_own_input(tmp_path):
 def test_prune_checks_its_fine_tuning_settings_before_any_images(tmp_path):
     """prune --lr nan was refused only after the images were synthesized and ranked; now
     before: a missing --synth directory is not even looked at."""
-    from synth.checkpoint import save_checkpoint
-    from synth.models import build
-    t = save_checkpoint(tmp_path / "t.pt", build({"family": "mlp", "hidden": [8], "bn": True},
-                                                 (4,), 3))
+    t = _iris_teacher(tmp_path / "t.pt")
     line = _error_line(["prune", "--model", str(t), "--ratio", "0.5", "--lr", "nan", "--synth",
                         str(tmp_path / "missing"), "--out", str(tmp_path / "p.pt")])
     assert line.startswith("error: lr") and "missing" not in line, line
@@ -276,12 +279,7 @@ def test_invert_out_of_someone_elses_files_is_refused(tmp_path):
     """invert wrote its shards, job.json and grid.png into a directory of the user's files
     (and read the user's own .parquet files back as part of the set); a bad --preset left an
     empty --out behind."""
-    from synth.checkpoint import save_checkpoint
-    from synth.models import build
-    teacher = tmp_path / "t.pt"
-    save_checkpoint(teacher, build({"family": "mlp", "hidden": [8], "bn": True}, (4,), 3),
-                    dataset={"name": "iris", "input_shape": [4], "num_classes": 3,
-                             "mean": [0.0] * 4, "std": [1.0] * 4})
+    teacher = _iris_teacher(tmp_path / "t.pt")
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "grid.png").write_text("my picture")
@@ -361,12 +359,7 @@ def test_min_steps_beyond_the_epoch_bound_names_min_steps():
 
 def test_infinite_loss_weight_is_refused_before_any_work(tmp_path):
     """--adi-weight inf synthesized a set of NaN images and wrote it to --out."""
-    from synth.checkpoint import save_checkpoint
-    from synth.models import build
-    teacher = tmp_path / "t.pt"
-    save_checkpoint(teacher, build({"family": "mlp", "hidden": [8], "bn": True}, (4,), 3),
-                    dataset={"name": "iris", "input_shape": [4], "num_classes": 3,
-                             "mean": [0.0] * 4, "std": [1.0] * 4})
+    teacher = _iris_teacher(tmp_path / "t.pt")
     for args in (["invert", "--num-images", "3", "--adi", "--student", "mlp_small",
                   "--out", str(tmp_path / "set")],
                  ["distill", "--student", "mlp_small", "--data-free",
