@@ -189,8 +189,11 @@ def text_dataset(name: str, tokens: list[str], min_count: int = DEFAULT_MIN_COUN
         raise UserError(f"min_count must be >= 1, got {min_count}")
     train, val, test = contiguous_splits(tokens)
     if not train or not val or not test:
-        raise UserError(f"text set {name!r} has {len(tokens)} tokens: too few for train, "
-                        f"validation and test splits (80/10/10 at sentence ends)")
+        ends = tokens.count(EOS)
+        raise UserError(f"text set {name!r} has {len(tokens)} tokens in {ends} sentences: "
+                        f"too few sentence ends for train, validation and test splits "
+                        f"(80/10/10, cut at sentence ends; expected a text of many "
+                        f"sentences)")
     vocab = build_vocab(train, min_count)
     index = {w: i for i, w in enumerate(vocab)}
     ids = lambda ts: torch.tensor([index.get(t, 0) for t in ts], dtype=torch.int64)  # noqa: E731
@@ -245,6 +248,8 @@ def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
         return text_dataset("enwiki", _CACHE["enwiki"], min_count, source=str(enwiki_path()))
     if name.startswith("text:"):
         path = Path(name[5:]).expanduser()
+        if path.is_dir():
+            raise UserError(f"text file {path} is a folder: expected a UTF-8 plain-text file")
         if not path.is_file():
             raise UserError(f"text file not found: {path}")
         try:

@@ -48,5 +48,11 @@ def test_text_file_set_and_bptt_batches(tmp_path):
         batchify(torch.arange(5), 4)
     with pytest.raises(UserError, match="text file not found"):
         load_text("text:/nonexistent/file.txt")
+    with pytest.raises(UserError, match="is a folder"):
+        load_text(f"text:{tmp_path}")
+    # many tokens but no sentence end: the error says what is missing, not "too few tokens"
+    (tmp_path / "one.txt").write_text("word " * 5000)
+    with pytest.raises(UserError, match="5001 tokens in 1 sentences: too few sentence ends"):
+        load_text(f"text:{tmp_path / 'one.txt'}")
     with pytest.raises(UserError, match="text set"):
         data.input_shape
