@@ -26,6 +26,7 @@ oldest member dies) with ``Space.mutate``.  A configuration a peer proposes agai
 answered from the table without counting a trial.
 
     python benchmarks/search_efficiency.py --seeds 20
+    python benchmarks/search_efficiency.py --seeds 20 --seed-from 20   # seeds 20-39
 """
 from __future__ import annotations
 
@@ -359,6 +360,9 @@ def _median(values: list[int | None], budget: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--seed-from", type=int, default=0,
+                    help="first seed: run seeds FROM..FROM+SEEDS-1 (more seeds for a table "
+                         "rendered later with --from-log over all of them)")
     ap.add_argument("--problems", default="convnet,graph-cora,graph-citeseer,graph-pubmed")
     ap.add_argument("--searchers", default=",".join(str(i) for i in range(len(SEARCHERS))),
                     help="indices into " + "; ".join(SEARCHERS))
@@ -375,7 +379,8 @@ def main() -> None:
     problems = args.problems.split(",")
     timed = [SEARCHERS[int(i)] for i in args.cost_searchers.split(",") if i]
     tasks = [(p, n, "cost") for p in problems if p != "convnet" for n in timed]
-    tasks += [(p, n, s) for p in problems for n in names for s in range(args.seeds)]
+    tasks += [(p, n, s) for p in problems for n in names
+              for s in range(args.seed_from, args.seed_from + args.seeds)]
     load_start = os.getloadavg()[0]
     started = time.perf_counter()
     done: dict[tuple, object] = {}
@@ -395,7 +400,8 @@ def main() -> None:
     sections = []
     for pname in problems:
         problem = _problem(pname)
-        results = {n: [done[(pname, n, s)] for s in range(args.seeds) if (pname, n, s) in done]
+        seeds = range(args.seed_from, args.seed_from + args.seeds)
+        results = {n: [done[(pname, n, s)] for s in seeds if (pname, n, s) in done]
                    for n in names}
         costs = {n: done[(pname, n, "cost")] for n in timed if (pname, n, "cost") in done}
         sections.append(_section(problem, results, costs, args.seeds))
@@ -415,7 +421,8 @@ def main() -> None:
         args.note if args.from_log else
         f"Machine load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the "
         f"end (2 cores shared with other jobs); {time.perf_counter() - started:.0f} s wall.",
-        "", f"Command: `python benchmarks/search_efficiency.py --seeds {args.seeds} --problems "
+        "", f"Command: `python benchmarks/search_efficiency.py --seeds {args.seeds} "
+        + (f"--seed-from {args.seed_from} " if args.seed_from else "") + "--problems "
         f"{args.problems} --searchers {args.searchers} --cost-searchers {args.cost_searchers} "
         f"--jobs {args.jobs}" + (f" --from-log {args.from_log}" if args.from_log else "") + "`",
         ""])
