@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.raytools import LocalHead
+from tests.deploy.teachers import seed_teacher_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,29 +30,9 @@ def head():
 def _seed_teacher_cache(run_root: Path) -> None:
     """tiny's teacher, where ``nnsynth run tiny --run-dir ROOT/tiny`` looks for it
     (``teacher.cache: teachers`` beside the run directory)."""
-    import torch
     from deploy.run_config import load_run_config
-    from deploy.stages import teacher_cache_key
-    from synth.checkpoint import save_checkpoint
-    from synth.data import load_dataset
-    from synth.models import build
-    from synth.train import TrainConfig, fit
     cfg = load_run_config("tiny")
-    c = cfg.teacher
-    data = load_dataset(c.dataset, seed=cfg.data_seed)
-    torch.manual_seed(cfg.seed)
-    model = build(c.model, data.input_shape, data.num_classes)
-    train = TrainConfig(epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, seed=cfg.seed,
-                        device="cpu", progress=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)        # seconds, where two threads on a busy machine take a minute
-    try:
-        metrics = fit(model, data, train)
-    finally:
-        torch.set_num_threads(threads)
-    save_checkpoint(run_root / c.cache / teacher_cache_key(cfg), model, dataset=data.metadata(),
-                    metrics={"test_accuracy": metrics["test_accuracy"]},
-                    extra={"train_config": train.to_dict(), "role": "teacher"})
+    seed_teacher_cache(cfg, run_root / cfg.teacher.cache)
 
 
 def test_ray_job_submit_tiny(head, tmp_path):

@@ -4,7 +4,10 @@ not trained again (their rows, timestamps and checkpoints are unchanged).
 
 The teacher and synthesis stages run once per module (``prepared``); the test starts from
 a copy of that run directory, so its processes run the search stage only (the stages
-before it are "done earlier", as in any resumed run)."""
+before it are "done earlier", as in any resumed run).  ``prepared`` finds its teacher in a
+teacher cache filled here (tests/deploy/teachers.py): the cache is no part of a stage's
+fingerprint, so the ledger's stages carry the fingerprints of the config's own run, without
+the Ray Train start-up of a teacher that the pipeline and cluster tests train on workers."""
 import json
 import os
 import shutil
@@ -33,14 +36,22 @@ def prepared(tmp_path_factory):
     import ray
     from deploy.pipeline import run_pipeline
     from deploy.run_config import load_run_config
-    run_dir = tmp_path_factory.mktemp("prepared") / "run"
+    from tests.deploy.teachers import seed_teacher_cache
+    root = tmp_path_factory.mktemp("prepared")
+    run_dir = root / "run"
+    config = load_run_config(str(CONFIG))
+    seed_teacher_cache(config, root / "teachers")
+    cached = load_run_config(str(CONFIG), {"num_cpus": 2, "teacher": {
+        **config.teacher.to_dict(), "cache": str(root / "teachers")}})
     try:
-        run_pipeline(load_run_config(str(CONFIG), {"num_cpus": 2}), run_dir, progress=False,
-                     stop_after="synthesis")
+        run_pipeline(cached, run_dir, progress=False, stop_after="synthesis")
     finally:
         ray.shutdown()
     ledger = json.loads((run_dir / "ledger.json").read_text())
     assert set(ledger["stages"]) == {"teacher", "synthesis"}
+    assert ledger["stages"]["teacher"]["outputs"]["reused"]
+    for stage in ("teacher", "synthesis"):      # what CONFIG's own run records
+        assert ledger["stages"][stage]["fingerprint"] == config.stage_fingerprint(stage)
     return run_dir
 
 
