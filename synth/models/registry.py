@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import numbers
 from typing import Any, Callable
 
 import torch
@@ -112,9 +114,40 @@ def resolve_spec(spec: Any) -> dict:
     if unknown:
         raise UserError(f"unknown key {short_repr(unknown[0])} in {family} spec; known: "
                         f"{', '.join(sorted(defaults))}")
+    for key in set(spec) - {"family"}:
+        _check_value(family, key, spec[key], defaults[key])
     full = {"family": family, **copy.deepcopy(defaults)}
     full.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in spec.items()})
     return full
+
+
+def _integers(v: Any, depth: int = 0) -> bool:
+    """An integer or a (nested) list of integers; bools are not integers here."""
+    if isinstance(v, (list, tuple)):
+        return depth < 4 and all(_integers(x, depth + 1) for x in v)
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _check_value(family: str, key: str, value: Any, default: Any) -> None:
+    """A spec value of the default's kind: a bool for a bool, a finite number for a float, a
+    string for a string, and integers for an integer or a list (widths, kernels, strides,
+    depths: one number or one per layer, as the family reads them; its builder checks the
+    structure).  Without this a width of 8.5 was cut to 8, ``true`` built a width of 1 and a
+    NaN dropout trained a model."""
+    if isinstance(default, bool):
+        ok, want = isinstance(value, bool), "true or false"
+    elif isinstance(default, (numbers.Integral, list)):
+        ok, want = _integers(value), "integers (a number or a list)"
+    elif isinstance(default, float):
+        ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+              and math.isfinite(value))
+        want = "a finite number"
+    elif isinstance(default, str):
+        ok, want = isinstance(value, str), "a string"
+    else:
+        return
+    if not ok:
+        raise UserError(f"{family} spec key {key!r} must be {want}, got {short_repr(value)}")
 
 
 # Bounds checked before any weight is allocated (a spec or checkpoint from a user is data).

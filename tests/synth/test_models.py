@@ -54,3 +54,23 @@ def test_json_spec_and_errors():
         build("lenet5", (1, 4, 4), 10)
     with pytest.raises(UserError, match="not valid JSON"):
         resolve_spec("{bad")
+
+
+@pytest.mark.parametrize("spec, message", [
+    ('{"family": "mlp", "hidden": [8.5]}', "'hidden' must be integers"),      # was cut to 8
+    ('{"family": "mlp", "hidden": [true]}', "'hidden' must be integers"),     # was width 1
+    ('{"family": "mlp", "dropout": NaN}', "'dropout' must be a finite number"),  # trained
+    ('{"family": "mlp", "hidden": [1e400]}', "'hidden' must be integers"),
+    ('{"family": "mlp", "bn": 1}', "'bn' must be true or false"),
+    ('{"family": "resnet", "width": "8"}', "'width' must be integers"),
+])
+def test_spec_values_of_the_wrong_kind_are_refused_by_name(spec, message):
+    with pytest.raises(UserError, match=message):
+        build(spec, (1, 8, 8), 10)
+
+
+def test_spec_values_the_families_read_are_accepted():
+    import numpy as np
+    assert build({"family": "mlp", "hidden": [np.int64(8)], "dropout": 0}, (4,), 3).spec["hidden"] == [8]
+    build({"family": "hlstm", "hidden": [4], "gate_hidden": [[1, 2, 3, 4]]}, (2, 5), 3)   # per gate
+    build({"family": "convnet", "widths": (4,), "kernels": [3], "strides": [1]}, (1, 8, 8), 3)
