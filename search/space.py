@@ -190,13 +190,22 @@ def _parse_when(name: str, raw: Any, where: str) -> tuple:
     return tuple((str(k), tuple(v) if isinstance(v, list) else (v,)) for k, v in raw.items())
 
 
+# Bounds on what a space may declare (a space file is user data): a range's ends are finite
+# and exactly representable in the float64 encoding, and a list's encoding has one column
+# per slot, so its length is bounded (a length of 10^9 allocated billions per sample).
+MAX_RANGE_BOUND = 2 ** 53
+MAX_LIST_LENGTH = 256
+
+
 def _parse_range(name: str, raw: dict, kind: str, where: str) -> Range:
     bounds, log = raw[kind], raw.get("log", False)
     number = _is_int if kind == "int" else (lambda v: _is_int(v) or isinstance(v, float))
     if (not isinstance(bounds, list) or len(bounds) != 2 or not all(number(b) for b in bounds)
+            or not all(math.isfinite(b) and abs(b) <= MAX_RANGE_BOUND for b in bounds)
             or not bounds[0] < bounds[1] or not isinstance(log, bool) or (log and bounds[0] <= 0)):
-        raise ConfigError(f"{where}.{name}.{kind} must be [low, high] with low < high "
-                          f"({kind} values, low > 0 on a log scale), got {bounds!r}, log={log!r}")
+        raise ConfigError(f"{where}.{name}.{kind} must be [low, high] with low < high, both "
+                          f"finite and within +-2^53 ({kind} values, low > 0 on a log scale), "
+                          f"got {short_repr(bounds)}, log={log!r}")
     return Range(name, bounds[0], bounds[1], integer=kind == "int", log=log,
                  when=_parse_when(name, raw.get("when"), where))
 
@@ -210,6 +219,10 @@ def _parse_param(name: str, raw: Any, where: str):
         choices = raw["choice"]
         if not isinstance(choices, list) or not choices:
             raise ConfigError(f"{where}.{name}.choice must be a non-empty list, got {short_repr(choices)}")
+        seen = [json.dumps(c, sort_keys=True, default=repr) for c in choices]
+        if len(set(seen)) != len(seen):
+            raise ConfigError(f"{where}.{name}.choice lists a value twice: {short_repr(choices)} "
+                              f"(each value once: a configuration is encoded by its position)")
         return Choice(name, tuple(choices), when=when)
     for kind in ("int", "float"):
         if kind in keys and keys <= {kind, "log"}:
@@ -228,8 +241,10 @@ def _parse_param(name: str, raw: Any, where: str):
         if _is_int(length):
             length = [length, length]
         if (not isinstance(length, list) or len(length) != 2
-                or not all(isinstance(v, int) for v in length) or not 0 <= length[0] <= length[1]):
-            raise ConfigError(f"{where}.{name}.length must be [min, max] with 0 <= min <= max, "
+                or not all(_is_int(v) for v in length)
+                or not 0 <= length[0] <= length[1] <= MAX_LIST_LENGTH):
+            raise ConfigError(f"{where}.{name}.length must be [min, max] with 0 <= min <= max "
+                              f"<= {MAX_LIST_LENGTH}, "
                               f"an integer, or the name of another list; got {short_repr(length)}")
         return IntList(name, tuple(sorted(set(choices))), length[0], length[1], when=when)
     raise ConfigError(f"{where}.{name} must be a fixed value, {{choice: [...]}}, {{int: [low, "

@@ -154,6 +154,20 @@ def test_custom_space_errors():
         load_space({"x": {"choice": [1, 2]}}).decode([0.0, 1.0])
 
 
+@pytest.mark.parametrize("raw, message", [
+    ({"x": {"float": [0, float("inf")]}}, "x.float must be .* finite"),     # was OverflowError
+    ({"x": {"float": [-1e308, 1e308]}}, "x.float must be .* finite"),       # span overflows
+    ({"x": {"int": [0, 10 ** 30]}}, "x.int must be .* within"),             # not float64-exact
+    ({"x": {"list": [1, 2], "length": [0, 10 ** 9]}}, "x.length must be .* <= 256"),  # ran away
+    ({"x": {"choice": [1, 1]}}, "x.choice lists a value twice"),
+])
+def test_space_bounds_are_checked_when_declared(raw, message):
+    """A space file is user data: what it declares is bounded before anything is sampled
+    (a list of up to 10^9 values was accepted and sampled, one encoding column per slot)."""
+    with pytest.raises(ConfigError, match=message):
+        load_space(raw)
+
+
 def test_family_space_decodes_to_its_specs():
     space = load_space("convnet")
     rng = np.random.default_rng(3)
