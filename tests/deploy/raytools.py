@@ -84,8 +84,14 @@ class LocalHead:
 
     def _wait_job_agent(self, timeout: float = 180) -> None:
         """The head's job agent registers a few seconds after the dashboard answers; until
-        then a submission fails with 'No available agent'.  Submit a no-op until accepted."""
-        os.environ["RAY_AUTH_MODE"] = "token"
+        then a submission fails with 'No available agent'.  Submit a no-op until accepted.
+
+        The client sends the token only when this process's Ray config says token mode:
+        Ray reads RAY_AUTH_MODE into that config once, so setting the variable is not
+        enough where the config was read before (the test module ran after one that used
+        Ray without starting it); Ray's own switch sets the variable and re-reads it."""
+        from ray._private.authentication.authentication_token_setup import _enable_token_auth
+        _enable_token_auth()
         from ray.job_submission import JobSubmissionClient
         client = JobSubmissionClient(self.address)
         deadline = time.monotonic() + timeout
