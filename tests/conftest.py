@@ -49,3 +49,35 @@ def _no_ray_leaks_between_modules():
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():
         ray.shutdown()
+
+
+# The modules that take longest (seconds on 2 cores, `--durations`), first.  With
+# `--dist loadfile` xdist gives modules out in collection order (`--no-loadscope-reorder`
+# in pyproject.toml: by default it sorts them by their number of tests, which put these
+# one-to-five-test modules last, and a worker then ran the last of them while the other
+# had finished); longest first, the many short modules at the end even out the two workers.
+# A module not listed keeps its place after these.
+SLOW_MODULES = {
+    "tests/cluster/test_loopback.py": 140,
+    "tests/deploy/test_faults.py": 125,
+    "tests/deploy/test_job_submit.py": 120,
+    "tests/cluster/test_pairs.py": 110,
+    "tests/deploy/test_resume_search.py": 100,
+    "tests/cluster/test_train_cluster.py": 85,
+    "tests/deploy/test_two_node.py": 75,
+    "tests/search/test_tune_run.py": 40,
+    "tests/cluster/test_train.py": 40,
+    "tests/deploy/test_ownership.py": 30,
+    "tests/cluster/test_hwsim_pool.py": 30,
+    "tests/test_hostile_inputs.py": 30,
+    "tests/synth/test_secret.py": 27,
+    "tests/search/test_searchers.py": 26,
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    cost = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        cost.setdefault(path, SLOW_MODULES.get(path, 0))
+    items.sort(key=lambda item: -cost[item.nodeid.split("::", 1)[0]])   # stable
