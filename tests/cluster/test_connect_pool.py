@@ -56,3 +56,20 @@ def test_pool_restarts_dead_actor_and_resubmits(ray_local, tmp_path):
     assert all(r[1] == 1 for _, r in results)                   # torch threads = CPUs given
     assert pool.restarts == 1
     pool.shutdown()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_run_on_cuda_without_a_gpu_in_the_cluster_is_refused(ray_local, tmp_path):
+    """A run config asking for device cuda:N is checked without this machine's devices (a
+    cluster's workers may have the GPUs); once Ray is up and has no GPU, the run stops with
+    a one-line error instead of training on CPUs as if the device had been honoured."""
+    from deploy.ledger import RunContext
+    from deploy.run_config import load_run_config
+    from synth.errors import UserError
+    connect(num_cpus=2)
+    ctx = RunContext(load_run_config("tiny", {"device": "cuda:7"}), tmp_path, address=None,
+                     progress=False, log=print)
+    with pytest.raises(UserError, match="device cuda:7: the Ray cluster this run uses has no GPU"):
+        ctx.connect_ray()
+    RunContext(load_run_config("tiny", {"device": "auto"}), tmp_path, address=None,
+               progress=False, log=print).connect_ray()
