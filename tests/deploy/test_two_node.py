@@ -6,6 +6,8 @@ storage on a real cluster (README, "Clusters")."""
 import pytest
 import torch
 
+_DASHBOARD: list[str] = []      # the two-node cluster's dashboard (ray.util.state's server)
+
 
 @pytest.fixture(scope="module")
 def two_nodes():
@@ -13,10 +15,13 @@ def two_nodes():
     from ray._private import ray_constants
     from ray.cluster_utils import Cluster
     from cluster.connect import connect
+    from tests.deploy.raytools import free_ports
     ray_constants.ENABLE_RAY_CLUSTER = False        # every node on 127.0.0.1
+    port = free_ports(1)[0]     # not Ray's default 8265, which another worker's Ray may hold
     cluster = Cluster(initialize_head=True,
                       head_node_args={"num_cpus": 1, "include_dashboard": True,
-                                      "dashboard_host": "127.0.0.1"})
+                                      "dashboard_host": "127.0.0.1", "dashboard_port": port})
+    _DASHBOARD[:] = [f"http://127.0.0.1:{port}"]
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes(timeout=180)   # add_node returns before the GCS lists the node
     connect(cluster.address)
@@ -43,9 +48,12 @@ def digits_teacher(tmp_path_factory, digits):
 
 
 def _nodes_of(class_name: str) -> set[str]:
+    """Nodes of the actors of ``class_name``, asked of this module's cluster's dashboard:
+    without an address, ray.util.state asks the Ray most recently started on the machine,
+    which under pytest-xdist can be another worker's (it then found no trial actors)."""
     from ray.util.state import list_actors
-    return {a.node_id for a in list_actors(filters=[("class_name", "=", class_name)],
-                                           limit=1000)}
+    return {a.node_id for a in list_actors(address=_DASHBOARD[0], limit=10000)
+            if a.class_name.rsplit(".", 1)[-1] == class_name}
 
 
 def _alive() -> set[str]:
