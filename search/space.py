@@ -201,7 +201,7 @@ def _parse_range(name: str, raw: dict, kind: str, where: str) -> Range:
     bounds, log = raw[kind], raw.get("log", False)
     number = _is_int if kind == "int" else (lambda v: _is_int(v) or isinstance(v, float))
     if (not isinstance(bounds, list) or len(bounds) != 2 or not all(number(b) for b in bounds)
-            or not all(math.isfinite(b) and abs(b) <= MAX_RANGE_BOUND for b in bounds)
+            or not all(abs(b) <= MAX_RANGE_BOUND for b in bounds)   # NaN, inf fail too
             or not bounds[0] < bounds[1] or not isinstance(log, bool) or (log and bounds[0] <= 0)):
         raise ConfigError(f"{where}.{name}.{kind} must be [low, high] with low < high, both "
                           f"finite and within +-2^53 ({kind} values, low > 0 on a log scale), "

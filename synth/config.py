@@ -8,7 +8,6 @@ dicts only at the edges (YAML, CLI, Tune ``param_space``) through one
 from __future__ import annotations
 
 import dataclasses
-import math
 import reprlib
 from typing import Any, Mapping
 
@@ -83,7 +82,9 @@ def check_range(name: str, value: Any, low: float | None = None, high: float | N
                 *, low_open: bool = False, high_open: bool = False, integer: bool = False) -> None:
     """Raise ConfigError naming ``name``, the allowed range and ``value`` when out of range."""
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or (not integer and math.isnan(value)):
+    # value != value: NaN, without math.isnan's float conversion (an int of 400 digits
+    # from a YAML or JSON file would raise OverflowError there, a traceback)
+    if isinstance(value, bool) or not ok_type or value != value:
         kind = "an integer" if integer else "a number"
         raise ConfigError(f"{name} must be {kind}, got {short_repr(value)}")
     lo_bad = low is not None and (value <= low if low_open else value < low)

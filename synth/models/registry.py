@@ -139,8 +139,9 @@ def _check_value(family: str, key: str, value: Any, default: Any) -> None:
     elif isinstance(default, (numbers.Integral, list)):
         ok, want = _integers(value), "integers (a number or a list)"
     elif isinstance(default, float):
+        # by comparison, not math.isfinite: an int of 400 digits would overflow a float
         ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-              and math.isfinite(value))
+              and -math.inf < value < math.inf)
         want = "a finite number"
     elif isinstance(default, str):
         ok, want = isinstance(value, str), "a string"

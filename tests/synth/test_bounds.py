@@ -102,3 +102,18 @@ def test_cuda_without_cuda_is_one_line_before_ray_starts():
         assert r.exit_code == 2 and "CUDA device" in r.output and len(
             r.output.strip().splitlines()) == 1, r.output
     assert not ray.is_initialized()
+
+
+def test_a_400_digit_integer_is_a_one_line_error_not_an_overflow():
+    """YAML and JSON hand a 400-digit integer over as a Python int; math.isnan / isfinite
+    on it raise OverflowError (a traceback) where a range check was meant."""
+    from search.space import load_space
+    from synth.models.registry import resolve_spec
+    huge = 10 ** 400
+    with pytest.raises(ConfigError, match="lr must be in"):
+        check_range("lr", huge, 0, 10)
+    with pytest.raises(ConfigError, match="x.int must be"):
+        load_space({"x": {"int": [0, huge]}})
+    with pytest.raises(UserError, match="'dropout' must be a finite number"):
+        resolve_spec({"family": "mlp", "dropout": float("inf")})
+    assert resolve_spec({"family": "mlp", "dropout": 0})["dropout"] == 0
