@@ -1,7 +1,6 @@
 """Options and output shared by every command (defined once, used everywhere)."""
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import math
@@ -32,13 +31,13 @@ def synth_option(help: str = "Directory of a synthesized Parquet set (`nnsynth i
     return decorate
 
 
-def _out_file(module: str, check: str):
-    """The callback of a command's output-file ``--out``: ``module.check(path, option)``
-    refuses a directory, a path under a file, or a file nnsynth did not write (never
-    overwritten), and the file must not be one the command reads -- all before any work."""
+def _out_file(check):
+    """The callback of a command's output-file ``--out``: ``check(path, option)`` refuses a
+    directory, a path under a file, or a file nnsynth did not write (never overwritten), and
+    the file must not be one the command reads -- all before any work."""
     def callback(ctx, param, value):
         if value is not None:
-            getattr(importlib.import_module(module), check)(value, param.opts[0])
+            check(value, param.opts[0])
             _not_an_input(ctx, value, param.opts[0])
         return value
     return callback
@@ -58,8 +57,18 @@ def _not_an_input(ctx, out: str, option: str) -> None:
                             f"the result would overwrite it: choose another {option}")
 
 
-checkpoint_out = _out_file("synth.checkpoint", "check_checkpoint_out")   # a checkpoint --out
-onnx_out = _out_file("deploy.onnx_export", "check_onnx_out")             # export --out
+def _check_checkpoint_out(path: str, option: str) -> None:
+    from synth.checkpoint import check_checkpoint_out   # imported when used: CLI start-up
+    check_checkpoint_out(path, option)
+
+
+def _check_onnx_out(path: str, option: str) -> None:
+    from deploy.onnx_export import check_onnx_out
+    check_onnx_out(path, option)
+
+
+checkpoint_out = _out_file(_check_checkpoint_out)   # a checkpoint --out
+onnx_out = _out_file(_check_onnx_out)               # export --out
 
 
 def json_object(text: str | None, option: str) -> dict:
