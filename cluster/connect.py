@@ -93,6 +93,18 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     return ray.get_runtime_context()
 
 
+def check_cluster_device(device: str, name: str = "device") -> None:
+    """The cluster's half of ``synth.device.check_device``: a config meant for a cluster is
+    checked without this machine's devices (its workers may have the GPUs), so once Ray is
+    up a CUDA device with no GPU anywhere in the cluster is an error here, not training on
+    CPUs that looks as if the device had been honoured."""
+    import ray
+    if str(device).startswith("cuda") and not ray.cluster_resources().get("GPU", 0):
+        from synth.errors import UserError
+        raise UserError(f"{name} {device}: the Ray cluster this run uses has no GPU; "
+                        f"set {name}: auto (CUDA where present) or cpu")
+
+
 def _check_same_cluster(address: str | None) -> None:
     """A process is in one Ray cluster at a time: asking for another ``host:port`` while
     connected is an error, not a silent return of the cluster already joined.  ("auto",

@@ -100,13 +100,6 @@ class RunContext:
 
     def connect_ray(self) -> None:
         """Start (or join) Ray once, for the stages that fan out."""
-        import ray
-        from cluster.connect import connect
+        from cluster.connect import check_cluster_device, connect
         connect(self.address, self.config.num_cpus or None, quiet=not self.progress)
-        device = self.config.device
-        if device.startswith("cuda") and not ray.cluster_resources().get("GPU", 0):
-            # a config for a cluster is checked without this machine's devices (its workers
-            # may have the GPUs); once Ray is up, a CUDA device with no GPU anywhere in it
-            # would silently train on CPUs
-            raise UserError(f"device {device}: the Ray cluster this run uses has no GPU; "
-                            f"set device: auto (CUDA where present) or cpu")
+        check_cluster_device(self.config.device)

@@ -180,7 +180,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, progress: 
                 address: str | None) -> dict:
     import ray
     from ray import tune
-    from cluster.connect import connect
+    from cluster.connect import check_cluster_device, connect
     from search.costs import CostModel
     from synth.data import load_dataset
 
@@ -199,6 +199,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, progress: 
     data_seed = real_split_seed(config)
     data = load_dataset(config.dataset, seed=data_seed)
     connect(address)   # the one code path: a local Ray on 127.0.0.1, or the cluster named
+    check_cluster_device(config.device)
     if config.hardware and config.pool_shards > 0:  # the driver owns the named actors
         from cluster.hwsim_pool import get_pool
         get_pool(num_shards=config.pool_shards, num_cpus=config.pool_cpus)

@@ -73,3 +73,8 @@ def test_run_on_cuda_without_a_gpu_in_the_cluster_is_refused(ray_local, tmp_path
         ctx.connect_ray()
     RunContext(load_run_config("tiny", {"device": "auto"}), tmp_path, address=None,
                progress=False, log=print).connect_ray()
+    from search.run import SearchConfig, run_search      # a search's config, the same way
+    with pytest.raises(UserError, match="device cuda: the Ray cluster this run uses has no GPU"):
+        run_search(SearchConfig(dataset="iris", space="mlp", trials=1, device="cuda"),
+                   tmp_path / "search", progress=False)
+    assert not (tmp_path / "search" / "results.parquet").exists()
