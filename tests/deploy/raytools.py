@@ -6,6 +6,7 @@ that runs nothing else this is what `ray stop` does.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -28,6 +29,43 @@ def free_ports(n: int) -> list[int]:
     finally:
         for s in sockets:
             s.close()
+
+
+@contextlib.contextmanager
+def loopback_cluster(head_cpus: int, worker_cpus: list[int]):
+    """A ``ray.cluster_utils.Cluster`` on 127.0.0.1 (a head with ``head_cpus`` and one node
+    per entry of ``worker_cpus``), joined by this process through ``cluster.connect``; its
+    dashboard on a free port, not Ray's default 8265, which another xdist worker's Ray may
+    hold.  Yields ``(cluster, dashboard URL)``: the URL is what ``nodes_of`` asks."""
+    import ray
+    from ray._private import ray_constants
+    from ray.cluster_utils import Cluster
+    from cluster.connect import connect
+    ray_constants.ENABLE_RAY_CLUSTER = False        # every node on 127.0.0.1
+    port = free_ports(1)[0]
+    cluster = Cluster(initialize_head=True,    # the dashboard serves ray.util.state
+                      head_node_args={"num_cpus": head_cpus, "include_dashboard": True,
+                                      "dashboard_host": "127.0.0.1", "dashboard_port": port})
+    try:
+        for cpus in worker_cpus:
+            cluster.add_node(num_cpus=cpus)
+        cluster.wait_for_nodes(timeout=180)   # add_node returns before the GCS lists a node
+        connect(cluster.address)
+        assert len([n for n in ray.nodes() if n["Alive"]]) == 1 + len(worker_cpus)
+        yield cluster, f"http://127.0.0.1:{port}"
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def nodes_of(class_name: str, dashboard: str) -> set[str]:
+    """Nodes of the actors of ``class_name``, asked of *this* cluster's dashboard (without an
+    address, ray.util.state asks the Ray most recently started on the machine, which under
+    pytest-xdist can be another worker's).  The name may come qualified (Tune's function
+    trainables: ``wrap_function.<locals>.ImplicitFunc``)."""
+    from ray.util.state import list_actors
+    return {a.node_id for a in list_actors(address=dashboard, limit=10000)
+            if a.class_name.rsplit(".", 1)[-1] == class_name}
 
 
 PORT_FLAGS = ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",

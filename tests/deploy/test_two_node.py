@@ -6,29 +6,15 @@ storage on a real cluster (README, "Clusters")."""
 import pytest
 import torch
 
-_DASHBOARD: list[str] = []      # the two-node cluster's dashboard (ray.util.state's server)
+from tests.deploy.raytools import nodes_of
 
 
 @pytest.fixture(scope="module")
 def two_nodes():
-    import ray
-    from ray._private import ray_constants
-    from ray.cluster_utils import Cluster
-    from cluster.connect import connect
-    from tests.deploy.raytools import free_ports
-    ray_constants.ENABLE_RAY_CLUSTER = False        # every node on 127.0.0.1
-    port = free_ports(1)[0]     # not Ray's default 8265, which another worker's Ray may hold
-    cluster = Cluster(initialize_head=True,
-                      head_node_args={"num_cpus": 1, "include_dashboard": True,
-                                      "dashboard_host": "127.0.0.1", "dashboard_port": port})
-    _DASHBOARD[:] = [f"http://127.0.0.1:{port}"]
-    cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes(timeout=180)   # add_node returns before the GCS lists the node
-    connect(cluster.address)
-    assert len([n for n in ray.nodes() if n["Alive"]]) == 2
-    yield cluster
-    ray.shutdown()
-    cluster.shutdown()
+    """(cluster, dashboard URL) of a head and one worker node, one CPU each."""
+    from tests.deploy.raytools import loopback_cluster
+    with loopback_cluster(1, [1]) as nodes:
+        yield nodes
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +33,6 @@ def digits_teacher(tmp_path_factory, digits):
     return path
 
 
-def _nodes_of(class_name: str) -> set[str]:
-    """Nodes of the actors of ``class_name``, asked of this module's cluster's dashboard:
-    without an address, ray.util.state asks the Ray most recently started on the machine,
-    which under pytest-xdist can be another worker's (it then found no trial actors)."""
-    from ray.util.state import list_actors
-    return {a.node_id for a in list_actors(address=_DASHBOARD[0], limit=10000)
-            if a.class_name.rsplit(".", 1)[-1] == class_name}
-
-
 def _alive() -> set[str]:
     import ray
     return {n["NodeID"] for n in ray.nodes() if n["Alive"]}
@@ -72,16 +49,16 @@ def synthetic(two_nodes, digits_teacher, tmp_path_factory):
     return out, summary
 
 
-def test_inversion_on_both_nodes(synthetic):
+def test_inversion_on_both_nodes(synthetic, two_nodes):
     from synth.data import read_parquet_table
     out, summary = synthetic
     assert summary["images_written"] == 128 and summary["written"] == 4
     table, _ = read_parquet_table(out)
     assert table.num_rows == 128
-    assert _nodes_of("PairActor") == _alive()        # one pair actor on each node
+    assert nodes_of("PairActor", two_nodes[1]) == _alive()   # one pair actor on each node
 
 
-def test_search_on_both_nodes(synthetic, digits_teacher, tmp_path):
+def test_search_on_both_nodes(synthetic, two_nodes, digits_teacher, tmp_path):
     """Two concurrent trials, one CPU each, on two one-CPU nodes: one trial per node."""
     from search.run import SearchConfig, run_search
     out, _ = synthetic
@@ -90,7 +67,7 @@ def test_search_on_both_nodes(synthetic, digits_teacher, tmp_path):
     summary = run_search(config, tmp_path / "search", progress=False)
     assert summary["trials"] == 2
     assert (tmp_path / "search" / "results.parquet").is_file()
-    assert _nodes_of("ImplicitFunc") == _alive()     # Tune's trial actors, by node id
+    assert nodes_of("ImplicitFunc", two_nodes[1]) == _alive()   # Tune's trial actors, by node
 
 
 def test_sweep_runs_each_config_in_its_own_run_dir(two_nodes, tmp_path):
