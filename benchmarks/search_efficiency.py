@@ -379,8 +379,8 @@ def main() -> None:
     problems = args.problems.split(",")
     timed = [SEARCHERS[int(i)] for i in args.cost_searchers.split(",") if i]
     tasks = [(p, n, "cost") for p in problems if p != "convnet" for n in timed]
-    tasks += [(p, n, s) for p in problems for n in names
-              for s in range(args.seed_from, args.seed_from + args.seeds)]
+    seeds = range(args.seed_from, args.seed_from + args.seeds)
+    tasks += [(p, n, s) for p in problems for n in names for s in seeds]
     load_start = os.getloadavg()[0]
     started = time.perf_counter()
     done: dict[tuple, object] = {}
@@ -400,7 +400,6 @@ def main() -> None:
     sections = []
     for pname in problems:
         problem = _problem(pname)
-        seeds = range(args.seed_from, args.seed_from + args.seeds)
         results = {n: [done[(pname, n, s)] for s in seeds if (pname, n, s) in done]
                    for n in names}
         costs = {n: done[(pname, n, "cost")] for n in timed if (pname, n, "cost") in done}
