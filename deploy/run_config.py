@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from synth.config import Config, check_name, check_range, short_repr
+from synth.config import Config, check_name, check_range, check_seed, short_repr
 from synth.errors import ConfigError
 
 BUNDLED = ("default", "tiny")
@@ -148,7 +148,7 @@ class RunConfig(Config):
 
     def validate(self) -> None:
         check_name("name", self.name)
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
         check_range("data_seed", self.data_seed, 0, None, integer=True)
         check_range("num_cpus", self.num_cpus, 0, 4096, integer=True)
         from synth.device import check_device

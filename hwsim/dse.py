@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from synth.config import Config, check_range, short_repr
+from synth.config import Config, check_range, check_seed, short_repr
 from synth.errors import ConfigError
 from hwsim.accel import DATAFLOWS, AcceleratorConfig, evaluate_many
 from hwsim.workload import Op
@@ -66,7 +66,7 @@ class DseConfig(Config):
             raise ConfigError(f"dataflows must be among {', '.join(DATAFLOWS)}, got {short_repr(bad[0])}")
         check_range("budget", self.budget, 0, 10_000_000, integer=True)
         check_range("area_budget_mm2", self.area_budget_mm2, 0, 1e6, low_open=True)
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
 
 
 def candidates(cfg: DseConfig) -> list[AcceleratorConfig]:

@@ -21,7 +21,7 @@ import pandas as pd
 from search.results import append_result, pareto_front, plot_pareto, read_results
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
 from search.space import HARDWARE_METRICS, load_space, parse_constraint
-from synth.config import Config, check_choice, check_range, short_repr
+from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import claim_dir, copy_atomic, lock_dir, remove_owned, write_json_atomic
 
@@ -70,9 +70,9 @@ class SearchConfig(Config):
         check_range("kd_temperature", self.kd_temperature, 0, 1000, low_open=True)
         check_range("pool_shards", self.pool_shards, 0, 1024, integer=True)
         check_range("pool_cpus", self.pool_cpus, 0, 64, low_open=True)
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
         if self.data_seed is not None:
-            check_range("data_seed", self.data_seed, 0, None, integer=True)
+            check_seed("data_seed", self.data_seed)
         from synth.device import check_device
         check_device(self.device, "device", available=False)
         if not isinstance(self.constraints, (tuple, list)):

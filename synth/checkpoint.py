@@ -219,6 +219,8 @@ def recorded_split_seed(meta: dict, dataset: str | None = None, *, source: str =
                     "the seed-0 split of %s, which is its test split only if it was trained "
                     "with --seed 0", source, dataset or own or "its data set")
         return 0
+    from synth.config import check_seed
+    check_seed(f"{source}: dataset.split_seed", meta["split_seed"])   # a crafted file's
     return int(meta["split_seed"])
 
 

@@ -97,6 +97,16 @@ def check_range(name: str, value: Any, low: float | None = None, high: float | N
         raise ConfigError(f"{name} must be in {brackets}, got {short_repr(value)}")
 
 
+# The largest seed: scikit-learn's and NumPy's legacy random_state take [0, 2^32 - 1], and
+# some callers add a small offset per repeat (seed + r), so one bit is kept free.
+MAX_SEED = 2 ** 31 - 1
+
+
+def check_seed(name: str, value: Any) -> None:
+    """A random seed: an integer in [0, MAX_SEED] (2^32 was a scikit-learn traceback)."""
+    check_range(name, value, 0, MAX_SEED, integer=True)
+
+
 def check_choice(name: str, value: Any, choices) -> None:
     try:
         ok = value in choices

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.device import pick_device
 from synth.distill import kd_loss
@@ -63,7 +63,7 @@ class ContinualConfig(Config):
         check_range("temperature", self.temperature, 0, 1000, low_open=True)
         check_range("kd_weight", self.kd_weight, 0, None)
         check_range("synth_weight", self.synth_weight, 0, None)
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
 
     def train_config(self) -> TrainConfig:
         # keep_best off: selecting epochs on held-out data would need the old classes' data

@@ -115,6 +115,8 @@ def list_datasets() -> dict[str, str]:
 
 def load_dataset(name: str, seed: int = 0) -> Dataset:
     """The named set split with ``seed`` (recorded as ``Dataset.seed`` and in its metadata)."""
+    from synth.config import check_seed
+    check_seed("seed", seed)   # scikit-learn's splits take [0, 2^32): a traceback beyond
     loader = None
     if ":" in name:
         prefix, arg = name.split(":", 1)

@@ -50,7 +50,7 @@ import torch.nn.functional as F
 
 from synth import masked
 from synth.compact import compact
-from synth.config import Config, check_range, short_repr
+from synth.config import Config, check_range, check_seed, short_repr
 from synth.data import Dataset, load_dataset
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
@@ -99,7 +99,7 @@ class DiabDeepConfig(Config):
     device: str = "cpu"
 
     def validate(self) -> None:
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
         check_range("steps", self.steps, 1, None, integer=True)
         if not isinstance(self.server_hidden, (list, tuple)) or not self.server_hidden or any(
                 isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.server_hidden):

@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from synth import masked
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.errors import ConfigError
 from synth.models import count_flops, count_parameters
@@ -77,7 +77,7 @@ class GrowPruneSchedule(Config):
         check_choice("optimizer", self.optimizer, ("sgd", "adam"))
         check_range("batch_size", self.batch_size, 1, None, integer=True)
         check_range("weight_decay", self.weight_decay, 0, 1)
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
         if self.growth_rounds == 0 and self.prune_steps == 0:
             raise ConfigError("growth_rounds and prune_steps are both 0: the schedule does nothing")
 

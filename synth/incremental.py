@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from synth import masked
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.device import pick_device
 from synth.errors import UserError
@@ -80,8 +80,9 @@ class IncrementalConfig(Config):
         check_range("growth_ratio", self.growth_ratio, 0, 100)
         check_range("replay_ratio", self.replay_ratio, 0, None)
         check_range("round_epochs", self.round_epochs, 0, 10000, low_open=True)
-        for name in ("growth_batches", "growth_rounds", "prune_steps", "seed"):
+        for name in ("growth_batches", "growth_rounds", "prune_steps"):
             check_range(name, getattr(self, name), 0, None, integer=True)
+        check_seed("seed", self.seed)
         check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)
         check_choice("criterion", self.criterion, masked.CRITERIA)
         check_range("target", self.target, 0, 1)

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, check_seed
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.models.hlstm import HLSTMLayer
@@ -169,7 +169,7 @@ class LMTrainConfig(Config):
         check_range("clip", self.clip, 0, None, low_open=True)
         check_range("weight_decay", self.weight_decay, 0, 1)
         check_range("eval_batch", self.eval_batch, 1, None, integer=True)
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
         check_range("max_batches", self.max_batches, 0, None, integer=True)
 
 

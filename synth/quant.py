@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from synth.config import Config, check_choice, check_range, short_repr
+from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.errors import ConfigError
 
 ROUNDINGS = ("stochastic", "nearest")
@@ -67,7 +67,7 @@ class QuantConfig(Config):
         check_choice("rounding", self.rounding, ROUNDINGS)
         check_choice("gradient_scaling", self.gradient_scaling, SCALINGS)
         check_choice("state_scaling", self.state_scaling, SCALINGS)
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
 
     @property
     def bits(self) -> int:

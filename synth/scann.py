@@ -22,7 +22,7 @@ import math
 import numpy as np
 import torch
 
-from synth.config import Config, check_choice, check_range, short_repr
+from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.data import Dataset
 from synth.errors import UserError
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
@@ -63,7 +63,7 @@ class ScannConfig(Config):
         check_range("growth_ratio", self.growth_ratio, 0, 100, low_open=True)
         check_range("max_accuracy_drop", self.max_accuracy_drop, 0, 1)
         check_range("lr", self.lr, 0, 10, low_open=True)
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
 
 
 def _reducer(method: str, k: int, seed: int):

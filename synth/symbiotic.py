@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 
 from synth import masked
-from synth.config import Config, check_range
+from synth.config import Config, check_range, check_seed
 from synth.errors import UserError
 from synth.lm import CELLS, LanguageModel, LMTrainConfig, count_lm_parameters, fit_lm, perplexity
 from synth.text import TextDataset
@@ -164,7 +164,7 @@ class SymbioticConfig(Config):
         check_range("prune_epochs", self.prune_epochs, 0, 1000, integer=True)
         check_range("dropout", self.dropout, 0, 1, high_open=True)
         check_range("epochs", self.epochs, 1, 10000, integer=True)
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
 
     def spec(self, cell: str, width: int) -> dict:
         return {"family": "lm", "cell": cell, "embed": int(width),

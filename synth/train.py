@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, check_seed
 from synth.errors import ConfigError, UserError
 from synth.data import Dataset
 from synth.device import pick_device
@@ -74,7 +74,7 @@ class TrainConfig(Config):
         check_choice("schedule", self.schedule, SCHEDULES)
         check_range("warmup_epochs", self.warmup_epochs, 0, None)
         check_range("label_smoothing", self.label_smoothing, 0, 1, high_open=True)
-        check_range("seed", self.seed, 0, None, integer=True)
+        check_seed("seed", self.seed)
         if self.keep_best and not self.validate_each_epoch:
             raise ConfigError("keep_best needs validate_each_epoch (the best epoch is chosen "
                               "on the validation split)")

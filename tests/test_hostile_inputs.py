@@ -82,6 +82,7 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
     (tmp / "huge.yaml").write_text("name: tiny\n" + "#" * (2 << 20) + "\n")
     (tmp / "dotdot.yaml").write_text("name: ..\n")
     (tmp / "sweep.yaml").write_text("base: tiny\nruns:\n  - {name: '..'}\n")
+    (tmp / "seed.yaml").write_text("name: tiny\nseed: 4294967296\n")
     (tmp / "grid.yaml").write_text("base: tiny\ngrid:\n" + "".join(
         f"  k{i}: [{', '.join(map(str, range(20)))}]\n" for i in range(20)))
     out = str(tmp / "out.pt")
@@ -146,6 +147,12 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("device-tpu-train", train + ["--device", "tpu"], "--device must be"),
         ("device-tpu-search", ["search", "--dataset", "iris", "--space", "mlp", "--out",
                                str(tmp / "s2"), "--device", "tpu"], "--device must be"),
+        # scikit-learn's splits take seeds below 2^32: a traceback after --check said valid
+        ("seed-2^32-train", train + ["--seed", str(2 ** 32)], "--seed"),
+        ("seed-2^32-config", ["run", str(tmp / "seed.yaml"), "--check"], "seed must be in"),
+        ("ckpt-split-seed", ["eval", "--model", _checkpoint(tmp / "c6.pt", dataset={
+            "name": "iris", "input_shape": [4], "num_classes": 3, "mean": [0.0] * 4,
+            "std": [1.0] * 4, "split_seed": 2 ** 40})], "split_seed"),
         ("num-images-1e8", ["invert", "--teacher", str(tmp / "c1.pt"), "--num-images",
                             "100000000", "--out", str(tmp / "inv")], "--num-images"),
     ]
@@ -206,7 +213,8 @@ CASE_IDS = ["yaml-alias-bomb", "sweep-alias-bomb", "space-alias-bomb", "yaml-dee
             "parquet-1e9-classes", "parquet-shape-overflow", "parquet-shape-negative",
             "parquet-meta-not-json", "parquet-class-names", "parquet-x-strings",
             "cifar-reconstruct-3.6GB", "cifar-forbidden-global", "device-tpu-train",
-            "device-tpu-search", "num-images-1e8"]
+            "device-tpu-search", "num-images-1e8", "seed-2^32-train", "seed-2^32-config",
+            "ckpt-split-seed"]
 
 
 @pytest.mark.parametrize("case", CASE_IDS)

@@ -8,11 +8,11 @@ import os
 
 import click
 
-from synth.config import short_repr
+from synth.config import MAX_SEED, short_repr
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as one JSON object on the last line of stdout.")
-seed_option = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+seed_option = click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
                            help="Random seed (splits, initialization, sampling).")
 address_option = click.option("--address", default=None, envvar="RAY_ADDRESS",
                               help="Ray cluster to join (default: start a local Ray on 127.0.0.1).")
