@@ -108,6 +108,7 @@ def read_checkpoint_and_checksum(path: str | os.PathLike) -> tuple[dict, str]:
     if not zipped:
         raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
                         f"(a torch.save zip file)")
+    _check_unpacked_size(raw, path)
     try:
         with warnings.catch_warnings():   # torch's notes on odd pickles: the error says it
             warnings.simplefilter("ignore")
@@ -119,6 +120,24 @@ def read_checkpoint_and_checksum(path: str | os.PathLike) -> tuple[dict, str]:
         raise UserError(f"{path} is not an nnsynth checkpoint (no spec/state_dict)")
     check_payload(payload, str(path))
     return payload, checksum_bytes(raw)
+
+
+def _check_unpacked_size(raw: bytes, path: Path) -> None:
+    """torch.save stores its entries uncompressed, so together they are smaller than the
+    file.  A compressed entry could hold 1,000 times its size (a 1 MB file made torch.load
+    allocate 1 GiB before it failed): refused from the archive's index, before any entry is
+    read."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
+                        f"(not a readable zip file)") from None
+    if unpacked > len(raw):
+        raise UserError(f"corrupt or unsafe checkpoint {path}: its entries unpack to "
+                        f"{unpacked:,} bytes from a {len(raw):,}-byte file (torch.save stores "
+                        f"them uncompressed)")
 
 
 def _tensor_dict(value: Any) -> bool:

@@ -43,6 +43,21 @@ def _checkpoint(path: Path, **changes) -> str:
     return str(path)
 
 
+def _zip_bomb(path: Path, source: str, mib: int = 256) -> str:
+    """``source`` (a checkpoint) with its first storage deflated and ``mib`` MiB long: a
+    file of about ``mib / 4`` MB (what torch.save writes stored, a zip tool may compress)."""
+    import zipfile
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            if info.filename.endswith("/data/0"):
+                with z.open(info.filename, "w", force_zip64=True) as f:
+                    for _ in range(mib):
+                        f.write(bytes(1 << 20))
+            else:
+                z.writestr(info.filename, src.read(info.filename))
+    return str(path)
+
+
 def _parquet(path: Path, meta: dict | None = None, x=None) -> str:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -153,6 +168,9 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("ckpt-split-seed", ["eval", "--model", _checkpoint(tmp / "c6.pt", dataset={
             "name": "iris", "input_shape": [4], "num_classes": 3, "mean": [0.0] * 4,
             "std": [1.0] * 4, "split_seed": 2 ** 40})], "split_seed"),
+        # a 1 MB file made torch.load allocate 1 GiB before it failed
+        ("ckpt-zip-bomb", ["eval", "--model", _zip_bomb(tmp / "bomb.pt", str(tmp / "c1.pt"))],
+         "unpack to"),
         ("num-images-1e8", ["invert", "--teacher", str(tmp / "c1.pt"), "--num-images",
                             "100000000", "--out", str(tmp / "inv")], "--num-images"),
     ]
@@ -214,7 +232,7 @@ CASE_IDS = ["yaml-alias-bomb", "sweep-alias-bomb", "space-alias-bomb", "yaml-dee
             "parquet-meta-not-json", "parquet-class-names", "parquet-x-strings",
             "cifar-reconstruct-3.6GB", "cifar-forbidden-global", "device-tpu-train",
             "device-tpu-search", "num-images-1e8", "seed-2^32-train", "seed-2^32-config",
-            "ckpt-split-seed"]
+            "ckpt-split-seed", "ckpt-zip-bomb"]
 
 
 @pytest.mark.parametrize("case", CASE_IDS)
