@@ -11,6 +11,7 @@ and tables, PNGs, ONNX files, searcher state, ledgers, reports and benchmark res
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -24,13 +25,25 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     it replaces ``path`` when the block ends without an error and is removed otherwise.
     Writers that infer the format from the name need it given (``format="png"``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:   # a full disk, a read-only or forbidden folder: one line, no traceback
+        if e.errno not in WRITE_ERRNOS:
+            raise
+        raise _user_error(f"cannot write {path}: {e.strerror or e}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:    # EROFS on a read-only file system, where no tmp was made
+            pass
+
+
+# errors of writing a file that the user can fix (space, permissions, the file system)
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                          errno.EFBIG, errno.ENAMETOOLONG})
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -50,6 +63,15 @@ def copy_atomic(source: str | os.PathLike, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def check_writable(folder: str | os.PathLike, option: str, path: str | os.PathLike) -> None:
+    """``folder`` (the nearest existing folder of ``path``) lets this process create files:
+    a read-only file system or a folder without write permission is a one-line error naming
+    ``option`` before any work, not after it (a full disk is only found when writing)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise _user_error(f"{option} {path} cannot be written: {folder} is not writable "
+                          f"(read-only or no permission)")
+
+
 def check_replaceable(path: str | os.PathLike, option: str, ours: Callable[[Path], bool],
                       what: str) -> Path:
     """``path`` may be written (atomically, replacing what is there): nothing is there yet,
@@ -63,6 +85,7 @@ def check_replaceable(path: str | os.PathLike, option: str, ours: Callable[[Path
             if not parent.is_dir():
                 raise _user_error(f"{option} {path} cannot be written: {parent} is a file, "
                                   f"not a directory")
+            check_writable(parent, option, path)
             break
     if (path.exists() or path.is_symlink()) and not ours(path):
         raise _user_error(f"{option} {path} exists and is not {what}; nnsynth replaces only "
@@ -90,6 +113,9 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out",
     wrote there: it resumes).  A directory of anyone else's files is a one-line error
     naming ``option``: outputs are never mixed with, or written over, the user's files."""
     path = Path(path)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and existing.is_dir():
+        check_writable(existing, option, path)
     try:
         if path.is_dir() and not is_owned(path) and not any((path / s).exists() for s in signs):
             first = next(path.iterdir(), None)
