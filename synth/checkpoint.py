@@ -156,7 +156,15 @@ def check_payload(payload: dict, where: str) -> None:
     for key in ("dataset", "metrics", "extra"):
         if not isinstance(payload.get(key, {}), dict):
             raise UserError(f"checkpoint {where}: {key} must be a mapping")
-    check_shape(payload.get("input_shape"), payload.get("num_classes"), f"checkpoint {where}")
+    shape, _ = check_shape(payload.get("input_shape"), payload.get("num_classes"),
+                           f"checkpoint {where}")
+    meta = payload.get("dataset") or {}
+    if meta:   # its normalization and range shape every inverted input (synth.data.input_range)
+        from synth.data import check_metadata
+        check_metadata(meta, f"checkpoint {where}: dataset", partial=True)
+        if "input_shape" in meta and tuple(meta["input_shape"]) != tuple(shape):
+            raise UserError(f"checkpoint {where}: dataset input_shape {tuple(meta['input_shape'])} "
+                            f"is not the model's {tuple(shape)}")
 
 
 def check_weights(payload: dict, where: str = "checkpoint") -> None:

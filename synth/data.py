@@ -384,27 +384,58 @@ def load_synthesized(path: str | os.PathLike, input_shape, *, option: str = "--s
 MAX_DATASET_VALUES = 1 << 30     # rows x values per row of one Parquet set (4 GiB as float32)
 
 
-def check_metadata(meta, where: str) -> dict:
+FLOAT32_MAX = 3.4e38   # a normalization value beyond it is inf once it is a float32 tensor
+
+
+def _finite(x) -> bool:
+    """A real number a float32 holds: not bool, NaN or inf, nor an int of 400 digits (whose
+    ``np.isfinite`` is a TypeError); compared, never converted."""
+    return (isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
+            and -FLOAT32_MAX <= x <= FLOAT32_MAX)
+
+
+def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
     """A data set's metadata (Parquet schema, checkpoint) checked before anything is sized
     from it: input_shape and num_classes in bounds (``synth.models.check_shape``), class
-    names one string per class, mean/std finite numbers (std > 0), one per channel."""
+    names one string per class, mean/std finite numbers (std > 0), one per channel, and a
+    tabular set's value_range two lists (low, high) of one finite number per feature.
+
+    ``partial``: a checkpoint's copy, where any key may be absent (a model trained on reduced
+    features records none); the keys that are there are checked the same way."""
     from synth.models import check_shape
     if not isinstance(meta, dict):
         raise UserError(f"{where}: metadata must be a JSON object, got {type(meta).__name__}")
-    shape, num_classes = check_shape(meta.get("input_shape"), meta.get("num_classes"), where)
+    if "name" in meta and not (isinstance(meta["name"], str) and len(meta["name"]) <= 4096):
+        raise UserError(f"{where}: name must be a data set name, got {short_repr(meta['name'])}")
+    shape = num_classes = None
+    if not partial or "input_shape" in meta or "num_classes" in meta:
+        shape, num_classes = check_shape(meta.get("input_shape"), meta.get("num_classes"), where)
     names = meta.get("class_names")
-    if names is not None and (not isinstance(names, list) or len(names) != num_classes
+    if names is not None and (not isinstance(names, list)
+                              or (num_classes is not None and len(names) != num_classes)
                               or not all(isinstance(n, str) and len(n) <= 200 for n in names)):
-        raise UserError(f"{where}: class_names must be {num_classes} strings, got "
-                        f"{short_repr(names)}")
+        raise UserError(f"{where}: class_names must be {num_classes or 'one per class'} "
+                        f"strings, got {short_repr(names)}")
+    width = shape[0] if shape else None      # channels (images, sequences) or features
     for key in ("mean", "std"):
+        if partial and key not in meta:
+            continue
         v = meta.get(key)
-        ok = (isinstance(v, list) and len(v) in (1, shape[0]) and all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
-            and (key == "mean" or x > 0) for x in v))
+        ok = (isinstance(v, list) and len(v) in (1, width or len(v)) and len(v) >= 1 and all(
+            _finite(x) and (key == "mean" or x > 0) for x in v))
         if not ok:
-            raise UserError(f"{where}: {key} must be {shape[0]} finite numbers"
+            raise UserError(f"{where}: {key} must be {width or 'one per channel'} finite numbers"
                             f"{' > 0' if key == 'std' else ''}, got {short_repr(v)}")
+    value_range = meta.get("value_range")
+    if value_range is not None:   # clips inverted inputs (input_range): [low, high] per feature
+        ok = (isinstance(value_range, list) and len(value_range) == 2 and all(
+            isinstance(side, list) and len(side) == (width or len(value_range[0]))
+            and all(_finite(x) for x in side) for side in value_range)
+            and all(lo <= hi for lo, hi in zip(*value_range)))
+        if not ok:
+            raise UserError(f"{where}: value_range must be [low, high], two lists of "
+                            f"{width or 'one per feature'} finite numbers with low <= high, got "
+                            f"{short_repr(value_range)}")
     return meta
 
 

@@ -168,6 +168,19 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("ckpt-split-seed", ["eval", "--model", _checkpoint(tmp / "c6.pt", dataset={
             "name": "iris", "input_shape": [4], "num_classes": 3, "mean": [0.0] * 4,
             "std": [1.0] * 4, "split_seed": 2 ** 40})], "split_seed"),
+        # a checkpoint's data-set metadata shapes every inverted input (input_range): prune,
+        # invert and distill --data-free raised TypeError/RuntimeError/AttributeError on these
+        ("ckpt-meta-mean", ["prune", "--model", _checkpoint(tmp / "c7.pt", dataset={
+            "name": "iris", "input_shape": [4], "num_classes": 3, "mean": "abc",
+            "std": [1.0] * 4}), "--ratio", "0.5", "--out", str(tmp / "p.pt")], "mean must be"),
+        ("ckpt-meta-value-range", ["prune", "--model", _checkpoint(tmp / "c8.pt", dataset={
+            "name": "iris", "input_shape": [4], "num_classes": 3, "mean": [0.0] * 4,
+            "std": [1.0] * 4, "value_range": [[0.0], [1.0] * 9]}), "--ratio", "0.5",
+            "--out", str(tmp / "p.pt")], "value_range must be"),
+        ("ckpt-meta-name", ["eval", "--model", _checkpoint(tmp / "c9.pt", dataset={"name": 5})],
+         "name must be"),
+        ("parquet-value-range", train[:2] + [_parquet(tmp / "p7", {"value_range": 5})]
+         + train[3:], "value_range must be"),
         # a 1 MB file made torch.load allocate 1 GiB before it failed
         ("ckpt-zip-bomb", ["eval", "--model", _zip_bomb(tmp / "bomb.pt", str(tmp / "c1.pt"))],
          "unpack to"),
@@ -232,7 +245,8 @@ CASE_IDS = ["yaml-alias-bomb", "sweep-alias-bomb", "space-alias-bomb", "yaml-dee
             "parquet-meta-not-json", "parquet-class-names", "parquet-x-strings",
             "cifar-reconstruct-3.6GB", "cifar-forbidden-global", "device-tpu-train",
             "device-tpu-search", "num-images-1e8", "seed-2^32-train", "seed-2^32-config",
-            "ckpt-split-seed", "ckpt-zip-bomb"]
+            "ckpt-split-seed", "ckpt-zip-bomb", "ckpt-meta-mean", "ckpt-meta-value-range",
+            "ckpt-meta-name", "parquet-value-range"]
 
 
 @pytest.mark.parametrize("case", CASE_IDS)
