@@ -56,8 +56,9 @@ class DseConfig(Config):
             raise ConfigError(f"the DSE grid has {size:,} configurations; the limit is "
                               f"{MAX_GRID:,} (list fewer values)")
         base_ok = isinstance(self.base, Mapping) or (
-            isinstance(self.base, (list, tuple))
-            and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in self.base))
+            isinstance(self.base, (list, tuple))   # field names are strings: [[[1], 2]] was a
+            and all(isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], str)
+                    for p in self.base))            # TypeError (unhashable) in candidates
         if not base_ok:
             raise ConfigError(f"base must be a mapping of AcceleratorConfig field: value, got "
                               f"{short_repr(self.base)}")

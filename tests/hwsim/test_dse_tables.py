@@ -51,6 +51,8 @@ def test_dse_sampling_and_errors(workloads):
         explore(workloads, DseConfig(rows=(4,), cols=(4,), area_budget_mm2=1e-6))
     with pytest.raises(ConfigError, match="dataflows"):
         DseConfig(dataflows=("zz",))
+    with pytest.raises(ConfigError, match="base must be"):   # YAML base: [[[1], 2]]
+        DseConfig.from_dict({"base": [[[1], 2]]})
 
 
 def test_tables_predict_sums(workloads):
