@@ -33,6 +33,8 @@ ADD8_UM2 = 36.0         # um^2 per 8-bit adder [H14]; ~ bits
 DFF_UM2_PER_BIT = 4.5   # um^2 per flip-flop bit, 45 nm standard cell (assumption, NanGate45 DFF)
 SRAM_UM2_PER_BIT = 0.346 / 0.5   # um^2 per bit: 6T cell [S45] at 50 % array efficiency
 REF_NM, REF_VDD = 45.0, 0.9
+MAX_ARRAY_DIM = 4096           # PE rows or columns (any rows x cols: square or not)
+MAX_SCRATCHPAD_KB = 1 << 20    # KiB per scratchpad
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,12 +54,12 @@ class AcceleratorConfig(Config):
     leakage_mw_per_mm2: float = 5.0  # static power density, mW/mm^2 (assumption)
 
     def validate(self) -> None:
-        check_range("rows", self.rows, 1, 4096, integer=True)
-        check_range("cols", self.cols, 1, 4096, integer=True)
+        check_range("rows", self.rows, 1, MAX_ARRAY_DIM, integer=True)
+        check_range("cols", self.cols, 1, MAX_ARRAY_DIM, integer=True)
         check_choice("dataflow", self.dataflow, DATAFLOWS)
         check_range("precision_bits", self.precision_bits, 1, 64, integer=True)
         for name in ("ifmap_kb", "filter_kb", "ofmap_kb"):
-            check_range(name, getattr(self, name), 0, 1 << 20, low_open=True)
+            check_range(name, getattr(self, name), 0, MAX_SCRATCHPAD_KB, low_open=True)
         check_range("clock_mhz", self.clock_mhz, 0, 1e5, low_open=True)
         check_range("dram_gbps", self.dram_gbps, 0, 1e5, low_open=True)
         check_range("technology_nm", self.technology_nm, 3, 180)

@@ -21,7 +21,7 @@ import numpy as np
 
 from synth.config import Config, check_range, check_seed, short_repr
 from synth.errors import ConfigError
-from hwsim.accel import DATAFLOWS, AcceleratorConfig, evaluate_many
+from hwsim.accel import DATAFLOWS, MAX_ARRAY_DIM, MAX_SCRATCHPAD_KB, AcceleratorConfig, evaluate_many
 from hwsim.workload import Op
 
 
@@ -49,8 +49,11 @@ class DseConfig(Config):
                 raise ConfigError(f"{name} must be a list of values, got {short_repr(values)}")
             if not values:
                 raise ConfigError(f"{name} must list at least one value")
-            for v in values if name != "dataflows" else ():   # ranges: AcceleratorConfig's
-                check_range(f"{name} value", v, integer=name in ("rows", "cols"))
+            for v in values if name != "dataflows" else ():   # AcceleratorConfig's ranges
+                if name in ("rows", "cols"):
+                    check_range(f"{name} value", v, 1, MAX_ARRAY_DIM, integer=True)
+                else:
+                    check_range(f"{name} value", v, 0, MAX_SCRATCHPAD_KB, low_open=True)
             size *= len(values)
         if size > MAX_GRID:
             raise ConfigError(f"the DSE grid has {size:,} configurations; the limit is "

@@ -74,3 +74,30 @@ def test_width_sweep_flags():
     assert [r["width"] for r in rows] == [8, 16, 32] and rows[0]["faster_than_narrower"] is False
     assert all(isinstance(r["faster_than_narrower"], bool) for r in rows)
     assert tables.width_sweep("lstm", [8], batch=2, seq_len=2, repeats=4)[0]["macs"] == 2 * 2 * 4 * 8 * 16
+
+
+def test_dse_takes_non_square_arrays_and_refuses_nonsense_dimensions(workloads):
+    """Rows and columns are independent axes (1 x 64 and 64 x 1 included); a 0, negative,
+    NaN or too large dimension or scratchpad is refused when the DseConfig is made, naming
+    the field (0 passed DseConfig and failed only when the grid was built)."""
+    from hwsim.accel import AcceleratorConfig, evaluate_many
+    cfg = DseConfig(rows=(1, 8, 64), cols=(1, 32, 64), ifmap_kb=(64,), filter_kb=(64,),
+                    ofmap_kb=(64,), area_budget_mm2=100.0)
+    res = explore(workloads, cfg)
+    dims = {(r["config"]["rows"], r["config"]["cols"]) for r in res["pareto"]}
+    assert res["evaluated"] == 3 * 3 * 3 and any(r != c for r, c in dims)
+    one_row = [c for c in candidates(cfg) if (c.rows, c.cols, c.dataflow) == (1, 64, "ws")]
+    want = evaluate_many(workloads["lenet5"],
+                         [AcceleratorConfig(rows=1, cols=64, ifmap_kb=64, filter_kb=64,
+                                            ofmap_kb=64)])["latency_ms"][0]
+    assert evaluate_many(workloads["lenet5"], one_row)["latency_ms"][0] == want
+    for bad, phrase in [({"rows": (8, 0)}, "rows value must be in [1, 4096], got 0"),
+                        ({"cols": (-4,)}, "cols value must be in [1, 4096], got -4"),
+                        ({"rows": (float("nan"),)}, "rows value must be an integer, got nan"),
+                        ({"cols": (4097,)}, "cols value must be in [1, 4096]"),
+                        ({"ifmap_kb": (0,)}, "ifmap_kb value must be in (0, "),
+                        ({"filter_kb": (-8.0,)}, "filter_kb value must be in (0, "),
+                        ({"ofmap_kb": (float("nan"),)}, "ofmap_kb value must be a number")]:
+        with pytest.raises(ConfigError) as err:
+            DseConfig(**bad)
+        assert phrase in str(err.value) and "\n" not in str(err.value), (bad, str(err.value))
