@@ -308,7 +308,7 @@ class Space:
         self.family = definition.get("family") if structured else None
         if structured and (self.family is not None or "params" not in definition):
             from synth.models import list_families
-            if self.family not in list_families():
+            if not isinstance(self.family, str) or self.family not in list_families():
                 raise ConfigError(f"{where}.family must be one of "
                                   f"{', '.join(sorted(list_families()))}, got {short_repr(self.family)}")
         if not isinstance(params, dict):
@@ -339,8 +339,13 @@ class Space:
                                       f"; expected a choice parameter declared before "
                                       f"{p.name!r} and some of its values")
             seen[p.name] = p
-        self.constraints = [parse_constraint(c) for c in definition.get("constraints") or []] \
-            if structured else []
+        raw = (definition.get("constraints") or []) if structured else []
+        if isinstance(raw, str):    # one constraint written without the list
+            raw = [raw]
+        if not isinstance(raw, list):   # constraints: 5 was a TypeError (not iterable)
+            raise ConfigError(f"{where}.constraints must be a list like ['latency_ms<=0.5'], got "
+                              f"{short_repr(raw)}")
+        self.constraints = [parse_constraint(c) for c in raw]
         if self.constraints and self.family is None:
             raise ConfigError(f"{where}.constraints price a model: they need {where}.family")
         if self.family is not None:  # reject keys the family does not know, once, here

@@ -62,6 +62,13 @@ def test_user_defined_space_and_errors(tmp_path):
         load_space({"family": "resnet", "params": {"depth": {"choice": [1, 2]}}})
     with pytest.raises(ConfigError, match="family"):
         load_space({"family": "transformer"})
+    with pytest.raises(ConfigError, match="family must be one of"):   # a TypeError (unhashable)
+        load_space({"family": ["mlp"]})
+    with pytest.raises(ConfigError, match="constraints must be a list"):   # a TypeError
+        load_space({"family": "mlp", "constraints": 5})
+    assert [str(c) for c in load_space({"family": "mlp",
+                                        "constraints": "parameters<=500"}).constraints] == [
+        "parameters<=500"]
     with pytest.raises(UserError, match="not found"):
         load_space(str(tmp_path / "missing.yaml"))
 
