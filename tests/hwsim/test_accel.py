@@ -23,6 +23,23 @@ def test_scalesim_golden_cycles(df):
         assert got == want
 
 
+@pytest.mark.parametrize("rows, cols, df, want", [(8, 32, "ws", 14652), (8, 32, "is", 13560),
+                                                   (16, 16, "ws", 15780), (16, 16, "is", 7296)])
+def test_stacked_torch_lstm_cycles_match_scalesim(rows, cols, df, want):
+    """nn.LSTM(4, 32, num_layers=2) over 6 steps: layer 0 reduces over K = 4 + 32, layer 1
+    over 32 + 32.  SCALE-Sim 3.0.0, one 1x1-conv layer per LSTM layer (T=1, N=128) counted
+    6 times: 14,652 / 13,560 cycles on 8x32 ws / is, 15,780 / 7,296 on 16x16
+    (benchmarks/hwsim_scalesim.py --suite extended, row torch_lstm2).  One op with the mean
+    K = 50 gave 15,780 / 14,604 and 18,036 / 8,340."""
+    from torch import nn
+    from hwsim.workload import extract
+    ops = extract(nn.LSTM(4, 32, num_layers=2, batch_first=True), (6, 4))
+    assert [o.gemm for o in ops] == [(1, 36, 128), (1, 64, 128)]
+    assert sum(o.macs for o in ops) == 6 * 4 * 32 * (36 + 64)
+    cfg = AcceleratorConfig(rows=rows, cols=cols, dataflow=df)
+    assert evaluate(ops, cfg)["compute_cycles"] == want
+
+
 def test_ws_closed_form_matches_anchor_formula():
     # ANCHORS: ceil(K/Sr) * ceil(M/Sc) * (2 Sr + Sc + T - 2) - 1
     for t, k, n, r, c in [(1024, 576, 64, 32, 32), (1, 400, 120, 8, 8), (49, 1152, 256, 16, 64)]:
