@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_choice, check_range, check_seed
+from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.models.hlstm import HLSTMLayer
@@ -69,20 +69,48 @@ def gate_width(hidden_size: int, gate_hidden: int = 0) -> int:
 def recurrent_layer(cell: str, input_size: int, hidden_size: int, *, gate_hidden: int = 0,
                     dropout: float = 0.0) -> nn.Module:
     """One layer of ``cell``: batch-first ``(N, T, I) -> ((N, T, H), state)``."""
+    from synth.models.registry import max_parameters
     check_choice("cell", cell, CELLS)
-    if cell == "lstm":
-        return LSTMLayer(input_size, hidden_size)
-    return HLSTMLayer(input_size, hidden_size, gate_width(hidden_size, gate_hidden), dropout)
+
+    def make() -> nn.Module:
+        if cell == "lstm":
+            return LSTMLayer(input_size, hidden_size)
+        return HLSTMLayer(input_size, hidden_size, gate_width(hidden_size, gate_hidden), dropout)
+    with torch.device("meta"):   # sized before any weight is allocated (timing probes build
+        count = sum(p.numel() for p in make().parameters())   # layers of any width asked for)
+    if count > max_parameters():
+        raise UserError(f"a {cell} layer of width {hidden_size:,} on {input_size:,} inputs has "
+                        f"{count:,} parameters; the limit is {max_parameters():,} (set "
+                        f"NNSYNTH_MAX_PARAMETERS to raise it)")
+    return make()
+
+
+def check_lm_size(spec: dict, vocab_size: int) -> int:
+    """The parameter count of ``LanguageModel(spec, vocab_size)``, made on the meta device (no
+    memory); above ``synth.models`` ``max_parameters()`` it is a one-line UserError (a width of
+    10^8 tried to allocate 160 PB: a RuntimeError traceback)."""
+    from synth.models.registry import max_parameters
+    with torch.device("meta"):
+        shell = LanguageModel(spec, vocab_size, sized=True)
+    count = sum(p.numel() for p in shell.parameters())
+    limit = max_parameters()
+    if count > limit:
+        raise UserError(f"language model {short_repr(lm_spec(spec), 200)} with a vocabulary of "
+                        f"{vocab_size:,} has {count:,} parameters; the limit is {limit:,} (set "
+                        f"NNSYNTH_MAX_PARAMETERS to raise it)")
+    return count
 
 
 class LanguageModel(nn.Module):
     """tokens (N, T) -> logits (N, T, V); ``forward(x, state)`` returns ``(logits, state)``."""
 
-    def __init__(self, spec: dict, vocab_size: int):
+    def __init__(self, spec: dict, vocab_size: int, *, sized: bool = False):
         super().__init__()
         self.spec = lm_spec(spec)
         if vocab_size < 2:
             raise UserError(f"vocab_size must be >= 2, got {vocab_size}")
+        if not sized:   # counted on the meta device before a weight is allocated (as build does)
+            check_lm_size(self.spec, vocab_size)
         self.vocab_size = int(vocab_size)
         s = self.spec
         self.embed = nn.Embedding(vocab_size, s["embed"])

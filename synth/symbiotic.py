@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 
 from synth import masked
-from synth.config import Config, check_range, check_seed
+from synth.config import Config, check_range, check_seed, short_repr
 from synth.errors import UserError
 from synth.lm import CELLS, LanguageModel, LMTrainConfig, count_lm_parameters, fit_lm, perplexity
 from synth.text import TextDataset
@@ -129,6 +129,9 @@ class LatencyTable:
 
 
 # --------------------------------------------------------------------------- training
+MAX_CANDIDATES = 64   # widths (per cell) or sparsity steps, each a training
+
+
 @dataclasses.dataclass(frozen=True)
 class SymbioticConfig(Config):
     cells: tuple = ("lstm", "hlstm")             # cell types searched (the table must cover them)
@@ -153,10 +156,14 @@ class SymbioticConfig(Config):
             raise UserError(f"cells must be a non-empty list of {', '.join(CELLS)}, got "
                             f"{list(self.cells)!r}")
         check_range("layers", self.layers, 1, 8, integer=True)
-        if not self.widths or any(isinstance(w, bool) or not isinstance(w, int) or w < 1
-                                  for w in self.widths):
-            raise UserError(f"widths must be a non-empty list of integers >= 1, got "
-                            f"{list(self.widths)!r}")
+        if (not self.widths or len(self.widths) > MAX_CANDIDATES
+                or any(isinstance(w, bool) or not isinstance(w, int) or w < 1
+                       for w in self.widths)):   # each is trained: 5,000 widths ran for hours
+            raise UserError(f"widths must be 1 to {MAX_CANDIDATES} integers >= 1, got "
+                            f"{short_repr(list(self.widths))}")
+        if len(self.sparsities) > MAX_CANDIDATES:
+            raise UserError(f"sparsities must be at most {MAX_CANDIDATES} values, got "
+                            f"{len(self.sparsities):,}")
         check_range("tolerance", self.tolerance, 0, 10)
         check_range("target_perplexity", self.target_perplexity, 0, None)
         for s in self.sparsities:

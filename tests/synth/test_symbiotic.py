@@ -74,6 +74,22 @@ def test_perplexity_of_a_tiny_model_against_a_hand_computation():
                                                                      rel=1e-5)
 
 
+def test_language_models_and_candidate_lists_are_bounded():
+    """Sized before anything is allocated: --widths 100000000 tried to allocate 160 PB (a
+    RuntimeError traceback), 5,000 widths each meant a training."""
+    from hwsim.latency import probe   # the timing probe builds layers from the widths alone
+    with pytest.raises(UserError, match="lstm layer of width 100,000,000 .* the limit is"):
+        LanguageModel({"embed": 10 ** 8, "hidden": [10 ** 8]}, 11)
+    with pytest.raises(UserError, match="vocabulary of 10,000,000 has .* the limit is"):
+        LanguageModel({"embed": 64, "hidden": [64]}, 10 ** 7)     # the embedding's share
+    with pytest.raises(UserError, match="the limit is"):
+        probe("hlstm", 10 ** 6)
+    with pytest.raises(UserError, match="widths must be 1 to 64 integers"):
+        SymbioticConfig(widths=tuple(range(1, 100)))
+    with pytest.raises(UserError, match="sparsities must be at most 64"):
+        SymbioticConfig(sparsities=(0.5,) * 65)
+
+
 def test_lm_spec_errors_and_csr_execution_equals_dense():
     with pytest.raises(UserError, match="tied decoder needs"):
         lm_spec({"embed": 8, "hidden": [16], "tied": True})
