@@ -52,6 +52,9 @@ class TeacherStage(Config):
         check_range("teacher.lr", self.lr, 0, 10, low_open=True)
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ConfigError(f"teacher.dataset must be a data set name, got {short_repr(self.dataset)}")
+        from synth.data import check_dataset_name
+        check_dataset_name(self.dataset, "teacher.dataset")   # run --check said 'valid'
+
 
 
 @dataclasses.dataclass(frozen=True)

@@ -113,20 +113,28 @@ def list_datasets() -> dict[str, str]:
     return dict(_DESCRIPTIONS)
 
 
+def check_dataset_name(name, where: str = "") -> str:
+    """``name`` is a registered set or ``prefix:<arg>`` of a registered prefix (nothing is
+    loaded: ``run --check`` names a misspelt set before any work)."""
+    if isinstance(name, str):
+        prefix, sep, _ = name.partition(":")
+        if (sep and prefix in _PREFIXED) or (not sep and name in _REGISTRY):
+            return name
+    from synth.errors import ConfigError
+    raise ConfigError(f"{where + ': ' if where else ''}unknown data set {short_repr(name)}; known: "
+                    f"{', '.join(sorted(_DESCRIPTIONS))}")
+
+
 def load_dataset(name: str, seed: int = 0) -> Dataset:
     """The named set split with ``seed`` (recorded as ``Dataset.seed`` and in its metadata)."""
     from synth.config import check_seed
     check_seed("seed", seed)   # scikit-learn's splits take [0, 2^32): a traceback beyond
-    loader = None
-    if ":" in name:
+    check_dataset_name(name)
+    if name in _REGISTRY:
+        data = _REGISTRY[name](seed)
+    else:
         prefix, arg = name.split(":", 1)
-        if prefix in _PREFIXED:
-            loader = lambda: _PREFIXED[prefix](arg, seed)  # noqa: E731
-    if loader is None and name in _REGISTRY:
-        loader = lambda: _REGISTRY[name](seed)  # noqa: E731
-    if loader is None:
-        raise UserError(f"unknown data set {short_repr(name)}; known: {', '.join(sorted(_DESCRIPTIONS))}")
-    data = loader()
+        data = _PREFIXED[prefix](arg, seed)
     data.seed = int(seed)
     return data
 
