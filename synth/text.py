@@ -51,6 +51,9 @@ from synth.errors import UserError
 UNK, EOS = "<unk>", "<eos>"
 TRAIN_FRACTION, VAL_FRACTION = 0.8, 0.1        # of all tokens; the test split is the rest
 DEFAULT_MIN_COUNT = 10
+# text:<path>: the token lists take ~20 bytes of memory per byte of text (16 MB: 570 MB peak),
+# so 256 MiB of text is ~5 GB; enwiki is ~3 MB of prose
+MAX_TEXT_BYTES = 256 << 20
 ENWIKI_FILE = "test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 
 _END_SECTIONS = re.compile(
@@ -252,6 +255,11 @@ def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
             raise UserError(f"text file {path} is a folder: expected a UTF-8 plain-text file")
         if not path.is_file():
             raise UserError(f"text file not found: {path}")
+        size = path.stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise UserError(f"text file {path} is {size:,} bytes; the limit is "
+                            f"{MAX_TEXT_BYTES:,} (its tokens take ~20 bytes of memory per "
+                            f"byte of text)")
         try:
             raw = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:

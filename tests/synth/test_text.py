@@ -56,3 +56,13 @@ def test_text_file_set_and_bptt_batches(tmp_path):
         load_text(f"text:{tmp_path / 'one.txt'}")
     with pytest.raises(UserError, match="text set"):
         data.input_shape
+
+
+def test_a_text_file_too_large_to_tokenize_is_refused_unread(tmp_path, monkeypatch):
+    """Tokens take ~20 bytes of memory per byte of text: a file of gigabytes is refused by
+    its size, before it is read (no limit let it take all memory)."""
+    import synth.text
+    monkeypatch.setattr(synth.text, "MAX_TEXT_BYTES", 1000)
+    (tmp_path / "big.txt").write_text("Some words here. " * 100)
+    with pytest.raises(UserError, match="is 1,700 bytes; the limit is 1,000"):
+        load_text(f"text:{tmp_path / 'big.txt'}")
