@@ -452,8 +452,14 @@ def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
     a single pair, or a group that fails (a pair dies), trains it on one pair."""
     from synth.files import atomic_path
     path = out / GENERATOR
-    if path.is_file():
-        saved = torch.load(path, weights_only=True, map_location="cpu")
+    if path.is_file():   # read like a checkpoint: a damaged or crafted file is one line
+        from synth.checkpoint import load_tensor_file
+        from synth.errors import UserError
+        saved = load_tensor_file(path, "generator")
+        if (not isinstance(saved, dict) or not isinstance(saved.get("state_dict"), dict)
+                or not isinstance(saved.get("stats"), dict)):
+            raise UserError(f"generator {path} is not one nnsynth saved (state_dict and stats); "
+                            f"delete it to train the generator again")
         return saved["state_dict"], {**saved["stats"], "resumed": True}
     job = {"seed": seed, "config": config.to_dict()}
     res = _group_generator(pool, job, config.max_ranks()) if len(pool) > 1 else None

@@ -94,35 +94,49 @@ def read_checkpoint_and_checksum(path: str | os.PathLike) -> tuple[dict, str]:
     """(payload, checksum) from one read of the file: the payload loaded safely and checked
     once, the checksum (``checksum_bytes``) of the same bytes."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"checkpoint not found: {path}")
-    try:
-        with open(path, "rb") as f:   # the magic first: a huge file of anything else is
-            zipped = f.read(4) == ZIP_MAGIC   # refused without reading it into memory
-        raw = path.read_bytes() if zipped else b""
-    except OSError as e:
-        raise UserError(f"cannot read checkpoint {path}: {e.strerror}") from None
-    except MemoryError:
-        raise UserError(f"checkpoint {path} is too large to load "
-                        f"({path.stat().st_size:,} bytes)") from None
-    if not zipped:
-        raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
-                        f"(a torch.save zip file)")
-    _check_unpacked_size(raw, path)
-    try:
-        with warnings.catch_warnings():   # torch's notes on odd pickles: the error says it
-            warnings.simplefilter("ignore")
-            payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
-                        f"({type(e).__name__})") from None
+    payload, raw = _load_tensor_zip(path, "checkpoint", "an nnsynth checkpoint")
     if not isinstance(payload, dict) or "spec" not in payload or "state_dict" not in payload:
         raise UserError(f"{path} is not an nnsynth checkpoint (no spec/state_dict)")
     check_payload(payload, str(path))
     return payload, checksum_bytes(raw)
 
 
-def _check_unpacked_size(raw: bytes, path: Path) -> None:
+def load_tensor_file(path: str | os.PathLike, what: str) -> Any:
+    """Any file nnsynth wrote with ``torch.save`` (a checkpoint, an inversion run's
+    generator.pt), read the way checkpoints are: zip magic first, unpacked size bounded by
+    the file's, ``weights_only=True``; anything else is a one-line UserError naming ``what``."""
+    return _load_tensor_zip(Path(path), what, f"{what} written by nnsynth")[0]
+
+
+def _load_tensor_zip(path: Path, what: str, expected: str) -> tuple[Any, bytes]:
+    """(payload, the file's bytes) of a torch.save zip, loaded safely; one-line errors."""
+    if not path.is_file():
+        raise UserError(f"{what} not found: {path}")
+    try:
+        with open(path, "rb") as f:   # the magic first: a huge file of anything else is
+            zipped = f.read(4) == ZIP_MAGIC   # refused without reading it into memory
+        raw = path.read_bytes() if zipped else b""
+    except OSError as e:
+        raise UserError(f"cannot read {what} {path}: {e.strerror}") from None
+    except MemoryError:
+        raise UserError(f"{what} {path} is too large to load "
+                        f"({path.stat().st_size:,} bytes)") from None
+    if not zipped:
+        raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
+                        f"(a torch.save zip file)")
+    _check_unpacked_size(raw, path, what, expected)
+    try:
+        with warnings.catch_warnings():   # torch's notes on odd pickles: the error says it
+            warnings.simplefilter("ignore")
+            payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
+                        f"({type(e).__name__})") from None
+    return payload, raw
+
+
+def _check_unpacked_size(raw: bytes, path: Path, what: str = "checkpoint",
+                         expected: str = "an nnsynth checkpoint") -> None:
     """torch.save stores its entries uncompressed, so together they are smaller than the
     file.  A compressed entry could hold 1,000 times its size (a 1 MB file made torch.load
     allocate 1 GiB before it failed): refused from the archive's index, before any entry is
@@ -132,10 +146,10 @@ def _check_unpacked_size(raw: bytes, path: Path) -> None:
         with zipfile.ZipFile(io.BytesIO(raw)) as z:
             unpacked = sum(i.file_size for i in z.infolist())
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise UserError(f"corrupt or unsafe checkpoint {path}: expected an nnsynth checkpoint "
+        raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
                         f"(not a readable zip file)") from None
     if unpacked > len(raw):
-        raise UserError(f"corrupt or unsafe checkpoint {path}: its entries unpack to "
+        raise UserError(f"corrupt or unsafe {what} {path}: its entries unpack to "
                         f"{unpacked:,} bytes from a {len(raw):,}-byte file (torch.save stores "
                         f"them uncompressed)")
 

@@ -306,6 +306,13 @@ def test_pairs_accept_the_amortized_config(ray_local, teacher_path, tmp_path):
     redo = run_synthesis(teacher_path, out, 60, pairs=1, config=config, shard_size=20, seed=1)
     assert redo["written"] == 1 and redo["skipped"] == 2 and redo["generator"]["resumed"]
     assert pq.read_table(out / "shard-00001.parquet").to_pydict()["x"] == first["x"]
+    # a damaged generator.pt is read like a checkpoint (it was an unguarded torch.load: a
+    # traceback), and the shards already written stay
+    (out / "shard-00001.parquet").unlink()
+    (out / "generator.pt").write_bytes(b"PK\x03\x04" + bytes(100))
+    with pytest.raises(UserError, match="corrupt or unsafe generator .*generator.pt"):
+        run_synthesis(teacher_path, out, 60, pairs=1, config=config, shard_size=20, seed=1)
+    assert (out / "shard-00000.parquet").is_file() and (out / "shard-00002.parquet").is_file()
 
 
 @pytest.mark.timeout(300)
