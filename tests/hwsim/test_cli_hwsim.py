@@ -50,6 +50,22 @@ def test_invalid_config_one_line_error(tmp_path):
     assert r.exit_code == 2
 
 
+def test_non_square_array_is_priced_and_nan_dimension_refused(tmp_path):
+    cfg = tmp_path / "a.yaml"
+    for rows, cols in [(1, 16), (16, 1), (8, 32)]:
+        cfg.write_text(f"rows: {rows}\ncols: {cols}\n")
+        r = _run(["eval", "--spec", "mlp_small", "--input-shape", "1x8x8", "--accel", str(cfg),
+                  "--json"])
+        out = json.loads(r.output)
+        assert r.exit_code == 0 and (out["config"]["rows"], out["config"]["cols"]) == (rows, cols)
+        assert out["cycles"] > 0
+    for text, field in [("rows: .nan\n", "rows must be an integer"),
+                        ("cols: -8\n", "cols must be in [1, 4096]")]:
+        cfg.write_text(text)
+        r = _run(["eval", "--spec", "lenet5", "--accel", str(cfg)])
+        assert r.exit_code == 2 and field in r.output and "Traceback" not in r.output
+
+
 def test_dse_and_tables():
     r = _run(["dse", "--model", "lenet5", "--model", "resnet8_w16@3x16x16", "--budget", "60",
               "--json"])
@@ -85,6 +101,8 @@ def test_dse_config_of_wrong_types_or_size_is_one_line(tmp_path):
     for text, phrase in [("rows: 4\n", "rows must be a list"),
                          ("rows: [a]\n", "rows value must be an integer"),
                          ("ifmap_kb: [.nan]\n", "ifmap_kb value must be a number"),
+                         ("rows: [8, 0]\n", "rows value must be in [1, 4096], got 0"),
+                         ("cols: [-4]\n", "cols value must be in [1, 4096], got -4"),
                          ("base: 5\n", "base must be a mapping"),
                          ("".join(f"{k}: [{', '.join(map(str, range(1, 101)))}]\n"
                                   for k in ("rows", "cols", "ifmap_kb")), "the limit is")]:
