@@ -98,7 +98,7 @@ def test_cli_invert_then_distill(ray_local, teacher_path, tmp_path):
                                  "--pairs", "2", "--iterations", "10", "--shard-size", "50",
                                  "--batch-size", "50", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
-    summary = json.loads(r.output.strip().splitlines()[-1])
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert summary["written"] == 2 and (out / "grid.png").stat().st_size > 0
     # the settings it derived for the 8x8 teacher (no jitter: a 1 px roll is 12.5% of the
     # side, settings_for), and one line about the low fidelity that
@@ -146,7 +146,7 @@ def test_cli_invert_follows_the_method_settings_for_picks(ray_local, tmp_path):
                                      "--iterations", "5", "--out", str(out), "--json"]
                                + (["--method", method] if method else []))
         assert r.exit_code == 0, r.output
-        summary = json.loads(r.output.strip().splitlines()[-1])
+        summary = json.loads(r.stdout.strip().splitlines()[-1])
         assert summary["settings"]["method"] == expected and summary["rows"] == 20
 
 
@@ -162,10 +162,19 @@ def test_cli_invert_tabular_teacher(ray_local, tmp_path):
     r = CliRunner().invoke(cli, ["invert", "--teacher", str(path), "--num-images", "30",
                                  "--iterations", "200", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
-    summary = json.loads(r.output.strip().splitlines()[-1])
+    summary = json.loads(r.stdout.strip().splitlines()[-1])   # stderr has the bar
     assert summary["preset"] == "tabular" and summary["rows"] == 30
     assert (out / "grid.png").is_file()
     assert load_dataset(f"parquet:{out}").input_shape == (13,)
+    # progress on stderr with --json, none under -q (it was the reverse: keyed on --json)
+    assert "shards: 100%" in r.stderr, r.stderr[-300:]
+    try:
+        quiet = CliRunner().invoke(cli, ["-q", "invert", "--teacher", str(path), "--num-images",
+                                         "10", "--iterations", "50", "--out", str(tmp_path / "q")])
+        assert quiet.exit_code == 0, quiet.output
+        assert "shards" not in quiet.stderr and "it/s" not in quiet.stderr, quiet.stderr[-300:]
+    finally:
+        os.environ.pop("TQDM_DISABLE", None)        # set by -q for this process's bars
 
 
 def test_cli_errors(teacher_path, digits, tmp_path):
@@ -244,7 +253,7 @@ def test_cli_invert_adi_reports_the_pairs_it_used(ray_local, teacher_path, tmp_p
                                  "--adi", "--student", json.dumps(STUDENT), "--kd-steps", "2",
                                  "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
-    summary = json.loads(r.output.strip().splitlines()[-1])
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert summary["pairs"] == 1 and summary["pairs_requested"] == 2 and summary["pairs_note"]
     assert summary["protocol"] == "adi" and summary["student_kd_steps"] == {"0": 2}
 

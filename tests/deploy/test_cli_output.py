@@ -31,3 +31,35 @@ def test_json_keeps_progress_on_stderr_and_quiet_silences_it(tmp_path, monkeypat
     finally:
         monkeypatch.delenv("TQDM_DISABLE", raising=False)
         ray.shutdown()
+
+
+def test_quiet_silences_the_bars_of_commands_that_used_to_key_them_on_json(tmp_path, monkeypatch):
+    """diabdeep and symbiotic showed their bars under ``-q`` (they passed ``progress=not
+    --json`` to the library, and an explicit ``disable=False`` outranks tqdm's TQDM_DISABLE)
+    and hid them under ``--json``, the reverse of the rule above."""
+    from tests.deploy.test_cli_diabdeep import TINY
+    words = "the cat sat on the mat and the dog ran far away then slept".split()
+    (tmp_path / "t.txt").write_text("\n".join(
+        " ".join(words[(i * 5 + j) % len(words)] for j in range(8)).capitalize() + "."
+        for i in range(150)))
+    commands = {
+        "grow-prune": ["diabdeep", "--dataset", "basicmotions", "--steps", "5", "--epochs", "1",
+                       "--baselines", "none", "--options", json.dumps(TINY)],
+        "lstm [": ["symbiotic", "--dataset", f"text:{tmp_path / 't.txt'}", "--platform", "accel",
+                  "--cells", "lstm", "--widths", "4", "--baseline-width", "4", "--epochs", "1",
+                  "--max-batches", "2", "--min-count", "1", "--rounds", "1", "--sparsities",
+                  "0.5", "--no-ray"]}
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    try:
+        for i, (bar, args) in enumerate(commands.items()):
+            out = ["--out", str(tmp_path / f"out{i}")]
+            loud = CliRunner().invoke(cli, args + [out[0], out[1] + "a", "--json"])
+            assert loud.exit_code == 0, loud.output
+            assert "it/s" in loud.stderr and bar in loud.stderr, (args[0], loud.stderr[-500:])
+            quiet = CliRunner().invoke(cli, ["-q"] + args + [out[0], out[1] + "b"])
+            monkeypatch.delenv("TQDM_DISABLE", raising=False)
+            assert quiet.exit_code == 0, quiet.output
+            assert "it/s" not in quiet.stderr and "%|" not in quiet.stderr, (args[0],
+                                                                            quiet.stderr[-500:])
+    finally:
+        monkeypatch.delenv("TQDM_DISABLE", raising=False)

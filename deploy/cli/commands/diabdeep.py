@@ -3,7 +3,7 @@ import json
 
 import click
 
-from deploy.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import device_option, emit, json_option, seed_option, show_progress
 
 
 @click.command("diabdeep")
@@ -41,7 +41,7 @@ def command(dataset, steps, epochs, baselines, options_json, out, seed, device, 
     config = DiabDeepConfig.from_dict({"dataset": dataset, "seed": seed, "steps": steps,
                                        "epochs": epochs, "baselines": names, "device": device,
                                        **more})
-    result = run_diabdeep(config, cost_fn=lambda m: price(m, m.input_shape), progress=not as_json,
-                          report=out)
+    result = run_diabdeep(config, cost_fn=lambda m: price(m, m.input_shape),
+                          progress=show_progress(), report=out)
     summary = {k: v for k, v in result.items() if k not in ("histories", "config")}
     emit(summary, as_json, table(result))

@@ -2,7 +2,8 @@
 import click
 
 from cluster.limits import MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
-from deploy.cli.options import address_option, emit, json_option, num_cpus_option, seed_option
+from deploy.cli.options import (address_option, emit, json_option, num_cpus_option, seed_option,
+                                show_progress)
 
 # What ``nnsynth invert`` reports of the settings it derived (synth.inversion.settings_for).
 REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_weight",
@@ -62,7 +63,7 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
         kd_steps=kd_steps, iterations=iterations, preset=preset, flip=flip,
         min_fidelity=min_fidelity, batch_size=batch_size, shard_size=shard_size,
         early_stop=not no_early_stop, method=method, seed=seed, address=address, num_cpus=num_cpus,
-        progress=not as_json, reported=REPORTED_SETTINGS)
+        progress=show_progress(), reported=REPORTED_SETTINGS)
     for key in ("warning", "layout_warning"):
         if summary.get(key):
             click.echo(f"warning: {summary[key]}", err=True)

@@ -1,7 +1,7 @@
 """``nnsynth symbiotic``: an LSTM / H-LSTM language model sized by the target platform's latency."""
 import click
 
-from deploy.cli.options import device_option, emit, json_option, seed_option
+from deploy.cli.options import device_option, emit, json_option, seed_option, show_progress
 
 
 def _ints(name: str, text: str) -> tuple:
@@ -61,7 +61,7 @@ def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance
     report = run_symbiotic(dataset, platform, out, config=config, min_count=min_count,
                            baseline_width=baseline_width, baseline_layers=baseline_layers,
                            rounds=rounds, threads=threads, use_ray=not no_ray,
-                           progress=not as_json)
+                           progress=show_progress())
     summary = {"platform": report["platform"], "choice": report["choice"],
                "models": {k: {f: v[f] for f in ("cell", "hidden", "nonzero_parameters",
                                                 "val_perplexity", "test_perplexity",
