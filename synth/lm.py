@@ -69,7 +69,7 @@ def gate_width(hidden_size: int, gate_hidden: int = 0) -> int:
 def recurrent_layer(cell: str, input_size: int, hidden_size: int, *, gate_hidden: int = 0,
                     dropout: float = 0.0) -> nn.Module:
     """One layer of ``cell``: batch-first ``(N, T, I) -> ((N, T, H), state)``."""
-    from synth.models.registry import max_parameters
+    from synth.models.registry import check_parameter_count
     check_choice("cell", cell, CELLS)
 
     def make() -> nn.Module:
@@ -77,11 +77,9 @@ def recurrent_layer(cell: str, input_size: int, hidden_size: int, *, gate_hidden
             return LSTMLayer(input_size, hidden_size)
         return HLSTMLayer(input_size, hidden_size, gate_width(hidden_size, gate_hidden), dropout)
     with torch.device("meta"):   # sized before any weight is allocated (timing probes build
-        count = sum(p.numel() for p in make().parameters())   # layers of any width asked for)
-    if count > max_parameters():
-        raise UserError(f"a {cell} layer of width {hidden_size:,} on {input_size:,} inputs has "
-                        f"{count:,} parameters; the limit is {max_parameters():,} (set "
-                        f"NNSYNTH_MAX_PARAMETERS to raise it)")
+        shell = make()            # layers of any width asked for)
+    check_parameter_count(shell, lambda: f"a {cell} layer of width {hidden_size:,} on "
+                                         f"{input_size:,} inputs")
     return make()
 
 
@@ -89,16 +87,11 @@ def check_lm_size(spec: dict, vocab_size: int) -> int:
     """The parameter count of ``LanguageModel(spec, vocab_size)``, made on the meta device (no
     memory); above ``synth.models`` ``max_parameters()`` it is a one-line UserError (a width of
     10^8 tried to allocate 160 PB: a RuntimeError traceback)."""
-    from synth.models.registry import max_parameters
+    from synth.models.registry import check_parameter_count
     with torch.device("meta"):
         shell = LanguageModel(spec, vocab_size, sized=True)
-    count = sum(p.numel() for p in shell.parameters())
-    limit = max_parameters()
-    if count > limit:
-        raise UserError(f"language model {short_repr(lm_spec(spec), 200)} with a vocabulary of "
-                        f"{vocab_size:,} has {count:,} parameters; the limit is {limit:,} (set "
-                        f"NNSYNTH_MAX_PARAMETERS to raise it)")
-    return count
+    return check_parameter_count(shell, lambda: f"language model {short_repr(lm_spec(spec), 200)}"
+                                                f" with a vocabulary of {vocab_size:,}")
 
 
 class LanguageModel(nn.Module):

@@ -174,6 +174,17 @@ def max_parameters() -> int:
     return value
 
 
+def check_parameter_count(shell: nn.Module, what: Callable[[], str]) -> int:
+    """``shell``'s parameter count (a module made on the meta device: no memory); above
+    ``max_parameters()`` a one-line UserError that begins with ``what()`` (called only then)."""
+    count = sum(p.numel() for p in shell.parameters())
+    limit = max_parameters()
+    if count > limit:
+        raise UserError(f"{what()} has {count:,} parameters; the limit is {limit:,} (set "
+                        f"NNSYNTH_MAX_PARAMETERS to raise it)")
+    return count
+
+
 def check_shape(input_shape: Any, num_classes: Any, where: str = "model") -> tuple[tuple[int, ...], int]:
     """(input_shape, num_classes) as ints, or a one-line UserError naming ``where``: 1 to 4
     positive dimensions of at most MAX_INPUT_ELEMENTS values, 2 to MAX_CLASSES classes."""
@@ -222,12 +233,7 @@ def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> Sp
             shell = make(full, input_shape, num_classes)
     except errors as e:
         raise unfit(e) from None
-    params = sum(p.numel() for p in shell.parameters())
-    limit = max_parameters()
-    if params > limit:
-        raise UserError(f"model spec {short_repr(json.dumps(full), 200)} has {params:,} "
-                        f"parameters; the limit is {limit:,} (set NNSYNTH_MAX_PARAMETERS to "
-                        f"raise it)")
+    check_parameter_count(shell, lambda: f"model spec {short_repr(json.dumps(full), 200)}")
     if meta:
         return shell
     try:
