@@ -13,10 +13,9 @@ is needed; the same searchers drive Ray Tune through their ``Searcher`` interfac
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, Callable, Sequence
 
-from search.searchers import SEARCHERS
+from search.searchers import SEARCHERS, objective_value
 from synth.config import check_choice, check_range
 
 
@@ -48,8 +47,7 @@ def optimize(objective: Callable[[dict], Any], space, *, trials: int, searcher: 
         config = s.ask()
         if config is None:
             break
-        value = objective(config)
-        value = None if value is None or not math.isfinite(float(value)) else float(value)
+        value = objective_value(objective(config), config)
         s.tell(config, value)
         history.append((config, value))
         if value is not None and (best[1] is None or (value > best[1] if mode == "max"

@@ -34,7 +34,8 @@ numpy rows (``search.evolution.evolve_rows``): ~10 ms a suggestion at 300 result
 from __future__ import annotations
 
 import json
-from typing import Sequence
+import math
+from typing import Any, Sequence
 
 import numpy as np
 from ray.tune.search import Searcher
@@ -50,6 +51,24 @@ from synth.errors import ConfigError, UserError
 from synth.files import atomic_path
 
 DONE_KEY = "trial_final"   # set in a trial's last report
+
+
+def objective_value(value: Any, config: dict) -> float | None:
+    """An objective's result as a float, or None for a failed evaluation (None, NaN or an
+    infinity).  What is not a number (a string, a list, an int too large for a float) is a
+    one-line ConfigError naming the configuration, not a TypeError or OverflowError from deep
+    in the searcher; a NumPy or 0-d torch scalar is a number."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"the objective returned {short_repr(repr(value), 80)} for "
+                          f"{short_repr(spec_key(config), 200)}; expected a number (a float), "
+                          f"or None for a failed evaluation") from None
+    return value if math.isfinite(value) else None
 
 
 def check_n_initial(n_initial: int, uses_predictor: bool = True) -> None:
@@ -115,13 +134,14 @@ class PredictorSearcher(Searcher):
     def tell(self, config: dict, value: float | None) -> None:
         """The objective's value for ``config`` (None or NaN: the evaluation failed).  A
         configuration that was never asked for is learned from too (a warm start)."""
+        value = objective_value(value, config)
         key = spec_key(config)
         trial_id = next((t for t, k in self.pending.items() if k == key), None)
         if trial_id is None:
             trial_id = f"told{len(self.done_trials)}"
             self.pending[trial_id] = key
-        bad = value is None or not np.isfinite(float(value))
-        self._record(trial_id, None if bad else {self.metric: float(value)}, error=bad)
+        self._record(trial_id, None if value is None else {self.metric: value},
+                     error=value is None)
 
     # ------------------------------------------------------------------ Tune interface
     def suggest(self, trial_id: str):

@@ -389,3 +389,27 @@ def test_large_candidate_sets_score_a_bounded_pool_near_the_best(monkeypatch):
     assert len(small._scored_pool(np.arange(1024), np.zeros(20))) == 1024
     with pytest.raises(Exception, match="max_scored must be >= 8"):
         ChameleonSearcher(space, candidates=cands, max_scored=2)
+
+
+def test_an_objective_that_returns_no_number_is_a_one_line_error():
+    """optimize() and tell() called float() on the value: a 400-digit int was an
+    OverflowError and a string a ValueError traceback from inside the loop."""
+    from search.optimize import optimize
+    from synth.errors import ConfigError
+    space, objective = _lookup_table()
+    for bad in (10 ** 400, "0.9", [0.9], {"acc": 0.9}):
+        with pytest.raises(ConfigError, match="the objective returned .* expected a number"):
+            optimize(lambda cfg, bad=bad: bad, space, trials=3, searcher="random")
+        s = LocalBOSearcher(space, n_initial=2, max_trials=4)
+        cfg = s.ask()
+        with pytest.raises(ConfigError, match="expected a number"):
+            s.tell(cfg, bad)
+        assert not s.history and not s.failed       # nothing recorded from it
+    # NumPy and 0-d torch scalars are numbers; NaN and inf are failed evaluations
+    import torch
+    result = optimize(lambda cfg: torch.tensor(objective(cfg)), space, trials=3,
+                      searcher="random")
+    assert isinstance(result.best_value, float)
+    for failed in (float("nan"), np.inf, None):
+        result = optimize(lambda cfg, f=failed: f, space, trials=2, searcher="random")
+        assert result.best_value is None and all(v is None for _, v in result.history)
