@@ -98,6 +98,13 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> 
 
 
 @torch.no_grad()
+def all_finite(model: torch.nn.Module) -> bool:
+    """Whether every floating-point parameter and buffer of ``model`` is finite."""
+    return all(bool(torch.isfinite(t).all()) for t in (*model.parameters(), *model.buffers())
+               if t.is_floating_point())
+
+
+@torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
              batch_size: int = 1024, device: str | torch.device | None = None) -> dict:
     """Accuracy (fraction) and mean cross-entropy on (x, y)."""
@@ -146,6 +153,7 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
         m(xb), yb, label_smoothing=config.label_smoothing))
     best = {"val_accuracy": -1.0, "val_loss": float("inf"), "epoch": -1, "state": None}
     history = []
+    diverged = None
     start = time.perf_counter()
     step = 0
     bar = tqdm(range(config.epochs), desc=desc, leave=False,
@@ -173,6 +181,9 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
             step += 1
         if on_epoch_end is not None:
             on_epoch_end(model, epoch)
+        if not all_finite(model):   # a NaN model predicts class 0 everywhere: no result
+            diverged = epoch
+            break
         if not config.validate_each_epoch:
             continue
         val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
@@ -185,6 +196,10 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
                     "state": copy.deepcopy(model.state_dict())}
     if config.keep_best and best["state"] is not None:
         model.load_state_dict(best["state"])
+    if diverged is not None and not all_finite(model):
+        raise UserError(f"training diverged: the weights became NaN or infinite in epoch "
+                        f"{diverged + 1} of {config.epochs} (lr {config.lr:g}); lower the "
+                        f"learning rate")
     seconds = time.perf_counter() - start
     val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
     test = evaluate(model, data.x_test, data.y_test, config.eval_batch_size, device)

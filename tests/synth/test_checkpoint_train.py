@@ -86,3 +86,29 @@ def test_checkpoints_record_the_split_seed_and_readers_use_it(tmp_path):
     cfg = SearchConfig(dataset="iris", teacher=str(path), data=str(tmp_path), seed=7)
     assert real_split_seed(cfg) == 3 and real_split_seed(cfg.replace(data_seed=1)) == 1
     assert real_split_seed(cfg.replace(dataset="wine")) == 7
+
+
+def test_fit_refuses_a_diverged_model(digits):
+    """A training whose weights became NaN returned the NaN model and its metrics as a result
+    (it predicts class 0 everywhere: nnsynth continual reported 0.1 accuracy and saved it);
+    now a one-line UserError, unless an earlier finite epoch is kept by keep_best."""
+    def blow_up(after):   # a loss whose gradient is NaN from epoch `after` on
+        calls = []
+
+        def loss(m, xb, yb):
+            calls.append(1)
+            out = torch.nn.functional.cross_entropy(m(xb), yb)
+            return out * float("nan") if len(calls) > after else out
+        return loss
+    steps = -(-len(digits.y_train) // 64)
+    for keep_best in (False, True):
+        torch.manual_seed(0)
+        m = build("mlp_small", digits.input_shape, 10)
+        with pytest.raises(UserError, match="training diverged.*epoch 1 of 3"):
+            fit(m, digits, TrainConfig(epochs=3, batch_size=64, progress=False,
+                                       keep_best=keep_best), loss_fn=blow_up(0))
+    torch.manual_seed(0)
+    m = build("mlp_small", digits.input_shape, 10)
+    r = fit(m, digits, TrainConfig(epochs=3, batch_size=64, progress=False, keep_best=True),
+            loss_fn=blow_up(steps))          # epoch 1 finite, epoch 2 NaN: epoch 1 is kept
+    assert r["best_epoch"] == 0 and all(torch.isfinite(p).all() for p in m.parameters())
