@@ -270,6 +270,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     old classes default to the recorded ones, else ``0..outputs-1``; saves to ``out``."""
     from synth.continual import (check_classes, class_subset, learn_new_classes,
                                  per_class_accuracy, synthesize_old)
+    from synth.train import evaluate
     _check_counts(num_images=num_images)
     from synth.inversion import settings_for
     old = load_model(model_path)
@@ -297,11 +298,18 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     model, metrics = learn_new_classes(old, class_subset(data, new_list, offset=len(old_list)),
                                        config, synth_x)
     everything = class_subset(data, old_list + new_list)
-    acc = per_class_accuracy(model, everything)
-    k = len(old_list)
+    # every figure on the same held-out samples of all the classes: fit's val/test metrics
+    # were on the new classes only; old/new are over samples, like test_accuracy and
+    # old_model_accuracy_old (their sample-weighted mean is test_accuracy)
+    val = evaluate(model, everything.x_val, everything.y_val)
+    test = evaluate(model, everything.x_test, everything.y_test)
+    k, y = len(old_list), everything.y_test
+    acc = per_class_accuracy(model, everything)["per_class"]
+    right = [a * int((y == c).sum()) for c, a in enumerate(acc)]   # correct samples per class
     metrics.update(old_classes=old_list, new_classes=new_list, old_model_accuracy_old=before,
-                   test_accuracy=acc["accuracy"], accuracy_old=sum(acc["per_class"][:k]) / k,
-                   accuracy_new=sum(acc["per_class"][k:]) / len(new_list))
+                   val_accuracy=val["accuracy"], test_accuracy=test["accuracy"],
+                   test_loss=test["loss"], accuracy_old=sum(right[:k]) / int((y < k).sum()),
+                   accuracy_new=sum(right[k:]) / int((y >= k).sum()))
     save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
                     extra={"classes": old_list + new_list, "source_dataset": data.name,
                            "continual_config": config.to_dict(), "source": str(model_path)})

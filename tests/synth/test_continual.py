@@ -3,10 +3,11 @@ import json
 
 import pytest
 import torch
+import torch.nn.functional as F
 from click.testing import CliRunner
 
 from deploy.cli.main import cli
-from synth.checkpoint import save_checkpoint
+from synth.checkpoint import load_model, save_checkpoint
 from synth.config import ConfigError
 from synth.continual import (ContinualConfig, check_classes, class_subset, extend_head,
                              incremental, learn_new_classes, per_class_accuracy, synthesize_old)
@@ -104,3 +105,33 @@ def test_several_steps(digits, old_model):
                for h in history)
     with pytest.raises(UserError, match="must not repeat"):
         incremental(old_model, digits, OLD, [[5], [5]], cfg)
+
+
+def test_cli_figures_are_on_every_class_and_add_up(tmp_path, digits, old_model):
+    """continual's val_accuracy and test_loss were fit's, on the new classes only, beside a
+    test_accuracy on every class; accuracy_old/new were means of per-class accuracies, so
+    they did not combine into test_accuracy.  Now all on the held-out samples of every
+    class, checked against the saved model evaluated here."""
+    ckpt = save_checkpoint(tmp_path / "old.pt", old_model, dataset=digits.metadata())
+    out = tmp_path / "new.pt"
+    r = CliRunner().invoke(cli, ["continual", "--model", str(ckpt), "--new-dataset", "digits",
+                                 "--new-classes", "5,6,7", "--method", "lwf", "--epochs", "1",
+                                 "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output.strip().splitlines()[-1])
+    model = load_model(out)
+    keep = {s: torch.isin(digits.split(s)[1], torch.tensor(OLD + [5, 6, 7])) for s in
+            ("val", "test")}
+    with torch.no_grad():
+        lv = model(digits.x_val[keep["val"]])
+        lt = model(digits.x_test[keep["test"]])
+    yv, yt = digits.y_val[keep["val"]], digits.y_test[keep["test"]]   # classes 0-7 keep ids
+    right = lt.argmax(1) == yt
+    assert got["val_accuracy"] == pytest.approx(float((lv.argmax(1) == yv).float().mean()))
+    assert got["test_accuracy"] == pytest.approx(float(right.float().mean()))
+    assert got["test_loss"] == pytest.approx(float(F.cross_entropy(lt, yt)), rel=1e-5)
+    assert got["accuracy_old"] == pytest.approx(float(right[yt < 5].float().mean()))
+    assert got["accuracy_new"] == pytest.approx(float(right[yt >= 5].float().mean()))
+    n_old = int((yt < 5).sum())
+    assert got["test_accuracy"] == pytest.approx(
+        (n_old * got["accuracy_old"] + (len(yt) - n_old) * got["accuracy_new"]) / len(yt))
