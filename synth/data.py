@@ -390,6 +390,13 @@ def load_synthesized(path: str | os.PathLike, input_shape, *, option: str = "--s
 
 
 MAX_DATASET_VALUES = 1 << 30     # rows x values per row of one Parquet set (4 GiB as float32)
+# A Parquet file may hold at most this many times its own size (as float32 values) beyond
+# the first PARQUET_FREE_BYTES: compression and dictionary encoding legitimately shrink a set
+# (real MNIST digits 13.7x with pyarrow's defaults, 8x8 digits 6.7x, synthesized images
+# 0.7x), but a 17.7 kB file of zstd-compressed zeros declared 1.25 GB of values and took
+# 4.2 GB of memory and 39 s before any check of its shape against the model could run.
+MAX_PARQUET_INFLATION = 256
+PARQUET_FREE_BYTES = 64 << 20
 
 
 FLOAT32_MAX = 3.4e38   # a normalization value beyond it is inf once it is a float32 tensor
@@ -479,6 +486,12 @@ def read_parquet_table(path: str | os.PathLike):
         for d in meta["input_shape"]:
             rows *= d
         values += rows
+        size = f.stat().st_size
+        if 4 * rows > max(MAX_PARQUET_INFLATION * size, PARQUET_FREE_BYTES):
+            raise UserError(f"Parquet file {f} declares {rows:,} values ({4 * rows / 2**20:,.0f} "
+                            f"MiB as float32) in {size:,} bytes, more than "
+                            f"{MAX_PARQUET_INFLATION} times its size: refused unread (a "
+                            f"decompression bomb, or a set of nearly constant values)")
     if values > MAX_DATASET_VALUES:
         raise UserError(f"Parquet data set {path} holds {values:,} values; the limit is "
                         f"{MAX_DATASET_VALUES:,}")

@@ -74,6 +74,26 @@ def _parquet(path: Path, meta: dict | None = None, x=None) -> str:
     return f"parquet:{path}"
 
 
+def _parquet_zeros(path: Path, rows: int = 200_000, width: int = 784) -> str:
+    """A few kB of zstd-compressed zeros that declare ``rows x width`` float32 values (600 MiB
+    at the defaults), written in chunks so that making it costs little memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    meta = {"input_shape": [width], "num_classes": 3, "mean": [0.0] * width,
+            "std": [1.0] * width}
+    schema = pa.schema([("x", pa.list_(pa.float32(), width)), ("label", pa.int64())])
+    schema = schema.with_metadata({b"nnsynth": json.dumps(meta).encode()})
+    path.mkdir(parents=True, exist_ok=True)
+    chunk = 10_000
+    zeros = pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(chunk * width, np.float32)),
+                                              width)
+    labels = pa.array(np.arange(chunk) % 3, type=pa.int64())
+    with pq.ParquetWriter(path / "part.parquet", schema, compression="zstd") as w:
+        for _ in range(rows // chunk):
+            w.write_table(pa.table({"x": zeros, "label": labels}, schema=schema))
+    return f"parquet:{path}"
+
+
 class _Reduce:
     def __init__(self, fn, args):
         self.fn, self.args = fn, args
@@ -154,6 +174,9 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
          + train[3:], "class_names"),
         ("parquet-x-strings", train[:2] + [_parquet(tmp / "p6", x=__import__("pyarrow").array(
             ["a"] * 10))] + train[3:], "column x"),
+        # 600 MiB of float32 zeros in a file of a few kB: loaded (several GB) before any check
+        ("parquet-zeros-bomb", train[:2] + [_parquet_zeros(tmp / "pbomb")] + train[3:],
+         "refused unread"),
         ("cifar-reconstruct-3.6GB", ["train", "--dataset", _cifar(tmp / "c10a", huge_data, huge_labels),
                                      "--model", "lenet5", "--out", out], "corrupt CIFAR-10"),
         ("cifar-forbidden-global", ["train", "--dataset", _cifar(
@@ -246,7 +269,7 @@ CASE_IDS = ["yaml-alias-bomb", "sweep-alias-bomb", "space-alias-bomb", "yaml-dee
             "cifar-reconstruct-3.6GB", "cifar-forbidden-global", "device-tpu-train",
             "device-tpu-search", "num-images-1e8", "seed-2^32-train", "seed-2^32-config",
             "ckpt-split-seed", "ckpt-zip-bomb", "ckpt-meta-mean", "ckpt-meta-value-range",
-            "ckpt-meta-name", "parquet-value-range"]
+            "ckpt-meta-name", "parquet-value-range", "parquet-zeros-bomb"]
 
 
 @pytest.mark.parametrize("case", CASE_IDS)
