@@ -101,3 +101,20 @@ def test_dse_takes_non_square_arrays_and_refuses_nonsense_dimensions(workloads):
         with pytest.raises(ConfigError) as err:
             DseConfig(**bad)
         assert phrase in str(err.value) and "\n" not in str(err.value), (bad, str(err.value))
+
+
+def test_best_breaks_latency_ties_by_energy_then_area():
+    """One Linear layer is as fast on 8 KiB as on 128 KiB scratchpads; with the grid listed
+    from large to small, the best (and each network's own best) was the first in grid order:
+    11x the area and more energy than a configuration of equal latency, outside the Pareto
+    set.  Now the least energy, then area, among the fastest."""
+    ops = {"lin": extract(build({"family": "mlp", "hidden": []}, (64,), 32), (64,))}
+    cfg = DseConfig(rows=(4,), cols=(32,), dataflows=("os",), ifmap_kb=(128, 8),
+                    filter_kb=(128, 8), ofmap_kb=(128, 8))
+    r = explore(ops, cfg)
+    lat = min(p["geomean_latency_ms"] for p in r["pareto"])
+    ties = [p for p in r["pareto"] if p["geomean_latency_ms"] == lat]
+    for best in (r["best"], r["per_network_best"]["lin"]):
+        assert best["config"]["ifmap_kb"] == best["config"]["filter_kb"] == 8.0
+        assert best["config"]["ofmap_kb"] == 8.0 and best["geomean_latency_ms"] == lat
+        assert any(p["config"] == best["config"] for p in ties)
