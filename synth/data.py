@@ -396,6 +396,10 @@ MAX_DATASET_VALUES = 1 << 30     # rows x values per row of one Parquet set (4 G
 # 0.7x), but a 17.7 kB file of zstd-compressed zeros declared 1.25 GB of values and took
 # 4.2 GB of memory and 39 s before any check of its shape against the model could run.
 MAX_PARQUET_INFLATION = 256
+# The columns a Parquet data set is read from (write_parquet's extra columns, such as a
+# synthesized set's teacher_confidence, are kept in the file for the user, never loaded:
+# 67 kB of compressed text in a column of its own took 2.2 GB of memory when it was).
+PARQUET_COLUMNS = ("x", "label", "split")
 PARQUET_FREE_BYTES = 64 << 20
 
 
@@ -497,13 +501,16 @@ def read_parquet_table(path: str | os.PathLike):
                         f"{MAX_DATASET_VALUES:,}")
     tables = []
     for f in files:
-        try:
-            t = pq.read_table(f)
+        try:   # only the columns a data set is made of: any other may hold anything, of any size
+            names = pq.ParquetFile(f).schema_arrow.names
+            if "x" not in names or "label" not in names:
+                raise UserError(f"Parquet file {f} must have columns 'x' and 'label', has "
+                                f"{short_repr(', '.join(names))}")
+            t = pq.read_table(f, columns=[c for c in PARQUET_COLUMNS if c in names])
+        except UserError:
+            raise
         except Exception as e:
             raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: {str(e)[:200]}") from None
-        if "x" not in t.column_names or "label" not in t.column_names:
-            raise UserError(f"Parquet file {f} must have columns 'x' and 'label', has "
-                            f"{short_repr(', '.join(t.column_names))}")
         tables.append(t.replace_schema_metadata(None))
     try:
         return pa.concat_tables(tables, promote_options="default"), meta

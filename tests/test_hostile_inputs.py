@@ -94,6 +94,27 @@ def _parquet_zeros(path: Path, rows: int = 200_000, width: int = 784) -> str:
     return f"parquet:{path}"
 
 
+def _parquet_extra_column(path: Path, mib: int = 768) -> str:
+    """A valid set of 30 2x2 inputs plus a column of ``mib`` MiB of repeated text that zstd
+    packs into a few kB: only x, label and split are a data set."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    meta = {"input_shape": [2, 2], "num_classes": 3, "mean": [0.0] * 2, "std": [1.0] * 2}
+    schema = pa.schema([("x", pa.list_(pa.float32(), 4)), ("label", pa.int64()),
+                        ("notes", pa.large_string())])
+    schema = schema.with_metadata({b"nnsynth": json.dumps(meta).encode()})
+    path.mkdir(parents=True, exist_ok=True)
+    rows = 30
+    text = pa.array(["a" * ((mib << 20) // rows)], type=pa.large_string())
+    x = np.random.default_rng(0).random((rows, 4), dtype=np.float32)
+    with pq.ParquetWriter(path / "part.parquet", schema, compression="zstd") as w:
+        for i in range(rows):
+            w.write_table(pa.table({"x": pa.FixedSizeListArray.from_arrays(pa.array(x[i]), 4),
+                                    "label": pa.array([i % 3], type=pa.int64()),
+                                    "notes": text}, schema=schema))
+    return f"parquet:{path}"
+
+
 class _Reduce:
     def __init__(self, fn, args):
         self.fn, self.args = fn, args
@@ -177,6 +198,11 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         # 600 MiB of float32 zeros in a file of a few kB: loaded (several GB) before any check
         ("parquet-zeros-bomb", train[:2] + [_parquet_zeros(tmp / "pbomb")] + train[3:],
          "refused unread"),
+        # 768 MiB of text in a column no data set uses (a few kB in the file): it was read
+        # (then refused for its shape, (2, 2) against the model's (4,), once it is loaded)
+        ("parquet-extra-column-bomb", ["eval", "--model", _checkpoint(tmp / "c_extra.pt"),
+                                       "--dataset", _parquet_extra_column(tmp / "pextra")],
+         "has input shape (2, 2)"),
         ("cifar-reconstruct-3.6GB", ["train", "--dataset", _cifar(tmp / "c10a", huge_data, huge_labels),
                                      "--model", "lenet5", "--out", out], "corrupt CIFAR-10"),
         ("cifar-forbidden-global", ["train", "--dataset", _cifar(
@@ -269,7 +295,8 @@ CASE_IDS = ["yaml-alias-bomb", "sweep-alias-bomb", "space-alias-bomb", "yaml-dee
             "cifar-reconstruct-3.6GB", "cifar-forbidden-global", "device-tpu-train",
             "device-tpu-search", "num-images-1e8", "seed-2^32-train", "seed-2^32-config",
             "ckpt-split-seed", "ckpt-zip-bomb", "ckpt-meta-mean", "ckpt-meta-value-range",
-            "ckpt-meta-name", "parquet-value-range", "parquet-zeros-bomb"]
+            "ckpt-meta-name", "parquet-value-range", "parquet-zeros-bomb",
+            "parquet-extra-column-bomb"]
 
 
 @pytest.mark.parametrize("case", CASE_IDS)
