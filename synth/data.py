@@ -458,13 +458,24 @@ def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
     return meta
 
 
-def _parquet_meta(f: Path) -> tuple[dict, int]:
-    """(checked metadata, row count) of one Parquet file, from its footer only."""
+def _parquet_meta(f: Path) -> tuple[dict, int, dict]:
+    """(checked metadata, row count, {column: (values, encoded bytes)}) of one Parquet file,
+    from its footer only: per top-level column, the leaf values it decodes to (a list column
+    counts its elements) and its size before compression."""
     import pyarrow.parquet as pq
     try:
         pf = pq.ParquetFile(f)
         raw = (pf.schema_arrow.metadata or {}).get(PARQUET_META_KEY)
-        rows = pf.metadata.num_rows
+        md = pf.metadata
+        rows = md.num_rows
+        columns: dict[str, tuple[int, int]] = {}
+        for g in range(md.num_row_groups):
+            group = md.row_group(g)
+            for j in range(group.num_columns):
+                chunk = group.column(j)
+                name = chunk.path_in_schema.split(".")[0]
+                values, size = columns.get(name, (0, 0))
+                columns[name] = (values + chunk.num_values, size + chunk.total_uncompressed_size)
     except Exception as e:
         raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: {str(e)[:200]}") from None
     if raw is None:
@@ -474,7 +485,30 @@ def _parquet_meta(f: Path) -> tuple[dict, int]:
         meta = json.loads(raw)
     except (ValueError, RecursionError):
         raise UserError(f"Parquet file {f}: its nnsynth metadata is not valid JSON") from None
-    return check_metadata(meta, f"Parquet file {f}"), rows
+    return check_metadata(meta, f"Parquet file {f}"), rows, columns
+
+
+def _check_parquet_sizes(f: Path, rows: int, width: int, columns: dict) -> None:
+    """What one file's columns decode to, bounded from its footer before a row is read (a
+    few kB of compressed zeros or text can decode to gigabytes): x at most ``width`` values a
+    row, label and split one short value a row, and the file at most MAX_PARQUET_INFLATION
+    times its size in float32 inputs beyond PARQUET_FREE_BYTES."""
+    x_values = columns.get("x", (0, 0))[0]
+    if x_values > rows * width:   # a list column's rows may be longer than input_shape says
+        raise UserError(f"Parquet file {f}: column x holds {x_values:,} values for {rows:,} "
+                        f"rows of {width:,} (its input_shape); refused unread")
+    for name in ("label", "split"):
+        values, size = columns.get(name, (0, 0))
+        if values > rows or size > 64 * rows + (1 << 20):
+            raise UserError(f"Parquet file {f}: column {name} decodes to {size:,} bytes "
+                            f"({values:,} values) for {rows:,} rows, not one short value a "
+                            f"row; refused unread")
+    size = f.stat().st_size
+    if 4 * rows * width > max(MAX_PARQUET_INFLATION * size, PARQUET_FREE_BYTES):
+        raise UserError(f"Parquet file {f} declares {rows * width:,} values "
+                        f"({4 * rows * width / 2**20:,.0f} MiB as float32) in {size:,} bytes, "
+                        f"more than {MAX_PARQUET_INFLATION} times its size: refused unread (a "
+                        f"decompression bomb, or a set of nearly constant values)")
 
 
 def read_parquet_table(path: str | os.PathLike):
@@ -485,17 +519,13 @@ def read_parquet_table(path: str | os.PathLike):
     files = _parquet_files(Path(path))
     meta, values = None, 0
     for f in files:
-        m, rows = _parquet_meta(f)
+        m, rows, columns = _parquet_meta(f)
         meta = meta or m
+        width = 1
         for d in meta["input_shape"]:
-            rows *= d
-        values += rows
-        size = f.stat().st_size
-        if 4 * rows > max(MAX_PARQUET_INFLATION * size, PARQUET_FREE_BYTES):
-            raise UserError(f"Parquet file {f} declares {rows:,} values ({4 * rows / 2**20:,.0f} "
-                            f"MiB as float32) in {size:,} bytes, more than "
-                            f"{MAX_PARQUET_INFLATION} times its size: refused unread (a "
-                            f"decompression bomb, or a set of nearly constant values)")
+            width *= d
+        values += rows * width
+        _check_parquet_sizes(f, rows, width, columns)
     if values > MAX_DATASET_VALUES:
         raise UserError(f"Parquet data set {path} holds {values:,} values; the limit is "
                         f"{MAX_DATASET_VALUES:,}")

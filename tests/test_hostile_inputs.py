@@ -94,24 +94,28 @@ def _parquet_zeros(path: Path, rows: int = 200_000, width: int = 784) -> str:
     return f"parquet:{path}"
 
 
-def _parquet_extra_column(path: Path, mib: int = 768) -> str:
-    """A valid set of 30 2x2 inputs plus a column of ``mib`` MiB of repeated text that zstd
-    packs into a few kB: only x, label and split are a data set."""
+def _parquet_packed(path: Path, column: str, mib: int = 768) -> str:
+    """30 rows of a 2x2 set where ``column`` is ``mib`` MiB of zeros or repeated text that
+    zstd packs into a few kB: "notes", a column no data set uses; "x", rows that are lists far
+    longer than input_shape says; "split", one huge string a row."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    meta = {"input_shape": [2, 2], "num_classes": 3, "mean": [0.0] * 2, "std": [1.0] * 2}
-    schema = pa.schema([("x", pa.list_(pa.float32(), 4)), ("label", pa.int64()),
-                        ("notes", pa.large_string())])
-    schema = schema.with_metadata({b"nnsynth": json.dumps(meta).encode()})
-    path.mkdir(parents=True, exist_ok=True)
     rows = 30
-    text = pa.array(["a" * ((mib << 20) // rows)], type=pa.large_string())
-    x = np.random.default_rng(0).random((rows, 4), dtype=np.float32)
+    meta = {"input_shape": [2, 2], "num_classes": 3, "mean": [0.0] * 2, "std": [1.0] * 2}
+    schema = pa.schema([("x", pa.list_(pa.float32())), ("label", pa.int64()),
+                        ("split", pa.large_string()), ("notes", pa.large_string())])
+    schema = schema.with_metadata({b"nnsynth": json.dumps(meta).encode()})
+    big = (mib << 20) // rows
+    x = (np.zeros(big // 4, np.float32) if column == "x" else
+         np.random.default_rng(0).random(4, dtype=np.float32))
+    text = {k: pa.array(["t" * big if k == column else "train"], type=pa.large_string())
+            for k in ("split", "notes")}
+    path.mkdir(parents=True, exist_ok=True)
     with pq.ParquetWriter(path / "part.parquet", schema, compression="zstd") as w:
         for i in range(rows):
-            w.write_table(pa.table({"x": pa.FixedSizeListArray.from_arrays(pa.array(x[i]), 4),
-                                    "label": pa.array([i % 3], type=pa.int64()),
-                                    "notes": text}, schema=schema))
+            w.write_table(pa.table({"x": pa.array([x], type=pa.list_(pa.float32())),
+                                    "label": pa.array([i % 3], type=pa.int64()), **text},
+                                   schema=schema))
     return f"parquet:{path}"
 
 
@@ -200,9 +204,14 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
          "refused unread"),
         # 768 MiB of text in a column no data set uses (a few kB in the file): it was read
         # (then refused for its shape, (2, 2) against the model's (4,), once it is loaded)
-        ("parquet-extra-column-bomb", ["eval", "--model", _checkpoint(tmp / "c_extra.pt"),
-                                       "--dataset", _parquet_extra_column(tmp / "pextra")],
+        ("parquet-extra-column-bomb", ["eval", "--model", _checkpoint(tmp / "c_ok.pt"),
+                                       "--dataset", _parquet_packed(tmp / "pnotes", "notes")],
          "has input shape (2, 2)"),
+        # x rows far longer than input_shape, a huge split string: decoded, then refused
+        ("parquet-long-x-bomb", ["eval", "--model", _checkpoint(tmp / "c_ok.pt"), "--dataset",
+                                 _parquet_packed(tmp / "plongx", "x")], "column x holds"),
+        ("parquet-split-bomb", ["eval", "--model", _checkpoint(tmp / "c_ok.pt"), "--dataset",
+                                _parquet_packed(tmp / "psplit", "split")], "column split"),
         ("cifar-reconstruct-3.6GB", ["train", "--dataset", _cifar(tmp / "c10a", huge_data, huge_labels),
                                      "--model", "lenet5", "--out", out], "corrupt CIFAR-10"),
         ("cifar-forbidden-global", ["train", "--dataset", _cifar(
@@ -296,7 +305,7 @@ CASE_IDS = ["yaml-alias-bomb", "sweep-alias-bomb", "space-alias-bomb", "yaml-dee
             "device-tpu-search", "num-images-1e8", "seed-2^32-train", "seed-2^32-config",
             "ckpt-split-seed", "ckpt-zip-bomb", "ckpt-meta-mean", "ckpt-meta-value-range",
             "ckpt-meta-name", "parquet-value-range", "parquet-zeros-bomb",
-            "parquet-extra-column-bomb"]
+            "parquet-extra-column-bomb", "parquet-long-x-bomb", "parquet-split-bomb"]
 
 
 @pytest.mark.parametrize("case", CASE_IDS)
