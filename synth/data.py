@@ -367,15 +367,30 @@ def write_parquet(path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor, met
     return path
 
 
+# Files and folders looked at under a parquet:<dir> before giving up: parquet:/ walked the
+# whole file system (22 s here) and then read the first stranger's .parquet file it found.
+MAX_PARQUET_ENTRIES = 100_000
+
+
 def _parquet_files(path: Path) -> list[Path]:
+    """The .parquet files of a set: ``path`` itself, or those under the folder ``path`` (its
+    subfolders too, hidden ones and symbolic links to folders not followed), in name order."""
     if path.is_file():
         return [path]
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*.parquet") if not p.name.startswith("."))
-        if files:
-            return files
+    if not path.is_dir():
+        raise UserError(f"Parquet path not found: {path}")
+    files, seen = [], 0
+    for root, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        seen += len(dirs) + len(names)
+        if seen > MAX_PARQUET_ENTRIES:
+            raise UserError(f"Parquet directory {path} holds more than {MAX_PARQUET_ENTRIES:,} "
+                            f"files and folders; give the folder of the set's shards")
+        files += [Path(root) / n for n in names if n.endswith(".parquet")
+                  and not n.startswith(".")]
+    if not files:
         raise UserError(f"no .parquet files in directory {path}")
-    raise UserError(f"Parquet path not found: {path}")
+    return sorted(files)
 
 
 def load_synthesized(path: str | os.PathLike, input_shape, *, option: str = "--synth",
