@@ -203,8 +203,12 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, progress: 
     if config.hardware and config.pool_shards > 0:  # the driver owns the named actors
         from cluster.hwsim_pool import get_pool
         get_pool(num_shards=config.pool_shards, num_cpus=config.pool_cpus)
-    free = ray.cluster_resources().get("CPU", 1) - (
-        config.pool_shards * config.pool_cpus if config.hardware else 0)
+    # CPUs the trials can have: the cluster's, less this search's hwsim pool, and no more
+    # than are free now (a pool left by an earlier search of this session, other jobs'
+    # actors): sized on the total, a lone trial asked for 2 CPUs where 1 was free, and waited
+    free = min(ray.cluster_resources().get("CPU", 1) - (
+        config.pool_shards * config.pool_cpus if config.hardware else 0),
+        ray.available_resources().get("CPU", 0))
     gpus = ray.cluster_resources().get("GPU", 0) if config.device != "cpu" else 0
     settings = {**config.to_dict(), "out_dir": str(out_dir), "data_seed": data_seed,
                 "cpus_per_trial": max(0.25, round(free / config.concurrency, 2)),

@@ -81,7 +81,7 @@ def train_candidate(config: dict, settings: dict) -> None:
     from synth.checkpoint import save_checkpoint
     from synth.data import load_dataset
     from synth.models import build, count_flops, count_parameters
-    from synth.train import TrainConfig, evaluate, fit
+    from synth.train import TrainConfig, TrainingDiverged, evaluate, fit
 
     match_torch_threads()
     start = time.perf_counter()
@@ -107,9 +107,16 @@ def train_candidate(config: dict, settings: dict) -> None:
             acc = evaluate(m, select.x_val, select.y_val)["accuracy"]
             _report({"accuracy": acc, "epoch": epoch + 1, DONE_KEY: False})
 
-    metrics = fit(model, data, train_cfg, loss_fn=loss_fn, on_epoch_end=on_epoch_end,
-                  train_xy=train_xy, desc="trial")
-    if settings.get("grow_prune"):
+    try:
+        metrics = fit(model, data, train_cfg, loss_fn=loss_fn, on_epoch_end=on_epoch_end,
+                      train_xy=train_xy, desc="trial")
+    except TrainingDiverged as e:
+        # a bad candidate at this lr, measured as it is (near chance), not a lost trial: Tune
+        # would retry a raised error max_failures times, and the searcher would learn nothing
+        metrics = {"val_accuracy": evaluate(model, data.x_val, data.y_val)["accuracy"],
+                   "test_accuracy": evaluate(model, data.x_test, data.y_test)["accuracy"],
+                   "device": str(next(model.parameters()).device), "diverged_epoch": e.epoch}
+    if settings.get("grow_prune") and "diverged_epoch" not in metrics:
         from synth.grow_prune import GrowPruneSchedule, grow_and_prune
         schedule = GrowPruneSchedule.from_dict({"seed": settings["seed"], "device":
                                                 settings["device"], **settings["grow_prune"]})
@@ -133,7 +140,7 @@ def train_candidate(config: dict, settings: dict) -> None:
               "nonzero_parameters": count_parameters(model, nonzero=True),
               "flops": count_flops(model, data.input_shape), **costs,
               "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt),
-              "device": metrics["device"]}
+              "device": metrics["device"], "diverged_epoch": metrics.get("diverged_epoch")}
     save_checkpoint(ckpt, model, dataset=data.metadata(), metrics=result,
                     extra={"role": "search trial"})
     result["wall_seconds"] = round(time.perf_counter() - start, 3)

@@ -97,6 +97,18 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str) -> 
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
+class TrainingDiverged(UserError):
+    """``fit``'s weights became NaN or infinite in epoch ``epoch`` (from 0) and no earlier
+    finite epoch was kept: a model that predicts class 0 everywhere is no result for a
+    command to save; a search trial records it as a measured, flagged candidate."""
+
+    def __init__(self, epoch: int, config: "TrainConfig"):
+        super().__init__(f"training diverged: the weights became NaN or infinite in epoch "
+                         f"{epoch + 1} of {config.epochs} (lr {config.lr:g}); lower the "
+                         f"learning rate")
+        self.epoch = epoch
+
+
 @torch.no_grad()
 def all_finite(model: torch.nn.Module) -> bool:
     """Whether every floating-point parameter and buffer of ``model`` is finite."""
@@ -197,9 +209,7 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     if config.keep_best and best["state"] is not None:
         model.load_state_dict(best["state"])
     if diverged is not None and not all_finite(model):
-        raise UserError(f"training diverged: the weights became NaN or infinite in epoch "
-                        f"{diverged + 1} of {config.epochs} (lr {config.lr:g}); lower the "
-                        f"learning rate")
+        raise TrainingDiverged(diverged, config)
     seconds = time.perf_counter() - start
     val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
     test = evaluate(model, data.x_test, data.y_test, config.eval_batch_size, device)
