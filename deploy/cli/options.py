@@ -175,7 +175,7 @@ def emit(result: dict, as_json: bool, human: str | None = None) -> None:
         click.echo(human)
         return
     for k, v in result.items():
-        if isinstance(v, float):
-            v = f"{v:.4f}"
+        if isinstance(v, float):   # NaN or inf: no value (JSON's null), such as the accuracy
+            v = f"{v:.4f}" if math.isfinite(v) else "none"   # on a split with no samples
         if not isinstance(v, (list, dict)):
             click.echo(f"{k}: {v}")

@@ -63,3 +63,20 @@ def test_quiet_silences_the_bars_of_commands_that_used_to_key_them_on_json(tmp_p
                                                                             quiet.stderr[-500:])
     finally:
         monkeypatch.delenv("TQDM_DISABLE", raising=False)
+
+
+def test_a_figure_with_no_value_reads_none_as_in_the_json(tmp_path, monkeypatch):
+    """A Parquet set without a split column has no test rows: --json said null, the text
+    said test_accuracy: nan."""
+    import torch
+    from synth.data import write_parquet
+    meta = {"input_shape": [4], "num_classes": 3, "mean": [0.0] * 4, "std": [1.0] * 4}
+    write_parquet(tmp_path / "set.parquet", torch.randn(60, 4), torch.arange(60) % 3, meta)
+    args = ["train", "--dataset", f"parquet:{tmp_path / 'set.parquet'}", "--model", "mlp_small",
+            "--epochs", "1", "--out", str(tmp_path / "m.pt")]
+    monkeypatch.setenv("TQDM_DISABLE", "1")     # -q sets it; restored after the test
+    text = CliRunner().invoke(cli, ["-q"] + args)
+    assert text.exit_code == 0, text.output
+    assert "test_accuracy: none" in text.stdout and "nan" not in text.stdout
+    data = CliRunner().invoke(cli, ["-q"] + args + ["--json"])
+    assert json.loads(data.stdout.strip().splitlines()[-1])["test_accuracy"] is None
