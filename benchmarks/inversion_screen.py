@@ -1,4 +1,5 @@
-"""Screen one inversion setting on one row of benchmarks/inversion_any.py, cheaply.
+"""Screen one inversion setting on one row of benchmarks/inversion_any.py (or a teacher of
+SCREEN_ROWS, screened only), cheaply.
 
     python benchmarks/inversion_screen.py ROW TAG ['{"field": value, ...}'] [--seeds 2]
            [--synth-seed 0 [1 ...]] [--kd name=value,...] [--coadi]
@@ -68,6 +69,18 @@ def confident_subset(teacher, x: torch.Tensor, n: int) -> torch.Tensor:
     return torch.cat([picked, more[torch.argsort(conf[more], descending=True)][:n - len(picked)]])
 
 
+# Teachers screened beside inversion_any.py's rows (not in its table): name -> (data set,
+# model spec, teacher epochs), trained and cached the same way.
+SCREEN_ROWS = {
+    "resnet8_w16/mnist5k": ("mnist5k", {"family": "resnet", "depths": [1, 1, 1], "width": 16}, 8),
+    # four convolution-BN layers and global pooling: as deep in BN as a ResNet-8 is not, no
+    # skip connections
+    "convnet4/mnist5k": ("mnist5k", {"family": "convnet", "widths": [16, 32, 32, 32],
+                                     "kernels": [3, 3, 3, 3], "strides": [1, 2, 1, 2],
+                                     "bn": True, "pool": "avg", "hidden": []}, 8),
+}
+
+
 def main() -> None:
     from synth.data import input_range, load_dataset
     from synth.files import atomic_path, write_json_atomic
@@ -98,7 +111,8 @@ def main() -> None:
     torch.set_num_threads(1)
     work, out = Path(a.work), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    name, dataset, spec, epochs = B._row(a.row)
+    name, dataset, spec, epochs = ((a.row, *SCREEN_ROWS[a.row]) if a.row in SCREEN_ROWS
+                                   else B._row(a.row))
     data = load_dataset(dataset)
     teacher = B.teacher_for(work, name, dataset, spec, epochs).eval()
     if a.diagnose:
