@@ -88,9 +88,13 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     # fidelity of the whole set on disk (resumed shards included), as the teacher sees it now
     predicted = teacher_logits(model, x).argmax(1)
     fidelity = hit_fraction(predicted == y)
+    settings = {k: getattr(config, k) for k in reported}
+    if config.method == "amortized":   # the generator's settings as used (its defaults too)
+        from synth.amortized import AmortizedConfig
+        settings["generator"] = AmortizedConfig.from_inversion(config).to_dict()
     summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,
                    warning=fidelity_warning(fidelity, threshold, config.iterations),
-                   settings={k: getattr(config, k) for k in reported})
+                   settings=settings)
     if summary["warning"] is None:
         del summary["warning"]
     summary.update(layout_report(model, x, predicted))   # images: does the set carry layout?

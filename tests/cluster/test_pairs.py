@@ -148,6 +148,9 @@ def test_cli_invert_follows_the_method_settings_for_picks(ray_local, tmp_path):
         assert r.exit_code == 0, r.output
         summary = json.loads(r.stdout.strip().splitlines()[-1])
         assert summary["settings"]["method"] == expected and summary["rows"] == 20
+        # the generator's settings are reported too, defaults included (momentum 0.9 here)
+        assert (summary["settings"].get("generator", {}).get("bn_momentum")
+                == (0.9 if expected == "amortized" else None))
 
 
 def test_cli_invert_tabular_teacher(ray_local, tmp_path):
