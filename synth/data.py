@@ -411,11 +411,11 @@ MAX_DATASET_VALUES = 1 << 30     # rows x values per row of one Parquet set (4 G
 # 0.7x), but a 17.7 kB file of zstd-compressed zeros declared 1.25 GB of values and took
 # 4.2 GB of memory and 39 s before any check of its shape against the model could run.
 MAX_PARQUET_INFLATION = 256
+PARQUET_FREE_BYTES = 64 << 20
 # The columns a Parquet data set is read from (write_parquet's extra columns, such as a
 # synthesized set's teacher_confidence, are kept in the file for the user, never loaded:
 # 67 kB of compressed text in a column of its own took 2.2 GB of memory when it was).
 PARQUET_COLUMNS = ("x", "label", "split")
-PARQUET_FREE_BYTES = 64 << 20
 
 
 FLOAT32_MAX = 3.4e38   # a normalization value beyond it is inf once it is a float32 tensor
