@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from synth.config import Config, check_choice, check_range
+from synth.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     Joins the running Ray (``cluster.connect``), else starts a local one.
     ``storage_path=None``: a temporary local directory, removed afterwards (one machine)."""
     import ray
-    from ray.train import BackendConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import (BackendConfig, FailureConfig, RunConfig, ScalingConfig,
+                           TrainingFailedError)
     from ray.train.torch import TorchTrainer
     from ray.train.v2.api.data_parallel_trainer import DataParallelTrainer
     from cluster.connect import connect
@@ -129,7 +131,10 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     log.info("training %s on %d Ray Train worker(s)%s", name, scaling.num_workers,
              " with GPUs" if use_gpu else "")
     try:
-        result = trainer.fit()
+        try:
+            result = trainer.fit()
+        except TrainingFailedError as e:
+            raise worker_user_error(e) or e
         with result.checkpoint.as_directory() as path:
             model = load_model(Path(path) / MODEL_FILE)
         metrics = dict(model.checkpoint_info["metrics"])
@@ -138,6 +143,18 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
     return model, metrics
+
+
+def worker_user_error(error: Exception) -> UserError | None:
+    """The user's mistake behind a failed Ray Train run (a training that diverged on a
+    worker, a bad value found there), as the one-line UserError the worker raised; None for
+    any other failure.  Ray Train wraps it in a TrainingFailedError whose message holds the
+    worker's whole traceback."""
+    for failure in getattr(error, "worker_failures", {}).values():
+        cause = getattr(failure, "cause", None) or failure
+        if isinstance(cause, UserError):
+            return UserError(str(cause).strip().splitlines()[0])
+    return None
 
 
 def _loopback_only() -> bool:

@@ -102,11 +102,13 @@ class TrainingDiverged(UserError):
     finite epoch was kept: a model that predicts class 0 everywhere is no result for a
     command to save; a search trial records it as a measured, flagged candidate."""
 
-    def __init__(self, epoch: int, config: "TrainConfig"):
+    def __init__(self, epoch: int, epochs: int, lr: float):
         super().__init__(f"training diverged: the weights became NaN or infinite in epoch "
-                         f"{epoch + 1} of {config.epochs} (lr {config.lr:g}); lower the "
-                         f"learning rate")
-        self.epoch = epoch
+                         f"{epoch + 1} of {epochs} (lr {lr:g}); lower the learning rate")
+        self.epoch, self.epochs, self.lr = epoch, epochs, lr
+
+    def __reduce__(self):   # rebuilt from its fields where it crosses processes (Ray)
+        return self.__class__, (self.epoch, self.epochs, self.lr)
 
 
 @torch.no_grad()
@@ -209,7 +211,7 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     if config.keep_best and best["state"] is not None:
         model.load_state_dict(best["state"])
     if diverged is not None and not all_finite(model):
-        raise TrainingDiverged(diverged, config)
+        raise TrainingDiverged(diverged, config.epochs, config.lr)
     seconds = time.perf_counter() - start
     val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
     test = evaluate(model, data.x_test, data.y_test, config.eval_batch_size, device)
