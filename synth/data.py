@@ -329,7 +329,8 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def _cifar10(directory: str, seed: int) -> Dataset:
     root = Path(directory).expanduser()
     if not root.is_dir():
-        raise UserError(f"CIFAR-10 directory not found: {root}")
+        from synth.files import missing_input
+        raise missing_input(root, "CIFAR-10 directory", "a folder of the python batches")
     train_parts = [_read_cifar_batch(root / f"data_batch_{i}") for i in range(1, 6)]
     x_test, y_test = _read_cifar_batch(root / "test_batch")
     x_tr = np.concatenate([p[0] for p in train_parts])
@@ -378,7 +379,8 @@ def _parquet_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise UserError(f"Parquet path not found: {path}")
+        from synth.files import missing_input
+        raise missing_input(path, "Parquet path", "a .parquet file or a folder of them")
     files, seen = [], 0
     for root, dirs, names in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))

@@ -269,6 +269,7 @@ def _user_ts(path: str, seed: int) -> Dataset:
                             f"found {[t.name for t in p.glob('*.ts')]}")
         series, labels, declared = _read_pair(str(p), trains[0].name[:-len("_TRAIN.ts")])
     else:
-        raise UserError(f".ts path not found: {p}")
+        from synth.files import missing_input
+        raise missing_input(p, ".ts path", "a .ts file or a folder with *_TRAIN.ts and *_TEST.ts")
     return sequence_dataset(f"ts:{path}", list(series), list(labels), declared, None, seed,
                             extra={"source": str(p)})

@@ -254,7 +254,8 @@ def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
         if path.is_dir():
             raise UserError(f"text file {path} is a folder: expected a UTF-8 plain-text file")
         if not path.is_file():
-            raise UserError(f"text file not found: {path}")
+            from synth.files import missing_input
+            raise missing_input(path, "text file", "a UTF-8 plain-text file")
         size = path.stat().st_size
         if size > MAX_TEXT_BYTES:
             raise UserError(f"text file {path} is {size:,} bytes; the limit is "

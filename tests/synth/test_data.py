@@ -147,3 +147,19 @@ def test_a_parquet_folder_is_walked_within_bounds(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "MAX_PARQUET_ENTRIES", 20)
     with pytest.raises(UserError, match="holds more than 20 files and folders"):
         load_dataset(f"parquet:{tmp_path / 'set'}")
+
+
+def test_a_data_path_that_is_no_file_or_folder_says_what_it_is(tmp_path):
+    """A FIFO, /dev/zero or a dangling link given as a data set path was "not found"."""
+    import os
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    cases = {str(fifo): "is a named pipe (FIFO); expected", "/dev/zero": "is a device; expected",
+             str(tmp_path / "dangling"): "is a symbolic link that leads nowhere",
+             str(tmp_path / "none"): "not found"}
+    for path, phrase in cases.items():
+        for name in (f"parquet:{path}", f"ts:{path}", f"text:{path}", f"cifar10:{path}"):
+            with pytest.raises(UserError) as error:
+                load_dataset(name)
+            assert phrase in str(error.value), (name, str(error.value))
