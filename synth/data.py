@@ -477,15 +477,15 @@ def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
 
 def _parquet_meta(f: Path) -> tuple[dict, int, dict]:
     """(checked metadata, row count, {column: (values, encoded bytes)}) of one Parquet file,
-    from its footer only: per top-level column, the leaf values it decodes to (a list column
-    counts its elements) and its size before compression."""
+    from its footer only: per top-level column of its schema, the leaf values it decodes to
+    (a list column counts its elements) and its size before compression."""
     import pyarrow.parquet as pq
     try:
         pf = pq.ParquetFile(f)
         raw = (pf.schema_arrow.metadata or {}).get(PARQUET_META_KEY)
         md = pf.metadata
         rows = md.num_rows
-        columns: dict[str, tuple[int, int]] = {}
+        columns = {name: (0, 0) for name in pf.schema_arrow.names}
         for g in range(md.num_row_groups):
             group = md.row_group(g)
             for j in range(group.num_columns):
@@ -534,7 +534,7 @@ def read_parquet_table(path: str | os.PathLike):
     import pyarrow as pa
     import pyarrow.parquet as pq
     files = _parquet_files(Path(path))
-    meta, values = None, 0
+    meta, values, names = None, 0, {}
     for f in files:
         m, rows, columns = _parquet_meta(f)
         meta = meta or m
@@ -542,20 +542,18 @@ def read_parquet_table(path: str | os.PathLike):
         for d in meta["input_shape"]:
             width *= d
         values += rows * width
+        if "x" not in columns or "label" not in columns:
+            raise UserError(f"Parquet file {f} must have columns 'x' and 'label', has "
+                            f"{short_repr(', '.join(columns))}")
         _check_parquet_sizes(f, rows, width, columns)
+        names[f] = [c for c in PARQUET_COLUMNS if c in columns]
     if values > MAX_DATASET_VALUES:
         raise UserError(f"Parquet data set {path} holds {values:,} values; the limit is "
                         f"{MAX_DATASET_VALUES:,}")
     tables = []
     for f in files:
         try:   # only the columns a data set is made of: any other may hold anything, of any size
-            names = pq.ParquetFile(f).schema_arrow.names
-            if "x" not in names or "label" not in names:
-                raise UserError(f"Parquet file {f} must have columns 'x' and 'label', has "
-                                f"{short_repr(', '.join(names))}")
-            t = pq.read_table(f, columns=[c for c in PARQUET_COLUMNS if c in names])
-        except UserError:
-            raise
+            t = pq.read_table(f, columns=names[f])
         except Exception as e:
             raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: {str(e)[:200]}") from None
         tables.append(t.replace_schema_metadata(None))
