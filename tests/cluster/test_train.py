@@ -78,16 +78,12 @@ def test_a_user_error_on_a_worker_is_one_line(ray2, tmp_path):
     caller as Ray Train's TrainingFailedError, its message the worker's whole traceback: a
     traceback from `nnsynth run` for a learning rate too high.  Now the worker's one line."""
     from cluster.train import Scaling, fit_on_workers
-    from synth.data import load_dataset, write_parquet
+    from synth.data import load_dataset
     from synth.errors import UserError
     from synth.models import build
     from synth.train import TrainConfig
-    x = torch.randn(90, 4, generator=torch.Generator().manual_seed(0)) * 1e30  # inf logits
-    y = torch.arange(90) % 3
-    meta = {"input_shape": [4], "num_classes": 3, "mean": [0.0] * 4, "std": [1.0] * 4}
-    for split, rows in (("train", slice(0, 60)), ("val", slice(60, 75)), ("test", slice(75, 90))):
-        write_parquet(tmp_path / f"{split}.parquet", x[rows], y[rows], meta, split=split)
-    data = load_dataset(f"parquet:{tmp_path}")
+    from tests.synth._tiny import diverging_set
+    data = load_dataset(diverging_set(tmp_path))
     model = build({"family": "mlp", "hidden": [8]}, data.input_shape, data.num_classes)
     with pytest.raises(UserError, match="^training diverged") as error:
         fit_on_workers(model, data, TrainConfig(epochs=2, progress=False, device="cpu"),

@@ -43,14 +43,8 @@ def test_a_trial_whose_training_diverges_is_a_flagged_result_not_an_error(ray_se
     same training max_failures times and leave no row.  A diverged candidate is a result:
     measured as it is, flagged, and the search goes on."""
     import numpy as np
-    import torch
-    from synth.data import write_parquet
-    x = torch.randn(90, 4, generator=torch.Generator().manual_seed(0)) * 1e30  # inf logits
-    y = torch.arange(90) % 3
-    meta = {"input_shape": [4], "num_classes": 3, "mean": [0.0] * 4, "std": [1.0] * 4}
-    for split, rows in (("train", slice(0, 60)), ("val", slice(60, 75)), ("test", slice(75, 90))):
-        write_parquet(tmp_path / "data" / f"{split}.parquet", x[rows], y[rows], meta, split=split)
-    config = SearchConfig(space="mlp", dataset=f"parquet:{tmp_path / 'data'}", trials=1,
+    from tests.synth._tiny import diverging_set
+    config = SearchConfig(space="mlp", dataset=diverging_set(tmp_path / "data"), trials=1,
                           concurrency=1, epochs=2, hardware=False)
     # a hwsim pool an earlier search of this session left holding a CPU: trials sized on the
     # cluster's total asked for 2 CPUs where 1 was free, and waited for ever

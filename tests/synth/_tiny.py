@@ -1,4 +1,7 @@
-"""A tiny BatchNorm teacher on the 8x8 digits, shared by the inversion/distillation/pair tests."""
+"""A tiny BatchNorm teacher on the 8x8 digits, shared by the inversion/distillation/pair tests;
+a set on which any training diverges, shared by the fit-on-workers and search-trial tests."""
+from pathlib import Path
+
 import torch
 
 TINY_SPEC = {"family": "convnet", "widths": [8, 16], "kernels": [3, 3], "strides": [1, 2],
@@ -21,3 +24,16 @@ def tiny_teacher_checkpoint(digits, path):
     model, acc = tiny_teacher(digits)
     save_checkpoint(path, model, dataset=digits.metadata(), metrics={"test_accuracy": acc})
     return path
+
+
+def diverging_set(folder) -> str:
+    """A finite 4-feature, 3-class Parquet set (train/val/test splits) whose inputs of ~1e30
+    make any MLP's logits infinite: the first step leaves NaN weights (fit's TrainingDiverged).
+    Returns its ``parquet:`` name."""
+    from synth.data import write_parquet
+    x = torch.randn(90, 4, generator=torch.Generator().manual_seed(0)) * 1e30
+    y = torch.arange(90) % 3
+    meta = {"input_shape": [4], "num_classes": 3, "mean": [0.0] * 4, "std": [1.0] * 4}
+    for split, rows in (("train", slice(0, 60)), ("val", slice(60, 75)), ("test", slice(75, 90))):
+        write_parquet(Path(folder) / f"{split}.parquet", x[rows], y[rows], meta, split=split)
+    return f"parquet:{folder}"
