@@ -77,14 +77,20 @@ def test_deepinversion_keeps_old_answers(digits, old_model):
         learn_new_classes(old_model, class_subset(digits, NEW), cfg, synth_x)
 
 
-def test_cli(tmp_path, digits, old_model):
+def _continual_cli(tmp_path, digits, old_model, new_classes: str):
+    """``nnsynth continual`` (LwF, one epoch) of ``old_model`` to ``new_classes`` of digits:
+    (the saved old checkpoint, the new one's path, the JSON result)."""
     ckpt = save_checkpoint(tmp_path / "old.pt", old_model, dataset=digits.metadata())
     out = tmp_path / "new.pt"
     r = CliRunner().invoke(cli, ["continual", "--model", str(ckpt), "--new-dataset", "digits",
-                                 "--new-classes", "5,6", "--method", "lwf", "--epochs", "1",
-                                 "--out", str(out), "--json"])
+                                 "--new-classes", new_classes, "--method", "lwf", "--epochs",
+                                 "1", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
-    result = json.loads(r.output.strip().splitlines()[-1])
+    return ckpt, out, json.loads(r.output.strip().splitlines()[-1])
+
+
+def test_cli(tmp_path, digits, old_model):
+    ckpt, out, result = _continual_cli(tmp_path, digits, old_model, "5,6")
     assert result["old_classes"] == OLD and result["new_classes"] == [5, 6] and out.is_file()
     bad = [["--new-classes", "5,x"], ["--new-classes", "3,5"], ["--new-classes", "12"],
            ["--new-classes", "5", "--old-classes", "0,1"]]
@@ -112,13 +118,7 @@ def test_cli_figures_are_on_every_class_and_add_up(tmp_path, digits, old_model):
     test_accuracy on every class; accuracy_old/new were means of per-class accuracies, so
     they did not combine into test_accuracy.  Now all on the held-out samples of every
     class, checked against the saved model evaluated here."""
-    ckpt = save_checkpoint(tmp_path / "old.pt", old_model, dataset=digits.metadata())
-    out = tmp_path / "new.pt"
-    r = CliRunner().invoke(cli, ["continual", "--model", str(ckpt), "--new-dataset", "digits",
-                                 "--new-classes", "5,6,7", "--method", "lwf", "--epochs", "1",
-                                 "--out", str(out), "--json"])
-    assert r.exit_code == 0, r.output
-    got = json.loads(r.output.strip().splitlines()[-1])
+    _, out, got = _continual_cli(tmp_path, digits, old_model, "5,6,7")
     model = load_model(out)
     keep = {s: torch.isin(digits.split(s)[1], torch.tensor(OLD + [5, 6, 7])) for s in
             ("val", "test")}
