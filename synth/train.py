@@ -113,9 +113,11 @@ class TrainingDiverged(UserError):
 
 @torch.no_grad()
 def all_finite(model: torch.nn.Module) -> bool:
-    """Whether every floating-point parameter and buffer of ``model`` is finite."""
-    return all(bool(torch.isfinite(t).all()) for t in (*model.parameters(), *model.buffers())
-               if t.is_floating_point())
+    """Whether every floating-point parameter and buffer of ``model`` is finite (one device
+    sync, not one per tensor: it runs after every epoch of every training)."""
+    flags = [torch.isfinite(t).all() for t in (*model.parameters(), *model.buffers())
+             if t.is_floating_point()]
+    return not flags or bool(torch.stack(flags).all())
 
 
 @torch.no_grad()
@@ -209,8 +211,8 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
             best = {"val_accuracy": val["accuracy"], "val_loss": val["loss"], "epoch": epoch,
                     "state": copy.deepcopy(model.state_dict())}
     if config.keep_best and best["state"] is not None:
-        model.load_state_dict(best["state"])
-    if diverged is not None and not all_finite(model):
+        model.load_state_dict(best["state"])   # an epoch before any divergence: finite
+    elif diverged is not None:
         raise TrainingDiverged(diverged, config.epochs, config.lr)
     seconds = time.perf_counter() - start
     val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
