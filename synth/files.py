@@ -252,18 +252,60 @@ def count_nodes(obj: Any, limit: int) -> int:
     return count
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int):
+        super().__init__(key, line)
+        self.key, self.line = key, line
+
+
+_LOADER = None
+
+
+def _strict_loader():
+    """PyYAML's safe loader (libyaml's when present) that refuses a mapping key given twice:
+    PyYAML keeps the last one, so a second ``teacher:`` section silently dropped the first
+    one's settings.  Keys brought in by a merge (``<<: *base``) may still be overridden."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+        # libyaml's parser (when PyYAML has it) is fast and caps nesting by itself; the pure
+        # Python one recurses until Python's limit (seconds on a deeply nested file)
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class StrictLoader(base):
+            def construct_mapping(self, node, deep=False):
+                if isinstance(node, yaml.MappingNode):
+                    seen: set = set()
+                    for key_node, _ in node.value:
+                        if key_node.tag == "tag:yaml.org,2002:merge":
+                            continue
+                        key = self.construct_object(key_node, deep=deep)
+                        try:
+                            if key in seen:
+                                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+                            seen.add(key)
+                        except TypeError:   # unhashable: the base class names it
+                            pass
+                return super().construct_mapping(node, deep)
+
+        _LOADER = StrictLoader
+    return _LOADER
+
+
 def load_yaml_text(text: str, where: str) -> Any:
-    """``yaml.safe_load`` bounded in size, nesting and alias expansion; a one-line
-    ``ConfigError`` naming ``where`` for anything malformed or oversized."""
+    """``yaml.safe_load`` bounded in size, nesting and alias expansion, with every mapping
+    key given once; a one-line ``ConfigError`` naming ``where`` for anything malformed or
+    oversized."""
     import yaml
     from synth.errors import ConfigError
     if len(text) > MAX_YAML_BYTES:
         raise ConfigError(f"{where} is {len(text):,} characters; the limit is {MAX_YAML_BYTES:,}")
-    # libyaml's parser (when PyYAML has it) is fast and caps nesting by itself; the pure
-    # Python one recurses until Python's limit (seconds on a deeply nested file)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        values = yaml.load(text, Loader=loader)  # noqa: S506  (a safe loader)
+        values = yaml.load(text, Loader=_strict_loader())  # noqa: S506  (a safe loader)
+    except _DuplicateKey as e:
+        from synth.config import short_repr
+        raise ConfigError(f"{where} gives the key {short_repr(e.key)} twice (line {e.line}); "
+                          f"keep one (YAML would silently use the last)") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""

@@ -117,3 +117,20 @@ def test_a_400_digit_integer_is_a_one_line_error_not_an_overflow():
     with pytest.raises(UserError, match="'dropout' must be a finite number"):
         resolve_spec({"family": "mlp", "dropout": float("inf")})
     assert resolve_spec({"family": "mlp", "dropout": 0})["dropout"] == 0
+
+
+def test_yaml_duplicate_keys_are_an_error_not_the_last_one_wins():
+    """PyYAML keeps the last of two equal keys: ``teacher: {epochs: 2}`` followed by another
+    ``teacher:`` section dropped the epochs without a word, and ``run --check`` said valid."""
+    text = "name: a\nteacher:\n  epochs: 2\nteacher:\n  dataset: iris\n"
+    with pytest.raises(ConfigError, match=r"dup\.yaml gives the key 'teacher' twice \(line 4\)"):
+        load_yaml_text(text, "dup.yaml")
+    with pytest.raises(ConfigError, match=r"'seed' twice"):
+        load_yaml_text("runs:\n  - {seed: 1, seed: 2}\n", "dup.yaml")
+    with pytest.raises(ConfigError, match=r"key 1 twice"):
+        load_yaml_text("1: a\n0x1: b\n", "dup.yaml")      # equal once read, as Python sees it
+    # merge keys (<<) still override what they bring in, as YAML defines them
+    merged = load_yaml_text("base: &b {x: 1, y: 2}\nrun:\n  <<: *b\n  y: 3\n", "ok.yaml")
+    assert merged["run"] == {"x": 1, "y": 3}
+    # the alias bound still holds for keys
+    assert load_yaml_text("a: &a [1, 2]\nb: *a\n", "ok.yaml") == {"a": [1, 2], "b": [1, 2]}
