@@ -28,6 +28,11 @@ from hwsim.workload import Op
 MAX_GRID = 1_000_000   # configurations in one DSE grid (the default grid has 5,184)
 
 
+# the DseConfig fields that list grid values (each AcceleratorConfig field but dataflows,
+# which lists values of dataflow)
+GRID_FIELDS = ("rows", "cols", "ifmap_kb", "filter_kb", "ofmap_kb", "dataflows")
+
+
 @dataclasses.dataclass(frozen=True)
 class DseConfig(Config):
     rows: tuple = (4, 8, 16, 32, 64, 128)
@@ -43,7 +48,7 @@ class DseConfig(Config):
 
     def validate(self) -> None:
         size = 1
-        for name in ("rows", "cols", "ifmap_kb", "filter_kb", "ofmap_kb", "dataflows"):
+        for name in GRID_FIELDS:
             values = getattr(self, name)
             if not isinstance(values, (list, tuple)):
                 raise ConfigError(f"{name} must be a list of values, got {short_repr(values)}")
@@ -65,6 +70,11 @@ class DseConfig(Config):
         if not base_ok:
             raise ConfigError(f"base must be a mapping of AcceleratorConfig field: value, got "
                               f"{short_repr(self.base)}")
+        for name, value in dict(self.base).items():   # candidates() sets these per grid point
+            grid = "dataflows" if name == "dataflow" else name
+            if grid in GRID_FIELDS:
+                raise ConfigError(f"base.{name} is set by the grid ({grid}); give it as "
+                                  f"{grid}: [{short_repr(value)}] instead")
         bad = [d for d in self.dataflows if d not in DATAFLOWS]
         if bad:
             raise ConfigError(f"dataflows must be among {', '.join(DATAFLOWS)}, got {short_repr(bad[0])}")
@@ -148,7 +158,8 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None)
     # tuned for network a, run on network b: latency relative to b's own best, >= 1
     cross = {a: {b: float(lat[kb, own[a]] / lat[kb, own[b]]) for kb, b in enumerate(names)}
              for a in names}
-    return {"networks": names, "evaluated": len(configs), "pareto": [row(i) for i in front],
+    return {"networks": names, "evaluated": len(configs), "area_budget_mm2": cfg.area_budget_mm2,
+            "pareto": [row(i) for i in front],
             "best": row(best), "per_network_best": {n: row(i) for n, i in own.items()},
             "cross_slowdown": cross,
             "best_slowdown": {n: float(lat[k, best] / lat[k, own[n]]) for k, n in enumerate(names)}}

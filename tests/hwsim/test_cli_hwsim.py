@@ -129,3 +129,35 @@ def test_input_shape_with_an_empty_part_is_refused():
         for args in (["eval", "--spec", "lenet5", "--input-shape", text],
                      ["dse", "--model", f"lenet5@{text}", "--budget", "2"]):
             assert "--input-shape must look like" in _one_error_line(_run(args)), args
+
+
+def test_dse_config_values_are_not_overridden_by_option_defaults(tmp_path):
+    """budget, area_budget_mm2 and seed in --dse-config were replaced by the options'
+    defaults (0, 4.0, 0): a 12-point grid with budget 10 evaluated 12, and the best was
+    chosen within 4.0 mm^2 where the file said 0.15.  An option given on the command line
+    still wins over the file."""
+    cfg = tmp_path / "dse.yaml"
+    cfg.write_text("rows: [4, 8]\ncols: [4, 8]\nifmap_kb: [8]\nfilter_kb: [8]\nofmap_kb: [8]\n"
+                   "budget: 10\narea_budget_mm2: 0.15\nseed: 3\n")
+    r = _run(["dse", "--model", "mlp_small@4", "--dse-config", str(cfg), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output.strip().splitlines()[-1])
+    assert out["evaluated"] == 10 and out["best"]["area_mm2"] <= 0.15
+    r = _run(["dse", "--model", "mlp_small@4", "--dse-config", str(cfg)])
+    assert r.exit_code == 0 and "within 0.15 mm^2" in r.output, r.output
+    r = _run(["dse", "--model", "mlp_small@4", "--dse-config", str(cfg), "--budget", "5",
+              "--area-budget", "4", "--json"])
+    out = json.loads(r.output.strip().splitlines()[-1])
+    assert out["evaluated"] == 5 and out["area_budget_mm2"] == 4.0
+
+
+def test_dse_base_may_not_fix_a_field_the_grid_varies(tmp_path):
+    """base: {rows: 64} was silently replaced by each grid point's rows."""
+    cfg = tmp_path / "dse.yaml"
+    cfg.write_text("rows: [4]\ncols: [4]\nbase: {rows: 64, clock_mhz: 1000}\n")
+    line = _one_error_line(_run(["dse", "--model", "mlp_small@4", "--dse-config", str(cfg)]))
+    assert "base.rows" in line and "rows: [64]" in line, line
+    cfg.write_text("rows: [4]\ncols: [4]\nifmap_kb: [8]\nfilter_kb: [8]\nofmap_kb: [8]\n"
+                   "base: {clock_mhz: 1000}\n")
+    r = _run(["dse", "--model", "mlp_small@4", "--dse-config", str(cfg), "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["best"]["config"]["clock_mhz"] == 1000

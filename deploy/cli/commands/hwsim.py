@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from synth.config import short_repr
 import click
+from click.core import ParameterSource
 
 from deploy.cli.options import emit, json_option, seed_option
 
@@ -102,9 +103,11 @@ def _eval_lines(out: dict) -> list[str]:
 @input_shape_option
 @classes_option
 @click.option("--budget", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Configurations to sample from the grid (0: all).")
+              help="Configurations to sample from the grid (0: all); given, it wins over "
+                   "--dse-config's budget.")
 @click.option("--area-budget", type=float, default=4.0, show_default=True,
-              help="The best configuration must fit this area, mm^2.")
+              help="The best configuration must fit this area, mm^2; given, it wins over "
+                   "--dse-config's area_budget_mm2.")
 @click.option("--dse-config", "dse_path", default=None, help="DseConfig YAML (grid values).")
 @seed_option
 @json_option
@@ -113,7 +116,14 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
     from hwsim import extract
     from hwsim.dse import DseConfig, explore
     values = _load_yaml(dse_path, "dse") or {}
-    values.update(budget=budget, area_budget_mm2=area_budget, seed=seed)
+    # an option given on the command line wins over --dse-config; an option's default does
+    # not (the file's budget, area budget and seed were silently replaced by 0, 4.0 and 0)
+    ctx = click.get_current_context()
+    for key, param, value in (("budget", "budget", budget),
+                              ("area_budget_mm2", "area_budget", area_budget),
+                              ("seed", "seed", seed)):
+        if key not in values or ctx.get_parameter_source(param) is not ParameterSource.DEFAULT:
+            values[key] = value
     cfg = DseConfig.from_dict(values, where="dse")
     workloads = {}
     for ref in models:
@@ -124,7 +134,7 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
     human = [f"evaluated {res['evaluated']} configurations on {', '.join(res['networks'])}; "
              f"Pareto set {len(res['pareto'])} (latency, energy, area)",
              "best by geometric-mean performance within "
-             f"{area_budget} mm^2: {b['config']['rows']}x{b['config']['cols']} "
+             f"{cfg.area_budget_mm2} mm^2: {b['config']['rows']}x{b['config']['cols']} "
              f"{b['config']['dataflow']}, buffers {b['config']['ifmap_kb']:.0f}/"
              f"{b['config']['filter_kb']:.0f}/{b['config']['ofmap_kb']:.0f} KiB, "
              f"{b['area_mm2']:.3f} mm^2, geomean {b['geomean_latency_ms']:.4f} ms"]
