@@ -30,7 +30,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from deploy.run_config import RunConfig, load_run_config, read_yaml, check_mapping
+from deploy.run_config import (RunConfig, check_mapping, enabled_stages, load_run_config,
+                               read_yaml)
 from synth.config import Config, check_name, check_range, short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import atomic_path, claim_dir, lock_dir
@@ -91,7 +92,9 @@ def set_dotted(values: dict, key: str, value: Any) -> None:
 
 def expand(sweep: SweepConfig, base_dir: Path | None = None) -> list[tuple[dict, RunConfig]]:
     """``[(overrides, RunConfig)]``: the grid's cross product, then the listed runs; every
-    config validated here, before any work (errors name the run and the key)."""
+    config validated here, its stages' option sections included (``check_stages``, as
+    ``run --check`` does), before any work; errors name the run and the key."""
+    from deploy.stages import check_stages
     base_path = sweep.base
     if base_dir is not None and not Path(base_path).is_absolute() and (base_dir / base_path).is_file():
         base_path = str(base_dir / base_path)
@@ -111,7 +114,9 @@ def expand(sweep: SweepConfig, base_dir: Path | None = None) -> list[tuple[dict,
         values["name"] = overrides["name"] if "name" in overrides else re.sub(
             r"[^A-Za-z0-9_.=,+-]+", "-", f"{i:02d}-{label}")[:128]
         try:
-            out.append((overrides, RunConfig.from_dict(values)))
+            cfg = RunConfig.from_dict(values)
+            check_stages(cfg, enabled_stages(cfg))
+            out.append((overrides, cfg))
         except UserError as e:
             raise ConfigError(f"sweep run {i} ({short_repr(values['name'])}): {e}") from None
     names = [c.name for _, c in out]
@@ -149,11 +154,7 @@ def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
     per run (also written to ``<root>/<name>/sweep.parquet``, after every finished run).  A
     run that fails, with any exception, is a row with its error; the others go on.  The
     sweep directory is owned and locked (``synth.files``): a second sweep of the same name
-    at once fails fast."""
-    from deploy import stages
-    from deploy.pipeline import enabled_stages
-    for _, cfg in runs:                      # all components available, before any work
-        stages.check_stages(cfg, enabled_stages(cfg))
+    at once fails fast.  ``runs`` come from ``expand`` (validated there, stages included)."""
     root = claim_dir(Path(sweep.root).resolve() / sweep.name, "sweep root")
     with lock_dir(root, "sweep directory"):
         return _run_locked(sweep, runs, root, address=address, num_cpus=num_cpus, echo=echo)

@@ -142,3 +142,20 @@ def test_sweep_expansion_and_validation(tmp_path):
     bad.write_text("base: tiny\ngrids: {seed: [0]}\n")
     with pytest.raises(ConfigError, match="unknown config key 'grids'"):
         load_sweep(bad)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("{synthesis.inversion.bogus: 1}", "unknown config key 'synthesis.inversion.bogus'"),
+    ("{search.options: {trials: -3}}", "search.options: trials must be in"),
+    ("{export.accel: {rows: 0}}", "export.accel: rows must be in"),
+])
+def test_sweep_check_validates_each_runs_stage_sections(tmp_path, override, message):
+    """`sweep --check` said valid (exit 0) for runs whose component sections (an inversion
+    key, the search's options, the accelerator) were wrong: only `sweep` without --check
+    checked them, after --check had passed."""
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"base: tiny\nruns:\n  - {{seed: 1}}\n  - {override}\n")
+    res = CliRunner().invoke(cli, ["sweep", str(sweep), "--check"])
+    lines = [l for l in res.output.splitlines() if l.strip()]
+    assert res.exit_code == 2 and len(lines) == 1, res.output
+    assert lines[0].startswith("error: sweep run 1 (") and message in lines[0], lines[0]
