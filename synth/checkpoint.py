@@ -268,10 +268,20 @@ def recorded_split_seed(meta: dict, dataset: str | None = None, *, source: str =
 def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
                        source: str = "checkpoint"):
     """The data set a loaded checkpoint (``load_model``) was trained on -- or ``dataset`` --
-    split as recorded, so its test split holds no training sample."""
+    split as recorded, so its test split holds no training sample.  A set whose input shape
+    or number of classes is not the model's is a one-line error: more classes than outputs
+    made cross_entropy raise IndexError, fewer gave an accuracy of outputs that mean other
+    classes."""
     from synth.data import load_dataset
     meta = getattr(model, "checkpoint_info", {}).get("dataset", {})
     name = dataset or meta.get("name")
     if not name:
         raise UserError(f"{source} names no data set; pass --dataset")
-    return load_dataset(name, seed=recorded_split_seed(meta, name, source=source))
+    data = load_dataset(name, seed=recorded_split_seed(meta, name, source=source))
+    if tuple(data.input_shape) != tuple(model.input_shape):
+        raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
+                        f"model expects {tuple(model.input_shape)}")
+    if int(data.num_classes) != int(model.num_classes):
+        raise UserError(f"data set {name} has {data.num_classes} classes but the model "
+                        f"predicts {model.num_classes}; give the data set it was trained on")
+    return data

@@ -88,6 +88,36 @@ def test_checkpoints_record_the_split_seed_and_readers_use_it(tmp_path):
     assert real_split_seed(cfg.replace(dataset="wine")) == 7
 
 
+def test_a_data_set_of_other_classes_is_refused_for_a_checkpoint(tmp_path):
+    """`nnsynth eval --dataset` on a set with the model's input shape but another number of
+    classes: 5 classes against 3 outputs was an IndexError traceback from cross_entropy, and
+    2 classes printed an accuracy of a model whose outputs mean other classes."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    from synth.checkpoint import checkpoint_dataset
+    from synth.data import write_parquet
+    model = build({"family": "mlp", "hidden": [4]}, (4,), 3)
+    iris = {"name": "iris", "input_shape": [4], "num_classes": 3, "class_names": list("abc"),
+            "mean": [0.0] * 4, "std": [1.0] * 4, "split_seed": 0}
+    path = save_checkpoint(tmp_path / "m.pt", model, dataset=iris)
+    for k in (5, 2):
+        meta = {**iris, "name": f"p{k}", "num_classes": k, "class_names": list("abcde"[:k])}
+        write_parquet(tmp_path / f"p{k}" / "part.parquet", torch.rand(40, 4),
+                      torch.arange(40) % k, meta)
+        with pytest.raises(UserError, match=rf"data set parquet:\S*p{k} has {k} classes but "
+                                            rf"the model predicts 3"):
+            checkpoint_dataset(load_model(path), f"parquet:{tmp_path / f'p{k}'}")
+        r = CliRunner().invoke(cli, ["eval", "--model", str(path), "--dataset",
+                                     f"parquet:{tmp_path / f'p{k}'}"])
+        lines = [l for l in r.output.splitlines() if l.strip()]
+        assert r.exit_code == 2 and len(lines) == 1 and "classes" in lines[0], r.output
+    # the shape check lives there too (it was in the eval command only)
+    with pytest.raises(UserError, match=r"data set wine has input shape \(13,\) but the "
+                                        r"model expects \(4,\)"):
+        checkpoint_dataset(load_model(path), "wine")
+    assert checkpoint_dataset(load_model(path)).num_classes == 3     # its own set still loads
+
+
 def test_fit_refuses_a_diverged_model(digits):
     """A training whose weights became NaN returned the NaN model and its metrics as a result
     (it predicts class 0 everywhere: nnsynth continual reported 0.1 accuracy and saved it);

@@ -15,16 +15,12 @@ def command(model_path, dataset, split, as_json):
     """Accuracy and loss of a checkpoint on DATASET's SPLIT (in the fixed point it was
     trained in, for `nnsynth train --fixed-point` checkpoints)."""
     from synth.checkpoint import checkpoint_dataset, load_model
-    from synth.errors import UserError
     from synth.models import count_flops, count_parameters
     from synth.train import evaluate
 
     model = load_model(model_path)
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
     name = dataset or data.name
-    if tuple(data.input_shape) != tuple(model.input_shape):
-        raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the model "
-                        f"expects {tuple(model.input_shape)}")
     from synth.quant import attach_inference, checkpoint_quant
     quant = checkpoint_quant(model)
     if quant:  # trained by `nnsynth train --fixed-point`: evaluate as it was trained
