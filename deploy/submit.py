@@ -53,9 +53,14 @@ def runtime_env(working_dir: str | Path | None = None, env_vars: dict | None = N
 
 def _client(address: str):
     os.environ.setdefault("RAY_AUTH_MODE", "token")
+    from ray.exceptions import AuthenticationError
     from ray.job_submission import JobSubmissionClient
     try:
         return JobSubmissionClient(address)
+    except AuthenticationError:   # raised before any connection when no token is found
+        raise UserError(f"the Ray cluster at {address} needs an authentication token and none "
+                        f"was found: put the cluster's token in ~/.ray/auth_token, or set "
+                        f"RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH to a file holding it)") from None
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise UserError(f"cannot reach the Ray dashboard at {address}: "
                         f"{str(e).splitlines()[0]}") from None

@@ -61,3 +61,17 @@ def test_nnsynth_submit_returns_job_status(head, tmp_path):
     assert res.returncode == 1, res.stdout + res.stderr
     assert "unknown config key 'search.trails'" in res.stdout   # the job's log, streamed
     assert "FAILED" in res.stdout
+
+
+def test_submit_without_a_token_is_one_line(tmp_path):
+    """Token authentication on and no token where Ray looks (~/.ray/auth_token,
+    RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH): ray's AuthenticationError was a traceback."""
+    import os
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH_TOKEN")}
+    env.update(HOME=str(tmp_path), RAY_AUTH_MODE="token")
+    res = subprocess.run(["nnsynth", "submit", "tiny", "--address", "http://127.0.0.1:9"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    assert res.returncode == 2 and len(lines) == 1, res.stderr[-2000:]
+    assert lines[0].startswith("error: ") and "token" in lines[0] and "RAY_AUTH_TOKEN" in lines[0]
+    assert "Traceback" not in res.stderr
