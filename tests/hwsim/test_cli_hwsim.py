@@ -161,3 +161,29 @@ def test_dse_base_may_not_fix_a_field_the_grid_varies(tmp_path):
                    "base: {clock_mhz: 1000}\n")
     r = _run(["dse", "--model", "mlp_small@4", "--dse-config", str(cfg), "--json"])
     assert r.exit_code == 0 and json.loads(r.output)["best"]["config"]["clock_mhz"] == 1000
+
+
+def test_options_that_would_be_ignored_are_refused(tmp_path):
+    """table --accel with --device cpu or spring never read the file (one of 0 rows passed),
+    and a checkpoint priced with --input-shape or --num-classes of its own kept its shape and
+    classes without a word."""
+    import torch
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    cfg = tmp_path / "a.yaml"
+    cfg.write_text("rows: 8\n")
+    for device in ("cpu", "spring"):
+        line = _one_error_line(_run(["table", "--device", device, "--model", "mlp_small@4",
+                                     "--accel", str(cfg), "--repeats", "4"]))
+        assert "--accel" in line and "--device accel" in line, line
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "m.pt", build("mlp_small", (4,), 3))
+    for extra, phrase in ((["--input-shape", "3x32x32"], "--input-shape"),
+                          (["--num-classes", "7"], "--num-classes")):
+        line = _one_error_line(_run(["eval", "--model", str(path)] + extra))
+        assert phrase in line and "checkpoint" in line, line
+    # the checkpoint's own values, given, are fine; the defaults never get in the way
+    r = _run(["eval", "--model", str(path), "--input-shape", "4", "--num-classes", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    r = _run(["dse", "--model", str(path), "--model", "lenet5", "--budget", "2", "--json"])
+    assert r.exit_code == 0, r.output

@@ -38,10 +38,24 @@ def _model(ref: str, default_shape: tuple, num_classes: int):
     if ref.endswith(".pt") or os.path.isfile(ref):
         from synth.checkpoint import load_model
         model = load_model(ref)
+        _check_own(ref, "--input-shape", "input_shape", default_shape, tuple(model.input_shape))
+        _check_own(ref, "--num-classes", "num_classes", num_classes, int(model.num_classes))
         return ref, model, tuple(model.input_shape)
     name, _, shape_txt = ref.partition("@") if not ref.strip().startswith("{") else (ref, "", "")
     shape = _shape(shape_txt) if shape_txt else default_shape
     return name, build(name, shape, num_classes), shape
+
+
+def _check_own(ref: str, option: str, param: str, given, own) -> None:
+    """A checkpoint has its own input shape and classes: an option given on the command line
+    that says otherwise is an error (it was ignored without a word)."""
+    from synth.errors import UserError
+    source = click.get_current_context().get_parameter_source(param)
+    if source is not ParameterSource.DEFAULT and given != own:
+        shown = "x".join(map(str, own)) if isinstance(own, tuple) else own
+        hint = " (or give a spec's shape as NAME@CxHxW)" if param == "input_shape" else ""
+        raise UserError(f"{option} is for spec models; checkpoint {ref} has its own "
+                        f"({shown}): leave {option} out{hint}")
 
 
 input_shape_option = click.option("--input-shape", default="1x28x28", show_default=True,
@@ -165,6 +179,8 @@ def table_cmd(device, model_ref, sweep, widths, repeats, accel_path, input_shape
     from synth.errors import UserError
     if bool(model_ref) == bool(sweep):
         raise UserError("give exactly one of --model or --sweep")
+    if accel_path and device != "accel":   # it was never read: any file passed
+        raise UserError(f"--accel configures --device accel; got --device {device}")
     if sweep:
         if device != "cpu":
             raise UserError("--sweep times the host CPU: use --device cpu")
