@@ -14,8 +14,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from synth.errors import UserError
 from synth.files import atomic_path, check_replaceable
 
@@ -34,6 +32,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, dataset:
                     metrics: dict | None = None, masks: dict[str, torch.Tensor] | None = None,
                     extra: dict | None = None) -> Path:
     """Write atomically (``synth.files.atomic_path``).  ``dataset`` is ``Dataset.metadata()``."""
+    import torch   # torch is imported where it is used: the CLI checks --out while it parses
     spec = getattr(model, "spec", None)
     if spec is None:
         raise UserError("only models built by synth.models.build (with a .spec) can be checkpointed")
@@ -110,6 +109,7 @@ def load_tensor_file(path: str | os.PathLike, what: str) -> Any:
 
 def _load_tensor_zip(path: Path, what: str, expected: str) -> tuple[Any, bytes]:
     """(payload, the file's bytes) of a torch.save zip, loaded safely; one-line errors."""
+    import torch
     if not path.is_file():
         raise UserError(f"{what} not found: {path}")
     try:
@@ -155,6 +155,7 @@ def _check_unpacked_size(raw: bytes, path: Path, what: str = "checkpoint",
 
 
 def _tensor_dict(value: Any) -> bool:
+    import torch
     return isinstance(value, dict) and all(isinstance(k, str) and torch.is_tensor(v)
                                            for k, v in value.items())
 
@@ -203,6 +204,14 @@ def check_weights(payload: dict, where: str = "checkpoint") -> None:
         detail = (f"missing {missing[0]}" if missing else f"unexpected {extra[0][:80]}" if extra
                   else f"{wrong[0]} has shape {found[wrong[0]]}, the spec needs {expected[wrong[0]]}")
         raise UserError(f"{where}: weights do not match its spec ({detail})")
+    # a NaN or infinite weight makes every output NaN, whose argmax is class 0: eval printed
+    # an accuracy for it (fit refuses to return such a model; a file can still hold one)
+    import torch
+    floats = [(k, v) for k, v in state.items() if v.is_floating_point()]
+    if floats and not bool(torch.stack([torch.isfinite(v).all() for _, v in floats]).all()):
+        name = next(k for k, v in floats if not bool(torch.isfinite(v).all()))
+        raise UserError(f"{where}: weight {name} holds NaN or infinite values (a diverged "
+                        f"training?); nnsynth cannot evaluate, price or export it")
 
 
 def model_from_payload(payload: dict, device: str | torch.device = "cpu", *,

@@ -88,6 +88,25 @@ def test_checkpoints_record_the_split_seed_and_readers_use_it(tmp_path):
     assert real_split_seed(cfg.replace(dataset="wine")) == 7
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_checkpoint_with_non_finite_weights_is_refused(tmp_path, value):
+    """A NaN weight made every output NaN: `nnsynth eval` printed accuracy 0.333 (argmax of
+    NaN is class 0) beside loss null, exit 0, and hwsim priced it."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    model = build({"family": "mlp", "hidden": [4]}, (4,), 3)
+    with torch.no_grad():
+        model.state_dict()["net.3.bias"][1] = value
+    iris = {"name": "iris", "input_shape": [4], "num_classes": 3, "class_names": list("abc"),
+            "mean": [0.0] * 4, "std": [1.0] * 4, "split_seed": 0}
+    path = save_checkpoint(tmp_path / "m.pt", model, dataset=iris)
+    with pytest.raises(UserError, match=r"m\.pt: weight net\.3\.bias holds NaN or infinite"):
+        load_model(path)
+    r = CliRunner().invoke(cli, ["eval", "--model", str(path)])
+    lines = [l for l in r.output.splitlines() if l.strip()]
+    assert r.exit_code == 2 and len(lines) == 1 and "NaN or infinite" in lines[0], r.output
+
+
 def test_a_data_set_of_other_classes_is_refused_for_a_checkpoint(tmp_path):
     """`nnsynth eval --dataset` on a set with the model's input shape but another number of
     classes: 5 classes against 3 outputs was an IndexError traceback from cross_entropy, and
