@@ -292,6 +292,19 @@ def _strict_loader():
     return _LOADER
 
 
+def unique_keys(pairs: list[tuple[Any, Any]]) -> dict:
+    """``json.loads(text, object_pairs_hook=unique_keys)``: a JSON object whose key is given
+    twice is a ConfigError (json keeps the last one, silently)."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            from synth.config import short_repr
+            from synth.errors import ConfigError
+            raise ConfigError(f"gives the key {short_repr(key)} twice; keep one")
+        out[key] = value
+    return out
+
+
 def load_yaml_text(text: str, where: str) -> Any:
     """``yaml.safe_load`` bounded in size, nesting and alias expansion, with every mapping
     key given once; a one-line ``ConfigError`` naming ``where`` for anything malformed or

@@ -93,8 +93,12 @@ def resolve_spec(spec: Any) -> dict:
     if isinstance(spec, str):
         text = spec.strip()
         if text.startswith("{"):
+            from synth.errors import ConfigError
+            from synth.files import unique_keys
             try:
-                spec = json.loads(text)
+                spec = json.loads(text, object_pairs_hook=unique_keys)
+            except ConfigError as e:     # a key given twice (json keeps the last, silently)
+                raise UserError(f"model spec {e}") from None
             except json.JSONDecodeError as e:
                 raise UserError(f"model spec is not valid JSON: {e.msg} at column {e.colno}") from None
             except RecursionError:

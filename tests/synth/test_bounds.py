@@ -134,3 +134,14 @@ def test_yaml_duplicate_keys_are_an_error_not_the_last_one_wins():
     assert merged["run"] == {"x": 1, "y": 3}
     # the alias bound still holds for keys
     assert load_yaml_text("a: &a [1, 2]\nb: *a\n", "ok.yaml") == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_json_spec_with_a_key_given_twice_is_refused():
+    """json.loads keeps the last of two equal keys: --model '{"family": "mlp", "hidden": [8],
+    "hidden": [16]}' trained [16] without a word."""
+    from synth.models import resolve_spec
+    with pytest.raises(UserError, match=r"model spec gives the key 'hidden' twice"):
+        resolve_spec('{"family": "mlp", "hidden": [8], "hidden": [16]}')
+    with pytest.raises(UserError, match=r"key 'a' twice"):
+        resolve_spec('{"family": "mlp", "hidden": [{"a": 1, "a": 2}]}')
+    assert resolve_spec('{"family": "mlp", "hidden": [8]}')["hidden"] == [8]
