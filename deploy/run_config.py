@@ -120,6 +120,9 @@ class ExportStage(Config):
         _check_bool("export.spring", self.spring)
         check_range("export.tolerance", self.tolerance, 0, 1, low_open=True)
         check_mapping("export.accel", self.accel)
+        if self.accel and not self.price:   # it was ignored, and never validated
+            raise ConfigError("export.accel configures the pricing: it needs export.price: true "
+                              "(or leave it out)")
 
 
 _SECTIONS = {"teacher": TeacherStage, "synthesis": SynthesisStage, "search": SearchStage,

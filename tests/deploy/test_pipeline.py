@@ -36,6 +36,8 @@ def _run(tmp_path, values, **kw):
     # run --check called a misspelt data set valid; the run failed once Ray was up
     ({"teacher": {"dataset": "mnist"}}, "teacher.dataset: unknown data set 'mnist'"),
     ({"teacher": {"dataset": "parquet:"}}, None),   # a prefix is checked when loaded
+    # ignored and never validated (check_stages checks it only when pricing)
+    ({"export": {"price": False, "accel": {"rows": 0}}}, "export.accel configures the pricing"),
 ])
 def test_bad_configs_are_rejected_by_name(values, message):
     if message is None:
