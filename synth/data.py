@@ -1,8 +1,9 @@
-"""Data set registry: real data that needs no download, plus local CIFAR-10 and Parquet.
+"""Data sets: real data that needs no download, plus local CIFAR-10 and Parquet.
 
-``load_dataset(name, seed=0)`` returns a ``Dataset``: normalized float32 tensors for the
-train/val/test splits and the metadata every later stage needs (input shape, classes,
-normalization).  Splits are stratified and deterministic for a given seed.
+``load_dataset(name, seed=0)`` (``synth.data_registry``, re-exported here) returns a
+``Dataset``: normalized float32 tensors for the train/val/test splits and the metadata every
+later stage needs (input shape, classes, normalization).  Splits are stratified and
+deterministic for a given seed.
 
 Names: ``mnist5k``, ``digits``, ``iris``, ``wine``, ``breast_cancer`` (bundled),
 ``cifar10:<dir>`` (the python batch directory), ``parquet:<path>`` (file or directory).
@@ -16,12 +17,13 @@ import math
 import os
 import pickle
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from synth.config import short_repr
+from synth.data_registry import (  # noqa: F401  (the registry is this module's API too)
+    check_dataset_name, list_datasets, load_dataset, register_dataset)
 from synth.errors import UserError
 
 TEST_FRACTION = 0.2   # of all samples
@@ -93,50 +95,6 @@ class Dataset:
     def summary(self) -> str:
         return (f"{self.name}: input {tuple(self.input_shape)}, {self.num_classes} classes, "
                 f"train/val/test {len(self.y_train)}/{len(self.y_val)}/{len(self.y_test)}")
-
-
-_REGISTRY: dict[str, Callable[[int], Dataset]] = {}
-_PREFIXED: dict[str, Callable[[str, int], Dataset]] = {}
-_DESCRIPTIONS: dict[str, str] = {}
-
-
-def register_dataset(name: str, description: str, prefixed: bool = False):
-    """Decorator: ``name`` loads with ``fn(seed)``; prefixed ``name:<arg>`` with ``fn(arg, seed)``."""
-    def wrap(fn):
-        (_PREFIXED if prefixed else _REGISTRY)[name] = fn
-        _DESCRIPTIONS[name + (":<path>" if prefixed else "")] = description
-        return fn
-    return wrap
-
-
-def list_datasets() -> dict[str, str]:
-    return dict(_DESCRIPTIONS)
-
-
-def check_dataset_name(name, where: str = "") -> str:
-    """``name`` is a registered set or ``prefix:<arg>`` of a registered prefix (nothing is
-    loaded: ``run --check`` names a misspelt set before any work)."""
-    if isinstance(name, str):
-        prefix, sep, _ = name.partition(":")
-        if (sep and prefix in _PREFIXED) or (not sep and name in _REGISTRY):
-            return name
-    from synth.errors import ConfigError
-    raise ConfigError(f"{where + ': ' if where else ''}unknown data set {short_repr(name)}; known: "
-                    f"{', '.join(sorted(_DESCRIPTIONS))}")
-
-
-def load_dataset(name: str, seed: int = 0) -> Dataset:
-    """The named set split with ``seed`` (recorded as ``Dataset.seed`` and in its metadata)."""
-    from synth.config import check_seed
-    check_seed("seed", seed)   # scikit-learn's splits take [0, 2^32): a traceback beyond
-    check_dataset_name(name)
-    if name in _REGISTRY:
-        data = _REGISTRY[name](seed)
-    else:
-        prefix, arg = name.split(":", 1)
-        data = _PREFIXED[prefix](arg, seed)
-    data.seed = int(seed)
-    return data
 
 
 # --------------------------------------------------------------------------- helpers

@@ -1,0 +1,77 @@
+"""The data-set registry: names, descriptions and loaders (no heavy imports).
+
+``synth.data`` (images, tabular sets, CIFAR-10, Parquet), ``synth.sequences`` and
+``synth.text`` register their sets here with ``register_dataset``; ``synth.data`` re-exports
+every name of this module, so ``from synth.data import load_dataset`` is the usual spelling.
+The modules that register sets import torch, so they are not imported with ``synth``:
+``synth/__init__`` hands ``register_later`` the import of all three, and it runs when the
+registry is first read.  Importing ``synth`` (every ``nnsynth --help``) stays light.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from synth.config import check_seed, short_repr
+from synth.errors import ConfigError
+
+_REGISTRY: dict[str, Callable] = {}   # name -> fn(seed) -> synth.data.Dataset
+_PREFIXED: dict[str, Callable] = {}   # prefix -> fn(arg, seed) -> synth.data.Dataset
+_DESCRIPTIONS: dict[str, str] = {}
+_PENDING: list[Callable[[], None]] = []
+_LOCK = threading.RLock()
+
+
+def register_dataset(name: str, description: str, prefixed: bool = False):
+    """Decorator: ``name`` loads with ``fn(seed)``; prefixed ``name:<arg>`` with ``fn(arg, seed)``."""
+    def wrap(fn):
+        (_PREFIXED if prefixed else _REGISTRY)[name] = fn
+        _DESCRIPTIONS[name + (":<path>" if prefixed else "")] = description
+        return fn
+    return wrap
+
+
+def register_later(hook: Callable[[], None]) -> None:
+    """``hook()`` registers sets (by importing the modules that do); it runs before the
+    registry is first read.  A hook that fails stays pending and runs again next time."""
+    with _LOCK:
+        _PENDING.append(hook)
+
+
+def _complete() -> None:
+    if _PENDING:
+        with _LOCK:
+            while _PENDING:
+                _PENDING[0]()
+                _PENDING.pop(0)
+
+
+def list_datasets() -> dict[str, str]:
+    _complete()
+    return dict(_DESCRIPTIONS)
+
+
+def check_dataset_name(name, where: str = "") -> str:
+    """``name`` is a registered set or ``prefix:<arg>`` of a registered prefix (nothing is
+    loaded: ``run --check`` names a misspelt set before any work)."""
+    _complete()
+    if isinstance(name, str):
+        prefix, sep, _ = name.partition(":")
+        if (sep and prefix in _PREFIXED) or (not sep and name in _REGISTRY):
+            return name
+    raise ConfigError(f"{where + ': ' if where else ''}unknown data set {short_repr(name)}; known: "
+                      f"{', '.join(sorted(_DESCRIPTIONS))}")
+
+
+def load_dataset(name: str, seed: int = 0):
+    """The named set (a ``synth.data.Dataset``) split with ``seed`` (recorded as
+    ``Dataset.seed`` and in its metadata)."""
+    check_seed("seed", seed)   # scikit-learn's splits take [0, 2^32): a traceback beyond
+    check_dataset_name(name)
+    if name in _REGISTRY:
+        data = _REGISTRY[name](seed)
+    else:
+        prefix, arg = name.split(":", 1)
+        data = _PREFIXED[prefix](arg, seed)
+    data.seed = int(seed)
+    return data
