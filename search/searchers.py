@@ -40,6 +40,7 @@ from typing import Any, Sequence
 import numpy as np
 from ray.tune.search import Searcher
 
+from search.choices import SEARCHER_NAMES
 from search.costs import CostModel
 from search.evolution import EvolutionConfig, evolve, evolve_rows, sample_feasible
 from search.predictors import (MIN_ROWS, BoostedTreesPredictor, FastGPConfig, FastGPPredictor,
@@ -591,3 +592,4 @@ class RandomSearcher(PredictorSearcher):
 
 SEARCHERS = {"steerage": SteerageSearcher, "chameleon": ChameleonSearcher,
              "localbo": LocalBOSearcher, "random": RandomSearcher}
+assert tuple(SEARCHERS) == SEARCHER_NAMES, "search.choices.SEARCHER_NAMES and SEARCHERS disagree"

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from synth.choices import CONTINUAL_METHODS as METHODS
 from synth.config import Config, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.device import pick_device
@@ -35,7 +36,6 @@ from synth.inversion import InversionConfig, balanced_labels, synthesize
 from synth.models import batchnorm_layers, build, prunable_layers
 from synth.train import TrainConfig, evaluate, fit
 
-METHODS = ("finetune", "lwf", "deepinversion")
 _ABSENT = -1e4   # logit for "no probability" on the new classes (finite: KL stays defined)
 
 

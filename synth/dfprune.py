@@ -38,12 +38,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from synth.choices import IMPORTANCES
 from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.models import build, count_flops, count_parameters
 
-IMPORTANCES = ("taylor", "magnitude", "latency")
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")
 
 

@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from synth import masked
+from synth.choices import RECIPE
 from synth.config import Config, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.errors import ConfigError
@@ -93,18 +94,6 @@ class GrowPruneSchedule(Config):
                            optimizer=self.optimizer, weight_decay=self.weight_decay,
                            seed=self.seed, device=self.device, progress=progress,
                            keep_best=self.keep_best)
-
-
-# The default of ``nnsynth grow-prune`` (benchmarks/results/grow_prune_defaults.md): LAMP
-# (layer-adaptive magnitude) pruning of 20% of the active connections per step, dead weights
-# removed after each step, 3 retraining epochs by KD from the dense start (T 2, alpha 0.5,
-# inputs shifted by <= 2 px; set up by the workflow).  Global magnitude (the 131x recipe of
-# grow_prune_lenet300_100_fresh.md) dropped LeNet-5 from 97.0% to 90.8% validation accuracy
-# at the first step, where LAMP kept 97.5%.  17 steps: where the measured LeNet-300-100 curves stay within 0.5 pt of the
-# dense model on every seed (grow_prune_lenet300_100*.md); the floor (validation accuracy
-# 0.5 pt under the start, as a fraction) undoes a step that falls below it.
-RECIPE = dict(prune_steps=17, prune_fraction=0.2, criterion="lamp", remove_dead=True,
-              retrain_epochs=3, batch_size=64, max_accuracy_drop=0.005, growth_rounds=0)
 
 
 def measure(model: torch.nn.Module, data: Dataset, **fields) -> dict:

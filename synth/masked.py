@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
+from synth.choices import CRITERIA
 from synth.config import short_repr
 from synth.errors import UserError
 from synth.models import prunable_layers
@@ -348,10 +349,6 @@ def remove_dead(model: nn.Module, x: torch.Tensor | None = None) -> int:
                     w[:, const] = 0.0
         if removed == before:
             return removed
-
-
-# Pruning criteria (prune_connections): global magnitude, per-layer magnitude, LAMP scores.
-CRITERIA = ("magnitude", "layerwise", "lamp")
 
 
 def _scores(w: torch.Tensor, criterion: str) -> torch.Tensor:

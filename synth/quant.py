@@ -35,11 +35,10 @@ import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
+from synth.choices import ROUNDINGS, SCALINGS
 from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.errors import ConfigError
 
-ROUNDINGS = ("stochastic", "nearest")
-SCALINGS = ("fixed", "per_tensor")     # gradient_scaling and state_scaling
 
 
 @dataclasses.dataclass(frozen=True)

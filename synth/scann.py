@@ -22,6 +22,7 @@ import math
 import numpy as np
 import torch
 
+from synth.choices import REDUCERS, SCHEMES
 from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.data import Dataset
 from synth.errors import UserError
@@ -30,8 +31,6 @@ from synth.masked import connections
 from synth.models import build
 from synth.train import TrainConfig, evaluate, fit
 
-REDUCERS = ("none", "pca", "kernel_pca", "gaussian_rp", "sparse_rp", "factor_analysis")
-SCHEMES = ("A", "B", "C")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from synth.choices import OPTIMIZERS
 from synth.config import Config, check_choice, check_range, check_seed
 from synth.errors import ConfigError, UserError
 from synth.data import Dataset
@@ -42,7 +43,6 @@ class Parallel:
     device: str | torch.device | None = None                          # None: config.device
 
 
-OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "constant")
 
 

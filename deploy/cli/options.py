@@ -87,8 +87,10 @@ def json_object(text: str | None, option: str) -> dict:
 
 class RegistryChoice(click.Choice):
     """A ``click.Choice`` whose names are a library registry's (``module.attribute``: a dict's
-    keys or a sequence), read when first needed, so the CLI starts without importing torch
-    and adding a searcher, an importance or a preset is one registration."""
+    keys or a sequence), read when first needed (``--help``, or the option given), so adding
+    a searcher, an importance or a preset is one registration.  Name a module that imports
+    no torch or Ray (``synth.choices``, ``search.choices``): ``nnsynth CMD --help`` and a
+    misspelt choice must not pay for them (tests/deploy/test_cli_startup.py)."""
 
     def __init__(self, where: str, case_sensitive: bool = True):
         self.where = where

@@ -19,7 +19,7 @@ from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, e
 @click.option("--new-classes", required=True, help="New classes, e.g. 5,6,7,8,9.")
 @click.option("--old-classes", default=None,
               help="Data set classes of the model's outputs (default: recorded or 0..k-1).")
-@click.option("--method", type=RegistryChoice("synth.continual.METHODS"),
+@click.option("--method", type=RegistryChoice("synth.choices.CONTINUAL_METHODS"),
               default="deepinversion", show_default=True)
 @synth_option("Images synthesized from the old model (default: invert here).")
 @click.option("--num-images", type=click.IntRange(min=1), default=256, show_default=True)

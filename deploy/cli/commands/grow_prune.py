@@ -1,13 +1,12 @@
 """``nnsynth grow-prune``: grow-and-prune a model (NeST) and save a masked or compacted checkpoint.
 
-The defaults are the measured schedule ``synth.grow_prune.RECIPE`` with KD retraining from
+The defaults are the measured schedule ``synth.choices.RECIPE`` with KD retraining from
 the dense start (benchmarks/results/grow_prune_defaults.md)."""
 import click
 
 from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_object,
                                 json_option, seed_option, show_progress)
-from synth.errors import UserError
-from synth.grow_prune import RECIPE, GrowPruneSchedule
+from synth.choices import RECIPE
 
 
 @click.command("grow-prune")
@@ -22,7 +21,7 @@ from synth.grow_prune import RECIPE, GrowPruneSchedule
 @click.option("--prune-fraction", type=float, default=RECIPE["prune_fraction"], show_default=True,
               help="Fraction of the active connections removed per step.")
 @click.option("--retrain-epochs", type=int, default=RECIPE["retrain_epochs"], show_default=True)
-@click.option("--criterion", type=RegistryChoice("synth.masked.CRITERIA"),
+@click.option("--criterion", type=RegistryChoice("synth.choices.CRITERIA"),
               default=RECIPE["criterion"], show_default=True)
 @click.option("--growth-rounds", type=int, default=0, show_default=True)
 @click.option("--growth-ratio", type=float, default=0.5, show_default=True)
@@ -50,6 +49,8 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
             retrain_epochs, criterion, growth_rounds, growth_ratio, seed_density, distill, shift,
             remove_dead, schedule_json, compact, out, seed, device, as_json):
     """Grow and prune MODEL on DATASET; print the per-step history and save a checkpoint."""
+    from synth.errors import UserError
+    from synth.grow_prune import GrowPruneSchedule
     from synth.workflows import grow_prune_checkpoint
 
     if target_accuracy is not None and not 0 <= target_accuracy <= 1:

@@ -18,7 +18,7 @@ from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, e
               help="Checkpoint of the trained network.")
 @synth_option("Directory of synthesized Parquet shards (default: invert here).")
 @click.option("--ratio", required=True, type=float, help="Fraction of filters removed, [0, 1).")
-@click.option("--importance", type=RegistryChoice("synth.dfprune.IMPORTANCES"),
+@click.option("--importance", type=RegistryChoice("synth.choices.IMPORTANCES"),
               default="taylor", show_default=True)
 @click.option("--kd-steps", type=click.IntRange(min=0), default=None,
               help="KD fine-tuning SGD steps on the synthesized images (0: none).  "

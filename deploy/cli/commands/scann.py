@@ -8,11 +8,11 @@ from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, e
 
 @click.command("scann")
 @click.option("--dataset", required=True, help="Data set name (see `nnsynth datasets`).")
-@click.option("--reduce", "method", type=RegistryChoice("synth.scann.REDUCERS"), default="pca",
+@click.option("--reduce", "method", type=RegistryChoice("synth.choices.REDUCERS"), default="pca",
               show_default=True, help="Feature reduction before the MLP.")
 @click.option("--components", type=float, default=0.5, show_default=True,
               help="Features kept: a fraction (< 1) or a number (>= 1).")
-@click.option("--scheme", type=RegistryChoice("synth.scann.SCHEMES"), default="B",
+@click.option("--scheme", type=RegistryChoice("synth.choices.SCHEMES"), default="B",
               show_default=True,
               help="A (grow from small) | B (fixed-size MLP, grow and prune) | C (start sparse).")
 @click.option("--hidden", default="64,32", show_default=True,

@@ -11,7 +11,7 @@ from deploy.cli.options import (RegistryChoice, address_option, device_option, e
 @click.option("--dataset", default="digits", show_default=True, help="Data set name.")
 @click.option("--teacher", default=None, help="Teacher checkpoint: train trials by KD.")
 @synth_option("Synthesized Parquet set (with --teacher).", old_name="--data")
-@click.option("--searcher", type=RegistryChoice("search.searchers.SEARCHERS"),
+@click.option("--searcher", type=RegistryChoice("search.choices.SEARCHER_NAMES"),
               default="steerage", show_default=True)
 @click.option("--trials", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True)

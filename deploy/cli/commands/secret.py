@@ -2,9 +2,7 @@
 its base classifier on a data set's test split."""
 import click
 
-from deploy.cli.options import emit, json_option, seed_option
-from synth.labels import LABEL_VECTOR_SOURCES
-from synth.secret_eval import BASES
+from deploy.cli.options import RegistryChoice, emit, json_option, seed_option
 
 
 def _human(r: dict) -> str:
@@ -24,11 +22,13 @@ def _human(r: dict) -> str:
 @click.option("--dataset", default=None,
               help="Data set with meaningful class names (see `nnsynth datasets`); default "
                    "with --model: the checkpoint's own.")
-@click.option("--base", type=click.Choice(BASES), default="lr", show_default=True,
+@click.option("--base", type=RegistryChoice("synth.secret_eval.BASES"), default="lr",
+              show_default=True,
               help="Feature-space classifier (scikit-learn; xgboost).")
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False),
               help="An nnsynth checkpoint as the feature-space model instead of --base.")
-@click.option("--label-vectors", type=click.Choice(LABEL_VECTOR_SOURCES), default="glove",
+@click.option("--label-vectors", type=RegistryChoice("synth.labels.LABEL_VECTOR_SOURCES"),
+              default="glove",
               show_default=True,
               help="GloVe vectors of the class names, or a control without meaning.")
 @click.option("--class-names", default=None,

@@ -11,15 +11,15 @@ from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, e
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--lr", type=float, default=0.02, show_default=True)
-@click.option("--optimizer", type=RegistryChoice("synth.train.OPTIMIZERS"), default="sgd",
+@click.option("--optimizer", type=RegistryChoice("synth.choices.OPTIMIZERS"), default="sgd",
               show_default=True)
 @click.option("--fixed-point", "fixed_point", default=None, metavar="INT.FRAC",
               help="Train in fixed point: weights, layer outputs, gradients and optimizer state "
                    "on a grid of INT integer (sign included) and FRAC fraction bits; 4.16 is "
                    "SPRING's 20 bits.  Default: fp32.")
-@click.option("--rounding", type=RegistryChoice("synth.quant.ROUNDINGS"), default="stochastic",
+@click.option("--rounding", type=RegistryChoice("synth.choices.ROUNDINGS"), default="stochastic",
               show_default=True, help="Rounding onto the fixed-point grid.")
-@click.option("--scaling", type=RegistryChoice("synth.quant.SCALINGS"), default="fixed",
+@click.option("--scaling", type=RegistryChoice("synth.choices.SCALINGS"), default="fixed",
               show_default=True,
               help="Gradients and optimizer state on the same grid as the weights, or each "
                    "tensor with its own power-of-two scale (dynamic fixed point: for large "

@@ -1,0 +1,30 @@
+"""What the library's options accept, and the measured grow-and-prune defaults: constants
+with no imports, so the CLI shows and checks them (``--help``, a misspelt choice) before
+torch is imported (cf. ``cluster.limits``).
+
+Each name is public in the module that implements it too (``synth.masked.CRITERIA`` is this
+``CRITERIA``); a new choice is added here and implemented there.
+"""
+
+# Pruning criteria (synth.masked.prune_connections): global magnitude, per-layer magnitude,
+# LAMP scores.
+CRITERIA = ("magnitude", "layerwise", "lamp")
+IMPORTANCES = ("taylor", "magnitude", "latency")           # synth.dfprune
+CONTINUAL_METHODS = ("finetune", "lwf", "deepinversion")   # synth.continual.METHODS
+REDUCERS = ("none", "pca", "kernel_pca", "gaussian_rp", "sparse_rp", "factor_analysis")  # synth.scann
+SCHEMES = ("A", "B", "C")                                   # synth.scann
+OPTIMIZERS = ("sgd", "adam")                                # synth.train
+ROUNDINGS = ("stochastic", "nearest")                       # synth.quant
+SCALINGS = ("fixed", "per_tensor")     # synth.quant: gradient_scaling and state_scaling
+
+# The default of ``nnsynth grow-prune`` (benchmarks/results/grow_prune_defaults.md): LAMP
+# (layer-adaptive magnitude) pruning of 20% of the active connections per step, dead weights
+# removed after each step, 3 retraining epochs by KD from the dense start (T 2, alpha 0.5,
+# inputs shifted by <= 2 px; set up by the workflow).  Global magnitude (the 131x recipe of
+# grow_prune_lenet300_100_fresh.md) dropped LeNet-5 from 97.0% to 90.8% validation accuracy
+# at the first step, where LAMP kept 97.5%.  17 steps: where the measured LeNet-300-100 curves stay within 0.5 pt of the
+# dense model on every seed (grow_prune_lenet300_100*.md); the floor (validation accuracy
+# 0.5 pt under the start, as a fraction) undoes a step that falls below it.
+# (synth.grow_prune.RECIPE; GrowPruneSchedule.recipe() applies it.)
+RECIPE = dict(prune_steps=17, prune_fraction=0.2, criterion="lamp", remove_dead=True,
+              retrain_epochs=3, batch_size=64, max_accuracy_drop=0.005, growth_rounds=0)
