@@ -16,9 +16,6 @@ import os
 import warnings
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from synth.errors import UserError
 from synth.files import atomic_path
 
@@ -48,6 +45,7 @@ def check_onnx_out(path: str | os.PathLike, option: str = "--out") -> Path:
 def export_onnx(model: torch.nn.Module, path: str | os.PathLike,
                 input_shape: tuple[int, ...] | None = None, opset: int = OPSET) -> Path:
     """Write ``model`` (eval mode, CPU, float32) as ONNX with a dynamic batch axis."""
+    import torch   # numpy and torch are imported where used: the CLI checks --out as it parses
     input_shape = tuple(input_shape or getattr(model, "input_shape", ()))
     if not input_shape:
         raise UserError("export_onnx needs input_shape (the model has no .input_shape)")
@@ -85,6 +83,7 @@ def onnx_session(path: str | os.PathLike):
 
 def onnx_predict(path_or_session, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
     """Logits from onnxruntime for a float tensor ``x`` of shape (N, *input_shape)."""
+    import numpy as np
     session = (onnx_session(path_or_session) if isinstance(path_or_session, (str, Path))
                else path_or_session)
     name = session.get_inputs()[0].name
@@ -93,16 +92,18 @@ def onnx_predict(path_or_session, x: torch.Tensor, batch_size: int = 1024) -> np
                            for i in range(0, len(x), batch_size)], axis=0)
 
 
-@torch.no_grad()
 def verify_onnx(path: str | os.PathLike, model: torch.nn.Module, x: torch.Tensor,
                 y: torch.Tensor | None = None, batch_size: int = 1024) -> dict:
     """Compare onnxruntime with PyTorch on ``x``: max |logit difference|, and (with ``y``)
     both accuracies and how many predictions disagree."""
+    import numpy as np
+    import torch
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    torch_logits = torch.cat([model(x[i:i + batch_size].to(device)).cpu()
-                              for i in range(0, len(x), batch_size)]).numpy()
+    with torch.no_grad():
+        torch_logits = torch.cat([model(x[i:i + batch_size].to(device)).cpu()
+                                  for i in range(0, len(x), batch_size)]).numpy()
     model.train(was_training)
     ort_logits = onnx_predict(path, x, batch_size)
     result = {"samples": int(len(x)),

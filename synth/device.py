@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 
-import torch
-
 from synth.config import short_repr
 from synth.errors import ConfigError, UserError
 
@@ -22,7 +20,8 @@ def check_device(value, name: str = "device", available: bool = True) -> str:
     cluster is checked with ``available=False`` (its workers may have the GPU)."""
     if not isinstance(value, str) or not _PATTERN.fullmatch(value):
         raise ConfigError(f"{name} must be one of {', '.join(DEVICES)}, got {short_repr(value)}")
-    if available:
+    if available and value not in ("auto", "cpu"):
+        import torch   # here, not at the top: the CLI checks --device while it parses
         if value.startswith("cuda"):
             count = torch.cuda.device_count() if torch.cuda.is_available() else 0
             index = int(value.split(":")[1]) if ":" in value else 0
@@ -37,6 +36,7 @@ def check_device(value, name: str = "device", available: bool = True) -> str:
 
 def pick_device(requested: str | None = None) -> torch.device:
     """``requested`` in {None, "auto", "cpu", "cuda", "cuda:N", "mps"}; auto prefers CUDA."""
+    import torch
     if requested in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if isinstance(requested, torch.device):
