@@ -78,6 +78,11 @@ SCREEN_ROWS = {
     "convnet4/mnist5k": ("mnist5k", {"family": "convnet", "widths": [16, 32, 32, 32],
                                      "kernels": [3, 3, 3, 3], "strides": [1, 2, 1, 2],
                                      "bn": True, "pool": "avg", "hidden": []}, 8),
+    # three convolution-BN layers and global pooling: between convnet_small's 2 (per-batch BN
+    # matching lost) and convnet4's 4 (it gained), PER_BATCH_BN_MIN_LAYERS's untested case
+    "convnet3/mnist5k": ("mnist5k", {"family": "convnet", "widths": [16, 32, 32],
+                                     "kernels": [3, 3, 3], "strides": [1, 2, 2],
+                                     "bn": True, "pool": "avg", "hidden": []}, 8),
 }
 
 

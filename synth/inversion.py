@@ -235,7 +235,9 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       width 8 (9 BN layers) 84.3 -> 89.6%, width 16 (9) 67.7 -> 86.1%, a four-layer convnet
       with global pooling 79.5 -> 84.0%; with 2 BN layers ``convnet_small`` fell 57.3 ->
       46.4% (so not there), and an MLP (2 BatchNorm1d layers, case (a)) moved 92.5 -> 92.9%.
-      Three layers is untested: the line is between the 2 that lost and the 4 that gained.  The choice is
+      With 3, a three-layer convnet with global pooling, 54.6 -> 55.5% with a far wider
+      spread (sd 2.2 -> 8.9; benchmarks/results/inversion_any_hard.md): no gain for its 40%
+      more synthesis time, so the line stays at 4.  The choice is
       run by ``synth.synthesis.synthesize_inputs`` (and ``nnsynth invert``); ``synthesize``
       here is always per pixel.
 
