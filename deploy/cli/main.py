@@ -21,17 +21,32 @@ def one_line(message: str, limit: int = 1000) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _usage_error(e: click.UsageError):
+    """A bad command line: one line naming the command, exit status 2."""
+    sub = e.ctx.command_path if e.ctx is not None else "nnsynth"
+    click.echo(f"error: {one_line(e.format_message())} (see {sub} -h)", err=True)
+    sys.exit(2)
+
+
 class _Root(click.Group):
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.exceptions.NoArgsIsHelpError:   # bare `nnsynth`: the help, as click shows it
+            raise
+        except click.UsageError as e:   # a bad root option (nnsynth --bogus): no usage block
+            _usage_error(e)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except UserError as e:
             click.echo(f"error: {one_line(e)}", err=True)
             sys.exit(2)
+        except click.exceptions.NoArgsIsHelpError:   # `nnsynth hwsim`: the group's help, not
+            raise                                   # its text squeezed into one error line
         except click.UsageError as e:   # a bad option value: one line too, naming the command
-            sub = e.ctx.command_path if e.ctx is not None else "nnsynth"
-            click.echo(f"error: {one_line(e.format_message())} (see {sub} -h)", err=True)
-            sys.exit(2)
+            _usage_error(e)
         except KeyboardInterrupt:
             click.echo("interrupted: finished work is kept; rerun the same command to resume",
                        err=True)

@@ -58,7 +58,7 @@ def test_argument_errors_import_no_torch_or_ray(tmp_path):
     not_ours = tmp_path / "notes.txt"
     not_ours.write_text("mine")
     out, onnx = str(tmp_path / "new.pt"), str(tmp_path / "new.onnx")
-    cases = [[["trian"], 2],
+    cases = [[["trian"], 2], [["--bogus"], 2], [["-v", "hwsim", "eval", "--bogus"], 2],
              [["train", "--dataset", "digits", "--model", "mlp_small", "--out", out,
                "--optimizer", "adamw"], 2],
              [["train", "--out", out, "--epochs", "abc"], 2],
@@ -90,3 +90,15 @@ def test_the_registry_still_knows_every_set_after_a_light_import():
                          timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip() == "['blink', 'digits', 'enwiki', 'parquet:<path>', 'ts:<path>']"
+
+
+def test_a_group_without_its_subcommand_shows_its_help():
+    """``nnsynth hwsim`` alone prints the group's help (exit 2, as click does for a bare
+    ``nnsynth``); the one-line error handler squeezed the whole help into one 'error:' line."""
+    from click.testing import CliRunner
+
+    from deploy.cli.main import cli
+    r = CliRunner().invoke(cli, ["hwsim"])
+    assert r.exit_code == 2
+    assert r.output.startswith("Usage: cli hwsim") and "Commands:" in r.output
+    assert "error:" not in r.output
