@@ -17,6 +17,10 @@ OPTIMIZERS = ("sgd", "adam")                                # synth.train
 ROUNDINGS = ("stochastic", "nearest")                       # synth.quant
 SCALINGS = ("fixed", "per_tensor")     # synth.quant: gradient_scaling and state_scaling
 
+# Recurrent steps per window of ``nnsynth diabdeep`` when none are asked for (T when the
+# window is shorter): synth.diabdeep.DiabDeepConfig.steps = None.
+DIABDEEP_STEPS = 50
+
 # The default of ``nnsynth grow-prune`` (benchmarks/results/grow_prune_defaults.md): LAMP
 # (layer-adaptive magnitude) pruning of 20% of the active connections per step, dead weights
 # removed after each step, 3 retraining epochs by KD from the dense start (T 2, alpha 0.5,

@@ -34,12 +34,15 @@ the fused H-LSTM steps of ``synth.models.hlstm.hlstm_infer``) and, when a ``cost
 passed (``hwsim.price`` from the CLI: synth does not import hwsim), the accelerator cost.
 
 Recurrent models read the window in frames of ``ceil(T / steps)`` raw samples per step
-(``frame`` in the model spec), the same for every recurrent model of a run.
+(``frame`` in the model spec), the same for every recurrent model of a run.  ``steps`` is
+1 to T (more steps than samples is an error, not one sample per step without a word); when
+T is not a multiple of the frame, the run takes ``ceil(T / frame)`` steps and says so.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import math
 import statistics
 from typing import Callable
@@ -49,6 +52,7 @@ import torch
 import torch.nn.functional as F
 
 from synth import masked
+from synth.choices import DIABDEEP_STEPS
 from synth.compact import compact
 from synth.config import Config, check_range, check_seed, short_repr
 from synth.data import Dataset, load_dataset
@@ -60,13 +64,15 @@ from synth.sequences import time_shift
 from synth.train import TrainConfig, evaluate, fit
 
 BASELINES = ("mlp", "lstm1", "lstm2", "hlstm_dense", "forest")
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
 class DiabDeepConfig(Config):
     dataset: str = "blink"
     seed: int = 0
-    steps: int = 50                  # recurrent steps per window: frame = ceil(T / steps)
+    steps: int | None = None         # recurrent steps per window, 1..T: frame = ceil(T / steps);
+                                     # None: DIABDEEP_STEPS, or T when the window is shorter
     server_hidden: tuple = (128, 64)  # server DiabNN / dense MLP widths
     edge_hidden: int = 64            # H-LSTM cell width (and the dense LSTMs' width)
     gate_hidden: int = 32            # H-LSTM gate hidden-layer width
@@ -100,7 +106,8 @@ class DiabDeepConfig(Config):
 
     def validate(self) -> None:
         check_seed("seed", self.seed)
-        check_range("steps", self.steps, 1, None, integer=True)
+        if self.steps is not None:
+            check_range("steps", self.steps, 1, None, integer=True)
         if not isinstance(self.server_hidden, (list, tuple)) or not self.server_hidden or any(
                 isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.server_hidden):
             raise ConfigError(f"server_hidden must be a list of widths >= 1, got "
@@ -158,11 +165,25 @@ class DiabDeepConfig(Config):
                            device=self.device, progress=progress)
 
 
-def frame_for(data: Dataset, steps: int) -> int:
+def frame_for(data: Dataset, steps: int | None) -> int:
+    """Raw samples per recurrent step, ``ceil(T / steps)``: ``steps`` in [1, T], or None for
+    ``DIABDEEP_STEPS`` (T when the window is shorter).  A T that is not a multiple of the
+    frame gives fewer steps than asked for, which is logged."""
     if not data.is_sequence:
         raise UserError(f"diabdeep needs a sequence data set (channels x steps); {data.name} "
                         f"has input shape {tuple(data.input_shape)}")
-    return max(1, math.ceil(data.input_shape[1] / steps))
+    length = data.input_shape[1]
+    if steps is None:
+        return math.ceil(length / min(DIABDEEP_STEPS, length))
+    if steps > length:   # was read as one sample per step (T steps) without a word
+        raise UserError(f"steps must be in [1, {length}] for {data.name} (its windows hold "
+                        f"{length} samples), got {steps}")
+    frame = math.ceil(length / steps)
+    if math.ceil(length / frame) != steps:
+        log.warning("steps %d: windows of %d samples are read in %d steps of %d samples (a step "
+                    "is a whole number of samples)", steps, length, math.ceil(length / frame),
+                    frame)
+    return frame
 
 
 def specs(config: DiabDeepConfig, frame: int) -> dict[str, dict]:

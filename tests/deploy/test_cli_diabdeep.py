@@ -51,6 +51,9 @@ def test_diabdeep_reports_both_models_and_the_baselines(tmp_path):
     (["diabdeep", "--dataset", "digits"], "diabdeep needs a sequence data set (channels x steps);"
                                           " digits has input shape (1, 8, 8)"),
     (["diabdeep", "--dataset", "blinky"], "unknown data set 'blinky'"),
+    # more steps than a window has samples was read as one sample per step without a word
+    (["diabdeep", "--dataset", "basicmotions", "--steps", "100000000"],
+     "steps must be in [1, 100] for basicmotions (its windows hold 100 samples), got 100000000"),
     (["diabdeep", "--dataset", "gunpoint", "--baselines", "svm"], "baselines must be among"),
     # wrong JSON types in --options were ValueError/TypeError tracebacks
     (["diabdeep", "--dataset", "gunpoint", "--options", '{"server_hidden": "x"}'],
@@ -90,3 +93,20 @@ def test_report_out_never_replaces_a_file_of_the_users(tmp_path):
         lines = [l for l in r.output.splitlines() if l.strip()]
         assert r.exit_code == 2 and len(lines) == 1 and message in lines[0], r.output
     assert notes.read_text() == "mine"
+
+
+def test_steps_that_the_window_cannot_take_exactly_are_reported(caplog):
+    """``--steps`` reads a window of T samples in frames of ceil(T / steps): T = 100 in
+    30 steps is 25 steps of 4, which is logged; the default is 50 steps, or T (one sample
+    a step) for a shorter window such as JapaneseVowels' 29 without an error."""
+    import logging
+
+    from synth.data import load_dataset
+    from synth.diabdeep import frame_for
+    motions, vowels = load_dataset("basicmotions"), load_dataset("japanesevowels")
+    with caplog.at_level(logging.WARNING, logger="synth.diabdeep"):
+        assert frame_for(motions, 20) == 5 and not caplog.records
+        assert frame_for(motions, 30) == 4
+    assert "steps 30: windows of 100 samples are read in 25 steps of 4 samples" in caplog.text
+    assert frame_for(motions, None) == 2 and frame_for(vowels, None) == 1
+    assert frame_for(vowels, 29) == 1

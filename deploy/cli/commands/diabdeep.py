@@ -4,13 +4,15 @@ import json
 import click
 
 from deploy.cli.options import device_option, emit, json_option, seed_option, show_progress
+from synth.choices import DIABDEEP_STEPS
 
 
 @click.command("diabdeep")
 @click.option("--dataset", required=True,
               help="Sequence data set (channels x steps), e.g. blink, scp1, basicmotions.")
-@click.option("--steps", type=click.IntRange(min=1), default=50, show_default=True,
-              help="Recurrent steps per window (the window is read in frames of T/steps).")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Recurrent steps per window, 1 to its length T (read in frames of "
+                   f"ceil(T/steps) samples).  [default: {DIABDEEP_STEPS}, or T when shorter]")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
               help="Dense training epochs (baselines; split over the growth rounds).")
 @click.option("--baselines", default="mlp,lstm1,lstm2,hlstm_dense,forest", show_default=True,
