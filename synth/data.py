@@ -83,6 +83,19 @@ class Dataset:
         feature for tabular sets."""
         return input_range(self.metadata())
 
+    def digest(self) -> str:
+        """SHA-256 (first 16 hex digits) of what a training on this set sees: every split's
+        inputs and labels (names, shapes, dtypes, bytes) and the metadata.  Two loads of the
+        same files give the same digest; a changed file, split seed or scaling another."""
+        import hashlib
+        h = hashlib.sha256(json.dumps(self.metadata(), sort_keys=True, default=str).encode())
+        for which in ("train", "val", "test"):
+            for name, t in zip(("x", "y"), self.split(which)):
+                t = t.detach().cpu().contiguous()
+                h.update(f"{name}_{which}:{tuple(t.shape)}:{t.dtype};".encode())
+                h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        return h.hexdigest()[:16]
+
     def metadata(self) -> dict:
         meta = {"name": self.name, "input_shape": list(self.input_shape),
                 "num_classes": self.num_classes, "class_names": list(self.class_names),

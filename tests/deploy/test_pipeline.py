@@ -129,6 +129,42 @@ def test_teacher_cache_is_reused(tmp_path):
     assert a["outputs"]["test_accuracy"] == b["outputs"]["test_accuracy"]
 
 
+def _tabular_set(folder, seed: int) -> str:
+    """A parquet: set of 2-feature, 2-class samples (train, val and test files)."""
+    import torch
+    from synth.data import write_parquet
+    g = torch.Generator().manual_seed(seed)
+    meta = {"input_shape": [2], "num_classes": 2, "class_names": ["a", "b"],
+            "mean": [0.0, 0.0], "std": [1.0, 1.0]}
+    for split, n in (("train", 40), ("val", 10), ("test", 10)):
+        x = torch.randn(n, 2, generator=g)
+        write_parquet(folder / f"{split}.parquet", x, (x[:, 0] > 0).long(), meta, split=split)
+    return f"parquet:{folder}"
+
+
+def test_teacher_cache_tells_apart_what_its_name_cannot(tmp_path):
+    """The cache key was a slug of the settings: parquet:<d>/a-b and parquet:<d>/a/b slug
+    alike, so the second run reused the first set's teacher; and a set whose files changed
+    kept its old teacher.  Each must train its own."""
+    values = json.loads(json.dumps(FAST))
+    values["teacher"].update(cache=str(tmp_path / "cache"), model='{"family": "mlp", "hidden": [4]}')
+
+    def teacher(dataset, run):
+        values["teacher"]["dataset"] = dataset
+        run_pipeline(RunConfig.from_dict(values), tmp_path / run, progress=False,
+                     stop_after="teacher")
+        return Ledger(tmp_path / run).stages["teacher"]["outputs"]["reused"]
+
+    (tmp_path / "d" / "a").mkdir(parents=True)
+    (tmp_path / "d" / "a-b").mkdir()
+    (tmp_path / "d" / "a" / "b").mkdir()
+    assert not teacher(_tabular_set(tmp_path / "d" / "a-b", 0), "r1")
+    assert not teacher(_tabular_set(tmp_path / "d" / "a" / "b", 1), "r2")
+    assert teacher(f"parquet:{tmp_path / 'd' / 'a-b'}", "r3")          # same set: reused
+    _tabular_set(tmp_path / "d" / "a-b", 2)                              # its files changed
+    assert not teacher(f"parquet:{tmp_path / 'd' / 'a-b'}", "r4")
+
+
 def test_sweep_expansion_and_validation(tmp_path):
     from deploy.sweep import SweepConfig, expand, load_sweep
     sweep = SweepConfig(name="g", base="tiny", grid={"seed": [0, 1], "synthesis.pairs": [1, 2]},
