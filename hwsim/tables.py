@@ -165,3 +165,38 @@ def width_sweep(kind: str, widths: Sequence[int], *, batch: int = 32, seq_len: i
     if rows:
         rows[0]["faster_than_narrower"] = False
     return rows
+
+
+def parse_widths(text: str) -> range:
+    """``--widths start:stop:step`` (stop included) as a range of layer widths."""
+    try:
+        start, stop, step = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise UserError(f"--widths must be start:stop:step, got {short_repr(text)}") from None
+    if not (0 < start <= stop and step > 0):
+        raise UserError(f"--widths needs 0 < start <= stop and step > 0, got {short_repr(text)}")
+    return range(start, stop + 1, step)
+
+
+def sweep_report(kind: str, rows: list[dict]) -> tuple[dict, str]:
+    """``width_sweep``'s rows as the result dict and its human-readable table."""
+    inv = [r["width"] for r in rows if r["faster_than_narrower"]]
+    human = [f"{'width':>6}{'median ms':>12}{'q1':>10}{'q3':>10}  faster than narrower"]
+    human += [f"{r['width']:>6}{r['median_ms']:>12.4g}{r['q1_ms']:>10.4g}{r['q3_ms']:>10.4g}  "
+              f"{'yes' if r['faster_than_narrower'] else ''}" for r in rows]
+    human.append(f"non-monotone at widths: {inv or 'none'}")
+    return {"kind": kind, "rows": rows, "non_monotone_widths": inv}, "\n".join(human)
+
+
+def table_report(name: str, device: str, table: dict, pred: dict) -> tuple[dict, str]:
+    """A per-op table and its predicted total as the result dict and human-readable lines.
+    Figures print with four significant digits: a SPRING op of 4e-6 ms is not '0.0000'."""
+    rows = [{"key": repr(k), **v} for k, v in table.items()]
+    human = [f"{len(rows)} unique ops of {name} on {device}; predicted total "
+             f"{pred['latency_ms']:.4g} ms"
+             + (f", {pred['energy_mj']:.4g} mJ" if device != "cpu" else "")]
+    human += [f"  {r['type']:<10}{r['latency_ms']:>12.4g} ms"
+              + (f"{r['energy_mj']:>12.4g} mJ" if r["energy_mj"] is not None else "")
+              for r in rows]
+    return {"device": device, "model": name, "rows": rows, "prediction": pred}, "\n".join(human)
+

@@ -187,3 +187,26 @@ def test_options_that_would_be_ignored_are_refused(tmp_path):
     assert r.exit_code == 0, r.output
     r = _run(["dse", "--model", str(path), "--model", "lenet5", "--budget", "2", "--json"])
     assert r.exit_code == 0, r.output
+
+
+def test_table_prints_small_figures_with_significant_digits():
+    """SPRING prices an mlp_small op in microseconds of a millisecond: the total printed as
+    '0.0000 ms' and every op as '0.00000 ms'.  Each printed figure now reads back within 0.1%
+    of its value; none nonzero prints as zero."""
+    import re
+    from hwsim import extract, tables
+    from synth.models import build
+    ops = extract(build("mlp_small", (1, 8, 8), 10), (1, 8, 8))
+    for device in ("spring", "accel"):
+        table = tables.build_table(ops, device)
+        out, human = tables.table_report("m", device, table, tables.predict(table, ops))
+        lines = human.splitlines()
+        shown = [float(v) for line in lines for v in re.findall(r"(\S+) (?:ms|mJ)", line)]
+        expect = [out["prediction"]["latency_ms"], out["prediction"]["energy_mj"]]
+        expect += [row[k] for row in out["rows"] for k in ("latency_ms", "energy_mj")]
+        assert len(shown) == len(expect) == 2 + 2 * len(out["rows"]), human
+        for got, value in zip(shown, expect):
+            assert value > 0 and abs(got - value) <= 1e-3 * value, (device, got, value)
+    r = _run(["table", "--device", "spring", "--model", "mlp_small@1x8x8"])
+    assert r.exit_code == 0 and "predicted total" in r.output, r.output
+    assert not re.search(r"\b0\.0+ m[sJ]", r.output), r.output

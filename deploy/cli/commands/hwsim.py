@@ -94,7 +94,7 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, bat
 def _eval_lines(out: dict) -> list[str]:
     """``hwsim eval``'s human output: totals, one line per layer, SPRING comparisons."""
     human = [f"{out['model']} {tuple(out['input_shape'])} batch {out['batch']}: "
-             f"{out['latency_ms']:.4f} ms, {out['energy_mj']:.4f} mJ, "
+             f"{out['latency_ms']:.4g} ms, {out['energy_mj']:.4g} mJ, "
              f"{out['cycles']:.0f} cycles, {out['area_mm2']:.3f} mm^2, "
              f"utilization {out['utilization']:.3f}",
              f"{'layer':<28}{'type':<11}{'MACs':>12}{'cycles':>12}{'stall':>10}{'util':>7}"]
@@ -104,7 +104,7 @@ def _eval_lines(out: dict) -> list[str]:
         if f"spring_{mode}" in out:
             s = out[f"spring_{mode}"]
             human.append(f"SPRING {mode} ({out['spring_precision']} fixed point): "
-                         f"{s['latency_ms']:.4f} ms, {s['energy_mj']:.4f} mJ, "
+                         f"{s['latency_ms']:.4g} ms, {s['energy_mj']:.4g} mJ, "
                          f"{s['power_w']:.1f} W; vs GTX 1080 Ti roofline {s['speedup_vs_gpu']:.1f}x "
                          f"speed, {s['power_reduction_vs_gpu']:.1f}x power, "
                          f"{s['energy_efficiency_vs_gpu']:.1f}x energy efficiency")
@@ -151,8 +151,8 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
              f"{cfg.area_budget_mm2} mm^2: {b['config']['rows']}x{b['config']['cols']} "
              f"{b['config']['dataflow']}, buffers {b['config']['ifmap_kb']:.0f}/"
              f"{b['config']['filter_kb']:.0f}/{b['config']['ofmap_kb']:.0f} KiB, "
-             f"{b['area_mm2']:.3f} mm^2, geomean {b['geomean_latency_ms']:.4f} ms"]
-    human += [f"  {n}: {b['latency_ms'][n]:.4f} ms ({res['best_slowdown'][n]:.3f}x its own best)"
+             f"{b['area_mm2']:.3f} mm^2, geomean {b['geomean_latency_ms']:.4g} ms"]
+    human += [f"  {n}: {b['latency_ms'][n]:.4g} ms ({res['best_slowdown'][n]:.3f}x its own best)"
               for n in res["networks"]]
     emit(res, as_json, "\n".join(human))
 
@@ -184,30 +184,13 @@ def table_cmd(device, model_ref, sweep, widths, repeats, accel_path, input_shape
     if sweep:
         if device != "cpu":
             raise UserError("--sweep times the host CPU: use --device cpu")
-        try:
-            start, stop, step = (int(v) for v in widths.split(":"))
-        except ValueError:
-            raise UserError(f"--widths must be start:stop:step, got {short_repr(widths)}") from None
-        if not (0 < start <= stop and step > 0):
-            raise UserError(f"--widths needs 0 < start <= stop and step > 0, got {short_repr(widths)}")
-        rows = tables.width_sweep(sweep, range(start, stop + 1, step), repeats=repeats, seed=seed)
-        inv = [r["width"] for r in rows if r["faster_than_narrower"]]
-        human = [f"{'width':>6}{'median ms':>12}{'q1':>10}{'q3':>10}  faster than narrower"]
-        human += [f"{r['width']:>6}{r['median_ms']:>12.4f}{r['q1_ms']:>10.4f}{r['q3_ms']:>10.4f}  "
-                  f"{'yes' if r['faster_than_narrower'] else ''}" for r in rows]
-        human.append(f"non-monotone at widths: {inv or 'none'}")
-        return emit({"kind": sweep, "rows": rows, "non_monotone_widths": inv}, as_json,
-                    "\n".join(human))
+        rows = tables.width_sweep(sweep, tables.parse_widths(widths), repeats=repeats, seed=seed)
+        out, human = tables.sweep_report(sweep, rows)
+        return emit(out, as_json, human)
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
     ops = extract(model, shape)
     cfg = AcceleratorConfig.from_dict(_load_yaml(accel_path, "accelerator"), where="accel") \
         if device == "accel" else None
     table = tables.build_table(ops, device, cfg, repeats=repeats, seed=seed)
-    pred = tables.predict(table, ops)
-    rows = [{"key": repr(k), **v} for k, v in table.items()]
-    human = [f"{len(rows)} unique ops of {name} on {device}; predicted total "
-             f"{pred['latency_ms']:.4f} ms"
-             + (f", {pred['energy_mj']:.4f} mJ" if device != "cpu" else "")]
-    human += [f"  {r['type']:<10}{r['latency_ms']:>12.5f} ms" for r in rows]
-    emit({"device": device, "model": name, "rows": rows, "prediction": pred}, as_json,
-         "\n".join(human))
+    out, human = tables.table_report(name, device, table, tables.predict(table, ops))
+    emit(out, as_json, human)
