@@ -5,8 +5,9 @@
 Every stage writes into the run directory and, when it has finished, records itself in
 ``ledger.json`` (written atomically: temp file + ``os.replace``).  Rerunning the same
 command reads the ledger and skips every stage whose fingerprint (a hash of its config
-section, the sections before it and the top-level keys) still matches; a changed section
-re-runs that stage and the ones after it.  A stage that was killed half-way is simply
+section, the sections before it, the top-level keys and the real data set's contents) still
+matches; a changed section, or a data folder whose files changed, re-runs that stage and the
+ones after it.  A stage that was killed half-way is simply
 run again; the long ones resume inside themselves (the search stage passes
 ``resume=True`` so Tune's finished trials are kept, see ``search.run.run_search``).
 
@@ -60,8 +61,9 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
     write_json_atomic(run_dir / "config.json", config.to_dict())
     ledger = Ledger(run_dir)
     ctx = RunContext(config, run_dir, address=address, progress=progress, log=log)
+    data_digest = ctx.real_data().digest()
     for i, stage in enumerate(stages, 1):
-        fingerprint = config.stage_fingerprint(stage)
+        fingerprint = config.stage_fingerprint(stage, data_digest)
         entry = ledger.done(stage, fingerprint)
         if entry is not None:
             log(f"[{i}/{len(stages)}] {stage}: done earlier ({entry['seconds']:.0f} s), skipped")
@@ -69,7 +71,7 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
         else:
             dropped = ledger.invalidate_from(stage)
             if dropped and dropped[0] == stage:
-                log(f"[{i}/{len(stages)}] {stage}: config changed, re-running "
+                log(f"[{i}/{len(stages)}] {stage}: config or data changed, re-running "
                     f"{', '.join(dropped)}")
             log(f"[{i}/{len(stages)}] {stage} ...")
             start = time.perf_counter()

@@ -14,7 +14,6 @@ algorithm of their own:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
 import logging
 import re
@@ -157,8 +156,7 @@ def teacher_cache_key(config: RunConfig, data) -> str:
     c = config.teacher
     readable = _slug(f"{c.dataset}_{c.model}_e{c.epochs}_b{c.batch_size}_lr{c.lr}"
                      f"_s{config.seed}_d{config.data_seed}")[:96]
-    exact = hashlib.sha256(f"{config.stage_fingerprint('teacher')}:{data.digest()}".encode())
-    return f"{readable}-{exact.hexdigest()[:16]}.pt"
+    return f"{readable}-{config.stage_fingerprint('teacher', data.digest())}.pt"
 
 
 def teacher_cache(ctx) -> Path:

@@ -165,6 +165,24 @@ def test_teacher_cache_tells_apart_what_its_name_cannot(tmp_path):
     assert not teacher(f"parquet:{tmp_path / 'd' / 'a-b'}", "r4")
 
 
+def test_resume_reruns_stages_whose_data_changed(tmp_path):
+    """A resumed run skipped the teacher stage after the files of its parquet: set had
+    changed (the ledger's fingerprint hashed the config only): its teacher and everything
+    after it came from the old data."""
+    values = json.loads(json.dumps(FAST))
+    (tmp_path / "set").mkdir()
+    values["teacher"].update(dataset=_tabular_set(tmp_path / "set", 0),
+                             model='{"family": "mlp", "hidden": [4]}')
+    _run(tmp_path, values, stop_after="teacher")
+    first = Ledger(tmp_path / "run").stages["teacher"]
+    _, logs = _run(tmp_path, values, stop_after="teacher")          # same data: skipped
+    assert Ledger(tmp_path / "run").stages["teacher"] == first
+    _tabular_set(tmp_path / "set", 1)
+    _, logs = _run(tmp_path, values, stop_after="teacher")
+    assert Ledger(tmp_path / "run").stages["teacher"]["fingerprint"] != first["fingerprint"]
+    assert any("config or data changed, re-running teacher" in line for line in logs)
+
+
 def test_sweep_expansion_and_validation(tmp_path):
     from deploy.sweep import SweepConfig, expand, load_sweep
     sweep = SweepConfig(name="g", base="tiny", grid={"seed": [0, 1], "synthesis.pairs": [1, 2]},

@@ -50,8 +50,10 @@ def prepared(tmp_path_factory):
     ledger = json.loads((run_dir / "ledger.json").read_text())
     assert set(ledger["stages"]) == {"teacher", "synthesis"}
     assert ledger["stages"]["teacher"]["outputs"]["reused"]
+    from synth.data import load_dataset
+    digest = load_dataset(config.teacher.dataset, seed=config.data_seed).digest()
     for stage in ("teacher", "synthesis"):      # what CONFIG's own run records
-        assert ledger["stages"][stage]["fingerprint"] == config.stage_fingerprint(stage)
+        assert ledger["stages"][stage]["fingerprint"] == config.stage_fingerprint(stage, digest)
     return run_dir
 
 
