@@ -23,7 +23,7 @@ import torch
 
 from synth.config import short_repr
 from synth.data_registry import (  # noqa: F401  (the registry is this module's API too)
-    check_dataset_name, list_datasets, load_dataset, register_dataset)
+    check_dataset_name, check_dataset_path, list_datasets, load_dataset, register_dataset)
 from synth.errors import UserError
 
 TEST_FRACTION = 0.2   # of all samples

@@ -57,10 +57,24 @@ def check_dataset_name(name, where: str = "") -> str:
     _complete()
     if isinstance(name, str):
         prefix, sep, _ = name.partition(":")
-        if (sep and prefix in _PREFIXED) or (not sep and name in _REGISTRY):
+        if sep and prefix in _PREFIXED:
+            check_dataset_path(name, where)
+            return name
+        if not sep and name in _REGISTRY:
             return name
     raise ConfigError(f"{where + ': ' if where else ''}unknown data set {short_repr(name)}; known: "
                       f"{', '.join(sorted(_DESCRIPTIONS))}")
+
+
+def check_dataset_path(name, where: str = "") -> None:
+    """``prefix:<path>`` needs its path: the loaders read an empty one as the current folder
+    (``parquet:`` loaded whatever .parquet files lay where the command ran).  Reads no
+    registry and imports nothing, so the CLI checks its ``--dataset`` options with it."""
+    if isinstance(name, str):
+        prefix, sep, path = name.partition(":")
+        if sep and not path.strip():
+            raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)} has "
+                              f"no path: expected {prefix}:<path>")
 
 
 def load_dataset(name: str, seed: int = 0):

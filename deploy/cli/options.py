@@ -103,6 +103,15 @@ class RegistryChoice(click.Choice):
         return tuple(getattr(importlib.import_module(module), attr))
 
 
+def dataset_name(ctx, param, value):
+    """The callback of a data-set option (``--dataset``, ``--new-dataset``): ``parquet:`` with
+    no path is refused by the option's name before any work (the registry is not read)."""
+    if value is not None:
+        from synth.data_registry import check_dataset_path
+        check_dataset_path(value, param.opts[0])
+    return value
+
+
 def _check_device(ctx, param, value):
     from synth.device import check_device
     return check_device(value, "--device")   # before any work or Ray starts

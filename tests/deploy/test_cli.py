@@ -374,3 +374,18 @@ def test_grow_prune_shift_is_bounded(tmp_path):
     line = _error_line(["grow-prune", "--dataset", "digits", "--model", "mlp_small",
                         "--shift", "1000000000", "--out", str(tmp_path / "m.pt")])
     assert "shift must be in [0, 64]" in line
+
+
+def test_a_dataset_option_without_a_path_is_refused_by_name(tmp_path, monkeypatch):
+    """`nnsynth eval --dataset parquet:` walked the current folder and loaded the .parquet
+    files it found there."""
+    monkeypatch.chdir(tmp_path)
+    for args, option in ((["train", "--model", "mlp_small", "--out", "m.pt", "--dataset",
+                           "parquet:"], "--dataset"),
+                         (["eval", "--model", "m.pt", "--dataset", "ts:"], "--dataset"),
+                         (["search", "--dataset", "cifar10: "], "--dataset"),
+                         (["continual", "--model", "m.pt", "--new-classes", "1",
+                           "--new-dataset", "text:"], "--new-dataset")):
+        line = _error_line(args)
+        assert line.startswith(f"error: {option}: data set") and "has no path: expected" in line, line
+

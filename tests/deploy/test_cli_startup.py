@@ -74,7 +74,8 @@ def test_argument_errors_import_no_torch_or_ray(tmp_path):
              [["secret", "--label-vectors", "bert"], 2],
              [["invert", "--num-images", "0"], 2],
              [["diabdeep", "--dataset", "blink", "--steps", "0"], 2],
-             [["hwsim", "eval", "--batch", "0"], 2]]
+             [["hwsim", "eval", "--batch", "0"], 2],
+             [["eval", "--model", out, "--dataset", "parquet:"], 2]]
     result = _run(cases)
     assert result == {"cases": len(cases)}, result
 

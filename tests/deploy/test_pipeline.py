@@ -35,7 +35,10 @@ def _run(tmp_path, values, **kw):
     ({"synthesis": {"enabled": False}}, "search.enabled needs synthesis.enabled"),
     # run --check called a misspelt data set valid; the run failed once Ray was up
     ({"teacher": {"dataset": "mnist"}}, "teacher.dataset: unknown data set 'mnist'"),
-    ({"teacher": {"dataset": "parquet:"}}, None),   # a prefix is checked when loaded
+    # an empty path read the current folder (someone else's .parquet files)
+    ({"teacher": {"dataset": "parquet:"}},
+     "teacher.dataset: data set 'parquet:' has no path: expected parquet:<path>"),
+    ({"teacher": {"dataset": "parquet:/no/such/dir"}}, None),   # a path is checked when loaded
     # ignored and never validated (check_stages checks it only when pricing)
     ({"export": {"price": False, "accel": {"rows": 0}}}, "export.accel configures the pricing"),
 ])

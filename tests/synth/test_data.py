@@ -104,6 +104,23 @@ def test_parquet_round_trip(tmp_path):
         load_synthesized(tmp_path, (3, 4, 4), option="--data", owner="teacher")
 
 
+def test_a_prefix_without_a_path_is_refused(tmp_path, monkeypatch):
+    """'parquet:' read the current folder: a command run where someone else's .parquet
+    files lay loaded them as its data set.  Every prefixed set needs its path."""
+    meta = {"input_shape": [1, 2, 2], "num_classes": 2, "mean": [0.0], "std": [1.0]}
+    write_parquet(tmp_path / "theirs.parquet", torch.randn(20, 1, 2, 2), torch.arange(20) % 2, meta)
+    monkeypatch.chdir(tmp_path)
+    for prefix in ("parquet", "text", "ts", "cifar10"):
+        for name in (f"{prefix}:", f"{prefix}: "):
+            with pytest.raises(UserError, match=rf"data set '{prefix}: ?' has no path: "
+                                                rf"expected {prefix}:<path>"):
+                load_dataset(name)
+    from synth.data import check_dataset_name
+    with pytest.raises(UserError, match=r"^teacher.dataset: data set 'parquet:' has no path"):
+        check_dataset_name("parquet:", "teacher.dataset")
+    assert load_dataset("parquet:.").num_classes == 2    # the folder, named, is still read
+
+
 def test_parquet_errors(tmp_path):
     with pytest.raises(UserError, match="not found"):
         load_dataset(f"parquet:{tmp_path / 'none'}")

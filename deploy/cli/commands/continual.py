@@ -8,14 +8,15 @@ else to ``0..outputs-1``.  Images standing in for the old classes come from ``--
 """
 import click
 
-from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
-                                seed_option, show_progress, synth_option)
+from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
+                                RegistryChoice, seed_option, show_progress, synth_option)
 
 
 @click.command("continual")
 @click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False),
               help="Checkpoint of the network trained on the old classes.")
-@click.option("--new-dataset", required=True, help="Data set holding the new classes.")
+@click.option("--new-dataset", required=True, callback=dataset_name,
+              help="Data set holding the new classes.")
 @click.option("--new-classes", required=True, help="New classes, e.g. 5,6,7,8,9.")
 @click.option("--old-classes", default=None,
               help="Data set classes of the model's outputs (default: recorded or 0..k-1).")

@@ -3,12 +3,13 @@ import json
 
 import click
 
-from deploy.cli.options import device_option, emit, json_option, seed_option, show_progress
+from deploy.cli.options import (device_option, emit, json_option, seed_option, show_progress,
+                                dataset_name)
 from synth.choices import DIABDEEP_STEPS
 
 
 @click.command("diabdeep")
-@click.option("--dataset", required=True,
+@click.option("--dataset", callback=dataset_name, required=True,
               help="Sequence data set (channels x steps), e.g. blink, scp1, basicmotions.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Recurrent steps per window, 1 to its length T (read in frames of "

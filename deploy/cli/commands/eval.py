@@ -1,13 +1,14 @@
 """``nnsynth eval``: evaluate a checkpoint on a data set split."""
 import click
 
-from deploy.cli.options import emit, json_option
+from deploy.cli.options import emit, json_option, dataset_name
 
 
 @click.command("eval")
 @click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False),
               help="Checkpoint written by nnsynth.")
-@click.option("--dataset", default=None, help="Data set (default: the checkpoint's own).")
+@click.option("--dataset", default=None, callback=dataset_name,
+              help="Data set (default: the checkpoint's own).")
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default=None,
               help="Default: test, or val for a set without one (a synthesized set).")
 @json_option

@@ -4,13 +4,14 @@ The defaults are the measured schedule ``synth.choices.RECIPE`` with KD retraini
 the dense start (benchmarks/results/grow_prune_defaults.md)."""
 import click
 
-from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_object,
-                                json_option, seed_option, show_progress)
+from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_object,
+                                json_option, RegistryChoice, seed_option, show_progress)
 from synth.choices import RECIPE
 
 
 @click.command("grow-prune")
-@click.option("--dataset", required=True, help="Data set name (see `nnsynth datasets`).")
+@click.option("--dataset", required=True, callback=dataset_name,
+              help="Data set name (see `nnsynth datasets`).")
 @click.option("--model", "model_spec", required=True,
               help="Variant name or JSON spec (trained densely first), or a checkpoint path.")
 @click.option("--target-accuracy", type=float, default=None,

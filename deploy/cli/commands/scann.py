@@ -2,12 +2,13 @@
 from synth.config import short_repr
 import click
 
-from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
-                                seed_option, show_progress)
+from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
+                                RegistryChoice, seed_option, show_progress)
 
 
 @click.command("scann")
-@click.option("--dataset", required=True, help="Data set name (see `nnsynth datasets`).")
+@click.option("--dataset", required=True, callback=dataset_name,
+              help="Data set name (see `nnsynth datasets`).")
 @click.option("--reduce", "method", type=RegistryChoice("synth.choices.REDUCERS"), default="pca",
               show_default=True, help="Feature reduction before the MLP.")
 @click.option("--components", type=float, default=0.5, show_default=True,

@@ -1,14 +1,15 @@
 """``nnsynth search``: predictor-guided architecture search on Ray Tune (or ``--resume DIR``)."""
 import click
 
-from deploy.cli.options import (RegistryChoice, address_option, device_option, emit, json_option,
-                                seed_option, show_progress, synth_option)
+from deploy.cli.options import (address_option, dataset_name, device_option, emit, json_option,
+                                RegistryChoice, seed_option, show_progress, synth_option)
 
 
 @click.command("search")
 @click.option("--space", default="convnet", show_default=True,
               help="Search space: YAML/JSON file or built-in name (convnet, resnet, mlp).")
-@click.option("--dataset", default="digits", show_default=True, help="Data set name.")
+@click.option("--dataset", default="digits", show_default=True, callback=dataset_name,
+              help="Data set name.")
 @click.option("--teacher", default=None, help="Teacher checkpoint: train trials by KD.")
 @synth_option("Synthesized Parquet set (with --teacher).", old_name="--data")
 @click.option("--searcher", type=RegistryChoice("search.choices.SEARCHER_NAMES"),

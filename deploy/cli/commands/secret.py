@@ -2,7 +2,7 @@
 its base classifier on a data set's test split."""
 import click
 
-from deploy.cli.options import RegistryChoice, emit, json_option, seed_option
+from deploy.cli.options import RegistryChoice, emit, json_option, seed_option, dataset_name
 
 
 def _human(r: dict) -> str:
@@ -19,7 +19,7 @@ def _human(r: dict) -> str:
 
 
 @click.command("secret")
-@click.option("--dataset", default=None,
+@click.option("--dataset", callback=dataset_name, default=None,
               help="Data set with meaningful class names (see `nnsynth datasets`); default "
                    "with --model: the checkpoint's own.")
 @click.option("--base", type=RegistryChoice("synth.secret_eval.BASES"), default="lr",

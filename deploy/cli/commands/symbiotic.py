@@ -1,7 +1,8 @@
 """``nnsynth symbiotic``: an LSTM / H-LSTM language model sized by the target platform's latency."""
 import click
 
-from deploy.cli.options import device_option, emit, json_option, seed_option, show_progress
+from deploy.cli.options import (device_option, emit, json_option, seed_option, show_progress,
+                                dataset_name)
 
 
 def _ints(name: str, text: str) -> tuple:
@@ -14,7 +15,8 @@ def _ints(name: str, text: str) -> tuple:
 
 
 @click.command("symbiotic")
-@click.option("--dataset", required=True, help="Text set: enwiki or text:<path>.")
+@click.option("--dataset", required=True, callback=dataset_name,
+              help="Text set: enwiki or text:<path>.")
 @click.option("--platform", required=True, help="host (this CPU, measured) | accel | spring.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Report directory (report.json, report.md, latency.png).")

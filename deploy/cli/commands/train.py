@@ -1,12 +1,13 @@
 """``nnsynth train``: train a model on a data set and write a checkpoint."""
 import click
 
-from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
-                                seed_option, show_progress)
+from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
+                                RegistryChoice, seed_option, show_progress)
 
 
 @click.command("train")
-@click.option("--dataset", required=True, help="Data set name (see `nnsynth datasets`).")
+@click.option("--dataset", required=True, callback=dataset_name,
+              help="Data set name (see `nnsynth datasets`).")
 @click.option("--model", "model_spec", required=True, help="Variant name or JSON spec.")
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
