@@ -389,3 +389,18 @@ def test_a_dataset_option_without_a_path_is_refused_by_name(tmp_path, monkeypatc
         line = _error_line(args)
         assert line.startswith(f"error: {option}: data set") and "has no path: expected" in line, line
 
+
+
+def test_a_json_option_refuses_a_key_given_twice(tmp_path):
+    """--schedule '{"prune_steps": 3, "prune_steps": 4}' ran 4 steps without a word (json
+    keeps the last value); diabdeep --options did the same, and JSON nested too deeply was a
+    RecursionError traceback."""
+    out = str(tmp_path / "m.pt")
+    line = _error_line(["grow-prune", "--dataset", "iris", "--model", "mlp_small", "--out", out,
+                        "--schedule", '{"prune_steps": 3, "prune_steps": 4}'])
+    assert line == "error: --schedule gives the key 'prune_steps' twice; keep one", line
+    line = _error_line(["diabdeep", "--dataset", "blink", "--baselines", "none",
+                        "--options", '{"prune_steps": 2, "prune_steps": 8}'])
+    assert line == "error: --options gives the key 'prune_steps' twice; keep one", line
+    line = _error_line(["diabdeep", "--dataset", "blink", "--options", "[" * 100_000])
+    assert line == "error: --options is not valid JSON: nested too deeply", line

@@ -1,10 +1,8 @@
 """``nnsynth diabdeep``: the server and edge DiabNNs of DiabDeep on a sequence data set."""
-import json
-
 import click
 
-from deploy.cli.options import (device_option, emit, json_option, seed_option, show_progress,
-                                dataset_name)
+from deploy.cli.options import (dataset_name, device_option, emit, json_object, json_option,
+                                seed_option, show_progress)
 from synth.choices import DIABDEEP_STEPS
 
 
@@ -31,14 +29,8 @@ def command(dataset, steps, epochs, baselines, options_json, out, seed, device, 
     and accelerator cost beside the baselines."""
     from hwsim import price
     from synth.diabdeep import DiabDeepConfig, run_diabdeep, table
-    from synth.errors import UserError
 
-    try:
-        more = json.loads(options_json) if options_json else {}
-    except json.JSONDecodeError as e:
-        raise UserError(f"--options is not valid JSON: {e.msg}") from None
-    if not isinstance(more, dict):
-        raise UserError(f"--options must be a JSON object, got {options_json!r}")
+    more = json_object(options_json, "--options")
     names = () if baselines.strip() in ("", "none") else tuple(
         b.strip() for b in baselines.split(","))
     config = DiabDeepConfig.from_dict({"dataset": dataset, "seed": seed, "steps": steps,
