@@ -14,6 +14,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -259,6 +260,8 @@ class _DuplicateKey(Exception):
 
 
 _LOADER = None
+# a YAML 1.2 float with an exponent: 1e-3, -2E+4, 2.5e3, .5e1 (no underscores)
+FLOAT_EXPONENT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$")
 
 
 def _strict_loader():
@@ -288,6 +291,12 @@ def _strict_loader():
                             pass
                 return super().construct_mapping(node, deep)
 
+        # YAML 1.1 reads an exponent without a dot or a sign (1e-3, 1E5, 2.5e3) as a string:
+        # 'lr: 1e-3' was refused as "must be a number".  YAML 1.2's core schema, like JSON,
+        # reads it as a float; 1.1's own floats, ints (1_000) and strings (1.2.3) stay as
+        # they were.
+        StrictLoader.add_implicit_resolver(   # copies the base's resolvers: SafeLoader unchanged
+            "tag:yaml.org,2002:float", FLOAT_EXPONENT, list("-+0123456789."))
         _LOADER = StrictLoader
     return _LOADER
 

@@ -64,6 +64,16 @@ def test_bundled_configs_are_valid():
         assert cfg.synthesis.enabled and cfg.search.enabled and cfg.refine.enabled
 
 
+def test_run_check_reads_lr_1e_3_as_a_number(tmp_path):
+    """'lr: 1e-3' is a string in YAML 1.1: run --check said "teacher.lr must be a number,
+    got '1e-3'"."""
+    cfg = tmp_path / "lr.yaml"
+    cfg.write_text("teacher:\n  lr: 1e-3\n  dataset: digits\n")
+    res = CliRunner().invoke(cli, ["run", str(cfg), "--check"])
+    assert res.exit_code == 0 and "valid" in res.output, res.output
+    assert load_run_config(str(cfg)).teacher.lr == 0.001
+
+
 def test_cli_bad_key_is_one_line_exit_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("teacher:\n  epochs: 2\nsearch:\n  trails: 12\n")

@@ -136,6 +136,26 @@ def test_yaml_duplicate_keys_are_an_error_not_the_last_one_wins():
     assert load_yaml_text("a: &a [1, 2]\nb: *a\n", "ok.yaml") == {"a": [1, 2], "b": [1, 2]}
 
 
+def test_yaml_reads_exponent_floats_as_yaml_1_2_does():
+    """YAML 1.1 reads 1e-3 (no dot, or an unsigned exponent) as a string: 'lr: 1e-3' was
+    refused as "must be a number".  Other scalars read as before, and the loader's bounds
+    and duplicate-key check still hold."""
+    import yaml
+    text = ("a: 1e-3\nb: 1E5\nc: -2e+4\nd: 2.5e3\ne: .5e1\nf: [1.5E-3]\n"
+            "g: 1_000\nh: 1.2.3\ni: e5\nj: 1e\nk: '1e-3'\nl: 1.0\nm: 0x10\nn: 1e-3x\n")
+    assert load_yaml_text(text, "f.yaml") == {
+        "a": 0.001, "b": 1e5, "c": -2e4, "d": 2500.0, "e": 5.0, "f": [0.0015],
+        "g": 1000, "h": "1.2.3", "i": "e5", "j": "1e", "k": "1e-3", "l": 1.0, "m": 16,
+        "n": "1e-3x"}
+    assert yaml.safe_load("a: 1e-3") == {"a": "1e-3"}     # PyYAML's own loader unchanged
+    with pytest.raises(ConfigError, match="'lr' twice"):
+        load_yaml_text("lr: 1e-3\nlr: 2e-3\n", "dup.yaml")
+    with pytest.raises(ConfigError, match="expands to more than"):
+        load_yaml_text("a: &a [1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3]\n"
+                       + "".join(f"{c}: &{c} [{', '.join(['*' + chr(ord(c) - 1)] * 10)}]\n"
+                                 for c in "bcdefgh"), "bomb.yaml")
+
+
 def test_json_spec_with_a_key_given_twice_is_refused():
     """json.loads keeps the last of two equal keys: --model '{"family": "mlp", "hidden": [8],
     "hidden": [16]}' trained [16] without a word."""
