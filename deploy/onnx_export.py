@@ -21,6 +21,9 @@ from synth.files import atomic_path
 
 OPSET = 17
 DEFAULT_TOLERANCE = 1e-4   # max |logit difference|, PyTorch vs onnxruntime, float32
+# a fixed-point model rounds every layer output to its grid: onnxruntime and PyTorch can land
+# on either side of a rounding boundary, so its tolerance is at least this many grid steps
+FIXED_POINT_TOLERANCE_STEPS = 16
 MAX_ONNX_BYTES = 2 << 30   # protobuf's limit on one message: a larger file is no ONNX model
 
 
@@ -114,6 +117,12 @@ def verify_onnx(path: str | os.PathLike, model: torch.nn.Module, x: torch.Tensor
         result["onnx_accuracy"] = float((ort_logits.argmax(1) == labels).mean())
         result["torch_accuracy"] = float((torch_logits.argmax(1) == labels).mean())
     return result
+
+
+def fixed_point_tolerance(tolerance: float, frac_bits: int) -> float:
+    """``tolerance`` raised to ``FIXED_POINT_TOLERANCE_STEPS`` steps of a grid with
+    ``frac_bits`` fractional bits (16 * 2^-8 = 0.0625 for a 4.8 format)."""
+    return max(tolerance, FIXED_POINT_TOLERANCE_STEPS * 2.0 ** -frac_bits)
 
 
 def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.Tensor,

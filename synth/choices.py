@@ -32,3 +32,9 @@ DIABDEEP_STEPS = 50
 # (synth.grow_prune.RECIPE; GrowPruneSchedule.recipe() applies it.)
 RECIPE = dict(prune_steps=17, prune_fraction=0.2, criterion="lamp", remove_dead=True,
               retrain_epochs=3, batch_size=64, max_accuracy_drop=0.005, growth_rounds=0)
+
+# GrowPruneSchedule's growth defaults (synth.grow_prune), shown by ``nnsynth grow-prune --help``:
+# start dense (a seed density of 1), and each growth round adds half as many connections as
+# are active (NeST's gradient-based growth, arXiv 1711.02017).
+SEED_DENSITY = 1.0
+GROWTH_RATIO = 0.5

@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from synth import masked
-from synth.choices import RECIPE
+from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
 from synth.config import Config, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.errors import ConfigError
@@ -28,10 +28,10 @@ from synth.train import TrainConfig, evaluate, fit
 @dataclasses.dataclass(frozen=True)
 class GrowPruneSchedule(Config):
     # growth phase (NeST Sec. 3): sparse seed, then gradient-based growth
-    seed_density: float = 1.0        # fraction of connections in the seed; 1.0 = start dense
+    seed_density: float = SEED_DENSITY   # fraction of connections in the seed; 1.0 = dense
     seed_units: float = 1.0          # fraction of hidden units live in the seed (others dormant)
     growth_rounds: int = 0
-    growth_ratio: float = 0.5        # new connections per round, as a fraction of active ones
+    growth_ratio: float = GROWTH_RATIO   # new connections per round, fraction of active ones
     growth_batches: int = 20         # mini-batches over which dL/dW is summed
     growth_init: float = 0.1         # new weight = -growth_init * G (a gradient step from zero)
     neuron_growth: int = 0           # dormant hidden units activated per round and Linear pair

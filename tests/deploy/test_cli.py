@@ -404,3 +404,27 @@ def test_a_json_option_refuses_a_key_given_twice(tmp_path):
     assert line == "error: --options gives the key 'prune_steps' twice; keep one", line
     line = _error_line(["diabdeep", "--dataset", "blink", "--options", "[" * 100_000])
     assert line == "error: --options is not valid JSON: nested too deeply", line
+
+
+def test_export_and_grow_prune_defaults_come_from_their_one_source():
+    """export --tolerance repeated DEFAULT_TOLERANCE as 1e-4, and grow-prune --growth-ratio
+    0.5 and --seed-density 1.0 repeated GrowPruneSchedule's defaults; export --help did not
+    say that a fixed-point checkpoint's tolerance is raised to 16 grid steps."""
+    import dataclasses
+    from deploy.onnx_export import (DEFAULT_TOLERANCE, FIXED_POINT_TOLERANCE_STEPS,
+                                    fixed_point_tolerance)
+    from synth.grow_prune import GrowPruneSchedule
+    params = {p.name: p.default for p in cli.commands["export"].params}
+    assert params["tolerance"] == DEFAULT_TOLERANCE
+    out = " ".join(CliRunner().invoke(cli, ["export", "--help"]).output.split())
+    assert f"raises it to {FIXED_POINT_TOLERANCE_STEPS} steps of its grid" in out, out
+    assert fixed_point_tolerance(DEFAULT_TOLERANCE, 8) == FIXED_POINT_TOLERANCE_STEPS / 256
+    assert fixed_point_tolerance(1.0, 8) == 1.0
+    params = {p.name: p.default for p in cli.commands["grow-prune"].params}
+    fields = {f.name: f.default for f in dataclasses.fields(GrowPruneSchedule)}
+    for name in ("growth_ratio", "seed_density"):
+        assert params[name] == fields[name], name
+    recipe = GrowPruneSchedule.recipe()
+    for name in ("prune_steps", "prune_fraction", "retrain_epochs", "criterion",
+                 "growth_rounds", "remove_dead"):
+        assert params[name] == getattr(recipe, name), name

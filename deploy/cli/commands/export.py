@@ -2,6 +2,7 @@
 import click
 
 from deploy.cli.options import emit, json_option, onnx_out
+from deploy.onnx_export import DEFAULT_TOLERANCE, FIXED_POINT_TOLERANCE_STEPS
 
 
 @click.command("export")
@@ -11,15 +12,18 @@ from deploy.cli.options import emit, json_option, onnx_out
               help="ONNX file to write.")
 @click.option("--compact/--no-compact", default=True, show_default=True,
               help="Make a masked (grow-and-prune) model small and dense before export.")
-@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=1e-4,
-              show_default=True, help="Max |logit difference| on the test split.")
+@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULT_TOLERANCE, show_default=True,
+              help="Max |logit difference| on the test split; a fixed-point checkpoint raises "
+                   f"it to {FIXED_POINT_TOLERANCE_STEPS} steps of its grid when that is larger "
+                   "(onnxruntime may round to the other side).")
 @json_option
 def command(model_path, out, compact, tolerance, as_json):
     """Export MODEL to ONNX and compare onnxruntime with PyTorch on its data set's test split.
 
     A checkpoint trained with `nnsynth train --fixed-point` is exported with its weights on the
     grid and every Linear/Conv2d output rounded to nearest on it (Mul/Floor/Clip nodes)."""
-    from deploy.onnx_export import export_and_verify
+    from deploy.onnx_export import export_and_verify, fixed_point_tolerance
     from synth.checkpoint import checkpoint_dataset, load_model
     from synth.models import count_parameters
 
@@ -34,8 +38,7 @@ def command(model_path, out, compact, tolerance, as_json):
             model = make_compact(model)
     if quant:  # `nnsynth train --fixed-point`: the graph rounds every layer output to nearest
         attach_inference(model, quant, rounding="nearest")
-        # ORT and PyTorch can land on either side of a rounding boundary: allow 16 grid steps
-        tolerance = max(tolerance, 16 * 2.0 ** -quant.frac_bits)
+        tolerance = fixed_point_tolerance(tolerance, quant.frac_bits)
     split = data.held_out()                    # test; val for a synthesized set
     result = export_and_verify(model, out, *data.split(split), tolerance)
     result["checked_on"] = f"{data.name} {split}"

@@ -6,7 +6,7 @@ import click
 
 from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_object,
                                 json_option, RegistryChoice, seed_option, show_progress)
-from synth.choices import RECIPE
+from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
 
 
 @click.command("grow-prune")
@@ -24,9 +24,10 @@ from synth.choices import RECIPE
 @click.option("--retrain-epochs", type=int, default=RECIPE["retrain_epochs"], show_default=True)
 @click.option("--criterion", type=RegistryChoice("synth.choices.CRITERIA"),
               default=RECIPE["criterion"], show_default=True)
-@click.option("--growth-rounds", type=int, default=0, show_default=True)
-@click.option("--growth-ratio", type=float, default=0.5, show_default=True)
-@click.option("--seed-density", type=float, default=1.0, show_default=True,
+@click.option("--growth-rounds", type=int, default=RECIPE["growth_rounds"], show_default=True)
+@click.option("--growth-ratio", type=float, default=GROWTH_RATIO, show_default=True,
+              help="New connections per growth round, as a fraction of the active ones.")
+@click.option("--seed-density", type=float, default=SEED_DENSITY, show_default=True,
               help="Start from a random sparse seed with this connection density.")
 @click.option("--distill/--no-distill", default=True, show_default=True,
               help="Retrain by knowledge distillation from the dense starting model "
