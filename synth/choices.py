@@ -38,3 +38,11 @@ RECIPE = dict(prune_steps=17, prune_fraction=0.2, criterion="lamp", remove_dead=
 # are active (NeST's gradient-based growth, arXiv 1711.02017).
 SEED_DENSITY = 1.0
 GROWTH_RATIO = 0.5
+
+# SECRET: the feature-space classifiers of ``nnsynth secret`` (synth.secret_eval.BASES) and
+# the label vectors (synth.labels.LABEL_VECTOR_SOURCES: GloVe's meaning, and two controls
+# without it), with the defaults of the command and the library.
+SECRET_BASES = ("lr", "rf", "svm", "mlp", "xgboost")
+SECRET_BASE = "lr"
+LABEL_VECTOR_SOURCES = ("glove", "random", "shuffled")
+LABEL_VECTORS = "glove"

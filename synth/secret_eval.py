@@ -3,7 +3,7 @@ paired t-test, ``run_secret`` (what ``nnsynth secret`` calls) and ``fuse_network
 an nnsynth checkpoint: the network is the feature-space model).
 
 Imports of scikit-learn, torch and the data registry happen inside the functions, so that the
-CLI can read ``BASES`` without paying for them at start-up.
+CLI reads ``BASES`` (``synth.choices.SECRET_BASES``) without paying for them at start-up.
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import math
 
 import numpy as np
 
+from synth.choices import LABEL_VECTORS, SECRET_BASE
+from synth.choices import SECRET_BASES as BASES
 from synth.errors import UserError
 from synth.labels import name_words
-
-BASES = ("lr", "rf", "svm", "mlp", "xgboost")
 
 
 def make_base(name: str, seed: int = 0):
@@ -82,8 +82,8 @@ def paired_ttest_5x2cv(a, b) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- nnsynth secret
-def run_secret(dataset: str, base: str = "lr", *, model_path: str | None = None,
-               label_vectors: str = "glove", class_names=None, seed: int = 0) -> dict:
+def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None = None,
+               label_vectors: str = LABEL_VECTORS, class_names=None, seed: int = 0) -> dict:
     """SECRET against its base on ``dataset``'s test split: a scikit-learn ``base`` fitted on
     train + validation (SECRET validates by internal 3-fold CV), or, with ``model_path``, an
     nnsynth checkpoint as the base (``fuse_network``).  ``class_names``: words per class in
@@ -114,7 +114,7 @@ def run_secret(dataset: str, base: str = "lr", *, model_path: str | None = None,
             "secret_scores": scores(yt, secret.predict(xt))}
 
 
-def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: str = "glove",
+def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: str = LABEL_VECTORS,
                  class_names=None, similarity: str = "cosine", fusion: str = "sum",
                  seed: int = 0) -> dict:
     """SECRET with a trained nnsynth network as the feature-space model.
@@ -147,7 +147,7 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
                           model=str(model_path))
 
 
-def network_fusion(out: dict, ys: dict, data, *, label_vectors="glove",
+def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
                    class_names=None, similarity="cosine", fusion="sum", seed=0,
                    model: str = "") -> dict:
     """The fusion step of ``fuse_network`` from the network's outputs per split

@@ -2,7 +2,8 @@
 its base classifier on a data set's test split."""
 import click
 
-from deploy.cli.options import RegistryChoice, emit, json_option, seed_option, dataset_name
+from deploy.cli.options import dataset_name, emit, json_option, RegistryChoice, seed_option
+from synth.choices import LABEL_VECTORS, SECRET_BASE
 
 
 def _human(r: dict) -> str:
@@ -22,14 +23,13 @@ def _human(r: dict) -> str:
 @click.option("--dataset", callback=dataset_name, default=None,
               help="Data set with meaningful class names (see `nnsynth datasets`); default "
                    "with --model: the checkpoint's own.")
-@click.option("--base", type=RegistryChoice("synth.secret_eval.BASES"), default="lr",
+@click.option("--base", type=RegistryChoice("synth.choices.SECRET_BASES"), default=SECRET_BASE,
               show_default=True,
               help="Feature-space classifier (scikit-learn; xgboost).")
 @click.option("--model", "model_path", default=None, type=click.Path(dir_okay=False),
               help="An nnsynth checkpoint as the feature-space model instead of --base.")
-@click.option("--label-vectors", type=RegistryChoice("synth.labels.LABEL_VECTOR_SOURCES"),
-              default="glove",
-              show_default=True,
+@click.option("--label-vectors", type=RegistryChoice("synth.choices.LABEL_VECTOR_SOURCES"),
+              default=LABEL_VECTORS, show_default=True,
               help="GloVe vectors of the class names, or a control without meaning.")
 @click.option("--class-names", default=None,
               help="Words for each class, comma-separated in class order (for names without "
