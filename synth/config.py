@@ -89,12 +89,16 @@ def check_range(name: str, value: Any, low: float | None = None, high: float | N
         raise ConfigError(f"{name} must be {kind}, got {short_repr(value)}")
     lo_bad = low is not None and (value <= low if low_open else value < low)
     hi_bad = high is not None and (value >= high if high_open else value > high)
-    if lo_bad or hi_bad:
+    # an unbounded side still takes finite values only: --replay-ratio inf passed and was an
+    # OverflowError (int(inf)) deep in the update, --components inf likewise in SCANN
+    infinite = isinstance(value, float) and value in (float("inf"), float("-inf"))
+    if lo_bad or hi_bad or infinite:
         lo = "-inf" if low is None else f"{low}"
         hi = "inf" if high is None else f"{high}"
         brackets = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
             ")" if high_open or high is None else "]")
-        raise ConfigError(f"{name} must be in {brackets}, got {short_repr(value)}")
+        finite = "" if lo_bad or hi_bad else "a finite number "
+        raise ConfigError(f"{name} must be {finite}in {brackets}, got {short_repr(value)}")
 
 
 # The largest seed: scikit-learn's and NumPy's legacy random_state take [0, 2^32 - 1], and

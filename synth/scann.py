@@ -51,7 +51,7 @@ class ScannConfig(Config):
 
     def validate(self) -> None:
         check_choice("reduce", self.reduce, REDUCERS)
-        check_range("components", self.components, 0, None, low_open=True)
+        check_components(self.components)
         check_choice("scheme", self.scheme, SCHEMES)
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise UserError(f"hidden must be a non-empty list of widths >= 1, got {short_repr(self.hidden)}")
@@ -63,6 +63,15 @@ class ScannConfig(Config):
         check_range("max_accuracy_drop", self.max_accuracy_drop, 0, 1)
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_seed("seed", self.seed)
+
+
+def check_components(components) -> None:
+    """``components`` is a fraction of the features (< 1) or their number (>= 1, a whole
+    one: --components 2.7 kept 2 features without a word)."""
+    check_range("components", components, 0, None, low_open=True)
+    if components >= 1 and components != int(components):
+        raise UserError(f"components of 1 or more is a number of features and must be whole, "
+                        f"got {components} (a fraction of the features is below 1)")
 
 
 def _reducer(method: str, k: int, seed: int):
@@ -82,12 +91,14 @@ def reduce_dataset(data: Dataset, method: str = "pca", components: float = 0.5,
     """The data set with its (flattened) features reduced to k and standardized on the training
     split; ``method="none"`` only flattens.  k = round(components * d) when components < 1."""
     check_choice("reduce", method, REDUCERS)
+    check_components(components)
     flat = [x.reshape(len(x), -1).double().numpy() for x in (data.x_train, data.x_val, data.x_test)]
     d = flat[0].shape[1]
     k = d if method == "none" else (
         max(1, round(components * d)) if components < 1 else int(components))
     if k > d:
-        raise UserError(f"components must be at most the {d} features of {data.name}, got {k}")
+        raise UserError(f"components must be at most the {d} features of {data.name}, got "
+                        f"{short_repr(k)}")
     if method != "none":
         red = _reducer(method, k, seed).fit(flat[0])
         flat = [red.transform(f) for f in flat]

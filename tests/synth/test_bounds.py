@@ -119,6 +119,18 @@ def test_a_400_digit_integer_is_a_one_line_error_not_an_overflow():
     assert resolve_spec({"family": "mlp", "dropout": 0})["dropout"] == 0
 
 
+@pytest.mark.parametrize("value", [float("inf"), float("-inf")])
+def test_an_unbounded_side_of_a_range_still_refuses_infinity(value):
+    """check_range(name, v, 0, None) let inf through: --replay-ratio inf was an OverflowError
+    deep in the work; a bounded side still names its range."""
+    with pytest.raises(ConfigError, match=r"ratio must be a finite number in \(-inf, inf\)"):
+        check_range("ratio", value)
+    with pytest.raises(ConfigError, match=r"lr must be in \[0, 10\], got inf"):
+        check_range("lr", float("inf"), 0, 10)
+    check_range("ratio", 1e300, 0, None)
+    check_range("ratio", 10 ** 400, 0, None)    # an exact int compares without overflow
+
+
 def test_yaml_duplicate_keys_are_an_error_not_the_last_one_wins():
     """PyYAML keeps the last of two equal keys: ``teacher: {epochs: 2}`` followed by another
     ``teacher:`` section dropped the epochs without a word, and ``run --check`` said valid."""

@@ -191,3 +191,15 @@ def test_cli_incremental_updates_a_checkpoint(digits, tmp_path):
     assert r.exit_code == 0 and "grow-and-prune" in r.output and "vs fine-tune dense" in r.output
     r = CliRunner().invoke(cli, args + ["--replay-ratio", "-1"])
     assert r.exit_code == 2 and "replay_ratio" in r.output
+
+
+def test_cli_incremental_refuses_an_infinite_replay_ratio(tmp_path):
+    """--replay-ratio inf passed the range check (no upper bound) and was an OverflowError
+    traceback from int(inf) in the replay set."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    r = CliRunner().invoke(cli, ["incremental", "--model", str(tmp_path / "absent.pt"),
+                                 "--old", "digits", "--new", "digits", "--replay-ratio", "inf"])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1, r.output
+    assert "replay_ratio must be a finite number in [0, inf), got inf" in lines[0]

@@ -26,6 +26,24 @@ def test_reduce_rejects_too_many_components(iris):
         reduce_dataset(iris, "pca", 9)
 
 
+@pytest.mark.parametrize("components, expected", [
+    ("2.7", "components of 1 or more is a number of features and must be whole, got 2.7"),
+    ("inf", "components must be a finite number in (0, inf), got inf"),
+    ("1e300", "components must be at most the 4 features of iris, got 1000000"),
+])
+def test_cli_components_that_are_not_a_feature_count_are_refused(components, expected):
+    """--components 2.7 kept 2 features without a word; inf was an OverflowError traceback;
+    1e300 printed a 301-digit number."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    r = CliRunner().invoke(cli, ["scann", "--dataset", "iris", "--components", components])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1 and len(lines[0]) < 200, r.output
+    assert expected in lines[0], lines[0]
+    with pytest.raises(UserError, match="must be whole"):
+        reduce_dataset(None, "pca", 1.5)   # the library function checks before any work
+
+
 def test_compressed_widths_follow_the_feature_ratio():
     assert compressed_widths([64, 32], 64, 16) == [16, 8]
     assert compressed_widths([64, 32], 30, 1) == [2, 2]
