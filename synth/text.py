@@ -141,6 +141,12 @@ def build_vocab(tokens: list[str], min_count: int) -> list[str]:
     return [UNK, EOS] + kept
 
 
+# what a classification set (synth.data.Dataset) has and a text set has not
+_CLASSIFICATION_FIELDS = frozenset({"x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
+                                    "num_classes", "class_names", "mean", "std", "value_range",
+                                    "is_image", "is_sequence"})
+
+
 @dataclasses.dataclass
 class TextDataset:
     """Token-id streams of the three splits and the vocabulary (id = position)."""
@@ -160,8 +166,20 @@ class TextDataset:
 
     @property
     def input_shape(self):
-        raise UserError(f"data set {self.name!r} is a text set (token ids, vocabulary "
-                        f"{self.vocab_size}); use it with a language model (`nnsynth symbiotic`)")
+        raise self._not_a_classification_set()
+
+    def __getattr__(self, name: str):
+        # only for names this class lacks: the fields of a classification set
+        # (synth.data.Dataset) are the same one-line error as input_shape, whichever a
+        # command reads first (scann and secret read x_train: an AttributeError traceback)
+        if name in _CLASSIFICATION_FIELDS:
+            raise self._not_a_classification_set()
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _not_a_classification_set(self) -> UserError:
+        return UserError(f"data set {self.name!r} is a text set (token ids, vocabulary "
+                         f"{self.vocab_size}); use it with a language model (`nnsynth "
+                         f"symbiotic`)")
 
     def split(self, which: str) -> torch.Tensor:
         if which not in ("train", "val", "test"):

@@ -66,3 +66,24 @@ def test_a_text_file_too_large_to_tokenize_is_refused_unread(tmp_path, monkeypat
     (tmp_path / "big.txt").write_text("Some words here. " * 100)
     with pytest.raises(UserError, match="is 1,700 bytes; the limit is 1,000"):
         load_text(f"text:{tmp_path / 'big.txt'}")
+
+
+@pytest.mark.parametrize("command", [["scann"], ["secret"]])
+def test_a_text_set_where_a_classification_set_is_needed_is_one_line(tmp_path, command):
+    """scann and secret read x_train first, not input_shape: a text set was an
+    AttributeError traceback ('TextDataset' object has no attribute 'x_train')."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    path = tmp_path / "t.txt"
+    path.write_text(" ".join(f"w{i % 7}" for i in range(200)).replace("w6", "w6.\n"))
+    r = CliRunner().invoke(cli, command + ["--dataset", f"text:{path}"])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1, r.output
+    assert "is a text set (token ids, vocabulary" in lines[0]
+    data = load_text(f"text:{path}")
+    for name in ("x_train", "y_test", "num_classes", "class_names"):
+        with pytest.raises(UserError, match="text set"):
+            getattr(data, name)
+    assert not hasattr(data, "no_such_field")      # other names: a plain AttributeError
+    import pickle
+    assert pickle.loads(pickle.dumps(data)).vocab == data.vocab
