@@ -55,15 +55,12 @@ class HwsimShard:
     def _price_one(self, key, spec, input_shape, num_classes, accel, spring) -> dict:
         import hwsim
         from synth.errors import UserError
-        from synth.models import build
         self.stats["candidates"] += 1
         if key in self.candidate_cache:
             self.stats["candidate_hits"] += 1
             return self.candidate_cache[key]
         try:
-            import torch
-            torch.manual_seed(0)          # same init for the same spec: reproducible sparsity
-            model = build(spec, input_shape, num_classes)
+            model = hwsim.build_priced(spec, input_shape, num_classes)
             ops = hwsim.extract(model, input_shape)
         except UserError as e:
             return {"error": str(e)}

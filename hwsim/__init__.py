@@ -10,9 +10,9 @@ from typing import Any, Mapping
 from hwsim import accel, gpu, spring, workload
 from hwsim.accel import AcceleratorConfig
 from hwsim.spring import SpringConfig
-from hwsim.workload import Op, extract
+from hwsim.workload import Op, build_priced, extract
 
-__all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "extract", "gpu", "latency_cost",
+__all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "build_priced", "extract", "gpu", "latency_cost",
            "price", "price_report", "price_layers", "price_ops", "spring", "workload"]
 
 

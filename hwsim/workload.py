@@ -309,3 +309,21 @@ def summary(ops: list[Op]) -> dict:
             "weight_bytes": sum(o.weight_bytes for o in ops),
             "activation_bytes": sum(o.activation_bytes for o in ops),
             "nonzero_weights": int(sum(o.weight_elems * (1 - o.weight_sparsity) for o in ops))}
+
+
+# The seed a spec's model (not a checkpoint) is built from before it is priced: activation
+# sparsity, and with it SPRING's zero-skipping, follows the initial weights, so two builds of
+# the same spec from different random states priced differently (a SPRING op 7.085e-05 vs
+# 7.065e-05 mJ between two runs of one command).
+PRICING_SEED = 0
+
+
+def build_priced(spec, input_shape, num_classes: int) -> nn.Module:
+    """The model hwsim prices for ``spec`` (a variant name or spec dict): built from
+    ``PRICING_SEED``, the caller's random stream left where it was.  Every place that prices
+    a spec (the CLI, the search's cost model, the hwsim actor pool) builds it here, so each
+    prices the same weights."""
+    from synth.models import build
+    with torch.random.fork_rng():
+        torch.manual_seed(PRICING_SEED)
+        return build(spec, input_shape, num_classes)

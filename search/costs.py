@@ -10,12 +10,11 @@ trial: the analytical accelerator depends on the layer shapes only).
 """
 from __future__ import annotations
 
-import torch
 
 from search.predictors import single_thread
 from search.space import HARDWARE_METRICS, Constraint, spec_key
 from synth.errors import UserError
-from synth.models import build, count_flops, count_parameters
+from synth.models import count_flops, count_parameters
 
 
 class CostModel:
@@ -42,16 +41,15 @@ class CostModel:
 
     def _measure(self, spec: dict, hardware: bool) -> dict | None:
         # One thread: tiny models only contend on more (50 ms vs ~1 s per spec here).
-        # fork_rng + seed 0: building shifts no one's random stream, and the weights are
-        # those the hwsim pool prices (cluster.hwsim_pool).
+        # hwsim.build_priced: the weights every pricer of a spec prices, no one's random
+        # stream shifted.
+        import hwsim
         try:
-            with single_thread(), torch.random.fork_rng():
-                torch.manual_seed(0)
-                model = build(spec, self.input_shape, self.num_classes)
+            with single_thread():
+                model = hwsim.build_priced(spec, self.input_shape, self.num_classes)
                 out = {"parameters": count_parameters(model),
                        "flops": count_flops(model, self.input_shape)}
                 if hardware:
-                    import hwsim
                     price = hwsim.price(model, self.input_shape)
                     out.update(latency_ms=float(price["latency_ms"]),
                                energy_mj=float(price["energy_mj"]))

@@ -210,3 +210,25 @@ def test_table_prints_small_figures_with_significant_digits():
     r = _run(["table", "--device", "spring", "--model", "mlp_small@1x8x8"])
     assert r.exit_code == 0 and "predicted total" in r.output, r.output
     assert not re.search(r"\b0\.0+ m[sJ]", r.output), r.output
+
+
+def test_a_spec_prices_the_same_every_time_and_as_the_pool_prices_it():
+    """A spec was built from whatever random state the process had: activation sparsity,
+    and SPRING's zero-skipping with it, changed from run to run of the same command (one op
+    7.085e-05 vs 7.065e-05 mJ).  It is built from hwsim's pricing seed, as the search's cost
+    model and the actor pool build it."""
+    import torch
+    import hwsim
+    args = ["eval", "--spec", "lenet5", "--spring", "--json"]
+    outs = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        r = _run(args)
+        assert r.exit_code == 0, r.output
+        outs.append(json.loads(r.output.strip().splitlines()[-1]))
+    assert outs[0]["spring_inference"] == outs[1]["spring_inference"]
+    torch.manual_seed(3)
+    model = hwsim.build_priced("lenet5", (1, 28, 28), 10)
+    ops = hwsim.extract(model, (1, 28, 28))
+    assert hwsim.price_ops(ops, None, True)["spring_energy_mj"] == \
+        outs[0]["spring_inference"]["energy_mj"]

@@ -34,7 +34,7 @@ def _load_yaml(path: str | None, what: str) -> dict | None:
 def _model(ref: str, default_shape: tuple, num_classes: int):
     """A checkpoint path, or a variant name / JSON spec with optional ``@CxHxW``."""
     import os
-    from synth.models import build
+    from hwsim import build_priced
     if ref.endswith(".pt") or os.path.isfile(ref):
         from synth.checkpoint import load_model
         model = load_model(ref)
@@ -43,7 +43,7 @@ def _model(ref: str, default_shape: tuple, num_classes: int):
         return ref, model, tuple(model.input_shape)
     name, _, shape_txt = ref.partition("@") if not ref.strip().startswith("{") else (ref, "", "")
     shape = _shape(shape_txt) if shape_txt else default_shape
-    return name, build(name, shape, num_classes), shape
+    return name, build_priced(name, shape, num_classes), shape
 
 
 def _check_own(ref: str, option: str, param: str, given, own) -> None:
