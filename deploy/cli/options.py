@@ -90,6 +90,26 @@ def json_object(text: str | None, option: str) -> dict:
     return value
 
 
+def with_json_fields(fields: dict, text: str | None, option: str,
+                     params: dict | None = None) -> dict:
+    """``fields`` (a config's fields from the command's options) updated by the JSON object
+    of ``option`` (``json_object``); a field the JSON sets that an option given on the
+    command line also sets is a one-line error (the JSON's value won without a word:
+    ``--prune-steps 3 --schedule '{"prune_steps": 8}'`` ran 8 steps).  ``params`` maps a
+    field to its option's parameter name where they differ."""
+    from click.core import ParameterSource
+    from synth.errors import UserError
+    extra = json_object(text, option)
+    ctx = click.get_current_context()
+    for key in extra:
+        param = (params or {}).get(key, key)
+        if key in fields and ctx.get_parameter_source(param) not in (ParameterSource.DEFAULT,
+                                                                   None):
+            given = next((o.opts[0] for o in ctx.command.params if o.name == param), param)
+            raise UserError(f"{option} sets {key}, which {given} already gives; give it once")
+    return {**fields, **extra}
+
+
 class RegistryChoice(click.Choice):
     """A ``click.Choice`` whose names are a library registry's (``module.attribute``: a dict's
     keys or a sequence), read when first needed (``--help``, or the option given), so adding

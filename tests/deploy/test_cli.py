@@ -406,6 +406,24 @@ def test_a_json_option_refuses_a_key_given_twice(tmp_path):
     assert line == "error: --options is not valid JSON: nested too deeply", line
 
 
+def test_a_json_option_may_not_override_an_option_given(tmp_path):
+    """--prune-steps 3 --schedule '{"prune_steps": 8}' ran 8 steps without a word (the JSON
+    was merged last), and diabdeep --seed 3 --options '{"seed": 1}' used seed 1."""
+    out = str(tmp_path / "m.pt")
+    line = _error_line(["grow-prune", "--dataset", "iris", "--model", "mlp_small", "--out", out,
+                        "--prune-steps", "3", "--schedule", '{"prune_steps": 8}'])
+    assert line == "error: --schedule sets prune_steps, which --prune-steps already gives; " \
+                   "give it once", line
+    line = _error_line(["grow-prune", "--dataset", "iris", "--model", "mlp_small", "--out", out,
+                        "--target-accuracy", "0.9", "--schedule", '{"accuracy_floor": 0.5}'])
+    assert "--schedule sets accuracy_floor, which --target-accuracy already gives" in line, line
+    line = _error_line(["diabdeep", "--dataset", "blink", "--seed", "3", "--baselines", "none",
+                        "--options", '{"seed": 1}'])
+    assert line == "error: --options sets seed, which --seed already gives; give it once", line
+    line = _error_line(["diabdeep", "--dataset", "blink", "--options", '{"dataset": "gunpoint"}'])
+    assert "--options sets dataset, which --dataset already gives" in line, line
+
+
 def test_export_and_grow_prune_defaults_come_from_their_one_source():
     """export --tolerance repeated DEFAULT_TOLERANCE as 1e-4, and grow-prune --growth-ratio
     0.5 and --seed-density 1.0 repeated GrowPruneSchedule's defaults; export --help did not

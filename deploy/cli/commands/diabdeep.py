@@ -1,7 +1,7 @@
 """``nnsynth diabdeep``: the server and edge DiabNNs of DiabDeep on a sequence data set."""
 import click
 
-from deploy.cli.options import (dataset_name, device_option, emit, json_object, json_option,
+from deploy.cli.options import (dataset_name, device_option, emit, json_option, with_json_fields,
                                 seed_option, show_progress)
 from synth.choices import DIABDEEP_STEPS
 
@@ -30,12 +30,11 @@ def command(dataset, steps, epochs, baselines, options_json, out, seed, device, 
     from hwsim import price
     from synth.diabdeep import DiabDeepConfig, run_diabdeep, table
 
-    more = json_object(options_json, "--options")
     names = () if baselines.strip() in ("", "none") else tuple(
         b.strip() for b in baselines.split(","))
-    config = DiabDeepConfig.from_dict({"dataset": dataset, "seed": seed, "steps": steps,
-                                       "epochs": epochs, "baselines": names, "device": device,
-                                       **more})
+    config = DiabDeepConfig.from_dict(with_json_fields(
+        {"dataset": dataset, "seed": seed, "steps": steps, "epochs": epochs,
+         "baselines": names, "device": device}, options_json, "--options"))
     result = run_diabdeep(config, cost_fn=lambda m: price(m, m.input_shape),
                           progress=show_progress(), report=out)
     summary = {k: v for k, v in result.items() if k not in ("histories", "config")}

@@ -4,8 +4,8 @@ The defaults are the measured schedule ``synth.choices.RECIPE`` with KD retraini
 the dense start (benchmarks/results/grow_prune_defaults.md)."""
 import click
 
-from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_object,
-                                json_option, RegistryChoice, seed_option, show_progress)
+from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
+                                RegistryChoice, seed_option, show_progress, with_json_fields)
 from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
 
 
@@ -61,7 +61,8 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
                   retrain_epochs=retrain_epochs, criterion=criterion, growth_rounds=growth_rounds,
                   growth_ratio=growth_ratio, seed_density=seed_density, seed=seed, device=device,
                   accuracy_floor=target_accuracy or 0.0, remove_dead=remove_dead)
-    schedule = GrowPruneSchedule.recipe(**{**fields, **json_object(schedule_json, "--schedule")})
+    schedule = GrowPruneSchedule.recipe(**with_json_fields(
+        fields, schedule_json, "--schedule", {"accuracy_floor": "target_accuracy"}))
     result = grow_prune_checkpoint(dataset, model_spec, out, schedule, epochs=epochs,
                                    distill=distill, shift=shift, compact=compact,
                                    progress=show_progress())
