@@ -142,7 +142,35 @@ def label_vectors_for(classes, class_names=None, label_vectors=LABEL_VECTORS, se
     class_names: None (each class's own str), a list in class order, or {class: words}.
     label_vectors: "glove"; the controls "random" (Gaussian) and "shuffled" (the GloVe
     vectors permuted so that no class keeps its own); an array (K, d); or {class: vector},
-    GloVe for the classes not in it."""
+    GloVe for the classes not in it.  Two classes with the same vector are an error: the
+    semantic space could not tell them apart (``--class-names small,small,large`` scored
+    the semantic space on classes it merged, without a word)."""
+    e = _label_vectors(classes, class_names, label_vectors, seed)
+    _, first, inverse = np.unique(np.round(e, 9), axis=0, return_index=True,
+                                  return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    for j, i in enumerate(inverse):
+        if first[i] != j:
+            a, b = list(classes)[first[i]], list(classes)[j]
+            words = _words_of(class_names, (first[i], j), (a, b))
+            raise UserError(f"classes {str(a)!r} and {str(b)!r} have the same label vector{words}: "
+                            f"SECRET tells classes apart by them; give each class its own "
+                            f"words (--class-names) or vector")
+    return e
+
+
+def _words_of(class_names, positions, classes) -> str:
+    """`` (words 'x' and 'y')`` for an error message, from the class names given."""
+    if class_names is None:
+        return ""
+    if isinstance(class_names, dict):
+        got = [class_names.get(c, class_names.get(str(c))) for c in classes]
+    else:
+        got = [class_names[p] for p in positions]
+    return f" (words {got[0]!r} and {got[1]!r})" if None not in got else ""
+
+
+def _label_vectors(classes, class_names, label_vectors, seed: int):
     classes = list(classes)
     keys = [str(c) for c in classes]
     if class_names is None:

@@ -50,6 +50,10 @@ def test_checkpoint_as_the_base(tmp_path):
     (("--dataset", "breast_cancer", "--class-names", "bad,good,ugly"), "3 names"),
     ((), "--dataset is required"),
     (("--model", "/nonexistent/m.pt"), "checkpoint not found"),
+    # two classes with one meaning: the semantic space merged them and was scored anyway
+    (("--dataset", "iris", "--class-names", "small,small,large"),
+     "classes '0' and '1' have the same label vector (words 'small' and 'small')"),
+    (("--dataset", "iris", "--class-names", "blue iris,iris blue,large"), "same label vector"),
 ])
 def test_bad_input_is_one_error_line(args, expected):
     line = _error_line(_run(*args))

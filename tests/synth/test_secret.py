@@ -32,6 +32,21 @@ def test_given_words_replace_a_name():
     np.testing.assert_allclose(got[1], vec[2])
 
 
+def test_two_classes_with_one_label_vector_are_refused():
+    """The semantic space cannot tell apart classes with the same vector: an array, a
+    mapping, or GloVe words are checked alike, and the fitted estimator too."""
+    from synth.secret import SecretClassifier, label_vectors_for
+    with pytest.raises(UserError, match=r"classes '1' and '2' have the same label vector"):
+        label_vectors_for([0, 1, 2], label_vectors=np.array([[1.0, 0], [0, 1], [0, 1]]))
+    with pytest.raises(UserError, match=r"classes 'a' and 'c' .* \(words 'x y' and 'y x'\)"):
+        label_vectors_for(["a", "b", "c"], {"a": "x y", "b": "z", "c": "y x"},
+                          label_vectors={"a": [1.0, 0], "b": [0.0, 1], "c": [1.0, 0]})
+    assert label_vectors_for([0, 1], label_vectors="random").shape == (2, 50)
+    x = np.random.default_rng(0).standard_normal((30, 2))
+    with pytest.raises(UserError, match="same label vector"):
+        SecretClassifier(class_names=["small", "small", "large"]).fit(x, np.arange(30) % 3)
+
+
 def test_a_word_without_vector_is_a_one_line_error_naming_it_and_the_remedy():
     with pytest.raises(UserError) as e:
         label_embeddings(["walking", "setosa"])
