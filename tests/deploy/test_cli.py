@@ -446,3 +446,18 @@ def test_export_and_grow_prune_defaults_come_from_their_one_source():
     for name in ("prune_steps", "prune_fraction", "retrain_epochs", "criterion",
                  "growth_rounds", "remove_dead"):
         assert params[name] == getattr(recipe, name), name
+
+
+def test_search_resume_refuses_options_it_would_ignore(tmp_path):
+    """--resume runs the saved settings: `search --resume DIR --trials 50 --epochs 9` resumed
+    the old 16-trial search without a word about the options given."""
+    import ray
+    saved = tmp_path / "s" / "search_config.json"
+    saved.parent.mkdir()
+    saved.write_text('{"trials": 2}')
+    line = _error_line(["search", "--resume", str(saved.parent), "--trials", "50", "--epochs",
+                        "9", "--data", str(tmp_path)])
+    assert "drop --synth, --trials, --epochs" in line, line
+    assert saved.read_text() == '{"trials": 2}' and not ray.is_initialized()
+    line = _error_line(["search", "--resume", str(tmp_path / "none"), "--json"])
+    assert "nothing to resume" in line, line

@@ -25,7 +25,8 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 @click.option("--no-hardware", is_flag=True, help="Skip hwsim latency/energy pricing.")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
-              help="Resume the search in this directory (other options are ignored).")
+              help="Resume the search in this directory with its saved settings (only "
+                   "--address and --json go with it).")
 @seed_option
 @device_option
 @address_option
@@ -40,6 +41,7 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
     from synth.errors import UserError
 
     if resume_dir:
+        _check_resume_alone(click.get_current_context())
         summary = run_search(None, resume_dir, resume=True, progress=show_progress(), address=address)
     else:
         if not out:
@@ -55,3 +57,16 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
              f"latency {summary['best_latency_ms']} ms); Pareto front of "
              f"{len(summary['pareto_front'])}: {summary['pareto_png']}")
     emit(summary, as_json, human)
+
+
+def _check_resume_alone(ctx) -> None:
+    """--resume runs the saved settings: another option given with it (--trials 50) was
+    ignored without a word."""
+    from click.core import ParameterSource
+    from synth.errors import UserError
+    given = [p.opts[0] for p in ctx.command.params   # a hidden alias shares its name
+             if p.name not in ("resume_dir", "address", "as_json") and not p.hidden
+             and ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE]
+    if given:
+        raise UserError(f"--resume continues the search with its saved settings; drop "
+                        f"{', '.join(given)} (or start a new search with --out)")
