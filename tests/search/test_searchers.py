@@ -80,6 +80,20 @@ def test_constraints_are_respected_and_errors_recorded():
     assert len(s.failed) == 1 and len(s.history) == 7
 
 
+def test_given_constraints_add_to_the_spaces_own():
+    """A searcher given constraints (search --constraint) kept only those: the space
+    file's own 'parameters<=3000' was dropped and wider members were proposed."""
+    space = load_space({**load_space("convnet").definition, "constraints": ["parameters<=3000"]})
+    s = RandomSearcher(space, n_initial=4, max_trials=8, batch_size=4, seed=0,
+                       cost_model=CostModel((1, 8, 8), 10),
+                       constraints=[parse_constraint("flops<=1e9"),
+                                    parse_constraint("parameters<=3000")])
+    assert [str(c) for c in s.constraints] == ["parameters<=3000", "flops<=1e+09"]
+    for i in range(8):
+        spec = json.loads(s.suggest(f"t{i}")["spec"])
+        assert s.cost_model.costs(spec)["parameters"] <= 3000
+
+
 def test_final_result_counts_once_and_rerun_after_restore(tmp_path):
     s = _make(SteerageSearcher)
     cfg = s.suggest("t0")
