@@ -20,7 +20,7 @@ import pandas as pd
 
 from search.results import append_result, pareto_front, plot_pareto, read_results
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
-from search.space import HARDWARE_METRICS, load_space, parse_constraint
+from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
 from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import claim_dir, copy_atomic, lock_dir, remove_owned, write_json_atomic
@@ -157,6 +157,8 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
 
     out_dir = Path(out_dir).expanduser().resolve()
     saved = out_dir / "search_config.json"
+    if not resume and config is not None:
+        searchable_space(config.space)          # before anything is written to out_dir
     if resume and saved.exists():
         config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
     elif resume or config is None:
@@ -164,6 +166,52 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     claim_dir(out_dir, "--out")                 # never a directory of someone else's files
     with lock_dir(out_dir, "search directory"):  # one search at a time writes here
         return _run_locked(config, out_dir, resume=resume, progress=progress, address=address)
+
+
+def searchable_space(source):
+    """The space of a search: every trial builds and trains a model, so it needs a model
+    family (a space of plain parameters made every candidate unbuildable, and the search
+    ended with 'finished no trial')."""
+    space = load_space(source)
+    if space.family is None:
+        names = ", ".join([p.name for p in space.params] + list(space.fixed)) or "nothing"
+        raise ConfigError(f"space {short_repr(str(source))} has no model family: a search "
+                          f"trains models, so give family: (one of the `nnsynth models` "
+                          f"families) with the choices under params: (it declares {names})")
+    return space
+
+
+def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
+                    samples: int = 64) -> str | None:
+    """Why a search proposed nothing, when random members of the space tell: none of
+    ``samples`` builds for the data (the first error), or none meets the constraints (the
+    best value seen of each); None when one is fine (the trials failed instead)."""
+    import numpy as np
+    from search.costs import CostModel
+    from synth.models import build
+    constraints = list(space.constraints) + [c for c in map(parse_constraint, config.constraints)
+                                             if c not in space.constraints]
+    hardware = any(c.metric in HARDWARE_METRICS for c in constraints)
+    costs_of, rng, error, seen = CostModel(input_shape, num_classes), np.random.default_rng(0), None, []
+    for _ in range(samples):
+        spec = space.sample(rng)
+        costs = costs_of.costs(spec, hardware=hardware)
+        if costs is None:
+            if error is None:
+                try:
+                    build(spec, tuple(input_shape), num_classes)
+                except (UserError, ValueError) as e:
+                    error = f"{short_repr(spec_key(spec), 120)}: {e}"
+            continue
+        if all(c.ok(costs) for c in constraints):
+            return None
+        seen.append(costs)
+    if not seen:
+        return (f"none of {samples} random members of the space builds for input shape "
+                f"{tuple(input_shape)}, e.g. {error}")
+    best = [f"{c} (best seen {(min if c.op in ('<=', '<') else max)(x[c.metric] for x in seen):g})"
+            for c in constraints if not all(c.ok(x) for x in seen)]
+    return f"none of {samples} random members of the space meets {', '.join(best)}"
 
 
 def _read_saved(saved: Path) -> dict:
@@ -239,6 +287,10 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, progress: 
                 callbacks=[ResultsCallback(str(out_dir / "results.parquet"))],
                 failure_config=tune.FailureConfig(max_failures=config.max_failures)))
     _fit_interruptibly(tuner, out_dir / "results.parquet", config.trials)
+    if read_results(out_dir / "results.parquet").empty:
+        reason = no_trial_reason(space, config, data.input_shape, data.num_classes)
+        if reason:
+            raise UserError(f"the search in {out_dir} finished no trial: {reason}")
     return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
 
 

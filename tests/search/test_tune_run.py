@@ -55,3 +55,36 @@ def test_a_trial_whose_training_diverges_is_a_flagged_result_not_an_error(ray_se
     assert summary["trials"] == 1 == len(table)
     assert table["diverged_epoch"].notna().all()      # the epoch (from 0) it happened in
     assert 0 <= table["accuracy"].iloc[0] <= 1 and np.isfinite(table["test_accuracy"]).all()
+
+
+def test_a_space_nothing_of_which_can_run_says_why(ray_session, tmp_path):
+    """Every member unbuildable for the data (convnet on iris's 4 features) or outside the
+    constraints ended in 'finished no trial; see DIR/tune', where nothing said why."""
+    from synth.errors import UserError
+    from search.run import no_trial_reason
+    from search.space import load_space
+    space = tmp_path / "tight.yaml"
+    space.write_text("family: mlp\nparams: {hidden: {list: [8, 16], length: [1, 2]}}\n"
+                     "constraints: ['parameters<=5']\n")
+    config = SearchConfig(space=str(space), dataset="iris", trials=1, concurrency=1,
+                          n_initial=2, epochs=1, hardware=False)
+    with pytest.raises(UserError, match=r"finished no trial: none of 64 random members of "
+                                        r"the space meets parameters<=5 \(best seen 67\)"):
+        run_search(config, tmp_path / "run", progress=False)
+    assert "takes images" in no_trial_reason(load_space("convnet"), config, (4,), 3)
+    assert no_trial_reason(load_space("mlp"), config, (4,), 3) is None
+
+
+def test_a_space_without_a_model_family_is_refused_before_any_work(tmp_path):
+    """A space of plain parameters (no family) made every candidate unbuildable: Ray started,
+    Tune ran no trial, and the error was 'finished no trial'."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    space = tmp_path / "flat.yaml"
+    space.write_text("lr: {float: [0.001, 0.1], log: true}\n")
+    r = CliRunner().invoke(cli, ["search", "--space", str(space), "--dataset", "iris",
+                                 "--out", str(tmp_path / "s")])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1, r.output
+    assert "has no model family" in lines[0] and "it declares lr" in lines[0]
+    assert not (tmp_path / "s").exists()          # refused before the directory is made
