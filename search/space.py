@@ -187,7 +187,25 @@ def _parse_when(name: str, raw: Any, where: str) -> tuple:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f"{where}.{name}.when must map a choice parameter to its value(s), "
                           f"got {raw!r}")
+    for k, v in raw.items():     # when: {opt: []} held for no value: the entry never appeared
+        if isinstance(v, list) and not v:
+            raise ConfigError(f"{where}.{name}.when.{k} lists no value: give the value(s) of "
+                              f"{k!r} under which {name!r} applies")
     return tuple((str(k), tuple(v) if isinstance(v, list) else (v,)) for k, v in raw.items())
+
+
+def _same_value(v):
+    """A value as Python's == sees it (true == 1 == 1.0), for finding a choice given twice:
+    the space finds a value by ==, so [1, true] encoded both as the first."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, list):
+        return [_same_value(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _same_value(x) for k, x in v.items()}
+    return v
 
 
 # Bounds on what a space may declare (a space file is user data): a range's ends are finite
@@ -219,10 +237,11 @@ def _parse_param(name: str, raw: Any, where: str):
         choices = raw["choice"]
         if not isinstance(choices, list) or not choices:
             raise ConfigError(f"{where}.{name}.choice must be a non-empty list, got {short_repr(choices)}")
-        seen = [json.dumps(c, sort_keys=True, default=repr) for c in choices]
+        seen = [json.dumps(_same_value(c), sort_keys=True, default=repr) for c in choices]
         if len(set(seen)) != len(seen):
             raise ConfigError(f"{where}.{name}.choice lists a value twice: {short_repr(choices)} "
-                              f"(each value once: a configuration is encoded by its position)")
+                              f"(each value once, and 1, 1.0 and true are one value: a "
+                              f"configuration is encoded by its position)")
         return Choice(name, tuple(choices), when=when)
     for kind in ("int", "float"):
         if kind in keys and keys <= {kind, "log"}:

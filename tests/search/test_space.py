@@ -167,6 +167,13 @@ def test_custom_space_errors():
     ({"x": {"int": [0, 10 ** 30]}}, "x.int must be .* within"),             # not float64-exact
     ({"x": {"list": [1, 2], "length": [0, 10 ** 9]}}, "x.length must be .* <= 256"),  # ran away
     ({"x": {"choice": [1, 1]}}, "x.choice lists a value twice"),
+    # equal to Python (the space finds values by ==): both encoded as position 0
+    ({"x": {"choice": [1, True]}}, "x.choice lists a value twice"),
+    ({"x": {"choice": [2, 2.0, 3]}}, "x.choice lists a value twice"),
+    ({"x": {"choice": [[0, 1], [False, True]]}}, "x.choice lists a value twice"),
+    # a condition that holds for no value: the entry never appeared, without a word
+    ({"o": {"choice": ["a", "b"]}, "x": {"float": [0, 1], "when": {"o": []}}},
+     r"x.when.o lists no value"),
 ])
 def test_space_bounds_are_checked_when_declared(raw, message):
     """A space file is user data: what it declares is bounded before anything is sampled
