@@ -107,6 +107,10 @@ def merge(old: Dataset, new: Dataset) -> Dataset:
                                y_train=torch.cat([old.y_train, new.y_train]))
 
 
+OLD_FRACTION = 0.7   # one set named as --old and --new: the share of its training samples
+                     # that counts as old
+
+
 def split_dataset(data: Dataset, old_fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Split the training samples at random into "old" and "new" data (shared val/test)."""
     check_range("old_fraction", old_fraction, 0, 1, low_open=True, high_open=True)

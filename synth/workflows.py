@@ -318,16 +318,21 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
 
 # --------------------------------------------------------------------------- incremental
 def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
-                           old_fraction: float = 0.7, out=None, dense_path=None,
+                           old_fraction: float | None = None, out=None, dense_path=None,
                            methods=None) -> dict:
     """Update the checkpoint's (grown-and-pruned) model with the data set ``new_name``
     (``synth.incremental.compare`` with ``config``, an ``IncrementalConfig``: cost to the same
     accuracy against dense fine-tuning, sparse fine-tuning and training from scratch); when
-    ``old_name == new_name`` its training samples are split ``old_fraction`` old / the rest new.
+    ``old_name == new_name`` its training samples are split ``old_fraction`` old (default
+    ``OLD_FRACTION``) / the rest new; two sets take no ``old_fraction``.
     ``dense_path``: the dense model the sparse one was pruned from (the fine-tuning baseline;
     default: the checkpoint with its masks removed).  Saves the updated masked model to ``out``."""
-    from synth.incremental import METHODS, compare, split_dataset
+    from synth.incremental import METHODS, OLD_FRACTION, compare, split_dataset
     from synth.masked import masks_of
+    if old_name != new_name and old_fraction is not None:   # it was ignored without a word
+        raise UserError(f"--old-fraction splits one data set into old and new; --old "
+                        f"{old_name} and --new {new_name} are two (drop --old-fraction, or "
+                        f"name one set twice)")
     model = load_model(model_path).train()
     dense = load_model(dense_path).train() if dense_path else None
     meta, source = model.checkpoint_info["dataset"], f"checkpoint {model_path}"
@@ -336,7 +341,8 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         return load_dataset(name, seed=recorded_split_seed(meta, name, source=source,
                                                            default=config.seed))
     if old_name == new_name:
-        old, new = split_dataset(split(old_name), old_fraction, config.seed)
+        old, new = split_dataset(split(old_name), OLD_FRACTION if old_fraction is None
+                                 else old_fraction, config.seed)
     else:
         old, new = split(old_name), split(new_name)
     for what, m in (("model", model), ("dense model", dense)):

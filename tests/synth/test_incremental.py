@@ -203,3 +203,18 @@ def test_cli_incremental_refuses_an_infinite_replay_ratio(tmp_path):
     lines = r.output.strip().splitlines()
     assert r.exit_code == 2 and len(lines) == 1, r.output
     assert "replay_ratio must be a finite number in [0, inf), got inf" in lines[0]
+
+
+def test_cli_old_fraction_with_two_data_sets_is_refused(tmp_path):
+    """--old-fraction splits one set; with --old iris --new wine it was ignored without a
+    word.  Its default, shown in --help, is the library's."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    from synth.incremental import OLD_FRACTION
+    r = CliRunner().invoke(cli, ["incremental", "--model", str(tmp_path / "absent.pt"),
+                                 "--old", "iris", "--new", "wine", "--old-fraction", "0.5"])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1, r.output
+    assert "--old-fraction splits one data set" in lines[0] and "drop --old-fraction" in lines[0]
+    help_text = " ".join(CliRunner().invoke(cli, ["incremental", "--help"]).output.split())
+    assert f"OLD_FRACTION = {OLD_FRACTION}" in help_text

@@ -17,9 +17,9 @@ ROWS = (("before", "old model"), ("incremental", "grow-and-prune"),
 @click.option("--dense-model", "dense_path", default=None, type=click.Path(dir_okay=False),
               help="The dense model the sparse one was pruned from (the fine-tuning baseline); "
                    "default: --model with its masks removed.")
-@click.option("--old-fraction", type=float, default=0.7, show_default=True,
+@click.option("--old-fraction", type=float, default=None,
               help="When --old and --new name the same set: the share of its training samples "
-                   "that counts as old.")
+                   "that counts as old.  [default: synth.incremental.OLD_FRACTION = 0.7]")
 @click.option("--growth-ratio", type=float, default=0.25, show_default=True,
               help="Connections grown, as a fraction of the active ones.")
 @click.option("--replay-ratio", type=float, default=0.5, show_default=True,
