@@ -29,6 +29,7 @@ spec has one base width (stage widths ``width * 2**s``), so a pruned ResNet keep
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from typing import Callable
@@ -45,6 +46,7 @@ from synth.errors import UserError
 from synth.models import build, count_flops, count_parameters
 
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +89,12 @@ class PruneResult:
     parameters_after: int
     flops_before: int
     flops_after: int
+    requested_ratio: float   # PruneConfig.ratio
+    ratio: float             # fraction of all the groups' channels actually removed
 
     def summary(self) -> dict:
         return {"spec_before": self.spec_before, "spec_after": self.spec_after,
+                "ratio": self.ratio, "requested_ratio": self.requested_ratio,
                 "parameters_before": self.parameters_before,
                 "parameters_after": self.parameters_after,
                 "flops_before": self.flops_before, "flops_after": self.flops_after,
@@ -412,6 +417,11 @@ def prune(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
             for g in groups}
     small = remove_channels(model, groups, keep)
     shape = model.input_shape
+    removed = 1 - sum(counts.values()) / sum(g.size for g in groups)
+    if abs(removed - config.ratio) >= 5e-5:   # differs at the 4 decimals the CLI prints
+        log.warning("removed %.4f of the filters/neurons, not the requested ratio %.4f: every "
+                    "layer keeps a whole number of channels, at least one", removed, config.ratio)
     return PruneResult(small, dict(model.spec), dict(small.spec), keep, scores,
                        count_parameters(model), count_parameters(small),
-                       count_flops(model, shape), count_flops(small, shape))
+                       count_flops(model, shape), count_flops(small, shape),
+                       requested_ratio=config.ratio, ratio=removed)

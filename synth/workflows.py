@@ -174,7 +174,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
             metrics["kd_steps"] = tuning
         metrics["finetuned_test_accuracy"] = evaluate(result.model, report.x_test,
                                                       report.y_test)["accuracy"]
-    metrics.update(importance=config.importance, ratio=config.ratio,
+    metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
                    synthesized_images=0 if x is None else len(x))
     save_checkpoint(out, result.model.cpu(), dataset=meta, metrics=metrics,
                     extra={"prune_config": config.to_dict(), "source": str(model_path)})

@@ -203,3 +203,30 @@ def test_cli_help_states_the_library_defaults():
     text = " ".join(CliRunner().invoke(cli, ["prune", "--help"]).output.split())
     assert f"KD_STEPS = {KD_STEPS}]" in text and f"NUM_IMAGES = {NUM_IMAGES}]" in text
     assert f"KD_LR = {KD_LR}]" in text
+
+
+def test_reported_ratio_is_the_one_achieved(tmp_path, caplog):
+    """Every layer keeps at least one channel: --ratio 0.99 on widths 32, 64 and 64 removes
+    157 of 160 channels; the result says so (ratio), keeps what was asked (requested_ratio)
+    and warns on one line; it printed 'ratio: 0.9900'."""
+    torch.manual_seed(0)
+    model = build("convnet_digits", (1, 8, 8), 10).eval()
+    with caplog.at_level("WARNING", logger="synth.dfprune"):
+        res = prune(model, None, None, _cfg(ratio=0.99, importance="magnitude"))
+    assert [len(v) for v in res.keep.values()] == [1, 1, 1]
+    assert res.ratio == pytest.approx(157 / 160) and res.requested_ratio == 0.99
+    summary = res.summary()
+    assert summary["ratio"] == pytest.approx(157 / 160) and summary["requested_ratio"] == 0.99
+    [record] = caplog.records
+    assert "0.9812" in record.getMessage() and "0.9900" in record.getMessage()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="synth.dfprune"):
+        res = prune(model, None, None, _cfg(ratio=0.5, importance="magnitude"))
+    assert res.ratio == 0.5 and not caplog.records        # 16, 32, 32 of 160: as asked
+    ckpt = save_checkpoint(tmp_path / "t.pt", model, dataset={"name": "digits"})
+    r = CliRunner().invoke(cli, ["prune", "--model", str(ckpt), "--ratio", "0.99", "--importance",
+                                 "magnitude", "--kd-steps", "0", "--out", str(tmp_path / "p.pt"),
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.output.strip().splitlines()[-1])
+    assert result["ratio"] == pytest.approx(157 / 160) and result["requested_ratio"] == 0.99
