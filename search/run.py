@@ -1,9 +1,11 @@
 """``run_search``: one predictor-guided architecture search on Ray Tune, resumable.
 
-out_dir/ holds search_config.json (what to resume), tune/ (Tune's experiment state and the
-searcher's saved state), models/<trial>.pt, results.parquet (one row per finished trial),
-pareto.png and best.pt.  ``resume=True`` restores the Tune experiment (``Tuner.restore``:
-finished trials stay finished, unfinished ones restart, the searcher resumes its history).
+out_dir/ holds search_config.json (what to resume), search_space.json (the space's
+definition as the search began: a resume reads it, never the space file again), tune/
+(Tune's experiment state and the searcher's saved state), models/<trial>.pt,
+results.parquet (one row per finished trial), pareto.png and best.pt.  ``resume=True``
+restores the Tune experiment (``Tuner.restore``: finished trials stay finished, unfinished
+ones restart, the searcher resumes its history).
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
 from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
 from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.errors import ConfigError, UserError
-from synth.files import claim_dir, copy_atomic, lock_dir, remove_owned, write_json_atomic
+from synth.files import (claim_dir, copy_atomic, lock_dir, remove_owned, write_json_atomic,
+                         write_text_atomic)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +184,37 @@ def searchable_space(source):
     return space
 
 
+SPACE_FILE = "search_space.json"   # in out_dir: the space's definition, as the search began
+
+
+def save_space(out_dir: Path, space) -> Path:
+    """Write ``space``'s definition to ``out_dir/SPACE_FILE`` (atomically, in its own order)
+    for a resume to read; a definition JSON would change (a non-string key) is refused."""
+    try:
+        text = json.dumps(space.definition, indent=2, allow_nan=False)
+        same = json.loads(text) == space.definition
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        raise ConfigError(f"space {short_repr(space.definition)} cannot be saved as JSON for "
+                          f"--resume: use string keys and plain numbers, strings and lists")
+    return write_text_atomic(Path(out_dir) / SPACE_FILE, text + "\n")
+
+
+def saved_space(out_dir: Path):
+    """The space saved by ``save_space`` in ``out_dir``; a missing or corrupt file is a
+    one-line error."""
+    path = Path(out_dir) / SPACE_FILE
+    if not path.is_file():
+        raise UserError(f"cannot resume {out_dir}: no {SPACE_FILE} (the search space it "
+                        f"started with); start a new search with another --out")
+    try:
+        return searchable_space(load_space(json.loads(path.read_text())))
+    except (OSError, ValueError, RecursionError):   # UserError and ConfigError are ValueErrors
+        raise UserError(f"{path} is corrupt (not the search space the search started with); "
+                        f"start a new search with another --out") from None
+
+
 def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
                     samples: int = 64) -> str | None:
     """Why a search proposed nothing, when random members of the space tell: none of
@@ -235,14 +269,18 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, progress: 
     saved = out_dir / "search_config.json"
     storage = tune_storage(config, out_dir)
     experiment = f"{storage.rstrip('/')}/tune"
-    if not saved.exists():
-        write_json_atomic(saved, config.to_dict())
-    elif not resume and (_read_saved(saved) != json.loads(json.dumps(config.to_dict()))
-                         or (out_dir / "results.parquet").exists()):
-        # a fresh search would mix its trials with the earlier one's in results.parquet
-        raise UserError(f"{out_dir} holds an earlier search; resume it with --resume "
-                        f"{out_dir} or choose another --out")
-    space = load_space(config.space)
+    if not resume:
+        if saved.exists() and (_read_saved(saved) != json.loads(json.dumps(config.to_dict()))
+                               or (out_dir / "results.parquet").exists()):
+            # a fresh search would mix its trials with the earlier one's in results.parquet
+            raise UserError(f"{out_dir} holds an earlier search; resume it with --resume "
+                            f"{out_dir} or choose another --out")
+        save_space(out_dir, searchable_space(config.space))
+        if not saved.exists():
+            write_json_atomic(saved, config.to_dict())
+    # the space the search started with, never config.space again: a relative path resumed
+    # from elsewhere was 'not found', or another file of that name was read
+    space = saved_space(out_dir)
     check_constraints(space.constraints, config.hardware)   # the space's own, when it has some
     data_seed = real_split_seed(config)
     data = load_dataset(config.dataset, seed=data_seed)

@@ -15,12 +15,17 @@ def ray_session():
     ray.shutdown()
 
 
-def test_tiny_search_and_resume(ray_session, tmp_path):
-    space = tmp_path / "tiny.yaml"
-    space.write_text("family: convnet\nparams:\n  widths: {list: [4, 8], length: [1, 2]}\n"
-                     "  kernels: {list: [3], length: widths}\n  strides: {list: [1], length: widths}\n"
-                     "  pool: flatten\n")
-    config = SearchConfig(space=str(space), dataset="digits", trials=2, concurrency=2,
+def test_tiny_search_and_resume(ray_session, tmp_path, monkeypatch):
+    """The space is given by a relative path; the resume runs elsewhere, where a file of
+    that name is not a space (it was read, or the resume failed with 'not found'): it reads
+    the space saved in the search's directory."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "tiny.yaml").write_text(
+        "family: convnet\nparams:\n  widths: {list: [4, 8], length: [1, 2]}\n"
+        "  kernels: {list: [3], length: widths}\n  strides: {list: [1], length: widths}\n"
+        "  pool: flatten\n")
+    monkeypatch.chdir(tmp_path / "a")
+    config = SearchConfig(space="tiny.yaml", dataset="digits", trials=2, concurrency=2,
                           n_initial=2, epochs=1, pool_shards=1)
     out = tmp_path / "run"
     summary = run_search(config, out, progress=False)
@@ -32,6 +37,11 @@ def test_tiny_search_and_resume(ray_session, tmp_path):
     assert summary["best_accuracy"] == table["accuracy"].max()
     assert (out / "pareto.png").stat().st_size > 1000 and (out / "best.pt").exists()
     assert json.loads((out / "search_config.json").read_text())["trials"] == 2
+    saved = json.loads((out / "search_space.json").read_text())
+    assert saved["family"] == "convnet" and saved["params"]["pool"] == "flatten"
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "tiny.yaml").write_text("family: no_such_family\n")
+    monkeypatch.chdir(tmp_path / "b")
     again = run_search(None, out, resume=True, progress=False)  # all finished: nothing reruns
     after = read_results(out / "results.parquet")
     assert again["trials"] == 2 and list(after["trial_id"]) == list(table["trial_id"])
@@ -88,3 +98,21 @@ def test_a_space_without_a_model_family_is_refused_before_any_work(tmp_path):
     assert r.exit_code == 2 and len(lines) == 1, r.output
     assert "has no model family" in lines[0] and "it declares lr" in lines[0]
     assert not (tmp_path / "s").exists()          # refused before the directory is made
+
+
+def test_resume_without_its_saved_space_is_a_one_line_error(tmp_path):
+    """A resume reads the space from the search's directory only; a missing or corrupt one
+    is refused before Ray starts."""
+    from search.run import SPACE_FILE
+    from synth.errors import UserError
+    from synth.files import claim_dir
+    out = tmp_path / "run"
+    claim_dir(out, "--out")
+    config = SearchConfig(space="mlp", dataset="iris", trials=1, concurrency=1, hardware=False)
+    (out / "search_config.json").write_text(json.dumps(config.to_dict()))
+    with pytest.raises(UserError, match=f"cannot resume .*: no {SPACE_FILE}"):
+        run_search(None, out, resume=True, progress=False)
+    for text in ("{", "[1]", '{"family": "mlp", "params": {"hidden": {"nope": 1}}}'):
+        (out / SPACE_FILE).write_text(text)
+        with pytest.raises(UserError, match=f"{SPACE_FILE} is corrupt"):
+            run_search(None, out, resume=True, progress=False)
