@@ -11,6 +11,7 @@ chosen widths marked) under ``out``.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import torch
 
 from synth.errors import UserError
-from synth.files import check_out_dir, write_json_atomic, write_text_atomic
+from synth.files import check_out_dir, jsonable, write_json_atomic, write_text_atomic
 from synth.lm import LanguageModel, count_lm_parameters, perplexity
 from synth.sparse_exec import sparse_copy
 from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, sparse_wins,
@@ -26,6 +27,9 @@ from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, s
 from synth.text import load_text
 from hwsim.latency import PLATFORMS, grid, model_rows, time_interleaved
 from cluster.latency import host_table, ray_starmap
+
+
+BASELINE_CELL = "lstm"   # the stacked-LSTM baseline whose validation perplexity is the target
 
 
 def deployable(model: LanguageModel, pruning: dict | None) -> torch.nn.Module:
@@ -76,20 +80,28 @@ def _plot(path: Path, tables: dict, marks: dict) -> None:
     os.replace(tmp, path)
 
 
+def _figure(value, fmt: str) -> str:
+    """A measured number as ``fmt``; "none" where there is none (None, NaN or infinite)."""
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "none"
+    return format(value, fmt)
+
+
 def _markdown(report: dict) -> str:
     lines = [f"# Symbiotic training on {report['dataset']} for platform {report['platform']}", "",
              f"load average at the end: {report['load_average']}; host {report['host']}", "",
              "| model | spec | params (nonzero) | val ppl | test ppl | host ms best | block-best "
              f"lo-hi | q1-q3 | {report['platform']} table ms |", "|---|---|---|---|---|---|---|---|---|"]
     for name, m in report["models"].items():
+        f = {k: _figure(v, ".4g" if k == "table_ms" else ".2f") for k, v in m.items()}
         lines.append(f"| {name} | {m['cell']} {m['hidden']} sparse {m['sparse_layers']} | "
-                     f"{m['nonzero_parameters']:,} | {m['val_perplexity']:.2f} | "
-                     f"{m['test_perplexity']:.2f} | {m['host_best_ms']:.2f} | "
-                     f"{m['host_lo_ms']:.2f}-{m['host_hi_ms']:.2f} | "
-                     f"{m['host_q1_ms']:.2f}-{m['host_q3_ms']:.2f} | "
-                     f"{m['table_ms']:.4g} |")
+                     f"{m['nonzero_parameters']:,} | {f['val_perplexity']} | "
+                     f"{f['test_perplexity']} | {f['host_best_ms']} | "
+                     f"{f['host_lo_ms']}-{f['host_hi_ms']} | "
+                     f"{f['host_q1_ms']}-{f['host_q3_ms']} | {f['table_ms']} |")
     lines += ["", "## Candidates (val perplexity)", ""]
-    lines += [f"- {c['cell']} {c['width']}: {c['val_perplexity']:.2f} ({c['parameters']:,} params)"
+    lines += [f"- {c['cell']} {c['width']}: {_figure(c['val_perplexity'], '.2f')} "
+              f"({c['parameters']:,} params)"
               for c in report["candidates"]]
     for name, t in report["tables"].items():
         lines += ["", f"## {name} table: hysteresis points (w1 < w2, hi(w2) < lo(w1))", "",
@@ -125,6 +137,8 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     # dense rows only: the plot's widths and the baseline's (its table latency in the report)
     extra = sorted((set(table_widths or ()) | {baseline_width}) - set(config.widths))
     keys += grid(cells, extra, [1], ()) if extra else []
+    if BASELINE_CELL not in cells:   # --cells hlstm: the baseline's table latency was NaN
+        keys += grid((BASELINE_CELL,), [baseline_width], [1], ())
     # the tables belong to the platform, not to the training seed: measured with seed 0
     host = host_table(keys, cache_dir=cache_dir or out / "cache", steps=steps, vocab=vocab,
                       rounds=rounds, threads=threads, seed=0, use_ray=use_ray)
@@ -132,7 +146,7 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     tables["accel" if platform == "host" else platform] = model_rows(
         keys, "accel" if platform == "host" else platform, steps=steps, vocab=vocab, seed=0)
     mapper = ray_starmap if use_ray else None
-    base_spec = {"family": "lm", "cell": "lstm", "embed": baseline_width,
+    base_spec = {"family": "lm", "cell": BASELINE_CELL, "embed": baseline_width,
                  "hidden": [baseline_width] * baseline_layers, "tied": True,
                  "dropout": config.dropout}
     train_cfg = config.train_config(progress=progress)
@@ -159,8 +173,8 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
         cell, hidden = m.spec["cell"], m.spec["hidden"]
         try:
             t_ms = table.model(cell, hidden, layers or None)["best_ms"]
-        except UserError:      # the baseline's width is not among the table's widths
-            t_ms = float("nan")
+        except UserError:      # not in the table: no figure (null), never a NaN in report.json
+            t_ms = None
         report_models[name] = {
             "cell": cell, "hidden": hidden, "spec": m.spec,
             "parameters": count_lm_parameters(m),
@@ -191,7 +205,7 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     out.mkdir(parents=True, exist_ok=True)
     _plot(out / "latency.png", tables, {"plain": choice["plain"],
                                         "symbiotic": choice["symbiotic"]})
-    write_json_atomic(out / "report.json", report)
+    write_json_atomic(out / "report.json", jsonable(report))   # a NaN figure is null
     write_text_atomic(out / "report.md", _markdown(report))
     report["files"] = [str(out / n) for n in ("report.json", "report.md", "latency.png")]
     report["trained"] = {"baseline": base, **result["trained"]}    # not in report.json

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import re
 import shutil
@@ -51,6 +52,21 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` as strict JSON can hold it: a NaN or infinite float (a figure that could not
+    be measured) is None (null) -- Python's ``json`` writes ``NaN``, which most JSON readers
+    refuse; keys become strings, tuples lists, NumPy/torch scalars numbers."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):
+        return jsonable(obj.item())
+    return obj
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:

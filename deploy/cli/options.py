@@ -9,6 +9,7 @@ import os
 import click
 
 from synth.config import MAX_SEED, short_repr
+from synth.files import jsonable
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as one JSON object on the last line of stdout.")
@@ -173,18 +174,6 @@ def stderr_log(message: str) -> None:
         click.echo(message, err=True)
 
 
-def _jsonable(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item") and callable(obj.item):
-        return obj.item()
-    return obj
-
-
 def _stdout_ends_here() -> None:
     """Send whatever the process prints after the JSON object to stderr, so that the object
     stays the last line of stdout: Ray's log forwarding prints late messages (a worker that
@@ -204,7 +193,7 @@ def _stdout_ends_here() -> None:
 def emit(result: dict, as_json: bool, human: str | None = None) -> None:
     """Print ``human`` (or key: value lines), or the JSON object as the last stdout line."""
     if as_json:
-        click.echo(json.dumps(_jsonable(result), sort_keys=True))
+        click.echo(json.dumps(jsonable(result), sort_keys=True))
         _stdout_ends_here()
         return
     if human is not None:

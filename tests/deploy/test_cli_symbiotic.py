@@ -54,3 +54,37 @@ def test_symbiotic_cli_end_to_end_on_a_tiny_text(tmp_path):
     assert result["choice"]["symbiotic"][0] == "lstm"
     r = CliRunner().invoke(cli, args)                  # its own --out: run again there
     assert r.exit_code == 0, r.output
+
+
+def test_report_json_has_no_nan(tmp_path, monkeypatch):
+    """--cells hlstm left the baseline's cell (lstm) out of the latency table: its table_ms
+    was NaN, written as NaN into report.json (not JSON to most readers).  The baseline's
+    row is now in the table, and a figure that could not be measured (here the report's
+    perplexities, made NaN) is null in report.json and "none" in report.md."""
+    import json
+    import math
+    import deploy.symbiotic as symbiotic
+    words = "the cat sat on the mat and the dog ran far away then slept".split()
+    text = "\n".join(" ".join(words[(i * 5 + j) % len(words)] for j in range(8)).capitalize()
+                     + "." for i in range(150))
+    (tmp_path / "t.txt").write_text(text)
+    # the report's perplexities (training measures its own): none could be measured
+    monkeypatch.setattr(symbiotic, "perplexity", lambda *a, **kw: math.nan)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["symbiotic", "--dataset", f"text:{tmp_path / 't.txt'}",
+                                 "--platform", "accel", "--out", str(out), "--cells", "hlstm",
+                                 "--widths", "4,8", "--baseline-width", "8", "--epochs", "1",
+                                 "--max-batches", "2", "--min-count", "1", "--rounds", "2",
+                                 "--sparsities", "0.5", "--no-ray", "--json"])
+    assert r.exit_code == 0, r.output
+
+    def strict(constant):
+        raise AssertionError(f"report.json holds {constant}")
+    report = json.loads((out / "report.json").read_text(), parse_constant=strict)
+    assert report["models"]["baseline"]["cell"] == "lstm"
+    assert report["models"]["baseline"]["table_ms"] > 0
+    assert json.loads(r.output.strip().splitlines()[-1])["models"]["baseline"]["table_ms"] > 0
+    assert report["models"]["plain"]["val_perplexity"] is None
+    rows = [line for line in (out / "report.md").read_text().splitlines()
+            if line.startswith("| baseline ")]
+    assert rows and "| none | none |" in rows[0] and "nan" not in rows[0], rows
