@@ -132,7 +132,7 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     check_out_dir(out, "--out", ("report.json", "cache"))   # an earlier run's: it reuses cache/
     data = load_text(dataset, min_count)
     steps, vocab = config.bptt, data.vocab_size
-    cells = tuple(config.cells) + ("decoder",)
+    cells = config.cell_types + ("decoder",)
     keys = grid(cells, sorted(set(config.widths)), [1], config.sparsities)
     # dense rows only: the plot's widths and the baseline's (its table latency in the report)
     extra = sorted((set(table_widths or ()) | {baseline_width}) - set(config.widths))

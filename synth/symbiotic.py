@@ -173,6 +173,12 @@ class SymbioticConfig(Config):
         check_range("epochs", self.epochs, 1, 10000, integer=True)
         check_seed("seed", self.seed)
 
+    @property
+    def cell_types(self) -> tuple:
+        """``cells`` each once, in order (a repeated cell was trained twice), as ``widths``
+        are taken once each."""
+        return tuple(dict.fromkeys(self.cells))
+
     def spec(self, cell: str, width: int) -> dict:
         return {"family": "lm", "cell": cell, "embed": int(width),
                 "hidden": [int(width)] * self.layers, "tied": True, "dropout": self.dropout}
@@ -279,14 +285,14 @@ def symbiotic_train(data: TextDataset, table: Sequence[dict] | LatencyTable,
     ``cluster.latency.ray_starmap``."""
     config = config or SymbioticConfig()
     table = table if isinstance(table, LatencyTable) else LatencyTable(table, batch=1)
-    for cell in config.cells:
+    for cell in config.cell_types:
         missing = [w for w in config.widths if w not in table.widths(cell)]
         if missing:
             raise UserError(f"latency table lacks {cell} widths {missing}; it has "
                             f"{table.widths(cell)}")
     event = on_event or (lambda kind, info: None)
     train_cfg = config.train_config()
-    keys = [(c, w) for c in config.cells for w in sorted(set(config.widths), reverse=True)]
+    keys = [(c, w) for c in config.cell_types for w in sorted(set(config.widths), reverse=True)]
     jobs = [(config.spec(c, w), data, train_cfg) for c, w in keys]
     run = map_fn or (lambda fn, jobs: [fn(*job) for job in jobs])
     trained = dict(trained or {})        # candidates trained before (another platform's run)

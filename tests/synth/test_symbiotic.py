@@ -142,3 +142,23 @@ def test_pruning_follows_the_table(tmp_path):
     model = LanguageModel(cfg.spec("lstm", 4), data.vocab_size)
     _, info = prune_for_latency(model, data, LatencyTable(rows), cfg, 0.0)   # nothing keeps ppl
     assert info["reached"] == 0.0 and not info["layers"][0]["sparse"]
+
+
+def test_a_repeated_cell_is_trained_once(tmp_path):
+    """--cells lstm,lstm trained every candidate twice (the results collapsed into one):
+    cells are taken once each, in order, as widths are (4,4 is one width)."""
+    from synth.symbiotic import symbiotic_train
+    data = _tiny_text(tmp_path)
+    cfg = SymbioticConfig(cells=("lstm", "lstm"), widths=(4, 4), sparsities=(0.5,),
+                          prune_epochs=0, epochs=1, max_batches=1, dropout=0.0)
+    assert cfg.cell_types == ("lstm",)
+    assert SymbioticConfig(cells=("hlstm", "lstm", "hlstm")).cell_types == ("hlstm", "lstm")
+    table = [row(4, 1.0, 1.0, 1.1), row(4, 2.0, 2.0, 2.2, sparsity=0.5, exec_="sparse")]
+    jobs = []
+
+    def counted(fn, todo):
+        jobs.extend(todo)
+        return [fn(*job) for job in todo]
+    result = symbiotic_train(data, table, cfg, map_fn=counted)
+    assert [job[0]["cell"] for job in jobs] == ["lstm"]
+    assert [(c["cell"], c["width"]) for c in result["candidates"]] == [("lstm", 4)]
