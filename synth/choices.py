@@ -14,6 +14,9 @@ CONTINUAL_METHODS = ("finetune", "lwf", "deepinversion")   # synth.continual.MET
 REDUCERS = ("none", "pca", "kernel_pca", "gaussian_rp", "sparse_rp", "factor_analysis")  # synth.scann
 SCHEMES = ("A", "B", "C")                                   # synth.scann
 OPTIMIZERS = ("sgd", "adam")                                # synth.train
+# The prefixes of ``prefix:<path>`` data sets (synth.data_registry checks that they are the
+# registered ones): a Parquet set, a .ts series file, a text file, CIFAR-10's batches.
+DATASET_PREFIXES = ("parquet", "ts", "text", "cifar10")
 ROUNDINGS = ("stochastic", "nearest")                       # synth.quant
 SCALINGS = ("fixed", "per_tensor")     # synth.quant: gradient_scaling and state_scaling
 

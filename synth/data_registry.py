@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
+from synth.choices import DATASET_PREFIXES
 from synth.config import check_seed, short_repr
 from synth.errors import ConfigError
 
@@ -44,6 +45,8 @@ def _complete() -> None:
             while _PENDING:
                 _PENDING[0]()
                 _PENDING.pop(0)
+            assert set(_PREFIXED) == set(DATASET_PREFIXES), \
+                "synth.choices.DATASET_PREFIXES and the registered prefixes disagree"
 
 
 def list_datasets() -> dict[str, str]:
@@ -56,22 +59,26 @@ def check_dataset_name(name, where: str = "") -> str:
     loaded: ``run --check`` names a misspelt set before any work)."""
     _complete()
     if isinstance(name, str):
-        prefix, sep, _ = name.partition(":")
-        if sep and prefix in _PREFIXED:
-            check_dataset_path(name, where)
+        if ":" in name:
+            check_dataset_path(name, where)   # a registered prefix, with a path
             return name
-        if not sep and name in _REGISTRY:
+        if name in _REGISTRY:
             return name
     raise ConfigError(f"{where + ': ' if where else ''}unknown data set {short_repr(name)}; known: "
                       f"{', '.join(sorted(_DESCRIPTIONS))}")
 
 
 def check_dataset_path(name, where: str = "") -> None:
-    """``prefix:<path>`` needs its path: the loaders read an empty one as the current folder
-    (``parquet:`` loaded whatever .parquet files lay where the command ran).  Reads no
-    registry and imports nothing, so the CLI checks its ``--dataset`` options with it."""
+    """``prefix:<path>`` needs a known prefix (``DATASET_PREFIXES``; 'foo:' was said to
+    need a path, as if it were one) and its path: the loaders read an empty one as the
+    current folder (``parquet:`` loaded whatever .parquet files lay where the command ran).
+    Reads no registry and imports nothing, so the CLI checks its ``--dataset`` options with it."""
     if isinstance(name, str):
         prefix, sep, path = name.partition(":")
+        if sep and prefix not in DATASET_PREFIXES:
+            raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)} has "
+                              f"an unknown prefix {short_repr(prefix + ':')}; known prefixes: "
+                              f"{', '.join(p + ':<path>' for p in DATASET_PREFIXES)}")
         if sep and not path.strip():
             raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)} has "
                               f"no path: expected {prefix}:<path>")

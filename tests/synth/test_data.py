@@ -121,6 +121,20 @@ def test_a_prefix_without_a_path_is_refused(tmp_path, monkeypatch):
     assert load_dataset("parquet:.").num_classes == 2    # the folder, named, is still read
 
 
+def test_an_unknown_prefix_is_named_with_the_known_ones():
+    """'foo:' was said to have no path ('expected foo:<path>'), as if foo: were a prefix."""
+    from synth.choices import DATASET_PREFIXES
+    from synth.data import check_dataset_path
+    known = "known prefixes: parquet:<path>, ts:<path>, text:<path>, cifar10:<path>"
+    for name in ("foo:", "foo:bar"):
+        for check in (lambda n: check_dataset_path(n, "--dataset"), load_dataset):
+            with pytest.raises(UserError, match=rf"data set '{name}' has an unknown prefix "
+                                                rf"'foo:'; {known}$"):
+                check(name)
+    assert {n.split(":")[0] for n in list_datasets() if n.endswith(":<path>")} == set(
+        DATASET_PREFIXES)
+
+
 def test_parquet_errors(tmp_path):
     with pytest.raises(UserError, match="not found"):
         load_dataset(f"parquet:{tmp_path / 'none'}")
