@@ -162,6 +162,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     saved = out_dir / "search_config.json"
     if not resume and config is not None:
         searchable_space(config.space)          # before anything is written to out_dir
+        config = with_absolute_paths(config)
     if resume and saved.exists():
         config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
     elif resume or config is None:
@@ -169,6 +170,18 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     claim_dir(out_dir, "--out")                 # never a directory of someone else's files
     with lock_dir(out_dir, "search directory"):  # one search at a time writes here
         return _run_locked(config, out_dir, resume=resume, progress=progress, address=address)
+
+
+def with_absolute_paths(config: SearchConfig) -> SearchConfig:
+    """``config`` with its teacher, synthesized set and ``prefix:<path>`` data set as
+    absolute paths, as search_config.json saves it: a resume from another working directory
+    read a relative one there (not found, or another file of that name)."""
+    def absolute(path):
+        return str(Path(path).expanduser().resolve()) if path else path
+    prefix, sep, path = config.dataset.partition(":")
+    dataset = f"{prefix}:{absolute(path)}" if sep and path.strip() else config.dataset
+    return config.replace(teacher=absolute(config.teacher), data=absolute(config.data),
+                          dataset=dataset)
 
 
 def searchable_space(source):

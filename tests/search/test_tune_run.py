@@ -116,3 +116,18 @@ def test_resume_without_its_saved_space_is_a_one_line_error(tmp_path):
         (out / SPACE_FILE).write_text(text)
         with pytest.raises(UserError, match=f"{SPACE_FILE} is corrupt"):
             run_search(None, out, resume=True, progress=False)
+
+
+def test_the_saved_config_names_its_files_by_absolute_paths(tmp_path, monkeypatch):
+    """search_config.json kept --teacher, --synth and a parquet:<dir> data set as given: a
+    resume from another working directory read relative ones there (not found, or other
+    files of those names)."""
+    from synth.errors import UserError
+    monkeypatch.chdir(tmp_path)
+    config = SearchConfig(space="mlp", dataset="parquet:sets/mine", teacher="t.pt",
+                          data="syn", trials=1, concurrency=1, hardware=False)
+    with pytest.raises(UserError):       # no such set: it fails once the config is saved
+        run_search(config, tmp_path / "run", progress=False)
+    saved = json.loads((tmp_path / "run" / "search_config.json").read_text())
+    assert saved["dataset"] == f"parquet:{tmp_path / 'sets' / 'mine'}"
+    assert saved["teacher"] == str(tmp_path / "t.pt") and saved["data"] == str(tmp_path / "syn")
