@@ -5,9 +5,9 @@
 Every stage writes into the run directory and, when it has finished, records itself in
 ``ledger.json`` (written atomically: temp file + ``os.replace``).  Rerunning the same
 command reads the ledger and skips every stage whose fingerprint (a hash of its config
-section, the sections before it, the top-level keys and the real data set's contents) still
-matches; a changed section, or a data folder whose files changed, re-runs that stage and the
-ones after it.  A stage that was killed half-way is simply
+section, the sections before it, the top-level keys and the contents of the files they name:
+the real data set, a search space file) still matches; a changed section, or a data folder
+or space file whose contents changed, re-runs that stage and the ones after it.  A stage that was killed half-way is simply
 run again; the long ones resume inside themselves (the search stage passes
 ``resume=True`` so Tune's finished trials are kept, see ``search.run.run_search``).
 
@@ -56,14 +56,26 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
                            stop_after=stop_after)
 
 
+def input_digests(ctx: RunContext, stages: list[str]) -> dict[str, str]:
+    """Stage -> digest of the files it reads that the config only names: the teacher's real
+    data set (``Dataset.digest``: a ``parquet:`` folder's files can change between two runs
+    of one config) and the search's space when ``search.options.space`` is a file."""
+    import hashlib
+    out = {"teacher": ctx.real_data().digest()}
+    space = ctx.config.search.options.get("space")
+    if "search" in stages and isinstance(space, str) and Path(space).expanduser().is_file():
+        out["search"] = hashlib.sha256(Path(space).expanduser().read_bytes()).hexdigest()[:16]
+    return out
+
+
 def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address, progress, log,
                 stop_after) -> dict:
     write_json_atomic(run_dir / "config.json", config.to_dict())
     ledger = Ledger(run_dir)
     ctx = RunContext(config, run_dir, address=address, progress=progress, log=log)
-    data_digest = ctx.real_data().digest()
+    inputs = input_digests(ctx, stages)
     for i, stage in enumerate(stages, 1):
-        fingerprint = config.stage_fingerprint(stage, data_digest)
+        fingerprint = config.stage_fingerprint(stage, inputs)
         entry = ledger.done(stage, fingerprint)
         if entry is not None:
             log(f"[{i}/{len(stages)}] {stage}: done earlier ({entry['seconds']:.0f} s), skipped")

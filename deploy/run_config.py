@@ -184,11 +184,12 @@ class RunConfig(Config):
         top.update({key: _plain(getattr(self, key).to_dict()) for key in _SECTIONS})
         return top
 
-    def stage_fingerprint(self, stage: str, data_digest: str = "") -> str:
+    def stage_fingerprint(self, stage: str, inputs: Mapping[str, str] | None = None) -> str:
         """Hash of everything a stage's result depends on: its own section, the sections
-        before it, the top-level keys and ``data_digest`` (``Dataset.digest`` of the
-        teacher's real data set, which every stage follows from).  A change re-runs that
-        stage and the later ones."""
+        before it, the top-level keys and ``inputs`` of those stages (stage -> digest of the
+        files it reads that the config only names: the teacher's real data set,
+        ``Dataset.digest``; a search space file).  A change re-runs that stage and the later
+        ones."""
         upto = STAGES[:STAGES.index(stage) + 1]
         d = self.to_dict()
         keep = {k: v for k, v in d.items() if k not in _SECTIONS or k in upto}
@@ -198,8 +199,9 @@ class RunConfig(Config):
         scaling = {k: v for k, v in keep.pop("scaling", {}).items() if k != "storage_path"}
         if scaling:                  # data-parallel workers change the result (BN, order)
             keep["scaling"] = scaling
-        if data_digest:              # a data folder whose files changed: not the same run
-            keep["data_digest"] = data_digest
+        files = {k: v for k, v in (inputs or {}).items() if k in upto and v}
+        if files:                    # a data folder or space file that changed: not the same
+            keep["inputs"] = files
         text = json.dumps(keep, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -156,7 +156,7 @@ def teacher_cache_key(config: RunConfig, data) -> str:
     c = config.teacher
     readable = _slug(f"{c.dataset}_{c.model}_e{c.epochs}_b{c.batch_size}_lr{c.lr}"
                      f"_s{config.seed}_d{config.data_seed}")[:96]
-    return f"{readable}-{config.stage_fingerprint('teacher', data.digest())}.pt"
+    return f"{readable}-{config.stage_fingerprint('teacher', {'teacher': data.digest()})}.pt"
 
 
 def teacher_cache(ctx) -> Path:
@@ -246,7 +246,7 @@ def run_search_stage(ctx) -> dict:
     """Tune trials of data-free KD on the synthesized set, priced on hwsim; resumes an
     interrupted search (finished trials are kept) when its saved config is unchanged."""
     import json
-    from search.run import run_search
+    from search.run import resumable, run_search
     from synth.files import copy_atomic, remove_owned
     out_dir = ctx.path("search")
     config = search_config(ctx.config, ctx.run_dir, ctx.output("teacher"),
@@ -255,9 +255,7 @@ def run_search_stage(ctx) -> dict:
     if isinstance(space, Mapping):
         from synth.files import write_json_atomic
         write_json_atomic(ctx.path("space.json"), dict(space))
-    saved = out_dir / "search_config.json"
-    resume = saved.is_file() and json.loads(saved.read_text()) == json.loads(
-        json.dumps(config.to_dict()))
+    resume = resumable(out_dir, config)
     if out_dir.exists() and not resume:
         remove_owned(out_dir, "--run-dir")          # only a search nnsynth made is deleted
         ctx.log("  search settings changed: starting the search over")

@@ -228,6 +228,22 @@ def saved_space(out_dir: Path):
                         f"start a new search with another --out") from None
 
 
+def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
+    """``out_dir`` holds a search of ``config`` (its saved config, paths made absolute as
+    ``run_search`` saves them, and the space it began with equal to ``config.space`` as it
+    reads now), so running ``config`` there should resume it rather than start over."""
+    out_dir = Path(out_dir)
+    saved = out_dir / "search_config.json"
+    if not saved.is_file() or not (out_dir / SPACE_FILE).is_file():
+        return False
+    try:
+        same = _read_saved(saved) == json.loads(json.dumps(with_absolute_paths(config).to_dict()))
+        return same and json.loads((out_dir / SPACE_FILE).read_text()) == json.loads(
+            json.dumps(load_space(config.space).definition))
+    except (OSError, ValueError, RecursionError):   # unreadable: not this search
+        return False
+
+
 def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
                     samples: int = 64) -> str | None:
     """Why a search proposed nothing, when random members of the space tell: none of

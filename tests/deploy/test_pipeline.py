@@ -196,6 +196,26 @@ def test_resume_reruns_stages_whose_data_changed(tmp_path):
     assert any("config or data changed, re-running teacher" in line for line in logs)
 
 
+def test_a_changed_space_file_changes_the_search_stage_only(tmp_path):
+    """The ledger skipped a finished search after its space file was edited (the fingerprint
+    hashed the file's name, not its contents)."""
+    from deploy.ledger import RunContext
+    from deploy.pipeline import input_digests
+    space = tmp_path / "space.yaml"
+    space.write_text("family: mlp\nparams:\n  hidden: {list: [4, 8], length: [1, 1]}\n")
+    values = json.loads(json.dumps(FAST))
+    values.update(synthesis={"enabled": True}, search={"enabled": True,
+                                                       "options": {"space": str(space)}})
+    config = RunConfig.from_dict(values)
+    ctx = RunContext(config, tmp_path / "run", address=None, progress=False, log=lambda m: None)
+    stages = ["teacher", "synthesis", "search"]
+    before = {s: config.stage_fingerprint(s, input_digests(ctx, stages)) for s in stages}
+    space.write_text("family: mlp\nparams:\n  hidden: {list: [16], length: [1, 1]}\n")
+    after = {s: config.stage_fingerprint(s, input_digests(ctx, stages)) for s in stages}
+    assert before["teacher"] == after["teacher"] and before["synthesis"] == after["synthesis"]
+    assert before["search"] != after["search"]
+
+
 def test_sweep_expansion_and_validation(tmp_path):
     from deploy.sweep import SweepConfig, expand, load_sweep
     sweep = SweepConfig(name="g", base="tiny", grid={"seed": [0, 1], "synthesis.pairs": [1, 2]},

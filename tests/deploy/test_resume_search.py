@@ -53,7 +53,8 @@ def prepared(tmp_path_factory):
     from synth.data import load_dataset
     digest = load_dataset(config.teacher.dataset, seed=config.data_seed).digest()
     for stage in ("teacher", "synthesis"):      # what CONFIG's own run records
-        assert ledger["stages"][stage]["fingerprint"] == config.stage_fingerprint(stage, digest)
+        assert ledger["stages"][stage]["fingerprint"] == config.stage_fingerprint(
+            stage, {"teacher": digest})
     return run_dir
 
 

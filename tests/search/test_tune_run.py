@@ -131,3 +131,21 @@ def test_the_saved_config_names_its_files_by_absolute_paths(tmp_path, monkeypatc
     saved = json.loads((tmp_path / "run" / "search_config.json").read_text())
     assert saved["dataset"] == f"parquet:{tmp_path / 'sets' / 'mine'}"
     assert saved["teacher"] == str(tmp_path / "t.pt") and saved["data"] == str(tmp_path / "syn")
+
+
+def test_resumable_follows_absolute_paths_and_the_space_as_it_reads_now(tmp_path, monkeypatch):
+    """The pipeline resumed a search when its saved config equalled the config: with the
+    paths saved absolute, a parquet:<relative> set never matched (each rerun deleted the
+    search and started over); and an edited space file resumed with the old space."""
+    from search.run import resumable
+    from synth.errors import UserError
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sp.yaml").write_text("family: mlp\nparams:\n  hidden: {list: [4, 8], length: [1, 1]}\n")
+    config = SearchConfig(space="sp.yaml", dataset="parquet:sets/mine", trials=1, concurrency=1,
+                          hardware=False)
+    with pytest.raises(UserError):       # no such set: it fails once the config is saved
+        run_search(config, tmp_path / "run", progress=False)
+    assert resumable(tmp_path / "run", config)
+    (tmp_path / "sp.yaml").write_text("family: mlp\nparams:\n  hidden: {list: [16], length: [1, 1]}\n")
+    assert not resumable(tmp_path / "run", config)
+    assert not resumable(tmp_path / "elsewhere", config)
