@@ -75,6 +75,7 @@ class RunContext:
         self.log = log
         self.outputs: dict[str, dict] = {}
         self._data = None
+        self._data_digest: str | None = None
 
     def path(self, name: str) -> Path:
         return self.run_dir / name
@@ -90,6 +91,13 @@ class RunContext:
             from synth.data import load_dataset
             self._data = load_dataset(self.config.teacher.dataset, seed=self.config.data_seed)
         return self._data
+
+    def data_digest(self) -> str:
+        """``Dataset.digest`` of ``real_data()``, hashed once: the ledger's fingerprints and
+        the teacher cache's key both take it."""
+        if self._data_digest is None:
+            self._data_digest = self.real_data().digest()
+        return self._data_digest
 
     def train_placement(self) -> dict:
         """Where trainings run (``cluster.train`` keywords): the ``scaling`` section, with

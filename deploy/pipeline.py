@@ -61,7 +61,7 @@ def input_digests(ctx: RunContext, stages: list[str]) -> dict[str, str]:
     data set (``Dataset.digest``: a ``parquet:`` folder's files can change between two runs
     of one config) and the search's space when ``search.options.space`` is a file."""
     import hashlib
-    out = {"teacher": ctx.real_data().digest()}
+    out = {"teacher": ctx.data_digest()}
     space = ctx.config.search.options.get("space")
     if "search" in stages and isinstance(space, str) and Path(space).expanduser().is_file():
         out["search"] = hashlib.sha256(Path(space).expanduser().read_bytes()).hexdigest()[:16]

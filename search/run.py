@@ -160,8 +160,9 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
 
     out_dir = Path(out_dir).expanduser().resolve()
     saved = out_dir / "search_config.json"
+    fresh = None
     if not resume and config is not None:
-        searchable_space(config.space)          # before anything is written to out_dir
+        fresh = searchable_space(config.space)  # before anything is written to out_dir
         config = with_absolute_paths(config)
     if resume and saved.exists():
         config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
@@ -169,7 +170,8 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
         raise UserError(f"nothing to resume in {out_dir}: no search_config.json")
     claim_dir(out_dir, "--out")                 # never a directory of someone else's files
     with lock_dir(out_dir, "search directory"):  # one search at a time writes here
-        return _run_locked(config, out_dir, resume=resume, progress=progress, address=address)
+        return _run_locked(config, out_dir, resume=resume, fresh_space=fresh, progress=progress,
+                           address=address)
 
 
 def with_absolute_paths(config: SearchConfig) -> SearchConfig:
@@ -237,8 +239,8 @@ def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
     if not saved.is_file() or not (out_dir / SPACE_FILE).is_file():
         return False
     try:
-        same = _read_saved(saved) == json.loads(json.dumps(with_absolute_paths(config).to_dict()))
-        return same and json.loads((out_dir / SPACE_FILE).read_text()) == json.loads(
+        return _saved_is(saved, with_absolute_paths(config)) and json.loads(
+            (out_dir / SPACE_FILE).read_text()) == json.loads(
             json.dumps(load_space(config.space).definition))
     except (OSError, ValueError, RecursionError):   # unreadable: not this search
         return False
@@ -252,8 +254,7 @@ def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
     import numpy as np
     from search.costs import CostModel
     from synth.models import build
-    constraints = list(space.constraints) + [c for c in map(parse_constraint, config.constraints)
-                                             if c not in space.constraints]
+    constraints = space.all_constraints(map(parse_constraint, config.constraints))
     hardware = any(c.metric in HARDWARE_METRICS for c in constraints)
     costs_of, rng, error, seen = CostModel(input_shape, num_classes), np.random.default_rng(0), None, []
     for _ in range(samples):
@@ -277,6 +278,11 @@ def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
     return f"none of {samples} random members of the space meets {', '.join(best)}"
 
 
+def _saved_is(saved: Path, config: SearchConfig) -> bool:
+    """``saved`` (a search_config.json) holds ``config``, compared as JSON reads it back."""
+    return _read_saved(saved) == json.loads(json.dumps(config.to_dict()))
+
+
 def _read_saved(saved: Path) -> dict:
     try:
         values = json.loads(saved.read_text())
@@ -287,8 +293,8 @@ def _read_saved(saved: Path) -> dict:
     return values
 
 
-def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, progress: bool,
-                address: str | None) -> dict:
+def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_space,
+                progress: bool, address: str | None) -> dict:
     import ray
     from ray import tune
     from cluster.connect import check_cluster_device, connect
@@ -299,12 +305,12 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, progress: 
     storage = tune_storage(config, out_dir)
     experiment = f"{storage.rstrip('/')}/tune"
     if not resume:
-        if saved.exists() and (_read_saved(saved) != json.loads(json.dumps(config.to_dict()))
+        if saved.exists() and (not _saved_is(saved, config)
                                or (out_dir / "results.parquet").exists()):
             # a fresh search would mix its trials with the earlier one's in results.parquet
             raise UserError(f"{out_dir} holds an earlier search; resume it with --resume "
                             f"{out_dir} or choose another --out")
-        save_space(out_dir, searchable_space(config.space))
+        save_space(out_dir, fresh_space)    # run_search loaded and checked it
         if not saved.exists():
             write_json_atomic(saved, config.to_dict())
     # the space the search started with, never config.space again: a relative path resumed

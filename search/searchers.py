@@ -98,10 +98,7 @@ class PredictorSearcher(Searcher):
         check_n_initial(n_initial, type(self).uses_predictor)
         self.space = space = load_space(space)
         self.batch_size, self.n_initial, self.max_trials = batch_size, n_initial, max_trials
-        # both hold: the space's own constraints and those given (a --constraint on the
-        # command line dropped the space file's 'parameters<=...' without a word)
-        self.constraints = list(space.constraints) + [c for c in constraints
-                                                      if c not in space.constraints]
+        self.constraints = space.all_constraints(constraints)
         self.cost_model = cost_model
         self.candidates = {spec_key(c): c for c in candidates} if candidates is not None else None
         self.seed = seed

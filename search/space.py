@@ -416,6 +416,11 @@ class Space:
                 self._sample_group(group, out, rng)
         return out
 
+    def all_constraints(self, given) -> list:
+        """The space's own constraints and ``given`` ones (parsed ``Constraint``s), each once:
+        both hold (a --constraint used to drop the space file's 'parameters<=...')."""
+        return list(self.constraints) + [c for c in given if c not in self.constraints]
+
     def complete(self, values: dict) -> dict:
         """Configuration from parameter values: the fixed entries plus the values; with a
         model family, the spec with the family's defaults filled in."""

@@ -105,7 +105,7 @@ def inputs(tmp_path_factory):
     (tmp / "run.yaml").write_text(json.dumps(run))
     from deploy.run_config import load_run_config
     from deploy.stages import teacher_cache_key
-    key = teacher_cache_key(load_run_config(str(tmp / "run.yaml")), digits)
+    key = teacher_cache_key(load_run_config(str(tmp / "run.yaml")), digits.digest())
     (tmp / "teachers").mkdir()
     save_checkpoint(tmp / "teachers" / key, model, dataset=digits.metadata(),
                     metrics={"test_accuracy": 0.0}, extra={"role": "teacher"})

@@ -27,7 +27,7 @@ def seed_teacher_cache(cfg, cache_dir: Path) -> Path:
         metrics = fit(model, data, train)
     finally:
         torch.set_num_threads(threads)
-    path = Path(cache_dir) / teacher_cache_key(cfg, data)
+    path = Path(cache_dir) / teacher_cache_key(cfg, data.digest())
     save_checkpoint(path, model, dataset=data.metadata(),
                     metrics={"test_accuracy": metrics["test_accuracy"]},
                     extra={"train_config": train.to_dict(), "role": "teacher"})
