@@ -123,14 +123,18 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     its last Linear layer) of the training split to the label vectors; the fusion weight and
     temperature are chosen on the validation split (which the network did not train on);
     the test split reports the network, the semantic space alone and the fusion."""
-    from synth.checkpoint import load_model
+    from synth.checkpoint import load_model, recorded_split_seed
     from synth.data import load_dataset
     from synth.quant import attach_inference, checkpoint_quant
     model = load_model(model_path)
-    name = dataset or model.checkpoint_info["dataset"].get("name")
+    meta = model.checkpoint_info["dataset"]
+    name = dataset or meta.get("name")
     if not name:
         raise UserError(f"checkpoint {model_path} names no data set; pass --dataset")
-    data = load_dataset(name, seed=seed)
+    # the network's own set keeps its recorded split: with another split seed the regressor's
+    # "validation" and the "test" samples were the network's training ones
+    data = load_dataset(name, seed=recorded_split_seed(meta, name, default=seed,
+                                                       source=f"checkpoint {model_path}"))
     if tuple(data.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
                         f"model expects {tuple(model.input_shape)}")

@@ -201,7 +201,15 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     from synth.train import TrainConfig, evaluate
     if shift and not distill:
         raise UserError("--shift needs --distill (the shifted images are labelled by the teacher)")
-    data = load_dataset(dataset, seed=schedule.seed)
+    model = None
+    split_seed = schedule.seed
+    if Path(str(model_spec)).is_file():   # its own set keeps its recorded split (another
+        model = load_model(model_spec, device="cpu").train()   # split's test samples were
+        # its training ones: the accuracies were inflated)
+        split_seed = recorded_split_seed(model.checkpoint_info["dataset"], dataset,
+                                         source=f"checkpoint {model_spec}",
+                                         default=schedule.seed)
+    data = load_dataset(dataset, seed=split_seed)
     if shift is None:  # the measured recipe shifts digit images by <= 2 px
         shift = DEFAULT_SHIFT if distill and len(data.input_shape) == 3 else 0
     if shift and len(data.input_shape) != 3:
@@ -211,9 +219,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     from synth.distill import MAX_SHIFT
     check_range("shift", shift, 0, MAX_SHIFT, integer=True)   # 10^9 px ran without a word
     torch.manual_seed(schedule.seed)
-    if Path(str(model_spec)).is_file():
-        model = load_model(model_spec, device="cpu").train()
-    else:
+    if model is None:
         model = build(model_spec, data.input_shape, data.num_classes)
         fit_fn(model, data, TrainConfig(epochs=epochs, seed=schedule.seed,
                                         device=schedule.device, progress=progress), desc="dense")

@@ -1,0 +1,69 @@
+"""Figures that were printed without an error but were wrong, or ignored an option: each test
+failed before its fix (see the commit that added it)."""
+import pytest
+import torch
+
+from synth.checkpoint import save_checkpoint
+from synth.data import load_dataset
+from synth.models import build
+
+
+def _wine_checkpoint(path, split_seed: int = 3):
+    """An (untrained) MLP checkpoint recording wine split with ``split_seed``."""
+    torch.manual_seed(0)
+    data = load_dataset("wine", seed=split_seed)
+    model = build("mlp_small", data.input_shape, data.num_classes)
+    save_checkpoint(path, model, dataset=data.metadata())
+    return path
+
+
+def _recording_seeds(monkeypatch, module):
+    """Records the split seed of every load_dataset call made through ``module``."""
+    seeds = []
+
+    def recording(name, seed=0):
+        seeds.append((name, seed))
+        return load_dataset(name, seed=seed)
+    monkeypatch.setattr(module, "load_dataset", recording)
+    return seeds
+
+
+def test_grow_prune_of_a_checkpoint_keeps_its_recorded_split(tmp_path, monkeypatch):
+    # nnsynth grow-prune --model w3.pt (trained with --seed 3) split wine with --seed 0: 25 of
+    # its 36 "test" samples were the checkpoint's training ones (dense_test_accuracy 0.92 for
+    # a model whose own test accuracy is 0.89)
+    import synth.workflows as workflows
+    from synth.grow_prune import GrowPruneSchedule
+    from synth.train import evaluate
+    ckpt = _wine_checkpoint(tmp_path / "w3.pt")
+    seeds = _recording_seeds(monkeypatch, workflows)
+    schedule = GrowPruneSchedule(prune_steps=1, retrain_epochs=0, seed=0, device="cpu")
+    result = workflows.grow_prune_checkpoint("wine", str(ckpt), tmp_path / "g.pt", schedule,
+                                             distill=False, progress=False)
+    assert seeds == [("wine", 3)]
+    own = load_dataset("wine", seed=3)
+    model = workflows.load_model(ckpt)
+    assert result["dense_test_accuracy"] == evaluate(model, own.x_test, own.y_test)["accuracy"]
+    saved = torch.load(tmp_path / "g.pt", weights_only=True)
+    assert saved["dataset"]["split_seed"] == 3
+
+
+def test_grow_prune_of_a_spec_splits_with_seed(tmp_path, monkeypatch):
+    import synth.workflows as workflows
+    from synth.grow_prune import GrowPruneSchedule
+    seeds = _recording_seeds(monkeypatch, workflows)
+    schedule = GrowPruneSchedule(prune_steps=1, retrain_epochs=0, seed=5, device="cpu")
+    workflows.grow_prune_checkpoint("wine", "mlp_small", tmp_path / "g.pt", schedule,
+                                    epochs=1, distill=False, progress=False)
+    assert seeds == [("wine", 5)]
+
+
+def test_secret_with_a_network_keeps_its_recorded_split(tmp_path, monkeypatch):
+    # nnsynth secret --model w3.pt --dataset wine fitted the regressor and chose the fusion on
+    # the seed-0 split (--seed's default), whose test samples were the network's training ones
+    import synth.data
+    from synth.secret_eval import fuse_network
+    ckpt = _wine_checkpoint(tmp_path / "w3.pt")
+    seeds = _recording_seeds(monkeypatch, synth.data)
+    fuse_network(str(ckpt), "wine", label_vectors="random", seed=0)
+    assert seeds == [("wine", 3)]
