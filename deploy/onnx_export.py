@@ -146,3 +146,35 @@ def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.
     check.update(path=str(path), tolerance=tolerance,
                  bytes=path.stat().st_size)
     return check
+
+
+def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
+                      compact: bool = True, tolerance: float = DEFAULT_TOLERANCE) -> dict:
+    """``nnsynth export``: the checkpoint at ``model_path`` exported to ``out`` and checked
+    against PyTorch on its data set's held-out split (test; val for a synthesized set).
+
+    A masked (grow-and-prune) model is compacted first when ``compact``; a fixed-point one
+    (``nnsynth train --fixed-point``) is exported with every layer output rounded to nearest
+    on its grid, its tolerance raised by ``fixed_point_tolerance``."""
+    from synth.checkpoint import checkpoint_dataset, load_model
+    from synth.models import count_parameters
+    from synth.quant import attach_inference, checkpoint_quant
+    model = load_model(model_path)
+    data = checkpoint_dataset(model, source=f"checkpoint {model_path}")
+    quant = checkpoint_quant(model)            # read before compaction builds a new module
+    if compact:
+        from synth.masked import masked_layers
+        if masked_layers(model):
+            from synth.compact import compact as make_compact
+            model = make_compact(model)
+    if quant:
+        attach_inference(model, quant, rounding="nearest")
+        tolerance = fixed_point_tolerance(tolerance, quant.frac_bits)
+    split = data.held_out()
+    result = export_and_verify(model, out, *data.split(split), tolerance)
+    result["checked_on"] = f"{data.name} {split}"
+    if quant:
+        result["fixed_point"] = f"{quant.format} nearest"
+    result.update(parameters=count_parameters(model),
+                  nonzero_parameters=count_parameters(model, nonzero=True))
+    return result

@@ -23,27 +23,5 @@ def command(model_path, out, compact, tolerance, as_json):
 
     A checkpoint trained with `nnsynth train --fixed-point` is exported with its weights on the
     grid and every Linear/Conv2d output rounded to nearest on it (Mul/Floor/Clip nodes)."""
-    from deploy.onnx_export import export_and_verify, fixed_point_tolerance
-    from synth.checkpoint import checkpoint_dataset, load_model
-    from synth.models import count_parameters
-
-    model = load_model(model_path)
-    data = checkpoint_dataset(model, source=f"checkpoint {model_path}")
-    from synth.quant import attach_inference, checkpoint_quant
-    quant = checkpoint_quant(model)            # read before compaction builds a new module
-    if compact:
-        from synth.masked import masked_layers
-        if masked_layers(model):
-            from synth.compact import compact as make_compact
-            model = make_compact(model)
-    if quant:  # `nnsynth train --fixed-point`: the graph rounds every layer output to nearest
-        attach_inference(model, quant, rounding="nearest")
-        tolerance = fixed_point_tolerance(tolerance, quant.frac_bits)
-    split = data.held_out()                    # test; val for a synthesized set
-    result = export_and_verify(model, out, *data.split(split), tolerance)
-    result["checked_on"] = f"{data.name} {split}"
-    if quant:
-        result["fixed_point"] = f"{quant.format} nearest"
-    result.update(parameters=count_parameters(model),
-                  nonzero_parameters=count_parameters(model, nonzero=True))
-    emit(result, as_json)
+    from deploy.onnx_export import export_checkpoint
+    emit(export_checkpoint(model_path, out, compact, tolerance), as_json)
