@@ -281,9 +281,13 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
     or number of classes is not the model's is a one-line error: more classes than outputs
     made cross_entropy raise IndexError, fewer gave an accuracy of outputs that mean other
     classes."""
-    from synth.data import load_dataset
+    from synth.data import load_dataset, split_class_list
     meta = getattr(model, "checkpoint_info", {}).get("dataset", {})
     name = dataset or meta.get("name")
+    own, classes = split_class_list(str(meta.get("name") or ""))
+    if classes is not None and dataset == own:   # its outputs are those classes in that order:
+        name = meta["name"]                      # digits, for a digits[0,1,2,3,4,9,8,7,6,5]
+                                                 # model, scored output 5 as class 5
     if not name:
         raise UserError(f"{source} names no data set; pass --dataset")
     data = load_dataset(name, seed=recorded_split_seed(meta, name, source=source))

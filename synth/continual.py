@@ -28,7 +28,7 @@ from torch import nn
 
 from synth.choices import CONTINUAL_METHODS as METHODS
 from synth.config import Config, check_choice, check_range, check_seed
-from synth.data import Dataset
+from synth.data import Dataset, class_subset  # noqa: F401  (its home was here)
 from synth.device import pick_device
 from synth.distill import kd_loss
 from synth.errors import UserError
@@ -93,21 +93,6 @@ def check_classes(old_classes: Sequence[int], new_classes: Sequence[int], num_cl
         raise UserError(f"old classes must name one data set class per network output: "
                         f"the network has {old_outputs} outputs, got {len(old)} classes {old}")
     return old, new
-
-
-def class_subset(data: Dataset, classes: Sequence[int], offset: int = 0) -> Dataset:
-    """Samples of ``classes`` only, relabelled ``classes[i] -> offset + i`` in every split."""
-    lut = torch.full((data.num_classes,), -1, dtype=torch.long)
-    lut[torch.as_tensor(list(classes), dtype=torch.long)] = torch.arange(len(classes)) + offset
-    parts = []
-    for split in ("train", "val", "test"):
-        x, y = data.split(split)
-        keep = lut[y] >= 0
-        parts += [x[keep], lut[y[keep]]]
-    names = [f"output{i}" for i in range(offset)] + [data.class_names[c] for c in classes]
-    return Dataset(f"{data.name}[{','.join(map(str, classes))}]", *parts, data.input_shape,
-                   offset + len(classes), names, data.mean, data.std, seed=data.seed,
-                   extra=dict(data.extra), value_range=data.value_range)
 
 
 # --------------------------------------------------------------------------- head surgery

@@ -17,13 +17,15 @@ import math
 import os
 import pickle
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from synth.config import short_repr
 from synth.data_registry import (  # noqa: F401  (the registry is this module's API too)
-    check_dataset_name, check_dataset_path, list_datasets, load_dataset, register_dataset)
+    check_dataset_name, check_dataset_path, list_datasets, load_dataset, register_dataset,
+    split_class_list)
 from synth.errors import UserError
 
 TEST_FRACTION = 0.2   # of all samples
@@ -111,6 +113,21 @@ class Dataset:
 
 
 # --------------------------------------------------------------------------- helpers
+def class_subset(data: Dataset, classes: Sequence[int], offset: int = 0) -> Dataset:
+    """Samples of ``classes`` only, relabelled ``classes[i] -> offset + i`` in every split."""
+    lut = torch.full((data.num_classes,), -1, dtype=torch.long)
+    lut[torch.as_tensor(list(classes), dtype=torch.long)] = torch.arange(len(classes)) + offset
+    parts = []
+    for split in ("train", "val", "test"):
+        x, y = data.split(split)
+        keep = lut[y] >= 0
+        parts += [x[keep], lut[y[keep]]]
+    names = [f"output{i}" for i in range(offset)] + [data.class_names[c] for c in classes]
+    return Dataset(f"{data.name}[{','.join(map(str, classes))}]", *parts, data.input_shape,
+                   offset + len(classes), names, data.mean, data.std, seed=data.seed,
+                   extra=dict(data.extra), value_range=data.value_range)
+
+
 def train_test_split(*arrays, **options):
     """scikit-learn's ``train_test_split``, imported on first use: importing scikit-learn
     costs about 2 s, which every ``nnsynth`` process and Ray worker paid at start-up."""

@@ -9,6 +9,7 @@ registry is first read.  Importing ``synth`` (every ``nnsynth --help``) stays li
 """
 from __future__ import annotations
 
+import re
 import threading
 from typing import Callable
 
@@ -21,6 +22,7 @@ _PREFIXED: dict[str, Callable] = {}   # prefix -> fn(arg, seed) -> synth.data.Da
 _DESCRIPTIONS: dict[str, str] = {}
 _PENDING: list[Callable[[], None]] = []
 _LOCK = threading.RLock()
+_CLASS_LIST = re.compile(r"^(?P<base>.+)\[(?P<classes>\d+(?:,\d+)*)\]$")
 
 
 def register_dataset(name: str, description: str, prefixed: bool = False):
@@ -54,10 +56,27 @@ def list_datasets() -> dict[str, str]:
     return dict(_DESCRIPTIONS)
 
 
+def split_class_list(name: str) -> tuple[str, list[int] | None]:
+    """``"digits[5,6,7]"`` -> ``("digits", [5, 6, 7])``: a set's classes, relabelled 0..k-1 in
+    that order (what ``nnsynth continual`` records); a name without a list -> (name, None)."""
+    match = _CLASS_LIST.match(name) if isinstance(name, str) else None
+    if match is None:
+        return name, None
+    return match["base"], [int(c) for c in match["classes"].split(",")]
+
+
 def check_dataset_name(name, where: str = "") -> str:
-    """``name`` is a registered set or ``prefix:<arg>`` of a registered prefix (nothing is
-    loaded: ``run --check`` names a misspelt set before any work)."""
+    """``name`` is a registered set or ``prefix:<arg>`` of a registered prefix, either with
+    a class list ``[c1,c2,...]`` (nothing is loaded: ``run --check`` names a misspelt set
+    before any work)."""
     _complete()
+    base, classes = split_class_list(name)
+    if classes is not None:
+        if len(set(classes)) != len(classes):
+            raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)} "
+                              f"lists a class twice")
+        check_dataset_name(base, where)
+        return name
     if isinstance(name, str):
         if ":" in name:
             check_dataset_path(name, where)   # a registered prefix, with a path
@@ -89,6 +108,15 @@ def load_dataset(name: str, seed: int = 0):
     ``Dataset.seed`` and in its metadata)."""
     check_seed("seed", seed)   # scikit-learn's splits take [0, 2^32): a traceback beyond
     check_dataset_name(name)
+    base, classes = split_class_list(name)
+    if classes is not None:   # a checkpoint of `nnsynth continual` records such a name
+        from synth.data import class_subset
+        data = load_dataset(base, seed)
+        bad = [c for c in classes if not 0 <= c < data.num_classes]
+        if bad:
+            raise ConfigError(f"data set {short_repr(name)}: class {bad[0]} is not in "
+                              f"[0, {data.num_classes}) of {base}")
+        return class_subset(data, classes)
     if name in _REGISTRY:
         data = _REGISTRY[name](seed)
     else:

@@ -18,7 +18,8 @@ from typing import Any, Callable
 import torch
 
 from synth.checkpoint import checkpoint_dataset, load_model, recorded_split_seed, save_checkpoint
-from synth.data import Dataset, input_range, load_dataset, load_synthesized
+from synth.data import (Dataset, input_range, load_dataset, load_synthesized,
+                        split_class_list)
 from synth.config import short_repr
 from synth.errors import UserError
 from synth.train import fit as local_fit
@@ -280,8 +281,9 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     _check_counts(num_images=num_images)
     from synth.inversion import settings_for
     old = load_model(model_path)
-    old_list = old_classes or old.checkpoint_info["extra"].get("classes") or list(
-        range(old.num_classes))
+    recorded = split_class_list(str(old.checkpoint_info["dataset"].get("name") or ""))[1]
+    old_list = (old_classes or old.checkpoint_info["extra"].get("classes") or recorded
+                or list(range(old.num_classes)))   # a model of digits[5,6,7]: not 0, 1, 2
     # the model's own set keeps its recorded split (its test images were never trained on)
     data = load_dataset(new_dataset, seed=recorded_split_seed(
         old.checkpoint_info["dataset"], new_dataset, source=f"checkpoint {model_path}",

@@ -67,3 +67,51 @@ def test_secret_with_a_network_keeps_its_recorded_split(tmp_path, monkeypatch):
     seeds = _recording_seeds(monkeypatch, synth.data)
     fuse_network(str(ckpt), "wine", label_vectors="random", seed=0)
     assert seeds == [("wine", 3)]
+
+
+def _subset_checkpoint(path, name):
+    """An untrained MLP checkpoint of the class subset ``name`` (e.g. wine[2,0,1])."""
+    torch.manual_seed(0)
+    data = load_dataset(name)
+    model = build("mlp_small", data.input_shape, data.num_classes)
+    save_checkpoint(path, model, dataset=data.metadata())
+    return path
+
+
+def test_a_class_list_name_loads_relabelled_in_its_order():
+    whole, sub = load_dataset("wine", seed=2), load_dataset("wine[2,0]", seed=2)
+    assert sub.num_classes == 2 and sub.class_names == ["class_2", "class_0"] and sub.seed == 2
+    for split in ("train", "val", "test"):
+        x, y = whole.split(split)
+        assert torch.equal(sub.split(split)[0], x[(y == 2) | (y == 0)])
+        assert torch.equal(sub.split(split)[1], (y[(y == 2) | (y == 0)] == 0).long())
+
+
+@pytest.mark.parametrize("bad", ["wine[3]", "wine[1,1]", "nope[0]"])
+def test_a_bad_class_list_is_a_one_line_error(bad):
+    from synth.errors import UserError
+    with pytest.raises(UserError):
+        load_dataset(bad)
+
+
+def test_eval_of_a_continual_checkpoint_scores_its_class_order(tmp_path):
+    # nnsynth continual --new-classes 9,8,7,6,5 wrote a digits[0,1,2,3,4,9,8,7,6,5] model:
+    # `nnsynth eval` failed (unknown data set) and `nnsynth eval --dataset digits` scored
+    # output 5 as class 5: 0.439 for a model whose accuracy is 0.508
+    from synth.checkpoint import checkpoint_dataset, load_model
+    ckpt = _subset_checkpoint(tmp_path / "c.pt", "wine[2,0,1]")
+    model = load_model(ckpt)
+    for given in (None, "wine"):
+        data = checkpoint_dataset(model, given)
+        assert data.name == "wine[2,0,1]"
+        assert torch.equal(data.y_test, load_dataset("wine[2,0,1]").y_test)
+
+
+def test_continual_takes_the_old_classes_from_a_recorded_class_list(tmp_path):
+    # a model of wine[1,2] (outputs: classes 1 and 2) was taken to know classes 0 and 1
+    from synth.continual import ContinualConfig
+    from synth.workflows import continual_checkpoint
+    ckpt = _subset_checkpoint(tmp_path / "old.pt", "wine[1,2]")
+    config = ContinualConfig(method="finetune", epochs=1, device="cpu", progress=False)
+    result = continual_checkpoint(str(ckpt), "wine", [0], tmp_path / "new.pt", config)
+    assert result["old_classes"] == [1, 2] and result["new_classes"] == [0]
