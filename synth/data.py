@@ -157,9 +157,10 @@ def _image_dataset(name, x_raw01: np.ndarray, y: np.ndarray, class_names, seed,
     return _make(name, xn, y, train, val, test, x_raw01.shape[1:], class_names, mean, std)
 
 
-def _tabular_dataset(name, x: np.ndarray, y: np.ndarray, class_names, seed) -> Dataset:
+def _tabular_dataset(name, x: np.ndarray, y: np.ndarray, class_names, seed,
+                     splits=None) -> Dataset:
     y = y.astype(np.int64)
-    train, val, test = stratified_splits(x, y, seed)
+    train, val, test = splits if splits is not None else stratified_splits(x, y, seed)
     mean = x[train].mean(axis=0)
     std = x[train].std(axis=0) + 1e-8
     xn = ((x - mean) / std).astype(np.float32)
@@ -603,6 +604,117 @@ def _parquet(path: str, seed: int) -> Dataset:
         train, val, test = np.sort(train), np.sort(val), np.array([], dtype=np.int64)
     return _make(f"parquet:{path}", x, y, train, val, test, shape, names,
                  np.asarray(meta["mean"]), np.asarray(meta["std"]), meta.get("value_range"))
+
+
+# --------------------------------------------------------------------------- CSV
+# A user's own table: one header row, one sample per row.  The file is read as it is
+# (never decompressed: a .csv.gz of 1 MB can hold gigabytes), so its size bounds the memory
+# (pyarrow holds at most about 8 bytes per value and a value takes >= 2 bytes of text).
+MAX_CSV_BYTES = 512 << 20
+LABEL_COLUMNS = ("label", "class", "target", "y")   # the first present names the labels
+
+
+def _csv_columns(path: str):
+    """(header names, pyarrow table) of the CSV file ``path``, bounded by its size."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    f = Path(path).expanduser()
+    if not f.is_file():
+        from synth.files import missing_input
+        raise missing_input(f, "CSV file", "a .csv file with a header row")
+    size = f.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise UserError(f"CSV data set {path} is {size:,} bytes; the limit is "
+                        f"{MAX_CSV_BYTES:,} (write larger sets as Parquet)")
+    with open(f, "rb") as raw:   # a file object: pyarrow does not guess a compression
+        if raw.read(2) in (b"\x1f\x8b", b"PK", b"BZ", b"\xfd7", b"(\xb5"):
+            raise UserError(f"CSV data set {path} is compressed; give the uncompressed .csv")
+        raw.seek(0)
+        try:
+            table = pacsv.read_csv(raw, read_options=pacsv.ReadOptions(block_size=1 << 22))
+        except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+            first = (str(e).splitlines() or [type(e).__name__])[0][:200]
+            first = "".join(c if c.isascii() and c.isprintable() else "?" for c in first)
+            raise UserError(f"CSV data set {path} cannot be parsed: {first}") from None
+    return table.column_names, table
+
+
+def _csv_labels(column, path: str) -> tuple[np.ndarray, list[str]]:
+    """(class indices, class names) of a label column: integers (classes in numeric order)
+    or names (in sorted order), one per row."""
+    import pyarrow as pa
+    if column.null_count:
+        raise UserError(f"CSV data set {path}: its label column has {column.null_count:,} "
+                        f"empty cells")
+    kind = column.type
+    if pa.types.is_floating(kind):
+        values = np.asarray(column.to_numpy(zero_copy_only=False))
+        if not (np.isfinite(values).all() and (values == np.round(values)).all()):
+            raise UserError(f"CSV data set {path}: labels must be class names or integers, "
+                            f"got fractional values such as {values[values != np.round(values)][:1]}")
+        values = values.astype(np.int64)
+    elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        values = np.asarray(column.to_numpy(zero_copy_only=False)).astype(np.int64)
+    else:
+        values = np.asarray([str(v) for v in column.to_pylist()], dtype=object)
+    classes, y = np.unique(values, return_inverse=True)
+    if len(classes) < 2:
+        raise UserError(f"CSV data set {path}: its labels hold {len(classes)} class; at "
+                        f"least 2 are needed")
+    return y.astype(np.int64), [str(c) for c in classes]
+
+
+@register_dataset("csv", "your own table: a CSV file with a header row, numeric feature "
+                  "columns and a label column (label/class/target/y, else the last)", prefixed=True)
+def _csv(path: str, seed: int) -> Dataset:
+    """A tabular set from a CSV file: the column named label, class, target or y (the first
+    of them present; else the last column) holds the classes, a column named split may say
+    train/val/test per row (else stratified splits with ``seed``), every other column is a
+    numeric feature, standardized with the training split's mean and std (as iris, wine)."""
+    names, table = _csv_columns(path)
+    lowered = [n.strip().lower() for n in names]
+    label = next((names[lowered.index(c)] for c in LABEL_COLUMNS if c in lowered), names[-1])
+    split = names[lowered.index("split")] if "split" in lowered else None
+    features = [n for n in names if n not in (label, split)]
+    if not features or table.num_rows == 0:
+        raise UserError(f"CSV data set {path} needs rows and at least one feature column "
+                        f"beside the labels; has {table.num_rows} rows and columns "
+                        f"{short_repr(names)}")
+    from synth.models import check_shape
+    check_shape([len(features)], 2, f"CSV data set {path}")
+    import pyarrow as pa
+    columns = []
+    for n in features:
+        c = table.column(n)
+        if not (pa.types.is_integer(c.type) or pa.types.is_floating(c.type)
+                or pa.types.is_boolean(c.type)) or c.null_count:
+            what = f"{c.null_count:,} empty cells" if c.null_count else f"{c.type} values"
+            raise UserError(f"CSV data set {path}: feature column {short_repr(n)} must hold "
+                            f"numbers in every row, has {what}")
+        columns.append(np.asarray(c.to_numpy(zero_copy_only=False), dtype=np.float64))
+    x = np.column_stack(columns)
+    if not np.isfinite(x).all():
+        raise UserError(f"CSV data set {path}: its features hold NaN or infinite values "
+                        f"({int((~np.isfinite(x)).sum()):,} of {x.size:,})")
+    y, class_names = _csv_labels(table.column(label), path)
+    splits = None
+    if split is not None:
+        s = np.asarray([str(v) for v in table.column(split).to_pylist()], dtype=object)
+        odd = [v for v in s if v not in ("train", "val", "test")][:1]
+        if odd:
+            raise UserError(f"CSV data set {path}: column split must hold 'train', 'val' or "
+                            f"'test', got {short_repr(odd[0])}")
+        splits = tuple(np.flatnonzero(s == k) for k in ("train", "val", "test"))
+        if not (len(splits[0]) and len(splits[1])):   # training keeps its best epoch on val
+            raise UserError(f"CSV data set {path}: column split needs 'train' and 'val' rows "
+                            f"(and 'test' ones for a test accuracy)")
+    try:
+        return _tabular_dataset(f"csv:{path}", x, y, class_names, seed, splits)
+    except ValueError:   # scikit-learn's stratified split: a class with too few rows
+        counts = np.bincount(y)
+        raise UserError(f"CSV data set {path}: too few rows per class for stratified "
+                        f"train/val/test splits (class {class_names[int(counts.argmin())]!r} "
+                        f"has {int(counts.min())}); give more rows or a split column") from None
 
 
 def input_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
