@@ -115,3 +115,22 @@ def test_continual_takes_the_old_classes_from_a_recorded_class_list(tmp_path):
     config = ContinualConfig(method="finetune", epochs=1, device="cpu", progress=False)
     result = continual_checkpoint(str(ckpt), "wine", [0], tmp_path / "new.pt", config)
     assert result["old_classes"] == [1, 2] and result["new_classes"] == [0]
+
+
+def test_incremental_cost_reduction_needs_both_methods_at_the_target(digits):
+    # nnsynth incremental printed 'cost reduction of the update (MACs): 7.3% vs from scratch'
+    # when neither the update nor the training from scratch reached the target (both MISSED):
+    # a comparison of two spent budgets, not of costs to the same accuracy
+    from synth import masked
+    from synth.incremental import IncrementalConfig, compare, split_dataset
+    old, new = split_dataset(digits, 0.6, seed=0)
+    torch.manual_seed(0)
+    model = build({"family": "mlp", "hidden": [8]}, digits.input_shape, digits.num_classes)
+    masked.attach_masks(model)
+    config = IncrementalConfig(target=1.0, max_epochs=0.05, growth_rounds=1, growth_batches=1,
+                               check_every=256, device="cpu")
+    r = compare(model, old, new, config, methods=("incremental", "scratch"))
+    assert not r["incremental"]["reached"] and not r["scratch"]["reached"]
+    assert r["cost_reduction_vs_scratch"] is None
+    # the old model was printed as 'reached' whatever its accuracy
+    assert r["before"]["reached"] is (r["before"]["val_accuracy"] >= 1.0) is False

@@ -56,5 +56,8 @@ def command(model_path, old_name, new_name, dense_path, old_fraction, growth_rat
         click.echo(f"{label:<17} {'reached' if s['reached'] else 'MISSED '}  MACs "
                    f"{s['train_macs']:.3g}  samples {s['samples']:>8,}  {s['seconds']:7.2f} s  "
                    f"connections {s['connections']:>8,}  test {s['test_accuracy']:.4f}")
+    reductions = [(result.get("cost_reduction_vs_" + k), label) for k, label in ROWS[2:]
+                  if "cost_reduction_vs_" + k in result]
     click.echo("cost reduction of the update (MACs): " + ", ".join(
-        f"{result['cost_reduction_vs_' + k]:.1%} vs {label}" for k, label in ROWS[2:]))
+        f"{'n/a (a method missed the target)' if r is None else f'{r:.1%}'} vs {label}"
+        for r, label in reductions))
