@@ -51,17 +51,24 @@ def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 _RANKS: dict[str, int] = {}     # family -> the input rank it takes (absent: any)
+_LAYERS: dict[str, Callable[[dict], int]] = {}   # family -> layers its spec builds (absent:
+                                                # its lists' lengths bound them)
 RANK_NAMES = {1: "feature vectors (features,)", 2: "sequences (channels, steps)",
               3: "images (channels, height, width)"}
 
 
-def register_family(name: str, defaults: dict, description: str, input_rank: int | None = None):
+def register_family(name: str, defaults: dict, description: str, input_rank: int | None = None,
+                    layers: Callable[[dict], int] | None = None):
     """Decorator for ``fn(spec, input_shape, num_classes) -> SpecModel``; ``input_rank`` (if
-    given) is the number of sample dimensions the family takes (2: sequences, 3: images)."""
+    given) is the number of sample dimensions the family takes (2: sequences, 3: images);
+    ``layers`` (if given) counts the layers a complete spec builds where a number in it (not
+    a list's length) sets the depth, so ``resolve_spec`` can bound it (MAX_LAYERS)."""
     def wrap(fn):
         _FAMILIES[name] = (fn, dict(defaults), description)
         if input_rank is not None:
             _RANKS[name] = int(input_rank)
+        if layers is not None:
+            _LAYERS[name] = layers
         return fn
     return wrap
 
@@ -122,6 +129,14 @@ def resolve_spec(spec: Any) -> dict:
         _check_value(family, key, spec[key], defaults[key])
     full = {"family": family, **copy.deepcopy(defaults)}
     full.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in spec.items()})
+    if family in _LAYERS:
+        try:
+            layers = _LAYERS[family](full)
+        except (TypeError, ValueError):   # a malformed value: the builder names it
+            layers = 0
+        if layers > MAX_LAYERS:   # checked before the build, which makes each layer in turn
+            raise UserError(f"{family} spec builds {layers:,} layers; the limit is "
+                            f"{MAX_LAYERS:,}")
     return full
 
 
@@ -130,6 +145,13 @@ def _integers(v: Any, depth: int = 0) -> bool:
     if isinstance(v, (list, tuple)):
         return depth < 4 and all(_integers(x, depth + 1) for x in v)
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _longest(v: Any) -> int:
+    """The length of the longest list in ``v`` (nested lists included; 0 for a number)."""
+    if isinstance(v, (list, tuple)):
+        return max([len(v)] + [_longest(x) for x in v])
+    return 0
 
 
 def _check_value(family: str, key: str, value: Any, default: Any) -> None:
@@ -153,6 +175,11 @@ def _check_value(family: str, key: str, value: Any, default: Any) -> None:
         return
     if not ok:
         raise UserError(f"{family} spec key {key!r} must be {want}, got {short_repr(value)}")
+    if isinstance(value, (list, tuple)) and _longest(value) > MAX_LAYERS:
+        # one layer per entry: a 100,000-entry list (a 300 kB checkpoint) built 100,000
+        # modules on the meta device for minutes before the parameter count was checked
+        raise UserError(f"{family} spec key {key!r} lists {_longest(value):,} values (one "
+                        f"per layer); the limit is {MAX_LAYERS:,}")
 
 
 # Bounds checked before any weight is allocated (a spec or checkpoint from a user is data).
@@ -162,6 +189,11 @@ MAX_PARAMETERS = 100_000_000
 MAX_INPUT_ELEMENTS = 1 << 24      # values in one sample (3x2048x2048 fits)
 MAX_INPUT_DIMS = 4
 MAX_CLASSES = 100_000
+# Layers (or blocks) one spec builds: each is made in turn (on the meta device first) before
+# the parameter count can be checked, so a depth of 10**9 at width 1 (few parameters each)
+# ran for ever.  The deepest published ResNet, ResNet-1202, has 600 blocks; 1,024 blocks of
+# width 1 take about 25 s to build here.
+MAX_LAYERS = 1024
 
 
 def max_parameters() -> int:

@@ -32,9 +32,14 @@ class BasicBlock(nn.Module):
         return self.relu(out + self.shortcut(x))
 
 
+def _blocks(spec: dict) -> int:
+    """Basic blocks of a complete spec (each depth is a count, not a list's length)."""
+    return sum(max(int(d), 0) for d in spec["depths"]) if isinstance(spec["depths"], list) else 0
+
+
 @register_family("resnet", {"depths": [2, 2, 2, 2], "width": 64},
                  "CIFAR-style ResNet with basic blocks: stage depths and base width",
-                 input_rank=3)
+                 input_rank=3, layers=_blocks)
 class ResNet(SpecModel):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

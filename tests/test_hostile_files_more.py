@@ -1,0 +1,64 @@
+"""More hostile and malformed input files (after tests/test_hostile_inputs.py): each must be
+refused with a one-line UserError naming the thing and what was expected, quickly and
+without allocating from what a small file declares.  The library functions that read the
+files are called directly (no CLI process, no Ray), so each test takes well under a second
+or two."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from synth.errors import UserError
+
+
+def _checkpoint(path, **changes):
+    """A real checkpoint of a small MLP on iris-like data, with payload entries replaced:
+    a callable value is called with the payload to edit it in place."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    model = build({"family": "mlp", "hidden": [8]}, (4,), 3)
+    meta = {"name": "iris", "input_shape": [4], "num_classes": 3, "class_names": ["a", "b", "c"],
+            "mean": [0.0] * 4, "std": [1.0] * 4, "split_seed": 0}
+    save_checkpoint(path, model, dataset=meta)
+    payload = torch.load(path, weights_only=True)
+    for key, value in changes.items():
+        if callable(value):
+            value(payload)
+        else:
+            payload[key] = value
+    torch.save(payload, path)
+    return path
+
+
+# ----------------------------------------------------------------- specs: layer-count bombs
+def test_resnet_depth_bomb_is_refused_before_building():
+    """depths [10**9] at width 1: few parameters per block, so the parameter count (checked
+    after the meta build) never stopped it; the build ran for ever."""
+    from synth.models import resolve_spec
+    with pytest.raises(UserError, match="1,000,000,000 layers; the limit is"):
+        resolve_spec({"family": "resnet", "depths": [10 ** 9], "width": 1})
+    with pytest.raises(UserError, match="the limit is"):   # spread over stages
+        resolve_spec({"family": "resnet", "depths": [600, 600], "width": 1})
+    resolve_spec({"family": "resnet", "depths": [200, 200, 200], "width": 16})  # ResNet-1202
+
+
+def test_long_layer_list_is_refused_before_building():
+    from synth.models import resolve_spec
+    with pytest.raises(UserError, match="'hidden' lists 100,000 values"):
+        resolve_spec({"family": "mlp", "hidden": [1] * 100_000})
+    with pytest.raises(UserError, match="spec key '(widths|kernels|strides)' lists 2,000 values"):
+        resolve_spec({"family": "convnet", "widths": [1] * 2000, "kernels": [1] * 2000,
+                      "strides": [1] * 2000})
+
+
+def test_checkpoint_with_layer_bomb_spec(tmp_path):
+    """A 300 kB checkpoint whose spec lists 100,000 hidden layers: eval built them on the
+    meta device for minutes before any check."""
+    from synth.checkpoint import check_weights, read_checkpoint
+    path = _checkpoint(tmp_path / "c.pt", spec={"family": "mlp", "hidden": [1] * 100_000})
+    with pytest.raises(UserError, match="the limit is 1,024"):
+        check_weights(read_checkpoint(path))
+    path = _checkpoint(tmp_path / "r.pt", spec={"family": "resnet", "depths": [10 ** 9],
+                                                "width": 1})
+    with pytest.raises(UserError, match="layers; the limit is"):
+        check_weights(read_checkpoint(path))
