@@ -77,9 +77,8 @@ from synth.device import pick_device
 from synth.errors import ConfigError, UserError
 from synth.inversion import (BNFeatureHooks, InversionConfig, InversionResult, _augment, _Frozen,
                              _invert_batch, _objective, allowed_misses, batch_statistics,
-                             bn_statistics_gap, hit_fraction,
+                             bn_statistics_gap, check_teacher, hit_fraction,
                              fidelity_warning, target_labels)
-from synth.models import batchnorm_layers
 from synth.parallel import DataParallel, SyncedBNHooks, local_sgd_state, synced_batchnorm
 from synth.train import lr_factor
 
@@ -280,15 +279,6 @@ class Generator(nn.Module):
         return self.lo + self.span * torch.sigmoid(self.head(h))
 
 
-def _check_teacher(teacher: nn.Module) -> None:
-    if not batchnorm_layers(teacher):
-        raise UserError("teacher has no BatchNorm layers: amortized DeepInversion needs their "
-                        "running statistics (train a model with bn=true)")
-    if len(getattr(teacher, "input_shape", ())) not in (1, 3):
-        raise UserError(f"teacher must take images (C, H, W) or feature vectors (F,), got "
-                        f"input_shape {tuple(getattr(teacher, 'input_shape', ()))}")
-
-
 def build_generator(teacher: nn.Module, config: AmortizedConfig, pixel_range) -> Generator:
     return Generator(teacher.input_shape, teacher.num_classes, config.latent_dim, config.width,
                      pixel_range, config.depth)
@@ -324,7 +314,7 @@ def train_generator(teacher: nn.Module, config: AmortizedConfig | None = None, *
     so a rank waits for the others k times less often); a check's loss is the ranks' mean.
     ``stats["parallel"]`` gives the mode, the collectives and the wall seconds spent in them
     (waiting for the slowest rank included)."""
-    _check_teacher(teacher)
+    check_teacher(teacher)
     config = config or AmortizedConfig()
     device = pick_device(config.device)
     with _GLOBAL_RNG:   # threads of one process (data-parallel ranks) seed it in turn
@@ -553,7 +543,7 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
     ``config.kd_steps``); with ``config.refine_iterations`` each batch is then refined (see
     ``AmortizedConfig``); ``stats["iterations"]`` lists the refinement (or adaptation) steps
     per batch."""
-    _check_teacher(teacher)
+    check_teacher(teacher)
     config = config or AmortizedConfig()
     labels = target_labels(labels, teacher.num_classes)
     device = pick_device(config.device)

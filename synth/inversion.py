@@ -159,6 +159,65 @@ AMORTIZED_REFINE = {"refine_iterations": 300, "refine_noise": 0.0}
 PER_BATCH_BN_MIN_LAYERS = 4
 
 
+def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) -> nn.Module:
+    """Any ``nn.Module`` with BatchNorm layers (a model not built by nnsynth: torchvision's,
+    your own) made invertible: ``input_shape`` (C, H, W) for images or (F,) for feature
+    vectors, and ``num_classes`` (when not given, the width of its output for one input of
+    zeros, in eval mode), recorded on ``model`` as nnsynth's own models carry them.  Returns
+    ``model`` itself; its inputs are in the normalized units its training used."""
+    from synth.models import check_shape
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, torch.Size)) else None
+    if shape is None or len(shape) not in (1, 3):
+        raise UserError(f"input_shape must be (C, H, W) for images or (F,) for feature "
+                        f"vectors, got {short_repr(input_shape)}")
+    if num_classes is None:
+        was_training = model.training
+        try:
+            model.eval()
+            with torch.no_grad():
+                param = next(iter(model.parameters()), None)
+                x = torch.zeros((1,) + tuple(int(v) for v in shape),
+                                device=param.device if param is not None else "cpu")
+                out = model(x)
+        except Exception as e:
+            raise UserError(f"the model does not take one input of shape {tuple(shape)}: "
+                            f"{type(e).__name__}: {str(e)[:200]}") from None
+        finally:
+            model.train(was_training)
+        if not torch.is_tensor(out) or out.dim() != 2 or out.shape[0] != 1:
+            raise UserError(f"the model must return logits of shape (batch, classes), got "
+                            f"{tuple(out.shape) if torch.is_tensor(out) else type(out).__name__}")
+        num_classes = int(out.shape[1])
+    shape, num_classes = check_shape(list(shape), num_classes, "teacher")
+    model.input_shape, model.num_classes = tuple(shape), int(num_classes)
+    check_teacher(model)
+    return model
+
+
+def teacher_shape(teacher: nn.Module) -> tuple:
+    """The input shape a teacher records; a model without one (not built by nnsynth) is
+    named with the call that gives it one."""
+    shape = getattr(teacher, "input_shape", None)
+    if shape is None or not isinstance(getattr(teacher, "num_classes", None), int):
+        raise UserError(f"teacher {type(teacher).__name__} records no input_shape and "
+                        f"num_classes (a model not built by nnsynth): give them with "
+                        f"synth.inversion.as_teacher(model, input_shape=(C, H, W))")
+    shape = tuple(int(v) for v in shape)
+    if len(shape) not in (1, 3):
+        raise UserError(f"teacher must take images (C, H, W) or feature vectors (F,), got "
+                        f"input_shape {shape}")
+    return shape
+
+
+def check_teacher(teacher: nn.Module) -> None:
+    """What any inversion needs of a teacher: BatchNorm layers (their running statistics are
+    the data's, Eq. 4) and a recorded input shape and class count (``teacher_shape``)."""
+    if not batchnorm_layers(teacher):
+        raise UserError("teacher has no BatchNorm layers: DeepInversion needs their running "
+                        "statistics (train a model with bn=true)")
+    teacher_shape(teacher)
+
+
 def preset_for(input_shape) -> str:
     """The preset nearest to ``input_shape``: ``tabular`` for feature vectors, else the image
     preset closest in (log) side length, channels breaking ties."""
@@ -242,7 +301,8 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       here is always per pixel.
 
     ``overrides`` (any ``InversionConfig`` field) win over all of this."""
-    shape = tuple(int(v) for v in getattr(teacher, "input_shape", teacher))
+    shape = teacher_shape(teacher) if isinstance(teacher, nn.Module) else tuple(
+        int(v) for v in teacher)
     layers, first_dense = 0, False
     if isinstance(teacher, nn.Module):
         bns = batchnorm_layers(teacher)
@@ -592,12 +652,7 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
     images and per feature for feature vectors (``synth.data.input_range``); ``student`` turns
     on the ADI competition term.  Default settings: ``settings_for(teacher)``.  Always per
     pixel, whatever ``config.method`` says: ``synth.synthesis.synthesize_inputs`` follows it."""
-    if not batchnorm_layers(teacher):
-        raise UserError("teacher has no BatchNorm layers: DeepInversion needs their running "
-                        "statistics (train a model with bn=true)")
-    if len(getattr(teacher, "input_shape", ())) not in (1, 3):
-        raise UserError(f"teacher must take images (C, H, W) or feature vectors (F,), got "
-                        f"input_shape {tuple(getattr(teacher, 'input_shape', ()))}")
+    check_teacher(teacher)
     config = config or settings_for(teacher, value_range=pixel_range)
     labels = target_labels(labels, teacher.num_classes)
     device = pick_device(config.device)
