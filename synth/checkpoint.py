@@ -166,8 +166,17 @@ def check_payload(payload: dict, where: str) -> None:
     from synth.models import check_shape
     if not _tensor_dict(payload.get("state_dict")):
         raise UserError(f"checkpoint {where}: state_dict must map names to tensors")
-    if payload.get("masks") and not _tensor_dict(payload["masks"]):
+    masks = payload.get("masks")
+    if masks and not _tensor_dict(masks):
         raise UserError(f"checkpoint {where}: masks must map layer names to tensors")
+    import torch
+    for name, m in (masks or {}).items():   # save_checkpoint writes dense bool masks: a
+        # sparse one was a traceback, a float one (0.5) scaled its weights without a word
+        if m.layout != torch.strided or m.device.type != "cpu" or m.dtype != torch.bool:
+            raise UserError(f"checkpoint {where}: mask {name[:80]} must be a dense bool "
+                            f"tensor, got a {str(m.layout).replace('torch.', '')} "
+                            f"{str(m.dtype).replace('torch.', '')} tensor on the "
+                            f"{m.device.type} device")
     for key in ("dataset", "metrics", "extra"):
         if not isinstance(payload.get(key, {}), dict):
             raise UserError(f"checkpoint {where}: {key} must be a mapping")
@@ -204,9 +213,21 @@ def check_weights(payload: dict, where: str = "checkpoint") -> None:
         detail = (f"missing {missing[0]}" if missing else f"unexpected {extra[0][:80]}" if extra
                   else f"{wrong[0]} has shape {found[wrong[0]]}, the spec needs {expected[wrong[0]]}")
         raise UserError(f"{where}: weights do not match its spec ({detail})")
+    # weights_only=True also loads sparse, meta, quantized and complex tensors, and any dtype:
+    # a sparse or meta weight was a traceback in the finiteness check below, a complex one
+    # lost its imaginary part and a float64 1e300 became inf in float32 without a word
+    import torch
+    dtypes = {k: v.dtype for k, v in shell.state_dict().items()}
+    for name, t in state.items():
+        want = dtypes[name]
+        if t.layout != torch.strided or t.device.type != "cpu" or t.dtype != want:
+            got = (f"a {str(t.layout).replace('torch.', '')} tensor" if t.layout != torch.strided
+                   else f"a tensor on the {t.device.type} device" if t.device.type != "cpu"
+                   else str(t.dtype).replace("torch.", ""))
+            raise UserError(f"{where}: weight {name[:80]} must be a dense "
+                            f"{str(want).replace('torch.', '')} tensor, got {got}")
     # a NaN or infinite weight makes every output NaN, whose argmax is class 0: eval printed
     # an accuracy for it (fit refuses to return such a model; a file can still hold one)
-    import torch
     floats = [(k, v) for k, v in state.items() if v.is_floating_point()]
     if floats and not bool(torch.stack([torch.isfinite(v).all() for _, v in floats]).all()):
         name = next(k for k, v in floats if not bool(torch.isfinite(v).all()))

@@ -62,3 +62,55 @@ def test_checkpoint_with_layer_bomb_spec(tmp_path):
                                                 "width": 1})
     with pytest.raises(UserError, match="layers; the limit is"):
         check_weights(read_checkpoint(path))
+
+
+# ----------------------------------------------------------------- checkpoints: tensor kinds
+def _set_weight(tensor):
+    def edit(payload):
+        payload["state_dict"]["net.1.weight"] = tensor
+    return edit
+
+
+@pytest.mark.parametrize("tensor, phrase", [
+    (torch.empty(8, 4, device="meta"), "on the meta device"),          # was a traceback
+    (torch.zeros(8, 4).to_sparse(), "sparse_coo tensor"),               # was a traceback
+    (torch.zeros(8, 4, dtype=torch.complex64), "complex64"),       # imaginary part dropped
+    (torch.full((8, 4), 1e300, dtype=torch.float64), "float64"),   # inf once float32
+    (torch.zeros(8, 4, dtype=torch.int8), "int8"),
+], ids=["meta", "sparse", "complex", "float64-overflow", "int8"])
+def test_checkpoint_weight_of_another_kind(tmp_path, tensor, phrase):
+    from synth.checkpoint import load_model
+    path = _checkpoint(tmp_path / "c.pt", state=_set_weight(tensor))
+    with pytest.raises(UserError, match=f"weight net.1.weight must be a dense float32 "
+                                        f"tensor, got .*{phrase}"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("mask, phrase", [
+    (torch.ones(8, 4, dtype=torch.bool).to_sparse(), "sparse_coo bool"),   # was a traceback
+    (torch.full((8, 4), 0.5), "strided float32"),   # scaled the weights by 0.5 silently
+    (torch.empty(8, 4, dtype=torch.bool, device="meta"), "on the meta device"),
+], ids=["sparse", "float", "meta"])
+def test_checkpoint_mask_of_another_kind(tmp_path, mask, phrase):
+    from synth.checkpoint import read_checkpoint
+
+    def edit(payload):
+        payload["masks"] = {"net.1": mask}
+    path = _checkpoint(tmp_path / "c.pt", masks=edit)
+    with pytest.raises(UserError, match=f"mask net.1 must be a dense bool tensor, got a .*{phrase}"):
+        read_checkpoint(path)
+
+
+def test_checkpoint_of_a_masked_model_still_loads(tmp_path):
+    """The kinds save_checkpoint writes: float32 weights, int64 BatchNorm counters, bool
+    masks (grow-and-prune's parametrized layers)."""
+    from synth.checkpoint import load_model, save_checkpoint
+    from synth.masked import attach_masks
+    from synth.models import build
+    model = build({"family": "mlp", "hidden": [8], "bn": True}, (4,), 3)
+    mask = torch.ones(8, 4, dtype=torch.bool)
+    mask[0] = False
+    attach_masks(model, {"net.1": mask})
+    save_checkpoint(tmp_path / "m.pt", model, masks={"net.1": mask})
+    loaded = load_model(tmp_path / "m.pt")
+    assert int((loaded.net[1].weight == 0).sum()) >= 4
