@@ -390,7 +390,8 @@ def test_a_dataset_option_without_a_path_is_refused_by_name(tmp_path, monkeypatc
         assert line.startswith(f"error: {option}: data set") and "has no path: expected" in line, line
     line = _error_line(["search", "--dataset", "foo:"])     # an unknown prefix says so
     assert line == ("error: --dataset: data set 'foo:' has an unknown prefix 'foo:'; known "
-                    "prefixes: parquet:<path>, ts:<path>, text:<path>, cifar10:<path>"), line
+                    "prefixes: parquet:<path>, ts:<path>, text:<path>, cifar10:<path>, "
+                    "csv:<path>"), line
 
 
 
