@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import math
+import os
 import time
 from typing import Callable
 
@@ -30,6 +32,8 @@ from synth.config import Config, check_choice, check_range, check_seed
 from synth.errors import ConfigError, UserError
 from synth.data import Dataset
 from synth.device import pick_device
+
+log = logging.getLogger(__name__)
 
 MAX_EPOCHS = 100_000   # passes over a set in one training (TrainConfig.epochs)
 
@@ -139,15 +143,86 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     return {"accuracy": correct / len(y), "loss": loss / len(y)}
 
 
+# --------------------------------------------------------------------------- resume
+STATE_SECONDS = 30.0      # the most training time an interruption loses (one epoch if longer)
+STATE_FORMAT = "nnsynth-train-state-1"
+
+
+def _state_key(model, config: TrainConfig, n: int, extra: str) -> str:
+    """What must be equal for a saved state to continue this training."""
+    import hashlib
+    import json
+    settings = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
+    text = json.dumps([settings, getattr(model, "spec", type(model).__name__), n, extra,
+                       sorted((k, list(v.shape)) for k, v in model.state_dict().items())],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _save_state(path, key, model, opt, gen, best, history, epoch, step, seconds) -> None:
+    from synth.files import atomic_path
+    cpu = lambda sd: {k: v.detach().cpu() for k, v in sd.items()}   # noqa: E731
+    state = {"format": STATE_FORMAT, "key": key, "epoch": epoch, "step": step,
+             "seconds": seconds, "model": cpu(model.state_dict()),
+             "optimizer": opt.state_dict(), "generator": gen.get_state(),
+             "torch_rng": torch.get_rng_state(), "history": history,
+             "best": {**best, "state": cpu(best["state"]) if best["state"] is not None else None}}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_state(path, key: str) -> dict | None:
+    """The state at ``path`` when it continues this training; None when there is none, or it
+    is another training's (the settings changed: a fresh start overwrites it)."""
+    from pathlib import Path
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise UserError(f"training state {path} cannot be read ({type(e).__name__}); it is "
+                        f"not nnsynth's: move it away") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise UserError(f"{path} is not an nnsynth training state: move it away")
+    if state.get("key") != key:
+        log.warning("%s holds another training's state (its settings differ): starting over",
+                    path)
+        return None
+    return state
+
+
+def remove_state(path) -> None:
+    """The training state at ``path``, once the training's own output is written (only a file
+    that is one: nnsynth deletes nothing it did not write)."""
+    from pathlib import Path
+    path = Path(path)
+    if path.is_file():
+        try:
+            ours = torch.load(path, map_location="cpu", weights_only=True).get("format")
+        except Exception:
+            return
+        if ours == STATE_FORMAT:
+            path.unlink()
+
+
 def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None, *,
         loss_fn: Callable | None = None, after_step: Callable | None = None,
         on_epoch_end: Callable | None = None,
         train_xy: tuple[torch.Tensor, torch.Tensor] | None = None,
-        desc: str = "train", parallel: Parallel | None = None) -> dict:
+        desc: str = "train", parallel: Parallel | None = None,
+        state_path: str | os.PathLike | None = None, state_key: str = "") -> dict:
     """Train ``model`` in place; returns metrics (val/test accuracy, best epoch, seconds).
 
     ``train_xy`` overrides the training tensors (e.g. synthesized images); validation and
-    test always come from ``data``.  ``parallel``: see the module docstring."""
+    test always come from ``data``.  ``parallel``: see the module docstring.
+
+    ``state_path``: an interrupted training resumes.  The loop's whole state (weights,
+    optimizer, random generators, best epoch so far, history) is written there atomically
+    at most every ``STATE_SECONDS`` and after the last epoch; a state written by the same
+    training (``state_key``, the config, the model's spec and the training set's size) is
+    picked up at the epoch after it, and the result is the one an uninterrupted run gives.
+    The caller removes the file once its own output is written (``remove_state``)."""
     config = config or TrainConfig()
     parallel = parallel or Parallel()
     device = torch.device(parallel.device) if parallel.device is not None else pick_device(
@@ -171,9 +246,22 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     history = []
     diverged = None
     start = time.perf_counter()
-    step = 0
-    bar = tqdm(range(config.epochs), desc=desc, leave=False,
-               disable=not config.progress or parallel.rank != 0)
+    step, first = 0, 0
+    key = _state_key(model, config, n, state_key) if state_path is not None else ""
+    saved = _load_state(state_path, key) if state_path is not None else None
+    if saved is not None:                   # the epochs it ran are not run again
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        gen.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])
+        best, history, step = saved["best"], saved["history"], saved["step"]
+        first = saved["epoch"] + 1
+        start -= saved["seconds"]
+        log.warning("resuming the training from epoch %d of %d (%s)", first + 1,
+                    config.epochs, state_path)
+    written = time.perf_counter()
+    bar = tqdm(range(first, config.epochs), desc=desc, leave=False, initial=first,
+               total=config.epochs, disable=not config.progress or parallel.rank != 0)
     for epoch in bar:
         model.train()
         order = torch.randperm(n, generator=gen)
@@ -210,6 +298,11 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
                                                                    -best["val_loss"]):
             best = {"val_accuracy": val["accuracy"], "val_loss": val["loss"], "epoch": epoch,
                     "state": copy.deepcopy(model.state_dict())}
+        if state_path is not None and parallel.rank == 0 and (
+                epoch == config.epochs - 1 or time.perf_counter() - written >= STATE_SECONDS):
+            _save_state(state_path, key, model, opt, gen, best, history, epoch, step,
+                        time.perf_counter() - start)
+            written = time.perf_counter()
     if config.keep_best and best["state"] is not None:
         model.load_state_dict(best["state"])   # an epoch before any divergence: finite
     elif diverged is not None:

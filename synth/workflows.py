@@ -1,5 +1,5 @@
-"""Checkpoint-to-checkpoint workflows: what ``nnsynth distill``, ``prune``, ``grow-prune`` and
-``continual`` do, callable from Python, the pipeline and the benchmarks alike.
+"""Checkpoint-to-checkpoint workflows: what ``nnsynth train``, ``distill``, ``prune``,
+``grow-prune`` and ``continual`` do, callable from Python, the pipeline and the benchmarks alike.
 
 Each takes paths and configs, writes one checkpoint (``synth.checkpoint.save_checkpoint``)
 and returns its metrics dict (with ``checkpoint``).  Trainings go through ``fit_fn``
@@ -78,6 +78,41 @@ def agreement_set(synthesized: Dataset, teacher) -> Dataset:
 
 
 # --------------------------------------------------------------------------- distill
+def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
+                     quant=None) -> dict:
+    """``nnsynth train``: ``model_spec`` built for ``dataset`` (split with ``config.seed``),
+    trained (best validation epoch kept; fixed point with ``quant``, a
+    ``synth.quant.QuantConfig``) and saved to ``out``.  Resumable in fp32: an interrupted
+    run leaves its state in ``<out>.resume`` and the same command continues from there, to
+    the model an uninterrupted run gives (the state file is removed once ``out`` is
+    written)."""
+    from synth.models import build, count_flops, count_parameters
+    from synth.quant import FixedPointTraining, checkpoint_extra
+    from synth.train import remove_state
+    data = load_dataset(dataset, seed=config.seed)
+    torch.manual_seed(config.seed)
+    model = build(model_spec, data.input_shape, data.num_classes)
+    fixed = FixedPointTraining(quant) if quant is not None else None
+    if fixed is not None:
+        fixed.attach(model)
+    # fixed point does not resume: its stochastic rounding draws from generators of its own
+    state = Path(f"{out}.resume") if quant is None else None
+    metrics = local_fit(model, data, config, after_step=fixed.after_step if fixed else None,
+                        state_path=state, state_key=data.digest())
+    if fixed is not None:
+        fixed.detach()                                 # the saved model holds no hooks
+        metrics["fixed_point"] = {"format": quant.format, "bits": quant.bits,
+                                  "rounding": quant.rounding, "scaling": quant.gradient_scaling}
+    metrics.pop("history")
+    metrics.update(parameters=count_parameters(model),
+                   flops=count_flops(model, data.input_shape), dataset=data.name)
+    save_checkpoint(out, model, dataset=data.metadata(), metrics=metrics,
+                    extra={"train_config": config.to_dict(), **checkpoint_extra(quant)})
+    if state is not None:
+        remove_state(state)
+    return {**metrics, "checkpoint": str(out)}
+
+
 def distill_checkpoint(teacher_path, student_spec, out, config, *,
                        synth_dir: str | os.PathLike | None = None, data_free: bool = False,
                        iterations: int | None = None, fit_fn: Callable = local_fit) -> dict:

@@ -34,13 +34,10 @@ def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point,
             scaling, out, seed, device, as_json):
     """Train MODEL on DATASET (best epoch on validation is kept) and save a checkpoint;
     with --fixed-point, at reduced precision (e.g. SPRING's 4.16 with stochastic rounding)."""
-    from synth.checkpoint import save_checkpoint
-    from synth.data import load_dataset
-    from synth.models import build, count_flops, count_parameters
     from synth.errors import UserError
-    from synth.quant import FixedPointTraining, QuantConfig, checkpoint_extra
-    from synth.train import TrainConfig, fit
-    import torch
+    from synth.quant import QuantConfig
+    from synth.train import TrainConfig
+    from synth.workflows import train_checkpoint
 
     quant = (QuantConfig.from_format(fixed_point, rounding=rounding, gradient_scaling=scaling,
                                      state_scaling=scaling, seed=seed)
@@ -50,21 +47,4 @@ def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point,
                         "second moment underflows a fixed grid")
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                          seed=seed, device=device, progress=show_progress())
-    data = load_dataset(dataset, seed=seed)
-    torch.manual_seed(seed)
-    model = build(model_spec, data.input_shape, data.num_classes)
-    fixed = FixedPointTraining(quant) if quant is not None else None
-    if fixed is not None:
-        fixed.attach(model)
-    metrics = fit(model, data, config, after_step=fixed.after_step if fixed else None)
-    if fixed is not None:
-        fixed.detach()                                 # the saved model holds no hooks
-        metrics["fixed_point"] = {"format": quant.format, "bits": quant.bits,
-                                  "rounding": rounding, "scaling": scaling}
-    metrics.pop("history")
-    metrics.update(parameters=count_parameters(model),
-                   flops=count_flops(model, data.input_shape), dataset=data.name)
-    save_checkpoint(out, model, dataset=data.metadata(), metrics=metrics,
-                    extra={"train_config": config.to_dict(), **checkpoint_extra(quant)})
-    metrics["checkpoint"] = str(out)
-    emit(metrics, as_json)
+    emit(train_checkpoint(dataset, model_spec, out, config, quant=quant), as_json)
