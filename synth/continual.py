@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from synth.choices import CONTINUAL_METHODS as METHODS
-from synth.config import Config, check_choice, check_range, check_seed
+from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.data import Dataset, class_subset  # noqa: F401  (its home was here)
 from synth.device import pick_device
 from synth.distill import kd_loss
@@ -77,6 +77,16 @@ def check_classes(old_classes: Sequence[int], new_classes: Sequence[int], num_cl
                   old_outputs: int | None = None) -> tuple[list[int], list[int]]:
     """Validate class lists against a data set of ``num_classes`` labels (and a network
     with ``old_outputs`` outputs); returns them as int lists."""
+    import numbers
+    for name, cls in (("old classes", old_classes), ("new classes", new_classes)):
+        # the old ones may come from a checkpoint's extra.classes: 'abc' was a ValueError
+        # traceback from int('a'), and [0.5, 1.7] were taken as classes 0 and 1
+        bad = ([cls] if isinstance(cls, (str, bytes)) or not hasattr(cls, "__iter__") else
+               [c for c in cls if not isinstance(c, numbers.Integral) or isinstance(c, bool)])
+        if bad:
+            where = " (--old-classes, or the ones a checkpoint records)" if name[0] == "o" else ""
+            raise UserError(f"{name}{where} must be a list of class numbers, got "
+                            f"{short_repr(bad[0])}")
     old, new = [int(c) for c in old_classes], [int(c) for c in new_classes]
     for name, cls in (("old classes", old), ("new classes", new)):
         if not cls:

@@ -139,3 +139,32 @@ def test_ts_of_uneven_lengths_still_loads(tmp_path):
     lines = [",".join(["1"] * (5 + i % 20)) + f":{'abc'[i % 3]}\n" for i in range(60)]
     data = load_dataset(f"ts:{_ts(tmp_path / 'ok.ts', lines)}")
     assert tuple(data.input_shape) == (1, 24)
+
+
+# ----------------------------------------------------------------- checkpoint extra: classes
+def _cli(args):
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def _one_line_error(result, phrase):
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error:"), (
+        result.exit_code, result.stderr, result.exception)
+    assert phrase in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("classes, shown", [("abc", "'abc'"), ([0.5, 1.7, 0], "0.5"),
+                                            ([0, None, 1], "None"), ([True, 0, 1], "True")],
+                         ids=["string", "floats", "none", "bool"])
+def test_continual_recorded_classes_must_be_class_numbers(tmp_path, classes, shown):
+    """A checkpoint's extra.classes names the data-set classes of its outputs: 'abc' was a
+    ValueError traceback (int('a')), floats were cut to other classes without a word."""
+    def edit(payload):
+        payload["extra"] = {"classes": classes}
+    path = _checkpoint(tmp_path / "c.pt", extra=edit)
+    r = _cli(["continual", "--model", path, "--new-dataset", "iris", "--new-classes", "2",
+              "--method", "finetune", "--out", tmp_path / "out.pt"])
+    _one_line_error(r, f"must be a list of class numbers, got {shown}")
+    assert not (tmp_path / "out.pt").exists()
