@@ -48,9 +48,18 @@ class _Root(click.Group):
         except click.UsageError as e:   # a bad option value: one line too, naming the command
             _usage_error(e)
         except KeyboardInterrupt:
-            click.echo("interrupted: finished work is kept; rerun the same command to resume",
-                       err=True)
+            how = RESUMES.get(ctx.invoked_subcommand)
+            click.echo(f"interrupted: finished work is kept; {how}" if how else
+                       "interrupted: this command writes its output at the end, so none was "
+                       "written; rerun it to start again", err=True)
             sys.exit(130)
+
+
+# What resumes after Ctrl-C, and how (the other commands write their output once, at the end).
+RESUMES = {"run": "rerun the same command to resume", "sweep": "rerun the same command to resume",
+           "invert": "rerun the same command to resume",
+           "train": "rerun the same command to resume",
+           "search": "rerun it with --resume to continue"}
 
 
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
