@@ -16,8 +16,8 @@ SCHEMES = ("A", "B", "C")                                   # synth.scann
 OPTIMIZERS = ("sgd", "adam")                                # synth.train
 # The prefixes of ``prefix:<path>`` data sets (synth.data_registry checks that they are the
 # registered ones): a Parquet set, a .ts series file, a text file, CIFAR-10's batches, a
-# user's own CSV table.
-DATASET_PREFIXES = ("parquet", "ts", "text", "cifar10", "csv")
+# user's own CSV table or folder of images.
+DATASET_PREFIXES = ("parquet", "ts", "text", "cifar10", "csv", "images")
 ROUNDINGS = ("stochastic", "nearest")                       # synth.quant
 SCALINGS = ("fixed", "per_tensor")     # synth.quant: gradient_scaling and state_scaling
 

@@ -487,11 +487,39 @@ def _parquet_meta(f: Path) -> tuple[dict, int, dict]:
     if raw is None:
         raise UserError(f"Parquet file {f} lacks nnsynth metadata (input_shape, num_classes, "
                         f"mean, std) in its schema")
-    try:
-        meta = json.loads(raw)
+    from synth.errors import ConfigError
+    from synth.files import unique_keys
+    try:   # a key given twice: json keeps the last, silently (num_classes 3, then 1000)
+        meta = json.loads(raw, object_pairs_hook=unique_keys)
+    except ConfigError as e:
+        raise UserError(f"Parquet file {f}: its nnsynth metadata {e}") from None
     except (ValueError, RecursionError):
         raise UserError(f"Parquet file {f}: its nnsynth metadata is not valid JSON") from None
+    _check_parquet_types(f, pf.schema_arrow)
     return check_metadata(meta, f"Parquet file {f}"), rows, columns
+
+
+# The metadata that defines what a set's rows mean: every file of a set must agree on it
+# (the first file's was used for all, so a shard of other classes or normalization was
+# read as if it had the first one's).
+PARQUET_SHARED_META = ("input_shape", "num_classes", "class_names", "mean", "std",
+                       "value_range")
+
+
+def _check_parquet_types(f: Path, schema) -> None:
+    """Column x holds lists of numbers and label integers, by the file's schema: strings
+    such as "1.5" and booleans were converted to inputs without a word."""
+    import pyarrow as pa
+    for name, ok, want in (
+            ("x", lambda t: ((pa.types.is_list(t) or pa.types.is_large_list(t)
+                              or pa.types.is_fixed_size_list(t))
+                             and (pa.types.is_integer(t.value_type)
+                                  or pa.types.is_floating(t.value_type))),
+             "lists of numbers (integers or floats)"),
+            ("label", pa.types.is_integer, "integers")):
+        if name in schema.names and not ok(schema.field(name).type):
+            raise UserError(f"Parquet file {f}: column {name} must hold {want}, got "
+                            f"{short_repr(str(schema.field(name).type))}")
 
 
 def _check_parquet_sizes(f: Path, rows: int, width: int, columns: dict) -> None:
@@ -527,6 +555,12 @@ def read_parquet_table(path: str | os.PathLike):
     for f in files:
         m, rows, columns = _parquet_meta(f)
         meta = meta or m
+        differ = [k for k in PARQUET_SHARED_META if m.get(k) != meta.get(k)]
+        if differ:
+            raise UserError(f"Parquet data set {path}: file {f.name} has another "
+                            f"{differ[0]} than {files[0].name} ({short_repr(m.get(differ[0]))} "
+                            f"against {short_repr(meta.get(differ[0]))}); a set's files must "
+                            f"share their metadata")
         width = 1
         for d in meta["input_shape"]:
             width *= d
@@ -563,8 +597,9 @@ def _parquet(path: str, seed: int) -> Dataset:
         size *= d
     n = table.num_rows
     try:
-        x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False),
-                       dtype=np.float32)
+        with np.errstate(over="ignore"):   # a float64 beyond float32 is inf, refused below
+            x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(
+                zero_copy_only=False), dtype=np.float32)
         y = np.asarray(table.column("label").to_numpy(zero_copy_only=False))
     except Exception as e:  # a column of the wrong type
         raise UserError(f"Parquet data set {path}: column x must hold lists of numbers and label "
@@ -715,6 +750,130 @@ def _csv(path: str, seed: int) -> Dataset:
         raise UserError(f"CSV data set {path}: too few rows per class for stratified "
                         f"train/val/test splits (class {class_names[int(counts.argmin())]!r} "
                         f"has {int(counts.min())}); give more rows or a split column") from None
+
+
+# --------------------------------------------------------------------------- image folders
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+MAX_IMAGE_SIDE = 1024        # px: the sets this tool trains on are small images
+MAX_IMAGE_FILES = 200_000    # files and folders looked at under an images:<dir>
+
+
+def _class_folders(root: Path) -> dict[str, list[Path]]:
+    """{class name: its image files} of ``root``'s class subfolders (hidden entries and
+    symbolic links are not followed), in name order."""
+    if not root.is_dir():
+        from synth.files import missing_input
+        raise missing_input(root, "image folder", "a folder with one subfolder of images per "
+                                                  "class")
+    classes, seen = {}, 0
+    for sub in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
+        if sub.is_symlink() or not sub.is_dir():
+            continue
+        files = []
+        for entry in sorted(sub.iterdir()):
+            seen += 1
+            if seen > MAX_IMAGE_FILES:
+                raise UserError(f"image folder {root} holds more than {MAX_IMAGE_FILES:,} "
+                                f"files; give a smaller set or write it as Parquet")
+            if entry.name.startswith(".") or entry.is_symlink() or not entry.is_file():
+                continue
+            if entry.suffix.lower() not in IMAGE_SUFFIXES:
+                raise UserError(f"image folder {root}: {entry} is not an image "
+                                f"({', '.join(IMAGE_SUFFIXES)})")
+            files.append(entry)
+        if files:
+            classes[sub.name] = files
+    return classes
+
+
+def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
+    """(N, C, H, W) pixels in [0, 1] of ``files`` (all of one size; grayscale when every one
+    is, else RGB), the size checked from each header before a pixel is decoded."""
+    from PIL import Image, UnidentifiedImageError
+    size, modes, headers = None, set(), []
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                w, h = im.size
+                modes.add("L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB")
+        except Image.DecompressionBombError:   # PIL's own limit: 179 M pixels
+            raise UserError(f"image folder {root}: {f} declares more than "
+                            f"{Image.MAX_IMAGE_PIXELS * 2:,} pixels; the limit is "
+                            f"{MAX_IMAGE_SIDE} px a side") from None
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise UserError(f"image folder {root}: {f} cannot be read as an image "
+                            f"({type(e).__name__})") from None
+        if max(w, h) > MAX_IMAGE_SIDE or min(w, h) < 1:
+            raise UserError(f"image folder {root}: {f} is {w}x{h} px; the limit is "
+                            f"{MAX_IMAGE_SIDE} px a side")
+        if size is None:
+            size = (w, h)
+        elif (w, h) != size:
+            raise UserError(f"image folder {root}: images must share one size, {f} is {w}x{h} "
+                            f"and {headers[0]} is {size[0]}x{size[1]} (resize them first)")
+        headers.append(f)
+    mode = "L" if modes == {"L"} else "RGB"
+    channels = 1 if mode == "L" else 3
+    if len(files) * channels * size[0] * size[1] > MAX_DATASET_VALUES:
+        raise UserError(f"image folder {root} holds {len(files):,} images of {size[0]}x"
+                        f"{size[1]}; the limit is {MAX_DATASET_VALUES:,} values")
+    x = np.empty((len(files), channels, size[1], size[0]), dtype=np.float32)
+    for i, f in enumerate(files):
+        try:
+            with Image.open(f) as im:
+                a = np.asarray(im.convert(mode), dtype=np.float32)
+        except (OSError, ValueError) as e:   # a truncated file passes the header check
+            raise UserError(f"image folder {root}: {f} cannot be decoded "
+                            f"({type(e).__name__})") from None
+        x[i] = (a[None] if channels == 1 else a.transpose(2, 0, 1)) / 255.0
+    return x, mode
+
+
+@register_dataset("images", "your own images: a folder with one subfolder per class (PNG, JPEG, "
+                  "...; one size), or with train/ and test/ (and val/) folders of those",
+                  prefixed=True)
+def _images(path: str, seed: int) -> Dataset:
+    """A folder of class subfolders, as torchvision's ImageFolder reads it (the class names
+    are the subfolder names, in order), split stratified with ``seed``; or a folder with
+    ``train``, ``test`` (and ``val``) folders of class subfolders, kept as those splits (val
+    drawn from train when absent).  Pixels scaled to [0, 1], normalized per channel with the
+    training split's mean and std."""
+    root = Path(path).expanduser()
+    top = {p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
+    parts = ([s for s in ("train", "val", "test") if s in top]
+             if {"train", "test"} <= top else [None])
+    groups = {part: _class_folders(root / part if part else root) for part in parts}
+    names = sorted(set().union(*(g.keys() for g in groups.values())))
+    if len(names) < 2:
+        raise UserError(f"image folder {root} needs subfolders of images for at least 2 "
+                        f"classes, found {len(names)}")
+    files, labels, where = [], [], []
+    for part, group in groups.items():
+        for name, fs in group.items():
+            files += fs
+            labels += [names.index(name)] * len(fs)
+            where += [part] * len(fs)
+    x, _ = _read_images(files, root)
+    y, where = np.asarray(labels, dtype=np.int64), np.asarray(where, dtype=object)
+    splits = None
+    if parts != [None]:
+        train, test = np.flatnonzero(where == "train"), np.flatnonzero(where == "test")
+        val = np.flatnonzero(where == "val")
+        if not len(val):
+            try:
+                train, val = train_test_split(train, test_size=VAL_FRACTION, stratify=y[train],
+                                              random_state=seed)
+            except ValueError:
+                raise UserError(f"image folder {root}: too few training images per class to "
+                                f"hold out a validation slice; add a val/ folder") from None
+        splits = (np.sort(train), np.sort(val), np.sort(test))
+    try:
+        return _image_dataset(f"images:{path}", x, y, names, seed, splits)
+    except ValueError:
+        counts = np.bincount(y, minlength=len(names))
+        raise UserError(f"image folder {root}: too few images per class for stratified "
+                        f"train/val/test splits (class {names[int(counts.argmin())]!r} has "
+                        f"{int(counts.min())})") from None
 
 
 def input_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:

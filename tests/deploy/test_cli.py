@@ -391,7 +391,7 @@ def test_a_dataset_option_without_a_path_is_refused_by_name(tmp_path, monkeypatc
     line = _error_line(["search", "--dataset", "foo:"])     # an unknown prefix says so
     assert line == ("error: --dataset: data set 'foo:' has an unknown prefix 'foo:'; known "
                     "prefixes: parquet:<path>, ts:<path>, text:<path>, cifar10:<path>, "
-                    "csv:<path>"), line
+                    "csv:<path>, images:<path>"), line
 
 
 

@@ -126,7 +126,7 @@ def test_an_unknown_prefix_is_named_with_the_known_ones():
     from synth.choices import DATASET_PREFIXES
     from synth.data import check_dataset_path
     known = ("known prefixes: parquet:<path>, ts:<path>, text:<path>, cifar10:<path>, "
-             "csv:<path>")
+             "csv:<path>, images:<path>")
     for name in ("foo:", "foo:bar"):
         for check in (lambda n: check_dataset_path(n, "--dataset"), load_dataset):
             with pytest.raises(UserError, match=rf"data set '{name}' has an unknown prefix "
