@@ -168,3 +168,77 @@ def test_continual_recorded_classes_must_be_class_numbers(tmp_path, classes, sho
               "--method", "finetune", "--out", tmp_path / "out.pt"])
     _one_line_error(r, f"must be a list of class numbers, got {shown}")
     assert not (tmp_path / "out.pt").exists()
+
+
+# ----------------------------------------------------------------- Parquet sets
+def _parquet(folder, meta=None, x=None, label=None, name="part.parquet", raw_meta=None, rows=30):
+    import json
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"input_shape": [4], "num_classes": 3, "mean": [0.0] * 4, "std": [1.0] * 4,
+            **(meta or {})}
+    x = x if x is not None else pa.FixedSizeListArray.from_arrays(
+        pa.array(np.random.default_rng(0).random(rows * 4, dtype=np.float32)), 4)
+    label = label if label is not None else pa.array(np.arange(rows) % 3)
+    table = pa.table({"x": x, "label": label}).replace_schema_metadata(
+        {b"nnsynth": raw_meta if raw_meta is not None else json.dumps(meta).encode()})
+    pq.write_table(table, folder / name)
+    return f"parquet:{folder}"
+
+
+def test_parquet_metadata_key_given_twice(tmp_path):
+    """json keeps the last of two keys: num_classes 3 then 1000 made a 1000-class set."""
+    from synth.data import load_dataset
+    raw = (b'{"input_shape": [4], "num_classes": 3, "num_classes": 1000, '
+           b'"mean": [0, 0, 0, 0], "std": [1, 1, 1, 1]}')
+    with pytest.raises(UserError, match="gives the key 'num_classes' twice"):
+        load_dataset(_parquet(tmp_path / "p", raw_meta=raw))
+
+
+@pytest.mark.parametrize("column, values, shown", [
+    ("x", [["1", "2", "3", "4"]] * 30, "list<element: string>"),   # parsed as numbers
+    ("x", [[True, False, True, False]] * 30, "list<element: bool>"),   # read as 1.0 / 0.0
+], ids=["x-strings", "x-bools"])
+def test_parquet_column_types(tmp_path, column, values, shown):
+    import pyarrow as pa
+    from synth.data import load_dataset
+    ref = _parquet(tmp_path / "p", **{column: pa.array(values)})
+    with pytest.raises(UserError, match=f"column {column} must hold .*got '{shown}'"):
+        load_dataset(ref)
+
+
+def test_parquet_files_of_one_set_share_metadata(tmp_path):
+    """Only the first file's metadata was read: a second shard with 10 classes and another
+    normalization was loaded as if it had the first one's."""
+    import numpy as np
+    import pyarrow as pa
+    from synth.data import load_dataset
+    _parquet(tmp_path / "p", name="a.parquet")
+    ref = _parquet(tmp_path / "p", {"num_classes": 10, "mean": [5.0] * 4}, name="b.parquet",
+                   label=pa.array(np.arange(30) % 3))
+    with pytest.raises(UserError, match="file b.parquet has another num_classes than a.parquet"):
+        load_dataset(ref)
+
+
+def test_parquet_shards_with_the_same_metadata_load(tmp_path):
+    from synth.data import load_dataset
+    _parquet(tmp_path / "p", name="a.parquet")
+    data = load_dataset(_parquet(tmp_path / "p", name="b.parquet"))
+    assert len(data.y_train) + len(data.y_val) == 60
+
+
+def test_parquet_float_overflow_is_one_line(tmp_path):
+    """1e300 in a float64 x column: refused as infinite, with no RuntimeWarning lines
+    printed before the error."""
+    import warnings
+
+    import pyarrow as pa
+    from synth.data import load_dataset
+    ref = _parquet(tmp_path / "p", x=pa.array([[1e300, 2.0, 3.0, 4.0]] * 30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserError, match="NaN or infinite values"):
+            load_dataset(ref)
