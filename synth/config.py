@@ -69,13 +69,16 @@ def short_repr(value: Any, limit: int = MAX_REPR) -> str:
 
 def check_name(name: str, value: Any) -> None:
     """A name that becomes one path component (a run or sweep name): a non-empty string,
-    not ``.`` or ``..``, without path separators or NUL, at most 128 characters."""
+    not ``.`` or ``..``, without path separators or NUL, at most 128 characters, all of them
+    printable (a newline, an escape sequence or a bidi override in a run directory's name
+    broke the one-line messages that name it, or rewrote the terminal they were shown in)."""
     import os
     bad = (not isinstance(value, str) or not value or value in (".", "..") or len(value) > 128
-           or any(sep and sep in value for sep in ("/", "\\", os.sep, os.altsep, "\0")))
+           or any(sep and sep in value for sep in ("/", "\\", os.sep, os.altsep, "\0"))
+           or not value.isprintable())
     if bad:
-        raise ConfigError(f"{name} must be a file name (1-128 characters, not '.' or '..', no "
-                          f"'/' or '\\'), got {short_repr(value)}")
+        raise ConfigError(f"{name} must be a file name (1-128 printable characters, not '.' or "
+                          f"'..', no '/' or '\\'), got {short_repr(value)}")
 
 
 def check_range(name: str, value: Any, low: float | None = None, high: float | None = None,

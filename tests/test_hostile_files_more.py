@@ -242,3 +242,24 @@ def test_parquet_float_overflow_is_one_line(tmp_path):
         warnings.simplefilter("error")
         with pytest.raises(UserError, match="NaN or infinite values"):
             load_dataset(ref)
+
+
+# ----------------------------------------------------------------- run and sweep names
+@pytest.mark.parametrize("name", ["a\nb", "run\x1b[2J", "evil\u202etxt.yaml", "tab\there"],
+                         ids=["newline", "escape", "bidi-override", "tab"])
+def test_run_name_with_control_characters(tmp_path, name):
+    """A run's name becomes its directory's name and is shown in one-line messages: a newline
+    split them, an escape sequence cleared the terminal, a bidi override reversed text."""
+    import json
+    path = tmp_path / "c.yaml"
+    path.write_text(f"name: {json.dumps(name)}\n")   # JSON strings are YAML strings
+    r = _cli(["run", path, "--check"])
+    _one_line_error(r, "name must be a file name (1-128 printable characters")
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"base: tiny\nruns:\n  - {{name: {json.dumps(name)}}}\n")
+    _one_line_error(_cli(["sweep", sweep, "--check"]), "printable characters")
+
+
+def test_run_name_with_spaces_and_accents_is_valid():
+    from synth.config import check_name
+    check_name("name", "my run é 1")
