@@ -164,6 +164,12 @@ def check_payload(payload: dict, where: str) -> None:
     """The payload's parts have the types an nnsynth checkpoint writes, and its shape and
     class count are in bounds (``synth.models.check_shape``); one-line UserError otherwise."""
     from synth.models import check_shape
+    version = payload.get("format_version", FORMAT_VERSION)   # a newer writer's layout
+    if not (isinstance(version, int) and not isinstance(version, bool)
+            and 1 <= version <= FORMAT_VERSION):   # was read as if it were this one's
+        from synth.config import short_repr
+        raise UserError(f"checkpoint {where}: format_version must be an integer in [1, "
+                        f"{FORMAT_VERSION}] (this nnsynth's), got {short_repr(version)}")
     if not _tensor_dict(payload.get("state_dict")):
         raise UserError(f"checkpoint {where}: state_dict must map names to tensors")
     masks = payload.get("masks")

@@ -263,3 +263,12 @@ def test_run_name_with_control_characters(tmp_path, name):
 def test_run_name_with_spaces_and_accents_is_valid():
     from synth.config import check_name
     check_name("name", "my run é 1")
+
+
+@pytest.mark.parametrize("version", ["abc", 999, 0, True], ids=["string", "newer", "zero", "bool"])
+def test_checkpoint_format_version(tmp_path, version):
+    """A checkpoint of another format version was read as if it were this one's."""
+    from synth.checkpoint import read_checkpoint
+    path = _checkpoint(tmp_path / "c.pt", format_version=version)
+    with pytest.raises(UserError, match="format_version must be an integer in \\[1, 1\\]"):
+        read_checkpoint(path)
