@@ -32,7 +32,7 @@ COLUMNS = {
     # where "val_kd_loss" (KL to the teacher at the KD temperature on the synthesized
     # validation slice, nats) breaks ties and "real_val_accuracy" is for the report only
     "selected_on": "string", "val_kd_loss": "float64", "real_val_accuracy": "float64",
-    # the epoch (from 0) whose weights became NaN or infinite, measured as they were; else empty
+    # the epoch (from 1) whose weights became NaN or infinite, measured as they were; else empty
     "diverged_epoch": "float64",
 }
 

@@ -115,7 +115,8 @@ def train_candidate(config: dict, settings: dict) -> None:
         # would retry a raised error max_failures times, and the searcher would learn nothing
         metrics = {"val_accuracy": evaluate(model, data.x_val, data.y_val)["accuracy"],
                    "test_accuracy": evaluate(model, data.x_test, data.y_test)["accuracy"],
-                   "device": str(next(model.parameters()).device), "diverged_epoch": e.epoch}
+                   "device": str(next(model.parameters()).device),
+                   "diverged_epoch": e.epoch + 1}   # counted from 1, as its message says
     if settings.get("grow_prune") and "diverged_epoch" not in metrics:
         from synth.grow_prune import GrowPruneSchedule, grow_and_prune
         schedule = GrowPruneSchedule.from_dict({"seed": settings["seed"], "device":

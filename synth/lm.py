@@ -30,6 +30,7 @@ from synth.errors import UserError
 from synth.models.hlstm import HLSTMLayer
 from synth.models.lstm import LSTMLayer
 from synth.text import TextDataset, batchify, bptt_batches
+from synth.train import reported_epoch
 
 CELLS = ("lstm", "hlstm")
 LM_DEFAULTS = {"family": "lm", "cell": "lstm", "embed": 128, "hidden": [128], "tied": True,
@@ -247,5 +248,6 @@ def fit_lm(model: LanguageModel, data: TextDataset, config: LMTrainConfig | None
     kw = dict(batch=config.eval_batch, bptt=config.bptt)
     return {"val_perplexity": perplexity(model, data.val, **kw),
             "test_perplexity": perplexity(model, data.test, **kw),
-            "best_epoch": best["epoch"], "epochs": config.epochs, "history": history,
+            "best_epoch": reported_epoch(best["epoch"]), "epochs": config.epochs,
+            "history": [dict(h, epoch=h["epoch"] + 1) for h in history],
             "train_seconds": round(time.perf_counter() - start, 2), "device": str(device)}

@@ -212,7 +212,9 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
         train_xy: tuple[torch.Tensor, torch.Tensor] | None = None,
         desc: str = "train", parallel: Parallel | None = None,
         state_path: str | os.PathLike | None = None, state_key: str = "") -> dict:
-    """Train ``model`` in place; returns metrics (val/test accuracy, best epoch, seconds).
+    """Train ``model`` in place; returns metrics (val/test accuracy, seconds, ``best_epoch``:
+    the epoch restored, counted from 1, or None when ``keep_best`` chose none; ``history``:
+    per validated epoch, ``epoch`` counted from 1).
 
     ``train_xy`` overrides the training tensors (e.g. synthesized images); validation and
     test always come from ``data``.  ``parallel``: see the module docstring.
@@ -311,5 +313,12 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
     test = evaluate(model, data.x_test, data.y_test, config.eval_batch_size, device)
     return {"val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"],
-            "test_loss": test["loss"], "best_epoch": best["epoch"], "epochs": config.epochs,
-            "train_seconds": round(seconds, 3), "device": str(device), "history": history}
+            "test_loss": test["loss"], "best_epoch": reported_epoch(best["epoch"]),
+            "epochs": config.epochs, "train_seconds": round(seconds, 3), "device": str(device),
+            "history": [dict(h, epoch=h["epoch"] + 1) for h in history]}
+
+
+def reported_epoch(index: int) -> int | None:
+    """An epoch as users read it: counted from 1 (``epochs: 3`` ends with epoch 3); None when
+    no epoch was chosen (``keep_best`` off, or no validation): JSON null, not -1."""
+    return index + 1 if index >= 0 else None

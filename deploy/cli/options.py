@@ -202,5 +202,7 @@ def emit(result: dict, as_json: bool, human: str | None = None) -> None:
     for k, v in result.items():
         if isinstance(v, float):   # NaN or inf: no value (JSON's null), such as the accuracy
             v = f"{v:.4f}" if math.isfinite(v) else "none"   # on a split with no samples
+        elif v is None:            # JSON's null, e.g. best_epoch when no epoch was chosen
+            v = "none"
         if not isinstance(v, (list, dict)):
             click.echo(f"{k}: {v}")

@@ -63,7 +63,7 @@ def test_a_trial_whose_training_diverges_is_a_flagged_result_not_an_error(ray_se
     summary = run_search(config, tmp_path / "run", progress=False)
     table = read_results(tmp_path / "run" / "results.parquet")
     assert summary["trials"] == 1 == len(table)
-    assert table["diverged_epoch"].notna().all()      # the epoch (from 0) it happened in
+    assert table["diverged_epoch"].notna().all()      # the epoch (from 1) it happened in
     assert 0 <= table["accuracy"].iloc[0] <= 1 and np.isfinite(table["test_accuracy"]).all()
 
 

@@ -49,7 +49,7 @@ def test_on_epoch_end_and_skipping_per_epoch_validation(digits):
                                        validate_each_epoch=validate),
                 on_epoch_end=lambda model, epoch: calls.append((validate, epoch)))
         assert len(r["history"]) == (3 if validate else 0)
-        assert r["best_epoch"] == -1
+        assert r["best_epoch"] is None                  # no epoch chosen (keep_best off)
         if validate:
             first = r["test_accuracy"]
     assert calls == [(True, 0), (True, 1), (True, 2), (False, 0), (False, 1), (False, 2)]
@@ -160,4 +160,4 @@ def test_fit_refuses_a_diverged_model(digits):
     m = build("mlp_small", digits.input_shape, 10)
     r = fit(m, digits, TrainConfig(epochs=3, batch_size=64, progress=False, keep_best=True),
             loss_fn=blow_up(steps))          # epoch 1 finite, epoch 2 NaN: epoch 1 is kept
-    assert r["best_epoch"] == 0 and all(torch.isfinite(p).all() for p in m.parameters())
+    assert r["best_epoch"] == 1 and all(torch.isfinite(p).all() for p in m.parameters())

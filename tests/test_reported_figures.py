@@ -1,0 +1,61 @@
+"""Figures a user reads mean one thing everywhere.
+
+3. ``best_epoch`` counts from 1 like ``epochs`` and is None (JSON null) when no epoch was
+   chosen (it was 0-based, and -1 for "none").
+"""
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from deploy.cli.main import cli
+from synth.models import build
+from synth.train import TrainConfig, fit
+
+
+def _last_json(output):
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def _invoke(args):
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    return r
+
+
+# --------------------------------------------------------------------------- 3. best_epoch
+def test_best_epoch_counts_from_one_and_is_none_without_selection(digits):
+    torch.manual_seed(0)
+    m = build("mlp_small", digits.input_shape, 10)
+    r = fit(m, digits, TrainConfig(epochs=1, progress=False, seed=0))
+    assert r["best_epoch"] == 1 and r["epochs"] == 1
+    assert [h["epoch"] for h in r["history"]] == [1]
+    r = fit(m, digits, TrainConfig(epochs=2, progress=False, seed=0, keep_best=False))
+    assert r["best_epoch"] is None
+    assert [h["epoch"] for h in r["history"]] == [1, 2]
+
+
+def test_distill_reports_no_best_epoch_as_null(digits):
+    from synth.distill import DistillConfig, distill
+    torch.manual_seed(0)
+    teacher = build("mlp_small", digits.input_shape, 10)
+    student = build("mlp_small", digits.input_shape, 10)
+    r = distill(student, teacher, digits.x_train[:64], digits,
+                DistillConfig(epochs=1, min_steps=0, progress=False, device="cpu"))
+    assert r["best_epoch"] is None
+    assert json.loads(json.dumps(r["best_epoch"])) is None
+
+
+def test_train_command_prints_a_one_based_best_epoch(tmp_path):
+    out = tmp_path / "t.pt"
+    r = _last_json(_invoke(["train", "--dataset", "digits", "--model", "mlp_small",
+                            "--epochs", "1", "--out", str(out), "--json"]).output)
+    assert r["best_epoch"] == 1 and r["epochs"] == 1
+
+
+@pytest.mark.parametrize("value, shown", [(None, "none"), (3, "3")])
+def test_human_output_shows_null_as_none(value, shown, capsys):
+    from deploy.cli.options import emit
+    emit({"best_epoch": value}, False)
+    assert capsys.readouterr().out == f"best_epoch: {shown}\n"
