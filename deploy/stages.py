@@ -290,7 +290,7 @@ def run_refine(ctx) -> dict:
     from synth.data import load_dataset
     from synth.distill import teacher_logits
     from cluster.train import fit_on_workers, grow_prune_on_worker
-    from synth.grow_prune import GrowPruneSchedule
+    from synth.grow_prune import GrowPruneSchedule, kept_steps, reverted_steps
     from synth.train import TrainConfig
     c, cfg = ctx.config.refine, ctx.config
     teacher = load_model(ctx.output("teacher"))
@@ -319,11 +319,13 @@ def run_refine(ctx) -> dict:
     real = ctx.real_data()
     facts = _model_facts(small, real.input_shape)
     save_checkpoint(ctx.path("refined.pt"), small, dataset=real.metadata(),
-                    metrics={**facts, "grow_prune_steps": len(history) - 1},
+                    metrics={**facts, "grow_prune_steps": kept_steps(history),
+                             "grow_prune_reverted_steps": reverted_steps(history)},
                     extra={"role": "refined", "schedule": schedule.to_dict(),
                            "grow_prune_history": history})
     ctx.log(f"  refined: {facts['parameters']:,} parameters ({facts['nonzero_parameters']:,} "
-            f"nonzero) after {len(history) - 1} grow/prune steps")
+            f"nonzero) after {kept_steps(history)} grow/prune steps "
+            f"({reverted_steps(history)} undone)")
     return {"checkpoint": "refined.pt", **facts, "trained_on": trained_on,
             "history": [{k: v for k, v in h.items() if isinstance(v, (int, float, str))}
                         for h in history]}

@@ -57,7 +57,7 @@ from synth.compact import compact
 from synth.config import Config, check_range, check_seed, short_repr
 from synth.data import Dataset, load_dataset
 from synth.errors import ConfigError, UserError
-from synth.grow_prune import GrowPruneSchedule, grow_and_prune
+from synth.grow_prune import GrowPruneSchedule, grow_and_prune, mark_final
 from synth.grow_prune import measure as history_row
 from synth.models import build, count_flops, count_parameters, prunable_layers
 from synth.sequences import time_shift
@@ -251,6 +251,7 @@ def synthesize(kind: str, data: Dataset, config: DiabDeepConfig, frame: int,
     if config.final_epochs:
         history.append(finetune(model, data, config, loss_fn, progress,
                                 step=history[-1]["step"] + 1))
+    mark_final(history)   # the row of the network returned, and no other
     return compact(model.cpu().eval()), history
 
 

@@ -6,6 +6,9 @@ neuron growth, then ``prune_steps`` of iterative pruning, each followed by ``ret
 training with a cosine learning rate (``synth.train.fit``).  Pruning stops, and the last step is
 undone, when validation accuracy falls below the floor.  Every step adds one history row:
 nonzero parameters, connections, sparse and dense FLOPs (MACs), validation and test accuracy.
+An undone step's row stays in the history with ``phase="reverted"``; the row of the model
+returned is the one marked ``final`` (``final_row``), and ``kept_steps`` / ``reverted_steps``
+count the steps.
 """
 from __future__ import annotations
 
@@ -219,5 +222,29 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
         history.append(row)
         report(model, row)
     bar.close()
-    history[-1]["final"] = True
+    mark_final(history)
     return model, history
+
+
+def mark_final(history: list[dict]) -> list[dict]:
+    """Mark the last row that was not undone as ``final`` (the model returned) and no other;
+    for histories joined from several runs too.  Returns ``history``."""
+    for row in history:
+        row.pop("final", None)
+    final_row(history)["final"] = True
+    return history
+
+
+def final_row(history: list[dict]) -> dict:
+    """The row of the model ``grow_and_prune`` returned: the last one not ``reverted``."""
+    return [r for r in history if r["phase"] != "reverted"][-1]
+
+
+def kept_steps(history: list[dict]) -> int:
+    """Growth and pruning steps whose result was kept (the start row and undone steps not)."""
+    return sum(r["phase"] not in ("start", "reverted") for r in history)
+
+
+def reverted_steps(history: list[dict]) -> int:
+    """Steps undone because accuracy (or loss) crossed the floor."""
+    return sum(r["phase"] == "reverted" for r in history)

@@ -26,7 +26,7 @@ from synth.choices import REDUCERS, SCHEMES
 from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.data import Dataset
 from synth.errors import UserError
-from synth.grow_prune import GrowPruneSchedule, grow_and_prune
+from synth.grow_prune import GrowPruneSchedule, final_row, grow_and_prune, mark_final
 from synth.masked import connections
 from synth.models import build
 from synth.train import TrainConfig, evaluate, fit
@@ -151,6 +151,7 @@ def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0) ->
                 break
             run(_schedule(config, growth_rounds=1, prune_steps=0))
         run(_schedule(config, prune_steps=steps, accuracy_floor=floor))
+    mark_final(history)   # each run marked its own last row; the model returned is the last's
     return model, history
 
 
@@ -179,7 +180,7 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
         floor = max(0.0, evaluate(model, guarded.x_val, guarded.y_val)["accuracy"]
                     - config.max_accuracy_drop)
     model, history = synthesize(model, guarded, config, floor)
-    final = [r for r in history if r["phase"] != "reverted"][-1]
+    final = final_row(history)
     base_conn = connections(base)
     return {"dataset": data.name, "reduce": config.reduce, "scheme": config.scheme,
             "features": d, "reduced_features": k, "hidden": widths,

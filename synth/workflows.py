@@ -232,7 +232,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     (before any sparse seed).  Returns the result with the per-step ``history``."""
     from synth import masked
     from synth.compact import compact as make_compact
-    from synth.grow_prune import grow_and_prune
+    from synth.grow_prune import final_row, grow_and_prune, kept_steps, reverted_steps
     from synth.models import build, count_parameters
     from synth.train import TrainConfig, evaluate
     if shift and not distill:
@@ -272,9 +272,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
         loss_fn = live_kd_fn(teacher, temperature=2.0, alpha=0.5, shift=shift,
                              seed=schedule.seed)
     model, history = grow_and_prune(model, data, schedule, progress=progress, loss_fn=loss_fn)
-    start, final = history[0], history[-1]
-    if final["phase"] == "reverted":
-        final = history[-2]
+    start, final = history[0], final_row(history)
     model = model.cpu().eval()
     saved = make_compact(model) if compact else model
     result = {"dataset": data.name, "start_connections": start["connections"],
@@ -285,7 +283,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
               "test_accuracy": evaluate(saved, data.x_test, data.y_test)["accuracy"],
               "flops": final["flops"], "parameters": count_parameters(saved),
               "nonzero_parameters": count_parameters(saved, nonzero=True),
-              "spec": saved.spec, "steps": len(history) - 1, "checkpoint": str(out)}
+              "spec": saved.spec, "steps": kept_steps(history),
+              "reverted_steps": reverted_steps(history), "checkpoint": str(out)}
     save_checkpoint(out, saved, dataset=data.metadata(), metrics=result,
                     masks=None if compact else masked.masks_of(model),
                     extra={"schedule": schedule.to_dict(), "grow_prune_history": history})

@@ -1,5 +1,7 @@
 """Figures a user reads mean one thing everywhere.
 
+2. grow-prune's ``steps`` counts the steps kept and its ``final`` history row is the model
+   returned (a reverted only step printed ``steps: 1`` and was the row marked final).
 3. ``best_epoch`` counts from 1 like ``epochs`` and is None (JSON null) when no epoch was
    chosen (it was 0-based, and -1 for "none").
 """
@@ -10,6 +12,8 @@ import torch
 from click.testing import CliRunner
 
 from deploy.cli.main import cli
+from synth import masked
+from synth.grow_prune import GrowPruneSchedule, grow_and_prune
 from synth.models import build
 from synth.train import TrainConfig, fit
 
@@ -22,6 +26,35 @@ def _invoke(args):
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0, r.output
     return r
+
+
+# --------------------------------------------------------------------------- 2. steps
+def test_reverted_only_step_is_not_final_and_not_counted(tmp_path):
+    out = tmp_path / "r.pt"
+    gp = _last_json(_invoke(["grow-prune", "--dataset", "digits", "--model", "mlp_small",
+                             "--epochs", "1", "--prune-steps", "1", "--prune-fraction", "0.95",
+                             "--retrain-epochs", "0", "--no-distill", "--keep-dead",
+                             "--criterion", "magnitude", "--schedule",
+                             '{"max_accuracy_drop": 0.0}', "--no-compact", "--out", str(out),
+                             "--json"]).output)
+    history = gp["history"]
+    assert [r["phase"] for r in history] == ["start", "reverted"]
+    assert gp["steps"] == 0 and gp["reverted_steps"] == 1
+    assert [bool(r.get("final")) for r in history] == [True, False]
+    assert gp["connections"] == history[0]["connections"] == gp["start_connections"]
+    saved = torch.load(out, weights_only=True)
+    assert saved["metrics"]["steps"] == 0 and saved["metrics"]["reverted_steps"] == 1
+
+
+def test_exactly_one_final_row_the_last_kept(digits):
+    torch.manual_seed(0)
+    model = build("mlp_small", digits.input_shape, 10)
+    schedule = GrowPruneSchedule(prune_steps=3, prune_fraction=0.5, retrain_epochs=0,
+                                 criterion="magnitude", accuracy_floor=0.99, device="cpu")
+    model, history = grow_and_prune(model, digits, schedule)
+    finals = [r for r in history if r.get("final")]
+    assert len(finals) == 1 and finals[0]["phase"] != "reverted"
+    assert finals[0]["connections"] == masked.connections(model)
 
 
 # --------------------------------------------------------------------------- 3. best_epoch
