@@ -53,7 +53,8 @@ SETTINGS = dict(steps=10, server_hidden=(128, 64), edge_hidden=64, gate_hidden=3
 # trains with batch 16 for 40 epochs instead
 OVERRIDES = {"basicmotions": dict(batch_size=16, epochs=40),
              "gunpoint": dict(batch_size=16, epochs=40)}
-COLUMNS = ("test_accuracy", "nonzero_parameters", "recurrent_weights", "flops", "latency_ms",
+COLUMNS = ("test_accuracy", "nonzero_parameters", "recurrent_weights", "nonzero_flops",
+           "latency_ms",
            "accel_latency_ms")
 
 
@@ -103,8 +104,18 @@ def load(dataset: str, select: bool = False) -> list[dict]:
     for seed in SEEDS:
         p = cache_path(dataset, seed, select=select)
         if p.exists():
-            out.append(json.loads(p.read_text()))
+            out.append(upgrade(json.loads(p.read_text())))
     return out
+
+
+def upgrade(result: dict) -> dict:
+    """Rows cached before "flops" meant the dense count everywhere: their "flops" was the
+    nonzero MACs (now "nonzero_flops") and "dense_flops" the dense ones (now "flops")."""
+    for row in result["rows"]:
+        if "nonzero_flops" not in row:
+            row["nonzero_flops"] = row["flops"]
+            row["flops"] = row.pop("dense_flops", row["flops"])
+    return result
 
 
 def per_model(results: list[dict]) -> dict[str, dict[str, list]]:
@@ -143,7 +154,8 @@ def checks(dataset: str, results: list[dict]) -> list[str]:
     peers = []   # dense LSTMs the edge model is at least as accurate as (means)
     for lstm in ("lstm1", "lstm2"):
         la = mean_sd(acc(lstm))
-        fl = mean_sd([r[lstm]["flops"] / r["edge_diabnn"]["flops"] for r in rows])
+        fl = mean_sd([r[lstm]["nonzero_flops"] / r["edge_diabnn"]["nonzero_flops"]
+                      for r in rows])
         note = "equal or lower accuracy" if la[0] <= edge[0] else "higher accuracy"
         if la[0] <= edge[0]:
             peers.append((lstm, fl[0]))
@@ -215,7 +227,8 @@ def previous_lines() -> list[str]:
     for dataset in DATASETS:
         cells = []
         for cache in (PREVIOUS, CACHE):
-            runs = [json.loads(p.read_text()) for p in sorted(cache.glob(f"{dataset}_seed*.json"))]
+            runs = [upgrade(json.loads(p.read_text()))
+                    for p in sorted(cache.glob(f"{dataset}_seed*.json"))]
             if not runs:
                 cells += ["-"] * 4
                 continue
@@ -234,8 +247,8 @@ def ablation_lines() -> list[str]:
     names = ("server_diabnn", "edge_diabnn", "mlp", "lstm1", "lstm2", "hlstm_dense")
     lines, verdicts = [], []
     for dataset in DATASETS:
-        pairs = [(json.loads(cache_path(dataset, s).read_text()),
-                  json.loads(cache_path(dataset, s, True).read_text())) for s in SEEDS
+        pairs = [(upgrade(json.loads(cache_path(dataset, s).read_text())),
+                  upgrade(json.loads(cache_path(dataset, s, True).read_text()))) for s in SEEDS
                  if cache_path(dataset, s).exists() and cache_path(dataset, s, True).exists()]
         if not pairs:
             continue

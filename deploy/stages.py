@@ -92,10 +92,14 @@ def _slug(text: str) -> str:
 
 
 def _model_facts(model, input_shape) -> dict:
+    """Parameters and MACs per sample (``flops``: every weight, as ``nnsynth eval`` counts;
+    ``nonzero_flops``: those that touch a nonzero weight), all and nonzero."""
+    from synth.masked import sparse_flops
     from synth.models import count_flops, count_parameters
     return {"parameters": count_parameters(model),
             "nonzero_parameters": count_parameters(model, nonzero=True),
-            "flops": count_flops(model, input_shape)}
+            "flops": count_flops(model, input_shape),
+            "nonzero_flops": sparse_flops(model, input_shape)}
 
 
 # --------------------------------------------------------------------------- teacher

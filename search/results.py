@@ -23,7 +23,9 @@ from synth.files import atomic_path
 COLUMNS = {
     "trial_id": "string", "spec": "string",            # canonical JSON of the model spec
     "accuracy": "float64", "test_accuracy": "float64",  # validation / test, fractions
-    "parameters": "int64", "nonzero_parameters": "int64", "flops": "int64",  # MACs
+    "parameters": "int64", "nonzero_parameters": "int64",
+    "flops": "int64",             # MACs per sample, every weight (synth.models.count_flops)
+    "nonzero_flops": "int64",     # MACs per sample that touch a nonzero weight
     "latency_ms": "float64", "energy_mj": "float64",    # hwsim accelerator, batch 1
     "epochs": "int64", "wall_seconds": "float64", "stopped_early": "bool",
     "checkpoint": "string", "finished_at": "float64",   # unix seconds

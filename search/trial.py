@@ -80,6 +80,7 @@ def train_candidate(config: dict, settings: dict) -> None:
     from cluster.connect import match_torch_threads
     from synth.checkpoint import save_checkpoint
     from synth.data import load_dataset
+    from synth.masked import sparse_flops
     from synth.models import build, count_flops, count_parameters
     from synth.train import TrainConfig, TrainingDiverged, evaluate, fit
 
@@ -139,7 +140,8 @@ def train_candidate(config: dict, settings: dict) -> None:
               "real_val_accuracy": metrics["val_accuracy"], "val_kd_loss": val_kd_loss,
               "test_accuracy": metrics["test_accuracy"], "parameters": count_parameters(model),
               "nonzero_parameters": count_parameters(model, nonzero=True),
-              "flops": count_flops(model, data.input_shape), **costs,
+              "flops": count_flops(model, data.input_shape),
+              "nonzero_flops": sparse_flops(model, data.input_shape), **costs,
               "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt),
               "device": metrics["device"], "diverged_epoch": metrics.get("diverged_epoch")}
     save_checkpoint(ckpt, model, dataset=data.metadata(), metrics=result,

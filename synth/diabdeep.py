@@ -28,7 +28,9 @@ Both are compacted (``synth.compact``) and measured like the baselines a practit
 would train on the same split (``BASELINES``): a dense MLP of the server's widths, dense
 1- and 2-layer LSTMs and a dense H-LSTM of the edge width, and a random forest on the
 flattened window.  Every row reports test accuracy, nonzero parameters, recurrent nonzero
-weights, FLOPs per inference (MACs that touch a nonzero weight, per window), CPU latency
+weights, ``flops`` (multiply-accumulates per window of the architecture, every weight
+counted, as ``nnsynth eval`` reports) and ``nonzero_flops`` (the MACs that touch a nonzero
+weight; the forest: comparisons per inference in both), CPU latency
 at batch 1 (best and median of repeats; through the model's ``infer`` where it has one,
 the fused H-LSTM steps of ``synth.models.hlstm.hlstm_infer``) and, when a ``cost_fn`` is
 passed (``hwsim.price`` from the CLI: synth does not import hwsim), the accelerator cost.
@@ -225,8 +227,8 @@ def measure(name: str, model: torch.nn.Module, data: Dataset, config: DiabDeepCo
            "parameters": count_parameters(model),
            "nonzero_parameters": count_parameters(model, nonzero=True),
            "recurrent_weights": recurrent_weights(model),
-           "flops": masked.sparse_flops(model, data.input_shape),
-           "dense_flops": count_flops(model, data.input_shape),
+           "flops": count_flops(model, data.input_shape),           # MACs, every weight
+           "nonzero_flops": masked.sparse_flops(model, data.input_shape),  # nonzero only
            **cpu_latency_ms(lambda: run(sample), config.latency_repeats),
            "latency_path": "infer" if run is not model else "forward", **extra}
     if cost_fn is not None:
@@ -296,20 +298,20 @@ def forest_row(data: Dataset, config: DiabDeepConfig) -> dict:
     return {"model": "forest", "spec": {"random_forest": config.forest_trees},
             "test_accuracy": float(forest.score(flat(data.x_test), data.y_test.numpy())),
             "val_accuracy": None, "parameters": nodes, "nonzero_parameters": nodes,
-            "recurrent_weights": 0, "flops": int(round(depth)), "dense_flops": int(round(depth)),
+            "recurrent_weights": 0, "flops": int(round(depth)), "nonzero_flops": int(round(depth)),
             **cpu_latency_ms(lambda: forest.predict(sample), config.latency_repeats)}
 
 
 def table(result: dict) -> str:
     """The report's rows as a fixed-width text table."""
-    head = (f"{'model':<14}{'test acc':>9}{'nonzero':>10}{'recurrent':>10}{'FLOPs':>11}"
+    head = (f"{'model':<14}{'test acc':>9}{'nonzero':>10}{'recurrent':>10}{'nz MACs':>11}"
             f"{'CPU ms':>9}{'accel ms':>10}")
     lines = [head]
     for r in result["rows"]:
         acc = r.get("accel_latency_ms")
         lines.append(f"{r['model']:<14}{r['test_accuracy']:>9.4f}{r['nonzero_parameters']:>10,}"
-                     f"{r['recurrent_weights']:>10,}{r['flops']:>11,}{r['latency_ms']:>9.3f}"
-                     f"{'-' if acc is None else format(acc, '.4f'):>10}")
+                     f"{r['recurrent_weights']:>10,}{r['nonzero_flops']:>11,}"
+                     f"{r['latency_ms']:>9.3f}{'-' if acc is None else format(acc, '.4f'):>10}")
     return "\n".join(lines)
 
 

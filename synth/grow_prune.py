@@ -5,10 +5,11 @@ from a sparse seed (``seed_density`` < 1), runs ``growth_rounds`` of gradient-ba
 neuron growth, then ``prune_steps`` of iterative pruning, each followed by ``retrain_epochs`` of
 training with a cosine learning rate (``synth.train.fit``).  Pruning stops, and the last step is
 undone, when validation accuracy falls below the floor.  Every step adds one history row:
-nonzero parameters, connections, sparse and dense FLOPs (MACs), validation and test accuracy.
-An undone step's row stays in the history with ``phase="reverted"``; the row of the model
-returned is the one marked ``final`` (``final_row``), and ``kept_steps`` / ``reverted_steps``
-count the steps.
+nonzero parameters, connections, ``flops`` (multiply-accumulates per sample of the dense
+architecture, ``synth.models.count_flops``) and ``nonzero_flops`` (the MACs that touch a nonzero
+weight, ``synth.masked.sparse_flops``), validation and test accuracy.  An undone step's row
+stays in the history with ``phase="reverted"``; the row of the model returned is the one
+marked ``final`` (``final_row``), and ``kept_steps`` / ``reverted_steps`` count the steps.
 """
 from __future__ import annotations
 
@@ -100,14 +101,15 @@ class GrowPruneSchedule(Config):
 
 
 def measure(model: torch.nn.Module, data: Dataset, **fields) -> dict:
-    """One history row: parameter/connection counts, FLOPs and accuracy of ``model`` now."""
+    """One history row: parameter/connection counts, MACs (``flops``: dense architecture;
+    ``nonzero_flops``: over nonzero weights) and accuracy of ``model`` now."""
     val = evaluate(model, data.x_val, data.y_val)
     test = evaluate(model, data.x_test, data.y_test)
     row = dict(fields)
     row.update(parameters=count_parameters(model, nonzero=True),
                connections=masked.connections(model),
-               flops=masked.sparse_flops(model, data.input_shape),
-               dense_flops=count_flops(model, data.input_shape),
+               flops=count_flops(model, data.input_shape),
+               nonzero_flops=masked.sparse_flops(model, data.input_shape),
                val_accuracy=val["accuracy"], test_accuracy=test["accuracy"],
                val_loss=val["loss"], sparsity=round(masked.sparsity(model)["total"], 6))
     return row

@@ -233,7 +233,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     from synth import masked
     from synth.compact import compact as make_compact
     from synth.grow_prune import final_row, grow_and_prune, kept_steps, reverted_steps
-    from synth.models import build, count_parameters
+    from synth.models import build, count_flops, count_parameters
     from synth.train import TrainConfig, evaluate
     if shift and not distill:
         raise UserError("--shift needs --distill (the shifted images are labelled by the teacher)")
@@ -281,7 +281,9 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
               "dense_connections": dense_connections, "dense_test_accuracy": dense_accuracy,
               "start_test_accuracy": start["test_accuracy"],
               "test_accuracy": evaluate(saved, data.x_test, data.y_test)["accuracy"],
-              "flops": final["flops"], "parameters": count_parameters(saved),
+              "flops": count_flops(saved, data.input_shape),
+              "nonzero_flops": masked.sparse_flops(saved, data.input_shape),
+              "parameters": count_parameters(saved),
               "nonzero_parameters": count_parameters(saved, nonzero=True),
               "spec": saved.spec, "steps": kept_steps(history),
               "reverted_steps": reverted_steps(history), "checkpoint": str(out)}

@@ -1,5 +1,9 @@
 """Figures a user reads mean one thing everywhere.
 
+1. ``flops`` is the multiply-accumulates (MACs) per sample of the model's architecture, every
+   weight counted, in every command; ``nonzero_flops`` the MACs that touch a nonzero weight.
+   (grow-prune and diabdeep printed the nonzero count as ``flops``, eval the dense one: 2981
+   against 6464 for one and the same masked checkpoint.)
 2. grow-prune's ``steps`` counts the steps kept and its ``final`` history row is the model
    returned (a reverted only step printed ``steps: 1`` and was the row marked final).
 3. ``best_epoch`` counts from 1 like ``epochs`` and is None (JSON null) when no epoch was
@@ -10,11 +14,12 @@ import json
 import pytest
 import torch
 from click.testing import CliRunner
+from torch import nn
 
 from deploy.cli.main import cli
 from synth import masked
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
-from synth.models import build
+from synth.models import build, count_flops
 from synth.train import TrainConfig, fit
 
 
@@ -26,6 +31,51 @@ def _invoke(args):
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 0, r.output
     return r
+
+
+def _linear_macs(model):
+    return sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, nn.Linear))
+
+
+# --------------------------------------------------------------------------- 1. flops
+def test_grow_prune_and_eval_report_the_same_flops_for_a_masked_checkpoint(tmp_path):
+    out = tmp_path / "g.pt"
+    gp = _last_json(_invoke(["grow-prune", "--dataset", "digits", "--model", "mlp_small",
+                             "--epochs", "1", "--prune-steps", "2", "--retrain-epochs", "0",
+                             "--no-distill", "--keep-dead", "--criterion", "magnitude",
+                             "--no-compact", "--out", str(out), "--json"]).output)
+    ev = _last_json(_invoke(["eval", "--model", str(out), "--json"]).output)
+    model = build("mlp_small", (64,), 10)
+    dense = _linear_macs(model)               # MACs, one per weight of an MLP (not 2x MACs)
+    assert count_flops(model, (64,)) == dense
+    assert gp["flops"] == ev["flops"] == dense
+    assert gp["nonzero_flops"] == ev["nonzero_flops"] < dense   # pruned: fewer nonzero MACs
+    for row in gp["history"]:
+        assert row["flops"] == dense and row["nonzero_flops"] <= dense
+        assert "dense_flops" not in row
+    saved = torch.load(out, weights_only=True)["metrics"]
+    assert saved["flops"] == dense and saved["nonzero_flops"] == ev["nonzero_flops"]
+    text = _invoke(["eval", "--model", str(out)]).output
+    assert f"flops: {dense}" in text and f"nonzero_flops: {ev['nonzero_flops']}" in text
+
+
+def test_diabdeep_rows_report_dense_and_nonzero_flops(digits):
+    from synth.diabdeep import DiabDeepConfig, measure
+    torch.manual_seed(0)
+    model = build("mlp_small", digits.input_shape, 10)
+    masked.attach_masks(model)
+    masked.prune_connections(model, 0.5, "magnitude")
+    row = measure("m", model, digits, DiabDeepConfig(latency_repeats=1))
+    assert row["flops"] == count_flops(model, digits.input_shape) == _linear_macs(model)
+    assert row["nonzero_flops"] == masked.sparse_flops(model, digits.input_shape) < row["flops"]
+
+
+def test_pipeline_facts_and_summary_name_both_counts():
+    from deploy.summary import ROWS
+    labels = dict((k, label) for k, label, _ in ROWS)
+    assert "MACs" in labels["flops"] and "MACs" in labels["nonzero_flops"]
+    from search.results import COLUMNS
+    assert "nonzero_flops" in COLUMNS and "flops" in COLUMNS
 
 
 # --------------------------------------------------------------------------- 2. steps

@@ -25,8 +25,9 @@ from synth.choices import DIABDEEP_STEPS
 @json_option
 def command(dataset, steps, epochs, baselines, options_json, out, seed, device, as_json):
     """Grow and prune the server DiabNN (sparse FC on the raw window) and the edge DiabNN
-    (one H-LSTM layer); report accuracy, nonzero parameters, FLOPs, CPU latency at batch 1
-    and accelerator cost beside the baselines."""
+    (one H-LSTM layer); report accuracy, nonzero parameters, MACs per window (flops: every
+    weight counted; nonzero_flops, the table's "nz MACs": those that touch a nonzero weight),
+    CPU latency at batch 1 and accelerator cost beside the baselines."""
     from hwsim import price
     from synth.diabdeep import DiabDeepConfig, run_diabdeep, table
 

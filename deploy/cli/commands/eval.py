@@ -14,8 +14,11 @@ from deploy.cli.options import emit, json_option, dataset_name
 @json_option
 def command(model_path, dataset, split, as_json):
     """Accuracy and loss of a checkpoint on DATASET's SPLIT (in the fixed point it was
-    trained in, for `nnsynth train --fixed-point` checkpoints)."""
+    trained in, for `nnsynth train --fixed-point` checkpoints), its parameters, and its
+    flops: multiply-accumulates (MACs) per sample of its architecture, every weight counted;
+    nonzero_flops: the MACs that touch a nonzero weight (fewer for a pruned, masked model)."""
     from synth.checkpoint import checkpoint_dataset, load_model
+    from synth.masked import sparse_flops
     from synth.models import count_flops, count_parameters
     from synth.train import evaluate
 
@@ -37,5 +40,6 @@ def command(model_path, dataset, split, as_json):
                   parameters=count_parameters(model),
                   nonzero_parameters=count_parameters(model, nonzero=True),
                   flops=count_flops(model, model.input_shape),
+                  nonzero_flops=sparse_flops(model, model.input_shape),
                   **({"fixed_point": f"{quant.format} {quant.rounding}"} if quant else {}))
     emit(result, as_json)

@@ -50,7 +50,12 @@ from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
 def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fraction,
             retrain_epochs, criterion, growth_rounds, growth_ratio, seed_density, distill, shift,
             remove_dead, schedule_json, compact, out, seed, device, as_json):
-    """Grow and prune MODEL on DATASET; print the per-step history and save a checkpoint."""
+    """Grow and prune MODEL on DATASET; print the per-step history and save a checkpoint.
+
+    Figures: flops is the multiply-accumulates (MACs) per sample of the saved model's
+    architecture with every weight counted (what `nnsynth eval` prints); nonzero_flops the
+    MACs that touch a nonzero weight.  steps counts the growth and pruning steps kept;
+    reverted_steps those undone by the accuracy floor (their history row says reverted)."""
     from synth.errors import UserError
     from synth.grow_prune import GrowPruneSchedule
     from synth.workflows import grow_prune_checkpoint
@@ -71,6 +76,6 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
         return
     for row in result.pop("history"):
         click.echo(f"step {row['step']:>3} {row['phase']:<8} connections {row['connections']:>9,}"
-                   f"  MACs {row['flops']:>10,}  val {row['val_accuracy']:.4f}"
+                   f"  nonzero MACs {row['nonzero_flops']:>10,}  val {row['val_accuracy']:.4f}"
                    f"  test {row['test_accuracy']:.4f}")
     emit(result, False)
