@@ -31,7 +31,8 @@ from synth.files import (claim_dir, copy_atomic, lock_dir, remove_owned, write_j
 
 @dataclasses.dataclass(frozen=True)
 class SearchConfig(Config):
-    space: str = "convnet"            # built-in space name, or a YAML/JSON file
+    space: str = "auto"               # built-in space name, or a YAML/JSON file; auto: the
+                                      # built-in one for the data (data_space)
     dataset: str = "digits"           # real data: validation (and training without a teacher)
     teacher: str | None = None        # checkpoint: train by KD on ``data`` instead
     data: str | None = None           # directory of a synthesized Parquet set
@@ -162,8 +163,8 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     saved = out_dir / "search_config.json"
     fresh = None
     if not resume and config is not None:
+        config = with_absolute_paths(with_data_space(config))
         fresh = searchable_space(config.space)  # before anything is written to out_dir
-        config = with_absolute_paths(config)
     if resume and saved.exists():
         config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
     elif resume or config is None:
@@ -172,6 +173,34 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     with lock_dir(out_dir, "search directory"):  # one search at a time writes here
         return _run_locked(config, out_dir, resume=resume, fresh_space=fresh, progress=progress,
                            address=address)
+
+
+AUTO_SPACE = "auto"
+
+
+def data_space(input_shape) -> str:
+    """The built-in space for inputs of ``input_shape``: ``convnet`` for images (C, H, W),
+    ``mlp`` for feature vectors (F,)."""
+    shape = tuple(input_shape)
+    if len(shape) == 3:
+        return "convnet"
+    if len(shape) == 1:
+        return "mlp"
+    raise UserError(f"no built-in search space takes inputs of shape {shape} (sequences): "
+                    f"give a space file with a recurrent family (--space / search.options.space)")
+
+
+def with_data_space(config: SearchConfig) -> SearchConfig:
+    """``config`` with ``space: auto`` replaced by the built-in space for its data set's
+    inputs (``data_space``), as search_config.json saves it.  The pipeline's default space
+    was ``convnet`` whatever the data: on a table of features no member of it built, and the
+    search ended with 'finished no trial'."""
+    if config.space != AUTO_SPACE:
+        return config
+    from synth.data import load_dataset
+    shape = load_dataset(config.dataset, seed=config.seed if config.data_seed is None
+                         else config.data_seed).input_shape
+    return config.replace(space=data_space(shape))
 
 
 def with_absolute_paths(config: SearchConfig) -> SearchConfig:
@@ -239,7 +268,8 @@ def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
     if not saved.is_file() or not (out_dir / SPACE_FILE).is_file():
         return False
     try:
-        return _saved_is(saved, with_absolute_paths(config)) and json.loads(
+        config = with_absolute_paths(with_data_space(config))
+        return _saved_is(saved, config) and json.loads(
             (out_dir / SPACE_FILE).read_text()) == json.loads(
             json.dumps(load_space(config.space).definition))
     except (OSError, ValueError, RecursionError):   # unreadable: not this search

@@ -6,8 +6,9 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 
 
 @click.command("search")
-@click.option("--space", default="convnet", show_default=True,
-              help="Search space: YAML/JSON file or built-in name (convnet, resnet, mlp).")
+@click.option("--space", default="auto", show_default=True,
+              help="Search space: YAML/JSON file or built-in name (convnet, resnet, mlp); auto: "
+                   "convnet for images, mlp for feature vectors.")
 @click.option("--dataset", default="digits", show_default=True, callback=dataset_name,
               help="Data set name.")
 @click.option("--teacher", default=None, help="Teacher checkpoint: train trials by KD.")
@@ -36,7 +37,7 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
             as_json):
     """Search architectures in SPACE; every trial is trained, priced and written to
     OUT/results.parquet, with the Pareto front in OUT/pareto.png and the best in OUT/best.pt."""
-    from search.run import SearchConfig, run_search
+    from search.run import AUTO_SPACE, SearchConfig, run_search
     from search.space import load_space
     from synth.errors import UserError
 
@@ -46,7 +47,8 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
     else:
         if not out:
             raise UserError("--out DIR is required (or --resume DIR)")
-        load_space(space)  # a malformed space fails here, naming the key
+        if space != AUTO_SPACE:
+            load_space(space)  # a malformed space fails here, naming the key
         config = SearchConfig(space=space, dataset=dataset, teacher=teacher, data=synth_dir,
                               searcher=searcher, trials=trials, concurrency=concurrency,
                               n_initial=n_initial, constraints=tuple(constraints), epochs=epochs,

@@ -1,0 +1,28 @@
+"""A search without a space searches the built-in one for its data: the default was the
+convnet space whatever the data, so `nnsynth run` on a table of features (csv:, wine) ended
+its search stage with 'finished no trial: none of 64 random members ... builds for input
+shape (13,)'."""
+import numpy as np
+import pytest
+
+from search.run import SearchConfig, data_space, searchable_space, with_data_space
+from synth.data import load_dataset
+from synth.errors import UserError
+from synth.models import build
+
+
+@pytest.mark.parametrize("dataset, expected", [("wine", "mlp"), ("digits", "convnet")])
+def test_the_default_space_is_the_one_for_the_data(dataset, expected):
+    config = with_data_space(SearchConfig(dataset=dataset))
+    assert config.space == expected
+    data = load_dataset(dataset)
+    space = searchable_space(config.space)
+    rng = np.random.default_rng(0)
+    for _ in range(5):                                    # its members build for the data
+        build(space.sample(rng), data.input_shape, data.num_classes)
+
+
+def test_a_given_space_is_kept_and_sequences_need_one():
+    assert with_data_space(SearchConfig(dataset="wine", space="resnet")).space == "resnet"
+    with pytest.raises(UserError, match="no built-in search space takes inputs of shape"):
+        data_space((6, 100))
