@@ -146,6 +146,38 @@ def stratified_splits(x: np.ndarray, y: np.ndarray, seed: int):
     return np.sort(train), np.sort(val), np.sort(test)
 
 
+def val_slice(train: np.ndarray, y: np.ndarray, seed: int, where: str):
+    """(train, val): a validation slice (``VAL_FRACTION``) held out of the ``train`` indices,
+    stratified where every class can appear in both parts; training keeps its best epoch on
+    it, so a set without one trained with val_acc=nan and kept an arbitrary epoch."""
+    counts = np.bincount(y[train])
+    strat = (y[train] if counts[counts > 0].min() >= 2
+             and len(train) * VAL_FRACTION >= len(counts) else None)
+    try:
+        tr, val = train_test_split(train, test_size=VAL_FRACTION, stratify=strat,
+                                   random_state=seed)
+    except ValueError:  # too few rows to hold out a validation slice
+        raise UserError(f"{where}: {len(train)} training rows are too few to split off a "
+                        f"validation slice") from None
+    return np.sort(tr), np.sort(val)
+
+
+def split_column(values, y: np.ndarray, seed: int, where: str):
+    """(train, val, test) indices from a column of 'train'/'val'/'test' per row; without val
+    rows a slice of train is held out (``val_slice``)."""
+    s = np.asarray([v if isinstance(v, str) else str(v) for v in values], dtype=object)
+    odd = [v for v in s if v not in ("train", "val", "test")][:1]
+    if odd:   # rows of any other value were dropped without a word
+        raise UserError(f"{where}: column split must hold 'train', 'val' or 'test', got "
+                        f"{short_repr(odd[0])}")
+    train, val, test = (np.flatnonzero(s == k) for k in ("train", "val", "test"))
+    if not len(train):
+        raise UserError(f"{where}: no row has split 'train'")
+    if not len(val):
+        train, val = val_slice(train, y, seed, where)
+    return train, val, test
+
+
 def _image_dataset(name, x_raw01: np.ndarray, y: np.ndarray, class_names, seed,
                    splits=None) -> Dataset:
     """x_raw01: (N, C, H, W) in [0, 1]; normalized with per-channel train mean/std."""
@@ -618,25 +650,12 @@ def _parquet(path: str, seed: int) -> Dataset:
     if y.min() < 0 or y.max() >= num_classes:
         raise UserError(f"Parquet data set {path}: labels outside [0, {num_classes})")
     names = meta.get("class_names") or [str(i) for i in range(num_classes)]
+    where = f"Parquet data set {path}"
     if "split" in table.column_names:
-        s = np.asarray(table.column("split").to_pylist(), dtype=object)
-        odd = [v for v in s if v not in ("train", "val", "test")][:1]
-        if odd:   # rows of any other value were dropped without a word
-            raise UserError(f"Parquet data set {path}: column split must hold 'train', 'val' or "
-                            f"'test', got {short_repr(odd[0])}")
-        train, val, test = (np.flatnonzero(s == k) for k in ("train", "val", "test"))
+        train, val, test = split_column(table.column("split").to_pylist(), y, seed, where)
     else:  # a synthesized set: everything trains except a stratified validation slice
-        idx = np.arange(n)
-        counts = np.bincount(y)
-        # stratify only where every class can appear in both parts
-        strat = y if counts[counts > 0].min() >= 2 and n * VAL_FRACTION >= len(counts) else None
-        try:
-            train, val = train_test_split(idx, test_size=VAL_FRACTION, stratify=strat,
-                                          random_state=seed)
-        except ValueError:  # too few rows to hold out a validation slice
-            raise UserError(f"Parquet data set {path}: {n} rows are too few to split off a "
-                            f"validation slice") from None
-        train, val, test = np.sort(train), np.sort(val), np.array([], dtype=np.int64)
+        train, val = val_slice(np.arange(n), y, seed, where)
+        test = np.array([], dtype=np.int64)
     return _make(f"parquet:{path}", x, y, train, val, test, shape, names,
                  np.asarray(meta["mean"]), np.asarray(meta["std"]), meta.get("value_range"))
 
@@ -734,15 +753,7 @@ def _csv(path: str, seed: int) -> Dataset:
     y, class_names = _csv_labels(table.column(label), path)
     splits = None
     if split is not None:
-        s = np.asarray([str(v) for v in table.column(split).to_pylist()], dtype=object)
-        odd = [v for v in s if v not in ("train", "val", "test")][:1]
-        if odd:
-            raise UserError(f"CSV data set {path}: column split must hold 'train', 'val' or "
-                            f"'test', got {short_repr(odd[0])}")
-        splits = tuple(np.flatnonzero(s == k) for k in ("train", "val", "test"))
-        if not (len(splits[0]) and len(splits[1])):   # training keeps its best epoch on val
-            raise UserError(f"CSV data set {path}: column split needs 'train' and 'val' rows "
-                            f"(and 'test' ones for a test accuracy)")
+        splits = split_column(table.column(split).to_pylist(), y, seed, f"CSV data set {path}")
     try:
         return _tabular_dataset(f"csv:{path}", x, y, class_names, seed, splits)
     except ValueError:   # scikit-learn's stratified split: a class with too few rows
@@ -857,16 +868,7 @@ def _images(path: str, seed: int) -> Dataset:
     y, where = np.asarray(labels, dtype=np.int64), np.asarray(where, dtype=object)
     splits = None
     if parts != [None]:
-        train, test = np.flatnonzero(where == "train"), np.flatnonzero(where == "test")
-        val = np.flatnonzero(where == "val")
-        if not len(val):
-            try:
-                train, val = train_test_split(train, test_size=VAL_FRACTION, stratify=y[train],
-                                              random_state=seed)
-            except ValueError:
-                raise UserError(f"image folder {root}: too few training images per class to "
-                                f"hold out a validation slice; add a val/ folder") from None
-        splits = (np.sort(train), np.sort(val), np.sort(test))
+        splits = split_column(where, y, seed, f"image folder {root}")
     try:
         return _image_dataset(f"images:{path}", x, y, names, seed, splits)
     except ValueError:

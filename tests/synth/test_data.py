@@ -195,3 +195,18 @@ def test_a_data_path_that_is_no_file_or_folder_says_what_it_is(tmp_path):
             with pytest.raises(UserError) as error:
                 load_dataset(name)
             assert phrase in str(error.value), (name, str(error.value))
+
+
+def test_a_split_column_without_val_rows_holds_out_a_validation_slice(tmp_path):
+    """A Parquet set with 'train' and 'test' rows only trained with val_acc=nan and kept an
+    arbitrary epoch (training keeps its best epoch on the validation split)."""
+    meta = {"input_shape": [4], "num_classes": 2, "mean": [0.0] * 4, "std": [1.0] * 4}
+    y = torch.arange(60) % 2
+    write_parquet(tmp_path / "train.parquet", torch.rand(40, 4), y[:40], meta, split="train")
+    write_parquet(tmp_path / "test.parquet", torch.rand(20, 4), y[40:], meta, split="test")
+    data = load_dataset(f"parquet:{tmp_path}")
+    assert len(data.x_test) == 20 and len(data.x_val) == 4 and len(data.x_train) == 36
+    assert set(data.y_val.tolist()) == {0, 1}                     # stratified
+    write_parquet(tmp_path / "train.parquet", torch.rand(40, 4), y[:40], meta, split="test")
+    with pytest.raises(UserError, match="no row has split 'train'"):
+        load_dataset(f"parquet:{tmp_path}")
