@@ -137,7 +137,8 @@ def live_kd_fn(teacher: nn.Module, temperature: float = 4.0, alpha: float = 0.5,
                shift: float = 0.0, seed: int = 0):
     """``loss_fn(model, x, y)``: ``kd_loss`` against ``teacher`` (kept in eval mode) evaluated on
     the same inputs, each shifted by up to ``shift`` pixels first (``random_shift``), with
-    weight ``alpha`` on cross-entropy with the true labels ``y``."""
+    weight ``alpha`` on cross-entropy with the true labels ``y``.  Its ``generator`` draws
+    the shifts (``synth.grow_prune.grow_and_prune`` saves and restores it to resume)."""
     teacher.eval()
     gen = torch.Generator().manual_seed(seed)
 
@@ -147,6 +148,7 @@ def live_kd_fn(teacher: nn.Module, temperature: float = 4.0, alpha: float = 0.5,
         with torch.no_grad():
             t = teacher(xb)
         return kd_loss(model(xb), t, temperature, labels=yb, alpha=alpha)
+    loss_fn.generator = gen    # the shifts' generator, saved with a resumable loop's state
     return loss_fn
 
 

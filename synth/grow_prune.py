@@ -10,23 +10,29 @@ architecture, ``synth.models.count_flops``) and ``nonzero_flops`` (the MACs that
 weight, ``synth.masked.sparse_flops``), validation and test accuracy.  An undone step's row
 stays in the history with ``phase="reverted"``; the row of the model returned is the one
 marked ``final`` (``final_row``), and ``kept_steps`` / ``reverted_steps`` count the steps.
+With ``state_path`` an interrupted run continues at the step after the last one it finished
+(``synth.resume``).
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
+import os
 from typing import Callable
 
 import torch
 from tqdm.auto import tqdm
 
-from synth import masked
+from synth import masked, resume
 from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
 from synth.config import Config, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.errors import ConfigError
 from synth.models import count_flops, count_parameters
 from synth.train import TrainConfig, evaluate, fit
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,50 +171,111 @@ def prune_step(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedul
     return info
 
 
+STATE_FORMAT = "nnsynth-grow-prune-state-1"
+
+
+def _state_key(model, data, schedule, train_xy, extra: str) -> str:
+    """What must be equal for a saved state to continue this run: the schedule (not its
+    device), the model's spec and tensor shapes (masks included), the training set's size
+    and the caller's ``extra``."""
+    settings = {k: v for k, v in schedule.to_dict().items() if k != "device"}
+    n = len(train_xy[1]) if train_xy is not None else len(data.y_train)
+    return resume.settings_key(settings, getattr(model, "spec", type(model).__name__), n, extra,
+                               resume.tensor_shapes(model))
+
+
+def _save_state(path, key, model, history, step, stopped, floor, loss_ceiling,
+                loss_fn) -> None:
+    gen = getattr(loss_fn, "generator", None)
+    resume.save_state(path, STATE_FORMAT, key, {
+        "step": step, "stopped": stopped, "floor": floor, "loss_ceiling": loss_ceiling,
+        "model": resume.cpu_state(model.state_dict()), "history": history,
+        "loss_generator": gen.get_state() if gen is not None else None,
+        **resume.random_state()})
+
+
+def remove_state(path) -> None:
+    """The grow-prune state at ``path``, once the run's own output is written (only a file
+    that is one: nnsynth deletes nothing it did not write)."""
+    resume.remove_state(path, STATE_FORMAT)
+
+
 def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, *,
                    progress: bool = False, loss_fn: Callable | None = None,
                    train_xy: tuple[torch.Tensor, torch.Tensor] | None = None,
                    on_step: Callable[[torch.nn.Module, dict], None] | None = None,
+                   state_path: str | os.PathLike | None = None, state_key: str = "",
                    ) -> tuple[torch.nn.Module, list[dict]]:
     """Grow, then prune ``model`` in place; returns ``(model, history)``.
 
     ``loss_fn(model, x, y)`` replaces cross-entropy everywhere (growth gradients and retraining),
     e.g. ``lambda m, x, y: synth.distill.kd_loss(...)`` for distillation from a teacher;
     ``train_xy`` replaces the training tensors (synthesized images); ``on_step(model, row)`` is
-    called after every accepted step (e.g. to report to Tune or keep a snapshot).  The returned
-    model keeps its masks (``synth.masked.masks_of``); ``synth.compact.compact`` makes it small
-    and dense."""
+    called after every accepted step this call runs (e.g. to report to Tune or keep a
+    snapshot).  The returned model keeps its masks (``synth.masked.masks_of``);
+    ``synth.compact.compact`` makes it small and dense.
+
+    ``state_path``: an interrupted run resumes.  After every step (a reverted one too) the
+    loop's state -- weights and masks, history, step, floor and loss ceiling, torch's
+    generators and ``loss_fn.generator`` when it has one (``synth.distill.live_kd_fn``) -- is
+    written there atomically; a state of the same run (``state_key``, the schedule, the
+    model's spec and tensor shapes, the training set's size) continues at the step after it,
+    to the model and history an uninterrupted run gives.  Neuron growth activates dormant
+    units and changes no shape, so the saved state dict loads into the model as built.  The
+    caller removes the file once its own output is written (``remove_state``)."""
     if not isinstance(schedule, GrowPruneSchedule):
         raise ConfigError(f"schedule must be a GrowPruneSchedule, got {type(schedule).__name__}")
     from synth.device import pick_device
     model.to(pick_device(schedule.device))
     if not masked.masked_layers(model):
         masked.attach_masks(model)
-    if schedule.seed_density < 1.0 or schedule.seed_units < 1.0:
-        masked.attach_masks(model, masked.random_masks(model, schedule.seed_density, schedule.seed,
-                                                       schedule.seed_units))
-    history = [measure(model, data, step=0, phase="start")]
+    key, saved = "", None
+    if state_path is not None:
+        key = _state_key(model, data, schedule, train_xy, state_key)
+        saved = resume.load_state(state_path, STATE_FORMAT, key, "grow-prune")
     report = on_step or (lambda m, row: None)
-    report(model, history[0])
-    start_val = history[0]["val_accuracy"]
-    floor = max(schedule.accuracy_floor, start_val - schedule.max_accuracy_drop)
     total = schedule.growth_rounds + schedule.prune_steps
-    bar = tqdm(total=total, desc="grow-prune", disable=not progress, leave=False)
-    step = 0
-    for r in range(schedule.growth_rounds):
+    if saved is None:
+        if schedule.seed_density < 1.0 or schedule.seed_units < 1.0:
+            masked.attach_masks(model, masked.random_masks(
+                model, schedule.seed_density, schedule.seed, schedule.seed_units))
+        history = [measure(model, data, step=0, phase="start")]
+        report(model, history[0])
+        step, stopped, loss_ceiling = 0, False, None
+        floor = max(schedule.accuracy_floor,
+                    history[0]["val_accuracy"] - schedule.max_accuracy_drop)
+    else:                                   # the steps it ran are not run again
+        model.load_state_dict(saved["model"])
+        resume.restore_random(saved)
+        gen = getattr(loss_fn, "generator", None)
+        if gen is not None and saved["loss_generator"] is not None:
+            gen.set_state(saved["loss_generator"])
+        history, step, stopped = saved["history"], saved["step"], saved["stopped"]
+        floor, loss_ceiling = saved["floor"], saved["loss_ceiling"]
+        log.warning("resuming grow-prune after step %d of %d (%s)", step, total, state_path)
+
+    def save() -> None:
+        if state_path is not None:
+            _save_state(state_path, key, model, history, step, stopped, floor, loss_ceiling,
+                        loss_fn)
+
+    bar = tqdm(total=total, initial=step, desc="grow-prune", disable=not progress, leave=False)
+    while step < schedule.growth_rounds:
         step += 1
-        info = grow(model, data, schedule, r, loss_fn=loss_fn, train_xy=train_xy)
+        info = grow(model, data, schedule, step - 1, loss_fn=loss_fn, train_xy=train_xy)
         _train(model, data, schedule, step, loss_fn, train_xy, False, "regrow")
         history.append(measure(model, data, step=step, phase="grow", **info))
+        if step == schedule.growth_rounds:   # the floor for pruning is set by the grown network
+            floor = max(schedule.accuracy_floor,
+                        history[-1]["val_accuracy"] - schedule.max_accuracy_drop)
+        save()
         report(model, history[-1])
         bar.update(1)
         bar.set_postfix(conn=history[-1]["connections"], val=f"{history[-1]['val_accuracy']:.4f}")
-    if schedule.growth_rounds:  # the floor for pruning is set by the grown network
-        floor = max(schedule.accuracy_floor,
-                    history[-1]["val_accuracy"] - schedule.max_accuracy_drop)
-    loss_ceiling = (history[-1]["val_loss"] + schedule.max_loss_rise
-                    if schedule.max_loss_rise > 0 else float("inf"))
-    for _ in range(schedule.prune_steps):
+    if loss_ceiling is None:
+        loss_ceiling = (history[-1]["val_loss"] + schedule.max_loss_rise
+                        if schedule.max_loss_rise > 0 else float("inf"))
+    while step < total and not stopped:
         step += 1
         before = copy.deepcopy(model.state_dict())
         info = prune_step(model, data, schedule, step, loss_fn=loss_fn, train_xy=train_xy)
@@ -216,13 +283,14 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
         row = measure(model, data, step=step, phase="prune", **info)
         bar.update(1)
         bar.set_postfix(conn=row["connections"], val=f"{row['val_accuracy']:.4f}")
-        if row["val_accuracy"] < floor or row["val_loss"] > loss_ceiling:
+        stopped = row["val_accuracy"] < floor or row["val_loss"] > loss_ceiling
+        if stopped:
             model.load_state_dict(before)
             row["phase"] = "reverted"
-            history.append(row)
-            break
         history.append(row)
-        report(model, row)
+        save()
+        if not stopped:
+            report(model, row)
     bar.close()
     mark_final(history)
     return model, history

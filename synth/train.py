@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from synth import resume
 from synth.choices import OPTIMIZERS
 from synth.config import Config, check_choice, check_range, check_seed
 from synth.errors import ConfigError, UserError
@@ -150,60 +151,24 @@ STATE_FORMAT = "nnsynth-train-state-1"
 
 def _state_key(model, config: TrainConfig, n: int, extra: str) -> str:
     """What must be equal for a saved state to continue this training."""
-    import hashlib
-    import json
     settings = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
-    text = json.dumps([settings, getattr(model, "spec", type(model).__name__), n, extra,
-                       sorted((k, list(v.shape)) for k, v in model.state_dict().items())],
-                      sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return resume.settings_key(settings, getattr(model, "spec", type(model).__name__), n, extra,
+                               resume.tensor_shapes(model))
 
 
 def _save_state(path, key, model, opt, gen, best, history, epoch, step, seconds) -> None:
-    from synth.files import atomic_path
-    cpu = lambda sd: {k: v.detach().cpu() for k, v in sd.items()}   # noqa: E731
-    state = {"format": STATE_FORMAT, "key": key, "epoch": epoch, "step": step,
-             "seconds": seconds, "model": cpu(model.state_dict()),
-             "optimizer": opt.state_dict(), "generator": gen.get_state(),
-             "torch_rng": torch.get_rng_state(), "history": history,
-             "best": {**best, "state": cpu(best["state"]) if best["state"] is not None else None}}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _load_state(path, key: str) -> dict | None:
-    """The state at ``path`` when it continues this training; None when there is none, or it
-    is another training's (the settings changed: a fresh start overwrites it)."""
-    from pathlib import Path
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise UserError(f"training state {path} cannot be read ({type(e).__name__}); it is "
-                        f"not nnsynth's: move it away") from None
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise UserError(f"{path} is not an nnsynth training state: move it away")
-    if state.get("key") != key:
-        log.warning("%s holds another training's state (its settings differ): starting over",
-                    path)
-        return None
-    return state
+    cpu = resume.cpu_state
+    resume.save_state(path, STATE_FORMAT, key, {
+        "epoch": epoch, "step": step, "seconds": seconds, "model": cpu(model.state_dict()),
+        "optimizer": opt.state_dict(), "generator": gen.get_state(), **resume.random_state(),
+        "history": history,
+        "best": {**best, "state": cpu(best["state"]) if best["state"] is not None else None}})
 
 
 def remove_state(path) -> None:
     """The training state at ``path``, once the training's own output is written (only a file
     that is one: nnsynth deletes nothing it did not write)."""
-    from pathlib import Path
-    path = Path(path)
-    if path.is_file():
-        try:
-            ours = torch.load(path, map_location="cpu", weights_only=True).get("format")
-        except Exception:
-            return
-        if ours == STATE_FORMAT:
-            path.unlink()
+    resume.remove_state(path, STATE_FORMAT)
 
 
 def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None, *,
@@ -250,12 +215,13 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     start = time.perf_counter()
     step, first = 0, 0
     key = _state_key(model, config, n, state_key) if state_path is not None else ""
-    saved = _load_state(state_path, key) if state_path is not None else None
+    saved = (resume.load_state(state_path, STATE_FORMAT, key, "training")
+             if state_path is not None else None)
     if saved is not None:                   # the epochs it ran are not run again
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
         gen.set_state(saved["generator"])
-        torch.set_rng_state(saved["torch_rng"])
+        resume.restore_random(saved)
         best, history, step = saved["best"], saved["history"], saved["step"]
         first = saved["epoch"] + 1
         start -= saved["seconds"]

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import torch
 
-from synth.checkpoint import checkpoint_dataset, load_model, recorded_split_seed, save_checkpoint
+from synth.checkpoint import (checkpoint_dataset, checksum_bytes, load_model,
+                              recorded_split_seed, save_checkpoint)
 from synth.data import (Dataset, input_range, load_dataset, load_synthesized,
                         split_class_list)
 from synth.config import short_repr
@@ -229,12 +230,18 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     (``distill``; T 2, half the weight on the labels) on inputs shifted by up to ``shift``
     pixels (None: 2 px for images, 0 for feature vectors); saves the compacted (or masked)
     model to ``out``.  ``reduction`` and ``dense_test_accuracy`` compare with the dense start
-    (before any sparse seed).  Returns the result with the per-step ``history``."""
+    (before any sparse seed).  Returns the result with the per-step ``history``.  Resumable:
+    an interrupted run leaves its state in ``<out>.resume`` (and the dense training's, when
+    ``fit_fn`` is ``synth.train.fit``, in ``<out>.dense.resume``); the same call continues
+    from there to the checkpoint an uninterrupted run gives, and removes them once ``out``
+    is written."""
     from synth import masked
     from synth.compact import compact as make_compact
-    from synth.grow_prune import final_row, grow_and_prune, kept_steps, reverted_steps
+    from synth.grow_prune import (final_row, grow_and_prune, kept_steps, remove_state,
+                                  reverted_steps)
     from synth.models import build, count_flops, count_parameters
-    from synth.train import TrainConfig, evaluate
+    from synth.resume import settings_key
+    from synth.train import TrainConfig, evaluate, remove_state as remove_train_state
     if shift and not distill:
         raise UserError("--shift needs --distill (the shifted images are labelled by the teacher)")
     model = None
@@ -255,10 +262,16 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     from synth.distill import MAX_SHIFT
     check_range("shift", shift, 0, MAX_SHIFT, integer=True)   # 10^9 px ran without a word
     torch.manual_seed(schedule.seed)
+    # resumable: <out>.dense.resume and <out>.resume hold the dense training's and the grow-prune
+    # loop's state until the checkpoint is written (the dense one when it trains here)
+    dense_state, state = Path(f"{out}.dense.resume"), Path(f"{out}.resume")
     if model is None:
         model = build(model_spec, data.input_shape, data.num_classes)
+        resumable = (dict(state_path=dense_state, state_key=data.digest())
+                     if fit_fn is local_fit else {})
         fit_fn(model, data, TrainConfig(epochs=epochs, seed=schedule.seed,
-                                        device=schedule.device, progress=progress), desc="dense")
+                                        device=schedule.device, progress=progress), desc="dense",
+               **resumable)
     if tuple(model.input_shape) != tuple(data.input_shape):
         raise UserError(f"model expects input {tuple(model.input_shape)}, data set {dataset} "
                         f"has {tuple(data.input_shape)}")
@@ -271,7 +284,13 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
         teacher = copy.deepcopy(model).to(pick_device(schedule.device))
         loss_fn = live_kd_fn(teacher, temperature=2.0, alpha=0.5, shift=shift,
                              seed=schedule.seed)
-    model, history = grow_and_prune(model, data, schedule, progress=progress, loss_fn=loss_fn)
+    # a grow-prune state continues only from the same start (data, model or checkpoint bytes,
+    # dense epochs, KD)
+    source = (checksum_bytes(Path(model_spec).read_bytes()) if Path(str(model_spec)).is_file()
+              else model_spec)
+    model, history = grow_and_prune(
+        model, data, schedule, progress=progress, loss_fn=loss_fn, state_path=state,
+        state_key=settings_key(data.digest(), source, epochs, distill, shift))
     start, final = history[0], final_row(history)
     model = model.cpu().eval()
     saved = make_compact(model) if compact else model
@@ -290,6 +309,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     save_checkpoint(out, saved, dataset=data.metadata(), metrics=result,
                     masks=None if compact else masked.masks_of(model),
                     extra={"schedule": schedule.to_dict(), "grow_prune_history": history})
+    remove_state(state)
+    remove_train_state(dense_state)
     return {**result, "history": history}
 
 

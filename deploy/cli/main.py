@@ -59,6 +59,7 @@ class _Root(click.Group):
 RESUMES = {"run": "rerun the same command to resume", "sweep": "rerun the same command to resume",
            "invert": "rerun the same command to resume",
            "train": "rerun the same command to resume",
+           "grow-prune": "rerun the same command to resume",
            "search": "rerun it with --resume to continue"}
 
 

@@ -13,11 +13,13 @@ def _interrupted(*args, **kwargs):
 def test_ctrl_c_promises_a_resume_only_where_there_is_one(tmp_path, monkeypatch):
     monkeypatch.setattr(synth.workflows, "train_checkpoint", _interrupted)
     monkeypatch.setattr(synth.workflows, "grow_prune_checkpoint", _interrupted)
+    monkeypatch.setattr(synth.workflows, "prune_checkpoint", _interrupted)
     out = str(tmp_path / "m.pt")
-    r = CliRunner().invoke(cli, ["train", "--dataset", "iris", "--model", "mlp_small",
-                                 "--out", out])
-    assert r.exit_code == 130 and "rerun the same command to resume" in r.output, r.output
-    r = CliRunner().invoke(cli, ["grow-prune", "--dataset", "iris", "--model", "mlp_small",
+    for command in ("train", "grow-prune"):
+        r = CliRunner().invoke(cli, [command, "--dataset", "iris", "--model", "mlp_small",
+                                     "--out", out])
+        assert r.exit_code == 130 and "rerun the same command to resume" in r.output, r.output
+    r = CliRunner().invoke(cli, ["prune", "--model", str(tmp_path / "t.pt"), "--ratio", "0.5",
                                  "--out", out])
     assert r.exit_code == 130 and "resume" not in r.output, r.output
     assert "none was written; rerun it to start again" in r.output

@@ -1,0 +1,102 @@
+"""Resumable loops: a loop's whole state in one file, written atomically, picked up again.
+
+``fit`` (``synth.train``) and ``grow_and_prune`` (``synth.grow_prune``) write their state with
+``save_state`` as they go; a rerun reads it with ``load_state`` and continues where it stopped,
+to the result an uninterrupted run gives.  A state carries a format marker (which loop wrote
+it) and a key of the settings that must be equal to continue it (``settings_key``): a state of
+other settings is not continued (the run starts over and overwrites it), and a file without
+the marker is refused and kept -- nnsynth deletes only what it wrote (``remove_state``).
+States hold tensors, numbers, strings, lists and dicts only: they load with
+``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from synth.errors import UserError
+from synth.files import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+def settings_key(*parts) -> str:
+    """A digest of ``parts`` (JSON-able; other objects by their ``str``): what must be equal
+    for a saved state to continue a run."""
+    text = json.dumps(list(parts), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def tensor_shapes(model: torch.nn.Module) -> list:
+    """``[name, shape]`` of every tensor in ``model``'s state dict, sorted (a key part)."""
+    return sorted([k, list(v.shape)] for k, v in model.state_dict().items())
+
+
+def cpu_state(state_dict: dict) -> dict:
+    """A state dict's tensors detached and on the CPU (a saved state loads anywhere)."""
+    return {k: v.detach().cpu() for k, v in state_dict.items()}
+
+
+def random_state() -> dict:
+    """torch's global generators (CPU, and every CUDA device's), for ``restore_random``."""
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {"torch_rng": torch.get_rng_state(), "cuda_rng": cuda}
+
+
+def restore_random(state: dict) -> None:
+    """Set torch's global generators from a state holding ``random_state()``'s entries (the
+    CUDA ones when the devices match)."""
+    torch.set_rng_state(state["torch_rng"])
+    cuda = state.get("cuda_rng") or []
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def save_state(path: str | os.PathLike, format_: str, key: str, state: dict) -> None:
+    """Write ``state`` with its ``format`` marker and ``key`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        torch.save({**state, "format": format_, "key": key}, tmp)
+
+
+def _read(path: Path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> dict | None:
+    """The state at ``path`` when it continues this run; None when there is none, or it is
+    another run's (its settings differ: a fresh start overwrites it).  A file that is not a
+    ``format_`` state is refused in one line (``what``: "training", "grow-prune") and kept."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        state = _read(path)
+    except Exception as e:
+        raise UserError(f"{what} state {path} cannot be read ({type(e).__name__}); it is "
+                        f"not nnsynth's: move it away") from None
+    if not isinstance(state, dict) or state.get("format") != format_:
+        raise UserError(f"{path} is not an nnsynth {what} state: move it away")
+    if state.get("key") != key:
+        log.warning("%s holds another %s run's state (its settings differ): starting over",
+                    path, what)
+        return None
+    return state
+
+
+def remove_state(path: str | os.PathLike, format_: str) -> None:
+    """The state at ``path``, once the run's own output is written; only a file carrying the
+    ``format_`` marker is deleted (nnsynth deletes nothing it did not write)."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    try:
+        state = _read(path)
+    except Exception:
+        return
+    if isinstance(state, dict) and state.get("format") == format_:
+        path.unlink()
