@@ -6,7 +6,8 @@ and cached; the accelerator models computed), the baseline training (whose valid
 perplexity becomes the target), the candidate trainings as Ray tasks, the table-guided width
 and sparsity choices, then every final model timed on the host at batch 1 with interleaved
 passes.  Writes ``report.json``, ``report.md`` and ``latency.png`` (latency vs width, the
-chosen widths marked) under ``out``.
+chosen widths marked) under ``out``; each training's result (baseline and candidates) is kept in
+``out/cache/candidates/`` as it finishes, so a rerun after an interruption skips those.
 """
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from synth.errors import UserError
 from synth.files import check_out_dir, jsonable, write_json_atomic, write_text_atomic
 from synth.lm import LanguageModel, count_lm_parameters, perplexity
 from synth.sparse_exec import sparse_copy
-from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, sparse_wins,
-                             symbiotic_train, train_candidate, load_candidate)
+from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, kept_candidates,
+                             sparse_wins, symbiotic_train, train_candidate, load_candidate)
 from synth.text import load_text
 from hwsim.latency import PLATFORMS, grid, model_rows, time_interleaved
 from cluster.latency import host_table, ray_starmap
@@ -152,11 +153,13 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     train_cfg = config.train_config(progress=progress)
     t0 = time.perf_counter()
     trained = dict(trained or {})
+    kept = out / "cache" / "candidates"   # each training's result: a rerun skips those done
     base = trained.pop("baseline", None) or (mapper or (lambda fn, jobs: [fn(*j) for j in jobs]))(
-        train_candidate, [(base_spec, data, train_cfg)])[0]
+        train_candidate, [(base_spec, data, train_cfg,
+                           kept_candidates(kept, data, train_cfg)(base_spec))])[0]
     cfg = config.replace(target_perplexity=base["val_perplexity"])
     result = symbiotic_train(data, tables[platform], cfg, map_fn=mapper, progress=progress,
-                             trained=trained)
+                             trained=trained, keep_dir=kept)
     models = {"baseline": (load_candidate(base, vocab), None),
               "plain": (result["models"]["plain"], None)}
     for name in ("plain_pruned", "symbiotic"):

@@ -24,11 +24,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import torch
 
-from synth import masked
+from synth import masked, resume
 from synth.config import Config, check_range, check_seed, short_repr
 from synth.errors import UserError
 from synth.lm import CELLS, LanguageModel, LMTrainConfig, count_lm_parameters, fit_lm, perplexity
@@ -190,14 +194,50 @@ class SymbioticConfig(Config):
                              progress=progress)
 
 
-def train_candidate(spec: dict, data: TextDataset, config: LMTrainConfig) -> dict:
-    """Train one language model; returns metrics, the spec and the CPU state dict."""
+CANDIDATE_FORMAT = "nnsynth-lm-candidate-1"
+
+
+def _text_digest(data: TextDataset) -> str:
+    """SHA-256 of what a training on ``data`` sees: its vocabulary and every split's ids."""
+    h = hashlib.sha256(json.dumps([data.name, data.vocab]).encode())
+    for which in ("train", "val", "test"):
+        h.update(data.split(which).detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def kept_candidates(keep_dir: str | os.PathLike, data: TextDataset, config: LMTrainConfig
+                    ) -> Callable[[dict], tuple[str, str]]:
+    """``spec -> (path, key)``: where ``train_candidate`` keeps the result of training
+    ``spec`` on ``data`` with ``config`` under ``keep_dir`` (one file per candidate, named by
+    the key of spec, config -- not its device or progress -- and the data's digest)."""
+    settings = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
+    digest = _text_digest(data)
+
+    def keep(spec: dict) -> tuple[str, str]:
+        key = resume.settings_key(spec, settings, digest)
+        return str(Path(keep_dir) / f"{key[:24]}.pt"), key
+    return keep
+
+
+def train_candidate(spec: dict, data: TextDataset, config: LMTrainConfig,
+                    keep: tuple[str, str] | None = None) -> dict:
+    """Train one language model; returns metrics, the spec and the CPU state dict.  With
+    ``keep`` (``kept_candidates``), a result kept there by the same training is returned
+    without training again, and a new one is written there atomically (a rerun of an
+    interrupted search skips the candidates it finished)."""
+    if keep is not None:
+        saved = resume.load_state(keep[0], CANDIDATE_FORMAT, keep[1], "candidate")
+        if saved is not None:
+            return saved["result"]
     torch.manual_seed(config.seed)
     model = LanguageModel(spec, data.vocab_size)
     metrics = fit_lm(model, data, config, desc=f"{spec['cell']} {spec['hidden']}")
-    return {**{k: v for k, v in metrics.items() if k != "history"}, "spec": spec,
-            "parameters": count_lm_parameters(model),
-            "state": {k: v.cpu() for k, v in model.state_dict().items()}}
+    result = {**{k: v for k, v in metrics.items() if k != "history"}, "spec": spec,
+              "parameters": count_lm_parameters(model),
+              "state": {k: v.cpu() for k, v in model.state_dict().items()}}
+    if keep is not None:
+        resume.save_state(keep[0], CANDIDATE_FORMAT, keep[1], {"result": result})
+    return result
 
 
 def load_candidate(result: dict, vocab_size: int) -> LanguageModel:
@@ -278,11 +318,15 @@ def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTab
 def symbiotic_train(data: TextDataset, table: Sequence[dict] | LatencyTable,
                     config: SymbioticConfig | None = None, *,
                     map_fn: Callable | None = None, progress: bool = False,
-                    trained: dict | None = None, on_event: Callable[[str, dict], None] | None = None) -> dict:
+                    trained: dict | None = None,
+                    on_event: Callable[[str, dict], None] | None = None,
+                    keep_dir: str | os.PathLike | None = None) -> dict:
     """Run both steps (module docstring); returns the candidates' metrics, the plain and
     symbiotic choices and models, and the pruning decisions.  ``map_fn(fn, jobs)`` runs
     ``fn(*job)`` for every job (the candidate trainings): serial by default, Ray tasks in
-    ``cluster.latency.ray_starmap``."""
+    ``cluster.latency.ray_starmap``.  ``keep_dir``: each candidate's result is kept there as
+    it finishes, and one kept by an earlier call of the same settings is not trained again
+    (``train_candidate``)."""
     config = config or SymbioticConfig()
     table = table if isinstance(table, LatencyTable) else LatencyTable(table, batch=1)
     for cell in config.cell_types:
@@ -293,7 +337,9 @@ def symbiotic_train(data: TextDataset, table: Sequence[dict] | LatencyTable,
     event = on_event or (lambda kind, info: None)
     train_cfg = config.train_config()
     keys = [(c, w) for c in config.cell_types for w in sorted(set(config.widths), reverse=True)]
-    jobs = [(config.spec(c, w), data, train_cfg) for c, w in keys]
+    keep = kept_candidates(keep_dir, data, train_cfg) if keep_dir is not None else None
+    jobs = [(config.spec(c, w), data, train_cfg, keep and keep(config.spec(c, w)))
+            for c, w in keys]
     run = map_fn or (lambda fn, jobs: [fn(*job) for job in jobs])
     trained = dict(trained or {})        # candidates trained before (another platform's run)
     untrained = [(k, job) for k, job in zip(keys, jobs) if k not in trained]

@@ -60,6 +60,7 @@ RESUMES = {"run": "rerun the same command to resume", "sweep": "rerun the same c
            "invert": "rerun the same command to resume",
            "train": "rerun the same command to resume",
            "grow-prune": "rerun the same command to resume",
+           "symbiotic": "rerun the same command to skip the candidates it trained",
            "search": "rerun it with --resume to continue"}
 
 

@@ -144,3 +144,76 @@ def test_grow_prune_checkpoint_resumes_and_leaves_no_state(digits, tmp_path, mon
     for k in a["masks"]:
         assert torch.equal(a["masks"][k], b["masks"][k]), k
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pt", "b.pt"]
+
+
+# --------------------------------------------------------------------------- symbiotic
+# A rerun of ``nnsynth symbiotic`` trained every candidate again: each candidate's result is
+# now kept in the output folder as it finishes (synth.symbiotic.train_candidate, keep_dir).
+def _text(tmp_path):
+    from synth.text import load_text
+    words = "a small cat sat on the warm mat while the old dog slept".split()
+    lines = [" ".join(words[(i * 5 + j) % len(words)] for j in range(8)) + "."
+             for i in range(100)]
+    (tmp_path / "t.txt").write_text("\n".join(lines))
+    return load_text(f"text:{tmp_path / 't.txt'}", min_count=1)
+
+
+def _table(widths):
+    return [{"platform": "host", "cell": "lstm", "width": w, "batch": 1, "sparsity": 0.0,
+             "exec": "dense", "best_ms": float(w), "median_ms": float(w), "q1_ms": float(w),
+             "q3_ms": w + 0.1} for w in widths]
+
+
+LM = dict(cells=("lstm",), widths=(4, 6, 8), sparsities=(0.5,), prune_epochs=0, epochs=1,
+          max_batches=2, dropout=0.0, device="cpu")
+
+
+def _counting_fit(monkeypatch, fail_at=None):
+    import synth.symbiotic
+    calls, fit_lm = [], synth.symbiotic.fit_lm
+
+    def fit(model, *a, **k):
+        calls.append(model.spec["hidden"][0])
+        if len(calls) == fail_at:
+            raise Stop
+        return fit_lm(model, *a, **k)
+    monkeypatch.setattr(synth.symbiotic, "fit_lm", fit)
+    return calls
+
+
+def test_a_rerun_of_symbiotic_skips_the_candidates_it_trained(tmp_path, monkeypatch):
+    from synth.symbiotic import SymbioticConfig, symbiotic_train
+    data, table, cfg = _text(tmp_path), _table((4, 6, 8)), SymbioticConfig(**LM)
+    whole = symbiotic_train(data, table, cfg)
+    kept = tmp_path / "out" / "cache" / "candidates"
+    calls = _counting_fit(monkeypatch, fail_at=3)             # widest first: 8, 6, then 4
+    with pytest.raises(Stop):
+        symbiotic_train(data, table, cfg, keep_dir=kept)
+    assert calls == [8, 6, 4] and len(list(kept.iterdir())) == 2
+    calls = _counting_fit(monkeypatch)
+    resumed = symbiotic_train(data, table, cfg, keep_dir=kept)
+    assert calls == [4]                                       # only the one not finished
+    for key, result in whole["trained"].items():
+        again = resumed["trained"][key]
+        assert {k: v for k, v in result.items() if k not in ("state", "train_seconds")} == {
+            k: v for k, v in again.items() if k not in ("state", "train_seconds")}
+        for name, tensor in result["state"].items():
+            assert torch.equal(tensor, again["state"][name]), (key, name)
+    assert resumed["choice"] == whole["choice"]
+    calls = _counting_fit(monkeypatch)                        # other settings: trained anew
+    symbiotic_train(data, table, cfg.replace(lr=1e-3), keep_dir=kept)
+    assert calls == [8, 6, 4] and len(list(kept.iterdir())) == 6
+
+
+def test_a_file_that_is_not_a_kept_candidate_is_refused_and_kept(tmp_path):
+    from synth.symbiotic import SymbioticConfig, kept_candidates, train_candidate
+    data, cfg = _text(tmp_path), SymbioticConfig(**LM)
+    train_cfg, spec = cfg.train_config(), cfg.spec("lstm", 4)
+    path, key = kept_candidates(tmp_path / "kept", data, train_cfg)(spec)
+    (tmp_path / "kept").mkdir()
+    with open(path, "wb") as f:
+        f.write(b"the user's own file")
+    with pytest.raises(UserError, match="not nnsynth's: move it away"):
+        train_candidate(spec, data, train_cfg, (path, key))
+    with open(path, "rb") as f:
+        assert f.read() == b"the user's own file"
