@@ -305,7 +305,7 @@ def test_parquet_set_with_nan_or_odd_splits_is_refused(tmp_path):
     cases = [(np.full(40, np.nan), None, "NaN or infinite"),
              (np.ones(40), ["junk"] * 10, "column split must hold"),
              (np.ones(40), list(range(10)), "column split must hold"),
-             (np.ones(40), ["val"] * 10, "no training samples")]
+             (np.ones(40), ["val"] * 10, "no row has split 'train'")]
     for i, (x, split, phrase) in enumerate(cases):
         cols = {"x": pa.FixedSizeListArray.from_arrays(pa.array(x.astype(np.float32)), 4),
                 "label": pa.array(np.arange(10) % 3)}
