@@ -65,12 +65,17 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [jsonable(v) for v in obj]
     if hasattr(obj, "item") and callable(obj.item):
-        return jsonable(obj.item())
+        try:
+            return jsonable(obj.item())
+        except (ValueError, RuntimeError):   # an array of more than one value
+            return jsonable(obj.tolist()) if hasattr(obj, "tolist") else obj
     return obj
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
-    return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    """``obj`` as strict JSON (``jsonable``: a NaN figure is null, not ``NaN``)."""
+    return write_text_atomic(path, json.dumps(jsonable(obj), indent=2, sort_keys=True,
+                                              default=str) + "\n")
 
 
 def copy_atomic(source: str | os.PathLike, path: str | os.PathLike) -> Path:
