@@ -152,8 +152,11 @@ REFERENCE_SPAN = 1 / 0.3083  # normalized width of an mnist5k pixel's valid rang
 # (``settings_for``): its output is built from a quarter of the side by upsampling convolutions
 AMORTIZED_MIN_SIDE = 16
 # Generator samples of a teacher with only convolution-channel BN, refined per pixel (at most
-# this many iterations of the stopping rule, from the generator's output without added noise)
-AMORTIZED_REFINE = {"refine_iterations": 300, "refine_noise": 0.0}
+# this many iterations of the stopping rule, from the generator's output without added noise),
+# from a generator of 32 channels (AmortizedConfig.width is 16): students of 500 inputs, 2
+# synthesis x 2 student seeds (benchmarks/results/inversion_any_hard.md, "Generator width"),
+# 16 -> 32: resnet8_w8 86.2 -> 89.4%, resnet8_w16 90.5 -> 90.8%, convnet_small 52.1 -> 59.5%
+AMORTIZED_REFINE = {"refine_iterations": 300, "refine_noise": 0.0, "width": 32}
 # ... and with at least this many BN layers, each batch the generator makes must match the BN
 # statistics on its own (``bn_momentum`` 0) instead of blended with the batches before it
 PER_BATCH_BN_MIN_LAYERS = 4
@@ -278,7 +281,9 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       grid supply the prior the objective lacks.  In (b) its samples are refined by this
       module's loop (``AMORTIZED_REFINE``, from the generator's output without added noise)
       until the teacher recognizes them: alone they reached fidelity 0.91 on a ResNet-8;
-      in (a) refining them undid most of the gain (79.8% instead of 89.6%).  A teacher with a
+      in (a) refining them undid most of the gain (79.8% instead of 89.6%).  In (b) the
+      generator has 32 channels instead of 16: +0.4 to +7.4 pt on three such teachers at
+      1.0-1.7x the synthesis time; in (a) it gained nothing at twice the time.  A teacher with a
       BN layer after a flatten (LeNet-5-BN: per-position statistics of local features) keeps
       per-pixel inversion (92.9% from generator inputs against 95.2%, 2 seeds).  Students
       of 500 inputs (benchmarks/results/inversion_any.md, LeNet-5-BN-half on mnist5k, 3

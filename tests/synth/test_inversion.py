@@ -289,6 +289,7 @@ def test_mlp_on_large_images_inverts_through_a_generator():
     for conv in ("convnet_small", "resnet8_w16"):
         cfg = settings_for(build(conv, (1, 28, 28), 10))
         assert cfg.method == "amortized" and cfg.amortized["refine_iterations"] > 0, conv
+        assert cfg.amortized["width"] == 32, conv   # 3 such teachers gained (+0.4..+7.4 pt)
         assert settings_for(build(conv, (1, 8, 8), 10)).method == "deepinversion", conv
     # ... matching the BN statistics per batch where there are 4 BN layers or more (ResNet-8
     # 84.3 -> 89.6%, width 16 67.7 -> 86.1%, a 4-layer convnet up too), not with 2
