@@ -354,7 +354,15 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                                  f"(a pair works on one shard at a time; shard_size "
                                  f"{shard_size})")
         log.warning("%s", summary["pairs_note"])
+    # a resumed job's fidelity covers the whole set: the shards kept from the earlier run too
+    kept_hits, kept_rows = _hits_on_disk(teacher, [shard_path(out, s["index"]) for s in shards
+                                                   if s not in todo])
     if not todo:
+        summary["fidelity"] = kept_hits / kept_rows if kept_rows else None
+        warning = summary["fidelity"] is not None and fidelity_warning(
+            summary["fidelity"], config.min_fidelity, config.iterations)
+        if warning:
+            summary["warning"] = warning
         return summary
     meta["name"] = f"inverted:{meta.get('name', 'unknown')}"
     meta["synthesis"] = {"teacher_checksum": checksum, "config": config.to_dict(),
@@ -436,13 +444,34 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                    images_per_second=summary["images_written"] / max(seconds, 1e-9),
                    marginal_images_per_second=summary["images_written"] / max(
                        time.perf_counter() - sampling, 1e-9),
-                   fidelity=correct / max(1, summary["images_written"]))
+                   fidelity=(correct + kept_hits) / max(1, summary["images_written"]
+                                                        + kept_rows))
     if kd is not None:
         summary["student_kd_steps"] = kd_steps
     warning = fidelity_warning(summary["fidelity"], config.min_fidelity, config.iterations)
     if warning:
         summary["warning"] = warning
     return summary
+
+
+def _hits_on_disk(teacher, paths: list[Path]) -> tuple[int, int]:
+    """(inputs the teacher assigns to their label, inputs) over the shards at ``paths``."""
+    if not paths:
+        return 0, 0
+    import numpy as np
+    import torch
+    from synth.data import read_parquet_table
+    from synth.distill import teacher_logits
+    hits = rows = 0
+    for path in paths:   # the rows as written, whatever split a data set would make of them
+        table, _ = read_parquet_table(path)
+        x = np.array(table.column("x").combine_chunks().flatten().to_numpy(
+            zero_copy_only=False), dtype=np.float32).reshape((table.num_rows,)
+                                                            + tuple(teacher.input_shape))
+        y = torch.from_numpy(table.column("label").to_numpy().astype(np.int64))
+        hits += int((teacher_logits(teacher, torch.from_numpy(x)).argmax(1) == y).sum())
+        rows += table.num_rows
+    return hits, rows
 
 
 def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:

@@ -32,3 +32,72 @@ def test_write_json_atomic_keeps_arrays_and_scalars(tmp_path):
     path = write_json_atomic(tmp_path / "r.json", {"a": np.float32(0.5), "b": np.arange(3),
                                                    "c": float("nan"), 1: (2, 3)})
     assert _strict(path.read_text()) == {"a": 0.5, "b": [0, 1, 2], "c": None, "1": [2, 3]}
+
+
+def test_resumed_synthesis_reports_the_fidelity_of_the_whole_set(digits, tmp_path, monkeypatch):
+    # run_synthesis's fidelity counted only the shards written by this call: a resumed job
+    # (nnsynth run's synthesis stage after a kill) reported None with every shard kept, or
+    # the figure of the last few shards as the set's
+    import importlib
+    import torch
+    from cluster.pairs import plan_shards, run_synthesis, shard_path
+    from synth.checkpoint import save_checkpoint
+    from synth.data import write_parquet
+    from synth.inversion import InversionConfig
+    from synth.models import build
+    from tests.synth._tiny import TINY_SPEC
+
+    torch.manual_seed(0)
+    teacher = build(TINY_SPEC, digits.input_shape, digits.num_classes).eval()
+    path = save_checkpoint(tmp_path / "t.pt", teacher, dataset=digits.metadata())
+    config = InversionConfig.preset("mnist28", iterations=5, device="cpu")
+    out = tmp_path / "set"
+
+    class NoRay(Exception):
+        pass
+
+    def no_ray(*a, **k):
+        raise NoRay
+    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect", no_ray)
+    with pytest.raises(NoRay):   # the job's manifest is written; no shard yet
+        run_synthesis(path, out, 20, 1, config, shard_size=10)
+    hits = 0
+    for shard in plan_shards(20, digits.num_classes, 10, seed=0):   # an earlier run's shards
+        x = torch.randn(len(shard["labels"]), *digits.input_shape)
+        with torch.no_grad():
+            predicted = teacher(x).argmax(1)
+        y = torch.tensor(shard["labels"])
+        y[::2] = predicted[::2]              # half of them hit for sure, the rest by chance
+        hits += int((predicted == y).sum())
+        write_parquet(shard_path(out, shard["index"]), x, y, digits.metadata())
+    summary = run_synthesis(path, out, 20, 1, config, shard_size=10)
+    assert summary["skipped"] == 2 and summary["written"] == 0
+    assert summary["fidelity"] == hits / 20
+    assert ("warning" in summary) == (hits / 20 < config.min_fidelity)
+
+
+def _row(trial_id, accuracy, checkpoint, **more):
+    return {"trial_id": trial_id, "spec": '{"family": "mlp", "hidden": [4]}',
+            "accuracy": accuracy, "test_accuracy": 0.25, "parameters": 10,
+            "nonzero_parameters": 10, "flops": 5, "nonzero_flops": 5, "epochs": 3,
+            "wall_seconds": 1.0, "stopped_early": False, "checkpoint": checkpoint,
+            "finished_at": 1.0, "device": "cpu", "selected_on": "real_val",
+            "real_val_accuracy": accuracy, **more}
+
+
+def test_search_best_is_a_finished_trial_not_one_asha_stopped(tmp_path):
+    # nnsynth search --asha: a stopped trial's row holds an earlier epoch's accuracy and no
+    # checkpoint, costs or test figure; ranked first, the summary copied best.pt from None
+    from search.results import append_result
+    from search.run import SearchConfig, summarize
+    ckpt = tmp_path / "models" / "a.pt"
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b"model a")
+    table = tmp_path / "results.parquet"
+    append_result(table, _row("a", 0.5, str(ckpt), latency_ms=None))
+    append_result(table, {"trial_id": "b", "spec": '{"family": "mlp", "hidden": [8]}',
+                          "accuracy": 0.75, "epochs": 1, "stopped_early": True})
+    summary = summarize(tmp_path, SearchConfig(dataset="digits", asha=True, hardware=False))
+    assert summary["best_trial"] == "a" and summary["best_accuracy"] == 0.5
+    assert (tmp_path / "best.pt").read_bytes() == b"model a"
+    assert summary["best_latency_ms"] is None      # not measured: null, not NaN
