@@ -445,9 +445,17 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     if table.empty:
         raise UserError(f"the search in {out_dir} finished no trial; see {out_dir / 'tune'}")
     # highest selection accuracy; ties (common on a small synthesized slice) go to the
-    # lowest KD loss to the teacher, then to the fewest parameters
-    kd = table["val_kd_loss"] if "val_kd_loss" in table else pd.Series(0.0, index=table.index)
-    ranked = table.assign(_kd=kd.fillna(0.0)).sort_values(
+    # lowest KD loss to the teacher, then to the fewest parameters.  Only finished trials
+    # compete: one ASHA stopped holds an earlier epoch's accuracy and no model, costs or test
+    # figure (its row ranked first, and best.pt was copied from no file)
+    finished = table[table["checkpoint"].notna() & ~table["stopped_early"].fillna(False)
+                     .astype(bool)]
+    if finished.empty:
+        raise UserError(f"the search in {out_dir} finished no trial to the end (every one "
+                        f"was stopped early); see {out_dir / 'tune'}")
+    kd = (finished["val_kd_loss"] if "val_kd_loss" in finished
+          else pd.Series(0.0, index=finished.index))
+    ranked = finished.assign(_kd=kd.fillna(0.0)).sort_values(
         ["accuracy", "_kd", "parameters"], ascending=[False, True, True], kind="stable")
     best = table.loc[ranked.index[0]]
     copy_atomic(best["checkpoint"], out_dir / "best.pt")
@@ -458,7 +466,7 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
             "trials_requested": config.trials, "best_trial": best["trial_id"],
             "best_spec": json.loads(best["spec"]), "best_accuracy": float(best["accuracy"]),
             "best_test_accuracy": float(best["test_accuracy"]),
-            "best_latency_ms": None if best["latency_ms"] is None else float(best["latency_ms"]),
+            "best_latency_ms": None if pd.isna(best["latency_ms"]) else float(best["latency_ms"]),
             "best_parameters": int(best["parameters"]), "pareto_x": x,
             "pareto_front": front["trial_id"].tolist(), "checkpoint": str(out_dir / "best.pt"),
             "results": str(out_dir / "results.parquet"), "pareto_png": str(out_dir / "pareto.png"),
