@@ -243,17 +243,34 @@ def _complete(path: Path, rows: int) -> bool:
         return False
 
 
-def _check_manifest(out_dir: Path, manifest: dict) -> None:
-    """Create ``job.json`` or check that an existing one describes the same job."""
+def _check_manifest(out_dir: Path, manifest: dict, replace: bool = False) -> None:
+    """Create ``job.json`` or check that an existing one describes the same job; with
+    ``replace``, another job's files there are deleted and this job starts afresh."""
     path = out_dir / MANIFEST
     if path.is_file():
         old = json.loads(path.read_text())
         if old != manifest:
             diff = sorted(k for k in manifest if old.get(k) != manifest[k])
-            raise UserError(f"{out_dir} holds shards of a different synthesis job (differs in "
-                            f"{', '.join(diff)}); use a new --out directory")
-        return
+            if not replace:
+                raise UserError(f"{out_dir} holds shards of a different synthesis job (differs "
+                                f"in {', '.join(diff)}); use a new --out directory")
+            log.warning("%s holds another synthesis job (differs in %s): starting over",
+                        out_dir, ", ".join(diff))
+            _remove_job(out_dir)
+        else:
+            return
     write_json_atomic(path, manifest)
+
+
+def _remove_job(out_dir: Path) -> None:
+    """Delete what a synthesis job writes in ``out_dir`` (shards, manifest, generator, ADI
+    students, grid): a shard of the old plan left there would join the new set."""
+    import shutil
+    for f in [*out_dir.glob("shard-*.parquet"), out_dir / GENERATOR, out_dir / "grid.png",
+              out_dir / MANIFEST]:
+        f.unlink(missing_ok=True)
+    if (out_dir / STUDENTS).is_dir():
+        shutil.rmtree(out_dir / STUDENTS)
 
 
 def prepare_out_dir(out_dir: str | os.PathLike) -> Path:
@@ -290,7 +307,8 @@ def _saved_student(out: Path, slot: int) -> tuple[dict | None, int]:
 def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, num_images: int,
                   pairs: int, config, *, student_spec: Any = None, seed: int = 0,
                   shard_size: int = 256, progress: bool = False, distill=None,
-                  on_shard: Callable[[dict, Any], None] | None = None) -> dict:
+                  on_shard: Callable[[dict, Any], None] | None = None,
+                  replace: bool = False) -> dict:
     """Synthesize ``num_images`` images from the teacher checkpoint on ``pairs`` pair actors
     (1 CPU each) into ``out_dir``; Ray must be connected (``cluster.connect.connect``).
 
@@ -298,7 +316,10 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     ``*.pt`` path) with ``config.adi_weight > 0`` runs the ADI protocol: each pair's student
     learns by KD between rounds (``distill``, a ``synth.distill.DistillConfig``; default
     ``DistillConfig(seed=seed)``).  ``on_shard(info, pool)`` runs in the driver after each
-    shard is written.  Returns a summary (shards written/skipped, pairs used, images/s,
+    shard is written.  ``out_dir`` holding another job's shards (other teacher, settings,
+    count or seed) is an error, or with ``replace`` (a directory the caller owns, such as
+    ``nnsynth run``'s ``synthetic/``) their files are deleted first.  Returns a summary
+    (shards written/skipped, pairs used, images/s,
     restarts...)."""
     import ray
     from cluster.pool import ResilientActorPool
@@ -337,7 +358,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     _check_manifest(out, {"teacher_checksum": checksum, "num_images": num_images,
                           "shard_size": shard_size, "seed": seed, "config": config.to_dict(),
                           "student": json.dumps(student_spec, sort_keys=True, default=str),
-                          **({"distill": kd.to_dict()} if kd is not None else {})})
+                          **({"distill": kd.to_dict()} if kd is not None else {})},
+                    replace=replace)
     shards = plan_shards(num_images, teacher.num_classes, shard_size, seed)
     todo = [s for s in shards if not _complete(shard_path(out, s["index"]), len(s["labels"]))]
     for s in todo:

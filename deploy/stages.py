@@ -179,7 +179,8 @@ def synthesis_distill(config: RunConfig):
 
 def run_synthesis_stage(ctx) -> dict:
     """ADI synthesis with ``pairs`` teacher/student actors into ``synthetic/`` (Parquet): each
-    pair's student learns by KD between rounds (cluster.pairs)."""
+    pair's student learns by KD between rounds (cluster.pairs).  An interrupted synthesis of
+    the same settings resumes; the set of other settings (a changed section) is replaced."""
     from cluster.pairs import run_synthesis
     from synth.checkpoint import load_model
     from synth.data import input_range
@@ -195,7 +196,7 @@ def run_synthesis_stage(ctx) -> dict:
                             c.num_images, c.pairs, inversion,
                             student_spec=c.student or None, seed=cfg.seed,
                             shard_size=c.shard_size, progress=ctx.progress,
-                            distill=synthesis_distill(cfg))
+                            distill=synthesis_distill(cfg), replace=True)
     grid, x = _image_grid(ctx, out)
     summary.update(layout_report(teacher, x))    # does the set carry any layout?
     if summary.get("layout_warning"):

@@ -101,3 +101,57 @@ def test_search_best_is_a_finished_trial_not_one_asha_stopped(tmp_path):
     assert summary["best_trial"] == "a" and summary["best_accuracy"] == 0.5
     assert (tmp_path / "best.pt").read_bytes() == b"model a"
     assert summary["best_latency_ms"] is None      # not measured: null, not NaN
+
+
+def test_run_replaces_the_synthesized_set_of_changed_settings(digits, tmp_path, monkeypatch):
+    # nnsynth run with synthesis.num_images changed said "re-running synthesis", then failed:
+    # "<run>/synthetic holds shards of a different synthesis job ...; use a new --out
+    # directory" (run has no --out); the run directory could not go on without a hand rm.
+    # The stage owns synthetic/: the old job's files go, a same-settings job still resumes
+    import importlib
+    from types import SimpleNamespace
+    import torch
+    from deploy.run_config import RunConfig, read_yaml
+    from deploy.stages import run_synthesis_stage
+    from synth.checkpoint import save_checkpoint
+    from synth.data import write_parquet
+    from synth.errors import UserError
+    from synth.inversion import InversionConfig
+    from synth.models import build
+    from cluster.pairs import run_synthesis
+    from tests.synth._tiny import TINY_SPEC
+
+    class NoRay(Exception):
+        pass
+
+    def no_ray(*a, **k):
+        raise NoRay
+    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect", no_ray)
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.manual_seed(0)
+    save_checkpoint(run / "teacher.pt", build(TINY_SPEC, digits.input_shape, digits.num_classes),
+                    dataset=digits.metadata())
+    values = read_yaml("tests/deploy/configs/digits_search.yaml")
+
+    def stage(num_images):
+        values["synthesis"]["num_images"] = num_images
+        ctx = SimpleNamespace(config=RunConfig.from_dict(values), progress=False,
+                              path=lambda name: run / name, connect_ray=lambda: None,
+                              output=lambda s, k="checkpoint": run / "teacher.pt")
+        with pytest.raises(NoRay):    # up to the point where the pairs would start
+            run_synthesis_stage(ctx)
+
+    stage(120)                                       # shard_size 60: two shards
+    for i in range(2):                               # as the first run left them
+        write_parquet(run / "synthetic" / f"shard-{i:05d}.parquet",
+                      torch.zeros(60, *digits.input_shape), torch.arange(60) % 10,
+                      digits.metadata())
+    stage(100)                                       # changed: the old set is gone
+    assert not list((run / "synthetic").glob("shard-*.parquet"))
+    import json
+    assert json.loads((run / "synthetic" / "job.json").read_text())["num_images"] == 100
+    # a standalone run_synthesis (nnsynth invert --out) still refuses another job's directory
+    config = InversionConfig.preset("mnist28", iterations=5, device="cpu")
+    with pytest.raises(UserError, match="different synthesis job"):
+        run_synthesis(run / "teacher.pt", run / "synthetic", 20, 1, config)
