@@ -269,11 +269,50 @@ def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
         return False
     try:
         config = with_absolute_paths(with_data_space(config))
-        return _saved_is(saved, config) and json.loads(
+        return _saved_is(saved, config) and _same_inputs(out_dir, config) and json.loads(
             (out_dir / SPACE_FILE).read_text()) == json.loads(
             json.dumps(load_space(config.space).definition))
     except (OSError, ValueError, RecursionError):   # unreadable: not this search
         return False
+
+
+INPUTS_FILE = "search_inputs.json"   # digest of the files the config names only by path
+
+
+def input_digest(config: SearchConfig) -> str:
+    """sha256 (16 hex) of the teacher checkpoint's bytes and the synthesized set's Parquet
+    files (names and bytes): a resumed search whose teacher or set was rewritten in place
+    (nnsynth run after a changed synthesis, or nnsynth invert into the same --out) would
+    otherwise keep the trials trained on the old ones; "" without a teacher."""
+    import hashlib
+    if not config.teacher:
+        return ""
+    h = hashlib.sha256()
+    data = Path(config.data)
+    files = [Path(config.teacher)] + (sorted(data.rglob("*.parquet")) if data.is_dir()
+                                      else [data])
+    for f in files:
+        h.update(f.name.encode() + b"\0")
+        try:
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+        except OSError:   # missing or unreadable: loading it later says so, in one line
+            h.update(b"\0missing")
+    return h.hexdigest()[:16]
+
+
+def _same_inputs(out_dir: Path, config: SearchConfig) -> bool:
+    """The search in ``out_dir`` began on the teacher and set ``config`` names, as they are
+    now (a search saved before this record: assumed so)."""
+    path = out_dir / INPUTS_FILE
+    if not path.is_file():
+        return True
+    try:
+        saved = json.loads(path.read_text()).get("digest")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return saved == input_digest(config)
 
 
 def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
@@ -341,8 +380,13 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             raise UserError(f"{out_dir} holds an earlier search; resume it with --resume "
                             f"{out_dir} or choose another --out")
         save_space(out_dir, fresh_space)    # run_search loaded and checked it
+        write_json_atomic(out_dir / INPUTS_FILE, {"digest": input_digest(config)})
         if not saved.exists():
             write_json_atomic(saved, config.to_dict())
+    elif not _same_inputs(out_dir, config):
+        raise UserError(f"the teacher {config.teacher} or the set {config.data} changed since "
+                        f"the search in {out_dir} began: its trials were trained on the old "
+                        f"ones; start a new search with another --out")
     # the space the search started with, never config.space again: a relative path resumed
     # from elsewhere was 'not found', or another file of that name was read
     space = saved_space(out_dir)

@@ -155,3 +155,43 @@ def test_run_replaces_the_synthesized_set_of_changed_settings(digits, tmp_path, 
     config = InversionConfig.preset("mnist28", iterations=5, device="cpu")
     with pytest.raises(UserError, match="different synthesis job"):
         run_synthesis(run / "teacher.pt", run / "synthetic", 20, 1, config)
+
+
+def test_search_does_not_resume_on_a_rewritten_synthesized_set(digits, tmp_path, monkeypatch):
+    # nnsynth run after a changed synthesis section re-ran the search stage, which "resumed"
+    # the finished search of the old set (its config names the set by path only): the old
+    # trials, results.parquet and best model came back as the new set's, silently
+    import importlib
+    import torch
+    from search.run import SearchConfig, resumable, run_search
+    from synth.checkpoint import save_checkpoint
+    from synth.data import write_parquet
+    from synth.errors import UserError
+    from synth.models import build
+    from tests.synth._tiny import TINY_SPEC
+
+    class NoRay(Exception):
+        pass
+
+    def no_ray(*a, **k):
+        raise NoRay
+    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect", no_ray)
+    torch.manual_seed(0)
+    teacher = save_checkpoint(tmp_path / "t.pt", build(TINY_SPEC, digits.input_shape,
+                                                       digits.num_classes),
+                              dataset=digits.metadata())
+    data = tmp_path / "synthetic"
+    data.mkdir()
+    write_parquet(data / "shard-00000.parquet", torch.zeros(40, *digits.input_shape),
+                  torch.arange(40) % 10, digits.metadata())
+    config = SearchConfig(dataset="digits", teacher=str(teacher), data=str(data), trials=2,
+                          n_initial=2, hardware=False)
+    out = tmp_path / "search"
+    with pytest.raises(NoRay):              # the search's files are written, then Ray starts
+        run_search(config, out, progress=False)
+    assert resumable(out, config)           # interrupted, same inputs: resume
+    write_parquet(data / "shard-00000.parquet", torch.ones(40, *digits.input_shape),
+                  torch.arange(40) % 10, digits.metadata())
+    assert not resumable(out, config)       # the set was synthesized again: start over
+    with pytest.raises(UserError, match="changed since"):
+        run_search(None, out, resume=True, progress=False)
