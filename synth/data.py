@@ -98,6 +98,21 @@ class Dataset:
                 h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
         return h.hexdigest()[:16]
 
+    def class_subset(self, classes: Sequence[int], offset: int = 0) -> "Dataset":
+        """Samples of ``classes`` only, relabelled ``classes[i] -> offset + i`` in every split."""
+        lut = torch.full((self.num_classes,), -1, dtype=torch.long)
+        index = torch.as_tensor(list(classes), dtype=torch.long)
+        lut[index] = torch.arange(len(classes)) + offset
+        parts = []
+        for split in ("train", "val", "test"):
+            x, y = self.split(split)
+            keep = lut[y] >= 0
+            parts += [x[keep], lut[y[keep]]]
+        names = [f"output{i}" for i in range(offset)] + [self.class_names[c] for c in classes]
+        return Dataset(f"{self.name}[{','.join(map(str, classes))}]", *parts, self.input_shape,
+                       offset + len(classes), names, self.mean, self.std, seed=self.seed,
+                       extra=dict(self.extra), value_range=self.value_range)
+
     def metadata(self) -> dict:
         meta = {"name": self.name, "input_shape": list(self.input_shape),
                 "num_classes": self.num_classes, "class_names": list(self.class_names),
@@ -114,18 +129,9 @@ class Dataset:
 
 # --------------------------------------------------------------------------- helpers
 def class_subset(data: Dataset, classes: Sequence[int], offset: int = 0) -> Dataset:
-    """Samples of ``classes`` only, relabelled ``classes[i] -> offset + i`` in every split."""
-    lut = torch.full((data.num_classes,), -1, dtype=torch.long)
-    lut[torch.as_tensor(list(classes), dtype=torch.long)] = torch.arange(len(classes)) + offset
-    parts = []
-    for split in ("train", "val", "test"):
-        x, y = data.split(split)
-        keep = lut[y] >= 0
-        parts += [x[keep], lut[y[keep]]]
-    names = [f"output{i}" for i in range(offset)] + [data.class_names[c] for c in classes]
-    return Dataset(f"{data.name}[{','.join(map(str, classes))}]", *parts, data.input_shape,
-                   offset + len(classes), names, data.mean, data.std, seed=data.seed,
-                   extra=dict(data.extra), value_range=data.value_range)
+    """Samples of ``classes`` only, relabelled ``classes[i] -> offset + i`` in every split
+    (``Dataset.class_subset``)."""
+    return data.class_subset(classes, offset)
 
 
 def train_test_split(*arrays, **options):

@@ -110,13 +110,12 @@ def load_dataset(name: str, seed: int = 0):
     check_dataset_name(name)
     base, classes = split_class_list(name)
     if classes is not None:   # a checkpoint of `nnsynth continual` records such a name
-        from synth.data import class_subset
         data = load_dataset(base, seed)
         bad = [c for c in classes if not 0 <= c < data.num_classes]
         if bad:
             raise ConfigError(f"data set {short_repr(name)}: class {bad[0]} is not in "
                               f"[0, {data.num_classes}) of {base}")
-        return class_subset(data, classes)
+        return data.class_subset(classes)
     if name in _REGISTRY:
         data = _REGISTRY[name](seed)
     else:
