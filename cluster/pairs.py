@@ -361,25 +361,25 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                           **({"distill": kd.to_dict()} if kd is not None else {})},
                     replace=replace)
     shards = plan_shards(num_images, teacher.num_classes, shard_size, seed)
-    todo = [s for s in shards if not _complete(shard_path(out, s["index"]), len(s["labels"]))]
-    for s in todo:
+    pending = [s for s in shards if not _complete(shard_path(out, s["index"]), len(s["labels"]))]
+    for s in pending:
         s["config"] = config.to_dict()
-    used = min(pairs, len(todo))
-    summary = {"out_dir": str(out), "shards": len(shards), "skipped": len(shards) - len(todo),
+    used = min(pairs, len(pending))
+    summary = {"out_dir": str(out), "shards": len(shards), "skipped": len(shards) - len(pending),
                "written": 0, "images": num_images, "images_written": 0, "pairs": used,
                "pairs_requested": pairs,
                "protocol": "adi" if kd is not None else config.method,
                "teacher_checksum": checksum, "restarts": 0, "fidelity": None}
     if used < pairs:  # one pair per shard at most: more would sit idle
-        summary["pairs_note"] = (f"{used} of {pairs} pairs used: only {len(todo)} shard"
-                                 f"{'s' if len(todo) != 1 else ''} left to synthesize "
+        summary["pairs_note"] = (f"{used} of {pairs} pairs used: only {len(pending)} shard"
+                                 f"{'s' if len(pending) != 1 else ''} left to synthesize "
                                  f"(a pair works on one shard at a time; shard_size "
                                  f"{shard_size})")
         log.warning("%s", summary["pairs_note"])
     # a resumed job's fidelity covers the whole set: the shards kept from the earlier run too
     kept_hits, kept_rows = _hits_on_disk(teacher, [shard_path(out, s["index"]) for s in shards
-                                                   if s not in todo])
-    if not todo:
+                                                   if s not in pending])
+    if not pending:
         summary["fidelity"] = kept_hits / kept_rows if kept_rows else None
         warning = summary["fidelity"] is not None and fidelity_warning(
             summary["fidelity"], config.min_fidelity, config.iterations)
@@ -421,14 +421,14 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
         generator, summary["generator"] = _job_generator(pool, out, amortized, seed)
         summary["generator_seconds"] = round(time.perf_counter() - start, 3)
         summary["generator_pairs"] = summary["generator"].get("pairs", 0)
-        for s in todo:
+        for s in pending:
             s["generator"] = generator
     sampling = time.perf_counter()
     correct = 0.0
     kd_steps: dict[int, int] = {}   # pair -> its student's KD steps so far
-    bar = tqdm(total=len(todo), desc="shards", disable=not progress)
+    bar = tqdm(total=len(pending), desc="shards", disable=not progress)
     try:
-        for shard, res in pool.map_unordered("synthesize_shard", todo):
+        for shard, res in pool.map_unordered("synthesize_shard", pending):
             n = len(res["labels"])
             path = shard_path(out, shard["index"])
             if "student_state" in res:  # saved before the shard (the commit point), so a

@@ -197,9 +197,12 @@ def with_data_space(config: SearchConfig) -> SearchConfig:
     search ended with 'finished no trial'."""
     if config.space != AUTO_SPACE:
         return config
-    from synth.data import load_dataset
-    shape = load_dataset(config.dataset, seed=config.seed if config.data_seed is None
-                         else config.data_seed).input_shape
+    if config.teacher:   # the trials learn the teacher's inputs: its checkpoint records them
+        from synth.checkpoint import read_checkpoint
+        shape = read_checkpoint(config.teacher)["input_shape"]
+    else:                # the real set is loaded again by the search itself (its splits)
+        from synth.data import load_dataset
+        shape = load_dataset(config.dataset, seed=real_split_seed(config)).input_shape
     return config.replace(space=data_space(shape))
 
 

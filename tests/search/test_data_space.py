@@ -26,3 +26,13 @@ def test_a_given_space_is_kept_and_sequences_need_one():
     assert with_data_space(SearchConfig(dataset="wine", space="resnet")).space == "resnet"
     with pytest.raises(UserError, match="no built-in search space takes inputs of shape"):
         data_space((6, 100))
+
+
+def test_with_a_teacher_the_space_follows_its_recorded_inputs(tmp_path):
+    """The pipeline's search has a teacher: its checkpoint names the inputs, no data set load."""
+    from synth.checkpoint import save_checkpoint
+    wine = load_dataset("wine")
+    path = save_checkpoint(tmp_path / "t.pt", build("mlp_small", wine.input_shape, 3),
+                           dataset=wine.metadata())
+    config = SearchConfig(dataset="wine", teacher=str(path), data=str(tmp_path))
+    assert with_data_space(config).space == "mlp"

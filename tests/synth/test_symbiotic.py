@@ -156,9 +156,9 @@ def test_a_repeated_cell_is_trained_once(tmp_path):
     table = [row(4, 1.0, 1.0, 1.1), row(4, 2.0, 2.0, 2.2, sparsity=0.5, exec_="sparse")]
     jobs = []
 
-    def recording_map(fn, todo):   # symbiotic_train's serial map, noting each job it runs
-        jobs.extend(todo)
-        return [fn(*job) for job in todo]
+    def recording_map(fn, jobs_run):   # symbiotic_train's serial map, noting each job it runs
+        jobs.extend(jobs_run)
+        return [fn(*job) for job in jobs_run]
     result = symbiotic_train(data, table, cfg, map_fn=recording_map)
     assert [job[0]["cell"] for job in jobs] == ["lstm"]
     assert [(c["cell"], c["width"]) for c in result["candidates"]] == [("lstm", 4)]
