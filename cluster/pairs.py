@@ -480,19 +480,16 @@ def _hits_on_disk(teacher, paths: list[Path]) -> tuple[int, int]:
     """(inputs the teacher assigns to their label, inputs) over the shards at ``paths``."""
     if not paths:
         return 0, 0
-    import numpy as np
     import torch
-    from synth.data import read_parquet_table
+    from synth.data import parquet_arrays, read_parquet_table
     from synth.distill import teacher_logits
     hits = rows = 0
     for path in paths:   # the rows as written, whatever split a data set would make of them
         table, _ = read_parquet_table(path)
-        x = np.array(table.column("x").combine_chunks().flatten().to_numpy(
-            zero_copy_only=False), dtype=np.float32).reshape((table.num_rows,)
-                                                            + tuple(teacher.input_shape))
-        y = torch.from_numpy(table.column("label").to_numpy().astype(np.int64))
-        hits += int((teacher_logits(teacher, torch.from_numpy(x)).argmax(1) == y).sum())
-        rows += table.num_rows
+        x, y = parquet_arrays(table, tuple(teacher.input_shape), f"shard {path}")
+        hits += int((teacher_logits(teacher, torch.from_numpy(x)).argmax(1)
+                     == torch.from_numpy(y)).sum())
+        rows += len(y)
     return hits, rows
 
 

@@ -625,38 +625,41 @@ def read_parquet_table(path: str | os.PathLike):
                         f"({type(e).__name__})") from None
 
 
-@register_dataset("parquet", "images or feature rows with labels in Parquet (file or shard directory)",
-                  prefixed=True)
-def _parquet(path: str, seed: int) -> Dataset:
-    table, meta = read_parquet_table(path)
-    shape = tuple(meta["input_shape"])
-    size = 1
-    for d in shape:
-        size *= d
-    n = table.num_rows
+def parquet_arrays(table, shape: tuple, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs float32 of ``(rows,) + shape``, labels int64) of a table ``read_parquet_table``
+    returned, every value checked: numbers, as many as the shape says, finite."""
+    size, n = math.prod(shape), table.num_rows
     try:
         with np.errstate(over="ignore"):   # a float64 beyond float32 is inf, refused below
             x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(
                 zero_copy_only=False), dtype=np.float32)
         y = np.asarray(table.column("label").to_numpy(zero_copy_only=False))
     except Exception as e:  # a column of the wrong type
-        raise UserError(f"Parquet data set {path}: column x must hold lists of numbers and label "
+        raise UserError(f"{where}: column x must hold lists of numbers and label "
                         f"integers ({type(e).__name__})") from None
     if n == 0 or x.size != n * size:
-        raise UserError(f"Parquet data set {path}: {x.size} values for {n} rows do not match "
+        raise UserError(f"{where}: {x.size} values for {n} rows do not match "
                         f"input_shape {shape}")
     if y.dtype.kind not in "iu":
-        raise UserError(f"Parquet data set {path}: labels must be integers, got {y.dtype}")
+        raise UserError(f"{where}: labels must be integers, got {y.dtype}")
     if not np.isfinite(x).all():   # one NaN made every loss and accuracy NaN, silently
-        raise UserError(f"Parquet data set {path}: column x holds NaN or infinite values "
+        raise UserError(f"{where}: column x holds NaN or infinite values "
                         f"({int((~np.isfinite(x)).sum()):,} of {x.size:,})")
-    x = x.reshape((n,) + shape)
-    y = y.astype(np.int64)
+    return x.reshape((n,) + tuple(shape)), y.astype(np.int64)
+
+
+@register_dataset("parquet", "images or feature rows with labels in Parquet (file or shard directory)",
+                  prefixed=True)
+def _parquet(path: str, seed: int) -> Dataset:
+    table, meta = read_parquet_table(path)
+    shape = tuple(meta["input_shape"])
+    where = f"Parquet data set {path}"
+    x, y = parquet_arrays(table, shape, where)
+    n = len(y)
     num_classes = int(meta["num_classes"])
     if y.min() < 0 or y.max() >= num_classes:
-        raise UserError(f"Parquet data set {path}: labels outside [0, {num_classes})")
+        raise UserError(f"{where}: labels outside [0, {num_classes})")
     names = meta.get("class_names") or [str(i) for i in range(num_classes)]
-    where = f"Parquet data set {path}"
     if "split" in table.column_names:
         train, val, test = split_column(table.column("split").to_pylist(), y, seed, where)
     else:  # a synthesized set: everything trains except a stratified validation slice
