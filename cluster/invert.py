@@ -25,7 +25,12 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     """Synthesize ``num_images`` class-balanced inputs of the teacher checkpoint into ``out``
     (Parquet shards + grid.png); resumes.  Returns the run summary with the settings used
     (the ``reported`` fields of the ``InversionConfig``), the fidelity of the set on disk and
-    a ``warning`` when it is below ``min_fidelity`` (or the settings' own threshold)."""
+    a ``warning`` when it is below ``min_fidelity`` (or the settings' own threshold).
+
+    ``min_fidelity`` is a setting of the job, as the iteration cap is: it goes into the
+    ``InversionConfig``, with ``stop_fidelity`` raised to it where lower (so the stopping rule
+    aims for it, and the reported settings and the set's metadata say it), and a directory holding shards made for another threshold is
+    refused rather than resumed."""
     import ray
     import torch
 
@@ -66,8 +71,13 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                          lowres_iterations=min(iterations // 2, config.lowres_iterations))
     if batch_size is not None:
         overrides["batch_size"] = batch_size
+    if min_fidelity is not None:   # the threshold of the final check and the stopping rule's
+        # target alike (synth.inversion.allowed_misses): a batch stops only once at least this
+        # fraction hits, so stop_fidelity is raised to it where it is lower (1.0: no misses)
+        overrides.update(min_fidelity=min_fidelity,
+                         stop_fidelity=max(config.stop_fidelity, min_fidelity))
     config = config.replace(**overrides)
-    threshold = config.min_fidelity if min_fidelity is None else min_fidelity  # report only
+    check_resumable(out, config)
     distill = DistillConfig(seed=seed, **({"kd_steps_per_round": kd_steps}
                                           if kd_steps is not None else {}))
     prepare_out_dir(out)              # after every setting is checked: a bad one makes no dir
@@ -93,9 +103,34 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
         from synth.amortized import AmortizedConfig
         settings["generator"] = AmortizedConfig.from_inversion(config).to_dict()
     summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,
-                   warning=fidelity_warning(fidelity, threshold, config.iterations),
+                   warning=fidelity_warning(fidelity, config.min_fidelity, config.iterations),
                    settings=settings)
     if summary["warning"] is None:
         del summary["warning"]
     summary.update(layout_report(model, x, predicted))   # images: does the set carry layout?
     return summary
+
+
+def check_resumable(out: str | os.PathLike, config) -> None:
+    """Refuse, in one line naming the option, to resume into ``out`` a job whose settings
+    differ from ``config`` only in ``min_fidelity``: ``cluster.pairs.run_synthesis`` would
+    refuse it too, but only as 'differs in config'."""
+    import json
+    from pathlib import Path
+
+    from cluster.pairs import MANIFEST
+    path = Path(out) / MANIFEST
+    try:
+        old = json.loads(path.read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        return   # no job there (or not one of ours): run_synthesis decides
+    new = config.to_dict()
+    if (not isinstance(old, dict) or old == new
+            or not isinstance(old.get("min_fidelity"), (int, float))):
+        return
+    if {k: v for k, v in old.items() if k != "min_fidelity"} == {
+            k: v for k, v in new.items() if k != "min_fidelity"}:
+        raise UserError(f"{out} holds a synthesis job made for min_fidelity "
+                        f"{old['min_fidelity']:g}, not {config.min_fidelity:g} (its stopping "
+                        f"rule); use a new --out directory, or give --min-fidelity "
+                        f"{old['min_fidelity']:g} to resume it")

@@ -34,7 +34,9 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
                    "(off by default: flipped digits or text are other classes).")
 @click.option("--min-fidelity", type=click.FloatRange(0, 1), default=None,
               help="Fail (exit 2) when the teacher assigns fewer of the inputs to their "
-                   "target class; without it a low fidelity is a warning.")
+                   "target class; without it a low fidelity (below the settings' "
+                   "min_fidelity, 0.95) is a warning.  The stopping rule aims for it too "
+                   "(stop_fidelity is raised to it where lower).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
 @click.option("--shard-size", type=click.IntRange(1, MAX_SHARD_SIZE), default=256, show_default=True)
 @click.option("--no-early-stop", is_flag=True, help="Always run the full iteration count.")
