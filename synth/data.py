@@ -24,8 +24,8 @@ import torch
 
 from synth.config import short_repr
 from synth.data_registry import (  # noqa: F401  (the registry is this module's API too)
-    check_dataset_name, check_dataset_path, list_datasets, load_dataset, register_dataset,
-    split_class_list)
+    MAX_CLASS_NAME, check_class_names, check_dataset_name, check_dataset_path, list_datasets,
+    load_dataset, printable, register_dataset, split_class_list)
 from synth.errors import UserError
 
 TEST_FRACTION = 0.2   # of all samples
@@ -476,9 +476,12 @@ def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
     names = meta.get("class_names")
     if names is not None and (not isinstance(names, list)
                               or (num_classes is not None and len(names) != num_classes)
-                              or not all(isinstance(n, str) and len(n) <= 200 for n in names)):
+                              or not all(isinstance(n, str) and len(n) <= MAX_CLASS_NAME
+                                         for n in names)):
         raise UserError(f"{where}: class_names must be {num_classes or 'one per class'} "
                         f"strings, got {short_repr(names)}")
+    if names is not None:   # printed and drawn: no newline or escape sequence
+        check_class_names(names, where)
     width = shape[0] if shape else None      # channels (images, sequences) or features
     for key in ("mean", "std"):
         if partial and key not in meta:
@@ -674,11 +677,40 @@ def _parquet(path: str, seed: int) -> Dataset:
 # (never decompressed: a .csv.gz of 1 MB can hold gigabytes), so its size bounds the memory
 # (pyarrow holds at most about 8 bytes per value and a value takes >= 2 bytes of text).
 MAX_CSV_BYTES = 512 << 20
+# pyarrow's time and memory grow with the columns of a table, not its bytes: a 2 MB header
+# row of 10**6 columns took 45 s and 9 GB to parse.  The header is counted first.
+MAX_CSV_COLUMNS = 16_384
+MAX_CSV_HEADER_BYTES = 4 << 20
 LABEL_COLUMNS = ("label", "class", "target", "y")   # the first present names the labels
 
 
-def _csv_columns(path: str):
-    """(header names, pyarrow table) of the CSV file ``path``, bounded by its size."""
+def _csv_header_width(raw, path: str) -> int:
+    """Columns of the header row of the open file ``raw``, counted by Python's csv reader
+    from at most MAX_CSV_HEADER_BYTES of its start; the file is left at its start."""
+    import csv
+    import io
+    head = raw.read(MAX_CSV_HEADER_BYTES)
+    raw.seek(0)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):   # read as UTF-8, its names were a traceback
+        raise UserError(f"CSV data set {path} is UTF-16 text; save it as UTF-8")
+    text = io.StringIO(head.decode("utf-8", "replace"), newline="")
+    try:
+        width = len(next(csv.reader(text), []))
+    except csv.Error as e:   # a field beyond csv's own limit of 128 kB
+        raise UserError(f"CSV data set {path}: its header row cannot be parsed ({e})") from None
+    if width > MAX_CSV_COLUMNS:
+        raise UserError(f"CSV data set {path} has {width:,} columns in its header row; the "
+                        f"limit is {MAX_CSV_COLUMNS:,}")
+    if len(head) == MAX_CSV_HEADER_BYTES and not text.getvalue()[:text.tell()].endswith(
+            ("\n", "\r")):
+        raise UserError(f"CSV data set {path}: its header row is longer than "
+                        f"{MAX_CSV_HEADER_BYTES:,} bytes")
+    return width
+
+
+def _csv_read(path: str, convert=None):
+    """The pyarrow table of the CSV file ``path`` (``convert``: pyarrow ConvertOptions),
+    bounded by its size and its header's width before it is parsed."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     f = Path(path).expanduser()
@@ -693,38 +725,86 @@ def _csv_columns(path: str):
         if raw.read(2) in (b"\x1f\x8b", b"PK", b"BZ", b"\xfd7", b"(\xb5"):
             raise UserError(f"CSV data set {path} is compressed; give the uncompressed .csv")
         raw.seek(0)
+        _csv_header_width(raw, path)
         try:
-            table = pacsv.read_csv(raw, read_options=pacsv.ReadOptions(block_size=1 << 22))
+            return pacsv.read_csv(raw, read_options=pacsv.ReadOptions(block_size=1 << 22),
+                                  convert_options=convert)
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
             first = (str(e).splitlines() or [type(e).__name__])[0][:200]
             first = "".join(c if c.isascii() and c.isprintable() else "?" for c in first)
             raise UserError(f"CSV data set {path} cannot be parsed: {first}") from None
-    return table.column_names, table
 
 
-def _csv_labels(column, path: str) -> tuple[np.ndarray, list[str]]:
+def _csv_columns(path: str):
+    """(header names, pyarrow table) of the CSV file ``path``: every name UTF-8 and given
+    once (pyarrow reads a header of two columns 'a' as two columns, and looking one up was a
+    KeyError traceback)."""
+    table = _csv_read(path)
+    try:
+        names = table.schema.names
+    except UnicodeDecodeError:
+        raise UserError(f"CSV data set {path}: its header row is not UTF-8 text; save the "
+                        f"file as UTF-8") from None
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise UserError(f"CSV data set {path}: its header gives the column "
+                        f"{short_repr(printable(twice))} twice; rename one")
+    return names, table
+
+
+def _label_classes(keys: list, codes: np.ndarray, empty: int | None, path: str):
+    """(class indices, class names) from the distinct label values ``keys`` (sortable: ints
+    or strings) and each row's index ``codes`` into them; ``empty``: the index of the empty
+    text label, if any."""
+    if empty is not None:   # a text column reads an empty cell as "", which became a class
+        raise UserError(f"CSV data set {path}: its label column has "
+                        f"{int((codes == empty).sum()):,} empty cells")
+    classes = sorted(set(keys))
+    index = {k: i for i, k in enumerate(classes)}
+    y = np.asarray([index[k] for k in keys], dtype=np.int64)[codes]
+    if len(classes) < 2:
+        raise UserError(f"CSV data set {path}: its labels hold {len(classes)} class; at "
+                        f"least 2 are needed")
+    return y, [str(c) for c in classes]
+
+
+def _csv_labels(column, path: str, label: str) -> tuple[np.ndarray, list[str]]:
     """(class indices, class names) of a label column: integers (classes in numeric order)
-    or names (in sorted order), one per row."""
+    or names (in sorted order), one per row.  A column pyarrow reads as floating point is
+    read again as text and its numbers taken exactly: codes beyond int64 (parsed as doubles)
+    fell together into one class, and 1e30 into class -2**63."""
     import pyarrow as pa
     if column.null_count:
         raise UserError(f"CSV data set {path}: its label column has {column.null_count:,} "
                         f"empty cells")
     kind = column.type
-    if pa.types.is_floating(kind):
-        values = np.asarray(column.to_numpy(zero_copy_only=False))
-        if not (np.isfinite(values).all() and (values == np.round(values)).all()):
-            raise UserError(f"CSV data set {path}: labels must be class names or integers, "
-                            f"got fractional values such as {values[values != np.round(values)][:1]}")
-        values = values.astype(np.int64)
-    elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         values = np.asarray(column.to_numpy(zero_copy_only=False)).astype(np.int64)
-    else:
-        values = np.asarray([str(v) for v in column.to_pylist()], dtype=object)
-    classes, y = np.unique(values, return_inverse=True)
-    if len(classes) < 2:
-        raise UserError(f"CSV data set {path}: its labels hold {len(classes)} class; at "
-                        f"least 2 are needed")
-    return y.astype(np.int64), [str(c) for c in classes]
+        classes, codes = np.unique(values, return_inverse=True)
+        return _label_classes(classes.tolist(), codes.reshape(-1), None, path)
+    if pa.types.is_floating(kind):
+        import pyarrow.csv as pacsv
+        column = _csv_read(path, pacsv.ConvertOptions(
+            include_columns=[label], column_types={label: pa.string()})).column(label)
+    elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        column = pa.chunked_array([pa.array([str(v) for v in column.to_pylist()])])
+    encoded = column.combine_chunks().dictionary_encode()   # Arrow's memory, not a str a row
+    text = encoded.dictionary.to_pylist()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    empty = next((i for i, t in enumerate(text) if not t.strip()), None)
+    if not pa.types.is_floating(kind):
+        return _label_classes(text, codes, empty, path)
+    from fractions import Fraction
+    numbers = []
+    for t in text:
+        try:
+            numbers.append(Fraction(t))
+        except (ValueError, ZeroDivisionError):   # nan, inf
+            numbers.append(None)
+        if numbers[-1] is None or numbers[-1].denominator != 1:
+            raise UserError(f"CSV data set {path}: labels must be class names or integers, "
+                            f"got fractional values such as {short_repr(t)}")
+    return _label_classes([int(f) for f in numbers], codes, empty, path)
 
 
 @register_dataset("csv", "your own table: a CSV file with a header row, numeric feature "
@@ -736,6 +816,11 @@ def _csv(path: str, seed: int) -> Dataset:
     numeric feature, standardized with the training split's mean and std (as iris, wine)."""
     names, table = _csv_columns(path)
     lowered = [n.strip().lower() for n in names]
+    for key in (next((c for c in LABEL_COLUMNS if c in lowered), None), "split"):
+        same = [n for n, low in zip(names, lowered) if low == key]
+        if len(same) > 1:   # 'Label' and 'label': the first was the labels, the other a feature
+            raise UserError(f"CSV data set {path}: its header names the {key} column twice "
+                            f"({', '.join(short_repr(printable(n)) for n in same)}); rename one")
     label = next((names[lowered.index(c)] for c in LABEL_COLUMNS if c in lowered), names[-1])
     split = names[lowered.index("split")] if "split" in lowered else None
     features = [n for n in names if n not in (label, split)]
@@ -752,14 +837,15 @@ def _csv(path: str, seed: int) -> Dataset:
         if not (pa.types.is_integer(c.type) or pa.types.is_floating(c.type)
                 or pa.types.is_boolean(c.type)) or c.null_count:
             what = f"{c.null_count:,} empty cells" if c.null_count else f"{c.type} values"
-            raise UserError(f"CSV data set {path}: feature column {short_repr(n)} must hold "
-                            f"numbers in every row, has {what}")
+            raise UserError(f"CSV data set {path}: feature column {short_repr(printable(n))} "
+                            f"must hold numbers in every row, has {what}")
         columns.append(np.asarray(c.to_numpy(zero_copy_only=False), dtype=np.float64))
     x = np.column_stack(columns)
     if not np.isfinite(x).all():
         raise UserError(f"CSV data set {path}: its features hold NaN or infinite values "
                         f"({int((~np.isfinite(x)).sum()):,} of {x.size:,})")
-    y, class_names = _csv_labels(table.column(label), path)
+    y, class_names = _csv_labels(table.column(label), path, label)
+    check_class_names(class_names, f"CSV data set {path}", loaded=True)
     splits = None
     if split is not None:
         splits = split_column(table.column(split).to_pylist(), y, seed, f"CSV data set {path}")

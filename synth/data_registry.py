@@ -103,6 +103,38 @@ def check_dataset_path(name, where: str = "") -> None:
                               f"no path: expected {prefix}:<path>")
 
 
+def printable(text) -> str:
+    """``text`` for a one-line message: unchanged when printable, else with its control
+    characters escaped (a path or file name may hold a newline or an escape sequence)."""
+    text = str(text)
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+MAX_CLASS_NAME = 200   # characters: a checkpoint's metadata holds names of at most this many
+
+
+def check_class_names(names, where: str, *, loaded: bool = False) -> None:
+    """Class names are strings of at most MAX_CLASS_NAME characters, every one printable: they
+    are printed in summaries and logs and drawn as grid labels, where a newline, an escape
+    sequence or a bidi override (from a Parquet set's metadata, a CSV label cell, an image
+    folder's name, a .ts label) broke the one-line output or rewrote the terminal.
+    ``loaded``: the names of a set just loaded, which must also be non-empty and distinct."""
+    for n in names:
+        if not isinstance(n, str) or len(n) > MAX_CLASS_NAME:
+            raise ConfigError(f"{where}: class names must be strings of at most "
+                              f"{MAX_CLASS_NAME} characters, got {short_repr(n)}")
+        if not n.isprintable():
+            raise ConfigError(f"{where}: class name {short_repr(n)} holds a control character "
+                              f"(a newline, an escape sequence...); class names must be printable")
+        if loaded and not n.strip():
+            raise ConfigError(f"{where}: a class name is empty ({short_repr(n)})")
+    if loaded and len(set(names)) != len(names):
+        twice = next(n for i, n in enumerate(names) if n in names[:i])
+        raise ConfigError(f"{where}: class name {short_repr(twice)} is given twice; classes "
+                          f"need distinct names")
+
+
 def load_dataset(name: str, seed: int = 0):
     """The named set (a ``synth.data.Dataset``) split with ``seed`` (recorded as
     ``Dataset.seed`` and in its metadata)."""
@@ -121,5 +153,6 @@ def load_dataset(name: str, seed: int = 0):
     else:
         prefix, arg = name.split(":", 1)
         data = _PREFIXED[prefix](arg, seed)
+    check_class_names(data.class_names, f"data set {printable(name)}", loaded=True)
     data.seed = int(seed)
     return data
