@@ -24,12 +24,17 @@ suggestion is ``{"spec": "<canonical JSON>"}``.  ``save``/``restore`` write JSON
 pending trials, queue, random state), so ``Tuner.restore`` resumes the predictor's data.
 A trial's final result is taken from ``on_trial_result`` (``done_key`` set) as well as
 ``on_trial_complete``, so trials re-run after a restore are learned from even though the
-``ConcurrencyLimiter`` forgets them.  ``candidates`` restricts proposals to a finite set
-(a lookup table, as in tabular NAS benchmarks): their features are computed once, and the
-predictor scores the unseen ones (``LocalBOSearcher``: a pool of neighbours and random ones;
-the others at most ``max_scored``, nearest to the best and random).  On a flat space (no model
-family, no list or conditional parameters: ``Space.flat``) the evolutionary search runs on
-numpy rows (``search.evolution.evolve_rows``): ~10 ms a suggestion at 300 results.
+``ConcurrencyLimiter`` forgets them.  A trial an early-stopping scheduler (ASHA) stops
+completes with an intermediate report (``done_key`` False, an ``epoch``): it is no final
+observation.  As in BOHB (Falkner et al., ICML 2018, Sec. 4.1), every report is an
+observation at its budget (an epoch, or the full training), and the predictor models one
+budget: the full one once it has ``n_initial`` results, else the largest that has.
+``candidates`` restricts proposals to a finite set (a lookup table, as in tabular NAS
+benchmarks): their features are computed once, and the predictor scores the unseen ones
+(``LocalBOSearcher``: a pool of neighbours and random ones; the others at most
+``max_scored``, nearest to the best and random).  On a flat space (no model family, no list
+or conditional parameters: ``Space.flat``) the evolutionary search runs on numpy rows
+(``search.evolution.evolve_rows``): ~10 ms a suggestion at 300 results.
 """
 from __future__ import annotations
 
@@ -52,6 +57,7 @@ from synth.errors import ConfigError, UserError
 from synth.files import atomic_path
 
 DONE_KEY = "trial_final"   # set in a trial's last report
+FULL_BUDGET = 0            # the budget of a trial's last report (lower budgets: its epoch)
 
 
 def objective_value(value: Any, config: dict) -> float | None:
@@ -117,6 +123,10 @@ class PredictorSearcher(Searcher):
         self.done_trials: set[str] = set()
         self.pending: dict[str, str] = {}                # trial id -> spec key
         self.failed: list[str] = []
+        self.stopped: list[str] = []                    # stopped early (ASHA): spec keys
+        # lower budgets: epoch -> {spec key: metric value}, from intermediate reports
+        self.partial: dict[int, dict[str, float]] = {}
+        self._fit_budget = FULL_BUDGET                  # the budget the predictor last saw
         self.queue: list[str] = []
         self.suggested = 0
         self.refits = 0
@@ -161,30 +171,76 @@ class PredictorSearcher(Searcher):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if result.get(DONE_KEY):
             self._record(trial_id, result, error=False)
+        elif trial_id not in self.done_trials:
+            self._record_partial(self.pending.get(trial_id) or self._config_key(result), result)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
         self._record(trial_id, result, error)
 
+    @staticmethod
+    def _config_key(result: dict | None) -> str | None:
+        """The spec key of a trial re-run after a restore (its result names its config)."""
+        if result and isinstance(result.get("config", {}).get("spec"), str):
+            return result["config"]["spec"]
+        return None
+
     def _record(self, trial_id: str, result: dict | None, error: bool) -> None:
         if trial_id in self.done_trials:
             return
-        key = self.pending.pop(trial_id, None)
-        if key is None and result and isinstance(result.get("config", {}).get("spec"), str):
-            key = result["config"]["spec"]  # a trial re-run after restore
+        key = self.pending.pop(trial_id, None) or self._config_key(result)
         if key is None:
             return
         self.done_trials.add(trial_id)
         if error or not result or result.get(self.metric) is None:
             self.failed.append(key)
             return
+        if DONE_KEY in result and not result[DONE_KEY]:
+            # Stopped early (ASHA): Tune completes the trial with its last report, an
+            # earlier epoch's accuracy.  Taken as final (as it was), one model mixed budgets:
+            # an architecture was worth its partly trained figure, beside full trainings.
+            # As in BOHB (Falkner et al. 2018, Sec. 4.1) each budget is modelled on its own:
+            # the report counts at its epoch (``partial``), where every trial has one to be
+            # compared with, and nothing is imputed at the full budget.  Hyperband and ASHA
+            # stop only configurations in the bottom of their rung (below the top 1/eta of
+            # their peers at that budget), known worse, so none is a candidate for the best:
+            # the spec is only kept from being proposed again (``stopped``).
+            self._record_partial(key, result)
+            self.stopped.append(key)
+            return
         self.history.append((key, float(result[self.metric])))
+
+    def _record_partial(self, key: str | None, result: dict) -> None:
+        """An intermediate report (``epoch`` from 1, before the last): an observation at
+        that budget."""
+        epoch, value = result.get("epoch"), result.get(self.metric)
+        if key is None or isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)):
+            return
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return
+        if epoch >= 1 and math.isfinite(value):
+            self.partial.setdefault(int(epoch), {})[key] = value
+
+    def _observations(self) -> tuple[int, list[tuple[str, float]]]:
+        """(budget, [(spec key, value)]) the predictor models: BOHB's rule (Falkner et al.,
+        ICML 2018, Sec. 4.1), the largest budget with enough observations (``n_initial``),
+        the full one first; observations of different budgets are never mixed."""
+        if len(self.history) >= self.n_initial:
+            return FULL_BUDGET, self.history
+        for epoch in sorted(self.partial, reverse=True):
+            if len(self.partial[epoch]) >= self.n_initial:
+                return epoch, list(self.partial[epoch].items())
+        return FULL_BUDGET, self.history
 
     def save(self, checkpoint_path: str) -> None:
         state = {"history": self.history, "done_trials": sorted(self.done_trials),
                  "pending": self.pending, "failed": self.failed, "queue": self.queue,
+                 "stopped": self.stopped, "partial": {str(e): v for e, v in self.partial.items()},
                  "suggested": self.suggested, "refits": self.refits,
                  "rng": self.rng.bit_generator.state, "kind": type(self).__name__,
-                 "fit_size": self._fit_size, **self._extra_state()}
+                 "fit_size": self._fit_size, "fit_budget": self._fit_budget,
+                 **self._extra_state()}
         with atomic_path(checkpoint_path) as tmp, open(tmp, "w") as f:
             json.dump(state, f)
 
@@ -200,6 +256,10 @@ class PredictorSearcher(Searcher):
         self.history = [(k, float(v)) for k, v in state["history"]]
         self.done_trials = set(state["done_trials"])
         self.pending, self.failed, self.queue = state["pending"], state["failed"], state["queue"]
+        self.stopped = list(state.get("stopped", []))   # absent: saved before they were kept
+        self.partial = {int(e): {k: float(v) for k, v in obs.items()}
+                        for e, obs in state.get("partial", {}).items()}
+        self._fit_budget = int(state.get("fit_budget", FULL_BUDGET))
         self.suggested, self.refits = int(state["suggested"]), int(state["refits"])
         self.rng.bit_generator.state = state["rng"]
         # the restored searcher refits on the results its last fit saw (the same model)
@@ -294,9 +354,9 @@ class PredictorSearcher(Searcher):
         far = self.rng.choice(np.flatnonzero(rest), size=self.max_scored - k, replace=False)
         return pool[np.sort(np.concatenate([near, far]))]
 
-    def _targets(self) -> np.ndarray:
+    def _targets(self, observed: list[tuple[str, float]]) -> np.ndarray:
         """Observed values as the predictor fits them: maximized, accuracies on the logit."""
-        y = np.array([v for _, v in self.history])
+        y = np.array([v for _, v in observed])
         if self.mode == "min":
             return -y
         if y.min() >= 0.0 and y.max() <= 1.0:  # an accuracy: fit on the logit scale
@@ -314,21 +374,23 @@ class PredictorSearcher(Searcher):
 
     def _seen(self) -> set[str]:
         return ({k for k, _ in self.history} | set(self.pending.values()) | set(self.failed)
-                | set(self.queue))
+                | set(self.stopped) | set(self.queue))
 
     def _propose(self, n: int) -> list[dict]:
         seen = self._seen()
-        if not self.uses_predictor or len(self.history) < self.n_initial:
+        budget, observed = self._observations()
+        if not self.uses_predictor or len(observed) < self.n_initial:
             return self._random(n, seen)
-        keys = [k for k, _ in self.history]
+        keys = [k for k, _ in observed]
         specs = self._specs(keys)
-        y = self._targets()
+        y = self._targets(observed)
         restored = self.__dict__.pop("_refit_from_state", False)
-        if self._due() or restored:
-            m = len(y) if self._due() else self._fit_size
+        due = self._due(len(observed), budget)
+        if due or restored:
+            m = len(y) if due else self._fit_size
             self._fit(self.features(specs[:m], keys[:m]), y[:m])
             self.refits += 1
-            self._fit_size = m
+            self._fit_size, self._fit_budget = m, budget
         score = lambda cands: self._acquire(self.features(cands), y.max())  # noqa: E731
         if self.candidates is not None:  # a finite set: score every unseen member
             keys, x, _ = self.candidate_table()
@@ -355,12 +417,12 @@ class PredictorSearcher(Searcher):
         x = self.space.row_features(rows)
         return np.hstack([x, self.space.row_choice_counts(rows)]) if self.choice_counts else x
 
-    def _due(self) -> bool:
-        """Refit the predictor now?  Every new result with ``refit_growth`` 0; else once the
-        results grew by that fraction since the last fit (a boosted-tree fit costs ~100 ms
-        at 300 results; in between, the last model keeps ranking the unseen candidates)."""
-        n = len(self.history)
-        return (self._fit_size == 0 or n > self._fit_size
+    def _due(self, n: int, budget: int = FULL_BUDGET) -> bool:
+        """Refit the predictor on ``n`` results of ``budget`` now?  Every new result with
+        ``refit_growth`` 0; else once the results grew by that fraction since the last fit
+        (a boosted-tree fit costs ~100 ms at 300 results; in between, the last model keeps
+        ranking the unseen candidates), and whenever the budget modelled changes."""
+        return (self._fit_size == 0 or budget != self._fit_budget or n > self._fit_size
                 and n >= (1.0 + self.refit_growth) * self._fit_size)
 
     def _groups(self, width: int) -> np.ndarray:
@@ -484,19 +546,20 @@ class LocalBOSearcher(PredictorSearcher):
         self.predictor = predictor or FastGPPredictor(FastGPConfig(additive=True))
         self.top_k, self.local, self.global_pool, self.xi = top_k, local, global_pool, xi
 
-    def _targets(self) -> np.ndarray:
+    def _targets(self, observed: list[tuple[str, float]]) -> np.ndarray:
         from scipy.stats import norm, rankdata
-        y = np.array([v for _, v in self.history])
+        y = np.array([v for _, v in observed])
         y = -y if self.mode == "min" else y
         return norm.ppf((rankdata(y) - 0.5) / len(y))
 
     def _propose(self, n: int) -> list[dict]:
         seen = self._seen()
-        if len(self.history) < max(self.n_initial, 2):
+        budget, observed = self._observations()
+        if len(observed) < max(self.n_initial, 2):
             return self._random(n, seen)
-        keys = [k for k, _ in self.history]
+        keys = [k for k, _ in observed]
         specs = self._specs(keys)
-        y = self._targets()
+        y = self._targets(observed)
         x = self.features(specs, keys)
         self.predictor.fit(x, y, groups=self._groups(x.shape[1]))
         self.refits += 1

@@ -92,7 +92,12 @@ def train_candidate(config: dict, settings: dict) -> None:
     done = done[done["trial_id"] == trial_id]
     if len(done):  # finished before a kill: never train it twice
         row = {k: v for k, v in done.iloc[0].to_dict().items() if v is not None}
-        _report({**row, DONE_KEY: True, "replayed": True})
+        if row.get("stopped_early") in (True,):   # a NumPy bool too; None or NaN: no
+            # stopped by ASHA before the kill: its row holds an epoch's accuracy, no model.
+            # Replayed as final, the searcher took that epoch's figure for a trained result
+            _report({**row, "epoch": row.get("epochs"), DONE_KEY: False, "replayed": True})
+        else:
+            _report({**row, DONE_KEY: True, "replayed": True})
         return
     spec = json.loads(config["spec"])
     data = load_dataset(settings["dataset"], seed=settings["data_seed"])
