@@ -251,7 +251,7 @@ def run_search_stage(ctx) -> dict:
     """Tune trials of data-free KD on the synthesized set, priced on hwsim; resumes an
     interrupted search (finished trials are kept) when its saved config is unchanged."""
     import json
-    from search.run import resumable, run_search
+    from search.run import resumable, run_search, trials_text
     from synth.files import copy_atomic, remove_owned
     out_dir = ctx.path("search")
     config = search_config(ctx.config, ctx.run_dir, ctx.output("teacher"),
@@ -271,7 +271,7 @@ def run_search_stage(ctx) -> dict:
                          address=ctx.address)
     for name in ("results.parquet", "pareto.png"):
         copy_atomic(out_dir / name, ctx.path(name))
-    ctx.log(f"  {summary['trials']} trials; best {json.dumps(summary['best_spec'])}: "
+    ctx.log(f"  {trials_text(summary)}; best {json.dumps(summary['best_spec'])}: "
             f"accuracy {summary['best_accuracy']:.4f}, {summary['best_parameters']:,} parameters")
     return {"checkpoint": "search/best.pt", "results": "results.parquet",
             "pareto": "pareto.png",

@@ -1,4 +1,5 @@
-"""The results table: one Parquet row per finished trial, the Pareto front, the plot.
+"""The results table: one Parquet row per completed trial (``stopped_early`` marks those an
+early-stopping scheduler ended), the Pareto front, the plot.
 
 DESIGN: results are rows in Parquet and plots are made from that table, never from
 in-memory state.  ``append_result`` is idempotent by ``trial_id`` and atomic (the whole
@@ -65,13 +66,24 @@ def append_result(path: str | os.PathLike, row: dict) -> bool:
     return True
 
 
+def stopped_early(table: pd.DataFrame) -> pd.Series:
+    """Which rows are trials an early-stopping scheduler (ASHA) stopped: their accuracy is an
+    earlier epoch's, and they have no model, costs or test figure (a table without the
+    column, or a row without a value: none)."""
+    if "stopped_early" not in table.columns:
+        return pd.Series(False, index=table.index)
+    return table["stopped_early"].map(lambda v: v in (True,)).astype(bool)
+
+
 def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy") -> pd.DataFrame:
     """Rows not dominated by any other: lower ``x`` and higher ``y`` are better.
-    Sorted by ``x``; rows missing either value are ignored."""
+    Sorted by ``x``; rows missing either value, and trials stopped early (``stopped_early``:
+    a partly trained accuracy, not comparable with the others'), are ignored."""
     for col in (x, y):
         if col not in table.columns:
             raise UserError(f"results have no column {short_repr(col)}; columns: {', '.join(table.columns)}")
-    t = table.dropna(subset=[x, y]).sort_values([x, y], ascending=[True, False])
+    t = table[~stopped_early(table)]
+    t = t.dropna(subset=[x, y]).sort_values([x, y], ascending=[True, False])
     keep, best = [], -np.inf
     for idx, value in zip(t.index, t[y]):
         if value > best:  # strictly better than every row with smaller or equal x
@@ -82,18 +94,24 @@ def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy"
 
 def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
                 x: str = "latency_ms", y: str = "accuracy") -> Path:
-    """Scatter of all trials with the Pareto front drawn, from the Parquet table."""
+    """Scatter of the trials trained to the end with the Pareto front drawn, from the
+    Parquet table; trials stopped early (no costs, an earlier epoch's accuracy) are counted
+    in the legend, not drawn."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     table = read_results(parquet_path)
     if table.empty:
         raise UserError(f"no finished trials in {parquet_path} to plot")
+    stopped = stopped_early(table)
     if table[x].isna().all():  # no hardware costs: fall back to MACs
         x = "flops"
     front = pareto_front(table, x, y)
+    drawn = table[~stopped]
+    label = f"trials ({len(drawn)}" + (f"; {int(stopped.sum())} stopped early, not shown)"
+                                       if stopped.any() else ")")
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    ax.scatter(table[x], table[y] * 100, s=14, alpha=0.5, label=f"trials ({len(table)})")
+    ax.scatter(drawn[x], drawn[y] * 100, s=14, alpha=0.5, label=label)
     ax.step(front[x], front[y] * 100, where="post", color="C3", label=f"Pareto front ({len(front)})")
     ax.scatter(front[x], front[y] * 100, s=24, color="C3")
     ax.set_xscale("log")

@@ -3,7 +3,8 @@
 out_dir/ holds search_config.json (what to resume), search_space.json (the space's
 definition as the search began: a resume reads it, never the space file again), tune/
 (Tune's experiment state and the searcher's saved state), models/<trial>.pt,
-results.parquet (one row per finished trial), pareto.png and best.pt.  ``resume=True``
+results.parquet (one row per completed trial, those ASHA stopped marked
+``stopped_early``), pareto.png and best.pt.  ``resume=True``
 restores the Tune experiment (``Tuner.restore``: finished trials stay finished, unfinished
 ones restart, the searcher resumes its history).
 """
@@ -20,7 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from search.results import append_result, pareto_front, plot_pareto, read_results
+from search.results import (append_result, pareto_front, plot_pareto, read_results,
+                            stopped_early)
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
 from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
 from synth.config import Config, check_choice, check_range, check_seed, short_repr
@@ -486,6 +488,16 @@ def _fit_interruptibly(tuner, results: Path, requested: int) -> None:
         raise KeyboardInterrupt
 
 
+def trials_text(summary: dict) -> str:
+    """The trial count of a search ``summary`` in words: "20 trials", or with trials stopped
+    early "20 trials (6 trained to the end, 14 stopped early by ASHA)"."""
+    text = f"{summary['trials']} trials"
+    if summary.get("trials_stopped_early"):
+        text += (f" ({summary['trials_finished']} trained to the end, "
+                 f"{summary['trials_stopped_early']} stopped early by ASHA)")
+    return text
+
+
 def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = None) -> dict:
     """Best trial, Pareto front and artifacts, all from results.parquet."""
     table = read_results(out_dir / "results.parquet")
@@ -495,8 +507,8 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     # lowest KD loss to the teacher, then to the fewest parameters.  Only finished trials
     # compete: one ASHA stopped holds an earlier epoch's accuracy and no model, costs or test
     # figure (its row ranked first, and best.pt was copied from no file)
-    finished = table[table["checkpoint"].notna() & ~table["stopped_early"].fillna(False)
-                     .astype(bool)]
+    stopped = stopped_early(table)
+    finished = table[table["checkpoint"].notna() & ~stopped]
     if finished.empty:
         raise UserError(f"the search in {out_dir} finished no trial to the end (every one "
                         f"was stopped early); see {out_dir / 'tune'}")
@@ -509,7 +521,11 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     x = "latency_ms" if table["latency_ms"].notna().any() else "flops"
     front = pareto_front(table, x=x)
     plot_pareto(out_dir / "results.parquet", out_dir / "pareto.png")
+    # trials: every trial Tune completed (--trials counts them all, as ASHA's budget does);
+    # with --asha many end at a rung, so those trained to the end are counted apart (the
+    # summary said "20 trials" where 5 were trained, and nothing more)
     return {"out_dir": str(out_dir), "searcher": config.searcher, "trials": int(len(table)),
+            "trials_finished": int(len(finished)), "trials_stopped_early": int(stopped.sum()),
             "trials_requested": config.trials, "best_trial": best["trial_id"],
             "best_spec": json.loads(best["spec"]), "best_accuracy": float(best["accuracy"]),
             "best_test_accuracy": float(best["test_accuracy"]),

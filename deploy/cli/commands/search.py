@@ -22,7 +22,8 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 @click.option("--constraint", "constraints", multiple=True,
               help="Resource limit, e.g. 'latency_ms<=0.05' (repeatable).")
 @click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--asha", is_flag=True, help="ASHA early stopping on per-epoch accuracy.")
+@click.option("--asha", is_flag=True, help="ASHA early stopping on per-epoch accuracy (stopped "
+              "trials count toward --trials; the summary says how many).")
 @click.option("--no-hardware", is_flag=True, help="Skip hwsim latency/energy pricing.")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
@@ -37,7 +38,7 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
             as_json):
     """Search architectures in SPACE; every trial is trained, priced and written to
     OUT/results.parquet, with the Pareto front in OUT/pareto.png and the best in OUT/best.pt."""
-    from search.run import AUTO_SPACE, SearchConfig, run_search
+    from search.run import AUTO_SPACE, SearchConfig, run_search, trials_text
     from search.space import load_space
     from synth.errors import UserError
 
@@ -54,7 +55,7 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
                               n_initial=n_initial, constraints=tuple(constraints), epochs=epochs,
                               asha=asha, hardware=not no_hardware, seed=seed, device=device)
         summary = run_search(config, out, progress=show_progress(), address=address)
-    human = (f"{summary['trials']} trials in {summary['out_dir']}; best accuracy "
+    human = (f"{trials_text(summary)} in {summary['out_dir']}; best accuracy "
              f"{summary['best_accuracy']:.4f} ({summary['best_parameters']:,} parameters, "
              f"latency {summary['best_latency_ms']} ms); Pareto front of "
              f"{len(summary['pareto_front'])}: {summary['pareto_png']}")
