@@ -1,8 +1,11 @@
 """The run directory's ledger and the context the stages share.
 
 ``ledger.json`` records which stages of ``nnsynth run`` finished, with their fingerprint,
-outputs and time (written atomically through ``synth.files``); ``RunContext`` carries the
-config, the run directory and earlier stages' outputs to each stage runner.
+outputs and time (written atomically through ``synth.files``), and what each was made from
+(the config and the digests of the files it names), so that a stage run again can say what
+changed; also when each stage last began (``started``) and the last failure (``failed``).
+``RunContext`` carries the config, the run directory and earlier stages' outputs to each
+stage runner.
 """
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ class Ledger:
     def __init__(self, run_dir: str | os.PathLike):
         self.path = Path(run_dir) / LEDGER
         self.stages: dict[str, dict] = {}
+        self.started: dict[str, dict] = {}   # stage -> what its last attempt was made from
+        self.failed: dict | None = None      # {"stage", "error", "at"} of the last failure
         if self.path.is_file():
             try:
                 data = json.loads(self.path.read_text())
@@ -36,6 +41,9 @@ class Ledger:
                 raise UserError(f"{self.path} was written by another nnsynth version "
                                 f"(ledger version {short_repr(data.get('version'))})")
             self.stages = data.get("stages", {})
+            started, failed = data.get("started"), data.get("failed")
+            self.started = started if isinstance(started, dict) else {}
+            self.failed = failed if isinstance(failed, dict) else None
 
     def done(self, stage: str, fingerprint: str) -> dict | None:
         """The stage's recorded outputs when it finished with this fingerprint, else None."""
@@ -44,11 +52,33 @@ class Ledger:
             return entry
         return None
 
-    def record(self, stage: str, fingerprint: str, outputs: dict, seconds: float) -> None:
+    def record(self, stage: str, fingerprint: str, outputs: dict, seconds: float, *,
+               made_from: dict | None = None) -> None:
         self.stages[stage] = {
             "fingerprint": fingerprint, "outputs": outputs, "seconds": round(seconds, 2),
-            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            "finished": _now(), **({"made_from": made_from} if made_from else {})}
+        if self.failed and self.failed.get("stage") == stage:
+            self.failed = None
         self.save()
+
+    def begin(self, stage: str, made_from: dict) -> dict | None:
+        """Note that ``stage`` starts from ``made_from``; returns what its previous attempt
+        started from (the files it left in the run directory were made from that), or None."""
+        earlier = self.started.get(stage)
+        self.started[stage] = {**made_from, "at": _now()}
+        self.save()
+        return earlier
+
+    def fail(self, stage: str, error: BaseException) -> None:
+        """Record that ``stage`` failed (or was interrupted) with ``error``."""
+        text = (str(error).strip().splitlines() or [""])[0][:500]
+        self.failed = {"stage": stage, "error": text or type(error).__name__, "at": _now()}
+        self.save()
+
+    def clear_failure(self) -> None:
+        if self.failed is not None:
+            self.failed = None
+            self.save()
 
     def invalidate_from(self, stage: str) -> list[str]:
         """Forget ``stage`` and every later one (their inputs changed)."""
@@ -60,7 +90,59 @@ class Ledger:
         return dropped
 
     def save(self) -> None:
-        write_json_atomic(self.path, {"version": LEDGER_VERSION, "stages": self.stages})
+        data = {"version": LEDGER_VERSION, "stages": self.stages, "started": self.started}
+        if self.failed:
+            data["failed"] = self.failed
+        write_json_atomic(self.path, data)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+# Keys that change no stage's result (what ``RunConfig.stage_fingerprint`` leaves out): a
+# change of these alone is never named as the reason a stage runs again.
+UNHASHED_KEYS = frozenset({"name", "num_cpus", "teacher.cache", "scaling.storage_path"})
+# What the ``inputs`` digests of ``deploy.pipeline.input_digests`` stand for.
+INPUT_FILES = {"teacher": "the files of teacher.dataset",
+               "search": "the space file search.options.space"}
+
+
+def _flat(values, prefix: str = "") -> dict:
+    out = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def changes(earlier: dict | None, config: RunConfig, inputs: dict, stage: str) -> list[str]:
+    """What differs between ``earlier`` (a ledger record's ``made_from``) and ``config`` with
+    ``inputs`` for ``stage``: the dotted config keys of its section, the sections before it
+    and the top level, then the files among ``inputs`` whose contents changed.  Empty when
+    ``earlier`` holds no record (a ledger of an older nnsynth) or nothing differs."""
+    if not earlier or not isinstance(earlier.get("config"), dict):
+        return []
+    upto = STAGES[:STAGES.index(stage) + 1]
+
+    def relevant(key: str) -> bool:
+        section = key.split(".", 1)[0]
+        return key not in UNHASHED_KEYS and (section not in STAGES or section in upto)
+    old, new = _flat(earlier["config"]), _flat(json.loads(json.dumps(config.to_dict())))
+    keys = sorted(k for k in set(old) | set(new) if relevant(k) and old.get(k) != new.get(k))
+    old_inputs = earlier.get("inputs") or {}
+    files = [INPUT_FILES.get(k, k) for k in upto
+             if k in inputs and k in old_inputs and inputs[k] != old_inputs[k]]
+    return keys + files
+
+
+def name_changes(changed: list[str], limit: int = 4) -> str:
+    """``changed`` for a log line: the first ``limit`` names, then how many more."""
+    more = len(changed) - limit
+    return ", ".join(changed[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
 class RunContext:
@@ -74,6 +156,10 @@ class RunContext:
         self.progress = progress
         self.log = log
         self.outputs: dict[str, dict] = {}
+        # stage -> the ledger's record of what its previous attempt started from (its
+        # ``made_from``): the files it left in the run directory came from that
+        self.earlier: dict[str, dict | None] = {}
+        self.inputs: dict[str, str] = {}   # deploy.pipeline.input_digests of this run
         self._data = None
         self._data_digest: str | None = None
 

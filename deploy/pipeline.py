@@ -11,6 +11,16 @@ or space file whose contents changed, re-runs that stage and the ones after it. 
 run again; the long ones resume inside themselves (the search stage passes
 ``resume=True`` so Tune's finished trials are kept, see ``search.run.run_search``).
 
+Outputs of a stage that is to run again are not left looking current (as make's
+``.DELETE_ON_ERROR`` and dvc's removal of outputs before a stage runs): before a stage runs,
+the files it and every later stage write at the top of the run directory (``Stage.products``:
+``final.pt``, ``summary.md``...) are removed, so a rerun after an edit that fails half-way
+leaves no report or final model of the earlier config beside a ledger of the new one; a
+stage that fails has its partial products removed too, and the ledger records the failure.
+The directories the long stages resume from (``synthetic/``, ``search/``) are theirs to keep
+or replace.  ``config.json`` is the config the ledger's stages match: it is written once the
+inputs have been read, not before (a data folder that cannot be read changes nothing).
+
 Before any work, ``check_stages`` validates the option sections of every enabled stage
 with their components' own configs, so a typo in the last stage fails in the first second.
 """
@@ -23,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from deploy import stages as stage_impl
-from deploy.ledger import Ledger, RunContext
+from deploy.ledger import Ledger, RunContext, changes, name_changes
 from deploy.run_config import STAGES, RunConfig, enabled_stages
 from synth.config import short_repr
 from synth.errors import UserError
@@ -70,10 +80,11 @@ def input_digests(ctx: RunContext, stages: list[str]) -> dict[str, str]:
 
 def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address, progress, log,
                 stop_after) -> dict:
-    write_json_atomic(run_dir / "config.json", config.to_dict())
     ledger = Ledger(run_dir)
     ctx = RunContext(config, run_dir, address=address, progress=progress, log=log)
-    inputs = input_digests(ctx, stages)
+    inputs = ctx.inputs = input_digests(ctx, stages)
+    write_json_atomic(run_dir / "config.json", config.to_dict())
+    made_from = {"config": config.to_dict(), "inputs": inputs}
     for i, stage in enumerate(stages, 1):
         fingerprint = config.stage_fingerprint(stage, inputs)
         entry = ledger.done(stage, fingerprint)
@@ -81,20 +92,83 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
             log(f"[{i}/{len(stages)}] {stage}: done earlier ({entry['seconds']:.0f} s), skipped")
             ctx.outputs[stage] = entry["outputs"]
         else:
+            recorded = ledger.stages.get(stage)
             dropped = ledger.invalidate_from(stage)
             if dropped and dropped[0] == stage:
+                changed = changes((recorded or {}).get("made_from"), config, inputs, stage)
                 log(f"[{i}/{len(stages)}] {stage}: config or data changed, re-running "
-                    f"{', '.join(dropped)}")
+                    f"{', '.join(dropped)}" + (f" (changed: {name_changes(changed)})"
+                                              if changed else ""))
+            removed = remove_products(run_dir, STAGES[STAGES.index(stage):])
+            if removed:
+                log(f"[{i}/{len(stages)}] {stage}: removed the outputs of the earlier run "
+                    f"that it and the stages after it make: {', '.join(removed)}")
+            ctx.earlier[stage] = ledger.begin(stage, made_from)
             log(f"[{i}/{len(stages)}] {stage} ...")
             start = time.perf_counter()
-            outputs = stage_impl.STAGE_REGISTRY[stage].run(ctx)
+            try:
+                outputs = stage_impl.STAGE_REGISTRY[stage].run(ctx)
+            except BaseException as e:             # an error, Ctrl-C: nothing half-made stays
+                _failed(run_dir, ledger, stage, e, log)
+                raise
             seconds = time.perf_counter() - start
-            ledger.record(stage, fingerprint, outputs, seconds)
+            ledger.record(stage, fingerprint, outputs, seconds, made_from=made_from)
             ctx.outputs[stage] = outputs
             log(f"[{i}/{len(stages)}] {stage}: finished in {seconds:.0f} s")
         if stage == stop_after:
+            _forget_stale(config, stages[i:], inputs, run_dir, ledger, log)
             break
+    if all(s in ctx.outputs for s in stages):
+        ledger.clear_failure()                   # every stage of this config is done
     result = {"run_dir": str(run_dir), "stages": {s: ledger.stages.get(s, {}).get("seconds")
                                                   for s in stages}}
-    result.update(ctx.outputs.get("export", {}).get("summary", {}))
+    if "export" in ctx.outputs:
+        result.update(ctx.outputs["export"].get("summary", {}))
+        # the ledger's absolute path is where the run directory was when export ran
+        result["final_checkpoint"] = str(run_dir / ctx.outputs["export"]["checkpoint"])
     return result
+
+
+def _forget_stale(config: RunConfig, later: list[str], inputs: dict, run_dir: Path,
+                  ledger: Ledger, log) -> None:
+    """A run stopped (``stop_after``) before ``later``: the first of them that its config
+    would run again, and every stage after it, are dropped from the ledger with their
+    products -- config.json names this config now, and final.pt or summary.md of an earlier
+    one must not stand beside it as its result."""
+    for stage in later:
+        if ledger.done(stage, config.stage_fingerprint(stage, inputs)) is None:
+            dropped = ledger.invalidate_from(stage)
+            removed = remove_products(run_dir, STAGES[STAGES.index(stage):])
+            done = ([f"dropped {', '.join(dropped)} from the ledger"] if dropped else []) + \
+                ([f"removed {', '.join(removed)}"] if removed else [])
+            if done:
+                log(f"{stage} and the stages after it do not match this config: "
+                    f"{'; '.join(done)}")
+            return
+
+
+def remove_products(run_dir: Path, stages) -> list[str]:
+    """Remove the files ``stages`` write at the top of ``run_dir`` (``Stage.products``; the
+    run directory is nnsynth's, and these names are its own); the names removed.  Only plain
+    files: a link or a folder of that name is left alone."""
+    removed = []
+    for stage in stages:
+        for name in stage_impl.STAGE_REGISTRY[stage].products:
+            path = run_dir / name
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed.append(name)
+    return removed
+
+
+def _failed(run_dir: Path, ledger: Ledger, stage: str, error: BaseException, log) -> None:
+    """``stage`` raised ``error``: remove what it wrote of its products, record the failure in
+    the ledger.  Never raises (the stage's own error is the one to report)."""
+    try:
+        removed = remove_products(run_dir, [stage])
+        ledger.fail(stage, error)
+        if removed:
+            what = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            log(f"{stage} {what}: removed what it had written of {', '.join(removed)}")
+    except Exception:                         # a full disk: the stage's error still goes up
+        logger.debug("could not record the failure of %s", stage, exc_info=True)

@@ -48,7 +48,8 @@ class TeacherStage(Config):
 
     def validate(self) -> None:
         check_range("teacher.epochs", self.epochs, 1, 1000, integer=True)
-        check_range("teacher.batch_size", self.batch_size, 1, None, integer=True)
+        from cluster.limits import MAX_BATCH_SIZE
+        check_range("teacher.batch_size", self.batch_size, 1, MAX_BATCH_SIZE, integer=True)
         check_range("teacher.lr", self.lr, 0, 10, low_open=True)
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ConfigError(f"teacher.dataset must be a data set name, got {short_repr(self.dataset)}")

@@ -33,6 +33,9 @@ class Stage:
     run: Callable                    # run(ctx: RunContext) -> outputs recorded in the ledger
     requires: tuple = ()             # (module, attribute) pairs it imports
     switch: str = ""                 # the config key that turns it off
+    # the files it writes at the top of the run directory: removed before it runs again
+    # (they are stale then) and when it fails (deploy.pipeline.remove_products)
+    products: tuple = ()
 
 
 def _require(stage: str, module: str, attr: str):
@@ -262,8 +265,9 @@ def run_search_stage(ctx) -> dict:
         write_json_atomic(ctx.path("space.json"), dict(space))
     resume = resumable(out_dir, config)
     if out_dir.exists() and not resume:
+        why = search_restart_reason(ctx, out_dir, config)
         remove_owned(out_dir, "--run-dir")          # only a search nnsynth made is deleted
-        ctx.log("  search settings changed: starting the search over")
+        ctx.log(f"  {why}: starting the search over")
     elif resume:
         ctx.log(f"  resuming the search in {out_dir}")
     ctx.connect_ray()
@@ -276,6 +280,57 @@ def run_search_stage(ctx) -> dict:
     return {"checkpoint": "search/best.pt", "results": "results.parquet",
             "pareto": "pareto.png",
             "summary": {k: v for k, v in summary.items() if k != "pareto_front"}}
+
+
+def search_restart_reason(ctx, out_dir: Path, config) -> str:
+    """Why the search in ``out_dir`` cannot be resumed with ``config``: its settings changed
+    (naming them), its space changed, or its inputs did -- the teacher or the synthesized
+    set, named from what the ledger says the previous search began from (``ctx.earlier``)."""
+    import json
+    from search.run import (INPUTS_FILE, SPACE_FILE, input_digest, with_absolute_paths,
+                            with_data_space)
+    from search.space import load_space
+    from deploy.ledger import changes, name_changes
+
+    def read(name):
+        try:
+            return json.loads((out_dir / name).read_text())
+        except (OSError, ValueError, RecursionError):
+            return None
+    saved = read("search_config.json")
+    if not isinstance(saved, dict) or read(SPACE_FILE) is None:
+        return "the search in search/ was not saved completely"
+    try:
+        now = with_absolute_paths(with_data_space(config))   # as run_search saves it
+        current = json.loads(json.dumps(now.to_dict()))
+        space = json.loads(json.dumps(load_space(now.space).definition))
+    except (OSError, ValueError, RecursionError) as e:
+        return f"the search settings cannot be compared ({e})"
+    reasons = []
+    keys = sorted(k for k in set(saved) | set(current)
+                  if k not in ("teacher", "data") and saved.get(k) != current.get(k))
+    if keys:
+        reasons.append(f"the search settings changed ({name_changes(keys)})")
+    if read(SPACE_FILE) != space:
+        reasons.append("the search space changed")
+    if any(saved.get(k) != current[k] for k in ("teacher", "data")):
+        reasons.append("the paths of its teacher and set changed (a moved run directory)")
+    inputs = read(INPUTS_FILE)
+    if isinstance(inputs, dict) and inputs.get("digest") != input_digest(now):
+        # the teacher and synthesis settings, and the real data's files, the previous search
+        # began from against now's: what was made again since
+        changed = changes(ctx.earlier.get("search"), ctx.config, ctx.inputs, "synthesis")
+        teacher = [k for k in changed if not k.startswith("synthesis.")]
+        synthesis = [k for k in changed if k.startswith("synthesis.")]
+        if teacher:
+            reasons.append(f"the teacher changed ({name_changes(teacher)}), and with it the "
+                           f"synthesized set")
+        elif synthesis:
+            reasons.append(f"the synthesized set changed ({name_changes(synthesis)})")
+        else:
+            reasons.append("the teacher or the synthesized set changed (their files are not "
+                           "those the search began with)")
+    return " and ".join(reasons) or "the search in search/ cannot be resumed"
 
 
 # --------------------------------------------------------------------------- refine
@@ -401,10 +456,10 @@ def run_export(ctx) -> dict:
         name = ctx.outputs.get(stage, {}).get(key)
         if name and ctx.path(name).is_file():
             files[label_] = name
-    stage_seconds = {s: None for s in ctx.outputs}
+    # this run's stages only: the ledger also keeps a stage the config has since turned off
     from deploy.ledger import Ledger
-    for s, entry in Ledger(ctx.run_dir).stages.items():
-        stage_seconds[s] = entry.get("seconds")
+    recorded = Ledger(ctx.run_dir).stages
+    stage_seconds = {s: recorded.get(s, {}).get("seconds") for s in ctx.outputs}
     stage_seconds["export"] = None
     text = render_summary(ctx.config.name, rows["teacher"], rows["final"], final_source=label,
                           files=files, stage_seconds=stage_seconds, notes=notes)
@@ -418,15 +473,19 @@ def run_export(ctx) -> dict:
 # The one stage registry: run order (= deploy.run_config.STAGES), runners, requirements.
 STAGE_REGISTRY = {s.name: s for s in (
     Stage("teacher", run_teacher, (("synth.train", "fit"), ("cluster.train", "fit_on_workers"),
-                                   ("synth.checkpoint", "save_checkpoint"))),
+                                   ("synth.checkpoint", "save_checkpoint")),
+          products=("teacher.pt",)),
     Stage("synthesis", run_synthesis_stage, (("cluster.pairs", "run_synthesis"),
                                              ("synth.inversion", "InversionConfig"),
-                                             ("synth.images", "save_class_grid"))),
+                                             ("synth.images", "save_class_grid")),
+          products=("images.png",)),           # synthetic/: run_synthesis resumes or replaces
     Stage("search", run_search_stage, (("search.run", "run_search"),
-                                       ("search.run", "SearchConfig"))),
+                                       ("search.run", "SearchConfig")),
+          products=("space.json", "results.parquet", "pareto.png")),  # search/: resumed or not
     Stage("refine", run_refine, (("cluster.train", "grow_prune_on_worker"),
-                                 ("synth.compact", "compact"))),
+                                 ("synth.compact", "compact")),
+          products=("refined.pt",)),
     Stage("export", run_export, (("deploy.onnx_export", "export_and_verify"),),
-          switch="export.price"),
+          switch="export.price", products=("final.pt", "model.onnx", "summary.md")),
 )}
 assert tuple(STAGE_REGISTRY) == STAGES, "deploy.run_config.STAGES and the registry disagree"

@@ -71,3 +71,48 @@ def test_without_min_fidelity_the_settings_keep_their_own(ray_local, teacher_pat
     settings = _summary(r)["settings"]
     assert settings["min_fidelity"] == 0.95 and settings["stop_fidelity"] == 0.99
     assert "below 0.95" in r.stderr
+
+
+HUGE = str(10 ** 9)
+
+
+@pytest.mark.parametrize("args", [
+    ["invert", "--num-images", "20", "--batch-size", HUGE],
+    ["train", "--dataset", "iris", "--model", "mlp_small", "--epochs", "1",
+     "--batch-size", str(10 ** 30)],
+])
+def test_cli_batch_sizes_are_bounded_before_any_work(args, tmp_path):
+    """`nnsynth invert --batch-size 1000000000` loaded the teacher first and then failed on
+    InversionConfig's 'batch_size' (not the option); `nnsynth train --batch-size 1e30` trained
+    (a batch larger than the set is the whole set, one step an epoch) without a word."""
+    from cluster.limits import MAX_BATCH_SIZE
+    out = tmp_path / "out"
+    where = (["--teacher", str(tmp_path / "missing.pt"), "--out", str(out)]
+             if args[0] == "invert" else ["--out", str(out / "m.pt")])
+    r = CliRunner().invoke(cli, args + where)
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 2 and len(lines) == 1 and "Traceback" not in r.output, r.output
+    assert "--batch-size" in lines[0] and f"{MAX_BATCH_SIZE}" in lines[0], lines[0]
+    assert not out.exists()
+
+
+def test_run_config_teacher_batch_size_is_bounded():
+    from cluster.limits import MAX_BATCH_SIZE
+    from deploy.run_config import RunConfig
+    from synth.errors import ConfigError
+    assert RunConfig.from_dict({"teacher": {"batch_size": MAX_BATCH_SIZE}}).teacher.batch_size \
+        == MAX_BATCH_SIZE
+    with pytest.raises(ConfigError, match=r"teacher.batch_size must be .*100000.* got 1000000000"):
+        RunConfig.from_dict({"teacher": {"batch_size": 10 ** 9}})
+
+
+def test_the_shared_batch_bound_is_the_inversion_configs():
+    """One bound: the CLI's and the run config's MAX_BATCH_SIZE is what the inversion and
+    generator configs accept (a larger --batch-size was refused later, by another number)."""
+    from cluster.limits import MAX_BATCH_SIZE
+    from synth.amortized import AmortizedConfig
+    from synth.errors import UserError
+    for config in (InversionConfig, AmortizedConfig):
+        assert config(batch_size=MAX_BATCH_SIZE).batch_size == MAX_BATCH_SIZE
+        with pytest.raises(UserError, match="batch_size"):
+            config(batch_size=MAX_BATCH_SIZE + 1)

@@ -1,7 +1,7 @@
 """``nnsynth invert``: DeepInversion / ADI inputs from a teacher on K teacher/student pairs."""
 import click
 
-from cluster.limits import MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
+from cluster.limits import MAX_BATCH_SIZE, MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
 from deploy.cli.options import (address_option, emit, json_option, num_cpus_option, seed_option,
                                 show_progress)
 
@@ -37,7 +37,8 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
                    "target class; without it a low fidelity (below the settings' "
                    "min_fidelity, 0.95) is a warning.  The stopping rule aims for it too "
                    "(stop_fidelity is raised to it where lower).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None)
+@click.option("--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=None,
+              help="Inputs optimized together (default: the preset's).")
 @click.option("--shard-size", type=click.IntRange(1, MAX_SHARD_SIZE), default=256, show_default=True)
 @click.option("--no-early-stop", is_flag=True, help="Always run the full iteration count.")
 @click.option("--method", type=click.Choice(["deepinversion", "amortized"]), default=None,

@@ -1,6 +1,7 @@
 """``nnsynth train``: train a model on a data set and write a checkpoint."""
 import click
 
+from cluster.limits import MAX_BATCH_SIZE
 from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
                                 RegistryChoice, seed_option, show_progress)
 
@@ -10,7 +11,8 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
               help="Data set name (see `nnsynth datasets`).")
 @click.option("--model", "model_spec", required=True, help="Variant name or JSON spec.")
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=32,
+              show_default=True)
 @click.option("--lr", type=float, default=0.02, show_default=True)
 @click.option("--optimizer", type=RegistryChoice("synth.choices.OPTIMIZERS"), default="sgd",
               show_default=True)
