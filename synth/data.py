@@ -628,10 +628,33 @@ def read_parquet_table(path: str | os.PathLike):
                         f"({type(e).__name__})") from None
 
 
+def _check_row_lengths(column, size: int, shape: tuple, where: str) -> None:
+    """Every row of the list column x holds ``size`` values: rows of 5 and 3 values where 4
+    were due summed to the right count, and flattening them shifted every later value into
+    its neighbour's row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    kind = column.type
+    if pa.types.is_fixed_size_list(kind) and kind.list_size != size:
+        raise UserError(f"{where}: column x holds lists of {kind.list_size} values; "
+                        f"input_shape {shape} needs {size}")
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)
+            or pa.types.is_fixed_size_list(kind)):
+        return   # parquet_arrays refuses the type
+    lengths = pc.fill_null(pc.list_value_length(column), -1).to_numpy()
+    bad = np.flatnonzero(lengths != size)
+    if bad.size:
+        row, got = int(bad[0]), int(lengths[bad[0]])
+        held = "no list (null)" if got < 0 else f"{got:,} values"
+        raise UserError(f"{where}: row {row} holds {held}; input_shape {shape} needs {size} "
+                        f"in every row ({bad.size:,} rows differ)")
+
+
 def parquet_arrays(table, shape: tuple, where: str) -> tuple[np.ndarray, np.ndarray]:
     """(inputs float32 of ``(rows,) + shape``, labels int64) of a table ``read_parquet_table``
     returned, every value checked: numbers, as many as the shape says, finite."""
     size, n = math.prod(shape), table.num_rows
+    _check_row_lengths(table.column("x"), size, shape, where)
     try:
         with np.errstate(over="ignore"):   # a float64 beyond float32 is inf, refused below
             x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(
@@ -866,7 +889,8 @@ MAX_IMAGE_FILES = 200_000    # files and folders looked at under an images:<dir>
 
 def _class_folders(root: Path) -> dict[str, list[Path]]:
     """{class name: its image files} of ``root``'s class subfolders (hidden entries and
-    symbolic links are not followed), in name order."""
+    symbolic links are not followed), in name order; a class folder without images is {name:
+    []} (the caller refuses it)."""
     if not root.is_dir():
         from synth.files import missing_input
         raise missing_input(root, "image folder", "a folder with one subfolder of images per "
@@ -879,59 +903,82 @@ def _class_folders(root: Path) -> dict[str, list[Path]]:
         for entry in sorted(sub.iterdir()):
             seen += 1
             if seen > MAX_IMAGE_FILES:
-                raise UserError(f"image folder {root} holds more than {MAX_IMAGE_FILES:,} "
-                                f"files; give a smaller set or write it as Parquet")
+                raise UserError(f"image folder {printable(root)} holds more than "
+                                f"{MAX_IMAGE_FILES:,} files; give a smaller set or write it as "
+                                f"Parquet")
             if entry.name.startswith(".") or entry.is_symlink() or not entry.is_file():
                 continue
             if entry.suffix.lower() not in IMAGE_SUFFIXES:
-                raise UserError(f"image folder {root}: {entry} is not an image "
-                                f"({', '.join(IMAGE_SUFFIXES)})")
+                raise UserError(f"image folder {printable(root)}: {printable(entry)} is not an "
+                                f"image ({', '.join(IMAGE_SUFFIXES)})")
             files.append(entry)
-        if files:
-            classes[sub.name] = files
+        classes[sub.name] = files
     return classes
+
+
+# 16-bit grayscale (PNG, TIFF): Pillow's convert("L") clipped every value above 255 to white
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def _sixteen_bit(im) -> bool:
+    """``im`` holds 16-bit gray values (a PNG has no 32-bit mode: older Pillow opens its
+    16-bit images as "I")."""
+    return im.mode in SIXTEEN_BIT_MODES or (im.mode == "I" and im.format == "PNG")
 
 
 def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
     """(N, C, H, W) pixels in [0, 1] of ``files`` (all of one size; grayscale when every one
-    is, else RGB), the size checked from each header before a pixel is decoded."""
+    is, else RGB), the size checked from each header before a pixel is decoded.  8-bit
+    images are scaled by 255, 16-bit ones by 65535; floating-point and 32-bit images, whose
+    range is unknown, are refused."""
     from PIL import Image, UnidentifiedImageError
     size, modes, headers = None, set(), []
     for f in files:
         try:
             with Image.open(f) as im:
                 w, h = im.size
-                modes.add("L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB")
+                odd = im.mode in ("F", "I") and not _sixteen_bit(im)
+                mode = im.mode
+                modes.add("L" if im.mode in ("1", "L") or _sixteen_bit(im) else "RGB")
         except Image.DecompressionBombError:   # PIL's own limit: 179 M pixels
-            raise UserError(f"image folder {root}: {f} declares more than "
-                            f"{Image.MAX_IMAGE_PIXELS * 2:,} pixels; the limit is "
+            raise UserError(f"image folder {printable(root)}: {printable(f)} declares more "
+                            f"than {Image.MAX_IMAGE_PIXELS * 2:,} pixels; the limit is "
                             f"{MAX_IMAGE_SIDE} px a side") from None
         except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise UserError(f"image folder {root}: {f} cannot be read as an image "
-                            f"({type(e).__name__})") from None
+            raise UserError(f"image folder {printable(root)}: {printable(f)} cannot be read as "
+                            f"an image ({type(e).__name__})") from None
+        if odd:   # floats of 0..3 were truncated to 0..2 of 255, 32-bit integers all white
+            raise UserError(f"image folder {printable(root)}: {printable(f)} is a "
+                            f"{'floating-point' if mode == 'F' else '32-bit'} image of no known "
+                            f"range; nnsynth reads 8- or 16-bit images")
         if max(w, h) > MAX_IMAGE_SIDE or min(w, h) < 1:
-            raise UserError(f"image folder {root}: {f} is {w}x{h} px; the limit is "
-                            f"{MAX_IMAGE_SIDE} px a side")
+            raise UserError(f"image folder {printable(root)}: {printable(f)} is {w}x{h} px; "
+                            f"the limit is {MAX_IMAGE_SIDE} px a side")
         if size is None:
             size = (w, h)
         elif (w, h) != size:
-            raise UserError(f"image folder {root}: images must share one size, {f} is {w}x{h} "
-                            f"and {headers[0]} is {size[0]}x{size[1]} (resize them first)")
+            raise UserError(f"image folder {printable(root)}: images must share one size, "
+                            f"{printable(f)} is {w}x{h} and {printable(headers[0])} is "
+                            f"{size[0]}x{size[1]} (resize them first)")
         headers.append(f)
     mode = "L" if modes == {"L"} else "RGB"
     channels = 1 if mode == "L" else 3
     if len(files) * channels * size[0] * size[1] > MAX_DATASET_VALUES:
-        raise UserError(f"image folder {root} holds {len(files):,} images of {size[0]}x"
-                        f"{size[1]}; the limit is {MAX_DATASET_VALUES:,} values")
+        raise UserError(f"image folder {printable(root)} holds {len(files):,} images of "
+                        f"{size[0]}x{size[1]}; the limit is {MAX_DATASET_VALUES:,} values")
     x = np.empty((len(files), channels, size[1], size[0]), dtype=np.float32)
     for i, f in enumerate(files):
         try:
             with Image.open(f) as im:
-                a = np.asarray(im.convert(mode), dtype=np.float32)
+                if _sixteen_bit(im):   # gray, in every channel of an RGB set
+                    a = np.asarray(im, dtype=np.float32) / 65535.0
+                    x[i] = a[None]
+                else:
+                    a = np.asarray(im.convert(mode), dtype=np.float32) / 255.0
+                    x[i] = a[None] if channels == 1 else a.transpose(2, 0, 1)
         except (OSError, ValueError) as e:   # a truncated file passes the header check
-            raise UserError(f"image folder {root}: {f} cannot be decoded "
+            raise UserError(f"image folder {printable(root)}: {printable(f)} cannot be decoded "
                             f"({type(e).__name__})") from None
-        x[i] = (a[None] if channels == 1 else a.transpose(2, 0, 1)) / 255.0
     return x, mode
 
 
@@ -949,10 +996,18 @@ def _images(path: str, seed: int) -> Dataset:
     parts = ([s for s in ("train", "val", "test") if s in top]
              if {"train", "test"} <= top else [None])
     groups = {part: _class_folders(root / part if part else root) for part in parts}
-    names = sorted(set().union(*(g.keys() for g in groups.values())))
+    names = sorted(set().union(*({n for n, fs in g.items() if fs} for g in groups.values())))
     if len(names) < 2:
-        raise UserError(f"image folder {root} needs subfolders of images for at least 2 "
-                        f"classes, found {len(names)}")
+        raise UserError(f"image folder {printable(root)} needs subfolders of images for at "
+                        f"least 2 classes, found {len(names)}")
+    for part, group in groups.items():   # an empty class folder dropped its class silently
+        empty = next((n for n, fs in group.items() if not fs), None)
+        if empty is not None:
+            where = root / part if part else root
+            raise UserError(f"image folder {printable(where)}: class folder "
+                            f"{short_repr(empty)} holds no images (hidden files and symbolic "
+                            f"links are not read); add its images or remove it")
+    check_class_names(names, f"image folder {printable(root)}", loaded=True)
     files, labels, where = [], [], []
     for part, group in groups.items():
         for name, fs in group.items():
@@ -963,14 +1018,14 @@ def _images(path: str, seed: int) -> Dataset:
     y, where = np.asarray(labels, dtype=np.int64), np.asarray(where, dtype=object)
     splits = None
     if parts != [None]:
-        splits = split_column(where, y, seed, f"image folder {root}")
+        splits = split_column(where, y, seed, f"image folder {printable(root)}")
     try:
         return _image_dataset(f"images:{path}", x, y, names, seed, splits)
     except ValueError:
         counts = np.bincount(y, minlength=len(names))
-        raise UserError(f"image folder {root}: too few images per class for stratified "
-                        f"train/val/test splits (class {names[int(counts.argmin())]!r} has "
-                        f"{int(counts.min())})") from None
+        raise UserError(f"image folder {printable(root)}: too few images per class for "
+                        f"stratified train/val/test splits (class {names[int(counts.argmin())]!r} "
+                        f"has {int(counts.min())})") from None
 
 
 def input_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
