@@ -16,6 +16,7 @@ from typing import Callable
 from synth.choices import DATASET_PREFIXES
 from synth.config import check_seed, short_repr
 from synth.errors import ConfigError
+from synth.files import printable  # noqa: F401  (synth.data's too)
 
 _REGISTRY: dict[str, Callable] = {}   # name -> fn(seed) -> synth.data.Dataset
 _PREFIXED: dict[str, Callable] = {}   # prefix -> fn(arg, seed) -> synth.data.Dataset
@@ -101,14 +102,6 @@ def check_dataset_path(name, where: str = "") -> None:
         if sep and not path.strip():
             raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)} has "
                               f"no path: expected {prefix}:<path>")
-
-
-def printable(text) -> str:
-    """``text`` for a one-line message: unchanged when printable, else with its control
-    characters escaped (a path or file name may hold a newline or an escape sequence)."""
-    text = str(text)
-    return text if text.isprintable() else "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 MAX_CLASS_NAME = 200   # characters: a checkpoint's metadata holds names of at most this many

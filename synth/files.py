@@ -123,6 +123,14 @@ OWNER_MARKER = ".nnsynth-owned"
 LOCK_FILE = ".nnsynth.lock"
 
 
+def printable(text) -> str:
+    """``text`` for a one-line message: unchanged when printable, else with its control
+    characters escaped (a path or file name may hold a newline or an escape sequence)."""
+    text = str(text)
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def missing_input(path: str | os.PathLike, what: str, expected: str) -> Exception:
     """The one-line error for an input ``path`` that is not the file or folder a loader wants:
     a FIFO, a device or a socket is named as such (they were all "not found"), a symbolic
@@ -130,19 +138,20 @@ def missing_input(path: str | os.PathLike, what: str, expected: str) -> Exceptio
     "Parquet path"...; ``expected``: what the loader reads."""
     import stat
     p = Path(path)
+    shown = printable(p)   # a newline in the path broke the one-line error
     try:
         mode = os.stat(p).st_mode
     except FileNotFoundError:
         if p.is_symlink():
-            return _user_error(f"{what} {p} is a symbolic link that leads nowhere; expected "
+            return _user_error(f"{what} {shown} is a symbolic link that leads nowhere; expected "
                                f"{expected}")
-        return _user_error(f"{what} not found: {p}")
+        return _user_error(f"{what} not found: {shown}")
     except OSError as e:      # a link loop (ELOOP), a name too long, no permission
-        return _user_error(f"{what} {p} cannot be read: {e.strerror}; expected {expected}")
+        return _user_error(f"{what} {shown} cannot be read: {e.strerror}; expected {expected}")
     kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if
             stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
             else "a folder" if stat.S_ISDIR(mode) else "a file")
-    return _user_error(f"{what} {p} is {kind}; expected {expected}")
+    return _user_error(f"{what} {shown} is {kind}; expected {expected}")
 
 
 def _user_error(message: str) -> Exception:

@@ -243,3 +243,10 @@ def test_parquet_rows_of_other_lengths_are_refused_not_shifted(tmp_path):
     data = load_dataset(f"parquet:{tmp_path / 'r.parquet'}")
     got = torch.cat([data.x_train, data.x_val])
     assert sorted(got[:, 0].tolist()) == list(x[:, 0])
+
+
+@pytest.mark.parametrize("prefix", ["csv", "images", "parquet"])
+def test_a_missing_data_path_with_a_newline_is_named_on_one_line(tmp_path, prefix):
+    with pytest.raises(UserError, match="not found") as e:
+        load_dataset(f"{prefix}:{tmp_path / 'x'}\n{chr(27)}[2Jy")
+    assert "x\\n\\x1b[2Jy" in _one_line(e)
