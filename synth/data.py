@@ -419,6 +419,10 @@ def _parquet_files(path: Path) -> list[Path]:
                   and not n.startswith(".")]
     if not files:
         raise UserError(f"no .parquet files in directory {path}")
+    odd = next((f for f in files if not str(f).isprintable()), None)
+    if odd is not None:   # every message about a file names it: one line each
+        raise UserError(f"Parquet directory {path}: file {printable(odd)} holds a control "
+                        f"character in its path (a newline, an escape sequence...); rename it")
     return sorted(files)
 
 

@@ -16,7 +16,7 @@ from typing import Callable
 from synth.choices import DATASET_PREFIXES
 from synth.config import check_seed, short_repr
 from synth.errors import ConfigError
-from synth.files import printable  # noqa: F401  (synth.data's too)
+from synth.files import printable
 
 _REGISTRY: dict[str, Callable] = {}   # name -> fn(seed) -> synth.data.Dataset
 _PREFIXED: dict[str, Callable] = {}   # prefix -> fn(arg, seed) -> synth.data.Dataset
@@ -102,6 +102,11 @@ def check_dataset_path(name, where: str = "") -> None:
         if sep and not path.strip():
             raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)} has "
                               f"no path: expected {prefix}:<path>")
+        if sep and not name.isprintable():   # the name is printed, logged and recorded in
+            raise ConfigError(                # checkpoints: no newline or escape sequence
+                f"{where + ': ' if where else ''}data set {printable(name)} holds a control "
+                f"character (a newline, an escape sequence...); data set names must be "
+                f"printable (rename the file or folder)")
 
 
 MAX_CLASS_NAME = 200   # characters: a checkpoint's metadata holds names of at most this many

@@ -246,7 +246,24 @@ def test_parquet_rows_of_other_lengths_are_refused_not_shifted(tmp_path):
 
 
 @pytest.mark.parametrize("prefix", ["csv", "images", "parquet"])
-def test_a_missing_data_path_with_a_newline_is_named_on_one_line(tmp_path, prefix):
-    with pytest.raises(UserError, match="not found") as e:
+def test_a_data_path_with_a_newline_is_refused_on_one_line(tmp_path, prefix):
+    # a data set's name is printed in summaries and recorded in checkpoints; "not found"
+    # printed the newline raw
+    with pytest.raises(UserError, match="printable") as e:
         load_dataset(f"{prefix}:{tmp_path / 'x'}\n{chr(27)}[2Jy")
     assert "x\\n\\x1b[2Jy" in _one_line(e)
+
+
+def test_missing_input_names_a_path_with_control_characters_on_one_line(tmp_path):
+    from synth.files import missing_input
+    e = missing_input(tmp_path / "a\nb", "CSV file", "a .csv file")
+    assert str(e).endswith("CSV file not found: " + str(tmp_path) + "/a\\nb")
+
+
+def test_a_parquet_shard_with_a_newline_in_its_name_is_refused_on_one_line(tmp_path):
+    meta = dict(input_shape=[4], num_classes=2, class_names=["a", "b"], mean=[0.0] * 4,
+                std=[1.0] * 4)
+    write_parquet(tmp_path / "s\n0.parquet", torch.randn(40, 4), torch.arange(40) % 2, meta)
+    with pytest.raises(UserError, match="control character") as e:
+        load_dataset(f"parquet:{tmp_path}")
+    assert "s\\n0.parquet" in _one_line(e)
