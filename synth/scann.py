@@ -12,6 +12,12 @@ feature compression ratio, then grow-and-prune synthesis of a compact MLP in one
    - scheme C: start from a sparsely connected MLP (all units live), grow once, then prune.
 The result counts connections (nonzero Linear weights) and accuracy against a dense MLP trained
 on the original features; ``geometric_mean`` summarizes reductions over data sets.
+
+The synthesized MLP reads the reduced, standardized features.  ``model_on_inputs`` makes it a
+model of the data set's own inputs (what a checkpoint must be, so that ``nnsynth eval`` can
+score it): a linear reducer and the standardization are an affine map ``z = A x + c``, folded
+exactly into the first Linear layer, ``W z + b = (W A) x + (W c + b)``.  Kernel PCA is not
+linear and cannot be folded.
 """
 from __future__ import annotations
 
@@ -86,10 +92,45 @@ def _reducer(method: str, k: int, seed: int):
             }[method]()
 
 
-def reduce_dataset(data: Dataset, method: str = "pca", components: float = 0.5,
-                   seed: int = 0) -> Dataset:
-    """The data set with its (flattened) features reduced to k and standardized on the training
-    split; ``method="none"`` only flattens.  k = round(components * d) when components < 1."""
+# The reducers whose features are an affine map of the inputs (``FeatureMap.affine``): PCA
+# ((x - mean) V^T), the random projections (x R^T), factor analysis ((x - mean) Psi^-1 W^T Sigma_z).
+LINEAR_REDUCERS = ("none", "pca", "gaussian_rp", "sparse_rp", "factor_analysis")
+_PROBE_ROWS = 1024   # unit inputs pushed through the reducer at a time (``FeatureMap.affine``)
+
+
+@dataclasses.dataclass
+class FeatureMap:
+    """The fitted input map of ``reduce_dataset``: flattened features -> the reducer's
+    (``reducer``; None for ``none``) -> standardized by the training split's ``mean``/``std``."""
+    method: str
+    reducer: object | None
+    mean: np.ndarray
+    std: np.ndarray
+
+    def __call__(self, flat: np.ndarray) -> np.ndarray:
+        out = flat if self.reducer is None else self.reducer.transform(flat)
+        return (out - self.mean) / self.std
+
+    def affine(self, features: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, c)``, float64, with ``self(x) = x @ A.T + c`` for every input: read off the
+        map at 0 and at the unit inputs (exact for the ``LINEAR_REDUCERS``)."""
+        if self.method not in LINEAR_REDUCERS:
+            raise UserError(f"the {self.method} reduction is not a linear map of the inputs: "
+                            f"it cannot be folded into the model (linear ones: "
+                            f"{', '.join(LINEAR_REDUCERS)})")
+        c = self(np.zeros((1, features)))[0]
+        cols = []
+        for start in range(0, features, _PROBE_ROWS):
+            n = min(_PROBE_ROWS, features - start)
+            unit = np.zeros((n, features))
+            unit[np.arange(n), start + np.arange(n)] = 1.0
+            cols.append(self(unit) - c)
+        return np.concatenate(cols).T, c
+
+
+def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
+                  seed: int = 0) -> tuple[Dataset, FeatureMap]:
+    """``reduce_dataset``, and the fitted ``FeatureMap`` that made it."""
     check_choice("reduce", method, REDUCERS)
     check_components(components)
     flat = [x.reshape(len(x), -1).double().numpy() for x in (data.x_train, data.x_val, data.x_test)]
@@ -99,14 +140,51 @@ def reduce_dataset(data: Dataset, method: str = "pca", components: float = 0.5,
     if k > d:
         raise UserError(f"components must be at most the {d} features of {data.name}, got "
                         f"{short_repr(k)}")
+    red = None
     if method != "none":
         red = _reducer(method, k, seed).fit(flat[0])
         flat = [red.transform(f) for f in flat]
-    mean, std = flat[0].mean(0), flat[0].std(0) + 1e-8
-    xs = [torch.tensor((f - mean) / std, dtype=torch.float32) for f in flat]
-    return dataclasses.replace(
+    feature_map = FeatureMap(method, red, flat[0].mean(0), flat[0].std(0) + 1e-8)
+    xs = [torch.tensor((f - feature_map.mean) / feature_map.std, dtype=torch.float32)
+          for f in flat]
+    reduced = dataclasses.replace(
         data, name=f"{data.name}+{method}{k}", x_train=xs[0], x_val=xs[1], x_test=xs[2],
         input_shape=(k,), mean=[0.0] * k, std=[1.0] * k)
+    return reduced, feature_map
+
+
+def reduce_dataset(data: Dataset, method: str = "pca", components: float = 0.5,
+                   seed: int = 0) -> Dataset:
+    """The data set with its (flattened) features reduced to k and standardized on the training
+    split; ``method="none"`` only flattens.  k = round(components * d) when components < 1."""
+    return fit_reduction(data, method, components, seed)[0]
+
+
+def model_on_inputs(model: torch.nn.Module, feature_map: FeatureMap,
+                    input_shape) -> torch.nn.Module:
+    """``model`` (an MLP of the reduced features, masked or not) as a model of the data set's
+    own inputs of ``input_shape``: the reduction folded into its first Linear layer,
+    ``W (A x + c) + b = (W A) x + (W c + b)`` (computed in float64), which is masked where
+    that weight is zero; the other layers are copied.  A UserError for a nonlinear reduction."""
+    from synth.masked import attach_masks, masks_of, original_weight
+    from synth.models import prunable_layers
+    a, c = feature_map.affine(math.prod(input_shape))
+    name, first = prunable_layers(model)[0]
+    w = first.weight.detach().cpu().double()          # the masked (effective) weight
+    weight = w @ torch.from_numpy(a)
+    bias = w @ torch.from_numpy(c) + first.bias.detach().cpu().double()
+    out = build(dict(model.spec), tuple(input_shape), model.num_classes)
+    masks = masks_of(model)
+    if masks:
+        attach_masks(out, {**masks, name: weight != 0})
+    rest = {k: v for k, v in model.state_dict().items() if not k.startswith(f"{name}.")}
+    missing, unexpected = out.load_state_dict(rest, strict=False)
+    assert not unexpected and all(k.startswith(f"{name}.") for k in missing), (missing, unexpected)
+    target = dict(out.named_modules())[name]
+    with torch.no_grad():
+        original_weight(target).copy_(weight.float())
+        target.bias.copy_(bias.float())
+    return out.eval()
 
 
 def compressed_widths(hidden, features: int, reduced: int) -> list[int]:
@@ -156,12 +234,14 @@ def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0) ->
 
 
 def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> dict:
-    """Baseline dense MLP on the original features vs SCANN on the reduced ones."""
+    """Baseline dense MLP on the original features vs SCANN on the reduced ones.  The
+    result's ``model`` reads the reduced features that ``feature_map`` makes of the data set's
+    inputs (``model_on_inputs`` joins the two)."""
     train = TrainConfig(epochs=config.epochs, lr=config.lr, seed=config.seed,
                         device=config.device, progress=progress, weight_decay=1e-4,
                         keep_best=False)
     flat = reduce_dataset(data, "none")
-    reduced = reduce_dataset(data, config.reduce, config.components, config.seed)
+    reduced, feature_map = fit_reduction(data, config.reduce, config.components, config.seed)
     torch.manual_seed(config.seed)
     base = build({"family": "mlp", "hidden": list(config.hidden)}, flat.input_shape,
                  data.num_classes)
@@ -187,7 +267,8 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
             "baseline_connections": base_conn, "baseline_test_accuracy": base_acc,
             "connections": final["connections"], "test_accuracy": final["test_accuracy"],
             "reduction": base_conn / max(1, final["connections"]),
-            "model": copy.deepcopy(model).cpu().eval(), "history": history}
+            "model": copy.deepcopy(model).cpu().eval(), "feature_map": feature_map,
+            "history": history}
 
 
 def geometric_mean(values) -> float:

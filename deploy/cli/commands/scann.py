@@ -20,7 +20,9 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
               help="Base MLP widths before the layer compression, comma-separated.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               callback=checkpoint_out,
-              help="Optional checkpoint of the synthesized (masked) MLP on the reduced features.")
+              help="Optional checkpoint of the synthesized (masked) MLP, with the feature "
+                   "reduction folded into its first layer: it takes the data set's own inputs "
+                   "(`nnsynth eval --model` scores it); not for --reduce kernel_pca.")
 @seed_option
 @device_option
 @json_option
@@ -29,8 +31,8 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
     from synth.checkpoint import save_checkpoint
     from synth.data import load_dataset
     from synth.errors import UserError
-    from synth.masked import masks_of
-    from synth.scann import ScannConfig, run_scann
+    from synth.masked import connections, masks_of
+    from synth.scann import LINEAR_REDUCERS, ScannConfig, model_on_inputs, run_scann
 
     try:
         widths = tuple(int(h) for h in hidden.split(","))
@@ -38,14 +40,27 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
         raise UserError(f"--hidden must be comma-separated integers, got {short_repr(hidden)}") from None
     config = ScannConfig(reduce=method, components=components, scheme=scheme.upper(),
                          hidden=widths, seed=seed, device=device)
+    if out and config.reduce not in LINEAR_REDUCERS:   # before the run, not after it
+        raise UserError(f"--out needs a linear --reduce ({', '.join(LINEAR_REDUCERS)}): "
+                        f"{config.reduce} features are no linear map of the inputs, so the "
+                        f"saved MLP could not read {dataset}'s own inputs")
     data = load_dataset(dataset, seed=seed)
     result = run_scann(data, config, progress=show_progress())
     model = result.pop("model")
+    feature_map = result.pop("feature_map")
     history = result.pop("history")
-    if out:
-        save_checkpoint(out, model, masks=masks_of(model), metrics=result,
+    if out:   # a model of the data set's own inputs: the reduction folded into its first layer
+        saved = model_on_inputs(model, feature_map, data.input_shape)
+        folded = ("the standardization of the features is" if config.reduce == "none" else
+                  f"the {config.reduce} reduction of the {result['features']} features to "
+                  f"{result['reduced_features']} and their standardization are")
+        save_checkpoint(out, saved, masks=masks_of(saved), dataset=data.metadata(),
+                        metrics=result,
                         extra={"scann": config.to_dict(), "history": history,
-                               "note": "inputs are the reduced features, not the raw data set"})
+                               "note": f"{folded} folded into the first Linear layer: "
+                                       f"the model takes {data.name}'s own inputs"})
         result["checkpoint"] = str(out)
+        # the folded first layer reads every input feature: more connections than SCANN's
+        result["checkpoint_connections"] = connections(saved)
     result["steps"] = len(history) - 1
     emit(result, as_json)
