@@ -13,7 +13,8 @@ from hwsim.spring import SpringConfig
 from hwsim.workload import Op, build_priced, extract
 
 __all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "build_priced", "extract", "gpu", "latency_cost",
-           "price", "price_report", "price_layers", "price_ops", "spring", "workload"]
+           "price", "price_report", "price_layers", "price_ops", "spring", "spring_config_for",
+           "workload"]
 
 
 def accel_config(accel_cfg: Any) -> AcceleratorConfig:
@@ -62,10 +63,7 @@ def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
            "config": res["config"], "layers": res["layers"]}
     if not spring:
         return out
-    from synth.quant import checkpoint_quant
-    quant = checkpoint_quant(model)
-    spring_cfg = spring_mod.SpringConfig(
-        **({"int_bits": quant.int_bits, "frac_bits": quant.frac_bits} if quant else {}))
+    spring_cfg = spring_config_for(model)
     out["spring_precision"] = f"{spring_cfg.int_bits}.{spring_cfg.frac_bits}"
     for mode in ("inference", "training"):
         cmp = spring_mod.compare(ops, spring_cfg, mode=mode)
@@ -75,6 +73,16 @@ def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
                                      power_reduction_vs_gpu=cmp["power_reduction"],
                                      energy_efficiency_vs_gpu=cmp["energy_efficiency"])
     return out
+
+
+def spring_config_for(model) -> SpringConfig:
+    """SPRING at the fixed point a checkpoint was trained in (``synth.quant.checkpoint_quant``),
+    SPRING's own 4.16 for a model trained in fp32: every SPRING price of a model (``hwsim eval
+    --spring`` and ``hwsim table --device spring``) uses the same precision."""
+    from synth.quant import checkpoint_quant
+    quant = checkpoint_quant(model)
+    return SpringConfig(**({"int_bits": quant.int_bits, "frac_bits": quant.frac_bits}
+                           if quant else {}))
 
 
 def latency_cost(model) -> float:

@@ -122,7 +122,9 @@ def build_table(ops: Sequence[Op], device: str = "accel", config=None, *, repeat
 
 
 def predict(table: dict, ops: Sequence[Op]) -> dict:
-    """Sum the table over a network's ops (Chameleon); missing ops are listed, not guessed."""
+    """Sum the table over a network's ops (Chameleon); missing ops are listed, not guessed.
+    ``energy_mj`` is None when a row has no energy (the ``cpu`` table measures time only: its
+    total energy was reported as 0.0 mJ)."""
     lat, energy, missing = 0.0, 0.0, []
     for op in ops:
         row = table.get(op.key())
@@ -130,7 +132,7 @@ def predict(table: dict, ops: Sequence[Op]) -> dict:
             missing.append(op.name)
             continue
         lat += row["latency_ms"]
-        energy += row["energy_mj"] or 0.0
+        energy = None if energy is None or row["energy_mj"] is None else energy + row["energy_mj"]
     return {"latency_ms": lat, "energy_mj": energy, "missing": missing}
 
 
@@ -188,15 +190,21 @@ def sweep_report(kind: str, rows: list[dict]) -> tuple[dict, str]:
     return {"kind": kind, "rows": rows, "non_monotone_widths": inv}, "\n".join(human)
 
 
-def table_report(name: str, device: str, table: dict, pred: dict) -> tuple[dict, str]:
+def table_report(name: str, device: str, table: dict, pred: dict,
+                 precision: str | None = None) -> tuple[dict, str]:
     """A per-op table and its predicted total as the result dict and human-readable lines.
-    Figures print with four significant digits: a SPRING op of 4e-6 ms is not '0.0000'."""
+    Figures print with four significant digits: a SPRING op of 4e-6 ms is not '0.0000'.
+    ``precision`` (SPRING's fixed point, ``"4.16"``) is recorded and printed when given."""
     rows = [{"key": repr(k), **v} for k, v in table.items()]
-    human = [f"{len(rows)} unique ops of {name} on {device}; predicted total "
+    at = f" at {precision} fixed point" if precision else ""
+    human = [f"{len(rows)} unique ops of {name} on {device}{at}; predicted total "
              f"{pred['latency_ms']:.4g} ms"
-             + (f", {pred['energy_mj']:.4g} mJ" if device != "cpu" else "")]
+             + (f", {pred['energy_mj']:.4g} mJ" if pred["energy_mj"] is not None else "")]
     human += [f"  {r['type']:<10}{r['latency_ms']:>12.4g} ms"
               + (f"{r['energy_mj']:>12.4g} mJ" if r["energy_mj"] is not None else "")
               for r in rows]
-    return {"device": device, "model": name, "rows": rows, "prediction": pred}, "\n".join(human)
+    out = {"device": device, "model": name, "rows": rows, "prediction": pred}
+    if precision:
+        out["spring_precision"] = precision
+    return out, "\n".join(human)
 

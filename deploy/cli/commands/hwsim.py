@@ -129,6 +129,7 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
     """Search accelerator parameters for one or several networks: Pareto set and best."""
     from hwsim import extract
     from hwsim.dse import DseConfig, explore
+    from synth.errors import UserError
     values = _load_yaml(dse_path, "dse") or {}
     # an option given on the command line wins over --dse-config; an option's default does
     # not (the file's budget, area budget and seed were silently replaced by 0, 4.0 and 0)
@@ -141,8 +142,12 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
     cfg = DseConfig.from_dict(values, where="dse")
     workloads = {}
     for ref in models:
-        name, model, shape = _model(ref, _shape(input_shape), num_classes)
-        workloads[name] = extract(model, shape)
+        # keyed by the reference as given: two shapes of one variant (NAME@CxHxW) shared the
+        # name and the second replaced the first, so the DSE ran on one network of the two
+        if ref in workloads:
+            raise UserError(f"--model {short_repr(ref)} is given twice")
+        _, model, shape = _model(ref, _shape(input_shape), num_classes)
+        workloads[ref] = extract(model, shape)
     res = explore(workloads, cfg)
     b = res["best"]
     human = [f"evaluated {res['evaluated']} configurations on {', '.join(res['networks'])}; "
@@ -174,7 +179,7 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
 def table_cmd(device, model_ref, sweep, widths, repeats, accel_path, input_shape, num_classes,
               seed, as_json):
     """Per-operation latency/energy table (Chameleon), or a host-CPU width sweep."""
-    from hwsim import extract, tables
+    from hwsim import extract, spring_config_for, tables
     from hwsim.accel import AcceleratorConfig
     from synth.errors import UserError
     if bool(model_ref) == bool(sweep):
@@ -189,8 +194,13 @@ def table_cmd(device, model_ref, sweep, widths, repeats, accel_path, input_shape
         return emit(out, as_json, human)
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
     ops = extract(model, shape)
-    cfg = AcceleratorConfig.from_dict(_load_yaml(accel_path, "accelerator"), where="accel") \
-        if device == "accel" else None
+    cfg, precision = None, None
+    if device == "accel":
+        cfg = AcceleratorConfig.from_dict(_load_yaml(accel_path, "accelerator"), where="accel")
+    elif device == "spring":   # a fixed-point checkpoint at its precision, as hwsim eval --spring
+        cfg = spring_config_for(model)
+        precision = f"{cfg.int_bits}.{cfg.frac_bits}"
     table = tables.build_table(ops, device, cfg, repeats=repeats, seed=seed)
-    out, human = tables.table_report(name, device, table, tables.predict(table, ops))
+    out, human = tables.table_report(name, device, table, tables.predict(table, ops),
+                                     precision=precision)
     emit(out, as_json, human)

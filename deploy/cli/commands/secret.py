@@ -43,6 +43,11 @@ def command(dataset, base, model_path, label_vectors, class_names, seed, as_json
     from synth.secret_eval import run_secret
     if dataset is None and model_path is None:
         raise UserError("--dataset is required (or --model with a checkpoint that names one)")
+    from click.core import ParameterSource
+    source = click.get_current_context().get_parameter_source("base")
+    if model_path is not None and source is not ParameterSource.DEFAULT:
+        # the checkpoint is the feature-space model: --base rf was dropped without a word
+        raise UserError(f"--base {base} and --model are two feature-space models; give one")
     names = None if class_names is None else [n.strip() for n in class_names.split(",")]
     result = run_secret(dataset, base, model_path=model_path, label_vectors=label_vectors,
                         class_names=names, seed=seed)

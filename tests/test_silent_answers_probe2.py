@@ -1,0 +1,82 @@
+"""Silent wrong answers found by using hwsim / secret as a user would (probe 2): each test
+failed before its fix."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from deploy.cli.main import cli
+
+
+def _run(args):
+    return CliRunner().invoke(cli, args)
+
+
+def _json(result):
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output.strip().splitlines()[-1])
+
+
+def _one_error_line(result):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [l for l in result.output.splitlines() if l.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_dse_prices_two_shapes_of_one_variant_as_two_networks(tmp_path):
+    """`hwsim dse --model V@1x8x8 --model V@1x4x4` keyed both networks by the name V: the
+    second replaced the first and the DSE chose an accelerator for one network of the two,
+    saying 'evaluated ... on V'."""
+    cfg = tmp_path / "dse.yaml"
+    cfg.write_text("rows: [8, 16]\ncols: [8]\ndataflows: [ws]\nifmap_kb: [32]\n"
+                   "filter_kb: [32]\nofmap_kb: [32]\n")
+    out = _json(_run(["hwsim", "dse", "--model", "mlp_small@1x8x8", "--model",
+                      "mlp_small@1x4x4", "--dse-config", str(cfg), "--area-budget", "100",
+                      "--json"]))
+    assert out["networks"] == ["mlp_small@1x8x8", "mlp_small@1x4x4"]
+    lat = out["best"]["latency_ms"]
+    assert lat["mlp_small@1x8x8"] > lat["mlp_small@1x4x4"] > 0   # 64 inputs vs 16
+    line = _one_error_line(_run(["hwsim", "dse", "--model", "mlp_small@1x8x8", "--model",
+                                 "mlp_small@1x8x8", "--dse-config", str(cfg)]))
+    assert "given twice" in line
+
+
+def test_cpu_table_reports_no_energy_rather_than_zero():
+    """The host-CPU table measures time only; its JSON prediction said energy_mj 0.0."""
+    from hwsim import tables
+    table = {("a",): {"type": "linear", "latency_ms": 1.0, "energy_mj": None}}
+
+    class Op:
+        name = "x"
+
+        def key(self):
+            return ("a",)
+    assert tables.predict(table, [Op()])["energy_mj"] is None
+    out = _json(_run(["hwsim", "table", "--device", "cpu", "--model", "mlp_small@1x4x4",
+                      "--repeats", "4", "--json"]))
+    assert out["prediction"]["energy_mj"] is None and out["prediction"]["latency_ms"] > 0
+
+
+def test_spring_table_prices_a_fixed_point_checkpoint_at_its_precision(tmp_path):
+    """`hwsim eval --spring` priced a checkpoint trained at 4.8 at 4.8, `hwsim table --device
+    spring` at SPRING's 4.16 (and said no precision): two energies for one model."""
+    import torch
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    torch.manual_seed(0)
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, build("mlp_small", (1, 8, 8), 10),
+                    extra={"quant_config": {"int_bits": 4, "frac_bits": 8}})
+    table = _json(_run(["hwsim", "table", "--device", "spring", "--model", str(path), "--json"]))
+    ev = _json(_run(["hwsim", "eval", "--model", str(path), "--spring", "--json"]))
+    assert table["spring_precision"] == ev["spring_precision"] == "4.8"
+    assert table["prediction"]["energy_mj"] == pytest.approx(ev["spring_inference"]["energy_mj"])
+    assert table["prediction"]["latency_ms"] == pytest.approx(ev["spring_inference"]["latency_ms"])
+
+
+def test_secret_refuses_base_given_with_a_model(tmp_path):
+    """`secret --model ckpt --base rf` used the network and dropped --base without a word."""
+    line = _one_error_line(_run(["secret", "--model", str(tmp_path / "m.pt"), "--base", "rf"]))
+    assert "--base rf and --model" in line
