@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from synth.config import Config, check_name, check_range, check_seed, short_repr
+from synth.config import Config, check_batch_size, check_name, check_range, check_seed, short_repr
 from synth.errors import ConfigError
 
 BUNDLED = ("default", "tiny")
@@ -48,8 +48,7 @@ class TeacherStage(Config):
 
     def validate(self) -> None:
         check_range("teacher.epochs", self.epochs, 1, 1000, integer=True)
-        from cluster.limits import MAX_BATCH_SIZE
-        check_range("teacher.batch_size", self.batch_size, 1, MAX_BATCH_SIZE, integer=True)
+        check_batch_size("teacher.batch_size", self.batch_size)
         check_range("teacher.lr", self.lr, 0, 10, low_open=True)
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ConfigError(f"teacher.dataset must be a data set name, got {short_repr(self.dataset)}")

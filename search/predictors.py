@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import torch
 
-from synth.config import Config, check_range
+from synth.config import Config, check_batch_size, check_range
 from synth.errors import UserError
 
 
@@ -143,7 +143,7 @@ class GPConfig(Config):
     predict_batch: int = 2048    # candidates per predictive block (memory: batch x n)
 
     def validate(self) -> None:
-        check_range("predict_batch", self.predict_batch, 1, None, integer=True)
+        check_batch_size("predict_batch", self.predict_batch)
         check_range("iterations", self.iterations, 1, 100000, integer=True)
         check_range("warm_iterations", self.warm_iterations, 1, 100000, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
@@ -259,7 +259,7 @@ class FastGPConfig(Config):
         check_range("max_iterations", self.max_iterations, 1, 10000, integer=True)
         check_range("warm_iterations", self.warm_iterations, 1, 10000, integer=True)
         check_range("noise_floor", self.noise_floor, 0, 1, low_open=True)
-        check_range("predict_batch", self.predict_batch, 1, None, integer=True)
+        check_batch_size("predict_batch", self.predict_batch)
 
 
 def _matern52(a, b, inv_ls):

@@ -25,7 +25,7 @@ from search.results import (append_result, pareto_front, plot_pareto, read_resul
                             stopped_early)
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
 from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
-from synth.config import Config, check_choice, check_range, check_seed, short_repr
+from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import (claim_dir, copy_atomic, lock_dir, remove_owned, write_json_atomic,
                          write_text_atomic)
@@ -72,7 +72,7 @@ class SearchConfig(Config):
         check_choice("acquisition", self.acquisition, ("ei", "ucb"))
         check_range("epochs", self.epochs, 1, 10000, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
-        check_range("train_batch_size", self.train_batch_size, 1, None, integer=True)
+        check_batch_size("train_batch_size", self.train_batch_size)
         check_range("kd_temperature", self.kd_temperature, 0, 1000, low_open=True)
         check_range("pool_shards", self.pool_shards, 0, 1024, integer=True)
         check_range("pool_cpus", self.pool_cpus, 0, 64, low_open=True)

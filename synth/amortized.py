@@ -72,7 +72,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_choice, check_range, short_repr
+from synth.config import Config, check_batch_size, check_choice, check_range, short_repr
 from synth.device import pick_device
 from synth.errors import ConfigError, UserError
 from synth.inversion import (BNFeatureHooks, InversionConfig, InversionResult, _augment, _Frozen,
@@ -171,7 +171,7 @@ class AmortizedConfig(Config):
 
     def validate(self) -> None:
         check_range("steps", self.steps, 1, 1_000_000, integer=True)
-        check_range("batch_size", self.batch_size, 2, 100_000, integer=True)
+        check_batch_size("batch_size", self.batch_size, 2)
         check_range("sync_every", self.sync_every, 0, 1_000_000, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
@@ -182,12 +182,12 @@ class AmortizedConfig(Config):
         check_range("width", self.width, 1, 1024, integer=True)
         check_range("depth", self.depth, 0, 2, integer=True)
         check_range("refine_iterations", self.refine_iterations, 0, 1_000_000, integer=True)
-        check_range("refine_batch", self.refine_batch, 2, 100_000, integer=True)
+        check_batch_size("refine_batch", self.refine_batch, 2)
         check_range("refine_lr", self.refine_lr, 0, 10, low_open=True)
         check_range("refine_min_iterations", self.refine_min_iterations, 0, None, integer=True)
         check_range("refine_noise", self.refine_noise, 0, 100)
         check_range("adapt_steps", self.adapt_steps, 0, 100_000, integer=True)
-        check_range("adapt_batch", self.adapt_batch, 2, 100_000, integer=True)
+        check_batch_size("adapt_batch", self.adapt_batch, 2)
         check_range("adapt_lr", self.adapt_lr, 0, 10)
         check_range("latent_lr", self.latent_lr, 0, 10)
         check_range("bn_momentum", self.bn_momentum, 0, 1, high_open=True)

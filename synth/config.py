@@ -109,6 +109,17 @@ def check_range(name: str, value: Any, low: float | None = None, high: float | N
 MAX_SEED = 2 ** 31 - 1
 
 
+# The most inputs in one batch, wherever a batch size is a setting (training, distillation,
+# inversion, the generator, search trials...): a batch larger than its data set trains on the
+# whole set, and a batch of 10^9 indices is 8 GB before the first input is gathered.
+MAX_BATCH_SIZE = 100_000
+
+
+def check_batch_size(name: str, value: Any, low: int = 1) -> None:
+    """A batch size: an integer in [low, MAX_BATCH_SIZE]."""
+    check_range(name, value, low, MAX_BATCH_SIZE, integer=True)
+
+
 def check_seed(name: str, value: Any) -> None:
     """A random seed: an integer in [0, MAX_SEED] (2^32 was a scikit-learn traceback)."""
     check_range(name, value, 0, MAX_SEED, integer=True)

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from synth.choices import CONTINUAL_METHODS as METHODS
-from synth.config import Config, check_choice, check_range, check_seed, short_repr
+from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
 from synth.data import Dataset, class_subset  # noqa: F401  (its home was here)
 from synth.device import pick_device
 from synth.distill import kd_loss
@@ -57,7 +57,7 @@ class ContinualConfig(Config):
     def validate(self) -> None:
         check_choice("method", self.method, METHODS)
         check_range("epochs", self.epochs, 1, 100000, integer=True)
-        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_batch_size("batch_size", self.batch_size)
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_range("weight_decay", self.weight_decay, 0, 1)
         check_range("temperature", self.temperature, 0, 1000, low_open=True)

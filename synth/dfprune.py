@@ -40,7 +40,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from synth.choices import IMPORTANCES
-from synth.config import Config, check_choice, check_range, check_seed, short_repr
+from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.models import build, count_flops, count_parameters
@@ -62,7 +62,7 @@ class PruneConfig(Config):
     def validate(self) -> None:
         check_range("ratio", self.ratio, 0, 1, high_open=True)
         check_choice("importance", self.importance, IMPORTANCES)
-        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_batch_size("batch_size", self.batch_size)
         check_range("max_batches", self.max_batches, 0, None, integer=True)
         check_seed("seed", self.seed)
 

@@ -56,7 +56,7 @@ import torch.nn.functional as F
 from synth import masked
 from synth.choices import DIABDEEP_STEPS
 from synth.compact import compact
-from synth.config import Config, check_range, check_seed, short_repr
+from synth.config import Config, check_batch_size, check_range, check_seed, short_repr
 from synth.data import Dataset, load_dataset
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune, mark_final
@@ -119,7 +119,7 @@ class DiabDeepConfig(Config):
         check_range("gate_dropout", self.gate_dropout, 0, 1, high_open=True)
         check_range("epochs", self.epochs, 1, None, integer=True)
         check_range("lr", self.lr, 0, 1, low_open=True)
-        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_batch_size("batch_size", self.batch_size)
         check_range("latency_repeats", self.latency_repeats, 1, None, integer=True)
         check_range("forest_trees", self.forest_trees, 1, None, integer=True)
         check_range("final_epochs", self.final_epochs, 0, None, integer=True)

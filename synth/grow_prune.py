@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from synth import masked, resume
 from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
-from synth.config import Config, check_choice, check_range, check_seed
+from synth.config import Config, check_batch_size, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.errors import ConfigError
 from synth.models import count_flops, count_parameters
@@ -86,7 +86,7 @@ class GrowPruneSchedule(Config):
         check_range("max_loss_rise", self.max_loss_rise, 0, None)
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_choice("optimizer", self.optimizer, ("sgd", "adam"))
-        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_batch_size("batch_size", self.batch_size)
         check_range("weight_decay", self.weight_decay, 0, 1)
         check_seed("seed", self.seed)
         if self.growth_rounds == 0 and self.prune_steps == 0:

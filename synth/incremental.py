@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from synth import masked
-from synth.config import Config, check_choice, check_range, check_seed
+from synth.config import Config, check_batch_size, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.device import pick_device
 from synth.errors import UserError
@@ -94,7 +94,7 @@ class IncrementalConfig(Config):
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_range("momentum", self.momentum, 0, 1, high_open=True)
         check_range("weight_decay", self.weight_decay, 0, 1)
-        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_batch_size("batch_size", self.batch_size)
 
 
 def merge(old: Dataset, new: Dataset) -> Dataset:

@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_choice, check_range, short_repr
+from synth.config import Config, check_batch_size, check_choice, check_range, short_repr
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.models import batchnorm_layers
@@ -97,7 +97,7 @@ class InversionConfig(Config):
 
     def validate(self) -> None:
         check_range("iterations", self.iterations, 1, 1_000_000, integer=True)
-        check_range("batch_size", self.batch_size, 1, 100_000, integer=True)
+        check_batch_size("batch_size", self.batch_size)
         check_range("lr", self.lr, 0, 10, low_open=True)
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise UserError(f"betas must be two numbers in [0, 1), got {short_repr(self.betas)}")

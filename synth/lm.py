@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_choice, check_range, check_seed, short_repr
+from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.models.hlstm import HLSTMLayer
@@ -185,12 +185,12 @@ class LMTrainConfig(Config):
 
     def validate(self) -> None:
         check_range("epochs", self.epochs, 0, 10000, integer=True)
-        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_batch_size("batch_size", self.batch_size)
         check_range("bptt", self.bptt, 1, None, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_range("clip", self.clip, 0, None, low_open=True)
         check_range("weight_decay", self.weight_decay, 0, 1)
-        check_range("eval_batch", self.eval_batch, 1, None, integer=True)
+        check_batch_size("eval_batch", self.eval_batch)
         check_seed("seed", self.seed)
         check_range("max_batches", self.max_batches, 0, None, integer=True)
 

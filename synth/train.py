@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from synth import resume
 from synth.choices import OPTIMIZERS
-from synth.config import Config, check_choice, check_range, check_seed
+from synth.config import Config, check_batch_size, check_choice, check_range, check_seed
 from synth.errors import ConfigError, UserError
 from synth.data import Dataset
 from synth.device import pick_device
@@ -71,7 +71,8 @@ class TrainConfig(Config):
 
     def validate(self) -> None:
         check_range("epochs", self.epochs, 0, MAX_EPOCHS, integer=True)
-        check_range("batch_size", self.batch_size, 1, None, integer=True)
+        check_batch_size("batch_size", self.batch_size)
+        check_batch_size("eval_batch_size", self.eval_batch_size)
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_range("momentum", self.momentum, 0, 1, high_open=True)

@@ -177,3 +177,27 @@ def test_json_spec_with_a_key_given_twice_is_refused():
     with pytest.raises(UserError, match=r"key 'a' twice"):
         resolve_spec('{"family": "mlp", "hidden": [{"a": 1, "a": 2}]}')
     assert resolve_spec('{"family": "mlp", "hidden": [8]}')["hidden"] == [8]
+
+
+@pytest.mark.parametrize("make", [
+    "synth.train:TrainConfig:batch_size", "synth.train:TrainConfig:eval_batch_size",
+    "synth.distill:DistillConfig:batch_size", "synth.grow_prune:GrowPruneSchedule:batch_size",
+    "synth.continual:ContinualConfig:batch_size",
+    "synth.incremental:IncrementalConfig:batch_size", "synth.dfprune:PruneConfig:batch_size",
+    "synth.diabdeep:DiabDeepConfig:batch_size", "synth.lm:LMTrainConfig:batch_size",
+    "synth.lm:LMTrainConfig:eval_batch", "search.run:SearchConfig:train_batch_size",
+    "search.predictors:GPConfig:predict_batch", "search.predictors:FastGPConfig:predict_batch"])
+def test_every_batch_size_setting_is_bounded(make):
+    """A batch size is at most MAX_BATCH_SIZE in every component config: DistillConfig's had
+    no bound, and the ADI student's KD step drew ``batch_size`` random indices (10^9: 8 GB
+    before the first input was gathered); the others trained full-batch without a word."""
+    import importlib
+
+    from synth.config import MAX_BATCH_SIZE
+    module, cls, field = make.split(":")
+    config = getattr(importlib.import_module(module), cls)
+    assert getattr(config(**{field: MAX_BATCH_SIZE}), field) == MAX_BATCH_SIZE
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=f"{field} must be .*{MAX_BATCH_SIZE}"):
+        config(**{field: 10 ** 9})
+    assert time.perf_counter() - start < 1
