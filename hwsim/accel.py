@@ -194,7 +194,14 @@ def evaluate_many(ops: Sequence[Op], configs: Sequence[AcceleratorConfig]) -> di
     latency_ms, energy_mj, cycles, area_mm2, utilization (MAC-weighted), dram_bytes."""
     if not configs:
         return {}
-    L, c = layer_arrays(ops), config_arrays(configs)
+    return evaluate_arrays(layer_arrays(ops), config_arrays(configs))
+
+
+def evaluate_arrays(L: dict[str, np.ndarray], c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``evaluate_many`` on a workload's ``layer_arrays`` and configurations already laid out
+    as ``config_arrays`` lays them out (every field an array of shape (1, C)), valid
+    AcceleratorConfig values: the DSE's grid of up to a million points, without a million
+    config objects."""
     k = _costs(L, c)
     cycles = k["cycles"].sum(axis=0)
     macs = float(L["macs"].sum())

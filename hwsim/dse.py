@@ -2,7 +2,7 @@
 
 The accelerator's parameters (array rows and columns, dataflow, the three scratchpad sizes)
 are searched for one or several target networks at once.  Every configuration is priced
-on every network with the vectorized model (``hwsim.accel.evaluate_many``), so the whole
+on every network with the vectorized model (``hwsim.accel.evaluate_arrays``), so the whole
 grid -- or a seeded random sample of ``budget`` points from it -- costs milliseconds.
 
 Returned: the Pareto set over (latency, energy, area) -- for several networks, latency and
@@ -14,18 +14,19 @@ configuration is reported too, with the cross-network matrix "tuned for A, run o
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from synth.config import Config, check_range, check_seed, short_repr
 from synth.errors import ConfigError
-from hwsim.accel import DATAFLOWS, MAX_ARRAY_DIM, MAX_SCRATCHPAD_KB, AcceleratorConfig, evaluate_many
+from hwsim.accel import (DATAFLOWS, MAX_ARRAY_DIM, MAX_SCRATCHPAD_KB, AcceleratorConfig,
+                         evaluate_arrays, layer_arrays)
 from hwsim.workload import Op
 
 
 MAX_GRID = 1_000_000   # configurations in one DSE grid (the default grid has 5,184)
+EVAL_VALUES = 500_000   # layers x configurations priced at once (each cost array 4 MB)
 
 
 # the DseConfig fields that list grid values (each AcceleratorConfig field but dataflows,
@@ -83,36 +84,81 @@ class DseConfig(Config):
         check_seed("seed", self.seed)
 
 
+def _grid_points(cfg: DseConfig) -> list[np.ndarray]:
+    """The grid (or a seeded sample of ``budget`` of its points, in grid order) as one index
+    array per GRID_ORDER field: point p takes ``values[k][idx[k][p]]``.  Grid order is
+    itertools.product's (the last field varies fastest)."""
+    sizes = [len(getattr(cfg, f)) for f in GRID_ORDER]
+    n = int(np.prod(sizes))
+    pick = np.arange(n)
+    if cfg.budget and cfg.budget < n:
+        pick = np.sort(np.random.default_rng(cfg.seed).choice(n, cfg.budget, replace=False))
+    return list(np.unravel_index(pick, sizes))
+
+
+# the order of a grid point's fields (the AcceleratorConfig field each sets: dataflows sets
+# dataflow)
+GRID_ORDER = ("rows", "cols", "dataflows", "ifmap_kb", "filter_kb", "ofmap_kb")
+
+
+def _config(cfg: DseConfig, idx: list[np.ndarray], p: int) -> AcceleratorConfig:
+    """Grid point ``p`` as a validated AcceleratorConfig."""
+    r, c, d, i, f, o = (getattr(cfg, name)[int(k[p])] for name, k in zip(GRID_ORDER, idx))
+    return AcceleratorConfig.from_dict({**dict(cfg.base), "rows": int(r), "cols": int(c),
+                                        "dataflow": d, "ifmap_kb": float(i),
+                                        "filter_kb": float(f), "ofmap_kb": float(o)},
+                                       where="dse")
+
+
 def candidates(cfg: DseConfig) -> list[AcceleratorConfig]:
     """The grid (or a seeded sample of ``budget`` grid points) as validated configs."""
-    grid = list(itertools.product(cfg.rows, cfg.cols, cfg.dataflows, cfg.ifmap_kb,
-                                  cfg.filter_kb, cfg.ofmap_kb))
-    if cfg.budget and cfg.budget < len(grid):
-        pick = np.random.default_rng(cfg.seed).choice(len(grid), cfg.budget, replace=False)
-        grid = [grid[i] for i in sorted(pick)]
-    base = dict(cfg.base)
-    return [AcceleratorConfig.from_dict({**base, "rows": int(r), "cols": int(c), "dataflow": d,
-                                         "ifmap_kb": float(i), "filter_kb": float(f),
-                                         "ofmap_kb": float(o)}, where="dse")
-            for r, c, d, i, f, o in grid]
+    idx = _grid_points(cfg)
+    return [_config(cfg, idx, p) for p in range(len(idx[0]))]
 
 
-def pareto_mask(points: np.ndarray) -> np.ndarray:
+def _grid_arrays(cfg: DseConfig, idx: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """The grid points laid out as ``hwsim.accel.config_arrays`` lays out configs, shape (C,)
+    here.  Every value is valid: DseConfig checked each grid value against AcceleratorConfig's
+    ranges, and the base fields are validated here with the first point."""
+    base = _config(cfg, idx, 0)
+    fields = [f.name for f in dataclasses.fields(AcceleratorConfig) if f.name != "dataflow"]
+    n = len(idx[0])
+    out = {name: np.full(n, float(getattr(base, name))) for name in fields}
+    for name, k in zip(GRID_ORDER, idx):
+        if name == "dataflows":
+            out["df"] = np.array([DATAFLOWS.index(d) for d in cfg.dataflows], dtype=np.float64)[k]
+        else:
+            out[name] = np.asarray(getattr(cfg, name), dtype=np.float64)[k]
+    return out
+
+
+def pareto_mask(points: np.ndarray, block: int = 512) -> np.ndarray:
     """Boolean mask of non-dominated rows (minimization in every column).  A row is
     dominated when another is <= in all objectives and < in at least one."""
     pts = np.asarray(points, dtype=np.float64)
     keep = np.zeros(len(pts), dtype=bool)
-    # lexicographic order: a point can only be dominated by one before it, so one pass
-    # against the running front suffices: O(n * |front|)
+    if not len(pts):
+        return keep
+    # lexicographic order: a point can only be dominated by one before it, and a point
+    # dominated by a dominated point is dominated by a point of the front (transitivity), so
+    # each block of the sorted points is checked against the front before it and against
+    # the block itself, vectorized: O(n * (|front| + block))
     order = np.lexsort(pts.T[::-1])
-    front: list[int] = []
-    for i in order:
-        if front:
-            f = pts[front]
-            if ((f <= pts[i]).all(axis=1) & (f < pts[i]).any(axis=1)).any():
-                continue
-        keep[i] = True
-        front.append(i)
+    srt = pts[order]
+    front = srt[:0]
+
+    def dominated_by(a: np.ndarray, b: np.ndarray) -> np.ndarray:   # b[i] dominated by some a
+        le = (a[None, :, :] <= b[:, None, :]).all(axis=2)
+        lt = (a[None, :, :] < b[:, None, :]).any(axis=2)
+        return (le & lt).any(axis=1)
+    for start in range(0, len(srt), block):
+        rows = np.arange(start, min(start + block, len(srt)))
+        if len(front):    # most points fall here: the block against the block is then small
+            rows = rows[~dominated_by(front, srt[rows])]
+        b = srt[rows]
+        rows = rows[~dominated_by(b, b)]
+        keep[order[rows]] = True
+        front = np.concatenate([front, srt[rows]])
     return keep
 
 
@@ -132,12 +178,23 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None)
     cfg = cfg or DseConfig()
     if not workloads:
         raise ConfigError("explore needs at least one network workload")
-    configs = candidates(cfg)
+    idx = _grid_points(cfg)
+    grid = _grid_arrays(cfg, idx)
     names = list(workloads)
-    per = {n: evaluate_many(workloads[n], configs) for n in names}
-    lat = np.stack([per[n]["latency_ms"] for n in names])           # (networks, configs), ms
-    en = np.stack([per[n]["energy_mj"] for n in names])             # mJ
-    area = per[names[0]]["area_mm2"]                                # mm^2 (network-independent)
+    layers = {n: layer_arrays(workloads[n]) for n in names}
+    n_cfg = len(idx[0])
+    lat, en = np.empty((len(names), n_cfg)), np.empty((len(names), n_cfg))
+    area = np.empty(n_cfg)
+    # in chunks of configurations: the cost model holds several (layers x configs) arrays,
+    # which for a million-point grid and a deep network would take gigabytes at once
+    step = max(1, EVAL_VALUES // max(len(layers[n]["macs"]) for n in names))
+    for start in range(0, n_cfg, step):
+        part = {k: v[None, start:start + step] for k, v in grid.items()}
+        for i, n in enumerate(names):
+            res = evaluate_arrays(layers[n], part)
+            lat[i, start:start + step] = res["latency_ms"]              # (networks, configs), ms
+            en[i, start:start + step] = res["energy_mj"]                # mJ
+        area[start:start + step] = res["area_mm2"]                      # mm^2 (network-independent)
     g_lat, g_en = geomean(lat), geomean(en)
     front = np.flatnonzero(pareto_mask(np.stack([g_lat, g_en, area], axis=1)))
     fits = area <= cfg.area_budget_mm2
@@ -150,7 +207,7 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None)
     own = {n: fastest(lat[i], en[i], area, fits) for i, n in enumerate(names)}
 
     def row(i: int) -> dict:
-        return {"config": configs[i].to_dict(), "area_mm2": float(area[i]),
+        return {"config": _config(cfg, idx, i).to_dict(), "area_mm2": float(area[i]),
                 "geomean_latency_ms": float(g_lat[i]), "geomean_energy_mj": float(g_en[i]),
                 "latency_ms": {n: float(lat[k, i]) for k, n in enumerate(names)},
                 "energy_mj": {n: float(en[k, i]) for k, n in enumerate(names)}}
@@ -158,7 +215,8 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None)
     # tuned for network a, run on network b: latency relative to b's own best, >= 1
     cross = {a: {b: float(lat[kb, own[a]] / lat[kb, own[b]]) for kb, b in enumerate(names)}
              for a in names}
-    return {"networks": names, "evaluated": len(configs), "area_budget_mm2": cfg.area_budget_mm2,
+    return {"networks": names, "evaluated": n_cfg, "budget": cfg.budget, "seed": cfg.seed,
+            "area_budget_mm2": cfg.area_budget_mm2,
             "pareto": [row(i) for i in front],
             "best": row(best), "per_network_best": {n: row(i) for n, i in own.items()},
             "cross_slowdown": cross,

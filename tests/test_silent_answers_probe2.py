@@ -80,3 +80,34 @@ def test_secret_refuses_base_given_with_a_model(tmp_path):
     """`secret --model ckpt --base rf` used the network and dropped --base without a word."""
     line = _one_error_line(_run(["secret", "--model", str(tmp_path / "m.pt"), "--base", "rf"]))
     assert "--base rf and --model" in line
+
+
+def test_dse_grid_is_priced_without_an_object_per_point_and_in_bounded_chunks(monkeypatch):
+    """A DSE grid may hold 1,000,000 points: each became a validated AcceleratorConfig
+    (~60 us each) and every cost array was (layers x all points) at once, so 300,000 points
+    of LeNet-5 took 46 s and 1 GB (a deep network at the limit: minutes and many GB).
+    Configs are now built only for the reported rows, and the grid is priced in chunks."""
+    from hwsim import accel, build_priced, dse, extract
+    built = []
+    real_validate = accel.AcceleratorConfig.validate
+    monkeypatch.setattr(accel.AcceleratorConfig, "validate",
+                        lambda self: (built.append(1), real_validate(self)))
+    sizes = []
+    real_eval = accel.evaluate_arrays
+    monkeypatch.setattr(dse, "evaluate_arrays", lambda L, c: (
+        sizes.append(len(L["macs"]) * c["rows"].shape[1]), real_eval(L, c))[1], raising=False)
+    ops = extract(build_priced("mlp_small", (1, 4, 4), 10), (1, 4, 4))
+    cfg = dse.DseConfig(rows=tuple(range(1, 41)), cols=tuple(range(1, 41)), ifmap_kb=(8, 32),
+                        filter_kb=(8, 32), ofmap_kb=(8, 32))   # 38,400 points
+    res = dse.explore({"m": ops}, cfg)
+    assert res["evaluated"] == 38_400
+    reported = len(res["pareto"]) + 2
+    assert len(built) <= reported + 1, (len(built), reported)
+    assert max(sizes) <= dse.EVAL_VALUES and sum(sizes) == len(ops) * 38_400
+
+
+def test_dse_records_the_seed_and_budget_of_its_sample():
+    """A sampled DSE (--budget) depends on --seed; its JSON said neither."""
+    out = _json(_run(["hwsim", "dse", "--model", "mlp_small@1x4x4", "--budget", "20",
+                      "--seed", "3", "--json"]))
+    assert out["evaluated"] == 20 and out["budget"] == 20 and out["seed"] == 3
