@@ -247,11 +247,18 @@ def _gather_node_ids(world: int) -> list[str]:
 def fit_on_workers(model, data, config, *, scaling: Scaling | None = None,
                    storage_path: str | Path | None = None, name: str = "train",
                    loss_fn: Callable | None = None, after_step: Callable | None = None,
-                   train_xy=None, desc: str = "train") -> tuple[Any, dict]:
+                   train_xy=None, desc: str = "train", state_path: str | Path | None = None,
+                   state_key: str = "") -> tuple[Any, dict]:
     """``synth.train.fit(model, data, config, ...)`` on Ray Train workers; returns the trained
-    model (a new module, masks kept) and fit's metrics."""
+    model (a new module, masks kept) and fit's metrics.  ``state_path``: fit's resumable
+    state (rank 0 writes it, every worker starts from it), as an absolute path -- a worker's
+    working directory is not the caller's -- on storage the workers share with the caller
+    (one machine, or a cluster's shared file system)."""
+    if state_path is not None:
+        state_path = str(Path(state_path).expanduser().resolve())
     inputs = {"model": model.cpu(), "data": data, "config": config, "loss_fn": loss_fn,
-              "after_step": after_step, "train_xy": train_xy, "desc": desc}
+              "after_step": after_step, "train_xy": train_xy, "desc": desc,
+              "state_path": state_path, "state_key": state_key}
     return train_model(_fit_task, inputs, scaling=scaling, device=config.device,
                        storage_path=storage_path, name=name)
 
@@ -261,7 +268,8 @@ def _fit_task(inputs: dict, parallel) -> tuple[Any, dict]:
     model = inputs["model"]
     metrics = fit(model, inputs["data"], inputs["config"], loss_fn=inputs["loss_fn"],
                   after_step=inputs["after_step"], train_xy=inputs["train_xy"],
-                  desc=inputs["desc"], parallel=parallel)
+                  desc=inputs["desc"], parallel=parallel, state_path=inputs["state_path"],
+                  state_key=inputs["state_key"])
     return model, metrics
 
 
@@ -270,13 +278,14 @@ def ray_fit(scaling: Scaling | None = None, storage_path: str | Path | None = No
     """A drop-in for ``synth.train.fit`` (for library functions that take ``fit_fn``): trains
     on Ray Train workers, then copies the trained weights back into the caller's model."""
     def fit_fn(model, data, config, *, loss_fn=None, after_step=None, train_xy=None,
-               desc="train", **unsupported):
+               desc="train", state_path=None, state_key="", **unsupported):
         if unsupported:
             raise TypeError(f"fit on Ray Train workers does not take {sorted(unsupported)}")
         trained, metrics = fit_on_workers(model, data, config, scaling=scaling,
                                           storage_path=storage_path, name=name,
                                           loss_fn=loss_fn, after_step=after_step,
-                                          train_xy=train_xy, desc=desc)
+                                          train_xy=train_xy, desc=desc,
+                                          state_path=state_path, state_key=state_key)
         model.load_state_dict(trained.state_dict())
         return metrics
     return fit_fn

@@ -216,6 +216,7 @@ def _kd_fn(config: DistillConfig, teacher: nn.Module):
             with torch.no_grad():
                 tb = teacher(xb)
         return kd_loss(model(xb), tb, config.temperature, alpha=config.alpha)
+    loss_fn.generator = gen    # its draws (CutMix, noise, jitter) resume with fit's state
     return loss_fn
 
 
@@ -239,18 +240,22 @@ def adi_final_steps(config: DistillConfig) -> int:
 
 
 def distill(student: nn.Module, teacher: nn.Module, train_x: torch.Tensor, data: Dataset,
-            config: DistillConfig | None = None, *, fit_fn: Callable = fit) -> dict:
+            config: DistillConfig | None = None, *, fit_fn: Callable = fit,
+            state_path=None, state_key: str = "") -> dict:
     """KD of ``student`` on inputs ``train_x`` (normalized like ``data``); validation and test
     accuracy are measured on ``data``'s real splits.  Returns ``fit``'s metrics plus the
     teacher's test accuracy and agreement.  ``fit_fn`` runs the training (``fit``'s
-    signature; ``cluster.train.ray_fit()`` trains on Ray Train workers)."""
+    signature; ``cluster.train.ray_fit()`` trains on Ray Train workers); ``state_path`` and
+    ``state_key`` make it resumable (``fit``'s; the key must name the teacher and inputs)."""
     config = config or DistillConfig()
     device = pick_device(config.device)
     teacher.to(device).eval()
     targets = teacher_logits(teacher, train_x)
+    resumable = ({"state_path": state_path, "state_key": state_key}
+                 if state_path is not None else {})
     metrics = fit_fn(student, data, distill_train_config(config, len(train_x)),
                      loss_fn=_kd_fn(config, teacher),
-                     train_xy=(train_x, targets), desc="distill")
+                     train_xy=(train_x, targets), desc="distill", **resumable)
     metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]
     metrics["train_images"] = len(train_x)
     return metrics

@@ -157,11 +157,14 @@ def _state_key(model, config: TrainConfig, n: int, extra: str) -> str:
                                resume.tensor_shapes(model))
 
 
-def _save_state(path, key, model, opt, gen, best, history, epoch, step, seconds) -> None:
+def _save_state(path, key, model, opt, gen, best, history, epoch, step, seconds,
+                loss_fn) -> None:
     cpu = resume.cpu_state
+    drawn = getattr(loss_fn, "generator", None)     # a KD loss's augmentation draws
     resume.save_state(path, STATE_FORMAT, key, {
         "epoch": epoch, "step": step, "seconds": seconds, "model": cpu(model.state_dict()),
         "optimizer": opt.state_dict(), "generator": gen.get_state(), **resume.random_state(),
+        "loss_generator": drawn.get_state() if drawn is not None else None,
         "history": history,
         "best": {**best, "state": cpu(best["state"]) if best["state"] is not None else None}})
 
@@ -186,7 +189,8 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     test always come from ``data``.  ``parallel``: see the module docstring.
 
     ``state_path``: an interrupted training resumes.  The loop's whole state (weights,
-    optimizer, random generators, best epoch so far, history) is written there atomically
+    optimizer, random generators -- ``loss_fn.generator`` too where the loss draws its own,
+    as KD's augmentation does -- best epoch so far, history) is written there atomically
     at most every ``STATE_SECONDS`` and after the last epoch; a state written by the same
     training (``state_key``, the config, the model's spec and the training set's size) is
     picked up at the epoch after it, and the result is the one an uninterrupted run gives.
@@ -223,6 +227,9 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
         opt.load_state_dict(saved["optimizer"])
         gen.set_state(saved["generator"])
         resume.restore_random(saved)
+        drawn = getattr(loss_fn, "generator", None)
+        if drawn is not None and saved.get("loss_generator") is not None:
+            drawn.set_state(saved["loss_generator"])
         best, history, step = saved["best"], saved["history"], saved["step"]
         first = saved["epoch"] + 1
         start -= saved["seconds"]
@@ -270,7 +277,7 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
         if state_path is not None and parallel.rank == 0 and (
                 epoch == config.epochs - 1 or time.perf_counter() - written >= STATE_SECONDS):
             _save_state(state_path, key, model, opt, gen, best, history, epoch, step,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, loss_fn)
             written = time.perf_counter()
     if config.keep_best and best["state"] is not None:
         model.load_state_dict(best["state"])   # an epoch before any divergence: finite

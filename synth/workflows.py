@@ -123,6 +123,8 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     from synth.distill import adi_distill, distill
     from synth.inversion import settings_for
     from synth.models import batchnorm_layers, build, count_parameters
+    from synth.resume import settings_key
+    from synth.train import remove_state as remove_train_state
     if (synth_dir is None) == (not data_free):
         raise UserError("give exactly one of --synth DIR or --data-free")
     if iterations is not None and not data_free:
@@ -148,11 +150,20 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
         train_x = torch.cat([found.x_train, found.x_val])
         if real is None:  # report agreement with the teacher on the held-out slice
             real, train_x = agreement_set(found, teacher), found.x_train
-        metrics = distill(student, teacher, train_x, real, config, fit_fn=fit_fn)
+        # resumable (``fit``'s state in <out>.resume until the student is written): a state
+        # continues only with the same teacher file, student and inputs (its config, the
+        # student's tensors and the number of inputs are fit's own part of the key)
+        state = Path(f"{out}.resume")
+        key = settings_key(checksum_bytes(Path(teacher_path).read_bytes()), student_spec,
+                           found.digest(), real.digest() if real is not None else None)
+        metrics = distill(student, teacher, train_x, real, config, fit_fn=fit_fn,
+                          state_path=state, state_key=key)
         metrics.pop("history", None)
     metrics.update(parameters=count_parameters(student), evaluated_on=real.name if real else None)
     save_checkpoint(out, student.cpu(), dataset=meta, metrics=metrics,
                     extra={"distill_config": config.to_dict(), "teacher": str(teacher_path)})
+    if not data_free:
+        remove_train_state(state)
     return {**metrics, "checkpoint": str(out)}
 
 
@@ -231,8 +242,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     pixels (None: 2 px for images, 0 for feature vectors); saves the compacted (or masked)
     model to ``out``.  ``reduction`` and ``dense_test_accuracy`` compare with the dense start
     (before any sparse seed).  Returns the result with the per-step ``history``.  Resumable:
-    an interrupted run leaves its state in ``<out>.resume`` (and the dense training's, when
-    ``fit_fn`` is ``synth.train.fit``, in ``<out>.dense.resume``); the same call continues
+    an interrupted run leaves its state in ``<out>.resume`` (and the dense training's in
+    ``<out>.dense.resume``: ``fit_fn`` takes ``fit``'s ``state_path``, as ``ray_fit``'s does); the same call continues
     from there to the checkpoint an uninterrupted run gives, and removes them once ``out``
     is written."""
     from synth import masked
@@ -267,11 +278,9 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     dense_state, state = Path(f"{out}.dense.resume"), Path(f"{out}.resume")
     if model is None:
         model = build(model_spec, data.input_shape, data.num_classes)
-        resumable = (dict(state_path=dense_state, state_key=data.digest())
-                     if fit_fn is local_fit else {})
         fit_fn(model, data, TrainConfig(epochs=epochs, seed=schedule.seed,
                                         device=schedule.device, progress=progress), desc="dense",
-               **resumable)
+               state_path=dense_state, state_key=data.digest())
     if tuple(model.input_shape) != tuple(data.input_shape):
         raise UserError(f"model expects input {tuple(model.input_shape)}, data set {dataset} "
                         f"has {tuple(data.input_shape)}")

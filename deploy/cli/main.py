@@ -59,6 +59,8 @@ class _Root(click.Group):
 RESUMES = {"run": "rerun the same command to resume", "sweep": "rerun the same command to resume",
            "invert": "rerun the same command to resume",
            "train": "rerun the same command to resume",
+           "distill": "rerun the same command to resume (--synth; a --data-free run starts "
+                      "again)",
            "grow-prune": "rerun the same command to resume",
            "symbiotic": "rerun the same command to skip the candidates it trained",
            "search": "rerun it with --resume to continue"}
