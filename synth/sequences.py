@@ -106,7 +106,9 @@ def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[
         size = path.stat().st_size
         if size > MAX_TS_BYTES:   # parsing holds the text and ~8 bytes per value in memory
             raise UserError(f".ts file {path} is {size:,} bytes; the limit is {MAX_TS_BYTES:,}")
-        text = path.read_text(encoding="utf-8", errors="replace")
+        # utf-8-sig: a byte-order mark (Notepad's UTF-8) was read as part of the first
+        # header line, "expected a '@' header line"; the csv: loader accepts it too
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
     except OSError as e:
         raise UserError(f"cannot read .ts file {path}: {e.strerror}") from None
     header: dict[str, str] = {}
@@ -142,6 +144,11 @@ def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[
         raise UserError(f"{path}: series have different channel counts {sorted(chans)}")
     declared = header.get("classlabel", "").split()
     declared = declared[1:] if declared and declared[0].lower() == "true" else []
+    seen: set[str] = set()
+    for c in declared:   # its first index never got a series: "class 'a' has 0 series"
+        if c in seen:
+            raise UserError(f"{path}: @classLabel lists class {c!r} twice; list each class once")
+        seen.add(c)
     unknown = sorted(set(labels) - set(declared)) if declared else []
     if unknown:
         raise UserError(f"{path}: label {unknown[0]!r} is not in @classLabel {declared}")
