@@ -212,15 +212,14 @@ def _image_grid(ctx, dataset: str) -> tuple:
     (synth.images.save_class_grid)."""
     import numpy as np
     import torch
-    from synth.data import read_parquet_table
+    from synth.data import parquet_arrays, read_parquet_table
     from synth.images import save_class_grid
-    table, meta = read_parquet_table(ctx.path(dataset))
+    path = ctx.path(dataset)
+    table, meta = read_parquet_table(path)
     shape = tuple(int(s) for s in meta["input_shape"])
+    x, y = parquet_arrays(table, shape, f"Parquet data set {path}")   # checked, as loaded
     # np.array copies: Arrow's buffers are read-only, which torch.from_numpy warns about
-    x = np.array(table.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False),
-                 dtype=np.float32).reshape((table.num_rows,) + shape)
-    y = torch.from_numpy(table.column("label").to_numpy().astype(np.int64))
-    x = torch.from_numpy(x)
+    x, y = torch.from_numpy(np.array(x)), torch.from_numpy(y)
     save_class_grid(ctx.path("images.png"), x, y, int(meta["num_classes"]),
                     meta["mean"], meta["std"], class_names=meta.get("class_names"))
     return "images.png", x
