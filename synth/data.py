@@ -152,10 +152,15 @@ def stratified_splits(x: np.ndarray, y: np.ndarray, seed: int):
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def val_slice(train: np.ndarray, y: np.ndarray, seed: int, where: str):
+def val_slice(train: np.ndarray, y: np.ndarray, seed: int, where: str, *,
+              strict: bool = True):
     """(train, val): a validation slice (``VAL_FRACTION``) held out of the ``train`` indices,
     stratified where every class can appear in both parts; training keeps its best epoch on
-    it, so a set without one trained with val_acc=nan and kept an arbitrary epoch."""
+    it, so a set without one trained with val_acc=nan and kept an arbitrary epoch.  Every
+    class keeps at least one training row (``_keep_every_class``): the unstratified slice took
+    the only training row of a rare class, which the model then never trained on.  Where
+    none can be spared (one row per class), ``strict`` refuses; else the plain slice stands
+    (a synthesized set of one image per class)."""
     counts = np.bincount(y[train])
     strat = (y[train] if counts[counts > 0].min() >= 2
              and len(train) * VAL_FRACTION >= len(counts) else None)
@@ -165,7 +170,34 @@ def val_slice(train: np.ndarray, y: np.ndarray, seed: int, where: str):
     except ValueError:  # too few rows to hold out a validation slice
         raise UserError(f"{where}: {len(train)} training rows are too few to split off a "
                         f"validation slice") from None
+    kept_tr, kept_val = _keep_every_class(tr, val, y, seed)
+    if len(kept_val):
+        tr, val = kept_tr, kept_val
+    elif strict:
+        raise UserError(f"{where}: its {len(train)} training rows hold one row per class, too "
+                        f"few to split off a validation slice and still train on every class; "
+                        f"give val rows or more training rows")
     return np.sort(tr), np.sort(val)
+
+
+def _keep_every_class(tr: np.ndarray, val: np.ndarray, y: np.ndarray, seed: int):
+    """(tr, val) with every class of ``tr | val`` left a row in ``tr``: a class whose rows
+    all went to ``val`` gets one back, and ``val`` as many rows in their place (drawn with
+    ``seed``) from the training rows beyond the first of each class, where there are any."""
+    lost = np.setdiff1d(y[val], y[tr])
+    if not lost.size:
+        return tr, val
+    _, first = np.unique(y[val], return_index=True)   # each class's first row in val
+    back = val[first[np.isin(y[val][first], lost)]]
+    tr, val = np.concatenate([tr, back]), val[~np.isin(val, back)]
+    order = np.argsort(y[tr], kind="stable")
+    ys = y[tr][order]
+    pool = tr[order][np.r_[False, ys[1:] == ys[:-1]]]   # all but one training row a class
+    if pool.size:
+        swap = np.random.default_rng(seed).choice(pool, min(len(back), len(pool)),
+                                                  replace=False)
+        tr, val = tr[~np.isin(tr, swap)], np.concatenate([val, swap])
+    return tr, val
 
 
 def split_column(values, y: np.ndarray, seed: int, where: str):
@@ -693,7 +725,7 @@ def _parquet(path: str, seed: int) -> Dataset:
     if "split" in table.column_names:
         train, val, test = split_column(table.column("split").to_pylist(), y, seed, where)
     else:  # a synthesized set: everything trains except a stratified validation slice
-        train, val = val_slice(np.arange(n), y, seed, where)
+        train, val = val_slice(np.arange(n), y, seed, where, strict=False)
         test = np.array([], dtype=np.int64)
     return _make(f"parquet:{path}", x, y, train, val, test, shape, names,
                  np.asarray(meta["mean"]), np.asarray(meta["std"]), meta.get("value_range"))
@@ -986,19 +1018,45 @@ def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
     return x, mode
 
 
+SPLIT_FOLDERS = ("train", "val", "test")
+
+
+def _split_folders(root: Path) -> list[str | None]:
+    """The split folders of an images:<dir> in SPLIT_FOLDERS order, or [None] for a folder
+    of class subfolders.  train/ with val/ or test/ (or train/ alone) is a split layout, as a
+    csv split column of those values is: train/ and val/ without test/ were read as one
+    folder of two classes without images ("found 0 classes").  A split layout holds no other
+    folder (its classes were ignored), and val/ or test/ without train/ is refused."""
+    top = sorted(p.name for p in root.iterdir() if p.is_dir()
+                 and not p.name.startswith(".")) if root.is_dir() else []
+    splits = [s for s in SPLIT_FOLDERS if s in top]
+    others = [n for n in top if n not in SPLIT_FOLDERS]
+    if "train" in splits and (len(splits) > 1 or not others):
+        if others:
+            raise UserError(f"image folder {printable(root)} holds the split folders "
+                            f"{', '.join(s + '/' for s in splits)} and also "
+                            f"{short_repr(printable(others[0]) + '/')}; give either one "
+                            f"subfolder per class or only train/, val/ and test/ folders of them")
+        return splits
+    if splits and not others:
+        held = " and ".join(s + "/" for s in splits)
+        raise UserError(f"image folder {printable(root)} has {held} but no train/ folder; "
+                        f"the training images go in train/")
+    return [None]
+
+
 @register_dataset("images", "your own images: a folder with one subfolder per class (PNG, JPEG, "
-                  "...; one size), or with train/ and test/ (and val/) folders of those",
+                  "...; one size), or with train/ (val/, test/) folders of those",
                   prefixed=True)
 def _images(path: str, seed: int) -> Dataset:
     """A folder of class subfolders, as torchvision's ImageFolder reads it (the class names
     are the subfolder names, in order), split stratified with ``seed``; or a folder with
-    ``train``, ``test`` (and ``val``) folders of class subfolders, kept as those splits (val
-    drawn from train when absent).  Pixels scaled to [0, 1], normalized per channel with the
+    ``train``, ``val`` and ``test`` folders of class subfolders (``_split_folders``), kept as
+    those splits as a csv split column is: val drawn from train when absent, no test split
+    when test/ is absent.  Pixels scaled to [0, 1], normalized per channel with the
     training split's mean and std."""
     root = Path(path).expanduser()
-    top = {p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
-    parts = ([s for s in ("train", "val", "test") if s in top]
-             if {"train", "test"} <= top else [None])
+    parts = _split_folders(root)
     groups = {part: _class_folders(root / part if part else root) for part in parts}
     names = sorted(set().union(*({n for n, fs in g.items() if fs} for g in groups.values())))
     if len(names) < 2:

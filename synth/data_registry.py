@@ -76,6 +76,9 @@ def check_dataset_name(name, where: str = "") -> str:
         if len(set(classes)) != len(classes):
             raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)} "
                               f"lists a class twice")
+        if len(classes) < 2:   # refused only when a model of one output was built
+            raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)}: "
+                              f"a class subset needs at least 2 classes, got {len(classes)}")
         check_dataset_name(base, where)
         return name
     if isinstance(name, str):
@@ -133,6 +136,29 @@ def check_class_names(names, where: str, *, loaded: bool = False) -> None:
                           f"need distinct names")
 
 
+def check_training_classes(data, where: str) -> None:
+    """Every class with validation or test samples has training samples: a class only in a
+    split column's test (or val) rows, an images: test/ folder or a CIFAR-10 test batch got
+    an output the model never trains on, and its held-out samples counted in every accuracy.
+    (A class with no samples at all is allowed: a small synthesized set may lack some.)
+    A set without a test split whose training split holds at most one sample of each class
+    is exempt for its validation split: a synthesized set of one image per class, whose
+    validation slice (``synth.data.val_slice``) could not leave every class a training one."""
+    k = int(data.num_classes)
+    counts = {s: getattr(data, f"y_{s}").bincount(minlength=k).tolist()
+              for s in ("train", "val", "test")}
+    held = ("test",) if (not len(data.y_test) and max(counts["train"], default=0) <= 1) \
+        else ("val", "test")
+    for c in range(k):
+        only = [s for s in held if counts[s][c]]
+        if only and not counts["train"][c]:
+            rows = " and ".join(f"{counts[s][c]:,} {s}" for s in only)
+            raise ConfigError(f"{where}: class {short_repr(data.class_names[c])} has no "
+                              f"training samples (only {rows} samples); every class needs at "
+                              f"least one to train on (move some of its samples to train, or "
+                              f"remove the class)")
+
+
 def load_dataset(name: str, seed: int = 0):
     """The named set (a ``synth.data.Dataset``) split with ``seed`` (recorded as
     ``Dataset.seed`` and in its metadata)."""
@@ -152,5 +178,6 @@ def load_dataset(name: str, seed: int = 0):
         prefix, arg = name.split(":", 1)
         data = _PREFIXED[prefix](arg, seed)
     check_class_names(data.class_names, f"data set {printable(name)}", loaded=True)
+    check_training_classes(data, f"data set {printable(name)}")
     data.seed = int(seed)
     return data
