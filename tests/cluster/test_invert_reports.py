@@ -3,21 +3,16 @@ the stopping rule), and --batch-size is bounded before any work."""
 import json
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from deploy.cli.main import cli
 from synth.inversion import InversionConfig, allowed_misses
-from tests.synth._tiny import tiny_teacher_checkpoint
+from tests.synth._tiny import one_thread_teacher_checkpoint
 
 
 @pytest.fixture(scope="module")
 def teacher_path(digits, tmp_path_factory):
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    path = tiny_teacher_checkpoint(digits, tmp_path_factory.mktemp("t") / "teacher.pt")
-    torch.set_num_threads(old)
-    return path
+    return one_thread_teacher_checkpoint(digits, tmp_path_factory.mktemp("t"))
 
 
 def _invert(teacher, out, *extra):

@@ -20,7 +20,7 @@ from synth.data import load_dataset
 from synth.errors import UserError
 from synth.inversion import InversionConfig
 from synth.models import build
-from tests.synth._tiny import tiny_teacher_checkpoint
+from tests.synth._tiny import one_thread_teacher_checkpoint
 
 CONFIG = InversionConfig.preset("mnist28", iterations=15, batch_size=25, jitter=1,
                                 early_stop=False, device="cpu")
@@ -28,11 +28,7 @@ CONFIG = InversionConfig.preset("mnist28", iterations=15, batch_size=25, jitter=
 
 @pytest.fixture(scope="module")
 def teacher_path(digits, tmp_path_factory):
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    path = tiny_teacher_checkpoint(digits, tmp_path_factory.mktemp("t") / "teacher.pt")
-    torch.set_num_threads(old)
-    return path
+    return one_thread_teacher_checkpoint(digits, tmp_path_factory.mktemp("t"))
 
 
 def test_plan_is_balanced_with_disjoint_seeds():

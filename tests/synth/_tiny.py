@@ -26,6 +26,17 @@ def tiny_teacher_checkpoint(digits, path):
     return path
 
 
+def one_thread_teacher_checkpoint(digits, folder):
+    """``tiny_teacher_checkpoint`` in ``folder``/teacher.pt, trained on one thread (so the
+    same weights whatever the machine's thread count)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return tiny_teacher_checkpoint(digits, Path(folder) / "teacher.pt")
+    finally:
+        torch.set_num_threads(old)
+
+
 def diverging_set(folder) -> str:
     """A finite 4-feature, 3-class Parquet set (train/val/test splits) whose inputs of ~1e30
     make any MLP's logits infinite: the first step leaves NaN weights (fit's TrainingDiverged).

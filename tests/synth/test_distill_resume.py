@@ -11,20 +11,10 @@ from synth.distill import DistillConfig
 from synth.train import fit
 from synth.workflows import distill_checkpoint
 from tests.synth._tiny import tiny_teacher_checkpoint
+from tests.synth.test_train_resume import Stop, _stop_at
 
 CONFIG = DistillConfig(epochs=4, min_steps=0, batch_size=64, seed=0, device="cpu",
                        progress=False)
-
-
-class Stop(Exception):
-    pass
-
-
-def _stop_at(epoch):
-    def hook(model, e):
-        if e == epoch:
-            raise Stop
-    return hook
 
 
 @pytest.fixture(scope="module")
