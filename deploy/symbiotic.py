@@ -50,7 +50,8 @@ def measure_models(models: dict, *, steps: int, rounds: int, threads: int, seed:
     return time_interleaved(fns, rounds=rounds, warmup=3, seed=seed)
 
 
-def _plot(path: Path, tables: dict, marks: dict) -> None:
+def _plot(path: Path, tables: dict, marks: dict, *, steps: int) -> None:
+    """Latency vs width per table; ``steps``: the tokens per sequence the rows price (bptt)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -71,7 +72,8 @@ def _plot(path: Path, tables: dict, marks: dict) -> None:
                            else "X", zorder=5, label=f"{label}: {cell} {width}")
         ax.set_yscale("log")
         ax.set_xlabel("layer width (input = hidden)")
-        ax.set_ylabel("ms per 35-token sequence, batch 1" if name == "host" else "ms (model)")
+        ax.set_ylabel(f"ms per {steps}-token sequence, batch 1"
+                      + ("" if name == "host" else " (model)"))
         ax.set_title(f"{name}: latency vs width (band: best of 4 blocks)")
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -207,7 +209,7 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
                           "sparse_wins": sparse_wins(rows)} for name, rows in tables.items()}}
     out.mkdir(parents=True, exist_ok=True)
     _plot(out / "latency.png", tables, {"plain": choice["plain"],
-                                        "symbiotic": choice["symbiotic"]})
+                                        "symbiotic": choice["symbiotic"]}, steps=steps)
     write_json_atomic(out / "report.json", jsonable(report))   # a NaN figure is null
     write_text_atomic(out / "report.md", _markdown(report))
     report["files"] = [str(out / n) for n in ("report.json", "report.md", "latency.png")]
