@@ -20,6 +20,7 @@ gates as CSR products, ``synth.sparse_exec``).  A model's latency is the sum of 
 """
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import random
@@ -41,11 +42,29 @@ PLATFORMS = ("host", "accel", "spring")
 KINDS = CELLS + ("decoder",)
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The CPU's model name ("AMD EPYC 7763 64-Core Processor"): /proc/cpuinfo's first
+    ``model name`` on Linux, where ``platform.processor()`` is '' or only the architecture;
+    else ``platform.processor()``; '' when neither says."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name.strip() in ("model name", "Model", "cpu model") and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or ""
+
+
 def host_identity(threads: int | None = None) -> dict:
-    """What a host timing depends on: machine, CPU, cores, torch version and build, threads."""
+    """What a host timing depends on: machine, CPU (architecture and model), cores, torch
+    version and build, threads (given, else torch's current setting)."""
     return {"host": platform.node(), "machine": platform.machine(),
-            "processor": platform.processor() or "", "cpus": os.cpu_count(),
-            "torch": torch.__version__, "threads": int(threads or torch.get_num_threads())}
+            "processor": platform.processor() or "", "cpu": cpu_model(),
+            "cpus": os.cpu_count(), "torch": torch.__version__,
+            "threads": int(threads or torch.get_num_threads())}
 
 
 def spread(times_ms: Sequence[float], blocks: int = 4) -> dict:

@@ -2,19 +2,28 @@
 
 Chameleon (Dai et al., CVPR 2019) predicts a network's latency as the sum of per-operator
 latencies looked up in a table measured once per device.  Tables here are keyed by
-``Op.key()`` (type and shapes, not the layer name) and built three ways:
+``Op.key()`` (type, shapes and geometry, not the layer name) and built three ways:
 
 - ``accel``: from the analytical accelerator model (``hwsim.accel``),
 - ``spring``: from the SPRING simulator (``hwsim.spring``),
-- ``cpu``: by timing each operator alone on the host CPU with PyTorch (median of repeats).
+- ``cpu``: by timing each operator alone on the host CPU with PyTorch (median of repeats),
+  the layer's own op (``Op.geometry``: pooling kind, dilation, stride, padding, groups, bias,
+  activation), at a stated torch thread count.  A host timing depends on the threads (one
+  3x32x32 conv: 24 ms at 2 threads, 0.09 ms at 1 on a loaded machine), the torch build and
+  the CPU, so the table records them (``Table.conditions``, ``hwsim.latency.host_identity``)
+  and ``predict`` warns in one line when it is used under others.
 
-``predict(table, ops)`` sums the entries; ``width_sweep`` times Linear and LSTM layers over
-a range of widths on the host CPU to show where latency is not monotone in layer size (the
-"hysteresis" of the symbiotic-training paper, arXiv 1901.10997).  The cost functions stay
-pure; only the ``cpu`` builder measures, and it touches no files.
+``predict(table, ops)`` sums the entries; ``load_table`` reads a table back from the report
+``table_report`` makes (``nnsynth hwsim table --json``); ``width_sweep`` times Linear and
+LSTM layers over a range of widths on the host CPU to show where latency is not monotone in
+layer size (the "hysteresis" of the symbiotic-training paper, arXiv 1901.10997).  The cost
+functions stay pure; only the ``cpu`` builder measures, and it touches no files.
 """
 from __future__ import annotations
 
+import ast
+import contextlib
+import logging
 import statistics
 from typing import Sequence
 
@@ -26,12 +35,74 @@ from synth.config import short_repr
 from synth.errors import UserError
 from hwsim import accel as accel_mod
 from hwsim import spring as spring_mod
+from hwsim.latency import host_identity
 from hwsim.workload import Op
+
+log = logging.getLogger(__name__)
 
 DEVICES = ("cpu", "accel", "spring")
 MAX_SWEEP_WIDTH = 4096     # an LSTM(4096, 4096) holds 134 M weights (537 MB); width 10^6 asked 4 TB
 MAX_SWEEP_WIDTHS = 1000    # widths timed in one sweep
 MAX_REPEATS = 10_000       # timings per operator or width
+MAX_THREADS = 1024         # torch threads a host timing may use
+# what a host timing depends on and a table's use is checked against; the host name and the
+# core count are recorded too, not compared (a table holds on an identical machine)
+CONDITIONS = ("threads", "torch", "machine", "cpu")
+SHORT_KEY_LENGTH = 9       # Op.key() before it held the op's geometry
+
+
+class Table(dict):
+    """Op key -> {type, latency_ms, energy_mj}, with how the rows were made: ``device``, and
+    for ``cpu`` the measurement ``conditions`` (``host_identity`` at the thread count timed;
+    None: unknown, a table saved before they were recorded).  ``short_keys``: its keys lack
+    ``Op.geometry`` (a table saved before ops had it); lookups then drop it."""
+
+    def __init__(self, rows=(), *, device: str | None = None, conditions: dict | None = None,
+                 short_keys: bool = False):
+        super().__init__(rows)
+        self.device, self.conditions, self.short_keys = device, conditions, short_keys
+        self.warned: set = set()
+
+    def row(self, op: Op) -> dict | None:
+        key = op.key()
+        row = self.get(key)
+        return self.get(key[:-1]) if row is None and self.short_keys else row
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """torch's intra-op thread count set to ``threads`` (None: left as it is) inside, the
+    caller's given back after; yields the count in effect."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) \
+                or not 1 <= threads <= MAX_THREADS:
+            raise UserError(f"threads must be an integer in [1, {MAX_THREADS}], got "
+                            f"{short_repr(threads)}")
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def condition_mismatch(conditions: dict | None, threads: int | None = None) -> str | None:
+    """One line saying that a host table measured under ``conditions`` is used under other
+    ones (this machine and torch, ``threads``: the thread count the prediction is for,
+    default torch's current one), or None when they match.  Missing conditions are unknown,
+    and unknown never matches."""
+    now = host_identity(threads)
+    recorded = conditions or {}
+    differ = [k for k in CONDITIONS if recorded.get(k) != now[k]]
+    if not differ:
+        return None
+    was = ", ".join(f"{k} {recorded.get(k, 'unknown')}" for k in differ)
+    if not conditions:
+        was = f"records no measurement conditions ({was}: saved before they were recorded)"
+    else:
+        was = f"was measured at {was}"
+    return (f"host CPU latency table {was}; used at "
+            f"{', '.join(f'{k} {now[k]}' for k in differ)}: its latencies may not hold here")
 
 
 def _model_table(ops: Sequence[Op], device: str, config=None) -> dict:
@@ -49,38 +120,106 @@ def _model_table(ops: Sequence[Op], device: str, config=None) -> dict:
 
 
 def _conv_geometry(op: Op) -> tuple[int, int]:
-    """(stride, padding) that map the op's input H to its output H with its kernel:
+    """(stride, padding) that map the op's input H to its output H with its kernel, for an op
+    that records no geometry (made by hand, not by ``extract``):
     s = max(1, round(H / Ho)), p = ceil(((Ho - 1) s + R - H) / 2)."""
     h, ho, r = op.in_shape[2], op.out_shape[2], op.weight_shape[2]
     s = max(1, round(h / ho))
     return s, max(0, -(-((ho - 1) * s + r - h) // 2))
 
 
+def _pair(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _conv(op: Op, g: dict, x, w, b):
+    if not g:                       # no recorded geometry: inferred from the heights
+        s, p = _conv_geometry(op)
+        return lambda: F.conv2d(x, w, b, stride=s, padding=p, groups=op.groups)
+    stride, dilation, padding = _pair(g["stride"]), _pair(g["dilation"]), g["padding"]
+    mode = g.get("padding_mode", "zeros")
+    if mode == "zeros":
+        return lambda: F.conv2d(x, w, b, stride, padding, dilation, op.groups)
+    if isinstance(padding, str):    # 'same' (stride 1) or 'valid', as nn.Conv2d pads
+        k = _pair(g["kernel_size"])
+        total = [0 if padding == "valid" else d * (n - 1) for d, n in zip(dilation, k)]
+        pad = [p for t in reversed(total) for p in (t // 2, t - t // 2)]
+    else:
+        pad = [p for p in reversed(_pair(padding)) for _ in (0, 1)]
+    return lambda: F.conv2d(F.pad(x, pad, mode=mode), w, b, stride, 0, dilation, op.groups)
+
+
+def _pool(op: Op, g: dict, x):
+    kind = g.get("kind")
+    if kind == "MaxPool2d":
+        return lambda: F.max_pool2d(x, g["kernel_size"], g["stride"], g["padding"],
+                                    g["dilation"], g["ceil_mode"])
+    if kind == "AvgPool2d":
+        return lambda: F.avg_pool2d(x, g["kernel_size"], g["stride"], g["padding"],
+                                    g["ceil_mode"], g["count_include_pad"],
+                                    g.get("divisor_override"))
+    if kind in ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d"):
+        size = tuple(op.out_shape[2:])
+        fn = F.adaptive_avg_pool2d if kind == "AdaptiveAvgPool2d" else F.adaptive_max_pool2d
+        return lambda: fn(x, size)
+    # no recorded geometry (an op made by hand): the kind is unknown, as it always was
+    if len(op.out_shape) == 4 and op.out_shape[2] > 1:
+        k = max(1, op.in_shape[2] // op.out_shape[2])
+        return lambda: F.max_pool2d(x, k)
+    return lambda: F.adaptive_avg_pool2d(x, 1)
+
+
+# an activation module's functional form, with its recorded settings (nn's defaults)
+_ACTIVATIONS = {
+    "ReLU": lambda x, g: F.relu(x),
+    "ReLU6": lambda x, g: F.hardtanh(x, g.get("min_val", 0.0), g.get("max_val", 6.0)),
+    "GELU": lambda x, g: F.gelu(x, approximate=g.get("approximate", "none")),
+    "SiLU": lambda x, g: F.silu(x),
+    "Sigmoid": lambda x, g: torch.sigmoid(x),
+    "Tanh": lambda x, g: torch.tanh(x),
+    "Hardswish": lambda x, g: F.hardswish(x),
+    "LeakyReLU": lambda x, g: F.leaky_relu(x, g.get("negative_slope", 0.01)),
+    "ELU": lambda x, g: F.elu(x, g.get("alpha", 1.0)),
+    "Softmax": lambda x, g: F.softmax(x, g.get("dim")),
+    "Dropout": lambda x, g: x,      # inference: the identity
+}
+
+
+def _eltwise(op: Op, g: dict, x):
+    fn = _ACTIVATIONS.get(g.get("kind"))
+    if fn is not None:
+        return lambda: fn(x, g)
+    # a residual add, or a recurrent cell's update (no module of its own): as before
+    return (lambda: x + x) if op.name.startswith("add") else (lambda: F.relu(x))
+
+
 def op_callable(op: Op, gen: torch.Generator):
-    """A zero-argument function that runs ``op`` alone with random tensors of its shapes."""
+    """A zero-argument function that runs ``op`` alone with random tensors of its shapes: the
+    layer's own op, by its recorded ``geometry`` (type, kernel, stride, padding, dilation,
+    groups, bias, pooling or activation kind).  Tensors are drawn from ``gen`` in the order
+    input, weight, bias (a layer given these returns the same output)."""
     rand = lambda shape: torch.randn(shape, generator=gen)
     x = rand(op.in_shape)
+    g = dict(op.geometry)
     if op.type in ("conv", "depthwise"):
         w = rand(op.weight_shape)
-        s, p = _conv_geometry(op)
-        return lambda: F.conv2d(x, w, stride=s, padding=p, groups=op.groups)
-    if op.type == "linear":
+        b = rand((op.weight_shape[0],)) if g.get("bias") else None
+        return _conv(op, g, x, w, b)
+    if op.type in ("linear", "recurrent"):
         w = rand(op.weight_shape)
-        return lambda: F.linear(x, w)
+        b = rand((op.weight_shape[0],)) if g.get("bias") else None
+        if op.type == "linear":
+            return lambda: F.linear(x, w, b)
+        # the per-step GEMM, `groups` steps one after another
+        return lambda: [F.linear(x, w, b) for _ in range(op.groups)]
     if op.type == "pool":
-        if len(op.out_shape) == 4 and op.out_shape[2] > 1:
-            k = max(1, op.in_shape[2] // op.out_shape[2])
-            return lambda: F.max_pool2d(x, k)
-        return lambda: F.adaptive_avg_pool2d(x, 1)
+        return _pool(op, g, x)
     if op.type == "batchnorm":
         c = op.in_shape[1]
         mean, var = torch.zeros(c), torch.ones(c)
         return lambda: F.batch_norm(x, mean, var, training=False)
     if op.type == "eltwise":
-        return (lambda: x + x) if op.name.startswith("add") else (lambda: F.relu(x))
-    if op.type == "recurrent":   # the per-step GEMM, `groups` steps one after another
-        w = rand(op.weight_shape)
-        return lambda: [F.linear(x, w) for _ in range(op.groups)]
+        return _eltwise(op, g, x)
     if op.type == "lstm":
         batch, k, n4 = op.gemm
         hidden = n4 // 4
@@ -100,40 +239,93 @@ def time_callable(fn, repeats: int = 20, warmup: int = 3) -> dict:
     return {"median_ms": statistics.median(times), "q1_ms": q[0], "q3_ms": q[2]}
 
 
-def _cpu_table(ops: Sequence[Op], repeats: int, seed: int) -> dict:
+def _cpu_table(ops: Sequence[Op], repeats: int, seed: int, threads: int | None) -> Table:
     gen = torch.Generator().manual_seed(seed)
-    table = {}
-    for op in ops:
-        key = op.key()
-        if key not in table:
-            t = time_callable(op_callable(op, gen), repeats)
-            table[key] = {"type": op.type, "latency_ms": t["median_ms"], "energy_mj": None}
-    return table
+    rows = {}
+    with torch_threads(threads) as used:
+        for op in ops:
+            key = op.key()
+            if key not in rows:
+                t = time_callable(op_callable(op, gen), repeats)
+                rows[key] = {"type": op.type, "latency_ms": t["median_ms"], "energy_mj": None}
+        conditions = host_identity(used)
+    return Table(rows, device="cpu", conditions=conditions)
 
 
 def build_table(ops: Sequence[Op], device: str = "accel", config=None, *, repeats: int = 20,
-                seed: int = 0) -> dict:
-    """Op key -> {type, latency_ms, energy_mj} for the unique ops in ``ops``."""
+                seed: int = 0, threads: int | None = None) -> Table:
+    """Op key -> {type, latency_ms, energy_mj} for the unique ops in ``ops``.  ``cpu`` times
+    them with ``threads`` torch threads (None: the current setting), which the table records
+    with the torch build and the CPU; the caller's thread count is given back after."""
     if device not in DEVICES:
         raise UserError(f"device must be one of {', '.join(DEVICES)}, got {short_repr(device)}")
     if device == "cpu":
-        return _cpu_table(ops, repeats, seed)
-    return _model_table(ops, device, config)
+        return _cpu_table(ops, repeats, seed, threads)
+    return Table(_model_table(ops, device, config), device=device)
 
 
-def predict(table: dict, ops: Sequence[Op]) -> dict:
+def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None) -> dict:
     """Sum the table over a network's ops (Chameleon); missing ops are listed, not guessed.
     ``energy_mj`` is None when a row has no energy (the ``cpu`` table measures time only: its
-    total energy was reported as 0.0 mJ)."""
+    total energy was reported as 0.0 mJ).  A ``cpu`` Table used under other conditions than
+    it was measured at (``threads``: the torch threads the prediction is for, default the
+    current setting; this machine's CPU and torch) logs one warning line, once per table."""
+    if isinstance(table, Table) and table.device == "cpu":
+        message = condition_mismatch(table.conditions, threads)
+        if message and message not in table.warned:
+            table.warned.add(message)
+            log.warning(message)
+    lookup = table.row if isinstance(table, Table) else (lambda op: table.get(op.key()))
     lat, energy, missing = 0.0, 0.0, []
     for op in ops:
-        row = table.get(op.key())
+        row = lookup(op)
         if row is None:
             missing.append(op.name)
             continue
         lat += row["latency_ms"]
         energy = None if energy is None or row["energy_mj"] is None else energy + row["energy_mj"]
     return {"latency_ms": lat, "energy_mj": energy, "missing": missing}
+
+
+def _number(value, where: str, none: bool = False) -> float | None:
+    if value is None and none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 0 <= value < float("inf"):
+        raise UserError(f"{where} must be a finite number >= 0, got {short_repr(value)}")
+    return float(value)
+
+
+def load_table(report: dict, where: str = "latency table") -> Table:
+    """The Table in ``report`` (``table_report``'s dict, ``nnsynth hwsim table --json``).  A
+    report written before measurement conditions (and op geometry) were recorded loads too:
+    its conditions are unknown (``predict`` warns) and lookups drop the geometry."""
+    if not isinstance(report, dict) or not isinstance(report.get("rows"), list):
+        raise UserError(f"{where} must be the JSON object 'hwsim table --json' writes "
+                        f"(with rows)")
+    device = report.get("device")
+    if device not in DEVICES:
+        raise UserError(f"{where} device must be one of {', '.join(DEVICES)}, got "
+                        f"{short_repr(device)}")
+    conditions = report.get("conditions")
+    if conditions is not None and not isinstance(conditions, dict):
+        raise UserError(f"{where} conditions must be a mapping, got {short_repr(conditions)}")
+    rows, lengths = {}, set()
+    for i, row in enumerate(report["rows"]):
+        at = f"{where} rows[{i}]"
+        try:
+            key = ast.literal_eval(row["key"])
+            hash(key)
+        except (TypeError, KeyError, ValueError, SyntaxError, MemoryError, RecursionError):
+            raise UserError(f"{at} has no op key 'hwsim table' wrote") from None
+        if not isinstance(key, tuple) or not key:
+            raise UserError(f"{at} has no op key 'hwsim table' wrote")
+        lengths.add(len(key))
+        rows[key] = {"type": row.get("type", key[0]),
+                     "latency_ms": _number(row.get("latency_ms"), f"{at} latency_ms"),
+                     "energy_mj": _number(row.get("energy_mj"), f"{at} energy_mj", none=True)}
+    return Table(rows, device=device, conditions=conditions if device == "cpu" else None,
+                 short_keys=SHORT_KEY_LENGTH in lengths)
 
 
 def width_sweep(kind: str, widths: Sequence[int], *, batch: int = 32, seq_len: int = 16,
@@ -145,28 +337,32 @@ def width_sweep(kind: str, widths: Sequence[int], *, batch: int = 32, seq_len: i
     if len(widths) > MAX_SWEEP_WIDTHS or any(not 1 <= w <= MAX_SWEEP_WIDTH for w in widths):
         raise UserError(f"widths must be at most {MAX_SWEEP_WIDTHS:,} values in [1, "
                         f"{MAX_SWEEP_WIDTH:,}], got {len(widths):,} from {widths[0]} to {widths[-1]}")
-    if threads:
-        torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(seed)
     rows = []
-    for w in widths:
-        if kind == "linear":
-            x, wt = torch.randn(batch, w, generator=gen), torch.randn(w, w, generator=gen)
-            fn = lambda x=x, wt=wt: F.linear(x, wt)
-            macs = batch * w * w
-        else:
-            lstm = nn.LSTM(w, w)
-            x = torch.randn(seq_len, batch, w, generator=gen)
-            fn = lambda lstm=lstm, x=x: lstm(x)
-            macs = seq_len * batch * 4 * w * 2 * w
-        t = time_callable(fn, repeats)
-        rows.append({"kind": kind, "width": int(w), "macs": macs, **t})
+    with torch_threads(threads):
+        for w in widths:
+            rows.append(_sweep_row(kind, w, batch, seq_len, repeats, gen))
     for prev, row in zip(rows, rows[1:]):
         # non-monotone: the wider layer's q3 is below the narrower layer's q1 (no overlap)
         row["faster_than_narrower"] = bool(row["q3_ms"] < prev["q1_ms"])
     if rows:
         rows[0]["faster_than_narrower"] = False
     return rows
+
+
+def _sweep_row(kind: str, w: int, batch: int, seq_len: int, repeats: int,
+               gen: torch.Generator) -> dict:
+    if kind == "linear":
+        x, wt = torch.randn(batch, w, generator=gen), torch.randn(w, w, generator=gen)
+        fn = lambda: F.linear(x, wt)
+        macs = batch * w * w
+    else:
+        lstm = nn.LSTM(w, w)
+        x = torch.randn(seq_len, batch, w, generator=gen)
+        fn = lambda: lstm(x)
+        macs = seq_len * batch * 4 * w * 2 * w
+    t = time_callable(fn, repeats)
+    return {"kind": kind, "width": int(w), "macs": macs, **t}
 
 
 def parse_widths(text: str) -> range:
@@ -180,31 +376,52 @@ def parse_widths(text: str) -> range:
     return range(start, stop + 1, step)
 
 
-def sweep_report(kind: str, rows: list[dict]) -> tuple[dict, str]:
-    """``width_sweep``'s rows as the result dict and its human-readable table."""
+def _measured_at(conditions: dict) -> str:
+    n = conditions.get("threads")
+    return (f"{n} torch thread{'s' if n != 1 else ''}, torch {conditions.get('torch')}, "
+            f"CPU {conditions.get('cpu') or 'unknown'}")
+
+
+def sweep_report(kind: str, rows: list[dict], conditions: dict | None = None
+                 ) -> tuple[dict, str]:
+    """``width_sweep``'s rows as the result dict and its human-readable table; ``conditions``
+    (``host_identity`` of the threads it ran with) are recorded and printed when given."""
     inv = [r["width"] for r in rows if r["faster_than_narrower"]]
-    human = [f"{'width':>6}{'median ms':>12}{'q1':>10}{'q3':>10}  faster than narrower"]
+    human = [f"measured with {_measured_at(conditions)}"] if conditions else []
+    human += [f"{'width':>6}{'median ms':>12}{'q1':>10}{'q3':>10}  faster than narrower"]
     human += [f"{r['width']:>6}{r['median_ms']:>12.4g}{r['q1_ms']:>10.4g}{r['q3_ms']:>10.4g}  "
               f"{'yes' if r['faster_than_narrower'] else ''}" for r in rows]
     human.append(f"non-monotone at widths: {inv or 'none'}")
-    return {"kind": kind, "rows": rows, "non_monotone_widths": inv}, "\n".join(human)
+    out = {"kind": kind, "rows": rows, "non_monotone_widths": inv}
+    if conditions:
+        out["conditions"] = conditions
+    return out, "\n".join(human)
 
 
 def table_report(name: str, device: str, table: dict, pred: dict,
                  precision: str | None = None) -> tuple[dict, str]:
     """A per-op table and its predicted total as the result dict and human-readable lines.
     Figures print with four significant digits: a SPRING op of 4e-6 ms is not '0.0000'.
-    ``precision`` (SPRING's fixed point, ``"4.16"``) is recorded and printed when given."""
+    ``precision`` (SPRING's fixed point, ``"4.16"``) is recorded and printed when given, and
+    so are a host table's measurement conditions (``load_table`` reads the dict back)."""
     rows = [{"key": repr(k), **v} for k, v in table.items()]
+    conditions = getattr(table, "conditions", None)
     at = f" at {precision} fixed point" if precision else ""
+    at += f" ({_measured_at(conditions)})" if conditions else ""
     human = [f"{len(rows)} unique ops of {name} on {device}{at}; predicted total "
              f"{pred['latency_ms']:.4g} ms"
              + (f", {pred['energy_mj']:.4g} mJ" if pred["energy_mj"] is not None else "")]
     human += [f"  {r['type']:<10}{r['latency_ms']:>12.4g} ms"
               + (f"{r['energy_mj']:>12.4g} mJ" if r["energy_mj"] is not None else "")
               for r in rows]
+    if pred.get("missing"):   # a saved table (--table) need not hold every op of the model
+        human.append(f"not in the table, not counted: {len(pred['missing'])} ops "
+                     f"({', '.join(map(str, pred['missing'][:10]))}"
+                     f"{', ...' if len(pred['missing']) > 10 else ''})")
     out = {"device": device, "model": name, "rows": rows, "prediction": pred}
     if precision:
         out["spring_precision"] = precision
+    if conditions:
+        out["conditions"] = conditions
     return out, "\n".join(human)
 

@@ -59,6 +59,8 @@ class Op:
     gemm: tuple = (0, 0, 0)        # (T, K, N) per group: T output pixels, K reduction, N filters
     groups: int = 1                # independent GEMMs (depthwise: channels)
     elems: int = 0                 # element-wise work (pool/bn/eltwise/lstm gates), elements
+    geometry: tuple = ()           # the layer's own settings, (name, value) pairs: kernel,
+                                   # stride, padding, dilation, bias, pool/activation kind
 
     @property
     def activation_bytes(self) -> int:
@@ -79,7 +81,8 @@ class Op:
     def key(self) -> tuple:
         """Hashable identity of the work (the name excluded): equal keys cost the same."""
         return (self.type, self.in_shape, self.out_shape, self.weight_shape, self.gemm,
-                self.groups, self.elems, round(self.weight_sparsity, 4), round(self.act_sparsity, 4))
+                self.groups, self.elems, round(self.weight_sparsity, 4),
+                round(self.act_sparsity, 4), self.geometry)
 
 
 def _numel(shape) -> int:
@@ -100,9 +103,38 @@ def _op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=
               elems=int(elems))
 
 
+_ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish,
+                nn.LeakyReLU, nn.ELU, nn.Softmax, nn.Dropout)
+_POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+_GEOMETRY = ("kernel_size", "stride", "padding", "dilation", "padding_mode", "ceil_mode",
+             "count_include_pad", "divisor_override", "dim", "negative_slope", "alpha",
+             "approximate", "min_val", "max_val")
+
+
+def geometry(m: nn.Module) -> tuple:
+    """What of a layer's settings its shapes do not say, as ``(name, value)`` pairs: kernel,
+    stride, padding, dilation, bias, and which pooling or activation it is.  The op a host
+    CPU table times must be the layer's (an average pool was timed as a max pool, a dilated
+    conv undilated, a GELU as a ReLU), and layers that differ here are different work."""
+    kind = next((c.__name__ for c in type(m).__mro__ if c in _POOLS + _ACTIVATIONS), None)
+    out = [("kind", kind)] if kind else []
+    for attr in _GEOMETRY:
+        v = getattr(m, attr, None)
+        if v is not None and not isinstance(v, (torch.Tensor, nn.Module)):
+            out.append((attr, tuple(v) if isinstance(v, list) else v))
+    if isinstance(m, (nn.Conv2d, nn.Linear)):
+        out.append(("bias", m.bias is not None))
+    return tuple(out)
+
+
 def _from_module(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | None:
     """The op record of one leaf module call (None for modules that do no work; a list for
     a stacked LSTM, one op per layer)."""
+    op = _module_op(name, m, x, y)
+    return dataclasses.replace(op, geometry=geometry(m)) if isinstance(op, Op) else op
+
+
+def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | None:
     if isinstance(m, nn.Conv2d):
         w = m.weight.detach()  # effective weight: a parametrization (mask) is applied here
         b, _, ho, wo = y.shape
@@ -117,13 +149,12 @@ def _from_module(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] |
         t = x.numel() // m.in_features                           # rows (batch x leading dims)
         return _op("linear", name, x, y, w, macs=t * m.in_features * m.out_features,
                    gemm=(t, m.in_features, m.out_features))
-    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+    if isinstance(m, _POOLS):
         # each output reads its window: in_elems comparisons/additions in total
         return _op("pool", name, x, y, elems=x.numel())
     if isinstance(m, nn.modules.batchnorm._BatchNorm):
         return _op("batchnorm", name, x, y, elems=x.numel())  # one multiply-add per element
-    if isinstance(m, (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish,
-                      nn.LeakyReLU, nn.ELU, nn.Softmax, nn.Dropout)):
+    if isinstance(m, _ACTIVATIONS):
         return _op("eltwise", name, x, y, elems=x.numel())
     if isinstance(m, (nn.LSTM, nn.LSTMCell)):
         return _lstm_ops(name, m, x, y)

@@ -171,26 +171,41 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
               help="Host-CPU latency over widths (device cpu only).")
 @click.option("--widths", default="32:512:32", show_default=True, help="start:stop:step")
 @click.option("--repeats", type=click.IntRange(min=4), default=20, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="torch threads the host CPU is timed with (device cpu; recorded in the "
+                   "table), or that a --table's prediction is for.  1: a per-op timing that "
+                   "does not change with the machine's cores or load.")
+@click.option("--table", "table_path", default=None,
+              help="A table saved from 'hwsim table --json': predict --model from it instead "
+                   "of building one (a warning when it was measured under other conditions).")
 @click.option("--accel", "accel_path", default=None, help="AcceleratorConfig YAML file.")
 @input_shape_option
 @classes_option
 @seed_option
 @json_option
-def table_cmd(device, model_ref, sweep, widths, repeats, accel_path, input_shape, num_classes,
-              seed, as_json):
+def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, accel_path,
+              input_shape, num_classes, seed, as_json):
     """Per-operation latency/energy table (Chameleon), or a host-CPU width sweep."""
     from hwsim import extract, spring_config_for, tables
     from hwsim.accel import AcceleratorConfig
+    from hwsim.latency import host_identity
     from synth.errors import UserError
     if bool(model_ref) == bool(sweep):
         raise UserError("give exactly one of --model or --sweep")
+    if table_path:
+        return _predict_from_table(table_path, model_ref, threads, input_shape, num_classes,
+                                   as_json)
     if accel_path and device != "accel":   # it was never read: any file passed
         raise UserError(f"--accel configures --device accel; got --device {device}")
+    if device != "cpu" and _given("threads"):
+        raise UserError(f"--threads sets the host CPU's torch threads; --device {device} "
+                        f"is a model and measures nothing")
     if sweep:
         if device != "cpu":
             raise UserError("--sweep times the host CPU: use --device cpu")
-        rows = tables.width_sweep(sweep, tables.parse_widths(widths), repeats=repeats, seed=seed)
-        out, human = tables.sweep_report(sweep, rows)
+        rows = tables.width_sweep(sweep, tables.parse_widths(widths), repeats=repeats, seed=seed,
+                                  threads=threads)
+        out, human = tables.sweep_report(sweep, rows, host_identity(threads))
         return emit(out, as_json, human)
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
     ops = extract(model, shape)
@@ -200,7 +215,37 @@ def table_cmd(device, model_ref, sweep, widths, repeats, accel_path, input_shape
     elif device == "spring":   # a fixed-point checkpoint at its precision, as hwsim eval --spring
         cfg = spring_config_for(model)
         precision = f"{cfg.int_bits}.{cfg.frac_bits}"
-    table = tables.build_table(ops, device, cfg, repeats=repeats, seed=seed)
-    out, human = tables.table_report(name, device, table, tables.predict(table, ops),
+    table = tables.build_table(ops, device, cfg, repeats=repeats, seed=seed,
+                               threads=threads if device == "cpu" else None)
+    # the prediction is for the conditions just measured
+    out, human = tables.table_report(name, device, table,
+                                     tables.predict(table, ops, threads=threads),
                                      precision=precision)
+    emit(out, as_json, human)
+
+
+def _given(param: str) -> bool:
+    return (click.get_current_context().get_parameter_source(param)
+            is not ParameterSource.DEFAULT)
+
+
+def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: str,
+                        num_classes: int, as_json: bool) -> None:
+    """``hwsim table --table FILE --model M``: M's predicted total from a saved table."""
+    from hwsim import extract, tables
+    from synth.errors import UserError
+    from synth.files import read_yaml_file
+    for param, option in (("device", "--device"), ("repeats", "--repeats"), ("seed", "--seed"),
+                          ("accel_path", "--accel"), ("widths", "--widths")):
+        if _given(param):   # the table says how it was made: the option would be ignored
+            raise UserError(f"{option} builds a table; --table {short_repr(path)} reads one: "
+                            f"leave {option} out")
+    report = read_yaml_file(path, "latency table")
+    table = tables.load_table(report, f"latency table {short_repr(path)}")
+    precision = report.get("spring_precision") if table.device == "spring" else None
+    name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
+    ops = extract(model, shape)
+    out, human = tables.table_report(name, table.device, table,
+                                     tables.predict(table, ops, threads=threads),
+                                     precision=precision if isinstance(precision, str) else None)
     emit(out, as_json, human)
