@@ -25,6 +25,9 @@ by KD on the memory bank, ``amortized.kd_steps``, and the competition term again
 ``adi_weight``); its own test accuracy is reported as ``co_student``.
 ``--candidates N --select RULE...``: N inputs are synthesized once (cached) and 500 are picked
 by each RULE (random, lowconf, highconf, kcenter_logits, kcenter_pixels; per class, 50 each).
+``--student SPEC``: every student (synthesized- and real-input) is SPEC (a JSON spec or a
+variant) instead of the row's (``inversion_any.STUDENTS``); real-input students are cached per
+student.
 ``--real confident``: the real-input students get the 500 real training inputs the teacher is
 most confident about (50 per predicted class) instead of a random 500 (a probe: do real inputs
 from the region inversion fills teach the student as much as random ones?); ``--real-only``
@@ -105,6 +108,9 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=0)
     ap.add_argument("--select", nargs="*", default=[])
     ap.add_argument("--diagnose", action="store_true")
+    ap.add_argument("--student", default="",
+                    help="a model spec (JSON) or variant for every student of the screen, "
+                         "synthesized- and real-input alike, instead of the row's")
     ap.add_argument("--work", default="runs/inversion_any")
     ap.add_argument("--out", default="runs/inversion_screen")
     ap.add_argument("--real", choices=("random", "confident"), default="random",
@@ -120,6 +126,9 @@ def main() -> None:
                                    else B._row(a.row))
     data = load_dataset(dataset)
     teacher = B.teacher_for(work, name, dataset, spec, epochs).eval()
+    if a.student:   # every student of this screen (kd_student builds STUDENTS[dataset])
+        B.STUDENTS[dataset] = (json.loads(a.student) if a.student.lstrip().startswith("{")
+                               else a.student)
     if a.diagnose:
         x, y = data.x_test, data.y_test
         h, w = x.shape[-2:]
@@ -156,8 +165,10 @@ def main() -> None:
                             config.jitter if data.is_image else 0, kd)
 
     protocol = hashlib.sha256(json.dumps(B.kd_protocol(kd), sort_keys=True).encode()).hexdigest()
-    real_file = out / (f"{B._slug(name)}__real_{protocol[:8]}"   # per KD protocol
-                       + ("" if a.real == "random" else f"__{a.real}") + ".json")
+    student_tag = ("" if not a.student else "__student_" + hashlib.sha256(
+        json.dumps(B.STUDENTS[dataset], sort_keys=True).encode()).hexdigest()[:8])
+    real_file = out / (f"{B._slug(name)}__real_{protocol[:8]}"   # per KD protocol and student
+                       + ("" if a.real == "random" else f"__{a.real}") + student_tag + ".json")
     real = json.loads(real_file.read_text()) if real_file.is_file() else []
     if len(real) < a.seeds:   # seeds 0, 1, ... in order; the missing ones added to the cache
         real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES) if a.real == "random"
@@ -245,6 +256,7 @@ def main() -> None:
             agree = float((s.eval()(data.x_test).argmax(1) == teacher(data.x_test).argmax(1))
                           .float().mean())
         line = {"row": name, "tag": tag, "overrides": over, "kd": kd, "synth_seed": synth_seed,
+                "student_spec": B.STUDENTS[dataset],
                 "fidelity": fidelity,
                 "cpu_seconds": round(stats.get("cpu_seconds", cpu), 1), "student": accs,
                 "student_mean": st.mean(accs),

@@ -283,7 +283,9 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       until the teacher recognizes them: alone they reached fidelity 0.91 on a ResNet-8;
       in (a) refining them undid most of the gain (79.8% instead of 89.6%).  In (b) the
       generator has 32 channels instead of 16: +0.4 to +7.4 pt on three such teachers at
-      1.0-1.7x the synthesis time; in (a) it gained nothing at twice the time.  A teacher with a
+      1.0-1.7x the synthesis time in screens of 2 synthesized sets x 2 students; in (a) it
+      gained nothing at twice the time.  In the table's rows (one set, 3 students) it moved
+      ``resnet8_w8`` +0.7 pt and ``convnet_small`` -2.8 pt, within that row's spread.  A teacher with a
       BN layer after a flatten (LeNet-5-BN: per-position statistics of local features) keeps
       per-pixel inversion (92.9% from generator inputs against 95.2%, 2 seeds).  Students
       of 500 inputs (benchmarks/results/inversion_any.md, LeNet-5-BN-half on mnist5k, 3
