@@ -46,6 +46,7 @@ from synth.errors import UserError
 from synth.models import build, count_flops, prunable_layers
 from synth.train import evaluate
 
+MAX_STEPS = 1000      # growth batches, growth rounds and prune steps (GrowPruneSchedule's bound)
 BACKWARD_FACTOR = 3   # training MACs per forward MAC (forward + input and weight gradients)
 METHODS = ("incremental", "finetune", "finetune_sparse", "scratch")
 
@@ -80,8 +81,10 @@ class IncrementalConfig(Config):
         check_range("growth_ratio", self.growth_ratio, 0, 100)
         check_range("replay_ratio", self.replay_ratio, 0, None)
         check_range("round_epochs", self.round_epochs, 0, 10000, low_open=True)
+        # bounded as grow-and-prune's schedule is: prune_steps 10**11 was accepted, and once
+        # the target holds a step of zero connections costs one check, so it ran for days
         for name in ("growth_batches", "growth_rounds", "prune_steps"):
-            check_range(name, getattr(self, name), 0, None, integer=True)
+            check_range(name, getattr(self, name), 0, MAX_STEPS, integer=True)
         check_seed("seed", self.seed)
         check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)
         check_choice("criterion", self.criterion, masked.CRITERIA)
@@ -112,14 +115,16 @@ OLD_FRACTION = 0.7   # one set named as --old and --new: the share of its traini
 
 
 def split_dataset(data: Dataset, old_fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
-    """Split the training samples at random into "old" and "new" data (shared val/test)."""
+    """Split the training samples at random into "old" and "new" data (shared val/test).
+    Both parts keep the set's name: it is what a checkpoint records, and ``nnsynth eval``
+    reloads the set by it (``wine:new`` read as a ``prefix:path`` name and failed); their
+    validation and test splits are the set's own."""
     check_range("old_fraction", old_fraction, 0, 1, low_open=True, high_open=True)
     order = torch.randperm(len(data.y_train), generator=torch.Generator().manual_seed(seed))
     cut = int(round(old_fraction * len(order)))
     part = [order[:cut], order[cut:]]
-    return tuple(dataclasses.replace(data, name=f"{data.name}:{tag}", x_train=data.x_train[idx],
-                                     y_train=data.y_train[idx])
-                 for tag, idx in zip(("old", "new"), part))
+    return tuple(dataclasses.replace(data, x_train=data.x_train[idx], y_train=data.y_train[idx])
+                 for idx in part)
 
 
 def replay_set(old: Dataset, new: Dataset, ratio: float, seed: int):

@@ -201,10 +201,18 @@ def random_masks(model: nn.Module, density: float, seed: int,
 
 
 def _batches(x: torch.Tensor, y: torch.Tensor, batches: int, batch_size: int, seed: int):
+    """``batches`` mini-batches of ``min(batch_size, len(y))`` samples each: consecutive
+    slices of one random order, repeated as often as needed.  (Slicing the order from
+    ``i * batch_size % len(y)`` gave short batches once it wrapped -- a batch of one sample,
+    which BatchNorm refuses in training mode, when 57 samples met a batch size of 64.)"""
+    if not len(y):
+        raise UserError("gradients need at least one training sample, got none")
     gen = torch.Generator().manual_seed(seed)
+    size = min(batch_size, len(y))
     order = torch.randperm(len(y), generator=gen)
+    order = order.repeat(-(-batches * size // len(y)))   # ceil: enough for every batch
     for i in range(batches):
-        idx = order[(i * batch_size) % len(y):][:batch_size]
+        idx = order[i * size:(i + 1) * size]
         yield x[idx], y[idx]
 
 
