@@ -37,6 +37,9 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, dataset:
     if spec is None:
         raise UserError("only models built by synth.models.build (with a .spec) can be checkpointed")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if masks is None:   # a masked model's state holds its masks' keys: without the masks
+        from synth.masked import masks_of   # the file could not be loaded again
+        masks = masks_of(model)
     payload = {
         "format_version": FORMAT_VERSION,
         "spec": _plain(spec),

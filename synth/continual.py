@@ -33,6 +33,7 @@ from synth.device import pick_device
 from synth.distill import kd_loss
 from synth.errors import UserError
 from synth.inversion import InversionConfig, balanced_labels, synthesize
+from synth.masked import attach_masks, plain_state
 from synth.models import batchnorm_layers, build, prunable_layers
 from synth.train import TrainConfig, evaluate, fit
 
@@ -117,19 +118,27 @@ def head_name(model: nn.Module) -> str:
 
 def extend_head(model: nn.Module, num_new: int, seed: int = 0) -> nn.Module:
     """A copy of ``model`` with ``num_new`` more outputs; old rows are copied exactly and
-    the new rows keep their fresh (seeded) initialization."""
+    the new rows keep their fresh (seeded) initialization.  A masked model (grow-and-prune
+    ``--no-compact``) stays masked, so training does not revive its pruned connections;
+    the new head rows are dense (a KeyError on its mask's keys before)."""
     if int(num_new) < 1:
         raise UserError(f"number of new classes must be >= 1, got {num_new}")
     torch.manual_seed(seed)
     big = build(model.spec, model.input_shape, model.num_classes + int(num_new))
     state = big.state_dict()
     head = head_name(model)
-    for k, v in model.state_dict().items():
+    own, masks = plain_state(model)   # a masked layer's effective weight, and its mask
+    for k, v in own.items():
         if k.startswith(head + "."):
             state[k][:model.num_classes] = v
         else:
             state[k] = v.clone()
     big.load_state_dict(state)
+    if masks:
+        if head in masks:
+            rows = torch.ones((int(num_new),) + tuple(masks[head].shape[1:]), dtype=torch.bool)
+            masks[head] = torch.cat([masks[head], rows])
+        attach_masks(big, masks)
     return big.to(next(model.parameters()).device)
 
 
@@ -215,7 +224,7 @@ def per_class_accuracy(model: nn.Module, data: Dataset, split: str = "test") -> 
         pred = torch.cat([model(x[i:i + 1024].to(next(model.parameters()).device)).argmax(1).cpu()
                           for i in range(0, len(x), 1024)]) if len(x) else y
     return {"accuracy": evaluate(model, x, y)["accuracy"], "per_class": [
-        float((pred[y == c] == c).float().mean()) for c in range(data.num_classes)]}
+        float((pred[y == c] == c).double().mean()) for c in range(data.num_classes)]}
 
 
 def incremental(model: nn.Module, data: Dataset, old_classes: Sequence[int],

@@ -43,6 +43,7 @@ from synth.choices import IMPORTANCES
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
 from synth.device import pick_device
 from synth.errors import UserError
+from synth.masked import attach_masks, original_weight, plain_state
 from synth.models import build, count_flops, count_parameters
 
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")
@@ -287,13 +288,17 @@ def _channel_sum(t: torch.Tensor) -> torch.Tensor:
 
 
 def _taylor_terms(group: Group, mods: dict[str, nn.Module]) -> list[nn.Parameter]:
-    """Parameters whose zeroing removes the channel: BN scale/shift if any, else weights."""
+    """Parameters whose zeroing removes the channel: BN scale/shift if any, else weights.
+    A masked layer's trainable weight is the one behind its mask (``original_weight``):
+    ``m.weight`` is recomputed on every access and never holds a gradient, so its terms
+    were skipped and every channel of a masked layer without BatchNorm scored 0.  With
+    weight = original * mask, g_original * original = g_weight * weight: the same sum."""
     bns = [p for p, k in group.producers if k == "bn"]
     paths = bns or [p for p, _ in group.producers]
     params = []
     for p in paths:
         m = mods[p]
-        params += [t for t in (m.weight, m.bias) if t is not None]
+        params += [t for t in (original_weight(m), m.bias) if t is not None]
     return params
 
 
@@ -373,8 +378,10 @@ def importance_scores(model: nn.Module, groups: list[Group], x, y, config: Prune
 # --------------------------------------------------------------------------- removal
 def remove_channels(model: nn.Module, groups: list[Group],
                     keep: dict[str, torch.Tensor]) -> nn.Module:
-    """A new, smaller model of the same family holding only the ``keep`` channels."""
-    state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+    """A new, smaller model of the same family holding only the ``keep`` channels.  A
+    masked model (grow-and-prune ``--no-compact``) stays masked: its masks lose the same
+    rows and columns as its weights (a KeyError on ``<layer>.weight`` before)."""
+    state, masks = plain_state(model)
     counts = {}
     for g in groups:
         idx = torch.as_tensor(keep[g.name], dtype=torch.long).sort().values.cpu()
@@ -386,15 +393,21 @@ def remove_channels(model: nn.Module, groups: list[Group],
             for key in (_BN_KEYS if kind == "bn" else ("weight", "bias")):
                 if f"{path}.{key}" in state:
                     state[f"{path}.{key}"] = state[f"{path}.{key}"].index_select(0, idx)
+            if path in masks:
+                masks[path] = masks[path].index_select(0, idx)
         for path in g.consumers:
             w = state[f"{path}.weight"]
             per = w.shape[1] // g.size  # > 1 for a Linear reading flattened feature maps
             cols = (idx[:, None] * per + torch.arange(per)[None, :]).reshape(-1)
             state[f"{path}.weight"] = w.index_select(1, cols)
+            if path in masks:
+                masks[path] = masks[path].index_select(1, cols)
     spec = _respec(model, groups, counts)
     device = next(model.parameters()).device
     small = build(spec, model.input_shape, model.num_classes)
     small.load_state_dict(state)  # strict: every shape must match the new spec
+    if masks:
+        attach_masks(small, masks)
     return small.to(device).train(model.training)
 
 

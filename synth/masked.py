@@ -119,6 +119,22 @@ def masks_of(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: m.mask.detach().cpu().clone() for name, _, m in masked_layers(model)}
 
 
+def plain_state(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(state dict, masks) of a model that may be masked, as CPU copies: the state dict of
+    the unmasked model (``<layer>.weight`` holds a masked layer's effective weight, no
+    parametrization keys) and ``{layer name: mask}`` (empty for an unmasked model).  For
+    surgery that builds another model from the weights (channel removal, a larger head)
+    and then masks it again with ``attach_masks``."""
+    state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()
+             if ".parametrizations." not in k}
+    masks = {}
+    with torch.no_grad():
+        for name, layer, m in masked_layers(model):
+            state[f"{name}.weight"] = layer.weight.detach().clone().cpu()
+            masks[name] = m.mask.detach().clone().cpu()
+    return state, masks
+
+
 def sparsity(model: nn.Module) -> dict:
     """Per-layer fraction of zero weights (after masks) and the total over all prunable layers."""
     out, zeros, total = {}, 0, 0
