@@ -318,6 +318,16 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
     if classes is not None and dataset == own:   # its outputs are those classes in that order:
         name = meta["name"]                      # digits, for a digits[0,1,2,3,4,9,8,7,6,5]
                                                  # model, scored output 5 as class 5
+    asked_base, asked = split_class_list(str(name or ""))
+    if own and asked_base == own and (asked or classes) and asked != (
+            classes or list(range(int(model.num_classes)))):
+        # outputs of other classes: a digits[0,1,2,3,4] model scored on digits[5,6,7,8,9]
+        # (or a wine model on wine[0,2,1]) printed the accuracy of meaningless labels
+        from synth.config import short_repr
+        raise UserError(f"data set {short_repr(name)} labels {own}'s classes "
+                        f"{asked or 'all'} but the model's outputs are its classes "
+                        f"{classes or list(range(int(model.num_classes)))} in that order "
+                        f"({short_repr(meta['name'])}); give {short_repr(meta['name'])}")
     if not name:
         raise UserError(f"{source} names no data set; pass --dataset")
     data = load_dataset(name, seed=recorded_split_seed(meta, name, source=source))
