@@ -41,6 +41,13 @@ from synth.errors import ConfigError
 
 
 
+# float32 holds every integer of magnitude below 2^24 exactly: x * 2^frac_bits of a signed
+# (int_bits, frac_bits) value needs int_bits - 1 + frac_bits bits, plus one below the point
+# for the stochastic draw u of floor(x * 2^f + u).  At 8.24, 100.3 * 2^24 + u == 100.3 * 2^24
+# in float32: no rounding was applied at all, and the format's 2^-24 step was not kept.
+MAX_BITS = 24
+
+
 @dataclasses.dataclass(frozen=True)
 class QuantConfig(Config):
     int_bits: int = 4            # integer bits including sign (SPRING: 4)
@@ -63,6 +70,11 @@ class QuantConfig(Config):
     def validate(self) -> None:
         check_range("int_bits", self.int_bits, 1, 32, integer=True)
         check_range("frac_bits", self.frac_bits, 0, 32, integer=True)
+        if self.int_bits + self.frac_bits > MAX_BITS:
+            raise ConfigError(f"fixed point {self.format} has {self.bits} bits; at most "
+                              f"{MAX_BITS} (int_bits + frac_bits): the values are simulated in "
+                              f"float32, whose 24-bit significand cannot hold more, so a wider "
+                              f"format would run as plain float32 (no rounding applied)")
         check_choice("rounding", self.rounding, ROUNDINGS)
         check_choice("gradient_scaling", self.gradient_scaling, SCALINGS)
         check_choice("state_scaling", self.state_scaling, SCALINGS)
@@ -246,8 +258,8 @@ def attach_inference(model: nn.Module, config: QuantConfig,
     4.6 fell from 70.9 % to 10 % on mnist5k."""
     hooks = FixedPointTraining(config.replace(rounding=rounding or config.rounding,
                                               gradients=False, optimizer_state=False))
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
+    for m in model.modules():   # outputs rounded only where the training rounded them
+        if config.activations and isinstance(m, (nn.Linear, nn.Conv2d)):
             hooks._handles.append(m.register_forward_hook(lambda mod, args, out: hooks._q(out)))
     hooks.after_step(model)
     return hooks
