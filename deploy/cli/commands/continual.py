@@ -39,9 +39,31 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
     from synth.continual import ContinualConfig
     from synth.workflows import continual_checkpoint, parse_classes
 
+    _check_unused(method, synth_dir)
+
     config = ContinualConfig(method=method, epochs=epochs, lr=lr, seed=seed, device=device,
                              progress=show_progress())
     emit(continual_checkpoint(model_path, new_dataset, parse_classes(new_classes, "--new-classes"),
                               out, config, old_classes=parse_classes(old_classes, "--old-classes"),
                               synth_dir=synth_dir, num_images=num_images,
                               iterations=iterations), as_json)
+
+
+def _check_unused(method: str, synth_dir) -> None:
+    """Options of the inversion are a one-line error where nothing is inverted (they were
+    ignored without a word): with --method finetune or lwf (no synthesized images at all),
+    and --num-images/--iterations with --synth DIR (the images are already made)."""
+    from click.core import ParameterSource
+    from synth.errors import UserError
+    ctx = click.get_current_context()
+    given = [f"--{name.replace('_', '-')}" for name in ("num_images", "iterations")
+             if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
+    if method != "deepinversion" and (given or synth_dir is not None):
+        used = (["--synth"] if synth_dir is not None else []) + given
+        raise UserError(f"{' and '.join(used)}: images synthesized for --method "
+                        f"deepinversion; --method {method} uses none (drop "
+                        f"{' and '.join(used)})")
+    if given and synth_dir is not None:
+        raise UserError(f"{' and '.join(given)} set the inversion run when --synth is not "
+                        f"given; the images of --synth {synth_dir} are already made (drop "
+                        f"{' and '.join(given)})")

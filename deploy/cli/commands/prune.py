@@ -44,6 +44,7 @@ def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, n
     from synth.dfprune import PruneConfig
     from synth.workflows import prune_checkpoint
 
+    _check_unused(synth_dir, importance, kd_steps, kd_epochs, lr, num_images)
     config = PruneConfig(ratio=ratio, importance=importance, seed=seed, device=device,
                          progress=show_progress())  # validates --ratio before any work
     cost_fn = None
@@ -53,3 +54,31 @@ def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, n
                           kd_epochs=kd_epochs,
                           lr=lr, num_images=num_images, iterations=iterations,
                           cost_fn=cost_fn), as_json)
+
+
+def _given(name: str) -> bool:
+    from click.core import ParameterSource
+    return click.get_current_context().get_parameter_source(name) not in (
+        ParameterSource.DEFAULT, None)
+
+
+def _check_unused(synth_dir, importance, kd_steps, kd_epochs, lr, num_images) -> None:
+    """An option the run would not use is a one-line error (each was ignored without a
+    word): the inversion's --num-images/--iterations with --synth DIR, or where nothing
+    needs images; --lr without KD fine-tuning."""
+    from synth.errors import UserError
+    inversion = [o for o, given in (("--num-images", num_images is not None),
+                                    ("--iterations", _given("iterations"))) if given]
+    no_tuning = kd_steps == 0 or kd_epochs == 0
+    if inversion and synth_dir is not None:
+        raise UserError(f"{' and '.join(inversion)} set the inversion run when --synth is not "
+                        f"given; the images of --synth {synth_dir} are already made (drop "
+                        f"{' and '.join(inversion)})")
+    if inversion and importance == "magnitude" and no_tuning:
+        raise UserError(f"{' and '.join(inversion)} set an inversion, but --importance "
+                        f"magnitude without KD fine-tuning needs no images (drop "
+                        f"{' and '.join(inversion)})")
+    if lr is not None and no_tuning:
+        raise UserError(f"--lr is the KD fine-tuning's learning rate; "
+                        f"{'--kd-steps' if kd_steps == 0 else '--kd-epochs'} 0 runs none "
+                        f"(drop --lr)")
