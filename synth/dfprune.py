@@ -250,13 +250,20 @@ def keep_counts(model: nn.Module, groups: list[Group], ratio: float) -> dict[str
 def global_counts(scores: dict[str, torch.Tensor], groups: list[Group],
                   ratio: float) -> dict[str, int]:
     """Remove the ``ratio`` lowest-scoring channels of the whole network (at least one kept
-    per group): the per-layer widths follow the scores (used with latency weighting)."""
+    per group): the per-layer widths follow the scores (used with latency weighting).  A
+    channel that is the last of its group is skipped for the next-lowest one, so the ratio
+    is met whenever the groups can give it (the first ``ratio`` of the order was taken and
+    a skipped channel removed nothing: 55 of 56 for a LeNet-5 at ratio 0.5)."""
     flat = torch.cat([scores[g.name] for g in groups])
     owner = torch.cat([torch.full((g.size,), i) for i, g in enumerate(groups)])
     counts = [g.size for g in groups]
-    for j in flat.argsort().tolist()[:round(len(flat) * ratio)]:
+    target, removed = round(len(flat) * ratio), 0
+    for j in flat.argsort().tolist():
+        if removed >= target:
+            break
         if counts[owner[j]] > 1:
             counts[owner[j]] -= 1
+            removed += 1
     return {g.name: n for g, n in zip(groups, counts)}
 
 
