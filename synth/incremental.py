@@ -317,6 +317,10 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
     if unknown:
         raise UserError(f"methods must be among {', '.join(METHODS)}, got {unknown[0]!r}")
     both = merge(old, new)
+    for what, m in (("model", model), ("dense model", dense_model)):
+        if m is not None and int(m.num_classes) != int(both.num_classes):  # an IndexError
+            raise UserError(f"the {what} predicts {m.num_classes} classes; the data has "   # in
+                            f"{both.num_classes} (give a model of its classes)")   # the loss
     device = pick_device(config.device)
     val = (both.x_val, both.y_val)
     out = {"before": _summary(_masked_copy(model, device), both,

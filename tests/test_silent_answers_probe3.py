@@ -271,3 +271,19 @@ def test_latency_pruning_removes_the_requested_ratio_when_it_can():
     counts = global_counts(scores, groups, 0.5)
     assert counts == {"a": 1, "b": 5}              # 6 of 12 removed, one kept in a
     assert global_counts(scores, groups, 0.95) == {"a": 1, "b": 1}   # as many as it can
+
+
+def test_incremental_refuses_a_dense_model_of_other_classes(tmp_path, wine):
+    """--dense-model of a 2-class model beside a 3-class set was an IndexError traceback
+    ('Target 2 is out of bounds') after the first method had run."""
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    src = _masked_checkpoint(wine, tmp_path / "m.pt")
+    two = load_dataset("wine[0,1]", seed=0)
+    save_checkpoint(tmp_path / "d.pt", build(WINE_MLP, two.input_shape, 2),
+                    dataset=two.metadata())
+    line = _one_error_line(_run(["incremental", "--model", str(src), "--old", "wine", "--new",
+                                 "wine", "--dense-model", str(tmp_path / "d.pt"),
+                                 "--max-epochs", "0.1"]))
+    assert "dense model predicts 2 classes" in line
