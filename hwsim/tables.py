@@ -189,8 +189,73 @@ def _eltwise(op: Op, g: dict, x):
     fn = _ACTIVATIONS.get(g.get("kind"))
     if fn is not None:
         return lambda: fn(x, g)
-    # a residual add, or a recurrent cell's update (no module of its own): as before
+    # a residual add, or an op recorded without geometry (made by hand): as before
     return (lambda: x + x) if op.name.startswith("add") else (lambda: F.relu(x))
+
+
+def _batchnorm(op: Op, g: dict, x, gen: torch.Generator):
+    """Evaluation-mode BatchNorm as the layer computes it: (x - mean) / sqrt(var + eps), then
+    the affine scale and shift; a layer without running statistics normalizes by the batch's
+    own.  Drawn after the input: weight, bias (affine), running mean, running variance."""
+    c = op.in_shape[1]
+    w = torch.randn(c, generator=gen) if g.get("affine", True) else None
+    b = torch.randn(c, generator=gen) if w is not None else None
+    stats = g.get("track_running_stats", True)
+    mean = torch.randn(c, generator=gen) if stats else None
+    var = torch.rand(c, generator=gen) + 0.5 if stats else None
+    eps = g.get("eps", 1e-5)
+    return lambda: F.batch_norm(x, mean, var, w, b, training=not stats, eps=eps)
+
+
+def _lstm(op: Op, g: dict, x, gen: torch.Generator):
+    """One layer (both directions) of an ``nn.LSTM``, or an ``nn.LSTMCell`` step, with the
+    layer's bias and layout, on ``x`` of the op's input shape; its parameters are drawn
+    after the input in the module's order.  An op recorded without geometry (made by hand)
+    is timed as before: a one-direction biased LSTM over (steps, batch, inputs)."""
+    batch, k, n4 = op.gemm
+    hidden = n4 // 4
+    if g.get("kind") == "LSTMCell":
+        layer = nn.LSTMCell(k - hidden, hidden, bias=g["bias"])
+    elif g:
+        layer = nn.LSTM(k - hidden, hidden, bias=g["bias"], bidirectional=g["bidirectional"],
+                        batch_first=g["batch_first"])
+    else:
+        layer = nn.LSTM(k - hidden, hidden)
+        x = torch.randn((op.groups, batch, k - hidden), generator=gen)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen))
+    layer.eval()
+
+    def run():
+        with torch.no_grad():
+            return layer(x)
+    return run
+
+
+def _cell(op: Op, g: dict, gen: torch.Generator):
+    """A recurrent cell's element-wise work over its steps (``synth.models.RecurrentLayer``;
+    the gate GEMMs are ops of their own): per step, ReLU over the H-LSTM gate networks'
+    hidden units (``relu`` of them), then i, f, o = sigmoid, g = tanh of the 4H
+    pre-activations (gate order i, f, g, o), c_t = f c_{t-1} + i g, h_t = o tanh(c_t).
+    Drawn after the layer's input: the pre-activations (batch, steps, 4H), c_0 (batch, H),
+    the ReLU inputs (batch, steps, relu).  Returns the (batch, steps, H) outputs and the last c."""
+    batch, steps = op.in_shape[0], op.in_shape[1]
+    hidden = g["hidden"]
+    z = torch.randn((batch, steps, 4 * hidden), generator=gen)
+    c0 = torch.randn((batch, hidden), generator=gen)
+    u = torch.randn((batch, steps, g["relu"]), generator=gen) if g["relu"] else None
+
+    def run():
+        c, outs = c0, []
+        for t in range(steps):
+            if u is not None:     # the gate networks' hidden units (their GEMMs: own ops)
+                F.relu(u[:, t])
+            i, f, gg, o = z[:, t].chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
+            outs.append(torch.sigmoid(o) * torch.tanh(c))
+        return torch.stack(outs, 1), c
+    return run
 
 
 def op_callable(op: Op, gen: torch.Generator):
@@ -215,17 +280,13 @@ def op_callable(op: Op, gen: torch.Generator):
     if op.type == "pool":
         return _pool(op, g, x)
     if op.type == "batchnorm":
-        c = op.in_shape[1]
-        mean, var = torch.zeros(c), torch.ones(c)
-        return lambda: F.batch_norm(x, mean, var, training=False)
+        return _batchnorm(op, g, x, gen)
     if op.type == "eltwise":
+        if g.get("kind") == "cell":
+            return _cell(op, g, gen)
         return _eltwise(op, g, x)
     if op.type == "lstm":
-        batch, k, n4 = op.gemm
-        hidden = n4 // 4
-        lstm = nn.LSTM(k - hidden, hidden)
-        seq = rand((op.groups, batch, k - hidden))
-        return lambda: lstm(seq)
+        return _lstm(op, g, x, gen)
     raise UserError(f"cannot time op type {short_repr(op.type)}")
 
 

@@ -108,7 +108,7 @@ _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Har
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 _GEOMETRY = ("kernel_size", "stride", "padding", "dilation", "padding_mode", "ceil_mode",
              "count_include_pad", "divisor_override", "dim", "negative_slope", "alpha",
-             "approximate", "min_val", "max_val")
+             "approximate", "min_val", "max_val", "eps", "affine", "track_running_stats")
 
 
 def geometry(m: nn.Module) -> tuple:
@@ -182,6 +182,9 @@ def _lstm_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
         batch, steps = (x.shape[0], x.shape[1]) if m.batch_first else (x.shape[1], x.shape[0])
     else:
         batch, steps = 1, x.shape[0]
+    # what the shapes do not say (a host table times the layer's own op: hwsim.tables)
+    geo = (("kind", type(m).__name__), ("bias", bool(m.bias)), ("bidirectional", dirs == 2),
+           ("batch_first", bool(getattr(m, "batch_first", False))))
     ops = []
     for layer in range(layers):
         suffix = f"_l{layer}" if isinstance(m, nn.LSTM) else ""
@@ -195,7 +198,7 @@ def _lstm_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
                  groups=steps * dirs, elems=batch * steps * dirs * 5 * hidden)
         ops.append(dataclasses.replace(op, weight_shape=(w_all.numel(),),
                                        weight_bytes=w_all.numel() * FP32_BYTES,
-                                       weight_sparsity=_zero_frac(w_all)))
+                                       weight_sparsity=_zero_frac(w_all), geometry=geo))
     return ops
 
 
@@ -228,9 +231,14 @@ def merge_repeated(records: list[tuple[int, Op]]) -> list[tuple[int, Op]]:
 
 
 def _cell_op(name: str, m: RecurrentLayer, x: torch.Tensor, y) -> Op:
-    """Element-wise work of a recurrent cell over all steps: batch x T x cell_elems."""
+    """Element-wise work of a recurrent cell over all steps: batch x T x cell_elems.  Its
+    geometry says it is a cell and how many gate-network ReLU units (H-LSTM) it applies per
+    step besides the LSTM cell update (8 H: 3 sigmoid, 2 tanh, 3 products/sums)."""
     out = y[0] if isinstance(y, tuple) else y
-    return _op("eltwise", f"{name}.cell", x, out, elems=x.shape[0] * x.shape[1] * m.cell_elems)
+    op = _op("eltwise", f"{name}.cell", x, out, elems=x.shape[0] * x.shape[1] * m.cell_elems)
+    relu = max(0, m.cell_elems - 8 * m.hidden_size)
+    return dataclasses.replace(op, geometry=(("kind", "cell"), ("hidden", m.hidden_size),
+                                             ("relu", relu)))
 
 
 class _AddCatcher(TorchFunctionMode):
