@@ -35,6 +35,7 @@ from synth.errors import UserError
 from synth.inversion import InversionConfig, balanced_labels, synthesize
 from synth.masked import attach_masks, plain_state
 from synth.models import batchnorm_layers, build, prunable_layers
+from synth.quant import refuse_fixed_point
 from synth.train import TrainConfig, evaluate, fit
 
 _ABSENT = -1e4   # logit for "no probability" on the new classes (finite: KL stays defined)
@@ -172,6 +173,7 @@ def learn_new_classes(old_model: nn.Module, new_data: Dataset, config: Continual
     """One class-incremental step.  ``new_data`` holds only the new classes, labelled
     ``old_model.num_classes + i`` (``class_subset(data, new, offset=k_old)``);
     ``synth_x`` are images synthesized from ``old_model`` (required for deepinversion)."""
+    refuse_fixed_point(old_model, "class-incremental training")
     k_old = old_model.num_classes
     num_new = new_data.num_classes - k_old
     if len(new_data.y_train) == 0 or num_new < 1 or int(new_data.y_train.min()) < k_old:

@@ -45,6 +45,7 @@ from synth.device import pick_device
 from synth.errors import UserError
 from synth.masked import attach_masks, original_weight, plain_state
 from synth.models import build, count_flops, count_parameters
+from synth.quant import refuse_fixed_point
 
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")
 log = logging.getLogger(__name__)
@@ -425,6 +426,7 @@ def prune(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
     of every group; ``model`` is left unchanged.  ``cost_fn`` prices a model for the
     ``latency`` importance (FLOPs unless the caller passes a hardware cost)."""
     config = config or PruneConfig()
+    refuse_fixed_point(model, "structured pruning")
     device = pick_device(config.device)
     model = model.to(device)
     groups = prunable_groups(model)

@@ -44,6 +44,7 @@ from synth.data import Dataset
 from synth.device import pick_device
 from synth.errors import UserError
 from synth.models import build, count_flops, prunable_layers
+from synth.quant import refuse_fixed_point
 from synth.train import evaluate
 
 MAX_STEPS = 1000      # growth batches, growth rounds and prune steps (GrowPruneSchedule's bound)
@@ -316,6 +317,9 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise UserError(f"methods must be among {', '.join(METHODS)}, got {unknown[0]!r}")
+    for m in (model, dense_model):
+        if m is not None:
+            refuse_fixed_point(m, "the incremental update and its baselines")
     both = merge(old, new)
     for what, m in (("model", model), ("dense model", dense_model)):
         if m is not None and int(m.num_classes) != int(both.num_classes):  # an IndexError
