@@ -153,18 +153,43 @@ def count_lm_parameters(model: LanguageModel, nonzero: bool = False) -> int:
 @torch.no_grad()
 def perplexity(model: LanguageModel, ids: torch.Tensor, *, batch: int = 10, bptt: int = 35,
                device=None) -> float:
-    """exp(mean cross-entropy in nats) over every target token of ``ids`` read in order."""
+    """exp(mean cross-entropy in nats) over every target token of ``ids`` (all
+    ``len(ids) - 1`` of them), read in order as ``batch`` columns (``synth.text.batchify``),
+    the hidden state carried across BPTT windows.  Each column after the first starts from a
+    zero state (its first tokens see less context than in one stream: ``batch=1`` reads the
+    split as one stream).  The last token of a column predicts the next column's first, and
+    the last column's state goes on over the tokens ``batchify`` leaves over: those
+    ``batch - 1 + len(ids) % batch`` targets were not scored, so the figure was over fewer
+    tokens than the split's, and fewer for every larger ``batch``."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was = model.training
     model.eval()
     cols = batchify(ids, batch).to(device)
+    rest = ids[cols.numel():].to(device)            # the tokens batchify leaves over
     total, count, state = 0.0, 0, None
+
+    def score(logits, targets):
+        nonlocal total, count
+        total += F.cross_entropy(logits.reshape(-1, model.vocab_size), targets.reshape(-1),
+                                 reduction="sum").item()
+        count += targets.numel()
+
     for x, y in bptt_batches(cols, bptt):
         logits, state = model(x.t(), state)
-        total += F.cross_entropy(logits.reshape(-1, model.vocab_size), y.t().reshape(-1),
-                                 reduction="sum").item()
-        count += y.numel()
+        score(logits, y.t())
+    if batch > 1 or len(rest):
+        # the last row, never an input above: column k's last token -> column k+1's first
+        logits, state = model(cols[-1:].t(), state)           # (batch, 1, V)
+        score(logits[:-1, 0], cols[0, 1:])
+        if len(rest):   # the last column goes on over the left-over tokens, in order
+            score(logits[-1:, 0], rest[:1])
+            state = [tuple(t[-1:] for t in st) for st in state]
+            tail = rest.unsqueeze(1)                           # (steps, 1)
+            for x, y in bptt_batches(tail, bptt):
+                logits, state = model(x.t(), state)
+                score(logits, y.t())
     model.train(was)
+    assert count == len(ids) - 1, (count, len(ids))
     return math.exp(total / count)
 
 

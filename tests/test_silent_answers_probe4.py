@@ -1,6 +1,6 @@
 """Silent wrong answers in the recurrent / language-model paths (probe 4): a host-CPU latency
-table timed other work than the layer's (LSTM, recurrent cell, BatchNorm), and ...
-Each test failed before its fix."""
+table timed other work than the layer's (LSTM, recurrent cell, BatchNorm), and a language
+model's perplexity left targets of the split out.  Each test failed before its fix."""
 import pytest
 import torch
 from torch import nn
@@ -121,3 +121,57 @@ def test_batchnorm_op_is_eval_batchnorm_with_its_affine_step(name):
         want = layer(x)
     got = _timed(op)
     assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5), name
+
+
+# ------------------------------------------------------------------- language-model perplexity
+def _stateless_lm(vocab=7, width=6, seed=0):
+    """An LSTM language model whose prediction depends on the current token only: W_hh = 0
+    (h_{t-1} unread) and a forget-gate bias of -1e4 (f = 0: c_{t-1} forgotten)."""
+    from synth.lm import LanguageModel
+    torch.manual_seed(seed)
+    model = LanguageModel({"cell": "lstm", "embed": width, "hidden": [width], "tied": False,
+                           "dropout": 0.0}, vocab)
+    layer = model.rnn[0]
+    with torch.no_grad():
+        layer.hh.weight.zero_()
+        layer.hh.bias.zero_()
+        layer.ih.bias[width:2 * width] = -1e4      # gate order i, f, g, o
+        layer.ih.weight.mul_(8.0)                   # outputs that differ by token
+    return model.eval()
+
+
+@pytest.mark.parametrize("batch", [1, 3, 7, 10])
+def test_perplexity_is_over_every_target_token_of_the_split(batch):
+    """perplexity() scored the targets of batchify's columns only: the first token of every
+    column after the first (column k's last token never predicted it) and the len % batch
+    tokens batchify drops were left out, so the figure was over fewer tokens than the
+    split's, and differed with the evaluation batch even for a model that reads no state.
+    By hand: exp(mean over all 37 pairs (ids[t], ids[t+1]) of -log p(ids[t+1] | ids[t]))."""
+    import math
+    import torch.nn.functional as F
+    from synth.lm import perplexity
+    model = _stateless_lm()
+    ids = torch.randint(7, (38,), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        logits = model(ids[:-1].unsqueeze(0))[0][0]           # (37, V), state irrelevant
+        want = math.exp(F.cross_entropy(logits, ids[1:]).item())
+    assert perplexity(model, ids, batch=batch, bptt=4) == pytest.approx(want, rel=1e-5)
+
+
+def test_perplexity_columns_carry_their_state_into_the_next_columns_first_token_and_the_rest():
+    """By hand on a model that reads its state: 38 tokens in 3 columns of 12 (2 left over);
+    column k reads its tokens from a zero state and predicts one past its end, the last
+    column also the 2 left-over tokens (37 targets in all)."""
+    import math
+    import torch.nn.functional as F
+    from synth.lm import LanguageModel, perplexity
+    torch.manual_seed(0)
+    model = LanguageModel({"cell": "hlstm", "embed": 6, "hidden": [6], "dropout": 0.0}, 7).eval()
+    ids = torch.randint(7, (38,), generator=torch.Generator().manual_seed(1))
+    total = 0.0
+    with torch.no_grad():
+        for start, stop in ((0, 12), (12, 24), (24, 37)):
+            logits = model(ids[start:stop].unsqueeze(0))[0][0]
+            total += F.cross_entropy(logits, ids[start + 1:stop + 1], reduction="sum").item()
+    want = math.exp(total / 37)
+    assert perplexity(model, ids, batch=3, bptt=5) == pytest.approx(want, rel=1e-5)
