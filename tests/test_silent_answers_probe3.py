@@ -319,3 +319,23 @@ def test_fixed_point_checkpoints_are_not_silently_run_in_float32(tmp_path, comma
     line = _one_error_line(_run(args))
     assert "fixed point 2.4" in line
     assert not (tmp_path / "o.pt").exists()
+
+
+def test_continual_old_classes_must_be_the_recorded_ones(tmp_path):
+    """A wine[0,1] model with --old-classes 1,2 was trained and scored as if its outputs
+    were wine's classes 1 and 2: old_model_accuracy_old and accuracy_old were measured on
+    the wrong classes (a digits[0..4] model given 5..9: 0.14 for 0.94)."""
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    two = load_dataset("wine[0,1]", seed=0)
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "m.pt", build(WINE_MLP, two.input_shape, 2),
+                    dataset=two.metadata())
+    base = ["continual", "--model", str(tmp_path / "m.pt"), "--new-dataset", "wine",
+            "--method", "lwf", "--epochs", "1", "--out", str(tmp_path / "c.pt")]
+    line = _one_error_line(_run(base + ["--old-classes", "1,2", "--new-classes", "0"]))
+    assert "0,1" in line
+    assert not (tmp_path / "c.pt").exists()
+    out = _json(_run(base + ["--old-classes", "0,1", "--new-classes", "2", "--json"]))
+    assert out["old_classes"] == [0, 1]
