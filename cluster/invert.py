@@ -43,6 +43,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     from synth.inversion import (fidelity_warning, hit_fraction, layout_report, preset_for,
                                  settings_for)
     from synth.models import batchnorm_layers
+    from synth.quant import refuse_fixed_point
 
     if adi and student is None:
         raise UserError("--adi needs --student (a spec, variant or .pt checkpoint)")
@@ -51,6 +52,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
         raise UserError(f"{ignored[0]} is used only with --adi (Adaptive DeepInversion); add "
                         f"--adi or leave {ignored[0]} out")
     model = load_model(teacher)
+    refuse_fixed_point(model, "inversion")
     if not batchnorm_layers(model):
         raise UserError(f"teacher {teacher} has no BatchNorm layers: DeepInversion needs their "
                         f"running statistics (train it with a *_bn model)")

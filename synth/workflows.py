@@ -23,6 +23,7 @@ from synth.data import (Dataset, input_range, load_dataset, load_synthesized,
                         split_class_list)
 from synth.config import short_repr
 from synth.errors import UserError
+from synth.quant import refuse_fixed_point
 from synth.train import fit as local_fit
 
 
@@ -131,6 +132,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
         raise UserError("--iterations bounds the inversion of --data-free; with --synth DIR the "
                         "set is already synthesized (drop --iterations)")
     teacher = load_model(teacher_path)
+    refuse_fixed_point(teacher, "distillation (and inversion) from it")
     meta = teacher.checkpoint_info["dataset"]
     torch.manual_seed(config.seed)
     student = build(student_spec, teacher.input_shape, teacher.num_classes)
@@ -186,6 +188,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                         f"{kd_epochs})")
     _check_counts(kd_steps=kd_steps, kd_epochs=kd_epochs, num_images=num_images)
     teacher = load_model(model_path)
+    refuse_fixed_point(teacher, "structured pruning")   # before any image is synthesized
     meta = teacher.checkpoint_info["dataset"]
     tuning = kd_epochs if kd_epochs is not None else (KD_STEPS if kd_steps is None else kd_steps)
     kd = None   # the fine-tuning's settings, checked (--lr) before images are synthesized
@@ -260,6 +263,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     if Path(str(model_spec)).is_file():   # its own set keeps its recorded split (another
         model = load_model(model_spec, device="cpu").train()   # split's test samples were
         # its training ones: the accuracies were inflated)
+        refuse_fixed_point(model, "grow-and-prune")
         split_seed = recorded_split_seed(model.checkpoint_info["dataset"], dataset,
                                          source=f"checkpoint {model_spec}",
                                          default=schedule.seed)
@@ -347,6 +351,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     _check_counts(num_images=num_images)
     from synth.inversion import settings_for
     old = load_model(model_path)
+    refuse_fixed_point(old, "class-incremental training")   # before any image is synthesized
     recorded = split_class_list(str(old.checkpoint_info["dataset"].get("name") or ""))[1]
     old_list = (old_classes or old.checkpoint_info["extra"].get("classes") or recorded
                 or list(range(old.num_classes)))   # a model of digits[5,6,7]: not 0, 1, 2
