@@ -190,6 +190,10 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     fresh = None
     if not resume and config is not None:
         config = with_absolute_paths(with_data_space(config))
+        if config.teacher:   # the trials distill from it in float32
+            from synth.checkpoint import load_model
+            from synth.quant import refuse_fixed_point
+            refuse_fixed_point(load_model(config.teacher), "the search's KD from its teacher")
         fresh = searchable_space(config.space)  # before anything is written to out_dir
     if resume and saved.exists():
         config = SearchConfig.from_dict(_read_saved(saved), where="search_config")

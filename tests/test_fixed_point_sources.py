@@ -13,6 +13,8 @@ from tests.test_silent_answers_probe3 import _fixed_point_checkpoint, _one_error
     ["grow-prune", "--dataset", "wine", "--model", "{src}", "--out", "{out}"],
     ["distill", "--teacher", "{src}", "--student", "mlp_small", "--data-free", "--out", "{out}"],
     ["invert", "--teacher", "{src}", "--num-images", "30", "--out", "{dir}"],
+    ["search", "--dataset", "wine", "--teacher", "{src}", "--data", "{tmp}", "--trials", "1",
+     "--out", "{dir}"],
     ["prune", "--model", "{src}", "--ratio", "0.25", "--out", "{out}"],      # synthesizes
     ["continual", "--model", "{src}", "--new-dataset", "wine", "--new-classes", "2",
      "--out", "{out}"],                                                    # synthesizes
@@ -21,7 +23,8 @@ def test_fixed_point_checkpoints_are_refused_before_any_work(tmp_path, command):
     from synth.data import load_dataset
     data = load_dataset("wine[0,1]" if command[0] == "continual" else "wine", seed=0)
     src = _fixed_point_checkpoint(data, tmp_path / "fx.pt")
-    args = [a.format(src=src, out=tmp_path / "o.pt", dir=tmp_path / "set") for a in command]
+    args = [a.format(src=src, out=tmp_path / "o.pt", dir=tmp_path / "set", tmp=tmp_path)
+            for a in command]
     start = time.perf_counter()
     line = _one_error_line(_run(args))
     assert "fixed point 2.4" in line, line
