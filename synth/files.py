@@ -27,9 +27,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     it replaces ``path`` when the block ends without an error and is removed otherwise.
     Writers that infer the format from the name need it given (``format="png"``)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _new_temp(path)
         yield tmp
         os.replace(tmp, path)
     except OSError as e:   # a full disk, a read-only or forbidden folder: one line, no traceback
@@ -37,10 +38,30 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             raise
         raise _user_error(f"cannot write {path}: {e.strerror or e}") from None
     finally:
+        if tmp is not None:   # only the file made here: never a name someone else put there
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+def _new_temp(path: Path) -> Path:
+    """A new, empty file beside ``path`` under an unguessable name, created exclusively and
+    without following links (``O_EXCL | O_NOFOLLOW``).  The name was ``.NAME.tmpPID``: a link
+    planted there (in a shared or user-given folder) made the writer write through it -- the
+    link's target overwritten, ``path`` left a link to it -- and two threads of one process
+    writing the same path shared one temp file.  Mode 0o666 less the umask, as ``open`` gives."""
+    import secrets
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | \
+        getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name[:180]}.tmp{os.getpid()}.{secrets.token_hex(6)}")
         try:
-            tmp.unlink(missing_ok=True)
-        except OSError:    # EROFS on a read-only file system, where no tmp was made
-            pass
+            os.close(os.open(tmp, flags, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
 # errors of writing a file that the user can fix (space, permissions, the file system)
@@ -236,8 +257,20 @@ class DirLock:
 
     def __enter__(self) -> "DirLock":
         import fcntl
+        import stat
         lock = self.path / LOCK_FILE
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:   # never through a link: a LOCK_FILE linked to a user's file had it truncated
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) |
+                         getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as e:   # ELOOP: a link; EACCES...: one line
+            raise _user_error(f"{self.what} {self.path}: its lock file {LOCK_FILE} cannot be "
+                              f"opened ({'a symbolic link' if e.errno == errno.ELOOP else e.strerror}"
+                              f"); nnsynth writes only a plain file there: remove it or choose "
+                              f"another directory") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):   # a FIFO or device of that name
+            os.close(fd)
+            raise _user_error(f"{self.what} {self.path}: its lock file {LOCK_FILE} is not a "
+                              f"plain file; remove it or choose another directory")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
