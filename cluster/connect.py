@@ -90,6 +90,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
             log.warning("the local Ray did not start within Ray's 30 s (attempt %d of %d); "
                         "starting it again", attempt, STARTUP_ATTEMPTS)
             ray.shutdown()
+    _check_token_auth_started()
     return ray.get_runtime_context()
 
 
@@ -122,12 +123,31 @@ def _check_same_cluster(address: str | None) -> None:
 def _require_token_auth() -> None:
     """A local Ray runs user code sent to its ports: it starts only with Ray's token
     authentication (Ray 2.60's default for a new local cluster, RAY_AUTH_MODE unset or
-    "token").  RAY_AUTH_MODE=disabled is refused rather than silently obeyed."""
+    "token").  RAY_AUTH_MODE=disabled is refused rather than silently obeyed.  The value is
+    compared as Ray compares it (case aside, nothing stripped): "token " was accepted here and
+    Ray, which reads it as not "token", started a cluster any local process could join."""
     mode = os.environ.get("RAY_AUTH_MODE")
-    if mode is not None and mode.strip().lower() != "token":
+    if mode is not None and mode.lower() != "token":
         from synth.errors import UserError
-        raise UserError(f"RAY_AUTH_MODE={mode[:20]} would start a local Ray without token "
+        shown = mode[:20] if mode.strip() == mode and mode.isprintable() else repr(mode[:20])
+        raise UserError(f"RAY_AUTH_MODE={shown} would start a local Ray without token "
                         f"authentication; unset it (or set it to token)")
+
+
+def _check_token_auth_started() -> None:
+    """After a local start: Ray itself says token mode (the driver's config, which the
+    processes it started share).  Any way Ray came up without it stops that Ray again."""
+    import ray
+    try:
+        from ray._raylet import AuthenticationMode, get_authentication_mode
+    except ImportError:   # a Ray without the switch: _require_token_auth is the check
+        return
+    if get_authentication_mode() != AuthenticationMode.TOKEN:
+        ray.shutdown()
+        from synth.errors import UserError
+        raise UserError("the local Ray started without token authentication (RAY_AUTH_MODE="
+                        f"{os.environ.get('RAY_AUTH_MODE', 'unset')[:20]!r}); it was stopped: "
+                        "unset RAY_AUTH_MODE (or set it to token)")
 
 
 def shutdown() -> None:
