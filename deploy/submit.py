@@ -8,7 +8,8 @@ and returns the job's exit status (0 on SUCCEEDED).  This is what
 
 Token authentication (on by default since Ray 2.60): the client needs
 ``RAY_AUTH_MODE=token`` and reads the token from ``~/.ray/auth_token`` or
-``RAY_AUTH_TOKEN`` (ANCHORS, Ray facts); ``submit_run`` sets the mode when it is unset.
+``RAY_AUTH_TOKEN`` (ANCHORS, Ray facts); ``submit_run`` sets the mode when it is unset and
+sends the token itself (``auth_headers``), also where ray was imported before.
 """
 from __future__ import annotations
 
@@ -51,16 +52,38 @@ def runtime_env(working_dir: str | Path | None = None, env_vars: dict | None = N
     return env
 
 
+NO_TOKEN = ("the Ray cluster at {address} needs an authentication token and none was found: "
+            "put the cluster's token in ~/.ray/auth_token, or set RAY_AUTH_TOKEN (or "
+            "RAY_AUTH_TOKEN_PATH to a file holding it)")
+
+
+def auth_headers(address: str) -> dict | None:
+    """The ``Authorization`` header that carries the cluster's token, or None when the user
+    set RAY_AUTH_MODE to something other than token (Ray's own opt-out).  The token is read
+    where Ray reads it (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH``, ``~/.ray/auth_token``)
+    and given to the client explicitly: setting RAY_AUTH_MODE=token alone did nothing in a
+    process that had imported ray before (Ray reads the mode once, at import), so
+    ``submit_run`` from a script or notebook sent no token and the cluster refused it."""
+    mode = os.environ.get("RAY_AUTH_MODE")
+    if mode is not None and mode.lower() != "token":
+        return None
+    os.environ.setdefault("RAY_AUTH_MODE", "token")   # for ray clients started after this
+    from ray._raylet import AuthenticationTokenLoader
+    loader = AuthenticationTokenLoader.instance()
+    loader.reset_cache()   # the token as it is now, not as an earlier call found it
+    if not loader.has_token(ignore_auth_mode=True):
+        raise UserError(NO_TOKEN.format(address=address))
+    return {"Authorization": f"Bearer {loader.get_raw_token(ignore_auth_mode=True)}"}
+
+
 def _client(address: str):
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    headers = auth_headers(address)
     from ray.exceptions import AuthenticationError
     from ray.job_submission import JobSubmissionClient
     try:
-        return JobSubmissionClient(address)
+        return JobSubmissionClient(address, headers=headers)
     except AuthenticationError:   # raised before any connection when no token is found
-        raise UserError(f"the Ray cluster at {address} needs an authentication token and none "
-                        f"was found: put the cluster's token in ~/.ray/auth_token, or set "
-                        f"RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH to a file holding it)") from None
+        raise UserError(NO_TOKEN.format(address=address)) from None
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise UserError(f"cannot reach the Ray dashboard at {address}: "
                         f"{str(e).splitlines()[0]}") from None
