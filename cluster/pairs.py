@@ -248,7 +248,7 @@ def _check_manifest(out_dir: Path, manifest: dict, replace: bool = False) -> Non
     ``replace``, another job's files there are deleted and this job starts afresh."""
     path = out_dir / MANIFEST
     if path.is_file():
-        old = json.loads(path.read_text())
+        old = _read_manifest(path)
         if old != manifest:
             diff = sorted(k for k in manifest if old.get(k) != manifest[k])
             if not replace:
@@ -260,6 +260,24 @@ def _check_manifest(out_dir: Path, manifest: dict, replace: bool = False) -> Non
         else:
             return
     write_json_atomic(path, manifest)
+
+
+MAX_MANIFEST_BYTES = 1 << 20   # a job.json is a few hundred bytes
+
+
+def _read_manifest(path: Path) -> dict:
+    """An existing ``job.json``: a JSON object, else a one-line error -- a file of that name
+    that nnsynth did not write is neither read as a job nor replaced (it was a JSON
+    traceback, and with ``replace`` the folder's shards would have been next)."""
+    try:
+        if path.stat().st_size <= MAX_MANIFEST_BYTES:
+            old = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(old, dict):
+                return old
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise UserError(f"{path} is not a synthesis job's manifest (nnsynth writes a small JSON "
+                    f"object there); use a new --out directory, or move the file away")
 
 
 def _remove_job(out_dir: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from synth.errors import UserError
-from synth.files import check_out_dir, jsonable, write_json_atomic, write_text_atomic
+from synth.files import atomic_path, check_out_dir, jsonable, write_json_atomic, write_text_atomic
 from synth.lm import LanguageModel, count_lm_parameters, perplexity
 from synth.sparse_exec import sparse_copy
 from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, kept_candidates,
@@ -77,10 +77,11 @@ def _plot(path: Path, tables: dict, marks: dict, *, steps: int) -> None:
         ax.set_title(f"{name}: latency vs width (band: best of 4 blocks)")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path) as tmp:   # an unguessable temp name that follows no planted link
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)
 
 
 def _figure(value, fmt: str) -> str:
