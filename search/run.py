@@ -6,7 +6,8 @@ definition as the search began: a resume reads it, never the space file again), 
 results.parquet (one row per completed trial, those ASHA stopped marked
 ``stopped_early``), pareto.png and best.pt.  ``resume=True``
 restores the Tune experiment (``Tuner.restore``: finished trials stay finished, unfinished
-ones restart, the searcher resumes its history).
+ones restart, the searcher resumes its history) -- only of a search this user started
+(``search.trust``: Tune's state is pickled).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from search.results import (append_result, pareto_front, plot_pareto, read_resul
                             stopped_early)
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
 from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
+from search.trust import check_trusted, register_search
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import (claim_dir, copy_atomic, lock_dir, remove_owned, write_json_atomic,
@@ -414,9 +416,12 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                             f"{out_dir} or choose another --out")
         save_space(out_dir, fresh_space)    # run_search loaded and checked it
         write_json_atomic(out_dir / INPUTS_FILE, {"digest": input_digest(config)})
+        register_search(out_dir)            # this user's: a --resume may restore its Tune state
         if not saved.exists():
             write_json_atomic(saved, config.to_dict())
-    elif not _same_inputs(out_dir, config):
+    else:
+        check_trusted(out_dir)   # before Tune unpickles anything of it
+    if resume and not _same_inputs(out_dir, config):
         raise UserError(f"the teacher {config.teacher} or the set {config.data} changed since "
                         f"the search in {out_dir} began: its trials were trained on the old "
                         f"ones; start a new search with another --out")

@@ -1,5 +1,6 @@
 """Shared fixtures: small real data sets and a Ray started once per module that asks."""
 import os
+import tempfile
 
 import pytest
 import torch
@@ -11,6 +12,9 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "1")
 # tests' Rays -- in this process, in the `nnsynth` subprocesses and `ray start` heads, which
 # inherit this environment -- run their workers at the suite's priority.
 os.environ.setdefault("RAY_worker_niceness", "0")
+# The searches the suite starts are recorded (search.trust) in a state directory of its own,
+# not the user's ~/.local/state/nnsynth; subprocesses and Ray's workers inherit it.
+os.environ.setdefault("NNSYNTH_STATE_DIR", tempfile.mkdtemp(prefix="nnsynth-test-state-"))
 # One torch thread in the test process: on tiny tensors a second thread only adds
 # contention (test_cli + test_grow_prune + test_distill: 37 s with 2 threads, 19 s with 1,
 # on the 2 cores this suite shares with other work).
