@@ -192,7 +192,8 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     fresh = None
     if not resume and config is not None:
         config = with_absolute_paths(with_data_space(config))
-        if config.teacher:   # the trials distill from it in float32
+        if config.teacher and Path(config.teacher).is_file():   # the trials distill from it
+            # in float32 (a missing teacher is reported where the search reads its inputs)
             from synth.checkpoint import load_model
             from synth.quant import refuse_fixed_point
             refuse_fixed_point(load_model(config.teacher), "the search's KD from its teacher")

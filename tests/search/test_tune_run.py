@@ -106,8 +106,10 @@ def test_resume_without_its_saved_space_is_a_one_line_error(tmp_path):
     from search.run import SPACE_FILE
     from synth.errors import UserError
     from synth.files import claim_dir
+    from search.trust import register_search
     out = tmp_path / "run"
     claim_dir(out, "--out")
+    register_search(out)             # this user's own search (else refused as another's)
     config = SearchConfig(space="mlp", dataset="iris", trials=1, concurrency=1, hardware=False)
     (out / "search_config.json").write_text(json.dumps(config.to_dict()))
     with pytest.raises(UserError, match=f"cannot resume .*: no {SPACE_FILE}"):
