@@ -10,7 +10,6 @@ import http.server
 import importlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -176,20 +175,6 @@ def test_submit_client_sends_no_token_when_the_user_disabled_it(monkeypatch):
 
 
 # --------------------------------------------------------------------------- one local Ray
-def _listening_inodes() -> dict[str, str]:
-    """socket inode -> address of every listening TCP socket (/proc/net/tcp, tcp6)."""
-    table = {}
-    for name, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
-        for line in Path(f"/proc/net/{name}").read_text().splitlines()[1:]:
-            parts = line.split()
-            if parts[3] != "0A":
-                continue
-            raw = bytes.fromhex(parts[1].split(":")[0])
-            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-            table[parts[9]] = socket.inet_ntop(family, raw)
-    return table
-
-
 def test_local_ray_is_loopback_and_refuses_a_client_without_the_token(monkeypatch):
     """The nnsynth way (cluster.connect.connect): every listening socket of its process
     tree on the loopback address, token mode on, and a call to its GCS without the token
@@ -205,20 +190,15 @@ def test_local_ray_is_loopback_and_refuses_a_client_without_the_token(monkeypatc
     try:
         from ray._raylet import AuthenticationMode, get_authentication_mode
         assert get_authentication_mode() == AuthenticationMode.TOKEN
-        table = _listening_inodes()
-        addresses = {}
+        from tests.cluster.test_loopback import _listening, _listeners_of
+        table, addresses = _listening(), {}
         for pid in [os.getpid(), *descendants(os.getpid())]:
             try:
                 fds = os.listdir(f"/proc/{pid}/fd")
             except OSError:
                 continue
-            for fd in fds:
-                try:
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                except OSError:
-                    continue
-                if target.startswith("socket:[") and target[8:-1] in table:
-                    addresses[pid] = table[target[8:-1]]
+            addresses.update({(pid, port): address
+                              for address, port in _listeners_of(pid, fds, table)})
         assert addresses
         assert set(addresses.values()) <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, addresses
         # the GCS over plain gRPC (what a driver's first call is): no token, a wrong one, ours

@@ -1,28 +1,9 @@
 """Silent wrong answers found by using hwsim / secret as a user would (probe 2): each test
 failed before its fix."""
-import json
 
 import pytest
-from click.testing import CliRunner
 
-from deploy.cli.main import cli
-
-
-def _run(args):
-    return CliRunner().invoke(cli, args)
-
-
-def _json(result):
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output.strip().splitlines()[-1])
-
-
-def _one_error_line(result):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [l for l in result.output.splitlines() if l.strip()]
-    assert len(lines) == 1, result.output
-    return lines[0]
+from tests._cli import json_result as _json, one_error_line as _one_error_line, run as _run
 
 
 def test_dse_prices_two_shapes_of_one_variant_as_two_networks(tmp_path):

@@ -1,31 +1,12 @@
 """Silent wrong answers found by using prune / continual / incremental / eval / fixed point /
 masked models as a user would (probe 3): each test failed before its fix."""
-import json
 
 import pytest
 import torch
-from click.testing import CliRunner
 
-from deploy.cli.main import cli
+from tests._cli import json_result as _json, one_error_line as _one_error_line, run as _run
 
 WINE_MLP = {"family": "mlp", "hidden": [16, 8], "bn": True, "dropout": 0.0}
-
-
-def _run(args):
-    return CliRunner().invoke(cli, args)
-
-
-def _json(result):
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output.strip().splitlines()[-1])
-
-
-def _one_error_line(result):
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [l for l in result.output.splitlines() if l.strip()]
-    assert len(lines) == 1, result.output
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

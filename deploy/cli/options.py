@@ -206,3 +206,22 @@ def emit(result: dict, as_json: bool, human: str | None = None) -> None:
             v = "none"
         if not isinstance(v, (list, dict)):
             click.echo(f"{k}: {v}")
+
+
+def given(*names: str) -> list[str]:
+    """The options among ``names`` (parameter names) the user typed, as ``--opt`` (not those
+    left at their default): an option a run would ignore is an error only when given."""
+    from click.core import ParameterSource
+    ctx = click.get_current_context()
+    return [f"--{n.replace('_', '-')}" for n in names
+            if ctx.get_parameter_source(n) not in (ParameterSource.DEFAULT, None)]
+
+
+def refuse_inversion_options(options: list[str], synth_dir) -> None:
+    """The inversion's options (``--num-images``, ``--iterations``) with ``--synth DIR``: the
+    images are already made, so they would be ignored; a one-line error."""
+    if options and synth_dir is not None:
+        from synth.errors import UserError
+        raise UserError(f"{' and '.join(options)} set the inversion run when --synth is not "
+                        f"given; the images of --synth {synth_dir} are already made (drop "
+                        f"{' and '.join(options)})")

@@ -9,7 +9,8 @@ else to ``0..outputs-1``.  Images standing in for the old classes come from ``--
 import click
 
 from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
-                                RegistryChoice, seed_option, show_progress, synth_option)
+                                RegistryChoice, given, refuse_inversion_options, seed_option,
+                                show_progress, synth_option)
 
 
 @click.command("continual")
@@ -55,17 +56,11 @@ def _check_unused(method: str, synth_dir) -> None:
     """Options of the inversion are a one-line error where nothing is inverted (they were
     ignored without a word): with --method finetune or lwf (no synthesized images at all),
     and --num-images/--iterations with --synth DIR (the images are already made)."""
-    from click.core import ParameterSource
     from synth.errors import UserError
-    ctx = click.get_current_context()
-    given = [f"--{name.replace('_', '-')}" for name in ("num_images", "iterations")
-             if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
-    if method != "deepinversion" and (given or synth_dir is not None):
-        used = (["--synth"] if synth_dir is not None else []) + given
+    inversion = given("num_images", "iterations")
+    if method != "deepinversion" and (inversion or synth_dir is not None):
+        used = (["--synth"] if synth_dir is not None else []) + inversion
         raise UserError(f"{' and '.join(used)}: images synthesized for --method "
                         f"deepinversion; --method {method} uses none (drop "
                         f"{' and '.join(used)})")
-    if given and synth_dir is not None:
-        raise UserError(f"{' and '.join(given)} set the inversion run when --synth is not "
-                        f"given; the images of --synth {synth_dir} are already made (drop "
-                        f"{' and '.join(given)})")
+    refuse_inversion_options(inversion, synth_dir)

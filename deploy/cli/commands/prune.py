@@ -10,7 +10,8 @@ is reported on the model's real data set when it loads here (never used for trai
 import click
 
 from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
-                                seed_option, show_progress, synth_option)
+                                given, refuse_inversion_options, seed_option, show_progress,
+                                synth_option)
 
 
 @click.command("prune")
@@ -44,7 +45,7 @@ def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, n
     from synth.dfprune import PruneConfig
     from synth.workflows import prune_checkpoint
 
-    _check_unused(synth_dir, importance, kd_steps, kd_epochs, lr, num_images)
+    _check_unused(synth_dir, importance, kd_steps, kd_epochs, lr)
     config = PruneConfig(ratio=ratio, importance=importance, seed=seed, device=device,
                          progress=show_progress())  # validates --ratio before any work
     cost_fn = None
@@ -56,24 +57,14 @@ def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, n
                           cost_fn=cost_fn), as_json)
 
 
-def _given(name: str) -> bool:
-    from click.core import ParameterSource
-    return click.get_current_context().get_parameter_source(name) not in (
-        ParameterSource.DEFAULT, None)
-
-
-def _check_unused(synth_dir, importance, kd_steps, kd_epochs, lr, num_images) -> None:
+def _check_unused(synth_dir, importance, kd_steps, kd_epochs, lr) -> None:
     """An option the run would not use is a one-line error (each was ignored without a
     word): the inversion's --num-images/--iterations with --synth DIR, or where nothing
     needs images; --lr without KD fine-tuning."""
     from synth.errors import UserError
-    inversion = [o for o, given in (("--num-images", num_images is not None),
-                                    ("--iterations", _given("iterations"))) if given]
+    inversion = given("num_images", "iterations")
     no_tuning = kd_steps == 0 or kd_epochs == 0
-    if inversion and synth_dir is not None:
-        raise UserError(f"{' and '.join(inversion)} set the inversion run when --synth is not "
-                        f"given; the images of --synth {synth_dir} are already made (drop "
-                        f"{' and '.join(inversion)})")
+    refuse_inversion_options(inversion, synth_dir)
     if inversion and importance == "magnitude" and no_tuning:
         raise UserError(f"{' and '.join(inversion)} set an inversion, but --importance "
                         f"magnitude without KD fine-tuning needs no images (drop "
