@@ -153,6 +153,24 @@ def test_compare_sets_the_target_from_dense_fine_tuning_and_reports_four_methods
         compare(model, old, new, config, methods=("nope",))
 
 
+def test_a_model_already_at_the_target_is_not_updated_and_costs_one_check(parts):
+    """compare checked the peers first (train_until) but grew the sparse model before its
+    first check: a model already at the target paid a growth pass, and the update was
+    reported far costlier than fine-tuning's one check."""
+    old, new = parts
+    model = sparse_mlp(old)
+    config = IncrementalConfig(target=0.01, growth_batches=2, device="cpu")
+    r = compare(model, old, new, config, methods=("incremental", "finetune"))
+    assert r["before"]["reached"]
+    s = r["incremental"]
+    assert s["reached"] and s["grown"] == 0 and s["pruned"] == 0 and s["growth_macs"] == 0
+    assert s["samples"] == 0 and s["train_macs"] == s["eval_macs"]      # one check, no step
+    assert s["connections"] == masked.connections(model)
+    assert r["finetune"]["samples"] == 0
+    assert r["cost_reduction_vs_finetune"] >= 0         # one check each: no dearer (the
+    # default dense model is this one unmasked, whose pruned weights are still zero)
+
+
 def test_dense_copy_frees_every_connection_and_keeps_the_function(parts):
     old, _ = parts
     model = sparse_mlp(old)
