@@ -1,7 +1,6 @@
 """Figures the Ray-based commands write (ledger.json, results, summaries) that were wrong,
 inconsistent, or not strict JSON.  Each test fails on the code before its fix; none starts Ray."""
 import json
-import math
 
 import pytest
 
@@ -11,6 +10,31 @@ def _strict(text: str):
     def refuse(name):
         raise ValueError(f"not JSON: {name}")
     return json.loads(text, parse_constant=refuse)
+
+
+class NoRay(Exception):
+    """Raised where Ray would start (``no_ray``): the tests stop there."""
+
+
+@pytest.fixture
+def no_ray(monkeypatch):
+    """``cluster.connect.connect`` raises ``NoRay``: a command runs up to its Ray work."""
+    import importlib
+
+    def refuse(*a, **k):
+        raise NoRay
+    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect", refuse)
+
+
+def _tiny_teacher(path, digits):
+    """The tiny BN teacher, untrained (seeded), saved at ``path``; returns the path."""
+    import torch
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    from tests.synth._tiny import TINY_SPEC
+    torch.manual_seed(0)
+    return save_checkpoint(path, build(TINY_SPEC, digits.input_shape, digits.num_classes),
+                           dataset=digits.metadata())
 
 
 def test_ledger_writes_an_unmeasured_figure_as_null(tmp_path):
@@ -34,31 +58,20 @@ def test_write_json_atomic_keeps_arrays_and_scalars(tmp_path):
     assert _strict(path.read_text()) == {"a": 0.5, "b": [0, 1, 2], "c": None, "1": [2, 3]}
 
 
-def test_resumed_synthesis_reports_the_fidelity_of_the_whole_set(digits, tmp_path, monkeypatch):
+def test_resumed_synthesis_reports_the_fidelity_of_the_whole_set(digits, tmp_path, no_ray):
     # run_synthesis's fidelity counted only the shards written by this call: a resumed job
     # (nnsynth run's synthesis stage after a kill) reported None with every shard kept, or
     # the figure of the last few shards as the set's
-    import importlib
     import torch
     from cluster.pairs import plan_shards, run_synthesis, shard_path
-    from synth.checkpoint import save_checkpoint
+    from synth.checkpoint import load_model
     from synth.data import write_parquet
     from synth.inversion import InversionConfig
-    from synth.models import build
-    from tests.synth._tiny import TINY_SPEC
 
-    torch.manual_seed(0)
-    teacher = build(TINY_SPEC, digits.input_shape, digits.num_classes).eval()
-    path = save_checkpoint(tmp_path / "t.pt", teacher, dataset=digits.metadata())
+    path = _tiny_teacher(tmp_path / "t.pt", digits)
+    teacher = load_model(path).eval()
     config = InversionConfig.preset("mnist28", iterations=5, device="cpu")
     out = tmp_path / "set"
-
-    class NoRay(Exception):
-        pass
-
-    def no_ray(*a, **k):
-        raise NoRay
-    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect", no_ray)
     with pytest.raises(NoRay):   # the job's manifest is written; no shard yet
         run_synthesis(path, out, 20, 1, config, shard_size=10)
     hits = 0
@@ -103,35 +116,23 @@ def test_search_best_is_a_finished_trial_not_one_asha_stopped(tmp_path):
     assert summary["best_latency_ms"] is None      # not measured: null, not NaN
 
 
-def test_run_replaces_the_synthesized_set_of_changed_settings(digits, tmp_path, monkeypatch):
+def test_run_replaces_the_synthesized_set_of_changed_settings(digits, tmp_path, no_ray):
     # nnsynth run with synthesis.num_images changed said "re-running synthesis", then failed:
     # "<run>/synthetic holds shards of a different synthesis job ...; use a new --out
     # directory" (run has no --out); the run directory could not go on without a hand rm.
     # The stage owns synthetic/: the old job's files go, a same-settings job still resumes
-    import importlib
     from types import SimpleNamespace
     import torch
     from deploy.run_config import RunConfig, read_yaml
     from deploy.stages import run_synthesis_stage
-    from synth.checkpoint import save_checkpoint
     from synth.data import write_parquet
     from synth.errors import UserError
     from synth.inversion import InversionConfig
-    from synth.models import build
     from cluster.pairs import run_synthesis
-    from tests.synth._tiny import TINY_SPEC
 
-    class NoRay(Exception):
-        pass
-
-    def no_ray(*a, **k):
-        raise NoRay
-    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect", no_ray)
     run = tmp_path / "run"
     run.mkdir()
-    torch.manual_seed(0)
-    save_checkpoint(run / "teacher.pt", build(TINY_SPEC, digits.input_shape, digits.num_classes),
-                    dataset=digits.metadata())
+    _tiny_teacher(run / "teacher.pt", digits)
     values = read_yaml("tests/deploy/configs/digits_search.yaml")
 
     def stage(num_images):
@@ -157,29 +158,16 @@ def test_run_replaces_the_synthesized_set_of_changed_settings(digits, tmp_path, 
         run_synthesis(run / "teacher.pt", run / "synthetic", 20, 1, config)
 
 
-def test_search_does_not_resume_on_a_rewritten_synthesized_set(digits, tmp_path, monkeypatch):
+def test_search_does_not_resume_on_a_rewritten_synthesized_set(digits, tmp_path, no_ray):
     # nnsynth run after a changed synthesis section re-ran the search stage, which "resumed"
     # the finished search of the old set (its config names the set by path only): the old
     # trials, results.parquet and best model came back as the new set's, silently
-    import importlib
     import torch
     from search.run import SearchConfig, resumable, run_search
-    from synth.checkpoint import save_checkpoint
     from synth.data import write_parquet
     from synth.errors import UserError
-    from synth.models import build
-    from tests.synth._tiny import TINY_SPEC
 
-    class NoRay(Exception):
-        pass
-
-    def no_ray(*a, **k):
-        raise NoRay
-    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect", no_ray)
-    torch.manual_seed(0)
-    teacher = save_checkpoint(tmp_path / "t.pt", build(TINY_SPEC, digits.input_shape,
-                                                       digits.num_classes),
-                              dataset=digits.metadata())
+    teacher = _tiny_teacher(tmp_path / "t.pt", digits)
     data = tmp_path / "synthetic"
     data.mkdir()
     write_parquet(data / "shard-00000.parquet", torch.zeros(40, *digits.input_shape),
