@@ -107,24 +107,24 @@ def check_classes(old_classes: Sequence[int], new_classes: Sequence[int], num_cl
     return old, new
 
 
-def check_recorded_classes(path, old_classes: Sequence[int] | None, dataset: str) -> None:
-    """``--old-classes`` of the checkpoint at ``path`` name the classes its outputs were
+def check_recorded_classes(model: nn.Module, old_classes: Sequence[int] | None,
+                           dataset: str) -> None:
+    """``--old-classes`` of the loaded checkpoint ``model`` name the classes its outputs were
     trained on, when it records them for ``dataset``'s set (its own set, or a class subset
     of it: a model of digits[0,1,2,3,4] or of all of digits).  Given otherwise they were
     taken as the outputs' meaning: a digits[0..4] model with --old-classes 5,6,7,8,9 was
     scored on digits 5-9 as its outputs 0-4 (old_model_accuracy_old 0.14 for 0.94)."""
     if old_classes is None:
         return
-    from synth.checkpoint import read_checkpoint
     from synth.data_registry import split_class_list
-    payload = read_checkpoint(path)
-    meta, extra = payload.get("dataset") or {}, payload.get("extra") or {}
+    info = getattr(model, "checkpoint_info", None) or {}
+    meta, extra = info.get("dataset") or {}, info.get("extra") or {}
     own, listed = split_class_list(str(meta.get("name") or ""))
     if not own or split_class_list(dataset)[0] != own:
         return   # another set: its class numbers are not the recorded ones
     try:   # a crafted record is refused later, by check_classes, in one line
         recorded = [int(c) for c in (extra.get("classes") or listed
-                                     or range(int(payload["num_classes"])))]
+                                     or range(int(model.num_classes)))]
     except (TypeError, ValueError):
         return
     if [int(c) for c in old_classes] != recorded:

@@ -345,13 +345,14 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     """Teach the checkpoint's classifier ``new_classes`` of ``new_dataset`` without its old
     data (``synth.continual.learn_new_classes`` with ``config``, a ``ContinualConfig``); the
     old classes default to the recorded ones, else ``0..outputs-1``; saves to ``out``."""
-    from synth.continual import (check_classes, class_subset, learn_new_classes,
-                                 per_class_accuracy, synthesize_old)
+    from synth.continual import (check_classes, check_recorded_classes, class_subset,
+                                 learn_new_classes, per_class_accuracy, synthesize_old)
     from synth.train import evaluate
     _check_counts(num_images=num_images)
     from synth.inversion import settings_for
     old = load_model(model_path)
     refuse_fixed_point(old, "class-incremental training")   # before any image is synthesized
+    check_recorded_classes(old, old_classes, new_dataset)
     recorded = split_class_list(str(old.checkpoint_info["dataset"].get("name") or ""))[1]
     old_list = (old_classes or old.checkpoint_info["extra"].get("classes") or recorded
                 or list(range(old.num_classes)))   # a model of digits[5,6,7]: not 0, 1, 2

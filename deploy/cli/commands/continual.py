@@ -37,7 +37,7 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
 def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir, num_images,
             iterations, epochs, lr, out, seed, device, as_json):
     """Extend MODEL with NEW_CLASSES of NEW_DATASET and save the enlarged network."""
-    from synth.continual import ContinualConfig, check_recorded_classes
+    from synth.continual import ContinualConfig
     from synth.workflows import continual_checkpoint, parse_classes
 
     _check_unused(method, synth_dir)
@@ -45,7 +45,6 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
     config = ContinualConfig(method=method, epochs=epochs, lr=lr, seed=seed, device=device,
                              progress=show_progress())
     old_list = parse_classes(old_classes, "--old-classes")
-    check_recorded_classes(model_path, old_list, new_dataset)
     emit(continual_checkpoint(model_path, new_dataset, parse_classes(new_classes, "--new-classes"),
                               out, config, old_classes=old_list,
                               synth_dir=synth_dir, num_images=num_images,
