@@ -5,7 +5,8 @@ from pathlib import Path
 
 import torch
 
-from cluster.collective import STORE, close_group, open_group, rendezvous_dir
+from cluster.collective import (LOCK, STORE, close_group, open_group, remove_rendezvous,
+                                rendezvous_dir)
 from tests.cluster.test_loopback import LOOPBACK, _listeners_of, _listening
 
 
@@ -58,7 +59,7 @@ def test_the_store_file_outlives_every_rank_s_store():
     assert (Path(directory) / STORE).exists()
     kept.clear()                                # rank 1's store goes: the last user
     assert not (Path(directory) / STORE).exists()
-    os.rmdir(directory)
+    assert remove_rendezvous(directory)
 
 
 def test_the_meeting_place_goes_when_the_last_store_is_dropped_late():
@@ -85,12 +86,45 @@ def test_the_meeting_place_goes_when_the_last_store_is_dropped_late():
     assert not Path(directory).exists()
 
 
+def test_ranks_drop_their_stores_one_at_a_time():
+    """torch's FileStore destructor counts finished users and live references in two
+    separate steps: two ranks dropping their stores at the same moment could each see the
+    other as unfinished, and neither removed the file (6 of 200 closes under load left the
+    directory behind, once in CI).  Each rank drops its store under the directory's lock
+    file: while the lock is held no rank gets past its drop, and once it is released the
+    last store removes the file and the directory goes."""
+    import fcntl
+    directory = rendezvous_dir()
+    groups, done = [None, None], [threading.Event(), threading.Event()]
+    fd = os.open(os.path.join(directory, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def rank(r):
+        groups[r] = open_group(directory, r, 2, timeout_s=60)
+        groups[r].sum_(torch.ones(1))
+        close_group(groups[r], directory)
+        done[r].set()
+    threads = [threading.Thread(target=rank, args=(r,)) for r in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        assert not done[0].wait(1.0) and not done[1].is_set()   # both wait for the lock
+        assert all(g.group is not None for g in groups)         # no store dropped yet
+    finally:
+        os.close(fd)
+    for t in threads:
+        t.join(60)
+    assert all(e.is_set() for e in done)
+    assert not Path(directory).exists()
+
+
 def test_removing_a_meeting_place_removes_only_what_nnsynth_wrote(tmp_path):
     """``remove_rendezvous`` deletes our store file and directory, never a user's file or a
     directory that is not a rendezvous directory."""
     from cluster.collective import PREFIX, STORE, remove_rendezvous
     ours = Path(rendezvous_dir())
     (ours / STORE).write_bytes(b"x")
+    (ours / LOCK).write_bytes(b"")
     assert remove_rendezvous(str(ours)) and not ours.exists()
     assert remove_rendezvous(str(ours))                     # already gone: nothing to do
     shared = tmp_path / (PREFIX + "shared")
