@@ -267,10 +267,20 @@ class DirLock:
                               f"opened ({'a symbolic link' if e.errno == errno.ELOOP else e.strerror}"
                               f"); nnsynth writes only a plain file there: remove it or choose "
                               f"another directory") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):   # a FIFO or device of that name
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):   # a FIFO or device of that name
             os.close(fd)
             raise _user_error(f"{self.what} {self.path}: its lock file {LOCK_FILE} is not a "
                               f"plain file; remove it or choose another directory")
+        # O_NOFOLLOW does not see a hard link: one planted at LOCK_FILE to a user's file (or
+        # another user's file there) had that file truncated and overwritten with our pid
+        if st.st_nlink != 1 or st.st_uid != os.geteuid():
+            os.close(fd)
+            why = (f"has {st.st_nlink} hard links" if st.st_nlink != 1
+                   else f"belongs to another user (uid {st.st_uid})")
+            raise _user_error(f"{self.what} {self.path}: its lock file {LOCK_FILE} {why}; "
+                              f"nnsynth writes only its own plain file there: remove it or "
+                              f"choose another directory")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
