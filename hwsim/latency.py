@@ -5,8 +5,10 @@ arXiv 1901.10997): one row per (platform, cell, width, batch, sparsity, executio
   rows in a fresh random order each round (interleaved passes), so a burst of load from other
   processes hits all rows alike instead of one; a row reports the best (minimum) of its
   ``rounds`` passes, the median, the interquartile range (q1, q3) and the spread of the best
-  over four blocks of rounds (lo, hi; ``spread``), ms.  Timing touches no
-  files: the on-disk cache keyed by ``host_identity()`` lives in ``cluster.latency``.
+  over four blocks of rounds (lo, hi; ``spread``), ms, and the ``conditions`` it was
+  measured at (``host_identity``: threads, torch, CPU; ``rows_mismatch`` checks a table's
+  against where it is used).  Timing touches no files: the on-disk cache keyed by
+  ``host_identity()`` lives in ``cluster.latency``.
 - ``accel``: the analytical systolic accelerator (``hwsim.accel``, dense: zeros are multiplied
   like any weight), and ``spring``: the SPRING model (``hwsim.spring``), which skips zero
   weights.  Both are deterministic, so lo = hi = q1 = q3 = best.
@@ -20,6 +22,7 @@ gates as CSR products, ``synth.sparse_exec``).  A model's latency is the sum of 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
@@ -31,6 +34,7 @@ from typing import Callable, Hashable, Iterable, Mapping, Sequence
 import torch
 from torch import nn
 
+from synth.config import short_repr
 from synth.errors import UserError
 from synth.lm import CELLS, recurrent_layer
 from synth.sparse_exec import sparse_copy
@@ -40,6 +44,10 @@ from hwsim.workload import extract
 
 PLATFORMS = ("host", "accel", "spring")
 KINDS = CELLS + ("decoder",)
+MAX_THREADS = 1024         # torch threads a host timing may use
+# what a host timing depends on and a table's use is checked against; the host name and the
+# core count are recorded too, not compared (a table holds on an identical machine)
+CONDITIONS = ("threads", "torch", "machine", "cpu")
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,6 +73,58 @@ def host_identity(threads: int | None = None) -> dict:
             "processor": platform.processor() or "", "cpu": cpu_model(),
             "cpus": os.cpu_count(), "torch": torch.__version__,
             "threads": int(threads or torch.get_num_threads())}
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """torch's intra-op thread count set to ``threads`` (None: left as it is) inside, the
+    caller's given back after; yields the count in effect."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) \
+                or not 1 <= threads <= MAX_THREADS:
+            raise UserError(f"threads must be an integer in [1, {MAX_THREADS}], got "
+                            f"{short_repr(threads)}")
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def condition_mismatch(conditions: dict | None, threads: int | None = None) -> str | None:
+    """One line saying that a host table measured under ``conditions`` is used under other
+    ones (this machine and torch, ``threads``: the thread count the prediction is for,
+    default torch's current one), or None when they match.  Missing conditions are unknown,
+    and unknown never matches."""
+    now = host_identity(threads)
+    recorded = conditions or {}
+    differ = [k for k in CONDITIONS if recorded.get(k) != now[k]]
+    if not differ:
+        return None
+    was = ", ".join(f"{k} {recorded.get(k, 'unknown')}" for k in differ)
+    if not conditions:
+        was = f"records no measurement conditions ({was}: saved before they were recorded)"
+    else:
+        was = f"was measured at {was}"
+    return (f"host CPU latency table {was}; used at "
+            f"{', '.join(f'{k} {now[k]}' for k in differ)}: its latencies may not hold here")
+
+
+def rows_mismatch(rows: Sequence[dict], threads: int | None = None) -> str | None:
+    """``condition_mismatch`` for the ``host`` rows of a latency table (each row records the
+    ``conditions`` it was measured at, ``host_rows``): one line when they were measured under
+    other conditions than this machine and torch at ``threads``, or under several, or record
+    none (a table written before rows carried them); None when they match or there are no
+    host rows (the model platforms are deterministic)."""
+    host = [r for r in rows if r.get("platform") == "host"]
+    if not host:
+        return None
+    seen = {repr(sorted((r.get("conditions") or {}).items())) for r in host}
+    if len(seen) > 1:
+        return (f"host CPU latency table mixes rows measured under {len(seen)} different "
+                f"conditions: its latencies do not compare")
+    return condition_mismatch(host[0].get("conditions"), threads)
 
 
 def spread(times_ms: Sequence[float], blocks: int = 4) -> dict:
@@ -161,9 +221,10 @@ def grid(cells: Iterable[str], widths: Iterable[int], batches: Iterable[int],
 def host_rows(keys: Sequence[dict], *, steps: int = 35, vocab: int = 0, rounds: int = 20,
               warmup: int = 2, threads: int | None = None, seed: int = 0,
               progress: bool = False) -> list[dict]:
-    """Measure every row key on this CPU, interleaved (module docstring)."""
-    if threads:
-        torch.set_num_threads(int(threads))
+    """Measure every row key on this CPU, interleaved (module docstring), at ``threads``
+    torch threads (None or 0: the current setting; the caller's count is given back after:
+    it was left at ``threads`` for the rest of the process).  Every row records the
+    ``conditions`` it was measured at (``host_identity``; ``rows_mismatch`` checks them)."""
     fns = {}
     for i, key in enumerate(keys):
         module = probe(key["cell"], key["width"], key["sparsity"], vocab=vocab, seed=seed)
@@ -172,8 +233,12 @@ def host_rows(keys: Sequence[dict], *, steps: int = 35, vocab: int = 0, rounds: 
         x = torch.randn(key["batch"], steps, key["width"],
                         generator=torch.Generator().manual_seed(seed + i))
         fns[i] = (lambda m=module, x=x: m(x))
-    stats = time_interleaved(fns, rounds=rounds, warmup=warmup, seed=seed, progress=progress)
-    return [{"platform": "host", **key, "steps": steps, **stats[i]} for i, key in enumerate(keys)]
+    with torch_threads(int(threads) if threads else None) as used:
+        stats = time_interleaved(fns, rounds=rounds, warmup=warmup, seed=seed,
+                                 progress=progress)
+        conditions = host_identity(used)
+    return [{"platform": "host", **key, "steps": steps, **stats[i], "conditions": conditions}
+            for i, key in enumerate(keys)]
 
 
 def model_rows(keys: Sequence[dict], platform_name: str = "accel", *, steps: int = 35,

@@ -22,7 +22,6 @@ functions stay pure; only the ``cpu`` builder measures, and it touches no files.
 from __future__ import annotations
 
 import ast
-import contextlib
 import logging
 import statistics
 from typing import Sequence
@@ -35,7 +34,7 @@ from synth.config import short_repr
 from synth.errors import UserError
 from hwsim import accel as accel_mod
 from hwsim import spring as spring_mod
-from hwsim.latency import host_identity
+from hwsim.latency import condition_mismatch, host_identity, torch_threads
 from hwsim.workload import Op
 
 log = logging.getLogger(__name__)
@@ -44,10 +43,6 @@ DEVICES = ("cpu", "accel", "spring")
 MAX_SWEEP_WIDTH = 4096     # an LSTM(4096, 4096) holds 134 M weights (537 MB); width 10^6 asked 4 TB
 MAX_SWEEP_WIDTHS = 1000    # widths timed in one sweep
 MAX_REPEATS = 10_000       # timings per operator or width
-MAX_THREADS = 1024         # torch threads a host timing may use
-# what a host timing depends on and a table's use is checked against; the host name and the
-# core count are recorded too, not compared (a table holds on an identical machine)
-CONDITIONS = ("threads", "torch", "machine", "cpu")
 SHORT_KEY_LENGTH = 9       # Op.key() before it held the op's geometry
 
 
@@ -67,42 +62,6 @@ class Table(dict):
         key = op.key()
         row = self.get(key)
         return self.get(key[:-1]) if row is None and self.short_keys else row
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int | None):
-    """torch's intra-op thread count set to ``threads`` (None: left as it is) inside, the
-    caller's given back after; yields the count in effect."""
-    before = torch.get_num_threads()
-    if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) \
-                or not 1 <= threads <= MAX_THREADS:
-            raise UserError(f"threads must be an integer in [1, {MAX_THREADS}], got "
-                            f"{short_repr(threads)}")
-        torch.set_num_threads(threads)
-    try:
-        yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
-
-
-def condition_mismatch(conditions: dict | None, threads: int | None = None) -> str | None:
-    """One line saying that a host table measured under ``conditions`` is used under other
-    ones (this machine and torch, ``threads``: the thread count the prediction is for,
-    default torch's current one), or None when they match.  Missing conditions are unknown,
-    and unknown never matches."""
-    now = host_identity(threads)
-    recorded = conditions or {}
-    differ = [k for k in CONDITIONS if recorded.get(k) != now[k]]
-    if not differ:
-        return None
-    was = ", ".join(f"{k} {recorded.get(k, 'unknown')}" for k in differ)
-    if not conditions:
-        was = f"records no measurement conditions ({was}: saved before they were recorded)"
-    else:
-        was = f"was measured at {was}"
-    return (f"host CPU latency table {was}; used at "
-            f"{', '.join(f'{k} {now[k]}' for k in differ)}: its latencies may not hold here")
 
 
 def _model_table(ops: Sequence[Op], device: str, config=None) -> dict:

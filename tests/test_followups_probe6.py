@@ -33,3 +33,100 @@ def test_lock_file_of_our_own_is_reused(tmp_path):
     assert (run / LOCK_FILE).read_text() == f"{os.getpid()}\n"
     with lock_dir(run):      # the file it left is ours, one link: taken again
         pass
+
+
+# --------------------------------------------------------------------------- torch threads
+def _tiny_keys():
+    from hwsim.latency import grid
+    return grid(["lstm"], [4], [1], ())
+
+
+def test_host_rows_gives_the_callers_thread_count_back_and_records_its_conditions():
+    """host_rows(threads=1) called torch.set_num_threads(1) and left it there: the caller's
+    later work (a training, a table at another count) ran at one thread."""
+    from hwsim.latency import host_identity, host_rows
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        rows = host_rows(_tiny_keys(), steps=2, rounds=2, warmup=0, threads=1)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+    assert rows[0]["conditions"] == host_identity(1)
+
+
+def test_measure_models_gives_the_callers_thread_count_back():
+    from deploy.symbiotic import measure_models
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        timing = measure_models({"id": torch.nn.Identity()}, steps=2, rounds=2, threads=1, seed=0)
+        assert torch.get_num_threads() == 3 and timing["id"]["n"] == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+# --------------------------------------------------------------------------- table conditions
+def test_rows_mismatch_names_other_unknown_and_mixed_conditions():
+    from hwsim.latency import host_identity, rows_mismatch
+    here = host_identity(1)
+    row = {"platform": "host", "cell": "lstm", "width": 4, "best_ms": 1.0}
+    assert rows_mismatch([{**row, "conditions": here}], 1) is None
+    assert rows_mismatch([{**row, "platform": "accel"}], 1) is None   # deterministic models
+    other = rows_mismatch([{**row, "conditions": {**here, "threads": 4}}], 1)
+    assert other and "threads 4" in other and "threads 1" in other and "\n" not in other
+    assert "records no measurement conditions" in rows_mismatch([row], 1)
+    mixed = rows_mismatch([{**row, "conditions": here},
+                           {**row, "width": 8, "conditions": {**here, "torch": "0.0"}}], 1)
+    assert "2 different conditions" in mixed
+
+
+def _tiny_text(tmp_path):
+    words = "the cat sat on the mat and the dog ran far away then slept".split()
+    text = "\n".join(" ".join(words[(i * 5 + j) % len(words)] for j in range(8)).capitalize()
+                     + "." for i in range(60))
+    (tmp_path / "t.txt").write_text(text)
+    return f"text:{tmp_path / 't.txt'}"
+
+
+class _Stop(Exception):
+    pass
+
+
+def _fake_host_table(calls, stale_on_refresh):
+    from hwsim.latency import host_identity
+
+    def host_table(keys, *, refresh=False, threads=1, **kw):
+        calls.append(refresh)
+        conditions = ({**host_identity(threads), "threads": threads + 7}
+                      if stale_on_refresh or not refresh else host_identity(threads))
+        rows = [{"platform": "host", **k, "best_ms": 1.0, "q1_ms": 1.0, "q3_ms": 1.0,
+                 "conditions": conditions} for k in keys]
+        return {"rows": rows, "identity": host_identity(threads), "cached": not refresh}
+    return host_table
+
+
+def test_symbiotic_measures_again_a_host_table_of_other_conditions(tmp_path, monkeypatch):
+    """A host table whose rows were measured under other conditions (threads, torch, CPU)
+    than the models are timed at was used as it was; it is measured again (refresh)."""
+    import deploy.symbiotic as ds
+    calls = []
+    monkeypatch.setattr(ds, "host_table", _fake_host_table(calls, stale_on_refresh=False))
+
+    def model_rows(keys, *a, **kw):     # the step after the host table: stop there
+        raise _Stop
+    monkeypatch.setattr(ds, "model_rows", model_rows)
+    with pytest.raises(_Stop):
+        ds.run_symbiotic(_tiny_text(tmp_path), "host", tmp_path / "out", min_count=1,
+                         threads=1, use_ray=False, progress=False)
+    assert calls == [False, True]
+
+
+def test_symbiotic_refuses_a_host_table_that_stays_of_other_conditions(tmp_path, monkeypatch):
+    import deploy.symbiotic as ds
+    calls = []
+    monkeypatch.setattr(ds, "host_table", _fake_host_table(calls, stale_on_refresh=True))
+    with pytest.raises(UserError, match="was measured at threads 8") as e:
+        ds.run_symbiotic(_tiny_text(tmp_path), "host", tmp_path / "out", min_count=1,
+                         threads=1, use_ray=False, progress=False)
+    assert calls == [False, True] and "\n" not in str(e.value)
