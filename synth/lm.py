@@ -134,7 +134,13 @@ def detach_state(state):
 
 
 def count_lm_parameters(model: LanguageModel, nonzero: bool = False) -> int:
-    """Parameters, a tied matrix counted once; ``nonzero`` counts masked-out weights as absent."""
+    """Parameters, a tied matrix counted once.  ``nonzero``: the live ones, by the masks of
+    ``synth.masked``: a masked weight counts the entries its mask keeps, every other tensor
+    all of its entries.  It counted entries that are exactly 0 instead, so a stored value
+    that happens to be 0 was absent (a fresh model's zero-initialised decoder bias made it
+    ``vocab_size`` short of an unpruned model's parameters) and a live connection at 0 too."""
+    from synth.masked import masked_layers
+    masks = {id(layer): m.mask for _, layer, m in masked_layers(model)}
     seen, total = set(), 0
     for m in model.modules():
         for name in ("weight", "bias"):
@@ -146,21 +152,23 @@ def count_lm_parameters(model: LanguageModel, nonzero: bool = False) -> int:
             if id(base) in seen:
                 continue
             seen.add(id(base))
-            total += int((w != 0).sum()) if nonzero else w.numel()
+            mask = masks.get(id(m)) if name == "weight" else None
+            total += int(mask.sum()) if nonzero and mask is not None else w.numel()
     return total
 
 
 @torch.no_grad()
 def perplexity(model: LanguageModel, ids: torch.Tensor, *, batch: int = 10, bptt: int = 35,
                device=None) -> float:
-    """exp(mean cross-entropy in nats) over every target token of ``ids`` (all
-    ``len(ids) - 1`` of them), read in order as ``batch`` columns (``synth.text.batchify``),
-    the hidden state carried across BPTT windows.  Each column after the first starts from a
-    zero state (its first tokens see less context than in one stream: ``batch=1`` reads the
-    split as one stream).  The last token of a column predicts the next column's first, and
-    the last column's state goes on over the tokens ``batchify`` leaves over: those
-    ``batch - 1 + len(ids) % batch`` targets were not scored, so the figure was over fewer
-    tokens than the split's, and fewer for every larger ``batch``."""
+    """exp(mean cross-entropy in nats) over every target token of ``ids``, each of the
+    ``len(ids) - 1`` scored once, read in order as ``batch`` columns (``synth.text.batchify``)
+    as the PyTorch word-LM example reads them: every column starts from a zero state and
+    carries it across its BPTT windows (so ``bptt`` does not change the figure; ``batch=1``
+    reads the split as one stream, and a larger ``batch`` only gives each column's first
+    tokens less context).  Unlike that example, the last token of a column also predicts the
+    next column's first, and the last column goes on over the ``len(ids) % batch`` tokens
+    ``batchify`` leaves over (those ``batch - 1 + len(ids) % batch`` targets were not scored,
+    fewer tokens for every larger ``batch``)."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was = model.training
     model.eval()

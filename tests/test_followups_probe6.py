@@ -130,3 +130,55 @@ def test_symbiotic_refuses_a_host_table_that_stays_of_other_conditions(tmp_path,
         ds.run_symbiotic(_tiny_text(tmp_path), "host", tmp_path / "out", min_count=1,
                          threads=1, use_ray=False, progress=False)
     assert calls == [False, True] and "\n" not in str(e.value)
+
+
+# --------------------------------------------------------------------------- LM parameter count
+def test_count_lm_parameters_nonzero_follows_the_masks_not_the_values():
+    """count_lm_parameters(nonzero=True) counted entries != 0: a fresh model's decoder bias
+    (initialised to 0) made an unpruned model vocab_size parameters short, and a live
+    connection at exactly 0 was counted absent; it now counts what the masks keep."""
+    from synth import masked
+    from synth.lm import LanguageModel, count_lm_parameters
+    torch.manual_seed(0)
+    model = LanguageModel({"cell": "lstm", "embed": 8, "hidden": [8], "dropout": 0.0}, 11)
+    dense = sum(p.numel() for p in model.parameters())          # tied: the matrix once
+    assert count_lm_parameters(model) == count_lm_parameters(model, nonzero=True) == dense
+    masked.attach_masks(model.rnn)
+    masked.prune_connections(model.rnn, 0.5, "layerwise")
+    layer, mask = model.rnn[0].hh, masked.masks_of(model.rnn)["0.hh"]
+    with torch.no_grad():                       # a live connection that happens to be 0
+        masked.original_weight(layer).view(-1)[mask.view(-1).nonzero()[0]] = 0.0
+    off = sum(int((~m).sum()) for m in masked.masks_of(model.rnn).values())
+    assert off > 0
+    assert count_lm_parameters(model, nonzero=True) == dense - off
+    assert count_lm_parameters(model) == dense
+
+
+# --------------------------------------------------------------------------- perplexity
+@pytest.mark.parametrize("batch", [1, 10, 32])
+def test_perplexity_is_each_column_from_a_zero_state_whatever_the_bptt(batch):
+    """Checked, not changed: at batch 1, 10 and 32 the figure is the one of reading each
+    column from a zero state over its tokens and one past its end (the last column over the
+    left-over tokens too), every target once, and does not depend on bptt (the state is
+    carried across windows)."""
+    import math
+
+    import torch.nn.functional as F
+    from synth.lm import LanguageModel, perplexity
+    torch.manual_seed(0)
+    model = LanguageModel({"cell": "hlstm", "embed": 6, "hidden": [6, 6], "dropout": 0.3}, 9)
+    ids = torch.randint(9, (331,), generator=torch.Generator().manual_seed(3))
+    steps, total, count = len(ids) // batch, 0.0, 0
+    with torch.no_grad():
+        model.eval()
+        for k in range(batch):
+            stop = (k + 1) * steps if k < batch - 1 else len(ids) - 1
+            logits = model(ids[k * steps:stop].unsqueeze(0))[0][0]
+            total += F.cross_entropy(logits, ids[k * steps + 1:stop + 1], reduction="sum").item()
+            count += stop - k * steps
+    assert count == len(ids) - 1
+    model.train()
+    for bptt in (1, 4, 35, 1000):
+        assert perplexity(model, ids, batch=batch, bptt=bptt) == pytest.approx(
+            math.exp(total / count), rel=1e-5)
+        assert model.training          # the caller's mode given back
