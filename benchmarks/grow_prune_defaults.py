@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from common import RESULTS, command_line, machine_note, mean_sd, table, write_result
 from synth.files import write_text_atomic

@@ -30,7 +30,6 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 

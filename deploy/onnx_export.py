@@ -15,9 +15,14 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from synth.errors import UserError
 from synth.files import atomic_path
+
+if TYPE_CHECKING:   # annotations only: torch and numpy are imported where they are used
+    import numpy as np
+    import torch
 
 OPSET = 17
 DEFAULT_TOLERANCE = 1e-4   # max |logit difference|, PyTorch vs onnxruntime, float32

@@ -12,10 +12,13 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synth.errors import UserError
 from synth.files import atomic_path, check_replaceable
+
+if TYPE_CHECKING:   # annotations only: torch is imported where it is used
+    import torch
 
 FORMAT_VERSION = 1
 ZIP_MAGIC = b"PK\x03\x04"   # torch.save's format (a zip archive)

@@ -6,9 +6,13 @@ configs, ``pick_device``): ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from synth.config import short_repr
 from synth.errors import ConfigError, UserError
+
+if TYPE_CHECKING:   # annotations only: torch is imported where it is used
+    import torch
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 _PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d{1,4})?")

@@ -156,8 +156,6 @@ def finetune_kd(student: nn.Module, teacher: nn.Module, x: torch.Tensor, config,
     in train mode BN normalizes by batch statistics, so the KD steps are the same, and
     hundreds of steps at momentum 0.1 forget the starting running statistics (0.9^500 ~
     1e-23).  Returns seconds."""
-    import time
-
     from synth.distill import PoolKD
     start = time.perf_counter()
     if recalibrate:
