@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 from synth.errors import UserError
 from synth.files import write_json_atomic
-from hwsim.latency import host_identity, host_rows
+from hwsim.latency import host_identity, host_rows, torch_threads
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2     # 2: rows carry lo_ms/hi_ms
@@ -95,9 +95,10 @@ def host_table(keys: Sequence[dict], *, cache_dir: str | Path | None = None, ste
 
 
 def _call(fn, threads, *args):
-    import torch
-    torch.set_num_threads(threads)
-    return fn(*args)
+    """``fn(*args)`` at ``threads`` torch threads; the worker's count is given back after (a
+    Ray worker runs later tasks too)."""
+    with torch_threads(threads):
+        return fn(*args)
 
 
 def ray_starmap(fn: Callable, jobs: Sequence[tuple], *, num_cpus: int = 1) -> list[Any]:

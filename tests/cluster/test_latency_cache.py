@@ -67,3 +67,15 @@ def test_spread_of_the_best_over_blocks():
     s = spread([5.0, 1.0, 9.0, 2.0, 8.0, 3.0, 7.0, 4.0], blocks=4)   # blocks of 2
     assert (s["best_ms"], s["lo_ms"], s["hi_ms"]) == (1.0, 1.0, 4.0)  # block minima 1, 2, 3, 4
     assert s["median_ms"] == 4.5 and s["n"] == 8
+
+
+def test_a_task_gives_the_worker_its_thread_count_back():
+    """ray_starmap's tasks set torch's thread count in a Ray worker that runs later tasks
+    too: it stayed at the task's count."""
+    import torch
+
+    from cluster.latency import _call
+    before = torch.get_num_threads()
+    other = 1 if before > 1 else 2
+    assert _call(torch.get_num_threads, other) == other
+    assert torch.get_num_threads() == before
