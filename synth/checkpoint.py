@@ -308,12 +308,12 @@ def recorded_split_seed(meta: dict, dataset: str | None = None, *, source: str =
 
 
 def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
-                       source: str = "checkpoint"):
+                       source: str = "checkpoint", default_seed: int = 0):
     """The data set a loaded checkpoint (``load_model``) was trained on -- or ``dataset`` --
     split as recorded, so its test split holds no training sample.  A set whose input shape
     or number of classes is not the model's is a one-line error: more classes than outputs
     made cross_entropy raise IndexError, fewer gave an accuracy of outputs that mean other
-    classes."""
+    classes.  ``default_seed`` splits a set other than the checkpoint's own."""
     from synth.data import load_dataset, split_class_list
     meta = getattr(model, "checkpoint_info", {}).get("dataset", {})
     name = dataset or meta.get("name")
@@ -333,7 +333,8 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
                         f"({short_repr(meta['name'])}); give {short_repr(meta['name'])}")
     if not name:
         raise UserError(f"{source} names no data set; pass --dataset")
-    data = load_dataset(name, seed=recorded_split_seed(meta, name, source=source))
+    data = load_dataset(name, seed=recorded_split_seed(meta, name, source=source,
+                                                       default=default_seed))
     if tuple(data.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
                         f"model expects {tuple(model.input_shape)}")

@@ -80,6 +80,15 @@ class Dataset:
                             f"{', '.join(self.splits()) or 'no samples'}); choose one with --split")
         return which
 
+    def require(self, splits: Sequence[str], what: str) -> None:
+        """A one-line error unless every split of ``splits`` holds samples (a synthesized set
+        has no test split); ``what`` names who needs them."""
+        missing = [s for s in splits if s not in self.splits()]
+        if missing:
+            raise UserError(f"{what} needs {', '.join(splits)} splits; data set {self.name} has "
+                            f"no {' or '.join(missing)} split (it has "
+                            f"{', '.join(self.splits()) or 'no samples'})")
+
     def pixel_range(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Valid normalized range of an input (``input_range``): per channel for images, per
         feature for tabular sets."""

@@ -66,6 +66,9 @@ from synth.sequences import time_shift
 from synth.train import TrainConfig, evaluate, fit
 
 BASELINES = ("mlp", "lstm1", "lstm2", "hlstm_dense", "forest")
+MAX_REPEATS = 10_000          # latency_repeats
+MAX_TREES = 10_000            # forest_trees
+MAX_GROWTH_BATCHES = 1000     # growth_batches (synth.incremental's bound too)
 log = logging.getLogger(__name__)
 
 
@@ -120,10 +123,19 @@ class DiabDeepConfig(Config):
         check_range("epochs", self.epochs, 1, None, integer=True)
         check_range("lr", self.lr, 0, 1, low_open=True)
         check_batch_size("batch_size", self.batch_size)
-        check_range("latency_repeats", self.latency_repeats, 1, None, integer=True)
-        check_range("forest_trees", self.forest_trees, 1, None, integer=True)
+        # bounded: each is a loop (timed repeats, trees, growth batches) that a JSON value
+        # of 10**12 ran for days before any result
+        check_range("latency_repeats", self.latency_repeats, 1, MAX_REPEATS, integer=True)
+        check_range("forest_trees", self.forest_trees, 1, MAX_TREES, integer=True)
+        check_range("growth_batches", self.growth_batches, 1, MAX_GROWTH_BATCHES, integer=True)
+        # the growth phase trains the sparse seed: without it pruning started untrained, and
+        # 0 was refused as "growth_rounds and prune_steps are both 0" with prune_steps given
+        check_range("growth_rounds", self.growth_rounds, 1, 1000, integer=True)
         check_range("final_epochs", self.final_epochs, 0, None, integer=True)
         check_range("shift_augment", self.shift_augment, 0, 0.5)
+        if not isinstance(self.shift_select, bool):   # "false" is a true string: it ran both
+            raise ConfigError(f"shift_select must be true or false, got "
+                              f"{short_repr(self.shift_select)}")
         check_range("weight_decay", self.weight_decay, 0, 1)
         if not isinstance(self.baselines, (list, tuple)):
             raise ConfigError(f"baselines must be a list of names among {', '.join(BASELINES)}, "
@@ -131,9 +143,10 @@ class DiabDeepConfig(Config):
         unknown = sorted(set(map(str, self.baselines)) - set(BASELINES))
         if unknown:
             raise ConfigError(f"baselines must be among {', '.join(BASELINES)}, got {unknown[0]!r}")
-        # the grow-and-prune fields are validated by GrowPruneSchedule
+        # the grow-and-prune fields are validated by GrowPruneSchedule (prune_steps 0: the
+        # grown network is not pruned; the pruning fields are still checked)
         self.schedule("grow")
-        self.schedule("prune")
+        (self.replace(prune_steps=1) if self.prune_steps == 0 else self).schedule("prune")
 
     def schedule(self, phase: str) -> GrowPruneSchedule:
         """The growth phase (sparse seed, growth, long retraining) or the pruning phase."""
@@ -245,11 +258,12 @@ def synthesize(kind: str, data: Dataset, config: DiabDeepConfig, frame: int,
     torch.manual_seed(config.seed)
     model = build(specs(config, frame)[kind], data.input_shape, data.num_classes)
     loss_fn = config.loss_fn()
-    model, grown = grow_and_prune(model, data, config.schedule("grow"), progress=progress,
-                                  loss_fn=loss_fn)
-    model, pruned = grow_and_prune(model, data, config.schedule("prune"), progress=progress,
-                                   loss_fn=loss_fn)
-    history = grown + pruned[1:]
+    model, history = grow_and_prune(model, data, config.schedule("grow"), progress=progress,
+                                    loss_fn=loss_fn)
+    if config.prune_steps:   # 0: the grown network is kept unpruned
+        model, pruned = grow_and_prune(model, data, config.schedule("prune"),
+                                       progress=progress, loss_fn=loss_fn)
+        history = history + pruned[1:]
     if config.final_epochs:
         history.append(finetune(model, data, config, loss_fn, progress,
                                 step=history[-1]["step"] + 1))
@@ -374,6 +388,9 @@ def select_shift(train: Callable[[DiabDeepConfig], tuple], data: Dataset,
 
 def _run(config, cost_fn, progress, data) -> dict:
     frame = frame_for(data, config.steps)
+    # validation picks the networks and test scores them (a synthesized set has no test
+    # split: every row's test accuracy was NaN and its latency timed on an empty batch)
+    data.require(("train", "val", "test"), "diabdeep")
     rows, histories = [], {}
     for kind in ("server", "edge"):
         model, history, record = select_shift(

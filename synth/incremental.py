@@ -39,7 +39,8 @@ import torch
 import torch.nn.functional as F
 
 from synth import masked
-from synth.config import Config, check_batch_size, check_choice, check_range, check_seed
+from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
+                          short_repr)
 from synth.data import Dataset
 from synth.device import pick_device
 from synth.errors import UserError
@@ -106,6 +107,13 @@ def merge(old: Dataset, new: Dataset) -> Dataset:
     if tuple(old.input_shape) != tuple(new.input_shape) or old.num_classes != new.num_classes:
         raise UserError(f"old and new data differ: shapes {old.input_shape} vs {new.input_shape}, "
                         f"classes {old.num_classes} vs {new.num_classes}")
+    if list(old.class_names) != list(new.class_names):
+        # label k named another class in each (wine[0,1] and wine[1,2]): they were merged
+        # as one class, and every accuracy was of labels that meant two things
+        raise UserError(f"old and new data label other classes: {old.name} has "
+                        f"{short_repr(list(old.class_names))}, {new.name} "
+                        f"{short_repr(list(new.class_names))}; an update adds samples of the "
+                        f"same classes (new classes: `nnsynth continual`)")
     return dataclasses.replace(new, name=f"{old.name}+{new.name}",
                                x_train=torch.cat([old.x_train, new.x_train]),
                                y_train=torch.cat([old.y_train, new.y_train]))
@@ -298,6 +306,20 @@ def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
                            growth_rounds=rounds, pruned=pruned, train_samples=len(y))
 
 
+def check_own_classes(model, old: Dataset, what: str = "model") -> None:
+    """A checkpoint of ``old``'s own set (or a class subset of it) must predict ``old``'s
+    classes in their order: a wine[0,1] model updated with --old wine[0,2] read class 2's
+    samples as its class 1."""
+    meta = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
+    own, names = str(meta.get("name") or ""), meta.get("class_names")
+    base = lambda name: name.split("[", 1)[0]  # noqa: E731  (a class subset: wine[0,1])
+    if own and names is not None and base(own) == base(old.name) and \
+            list(names) != list(old.class_names):
+        raise UserError(f"the {what} predicts {own}'s classes {short_repr(list(names))}; the "
+                        f"old data {old.name} has {short_repr(list(old.class_names))}: give "
+                        f"the data set it was trained on")
+
+
 def _plateau(trajectory: list[dict], margin: float) -> float:
     """Mean validation accuracy over the last half of the checks, minus ``margin``."""
     accs = [t["val_accuracy"] for t in trajectory]
@@ -321,10 +343,15 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
         if m is not None:
             refuse_fixed_point(m, "the incremental update and its baselines")
     both = merge(old, new)
+    # the target is checked on validation and every method scored on test (a synthesized set
+    # has neither: each accuracy was NaN, and NaN never reached the target)
+    old.require(("train",), "incremental learning")
+    new.require(("train", "val", "test"), "incremental learning")
     for what, m in (("model", model), ("dense model", dense_model)):
         if m is not None and int(m.num_classes) != int(both.num_classes):  # an IndexError
             raise UserError(f"the {what} predicts {m.num_classes} classes; the data has "   # in
                             f"{both.num_classes} (give a model of its classes)")   # the loss
+        check_own_classes(m, old, what)
     device = pick_device(config.device)
     val = (both.x_val, both.y_val)
     out = {"before": _summary(_masked_copy(model, device), both,

@@ -95,6 +95,7 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
                             class_names=class_names, seed=seed)
     make_base(base, seed)   # validates the name before the data set loads
     data = load_dataset(dataset, seed=seed)
+    data.require(("train", "test"), "SECRET")   # a synthesized set has no test split
     x = flat(np.concatenate([data.x_train.numpy(), data.x_val.numpy()]))
     y = np.concatenate([data.y_train.numpy(), data.y_val.numpy()])
     xt, yt = flat(data.x_test.numpy()), data.y_test.numpy()
@@ -123,29 +124,22 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     its last Linear layer) of the training split to the label vectors; the fusion weight and
     temperature are chosen on the validation split (which the network did not train on);
     the test split reports the network, the semantic space alone and the fusion."""
-    from synth.checkpoint import load_model, recorded_split_seed
-    from synth.data import load_dataset
+    from synth.checkpoint import checkpoint_dataset, load_model
     from synth.quant import attach_inference, checkpoint_quant
     model = load_model(model_path)
-    meta = model.checkpoint_info["dataset"]
-    name = dataset or meta.get("name")
-    if not name:
-        raise UserError(f"checkpoint {model_path} names no data set; pass --dataset")
-    # the network's own set keeps its recorded split: with another split seed the regressor's
-    # "validation" and the "test" samples were the network's training ones
-    data = load_dataset(name, seed=recorded_split_seed(meta, name, default=seed,
-                                                       source=f"checkpoint {model_path}"))
-    if tuple(data.input_shape) != tuple(model.input_shape):
-        raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
-                        f"model expects {tuple(model.input_shape)}")
+    # the network's own set keeps its recorded split (with another split seed the regressor's
+    # "validation" and the "test" samples were the network's training ones), and a set whose
+    # classes are not the network's outputs is refused: iris[0,1] raised a broadcast error,
+    # iris[2,1,0] scored the outputs as the wrong classes (base accuracy 0.2 for 0.73)
+    data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}",
+                              default_seed=seed)
     from synth.secret import network_outputs
     quant = checkpoint_quant(model)
     if quant:
         attach_inference(model, quant)
+    data.require(("train", "val", "test"), "SECRET with a network")
     out = {s: network_outputs(model, getattr(data, f"x_{s}")) for s in ("train", "val", "test")}
     ys = {s: getattr(data, f"y_{s}").numpy() for s in ("train", "val", "test")}
-    if len(ys["val"]) == 0 or len(ys["test"]) == 0:
-        raise UserError(f"data set {name} needs validation and test splits for SECRET")
     return network_fusion(out, ys, data, label_vectors=label_vectors, class_names=class_names,
                           similarity=similarity, fusion=fusion, seed=seed,
                           model=str(model_path))

@@ -40,6 +40,11 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
         raise UserError(f"--hidden must be comma-separated integers, got {short_repr(hidden)}") from None
     config = ScannConfig(reduce=method, components=components, scheme=scheme.upper(),
                          hidden=widths, seed=seed, device=device)
+    from click.core import ParameterSource
+    source = click.get_current_context().get_parameter_source("components")
+    if config.reduce == "none" and source is not ParameterSource.DEFAULT:   # was ignored
+        raise UserError(f"--components {components:g} and --reduce none: none keeps every "
+                        f"feature; drop --components or choose a reduction")
     if out and config.reduce not in LINEAR_REDUCERS:   # before the run, not after it
         raise UserError(f"--out needs a linear --reduce ({', '.join(LINEAR_REDUCERS)}): "
                         f"{config.reduce} features are no linear map of the inputs, so the "
