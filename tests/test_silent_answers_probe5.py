@@ -149,3 +149,11 @@ def test_incremental_refuses_a_set_without_a_test_split(tmp_path):
     line = one_error_line(run(["incremental", "--model", path, "--old", name, "--new", name,
                                "--max-epochs", "1", "--target", "0.5"]))
     assert "incremental learning needs" in line and "no test split" in line
+
+
+def test_secret_refuses_class_names_that_random_vectors_ignore():
+    """`--label-vectors random --class-names a,b,c` drew the same random vectors as without
+    the words, and printed the words as if they were used."""
+    line = one_error_line(run(["secret", "--dataset", "iris", "--label-vectors", "random",
+                               "--class-names", "small,blue,large"]))
+    assert "--class-names" in line and "--label-vectors random" in line

@@ -48,6 +48,9 @@ def command(dataset, base, model_path, label_vectors, class_names, seed, as_json
     if model_path is not None and source is not ParameterSource.DEFAULT:
         # the checkpoint is the feature-space model: --base rf was dropped without a word
         raise UserError(f"--base {base} and --model are two feature-space models; give one")
+    if class_names is not None and label_vectors == "random":   # the words were ignored
+        raise UserError(f"--class-names gives words for GloVe vectors; --label-vectors "
+                        f"{label_vectors} draws vectors without words: give one of them")
     names = None if class_names is None else [n.strip() for n in class_names.split(",")]
     result = run_secret(dataset, base, model_path=model_path, label_vectors=label_vectors,
                         class_names=names, seed=seed)
