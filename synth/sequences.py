@@ -94,7 +94,15 @@ def time_shift(x: torch.Tensor, max_fraction: float,
 
 # --------------------------------------------------------------------------- .ts reader
 def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str]]:
-    """Parse a ``.ts`` classification file: (series, labels, declared class labels).
+    """Parse a ``.ts`` classification file: (series, labels, class labels: those of
+    ``@classLabel``, else the labels seen, sorted).  See ``_parse_ts``."""
+    series, labels, declared = _parse_ts(path)
+    return series, labels, declared
+
+
+def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """Parse a ``.ts`` classification file: (series, labels, declared class labels, [] when
+    the file declares none).
 
     Each series is a float64 array (channels, steps_i).  Header lines start with ``@``,
     comments with ``#``; a data line holds one comma-separated list per channel, channels
@@ -152,7 +160,7 @@ def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[
     unknown = sorted(set(labels) - set(declared)) if declared else []
     if unknown:
         raise UserError(f"{path}: label {unknown[0]!r} is not in @classLabel {declared}")
-    return series, labels, declared or sorted(set(labels))
+    return series, labels, declared
 
 
 def _values(field: str) -> np.ndarray:
@@ -255,11 +263,22 @@ def packaged_dir(distribution: str, relative: str) -> Path:
 @functools.lru_cache(maxsize=8)
 def _read_pair(directory: str, problem: str):
     """TRAIN then TEST series of one problem (cached: the EEG files are tens of MB)."""
-    parts = [read_ts(Path(directory) / f"{problem}_{split}.ts") for split in ("TRAIN", "TEST")]
-    if parts[0][2] != parts[1][2]:
+    parts = [_parse_ts(Path(directory) / f"{problem}_{split}.ts") for split in ("TRAIN", "TEST")]
+    if parts[0][2] and parts[1][2] and parts[0][2] != parts[1][2]:
         raise UserError(f"{problem}: TRAIN and TEST declare different classes "
                         f"{parts[0][2]} and {parts[1][2]}")
-    return parts[0][0] + parts[1][0], parts[0][1] + parts[1][1], parts[0][2]
+    chans = [p[0][0].shape[0] for p in parts]
+    if chans[0] != chans[1]:   # pooled, they raised a numpy broadcast error
+        raise UserError(f"{problem}: TRAIN series have {chans[0]} channels, TEST series "
+                        f"{chans[1]}; expected the same channels in both")
+    labels = parts[0][1] + parts[1][1]
+    # the files are pooled and split again: a TEST file without a rare class is fine (it was
+    # refused as "TRAIN and TEST declare different classes" when neither declared any)
+    declared = parts[0][2] or parts[1][2]
+    unknown = sorted(set(labels) - set(declared)) if declared else []
+    if unknown:
+        raise UserError(f"{problem}: label {unknown[0]!r} is not in @classLabel {declared}")
+    return parts[0][0] + parts[1][0], labels, declared or sorted(set(labels))
 
 
 def load_packaged(name: str, seed: int = 0) -> Dataset:

@@ -157,3 +157,38 @@ def test_secret_refuses_class_names_that_random_vectors_ignore():
     line = one_error_line(run(["secret", "--dataset", "iris", "--label-vectors", "random",
                                "--class-names", "small,blue,large"]))
     assert "--class-names" in line and "--label-vectors random" in line
+
+
+# --------------------------------------------------------------------------- .ts folders
+def _ts(path, labels, channels=1, declare=None, seed=0):
+    rng = np.random.default_rng(seed)
+    lines = ["@problemName P", "@timeStamps false", "@univariate " + str(channels == 1).lower()]
+    if declare:
+        lines.append("@classLabel true " + " ".join(declare))
+    lines.append("@data")
+    for lab in labels:
+        lines.append(":".join(",".join(f"{v:.3f}" for v in rng.normal(size=8))
+                              for _ in range(channels)) + ":" + lab)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_ts_folder_whose_test_file_lacks_a_class_loads(tmp_path):
+    """TRAIN and TEST are pooled and split again, so a TEST file without a rare class is
+    valid; with no @classLabel in either it was refused as 'TRAIN and TEST declare
+    different classes ['a', 'b', 'c'] and ['a', 'b']'."""
+    from synth.data import load_dataset
+    _ts(tmp_path / "P_TRAIN.ts", ["a", "b", "c"] * 5)
+    _ts(tmp_path / "P_TEST.ts", ["a", "b"] * 3, seed=1)
+    data = load_dataset(f"ts:{tmp_path}")
+    assert data.class_names == ["a", "b", "c"] and len(data.y_train) + len(data.y_val) + len(
+        data.y_test) == 21
+
+
+def test_ts_folder_of_other_channel_counts_is_one_line(tmp_path):
+    """A TEST file of 2 channels beside a TRAIN file of 1 raised a numpy broadcast error."""
+    _ts(tmp_path / "P_TRAIN.ts", ["a", "b"] * 6)
+    _ts(tmp_path / "P_TEST.ts", ["a", "b"] * 3, channels=2, seed=1)
+    from synth.data import load_dataset
+    from synth.errors import UserError
+    with pytest.raises(UserError, match="TRAIN series have 1 channels, TEST series 2"):
+        load_dataset(f"ts:{tmp_path}")
