@@ -97,7 +97,7 @@ def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[
     """Parse a ``.ts`` classification file: (series, labels, class labels: those of
     ``@classLabel``, else the labels seen, sorted).  See ``_parse_ts``."""
     series, labels, declared = _parse_ts(path)
-    return series, labels, declared
+    return series, labels, declared or sorted(set(labels))
 
 
 def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str]]:

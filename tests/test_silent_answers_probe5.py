@@ -192,3 +192,10 @@ def test_ts_folder_of_other_channel_counts_is_one_line(tmp_path):
     from synth.errors import UserError
     with pytest.raises(UserError, match="TRAIN series have 1 channels, TEST series 2"):
         load_dataset(f"ts:{tmp_path}")
+
+
+def test_ts_file_without_class_labels_reads_its_labels_sorted(tmp_path):
+    """read_ts of a file without @classLabel gives the labels seen, sorted."""
+    from synth.sequences import read_ts
+    _ts(tmp_path / "one.ts", ["b", "a", "b"])
+    assert read_ts(tmp_path / "one.ts")[2] == ["a", "b"]
