@@ -144,7 +144,7 @@ def build_vocab(tokens: list[str], min_count: int) -> list[str]:
 # what a classification set (synth.data.Dataset) has and a text set has not
 _CLASSIFICATION_FIELDS = frozenset({"x_train", "y_train", "x_val", "y_val", "x_test", "y_test",
                                     "num_classes", "class_names", "mean", "std", "value_range",
-                                    "is_image", "is_sequence"})
+                                    "is_image", "is_sequence", "require"})
 
 
 @dataclasses.dataclass

@@ -199,3 +199,12 @@ def test_ts_file_without_class_labels_reads_its_labels_sorted(tmp_path):
     from synth.sequences import read_ts
     _ts(tmp_path / "one.ts", ["b", "a", "b"])
     assert read_ts(tmp_path / "one.ts")[2] == ["a", "b"]
+
+
+def test_a_text_set_given_to_scann_is_the_text_set_error():
+    """run_scann reads Dataset.require first: a text set has none (an AttributeError)."""
+    from synth.errors import UserError
+    from synth.scann import ScannConfig, run_scann
+    from synth.text import load_text
+    with pytest.raises(UserError, match="is a text set"):
+        run_scann(load_text("enwiki"), ScannConfig())
