@@ -131,6 +131,11 @@ def split_dataset(data: Dataset, old_fraction: float, seed: int = 0) -> tuple[Da
     check_range("old_fraction", old_fraction, 0, 1, low_open=True, high_open=True)
     order = torch.randperm(len(data.y_train), generator=torch.Generator().manual_seed(seed))
     cut = int(round(old_fraction * len(order)))
+    if not 0 < cut < len(order):   # one part empty: "iris has no train split" followed
+        raise UserError(f"old_fraction {old_fraction:g} of {data.name}'s {len(order)} training "
+                        f"samples leaves {'no old' if cut == 0 else 'no new'} samples; choose "
+                        f"a fraction between {1 / len(order):.3g} and "
+                        f"{1 - 1 / len(order):.3g}")
     part = [order[:cut], order[cut:]]
     return tuple(dataclasses.replace(data, x_train=data.x_train[idx], y_train=data.y_train[idx])
                  for idx in part)

@@ -208,3 +208,14 @@ def test_a_text_set_given_to_scann_is_the_text_set_error():
     from synth.text import load_text
     with pytest.raises(UserError, match="is a text set"):
         run_scann(load_text("enwiki"), ScannConfig())
+
+
+@pytest.mark.parametrize("fraction,phrase", [("0.001", "no old"), ("0.999", "no new")])
+def test_an_old_fraction_that_leaves_a_part_empty_says_so(tmp_path, fraction, phrase):
+    """--old-fraction 0.001 of iris's 108 training samples left no old ones: the error said
+    'data set iris has no train split'."""
+    from synth.data import load_dataset
+    path = _checkpoint(tmp_path / "i.pt", load_dataset("iris", seed=0))
+    line = one_error_line(run(["incremental", "--model", path, "--old", "iris", "--new", "iris",
+                               "--old-fraction", fraction, "--max-epochs", "1"]))
+    assert f"old_fraction {fraction.rstrip('0')}" in line and phrase in line
