@@ -34,6 +34,14 @@ from synth.train import TrainConfig, evaluate, fit
 
 log = logging.getLogger(__name__)
 
+# Upper bounds of the count and scale fields: each is a loop length, a tensor size or a weight
+# scale, and a typo (10**12) ran for days or made every weight inf before any result.
+MAX_GROWTH_BATCHES = 1000     # mini-batches per growth (or regrowth) gradient: forward+backward each
+MAX_NEURON_GROWTH = 100_000   # units per round and pair: wider than any layer under MAX_PARAMETERS
+                              # that also has inputs and outputs (100 M / 1000)
+MAX_STEP_SCALE = 10.0         # growth_init and birth_strength are step sizes, bounded as lr is
+MAX_LOSS_RISE = 1000.0        # nats; a larger rise never stops anything (0 turns it off)
+
 
 @dataclasses.dataclass(frozen=True)
 class GrowPruneSchedule(Config):
@@ -71,10 +79,10 @@ class GrowPruneSchedule(Config):
         check_range("seed_units", self.seed_units, 0, 1, low_open=True)
         check_range("growth_rounds", self.growth_rounds, 0, 1000, integer=True)
         check_range("growth_ratio", self.growth_ratio, 0, 100, low_open=True)
-        check_range("growth_batches", self.growth_batches, 1, None, integer=True)
-        check_range("growth_init", self.growth_init, 0, None)
-        check_range("neuron_growth", self.neuron_growth, 0, None, integer=True)
-        check_range("birth_strength", self.birth_strength, 0, None, low_open=True)
+        check_range("growth_batches", self.growth_batches, 1, MAX_GROWTH_BATCHES, integer=True)
+        check_range("growth_init", self.growth_init, 0, MAX_STEP_SCALE)
+        check_range("neuron_growth", self.neuron_growth, 0, MAX_NEURON_GROWTH, integer=True)
+        check_range("birth_strength", self.birth_strength, 0, MAX_STEP_SCALE, low_open=True)
         check_range("prune_steps", self.prune_steps, 0, 1000, integer=True)
         check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)
         check_choice("criterion", self.criterion, masked.CRITERIA)
@@ -83,7 +91,7 @@ class GrowPruneSchedule(Config):
         check_range("retrain_epochs", self.retrain_epochs, 0, 10000, integer=True)
         check_range("accuracy_floor", self.accuracy_floor, 0, 1)
         check_range("max_accuracy_drop", self.max_accuracy_drop, 0, 1)
-        check_range("max_loss_rise", self.max_loss_rise, 0, None)
+        check_range("max_loss_rise", self.max_loss_rise, 0, MAX_LOSS_RISE)
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_choice("optimizer", self.optimizer, ("sgd", "adam"))
         check_batch_size("batch_size", self.batch_size)
