@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import logging
 import math
 import statistics
@@ -332,7 +333,6 @@ def table(result: dict) -> str:
 def _is_report(path) -> bool:
     """True when ``path`` holds a report ``run_diabdeep`` wrote (a JSON object with its
     dataset and rows), read only when it is small enough to be one."""
-    import json
     try:
         if path.stat().st_size > 64 << 20:
             return False
@@ -342,6 +342,9 @@ def _is_report(path) -> bool:
     return isinstance(value, dict) and {"dataset", "rows", "config"} <= set(value)
 
 
+STATE_FORMAT = "nnsynth-diabdeep-state-1"
+
+
 def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
                  progress: bool = False, data: Dataset | None = None,
                  report: str | None = None) -> dict:
@@ -349,16 +352,26 @@ def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
 
     ``cost_fn(model) -> {"latency_ms", "energy_mj", ...}`` prices a model on the accelerator
     (batch 1); ``data`` (optional) is the already loaded split of ``config.dataset``;
-    ``report`` (a path) receives the result as JSON, written atomically."""
+    ``report`` (a path) receives the result as JSON, written atomically.  With a ``report``
+    an interrupted run resumes: each finished row (model) is kept in ``<report>.resume``,
+    and the same call with the same settings and data continues after the last one; the
+    state is removed once the report is written."""
     if data is not None and data.name != config.dataset:
         raise UserError(f"data is {data.name!r} but the config names {config.dataset!r}")
+    state = None
     if report:   # before any work: a file of the user's is never replaced by the report
+        from pathlib import Path
+
         from synth.files import check_replaceable
         check_replaceable(report, "--out", _is_report, "a DiabDeep report")
-    result = _run(config, cost_fn, progress, data or load_dataset(config.dataset, seed=config.seed))
+        state = Path(f"{report}.resume")
+    result = _run(config, cost_fn, progress,
+                  data or load_dataset(config.dataset, seed=config.seed), state)
     if report:
         from synth.files import write_json_atomic
+        from synth.resume import remove_state
         write_json_atomic(report, result)
+        remove_state(state, STATE_FORMAT)
         result["report"] = str(report)
     return result
 
@@ -386,28 +399,73 @@ def select_shift(train: Callable[[DiabDeepConfig], tuple], data: Dataset,
     return (*best[2], record)
 
 
-def _run(config, cost_fn, progress, data) -> dict:
-    frame = frame_for(data, config.steps)
+def _run(config, cost_fn, progress, data, state=None) -> dict:
     # validation picks the networks and test scores them (a synthesized set has no test
     # split: every row's test accuracy was NaN and its latency timed on an empty batch)
     data.require(("train", "val", "test"), "diabdeep")
-    rows, histories = [], {}
-    for kind in ("server", "edge"):
-        model, history, record = select_shift(
-            lambda c: synthesize(kind, data, c, frame, progress), data, config)
-        histories[kind] = history
-        grown = [r for r in history if r["phase"] == "grow"]
-        rows.append(measure(f"{kind}_diabnn", model, data, config, cost_fn,
-                            grown_connections=grown[-1]["connections"] if grown else None,
-                            **record))
-    for name in config.baselines:
+    frame = frame_for(data, config.steps)
+    names = [f"{kind}_diabnn" for kind in ("server", "edge")] + list(config.baselines)
+    done = _Done(state, config, cost_fn is not None, data)
+
+    def train(name: str) -> tuple[dict, list | None]:
+        """One row (and, for a DiabNN, its grow-and-prune history)."""
         if name == "forest":
-            rows.append(forest_row(data, config))
-        else:
-            model, record = select_shift(
-                lambda c: (dense_baseline(name, data, c, frame, progress),), data, config)
-            rows.append(measure(name, model, data, config, cost_fn, **record))
+            return forest_row(data, config), None
+        if name.endswith("_diabnn"):
+            kind = name[:-len("_diabnn")]
+            model, history, record = select_shift(
+                lambda c: synthesize(kind, data, c, frame, progress), data, config)
+            grown = [r for r in history if r["phase"] == "grow"]
+            return measure(name, model, data, config, cost_fn,
+                           grown_connections=grown[-1]["connections"] if grown else None,
+                           **record), history
+        model, record = select_shift(
+            lambda c: (dense_baseline(name, data, c, frame, progress),), data, config)
+        return measure(name, model, data, config, cost_fn, **record), None
+
+    for i, name in enumerate(names):
+        if name in done.rows:
+            continue
+        log.info("diabdeep: %s (%d of %d)", name, i + 1, len(names))
+        row, history = train(name)
+        done.add(name, row, history)
+    histories = {name[:-len("_diabnn")]: done.histories[name] for name in names[:2]}
     return {"dataset": data.name, "seed": config.seed, "frame": frame,
             "steps": math.ceil(data.input_shape[1] / frame), "input_shape": list(data.input_shape),
-            "split": [len(data.y_train), len(data.y_val), len(data.y_test)], "rows": rows,
+            "split": [len(data.y_train), len(data.y_val), len(data.y_test)],
+            "rows": [done.rows[name] for name in names],
             "histories": histories, "config": config.to_dict()}
+
+
+class _Done:
+    """The rows finished so far, kept in the state file ``path`` (None: not kept) after each
+    one; a state of other settings or data is not continued (a fresh start replaces it).
+    Rows are kept as the report's JSON has them (a resumed run's result is a fresh one's)."""
+
+    def __init__(self, path, config: DiabDeepConfig, priced: bool, data: Dataset):
+        from synth.resume import load_state, settings_key
+        self.path = path
+        settings = {k: v for k, v in config.to_dict().items() if k != "device"}
+        self.key = settings_key(settings, priced, data.digest())
+        saved = load_state(path, STATE_FORMAT, self.key, "DiabDeep") if path else None
+        done = _json(saved["done"]) if saved else {"rows": {}, "histories": {}}
+        self.rows, self.histories = done["rows"], done["histories"]
+        if self.rows:
+            log.warning("resuming DiabDeep after %d finished rows (%s): %s", len(self.rows),
+                        path, ", ".join(self.rows))
+
+    def add(self, name: str, row: dict, history: list | None) -> None:
+        self.rows[name] = _json(row)
+        if history is not None:
+            self.histories[name] = _json(history)
+        if self.path:
+            from synth.resume import save_state
+            save_state(self.path, STATE_FORMAT, self.key, {"done": json.dumps(
+                {"rows": self.rows, "histories": self.histories})})
+
+
+def _json(value):
+    """``value`` as the report's JSON gives it back (text: parsed)."""
+    from synth.files import jsonable
+    text = value if isinstance(value, str) else json.dumps(jsonable(value), default=str)
+    return json.loads(text)

@@ -19,7 +19,9 @@ from synth.choices import DIABDEEP_STEPS
 @click.option("--options", "options_json", default=None,
               help="Further DiabDeepConfig fields as a JSON object (e.g. '{\"prune_steps\": 8}').")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
-              help="Write the full report (rows, grow-and-prune histories, config) as JSON.")
+              help="Write the full report (rows, grow-and-prune histories, config) as JSON; "
+                   "an interrupted run resumes after its last finished model when rerun "
+                   "(finished rows are kept in <out>.resume until the report is written).")
 @seed_option
 @device_option
 @json_option
