@@ -149,6 +149,12 @@ def grow(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, rou
     neurons = 0
     if schedule.neuron_growth:
         for pair in masked.linear_pairs(model):
+            if not len(masked.dormant_units(model, pair)):
+                # no unit to give a bridge (e.g. every unit of a seed with seed_units 1 has
+                # connections): G would be thrown away.  Its passes' random draws are made
+                # all the same, so the growth below gets the gradients it always got.
+                masked.replay_draws(model, x, y, **kw)
+                continue
             bridge = masked.bridge_gradients(model, x, y, pair, **kw)
             neurons += masked.grow_neurons(model, bridge, pair, schedule.neuron_growth,
                                            schedule.birth_strength)

@@ -259,6 +259,26 @@ def accumulate_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
 
 
 @torch.no_grad()
+def replay_draws(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batches: int = 10,
+                 batch_size: int = 64, seed: int = 0, loss_fn: Callable | None = None) -> None:
+    """The forward passes of ``accumulate_gradients`` / ``bridge_gradients`` with the same
+    arguments, in training mode but without gradients: they make the same random draws
+    (dropout, a loss's own augmentation), so a caller that skips a gradient it would not
+    use (a bridge with no dormant unit to grow) leaves the random stream where computing
+    it would have, and what follows is unchanged.  A forward without autograd is about a
+    fifth of the cost of a forward and backward of an H-LSTM."""
+    device = next(model.parameters()).device
+    loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb))
+    was = model.training
+    model.train()
+    try:
+        for xb, yb in _batches(x, y, batches, batch_size, seed):
+            loss_fn(model, xb.to(device), yb.to(device))
+    finally:
+        model.train(was)
+
+
+@torch.no_grad()
 def grow_connections(model: nn.Module, grads: dict[str, torch.Tensor], ratio: float,
                      init_scale: float = 0.1) -> int:
     """Activate, per layer, the ``round(ratio * active)`` dormant connections with the largest

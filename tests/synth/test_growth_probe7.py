@@ -32,3 +32,120 @@ def test_schedule_count_and_scale_fields_are_bounded(field, value, message):
 def test_schedule_bounds_accept_their_limits():
     GrowPruneSchedule(growth_rounds=1, growth_batches=1000, neuron_growth=100_000,
                       growth_init=10.0, birth_strength=10.0, max_loss_rise=1000.0)
+
+
+# ---------------------------------------------------------------- growth of an H-LSTM, pinned
+import torch.nn.functional as F   # noqa: E402
+
+from synth import grow_prune, masked   # noqa: E402
+from synth.models import build, hlstm   # noqa: E402
+from synth.sequences import time_shift   # noqa: E402
+
+
+def _hlstm_on_gunpoint(dormant_gates=()):
+    """A small dropout H-LSTM on the bundled gunpoint set, masked at 1/4 density (every gate
+    unit has connections: no dormant one) except the gates named, whose units 0 and 1 are
+    made dormant (no input, no output) for neuron growth to fill."""
+    from synth.data import load_dataset
+    data = load_dataset("gunpoint", seed=0)
+    torch.manual_seed(0)
+    model = build({"family": "hlstm", "hidden": [6], "gate_hidden": 4, "dropout": 0.2,
+                   "frame": 15}, data.input_shape, data.num_classes)
+    masked.attach_masks(model, masked.random_masks(model, 0.25, 0))
+    with torch.no_grad():
+        for k in dormant_gates:
+            gate = model.rnn.layers[0].gates[k]
+            gate.hid.parametrizations.weight[0].mask[:2] = False
+            gate.out.parametrizations.weight[0].mask[:, :2] = False
+    return model, data
+
+
+def _shifted(model, x, y):          # DiabDeep's loss: draws from the global generator
+    return F.cross_entropy(model(time_shift(x, 0.1)), y)
+
+
+def _old_grow(model, data, schedule, round_, loss_fn):
+    """``grow_prune.grow`` as it was: a bridge gradient for every pair, used or not."""
+    kw = dict(batches=schedule.growth_batches, batch_size=schedule.batch_size,
+              seed=schedule.seed + 1000 + round_, loss_fn=loss_fn)
+    x, y = data.x_train, data.y_train
+    neurons = 0
+    for pair in masked.linear_pairs(model):
+        bridge = masked.bridge_gradients(model, x, y, pair, **kw)
+        neurons += masked.grow_neurons(model, bridge, pair, schedule.neuron_growth,
+                                       schedule.birth_strength)
+    grads = masked.accumulate_gradients(model, x, y, **kw)
+    grown = masked.grow_connections(model, grads, schedule.growth_ratio, schedule.growth_init)
+    return {"grown_connections": grown, "grown_neurons": neurons}
+
+
+@pytest.mark.parametrize("dormant_gates", [(), ("f", "o")])
+def test_growth_round_grows_what_it_grew_before(dormant_gates):
+    """A growth round skips the bridge gradients of pairs without a dormant unit (they were
+    computed and thrown away: 4 of DiabDeep's 5 gradient sweeps per round) but makes their
+    random draws, so the same connections and neurons grow, to the same weights, and the
+    random stream ends where it did."""
+    schedule = GrowPruneSchedule(growth_rounds=1, prune_steps=0, growth_batches=3,
+                                 neuron_growth=2, batch_size=16, retrain_epochs=0)
+    results = []
+    for grow in (grow_prune.grow, _old_grow):
+        model, data = _hlstm_on_gunpoint(dormant_gates)
+        torch.manual_seed(7)
+        info = grow(model, data, schedule, 0, loss_fn=_shifted)
+        results.append((info, model.state_dict(), torch.rand(4)))
+    (new, state, after), (old, old_state, old_after) = results
+    assert new == old and new["grown_connections"] > 0
+    assert new["grown_neurons"] == 2 * len(dormant_gates)
+    assert state.keys() == old_state.keys()
+    assert all(torch.equal(state[k], old_state[k]) for k in state)
+    assert torch.equal(after, old_after)
+
+
+def test_growth_round_without_dormant_units_runs_one_gradient_sweep():
+    """Backward passes of a growth round whose pairs have no dormant unit: growth_batches
+    (the connection gradient), not 5 x growth_batches as before (4 thrown-away bridges)."""
+    schedule = GrowPruneSchedule(growth_rounds=1, prune_steps=0, growth_batches=3,
+                                 neuron_growth=2, batch_size=16, retrain_epochs=0)
+    model, data = _hlstm_on_gunpoint()
+    with_grad = []
+
+    def counting(m, x, y):
+        with_grad.append(torch.is_grad_enabled())
+        return _shifted(m, x, y)
+
+    info = grow_prune.grow(model, data, schedule, 0, loss_fn=counting)
+    assert info["grown_neurons"] == 0
+    assert sum(with_grad) == 3 and len(with_grad) == 15
+
+
+def test_hlstm_step_skips_module_calls_and_computes_the_same_bits(monkeypatch):
+    """Without hooks, an H-LSTM step calls its gates' operations on weights read once per
+    sequence instead of 4 x 3 module calls per step; outputs, gradients (masked weights
+    included) and random draws equal the module path's (taken when a hook watches a gate,
+    as bridge gradients and FLOP counting need) bit for bit, in training and evaluation."""
+    import copy
+    model, data = _hlstm_on_gunpoint()
+    x, y = data.x_train[:16], data.y_train[:16]
+    calls = []
+    forward = hlstm.GateNet.forward
+    monkeypatch.setattr(hlstm.GateNet, "forward", lambda self, z: calls.append(1) or forward(self, z))
+
+    def run(hooked):
+        m = copy.deepcopy(model)
+        for k in hlstm.GATES if hooked else ():
+            m.rnn.layers[0].gates[k].hid.register_forward_hook(lambda *a: None)
+        torch.manual_seed(3)
+        m.train()
+        out = m(x)
+        F.cross_entropy(out, y).backward()
+        grads = [p.grad.clone() for p in m.parameters()]
+        m.eval()
+        return out.detach(), grads, m(x).detach(), torch.rand(4)
+
+    fast = run(hooked=False)
+    assert calls == []                                  # no GateNet module call at all
+    slow = run(hooked=True)
+    assert len(calls) == 2 * 4 * 10                     # 2 passes x 4 gates x 150/15 steps
+    assert torch.equal(fast[0], slow[0]) and torch.equal(fast[2], slow[2])
+    assert all(torch.equal(a, b) for a, b in zip(fast[1], slow[1]))
+    assert torch.equal(fast[3], slow[3])
