@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.raytools import descendants
+from tests.deploy.raytools import RAY_TRAIN_TEST_ENV, descendants
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
@@ -139,7 +139,8 @@ def test_ray_listens_on_loopback_only(inputs, command, ray_first):
     prelude = "import ray; " if ray_first else ""
     code = f"{prelude}import sys; from deploy.cli.main import cli; sys.argv = ['nnsynth'] + " \
            f"{args!r}; cli()"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0",
+           **RAY_TRAIN_TEST_ENV}
     for key in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"):
         env.pop(key, None)
     for attempt in range(2):   # Ray gives its raylet 30 s to start: a loaded machine retries

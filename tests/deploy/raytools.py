@@ -31,6 +31,29 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+# Ray Train's controller asks its workers every 2 s whether they have finished (a second
+# lost per training on average) and starts a preemption watcher (one more Python process,
+# ~2-3 s of CPU on a loaded 2-core machine) for spot nodes; no test here has either.  Ray
+# Train passes both variables from the driver to its controller.
+RAY_TRAIN_TEST_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5",
+                      "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0"}
+
+
+@contextlib.contextmanager
+def ray_train_test_env():
+    """``RAY_TRAIN_TEST_ENV`` in this process's environment, restored afterwards."""
+    saved = {k: os.environ.get(k) for k in RAY_TRAIN_TEST_ENV}
+    os.environ.update(RAY_TRAIN_TEST_ENV)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 @contextlib.contextmanager
 def loopback_cluster(head_cpus: int, worker_cpus: list[int]):
     """A ``ray.cluster_utils.Cluster`` on 127.0.0.1 (a head with ``head_cpus`` and one node
@@ -43,19 +66,20 @@ def loopback_cluster(head_cpus: int, worker_cpus: list[int]):
     from cluster.connect import connect
     ray_constants.ENABLE_RAY_CLUSTER = False        # every node on 127.0.0.1
     port = free_ports(1)[0]
-    cluster = Cluster(initialize_head=True,    # the dashboard serves ray.util.state
-                      head_node_args={"num_cpus": head_cpus, "include_dashboard": True,
-                                      "dashboard_host": "127.0.0.1", "dashboard_port": port})
-    try:
-        for cpus in worker_cpus:
-            cluster.add_node(num_cpus=cpus)
-        cluster.wait_for_nodes(timeout=180)   # add_node returns before the GCS lists a node
-        connect(cluster.address)
-        assert len([n for n in ray.nodes() if n["Alive"]]) == 1 + len(worker_cpus)
-        yield cluster, f"http://127.0.0.1:{port}"
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
+    with ray_train_test_env():
+        cluster = Cluster(initialize_head=True,    # the dashboard serves ray.util.state
+                          head_node_args={"num_cpus": head_cpus, "include_dashboard": True,
+                                          "dashboard_host": "127.0.0.1", "dashboard_port": port})
+        try:
+            for cpus in worker_cpus:
+                cluster.add_node(num_cpus=cpus)
+            cluster.wait_for_nodes(timeout=180)   # add_node returns before the GCS lists a node
+            connect(cluster.address)
+            assert len([n for n in ray.nodes() if n["Alive"]]) == 1 + len(worker_cpus)
+            yield cluster, f"http://127.0.0.1:{port}"
+        finally:
+            ray.shutdown()
+            cluster.shutdown()
 
 
 def nodes_of(class_name: str, dashboard: str) -> set[str]:
@@ -81,7 +105,8 @@ class LocalHead:
         self.port, self.dashboard_port, *self.component_ports = free_ports(2 + len(PORT_FLAGS))
         self.address = f"http://127.0.0.1:{self.dashboard_port}"
         self.num_cpus = num_cpus
-        self.env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0"}
+        self.env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0",
+                    **RAY_TRAIN_TEST_ENV}     # the head's processes and its jobs inherit it
         self.env.pop("RAY_ADDRESS", None)
 
     def start(self) -> "LocalHead":

@@ -27,7 +27,12 @@ def digits_teacher(tmp_path_factory, digits):
     spec = {"family": "convnet", "widths": [8, 16], "kernels": [3, 3], "strides": [1, 1],
             "bn": True, "pool": "avg", "hidden": [32]}
     model = build(spec, digits.input_shape, digits.num_classes)
-    fit(model, digits, TrainConfig(epochs=3, optimizer="adam", lr=3e-3, progress=False))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)    # as tests/deploy/teachers.py: two threads crawl on a busy CPU
+    try:
+        fit(model, digits, TrainConfig(epochs=3, optimizer="adam", lr=3e-3, progress=False))
+    finally:
+        torch.set_num_threads(threads)
     path = tmp_path_factory.mktemp("teacher") / "teacher.pt"
     save_checkpoint(path, model, dataset=digits.metadata())
     return path
