@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -25,6 +26,8 @@ from synth.config import short_repr
 from synth.errors import UserError
 from synth.quant import refuse_fixed_point
 from synth.train import fit as local_fit
+
+log = logging.getLogger(__name__)
 
 
 def real_data_of(model) -> Dataset | None:
@@ -69,6 +72,35 @@ def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images
                         pixel_range=value_range, seed=seed,
                         progress=progress)
     return result.images, result.labels, None
+
+
+SYNTHESIS_STATE = "nnsynth-synthesized-inputs-1"
+
+
+def kept_synthesis(state: Path, model_path, settings: dict, make: Callable[[], tuple]) -> tuple:
+    """``make()``'s tensors (inputs synthesized here), kept in the state file ``state`` until
+    the caller's checkpoint is written and it calls ``drop_synthesis(state)``:
+    a run interrupted after its synthesis (in the fine-tuning that follows, minutes) reads
+    them back when rerun instead of inverting again.  A state of another model file or other
+    ``settings`` is not used (a fresh synthesis replaces it); inversion is seeded, so the
+    inputs read back are the ones a fresh synthesis would make."""
+    from synth.resume import load_state, save_state, settings_key
+    key = settings_key(settings, checksum_bytes(Path(model_path).read_bytes()))
+    saved = load_state(state, SYNTHESIS_STATE, key, "synthesis")
+    if saved is not None:
+        tensors = tuple(saved["tensors"])
+        log.warning("reusing the %d inputs synthesized before the interruption (%s)",
+                    len(tensors[0]), state)
+        return tensors
+    tensors = tuple(make())
+    save_state(state, SYNTHESIS_STATE, key, {"tensors": list(tensors)})
+    return tensors
+
+
+def drop_synthesis(state: Path) -> None:
+    """Remove ``kept_synthesis``'s state (only a file carrying its marker)."""
+    from synth.resume import remove_state
+    remove_state(state, SYNTHESIS_STATE)
 
 
 def agreement_set(synthesized: Dataset, teacher) -> Dataset:
@@ -189,6 +221,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     _check_counts(kd_steps=kd_steps, kd_epochs=kd_epochs, num_images=num_images)
     teacher = load_model(model_path)
     refuse_fixed_point(teacher, "structured pruning")   # before any image is synthesized
+    state = Path(f"{out}.resume")
     meta = teacher.checkpoint_info["dataset"]
     tuning = kd_epochs if kd_epochs is not None else (KD_STEPS if kd_steps is None else kd_steps)
     kd = None   # the fine-tuning's settings, checked (--lr) before images are synthesized
@@ -201,10 +234,17 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     if synth_dir is None and config.importance == "magnitude" and tuning == 0:
         x = y = None  # nothing needs images
     else:
-        x, y, found = synthesized_images(teacher, synth_dir,
-                                         num_images=num_images or NUM_IMAGES,
-                                         iterations=iterations, seed=config.seed,
-                                         device=config.device, progress=config.progress)
+        def make():
+            return synthesized_images(teacher, synth_dir, num_images=num_images or NUM_IMAGES,
+                                      iterations=iterations, seed=config.seed,
+                                      device=config.device, progress=config.progress)
+        if synth_dir is None:    # inverted here: kept until the checkpoint is written
+            x, y = kept_synthesis(state, model_path, {"num_images": num_images or NUM_IMAGES,
+                                                      "iterations": iterations,
+                                                      "seed": config.seed},
+                                  lambda: make()[:2])
+        else:
+            x, y, found = make()
     real = real_data_of(teacher)
     result = prune(teacher, x, y, config, cost_fn or flops_cost)
     metrics = result.summary()
@@ -229,6 +269,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                    synthesized_images=0 if x is None else len(x))
     save_checkpoint(out, result.model.cpu(), dataset=meta, metrics=metrics,
                     extra={"prune_config": config.to_dict(), "source": str(model_path)})
+    drop_synthesis(state)
     return {**metrics, "checkpoint": str(out)}
 
 
@@ -364,7 +405,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
         raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
                         f"model expects {old.input_shape}")
     old_list, new_list = check_classes(old_list, new_classes, data.num_classes, old.num_classes)
-    synth_x = None
+    synth_x, state = None, Path(f"{out}.resume")
     if config.method == "deepinversion":
         if synth_dir is not None:
             found = load_synthesized(synth_dir, old.input_shape, seed=config.seed)
@@ -372,8 +413,11 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
         else:
             inv = settings_for(old, value_range=data.pixel_range(), iterations=iterations,
                                device=config.device, min_iterations=min(iterations, 100))
-            synth_x = synthesize_old(old, num_images, data.pixel_range(), inv,
-                                     seed=config.seed, progress=config.progress)
+            synth_x, = kept_synthesis(   # kept until the checkpoint is written
+                state, model_path, {"num_images": num_images, "iterations": iterations,
+                                    "seed": config.seed, "range": data.pixel_range()},
+                lambda: (synthesize_old(old, num_images, data.pixel_range(), inv,
+                                        seed=config.seed, progress=config.progress),))
     before = per_class_accuracy(old, class_subset(data, old_list))["accuracy"]
     model, metrics = learn_new_classes(old, class_subset(data, new_list, offset=len(old_list)),
                                        config, synth_x)
@@ -393,6 +437,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
                     extra={"classes": old_list + new_list, "source_dataset": data.name,
                            "continual_config": config.to_dict(), "source": str(model_path)})
+    drop_synthesis(state)
     return {**metrics, "checkpoint": str(out)}
 
 
