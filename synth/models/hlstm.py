@@ -27,8 +27,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from synth.errors import UserError
-from synth.models.lstm import (RecurrentLayer, RecurrentStack, SequenceClassifier, cell_update,
-                               check_hidden, frame_size, to_frames)
+from synth.models.lstm import (RecurrentLayer, RecurrentStack, SequenceClassifier, _base_type,
+                               _hooked, cell_update, check_hidden, frame_size, to_frames)
 from synth.models.registry import register_family, register_variant
 
 GATES = ("i", "f", "g", "o")     # the LSTM's gate order; g (the candidate) uses tanh
@@ -50,29 +50,21 @@ class GateNet(nn.Module):
         return self.out(u)
 
 
-def _hooked(modules) -> bool:
-    """Whether a forward or backward hook (a module's own or a global one), or a ``forward``
-    set on the instance, would see a call of any of ``modules``."""
-    from torch.nn.modules import module as mod
-    if (mod._global_forward_hooks or mod._global_forward_pre_hooks
-            or mod._global_backward_hooks or mod._global_backward_pre_hooks):
-        return True
-    return any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
-               or m._backward_pre_hooks or "forward" in m.__dict__ for m in modules)
-
-
-def _base_type(m: nn.Module) -> type:
-    """``type(m)``, or the class a parametrization (``synth.masked``'s masks) derived it from."""
-    return type(m).__bases__[0] if parametrize.is_parametrized(m) else type(m)
-
-
 def _plain_gate(w_hid, b_hid, w_out, b_out, p: float, inplace: bool):
-    """``GateNet.forward`` on weights read beforehand; ``p`` 0: no dropout call (eval)."""
+    """``GateNet.forward`` on weights read beforehand; ``p`` 0: no dropout call (eval).
+    ``F.linear`` of a matrix with a bias is ``addmm(b, z, w.t())``: the transposes are
+    taken once here, not at every step (and autograd sums their gradients once)."""
+    if b_hid is None or b_out is None:
+        hid, out = (lambda z: F.linear(z, w_hid, b_hid)), (lambda u: F.linear(u, w_out, b_out))
+    else:
+        t_hid, t_out = w_hid.t(), w_out.t()
+        hid, out = (lambda z: torch.addmm(b_hid, z, t_hid)), (lambda u: torch.addmm(b_out, u, t_out))
+
     def gate(z: torch.Tensor) -> torch.Tensor:
-        u = torch.relu(F.linear(z, w_hid, b_hid))
+        u = torch.relu(hid(z))
         if p > 0:
             u = F.dropout(u, p, True, inplace)
-        return F.linear(u, w_out, b_out)
+        return out(u)
     return gate
 
 

@@ -60,6 +60,22 @@ class RecurrentLayer(nn.Module):
         return z, z
 
 
+def _hooked(modules) -> bool:
+    """Whether a forward or backward hook (a module's own or a global one), or a ``forward``
+    set on the instance, would see a call of any of ``modules``."""
+    from torch.nn.modules import module as mod
+    if (mod._global_forward_hooks or mod._global_forward_pre_hooks
+            or mod._global_backward_hooks or mod._global_backward_pre_hooks):
+        return True
+    return any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
+               or m._backward_pre_hooks or "forward" in m.__dict__ for m in modules)
+
+
+def _base_type(m: nn.Module) -> type:
+    """``type(m)``, or the class a parametrization (``synth.masked``'s masks) derived it from."""
+    return type(m).__bases__[0] if parametrize.is_parametrized(m) else type(m)
+
+
 def cell_update(i, f, g, o, c):
     """c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)  (both cells)."""
     c = f * c + i * g
@@ -88,8 +104,14 @@ class LSTMLayer(RecurrentLayer):
         outs = []
         with parametrize.cached():             # a masked weight is computed once, not per step
             zx = self.ih(x)                    # (N, T, 4H): W_ih x_t + b_ih for every t
+            hh = self.hh
+            if not (_hooked([hh]) or _base_type(hh) is not nn.Linear or hh.bias is None):
+                # what Linear computes (addmm(b, h, W.t())), bit for bit, without a module
+                # call and a transpose per step (hooks -- hwsim, FLOP counts -- see the module)
+                w_t, b = hh.weight.t(), hh.bias
+                hh = lambda h: torch.addmm(b, h, w_t)          # noqa: E731
             for zx_t in zx.unbind(1):          # unbind: one backward for all steps, not T
-                i, f, g, o = (zx_t + self.hh(h)).chunk(4, dim=1)
+                i, f, g, o = (zx_t + hh(h)).chunk(4, dim=1)
                 h, c = cell_update(torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g),
                                    torch.sigmoid(o), c)
                 outs.append(h)

@@ -149,3 +149,32 @@ def test_hlstm_step_skips_module_calls_and_computes_the_same_bits(monkeypatch):
     assert torch.equal(fast[0], slow[0]) and torch.equal(fast[2], slow[2])
     assert all(torch.equal(a, b) for a, b in zip(fast[1], slow[1]))
     assert torch.equal(fast[3], slow[3])
+
+
+def test_lstm_step_skips_the_hh_module_call_and_computes_the_same_bits(monkeypatch):
+    """The LSTM's per-step W_hh product is ``addmm`` on the transposed weight read once per
+    sequence (no module call per step) unless a hook watches ``hh``; same bits either way."""
+    import copy
+    torch.manual_seed(1)
+    model = build({"family": "lstm", "hidden": [5, 4], "frame": 2}, (3, 12), 3)
+    masked.attach_masks(model, masked.random_masks(model, 0.5, 0))
+    x, y = torch.randn(8, 3, 12), torch.randint(0, 3, (8,))
+    calls = []
+    forward = torch.nn.Linear.forward
+    monkeypatch.setattr(torch.nn.Linear, "forward",
+                        lambda self, z: calls.append(1) or forward(self, z))
+
+    def run(hooked):
+        m = copy.deepcopy(model)
+        for layer in m.rnn.layers if hooked else ():
+            layer.hh.register_forward_hook(lambda *a: None)
+        out = m(x)
+        F.cross_entropy(out, y).backward()
+        return out.detach(), [p.grad.clone() for p in m.parameters()]
+
+    fast = run(hooked=False)
+    assert len(calls) == 3                    # ih of each layer and the head, no hh
+    slow = run(hooked=True)
+    assert len(calls) == 3 + 3 + 2 * 6        # and hh at each of 12 / 2 steps, per layer
+    assert torch.equal(fast[0], slow[0])
+    assert all(torch.equal(a, b) for a, b in zip(fast[1], slow[1]))
