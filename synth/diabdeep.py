@@ -430,7 +430,8 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
         row, history = train(name)
         done.add(name, row, history)
     histories = {name[:-len("_diabnn")]: done.histories[name] for name in names[:2]}
-    return {"dataset": data.name, "seed": config.seed, "frame": frame,
+    return {"dataset": data.name, "seed": config.seed, "split_seed": int(data.seed),
+            "frame": frame,
             "steps": math.ceil(data.input_shape[1] / frame), "input_shape": list(data.input_shape),
             "split": [len(data.y_train), len(data.y_val), len(data.y_test)],
             "rows": [done.rows[name] for name in names],

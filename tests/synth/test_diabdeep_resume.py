@@ -77,3 +77,11 @@ def test_a_foreign_state_file_is_refused_and_kept(tmp_path):
     with pytest.raises(UserError, match="DiabDeep state"):
         run_diabdeep(_config(), report=str(report))
     assert state.read_bytes() == b"my notes"
+
+
+def test_the_report_records_the_split_a_given_data_set_was_made_with(tmp_path):
+    """``run_diabdeep(config, data=...)`` reported config.seed as the run's seed whatever
+    seed the given data was split with: the report now records that split's seed too."""
+    data = load_dataset("basicmotions", seed=3)
+    result = run_diabdeep(_config(baselines=["forest"]), data=data)
+    assert result["seed"] == 0 and result["split_seed"] == 3
