@@ -178,3 +178,34 @@ def test_lstm_step_skips_the_hh_module_call_and_computes_the_same_bits(monkeypat
     assert len(calls) == 3 + 3 + 2 * 6        # and hh at each of 12 / 2 steps, per layer
     assert torch.equal(fast[0], slow[0])
     assert all(torch.equal(a, b) for a, b in zip(fast[1], slow[1]))
+
+
+def test_growth_phase_with_retraining_equals_the_old_path(monkeypatch):
+    """Two growth rounds with their retraining, as DiabDeep's edge growth runs them: the new
+    path (bridges skipped, H-LSTM steps without module calls) ends with the very weights,
+    masks and history of the old one (every bridge computed, module calls: a hook on each
+    gate forces them)."""
+    schedule = GrowPruneSchedule(seed_density=0.25, growth_rounds=2, neuron_growth=2,
+                                 growth_batches=2, prune_steps=0, retrain_epochs=1,
+                                 lr=3e-3, optimizer="adam", batch_size=32, device="cpu")
+    results = []
+    for old in (False, True):
+        from synth.data import load_dataset
+        data = load_dataset("gunpoint", seed=0)
+        torch.manual_seed(0)
+        model = build({"family": "hlstm", "hidden": [6], "gate_hidden": 4, "dropout": 0.2,
+                       "frame": 15}, data.input_shape, data.num_classes)
+        if old:
+            monkeypatch.setattr(grow_prune, "grow", _old_grow_with_train_xy)
+            for gate in model.rnn.layers[0].gates.values():
+                gate.register_forward_hook(lambda *a: None)
+        model, history = grow_prune.grow_and_prune(model, data, schedule, loss_fn=_shifted)
+        results.append((model.state_dict(), history))
+    (state, history), (old_state, old_history) = results
+    assert history == old_history and history[-1]["grown_connections"] > 0
+    assert all(torch.equal(state[k], old_state[k]) for k in state)
+
+
+def _old_grow_with_train_xy(model, data, schedule, round_, *, loss_fn=None, train_xy=None):
+    assert train_xy is None
+    return _old_grow(model, data, schedule, round_, loss_fn)
