@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 # Upper bounds of the count and scale fields: each is a loop length, a tensor size or a weight
 # scale, and a typo (10**12) ran for days or made every weight inf before any result.
-MAX_GROWTH_BATCHES = 1000     # mini-batches per growth (or regrowth) gradient: forward+backward each
+MAX_GROWTH_BATCHES = 1000     # mini-batches per growth (or regrowth) gradient, a pass each
 MAX_NEURON_GROWTH = 100_000   # units per round and pair: wider than any layer under MAX_PARAMETERS
                               # that also has inputs and outputs (100 M / 1000)
 MAX_STEP_SCALE = 10.0         # growth_init and birth_strength are step sizes, bounded as lr is

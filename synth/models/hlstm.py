@@ -55,10 +55,12 @@ def _plain_gate(w_hid, b_hid, w_out, b_out, p: float, inplace: bool):
     ``F.linear`` of a matrix with a bias is ``addmm(b, z, w.t())``: the transposes are
     taken once here, not at every step (and autograd sums their gradients once)."""
     if b_hid is None or b_out is None:
-        hid, out = (lambda z: F.linear(z, w_hid, b_hid)), (lambda u: F.linear(u, w_out, b_out))
+        hid = lambda z: F.linear(z, w_hid, b_hid)         # noqa: E731
+        out = lambda u: F.linear(u, w_out, b_out)         # noqa: E731
     else:
         t_hid, t_out = w_hid.t(), w_out.t()
-        hid, out = (lambda z: torch.addmm(b_hid, z, t_hid)), (lambda u: torch.addmm(b_out, u, t_out))
+        hid = lambda z: torch.addmm(b_hid, z, t_hid)      # noqa: E731
+        out = lambda u: torch.addmm(b_out, u, t_out)      # noqa: E731
 
     def gate(z: torch.Tensor) -> torch.Tensor:
         u = torch.relu(hid(z))

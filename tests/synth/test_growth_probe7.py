@@ -128,7 +128,8 @@ def test_hlstm_step_skips_module_calls_and_computes_the_same_bits(monkeypatch):
     x, y = data.x_train[:16], data.y_train[:16]
     calls = []
     forward = hlstm.GateNet.forward
-    monkeypatch.setattr(hlstm.GateNet, "forward", lambda self, z: calls.append(1) or forward(self, z))
+    monkeypatch.setattr(hlstm.GateNet, "forward",
+                        lambda self, z: calls.append(1) or forward(self, z))
 
     def run(hooked):
         m = copy.deepcopy(model)
