@@ -467,10 +467,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             trainable,
             tune_config=tune.TuneConfig(
                 metric="accuracy", mode="max", num_samples=config.trials, scheduler=scheduler,
-                search_alg=ConcurrencyLimiter(searcher, config.concurrency, batch=True),
-                # the next trial runs in the finished one's process: a new trial actor
-                # (a Python start that imports torch) cost ~5-10 s per trial on 2 cores
-                reuse_actors=True),
+                search_alg=ConcurrencyLimiter(searcher, config.concurrency, batch=True)),
             run_config=tune.RunConfig(
                 name="tune", storage_path=storage, verbose=1 if progress else 0,
                 callbacks=[ResultsCallback(str(out_dir / "results.parquet"))],

@@ -51,36 +51,29 @@ def _rows(path: Path) -> list[dict]:
     return pq.read_table(path).to_pylist() if path.is_file() else []
 
 
-TRIALS = 5
-
-
 def test_latency_constrained_search_survives_a_killed_hwsim_actor(tmp_path):
-    """The pool's actors are killed once a trial has been priced and finished; one trial at
-    a time, so with at most TRIALS - 2 rows at the kill at least one trial starts (and is
-    priced) after it.  (Trials follow each other in ~1 s in one reused Tune actor: with 3
-    trials all could finish between two polls and the kill then came too late.)"""
     out = tmp_path / "search"
     proc = _start(["search", "--dataset", "iris", "--space", "mlp", "--searcher", "chameleon",
-                   "--trials", str(TRIALS), "--n-initial", "2", "--concurrency", "1",
-                   "--epochs", "1", "--constraint", f"latency_ms<={LATENCY_MS}",
-                   "--out", str(out), "--json"], tmp_path / "logs")
+                   "--trials", "3", "--n-initial", "2", "--concurrency", "1", "--epochs", "1",
+                   "--constraint", f"latency_ms<={LATENCY_MS}", "--out", str(out), "--json"],
+                  tmp_path / "logs")
     try:
         wait_for(lambda: _rows(out / "results.parquet") or proc.poll() is not None,
-                 timeout=400, what="the first finished trial", poll=0.05)
+                 timeout=400, what="the first finished trial")
         assert proc.poll() is None, "the search ended before an hwsim actor could be killed"
+        assert len(_rows(out / "results.parquet")) < 3
         assert kill_titled(proc.pid, "ray::HwsimShard"), "no hwsim actor of this search found"
-        assert len(_rows(out / "results.parquet")) <= TRIALS - 2   # read after the kill
         summary = _finish(proc)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     rows = _rows(out / "results.parquet")
-    assert summary["trials"] == TRIALS == len(rows) == len({r["trial_id"] for r in rows})
+    assert summary["trials"] == 3 == len(rows) == len({r["trial_id"] for r in rows})
     assert all(r["latency_ms"] is not None and r["latency_ms"] <= LATENCY_MS for r in rows)
     assert all(r["energy_mj"] > 0 for r in rows)
     again = _finish(_start(["search", "--resume", str(out), "--json"], tmp_path / "logs"))
     after = _rows(out / "results.parquet")
-    assert again["trials"] == TRIALS
+    assert again["trials"] == 3
     assert [(r["trial_id"], r["finished_at"]) for r in after] == [
         (r["trial_id"], r["finished_at"]) for r in rows]
 
