@@ -532,6 +532,10 @@ def trials_text(summary: dict) -> str:
     if summary.get("trials_errored"):
         text += (f", {summary['trials_errored']} more failed (their errors: "
                  f"{Path(summary['out_dir']) / ERRORS_FILE})")
+    if summary.get("trials_missing"):
+        text += (f"; {summary['trials_missing']} of the {summary['trials_requested']} "
+                 f"requested never ran (an interruption lost them from Tune's saved state; "
+                 f"a --resume cannot bring them back)")
     return text
 
 
@@ -561,9 +565,13 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     # trials: every trial Tune completed (--trials counts them all, as ASHA's budget does);
     # with --asha many end at a rung, so those trained to the end are counted apart (the
     # summary said "20 trials" where 5 were trained, and nothing more)
+    errored = len(errored_trials(out_dir, table["trial_id"]))
+    # a resume restores Tune's last snapshot of the experiment (every >= 10 s): one cut short
+    # by a kill could end "done" with trials missing, and the summary said nothing of them
+    missing = max(0, config.trials - len(table) - errored)
     return {"out_dir": str(out_dir), "searcher": config.searcher, "trials": int(len(table)),
             "trials_finished": int(len(finished)), "trials_stopped_early": int(stopped.sum()),
-            "trials_errored": len(errored_trials(out_dir, table["trial_id"])),
+            "trials_errored": errored, "trials_missing": missing,
             "trials_requested": config.trials, "best_trial": best["trial_id"],
             "best_spec": json.loads(best["spec"]), "best_accuracy": float(best["accuracy"]),
             "best_test_accuracy": float(best["test_accuracy"]),

@@ -36,3 +36,19 @@ def test_a_search_without_failures_says_nothing_of_them(tmp_path):
     _search_dir(tmp_path)
     summary = summarize(tmp_path, SearchConfig(dataset="digits", hardware=False, trials=3))
     assert summary["trials_errored"] == 0 and "failed" not in trials_text(summary)
+
+
+def test_trials_that_never_ran_are_named_in_the_summary(tmp_path):
+    """A resumed search restores Tune's last snapshot; after a kill during that snapshot one
+    ended "done" with 2 of its 5 trials, and the summary said "2 trials" and nothing more."""
+    from search.run import SearchConfig, summarize, trials_text
+    _search_dir(tmp_path)                               # 3 rows
+    summary = summarize(tmp_path, SearchConfig(dataset="digits", asha=True, hardware=False,
+                                               trials=5))
+    assert summary["trials_missing"] == 2
+    assert trials_text(summary).endswith("; 2 of the 5 requested never ran (an interruption "
+                                         "lost them from Tune's saved state; a --resume "
+                                         "cannot bring them back)")
+    full = summarize(tmp_path, SearchConfig(dataset="digits", asha=True, hardware=False,
+                                            trials=3))
+    assert full["trials_missing"] == 0 and "never ran" not in trials_text(full)
