@@ -2,8 +2,8 @@
 from synth.config import short_repr
 import click
 
-from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
-                                RegistryChoice, seed_option, show_progress)
+from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, given,
+                                json_option, RegistryChoice, seed_option, show_progress)
 
 
 @click.command("scann")
@@ -34,15 +34,9 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
     from synth.masked import connections, masks_of
     from synth.scann import LINEAR_REDUCERS, ScannConfig, model_on_inputs, run_scann
 
-    try:
-        widths = tuple(int(h) for h in hidden.split(","))
-    except ValueError:
-        raise UserError(f"--hidden must be comma-separated integers, got {short_repr(hidden)}") from None
     config = ScannConfig(reduce=method, components=components, scheme=scheme.upper(),
-                         hidden=widths, seed=seed, device=device)
-    from click.core import ParameterSource
-    source = click.get_current_context().get_parameter_source("components")
-    if config.reduce == "none" and source is not ParameterSource.DEFAULT:   # was ignored
+                         hidden=_widths(hidden), seed=seed, device=device)
+    if config.reduce == "none" and given("components"):   # was ignored
         raise UserError(f"--components {components:g} and --reduce none: none keeps every "
                         f"feature; drop --components or choose a reduction")
     if out and config.reduce not in LINEAR_REDUCERS:   # before the run, not after it
@@ -69,3 +63,13 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
         result["checkpoint_connections"] = connections(saved)
     result["steps"] = len(history) - 1
     emit(result, as_json)
+
+
+def _widths(hidden: str) -> tuple:
+    """``--hidden`` "64,32" as widths."""
+    from synth.errors import UserError
+    try:
+        return tuple(int(h) for h in hidden.split(","))
+    except ValueError:
+        raise UserError(f"--hidden must be comma-separated integers, got "
+                        f"{short_repr(hidden)}") from None
