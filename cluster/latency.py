@@ -14,12 +14,13 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from synth.config import short_repr
 from synth.errors import UserError
 from synth.files import write_json_atomic
 from hwsim.latency import host_identity, host_rows, torch_threads
 
 log = logging.getLogger(__name__)
-CACHE_VERSION = 2     # 2: rows carry lo_ms/hi_ms
+CACHE_VERSION = 3     # 2: rows carry lo_ms/hi_ms; 3: host rows carry their conditions
 
 
 def cache_key(identity: dict, params: dict) -> str:
@@ -43,14 +44,20 @@ def read_cached(path: Path) -> dict | None:
 def cached_table(cache_dir: str | Path | None, identity: dict, params: dict,
                  measure: Callable[[], list[dict]], *, refresh: bool = False) -> dict:
     """``{"rows", "identity", "params", "key", "cached"}``: read from ``cache_dir`` when a table
-    with the same key is there (and not ``refresh``), else ``measure()`` and write it."""
+    with the same key is there (and not ``refresh``), else ``measure()`` and write it.  The
+    key holds the measuring host's identity (threads, torch, CPU): a table is reused only
+    under the conditions it was measured at, and a file of that name that records others (a
+    copy from another machine) is measured again."""
     key = cache_key(identity, params)
     path = Path(cache_dir) / f"latency-{key}.json" if cache_dir else None
     if path is not None and not refresh:
         hit = read_cached(path)
-        if hit is not None:
+        if hit is not None and hit.get("identity") == identity:
             log.info("latency table from cache %s", path)
             return {**hit, "cached": True}
+        if hit is not None:
+            log.warning("%s was measured under other conditions (%s); measuring it again",
+                        path, short_repr(hit.get("identity")))
     import os
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     rows = measure()

@@ -2,18 +2,16 @@
 that will serve it (``synth.symbiotic``), against a stacked-LSTM baseline, and write a report.
 
 One call, ``run_symbiotic``: the latency tables (host CPU measured in a Ray task on this node
-and cached, measured again when its rows say other conditions -- threads, torch, CPU -- than
-the models are timed at; the accelerator models computed), the baseline training (whose
-validation perplexity becomes the target), the candidate trainings as Ray tasks, the
-table-guided width and sparsity choices, then every final model timed on the host at batch 1
-with interleaved passes.  Writes ``report.json``, ``report.md`` and ``latency.png`` (latency vs width, the
+and cached; the accelerator models computed), the baseline training (whose validation
+perplexity becomes the target), the candidate trainings as Ray tasks, the table-guided width
+and sparsity choices, then every final model timed on the host at batch 1 with interleaved
+passes.  Writes ``report.json``, ``report.md`` and ``latency.png`` (latency vs width, the
 chosen widths marked) under ``out``; each training's result (baseline and candidates) is kept in
 ``out/cache/candidates/`` as it finishes, so a rerun after an interruption skips those.
 """
 from __future__ import annotations
 
 import copy
-import logging
 import math
 import os
 import time
@@ -28,11 +26,9 @@ from synth.sparse_exec import sparse_copy
 from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, kept_candidates,
                              sparse_wins, symbiotic_train, train_candidate, load_candidate)
 from synth.text import load_text
-from hwsim.latency import (PLATFORMS, grid, model_rows, rows_mismatch, time_interleaved,
-                           torch_threads)
+from hwsim.latency import PLATFORMS, grid, model_rows, time_interleaved, torch_threads
 from cluster.latency import host_table, ray_starmap
 
-log = logging.getLogger(__name__)
 
 BASELINE_CELL = "lstm"   # the stacked-LSTM baseline whose validation perplexity is the target
 
@@ -149,16 +145,10 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     if BASELINE_CELL not in cells:   # --cells hlstm: the baseline's table latency was NaN
         keys += grid((BASELINE_CELL,), [baseline_width], [1], ())
     # the tables belong to the platform, not to the training seed: measured with seed 0
-    measure = dict(cache_dir=cache_dir or out / "cache", steps=steps, vocab=vocab,
-                   rounds=rounds, threads=threads, seed=0, use_ray=use_ray)
-    host = host_table(keys, **measure)
-    stale = rows_mismatch(host["rows"], threads)
-    if stale:   # measured under other conditions than the models are timed at: measured again
-        log.warning("%s; measuring it again", stale)
-        host = host_table(keys, refresh=True, **measure)
-        stale = rows_mismatch(host["rows"], threads)
-        if stale:
-            raise UserError(stale)
+    # cached under the key of the host's conditions (threads, torch, CPU): a table measured
+    # under other ones is never reused (cluster.latency.cached_table)
+    host = host_table(keys, cache_dir=cache_dir or out / "cache", steps=steps, vocab=vocab,
+                      rounds=rounds, threads=threads, seed=0, use_ray=use_ray)
     tables = {"host": host["rows"]}
     tables["accel" if platform == "host" else platform] = model_rows(
         keys, "accel" if platform == "host" else platform, steps=steps, vocab=vocab, seed=0)

@@ -6,9 +6,8 @@ arXiv 1901.10997): one row per (platform, cell, width, batch, sparsity, executio
   processes hits all rows alike instead of one; a row reports the best (minimum) of its
   ``rounds`` passes, the median, the interquartile range (q1, q3) and the spread of the best
   over four blocks of rounds (lo, hi; ``spread``), ms, and the ``conditions`` it was
-  measured at (``host_identity``: threads, torch, CPU; ``rows_mismatch`` checks a table's
-  against where it is used).  Timing touches no files: the on-disk cache keyed by
-  ``host_identity()`` lives in ``cluster.latency``.
+  measured at (``host_identity``: threads, torch, CPU).  Timing touches no files: the
+  on-disk cache keyed by ``host_identity()`` lives in ``cluster.latency``.
 - ``accel``: the analytical systolic accelerator (``hwsim.accel``, dense: zeros are multiplied
   like any weight), and ``spring``: the SPRING model (``hwsim.spring``), which skips zero
   weights.  Both are deterministic, so lo = hi = q1 = q3 = best.
@@ -111,22 +110,6 @@ def condition_mismatch(conditions: dict | None, threads: int | None = None) -> s
             f"{', '.join(f'{k} {now[k]}' for k in differ)}: its latencies may not hold here")
 
 
-def rows_mismatch(rows: Sequence[dict], threads: int | None = None) -> str | None:
-    """``condition_mismatch`` for the ``host`` rows of a latency table (each row records the
-    ``conditions`` it was measured at, ``host_rows``): one line when they were measured under
-    other conditions than this machine and torch at ``threads``, or under several, or record
-    none (a table written before rows carried them); None when they match or there are no
-    host rows (the model platforms are deterministic)."""
-    host = [r for r in rows if r.get("platform") == "host"]
-    if not host:
-        return None
-    seen = {repr(sorted((r.get("conditions") or {}).items())) for r in host}
-    if len(seen) > 1:
-        return (f"host CPU latency table mixes rows measured under {len(seen)} different "
-                f"conditions: its latencies do not compare")
-    return condition_mismatch(host[0].get("conditions"), threads)
-
-
 def spread(times_ms: Sequence[float], blocks: int = 4) -> dict:
     """Summary of timings taken in round order, ms: best (minimum), median, quartiles, and the
     spread of the best-of-N estimate itself: the passes cut into ``blocks`` consecutive blocks,
@@ -224,7 +207,7 @@ def host_rows(keys: Sequence[dict], *, steps: int = 35, vocab: int = 0, rounds: 
     """Measure every row key on this CPU, interleaved (module docstring), at ``threads``
     torch threads (None or 0: the current setting; the caller's count is given back after:
     it was left at ``threads`` for the rest of the process).  Every row records the
-    ``conditions`` it was measured at (``host_identity``; ``rows_mismatch`` checks them)."""
+    ``conditions`` it was measured at (``host_identity``)."""
     fns = {}
     for i, key in enumerate(keys):
         module = probe(key["cell"], key["width"], key["sparsity"], vocab=vocab, seed=seed)

@@ -67,69 +67,27 @@ def test_measure_models_gives_the_callers_thread_count_back():
 
 
 # --------------------------------------------------------------------------- table conditions
-def test_rows_mismatch_names_other_unknown_and_mixed_conditions():
-    from hwsim.latency import host_identity, rows_mismatch
-    here = host_identity(1)
-    row = {"platform": "host", "cell": "lstm", "width": 4, "best_ms": 1.0}
-    assert rows_mismatch([{**row, "conditions": here}], 1) is None
-    assert rows_mismatch([{**row, "platform": "accel"}], 1) is None   # deterministic models
-    other = rows_mismatch([{**row, "conditions": {**here, "threads": 4}}], 1)
-    assert other and "threads 4" in other and "threads 1" in other and "\n" not in other
-    assert "records no measurement conditions" in rows_mismatch([row], 1)
-    mixed = rows_mismatch([{**row, "conditions": here},
-                           {**row, "width": 8, "conditions": {**here, "torch": "0.0"}}], 1)
-    assert "2 different conditions" in mixed
+def test_a_cached_host_table_of_other_conditions_is_measured_again(tmp_path):
+    """A host latency table measured under other conditions (threads, torch, CPU) than it is
+    used at is not reused: the cache key holds them, an older cache version (rows without
+    conditions) is not read, and a file under the right name that records others (a copy
+    from another machine) is measured again."""
+    import json
 
-
-def _tiny_text(tmp_path):
-    words = "the cat sat on the mat and the dog ran far away then slept".split()
-    text = "\n".join(" ".join(words[(i * 5 + j) % len(words)] for j in range(8)).capitalize()
-                     + "." for i in range(60))
-    (tmp_path / "t.txt").write_text(text)
-    return f"text:{tmp_path / 't.txt'}"
-
-
-class _Stop(Exception):
-    pass
-
-
-def _fake_host_table(calls, stale_on_refresh):
+    from cluster.latency import CACHE_VERSION, cache_key, cached_table
     from hwsim.latency import host_identity
+    here, params, calls = host_identity(1), {"keys": [], "rounds": 2}, []
 
-    def host_table(keys, *, refresh=False, threads=1, **kw):
-        calls.append(refresh)
-        conditions = ({**host_identity(threads), "threads": threads + 7}
-                      if stale_on_refresh or not refresh else host_identity(threads))
-        rows = [{"platform": "host", **k, "best_ms": 1.0, "q1_ms": 1.0, "q3_ms": 1.0,
-                 "conditions": conditions} for k in keys]
-        return {"rows": rows, "identity": host_identity(threads), "cached": not refresh}
-    return host_table
-
-
-def test_symbiotic_measures_again_a_host_table_of_other_conditions(tmp_path, monkeypatch):
-    """A host table whose rows were measured under other conditions (threads, torch, CPU)
-    than the models are timed at was used as it was; it is measured again (refresh)."""
-    import deploy.symbiotic as ds
-    calls = []
-    monkeypatch.setattr(ds, "host_table", _fake_host_table(calls, stale_on_refresh=False))
-
-    def model_rows(keys, *a, **kw):     # the step after the host table: stop there
-        raise _Stop
-    monkeypatch.setattr(ds, "model_rows", model_rows)
-    with pytest.raises(_Stop):
-        ds.run_symbiotic(_tiny_text(tmp_path), "host", tmp_path / "out", min_count=1,
-                         threads=1, use_ray=False, progress=False)
-    assert calls == [False, True]
-
-
-def test_symbiotic_refuses_a_host_table_that_stays_of_other_conditions(tmp_path, monkeypatch):
-    import deploy.symbiotic as ds
-    calls = []
-    monkeypatch.setattr(ds, "host_table", _fake_host_table(calls, stale_on_refresh=True))
-    with pytest.raises(UserError, match="was measured at threads 8") as e:
-        ds.run_symbiotic(_tiny_text(tmp_path), "host", tmp_path / "out", min_count=1,
-                         threads=1, use_ray=False, progress=False)
-    assert calls == [False, True] and "\n" not in str(e.value)
+    def measure():
+        calls.append(1)
+        return [{"platform": "host", "best_ms": 1.0, "conditions": here}]
+    assert CACHE_VERSION >= 3
+    path = tmp_path / f"latency-{cache_key(here, params)}.json"
+    path.write_text(json.dumps({"rows": [{"platform": "host", "best_ms": 9.0}],
+                                "identity": {**here, "threads": 4}}))
+    table = cached_table(tmp_path, here, params, measure)
+    assert calls == [1] and not table["cached"] and table["rows"][0]["best_ms"] == 1.0
+    assert cached_table(tmp_path, here, params, measure)["cached"] and calls == [1]
 
 
 # --------------------------------------------------------------------------- LM parameter count
