@@ -43,6 +43,7 @@ from synth.config import (Config, check_batch_size, check_choice, check_range, c
                           short_repr)
 from synth.data import Dataset
 from synth.device import pick_device
+from synth.checkpoint import check_model_classes
 from synth.errors import UserError
 from synth.models import build, count_flops, prunable_layers
 from synth.quant import refuse_fixed_point
@@ -311,20 +312,6 @@ def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
                            growth_rounds=rounds, pruned=pruned, train_samples=len(y))
 
 
-def check_own_classes(model, old: Dataset, what: str = "model") -> None:
-    """A checkpoint of ``old``'s own set (or a class subset of it) must predict ``old``'s
-    classes in their order: a wine[0,1] model updated with --old wine[0,2] read class 2's
-    samples as its class 1."""
-    meta = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
-    own, names = str(meta.get("name") or ""), meta.get("class_names")
-    base = lambda name: name.split("[", 1)[0]  # noqa: E731  (a class subset: wine[0,1])
-    if own and names is not None and base(own) == base(old.name) and \
-            list(names) != list(old.class_names):
-        raise UserError(f"the {what} predicts {own}'s classes {short_repr(list(names))}; the "
-                        f"old data {old.name} has {short_repr(list(old.class_names))}: give "
-                        f"the data set it was trained on")
-
-
 def _plateau(trajectory: list[dict], margin: float) -> float:
     """Mean validation accuracy over the last half of the checks, minus ``margin``."""
     accs = [t["val_accuracy"] for t in trajectory]
@@ -356,7 +343,7 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
         if m is not None and int(m.num_classes) != int(both.num_classes):  # an IndexError
             raise UserError(f"the {what} predicts {m.num_classes} classes; the data has "   # in
                             f"{both.num_classes} (give a model of its classes)")   # the loss
-        check_own_classes(m, old, what)
+        check_model_classes(m, old, what)
     device = pick_device(config.device)
     val = (both.x_val, both.y_val)
     out = {"before": _summary(_masked_copy(model, device), both,
