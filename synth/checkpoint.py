@@ -282,8 +282,12 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
     """The model in eval mode, with masks re-attached when the checkpoint has them.
 
     The checkpoint's extra dict carries ``"checkpoint"`` metadata on the returned model as
-    ``model.checkpoint_info`` (data set, metrics)."""
-    return model_from_payload(read_checkpoint(path), device, where=f"checkpoint {path}")
+    ``model.checkpoint_info`` (data set, metrics), with the ``checksum`` of the file's bytes
+    (``checksum_bytes``, from the same read: what a resumed run's key names the model by)."""
+    payload, checksum = read_checkpoint_and_checksum(path)
+    model = model_from_payload(payload, device, where=f"checkpoint {path}")
+    model.checkpoint_info["checksum"] = checksum
+    return model
 
 
 def recorded_split_seed(meta: dict, dataset: str | None = None, *, source: str = "checkpoint",

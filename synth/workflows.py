@@ -77,15 +77,16 @@ def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images
 SYNTHESIS_STATE = "nnsynth-synthesized-inputs-1"
 
 
-def kept_synthesis(state: Path, model_path, settings: dict, make: Callable[[], tuple]) -> tuple:
+def kept_synthesis(state: Path, model, settings: dict, make: Callable[[], tuple]) -> tuple:
     """``make()``'s tensors (inputs synthesized here), kept in the state file ``state`` until
-    the caller's checkpoint is written and it calls ``drop_synthesis(state)``:
-    a run interrupted after its synthesis (in the fine-tuning that follows, minutes) reads
-    them back when rerun instead of inverting again.  A state of another model file or other
-    ``settings`` is not used (a fresh synthesis replaces it); inversion is seeded, so the
-    inputs read back are the ones a fresh synthesis would make."""
+    the caller's checkpoint is written and it calls ``drop_synthesis(state)``: a run
+    interrupted after its synthesis (in the fine-tuning that follows, minutes) reads them
+    back when rerun instead of inverting again.  A state of another model file (``model``
+    as ``load_model`` gives it, named by its file's checksum) or of other ``settings`` is
+    not used (a fresh synthesis replaces it); inversion is seeded, so the inputs read back
+    are the ones a fresh synthesis would make."""
     from synth.resume import load_state, save_state, settings_key
-    key = settings_key(settings, checksum_bytes(Path(model_path).read_bytes()))
+    key = settings_key(settings, model.checkpoint_info["checksum"])
     saved = load_state(state, SYNTHESIS_STATE, key, "synthesis")
     if saved is not None:
         tensors = tuple(saved["tensors"])
@@ -188,7 +189,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
         # continues only with the same teacher file, student and inputs (its config, the
         # student's tensors and the number of inputs are fit's own part of the key)
         state = Path(f"{out}.resume")
-        key = settings_key(checksum_bytes(Path(teacher_path).read_bytes()), student_spec,
+        key = settings_key(teacher.checkpoint_info["checksum"], student_spec,
                            found.digest(), real.digest() if real is not None else None)
         metrics = distill(student, teacher, train_x, real, config, fit_fn=fit_fn,
                           state_path=state, state_key=key)
@@ -239,10 +240,9 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                                       iterations=iterations, seed=config.seed,
                                       device=config.device, progress=config.progress)
         if synth_dir is None:    # inverted here: kept until the checkpoint is written
-            x, y = kept_synthesis(state, model_path, {"num_images": num_images or NUM_IMAGES,
-                                                      "iterations": iterations,
-                                                      "seed": config.seed},
-                                  lambda: make()[:2])
+            x, y = kept_synthesis(state, teacher, {"num_images": num_images or NUM_IMAGES,
+                                                   "iterations": iterations,
+                                                   "seed": config.seed}, lambda: make()[:2])
         else:
             x, y, found = make()
     real = real_data_of(teacher)
@@ -414,7 +414,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
             inv = settings_for(old, value_range=data.pixel_range(), iterations=iterations,
                                device=config.device, min_iterations=min(iterations, 100))
             synth_x, = kept_synthesis(   # kept until the checkpoint is written
-                state, model_path, {"num_images": num_images, "iterations": iterations,
+                state, old, {"num_images": num_images, "iterations": iterations,
                                     "seed": config.seed, "range": data.pixel_range()},
                 lambda: (synthesize_old(old, num_images, data.pixel_range(), inv,
                                         seed=config.seed, progress=config.progress),))
