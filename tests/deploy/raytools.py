@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 
 
@@ -40,21 +41,6 @@ RAY_TRAIN_TEST_ENV = {"RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5",
 
 
 @contextlib.contextmanager
-def ray_train_test_env():
-    """``RAY_TRAIN_TEST_ENV`` in this process's environment, restored afterwards."""
-    saved = {k: os.environ.get(k) for k in RAY_TRAIN_TEST_ENV}
-    os.environ.update(RAY_TRAIN_TEST_ENV)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-@contextlib.contextmanager
 def loopback_cluster(head_cpus: int, worker_cpus: list[int]):
     """A ``ray.cluster_utils.Cluster`` on 127.0.0.1 (a head with ``head_cpus`` and one node
     per entry of ``worker_cpus``), joined by this process through ``cluster.connect``; its
@@ -66,7 +52,7 @@ def loopback_cluster(head_cpus: int, worker_cpus: list[int]):
     from cluster.connect import connect
     ray_constants.ENABLE_RAY_CLUSTER = False        # every node on 127.0.0.1
     port = free_ports(1)[0]
-    with ray_train_test_env():
+    with mock.patch.dict(os.environ, RAY_TRAIN_TEST_ENV):   # restored after
         cluster = Cluster(initialize_head=True,    # the dashboard serves ray.util.state
                           head_node_args={"num_cpus": head_cpus, "include_dashboard": True,
                                           "dashboard_host": "127.0.0.1", "dashboard_port": port})

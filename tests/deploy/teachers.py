@@ -12,6 +12,7 @@ def seed_teacher_cache(cfg, cache_dir: Path) -> Path:
     import torch
     from deploy.stages import teacher_cache_key
     from synth.checkpoint import save_checkpoint
+    from hwsim.latency import torch_threads
     from synth.data import load_dataset
     from synth.models import build
     from synth.train import TrainConfig, fit
@@ -21,12 +22,8 @@ def seed_teacher_cache(cfg, cache_dir: Path) -> Path:
     model = build(c.model, data.input_shape, data.num_classes)
     train = TrainConfig(epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, seed=cfg.seed,
                         device="cpu", progress=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)        # seconds, where two threads on a busy machine take a minute
-    try:
+    with torch_threads(1):   # seconds, where two threads on a busy machine take a minute
         metrics = fit(model, data, train)
-    finally:
-        torch.set_num_threads(threads)
     path = Path(cache_dir) / teacher_cache_key(cfg, data.digest())
     save_checkpoint(path, model, dataset=data.metadata(),
                     metrics={"test_accuracy": metrics["test_accuracy"]},

@@ -20,6 +20,7 @@ def two_nodes():
 @pytest.fixture(scope="module")
 def digits_teacher(tmp_path_factory, digits):
     """A small BN convnet on 8x8 digits (DeepInversion needs BatchNorm statistics)."""
+    from hwsim.latency import torch_threads
     from synth.checkpoint import save_checkpoint
     from synth.models import build
     from synth.train import TrainConfig, fit
@@ -27,12 +28,8 @@ def digits_teacher(tmp_path_factory, digits):
     spec = {"family": "convnet", "widths": [8, 16], "kernels": [3, 3], "strides": [1, 1],
             "bn": True, "pool": "avg", "hidden": [32]}
     model = build(spec, digits.input_shape, digits.num_classes)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)    # as tests/deploy/teachers.py: two threads crawl on a busy CPU
-    try:
+    with torch_threads(1):    # as tests/deploy/teachers.py: two threads crawl on a busy CPU
         fit(model, digits, TrainConfig(epochs=3, optimizer="adam", lr=3e-3, progress=False))
-    finally:
-        torch.set_num_threads(threads)
     path = tmp_path_factory.mktemp("teacher") / "teacher.pt"
     save_checkpoint(path, model, dataset=digits.metadata())
     return path

@@ -29,12 +29,9 @@ def tiny_teacher_checkpoint(digits, path):
 def one_thread_teacher_checkpoint(digits, folder):
     """``tiny_teacher_checkpoint`` in ``folder``/teacher.pt, trained on one thread (so the
     same weights whatever the machine's thread count)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    from hwsim.latency import torch_threads
+    with torch_threads(1):
         return tiny_teacher_checkpoint(digits, Path(folder) / "teacher.pt")
-    finally:
-        torch.set_num_threads(old)
 
 
 def diverging_set(folder) -> str:
