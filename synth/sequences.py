@@ -157,10 +157,15 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
         if c in seen:
             raise UserError(f"{path}: @classLabel lists class {c!r} twice; list each class once")
         seen.add(c)
+    _check_declared(labels, declared, path)
+    return series, labels, declared
+
+
+def _check_declared(labels: list[str], declared: list[str], where) -> None:
+    """Every label among the ``@classLabel`` ones, when a file declares any."""
     unknown = sorted(set(labels) - set(declared)) if declared else []
     if unknown:
-        raise UserError(f"{path}: label {unknown[0]!r} is not in @classLabel {declared}")
-    return series, labels, declared
+        raise UserError(f"{where}: label {unknown[0]!r} is not in @classLabel {declared}")
 
 
 def _values(field: str) -> np.ndarray:
@@ -275,9 +280,7 @@ def _read_pair(directory: str, problem: str):
     # the files are pooled and split again: a TEST file without a rare class is fine (it was
     # refused as "TRAIN and TEST declare different classes" when neither declared any)
     declared = parts[0][2] or parts[1][2]
-    unknown = sorted(set(labels) - set(declared)) if declared else []
-    if unknown:
-        raise UserError(f"{problem}: label {unknown[0]!r} is not in @classLabel {declared}")
+    _check_declared(labels, declared, problem)
     return parts[0][0] + parts[1][0], labels, declared or sorted(set(labels))
 
 
