@@ -19,6 +19,13 @@ address_option = click.option("--address", default=None, envvar="RAY_ADDRESS",
                               help="Ray cluster to join (default: start a local Ray on 127.0.0.1).")
 num_cpus_option = click.option("--num-cpus", type=click.IntRange(min=1), default=None,
                                help="CPUs for a local Ray (default: all).")
+threads_option = click.option(
+    "--threads", type=click.IntRange(1, (os.cpu_count() or 1) * 4), default=None,
+    help="torch threads for the work in this process (recurrent training on a loaded machine "
+         "can be many times faster with 1); the result records the count used.  "
+         "[default: torch's own]")
+
+
 def synth_option(help: str = "Directory of a synthesized Parquet set (`nnsynth invert`).",
                  old_name: str | None = None):
     """``--synth DIR``, the one name of the synthesized-data option in every command; a

@@ -2,7 +2,7 @@
 import click
 
 from deploy.cli.options import (dataset_name, device_option, emit, json_option, with_json_fields,
-                                seed_option, show_progress)
+                                seed_option, show_progress, threads_option)
 from synth.choices import DIABDEEP_STEPS
 
 
@@ -24,13 +24,15 @@ from synth.choices import DIABDEEP_STEPS
                    "(finished rows are kept in <out>.resume until the report is written).")
 @seed_option
 @device_option
+@threads_option
 @json_option
-def command(dataset, steps, epochs, baselines, options_json, out, seed, device, as_json):
+def command(dataset, steps, epochs, baselines, options_json, out, seed, device, threads, as_json):
     """Grow and prune the server DiabNN (sparse FC on the raw window) and the edge DiabNN
     (one H-LSTM layer); report accuracy, nonzero parameters, MACs per window (flops: every
     weight counted; nonzero_flops, the table's "nz MACs": those that touch a nonzero weight),
     CPU latency at batch 1 and accelerator cost beside the baselines."""
     from hwsim import price
+    from hwsim.latency import torch_threads
     from synth.diabdeep import DiabDeepConfig, run_diabdeep, table
 
     names = () if baselines.strip() in ("", "none") else tuple(
@@ -38,7 +40,9 @@ def command(dataset, steps, epochs, baselines, options_json, out, seed, device, 
     config = DiabDeepConfig.from_dict(with_json_fields(
         {"dataset": dataset, "seed": seed, "steps": steps, "epochs": epochs,
          "baselines": names, "device": device}, options_json, "--options"))
-    result = run_diabdeep(config, cost_fn=lambda m: price(m, m.input_shape),
-                          progress=show_progress(), report=out)
+    with torch_threads(threads) as used:
+        result = run_diabdeep(config, cost_fn=lambda m: price(m, m.input_shape),
+                              progress=show_progress(), report=out)
     summary = {k: v for k, v in result.items() if k not in ("histories", "config")}
+    summary["threads"] = used
     emit(summary, as_json, table(result))

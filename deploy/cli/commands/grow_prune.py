@@ -5,7 +5,8 @@ the dense start (benchmarks/results/grow_prune_defaults.md)."""
 import click
 
 from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
-                                RegistryChoice, seed_option, show_progress, with_json_fields)
+                                RegistryChoice, seed_option, show_progress, threads_option,
+                                with_json_fields)
 from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
 
 
@@ -46,16 +47,18 @@ from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
               callback=checkpoint_out, help="Checkpoint path.")
 @seed_option
 @device_option
+@threads_option
 @json_option
 def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fraction,
             retrain_epochs, criterion, growth_rounds, growth_ratio, seed_density, distill, shift,
-            remove_dead, schedule_json, compact, out, seed, device, as_json):
+            remove_dead, schedule_json, compact, out, seed, device, threads, as_json):
     """Grow and prune MODEL on DATASET; print the per-step history and save a checkpoint.
 
     Figures: flops is the multiply-accumulates (MACs) per sample of the saved model's
     architecture with every weight counted (what `nnsynth eval` prints); nonzero_flops the
     MACs that touch a nonzero weight.  steps counts the growth and pruning steps kept;
     reverted_steps those undone by the accuracy floor (their history row says reverted)."""
+    from hwsim.latency import torch_threads
     from synth.errors import UserError
     from synth.grow_prune import GrowPruneSchedule
     from synth.workflows import grow_prune_checkpoint
@@ -68,9 +71,11 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
                   accuracy_floor=target_accuracy or 0.0, remove_dead=remove_dead)
     schedule = GrowPruneSchedule.recipe(**with_json_fields(
         fields, schedule_json, "--schedule", {"accuracy_floor": "target_accuracy"}))
-    result = grow_prune_checkpoint(dataset, model_spec, out, schedule, epochs=epochs,
-                                   distill=distill, shift=shift, compact=compact,
-                                   progress=show_progress())
+    with torch_threads(threads) as used:
+        result = grow_prune_checkpoint(dataset, model_spec, out, schedule, epochs=epochs,
+                                       distill=distill, shift=shift, compact=compact,
+                                       progress=show_progress())
+    result["threads"] = used
     if as_json:
         emit(result, True)
         return
