@@ -103,21 +103,45 @@ class IncrementalConfig(Config):
         check_batch_size("batch_size", self.batch_size)
 
 
+def shares_held_out(old: Dataset, new: Dataset) -> bool:
+    """Whether ``old`` and ``new`` hold the same validation and test samples: one set's
+    training samples split into old and new (``split_dataset``) share the set's own."""
+    same = lambda a, b: a is b or (a.shape == b.shape and torch.equal(a, b))  # noqa: E731
+    return all(same(getattr(old, k), getattr(new, k))
+               for k in ("x_val", "y_val", "x_test", "y_test"))
+
+
 def merge(old: Dataset, new: Dataset) -> Dataset:
-    """Training samples of both; validation and test of ``new`` (the data set now served)."""
-    if tuple(old.input_shape) != tuple(new.input_shape) or old.num_classes != new.num_classes:
-        raise UserError(f"old and new data differ: shapes {old.input_shape} vs {new.input_shape}, "
-                        f"classes {old.num_classes} vs {new.num_classes}")
-    if list(old.class_names) != list(new.class_names):
+    """Every split of both: old + new training, validation and test samples (the validation
+    and test splits once when the two share them, ``shares_held_out``).  The stopping rule
+    and ``test_accuracy`` are of the combined data: they were of ``new``'s validation and test
+    alone, so a model that forgot the old set reached the target and scored as well as one
+    that learned both.  The metadata (normalization, name recorded in a checkpoint) are
+    ``new``'s."""
+    if tuple(old.input_shape) != tuple(new.input_shape):
+        raise UserError(f"old and new data differ in input shape: {old.name} has "
+                        f"{tuple(old.input_shape)}, {new.name} {tuple(new.input_shape)}")
+    if old.num_classes != new.num_classes or list(old.class_names) != list(new.class_names):
         # label k named another class in each (wine[0,1] and wine[1,2]): they were merged
-        # as one class, and every accuracy was of labels that meant two things
+        # as one class, and every accuracy was of labels that meant two things.  (9 of 10
+        # classes were said to differ in "shapes (64,) vs (64,)".)
         raise UserError(f"old and new data label other classes: {old.name} has "
-                        f"{short_repr(list(old.class_names))}, {new.name} "
-                        f"{short_repr(list(new.class_names))}; an update adds samples of the "
-                        f"same classes (new classes: `nnsynth continual`)")
+                        f"{old.num_classes} {short_repr(list(old.class_names))}, {new.name} "
+                        f"{new.num_classes} {short_repr(list(new.class_names))}; an update "
+                        f"adds samples of the same classes, in the same order (new classes: "
+                        f"`nnsynth continual`)")
+    if (old.x_train.shape == new.x_train.shape and torch.equal(old.x_train, new.x_train)
+            and torch.equal(old.y_train, new.y_train)):
+        # digits and digits[0,...,9]: every sample trained on twice, counted as new data
+        raise UserError(f"old and new data hold the same training samples ({old.name}, "
+                        f"{new.name}): name one set as both old and new to split its "
+                        f"training samples into old and new")
+    held = {} if shares_held_out(old, new) else {
+        k: torch.cat([getattr(old, k), getattr(new, k)])
+        for k in ("x_val", "y_val", "x_test", "y_test")}
     return dataclasses.replace(new, name=f"{old.name}+{new.name}",
                                x_train=torch.cat([old.x_train, new.x_train]),
-                               y_train=torch.cat([old.y_train, new.y_train]))
+                               y_train=torch.cat([old.y_train, new.y_train]), **held)
 
 
 OLD_FRACTION = 0.7   # one set named as --old and --new: the share of its training samples
@@ -257,8 +281,26 @@ def dense_copy(model: torch.nn.Module, device) -> torch.nn.Module:
     return fresh.to(device)
 
 
-def _summary(model, both: Dataset, meter: Meter, reached: bool, **extra) -> dict:
-    """``train_macs``: all a method spent (training, growth passes and validation checks)."""
+def held_out_accuracies(model, old: Dataset, new: Dataset, both: Dataset | None = None,
+                        prefix: str = "test_accuracy") -> dict:
+    """Test accuracy of ``model`` on old + new (``prefix``; ``both``: ``merge(old, new)``), on
+    the old data alone (``prefix_old``: what the update forgot) and on the new data alone
+    (``prefix_new``).  One set split into old and new has one test split: the three are its
+    accuracy."""
+    acc = lambda d: evaluate(model, d.x_test, d.y_test)["accuracy"]  # noqa: E731
+    if shares_held_out(old, new):
+        a = acc(new)
+        return {prefix: a, f"{prefix}_old": a, f"{prefix}_new": a}
+    return {prefix: acc(both if both is not None else merge(old, new)),
+            f"{prefix}_old": acc(old), f"{prefix}_new": acc(new)}
+
+
+def _summary(model, parts: tuple[Dataset, Dataset, Dataset], meter: Meter, reached: bool,
+             **extra) -> dict:
+    """``parts``: old, new, ``merge(old, new)``.  ``train_macs``: all a method spent
+    (training, growth passes and validation checks); ``val_accuracy`` (the stopping rule's)
+    and ``test_accuracy`` of old + new, ``test_accuracy_old`` / ``_new`` of each."""
+    both = parts[2]
     return {"reached": bool(reached), "train_macs": int(meter.macs),
             "growth_macs": int(meter.growth_macs), "eval_macs": int(meter.eval_macs),
             "samples": int(meter.samples), "seconds": round(meter.seconds(), 3),
@@ -266,7 +308,7 @@ def _summary(model, both: Dataset, meter: Meter, reached: bool, **extra) -> dict
             "connections": masked.connections(model),
             "forward_macs": masked.sparse_flops(model, both.input_shape),
             "val_accuracy": evaluate(model, both.x_val, both.y_val)["accuracy"],
-            "test_accuracy": evaluate(model, both.x_test, both.y_test)["accuracy"], **extra}
+            **held_out_accuracies(model, *parts), **extra}
 
 
 def _budget(both: Dataset, epochs: float) -> int:
@@ -308,8 +350,9 @@ def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
             model.load_state_dict(keep)      # the masks are buffers: restored too
             break
         pruned += removed
-    return model, _summary(model, both, meter, reached, start_connections=start, grown=grown,
-                           growth_rounds=rounds, pruned=pruned, train_samples=len(y))
+    return model, _summary(model, (old, new, both), meter, reached, start_connections=start,
+                           grown=grown, growth_rounds=rounds, pruned=pruned,
+                           train_samples=len(y))
 
 
 def _plateau(trajectory: list[dict], margin: float) -> float:
@@ -321,13 +364,17 @@ def _plateau(trajectory: list[dict], margin: float) -> float:
 def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: IncrementalConfig, *,
             dense_model: torch.nn.Module | None = None,
             methods: tuple[str, ...] = METHODS) -> dict:
-    """Cost to the same validation accuracy on old + new of: the grow-and-prune update of the
+    """Cost to the same validation accuracy on old + new (``merge``: both sets' validation
+    samples when they are two sets) of: the grow-and-prune update of the
     sparse ``model``, fine-tuning the dense model (``dense_model``, e.g. the one trained on
     the old data before pruning; default: ``model`` with its masks removed), fine-tuning the
     sparse model with its masks fixed, and training from scratch (dense).
 
     Unless ``config.target`` is set, the dense fine-tuning first runs ``plateau_epochs``
-    without stopping: its plateau minus ``target_margin`` is the target (``out["plateau"]``)."""
+    without stopping: its plateau minus ``target_margin`` is the target (``out["plateau"]``).
+    Every row reports test accuracy on old + new, on old and on new (``held_out_accuracies``);
+    ``out["held_out"]`` says whether old and new share one validation and test split and
+    how many samples each holds."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise UserError(f"methods must be among {', '.join(METHODS)}, got {unknown[0]!r}")
@@ -337,7 +384,10 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
     both = merge(old, new)
     # the target is checked on validation and every method scored on test (a synthesized set
     # has neither: each accuracy was NaN, and NaN never reached the target)
-    old.require(("train",), "incremental learning")
+    # two sets: the old one's too, or forgetting it goes unmeasured (one set split into old
+    # and new shares its own)
+    old.require(("train",) if shares_held_out(old, new) else ("train", "val", "test"),
+                "incremental learning")
     new.require(("train", "val", "test"), "incremental learning")
     for what, m in (("model", model), ("dense model", dense_model)):
         if m is not None and int(m.num_classes) != int(both.num_classes):  # an IndexError
@@ -345,25 +395,28 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
                             f"{both.num_classes} (give a model of its classes)")   # the loss
         check_model_classes(m, old, what)
     device = pick_device(config.device)
-    val = (both.x_val, both.y_val)
-    out = {"before": _summary(_masked_copy(model, device), both,
+    val, parts = (both.x_val, both.y_val), (old, new, both)
+    shared = shares_held_out(old, new)
+    out = {"held_out": {"shared": shared, "val": len(both.y_val), "test": len(both.y_test),
+                        "test_old": len(old.y_test), "test_new": len(new.y_test)},
+           "before": _summary(_masked_copy(model, device), parts,
                               Meter(val, both.input_shape), True)}
     dense = dense_model if dense_model is not None else model
-    out["before"]["dense_test_accuracy"] = evaluate(dense, both.x_test, both.y_test)["accuracy"]
+    out["before"].update(held_out_accuracies(dense, *parts, prefix="dense_test_accuracy"))
     target = config.target
     if not target:      # the dense fine-tuning's plateau, from a run of plateau_epochs
         tuned, meter = dense_copy(dense, device), Meter(val, both.input_shape)
         train_until(tuned, both.x_train, both.y_train, 2.0,   # 2.0: never stops early
                     _budget(both, config.plateau_epochs), config, meter, config.seed + 4)
         target = _plateau(meter.trajectory, config.target_margin)
-        out["plateau"] = _summary(tuned, both, meter, True,
+        out["plateau"] = _summary(tuned, parts, meter, True,
                                   plateau_val_accuracy=target + config.target_margin)
     budget = _budget(both, config.max_epochs)
     if "finetune" in methods:   # the same seed: the plateau run's start, stopped at the target
         tuned, meter = dense_copy(dense, device), Meter(val, both.input_shape)
         hit = train_until(tuned, both.x_train, both.y_train, target, budget, config, meter,
                           config.seed + 4)
-        out["finetune"] = _summary(tuned, both, meter, hit)
+        out["finetune"] = _summary(tuned, parts, meter, hit)
     out["target"] = target
     out["before"]["reached"] = out["before"]["val_accuracy"] >= target   # was always True
     updated = None
@@ -378,14 +431,14 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
         tuned, meter = _masked_copy(model, device), Meter(val, both.input_shape)
         hit = train_until(tuned, both.x_train, both.y_train, target, budget, config, meter,
                           config.seed + 5)
-        out["finetune_sparse"] = _summary(tuned, both, meter, hit)
+        out["finetune_sparse"] = _summary(tuned, parts, meter, hit)
     if "scratch" in methods:
         torch.manual_seed(config.seed)
         fresh = build(model.spec, model.input_shape, model.num_classes).to(device)
         meter = Meter(val, both.input_shape)
         hit = train_until(fresh, both.x_train, both.y_train, target, budget, config, meter,
                           config.seed + 6)
-        out["scratch"] = _summary(fresh, both, meter, hit)
+        out["scratch"] = _summary(fresh, parts, meter, hit)
     if "incremental" in methods:   # a cost *to the target*: None where either missed it
         for peer in ("scratch", "finetune", "finetune_sparse"):   # (a spent budget is not
             if peer in out:                                       # the cost of reaching it)
