@@ -451,7 +451,9 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     ``old_name == new_name`` its training samples are split ``old_fraction`` old (default
     ``OLD_FRACTION``) / the rest new; two sets take no ``old_fraction``.
     ``dense_path``: the dense model the sparse one was pruned from (the fine-tuning baseline;
-    default: the checkpoint with its masks removed).  Saves the updated masked model to ``out``."""
+    default: the checkpoint with its masks removed).  Saves the updated masked model to ``out``
+    (its data set: ``new_name``; its metrics: the update's row, whose ``test_accuracy`` is of
+    old + new and ``test_accuracy_old`` / ``_new`` of each; the old set is recorded beside)."""
     from synth.incremental import METHODS, OLD_FRACTION, compare, split_dataset
     from synth.masked import masks_of
     if old_name != new_name and old_fraction is not None:   # it was ignored without a word
@@ -480,6 +482,9 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     if out and updated is not None:
         updated = updated.cpu().eval()
         save_checkpoint(out, updated, dataset=new.metadata(), masks=masks_of(updated),
-                        metrics=result["incremental"], extra={"incremental": config.to_dict()})
+                        metrics=result["incremental"],
+                        extra={"incremental": config.to_dict(),
+                               "incremental_old_dataset": {"name": old.name,
+                                                           "split_seed": int(old.seed)}})
         result["checkpoint"] = str(out)
     return result

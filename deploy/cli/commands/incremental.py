@@ -26,8 +26,8 @@ ROWS = (("before", "old model"), ("incremental", "grow-and-prune"),
               help="Old samples replayed per new sample by the update.")
 @click.option("--prune-steps", type=int, default=1, show_default=True)
 @click.option("--target", type=float, default=0.0, show_default=True,
-              help="Validation accuracy every method trains to; 0: the dense fine-tuning's "
-                   "plateau minus 0.5 pt.")
+              help="Validation accuracy on old + new every method trains to; 0: the dense "
+                   "fine-tuning's plateau minus 0.5 pt.")
 @click.option("--max-epochs", type=float, default=20.0, show_default=True,
               help="Training budget per phase, in passes over old + new.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
@@ -50,12 +50,18 @@ def command(model_path, old_name, new_name, dense_path, old_fraction, growth_rat
     if as_json:
         emit(result, True)
         return
-    click.echo(f"target validation accuracy {result['target']:.4f}")
+    held = result["held_out"]
+    click.echo(f"target validation accuracy {result['target']:.4f} (on old + new: "
+               f"{held['val']:,} validation samples)")
+    click.echo(f"test accuracy on old + new ({held['test']:,} samples), old "
+               f"({held['test_old']:,}), new ({held['test_new']:,})" + (
+                   ": one split, old and new share it" if held["shared"] else ""))
     for key, label in ROWS:
         s = result[key]
         click.echo(f"{label:<17} {'reached' if s['reached'] else 'MISSED '}  MACs "
                    f"{s['train_macs']:.3g}  samples {s['samples']:>8,}  {s['seconds']:7.2f} s  "
-                   f"connections {s['connections']:>8,}  test {s['test_accuracy']:.4f}")
+                   f"connections {s['connections']:>8,}  test {s['test_accuracy']:.4f}  old "
+                   f"{s['test_accuracy_old']:.4f}  new {s['test_accuracy_new']:.4f}")
     reductions = [(result.get("cost_reduction_vs_" + k), label) for k, label in ROWS[2:]
                   if "cost_reduction_vs_" + k in result]
     click.echo("cost reduction of the update (MACs): " + ", ".join(
