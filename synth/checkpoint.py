@@ -361,4 +361,20 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
     if int(data.num_classes) != int(model.num_classes):
         raise UserError(f"data set {name} has {data.num_classes} classes but the model "
                         f"predicts {model.num_classes}; give the data set it was trained on")
-    return data
+    return in_model_order(data, meta.get("class_names"))
+
+
+def in_model_order(data, names):
+    """``data`` with its labels in the order of a model's class ``names`` when it holds the
+    same classes in another order: a .ts file declaring '@classLabel true 2 1' where the
+    model's file declared '1 2' (or a set whose loader sorts its names) was scored label
+    index by label index, and a model right on 70% printed 30%."""
+    import dataclasses
+    import torch
+    names = [str(c) for c in names or []]
+    if (names == list(data.class_names) or len(set(names)) != len(names)
+            or sorted(names) != sorted(data.class_names)):
+        return data
+    lut = torch.tensor([names.index(c) for c in data.class_names], dtype=torch.long)
+    return dataclasses.replace(data, y_train=lut[data.y_train], y_val=lut[data.y_val],
+                               y_test=lut[data.y_test], class_names=names)
