@@ -125,11 +125,16 @@ def merge(old: Dataset, new: Dataset) -> Dataset:
         # label k named another class in each (wine[0,1] and wine[1,2]): they were merged
         # as one class, and every accuracy was of labels that meant two things.  (9 of 10
         # classes were said to differ in "shapes (64,) vs (64,)".)
+        lacks = [c for c in old.class_names if c not in new.class_names]
+        adds = [c for c in new.class_names if c not in old.class_names]
+        differ = "; ".join([f"{new.name} lacks {short_repr(lacks)}"] * bool(lacks)
+                           + [f"{new.name} adds {short_repr(adds)}"] * bool(adds)) or \
+            "in another order"
         raise UserError(f"old and new data label other classes: {old.name} has "
                         f"{old.num_classes} {short_repr(list(old.class_names))}, {new.name} "
-                        f"{new.num_classes} {short_repr(list(new.class_names))}; an update "
-                        f"adds samples of the same classes, in the same order (new classes: "
-                        f"`nnsynth continual`)")
+                        f"{new.num_classes} {short_repr(list(new.class_names))} ({differ}); "
+                        f"an update adds samples of the same classes, in the same order (new "
+                        f"classes: `nnsynth continual`)")
     if (old.x_train.shape == new.x_train.shape and torch.equal(old.x_train, new.x_train)
             and torch.equal(old.y_train, new.y_train)):
         # digits and digits[0,...,9]: every sample trained on twice, counted as new data
