@@ -225,6 +225,27 @@ def split_column(values, y: np.ndarray, seed: int, where: str):
     return train, val, test
 
 
+# A std of SMALL_STD or more is divided with 1e-8 added (a constant column divides by 1e-8,
+# not 0); a smaller one by itself: 1e-8 added to a feature in small units (farads, ~1e-11)
+# shrank it to 1e-3 of a unit, and a CSV whose label was its sign trained to 55% for 100%.
+SMALL_STD = 1e-5
+
+
+def moments(values: np.ndarray, axis, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) of training ``values`` along ``axis``: what a tabular or sequence set is
+    normalized with, per feature or channel; ``what`` names one in an error ("data set D:
+    channel").  Values whose mean or std overflows float64 (1e308) are a one-line error:
+    they made every input NaN, and training stopped as "diverged; lower the learning rate"."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = values.mean(axis=axis), values.std(axis=axis)
+    bad = ~(np.isfinite(mean) & np.isfinite(std))
+    if bad.any():
+        raise UserError(f"{what} {int(np.flatnonzero(bad)[0])} has values too large to "
+                        f"normalize (mean/std overflow float64)")
+    small = (std < SMALL_STD) & (std > 1e-12 * np.abs(mean))   # not float noise of a constant
+    return mean, np.where(small, std, std + 1e-8)
+
+
 def _image_dataset(name, x_raw01: np.ndarray, y: np.ndarray, class_names, seed,
                    splits=None) -> Dataset:
     """x_raw01: (N, C, H, W) in [0, 1]; normalized with per-channel train mean/std."""
@@ -240,8 +261,7 @@ def _tabular_dataset(name, x: np.ndarray, y: np.ndarray, class_names, seed,
                      splits=None) -> Dataset:
     y = y.astype(np.int64)
     train, val, test = splits if splits is not None else stratified_splits(x, y, seed)
-    mean = x[train].mean(axis=0)
-    std = x[train].std(axis=0) + 1e-8
+    mean, std = moments(x[train], 0, f"data set {name}: feature")
     xn = ((x - mean) / std).astype(np.float32)
     value_range = (x[train].min(axis=0).tolist(), x[train].max(axis=0).tolist())
     return _make(name, xn, y, train, val, test, (x.shape[1],), class_names, mean, std,
@@ -919,6 +939,8 @@ def _csv(path: str, seed: int) -> Dataset:
         splits = split_column(table.column(split).to_pylist(), y, seed, f"CSV data set {path}")
     try:
         return _tabular_dataset(f"csv:{path}", x, y, class_names, seed, splits)
+    except UserError:   # already says what is wrong (a ValueError too)
+        raise
     except ValueError:   # scikit-learn's stratified split: a class with too few rows
         counts = np.bincount(y)
         raise UserError(f"CSV data set {path}: too few rows per class for stratified "

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from synth.data import MAX_DATASET_VALUES, Dataset, register_dataset, stratified_splits
+from synth.data import (MAX_DATASET_VALUES, Dataset, moments, register_dataset,
+                        stratified_splits)
 from synth.data import _make as make_dataset
 from synth.errors import UserError
 
@@ -226,12 +227,7 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
                         f"{MAX_DATASET_VALUES:,}")
     train, val, test = stratified_splits(np.zeros(len(y)), y, seed)
     real = np.concatenate([series[i] for i in train], axis=1)        # (C, sum of train steps)
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean, std = real.mean(axis=1), real.std(axis=1) + 1e-8
-    if not (np.isfinite(mean).all() and np.isfinite(std).all()):   # e.g. 1e308: std overflows
-        bad = ~(np.isfinite(mean) & np.isfinite(std))
-        raise UserError(f"data set {name}: channel {int(np.flatnonzero(bad)[0])} "
-                        f"has values too large to normalize (mean/std overflow float64)")
+    mean, std = moments(real, 1, f"data set {name}: channel")
     x = np.zeros((len(series), channels, steps), dtype=np.float32)   # 0 = the train mean
     for i, s in enumerate(series):
         x[i, :, steps - s.shape[1]:] = (s - mean[:, None]) / std[:, None]
