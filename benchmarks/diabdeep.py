@@ -47,7 +47,9 @@ SETTINGS = dict(steps=10, server_hidden=(128, 64), edge_hidden=64, gate_hidden=3
                 growth_rounds=2, growth_ratio=0.5, neuron_growth=4, growth_batches=5,
                 prune_steps=8, prune_fraction=0.3, retrain_epochs=2, max_accuracy_drop=0.015,
                 max_loss_rise=0.05, final_epochs=10, shift_augment=0.1,
-                latency_repeats=30, forest_trees=100, device="cpu")
+                latency_repeats=30, forest_trees=100, device="cpu", seed_units=1.0)
+# seed_units=1.0: the cached runs of the tables above predate dormant seed units (every unit
+# of their seeds had connections, so neuron growth grew none); --neurons measures the others
 # the two small sets (57 and 144 training windows) with batch 64 get 1-3 optimizer steps per
 # epoch (the first runs did: the recurrent models stayed near chance); every model of theirs
 # trains with batch 16 for 40 epochs instead
@@ -80,6 +82,122 @@ def run_one(dataset: str, seed: int, noshift: bool = False, select: bool = False
                           report=str(path))
     print(f"{dataset} seed {seed}: " + ", ".join(
         f"{r['model']} {r['test_accuracy']:.3f}" for r in result["rows"]), flush=True)
+
+
+# neuron growth from dormant seed units vs a seed with every unit live, at equal training
+# budget: the grown DiabNNs only (no baselines), own cache.  (seed_units, neuron_growth):
+# every unit live (growth finds no dormant unit: what every run above did), a quarter or half
+# of the units dormant and grown, and half dormant without neuron growth (the smaller seed
+# alone)
+NEURONS = HERE / "results" / "diabdeep_neurons"
+NEURON_VARIANTS = ((1.0, 4), (0.75, 4), (0.5, 4), (0.5, 0))
+NEURON_HEADING = "## 2026-12-04: neuron growth from dormant seed units (`--neurons`)"
+
+
+def neuron_path(dataset: str, seed: int, units: float, growth: int) -> Path:
+    tail = "" if growth == SETTINGS["neuron_growth"] else f"_growth{growth}"
+    return NEURONS / f"{dataset}_seed{seed}_units{units}{tail}.json"
+
+
+def run_neurons(dataset: str, seed: int, units: float, growth: int) -> None:
+    """Both DiabNNs of one (set, seed) grown from a seed with ``units`` of their hidden units
+    live (``seed_units``) and ``growth`` units per round and pair (``neuron_growth``),
+    everything else as the main table's runs; one JSON per run."""
+    import time
+
+    from synth.data import load_dataset
+    from synth.diabdeep import frame_for, measure, synthesize
+    from synth.files import write_json_atomic
+    path = neuron_path(dataset, seed, units, growth)
+    if path.exists():
+        return
+    config = DiabDeepConfig.from_dict({**SETTINGS, **OVERRIDES.get(dataset, {}),
+                                       "dataset": dataset, "seed": seed, "seed_units": units,
+                                       "neuron_growth": growth})
+    data = load_dataset(dataset, seed=seed)
+    frame = frame_for(data, config.steps)
+    rows = []
+    for kind in ("edge", "server"):
+        start = time.perf_counter()
+        model, history = synthesize(kind, data, config, frame)
+        seconds = time.perf_counter() - start
+        grown = sum(r["grown_neurons"] for r in history if r["phase"] == "grow")
+        rows.append(measure(f"{kind}_diabnn", model, data, config, grown_neurons=grown,
+                            train_seconds=seconds))
+        print(f"{dataset} seed {seed} seed_units {units} neuron_growth {growth} {kind}: test "
+              f"{rows[-1]['test_accuracy']:.3f}, nonzero {rows[-1]['nonzero_parameters']}, "
+              f"grown units {grown}, {seconds:.0f} s", flush=True)
+    write_json_atomic(path, {"dataset": dataset, "seed": seed, "seed_units": units,
+                             "neuron_growth": growth, "rows": rows, "config": config.to_dict()})
+
+
+def neuron_lines() -> list[str]:
+    """The neuron-growth section, from the cached runs (none: no section)."""
+    runs = [json.loads(p.read_text()) for p in sorted(NEURONS.glob("*.json"))]
+    if not runs:
+        return []
+    lines = [NEURON_HEADING, "",
+             "`nice -n 15 python benchmarks/diabdeep.py --neurons blink scp1 japanesevowels "
+             "basicmotions gunpoint` (seeds 0-4, run here in pieces: finished runs are cached "
+             "in results/diabdeep_neurons/; one torch thread, load average 2-6 on the 2 shared "
+             "cores; train s is the wall time of synthesize, noisy): the server and edge "
+             "DiabNNs only, main-table settings (SETTINGS, OVERRIDES) and "
+             "training budget, seeded with `seed_units` of their hidden units live (server: "
+             "each hidden layer; edge: each gate's hidden layer) and the others dormant, "
+             "`neuron_growth` of them grown per round and pair. With seed_units 1.0 (every "
+             "run before this section) every unit of the seed has connections and neuron "
+             "growth grew nothing; 0.5 / 0 is the smaller seed without neuron growth. Mean +- "
+             "sd over the seeds.", "",
+             "| data set | seed_units / neuron_growth | seeds | model | grown units | test acc % "
+             "| nonzero params | nz MACs | train s |", "|---|---|---|---|---|---|---|---|---|"]
+    variant = lambda run: (run["seed_units"], run["config"]["neuron_growth"])  # noqa: E731
+    order = {v: i for i, v in enumerate(NEURON_VARIANTS)}
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs:
+        for row in run["rows"]:
+            groups.setdefault((run["dataset"], row["model"], variant(run)), []).append(
+                {**row, "seed": run["seed"]})
+    for (dataset, model, (units, growth)), rows in sorted(groups.items(), key=lambda kv: (
+            DATASETS.index(kv[0][0]) if kv[0][0] in DATASETS else 99, kv[0][1],
+            order.get(kv[0][2], 99))):
+        cells = [fmt("test_accuracy", *mean_sd([r["test_accuracy"] for r in rows]))] + [
+            fmt(c, *mean_sd([r[c] for r in rows])) for c in ("nonzero_parameters",
+                                                             "nonzero_flops")]
+        lines.append(f"| {dataset} | {units} / {growth} | {sorted(r['seed'] for r in rows)} | "
+                     f"{model} | {fmt('n', *mean_sd([r['grown_neurons'] for r in rows]))} | "
+                     + " | ".join(cells)
+                     + f" | {fmt('n', *mean_sd([r['train_seconds'] for r in rows]))} |")
+    base = NEURON_VARIANTS[0]
+    lines += ["", f"Paired with the same (set, seed) grown from a seed with every unit live "
+              f"(seed_units / neuron_growth {base[0]} / {base[1]}), all sets pooled:", ""]
+    by_run = {(run["dataset"], run["seed"], variant(run)): {r["model"]: r for r in run["rows"]}
+              for run in runs}
+    for model in ("edge_diabnn", "server_diabnn"):
+        for v in NEURON_VARIANTS[1:]:
+            pairs = [(rows[model], by_run[(d, s, base)][model]) for (d, s, u), rows in
+                     by_run.items() if u == v and (d, s, base) in by_run]
+            if not pairs:
+                continue
+            acc = mean_sd([100 * (a["test_accuracy"] - b["test_accuracy"]) for a, b in pairs])
+            fewer = mean_sd([b["nonzero_parameters"] / a["nonzero_parameters"] for a, b in pairs])
+            lines.append(f"- {model}, {v[0]} / {v[1]} ({len(pairs)} runs): test accuracy "
+                         f"{acc[0]:+.1f} +- {acc[1]:.1f} points, nonzero parameters "
+                         f"{fewer[0]:.2f}x +- {fewer[1]:.2f} fewer")
+    return lines + ["", NEURON_VERDICT, ""]
+
+
+NEURON_VERDICT = (
+    "Reading (2026-12-04, the runs above): growing units from a seed with dormant ones made "
+    "the edge DiabNN smaller (about 2x fewer nonzero parameters at seed_units 0.5) but not "
+    "more accurate: -2.3 +- 6.8 points pooled (-0.4 +- 2.0 without gunpoint, where it lost "
+    "about 10), and against the same half-unit seed without neuron growth (0.5 / 0) -0.9 +- "
+    "4.9 points; on the server DiabNN growth cost accuracy against both (0.5 / 0 was the most "
+    "accurate, +0.8 +- 2.9). Accuracy is what the edge fails its checks on, so the default "
+    "(DiabDeepConfig) grows no units: neuron_growth 0, seed_units 1.0, which is what every "
+    "earlier run did in effect (its neuron_growth 4 grew none). The variant is one option "
+    "away: `nnsynth diabdeep --options '{\"seed_units\": 0.5, \"neuron_growth\": 4}'`. Not "
+    "taken up: the server's smaller seed without growth (0.5 / 0: 4x fewer parameters, "
+    "+0.8 points here), which needs more seeds before it becomes a default.")
 
 
 def mean_sd(values) -> tuple[float, float]:
@@ -404,6 +522,8 @@ def report() -> str:
         lines += ["", *checks(dataset, results), ""]
         hl.append(hlstm_line(dataset, results))
     lines += hl + [""] + select_lines() + ablation_lines() + latency_lines() + previous_lines()
+    neurons = neuron_lines()
+    lines += [""] + neurons if neurons else []
     return "\n".join(lines)
 
 
@@ -419,9 +539,22 @@ def main(argv) -> None:
     parser.add_argument("--select", action="store_true",
                         help="the same runs with the shift chosen per model by validation "
                              "(shift_select; own cache)")
+    parser.add_argument("--neurons", action="store_true",
+                        help="neuron growth ablation: the DiabNNs only, (seed_units, "
+                             f"neuron_growth) in {NEURON_VARIANTS} (own cache and section)")
     parser.add_argument("--one", nargs=2, metavar=("DATASET", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv[1:])
     torch.set_num_threads(1)
+    if args.neurons:   # its own section, written at the end; the others are not rewritten
+        for dataset in args.datasets:
+            for seed in (int(s) for s in args.seeds.split(",")):
+                for units, growth in NEURON_VARIANTS:
+                    run_neurons(dataset, seed, units, growth)
+        text = RESULTS.read_text()
+        text = text[:text.index(NEURON_HEADING)] if NEURON_HEADING in text else text + "\n"
+        write_text_atomic(RESULTS, text.rstrip("\n") + "\n\n" + "\n".join(neuron_lines()))
+        print("\n".join(neuron_lines()))
+        return
     if args.one:
         run_one(args.one[0], int(args.one[1]), args.no_shift, args.select)
         return

@@ -2,12 +2,16 @@
 
 - **server DiabNN**: a sparsely connected feed-forward network on the flattened raw window
   (``mlp`` family), synthesized by NeST grow-and-prune: a sparse seed (``seed_density`` of
-  the connections), gradient-based connection and neuron growth, then magnitude pruning
+  the connections, ``seed_units`` of the hidden units live, ``seed_masks``), gradient-based
+  connection growth (and neuron growth: dormant units of the seed activated as bridges, with
+  ``seed_units`` < 1 and ``neuron_growth``; off by default, as it did not help at equal
+  training budget: benchmarks/results/diabdeep.md, 2026-12-04), then magnitude pruning
   with retraining until validation accuracy would fall below the grown network's minus
   ``max_accuracy_drop``;
 - **edge DiabNN**: one H-LSTM layer plus the output layer (``hlstm`` family,
   ``synth.models.hlstm``), grown and pruned the same way (dormant gate connections grow by
-  their accumulated gradient, NeST Eq. 1; new gate units bridge inputs to gate outputs).
+  their accumulated gradient, NeST Eq. 1; with neuron growth, dormant gate units of the
+  seed become bridges from inputs to gate outputs, NeST Sec. 3.2).
 
 Pruning stops at the first step whose retrained network falls below the accuracy floor
 or whose validation cross-entropy rises more than ``max_loss_rise`` nats above the grown
@@ -86,9 +90,16 @@ class DiabDeepConfig(Config):
     lr: float = 3e-3                 # Adam
     batch_size: int = 32
     seed_density: float = 0.25       # NeST sparse seed
+    seed_units: float = 1.0          # fraction of hidden units live in the seed (server: each
+                                     # hidden layer; edge: each gate's hidden layer); the
+                                     # others are dormant for neuron growth (seed_masks)
     growth_rounds: int = 2
     growth_ratio: float = 0.5
-    neuron_growth: int = 4           # new units per growth round and bridge pair
+    neuron_growth: int = 0           # dormant units grown per growth round and bridge pair
+                                     # (needs seed_units < 1).  Off: at equal budget, growing
+                                     # units from a seed with dormant ones was no more accurate
+                                     # than not growing them (benchmarks/results/diabdeep.md,
+                                     # 2026-12-04); the 4 set before grew none (no dormant unit)
     growth_batches: int = 10         # mini-batches over which growth gradients are summed
     prune_steps: int = 12
     prune_fraction: float = 0.3
@@ -153,7 +164,7 @@ class DiabDeepConfig(Config):
                       weight_decay=self.weight_decay, seed=self.seed, device=self.device,
                       criterion="magnitude")
         if phase == "grow":
-            return GrowPruneSchedule(seed_density=self.seed_density,
+            return GrowPruneSchedule(seed_density=self.seed_density, seed_units=self.seed_units,
                                      growth_rounds=self.growth_rounds,
                                      growth_ratio=self.growth_ratio,
                                      neuron_growth=self.neuron_growth, prune_steps=0,
@@ -250,15 +261,53 @@ def measure(name: str, model: torch.nn.Module, data: Dataset, config: DiabDeepCo
     return row
 
 
+def seed_masks(model: torch.nn.Module, config: DiabDeepConfig) -> dict[str, torch.Tensor]:
+    """The NeST seed of a DiabNN: each connection kept with probability ``seed_density``
+    (``masked.random_masks``), and only ``seed_units`` of the hidden units of every bridge
+    pair live; the others are dormant (no input, no output) for neuron growth to activate.
+
+    The server MLP's pairs are its consecutive layers (``random_masks`` makes the units
+    dormant).  An H-LSTM's are each gate's hidden layer -> output layer, which
+    ``random_masks`` does not chain (it refuses ``seed_units`` < 1 for it): here a dormant
+    gate unit loses its row in ``hid`` and its column in ``out``, and every gate output and
+    live gate unit keeps at least one connection.  With ``seed_units`` 1 every unit of a
+    seed has connections, so ``masked.dormant_units`` finds none and neuron growth grows
+    nothing."""
+    if not callable(getattr(model, "bridge_pairs", None)):
+        return masked.random_masks(model, config.seed_density, config.seed, config.seed_units)
+    masks = masked.random_masks(model, config.seed_density, config.seed)
+    if config.seed_units >= 1.0:
+        return masks
+    gen = torch.Generator().manual_seed(config.seed + 1)
+    for a, b in model.bridge_pairs():
+        hid, out = masks[a], masks[b]          # (units, inputs), (outputs, units)
+        live = torch.zeros(hid.shape[0], dtype=torch.bool)
+        live[torch.randperm(len(live), generator=gen)[:max(1, round(config.seed_units
+                                                                    * len(live)))]] = True
+        hid[~live] = False
+        out[:, ~live] = False
+        units = live.nonzero().squeeze(1)
+        for n in (~out.any(1)).nonzero().squeeze(1).tolist():     # an output with no input
+            out[n, units[torch.randint(len(units), (1,), generator=gen)]] = True
+        for u in (live & ~out.any(0)).nonzero().squeeze(1).tolist():   # a unit nothing reads
+            out[torch.randint(out.shape[0], (1,), generator=gen), u] = True
+    return masks
+
+
 def synthesize(kind: str, data: Dataset, config: DiabDeepConfig, frame: int,
                progress: bool = False) -> tuple[torch.nn.Module, list[dict]]:
-    """Grow and prune the server (``kind="server"``) or edge DiabNN; returns the compacted
-    network and the grow-and-prune history (growth rows, then pruning rows)."""
+    """Grow and prune the server (``kind="server"``) or edge DiabNN from its sparse seed
+    (``seed_masks``); returns the compacted network and the grow-and-prune history (growth
+    rows, then pruning rows)."""
     torch.manual_seed(config.seed)
     model = build(specs(config, frame)[kind], data.input_shape, data.num_classes)
     loss_fn = config.loss_fn()
-    model, history = grow_and_prune(model, data, config.schedule("grow"), progress=progress,
-                                    loss_fn=loss_fn)
+    if config.neuron_growth and config.seed_units >= 1.0:
+        log.warning("neuron_growth %d grows dormant hidden units and seed_units 1 leaves none: "
+                    "no unit will grow (set seed_units < 1)", config.neuron_growth)
+    masked.attach_masks(model, seed_masks(model, config))
+    grow = config.schedule("grow").replace(seed_density=1.0, seed_units=1.0)  # seed attached
+    model, history = grow_and_prune(model, data, grow, progress=progress, loss_fn=loss_fn)
     if config.prune_steps:   # 0: the grown network is kept unpruned
         model, pruned = grow_and_prune(model, data, config.schedule("prune"),
                                        progress=progress, loss_fn=loss_fn)
@@ -416,6 +465,7 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
             grown = [r for r in history if r["phase"] == "grow"]
             return measure(name, model, data, config, cost_fn,
                            grown_connections=grown[-1]["connections"] if grown else None,
+                           grown_neurons=sum(r["grown_neurons"] for r in grown),
                            **record), history
         model, record = select_shift(
             lambda c: (dense_baseline(name, data, c, frame, progress),), data, config)
