@@ -38,6 +38,12 @@ FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "eltwise", "lstm", "recurrent")
 # ops that run as GEMMs on an array
 MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 MB of fp32)
+# The forward pass extract() runs is bounded by its work, not only its input: resnet18 on
+# 3x224x224 is 27 G multiply-accumulates and 1e8 activation values a sample, and --batch 445
+# (within MAX_BATCH_VALUES) ran for a quarter of an hour toward tens of GB (batch 32: 61 s,
+# 3.8 GB here).  Counted on the meta device (shapes, no arithmetic) before it runs.
+MAX_EXTRACT_MACS = 1 << 40          # ~1.1e12: a minute or two of one CPU
+MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 GiB of fp32)
 GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "recurrent")
 
 
@@ -279,6 +285,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         inputs = torch.randn((batch,) + input_shape, generator=gen)
     elif tuple(inputs.shape[1:]) != input_shape:
         raise UserError(f"inputs have sample shape {tuple(inputs.shape[1:])}, expected {input_shape}")
+    _check_work(model, input_shape, int(inputs.shape[0]))
     records: list[tuple[int, Op]] = []
     state = {"depth": 0, "order": 0, "adds": [], "cells": 0}
     hooks = []
@@ -340,6 +347,53 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                         f"Conv2d, Linear, LSTM/H-LSTM, pooling, BatchNorm, activations, "
                         f"tensor adds)")
     return [op for _, op in sorted(merge_repeated(records), key=lambda r: r[0])]
+
+
+def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
+    """(multiply-accumulates of Linear and Conv2d layers, values of the largest layer output)
+    of one sample, from a forward pass on the meta device: shapes only, no arithmetic and no
+    copy of the weights.  None where the model does not run on meta tensors."""
+    work = [0, 0]
+
+    def hook(m, args, out):
+        if isinstance(out, torch.Tensor):
+            work[1] = max(work[1], out.numel())
+        if isinstance(m, nn.Conv2d) and isinstance(out, torch.Tensor):
+            work[0] += out.numel() * math.prod(m.weight.shape[1:])
+        elif isinstance(m, nn.Linear) and args and isinstance(args[0], torch.Tensor):
+            work[0] += args[0].numel() // m.in_features * m.in_features * m.out_features
+
+    hooks = [m.register_forward_hook(hook) for m in model.modules()]
+    meta = {n: t.to("meta") for n, t in (*model.named_parameters(), *model.named_buffers())}
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            torch.func.functional_call(model, meta, (torch.empty((1, *input_shape),
+                                                                 device="meta"),))
+    except Exception:   # data-dependent code (.item() on a value): no bound, as before
+        return None
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    return work[0], work[1]
+
+
+def _check_work(model: nn.Module, input_shape: tuple, batch: int) -> None:
+    """A one-line error when extract()'s forward pass of ``batch`` samples would exceed
+    MAX_EXTRACT_MACS or MAX_ACTIVATION_VALUES (``sample_work``)."""
+    work = sample_work(model, input_shape)
+    if work is None:
+        return
+    macs, largest = work
+    for what, per, limit in (("multiply-accumulates", macs, MAX_EXTRACT_MACS),
+                             ("values in its largest layer output", largest,
+                              MAX_ACTIVATION_VALUES)):
+        if per and batch * per > limit:
+            raise UserError(f"pricing a batch of {batch:,} samples of {input_shape} runs "
+                            f"{batch * per:,} {what}; the limit is {limit:,} (batch at most "
+                            f"{limit // per:,} here, or a smaller input shape)")
 
 
 def summary(ops: list[Op]) -> dict:

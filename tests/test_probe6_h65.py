@@ -89,3 +89,32 @@ def test_a_csv_too_large_to_normalize_is_a_one_line_error(tmp_path):
                                "--epochs", "1", "--out", str(tmp_path / "m.pt")]))
     assert "feature 0 has values too large to normalize" in line
     assert not (tmp_path / "m.pt").exists()
+
+
+@pytest.mark.parametrize("spec, shape, batch, what", [
+    ('{"family": "mlp", "hidden": [4096, 4096]}', "4", 100_000, "multiply-accumulates"),
+    ('{"family": "convnet", "widths": [256], "kernels": [1], "strides": [1], "bn": false, '
+     '"pool": "avg", "hidden": []}', "1x512x512", 16, "largest layer output")])
+def test_hwsim_eval_bounds_the_work_of_its_forward_pass(spec, shape, batch, what):
+    """`hwsim eval` runs the model once on a random batch to measure activation sparsity;
+    only that batch's input was bounded (2^26 values).  An MLP of two 4096-wide layers at
+    --batch 100000 (400,000 input values) would run 1.7e12 multiply-accumulates, a 1x1
+    convolution of 256 filters on 16 images of 512x512 allocate 4 GiB per layer output
+    (resnet18 on 3x224x224 at --batch 32: 61 s and 3.8 GB here; --batch 445 was allowed).
+    Now both are counted on the meta device first and refused in one line."""
+    import time
+    start = time.monotonic()
+    line = one_error_line(run(["hwsim", "eval", "--spec", spec, "--input-shape", shape,
+                               "--batch", str(batch)]))
+    assert what in line and "batch at most" in line
+    assert time.monotonic() - start < 30
+
+
+def test_sample_work_counts_what_count_flops_counts():
+    from hwsim.workload import sample_work
+    from synth.models import build, count_flops
+    for spec, shape in (("lenet5_bn", (1, 28, 28)), ("hlstm32", (4, 20)),
+                        ("lstm64x2", (3, 20)), ("resnet8_w16", (3, 16, 16))):
+        model = build(spec, shape, 5)
+        macs, largest = sample_work(model, shape)
+        assert macs == count_flops(model, shape) and largest > 0
