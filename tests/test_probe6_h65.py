@@ -118,3 +118,15 @@ def test_sample_work_counts_what_count_flops_counts():
         model = build(spec, shape, 5)
         macs, largest = sample_work(model, shape)
         assert macs == count_flops(model, shape) and largest > 0
+
+
+def test_hwsim_eval_table_keeps_columns_apart_for_large_batches():
+    """Per-layer figures wider than their column ran into each other ('25,600,00012,800,000':
+    cycles and stall of one eltwise layer at --batch 100000)."""
+    result = run(["hwsim", "eval", "--spec", '{"family": "mlp", "hidden": [256, 256]}',
+                  "--input-shape", "4", "--batch", "1000000"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("layer"))
+    for line in lines[header + 1:header + 5]:
+        assert len(line.split()) == 6, line

@@ -96,10 +96,15 @@ def _eval_lines(out: dict) -> list[str]:
     human = [f"{out['model']} {tuple(out['input_shape'])} batch {out['batch']}: "
              f"{out['latency_ms']:.4g} ms, {out['energy_mj']:.4g} mJ, "
              f"{out['cycles']:.0f} cycles, {out['area_mm2']:.3f} mm^2, "
-             f"utilization {out['utilization']:.3f}",
-             f"{'layer':<28}{'type':<11}{'MACs':>12}{'cycles':>12}{'stall':>10}{'util':>7}"]
-    human += [f"{l['name'][:27]:<28}{l['type']:<11}{l['macs']:>12,}{l['cycles']:>12,.0f}"
-              f"{l['stall_cycles']:>10,.0f}{l['utilization']:>7.2f}" for l in out["layers"]]
+             f"utilization {out['utilization']:.3f}"]
+    rows = [("layer", "type", "MACs", "cycles", "stall", "util")] + [
+        (l["name"][:27], l["type"], f"{l['macs']:,}", f"{l['cycles']:,.0f}",
+         f"{l['stall_cycles']:,.0f}", f"{l['utilization']:.2f}") for l in out["layers"]]
+    # numbers wider than a column widen it (at --batch 100000 they ran into each other)
+    widths = [max([w] + [len(r[i]) + 1 for r in rows]) for i, w in enumerate((28, 11, 12, 12,
+                                                                             10, 7))]
+    human += ["".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in
+                      enumerate(zip(r, widths))) for r in rows]
     for mode in ("inference", "training"):
         if f"spring_{mode}" in out:
             s = out[f"spring_{mode}"]
