@@ -287,7 +287,7 @@ def build_table(ops: Sequence[Op], device: str = "accel", config=None, *, repeat
 def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None) -> dict:
     """Sum the table over a network's ops (Chameleon); missing ops are listed, not guessed.
     ``energy_mj`` is None when a row has no energy (the ``cpu`` table measures time only: its
-    total energy was reported as 0.0 mJ).  A ``cpu`` Table used under other conditions than
+    total energy was reported as 0.0 mJ); both are None when no op is in the table.  A ``cpu`` Table used under other conditions than
     it was measured at (``threads``: the torch threads the prediction is for, default the
     current setting; this machine's CPU and torch) logs one warning line, once per table."""
     if isinstance(table, Table) and table.device == "cpu":
@@ -304,6 +304,8 @@ def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None) -> di
             continue
         lat += row["latency_ms"]
         energy = None if energy is None or row["energy_mj"] is None else energy + row["energy_mj"]
+    if ops and len(missing) == len(ops):   # no row of the table is one of these ops: it was
+        lat = energy = None                  # '0 ms, 0 mJ' (a table of another model's layers)
     return {"latency_ms": lat, "energy_mj": energy, "missing": missing}
 
 
@@ -428,9 +430,10 @@ def table_report(name: str, device: str, table: dict, pred: dict,
     conditions = getattr(table, "conditions", None)
     at = f" at {precision} fixed point" if precision else ""
     at += f" ({_measured_at(conditions)})" if conditions else ""
-    human = [f"{len(rows)} unique ops of {name} on {device}{at}; predicted total "
-             f"{pred['latency_ms']:.4g} ms"
-             + (f", {pred['energy_mj']:.4g} mJ" if pred["energy_mj"] is not None else "")]
+    total = ("no prediction (none of its ops is in the table)" if pred["latency_ms"] is None
+             else f"predicted total {pred['latency_ms']:.4g} ms"
+             + (f", {pred['energy_mj']:.4g} mJ" if pred["energy_mj"] is not None else ""))
+    human = [f"{len(rows)} unique ops of {name} on {device}{at}; {total}"]
     human += [f"  {r['type']:<10}{r['latency_ms']:>12.4g} ms"
               + (f"{r['energy_mj']:>12.4g} mJ" if r["energy_mj"] is not None else "")
               for r in rows]

@@ -130,3 +130,23 @@ def test_hwsim_eval_table_keeps_columns_apart_for_large_batches():
     header = next(i for i, line in enumerate(lines) if line.startswith("layer"))
     for line in lines[header + 1:header + 5]:
         assert len(line.split()) == 6, line
+
+
+def test_a_table_holding_none_of_the_models_ops_predicts_nothing(tmp_path):
+    """`hwsim table --table T --model M` with a table of another model's layers printed
+    'predicted total 0 ms, 0 mJ' (JSON latency_ms 0.0) and exit 0; now a one-line error, and
+    tables.predict gives None for both figures."""
+    result = run(["hwsim", "table", "--device", "accel", "--model", "lenet5", "--json"])
+    table = tmp_path / "t.json"
+    table.write_text(json.dumps(json_result(result)))
+    line = one_error_line(run(["hwsim", "table", "--table", str(table), "--model",
+                               "mlp_small", "--input-shape", "13"]))
+    assert "holds none of the" in line and "mlp_small" in line
+    same = json_result(run(["hwsim", "table", "--table", str(table), "--model", "lenet5",
+                            "--json"]))
+    assert same["prediction"]["latency_ms"] > 0 and not same["prediction"]["missing"]
+    from hwsim import extract, tables
+    from synth.models import build
+    ops = extract(build("mlp_small", (13,), 10), (13,))
+    pred = tables.predict(tables.load_table(json.loads(table.read_text())), ops)
+    assert pred["latency_ms"] is None and pred["energy_mj"] is None

@@ -250,7 +250,11 @@ def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: st
     precision = report.get("spring_precision") if table.device == "spring" else None
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
     ops = extract(model, shape)
-    out, human = tables.table_report(name, table.device, table,
-                                     tables.predict(table, ops, threads=threads),
+    pred = tables.predict(table, ops, threads=threads)
+    if pred["latency_ms"] is None:   # it printed 'predicted total 0 ms, 0 mJ'
+        raise UserError(f"latency table {short_repr(path)} holds none of the {len(ops)} ops of "
+                        f"{name} (other layer shapes); build one for it: nnsynth hwsim table "
+                        f"--device {table.device} --model ...")
+    out, human = tables.table_report(name, table.device, table, pred,
                                      precision=precision if isinstance(precision, str) else None)
     emit(out, as_json, human)
