@@ -137,6 +137,14 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
             continue
         if header.get("timestamps", "false").lower() == "true":
             raise UserError(f"{path}: time-stamped .ts series are not supported")
+        if (header.get("targetlabel", "false").lower().startswith("true")
+                or header.get("classlabel", "").lower().startswith("false")):
+            # the last field was read as a class label: a regression target of every series
+            # became its own class ("class '-0.008' has 1 series"), and with no label field
+            # at all the last channel's values were the labels
+            raise UserError(f"{path}: declares no class labels (@classLabel false or "
+                            f"@targetLabel true: a regression problem); nnsynth reads .ts "
+                            f"classification files ('@classLabel true' and the classes)")
         fields = line.split(":")
         if len(fields) < 2:
             raise UserError(f"{path}:{lineno}: expected 'values:...:label', got {line[:40]!r}")

@@ -150,3 +150,17 @@ def test_a_table_holding_none_of_the_models_ops_predicts_nothing(tmp_path):
     ops = extract(build("mlp_small", (13,), 10), (13,))
     pred = tables.predict(tables.load_table(json.loads(table.read_text())), ops)
     assert pred["latency_ms"] is None and pred["energy_mj"] is None
+
+
+@pytest.mark.parametrize("header", ["@classLabel false", "@targetLabel true"])
+def test_a_ts_file_without_class_labels_is_refused(tmp_path, header):
+    """A .ts file of two channels declaring '@classLabel false' (no label field) loaded as a
+    set of ONE channel whose 'classes' were the second channel's values ('0,0,0', '1,1,1'),
+    and trained; a regression file ('@targetLabel true', aeon's Covid3Month) was refused as
+    "class '0.0020...' has 1 series".  Both are now refused for what they are."""
+    rows = [f"{i},{i + 1},{i + 2}:{i % 2},{i % 2},{i % 2}" for i in range(12)]
+    path = tmp_path / "u.ts"
+    path.write_text(f"@problemName u\n@univariate false\n{header}\n@data\n" + "\n".join(rows))
+    line = one_error_line(run(["train", "--dataset", f"ts:{path}", "--model", "mlp_small",
+                               "--epochs", "1", "--out", str(tmp_path / "m.pt")]))
+    assert "declares no class labels" in line
