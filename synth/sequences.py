@@ -137,17 +137,19 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
             continue
         if header.get("timestamps", "false").lower() == "true":
             raise UserError(f"{path}: time-stamped .ts series are not supported")
-        if (header.get("targetlabel", "false").lower().startswith("true")
-                or header.get("classlabel", "").lower().startswith("false")):
-            # the last field was read as a class label: a regression target of every series
-            # became its own class ("class '-0.008' has 1 series"), and with no label field
-            # at all the last channel's values were the labels
-            raise UserError(f"{path}: declares no class labels (@classLabel false or "
-                            f"@targetLabel true: a regression problem); nnsynth reads .ts "
-                            f"classification files ('@classLabel true' and the classes)")
         fields = line.split(":")
         if len(fields) < 2:
             raise UserError(f"{path}:{lineno}: expected 'values:...:label', got {line[:40]!r}")
+        if header.get("targetlabel", "false").lower().startswith("true") or (
+                header.get("classlabel", "").lower().startswith("false")
+                and _numbers(fields[-1])):
+            # the last field was read as a class label: a regression target of every series
+            # became its own class ("class '-0.008' has 1 series"), and with no label field
+            # (@classLabel false) the last channel's values were the labels: a 2-channel
+            # file trained as one channel of classes '0,0,0' and '1,1,1'
+            raise UserError(f"{path}: declares no class labels (@classLabel false or "
+                            f"@targetLabel true: a regression problem); nnsynth reads .ts "
+                            f"classification files ('@classLabel true' and the classes)")
         try:
             chans = [_values(f) for f in fields[:-1]]
         except ValueError:
@@ -175,6 +177,15 @@ def _check_declared(labels: list[str], declared: list[str], where) -> None:
     unknown = sorted(set(labels) - set(declared)) if declared else []
     if unknown:
         raise UserError(f"{where}: label {unknown[0]!r} is not in @classLabel {declared}")
+
+
+def _numbers(field: str) -> bool:
+    """``field`` is a channel's values (numbers or '?'), not a class name."""
+    try:
+        _values(field)
+    except ValueError:
+        return False
+    return True
 
 
 def _values(field: str) -> np.ndarray:
