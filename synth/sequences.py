@@ -128,6 +128,8 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
         if not line or line.startswith("#"):
             continue
         if not in_data:
+            if line.startswith("%"):   # ARFF-style comment: aeon's own UnitTest files open
+                continue               # with them, and aeon's reader skips them
             if not line.startswith("@"):
                 raise UserError(f"{path}:{lineno}: expected a '@' header line before @data, "
                                 f"got {line[:40]!r}")

@@ -164,3 +164,16 @@ def test_a_ts_file_without_class_labels_is_refused(tmp_path, header):
     line = one_error_line(run(["train", "--dataset", f"ts:{path}", "--model", "mlp_small",
                                "--epochs", "1", "--out", str(tmp_path / "m.pt")]))
     assert "declares no class labels" in line
+
+
+def test_a_ts_header_may_hold_percent_comments(tmp_path):
+    """aeon ships .ts files whose header opens with ARFF-style '%' comment lines (its
+    UnitTest_TRAIN.ts, a cut of ChinaTown), and aeon's reader skips them; `ts:` refused them
+    as "expected a '@' header line before @data"."""
+    rows = [f"{i},{i + 1},{i % 3}:{'1' if i % 2 else '2'}" for i in range(12)]
+    path = tmp_path / "c.ts"
+    path.write_text("%# a cut down version of a problem\n%\n@problemName c\n"
+                    "@classLabel true 1 2\n@data\n" + "\n".join(rows) + "\n")
+    from synth.data import load_dataset
+    data = load_dataset(f"ts:{path}", seed=0)
+    assert data.input_shape == (1, 3) and data.class_names == ["1", "2"]
