@@ -177,3 +177,25 @@ def test_a_ts_header_may_hold_percent_comments(tmp_path):
     from synth.data import load_dataset
     data = load_dataset(f"ts:{path}", seed=0)
     assert data.input_shape == (1, 3) and data.class_names == ["1", "2"]
+
+
+def test_eval_warns_when_the_set_names_other_classes(tmp_path):
+    """A set of as many classes under other names (a model of classes '1','2' scored on a
+    file of 'x','y') was scored output index by label index without a word; now a warning
+    on stderr names both lists (the JSON result is unchanged)."""
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    a = _ts(tmp_path / "a.ts", "1 2")
+    other = tmp_path / "x.ts"
+    other.write_text((tmp_path / "a.ts").read_text().replace(":1\n", ":x\n")
+                     .replace(":2\n", ":y\n").replace("true 1 2", "true x y"))
+    data = load_dataset(a, seed=0)
+    save_checkpoint(tmp_path / "m.pt", build({"family": "mlp", "hidden": [4]},
+                                             data.input_shape, 2), dataset=data.metadata())
+    result = run(["eval", "--model", str(tmp_path / "m.pt"), "--dataset", f"ts:{other}",
+                  "--json"])
+    assert "are not the model's ['1', '2']" in result.output
+    json_result(result)
+    same = run(["eval", "--model", str(tmp_path / "m.pt"), "--json"])
+    assert "warning" not in same.output

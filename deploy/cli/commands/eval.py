@@ -29,6 +29,10 @@ def command(model_path, dataset, split, as_json):
     quant = checkpoint_quant(model)
     if quant:  # trained by `nnsynth train --fixed-point`: evaluate as it was trained
         attach_inference(model, quant)
+    own = [str(c) for c in model.checkpoint_info.get("dataset", {}).get("class_names") or []]
+    if own and own != list(data.class_names):   # scored label index by output index
+        click.echo(f"warning: {name}'s classes {data.class_names} are not the model's {own}; "
+                   f"output i is scored as {name}'s class i", err=True)
     chosen = data.held_out(split)
     if chosen != (split or "test"):
         click.echo(f"{name} has no test split (a synthesized set?): evaluating on {chosen}",
