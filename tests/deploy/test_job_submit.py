@@ -5,7 +5,7 @@ Token authentication is on (Ray 2.60 default): the clients run with RAY_AUTH_MOD
 
 The job finds tiny's teacher in its teacher cache (trained here, once, by synth.train.fit,
 the loop a Ray Train worker runs), so it runs every stage but spends no time on the one
-training that tests/cluster/test_train_cluster.py already runs for tiny; Ray Train inside
+training that tests/deploy/test_two_node.py already runs for tiny; Ray Train inside
 the job is still exercised by the refine stage."""
 import json
 import subprocess

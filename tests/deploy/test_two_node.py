@@ -1,8 +1,12 @@
-"""Beyond one machine: a two-node ``ray.cluster_utils.Cluster`` (one CPU per node) runs a
-small inversion and a small search, and the work lands on both nodes (by node id).
+"""Beyond one machine: a ``ray.cluster_utils.Cluster`` whose head has no CPU and whose two
+worker nodes have one each runs a small inversion, a small search and a sweep, and the work
+lands on both worker nodes (by node id); ``nnsynth run tiny`` on it finishes with every
+training on the workers, never on the head.
 
-The two nodes share this machine's file system, as the run directory must be shared
-storage on a real cluster (README, "Clusters")."""
+The nodes share this machine's file system, as the run directory must be shared storage on
+a real cluster (README, "Clusters").  One cluster serves the module: the headless-cluster
+test (formerly tests/cluster/test_train_cluster.py, with a cluster of its own) and the
+two-node tests each started one, ~15-20 s of Ray start-up and teardown apiece."""
 import pytest
 import torch
 
@@ -11,10 +15,14 @@ from tests.deploy.raytools import nodes_of
 
 @pytest.fixture(scope="module")
 def two_nodes():
-    """(cluster, dashboard URL) of a head and one worker node, one CPU each."""
+    """(cluster, dashboard URL, head node id): a head with no CPU, which this process joins,
+    and two worker nodes with one CPU each."""
+    import ray
     from tests.deploy.raytools import loopback_cluster
-    with loopback_cluster(1, [1]) as nodes:
-        yield nodes
+    with loopback_cluster(0, [1, 1]) as (cluster, dashboard):
+        head = ray.get_runtime_context().get_node_id()  # the driver joins through the head
+        assert len(_workers()) == 2 and head not in _workers()
+        yield cluster, dashboard, head
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +43,11 @@ def digits_teacher(tmp_path_factory, digits):
     return path
 
 
-def _alive() -> set[str]:
+def _workers() -> set[str]:
+    """The alive nodes with CPUs: the two worker nodes (the head has none)."""
     import ray
-    return {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    return {n["NodeID"] for n in ray.nodes()
+            if n["Alive"] and n["Resources"].get("CPU", 0) > 0}
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +67,11 @@ def test_inversion_on_both_nodes(synthetic, two_nodes):
     assert summary["images_written"] == 128 and summary["written"] == 4
     table, _ = read_parquet_table(out)
     assert table.num_rows == 128
-    assert nodes_of("PairActor", two_nodes[1]) == _alive()   # one pair actor on each node
+    assert nodes_of("PairActor", two_nodes[1]) == _workers()   # one pair actor on each node
 
 
 def test_search_on_both_nodes(synthetic, two_nodes, digits_teacher, tmp_path):
-    """Two concurrent trials, one CPU each, on two one-CPU nodes: one trial per node."""
+    """Two concurrent trials, one CPU each, on two one-CPU worker nodes: one trial per node."""
     from search.run import SearchConfig, run_search
     out, _ = synthetic
     config = SearchConfig(dataset="digits", teacher=str(digits_teacher), data=str(out),
@@ -69,7 +79,7 @@ def test_search_on_both_nodes(synthetic, two_nodes, digits_teacher, tmp_path):
     summary = run_search(config, tmp_path / "search", progress=False)
     assert summary["trials"] == 2
     assert (tmp_path / "search" / "results.parquet").is_file()
-    assert nodes_of("ImplicitFunc", two_nodes[1]) == _alive()   # Tune's trial actors, by node
+    assert nodes_of("ImplicitFunc", two_nodes[1]) == _workers()   # Tune's trial actors, by node
 
 
 def test_sweep_runs_each_config_in_its_own_run_dir(two_nodes, tmp_path):
@@ -91,3 +101,25 @@ def test_sweep_runs_each_config_in_its_own_run_dir(two_nodes, tmp_path):
     table = pq.read_table(tmp_path / "sweeps" / "s" / "sweep.parquet").to_pylist()
     assert [t["name"] for t in table] == [r["name"] for r in rows]
     assert all(0 < t["final_test_accuracy"] <= 1 for t in table)
+
+
+@pytest.mark.timeout(1500)   # 462 s at load 19 on 2 cores; over 600 s at load 60
+def test_tiny_run_trains_on_workers_only(two_nodes, tmp_path):
+    """Ray Train on a cluster whose head has no CPU: ``nnsynth run tiny`` finishes, and every
+    training (teacher, grow-and-prune, search trials, synthesis pairs) ran on the two worker
+    nodes, never on the head (node ids recorded by the trainings and by Ray's state API)."""
+    import json
+    from deploy.pipeline import run_pipeline
+    from deploy.run_config import load_run_config
+    cluster, dashboard, head = two_nodes
+    config = load_run_config("tiny", {"teacher": {**load_run_config("tiny").teacher.to_dict(),
+                                                  "cache": ""}})
+    result = run_pipeline(config, tmp_path / "run", address=cluster.address, progress=False)
+    assert 0 < result["final_test_accuracy"] <= 1
+    outputs = {s: e["outputs"] for s, e in
+               json.loads((tmp_path / "run" / "ledger.json").read_text())["stages"].items()}
+    trained = set(outputs["teacher"]["trained_on"]) | set(outputs["refine"]["trained_on"])
+    assert trained and head not in trained
+    for actor in ("RayTrainWorker", "PairActor", "ImplicitFunc"):
+        nodes = nodes_of(actor, dashboard)
+        assert nodes and head not in nodes, actor
