@@ -287,9 +287,10 @@ def build_table(ops: Sequence[Op], device: str = "accel", config=None, *, repeat
 def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None) -> dict:
     """Sum the table over a network's ops (Chameleon); missing ops are listed, not guessed.
     ``energy_mj`` is None when a row has no energy (the ``cpu`` table measures time only: its
-    total energy was reported as 0.0 mJ); both are None when no op is in the table.  A ``cpu`` Table used under other conditions than
-    it was measured at (``threads``: the torch threads the prediction is for, default the
-    current setting; this machine's CPU and torch) logs one warning line, once per table."""
+    total energy was reported as 0.0 mJ); both are None when no op is in the table.  A
+    ``cpu`` Table used under other conditions than it was measured at (``threads``: the
+    torch threads the prediction is for, default the current setting; this machine's CPU
+    and torch) logs one warning line, once per table."""
     if isinstance(table, Table) and table.device == "cpu":
         message = condition_mismatch(table.conditions, threads)
         if message and message not in table.warned:

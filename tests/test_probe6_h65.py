@@ -65,9 +65,9 @@ def test_a_feature_in_small_units_keeps_its_spread(tmp_path, scale):
     data = load_dataset(_csv(tmp_path / "t.csv", a), seed=0)
     assert data.x_train[:, 0].std().item() == pytest.approx(1.0, rel=0.05)
     ts = tmp_path / "s.ts"
-    ts.write_text("@classLabel true 0 1\n@data\n" + "\n".join(
-        f"{','.join(repr(float(v * scale)) for v in np.random.default_rng(i).normal(size=6))}:{i % 2}"
-        for i in range(30)) + "\n")
+    rows = [",".join(repr(float(v * scale)) for v in np.random.default_rng(i).normal(size=6))
+            + f":{i % 2}" for i in range(30)]
+    ts.write_text("@classLabel true 0 1\n@data\n" + "\n".join(rows) + "\n")
     seq = load_dataset(f"ts:{ts}", seed=0)
     assert seq.x_train.std().item() == pytest.approx(1.0, rel=0.1)
 
