@@ -55,26 +55,33 @@ def _no_ray_leaks_between_modules():
         ray.shutdown()
 
 
-# The modules that take longest (seconds on 2 cores, `--durations`), first.  With
-# `--dist loadfile` xdist gives modules out in collection order (`--no-loadscope-reorder`
+# The modules that take longest (seconds, `--durations=0` of the whole suite on 2 workers at
+# load ~6, 2026-12-04; test_two_node includes the headless tiny run it took over), first.
+# With `--dist loadfile` xdist gives modules out in collection order (`--no-loadscope-reorder`
 # in pyproject.toml: by default it sorts them by their number of tests, which put these
 # one-to-five-test modules last, and a worker then ran the last of them while the other
 # had finished); longest first, the many short modules at the end even out the two workers.
 # A module not listed keeps its place after these.
 SLOW_MODULES = {
-    "tests/cluster/test_loopback.py": 140,
-    "tests/deploy/test_faults.py": 125,
-    "tests/deploy/test_job_submit.py": 120,
-    "tests/cluster/test_pairs.py": 110,
-    "tests/deploy/test_resume_search.py": 100,
-    "tests/deploy/test_two_node.py": 140,      # with the headless tiny run
-    "tests/search/test_tune_run.py": 40,
-    "tests/cluster/test_train.py": 40,
-    "tests/deploy/test_ownership.py": 30,
-    "tests/cluster/test_hwsim_pool.py": 30,
-    "tests/test_hostile_inputs.py": 30,
-    "tests/synth/test_secret.py": 27,
-    "tests/search/test_searchers.py": 26,
+    "tests/deploy/test_resume_search.py": 253,
+    "tests/cluster/test_loopback.py": 236,
+    "tests/cluster/test_pairs.py": 235,
+    "tests/deploy/test_two_node.py": 215,
+    "tests/deploy/test_faults.py": 187,
+    "tests/deploy/test_job_submit.py": 159,
+    "tests/cluster/test_train.py": 109,
+    "tests/search/test_tune_run.py": 65,
+    "tests/synth/test_distill_resume.py": 55,
+    "tests/test_hostile_inputs.py": 51,
+    "tests/search/test_searchers.py": 45,
+    "tests/synth/test_models.py": 39,
+    "tests/cluster/test_invert_reports.py": 35,
+    "tests/cluster/test_connect_pool.py": 35,
+    "tests/deploy/test_ownership.py": 35,
+    "tests/cluster/test_hwsim_pool.py": 32,
+    "tests/synth/test_inversion_families.py": 30,
+    "tests/synth/test_secret.py": 28,
+    "tests/synth/test_continual.py": 27,
 }
 
 
