@@ -59,10 +59,23 @@ def prepared(tmp_path_factory):
 
 
 def _start(run_dir: Path) -> subprocess.Popen:
-    return subprocess.Popen(["nnsynth", "run", str(CONFIG), "--run-dir", str(run_dir),
-                             "--num-cpus", "2", "--stop-after", "search"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    """The search stage in a process of its own session; its output goes to a file beside
+    the run directory (``_output``): a pipe nobody reads while the test polls would block
+    the run once Tune's progress tables fill it (64 KiB)."""
+    log = run_dir.parent / f"out-{len(list(run_dir.parent.glob('out-*.txt')))}.txt"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(["nnsynth", "run", str(CONFIG), "--run-dir", str(run_dir),
+                                 "--num-cpus", "2", "--stop-after", "search"],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
+    proc.log = log
+    return proc
+
+
+def _output(proc: subprocess.Popen, timeout: float) -> str:
+    """Wait for ``proc`` (at most ``timeout`` s); its output."""
+    proc.wait(timeout=timeout)
+    return proc.log.read_text()
 
 
 def _stop_after(run_dir: Path, results: Path, trials: int, how: str) -> tuple[int, str]:
@@ -71,15 +84,15 @@ def _stop_after(run_dir: Path, results: Path, trials: int, how: str) -> tuple[in
     proc = _start(run_dir)
     deadline = time.monotonic() + 400
     while len(_rows(results)) < trials and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert proc.poll() is None, "the run ended before it could be stopped:\n" + proc.stdout.read()
+        time.sleep(0.1)
+    assert proc.poll() is None, "the run ended before it could be stopped:\n" + _output(proc, 60)
     assert trials <= len(_rows(results)) < 3
     if how == "kill":
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return proc.returncode, ""
     os.kill(proc.pid, signal.SIGINT)            # a clean, loud stop
-    out, _ = proc.communicate(timeout=120)
+    out = _output(proc, 120)
     return proc.returncode, out
 
 
@@ -114,7 +127,7 @@ def test_killed_then_interrupted_search_resumes_and_keeps_finished_trials(prepar
     assert "interrupted: finished work is kept" in out and not _search_done(run_dir)
 
     rerun = _start(run_dir)
-    out, _ = rerun.communicate(timeout=600)
+    out = _output(rerun, 600)
     assert rerun.returncode == 0, out[-3000:]
     assert "synthesis: done earlier" in out and "resuming the search" in out
     rows = _rows(results)
