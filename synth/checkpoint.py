@@ -361,7 +361,41 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
     if int(data.num_classes) != int(model.num_classes):
         raise UserError(f"data set {name} has {data.num_classes} classes but the model "
                         f"predicts {model.num_classes}; give the data set it was trained on")
-    return in_model_order(data, meta.get("class_names"))
+    return in_model_scale(in_model_order(data, meta.get("class_names")), meta)
+
+
+def in_model_scale(data, meta: dict):
+    """``data`` normalized as the model's training set was (``meta``: a checkpoint's data-set
+    record) when it was normalized otherwise.  Every set is standardized with its own
+    training split's mean and std per channel or feature, so a model trained on
+    ``ts:Blink_TRAIN.ts`` and scored on ``ts:Blink_TEST.ts`` (or a CSV of new readings) saw
+    the new file rescaled by that file's own statistics, not the ones it was trained with:
+    a shift or gain between the two files vanished from the inputs and the score was of other
+    numbers.  Raw values are recovered (x * std + mean) and normalized with the model's.  A
+    sequence's left padding (zeros at every channel: its train mean) stays zero."""
+    import dataclasses
+    import torch
+    mean, std = meta.get("mean"), meta.get("std")
+    if (not mean or not std or len(mean) != len(data.mean) or len(std) != len(data.std)
+            or (list(mean), list(std)) == (list(data.mean), list(data.std))):
+        return data
+    shape = (-1,) + (1,) * (len(data.input_shape) - 1)    # per channel (C,1,1) / (C,1); (F,)
+    own = [torch.tensor(v, dtype=torch.float32).view(shape) for v in (data.mean, data.std)]
+    new = [torch.tensor(v, dtype=torch.float32).view(shape) for v in (mean, std)]
+
+    def scale(x):
+        if not len(x):
+            return x
+        out = (x * own[1] + own[0] - new[0]) / new[1]
+        if len(data.input_shape) == 2:                    # (C, T): padded steps stay padding
+            out = torch.where((x == 0).all(dim=1, keepdim=True), torch.zeros_like(out), out)
+        return out
+
+    log.info("data set %s scaled with the model's training normalization (mean/std of %s), "
+             "not its own", data.name, meta.get("name") or "its data set")
+    return dataclasses.replace(data, x_train=scale(data.x_train), x_val=scale(data.x_val),
+                               x_test=scale(data.x_test), mean=[float(v) for v in mean],
+                               std=[float(v) for v in std])
 
 
 def in_model_order(data, names):
