@@ -62,8 +62,13 @@ class Dataset:
         return len(self.input_shape) == 2
 
     def split(self, which: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The samples of split ``which``; ``all``: every sample of the set, train, val and
+        test in that order (a file scored as a whole: a TEST file of another recording)."""
+        if which == "all":
+            parts = [self.split(s) for s in ("train", "val", "test")]
+            return torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts])
         if which not in ("train", "val", "test"):
-            raise UserError(f"split must be train, val or test, got {short_repr(which)}")
+            raise UserError(f"split must be train, val, test or all, got {short_repr(which)}")
         return getattr(self, f"x_{which}"), getattr(self, f"y_{which}")
 
     def splits(self) -> list[str]:
@@ -75,7 +80,7 @@ class Dataset:
         set).  An empty split is a one-line error naming those that hold samples."""
         if which is None:
             which = next((s for s in ("test", "val") if s in self.splits()), "test")
-        if which not in self.splits():
+        if which not in self.splits() + ["all"] * bool(self.splits()):
             raise UserError(f"data set {self.name} has no {which} split (it has "
                             f"{', '.join(self.splits()) or 'no samples'}); choose one with --split")
         return which

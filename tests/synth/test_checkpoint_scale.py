@@ -57,3 +57,24 @@ def test_sequence_padding_stays_padding():
     assert torch.equal(out.x_train[:10, :, :2], torch.zeros(10, 2, 2))
     assert torch.allclose(out.x_train[:, 0, 2:], (data.x_train[:, 0, 2:] * 1 + 1) / 2)
     assert torch.allclose(out.x_train[:, 1, 2:], (data.x_train[:, 1, 2:] * 1 + 2) / 2)
+
+
+def test_eval_scores_a_whole_file(tmp_path):
+    """`nnsynth eval --dataset OTHER` scored only OTHER's 20% test split: a TEST file of
+    another recording could not be scored whole.  --split all takes every sample."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    import json
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 3))
+    y = (x[:, 0] > 0).astype(int)
+    _write_csv(tmp_path / "a.csv", x, y)
+    a = load_dataset(f"csv:{tmp_path / 'a.csv'}")
+    path = save_checkpoint(tmp_path / "m.pt", build({"family": "mlp", "hidden": [4]}, (3,), 2),
+                           dataset=a.metadata())
+    r = CliRunner().invoke(cli, ["eval", "--model", str(path), "--dataset",
+                                 f"csv:{tmp_path / 'a.csv'}", "--split", "all", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["samples"] == 100
+    r = CliRunner().invoke(cli, ["eval", "--model", str(path), "--split", "all"])
+    assert r.exit_code == 0 and "includes the samples it trained on" in r.output

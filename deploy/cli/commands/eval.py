@@ -9,8 +9,9 @@ from deploy.cli.options import emit, json_option, dataset_name
               help="Checkpoint written by nnsynth.")
 @click.option("--dataset", default=None, callback=dataset_name,
               help="Data set (default: the checkpoint's own).")
-@click.option("--split", type=click.Choice(["train", "val", "test"]), default=None,
-              help="Default: test, or val for a set without one (a synthesized set).")
+@click.option("--split", type=click.Choice(["train", "val", "test", "all"]), default=None,
+              help="Default: test, or val for a set without one (a synthesized set); all: "
+                   "every sample (a file the model did not train on, scored whole).")
 @json_option
 def command(model_path, dataset, split, as_json):
     """Accuracy and loss of a checkpoint on DATASET's SPLIT (in the fixed point it was
@@ -38,6 +39,9 @@ def command(model_path, dataset, split, as_json):
         click.echo(f"{name} has no test split (a synthesized set?): evaluating on {chosen}",
                    err=True)
     split = chosen
+    if split == "all" and not dataset:
+        click.echo(f"warning: --split all of {name}, the model's own set, includes the samples "
+                   f"it trained on", err=True)
     x, y = data.split(split)
     result = evaluate(model, x, y)
     result.update(dataset=name, split=split, split_seed=data.seed, samples=len(y),
