@@ -134,6 +134,44 @@ def check_recorded_classes(model: nn.Module, old_classes: Sequence[int] | None,
                         f"--old-classes or give those")
 
 
+def old_classes_by_name(model_names: Sequence | None, outputs: int, data_names: Sequence,
+                        dataset: str, old_classes: Sequence[int] | None) -> list[int] | None:
+    """The old classes as ``dataset``'s class numbers, found by the class names the model's
+    checkpoint records (``model_names``, one per output) among ``data_names``.  Without it a
+    model of a file of classes '1','2' extended with a file of '0','1','2','3' took outputs
+    0, 1 as '0', '1' (old_model_accuracy_old 0.26 for a 0.97 model, and the new checkpoint
+    named its outputs wrongly).  Returns ``old_classes`` when the model records no names or
+    none of them is a class of ``dataset`` (other names: the numbers are the user's word);
+    refuses ``old_classes`` that name other classes than the model's, and a set that holds
+    only some of the model's classes unless ``old_classes`` is given.  Names that are not
+    one per output (``outputs``) are not the outputs' and are passed over."""
+    names = [str(n) for n in (model_names or [])]
+    data_names = [str(n) for n in data_names]
+    if not names or len(set(names)) != len(names) or len(names) != outputs:
+        return None if old_classes is None else [int(c) for c in old_classes]
+    found = [n for n in names if n in data_names]
+    if not found:
+        return None if old_classes is None else [int(c) for c in old_classes]
+    shown = ",".join(short_repr(n, 20) for n in names[:8]) + (",..." if len(names) > 8 else "")
+    if len(found) < len(names):
+        if old_classes is not None:
+            return [int(c) for c in old_classes]
+        missing = [n for n in names if n not in data_names]
+        raise UserError(f"--new-dataset {dataset} lacks the model's class "
+                        f"{short_repr(missing[0], 40)} (its outputs are {shown}): give "
+                        f"--old-classes, the set's class numbers of the model's outputs")
+    by_name = [data_names.index(n) for n in names]
+    if old_classes is not None and [int(c) for c in old_classes] != by_name:
+        given = [int(c) for c in old_classes]
+        theirs = ",".join(short_repr(data_names[c], 20) if 0 <= c < len(data_names) else
+                          str(c) for c in given[:8])
+        raise UserError(f"--old-classes {','.join(map(str, given))} are {dataset}'s classes "
+                        f"{theirs}; the model's outputs are {shown}, its classes "
+                        f"{','.join(map(str, by_name))} there (drop --old-classes or give "
+                        f"those)")
+    return by_name
+
+
 # --------------------------------------------------------------------------- head surgery
 def head_name(model: nn.Module) -> str:
     """The classifier: the last Linear layer with one output per class."""

@@ -2,9 +2,10 @@
 (DeepInversion Sec. 4.4; LwF and plain fine-tuning as baselines).
 
 Class lists are the data set's labels, comma-separated (``--new-classes 5,6,7,8,9``).  The
-old classes default to the checkpoint's recorded classes (a model written by this command),
-else to ``0..outputs-1``.  Images standing in for the old classes come from ``--synth DIR``
-(``nnsynth invert --teacher OLD``) or are inverted here.
+old classes default to the new set's classes that bear the class names the checkpoint
+records, else to its recorded classes, else to ``0..outputs-1``.  Images standing in for
+the old classes come from ``--synth DIR`` (``nnsynth invert --teacher OLD``) or are
+inverted here.
 """
 import click
 
@@ -20,7 +21,8 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
               help="Data set holding the new classes.")
 @click.option("--new-classes", required=True, help="New classes, e.g. 5,6,7,8,9.")
 @click.option("--old-classes", default=None,
-              help="Data set classes of the model's outputs (default: recorded or 0..k-1).")
+              help="Data set classes of the model's outputs (default: the set's classes of "
+                   "the model's class names, else recorded or 0..k-1).")
 @click.option("--method", type=RegistryChoice("synth.choices.CONTINUAL_METHODS"),
               default="deepinversion", show_default=True)
 @synth_option("Images synthesized from the old model (default: invert here).")
@@ -44,11 +46,27 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
 
     config = ContinualConfig(method=method, epochs=epochs, lr=lr, seed=seed, device=device,
                              progress=show_progress())
-    old_list = parse_classes(old_classes, "--old-classes")
+    old_list = _old_classes(model_path, new_dataset, parse_classes(old_classes, "--old-classes"))
     emit(continual_checkpoint(model_path, new_dataset, parse_classes(new_classes, "--new-classes"),
                               out, config, old_classes=old_list,
                               synth_dir=synth_dir, num_images=num_images,
                               iterations=iterations), as_json)
+
+
+def _old_classes(model_path, new_dataset: str, old_list):
+    """The model's outputs as the new set's class numbers, matched by the class names its
+    checkpoint records (``synth.continual.old_classes_by_name``); the set's raw data is
+    cached, so continual_checkpoint's own load of it costs nothing more."""
+    from synth.checkpoint import read_checkpoint
+    from synth.continual import old_classes_by_name
+    from synth.data_registry import load_dataset
+    payload = read_checkpoint(model_path)
+    meta = payload.get("dataset") or {}
+    names = meta.get("class_names") if isinstance(meta, dict) else None
+    if not isinstance(names, (list, tuple)) or not isinstance(payload.get("num_classes"), int):
+        return old_list
+    return old_classes_by_name(names, payload["num_classes"],
+                               load_dataset(new_dataset).class_names, new_dataset, old_list)
 
 
 def _check_unused(method: str, synth_dir) -> None:

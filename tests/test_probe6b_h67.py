@@ -1,0 +1,63 @@
+"""User probe 6b (helper 67): the synthesis and search commands on cases the authors did
+not tune on (a user's own CSV files, odd but legal options); each test failed before its
+fix."""
+import numpy as np
+import pytest
+import torch
+
+from tests._cli import json_result, one_error_line, run
+
+
+def _csv(path, classes, rows_per_class: int = 30) -> str:
+    """A CSV table of two features whose label names are ``classes`` (class c's samples sit
+    around (c, -c)), the same samples per class in every file."""
+    rng = np.random.default_rng(0)
+    lines = ["a,b,label"]
+    for c in classes:
+        for _ in range(rows_per_class):
+            a, b = rng.normal(size=2) * 0.1 + (int(c), -int(c))
+            lines.append(f"{float(a)!r},{float(b)!r},{c}")
+    path.write_text("\n".join(lines) + "\n")
+    return f"csv:{path}"
+
+
+def _model_of(tmp_path, dataset: str):
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    data = load_dataset(dataset, seed=0)
+    torch.manual_seed(0)
+    model = build({"family": "mlp", "hidden": [8]}, data.input_shape, data.num_classes)
+    save_checkpoint(tmp_path / "old.pt", model, dataset=data.metadata())
+    return str(tmp_path / "old.pt")
+
+
+def test_continual_takes_the_old_classes_by_their_names(tmp_path):
+    """A model of a file of classes '1','2' extended with class '3' of a file of '0'..'3':
+    its outputs were taken as the new file's classes 0, 1 ('0' and '1'), so the old model's
+    accuracy was scored on other classes' samples and the new checkpoint named its outputs
+    '0','1','3'.  Now the old classes are found by the names the checkpoint records, and
+    --old-classes naming other classes is one line."""
+    old = _model_of(tmp_path, _csv(tmp_path / "old.csv", ["1", "2"]))
+    new = _csv(tmp_path / "new.csv", ["0", "1", "2", "3"])
+    common = ["continual", "--model", old, "--new-dataset", new, "--new-classes", "3",
+              "--method", "finetune", "--epochs", "1"]
+    out = json_result(run(common + ["--out", str(tmp_path / "n.pt"), "--json"]))
+    assert out["old_classes"] == [1, 2]
+    from synth.checkpoint import read_checkpoint
+    assert read_checkpoint(tmp_path / "n.pt")["dataset"]["class_names"] == ["1", "2", "3"]
+    line = one_error_line(run(common + ["--old-classes", "0,1", "--out",
+                                        str(tmp_path / "m.pt")]))
+    assert "--old-classes 0,1" in line and "1,2" in line
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_continual_refuses_a_set_holding_only_some_old_classes(tmp_path):
+    """A model of '1','2' extended from a file of '0','1','3': output 1 ('2') was taken as
+    class '1' without a word; now the missing class is named (give --old-classes)."""
+    old = _model_of(tmp_path, _csv(tmp_path / "old.csv", ["1", "2"]))
+    new = _csv(tmp_path / "new.csv", ["0", "1", "3"])
+    line = one_error_line(run(["continual", "--model", old, "--new-dataset", new,
+                               "--new-classes", "2", "--method", "finetune", "--epochs", "1",
+                               "--out", str(tmp_path / "n.pt")]))
+    assert "'2'" in line and "--old-classes" in line
