@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 import torch
 
-from synth.checkpoint import (checkpoint_dataset, checksum_bytes, load_model,
+from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_scale,
+                              load_model,
                               recorded_split_seed, save_checkpoint)
 from synth.data import (Dataset, input_range, load_dataset, load_synthesized,
                         split_class_list)
@@ -464,9 +465,12 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     dense = load_model(dense_path).train() if dense_path else None
     meta, source = model.checkpoint_info["dataset"], f"checkpoint {model_path}"
 
-    def split(name):  # the model's own set keeps its recorded split
-        return load_dataset(name, seed=recorded_split_seed(meta, name, source=source,
-                                                           default=config.seed))
+    def split(name):  # the model's own set keeps its recorded split; every set is scaled
+        # as the model's training set was (each was standardized by its own statistics: an
+        # update on a new sensor's file trained on it rescaled, and the checkpoint recorded
+        # the new file's normalization for a model whose old knowledge was in the old one's)
+        return in_model_scale(load_dataset(name, seed=recorded_split_seed(
+            meta, name, source=source, default=config.seed)), meta)
     if old_name == new_name:
         old, new = split_dataset(split(old_name), OLD_FRACTION if old_fraction is None
                                  else old_fraction, config.seed)

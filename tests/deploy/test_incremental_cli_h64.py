@@ -55,7 +55,11 @@ def test_two_sets_report_accuracy_on_old_new_and_both(sets):
             "--target", "0.99", "--max-epochs", "0.1"]
     r = json_result(run(args + ["--json"]))
     model = load_model(sets["model"]).eval()
-    old, new = load_dataset(sets["A"]), load_dataset(sets["B"])
+    from synth.checkpoint import in_model_scale
+    # B in the model's normalization (A's): each file standardized by its own statistics
+    # reached the model rescaled, and the updated checkpoint recorded B's normalization
+    meta = model.checkpoint_info["dataset"]
+    old, new = load_dataset(sets["A"]), in_model_scale(load_dataset(sets["B"]), meta)
     on_old = evaluate(model, old.x_test, old.y_test)["accuracy"]
     on_new = evaluate(model, new.x_test, new.y_test)["accuracy"]
     assert on_old > on_new + 0.3                          # it learned the old source only
@@ -75,6 +79,7 @@ def test_two_sets_report_accuracy_on_old_new_and_both(sets):
     info = load_model(out).checkpoint_info      # which old set test_accuracy_old is of
     assert info["extra"]["incremental_old_dataset"] == {"name": sets["A"], "split_seed": 0}
     assert info["dataset"]["name"] == sets["B"] and "test_accuracy_old" in info["metrics"]
+    assert (info["dataset"]["mean"], info["dataset"]["std"]) == (meta["mean"], meta["std"])
     assert "(on old + new:" in text.output and "test accuracy on old + new" in text.output
     row = next(line for line in text.output.splitlines() if line.startswith("old model"))
     assert f"old {on_old:.4f}" in row and f"new {on_new:.4f}" in row
