@@ -310,6 +310,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                                          source=f"checkpoint {model_spec}",
                                          default=schedule.seed)
     data = load_dataset(dataset, seed=split_seed)
+    if model is not None:   # scaled as its training set was (checkpoint.in_model_scale)
+        data = in_model_scale(data, model.checkpoint_info["dataset"])
     if shift is None:  # the measured recipe shifts digit images by <= 2 px
         shift = DEFAULT_SHIFT if distill and len(data.input_shape) == 3 else 0
     if shift and len(data.input_shape) != 3:
@@ -399,9 +401,10 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     old_list = (old_classes or old.checkpoint_info["extra"].get("classes") or recorded
                 or list(range(old.num_classes)))   # a model of digits[5,6,7]: not 0, 1, 2
     # the model's own set keeps its recorded split (its test images were never trained on)
-    data = load_dataset(new_dataset, seed=recorded_split_seed(
+    # and is scaled as the model's training set was (the synthesized old images are too)
+    data = in_model_scale(load_dataset(new_dataset, seed=recorded_split_seed(
         old.checkpoint_info["dataset"], new_dataset, source=f"checkpoint {model_path}",
-        default=config.seed))
+        default=config.seed)), old.checkpoint_info["dataset"])
     if tuple(data.input_shape) != tuple(old.input_shape):
         raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
                         f"model expects {old.input_shape}")

@@ -78,3 +78,26 @@ def test_eval_scores_a_whole_file(tmp_path):
     assert json.loads(r.output)["samples"] == 100
     r = CliRunner().invoke(cli, ["eval", "--model", str(path), "--split", "all"])
     assert r.exit_code == 0 and "includes the samples it trained on" in r.output
+
+
+def test_grow_prune_of_a_checkpoint_on_another_file_keeps_its_scale(tmp_path):
+    """`nnsynth grow-prune --model A.pt --dataset csv:B.csv`: B was standardized by its own
+    statistics, so the pruned model was retrained on rescaled inputs and its checkpoint
+    recorded B's normalization.  Now B is in A's scale and the checkpoint records A's."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3))
+    y = (x[:, 0] > 0).astype(int)
+    _write_csv(tmp_path / "a.csv", x, y)
+    _write_csv(tmp_path / "b.csv", x * 2 + 3, y)
+    a = load_dataset(f"csv:{tmp_path / 'a.csv'}")
+    path = save_checkpoint(tmp_path / "m.pt", build({"family": "mlp", "hidden": [8]}, (3,), 2),
+                           dataset=a.metadata())
+    r = CliRunner().invoke(cli, ["grow-prune", "--model", str(path), "--dataset",
+                                 f"csv:{tmp_path / 'b.csv'}", "--epochs", "1", "--prune-steps",
+                                 "1", "--retrain-epochs", "1", "--growth-rounds", "0",
+                                 "--no-distill", "--out", str(tmp_path / "p.pt")])
+    assert r.exit_code == 0, r.output
+    meta = load_model(tmp_path / "p.pt").checkpoint_info["dataset"]
+    assert (meta["mean"], meta["std"]) == (list(a.mean), list(a.std))
