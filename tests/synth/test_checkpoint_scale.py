@@ -13,19 +13,27 @@ def _write_csv(path, x, y):
     path.write_text("\n".join(rows) + "\n")
 
 
+def _two_files(tmp_path, scale=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0), hidden=4):
+    """a.csv (120 readings of 3 features, labelled by feature 0's side of its mean), b.csv
+    (the same readings x 2 + 3: a new sensor's units) and an MLP checkpoint of a.csv.
+    Returns (path of the checkpoint, a.csv's data set)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3)) * list(scale) + list(offset)
+    y = (x[:, 0] > offset[0]).astype(int)
+    _write_csv(tmp_path / "a.csv", x, y)
+    _write_csv(tmp_path / "b.csv", x * 2 + 3, y)
+    a = load_dataset(f"csv:{tmp_path / 'a.csv'}")
+    path = save_checkpoint(tmp_path / "m.pt", build({"family": "mlp", "hidden": [hidden]},
+                                                     (3,), 2), dataset=a.metadata())
+    return path, a
+
+
 def test_another_file_is_scored_in_the_models_normalization(tmp_path):
     """The training file's readings and the same readings shifted by +3 and scaled by 2 (a new
     sensor's units): each file was standardized by its own mean and std, so the shifted file
     reached the model as the very same inputs and scored what the original did.  Now the new
     file is standardized with the training file's statistics: raw values survive."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(120, 3)) * [1.0, 5.0, 0.1] + [10.0, -2.0, 0.5]
-    y = (x[:, 0] > 10.0).astype(int)
-    _write_csv(tmp_path / "a.csv", x, y)
-    _write_csv(tmp_path / "b.csv", x * 2 + 3, y)
-    a = load_dataset(f"csv:{tmp_path / 'a.csv'}")
-    path = save_checkpoint(tmp_path / "m.pt", build({"family": "mlp", "hidden": [4]}, (3,), 2),
-                           dataset=a.metadata())
+    path, a = _two_files(tmp_path, (1.0, 5.0, 0.1), (10.0, -2.0, 0.5))
     model = load_model(path)
     own = checkpoint_dataset(model)                          # its own file: unchanged
     assert torch.equal(own.x_test, a.x_test) and own.mean == a.mean
@@ -65,17 +73,11 @@ def test_eval_scores_a_whole_file(tmp_path):
     from click.testing import CliRunner
     from deploy.cli.main import cli
     import json
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(100, 3))
-    y = (x[:, 0] > 0).astype(int)
-    _write_csv(tmp_path / "a.csv", x, y)
-    a = load_dataset(f"csv:{tmp_path / 'a.csv'}")
-    path = save_checkpoint(tmp_path / "m.pt", build({"family": "mlp", "hidden": [4]}, (3,), 2),
-                           dataset=a.metadata())
+    path, _ = _two_files(tmp_path)
     r = CliRunner().invoke(cli, ["eval", "--model", str(path), "--dataset",
                                  f"csv:{tmp_path / 'a.csv'}", "--split", "all", "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["samples"] == 100
+    assert json.loads(r.output)["samples"] == 120
     r = CliRunner().invoke(cli, ["eval", "--model", str(path), "--split", "all"])
     assert r.exit_code == 0 and "includes the samples it trained on" in r.output
 
@@ -86,14 +88,7 @@ def test_grow_prune_of_a_checkpoint_on_another_file_keeps_its_scale(tmp_path):
     recorded B's normalization.  Now B is in A's scale and the checkpoint records A's."""
     from click.testing import CliRunner
     from deploy.cli.main import cli
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(120, 3))
-    y = (x[:, 0] > 0).astype(int)
-    _write_csv(tmp_path / "a.csv", x, y)
-    _write_csv(tmp_path / "b.csv", x * 2 + 3, y)
-    a = load_dataset(f"csv:{tmp_path / 'a.csv'}")
-    path = save_checkpoint(tmp_path / "m.pt", build({"family": "mlp", "hidden": [8]}, (3,), 2),
-                           dataset=a.metadata())
+    path, a = _two_files(tmp_path, hidden=8)
     r = CliRunner().invoke(cli, ["grow-prune", "--model", str(path), "--dataset",
                                  f"csv:{tmp_path / 'b.csv'}", "--epochs", "1", "--prune-steps",
                                  "1", "--retrain-epochs", "1", "--growth-rounds", "0",
