@@ -194,9 +194,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
         config = with_absolute_paths(with_data_space(config))
         if config.teacher and Path(config.teacher).is_file():   # the trials distill from it
             # in float32 (a missing teacher is reported where the search reads its inputs)
-            from synth.checkpoint import load_model
-            from synth.quant import refuse_fixed_point
-            refuse_fixed_point(load_model(config.teacher), "the search's KD from its teacher")
+            check_teacher_inputs(config)
         fresh = searchable_space(config.space)  # before anything is written to out_dir
     if resume and saved.exists():
         config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
@@ -206,6 +204,33 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     with lock_dir(out_dir, "search directory"):  # one search at a time writes here
         return _run_locked(config, out_dir, resume=resume, fresh_space=fresh, progress=progress,
                            address=address)
+
+
+def check_teacher_inputs(config: SearchConfig) -> None:
+    """The teacher distils in float32 and takes the inputs of the real set (which selects
+    and scores the trials) and of the synthesized set, with the real set's classes in its
+    order.  A wine teacher with an iris --dataset (13 features against 4) started Ray and
+    failed every trial with 'mat1 and mat2 shapes cannot be multiplied', ending in
+    'finished no trial'; now one line, before --out is written."""
+    from synth.checkpoint import check_model_classes, load_model
+    from synth.data import load_dataset, load_synthesized
+    from synth.quant import refuse_fixed_point
+    teacher = load_model(config.teacher)
+    refuse_fixed_point(teacher, "the search's KD from its teacher")
+    data = load_dataset(config.dataset, seed=real_split_seed(config))
+    where = f"--teacher {config.teacher}"
+    if tuple(data.input_shape) != tuple(teacher.input_shape):
+        raise UserError(f"{where} takes inputs of shape {tuple(teacher.input_shape)}; the data "
+                        f"set {config.dataset} has {tuple(data.input_shape)}: give the set the "
+                        f"teacher was trained on")
+    if int(data.num_classes) != int(teacher.num_classes):
+        raise UserError(f"{where} predicts {teacher.num_classes} classes; the data set "
+                        f"{config.dataset} has {data.num_classes}: give the set the teacher "
+                        f"was trained on")
+    check_model_classes(teacher, data, "teacher")
+    if config.data and Path(config.data).is_dir():
+        load_synthesized(config.data, tuple(teacher.input_shape), owner="teacher",
+                         seed=config.seed)
 
 
 AUTO_SPACE = "auto"

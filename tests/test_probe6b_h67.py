@@ -61,3 +61,31 @@ def test_continual_refuses_a_set_holding_only_some_old_classes(tmp_path):
                                "--new-classes", "2", "--method", "finetune", "--epochs", "1",
                                "--out", str(tmp_path / "n.pt")]))
     assert "'2'" in line and "--old-classes" in line
+
+
+@pytest.mark.parametrize("other", ["inputs", "classes"])
+def test_search_refuses_a_teacher_of_other_inputs_or_classes(tmp_path, other):
+    """`nnsynth search --teacher T --synth DIR --dataset D` with a teacher of another set:
+    Ray started, every trial failed ('mat1 and mat2 shapes cannot be multiplied', or a
+    student of D's classes distilled from a teacher of others) and the search ended 'finished
+    no trial; see .../tune'.  Now one line naming the teacher and the set, and --out is not
+    made."""
+    from search.run import SearchConfig, run_search
+    from synth.errors import UserError
+    other_inputs = other == "inputs"
+    data = _csv(tmp_path / "d.csv", ["0", "1", "2"])
+    teacher_set = "wine" if other_inputs else _csv(tmp_path / "t.csv", ["0", "1"])
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    tdata = load_dataset(teacher_set, seed=0)
+    model = build({"family": "mlp", "hidden": [4], "bn": True}, tdata.input_shape,
+                  tdata.num_classes)
+    save_checkpoint(tmp_path / "t.pt", model, dataset=tdata.metadata())
+    (tmp_path / "synth").mkdir()
+    config = SearchConfig(space="mlp", dataset=data, teacher=str(tmp_path / "t.pt"),
+                          data=str(tmp_path / "synth"), trials=1)
+    with pytest.raises(UserError, match="--teacher .*t.pt" + (
+            " takes inputs of shape" if other_inputs else " predicts 2 classes")):
+        run_search(config, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
