@@ -95,6 +95,9 @@ def _reducer(method: str, k: int, seed: int):
 # The reducers whose features are an affine map of the inputs (``FeatureMap.affine``): PCA
 # ((x - mean) V^T), the random projections (x R^T), factor analysis ((x - mean) Psi^-1 W^T Sigma_z).
 LINEAR_REDUCERS = ("none", "pca", "gaussian_rp", "sparse_rp", "factor_analysis")
+# The reducers that find at most one feature per training sample (a sample covariance or
+# kernel matrix of rank <= n): a larger k is refused, not returned short
+SAMPLE_BOUND = ("pca", "kernel_pca", "factor_analysis")
 _PROBE_ROWS = 1024   # unit inputs pushed through the reducer at a time (``FeatureMap.affine``)
 
 
@@ -140,6 +143,15 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
     if k > d:
         raise UserError(f"components must be at most the {d} features of {data.name}, got "
                         f"{short_repr(k)}")
+    n = len(flat[0])
+    if method in SAMPLE_BOUND and k > n:
+        # PCA raised a ValueError traceback; kernel PCA and factor analysis returned n
+        # features where k were declared, and the MLP failed on 'mat1 and mat2 shapes'
+        asked = f"{components:g} of the {d} features" if components < 1 else "asked"
+        raise UserError(f"components: {method} keeps at most one feature per training sample, "
+                        f"{n} on {data.name} ({d} features), got {k} ({asked}); give "
+                        f"--components {n} or fewer, or a random projection (gaussian_rp, "
+                        f"sparse_rp)")
     red = None
     if method != "none":
         red = _reducer(method, k, seed).fit(flat[0])
