@@ -104,6 +104,8 @@ def _markdown(report: dict) -> str:
                      f"{f['test_perplexity']} | {f['host_best_ms']} | "
                      f"{f['host_lo_ms']}-{f['host_hi_ms']} | "
                      f"{f['host_q1_ms']}-{f['host_q3_ms']} | {f['table_ms']} |")
+    if report.get("warning"):
+        lines += ["", f"**warning:** {report['warning']}"]
     lines += ["", "## Candidates (val perplexity)", ""]
     lines += [f"- {c['cell']} {c['width']}: {_figure(c['val_perplexity'], '.2f')} "
               f"({c['parameters']:,} params)"
@@ -206,11 +208,23 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
         "choice": {"limit": choice["limit"], "plain": list(choice["plain"]),
                    "symbiotic": list(choice["symbiotic"]),
                    "keep": [list(k) for k in choice["keep"]],
+                   "within_tolerance": choice["within_tolerance"],
                    "table_ms": {f"{c} {w}": v for (c, w), v in choice["latency"].items()}},
         "pruning": {k: result[f"{k}_pruning"] for k in ("symbiotic", "plain_pruned")
                     if f"{k}_pruning" in result},
         "tables": {name: {"rows": rows, "hysteresis": hysteresis_points(rows),
                           "sparse_wins": sparse_wins(rows)} for name, rows in tables.items()}}
+    if not choice["within_tolerance"]:
+        # the best candidate was kept and reported as the choice without a word, though its
+        # perplexity misses the limit the report prints
+        best = choice["keep"][0]
+        ppl = next(c["val_perplexity"] for c in result["candidates"]
+                   if (c["cell"], c["width"]) == tuple(best))
+        report["warning"] = (
+            f"no candidate keeps perplexity: the best, {best[0]} {best[1]} (val perplexity "
+            f"{ppl:.4g}), is above the limit {choice['limit']:.4g} (--tolerance "
+            f"{cfg.tolerance:g}); it is reported as the choice (try wider --widths, more "
+            f"--epochs or a larger --tolerance)")
     out.mkdir(parents=True, exist_ok=True)
     _plot(out / "latency.png", tables, {"plain": choice["plain"],
                                         "symbiotic": choice["symbiotic"]}, steps=steps)

@@ -256,6 +256,7 @@ def choose_width(results: dict[tuple, dict], table: LatencyTable, config: Symbio
         widest = max(results, key=lambda k: (k[1], k[0]))
         limit = results[widest]["val_perplexity"] * (1 + config.tolerance)
     keep = [k for k, r in results.items() if r["val_perplexity"] <= limit]
+    within = bool(keep)   # False: reported as a warning (the choice misses the tolerance)
     if not keep:    # nothing reaches the limit: the best perplexity is kept
         keep = [min(results, key=lambda k: results[k]["val_perplexity"])]
     keep.sort(key=lambda k: (results[k]["parameters"], k))
@@ -264,7 +265,7 @@ def choose_width(results: dict[tuple, dict], table: LatencyTable, config: Symbio
     quicker = [k for k in keep if faster(lat[k], lat[plain])]
     chosen = min(quicker, key=lambda k: lat[k]["best_ms"]) if quicker else plain
     return {"limit": limit, "keep": keep, "plain": plain, "symbiotic": chosen,
-            "latency": lat}
+            "latency": lat, "within_tolerance": within}
 
 def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTable,
                       config: SymbioticConfig, limit: float, *, guided: bool = True,

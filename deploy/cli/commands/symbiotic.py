@@ -71,6 +71,9 @@ def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance
                                                 "table_ms")}
                           for k, v in report["models"].items()},
                "files": report["files"]}
+    if report.get("warning"):
+        summary["warning"] = report["warning"]
+        click.echo(f"warning: {report['warning']}", err=True)
     if as_json:
         emit(summary, True)
         return
