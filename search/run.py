@@ -363,17 +363,32 @@ def input_digest(config: SearchConfig) -> str:
     return h.hexdigest()[:16]
 
 
+def data_digest(config: SearchConfig) -> str | None:
+    """``Dataset.digest`` of the real set as the trials load it (its contents, split and
+    scaling): trials without a teacher train on it, and every trial is scored on it.  None
+    when it does not load (loading it later says why, in one line)."""
+    from synth.data import load_dataset
+    try:
+        return load_dataset(config.dataset, seed=real_split_seed(config)).digest()
+    except UserError:
+        return None
+
+
 def _same_inputs(out_dir: Path, config: SearchConfig) -> bool:
-    """The search in ``out_dir`` began on the teacher and set ``config`` names, as they are
-    now (a search saved before this record: assumed so)."""
+    """The search in ``out_dir`` began on the teacher, synthesized set and real data set
+    ``config`` names, as they are now (a search saved before this record, or before the data
+    set's digest was part of it: assumed so for what it lacks).  Without the data set's
+    digest, `search --resume` after a CSV named by --dataset was rewritten kept the trials
+    trained on the old file beside new ones trained on the new file, in one results table."""
     path = out_dir / INPUTS_FILE
     if not path.is_file():
         return True
     try:
-        saved = json.loads(path.read_text()).get("digest")
+        record = json.loads(path.read_text())
+        saved, data = record.get("digest"), record.get("data")
     except (OSError, ValueError, AttributeError):
         return False
-    return saved == input_digest(config)
+    return saved == input_digest(config) and (data is None or data == data_digest(config))
 
 
 def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
@@ -441,16 +456,19 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             raise UserError(f"{out_dir} holds an earlier search; resume it with --resume "
                             f"{out_dir} or choose another --out")
         save_space(out_dir, fresh_space)    # run_search loaded and checked it
-        write_json_atomic(out_dir / INPUTS_FILE, {"digest": input_digest(config)})
+        write_json_atomic(out_dir / INPUTS_FILE, {"digest": input_digest(config),
+                                                  "data": data_digest(config)})
         register_search(out_dir)            # this user's: a --resume may restore its Tune state
         if not saved.exists():
             write_json_atomic(saved, config.to_dict())
     else:
         check_trusted(out_dir)   # before Tune unpickles anything of it
     if resume and not _same_inputs(out_dir, config):
-        raise UserError(f"the teacher {config.teacher} or the set {config.data} changed since "
-                        f"the search in {out_dir} began: its trials were trained on the old "
-                        f"ones; start a new search with another --out")
+        named = (f"the teacher {config.teacher}, the set {config.data} or the data set "
+                 f"{config.dataset}" if config.teacher else f"the data set {config.dataset}")
+        raise UserError(f"{named} changed since the search in {out_dir} began: its trials "
+                        f"were trained and scored on the old one; start a new search with "
+                        f"another --out")
     # the space the search started with, never config.space again: a relative path resumed
     # from elsewhere was 'not found', or another file of that name was read
     space = saved_space(out_dir)

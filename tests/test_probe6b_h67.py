@@ -153,3 +153,33 @@ def test_symbiotic_says_when_no_candidate_keeps_perplexity(tmp_path, monkeypatch
     assert "no candidate keeps perplexity" in result["warning"]
     assert "no candidate keeps perplexity" in (out / "report.md").read_text()
     assert json.loads((out / "report.json").read_text())["warning"] == result["warning"]
+
+
+class _NoRay(Exception):
+    pass
+
+
+def test_search_does_not_resume_on_a_rewritten_data_set(tmp_path, monkeypatch):
+    """`nnsynth search --dataset csv:my.csv --out D`, interrupted; my.csv rewritten (new
+    readings); `nnsynth search --resume D` kept the trials trained and scored on the old file
+    and trained the rest on the new one, all in one results.parquet: the search's record of
+    its inputs covered a teacher and a synthesized set only.  Now the data set's digest is
+    part of it, and the resume is refused in one line."""
+    import importlib
+    from search.run import SearchConfig, resumable, run_search
+    from synth.errors import UserError
+
+    def refuse(*a, **k):
+        raise _NoRay
+    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect", refuse)
+    data = _csv(tmp_path / "d.csv", ["0", "1"])
+    config = SearchConfig(space="mlp", dataset=data, trials=2, n_initial=2, hardware=False)
+    out = tmp_path / "search"
+    with pytest.raises(_NoRay):          # the search's files are written, then Ray starts
+        run_search(config, out, progress=False)
+    assert resumable(out, config)        # interrupted, same data: resume
+    text = (tmp_path / "d.csv").read_text().replace("-", "")   # other readings, same shape
+    (tmp_path / "d.csv").write_text(text)
+    assert not resumable(out, config)
+    with pytest.raises(UserError, match="data set .*d.csv changed since"):
+        run_search(None, out, resume=True, progress=False)
