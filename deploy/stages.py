@@ -55,6 +55,7 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
             _require(stage, module, attr)
     from synth.models import resolve_spec
     resolve_spec(config.teacher.model)
+    _check_data_path(config.teacher.dataset)
     if "synthesis" in stages:
         from synth.inversion import InversionConfig
         _options("synthesis.inversion", lambda: InversionConfig.preset(
@@ -76,6 +77,18 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
         _require("export", "hwsim", "price")
         from hwsim import AcceleratorConfig
         _options("export.accel", lambda: AcceleratorConfig.from_dict(config.export.accel))
+
+
+def _check_data_path(dataset: str) -> None:
+    """``teacher.dataset``'s file or folder (``csv:``, ``ts:``, ``parquet:``... a path read
+    from the working directory, as the run reads it) exists: `nnsynth run my.yaml --check`
+    said 'valid' for a csv: file that was not there, and the run failed at once."""
+    from synth.choices import DATASET_PREFIXES
+    from synth.data_registry import split_class_list
+    prefix, sep, path = str(split_class_list(dataset)[0]).partition(":")
+    if sep and prefix in DATASET_PREFIXES and not Path(path).expanduser().exists():
+        raise ConfigError(f"teacher.dataset: {prefix}:{path} not found (a path is read from "
+                          f"the working directory, {Path.cwd()})")
 
 
 def _options(where: str, make) -> None:

@@ -183,3 +183,15 @@ def test_search_does_not_resume_on_a_rewritten_data_set(tmp_path, monkeypatch):
     assert not resumable(out, config)
     with pytest.raises(UserError, match="data set .*d.csv changed since"):
         run_search(None, out, resume=True, progress=False)
+
+
+def test_run_check_refuses_a_data_file_that_is_not_there(tmp_path, monkeypatch):
+    """`nnsynth run my.yaml --check` with teacher.dataset csv:<a file that is not there>
+    said 'valid; stages teacher, ...' (the run then failed at once); now one line naming
+    the path.  A file that is there stays valid."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my.yaml").write_text("teacher:\n  dataset: csv:nope.csv\n")
+    line = one_error_line(run(["run", str(tmp_path / "my.yaml"), "--check"]))
+    assert "teacher.dataset" in line and "nope.csv not found" in line
+    _csv(tmp_path / "nope.csv", ["0", "1"])
+    assert run(["run", str(tmp_path / "my.yaml"), "--check"]).exit_code == 0
