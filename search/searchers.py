@@ -78,6 +78,22 @@ def objective_value(value: Any, config: dict) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def check_candidates(space, candidates) -> None:
+    """A finite ``candidates`` set holds members of ``space``: an empty one proposed nothing
+    (optimize returned best_config None after no evaluation, without a word), and one
+    outside the space (a value beyond a range, a choice not listed) was proposed and scored
+    as if it were a member."""
+    candidates = list(candidates)
+    if not candidates:
+        raise ConfigError("candidates is empty: give at least one configuration, or "
+                          "candidates=None to search the whole space")
+    for i, c in enumerate(candidates):
+        if not isinstance(c, dict) or not space.contains(c):
+            raise ConfigError(f"candidates[{i}] = {short_repr(repr(c), 120)} is not a member "
+                              f"of the space (a value outside its ranges or choices, a "
+                              f"missing or extra key)")
+
+
 def check_n_initial(n_initial: int, uses_predictor: bool = True) -> None:
     """A predictor is first fitted after ``n_initial`` random results; it needs ``MIN_ROWS``
     (fewer would fail every run after its first trial, and again on resume)."""
@@ -106,6 +122,8 @@ class PredictorSearcher(Searcher):
         self.batch_size, self.n_initial, self.max_trials = batch_size, n_initial, max_trials
         self.constraints = space.all_constraints(constraints)
         self.cost_model = cost_model
+        if candidates is not None:
+            check_candidates(space, candidates)
         self.candidates = {spec_key(c): c for c in candidates} if candidates is not None else None
         self.seed = seed
         self.evolution = evolution or EvolutionConfig()

@@ -195,3 +195,22 @@ def test_run_check_refuses_a_data_file_that_is_not_there(tmp_path, monkeypatch):
     assert "teacher.dataset" in line and "nope.csv not found" in line
     _csv(tmp_path / "nope.csv", ["0", "1"])
     assert run(["run", str(tmp_path / "my.yaml"), "--check"]).exit_code == 0
+
+
+@pytest.mark.parametrize("candidates, message", [
+    ([], "candidates is empty"),
+    ([{"a": 3, "b": "x"}, {"a": 11, "b": "x"}], r"candidates\[1\] .* not a member"),
+    ([{"a": 3, "b": "z"}], r"candidates\[0\] .* not a member"),
+])
+def test_optimize_refuses_candidates_outside_the_space(candidates, message):
+    """optimize(..., candidates=[]) returned best_config None after no evaluation, without a
+    word; candidates outside the space (a beyond its int range, b not a listed choice) were
+    proposed and scored as members.  Now one ConfigError naming the first."""
+    from search.optimize import optimize
+    from synth.errors import ConfigError
+    space = {"a": {"int": [0, 9]}, "b": {"choice": ["x", "y"]}}
+    with pytest.raises(ConfigError, match=message):
+        optimize(lambda c: 1.0, space, trials=3, searcher="random", candidates=candidates)
+    result = optimize(lambda c: c["a"], space, trials=3, searcher="random",
+                      candidates=[{"a": 3, "b": "x"}, {"a": 5, "b": "y"}])
+    assert result.best_value == 5
