@@ -388,14 +388,21 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
                          num_images: int = 256, iterations: int = 200) -> dict:
     """Teach the checkpoint's classifier ``new_classes`` of ``new_dataset`` without its old
     data (``synth.continual.learn_new_classes`` with ``config``, a ``ContinualConfig``); the
-    old classes default to the recorded ones, else ``0..outputs-1``; saves to ``out``."""
+    old classes default to the new set's classes bearing the class names the checkpoint
+    records, else the recorded ones, else ``0..outputs-1``; saves to ``out``."""
     from synth.continual import (check_classes, check_recorded_classes, class_subset,
-                                 learn_new_classes, per_class_accuracy, synthesize_old)
+                                 learn_new_classes, old_classes_by_name, per_class_accuracy,
+                                 synthesize_old)
     from synth.train import evaluate
-    _check_counts(num_images=num_images)
+    _check_counts(num_images=num_images)   # before the checkpoint is even read
     from synth.inversion import settings_for
     old = load_model(model_path)
     refuse_fixed_point(old, "class-incremental training")   # before any image is synthesized
+    names = old.checkpoint_info["dataset"].get("class_names")
+    if isinstance(names, (list, tuple)):   # the model's outputs found by name in the new set
+        old_classes = old_classes_by_name(names, old.num_classes,
+                                          load_dataset(new_dataset).class_names, new_dataset,
+                                          old_classes)
     check_recorded_classes(old, old_classes, new_dataset)
     recorded = split_class_list(str(old.checkpoint_info["dataset"].get("name") or ""))[1]
     old_list = (old_classes or old.checkpoint_info["extra"].get("classes") or recorded

@@ -46,27 +46,10 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
 
     config = ContinualConfig(method=method, epochs=epochs, lr=lr, seed=seed, device=device,
                              progress=show_progress())
-    old_list = _old_classes(model_path, new_dataset, parse_classes(old_classes, "--old-classes"))
     emit(continual_checkpoint(model_path, new_dataset, parse_classes(new_classes, "--new-classes"),
-                              out, config, old_classes=old_list,
+                              out, config, old_classes=parse_classes(old_classes, "--old-classes"),
                               synth_dir=synth_dir, num_images=num_images,
                               iterations=iterations), as_json)
-
-
-def _old_classes(model_path, new_dataset: str, old_list):
-    """The model's outputs as the new set's class numbers, matched by the class names its
-    checkpoint records (``synth.continual.old_classes_by_name``); the set's raw data is
-    cached, so continual_checkpoint's own load of it costs nothing more."""
-    from synth.checkpoint import read_checkpoint
-    from synth.continual import old_classes_by_name
-    from synth.data_registry import load_dataset
-    payload = read_checkpoint(model_path)
-    meta = payload.get("dataset") or {}
-    names = meta.get("class_names") if isinstance(meta, dict) else None
-    if not isinstance(names, (list, tuple)) or not isinstance(payload.get("num_classes"), int):
-        return old_list
-    return old_classes_by_name(names, payload["num_classes"],
-                               load_dataset(new_dataset).class_names, new_dataset, old_list)
 
 
 def _check_unused(method: str, synth_dir) -> None:
