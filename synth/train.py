@@ -4,7 +4,8 @@
 ``loss_fn(model, x, y) -> loss`` turns the same loop into distillation or masked
 retraining, ``after_step(model)`` runs after every optimizer step and
 ``on_epoch_end(model, epoch)`` after every epoch (before its validation, which
-``validate_each_epoch=False`` skips when only the final metrics matter).
+``validate_each_epoch=False`` skips when only the final metrics matter, and
+``validate_every=k`` runs after every k-th epoch and the last).
 
 ``parallel=Parallel(rank, world_size, wrap, device)`` makes the same loop one of several
 data-parallel workers without synth knowing who runs them: every worker draws the same
@@ -67,6 +68,7 @@ class TrainConfig(Config):
     eval_batch_size: int = 1024
     keep_best: bool = True         # restore the weights of the best validation epoch
     validate_each_epoch: bool = True  # evaluate the validation split after every epoch
+    validate_every: int = 1        # ... after every this many epochs (and the last one)
     progress: bool = True
 
     def validate(self) -> None:
@@ -81,6 +83,7 @@ class TrainConfig(Config):
         check_range("warmup_epochs", self.warmup_epochs, 0, None)
         check_range("label_smoothing", self.label_smoothing, 0, 1, high_open=True)
         check_seed("seed", self.seed)
+        check_range("validate_every", self.validate_every, 1, MAX_EPOCHS, integer=True)
         if self.keep_best and not self.validate_each_epoch:
             raise ConfigError("keep_best needs validate_each_epoch (the best epoch is chosen "
                               "on the validation split)")
@@ -264,7 +267,8 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
         if not all_finite(model):   # a NaN model predicts class 0 everywhere: no result
             diverged = epoch
             break
-        if not config.validate_each_epoch:
+        if not config.validate_each_epoch or (
+                (epoch + 1) % config.validate_every and epoch != config.epochs - 1):
             continue
         val = evaluate(model, data.x_val, data.y_val, config.eval_batch_size, device)
         history.append({"epoch": epoch, "val_accuracy": val["accuracy"], "val_loss": val["loss"]})
