@@ -230,10 +230,22 @@ def split_column(values, y: np.ndarray, seed: int, where: str):
     return train, val, test
 
 
-# A std of SMALL_STD or more is divided with 1e-8 added (a constant column divides by 1e-8,
-# not 0); a smaller one by itself: 1e-8 added to a feature in small units (farads, ~1e-11)
-# shrank it to 1e-3 of a unit, and a CSV whose label was its sign trained to 55% for 100%.
+# A std of SMALL_STD or more is divided with 1e-8 added; a smaller one by itself: 1e-8 added
+# to a feature in small units (farads, ~1e-11) shrank it to 1e-3 of a unit, and a CSV whose
+# label was its sign trained to 55% for 100%.  A feature constant on the training split
+# (std 0, or float noise of its mean) is divided by 1, as scikit-learn's StandardScaler does:
+# divided by 1e-8, a border pixel that is 0 in every training digit but 1 in a test one
+# became 1e8 (test loss 1.3e6, and the ONNX export's check failed).
 SMALL_STD = 1e-5
+
+
+def safe_std(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """What a feature or channel of training ``mean`` and ``std`` is divided by (the std a
+    set records): 1 where it is constant, ``std`` itself where it is below SMALL_STD, else
+    ``std + 1e-8``."""
+    constant = std <= 1e-12 * np.abs(mean)   # 0, or float noise of a constant's mean
+    small = (std < SMALL_STD) & ~constant
+    return np.where(constant, 1.0, np.where(small, std, std + 1e-8))
 
 
 def moments(values: np.ndarray, axis, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -247,8 +259,7 @@ def moments(values: np.ndarray, axis, what: str) -> tuple[np.ndarray, np.ndarray
     if bad.any():
         raise UserError(f"{what} {int(np.flatnonzero(bad)[0])} has values too large to "
                         f"normalize (mean/std overflow float64)")
-    small = (std < SMALL_STD) & (std > 1e-12 * np.abs(mean))   # not float noise of a constant
-    return mean, np.where(small, std, std + 1e-8)
+    return mean, safe_std(mean, std)
 
 
 def _image_dataset(name, x_raw01: np.ndarray, y: np.ndarray, class_names, seed,
@@ -257,7 +268,8 @@ def _image_dataset(name, x_raw01: np.ndarray, y: np.ndarray, class_names, seed,
     y = y.astype(np.int64)
     train, val, test = splits if splits is not None else stratified_splits(x_raw01, y, seed)
     mean = x_raw01[train].mean(axis=(0, 2, 3))
-    std = x_raw01[train].std(axis=(0, 2, 3)) + 1e-8
+    std = x_raw01[train].std(axis=(0, 2, 3))
+    std = np.where(std <= 1e-12 * np.abs(mean), 1.0, std + 1e-8)   # a constant channel: 1
     xn = ((x_raw01 - mean[None, :, None, None]) / std[None, :, None, None]).astype(np.float32)
     return _make(name, xn, y, train, val, test, x_raw01.shape[1:], class_names, mean, std)
 
