@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import math
 import os
 import pickle
@@ -31,6 +32,7 @@ from synth.errors import UserError
 TEST_FRACTION = 0.2   # of all samples
 VAL_FRACTION = 0.1    # of what remains after the test split
 PARQUET_META_KEY = b"nnsynth"
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -587,17 +589,17 @@ def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
     return meta
 
 
-def _parquet_meta(f: Path) -> tuple[dict, int, dict]:
-    """(checked metadata, row count, {column: (values, encoded bytes)}) of one Parquet file,
-    from its footer only: per top-level column of its schema, the leaf values it decodes to
-    (a list column counts its elements) and its size before compression."""
+def _parquet_footer(f: Path):
+    """(arrow schema, row count, {column: (values, encoded bytes)}) of one Parquet file, from
+    its footer only: per top-level column of its schema, the leaf values it decodes to (a
+    list column counts its elements) and its size before compression."""
     import pyarrow.parquet as pq
     try:
         pf = pq.ParquetFile(f)
-        raw = (pf.schema_arrow.metadata or {}).get(PARQUET_META_KEY)
+        schema = pf.schema_arrow
         md = pf.metadata
         rows = md.num_rows
-        columns = {name: (0, 0) for name in pf.schema_arrow.names}
+        columns = {name: (0, 0) for name in schema.names}
         for g in range(md.num_row_groups):
             group = md.row_group(g)
             for j in range(group.num_columns):
@@ -607,9 +609,19 @@ def _parquet_meta(f: Path) -> tuple[dict, int, dict]:
                 columns[name] = (values + chunk.num_values, size + chunk.total_uncompressed_size)
     except Exception as e:
         raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: {str(e)[:200]}") from None
+    return schema, rows, columns
+
+
+def _parquet_meta(f: Path) -> tuple[dict, int, dict]:
+    """(checked metadata, row count, {column: (values, encoded bytes)}) of one Parquet file
+    nnsynth wrote (``write_parquet``), from its footer only (``_parquet_footer``)."""
+    schema, rows, columns = _parquet_footer(f)
+    raw = (schema.metadata or {}).get(PARQUET_META_KEY)
     if raw is None:
         raise UserError(f"Parquet file {f} lacks nnsynth metadata (input_shape, num_classes, "
-                        f"mean, std) in its schema")
+                        f"mean, std) in its schema: it is not a set nnsynth wrote (a plain "
+                        f"table of feature columns and a label column loads as "
+                        f"--dataset parquet:{printable(f)})")
     from synth.errors import ConfigError
     from synth.files import unique_keys
     try:   # a key given twice: json keeps the last, silently (num_classes 3, then 1000)
@@ -618,7 +630,7 @@ def _parquet_meta(f: Path) -> tuple[dict, int, dict]:
         raise UserError(f"Parquet file {f}: its nnsynth metadata {e}") from None
     except (ValueError, RecursionError):
         raise UserError(f"Parquet file {f}: its nnsynth metadata is not valid JSON") from None
-    _check_parquet_types(f, pf.schema_arrow)
+    _check_parquet_types(f, schema)
     return check_metadata(meta, f"Parquet file {f}"), rows, columns
 
 
@@ -756,9 +768,107 @@ def parquet_arrays(table, shape: tuple, where: str) -> tuple[np.ndarray, np.ndar
     return x.reshape((n,) + tuple(shape)), y.astype(np.int64)
 
 
-@register_dataset("parquet", "images or feature rows with labels in Parquet (file or shard directory)",
-                  prefixed=True)
+def _pandas_index(schema) -> set[str]:
+    """The columns pandas stored its index in (``df.to_parquet`` of a filtered or re-indexed
+    frame writes it as a column ``__index_level_0__``, at the end: read as the last column,
+    it became the labels)."""
+    try:
+        meta = schema.pandas_metadata or {}
+    except Exception:   # metadata that is not pandas' JSON: no index named
+        return set()
+    index = meta.get("index_columns") if isinstance(meta, dict) else None
+    return {c for c in index if isinstance(c, str)} if isinstance(index, list) else set()
+
+
+def _plain_parquet(path: str, files: list[Path], footers: list, seed: int) -> Dataset:
+    """A Parquet table a user wrote (pandas, pyarrow, polars; no nnsynth metadata) as a
+    tabular set by csv:'s rules (``table_dataset``): the column named label, class, target or
+    y (else the last) the classes, a split column, every other column a numeric feature; the
+    index pandas stored is not read.  Every file's columns, types and sizes are checked from
+    its footer before a row is read (a few kB of compressed zeros declared gigabytes)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    where = f"Parquet data set {path}"
+    root = Path(path)
+    hive = next((f for f in files if any("=" in part for part in f.relative_to(root).parts[:-1])),
+                None) if root.is_dir() else None
+    if hive is not None:   # its partition column lives in folder names, not in the files
+        raise UserError(f"{where} is partitioned by folder ({printable(hive.parent.name)}): "
+                        f"the files lack that column; write the table as one file")
+    schema = footers[0][0]
+    names = [n for n in schema.names if n not in _pandas_index(schema)]
+    if len(names) > MAX_CSV_COLUMNS:
+        raise UserError(f"{where} has {len(names):,} columns; the limit is {MAX_CSV_COLUMNS:,}")
+    for f, (other, _, _) in zip(files, footers):
+        if [n for n in other.names if n not in _pandas_index(other)] != names:
+            raise UserError(f"{where}: file {printable(f.name)} has other columns than "
+                            f"{printable(files[0].name)}; a set's files share their columns")
+    if not names:
+        raise UserError(f"{where} has no columns")
+    label, split, features = _table_roles(names, where)
+    for n in names:
+        kind = schema.field(n).type
+        if n in features and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                                  or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
+            hint = (" (a column of lists is nnsynth's own layout, with its metadata: "
+                    "synth.data.write_parquet)" if pa.types.is_nested(kind) else "")
+            if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                hint = _label_hint(names)
+            raise UserError(f"{where}: feature column {short_repr(printable(n))} must hold "
+                            f"numbers, has {short_repr(str(kind))} values{hint}")
+        if n not in features and pa.types.is_nested(kind):
+            raise UserError(f"{where}: column {short_repr(printable(n))} must hold one value "
+                            f"a row, has {short_repr(str(kind))} values")
+    total = 0
+    for f, (_, rows, columns) in zip(files, footers):
+        total += rows * len(features)
+        size = f.stat().st_size
+        if 4 * rows * len(features) > max(MAX_PARQUET_INFLATION * size, PARQUET_FREE_BYTES):
+            raise UserError(f"Parquet file {f} declares {rows * len(features):,} values in "
+                            f"{size:,} bytes, more than {MAX_PARQUET_INFLATION} times its size: "
+                            f"refused unread (a decompression bomb, or a set of nearly "
+                            f"constant values)")
+        for n in names:
+            values, decoded = columns.get(n, (0, 0))
+            if values > rows or (n in (label, split) and decoded > 64 * rows + (1 << 20)):
+                raise UserError(f"Parquet file {f}: column {short_repr(printable(n))} decodes "
+                                f"to {decoded:,} bytes ({values:,} values) for {rows:,} rows, "
+                                f"not one short value a row; refused unread")
+    if total > MAX_DATASET_VALUES:
+        raise UserError(f"{where} holds {total:,} values; the limit is {MAX_DATASET_VALUES:,}")
+    text = [n for n in (label, split) if n is not None and (
+        pa.types.is_string(schema.field(n).type) or pa.types.is_large_string(schema.field(n).type))]
+    tables = []
+    for f in files:
+        try:   # text as a dictionary: each distinct value once in memory, not once a row
+            tables.append(pq.read_table(f, columns=names, read_dictionary=text)
+                          .replace_schema_metadata(None))
+        except Exception as e:
+            raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: "
+                            f"{str(e)[:200]}") from None
+    try:
+        table = pa.concat_tables(tables, promote_options="default")
+    except Exception as e:
+        raise UserError(f"{where}: its files do not share one schema "
+                        f"({type(e).__name__})") from None
+    return table_dataset(table, where, f"parquet:{path}", seed)
+
+
+@register_dataset("parquet", "images or feature rows with labels in Parquet (file or shard "
+                  "directory): a set nnsynth wrote, or your own table (numeric feature "
+                  "columns and a label column, as csv:)", prefixed=True)
 def _parquet(path: str, seed: int) -> Dataset:
+    """A set nnsynth wrote (``write_parquet``: x, label and split columns, metadata in the
+    schema) or a plain table of the user's (``_plain_parquet``); a directory holds one kind."""
+    files = _parquet_files(Path(path))
+    footers = [_parquet_footer(f) for f in files]
+    plain = [PARQUET_META_KEY not in (s.metadata or {}) for s, _, _ in footers]
+    if all(plain):
+        return _plain_parquet(path, files, footers, seed)
+    if any(plain):
+        raise UserError(f"Parquet data set {path}: {printable(files[plain.index(True)].name)} "
+                        f"has no nnsynth metadata but {printable(files[plain.index(False)].name)} "
+                        f"has; a set's files are all nnsynth's or all plain tables")
     table, meta = read_parquet_table(path)
     shape = tuple(meta["input_shape"])
     where = f"Parquet data set {path}"
@@ -778,7 +888,7 @@ def _parquet(path: str, seed: int) -> Dataset:
 
 
 # --------------------------------------------------------------------------- CSV
-# A user's own table: one header row, one sample per row.  The file is read as it is
+# A user's own table: one sample per row.  The file is read as it is
 # (never decompressed: a .csv.gz of 1 MB can hold gigabytes), so its size bounds the memory
 # (pyarrow holds at most about 8 bytes per value and a value takes >= 2 bytes of text).
 MAX_CSV_BYTES = 512 << 20
@@ -787,22 +897,60 @@ MAX_CSV_BYTES = 512 << 20
 MAX_CSV_COLUMNS = 16_384
 MAX_CSV_HEADER_BYTES = 4 << 20
 LABEL_COLUMNS = ("label", "class", "target", "y")   # the first present names the labels
+CSV_DELIMITERS = (",", ";", "\t")   # a first row of one column by commas: the others tried
+# Text that is not UTF-8 is read as Windows-1252 (Latin-1 with printable characters at
+# 0x80-0x9f, which Latin-1 has as control characters): pyarrow read its text cells as bytes,
+# and a label column of 'été' and 'à' trained on classes named "b'\xe9t\xe9'" and "b'\xe0'".
+CSV_FALLBACK_ENCODING = "cp1252"
 
 
-def _csv_header_width(raw, path: str) -> int:
-    """Columns of the header row of the open file ``raw``, counted by Python's csv reader
-    from at most MAX_CSV_HEADER_BYTES of its start; the file is left at its start."""
+@dataclasses.dataclass(frozen=True)
+class CsvLayout:
+    """How a user's CSV file is read, found from the file itself (``_csv_layout``): its
+    delimiter, whether its first row is a header (a first row of numbers only is data: the
+    columns are named f0, f1, ... and the last holds the labels), its text encoding and the
+    decimal mark of its numbers (a comma in a semicolon-separated file: 0,5;1,25)."""
+    delimiter: str = ","
+    header: bool = True
+    encoding: str = "utf-8"
+    decimal: str = "."
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_layout(raw, path: str) -> CsvLayout:
+    """The delimiter and header of the open file ``raw`` from at most MAX_CSV_HEADER_BYTES of
+    its start (its first row parsed by Python's csv reader, its width bounded); the file is
+    left at its start.  A first row read by commas as one column is read by the first of
+    CSV_DELIMITERS that makes it several (a semicolon file was one feature named 'a;b;c').
+    A first row of numbers only is data, not names: its row was dropped as a header and its
+    numbers became the column names (pandas' default names 0, 1, ..., n-1 stay a header)."""
     import csv
     import io
     head = raw.read(MAX_CSV_HEADER_BYTES)
     raw.seek(0)
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):   # read as UTF-8, its names were a traceback
         raise UserError(f"CSV data set {path} is UTF-16 text; save it as UTF-8")
-    text = io.StringIO(head.decode("utf-8", "replace"), newline="")
-    try:
-        width = len(next(csv.reader(text), []))
-    except csv.Error as e:   # a field beyond csv's own limit of 128 kB
-        raise UserError(f"CSV data set {path}: its header row cannot be parsed ({e})") from None
+    decoded = head.decode("utf-8", "replace").removeprefix("\ufeff")
+    for delimiter in CSV_DELIMITERS:
+        text = io.StringIO(decoded, newline="")
+        try:
+            first = next(csv.reader(text, delimiter=delimiter), [])
+        except csv.Error as e:   # a field beyond csv's own limit of 128 kB
+            raise UserError(f"CSV data set {path}: its header row cannot be parsed "
+                            f"({e})") from None
+        if len(first) > 1:
+            break
+    else:
+        delimiter, text = ",", io.StringIO(decoded, newline="")
+        first = next(csv.reader(text), [])
+    width = len(first)
     if width > MAX_CSV_COLUMNS:
         raise UserError(f"CSV data set {path} has {width:,} columns in its header row; the "
                         f"limit is {MAX_CSV_COLUMNS:,}")
@@ -810,14 +958,60 @@ def _csv_header_width(raw, path: str) -> int:
             ("\n", "\r")):
         raise UserError(f"CSV data set {path}: its header row is longer than "
                         f"{MAX_CSV_HEADER_BYTES:,} bytes")
-    return width
+    names = [n.strip() for n in first]
+    header = not (width > 1 and all(_is_number(n) for n in names)
+                  and names != [str(i) for i in range(width)])
+    if not header:
+        log.info("CSV data set %s: its first row holds numbers only; read as data (no header "
+                 "row), columns f0..f%d, the last the labels", path, width - 1)
+    return CsvLayout(delimiter=delimiter, header=header)
 
 
-def _csv_read(path: str, convert=None):
-    """The pyarrow table of the CSV file ``path`` (``convert``: pyarrow ConvertOptions),
-    bounded by its size and its header's width before it is parsed."""
+def _csv_parse(raw, path: str, layout: CsvLayout, convert=None):
     import pyarrow as pa
     import pyarrow.csv as pacsv
+    raw.seek(0)
+    if convert is None:
+        convert = pacsv.ConvertOptions()
+    convert.decimal_point = layout.decimal
+    try:
+        return pacsv.read_csv(
+            raw, read_options=pacsv.ReadOptions(block_size=1 << 22, encoding=layout.encoding,
+                                                autogenerate_column_names=not layout.header),
+            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
+            convert_options=convert)
+    except UnicodeDecodeError:
+        raise UserError(f"CSV data set {path} cannot be parsed: it is neither UTF-8 nor "
+                        f"Windows-1252 (Latin-1) text; save it as UTF-8") from None
+    except pa.ArrowInvalid as e:
+        first = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        first = "".join(c if c.isascii() and c.isprintable() else "?" for c in first)
+        raise UserError(f"CSV data set {path} cannot be parsed: {first}") from None
+
+
+def _undecoded(table) -> bool:
+    """``table`` (read as UTF-8) holds text that is not UTF-8: in its header, or a column
+    that pyarrow typed as bytes."""
+    import pyarrow as pa
+    try:
+        table.schema.names
+    except UnicodeDecodeError:
+        return True
+    return any(pa.types.is_binary(t) or pa.types.is_large_binary(t)
+               for t in table.schema.types)
+
+
+def _numeric_columns(table) -> int:
+    import pyarrow as pa
+    return sum(pa.types.is_integer(t) or pa.types.is_floating(t) for t in table.schema.types)
+
+
+def _csv_read(path: str, convert=None, layout: CsvLayout | None = None):
+    """(pyarrow table, its ``CsvLayout``) of the CSV file ``path`` (``convert``: pyarrow
+    ConvertOptions), bounded by its size and its first row's width before it is parsed.
+    Without ``layout`` it is found: the delimiter and header from the first row, the encoding
+    (UTF-8, else CSV_FALLBACK_ENCODING) and, in a semicolon file, the decimal mark."""
+    import copy
     f = Path(path).expanduser()
     if not f.is_file():
         from synth.files import missing_input
@@ -830,139 +1024,253 @@ def _csv_read(path: str, convert=None):
         if raw.read(2) in (b"\x1f\x8b", b"PK", b"BZ", b"\xfd7", b"(\xb5"):
             raise UserError(f"CSV data set {path} is compressed; give the uncompressed .csv")
         raw.seek(0)
-        _csv_header_width(raw, path)
-        try:
-            return pacsv.read_csv(raw, read_options=pacsv.ReadOptions(block_size=1 << 22),
-                                  convert_options=convert)
-        except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-            first = (str(e).splitlines() or [type(e).__name__])[0][:200]
-            first = "".join(c if c.isascii() and c.isprintable() else "?" for c in first)
-            raise UserError(f"CSV data set {path} cannot be parsed: {first}") from None
+        if layout is not None:
+            return _csv_parse(raw, path, layout, convert), layout
+        layout = _csv_layout(raw, path)
+        table = _csv_parse(raw, path, layout, copy.copy(convert))
+        if _undecoded(table):
+            layout = dataclasses.replace(layout, encoding=CSV_FALLBACK_ENCODING)
+            log.info("CSV data set %s is not UTF-8 text; read as %s (Latin-1)", path,
+                     CSV_FALLBACK_ENCODING)
+            table = _csv_parse(raw, path, layout, copy.copy(convert))
+        if layout.delimiter == ";" and _numeric_columns(table) < table.num_columns:
+            comma = dataclasses.replace(layout, decimal=",")
+            try:
+                other = _csv_parse(raw, path, comma, copy.copy(convert))
+            except UserError:
+                other = None
+            if other is not None and _numeric_columns(other) > _numeric_columns(table):
+                table, layout = other, comma
+        return table, layout
+
+
+def _dropped_index(table) -> list[int]:
+    """The columns of ``table`` that are no data: a first column without a name whose values
+    are all different (the row index pandas' to_csv writes by default, R's row names; as a
+    feature it numbered the rows, and in a file sorted by class gave the answer away) and
+    columns without a name or values (a trailing delimiter on every line)."""
+    import pyarrow.compute as pc
+    names, drop = table.schema.names, []
+    if names and names[0].strip() in ("", "Unnamed: 0") and table.num_rows:
+        first = table.column(0)
+        if not first.null_count and pc.count_distinct(first).as_py() == table.num_rows:
+            drop.append(0)
+    drop += [i for i, n in enumerate(names) if i and not n.strip()
+             and table.column(i).null_count == table.num_rows]
+    return drop
 
 
 def _csv_columns(path: str):
-    """(header names, pyarrow table) of the CSV file ``path``: every name UTF-8 and given
-    once (pyarrow reads a header of two columns 'a' as two columns, and looking one up was a
-    KeyError traceback)."""
-    table = _csv_read(path)
-    try:
-        names = table.schema.names
-    except UnicodeDecodeError:
-        raise UserError(f"CSV data set {path}: its header row is not UTF-8 text; save the "
-                        f"file as UTF-8") from None
+    """(column names, pyarrow table, layout) of the CSV file ``path`` without its row
+    index or empty columns (``_dropped_index``), every name given once (pyarrow reads a
+    header of two columns 'a' as two columns, and looking one up was a KeyError traceback)."""
+    table, layout = _csv_read(path)
+    drop = _dropped_index(table)
+    if drop:
+        log.info("CSV data set %s: %d column(s) without a name (a row index, or empty) not "
+                 "read", path, len(drop))
+        table = table.select([i for i in range(table.num_columns) if i not in drop])
+    names = table.schema.names
     twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
     if twice is not None:
         raise UserError(f"CSV data set {path}: its header gives the column "
                         f"{short_repr(printable(twice))} twice; rename one")
-    return names, table
+    return names, table, layout
 
 
-def _label_classes(keys: list, codes: np.ndarray, empty: int | None, path: str):
+# --------------------------------------------------------------------------- your own tables
+def _label_classes(keys: list, codes: np.ndarray, empty: int | None, where: str):
     """(class indices, class names) from the distinct label values ``keys`` (sortable: ints
     or strings) and each row's index ``codes`` into them; ``empty``: the index of the empty
     text label, if any."""
     if empty is not None:   # a text column reads an empty cell as "", which became a class
-        raise UserError(f"CSV data set {path}: its label column has "
+        raise UserError(f"{where}: its label column has "
                         f"{int((codes == empty).sum()):,} empty cells")
     classes = sorted(set(keys))
     index = {k: i for i, k in enumerate(classes)}
     y = np.asarray([index[k] for k in keys], dtype=np.int64)[codes]
     if len(classes) < 2:
-        raise UserError(f"CSV data set {path}: its labels hold {len(classes)} class; at "
+        raise UserError(f"{where}: its labels hold {len(classes)} class; at "
                         f"least 2 are needed")
     return y, [str(c) for c in classes]
 
 
-def _csv_labels(column, path: str, label: str) -> tuple[np.ndarray, list[str]]:
-    """(class indices, class names) of a label column: integers (classes in numeric order)
-    or names (in sorted order), one per row.  A column pyarrow reads as floating point is
-    read again as text and its numbers taken exactly: codes beyond int64 (parsed as doubles)
-    fell together into one class, and 1e30 into class -2**63."""
-    import pyarrow as pa
-    if column.null_count:
-        raise UserError(f"CSV data set {path}: its label column has {column.null_count:,} "
-                        f"empty cells")
-    kind = column.type
-    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
-        values = np.asarray(column.to_numpy(zero_copy_only=False)).astype(np.int64)
-        classes, codes = np.unique(values, return_inverse=True)
-        return _label_classes(classes.tolist(), codes.reshape(-1), None, path)
-    if pa.types.is_floating(kind):
-        import pyarrow.csv as pacsv
-        column = _csv_read(path, pacsv.ConvertOptions(
-            include_columns=[label], column_types={label: pa.string()})).column(label)
-    elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        column = pa.chunked_array([pa.array([str(v) for v in column.to_pylist()])])
-    encoded = column.combine_chunks().dictionary_encode()   # Arrow's memory, not a str a row
-    text = encoded.dictionary.to_pylist()
-    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    empty = next((i for i, t in enumerate(text) if not t.strip()), None)
-    if not pa.types.is_floating(kind):
-        return _label_classes(text, codes, empty, path)
+def _whole_numbers(text: list[str], where: str) -> list[int]:
+    """The label values ``text`` (a column read as floating point) as exact integers: codes
+    beyond int64 (parsed as doubles) fell together into one class, and 1e30 into class
+    -2**63."""
     from fractions import Fraction
     numbers = []
     for t in text:
         try:
             numbers.append(Fraction(t))
-        except (ValueError, ZeroDivisionError):   # nan, inf
+        except (ValueError, ZeroDivisionError, OverflowError):   # nan, inf
             numbers.append(None)
         if numbers[-1] is None or numbers[-1].denominator != 1:
-            raise UserError(f"CSV data set {path}: labels must be class names or integers, "
-                            f"got fractional values such as {short_repr(t)}")
-    return _label_classes([int(f) for f in numbers], codes, empty, path)
+            raise UserError(f"{where}: labels must be class names or integers, got fractional "
+                            f"values such as {short_repr(t)} (the labels are the column named "
+                            f"{'/'.join(LABEL_COLUMNS)}, else the last)")
+    return [int(f) for f in numbers]
 
 
-@register_dataset("csv", "your own table: a CSV file with a header row, numeric feature "
-                  "columns and a label column (label/class/target/y, else the last)", prefixed=True)
-def _csv(path: str, seed: int) -> Dataset:
-    """A tabular set from a CSV file: the column named label, class, target or y (the first
-    of them present; else the last column) holds the classes, a column named split may say
-    train/val/test per row (else stratified splits with ``seed``), every other column is a
-    numeric feature, standardized with the training split's mean and std (as iris, wine)."""
-    names, table = _csv_columns(path)
+def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[str]]:
+    """(class indices, class names) of a label column: integers (classes in numeric order)
+    or names (in sorted order), one per row.  ``as_text()``: the column read again as text
+    (a CSV's, whose floating-point cells are taken exactly); without it floating-point
+    labels are taken as the numbers they are (a Parquet column)."""
+    import pyarrow as pa
+    if column.null_count:
+        raise UserError(f"{where}: its label column has {column.null_count:,} "
+                        f"empty cells")
+    kind = column.type
+    if pa.types.is_dictionary(kind):   # a pandas category: its values, dictionary-encoded
+        column = column.cast(kind.value_type)
+        kind = kind.value_type
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        values = np.asarray(column.to_numpy(zero_copy_only=False)).astype(np.int64)
+        classes, codes = np.unique(values, return_inverse=True)
+        return _label_classes(classes.tolist(), codes.reshape(-1), None, where)
+    if pa.types.is_floating(kind) and as_text is None:
+        values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+        classes, codes = np.unique(values, return_inverse=True)
+        return _label_classes(_whole_numbers([repr(float(c)) for c in classes], where),
+                              codes.reshape(-1), None, where)
+    if pa.types.is_floating(kind):
+        column = as_text()
+    elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        raise UserError(f"{where}: its label column holds bytes, not text; write it as text "
+                        f"or integers")
+    elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        column = column.cast(pa.string())
+    encoded = column.combine_chunks().dictionary_encode()   # Arrow's memory, not a str a row
+    text = encoded.dictionary.to_pylist()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    empty = next((i for i, t in enumerate(text) if not t.strip()), None)
+    if not pa.types.is_floating(kind):
+        return _label_classes(text, codes, empty, where)
+    return _label_classes(_whole_numbers(text, where), codes, empty, where)
+
+
+def _table_roles(names: list[str], where: str) -> tuple[str, str | None, list[str]]:
+    """(label column, split column or None, feature columns) of a user's table by the rules
+    README gives for csv: (a column named label, class, target or y, the first of them
+    present, else the last; a column named split; every other a feature)."""
     lowered = [n.strip().lower() for n in names]
     for key in (next((c for c in LABEL_COLUMNS if c in lowered), None), "split"):
         same = [n for n, low in zip(names, lowered) if low == key]
         if len(same) > 1:   # 'Label' and 'label': the first was the labels, the other a feature
-            raise UserError(f"CSV data set {path}: its header names the {key} column twice "
+            raise UserError(f"{where}: its header names the {key} column twice "
                             f"({', '.join(short_repr(printable(n)) for n in same)}); rename one")
-    label = next((names[lowered.index(c)] for c in LABEL_COLUMNS if c in lowered), names[-1])
     split = names[lowered.index("split")] if "split" in lowered else None
-    features = [n for n in names if n not in (label, split)]
+    last = next((n for n in reversed(names) if n != split), names[-1])   # a split column last
+    label = next((names[lowered.index(c)] for c in LABEL_COLUMNS if c in lowered), last)
+    return label, split, [n for n in names if n not in (label, split)]
+
+
+def _label_hint(names: list[str]) -> str:
+    """Which column was taken as the labels, for an error about a text feature column (the
+    labels in another column than the rule picks, such as the first)."""
+    label, _, _ = _table_roles(names, "")
+    return (f" (the labels are the column named {'/'.join(LABEL_COLUMNS)}, else the last: "
+            f"here {short_repr(printable(label))})")
+
+
+def _feature_type_error(column, name: str, where: str, names=()) -> str | None:
+    """Why the feature column ``name`` cannot be read as numbers (its first missing value
+    or text, with its row), or None; ``names``: the table's columns, for a hint."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    kind = column.type
+    numeric = (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+               or pa.types.is_boolean(kind) or pa.types.is_decimal(kind))
+    if numeric and not column.null_count:
+        return None
+    head = f"{where}: feature column {short_repr(printable(name))}"
+    if column.null_count and (numeric or pa.types.is_null(kind)):
+        row = int(np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False))[0])
+        return (f"{head} has {column.null_count:,} empty cells (missing values: empty, NA, "
+                f"NaN...; the first in data row {row + 1:,}); fill or drop those rows")
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        values = column.combine_chunks().dictionary_encode()
+        text = values.dictionary.to_pylist()
+        odd = next((i for i, t in enumerate(text) if t is None or not _is_number(t)), None)
+        if odd is not None:
+            row = int(np.flatnonzero(values.indices.to_numpy(zero_copy_only=False) == odd)[0])
+            numbers = any(t is not None and _is_number(t) for t in text[:10_000])
+            hint = ("; fill or drop those rows" if numbers   # a missing-value mark such as ?
+                    else _label_hint(list(names)) if names else "")
+            return (f"{head} must hold numbers in every row, has text such as "
+                    f"{short_repr(printable(text[odd]))} (data row {row + 1:,}){hint}")
+    if column.null_count:
+        return f"{head} must hold numbers in every row, has {column.null_count:,} empty cells"
+    hint = (" (a column of lists is nnsynth's own Parquet layout, with its metadata: "
+            "synth.data.write_parquet)" if pa.types.is_nested(kind) else "")
+    return f"{head} must hold numbers in every row, has {kind} values{hint}"
+
+
+def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Dataset:
+    """A tabular set from ``table`` (pyarrow) of a user's own file (csv:, a plain Parquet
+    table): the column named label, class, target or y (the first of them present; else the
+    last) holds the classes, a column named split may say train/val/test per row (else
+    stratified splits with ``seed``), every other column is a numeric feature, standardized
+    with the training split's mean and std (as iris, wine).  ``where`` begins each error
+    ("CSV data set f.csv"); ``as_text(column)``: that column read again as text."""
+    names = table.schema.names
+    if not names:
+        raise UserError(f"{where} has no columns")
+    label, split, features = _table_roles(names, where)
     if not features or table.num_rows == 0:
-        raise UserError(f"CSV data set {path} needs rows and at least one feature column "
+        raise UserError(f"{where} needs rows and at least one feature column "
                         f"beside the labels; has {table.num_rows} rows and columns "
                         f"{short_repr(names)}")
     from synth.models import check_shape
-    check_shape([len(features)], 2, f"CSV data set {path}")
+    check_shape([len(features)], 2, where)
     import pyarrow as pa
     columns = []
     for n in features:
         c = table.column(n)
-        if not (pa.types.is_integer(c.type) or pa.types.is_floating(c.type)
-                or pa.types.is_boolean(c.type)) or c.null_count:
-            what = f"{c.null_count:,} empty cells" if c.null_count else f"{c.type} values"
-            raise UserError(f"CSV data set {path}: feature column {short_repr(printable(n))} "
-                            f"must hold numbers in every row, has {what}")
+        error = _feature_type_error(c, n, where, names)
+        if error:
+            raise UserError(error)
+        if pa.types.is_decimal(c.type):
+            c = c.cast(pa.float64())
         columns.append(np.asarray(c.to_numpy(zero_copy_only=False), dtype=np.float64))
     x = np.column_stack(columns)
     if not np.isfinite(x).all():
-        raise UserError(f"CSV data set {path}: its features hold NaN or infinite values "
+        raise UserError(f"{where}: its features hold NaN or infinite values "
                         f"({int((~np.isfinite(x)).sum()):,} of {x.size:,})")
-    y, class_names = _csv_labels(table.column(label), path, label)
-    check_class_names(class_names, f"CSV data set {path}", loaded=True)
+    y, class_names = _table_labels(table.column(label), where,
+                                   as_text and (lambda: as_text(label)))
+    check_class_names(class_names, where, loaded=True)
     splits = None
     if split is not None:
-        splits = split_column(table.column(split).to_pylist(), y, seed, f"CSV data set {path}")
+        splits = split_column(table.column(split).to_pylist(), y, seed, where)
     try:
-        return _tabular_dataset(f"csv:{path}", x, y, class_names, seed, splits)
+        return _tabular_dataset(name, x, y, class_names, seed, splits)
     except UserError:   # already says what is wrong (a ValueError too)
         raise
     except ValueError:   # scikit-learn's stratified split: a class with too few rows
         counts = np.bincount(y)
-        raise UserError(f"CSV data set {path}: too few rows per class for stratified "
+        raise UserError(f"{where}: too few rows per class for stratified "
                         f"train/val/test splits (class {class_names[int(counts.argmin())]!r} "
                         f"has {int(counts.min())}); give more rows or a split column") from None
+
+
+@register_dataset("csv", "your own table: a CSV file (comma, semicolon or tab separated) with "
+                  "a header row, numeric feature columns and a label column "
+                  "(label/class/target/y, else the last)", prefixed=True)
+def _csv(path: str, seed: int) -> Dataset:
+    """A tabular set from a CSV file (``table_dataset``), read as ``_csv_read`` finds it
+    (delimiter, header, encoding, decimal mark), without a row index (``_csv_columns``)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    _, table, layout = _csv_columns(path)
+
+    def as_text(label):   # floating-point labels, read again as the text they are
+        return _csv_read(path, pacsv.ConvertOptions(
+            include_columns=[label], column_types={label: pa.string()}), layout)[0].column(label)
+
+    return table_dataset(table, f"CSV data set {path}", f"csv:{path}", seed, as_text)
 
 
 # --------------------------------------------------------------------------- image folders
