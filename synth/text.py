@@ -39,6 +39,7 @@ import collections
 import dataclasses
 import html
 import importlib.util
+import logging
 import re
 from pathlib import Path
 from typing import Iterator
@@ -47,6 +48,9 @@ import torch
 
 from synth.data import register_dataset
 from synth.errors import UserError
+from synth.files import printable
+
+log = logging.getLogger(__name__)
 
 UNK, EOS = "<unk>", "<eos>"
 TRAIN_FRACTION, VAL_FRACTION = 0.8, 0.1        # of all tokens; the test split is the rest
@@ -261,6 +265,28 @@ def enwiki_tokens() -> list[str]:
 _CACHE: dict = {}
 
 
+def read_text_file(path: Path) -> str:
+    """The text of a user's file: UTF-8 (a byte-order mark dropped), UTF-16 with its byte
+    order mark, else Windows-1252, which Latin-1 text is (it was refused: "not UTF-8"); a
+    file that is none of them is a one-line error naming it."""
+    data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encodings = ("utf-16",)
+    else:
+        encodings = ("utf-8-sig", "cp1252")
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as e:
+            error = e
+            continue
+        if encoding == "cp1252":
+            log.info("text file %s is not UTF-8; read as Windows-1252 (Latin-1)", path)
+        return text
+    raise UserError(f"text file {printable(path)} is neither UTF-8 nor Windows-1252 (Latin-1) "
+                    f"text ({error.reason} at byte {error.start}); save it as UTF-8")
+
+
 def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
     """``enwiki`` or ``text:<path>`` as a TextDataset (the tokens are parsed once per process)."""
     if name == "enwiki":
@@ -279,11 +305,7 @@ def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
             raise UserError(f"text file {path} is {size:,} bytes; the limit is "
                             f"{MAX_TEXT_BYTES:,} (its tokens take ~20 bytes of memory per "
                             f"byte of text)")
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise UserError(f"text file {path} is not UTF-8 ({e.reason} at byte {e.start})") from None
-        return text_dataset(name, tokenize(raw), min_count, source=str(path))
+        return text_dataset(name, tokenize(read_text_file(path)), min_count, source=str(path))
     raise UserError(f"unknown text set {name!r}; known: enwiki, text:<path>")
 
 
@@ -293,7 +315,8 @@ def _enwiki(seed: int) -> TextDataset:
     return load_text("enwiki")
 
 
-@register_dataset("text", "a UTF-8 plain-text file: word-level language modelling", prefixed=True)
+@register_dataset("text", "a plain-text file (UTF-8, else Latin-1): word-level language "
+                  "modelling", prefixed=True)
 def _text(path: str, seed: int) -> TextDataset:
     return load_text(f"text:{path}")
 

@@ -208,3 +208,18 @@ def test_missing_values_are_named_with_their_row(tmp_path):
     rows[7][1] = "?"
     with pytest.raises(UserError, match=r"feature column 'b' .* text such as '\?' \(data row 8\)"):
         load_dataset(_write_csv(tmp_path / "q.csv", ["a", "b", "c", "label"], rows))
+
+
+def test_a_latin1_or_utf16_text_file_is_read(tmp_path):
+    """text:<file> refused Latin-1 text ('not UTF-8') and read UTF-16 as an error too."""
+    from synth.text import load_text
+    latin = tmp_path / "l.txt"
+    latin.write_bytes(("Le café est très bon. Le chat dort. " * 200).encode("latin-1"))
+    assert load_text(f"text:{latin}", min_count=1).vocab[:3] == ["<unk>", "<eos>", "le"]
+    wide = tmp_path / "w.txt"
+    wide.write_text("The cat sat on the mat. " * 200, encoding="utf-16")
+    assert "cat" in load_text(f"text:{wide}", min_count=1).vocab
+    bad = tmp_path / "b.txt"
+    bad.write_bytes(b"the cat \x81 sat. " * 200)
+    with pytest.raises(UserError, match=r"b\.txt is neither UTF-8 nor Windows-1252"):
+        load_text(f"text:{bad}")
