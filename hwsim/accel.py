@@ -98,11 +98,17 @@ def gemm_compute_cycles(T, K, N, R, C, df):
         R + C + T - 2 to stream T rows through and drain:  folds*(2R + C + T - 2) - 1
     os: outputs T x N pinned, ceil(T/R)*ceil(N/C) folds of R + C + K - 2 cycles, minus 1
     is: inputs K x T pinned, ceil(K/R)*ceil(T/C) folds of 2R + C + N - 2 cycles, minus 1
+
+    and never fewer than ceil(T*K*N / (R*C)): a PE does one MAC a cycle.  Only a 1x1 array
+    on os reaches that floor (folds of K cycles; SCALE-Sim's "minus 1" counts the last
+    cycle's index, so Linear(5, 3) took 14 cycles for 15 MACs on one PE, utilization 1.07);
+    every other array and dataflow is above it by the fill and drain of each fold.
     """
     ws = np.ceil(K / R) * np.ceil(N / C) * (2 * R + C + T - 2) - 1
     os_ = np.ceil(T / R) * np.ceil(N / C) * (R + C + K - 2) - 1
     is_ = np.ceil(K / R) * np.ceil(T / C) * (2 * R + C + N - 2) - 1
-    return np.where(df == 0, ws, np.where(df == 1, os_, is_))
+    one_mac_per_pe = np.ceil(T * K * N / (R * C))
+    return np.maximum(np.where(df == 0, ws, np.where(df == 1, os_, is_)), one_mac_per_pe)
 
 
 def _refetch(L, c, R, C):

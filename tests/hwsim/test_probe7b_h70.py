@@ -1,0 +1,69 @@
+"""Probe 7b (helper 70): hwsim on accelerator configurations and layers the authors did not
+use, checked against figures computed here independently."""
+import math
+import random
+
+import pytest
+import torch
+from torch import nn
+
+from hwsim import price
+from hwsim.accel import DATAFLOWS, AcceleratorConfig, evaluate, gemm_compute_cycles
+from hwsim.workload import extract
+from synth.errors import UserError
+
+
+def test_one_pe_does_one_mac_a_cycle_on_every_dataflow():
+    """A 1x1 array on os took 14 cycles for Linear(5, 3)'s 15 MACs (utilization 1.07): the
+    folds of K cycles less SCALE-Sim's 1.  One PE needs exactly T*K*N cycles there."""
+    for df in DATAFLOWS:
+        r = evaluate(extract(nn.Linear(5, 3), (5,)), AcceleratorConfig(rows=1, cols=1,
+                                                                       dataflow=df))
+        assert r["compute_cycles"] >= 15, df
+        assert r["utilization"] <= 1.0, df
+    r = evaluate(extract(nn.Linear(5, 3), (5,)), AcceleratorConfig(rows=1, cols=1,
+                                                                   dataflow="os"))
+    assert r["compute_cycles"] == 15 and r["utilization"] == pytest.approx(1.0)
+    assert gemm_compute_cycles(1, 1, 1, 1, 1, 1) == 1          # one MAC: one cycle, not 0
+
+
+def test_cycles_never_beat_the_mac_bound_on_odd_arrays():
+    """Independent bound: R*C PEs do at most R*C MACs a cycle, on every array shape."""
+    rng = random.Random(0)
+    for _ in range(400):
+        t, k, n = (rng.randint(1, 300) for _ in range(3))
+        r, c = rng.choice([1, 2, 3, 7, 16, 256]), rng.choice([1, 2, 5, 16, 256])
+        for d in range(3):
+            cyc = float(gemm_compute_cycles(t, k, n, r, c, d))
+            assert cyc >= math.ceil(t * k * n / (r * c)), (t, k, n, r, c, d)
+    # and SCALE-Sim's closed form is unchanged wherever the array has two PEs or more
+    t, k, n, r, c = 25, 45, 12, 1, 2
+    assert gemm_compute_cycles(t, k, n, r, c, 1) == math.ceil(t / r) * math.ceil(n / c) * (
+        r + c + k - 2) - 1
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (nn.Sequential(nn.Conv1d(3, 8, 3), nn.Flatten(), nn.Linear(64, 2)), (3, 10)),
+    (nn.Sequential(nn.ConvTranspose2d(1, 4, 3), nn.Flatten(), nn.Linear(144, 2)), (1, 4, 4)),
+    (nn.GRU(4, 8, batch_first=True), (5, 4)),
+])
+def test_a_layer_hwsim_cannot_price_is_refused_not_free(layer, shape):
+    """A Conv1d before a Linear was priced as the Linear alone (128 MACs of 1,568): the
+    conv's work silently left out of latency and energy."""
+    with pytest.raises(UserError, match="cannot price layer") as e:
+        price(layer, shape)
+    assert "\n" not in str(e.value)
+
+
+def test_masked_and_embedding_models_still_price():
+    from torch.nn.utils import parametrize
+
+    class Mask(nn.Module):
+        def forward(self, w):
+            return w * (w > 0)
+    m = nn.Sequential(nn.Linear(4, 3))
+    parametrize.register_parametrization(m[0], "weight", Mask())
+    assert [o.type for o in extract(m, (4,))] == ["linear"]
+    m = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 2))
+    ops = extract(m, (3,), inputs=torch.randint(0, 10, (1, 3)))
+    assert [o.type for o in ops] == ["linear"]
