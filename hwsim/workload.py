@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from synth.config import short_repr
 from synth.errors import UserError
 from synth.models import RecurrentLayer
 
@@ -45,6 +46,10 @@ MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 M
 MAX_EXTRACT_MACS = 1 << 40          # ~1.1e12: a minute or two of one CPU
 MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 GiB of fp32)
 GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "recurrent")
+# layers with matrix weights that extract() prices (an Embedding is a lookup: no arithmetic);
+# any other module with such weights (Conv1d, ConvTranspose2d, GRU, MultiheadAttention...) is
+# refused, not priced as free
+_PRICED = (nn.Conv2d, nn.Linear, nn.LSTM, nn.LSTMCell, nn.Embedding, nn.EmbeddingBag)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -287,7 +292,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         raise UserError(f"inputs have sample shape {tuple(inputs.shape[1:])}, expected {input_shape}")
     _check_work(model, input_shape, int(inputs.shape[0]))
     records: list[tuple[int, Op]] = []
-    state = {"depth": 0, "order": 0, "adds": [], "cells": 0}
+    state = {"depth": 0, "order": 0, "adds": [], "cells": 0, "unpriced": {}}
     hooks = []
 
     def pre(m, args):
@@ -301,6 +306,11 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                 for one in ([op] if isinstance(op, Op) else op or []):
                     records.append((state["order"], one))
                     state["order"] += 1
+        return hook
+
+    def unpriced(name):   # a layer with weights that no op record prices: its work is lost
+        def hook(m, args, out):
+            state["unpriced"].setdefault(name, type(m).__name__)
         return hook
 
     def enter_cell(m, args):   # the cell's own sums are part of its eltwise op
@@ -323,9 +333,13 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         # hooked too when it is itself a layer (a bare nn.Conv2d), named by its class.
         real_children = [n for n, _ in m.named_children() if n != "parametrizations"]
         is_leaf = not real_children or isinstance(m, nn.LSTM)
-        if is_leaf and ".parametrizations." not in f".{name}.":
+        if ".parametrizations." in f".{name}.":
+            continue
+        if is_leaf:
             hooks.append(m.register_forward_pre_hook(pre))
             hooks.append(m.register_forward_hook(post(name or type(m).__name__)))
+        if not isinstance(m, _PRICED) and any(p.dim() >= 2 for p in m.parameters(recurse=False)):
+            hooks.append(m.register_forward_hook(unpriced(name or type(m).__name__)))
     was_training = model.training
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     model.eval()
@@ -339,6 +353,12 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         for h in hooks:
             h.remove()
         model.train(was_training)
+    if state["unpriced"]:   # priced without them, the total was silently too small
+        name, kind = next(iter(state["unpriced"].items()))
+        raise UserError(f"hwsim cannot price layer {short_repr(name)} ({kind}): it has weights "
+                        f"but no cost model (known: Conv2d, Linear, LSTM/LSTMCell, H-LSTM, "
+                        f"pooling, BatchNorm, activations, tensor adds; Embedding is a "
+                        f"free lookup)")
     for i, (order, out, a) in enumerate(state["adds"]):
         records.append((order, _op("eltwise", f"add{i}", a.detach(), out.detach(),
                                    elems=out.numel())))
