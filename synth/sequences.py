@@ -38,6 +38,7 @@ from synth.data import (MAX_DATASET_VALUES, Dataset, moments, register_dataset,
                         stratified_splits)
 from synth.data import _make as make_dataset
 from synth.errors import UserError
+from synth.files import printable
 
 # name -> (distribution, directory inside it, problem, class names in label order, what it is)
 PACKAGED = {
@@ -115,11 +116,11 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
         size = path.stat().st_size
         if size > MAX_TS_BYTES:   # parsing holds the text and ~8 bytes per value in memory
             raise UserError(f".ts file {path} is {size:,} bytes; the limit is {MAX_TS_BYTES:,}")
-        # utf-8-sig: a byte-order mark (Notepad's UTF-8) was read as part of the first
-        # header line, "expected a '@' header line"; the csv: loader accepts it too
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        data = path.read_bytes()
     except OSError as e:
         raise UserError(f"cannot read .ts file {path}: {e.strerror}") from None
+    text = _decode_ts(data, path)
+    del data
     header: dict[str, str] = {}
     series, labels = [], []
     in_data = False
@@ -174,6 +175,22 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
     return series, labels, declared
 
 
+def _decode_ts(data: bytes, path: Path) -> str:
+    """The text of a .ts file: UTF-8 (utf-8-sig: a byte-order mark, Notepad's UTF-8, was read
+    as part of the first header line), else Windows-1252, which Latin-1 text is.  Decoded
+    with errors="replace", the Latin-1 labels 'é' and 'è' both became '\ufffd': two classes
+    trained as one, without a word."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as e:
+        raise UserError(f".ts file {printable(path)} is neither UTF-8 nor Windows-1252 "
+                        f"(Latin-1) text (byte {e.start}); save it as UTF-8") from None
+
+
 def _check_declared(labels: list[str], declared: list[str], where) -> None:
     """Every label among the ``@classLabel`` ones, when a file declares any."""
     unknown = sorted(set(labels) - set(declared)) if declared else []
@@ -226,6 +243,9 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
                      extra: dict | None = None) -> Dataset:
     """Pool, split, normalize and left-pad ``series`` ((C, T_i) arrays) into a Dataset of
     shape (C, max T_i); labels are mapped in ``class_labels`` order."""
+    if len(class_labels) < 2:   # a model of one output scored 100% on anything
+        raise UserError(f"data set {name}: its labels hold {len(class_labels)} class "
+                        f"({', '.join(map(repr, class_labels))}); at least 2 are needed")
     index = {c: i for i, c in enumerate(class_labels)}
     y = np.array([index[lab] for lab in labels], dtype=np.int64)
     present = np.bincount(y, minlength=len(class_labels))

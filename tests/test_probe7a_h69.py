@@ -223,3 +223,27 @@ def test_a_latin1_or_utf16_text_file_is_read(tmp_path):
     bad.write_bytes(b"the cat \x81 sat. " * 200)
     with pytest.raises(UserError, match=r"b\.txt is neither UTF-8 nor Windows-1252"):
         load_text(f"text:{bad}")
+
+
+# --------------------------------------------------------------------------- .ts files
+def _ts_lines(labels, seed=0):
+    rng = np.random.default_rng(seed)
+    return "\n".join(",".join(f"{v:.3f}" for v in rng.normal(size=10)) + f":{lab}"
+                     for lab in labels) + "\n"
+
+
+def test_a_latin1_ts_file_keeps_its_classes_apart(tmp_path):
+    """Decoded with errors='replace', Latin-1 labels 'é' and 'è' both became U+FFFD: the two
+    classes trained as one (a model of one output, 100%), without a word."""
+    f = tmp_path / "l.ts"
+    f.write_bytes(("@problemName t\n@classLabel true\n@data\n"
+                   + _ts_lines(["é", "è"] * 20)).encode("latin-1"))
+    data = load_dataset(f"ts:{f}")
+    assert sorted(data.class_names) == ["è", "é"] and data.num_classes == 2
+
+
+def test_a_ts_file_of_one_class_is_refused(tmp_path):
+    f = tmp_path / "one.ts"
+    f.write_text("@problemName t\n@classLabel true\n@data\n" + _ts_lines(["a"] * 30))
+    with pytest.raises(UserError, match="1 class .*at least 2 are needed"):
+        load_dataset(f"ts:{f}")
