@@ -1280,32 +1280,49 @@ MAX_IMAGE_FILES = 200_000    # files and folders looked at under an images:<dir>
 
 
 def _class_folders(root: Path) -> dict[str, list[Path]]:
-    """{class name: its image files} of ``root``'s class subfolders (hidden entries and
-    symbolic links are not followed), in name order; a class folder without images is {name:
-    []} (the caller refuses it)."""
+    """{class name: its image files} of ``root``'s class subfolders, each read with its own
+    subfolders as torchvision's ImageFolder reads it (a class folder of subfolders, one per
+    recording or subject, was a class without images: "found 0 classes"); hidden entries and
+    symbolic links are not followed; in name order, a folder's files before its subfolders'.
+    A class folder without images is {name: []} (the caller refuses it)."""
     if not root.is_dir():
         from synth.files import missing_input
         raise missing_input(root, "image folder", "a folder with one subfolder of images per "
                                                   "class")
-    classes, seen = {}, 0
+    classes, seen = {}, [0]
     for sub in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
         if sub.is_symlink() or not sub.is_dir():
             continue
-        files = []
-        for entry in sorted(sub.iterdir()):
-            seen += 1
-            if seen > MAX_IMAGE_FILES:
+        classes[sub.name] = _images_under(sub, root, seen)
+    return classes
+
+
+def _images_under(folder: Path, root: Path, seen: list[int]) -> list[Path]:
+    """The image files in ``folder`` and its subfolders (``_class_folders``); ``seen[0]``
+    counts the entries looked at under ``root``, at most MAX_IMAGE_FILES.  Iterative: a
+    chain of 2,000 nested folders is no RecursionError."""
+    files, stack = [], [folder]
+    while stack:
+        folders = []
+        for entry in sorted(stack.pop().iterdir()):
+            seen[0] += 1
+            if seen[0] > MAX_IMAGE_FILES:
                 raise UserError(f"image folder {printable(root)} holds more than "
-                                f"{MAX_IMAGE_FILES:,} files; give a smaller set or write it as "
-                                f"Parquet")
-            if entry.name.startswith(".") or entry.is_symlink() or not entry.is_file():
+                                f"{MAX_IMAGE_FILES:,} files; give a smaller set or write it "
+                                f"as Parquet")
+            if entry.name.startswith(".") or entry.is_symlink():
+                continue
+            if entry.is_dir():
+                folders.append(entry)
+                continue
+            if not entry.is_file():
                 continue
             if entry.suffix.lower() not in IMAGE_SUFFIXES:
-                raise UserError(f"image folder {printable(root)}: {printable(entry)} is not an "
-                                f"image ({', '.join(IMAGE_SUFFIXES)})")
+                raise UserError(f"image folder {printable(root)}: {printable(entry)} is not "
+                                f"an image ({', '.join(IMAGE_SUFFIXES)})")
             files.append(entry)
-        classes[sub.name] = files
-    return classes
+        stack += reversed(folders)   # depth first, in name order
+    return files
 
 
 # 16-bit grayscale (PNG, TIFF): Pillow's convert("L") clipped every value above 255 to white

@@ -247,3 +247,18 @@ def test_a_ts_file_of_one_class_is_refused(tmp_path):
     f.write_text("@problemName t\n@classLabel true\n@data\n" + _ts_lines(["a"] * 30))
     with pytest.raises(UserError, match="1 class .*at least 2 are needed"):
         load_dataset(f"ts:{f}")
+
+
+# --------------------------------------------------------------------------- image folders
+def test_class_folders_with_subfolders_are_read_as_imagefolder_does(tmp_path):
+    """root/<class>/<subject>/*.png (torchvision's ImageFolder walks each class folder) was
+    'needs subfolders of images for at least 2 classes, found 0'."""
+    from PIL import Image
+    for c, value in (("cat", 30), ("dog", 220)):
+        for subject in ("s1", "s2"):
+            (tmp_path / c / subject).mkdir(parents=True)
+            for i in range(5):
+                Image.fromarray(np.full((6, 6), value, np.uint8), "L").save(
+                    tmp_path / c / subject / f"{i}.png")
+    data = load_dataset(f"images:{tmp_path}")
+    assert data.class_names == ["cat", "dog"] and len(data.split("all")[1]) == 20
