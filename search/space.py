@@ -208,6 +208,33 @@ def _same_value(v):
     return v
 
 
+def _json_value(v, where: str):
+    """``v`` as the JSON value a configuration carries: a configuration's identity is its
+    JSON (``spec_key``) and the searchers hand it back decoded from that, so a choice of
+    tuples reached the objective as lists (``(3, 3)`` came back ``[3, 3]``, not a member of
+    the space) and a function or object was a TypeError at the first ask().  NumPy scalars
+    become Python numbers (``np.arange`` values are ordinary choices); anything else that is
+    not JSON is a one-line ConfigError naming the entry."""
+    if isinstance(v, np.generic) and isinstance(v.item(), (bool, int, float, str)):
+        return v.item()
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, list):
+        return [_json_value(x, f"{where}[{i}]") for i, x in enumerate(v)]
+    if isinstance(v, dict):
+        bad = next((k for k in v if not isinstance(k, str)), None)
+        if bad is None:
+            return {k: _json_value(x, f"{where}.{k}") for k, x in v.items()}
+        what = f"a mapping with the key {bad!r} (JSON keys are strings)"
+    elif isinstance(v, tuple):
+        what = f"a tuple {short_repr(v)} (it would come back as a list: write a list)"
+    else:
+        what = f"{short_repr(repr(v), 60)} of type {type(v).__name__}"
+    raise ConfigError(f"{where} holds {what}; configurations are JSON values (str, number, "
+                      f"bool, None, lists and mappings of them): name the object and map "
+                      f"the name to it in the objective")
+
+
 # Bounds on what a space may declare (a space file is user data): a range's ends are finite
 # and exactly representable in the float64 encoding, and a list's encoding has one column
 # per slot, so its length is bounded (a length of 10^9 allocated billions per sample).
@@ -334,7 +361,13 @@ class Space:
             raise ConfigError(f"{prefix} must be a mapping of named choices, got {short_repr(params)}")
         self.fixed: dict[str, Any] = {}
         self.params: list[Choice | Range | IntList] = []
+        names: dict[str, Any] = {}
         for name, raw in params.items():
+            if str(name) in names:   # {1: ..., "1": ...}: the first entry silently vanished
+                raise ConfigError(f"{prefix} names {str(name)!r} twice ({names[str(name)]!r} "
+                                  f"and {name!r}): a configuration's keys are strings")
+            names[str(name)] = name
+            raw = _json_value(raw, f"{prefix}.{name}")
             p = _parse_param(str(name), raw, prefix)
             if p is None:
                 self.fixed[str(name)] = raw
