@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import itertools
 import json
 import math
 import operator
@@ -240,6 +241,7 @@ def _json_value(v, where: str):
 # per slot, so its length is bounded (a length of 10^9 allocated billions per sample).
 MAX_RANGE_BOUND = 2 ** 53
 MAX_LIST_LENGTH = 256
+MAX_MEMBERS = 4096     # a space this small is listed when random draws stop finding new ones
 
 
 def _parse_range(name: str, raw: dict, kind: str, where: str) -> Range:
@@ -499,6 +501,53 @@ class Space:
         if self.family is None:
             return set(spec) == set(self.fixed) | set(values)
         return True
+
+    def members(self, limit: int = MAX_MEMBERS) -> list[dict] | None:
+        """Every configuration of a finite space (no float range) of at most ``limit``
+        members (counted without the conditions, which only remove members), in a fixed
+        order; None for any other space.  A random sampler that stops finding new members
+        of a small space is not proof that none are left (a member under two conditions is
+        drawn 1 time in 32): ``search.evolution.sample_feasible`` looks here then."""
+        cached = self.__dict__.setdefault("_members_cache", {})
+        if limit not in cached:
+            cached[limit] = self._enumerate(limit)
+        return cached[limit]
+
+    def _enumerate(self, limit: int) -> list[dict] | None:
+        bound, options = 1, []
+        for group in self._groups():
+            lead = group[0]
+            if isinstance(lead, Range):
+                if not lead.integer:
+                    return None
+                values = [{lead.name: v} for v in range(int(lead.low), int(lead.high) + 1)
+                          ] if lead.high - lead.low < limit else None
+            elif isinstance(lead, Choice):
+                values = [{lead.name: c} for c in lead.choices]
+            else:
+                count = sum(math.prod(len(p.choices) ** n for p in group)
+                            for n in range(lead.min_len, lead.max_len + 1))
+                values = None if count > limit else [
+                    dict(zip([p.name for p in group], [list(t[i::len(group)]) for i in
+                                                       range(len(group))]))
+                    for n in range(lead.min_len, lead.max_len + 1)
+                    for t in itertools.product(*[p.choices for p in group] * n)]
+            if values is None or bound * len(values) > limit:
+                return None
+            bound *= len(values)
+            options.append(values)
+        out: list[dict] = []
+
+        def walk(i: int, values: dict) -> None:
+            if i == len(options):
+                out.append(self.complete(values))
+            elif not self._active(self._groups()[i][0], values):
+                walk(i + 1, values)
+            else:
+                for v in options[i]:
+                    walk(i + 1, {**values, **v})
+        walk(0, {})
+        return out
 
     @functools.cached_property
     def dim(self) -> int:
