@@ -48,7 +48,7 @@ def test_cycles_never_beat_the_mac_bound_on_odd_arrays():
     (nn.GRU(4, 8, batch_first=True), (5, 4)),
 ])
 def test_a_layer_hwsim_cannot_price_is_refused_not_free(layer, shape):
-    """A Conv1d before a Linear was priced as the Linear alone (128 MACs of 1,568): the
+    """A Conv1d before a Linear was priced as the Linear alone (128 of 704 MACs): the
     conv's work silently left out of latency and energy."""
     with pytest.raises(UserError, match="cannot price layer") as e:
         price(layer, shape)
@@ -67,3 +67,21 @@ def test_masked_and_embedding_models_still_price():
     m = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 2))
     ops = extract(m, (3,), inputs=torch.randint(0, 10, (1, 3)))
     assert [o.type for o in ops] == ["linear"]
+
+
+def test_a_json_spec_takes_its_shape_after_the_brace():
+    """'hwsim dse --model' says 'variant/JSON spec with optional @CxHxW'; a JSON spec with
+    one was 'model spec is not valid JSON: Extra data'.  The MACs are counted here."""
+    import json
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    spec = '{"family": "mlp", "hidden": [3]}'
+    r = CliRunner().invoke(cli, ["hwsim", "eval", "--spec", spec + "@1x2x5", "--num-classes",
+                                 "2", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output.strip().splitlines()[-1])
+    assert out["input_shape"] == [1, 2, 5] and out["macs"] == 10 * 3 + 3 * 2
+    r = CliRunner().invoke(cli, ["hwsim", "dse", "--model", spec + "@1x2x5", "--model",
+                                 spec + "@1x4x4", "--budget", "8", "--json"])
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(r.output.strip().splitlines()[-1])["networks"]) == 2

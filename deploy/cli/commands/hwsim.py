@@ -41,7 +41,12 @@ def _model(ref: str, default_shape: tuple, num_classes: int):
         _check_own(ref, "--input-shape", "input_shape", default_shape, tuple(model.input_shape))
         _check_own(ref, "--num-classes", "num_classes", num_classes, int(model.num_classes))
         return ref, model, tuple(model.input_shape)
-    name, _, shape_txt = ref.partition("@") if not ref.strip().startswith("{") else (ref, "", "")
+    # a JSON spec's shape follows its closing brace ('{"family": ...}@1x8x8' read the shape
+    # as JSON: "not valid JSON: Extra data"); a variant name's follows the '@'
+    json_spec = ref.strip().startswith("{")
+    name, _, shape_txt = ref.rpartition("}@") if json_spec and "}@" in ref else (
+        ref.partition("@") if not json_spec else (ref, "", ""))
+    name += "}" if json_spec and shape_txt else ""
     shape = _shape(shape_txt) if shape_txt else default_shape
     return name, build_priced(name, shape, num_classes), shape
 
