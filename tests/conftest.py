@@ -15,6 +15,14 @@ os.environ.setdefault("RAY_worker_niceness", "0")
 # The searches the suite starts are recorded (search.trust) in a state directory of its own,
 # not the user's ~/.local/state/nnsynth; subprocesses and Ray's workers inherit it.
 os.environ.setdefault("NNSYNTH_STATE_DIR", tempfile.mkdtemp(prefix="nnsynth-test-state-"))
+# Every Ray Train run of the suite (in this process's Ray, in `nnsynth` subprocesses, in a
+# `ray start` head's jobs: all inherit this environment) polls its workers every 0.5 s, not
+# Ray's 2 s (about a second lost per training), and starts no preemption watcher (a Python
+# process per training, for spot nodes no test has).  The loopback clusters and heads of
+# tests/deploy/raytools.py had this; a training on the modules' `ray_local` did not.
+from tests.deploy.raytools import RAY_TRAIN_TEST_ENV  # noqa: E402  (no heavy imports)
+for _name, _value in RAY_TRAIN_TEST_ENV.items():
+    os.environ.setdefault(_name, _value)
 # One torch thread in the test process: on tiny tensors a second thread only adds
 # contention (test_cli + test_grow_prune + test_distill: 37 s with 2 threads, 19 s with 1,
 # on the 2 cores this suite shares with other work).
