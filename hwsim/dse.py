@@ -60,6 +60,13 @@ class DseConfig(Config):
                     check_range(f"{name} value", v, 1, MAX_ARRAY_DIM, integer=True)
                 else:
                     check_range(f"{name} value", v, 0, MAX_SCRATCHPAD_KB, low_open=True)
+            seen: set = set()
+            for v in values:   # rows: [4, 4] evaluated each configuration twice and listed
+                key = v if isinstance(v, (int, float, str)) else repr(v)   # it twice in the
+                if key in seen:    # Pareto set ("evaluated 192" of 48 distinct ones)
+                    raise ConfigError(f"{name} lists {short_repr(v)} twice; list each value "
+                                      f"once")
+                seen.add(key)
             size *= len(values)
         if size > MAX_GRID:
             raise ConfigError(f"the DSE grid has {size:,} configurations; the limit is "
@@ -107,7 +114,7 @@ def _config(cfg: DseConfig, idx: list[np.ndarray], p: int) -> AcceleratorConfig:
     return AcceleratorConfig.from_dict({**dict(cfg.base), "rows": int(r), "cols": int(c),
                                         "dataflow": d, "ifmap_kb": float(i),
                                         "filter_kb": float(f), "ofmap_kb": float(o)},
-                                       where="dse")
+                                       where="dse.base")
 
 
 def candidates(cfg: DseConfig) -> list[AcceleratorConfig]:

@@ -85,3 +85,44 @@ def test_a_json_spec_takes_its_shape_after_the_brace():
                                  spec + "@1x4x4", "--budget", "8", "--json"])
     assert r.exit_code == 0, r.output
     assert len(json.loads(r.output.strip().splitlines()[-1])["networks"]) == 2
+
+
+@pytest.mark.parametrize("field, values", [("rows", [4, 4]), ("dataflows", ["os", "os"]),
+                                           ("ifmap_kb", [8, 8.0])])
+def test_a_grid_value_listed_twice_is_refused(field, values):
+    """rows: [4, 4] with dataflows: [os, os] evaluated 192 configurations of 48 distinct
+    ones and listed one configuration four times as the Pareto set."""
+    from hwsim.dse import DseConfig
+    from synth.errors import ConfigError
+    with pytest.raises(ConfigError, match=f"{field} lists .* twice"):
+        DseConfig.from_dict({field: values}, where="dse")
+
+
+def test_dse_pareto_and_best_against_brute_force_on_odd_arrays():
+    """Every configuration priced here one by one: the Pareto set is exactly the
+    non-dominated distinct points and the best is the fastest (geomean) within the area."""
+    import numpy as np
+    from hwsim import build_priced
+    from hwsim.dse import DseConfig, candidates, explore
+    w = {"a": extract(build_priced("lenet5_bn", (1, 28, 28), 10), (1, 28, 28)),
+         "b": extract(build_priced("lstm32", (3, 20), 4), (3, 20))}
+    cfg = DseConfig(rows=(1, 2, 256), cols=(1, 5, 256), ifmap_kb=(0.001, 64.0),
+                    filter_kb=(0.001, 1e4), ofmap_kb=(0.001,),
+                    base=(("dram_gbps", 0.5), ("precision_bits", 4)), area_budget_mm2=50)
+    res = explore(w, cfg)
+    cands = candidates(cfg)
+    lat = np.array([[evaluate(w[n], c)["latency_ms"] for c in cands] for n in w])
+    en = np.array([[evaluate(w[n], c)["energy_mj"] for c in cands] for n in w])
+    area = np.array([evaluate(w["a"], c)["area_mm2"] for c in cands])
+    g = np.exp(np.log(lat).mean(0)), np.exp(np.log(en).mean(0))
+    pts = np.stack([g[0], g[1], area], 1)
+    front = {i for i in range(len(pts)) if not any(
+        (pts[j] <= pts[i]).all() and (pts[j] < pts[i]).any() for j in range(len(pts)))}
+    got = {(p["config"]["rows"], p["config"]["cols"], p["config"]["dataflow"],
+            p["config"]["ifmap_kb"], p["config"]["filter_kb"]) for p in res["pareto"]}
+    want = {(cands[i].rows, cands[i].cols, cands[i].dataflow, cands[i].ifmap_kb,
+             cands[i].filter_kb) for i in front}
+    assert got == want and len(res["pareto"]) == len(front)
+    fits = [i for i in range(len(cands)) if area[i] <= 50]
+    best = min(fits, key=lambda i: (g[0][i], g[1][i], area[i]))
+    assert res["best"]["config"] == cands[best].to_dict() and best in front
