@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import math
 import os
 import re
@@ -142,6 +143,27 @@ def check_replaceable(path: str | os.PathLike, option: str, ours: Callable[[Path
 # directories that carry it, and holds LOCK_FILE's exclusive lock while it writes there.
 OWNER_MARKER = ".nnsynth-owned"
 LOCK_FILE = ".nnsynth.lock"
+
+
+def decode_user_text(data: bytes, what: str, path) -> str:
+    """The text of a user's file: UTF-8 (a byte-order mark dropped), UTF-16 with its byte
+    order mark, else Windows-1252, which Latin-1 text is; a file that is none of them is a
+    one-line ``UserError`` naming ``what`` and ``path``.  Decoded with errors="replace",
+    Latin-1 labels 'é' and 'è' both became '\ufffd' (two classes trained as one)."""
+    from synth.errors import UserError
+    encodings = ("utf-16",) if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig", "cp1252")
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as e:
+            error = e
+            continue
+        if encoding == "cp1252":
+            logging.getLogger(__name__).info("%s %s is not UTF-8; read as Windows-1252 "
+                                             "(Latin-1)", what, path)
+        return text
+    raise UserError(f"{what} {printable(str(path))} is neither UTF-8 nor Windows-1252 (Latin-1) "
+                    f"text ({error.reason} at byte {error.start}); save it as UTF-8")
 
 
 def printable(text) -> str:

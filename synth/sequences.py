@@ -38,7 +38,7 @@ from synth.data import (MAX_DATASET_VALUES, Dataset, moments, register_dataset,
                         stratified_splits)
 from synth.data import _make as make_dataset
 from synth.errors import UserError
-from synth.files import printable
+from synth.files import decode_user_text
 
 # name -> (distribution, directory inside it, problem, class names in label order, what it is)
 PACKAGED = {
@@ -176,19 +176,8 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
 
 
 def _decode_ts(data: bytes, path: Path) -> str:
-    """The text of a .ts file: UTF-8 (utf-8-sig: a byte-order mark, Notepad's UTF-8, was read
-    as part of the first header line), else Windows-1252, which Latin-1 text is.  Decoded
-    with errors="replace", the Latin-1 labels 'é' and 'è' both became '\ufffd': two classes
-    trained as one, without a word."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError as e:
-        raise UserError(f".ts file {printable(path)} is neither UTF-8 nor Windows-1252 "
-                        f"(Latin-1) text (byte {e.start}); save it as UTF-8") from None
+    """The text of a .ts file (``synth.files.decode_user_text``: UTF-8, else Windows-1252)."""
+    return decode_user_text(data, ".ts file", path)
 
 
 def _check_declared(labels: list[str], declared: list[str], where) -> None:

@@ -48,7 +48,7 @@ import torch
 
 from synth.data import register_dataset
 from synth.errors import UserError
-from synth.files import printable
+from synth.files import decode_user_text
 
 log = logging.getLogger(__name__)
 
@@ -269,22 +269,7 @@ def read_text_file(path: Path) -> str:
     """The text of a user's file: UTF-8 (a byte-order mark dropped), UTF-16 with its byte
     order mark, else Windows-1252, which Latin-1 text is (it was refused: "not UTF-8"); a
     file that is none of them is a one-line error naming it."""
-    data = path.read_bytes()
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        encodings = ("utf-16",)
-    else:
-        encodings = ("utf-8-sig", "cp1252")
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as e:
-            error = e
-            continue
-        if encoding == "cp1252":
-            log.info("text file %s is not UTF-8; read as Windows-1252 (Latin-1)", path)
-        return text
-    raise UserError(f"text file {printable(path)} is neither UTF-8 nor Windows-1252 (Latin-1) "
-                    f"text ({error.reason} at byte {error.start}); save it as UTF-8")
+    return decode_user_text(path.read_bytes(), "text file", path)
 
 
 def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
