@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import signal
 import threading
@@ -31,6 +32,8 @@ from synth.config import Config, check_batch_size, check_choice, check_range, ch
 from synth.errors import ConfigError, UserError
 from synth.files import (claim_dir, copy_atomic, lock_dir, remove_owned, write_json_atomic,
                          write_text_atomic)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -536,20 +539,35 @@ def tune_storage(config: SearchConfig, out_dir: Path) -> str:
 def _fit_interruptibly(tuner, results: Path, requested: int) -> None:
     """``tuner.fit()`` where Ctrl-C means "stop, and let a rerun resume".
 
-    Tune's own SIGINT handler ends ``fit()`` quietly, which would pass an interrupted search
-    off as finished.  It is switched off, and ours raises KeyboardInterrupt (like a kill: the
-    experiment state and finished trials are kept, a rerun restores them).  A KeyboardInterrupt
-    raised where Python cannot propagate it (a finalizer, a callback) is lost, so the flag is
-    checked after ``fit()`` too: an interrupted search with fewer finished trials than
-    requested is never returned as finished."""
+    The first Ctrl-C asks Tune to stop, as its own SIGINT handler does: Tune's loop ends at
+    its next step, saves the experiment state and stops the running trials; a second Ctrl-C
+    raises KeyboardInterrupt at once.  A KeyboardInterrupt raised in the middle of a step
+    could land inside Ray's own waiting (a lock held, a future never resolved) and leave the
+    process hanging instead of ending.  Tune's handler alone would end ``fit()`` quietly and
+    pass an interrupted search off as finished, so the interruption is recorded here, and an
+    interrupted search with fewer finished trials than requested raises KeyboardInterrupt
+    after ``fit()``: the finished trials and the experiment state are kept, a rerun restores
+    them.  Tune's stop is reached through the SIGUSR1 handler its loop installs (Ray 2.60
+    registers the same stop for both signals); before the loop has started there is nothing
+    to stop gracefully, and Ctrl-C raises at once."""
     interrupted = []
 
     def on_sigint(signum, frame):
+        tune_stop = signal.getsignal(signal.SIGUSR1) if hasattr(signal, "SIGUSR1") else None
+        first = not interrupted
         interrupted.append(True)
+        if first and callable(tune_stop) and getattr(tune_stop, "__module__", "").startswith(
+                "ray.tune"):
+            logger.warning("interrupt: stopping the search after its current step "
+                           "(Ctrl-C again to stop at once)")
+            tune_stop(signum, frame)
+            return
         raise KeyboardInterrupt
 
     main = threading.current_thread() is threading.main_thread()
     previous_handler = signal.signal(signal.SIGINT, on_sigint) if main else None
+    previous_usr1 = signal.getsignal(signal.SIGUSR1) if main and hasattr(signal, "SIGUSR1") \
+        else None
     previous_env = os.environ.get("TUNE_DISABLE_SIGINT_HANDLER")
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     try:
@@ -561,6 +579,8 @@ def _fit_interruptibly(tuner, results: Path, requested: int) -> None:
             os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = previous_env
         if main:
             signal.signal(signal.SIGINT, previous_handler)
+            if previous_usr1 is not None:
+                signal.signal(signal.SIGUSR1, previous_usr1)
     if interrupted and len(read_results(results)) < requested:
         raise KeyboardInterrupt
 

@@ -73,8 +73,15 @@ def _start(run_dir: Path) -> subprocess.Popen:
 
 
 def _output(proc: subprocess.Popen, timeout: float) -> str:
-    """Wait for ``proc`` (at most ``timeout`` s); its output."""
-    proc.wait(timeout=timeout)
+    """Wait for ``proc`` (at most ``timeout`` s); its output.  A process still running then
+    is killed with its local Ray (its own session), and the test fails with its output."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        pytest.fail(f"still running after {timeout} s; its output:\n"
+                    + proc.log.read_text()[-3000:])
     return proc.log.read_text()
 
 

@@ -151,3 +151,47 @@ def test_resumable_follows_absolute_paths_and_the_space_as_it_reads_now(tmp_path
     (tmp_path / "sp.yaml").write_text("family: mlp\nparams:\n  hidden: {list: [16], length: [1, 1]}\n")
     assert not resumable(tmp_path / "run", config)
     assert not resumable(tmp_path / "elsewhere", config)
+
+
+def _slow_trainable(config):
+    import time
+    from ray import tune
+    for step in range(50):
+        time.sleep(0.1)
+        tune.report({"step": step})
+
+
+def test_ctrl_c_stops_tune_at_a_step_and_still_reports_an_interruption(ray_session, tmp_path):
+    """A Ctrl-C during a search (here sent by a callback on the first result, in the
+    driver's main thread, as a terminal's would arrive) ends Tune's loop at a step boundary:
+    the experiment's end callbacks run (Tune cleaned up its trials and saved its state)
+    instead of a KeyboardInterrupt raised inside Ray's own waiting, which can leave the process
+    hanging.  The search is still reported as interrupted (KeyboardInterrupt after fit):
+    fewer trials finished than requested."""
+    import os
+    import signal
+    import time
+    from ray import tune
+    from search.run import _fit_interruptibly
+
+    events = []
+
+    class CtrlC(tune.Callback):
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            if not events:
+                events.append("sigint")
+                os.kill(os.getpid(), signal.SIGINT)
+
+        def on_experiment_end(self, trials, **info):
+            events.append("experiment_end")
+
+    tuner = tune.Tuner(_slow_trainable, tune_config=tune.TuneConfig(num_samples=3),
+                       run_config=tune.RunConfig(name="ctrl_c", storage_path=str(tmp_path),
+                                                 callbacks=[CtrlC()], verbose=0))
+    before = signal.getsignal(signal.SIGINT)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _fit_interruptibly(tuner, tmp_path / "results.parquet", 3)
+    assert events == ["sigint", "experiment_end"]
+    assert time.monotonic() - start < 60
+    assert signal.getsignal(signal.SIGINT) is before
