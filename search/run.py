@@ -536,6 +536,15 @@ def tune_storage(config: SearchConfig, out_dir: Path) -> str:
     return str(Path(config.storage_path).expanduser().resolve())
 
 
+def _no_tune_resume_hints(record: logging.LogRecord) -> bool:
+    """Drop Tune's "Stop signal received" and "Resume experiment with: Tuner.restore(...)"
+    warnings: an nnsynth search resumes by rerunning the same command, which its own
+    message says."""
+    text = str(record.msg)
+    return not (text.startswith("Stop signal received") or "Tuner.restore" in text
+                or "Resume training with" in text)
+
+
 def _fit_interruptibly(tuner, results: Path, requested: int) -> None:
     """``tuner.fit()`` where Ctrl-C means "stop, and let a rerun resume".
 
@@ -570,9 +579,12 @@ def _fit_interruptibly(tuner, results: Path, requested: int) -> None:
         else None
     previous_env = os.environ.get("TUNE_DISABLE_SIGINT_HANDLER")
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+    tune_log = logging.getLogger("ray.tune.tune")
+    tune_log.addFilter(_no_tune_resume_hints)
     try:
         tuner.fit()
     finally:
+        tune_log.removeFilter(_no_tune_resume_hints)
         if previous_env is None:
             os.environ.pop("TUNE_DISABLE_SIGINT_HANDLER", None)
         else:

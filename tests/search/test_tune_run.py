@@ -168,6 +168,7 @@ def test_ctrl_c_stops_tune_at_a_step_and_still_reports_an_interruption(ray_sessi
     instead of a KeyboardInterrupt raised inside Ray's own waiting, which can leave the process
     hanging.  The search is still reported as interrupted (KeyboardInterrupt after fit):
     fewer trials finished than requested."""
+    import logging
     import os
     import signal
     import time
@@ -190,8 +191,16 @@ def test_ctrl_c_stops_tune_at_a_step_and_still_reports_an_interruption(ray_sessi
                                                  callbacks=[CtrlC()], verbose=0))
     before = signal.getsignal(signal.SIGINT)
     start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        _fit_interruptibly(tuner, tmp_path / "results.parquet", 3)
+    seen = []                   # what Tune's logger lets through (after its filters)
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logging.getLogger("ray.tune.tune").addHandler(handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _fit_interruptibly(tuner, tmp_path / "results.parquet", 3)
+    finally:
+        logging.getLogger("ray.tune.tune").removeHandler(handler)
     assert events == ["sigint", "experiment_end"]
+    assert not [m for m in seen if "Tuner.restore" in m or "Stop signal" in m], seen
     assert time.monotonic() - start < 60
     assert signal.getsignal(signal.SIGINT) is before
