@@ -30,7 +30,7 @@ import torch
 
 from synth.choices import REDUCERS, SCHEMES
 from synth.config import Config, check_choice, check_range, check_seed, short_repr
-from synth.data import Dataset
+from synth.data import Dataset, safe_std
 from synth.errors import UserError
 from synth.grow_prune import GrowPruneSchedule, final_row, grow_and_prune, mark_final
 from synth.masked import connections
@@ -156,7 +156,10 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
     if method != "none":
         red = _reducer(method, k, seed).fit(flat[0])
         flat = [red.transform(f) for f in flat]
-    feature_map = FeatureMap(method, red, flat[0].mean(0), flat[0].std(0) + 1e-8)
+    # a feature constant on the training split is divided by 1 (synth.data.safe_std, as
+    # scikit-learn's StandardScaler does): std + 1e-8 made a test value that differs 1e8
+    mean = flat[0].mean(0)
+    feature_map = FeatureMap(method, red, mean, safe_std(mean, flat[0].std(0)))
     xs = [torch.tensor((f - feature_map.mean) / feature_map.std, dtype=torch.float32)
           for f in flat]
     reduced = dataclasses.replace(
