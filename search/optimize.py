@@ -12,6 +12,7 @@ is needed; the same searchers drive Ray Tune through their ``Searcher`` interfac
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any, Callable, Sequence
 
@@ -47,7 +48,9 @@ def optimize(objective: Callable[[dict], Any], space, *, trials: int, searcher: 
         config = s.ask()
         if config is None:
             break
-        value = objective_value(objective(config), config)
+        # the objective gets its own copy: one that popped a key (train(cfg.pop("lr"), **cfg))
+        # changed the configuration told and recorded as the best
+        value = objective_value(objective(copy.deepcopy(config)), config)
         s.tell(config, value)
         history.append((config, value))
         if value is not None and (best[1] is None or (value > best[1] if mode == "max"

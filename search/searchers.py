@@ -88,10 +88,10 @@ def check_candidates(space, candidates) -> None:
         raise ConfigError("candidates is empty: give at least one configuration, or "
                           "candidates=None to search the whole space")
     for i, c in enumerate(candidates):
-        if not isinstance(c, dict) or not space.contains(c):
+        why = space.mismatch(c)
+        if why is not None:
             raise ConfigError(f"candidates[{i}] = {short_repr(repr(c), 120)} is not a member "
-                              f"of the space (a value outside its ranges or choices, a "
-                              f"missing or extra key)")
+                              f"of the space: {why}")
 
 
 def check_n_initial(n_initial: int, uses_predictor: bool = True) -> None:
@@ -162,7 +162,13 @@ class PredictorSearcher(Searcher):
 
     def tell(self, config: dict, value: float | None) -> None:
         """The objective's value for ``config`` (None or NaN: the evaluation failed).  A
-        configuration that was never asked for is learned from too (a warm start)."""
+        configuration that was never asked for is learned from too (a warm start); one
+        outside the space is a ConfigError naming the key and value (it was recorded, and the
+        next ask() failed with a ValueError from the encoding)."""
+        why = self.space.mismatch(config)
+        if why is not None:
+            raise ConfigError(f"tell: {short_repr(config, 120)} is not a member of the "
+                              f"space: {why}")
         value = objective_value(value, config)
         key = spec_key(config)
         trial_id = next((t for t, k in self.pending.items() if k == key), None)

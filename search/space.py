@@ -83,7 +83,7 @@ class Choice:
         return self.choices[min(max(i, 0), len(self.choices) - 1)]
 
     def valid(self, value) -> bool:
-        return value in self.choices
+        return _member(value, self.choices)
 
     def mutate(self, value, rng) -> Any:
         others = [c for c in self.choices if c != value]
@@ -473,34 +473,59 @@ class Space:
         return self.complete(values)
 
     def contains(self, spec: dict) -> bool:
+        return self.mismatch(spec) is None
+
+    def mismatch(self, spec) -> str | None:
+        """Why ``spec`` is not a member of the space, naming the key and the value (None for
+        a member): what a caller handing a configuration in (``tell``, ``candidates``) is
+        told, instead of a ValueError from an encoding later."""
+        if not isinstance(spec, dict):
+            return f"a configuration is a mapping of named values, got {short_repr(repr(spec), 80)}"
         if self.family is not None and spec.get("family") != self.family:
-            return False
+            return f"family is {short_repr(spec.get('family'))}, the space's is {self.family!r}"
         defaults = self.complete({}) if self.family is not None else self.fixed
-        if any(spec.get(k, _MISSING) != defaults.get(k) for k in self.fixed):
-            return False
+        for k in self.fixed:
+            if spec.get(k, _MISSING) != defaults.get(k):
+                got = short_repr(spec[k]) if k in spec else "missing"
+                return f"{k} is fixed to {short_repr(defaults.get(k))} in the space, got {got}"
         values: dict[str, Any] = {}
         for group in self._groups():
             lead = group[0]
             if not self._active(lead, values):
-                if any(p.name in spec for p in group):
-                    return False
+                given = next((p.name for p in group if p.name in spec), None)
+                if given is not None:
+                    cond = ", ".join(f"{k} in {list(v)!r}" for k, v in lead.when)
+                    return (f"{given} = {short_repr(spec[given])} is given, but it applies only "
+                            f"when {cond}")
                 continue
-            if any(p.name not in spec for p in group):
-                return False
+            missing = next((p.name for p in group if p.name not in spec), None)
+            if missing is not None:
+                return f"{missing} is missing"
             if not isinstance(lead, IntList):
                 if not lead.valid(spec[lead.name]):
-                    return False
+                    return f"{lead.name} = {short_repr(spec[lead.name])} is not {_allowed(lead)}"
             else:
+                bad = next((p.name for p in group if not isinstance(spec[p.name], list)), None)
+                if bad is not None:
+                    return f"{bad} = {short_repr(spec[bad])} is not a list"
                 n = len(spec[lead.name])
                 if not lead.min_len <= n <= lead.max_len:
-                    return False
+                    return (f"{lead.name} has {n} values; its length is in [{lead.min_len}, "
+                            f"{lead.max_len}]")
                 for p in group:
-                    if len(spec[p.name]) != n or any(v not in p.choices for v in spec[p.name]):
-                        return False
+                    if len(spec[p.name]) != n:
+                        return (f"{p.name} has {len(spec[p.name])} values; it is as long as "
+                                f"{lead.name} ({n})")
+                    v = next((v for v in spec[p.name] if not _member(v, p.choices)), _MISSING)
+                    if v is not _MISSING:
+                        return (f"{p.name} holds {short_repr(v)}, not one of "
+                                f"{short_repr(list(p.choices))}")
             values.update({p.name: spec[p.name] for p in group})
         if self.family is None:
-            return set(spec) == set(self.fixed) | set(values)
-        return True
+            extra = [k for k in spec if k not in self.fixed and k not in values]
+            if extra:
+                return f"{short_repr(extra[0])} is not a key of the space"
+        return None
 
     def members(self, limit: int = MAX_MEMBERS) -> list[dict] | None:
         """Every configuration of a finite space (no float range) of at most ``limit``
@@ -796,6 +821,20 @@ class Space:
 
 
 _MISSING = object()
+
+
+def _member(value, choices) -> bool:
+    """``value`` is one of ``choices`` as the space counts values: by ==, but a bool is no
+    number (``True == 1``: true was taken for the choice 1 and encoded as it)."""
+    return any(value == c and isinstance(value, bool) == isinstance(c, bool) for c in choices)
+
+
+def _allowed(p) -> str:
+    """What a parameter's values are, for a message."""
+    if isinstance(p, Choice):
+        return f"one of {short_repr(list(p.choices))}"
+    kind = "an integer" if p.integer else "a number"
+    return f"{kind} in [{p.low:g}, {p.high:g}]"
 
 
 def _copy_values(values: dict) -> dict:
