@@ -18,11 +18,20 @@ prints the resulting counts):
    (nested); File/Image/Category and interlanguage links; ``[[target|label]]`` -> label,
    ``[[target]]`` -> target, ``[url label]`` -> label; bare URLs; remaining tags; bold/italic
    quotes; heading ``=`` signs and list bullets; HTML entities decoded.
-3. Sentences: each non-empty line is a paragraph, split after ``.``, ``!`` or ``?`` that
-   follows two lower-case letters or digits and precedes white space and a capital, digit or
-   quote (so "i.e." and "U.S." do not end sentences).  Each sentence ends with ``<eos>``.
-4. Words: lower-cased; a token is ``[a-z]+('[a-z]+)?`` or a number ``\\d+([.,]\\d+)*``; numbers
-   become ``N`` and all punctuation is dropped (the Penn Treebank LM convention of Mikolov).
+3. Sentences: the text is NFKC-normalized (full-width letters and digits, ligatures and
+   decomposed accents become their usual forms); each non-empty line is a paragraph, split
+   after ``.``, ``!`` or ``?`` that follows two lower-case letters or digits and precedes
+   white space and a capital, digit or quote (so "i.e." and "U.S." do not end sentences), in
+   any script: a letter of a script without case (CJK, Arabic, Hebrew, Thai...) counts as
+   both; after ``。``, ``।``, ``؟`` and the other full stops of ``_TERMINALS``, and after
+   ``!`` or ``?`` that follow such a letter, with or without a space.  Each sentence ends
+   with ``<eos>``.
+4. Words: case-folded (``str.casefold``); a token is a run of Unicode letters, digits and
+   combining marks (any script: "café", "москва", "हिन्दी"; a CJK run without spaces is one
+   token), apostrophes (``'`` or ``’``, kept as ``'``) joining runs ("don't"), or a number
+   ``\\d+([.,]\\d+)*``; a token of digits alone is a number; numbers become ``N`` and all
+   punctuation is dropped (the Penn Treebank LM convention of Mikolov).  Until 2026-12 only
+   ``a-z`` made words: "café" was "caf", and Cyrillic, Greek or CJK text was dropped whole.
 5. Splits: contiguous, at the first ``<eos>`` at or after 80 % and 90 % of the tokens:
    train / validation / test.
 6. Vocabulary from the training split only: words seen at least ``min_count`` times, most
@@ -37,10 +46,13 @@ from __future__ import annotations
 import bz2
 import collections
 import dataclasses
+import functools
 import html
 import importlib.util
+import itertools
 import logging
 import re
+import unicodedata
 from pathlib import Path
 from typing import Iterator
 
@@ -67,8 +79,60 @@ _INNER_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
 _INNER_TABLE = re.compile(r"\{\|(?:(?!\{\|)[\s\S])*?\|\}")
 _SPECIAL_LINK = re.compile(r"\[\[(?:File|Image|Category|[a-z]{2,3}(?:-[a-z]+)?):[^\[\]]*"
                            r"(?:\[\[[^\]]*\]\][^\[\]]*)*\]\]", re.I)
-_SENTENCE_END = re.compile(r"(?<=[a-z0-9][a-z0-9][.!?])\s+(?=[A-Z0-9\"'(])")
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*")
+# step 3: a candidate sentence end; _is_sentence_end decides (str methods know every script)
+_TERMINALS = "。।॥؟۔։።"   # always end a sentence: CJK, Devanagari, Arabic, Urdu, Armenian, Ethiopic
+_SENTENCE_CANDIDATE = re.compile(rf"[.!?]\s+(?=\S)|[{_TERMINALS}]\s*|(?<=[^\x00-\u024f])[!?]\s*")
+_OPENERS = "\"'(“‘«„¿¡"
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_APOSTROPHES = "'’"
+
+
+def _uncased_letter(c: str) -> bool:
+    return c.isalpha() and not c.isupper() and not c.islower()
+
+
+def _is_sentence_end(line: str, end: re.Match) -> bool:
+    """Step 3 for one candidate: the punctuation at ``end.start()``."""
+    i, after = end.start(), end.end()
+    if after >= len(line):
+        return False
+    if line[i] in _TERMINALS:
+        return True
+    if after == i + 1:   # no space: !/? after a letter of a script without case
+        return _uncased_letter(line[i - 1]) if i else False
+    if i < 2:
+        return False
+    before = line[i - 2:i]
+    if not all(c.isdigit() or c.islower() or _uncased_letter(c) for c in before):
+        return False
+    nxt = line[after]
+    return nxt.isupper() or nxt.isdigit() or nxt in _OPENERS or _uncased_letter(nxt)
+
+
+def _sentences(line: str) -> Iterator[str]:
+    start = 0
+    for end in _SENTENCE_CANDIDATE.finditer(line):
+        if _is_sentence_end(line, end):
+            yield line[start:end.start() + 1]
+            start = end.end()
+    yield line[start:]
+
+
+@functools.lru_cache(maxsize=1)
+def _word_pattern() -> re.Pattern:
+    """Step 4: runs of letters, digits and combining marks (the stdlib's ``\\w`` has no
+    marks: "हिन्दी" came out as three tokens) joined by apostrophes, or a number."""
+    marks, ranges = [c for c in itertools.chain(range(0x20000), range(0xE0100, 0xE01F0))
+                     if unicodedata.category(chr(c))[0] == "M"], []
+    for c in marks:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    mark = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+    # every mark is >= U+0300: the cheap lookahead spares ASCII text the long class (3x faster)
+    run = rf"[^\W_]+(?:(?=[^\x00-\u02ff])[{mark}][^\W_]*)*"
+    return re.compile(rf"\d+(?:[.,]\d+)+(?![^\W_])|{run}(?:[{_APOSTROPHES}]{run})*")
 
 
 def _remove_nested(text: str, inner: re.Pattern) -> str:
@@ -104,9 +168,11 @@ def clean_wikitext(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Words with ``<eos>`` after every sentence (steps 3-4 of the module docstring)."""
     tokens: list[str] = []
-    for line in text.split("\n"):
-        for sentence in _SENTENCE_END.split(line.strip()):
-            words = ["N" if w[0].isdigit() else w for w in _WORD.findall(sentence.lower())]
+    word = _word_pattern()
+    for line in unicodedata.normalize("NFKC", text).splitlines():
+        for sentence in _sentences(line.strip()):
+            words = ["N" if _NUMBER.fullmatch(w) else w.replace("’", "'")
+                     for w in word.findall(sentence.casefold())]
             if words:
                 tokens.extend(words)
                 tokens.append(EOS)
@@ -295,7 +361,7 @@ def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
 
 
 @register_dataset("enwiki", "Wikipedia excerpt from gensim's test data: word-level language "
-                  "modelling, ~467k tokens, vocabulary of words seen >= 10 times")
+                  "modelling, ~465k tokens, vocabulary of words seen >= 10 times")
 def _enwiki(seed: int) -> TextDataset:
     return load_text("enwiki")
 

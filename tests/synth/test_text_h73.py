@@ -1,0 +1,44 @@
+"""text: sets in any script (helper 73): words are Unicode words, case-folded."""
+import unicodedata
+
+from synth.text import EOS, UNK, load_text, tokenize
+
+
+def test_non_english_words_are_kept_whole():
+    # before: only a-z made words; "café" was "caf", Cyrillic, Greek and CJK vanished
+    text = "Café naïve Straße. Москва — столица России. Ελληνικά 我们是学生。"
+    assert tokenize(text) == ["café", "naïve", "strasse", EOS, "москва", "столица", "россии",
+                              EOS, "ελληνικά", "我们是学生", EOS]
+
+
+def test_marks_digits_apostrophes_and_compatibility_forms():
+    # Devanagari vowel signs are combining marks (the stdlib's \w lacks them); "’" is "'";
+    # full-width letters and ligatures fold to their usual forms; "mp3" is one word
+    text = "हिन्दी भाषा। Don’t ＡＢＣ ﬁne mp3 1,000 ٣"
+    assert tokenize(text) == ["हिन्दी", "भाषा", EOS, "don't", "abc", "fine", "mp3", "N", "N",
+                              EOS]
+
+
+def test_decomposed_accents_are_the_same_word():
+    # a file saved in NFD (macOS) held "cafe" + a lone accent: "café" split into "cafe"
+    assert tokenize(unicodedata.normalize("NFD", "Café crème.")) == ["café", "crème", EOS]
+
+
+def test_sentences_of_scripts_with_and_without_case_end():
+    # a one-paragraph Russian text was one sentence (the split looked for a-z / A-Z only):
+    # "too few sentence ends" for a text of many sentences
+    assert tokenize("Это дом. Там кот! 你好！他来了") == [
+        "это", "дом", EOS, "там", "кот", EOS, "你好", EOS, "他来了", EOS]
+    assert tokenize("Dr. Smith lives in the U.S. now. He is 3.5 m tall.") == [
+        "dr", "smith", "lives", "in", "the", "u", "s", "now", EOS, "he", "is", "N", "m",
+        "tall", EOS]
+
+
+def test_a_russian_text_file_trains_with_its_own_vocabulary(tmp_path):
+    # one line of 60 sentences: before, its words were all dropped (0 tokens: refused)
+    p = tmp_path / "ru.txt"
+    p.write_text(" ".join(["Кот спит на окне. Собака лает во дворе."] * 30), encoding="utf-8")
+    data = load_text(f"text:{p}", min_count=1)
+    assert data.vocab[:2] == [UNK, EOS]
+    assert set(data.vocab[2:]) == {"кот", "спит", "на", "окне", "собака", "лает", "во", "дворе"}
+    assert data.unk_rate("test") == 0.0
