@@ -291,9 +291,28 @@ def packaged_dir(distribution: str, relative: str) -> Path:
     return where
 
 
-@functools.lru_cache(maxsize=8)
 def _read_pair(directory: str, problem: str):
-    """TRAIN then TEST series of one problem (cached: the EEG files are tens of MB)."""
+    """TRAIN then TEST series of one problem (cached: the EEG files are tens of MB).  The
+    cache is keyed by both files' identity, size and modification time: keyed by the path
+    alone, a TRAIN or TEST file rewritten in place was served as first read for the rest
+    of the process (a notebook, or a sweep of runs in one process, trained on stale data)."""
+    paths = [Path(directory) / f"{problem}_{split}.ts" for split in ("TRAIN", "TEST")]
+    return _read_pair_cached(directory, problem, tuple(_file_stamp(p) for p in paths))
+
+
+def _file_stamp(path: Path) -> tuple:
+    """What changes when a file is replaced or rewritten: device, inode, size, mtime, ctime
+    (nanoseconds); None when it cannot be read (the parse then says why)."""
+    try:
+        s = path.stat()
+    except OSError:
+        return None
+    return (s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_pair_cached(directory: str, problem: str, stamps: tuple):
+    """``_read_pair`` for files in the state ``stamps`` (the cache key)."""
     parts = [_parse_ts(Path(directory) / f"{problem}_{split}.ts") for split in ("TRAIN", "TEST")]
     if parts[0][2] and parts[1][2] and parts[0][2] != parts[1][2]:
         raise UserError(f"{problem}: TRAIN and TEST declare different classes "
