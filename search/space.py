@@ -249,8 +249,9 @@ def _parse_range(name: str, raw: dict, kind: str, where: str) -> Range:
     number = _is_int if kind == "int" else (lambda v: _is_int(v) or isinstance(v, float))
     if (not isinstance(bounds, list) or len(bounds) != 2 or not all(number(b) for b in bounds)
             or not all(abs(b) <= MAX_RANGE_BOUND for b in bounds)   # NaN, inf fail too
-            or not bounds[0] < bounds[1] or not isinstance(log, bool) or (log and bounds[0] <= 0)):
-        raise ConfigError(f"{where}.{name}.{kind} must be [low, high] with low < high, both "
+            or not bounds[0] <= bounds[1] or not isinstance(log, bool) or (log and bounds[0] <= 0)):
+        # low == high is one value, a knob pinned as a one-value choice is (it was refused)
+        raise ConfigError(f"{where}.{name}.{kind} must be [low, high] with low <= high, both "
                           f"finite and within +-2^53 ({kind} values, low > 0 on a log scale), "
                           f"got {short_repr(bounds)}, log={log!r}")
     return Range(name, bounds[0], bounds[1], integer=kind == "int", log=log,
