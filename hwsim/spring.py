@@ -9,7 +9,9 @@ Modelled, each with its source:
 - Precision: 20-bit fixed point, 4 integer + 16 fraction bits; training uses stochastic
   rounding (paper; ``synth.quant`` reproduces it in PyTorch).
 - Storage: values kept compressed as (nonzero values at 20 b) + (1-bit mask per element);
-  mask buffer 4 MB, weight buffer 24 MB, activation buffer 12 MB (paper; ANCHORS).
+  mask buffer 4 MB, weight buffer 24 MB, activation buffer 12 MB (paper; ANCHORS).  Their
+  capacities decide the NVM traffic: activations that do not fit are streamed, and a layer
+  whose weights and input both exceed their buffers re-reads one of them (``_restream``).
 - Memory: the M3D NVM interface's bandwidth and per-bit read/write energy are parameters.
   The paper's exact interface figures are not in our anchors: defaults are assumptions
   (RRAM-class read 1 pJ/bit, write 5 pJ/bit; 1 TB/s dense vertical vias), stated here.
@@ -37,9 +39,9 @@ class SpringConfig(Config):
     clock_mhz: float = 700.0          # MHz (paper)
     int_bits: int = 4                 # fixed point: integer bits (paper)
     frac_bits: int = 16               # fixed point: fraction bits (paper)
-    weight_buffer_mb: float = 24.0    # MB (paper)
-    act_buffer_mb: float = 12.0       # MB (paper)
-    mask_buffer_mb: float = 4.0       # MB (paper)
+    weight_buffer_mb: float = 24.0    # MB (paper): nonzero weight values (``_restream``)
+    act_buffer_mb: float = 12.0       # MB (paper): activation values
+    mask_buffer_mb: float = 4.0       # MB (paper): 1-bit masks of weights and activations
     nvm_gbps: float = 1024.0          # M3D NVM bandwidth, GB/s (assumption, see module doc)
     nvm_read_pj_per_bit: float = 1.0  # pJ/bit (assumption: RRAM read)
     nvm_write_pj_per_bit: float = 5.0  # pJ/bit (assumption: RRAM write)
@@ -84,6 +86,30 @@ def _compressed_bits(n, s, bits):
     return n * (1 - s) * bits + n
 
 
+def _restream(a, cfg: SpringConfig, w_elems, s_w, x_elems, s_x):
+    """Extra NVM reads, bits, of a GEMM pass of weights (``w_elems``, sparsity ``s_w``) against
+    activations (``x_elems``, ``s_x``), per op, arrays (L,): the buffer capacities at work.
+
+    The weights' nonzero values sit in the weight buffer and their 1-bit masks in the mask
+    buffer; the activations' values in the activation buffer, their masks in the mask buffer
+    (SPRING Sec. 3: binary-mask encoding, 24 / 12 / 4 MB).  An operand that does not fit is
+    processed in tiles that do: ``ceil(values / buffer)`` or ``ceil(mask / mask buffer)``,
+    the larger.  While one operand fits (one tile) it stays on chip and the other streams
+    past it once (the traffic ``evaluate`` charges anyway).  When neither does, one of them
+    is read again for every tile of the other beyond the first; the cheaper order is taken:
+    ``min((tiles_w - 1) * x_bits, (tiles_x - 1) * w_bits)`` (compressed bits)."""
+    if not cfg.sparsity:
+        s_w, s_x = np.zeros_like(s_w), np.zeros_like(s_x)
+    b, mask_cap = cfg.bits, cfg.mask_buffer_mb * 8e6                          # bits
+    tiles_w = np.maximum(np.ceil(w_elems * (1 - s_w) * b / (cfg.weight_buffer_mb * 8e6)),
+                         np.ceil(w_elems / mask_cap))
+    tiles_x = np.maximum(np.ceil(x_elems * (1 - s_x) * b / (cfg.act_buffer_mb * 8e6)),
+                         np.ceil(x_elems / mask_cap))
+    w_bits, x_bits = _compressed_bits(w_elems, s_w, b), _compressed_bits(x_elems, s_x, b)
+    extra = np.minimum((tiles_w - 1) * x_bits, (tiles_x - 1) * w_bits)
+    return np.where((a["gemm"] > 0) & (tiles_w > 1) & (tiles_x > 1), extra, 0.0)
+
+
 def _pass(a, cfg: SpringConfig, s_a, s_w):
     """Cycles of one GEMM pass with operand sparsities (s_a, s_w), per op, arrays (L,).
     Work is spread as outputs over PE x lane slots and the reduction over the 16 multipliers:
@@ -114,15 +140,22 @@ def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = 
     vec = np.where(a["gemm"] > 0, 0.0, np.ceil(a["elems"] / lanes))        # element ops, cycles
     fwd, eff_f = _pass(a, cfg, a["sa"], a["sw"])
     cycles_c, eff = fwd + vec, eff_f
-    # NVM traffic, bits: weights compressed, read once per batch (weight buffer holds them)
+    # NVM traffic, bits: weights compressed, read once per batch (while a tile of them stays
+    # in the weight buffer, see ``_restream``); input and output streamed when they do not
+    # fit the activation buffer together: the input read, the output written (both were
+    # charged half read, half written: a 3 -> 64 channel conv's write was priced as a read)
     w_bits = _compressed_bits(a["W"], sw, b)
-    act_bits = _compressed_bits(a["I"], sa, b) + _compressed_bits(a["O"], zero, b)
+    in_bits, out_bits = _compressed_bits(a["I"], sa, b), _compressed_bits(a["O"], zero, b)
     act_cap = cfg.act_buffer_mb * 8e6                                         # bits
-    spill = np.where(act_bits > act_cap, act_bits, 0.0)                      # does not fit: stream
-    nvm_read, nvm_write = w_bits + spill / 2, spill / 2
+    spill = in_bits + out_bits > act_cap                                      # does not fit: stream
+    restream = _restream(a, cfg, a["W"], sw, a["I"], sa)
+    nvm_read = w_bits + np.where(spill, in_bits, 0.0)
+    nvm_write = np.where(spill, out_bits, 0.0)
     if mode == "training":
         bwd_d, eff_d = _pass(a, cfg, a["sa"], a["sw"])
         bwd_w, eff_w = _pass(a, cfg, a["sa"], a["sa"])
+        # dX = dY W^T tiles W as the forward pass does, against dY (the output's size)
+        restream = restream + _restream(a, cfg, a["W"], sw, a["O"], sa)
         update = np.ceil(3 * a["W"] / lanes)                                  # SGD+momentum
         cycles_c = cycles_c + bwd_d + bwd_w + update + 2 * vec
         eff = eff + eff_d + eff_w
@@ -130,6 +163,7 @@ def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = 
         saved = _compressed_bits(a["I"], sa, b)
         nvm_write = nvm_write + saved + a["W"] * b                            # store X; write W
         nvm_read = nvm_read + saved + a["W"] * b                              # read X; read W
+    nvm_read = nvm_read + restream
     bits_per_cycle = cfg.nvm_gbps * 8e9 / (cfg.clock_mhz * 1e6)
     cycles_m = (nvm_read + nvm_write) / bits_per_cycle
     cycles = np.maximum(cycles_c, cycles_m)                                   # double-buffered
@@ -153,6 +187,7 @@ def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = 
             "macs": float(dense_macs), "effective_macs": float(eff.sum()),
             "skipped_fraction": float(1 - eff.sum() / max(dense_macs, 1)),
             "nvm_bytes": float((nvm_read.sum() + nvm_write.sum()) / 8),
+            "restream_bytes": float(restream.sum() / 8),
             "mask_bytes": float((a["W"].sum() + a["I"].sum()) / 8),
             "utilization": float(eff.sum() / max(cycles.sum() * cfg.macs_per_cycle, 1)),
             "energy_breakdown_mj": {"mac": e_mac * 1e-9, "vector": e_vec * 1e-9,
