@@ -30,10 +30,12 @@ prints the resulting counts):
    combining marks (any script: "café", "москва", "हिन्दी"; a CJK run without spaces is one
    token), apostrophes (``'`` or ``’``, kept as ``'``) joining runs ("don't"), or a number
    ``\\d+([.,]\\d+)*``; a token of digits alone is a number; numbers become ``N`` and all
-   punctuation is dropped (the Penn Treebank LM convention of Mikolov).  Until 2026-12 only
+   punctuation is dropped (the Penn Treebank LM convention of Mikolov).  A literal ``<unk>``
+   (Mikolov's PTB files hold them) is the ``<unk>`` token, not a word "unk".  Until 2026-12 only
    ``a-z`` made words: "café" was "caf", and Cyrillic, Greek or CJK text was dropped whole.
 5. Splits: contiguous, at the first ``<eos>`` at or after 80 % and 90 % of the tokens:
-   train / validation / test.
+   train / validation / test.  A text with too few sentence ends for that (text8, one line
+   of 17 M words without punctuation, was refused) is cut between the words at 80 % and 90 %.
 6. Vocabulary from the training split only: words seen at least ``min_count`` times, most
    frequent first (ties alphabetical), plus ``<unk>`` (id 0) and ``<eos>``; every other word is
    ``<unk>``.  The default cutoff is 10 (a small vocabulary that a 2-core machine can train).
@@ -132,7 +134,7 @@ def _word_pattern() -> re.Pattern:
     mark = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
     # every mark is >= U+0300: the cheap lookahead spares ASCII text the long class (3x faster)
     run = rf"[^\W_]+(?:(?=[^\x00-\u02ff])[{mark}][^\W_]*)*"
-    return re.compile(rf"\d+(?:[.,]\d+)+(?![^\W_])|{run}(?:[{_APOSTROPHES}]{run})*")
+    return re.compile(rf"{UNK}|\d+(?:[.,]\d+)+(?![^\W_])|{run}(?:[{_APOSTROPHES}]{run})*")
 
 
 def _remove_nested(text: str, inner: re.Pattern) -> str:
@@ -194,13 +196,16 @@ def wiki_pages(path: str | Path) -> Iterator[tuple[str, str]]:
 
 
 def contiguous_splits(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """Train/val/test cut at the first ``<eos>`` at or after 80 % and 90 % (step 5)."""
-    def cut(fraction: float) -> int:
+    """Train/val/test cut at the first ``<eos>`` at or after 80 % and 90 %, or between the
+    words there when the sentence ends are too few for three splits (step 5)."""
+    def cut(fraction: float, at_sentence: bool = True) -> int:
         i = int(len(tokens) * fraction)
-        while i < len(tokens) and tokens[i - 1] != EOS:
+        while at_sentence and i < len(tokens) and tokens[i - 1] != EOS:
             i += 1
         return i
     a, b = cut(TRAIN_FRACTION), cut(TRAIN_FRACTION + VAL_FRACTION)
+    if not 0 < a < b < len(tokens):
+        a, b = cut(TRAIN_FRACTION, False), cut(TRAIN_FRACTION + VAL_FRACTION, False)
     return tokens[:a], tokens[a:b], tokens[b:]
 
 
@@ -280,11 +285,11 @@ def text_dataset(name: str, tokens: list[str], min_count: int = DEFAULT_MIN_COUN
         raise UserError(f"min_count must be >= 1, got {min_count}")
     train, val, test = contiguous_splits(tokens)
     if not train or not val or not test:
-        ends = tokens.count(EOS)
-        raise UserError(f"text set {name!r} has {len(tokens)} tokens in {ends} sentences: "
-                        f"too few sentence ends for train, validation and test splits "
-                        f"(80/10/10, cut at sentence ends; expected a text of many "
-                        f"sentences)")
+        words = len(tokens) - tokens.count(EOS)
+        raise UserError(f"text set {name!r} has {words} words: too few for train, "
+                        f"validation and test splits (80/10/10 of the words; expected a "
+                        f"text of many sentences)" if words else
+                        f"text set {name!r} holds no words (letters or digits)")
     vocab = build_vocab(train, min_count)
     index = {w: i for i, w in enumerate(vocab)}
     ids = lambda ts: torch.tensor([index.get(t, 0) for t in ts], dtype=torch.int64)  # noqa: E731

@@ -42,3 +42,31 @@ def test_a_russian_text_file_trains_with_its_own_vocabulary(tmp_path):
     assert data.vocab[:2] == [UNK, EOS]
     assert set(data.vocab[2:]) == {"кот", "спит", "на", "окне", "собака", "лает", "во", "дворе"}
     assert data.unk_rate("test") == 0.0
+
+
+def test_a_text_without_sentence_ends_is_cut_between_words(tmp_path):
+    # text8 (one line of words, no punctuation) was refused: "too few sentence ends"
+    p = tmp_path / "text8"
+    p.write_text(" ".join(["anarchism originated as a term of abuse"] * 200))
+    data = load_text(f"text:{p}", min_count=1)
+    assert [len(data.split(s)) for s in ("train", "val", "test")] == [1120, 140, 141]
+    assert data.unk_rate("val") == 0.0
+
+
+def test_a_literal_unk_is_the_unknown_token(tmp_path):
+    # Mikolov's PTB files hold "<unk>": it became the word "unk" (an <unk> rate of 0 %)
+    assert tokenize("the <unk> said <UNK>") == ["the", UNK, "said", UNK, EOS]
+    p = tmp_path / "ptb.txt"
+    p.write_text("the <unk> cat sat\n" * 50)
+    data = load_text(f"text:{p}", min_count=1)
+    assert "unk" not in data.vocab and abs(data.unk_rate("train") - 0.2) < 1e-6
+
+
+def test_a_text_of_no_words_says_so(tmp_path):
+    import pytest
+
+    from synth.errors import UserError
+    p = tmp_path / "punct.txt"
+    p.write_text("... !!! ??? ---\n" * 10)
+    with pytest.raises(UserError, match="holds no words"):
+        load_text(f"text:{p}")
