@@ -47,15 +47,18 @@ SHORT_KEY_LENGTH = 9       # Op.key() before it held the op's geometry
 
 
 class Table(dict):
-    """Op key -> {type, latency_ms, energy_mj}, with how the rows were made: ``device``, and
-    for ``cpu`` the measurement ``conditions`` (``host_identity`` at the thread count timed;
-    None: unknown, a table saved before they were recorded).  ``short_keys``: its keys lack
-    ``Op.geometry`` (a table saved before ops had it); lookups then drop it."""
+    """Op key -> {type, latency_ms, energy_mj}, with how the rows were made: ``device``, for
+    ``cpu`` the measurement ``conditions`` (``host_identity`` at the thread count timed;
+    None: unknown, a table saved before they were recorded), for ``accel`` and ``spring`` the
+    ``config`` that priced them (its ``to_dict``; None: a table saved before it was
+    recorded).  ``short_keys``: its keys lack ``Op.geometry`` (a table saved before ops had
+    it); lookups then drop it."""
 
     def __init__(self, rows=(), *, device: str | None = None, conditions: dict | None = None,
-                 short_keys: bool = False):
+                 short_keys: bool = False, config: dict | None = None):
         super().__init__(rows)
         self.device, self.conditions, self.short_keys = device, conditions, short_keys
+        self.config = config
         self.warned: set = set()
 
     def row(self, op: Op) -> dict | None:
@@ -64,16 +67,34 @@ class Table(dict):
         return self.get(key[:-1]) if row is None and self.short_keys else row
 
 
-def _model_table(ops: Sequence[Op], device: str, config=None) -> dict:
+# the config class of each model device: a table records the one that priced it
+_CONFIGS = {"accel": accel_mod.AcceleratorConfig, "spring": spring_mod.SpringConfig}
+
+
+def _device_config(device: str, config):
+    """``config`` (None: the default) as ``device``'s config class; another class is a
+    one-line error (a SpringConfig given for accel was an AttributeError deep in the model)."""
+    cls = _CONFIGS[device]
+    if config is None:
+        return cls()
+    if isinstance(config, dict):
+        return cls.from_dict(config, where=device)
+    if not isinstance(config, cls):
+        raise UserError(f"a {device} table is priced with a {cls.__name__}, got "
+                        f"{type(config).__name__}")
+    return config
+
+
+def _model_table(ops: Sequence[Op], device: str, config) -> dict:
     table = {}
     for op in ops:
         key = op.key()
         if key in table:
             continue
         if device == "accel":
-            r = accel_mod.evaluate([op], config or accel_mod.AcceleratorConfig())
+            r = accel_mod.evaluate([op], config)
         else:
-            r = spring_mod.evaluate([op], config or spring_mod.SpringConfig(), "inference")
+            r = spring_mod.evaluate([op], config, "inference")
         table[key] = {"type": op.type, "latency_ms": r["latency_ms"], "energy_mj": r["energy_mj"]}
     return table
 
@@ -281,16 +302,50 @@ def build_table(ops: Sequence[Op], device: str = "accel", config=None, *, repeat
         raise UserError(f"device must be one of {', '.join(DEVICES)}, got {short_repr(device)}")
     if device == "cpu":
         return _cpu_table(ops, repeats, seed, threads)
-    return Table(_model_table(ops, device, config), device=device)
+    config = _device_config(device, config)
+    return Table(_model_table(ops, device, config), device=device, config=config.to_dict())
 
 
-def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None) -> dict:
+def config_mismatch(table: "Table", config) -> str | None:
+    """Why an ``accel``/``spring`` table cannot price ops under ``config`` (it was built for
+    another configuration: its rows are that one's latencies and energies), or None (also
+    for a table saved before tables recorded their configuration: ``predict`` warns)."""
+    if table.device not in _CONFIGS or config is None:
+        return None
+    given = _device_config(table.device, config).to_dict()
+    if table.config is None:
+        return None
+    diff = [k for k in given if table.config.get(k) != given[k]]
+    if not diff:
+        return None
+    k = diff[0]
+    more = f" (and {len(diff) - 1} more field{'s' * (len(diff) > 2)})" if len(diff) > 1 else ""
+    return (f"this {table.device} table was built for {k}={short_repr(table.config.get(k))}, "
+            f"not {short_repr(given[k])}{more}: its rows price that configuration; build a "
+            f"table for this one (nnsynth hwsim table --device {table.device})")
+
+
+def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None,
+            config=None) -> dict:
     """Sum the table over a network's ops (Chameleon); missing ops are listed, not guessed.
     ``energy_mj`` is None when a row has no energy (the ``cpu`` table measures time only: its
     total energy was reported as 0.0 mJ); both are None when no op is in the table.  A
     ``cpu`` Table used under other conditions than it was measured at (``threads``: the
     torch threads the prediction is for, default the current setting; this machine's CPU
-    and torch) logs one warning line, once per table."""
+    and torch) logs one warning line, once per table.  ``config``: the AcceleratorConfig or
+    SpringConfig the prediction is for; an ``accel``/``spring`` Table built for another is a
+    one-line UserError (its rows price the configuration it was built with)."""
+    if isinstance(table, Table) and config is not None:
+        message = config_mismatch(table, config)
+        if message:
+            raise UserError(message)
+        if table.device in _CONFIGS and table.config is None:
+            message = (f"this {table.device} table does not record the configuration it was "
+                       f"built for (saved before tables recorded it): its rows may price "
+                       f"another one")
+            if message not in table.warned:
+                table.warned.add(message)
+                log.warning(message)
     if isinstance(table, Table) and table.device == "cpu":
         message = condition_mismatch(table.conditions, threads)
         if message and message not in table.warned:
@@ -333,6 +388,12 @@ def load_table(report: dict, where: str = "latency table") -> Table:
     conditions = report.get("conditions")
     if conditions is not None and not isinstance(conditions, dict):
         raise UserError(f"{where} conditions must be a mapping, got {short_repr(conditions)}")
+    config = report.get("config")
+    if config is not None:
+        if device not in _CONFIGS:
+            raise UserError(f"{where} has a config, but a {device} table is measured, not "
+                            f"priced with one")
+        config = _CONFIGS[device].from_dict(config, where=f"{where} config").to_dict()
     rows, lengths = {}, set()
     for i, row in enumerate(report["rows"]):
         at = f"{where} rows[{i}]"
@@ -348,7 +409,7 @@ def load_table(report: dict, where: str = "latency table") -> Table:
                      "latency_ms": _number(row.get("latency_ms"), f"{at} latency_ms"),
                      "energy_mj": _number(row.get("energy_mj"), f"{at} energy_mj", none=True)}
     return Table(rows, device=device, conditions=conditions if device == "cpu" else None,
-                 short_keys=SHORT_KEY_LENGTH in lengths)
+                 short_keys=SHORT_KEY_LENGTH in lengths, config=config)
 
 
 def width_sweep(kind: str, widths: Sequence[int], *, batch: int = 32, seq_len: int = 16,
@@ -447,5 +508,8 @@ def table_report(name: str, device: str, table: dict, pred: dict,
         out["spring_precision"] = precision
     if conditions:
         out["conditions"] = conditions
+    config = getattr(table, "config", None)
+    if config is not None:
+        out["config"] = config
     return out, "\n".join(human)
 

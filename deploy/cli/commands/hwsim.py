@@ -242,7 +242,7 @@ def _given(param: str) -> bool:
 def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: str,
                         num_classes: int, as_json: bool) -> None:
     """``hwsim table --table FILE --model M``: M's predicted total from a saved table."""
-    from hwsim import extract, tables
+    from hwsim import extract, spring_config_for, tables
     from synth.errors import UserError
     from synth.files import read_yaml_file
     for param, option in (("device", "--device"), ("repeats", "--repeats"), ("seed", "--seed"),
@@ -255,7 +255,9 @@ def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: st
     precision = report.get("spring_precision") if table.device == "spring" else None
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
     ops = extract(model, shape)
-    pred = tables.predict(table, ops, threads=threads)
+    # a spring table prices one fixed-point precision: the model's (as --device spring builds)
+    config = spring_config_for(model) if table.device == "spring" else None
+    pred = tables.predict(table, ops, threads=threads, config=config)
     if pred["latency_ms"] is None:   # it printed 'predicted total 0 ms, 0 mJ'
         raise UserError(f"latency table {short_repr(path)} holds none of the {len(ops)} ops of "
                         f"{name} (other layer shapes); build one for it: nnsynth hwsim table "
