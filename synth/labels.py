@@ -8,16 +8,21 @@ Loading is cheap and happens once per process: the matrix is memory-mapped (only
 of the looked-up words are read from disk) and the 400,000-word index stays a pyarrow
 string array, searched in C by ``pyarrow.compute.index_in`` (no Python dict of 400k keys).
 
-A class name is split into words (whitespace, ``_``, ``-``, ``/``); digits-only names become
-English number words ("7" -> "seven"); the name's vector is the mean of its words' vectors
-(the usual bag-of-words phrase embedding).  A word with no vector is a one-line
-``UserError`` naming the class and the word, and saying how to give its words (a
-``{class: "words"}`` mapping) or its vector yourself.
+A class name is NFKC-normalized (a name in decomposed form, as macOS folder names are, or in
+full-width letters, is the word GloVe has) and lower-cased, then split into words at white
+space, ``_``, ``-``, ``/``, brackets, quotes, ``,;:!?``, a full stop that ends a word and
+quotes around one ("ankle boot." and "shirt (men)" are "ankle boot" and "shirt men";
+"u.s." and "c++" stay); an integer name -20..20 becomes English number words ("7" ->
+"seven", "-1" -> "minus one"; others keep their digits, "minus" before a negative one); the
+name's vector is the mean of its words' vectors (the usual bag-of-words phrase embedding).
+A word with no vector is a one-line ``UserError`` naming the class and the word, and saying
+how to give its words (a ``{class: "words"}`` mapping) or its vector yourself.
 """
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -31,7 +36,8 @@ GLOVE_DIM = 50
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                 "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
                 "seventeen", "eighteen", "nineteen", "twenty")
-_SPLIT = re.compile(r"[\s_\-/]+")
+_SPLIT = re.compile(r"[\s_\-/,;:()\[\]{}<>\"“”«»!?|*~\\]+")
+_INTEGER = re.compile(r"([+-]?)(\d+)")
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,12 +77,27 @@ def _lookup(words: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
 
 
 def name_words(name) -> list[str]:
-    """The words of a class name: lower case, split on spaces, ``_``, ``-``, ``/``; a number
-    0..20 (the name itself, e.g. digits' "7") becomes its English word."""
-    text = str(name).strip().lower()
-    if text.isdigit() and int(text) < len(NUMBER_WORDS):
-        return [NUMBER_WORDS[int(text)]]
-    return [w for w in _SPLIT.split(text) if w]
+    """The words of a class name (module docstring): NFKC, lower case, split at white space
+    and punctuation; an integer -20..20 (the name itself,
+    e.g. digits' "7", or a .ts file's "-1") becomes its English words.  A name with a
+    compatibility digit ("²") raised ValueError; "-1" was the word "1" beside "1"'s "one"."""
+    text = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    number = _INTEGER.fullmatch(text)
+    if number:   # (no int() of the digits: one of 5,000 digits is a ValueError)
+        digits = number[2].lstrip("0") or "0"
+        small = len(digits) <= 2 and int(digits) < len(NUMBER_WORDS)
+        return (["minus"] if number[1] == "-" and digits != "0" else []) + [
+            NUMBER_WORDS[int(digits)] if small else digits]
+    return [w for w in map(_word, _SPLIT.split(text)) if w]
+
+
+def _word(part: str) -> str:
+    """One word of a name: quotes around it and a sentence's full stop after it dropped
+    ("boot." -> "boot"; "u.s." and "st.louis" keep theirs)."""
+    w = part.replace("’", "'").strip("'").lstrip(".")
+    if w.endswith(".") and w.count(".") == 1:
+        w = w[:-1]
+    return w if any(c.isalnum() for c in w) else ""
 
 
 def label_embeddings(names: Sequence, words: Mapping | None = None) -> np.ndarray:
@@ -88,8 +109,12 @@ def label_embeddings(names: Sequence, words: Mapping | None = None) -> np.ndarra
     per_name, shown = [], []
     for name in names:
         given = words.get(name, words.get(str(name)))
-        ws = (name_words(given) if isinstance(given, str) else [str(w).lower() for w in given]) \
-            if given is not None else name_words(name)
+        if given is None:
+            ws = name_words(name)
+        elif isinstance(given, str):
+            ws = name_words(given)
+        else:
+            ws = [unicodedata.normalize("NFKC", str(w)).lower() for w in given]
         shown.append(f"class {name!r}" + (f" (name {given!r})" if given is not None else ""))
         if not ws:
             raise UserError(f"{shown[-1]} has no words; give it words (class_names, or "
