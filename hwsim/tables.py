@@ -187,6 +187,29 @@ def _batchnorm(op: Op, g: dict, x, gen: torch.Generator):
     return lambda: F.batch_norm(x, mean, var, w, b, training=not stats, eps=eps)
 
 
+def _norm(op: Op, g: dict, x, gen: torch.Generator):
+    """A LayerNorm, GroupNorm or InstanceNorm as the layer computes it, statistics included,
+    with its recorded shape, groups, eps and affine parameters (drawn after the input:
+    weight, then bias)."""
+    kind, eps = g.get("kind"), g.get("eps", 1e-5)
+    if kind == "LayerNorm":
+        shape = tuple(g["normalized_shape"])
+        w = torch.randn(shape, generator=gen) if g.get("elementwise_affine", True) else None
+        b = torch.randn(shape, generator=gen) if w is not None else None
+        return lambda: F.layer_norm(x, shape, w, b, eps)
+    c = op.in_shape[1]
+    w = torch.randn(c, generator=gen) if g.get("affine", True) else None
+    b = torch.randn(c, generator=gen) if w is not None else None
+    if kind == "GroupNorm":
+        return lambda: F.group_norm(x, g["num_groups"], w, b, eps)
+    if kind is None or not kind.startswith("InstanceNorm"):
+        raise UserError(f"cannot time a norm op of kind {short_repr(kind)}")
+    stats = g.get("track_running_stats", False)   # evaluation mode: the stored ones
+    mean = torch.randn(c, generator=gen) if stats else None
+    var = torch.rand(c, generator=gen) + 0.5 if stats else None
+    return lambda: F.instance_norm(x, mean, var, w, b, use_input_stats=not stats, eps=eps)
+
+
 def _lstm(op: Op, g: dict, x, gen: torch.Generator):
     """One layer (both directions) of an ``nn.LSTM``, or an ``nn.LSTMCell`` step, with the
     layer's bias and layout, on ``x`` of the op's input shape; its parameters are drawn
@@ -261,6 +284,8 @@ def op_callable(op: Op, gen: torch.Generator):
         return _pool(op, g, x)
     if op.type == "batchnorm":
         return _batchnorm(op, g, x, gen)
+    if op.type == "norm":
+        return _norm(op, g, x, gen)
     if op.type == "eltwise":
         if g.get("kind") == "cell":
             return _cell(op, g, gen)

@@ -36,7 +36,8 @@ from synth.models import RecurrentLayer
 
 FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
-OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "eltwise", "lstm", "recurrent")
+OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "norm", "eltwise", "lstm",
+            "recurrent")
 # ops that run as GEMMs on an array
 MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 MB of fp32)
 # The forward pass extract() runs is bounded by its work, not only its input: resnet18 on
@@ -117,9 +118,16 @@ def _op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish,
                 nn.LeakyReLU, nn.ELU, nn.Softmax, nn.Dropout)
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+# normalizations that compute their statistics at inference (a BatchNorm uses stored ones)
+_NORMS = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
+# element-wise work of a _NORMS layer per element: its statistics (a sum and a sum of
+# squares), then normalize and scale as one multiply-add (a BatchNorm's one; an
+# InstanceNorm with running statistics uses them at inference: that one only)
+NORM_OPS_PER_ELEMENT = 3
 _GEOMETRY = ("kernel_size", "stride", "padding", "dilation", "padding_mode", "ceil_mode",
              "count_include_pad", "divisor_override", "dim", "negative_slope", "alpha",
-             "approximate", "min_val", "max_val", "eps", "affine", "track_running_stats")
+             "approximate", "min_val", "max_val", "eps", "affine", "track_running_stats",
+             "normalized_shape", "elementwise_affine", "num_groups")
 
 
 def geometry(m: nn.Module) -> tuple:
@@ -127,7 +135,8 @@ def geometry(m: nn.Module) -> tuple:
     stride, padding, dilation, bias, and which pooling or activation it is.  The op a host
     CPU table times must be the layer's (an average pool was timed as a max pool, a dilated
     conv undilated, a GELU as a ReLU), and layers that differ here are different work."""
-    kind = next((c.__name__ for c in type(m).__mro__ if c in _POOLS + _ACTIVATIONS), None)
+    kind = next((c.__name__ for c in type(m).__mro__ if c in _POOLS + _ACTIVATIONS + _NORMS),
+                None)
     out = [("kind", kind)] if kind else []
     for attr in _GEOMETRY:
         v = getattr(m, attr, None)
@@ -165,6 +174,9 @@ def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | N
         return _op("pool", name, x, y, elems=x.numel())
     if isinstance(m, nn.modules.batchnorm._BatchNorm):
         return _op("batchnorm", name, x, y, elems=x.numel())  # one multiply-add per element
+    if isinstance(m, _NORMS):   # was no op: LayerNorm, GroupNorm, InstanceNorm priced as free
+        per = 1 if getattr(m, "track_running_stats", False) else NORM_OPS_PER_ELEMENT
+        return _op("norm", name, x, y, elems=per * x.numel())
     if isinstance(m, _ACTIVATIONS):
         return _op("eltwise", name, x, y, elems=x.numel())
     if isinstance(m, (nn.LSTM, nn.LSTMCell)):
@@ -338,7 +350,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         if is_leaf:
             hooks.append(m.register_forward_pre_hook(pre))
             hooks.append(m.register_forward_hook(post(name or type(m).__name__)))
-        if not isinstance(m, _PRICED) and any(p.dim() >= 2 for p in m.parameters(recurse=False)):
+        if not isinstance(m, _PRICED + _NORMS) and any(p.dim() >= 2
+                                                       for p in m.parameters(recurse=False)):
             hooks.append(m.register_forward_hook(unpriced(name or type(m).__name__)))
     was_training = model.training
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
@@ -357,7 +370,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         name, kind = next(iter(state["unpriced"].items()))
         raise UserError(f"hwsim cannot price layer {short_repr(name)} ({kind}): it has weights "
                         f"but no cost model (known: Conv2d, Linear, LSTM/LSTMCell, H-LSTM, "
-                        f"pooling, BatchNorm, activations, tensor adds; Embedding is a "
+                        f"pooling, BatchNorm, LayerNorm, GroupNorm, InstanceNorm, "
+                        f"activations, tensor adds; Embedding is a "
                         f"free lookup)")
     for i, (order, out, a) in enumerate(state["adds"]):
         records.append((order, _op("eltwise", f"add{i}", a.detach(), out.detach(),
