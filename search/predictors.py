@@ -151,6 +151,16 @@ class GPConfig(Config):
         check_range("seed", self.seed, 0, None, integer=True)
 
 
+def _target_scale(y: np.ndarray) -> tuple[float, float]:
+    """(mean, std) the targets are standardized with: a std of float noise around a constant
+    (seven results of 0.1 accuracy: 4e-16 on the logit, 0 for 0.7) is 1 (``synth.data.safe_std``),
+    so the GP's uncertainty no longer hinges on the rounding of the mean (it was 1e-17,
+    expected improvement 0 everywhere, when every first trial scored chance)."""
+    from synth.data import safe_std
+    mean, std = float(y.mean()), float(y.std())
+    return mean, float(safe_std(np.float64(mean), np.float64(std)))
+
+
 class GPPredictor:
     """Exact GP regression: constant mean, scaled ARD Matern-5/2 kernel, Gaussian noise.
     Inputs are scaled to [0, 1] per feature and targets standardized using the fit data.
@@ -166,7 +176,7 @@ class GPPredictor:
         X, y = _check_xy(X, y)
         self.x_low_ = X.min(axis=0)
         self.x_span_ = np.where(X.max(axis=0) > self.x_low_, X.max(axis=0) - self.x_low_, 1.0)
-        self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
+        self.y_mean_, self.y_std_ = _target_scale(y)
         tx = torch.as_tensor((X - self.x_low_) / self.x_span_, dtype=torch.float64)
         ty = torch.as_tensor((y - self.y_mean_) / self.y_std_, dtype=torch.float64)
         with torch.random.fork_rng(), single_thread():
@@ -395,7 +405,7 @@ class FastGPPredictor:
                 self.theta_ = self._prior(d)[0]
             self.pending_ = self.config.max_iterations if fresh else self.config.warm_iterations
             self.fit_size_ = n
-        self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
+        self.y_mean_, self.y_std_ = _target_scale(y)
         x = (X - self.x_low_) / self.x_span_
         ys = (y - self.y_mean_) / self.y_std_
         if getattr(self, "pending_", 0) > 0:

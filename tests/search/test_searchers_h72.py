@@ -77,3 +77,15 @@ def test_optimize_hands_the_objective_a_copy():
                       searcher="random", seed=0)
     assert all("n" in c for c, _ in result.history) and "n" in result.best_config
     assert np.isfinite(result.best_value)
+
+
+@pytest.mark.parametrize("value", [0.1, 0.7])
+def test_equal_results_give_the_gp_the_same_uncertainty_whatever_their_rounding(value):
+    """Seven results of 0.1 accuracy have a logit std of 4e-16 (float noise), seven of 0.7
+    exactly 0: the first was standardized by 4e-16 and the GP's predicted std was 1e-17
+    (expected improvement 0 everywhere), the second by 1 (std 0.02)."""
+    from search.predictors import FastGPPredictor, accuracy_logit
+    x = np.random.default_rng(0).random((7, 3))
+    gp = FastGPPredictor().fit(x, accuracy_logit(np.full(7, value)))
+    _, std = gp.predict(np.random.default_rng(1).random((4, 3)), return_std=True)
+    assert gp.y_std_ == 1.0 and std.min() > 1e-3, std
