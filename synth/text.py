@@ -27,8 +27,9 @@ prints the resulting counts):
    ``!`` or ``?`` that follow such a letter, with or without a space.  Each sentence ends
    with ``<eos>``.
 4. Words: case-folded (``str.casefold``); a token is a run of Unicode letters, digits and
-   combining marks (any script: "café", "москва", "हिन्दी"; a CJK run without spaces is one
-   token), apostrophes (``'`` or ``’``, kept as ``'``) joining runs ("don't"), or a number
+   combining marks (any script: "café", "москва", "हिन्दी"), except that every CJK ideograph
+   is a word of its own (Chinese is written without spaces: BERT's basic tokenizer does the
+   same; kana, hangul and Thai runs stay whole), apostrophes (``'`` or ``’``, kept as ``'``) joining runs ("don't"), or a number
    ``\\d+([.,]\\d+)*``; a token of digits alone is a number; numbers become ``N`` and all
    punctuation is dropped (the Penn Treebank LM convention of Mikolov).  A literal ``<unk>``
    (Mikolov's PTB files hold them) is the ``<unk>`` token, not a word "unk".  Until 2026-12 only
@@ -85,8 +86,13 @@ _SPECIAL_LINK = re.compile(r"\[\[(?:File|Image|Category|[a-z]{2,3}(?:-[a-z]+)?):
 _TERMINALS = "。।॥؟۔։።"   # always end a sentence: CJK, Devanagari, Arabic, Urdu, Armenian, Ethiopic
 _SENTENCE_CANDIDATE = re.compile(rf"[.!?]\s+(?=\S)|[{_TERMINALS}]\s*|(?<=[^\x00-\u024f])[!?]\s*")
 _OPENERS = "\"'(“‘«„¿¡"
+_ASCII_SENTENCE_END = re.compile(r"(?<=[a-z0-9][a-z0-9][.!?])\s+(?=[A-Z0-9\"'(])")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _APOSTROPHES = "'’"
+# CJK ideographs, one token each (BERT's _is_chinese_char ranges)
+_CJK = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\U00020000-\U0002a6df\U0002a700-\U0002b73f"
+                  "\U0002b740-\U0002b81f\U0002b820-\U0002ceaf\uf900-\ufaff"
+                  "\U0002f800-\U0002fa1f]")
 
 
 def _uncased_letter(c: str) -> bool:
@@ -171,10 +177,15 @@ def tokenize(text: str) -> list[str]:
     """Words with ``<eos>`` after every sentence (steps 3-4 of the module docstring)."""
     tokens: list[str] = []
     word = _word_pattern()
-    for line in unicodedata.normalize("NFKC", text).splitlines():
-        for sentence in _sentences(line.strip()):
-            words = ["N" if _NUMBER.fullmatch(w) else w.replace("’", "'")
-                     for w in word.findall(sentence.casefold())]
+    text = unicodedata.normalize("NFKC", text).replace("’", "'")
+    cjk = _CJK.search(text) is not None
+    for line in text.splitlines():
+        line = line.strip()
+        # an ASCII line (str.isascii is O(1)) by the same rule in one regex: 3x faster
+        for sentence in _ASCII_SENTENCE_END.split(line) if line.isascii() else _sentences(line):
+            sentence = sentence.casefold()
+            words = ["N" if w[0].isdigit() and _NUMBER.fullmatch(w) else w for w in
+                     word.findall(_CJK.sub(r" \g<0> ", sentence) if cjk else sentence)]
             if words:
                 tokens.extend(words)
                 tokens.append(EOS)

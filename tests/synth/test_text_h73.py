@@ -8,7 +8,7 @@ def test_non_english_words_are_kept_whole():
     # before: only a-z made words; "café" was "caf", Cyrillic, Greek and CJK vanished
     text = "Café naïve Straße. Москва — столица России. Ελληνικά 我们是学生。"
     assert tokenize(text) == ["café", "naïve", "strasse", EOS, "москва", "столица", "россии",
-                              EOS, "ελληνικά", "我们是学生", EOS]
+                              EOS, "ελληνικά", "我", "们", "是", "学", "生", EOS]
 
 
 def test_marks_digits_apostrophes_and_compatibility_forms():
@@ -28,7 +28,7 @@ def test_sentences_of_scripts_with_and_without_case_end():
     # a one-paragraph Russian text was one sentence (the split looked for a-z / A-Z only):
     # "too few sentence ends" for a text of many sentences
     assert tokenize("Это дом. Там кот! 你好！他来了") == [
-        "это", "дом", EOS, "там", "кот", EOS, "你好", EOS, "他来了", EOS]
+        "это", "дом", EOS, "там", "кот", EOS, "你", "好", EOS, "他", "来", "了", EOS]
     assert tokenize("Dr. Smith lives in the U.S. now. He is 3.5 m tall.") == [
         "dr", "smith", "lives", "in", "the", "u", "s", "now", EOS, "he", "is", "N", "m",
         "tall", EOS]
@@ -70,3 +70,10 @@ def test_a_text_of_no_words_says_so(tmp_path):
     p.write_text("... !!! ??? ---\n" * 10)
     with pytest.raises(UserError, match="holds no words"):
         load_text(f"text:{p}")
+
+
+def test_each_cjk_ideograph_is_a_word():
+    # Chinese has no spaces: a clause was one "word" (a vocabulary of whole clauses, nearly
+    # every test clause <unk>); kana and hangul runs stay whole
+    assert tokenize("我们是学生。日本語のテキスト 한국어") == [
+        "我", "们", "是", "学", "生", EOS, "日", "本", "語", "のテキスト", "한국어", EOS]
