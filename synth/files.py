@@ -159,11 +159,31 @@ def decode_user_text(data: bytes, what: str, path) -> str:
             error = e
             continue
         if encoding == "cp1252":
+            _check_latin_reading(text, what, path)
             logging.getLogger(__name__).info("%s %s is not UTF-8; read as Windows-1252 "
                                              "(Latin-1)", what, path)
         return text
     raise UserError(f"{what} {printable(str(path))} is neither UTF-8 nor Windows-1252 (Latin-1) "
                     f"text ({error.reason} at byte {error.start}); save it as UTF-8")
+
+
+def _check_latin_reading(text: str, what: str, path) -> None:
+    """Refuse a Windows-1252 reading that is most likely another 8-bit code page.  Every
+    byte decodes in Windows-1252, so a Russian file saved in Windows-1251 (or Greek in
+    Windows-1253, Arabic in 1256...) read as garbage 'êîò ñïèò' and trained silently.  Words
+    of a Latin-script language are mostly a-z with an accented letter here and there; other
+    code pages read as Windows-1252 make whole words of letters in U+00C0-U+00FF.  Refused
+    when at least 5 words of two or more letters are read and over half of them are mostly
+    such letters (a .ts file's one-letter labels 'é', 'è' are not words here)."""
+    import re
+    from synth.errors import UserError
+    words = re.findall(r"[^\W\d_]{2,}", text)
+    foreign = sum(2 * sum("\u00c0" <= c <= "\u00ff" for c in w) > len(w) for w in words)
+    if len(words) >= 5 and 2 * foreign > len(words):
+        raise UserError(f"{what} {printable(str(path))} is not UTF-8, and read as Windows-1252 "
+                        f"(Latin-1) {foreign} of its {len(words)} words are mostly accented "
+                        f"letters: it is likely in another code page (Cyrillic, Greek...); "
+                        f"save it as UTF-8")
 
 
 def printable(text) -> str:
