@@ -108,25 +108,28 @@ def _conv_geometry(op: Op) -> tuple[int, int]:
     return s, max(0, -(-((ho - 1) * s + r - h) // 2))
 
 
-def _pair(v) -> tuple:
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+def _pair(v, n: int = 2) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
 def _conv(op: Op, g: dict, x, w, b):
+    """A Conv2d, or a Conv1d (a weight of 3 dimensions), with the layer's geometry."""
+    nd = len(op.weight_shape) - 2                     # spatial dimensions: 1 or 2
+    conv = F.conv1d if nd == 1 else F.conv2d
     if not g:                       # no recorded geometry: inferred from the heights
         s, p = _conv_geometry(op)
-        return lambda: F.conv2d(x, w, b, stride=s, padding=p, groups=op.groups)
-    stride, dilation, padding = _pair(g["stride"]), _pair(g["dilation"]), g["padding"]
+        return lambda: conv(x, w, b, stride=s, padding=p, groups=op.groups)
+    stride, dilation, padding = _pair(g["stride"], nd), _pair(g["dilation"], nd), g["padding"]
     mode = g.get("padding_mode", "zeros")
     if mode == "zeros":
-        return lambda: F.conv2d(x, w, b, stride, padding, dilation, op.groups)
+        return lambda: conv(x, w, b, stride, padding, dilation, op.groups)
     if isinstance(padding, str):    # 'same' (stride 1) or 'valid', as nn.Conv2d pads
-        k = _pair(g["kernel_size"])
+        k = _pair(g["kernel_size"], nd)
         total = [0 if padding == "valid" else d * (n - 1) for d, n in zip(dilation, k)]
         pad = [p for t in reversed(total) for p in (t // 2, t - t // 2)]
     else:
-        pad = [p for p in reversed(_pair(padding)) for _ in (0, 1)]
-    return lambda: F.conv2d(F.pad(x, pad, mode=mode), w, b, stride, 0, dilation, op.groups)
+        pad = [p for p in reversed(_pair(padding, nd)) for _ in (0, 1)]
+    return lambda: conv(F.pad(x, pad, mode=mode), w, b, stride, 0, dilation, op.groups)
 
 
 def _pool(op: Op, g: dict, x):
@@ -134,14 +137,23 @@ def _pool(op: Op, g: dict, x):
     if kind == "MaxPool2d":
         return lambda: F.max_pool2d(x, g["kernel_size"], g["stride"], g["padding"],
                                     g["dilation"], g["ceil_mode"])
+    if kind == "MaxPool1d":
+        return lambda: F.max_pool1d(x, g["kernel_size"], g["stride"], g["padding"],
+                                    g["dilation"], g["ceil_mode"])
     if kind == "AvgPool2d":
         return lambda: F.avg_pool2d(x, g["kernel_size"], g["stride"], g["padding"],
                                     g["ceil_mode"], g["count_include_pad"],
                                     g.get("divisor_override"))
-    if kind in ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d"):
+    if kind == "AvgPool1d":
+        return lambda: F.avg_pool1d(x, g["kernel_size"], g["stride"], g["padding"],
+                                    g["ceil_mode"], g["count_include_pad"])
+    adaptive = {"AdaptiveAvgPool2d": F.adaptive_avg_pool2d,
+                "AdaptiveMaxPool2d": F.adaptive_max_pool2d,
+                "AdaptiveAvgPool1d": F.adaptive_avg_pool1d,
+                "AdaptiveMaxPool1d": F.adaptive_max_pool1d}
+    if kind in adaptive:
         size = tuple(op.out_shape[2:])
-        fn = F.adaptive_avg_pool2d if kind == "AdaptiveAvgPool2d" else F.adaptive_max_pool2d
-        return lambda: fn(x, size)
+        return lambda: adaptive[kind](x, size)
     # no recorded geometry (an op made by hand): the kind is unknown, as it always was
     if len(op.out_shape) == 4 and op.out_shape[2] > 1:
         k = max(1, op.in_shape[2] // op.out_shape[2])

@@ -6,7 +6,7 @@ and never needs the module again.  Every op is also expressed as a GEMM
 (SCALE-Sim, Samajdar et al. 2018, Sec. III: T = output pixels, K = R*S*C, N = filters).
 
 Extraction runs one forward pass with hooks on leaf modules, so it works the same on a
-dense model, a masked model (``torch.nn.utils.parametrize`` on Linear/Conv2d: the hook
+dense model, a masked model (``torch.nn.utils.parametrize`` on Linear/Conv: the hook
 reads the effective ``module.weight``, mask applied) and a compacted one.  Tensor
 additions outside modules (ResNet shortcuts) are caught with a ``TorchFunctionMode``.
 Weight sparsity is the measured fraction of exact zeros in the effective weight;
@@ -47,10 +47,12 @@ MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 M
 MAX_EXTRACT_MACS = 1 << 40          # ~1.1e12: a minute or two of one CPU
 MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 GiB of fp32)
 GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "recurrent")
+# convolutions lowered to a GEMM (im2col): a Conv1d is a Conv2d with a height of 1
+_CONVS = (nn.Conv1d, nn.Conv2d)
 # layers with matrix weights that extract() prices (an Embedding is a lookup: no arithmetic);
-# any other module with such weights (Conv1d, ConvTranspose2d, GRU, MultiheadAttention...) is
+# any other module with such weights (ConvTranspose2d, Conv3d, GRU, MultiheadAttention...) is
 # refused, not priced as free
-_PRICED = (nn.Conv2d, nn.Linear, nn.LSTM, nn.LSTMCell, nn.Embedding, nn.EmbeddingBag)
+_PRICED = _CONVS + (nn.Linear, nn.LSTM, nn.LSTMCell, nn.Embedding, nn.EmbeddingBag)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +119,8 @@ def _op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=
 
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish,
                 nn.LeakyReLU, nn.ELU, nn.Softmax, nn.Dropout)
-_POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+_POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
+          nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d)
 # normalizations that compute their statistics at inference (a BatchNorm uses stored ones)
 _NORMS = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
 # element-wise work of a _NORMS layer per element: its statistics (a sum and a sum of
@@ -142,7 +145,7 @@ def geometry(m: nn.Module) -> tuple:
         v = getattr(m, attr, None)
         if v is not None and not isinstance(v, (torch.Tensor, nn.Module)):
             out.append((attr, tuple(v) if isinstance(v, list) else v))
-    if isinstance(m, (nn.Conv2d, nn.Linear)):
+    if isinstance(m, _CONVS + (nn.Linear,)):
         out.append(("bias", m.bias is not None))
     return tuple(out)
 
@@ -155,13 +158,15 @@ def _from_module(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] |
 
 
 def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | None:
-    if isinstance(m, nn.Conv2d):
+    if isinstance(m, _CONVS):
+        # Conv2d and Conv1d alike (a Conv1d of kernel k on length L is the Conv2d of kernel
+        # 1 x k on 1 x L): K = R*S*C per group, T = output pixels of the batch (an unbatched
+        # input too: the output's values over its channels)
         w = m.weight.detach()  # effective weight: a parametrization (mask) is applied here
-        b, _, ho, wo = y.shape
         g = m.groups
         cin_g, cout_g = m.in_channels // g, m.out_channels // g
-        k = cin_g * m.kernel_size[0] * m.kernel_size[1]          # K = R*S*C per group
-        t = b * ho * wo                                          # T = output pixels (batch)
+        k = cin_g * math.prod(m.kernel_size)                     # K = R*S*C per group
+        t = y.numel() // m.out_channels                          # T = output pixels (batch)
         kind = "depthwise" if g > 1 and g == m.in_channels else "conv"
         return _op(kind, name, x, y, w, macs=t * k * cout_g * g, gemm=(t, k, cout_g), groups=g)
     if isinstance(m, nn.Linear):
@@ -369,22 +374,21 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     if state["unpriced"]:   # priced without them, the total was silently too small
         name, kind = next(iter(state["unpriced"].items()))
         raise UserError(f"hwsim cannot price layer {short_repr(name)} ({kind}): it has weights "
-                        f"but no cost model (known: Conv2d, Linear, LSTM/LSTMCell, H-LSTM, "
-                        f"pooling, BatchNorm, LayerNorm, GroupNorm, InstanceNorm, "
-                        f"activations, tensor adds; Embedding is a "
-                        f"free lookup)")
+                        f"but no cost model (known: Conv2d, Conv1d, Linear, LSTM/LSTMCell, "
+                        f"H-LSTM, pooling, BatchNorm, LayerNorm, GroupNorm, InstanceNorm, "
+                        f"activations, tensor adds; Embedding is a free lookup)")
     for i, (order, out, a) in enumerate(state["adds"]):
         records.append((order, _op("eltwise", f"add{i}", a.detach(), out.detach(),
                                    elems=out.numel())))
     if not records:  # pricing it as free would be a wrong answer, not a cheap model
         raise UserError(f"{type(model).__name__} has no operation hwsim can price (known: "
-                        f"Conv2d, Linear, LSTM/H-LSTM, pooling, BatchNorm, activations, "
+                        f"Conv2d, Conv1d, Linear, LSTM/H-LSTM, pooling, BatchNorm, activations, "
                         f"tensor adds)")
     return [op for _, op in sorted(merge_repeated(records), key=lambda r: r[0])]
 
 
 def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
-    """(multiply-accumulates of Linear and Conv2d layers, values of the largest layer output)
+    """(multiply-accumulates of Linear, Conv2d and Conv1d layers, values of the largest layer output)
     of one sample, from a forward pass on the meta device: shapes only, no arithmetic and no
     copy of the weights.  None where the model does not run on meta tensors."""
     work = [0, 0]
@@ -392,7 +396,7 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     def hook(m, args, out):
         if isinstance(out, torch.Tensor):
             work[1] = max(work[1], out.numel())
-        if isinstance(m, nn.Conv2d) and isinstance(out, torch.Tensor):
+        if isinstance(m, _CONVS) and isinstance(out, torch.Tensor):
             work[0] += out.numel() * math.prod(m.weight.shape[1:])
         elif isinstance(m, nn.Linear) and args and isinstance(args[0], torch.Tensor):
             work[0] += args[0].numel() // m.in_features * m.in_features * m.out_features

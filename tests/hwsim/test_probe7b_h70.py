@@ -43,7 +43,7 @@ def test_cycles_never_beat_the_mac_bound_on_odd_arrays():
 
 
 @pytest.mark.parametrize("layer, shape", [
-    (nn.Sequential(nn.Conv1d(3, 8, 3), nn.Flatten(), nn.Linear(64, 2)), (3, 10)),
+    (nn.Sequential(nn.Conv3d(3, 8, 3), nn.Flatten(), nn.Linear(64, 2)), (3, 3, 3, 10)),
     (nn.Sequential(nn.ConvTranspose2d(1, 4, 3), nn.Flatten(), nn.Linear(144, 2)), (1, 4, 4)),
     (nn.GRU(4, 8, batch_first=True), (5, 4)),
 ])
