@@ -124,7 +124,8 @@ class PredictorSearcher(Searcher):
         self.cost_model = cost_model
         if candidates is not None:
             check_candidates(space, candidates)
-        self.candidates = {spec_key(c): c for c in candidates} if candidates is not None else None
+        self.candidates = ({spec_key(c): c for c in map(space.canonical, candidates)}
+                           if candidates is not None else None)
         self.seed = seed
         self.evolution = evolution or EvolutionConfig()
         self.cost_features = cost_features and cost_model is not None
@@ -169,6 +170,7 @@ class PredictorSearcher(Searcher):
         if why is not None:
             raise ConfigError(f"tell: {short_repr(config, 120)} is not a member of the "
                               f"space: {why}")
+        config = self.space.canonical(config)   # an int range's 3.0 is the 3 asked for
         value = objective_value(value, config)
         key = spec_key(config)
         trial_id = next((t for t, k in self.pending.items() if k == key), None)

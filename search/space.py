@@ -89,6 +89,11 @@ class Choice:
         others = [c for c in self.choices if c != value]
         return others[rng.integers(len(others))] if others else value
 
+    def canonical(self, value) -> Any:
+        """The listed choice ``value`` is (1.0 or numpy's 1 for a choice 1): one member, one
+        configuration."""
+        return next((c for c in self.choices if _member(value, (c,))), value)
+
 
 @dataclasses.dataclass(frozen=True)
 class Range:
@@ -122,9 +127,19 @@ class Range:
         return self._value(float(x[0]))
 
     def valid(self, value) -> bool:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        """A number in [low, high] (an integer range: an integral one, 3.0 being 3 and 3.5
+        none); a NumPy number counts as the number it is, a bool as none."""
+        if _is_bool(value) or not isinstance(value, (int, float, np.integer, np.floating)):
             return False
-        return self.low <= value <= self.high and (not self.integer or value == int(value))
+        return bool(self.low <= value <= self.high
+                    and (not self.integer or float(value).is_integer()))
+
+    def canonical(self, value):
+        """A member's value as the range writes it (``sample``, ``decode``): an int on an
+        integer range, a float on a float one.  3.0 and 3 are one value of an integer range;
+        written as given, they were two configurations (two ``spec_key``s), so a searcher
+        told 3.0 suggested 3 again and ``members`` never counted 3.0 as evaluated."""
+        return int(value) if self.integer else float(value)
 
     def mutate(self, value, rng):
         """A Gaussian step of 0.15 of the (log) span, a different value where one exists."""
@@ -170,6 +185,10 @@ class IntList:
         final width), so a predictor need not learn them from slot interactions."""
         logs = [math.log2(max(v, 1)) for v in value] or [0.0]
         return [sum(logs), min(logs), max(logs), logs[-1]]
+
+    def canonical(self, value) -> list:
+        """Each of a member's values as the listed choice it is (3.0 is the choice 3)."""
+        return [next((c for c in self.choices if _member(v, (c,))), v) for v in value]
 
     def step(self, v, rng):
         """A neighbouring value (one rank up or down), the usual small mutation."""
@@ -475,6 +494,23 @@ class Space:
 
     def contains(self, spec: dict) -> bool:
         return self.mismatch(spec) is None
+
+    def canonical(self, spec: dict) -> dict:
+        """A member (``mismatch`` None) written as the space writes its members: the
+        parameters' values as ``sample`` and ``decode`` make them (an integer range's 3.0 is
+        3, a float range's 1 is 1.0, a choice's 1.0 or NumPy 1 is the listed 1) and fixed
+        entries as the space fixes them.  Equal members then have one ``spec_key``: what a
+        searcher records a told or candidate configuration under (3.0 and 3 were two
+        configurations, so 3 was suggested and evaluated again after 3.0 was told).  A copy;
+        other keys as given."""
+        out = dict(spec)
+        if self.fixed:
+            defaults = self.complete({}) if self.family is not None else self.fixed
+            out.update({k: copy.deepcopy(defaults[k]) for k in self.fixed if k in out})
+        for p in self.params:
+            if p.name in out:
+                out[p.name] = p.canonical(out[p.name])
+        return out
 
     def mismatch(self, spec) -> str | None:
         """Why ``spec`` is not a member of the space, naming the key and the value (None for
@@ -824,10 +860,14 @@ class Space:
 _MISSING = object()
 
 
+def _is_bool(v) -> bool:
+    return isinstance(v, (bool, np.bool_))
+
+
 def _member(value, choices) -> bool:
     """``value`` is one of ``choices`` as the space counts values: by ==, but a bool is no
     number (``True == 1``: true was taken for the choice 1 and encoded as it)."""
-    return any(value == c and isinstance(value, bool) == isinstance(c, bool) for c in choices)
+    return any(_is_bool(value) == _is_bool(c) and bool(value == c) for c in choices)
 
 
 def _allowed(p) -> str:
