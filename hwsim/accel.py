@@ -128,6 +128,18 @@ def _refetch(L, c, R, C):
     return f_w, f_i, f_o
 
 
+def weight_reads(L, c):
+    """Weight elements read from DRAM before the dataflow's refetch: the weights once when
+    they fit half the filter scratchpad, else every group's own (G x K x N).  The two differ
+    where groups share one weight matrix: the steps of a recurrent layer (``recurrent``,
+    ``lstm``: step t+1 needs all of step t's output, so weights that do not fit are read
+    again every step; they were read once, an LSTM's DRAM traffic and energy T times too
+    small).  A conv's groups each have their own weights: G x K x N is its weights."""
+    B = c["precision_bits"] / 8.0
+    fits_w = L["W"] * B <= c["filter_kb"] * 1024 / 2
+    return np.where(fits_w, L["W"], np.maximum(L["W"], L["G"] * L["K"] * L["N"]))
+
+
 def _sram_bytes(L, c, R, C):
     """Scratchpad <-> array traffic, bytes, per operand (w, i, o) [SS] demand matrices:
     the stationary operand is read once; a streamed operand once per fold that reuses it."""
@@ -170,7 +182,8 @@ def _costs(L, c):
     compute = np.where(gemm, comp_gemm, comp_vec)
     # memory: DRAM bytes with refetch; bytes per cycle = GB/s * 1e9 / (MHz * 1e6)
     f_w, f_i, f_o = _refetch(L, c, R, C)
-    dram = B * np.where(gemm, L["W"] * f_w + L["I"] * f_i + L["O"] * f_o, L["I"] + L["O"])
+    dram = B * np.where(gemm, weight_reads(L, c) * f_w + L["I"] * f_i + L["O"] * f_o,
+                        L["I"] + L["O"])
     bytes_per_cycle = c["dram_gbps"] * 1e3 / c["clock_mhz"]
     mem = dram / bytes_per_cycle
     cycles = np.maximum(compute, mem)             # double-buffered: transfer overlaps compute

@@ -97,7 +97,13 @@ def _restream(a, cfg: SpringConfig, w_elems, s_w, x_elems, s_x):
     the larger.  While one operand fits (one tile) it stays on chip and the other streams
     past it once (the traffic ``evaluate`` charges anyway).  When neither does, one of them
     is read again for every tile of the other beyond the first; the cheaper order is taken:
-    ``min((tiles_w - 1) * x_bits, (tiles_x - 1) * w_bits)`` (compressed bits)."""
+    ``min((tiles_w - 1) * x_bits, (tiles_x - 1) * w_bits)`` (compressed bits).
+
+    The steps of a recurrent layer (``recurrent``, ``lstm``: groups that share one weight
+    matrix, G x K x N = steps x weights) run one after another, step t+1 on all of step t's
+    output, so weights that do not fit cannot stay while the steps stream past them: they
+    are read again every step, ``(steps - 1) * w_bits`` (they were read once: an LSTM's NVM
+    traffic and energy as if its weights fitted)."""
     if not cfg.sparsity:
         s_w, s_x = np.zeros_like(s_w), np.zeros_like(s_x)
     b, mask_cap = cfg.bits, cfg.mask_buffer_mb * 8e6                          # bits
@@ -106,8 +112,12 @@ def _restream(a, cfg: SpringConfig, w_elems, s_w, x_elems, s_x):
     tiles_x = np.maximum(np.ceil(x_elems * (1 - s_x) * b / (cfg.act_buffer_mb * 8e6)),
                          np.ceil(x_elems / mask_cap))
     w_bits, x_bits = _compressed_bits(w_elems, s_w, b), _compressed_bits(x_elems, s_x, b)
-    extra = np.minimum((tiles_w - 1) * x_bits, (tiles_x - 1) * w_bits)
-    return np.where((a["gemm"] > 0) & (tiles_w > 1) & (tiles_x > 1), extra, 0.0)
+    extra = np.where(tiles_x > 1,
+                     np.minimum((tiles_w - 1) * x_bits, (tiles_x - 1) * w_bits), 0.0)
+    # steps x weights / weights: 1 for a conv or linear (each group its own weights)
+    steps = np.maximum(a["G"] * a["K"] * a["N"] / np.maximum(w_elems, 1), 1.0)
+    extra = np.where(steps > 1, (steps - 1) * w_bits, extra)
+    return np.where((a["gemm"] > 0) & (tiles_w > 1), extra, 0.0)
 
 
 def _pass(a, cfg: SpringConfig, s_a, s_w):
