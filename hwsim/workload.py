@@ -364,7 +364,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     try:
         with torch.no_grad(), _AddCatcher(state):
             model(inputs.to(device))
-    except RuntimeError as e:
+    except (RuntimeError, ValueError) as e:   # an LSTM's wrong rank is a ValueError
         raise UserError(f"model does not accept input shape {input_shape}: "
                         f"{str(e).splitlines()[0]}") from None
     finally:

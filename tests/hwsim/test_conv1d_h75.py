@@ -126,3 +126,11 @@ def test_a_huge_conv1d_is_bounded_before_its_forward_pass():
     with pytest.raises(UserError, match="multiply-accumulates") as e:
         extract(layer, (4096, 4096))
     assert "\n" not in str(e.value)
+
+
+def test_a_sample_shape_an_lstm_refuses_is_one_line():
+    """nn.LSTM raises ValueError (not RuntimeError) for an input of the wrong rank: it came
+    out of hwsim.price as a traceback."""
+    with pytest.raises(UserError, match="does not accept input shape") as e:
+        extract(nn.LSTM(4, 8), (2, 3, 4))
+    assert "\n" not in str(e.value)
