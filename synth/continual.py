@@ -149,18 +149,21 @@ def old_classes_by_name(model_names: Sequence | None, outputs: int, data_names: 
     data_names = [str(n) for n in data_names]
     if not names or len(set(names)) != len(names) or len(names) != outputs:
         return None if old_classes is None else [int(c) for c in old_classes]
-    found = [n for n in names if n in data_names]
+    spelled = [_spelled_as(n, data_names) for n in names]
+    if len(set(spelled)) != len(spelled):   # 'Dog' and 'dog' outputs, one 'DOG' class
+        spelled = names
+    found = [n for n in spelled if n in data_names]
     if not found:
         return None if old_classes is None else [int(c) for c in old_classes]
     shown = ",".join(short_repr(n, 20) for n in names[:8]) + (",..." if len(names) > 8 else "")
     if len(found) < len(names):
         if old_classes is not None:
             return [int(c) for c in old_classes]
-        missing = [n for n in names if n not in data_names]
+        missing = [n for n, s in zip(names, spelled) if s not in data_names]
         raise UserError(f"--new-dataset {dataset} lacks the model's class "
                         f"{short_repr(missing[0], 40)} (its outputs are {shown}): give "
                         f"--old-classes, the set's class numbers of the model's outputs")
-    by_name = [data_names.index(n) for n in names]
+    by_name = [data_names.index(n) for n in spelled]
     if old_classes is not None and [int(c) for c in old_classes] != by_name:
         given = [int(c) for c in old_classes]
         theirs = ",".join(short_repr(data_names[c], 20) if 0 <= c < len(data_names) else
@@ -170,6 +173,18 @@ def old_classes_by_name(model_names: Sequence | None, outputs: int, data_names: 
                         f"{','.join(map(str, by_name))} there (drop --old-classes or give "
                         f"those)")
     return by_name
+
+
+def _spelled_as(name: str, data_names: list[str]) -> str:
+    """``name`` as ``data_names`` spell it when it is there only in another case ('Dog' for
+    a model's 'dog') and that spelling is the only one: a new file that capitalized the
+    model's class names matched none of them, and the old classes fell back to 0..k-1, the
+    new set's first classes whatever they were ('Ant', 'Bird', 'Cat' for a model of 'bird',
+    'cat', 'dog'); a file with only some names capitalized was refused as lacking them."""
+    if name in data_names:
+        return name
+    same = [d for d in data_names if d.casefold().strip() == name.casefold().strip()]
+    return same[0] if len(same) == 1 else name
 
 
 # --------------------------------------------------------------------------- head surgery
