@@ -154,9 +154,11 @@ def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.
 
 
 def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
-                      compact: bool = True, tolerance: float = DEFAULT_TOLERANCE) -> dict:
+                      compact: bool = True, tolerance: float = DEFAULT_TOLERANCE,
+                      dataset: str | None = None) -> dict:
     """``nnsynth export``: the checkpoint at ``model_path`` exported to ``out`` and checked
-    against PyTorch on its data set's held-out split (test; val for a synthesized set).
+    against PyTorch on its data set's held-out split (test; val for a synthesized set), or
+    ``dataset``'s (a checkpoint saved by the user's own code may record none).
 
     A masked (grow-and-prune) model is compacted first when ``compact``; a fixed-point one
     (``nnsynth train --fixed-point``) is exported with every layer output rounded to nearest
@@ -165,7 +167,7 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     from synth.models import count_parameters
     from synth.quant import attach_inference, checkpoint_quant
     model = load_model(model_path)
-    data = checkpoint_dataset(model, source=f"checkpoint {model_path}")
+    data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
     quant = checkpoint_quant(model)            # read before compaction builds a new module
     if compact:
         from synth.masked import masked_layers

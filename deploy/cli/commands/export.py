@@ -1,7 +1,7 @@
 """``nnsynth export``: a checkpoint to ONNX, checked against PyTorch with onnxruntime."""
 import click
 
-from deploy.cli.options import emit, json_option, onnx_out
+from deploy.cli.options import dataset_name, emit, json_option, onnx_out
 from deploy.onnx_export import DEFAULT_TOLERANCE, FIXED_POINT_TOLERANCE_STEPS
 
 
@@ -10,6 +10,8 @@ from deploy.onnx_export import DEFAULT_TOLERANCE, FIXED_POINT_TOLERANCE_STEPS
               help="Checkpoint written by nnsynth.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), callback=onnx_out,
               help="ONNX file to write.")
+@click.option("--dataset", default=None, callback=dataset_name,
+              help="Data set to check the export on (default: the checkpoint's own).")
 @click.option("--compact/--no-compact", default=True, show_default=True,
               help="Make a masked (grow-and-prune) model small and dense before export.")
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True),
@@ -18,10 +20,10 @@ from deploy.onnx_export import DEFAULT_TOLERANCE, FIXED_POINT_TOLERANCE_STEPS
                    f"it to {FIXED_POINT_TOLERANCE_STEPS} steps of its grid when that is larger "
                    "(onnxruntime may round to the other side).")
 @json_option
-def command(model_path, out, compact, tolerance, as_json):
+def command(model_path, out, dataset, compact, tolerance, as_json):
     """Export MODEL to ONNX and compare onnxruntime with PyTorch on its data set's test split.
 
     A checkpoint trained with `nnsynth train --fixed-point` is exported with its weights on the
     grid and every Linear/Conv2d output rounded to nearest on it (Mul/Floor/Clip nodes)."""
     from deploy.onnx_export import export_checkpoint
-    emit(export_checkpoint(model_path, out, compact, tolerance), as_json)
+    emit(export_checkpoint(model_path, out, compact, tolerance, dataset), as_json)
