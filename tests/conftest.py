@@ -1,6 +1,8 @@
-"""Shared fixtures: small real data sets and a Ray started once per module that asks."""
+"""Shared fixtures: small real data sets and a local Ray shared by the modules that ask."""
+import contextlib
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -41,25 +43,77 @@ def digits():
     return load_dataset("digits")
 
 
+# One local Ray per pytest process, shared by consecutive modules that ask for ``ray_local``:
+# a local Ray costs ~7 s of CPU to start (5 s of it in Ray's own processes) and ~2 s to stop.
+# A module is handed the Ray the previous module left only if that module left it clean
+# (every CPU free, no named actor: nothing it started outlives it); otherwise it gets a
+# fresh one, as before.  A module that does not ask for it starts with no Ray in this
+# process (``_no_ray_leaks_between_modules``), so its commands start their own as a user's
+# would.  Tests that kill Ray's own processes or need other cluster options keep their own.
+_SHARED_RAY = {"clean": False}
+# Named actors Ray itself keeps for the cluster's life (Ray Data's, which Ray Train starts
+# with every training); shared by design, never an nnsynth object.
+RAYS_OWN_NAMESPACES = {"AutoscalingCoordinator"}
+
+
+def _ray_left_clean(ray, wait: float = 5.0) -> bool:
+    """Every CPU of this Ray free again (actors of the module may take a moment to die)
+    and no named actor left (a pool a later module's get_pool would find)."""
+    import time
+    deadline = time.monotonic() + wait
+    named = [a for a in ray.util.list_named_actors(all_namespaces=True)
+             if a["namespace"] not in RAYS_OWN_NAMESPACES]
+    if named:
+        return False
+    while ray.available_resources().get("CPU", 0) != ray.cluster_resources().get("CPU", 0):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 @pytest.fixture(scope="module")
 def ray_local():
-    """A local Ray with 2 CPUs for one test module (start-up costs ~5 s)."""
+    """A local Ray with 2 CPUs for one test module: the one the previous module of this
+    process left clean, else a new one (start-up ~5 s)."""
     import ray
     from cluster.connect import connect
-    connect(num_cpus=2)
+    if not (ray.is_initialized() and _SHARED_RAY["clean"]):
+        ray.shutdown()
+        # from the project's directory: Ray's workers import the tests' functions from
+        # the driver's working directory (a test that had changed it broke them)
+        with contextlib.chdir(Path(__file__).resolve().parents[1]):
+            connect(num_cpus=2)
+    _SHARED_RAY["clean"] = False
     yield ray
-    ray.shutdown()
+    _SHARED_RAY["clean"] = ray.is_initialized() and _ray_left_clean(ray)
+    if not _SHARED_RAY["clean"]:
+        ray.shutdown()
+
+
+def _uses_ray_local(module) -> bool:
+    return any("ray_local" in getattr(item, "fixturenames", ())
+               for item in module.session.items if item.module is module.obj) \
+        if hasattr(module, "obj") else False
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _no_ray_leaks_between_modules():
+def _no_ray_leaks_between_modules(request):
     """A module whose tests joined Ray in-process (a CLI command run through CliRunner
-    does) leaves it up; the next module's cluster fixture would then talk to that Ray.
-    Each module ends with Ray shut down, whoever started it."""
-    yield
+    does) leaves it up; the next module's commands would then use that Ray.  A module
+    starts with no Ray in this process unless it asks for ``ray_local`` and the previous
+    module left the shared one clean; each module ends with Ray shut down unless it is
+    that shared, clean one."""
     import sys
     ray = sys.modules.get("ray")
-    if ray is not None and ray.is_initialized():
+    shared = _SHARED_RAY["clean"] and _uses_ray_local(request.node)
+    if ray is not None and ray.is_initialized() and not shared:
+        ray.shutdown()
+    if not shared:
+        _SHARED_RAY["clean"] = False
+    yield
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized() and not _SHARED_RAY["clean"]:
         ray.shutdown()
 
 
@@ -94,8 +148,23 @@ SLOW_MODULES = {
 
 
 def pytest_collection_modifyitems(config, items):
-    cost = {}
+    """Longest modules first; the modules that share ``ray_local`` one after another (at the
+    place of the longest of them), so that a pytest worker takes them in a row and starts
+    their Ray once rather than once per module."""
+    cost, shared = {}, set()
     for item in items:
         path = item.nodeid.split("::", 1)[0]
         cost.setdefault(path, SLOW_MODULES.get(path, 0))
-    items.sort(key=lambda item: -cost[item.nodeid.split("::", 1)[0]])   # stable
+        if "ray_local" in getattr(item, "fixturenames", ()):
+            shared.add(path)
+    group = max((cost[p] for p in shared), default=0)
+    key = {p: (-(group if p in shared else c), p not in shared, -c) for p, c in cost.items()}
+    items.sort(key=lambda item: key[item.nodeid.split("::", 1)[0]])   # stable
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The shared Ray of the last module that kept it, stopped with the session."""
+    import sys
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()

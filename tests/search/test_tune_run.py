@@ -9,10 +9,12 @@ from search.run import SearchConfig, run_search
 
 
 @pytest.fixture(scope="module")
-def ray_session():
-    import ray
-    yield
-    ray.shutdown()
+def ray_session(ray_local):
+    """The module's Ray, started here from the project's directory before any test changes
+    the working directory: run_search started it, in test_tiny_search_and_resume, inside
+    tmp_path/a, and Ray's workers then could not import this module's functions (``tests``:
+    test_ctrl_c_... failed with 'No module named tests' after it, and passed alone)."""
+    return ray_local
 
 
 def test_tiny_search_and_resume(ray_session, tmp_path, monkeypatch):
