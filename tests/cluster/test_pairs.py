@@ -124,7 +124,7 @@ def test_cli_invert_then_distill(ray_local, teacher_path, tmp_path):
     student = tmp_path / "s.pt"
     r = CliRunner().invoke(cli, ["distill", "--teacher", str(teacher_path), "--student",
                                  json.dumps({"family": "mlp", "hidden": [16]}), "--data",
-                                 str(out), "--epochs", "1", "--min-steps", "100",   # fast
+                                 str(out), "--epochs", "1", "--min-steps", "10",   # fast
                                  "--out", str(student), "--json"])
     assert r.exit_code == 0, r.output
     assert 0 <= json.loads(r.output.strip().splitlines()[-1])["test_accuracy"] <= 1
