@@ -30,14 +30,25 @@ _PER_UNIT = (nn.ReLU, nn.MaxPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, 
              nn.Identity, nn.Dropout)   # map a constant channel to the same constant
 
 
+FAMILIES = ("mlp", "lenet5", "convnet", "lstm", "hlstm")   # the families compact() takes
+
+
+def check_compactable(family: str, hint: str = "") -> None:
+    """Refuse a family ``compact`` cannot rebuild, before any work is spent on the model
+    (``hint``: how to do without, appended to the one-line error)."""
+    if family not in FAMILIES:
+        raise UserError(f"compaction supports the {', '.join(FAMILIES)} families, not "
+                        f"{short_repr(family)} (residual sums tie layer widths){hint}")
+
+
 def _sequence(model: nn.Module) -> list[nn.Module]:
     family = getattr(model, "spec", {}).get("family")
     if family == "mlp":
         return list(model.net)
     if family in ("lenet5", "convnet"):
         return list(model.features) + list(model.classifier)
-    raise UserError(f"compaction supports the mlp, lenet5 and convnet families, not {short_repr(family)} "
-                    f"(residual sums tie layer widths)")
+    check_compactable(family)
+    raise UserError(f"compaction: no layer chain for the {short_repr(family)} family")
 
 
 def _chain(model: nn.Module) -> list[dict]:

@@ -309,6 +309,12 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
         split_seed = recorded_split_seed(model.checkpoint_info["dataset"], dataset,
                                          source=f"checkpoint {model_spec}",
                                          default=schedule.seed)
+    if compact:   # a resnet ran its dense training and every step, then failed to compact
+        from synth.compact import check_compactable
+        from synth.models import resolve_spec
+        check_compactable(model.spec["family"] if model is not None else
+                          resolve_spec(model_spec)["family"],
+                          "; pass --no-compact to save the masked model")
     data = load_dataset(dataset, seed=split_seed)
     if model is not None:   # scaled as its training set was (checkpoint.in_model_scale)
         data = in_model_scale(data, model.checkpoint_info["dataset"])
