@@ -172,7 +172,8 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     if compact:
         from synth.masked import masked_layers
         if masked_layers(model):
-            from synth.compact import compact as make_compact
+            from synth.compact import check_compactable, compact as make_compact
+            check_compactable(model.spec["family"], "; pass --no-compact to export it masked")
             model = make_compact(model)
     if quant:
         attach_inference(model, quant, rounding="nearest")
