@@ -182,12 +182,16 @@ _POOLS: dict[tuple, HwsimPool] = {}
 
 def get_pool(num_shards: int = 2, num_cpus: float = 0.5) -> HwsimPool:
     """The process's pool over the job's named shard actors: created on first call, reached
-    by name from any other process of the same Ray job (e.g. a Tune trial)."""
+    by name from any other process of the same Ray job (e.g. a Tune trial).  One per Ray
+    session: after ``ray.shutdown()`` and a new ``ray.init()`` in the same process (a
+    notebook running two searches) the old pool's actor handles belong to the old cluster
+    ("Can't find actor ... from a different cluster"), so the driver's node ID, new with
+    each cluster, is part of the key."""
     import ray
     if not ray.is_initialized():
         from cluster.connect import connect
         connect()
-    key = (int(num_shards), float(num_cpus))
+    key = (int(num_shards), float(num_cpus), ray.get_runtime_context().get_node_id())
     pool = _POOLS.get(key)
     if pool is None or not pool.actors:
         pool = _POOLS[key] = HwsimPool(num_shards, num_cpus)
