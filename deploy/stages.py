@@ -358,7 +358,7 @@ def run_refine(ctx) -> dict:
     validation slice -- then optionally a final KD with masks kept, then compaction."""
     import torch
     from synth.checkpoint import load_model, save_checkpoint
-    from synth.compact import compact
+    from synth.compact import compact_if_supported
     from synth.data import load_dataset
     from synth.distill import teacher_logits
     from cluster.train import fit_on_workers, grow_prune_on_worker
@@ -387,7 +387,7 @@ def run_refine(ctx) -> dict:
             loss_fn=loss_fn, train_xy=train_xy, desc="final KD", name="final-kd",
             **ctx.train_placement())
         trained_on = sorted(set(trained_on) | set(kd["nodes"]))
-    small = compact(student.cpu().eval())
+    small = compact_if_supported(student.cpu().eval())
     real = ctx.real_data()
     facts = _model_facts(small, real.input_shape)
     save_checkpoint(ctx.path("refined.pt"), small, dataset=real.metadata(),

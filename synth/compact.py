@@ -102,6 +102,16 @@ def _select(st: dict, keep: torch.Tensor) -> None:
 
 
 @torch.no_grad()
+def compact_if_supported(model: nn.Module) -> nn.Module:
+    """``compact(model)`` for the families it takes (``FAMILIES``); a model of another family
+    (a resnet: a residual sum ties the widths it joins) is returned as it is, pruned by its
+    masks, so a search or a pipeline that grows and prunes one keeps it instead of failing
+    after the training."""
+    if getattr(model, "spec", {}).get("family") in FAMILIES:
+        return compact(model)
+    return model
+
+
 def compact(model: nn.Module) -> nn.Module:
     """A new dense model (same family, smaller widths, eval mode) computing the same function as
     ``model`` in eval mode; pruned connections stay as zeros (see ``export_csr``)."""
