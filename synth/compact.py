@@ -101,7 +101,6 @@ def _select(st: dict, keep: torch.Tensor) -> None:
         st["bn"] = {k: v[keep] for k, v in st["bn"].items()}
 
 
-@torch.no_grad()
 def compact_if_supported(model: nn.Module) -> nn.Module:
     """``compact(model)`` for the families it takes (``FAMILIES``); a model of another family
     (a resnet: a residual sum ties the widths it joins) is returned as it is, pruned by its
@@ -112,6 +111,7 @@ def compact_if_supported(model: nn.Module) -> nn.Module:
     return model
 
 
+@torch.no_grad()
 def compact(model: nn.Module) -> nn.Module:
     """A new dense model (same family, smaller widths, eval mode) computing the same function as
     ``model`` in eval mode; pruned connections stay as zeros (see ``export_csr``)."""
