@@ -8,8 +8,9 @@ from cluster.hwsim_pool import get_pool
 SPEC = {"family": "lenet5", "channels": [2, 8], "hidden": [40, 20]}
 
 
-def test_a_new_ray_session_gets_a_pool_of_its_own():
-    """get_pool starts the local Ray itself (cluster.connect), as in a user's session."""
+def test_a_new_ray_session_gets_a_pool_of_its_own(ray_local):
+    """The first session is the suite's local Ray; after its shutdown get_pool starts the
+    second itself (cluster.connect), as in a user's session."""
     try:
         first = get_pool(num_shards=1)
         priced = first.price_specs([SPEC], (1, 28, 28), 10)[0]
