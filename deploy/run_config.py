@@ -34,6 +34,31 @@ def _check_bool(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be true or false, got {short_repr(value)}")
 
 
+def _yaml_hint(value: Any) -> str:
+    # YAML 1.1 reads an unquoted yes/no/on/off/true/false as a boolean
+    return " (YAML reads unquoted yes/no/on/off as true/false: quote it)" if isinstance(
+        value, bool) else ""
+
+
+def _check_text(name: str, value: Any, what: str) -> None:
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be {what}, got {short_repr(value)}{_yaml_hint(value)}")
+
+
+def _check_spec(name: str, value: Any) -> None:
+    """A model variant name, a JSON spec string or a spec mapping, resolved here so that its
+    error names the key (``teacher: {model: yes}`` said "model spec must be a dict ...")."""
+    from synth.errors import UserError
+    from synth.models import resolve_spec
+    if not isinstance(value, (str, Mapping)):
+        raise ConfigError(f"{name} must be a model variant name or spec, got "
+                          f"{short_repr(value)}{_yaml_hint(value)}")
+    try:
+        resolve_spec(dict(value) if isinstance(value, Mapping) else value)
+    except UserError as e:
+        raise ConfigError(f"{name}: {e}") from None
+
+
 @dataclasses.dataclass(frozen=True)
 class TeacherStage(Config):
     """Train (or reuse) the teacher on real data: the only stage that sees real images."""
@@ -51,10 +76,13 @@ class TeacherStage(Config):
         check_batch_size("teacher.batch_size", self.batch_size)
         check_range("teacher.lr", self.lr, 0, 10, low_open=True)
         if not isinstance(self.dataset, str) or not self.dataset:
-            raise ConfigError(f"teacher.dataset must be a data set name, got {short_repr(self.dataset)}")
+            raise ConfigError(f"teacher.dataset must be a data set name, got "
+                              f"{short_repr(self.dataset)}{_yaml_hint(self.dataset)}")
         from synth.data import check_dataset_name
         check_dataset_name(self.dataset, "teacher.dataset")   # run --check said 'valid'
-
+        _check_spec("teacher.model", self.model)
+        # `cache: no` (YAML: False) or `cache: 5` passed and were taken as "no cache"
+        _check_text("teacher.cache", self.cache, "a folder ('' = no cache)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +105,14 @@ class SynthesisStage(Config):
         check_range("synthesis.shard_size", self.shard_size, 1, MAX_SHARD_SIZE, integer=True)
         check_mapping("synthesis.inversion", self.inversion)
         check_mapping("synthesis.distill", self.distill)
+        # `student: no` (YAML: False) passed as "plain DeepInversion"; a bad student or
+        # preset was reported without its key ("synthesis.inversion: unknown ... preset True")
+        if not (isinstance(self.student, str) and self.student == ""):
+            _check_spec("synthesis.student", self.student)
+        from synth.inversion import PRESETS
+        if not isinstance(self.preset, str) or self.preset not in PRESETS:
+            raise ConfigError(f"synthesis.preset must be one of {', '.join(PRESETS)}, got "
+                              f"{short_repr(self.preset)}{_yaml_hint(self.preset)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,11 +189,13 @@ class RunConfig(Config):
     export: ExportStage = dataclasses.field(default_factory=ExportStage)
 
     def validate(self) -> None:
+        _check_text("name", self.name, "a run name")
         check_name("name", self.name)
         check_seed("seed", self.seed)
         check_range("data_seed", self.data_seed, 0, None, integer=True)
         check_range("num_cpus", self.num_cpus, 0, 4096, integer=True)
         from synth.device import check_device
+        _check_text("device", self.device, "auto, cpu, cuda, cuda:N or mps")
         check_device(self.device, "device", available=False)
         check_mapping("scaling", self.scaling)
         if self.refine.enabled and not self.search.enabled:
@@ -176,6 +214,8 @@ class RunConfig(Config):
                     values[key] = {}
                 check_mapping(key, values[key])
                 values[key] = section.from_dict(values[key], where=key)
+        if "scaling" in values:   # before from_dict makes a list a tuple: "got (1,)"
+            check_mapping("scaling", values["scaling"])
         return super().from_dict(values, where)
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,15 +268,24 @@ def bundled_config_path(name: str) -> Path:
 
 def load_run_config(source: str | Path | Mapping | None = None,
                     overrides: Mapping | None = None) -> RunConfig:
-    """A bundled name (``default``, ``tiny``), a YAML path, or a dict -> validated RunConfig."""
+    """A bundled name (``default``, ``tiny``), a YAML path (``~`` expanded), or a dict ->
+    validated RunConfig.  An error in a file's values names the file and the key
+    (``error: my.yaml: unknown config key 'teacher.foo' ...``)."""
     if source is None:
         source = "default"
+    where = None
     if isinstance(source, Mapping):
         values = dict(source)
     elif str(source) in BUNDLED and not Path(str(source)).exists():
         values = read_yaml(bundled_config_path(str(source)))
     else:
-        values = read_yaml(source)
+        where = Path(source).expanduser()
+        values = read_yaml(where)
     for key, value in (overrides or {}).items():
         values[key] = value
-    return RunConfig.from_dict(values)
+    try:
+        return RunConfig.from_dict(values)
+    except ConfigError as e:
+        if where is None:
+            raise
+        raise ConfigError(f"{where}: {e}") from None
