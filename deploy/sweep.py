@@ -25,16 +25,17 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from deploy.run_config import (RunConfig, check_mapping, enabled_stages, load_run_config,
-                               read_yaml)
+from deploy.run_config import (BUNDLED, RunConfig, check_mapping, enabled_stages,
+                               load_run_config, read_yaml)
 from synth.config import Config, check_name, check_range, short_repr
 from synth.errors import ConfigError, UserError
-from synth.files import atomic_path, claim_dir, lock_dir
+from synth.files import LOCK_FILE, OWNER_MARKER, atomic_path, claim_dir, lock_dir
 
 
 MAX_RUNS = 10_000
@@ -90,15 +91,52 @@ def set_dotted(values: dict, key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def base_config_path(base: str, base_dir: Path | None = None) -> str:
+    """``base`` as ``load_run_config`` takes it: a bundled name as given (unless the sweep's
+    folder holds a file of that name), ``~`` expanded, and a relative path taken from the
+    sweep file's folder (``base_dir``), as README says.  It fell back to the working
+    directory when the file was not beside the sweep, so a same-named config there was
+    silently used instead."""
+    if base_dir is None:
+        return base
+    path = Path(base).expanduser()
+    if path.is_absolute():
+        return str(path)
+    if base in BUNDLED and not (base_dir / base).exists():
+        return base
+    return str(base_dir / path)
+
+
+# Entries of the sweep directory that are not run directories: a run of one of these names
+# collided with the sweep's table, its marker or its lock (a run named sweep.parquet made
+# write_rows fail on a directory); the teacher cache is checked per sweep (see _reserved).
+SWEEP_FILES = ("sweep.parquet", OWNER_MARKER, LOCK_FILE)
+
+
+def _reserved(configs: list[RunConfig]) -> dict[str, str]:
+    """Lower-cased names a run may not take -> what uses them (case-folded: a sweep on a
+    case-insensitive file system, macOS's default, has one directory for 'A' and 'a')."""
+    out = {n.casefold(): "the sweep's own file" for n in SWEEP_FILES}
+    for cfg in configs:
+        cache = Path(cfg.teacher.cache).expanduser() if cfg.teacher.cache else None
+        if cache is not None and not cache.is_absolute() and cache.parts and \
+                cache.parts[0] not in (".", ".."):
+            out[cache.parts[0].casefold()] = f"the teacher cache (teacher.cache: {cfg.teacher.cache})"
+    return out
+
+
 def expand(sweep: SweepConfig, base_dir: Path | None = None) -> list[tuple[dict, RunConfig]]:
     """``[(overrides, RunConfig)]``: the grid's cross product, then the listed runs; every
     config validated here, its stages' option sections included (``check_stages``, as
-    ``run --check`` does), before any work; errors name the run and the key."""
+    ``run --check`` does), before any work; errors name the run and the key.  Two runs may
+    not share a run directory (names equal but for case, or a name the sweep directory
+    uses itself) nor be the same config (a grid value listed twice)."""
     from deploy.stages import check_stages
-    base_path = sweep.base
-    if base_dir is not None and not Path(base_path).is_absolute() and (base_dir / base_path).is_file():
-        base_path = str(base_dir / base_path)
-    base = load_run_config(base_path).to_dict()
+    base_path = base_config_path(sweep.base, base_dir)
+    try:
+        base = load_run_config(base_path).to_dict()
+    except UserError as e:     # the message names the file (load_run_config)
+        raise ConfigError(f"base: {e}") from None
     keys = list(sweep.grid)
     combos = [dict(zip(keys, vals)) for vals in itertools.product(*(sweep.grid[k] for k in keys))]
     combos = [c for c in combos if c] + [dict(r) for r in sweep.runs]
@@ -119,16 +157,47 @@ def expand(sweep: SweepConfig, base_dir: Path | None = None) -> list[tuple[dict,
             out.append((overrides, cfg))
         except UserError as e:
             raise ConfigError(f"sweep run {i} ({short_repr(values['name'])}): {e}") from None
-    names = [c.name for _, c in out]
-    if len(set(names)) != len(names):
-        raise ConfigError("sweep runs must have distinct names")
+    _check_distinct([cfg for _, cfg in out])
     return out
 
 
+def _check_distinct(configs: list[RunConfig]) -> None:
+    """One run directory per run, one run per config; errors name both runs."""
+    reserved = _reserved(configs)
+    names: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    for i, cfg in enumerate(configs):
+        key = cfg.name.casefold()
+        if key in reserved:
+            raise ConfigError(f"sweep run {i}: name {short_repr(cfg.name)} is taken by "
+                              f"{reserved[key]} in the sweep directory; choose another name")
+        if key in names:
+            j = names[key]
+            raise ConfigError(f"sweep runs {j} and {i} both write the run directory "
+                              f"{short_repr(configs[j].name)}" + (
+                                  "" if configs[j].name == cfg.name else
+                                  f" / {short_repr(cfg.name)} (names differing only in case)")
+                              + "; sweep runs must have distinct names")
+        names[key] = i
+        text = json.dumps({k: v for k, v in cfg.to_dict().items() if k != "name"},
+                          sort_keys=True, default=repr)
+        if text in seen:
+            j = seen[text]
+            raise ConfigError(f"sweep runs {j} ({short_repr(configs[j].name)}) and {i} "
+                              f"({short_repr(cfg.name)}) are the same config; list each grid "
+                              f"value and run once")
+        seen[text] = i
+
+
 def load_sweep(path: str | os.PathLike) -> tuple[SweepConfig, list[tuple[dict, RunConfig]]]:
+    """A sweep file -> its config and validated runs; an error names the file."""
+    path = Path(path).expanduser()
     values = read_yaml(path)
-    sweep = SweepConfig.from_dict(values)
-    return sweep, expand(sweep, Path(path).resolve().parent)
+    try:
+        sweep = SweepConfig.from_dict(values)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    return sweep, expand(sweep, path.resolve().parent)
 
 
 def _run_one(config_dict: dict, run_dir: str, address: str | None) -> dict:
@@ -155,7 +224,8 @@ def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
     run that fails, with any exception, is a row with its error; the others go on.  The
     sweep directory is owned and locked (``synth.files``): a second sweep of the same name
     at once fails fast.  ``runs`` come from ``expand`` (validated there, stages included)."""
-    root = claim_dir(Path(sweep.root).resolve() / sweep.name, "sweep root")
+    # `root: ~/sweeps` made a folder named '~' in the working directory
+    root = claim_dir(Path(sweep.root).expanduser().resolve() / sweep.name, "sweep root")
     with lock_dir(root, "sweep directory"):
         return _run_locked(sweep, runs, root, address=address, num_cpus=num_cpus, echo=echo)
 
