@@ -51,11 +51,15 @@ class SweepConfig(Config):
     runs: tuple = ()
 
     def validate(self) -> None:
-        check_name("name", self.name)
-        for key in ("base", "root"):
-            if not isinstance(getattr(self, key), str) or not getattr(self, key):
+        for key in ("name", "base", "root"):
+            value = getattr(self, key)
+            if not isinstance(value, str) or not value:
+                # `name: on` (YAML 1.1: True) said only "got True"
+                hint = " (YAML reads unquoted yes/no/on/off as true/false: quote it)" if \
+                    isinstance(value, bool) else ""
                 raise ConfigError(f"{key} must be a non-empty string, got "
-                                  f"{short_repr(getattr(self, key))}")
+                                  f"{short_repr(value)}{hint}")
+        check_name("name", self.name)
         check_range("max_parallel", self.max_parallel, 1, 1024, integer=True)
         check_mapping("grid", self.grid)
         size = 1
@@ -143,20 +147,21 @@ def expand(sweep: SweepConfig, base_dir: Path | None = None) -> list[tuple[dict,
     out = []
     for i, overrides in enumerate(combos):
         values = copy.deepcopy(base)
-        for key, value in overrides.items():
-            set_dotted(values, key, value)
         label = "_".join(f"{k.split('.')[-1]}={v}" for k, v in overrides.items()
                          if k != "name") or "base"
         # an explicit name is validated as given (RunConfig: no '.', '..' or separators);
         # a generated one keeps only characters that are safe in a file name
-        values["name"] = overrides["name"] if "name" in overrides else re.sub(
+        name = overrides["name"] if "name" in overrides else re.sub(
             r"[^A-Za-z0-9_.=,+-]+", "-", f"{i:02d}-{label}")[:128]
-        try:
+        try:   # set_dotted's "cannot set seed.x: seed is not a section" named no run either
+            for key, value in overrides.items():
+                set_dotted(values, key, value)
+            values["name"] = name
             cfg = RunConfig.from_dict(values)
             check_stages(cfg, enabled_stages(cfg))
             out.append((overrides, cfg))
         except UserError as e:
-            raise ConfigError(f"sweep run {i} ({short_repr(values['name'])}): {e}") from None
+            raise ConfigError(f"sweep run {i} ({short_repr(name)}): {e}") from None
     _check_distinct([cfg for _, cfg in out])
     return out
 

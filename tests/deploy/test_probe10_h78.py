@@ -126,3 +126,15 @@ def test_sweep_root_expands_home(tmp_path, monkeypatch):
     sweep_mod.run_sweep(sweep, [], echo=lambda m: None)
     assert seen["root"] == tmp_path / "home" / "sweeps" / "s"
     assert not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: s\ngrid: {seed.x: [1]}\n", r"^sweep run 0 \('00-x=1'\): cannot set seed.x"),
+    ("name: on\ngrid: {seed: [1]}\n", r"name must be a non-empty string, got True \(YAML reads"),
+])
+def test_sweep_errors_name_the_run_and_explain_yaml_booleans(tmp_path, text, message):
+    from deploy.sweep import SweepConfig, expand
+    from deploy.run_config import read_yaml
+    path = _sweep(tmp_path, text)
+    with pytest.raises(ConfigError, match=message):
+        expand(SweepConfig.from_dict(read_yaml(path)))
