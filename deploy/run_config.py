@@ -283,6 +283,10 @@ def load_run_config(source: str | Path | Mapping | None = None,
         values = read_yaml(where)
     for key, value in (overrides or {}).items():
         values[key] = value
+    sweep_keys = sorted(k for k in ("base", "grid", "runs") if k in values)
+    if where is not None and sweep_keys:   # said only "unknown config key 'base' ..."
+        raise ConfigError(f"{where} is a sweep file ({', '.join(sweep_keys)}), not a run "
+                          f"config: run it with `nnsynth sweep {where}`, or name a run config")
     try:
         return RunConfig.from_dict(values)
     except ConfigError as e:

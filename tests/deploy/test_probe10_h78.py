@@ -138,3 +138,16 @@ def test_sweep_errors_name_the_run_and_explain_yaml_booleans(tmp_path, text, mes
     path = _sweep(tmp_path, text)
     with pytest.raises(ConfigError, match=message):
         expand(SweepConfig.from_dict(read_yaml(path)))
+
+
+def test_a_sweep_file_given_as_a_run_config_or_as_its_own_base(tmp_path):
+    """`nnsynth run sweep.yaml` and a sweep whose base is itself said only "unknown config
+    key 'base' for RunConfig"."""
+    from deploy.sweep import load_sweep
+    path = _sweep(tmp_path, "name: me\nbase: s.yaml\ngrid: {seed: [1]}\n")
+    res = CliRunner().invoke(cli, ["run", str(path), "--check"])
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert res.exit_code == 2 and len(lines) == 1, res.output
+    assert "s.yaml is a sweep file (base, grid), not a run config" in lines[0]
+    with pytest.raises(ConfigError, match=r"^base: .*s.yaml is a sweep file"):
+        load_sweep(path)
