@@ -68,12 +68,14 @@ class SweepConfig(Config):
                 raise ConfigError(f"grid keys must be dotted config keys, got {short_repr(key)}")
             if not isinstance(values, (list, tuple)) or not values:
                 raise ConfigError(f"grid.{key} must be a non-empty list of values, got {short_repr(values)}")
-            size *= len(values)
-        if not isinstance(self.runs, (list, tuple)):
+            size = min(size * len(values), MAX_RUNS + 1)   # 2,000 keys of 2 values printed
+        if not isinstance(self.runs, (list, tuple)):      # a 603-digit count in the error
             raise ConfigError(f"runs must be a list of overrides, got {short_repr(self.runs)}")
         if size + len(self.runs) > MAX_RUNS:
-            raise ConfigError(f"a sweep may have at most {MAX_RUNS:,} runs; this one has "
-                              f"{size + len(self.runs):,}")
+            count = (f"more than {MAX_RUNS:,}" if size > MAX_RUNS else
+                     f"{size + len(self.runs):,}")
+            raise ConfigError(f"a sweep may have at most {MAX_RUNS:,} runs; this one has {count}"
+                              f" (the grid's product plus the listed runs)")
         for i, run in enumerate(self.runs):
             check_mapping(f"runs[{i}]", run)
             for key in run:

@@ -151,3 +151,14 @@ def test_a_sweep_file_given_as_a_run_config_or_as_its_own_base(tmp_path):
     assert "s.yaml is a sweep file (base, grid), not a run config" in lines[0]
     with pytest.raises(ConfigError, match=r"^base: .*s.yaml is a sweep file"):
         load_sweep(path)
+
+
+def test_a_huge_grid_is_refused_in_one_short_line():
+    """2,000 keys of 2 values: the error printed the product, a 603-digit number."""
+    from deploy.sweep import SweepConfig
+    with pytest.raises(ConfigError) as e:
+        SweepConfig(grid={f"k{i}": [1, 2] for i in range(2000)})
+    assert "at most 10,000 runs; this one has more than 10,000" in str(e.value)
+    assert len(str(e.value)) < 200
+    with pytest.raises(ConfigError, match="this one has 10,001"):
+        SweepConfig(grid={"seed": list(range(10_000))}, runs=({"seed": 1},))
