@@ -167,6 +167,14 @@ _SECTIONS = {"teacher": TeacherStage, "synthesis": SynthesisStage, "search": Sea
 STAGES = tuple(_SECTIONS)
 
 
+def _check_mapping_fields(cls, values: Mapping, prefix: str) -> None:
+    """The option sections (``scaling``, ``export.accel``...) checked before ``from_dict``
+    makes a list a tuple: ``export: {accel: [1]}`` said "got (1,)"."""
+    for f in dataclasses.fields(cls):
+        if f.default_factory is dict and f.name in values:
+            check_mapping(prefix + f.name, values[f.name])
+
+
 def enabled_stages(config: "RunConfig") -> list[str]:
     """The stages this config runs, in order (a section with ``enabled: false`` is skipped)."""
     return [s for s in STAGES if getattr(getattr(config, s), "enabled", True)]
@@ -213,9 +221,9 @@ class RunConfig(Config):
                 if values[key] is None:
                     values[key] = {}
                 check_mapping(key, values[key])
+                _check_mapping_fields(section, values[key], f"{key}.")
                 values[key] = section.from_dict(values[key], where=key)
-        if "scaling" in values:   # before from_dict makes a list a tuple: "got (1,)"
-            check_mapping("scaling", values["scaling"])
+        _check_mapping_fields(cls, values, "")
         return super().from_dict(values, where)
 
     def to_dict(self) -> dict[str, Any]:

@@ -162,3 +162,13 @@ def test_a_huge_grid_is_refused_in_one_short_line():
     assert len(str(e.value)) < 200
     with pytest.raises(ConfigError, match="this one has 10,001"):
         SweepConfig(grid={"seed": list(range(10_000))}, runs=({"seed": 1},))
+
+
+@pytest.mark.parametrize("values, key", [
+    ({"export": {"accel": [1]}}, "export.accel"),
+    ({"synthesis": {"inversion": []}}, "synthesis.inversion"),
+    ({"refine": {"schedule": ["growth_rounds"]}}, "refine.schedule"),
+])
+def test_a_list_for_an_option_section_is_shown_as_written(values, key):
+    with pytest.raises(ConfigError, match=rf"^{key} must be a mapping of option: value, got \["):
+        RunConfig.from_dict(values)
