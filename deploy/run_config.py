@@ -284,7 +284,7 @@ def load_run_config(source: str | Path | Mapping | None = None,
     where = None
     if isinstance(source, Mapping):
         values = dict(source)
-    elif str(source) in BUNDLED and not Path(str(source)).exists():
+    elif str(source) in BUNDLED and not Path(str(source)).is_file():   # a folder "tiny" too
         values = read_yaml(bundled_config_path(str(source)))
     else:
         where = Path(source).expanduser()

@@ -108,7 +108,7 @@ def base_config_path(base: str, base_dir: Path | None = None) -> str:
     path = Path(base).expanduser()
     if path.is_absolute():
         return str(path)
-    if base in BUNDLED and not (base_dir / base).exists():
+    if base in BUNDLED and not (base_dir / base).is_file():
         return base
     return str(base_dir / path)
 

@@ -172,3 +172,15 @@ def test_a_huge_grid_is_refused_in_one_short_line():
 def test_a_list_for_an_option_section_is_shown_as_written(values, key):
     with pytest.raises(ConfigError, match=rf"^{key} must be a mapping of option: value, got \["):
         RunConfig.from_dict(values)
+
+
+def test_a_folder_named_like_a_bundled_config_does_not_hide_it(tmp_path, monkeypatch):
+    """`nnsynth run tiny` in a folder holding a directory `tiny` said "config file not
+    found: tiny"."""
+    from deploy.sweep import load_sweep
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny").mkdir()
+    assert load_run_config("tiny").name == load_run_config("tiny", {}).name
+    res = CliRunner().invoke(cli, ["run", "tiny", "--check"])
+    assert res.exit_code == 0, res.output
+    assert len(load_sweep(_sweep(tmp_path, "base: tiny\ngrid: {seed: [3]}\n"))[1]) == 1
