@@ -83,13 +83,16 @@ def test_search_on_both_nodes(synthetic, two_nodes, digits_teacher, tmp_path):
 
 
 def test_sweep_runs_each_config_in_its_own_run_dir(two_nodes, tmp_path):
-    """``nnsynth sweep``: a grid expanded, validated, run as Ray tasks, one row per run."""
+    """``nnsynth sweep``: a grid expanded, validated, run as Ray tasks, one row per run.
+    (The runs export no ONNX and price nothing: no part of what a sweep does, and this test
+    took 34-48 s with them, 21-33 s without; tests/deploy/test_job_submit.py exports a run.)"""
     import pyarrow.parquet as pq
     from deploy.sweep import SweepConfig, expand, run_sweep
     base = tmp_path / "base.yaml"
     base.write_text('teacher: {dataset: digits, model: \'{"family": "mlp", "hidden": [16]}\', '
-                    'epochs: 2, cache: ""}\nsynthesis: {enabled: false}\n'
-                    'search: {enabled: false}\nrefine: {enabled: false}\n')
+                    'epochs: 1, cache: ""}\nsynthesis: {enabled: false}\n'
+                    'search: {enabled: false}\nrefine: {enabled: false}\n'
+                    'export: {onnx: false, price: false}\n')
     sweep = SweepConfig(name="s", base=str(base), root=str(tmp_path / "sweeps"),
                         grid={"teacher.batch_size": [32, 128]}, max_parallel=2)
     runs = expand(sweep)
