@@ -67,8 +67,13 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
         run = Path("run")         # placeholders: only the options are checked here
         _options("search.options", lambda: search_config(config, run, run / "teacher.pt",
                                                          run / "synthetic"))
+        space = config.search.options.get("space", "auto")
+        if space != "auto":       # a missing or family-less space failed only at the search,
+            from search.run import searchable_space       # after the teacher and synthesis
+            _options("search.options.space", lambda: searchable_space(
+                dict(space) if isinstance(space, Mapping) else space))
     from cluster.train import Scaling
-    _options("scaling", lambda: Scaling.from_dict(config.scaling, where="scaling"))
+    _options("scaling", lambda: Scaling.from_dict(config.scaling))
     if "refine" in stages:
         from synth.grow_prune import GrowPruneSchedule
         _options("refine.schedule", lambda: GrowPruneSchedule.from_dict(

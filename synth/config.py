@@ -19,7 +19,23 @@ class Config:
     """Base for component configs: ``from_dict``/``to_dict`` and validation hooks."""
 
     def __post_init__(self) -> None:
-        self.validate()
+        self.validate()       # first: a component's own check names its section
+        self._check_flags()
+
+    def _check_flags(self) -> None:
+        """Every field declared ``bool`` holds True or False: a quoted "no" or "false" from
+        YAML, a 0/1 or a list was taken for its truth value ("no" is a true string) in any
+        component whose validate() did not check it by hand.  A NumPy bool becomes a bool."""
+        for f in dataclasses.fields(self):
+            if f.type not in ("bool", bool):
+                continue
+            value = getattr(self, f.name)
+            if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
+                object.__setattr__(self, f.name, bool(value))
+            elif not isinstance(value, bool):
+                hint = " (write true or false, unquoted)" if isinstance(value, str) else ""
+                raise ConfigError(f"{f.name} must be true or false, got "
+                                  f"{short_repr(value)}{hint}")
 
     def validate(self) -> None:  # overridden by subclasses
         pass
