@@ -110,13 +110,16 @@ def test_sweep_runs_each_config_in_its_own_run_dir(two_nodes, tmp_path):
 def test_tiny_run_trains_on_workers_only(two_nodes, tmp_path):
     """Ray Train on a cluster whose head has no CPU: ``nnsynth run tiny`` finishes, and every
     training (teacher, grow-and-prune, search trials, synthesis pairs) ran on the two worker
-    nodes, never on the head (node ids recorded by the trainings and by Ray's state API)."""
+    nodes, never on the head (node ids recorded by the trainings and by Ray's state API).
+    The export stage, in the driver, trains nothing: it exports no ONNX and prices nothing
+    here (tests/deploy/test_job_submit.py runs tiny's)."""
     import json
     from deploy.pipeline import run_pipeline
     from deploy.run_config import load_run_config
     cluster, dashboard, head = two_nodes
     config = load_run_config("tiny", {"teacher": {**load_run_config("tiny").teacher.to_dict(),
-                                                  "cache": ""}})
+                                                  "cache": ""},
+                                      "export": {"onnx": False, "price": False}})
     result = run_pipeline(config, tmp_path / "run", address=cluster.address, progress=False)
     assert 0 < result["final_test_accuracy"] <= 1
     outputs = {s: e["outputs"] for s, e in
