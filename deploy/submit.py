@@ -99,7 +99,10 @@ def submit_run(config: str, address: str, *, run_dir: str | None = None,
     FAILED/STOPPED, None when not followed."""
     if not address.startswith(("http://", "https://")):
         raise UserError(f"--address must be the dashboard URL (http://HOST:8265), got {short_repr(address)}")
-    from deploy.run_config import BUNDLED
+    from deploy.run_config import BUNDLED, load_run_config
+    # the config's keys, types and values are checked here, before the upload: a bad one
+    # failed on the cluster.  Its data and space paths are not: they are read there
+    load_run_config(config)
     if config not in BUNDLED and Path(config).is_file():
         # Uploaded with the working_dir: refer to it by its path inside the project.
         root = Path(working_dir or project_root()).resolve()

@@ -47,3 +47,13 @@ def test_check_refuses_a_space_without_a_family(tmp_path):
 def test_an_unknown_scaling_key_is_named_once(tmp_path):
     code, out = _check(tmp_path, "scaling: {num_wrkers: 2}\n")
     assert code == 2 and "'scaling.num_wrkers'" in out and "scaling.scaling" not in out, out
+
+
+def test_submit_checks_the_config_before_connecting(tmp_path):
+    """A bad config was uploaded and failed on the cluster (here: no cluster at all, so
+    the error was the connection's, and the config's mistake went unnamed)."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("teacher: {dataset: digits, epocs: 3}\n")
+    result = CliRunner().invoke(cli, ["submit", str(path), "--address", "http://127.0.0.1:9"])
+    out = result.output.strip()
+    assert result.exit_code == 2 and "teacher.epocs" in out and len(out.splitlines()) == 1, out
