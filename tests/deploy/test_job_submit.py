@@ -55,12 +55,18 @@ def test_ray_job_submit_tiny(head, tmp_path):
 
 
 def test_nnsynth_submit_returns_job_status(head, tmp_path):
-    bad = ROOT / "tests" / "deploy" / "configs" / "bad_key.yaml"
+    """A job that fails on the cluster: its log is streamed and submit exits 1.  (A config
+    with a bad key no longer gets that far: it is refused before the upload, exit 2.)"""
+    bad = ROOT / "tests" / "deploy" / "configs" / "missing_data.yaml"
     res = subprocess.run(["nnsynth", "submit", str(bad), "--address", head.address],
                          cwd=ROOT, env=head.env, capture_output=True, text=True, timeout=200)
     assert res.returncode == 1, res.stdout + res.stderr
-    assert "unknown config key 'search.trails'" in res.stdout   # the job's log, streamed
+    assert "no-such-file-on-the-cluster.csv not found" in res.stdout   # the job's log
     assert "FAILED" in res.stdout
+    refused = subprocess.run(["nnsynth", "submit", str(ROOT / "tests" / "deploy" / "configs" /
+                                                     "bad_key.yaml"), "--address", head.address],
+                             cwd=ROOT, env=head.env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "unknown config key 'search.trails'" in refused.stderr
 
 
 def test_submit_without_a_token_is_one_line(tmp_path):
