@@ -178,23 +178,11 @@ def test_pareto_front_and_plot_leave_out_stopped_trials(tmp_path, monkeypatch):
 def test_a_stopped_trial_replayed_after_a_kill_is_not_reported_final(tmp_path, monkeypatch):
     # a trial ASHA stopped, recorded in results.parquet just before a kill, reruns on resume:
     # it replayed its row as final, and the searcher took its epoch's accuracy as trained
-    import importlib
-    import ray.tune
-    import search.trial
     from search.results import append_result
+    from tests.search._trial import run_trial_here
     append_result(tmp_path / "results.parquet", _stopped("t1", 0.75))
-    reports = []
-    monkeypatch.setattr(search.trial, "_report", lambda m, checkpoint_file=None:
-                        reports.append(m))
-    monkeypatch.setattr(importlib.import_module("cluster.connect"), "match_torch_threads",
-                        lambda: 1)
-
-    class Context:
-        def get_trial_id(self):
-            return "t1"
-    monkeypatch.setattr(ray.tune, "get_context", Context)
-    search.trial.train_candidate({"spec": _stopped("t1", 0)["spec"]},
-                                 {"out_dir": str(tmp_path)})
+    reports = run_trial_here(monkeypatch, "t1", {"spec": _stopped("t1", 0)["spec"]},
+                             {"out_dir": str(tmp_path)})
     assert len(reports) == 1 and reports[0][DONE_KEY] is False and reports[0]["epoch"] == 1
     s = _make(SteerageSearcher)
     s.suggest("t1")

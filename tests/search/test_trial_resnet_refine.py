@@ -26,23 +26,10 @@ def test_compact_if_supported_keeps_a_resnet_and_compacts_an_mlp():
 
 
 def test_a_grow_prune_trial_of_a_resnet_finishes_masked(tmp_path, monkeypatch):
-    import importlib
-    import ray.tune
-    import search.trial
-    reports = []
-    monkeypatch.setattr(search.trial, "_report", lambda m, checkpoint_file=None:
-                        reports.append(m))
-    monkeypatch.setattr(importlib.import_module("cluster.connect"), "match_torch_threads",
-                        lambda: 1)
-
-    class Context:
-        def get_trial_id(self):
-            return "r1"
-    monkeypatch.setattr(ray.tune, "get_context", Context)
+    from tests.search._trial import run_trial_here
     config = SearchConfig(dataset="digits", epochs=1, hardware=False, grow_prune={
         "prune_steps": 1, "prune_fraction": 0.5, "retrain_epochs": 1})
     settings = {**config.to_dict(), "out_dir": str(tmp_path), "data_seed": 0}
-    search.trial.train_candidate({"spec": json.dumps(RESNET)}, settings)
-    final = reports[-1]
+    final = run_trial_here(monkeypatch, "r1", {"spec": json.dumps(RESNET)}, settings)[-1]
     assert final[DONE_KEY] is True
     assert final["nonzero_parameters"] < final["parameters"]
