@@ -34,7 +34,7 @@ def _check_bool(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be true or false, got {short_repr(value)}")
 
 
-def _yaml_hint(value: Any) -> str:
+def yaml_bool_hint(value: Any) -> str:
     # YAML 1.1 reads an unquoted yes/no/on/off/true/false as a boolean
     return " (YAML reads unquoted yes/no/on/off as true/false: quote it)" if isinstance(
         value, bool) else ""
@@ -42,7 +42,7 @@ def _yaml_hint(value: Any) -> str:
 
 def _check_text(name: str, value: Any, what: str) -> None:
     if not isinstance(value, str):
-        raise ConfigError(f"{name} must be {what}, got {short_repr(value)}{_yaml_hint(value)}")
+        raise ConfigError(f"{name} must be {what}, got {short_repr(value)}{yaml_bool_hint(value)}")
 
 
 def _check_spec(name: str, value: Any) -> None:
@@ -52,7 +52,7 @@ def _check_spec(name: str, value: Any) -> None:
     from synth.models import resolve_spec
     if not isinstance(value, (str, Mapping)):
         raise ConfigError(f"{name} must be a model variant name or spec, got "
-                          f"{short_repr(value)}{_yaml_hint(value)}")
+                          f"{short_repr(value)}{yaml_bool_hint(value)}")
     try:
         resolve_spec(dict(value) if isinstance(value, Mapping) else value)
     except UserError as e:
@@ -77,7 +77,7 @@ class TeacherStage(Config):
         check_range("teacher.lr", self.lr, 0, 10, low_open=True)
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ConfigError(f"teacher.dataset must be a data set name, got "
-                              f"{short_repr(self.dataset)}{_yaml_hint(self.dataset)}")
+                              f"{short_repr(self.dataset)}{yaml_bool_hint(self.dataset)}")
         from synth.data import check_dataset_name
         check_dataset_name(self.dataset, "teacher.dataset")   # run --check said 'valid'
         _check_spec("teacher.model", self.model)
@@ -112,7 +112,7 @@ class SynthesisStage(Config):
         from synth.inversion import PRESETS
         if not isinstance(self.preset, str) or self.preset not in PRESETS:
             raise ConfigError(f"synthesis.preset must be one of {', '.join(PRESETS)}, got "
-                              f"{short_repr(self.preset)}{_yaml_hint(self.preset)}")
+                              f"{short_repr(self.preset)}{yaml_bool_hint(self.preset)}")
 
 
 @dataclasses.dataclass(frozen=True)

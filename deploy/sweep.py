@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from deploy.run_config import (BUNDLED, RunConfig, check_mapping, enabled_stages,
-                               load_run_config, read_yaml)
+                               load_run_config, read_yaml, yaml_bool_hint)
 from synth.config import Config, check_name, check_range, short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import LOCK_FILE, OWNER_MARKER, atomic_path, claim_dir, lock_dir
@@ -55,10 +55,8 @@ class SweepConfig(Config):
             value = getattr(self, key)
             if not isinstance(value, str) or not value:
                 # `name: on` (YAML 1.1: True) said only "got True"
-                hint = " (YAML reads unquoted yes/no/on/off as true/false: quote it)" if \
-                    isinstance(value, bool) else ""
                 raise ConfigError(f"{key} must be a non-empty string, got "
-                                  f"{short_repr(value)}{hint}")
+                                  f"{short_repr(value)}{yaml_bool_hint(value)}")
         check_name("name", self.name)
         check_range("max_parallel", self.max_parallel, 1, 1024, integer=True)
         check_mapping("grid", self.grid)

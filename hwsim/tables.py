@@ -61,6 +61,12 @@ class Table(dict):
         self.config = config
         self.warned: set = set()
 
+    def warn_once(self, message: str | None) -> None:
+        """Log ``message`` (if any) as a warning, once per table."""
+        if message and message not in self.warned:
+            self.warned.add(message)
+            log.warning(message)
+
     def row(self, op: Op) -> dict | None:
         key = op.key()
         row = self.get(key)
@@ -377,17 +383,11 @@ def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None,
         if message:
             raise UserError(message)
         if table.device in _CONFIGS and table.config is None:
-            message = (f"this {table.device} table does not record the configuration it was "
-                       f"built for (saved before tables recorded it): its rows may price "
-                       f"another one")
-            if message not in table.warned:
-                table.warned.add(message)
-                log.warning(message)
+            table.warn_once(f"this {table.device} table does not record the configuration it "
+                            f"was built for (saved before tables recorded it): its rows may "
+                            f"price another one")
     if isinstance(table, Table) and table.device == "cpu":
-        message = condition_mismatch(table.conditions, threads)
-        if message and message not in table.warned:
-            table.warned.add(message)
-            log.warning(message)
+        table.warn_once(condition_mismatch(table.conditions, threads))
     lookup = table.row if isinstance(table, Table) else (lambda op: table.get(op.key()))
     lat, energy, missing = 0.0, 0.0, []
     for op in ops:

@@ -92,7 +92,7 @@ class Choice:
     def canonical(self, value) -> Any:
         """The listed choice ``value`` is (1.0 or numpy's 1 for a choice 1): one member, one
         configuration."""
-        return next((c for c in self.choices if _member(value, (c,))), value)
+        return _listed(value, self.choices)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,7 +188,7 @@ class IntList:
 
     def canonical(self, value) -> list:
         """Each of a member's values as the listed choice it is (3.0 is the choice 3)."""
-        return [next((c for c in self.choices if _member(v, (c,))), v) for v in value]
+        return [_listed(v, self.choices) for v in value]
 
     def step(self, v, rng):
         """A neighbouring value (one rank up or down), the usual small mutation."""
@@ -868,6 +868,11 @@ def _member(value, choices) -> bool:
     """``value`` is one of ``choices`` as the space counts values: by ==, but a bool is no
     number (``True == 1``: true was taken for the choice 1 and encoded as it)."""
     return any(_is_bool(value) == _is_bool(c) and bool(value == c) for c in choices)
+
+
+def _listed(value, choices):
+    """The listed choice ``value`` is (``_member``'s equality), else ``value`` itself."""
+    return next((c for c in choices if _member(value, (c,))), value)
 
 
 def _allowed(p) -> str:
