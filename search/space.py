@@ -449,6 +449,23 @@ class Space:
     def _active(p, values: dict) -> bool:
         return all(parent in values and values[parent] in allowed for parent, allowed in p.when)
 
+    @functools.cached_property
+    def _conditional(self) -> bool:
+        return any(p.when for p in self.params)
+
+    def active_values(self, spec: dict) -> dict:
+        """The values of ``spec``'s active parameters (those given whose ``when`` holds, in
+        declaration order).  A model family fills in an inactive entry with its default
+        (dropout 0.0 while the condition that searches it is false): that value is the
+        family's, not the parameter's, and is neither encoded nor mutated as one."""
+        if not self._conditional:
+            return {p.name: spec[p.name] for p in self.params if p.name in spec}
+        values: dict[str, Any] = {}
+        for group in self._groups():
+            if self._active(group[0], values):
+                values.update({p.name: spec[p.name] for p in group if p.name in spec})
+        return values
+
     def _sample_group(self, group: list, values: dict, rng) -> None:
         lead = group[0]
         if not isinstance(lead, IntList):
@@ -511,13 +528,23 @@ class Space:
         configurations, so 3 was suggested and evaluated again after 3.0 was told).  A copy;
         other keys as given."""
         out = dict(spec)
-        if self.fixed:
-            defaults = self._fixed_values
+        defaults = self._fixed_values
+        if self.family is not None:   # every key the family resolves, as a member has it
+            out.update({k: copy.deepcopy(v) for k, v in defaults.items()
+                        if k not in self._param_names})
+        elif self.fixed:
             out.update({k: copy.deepcopy(defaults[k]) for k in self.fixed if k in out})
+        active = self.active_values(spec)
         for p in self.params:
-            if p.name in out:
+            if p.name in active:
                 out[p.name] = p.canonical(out[p.name])
+            elif self.family is not None:   # inactive: the family's default fills it in
+                out[p.name] = copy.deepcopy(defaults[p.name])
         return out
+
+    @functools.cached_property
+    def _param_names(self) -> frozenset:
+        return frozenset(p.name for p in self.params)
 
     def mismatch(self, spec) -> str | None:
         """Why ``spec`` is not a member of the space, naming the key and the value (None for
@@ -529,14 +556,16 @@ class Space:
             return f"family is {short_repr(spec.get('family'))}, the space's is {self.family!r}"
         defaults = self._fixed_values
         for k in self.fixed:
-            if spec.get(k, _MISSING) != defaults.get(k):
+            if k not in spec or not _same(spec[k], defaults.get(k)):
                 got = short_repr(spec[k]) if k in spec else "missing"
                 return f"{k} is fixed to {short_repr(defaults.get(k))} in the space, got {got}"
         values: dict[str, Any] = {}
         for group in self._groups():
             lead = group[0]
             if not self._active(lead, values):
-                given = next((p.name for p in group if p.name in spec), None)
+                # a family fills an inactive entry in with its default: that one may be given
+                given = next((p.name for p in group if p.name in spec and (
+                    self.family is None or not _same(spec[p.name], defaults[p.name]))), None)
                 if given is not None:
                     cond = ", ".join(f"{k} in {list(v)!r}" for k, v in lead.when)
                     return (f"{given} = {short_repr(spec[given])} is given, but it applies only "
@@ -569,6 +598,18 @@ class Space:
             extra = [k for k in spec if k not in self.fixed and k not in values]
             if extra:
                 return f"{short_repr(extra[0])} is not a key of the space"
+            return None
+        # the keys the family resolves and the space does not search: as every member has
+        # them (left out, the family's default is meant: canonical fills it in)
+        for k, v in spec.items():
+            if k == "family" or k in self.fixed or k in self._param_names:
+                continue
+            if k not in defaults:
+                return (f"{short_repr(k)} is not a key of the space (a {self.family} spec has "
+                        f"{', '.join(sorted(set(defaults) - {'family'}))})")
+            if not _same(v, defaults[k]):
+                return (f"{k} is not searched by the space: every member has the "
+                        f"{self.family} family's {short_repr(defaults[k])}, got {short_repr(v)}")
         return None
 
     def members(self, limit: int = MAX_MEMBERS) -> list[dict] | None:
@@ -627,8 +668,9 @@ class Space:
         rows = []
         for spec in specs:
             row: list[float] = []
+            given = self.active_values(spec) if self._conditional else spec
             for p in self.params:
-                row += p.encode(spec[p.name]) if p.name in spec else [0.0] * p.width
+                row += p.encode(given[p.name]) if p.name in given else [0.0] * p.width
             rows.append(row)
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), self.dim)
 
@@ -655,7 +697,8 @@ class Space:
     def features(self, specs: list[dict]) -> np.ndarray:
         """Predictor features: the encoding plus each integer list's ``summary``."""
         lists = [p for p in self.params if isinstance(p, IntList)]
-        extra = [[f for p in lists for f in p.summary(spec.get(p.name, []))] for spec in specs]
+        given = [self.active_values(s) for s in specs] if self._conditional and lists else specs
+        extra = [[f for p in lists for f in p.summary(spec.get(p.name, []))] for spec in given]
         return np.hstack([self.encode(specs),
                           np.asarray(extra, dtype=np.float64).reshape(len(specs), 4 * len(lists))])
 
@@ -680,6 +723,8 @@ class Space:
         arXiv 2005.02960, compare encodings of the same cells), and a GP on the one-hot
         positions alone needs many points to learn that."""
         cols = []
+        if self._shared_choices and self._conditional:
+            specs = [self.active_values(spec) for spec in specs]
         for choices, names in self._shared_choices:
             index = {c: i for i, c in enumerate(choices)}
             block = np.zeros((len(specs), len(choices)))
@@ -819,7 +864,7 @@ class Space:
         different member of the space if one exists."""
         groups = self._groups()
         for _ in range(tries):
-            values = _copy_values({p.name: spec[p.name] for p in self.params if p.name in spec})
+            values = _copy_values(self.active_values(spec))
             active = [g for g in groups if g[0].name in values]
             if not active:
                 break
@@ -855,6 +900,7 @@ class Space:
         """Uniform crossover by group: each group (a list with its tied lists) from one parent
         (a group the chosen parent lacks is taken from the other, or sampled)."""
         values = {}
+        a, b = self.active_values(a), self.active_values(b)
         for group in self._groups():
             first, second = (a, b) if rng.random() < 0.5 else (b, a)
             parent = first if group[0].name in first else second
@@ -875,6 +921,16 @@ def _member(value, choices) -> bool:
     """``value`` is one of ``choices`` as the space counts values: by ==, but a bool is no
     number (``True == 1``: true was taken for the choice 1 and encoded as it)."""
     return any(_is_bool(value) == _is_bool(c) and bool(value == c) for c in choices)
+
+
+def _same(a, b) -> bool:
+    """``a == b`` as the space counts values (``_member``): a bool is no number, inside a
+    list or mapping too (true was the fixed 1, and a family's False took 0)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return _is_bool(a) == _is_bool(b) and bool(a == b)
 
 
 def _listed(value, choices):
