@@ -150,6 +150,25 @@ def class_subset(data: Dataset, classes: Sequence[int], offset: int = 0) -> Data
     return data.class_subset(classes, offset)
 
 
+def spelled_as(names: Sequence, data_names: Sequence) -> list[str]:
+    """A model's class ``names`` as a data set spells them (``data_names``): a name that is
+    there only in another case ('Cat' for the set's 'cat', spaces around it ignored) and in
+    one spelling only takes that spelling, so a set whose file capitalizes otherwise is
+    matched by name; the names are returned as given where two of them would take one
+    spelling ('Dog' and 'dog' outputs, one 'DOG' class).  Scoring and continual learning
+    match a checkpoint's outputs to a set's classes through it."""
+    names, data_names = [str(n) for n in names], [str(n) for n in data_names]
+
+    def one(name: str) -> str:
+        if name in data_names:
+            return name
+        key = name.casefold().strip()
+        same = [d for d in data_names if d.casefold().strip() == key]
+        return same[0] if len(same) == 1 else name
+    spelled = [one(n) for n in names]
+    return spelled if len(set(spelled)) == len(spelled) else names
+
+
 def train_test_split(*arrays, **options):
     """scikit-learn's ``train_test_split``, imported on first use: importing scikit-learn
     costs about 2 s, which every ``nnsynth`` process and Ray worker paid at start-up."""
@@ -902,6 +921,7 @@ CSV_DELIMITERS = (",", ";", "\t")   # a first row of one column by commas: the o
 # 0x80-0x9f, which Latin-1 has as control characters): pyarrow read its text cells as bytes,
 # and a label column of 'été' and 'à' trained on classes named "b'\xe9t\xe9'" and "b'\xe0'".
 CSV_FALLBACK_ENCODING = "cp1252"
+CSV_CODEPAGE_SAMPLE_BYTES = 1 << 20   # the start of a non-UTF-8 file checked for its code page
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1032,6 +1052,12 @@ def _csv_read(path: str, convert=None, layout: CsvLayout | None = None):
             layout = dataclasses.replace(layout, encoding=CSV_FALLBACK_ENCODING)
             log.info("CSV data set %s is not UTF-8 text; read as %s (Latin-1)", path,
                      CSV_FALLBACK_ENCODING)
+            # the code-page check text: and .ts files have: a Windows-1251 (Russian) label
+            # column was read as Latin-1 garbage 'êîøêà' and trained on silently
+            from synth.files import check_latin_reading
+            raw.seek(0)
+            check_latin_reading(raw.read(CSV_CODEPAGE_SAMPLE_BYTES).decode(
+                CSV_FALLBACK_ENCODING, "replace"), "CSV data set", path)
             table = _csv_parse(raw, path, layout, copy.copy(convert))
         if layout.delimiter == ";" and _numeric_columns(table) < table.num_columns:
             comma = dataclasses.replace(layout, decimal=",")

@@ -159,7 +159,7 @@ def decode_user_text(data: bytes, what: str, path) -> str:
             error = e
             continue
         if encoding == "cp1252":
-            _check_latin_reading(text, what, path)
+            check_latin_reading(text, what, path)
             logging.getLogger(__name__).info("%s %s is not UTF-8; read as Windows-1252 "
                                              "(Latin-1)", what, path)
         return text
@@ -167,14 +167,15 @@ def decode_user_text(data: bytes, what: str, path) -> str:
                     f"text ({error.reason} at byte {error.start}); save it as UTF-8")
 
 
-def _check_latin_reading(text: str, what: str, path) -> None:
+def check_latin_reading(text: str, what: str, path) -> None:
     """Refuse a Windows-1252 reading that is most likely another 8-bit code page.  Every
     byte decodes in Windows-1252, so a Russian file saved in Windows-1251 (or Greek in
     Windows-1253, Arabic in 1256...) read as garbage 'êîò ñïèò' and trained silently.  Words
     of a Latin-script language are mostly a-z with an accented letter here and there; other
     code pages read as Windows-1252 make whole words of letters in U+00C0-U+00FF.  Refused
     when at least 5 words of two or more letters are read and over half of them are mostly
-    such letters (a .ts file's one-letter labels 'é', 'è' are not words here)."""
+    such letters (a .ts file's one-letter labels 'é', 'è' are not words here).  ``text`` is
+    the file's (or its start's) Windows-1252 reading: the CSV reader checks its own too."""
     import re
     from synth.errors import UserError
     words = re.findall(r"[^\W\d_]{2,}", text)
