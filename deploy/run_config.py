@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from synth.config import Config, check_batch_size, check_name, check_range, check_seed, short_repr
-from synth.errors import ConfigError
+from synth.errors import ConfigError, UserError
 
 BUNDLED = ("default", "tiny")
 
@@ -48,7 +48,6 @@ def _check_text(name: str, value: Any, what: str) -> None:
 def _check_spec(name: str, value: Any) -> None:
     """A model variant name, a JSON spec string or a spec mapping, resolved here so that its
     error names the key (``teacher: {model: yes}`` said "model spec must be a dict ...")."""
-    from synth.errors import UserError
     from synth.models import resolve_spec
     if not isinstance(value, (str, Mapping)):
         raise ConfigError(f"{name} must be a model variant name or spec, got "
@@ -275,10 +274,13 @@ def bundled_config_path(name: str) -> Path:
 
 
 def load_run_config(source: str | Path | Mapping | None = None,
-                    overrides: Mapping | None = None) -> RunConfig:
+                    overrides: Mapping | None = None, *, stages: bool = False) -> RunConfig:
     """A bundled name (``default``, ``tiny``), a YAML path (``~`` expanded), or a dict ->
     validated RunConfig.  An error in a file's values names the file and the key
-    (``error: my.yaml: unknown config key 'teacher.foo' ...``)."""
+    (``error: my.yaml: unknown config key 'teacher.foo' ...``).  With ``stages`` the enabled
+    stages' option sections are validated too (``deploy.stages.check_stages``), their errors
+    naming the file as well: `nnsynth run my.yaml --check` said only "unknown config key
+    'synthesis.inversion.bogus'", without the file the other config errors name."""
     if source is None:
         source = "default"
     where = None
@@ -296,8 +298,12 @@ def load_run_config(source: str | Path | Mapping | None = None,
         raise ConfigError(f"{where} is a sweep file ({', '.join(sweep_keys)}), not a run "
                           f"config: run it with `nnsynth sweep {where}`, or name a run config")
     try:
-        return RunConfig.from_dict(values)
-    except ConfigError as e:
+        config = RunConfig.from_dict(values)
+        if stages:
+            from deploy.stages import check_stages
+            check_stages(config, enabled_stages(config))
+        return config
+    except UserError as e:
         if where is None:
             raise
         raise ConfigError(f"{where}: {e}") from None

@@ -58,8 +58,12 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
     _check_data_path(config.teacher.dataset)
     if "synthesis" in stages:
         from synth.inversion import InversionConfig
-        _options("synthesis.inversion", lambda: InversionConfig.preset(
+        inversion = _options("synthesis.inversion", lambda: InversionConfig.preset(
             config.synthesis.preset, **config.synthesis.inversion))
+        if inversion.amortized is not None:   # was checked only to be a mapping: a bad key
+            from synth.amortized import AmortizedConfig     # failed in the synthesis stage
+            _options("synthesis.inversion.amortized",
+                     lambda: AmortizedConfig.from_inversion(inversion, where=""))
         if config.synthesis.student:
             resolve_spec(config.synthesis.student)
         _options("synthesis.distill", lambda: synthesis_distill(config))
@@ -96,10 +100,11 @@ def _check_data_path(dataset: str) -> None:
                           f"the working directory, {Path.cwd()})")
 
 
-def _options(where: str, make) -> None:
-    """Run a component's own validation, prefixing its message with the YAML section."""
+def _options(where: str, make):
+    """Run a component's own validation, prefixing its message with the YAML section;
+    returns what ``make()`` made."""
     try:
-        make()
+        return make()
     except UserError as e:
         msg = str(e)
         msg = msg.replace("unknown config key '", f"unknown config key '{where}.", 1)

@@ -225,13 +225,14 @@ class AmortizedConfig(Config):
                                                   self.refine_iterations))
 
     @classmethod
-    def from_inversion(cls, inversion: InversionConfig, **overrides) -> "AmortizedConfig":
+    def from_inversion(cls, inversion: InversionConfig, *, where: str = "amortized",
+                       **overrides) -> "AmortizedConfig":
         """The objective, augmentation and stopping thresholds of ``inversion`` (so
         ``settings_for(teacher)`` serves both methods), its ``amortized`` mapping of
-        generator settings, then ``overrides``."""
+        generator settings, then ``overrides``; ``where`` prefixes an unknown key's name."""
         extra = getattr(inversion, "amortized", None) or {}
         values = {k: getattr(inversion, k) for k in SHARED_FIELDS}
-        return cls.from_dict({**values, **dict(extra), **overrides}, where="amortized")
+        return cls.from_dict({**values, **dict(extra), **overrides}, where=where)
 
 
 class Generator(nn.Module):

@@ -30,10 +30,7 @@ def command(model_path, dataset, split, as_json):
     quant = checkpoint_quant(model)
     if quant:  # trained by `nnsynth train --fixed-point`: evaluate as it was trained
         attach_inference(model, quant)
-    own = [str(c) for c in model.checkpoint_info.get("dataset", {}).get("class_names") or []]
-    if own and own != list(data.class_names):   # scored label index by output index
-        click.echo(f"warning: {name}'s classes {data.class_names} are not the model's {own}; "
-                   f"output i is scored as {name}'s class i", err=True)
+    data = _by_class_name(model, data, name)
     chosen = data.held_out(split)
     if chosen != (split or "test"):
         click.echo(f"{name} has no test split (a synthesized set?): evaluating on {chosen}",
@@ -51,3 +48,20 @@ def command(model_path, dataset, split, as_json):
                   nonzero_flops=sparse_flops(model, model.input_shape),
                   **({"fixed_point": f"{quant.format} {quant.rounding}"} if quant else {}))
     emit(result, as_json)
+
+
+def _by_class_name(model, data, name: str):
+    """``data`` with its classes matched to the model's outputs by name, case ignored
+    (``synth.data.spelled_as``, as continual learning matches them): a file naming them 'cat'
+    for the model's 'Cat' was scored label index by output index, and where the case changed
+    the sorted order a perfect model scored 0.33.  Other names: a warning, scored by index."""
+    from synth.checkpoint import in_model_order
+    from synth.data import spelled_as
+    own = [str(c) for c in model.checkpoint_info.get("dataset", {}).get("class_names") or []]
+    if not own:
+        return data
+    data = in_model_order(data, spelled_as(own, data.class_names))
+    if spelled_as(own, data.class_names) != list(data.class_names):
+        click.echo(f"warning: {name}'s classes {data.class_names} are not the model's {own}; "
+                   f"output i is scored as {name}'s class i", err=True)
+    return data

@@ -10,8 +10,8 @@ is reported on the model's real data set when it loads here (never used for trai
 import click
 
 from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
-                                given, refuse_inversion_options, seed_option, show_progress,
-                                synth_option)
+                                given, naming_teacher, refuse_inversion_options, seed_option,
+                                show_progress, synth_option)
 
 
 @click.command("prune")
@@ -51,10 +51,11 @@ def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, n
     cost_fn = None
     if importance == "latency":  # priced on the accelerator model (hwsim), in ms
         from hwsim import latency_cost as cost_fn
-    emit(prune_checkpoint(model_path, out, config, synth_dir=synth_dir, kd_steps=kd_steps,
-                          kd_epochs=kd_epochs,
-                          lr=lr, num_images=num_images, iterations=iterations,
-                          cost_fn=cost_fn), as_json)
+    with naming_teacher(model_path):
+        result = prune_checkpoint(model_path, out, config, synth_dir=synth_dir,
+                                  kd_steps=kd_steps, kd_epochs=kd_epochs, lr=lr,
+                                  num_images=num_images, iterations=iterations, cost_fn=cost_fn)
+    emit(result, as_json)
 
 
 def _check_unused(synth_dir, importance, kd_steps, kd_epochs, lr) -> None:
