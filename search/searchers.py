@@ -64,11 +64,12 @@ def objective_value(value: Any, config: dict) -> float | None:
     """An objective's result as a float, or None for a failed evaluation (None, NaN or an
     infinity).  What is not a number (a string, a list, an int too large for a float) is a
     one-line ConfigError naming the configuration, not a TypeError or OverflowError from deep
-    in the searcher; a NumPy or 0-d torch scalar is a number."""
+    in the searcher; so is a bool (an objective returning ``acc > 0.9`` was scored 1.0 or
+    0.0); a NumPy or 0-d torch scalar is a number."""
     if value is None:
         return None
     try:
-        if isinstance(value, (str, bytes)):
+        if isinstance(value, (str, bytes, bool, np.bool_)):  # True: a comparison, no score
             raise TypeError
         value = float(value)
     except (TypeError, ValueError, OverflowError):
@@ -271,26 +272,59 @@ class PredictorSearcher(Searcher):
             json.dump(state, f)
 
     def restore(self, checkpoint_path: str) -> None:
+        """The state ``save`` wrote.  A file that is no such state (another JSON, a damaged
+        one) or a state of another space is a one-line UserError (before anything is taken
+        in, the predictor's extras aside): a KeyError or AttributeError came out of here, and
+        a state of another space was taken in and its configurations proposed (no members
+        of this space)."""
         try:
             with open(checkpoint_path) as f:
                 state = json.load(f)
-        except (OSError, json.JSONDecodeError) as e:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise UserError(f"searcher state {checkpoint_path} unreadable: {e}") from None
-        if state.get("kind") != type(self).__name__:
-            raise UserError(f"searcher state {checkpoint_path} is from {state.get('kind')}, "
-                            f"not {type(self).__name__}")
-        self.history = [(k, float(v)) for k, v in state["history"]]
-        self.done_trials = set(state["done_trials"])
-        self.pending, self.failed, self.queue = state["pending"], state["failed"], state["queue"]
-        self.stopped = list(state.get("stopped", []))   # absent: saved before they were kept
-        self.partial = {int(e): {k: float(v) for k, v in obs.items()}
-                        for e, obs in state.get("partial", {}).items()}
-        self._fit_budget = int(state.get("fit_budget", FULL_BUDGET))
-        self.suggested, self.refits = int(state["suggested"]), int(state["refits"])
-        self.rng.bit_generator.state = state["rng"]
+        kind = state.get("kind") if isinstance(state, dict) else None
+        if kind != type(self).__name__:
+            raise UserError(f"searcher state {checkpoint_path} is from "
+                            f"{short_repr(kind) if kind else 'no searcher'}, not "
+                            f"{type(self).__name__}")
+        rng = np.random.default_rng()
+        try:
+            loaded = {
+                "history": [(str(k), float(v)) for k, v in state["history"]],
+                "done_trials": set(map(str, state["done_trials"])),
+                "pending": {str(t): str(k) for t, k in state["pending"].items()},
+                "failed": list(map(str, state["failed"])), "queue": list(map(str, state["queue"])),
+                "stopped": list(map(str, state.get("stopped", []))),  # absent: saved before
+                "partial": {int(e): {str(k): float(v) for k, v in obs.items()}
+                            for e, obs in state.get("partial", {}).items()},
+                "_fit_budget": int(state.get("fit_budget", FULL_BUDGET)),
+                "suggested": int(state["suggested"]), "refits": int(state["refits"]),
+                "_fit_size": int(state.get("fit_size", 0))}
+            rng.bit_generator.state = state["rng"]
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise UserError(f"searcher state {checkpoint_path} is damaged "
+                            f"({type(e).__name__}: {short_repr(str(e), 80)}); save it again "
+                            f"or start afresh") from None
+        keys = ([k for k, _ in loaded["history"]] + list(loaded["pending"].values())
+                + loaded["queue"] + [k for obs in loaded["partial"].values() for k in obs])
+        for key in dict.fromkeys(keys):
+            try:
+                why = self.space.mismatch(json.loads(key))
+            except (json.JSONDecodeError, RecursionError):
+                why = "not a configuration"
+            if why is not None:
+                raise UserError(f"searcher state {checkpoint_path} is of another space: it "
+                                f"holds {short_repr(key, 120)} ({why})")
+        self.__dict__.update(loaded)
+        self.rng.bit_generator.state = rng.bit_generator.state
         # the restored searcher refits on the results its last fit saw (the same model)
-        self._fit_size, self._refit_from_state = int(state.get("fit_size", 0)), True
-        self._load_extra_state(state)
+        self._refit_from_state = True
+        try:
+            self._load_extra_state(state)
+        except (TypeError, ValueError, AttributeError) as e:
+            raise UserError(f"searcher state {checkpoint_path} is damaged "
+                            f"({type(e).__name__}: {short_repr(str(e), 80)}); save it again "
+                            f"or start afresh") from None
 
     def _extra_state(self) -> dict:
         """The numpy GP's hyperparameters (kept between re-optimizations: a restored

@@ -1,0 +1,74 @@
+"""Searcher state files and objective values, as a notebook user meets them."""
+import json
+
+import numpy as np
+import pytest
+
+from search.optimize import optimize
+from search.searchers import SEARCHERS
+from synth.errors import ConfigError, UserError
+
+SPACE = {"a": {"choice": ["x", "y", "z"]}, "n": {"int": [1, 50]},
+         "lr": {"float": [1e-4, 1.0], "log": True}}
+OTHER = {"b": {"choice": [1, 2, 3]}, "m": {"int": [1, 9]}}
+
+
+def _kw(name):
+    return {} if name == "random" else {"n_initial": 4}
+
+
+def _searcher(name, space=SPACE, steps=6):
+    s = SEARCHERS[name](space, seed=3, **_kw(name))
+    for _ in range(steps):
+        c = s.ask()
+        s.tell(c, c["n"] / 50 if "n" in c else 0.5)
+    return s
+
+
+@pytest.mark.parametrize("name", sorted(SEARCHERS))
+def test_a_state_file_that_is_not_a_state_is_one_line(name, tmp_path):
+    """restore() of another JSON file (a list, a state cut short, a damaged entry) raised
+    AttributeError, KeyError, ValueError or TypeError from deep inside, and a half-read state
+    was left behind."""
+    good = tmp_path / "state.json"
+    _searcher(name).save(str(good))
+    state = json.loads(good.read_text())
+    damaged = {"list": [1, 2], "kind-only": {"kind": state["kind"]},
+               "history": {**state, "history": [[1]]}, "rng": {**state, "rng": "x"},
+               "pending": {**state, "pending": [1]}, "not json": "{"}
+    s = _searcher(name)
+    before = (list(s.history), s.suggested)
+    for label, text in damaged.items():
+        path = tmp_path / f"{label}.json"
+        path.write_text(text if isinstance(text, str) else json.dumps(text))
+        with pytest.raises(UserError) as e:
+            s.restore(str(path))
+        assert "\n" not in str(e.value) and str(path) in str(e.value), (label, e.value)
+        assert (s.history, s.suggested) == before, label
+
+
+@pytest.mark.parametrize("name", sorted(SEARCHERS))
+def test_a_state_of_another_space_is_refused(name, tmp_path):
+    """A searcher restored from another space's state took its history in and proposed its
+    configurations (localbo asked {'a': 'y', 'n': 45} of a space of b and m), or told
+    back, a ConfigError naming a configuration the user never gave."""
+    path = tmp_path / "state.json"
+    _searcher(name).save(str(path))
+    other = SEARCHERS[name](OTHER, seed=3, **_kw(name))
+    with pytest.raises(UserError, match="is of another space: it holds .* is missing"):
+        other.restore(str(path))
+    assert not other.history
+    same = SEARCHERS[name](SPACE, seed=3, **_kw(name))
+    same.restore(str(path))                     # its own space: taken in
+    assert len(same.history) == 6
+
+
+@pytest.mark.parametrize("value", [True, False, np.bool_(True)])
+def test_an_objective_returning_a_bool_is_refused(value):
+    """An objective returning a comparison (acc > 0.9) was scored 1.0 or 0.0 without a word."""
+    with pytest.raises(ConfigError, match="the objective returned .* expected a number"):
+        optimize(lambda c: value, SPACE, trials=3, searcher="random")
+    s = SEARCHERS["random"](SPACE, seed=0)
+    with pytest.raises(ConfigError, match="expected a number"):
+        s.tell(s.ask(), value)
+    assert not s.history and not s.failed
