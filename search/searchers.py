@@ -107,6 +107,7 @@ class PredictorSearcher(Searcher):
     """Shared machinery: batches, history, feasibility, features, save/restore."""
 
     uses_predictor = True
+    feature_cache_floats = 16_000_000   # the feature rows kept by spec key: 128 MB at most
 
     def __init__(self, space: "Space | dict | str", *, metric: str = "accuracy", mode: str = "max",
                  batch_size: int = 2, n_initial: int = 8, max_trials: int | None = None,
@@ -355,12 +356,19 @@ class PredictorSearcher(Searcher):
         if keys is not None:
             cache = self.__dict__.setdefault("_feature_cache", {})
             missing = [i for i, k in enumerate(keys) if k not in cache]
-            if missing:
-                if len(cache) > 200_000:
-                    cache.clear()
-                rows = self.features([specs[i] for i in missing])
-                cache.update({keys[i]: row for i, row in zip(missing, rows)})
-            return np.asarray([cache[k] for k in keys], dtype=np.float64).reshape(len(keys), -1)
+            if not missing:
+                return np.asarray([cache[k] for k in keys], dtype=np.float64).reshape(len(keys), -1)
+            rows = self.features([specs[i] for i in missing])
+            new = {keys[i]: row for i, row in zip(missing, rows)}
+            out = np.asarray([new[k] if k in new else cache[k] for k in keys],
+                             dtype=np.float64).reshape(len(keys), -1)
+            # bounded in floats, not rows: 200,000 rows of a 522-column space (a list of up
+            # to 256 layers) were 0.8 GB, reached after ~2,000 localbo suggestions
+            if len(cache) + len(new) > min(200_000, self.feature_cache_floats
+                                           // max(1, rows.shape[1])):
+                cache.clear()
+            cache.update(new)
+            return out
         x = self.space.features(specs)
         if self.choice_counts:
             x = np.hstack([x, self.space.choice_counts(specs)])

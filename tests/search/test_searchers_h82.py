@@ -72,3 +72,27 @@ def test_an_objective_returning_a_bool_is_refused(value):
     with pytest.raises(ConfigError, match="expected a number"):
         s.tell(s.ask(), value)
     assert not s.history and not s.failed
+
+
+WIDE = {"w": {"list": list(range(1, 11)), "length": [1, 256]},
+        "k": {"list": [1, 3, 5], "length": "w"}}
+
+
+def test_the_feature_cache_is_bounded_in_floats_not_rows():
+    """The features kept by spec key were cleared at 200,000 rows whatever their width: on
+    a 522-column space (a list of up to 256 layers) localbo held ~100 new rows a suggestion,
+    0.8 GB after ~2,000 suggestions.  Bounded by ``feature_cache_floats`` (128 MB)."""
+    s = SEARCHERS["localbo"](WIDE, seed=0)
+    s.feature_cache_floats = 50 * s.space.dim       # a small bound: about 50 rows here
+    rng = np.random.default_rng(0)
+    from search.space import spec_key
+    specs = [s.space.sample(rng) for _ in range(300)]
+    keys = [spec_key(c) for c in specs]
+    x = s.features(specs[:40], keys[:40])
+    for i in range(40, 300, 20):
+        chunk = slice(i - 10, i + 20)               # half seen before, half new
+        np.testing.assert_array_equal(s.features(specs[chunk], keys[chunk]),
+                                      s.features(specs[chunk]))
+        cache = s._feature_cache
+        assert len(cache) * x.shape[1] <= s.feature_cache_floats, (i, len(cache))
+    assert 0 < len(s._feature_cache) <= 50
