@@ -175,11 +175,14 @@ def _costs(L, c):
     R, C, df = c["rows"], c["cols"], c["df"]
     gemm = L["gemm"] > 0
     B = c["precision_bits"] / 8.0
-    # compute: GEMM ops on the array, G groups one after another [SS]; other ops on a C-lane
-    # vector unit at the array's output edge, one element per lane per cycle (assumption)
+    # compute: GEMM ops on the array, G groups one after another [SS]; element-wise work on a
+    # C-lane vector unit at the array's output edge, one element per lane per cycle
+    # (assumption).  A GEMM op's own element-wise work (a recurrent cell's gate
+    # non-linearities and update, a transposed conv's col2im adds: ``Op.elems``) follows its
+    # GEMM: step t+1's GEMM needs h_t, so they do not overlap (it was not priced at all)
     comp_gemm = L["G"] * gemm_compute_cycles(L["T"], L["K"], L["N"], R, C, df)
     comp_vec = np.ceil(L["elems"] / C)
-    compute = np.where(gemm, comp_gemm, comp_vec)
+    compute = np.where(gemm, comp_gemm, 0.0) + comp_vec
     # memory: DRAM bytes with refetch; bytes per cycle = GB/s * 1e9 / (MHz * 1e6)
     f_w, f_i, f_o = _refetch(L, c, R, C)
     dram = B * np.where(gemm, weight_reads(L, c) * f_w + L["I"] * f_i + L["O"] * f_o,
@@ -194,7 +197,8 @@ def _costs(L, c):
     mac_pj = (MULT8_PJ * b8 ** 2 + ADD8_PJ * 2 * b8) * e_scale        # mult + 2b-wide accumulate
     sram_pj = lambda kb: SRAM8KB_PJ_PER_B * np.sqrt(kb / 8.0) * e_scale   # ~ sqrt(capacity) [H14]
     sw, si, so = _sram_bytes(L, c, R, C)
-    e_mac = np.where(gemm, L["macs"] * mac_pj, L["elems"] * ADD8_PJ * b8 * e_scale)
+    e_mac = (np.where(gemm, L["macs"] * mac_pj, 0.0)                    # array MACs, and
+             + L["elems"] * ADD8_PJ * b8 * e_scale)                    # vector element ops
     e_sram = np.where(gemm, sw * sram_pj(c["filter_kb"]) + si * sram_pj(c["ifmap_kb"])
                       + so * sram_pj(c["ofmap_kb"]),
                       B * (L["I"] * sram_pj(c["ifmap_kb"]) + L["O"] * sram_pj(c["ofmap_kb"])))

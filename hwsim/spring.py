@@ -86,31 +86,50 @@ def _compressed_bits(n, s, bits):
     return n * (1 - s) * bits + n
 
 
+def mask_room(a, cfg: SpringConfig):
+    """Mask bits, per op, arrays (L,), that the operand kept on chip may hold: the mask
+    buffer less what the other operand needs beside it.
+
+    One 4 MB mask buffer serves the weights and the activations (SPRING Sec. 3: binary-mask
+    encoding; 24 MB weight, 12 MB activation, 4 MB mask buffers): each operand's values have
+    a buffer of their own, their 1-bit masks share this one.  The rule: the masks of
+    everything on chip at one time fit in it together.  The operand that stays (its tile
+    held while the other passes) holds its tile's mask; the one that streams past it needs
+    the masks of its current tile and the next (double-buffered), a tile being at least one
+    reduction of K elements (a column of the K x N weights, a row of the T x K input): 2K
+    bits.  A buffer smaller than 4K bits is split in halves.  (Each operand was given the
+    whole buffer: a layer whose weight masks filled it kept them all on chip while the
+    input's masks streamed through the same buffer.)"""
+    cap = cfg.mask_buffer_mb * 8e6                                            # bits
+    return np.maximum(cap - 2 * a["K"], cap / 2)
+
+
 def _restream(a, cfg: SpringConfig, w_elems, s_w, x_elems, s_x):
     """Extra NVM reads, bits, of a GEMM pass of weights (``w_elems``, sparsity ``s_w``) against
     activations (``x_elems``, ``s_x``), per op, arrays (L,): the buffer capacities at work.
 
     The weights' nonzero values sit in the weight buffer and their 1-bit masks in the mask
     buffer; the activations' values in the activation buffer, their masks in the mask buffer
-    (SPRING Sec. 3: binary-mask encoding, 24 / 12 / 4 MB).  An operand that does not fit is
-    processed in tiles that do: ``ceil(values / buffer)`` or ``ceil(mask / mask buffer)``,
-    the larger.  While one operand fits (one tile) it stays on chip and the other streams
-    past it once (the traffic ``evaluate`` charges anyway).  When neither does, one of them
-    is read again for every tile of the other beyond the first; the cheaper order is taken:
+    (SPRING Sec. 3: binary-mask encoding, 24 / 12 / 4 MB), which the two share
+    (``mask_room``).  An operand that does not fit is processed in tiles that do:
+    ``ceil(values / buffer)`` or ``ceil(mask / mask_room)``, the larger.  While one operand
+    fits (one tile) it stays on chip and the other streams past it once (the traffic
+    ``evaluate`` charges anyway).  When neither does, one of them is read again for every
+    tile of the other beyond the first; the cheaper order is taken:
     ``min((tiles_w - 1) * x_bits, (tiles_x - 1) * w_bits)`` (compressed bits).
 
-    The steps of a recurrent layer (``recurrent``, ``lstm``: groups that share one weight
-    matrix, G x K x N = steps x weights) run one after another, step t+1 on all of step t's
-    output, so weights that do not fit cannot stay while the steps stream past them: they
-    are read again every step, ``(steps - 1) * w_bits`` (they were read once: an LSTM's NVM
-    traffic and energy as if its weights fitted)."""
+    The steps of a recurrent layer (``recurrent``, ``lstm``, ``gru``, ``rnn``: groups that
+    share one weight matrix, G x K x N = steps x weights) run one after another, step t+1 on
+    all of step t's output, so weights that do not fit cannot stay while the steps stream
+    past them: they are read again every step, ``(steps - 1) * w_bits`` (they were read
+    once: an LSTM's NVM traffic and energy as if its weights fitted)."""
     if not cfg.sparsity:
         s_w, s_x = np.zeros_like(s_w), np.zeros_like(s_x)
-    b, mask_cap = cfg.bits, cfg.mask_buffer_mb * 8e6                          # bits
+    b, room = cfg.bits, mask_room(a, cfg)                                     # bits
     tiles_w = np.maximum(np.ceil(w_elems * (1 - s_w) * b / (cfg.weight_buffer_mb * 8e6)),
-                         np.ceil(w_elems / mask_cap))
+                         np.ceil(w_elems / room))
     tiles_x = np.maximum(np.ceil(x_elems * (1 - s_x) * b / (cfg.act_buffer_mb * 8e6)),
-                         np.ceil(x_elems / mask_cap))
+                         np.ceil(x_elems / room))
     w_bits, x_bits = _compressed_bits(w_elems, s_w, b), _compressed_bits(x_elems, s_x, b)
     extra = np.where(tiles_x > 1,
                      np.minimum((tiles_w - 1) * x_bits, (tiles_x - 1) * w_bits), 0.0)
@@ -147,7 +166,9 @@ def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = 
     sw = a["sw"] if cfg.sparsity else zero
     sa = a["sa"] if cfg.sparsity else zero
     lanes = cfg.pes * cfg.lanes
-    vec = np.where(a["gemm"] > 0, 0.0, np.ceil(a["elems"] / lanes))        # element ops, cycles
+    # element ops on the PEs' lanes, cycles: those of a GEMM op too (a recurrent cell's
+    # gates and update, after each step's GEMM: their energy was counted, their time not)
+    vec = np.ceil(a["elems"] / lanes)
     fwd, eff_f = _pass(a, cfg, a["sa"], a["sw"])
     cycles_c, eff = fwd + vec, eff_f
     # NVM traffic, bits: weights compressed, read once per batch (while a tile of them stays
@@ -156,8 +177,12 @@ def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = 
     # charged half read, half written: a 3 -> 64 channel conv's write was priced as a read)
     w_bits = _compressed_bits(a["W"], sw, b)
     in_bits, out_bits = _compressed_bits(a["I"], sa, b), _compressed_bits(a["O"], zero, b)
-    act_cap = cfg.act_buffer_mb * 8e6                                         # bits
-    spill = in_bits + out_bits > act_cap                                      # does not fit: stream
+    # the input and output stay on chip when their nonzero values fit the activation buffer
+    # and their masks the mask buffer beside the weights' (``mask_room``); their masks were
+    # charged to the activation buffer, and the mask buffer was left to the weights alone
+    in_vals, out_vals = a["I"] * (1 - sa) * b, a["O"] * b
+    spill = ((in_vals + out_vals > cfg.act_buffer_mb * 8e6)
+             | (a["I"] + a["O"] > mask_room(a, cfg)))                         # stream them
     restream = _restream(a, cfg, a["W"], sw, a["I"], sa)
     nvm_read = w_bits + np.where(spill, in_bits, 0.0)
     nvm_write = np.where(spill, out_bits, 0.0)

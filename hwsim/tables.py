@@ -119,9 +119,15 @@ def _pair(v, n: int = 2) -> tuple:
 
 
 def _conv(op: Op, g: dict, x, w, b):
-    """A Conv2d, or a Conv1d (a weight of 3 dimensions), with the layer's geometry."""
-    nd = len(op.weight_shape) - 2                     # spatial dimensions: 1 or 2
-    conv = F.conv1d if nd == 1 else F.conv2d
+    """A Conv1d, Conv2d or Conv3d (a weight of 3, 4 or 5 dimensions), or the transposed one
+    (``kind`` ConvTranspose1d/2d/3d), with the layer's geometry."""
+    nd = len(op.weight_shape) - 2                     # spatial dimensions: 1, 2 or 3
+    if str(g.get("kind", "")).startswith("ConvTranspose"):   # zero padding only (nn's rule)
+        convt = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[nd - 1]
+        return lambda: convt(x, w, b, _pair(g["stride"], nd), _pair(g["padding"], nd),
+                             _pair(g["output_padding"], nd), op.groups,
+                             _pair(g["dilation"], nd))
+    conv = (F.conv1d, F.conv2d, F.conv3d)[nd - 1]
     if not g:                       # no recorded geometry: inferred from the heights
         s, p = _conv_geometry(op)
         return lambda: conv(x, w, b, stride=s, padding=p, groups=op.groups)
@@ -228,18 +234,29 @@ def _norm(op: Op, g: dict, x, gen: torch.Generator):
     return lambda: F.instance_norm(x, mean, var, w, b, use_input_stats=not stats, eps=eps)
 
 
+# a recurrent op's module by its recorded kind, and its gates (the GEMM's N = gates x hidden)
+_RECURRENT = {"LSTM": (nn.LSTM, 4), "LSTMCell": (nn.LSTMCell, 4), "GRU": (nn.GRU, 3),
+              "GRUCell": (nn.GRUCell, 3), "RNN": (nn.RNN, 1), "RNNCell": (nn.RNNCell, 1)}
+
+
 def _lstm(op: Op, g: dict, x, gen: torch.Generator):
-    """One layer (both directions) of an ``nn.LSTM``, or an ``nn.LSTMCell`` step, with the
-    layer's bias and layout, on ``x`` of the op's input shape; its parameters are drawn
-    after the input in the module's order.  An op recorded without geometry (made by hand)
-    is timed as before: a one-direction biased LSTM over (steps, batch, inputs)."""
-    batch, k, n4 = op.gemm
-    hidden = n4 // 4
-    if g.get("kind") == "LSTMCell":
-        layer = nn.LSTMCell(k - hidden, hidden, bias=g["bias"])
+    """One layer (both directions) of an ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN``, or one step of
+    their cells, with the layer's bias, layout (and an RNN's nonlinearity), on ``x`` of the
+    op's input shape; its parameters are drawn after the input in the module's order.  An op
+    recorded without geometry (made by hand) is timed as before: a one-direction biased LSTM
+    over (steps, batch, inputs)."""
+    batch, k, n = op.gemm
+    cls, gates = _RECURRENT.get(g.get("kind"), (nn.LSTM, 4))
+    hidden = n // gates
+    fed_back = g.get("proj_size", hidden)          # h's size: an LSTM's projection, or H
+    extra = {"nonlinearity": g["nonlinearity"]} if "nonlinearity" in g else {}
+    if "proj_size" in g:      # its ``NAME.proj`` op is timed here, inside the LSTM
+        extra["proj_size"] = g["proj_size"]
+    if g.get("kind", "").endswith("Cell"):
+        layer = cls(k - hidden, hidden, bias=g["bias"], **extra)
     elif g:
-        layer = nn.LSTM(k - hidden, hidden, bias=g["bias"], bidirectional=g["bidirectional"],
-                        batch_first=g["batch_first"])
+        layer = cls(k - fed_back, hidden, bias=g["bias"], bidirectional=g["bidirectional"],
+                    batch_first=g["batch_first"], **extra)
     else:
         layer = nn.LSTM(k - hidden, hidden)
         x = torch.randn((op.groups, batch, k - hidden), generator=gen)
@@ -289,13 +306,18 @@ def op_callable(op: Op, gen: torch.Generator):
     g = dict(op.geometry)
     if op.type in ("conv", "depthwise"):
         w = rand(op.weight_shape)
-        b = rand((op.weight_shape[0],)) if g.get("bias") else None
+        # out channels: a transposed conv's weight is Cin x Cout/groups x kernel
+        out_ch = (op.weight_shape[1] * op.groups
+                  if str(g.get("kind", "")).startswith("ConvTranspose") else op.weight_shape[0])
+        b = rand((out_ch,)) if g.get("bias") else None
         return _conv(op, g, x, w, b)
     if op.type in ("linear", "recurrent"):
         w = rand(op.weight_shape)
         b = rand((op.weight_shape[0],)) if g.get("bias") else None
         if op.type == "linear":
             return lambda: F.linear(x, w, b)
+        if g.get("kind") == "projection":   # an LSTM's proj_size: timed with its LSTM op
+            return lambda: None
         # the per-step GEMM, `groups` steps one after another
         return lambda: [F.linear(x, w, b) for _ in range(op.groups)]
     if op.type == "pool":
@@ -308,7 +330,7 @@ def op_callable(op: Op, gen: torch.Generator):
         if g.get("kind") == "cell":
             return _cell(op, g, gen)
         return _eltwise(op, g, x)
-    if op.type == "lstm":
+    if op.type in ("lstm", "gru", "rnn"):
         return _lstm(op, g, x, gen)
     raise UserError(f"cannot time op type {short_repr(op.type)}")
 

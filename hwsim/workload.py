@@ -19,7 +19,13 @@ their gate Linear layers once per time step.  The T calls of one layer are one o
 after another (h_t feeds step t+1), MACs = T x batch x K x N (x density where sparse
 hardware skips zeros); an input projection applied to all steps at once stays one
 ``linear`` op with T x batch rows; the cell update (3 sigmoid, 2 tanh, 3 products/sums
-per unit and step) is one ``eltwise`` op.
+per unit and step) is one ``eltwise`` op.  torch's own ``nn.LSTM``, ``nn.GRU`` and ``nn.RNN``
+(and their cells) are one ``lstm`` / ``gru`` / ``rnn`` op per layer, their cell work in ``elems``.
+
+A layer with no cost model is refused in one line naming it (``KNOWN_LAYERS``): a leaf module
+extract() has no op for and that is not free (``_FREE``), a module with weights no op prices,
+or a product or convolution called in a module's own forward (``_UNPRICED_FUNCS``).  Priced
+without it, the model would be cheaper than it is.
 """
 from __future__ import annotations
 
@@ -37,7 +43,7 @@ from synth.models import RecurrentLayer
 FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
 OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "norm", "eltwise", "lstm",
-            "recurrent")
+            "gru", "rnn", "recurrent")
 # ops that run as GEMMs on an array
 MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 MB of fp32)
 # The forward pass extract() runs is bounded by its work, not only its input: resnet18 on
@@ -46,13 +52,18 @@ MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 M
 # 3.8 GB here).  Counted on the meta device (shapes, no arithmetic) before it runs.
 MAX_EXTRACT_MACS = 1 << 40          # ~1.1e12: a minute or two of one CPU
 MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 GiB of fp32)
-GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "recurrent")
-# convolutions lowered to a GEMM (im2col): a Conv1d is a Conv2d with a height of 1
-_CONVS = (nn.Conv1d, nn.Conv2d)
+GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "gru", "rnn", "recurrent")
+# convolutions lowered to a GEMM (im2col): a Conv1d is a Conv2d with a height of 1, a Conv3d's
+# reduction runs over its depth too (K = C * R * S * D)
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# transposed convolutions: a GEMM of the input, then col2im (each product added into its
+# output position)
+_CONVT = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 # layers with matrix weights that extract() prices (an Embedding is a lookup: no arithmetic);
-# any other module with such weights (ConvTranspose2d, Conv3d, GRU, MultiheadAttention...) is
-# refused, not priced as free
-_PRICED = _CONVS + (nn.Linear, nn.LSTM, nn.LSTMCell, nn.Embedding, nn.EmbeddingBag)
+# any other module with such weights (MultiheadAttention, Bilinear...) is refused, not priced
+# as free
+_PRICED = _CONVS + _CONVT + (nn.Linear, nn.LSTM, nn.LSTMCell, nn.GRU, nn.GRUCell, nn.RNN,
+                             nn.RNNCell, nn.Embedding, nn.EmbeddingBag)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,14 +149,16 @@ def geometry(m: nn.Module) -> tuple:
     stride, padding, dilation, bias, and which pooling or activation it is.  The op a host
     CPU table times must be the layer's (an average pool was timed as a max pool, a dilated
     conv undilated, a GELU as a ReLU), and layers that differ here are different work."""
-    kind = next((c.__name__ for c in type(m).__mro__ if c in _POOLS + _ACTIVATIONS + _NORMS),
-                None)
+    kind = next((c.__name__ for c in type(m).__mro__
+                 if c in _POOLS + _ACTIVATIONS + _NORMS + _CONVT), None)
     out = [("kind", kind)] if kind else []
     for attr in _GEOMETRY:
         v = getattr(m, attr, None)
         if v is not None and not isinstance(v, (torch.Tensor, nn.Module)):
             out.append((attr, tuple(v) if isinstance(v, list) else v))
-    if isinstance(m, _CONVS + (nn.Linear,)):
+    if isinstance(m, _CONVT):   # (a Conv2d has one too, always 0: not in its key)
+        out.append(("output_padding", tuple(m.output_padding)))
+    if isinstance(m, _CONVS + _CONVT + (nn.Linear,)):
         out.append(("bias", m.bias is not None))
     return tuple(out)
 
@@ -169,6 +182,21 @@ def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | N
         t = y.numel() // m.out_channels                          # T = output pixels (batch)
         kind = "depthwise" if g > 1 and g == m.in_channels else "conv"
         return _op(kind, name, x, y, w, macs=t * k * cout_g * g, gemm=(t, k, cout_g), groups=g)
+    if isinstance(m, _CONVT):
+        # a transposed conv (weight Cin x Cout/g x kernel) scatters every input value into a
+        # kernel window of each output channel of its group: per group the GEMM
+        # (input pixels x Cin/g) @ (Cin/g x Cout/g * R * S), MACs = input pixels x Cin x
+        # Cout/g x R x S (torch.utils.flop_counter's count for a transposed conv); then col2im
+        # adds each of the T x N x g products into its output value: ``elems``.  Not the conv
+        # of the zero-stuffed input, which multiplies the inserted zeros too.
+        w = m.weight.detach()
+        g = m.groups
+        cin_g, cout_g = m.in_channels // g, m.out_channels // g
+        t = x.numel() // m.in_channels                           # T = input pixels (batch)
+        n = cout_g * math.prod(m.kernel_size)
+        kind = "depthwise" if g > 1 and g == m.in_channels else "conv"
+        return _op(kind, name, x, y, w, macs=t * cin_g * n * g, gemm=(t, cin_g, n), groups=g,
+                   elems=t * n * g)
     if isinstance(m, nn.Linear):
         w = m.weight.detach()
         t = x.numel() // m.in_features                           # rows (batch x leading dims)
@@ -184,49 +212,93 @@ def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | N
         return _op("norm", name, x, y, elems=per * x.numel())
     if isinstance(m, _ACTIVATIONS):
         return _op("eltwise", name, x, y, elems=x.numel())
-    if isinstance(m, (nn.LSTM, nn.LSTMCell)):
-        return _lstm_ops(name, m, x, y)
+    if isinstance(m, _RNNS):
+        return _rnn_ops(name, m, x, y)
     return None
 
 
-def _lstm_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
-    """An LSTM: per step, layer and direction, gates = W_ih x + W_hh h  (4H x (I+H) MACs,
-    Hochreiter & Schmidhuber 1997), then ~ 5H element-wise ops (3 sigmoid-gated products,
-    tanh, sum).  Expressed as GEMMs with T = batch, K = I + H, N = 4H, one per step and
-    direction.  A stacked LSTM is one op per layer (``name.l1``, ...; the first keeps
-    ``name``): layer 0 reduces over I + H, the others over H * dirs + H, and one op with the
-    mean K is not the same work on an array (ceil(K / rows) folds: 2-layer I=4, H=32 on 16x16
-    ws was 18,036 cycles for SCALE-Sim's 15,780).  Layers after the first read the output
-    sequence's shape and sparsity (the hidden sequence between layers is not hooked)."""
+# recurrent layers of torch.nn: gates per step (the N of the gate GEMM is gates x hidden) and
+# element-wise operations per hidden unit, step and direction after the gate GEMM, counted as
+# the 'norm' op counts its own (one operation per value; a sigmoid or tanh is one):
+# LSTM (Hochreiter & Schmidhuber 1997; torch.nn.LSTM's equations): i, f, o = sigmoid (3),
+#   g = tanh (1), c' = f*c + i*g (2 products, 1 sum), h' = o*tanh(c') (1 tanh, 1 product): 9
+# GRU (Cho et al. 2014; torch.nn.GRU's equations): r, z = sigmoid (2), r*(W_hn h + b_hn) (1),
+#   + (W_in x + b_in) (1), n = tanh (1), h' = n + z*(h - n) (1 difference, 1 product, 1 sum): 8
+#   (the n gate's two halves are separate GEMM outputs: MACs 3H x (I + H) all the same)
+# RNN (Elman): h' = tanh or relu of the gate sum: 1
+_RNN_GATES = {nn.LSTM: 4, nn.LSTMCell: 4, nn.GRU: 3, nn.GRUCell: 3, nn.RNN: 1, nn.RNNCell: 1}
+RNN_CELL_OPS = {nn.LSTM: 9, nn.LSTMCell: 9, nn.GRU: 8, nn.GRUCell: 8, nn.RNN: 1, nn.RNNCell: 1}
+_RNN_TYPE = {4: "lstm", 3: "gru", 1: "rnn"}   # the op type of each (its GEMM and its cell)
+_RNNS = tuple(_RNN_GATES)
+
+
+def _rnn_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
+    """An LSTM, GRU or RNN layer (or cell): per step, layer and direction, the gates
+    W_ih x + W_hh h (gates*H x (I+H) MACs), then ``RNN_CELL_OPS`` element-wise operations per
+    hidden unit (``elems``: priced on the accelerator's vector unit and SPRING's lanes after
+    the GEMM, step t+1 waiting for h_t).  Expressed as GEMMs with T = batch, K = I + H,
+    N = gates*H, one per step and direction.  A stacked layer is one op per layer (``name.l1``,
+    ...; the first keeps ``name``): layer 0 reduces over I + H, the others over H * dirs + H,
+    and one op with the mean K is not the same work on an array (ceil(K / rows) folds: 2-layer
+    I=4, H=32 on 16x16 ws was 18,036 cycles for SCALE-Sim's 15,780).  Layers after the first
+    read the output sequence's shape and sparsity (the hidden sequence between layers is not
+    hooked).  An LSTM with ``proj_size`` P carries h of P values (K = I + P) and projects each
+    step's H values to P: one more per-step GEMM (batch x H) @ (H x P), a ``recurrent`` op
+    ``NAME.proj``."""
     out = y[0] if isinstance(y, tuple) else y
+    kind = next(c for c in type(m).__mro__ if c in _RNN_GATES)
+    gates, cell_ops = _RNN_GATES[kind], RNN_CELL_OPS[kind]
     hidden = m.hidden_size
+    proj = getattr(m, "proj_size", 0) or hidden      # the size of h fed back
     layers = getattr(m, "num_layers", 1)
     dirs = 2 if getattr(m, "bidirectional", False) else 1
+    cell = not isinstance(m, nn.RNNBase)
     # rows per step = batch; steps run one after another (h_t feeds step t+1), so each step
     # of each direction is its own GEMM: groups = steps * dirs
-    if isinstance(m, nn.LSTMCell):
+    if cell:
         batch, steps = (x.shape[0] if x.dim() > 1 else 1), 1
     elif x.dim() == 3:
         batch, steps = (x.shape[0], x.shape[1]) if m.batch_first else (x.shape[1], x.shape[0])
     else:
         batch, steps = 1, x.shape[0]
     # what the shapes do not say (a host table times the layer's own op: hwsim.tables)
-    geo = (("kind", type(m).__name__), ("bias", bool(m.bias)), ("bidirectional", dirs == 2),
+    geo = (("kind", kind.__name__),
+           ("bias", bool(m.bias)), ("bidirectional", dirs == 2),
            ("batch_first", bool(getattr(m, "batch_first", False))))
+    if kind in (nn.RNN, nn.RNNCell):
+        geo += (("nonlinearity", m.nonlinearity),)
+    if proj != hidden:
+        geo += (("proj_size", proj),)
     ops = []
     for layer in range(layers):
-        suffix = f"_l{layer}" if isinstance(m, nn.LSTM) else ""
-        weights = [p.detach() for n, p in m.named_parameters()
-                   if n.startswith("weight") and (not suffix or n.endswith(suffix)
-                                                  or n.endswith(suffix + "_reverse"))]
-        w_all = torch.cat([w.flatten() for w in weights])
-        k = (m.input_size if layer == 0 else hidden * dirs) + hidden
-        op = _op("lstm", name if layer == 0 else f"{name}.l{layer}", x if layer == 0 else out,
-                 out, macs=batch * steps * dirs * 4 * hidden * k, gemm=(batch, k, 4 * hidden),
-                 groups=steps * dirs, elems=batch * steps * dirs * 5 * hidden)
+        suffix = "" if cell else f"_l{layer}"
+        params = {n: p.detach() for n, p in m.named_parameters()
+                  if n.startswith("weight") and (cell or n.endswith(suffix)
+                                                 or n.endswith(suffix + "_reverse"))}
+        w_all = torch.cat([w.flatten() for n, w in params.items()
+                           if not n.startswith("weight_hr")])
+        k = (m.input_size if layer == 0 else proj * dirs) + proj
+        lname = name if layer == 0 else f"{name}.l{layer}"
+        op = _op(_RNN_TYPE[gates], lname, x if layer == 0 else out, out,
+                 macs=batch * steps * dirs * gates * hidden * k,
+                 gemm=(batch, k, gates * hidden), groups=steps * dirs,
+                 elems=batch * steps * dirs * cell_ops * hidden)
         ops.append(dataclasses.replace(op, weight_shape=(w_all.numel(),),
                                        weight_bytes=w_all.numel() * FP32_BYTES,
                                        weight_sparsity=_zero_frac(w_all), geometry=geo))
+        if proj != hidden:   # h_t = W_hr (o * tanh(c_t)), every step and direction
+            w_hr = [w for n, w in params.items() if n.startswith("weight_hr")]
+            per_step = out.new_zeros((batch, hidden)), out.new_zeros((batch, proj))
+            p_op = _op("recurrent", f"{lname}.proj", *per_step, w_hr[0],
+                       macs=batch * steps * dirs * hidden * proj, gemm=(batch, hidden, proj),
+                       groups=steps * dirs)
+            w_cat = torch.cat([w.flatten() for w in w_hr])
+            ops.append(dataclasses.replace(
+                p_op, weight_bytes=w_cat.numel() * FP32_BYTES,   # both directions' W_hr
+                in_bytes=steps * dirs * batch * hidden * FP32_BYTES,
+                out_bytes=steps * dirs * batch * proj * FP32_BYTES,
+                weight_sparsity=_zero_frac(w_cat), act_sparsity=0.0,
+                geometry=(("kind", "projection"), ("bias", False))))
     return ops
 
 
@@ -269,6 +341,29 @@ def _cell_op(name: str, m: RecurrentLayer, x: torch.Tensor, y) -> Op:
                                              ("relu", relu)))
 
 
+# products and convolutions a module's own forward may call on tensors (attention's Q K^T, a
+# functional conv): no op records them, and a model priced without them is too cheap
+_UNPRICED_FUNCS = frozenset(f for f in (
+    torch.matmul, torch.mm, torch.bmm, torch.einsum, torch.addmm, torch.baddbmm, torch.addbmm,
+    torch.mv, torch.tensordot, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__,
+    torch.Tensor.matmul, torch.Tensor.mm, torch.Tensor.bmm, torch.Tensor.mv,
+    torch.nn.functional.linear, torch.nn.functional.bilinear, torch.nn.functional.conv1d,
+    torch.nn.functional.conv2d, torch.nn.functional.conv3d,
+    torch.nn.functional.conv_transpose1d, torch.nn.functional.conv_transpose2d,
+    torch.nn.functional.conv_transpose3d,
+    getattr(torch.nn.functional, "scaled_dot_product_attention", None),
+    torch.nn.functional.interpolate) if f is not None)
+# leaf modules that do no arithmetic at inference (a lookup, a reshape, the identity); any
+# other leaf module extract() has no op for is refused (Upsample, PixelShuffle, a 3-d pool,
+# a user's own layer, synth.sparse_exec.CSRLinear were left out of the price silently)
+# (a Sequential without layers, a ResNet's identity shortcut, is a leaf: the identity)
+_FREE = (nn.Identity, nn.Sequential, nn.Flatten, nn.Unflatten, nn.Embedding, nn.Dropout1d,
+         nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and their cells, "
+                "H-LSTM, 1-d and 2-d pooling, BatchNorm, LayerNorm, GroupNorm, InstanceNorm, "
+                "activations, tensor adds; Embedding, Flatten, Identity, Dropout are free")
+
+
 class _AddCatcher(TorchFunctionMode):
     """Records tensor additions that happen outside leaf modules (residual adds)."""
 
@@ -279,6 +374,9 @@ class _AddCatcher(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
+        if self.state["depth"] == 0 and not self.state["cells"] and func in _UNPRICED_FUNCS:
+            self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
+                                              "called outside a layer")
         if (self.state["depth"] == 0 and not self.state["cells"] and func in (torch.add, torch.Tensor.add, torch.Tensor.__add__,
                                                    torch.Tensor.__iadd__, torch.Tensor.add_)
                 and len(args) >= 2 and all(isinstance(a, torch.Tensor) for a in args[:2])
@@ -320,6 +418,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
             state["depth"] -= 1
             if state["depth"] == 0 and args and isinstance(args[0], torch.Tensor):
                 op = _from_module(name, m, args[0].detach(), out)
+                if op is None and not isinstance(m, _FREE + _PRICED):
+                    state["unpriced"].setdefault(name, type(m).__name__)
                 for one in ([op] if isinstance(op, Op) else op or []):
                     records.append((state["order"], one))
                     state["order"] += 1
@@ -349,7 +449,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         # still one op; the parametrization modules themselves are not ops.  The root is
         # hooked too when it is itself a layer (a bare nn.Conv2d), named by its class.
         real_children = [n for n, _ in m.named_children() if n != "parametrizations"]
-        is_leaf = not real_children or isinstance(m, nn.LSTM)
+        is_leaf = not real_children or isinstance(m, nn.RNNBase)
         if ".parametrizations." in f".{name}.":
             continue
         if is_leaf:
@@ -373,17 +473,15 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         model.train(was_training)
     if state["unpriced"]:   # priced without them, the total was silently too small
         name, kind = next(iter(state["unpriced"].items()))
-        raise UserError(f"hwsim cannot price layer {short_repr(name)} ({kind}): it has weights "
-                        f"but no cost model (known: Conv2d, Conv1d, Linear, LSTM/LSTMCell, "
-                        f"H-LSTM, pooling, BatchNorm, LayerNorm, GroupNorm, InstanceNorm, "
-                        f"activations, tensor adds; Embedding is a free lookup)")
+        raise UserError(f"hwsim cannot price layer {short_repr(name)} ({kind}): no cost model, "
+                        f"and the model priced without it would be too cheap (known: "
+                        f"{KNOWN_LAYERS})")
     for i, (order, out, a) in enumerate(state["adds"]):
         records.append((order, _op("eltwise", f"add{i}", a.detach(), out.detach(),
                                    elems=out.numel())))
     if not records:  # pricing it as free would be a wrong answer, not a cheap model
         raise UserError(f"{type(model).__name__} has no operation hwsim can price (known: "
-                        f"Conv2d, Conv1d, Linear, LSTM/H-LSTM, pooling, BatchNorm, activations, "
-                        f"tensor adds)")
+                        f"{KNOWN_LAYERS})")
     return [op for _, op in sorted(merge_repeated(records), key=lambda r: r[0])]
 
 
@@ -398,6 +496,8 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
             work[1] = max(work[1], out.numel())
         if isinstance(m, _CONVS) and isinstance(out, torch.Tensor):
             work[0] += out.numel() * math.prod(m.weight.shape[1:])
+        elif isinstance(m, _CONVT) and args and isinstance(args[0], torch.Tensor):
+            work[0] += args[0].numel() * math.prod(m.weight.shape[1:])
         elif isinstance(m, nn.Linear) and args and isinstance(args[0], torch.Tensor):
             work[0] += args[0].numel() // m.in_features * m.in_features * m.out_features
 

@@ -42,14 +42,26 @@ def test_cycles_never_beat_the_mac_bound_on_odd_arrays():
         r + c + k - 2) - 1
 
 
+class _Pair(nn.Module):
+    def __init__(self, bilinear):
+        super().__init__()
+        self.bilinear = bilinear
+
+    def forward(self, x):
+        return self.bilinear(x, x)
+
+
 @pytest.mark.parametrize("layer, shape", [
-    (nn.Sequential(nn.Conv3d(3, 8, 3), nn.Flatten(), nn.Linear(64, 2)), (3, 3, 3, 10)),
-    (nn.Sequential(nn.ConvTranspose2d(1, 4, 3), nn.Flatten(), nn.Linear(144, 2)), (1, 4, 4)),
-    (nn.GRU(4, 8, batch_first=True), (5, 4)),
+    # Conv3d, ConvTranspose2d and GRU are priced now (tests/hwsim/test_layers_h81.py)
+    (nn.Sequential(nn.Bilinear(4, 4, 2)), None),
+    (nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), (5, 8)),
+    (nn.Sequential(nn.Conv2d(1, 4, 3), nn.Upsample(scale_factor=2)), (1, 4, 4)),
 ])
 def test_a_layer_hwsim_cannot_price_is_refused_not_free(layer, shape):
     """A Conv1d before a Linear was priced as the Linear alone (128 of 704 MACs): the
     conv's work silently left out of latency and energy."""
+    if shape is None:   # Bilinear takes two inputs
+        layer, shape = nn.Sequential(nn.Linear(4, 4), _Pair(layer[0])), (4,)
     with pytest.raises(UserError, match="cannot price layer") as e:
         price(layer, shape)
     assert "\n" not in str(e.value)
