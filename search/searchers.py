@@ -52,7 +52,7 @@ from search.predictors import (MIN_ROWS, BoostedTreesPredictor, FastGPConfig, Fa
                                GPPredictor, accuracy_logit, expected_improvement, single_thread,
                                upper_confidence_bound)
 from search.space import Constraint, Space, load_space, spec_key
-from synth.config import short_repr
+from synth.config import check_choice, check_range, short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import atomic_path
 
@@ -116,9 +116,23 @@ class PredictorSearcher(Searcher):
                  evolution: EvolutionConfig | None = None, cost_features: bool = False,
                  refit_growth: float = 0.0, choice_counts: bool = False,
                  max_scored: int = 2048):
+        # checked before Ray's Searcher, whose own checks are asserts (mode='maximize' was an
+        # AssertionError traceback), and before use (batch_size=2.5 a TypeError in numpy)
+        check_choice("mode", mode, ("max", "min"))
+        if not isinstance(metric, str) or not metric:
+            raise ConfigError(f"metric must be the name of the reported value, got "
+                              f"{short_repr(metric)}")
+        # NumPy integers count as the integers they are (a seed from np.arange)
+        batch_size, n_initial, max_trials, seed = (
+            int(v) if isinstance(v, np.integer) else v
+            for v in (batch_size, n_initial, max_trials, seed))
+        for name, value in (("batch_size", batch_size), ("n_initial", n_initial),
+                            ("max_trials", max_trials)):
+            if value is not None or name != "max_trials":   # max_trials None: no limit
+                check_range(name, value, 1, None, integer=True)
+        if seed is not None:
+            check_range("seed", seed, 0, None, integer=True)
         super().__init__(metric=metric, mode=mode)
-        if batch_size < 1 or n_initial < 1:
-            raise ConfigError(f"batch_size and n_initial must be >= 1, got {batch_size}, {n_initial}")
         check_n_initial(n_initial, type(self).uses_predictor)
         self.space = space = load_space(space)
         self.batch_size, self.n_initial, self.max_trials = batch_size, n_initial, max_trials

@@ -96,3 +96,35 @@ def test_the_feature_cache_is_bounded_in_floats_not_rows():
         cache = s._feature_cache
         assert len(cache) * x.shape[1] <= s.feature_cache_floats, (i, len(cache))
     assert 0 < len(s._feature_cache) <= 50
+
+
+@pytest.mark.parametrize("name", sorted(SEARCHERS))
+@pytest.mark.parametrize("option, value, message", [
+    ("mode", "maximize", "mode must be one of max, min, got 'maximize'"),
+    ("mode", None, "mode must be one of max, min, got None"),
+    ("metric", 5, "metric must be the name of the reported value, got 5"),
+    ("batch_size", 2.5, "batch_size must be an integer, got 2.5"),
+    ("max_trials", 0, "max_trials must be in [1, inf), got 0"),
+    ("max_trials", -1, "max_trials must be in [1, inf), got -1"),
+    ("max_trials", True, "max_trials must be an integer, got True"),
+    ("n_initial", True, "n_initial must be an integer, got True"),
+    ("seed", "a", "seed must be an integer, got 'a'"),
+    ("seed", -1, "seed must be in [0, inf), got -1"),
+    ("seed", 1.5, "seed must be an integer, got 1.5")])
+def test_searcher_options_are_checked_in_one_line(name, option, value, message):
+    """mode='maximize' and metric=5 were AssertionErrors from Ray's Searcher, batch_size=2.5
+    and seed='a' TypeErrors from numpy, seed=-1 a ValueError; max_trials 0 or -1 gave a
+    searcher that never asked, True one that asked once, mode=None one that maximized."""
+    with pytest.raises(ConfigError) as e:
+        SEARCHERS[name](SPACE, **{option: value})
+    assert str(e.value) == message
+
+
+def test_a_seed_of_none_or_numpy_integers_are_still_taken():
+    s = SEARCHERS["random"](SPACE, seed=None, max_trials=None)
+    assert s.ask() is not None
+    a = SEARCHERS["random"](SPACE, seed=np.int64(4), max_trials=np.int64(3),
+                            batch_size=np.int32(2))
+    b = SEARCHERS["random"](SPACE, seed=4, max_trials=3, batch_size=2)
+    assert [a.ask() for _ in range(4)] == [b.ask() for _ in range(4)]
+    assert isinstance(a.seed, int) and a.ask() is None
