@@ -73,7 +73,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from synth.config import Config, check_batch_size, check_choice, check_range, short_repr
-from synth.device import pick_device
+from synth.device import borrowed, pick_device
 from synth.errors import ConfigError, UserError
 from synth.inversion import (BNFeatureHooks, InversionConfig, InversionResult, _augment, _Frozen,
                              _invert_batch, _objective, allowed_misses, batch_statistics,
@@ -321,90 +321,90 @@ def train_generator(teacher: nn.Module, config: AmortizedConfig | None = None, *
     with _GLOBAL_RNG:   # threads of one process (data-parallel ranks) seed it in turn
         torch.manual_seed(int(seed))          # the generator's initial weights
         gen_model = build_generator(teacher, config, pixel_range).to(device)
-    rng = torch.Generator().manual_seed(int(seed))
-    teacher.to(device)
-    if student is not None:
-        student.to(device)
-    if parallel is not None:
-        if parallel.size > config.max_ranks():
-            need = "twice " if config.sync_every else ""
-            raise UserError(f"batch_size ({config.batch_size}) must be at least {need}the "
-                            f"number of data-parallel ranks ({parallel.size})")
-        # the same start on every rank whatever each one's torch build draws
-        parallel.broadcast_(list(gen_model.parameters()) + list(gen_model.buffers()))
-    part = slice(None) if parallel is None else parallel.part(config.batch_size)
-    local = parallel is not None and config.sync_every > 0   # local SGD
-    exact = parallel if parallel is not None and not local else None   # whole-batch statistics
-    opt = torch.optim.Adam(gen_model.parameters(), lr=config.lr, betas=tuple(config.betas))
-    hooks = BNFeatureHooks(teacher) if exact is None else SyncedBNHooks(teacher, exact)
-    history, best, best_state = [], (-1.0, -math.inf), None
-    window, wsteps, last_window, step = None, 0, math.inf, 0
-    bn_window = None
-    start = time.perf_counter()
-    bar = tqdm(total=config.steps, desc="generator", disable=not progress, leave=False)
-    try:
-        with _Frozen(teacher, student), synced_batchnorm(gen_model, exact):
-            for step in range(config.steps):
-                for g in opt.param_groups:
-                    g["lr"] = config.lr * lr_factor(step, config.steps, config.warmup_steps,
-                                                    config.schedule)
-                z, y = _draw(config.batch_size, teacher.num_classes,
-                             config.latent_dim, rng, device)
-                x = _augment(gen_model(z[part], y[part]), config.jitter, config.flip, rng)
-                loss, per_image, _, bn = _objective(teacher, student, hooks, x, y[part], config)
-                if exact is not None:   # this rank's share of the batch's loss
-                    loss = per_image.sum() / config.batch_size + config.bn_weight * bn / exact.size
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if exact is not None:
-                    exact.sum_grads(gen_model.parameters())
-                opt.step()
-                check = not (step + 1) % config.check_every or step + 1 == config.steps
-                if local and (check or not (step + 1) % config.sync_every):
-                    parallel.average_(local_sgd_state(gen_model, opt))
-                with torch.no_grad():
-                    window = loss.detach() if window is None else window + loss.detach()
-                    bn_window = bn.detach() if bn_window is None else bn_window + bn.detach()
-                wsteps += 1
-                bar.update(1)
-                if not check:
-                    continue
-                if exact is not None:   # the batch's loss: the shares summed
-                    window = exact.sum_(window.reshape(1))[0]
-                elif local:   # the ranks' mean loss and BN term
-                    sums = parallel.sum_(torch.stack([window, bn_window]).to(torch.float64))
-                    window, bn_window = sums / parallel.size
-                value, bn_value = float(window) / wsteps, float(bn_window) / wsteps
-                window, bn_window, wsteps = None, None, 0
-                fidelity = _clean_fidelity(gen_model, teacher, config, rng, device, parallel)
-                if local:   # the check's batch statistics entered each rank's running averages
-                    parallel.average_(gen_model.buffers())
-                history.append({"step": step + 1, "loss": value, "bn_loss": bn_value,
-                                "fidelity": fidelity})
-                if (fidelity, -value) > best:
-                    best, best_state = (fidelity, -value), copy.deepcopy(gen_model.state_dict())
-                converged = (last_window - value) < config.stop_tolerance * abs(last_window)
-                last_window = value
-                bar.set_postfix(loss=f"{value:.3f}", fidelity=f"{fidelity:.3f}")
-                if (config.early_stop and step + 1 >= config.min_steps
-                        and fidelity >= config.stop_fidelity and converged):
-                    break
-    finally:
-        hooks.remove()
-        bar.close()
-    gen_model.load_state_dict(best_state)
-    kept = max(history, key=lambda h: (h["fidelity"], -h["loss"]))
-    stats = {"steps": step + 1, "seconds": round(time.perf_counter() - start, 3),
-             "history": history, "loss_first": history[0]["loss"], "loss_kept": kept["loss"],
-             "bn_loss_first": history[0]["bn_loss"], "bn_loss_kept": kept["bn_loss"],
-             "fidelity_first": history[0]["fidelity"], "fidelity_kept": kept["fidelity"],
-             "kept_step": kept["step"], "device": str(device)}
-    if parallel is not None:
-        stats["parallel"] = {"mode": "local" if local else "exact", "ranks": parallel.size,
-                             "sync_every": config.sync_every if local else 1,
-                             "collectives": parallel.calls,
-                             "collective_seconds": round(parallel.seconds, 3)}
-    return gen_model.cpu().eval(), stats
+    with borrowed(teacher, device=device):
+        rng = torch.Generator().manual_seed(int(seed))
+        if student is not None:
+            student.to(device)
+        if parallel is not None:
+            if parallel.size > config.max_ranks():
+                need = "twice " if config.sync_every else ""
+                raise UserError(f"batch_size ({config.batch_size}) must be at least {need}the "
+                                f"number of data-parallel ranks ({parallel.size})")
+            # the same start on every rank whatever each one's torch build draws
+            parallel.broadcast_(list(gen_model.parameters()) + list(gen_model.buffers()))
+        part = slice(None) if parallel is None else parallel.part(config.batch_size)
+        local = parallel is not None and config.sync_every > 0   # local SGD
+        exact = parallel if parallel is not None and not local else None   # whole-batch statistics
+        opt = torch.optim.Adam(gen_model.parameters(), lr=config.lr, betas=tuple(config.betas))
+        hooks = BNFeatureHooks(teacher) if exact is None else SyncedBNHooks(teacher, exact)
+        history, best, best_state = [], (-1.0, -math.inf), None
+        window, wsteps, last_window, step = None, 0, math.inf, 0
+        bn_window = None
+        start = time.perf_counter()
+        bar = tqdm(total=config.steps, desc="generator", disable=not progress, leave=False)
+        try:
+            with _Frozen(teacher, student), synced_batchnorm(gen_model, exact):
+                for step in range(config.steps):
+                    for g in opt.param_groups:
+                        g["lr"] = config.lr * lr_factor(step, config.steps, config.warmup_steps,
+                                                        config.schedule)
+                    z, y = _draw(config.batch_size, teacher.num_classes,
+                                 config.latent_dim, rng, device)
+                    x = _augment(gen_model(z[part], y[part]), config.jitter, config.flip, rng)
+                    loss, per_image, _, bn = _objective(teacher, student, hooks, x, y[part], config)
+                    if exact is not None:   # this rank's share of the batch's loss
+                        loss = per_image.sum() / config.batch_size + config.bn_weight * bn / exact.size
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if exact is not None:
+                        exact.sum_grads(gen_model.parameters())
+                    opt.step()
+                    check = not (step + 1) % config.check_every or step + 1 == config.steps
+                    if local and (check or not (step + 1) % config.sync_every):
+                        parallel.average_(local_sgd_state(gen_model, opt))
+                    with torch.no_grad():
+                        window = loss.detach() if window is None else window + loss.detach()
+                        bn_window = bn.detach() if bn_window is None else bn_window + bn.detach()
+                    wsteps += 1
+                    bar.update(1)
+                    if not check:
+                        continue
+                    if exact is not None:   # the batch's loss: the shares summed
+                        window = exact.sum_(window.reshape(1))[0]
+                    elif local:   # the ranks' mean loss and BN term
+                        sums = parallel.sum_(torch.stack([window, bn_window]).to(torch.float64))
+                        window, bn_window = sums / parallel.size
+                    value, bn_value = float(window) / wsteps, float(bn_window) / wsteps
+                    window, bn_window, wsteps = None, None, 0
+                    fidelity = _clean_fidelity(gen_model, teacher, config, rng, device, parallel)
+                    if local:   # the check's batch statistics entered each rank's running averages
+                        parallel.average_(gen_model.buffers())
+                    history.append({"step": step + 1, "loss": value, "bn_loss": bn_value,
+                                    "fidelity": fidelity})
+                    if (fidelity, -value) > best:
+                        best, best_state = (fidelity, -value), copy.deepcopy(gen_model.state_dict())
+                    converged = (last_window - value) < config.stop_tolerance * abs(last_window)
+                    last_window = value
+                    bar.set_postfix(loss=f"{value:.3f}", fidelity=f"{fidelity:.3f}")
+                    if (config.early_stop and step + 1 >= config.min_steps
+                            and fidelity >= config.stop_fidelity and converged):
+                        break
+        finally:
+            hooks.remove()
+            bar.close()
+        gen_model.load_state_dict(best_state)
+        kept = max(history, key=lambda h: (h["fidelity"], -h["loss"]))
+        stats = {"steps": step + 1, "seconds": round(time.perf_counter() - start, 3),
+                 "history": history, "loss_first": history[0]["loss"], "loss_kept": kept["loss"],
+                 "bn_loss_first": history[0]["bn_loss"], "bn_loss_kept": kept["bn_loss"],
+                 "fidelity_first": history[0]["fidelity"], "fidelity_kept": kept["fidelity"],
+                 "kept_step": kept["step"], "device": str(device)}
+        if parallel is not None:
+            stats["parallel"] = {"mode": "local" if local else "exact", "ranks": parallel.size,
+                                 "sync_every": config.sync_every if local else 1,
+                                 "collectives": parallel.calls,
+                                 "collective_seconds": round(parallel.seconds, 3)}
+        return gen_model.cpu().eval(), stats
 
 
 class MomentumBNHooks(BNFeatureHooks):
@@ -548,96 +548,95 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
     config = config or AmortizedConfig()
     labels = target_labels(labels, teacher.num_classes)
     device = pick_device(config.device)
-    generator.to(device)
-    teacher.to(device)
-    if student is not None:
-        student.to(device)
-    rng = torch.Generator().manual_seed(int(seed))
-    start = time.perf_counter()
-    adapt = config.adapt_steps > 0
-    if adapt:   # the meta-learned generator: a copy, updated batch after batch
-        generator = copy.deepcopy(generator)
-        meta_opt = torch.optim.Adam(generator.parameters(),
-                                    lr=config.adapt_lr * config.adapt_steps,
-                                    betas=tuple(config.betas))
-    was_training = generator.training
-    generator.train()
-    saved = [(m, m.momentum) for m in generator.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
-    for m, _ in saved:   # batch statistics without touching the running averages
-        m.momentum = 0.0
-    images, confs, losses, bns, iters = [], [], [], [], []
-    batch_fid, extended, short = [], 0, 0   # adaptation: per-batch clean fidelity, counts
-    refine = config.refine_config() if config.refine_iterations else None
-    chunk = config.adapt_batch if adapt else config.refine_batch if refine else config.batch_size
-    kd = None
-    if adapt and student is not None and config.kd_steps:
-        from synth.distill import DistillConfig, PoolKD
-        kd = PoolKD(student, teacher, DistillConfig(seed=int(seed), device=config.device,
-                                                    progress=False),
-                    total_steps=math.ceil(len(labels) / chunk) * config.kd_steps)
-    hooks = MomentumBNHooks(teacher, config.bn_momentum) if adapt else BNFeatureHooks(teacher)
-    try:
-        for k, b in enumerate(range(0, len(labels), chunk)):
-            y = labels[b:b + chunk].to(device)
-            rival = student if (not adapt or k >= config.adi_after) else None
-            with _Frozen(teacher, student):
-                if adapt:
+    with borrowed(generator, teacher, device=device):
+        if student is not None:
+            student.to(device)
+        rng = torch.Generator().manual_seed(int(seed))
+        start = time.perf_counter()
+        adapt = config.adapt_steps > 0
+        if adapt:   # the meta-learned generator: a copy, updated batch after batch
+            generator = copy.deepcopy(generator)
+            meta_opt = torch.optim.Adam(generator.parameters(),
+                                        lr=config.adapt_lr * config.adapt_steps,
+                                        betas=tuple(config.betas))
+        was_training = generator.training
+        generator.train()
+        saved = [(m, m.momentum) for m in generator.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+        for m, _ in saved:   # batch statistics without touching the running averages
+            m.momentum = 0.0
+        images, confs, losses, bns, iters = [], [], [], [], []
+        batch_fid, extended, short = [], 0, 0   # adaptation: per-batch clean fidelity, counts
+        refine = config.refine_config() if config.refine_iterations else None
+        chunk = config.adapt_batch if adapt else config.refine_batch if refine else config.batch_size
+        kd = None
+        if adapt and student is not None and config.kd_steps:
+            from synth.distill import DistillConfig, PoolKD
+            kd = PoolKD(student, teacher, DistillConfig(seed=int(seed), device=config.device,
+                                                        progress=False),
+                        total_steps=math.ceil(len(labels) / chunk) * config.kd_steps)
+        hooks = MomentumBNHooks(teacher, config.bn_momentum) if adapt else BNFeatureHooks(teacher)
+        try:
+            for k, b in enumerate(range(0, len(labels), chunk)):
+                y = labels[b:b + chunk].to(device)
+                rival = student if (not adapt or k >= config.adi_after) else None
+                with _Frozen(teacher, student):
+                    if adapt:
+                        with torch.enable_grad():
+                            x, _, info = _adapt_batch(generator, meta_opt, teacher, rival, hooks,
+                                                      y, config, rng, device)
+                        iters.append(info["steps"])
+                        batch_fid.append(info["hits"] / len(y))
+                        extended += info["steps"] > config.adapt_steps
+                        short += info["hits"] < info["needed"]
+                    else:
+                        yy = y.repeat(2) if len(y) == 1 else y   # BatchNorm needs two: keep the first
+                        z, _ = _draw(len(yy), teacher.num_classes, config.latent_dim, rng, device, yy)
+                        x = generator(z, yy)[:len(y)]
+                    if refine is not None:
+                        if config.refine_noise:   # normalized units, clipped to the valid range
+                            x = x + config.refine_noise * torch.randn(x.shape, generator=rng).to(device)
+                            x = torch.max(torch.min(x, generator.lo + generator.span), generator.lo)
+                        with torch.enable_grad():
+                            x, st = _invert_batch(teacher, rival, hooks, x, y, refine,
+                                                  generator.lo, generator.lo + generator.span, rng)
+                        if not adapt:
+                            iters.append(st["iterations"])
+                    _, per_image, logits, bn = _objective(teacher, rival, hooks, x, y, config)
+                conf = F.softmax(logits, 1).gather(1, y[:, None])[:, 0]
+                images.append(x.cpu()), confs.append(conf.cpu()), losses.append(per_image.cpu())
+                bns.append(float(bn))
+                if kd is not None:   # the student learns from the memory bank of all batches
+                    kd.add(x.cpu())
                     with torch.enable_grad():
-                        x, _, info = _adapt_batch(generator, meta_opt, teacher, rival, hooks,
-                                                  y, config, rng, device)
-                    iters.append(info["steps"])
-                    batch_fid.append(info["hits"] / len(y))
-                    extended += info["steps"] > config.adapt_steps
-                    short += info["hits"] < info["needed"]
-                else:
-                    yy = y.repeat(2) if len(y) == 1 else y   # BatchNorm needs two: keep the first
-                    z, _ = _draw(len(yy), teacher.num_classes, config.latent_dim, rng, device, yy)
-                    x = generator(z, yy)[:len(y)]
-                if refine is not None:
-                    if config.refine_noise:   # normalized units, clipped to the valid range
-                        x = x + config.refine_noise * torch.randn(x.shape, generator=rng).to(device)
-                        x = torch.max(torch.min(x, generator.lo + generator.span), generator.lo)
-                    with torch.enable_grad():
-                        x, st = _invert_batch(teacher, rival, hooks, x, y, refine,
-                                              generator.lo, generator.lo + generator.span, rng)
-                    if not adapt:
-                        iters.append(st["iterations"])
-                _, per_image, logits, bn = _objective(teacher, rival, hooks, x, y, config)
-            conf = F.softmax(logits, 1).gather(1, y[:, None])[:, 0]
-            images.append(x.cpu()), confs.append(conf.cpu()), losses.append(per_image.cpu())
-            bns.append(float(bn))
-            if kd is not None:   # the student learns from the memory bank of all batches
-                kd.add(x.cpu())
-                with torch.enable_grad():
-                    kd.steps(config.kd_steps)
-    finally:
-        hooks.remove()
-        for m, momentum in saved:
-            m.momentum = momentum
-        generator.train(was_training)
-    seconds = time.perf_counter() - start
-    images, conf = torch.cat(images), torch.cat(confs)
-    with _Frozen(teacher):
-        pred = torch.cat([teacher(images[i:i + 1024].to(device)).argmax(1).cpu()
-                          for i in range(0, len(images), 1024)])
-    fidelity = hit_fraction(pred == labels)
-    stats = {"method": "amortized", "batches": len(bns), "iterations": iters, "bn_loss_final": sum(bns) / len(bns),
-             "loss_final": float(torch.cat(losses).mean()), "fidelity": fidelity,
-             "missed": int((pred != labels).sum()), "sample_seconds": round(seconds, 4),
-             "marginal_images_per_second": len(labels) / max(seconds, 1e-9),
-             "seconds": round(seconds, 4), "images_per_second": len(labels) / max(seconds, 1e-9),
-             "device": str(device)}
-    if kd is not None:
-        stats["kd_steps"] = kd.step
-    if adapt:   # the per-batch stopping rule: batches adapted past adapt_steps, and those
-        # still short of their target at adapt_max_steps
-        stats.update(batch_fidelity=[round(f, 4) for f in batch_fid], extended_batches=extended,
-                     short_batches=short)
-    warning = fidelity_warning(fidelity, config.min_fidelity)
-    if warning:
-        stats["warning"] = warning
-        log.warning(warning)
-    return InversionResult(images, labels.clone(), conf, torch.cat(losses), stats)
+                        kd.steps(config.kd_steps)
+        finally:
+            hooks.remove()
+            for m, momentum in saved:
+                m.momentum = momentum
+            generator.train(was_training)
+        seconds = time.perf_counter() - start
+        images, conf = torch.cat(images), torch.cat(confs)
+        with _Frozen(teacher):
+            pred = torch.cat([teacher(images[i:i + 1024].to(device)).argmax(1).cpu()
+                              for i in range(0, len(images), 1024)])
+        fidelity = hit_fraction(pred == labels)
+        stats = {"method": "amortized", "batches": len(bns), "iterations": iters, "bn_loss_final": sum(bns) / len(bns),
+                 "loss_final": float(torch.cat(losses).mean()), "fidelity": fidelity,
+                 "missed": int((pred != labels).sum()), "sample_seconds": round(seconds, 4),
+                 "marginal_images_per_second": len(labels) / max(seconds, 1e-9),
+                 "seconds": round(seconds, 4), "images_per_second": len(labels) / max(seconds, 1e-9),
+                 "device": str(device)}
+        if kd is not None:
+            stats["kd_steps"] = kd.step
+        if adapt:   # the per-batch stopping rule: batches adapted past adapt_steps, and those
+            # still short of their target at adapt_max_steps
+            stats.update(batch_fidelity=[round(f, 4) for f in batch_fid], extended_batches=extended,
+                         short_batches=short)
+        warning = fidelity_warning(fidelity, config.min_fidelity)
+        if warning:
+            stats["warning"] = warning
+            log.warning(warning)
+        return InversionResult(images, labels.clone(), conf, torch.cat(losses), stats)
 
 
 def synthesize_amortized(teacher: nn.Module, labels: torch.Tensor,

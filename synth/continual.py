@@ -29,7 +29,7 @@ from torch import nn
 from synth.choices import CONTINUAL_METHODS as METHODS
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
 from synth.data import Dataset, class_subset  # noqa: F401  (its home was here)
-from synth.device import pick_device
+from synth.device import borrowed, pick_device
 from synth.distill import kd_loss
 from synth.errors import UserError
 from synth.inversion import InversionConfig, balanced_labels, synthesize
@@ -261,11 +261,16 @@ def learn_new_classes(old_model: nn.Module, new_data: Dataset, config: Continual
                         f"(use class_subset(data, new_classes, offset={k_old}))")
     if config.method == "deepinversion" and (synth_x is None or len(synth_x) == 0):
         raise UserError("method deepinversion needs images synthesized from the old network")
-    device = pick_device(config.device)
-    old = old_model.to(device).eval()
+    with borrowed(old_model, device=pick_device(config.device)):
+        return _learn(old_model.eval(), k_old, new_data, config, synth_x)
+
+
+def _learn(old: nn.Module, k_old: int, new_data: Dataset, config: ContinualConfig,
+           synth_x: torch.Tensor | None) -> tuple[nn.Module, dict]:
+    """``learn_new_classes``' training, ``old`` on the training device."""
     for p in old.parameters():
         p.requires_grad_(False)
-    model = extend_head(old_model, num_new, config.seed)
+    model = extend_head(old, new_data.num_classes - k_old, config.seed)
     x, y = new_data.x_train, new_data.y_train
     if config.method == "deepinversion":  # balanced: as many synthesized as new images
         reps = -(-len(x) // len(synth_x))

@@ -5,6 +5,8 @@ configs, ``pick_device``): ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
 from typing import TYPE_CHECKING
 
@@ -46,3 +48,32 @@ def pick_device(requested: str | None = None) -> torch.device:
     if isinstance(requested, torch.device):
         requested = str(requested)
     return torch.device(check_device(requested))
+
+
+def module_device(module) -> torch.device:
+    """The device a module's first parameter (or buffer) is on; the CPU for one that holds
+    neither.  Inputs a function makes for a model it was handed (a probe for counting FLOPs,
+    noise to invert) go there."""
+    import torch
+    for t in itertools.chain(module.parameters(), module.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def borrowed(*modules, device):
+    """Move ``modules`` (None entries are skipped) to ``device`` for the block, then each back
+    to the device it was on.  For the models a function only reads -- a teacher, the network
+    it inverts, the old model of continual learning, the one it prunes into a smaller copy:
+    run on a GPU machine, ``distill(..., device="cpu")`` left the caller's CUDA teacher on
+    the CPU, and an inversion on CUDA left a CPU student on CUDA for the KD steps that
+    followed on the CPU."""
+    modules = [m for m in modules if m is not None]
+    homes = [module_device(m) for m in modules]
+    for m in modules:
+        m.to(device)
+    try:
+        yield modules[0] if len(modules) == 1 else modules
+    finally:
+        for m, home in zip(modules, homes):
+            m.to(home)

@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from synth.choices import IMPORTANCES
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
-from synth.device import pick_device
+from synth.device import borrowed, pick_device
 from synth.errors import UserError
 from synth.masked import attach_masks, original_weight, plain_state
 from synth.models import build, count_flops, count_parameters
@@ -425,8 +425,12 @@ def prune(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
     ``latency`` importance (FLOPs unless the caller passes a hardware cost)."""
     config = config or PruneConfig()
     refuse_fixed_point(model, "structured pruning")
-    device = pick_device(config.device)
-    model = model.to(device)
+    with borrowed(model, device=pick_device(config.device)):   # left where it was
+        return _prune(model, x, y, config, cost_fn)
+
+
+def _prune(model: nn.Module, x, y, config: PruneConfig, cost_fn) -> PruneResult:
+    """``prune`` with ``model`` on the pruning device."""
     groups = prunable_groups(model)
     torch.manual_seed(config.seed)
     scores = importance_scores(model, groups, x, y, config, cost_fn)

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from synth.config import Config, check_range
 from synth.data import Dataset
-from synth.device import pick_device
+from synth.device import borrowed, pick_device
 from synth.inversion import (MAX_IMAGES_IN_MEMORY, MAX_LOSS_WEIGHT, InversionConfig,
                              balanced_labels, synthesize)
 from synth.errors import UserError
@@ -254,15 +254,14 @@ def distill(student: nn.Module, teacher: nn.Module, train_x: torch.Tensor, data:
     signature; ``cluster.train.ray_fit()`` trains on Ray Train workers); ``state_path`` and
     ``state_key`` make it resumable (``fit``'s; the key must name the teacher and inputs)."""
     config = config or DistillConfig()
-    device = pick_device(config.device)
-    teacher.to(device).eval()
-    targets = teacher_logits(teacher, train_x)
     resumable = ({"state_path": state_path, "state_key": state_key}
                  if state_path is not None else {})
-    metrics = fit_fn(student, data, distill_train_config(config, len(train_x)),
-                     loss_fn=_kd_fn(config, teacher),
-                     train_xy=(train_x, targets), desc="distill", **resumable)
-    metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]
+    with borrowed(teacher, device=pick_device(config.device)):
+        targets = teacher_logits(teacher.eval(), train_x)
+        metrics = fit_fn(student, data, distill_train_config(config, len(train_x)),
+                         loss_fn=_kd_fn(config, teacher),
+                         train_xy=(train_x, targets), desc="distill", **resumable)
+        metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]
     metrics["train_images"] = len(train_x)
     return metrics
 
@@ -321,36 +320,37 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
     ``return_pool`` adds ``metrics["pool"] = (images, teacher labels)``."""
     config = config or DistillConfig()
     inversion = (inversion or InversionConfig()).replace(adi_weight=config.adi_weight)
-    torch.manual_seed(config.seed)
-    final_steps = adi_final_steps(config)
-    kd = PoolKD(student, teacher, config,
-                total_steps=config.rounds * config.kd_steps_per_round + final_steps)
-    fidelities, iterations = [], []
-    start, synth_seconds = time.perf_counter(), 0.0
-    for r in tqdm(range(config.rounds), desc="adi", disable=not config.progress, leave=False):
-        labels = balanced_labels(config.images_per_round, teacher.num_classes,
-                                 offset=r * config.images_per_round)
-        result = synthesize(teacher, labels, inversion, pixel_range=pixel_range,
-                            student=student if config.adi_weight > 0 else None,
-                            seed=config.seed * 100_003 + r)
-        synth_seconds += result.stats["seconds"]
-        fidelities.append(result.fidelity)
-        iterations.append(result.stats["mean_iterations"])
-        kd.add(result.images)
-        kd.steps(config.kd_steps_per_round)
-    kd.steps(final_steps)
-    student.eval()
-    pool_x, pool_t = kd.pool_x, kd.pool_t
-    metrics = {"images": sum(len(p) for p in pool_x), "rounds": config.rounds,
-               "kd_steps": kd.step, "adi_weight": config.adi_weight,
-               "fidelity": sum(fidelities) / len(fidelities),
-               "mean_iterations": sum(iterations) / len(iterations),
-               "synthesis_seconds": round(synth_seconds, 3),
-               "seconds": round(time.perf_counter() - start, 3)}
-    if data is not None:
-        metrics["val_accuracy"] = evaluate(student, data.x_val, data.y_val)["accuracy"]
-        metrics["test_accuracy"] = evaluate(student, data.x_test, data.y_test)["accuracy"]
-        metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]
-    if return_pool:
-        metrics["pool"] = (torch.cat(pool_x), torch.cat(pool_t).argmax(1))
-    return metrics
+    with borrowed(teacher, device=pick_device(config.device)):   # the caller's, left where it was
+        torch.manual_seed(config.seed)
+        final_steps = adi_final_steps(config)
+        kd = PoolKD(student, teacher, config,
+                    total_steps=config.rounds * config.kd_steps_per_round + final_steps)
+        fidelities, iterations = [], []
+        start, synth_seconds = time.perf_counter(), 0.0
+        for r in tqdm(range(config.rounds), desc="adi", disable=not config.progress, leave=False):
+            labels = balanced_labels(config.images_per_round, teacher.num_classes,
+                                     offset=r * config.images_per_round)
+            result = synthesize(teacher, labels, inversion, pixel_range=pixel_range,
+                                student=student if config.adi_weight > 0 else None,
+                                seed=config.seed * 100_003 + r)
+            synth_seconds += result.stats["seconds"]
+            fidelities.append(result.fidelity)
+            iterations.append(result.stats["mean_iterations"])
+            kd.add(result.images)
+            kd.steps(config.kd_steps_per_round)
+        kd.steps(final_steps)
+        student.eval()
+        pool_x, pool_t = kd.pool_x, kd.pool_t
+        metrics = {"images": sum(len(p) for p in pool_x), "rounds": config.rounds,
+                   "kd_steps": kd.step, "adi_weight": config.adi_weight,
+                   "fidelity": sum(fidelities) / len(fidelities),
+                   "mean_iterations": sum(iterations) / len(iterations),
+                   "synthesis_seconds": round(synth_seconds, 3),
+                   "seconds": round(time.perf_counter() - start, 3)}
+        if data is not None:
+            metrics["val_accuracy"] = evaluate(student, data.x_val, data.y_val)["accuracy"]
+            metrics["test_accuracy"] = evaluate(student, data.x_test, data.y_test)["accuracy"]
+            metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]
+        if return_pool:
+            metrics["pool"] = (torch.cat(pool_x), torch.cat(pool_t).argmax(1))
+        return metrics

@@ -48,7 +48,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from synth.config import Config, check_batch_size, check_choice, check_range, short_repr
-from synth.device import pick_device
+from synth.device import borrowed, pick_device
 from synth.errors import UserError
 from synth.models import batchnorm_layers
 from synth.train import lr_factor
@@ -663,55 +663,53 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
     config = config or settings_for(teacher, value_range=pixel_range)
     labels = target_labels(labels, teacher.num_classes)
     device = pick_device(config.device)
-    image = len(teacher.input_shape) == 3
-    lo, hi = (torch.as_tensor(t, dtype=torch.float32).reshape((-1, 1, 1) if image else (-1,))
-              .to(device) for t in pixel_range)
-    gen = torch.Generator().manual_seed(int(seed))
-    teacher.to(device)
-    if student is not None:
-        student.to(device)
-    images, confs, losses, iters, bn0, bn1, start_loss, start_hits = [], [], [], [], [], [], [], []
-    start = time.perf_counter()
-    hooks = BNFeatureHooks(teacher)
-    bar = tqdm(total=0, desc="invert", disable=not progress, leave=False)
-    try:
-        with _Frozen(teacher, student):
-            for b in range(0, len(labels), config.batch_size):
-                y = labels[b:b + config.batch_size].to(device)
-                bar.total += config.iterations
-                bar.refresh()
-                x0 = _initial_noise(len(y), teacher.input_shape, config, lo, hi, gen, device)
-                noise = _full_size(x0, teacher.input_shape, _lowres_factor(teacher.input_shape,
-                                                                           config))
-                per_image, _, hits, bn = _evaluate(teacher, student, hooks, noise, y, config)
-                bn0.append(bn), start_loss.append(per_image.cpu()), start_hits.append(hits.cpu())
-                x, st = _invert_batch(teacher, student, hooks, x0, y, config, lo, hi, gen, bar)
-                bar.update(config.iterations - st["iterations"])
-                per_image, conf, _, bn = _evaluate(teacher, student, hooks, x, y, config)
-                images.append(x.cpu()), confs.append(conf.cpu()), losses.append(per_image.cpu())
-                iters.append(st["iterations"]), bn1.append(bn)
-    finally:
-        hooks.remove()
-        bar.close()
-    seconds = time.perf_counter() - start
-    images, conf = torch.cat(images), torch.cat(confs)
-    with torch.no_grad(), _Frozen(teacher):
-        pred = torch.cat([teacher(images[i:i + 1024].to(device)).argmax(1).cpu()
-                          for i in range(0, len(images), 1024)])
-    fidelity = hit_fraction(pred == labels)  # the whole set, misses included
-    stats = {"batches": len(iters), "iterations": iters, "mean_iterations": sum(iters) / len(iters),
-             "bn_loss_initial": sum(bn0) / len(bn0), "bn_loss_final": sum(bn1) / len(bn1),
-             "loss_initial": float(torch.cat(start_loss).mean()),
-             "loss_final": float(torch.cat(losses).mean()),  # per input, without the BN term
-             "fidelity_initial": hit_fraction(torch.cat(start_hits)),
-             "fidelity": fidelity, "missed": int((pred != labels).sum()),
-             "seconds": round(seconds, 3),
-             "images_per_second": len(labels) / max(seconds, 1e-9), "device": str(device)}
-    warning = fidelity_warning(fidelity, config.min_fidelity, config.iterations)
-    if warning:
-        stats["warning"] = warning
-        log.warning(warning)
-    return InversionResult(images, labels.clone(), conf, torch.cat(losses), stats)
+    with borrowed(teacher, student, device=device):
+        image = len(teacher.input_shape) == 3
+        lo, hi = (torch.as_tensor(t, dtype=torch.float32).reshape((-1, 1, 1) if image else (-1,))
+                  .to(device) for t in pixel_range)
+        gen = torch.Generator().manual_seed(int(seed))
+        images, confs, losses, iters, bn0, bn1, start_loss, start_hits = [], [], [], [], [], [], [], []
+        start = time.perf_counter()
+        hooks = BNFeatureHooks(teacher)
+        bar = tqdm(total=0, desc="invert", disable=not progress, leave=False)
+        try:
+            with _Frozen(teacher, student):
+                for b in range(0, len(labels), config.batch_size):
+                    y = labels[b:b + config.batch_size].to(device)
+                    bar.total += config.iterations
+                    bar.refresh()
+                    x0 = _initial_noise(len(y), teacher.input_shape, config, lo, hi, gen, device)
+                    noise = _full_size(x0, teacher.input_shape, _lowres_factor(teacher.input_shape,
+                                                                               config))
+                    per_image, _, hits, bn = _evaluate(teacher, student, hooks, noise, y, config)
+                    bn0.append(bn), start_loss.append(per_image.cpu()), start_hits.append(hits.cpu())
+                    x, st = _invert_batch(teacher, student, hooks, x0, y, config, lo, hi, gen, bar)
+                    bar.update(config.iterations - st["iterations"])
+                    per_image, conf, _, bn = _evaluate(teacher, student, hooks, x, y, config)
+                    images.append(x.cpu()), confs.append(conf.cpu()), losses.append(per_image.cpu())
+                    iters.append(st["iterations"]), bn1.append(bn)
+        finally:
+            hooks.remove()
+            bar.close()
+        seconds = time.perf_counter() - start
+        images, conf = torch.cat(images), torch.cat(confs)
+        with torch.no_grad(), _Frozen(teacher):
+            pred = torch.cat([teacher(images[i:i + 1024].to(device)).argmax(1).cpu()
+                              for i in range(0, len(images), 1024)])
+        fidelity = hit_fraction(pred == labels)  # the whole set, misses included
+        stats = {"batches": len(iters), "iterations": iters, "mean_iterations": sum(iters) / len(iters),
+                 "bn_loss_initial": sum(bn0) / len(bn0), "bn_loss_final": sum(bn1) / len(bn1),
+                 "loss_initial": float(torch.cat(start_loss).mean()),
+                 "loss_final": float(torch.cat(losses).mean()),  # per input, without the BN term
+                 "fidelity_initial": hit_fraction(torch.cat(start_hits)),
+                 "fidelity": fidelity, "missed": int((pred != labels).sum()),
+                 "seconds": round(seconds, 3),
+                 "images_per_second": len(labels) / max(seconds, 1e-9), "device": str(device)}
+        warning = fidelity_warning(fidelity, config.min_fidelity, config.iterations)
+        if warning:
+            stats["warning"] = warning
+            log.warning(warning)
+        return InversionResult(images, labels.clone(), conf, torch.cat(losses), stats)
 
 
 def target_labels(labels, num_classes: int) -> torch.Tensor:

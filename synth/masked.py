@@ -34,6 +34,7 @@ from torch.nn.utils import parametrize
 
 from synth.choices import CRITERIA
 from synth.config import short_repr
+from synth.device import module_device
 from synth.errors import UserError
 from synth.models import prunable_layers
 
@@ -171,8 +172,7 @@ def sparse_flops(model: nn.Module, input_shape) -> int:
     model.eval()
     try:
         with torch.no_grad():
-            dev = next(model.parameters()).device
-            model(torch.zeros((1,) + tuple(input_shape), device=dev))
+            model(torch.zeros((1,) + tuple(input_shape), device=module_device(model)))
     finally:
         model.train(was)
         for h in hooks:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from synth.config import short_repr
+from synth.device import module_device
 from synth.errors import UserError
 
 _FAMILIES: dict[str, tuple[Callable[..., nn.Module], dict, str]] = {}
@@ -321,7 +322,7 @@ def count_flops(model: nn.Module, input_shape) -> int:
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros((1,) + tuple(input_shape)))
+            model(torch.zeros((1,) + tuple(input_shape), device=module_device(model)))
     finally:
         model.train(was)
         for h in hooks:

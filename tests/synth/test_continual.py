@@ -24,7 +24,7 @@ def old_model(digits):
     torch.manual_seed(0)
     model = build("convnet_digits", digits.input_shape, len(OLD))
     fit(model, class_subset(digits, OLD), TrainConfig(epochs=2, progress=False))
-    return model.eval()
+    return model.cpu().eval()   # trained on CUDA where there is one; the tests feed CPU tensors
 
 
 @pytest.mark.parametrize("variant,shape", [("lenet5_bn", (1, 28, 28)), ("resnet8_w16", (1, 8, 8)),
@@ -129,7 +129,8 @@ def test_cli_figures_are_on_every_class_and_add_up(tmp_path, digits, old_model):
     right = lt.argmax(1) == yt
     assert got["val_accuracy"] == pytest.approx(float((lv.argmax(1) == yv).float().mean()))
     assert got["test_accuracy"] == pytest.approx(float(right.float().mean()))
-    assert got["test_loss"] == pytest.approx(float(F.cross_entropy(lt, yt)), rel=1e-5)
+    # rel 1e-4: on a GPU the CLI evaluates on CUDA (TF32 convolutions), this test on the CPU
+    assert got["test_loss"] == pytest.approx(float(F.cross_entropy(lt, yt)), rel=1e-4)
     assert got["accuracy_old"] == pytest.approx(float(right[yt < 5].float().mean()))
     assert got["accuracy_new"] == pytest.approx(float(right[yt >= 5].float().mean()))
     n_old = int((yt < 5).sum())
