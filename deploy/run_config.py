@@ -103,6 +103,9 @@ class SynthesisStage(Config):
         check_range("synthesis.pairs", self.pairs, 1, MAX_PAIRS, integer=True)
         check_range("synthesis.shard_size", self.shard_size, 1, MAX_SHARD_SIZE, integer=True)
         check_mapping("synthesis.inversion", self.inversion)
+        if self.inversion.get("amortized") is not None:   # checked as given: InversionConfig
+            check_mapping("synthesis.inversion.amortized",      # saw a list as a tuple
+                          self.inversion["amortized"])
         check_mapping("synthesis.distill", self.distill)
         # `student: no` (YAML: False) passed as "plain DeepInversion"; a bad student or
         # preset was reported without its key ("synthesis.inversion: unknown ... preset True")
@@ -257,12 +260,16 @@ def _plain(obj: Any) -> Any:
     return json.loads(json.dumps(obj))
 
 
-def read_yaml(path: str | Path) -> dict:
+def read_yaml(path: str | Path, empty: str = "") -> dict:
     """A config file's mapping, read through the bounded loader of ``synth.files`` (size,
-    nesting and alias expansion capped: a 400-byte alias bomb is a one-line error)."""
+    nesting and alias expansion capped: a 400-byte alias bomb is a one-line error).  A file
+    without a YAML document (empty, or comments only) is ``{}``, or, given ``empty`` (what
+    was expected), a one-line error."""
     from synth.files import read_yaml_file
     values = read_yaml_file(path, "config file")
     if values is None:
+        if empty:
+            raise ConfigError(f"{path} is empty (or comments only); expected {empty}")
         return {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path} must hold a mapping of config keys, got {type(values).__name__}")
@@ -290,7 +297,9 @@ def load_run_config(source: str | Path | Mapping | None = None,
         values = read_yaml(bundled_config_path(str(source)))
     else:
         where = Path(source).expanduser()
-        values = read_yaml(where)
+        # an empty file ran the whole default pipeline under the name 'run'
+        values = read_yaml(where, "run config keys (teacher, synthesis, search, ...); write "
+                                  "{} for every default, or run the bundled `default`")
     for key, value in (overrides or {}).items():
         values[key] = value
     sweep_keys = sorted(k for k in ("base", "grid", "runs") if k in values)

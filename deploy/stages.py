@@ -90,14 +90,15 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
 
 def _check_data_path(dataset: str) -> None:
     """``teacher.dataset``'s file or folder (``csv:``, ``ts:``, ``parquet:``... a path read
-    from the working directory, as the run reads it) exists: `nnsynth run my.yaml --check`
-    said 'valid' for a csv: file that was not there, and the run failed at once."""
-    from synth.choices import DATASET_PREFIXES
-    from synth.data_registry import split_class_list
-    prefix, sep, path = str(split_class_list(dataset)[0]).partition(":")
-    if sep and prefix in DATASET_PREFIXES and not Path(path).expanduser().exists():
-        raise ConfigError(f"teacher.dataset: {prefix}:{path} not found (a path is read from "
-                          f"the working directory, {Path.cwd()})")
+    from the working directory, as the run reads it) exists and is a file or a folder as its
+    loader reads it: `nnsynth run my.yaml --check` said 'valid' for a csv: file that was not
+    there, or a folder, and the run failed at once."""
+    from synth.data import check_dataset_input
+    try:
+        check_dataset_input(dataset, "teacher.dataset")
+    except UserError as e:
+        raise ConfigError(f"{e} (a path is read from the working directory, {Path.cwd()})"
+                          ) from None
 
 
 def _options(where: str, make):

@@ -150,6 +150,41 @@ def class_subset(data: Dataset, classes: Sequence[int], offset: int = 0) -> Data
     return data.class_subset(classes, offset)
 
 
+# What the path of each ``prefix:<path>`` set is (a file, a folder or either) and how errors
+# name it: the loaders' own checks and ``check_dataset_input`` (`nnsynth run --check`).
+DATASET_PATHS = {
+    "csv": ("file", "CSV file", "a .csv file with a header row"),
+    "text": ("file", "text file", "a UTF-8 plain-text file"),
+    "images": ("folder", "image folder", "a folder with one subfolder of images per class"),
+    "cifar10": ("folder", "CIFAR-10 directory", "a folder of the python batches"),
+    "parquet": ("either", "Parquet path", "a .parquet file or a folder of them"),
+    "ts": ("either", ".ts path", "a .ts file or a folder with *_TRAIN.ts and *_TEST.ts"),
+}
+
+
+def missing_path(prefix: str, path: str | os.PathLike) -> Exception:
+    """The one-line error of a ``prefix:`` set whose ``path`` is not what it reads."""
+    from synth.files import missing_input
+    _, what, expected = DATASET_PATHS[prefix]
+    return missing_input(Path(path), what, expected)
+
+
+def check_dataset_input(name: str, where: str = "") -> None:
+    """A ``prefix:<path>`` set's path exists and is a file or a folder as its loader reads
+    it, without reading it (`nnsynth run --check` said 'valid' for a ``csv:`` path that was
+    a folder, and the run failed in its first stage); ``where`` begins the message."""
+    prefix, sep, path = str(split_class_list(name)[0]).partition(":")
+    if not sep or prefix not in DATASET_PATHS:
+        return
+    kind = DATASET_PATHS[prefix][0]
+    p = Path(path).expanduser()
+    if p.is_file() if kind == "file" else p.is_dir() if kind == "folder" else p.exists():
+        return
+    error = (f"{prefix}:{printable(path)} not found" if not (p.exists() or p.is_symlink())
+             else str(missing_path(prefix, p)))   # a folder for a file, a dangling link...
+    raise UserError(f"{where}: {error}" if where else error)
+
+
 def spelled_as(names: Sequence, data_names: Sequence) -> list[str]:
     """A model's class ``names`` as a data set spells them (``data_names``): a name that is
     there only in another case ('Cat' for the set's 'cat', spaces around it ignored) and in
@@ -455,8 +490,7 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def _cifar10(directory: str, seed: int) -> Dataset:
     root = Path(directory).expanduser()
     if not root.is_dir():
-        from synth.files import missing_input
-        raise missing_input(root, "CIFAR-10 directory", "a folder of the python batches")
+        raise missing_path("cifar10", root)
     train_parts = [_read_cifar_batch(root / f"data_batch_{i}") for i in range(1, 6)]
     x_test, y_test = _read_cifar_batch(root / "test_batch")
     x_tr = np.concatenate([p[0] for p in train_parts])
@@ -505,8 +539,7 @@ def _parquet_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        from synth.files import missing_input
-        raise missing_input(path, "Parquet path", "a .parquet file or a folder of them")
+        raise missing_path("parquet", path)
     files, seen = [], 0
     for root, dirs, names in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -1034,8 +1067,7 @@ def _csv_read(path: str, convert=None, layout: CsvLayout | None = None):
     import copy
     f = Path(path).expanduser()
     if not f.is_file():
-        from synth.files import missing_input
-        raise missing_input(f, "CSV file", "a .csv file with a header row")
+        raise missing_path("csv", f)
     size = f.stat().st_size
     if size > MAX_CSV_BYTES:
         raise UserError(f"CSV data set {path} is {size:,} bytes; the limit is "
@@ -1312,9 +1344,7 @@ def _class_folders(root: Path) -> dict[str, list[Path]]:
     symbolic links are not followed; in name order, a folder's files before its subfolders'.
     A class folder without images is {name: []} (the caller refuses it)."""
     if not root.is_dir():
-        from synth.files import missing_input
-        raise missing_input(root, "image folder", "a folder with one subfolder of images per "
-                                                  "class")
+        raise missing_path("images", root)
     classes, seen = {}, [0]
     for sub in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
         if sub.is_symlink() or not sub.is_dir():

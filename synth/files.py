@@ -460,13 +460,20 @@ def read_yaml_file(path: str | os.PathLike, what: str = "config file") -> Any:
     """A YAML (or JSON) file through ``load_yaml_text``; a missing or unreadable file, or
     one too large, is a one-line error."""
     path = Path(path)
-    if not path.is_file():
-        raise _user_error(f"{what} not found: {path}")
+    if not path.is_file():   # a folder was "not found"
+        raise missing_input(path, what, "a YAML file")
     try:
         if path.stat().st_size > MAX_YAML_BYTES:
-            raise _user_error(f"{what} {path} is {path.stat().st_size:,} bytes; the limit is "
-                              f"{MAX_YAML_BYTES:,}")
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise _user_error(f"{what} {path} cannot be read ({type(e).__name__})") from None
+            raise _user_error(f"{what} {printable(path)} is {path.stat().st_size:,} bytes; the "
+                              f"limit is {MAX_YAML_BYTES:,}")
+        data = path.read_bytes()
+    except OSError as e:
+        why = e.strerror or type(e).__name__
+        raise _user_error(f"{what} {printable(path)} cannot be read ({why})") from None
+    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:   # said "cannot be read (UnicodeDecodeError)"
+        raise _user_error(f"{what} {printable(path)} is not UTF-8 text ({e.reason} at byte "
+                          f"{e.start}); YAML files are UTF-8: save it as UTF-8") from None
     return load_yaml_text(text, str(path))

@@ -117,3 +117,51 @@ def test_eval_and_export_match_classes_named_in_another_case(tmp_path):
                  "--out", tmp_path / "m.onnx", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output.strip().splitlines()[-1])["onnx_accuracy"] == accuracy
+
+
+@pytest.mark.parametrize("content, expected", [
+    # a folder given as the config: it said "config file not found"
+    (None, "is a folder; expected a YAML file"),
+    # a binary or Latin-1 file: it said "cannot be read (UnicodeDecodeError)"
+    (b"name: caf\xe9\n", "is not UTF-8 text"),
+    # an empty file (or comments only) ran the whole default pipeline as run 'run'
+    (b"", "is empty"),
+    (b"# todo\n", "is empty"),
+    # amortized as a list: "synthesis.inversion: amortized must be a mapping ..., got (1, 2)"
+    (b"synthesis: {inversion: {amortized: [1, 2]}}\n",
+     "synthesis.inversion.amortized must be a mapping of option: value, got [1, 2]"),
+])
+def test_config_file_mistakes_are_one_line(tmp_path, content, expected):
+    path = tmp_path / "my.yaml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    line = _one_line_error(_invoke(["run", path, "--check"]))
+    assert str(path) in line and expected in line
+
+
+def test_an_explicitly_empty_mapping_is_still_every_default(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("{}\n")
+    assert _invoke(["run", path, "--check"]).exit_code == 0
+
+
+@pytest.mark.parametrize("dataset, expected", [
+    ("csv:data", "CSV file data is a folder; expected a .csv file"),
+    ("images:pic.png", "image folder pic.png is a file; expected a folder"),
+    ("cifar10:pic.png", "CIFAR-10 directory pic.png is a file; expected a folder"),
+    ("csv:nope.csv", "csv:nope.csv not found"),
+])
+def test_run_check_refuses_a_data_path_of_the_wrong_kind(tmp_path, monkeypatch, dataset,
+                                                         expected):
+    """`run --check` said 'valid' for a csv: path that was a folder (or an images: folder
+    that was a file): only a missing path was refused, and the run failed in its first
+    stage."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "pic.png").write_bytes(b"\x89PNG")
+    path = tmp_path / "r.yaml"
+    path.write_text(f"teacher: {{dataset: '{dataset}'}}\n")
+    line = _one_line_error(_invoke(["run", path, "--check"]))
+    assert f"{path}: teacher.dataset: " in line and expected in line
