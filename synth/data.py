@@ -1064,7 +1064,6 @@ def _csv_read(path: str, convert=None, layout: CsvLayout | None = None):
     ConvertOptions), bounded by its size and its first row's width before it is parsed.
     Without ``layout`` it is found: the delimiter and header from the first row, the encoding
     (UTF-8, else CSV_FALLBACK_ENCODING) and, in a semicolon file, the decimal mark."""
-    import copy
     f = Path(path).expanduser()
     if not f.is_file():
         raise missing_path("csv", f)
@@ -1072,34 +1071,44 @@ def _csv_read(path: str, convert=None, layout: CsvLayout | None = None):
     if size > MAX_CSV_BYTES:
         raise UserError(f"CSV data set {path} is {size:,} bytes; the limit is "
                         f"{MAX_CSV_BYTES:,} (write larger sets as Parquet)")
-    with open(f, "rb") as raw:   # a file object: pyarrow does not guess a compression
-        if raw.read(2) in (b"\x1f\x8b", b"PK", b"BZ", b"\xfd7", b"(\xb5"):
-            raise UserError(f"CSV data set {path} is compressed; give the uncompressed .csv")
+    try:
+        with open(f, "rb") as raw:   # a file object: pyarrow does not guess a compression
+            return _csv_read_from(raw, path, convert, layout)
+    except OSError as e:   # no permission, an I/O error: it was a traceback
+        why = e.strerror or type(e).__name__
+        raise UserError(f"CSV data set {path} cannot be read ({why})") from None
+
+
+def _csv_read_from(raw, path: str, convert, layout: CsvLayout | None):
+    """``_csv_read`` of the open file ``raw``."""
+    import copy
+    if raw.read(2) in (b"\x1f\x8b", b"PK", b"BZ", b"\xfd7", b"(\xb5"):
+        raise UserError(f"CSV data set {path} is compressed; give the uncompressed .csv")
+    raw.seek(0)
+    if layout is not None:
+        return _csv_parse(raw, path, layout, convert), layout
+    layout = _csv_layout(raw, path)
+    table = _csv_parse(raw, path, layout, copy.copy(convert))
+    if _undecoded(table):
+        layout = dataclasses.replace(layout, encoding=CSV_FALLBACK_ENCODING)
+        log.info("CSV data set %s is not UTF-8 text; read as %s (Latin-1)", path,
+                 CSV_FALLBACK_ENCODING)
+        # the code-page check text: and .ts files have: a Windows-1251 (Russian) label
+        # column was read as Latin-1 garbage 'êîøêà' and trained on silently
+        from synth.files import check_latin_reading
         raw.seek(0)
-        if layout is not None:
-            return _csv_parse(raw, path, layout, convert), layout
-        layout = _csv_layout(raw, path)
+        check_latin_reading(raw.read(CSV_CODEPAGE_SAMPLE_BYTES).decode(
+            CSV_FALLBACK_ENCODING, "replace"), "CSV data set", path)
         table = _csv_parse(raw, path, layout, copy.copy(convert))
-        if _undecoded(table):
-            layout = dataclasses.replace(layout, encoding=CSV_FALLBACK_ENCODING)
-            log.info("CSV data set %s is not UTF-8 text; read as %s (Latin-1)", path,
-                     CSV_FALLBACK_ENCODING)
-            # the code-page check text: and .ts files have: a Windows-1251 (Russian) label
-            # column was read as Latin-1 garbage 'êîøêà' and trained on silently
-            from synth.files import check_latin_reading
-            raw.seek(0)
-            check_latin_reading(raw.read(CSV_CODEPAGE_SAMPLE_BYTES).decode(
-                CSV_FALLBACK_ENCODING, "replace"), "CSV data set", path)
-            table = _csv_parse(raw, path, layout, copy.copy(convert))
-        if layout.delimiter == ";" and _numeric_columns(table) < table.num_columns:
-            comma = dataclasses.replace(layout, decimal=",")
-            try:
-                other = _csv_parse(raw, path, comma, copy.copy(convert))
-            except UserError:
-                other = None
-            if other is not None and _numeric_columns(other) > _numeric_columns(table):
-                table, layout = other, comma
-        return table, layout
+    if layout.delimiter == ";" and _numeric_columns(table) < table.num_columns:
+        comma = dataclasses.replace(layout, decimal=",")
+        try:
+            other = _csv_parse(raw, path, comma, copy.copy(convert))
+        except UserError:
+            other = None
+        if other is not None and _numeric_columns(other) > _numeric_columns(table):
+            table, layout = other, comma
+    return table, layout
 
 
 def _dropped_index(table) -> list[int]:

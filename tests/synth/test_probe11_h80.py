@@ -47,3 +47,12 @@ def test_csv_in_utf8_and_latin_csv_in_windows_1252_still_read(tmp_path):
 ])
 def test_spelled_as(names, data_names, expected):
     assert spelled_as(names, data_names) == expected
+
+
+@pytest.mark.skipif(not __import__("os").path.isfile("/proc/self/mem"),
+                    reason="needs Linux /proc (a regular file whose read fails: EIO)")
+def test_csv_that_cannot_be_read_is_one_line():
+    """A read error (EIO here; EACCES for a file without read permission, which root cannot
+    reproduce) was an OSError traceback from the CSV reader."""
+    with pytest.raises(UserError, match=r"CSV data set /proc/self/mem cannot be read \("):
+        load_dataset("csv:/proc/self/mem")
