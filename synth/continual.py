@@ -29,7 +29,7 @@ from torch import nn
 from synth.choices import CONTINUAL_METHODS as METHODS
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
 from synth.data import Dataset, class_subset  # noqa: F401  (its home was here)
-from synth.device import borrowed, pick_device
+from synth.device import borrowed, module_device, pick_device
 from synth.distill import kd_loss
 from synth.errors import UserError
 from synth.inversion import InversionConfig, balanced_labels, synthesize
@@ -261,8 +261,10 @@ def learn_new_classes(old_model: nn.Module, new_data: Dataset, config: Continual
                         f"(use class_subset(data, new_classes, offset={k_old}))")
     if config.method == "deepinversion" and (synth_x is None or len(synth_x) == 0):
         raise UserError("method deepinversion needs images synthesized from the old network")
+    home = module_device(old_model)   # the new model is returned where the old one lives
     with borrowed(old_model, device=pick_device(config.device)):
-        return _learn(old_model.eval(), k_old, new_data, config, synth_x)
+        model, metrics = _learn(old_model.eval(), k_old, new_data, config, synth_x)
+    return model.to(home), metrics
 
 
 def _learn(old: nn.Module, k_old: int, new_data: Dataset, config: ContinualConfig,

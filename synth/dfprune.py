@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from synth.choices import IMPORTANCES
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
-from synth.device import borrowed, pick_device
+from synth.device import borrowed, module_device, pick_device
 from synth.errors import UserError
 from synth.masked import attach_masks, original_weight, plain_state
 from synth.models import build, count_flops, count_parameters
@@ -426,7 +426,9 @@ def prune(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
     config = config or PruneConfig()
     refuse_fixed_point(model, "structured pruning")
     with borrowed(model, device=pick_device(config.device)):   # left where it was
-        return _prune(model, x, y, config, cost_fn)
+        result = _prune(model, x, y, config, cost_fn)
+    result.model.to(module_device(model))   # and the smaller copy put beside it
+    return result
 
 
 def _prune(model: nn.Module, x, y, config: PruneConfig, cost_fn) -> PruneResult:

@@ -1,6 +1,7 @@
 """Devices: what a function makes for a model goes to the model's device, and the models a
 function only reads (a teacher, the network it inverts or prunes into a copy, the old model
-of continual learning) are left on the device they were on.
+of continual learning) are left on the device they were on; the new model made from one (the
+pruned copy, the extended model) is returned beside it.
 
 The first wave had never run on a GPU.  On the first one (an H200, benchmarks/gpu_check.py)
 every CLI command that trains crashed after training ("mat1 is on cpu, different from other
@@ -26,7 +27,7 @@ from synth.train import TrainConfig, fit
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
-SPEC = {"family": "convnet", "widths": [4, 8], "batchnorm": True}
+SPEC = {"family": "convnet", "widths": [4, 8], "bn": True}
 
 
 def test_flop_counts_probe_the_model_on_its_own_device():
@@ -80,15 +81,15 @@ def test_functions_that_read_a_model_leave_it_on_its_device(teacher, digits, hom
 
     result = prune(teacher, digits.x_train[:64], digits.y_train[:64],
                    PruneConfig(ratio=0.5, progress=False, device=work))
-    assert module_device(teacher).type == home
-    assert module_device(result.model).type == work
+    assert module_device(teacher).type == module_device(result.model).type == home
 
     old = class_subset(digits, [0, 1, 2, 3, 4])
     old_model = build(SPEC, digits.input_shape, 5).to(home)
     new = class_subset(digits, [5, 6], offset=5)
-    learn_new_classes(old_model, new, ContinualConfig(method="finetune", epochs=1,
-                                                      progress=False, device=work))
-    assert module_device(old_model).type == home and old.num_classes == 5
+    model, _ = learn_new_classes(old_model, new, ContinualConfig(method="finetune", epochs=1,
+                                                                 progress=False, device=work))
+    assert module_device(old_model).type == module_device(model).type == home
+    assert old.num_classes == 5
     teacher.cpu()
 
 
