@@ -11,7 +11,15 @@ channels_last speed probe.  Prints one markdown report (and writes it with --md)
    real-test accuracy of the student;
 4. one training step of resnet18 on a batch of 256 3x32x32 inputs: fp32, bf16 autocast and
    bf16 + channels_last, ms/step (median of 20 after 5 warm-ups) -- whether a mixed-precision
-   option would pay for the 32x32 preset's teachers.
+   option would pay for the 32x32 preset's teachers;
+5. amortized synthesis (``synth.amortized.synthesize_amortized``, 512 images) on CUDA and on
+   the CPU: images/s with and without the generator's training, fidelity;
+6. a search trial's work in-process on CUDA and on the CPU (``search.trial.train_candidate``'s
+   stages without Ray: build convnet_small, 3 epochs at the search defaults, a 2-step
+   grow-and-prune refinement, compaction, hwsim pricing), seconds per stage.  Ray's own
+   per-trial overhead is not in it: Ray cannot be installed on a machine without network
+   access whose carried files are limited to 64 MiB (the ray 2.60 wheel is 79 MB).
+Each check runs on its own: one that fails prints its error as its row and the rest go on.
 Exits with a one-line message when CUDA is not available.
 """
 from __future__ import annotations
@@ -20,6 +28,7 @@ import argparse
 import statistics
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import torch
@@ -51,16 +60,67 @@ def train_check(data) -> list[str]:
 
 
 def inversion_check(teacher, data) -> list[str]:
-    cfg = InversionConfig.preset("mnist28", batch_size=256, device=DEVICE)
-    synthesize(teacher, balanced_labels(64, 10), cfg.replace(iterations=20, early_stop=False),
-               pixel_range=data.pixel_range(), seed=99)  # warm-up (CUDA context, kernels)
-    r = synthesize(teacher, balanced_labels(512, 10), cfg, pixel_range=data.pixel_range(), seed=0)
-    s = r.stats
-    ms = 1000 * s["seconds"] / sum(s["iterations"])
-    return [f"| synthesize mnist28, 512 images, batch 256 | {DEVICE} | fidelity {s['fidelity']:.4f}, "
-            f"BN {s['bn_loss_initial']:.1f} -> {s['bn_loss_final']:.2f}, "
-            f"{s['mean_iterations']:.0f} it/batch, {ms:.2f} ms/it | "
-            f"{s['images_per_second']:.1f} images/s |"]
+    rows = []
+    for device in dict.fromkeys((DEVICE, "cpu")):
+        cfg = InversionConfig.preset("mnist28", batch_size=256, device=device)
+        synthesize(teacher, balanced_labels(64, 10), cfg.replace(iterations=20, early_stop=False),
+                   pixel_range=data.pixel_range(), seed=99)  # warm-up (CUDA context, kernels)
+        r = synthesize(teacher, balanced_labels(512, 10), cfg, pixel_range=data.pixel_range(),
+                       seed=0)
+        s = r.stats
+        ms = 1000 * s["seconds"] / sum(s["iterations"])
+        rows.append(f"| synthesize mnist28, 512 images, batch 256 | {device} | fidelity "
+                    f"{s['fidelity']:.4f}, BN {s['bn_loss_initial']:.1f} -> {s['bn_loss_final']:.2f}, "
+                    f"{s['mean_iterations']:.0f} it/batch, {ms:.2f} ms/it | "
+                    f"{s['images_per_second']:.1f} images/s |")
+    return rows
+
+
+def amortized_check(teacher, data) -> list[str]:
+    from synth.amortized import AmortizedConfig, synthesize_amortized
+    rows = []
+    for device in dict.fromkeys((DEVICE, "cpu")):
+        cfg = AmortizedConfig.from_inversion(InversionConfig.preset("mnist28", device=device))
+        r = synthesize_amortized(teacher, balanced_labels(512, 10), cfg,
+                                 pixel_range=data.pixel_range(), seed=0)
+        s = r.stats
+        rows.append(f"| amortized synthesis mnist28, 512 images ({s['train_seconds']:.1f} s "
+                    f"generator training) | {device} | fidelity {s['fidelity']:.4f} | "
+                    f"{s['images_per_second']:.1f} images/s, "
+                    f"{s['marginal_images_per_second']:.0f} images/s sampling alone |")
+    return rows
+
+
+def trial_check(data) -> list[str]:
+    """search.trial.train_candidate's stages, in-process (module docstring, check 6)."""
+    import hwsim
+    from synth.compact import compact_if_supported
+    from synth.grow_prune import GrowPruneSchedule, grow_and_prune
+    rows = []
+    for device in dict.fromkeys((DEVICE, "cpu")):
+        torch.manual_seed(0)
+        times = {}
+        t = time.perf_counter()
+        model = build("convnet_small", data.input_shape, data.num_classes)
+        m = fit(model, data, TrainConfig(epochs=3, batch_size=64, lr=0.05, seed=0, device=device,
+                                         keep_best=False, validate_each_epoch=False,
+                                         progress=False))
+        times["train"] = time.perf_counter() - t
+        t = time.perf_counter()
+        schedule = GrowPruneSchedule.from_dict({"prune_steps": 2, "retrain_epochs": 1,
+                                                "seed": 0, "device": device})
+        model, _ = grow_and_prune(model, data, schedule)
+        model = compact_if_supported(model.cpu().eval())
+        times["grow-prune"] = time.perf_counter() - t
+        t = time.perf_counter()
+        price = hwsim.price(model, data.input_shape)
+        times["hwsim"] = time.perf_counter() - t
+        total = sum(times.values())
+        rows.append(f"| trial work: convnet_small 3 epochs + 2-step grow-prune + price | {device} "
+                    f"| test {m['test_accuracy']:.4f}, {price['latency_ms']:.3f} ms on the "
+                    f"accelerator | {total:.1f} s ("
+                    + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()) + ") |")
+    return rows
 
 
 def adi_check(teacher, data) -> list[str]:
@@ -120,6 +180,7 @@ def main() -> None:
     ap.add_argument("--teacher", required=True)
     ap.add_argument("--md", default=None)
     ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
+    ap.add_argument("--only", default="", help="comma-separated checks to run (default: all)")
     a = ap.parse_args()
     global DEVICE
     DEVICE = a.device
@@ -128,12 +189,24 @@ def main() -> None:
     data = load_dataset("mnist5k")
     teacher = load_model(a.teacher)
     name = torch.cuda.get_device_name(0) if DEVICE == "cuda" else "CPU (dry run)"
-    lines = [f"# CUDA path check on {name} (torch {torch.__version__})",
+    lines = [f"# CUDA path check on {name} (torch {torch.__version__}, "
+             f"{torch.get_num_threads()} CPU threads for the cpu rows)",
              "", "| check | device | result | time |", "|---|---|---|---|"]
-    checks = [lambda: train_check(data), lambda: inversion_check(teacher, data),
-              lambda: adi_check(teacher, data)] + [precision_check] * (DEVICE == "cuda")
-    for check in checks:
-        rows = check()
+    checks = {"train": lambda: train_check(data), "inversion": lambda: inversion_check(teacher, data),
+              "adi": lambda: adi_check(teacher, data),
+              "amortized": lambda: amortized_check(teacher, data),
+              "trial": lambda: trial_check(data)}
+    if DEVICE == "cuda":
+        checks["precision"] = precision_check
+    for label, check in checks.items():
+        if a.only and label not in a.only.split(","):
+            continue
+        try:
+            rows = check()
+        except Exception as e:   # one broken path must not hide the others' figures
+            traceback.print_exc()
+            rows = [f"| {label} | {DEVICE} | FAILED: {type(e).__name__}: "
+                    f"{str(e).splitlines()[0] if str(e) else ''} | |"]
         lines += rows
         print("\n".join(rows), flush=True)
     if a.md:
