@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from synth.config import Config, check_batch_size, check_name, check_range, check_seed, short_repr
 from synth.errors import ConfigError, UserError
@@ -281,12 +281,13 @@ def bundled_config_path(name: str) -> Path:
 
 
 def load_run_config(source: str | Path | Mapping | None = None,
-                    overrides: Mapping | None = None, *, stages: bool = False) -> RunConfig:
+                    overrides: Mapping | None = None, *,
+                    check: Callable[["RunConfig"], None] | None = None) -> RunConfig:
     """A bundled name (``default``, ``tiny``), a YAML path (``~`` expanded), or a dict ->
     validated RunConfig.  An error in a file's values names the file and the key
-    (``error: my.yaml: unknown config key 'teacher.foo' ...``).  With ``stages`` the enabled
-    stages' option sections are validated too (``deploy.stages.check_stages``), their errors
-    naming the file as well: `nnsynth run my.yaml --check` said only "unknown config key
+    (``error: my.yaml: unknown config key 'teacher.foo' ...``).  ``check`` (e.g.
+    ``deploy.stages.check_enabled_stages``: the enabled stages' option sections) runs on the
+    validated config inside the same naming, its errors naming the file as well: `nnsynth run my.yaml --check` said only "unknown config key
     'synthesis.inversion.bogus'", without the file the other config errors name."""
     if source is None:
         source = "default"
@@ -308,9 +309,8 @@ def load_run_config(source: str | Path | Mapping | None = None,
                           f"config: run it with `nnsynth sweep {where}`, or name a run config")
     try:
         config = RunConfig.from_dict(values)
-        if stages:
-            from deploy.stages import check_stages
-            check_stages(config, enabled_stages(config))
+        if check is not None:
+            check(config)
         return config
     except UserError as e:
         if where is None:

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Callable, Mapping
 
-from deploy.run_config import STAGES, RunConfig
+from deploy.run_config import STAGES, RunConfig, enabled_stages
 from synth.errors import ConfigError, UserError
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,11 @@ def _require(stage: str, module: str, attr: str):
                           f"({type(e).__name__}: {e}); turn it off with "
                           f"{STAGE_REGISTRY[stage].switch or stage + '.enabled'}: false"
                           ) from None
+
+
+def check_enabled_stages(config: RunConfig) -> None:
+    """``check_stages`` of the stages ``config`` turns on (``load_run_config``'s ``check``)."""
+    check_stages(config, enabled_stages(config))
 
 
 def check_stages(config: RunConfig, stages: list[str]) -> None:

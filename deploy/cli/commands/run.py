@@ -25,9 +25,11 @@ def command(config, run_dir, stop_after, check, address, num_cpus, as_json):
     search trials) and resumes the rest."""
     from deploy.pipeline import default_run_dir, enabled_stages, run_pipeline
     from deploy.run_config import load_run_config
+    from deploy.stages import check_enabled_stages
 
     # the stages' option sections too: their errors name the file, as the others do
-    cfg = load_run_config(config, {"num_cpus": num_cpus} if num_cpus else None, stages=True)
+    cfg = load_run_config(config, {"num_cpus": num_cpus} if num_cpus else None,
+                          check=check_enabled_stages)
     if check:
         emit({"config": config, "valid": True, "stages": enabled_stages(cfg),
               "run_dir": str(run_dir or default_run_dir(cfg))}, as_json,
