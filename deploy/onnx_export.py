@@ -163,16 +163,12 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     A masked (grow-and-prune) model is compacted first when ``compact``; a fixed-point one
     (``nnsynth train --fixed-point``) is exported with every layer output rounded to nearest
     on its grid, its tolerance raised by ``fixed_point_tolerance``."""
-    from synth.checkpoint import checkpoint_dataset, in_model_order, load_model
-    from synth.data import spelled_as
+    from synth.checkpoint import checkpoint_dataset, load_model
     from synth.models import count_parameters
     from synth.quant import attach_inference, checkpoint_quant
     model = load_model(model_path)
+    # its classes matched to the outputs by name, case ignored (checkpoint.in_model_order)
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
-    own = model.checkpoint_info.get("dataset", {}).get("class_names") or []
-    # a set naming the classes in another case ('cat' for 'Cat'): matched by name, as eval
-    # does (its onnx_accuracy scored output i as the set's class i)
-    data = in_model_order(data, spelled_as(own, data.class_names)) if own else data
     quant = checkpoint_quant(model)            # read before compaction builds a new module
     if compact:
         from synth.masked import masked_layers

@@ -116,8 +116,9 @@ def load_tensor_file(path: str | os.PathLike, what: str) -> Any:
 def _load_tensor_zip(path: Path, what: str, expected: str) -> tuple[Any, bytes]:
     """(payload, the file's bytes) of a torch.save zip, loaded safely; one-line errors."""
     import torch
-    if not path.is_file():
-        raise UserError(f"{what} not found: {path}")
+    if not path.is_file():   # a device, a FIFO (never opened: a read would block), a folder,
+        from synth.files import missing_input   # a dangling link: said as such, not "not found"
+        raise missing_input(path, what, expected)
     try:
         with open(path, "rb") as f:   # the magic first: a huge file of anything else is
             zipped = f.read(4) == ZIP_MAGIC   # refused without reading it into memory
@@ -353,8 +354,17 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
                         f"({short_repr(meta['name'])}); give {short_repr(meta['name'])}")
     if not name:
         raise UserError(f"{source} names no data set; pass --dataset")
-    data = load_dataset(name, seed=recorded_split_seed(meta, name, source=source,
-                                                       default=default_seed))
+    seed = recorded_split_seed(meta, name, source=source, default=default_seed)
+    if dataset:
+        data = load_dataset(name, seed=seed)
+    else:   # the recorded set: a csv: path relative to the folder it was trained in, a file
+        try:   # moved since: "CSV file not found: animals.csv" did not say whose set it was
+            data = load_dataset(name, seed=seed)
+        except UserError as e:
+            from synth.files import printable
+            raise UserError(f"{source} records the data set {printable(name)}, which does not "
+                            f"load here ({e}); give the set to score it on with --dataset"
+                            ) from None
     if tuple(data.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
                         f"model expects {tuple(model.input_shape)}")
@@ -402,10 +412,13 @@ def in_model_order(data, names):
     """``data`` with its labels in the order of a model's class ``names`` when it holds the
     same classes in another order: a .ts file declaring '@classLabel true 2 1' where the
     model's file declared '1 2' (or a set whose loader sorts its names) was scored label
-    index by label index, and a model right on 70% printed 30%."""
+    index by label index, and a model right on 70% printed 30%.  Names are matched as
+    ``synth.data.spelled_as`` matches them (case ignored where that is unambiguous: a file
+    of 'cat', 'Dog' for a model of 'Cat', 'dog'); the set keeps its own spelling."""
     import dataclasses
     import torch
-    names = [str(c) for c in names or []]
+    from synth.data import spelled_as
+    names = spelled_as(names or [], data.class_names)
     if (names == list(data.class_names) or len(set(names)) != len(names)
             or sorted(names) != sorted(data.class_names)):
         return data

@@ -29,6 +29,7 @@ from torch import nn
 from synth.choices import CONTINUAL_METHODS as METHODS
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
 from synth.data import Dataset, class_subset  # noqa: F401  (its home was here)
+from synth.data import spelled_as
 from synth.device import borrowed, module_device, pick_device
 from synth.distill import kd_loss
 from synth.errors import UserError
@@ -149,9 +150,9 @@ def old_classes_by_name(model_names: Sequence | None, outputs: int, data_names: 
     data_names = [str(n) for n in data_names]
     if not names or len(set(names)) != len(names) or len(names) != outputs:
         return None if old_classes is None else [int(c) for c in old_classes]
-    spelled = [_spelled_as(n, data_names) for n in names]
-    if len(set(spelled)) != len(spelled):   # 'Dog' and 'dog' outputs, one 'DOG' class
-        spelled = names
+    # as the new set spells them: a file that capitalized the model's names matched none of
+    # them ('Ant', 'Bird', 'Cat' for a model of 'bird', 'cat', 'dog' took its first classes)
+    spelled = spelled_as(names, data_names)
     found = [n for n in spelled if n in data_names]
     if not found:
         return None if old_classes is None else [int(c) for c in old_classes]
@@ -173,18 +174,6 @@ def old_classes_by_name(model_names: Sequence | None, outputs: int, data_names: 
                         f"{','.join(map(str, by_name))} there (drop --old-classes or give "
                         f"those)")
     return by_name
-
-
-def _spelled_as(name: str, data_names: list[str]) -> str:
-    """``name`` as ``data_names`` spell it when it is there only in another case ('Dog' for
-    a model's 'dog') and that spelling is the only one: a new file that capitalized the
-    model's class names matched none of them, and the old classes fell back to 0..k-1, the
-    new set's first classes whatever they were ('Ant', 'Bird', 'Cat' for a model of 'bird',
-    'cat', 'dog'); a file with only some names capitalized was refused as lacking them."""
-    if name in data_names:
-        return name
-    same = [d for d in data_names if d.casefold().strip() == name.casefold().strip()]
-    return same[0] if len(same) == 1 else name
 
 
 # --------------------------------------------------------------------------- head surgery

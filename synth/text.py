@@ -350,8 +350,15 @@ _CACHE: dict = {}
 def read_text_file(path: Path) -> str:
     """The text of a user's file: UTF-8 (a byte-order mark dropped), UTF-16 with its byte
     order mark, else Windows-1252, which Latin-1 text is (it was refused: "not UTF-8"); a
-    file that is none of them is a one-line error naming it."""
-    return decode_user_text(path.read_bytes(), "text file", path)
+    file that is none of them is a one-line error naming it, as is one that cannot be read
+    (no read permission, an I/O error: it was an OSError traceback)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        from synth.files import printable
+        raise UserError(f"text file {printable(path)} cannot be read "
+                        f"({e.strerror or type(e).__name__})") from None
+    return decode_user_text(raw, "text file", path)
 
 
 def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:

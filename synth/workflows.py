@@ -18,9 +18,9 @@ from typing import Any, Callable
 
 import torch
 
-from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_scale,
-                              load_model,
-                              recorded_split_seed, save_checkpoint)
+from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_order,
+                              in_model_scale, load_model, recorded_split_seed,
+                              save_checkpoint)
 from synth.data import (Dataset, input_range, load_dataset, load_synthesized,
                         split_class_list)
 from synth.config import short_repr
@@ -316,8 +316,9 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                           resolve_spec(model_spec)["family"],
                           "; pass --no-compact to save the masked model")
     data = load_dataset(dataset, seed=split_seed)
-    if model is not None:   # scaled as its training set was (checkpoint.in_model_scale)
-        data = in_model_scale(data, model.checkpoint_info["dataset"])
+    if model is not None:   # scaled as its training set was (checkpoint.in_model_scale),
+        meta = model.checkpoint_info["dataset"]   # its classes in the order of its outputs
+        data = in_model_order(in_model_scale(data, meta), meta.get("class_names"))
     if shift is None:  # the measured recipe shifts digit images by <= 2 px
         shift = DEFAULT_SHIFT if distill and len(data.input_shape) == 3 else 0
     if shift and len(data.input_shape) != 3:
@@ -485,8 +486,9 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         # as the model's training set was (each was standardized by its own statistics: an
         # update on a new sensor's file trained on it rescaled, and the checkpoint recorded
         # the new file's normalization for a model whose old knowledge was in the old one's)
-        return in_model_scale(load_dataset(name, seed=recorded_split_seed(
-            meta, name, source=source, default=config.seed)), meta)
+        # and its classes matched to the model's outputs by name (checkpoint.in_model_order)
+        return in_model_order(in_model_scale(load_dataset(name, seed=recorded_split_seed(
+            meta, name, source=source, default=config.seed)), meta), meta.get("class_names"))
     if old_name == new_name:
         old, new = split_dataset(split(old_name), OLD_FRACTION if old_fraction is None
                                  else old_fraction, config.seed)

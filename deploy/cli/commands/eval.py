@@ -30,7 +30,7 @@ def command(model_path, dataset, split, as_json):
     quant = checkpoint_quant(model)
     if quant:  # trained by `nnsynth train --fixed-point`: evaluate as it was trained
         attach_inference(model, quant)
-    data = _by_class_name(model, data, name)
+    _warn_other_classes(model, data, name)
     chosen = data.held_out(split)
     if chosen != (split or "test"):
         click.echo(f"{name} has no test split (a synthesized set?): evaluating on {chosen}",
@@ -50,18 +50,12 @@ def command(model_path, dataset, split, as_json):
     emit(result, as_json)
 
 
-def _by_class_name(model, data, name: str):
-    """``data`` with its classes matched to the model's outputs by name, case ignored
-    (``synth.data.spelled_as``, as continual learning matches them): a file naming them 'cat'
-    for the model's 'Cat' was scored label index by output index, and where the case changed
-    the sorted order a perfect model scored 0.33.  Other names: a warning, scored by index."""
-    from synth.checkpoint import in_model_order
+def _warn_other_classes(model, data, name: str) -> None:
+    """A warning where ``data``'s classes are not the model's: ``checkpoint_dataset`` matched
+    them to its outputs by name, case ignored (``synth.checkpoint.in_model_order``); other
+    names are scored by index."""
     from synth.data import spelled_as
     own = [str(c) for c in model.checkpoint_info.get("dataset", {}).get("class_names") or []]
-    if not own:
-        return data
-    data = in_model_order(data, spelled_as(own, data.class_names))
-    if spelled_as(own, data.class_names) != list(data.class_names):
+    if own and spelled_as(own, data.class_names) != list(data.class_names):
         click.echo(f"warning: {name}'s classes {data.class_names} are not the model's {own}; "
                    f"output i is scored as {name}'s class i", err=True)
-    return data

@@ -1,0 +1,136 @@
+"""Helper 83's follow-ups (synth side): every workflow that scores a checkpoint on a data set
+matches its classes by name (``synth.checkpoint.in_model_order`` through
+``synth.data.spelled_as``); a checkpoint path that is not a file says what it is; the
+checkpoint's recorded set that does not load here says so; an unreadable ``text:`` file is
+one line.  Each test failed before its fix."""
+import os
+
+import pytest
+
+from synth.errors import UserError
+
+
+def _animals(path, names):
+    """Two well separated classes (feature a: 0 or 4) labelled ``names[0]``, ``names[1]``."""
+    rows = ["a,b,label"] + [f"{(i % 2) * 4 + 0.01 * (i % 13):.3f},{0.07 * (i % 5):.3f},"
+                            f"{names[i % 2]}" for i in range(120)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cat_dog(tmp_path_factory):
+    """A model trained on 'Cat', 'dog' (its outputs: sorted, 'Cat' then 'dog'), and a file of
+    the same data spelled 'cat', 'Dog' (sorted: 'Dog' then 'cat': the other order)."""
+    from synth.train import TrainConfig
+    from synth.workflows import train_checkpoint
+    root = tmp_path_factory.mktemp("h83")
+    own = _animals(root / "own.csv", ["Cat", "dog"])
+    other = _animals(root / "other.csv", ["cat", "Dog"])
+    model = root / "m.pt"
+    result = train_checkpoint(f"csv:{own}", "mlp_small", model,
+                              TrainConfig(epochs=15, lr=0.1, device="cpu", progress=False))
+    assert result["test_accuracy"] > 0.9
+    return model, other
+
+
+def test_in_model_order_matches_names_in_another_case(cat_dog):
+    from synth.checkpoint import checkpoint_dataset, load_model
+    from synth.train import evaluate
+    model_path, other = cat_dog
+    model = load_model(model_path)
+    data = checkpoint_dataset(model, f"csv:{other}")
+    assert data.class_names == ["cat", "Dog"]       # the file's spelling, the model's order
+    assert evaluate(model, data.x_test, data.y_test)["accuracy"] > 0.9
+
+
+def test_grow_prune_of_a_checkpoint_scores_classes_by_name(cat_dog, tmp_path):
+    """grow-prune of the 'Cat', 'dog' model on the 'cat', 'Dog' file scored output i as the
+    file's class i: dense_test_accuracy 0.0 for a model right on every sample."""
+    from synth.grow_prune import GrowPruneSchedule
+    from synth.workflows import grow_prune_checkpoint
+    model_path, other = cat_dog
+    schedule = GrowPruneSchedule(prune_steps=1, retrain_epochs=0, seed=0, device="cpu")
+    result = grow_prune_checkpoint(f"csv:{other}", str(model_path), tmp_path / "g.pt",
+                                   schedule, distill=False, progress=False, compact=False)
+    assert result["dense_test_accuracy"] > 0.9
+
+
+def test_incremental_update_scores_classes_by_name(cat_dog):
+    from synth.incremental import IncrementalConfig
+    from synth.workflows import incremental_checkpoint
+    model_path, other = cat_dog
+    config = IncrementalConfig(target=0.5, max_epochs=1, plateau_epochs=1, device="cpu")
+    result = incremental_checkpoint(model_path, f"csv:{other}", f"csv:{other}", config,
+                                    methods=["finetune"])
+    assert result["before"]["test_accuracy"] > 0.9
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("device", "is a device"),
+    ("fifo", "is a named pipe (FIFO)"),
+    ("dangling", "is a symbolic link that leads nowhere"),
+])
+def test_checkpoint_path_that_is_not_a_file_says_what_it_is(tmp_path, kind, expected):
+    """--model /dev/null, a FIFO or a dangling link said "checkpoint not found"."""
+    from synth.checkpoint import load_model
+    if kind == "device":
+        path = "/dev/null"
+    elif kind == "fifo":
+        path = tmp_path / "pipe.pt"
+        os.mkfifo(path)          # never opened: a read would block
+    else:
+        path = tmp_path / "link.pt"
+        path.symlink_to(tmp_path / "gone.pt")
+    with pytest.raises(UserError) as err:
+        load_model(path)
+    assert expected in str(err.value) and str(path) in str(err.value)
+
+
+def test_missing_checkpoint_is_still_not_found(tmp_path):
+    from synth.checkpoint import load_model
+    with pytest.raises(UserError, match="checkpoint not found: .*none.pt"):
+        load_model(tmp_path / "none.pt")
+
+
+def test_recorded_data_set_that_does_not_load_here_suggests_dataset(cat_dog, tmp_path,
+                                                                     monkeypatch):
+    """A checkpoint of a csv: set given by a relative path, evaluated from another folder,
+    said only "CSV file not found: animals.csv"."""
+    from synth.checkpoint import checkpoint_dataset, load_model, save_checkpoint
+    from synth.data import load_dataset
+    model_path, other = cat_dog
+    monkeypatch.chdir(other.parent)
+    data = load_dataset(f"csv:{other.name}")              # relative to where it was trained
+    model = load_model(model_path)
+    moved = save_checkpoint(tmp_path / "rel.pt", model, dataset=data.metadata())
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as err:
+        checkpoint_dataset(load_model(moved), source=f"checkpoint {moved}")
+    message = str(err.value)
+    assert "\n" not in message and f"checkpoint {moved}" in message
+    assert f"csv:{other.name}" in message and "--dataset" in message
+    assert "CSV file not found" in message
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/self/mem"),
+                    reason="needs Linux /proc (a regular file whose read fails: EIO)")
+def test_text_file_that_cannot_be_read_is_one_line():
+    """text:/proc/self/mem (as a file without read permission) was an OSError traceback."""
+    from synth.text import load_text
+    with pytest.raises(UserError, match=r"^text file /proc/self/mem cannot be read \("):
+        load_text("text:/proc/self/mem")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root reads a file without read permission")
+def test_text_file_without_read_permission_is_one_line(tmp_path):
+    from synth.text import load_text
+    path = tmp_path / "secret.txt"
+    path.write_text("some words here\n")
+    path.chmod(0)
+    try:
+        with pytest.raises(UserError, match="cannot be read .*Permission denied"):
+            load_text(f"text:{path}")
+    finally:
+        path.chmod(0o600)
