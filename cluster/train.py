@@ -29,8 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from synth.config import Config, check_choice, check_range
-from synth.errors import UserError
+from synth.config import Config, check_choice, check_range, short_repr
+from synth.errors import ConfigError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class Scaling(Config):
         check_choice("scaling.use_gpu", str(self.use_gpu).lower(), ("auto", "true", "false"))
         check_range("scaling.cpus_per_worker", self.cpus_per_worker, 0, 1024)
         check_range("scaling.max_failures", self.max_failures, -1, 1000, integer=True)
+        check_storage_path("scaling.storage_path", self.storage_path)
 
     def gpu(self, device: str = "auto") -> bool:
         """Whether workers ask for a GPU: ``auto`` follows the cluster (and device != cpu)."""
@@ -80,6 +81,32 @@ class Scaling(Config):
         if per >= 1:
             return float(int(per))
         return round(per, 2) if per >= 0.01 else 1.0
+
+
+# The URI schemes pyarrow.fs.FileSystem.from_uri opens (Ray Train and Tune store through it);
+# any other scheme (ftp://, http://, FILE://) failed only when the training began.
+STORAGE_SCHEMES = ("file", "s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss")
+
+
+def check_storage_path(name: str, value: Any) -> None:
+    """``value`` is a storage path Ray can use: "" or None (the default place), a local path
+    (made absolute by the caller), or a URI with one of ``STORAGE_SCHEMES`` and a location.
+    Checked without touching the storage (an s3:// bucket is reached only by the run)."""
+    if value is None or isinstance(value, Path):
+        return
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a path or a URI such as s3://bucket/runs, got "
+                        f"{short_repr(value)} ({type(value).__name__})")
+    if value and not value.strip():
+        raise ConfigError(f"{name} is blank ({value!r}): give a path or a URI, or leave it "
+                        f"empty for the default")
+    if "://" in value:
+        scheme, rest = value.split("://", 1)
+        if scheme not in STORAGE_SCHEMES:
+            raise ConfigError(f"{name}: Ray cannot store to {short_repr(value)}: the URI scheme "
+                            f"must be one of {', '.join(STORAGE_SCHEMES)}, got {scheme!r}")
+        if not rest.strip("/ "):
+            raise ConfigError(f"{name}: {short_repr(value)} names no bucket or path")
 
 
 def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | None = None,

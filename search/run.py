@@ -19,10 +19,11 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
+from cluster.train import check_storage_path
 from search.results import (append_result, pareto_front, plot_pareto, read_results,
                             stopped_early)
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
@@ -68,6 +69,12 @@ class SearchConfig(Config):
                                       # trials are never repeated)
 
     def validate(self) -> None:
+        if not isinstance(self.space, (str, Path, Mapping)) or (
+                isinstance(self.space, str) and not self.space.strip()):
+            raise ConfigError(f"space must be a built-in space name, a YAML/JSON space file or "
+                              f"a mapping of choices, got {short_repr(self.space)} "
+                              f"({type(self.space).__name__})")
+        check_storage_path("storage_path", self.storage_path)
         check_choice("searcher", self.searcher, tuple(SEARCHERS))
         check_range("max_failures", self.max_failures, -1, 1000, integer=True)
         check_range("trials", self.trials, 1, 100000, integer=True)

@@ -964,13 +964,20 @@ def load_space(source: "str | Path | dict | Space") -> Space:
         return source
     if isinstance(source, dict):
         return Space(source)
+    names = ", ".join(sorted(BUILTIN_SPACES))
+    expected = f"a built-in space name ({names}) or a YAML/JSON space file"
+    if not isinstance(source, (str, Path)) or isinstance(source, str) and not source.strip():
+        raise UserError(f"a search space is a built-in name ({names}), a YAML/JSON space file "
+                        f"or a mapping of choices, got {short_repr(source)} "
+                        f"({type(source).__name__})")
     text = str(source)
     if text in BUILTIN_SPACES:
         return Space(BUILTIN_SPACES[text], where=text)
     path = Path(text).expanduser()
+    if path.is_dir():
+        raise UserError(f"space {text} is a folder, not a space file: give {expected}")
     if not path.is_file():
-        raise UserError(f"space file not found: {path} (or use a built-in space: "
-                        f"{', '.join(sorted(BUILTIN_SPACES))})")
+        raise UserError(f"space file not found: {path} (give {expected})")
     from synth.files import read_yaml_file
     return Space(read_yaml_file(path, "space file"), where=path.name)
 
