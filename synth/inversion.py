@@ -212,13 +212,20 @@ def teacher_shape(teacher: nn.Module) -> tuple:
     return shape
 
 
-def check_teacher(teacher: nn.Module) -> None:
+def check_teacher(teacher: nn.Module, name: str = "") -> None:
     """What any inversion needs of a teacher: BatchNorm layers (their running statistics are
-    the data's, Eq. 4) and a recorded input shape and class count (``teacher_shape``)."""
+    the data's, Eq. 4) and a recorded input shape and class count (``teacher_shape``).
+    ``name`` (e.g. "--model m.pt", the file the caller read it from) begins the message."""
+    where = f"{name}: " if name else ""
     if not batchnorm_layers(teacher):
-        raise UserError("teacher has no BatchNorm layers: DeepInversion needs their running "
-                        "statistics (train a model with bn=true)")
-    teacher_shape(teacher)
+        raise UserError(f"{where}teacher has no BatchNorm layers: DeepInversion needs their "
+                        f"running statistics (train a model with bn=true)")
+    try:
+        teacher_shape(teacher)
+    except UserError as e:
+        if not name:
+            raise
+        raise UserError(f"{where}{e}") from None
 
 
 def preset_for(input_shape) -> str:

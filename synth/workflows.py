@@ -57,16 +57,23 @@ def _check_counts(**counts) -> None:
 
 def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images: int,
                        iterations: int, seed: int, device: str, progress: bool,
-                       option: str = "--synth"):
+                       option: str = "--synth", name: str = ""):
     """(x, y, set): a synthesized Parquet set's images (train + val) when ``synth_dir`` is
-    given, else ``num_images`` DeepInversion images inverted here (set None)."""
-    from synth.inversion import balanced_labels, settings_for, synthesize
+    given, else ``num_images`` DeepInversion images inverted here (set None).  ``name``
+    (e.g. "--model m.pt") begins the errors about the model as a teacher."""
+    from synth.inversion import balanced_labels, check_teacher, settings_for, synthesize
     if synth_dir is not None:
         found = load_synthesized(synth_dir, model.input_shape, option=option, owner="model",
                                  seed=seed)
         return (torch.cat([found.x_train, found.x_val]),
                 torch.cat([found.y_train, found.y_val]), found)
-    value_range = input_range(model.checkpoint_info["dataset"])
+    check_teacher(model, name)
+    try:
+        value_range = input_range(model.checkpoint_info["dataset"])
+    except UserError as e:   # no normalization recorded (a checkpoint of the user's code)
+        if not name:
+            raise
+        raise UserError(f"{name}: {e}") from None
     inv = settings_for(model, value_range=value_range, iterations=iterations, device=device,
                        min_iterations=min(iterations, 100))
     result = synthesize(model, balanced_labels(num_images, model.num_classes), inv,
@@ -239,7 +246,8 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         def make():
             return synthesized_images(teacher, synth_dir, num_images=num_images or NUM_IMAGES,
                                       iterations=iterations, seed=config.seed,
-                                      device=config.device, progress=config.progress)
+                                      device=config.device, progress=config.progress,
+                                      name=f"--model {model_path}")
         if synth_dir is None:    # inverted here: kept until the checkpoint is written
             x, y = kept_synthesis(state, teacher, {"num_images": num_images or NUM_IMAGES,
                                                    "iterations": iterations,
@@ -405,6 +413,9 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     from synth.inversion import settings_for
     old = load_model(model_path)
     refuse_fixed_point(old, "class-incremental training")   # before any image is synthesized
+    if config.method == "deepinversion" and synth_dir is None:   # inverted here: a teacher
+        from synth.inversion import check_teacher
+        check_teacher(old, f"--model {model_path}")
     names = old.checkpoint_info["dataset"].get("class_names")
     if isinstance(names, (list, tuple)):   # the model's outputs found by name in the new set
         old_classes = old_classes_by_name(names, old.num_classes,

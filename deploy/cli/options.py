@@ -1,7 +1,6 @@
 """Options and output shared by every command (defined once, used everywhere)."""
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
@@ -233,19 +232,3 @@ def refuse_inversion_options(options: list[str], synth_dir) -> None:
         raise UserError(f"{' and '.join(options)} set the inversion run when --synth is not "
                         f"given; the images of --synth {synth_dir} are already made (drop "
                         f"{' and '.join(options)})")
-
-
-@contextlib.contextmanager
-def naming_teacher(path, option: str = "--model"):
-    """A library error about the teacher of an inversion run here (``synth.inversion``'s
-    "teacher has no BatchNorm layers...", which knows the module, not its file) names the
-    checkpoint ``option`` gave: `nnsynth prune --model m.pt` on a model without BatchNorm
-    said "teacher has no BatchNorm layers" of no file."""
-    from synth.errors import UserError
-    try:
-        yield
-    except UserError as e:
-        text = str(e)
-        if not text.startswith("teacher ") or str(path) in text:
-            raise
-        raise UserError(f"{option} {path}: {text}") from None

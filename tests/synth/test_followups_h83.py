@@ -134,3 +134,56 @@ def test_text_file_without_read_permission_is_one_line(tmp_path):
             load_text(f"text:{path}")
     finally:
         path.chmod(0o600)
+
+
+def _checkpoint(path, spec, dataset="digits", normalized=True):
+    """An untrained checkpoint of ``spec`` (its data set's metadata, or none of its
+    normalization when not ``normalized``)."""
+    import torch
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    data = load_dataset(dataset)
+    torch.manual_seed(0)
+    model = build(spec, data.input_shape, data.num_classes)
+    meta = data.metadata()
+    if not normalized:
+        meta = {k: v for k, v in meta.items() if k not in ("mean", "std")}
+    return save_checkpoint(path, model, dataset=meta)
+
+
+def test_check_teacher_names_the_file_it_is_given():
+    from synth.inversion import check_teacher
+    from synth.models import build
+    model = build("mlp_small", (64,), 10)
+    with pytest.raises(UserError, match=r"^--model m\.pt: teacher has no BatchNorm layers"):
+        check_teacher(model, "--model m.pt")
+    with pytest.raises(UserError, match=r"^teacher has no BatchNorm layers"):
+        check_teacher(model)
+
+
+def test_prune_and_continual_name_the_teacher_checkpoint(tmp_path):
+    """The library said "teacher has no BatchNorm layers" of no file: the CLI added the path
+    by matching the message's first word (deploy.cli.options.naming_teacher)."""
+    from synth.continual import ContinualConfig
+    from synth.dfprune import PruneConfig
+    from synth.workflows import continual_checkpoint, prune_checkpoint
+    path = _checkpoint(tmp_path / "no_bn.pt", "mlp_small")
+    with pytest.raises(UserError, match=rf"^--model {path}: teacher has no BatchNorm"):
+        prune_checkpoint(path, tmp_path / "p.pt", PruneConfig(device="cpu", progress=False),
+                         kd_steps=0)
+    small = _checkpoint(tmp_path / "small.pt", "mlp_small", "digits[0,1,2,3,4]")
+    with pytest.raises(UserError, match=rf"^--model {small}: teacher has no BatchNorm"):
+        continual_checkpoint(small, "digits", [5], tmp_path / "c.pt",
+                             ContinualConfig(device="cpu", progress=False))
+
+
+def test_prune_names_a_teacher_without_normalization(tmp_path):
+    from synth.dfprune import PruneConfig
+    from synth.workflows import prune_checkpoint
+    path = _checkpoint(tmp_path / "raw.pt", {"family": "mlp", "hidden": [16], "bn": True},
+                       normalized=False)
+    with pytest.raises(UserError, match=rf"^--model {path}: teacher checkpoint has no data-set "
+                                        rf"normalization"):
+        prune_checkpoint(path, tmp_path / "p.pt", PruneConfig(device="cpu", progress=False),
+                         kd_steps=0)

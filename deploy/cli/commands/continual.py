@@ -10,7 +10,7 @@ inverted here.
 import click
 
 from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
-                                RegistryChoice, given, naming_teacher, refuse_inversion_options,
+                                RegistryChoice, given, refuse_inversion_options,
                                 seed_option, show_progress, synth_option)
 
 
@@ -46,11 +46,10 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
 
     config = ContinualConfig(method=method, epochs=epochs, lr=lr, seed=seed, device=device,
                              progress=show_progress())
-    with naming_teacher(model_path):
-        result = continual_checkpoint(
-            model_path, new_dataset, parse_classes(new_classes, "--new-classes"), out, config,
-            old_classes=parse_classes(old_classes, "--old-classes"), synth_dir=synth_dir,
-            num_images=num_images, iterations=iterations)
+    result = continual_checkpoint(
+        model_path, new_dataset, parse_classes(new_classes, "--new-classes"), out, config,
+        old_classes=parse_classes(old_classes, "--old-classes"), synth_dir=synth_dir,
+        num_images=num_images, iterations=iterations)
     emit(result, as_json)
 
 

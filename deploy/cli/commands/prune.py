@@ -10,7 +10,7 @@ is reported on the model's real data set when it loads here (never used for trai
 import click
 
 from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
-                                given, naming_teacher, refuse_inversion_options, seed_option,
+                                given, refuse_inversion_options, seed_option,
                                 show_progress, synth_option)
 
 
@@ -51,10 +51,9 @@ def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, n
     cost_fn = None
     if importance == "latency":  # priced on the accelerator model (hwsim), in ms
         from hwsim import latency_cost as cost_fn
-    with naming_teacher(model_path):
-        result = prune_checkpoint(model_path, out, config, synth_dir=synth_dir,
-                                  kd_steps=kd_steps, kd_epochs=kd_epochs, lr=lr,
-                                  num_images=num_images, iterations=iterations, cost_fn=cost_fn)
+    result = prune_checkpoint(model_path, out, config, synth_dir=synth_dir, kd_steps=kd_steps,
+                              kd_epochs=kd_epochs, lr=lr, num_images=num_images,
+                              iterations=iterations, cost_fn=cost_fn)
     emit(result, as_json)
 
 
