@@ -129,12 +129,15 @@ def _reserved(configs: list[RunConfig]) -> dict[str, str]:
     return out
 
 
-def expand(sweep: SweepConfig, base_dir: Path | None = None) -> list[tuple[dict, RunConfig]]:
+def expand(sweep: SweepConfig, base_dir: Path | None = None,
+           where: str = "") -> list[tuple[dict, RunConfig]]:
     """``[(overrides, RunConfig)]``: the grid's cross product, then the listed runs; every
     config validated here, its stages' option sections included (``check_stages``, as
     ``run --check`` does), before any work; errors name the run and the key.  Two runs may
     not share a run directory (names equal but for case, or a name the sweep directory
-    uses itself) nor be the same config (a grid value listed twice)."""
+    uses itself) nor be the same config (a grid value listed twice).  ``where`` (the sweep
+    file) starts the errors about runs, as it starts every other error of the file; the
+    base's errors name the base file."""
     from deploy.stages import check_stages
     base_path = base_config_path(sweep.base, base_dir)
     try:
@@ -161,24 +164,29 @@ def expand(sweep: SweepConfig, base_dir: Path | None = None) -> list[tuple[dict,
             check_stages(cfg, enabled_stages(cfg))
             out.append((overrides, cfg))
         except UserError as e:
-            raise ConfigError(f"sweep run {i} ({short_repr(name)}): {e}") from None
-    _check_distinct([cfg for _, cfg in out])
+            raise ConfigError(f"{_prefix(where)}sweep run {i} ({short_repr(name)}): {e}") from None
+    _check_distinct([cfg for _, cfg in out], where)
     return out
 
 
-def _check_distinct(configs: list[RunConfig]) -> None:
+def _prefix(where: str) -> str:
+    return f"{where}: " if where else ""
+
+
+def _check_distinct(configs: list[RunConfig], where: str = "") -> None:
     """One run directory per run, one run per config; errors name both runs."""
+    head = _prefix(where)
     reserved = _reserved(configs)
     names: dict[str, int] = {}
     seen: dict[str, int] = {}
     for i, cfg in enumerate(configs):
         key = cfg.name.casefold()
         if key in reserved:
-            raise ConfigError(f"sweep run {i}: name {short_repr(cfg.name)} is taken by "
+            raise ConfigError(f"{head}sweep run {i}: name {short_repr(cfg.name)} is taken by "
                               f"{reserved[key]} in the sweep directory; choose another name")
         if key in names:
             j = names[key]
-            raise ConfigError(f"sweep runs {j} and {i} both write the run directory "
+            raise ConfigError(f"{head}sweep runs {j} and {i} both write the run directory "
                               f"{short_repr(configs[j].name)}" + (
                                   "" if configs[j].name == cfg.name else
                                   f" / {short_repr(cfg.name)} (names differing only in case)")
@@ -188,7 +196,7 @@ def _check_distinct(configs: list[RunConfig]) -> None:
                           sort_keys=True, default=repr)
         if text in seen:
             j = seen[text]
-            raise ConfigError(f"sweep runs {j} ({short_repr(configs[j].name)}) and {i} "
+            raise ConfigError(f"{head}sweep runs {j} ({short_repr(configs[j].name)}) and {i} "
                               f"({short_repr(cfg.name)}) are the same config; list each grid "
                               f"value and run once")
         seen[text] = i
@@ -202,7 +210,7 @@ def load_sweep(path: str | os.PathLike) -> tuple[SweepConfig, list[tuple[dict, R
         sweep = SweepConfig.from_dict(values)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
-    return sweep, expand(sweep, path.resolve().parent)
+    return sweep, expand(sweep, path.resolve().parent, where=str(path))
 
 
 def _run_one(config_dict: dict, run_dir: str, address: str | None) -> dict:

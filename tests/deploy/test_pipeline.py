@@ -247,4 +247,4 @@ def test_sweep_check_validates_each_runs_stage_sections(tmp_path, override, mess
     res = CliRunner().invoke(cli, ["sweep", str(sweep), "--check"])
     lines = [l for l in res.output.splitlines() if l.strip()]
     assert res.exit_code == 2 and len(lines) == 1, res.output
-    assert lines[0].startswith("error: sweep run 1 (") and message in lines[0], lines[0]
+    assert lines[0].startswith(f"error: {sweep}: sweep run 1 (") and message in lines[0], lines[0]
