@@ -39,6 +39,7 @@ from torch.overrides import TorchFunctionMode
 from synth.config import short_repr
 from synth.errors import UserError
 from synth.models import RecurrentLayer
+from synth.models.lstm import CELL_OPS
 
 FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
@@ -227,7 +228,7 @@ def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | N
 #   (the n gate's two halves are separate GEMM outputs: MACs 3H x (I + H) all the same)
 # RNN (Elman): h' = tanh or relu of the gate sum: 1
 _RNN_GATES = {nn.LSTM: 4, nn.LSTMCell: 4, nn.GRU: 3, nn.GRUCell: 3, nn.RNN: 1, nn.RNNCell: 1}
-RNN_CELL_OPS = {nn.LSTM: 9, nn.LSTMCell: 9, nn.GRU: 8, nn.GRUCell: 8, nn.RNN: 1, nn.RNNCell: 1}
+RNN_CELL_OPS = {nn.LSTM: CELL_OPS, nn.LSTMCell: CELL_OPS, nn.GRU: 8, nn.GRUCell: 8, nn.RNN: 1, nn.RNNCell: 1}
 _RNN_TYPE = {4: "lstm", 3: "gru", 1: "rnn"}   # the op type of each (its GEMM and its cell)
 _RNNS = tuple(_RNN_GATES)
 
@@ -333,10 +334,10 @@ def merge_repeated(records: list[tuple[int, Op]]) -> list[tuple[int, Op]]:
 def _cell_op(name: str, m: RecurrentLayer, x: torch.Tensor, y) -> Op:
     """Element-wise work of a recurrent cell over all steps: batch x T x cell_elems.  Its
     geometry says it is a cell and how many gate-network ReLU units (H-LSTM) it applies per
-    step besides the LSTM cell update (8 H: 3 sigmoid, 2 tanh, 3 products/sums)."""
+    step besides the LSTM cell update (``CELL_OPS`` x H)."""
     out = y[0] if isinstance(y, tuple) else y
     op = _op("eltwise", f"{name}.cell", x, out, elems=x.shape[0] * x.shape[1] * m.cell_elems)
-    relu = max(0, m.cell_elems - 8 * m.hidden_size)
+    relu = max(0, m.cell_elems - CELL_OPS * m.hidden_size)
     return dataclasses.replace(op, geometry=(("kind", "cell"), ("hidden", m.hidden_size),
                                              ("relu", relu)))
 

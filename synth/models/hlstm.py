@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from synth.errors import UserError
-from synth.models.lstm import (RecurrentLayer, RecurrentStack, SequenceClassifier, _base_type,
+from synth.models.lstm import (CELL_OPS, RecurrentLayer, RecurrentStack, SequenceClassifier, _base_type,
                                _hooked, cell_update, check_hidden, frame_size, to_frames)
 from synth.models.registry import register_family, register_variant
 
@@ -91,7 +91,7 @@ class HLSTMLayer(RecurrentLayer):
 
     @property
     def cell_elems(self) -> int:   # the LSTM cell update + the ReLU of every gate unit
-        return 8 * self.hidden_size + sum(self.gates[k].hid.out_features for k in GATES)
+        return CELL_OPS * self.hidden_size + sum(self.gates[k].hid.out_features for k in GATES)
 
     def forward(self, x: torch.Tensor, state=None):
         h, c = state if state is not None else self.zero_state(x)

@@ -32,6 +32,12 @@ from torch.nn.utils import parametrize
 from synth.errors import UserError
 from synth.models.registry import SpecModel, register_family, register_variant
 
+# element-wise operations per hidden unit and step of the LSTM cell update: the sigmoids of
+# i, f, o and the tanh of g, then c_t = f * c_{t-1} + i * g (2 products, 1 sum), tanh(c_t) and
+# h_t = o * tanh(c_t) (1 product): 9 (Hochreiter & Schmidhuber 1997, the form torch.nn.LSTM
+# documents).  hwsim prices nn.LSTM and this family's cell with it.
+CELL_OPS = 9
+
 
 class RecurrentLayer(nn.Module):
     """Base of the recurrent layers: batch-first ``forward(x, state=None) -> (out, (h, c))``.
@@ -97,7 +103,7 @@ class LSTMLayer(RecurrentLayer):
 
     @property
     def cell_elems(self) -> int:
-        return 8 * self.hidden_size   # 3 sigmoid, 2 tanh, 3 products/sums per unit
+        return CELL_OPS * self.hidden_size
 
     def forward(self, x: torch.Tensor, state=None):
         h, c = state if state is not None else self.zero_state(x)

@@ -20,10 +20,27 @@ def test_lstm_macs_by_hand():
     # W_hh h_{t-1}: one (B x H) @ (H x 4H) GEMM per step, T steps one after another
     assert hh.type == "recurrent" and hh.gemm == (B, H, 4 * H) and hh.groups == T
     assert hh.macs == B * T * H * 4 * H
-    assert cell.elems == B * T * 8 * H and ops["head"].macs == B * H * K
+    assert cell.elems == B * T * 9 * H and ops["head"].macs == B * H * K
     total = B * (T * (C * 4 * H + H * 4 * H) + H * K)
     assert summary(list(ops.values()))["macs"] == total == B * count_flops(model, (C, T))
 
+
+
+def test_the_lstm_family_and_nn_lstm_price_the_same_cell_work():
+    """The family's cell counted 8 element ops per unit and step, nn.LSTM's 9 (3 sigmoids, the
+    tanh of g, f*c, i*g, their sum, tanh(c), o*tanh(c)): one network priced two ways."""
+    class Torch(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.LSTM(C, H, batch_first=True)
+
+        def forward(self, x):                      # (N, C, T) like the family takes
+            return self.rnn(x.transpose(1, 2))[0]
+
+    family = build({"family": "lstm", "hidden": [H]}, (C, T), K)
+    cells = [o.elems for o in extract(family, (C, T), batch=B) if o.name.endswith(".cell")]
+    torch_elems = sum(o.elems for o in extract(Torch(), (C, T), batch=B) if o.type == "lstm")
+    assert cells == [torch_elems] == [B * T * 9 * H]
 
 def test_hlstm_macs_by_hand_and_sparsity():
     model = build({"family": "hlstm", "hidden": [H], "gate_hidden": M}, (C, T), K)
@@ -38,7 +55,7 @@ def test_hlstm_macs_by_hand_and_sparsity():
         assert rec[f"rnn.layers.0.gates.{k}.out"].macs == B * T * M * H
     assert summary(ops)["macs"] == B * (T * 4 * ((C + H) * M + M * H) + H * K)
     cell = [o for o in ops if o.name == "rnn.layers.0.cell"][0]
-    assert cell.elems == B * T * (8 * H + 4 * M)       # cell update + the gate units' ReLUs
+    assert cell.elems == B * T * (9 * H + 4 * M)       # cell update + the gate units' ReLUs
     f = rec["rnn.layers.0.gates.f.hid"]
     assert f.weight_sparsity == pytest.approx(6 / 11)     # columns 0, 2, ..., 10 of 11 masked
     assert rec["rnn.layers.0.gates.i.hid"].weight_sparsity == 0
