@@ -11,8 +11,9 @@ Suite "square": LeNet-5 on {8x8, 32x32} and ResNet-18's unique layer shapes on {
 full ResNet-18 (all 21 GEMM layers) on 32x32 ws for the wall-time comparison (ANCHORS: ~350 s).
 Suite "extended": non-square arrays (EXT_ARRAYS: wide, tall, odd sizes, one row, one column)
 x {ws, os, is} on small models of every registered family (EXT_NETS: strided, 1x1 and 5x5
-convolutions, an MLP, ResNet shortcuts, LSTM steps), a grouped/depthwise layer stack and
-torch's 2-layer nn.LSTM,
+convolutions, an MLP, ResNet shortcuts, LSTM steps), a grouped/depthwise layer stack,
+torch's 2-layer nn.LSTM and nn.GRU and a bidirectional nn.RNN (hwsim prices every step of
+every GEMM op type, ``hwsim.workload.GEMM_TYPES``),
 at input sizes that give layers smaller than the array and dimensions that are not
 multiples of it.  A layer repeated G times (conv groups, recurrent steps) is one SCALE-Sim
 layer of one group's GEMM, counted G times on both sides.
@@ -43,7 +44,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hwsim.accel import AcceleratorConfig, DATAFLOWS, evaluate_many, gemm_compute_cycles  # noqa: E402
-from hwsim.workload import extract  # noqa: E402
+from hwsim.workload import GEMM_TYPES, extract  # noqa: E402
 from torch import nn  # noqa: E402
 from common import load_average, write_result  # noqa: E402
 from synth.files import write_text_atomic  # noqa: E402
@@ -66,6 +67,8 @@ EXT_NETS = {
     "lstm32": ("lstm32", (4, 6)),                                 # 6 steps: T=6 input GEMM, G=6
     "grouped": ("grouped", (8, 10, 10)),                          # depthwise 3x3, groups=2 1x1
     "torch_lstm2": ("torch_lstm2", (6, 4)),                       # nn.LSTM, 2 layers: K 36, 64
+    "torch_gru2": ("torch_gru2", (6, 4)),                         # nn.GRU, 2 layers: K 36, 64, N 96
+    "torch_rnn_bi": ("torch_rnn_bi", (6, 4)),                     # nn.RNN both ways: K 36, G=12
 }
 EXT_HEADING = "## Suite extended: non-square arrays, more layer shapes"
 
@@ -78,6 +81,10 @@ def custom_model(name: str, input_shape):
         return model
     if name == "torch_lstm2":   # torch's stacked LSTM on (steps, features), hidden 32
         return nn.LSTM(input_shape[1], 32, num_layers=2, batch_first=True)
+    if name == "torch_gru2":    # 3 gates: N = 3 * 32 per step (hwsim op type gru)
+        return nn.GRU(input_shape[1], 32, num_layers=2, batch_first=True)
+    if name == "torch_rnn_bi":  # 1 gate, both directions: 2 * steps GEMMs (op type rnn)
+        return nn.RNN(input_shape[1], 32, batch_first=True, bidirectional=True)
     return None
 
 
@@ -136,7 +143,7 @@ def layers_of(variant, input_shape) -> list[dict]:
         or build(variant, input_shape, 10)
     rows = []
     for op in extract(model, input_shape):
-        if op.type not in ("conv", "depthwise", "linear", "recurrent", "lstm"):
+        if op.type not in GEMM_TYPES:   # every op hwsim prices as a GEMM (gru, rnn too)
             continue
         T, K, N = op.gemm
         if op.type in ("conv", "depthwise"):
@@ -146,7 +153,7 @@ def layers_of(variant, input_shape) -> list[dict]:
             ho, wo = op.out_shape[2], op.out_shape[3]
             c = mod.in_channels // mod.groups                     # one group's channels
             ih, iw = (ho - 1) * st + r, (wo - 1) * st + s
-        else:   # T rows of a Linear (LSTM: batch rows): a 1x1 convolution on a 1 x T map
+        else:   # T rows of a Linear (LSTM/GRU/RNN: batch rows): a 1x1 convolution on a 1 x T map
             r = s = st = 1
             ih, iw = 1, T
             c = K
@@ -365,7 +372,8 @@ def extended_section(python: Path, fresh: bool) -> list[str]:
     return [EXT_HEADING, "",
             "Command: `python benchmarks/hwsim_scalesim.py --suite extended`.  Same measure as above",
             "on non-square arrays (rows x cols) and the unique GEMM layers of small models of every",
-            "registered family, a grouped-convolution stack and a 2-layer nn.LSTM; a row of G GEMMs (groups, LSTM steps)",
+            "registered family, a grouped-convolution stack, 2-layer nn.LSTM and nn.GRU and a bidirectional",
+            "nn.RNN; a row of G GEMMs (groups; recurrent steps x directions, each step's gates one GEMM)",
             "is one SCALE-Sim layer counted G times.  Unique layer shapes T x K x N (output pixels x",
             "reduction x filters):", ""] + shapes + [""] + lines + [
             "", f"Equal layers: {equal}/{total} over {runs} runs; worst per-layer difference: "
