@@ -97,7 +97,8 @@ class SearchConfig(Config):
             raise ConfigError(f"constraints must be a list of 'METRIC<=VALUE', got {short_repr(self.constraints)}")
         check_constraints([parse_constraint(c) for c in self.constraints], self.hardware)
         if bool(self.teacher) != bool(self.data):
-            raise ConfigError("teacher and data go together (KD on a synthesized set); got "
+            raise ConfigError("teacher and data go together (KD on a synthesized set; nnsynth "
+                              "search --teacher CKPT --synth DIR); got "
                               f"teacher={short_repr(self.teacher)}, data={short_repr(self.data)}")
         if self.grow_prune is not None:
             from synth.grow_prune import GrowPruneSchedule

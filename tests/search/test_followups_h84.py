@@ -54,3 +54,11 @@ def test_search_config_keeps_the_storage_paths_tune_uses():
     for path in ("", "runs/tune", "s3://bucket/runs", "gs://b/x", "file:///tmp/x"):
         assert SearchConfig(storage_path=path).storage_path == path
     assert SearchConfig(space={"family": "mlp"}).space == {"family": "mlp"}
+
+
+@pytest.mark.parametrize("args", [["--teacher", "t.pt"], ["--synth", "."]])
+def test_search_teacher_without_synth_names_both_options(tmp_path, args):
+    # said "teacher and data go together": `data` is no option of nnsynth search (--synth)
+    line = one_error_line(run(["-q", "search", *args, "--out", str(tmp_path / "o")]))
+    assert "--teacher CKPT --synth DIR" in line, line
+    assert not (tmp_path / "o").exists()
