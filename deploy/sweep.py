@@ -59,7 +59,10 @@ class SweepConfig(Config):
                                   f"{short_repr(value)}{yaml_bool_hint(value)}")
         check_name("name", self.name)
         check_range("max_parallel", self.max_parallel, 1, 1024, integer=True)
-        check_mapping("grid", self.grid)
+        if not isinstance(self.grid, Mapping):   # from_dict made YAML's [1] the tuple (1,)
+            grid = list(self.grid) if isinstance(self.grid, tuple) else self.grid
+            raise ConfigError(f"grid must be a mapping of dotted config key: list of values, "
+                              f"got {short_repr(grid)}")
         size = 1
         for key, values in self.grid.items():
             if not isinstance(key, str) or not key:

@@ -44,3 +44,12 @@ def test_sweep_check_option_errors_are_one_line_naming_file_and_option(tmp_path,
     path.write_text("base: tiny\n" + text)
     line = one_error_line(run(["sweep", str(path), "--check"]))
     assert line.startswith(f"error: {path}: {message}"), line
+
+
+def test_sweep_grid_that_is_a_list_is_shown_as_the_user_wrote_it(tmp_path):
+    # said "grid must be a mapping of option: value, got (1,)": the tuple from_dict made
+    path = tmp_path / "s.yaml"
+    path.write_text("base: tiny\ngrid: [1]\n")
+    line = one_error_line(run(["sweep", str(path), "--check"]))
+    assert line == (f"error: {path}: grid must be a mapping of dotted config key: list of "
+                    f"values, got [1]")
