@@ -331,6 +331,16 @@ def saved_space(out_dir: Path):
                         f"start a new search with another --out") from None
 
 
+def space_members(out_dir: Path) -> int | None:
+    """How many configurations the search's saved space holds, when it is finite and small
+    enough to list (``Space.members``); None otherwise or without a saved space."""
+    path = Path(out_dir) / SPACE_FILE
+    if not path.is_file():
+        return None
+    members = saved_space(out_dir).members()
+    return None if members is None else len(members)
+
+
 def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
     """``out_dir`` holds a search of ``config`` (its saved config, paths made absolute as
     ``run_search`` saves them, and the space it began with equal to ``config.space`` as it
@@ -615,6 +625,10 @@ def trials_text(summary: dict) -> str:
     if summary.get("trials_errored"):
         text += (f", {summary['trials_errored']} more failed (their errors: "
                  f"{Path(summary['out_dir']) / ERRORS_FILE})")
+    members = summary.get("space_members")
+    if members is not None and members < summary.get("trials_requested", 0):
+        text += (f" (the space holds {members} configuration{'s' if members != 1 else ''}, "
+                 f"{summary['trials_requested']} were requested)")
     if summary.get("trials_missing"):
         text += (f"; {summary['trials_missing']} of the {summary['trials_requested']} "
                  f"requested never ran (an interruption lost them from Tune's saved state; "
@@ -651,11 +665,17 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     errored = len(errored_trials(out_dir, table["trial_id"]))
     # a resume restores Tune's last snapshot of the experiment (every >= 10 s): one cut short
     # by a kill could end "done" with trials missing, and the summary said nothing of them
-    missing = max(0, config.trials - len(table) - errored)
+    # a finite space smaller than --trials ends the search early, every member tried: not an
+    # interruption (a space of one network said "15 of the 16 requested never ran (an
+    # interruption lost them ...)")
+    members = space_members(out_dir)
+    expected = config.trials if members is None else min(config.trials, members)
+    missing = max(0, expected - len(table) - errored)
     return {"out_dir": str(out_dir), "searcher": config.searcher, "trials": int(len(table)),
             "trials_finished": int(len(finished)), "trials_stopped_early": int(stopped.sum()),
             "trials_errored": errored, "trials_missing": missing,
-            "trials_requested": config.trials, "best_trial": best["trial_id"],
+            "trials_requested": config.trials, "space_members": members,
+            "best_trial": best["trial_id"],
             "best_spec": json.loads(best["spec"]), "best_accuracy": float(best["accuracy"]),
             "best_test_accuracy": float(best["test_accuracy"]),
             "best_latency_ms": None if pd.isna(best["latency_ms"]) else float(best["latency_ms"]),

@@ -52,3 +52,18 @@ def test_trials_that_never_ran_are_named_in_the_summary(tmp_path):
     full = summarize(tmp_path, SearchConfig(dataset="digits", asha=True, hardware=False,
                                             trials=3))
     assert full["trials_missing"] == 0 and "never ran" not in trials_text(full)
+
+
+def test_a_space_smaller_than_the_trials_is_not_an_interruption(tmp_path):
+    """A space of 2 networks with --trials 5: the searcher ran out after 2, and the summary
+    said "3 of the 5 requested never ran (an interruption lost them ...)"."""
+    from search.run import SearchConfig, save_space, summarize, trials_text
+    from search.space import load_space
+    _search_dir(tmp_path)                               # 3 rows
+    save_space(tmp_path, load_space({"family": "mlp", "params": {
+        "hidden": {"choice": [[4], [8], [16]]}}}))
+    summary = summarize(tmp_path, SearchConfig(dataset="digits", asha=True, hardware=False,
+                                               trials=5))
+    assert summary["space_members"] == 3 and summary["trials_missing"] == 0
+    assert "never ran" not in trials_text(summary)
+    assert trials_text(summary).endswith("(the space holds 3 configurations, 5 were requested)")
