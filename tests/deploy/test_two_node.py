@@ -25,6 +25,10 @@ def two_nodes():
         yield cluster, dashboard, head
 
 
+DIGITS_TEACHER = {"family": "convnet", "widths": [8, 16], "kernels": [3, 3], "strides": [1, 1],
+                  "bn": True, "pool": "avg", "hidden": [32]}
+
+
 @pytest.fixture(scope="module")
 def digits_teacher(tmp_path_factory, digits):
     """A small BN convnet on 8x8 digits (DeepInversion needs BatchNorm statistics)."""
@@ -33,9 +37,7 @@ def digits_teacher(tmp_path_factory, digits):
     from synth.models import build
     from synth.train import TrainConfig, fit
     torch.manual_seed(0)
-    spec = {"family": "convnet", "widths": [8, 16], "kernels": [3, 3], "strides": [1, 1],
-            "bn": True, "pool": "avg", "hidden": [32]}
-    model = build(spec, digits.input_shape, digits.num_classes)
+    model = build(DIGITS_TEACHER, digits.input_shape, digits.num_classes)
     with torch_threads(1):    # as tests/deploy/teachers.py: two threads crawl on a busy CPU
         fit(model, digits, TrainConfig(epochs=3, optimizer="adam", lr=3e-3, progress=False))
     path = tmp_path_factory.mktemp("teacher") / "teacher.pt"
@@ -85,22 +87,32 @@ def test_search_on_both_nodes(synthetic, two_nodes, digits_teacher, tmp_path):
 def test_sweep_runs_each_config_in_its_own_run_dir(two_nodes, tmp_path):
     """``nnsynth sweep``: a grid expanded, validated, run as Ray tasks, one row per run.
     (The runs export no ONNX and price nothing: no part of what a sweep does, and this test
-    took 34-48 s with them, 21-33 s without; tests/deploy/test_job_submit.py exports a run.)"""
+    took 34-48 s with them, 21-33 s without; tests/deploy/test_job_submit.py exports a run.
+    Nor do they train their teachers: each run finds its own in its teacher cache, trained
+    here in-process, so no Ray Train starts on the workers twice; Ray Train on this cluster
+    is test_tiny_run_trains_on_workers_only's, and in a sweep task the loopback test's.)"""
+    import json
     import pyarrow.parquet as pq
     from deploy.sweep import SweepConfig, expand, run_sweep
+    from tests.deploy.teachers import seed_teacher_cache
     base = tmp_path / "base.yaml"
+    cache = tmp_path / "teachers"
     base.write_text('teacher: {dataset: digits, model: \'{"family": "mlp", "hidden": [16]}\', '
-                    'epochs: 1, cache: ""}\nsynthesis: {enabled: false}\n'
+                    f'epochs: 1, cache: "{cache}"}}\nsynthesis: {{enabled: false}}\n'
                     'search: {enabled: false}\nrefine: {enabled: false}\n'
                     'export: {onnx: false, price: false}\n')
     sweep = SweepConfig(name="s", base=str(base), root=str(tmp_path / "sweeps"),
                         grid={"teacher.batch_size": [32, 128]}, max_parallel=2)
     runs = expand(sweep)
     assert [c.teacher.batch_size for _, c in runs] == [32, 128]
+    seeded = {seed_teacher_cache(c, cache).name for _, c in runs}
+    assert len(seeded) == 2                        # each run's config has a teacher of its own
     rows = run_sweep(sweep, runs, echo=lambda m: None)
     assert [r["error"] for r in rows] == ["", ""]
     for r in rows:
         assert (tmp_path / "sweeps" / "s" / r["name"] / "final.pt").is_file()
+        ledger = json.loads((tmp_path / "sweeps" / "s" / r["name"] / "ledger.json").read_text())
+        assert ledger["stages"]["teacher"]["outputs"]["reused"]
     table = pq.read_table(tmp_path / "sweeps" / "s" / "sweep.parquet").to_pylist()
     assert [t["name"] for t in table] == [r["name"] for r in rows]
     assert all(0 < t["final_test_accuracy"] <= 1 for t in table)
@@ -112,14 +124,21 @@ def test_tiny_run_trains_on_workers_only(two_nodes, tmp_path):
     training (teacher, grow-and-prune, search trials, synthesis pairs) ran on the two worker
     nodes, never on the head (node ids recorded by the trainings and by Ray's state API).
     The export stage, in the driver, trains nothing: it exports no ONNX and prices nothing
-    here (tests/deploy/test_job_submit.py runs tiny's)."""
+    here (tests/deploy/test_job_submit.py runs tiny's).  Where a run trains is no matter
+    of its data: tiny's stages and sizes run on 8x8 digits with the module's small BN
+    convnet teacher (and an MLP student), not on 28x28 mnist5k with LeNet-5s
+    (tests/deploy/test_job_submit.py runs tiny itself)."""
     import json
     from deploy.pipeline import run_pipeline
     from deploy.run_config import load_run_config
     cluster, dashboard, head = two_nodes
-    config = load_run_config("tiny", {"teacher": {**load_run_config("tiny").teacher.to_dict(),
-                                                  "cache": ""},
-                                      "export": {"onnx": False, "price": False}})
+    tiny = load_run_config("tiny")
+    config = load_run_config("tiny", {
+        "teacher": {**tiny.teacher.to_dict(), "dataset": "digits", "model": json.dumps(
+            DIGITS_TEACHER), "cache": ""},
+        "synthesis": {**tiny.synthesis.to_dict(), "student": json.dumps(
+            {"family": "mlp", "hidden": [16]})},
+        "export": {"onnx": False, "price": False}})
     result = run_pipeline(config, tmp_path / "run", address=cluster.address, progress=False)
     assert 0 < result["final_test_accuracy"] <= 1
     outputs = {s: e["outputs"] for s, e in
