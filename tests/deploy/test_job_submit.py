@@ -4,9 +4,9 @@ directory; `nnsynth submit` returns the job's exit status (non-zero for a failin
 Token authentication is on (Ray 2.60 default): the clients run with RAY_AUTH_MODE=token.
 
 The job finds tiny's teacher in its teacher cache (trained here, once, by synth.train.fit,
-the loop a Ray Train worker runs), so it runs every stage but spends no time on the one
-training that tests/deploy/test_two_node.py already runs for tiny; Ray Train inside
-the job is still exercised by the refine stage."""
+the loop a Ray Train worker runs), so it runs every stage but spends no time on a teacher
+training (tests/deploy/test_two_node.py trains one with Ray Train, for a run of tiny's
+stages on digits); Ray Train inside the job is still exercised by the refine stage."""
 import json
 import subprocess
 from pathlib import Path

@@ -1,7 +1,7 @@
 """Beyond one machine: a ``ray.cluster_utils.Cluster`` whose head has no CPU and whose two
 worker nodes have one each runs a small inversion, a small search and a sweep, and the work
-lands on both worker nodes (by node id); ``nnsynth run tiny`` on it finishes with every
-training on the workers, never on the head.
+lands on both worker nodes (by node id); a run of tiny's stages (on digits) on it finishes
+with every training on the workers, never on the head.
 
 The nodes share this machine's file system, as the run directory must be shared storage on
 a real cluster (README, "Clusters").  One cluster serves the module: the headless-cluster
