@@ -173,16 +173,18 @@ def check_latin_reading(text: str, what: str, path) -> None:
     Windows-1253, Arabic in 1256...) read as garbage 'êîò ñïèò' and trained silently.  Words
     of a Latin-script language are mostly a-z with an accented letter here and there; other
     code pages read as Windows-1252 make whole words of letters in U+00C0-U+00FF.  Refused
-    when at least 5 words of two or more letters are read and over half of them are mostly
+    when at least 5 words of two or more letters are read and over half of them are only
     such letters (a .ts file's one-letter labels 'é', 'è' are not words here).  ``text`` is
     the file's (or its start's) Windows-1252 reading: the CSV reader checks its own too."""
     import re
     from synth.errors import UserError
     words = re.findall(r"[^\W\d_]{2,}", text)
-    foreign = sum(2 * sum("\u00c0" <= c <= "\u00ff" for c in w) > len(w) for w in words)
+    # a word of nothing but such letters: 'êîøêà' (Cyrillic), not 'été', whose t is a-z
+    # (counting mostly-accented words refused a Latin-1 French label column of 'été', 'à')
+    foreign = sum(all("\u00c0" <= c <= "\u00ff" for c in w) for w in words)
     if len(words) >= 5 and 2 * foreign > len(words):
         raise UserError(f"{what} {printable(str(path))} is not UTF-8, and read as Windows-1252 "
-                        f"(Latin-1) {foreign} of its {len(words)} words are mostly accented "
+                        f"(Latin-1) {foreign} of its {len(words)} words are all accented "
                         f"letters: it is likely in another code page (Cyrillic, Greek...); "
                         f"save it as UTF-8")
 
