@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from synth import masked
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr)
-from synth.data import Dataset
+from synth.data import Dataset, spelled_as
 from synth.device import pick_device
 from synth.checkpoint import check_model_classes
 from synth.errors import UserError
@@ -103,6 +103,18 @@ class IncrementalConfig(Config):
         check_batch_size("batch_size", self.batch_size)
 
 
+def check_classes(model: torch.nn.Module | None, data: Dataset, what: str) -> None:
+    """``synth.checkpoint.check_model_classes`` with the model's class names matched to the
+    set's as ``synth.data.spelled_as`` matches them everywhere else (case ignored where that
+    is unambiguous): a model of 'Cat', 'Dog' updated on its own file re-spelled 'cat', 'dog'
+    was refused as a model of other classes, though scoring and grow-and-prune took it."""
+    meta = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
+    names = meta.get("class_names")
+    if names is not None and spelled_as(names, data.class_names) == list(data.class_names):
+        return   # the same classes in the same order, spelled as the set spells them
+    check_model_classes(model, data, what)
+
+
 def shares_held_out(old: Dataset, new: Dataset) -> bool:
     """Whether ``old`` and ``new`` hold the same validation and test samples: one set's
     training samples split into old and new (``split_dataset``) share the set's own."""
@@ -121,12 +133,13 @@ def merge(old: Dataset, new: Dataset) -> Dataset:
     if tuple(old.input_shape) != tuple(new.input_shape):
         raise UserError(f"old and new data differ in input shape: {old.name} has "
                         f"{tuple(old.input_shape)}, {new.name} {tuple(new.input_shape)}")
-    if old.num_classes != new.num_classes or list(old.class_names) != list(new.class_names):
+    spelled = spelled_as(new.class_names, old.class_names)   # 'cat' is 'Cat', as everywhere
+    if old.num_classes != new.num_classes or spelled != list(old.class_names):
         # label k named another class in each (wine[0,1] and wine[1,2]): they were merged
         # as one class, and every accuracy was of labels that meant two things.  (9 of 10
         # classes were said to differ in "shapes (64,) vs (64,)".)
-        lacks = [c for c in old.class_names if c not in new.class_names]
-        adds = [c for c in new.class_names if c not in old.class_names]
+        lacks = [c for c in old.class_names if c not in spelled]
+        adds = [c for c, s in zip(new.class_names, spelled) if s not in old.class_names]
         differ = "; ".join([f"{new.name} lacks {short_repr(lacks)}"] * bool(lacks)
                            + [f"{new.name} adds {short_repr(adds)}"] * bool(adds)) or \
             "in another order"
@@ -398,7 +411,7 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
         if m is not None and int(m.num_classes) != int(both.num_classes):  # an IndexError
             raise UserError(f"the {what} predicts {m.num_classes} classes; the data has "   # in
                             f"{both.num_classes} (give a model of its classes)")   # the loss
-        check_model_classes(m, old, what)
+        check_classes(m, old, what)
     device = pick_device(config.device)
     val, parts = (both.x_val, both.y_val), (old, new, both)
     shared = shares_held_out(old, new)
