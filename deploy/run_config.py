@@ -260,19 +260,21 @@ def _plain(obj: Any) -> Any:
     return json.loads(json.dumps(obj))
 
 
-def read_yaml(path: str | Path, empty: str = "") -> dict:
+def read_yaml(path: str | Path, empty: str = "", what: str = "config file") -> dict:
     """A config file's mapping, read through the bounded loader of ``synth.files`` (size,
     nesting and alias expansion capped: a 400-byte alias bomb is a one-line error).  A file
     without a YAML document (empty, or comments only) is ``{}``, or, given ``empty`` (what
-    was expected), a one-line error."""
+    was expected), a one-line error.  ``what`` names the kind of file in the errors (a
+    missing sweep file said "config file not found")."""
     from synth.files import read_yaml_file
-    values = read_yaml_file(path, "config file")
+    values = read_yaml_file(path, what)
     if values is None:
         if empty:
-            raise ConfigError(f"{path} is empty (or comments only); expected {empty}")
+            raise ConfigError(f"{what} {path} is empty (or comments only); expected {empty}")
         return {}
     if not isinstance(values, dict):
-        raise ConfigError(f"{path} must hold a mapping of config keys, got {type(values).__name__}")
+        raise ConfigError(f"{what} {path} must hold a mapping of keys, got "
+                          f"{type(values).__name__}")
     return values
 
 

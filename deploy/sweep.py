@@ -145,8 +145,9 @@ def expand(sweep: SweepConfig, base_dir: Path | None = None,
     base_path = base_config_path(sweep.base, base_dir)
     try:
         base = load_run_config(base_path).to_dict()
-    except UserError as e:     # the message names the file (load_run_config)
-        raise ConfigError(f"base: {e}") from None
+    except UserError as e:     # the message names the base file (load_run_config); the
+        # sweep file first, as every other error of the file does (it was "base: ...")
+        raise ConfigError(f"{_prefix(where)}base: {e}") from None
     keys = list(sweep.grid)
     combos = [dict(zip(keys, vals)) for vals in itertools.product(*(sweep.grid[k] for k in keys))]
     combos = [c for c in combos if c] + [dict(r) for r in sweep.runs]
@@ -208,7 +209,7 @@ def _check_distinct(configs: list[RunConfig], where: str = "") -> None:
 def load_sweep(path: str | os.PathLike) -> tuple[SweepConfig, list[tuple[dict, RunConfig]]]:
     """A sweep file -> its config and validated runs; an error names the file."""
     path = Path(path).expanduser()
-    values = read_yaml(path)
+    values = read_yaml(path, what="sweep file")
     try:
         sweep = SweepConfig.from_dict(values)
     except ConfigError as e:

@@ -340,18 +340,28 @@ class Constraint:
 
 
 def parse_constraint(text: str) -> Constraint:
-    """Parse ``'latency_ms<=0.5'``; a malformed one is a one-line error naming the part."""
-    m = re.fullmatch(r"\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*", str(text))
-    if not m:
-        raise ConfigError(f"constraint {short_repr(text)} must look like 'METRIC<=VALUE' with METRIC one "
-                          f"of {', '.join(COST_METRICS)}")
+    """Parse ``'latency_ms<=0.5'``; a malformed one is a one-line error that quotes it as
+    typed and names the part: the metric, the comparison or the value."""
+    shape = f"must look like 'METRIC<=VALUE' with METRIC one of {', '.join(COST_METRICS)}"
+    m = re.fullmatch(r"\s*(\S*?)\s*(<=|>=|<|>)\s*(.*?)\s*", str(text))
+    if not m or not m.group(1):
+        raise ConfigError(f"constraint {short_repr(text)} {shape}")
     metric, op, value = m.groups()
+    said = f"constraint {short_repr(text)}"
     if metric not in COST_METRICS:
-        raise ConfigError(f"constraint metric {short_repr(metric)} unknown; known: {', '.join(COST_METRICS)}")
+        raise ConfigError(f"{said}: metric {short_repr(metric)} unknown; known: "
+                          f"{', '.join(COST_METRICS)}")
     try:
-        return Constraint(metric, op, float(value))
+        number = float(value)
     except ValueError:
-        raise ConfigError(f"constraint value {short_repr(value)} in {short_repr(text)} is not a number") from None
+        number = None
+    # 'nan', 'inf' and 1e999 parsed as floats: every comparison with nan is False (no
+    # candidate could meet it) and an infinite bound holds for every candidate
+    if number is None or not math.isfinite(number):
+        raise ConfigError(f"{said}: value {short_repr(value)} is not a finite number")
+    if op[0] == "<" and (number < 0 or number == 0 and op == "<"):   # costs are >= 0
+        raise ConfigError(f"{said} holds for no candidate: {metric} is never below 0")
+    return Constraint(metric, op, number)
 
 
 # --------------------------------------------------------------------------- the space
