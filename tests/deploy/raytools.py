@@ -173,10 +173,23 @@ class LocalHead:
         return pids
 
     def stop(self) -> None:
-        # gcs_server and the autoscaler monitor of a `ray start` head outlive SIGTERM by more
-        # than 10 s: a short grace, then SIGKILL (the head and its temp dir are thrown away)
-        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
-            pids = self.processes()
+        """Stop the head as ``ray stop`` orders it: the GCS last.  Sent SIGTERM together,
+        gcs_server and the raylet wait on each other (measured: both alive 12 s later), so
+        every stop spent its whole grace and then SIGKILLed; the raylet and the Python
+        services exit on SIGTERM within ~1.5 s, then the GCS within ~0.2 s.  Each wave polls
+        for its processes' exit (0.1 s sleeps, 3 s cap); SIGKILL is the fallback for any
+        that outlive both (the head and its temp dir are thrown away)."""
+        def command(pid: int) -> bytes:
+            try:
+                return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+            except OSError:
+                return b""
+
+        waves = ((signal.SIGTERM, lambda cmd: b"gcs_server" not in cmd, 3.0),
+                 (signal.SIGTERM, lambda cmd: True, 3.0),
+                 (signal.SIGKILL, lambda cmd: True, 5.0))
+        for sig, pick, wait in waves:
+            pids = [pid for pid in self.processes() if pick(command(pid))]
             for pid in pids:
                 try:
                     os.kill(pid, sig)
@@ -184,10 +197,8 @@ class LocalHead:
                     pass
             deadline = time.monotonic() + wait
             while pids and time.monotonic() < deadline:
-                time.sleep(0.2)
-                pids = self.processes()
-            if not pids:
-                break
+                time.sleep(0.1)
+                pids = [pid for pid in self.processes() if pid in pids]
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
