@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range
-from hwsim.workload import GEMM_TYPES, Op
+from hwsim.workload import GEMM_TYPES, Op, lookup_elems
 
 DATAFLOWS = ("ws", "os", "is")
 
@@ -77,7 +77,10 @@ def layer_arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
             "macs": col(lambda o: o.macs), "elems": col(lambda o: o.elems),
             "W": col(lambda o: o.weight_elems), "I": col(lambda o: o.in_elems),
             "O": col(lambda o: o.out_elems), "sw": col(lambda o: o.weight_sparsity),
-            "sa": col(lambda o: o.act_sparsity)}
+            "sa": col(lambda o: o.act_sparsity),
+            # table values an embedding lookup reads (one row per index); 0 for other ops
+            "lookup": col(lambda o: lookup_elems(o.in_elems, o.weight_shape[1])
+                          if o.type == "embedding" else 0)}
 
 
 def config_arrays(configs: Sequence[AcceleratorConfig]) -> dict[str, np.ndarray]:
@@ -140,6 +143,16 @@ def weight_reads(L, c):
     return np.where(fits_w, L["W"], np.maximum(L["W"], L["G"] * L["K"] * L["N"]))
 
 
+def table_reads(L, c):
+    """Table elements an embedding lookup reads from DRAM: where the table fits half the
+    filter scratchpad, each row it needs at most once (no more than the table, nor than the
+    lookups); else one row per lookup (index), a repeated index read again.  A lookup
+    does no MAC: its cost is this traffic (it was priced as free)."""
+    B = c["precision_bits"] / 8.0
+    fits_w = L["W"] * B <= c["filter_kb"] * 1024 / 2
+    return np.where(fits_w, np.minimum(L["W"], L["lookup"]), L["lookup"])
+
+
 def _sram_bytes(L, c, R, C):
     """Scratchpad <-> array traffic, bytes, per operand (w, i, o) [SS] demand matrices:
     the stationary operand is read once; a streamed operand once per fold that reuses it."""
@@ -185,8 +198,10 @@ def _costs(L, c):
     compute = np.where(gemm, comp_gemm, 0.0) + comp_vec
     # memory: DRAM bytes with refetch; bytes per cycle = GB/s * 1e9 / (MHz * 1e6)
     f_w, f_i, f_o = _refetch(L, c, R, C)
+    # a non-GEMM op reads its input and writes its output once; an embedding also reads its
+    # table rows (``table_reads``, elements; 0 for other ops): bytes = elements x B
     dram = B * np.where(gemm, weight_reads(L, c) * f_w + L["I"] * f_i + L["O"] * f_o,
-                        L["I"] + L["O"])
+                        L["I"] + L["O"] + table_reads(L, c))
     bytes_per_cycle = c["dram_gbps"] * 1e3 / c["clock_mhz"]
     mem = dram / bytes_per_cycle
     cycles = np.maximum(compute, mem)             # double-buffered: transfer overlaps compute
@@ -201,7 +216,9 @@ def _costs(L, c):
              + L["elems"] * ADD8_PJ * b8 * e_scale)                    # vector element ops
     e_sram = np.where(gemm, sw * sram_pj(c["filter_kb"]) + si * sram_pj(c["ifmap_kb"])
                       + so * sram_pj(c["ofmap_kb"]),
-                      B * (L["I"] * sram_pj(c["ifmap_kb"]) + L["O"] * sram_pj(c["ofmap_kb"])))
+                      B * (L["I"] * sram_pj(c["ifmap_kb"]) + L["O"] * sram_pj(c["ofmap_kb"])
+                           + L["lookup"] * sram_pj(c["filter_kb"])))   # each row read, once
+                                                                      # through the filter pad
     e_dram = dram * DRAM_PJ_PER_B                                      # off-chip: node-independent
     seconds = cycles / (c["clock_mhz"] * 1e6)
     e_leak = c["leakage_mw_per_mm2"] * area_mm2(c) * seconds * 1e9     # mW*s = 1e9 pJ

@@ -44,7 +44,7 @@ from synth.models.lstm import CELL_OPS
 FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
 OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "norm", "eltwise", "lstm",
-            "gru", "rnn", "recurrent")
+            "gru", "rnn", "recurrent", "embedding")
 # ops that run as GEMMs on an array
 MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 MB of fp32)
 # The forward pass extract() runs is bounded by its work, not only its input: resnet18 on
@@ -60,9 +60,9 @@ _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 # transposed convolutions: a GEMM of the input, then col2im (each product added into its
 # output position)
 _CONVT = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
-# layers with matrix weights that extract() prices (an Embedding is a lookup: no arithmetic);
-# any other module with such weights (MultiheadAttention, Bilinear...) is refused, not priced
-# as free
+# layers with matrix weights that extract() prices (an Embedding is a lookup: no MACs, one
+# table row read per index, ``_embedding_op``); any other module with such weights
+# (MultiheadAttention, Bilinear...) is refused, not priced as free
 _PRICED = _CONVS + _CONVT + (nn.Linear, nn.LSTM, nn.LSTMCell, nn.GRU, nn.GRUCell, nn.RNN,
                              nn.RNNCell, nn.Embedding, nn.EmbeddingBag)
 
@@ -142,7 +142,7 @@ NORM_OPS_PER_ELEMENT = 3
 _GEOMETRY = ("kernel_size", "stride", "padding", "dilation", "padding_mode", "ceil_mode",
              "count_include_pad", "divisor_override", "dim", "negative_slope", "alpha",
              "approximate", "min_val", "max_val", "eps", "affine", "track_running_stats",
-             "normalized_shape", "elementwise_affine", "num_groups")
+             "normalized_shape", "elementwise_affine", "num_groups", "mode")
 
 
 def geometry(m: nn.Module) -> tuple:
@@ -215,7 +215,34 @@ def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | N
         return _op("eltwise", name, x, y, elems=x.numel())
     if isinstance(m, _RNNS):
         return _rnn_ops(name, m, x, y)
+    if isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
+        return _embedding_op(name, m, x, y)
     return None
+
+
+def _embedding_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op:
+    """A table lookup (``embedding``): each of the ``x.numel()`` indices reads one row of
+    ``embedding_dim`` values, and no multiply-accumulate is done (it was priced as free: a
+    language model's embedding cost nothing).  The op's weight is the whole table (what the
+    model stores); the values a lookup reads are ``lookup_elems`` = indices x embedding_dim
+    (``hwsim.accel`` reads them from DRAM where the table does not fit on chip).  An
+    EmbeddingBag then reduces each bag's rows: one add (a comparison for ``max``) per value
+    read into its bag's accumulator, and for ``mean`` one divide per output value: ``elems``
+    (PyTorch's EmbeddingBag docs: sum, mean or max of each bag's rows; its
+    per_sample_weights' multiplies are not counted).  The indices are addresses, not
+    activations: no activation sparsity."""
+    elems = 0
+    if isinstance(m, nn.EmbeddingBag):
+        elems = lookup_elems(x.numel(), m.embedding_dim) + (
+            y.numel() if m.mode == "mean" else 0)
+    op = _op("embedding", name, x, y, m.weight.detach(), elems=elems)
+    return dataclasses.replace(op, act_sparsity=0.0)
+
+
+def lookup_elems(indices, embedding_dim):
+    """Table values an ``embedding`` op reads: one row of ``embedding_dim`` per index
+    (numbers or numpy arrays alike)."""
+    return indices * embedding_dim
 
 
 # recurrent layers of torch.nn: gates per step (the N of the gate GEMM is gates x hidden) and
@@ -354,15 +381,16 @@ _UNPRICED_FUNCS = frozenset(f for f in (
     torch.nn.functional.conv_transpose3d,
     getattr(torch.nn.functional, "scaled_dot_product_attention", None),
     torch.nn.functional.interpolate) if f is not None)
-# leaf modules that do no arithmetic at inference (a lookup, a reshape, the identity); any
+# leaf modules that do no arithmetic at inference (a reshape, the identity, a dropout); any
 # other leaf module extract() has no op for is refused (Upsample, PixelShuffle, a 3-d pool,
 # a user's own layer, synth.sparse_exec.CSRLinear were left out of the price silently)
 # (a Sequential without layers, a ResNet's identity shortcut, is a leaf: the identity)
-_FREE = (nn.Identity, nn.Sequential, nn.Flatten, nn.Unflatten, nn.Embedding, nn.Dropout1d,
+_FREE = (nn.Identity, nn.Sequential, nn.Flatten, nn.Unflatten, nn.Dropout1d,
          nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and their cells, "
-                "H-LSTM, 1-d and 2-d pooling, BatchNorm, LayerNorm, GroupNorm, InstanceNorm, "
-                "activations, tensor adds; Embedding, Flatten, Identity, Dropout are free")
+                "H-LSTM, Embedding, EmbeddingBag, 1-d and 2-d pooling, BatchNorm, LayerNorm, "
+                "GroupNorm, InstanceNorm, activations, tensor adds; Flatten, Identity, Dropout "
+                "are free")
 
 
 class _AddCatcher(TorchFunctionMode):
