@@ -175,7 +175,9 @@ def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = 
     # in the weight buffer, see ``_restream``); input and output streamed when they do not
     # fit the activation buffer together: the input read, the output written (both were
     # charged half read, half written: a 3 -> 64 channel conv's write was priced as a read)
-    w_bits = _compressed_bits(a["W"], sw, b)
+    # an embedding reads the rows its lookups name (``lookup``), at most its whole table
+    w_read = np.where(a["lookup"] > 0, np.minimum(a["W"], a["lookup"]), a["W"])
+    w_bits = _compressed_bits(w_read, sw, b)
     in_bits, out_bits = _compressed_bits(a["I"], sa, b), _compressed_bits(a["O"], zero, b)
     # the input and output stay on chip when their nonzero values fit the activation buffer
     # and their masks the mask buffer beside the weights' (``mask_room``); their masks were
