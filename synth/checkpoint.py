@@ -316,12 +316,15 @@ def check_model_classes(model: torch.nn.Module, data, what: str = "model") -> No
     """A model of ``data``'s own set (or a class subset of it) must predict ``data``'s
     classes in their order (the names recorded with the checkpoint): a wine[0,1] model
     updated with wine[0,2] read class 2's samples as its class 1.  ``checkpoint_dataset``
-    makes the same check on a set's name, before it is loaded."""
-    from synth.data import split_class_list
+    makes the same check on a set's name, before it is loaded.  Names are matched as
+    ``synth.data.spelled_as`` matches them (case ignored where unambiguous: the model's own
+    file re-spelled 'cat' for 'Cat' was refused as other classes by the search's teacher
+    check and by incremental learning)."""
+    from synth.data import spelled_as, split_class_list
     meta = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
     own, names = str(meta.get("name") or ""), meta.get("class_names")
     if own and names is not None and split_class_list(own)[0] == split_class_list(
-            data.name)[0] and list(names) != list(data.class_names):
+            data.name)[0] and spelled_as(names, data.class_names) != list(data.class_names):
         from synth.config import short_repr
         raise UserError(f"the {what} predicts {own}'s classes {short_repr(list(names))}; the "
                         f"data {data.name} has {short_repr(list(data.class_names))}: give "

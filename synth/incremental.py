@@ -103,18 +103,6 @@ class IncrementalConfig(Config):
         check_batch_size("batch_size", self.batch_size)
 
 
-def check_classes(model: torch.nn.Module | None, data: Dataset, what: str) -> None:
-    """``synth.checkpoint.check_model_classes`` with the model's class names matched to the
-    set's as ``synth.data.spelled_as`` matches them everywhere else (case ignored where that
-    is unambiguous): a model of 'Cat', 'Dog' updated on its own file re-spelled 'cat', 'dog'
-    was refused as a model of other classes, though scoring and grow-and-prune took it."""
-    meta = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
-    names = meta.get("class_names")
-    if names is not None and spelled_as(names, data.class_names) == list(data.class_names):
-        return   # the same classes in the same order, spelled as the set spells them
-    check_model_classes(model, data, what)
-
-
 def shares_held_out(old: Dataset, new: Dataset) -> bool:
     """Whether ``old`` and ``new`` hold the same validation and test samples: one set's
     training samples split into old and new (``split_dataset``) share the set's own."""
@@ -411,7 +399,7 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
         if m is not None and int(m.num_classes) != int(both.num_classes):  # an IndexError
             raise UserError(f"the {what} predicts {m.num_classes} classes; the data has "   # in
                             f"{both.num_classes} (give a model of its classes)")   # the loss
-        check_classes(m, old, what)
+        check_model_classes(m, old, what)
     device = pick_device(config.device)
     val, parts = (both.x_val, both.y_val), (old, new, both)
     shared = shares_held_out(old, new)
