@@ -10,9 +10,10 @@ import pytest
 from synth.errors import UserError
 
 
-def _animals(path, names):
-    """Two well separated classes (feature a: 0 or 4) labelled ``names[0]``, ``names[1]``."""
-    rows = ["a,b,label"] + [f"{(i % 2) * 4 + 0.01 * (i % 13):.3f},{0.07 * (i % 5):.3f},"
+def _animals(path, names, shift=0.0):
+    """Two well separated classes (feature a: 0 or 4) labelled ``names[0]``, ``names[1]``
+    (feature b shifted by ``shift``: other samples of the same classes)."""
+    rows = ["a,b,label"] + [f"{(i % 2) * 4 + 0.01 * (i % 13):.3f},{0.07 * (i % 5) + shift:.3f},"
                             f"{names[i % 2]}" for i in range(120)]
     path.write_text("\n".join(rows) + "\n")
     return path
@@ -22,16 +23,21 @@ def _animals(path, names):
 def cat_dog(tmp_path_factory):
     """A model trained on 'Cat', 'dog' (its outputs: sorted, 'Cat' then 'dog'), and a file of
     the same data spelled 'cat', 'Dog' (sorted: 'Dog' then 'cat': the other order)."""
+    root = tmp_path_factory.mktemp("h83")
+    model, _ = cat_dog_model(root)
+    return model, _animals(root / "other.csv", ["cat", "Dog"])
+
+
+def cat_dog_model(root):
+    """(checkpoint, its csv file): mlp_small trained on a file of 'Cat', 'dog' in ``root``."""
     from synth.train import TrainConfig
     from synth.workflows import train_checkpoint
-    root = tmp_path_factory.mktemp("h83")
     own = _animals(root / "own.csv", ["Cat", "dog"])
-    other = _animals(root / "other.csv", ["cat", "Dog"])
     model = root / "m.pt"
     result = train_checkpoint(f"csv:{own}", "mlp_small", model,
                               TrainConfig(epochs=15, lr=0.1, device="cpu", progress=False))
     assert result["test_accuracy"] > 0.9
-    return model, other
+    return model, own
 
 
 def test_in_model_order_matches_names_in_another_case(cat_dog):

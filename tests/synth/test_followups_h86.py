@@ -4,29 +4,13 @@ is unambiguous).  Each test failed before its fix."""
 import pytest
 
 from synth.errors import UserError
-
-
-def _animals(path, names, shift=0.0):
-    """Two well separated classes (feature a: 0 or 4) labelled ``names[0]``, ``names[1]``
-    (feature b shifted by ``shift``: other samples of the same classes)."""
-    rows = ["a,b,label"] + [f"{(i % 2) * 4 + 0.01 * (i % 13):.3f},{0.07 * (i % 5) + shift:.3f},"
-                            f"{names[i % 2]}" for i in range(120)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
+from tests.synth.test_followups_h83 import _animals, cat_dog_model
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A model trained on a file of 'Cat', 'dog' (its outputs: sorted, 'Cat' then 'dog')."""
-    from synth.train import TrainConfig
-    from synth.workflows import train_checkpoint
-    root = tmp_path_factory.mktemp("h86")
-    own = _animals(root / "own.csv", ["Cat", "dog"])
-    model = root / "m.pt"
-    result = train_checkpoint(f"csv:{own}", "mlp_small", model,
-                              TrainConfig(epochs=15, lr=0.1, device="cpu", progress=False))
-    assert result["test_accuracy"] > 0.9
-    return model, own
+    return cat_dog_model(tmp_path_factory.mktemp("h86"))
 
 
 def _config():
