@@ -289,8 +289,9 @@ def load_run_config(source: str | Path | Mapping | None = None,
     validated RunConfig.  An error in a file's values names the file and the key
     (``error: my.yaml: unknown config key 'teacher.foo' ...``).  ``check`` (e.g.
     ``deploy.stages.check_enabled_stages``: the enabled stages' option sections) runs on the
-    validated config inside the same naming, its errors naming the file as well: `nnsynth run my.yaml --check` said only "unknown config key
-    'synthesis.inversion.bogus'", without the file the other config errors name."""
+    validated config inside the same naming, its errors naming the file as well: `nnsynth
+    run my.yaml --check` said only "unknown config key 'synthesis.inversion.bogus'",
+    without the file the other config errors name."""
     if source is None:
         source = "default"
     where = None

@@ -31,7 +31,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from deploy.run_config import (BUNDLED, RunConfig, check_mapping, enabled_stages,
+from deploy.run_config import (BUNDLED, RunConfig, check_mapping,
                                load_run_config, read_yaml, yaml_bool_hint)
 from synth.config import Config, check_name, check_range, short_repr
 from synth.errors import ConfigError, UserError
@@ -135,13 +135,13 @@ def _reserved(configs: list[RunConfig]) -> dict[str, str]:
 def expand(sweep: SweepConfig, base_dir: Path | None = None,
            where: str = "") -> list[tuple[dict, RunConfig]]:
     """``[(overrides, RunConfig)]``: the grid's cross product, then the listed runs; every
-    config validated here, its stages' option sections included (``check_stages``, as
+    config validated here, its stages' option sections included (``check_enabled_stages``, as
     ``run --check`` does), before any work; errors name the run and the key.  Two runs may
     not share a run directory (names equal but for case, or a name the sweep directory
     uses itself) nor be the same config (a grid value listed twice).  ``where`` (the sweep
     file) starts the errors about runs, as it starts every other error of the file; the
     base's errors name the base file."""
-    from deploy.stages import check_stages
+    from deploy.stages import check_enabled_stages
     base_path = base_config_path(sweep.base, base_dir)
     try:
         base = load_run_config(base_path).to_dict()
@@ -165,7 +165,7 @@ def expand(sweep: SweepConfig, base_dir: Path | None = None,
                 set_dotted(values, key, value)
             values["name"] = name
             cfg = RunConfig.from_dict(values)
-            check_stages(cfg, enabled_stages(cfg))
+            check_enabled_stages(cfg)
             out.append((overrides, cfg))
         except UserError as e:
             raise ConfigError(f"{_prefix(where)}sweep run {i} ({short_repr(name)}): {e}") from None

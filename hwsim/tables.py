@@ -35,7 +35,7 @@ from synth.errors import UserError
 from hwsim import accel as accel_mod
 from hwsim import spring as spring_mod
 from hwsim.latency import condition_mismatch, host_identity, torch_threads
-from hwsim.workload import Op
+from hwsim.workload import RNN_GATES, Op
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +235,7 @@ def _norm(op: Op, g: dict, x, gen: torch.Generator):
 
 
 # a recurrent op's module by its recorded kind, and its gates (the GEMM's N = gates x hidden)
-_RECURRENT = {"LSTM": (nn.LSTM, 4), "LSTMCell": (nn.LSTMCell, 4), "GRU": (nn.GRU, 3),
-              "GRUCell": (nn.GRUCell, 3), "RNN": (nn.RNN, 1), "RNNCell": (nn.RNNCell, 1)}
+_RECURRENT = {cls.__name__: (cls, gates) for cls, gates in RNN_GATES.items()}
 
 
 def _lstm(op: Op, g: dict, x, gen: torch.Generator):

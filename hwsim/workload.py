@@ -18,8 +18,8 @@ their gate Linear layers once per time step.  The T calls of one layer are one o
 ``recurrent``: the per-step GEMM ``(batch x K) @ (K x N)`` repeated ``groups = T`` times one
 after another (h_t feeds step t+1), MACs = T x batch x K x N (x density where sparse
 hardware skips zeros); an input projection applied to all steps at once stays one
-``linear`` op with T x batch rows; the cell update (3 sigmoid, 2 tanh, 3 products/sums
-per unit and step) is one ``eltwise`` op.  torch's own ``nn.LSTM``, ``nn.GRU`` and ``nn.RNN``
+``linear`` op with T x batch rows; the cell update (``synth.models.lstm.CELL_OPS`` = 9
+element operations per unit and step) is one ``eltwise`` op.  torch's own ``nn.LSTM``, ``nn.GRU`` and ``nn.RNN``
 (and their cells) are one ``lstm`` / ``gru`` / ``rnn`` op per layer, their cell work in ``elems``.
 
 A layer with no cost model is refused in one line naming it (``KNOWN_LAYERS``): a leaf module
@@ -254,10 +254,11 @@ def lookup_elems(indices, embedding_dim):
 #   + (W_in x + b_in) (1), n = tanh (1), h' = n + z*(h - n) (1 difference, 1 product, 1 sum): 8
 #   (the n gate's two halves are separate GEMM outputs: MACs 3H x (I + H) all the same)
 # RNN (Elman): h' = tanh or relu of the gate sum: 1
-_RNN_GATES = {nn.LSTM: 4, nn.LSTMCell: 4, nn.GRU: 3, nn.GRUCell: 3, nn.RNN: 1, nn.RNNCell: 1}
-RNN_CELL_OPS = {nn.LSTM: CELL_OPS, nn.LSTMCell: CELL_OPS, nn.GRU: 8, nn.GRUCell: 8, nn.RNN: 1, nn.RNNCell: 1}
+RNN_GATES = {nn.LSTM: 4, nn.LSTMCell: 4, nn.GRU: 3, nn.GRUCell: 3, nn.RNN: 1, nn.RNNCell: 1}
+RNN_CELL_OPS = {nn.LSTM: CELL_OPS, nn.LSTMCell: CELL_OPS, nn.GRU: 8, nn.GRUCell: 8,
+                nn.RNN: 1, nn.RNNCell: 1}
 _RNN_TYPE = {4: "lstm", 3: "gru", 1: "rnn"}   # the op type of each (its GEMM and its cell)
-_RNNS = tuple(_RNN_GATES)
+_RNNS = tuple(RNN_GATES)
 
 
 def _rnn_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
@@ -274,8 +275,8 @@ def _rnn_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
     step's H values to P: one more per-step GEMM (batch x H) @ (H x P), a ``recurrent`` op
     ``NAME.proj``."""
     out = y[0] if isinstance(y, tuple) else y
-    kind = next(c for c in type(m).__mro__ if c in _RNN_GATES)
-    gates, cell_ops = _RNN_GATES[kind], RNN_CELL_OPS[kind]
+    kind = next(c for c in type(m).__mro__ if c in RNN_GATES)
+    gates, cell_ops = RNN_GATES[kind], RNN_CELL_OPS[kind]
     hidden = m.hidden_size
     proj = getattr(m, "proj_size", 0) or hidden      # the size of h fed back
     layers = getattr(m, "num_layers", 1)

@@ -103,6 +103,12 @@ def check_n_initial(n_initial: int, uses_predictor: bool = True) -> None:
                           f"(the predictor needs {MIN_ROWS} results to fit), got {n_initial}")
 
 
+def _damaged_state(path, error: Exception) -> UserError:
+    """The one-line error for a searcher state file that ``restore`` cannot take in."""
+    return UserError(f"searcher state {path} is damaged ({type(error).__name__}: "
+                     f"{short_repr(str(error), 80)}); save it again or start afresh")
+
+
 class PredictorSearcher(Searcher):
     """Shared machinery: batches, history, feasibility, features, save/restore."""
 
@@ -317,9 +323,7 @@ class PredictorSearcher(Searcher):
                 "_fit_size": int(state.get("fit_size", 0))}
             rng.bit_generator.state = state["rng"]
         except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise UserError(f"searcher state {checkpoint_path} is damaged "
-                            f"({type(e).__name__}: {short_repr(str(e), 80)}); save it again "
-                            f"or start afresh") from None
+            raise _damaged_state(checkpoint_path, e) from None
         keys = ([k for k, _ in loaded["history"]] + list(loaded["pending"].values())
                 + loaded["queue"] + [k for obs in loaded["partial"].values() for k in obs])
         for key in dict.fromkeys(keys):
@@ -337,9 +341,7 @@ class PredictorSearcher(Searcher):
         try:
             self._load_extra_state(state)
         except (TypeError, ValueError, AttributeError) as e:
-            raise UserError(f"searcher state {checkpoint_path} is damaged "
-                            f"({type(e).__name__}: {short_repr(str(e), 80)}); save it again "
-                            f"or start afresh") from None
+            raise _damaged_state(checkpoint_path, e) from None
 
     def _extra_state(self) -> dict:
         """The numpy GP's hyperparameters (kept between re-optimizations: a restored

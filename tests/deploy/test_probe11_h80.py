@@ -126,7 +126,7 @@ def test_eval_and_export_match_classes_named_in_another_case(tmp_path):
     (b"name: caf\xe9\n", "is not UTF-8 text"),
     # an empty file (or comments only) ran the whole default pipeline as run 'run'
     (b"", "is empty"),
-    (b"# todo\n", "is empty"),
+    (b"# teacher: {model: lenet5_bn}\n", "is empty"),
     # amortized as a list: "synthesis.inversion: amortized must be a mapping ..., got (1, 2)"
     (b"synthesis: {inversion: {amortized: [1, 2]}}\n",
      "synthesis.inversion.amortized must be a mapping of option: value, got [1, 2]"),
