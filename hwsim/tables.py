@@ -295,14 +295,38 @@ def _cell(op: Op, g: dict, gen: torch.Generator):
     return run
 
 
+def _embedding(op: Op, g: dict, gen: torch.Generator):
+    """A table lookup as its layer computes it: ``F.embedding`` of the op's index shape into a
+    table of its weight shape, or for an EmbeddingBag (``mode`` in its geometry)
+    ``F.embedding_bag`` with its reduction, and per-sample weights where the call had them.
+    A bag of 1-d indices (with offsets) has ``out_shape[0]`` bags of about equal size (its
+    offsets are not recorded).  Drawn from ``gen``: the indices (uniform over the table's
+    rows), the table, the per-sample weights."""
+    rows = op.weight_shape[0]
+    idx = torch.randint(0, rows, op.in_shape, generator=gen)
+    w = torch.randn(op.weight_shape, generator=gen)
+    if "mode" not in g:
+        return lambda: F.embedding(idx, w)
+    psw = torch.randn(op.in_shape, generator=gen) if g.get("per_sample_weights") else None
+    offsets = None
+    if len(op.in_shape) == 1:
+        bags = op.out_shape[0]
+        offsets = torch.arange(bags) * op.in_shape[0] // max(bags, 1)
+        idx = idx.flatten()
+    return lambda: F.embedding_bag(idx, w, offsets, mode=g["mode"], per_sample_weights=psw)
+
+
 def op_callable(op: Op, gen: torch.Generator):
     """A zero-argument function that runs ``op`` alone with random tensors of its shapes: the
     layer's own op, by its recorded ``geometry`` (type, kernel, stride, padding, dilation,
     groups, bias, pooling or activation kind).  Tensors are drawn from ``gen`` in the order
-    input, weight, bias (a layer given these returns the same output)."""
+    input, weight, bias (a layer given these returns the same output); an embedding's input
+    is indices into its table (``_embedding``)."""
     rand = lambda shape: torch.randn(shape, generator=gen)
-    x = rand(op.in_shape)
     g = dict(op.geometry)
+    if op.type == "embedding":   # its input is indices: drawn as such (it was refused)
+        return _embedding(op, g, gen)
+    x = rand(op.in_shape)
     if op.type in ("conv", "depthwise"):
         w = rand(op.weight_shape)
         # out channels: a transposed conv's weight is Cin x Cout/groups x kernel
