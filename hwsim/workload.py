@@ -164,11 +164,26 @@ def geometry(m: nn.Module) -> tuple:
     return tuple(out)
 
 
-def _from_module(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | None:
+def _from_module(name: str, m: nn.Module, x: torch.Tensor, y, args=(), kwargs=None
+                 ) -> Op | list[Op] | None:
     """The op record of one leaf module call (None for modules that do no work; a list for
-    a stacked LSTM, one op per layer)."""
+    a stacked LSTM, one op per layer).  ``args`` and ``kwargs``: the call's (what the input
+    alone does not say: an EmbeddingBag's per_sample_weights)."""
     op = _module_op(name, m, x, y)
+    if isinstance(op, Op) and isinstance(m, nn.EmbeddingBag):
+        psw = (kwargs or {}).get("per_sample_weights", args[2] if len(args) > 2 else None)
+        if psw is not None:
+            return _weighted_bag(op, m, geometry(m))
     return dataclasses.replace(op, geometry=geometry(m)) if isinstance(op, Op) else op
+
+
+def _weighted_bag(op: Op, m: nn.EmbeddingBag, geo: tuple) -> Op:
+    """An EmbeddingBag called with ``per_sample_weights``: each value read is multiplied by
+    its index's weight before the bag's sum, one multiply per value read added to ``elems``
+    (they were not counted), and the call's geometry says so (a weighted bag is other work
+    than an unweighted one: a host table times it with weights)."""
+    return dataclasses.replace(op, elems=op.elems + lookup_elems(op.in_elems, m.embedding_dim),
+                               geometry=geo + (("per_sample_weights", True),))
 
 
 def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | None:
@@ -228,8 +243,9 @@ def _embedding_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op:
     (``hwsim.accel`` reads them from DRAM where the table does not fit on chip).  An
     EmbeddingBag then reduces each bag's rows: one add (a comparison for ``max``) per value
     read into its bag's accumulator, and for ``mean`` one divide per output value: ``elems``
-    (PyTorch's EmbeddingBag docs: sum, mean or max of each bag's rows; its
-    per_sample_weights' multiplies are not counted).  The indices are addresses, not
+    (PyTorch's EmbeddingBag docs: sum, mean or max of each bag's rows; a call with
+    per_sample_weights multiplies each value read by its weight first: ``_weighted_bag``,
+    one multiply per value read).  The indices are addresses, not
     activations: no activation sparsity."""
     elems = 0
     if isinstance(m, nn.EmbeddingBag):
@@ -444,10 +460,10 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         state["depth"] += 1
 
     def post(name):
-        def hook(m, args, out):
+        def hook(m, args, kwargs, out):
             state["depth"] -= 1
             if state["depth"] == 0 and args and isinstance(args[0], torch.Tensor):
-                op = _from_module(name, m, args[0].detach(), out)
+                op = _from_module(name, m, args[0].detach(), out, args, kwargs)
                 if op is None and not isinstance(m, _FREE + _PRICED):
                     state["unpriced"].setdefault(name, type(m).__name__)
                 for one in ([op] if isinstance(op, Op) else op or []):
@@ -484,7 +500,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
             continue
         if is_leaf:
             hooks.append(m.register_forward_pre_hook(pre))
-            hooks.append(m.register_forward_hook(post(name or type(m).__name__)))
+            hooks.append(m.register_forward_hook(post(name or type(m).__name__),
+                                                 with_kwargs=True))
         if not isinstance(m, _PRICED + _NORMS) and any(p.dim() >= 2
                                                        for p in m.parameters(recurse=False)):
             hooks.append(m.register_forward_hook(unpriced(name or type(m).__name__)))
