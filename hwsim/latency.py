@@ -13,8 +13,11 @@ arXiv 1901.10997): one row per (platform, cell, width, batch, sparsity, executio
   weights.  Both are deterministic, so lo = hi = q1 = q3 = best.
 
 A row prices one recurrent layer with ``input = hidden = width`` over ``steps`` steps (the
-layers of a tied language model), or the vocabulary decoder ``Linear(width, vocab)`` over the
-same tokens (cell ``decoder``).  ``sparsity`` is the fraction of zero weights in the layer's
+layers of a tied language model), or the model's two ends at the vocabulary (cell
+``decoder``): the embedding lookup ``Embedding(vocab, width)`` of the tokens and the decoder
+``Linear(width, vocab)`` over the same tokens, its weight the embedding's (tied, as
+``synth.symbiotic`` builds its models).  The decoder row was the Linear alone: a model's
+latency left out its embedding lookup.  ``sparsity`` is the fraction of zero weights in the layer's
 Linear gates (random, seeded); ``exec`` is ``dense`` (zeros multiplied) or ``sparse`` (the
 gates as CSR products, ``synth.sparse_exec``).  A model's latency is the sum of its rows
 (Chameleon-style, Dai et al. 2019); ``synth.symbiotic`` reads the tables.
@@ -168,9 +171,25 @@ class _Probe(nn.Module):
         return out[0] if isinstance(out, tuple) else out
 
 
+class _VocabEnds(nn.Module):
+    """Tokens (N, T) -> logits (N, T, vocab): a language model's embedding lookup and its
+    decoder, weights tied (``synth.lm.LanguageModel`` with ``tied``), without the layers
+    between them (rows of their own)."""
+
+    def __init__(self, width: int, vocab: int):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.decoder = nn.Linear(width, vocab)
+        self.decoder.weight = self.embed.weight
+
+    def forward(self, tokens):
+        return self.decoder(self.embed(tokens))
+
+
 def probe(kind: str, width: int, sparsity: float = 0.0, *, vocab: int = 0,
           seed: int = 0) -> nn.Module:
-    """The module one row prices: a ``kind`` layer of ``width`` (input = width) or the decoder."""
+    """The module one row prices: a ``kind`` layer of ``width`` (input = width), or for
+    ``decoder`` the embedding lookup and the decoder (``_VocabEnds``: it takes tokens)."""
     if kind not in KINDS:
         raise UserError(f"cell must be one of {', '.join(KINDS)}, got {kind!r}")
     if not 0 <= sparsity < 1:
@@ -179,11 +198,19 @@ def probe(kind: str, width: int, sparsity: float = 0.0, *, vocab: int = 0,
     if kind == "decoder":
         if vocab < 2:
             raise UserError(f"the decoder row needs vocab >= 2, got {vocab}")
-        layer = nn.Linear(width, vocab)
+        module = _VocabEnds(width, vocab)
     else:
-        layer = recurrent_layer(kind, width, width)
-    _prune_random(layer, sparsity, torch.Generator().manual_seed(seed))
-    return _Probe(layer).eval()
+        module = _Probe(recurrent_layer(kind, width, width))
+    _prune_random(module, sparsity, torch.Generator().manual_seed(seed))
+    return module.eval()
+
+
+def probe_input(key: dict, steps: int, vocab: int, gen: torch.Generator) -> torch.Tensor:
+    """One row's input, batch first: ``batch x steps`` token ids for the ``decoder`` row
+    (its embedding looks them up), else ``batch x steps x width`` values."""
+    if key["cell"] == "decoder":
+        return torch.randint(0, vocab, (key["batch"], steps), generator=gen)
+    return torch.randn(key["batch"], steps, key["width"], generator=gen)
 
 
 def grid(cells: Iterable[str], widths: Iterable[int], batches: Iterable[int],
@@ -213,8 +240,7 @@ def host_rows(keys: Sequence[dict], *, steps: int = 35, vocab: int = 0, rounds: 
         module = probe(key["cell"], key["width"], key["sparsity"], vocab=vocab, seed=seed)
         if key["exec"] == "sparse":
             module = sparse_copy(module)
-        x = torch.randn(key["batch"], steps, key["width"],
-                        generator=torch.Generator().manual_seed(seed + i))
+        x = probe_input(key, steps, vocab, torch.Generator().manual_seed(seed + i))
         fns[i] = (lambda m=module, x=x: m(x))
     with torch_threads(int(threads) if threads else None) as used:
         stats = time_interleaved(fns, rounds=rounds, warmup=warmup, seed=seed,
@@ -232,7 +258,8 @@ def model_rows(keys: Sequence[dict], platform_name: str = "accel", *, steps: int
     rows = []
     for key in keys:
         module = probe(key["cell"], key["width"], key["sparsity"], vocab=vocab, seed=seed)
-        ops = extract(module, (steps, key["width"]), batch=key["batch"], seed=seed)
+        x = probe_input(key, steps, vocab, torch.Generator().manual_seed(seed))
+        ops = extract(module, tuple(x.shape[1:]), inputs=x)
         if platform_name == "accel":
             ms = float(accel_mod.evaluate_many(
                 ops, [accel_config or accel_mod.AcceleratorConfig()])["latency_ms"][0])
