@@ -122,7 +122,11 @@ def _load_tensor_zip(path: Path, what: str, expected: str) -> tuple[Any, bytes]:
     try:
         with open(path, "rb") as f:   # the magic first: a huge file of anything else is
             zipped = f.read(4) == ZIP_MAGIC   # refused without reading it into memory
-        raw = path.read_bytes() if zipped else b""
+            if zipped:   # then the zip's index and size, from the file: an 8 GB file that
+                # begins with PK was read whole (8 GB, a minute) before it was found no zip
+                _check_unpacked_size(f, path, what, expected)
+                f.seek(0)
+                raw = f.read()
     except OSError as e:
         raise UserError(f"cannot read {what} {path}: {e.strerror}") from None
     except MemoryError:
@@ -131,7 +135,6 @@ def _load_tensor_zip(path: Path, what: str, expected: str) -> tuple[Any, bytes]:
     if not zipped:
         raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
                         f"(a torch.save zip file)")
-    _check_unpacked_size(raw, path, what, expected)
     try:
         with warnings.catch_warnings():   # torch's notes on odd pickles: the error says it
             warnings.simplefilter("ignore")
@@ -142,23 +145,36 @@ def _load_tensor_zip(path: Path, what: str, expected: str) -> tuple[Any, bytes]:
     return payload, raw
 
 
-def _check_unpacked_size(raw: bytes, path: Path, what: str = "checkpoint",
+def max_file_bytes() -> int:
+    """The largest file nnsynth reads as a checkpoint: every parameter a model may have
+    (``synth.models.max_parameters``) as float64 plus a bool mask each, and the pickle."""
+    from synth.models import max_parameters
+    return max_parameters() * 9 + MAX_PICKLE_BYTES
+
+
+def _check_unpacked_size(f: io.BufferedIOBase, path: Path, what: str = "checkpoint",
                          expected: str = "an nnsynth checkpoint") -> None:
-    """torch.save stores its entries uncompressed, so together they are smaller than the
-    file.  A compressed entry could hold 1,000 times its size (a 1 MB file made torch.load
-    allocate 1 GiB before it failed): refused from the archive's index, before any entry is
-    read."""
+    """From the open file ``f``, before any of it is read whole: it is a zip (its index is
+    read, not its entries), no larger than any checkpoint of a model nnsynth builds
+    (``max_file_bytes``), and its entries unpack to no more than the file: torch.save stores
+    them uncompressed, and a compressed entry could hold 1,000 times its size (a 1 MB file
+    made torch.load allocate 1 GiB before it failed)."""
     import zipfile
+    size = os.fstat(f.fileno()).st_size
     try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        with zipfile.ZipFile(f) as z:
             unpacked = sum(i.file_size for i in z.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
                         f"(not a readable zip file)") from None
-    if unpacked > len(raw):
+    if unpacked > size:
         raise UserError(f"corrupt or unsafe {what} {path}: its entries unpack to "
-                        f"{unpacked:,} bytes from a {len(raw):,}-byte file (torch.save stores "
+                        f"{unpacked:,} bytes from a {size:,}-byte file (torch.save stores "
                         f"them uncompressed)")
+    if size > max_file_bytes():
+        raise UserError(f"{what} {path} is {size:,} bytes, larger than {expected} of a model "
+                        f"within the parameter limit can be ({max_file_bytes():,} bytes; set "
+                        f"NNSYNTH_MAX_PARAMETERS to raise it)")
 
 
 def _tensor_dict(value: Any) -> bool:

@@ -1,0 +1,52 @@
+"""Hostile input files found by helper 91's probe: each is refused in bounded time and
+memory with a one-line error naming the file and what was expected."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from synth.errors import UserError
+
+# Read a checkpoint in a child process whose address space is capped (2 GiB): a file read
+# whole into memory fails there with MemoryError instead of taking the machine's memory.
+CAPPED_READ = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+from synth.checkpoint import read_checkpoint
+from synth.errors import UserError
+try:
+    read_checkpoint(sys.argv[1])
+except UserError as e:
+    print(e)
+"""
+
+
+def test_huge_file_that_begins_like_a_zip_is_refused_from_its_index(tmp_path):
+    """An 8 GB (sparse) file beginning with 'PK\\x03\\x04' was read whole (8 GB resident,
+    a minute here) before it was found to be no zip; under a memory cap it said only 'too
+    large to load'.  Now the zip's index is read from the file first."""
+    path = tmp_path / "big.pt"
+    with open(path, "wb") as f:
+        f.write(b"PK\x03\x04")
+        f.truncate(8 << 30)
+    out = subprocess.run([sys.executable, "-c", CAPPED_READ, str(path)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "not a readable zip file" in out.stdout, out.stdout
+
+
+def test_zip_larger_than_any_checkpoint_within_the_parameter_limit(tmp_path, monkeypatch):
+    """A well-formed, uncompressed zip larger than a checkpoint of the largest allowed
+    model can be was read whole before anything looked at it."""
+    from synth.checkpoint import MAX_PICKLE_BYTES, read_checkpoint
+    monkeypatch.setenv("NNSYNTH_MAX_PARAMETERS", "1000")
+    path = tmp_path / "big.pt"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("archive/data.pkl", b"spec state_dict")
+        z.writestr("archive/data/0", bytes(MAX_PICKLE_BYTES + 10_000))
+    with pytest.raises(UserError, match=r"big\.pt is [\d,]+ bytes, larger than an nnsynth "
+                                        r"checkpoint of a model within the parameter limit"):
+        read_checkpoint(path)
