@@ -385,9 +385,7 @@ class PredictorSearcher(Searcher):
                 cache.clear()
             cache.update(new)
             return out
-        x = self.space.features(specs)
-        if self.choice_counts:
-            x = np.hstack([x, self.space.choice_counts(specs)])
+        x = self.space.features(specs, choice_counts=self.choice_counts)
         if not self.cost_features:
             return x
         costs = [self.cost_model.costs(s) for s in specs]

@@ -471,10 +471,25 @@ class Space:
         if not self._conditional:
             return {p.name: spec[p.name] for p in self.params if p.name in spec}
         values: dict[str, Any] = {}
-        for group in self._groups():
-            if self._active(group[0], values):
-                values.update({p.name: spec[p.name] for p in group if p.name in spec})
+        for when, names in self._group_conditions:
+            if when and not all(k in values and values[k] in allowed for k, allowed in when):
+                continue
+            for name in names:
+                if name in spec:
+                    values[name] = spec[name]
         return values
+
+    @functools.cached_property
+    def _group_conditions(self) -> list[tuple[tuple, tuple[str, ...]]]:
+        """Each group's condition and names (``_active`` on the group's lead), built once:
+        ``active_values`` runs for every candidate a searcher scores."""
+        return [(group[0].when, tuple(p.name for p in group)) for group in self._groups()]
+
+    def _given(self, specs: list[dict]) -> list[dict]:
+        """What ``encode``, ``features`` and ``choice_counts`` read of each spec: its active
+        values on a conditional space (resolved once per spec, not once per use: each of the
+        three resolved them again, up to three times a candidate), else the spec itself."""
+        return [self.active_values(s) for s in specs] if self._conditional else specs
 
     def _sample_group(self, group: list, values: dict, rng) -> None:
         lead = group[0]
@@ -675,12 +690,15 @@ class Space:
 
     def encode(self, specs: list[dict]) -> np.ndarray:
         """(N, dim) float features; the same layout for every member of the space."""
+        return self._encode(self._given(specs))
+
+    def _encode(self, given: list[dict]) -> np.ndarray:
+        """``encode`` of specs already resolved by ``_given``."""
         rows = []
-        for spec in specs:
+        for values in given:
             row: list[float] = []
-            given = self.active_values(spec) if self._conditional else spec
             for p in self.params:
-                row += p.encode(given[p.name]) if p.name in given else [0.0] * p.width
+                row += p.encode(values[p.name]) if p.name in values else [0.0] * p.width
             rows.append(row)
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), self.dim)
 
@@ -704,13 +722,19 @@ class Space:
                 values[lead.name] = lead.decode(cols[lead.name])
         return self.complete(values)
 
-    def features(self, specs: list[dict]) -> np.ndarray:
-        """Predictor features: the encoding plus each integer list's ``summary``."""
+    def features(self, specs: list[dict], choice_counts: bool = False) -> np.ndarray:
+        """Predictor features: the encoding plus each integer list's ``summary``; with
+        ``choice_counts``, ``choice_counts``' columns after them (each spec's active values
+        resolved once for all three)."""
+        given = self._given(specs)
         lists = [p for p in self.params if isinstance(p, IntList)]
-        given = [self.active_values(s) for s in specs] if self._conditional and lists else specs
-        extra = [[f for p in lists for f in p.summary(spec.get(p.name, []))] for spec in given]
-        return np.hstack([self.encode(specs),
-                          np.asarray(extra, dtype=np.float64).reshape(len(specs), 4 * len(lists))])
+        extra = [[f for p in lists for f in p.summary(values.get(p.name, []))]
+                 for values in given]
+        parts = [self._encode(given),
+                 np.asarray(extra, dtype=np.float64).reshape(len(specs), 4 * len(lists))]
+        if choice_counts:
+            parts.append(self._choice_counts(given))
+        return np.hstack(parts)
 
     def count_sets(self) -> list[tuple[tuple, list[str]]]:
         """The shared choice sets ``choice_counts`` counts, in its column order."""
@@ -732,18 +756,20 @@ class Space:
         operation is what a cell's accuracy depends on most, wherever it sits (White et al.,
         arXiv 2005.02960, compare encodings of the same cells), and a GP on the one-hot
         positions alone needs many points to learn that."""
+        return self._choice_counts(self._given(specs) if self._shared_choices else specs)
+
+    def _choice_counts(self, given: list[dict]) -> np.ndarray:
+        """``choice_counts`` of specs already resolved by ``_given``."""
         cols = []
-        if self._shared_choices and self._conditional:
-            specs = [self.active_values(spec) for spec in specs]
         for choices, names in self._shared_choices:
             index = {c: i for i, c in enumerate(choices)}
-            block = np.zeros((len(specs), len(choices)))
-            for r, spec in enumerate(specs):
+            block = np.zeros((len(given), len(choices)))
+            for r, values in enumerate(given):
                 for name in names:
-                    if name in spec:
-                        block[r, index[spec[name]]] += 1.0
+                    if name in values:
+                        block[r, index[values[name]]] += 1.0
             cols.append(block)
-        return np.hstack(cols) if cols else np.zeros((len(specs), 0))
+        return np.hstack(cols) if cols else np.zeros((len(given), 0))
 
     def feature_groups(self) -> np.ndarray:
         """For each column of ``features``, a group index: the one-hot columns of a
