@@ -213,13 +213,21 @@ def teacher_shape(teacher: nn.Module) -> tuple:
 
 
 def check_teacher(teacher: nn.Module, name: str = "") -> None:
-    """What any inversion needs of a teacher: BatchNorm layers (their running statistics are
-    the data's, Eq. 4) and a recorded input shape and class count (``teacher_shape``).
-    ``name`` (e.g. "--model m.pt", the file the caller read it from) begins the message."""
+    """What any inversion needs of a teacher: BatchNorm layers that keep running statistics
+    (they are the data's, Eq. 4; not ``track_running_stats=False``) and a recorded input
+    shape and class count (``teacher_shape``).  ``name`` (e.g. "--model m.pt", the file the caller read it from) begins the message."""
     where = f"{name}: " if name else ""
     if not batchnorm_layers(teacher):
         raise UserError(f"{where}teacher has no BatchNorm layers: DeepInversion needs their "
                         f"running statistics (train a model with bn=true)")
+    blind = [n for n, m in teacher.named_modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm)
+             and (m.running_mean is None or m.running_var is None)]
+    if blind:   # track_running_stats=False: no statistics of the data to match (Eq. 4)
+        raise UserError(f"{where}teacher's BatchNorm layer {blind[0]!r}"
+                        f"{f' (and {len(blind) - 1} more)' if len(blind) > 1 else ''} keeps no "
+                        f"running statistics (track_running_stats=False): DeepInversion needs "
+                        f"the running mean and variance of the data it was trained on")
     try:
         teacher_shape(teacher)
     except UserError as e:

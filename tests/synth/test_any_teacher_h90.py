@@ -1,0 +1,30 @@
+"""DeepInversion of teachers not built by nnsynth (issue 18, "any BatchNorm teacher"):
+hand-written BN teachers handed in through ``synth.inversion.as_teacher``; untrained ones
+where only the refusal or the settings matter (no training: fast)."""
+import pytest
+import torch
+from torch import nn
+
+from synth.errors import UserError
+from synth.inversion import as_teacher, balanced_labels, settings_for, synthesize
+
+RANGE = (torch.tensor([-1.0]), torch.tensor([2.0]))
+
+
+def conv_teacher(bn=nn.BatchNorm2d, classes=10, side=8):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), bn(4), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(4 * side * side, classes)).eval()
+
+
+def test_batchnorm_without_running_statistics_is_refused_in_one_line():
+    # track_running_stats=False keeps no running mean/var: Eq. 4 has nothing to match, and
+    # the hooks crashed with "unsupported operand type(s) for -: 'Tensor' and 'NoneType'"
+    model = conv_teacher(lambda c: nn.BatchNorm2d(c, track_running_stats=False))
+    with pytest.raises(UserError, match="track_running_stats") as e:
+        as_teacher(model, (1, 8, 8))
+    assert "\n" not in str(e.value) and "1" in str(e.value)   # names the layer
+    model.input_shape, model.num_classes = (1, 8, 8), 10      # a model that records them
+    with pytest.raises(UserError, match="track_running_stats"):
+        synthesize(model, balanced_labels(4, 10), settings_for(model, iterations=2),
+                   pixel_range=RANGE)
