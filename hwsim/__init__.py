@@ -28,6 +28,12 @@ def accel_config(accel_cfg: Any) -> AcceleratorConfig:
     raise ConfigError(f"accel must be an AcceleratorConfig or a dict, got {type(accel_cfg).__name__}")
 
 
+def stored_weight_bytes(ops) -> int:
+    """Weight bytes the model stores (fp32): each weight tensor once, a decoder tied to its
+    embedding counted once (it was twice; ``workload.unique_weights``)."""
+    return int(sum(o.weight_bytes for o in workload.unique_weights(ops)))
+
+
 def price_ops(ops, accel_cfg=None, spring_cfg: Any = False) -> dict:
     """Price an extracted workload: latency_ms, energy_mj, cycles, area_mm2, utilization,
     macs, dram_bytes on the accelerator; with ``spring_cfg`` (True or a SpringConfig/dict) also
@@ -36,7 +42,7 @@ def price_ops(ops, accel_cfg=None, spring_cfg: Any = False) -> dict:
     res = accel.evaluate_many(ops, [cfg])
     out = {k: float(v[0]) for k, v in res.items()}
     out["macs"] = int(sum(o.macs for o in ops))
-    out["weight_bytes"] = int(sum(o.weight_bytes for o in ops))
+    out["weight_bytes"] = stored_weight_bytes(ops)
     if spring_cfg is not False and spring_cfg is not None:
         if spring_cfg is True:
             scfg = SpringConfig()
@@ -99,7 +105,8 @@ def price(model, input_shape, accel=None, spring=False, *, batch: int = 1, input
 
 
 _ADDITIVE = ("cycles", "compute_cycles", "stall_cycles", "latency_ms", "energy_mj", "dram_bytes",
-             "macs", "weight_bytes", "spring_latency_ms", "spring_energy_mj")
+             "macs", "spring_latency_ms", "spring_energy_mj")   # weight_bytes: not additive
+                                                                # (a tied tensor is stored once)
 
 
 def price_layers(ops, accel_cfg=None, spring_cfg: Any = False, cache: dict | None = None) -> dict:
@@ -128,5 +135,5 @@ def price_layers(ops, accel_cfg=None, spring_cfg: Any = False, cache: dict | Non
         total.pop("spring_latency_ms"), total.pop("spring_energy_mj")
     else:
         total["spring_power_w"] = total["spring_energy_mj"] / max(total["spring_latency_ms"], 1e-30)
-    total["macs"], total["weight_bytes"] = int(total["macs"]), int(total["weight_bytes"])
+    total["macs"], total["weight_bytes"] = int(total["macs"]), stored_weight_bytes(ops)
     return total

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import uuid
 
 import torch
 from torch import nn
@@ -87,6 +88,11 @@ class Op:
     elems: int = 0                 # element-wise work (pool/bn/eltwise/lstm gates), elements
     geometry: tuple = ()           # the layer's own settings, (name, value) pairs: kernel,
                                    # stride, padding, dilation, bias, pool/activation kind
+    # which stored weight tensor the op reads: ops of one extract() that read the same
+    # Parameter (a decoder tied to its embedding) have the same id, and the model stores it
+    # once (``unique_weights``); '' for an op's own weights (counted always).  Not part of
+    # the work (``key``) nor of equality: two extracts of one model give equal ops.
+    weight_id: str = dataclasses.field(default="", compare=False)
 
     @property
     def activation_bytes(self) -> int:
@@ -233,6 +239,15 @@ def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | N
     if isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
         return _embedding_op(name, m, x, y)
     return None
+
+
+def _weight_id(m: nn.Module, run: str) -> str:
+    """The identity of the Parameter a layer's ``weight`` is (under a parametrization such as
+    a mask, its original): ``run`` (one extract) and the tensor's id, '' when it has none."""
+    from torch.nn.utils import parametrize
+    p = (m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight")
+         else getattr(m, "weight", None))
+    return f"{run}:{id(p)}" if isinstance(p, torch.Tensor) else ""
 
 
 def _embedding_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op:
@@ -453,6 +468,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         raise UserError(f"inputs have sample shape {tuple(inputs.shape[1:])}, expected {input_shape}")
     _check_work(model, input_shape, int(inputs.shape[0]))
     records: list[tuple[int, Op]] = []
+    run = uuid.uuid4().hex[:12]   # this extract's: weight ids of two models never collide
     state = {"depth": 0, "order": 0, "adds": [], "cells": 0, "unpriced": {}}
     hooks = []
 
@@ -464,6 +480,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
             state["depth"] -= 1
             if state["depth"] == 0 and args and isinstance(args[0], torch.Tensor):
                 op = _from_module(name, m, args[0].detach(), out, args, kwargs)
+                if isinstance(op, Op) and op.weight_shape:
+                    op = dataclasses.replace(op, weight_id=_weight_id(m, run))
                 if op is None and not isinstance(m, _FREE + _PRICED):
                     state["unpriced"].setdefault(name, type(m).__name__)
                 for one in ([op] if isinstance(op, Op) else op or []):
@@ -581,12 +599,30 @@ def _check_work(model: nn.Module, input_shape: tuple, batch: int) -> None:
                             f"{limit // per:,} here, or a smaller input shape)")
 
 
+def unique_weights(ops: list[Op]) -> list[Op]:
+    """The ops whose weights the model stores, each stored tensor once: of ops that read the
+    same Parameter (``Op.weight_id``: a language model's decoder tied to its embedding) the
+    first.  The model's weight bytes are these ops' (both ops still read the tensor: their
+    prices keep the reads)."""
+    seen: set = set()
+    out = []
+    for o in ops:
+        if o.weight_id and o.weight_id in seen:
+            continue
+        seen.add(o.weight_id)
+        out.append(o)
+    return out
+
+
 def summary(ops: list[Op]) -> dict:
-    """Totals over a workload: MACs, weight and activation bytes, nonzero weights."""
+    """Totals over a workload: MACs, weight and activation bytes, nonzero weights; a weight
+    tensor two ops read (tied) counts once (it counted twice in weight_bytes)."""
+    stored = unique_weights(ops)
     return {"ops": len(ops), "macs": sum(o.macs for o in ops),
-            "weight_bytes": sum(o.weight_bytes for o in ops),
+            "weight_bytes": sum(o.weight_bytes for o in stored),
             "activation_bytes": sum(o.activation_bytes for o in ops),
-            "nonzero_weights": int(sum(o.weight_elems * (1 - o.weight_sparsity) for o in ops))}
+            "nonzero_weights": int(sum(o.weight_elems * (1 - o.weight_sparsity)
+                                       for o in stored))}
 
 
 # The seed a spec's model (not a checkpoint) is built from before it is priced: activation
