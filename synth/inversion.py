@@ -166,32 +166,36 @@ def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) ->
     """Any ``nn.Module`` with BatchNorm layers (a model not built by nnsynth: torchvision's,
     your own) made invertible: ``input_shape`` (C, H, W) for images or (F,) for feature
     vectors, and ``num_classes`` (when not given, the width of its output for one input of
-    zeros, in eval mode), recorded on ``model`` as nnsynth's own models carry them.  Returns
+    zeros, in eval mode; when given, checked against it), recorded on ``model`` as nnsynth's
+    own models carry them.  Returns
     ``model`` itself; its inputs are in the normalized units its training used."""
     from synth.models import check_shape
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, torch.Size)) else None
     if shape is None or len(shape) not in (1, 3):
         raise UserError(f"input_shape must be (C, H, W) for images or (F,) for feature "
                         f"vectors, got {short_repr(input_shape)}")
-    if num_classes is None:
-        was_training = model.training
-        try:
-            model.eval()
-            with torch.no_grad():
-                param = next(iter(model.parameters()), None)
-                x = torch.zeros((1,) + tuple(int(v) for v in shape),
-                                device=param.device if param is not None else "cpu")
-                out = model(x)
-        except Exception as e:
-            raise UserError(f"the model does not take one input of shape {tuple(shape)}: "
-                            f"{type(e).__name__}: {str(e)[:200]}") from None
-        finally:
-            model.train(was_training)
-        if not torch.is_tensor(out) or out.dim() != 2 or out.shape[0] != 1:
-            raise UserError(f"the model must return logits of shape (batch, classes), got "
-                            f"{tuple(out.shape) if torch.is_tensor(out) else type(out).__name__}")
-        num_classes = int(out.shape[1])
-    shape, num_classes = check_shape(list(shape), num_classes, "teacher")
+    check_shape(list(shape), 2 if num_classes is None else num_classes, "teacher")
+    was_training = model.training
+    try:   # run once, also where num_classes is given: the output must be logits
+        model.eval()
+        with torch.no_grad():
+            param = next(iter(model.parameters()), None)
+            x = torch.zeros((1,) + tuple(int(v) for v in shape),
+                            device=param.device if param is not None else "cpu")
+            out = model(x)
+    except Exception as e:
+        raise UserError(f"the model does not take one input of shape {tuple(shape)}: "
+                        f"{type(e).__name__}: {str(e)[:200]}") from None
+    finally:
+        model.train(was_training)
+    if not torch.is_tensor(out) or out.dim() != 2 or out.shape[0] != 1:
+        raise UserError(f"the model must return logits of shape (batch, classes), got "
+                        f"{tuple(out.shape) if torch.is_tensor(out) else type(out).__name__}")
+    shape, num_classes = check_shape(list(shape), int(out.shape[1]) if num_classes is None
+                                     else num_classes, "teacher")
+    if num_classes != out.shape[1]:
+        raise UserError(f"num_classes is {num_classes} but the model returns {out.shape[1]} "
+                        f"logits per input")
     model.input_shape, model.num_classes = tuple(shape), int(num_classes)
     check_teacher(model)
     return model

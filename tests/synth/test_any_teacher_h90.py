@@ -28,3 +28,28 @@ def test_batchnorm_without_running_statistics_is_refused_in_one_line():
     with pytest.raises(UserError, match="track_running_stats"):
         synthesize(model, balanced_labels(4, 10), settings_for(model, iterations=2),
                    pixel_range=RANGE)
+
+
+class Pair(nn.Module):
+    """A teacher that returns (logits, features), as many user models do."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = conv_teacher()
+
+    def forward(self, x):
+        out = self.net(x)
+        return out, out.detach()
+
+
+def test_as_teacher_checks_the_output_even_with_num_classes_given():
+    # with num_classes given the model was never run: a tuple-returning teacher then failed
+    # in synthesize with a cross_entropy TypeError traceback, and a wrong num_classes with
+    # "Target 11 is out of bounds"
+    with pytest.raises(UserError, match="must return logits of shape"):
+        as_teacher(Pair(), (1, 8, 8), 10)
+    with pytest.raises(UserError, match="12.*10|10.*12") as e:
+        as_teacher(conv_teacher(), (1, 8, 8), 12)
+    assert "\n" not in str(e.value)
+    assert as_teacher(conv_teacher(), (1, 8, 8), 10).num_classes == 10
+
