@@ -175,7 +175,7 @@ def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) ->
         raise UserError(f"input_shape must be (C, H, W) for images or (F,) for feature "
                         f"vectors, got {short_repr(input_shape)}")
     check_shape(list(shape), 2 if num_classes is None else num_classes, "teacher")
-    was_training = model.training
+    modes = module_modes(model)
     try:   # run once, also where num_classes is given: the output must be logits
         model.eval()
         with torch.no_grad():
@@ -187,7 +187,7 @@ def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) ->
         raise UserError(f"the model does not take one input of shape {tuple(shape)}: "
                         f"{type(e).__name__}: {str(e)[:200]}") from None
     finally:
-        model.train(was_training)
+        restore_modes(modes)
     if not torch.is_tensor(out) or out.dim() != 2 or out.shape[0] != 1:
         raise UserError(f"the model must return logits of shape (batch, classes), got "
                         f"{tuple(out.shape) if torch.is_tensor(out) else type(out).__name__}")
@@ -542,22 +542,35 @@ class BNFeatureHooks:
         self._handles = []
 
 
+def module_modes(model: nn.Module) -> list[tuple[nn.Module, bool]]:
+    """Each submodule's train/eval flag, for ``restore_modes``: ``model.train(was_training)``
+    would put every submodule in that mode (a BatchNorm the user froze in eval mode inside a
+    training model would come back in train mode)."""
+    return [(m, m.training) for m in model.modules()]
+
+
+def restore_modes(modes: list[tuple[nn.Module, bool]]) -> None:
+    for m, training in modes:
+        m.training = training
+
+
 class _Frozen:
-    """Eval mode and no parameter gradients while synthesizing (restored afterwards): the
-    backward pass then computes input gradients only."""
+    """Eval mode and no parameter gradients while synthesizing (each submodule's mode and
+    flag restored afterwards): the backward pass then computes input gradients only."""
 
     def __init__(self, *models):
         self.models = [m for m in models if m is not None]
 
     def __enter__(self):
-        self.saved = [(m.training, [p.requires_grad for p in m.parameters()]) for m in self.models]
+        self.saved = [(module_modes(m), [p.requires_grad for p in m.parameters()])
+                      for m in self.models]
         for m in self.models:
             m.eval()
             m.requires_grad_(False)
 
     def __exit__(self, *exc):
-        for m, (training, flags) in zip(self.models, self.saved):
-            m.train(training)
+        for m, (modes, flags) in zip(self.models, self.saved):
+            restore_modes(modes)
             for p, f in zip(m.parameters(), flags):
                 p.requires_grad_(f)
 

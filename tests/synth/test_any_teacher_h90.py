@@ -53,3 +53,15 @@ def test_as_teacher_checks_the_output_even_with_num_classes_given():
     assert "\n" not in str(e.value)
     assert as_teacher(conv_teacher(), (1, 8, 8), 10).num_classes == 10
 
+
+def test_each_module_keeps_its_own_mode():
+    # a teacher in train mode with its BatchNorm frozen in eval mode (as fine-tuning leaves
+    # it): as_teacher and synthesize restored train mode on every submodule, unfreezing it
+    model = conv_teacher().train()
+    model[1].eval()
+    modes = [m.training for m in model.modules()]
+    teacher = as_teacher(model, (1, 8, 8))
+    assert [m.training for m in teacher.modules()] == modes
+    synthesize(teacher, balanced_labels(4, 10), settings_for(teacher, iterations=2),
+               pixel_range=RANGE)
+    assert [m.training for m in teacher.modules()] == modes
