@@ -261,9 +261,9 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
     The starting point is ``preset`` (default: ``preset_for(input_shape)``); what depends on
     the input is then scaled from the preset's own size to this one:
 
-    * jitter (px) in proportion to the side length, rounded *down* (+-2 px at 28-32 px, +-30
-      at 224, as in the paper): a roll is never a larger fraction of the image than the
-      preset's (7% of the side).  At 8x8 that is 0.57 px, so none: a 1 px roll there is 12.5%
+    * jitter (px) in proportion to the shorter side (a roll moves both axes by up to the
+      same amount), rounded *down* (+-2 px at 28-32 px, +-30 at 224, as in the paper): a
+      roll is never a larger fraction of the image than the preset's (7% of the side).  At 8x8 that is 0.57 px, so none: a 1 px roll there is 12.5%
       of the side, which the teachers themselves do not tolerate (on real 8x8 digits their
       class agrees with the unrolled input's only 55-67% of the time), and with it the
       synthesized inputs taught a student 59-66% instead of 83-90% (benchmarks/results/
@@ -342,7 +342,8 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
     if len(shape) == 3:
         ref = PRESET_SIZES.get(name, (1, 28, 28))
         ratio = math.sqrt(shape[1] * shape[2]) / ref[1]
-        values["jitter"] = 0 if first_dense else math.floor(base["jitter"] * ratio + 1e-9)
+        values["jitter"] = 0 if first_dense else math.floor(
+            base["jitter"] * min(shape[1:]) / ref[1] + 1e-9)   # a roll moves both axes
         values["tv_l1_weight"] = base.get("tv_l1_weight", 0.0) * ratio ** 2
         values["tv_l2_weight"] = base["tv_l2_weight"] * ratio ** 2
         values["l2_weight"] = base["l2_weight"] * math.sqrt(math.prod(ref) / numel)

@@ -65,3 +65,12 @@ def test_each_module_keeps_its_own_mode():
     synthesize(teacher, balanced_labels(4, 10), settings_for(teacher, iterations=2),
                pixel_range=RANGE)
     assert [m.training for m in teacher.modules()] == modes
+
+
+@pytest.mark.parametrize("shape, jitter", [((3, 4, 200), 0), ((1, 12, 20), 0), ((1, 8, 64), 0),
+                                           ((3, 48, 96), 3), ((1, 28, 28), 2), ((3, 64, 64), 4)])
+def test_jitter_follows_the_shorter_side(shape, jitter):
+    # a roll moves both axes by up to +-jitter: scaled by the mean side, a 4 x 200 image got
+    # +-2 px (half its height) and a 12 x 20 one +-1 px (8% of its height, more than the
+    # preset's 2 of 28 px that the rule promises never to exceed)
+    assert settings_for(shape).jitter == jitter
