@@ -743,11 +743,14 @@ class Space:
     @functools.cached_property
     def _shared_choices(self) -> list[tuple[tuple, list[str]]]:
         """Choice sets that two or more categorical parameters share: (choices, names)."""
-        sets: dict[tuple, list[str]] = {}
+        sets: dict[tuple, tuple[tuple, list[str]]] = {}
         for p in self.params:
             if isinstance(p, Choice) and p.width > 1:
-                sets.setdefault(p.choices, []).append(p.name)
-        return [(c, names) for c, names in sets.items() if len(names) > 1]
+                # by _value_key: choices of lists or mappings are unhashable (a TypeError at
+                # localbo's first fit), and (True, 'x') is not the set (1, 'x')
+                key = tuple(_value_key(c) for c in p.choices)
+                sets.setdefault(key, (p.choices, []))[1].append(p.name)
+        return [(c, names) for c, names in sets.values() if len(names) > 1]
 
     def choice_counts(self, specs: list[dict]) -> np.ndarray:
         """How many parameters take each value of a shared choice set (a cell's operations:
@@ -762,12 +765,12 @@ class Space:
         """``choice_counts`` of specs already resolved by ``_given``."""
         cols = []
         for choices, names in self._shared_choices:
-            index = {c: i for i, c in enumerate(choices)}
+            index = {_value_key(c): i for i, c in enumerate(choices)}
             block = np.zeros((len(given), len(choices)))
             for r, values in enumerate(given):
                 for name in names:
                     if name in values:
-                        block[r, index[values[name]]] += 1.0
+                        block[r, index[_value_key(values[name])]] += 1.0
             cols.append(block)
         return np.hstack(cols) if cols else np.zeros((len(given), 0))
 
@@ -967,6 +970,18 @@ def _same(a, b) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     return _is_bool(a) == _is_bool(b) and bool(a == b)
+
+
+def _value_key(v):
+    """A hashable stand-in for a choice's value, equal for values the space counts as one
+    (``_same``: by ==, a bool apart from a number, inside a list or mapping too)."""
+    if isinstance(v, (bool, np.bool_)):
+        return ("bool", bool(v))
+    if isinstance(v, (list, tuple)):
+        return ("list",) + tuple(_value_key(x) for x in v)
+    if isinstance(v, dict):
+        return ("dict",) + tuple(sorted((str(k), _value_key(x)) for k, x in v.items()))
+    return v
 
 
 def _listed(value, choices):

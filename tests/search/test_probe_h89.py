@@ -1,0 +1,40 @@
+"""The ask/tell API probed as a user writing their own space (helper 89)."""
+import pytest
+
+from search.optimize import optimize
+from search.space import Space, spec_key
+
+
+@pytest.mark.parametrize("name", ["localbo", "steerage", "chameleon"])
+@pytest.mark.parametrize("choices", [[[1, 2], [3], []], [{"k": 1}, {"k": 2}, {"k": 3}]])
+def test_choices_of_lists_or_mappings_count_without_a_type_error(name, choices):
+    """Three lists (or mappings) as one choice's values: localbo's choice counts hashed the
+    choices, a TypeError (unhashable type: 'list') at its first predictor-guided ask."""
+    space = {"a": {"choice": choices}, "b": {"choice": choices}, "n": {"int": [1, 6]}}
+    r = optimize(lambda c: c["n"] + len(str(c["a"])), space, trials=14, searcher=name,
+                 n_initial=2, choice_counts=True, seed=0)
+    keys = [spec_key(c) for c, _ in r.history]
+    assert len(keys) == 14 and len(set(keys)) == 14
+    sp = Space(space)
+    assert all(sp.contains(c) for c, _ in r.history)
+    counts = sp.choice_counts([{"a": choices[0], "b": choices[0], "n": 1},
+                               {"a": choices[2], "b": choices[1], "n": 1}])
+    assert counts.tolist() == [[2, 0, 0], [0, 1, 1]]
+    assert sp.count_sets() == [(tuple(choices), ["a", "b"])]
+
+
+def test_a_bool_choice_set_and_a_number_one_are_not_shared():
+    """(True, 'x', 'y') and (1, 'x', 'y') are different values (the space keeps a bool
+    apart from a number): they were counted as one shared set."""
+    sp = Space({"a": {"choice": [True, "x", "y"]}, "b": {"choice": [1, "x", "y"]}})
+    assert sp.count_sets() == []
+    rows = sp.to_rows([{"a": True, "b": 1}])
+    assert sp.row_choice_counts(rows).shape == (1, 0)
+
+
+def test_list_choices_count_by_value_not_by_spelling():
+    """[1.0] is the listed [1] (as the space compares), [true] is not."""
+    sp = Space({"a": {"choice": [[1], [2], [3]]}, "b": {"choice": [[1], [2], [3]]},
+                "c": {"choice": [[True], [2], [3]]}})
+    assert sp.count_sets() == [(([1], [2], [3]), ["a", "b"])]
+    assert sp.choice_counts([{"a": [1.0], "b": [1], "c": [True]}]).tolist() == [[2, 0, 0]]
