@@ -326,7 +326,11 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       run by ``synth.synthesis.synthesize_inputs`` (and ``nnsynth invert``); ``synthesize``
       here is always per pixel.
 
-    ``overrides`` (any ``InversionConfig`` field) win over all of this."""
+    ``overrides`` (any ``InversionConfig`` field) win over all of this.  An ``iterations`` cap
+    among them bounds the preset's phases within it (the low-resolution phase to half the cap,
+    the warm-up to a tenth, ``min_iterations`` to the cap) unless those are given too: a cap of
+    200 on a 96 px teacher (imagenet224: 2,000 low-resolution iterations) is then a shorter
+    run, not a refusal of a setting the caller did not give."""
     shape = teacher_shape(teacher) if isinstance(teacher, nn.Module) else tuple(
         int(v) for v in teacher)
     layers, first_dense = 0, False
@@ -368,6 +372,13 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
         span = float(torch.median((hi - lo).flatten()))
         if math.isfinite(span) and span > 0:
             values["lr"] = base["lr"] * min(2.0, max(0.5, span / REFERENCE_SPAN))
+    if "iterations" in overrides:   # a cap of the caller's: the phases inside it follow
+        cap = overrides["iterations"]
+        if isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1:
+            for field, limit in (("lowres_iterations", cap // 2), ("warmup_iterations", cap // 10),
+                                 ("min_iterations", cap)):
+                default = InversionConfig.__dataclass_fields__[field].default
+                values[field] = min(values.get(field, default), limit)
     values.update(overrides)
     return InversionConfig.from_dict(values)
 

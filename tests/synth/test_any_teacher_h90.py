@@ -74,3 +74,17 @@ def test_jitter_follows_the_shorter_side(shape, jitter):
     # +-2 px (half its height) and a 12 x 20 one +-1 px (8% of its height, more than the
     # preset's 2 of 28 px that the rule promises never to exceed)
     assert settings_for(shape).jitter == jitter
+
+
+def test_an_iteration_cap_below_the_presets_phases_is_taken():
+    # a 96 px teacher starts from imagenet224 (2,000 low-resolution and 100 warm-up
+    # iterations): `nnsynth prune` as typed (--iterations 200) failed with "lowres_iterations
+    # must be in [0, 200], got 2000", a setting the user cannot give
+    config = settings_for((3, 96, 96), iterations=200, min_iterations=100)
+    assert config.iterations == 200 and 0 < config.lowres_iterations <= 100
+    assert config.warmup_iterations <= 20 and config.min_iterations == 100
+    small = settings_for((3, 96, 96), iterations=40)
+    assert small.warmup_iterations <= 4 and small.min_iterations <= 40
+    assert settings_for((3, 96, 96), iterations=200, lowres_iterations=0).lowres_iterations == 0
+    assert settings_for((3, 96, 96)).lowres_iterations == 2000   # no cap given: the preset's
+    assert settings_for((1, 8, 8), iterations=500).min_iterations == 100   # the default's
