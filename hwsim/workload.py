@@ -136,7 +136,7 @@ def _op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=
 
 
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish,
-                nn.LeakyReLU, nn.ELU, nn.Softmax, nn.Dropout)
+                nn.LeakyReLU, nn.ELU, nn.Softmax)
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
           nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d)
 # normalizations that compute their statistics at inference (a BatchNorm uses stored ones)
@@ -417,7 +417,9 @@ _UNPRICED_FUNCS = frozenset(f for f in (
 # other leaf module extract() has no op for is refused (Upsample, PixelShuffle, a 3-d pool,
 # a user's own layer, synth.sparse_exec.CSRLinear were left out of the price silently)
 # (a Sequential without layers, a ResNet's identity shortcut, is a leaf: the identity)
-_FREE = (nn.Identity, nn.Sequential, nn.Flatten, nn.Unflatten, nn.Dropout1d,
+# (nn.Dropout was priced as an activation: a pass over its input at inference, where it is
+# the identity, while Dropout1d/2d/3d were free)
+_FREE = (nn.Identity, nn.Sequential, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d,
          nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and their cells, "
                 "H-LSTM, Embedding, EmbeddingBag, 1-d and 2-d pooling, BatchNorm, LayerNorm, "
