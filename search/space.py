@@ -418,7 +418,8 @@ class Space:
         for p in self.params:  # a condition names a choice declared before it
             for parent, allowed in p.when:
                 q = seen.get(parent)
-                if not isinstance(q, Choice) or not all(a in q.choices for a in allowed):
+                # _member: true is no value of the choice [1, 2] (it held for o == 1)
+                if not isinstance(q, Choice) or not all(_member(a, q.choices) for a in allowed):
                     raise ConfigError(f"{prefix}.{p.name}.when names {parent}={list(allowed)!r}"
                                       f"; expected a choice parameter declared before "
                                       f"{p.name!r} and some of its values")

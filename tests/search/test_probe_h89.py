@@ -3,6 +3,7 @@ import pytest
 
 from search.optimize import optimize
 from search.space import Space, spec_key
+from synth.errors import ConfigError
 
 
 @pytest.mark.parametrize("name", ["localbo", "steerage", "chameleon"])
@@ -38,3 +39,18 @@ def test_list_choices_count_by_value_not_by_spelling():
                 "c": {"choice": [[True], [2], [3]]}})
     assert sp.count_sets() == [(([1], [2], [3]), ["a", "b"])]
     assert sp.choice_counts([{"a": [1.0], "b": [1], "c": [True]}]).tolist() == [[2, 0, 0]]
+
+
+@pytest.mark.parametrize("choices, when", [([1, 2], True), ([True, False], 1),
+                                           ([0, 1], [False]), (["a", 1], [True])])
+def test_a_condition_on_a_bool_for_a_number_choice_is_refused(choices, when):
+    """``when: {o: true}`` on the choice [1, 2] was accepted and held for o == 1 (True == 1),
+    though the space keeps a bool apart from a number (true is no member of [1, 2])."""
+    with pytest.raises(ConfigError, match=r"space\.m\.when names o="):
+        Space({"o": {"choice": choices}, "m": {"int": [1, 3], "when": {"o": when}}})
+
+
+def test_a_condition_on_an_equal_number_still_holds():
+    sp = Space({"o": {"choice": [1, 2]}, "m": {"int": [1, 3], "when": {"o": 1.0}}})
+    assert sp.contains({"o": 1, "m": 2}) and sp.contains({"o": 2})
+
