@@ -236,7 +236,11 @@ def _json_value(v, where: str):
     become Python numbers (``np.arange`` values are ordinary choices); anything else that is
     not JSON is a one-line ConfigError naming the entry."""
     if isinstance(v, np.generic) and isinstance(v.item(), (bool, int, float, str)):
-        return v.item()
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        # NaN equals nothing, itself included: a member holding it was refused by tell()
+        raise ConfigError(f"{where} holds NaN, which equals no value (not even itself), so "
+                          f"no configuration holding it is a member: give a number, or None")
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     if isinstance(v, list):

@@ -54,3 +54,13 @@ def test_a_condition_on_an_equal_number_still_holds():
     sp = Space({"o": {"choice": [1, 2]}, "m": {"int": [1, 3], "when": {"o": 1.0}}})
     assert sp.contains({"o": 1, "m": 2}) and sp.contains({"o": 2})
 
+
+@pytest.mark.parametrize("space", [{"a": {"choice": [float("nan"), 1.0, 2.0]}},
+                                   {"a": {"choice": [[1.0, float("nan")], [2.0]]}},
+                                   {"a": float("nan"), "b": {"int": [1, 3]}}])
+def test_a_nan_value_is_refused_in_one_line(space):
+    """NaN equals nothing, not even itself: a space with a NaN choice (or fixed NaN)
+    suggested a configuration that tell() then refused as no member ('a = nan is not one
+    of [nan, 1.0, 2.0]'), after the objective had run."""
+    with pytest.raises(ConfigError, match="NaN"):
+        Space(space)
