@@ -69,6 +69,9 @@ def save_class_grid(path: str | os.PathLike, images, labels, num_classes: int, m
     tabular = x.dim() == 2
     h, w = (1, x.shape[1]) if tabular else tuple(x.shape[-2:])
     sy, sx = (scale, scale) if scale else cell_scale(h, w, tabular)
+    # as many cells per class as the fullest class fills (no empty columns or strips)
+    per_class = max(1, min(per_class, int(torch.bincount(labels.detach().cpu().long().flatten(),
+                                                         minlength=1).max())))
     arr = class_grid(x, labels, num_classes, mean, std, per_class, pad=0)
     cell_h = (per_class if tabular else 1) * h
     cols = 1 if tabular else per_class

@@ -88,3 +88,18 @@ def test_an_iteration_cap_below_the_presets_phases_is_taken():
     assert settings_for((3, 96, 96), iterations=200, lowres_iterations=0).lowres_iterations == 0
     assert settings_for((3, 96, 96)).lowres_iterations == 2000   # no cap given: the preset's
     assert settings_for((1, 8, 8), iterations=500).min_iterations == 100   # the default's
+
+
+def test_grid_has_no_empty_columns(tmp_path):
+    # 12 inputs of 10 classes (at most 2 per class) were drawn 8 columns wide: three
+    # quarters of the PNG was white
+    from PIL import Image
+
+    from synth.images import save_class_grid
+    x, y = torch.rand(12, 3, 12, 20), balanced_labels(12, 10)
+    names = [f"class {k}" for k in range(10)]
+    default = Image.open(save_class_grid(tmp_path / "a.png", x, y, 10, [0.0] * 3, [1.0] * 3,
+                                         class_names=names)).size
+    two = Image.open(save_class_grid(tmp_path / "b.png", x, y, 10, [0.0] * 3, [1.0] * 3,
+                                     per_class=2, class_names=names)).size
+    assert default == two
