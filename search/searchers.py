@@ -287,6 +287,7 @@ class PredictorSearcher(Searcher):
                  "stopped": self.stopped, "partial": {str(e): v for e, v in self.partial.items()},
                  "suggested": self.suggested, "refits": self.refits,
                  "rng": self.rng.bit_generator.state, "kind": type(self).__name__,
+                 "mode": self.mode, "metric": self.metric,
                  "fit_size": self._fit_size, "fit_budget": self._fit_budget,
                  **self._extra_state()}
         with atomic_path(checkpoint_path) as tmp, open(tmp, "w") as f:
@@ -308,6 +309,13 @@ class PredictorSearcher(Searcher):
             raise UserError(f"searcher state {checkpoint_path} is from "
                             f"{short_repr(kind) if kind else 'no searcher'}, not "
                             f"{type(self).__name__}")
+        for what in ("mode", "metric"):   # absent: saved before they were recorded
+            saved, own = state.get(what), getattr(self, what)
+            if saved is not None and saved != own:
+                # taken in, a minimizer's observations were maximized (best taken for worst)
+                raise UserError(f"searcher state {checkpoint_path} was saved with {what} "
+                                f"{short_repr(saved)}, this searcher has {what} {own}: build "
+                                f"it with {what}={short_repr(saved)} to resume that search")
         rng = np.random.default_rng()
         try:
             loaded = {

@@ -64,3 +64,27 @@ def test_a_nan_value_is_refused_in_one_line(space):
     of [nan, 1.0, 2.0]'), after the objective had run."""
     with pytest.raises(ConfigError, match="NaN"):
         Space(space)
+
+
+@pytest.mark.parametrize("name", ["random", "localbo", "steerage", "chameleon"])
+def test_restoring_a_state_of_the_other_mode_is_refused(name, tmp_path):
+    """A state saved by a minimizing searcher, restored into one built with the default
+    mode (max), was taken in: its observations were then maximized, the best ones treated
+    as the worst, without a word."""
+    from search.searchers import SEARCHERS
+    from synth.errors import UserError
+    space = {"n": {"int": [1, 50]}}
+    kw = {} if name == "random" else {"n_initial": 2}
+    s = SEARCHERS[name](space, mode="min", seed=0, **kw)
+    for _ in range(4):
+        c = s.ask()
+        s.tell(c, c["n"])
+    s.save(str(tmp_path / "state.json"))
+    with pytest.raises(UserError, match="saved with mode .min.*mode max"):
+        SEARCHERS[name](space, seed=0, **kw).restore(str(tmp_path / "state.json"))
+    with pytest.raises(UserError, match="metric"):
+        SEARCHERS[name](space, mode="min", metric="loss", seed=0, **kw).restore(
+            str(tmp_path / "state.json"))
+    again = SEARCHERS[name](space, mode="min", seed=0, **kw)
+    again.restore(str(tmp_path / "state.json"))
+    assert again.history == s.history
