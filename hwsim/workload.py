@@ -480,8 +480,15 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     def post(name):
         def hook(m, args, kwargs, out):
             state["depth"] -= 1
-            if state["depth"] == 0 and args and isinstance(args[0], torch.Tensor):
-                op = _from_module(name, m, args[0].detach(), out, args, kwargs)
+            # the layer's input: its first argument, or its first keyword argument when it
+            # was called by keyword (lin(input=x) was left out of the price)
+            x = args[0] if args else next(iter(kwargs.values()), None)
+            if state["depth"] == 0 and isinstance(m, _PRICED) and x is not None \
+                    and not isinstance(x, torch.Tensor):   # an LSTM on a PackedSequence
+                state["unpriced"].setdefault(name, f"{type(m).__name__} on a "
+                                                   f"{type(x).__name__}")   # was free
+            if state["depth"] == 0 and isinstance(x, torch.Tensor):
+                op = _from_module(name, m, x.detach(), out, args, kwargs)
                 if isinstance(op, Op) and op.weight_shape:
                     op = dataclasses.replace(op, weight_id=_weight_id(m, run))
                 if op is None and not isinstance(m, _FREE + _PRICED):
