@@ -176,6 +176,9 @@ def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) ->
                         f"vectors, got {short_repr(input_shape)}")
     check_shape(list(shape), 2 if num_classes is None else num_classes, "teacher")
     modes = module_modes(model)
+    used = set()   # the BatchNorm layers the eval-mode forward pass runs
+    handles = [m.register_forward_hook(lambda m, i, o: used.add(id(m)))
+               for m in batchnorm_layers(model)]
     try:   # run once, also where num_classes is given: the output must be logits
         model.eval()
         with torch.no_grad():
@@ -188,6 +191,10 @@ def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) ->
                         f"{type(e).__name__}: {str(e)[:200]}") from None
     finally:
         restore_modes(modes)
+        for h in handles:
+            h.remove()
+    if handles and not used:
+        raise UserError(unused_batchnorm(len(handles)))
     if not torch.is_tensor(out) or out.dim() != 2 or out.shape[0] != 1:
         raise UserError(f"the model must return logits of shape (batch, classes), got "
                         f"{tuple(out.shape) if torch.is_tensor(out) else type(out).__name__}")
@@ -529,6 +536,14 @@ def competition_loss(teacher_logits, student_logits, temperature: float = 3.0) -
     return 1.0 - js_divergence(teacher_logits, student_logits, temperature)
 
 
+def unused_batchnorm(layers: int) -> str:
+    """The refusal of a teacher whose eval-mode forward pass runs none of its BatchNorm
+    layers (e.g. BN only in an auxiliary head used in training): no statistics to match."""
+    return (f"the teacher's forward pass (in eval mode) uses none of its {layers} BatchNorm "
+            f"layer{'s' if layers != 1 else ''}: DeepInversion matches the statistics of the "
+            f"layers the inputs pass through")
+
+
 class BNFeatureHooks:
     """Forward hooks on every BatchNorm layer, registered once; while ``active`` each forward
     appends that layer's Eq. 4 gap to ``gaps`` (autograd-connected)."""
@@ -546,6 +561,8 @@ class BNFeatureHooks:
     def loss(self, first_multiplier: float) -> torch.Tensor:
         """Sum over layers, the first multiplied; clears the collected gaps."""
         gaps, self.gaps = self.gaps, []
+        if not gaps:
+            raise UserError(unused_batchnorm(len(self.layers)))
         return first_multiplier * gaps[0] + sum(gaps[1:], torch.zeros((), device=gaps[0].device))
 
     def remove(self) -> None:

@@ -103,3 +103,28 @@ def test_grid_has_no_empty_columns(tmp_path):
     two = Image.open(save_class_grid(tmp_path / "b.png", x, y, 10, [0.0] * 3, [1.0] * 3,
                                      per_class=2, class_names=names)).size
     assert default == two
+
+
+class AuxOnly(nn.Module):
+    """BatchNorm only in an auxiliary head that runs in train mode (as Inception's)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.main = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+        self.aux = nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.BatchNorm1d(8), nn.Linear(8, 10))
+
+    def forward(self, x):
+        return (self.main(x), self.aux(x)) if self.training else self.main(x)
+
+
+def test_batchnorm_the_forward_pass_never_uses_is_refused_in_one_line():
+    # no BN statistics were collected: synthesize failed with IndexError in the hooks
+    with pytest.raises(UserError, match="none of its 1 BatchNorm") as e:
+        as_teacher(AuxOnly().eval(), (1, 8, 8))
+    assert "\n" not in str(e.value)
+    model = AuxOnly().eval()
+    model.input_shape, model.num_classes = (1, 8, 8), 10
+    with pytest.raises(UserError, match="none of its 1 BatchNorm"):
+        synthesize(model, balanced_labels(4, 10), settings_for(model, iterations=2),
+                   pixel_range=RANGE)
