@@ -48,7 +48,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from synth.config import Config, check_batch_size, check_choice, check_range, short_repr
-from synth.device import borrowed, pick_device
+from synth.device import borrowed, module_device, pick_device
 from synth.errors import UserError
 from synth.models import batchnorm_layers
 from synth.train import lr_factor
@@ -247,6 +247,30 @@ def check_teacher(teacher: nn.Module, name: str = "") -> None:
         raise UserError(f"{where}{e}") from None
 
 
+def batchnorm_order(teacher: nn.Module, shape) -> list:
+    """The teacher's BatchNorm layers in the order its eval-mode forward pass runs them (once
+    each), from one input of zeros of ``shape``: the registration order of
+    ``batchnorm_layers`` need not be it (a head defined before the features), and the
+    hooks' first layer (``first_bn_multiplier``) is the first run.  Registration order where
+    the forward pass fails."""
+    layers = batchnorm_layers(teacher)
+    order: list = []
+    handles = [m.register_forward_hook(lambda m, i, o: order.append(m) if all(
+        m is not seen for seen in order) else None) for m in layers]
+    modes = module_modes(teacher)
+    try:
+        teacher.eval()
+        with torch.no_grad():
+            teacher(torch.zeros((1,) + tuple(shape), device=module_device(teacher)))
+    except Exception:   # the inversion itself will say what is wrong with the teacher
+        return layers
+    finally:
+        restore_modes(modes)
+        for h in handles:
+            h.remove()
+    return order or layers
+
+
 def preset_for(input_shape) -> str:
     """The preset nearest to ``input_shape``: ``tabular`` for feature vectors, else the image
     preset closest in (log) side length, channels breaking ties."""
@@ -291,8 +315,9 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
     * the BatchNorm term (a sum over layers, Eq. 4) by ``REFERENCE_BN_LAYERS`` / the teacher's
       BatchNorm layer count when it has more: a ResNet-18's 20 layers would otherwise outweigh
       the cross-entropy that makes the inputs look like their class to the teacher;
-    * the x10 on the first BN layer only where that layer normalizes convolution channels
-      (local, low-level statistics, as in the reference code); where it follows a dense layer
+    * the x10 on the first BN layer (the first the forward pass runs: ``batchnorm_order``)
+      only where that layer normalizes convolution channels (local, low-level statistics,
+      as in the reference code); where it follows a dense layer
       of the whole input (an MLP) x10 swamps the cross-entropy (a BN MLP on digits: fidelity
       0.3 instead of 1.0 after 150 iterations), so it is x1 there.
     * the method: a generator (``method="amortized"``, ``synth.amortized``: Fast DFKD's
@@ -342,7 +367,7 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
         int(v) for v in teacher)
     layers, first_dense = 0, False
     if isinstance(teacher, nn.Module):
-        bns = batchnorm_layers(teacher)
+        bns = batchnorm_order(teacher, shape)
         layers, first_dense = len(bns), bool(bns) and isinstance(bns[0], nn.BatchNorm1d)
     name = preset or preset_for(shape)
     if name not in PRESETS:

@@ -128,3 +128,27 @@ def test_batchnorm_the_forward_pass_never_uses_is_refused_in_one_line():
     with pytest.raises(UserError, match="none of its 1 BatchNorm"):
         synthesize(model, balanced_labels(4, 10), settings_for(model, iterations=2),
                    pixel_range=RANGE)
+
+
+class HeadFirst(nn.Module):
+    """Conv features with BatchNorm2d, a BatchNorm1d head registered *before* them."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.head = nn.Sequential(nn.Linear(4 * 64, 16), nn.BatchNorm1d(16), nn.ReLU(),
+                                  nn.Linear(16, 10))
+        self.features = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4),
+                                      nn.ReLU(), nn.Flatten())
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def test_the_first_batchnorm_is_the_first_the_forward_pass_runs():
+    # settings_for took the first *registered* BN layer for the first: a conv teacher whose
+    # head was defined first was treated as an MLP (no jitter, first BN weight x1, while the
+    # hooks weight the conv layer, the first run)
+    teacher = as_teacher(HeadFirst().eval(), (1, 8, 8))
+    conv_first = as_teacher(conv_teacher(), (1, 8, 8))
+    assert settings_for(teacher).first_bn_multiplier == settings_for(conv_first).first_bn_multiplier == 10
