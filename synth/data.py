@@ -1028,11 +1028,18 @@ def _csv_parse(raw, path: str, layout: CsvLayout, convert=None):
         convert = pacsv.ConvertOptions()
     convert.decimal_point = layout.decimal
     try:
-        return pacsv.read_csv(
-            raw, read_options=pacsv.ReadOptions(block_size=1 << 22, encoding=layout.encoding,
-                                                autogenerate_column_names=not layout.header),
-            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
-            convert_options=convert)
+        # pyarrow reads a Python file object from its own I/O threads (readahead, threaded
+        # or not), and a read still pending when a parse error ended the command (an empty
+        # file, a 10 MB line) took the GIL after Python's shutdown: 'terminate called
+        # without an active exception', exit 134 after the error line (1 run in 3 to 10).
+        # Its own file of the same path needs no Python to read.
+        with pa.OSFile(os.fspath(raw.name)) as source:
+            return pacsv.read_csv(
+                source, read_options=pacsv.ReadOptions(
+                    block_size=1 << 22, encoding=layout.encoding,
+                    autogenerate_column_names=not layout.header),
+                parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
+                convert_options=convert)
     except UnicodeDecodeError:
         raise UserError(f"CSV data set {path} cannot be parsed: it is neither UTF-8 nor "
                         f"Windows-1252 (Latin-1) text; save it as UTF-8") from None

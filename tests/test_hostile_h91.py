@@ -2,8 +2,10 @@
 memory with a one-line error naming the file and what was expected."""
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+import threading
 import zipfile
 
 import pytest
@@ -50,3 +52,37 @@ def test_zip_larger_than_any_checkpoint_within_the_parameter_limit(tmp_path, mon
     with pytest.raises(UserError, match=r"big\.pt is [\d,]+ bytes, larger than an nnsynth "
                                         r"checkpoint of a model within the parameter limit"):
         read_checkpoint(path)
+
+
+class _ReadsSeen(io.FileIO):
+    """A real file that records which thread reads it."""
+    threads: list[int] = []
+
+    def read(self, size=-1):
+        self.threads.append(threading.get_ident())
+        return super().read(size)
+
+    def readinto(self, buffer):
+        self.threads.append(threading.get_ident())
+        return super().readinto(buffer)
+
+
+@pytest.mark.parametrize("text", ["", "a,b,label\n" + "1,2,0\n" * 30])
+def test_csv_file_is_read_only_by_the_calling_thread(tmp_path, monkeypatch, text):
+    """pyarrow's threaded CSV reader read the Python file object from its I/O threads; a
+    read still pending when a parse error ended the command took the GIL after Python's
+    shutdown: `nnsynth train --dataset csv:empty.csv` printed its error line, then
+    'terminate called without an active exception' and exited 134 (1 run in 3 to 10).
+    No other thread may hold the file, failing or not."""
+    import synth.data
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    _ReadsSeen.threads = []
+    monkeypatch.setattr(synth.data, "open", lambda p, mode="r": _ReadsSeen(p, "r"),
+                        raising=False)
+    try:
+        synth.data.load_dataset(f"csv:{path}")
+    except UserError:
+        pass
+    assert _ReadsSeen.threads
+    assert set(_ReadsSeen.threads) == {threading.get_ident()}
