@@ -41,6 +41,7 @@ from synth.config import short_repr
 from synth.errors import UserError
 from synth.models import RecurrentLayer
 from synth.models.lstm import CELL_OPS
+from synth.modes import module_modes, restore_modes
 
 FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
@@ -532,7 +533,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         if not isinstance(m, _PRICED + _NORMS) and any(p.dim() >= 2
                                                        for p in m.parameters(recurse=False)):
             hooks.append(m.register_forward_hook(unpriced(name or type(m).__name__)))
-    was_training = model.training
+    modes = module_modes(model)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     model.eval()
     try:
@@ -544,7 +545,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
+        restore_modes(modes)
     if state["unpriced"]:   # priced without them, the total was silently too small
         name, kind = next(iter(state["unpriced"].items()))
         raise UserError(f"hwsim cannot price layer {short_repr(name)} ({kind}): no cost model, "
@@ -577,7 +578,7 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
 
     hooks = [m.register_forward_hook(hook) for m in model.modules()]
     meta = {n: t.to("meta") for n, t in (*model.named_parameters(), *model.named_buffers())}
-    was_training = model.training
+    modes = module_modes(model)
     model.eval()
     try:
         with torch.no_grad():
@@ -588,7 +589,7 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
+        restore_modes(modes)
     return work[0], work[1]
 
 

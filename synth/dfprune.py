@@ -45,6 +45,7 @@ from synth.device import borrowed, module_device, pick_device
 from synth.errors import UserError
 from synth.masked import attach_masks, original_weight, plain_state
 from synth.models import build, count_flops, count_parameters
+from synth.modes import in_mode
 from synth.quant import refuse_fixed_point
 
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")
@@ -318,23 +319,21 @@ def taylor_importance(model: nn.Module, groups: list[Group], x: torch.Tensor, y:
     mods = _modules(model)
     terms = {g.name: _taylor_terms(g, mods) for g in groups}
     scores = {g.name: torch.zeros(g.size, device=device) for g in groups}
-    was = model.training
-    model.eval()  # BN uses its running statistics, as at inference
-    gen = torch.Generator().manual_seed(config.seed)
-    order = torch.randperm(len(x), generator=gen)
-    batches = math.ceil(len(x) / config.batch_size)
-    if config.max_batches:
-        batches = min(batches, config.max_batches)
-    for b in tqdm(range(batches), desc="importance", disable=not config.progress, leave=False):
-        idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+    with in_mode(model, False):   # BN uses its running statistics, as at inference
+        gen = torch.Generator().manual_seed(config.seed)
+        order = torch.randperm(len(x), generator=gen)
+        batches = math.ceil(len(x) / config.batch_size)
+        if config.max_batches:
+            batches = min(batches, config.max_batches)
+        for b in tqdm(range(batches), desc="importance", disable=not config.progress, leave=False):
+            idx = order[b * config.batch_size:(b + 1) * config.batch_size]
+            model.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x[idx].to(device)), y[idx].to(device)).backward()
+            with torch.no_grad():
+                for g in groups:
+                    s = sum(_channel_sum(p.grad * p) for p in terms[g.name] if p.grad is not None)
+                    scores[g.name] += torch.as_tensor(s, device=device) ** 2
         model.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x[idx].to(device)), y[idx].to(device)).backward()
-        with torch.no_grad():
-            for g in groups:
-                s = sum(_channel_sum(p.grad * p) for p in terms[g.name] if p.grad is not None)
-                scores[g.name] += torch.as_tensor(s, device=device) ** 2
-    model.zero_grad(set_to_none=True)
-    model.train(was)
     return {k: (v / batches).cpu() for k, v in scores.items()}
 
 

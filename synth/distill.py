@@ -35,6 +35,7 @@ from synth.device import borrowed, pick_device
 from synth.inversion import (MAX_IMAGES_IN_MEMORY, MAX_LOSS_WEIGHT, InversionConfig,
                              balanced_labels, synthesize)
 from synth.errors import UserError
+from synth.modes import in_mode
 from synth.train import MAX_EPOCHS, TrainConfig, evaluate, fit, lr_factor, make_optimizer
 
 MAX_STEPS = 1_000_000   # SGD steps of one count: min_steps, KD steps per round, final KD steps
@@ -157,11 +158,9 @@ def live_kd_fn(teacher: nn.Module, temperature: float = 4.0, alpha: float = 0.5,
 def teacher_logits(teacher: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """The teacher's logits for ``x`` in eval mode (on the teacher's device), on the CPU."""
     device = next(teacher.parameters()).device
-    was = teacher.training
-    teacher.eval()
-    out = torch.cat([teacher(x[i:i + batch_size].to(device)).cpu()
-                     for i in range(0, len(x), batch_size)])
-    teacher.train(was)
+    with in_mode(teacher, False):
+        out = torch.cat([teacher(x[i:i + batch_size].to(device)).cpu()
+                         for i in range(0, len(x), batch_size)])
     return out
 
 

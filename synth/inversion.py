@@ -51,6 +51,7 @@ from synth.config import Config, check_batch_size, check_choice, check_range, sh
 from synth.device import borrowed, module_device, pick_device
 from synth.errors import UserError
 from synth.models import batchnorm_layers
+from synth.modes import module_modes, restore_modes
 from synth.train import lr_factor
 
 log = logging.getLogger(__name__)
@@ -594,18 +595,6 @@ class BNFeatureHooks:
         for h in self._handles:
             h.remove()
         self._handles = []
-
-
-def module_modes(model: nn.Module) -> list[tuple[nn.Module, bool]]:
-    """Each submodule's train/eval flag, for ``restore_modes``: ``model.train(was_training)``
-    would put every submodule in that mode (a BatchNorm the user froze in eval mode inside a
-    training model would come back in train mode)."""
-    return [(m, m.training) for m in model.modules()]
-
-
-def restore_modes(modes: list[tuple[nn.Module, bool]]) -> None:
-    for m, training in modes:
-        m.training = training
 
 
 class _Frozen:

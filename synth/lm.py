@@ -29,6 +29,7 @@ from synth.device import pick_device
 from synth.errors import UserError
 from synth.models.hlstm import HLSTMLayer
 from synth.models.lstm import LSTMLayer
+from synth.modes import in_mode
 from synth.text import TextDataset, batchify, bptt_batches
 from synth.train import reported_epoch
 
@@ -170,33 +171,31 @@ def perplexity(model: LanguageModel, ids: torch.Tensor, *, batch: int = 10, bptt
     ``batchify`` leaves over (those ``batch - 1 + len(ids) % batch`` targets were not scored,
     fewer tokens for every larger ``batch``)."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was = model.training
-    model.eval()
-    cols = batchify(ids, batch).to(device)
-    rest = ids[cols.numel():].to(device)            # the tokens batchify leaves over
-    total, count, state = 0.0, 0, None
+    with in_mode(model, False):
+        cols = batchify(ids, batch).to(device)
+        rest = ids[cols.numel():].to(device)            # the tokens batchify leaves over
+        total, count, state = 0.0, 0, None
 
-    def score(logits, targets):
-        nonlocal total, count
-        total += F.cross_entropy(logits.reshape(-1, model.vocab_size), targets.reshape(-1),
-                                 reduction="sum").item()
-        count += targets.numel()
+        def score(logits, targets):
+            nonlocal total, count
+            total += F.cross_entropy(logits.reshape(-1, model.vocab_size), targets.reshape(-1),
+                                     reduction="sum").item()
+            count += targets.numel()
 
-    for x, y in bptt_batches(cols, bptt):
-        logits, state = model(x.t(), state)
-        score(logits, y.t())
-    if batch > 1 or len(rest):
-        # the last row, never an input above: column k's last token -> column k+1's first
-        logits, state = model(cols[-1:].t(), state)           # (batch, 1, V)
-        score(logits[:-1, 0], cols[0, 1:])
-        if len(rest):   # the last column goes on over the left-over tokens, in order
-            score(logits[-1:, 0], rest[:1])
-            state = [tuple(t[-1:] for t in st) for st in state]
-            tail = rest.unsqueeze(1)                           # (steps, 1)
-            for x, y in bptt_batches(tail, bptt):
-                logits, state = model(x.t(), state)
-                score(logits, y.t())
-    model.train(was)
+        for x, y in bptt_batches(cols, bptt):
+            logits, state = model(x.t(), state)
+            score(logits, y.t())
+        if batch > 1 or len(rest):
+            # the last row, never an input above: column k's last token -> column k+1's first
+            logits, state = model(cols[-1:].t(), state)           # (batch, 1, V)
+            score(logits[:-1, 0], cols[0, 1:])
+            if len(rest):   # the last column goes on over the left-over tokens, in order
+                score(logits[-1:, 0], rest[:1])
+                state = [tuple(t[-1:] for t in st) for st in state]
+                tail = rest.unsqueeze(1)                           # (steps, 1)
+                for x, y in bptt_batches(tail, bptt):
+                    logits, state = model(x.t(), state)
+                    score(logits, y.t())
     assert count == len(ids) - 1, (count, len(ids))
     return math.exp(total / count)
 

@@ -37,6 +37,7 @@ from synth.config import short_repr
 from synth.device import module_device
 from synth.errors import UserError
 from synth.models import prunable_layers
+from synth.modes import module_modes, restore_modes
 
 
 class Mask(nn.Module):
@@ -168,13 +169,13 @@ def sparse_flops(model: nn.Module, input_shape) -> int:
 
     for _, layer in prunable_layers(model):
         hooks.append(layer.register_forward_hook(hook))
-    was = model.training
+    modes = module_modes(model)
     model.eval()
     try:
         with torch.no_grad():
             model(torch.zeros((1,) + tuple(input_shape), device=module_device(model)))
     finally:
-        model.train(was)
+        restore_modes(modes)
         for h in hooks:
             h.remove()
     return macs
@@ -244,7 +245,7 @@ def accumulate_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
     loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb))
     for _, layer, m in layers:
         m.grad_sum = torch.zeros(original_weight(layer).shape, device=device)
-    was = model.training
+    modes = module_modes(model)
     model.train()
     try:
         for xb, yb in _batches(x, y, batches, batch_size, seed):
@@ -253,7 +254,7 @@ def accumulate_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
         return {name: m.grad_sum.clone() for name, _, m in layers}
     finally:
         model.zero_grad(set_to_none=True)
-        model.train(was)
+        restore_modes(modes)
         for _, _, m in layers:
             m.grad_sum = None
 
@@ -269,13 +270,13 @@ def replay_draws(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batches:
     fifth of the cost of a forward and backward of an H-LSTM."""
     device = next(model.parameters()).device
     loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb))
-    was = model.training
+    modes = module_modes(model)
     model.train()
     try:
         for xb, yb in _batches(x, y, batches, batch_size, seed):
             loss_fn(model, xb.to(device), yb.to(device))
     finally:
-        model.train(was)
+        restore_modes(modes)
 
 
 @torch.no_grad()
@@ -338,7 +339,7 @@ def _layer_inputs(model: nn.Module, x: torch.Tensor, names: list[str],
         return fn
 
     hooks = [named[n].register_forward_hook(hook(n)) for n in names]
-    was = model.training
+    modes = module_modes(model)
     model.eval()
     device = next(model.parameters()).device
     try:
@@ -346,7 +347,7 @@ def _layer_inputs(model: nn.Module, x: torch.Tensor, names: list[str],
             for i in range(0, len(x), batch_size):
                 model(x[i:i + batch_size].to(device))
     finally:
-        model.train(was)
+        restore_modes(modes)
         for h in hooks:
             h.remove()
     return stats
@@ -489,7 +490,7 @@ def bridge_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pair: t
     g = torch.zeros(b.out_features, a.in_features, device=device)
     h1 = a.register_forward_hook(lambda m, inp, out: xs.append(inp[0].detach()))
     h2 = b.register_full_backward_hook(lambda m, gin, gout: ds.append(gout[0].detach()))
-    was = model.training
+    modes = module_modes(model)
     model.train()
     try:
         for xb, yb in _batches(x, y, batches, batch_size, seed):
@@ -504,7 +505,7 @@ def bridge_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pair: t
         h1.remove()
         h2.remove()
         model.zero_grad(set_to_none=True)
-        model.train(was)
+        restore_modes(modes)
     return g
 
 

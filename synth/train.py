@@ -34,6 +34,7 @@ from synth.config import Config, check_batch_size, check_choice, check_range, ch
 from synth.errors import ConfigError, UserError
 from synth.data import Dataset
 from synth.device import pick_device
+from synth.modes import in_mode
 
 log = logging.getLogger(__name__)
 
@@ -136,15 +137,13 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     if len(y) == 0:
         return {"accuracy": float("nan"), "loss": float("nan")}
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was = model.training
-    model.eval()
     correct, loss = 0, 0.0
-    for i in range(0, len(y), batch_size):
-        xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-        out = model(xb)
-        loss += F.cross_entropy(out, yb, reduction="sum").item()
-        correct += int((out.argmax(1) == yb).sum())
-    model.train(was)
+    with in_mode(model, False):
+        for i in range(0, len(y), batch_size):
+            xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
+            out = model(xb)
+            loss += F.cross_entropy(out, yb, reduction="sum").item()
+            correct += int((out.argmax(1) == yb).sum())
     return {"accuracy": correct / len(y), "loss": loss / len(y)}
 
 

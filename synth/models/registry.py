@@ -20,6 +20,7 @@ from torch import nn
 from synth.config import short_repr
 from synth.device import module_device
 from synth.errors import UserError
+from synth.modes import in_mode
 
 _FAMILIES: dict[str, tuple[Callable[..., nn.Module], dict, str]] = {}
 _VARIANTS: dict[str, dict] = {}
@@ -318,13 +319,10 @@ def count_flops(model: nn.Module, input_shape) -> int:
             hooks.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, nn.Linear):
             hooks.append(m.register_forward_hook(lin_hook))
-    was = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), in_mode(model, False):
             model(torch.zeros((1,) + tuple(input_shape), device=module_device(model)))
     finally:
-        model.train(was)
         for h in hooks:
             h.remove()
     return macs
