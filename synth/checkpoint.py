@@ -99,7 +99,8 @@ def read_checkpoint_and_checksum(path: str | os.PathLike) -> tuple[dict, str]:
     """(payload, checksum) from one read of the file: the payload loaded safely and checked
     once, the checksum (``checksum_bytes``) of the same bytes."""
     path = Path(path)
-    payload, raw = _load_tensor_zip(path, "checkpoint", "an nnsynth checkpoint")
+    payload, raw = _load_tensor_zip(path, "checkpoint", "an nnsynth checkpoint",
+                                    max_file_bytes())
     if not isinstance(payload, dict) or "spec" not in payload or "state_dict" not in payload:
         raise UserError(f"{path} is not an nnsynth checkpoint (no spec/state_dict)")
     check_payload(payload, str(path))
@@ -113,8 +114,10 @@ def load_tensor_file(path: str | os.PathLike, what: str) -> Any:
     return _load_tensor_zip(Path(path), what, f"{what} written by nnsynth")[0]
 
 
-def _load_tensor_zip(path: Path, what: str, expected: str) -> tuple[Any, bytes]:
-    """(payload, the file's bytes) of a torch.save zip, loaded safely; one-line errors."""
+def _load_tensor_zip(path: Path, what: str, expected: str,
+                     max_bytes: int | None = None) -> tuple[Any, bytes]:
+    """(payload, the file's bytes) of a torch.save zip of at most ``max_bytes`` (None: any
+    size), loaded safely; one-line errors."""
     import torch
     if not path.is_file():   # a device, a FIFO (never opened: a read would block), a folder,
         from synth.files import missing_input   # a dangling link: said as such, not "not found"
@@ -124,7 +127,7 @@ def _load_tensor_zip(path: Path, what: str, expected: str) -> tuple[Any, bytes]:
             zipped = f.read(4) == ZIP_MAGIC   # refused without reading it into memory
             if zipped:   # then the zip's index and size, from the file: an 8 GB file that
                 # begins with PK was read whole (8 GB, a minute) before it was found no zip
-                _check_unpacked_size(f, path, what, expected)
+                _check_unpacked_size(f, path, what, expected, max_bytes)
                 f.seek(0)
                 raw = f.read()
     except OSError as e:
@@ -153,10 +156,11 @@ def max_file_bytes() -> int:
 
 
 def _check_unpacked_size(f: io.BufferedIOBase, path: Path, what: str = "checkpoint",
-                         expected: str = "an nnsynth checkpoint") -> None:
+                         expected: str = "an nnsynth checkpoint",
+                         max_bytes: int | None = None) -> None:
     """From the open file ``f``, before any of it is read whole: it is a zip (its index is
-    read, not its entries), no larger than any checkpoint of a model nnsynth builds
-    (``max_file_bytes``), and its entries unpack to no more than the file: torch.save stores
+    read, not its entries), of at most ``max_bytes`` (a checkpoint: ``max_file_bytes``),
+    and its entries unpack to no more than the file: torch.save stores
     them uncompressed, and a compressed entry could hold 1,000 times its size (a 1 MB file
     made torch.load allocate 1 GiB before it failed)."""
     import zipfile
@@ -171,9 +175,9 @@ def _check_unpacked_size(f: io.BufferedIOBase, path: Path, what: str = "checkpoi
         raise UserError(f"corrupt or unsafe {what} {path}: its entries unpack to "
                         f"{unpacked:,} bytes from a {size:,}-byte file (torch.save stores "
                         f"them uncompressed)")
-    if size > max_file_bytes():
+    if max_bytes is not None and size > max_bytes:
         raise UserError(f"{what} {path} is {size:,} bytes, larger than {expected} of a model "
-                        f"within the parameter limit can be ({max_file_bytes():,} bytes; set "
+                        f"within the parameter limit can be ({max_bytes:,} bytes; set "
                         f"NNSYNTH_MAX_PARAMETERS to raise it)")
 
 

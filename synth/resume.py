@@ -63,8 +63,12 @@ def save_state(path: str | os.PathLike, format_: str, key: str, state: dict) -> 
         torch.save({**state, "format": format_, "key": key}, tmp)
 
 
-def _read(path: Path):
-    return torch.load(path, map_location="cpu", weights_only=True)
+def _read(path: Path, what: str):
+    """The state, read as checkpoints are (``synth.checkpoint.load_tensor_file``: zip index
+    and unpacked size checked first, ``weights_only=True``): torch.load of a 0.5 MB deflated
+    file named like a state allocated the 512 MB its entry unpacked to."""
+    from synth.checkpoint import load_tensor_file
+    return load_tensor_file(path, f"{what} state")
 
 
 def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> dict | None:
@@ -75,10 +79,9 @@ def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> di
     if not path.is_file():
         return None
     try:
-        state = _read(path)
-    except Exception as e:
-        raise UserError(f"{what} state {path} cannot be read ({type(e).__name__}); it is "
-                        f"not nnsynth's: move it away") from None
+        state = _read(path, what)
+    except UserError as e:
+        raise UserError(f"{e}; it is not nnsynth's: move it away") from None
     if not isinstance(state, dict) or state.get("format") != format_:
         raise UserError(f"{path} is not an nnsynth {what} state: move it away")
     if state.get("key") != key:
@@ -95,8 +98,8 @@ def remove_state(path: str | os.PathLike, format_: str) -> None:
     if not path.is_file():
         return
     try:
-        state = _read(path)
-    except Exception:
+        state = _read(path, format_)
+    except UserError:
         return
     if isinstance(state, dict) and state.get("format") == format_:
         path.unlink()

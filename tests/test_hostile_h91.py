@@ -86,3 +86,23 @@ def test_csv_file_is_read_only_by_the_calling_thread(tmp_path, monkeypatch, text
         pass
     assert _ReadsSeen.threads
     assert set(_ReadsSeen.threads) == {threading.get_ident()}
+
+
+def test_resume_state_that_unpacks_to_far_more_than_its_size_is_refused_unread(tmp_path):
+    """A state file (``<out>.resume``) was read with a bare torch.load: a 0.5 MB file of
+    one deflated entry made `nnsynth train` allocate the 512 MB it unpacked to before
+    refusing it.  Now it is read as checkpoints are, and kept (nnsynth did not write it)."""
+    import torch
+    from synth.resume import load_state, remove_state
+    raw = io.BytesIO()
+    torch.save({"format": "train", "key": "k", "w": torch.zeros(1 << 20)}, raw)
+    plain = zipfile.ZipFile(io.BytesIO(raw.getvalue()))
+    path = tmp_path / "o.pt.resume"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in plain.infolist():
+            z.writestr(info.filename, plain.read(info.filename))
+    with pytest.raises(UserError, match=r"o\.pt\.resume: its entries unpack to [\d,]+ bytes "
+                                        r"from a [\d,]+-byte file .*it is not nnsynth's"):
+        load_state(path, "train", "k", "training")
+    remove_state(path, "train")
+    assert path.is_file()
