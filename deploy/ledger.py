@@ -22,6 +22,7 @@ from synth.files import write_json_atomic
 
 LEDGER = "ledger.json"
 LEDGER_VERSION = 1
+MAX_LEDGER_BYTES = 16 << 20   # a ledger of five stages is a few kB
 
 
 class Ledger:
@@ -33,17 +34,42 @@ class Ledger:
         self.started: dict[str, dict] = {}   # stage -> what its last attempt was made from
         self.failed: dict | None = None      # {"stage", "error", "at"} of the last failure
         if self.path.is_file():
-            try:
-                data = json.loads(self.path.read_text())
-            except json.JSONDecodeError:
-                raise UserError(f"{self.path} is corrupt; delete it to start the run over") from None
+            data = self._read()
             if data.get("version") != LEDGER_VERSION:
                 raise UserError(f"{self.path} was written by another nnsynth version "
                                 f"(ledger version {short_repr(data.get('version'))})")
             self.stages = data.get("stages", {})
+            if not isinstance(self.stages, dict) or not all(
+                    isinstance(e, dict) and isinstance(e.get("fingerprint"), str)
+                    and isinstance(e.get("outputs"), dict)
+                    and isinstance(e.get("seconds"), (int, float))
+                    and not isinstance(e.get("seconds"), bool) for e in self.stages.values()):
+                raise self._corrupt("its stages must map each stage to its fingerprint, "
+                                    "outputs and seconds")
             started, failed = data.get("started"), data.get("failed")
             self.started = started if isinstance(started, dict) else {}
             self.failed = failed if isinstance(failed, dict) else None
+
+    def _corrupt(self, why: str) -> UserError:
+        return UserError(f"{self.path} is corrupt ({why}); delete it to start the run over")
+
+    def _read(self) -> dict:
+        """The ledger's JSON object, bounded in size; anything else is a one-line error (a
+        list, bytes that are not UTF-8, a stage entry that is not a mapping were tracebacks)."""
+        try:
+            size = self.path.stat().st_size
+            if size > MAX_LEDGER_BYTES:
+                raise self._corrupt(f"{size:,} bytes; nnsynth writes at most a few kB")
+            data = json.loads(self.path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise self._corrupt("not UTF-8 text") from None
+        except (json.JSONDecodeError, RecursionError):
+            raise self._corrupt("not valid JSON") from None
+        except OSError as e:
+            raise UserError(f"{self.path} cannot be read ({e.strerror})") from None
+        if not isinstance(data, dict):
+            raise self._corrupt(f"a JSON {type(data).__name__}, not an object")
+        return data
 
     def done(self, stage: str, fingerprint: str) -> dict | None:
         """The stage's recorded outputs when it finished with this fingerprint, else None."""
