@@ -124,8 +124,8 @@ def check_resumable(out: str | os.PathLike, config) -> None:
     path = Path(out) / MANIFEST
     try:
         old = json.loads(path.read_text()).get("config")
-    except (OSError, ValueError, AttributeError):
-        return   # no job there (or not one of ours): run_synthesis decides
+    except (OSError, ValueError, AttributeError, RecursionError):   # deep nesting: Recursion-
+        return   # Error; no job there (or not one of ours): run_synthesis decides
     new = config.to_dict()
     if (not isinstance(old, dict) or old == new
             or not isinstance(old.get("min_fidelity"), (int, float))):

@@ -274,7 +274,7 @@ def _read_manifest(path: Path) -> dict:
             old = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(old, dict):
                 return old
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):   # deep nesting: RecursionError
         pass
     raise UserError(f"{path} is not a synthesis job's manifest (nnsynth writes a small JSON "
                     f"object there); use a new --out directory, or move the file away")

@@ -106,3 +106,19 @@ def test_resume_state_that_unpacks_to_far_more_than_its_size_is_refused_unread(t
         load_state(path, "train", "k", "training")
     remove_state(path, "train")
     assert path.is_file()
+
+
+def test_a_deeply_nested_job_json_is_refused_in_one_line_and_kept(tmp_path):
+    """`nnsynth invert --out D` where D/job.json is 200 kB of nested brackets: json's
+    RecursionError escaped cluster.invert.check_resumable and cluster.pairs' manifest check
+    as a 40-line traceback.  Now it is no job of ours: refused in one line, kept."""
+    from cluster.invert import check_resumable
+    from cluster.pairs import _check_manifest
+    from synth.inversion import InversionConfig
+    content = b"[" * 100_000 + b"]" * 100_000
+    (tmp_path / "job.json").write_bytes(content)
+    check_resumable(tmp_path, InversionConfig())   # not a job to resume: run_synthesis decides
+    for replace in (False, True):
+        with pytest.raises(UserError, match="not a synthesis job's manifest"):
+            _check_manifest(tmp_path, {"teacher": "t"}, replace=replace)
+    assert (tmp_path / "job.json").read_bytes() == content
