@@ -34,7 +34,7 @@ def read_cached(path: Path) -> dict | None:
     """A cached table, or None when absent or unreadable (then it is measured again)."""
     try:
         obj = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):   # deep nesting: RecursionError
         return None
     if not isinstance(obj, dict) or not isinstance(obj.get("rows"), list):
         return None
