@@ -8,7 +8,8 @@ and never needs the module again.  Every op is also expressed as a GEMM
 Extraction runs one forward pass with hooks on leaf modules, so it works the same on a
 dense model, a masked model (``torch.nn.utils.parametrize`` on Linear/Conv: the hook
 reads the effective ``module.weight``, mask applied) and a compacted one.  Tensor
-additions outside modules (ResNet shortcuts) are caught with a ``TorchFunctionMode``.
+additions outside modules (ResNet shortcuts) and activations called as functions there
+(``F.relu(x)``: priced as the ``nn.ReLU`` module is) are caught with a ``TorchFunctionMode``.
 Weight sparsity is the measured fraction of exact zeros in the effective weight;
 activation sparsity is the measured fraction of zeros in the op's input for the given
 sample (real data when ``inputs`` is passed, else a seeded Gaussian sample).
@@ -428,8 +429,43 @@ KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and
                 "are free")
 
 
+_F = torch.nn.functional
+# activations a module's own forward may call as functions (F.relu(x), torch.sigmoid(x),
+# x.softmax(1)): each is the ``_ACTIVATIONS`` module it computes and the names of that module's
+# settings in the function's argument order after the input.  Called outside a leaf module,
+# one is priced as that module is (an ``eltwise`` op, one element op per input value, with
+# the module's geometry); they were free, while the nn.ReLU module equivalent was priced.
+_FUNCTIONAL_ACTIVATIONS = {
+    **{f: (nn.ReLU, ()) for f in (_F.relu, _F.relu_, torch.relu, torch.relu_, torch.Tensor.relu,
+                                  torch.Tensor.relu_)},
+    _F.relu6: (nn.ReLU6, ()), _F.gelu: (nn.GELU, ("approximate",)), _F.silu: (nn.SiLU, ()),
+    **{f: (nn.Sigmoid, ()) for f in (_F.sigmoid, torch.sigmoid, torch.sigmoid_,
+                                     torch.Tensor.sigmoid, torch.Tensor.sigmoid_)},
+    **{f: (nn.Tanh, ()) for f in (_F.tanh, torch.tanh, torch.tanh_, torch.Tensor.tanh,
+                                  torch.Tensor.tanh_)},
+    _F.hardswish: (nn.Hardswish, ()),
+    _F.leaky_relu: (nn.LeakyReLU, ("negative_slope",)),
+    _F.leaky_relu_: (nn.LeakyReLU, ("negative_slope",)),
+    _F.elu: (nn.ELU, ("alpha",)), _F.elu_: (nn.ELU, ("alpha",)),
+    **{f: (nn.Softmax, ("dim",)) for f in (_F.softmax, torch.softmax, torch.Tensor.softmax)},
+}
+
+
+def _functional_activation(func, args, kwargs) -> nn.Module | None:
+    """The activation module a functional call computes, with the call's settings (None
+    when ``func`` is not one, or its input is not a tensor)."""
+    form = _FUNCTIONAL_ACTIVATIONS.get(func)
+    if form is None or not args or not isinstance(args[0], torch.Tensor):
+        return None
+    cls, names = form
+    settings = {n: v for n, v in zip(names, args[1:])}
+    settings.update({n: kwargs[n] for n in names if n in kwargs})
+    return cls(**settings)
+
+
 class _AddCatcher(TorchFunctionMode):
-    """Records tensor additions that happen outside leaf modules (residual adds)."""
+    """Records tensor additions that happen outside leaf modules (residual adds), and
+    functional activations there (``_FUNCTIONAL_ACTIVATIONS``)."""
 
     def __init__(self, state):
         super().__init__()
@@ -437,7 +473,20 @@ class _AddCatcher(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        act = (_functional_activation(func, args, kwargs)
+               if self.state["depth"] == 0 and not self.state["cells"] else None)
+        if act is not None:   # measured before the call: an in-place one overwrites its input
+            x = args[0].detach()
+            seen = (tuple(x.shape), x.numel(), _zero_frac(x))
         out = func(*args, **kwargs)
+        if act is not None and isinstance(out, torch.Tensor):
+            shape, numel, sparsity = seen
+            name = f"{getattr(func, '__name__', 'activation')}#{len(self.state['acts'])}"
+            op = _op("eltwise", name, out.detach(), out.detach(), elems=numel)
+            self.state["acts"].append((self.state["order"], dataclasses.replace(
+                op, in_shape=shape, in_bytes=numel * FP32_BYTES, act_sparsity=sparsity,
+                geometry=geometry(act))))
+            self.state["order"] += 1
         if self.state["depth"] == 0 and not self.state["cells"] and func in _UNPRICED_FUNCS:
             self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
                                               "called outside a layer")
@@ -472,7 +521,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     _check_work(model, input_shape, int(inputs.shape[0]))
     records: list[tuple[int, Op]] = []
     run = uuid.uuid4().hex[:12]   # this extract's: weight ids of two models never collide
-    state = {"depth": 0, "order": 0, "adds": [], "cells": 0, "unpriced": {}}
+    state = {"depth": 0, "order": 0, "adds": [], "acts": [], "cells": 0, "unpriced": {}}
     hooks = []
 
     def pre(m, args):
@@ -551,6 +600,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         raise UserError(f"hwsim cannot price layer {short_repr(name)} ({kind}): no cost model, "
                         f"and the model priced without it would be too cheap (known: "
                         f"{KNOWN_LAYERS})")
+    records.extend(state["acts"])
     for i, (order, out, a) in enumerate(state["adds"]):
         records.append((order, _op("eltwise", f"add{i}", a.detach(), out.detach(),
                                    elems=out.numel())))
