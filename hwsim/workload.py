@@ -499,6 +499,12 @@ class _AddCatcher(TorchFunctionMode):
         return out
 
 
+def _layer_input(args: tuple, kwargs: dict):
+    """A layer call's input: its first argument, or its first keyword argument when it was
+    called by keyword (lin(input=x) was left out of the price)."""
+    return args[0] if args else next(iter((kwargs or {}).values()), None)
+
+
 def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tensor | None = None,
             seed: int = 0) -> list[Op]:
     """The model's operations for one batch of ``batch`` samples of ``input_shape``.
@@ -530,9 +536,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     def post(name):
         def hook(m, args, kwargs, out):
             state["depth"] -= 1
-            # the layer's input: its first argument, or its first keyword argument when it
-            # was called by keyword (lin(input=x) was left out of the price)
-            x = args[0] if args else next(iter(kwargs.values()), None)
+            x = _layer_input(args, kwargs)
             if state["depth"] == 0 and isinstance(m, _PRICED) and x is not None \
                     and not isinstance(x, torch.Tensor):   # an LSTM on a PackedSequence
                 state["unpriced"].setdefault(name, f"{type(m).__name__} on a "
@@ -616,17 +620,20 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     copy of the weights.  None where the model does not run on meta tensors."""
     work = [0, 0]
 
-    def hook(m, args, out):
+    def hook(m, args, kwargs, out):
+        # the layer's input as extract() reads it: a layer called by keyword (lin(input=x))
+        # counted no work here while extract() priced it
+        x = _layer_input(args, kwargs)
         if isinstance(out, torch.Tensor):
             work[1] = max(work[1], out.numel())
         if isinstance(m, _CONVS) and isinstance(out, torch.Tensor):
             work[0] += out.numel() * math.prod(m.weight.shape[1:])
-        elif isinstance(m, _CONVT) and args and isinstance(args[0], torch.Tensor):
-            work[0] += args[0].numel() * math.prod(m.weight.shape[1:])
-        elif isinstance(m, nn.Linear) and args and isinstance(args[0], torch.Tensor):
-            work[0] += args[0].numel() // m.in_features * m.in_features * m.out_features
+        elif isinstance(m, _CONVT) and isinstance(x, torch.Tensor):
+            work[0] += x.numel() * math.prod(m.weight.shape[1:])
+        elif isinstance(m, nn.Linear) and isinstance(x, torch.Tensor):
+            work[0] += x.numel() // m.in_features * m.in_features * m.out_features
 
-    hooks = [m.register_forward_hook(hook) for m in model.modules()]
+    hooks = [m.register_forward_hook(hook, with_kwargs=True) for m in model.modules()]
     meta = {n: t.to("meta") for n, t in (*model.named_parameters(), *model.named_buffers())}
     modes = module_modes(model)
     model.eval()
