@@ -128,8 +128,9 @@ def price_layers(ops, accel_cfg=None, spring_cfg: Any = False, cache: dict | Non
         for k in _ADDITIVE:
             if k in one:
                 total[k] += one[k]
-    if ops:
-        total["area_mm2"] = one["area_mm2"]
+    # the configuration's die area, with or without ops (an empty workload had none, while
+    # price_ops([]) has it)
+    total["area_mm2"] = float(accel.area_mm2(accel.config_arrays([cfg]))[0, 0])
     total["utilization"] = total["macs"] / max(total["cycles"] * cfg.rows * cfg.cols, 1)
     if spring_cfg is False or spring_cfg is None:
         total.pop("spring_latency_ms"), total.pop("spring_energy_mj")
