@@ -62,15 +62,14 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     if student is not None:
         resolve_student(student, model.input_shape, model.num_classes)
     preset = preset or preset_for(model.input_shape)
+    # an iteration cap goes in, not on top: settings_for bounds the preset's phases within it
+    # (low-resolution, warm-up, min_iterations), so a cap below imagenet224's is a shorter run
     config = settings_for(model, preset, flip=flip,
-                          value_range=input_range(model.checkpoint_info["dataset"]))
+                          value_range=input_range(model.checkpoint_info["dataset"]),
+                          **({"iterations": iterations} if iterations is not None else {}))
     overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": early_stop}
     if method is not None:   # else the method settings_for picks for this teacher
         overrides["method"] = method
-    if iterations is not None:
-        overrides.update(iterations=iterations,
-                         min_iterations=min(iterations, config.min_iterations),
-                         lowres_iterations=min(iterations // 2, config.lowres_iterations))
     if batch_size is not None:
         overrides["batch_size"] = batch_size
     if min_fidelity is not None:   # the threshold of the final check and the stopping rule's
