@@ -40,9 +40,8 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     from synth.data import input_range, load_dataset
     from synth.distill import DistillConfig, teacher_logits
     from synth.images import save_class_grid
-    from synth.inversion import (fidelity_warning, hit_fraction, layout_report, preset_for,
-                                 settings_for)
-    from synth.models import batchnorm_layers
+    from synth.inversion import (check_teacher, fidelity_warning, hit_fraction, layout_report,
+                                 preset_for, settings_for)
     from synth.quant import refuse_fixed_point
 
     if adi and student is None:
@@ -53,9 +52,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                         f"--adi or leave {ignored[0]} out")
     model = load_model(teacher)
     refuse_fixed_point(model, "inversion")
-    if not batchnorm_layers(model):
-        raise UserError(f"teacher {teacher} has no BatchNorm layers: DeepInversion needs their "
-                        f"running statistics (train it with a *_bn model)")
+    check_teacher(model, f"--teacher {teacher}")   # BatchNorm with running statistics
     if num_images < model.num_classes:
         raise UserError(f"--num-images must be >= the number of classes ({model.num_classes}), "
                         f"got {num_images}")

@@ -343,16 +343,13 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     from cluster.pool import ResilientActorPool
     from synth.checkpoint import read_checkpoint_and_checksum
     from synth.data import write_parquet
-    from synth.inversion import fidelity_warning
-    from synth.models import batchnorm_layers
+    from synth.inversion import check_teacher, fidelity_warning
 
     # the teacher file is read and checked once here; actors get the payload through the
     # object store (one ray.put) and build their own copy from it
     payload, checksum = read_checkpoint_and_checksum(teacher_path)
     teacher = model_from_payload(payload, where=str(teacher_path))
-    if not batchnorm_layers(teacher):
-        raise UserError(f"teacher {teacher_path} has no BatchNorm layers: DeepInversion needs "
-                        f"their running statistics")
+    check_teacher(teacher, str(teacher_path))   # BatchNorm with running statistics
     meta = dict(payload.get("dataset") or {})
     pixel_range(meta)
     student = None

@@ -6,8 +6,14 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from cluster.invert import invert_checkpoint
+from cluster.pairs import run_synthesis
 from deploy.cli.main import cli
-from tests.synth._tiny import one_thread_teacher_checkpoint
+from synth.checkpoint import save_checkpoint
+from synth.errors import UserError
+from synth.inversion import InversionConfig
+from synth.models import build
+from tests.synth._tiny import TINY_SPEC, one_thread_teacher_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -31,3 +37,21 @@ def test_an_iteration_cap_below_the_presets_phases_is_a_shorter_run(ray_local, t
     assert job["iterations"] == 5 and job["warmup_iterations"] == 0   # 5 // 10
     assert job["min_iterations"] == 5 and job["lowres_iterations"] == 0
 
+
+
+def test_a_teacher_without_batchnorm_is_check_teachers_one_line(digits, tmp_path):
+    """invert had a message of its own ('train it with a *_bn model'), run_synthesis a third
+    (no advice), where every other inversion says check_teacher's ('train a model with
+    bn=true'); each names the file.  Nothing is written and no Ray is started."""
+    path = tmp_path / "plain.pt"
+    model = build({**TINY_SPEC, "bn": False}, digits.input_shape, digits.num_classes)
+    save_checkpoint(path, model, dataset=digits.metadata())
+    said = ("teacher has no BatchNorm layers: DeepInversion needs their running statistics "
+            "(train a model with bn=true)")
+    with pytest.raises(UserError) as e:
+        invert_checkpoint(path, tmp_path / "out", 10)
+    assert str(e.value) == f"--teacher {path}: {said}"
+    with pytest.raises(UserError) as e:
+        run_synthesis(path, tmp_path / "out", 10, 1, InversionConfig(iterations=2))
+    assert str(e.value) == f"{path}: {said}"
+    assert not (tmp_path / "out").exists()
