@@ -4,11 +4,14 @@
 local node unless ``node_id`` names another), after asking that node for its
 ``host_identity`` (host name, CPU, cores, torch version, threads).  The rows are cached as
 JSON (atomic write, ``synth.files``) under a key hashed from that identity and the table's
-parameters, so a table measured on one machine or torch build is never reused on another.
+parameters, so a table measured on one machine or torch build is never reused on another,
+and a fingerprint of what the rows time (``probe_fingerprint``), so a table measured with
+another probe (the 'decoder' row before it priced the embedding lookup) is measured again.
 """
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 from pathlib import Path
@@ -17,7 +20,10 @@ from typing import Any, Callable, Sequence
 from synth.config import short_repr
 from synth.errors import UserError
 from synth.files import write_json_atomic
-from hwsim.latency import host_identity, host_rows, torch_threads
+from hwsim.latency import (host_identity, host_rows, probe, probe_input, spread,
+                           time_interleaved, torch_threads)
+from synth.lm import recurrent_layer
+from synth.sparse_exec import sparse_copy
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 3     # 2: rows carry lo_ms/hi_ms; 3: host rows carry their conditions
@@ -28,6 +34,35 @@ def cache_key(identity: dict, params: dict) -> str:
     blob = json.dumps({"v": CACHE_VERSION, "identity": identity, "params": params},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _source(obj) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):   # no source shipped: the name at least
+        return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', obj)}"
+
+
+def probe_fingerprint(keys: Sequence[dict]) -> str:
+    """16 hex digits of SHA-256 over what ``host_rows`` times for the kinds of row in ``keys``:
+    the source of the timing path (``host_rows``, ``probe``, ``probe_input``,
+    ``time_interleaved``, ``spread``, ``recurrent_layer``, ``sparse_copy``), and per (cell,
+    exec) a small probe built as a row's is: its layers (repr), the source of its classes
+    that are not torch's (torch's own follow its version, in the host identity) and the
+    input it is fed (dtype, rank).  A change to how a row is built or timed changes it (the
+    'decoder' row gaining the embedding lookup did), so a table cached before is not reused."""
+    import torch
+    parts = [_source(f) for f in (host_rows, probe, probe_input, time_interleaved, spread,
+                                  recurrent_layer, sparse_copy)]
+    for cell, execution in sorted({(k["cell"], k["exec"]) for k in keys}):
+        module = probe(cell, 2, 0.5 if execution == "sparse" else 0.0, vocab=3)
+        if execution == "sparse":
+            module = sparse_copy(module)
+        x = probe_input({"cell": cell, "batch": 1, "width": 2}, 2, 3, torch.Generator())
+        own = sorted({_source(type(m)) for m in module.modules()
+                      if not type(m).__module__.startswith("torch")})
+        parts += [cell, execution, repr(module), *own, f"{x.dtype} rank {x.dim()}"]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
 def read_cached(path: Path) -> dict | None:
@@ -80,9 +115,10 @@ def host_table(keys: Sequence[dict], *, cache_dir: str | Path | None = None, ste
                vocab: int = 0, rounds: int = 20, threads: int = 1, seed: int = 0,
                node_id: str | None = None, refresh: bool = False, use_ray: bool = True) -> dict:
     """The host-CPU table of ``keys`` measured on the serving node (a Ray task there; in this
-    process without ``use_ray``), cached under the key of that node's identity."""
+    process without ``use_ray``), cached under the key of that node's identity, the table's
+    parameters and the fingerprint of its probes (``probe_fingerprint``)."""
     params = {"keys": list(keys), "steps": steps, "vocab": vocab, "rounds": rounds,
-              "threads": threads, "seed": seed}
+              "threads": threads, "seed": seed, "probe": probe_fingerprint(keys)}
     kwargs = dict(steps=steps, vocab=vocab, rounds=rounds, threads=threads, seed=seed)
     if not use_ray:
         return cached_table(cache_dir, host_identity(threads), params,
