@@ -57,19 +57,18 @@ def export_onnx(model: torch.nn.Module, path: str | os.PathLike,
     input_shape = tuple(input_shape or getattr(model, "input_shape", ()))
     if not input_shape:
         raise UserError("export_onnx needs input_shape (the model has no .input_shape)")
+    from synth.modes import in_mode
     path = Path(path)
-    was_training = model.training
     device = next(model.parameters()).device
-    model = model.cpu().eval()
     dummy = torch.zeros((1,) + input_shape)
-    try:
-        with warnings.catch_warnings(), atomic_path(path) as tmp:
+    try:   # eval mode for the export; each submodule's own mode (a frozen BN) given back
+        with in_mode(model.cpu()), warnings.catch_warnings(), atomic_path(path) as tmp:
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
             torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=opset,
                               input_names=["input"], output_names=["logits"],
                               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
     finally:
-        model.to(device).train(was_training)
+        model.to(device)
     return path
 
 
@@ -106,13 +105,12 @@ def verify_onnx(path: str | os.PathLike, model: torch.nn.Module, x: torch.Tensor
     both accuracies and how many predictions disagree."""
     import numpy as np
     import torch
-    was_training = model.training
-    model.eval()
+
+    from synth.modes import in_mode
     device = next(model.parameters()).device
-    with torch.no_grad():
+    with in_mode(model), torch.no_grad():   # each submodule's own mode given back after
         torch_logits = torch.cat([model(x[i:i + batch_size].to(device)).cpu()
                                   for i in range(0, len(x), batch_size)]).numpy()
-    model.train(was_training)
     ort_logits = onnx_predict(path, x, batch_size)
     result = {"samples": int(len(x)),
               "max_abs_diff": float(np.abs(ort_logits - torch_logits).max()) if len(x) else 0.0,
