@@ -163,8 +163,8 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     ``synth_dir`` (``synth.distill.distill``), or data-free by ADI rounds
     (``synth.distill.adi_distill``); saves the student to ``out``."""
     from synth.distill import adi_distill, distill
-    from synth.inversion import settings_for
-    from synth.models import batchnorm_layers, build, count_parameters
+    from synth.inversion import check_teacher, settings_for
+    from synth.models import build, count_parameters
     from synth.resume import settings_key
     from synth.train import remove_state as remove_train_state
     if (synth_dir is None) == (not data_free):
@@ -179,9 +179,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     student = build(student_spec, teacher.input_shape, teacher.num_classes)
     real = real_data_of(teacher)
     if data_free:
-        if not batchnorm_layers(teacher):
-            raise UserError(f"teacher {teacher_path} has no BatchNorm layers: --data-free "
-                            f"needs them")
+        check_teacher(teacher, f"--teacher {teacher_path}")   # inverted here: a teacher
         value_range = input_range(meta)
         inv = settings_for(teacher, value_range=value_range, device=config.device, **(
             {"iterations": iterations, "min_iterations": min(iterations, 100)}
