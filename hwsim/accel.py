@@ -80,7 +80,22 @@ def layer_arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
             "sa": col(lambda o: o.act_sparsity),
             # table values an embedding lookup reads (one row per index); 0 for other ops
             "lookup": col(lambda o: lookup_elems(o.in_elems, o.weight_shape[1])
-                          if o.type == "embedding" else 0)}
+                          if o.type == "embedding" else 0),
+            "S": col(op_samples)}
+
+
+def op_samples(op: Op) -> int:
+    """Independent samples (the batch) an op's GEMM rows cover, over which a compiler may
+    tile it (``batch_chunk``): a recurrent op's rows per step (``gemm[0]``), any other op's
+    leading dimension where its input and output share it; 1 where that does not divide
+    the rows, input and output evenly.  A batch-1 extract gives 1 (batch first)."""
+    if op.type in ("lstm", "gru", "rnn", "recurrent"):
+        s = op.gemm[0]
+    elif op.in_shape and op.out_shape and op.in_shape[0] == op.out_shape[0]:
+        s = op.in_shape[0]
+    else:
+        return 1
+    return s if s > 1 and not (op.gemm[0] % s or op.in_elems % s or op.out_elems % s) else 1
 
 
 def config_arrays(configs: Sequence[AcceleratorConfig]) -> dict[str, np.ndarray]:
@@ -183,8 +198,71 @@ def area_mm2(c):
     return (c["rows"] * c["cols"] * pe_um2 + sram_bits * SRAM_UM2_PER_BIT) * a_scale * 1e-6
 
 
+def batch_chunk(L, c):
+    """Samples per chunk when a batch of S = ``L["S"]`` samples is tiled: the largest chunk
+    (1 to S samples, shape (L, C)) whose input and output still fit half their scratchpads
+    [SS double buffering] wherever one sample's do.  Only whether an operand fits sets its
+    DRAM refetch (``_refetch``): a chunk that fits where batch 1 fits refetches no more per
+    sample than batch 1 does."""
+    B = c["precision_bits"] / 8.0
+    S = L["S"]
+    b = S
+    for elems, kb in ((L["I"], c["ifmap_kb"]), (L["O"], c["ofmap_kb"])):
+        per, half = elems / S * B, kb * 1024 / 2                 # bytes a sample, bytes
+        lim = np.floor(half / np.maximum(per, 1e-300))
+        lim = np.where(elems / S * lim * B <= half, lim, lim - 1)  # floor's rounding, as
+        b = np.where(per <= half, np.minimum(b, lim), b)           # _refetch tests the fit
+    return np.maximum(b, 1.0)
+
+
+# per-layer costs that add up over the chunks of a tiled batch
+_CHUNK_ADDITIVE = ("cycles", "compute_cycles", "stall_cycles", "dram_bytes", "energy_mac_pj",
+                   "energy_sram_pj", "energy_dram_pj", "energy_leak_pj", "energy_pj")
+
+
 def _costs(L, c):
-    """All per-layer costs, arrays of shape (L, C)."""
+    """All per-layer costs, arrays of shape (L, C).
+
+    Batch tiling (an op of S > 1 samples, ``op_samples``): ``_refetch`` knows only whether an
+    operand fits, so a batch whose inputs or partial sums spill re-reads them on every fold
+    (up to 8.5x the DRAM bytes of S batch-1 runs).  A compiler runs such a batch in chunks,
+    each chunk priced as its own op (weights read again per chunk, a fill and drain per
+    fold), the chunks' costs summed.  The rule, per layer and configuration: a schedule is
+    allowed where its DRAM bytes and energy (pJ) are at most those of one sample at a time
+    (S batch-1 runs).  The whole batch at once where allowed, else one sample at a time;
+    then chunks of ``batch_chunk`` samples (floor(S / b) chunks of b, one of S mod b)
+    instead where allowed and fewer cycles.  So DRAM bytes and energy at batch S never
+    exceed S times batch 1's.  (Cycles may, by at most S - 1 a GEMM: SCALE-Sim counts a
+    run's cycles minus 1, once per run.)  A batch-1 workload (every S = 1) is priced as
+    before, bit for bit."""
+    k = _untiled_costs(L, c)
+    S = L["S"]
+    if not (S > 1).any():
+        return k
+    b = batch_chunk(L, c)
+    full = np.floor(S / b)
+    rest = S - full * b
+    per_sample = ("T", "macs", "elems", "I", "O", "lookup")
+
+    def on(n):   # the layer on n samples: (x / S) exact where S divides x, then * n
+        return _untiled_costs({**L, **{f: L[f] / S * n for f in per_sample}}, c)
+    one, last, single = on(b), on(rest), on(1.0)
+    chunks = {n: full * one[n] + np.where(rest > 0, last[n], 0.0) for n in _CHUNK_ADDITIVE}
+    singles = {n: S * single[n] for n in _CHUNK_ADDITIVE}
+    tiles = (S > 1) & (L["gemm"] > 0)
+    ok = lambda x: ((x["dram_bytes"] <= singles["dram_bytes"])
+                    & (x["energy_pj"] <= singles["energy_pj"]))
+    out = {n: np.where(tiles & ~ok(k), singles[n], k[n]) for n in _CHUNK_ADDITIVE}
+    use = tiles & ok(chunks) & (chunks["cycles"] < out["cycles"])
+    out = {n: np.where(use, chunks[n], out[n]) for n in _CHUNK_ADDITIVE}
+    out["utilization"] = np.where(out["compute_cycles"] > 0, L["macs"] / np.maximum(
+        out["cycles"] * c["rows"] * c["cols"], 1), 0.0)
+    return out
+
+
+def _untiled_costs(L, c):
+    """Per-layer costs of each op run as one GEMM (its whole batch at once), arrays of
+    shape (L, C)."""
     R, C, df = c["rows"], c["cols"], c["df"]
     gemm = L["gemm"] > 0
     B = c["precision_bits"] / 8.0
