@@ -288,10 +288,11 @@ def _learn(old: nn.Module, k_old: int, new_data: Dataset, config: ContinualConfi
 
 
 def synthesize_old(model: nn.Module, num_images: int, pixel_range, inversion: InversionConfig,
-                   seed: int = 0, progress: bool = False) -> torch.Tensor:
-    """``num_images`` DeepInversion images, balanced over every class ``model`` knows."""
+                   seed: int = 0, progress: bool = False, name: str = "") -> torch.Tensor:
+    """``num_images`` DeepInversion images, balanced over every class ``model`` knows;
+    ``name`` begins the errors about ``model`` as a teacher (``synth.inversion.synthesize``)."""
     result = synthesize(model, balanced_labels(num_images, model.num_classes), inversion,
-                        pixel_range=pixel_range, seed=seed, progress=progress)
+                        pixel_range=pixel_range, seed=seed, progress=progress, name=name)
     return result.images
 
 

@@ -728,13 +728,15 @@ def _evaluate(teacher, student, hooks, x, labels, config):
 
 def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig | None = None, *,
                pixel_range: tuple[torch.Tensor, torch.Tensor], student: nn.Module | None = None,
-               seed: int = 0, progress: bool = False) -> InversionResult:
+               seed: int = 0, progress: bool = False, name: str = "") -> InversionResult:
     """Invert ``teacher`` into one input per entry of ``labels`` (batches of
     ``config.batch_size``).  ``pixel_range`` = (lo, hi) in normalized units, per channel for
     images and per feature for feature vectors (``synth.data.input_range``); ``student`` turns
     on the ADI competition term.  Default settings: ``settings_for(teacher)``.  Always per
-    pixel, whatever ``config.method`` says: ``synth.synthesis.synthesize_inputs`` follows it."""
-    check_teacher(teacher)
+    pixel, whatever ``config.method`` says: ``synth.synthesis.synthesize_inputs`` follows it.
+    ``name`` (e.g. "--model m.pt", where the caller read the teacher from) begins the
+    messages of ``check_teacher``, which runs here: a caller need not check the teacher too."""
+    check_teacher(teacher, name)
     config = config or settings_for(teacher, value_range=pixel_range)
     labels = target_labels(labels, teacher.num_classes)
     device = pick_device(config.device)

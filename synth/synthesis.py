@@ -15,22 +15,25 @@ import torch
 from torch import nn
 
 from synth.amortized import AmortizedConfig, synthesize_amortized
-from synth.inversion import InversionConfig, InversionResult, inversion_sources, synthesize
+from synth.inversion import (InversionConfig, InversionResult, check_teacher, inversion_sources,
+                             synthesize)
 
 
 def synthesize_inputs(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig, *,
                       pixel_range: tuple[torch.Tensor, torch.Tensor],
                       student: nn.Module | None = None, seed: int = 0,
-                      progress: bool = False) -> InversionResult:
+                      progress: bool = False, name: str = "") -> InversionResult:
     """One input per entry of ``labels`` by ``config.method`` (arguments as
-    ``synth.inversion.synthesize``; with a generator ``iterations`` and ``batch_size`` do not
-    apply and ``stats["method"]`` is ``"amortized"``)."""
+    ``synth.inversion.synthesize``, ``name`` too; with a generator ``iterations`` and
+    ``batch_size`` do not apply and ``stats["method"]`` is ``"amortized"``)."""
     if config.method == "amortized":
+        if name:   # synthesize_amortized checks the teacher too, but names no file
+            check_teacher(teacher, name)
         return synthesize_amortized(teacher, labels, AmortizedConfig.from_inversion(config),
                                     pixel_range=pixel_range, student=student, seed=seed,
                                     progress=progress)
     return synthesize(teacher, labels, config, pixel_range=pixel_range, student=student,
-                      seed=seed, progress=progress)
+                      seed=seed, progress=progress, name=name)
 
 
 def synthesis_sources() -> list[str]:

@@ -67,18 +67,22 @@ def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images
                                  seed=seed)
         return (torch.cat([found.x_train, found.x_val]),
                 torch.cat([found.y_train, found.y_val]), found)
-    check_teacher(model, name)
+    # synthesize checks the teacher (check_teacher, named); where what comes before it fails,
+    # the teacher's own faults (no BatchNorm, ...) are still the ones reported first
     try:
-        value_range = input_range(model.checkpoint_info["dataset"])
-    except UserError as e:   # no normalization recorded (a checkpoint of the user's code)
-        if not name:
-            raise
-        raise UserError(f"{name}: {e}") from None
-    inv = settings_for(model, value_range=value_range, iterations=iterations, device=device,
-                       min_iterations=min(iterations, 100))
+        try:
+            value_range = input_range(model.checkpoint_info["dataset"])
+        except UserError as e:   # no normalization recorded (a checkpoint of the user's code)
+            if not name:
+                raise
+            raise UserError(f"{name}: {e}") from None
+        inv = settings_for(model, value_range=value_range, iterations=iterations,
+                           device=device, min_iterations=min(iterations, 100))
+    except UserError:
+        check_teacher(model, name)
+        raise
     result = synthesize(model, balanced_labels(num_images, model.num_classes), inv,
-                        pixel_range=value_range, seed=seed,
-                        progress=progress)
+                        pixel_range=value_range, seed=seed, progress=progress, name=name)
     return result.images, result.labels, None
 
 
@@ -411,8 +415,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     from synth.inversion import settings_for
     old = load_model(model_path)
     refuse_fixed_point(old, "class-incremental training")   # before any image is synthesized
-    if config.method == "deepinversion" and synth_dir is None:   # inverted here: a teacher
-        from synth.inversion import check_teacher
+    if config.method == "deepinversion" and synth_dir is None:   # inverted here: a teacher,
+        from synth.inversion import check_teacher   # checked before any data set loads
         check_teacher(old, f"--model {model_path}")
     names = old.checkpoint_info["dataset"].get("class_names")
     if isinstance(names, (list, tuple)):   # the model's outputs found by name in the new set
@@ -444,7 +448,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
                 state, old, {"num_images": num_images, "iterations": iterations,
                                     "seed": config.seed, "range": data.pixel_range()},
                 lambda: (synthesize_old(old, num_images, data.pixel_range(), inv,
-                                        seed=config.seed, progress=config.progress),))
+                                        seed=config.seed, progress=config.progress,
+                                        name=f"--model {model_path}"),))
     before = per_class_accuracy(old, class_subset(data, old_list))["accuracy"]
     model, metrics = learn_new_classes(old, class_subset(data, new_list, offset=len(old_list)),
                                        config, synth_x)
