@@ -61,7 +61,7 @@ def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images
     """(x, y, set): a synthesized Parquet set's images (train + val) when ``synth_dir`` is
     given, else ``num_images`` DeepInversion images inverted here (set None).  ``name``
     (e.g. "--model m.pt") begins the errors about the model as a teacher."""
-    from synth.inversion import balanced_labels, check_teacher, settings_for, synthesize
+    from synth.inversion import balanced_labels, check_teacher, synthesize
     if synth_dir is not None:
         found = load_synthesized(synth_dir, model.input_shape, option=option, owner="model",
                                  seed=seed)
@@ -76,14 +76,22 @@ def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images
             if not name:
                 raise
             raise UserError(f"{name}: {e}") from None
-        inv = settings_for(model, value_range=value_range, iterations=iterations,
-                           device=device, min_iterations=min(iterations, 100))
+        inv = inversion_settings(model, value_range, iterations=iterations, device=device)
     except UserError:
         check_teacher(model, name)
         raise
     result = synthesize(model, balanced_labels(num_images, model.num_classes), inv,
                         pixel_range=value_range, seed=seed, progress=progress, name=name)
     return result.images, result.labels, None
+
+
+def inversion_settings(model, value_range, *, iterations: int | None, device: str):
+    """The inversion settings of prune, continual and distill --data-free: ``settings_for``'s
+    for the teacher within the cap ``iterations`` (None: none), its own phases and
+    ``min_iterations`` bounded inside the cap as ``nnsynth invert``'s are, on ``device``."""
+    from synth.inversion import settings_for
+    return settings_for(model, value_range=value_range, device=device,
+                        **({} if iterations is None else {"iterations": iterations}))
 
 
 SYNTHESIS_STATE = "nnsynth-synthesized-inputs-1"
@@ -167,7 +175,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     ``synth_dir`` (``synth.distill.distill``), or data-free by ADI rounds
     (``synth.distill.adi_distill``); saves the student to ``out``."""
     from synth.distill import adi_distill, distill
-    from synth.inversion import check_teacher, settings_for
+    from synth.inversion import check_teacher
     from synth.models import build, count_parameters
     from synth.resume import settings_key
     from synth.train import remove_state as remove_train_state
@@ -185,9 +193,8 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     if data_free:
         check_teacher(teacher, f"--teacher {teacher_path}")   # inverted here: a teacher
         value_range = input_range(meta)
-        inv = settings_for(teacher, value_range=value_range, device=config.device, **(
-            {"iterations": iterations, "min_iterations": min(iterations, 100)}
-            if iterations else {}))
+        inv = inversion_settings(teacher, value_range, iterations=iterations,
+                                 device=config.device)
         metrics = adi_distill(student, teacher, value_range, config, inv, data=real)
     else:
         found = load_synthesized(synth_dir, teacher.input_shape, option="--synth",
@@ -412,7 +419,6 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
                                  synthesize_old)
     from synth.train import evaluate
     _check_counts(num_images=num_images)   # before the checkpoint is even read
-    from synth.inversion import settings_for
     old = load_model(model_path)
     refuse_fixed_point(old, "class-incremental training")   # before any image is synthesized
     if config.method == "deepinversion" and synth_dir is None:   # inverted here: a teacher,
@@ -442,8 +448,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
             found = load_synthesized(synth_dir, old.input_shape, seed=config.seed)
             synth_x = torch.cat([found.x_train, found.x_val])
         else:
-            inv = settings_for(old, value_range=data.pixel_range(), iterations=iterations,
-                               device=config.device, min_iterations=min(iterations, 100))
+            inv = inversion_settings(old, data.pixel_range(), iterations=iterations,
+                                     device=config.device)
             synth_x, = kept_synthesis(   # kept until the checkpoint is written
                 state, old, {"num_images": num_images, "iterations": iterations,
                                     "seed": config.seed, "range": data.pixel_range()},
