@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import torch
 
-from synth.config import Config, check_batch_size, check_range
+from synth.config import Config, check_batch_size, check_choice, check_range
 from synth.errors import UserError
 
 
@@ -93,8 +93,17 @@ class BoostedTreesConfig(Config):
     subsample: float = 0.8
     min_child_weight: float = 1.0
     seed: int = 0
+    # "exact" puts a split halfway between two neighbouring values (xgboost's exact
+    # updater); "hist" put it at the larger one (``x < b`` between a and b), so the best
+    # result's leaf ran from it up to its right-hand neighbour and nothing of the gap to its
+    # left: STEERAGE's evolution then proposed only points just right of the incumbent.
+    # On an integer range 1..10**12 with its peak left of the first incumbent, steerage's
+    # median best was -2.07 against random's -0.99 (5 seeds, 30 trials; exact: -0.002).  At
+    # 300 rows exact is no slower (hist's 256 bins also merged close values).
+    tree_method: str = "exact"
 
     def validate(self) -> None:
+        check_choice("tree_method", self.tree_method, ("exact", "hist"))
         check_range("n_estimators", self.n_estimators, 1, 100000, integer=True)
         check_range("max_depth", self.max_depth, 1, 32, integer=True)
         check_range("learning_rate", self.learning_rate, 0, 1, low_open=True)
@@ -118,7 +127,7 @@ class BoostedTreesPredictor:
         self.model_ = xgb.XGBRegressor(n_estimators=c.n_estimators, max_depth=c.max_depth,
                                        learning_rate=c.learning_rate, subsample=c.subsample,
                                        min_child_weight=c.min_child_weight, random_state=c.seed,
-                                       n_jobs=1, tree_method="hist")
+                                       n_jobs=1, tree_method=c.tree_method)
         with single_thread():   # n_jobs=1 alone left its OpenMP runtime on all cores
             self.model_.fit(X, y)
         return self
