@@ -100,6 +100,29 @@ def _word(part: str) -> str:
     return w if any(c.isalnum() for c in w) else ""
 
 
+def placeholder_names(names: Sequence) -> bool:
+    """True when the class names are placeholders: every name is the same words (at least one,
+    e.g. "class", "type") and a number that alone tells it apart (scikit-learn's wine:
+    "class_0", "class_1", "class_2").  Their GloVe vectors carry no meaning about the classes,
+    only the vectors of "zero", "one", ...  Bare numbers are not placeholders: digits' "0" to
+    "9" name what the classes are."""
+    names = list(names)
+    if len(names) < 2:
+        return False
+    shared, numbers = None, []
+    for name in names:
+        ws = name_words(name)
+        nums = [w for w in ws if w in NUMBER_WORDS or w.isdigit()]
+        if len(nums) != 1:
+            return False
+        rest = tuple(w for w in ws if w not in nums)
+        if not rest or (shared is not None and rest != shared):
+            return False
+        shared = rest
+        numbers.append(nums[0])
+    return len(set(numbers)) == len(numbers)
+
+
 def label_embeddings(names: Sequence, words: Mapping | None = None) -> np.ndarray:
     """(len(names), 50) GloVe embedding of each class name: the mean of its words' vectors.
 

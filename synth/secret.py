@@ -48,7 +48,8 @@ except ImportError:  # older: the estimator's own method
 
 from synth.errors import UserError
 from synth.choices import LABEL_VECTORS
-from synth.labels import LABEL_VECTOR_SOURCES, label_embeddings, random_embeddings
+from synth.labels import (LABEL_VECTOR_SOURCES, label_embeddings, placeholder_names,
+                           random_embeddings)
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,12 @@ def _label_vectors(classes, class_names, label_vectors, seed: int):
         if label_vectors == "random":
             return random_embeddings(len(classes), seed=seed)
         e = label_embeddings(keys, words)
+        used = [words.get(k, k) for k in keys]
+        if label_vectors == "glove" and placeholder_names(used):
+            log.warning("class names %s are placeholders: their GloVe vectors say nothing about "
+                        "the classes, so SECRET's semantic space is a label code without "
+                        "meaning; give words for each class (--class-names, class_names=)",
+                        ", ".join(repr(str(u)) for u in used[:4]) + (", ..." if len(used) > 4 else ""))
         if label_vectors == "shuffled" and len(e) > 1:
             rng = np.random.default_rng(seed)
             perm = rng.permutation(len(e))
