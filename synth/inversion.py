@@ -175,6 +175,8 @@ def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) ->
     if shape is None or len(shape) not in (1, 3):
         raise UserError(f"input_shape must be (C, H, W) for images or (F,) for feature "
                         f"vectors, got {short_repr(input_shape)}")
+    if isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes == 1:
+        raise UserError(one_logit("num_classes is 1"))
     check_shape(list(shape), 2 if num_classes is None else num_classes, "teacher")
     modes = module_modes(model)
     used = set()   # the BatchNorm layers the eval-mode forward pass runs
@@ -199,6 +201,8 @@ def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) ->
     if not torch.is_tensor(out) or out.dim() != 2 or out.shape[0] != 1:
         raise UserError(f"the model must return logits of shape (batch, classes), got "
                         f"{tuple(out.shape) if torch.is_tensor(out) else type(out).__name__}")
+    if num_classes is None and out.shape[1] == 1:
+        raise UserError(one_logit("the model returns one logit per input"))
     shape, num_classes = check_shape(list(shape), int(out.shape[1]) if num_classes is None
                                      else num_classes, "teacher")
     if num_classes != out.shape[1]:
@@ -207,6 +211,15 @@ def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) ->
     model.input_shape, model.num_classes = tuple(shape), int(num_classes)
     check_teacher(model)
     return model
+
+
+def one_logit(what: str) -> str:
+    """Why a single-logit (sigmoid) binary classifier is not a teacher, and the wrapper that
+    makes it one."""
+    return (f"teacher: {what}, but inversion needs one logit per class (at least 2): for a "
+            f"binary classifier with one logit z, wrap it to return "
+            f"torch.cat([torch.zeros_like(z), z], 1) (softmax of (0, z) is sigmoid(z) for "
+            f"class 1)")
 
 
 def teacher_shape(teacher: nn.Module) -> tuple:
