@@ -92,7 +92,7 @@ class SynthesisStage(Config):
     pairs: int = 2                 # teacher/student pair actors (ADI needs a student)
     shard_size: int = 256          # images per Parquet shard (the unit of resume)
     student: str = "lenet5_bn_half"  # ADI's student spec ("" = plain DeepInversion)
-    preset: str = "mnist28"
+    preset: str = "auto"           # "auto": the preset nearest the teacher's input (settings_for)
     inversion: Mapping = dataclasses.field(default_factory=dict)  # InversionConfig overrides
     distill: Mapping = dataclasses.field(default_factory=dict)  # ADI students' DistillConfig
 
@@ -112,8 +112,8 @@ class SynthesisStage(Config):
         if not (isinstance(self.student, str) and self.student == ""):
             _check_spec("synthesis.student", self.student)
         from synth.inversion import PRESETS
-        if not isinstance(self.preset, str) or self.preset not in PRESETS:
-            raise ConfigError(f"synthesis.preset must be one of {', '.join(PRESETS)}, got "
+        if not isinstance(self.preset, str) or self.preset not in ("auto", *PRESETS):
+            raise ConfigError(f"synthesis.preset must be auto or one of {', '.join(PRESETS)}, got "
                               f"{short_repr(self.preset)}{yaml_bool_hint(self.preset)}")
 
 

@@ -63,8 +63,11 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
     _check_data_path(config.teacher.dataset)
     if "synthesis" in stages:
         from synth.inversion import InversionConfig
+        # the overrides' keys and values checked on a preset (the teacher, which "auto"
+        # follows, is trained later)
+        preset = "mnist28" if config.synthesis.preset == "auto" else config.synthesis.preset
         inversion = _options("synthesis.inversion", lambda: InversionConfig.preset(
-            config.synthesis.preset, **config.synthesis.inversion))
+            preset, **config.synthesis.inversion))
         if inversion.amortized is not None:   # was checked only to be a mapping: a bad key
             from synth.amortized import AmortizedConfig     # failed in the synthesis stage
             _options("synthesis.inversion.amortized",
@@ -219,7 +222,7 @@ def run_synthesis_stage(ctx) -> dict:
     from synth.inversion import layout_report, settings_for
     c, cfg = ctx.config.synthesis, ctx.config
     teacher = load_model(ctx.path("teacher.pt"))  # settings follow the teacher's input
-    inversion = settings_for(teacher, c.preset,
+    inversion = settings_for(teacher, None if c.preset == "auto" else c.preset,
                              value_range=input_range(teacher.checkpoint_info["dataset"]),
                              **{"device": cfg.device, **c.inversion})
     ctx.connect_ray()

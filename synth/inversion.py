@@ -386,6 +386,13 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
     name = preset or preset_for(shape)
     if name not in PRESETS:
         raise UserError(f"unknown inversion preset {name!r}; known: {', '.join(PRESETS)}")
+    if (name == "tabular") != (len(shape) == 1):   # reported as used, the other rules applied
+        what = "feature vectors" if len(shape) == 1 else "images"
+        fits = "tabular" if len(shape) == 1 else ", ".join(PRESET_SIZES)
+        raise UserError(f"inversion preset {name!r} is for "
+                        f"{'feature vectors' if name == 'tabular' else 'images'}; the teacher "
+                        f"takes {what} of shape {shape}: give {fits} (or no preset: the "
+                        f"nearest to the input)")
     base = dict(PRESETS[name])
     values = dict(base, flip=bool(flip))
     numel = math.prod(shape)

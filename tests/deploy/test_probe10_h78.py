@@ -19,8 +19,8 @@ from synth.errors import ConfigError
     ({"teacher": {"cache": False}}, r"teacher.cache must be a folder \('' = no cache\), got False"),
     ({"teacher": {"cache": 5}}, "teacher.cache must be a folder"),
     # these named no key, or the wrong one ("synthesis.inversion: unknown ... preset True")
-    ({"synthesis": {"preset": True}}, "synthesis.preset must be one of mnist28"),
-    ({"synthesis": {"preset": "mnist29"}}, "synthesis.preset must be one of .* got 'mnist29'"),
+    ({"synthesis": {"preset": True}}, "synthesis.preset must be auto or one of mnist28"),
+    ({"synthesis": {"preset": "mnist29"}}, "synthesis.preset must be auto or one of .* got 'mnist29'"),
     ({"teacher": {"model": True}}, "teacher.model must be a model variant name or spec"),
     ({"teacher": {"model": "nosuchnet"}}, "teacher.model: unknown model 'nosuchnet'"),
     ({"synthesis": {"student": "nosuchnet"}}, "synthesis.student: unknown model 'nosuchnet'"),
