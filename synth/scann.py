@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import math
 
 import numpy as np
@@ -37,6 +38,7 @@ from synth.masked import connections
 from synth.models import build
 from synth.train import TrainConfig, evaluate, fit
 
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,12 +148,20 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
     n = len(flat[0])
     if method in SAMPLE_BOUND and k > n:
         # PCA raised a ValueError traceback; kernel PCA and factor analysis returned n
-        # features where k were declared, and the MLP failed on 'mat1 and mat2 shapes'
-        asked = f"{components:g} of the {d} features" if components < 1 else "asked"
-        raise UserError(f"components: {method} keeps at most one feature per training sample, "
-                        f"{n} on {data.name} ({d} features), got {k} ({asked}); give "
-                        f"--components {n} or fewer, or a random projection (gaussian_rp, "
-                        f"sparse_rp)")
+        # features where k were declared, and the MLP failed on 'mat1 and mat2 shapes'.  A
+        # fraction (the default 0.5) is a share of what can be kept: capped, with a warning
+        # (the default failed on basicmotions' 600 features of 57 samples); a count is the
+        # user's number: refused
+        if components < 1:
+            log.warning("%s keeps at most one feature per training sample: %d of the %d "
+                        "features of %s (--components %g asks %d)", method, n, d, data.name,
+                        components, k)
+            k = n
+        else:
+            raise UserError(f"components: {method} keeps at most one feature per training "
+                            f"sample, {n} on {data.name} ({d} features), got {k}; give "
+                            f"--components {n} or fewer, or a random projection (gaussian_rp, "
+                            f"sparse_rp)")
     red = None
     if method != "none":
         red = _reducer(method, k, seed).fit(flat[0])

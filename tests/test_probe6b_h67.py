@@ -96,22 +96,23 @@ def test_scann_reduction_beyond_the_training_samples_is_one_line(tmp_path, metho
     """`nnsynth scann --dataset basicmotions --reduce pca` (600 features, 57 training
     samples; the default --components 0.5 asks 300): PCA raised a ValueError traceback, and
     kernel PCA and factor analysis returned 57 features where 300 were declared, so the MLP
-    failed with a RuntimeError traceback ('mat1 and mat2 shapes').  Now one line naming the
-    bound; at the bound it runs."""
+    failed with a RuntimeError traceback ('mat1 and mat2 shapes').  A count beyond the bound
+    is one line naming it; a fraction (the default) is capped at the bound with a warning
+    (stop 39: the default refused basicmotions); at the bound it runs."""
     rng = np.random.default_rng(0)
     lines = [",".join(f"f{i}" for i in range(40)) + ",label"]
     for r in range(24):
         lines.append(",".join(f"{float(v)!r}" for v in rng.normal(size=40) + r % 2)
                      + f",{r % 2}")
     (tmp_path / "wide.csv").write_text("\n".join(lines) + "\n")
-    line = one_error_line(run(["scann", "--dataset", f"csv:{tmp_path / 'wide.csv'}",
-                               "--reduce", method]))
-    assert "components" in line and "training sample" in line
     from synth.data import load_dataset
     from synth.scann import fit_reduction
     data = load_dataset(f"csv:{tmp_path / 'wide.csv'}", seed=0)
     n = len(data.x_train)
-    reduced, _ = fit_reduction(data, method, n)
+    line = one_error_line(run(["scann", "--dataset", f"csv:{tmp_path / 'wide.csv'}",
+                               "--reduce", method, "--components", str(n + 1)]))
+    assert "components" in line and "training sample" in line
+    reduced, _ = fit_reduction(data, method, 0.5)   # 20 of 40 asked, n kept
     assert reduced.x_train.shape[1] == reduced.input_shape[0] == n
 
 
