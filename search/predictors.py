@@ -124,6 +124,14 @@ class BoostedTreesPredictor:
         import xgboost as xgb
         X, y = _check_xy(X, y)
         c = self.config
+        # xgboost keeps features as float32 (24 bits): 1e9 and 1e9 + 1 were one value to the
+        # trees (its step there is 64), so a range far from zero ([1e9, 1e9 + 1], or integers
+        # from 10**12 in a span of 10**5) got a constant prediction.  Shifted to the fit
+        # data's minimum and divided by its span (in float64), the values it saw are apart.
+        self.x_low_ = X.min(axis=0)
+        span = X.max(axis=0) - self.x_low_
+        self.x_span_ = np.where(span > 0, span, 1.0)
+        X = (X - self.x_low_) / self.x_span_
         self.model_ = xgb.XGBRegressor(n_estimators=c.n_estimators, max_depth=c.max_depth,
                                        learning_rate=c.learning_rate, subsample=c.subsample,
                                        min_child_weight=c.min_child_weight, random_state=c.seed,
@@ -139,7 +147,8 @@ class BoostedTreesPredictor:
         if not hasattr(self, "model_"):
             raise UserError("predictor is not fitted: call fit(X, y) first")
         with single_thread():
-            return self.model_.predict(_check_xy(X)).astype(np.float64)
+            X = (_check_xy(X) - self.x_low_) / self.x_span_
+            return self.model_.predict(X).astype(np.float64)
 
 
 @dataclasses.dataclass(frozen=True)
