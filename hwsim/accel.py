@@ -81,6 +81,13 @@ def layer_arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
             # table values an embedding lookup reads (one row per index); 0 for other ops
             "lookup": col(lambda o: lookup_elems(o.in_elems, o.weight_shape[1])
                           if o.type == "embedding" else 0),
+            # weights an op off the array reads once (a PReLU's slopes); 0 for GEMM ops and
+            # embeddings (``weight_reads``, ``table_reads``)
+            "Wv": col(lambda o: 0 if o.type == "embedding" or (o.type in GEMM_TYPES
+                                                               and o.gemm[0] > 0)
+                      else o.weight_elems),
+            # ops that only move values (``resample``: Upsample, PixelShuffle): 1, else 0
+            "move": col(lambda o: o.type == "resample"),
             "S": col(op_samples)}
 
 
@@ -277,9 +284,10 @@ def _untiled_costs(L, c):
     # memory: DRAM bytes with refetch; bytes per cycle = GB/s * 1e9 / (MHz * 1e6)
     f_w, f_i, f_o = _refetch(L, c, R, C)
     # a non-GEMM op reads its input and writes its output once; an embedding also reads its
-    # table rows (``table_reads``, elements; 0 for other ops): bytes = elements x B
+    # table rows (``table_reads``, elements; 0 for other ops), a PReLU its slopes (``Wv``):
+    # bytes = elements x B
     dram = B * np.where(gemm, weight_reads(L, c) * f_w + L["I"] * f_i + L["O"] * f_o,
-                        L["I"] + L["O"] + table_reads(L, c))
+                        L["I"] + L["O"] + table_reads(L, c) + L["Wv"])
     bytes_per_cycle = c["dram_gbps"] * 1e3 / c["clock_mhz"]
     mem = dram / bytes_per_cycle
     cycles = np.maximum(compute, mem)             # double-buffered: transfer overlaps compute
@@ -295,8 +303,8 @@ def _untiled_costs(L, c):
     e_sram = np.where(gemm, sw * sram_pj(c["filter_kb"]) + si * sram_pj(c["ifmap_kb"])
                       + so * sram_pj(c["ofmap_kb"]),
                       B * (L["I"] * sram_pj(c["ifmap_kb"]) + L["O"] * sram_pj(c["ofmap_kb"])
-                           + L["lookup"] * sram_pj(c["filter_kb"])))   # each row read, once
-                                                                      # through the filter pad
+                           + (L["lookup"] + L["Wv"]) * sram_pj(c["filter_kb"])))
+    # (each table row or slope read, once through the filter pad)
     e_dram = dram * DRAM_PJ_PER_B                                      # off-chip: node-independent
     seconds = cycles / (c["clock_mhz"] * 1e6)
     e_leak = c["leakage_mw_per_mm2"] * area_mm2(c) * seconds * 1e9     # mW*s = 1e9 pJ

@@ -169,6 +169,12 @@ def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = 
     # element ops on the PEs' lanes, cycles: those of a GEMM op too (a recurrent cell's
     # gates and update, after each step's GEMM: their energy was counted, their time not)
     vec = np.ceil(a["elems"] / lanes)
+    # an op that moves values (``resample``: Upsample, PixelShuffle) reads its input from the
+    # activation buffer and writes its output back through the lanes, one output value per
+    # lane per cycle, its interpolation ops (``elems``) overlapping: cycles
+    # max(ceil(elems / lanes), ceil(O / lanes)), and (I + O) values of buffer accesses
+    moved = np.where(a["move"] > 0, a["I"] + a["O"], 0.0)                     # values
+    vec = np.maximum(vec, np.where(a["move"] > 0, np.ceil(a["O"] / lanes), 0.0))
     fwd, eff_f = _pass(a, cfg, a["sa"], a["sw"])
     cycles_c, eff = fwd + vec, eff_f
     # NVM traffic, bits: weights compressed, read once per batch (while a tile of them stays
@@ -213,6 +219,7 @@ def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = 
     n_elem_ops = a["elems"].sum() * (3 if mode == "training" else 1)
     e_vec = float(n_elem_ops) * ADD8_PJ * b / 8 * e_scale
     sram_bytes = eff.sum() * 2 * (b / 8) / cfg.operand_reuse                 # 2 operands per MAC
+    sram_bytes = sram_bytes + moved.sum() * (b / 8) * (3 if mode == "training" else 1)
     e_sram = float(sram_bytes * sram_pj_b)
     e_nvm = float(nvm_read.sum() * cfg.nvm_read_pj_per_bit + nvm_write.sum() * cfg.nvm_write_pj_per_bit)
     e_static = cfg.static_w * seconds * 1e12                                  # W*s = 1e12 pJ

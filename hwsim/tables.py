@@ -159,10 +159,19 @@ def _pool(op: Op, g: dict, x):
     if kind == "AvgPool1d":
         return lambda: F.avg_pool1d(x, g["kernel_size"], g["stride"], g["padding"],
                                     g["ceil_mode"], g["count_include_pad"])
+    if kind == "MaxPool3d":
+        return lambda: F.max_pool3d(x, g["kernel_size"], g["stride"], g["padding"],
+                                    g["dilation"], g["ceil_mode"])
+    if kind == "AvgPool3d":
+        return lambda: F.avg_pool3d(x, g["kernel_size"], g["stride"], g["padding"],
+                                    g["ceil_mode"], g["count_include_pad"],
+                                    g.get("divisor_override"))
     adaptive = {"AdaptiveAvgPool2d": F.adaptive_avg_pool2d,
                 "AdaptiveMaxPool2d": F.adaptive_max_pool2d,
                 "AdaptiveAvgPool1d": F.adaptive_avg_pool1d,
-                "AdaptiveMaxPool1d": F.adaptive_max_pool1d}
+                "AdaptiveMaxPool1d": F.adaptive_max_pool1d,
+                "AdaptiveAvgPool3d": F.adaptive_avg_pool3d,
+                "AdaptiveMaxPool3d": F.adaptive_max_pool3d}
     if kind in adaptive:
         size = tuple(op.out_shape[2:])
         return lambda: adaptive[kind](x, size)
@@ -185,16 +194,52 @@ _ACTIVATIONS = {
     "LeakyReLU": lambda x, g: F.leaky_relu(x, g.get("negative_slope", 0.01)),
     "ELU": lambda x, g: F.elu(x, g.get("alpha", 1.0)),
     "Softmax": lambda x, g: F.softmax(x, g.get("dim")),
+    "LogSoftmax": lambda x, g: F.log_softmax(x, g.get("dim")),
+    "Softmin": lambda x, g: F.softmin(x, g.get("dim")),
+    "Softmax2d": lambda x, g: F.softmax(x, -3),
+    "Softplus": lambda x, g: F.softplus(x, g.get("beta", 1.0), g.get("threshold", 20.0)),
+    "Mish": lambda x, g: F.mish(x),
+    "Hardsigmoid": lambda x, g: F.hardsigmoid(x),
+    "Hardtanh": lambda x, g: F.hardtanh(x, g.get("min_val", -1.0), g.get("max_val", 1.0)),
+    "SELU": lambda x, g: F.selu(x),
+    "CELU": lambda x, g: F.celu(x, g.get("alpha", 1.0)),
+    "GLU": lambda x, g: F.glu(x, g.get("dim", -1)),
+    "LogSigmoid": lambda x, g: F.logsigmoid(x),
+    "Softsign": lambda x, g: F.softsign(x),
+    "Tanhshrink": lambda x, g: F.tanhshrink(x),
+    "Hardshrink": lambda x, g: F.hardshrink(x, g.get("lambd", 0.5)),
+    "Softshrink": lambda x, g: F.softshrink(x, g.get("lambd", 0.5)),
+    "Threshold": lambda x, g: F.threshold(x, g["threshold"], g["value"]),
+    "RReLU": lambda x, g: F.rrelu(x, g.get("lower", 1 / 8), g.get("upper", 1 / 3), False),
     "Dropout": lambda x, g: x,      # inference: the identity
 }
 
 
-def _eltwise(op: Op, g: dict, x):
+def _eltwise(op: Op, g: dict, x, gen: torch.Generator):
+    if g.get("kind") == "PReLU":    # its slopes (the op's weight), drawn after the input
+        w = torch.rand(op.weight_shape, generator=gen)
+        return lambda: F.prelu(x, w)
     fn = _ACTIVATIONS.get(g.get("kind"))
     if fn is not None:
         return lambda: fn(x, g)
     # a residual add, or an op recorded without geometry (made by hand): as before
     return (lambda: x + x) if op.name.startswith("add") else (lambda: F.relu(x))
+
+
+def _resample(op: Op, g: dict, x):
+    """An Upsample (``F.interpolate`` with the layer's size or scale factor, mode, corner
+    alignment and scale recomputation), PixelShuffle or PixelUnshuffle, as recorded."""
+    kind = g.get("kind")
+    if kind == "PixelShuffle":
+        return lambda: F.pixel_shuffle(x, g["upscale_factor"])
+    if kind == "PixelUnshuffle":
+        return lambda: F.pixel_unshuffle(x, g["downscale_factor"])
+    if kind == "Upsample":
+        return lambda: F.interpolate(x, g.get("size"), g.get("scale_factor"), g["mode"],
+                                     g.get("align_corners"),
+                                     recompute_scale_factor=g.get("recompute_scale_factor"))
+    # no recorded geometry (an op made by hand): nearest to the output's size
+    return lambda: F.interpolate(x, size=tuple(op.out_shape[2:]))
 
 
 def _batchnorm(op: Op, g: dict, x, gen: torch.Generator):
@@ -352,7 +397,9 @@ def op_callable(op: Op, gen: torch.Generator):
     if op.type == "eltwise":
         if g.get("kind") == "cell":
             return _cell(op, g, gen)
-        return _eltwise(op, g, x)
+        return _eltwise(op, g, x, gen)
+    if op.type == "resample":
+        return _resample(op, g, x)
     if op.type in ("lstm", "gru", "rnn"):
         return _lstm(op, g, x, gen)
     raise UserError(f"cannot time op type {short_repr(op.type)}")

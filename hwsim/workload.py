@@ -22,6 +22,9 @@ hardware skips zeros); an input projection applied to all steps at once stays on
 ``linear`` op with T x batch rows; the cell update (``synth.models.lstm.CELL_OPS`` = 9
 element operations per unit and step) is one ``eltwise`` op.  torch's own ``nn.LSTM``, ``nn.GRU`` and ``nn.RNN``
 (and their cells) are one ``lstm`` / ``gru`` / ``rnn`` op per layer, their cell work in ``elems``.
+An Upsample, PixelShuffle or PixelUnshuffle (or F.interpolate / F.pixel_shuffle called in a
+forward) is a ``resample`` op: its input read and output written, plus ``INTERPOLATION_OPS``
+element ops per output value for an interpolating Upsample.
 
 A layer with no cost model is refused in one line naming it (``KNOWN_LAYERS``): a leaf module
 extract() has no op for and that is not free (``_FREE``), a module with weights no op prices,
@@ -47,7 +50,7 @@ from synth.modes import module_modes, restore_modes
 FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
 OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "norm", "eltwise", "lstm",
-            "gru", "rnn", "recurrent", "embedding")
+            "gru", "rnn", "recurrent", "embedding", "resample")
 # ops that run as GEMMs on an array
 MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 MB of fp32)
 # The forward pass extract() runs is bounded by its work, not only its input: resnet18 on
@@ -137,10 +140,30 @@ def _op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=
               elems=int(elems))
 
 
+# element-wise activations: one element op per input value on the vector unit (a GLU's
+# input is two halves, a sigmoid of one and a product with the other: still one per input
+# value; a softmax's or log-softmax's exp, sum and divide are counted as one, as nn.Softmax's
+# always were); a PReLU also reads its per-channel slopes (its weight)
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish,
-                nn.LeakyReLU, nn.ELU, nn.Softmax)
+                nn.LeakyReLU, nn.ELU, nn.Softmax, nn.PReLU, nn.LogSoftmax, nn.Softmin,
+                nn.Softmax2d, nn.Softplus, nn.Mish, nn.Hardsigmoid, nn.Hardtanh, nn.SELU,
+                nn.CELU, nn.GLU, nn.LogSigmoid, nn.Softsign, nn.Tanhshrink, nn.Hardshrink,
+                nn.Softshrink, nn.Threshold, nn.RReLU)
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
-          nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d)
+          nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d,
+          nn.MaxPool3d, nn.AvgPool3d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d)
+# layers that move values without a weight (``resample`` ops): an Upsample (nearest or
+# interpolating, by scale or size; UpsamplingNearest2d/UpsamplingBilinear2d are ones) and a
+# PixelShuffle / PixelUnshuffle (a permutation of channels into space and back).  Their
+# cost is their traffic (the input read, the output written) plus ``INTERPOLATION_OPS``
+_RESAMPLE = (nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle)
+# element ops per output value of an Upsample, by mode: an interpolated value is a weighted
+# sum of its neighbours, one multiply-add (element op) per neighbour read: linear 2
+# neighbours, bilinear 4 (2 x 2), trilinear 8 (2 x 2 x 2), bicubic 16 (4 x 4); nearest (and
+# nearest-exact) copies one input value: 0 element ops, data movement only.  ('area' is an
+# adaptive average pool: one add per input value, as ``pool`` counts it.)
+INTERPOLATION_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 2, "bilinear": 4,
+                     "trilinear": 8, "bicubic": 16}
 # normalizations that compute their statistics at inference (a BatchNorm uses stored ones)
 _NORMS = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
 # element-wise work of a _NORMS layer per element: its statistics (a sum and a sum of
@@ -150,7 +173,9 @@ NORM_OPS_PER_ELEMENT = 3
 _GEOMETRY = ("kernel_size", "stride", "padding", "dilation", "padding_mode", "ceil_mode",
              "count_include_pad", "divisor_override", "dim", "negative_slope", "alpha",
              "approximate", "min_val", "max_val", "eps", "affine", "track_running_stats",
-             "normalized_shape", "elementwise_affine", "num_groups", "mode")
+             "normalized_shape", "elementwise_affine", "num_groups", "mode", "beta",
+             "threshold", "value", "lambd", "lower", "upper", "size", "scale_factor",
+             "align_corners", "recompute_scale_factor", "upscale_factor", "downscale_factor")
 
 
 def geometry(m: nn.Module) -> tuple:
@@ -159,7 +184,7 @@ def geometry(m: nn.Module) -> tuple:
     CPU table times must be the layer's (an average pool was timed as a max pool, a dilated
     conv undilated, a GELU as a ReLU), and layers that differ here are different work."""
     kind = next((c.__name__ for c in type(m).__mro__
-                 if c in _POOLS + _ACTIVATIONS + _NORMS + _CONVT), None)
+                 if c in _POOLS + _ACTIVATIONS + _NORMS + _CONVT + _RESAMPLE), None)
     out = [("kind", kind)] if kind else []
     for attr in _GEOMETRY:
         v = getattr(m, attr, None)
@@ -234,13 +259,28 @@ def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | N
     if isinstance(m, _NORMS):   # was no op: LayerNorm, GroupNorm, InstanceNorm priced as free
         per = 1 if getattr(m, "track_running_stats", False) else NORM_OPS_PER_ELEMENT
         return _op("norm", name, x, y, elems=per * x.numel())
+    if isinstance(m, nn.PReLU):   # its slopes, one per channel (or one), are read too
+        return _op("eltwise", name, x, y, m.weight.detach(), elems=x.numel())
     if isinstance(m, _ACTIVATIONS):
         return _op("eltwise", name, x, y, elems=x.numel())
+    if isinstance(m, _RESAMPLE):
+        return _op("resample", name, x, y, elems=resample_elems(m, x.numel(), y.numel()))
     if isinstance(m, _RNNS):
         return _rnn_ops(name, m, x, y)
     if isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
         return _embedding_op(name, m, x, y)
     return None
+
+
+def resample_elems(m: nn.Module, in_elems: int, out_elems: int) -> int:
+    """Element ops of a ``_RESAMPLE`` layer: ``INTERPOLATION_OPS`` per output value of an
+    Upsample (0 for nearest), one per input value of an 'area' one (a pool), 0 for a
+    PixelShuffle or PixelUnshuffle (a permutation: traffic only)."""
+    if not isinstance(m, nn.Upsample):
+        return 0
+    if m.mode == "area":
+        return in_elems
+    return INTERPOLATION_OPS.get(m.mode, 0) * out_elems
 
 
 def _weight_id(m: nn.Module, run: str) -> str:
@@ -414,28 +454,32 @@ _UNPRICED_FUNCS = frozenset(f for f in (
     torch.nn.functional.conv_transpose1d, torch.nn.functional.conv_transpose2d,
     torch.nn.functional.conv_transpose3d,
     getattr(torch.nn.functional, "scaled_dot_product_attention", None),
-    torch.nn.functional.interpolate) if f is not None)
+    torch.nn.functional.interpolate) if f is not None)   # (interpolate: unless antialiased,
+                                                         # priced as nn.Upsample: _FUNCTIONAL)
 # leaf modules that do no arithmetic at inference (a reshape, the identity, a dropout); any
-# other leaf module extract() has no op for is refused (Upsample, PixelShuffle, a 3-d pool,
-# a user's own layer, synth.sparse_exec.CSRLinear were left out of the price silently)
+# other leaf module extract() has no op for is refused (a user's own layer,
+# synth.sparse_exec.CSRLinear were left out of the price silently; Upsample, PixelShuffle,
+# 3-d pools and activations such as PReLU, LogSoftmax, Softplus are priced)
 # (a Sequential without layers, a ResNet's identity shortcut, is a leaf: the identity)
 # (nn.Dropout was priced as an activation: a pass over its input at inference, where it is
 # the identity, while Dropout1d/2d/3d were free)
 _FREE = (nn.Identity, nn.Sequential, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d,
          nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and their cells, "
-                "H-LSTM, Embedding, EmbeddingBag, 1-d and 2-d pooling, BatchNorm, LayerNorm, "
-                "GroupNorm, InstanceNorm, activations, tensor adds; Flatten, Identity, Dropout "
-                "are free")
+                "H-LSTM, Embedding, EmbeddingBag, 1-d, 2-d and 3-d pooling, BatchNorm, "
+                "LayerNorm, GroupNorm, InstanceNorm, activations, Upsample, PixelShuffle, "
+                "PixelUnshuffle, tensor adds; Flatten, Identity, Dropout are free")
 
 
 _F = torch.nn.functional
 # activations a module's own forward may call as functions (F.relu(x), torch.sigmoid(x),
-# x.softmax(1)): each is the ``_ACTIVATIONS`` module it computes and the names of that module's
-# settings in the function's argument order after the input.  Called outside a leaf module,
-# one is priced as that module is (an ``eltwise`` op, one element op per input value, with
-# the module's geometry); they were free, while the nn.ReLU module equivalent was priced.
-_FUNCTIONAL_ACTIVATIONS = {
+# x.softmax(1)), and resampling functions (F.interpolate, F.pixel_shuffle): each is the
+# ``_ACTIVATIONS`` or ``_RESAMPLE`` module it computes and the names of that module's settings
+# in the function's argument order after the input.  Called outside a leaf module, one is
+# priced as that module is (the same op and geometry); they were free (activations) or
+# refused (F.interpolate), while the module equivalent was priced.
+_SOFTMAX_DIM = ("dim",)
+_FUNCTIONAL = {
     **{f: (nn.ReLU, ()) for f in (_F.relu, _F.relu_, torch.relu, torch.relu_, torch.Tensor.relu,
                                   torch.Tensor.relu_)},
     _F.relu6: (nn.ReLU6, ()), _F.gelu: (nn.GELU, ("approximate",)), _F.silu: (nn.SiLU, ()),
@@ -447,25 +491,62 @@ _FUNCTIONAL_ACTIVATIONS = {
     _F.leaky_relu: (nn.LeakyReLU, ("negative_slope",)),
     _F.leaky_relu_: (nn.LeakyReLU, ("negative_slope",)),
     _F.elu: (nn.ELU, ("alpha",)), _F.elu_: (nn.ELU, ("alpha",)),
-    **{f: (nn.Softmax, ("dim",)) for f in (_F.softmax, torch.softmax, torch.Tensor.softmax)},
+    **{f: (nn.Softmax, _SOFTMAX_DIM) for f in (_F.softmax, torch.softmax,
+                                               torch.Tensor.softmax)},
+    **{f: (nn.LogSoftmax, _SOFTMAX_DIM) for f in (_F.log_softmax, torch.log_softmax,
+                                                  torch.Tensor.log_softmax)},
+    _F.softmin: (nn.Softmin, _SOFTMAX_DIM),
+    **{f: (nn.PReLU, ()) for f in (torch.prelu, _F.prelu, torch.Tensor.prelu)},
+    _F.softplus: (nn.Softplus, ("beta", "threshold")),
+    _F.mish: (nn.Mish, ()), _F.hardsigmoid: (nn.Hardsigmoid, ()),
+    _F.hardtanh: (nn.Hardtanh, ("min_val", "max_val")),
+    _F.hardtanh_: (nn.Hardtanh, ("min_val", "max_val")),
+    **{f: (nn.SELU, ()) for f in (_F.selu, torch.selu, torch.selu_)},
+    **{f: (nn.CELU, ("alpha",)) for f in (_F.celu, torch.celu, torch.celu_)},
+    _F.glu: (nn.GLU, ("dim",)), _F.logsigmoid: (nn.LogSigmoid, ()),
+    _F.softsign: (nn.Softsign, ()), _F.tanhshrink: (nn.Tanhshrink, ()),
+    **{f: (nn.Hardshrink, ("lambd",)) for f in (_F.hardshrink, torch.Tensor.hardshrink)},
+    _F.softshrink: (nn.Softshrink, ("lambd",)),
+    _F.threshold: (nn.Threshold, ("threshold", "value")),
+    _F.threshold_: (nn.Threshold, ("threshold", "value")),
+    _F.rrelu: (nn.RReLU, ("lower", "upper")), _F.rrelu_: (nn.RReLU, ("lower", "upper")),
+    _F.interpolate: (nn.Upsample, ("size", "scale_factor", "mode", "align_corners",
+                                   "recompute_scale_factor")),
+    **{f: (nn.PixelShuffle, ("upscale_factor",)) for f in (_F.pixel_shuffle,
+                                                           torch.pixel_shuffle)},
+    **{f: (nn.PixelUnshuffle, ("downscale_factor",)) for f in (_F.pixel_unshuffle,
+                                                               torch.pixel_unshuffle)},
 }
 
 
 def _functional_activation(func, args, kwargs) -> nn.Module | None:
-    """The activation module a functional call computes, with the call's settings (None
-    when ``func`` is not one, or its input is not a tensor)."""
-    form = _FUNCTIONAL_ACTIVATIONS.get(func)
+    """The module a functional call computes (``_FUNCTIONAL``), with the call's settings;
+    None when ``func`` is not one, its input is not a tensor, or it is no such module's work
+    (an antialiased F.interpolate: nn.Upsample has no such setting)."""
+    form = _FUNCTIONAL.get(func)
     if form is None or not args or not isinstance(args[0], torch.Tensor):
         return None
     cls, names = form
+    if cls is nn.PReLU:   # F.prelu(x, weight): the slopes are the call's tensor
+        w = args[1] if len(args) > 1 else kwargs.get("weight")
+        if not isinstance(w, torch.Tensor):
+            return None
+        act = nn.PReLU(num_parameters=w.numel())
+        act.weight = nn.Parameter(w.detach().reshape(-1), requires_grad=False)
+        return act
+    if cls is nn.Upsample and (kwargs.get("antialias") or (len(args) > 6 and args[6])):
+        return None
     settings = {n: v for n, v in zip(names, args[1:])}
     settings.update({n: kwargs[n] for n in names if n in kwargs})
-    return cls(**settings)
+    try:
+        return cls(**settings)
+    except (TypeError, ValueError):   # settings no module takes: the call itself will say
+        return None
 
 
 class _AddCatcher(TorchFunctionMode):
     """Records tensor additions that happen outside leaf modules (residual adds), and
-    functional activations there (``_FUNCTIONAL_ACTIVATIONS``)."""
+    functional activations and resampling there (``_FUNCTIONAL``)."""
 
     def __init__(self, state):
         super().__init__()
@@ -476,18 +557,21 @@ class _AddCatcher(TorchFunctionMode):
         act = (_functional_activation(func, args, kwargs)
                if self.state["depth"] == 0 and not self.state["cells"] else None)
         if act is not None:   # measured before the call: an in-place one overwrites its input
-            x = args[0].detach()
-            seen = (tuple(x.shape), x.numel(), _zero_frac(x))
+            sparsity = _zero_frac(args[0].detach())
         out = func(*args, **kwargs)
         if act is not None and isinstance(out, torch.Tensor):
-            shape, numel, sparsity = seen
+            # the module's op on the call's input (its shape: an in-place form overwrote
+            # only its values) and output, the sparsity measured before the call
             name = f"{getattr(func, '__name__', 'activation')}#{len(self.state['acts'])}"
-            op = _op("eltwise", name, out.detach(), out.detach(), elems=numel)
-            self.state["acts"].append((self.state["order"], dataclasses.replace(
-                op, in_shape=shape, in_bytes=numel * FP32_BYTES, act_sparsity=sparsity,
-                geometry=geometry(act))))
+            op = _module_op(name, act, args[0].detach(), out.detach())
+            op = dataclasses.replace(op, act_sparsity=sparsity, geometry=geometry(act))
+            if op.weight_shape:   # F.prelu's slopes: the Parameter the caller passed
+                w = args[1] if len(args) > 1 else kwargs["weight"]
+                op = dataclasses.replace(op, weight_id=f"{self.state['run']}:{id(w)}")
+            self.state["acts"].append((self.state["order"], op))
             self.state["order"] += 1
-        if self.state["depth"] == 0 and not self.state["cells"] and func in _UNPRICED_FUNCS:
+        if self.state["depth"] == 0 and not self.state["cells"] and func in _UNPRICED_FUNCS \
+                and act is None:
             self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
                                               "called outside a layer")
         if (self.state["depth"] == 0 and not self.state["cells"] and func in (torch.add, torch.Tensor.add, torch.Tensor.__add__,
@@ -527,7 +611,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     _check_work(model, input_shape, int(inputs.shape[0]))
     records: list[tuple[int, Op]] = []
     run = uuid.uuid4().hex[:12]   # this extract's: weight ids of two models never collide
-    state = {"depth": 0, "order": 0, "adds": [], "acts": [], "cells": 0, "unpriced": {}}
+    state = {"depth": 0, "order": 0, "adds": [], "acts": [], "cells": 0, "unpriced": {},
+             "run": run}
     hooks = []
 
     def pre(m, args):
