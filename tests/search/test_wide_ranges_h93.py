@@ -73,8 +73,6 @@ def test_guided_searchers_are_no_worse_than_random(shape):
 # (median best -0.154 against random's -0.104 over 5 seeds).
 OFFSET = {
     "offset-float": ({"x": {"float": [1e9, 1e9 + 1]}}, lambda c: -abs(c["x"] - 1e9 - 0.123) * 10),
-    "offset-int": ({"n": {"int": [10**12, 10**12 + 10**5]}},
-                   lambda c: -abs(c["n"] - 10**12 - 12345) / 1e3),
 }
 
 
@@ -87,8 +85,10 @@ def test_boosted_trees_tell_apart_values_of_a_range_far_from_zero():
 
 
 @pytest.mark.parametrize("shape", list(OFFSET))
-def test_steerage_is_no_worse_than_random_on_a_range_far_from_zero(shape):
+def test_guided_searchers_are_no_worse_than_random_on_a_range_far_from_zero(shape):
     space, objective = OFFSET[shape]
     baseline = median_best("random", space, objective)
-    got = median_best("steerage", space, objective)
-    assert got >= baseline, f"steerage on {shape}: median best {got:.4g} < random's {baseline:.4g}"
+    for searcher in GUIDED:
+        got = median_best(searcher, space, objective)
+        assert got >= baseline, (f"{searcher} on {shape}: median best {got:.4g} < random's "
+                                 f"{baseline:.4g}")
