@@ -612,15 +612,22 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     records: list[tuple[int, Op]] = []
     run = uuid.uuid4().hex[:12]   # this extract's: weight ids of two models never collide
     state = {"depth": 0, "order": 0, "adds": [], "acts": [], "cells": 0, "unpriced": {},
-             "run": run}
+             "run": run, "inplace": {}}
     hooks = []
 
-    def pre(m, args):
+    def pre(m, args, kwargs):
+        # an in-place layer (nn.ReLU(inplace=True)) overwrites its input with its output:
+        # its input's sparsity is measured before the call (it was the output's)
+        x = _layer_input(args, kwargs)
+        if state["depth"] == 0 and getattr(m, "inplace", False) is True \
+                and isinstance(x, torch.Tensor):
+            state["inplace"][id(m)] = _zero_frac(x.detach())
         state["depth"] += 1
 
     def post(name):
         def hook(m, args, kwargs, out):
             state["depth"] -= 1
+            seen = state["inplace"].pop(id(m), None)   # an in-place layer's input sparsity
             x = _layer_input(args, kwargs)
             if state["depth"] == 0 and isinstance(m, _PRICED) and x is not None \
                     and not isinstance(x, torch.Tensor):   # an LSTM on a PackedSequence
@@ -628,6 +635,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                                                    f"{type(x).__name__}")   # was free
             if state["depth"] == 0 and isinstance(x, torch.Tensor):
                 op = _from_module(name, m, x.detach(), out, args, kwargs)
+                if seen is not None and isinstance(op, Op):
+                    op = dataclasses.replace(op, act_sparsity=seen)
                 if isinstance(op, Op) and op.weight_shape:
                     op = dataclasses.replace(op, weight_id=_weight_id(m, run))
                 if op is None and not isinstance(m, _FREE + _PRICED):
@@ -665,7 +674,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         if ".parametrizations." in f".{name}.":
             continue
         if is_leaf:
-            hooks.append(m.register_forward_pre_hook(pre))
+            hooks.append(m.register_forward_pre_hook(pre, with_kwargs=True))
             hooks.append(m.register_forward_hook(post(name or type(m).__name__),
                                                  with_kwargs=True))
         if not isinstance(m, _PRICED + _NORMS) and any(p.dim() >= 2
