@@ -183,7 +183,7 @@ def test_an_antialiased_interpolate_is_still_refused():
         extract(Net2(), (2, 8, 8))
 
 
-# Totals of every registered variant (batch 2), recorded from the code at 5f976b7 before
+# Totals of every registered variant (batch 2), recorded from the code at f976b76 before
 # these layers were priced: number of ops, accel latency_ms, energy_mj, dram_bytes, spring
 # latency_ms, energy_mj, gpu latency_ms, flops, accel-table and spring-table predictions.
 SHAPES = {"convnet": (3, 16, 16), "resnet": (3, 16, 16), "lenet5": (1, 28, 28),
