@@ -473,12 +473,15 @@ KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and
 
 _F = torch.nn.functional
 # activations a module's own forward may call as functions (F.relu(x), torch.sigmoid(x),
-# x.softmax(1)), and resampling functions (F.interpolate, F.pixel_shuffle): each is the
-# ``_ACTIVATIONS`` or ``_RESAMPLE`` module it computes and the names of that module's settings
+# x.softmax(1)), resampling functions (F.interpolate, F.pixel_shuffle) and pools
+# (F.max_pool2d): each is the ``_ACTIVATIONS``, ``_RESAMPLE`` or ``_POOLS`` module it computes and the names of that module's settings
 # in the function's argument order after the input.  Called outside a leaf module, one is
 # priced as that module is (the same op and geometry); they were free (activations) or
 # refused (F.interpolate), while the module equivalent was priced.
 _SOFTMAX_DIM = ("dim",)
+_MAX_POOL = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+_AVG_POOL = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+             "divisor_override")     # (avg_pool1d: without divisor_override)
 _FUNCTIONAL = {
     **{f: (nn.ReLU, ()) for f in (_F.relu, _F.relu_, torch.relu, torch.relu_, torch.Tensor.relu,
                                   torch.Tensor.relu_)},
@@ -512,6 +515,24 @@ _FUNCTIONAL = {
     _F.rrelu: (nn.RReLU, ("lower", "upper")), _F.rrelu_: (nn.RReLU, ("lower", "upper")),
     _F.interpolate: (nn.Upsample, ("size", "scale_factor", "mode", "align_corners",
                                    "recompute_scale_factor")),
+    # pools (F.max_pool2d(x, 2) in a forward was free); with return_indices the output is
+    # (values, indices): priced on the values, as the module is
+    **{f: (cls, _MAX_POOL) for fs, cls in (
+        ((_F.max_pool1d, _F.max_pool1d_with_indices, torch.max_pool1d), nn.MaxPool1d),
+        ((_F.max_pool2d, _F.max_pool2d_with_indices, torch.max_pool2d), nn.MaxPool2d),
+        ((_F.max_pool3d, _F.max_pool3d_with_indices, torch.max_pool3d), nn.MaxPool3d))
+       for f in fs},
+    **{f: (nn.AvgPool1d, _AVG_POOL[:-1]) for f in (_F.avg_pool1d, torch.avg_pool1d)},
+    _F.avg_pool2d: (nn.AvgPool2d, _AVG_POOL), _F.avg_pool3d: (nn.AvgPool3d, _AVG_POOL),
+    **{f: (cls, ("output_size",)) for fs, cls in (
+        ((_F.adaptive_avg_pool1d, torch.adaptive_avg_pool1d), nn.AdaptiveAvgPool1d),
+        ((_F.adaptive_avg_pool2d,), nn.AdaptiveAvgPool2d),
+        ((_F.adaptive_avg_pool3d,), nn.AdaptiveAvgPool3d)) for f in fs},
+    **{f: (cls, ("output_size", "return_indices")) for fs, cls in (
+        ((_F.adaptive_max_pool1d, _F.adaptive_max_pool1d_with_indices), nn.AdaptiveMaxPool1d),
+        ((_F.adaptive_max_pool2d, _F.adaptive_max_pool2d_with_indices), nn.AdaptiveMaxPool2d),
+        ((_F.adaptive_max_pool3d, _F.adaptive_max_pool3d_with_indices), nn.AdaptiveMaxPool3d))
+       for f in fs},
     **{f: (nn.PixelShuffle, ("upscale_factor",)) for f in (_F.pixel_shuffle,
                                                            torch.pixel_shuffle)},
     **{f: (nn.PixelUnshuffle, ("downscale_factor",)) for f in (_F.pixel_unshuffle,
@@ -559,11 +580,12 @@ class _AddCatcher(TorchFunctionMode):
         if act is not None:   # measured before the call: an in-place one overwrites its input
             sparsity = _zero_frac(args[0].detach())
         out = func(*args, **kwargs)
-        if act is not None and isinstance(out, torch.Tensor):
+        y = out[0] if isinstance(out, tuple) and out else out   # a pool's (values, indices)
+        if act is not None and isinstance(y, torch.Tensor):
             # the module's op on the call's input (its shape: an in-place form overwrote
             # only its values) and output, the sparsity measured before the call
             name = f"{getattr(func, '__name__', 'activation')}#{len(self.state['acts'])}"
-            op = _module_op(name, act, args[0].detach(), out.detach())
+            op = _module_op(name, act, args[0].detach(), y.detach())
             op = dataclasses.replace(op, act_sparsity=sparsity, geometry=geometry(act))
             if op.weight_shape:   # F.prelu's slopes: the Parameter the caller passed
                 w = args[1] if len(args) > 1 else kwargs["weight"]
