@@ -559,6 +559,9 @@ def _functional_activation(func, args, kwargs) -> nn.Module | None:
         return None
     settings = {n: v for n, v in zip(names, args[1:])}
     settings.update({n: kwargs[n] for n in names if n in kwargs})
+    # a list of sizes or factors (F.interpolate(x, scale_factor=[2, 3])) as the tuple the
+    # module takes (nn.Upsample refuses a list: the call was refused as unpriced)
+    settings = {n: tuple(v) if isinstance(v, list) else v for n, v in settings.items()}
     try:
         return cls(**settings)
     except (TypeError, ValueError):   # settings no module takes: the call itself will say

@@ -146,6 +146,9 @@ FORMS = [   # (module, function of (net, x), channels after)
      lambda n, x: F.interpolate(x, scale_factor=2.0, mode="bilinear"), 8),
     (nn.Upsample(size=(9, 9), mode="bilinear", align_corners=True),
      lambda n, x: F.interpolate(x, (9, 9), None, "bilinear", True), 8),
+    (nn.Upsample(scale_factor=(2, 3), mode="bilinear"),
+     lambda n, x: F.interpolate(x, scale_factor=[2, 3], mode="bilinear"), 8),
+    (nn.Upsample(size=(7, 8)), lambda n, x: F.interpolate(x, size=[7, 8]), 8),
     (nn.PixelShuffle(2), lambda n, x: F.pixel_shuffle(x, 2), 2),
     (nn.PixelUnshuffle(2), lambda n, x: F.pixel_unshuffle(x, downscale_factor=2), 32),
 ]
