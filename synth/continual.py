@@ -33,10 +33,11 @@ from synth.data import spelled_as
 from synth.device import borrowed, module_device, pick_device
 from synth.distill import kd_loss
 from synth.errors import UserError
-from synth.inversion import InversionConfig, balanced_labels, synthesize
+from synth.inversion import InversionConfig, balanced_labels
 from synth.masked import attach_masks, plain_state
 from synth.models import batchnorm_layers, build, prunable_layers
 from synth.quant import refuse_fixed_point
+from synth.synthesis import synthesize_inputs
 from synth.train import TrainConfig, evaluate, fit
 
 _ABSENT = -1e4   # logit for "no probability" on the new classes (finite: KL stays defined)
@@ -289,10 +290,12 @@ def _learn(old: nn.Module, k_old: int, new_data: Dataset, config: ContinualConfi
 
 def synthesize_old(model: nn.Module, num_images: int, pixel_range, inversion: InversionConfig,
                    seed: int = 0, progress: bool = False, name: str = "") -> torch.Tensor:
-    """``num_images`` DeepInversion images, balanced over every class ``model`` knows;
-    ``name`` begins the errors about ``model`` as a teacher (``synth.inversion.synthesize``)."""
-    result = synthesize(model, balanced_labels(num_images, model.num_classes), inversion,
-                        pixel_range=pixel_range, seed=seed, progress=progress, name=name)
+    """``num_images`` inputs, balanced over every class ``model`` knows, by the method
+    ``inversion`` names (``synth.synthesis.synthesize_inputs``: per-pixel DeepInversion or a
+    generator, as ``settings_for`` picks for the teacher); ``name`` begins the errors about
+    ``model`` as a teacher."""
+    result = synthesize_inputs(model, balanced_labels(num_images, model.num_classes), inversion,
+                               pixel_range=pixel_range, seed=seed, progress=progress, name=name)
     return result.images
 
 

@@ -59,39 +59,85 @@ def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images
                        iterations: int, seed: int, device: str, progress: bool,
                        option: str = "--synth", name: str = ""):
     """(x, y, set): a synthesized Parquet set's images (train + val) when ``synth_dir`` is
-    given, else ``num_images`` DeepInversion images inverted here (set None).  ``name``
-    (e.g. "--model m.pt") begins the errors about the model as a teacher."""
-    from synth.inversion import balanced_labels, check_teacher, synthesize
+    given, else ``num_images`` inputs inverted here by the method the teacher's inversion
+    settings name (``teacher_inversion``, ``invert_here``; set None).  ``name`` (e.g.
+    "--model m.pt") begins the errors about the model as a teacher."""
     if synth_dir is not None:
-        found = load_synthesized(synth_dir, model.input_shape, option=option, owner="model",
-                                 seed=seed)
-        return (torch.cat([found.x_train, found.x_val]),
-                torch.cat([found.y_train, found.y_val]), found)
-    # synthesize checks the teacher (check_teacher, named); where what comes before it fails,
-    # the teacher's own faults (no BatchNorm, ...) are still the ones reported first
+        return set_images(model, synth_dir, seed=seed, option=option)
+    value_range, inv = teacher_inversion(model, iterations=iterations, device=device, name=name)
+    x, y = invert_here(model, inv, value_range, num_images=num_images, seed=seed,
+                       progress=progress, name=name)
+    return x, y, None
+
+
+def set_images(model, synth_dir: str | os.PathLike, *, seed: int, option: str = "--synth"):
+    """(x, y, set): the images (train + val) of the synthesized Parquet set ``synth_dir``
+    made for ``model``."""
+    found = load_synthesized(synth_dir, model.input_shape, option=option, owner="model",
+                             seed=seed)
+    return torch.cat([found.x_train, found.x_val]), torch.cat([found.y_train, found.y_val]), found
+
+
+def teachers_faults_first(model, name: str, make: Callable[[], Any]) -> Any:
+    """``make()``, for a teacher about to be inverted (``synth.inversion.synthesize`` checks
+    it, ``name``d): where ``make`` fails before that, a fault of the teacher's own (no
+    BatchNorm, ...; ``check_teacher``) is the error reported, else ``make``'s."""
+    from synth.inversion import check_teacher
     try:
+        return make()
+    except UserError:
+        check_teacher(model, name)
+        raise
+
+
+def teacher_inversion(model, *, iterations: int | None, device: str, name: str = "",
+                      overrides: dict | None = None):
+    """(value range, settings) of the teacher ``model`` inverted by prune (``inversion_settings``
+    for its recorded normalization, a missing one named after ``name``), its faults as a
+    teacher first (``teachers_faults_first``)."""
+    def make():
         try:
             value_range = input_range(model.checkpoint_info["dataset"])
         except UserError as e:   # no normalization recorded (a checkpoint of the user's code)
             if not name:
                 raise
             raise UserError(f"{name}: {e}") from None
-        inv = inversion_settings(model, value_range, iterations=iterations, device=device)
-    except UserError:
-        check_teacher(model, name)
-        raise
-    result = synthesize(model, balanced_labels(num_images, model.num_classes), inv,
-                        pixel_range=value_range, seed=seed, progress=progress, name=name)
-    return result.images, result.labels, None
+        return value_range, inversion_settings(model, value_range, iterations=iterations,
+                                               device=device, overrides=overrides)
+    return teachers_faults_first(model, name, make)
 
 
-def inversion_settings(model, value_range, *, iterations: int | None, device: str):
+def invert_here(model, inv, value_range, *, num_images: int, seed: int, progress: bool,
+                name: str = "") -> tuple:
+    """(x, y): ``num_images`` class-balanced inputs of the teacher ``model`` by the method
+    ``inv`` names (``synth.synthesis.synthesize_inputs``: per pixel, or a generator, as
+    ``nnsynth invert`` makes them)."""
+    from synth.inversion import balanced_labels
+    from synth.synthesis import synthesize_inputs
+    result = synthesize_inputs(model, balanced_labels(num_images, model.num_classes), inv,
+                               pixel_range=value_range, seed=seed, progress=progress, name=name)
+    return result.images, result.labels
+
+
+def inversion_settings(model, value_range, *, iterations: int | None, device: str,
+                       overrides: dict | None = None):
     """The inversion settings of prune, continual and distill --data-free: ``settings_for``'s
     for the teacher within the cap ``iterations`` (None: none), its own phases and
-    ``min_iterations`` bounded inside the cap as ``nnsynth invert``'s are, on ``device``."""
+    ``min_iterations`` bounded inside the cap as ``nnsynth invert``'s are, on ``device``;
+    ``overrides`` (``InversionConfig`` fields: ``method``, the generator's ``amortized``
+    mapping, ...) win over them."""
     from synth.inversion import settings_for
     return settings_for(model, value_range=value_range, device=device,
-                        **({} if iterations is None else {"iterations": iterations}))
+                        **({} if iterations is None else {"iterations": iterations}),
+                        **(overrides or {}))
+
+
+def refuse_overrides(inversion: dict | None, inverts_here: bool) -> None:
+    """Inversion overrides (``inversion``) only where a run inverts inputs here."""
+    if inversion and not inverts_here:
+        raise UserError(f"inversion overrides {short_repr(inversion)} apply to inputs inverted "
+                        f"here; this run inverts none (a synthesized set is given, or none is "
+                        f"needed): drop them")
 
 
 SYNTHESIS_STATE = "nnsynth-synthesized-inputs-1"
@@ -223,13 +269,17 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
 def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int | None = None,
                      kd_epochs: int | None = None, lr: float | None = None,
                      num_images: int | None = None, iterations: int = 200,
-                     cost_fn: Callable | None = None, fit_fn: Callable = local_fit) -> dict:
+                     inversion: dict | None = None, cost_fn: Callable | None = None,
+                     fit_fn: Callable = local_fit) -> dict:
     """Data-free structured pruning (``synth.dfprune.prune`` with ``config``, a
     ``PruneConfig``) ranked on synthesized images, then KD fine-tuning from the original on
     the same images: ``kd_steps`` SGD steps (default ``synth.dfprune.KD_STEPS``, with
     jitter on images: ``synth.dfprune.finetune_kd``), or ``kd_epochs`` epochs through
     ``fit_fn`` when given (0: none); saves the pruned model to ``out``.  Without
-    ``synth_dir``, ``num_images`` (default ``synth.dfprune.NUM_IMAGES``) are inverted here."""
+    ``synth_dir``, ``num_images`` (default ``synth.dfprune.NUM_IMAGES``) are inverted here
+    by the method the teacher's inversion settings name (``inversion_settings``, as
+    ``nnsynth invert`` would: per pixel or a generator; ``inversion`` overrides them) and
+    ``synthesis_method`` in the result says which."""
     from synth.dfprune import KD_STEPS, NUM_IMAGES, finetune_kd, flops_cost, kd_defaults, prune
     from synth.distill import DistillConfig, distill
     from synth.train import evaluate
@@ -248,21 +298,24 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                               **({} if lr is None else {"lr": lr})},
                            epochs=max(1, kd_epochs or 1), min_steps=0, seed=config.seed,
                            device=config.device, progress=config.progress)
-    found = None
-    if synth_dir is None and config.importance == "magnitude" and tuning == 0:
+    found, method = None, None   # method: how the inputs were inverted here, if they were
+    needs_images = config.importance != "magnitude" or tuning > 0
+    refuse_overrides(inversion, synth_dir is None and needs_images)
+    if not needs_images and synth_dir is None:
         x = y = None  # nothing needs images
-    else:
-        def make():
-            return synthesized_images(teacher, synth_dir, num_images=num_images or NUM_IMAGES,
-                                      iterations=iterations, seed=config.seed,
-                                      device=config.device, progress=config.progress,
-                                      name=f"--model {model_path}")
-        if synth_dir is None:    # inverted here: kept until the checkpoint is written
-            x, y = kept_synthesis(state, teacher, {"num_images": num_images or NUM_IMAGES,
-                                                   "iterations": iterations,
-                                                   "seed": config.seed}, lambda: make()[:2])
-        else:
-            x, y, found = make()
+    elif synth_dir is not None:
+        x, y, found = set_images(teacher, synth_dir, seed=config.seed)
+    else:   # inverted here, as nnsynth invert would (per pixel or a generator); kept until
+        name = f"--model {model_path}"   # the checkpoint is written
+        value_range, inv = teacher_inversion(teacher, iterations=iterations,
+                                             device=config.device, name=name,
+                                             overrides=inversion)
+        method, count = inv.method, num_images or NUM_IMAGES
+        x, y = kept_synthesis(
+            state, teacher, {"num_images": count, "iterations": iterations,
+                             "seed": config.seed, "settings": inv.to_dict()},
+            lambda: invert_here(teacher, inv, value_range, num_images=count, seed=config.seed,
+                                progress=config.progress, name=name))
     real = real_data_of(teacher)
     result = prune(teacher, x, y, config, cost_fn or flops_cost)
     metrics = result.summary()
@@ -284,7 +337,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         metrics["finetuned_test_accuracy"] = evaluate(result.model, report.x_test,
                                                       report.y_test)["accuracy"]
     metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
-                   synthesized_images=0 if x is None else len(x))
+                   synthesized_images=0 if x is None else len(x), synthesis_method=method)
     save_checkpoint(out, result.model.cpu(), dataset=meta, metrics=metrics,
                     extra={"prune_config": config.to_dict(), "source": str(model_path)})
     drop_synthesis(state)
@@ -409,16 +462,21 @@ def parse_classes(text: str | None, option: str) -> list[int] | None:
 
 def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], out, config, *,
                          old_classes: list[int] | None = None, synth_dir=None,
-                         num_images: int = 256, iterations: int = 200) -> dict:
+                         num_images: int = 256, iterations: int = 200,
+                         inversion: dict | None = None) -> dict:
     """Teach the checkpoint's classifier ``new_classes`` of ``new_dataset`` without its old
     data (``synth.continual.learn_new_classes`` with ``config``, a ``ContinualConfig``); the
     old classes default to the new set's classes bearing the class names the checkpoint
-    records, else the recorded ones, else ``0..outputs-1``; saves to ``out``."""
+    records, else the recorded ones, else ``0..outputs-1``; saves to ``out``.  The old
+    classes' inputs (``deepinversion``, without ``synth_dir``) are inverted by the method the
+    model's inversion settings name, as in ``prune_checkpoint`` (``inversion`` overrides
+    them; ``synthesis_method`` in the result)."""
     from synth.continual import (check_classes, check_recorded_classes, class_subset,
                                  learn_new_classes, old_classes_by_name, per_class_accuracy,
                                  synthesize_old)
     from synth.train import evaluate
     _check_counts(num_images=num_images)   # before the checkpoint is even read
+    refuse_overrides(inversion, config.method == "deepinversion" and synth_dir is None)
     old = load_model(model_path)
     refuse_fixed_point(old, "class-incremental training")   # before any image is synthesized
     if config.method == "deepinversion" and synth_dir is None:   # inverted here: a teacher,
@@ -442,17 +500,19 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
         raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
                         f"model expects {old.input_shape}")
     old_list, new_list = check_classes(old_list, new_classes, data.num_classes, old.num_classes)
-    synth_x, state = None, Path(f"{out}.resume")
+    synth_x, state, synthesis = None, Path(f"{out}.resume"), None
     if config.method == "deepinversion":
         if synth_dir is not None:
             found = load_synthesized(synth_dir, old.input_shape, seed=config.seed)
             synth_x = torch.cat([found.x_train, found.x_val])
-        else:
+        else:   # inverted as nnsynth invert would (per pixel or a generator)
             inv = inversion_settings(old, data.pixel_range(), iterations=iterations,
-                                     device=config.device)
+                                     device=config.device, overrides=inversion)
+            synthesis = inv.method
             synth_x, = kept_synthesis(   # kept until the checkpoint is written
                 state, old, {"num_images": num_images, "iterations": iterations,
-                                    "seed": config.seed, "range": data.pixel_range()},
+                             "seed": config.seed, "range": data.pixel_range(),
+                             "settings": inv.to_dict()},
                 lambda: (synthesize_old(old, num_images, data.pixel_range(), inv,
                                         seed=config.seed, progress=config.progress,
                                         name=f"--model {model_path}"),))
@@ -468,7 +528,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     k, y = len(old_list), everything.y_test
     acc = per_class_accuracy(model, everything)["per_class"]
     right = [a * int((y == c).sum()) for c, a in enumerate(acc)]   # correct samples per class
-    metrics.update(old_classes=old_list, new_classes=new_list, old_model_accuracy_old=before,
+    metrics.update(synthesis_method=synthesis,   # how the old classes' inputs were inverted
+                   old_classes=old_list, new_classes=new_list, old_model_accuracy_old=before,
                    val_accuracy=val["accuracy"], test_accuracy=test["accuracy"],
                    test_loss=test["loss"], accuracy_old=sum(right[:k]) / int((y < k).sum()),
                    accuracy_new=sum(right[k:]) / int((y >= k).sum()))
