@@ -20,6 +20,7 @@ default so that no real-data model selection leaks into a data-free student.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from typing import Callable
@@ -37,6 +38,8 @@ from synth.inversion import (MAX_IMAGES_IN_MEMORY, MAX_LOSS_WEIGHT, InversionCon
 from synth.errors import UserError
 from synth.modes import in_mode
 from synth.train import MAX_EPOCHS, TrainConfig, evaluate, fit, lr_factor, make_optimizer
+
+log = logging.getLogger(__name__)
 
 MAX_STEPS = 1_000_000   # SGD steps of one count: min_steps, KD steps per round, final KD steps
 MAX_SHIFT = 64          # px an input may be shifted by (KD on shifted inputs)
@@ -316,9 +319,19 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
     student in the competition term, then ``kd_steps_per_round`` KD steps on the pool), then
     ``final_kd_steps`` on the whole pool, or as many more as make ``min_steps`` in all
     (``adi_final_steps``: the same KD budget as ``distill`` gives a set of that size).  ``data`` (optional) only reports accuracy;
-    ``return_pool`` adds ``metrics["pool"] = (images, teacher labels)``."""
+    ``return_pool`` adds ``metrics["pool"] = (images, teacher labels)``.
+
+    Every round is per-pixel DeepInversion (``synth.inversion.synthesize``), whatever
+    ``inversion.method`` says (an info line says so where it names a generator): each round's
+    inputs are optimized against the student as the rounds before left it (Eq. 8).  A
+    generator with a student alongside is ``synth.amortized``'s own mode (``kd_steps``,
+    ``adi_weight``), not this protocol."""
     config = config or DistillConfig()
     inversion = (inversion or InversionConfig()).replace(adi_weight=config.adi_weight)
+    if inversion.method != "deepinversion":   # settings_for's pick for the teacher: not silently
+        log.info("the inversion settings name method %r for this teacher, but ADI synthesizes "
+                 "per pixel (each round's inputs are optimized against the current "
+                 "student)", inversion.method)
     with borrowed(teacher, device=pick_device(config.device)):   # the caller's, left where it was
         torch.manual_seed(config.seed)
         final_steps = adi_final_steps(config)
@@ -341,6 +354,7 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
         student.eval()
         pool_x, pool_t = kd.pool_x, kd.pool_t
         metrics = {"images": sum(len(p) for p in pool_x), "rounds": config.rounds,
+                   "synthesis_method": "deepinversion",
                    "kd_steps": kd.step, "adi_weight": config.adi_weight,
                    "fidelity": sum(fidelities) / len(fidelities),
                    "mean_iterations": sum(iterations) / len(iterations),
