@@ -314,12 +314,13 @@ class PoolKD:
 def adi_distill(student: nn.Module, teacher: nn.Module,
                 pixel_range: tuple[torch.Tensor, torch.Tensor], config: DistillConfig | None = None,
                 inversion: InversionConfig | None = None, *, data: Dataset | None = None,
-                return_pool: bool = False) -> dict:
+                return_pool: bool = False, name: str = "") -> dict:
     """The ADI protocol: ``rounds`` x (synthesize ``images_per_round`` images with the current
     student in the competition term, then ``kd_steps_per_round`` KD steps on the pool), then
     ``final_kd_steps`` on the whole pool, or as many more as make ``min_steps`` in all
     (``adi_final_steps``: the same KD budget as ``distill`` gives a set of that size).  ``data`` (optional) only reports accuracy;
-    ``return_pool`` adds ``metrics["pool"] = (images, teacher labels)``.
+    ``return_pool`` adds ``metrics["pool"] = (images, teacher labels)``; ``name`` (e.g.
+    "--teacher t.pt") begins the errors about the teacher (``synth.inversion.synthesize``).
 
     Every round is per-pixel DeepInversion (``synth.inversion.synthesize``), whatever
     ``inversion.method`` says (an info line says so where it names a generator): each round's
@@ -344,7 +345,7 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
                                      offset=r * config.images_per_round)
             result = synthesize(teacher, labels, inversion, pixel_range=pixel_range,
                                 student=student if config.adi_weight > 0 else None,
-                                seed=config.seed * 100_003 + r)
+                                seed=config.seed * 100_003 + r, name=name)
             synth_seconds += result.stats["seconds"]
             fidelities.append(result.fidelity)
             iterations.append(result.stats["mean_iterations"])

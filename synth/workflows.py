@@ -221,7 +221,6 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     ``synth_dir`` (``synth.distill.distill``), or data-free by ADI rounds
     (``synth.distill.adi_distill``); saves the student to ``out``."""
     from synth.distill import adi_distill, distill
-    from synth.inversion import check_teacher
     from synth.models import build, count_parameters
     from synth.resume import settings_key
     from synth.train import remove_state as remove_train_state
@@ -236,12 +235,15 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     torch.manual_seed(config.seed)
     student = build(student_spec, teacher.input_shape, teacher.num_classes)
     real = real_data_of(teacher)
-    if data_free:
-        check_teacher(teacher, f"--teacher {teacher_path}")   # inverted here: a teacher
-        value_range = input_range(meta)
-        inv = inversion_settings(teacher, value_range, iterations=iterations,
-                                 device=config.device)
-        metrics = adi_distill(student, teacher, value_range, config, inv, data=real)
+    if data_free:   # inverted here: synthesize checks the teacher, named (its faults first
+        name = f"--teacher {teacher_path}"   # where reading its settings fails before)
+
+        def settings():
+            value_range = input_range(meta)
+            return value_range, inversion_settings(teacher, value_range, iterations=iterations,
+                                                   device=config.device)
+        value_range, inv = teachers_faults_first(teacher, name, settings)
+        metrics = adi_distill(student, teacher, value_range, config, inv, data=real, name=name)
     else:
         found = load_synthesized(synth_dir, teacher.input_shape, option="--synth",
                                  owner="teacher", seed=config.seed)
