@@ -88,7 +88,14 @@ def layer_arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
                       else o.weight_elems),
             # ops that only move values (``resample``: Upsample, PixelShuffle): 1, else 0
             "move": col(lambda o: o.type == "resample"),
-            "S": col(op_samples)}
+            "S": col(op_samples),
+            # recurrent ops (one GEMM per step, ``groups`` steps): 1, else 0 (``step_fit``)
+            "rec": col(lambda o: o.type in RECURRENT_TYPES)}
+
+
+# op types that run one GEMM per time step (``hwsim.workload``: torch's LSTM/GRU/RNN, synth's
+# per-step Linear layers of an LSTM or H-LSTM cell)
+RECURRENT_TYPES = ("lstm", "gru", "rnn", "recurrent")
 
 
 def op_samples(op: Op) -> int:
@@ -96,7 +103,7 @@ def op_samples(op: Op) -> int:
     tile it (``batch_chunk``): a recurrent op's rows per step (``gemm[0]``), any other op's
     leading dimension where its input and output share it; 1 where that does not divide
     the rows, input and output evenly.  A batch-1 extract gives 1 (batch first)."""
-    if op.type in ("lstm", "gru", "rnn", "recurrent"):
+    if op.type in RECURRENT_TYPES:
         s = op.gemm[0]
     elif op.in_shape and op.out_shape and op.in_shape[0] == op.out_shape[0]:
         s = op.in_shape[0]
@@ -142,8 +149,9 @@ def _refetch(L, c, R, C):
     Partial sums that spill go out and back once per extra row fold: 2*ceil(K/R) - 1."""
     B = c["precision_bits"] / 8.0                                     # bytes per element
     fits_w = L["W"] * B <= c["filter_kb"] * 1024 / 2
-    fits_i = L["I"] * B <= c["ifmap_kb"] * 1024 / 2
-    fits_o = L["O"] * B <= c["ofmap_kb"] * 1024 / 2
+    # (the elements that must fit: ``step_fit``'s where a batch is tiled, else the operand's)
+    fits_i = L.get("Ifit", L["I"]) * B <= c["ifmap_kb"] * 1024 / 2
+    fits_o = L.get("Ofit", L["O"]) * B <= c["ofmap_kb"] * 1024 / 2
     kf, tr, tc, nc = np.ceil(L["K"] / R), np.ceil(L["T"] / R), np.ceil(L["T"] / C), np.ceil(L["N"] / C)
     psum = 2 * kf - 1
     df = c["df"]
@@ -205,16 +213,31 @@ def area_mm2(c):
     return (c["rows"] * c["cols"] * pe_um2 + sram_bits * SRAM_UM2_PER_BIT) * a_scale * 1e-6
 
 
+def step_fit(L):
+    """``L`` with the elements of input and output that must fit their scratchpads
+    (``Ifit``, ``Ofit``, read by ``_refetch``) for a batch of S > 1 samples.  A recurrent op
+    (``rec``) runs step by step, the weights reused across steps: what must fit is one
+    step's working set, the GEMM's T x K input (the batch's x_t and h_{t-1}) and its T x N
+    output (the gate pre-activations), or else the whole sequence's input and output as at
+    batch 1 (where either fits, nothing is fetched twice).  The whole sequence's was tested:
+    a batch of 64 of lstm64 spilled and ran one sample at a time, 6x slower than the batch.
+    Any other op, and every op of S = 1: its input and output, as before."""
+    step = (L["rec"] > 0) & (L["S"] > 1)
+    return {**L, "Ifit": np.where(step, np.minimum(L["T"] * L["K"], L["I"]), L["I"]),
+            "Ofit": np.where(step, np.minimum(L["T"] * L["N"], L["O"]), L["O"])}
+
+
 def batch_chunk(L, c):
     """Samples per chunk when a batch of S = ``L["S"]`` samples is tiled: the largest chunk
-    (1 to S samples, shape (L, C)) whose input and output still fit half their scratchpads
-    [SS double buffering] wherever one sample's do.  Only whether an operand fits sets its
-    DRAM refetch (``_refetch``): a chunk that fits where batch 1 fits refetches no more per
-    sample than batch 1 does."""
+    (1 to S samples, shape (L, C)) whose input and output (``Ifit``, ``Ofit`` where given:
+    ``step_fit``) still fit half their scratchpads [SS double buffering] wherever one
+    sample's do.  Only whether an operand fits sets its DRAM refetch (``_refetch``): a chunk
+    that fits where one sample fits refetches no more per sample than one sample does."""
     B = c["precision_bits"] / 8.0
     S = L["S"]
     b = S
-    for elems, kb in ((L["I"], c["ifmap_kb"]), (L["O"], c["ofmap_kb"])):
+    for elems, kb in ((L.get("Ifit", L["I"]), c["ifmap_kb"]),
+                      (L.get("Ofit", L["O"]), c["ofmap_kb"])):
         per, half = elems / S * B, kb * 1024 / 2                 # bytes a sample, bytes
         lim = np.floor(half / np.maximum(per, 1e-300))
         lim = np.where(elems / S * lim * B <= half, lim, lim - 1)  # floor's rounding, as
@@ -240,20 +263,21 @@ def _costs(L, c):
     then chunks of ``batch_chunk`` samples (floor(S / b) chunks of b, one of S mod b)
     instead where allowed and fewer cycles.  So DRAM bytes and energy at batch S never
     exceed S times batch 1's.  (Cycles may, by at most S - 1 a GEMM: SCALE-Sim counts a
-    run's cycles minus 1, once per run.)  A batch-1 workload (every S = 1) is priced as
-    before, bit for bit."""
-    k = _untiled_costs(L, c)
+    run's cycles minus 1, once per run.)  The whole batch and its chunks test the fit of a
+    recurrent op's step (``step_fit``); one sample at a time is S batch-1 runs, priced as
+    batch 1 is.  A batch-1 workload (every S = 1) is priced as before, bit for bit."""
     S = L["S"]
     if not (S > 1).any():
-        return k
-    b = batch_chunk(L, c)
+        return _untiled_costs(L, c)
+    k = _untiled_costs(step_fit(L), c)
+    b = batch_chunk(step_fit(L), c)
     full = np.floor(S / b)
     rest = S - full * b
     per_sample = ("T", "macs", "elems", "I", "O", "lookup")
 
-    def on(n):   # the layer on n samples: (x / S) exact where S divides x, then * n
-        return _untiled_costs({**L, **{f: L[f] / S * n for f in per_sample}}, c)
-    one, last, single = on(b), on(rest), on(1.0)
+    def on(n, fit=step_fit):   # the layer on n samples: (x / S) exact where S divides x, * n
+        return _untiled_costs(fit({**L, **{f: L[f] / S * n for f in per_sample}}), c)
+    one, last, single = on(b), on(rest), on(1.0, fit=lambda M: M)
     chunks = {n: full * one[n] + np.where(rest > 0, last[n], 0.0) for n in _CHUNK_ADDITIVE}
     singles = {n: S * single[n] for n in _CHUNK_ADDITIVE}
     tiles = (S > 1) & (L["gemm"] > 0)
