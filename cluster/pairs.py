@@ -385,6 +385,12 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                "pairs_requested": pairs,
                "protocol": "adi" if kd is not None else config.method,
                "teacher_checksum": checksum, "restarts": 0, "fidelity": None}
+    if amortized is not None and amortized.iteration_report() is not None:
+        # what the iteration cap bounds on the generator's path (and what it cannot)
+        from synth.amortized import iteration_note
+        summary["iteration_cap"] = amortized.iteration_report()
+        if iteration_note(summary["iteration_cap"]):
+            log.info("%s", iteration_note(summary["iteration_cap"]))
     if used < pairs:  # one pair per shard at most: more would sit idle
         summary["pairs_note"] = (f"{used} of {pairs} pairs used: only {len(pending)} shard"
                                  f"{'s' if len(pending) != 1 else ''} left to synthesize "

@@ -41,6 +41,13 @@ path's stopping rule: after ``adapt_steps`` the teacher must assign all but
 0.945 (14 misses of 256); with it the three draws were 0.984-0.988
 (benchmarks/results/amortized_stoprule.md).
 
+Iteration cap: ``AmortizedConfig.from_inversion`` bounds the warm-up's steps, each batch's
+adaptation (with its extension) and each batch's refinement by the settings' ``iterations``
+(``--iterations``: the per-pixel path's cap per batch), except a phase the ``amortized``
+settings set themselves; ``stats["iteration_cap"]`` reports the bounds, and an info line names
+a phase set above the cap.  Other work is not counted in iterations: the redraws of missed
+inputs (forward passes only) and a student's ``kd_steps``.
+
 Older path: plain sampling, optionally refined by DeepInversion's own loop
 (``refine_iterations``: Adam on the inputs from G's output plus noise of std ``refine_noise``);
 measured at 80.5% for the student against 90.1% for the reference loop's images.
@@ -168,8 +175,14 @@ class AmortizedConfig(Config):
     stop_tolerance: float = 0.02
     min_fidelity: float = 0.95
     device: str = "auto"
+    # the iteration cap of the settings this config came from (InversionConfig.iterations, the
+    # per-pixel path's steps per batch; 0: none).  ``from_inversion`` bounds every phase in
+    # ``CAPPED_PHASES`` that the ``amortized`` mapping does not set itself by it; the cap is
+    # recorded here for the report (``iteration_report``), it lowers nothing by itself
+    iteration_cap: int = 0
 
     def validate(self) -> None:
+        check_range("iteration_cap", self.iteration_cap, 0, 1_000_000, integer=True)
         check_range("steps", self.steps, 1, 1_000_000, integer=True)
         check_batch_size("batch_size", self.batch_size, 2)
         check_range("sync_every", self.sync_every, 0, 1_000_000, integer=True)
@@ -229,10 +242,66 @@ class AmortizedConfig(Config):
                        **overrides) -> "AmortizedConfig":
         """The objective, augmentation and stopping thresholds of ``inversion`` (so
         ``settings_for(teacher)`` serves both methods), its ``amortized`` mapping of
-        generator settings, then ``overrides``; ``where`` prefixes an unknown key's name."""
-        extra = getattr(inversion, "amortized", None) or {}
+        generator settings, then ``overrides``; ``where`` prefixes an unknown key's name.
+
+        ``inversion.iterations`` (the per-pixel path's cap per batch, ``--iterations``) is
+        the cap of every generator phase (``CAPPED_PHASES``: the warm-up's steps, one batch's
+        adaptation and its extension, one batch's refinement) that the mapping and
+        ``overrides`` do not set: a phase above it is lowered to it (the warm-up's
+        ``warmup_steps`` and ``min_steps``, and ``refine_min_iterations``, with it).  The
+        presets' caps (2,000 and more) are above every default phase, so without a cap of
+        the caller's nothing changes; a phase set explicitly keeps its value
+        (``iteration_report`` names it)."""
+        extra = dict(getattr(inversion, "amortized", None) or {})
+        given = {**extra, **overrides}
         values = {k: getattr(inversion, k) for k in SHARED_FIELDS}
-        return cls.from_dict({**values, **dict(extra), **overrides}, where=where)
+        cap = given.get("iteration_cap", inversion.iterations)
+        if isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1:
+            values.update(iteration_cap=cap, **_capped({**_defaults(), **given}, given, cap))
+        return cls.from_dict({**values, **given}, where=where)
+
+    def iteration_report(self) -> dict | None:
+        """What the iteration cap bounds (None without one): ``iterations`` (the cap), the
+        ``bounds`` of each phase as they apply (warm-up steps, adaptation steps per batch with
+        the stopping rule's extension, refinement iterations per batch; 0: the phase does not
+        run) and ``above_cap``: the phases set above the cap explicitly (kept)."""
+        if not self.iteration_cap:
+            return None
+        extend = self.adapt_max_steps if self.early_stop and self.adapt_max_steps else 0
+        bounds = {"steps": self.steps, "adapt_steps": self.adapt_steps,
+                  "adapt_max_steps": max(extend, self.adapt_steps) if self.adapt_steps else 0,
+                  "refine_iterations": self.refine_iterations}
+        return {"iterations": self.iteration_cap, "bounds": bounds,
+                "above_cap": sorted(k for k, v in bounds.items() if v > self.iteration_cap)}
+
+
+# The generator's phases an iteration cap bounds: each counts teacher forward/backward passes
+# on one batch, as an iteration of the per-pixel path does -- the warm-up's generator updates,
+# one sampled batch's adaptation (and the stopping rule's extension of it), one batch's
+# per-pixel refinement (the same loop as the per-pixel path's)
+CAPPED_PHASES = ("steps", "adapt_steps", "adapt_max_steps", "refine_iterations")
+
+
+def _defaults() -> dict:
+    return {f.name: f.default for f in dataclasses.fields(AmortizedConfig)}
+
+
+def _capped(values: dict, given: dict, cap: int) -> dict:
+    """The phases of ``values`` not in ``given`` lowered to ``cap`` where above it, with the
+    counts that must stay within them (warm-up, ``min_steps``, the refinement's minimum), and
+    ``adapt_max_steps`` kept at ``adapt_steps`` or above (0 stays 0: no extension)."""
+    out = {}
+    for name in CAPPED_PHASES:
+        if name not in given and isinstance(values.get(name), int) and values[name] > cap:
+            out[name] = cap
+    new = {**values, **out}
+    if "adapt_max_steps" in out and isinstance(new.get("adapt_steps"), int):
+        out["adapt_max_steps"] = max(out["adapt_max_steps"], new["adapt_steps"])
+    for name, within in (("warmup_steps", "steps"), ("min_steps", "steps"),
+                         ("refine_min_iterations", "refine_iterations")):
+        if within in out and name not in given and isinstance(new.get(name), int):
+            out[name] = min(new[name], out[within])
+    return out
 
 
 class Generator(nn.Module):
@@ -655,4 +724,20 @@ def synthesize_amortized(teacher: nn.Module, labels: torch.Tensor,
     s.update(generator=train, train_seconds=train["seconds"], seconds=round(total, 3),
              images_per_second=len(labels) / max(total, 1e-9), iterations=[train["steps"]],
              mean_iterations=train["steps"], bn_loss_initial=train["bn_loss_first"])
+    report = config.iteration_report() if config is not None else None
+    if report is not None:
+        s["iteration_cap"] = report
+        note = iteration_note(report)
+        if note:
+            log.info("%s", note)
     return result
+
+
+def iteration_note(report: dict | None) -> str | None:
+    """One line naming the generator phases set above the iteration cap (kept as set, so the
+    cap does not bound them), or None (``AmortizedConfig.iteration_report``)."""
+    if not report or not report["above_cap"]:
+        return None
+    above = ", ".join(f"{k} {report['bounds'][k]}" for k in report["above_cap"])
+    return (f"the iteration cap {report['iterations']} does not bound the generator's {above}: "
+            f"set explicitly in its amortized settings, they are kept")

@@ -376,7 +376,9 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
     among them bounds the preset's phases within it (the low-resolution phase to half the cap,
     the warm-up to a tenth, ``min_iterations`` to the cap) unless those are given too: a cap of
     200 on a 96 px teacher (imagenet224: 2,000 low-resolution iterations) is then a shorter
-    run, not a refusal of a setting the caller did not give."""
+    run, not a refusal of a setting the caller did not give.  Where the method is a generator
+    the cap bounds its phases as well: the refinement named here (``AMORTIZED_REFINE``) and,
+    through ``AmortizedConfig.from_inversion``, the warm-up and each batch's adaptation."""
     shape = teacher_shape(teacher) if isinstance(teacher, nn.Module) else tuple(
         int(v) for v in teacher)
     layers, first_dense = 0, False
@@ -432,6 +434,11 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
                                  ("min_iterations", cap)):
                 default = InversionConfig.__dataclass_fields__[field].default
                 values[field] = min(values.get(field, default), limit)
+            if "refine_iterations" in (values.get("amortized") or {}):   # the generator's
+                # refinement named above, within the cap too (its other phases are bounded
+                # by AmortizedConfig.from_inversion)
+                values["amortized"] = {**values["amortized"], "refine_iterations": min(
+                    values["amortized"]["refine_iterations"], cap)}
     values.update(overrides)
     return InversionConfig.from_dict(values)
 
