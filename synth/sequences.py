@@ -430,12 +430,23 @@ def _read_pair_cached(directory: str, problem: str, stamps: tuple):
     """``_read_pair`` for files in the state ``stamps`` (the cache key)."""
     parts = [_parse_ts(Path(directory) / f"{problem}_{split}.ts") for split in ("TRAIN", "TEST")]
     if parts[0][2] and parts[1][2] and parts[0][2] != parts[1][2]:
-        raise UserError(f"{problem}: TRAIN and TEST declare different classes "
+        # the order matters too: it is the class index of every label
+        raise UserError(f"{problem}: TRAIN and TEST declare different classes: @classLabel "
                         f"{parts[0][2]} and {parts[1][2]}")
+    dims = [p[3]["dimensions"] for p in parts]
+    if None not in dims and dims[0] != dims[1]:
+        raise UserError(f"{problem}: TRAIN's header says @dimensions {dims[0]}, TEST's "
+                        f"@dimensions {dims[1]}; expected the same channels in both")
     chans = [p[0][0].shape[0] for p in parts]
     if chans[0] != chans[1]:   # pooled, they raised a numpy broadcast error
         raise UserError(f"{problem}: TRAIN series have {chans[0]} channels, TEST series "
                         f"{chans[1]}; expected the same channels in both")
+    steps = [{s.shape[1] for s in p[0]} for p in parts]
+    if all(p[3]["equal"] for p in parts) and steps[0] != steps[1]:
+        # harmless: pooled, the shorter ones are left-padded (metadata "padding" says so)
+        log.warning("%s: TRAIN and TEST both say @equalLength true, but their series have "
+                    "%s and %s steps; pooled, the shorter ones are left-padded", problem,
+                    sorted(steps[0])[:3], sorted(steps[1])[:3])
     labels = parts[0][1] + parts[1][1]
     # the files are pooled and split again: a TEST file without a rare class is fine (it was
     # refused as "TRAIN and TEST declare different classes" when neither declared any)

@@ -139,6 +139,49 @@ def test_huge_declared_numbers_do_not_allocate(tmp_path):
     assert time.perf_counter() - t < 2
 
 
+# --------------------------------------------------------------------------- TRAIN/TEST
+def _pair(tmp_path, train_header, test_header, train_labels="a b", test_labels="a b",
+          test_steps=3):
+    for split, header, labels, steps in (("TRAIN", train_header, train_labels, 3),
+                                         ("TEST", test_header, test_labels, test_steps)):
+        rows = [",".join(str(i + k) for k in range(steps)) + ":" + ",".join([str(i)] * steps)
+                + ":" + "ab"[i % 2] for i in range(12)]
+        (tmp_path / f"P_{split}.ts").write_text(
+            "@problemName P\n" + "".join(h + "\n" for h in header)
+            + f"@classLabel true {labels}\n@data\n" + "\n".join(rows) + "\n")
+
+
+def test_train_and_test_class_labels_must_agree(tmp_path):
+    """Refused before too; the message now names the header key."""
+    _pair(tmp_path, ["@dimensions 2"], ["@dimensions 2"], "a b", "b a")
+    with pytest.raises(UserError, match=r"@classLabel.*\['a', 'b'\].*\['b', 'a'\]") as e:
+        load_dataset(f"ts:{tmp_path}")
+    assert "\n" not in str(e.value)
+
+
+def test_train_and_test_of_two_equal_lengths_warn(tmp_path, caplog):
+    """Both files say '@equalLength true' but TRAIN's series have 3 steps and TEST's 5:
+    pooled, TRAIN's were left-padded to 5 without a word."""
+    _pair(tmp_path, ["@equalLength true", "@seriesLength 3"], ["@equalLength true"],
+          test_steps=5)
+    with caplog.at_level(logging.WARNING, logger="synth.sequences"):
+        d = load_dataset(f"ts:{tmp_path}")
+    assert d.input_shape == (2, 5) and d.metadata()["padding"].startswith("left")
+    assert any("@equalLength true" in r.getMessage() and "[3]" in r.getMessage()
+               and "[5]" in r.getMessage() for r in caplog.records)
+
+
+def test_train_and_test_dimensions_must_agree(tmp_path):
+    """Refused before too (from the rows); the message now names the header key."""
+    _pair(tmp_path, ["@dimensions 2"], ["@dimensions 2"])
+    (tmp_path / "P_TEST.ts").write_text(
+        "@problemName P\n@dimensions 1\n@classLabel true a b\n@data\n"
+        + "\n".join(f"{i},{i + 1}:{'ab'[i % 2]}" for i in range(12)) + "\n")
+    with pytest.raises(UserError, match=r"@dimensions 2.*@dimensions 1") as e:
+        load_dataset(f"ts:{tmp_path}")
+    assert "\n" not in str(e.value)
+
+
 # --------------------------------------------------------------------------- bundled
 def _first_row(path):
     """The first data row of a .ts file, read here independently of read_ts."""
