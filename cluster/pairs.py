@@ -6,7 +6,8 @@ runs the Adaptive DeepInversion protocol measured in benchmarks/results/inversio
 (``synth.distill.adi_distill``): every batch of a shard is one round -- synthesize it with the
 *current* student in the competition term (Eq. 8), then ``kd_steps_per_round`` KD steps of
 the student on the pair's pool of images (``synth.distill.PoolKD``) -- so the competition
-runs against a student that learns.  The student's weights come back with every shard; the
+runs against a student that learns (per pixel also where the inversion settings name a
+generator: ``adi_settings``).  The student's weights come back with every shard; the
 driver saves them as ``students/pair-<i>.pt`` and a restarted pair (a killed actor, or a
 rerun after the driver died) starts from them (its image pool starts empty).
 ``run_synthesis`` splits a job of
@@ -322,6 +323,24 @@ def _saved_student(out: Path, slot: int) -> tuple[dict | None, int]:
     return payload["state_dict"], int(payload.get("metrics", {}).get("kd_steps", 0))
 
 
+def adi_settings(config, student) -> tuple[Any, str | None]:
+    """(settings the job runs, a line saying why they differ or None): with a ``student`` and
+    ``config.adi_weight`` > 0 (Adaptive DeepInversion) where ``config.method`` names a
+    generator (``settings_for``'s pick for the teacher), the ADI protocol runs per pixel
+    instead -- each batch optimized against the pair's student as the rounds before left it
+    (Eq. 8), the student learning by KD between rounds, as ``synth.distill.adi_distill``
+    does.  The generator's path has no such student: it trained and sampled against the
+    student as initialized, which never learned (no KD, nothing saved), so the competition
+    term pushed the inputs towards where an untrained network disagrees with the teacher."""
+    if (getattr(config, "method", "deepinversion") != "amortized" or student is None
+            or not config.adi_weight > 0):
+        return config, None
+    return config.replace(method="deepinversion"), (
+        "ADI synthesizes per pixel: the inversion settings name a generator (method "
+        "'amortized') for this teacher, but ADI's competition needs a student that learns "
+        "between rounds, which the generator's path does not have")
+
+
 def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, num_images: int,
                   pairs: int, config, *, student_spec: Any = None, seed: int = 0,
                   shard_size: int = 256, progress: bool = False, distill=None,
@@ -333,7 +352,9 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     ``config`` is a ``synth.inversion.InversionConfig``; ``student_spec`` (spec, variant or
     ``*.pt`` path) with ``config.adi_weight > 0`` runs the ADI protocol: each pair's student
     learns by KD between rounds (``distill``, a ``synth.distill.DistillConfig``; default
-    ``DistillConfig(seed=seed)``).  ``on_shard(info, pool)`` runs in the driver after each
+    ``DistillConfig(seed=seed)``), per pixel even where ``config.method`` names a generator
+    (``adi_settings``: the summary's ``adi_note`` says so).  ``on_shard(info, pool)`` runs in
+    the driver after each
     shard is written.  ``out_dir`` holding another job's shards (other teacher, settings,
     count or seed) is an error, or with ``replace`` (a directory the caller owns, such as
     ``nnsynth run``'s ``synthetic/``) their files are deleted first.  Returns a summary
@@ -355,6 +376,9 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     student = None
     if student_spec is not None:
         student = resolve_student(student_spec, teacher.input_shape, teacher.num_classes)
+    config, adi_note = adi_settings(config, student)
+    if adi_note:
+        log.info("%s", adi_note)
     kd, amortized = None, None
     if getattr(config, "method", "deepinversion") == "amortized":
         from synth.amortized import AmortizedConfig
@@ -384,7 +408,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                "written": 0, "images": num_images, "images_written": 0, "pairs": used,
                "pairs_requested": pairs,
                "protocol": "adi" if kd is not None else config.method,
-               "teacher_checksum": checksum, "restarts": 0, "fidelity": None}
+               "teacher_checksum": checksum, "restarts": 0, "fidelity": None,
+               **({"adi_note": adi_note} if adi_note else {})}
     if amortized is not None and amortized.iteration_report() is not None:
         # what the iteration cap bounds on the generator's path (and what it cannot)
         from synth.amortized import iteration_note
