@@ -34,7 +34,11 @@ benchmarks): their features are computed once, and the predictor scores the unse
 (``LocalBOSearcher``: a pool of neighbours and random ones; the others at most
 ``max_scored``, nearest to the best and random).  On a flat space (no model family, no list
 or conditional parameters: ``Space.flat``) the evolutionary search runs on numpy rows
-(``search.evolution.evolve_rows``): ~10 ms a suggestion at 300 results.
+(``search.evolution.evolve_rows``): ~10 ms a suggestion at 300 results.  A plain range of
+3 or more decades declared without ``log`` (``Range.wide``) is also seen on the log scale:
+its log10 is a feature, and a guided searcher draws half its random candidates for it
+log-uniformly (``Space.for_proposals``: initial design, evolution, localbo's global pool);
+``RandomSearcher`` samples as declared.
 """
 from __future__ import annotations
 
@@ -141,6 +145,9 @@ class PredictorSearcher(Searcher):
         super().__init__(metric=metric, mode=mode)
         check_n_initial(n_initial, type(self).uses_predictor)
         self.space = space = load_space(space)
+        # where a guided searcher draws candidates: wide plain ranges (3+ decades) also
+        # log-uniformly (Space.for_proposals); random search samples as declared
+        self.proposals = space.for_proposals() if type(self).uses_predictor else space
         self.batch_size, self.n_initial, self.max_trials = batch_size, n_initial, max_trials
         self.constraints = space.all_constraints(constraints)
         self.cost_model = cost_model
@@ -493,8 +500,9 @@ class PredictorSearcher(Searcher):
         best = [specs[i] for i in np.argsort(-y)[:self.evolution.population // 2]]
         if self._rows_ok():   # numpy rows: no spec dict per candidate
             score_rows = lambda rows: self._acquire(self.row_features(rows), y.max())  # noqa: E731
-            return evolve_rows(self.space, score_rows, self.rng, n, best, seen, self.evolution)
-        ranked = evolve(self.space, score, self.feasible, self.rng, 4 * n, best, seen,
+            return evolve_rows(self.proposals, score_rows, self.rng, n, best, seen,
+                               self.evolution)
+        ranked = evolve(self.proposals, score, self.feasible, self.rng, 4 * n, best, seen,
                         self.evolution)
         return self._first_buildable(ranked, n)
 
@@ -541,7 +549,7 @@ class PredictorSearcher(Searcher):
             pool = [k for k in self.candidates if k not in seen]
             picks = self.rng.permutation(len(pool))[:n * 4]
             return [self.candidates[pool[i]] for i in picks if ok(self.candidates[pool[i]])][:n]
-        return sample_feasible(self.space, ok, self.rng, n, seen, self.evolution.max_tries)
+        return sample_feasible(self.proposals, ok, self.rng, n, seen, self.evolution.max_tries)
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
         raise NotImplementedError
@@ -727,7 +735,7 @@ class LocalBOSearcher(PredictorSearcher):
         for k in list(pool)[:max(0, len(pool) - self.global_pool + self.global_pool // 4)]:
             del pool[k]
         # two draws per wanted member: a small, nearly exhausted space gives up early
-        for spec in sample_feasible(self.space, self.feasible, self.rng,
+        for spec in sample_feasible(self.proposals, self.feasible, self.rng,
                                     self.global_pool - len(pool), exclude | set(pool), 2):
             pool[spec_key(spec)] = spec
         return dict(pool)
