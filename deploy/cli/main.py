@@ -6,13 +6,14 @@ becomes one line on stderr and exit status 2, never a traceback.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import sys
 
 import click
 
-from synth.errors import UserError
+from synth.errors import ConfigError, UserError
 
 
 def one_line(message: str, limit: int = 1000) -> str:
@@ -81,12 +82,38 @@ def cli(verbose, quiet):
     configure_output(verbose, quiet)
 
 
+def _naming_options(command: click.Command) -> None:
+    """Every command (a group's too) tells a config's error (or a library check's in the same
+    words) about a value typed as an option by that option: ``--epochs must be in [1, 100000],
+    got 99999999999`` where TrainConfig said ``epochs must be in [0, 100000]``
+    (``options.option_message``)."""
+    for sub in getattr(command, "commands", {}).values():
+        _naming_options(sub)
+    callback = command.callback
+    if callback is None or getattr(callback, "names_options", False):
+        return
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except UserError as e:   # a ConfigError, or a library's check in the same words
+            from deploy.cli.options import option_message
+            message = option_message(click.get_current_context(), str(e))
+            if message is None:
+                raise
+            raise (ConfigError if isinstance(e, ConfigError) else UserError)(message) from None
+    run.names_options = True
+    command.callback = run
+
+
 def _register_commands() -> None:
     from deploy.cli import commands
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
         module = importlib.import_module(f"deploy.cli.commands.{info.name}")
         command = getattr(module, "command", None)
         if command is not None:
+            _naming_options(command)
             cli.add_command(command)
 
 

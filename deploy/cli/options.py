@@ -5,6 +5,7 @@ import json
 import logging
 import math
 import os
+import re
 
 import click
 
@@ -116,6 +117,64 @@ def with_json_fields(fields: dict, text: str | None, option: str,
             given = next((o.opts[0] for o in ctx.command.params if o.name == param), param)
             raise UserError(f"{option} sets {key}, which {given} already gives; give it once")
     return {**fields, **extra}
+
+
+# A config field whose option has another name (``hwsim dse --area-budget`` fills
+# ``DseConfig.area_budget_mm2``): field -> the option's parameter name.
+CONFIG_FIELD_OPTIONS = {"area_budget_mm2": "area_budget"}
+
+_CONFIG_ERROR = re.compile(r"(?P<field>[A-Za-z_][\w.]*) must be (?P<what>.*), got (?P<got>.*)")
+_BOUNDS = re.compile(r"(?P<pre>(?:a finite number )?in )(?P<lb>[\[(])(?P<lo>\S+), "
+                     r"(?P<hi>[^\])\s]+)(?P<hb>[\])])(?P<post>.*)")
+
+
+def option_message(ctx: click.Context, message: str) -> str | None:
+    """A config's error about a value the user typed as an option, told by the option:
+    ``epochs must be in [0, 100000], got 99999999999`` (TrainConfig's field, and a range the
+    option never allowed) becomes ``--epochs must be in [1, 100000], got 99999999999``: the
+    option as the command's help spells it, and the config's range narrowed to the option's
+    own (``click.IntRange(min=1)``).  The field is the option's parameter (``batch_size`` is
+    ``--batch-size``; a dotted ``scaling.num_workers`` is ``--num-workers``; other names in
+    ``CONFIG_FIELD_OPTIONS``), and only when the value the config names is the option's: a
+    value the command derived, or a JSON option set, is left as the config says.  None when
+    the message is not such an error."""
+    m = _CONFIG_ERROR.fullmatch(message)
+    if m is None:
+        return None
+    field = m["field"].rsplit(".", 1)[-1]
+    name = CONFIG_FIELD_OPTIONS.get(field, field)
+    param = next((p for p in ctx.command.params
+                  if isinstance(p, click.Option) and p.name == name), None)
+    value = ctx.params.get(name)
+    if param is None or value is None or isinstance(value, bool) or \
+            short_repr(value).replace(",", "") != m["got"].replace(",", ""):
+        return None
+    option = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+    return f"{option} must be {_narrowed(m['what'], param.type)}, got {m['got']}"
+
+
+def _narrowed(what: str, kind) -> str:
+    """``in [lo, hi]...`` of a config's message with each bound the option's own where that
+    is narrower (a ``click.IntRange``/``FloatRange``); other wording as it is."""
+    b = _BOUNDS.fullmatch(what)
+    if b is None:
+        return what
+
+    def number(text):
+        try:
+            return float(text.replace(",", ""))
+        except ValueError:
+            return None
+    lb, lo, hi, hb = b["lb"], b["lo"], b["hi"], b["hb"]
+    low, high = number(lo), number(hi)
+    cmin, cmax = getattr(kind, "min", None), getattr(kind, "max", None)
+    if cmin is not None and low is not None and (
+            cmin > low or (cmin == low and getattr(kind, "min_open", False))):
+        lb, lo = "(" if getattr(kind, "min_open", False) else "[", f"{cmin}"
+    if cmax is not None and high is not None and (
+            cmax < high or (cmax == high and getattr(kind, "max_open", False))):
+        hi, hb = f"{cmax}", ")" if getattr(kind, "max_open", False) else "]"
+    return f"{b['pre']}{lb}{lo}, {hi}{hb}{b['post']}"
 
 
 class RegistryChoice(click.Choice):

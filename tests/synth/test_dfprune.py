@@ -127,7 +127,7 @@ def test_cli(tmp_path, mnist):
     for ratio in ("1.5", "-1", "1"):
         r = CliRunner().invoke(cli, ["prune", "--model", str(ckpt), "--ratio", ratio,
                                      "--out", str(tmp_path / "bad.pt")])
-        assert r.exit_code == 2 and r.output.strip().startswith("error: ratio must be in")
+        assert r.exit_code == 2 and r.output.strip().startswith("error: --ratio must be in")
         assert len(r.output.strip().splitlines()) == 1
     assert not (tmp_path / "bad.pt").exists()
 

@@ -223,7 +223,7 @@ def test_cli_incremental_refuses_an_infinite_replay_ratio(tmp_path):
                                  "--old", "digits", "--new", "digits", "--replay-ratio", "inf"])
     lines = r.output.strip().splitlines()
     assert r.exit_code == 2 and len(lines) == 1, r.output
-    assert "replay_ratio must be a finite number in [0, inf), got inf" in lines[0]
+    assert "--replay-ratio must be a finite number in [0, inf), got inf" in lines[0]
 
 
 def test_cli_old_fraction_with_two_data_sets_is_refused(tmp_path):
