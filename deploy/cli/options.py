@@ -123,8 +123,9 @@ def with_json_fields(fields: dict, text: str | None, option: str,
 # ``DseConfig.area_budget_mm2``): field -> the option's parameter name.
 CONFIG_FIELD_OPTIONS = {"area_budget_mm2": "area_budget"}
 
-_CONFIG_ERROR = re.compile(r"(?P<field>[A-Za-z_][\w.]*) must be (?P<what>.*), got (?P<got>.*)")
-_BOUNDS = re.compile(r"(?P<pre>(?:a finite number )?in )(?P<lb>[\[(])(?P<lo>\S+), "
+_CONFIG_ERROR = re.compile(r"(?:[A-Za-z_]\w*: )?(?P<field>[A-Za-z_][\w.]*) must be (?P<what>.*), "
+                           r"got (?P<got>.*)")
+_BOUNDS = re.compile(r"(?P<pre>(?:a finite number |an integer )?in )(?P<lb>[\[(])(?P<lo>\S+), "
                      r"(?P<hi>[^\])\s]+)(?P<hb>[\])])(?P<post>.*)")
 
 
@@ -135,7 +136,7 @@ def option_message(ctx: click.Context, message: str) -> str | None:
     option as the command's help spells it, and the config's range narrowed to the option's
     own (``click.IntRange(min=1)``).  The field is the option's parameter (``batch_size`` is
     ``--batch-size``; a dotted ``scaling.num_workers`` is ``--num-workers``; other names in
-    ``CONFIG_FIELD_OPTIONS``), and only when the value the config names is the option's: a
+    ``CONFIG_FIELD_OPTIONS``; after a one-word prefix, ``model: num_classes``), and only when the value the config names is the option's: a
     value the command derived, or a JSON option set, is left as the config says.  None when
     the message is not such an error."""
     m = _CONFIG_ERROR.fullmatch(message)

@@ -70,6 +70,9 @@ M, O = "{missing}", "{out}"   # filled in per test: a checkpoint that is not the
     # narrowed to the option's min 4
     (["hwsim", "table", "--device", "cpu", "--model", "lenet5", "--input-shape", "1x28x28",
       "--repeats", HUGE], "error: --repeats must be in [4, 10,000], got 99,999,999,999"),
+    # after the library's one-word prefix (synth.models.check_shape's "model: ")
+    (["hwsim", "eval", "--spec", "lenet5", "--input-shape", "1x28x28", "--num-classes", HUGE],
+     f"error: --num-classes must be an integer in [2, 100,000], got {HUGE}"),
 ])
 def test_each_command_names_its_option(tmp_path, args, expected):
     names = {"missing": str(tmp_path / "missing.pt"), "out": str(tmp_path / "o.pt"),
