@@ -120,8 +120,9 @@ def with_json_fields(fields: dict, text: str | None, option: str,
 
 
 # A config field whose option has another name (``hwsim dse --area-budget`` fills
-# ``DseConfig.area_budget_mm2``): field -> the option's parameter name.
-CONFIG_FIELD_OPTIONS = {"area_budget_mm2": "area_budget"}
+# ``DseConfig.area_budget_mm2``, ``invert --adi --kd-steps`` DistillConfig's
+# ``kd_steps_per_round``): field -> the option's parameter name.
+CONFIG_FIELD_OPTIONS = {"area_budget_mm2": "area_budget", "kd_steps_per_round": "kd_steps"}
 
 _CONFIG_ERROR = re.compile(r"(?:[A-Za-z_]\w*: )?(?P<field>[A-Za-z_][\w.]*) must be (?P<what>.*), "
                            r"got (?P<got>.*)")

@@ -81,6 +81,25 @@ def test_each_command_names_its_option(tmp_path, args, expected):
     assert not (tmp_path / "o.pt").exists() and not (tmp_path / "s").exists()
 
 
+def _bn_teacher(path):
+    """A tiny untrained BN MLP checkpoint with iris's metadata (invert's input)."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    return save_checkpoint(path, build({"family": "mlp", "hidden": [8], "bn": True}, (4,), 3),
+                           dataset={"name": "iris", "input_shape": [4], "num_classes": 3,
+                                    "mean": [0.0] * 4, "std": [1.0] * 4})
+
+
+def test_invert_kd_steps_is_named(tmp_path):
+    """invert --adi --kd-steps fills DistillConfig.kd_steps_per_round: the error said
+    'kd_steps_per_round must be in [0, 1000000]' of no option the user typed."""
+    teacher = _bn_teacher(tmp_path / "t.pt")
+    line = _line(["invert", "--teacher", str(teacher), "--num-images", "3", "--adi",
+                  "--student", "mlp_small", "--kd-steps", HUGE, "--out", str(tmp_path / "s")])
+    assert line == f"error: --kd-steps must be in [0, 1000000], got {HUGE}"
+    assert not (tmp_path / "s").exists()
+
+
 def test_a_value_the_option_did_not_give_keeps_the_configs_words(tmp_path):
     """A field set by a JSON option (the option left at its default) is not blamed on the
     option: --schedule's prune_steps stays prune_steps."""
