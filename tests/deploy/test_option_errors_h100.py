@@ -119,3 +119,14 @@ def test_click_bounded_options_still_say_click_words(tmp_path, args, option):
     line = _line(_train(tmp_path, *args))
     assert line.startswith(f"error: Invalid value for '{option}'") and \
         line.endswith(" train -h)"), line
+
+
+@pytest.mark.parametrize("weight", ["inf", "2"])
+def test_invert_adi_weight_without_adi_is_refused(tmp_path, weight):
+    """invert --adi-weight without --adi ran plain DeepInversion and ignored the weight
+    without a word (inf included), as --student and --kd-steps without --adi are refused."""
+    line = _line(["invert", "--teacher", str(tmp_path / "missing.pt"), "--num-images", "10",
+                  "--adi-weight", weight, "--out", str(tmp_path / "s")])
+    assert line == ("error: --adi-weight is used only with --adi (Adaptive DeepInversion); "
+                    "add --adi or leave --adi-weight out")
+    assert not (tmp_path / "s").exists()

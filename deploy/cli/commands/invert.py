@@ -2,8 +2,8 @@
 import click
 
 from cluster.limits import MAX_BATCH_SIZE, MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
-from deploy.cli.options import (address_option, emit, json_option, num_cpus_option, seed_option,
-                                show_progress)
+from deploy.cli.options import (address_option, emit, given, json_option, num_cpus_option,
+                                seed_option, show_progress)
 
 # What ``nnsynth invert`` reports of the settings it derived (synth.inversion.settings_for).
 REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_weight",
@@ -61,6 +61,9 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
     from cluster.invert import invert_checkpoint
     from synth.errors import UserError
 
+    if given("adi_weight") and not adi:   # plain DeepInversion ran, --adi-weight inf too
+        raise UserError("--adi-weight is used only with --adi (Adaptive DeepInversion); add "
+                        "--adi or leave --adi-weight out")
     summary = invert_checkpoint(
         teacher, out, num_images, pairs, adi=adi, student=student, adi_weight=adi_weight,
         kd_steps=kd_steps, iterations=iterations, preset=preset, flip=flip,
