@@ -71,17 +71,16 @@ def gate_width(hidden_size: int, gate_hidden: int = 0) -> int:
 def recurrent_layer(cell: str, input_size: int, hidden_size: int, *, gate_hidden: int = 0,
                     dropout: float = 0.0) -> nn.Module:
     """One layer of ``cell``: batch-first ``(N, T, I) -> ((N, T, H), state)``."""
-    from synth.models.registry import check_parameter_count
+    from synth.models.registry import check_parameter_count, meta_shell
     check_choice("cell", cell, CELLS)
 
     def make() -> nn.Module:
         if cell == "lstm":
             return LSTMLayer(input_size, hidden_size)
         return HLSTMLayer(input_size, hidden_size, gate_width(hidden_size, gate_hidden), dropout)
-    with torch.device("meta"):   # sized before any weight is allocated (timing probes build
-        shell = make()            # layers of any width asked for)
-    check_parameter_count(shell, lambda: f"a {cell} layer of width {hidden_size:,} on "
-                                         f"{input_size:,} inputs")
+    what = lambda: f"a {cell} layer of width {hidden_size:,} on {input_size:,} inputs"  # noqa: E731
+    # sized before any weight is allocated (timing probes build layers of any width asked for)
+    check_parameter_count(meta_shell(make, what), what)
     return make()
 
 
@@ -89,11 +88,11 @@ def check_lm_size(spec: dict, vocab_size: int) -> int:
     """The parameter count of ``LanguageModel(spec, vocab_size)``, made on the meta device (no
     memory); above ``synth.models`` ``max_parameters()`` it is a one-line UserError (a width of
     10^8 tried to allocate 160 PB: a RuntimeError traceback)."""
-    from synth.models.registry import check_parameter_count
-    with torch.device("meta"):
-        shell = LanguageModel(spec, vocab_size, sized=True)
-    return check_parameter_count(shell, lambda: f"language model {short_repr(lm_spec(spec), 200)}"
-                                                f" with a vocabulary of {vocab_size:,}")
+    from synth.models.registry import check_parameter_count, meta_shell
+    what = lambda: (f"language model {short_repr(lm_spec(spec), 200)} with a vocabulary of "  # noqa: E731
+                    f"{vocab_size:,}")
+    return check_parameter_count(meta_shell(lambda: LanguageModel(spec, vocab_size, sized=True),
+                                            what), what)
 
 
 class LanguageModel(nn.Module):

@@ -212,6 +212,21 @@ def max_parameters() -> int:
     return value
 
 
+def meta_shell(make: Callable[[], nn.Module], what: Callable[[], str]) -> nn.Module:
+    """``make()`` on the meta device (shapes only, no memory), for ``check_parameter_count``.
+    A size beyond what a tensor can describe (a width of 10^11: 4 x 10^22 elements) is the
+    parameter limit's one-line UserError, not torch's 'Storage size calculation overflowed'
+    traceback."""
+    try:
+        with torch.device("meta"):
+            return make()
+    except RuntimeError as e:
+        if "overflow" not in str(e):
+            raise
+        raise UserError(f"{what()} has more parameters than a tensor can hold; the limit is "
+                        f"{max_parameters():,} (NNSYNTH_MAX_PARAMETERS)") from None
+
+
 def check_parameter_count(shell: nn.Module, what: Callable[[], str]) -> int:
     """``shell``'s parameter count (a module made on the meta device: no memory); above
     ``max_parameters()`` a one-line UserError that begins with ``what()`` (called only then)."""
@@ -267,8 +282,8 @@ def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> Sp
                          f"shape {input_shape}: {str(e).splitlines()[0][:200]}")
     errors = (RuntimeError, ValueError, TypeError, OverflowError, IndexError)
     try:
-        with torch.device("meta"):
-            shell = make(full, input_shape, num_classes)
+        shell = meta_shell(lambda: make(full, input_shape, num_classes),
+                           lambda: f"model spec {short_repr(json.dumps(full), 200)}")
     except errors as e:
         raise unfit(e) from None
     check_parameter_count(shell, lambda: f"model spec {short_repr(json.dumps(full), 200)}")
