@@ -146,26 +146,15 @@ def _conv(op: Op, g: dict, x, w, b):
 
 def _pool(op: Op, g: dict, x):
     kind = g.get("kind")
-    if kind == "MaxPool2d":
-        return lambda: F.max_pool2d(x, g["kernel_size"], g["stride"], g["padding"],
-                                    g["dilation"], g["ceil_mode"])
-    if kind == "MaxPool1d":
-        return lambda: F.max_pool1d(x, g["kernel_size"], g["stride"], g["padding"],
-                                    g["dilation"], g["ceil_mode"])
-    if kind == "AvgPool2d":
-        return lambda: F.avg_pool2d(x, g["kernel_size"], g["stride"], g["padding"],
-                                    g["ceil_mode"], g["count_include_pad"],
-                                    g.get("divisor_override"))
-    if kind == "AvgPool1d":
-        return lambda: F.avg_pool1d(x, g["kernel_size"], g["stride"], g["padding"],
-                                    g["ceil_mode"], g["count_include_pad"])
-    if kind == "MaxPool3d":
-        return lambda: F.max_pool3d(x, g["kernel_size"], g["stride"], g["padding"],
-                                    g["dilation"], g["ceil_mode"])
-    if kind == "AvgPool3d":
-        return lambda: F.avg_pool3d(x, g["kernel_size"], g["stride"], g["padding"],
-                                    g["ceil_mode"], g["count_include_pad"],
-                                    g.get("divisor_override"))
+    max_pool = {"MaxPool1d": F.max_pool1d, "MaxPool2d": F.max_pool2d, "MaxPool3d": F.max_pool3d}
+    if kind in max_pool:
+        return lambda: max_pool[kind](x, g["kernel_size"], g["stride"], g["padding"],
+                                      g["dilation"], g["ceil_mode"])
+    avg_pool = {"AvgPool1d": F.avg_pool1d, "AvgPool2d": F.avg_pool2d, "AvgPool3d": F.avg_pool3d}
+    if kind in avg_pool:   # avg_pool1d has no divisor_override
+        extra = () if kind == "AvgPool1d" else (g.get("divisor_override"),)
+        return lambda: avg_pool[kind](x, g["kernel_size"], g["stride"], g["padding"],
+                                      g["ceil_mode"], g["count_include_pad"], *extra)
     adaptive = {"AdaptiveAvgPool2d": F.adaptive_avg_pool2d,
                 "AdaptiveMaxPool2d": F.adaptive_max_pool2d,
                 "AdaptiveAvgPool1d": F.adaptive_avg_pool1d,

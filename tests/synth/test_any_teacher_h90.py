@@ -20,14 +20,23 @@ def conv_teacher(bn=nn.BatchNorm2d, classes=10, side=8):
 def test_batchnorm_without_running_statistics_is_refused_in_one_line():
     # track_running_stats=False keeps no running mean/var: Eq. 4 has nothing to match, and
     # the hooks crashed with "unsupported operand type(s) for -: 'Tensor' and 'NoneType'"
-    model = conv_teacher(lambda c: nn.BatchNorm2d(c, track_running_stats=False))
-    with pytest.raises(UserError, match="track_running_stats") as e:
+    message = refused_by_as_teacher_and_synthesize(
+        conv_teacher(lambda c: nn.BatchNorm2d(c, track_running_stats=False)),
+        "track_running_stats")
+    assert "1" in message   # names the layer
+
+
+def refused_by_as_teacher_and_synthesize(model, match: str) -> str:
+    """``model`` is refused in one line matching ``match`` by as_teacher, and again by
+    synthesize once it records a shape and class count; the first message."""
+    with pytest.raises(UserError, match=match) as e:
         as_teacher(model, (1, 8, 8))
-    assert "\n" not in str(e.value) and "1" in str(e.value)   # names the layer
+    assert "\n" not in str(e.value)
     model.input_shape, model.num_classes = (1, 8, 8), 10      # a model that records them
-    with pytest.raises(UserError, match="track_running_stats"):
+    with pytest.raises(UserError, match=match):
         synthesize(model, balanced_labels(4, 10), settings_for(model, iterations=2),
                    pixel_range=RANGE)
+    return str(e.value)
 
 
 class Pair(nn.Module):
@@ -120,14 +129,7 @@ class AuxOnly(nn.Module):
 
 def test_batchnorm_the_forward_pass_never_uses_is_refused_in_one_line():
     # no BN statistics were collected: synthesize failed with IndexError in the hooks
-    with pytest.raises(UserError, match="none of its 1 BatchNorm") as e:
-        as_teacher(AuxOnly().eval(), (1, 8, 8))
-    assert "\n" not in str(e.value)
-    model = AuxOnly().eval()
-    model.input_shape, model.num_classes = (1, 8, 8), 10
-    with pytest.raises(UserError, match="none of its 1 BatchNorm"):
-        synthesize(model, balanced_labels(4, 10), settings_for(model, iterations=2),
-                   pixel_range=RANGE)
+    refused_by_as_teacher_and_synthesize(AuxOnly().eval(), "none of its 1 BatchNorm")
 
 
 class HeadFirst(nn.Module):
