@@ -92,7 +92,7 @@ def test_grow_prune_with_distillation_and_its_errors(tmp_path):
     assert r.exit_code == 0 and _last_json(r.output)["accuracy"] == result["test_accuracy"]
     cases = [(["--dataset", "digits", "--no-distill", "--shift", "1"], "--shift needs --distill"),
              (["--dataset", "iris", "--distill", "--shift", "1"], "needs image data"),
-             (["--dataset", "digits", "--prune-fraction", "1.5"], "prune_fraction")]
+             (["--dataset", "digits", "--prune-fraction", "1.5"], "--prune-fraction must be")]
     for extra, message in cases:
         r = CliRunner().invoke(cli, ["grow-prune", "--model", "mlp_small", "--epochs", "1",
                                      "--out", str(tmp_path / "bad.pt")] + extra)
@@ -272,7 +272,7 @@ def test_prune_checks_its_fine_tuning_settings_before_any_images(tmp_path):
     t = _iris_teacher(tmp_path / "t.pt")
     line = _error_line(["prune", "--model", str(t), "--ratio", "0.5", "--lr", "nan", "--synth",
                         str(tmp_path / "missing"), "--out", str(tmp_path / "p.pt")])
-    assert line.startswith("error: lr") and "missing" not in line, line
+    assert line.startswith("error: --lr") and "missing" not in line, line
 
 
 def test_invert_out_of_someone_elses_files_is_refused(tmp_path):

@@ -211,7 +211,7 @@ def test_cli_incremental_updates_a_checkpoint(digits, tmp_path):
     r = CliRunner().invoke(cli, args + ["--growth-ratio", "0.1"])
     assert r.exit_code == 0 and "grow-and-prune" in r.output and "vs fine-tune dense" in r.output
     r = CliRunner().invoke(cli, args + ["--replay-ratio", "-1"])
-    assert r.exit_code == 2 and "replay_ratio" in r.output
+    assert r.exit_code == 2 and "--replay-ratio must be" in r.output
 
 
 def test_cli_incremental_refuses_an_infinite_replay_ratio(tmp_path):
