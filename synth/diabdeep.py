@@ -68,7 +68,7 @@ from synth.grow_prune import GrowPruneSchedule, grow_and_prune, mark_final
 from synth.grow_prune import measure as history_row
 from synth.models import build, count_flops, count_parameters, prunable_layers
 from synth.sequences import time_shift
-from synth.train import TrainConfig, evaluate, fit
+from synth.train import MAX_EPOCHS, TrainConfig, evaluate, fit
 
 BASELINES = ("mlp", "lstm1", "lstm2", "hlstm_dense", "forest")
 MAX_REPEATS = 10_000          # latency_repeats
@@ -131,7 +131,9 @@ class DiabDeepConfig(Config):
         check_range("edge_hidden", self.edge_hidden, 1, None, integer=True)
         check_range("gate_hidden", self.gate_hidden, 1, None, integer=True)
         check_range("gate_dropout", self.gate_dropout, 0, 1, high_open=True)
-        check_range("epochs", self.epochs, 1, None, integer=True)
+        # bounded as TrainConfig.epochs is: 10**11 was refused only later, as a derived
+        # retrain_epochs the user never typed
+        check_range("epochs", self.epochs, 1, MAX_EPOCHS, integer=True)
         check_range("lr", self.lr, 0, 1, low_open=True)
         check_batch_size("batch_size", self.batch_size)
         # bounded: each is a loop (timed repeats, trees) that a JSON value of 10**12 ran for
@@ -141,7 +143,7 @@ class DiabDeepConfig(Config):
         # the growth phase trains the sparse seed: without it pruning started untrained, and
         # 0 was refused as "growth_rounds and prune_steps are both 0" with prune_steps given
         check_range("growth_rounds", self.growth_rounds, 1, 1000, integer=True)
-        check_range("final_epochs", self.final_epochs, 0, None, integer=True)
+        check_range("final_epochs", self.final_epochs, 0, MAX_EPOCHS, integer=True)
         check_range("shift_augment", self.shift_augment, 0, 0.5)
         if not isinstance(self.shift_select, bool):   # "false" is a true string: it ran both
             raise ConfigError(f"shift_select must be true or false, got "
