@@ -101,21 +101,23 @@ def check_range(name: str, value: Any, low: float | None = None, high: float | N
                 *, low_open: bool = False, high_open: bool = False, integer: bool = False) -> None:
     """Raise ConfigError naming ``name``, the allowed range and ``value`` when out of range."""
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    lo = "-inf" if low is None else f"{low}"
+    hi = "inf" if high is None else f"{high}"
+    brackets = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
+        ")" if high_open or high is None else "]")
     # value != value: NaN, without math.isnan's float conversion (an int of 400 digits
     # from a YAML or JSON file would raise OverflowError there, a traceback)
-    if isinstance(value, bool) or not ok_type or value != value:
+    if isinstance(value, bool) or not ok_type:
         kind = "an integer" if integer else "a number"
         raise ConfigError(f"{name} must be {kind}, got {short_repr(value)}")
+    if value != value:   # NaN: a number of the right type, in no range (the range is said)
+        raise ConfigError(f"{name} must be a number in {brackets}, got {short_repr(value)}")
     lo_bad = low is not None and (value <= low if low_open else value < low)
     hi_bad = high is not None and (value >= high if high_open else value > high)
     # an unbounded side still takes finite values only: --replay-ratio inf passed and was an
     # OverflowError (int(inf)) deep in the update, --components inf likewise in SCANN
     infinite = isinstance(value, float) and value in (float("inf"), float("-inf"))
     if lo_bad or hi_bad or infinite:
-        lo = "-inf" if low is None else f"{low}"
-        hi = "inf" if high is None else f"{high}"
-        brackets = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
-            ")" if high_open or high is None else "]")
         finite = "" if lo_bad or hi_bad else "a finite number "
         raise ConfigError(f"{name} must be {finite}in {brackets}, got {short_repr(value)}")
 

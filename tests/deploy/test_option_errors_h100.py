@@ -33,7 +33,7 @@ def _train(tmp, *extra):
     (["--lr", "100"], "error: --lr must be in (0, 10], got 100.0"),
     (["--lr", "inf"], "error: --lr must be in (0, 10], got inf"),
     (["--lr", "-1"], "error: --lr must be in (0, 10], got -1.0"),
-    (["--lr", "nan"], "error: --lr must be a number, got nan"),
+    (["--lr", "nan"], "error: --lr must be a number in (0, 10], got nan"),
 ])
 def test_train_names_the_option(tmp_path, extra, expected):
     assert _line(_train(tmp_path, *extra)) == expected
