@@ -33,7 +33,7 @@ from synth.data import spelled_as
 from synth.device import borrowed, module_device, pick_device
 from synth.distill import kd_loss
 from synth.errors import UserError
-from synth.inversion import InversionConfig, balanced_labels
+from synth.inversion import InversionConfig, InversionResult, balanced_labels
 from synth.masked import attach_masks, plain_state
 from synth.models import batchnorm_layers, build, prunable_layers
 from synth.quant import refuse_fixed_point
@@ -289,14 +289,16 @@ def _learn(old: nn.Module, k_old: int, new_data: Dataset, config: ContinualConfi
 
 
 def synthesize_old(model: nn.Module, num_images: int, pixel_range, inversion: InversionConfig,
-                   seed: int = 0, progress: bool = False, name: str = "") -> torch.Tensor:
+                   seed: int = 0, progress: bool = False, name: str = "",
+                   full: bool = False) -> torch.Tensor | InversionResult:
     """``num_images`` inputs, balanced over every class ``model`` knows, by the method
     ``inversion`` names (``synth.synthesis.synthesize_inputs``: per-pixel DeepInversion or a
     generator, as ``settings_for`` picks for the teacher); ``name`` begins the errors about
-    ``model`` as a teacher."""
+    ``model`` as a teacher.  ``full``: the whole ``InversionResult`` (its ``stats`` say how
+    the inputs were made) instead of the inputs alone."""
     result = synthesize_inputs(model, balanced_labels(num_images, model.num_classes), inversion,
                                pixel_range=pixel_range, seed=seed, progress=progress, name=name)
-    return result.images
+    return result if full else result.images
 
 
 def per_class_accuracy(model: nn.Module, data: Dataset, split: str = "test") -> dict:

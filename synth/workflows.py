@@ -65,8 +65,8 @@ def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images
     if synth_dir is not None:
         return set_images(model, synth_dir, seed=seed, option=option)
     value_range, inv = teacher_inversion(model, iterations=iterations, device=device, name=name)
-    x, y = invert_here(model, inv, value_range, num_images=num_images, seed=seed,
-                       progress=progress, name=name)
+    x, y, _ = invert_here(model, inv, value_range, num_images=num_images, seed=seed,
+                          progress=progress, name=name)
     return x, y, None
 
 
@@ -109,14 +109,28 @@ def teacher_inversion(model, *, iterations: int | None, device: str, name: str =
 
 def invert_here(model, inv, value_range, *, num_images: int, seed: int, progress: bool,
                 name: str = "") -> tuple:
-    """(x, y): ``num_images`` class-balanced inputs of the teacher ``model`` by the method
-    ``inv`` names (``synth.synthesis.synthesize_inputs``: per pixel, or a generator, as
-    ``nnsynth invert`` makes them)."""
+    """(x, y, summary): ``num_images`` class-balanced inputs of the teacher ``model`` by the
+    method ``inv`` names (``synth.synthesis.synthesize_inputs``: per pixel, or a generator,
+    as ``nnsynth invert`` makes them), and ``synthesis_summary`` of the run."""
     from synth.inversion import balanced_labels
     from synth.synthesis import synthesize_inputs
     result = synthesize_inputs(model, balanced_labels(num_images, model.num_classes), inv,
                                pixel_range=value_range, seed=seed, progress=progress, name=name)
-    return result.images, result.labels
+    return result.images, result.labels, synthesis_summary(result.stats, inv)
+
+
+def synthesis_summary(stats: dict, inv) -> dict:
+    """What an inversion run here reports in prune's and continual's results (``synthesis``):
+    the ``method``, the per-batch cap ``iterations`` of the settings ``inv``, the generator's
+    phases as that cap bounded them (``iteration_cap``: ``AmortizedConfig.iteration_report``,
+    as ``nnsynth invert`` reports it; None per pixel, where ``iterations`` is the bound), the
+    ``fidelity``, ``mean_iterations`` per batch (the generator's: its warm-up steps),
+    ``seconds`` and the low-fidelity ``warning`` (None without one).  Plain values: it is
+    saved with the checkpoint's metrics."""
+    return {"method": inv.method, "iterations": inv.iterations,
+            "iteration_cap": stats.get("iteration_cap"), "fidelity": stats.get("fidelity"),
+            "mean_iterations": stats.get("mean_iterations"), "seconds": stats.get("seconds"),
+            "warning": stats.get("warning")}
 
 
 def inversion_settings(model, value_range, *, iterations: int | None, device: str,
@@ -143,25 +157,29 @@ def refuse_overrides(inversion: dict | None, inverts_here: bool) -> None:
 SYNTHESIS_STATE = "nnsynth-synthesized-inputs-1"
 
 
-def kept_synthesis(state: Path, model, settings: dict, make: Callable[[], tuple]) -> tuple:
-    """``make()``'s tensors (inputs synthesized here), kept in the state file ``state`` until
-    the caller's checkpoint is written and it calls ``drop_synthesis(state)``: a run
-    interrupted after its synthesis (in the fine-tuning that follows, minutes) reads them
-    back when rerun instead of inverting again.  A state of another model file (``model``
-    as ``load_model`` gives it, named by its file's checksum) or of other ``settings`` is
-    not used (a fresh synthesis replaces it); inversion is seeded, so the inputs read back
-    are the ones a fresh synthesis would make."""
+def kept_synthesis(state: Path, model, settings: dict,
+                   make: Callable[[], tuple]) -> tuple[tuple, dict | None]:
+    """(tensors, summary) of ``make()`` (inputs synthesized here, and the run's
+    ``synthesis_summary``), kept in the state file ``state`` until the caller's checkpoint is
+    written and it calls ``drop_synthesis(state)``: a run interrupted after its synthesis (in
+    the fine-tuning that follows, minutes) reads them back when rerun instead of inverting
+    again, the summary then marked ``resumed`` (None from a state written before summaries
+    were kept).  A state of another model file (``model`` as ``load_model`` gives it, named
+    by its file's checksum) or of other ``settings`` is not used (a fresh synthesis replaces
+    it); inversion is seeded, so the inputs read back are the ones a fresh synthesis would
+    make."""
     from synth.resume import load_state, save_state, settings_key
     key = settings_key(settings, model.checkpoint_info["checksum"])
     saved = load_state(state, SYNTHESIS_STATE, key, "synthesis")
     if saved is not None:
-        tensors = tuple(saved["tensors"])
+        tensors, summary = tuple(saved["tensors"]), saved.get("summary")
         log.warning("reusing the %d inputs synthesized before the interruption (%s)",
                     len(tensors[0]), state)
-        return tensors
-    tensors = tuple(make())
-    save_state(state, SYNTHESIS_STATE, key, {"tensors": list(tensors)})
-    return tensors
+        return tensors, (None if summary is None else {**summary, "resumed": True})
+    tensors, summary = make()
+    tensors = tuple(tensors)
+    save_state(state, SYNTHESIS_STATE, key, {"tensors": list(tensors), "summary": summary})
+    return tensors, summary
 
 
 def drop_synthesis(state: Path) -> None:
@@ -300,7 +318,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                               **({} if lr is None else {"lr": lr})},
                            epochs=max(1, kd_epochs or 1), min_steps=0, seed=config.seed,
                            device=config.device, progress=config.progress)
-    found, method = None, None   # method: how the inputs were inverted here, if they were
+    found, method, summary = None, None, None   # how the inputs were inverted here, if they were
     needs_images = config.importance != "magnitude" or tuning > 0
     refuse_overrides(inversion, synth_dir is None and needs_images)
     if not needs_images and synth_dir is None:
@@ -313,11 +331,14 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                                              device=config.device, name=name,
                                              overrides=inversion)
         method, count = inv.method, num_images or NUM_IMAGES
-        x, y = kept_synthesis(
+
+        def make():
+            x, y, made = invert_here(teacher, inv, value_range, num_images=count,
+                                     seed=config.seed, progress=config.progress, name=name)
+            return (x, y), made
+        (x, y), summary = kept_synthesis(
             state, teacher, {"num_images": count, "iterations": iterations,
-                             "seed": config.seed, "settings": inv.to_dict()},
-            lambda: invert_here(teacher, inv, value_range, num_images=count, seed=config.seed,
-                                progress=config.progress, name=name))
+                             "seed": config.seed, "settings": inv.to_dict()}, make)
     real = real_data_of(teacher)
     result = prune(teacher, x, y, config, cost_fn or flops_cost)
     metrics = result.summary()
@@ -339,7 +360,8 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         metrics["finetuned_test_accuracy"] = evaluate(result.model, report.x_test,
                                                       report.y_test)["accuracy"]
     metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
-                   synthesized_images=0 if x is None else len(x), synthesis_method=method)
+                   synthesized_images=0 if x is None else len(x),
+                   synthesis_method=method, synthesis=summary)
     save_checkpoint(out, result.model.cpu(), dataset=meta, metrics=metrics,
                     extra={"prune_config": config.to_dict(), "source": str(model_path)})
     drop_synthesis(state)
@@ -502,7 +524,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
         raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
                         f"model expects {old.input_shape}")
     old_list, new_list = check_classes(old_list, new_classes, data.num_classes, old.num_classes)
-    synth_x, state, synthesis = None, Path(f"{out}.resume"), None
+    synth_x, state, synthesis, summary = None, Path(f"{out}.resume"), None, None
     if config.method == "deepinversion":
         if synth_dir is not None:
             found = load_synthesized(synth_dir, old.input_shape, seed=config.seed)
@@ -511,13 +533,16 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
             inv = inversion_settings(old, data.pixel_range(), iterations=iterations,
                                      device=config.device, overrides=inversion)
             synthesis = inv.method
-            synth_x, = kept_synthesis(   # kept until the checkpoint is written
+
+            def make():
+                made = synthesize_old(old, num_images, data.pixel_range(), inv,
+                                      seed=config.seed, progress=config.progress,
+                                      name=f"--model {model_path}", full=True)
+                return (made.images,), synthesis_summary(made.stats, inv)
+            (synth_x,), summary = kept_synthesis(   # kept until the checkpoint is written
                 state, old, {"num_images": num_images, "iterations": iterations,
                              "seed": config.seed, "range": data.pixel_range(),
-                             "settings": inv.to_dict()},
-                lambda: (synthesize_old(old, num_images, data.pixel_range(), inv,
-                                        seed=config.seed, progress=config.progress,
-                                        name=f"--model {model_path}"),))
+                             "settings": inv.to_dict()}, make)
     before = per_class_accuracy(old, class_subset(data, old_list))["accuracy"]
     model, metrics = learn_new_classes(old, class_subset(data, new_list, offset=len(old_list)),
                                        config, synth_x)
@@ -530,7 +555,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     k, y = len(old_list), everything.y_test
     acc = per_class_accuracy(model, everything)["per_class"]
     right = [a * int((y == c).sum()) for c, a in enumerate(acc)]   # correct samples per class
-    metrics.update(synthesis_method=synthesis,   # how the old classes' inputs were inverted
+    metrics.update(synthesis_method=synthesis, synthesis=summary,   # how the old classes'
+                   # inputs were inverted here (synthesis_summary; None: not here)
                    old_classes=old_list, new_classes=new_list, old_model_accuracy_old=before,
                    val_accuracy=val["accuracy"], test_accuracy=test["accuracy"],
                    test_loss=test["loss"], accuracy_old=sum(right[:k]) / int((y < k).sum()),
