@@ -91,7 +91,7 @@ def teachers_faults_first(model, name: str, make: Callable[[], Any]) -> Any:
 
 
 def teacher_inversion(model, *, iterations: int | None, device: str, name: str = "",
-                      overrides: dict | None = None):
+                      overrides: dict | None = None, per_pixel_default: int | None = None):
     """(value range, settings) of the teacher ``model`` inverted by prune (``inversion_settings``
     for its recorded normalization, a missing one named after ``name``), its faults as a
     teacher first (``teachers_faults_first``)."""
@@ -103,7 +103,8 @@ def teacher_inversion(model, *, iterations: int | None, device: str, name: str =
                 raise
             raise UserError(f"{name}: {e}") from None
         return value_range, inversion_settings(model, value_range, iterations=iterations,
-                                               device=device, overrides=overrides)
+                                               device=device, overrides=overrides,
+                                               per_pixel_default=per_pixel_default)
     return teachers_faults_first(model, name, make)
 
 
@@ -133,17 +134,39 @@ def synthesis_summary(stats: dict, inv) -> dict:
             "warning": stats.get("warning")}
 
 
+# The per-batch iteration cap of prune's and continual's per-pixel inversion when none is given
+# (--iterations): the one their defaults were measured with (benchmarks/dfprune.py inverts with
+# settings_for(..., iterations=200) for benchmarks/results/dfprune_defaults.md: LeNet-5-BN on
+# mnist5k, fidelity 1.000, 19 CPU s for 512 images), where the preset's own (2,000 at mnist28)
+# would allow 10x the iterations.  A generator (settings_for's choice for other teachers) keeps its
+# own phases (warm-up 100 steps, refinement up to 300 per batch: AMORTIZED_REFINE), as nnsynth
+# invert runs it: a cap of 200 there would shorten a refinement that was measured at 300.
+PER_PIXEL_ITERATIONS = 200
+
+
 def inversion_settings(model, value_range, *, iterations: int | None, device: str,
-                       overrides: dict | None = None):
+                       overrides: dict | None = None, per_pixel_default: int | None = None):
     """The inversion settings of prune, continual and distill --data-free: ``settings_for``'s
     for the teacher within the cap ``iterations`` (None: none), its own phases and
     ``min_iterations`` bounded inside the cap as ``nnsynth invert``'s are, on ``device``;
     ``overrides`` (``InversionConfig`` fields: ``method``, the generator's ``amortized``
-    mapping, ...) win over them."""
+    mapping, ``iterations`` instead of the argument, ...) win over them.  Without a cap
+    (neither given), ``per_pixel_default`` is the cap where the settings name per-pixel
+    inversion (prune and continual: ``PER_PIXEL_ITERATIONS``); a generator keeps its own."""
     from synth.inversion import settings_for
-    return settings_for(model, value_range=value_range, device=device,
-                        **({} if iterations is None else {"iterations": iterations}),
-                        **(overrides or {}))
+    overrides = dict(overrides or {})
+    if iterations is not None and "iterations" in overrides:   # was a TypeError
+        raise UserError(f"give the inversion's iterations once: {iterations} and inversion "
+                        f"overrides {short_repr({'iterations': overrides['iterations']})}")
+
+    def settings(cap):
+        return settings_for(model, value_range=value_range, device=device,
+                            **({} if cap is None else {"iterations": cap}), **overrides)
+    inv = settings(iterations)
+    if (iterations is None and "iterations" not in overrides and per_pixel_default is not None
+            and inv.method != "amortized"):
+        inv = settings(per_pixel_default)
+    return inv
 
 
 def refuse_overrides(inversion: dict | None, inverts_here: bool) -> None:
@@ -288,7 +311,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
 # --------------------------------------------------------------------------- prune
 def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int | None = None,
                      kd_epochs: int | None = None, lr: float | None = None,
-                     num_images: int | None = None, iterations: int = 200,
+                     num_images: int | None = None, iterations: int | None = None,
                      inversion: dict | None = None, cost_fn: Callable | None = None,
                      fit_fn: Callable = local_fit) -> dict:
     """Data-free structured pruning (``synth.dfprune.prune`` with ``config``, a
@@ -298,8 +321,10 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     ``fit_fn`` when given (0: none); saves the pruned model to ``out``.  Without
     ``synth_dir``, ``num_images`` (default ``synth.dfprune.NUM_IMAGES``) are inverted here
     by the method the teacher's inversion settings name (``inversion_settings``, as
-    ``nnsynth invert`` would: per pixel or a generator; ``inversion`` overrides them) and
-    ``synthesis_method`` in the result says which."""
+    ``nnsynth invert`` would: per pixel or a generator; ``inversion`` overrides them) within
+    ``iterations`` per batch (None: ``PER_PIXEL_ITERATIONS`` per pixel, a generator's own
+    phases); ``synthesis_method`` and ``synthesis`` (``synthesis_summary``) in the result say
+    how."""
     from synth.dfprune import KD_STEPS, NUM_IMAGES, finetune_kd, flops_cost, kd_defaults, prune
     from synth.distill import DistillConfig, distill
     from synth.train import evaluate
@@ -329,15 +354,16 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         name = f"--model {model_path}"   # the checkpoint is written
         value_range, inv = teacher_inversion(teacher, iterations=iterations,
                                              device=config.device, name=name,
-                                             overrides=inversion)
+                                             overrides=inversion,
+                                             per_pixel_default=PER_PIXEL_ITERATIONS)
         method, count = inv.method, num_images or NUM_IMAGES
 
         def make():
             x, y, made = invert_here(teacher, inv, value_range, num_images=count,
                                      seed=config.seed, progress=config.progress, name=name)
             return (x, y), made
-        (x, y), summary = kept_synthesis(
-            state, teacher, {"num_images": count, "iterations": iterations,
+        (x, y), summary = kept_synthesis(   # keyed by the cap applied (as before: 200 per
+            state, teacher, {"num_images": count, "iterations": inv.iterations,   # pixel)
                              "seed": config.seed, "settings": inv.to_dict()}, make)
     real = real_data_of(teacher)
     result = prune(teacher, x, y, config, cost_fn or flops_cost)
@@ -486,7 +512,7 @@ def parse_classes(text: str | None, option: str) -> list[int] | None:
 
 def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], out, config, *,
                          old_classes: list[int] | None = None, synth_dir=None,
-                         num_images: int = 256, iterations: int = 200,
+                         num_images: int = 256, iterations: int | None = None,
                          inversion: dict | None = None) -> dict:
     """Teach the checkpoint's classifier ``new_classes`` of ``new_dataset`` without its old
     data (``synth.continual.learn_new_classes`` with ``config``, a ``ContinualConfig``); the
@@ -494,7 +520,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     records, else the recorded ones, else ``0..outputs-1``; saves to ``out``.  The old
     classes' inputs (``deepinversion``, without ``synth_dir``) are inverted by the method the
     model's inversion settings name, as in ``prune_checkpoint`` (``inversion`` overrides
-    them; ``synthesis_method`` in the result)."""
+    them; within ``iterations`` per batch, None: ``PER_PIXEL_ITERATIONS`` per pixel, a
+    generator's own phases; ``synthesis_method`` and ``synthesis`` in the result)."""
     from synth.continual import (check_classes, check_recorded_classes, class_subset,
                                  learn_new_classes, old_classes_by_name, per_class_accuracy,
                                  synthesize_old)
@@ -531,7 +558,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
             synth_x = torch.cat([found.x_train, found.x_val])
         else:   # inverted as nnsynth invert would (per pixel or a generator)
             inv = inversion_settings(old, data.pixel_range(), iterations=iterations,
-                                     device=config.device, overrides=inversion)
+                                     device=config.device, overrides=inversion,
+                                     per_pixel_default=PER_PIXEL_ITERATIONS)
             synthesis = inv.method
 
             def make():
@@ -540,7 +568,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
                                       name=f"--model {model_path}", full=True)
                 return (made.images,), synthesis_summary(made.stats, inv)
             (synth_x,), summary = kept_synthesis(   # kept until the checkpoint is written
-                state, old, {"num_images": num_images, "iterations": iterations,
+                state, old, {"num_images": num_images, "iterations": inv.iterations,
                              "seed": config.seed, "range": data.pixel_range(),
                              "settings": inv.to_dict()}, make)
     before = per_class_accuracy(old, class_subset(data, old_list))["accuracy"]
