@@ -27,6 +27,17 @@ threads_option = click.option(
          "[default: torch's own]")
 
 
+# prune's and continual's inversion cap (they invert when --synth is not given)
+inversion_iterations_option = click.option(
+    "--iterations", type=click.IntRange(min=1), default=None,
+    help="Maximum inversion iterations per batch when --synth is not given: per pixel, and "
+         "where the teacher's settings pick a generator the cap of each of its phases "
+         "(warm-up, each batch's adaptation and refinement).  [default: per pixel "
+         "synth.workflows.PER_PIXEL_ITERATIONS = 200, as the defaults were measured; a "
+         "generator: its own phases (refinement up to 300 per batch), as nnsynth invert runs "
+         "it]")
+
+
 def synth_option(help: str = "Directory of a synthesized Parquet set (`nnsynth invert`).",
                  old_name: str | None = None):
     """``--synth DIR``, the one name of the synthesized-data option in every command; a

@@ -14,7 +14,7 @@ from synth.errors import UserError
 from synth.inversion import AMORTIZED_REFINE, settings_for
 from synth.workflows import PER_PIXEL_ITERATIONS, prune_checkpoint
 from tests._cli import json_result, run
-from tests.synth.test_synthesis_stats_h104 import make_set16
+from tests.synth._tiny import make_set16
 
 IMAGES = "10"
 

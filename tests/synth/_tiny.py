@@ -45,3 +45,40 @@ def diverging_set(folder) -> str:
     for split, rows in (("train", slice(0, 60)), ("val", slice(60, 75)), ("test", slice(75, 90))):
         write_parquet(Path(folder) / f"{split}.parquet", x[rows], y[rows], meta, split=split)
     return f"parquet:{folder}"
+
+
+# the classes of make_set16's teachers (the "old" classes of continual learning)
+SET16_OLD = [0, 1, 2, 3, 4]
+
+
+def make_set16(folder: Path) -> tuple[str, dict]:
+    """The 8x8 digits upsampled to 16x16 (nearest: the same normalization) as a Parquet set
+    in ``folder``, and teachers of its classes 0-4 trained one epoch on one thread: LeNet-5-BN
+    (``settings_for`` inverts it per pixel) and a tiny convnet with global pooling, BatchNorm2d
+    only (a generator with refinement).  Returns (the set's name, {key: checkpoint path})."""
+    import torch.nn.functional as F
+
+    from hwsim.latency import torch_threads
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset, write_parquet
+    from synth.models import build
+    from synth.train import TrainConfig, fit
+    digits = load_dataset("digits")
+    meta = {k: v for k, v in digits.metadata().items() if k not in ("name", "split_seed")}
+    meta["input_shape"] = [1, 16, 16]
+    for split in ("train", "val", "test"):
+        x, y = digits.split(split)
+        write_parquet(folder / f"{split}.parquet", F.interpolate(x, size=(16, 16)), y, meta,
+                      split=split)
+    name = f"parquet:{folder}"
+    old = load_dataset(f"{name}[{','.join(map(str, SET16_OLD))}]")
+    teachers = {}
+    with torch_threads(1):
+        for key, spec in (("per_pixel", "lenet5_bn"), ("generator", TINY_SPEC)):
+            torch.manual_seed(0)
+            model = build(spec, old.input_shape, old.num_classes)
+            fit(model, old, TrainConfig(epochs=1, batch_size=32, lr=0.1, seed=0, device="cpu",
+                                        progress=False))
+            teachers[key] = save_checkpoint(folder / f"{key}.pt", model.eval(),
+                                            dataset=old.metadata())
+    return name, teachers

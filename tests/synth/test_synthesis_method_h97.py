@@ -8,23 +8,19 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 import synth.continual as continual
 import synth.dfprune as dfprune
 from synth.amortized import AmortizedConfig, synthesize_amortized
-from synth.checkpoint import load_model, load_tensor_file, save_checkpoint
+from synth.checkpoint import load_model, load_tensor_file
 from synth.continual import ContinualConfig
-from synth.data import input_range, load_dataset, write_parquet
+from synth.data import input_range
 from synth.dfprune import PruneConfig
 from synth.inversion import AMORTIZED_REFINE, balanced_labels, settings_for, synthesize
-from synth.models import build
-from synth.train import TrainConfig, fit
 from synth.workflows import continual_checkpoint, prune_checkpoint
-from tests.synth._tiny import TINY_SPEC
+from tests.synth._tiny import make_set16
 
 IMAGES, ITERATIONS = 16, 12
-OLD = [0, 1, 2, 3, 4]
 # a short generator run, over settings_for's own generator settings for such a teacher
 FAST = {"generator": {"amortized": {**AMORTIZED_REFINE, "width": 8, "steps": 10, "batch_size": 16,
                                     "check_every": 5, "adapt_steps": 5, "adapt_max_steps": 10,
@@ -36,27 +32,7 @@ def set16(tmp_path_factory):
     """The 8x8 digits upsampled to 16x16 (nearest: the same normalization) as a Parquet set,
     and teachers of its classes 0-4: LeNet-5-BN (per pixel) and a tiny convnet with global
     pooling, BatchNorm2d only (a generator)."""
-    from hwsim.latency import torch_threads
-    folder = tmp_path_factory.mktemp("set16")
-    digits = load_dataset("digits")
-    meta = {k: v for k, v in digits.metadata().items() if k not in ("name", "split_seed")}
-    meta["input_shape"] = [1, 16, 16]
-    for split in ("train", "val", "test"):
-        x, y = digits.split(split)
-        write_parquet(folder / f"{split}.parquet", F.interpolate(x, size=(16, 16)), y, meta,
-                      split=split)
-    name = f"parquet:{folder}"
-    old = load_dataset(f"{name}[{','.join(map(str, OLD))}]")
-    teachers = {}
-    with torch_threads(1):
-        for key, spec in (("per_pixel", "lenet5_bn"), ("generator", TINY_SPEC)):
-            torch.manual_seed(0)
-            model = build(spec, old.input_shape, old.num_classes)
-            fit(model, old, TrainConfig(epochs=1, batch_size=32, lr=0.1, seed=0, device="cpu",
-                                        progress=False))
-            teachers[key] = save_checkpoint(folder / f"{key}.pt", model.eval(),
-                                            dataset=old.metadata())
-    return name, teachers
+    return make_set16(tmp_path_factory.mktemp("set16"))
 
 
 def _interrupt(*a, **k):

@@ -2,52 +2,17 @@
 per-batch cap, the generator's phases as the cap bounded them, fidelity, ...) where the
 inversion ran in this run: ``synth.workflows.invert_here`` dropped the synthesis stats, so a
 result said only ``synthesis_method`` and nothing of the iteration cap that bounded it."""
-from pathlib import Path
-
 import pytest
-import torch
-import torch.nn.functional as F
 
 import synth.continual as continual
 import synth.dfprune as dfprune
-from synth.checkpoint import load_model, save_checkpoint
+from synth.checkpoint import load_model
 from synth.continual import ContinualConfig
-from synth.data import load_dataset, write_parquet
 from synth.dfprune import PruneConfig
-from synth.models import build
-from synth.train import TrainConfig, fit
 from synth.workflows import continual_checkpoint, prune_checkpoint
-from tests.synth._tiny import TINY_SPEC
+from tests.synth._tiny import make_set16
 
 IMAGES, CAP = 10, 6
-OLD = [0, 1, 2, 3, 4]
-
-
-def make_set16(folder: Path) -> tuple[str, dict]:
-    """The 8x8 digits upsampled to 16x16 (nearest: the same normalization) as a Parquet set
-    in ``folder``, and teachers of its classes 0-4 trained one epoch on one thread: LeNet-5-BN
-    (``settings_for`` inverts it per pixel) and a tiny convnet with global pooling, BatchNorm2d
-    only (a generator with refinement).  Returns (the set's name, {key: checkpoint path})."""
-    from hwsim.latency import torch_threads
-    digits = load_dataset("digits")
-    meta = {k: v for k, v in digits.metadata().items() if k not in ("name", "split_seed")}
-    meta["input_shape"] = [1, 16, 16]
-    for split in ("train", "val", "test"):
-        x, y = digits.split(split)
-        write_parquet(folder / f"{split}.parquet", F.interpolate(x, size=(16, 16)), y, meta,
-                      split=split)
-    name = f"parquet:{folder}"
-    old = load_dataset(f"{name}[{','.join(map(str, OLD))}]")
-    teachers = {}
-    with torch_threads(1):
-        for key, spec in (("per_pixel", "lenet5_bn"), ("generator", TINY_SPEC)):
-            torch.manual_seed(0)
-            model = build(spec, old.input_shape, old.num_classes)
-            fit(model, old, TrainConfig(epochs=1, batch_size=32, lr=0.1, seed=0, device="cpu",
-                                        progress=False))
-            teachers[key] = save_checkpoint(folder / f"{key}.pt", model.eval(),
-                                            dataset=old.metadata())
-    return name, teachers
 
 
 @pytest.fixture(scope="module")

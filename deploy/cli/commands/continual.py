@@ -9,9 +9,9 @@ inverted here.
 """
 import click
 
-from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
-                                RegistryChoice, given, refuse_inversion_options,
-                                seed_option, show_progress, synth_option)
+from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, given,
+                                inversion_iterations_option, json_option, refuse_inversion_options,
+                                RegistryChoice, seed_option, show_progress, synth_option)
 
 
 @click.command("continual")
@@ -27,13 +27,7 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
               default="deepinversion", show_default=True)
 @synth_option("Images synthesized from the old model (default: invert here).")
 @click.option("--num-images", type=click.IntRange(min=1), default=256, show_default=True)
-@click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="Maximum inversion iterations per batch when --synth is not given: per "
-                   "pixel, and where the teacher's settings pick a generator the cap of each "
-                   "of its phases (warm-up, each batch's adaptation and refinement).  "
-                   "[default: per pixel synth.workflows.PER_PIXEL_ITERATIONS = 200, as the "
-                   "defaults were measured; a generator: its own phases (refinement up to "
-                   "300 per batch), as nnsynth invert runs it]")
+@inversion_iterations_option
 @click.option("--epochs", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--lr", type=float, default=0.01, show_default=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False),

@@ -9,9 +9,9 @@ is reported on the model's real data set when it loads here (never used for trai
 """
 import click
 
-from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, emit, json_option,
-                                given, refuse_inversion_options, seed_option,
-                                show_progress, synth_option)
+from deploy.cli.options import (checkpoint_out, device_option, emit, given,
+                                inversion_iterations_option, json_option, refuse_inversion_options,
+                                RegistryChoice, seed_option, show_progress, synth_option)
 
 
 @click.command("prune")
@@ -32,13 +32,7 @@ from deploy.cli.options import (checkpoint_out, RegistryChoice, device_option, e
 @click.option("--num-images", type=click.IntRange(min=1), default=None,
               help="Images to invert when --synth is not given.  "
                    "[default: synth.dfprune.NUM_IMAGES = 512]")
-@click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="Maximum inversion iterations per batch when --synth is not given: per "
-                   "pixel, and where the teacher's settings pick a generator the cap of each "
-                   "of its phases (warm-up, each batch's adaptation and refinement).  "
-                   "[default: per pixel synth.workflows.PER_PIXEL_ITERATIONS = 200, as the "
-                   "defaults were measured; a generator: its own phases (refinement up to "
-                   "300 per batch), as nnsynth invert runs it]")
+@inversion_iterations_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               callback=checkpoint_out, help="Pruned checkpoint.")
 @seed_option
