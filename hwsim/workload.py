@@ -474,8 +474,9 @@ KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and
 _F = torch.nn.functional
 # activations a module's own forward may call as functions (F.relu(x), torch.sigmoid(x),
 # x.softmax(1)), resampling functions (F.interpolate, F.pixel_shuffle) and pools
-# (F.max_pool2d): each is the ``_ACTIVATIONS``, ``_RESAMPLE`` or ``_POOLS`` module it computes and the names of that module's settings
-# in the function's argument order after the input.  Called outside a leaf module, one is
+# (F.max_pool2d): each is the ``_ACTIVATIONS``, ``_RESAMPLE`` or ``_POOLS`` module it
+# computes and the names of that module's settings in the function's argument order after
+# the input.  Called outside a leaf module, one is
 # priced as that module is (the same op and geometry); they were free (activations) or
 # refused (F.interpolate), while the module equivalent was priced.
 _SOFTMAX_DIM = ("dim",)
@@ -540,7 +541,7 @@ _FUNCTIONAL = {
 }
 
 
-def _functional_activation(func, args, kwargs) -> nn.Module | None:
+def _functional_module(func, args, kwargs) -> nn.Module | None:
     """The module a functional call computes (``_FUNCTIONAL``), with the call's settings;
     None when ``func`` is not one, its input is not a tensor, or it is no such module's work
     (an antialiased F.interpolate: nn.Upsample has no such setting)."""
@@ -578,7 +579,7 @@ class _AddCatcher(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        act = (_functional_activation(func, args, kwargs)
+        act = (_functional_module(func, args, kwargs)
                if self.state["depth"] == 0 and not self.state["cells"] else None)
         if act is not None:   # measured before the call: an in-place one overwrites its input
             sparsity = _zero_frac(args[0].detach())

@@ -890,11 +890,13 @@ class Space:
     def _row_ranges(self) -> list[tuple[int, Range]]:
         return [(j, p) for j, p in enumerate(self.params) if isinstance(p, Range)]
 
-    def _range_values(self, p: Range, u: np.ndarray) -> np.ndarray:
-        """``Range._value`` on an array of encoded values: clipped, integer-rounded."""
-        lo, hi = p._unit(p.low), p._unit(p.high)
+    def _range_values(self, p: Range, u: np.ndarray, log: bool | None = None) -> np.ndarray:
+        """``Range._value`` on an array of encoded values (on the log10 scale with ``log``):
+        clipped, integer-rounded."""
+        log = p.log if log is None else log
+        lo, hi = (math.log10(p.low), math.log10(p.high)) if log else (p.low, p.high)
         v = np.clip(u, lo, hi)
-        v = np.clip(10.0 ** v if p.log else v, p.low, p.high)
+        v = np.clip(10.0 ** v if log else v, p.low, p.high)
         return np.round(v) if p.integer else v
 
     def sample_rows(self, rng, n: int) -> np.ndarray:
@@ -909,15 +911,9 @@ class Space:
                 rows[:, j] = self._range_values(p, rng.uniform(p._unit(p.low), p._unit(p.high), n))
                 if self._explore and p.wide:
                     log = rng.random(n) < 0.5
-                    rows[log, j] = self._log_values(p, rng.uniform(
-                        math.log10(p.low), math.log10(p.high), int(log.sum())))
+                    rows[log, j] = self._range_values(p, rng.uniform(
+                        math.log10(p.low), math.log10(p.high), int(log.sum())), log=True)
         return rows
-
-    @staticmethod
-    def _log_values(p: Range, u: np.ndarray) -> np.ndarray:
-        """``Range._value`` on the log10 scale, on an array: clipped, integer-rounded."""
-        v = np.clip(10.0 ** np.clip(u, math.log10(p.low), math.log10(p.high)), p.low, p.high)
-        return np.round(v) if p.integer else v
 
     def mutate_rows(self, rows, rng) -> np.ndarray:
         """One random edit per row (as ``mutate``): a parameter with more than one value
@@ -943,8 +939,8 @@ class Space:
             if p.wide:                  # low values step on the log scale (Range.mutate)
                 log = old < p.log_steps_below
                 span = math.log10(p.high) - math.log10(p.low)
-                new[log] = self._log_values(p, np.log10(old[log]) + 0.15 * span
-                                            * rng.standard_normal(int(log.sum())))
+                new[log] = self._range_values(p, np.log10(old[log]) + 0.15 * span
+                                              * rng.standard_normal(int(log.sum())), log=True)
             if p.integer:               # a step that rounded back: one up or down instead
                 same = new == old
                 up = np.where(old + 1 <= p.high, old + 1, old - 1)

@@ -55,21 +55,6 @@ def _check_counts(**counts) -> None:
             check_range(name, value, *limits[name], integer=True)
 
 
-def synthesized_images(model, synth_dir: str | os.PathLike | None, *, num_images: int,
-                       iterations: int, seed: int, device: str, progress: bool,
-                       option: str = "--synth", name: str = ""):
-    """(x, y, set): a synthesized Parquet set's images (train + val) when ``synth_dir`` is
-    given, else ``num_images`` inputs inverted here by the method the teacher's inversion
-    settings name (``teacher_inversion``, ``invert_here``; set None).  ``name`` (e.g.
-    "--model m.pt") begins the errors about the model as a teacher."""
-    if synth_dir is not None:
-        return set_images(model, synth_dir, seed=seed, option=option)
-    value_range, inv = teacher_inversion(model, iterations=iterations, device=device, name=name)
-    x, y, _ = invert_here(model, inv, value_range, num_images=num_images, seed=seed,
-                          progress=progress, name=name)
-    return x, y, None
-
-
 def set_images(model, synth_dir: str | os.PathLike, *, seed: int, option: str = "--synth"):
     """(x, y, set): the images (train + val) of the synthesized Parquet set ``synth_dir``
     made for ``model``."""
