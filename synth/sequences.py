@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from synth.config import short_repr
 from synth.data import (MAX_DATASET_VALUES, Dataset, moments, register_dataset,
                         stratified_splits)
 from synth.data import _make as make_dataset
@@ -428,11 +429,9 @@ def _file_stamp(path: Path) -> tuple:
 @functools.lru_cache(maxsize=8)
 def _read_pair_cached(directory: str, problem: str, stamps: tuple):
     """``_read_pair`` for files in the state ``stamps`` (the cache key)."""
-    parts = [_parse_ts(Path(directory) / f"{problem}_{split}.ts") for split in ("TRAIN", "TEST")]
-    if parts[0][2] and parts[1][2] and parts[0][2] != parts[1][2]:
-        # the order matters too: it is the class index of every label
-        raise UserError(f"{problem}: TRAIN and TEST declare different classes: @classLabel "
-                        f"{parts[0][2]} and {parts[1][2]}")
+    files = [Path(directory) / f"{problem}_{split}.ts" for split in ("TRAIN", "TEST")]
+    parts = [_parse_ts(f) for f in files]
+    _check_same_classes(files, [p[2] for p in parts])
     dims = [p[3]["dimensions"] for p in parts]
     if None not in dims and dims[0] != dims[1]:
         raise UserError(f"{problem}: TRAIN's header says @dimensions {dims[0]}, TEST's "
@@ -449,10 +448,30 @@ def _read_pair_cached(directory: str, problem: str, stamps: tuple):
                     sorted(steps[0])[:3], sorted(steps[1])[:3])
     labels = parts[0][1] + parts[1][1]
     # the files are pooled and split again: a TEST file without a rare class is fine (it was
-    # refused as "TRAIN and TEST declare different classes" when neither declared any)
+    # refused as "TRAIN and TEST declare different classes" when neither declared any).
+    # One class order for both files, TRAIN's where it declares one: the labels are names
+    # until sequence_dataset indexes them all with this one list.
     declared = parts[0][2] or parts[1][2]
     _check_declared(labels, declared, problem)
     return parts[0][0] + parts[1][0], labels, declared or sorted(set(labels))
+
+
+def _check_same_classes(files: list[Path], declared: list[list[str]]) -> None:
+    """TRAIN and TEST (``files``), where both declare classes (``declared``, their
+    @classLabel lists), declare the same ones, in any order.  A class only one of them
+    lists is a one-line error naming that file and the class.  The order is not checked:
+    both files' labels are indexed by one list (TRAIN's), so a TEST file listing 'b a'
+    under a TRAIN file's 'a b' (refused before as different classes) loads, each label
+    keeping its class."""
+    if not (declared[0] and declared[1]) or set(declared[0]) == set(declared[1]):
+        return
+    for here, there in ((1, 0), (0, 1)):
+        extra = [c for c in declared[here] if c not in set(declared[there])]
+        if extra:
+            raise UserError(f"{files[here]}: @classLabel lists class {short_repr(extra[0])}, "
+                            f"which {files[there].name}'s @classLabel "
+                            f"{short_repr(declared[there])} lacks; TRAIN and TEST must "
+                            f"declare the same classes (in any order)")
 
 
 def load_packaged(name: str, seed: int = 0) -> Dataset:
