@@ -304,17 +304,21 @@ def safe_std(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return np.where(constant, 1.0, np.where(small, std, std + 1e-8))
 
 
-def moments(values: np.ndarray, axis, what: str) -> tuple[np.ndarray, np.ndarray]:
+def moments(values: np.ndarray, axis, what: str,
+            names=None) -> tuple[np.ndarray, np.ndarray]:
     """(mean, std) of training ``values`` along ``axis``: what a tabular or sequence set is
     normalized with, per feature or channel; ``what`` names one in an error ("data set D:
-    channel").  Values whose mean or std overflows float64 (1e308) are a one-line error:
+    channel"), by its index and, given them, its ``names`` (a table's column names).  Values whose mean or std overflows float64 (1e308) are a one-line error:
     they made every input NaN, and training stopped as "diverged; lower the learning rate"."""
     with np.errstate(over="ignore", invalid="ignore"):
         mean, std = values.mean(axis=axis), values.std(axis=axis)
     bad = ~(np.isfinite(mean) & np.isfinite(std))
     if bad.any():
-        raise UserError(f"{what} {int(np.flatnonzero(bad)[0])} has values too large to "
-                        f"normalize (mean/std overflow float64)")
+        i = int(np.flatnonzero(bad)[0])
+        column = (f"column {short_repr(printable(str(names[i])))}: its "
+                  if names is not None else "")
+        raise UserError(f"{what} {i} has values too large to normalize ({column}mean/std "
+                        f"overflow float64)")
     return mean, safe_std(mean, std)
 
 
@@ -331,10 +335,10 @@ def _image_dataset(name, x_raw01: np.ndarray, y: np.ndarray, class_names, seed,
 
 
 def _tabular_dataset(name, x: np.ndarray, y: np.ndarray, class_names, seed,
-                     splits=None) -> Dataset:
+                     splits=None, feature_names=None) -> Dataset:
     y = y.astype(np.int64)
     train, val, test = splits if splits is not None else stratified_splits(x, y, seed)
-    mean, std = moments(x[train], 0, f"data set {name}: feature")
+    mean, std = moments(x[train], 0, f"data set {name}: feature", feature_names)
     xn = ((x - mean) / std).astype(np.float32)
     value_range = (x[train].min(axis=0).tolist(), x[train].max(axis=0).tolist())
     return _make(name, xn, y, train, val, test, (x.shape[1],), class_names, mean, std,
@@ -661,6 +665,11 @@ def _parquet_footer(f: Path):
                 columns[name] = (values + chunk.num_values, size + chunk.total_uncompressed_size)
     except Exception as e:
         raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: {str(e)[:200]}") from None
+    names = schema.names   # pyarrow writes two columns of one name; reading one by that name
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)   # was a KeyError
+    if twice is not None:
+        raise UserError(f"Parquet file {f} has the column {short_repr(printable(twice))} "
+                        f"twice; columns need distinct names (rename one)")
     return schema, rows, columns
 
 
@@ -1153,13 +1162,13 @@ def _csv_columns(path: str):
 
 
 # --------------------------------------------------------------------------- your own tables
-def _label_classes(keys: list, codes: np.ndarray, empty: int | None, where: str):
-    """(class indices, class names) from the distinct label values ``keys`` (sortable: ints
-    or strings) and each row's index ``codes`` into them; ``empty``: the index of the empty
-    text label, if any."""
-    if empty is not None:   # a text column reads an empty cell as "", which became a class
+def _label_classes(keys: list, codes: np.ndarray, empty, where: str):
+    """(class indices, class names) from the label values ``keys`` (sortable: ints or
+    strings; a value may be there twice, its rows one class) and each row's index ``codes``
+    into them; ``empty``: the indices of the empty (blank) text labels."""
+    if len(empty):   # a text column reads an empty cell as "", which became a class
         raise UserError(f"{where}: its label column has "
-                        f"{int((codes == empty).sum()):,} empty cells")
+                        f"{int(np.isin(codes, list(empty)).sum()):,} empty cells")
     classes = sorted(set(keys))
     index = {k: i for i, k in enumerate(classes)}
     y = np.asarray([index[k] for k in keys], dtype=np.int64)[codes]
@@ -1180,11 +1189,24 @@ def _whole_numbers(text: list[str], where: str) -> list[int]:
             numbers.append(Fraction(t))
         except (ValueError, ZeroDivisionError, OverflowError):   # nan, inf
             numbers.append(None)
+        if numbers[-1] is None and _is_number(t):   # 'inf' was called a fractional value
+            raise UserError(f"{where}: its label column holds NaN or infinite values such as "
+                            f"{short_repr(t)}; labels must be class names or integers")
         if numbers[-1] is None or numbers[-1].denominator != 1:
             raise UserError(f"{where}: labels must be class names or integers, got fractional "
                             f"values such as {short_repr(t)} (the labels are the column named "
                             f"{'/'.join(LABEL_COLUMNS)}, else the last)")
     return [int(f) for f in numbers]
+
+
+def _check_finite_labels(values: np.ndarray, where: str) -> None:
+    """Floating-point labels hold no NaN or infinity (written as values, not nulls: pyarrow's
+    and polars' NaN), named with the first row that holds one."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise UserError(f"{where}: its label column holds NaN or infinite values "
+                        f"({int(bad.sum()):,}; the first in data row "
+                        f"{int(np.flatnonzero(bad)[0]) + 1:,}); fill or drop those rows")
 
 
 def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[str]]:
@@ -1201,14 +1223,18 @@ def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[st
         column = column.cast(kind.value_type)
         kind = kind.value_type
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
-        values = np.asarray(column.to_numpy(zero_copy_only=False)).astype(np.int64)
+        values = np.asarray(column.to_numpy(zero_copy_only=False))
+        if values.dtype == bool:   # classes 0 and 1, as a CSV's false/true
+            values = values.astype(np.int64)
+        # in their own type: uint64 codes beyond 2**63 cast to int64 named classes -2**63...
         classes, codes = np.unique(values, return_inverse=True)
-        return _label_classes(classes.tolist(), codes.reshape(-1), None, where)
+        return _label_classes(classes.tolist(), codes.reshape(-1), (), where)
     if pa.types.is_floating(kind) and as_text is None:
         values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+        _check_finite_labels(values, where)
         classes, codes = np.unique(values, return_inverse=True)
         return _label_classes(_whole_numbers([repr(float(c)) for c in classes], where),
-                              codes.reshape(-1), None, where)
+                              codes.reshape(-1), (), where)
     if pa.types.is_floating(kind):
         column = as_text()
     elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
@@ -1217,9 +1243,11 @@ def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[st
     elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         column = column.cast(pa.string())
     encoded = column.combine_chunks().dictionary_encode()   # Arrow's memory, not a str a row
-    text = encoded.dictionary.to_pylist()
+    # spaces around a name are not part of it: 'cat' and 'cat ' (or ' cat' after ', ') were
+    # two classes of one animal, or a class named ' cat'
+    text = [t.strip() for t in encoded.dictionary.to_pylist()]
     codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    empty = next((i for i, t in enumerate(text) if not t.strip()), None)
+    empty = [i for i, t in enumerate(text) if not t]
     if not pa.types.is_floating(kind):
         return _label_classes(text, codes, empty, where)
     return _label_classes(_whole_numbers(text, where), codes, empty, where)
@@ -1310,9 +1338,13 @@ def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Data
             c = c.cast(pa.float64())
         columns.append(np.asarray(c.to_numpy(zero_copy_only=False), dtype=np.float64))
     x = np.column_stack(columns)
-    if not np.isfinite(x).all():
-        raise UserError(f"{where}: its features hold NaN or infinite values "
-                        f"({int((~np.isfinite(x)).sum()):,} of {x.size:,})")
+    for n, c in zip(features, columns):   # named: the file had said neither column nor row
+        bad = ~np.isfinite(c)
+        if bad.any():
+            raise UserError(f"{where}: feature column {short_repr(printable(n))} holds NaN or "
+                            f"infinite values ({int(bad.sum()):,}; the first in data row "
+                            f"{int(np.flatnonzero(bad)[0]) + 1:,}; a number beyond 1.8e308 "
+                            f"reads as infinite); fill or drop those rows")
     y, class_names = _table_labels(table.column(label), where,
                                    as_text and (lambda: as_text(label)))
     check_class_names(class_names, where, loaded=True)
@@ -1320,7 +1352,7 @@ def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Data
     if split is not None:
         splits = split_column(table.column(split).to_pylist(), y, seed, where)
     try:
-        return _tabular_dataset(name, x, y, class_names, seed, splits)
+        return _tabular_dataset(name, x, y, class_names, seed, splits, features)
     except UserError:   # already says what is wrong (a ValueError too)
         raise
     except ValueError:   # scikit-learn's stratified split: a class with too few rows
@@ -1504,9 +1536,15 @@ def _images(path: str, seed: int) -> Dataset:
     parts = _split_folders(root)
     groups = {part: _class_folders(root / part if part else root) for part in parts}
     names = sorted(set().union(*({n for n, fs in g.items() if fs} for g in groups.values())))
-    if len(names) < 2:
+    if len(names) < 2:   # images in the folder itself: say where they must go
+        import itertools
+        loose = sum(1 for p in itertools.islice(root.iterdir(), MAX_IMAGE_FILES)
+                    if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+                    and p.is_file()) if root.is_dir() else 0
         raise UserError(f"image folder {printable(root)} needs subfolders of images for at "
-                        f"least 2 classes, found {len(names)}")
+                        f"least 2 classes, found {len(names)}" + (
+                            f" (it holds {loose:,} images of its own: put each class's "
+                            f"images in a subfolder named after the class)" if loose else ""))
     for part, group in groups.items():   # an empty class folder dropped its class silently
         empty = next((n for n, fs in group.items() if not fs), None)
         if empty is not None:

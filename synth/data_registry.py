@@ -87,8 +87,28 @@ def check_dataset_name(name, where: str = "") -> str:
             return name
         if name in _REGISTRY:
             return name
-    raise ConfigError(f"{where + ': ' if where else ''}unknown data set {short_repr(name)}; known: "
-                      f"{', '.join(sorted(_DESCRIPTIONS))}")
+    hint = _path_hint(name) if isinstance(name, str) else ""
+    raise ConfigError(f"{where + ': ' if where else ''}unknown data set {short_repr(name)}"
+                      f"{hint or '; known: ' + ', '.join(sorted(_DESCRIPTIONS))}")
+
+
+# A file's suffix -> the prefix that reads it: a user's own file given as its bare path
+# (--dataset data/train.csv) was an unknown data set followed by the list of names.
+_SUFFIX_PREFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
+                    ".ts": "ts", ".txt": "text"}
+
+
+def _path_hint(name: str) -> str:
+    """'; give it as csv:<name>' where ``name`` is the path of a file of a kind some prefix
+    reads (by its suffix), or of a folder; '' for anything else."""
+    import os
+    prefix = _SUFFIX_PREFIXES.get(os.path.splitext(name.rstrip("/\\"))[1].lower())
+    if prefix is not None:
+        return f"; a file is given with its kind: {prefix}:{printable(name)}"
+    if os.path.isdir(name):
+        return (f"; a folder is given with its kind: images:{printable(name)} (one subfolder "
+                f"of images per class), parquet:{printable(name)} or ts:{printable(name)}")
+    return ""
 
 
 def check_dataset_path(name, where: str = "") -> None:
