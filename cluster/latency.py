@@ -14,12 +14,13 @@ import hashlib
 import inspect
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.files import write_json_atomic
+from synth.files import check_writable, write_json_atomic
 from hwsim.latency import (host_identity, host_rows, probe, probe_input, spread,
                            time_interleaved, torch_threads)
 from synth.lm import recurrent_layer
@@ -66,14 +67,46 @@ def probe_fingerprint(keys: Sequence[dict]) -> str:
 
 
 def read_cached(path: Path) -> dict | None:
-    """A cached table, or None when absent or unreadable (then it is measured again)."""
+    """A cached table, or None when absent or unreadable (``read_table`` says why)."""
+    return read_table(path)[0]
+
+
+def read_table(path: Path) -> tuple[dict | None, str | None]:
+    """``(table, None)`` for a cached table at ``path``; ``(None, None)`` when nothing is
+    there; ``(None, why)`` for something there that is no table: unreadable, not UTF-8, not
+    JSON (corrupt, truncated), nested too deeply, or not an object with a ``rows`` list of
+    objects and an ``identity`` object (what ``cached_table`` writes)."""
+    path = Path(path)
+    if not os.path.lexists(path):   # a dangling link is something there, not nothing
+        return None, None
     try:
-        obj = json.loads(path.read_text())
-    except (OSError, ValueError, RecursionError):   # deep nesting: RecursionError
-        return None
-    if not isinstance(obj, dict) or not isinstance(obj.get("rows"), list):
-        return None
-    return obj
+        obj = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        return None, f"cannot be read ({e.strerror or e})"
+    except UnicodeDecodeError:
+        return None, "is not UTF-8 text"
+    except RecursionError:   # json's recursion on deeply nested brackets
+        return None, "is JSON nested too deeply to be a latency table"
+    except ValueError as e:
+        return None, f"is not JSON ({short_repr(str(e))})"
+    if not (isinstance(obj, dict) and isinstance(obj.get("rows"), list)
+            and all(isinstance(r, dict) for r in obj["rows"])
+            and isinstance(obj.get("identity"), dict)):
+        return None, "is not a latency table (an object with a 'rows' list and an 'identity')"
+    return obj, None
+
+
+def _check_cache_folder(folder: Path) -> None:
+    """``folder`` can hold the cache files: a folder (or none yet) under a folder this process
+    may write; else a one-line error, before anything is measured (the write failed after
+    the measurement, with a FileExistsError, NotADirectoryError or FileNotFoundError
+    traceback)."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "a file" if existing == folder else f"under the file {existing}"
+        raise UserError(f"latency cache folder {folder} is {where}; give a folder")
+    if existing is not None:
+        check_writable(existing, "latency cache folder", folder)
 
 
 def cached_table(cache_dir: str | Path | None, identity: dict, params: dict,
@@ -81,25 +114,42 @@ def cached_table(cache_dir: str | Path | None, identity: dict, params: dict,
     """``{"rows", "identity", "params", "key", "cached"}``: read from ``cache_dir`` when a table
     with the same key is there (and not ``refresh``), else ``measure()`` and write it.  The
     key holds the measuring host's identity (threads, torch, CPU): a table is reused only
-    under the conditions it was measured at, and a file of that name that records others (a
-    copy from another machine) is measured again."""
+    under the conditions it was measured at.
+
+    nnsynth overwrites only a table it can tell it wrote: ``latency-KEY.json`` as
+    ``read_table`` reads it, recording this ``identity``.  A file of that name that is
+    unreadable (corrupt, truncated, of another schema) or records other conditions (a copy
+    from another machine) is left as it is, with a warning naming it and why, and the
+    table is read from or written to ``latency-KEY.remeasured.json`` beside it (measured
+    once, not on every run), under the same rule; when that one is not nnsynth's either,
+    the table is measured and not cached."""
     key = cache_key(identity, params)
-    path = Path(cache_dir) / f"latency-{key}.json" if cache_dir else None
-    if path is not None and not refresh:
-        hit = read_cached(path)
-        if hit is not None and hit.get("identity") == identity:
-            log.info("latency table from cache %s", path)
-            return {**hit, "cached": True}
-        if hit is not None:
-            log.warning("%s was measured under other conditions (%s); measuring it again",
-                        path, short_repr(hit.get("identity")))
-    import os
+    target = None
+    if cache_dir:
+        folder = Path(cache_dir)
+        names = [folder / f"latency-{key}.json", folder / f"latency-{key}.remeasured.json"]
+        for i, path in enumerate(names):
+            hit, why = read_table(path)
+            if hit is not None and hit.get("identity") != identity:
+                why = f"was measured under other conditions ({short_repr(hit['identity'])})"
+            if why is None:   # nothing there, or this host's table
+                if hit is not None and not refresh:
+                    log.info("latency table from cache %s", path)
+                    return {**hit, "cached": True}
+                target = path
+                break
+            log.warning("latency cache file %s %s; it is left as it is (nnsynth cannot tell "
+                        "it wrote it), %s", path, why,
+                        f"the table is read from or written to {names[i + 1].name} beside it"
+                        if i + 1 < len(names) else "and the table is measured but not cached")
+        if target is not None:
+            _check_cache_folder(folder)
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     rows = measure()
     table = {"rows": rows, "identity": identity, "params": params, "key": key,
              "load_average": load}
-    if path is not None:
-        write_json_atomic(path, table)
+    if target is not None:
+        write_json_atomic(target, table)
     return {**table, "cached": False}
 
 
