@@ -651,6 +651,17 @@ def _parquet_footer(f: Path):
     list column counts its elements) and its size before compression."""
     import pyarrow.parquet as pq
     try:
+        with open(f, "rb") as raw:
+            start = raw.read(4)
+    except OSError as e:
+        raise UserError(f"Parquet file {f} cannot be read "
+                        f"({e.strerror or type(e).__name__})") from None
+    if start != b"PAR1":   # 'corrupt Parquet file: magic bytes not found in footer'
+        hint = (f"; a CSV file loads as csv:{printable(f)}"
+                if f.suffix.lower() in (".csv", ".tsv", ".txt") else "")
+        raise UserError(f"corrupt Parquet file {f}: it is not a Parquet file (it does not "
+                        f"begin with PAR1){hint}")
+    try:
         pf = pq.ParquetFile(f)
         schema = pf.schema_arrow
         md = pf.metadata
@@ -1095,10 +1106,33 @@ def _csv_read(path: str, convert=None, layout: CsvLayout | None = None):
         raise UserError(f"CSV data set {path} cannot be read ({why})") from None
 
 
+# The first bytes of files a user may give as csv: that are no text table: the spreadsheet
+# workbooks (xlsx and ods are zip files, called "compressed"; an xls was parsed as text) and
+# a Parquet file ('Expected 1 columns, got 2: ??').
+_OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")   # Excel 97-2003 (.xls)
+_WORKBOOK_PARTS = (b"[Content_Types].xml", b"xl/", b"mimetypeapplication/vnd.oasis")
+
+
+def _other_kind(start: bytes, path: str) -> str:
+    """What the file that begins with ``start`` is when it is a workbook or a Parquet file
+    (and how to load it), else ''."""
+    workbook = Path(path).suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods")
+    if start.startswith(_OLE2_MAGIC) or (start.startswith(b"PK") and (
+            workbook or any(part in start for part in _WORKBOOK_PARTS))):
+        return "is a spreadsheet workbook, not CSV text; save its sheet as CSV (File > Save As)"
+    if start.startswith(b"PAR1"):
+        return f"is a Parquet file; load it as parquet:{printable(path)}"
+    return ""
+
+
 def _csv_read_from(raw, path: str, convert, layout: CsvLayout | None):
     """``_csv_read`` of the open file ``raw``."""
     import copy
-    if raw.read(2) in (b"\x1f\x8b", b"PK", b"BZ", b"\xfd7", b"(\xb5"):
+    start = raw.read(4096)
+    kind = _other_kind(start, path)
+    if kind:
+        raise UserError(f"CSV data set {path} {kind}")
+    if start[:2] in (b"\x1f\x8b", b"PK", b"BZ", b"\xfd7", b"(\xb5"):
         raise UserError(f"CSV data set {path} is compressed; give the uncompressed .csv")
     raw.seek(0)
     if layout is not None:
