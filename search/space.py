@@ -25,8 +25,9 @@ one-hot; a range gives its value (log10 of it on a log scale); a ``list`` gives 
 and, per slot up to the maximum length, the ordinal of the value (1-based, 0 = absent); an
 inactive parameter gives zeros.  ``decode`` inverts it.  A plain range of positive
 numbers spanning 3 decades or more (``Range.wide``: a learning rate 1e-6..1 declared
-without ``log``) is encoded as declared, and its predictor features add its log10; a guided
-searcher draws half its random candidates for it log-uniformly (``Space.for_proposals``).
+without ``log``), or one from 0 to 999 or more (a count 0..10**6, seen as value + 1), is
+encoded as declared, and its predictor features add its log10; a guided searcher draws
+half its random candidates for it log-uniformly (``Space.for_proposals``).
 Mutation and crossover only produce members of the space (STEERAGE, arXiv 1912.05831,
 Sec. 3: evolutionary search over the architecture space).
 """
@@ -112,8 +113,10 @@ class Range:
 
     @property
     def wide(self) -> bool:
-        """A plain (not log) range of positive numbers spanning ``WIDE_DECADES`` decades or
-        more (learning rates 1e-6..1, widths 1..4096 written without ``log: true``).  Its
+        """A plain (not log) range spanning ``WIDE_DECADES`` decades or more on its log scale
+        (``log_shift``): of positive numbers with high/low >= 10**3 (learning rates 1e-6..1,
+        widths 1..4096 written without ``log: true``), or from 0 with high >= 999 (counts
+        0..10**6; log10 of 0 is undefined, so such a range is seen as value + 1).  Its
         values between the two lowest decades are ~0.1% of its linear span: uniform draws
         and linear steps almost never reach them, and a predictor reading the value alone
         sees 1 and 10**6 as neighbours of a 10**12 range.  Such a range gets a log10 feature
@@ -121,7 +124,25 @@ class Range:
         (``Space.for_proposals``); it is still encoded, decoded and sampled
         (``Space.sample``) as declared, and mutated on whichever scale moves a value less
         (``log_steps_below``)."""
-        return not self.log and self.low > 0 and self.high >= 10.0 ** WIDE_DECADES * self.low
+        if self.log or self.low < 0:
+            return False
+        shift = self.log_shift
+        return (self.low + shift > 0
+                and self.high + shift >= 10.0 ** WIDE_DECADES * (self.low + shift))
+
+    @property
+    def log_shift(self) -> int:
+        """What the log scale of a plain range adds to a value before its log10: 0, or
+        ``ZERO_RESOLUTION`` (1) for a range from 0, whose log scale is log10(value + 1): 0
+        at 0, then one decade per decade of the value above 1.  1 is an integer range's
+        smallest step; a float range takes the same unit, so fractions [0, 1] (dropout) are
+        no wide range and [0, 1e5] is one.  A log range (low > 0) adds nothing."""
+        return ZERO_RESOLUTION if self.low == 0 and not self.log else 0
+
+    def log_bounds(self) -> tuple[float, float]:
+        """The range's ends on its log10 scale (``log_shift`` added)."""
+        shift = self.log_shift
+        return math.log10(self.low + shift), math.log10(self.high + shift)
 
     @functools.cached_property
     def log_steps_below(self) -> float:
@@ -130,9 +151,10 @@ class Range:
         linear span does, above it more (1..10**12: 2.4e9; 1e-6..1: 0.022; 1..4096: 249).
         Each value takes the finer of the two, local in its own decade: a linear step took
         1e7 to ~1e11, a log step took 3e11 to 10**12 or 1e10 (half of them, mixed at random,
-        made steerage's median best on -((n - 3e11)/1e12)**2 4x worse, 15 seeds)."""
-        decades = math.log10(self.high / self.low)
-        return 0.15 * (self.high - self.low) / (10.0 ** (0.15 * decades) - 1.0)
+        made steerage's median best on -((n - 3e11)/1e12)**2 4x worse, 15 seeds).  On a
+        range from 0 the factor applies to value + 1 (``log_shift``)."""
+        lo, hi = self.log_bounds()
+        return 0.15 * (self.high - self.low) / (10.0 ** (0.15 * (hi - lo)) - 1.0) - self.log_shift
 
     def _unit(self, v: float) -> float:  # the encoded scale: value, or log10 of it
         return math.log10(v) if self.log else float(v)
@@ -140,9 +162,9 @@ class Range:
     def _value(self, u: float, log: bool | None = None):
         """The member at ``u`` on the encoded scale (on the log10 scale with ``log``)."""
         log = self.log if log is None else log
-        lo, hi = (math.log10(self.low), math.log10(self.high)) if log else (self.low, self.high)
+        lo, hi = self.log_bounds() if log else (self.low, self.high)
         u = min(max(u, lo), hi)
-        v = 10.0 ** u if log else u
+        v = 10.0 ** u - self.log_shift if log else u
         v = min(max(v, self.low), self.high)
         return int(round(v)) if self.integer else float(v)
 
@@ -150,7 +172,7 @@ class Range:
         """Uniform on the declared scale; with ``explore`` a ``wide`` range draws on the log
         scale half the time."""
         if explore and self.wide and rng.random() < 0.5:
-            return self._value(rng.uniform(math.log10(self.low), math.log10(self.high)), True)
+            return self._value(rng.uniform(*self.log_bounds()), True)
         return self._value(rng.uniform(self._unit(self.low), self._unit(self.high)))
 
     def encode(self, value) -> list[float]:
@@ -178,10 +200,10 @@ class Range:
         """A Gaussian step of 0.15 of the (log) span, a different value where one exists
         (a ``wide`` range: on the log scale below ``log_steps_below``)."""
         log = self.log or self.wide and value < self.log_steps_below
-        unit = math.log10 if log else float
-        lo, hi = unit(self.low), unit(self.high)
+        lo, hi = self.log_bounds() if log else (float(self.low), float(self.high))
+        u = math.log10(value + self.log_shift) if log else float(value)
         for _ in range(10):
-            v = self._value(unit(value) + 0.15 * (hi - lo) * rng.standard_normal(), log)
+            v = self._value(u + 0.15 * (hi - lo) * rng.standard_normal(), log)
             if v != value:
                 return v
         return value
@@ -301,7 +323,8 @@ def _json_value(v, where: str):
 MAX_RANGE_BOUND = 2 ** 53
 MAX_LIST_LENGTH = 256
 MAX_MEMBERS = 4096     # a space this small is listed when random draws stop finding new ones
-WIDE_DECADES = 3       # a plain positive range with high/low >= 10**3 is ``Range.wide``
+WIDE_DECADES = 3       # a plain range with (high + shift)/(low + shift) >= 10**3 is ``Range.wide``
+ZERO_RESOLUTION = 1    # a plain range from 0 is seen on the log scale as value + 1
 
 
 def _parse_range(name: str, raw: dict, kind: str, where: str) -> Range:
@@ -800,7 +823,8 @@ class Space:
         parts = [self._encode(given),
                  np.asarray(extra, dtype=np.float64).reshape(len(specs), 4 * len(lists))]
         if self.wide_ranges:   # log10 of each wide range's value (0 while inactive)
-            parts.append(np.asarray([[math.log10(values[p.name]) if p.name in values else 0.0
+            parts.append(np.asarray([[math.log10(values[p.name] + p.log_shift)
+                                      if p.name in values else 0.0
                                       for p in self.wide_ranges] for values in given],
                                     dtype=np.float64).reshape(len(specs), -1))
         if choice_counts:
@@ -894,9 +918,9 @@ class Space:
         """``Range._value`` on an array of encoded values (on the log10 scale with ``log``):
         clipped, integer-rounded."""
         log = p.log if log is None else log
-        lo, hi = (math.log10(p.low), math.log10(p.high)) if log else (p.low, p.high)
+        lo, hi = p.log_bounds() if log else (p.low, p.high)
         v = np.clip(u, lo, hi)
-        v = np.clip(10.0 ** v if log else v, p.low, p.high)
+        v = np.clip(10.0 ** v - p.log_shift if log else v, p.low, p.high)
         return np.round(v) if p.integer else v
 
     def sample_rows(self, rng, n: int) -> np.ndarray:
@@ -912,7 +936,7 @@ class Space:
                 if self._explore and p.wide:
                     log = rng.random(n) < 0.5
                     rows[log, j] = self._range_values(p, rng.uniform(
-                        math.log10(p.low), math.log10(p.high), int(log.sum())), log=True)
+                        *p.log_bounds(), int(log.sum())), log=True)
         return rows
 
     def mutate_rows(self, rows, rng) -> np.ndarray:
@@ -938,8 +962,9 @@ class Space:
             new = self._range_values(p, units + 0.15 * (hi - lo) * rng.standard_normal(len(at)))
             if p.wide:                  # low values step on the log scale (Range.mutate)
                 log = old < p.log_steps_below
-                span = math.log10(p.high) - math.log10(p.low)
-                new[log] = self._range_values(p, np.log10(old[log]) + 0.15 * span
+                lo, hi = p.log_bounds()
+                units = np.log10(old[log] + p.log_shift)
+                new[log] = self._range_values(p, units + 0.15 * (hi - lo)
                                               * rng.standard_normal(int(log.sum())), log=True)
             if p.integer:               # a step that rounded back: one up or down instead
                 same = new == old
@@ -967,7 +992,7 @@ class Space:
                 cols.append(rows[:, j:j + 1])
             else:
                 cols.append(np.eye(len(p.choices))[rows[:, j].astype(int)])
-        cols += [np.log10(rows[:, j])[:, None] for j, p in enumerate(self.params)
+        cols += [np.log10(rows[:, j] + p.log_shift)[:, None] for j, p in enumerate(self.params)
                  if isinstance(p, Range) and p.wide]
         return np.hstack(cols) if cols else np.zeros((len(rows), 0))
 

@@ -51,7 +51,8 @@ def test_which_ranges_are_wide():
         "a": {"int": [1, 1000]}, "b": {"int": [1, 999]}, "c": {"float": [1e-6, 1.0]},
         "d": {"float": [0.0, 1e6]}, "e": {"float": [1e-6, 1.0], "log": True},
         "f": {"float": [-1e6, -1.0]}, "g": {"choice": [1, 10**6]}})
-    assert [p.name for p in space.wide_ranges] == ["a", "c"]
+    # d: a range from 0 is seen as value + 1 (h106, tests/search/test_h106_wide_from_zero.py)
+    assert [p.name for p in space.wide_ranges] == ["a", "c", "d"]
 
 
 def test_a_wide_range_gets_a_log10_feature_and_is_still_encoded_as_declared():
@@ -96,10 +97,12 @@ def test_random_search_samples_as_declared():
 
 
 def test_a_space_without_wide_ranges_encodes_and_samples_exactly_as_before():
-    """Log ranges, narrow ones, one from 0, choices and lists: features are the encoding and
-    list summaries (nothing added), and the candidates come from the space itself."""
+    """Log ranges, narrow ones, narrow ones from 0, choices and lists: features are the
+    encoding and list summaries (nothing added), and the candidates come from the space
+    itself."""
     for source in ("convnet", {"lr": {"float": [1e-6, 1.0], "log": True},
-                               "u": {"int": [0, 10**6]}, "k": {"int": [1, 999]},
+                               "u": {"int": [0, 998]}, "f": {"float": [0.0, 1.0]},
+                               "k": {"int": [1, 999]},
                                "x": {"float": [-5.0, 5.0]}, "o": {"choice": ["a", "b", "c"]}}):
         space = load_space(source)
         assert space.wide_ranges == () and space.for_proposals() is space

@@ -48,21 +48,26 @@ SHAPES = {
 }
 
 
-def median_best(searcher: str, space: dict, objective) -> float:
+def median_best(searcher: str, space: dict, objective, seeds=SEEDS) -> float:
     def options():
         if searcher == "steerage":
             return {"predictor": BoostedTreesPredictor(BoostedTreesConfig(n_estimators=40))}
         return {}
     return float(np.median([optimize(objective, space, trials=TRIALS, searcher=searcher,
-                                     seed=seed, **options()).best_value for seed in SEEDS]))
+                                     seed=seed, **options()).best_value for seed in seeds]))
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_guided_searchers_are_no_worse_than_random(shape):
     space, objective = SHAPES[shape]
-    baseline = median_best("random", space, objective)
+    # mixed: chameleon is bimodal too (n kept in its low decades in ~1 run of 5), so 3 seeds
+    # fail whenever two of them land there (seeds 0-2 did once x, a float range from 0, was
+    # seen on the log scale, h106); over 40 seeds its median was -9.5e-5 before, -8.9e-5
+    # after, random's -0.0175: 9 seeds hold it to that
+    seeds = range(9) if shape == "mixed" else SEEDS
+    baseline = median_best("random", space, objective, seeds)
     for searcher in GUIDED if shape != "mixed" else ("chameleon",):
-        got = median_best(searcher, space, objective)
+        got = median_best(searcher, space, objective, seeds)
         assert got >= baseline, (f"{searcher} on {shape}: median best {got:.4g} < random's "
                                  f"{baseline:.4g}")
 
