@@ -302,6 +302,11 @@ def text_dataset(name: str, tokens: list[str], min_count: int = DEFAULT_MIN_COUN
                         f"text of many sentences)" if words else
                         f"text set {name!r} holds no words (letters or digits)")
     vocab = build_vocab(train, min_count)
+    if len(vocab) == 2:   # every word <unk>: a model of <unk> and <eos> had a perplexity near 1
+        words = len(train) - train.count(EOS)
+        raise UserError(f"text set {name!r}: no word of its {words:,} training words occurs "
+                        f"{min_count} times or more (min count {min_count}), so every word "
+                        f"would be <unk>; give a longer text or a lower --min-count")
     index = {w: i for i, w in enumerate(vocab)}
     ids = lambda ts: torch.tensor([index.get(t, 0) for t in ts], dtype=torch.int64)  # noqa: E731
     return TextDataset(name, ids(train), ids(val), ids(test), vocab, int(min_count), source)
