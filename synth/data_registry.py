@@ -104,9 +104,9 @@ def _path_hint(name: str) -> str:
     import os
     prefix = _SUFFIX_PREFIXES.get(os.path.splitext(name.rstrip("/\\"))[1].lower())
     if prefix is not None:
-        return f"; a file is given with its kind: {prefix}:{printable(name)}"
+        return f"; give a file with its kind: {prefix}:{printable(name)}"
     if os.path.isdir(name):
-        return (f"; a folder is given with its kind: images:{printable(name)} (one subfolder "
+        return (f"; give a folder with its kind: images:{printable(name)} (one subfolder "
                 f"of images per class), parquet:{printable(name)} or ts:{printable(name)}")
     return ""
 
