@@ -1269,8 +1269,11 @@ def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[st
         classes, codes = np.unique(values, return_inverse=True)
         return _label_classes(_whole_numbers([repr(float(c)) for c in classes], where),
                               codes.reshape(-1), (), where)
+    numbers = pa.types.is_floating(kind) or pa.types.is_decimal(kind)   # whole numbers
     if pa.types.is_floating(kind):
         column = as_text()
+    elif pa.types.is_decimal(kind):   # its text ('9.00', '10.00') was sorted as text
+        column = column.cast(pa.string())
     elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         raise UserError(f"{where}: its label column holds bytes, not text; write it as text "
                         f"or integers")
@@ -1282,7 +1285,7 @@ def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[st
     text = [t.strip() for t in encoded.dictionary.to_pylist()]
     codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     empty = [i for i, t in enumerate(text) if not t]
-    if not pa.types.is_floating(kind):
+    if not numbers:
         return _label_classes(text, codes, empty, where)
     return _label_classes(_whole_numbers(text, where), codes, empty, where)
 

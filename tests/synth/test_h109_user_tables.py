@@ -164,3 +164,14 @@ def test_images_without_class_folders_say_so(tmp_path):
     with pytest.raises(UserError, match="found 0") as e:
         load_dataset(f"images:{tmp_path}")
     assert "4 images" in _one_line(e) and "subfolder" in str(e.value)
+
+
+def test_decimal_labels_are_whole_numbers_in_numeric_order(tmp_path):
+    # cast to text, Decimal('9.00') and Decimal('10.00') were classes '10.00' < '9.00' (text
+    # order), where a CSV of the same numbers has classes '9', '10'
+    import decimal
+    label = [decimal.Decimal("9.00") if i % 2 else decimal.Decimal("10.00") for i in range(N)]
+    pq.write_table(pa.table({"a": np.arange(N, dtype=float), "label": pa.array(label)}),
+                   tmp_path / "d.parquet")
+    data = load_dataset(f"parquet:{tmp_path / 'd.parquet'}")
+    assert data.class_names == ["9", "10"]
