@@ -149,7 +149,8 @@ def _refetch(L, c, R, C):
     Partial sums that spill go out and back once per extra row fold: 2*ceil(K/R) - 1."""
     B = c["precision_bits"] / 8.0                                     # bytes per element
     fits_w = L["W"] * B <= c["filter_kb"] * 1024 / 2
-    # (the elements that must fit: ``step_fit``'s where a batch is tiled, else the operand's)
+    # (the elements that must fit: ``step_fit``'s where given, a recurrent op's step; else
+    # the operand's)
     fits_i = L.get("Ifit", L["I"]) * B <= c["ifmap_kb"] * 1024 / 2
     fits_o = L.get("Ofit", L["O"]) * B <= c["ofmap_kb"] * 1024 / 2
     kf, tr, tc, nc = np.ceil(L["K"] / R), np.ceil(L["T"] / R), np.ceil(L["T"] / C), np.ceil(L["N"] / C)
@@ -215,14 +216,16 @@ def area_mm2(c):
 
 def step_fit(L):
     """``L`` with the elements of input and output that must fit their scratchpads
-    (``Ifit``, ``Ofit``, read by ``_refetch``) for a batch of S > 1 samples.  A recurrent op
-    (``rec``) runs step by step, the weights reused across steps: what must fit is one
-    step's working set, the GEMM's T x K input (the batch's x_t and h_{t-1}) and its T x N
-    output (the gate pre-activations), or else the whole sequence's input and output as at
-    batch 1 (where either fits, nothing is fetched twice).  The whole sequence's was tested:
-    a batch of 64 of lstm64 spilled and ran one sample at a time, 6x slower than the batch.
-    Any other op, and every op of S = 1: its input and output, as before."""
-    step = (L["rec"] > 0) & (L["S"] > 1)
+    (``Ifit``, ``Ofit``, read by ``_refetch``).  A recurrent op (``rec``) runs step by step,
+    the weights reused across steps: what must fit is one step's working set, the GEMM's
+    T x K input (x_t and h_{t-1} of each sample) and its T x N output (the gate
+    pre-activations), or else the whole sequence's input and output (where either fits,
+    nothing is fetched twice).  At any batch: a batch of 64 of lstm64 that tested the whole
+    sequence spilled and ran one sample at a time, 6x slower than the batch; at batch 1 a
+    sequence that spilled was charged a whole-sequence GEMM's refetches (LSTM(4, 8) over
+    100 steps on a 4x4 array, 1 KiB pads: 4,784 DRAM bytes for 50 steps' 984; 1,584 now).
+    Any other op: its input and output, as before."""
+    step = L["rec"] > 0
     return {**L, "Ifit": np.where(step, np.minimum(L["T"] * L["K"], L["I"]), L["I"]),
             "Ofit": np.where(step, np.minimum(L["T"] * L["N"], L["O"]), L["O"])}
 
@@ -264,20 +267,20 @@ def _costs(L, c):
     instead where allowed and fewer cycles.  So DRAM bytes and energy at batch S never
     exceed S times batch 1's.  (Cycles may, by at most S - 1 a GEMM: SCALE-Sim counts a
     run's cycles minus 1, once per run.)  The whole batch and its chunks test the fit of a
-    recurrent op's step (``step_fit``); one sample at a time is S batch-1 runs, priced as
-    batch 1 is.  A batch-1 workload (every S = 1) is priced as before, bit for bit."""
+    recurrent op's step (``step_fit``), and so does one sample at a time: S batch-1 runs,
+    priced as batch 1 is.  A batch-1 workload (every S = 1) is one run of each op."""
     S = L["S"]
-    if not (S > 1).any():
-        return _untiled_costs(L, c)
     k = _untiled_costs(step_fit(L), c)
+    if not (S > 1).any():
+        return k
     b = batch_chunk(step_fit(L), c)
     full = np.floor(S / b)
     rest = S - full * b
     per_sample = ("T", "macs", "elems", "I", "O", "lookup")
 
-    def on(n, fit=step_fit):   # the layer on n samples: (x / S) exact where S divides x, * n
-        return _untiled_costs(fit({**L, **{f: L[f] / S * n for f in per_sample}}), c)
-    one, last, single = on(b), on(rest), on(1.0, fit=lambda M: M)
+    def on(n):   # the layer on n samples: (x / S) exact where S divides x, * n
+        return _untiled_costs(step_fit({**L, **{f: L[f] / S * n for f in per_sample}}), c)
+    one, last, single = on(b), on(rest), on(1.0)
     chunks = {n: full * one[n] + np.where(rest > 0, last[n], 0.0) for n in _CHUNK_ADDITIVE}
     singles = {n: S * single[n] for n in _CHUNK_ADDITIVE}
     tiles = (S > 1) & (L["gemm"] > 0)
