@@ -97,9 +97,12 @@ def check_name(name: str, value: Any) -> None:
                           f"'..', no '/' or '\\'), got {short_repr(value)}")
 
 
-def check_range(name: str, value: Any, low: float | None = None, high: float | None = None,
-                *, low_open: bool = False, high_open: bool = False, integer: bool = False) -> None:
-    """Raise ConfigError naming ``name``, the allowed range and ``value`` when out of range."""
+def range_message(name: str, value: Any, low: float | None = None, high: float | None = None,
+                  *, low_open: bool = False, high_open: bool = False,
+                  integer: bool = False) -> str | None:
+    """check_range's one-line message about ``value`` under ``name``, or None when the value
+    is in the range (a caller that names the value otherwise, the CLI by its option, words
+    it the same way)."""
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     lo = "-inf" if low is None else f"{low}"
     hi = "inf" if high is None else f"{high}"
@@ -109,9 +112,9 @@ def check_range(name: str, value: Any, low: float | None = None, high: float | N
     # from a YAML or JSON file would raise OverflowError there, a traceback)
     if isinstance(value, bool) or not ok_type:
         kind = "an integer" if integer else "a number"
-        raise ConfigError(f"{name} must be {kind}, got {short_repr(value)}")
+        return f"{name} must be {kind}, got {short_repr(value)}"
     if value != value:   # NaN: a number of the right type, in no range (the range is said)
-        raise ConfigError(f"{name} must be a number in {brackets}, got {short_repr(value)}")
+        return f"{name} must be a number in {brackets}, got {short_repr(value)}"
     lo_bad = low is not None and (value <= low if low_open else value < low)
     hi_bad = high is not None and (value >= high if high_open else value > high)
     # an unbounded side still takes finite values only: --replay-ratio inf passed and was an
@@ -119,7 +122,18 @@ def check_range(name: str, value: Any, low: float | None = None, high: float | N
     infinite = isinstance(value, float) and value in (float("inf"), float("-inf"))
     if lo_bad or hi_bad or infinite:
         finite = "" if lo_bad or hi_bad else "a finite number "
-        raise ConfigError(f"{name} must be {finite}in {brackets}, got {short_repr(value)}")
+        return f"{name} must be {finite}in {brackets}, got {short_repr(value)}"
+    return None
+
+
+def check_range(name: str, value: Any, low: float | None = None, high: float | None = None,
+                *, low_open: bool = False, high_open: bool = False, integer: bool = False) -> None:
+    """Raise ConfigError naming ``name``, the allowed range and ``value`` when out of range;
+    the error carries them as fields too (``ConfigError.field``, ``value``, ``low``...)."""
+    bounds = dict(low=low, high=high, low_open=low_open, high_open=high_open, integer=integer)
+    message = range_message(name, value, **bounds)
+    if message is not None:
+        raise ConfigError(message, field=name, value=value, **bounds)
 
 
 # The largest seed: scikit-learn's and NumPy's legacy random_state take [0, 2^32 - 1], and

@@ -5,6 +5,9 @@ names the thing at fault and what was expected; the CLI prints that line and
 exits non-zero without a traceback.  ``ValueError`` is its base so that library
 callers can catch it the usual way.
 """
+from __future__ import annotations
+
+from typing import Any
 
 
 class UserError(ValueError):
@@ -12,4 +15,20 @@ class UserError(ValueError):
 
 
 class ConfigError(UserError):
-    """A configuration key or value is invalid."""
+    """A configuration key or value is invalid.
+
+    A range error (``synth.config.check_range``) also says what it is about, so a caller can
+    tell it in its own words without reading the message (the CLI names the option the user
+    typed: ``--epochs must be in [1, 100000]`` for TrainConfig's ``epochs``): ``field`` (the
+    name checked, e.g. ``epochs`` or ``scaling.num_workers``), ``value`` (the value received),
+    ``low``/``high`` (the bounds; None: unbounded), ``low_open``/``high_open`` and
+    ``integer``.  ``field`` is None for every other config error.  The fields travel with a
+    pickled error (a Ray worker's): they are instance attributes."""
+
+    def __init__(self, message: Any = "", *, field: str | None = None, value: Any = None,
+                 low: float | None = None, high: float | None = None, low_open: bool = False,
+                 high_open: bool = False, integer: bool = False) -> None:
+        super().__init__(message)
+        self.field, self.value = field, value
+        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
+        self.integer = integer

@@ -41,8 +41,8 @@ class _Root(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except UserError as e:
-            click.echo(f"error: {one_line(e)}", err=True)
+        except UserError as e:   # a worker's too (Ray's error is an instance of its class)
+            click.echo(f"error: {one_line(worker_user_error(e) or e)}", err=True)
             sys.exit(2)
         except click.exceptions.NoArgsIsHelpError:   # `nnsynth hwsim`: the group's help, not
             raise                                   # its text squeezed into one error line
@@ -82,11 +82,27 @@ def cli(verbose, quiet):
     configure_output(verbose, quiet)
 
 
+def worker_user_error(error: BaseException) -> UserError | None:
+    """The UserError to show for ``error``: itself, or the one a Ray worker raised that
+    ``error`` carries (a task's or an actor method's ``RayTaskError`` keeps it as ``.cause``;
+    ``ray.get`` raises it ``as_instanceof_cause()``, an instance of the UserError's class
+    too, whose text is the worker's whole traceback); None for any other error."""
+    seen = set()
+    while id(error) not in seen and type(error).__module__.partition(".")[0] == "ray":
+        seen.add(id(error))
+        cause = getattr(error, "cause", None)
+        if not isinstance(cause, BaseException):
+            break
+        error = cause
+    return error if isinstance(error, UserError) and \
+        type(error).__module__.partition(".")[0] != "ray" else None
+
+
 def _naming_options(command: click.Command) -> None:
     """Every command (a group's too) tells a config's error (or a library check's in the same
     words) about a value typed as an option by that option: ``--epochs must be in [1, 100000],
     got 99999999999`` where TrainConfig said ``epochs must be in [0, 100000]``
-    (``options.option_message``)."""
+    (``options.option_message``), a Ray worker's error too (``worker_user_error``)."""
     for sub in getattr(command, "commands", {}).values():
         _naming_options(sub)
     callback = command.callback
@@ -97,14 +113,27 @@ def _naming_options(command: click.Command) -> None:
     def run(*args, **kwargs):
         try:
             return callback(*args, **kwargs)
-        except UserError as e:   # a ConfigError, or a library's check in the same words
-            from deploy.cli.options import option_message
-            message = option_message(click.get_current_context(), str(e))
-            if message is None:
+        except Exception as e:   # a ConfigError, a library's check in the same words, or
+            error = worker_user_error(e)     # either raised in a Ray worker
+            if error is None:
                 raise
-            raise (ConfigError if isinstance(e, ConfigError) else UserError)(message) from None
+            from deploy.cli.options import option_message
+            message = option_message(click.get_current_context(), error)
+            if message is not None:
+                raise (ConfigError if isinstance(error, ConfigError) else UserError)(
+                    message) from None
+            if error is e:
+                raise
+            raise error from None
     run.names_options = True
     command.callback = run
+
+
+def add_command(command: click.Command) -> None:
+    """Add ``command`` (a click command or group) to ``nnsynth``, its errors told by the
+    options the user typed (``_naming_options``)."""
+    _naming_options(command)
+    cli.add_command(command)
 
 
 def _register_commands() -> None:
@@ -113,8 +142,7 @@ def _register_commands() -> None:
         module = importlib.import_module(f"deploy.cli.commands.{info.name}")
         command = getattr(module, "command", None)
         if command is not None:
-            _naming_options(command)
-            cli.add_command(command)
+            add_command(command)
 
 
 _register_commands()

@@ -9,7 +9,8 @@ import re
 
 import click
 
-from synth.config import MAX_SEED, short_repr
+from synth.config import MAX_SEED, range_message, short_repr
+from synth.errors import ConfigError
 from synth.files import jsonable
 
 json_option = click.option("--json", "as_json", is_flag=True,
@@ -27,15 +28,56 @@ threads_option = click.option(
          "[default: torch's own]")
 
 
+def library_constant(module: str, name: str):
+    """The value of the constant ``module.name`` without importing ``module`` when it is not
+    loaded yet (synth.workflows and synth.inversion import torch, which ``nnsynth CMD --help``
+    must not: tests/deploy/test_cli_startup.py): read from the module's source, where it is
+    assigned a literal once at the top level.  A help text that states a library default
+    takes it from here instead of copying it, so the help cannot go stale."""
+    import ast
+    import importlib.util
+    import sys
+    if module in sys.modules:
+        return getattr(sys.modules[module], name)
+    spec = importlib.util.find_spec(module)
+    with open(spec.origin, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), spec.origin)
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value else []
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return ast.literal_eval(node.value)
+    raise LookupError(f"{module}.{name} is not a literal assigned at the top of {spec.origin}")
+
+
+class LazyHelpOption(click.Option):
+    """A ``click.Option`` whose help is made when it is shown (``help_text()``), not when the
+    CLI starts: a help that reads a library constant costs nothing to a command that runs."""
+
+    def __init__(self, *args, help_text, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.help_text = help_text
+
+    def get_help_record(self, ctx):
+        self.help = self.help_text()
+        return super().get_help_record(ctx)
+
+
+def _inversion_iterations_help() -> str:
+    per_pixel = library_constant("synth.workflows", "PER_PIXEL_ITERATIONS")
+    refine = library_constant("synth.inversion", "AMORTIZED_REFINE")["refine_iterations"]
+    return ("Maximum inversion iterations per batch when --synth is not given: per pixel, and "
+            "where the teacher's settings pick a generator the cap of each of its phases "
+            "(warm-up, each batch's adaptation and refinement).  [default: per pixel "
+            f"synth.workflows.PER_PIXEL_ITERATIONS = {per_pixel}, as the defaults were measured; "
+            f"a generator: its own phases (refinement up to {refine} per batch, "
+            "synth.inversion.AMORTIZED_REFINE), as nnsynth invert runs it]")
+
+
 # prune's and continual's inversion cap (they invert when --synth is not given)
 inversion_iterations_option = click.option(
-    "--iterations", type=click.IntRange(min=1), default=None,
-    help="Maximum inversion iterations per batch when --synth is not given: per pixel, and "
-         "where the teacher's settings pick a generator the cap of each of its phases "
-         "(warm-up, each batch's adaptation and refinement).  [default: per pixel "
-         "synth.workflows.PER_PIXEL_ITERATIONS = 200, as the defaults were measured; a "
-         "generator: its own phases (refinement up to 300 per batch), as nnsynth invert runs "
-         "it]")
+    "--iterations", cls=LazyHelpOption, type=click.IntRange(min=1), default=None,
+    help_text=_inversion_iterations_help)
 
 
 def synth_option(help: str = "Directory of a synthesized Parquet set (`nnsynth invert`).",
@@ -141,29 +183,79 @@ _BOUNDS = re.compile(r"(?P<pre>(?:a finite number |an integer )?in )(?P<lb>[\[(]
                      r"(?P<hi>[^\])\s]+)(?P<hb>[\])])(?P<post>.*)")
 
 
-def option_message(ctx: click.Context, message: str) -> str | None:
+def option_message(ctx: click.Context, error: Exception) -> str | None:
     """A config's error about a value the user typed as an option, told by the option:
     ``epochs must be in [0, 100000], got 99999999999`` (TrainConfig's field, and a range the
     option never allowed) becomes ``--epochs must be in [1, 100000], got 99999999999``: the
     option as the command's help spells it, and the config's range narrowed to the option's
     own (``click.IntRange(min=1)``).  The field is the option's parameter (``batch_size`` is
     ``--batch-size``; a dotted ``scaling.num_workers`` is ``--num-workers``; other names in
-    ``CONFIG_FIELD_OPTIONS``; after a one-word prefix, ``model: num_classes``), and only when the value the config names is the option's: a
+    ``CONFIG_FIELD_OPTIONS``), and only when the value the config names is the option's: a
     value the command derived, or a JSON option set, is left as the config says.  None when
-    the message is not such an error."""
-    m = _CONFIG_ERROR.fullmatch(message)
+    the error is not such an error.
+
+    A range error of ``synth.config.check_range`` is read from its fields (``ConfigError.field``,
+    ``value``, ``low``...) and worded again by ``range_message``; a library check in the same
+    words that carries no fields (``hwsim.tables``' repeats, with thousands separators;
+    ``synth.models``' ``model: num_classes``, after a one-word prefix) is read from its text."""
+    if isinstance(error, ConfigError) and error.field is not None:
+        return _field_message(ctx, error)
+    m = _CONFIG_ERROR.fullmatch(str(error))
     if m is None:
         return None
-    field = m["field"].rsplit(".", 1)[-1]
+    found = _typed_option(ctx, m["field"])
+    if found is None:
+        return None
+    param, value = found
+    if short_repr(value).replace(",", "") != m["got"].replace(",", ""):
+        return None
+    return f"{_spelling(param)} must be {_narrowed(m['what'], param.type)}, got {m['got']}"
+
+
+def _typed_option(ctx: click.Context, field: str):
+    """(the click option, its value) that fills the config field ``field`` (dotted: its last
+    part; else ``CONFIG_FIELD_OPTIONS``), or None (no such option, or not given a value)."""
+    field = field.rsplit(".", 1)[-1]
     name = CONFIG_FIELD_OPTIONS.get(field, field)
     param = next((p for p in ctx.command.params
                   if isinstance(p, click.Option) and p.name == name), None)
     value = ctx.params.get(name)
-    if param is None or value is None or isinstance(value, bool) or \
-            short_repr(value).replace(",", "") != m["got"].replace(",", ""):
+    if param is None or value is None or isinstance(value, bool):
         return None
-    option = next((o for o in param.opts if o.startswith("--")), param.opts[0])
-    return f"{option} must be {_narrowed(m['what'], param.type)}, got {m['got']}"
+    return param, value
+
+
+def _spelling(param: click.Option) -> str:
+    return next((o for o in param.opts if o.startswith("--")), param.opts[0])
+
+
+def _same(a, b) -> bool:
+    """``a == b``, NaN equal to NaN, False where the comparison fails (an array)."""
+    try:
+        return bool(a == b) or (a != a and b != b)
+    except Exception:
+        return False
+
+
+def _field_message(ctx: click.Context, error: ConfigError) -> str | None:
+    """``option_message`` of a check_range error, from its fields."""
+    found = _typed_option(ctx, error.field)
+    if found is None:
+        return None
+    param, value = found
+    if isinstance(error.value, bool) or not _same(value, error.value):
+        return None
+    kind = param.type
+    low, high = error.low, error.high
+    low_open, high_open = error.low_open, error.high_open
+    cmin, cmax = getattr(kind, "min", None), getattr(kind, "max", None)
+    copen, cmax_open = getattr(kind, "min_open", False), getattr(kind, "max_open", False)
+    if cmin is not None and (low is None or cmin > low or (cmin == low and copen)):
+        low, low_open = cmin, copen
+    if cmax is not None and (high is None or cmax < high or (cmax == high and cmax_open)):
+        high, high_open = cmax, cmax_open
+    return range_message(_spelling(param), error.value, low, high, low_open=low_open,
+                         high_open=high_open, integer=error.integer) or None
 
 
 def _narrowed(what: str, kind) -> str:

@@ -2,7 +2,10 @@
 designs, and build latency/energy tables."""
 from __future__ import annotations
 
+import math
+
 from synth.config import short_repr
+
 import click
 from click.core import ParameterSource
 
@@ -87,10 +90,20 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, bat
     """Latency, energy, cycles and area of one model; per-layer breakdown."""
     from hwsim import price_report
     from hwsim.accel import AcceleratorConfig
+    from hwsim.workload import MAX_BATCH_VALUES
     from synth.errors import UserError
     if bool(model_path) == bool(spec):
         raise UserError("give exactly one of --model CHECKPOINT or --spec SPEC")
     name, model, shape = _model(model_path or spec, _shape(input_shape), num_classes)
+    # the random batch hwsim.workload.extract runs holds at most MAX_BATCH_VALUES values: the
+    # range of --batch for this sample shape, told as every option's range is (it was the
+    # library's 'batch 99,999,999,999 of (1, 28, 28) samples is 78,399,999,999,216 input
+    # values; the limit is ...'); a model whose forward pass is too much work at a batch in
+    # that range is refused by extract in its own words (the work, the batch it allows)
+    most = max(1, MAX_BATCH_VALUES // math.prod(shape))
+    if batch > most:
+        raise UserError(f"--batch must be in [1, {most}] for samples of {tuple(shape)} (the limit "
+                        f"is {MAX_BATCH_VALUES:,} input values), got {batch}")
     cfg = AcceleratorConfig.from_dict(_load_yaml(accel_path, "accelerator"), where="accel")
     out = {"model": name, **price_report(model, shape, cfg, batch=batch, spring=spring)}
     emit(out, as_json, "\n".join(_eval_lines(out)))
