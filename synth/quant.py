@@ -30,6 +30,7 @@ same choice for the optimizer state (Adam needs ``"per_tensor"``).
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 from torch import nn
@@ -112,7 +113,13 @@ def quantize(x: torch.Tensor, int_bits: int = 4, frac_bits: int = 16, rounding: 
     y = x * scale
     if rounding == "stochastic":
         u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        y = torch.floor(y + u)
+        # floor(y + u) with the sum taken exactly: y = n + r (both exact in floating point),
+        # up one step when u >= 1 - r.  The float sum y + u rounds to y's precision, which at
+        # a few bits below the point made an on-grid value (r = 0) step up: at 8.16, 100.0
+        # became 100 + 2^-16 one time in four, and every weight drifted up as after_step
+        # rounded it again after each optimizer step
+        n = torch.floor(y)
+        y = n + (u >= 1 - (y - n)).to(y.dtype)
     elif rounding == "nearest":
         y = torch.floor(y + 0.5)
     else:
@@ -132,7 +139,10 @@ def quantize_per_tensor(x: torch.Tensor, int_bits: int = 4, frac_bits: int = 16,
         return quantize(x, int_bits, frac_bits, rounding, generator)
     amax = x.detach().abs().amax().double()
     top = grid_range(int_bits, frac_bits)[1]
-    shift = torch.exp2(torch.floor(torch.log2(top / amax)))
+    # at most the largest power of two x's dtype holds: a gradient of max |g| ~1e-39 asked
+    # for 2^136, inf in float32, and 0 * inf made every zero entry NaN
+    most = math.floor(math.log2(torch.finfo(x.dtype).max))   # 127 for float32
+    shift = torch.exp2(torch.clamp(torch.floor(torch.log2(top / amax)), max=most))
     shift = torch.where((amax > 0) & torch.isfinite(amax), shift, torch.ones_like(shift))
     shift = shift.to(x.dtype)
     return quantize(x * shift, int_bits, frac_bits, rounding, generator) / shift
