@@ -326,13 +326,16 @@ def regrow_connections(model: nn.Module, grads: dict[str, torch.Tensor],
 
 def _layer_inputs(model: nn.Module, x: torch.Tensor, names: list[str],
                   batch_size: int = 1024) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Per-feature (min, max) over ``x`` of the input of each named Linear layer (eval mode)."""
+    """Per-feature (min, max) over ``x`` of the input of each named Linear layer (eval mode),
+    over every row it reads: an LSTM's ``ih`` takes (N, T, in) at once, whose min over the
+    batch alone was per step, (T, in), and failed to index the (out, in) weight."""
     named = dict(prunable_layers(model))
     stats: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def hook(name):
         def fn(m, inp, out):
-            lo, hi = inp[0].amin(0), inp[0].amax(0)
+            rows = inp[0].reshape(-1, inp[0].shape[-1])
+            lo, hi = rows.amin(0), rows.amax(0)
             if name in stats:
                 lo, hi = torch.minimum(lo, stats[name][0]), torch.maximum(hi, stats[name][1])
             stats[name] = (lo, hi)
