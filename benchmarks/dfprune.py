@@ -123,7 +123,7 @@ def defaults_seed(teacher, data, seed: int, cached: dict | None = None) -> dict:
     value_range = input_range(teacher.checkpoint_info["dataset"])
     inv = settings_for(teacher, value_range=value_range, iterations=200, device="cpu",
                        min_iterations=100)   # = nnsynth prune's per-pixel default
-    # (synth.workflows.PER_PIXEL_ITERATIONS = 200; 100 is the mnist28 preset's own minimum)
+    # (synth.choices.PER_PIXEL_ITERATIONS = 200; 100 is the mnist28 preset's own minimum)
     t = _cpu_wall()
     res = synthesize(teacher, balanced_labels(512, teacher.num_classes), inv,
                      pixel_range=value_range, seed=seed)

@@ -50,3 +50,22 @@ SECRET_BASES = ("lr", "rf", "svm", "mlp", "xgboost")
 SECRET_BASE = "lr"
 LABEL_VECTOR_SOURCES = ("glove", "random", "shuffled")
 LABEL_VECTORS = "glove"
+
+
+# The per-batch iteration cap of prune's and continual's per-pixel inversion when none is given
+# (--iterations): the one their defaults were measured with (benchmarks/dfprune.py inverts with
+# settings_for(..., iterations=200) for benchmarks/results/dfprune_defaults.md: LeNet-5-BN on
+# mnist5k, fidelity 1.000, 19 CPU s for 512 images), where the preset's own (2,000 at mnist28)
+# would allow 10x the iterations.  A generator (settings_for's choice for other teachers) keeps its
+# own phases (warm-up 100 steps, refinement up to 300 per batch: AMORTIZED_REFINE), as nnsynth
+# invert runs it: a cap of 200 there would shorten a refinement that was measured at 300.
+# (synth.workflows.PER_PIXEL_ITERATIONS)
+PER_PIXEL_ITERATIONS = 200
+
+# Generator samples of a teacher with only convolution-channel BN, refined per pixel (at most
+# this many iterations of the stopping rule, from the generator's output without added noise),
+# from a generator of 32 channels (AmortizedConfig.width is 16): students of 500 inputs, 2
+# synthesis x 2 student seeds (benchmarks/results/inversion_any_hard.md, "Generator width"),
+# 16 -> 32: resnet8_w8 86.2 -> 89.4%, resnet8_w16 90.5 -> 90.8%, convnet_small 52.1 -> 59.5%
+# (synth.inversion.AMORTIZED_REFINE, settings_for)
+AMORTIZED_REFINE = {"refine_iterations": 300, "refine_noise": 0.0, "width": 32}

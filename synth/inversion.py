@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from synth.choices import AMORTIZED_REFINE
 from synth.config import Config, check_batch_size, check_choice, check_range, short_repr
 from synth.device import borrowed, module_device, pick_device
 from synth.errors import UserError
@@ -152,12 +153,8 @@ REFERENCE_SPAN = 1 / 0.3083  # normalized width of an mnist5k pixel's valid rang
 # Smallest image side (px) at which an MLP teacher is inverted through a generator
 # (``settings_for``): its output is built from a quarter of the side by upsampling convolutions
 AMORTIZED_MIN_SIDE = 16
-# Generator samples of a teacher with only convolution-channel BN, refined per pixel (at most
-# this many iterations of the stopping rule, from the generator's output without added noise),
-# from a generator of 32 channels (AmortizedConfig.width is 16): students of 500 inputs, 2
-# synthesis x 2 student seeds (benchmarks/results/inversion_any_hard.md, "Generator width"),
-# 16 -> 32: resnet8_w8 86.2 -> 89.4%, resnet8_w16 90.5 -> 90.8%, convnet_small 52.1 -> 59.5%
-AMORTIZED_REFINE = {"refine_iterations": 300, "refine_noise": 0.0, "width": 32}
+# Generator samples of a teacher with only convolution-channel BN are refined per pixel, from a
+# generator of 32 channels: AMORTIZED_REFINE (synth.choices, where the CLI's help reads it)
 # ... and with at least this many BN layers, each batch the generator makes must match the BN
 # statistics on its own (``bn_momentum`` 0) instead of blended with the batches before it
 PER_BATCH_BN_MIN_LAYERS = 4

@@ -23,6 +23,7 @@ from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_order
                               save_checkpoint)
 from synth.data import (Dataset, input_range, load_dataset, load_synthesized,
                         split_class_list)
+from synth.choices import PER_PIXEL_ITERATIONS
 from synth.config import short_repr
 from synth.errors import UserError
 from synth.quant import refuse_fixed_point
@@ -119,14 +120,8 @@ def synthesis_summary(stats: dict, inv) -> dict:
             "warning": stats.get("warning")}
 
 
-# The per-batch iteration cap of prune's and continual's per-pixel inversion when none is given
-# (--iterations): the one their defaults were measured with (benchmarks/dfprune.py inverts with
-# settings_for(..., iterations=200) for benchmarks/results/dfprune_defaults.md: LeNet-5-BN on
-# mnist5k, fidelity 1.000, 19 CPU s for 512 images), where the preset's own (2,000 at mnist28)
-# would allow 10x the iterations.  A generator (settings_for's choice for other teachers) keeps its
-# own phases (warm-up 100 steps, refinement up to 300 per batch: AMORTIZED_REFINE), as nnsynth
-# invert runs it: a cap of 200 there would shorten a refinement that was measured at 300.
-PER_PIXEL_ITERATIONS = 200
+# prune's and continual's per-pixel iteration cap when none is given: PER_PIXEL_ITERATIONS
+# (synth.choices, where the CLI's help reads it, with the measurement it comes from)
 
 
 def inversion_settings(model, value_range, *, iterations: int | None, device: str,

@@ -28,28 +28,6 @@ threads_option = click.option(
          "[default: torch's own]")
 
 
-def library_constant(module: str, name: str):
-    """The value of the constant ``module.name`` without importing ``module`` when it is not
-    loaded yet (synth.workflows and synth.inversion import torch, which ``nnsynth CMD --help``
-    must not: tests/deploy/test_cli_startup.py): read from the module's source, where it is
-    assigned a literal once at the top level.  A help text that states a library default
-    takes it from here instead of copying it, so the help cannot go stale."""
-    import ast
-    import importlib.util
-    import sys
-    if module in sys.modules:
-        return getattr(sys.modules[module], name)
-    spec = importlib.util.find_spec(module)
-    with open(spec.origin, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), spec.origin)
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else \
-            [node.target] if isinstance(node, ast.AnnAssign) and node.value else []
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            return ast.literal_eval(node.value)
-    raise LookupError(f"{module}.{name} is not a literal assigned at the top of {spec.origin}")
-
-
 class LazyHelpOption(click.Option):
     """A ``click.Option`` whose help is made when it is shown (``help_text()``), not when the
     CLI starts: a help that reads a library constant costs nothing to a command that runs."""
@@ -64,14 +42,15 @@ class LazyHelpOption(click.Option):
 
 
 def _inversion_iterations_help() -> str:
-    per_pixel = library_constant("synth.workflows", "PER_PIXEL_ITERATIONS")
-    refine = library_constant("synth.inversion", "AMORTIZED_REFINE")["refine_iterations"]
+    from synth import choices    # torch-free: --help imports no torch (test_cli_startup)
+    per_pixel = choices.PER_PIXEL_ITERATIONS
+    refine = choices.AMORTIZED_REFINE["refine_iterations"]
     return ("Maximum inversion iterations per batch when --synth is not given: per pixel, and "
             "where the teacher's settings pick a generator the cap of each of its phases "
             "(warm-up, each batch's adaptation and refinement).  [default: per pixel "
-            f"synth.workflows.PER_PIXEL_ITERATIONS = {per_pixel}, as the defaults were measured; "
+            f"synth.choices.PER_PIXEL_ITERATIONS = {per_pixel}, as the defaults were measured; "
             f"a generator: its own phases (refinement up to {refine} per batch, "
-            "synth.inversion.AMORTIZED_REFINE), as nnsynth invert runs it]")
+            "synth.choices.AMORTIZED_REFINE), as nnsynth invert runs it]")
 
 
 # prune's and continual's inversion cap (they invert when --synth is not given)

@@ -17,7 +17,6 @@ worker's user error included, and two options that went their own way follow the
 from __future__ import annotations
 
 import pickle
-import sys
 
 import click
 import pytest
@@ -127,25 +126,21 @@ def test_hwsim_eval_batch_is_told_as_every_option_range():
 
 @pytest.mark.parametrize("name", ["prune", "continual"])
 def test_iterations_help_shows_the_library_constants(name, monkeypatch):
-    import synth.inversion
-    import synth.workflows
-    monkeypatch.setattr(synth.workflows, "PER_PIXEL_ITERATIONS", 123)
-    monkeypatch.setattr(synth.inversion, "AMORTIZED_REFINE",
-                        {**synth.inversion.AMORTIZED_REFINE, "refine_iterations": 456})
+    import synth.choices
+    monkeypatch.setattr(synth.choices, "PER_PIXEL_ITERATIONS", 123)
+    monkeypatch.setattr(synth.choices, "AMORTIZED_REFINE",
+                        {**synth.choices.AMORTIZED_REFINE, "refine_iterations": 456})
     r = run([name, "--help"])
     assert r.exit_code == 0, r.output
     text = " ".join(r.output.split())
     assert "PER_PIXEL_ITERATIONS = 123," in text and "refinement up to 456 per batch" in text
 
 
-def test_a_constant_is_read_from_the_source_when_not_imported(monkeypatch):
-    """--help imports no torch (tests/deploy/test_cli_startup.py): the constants of modules
-    not loaded are read from their source, and they are the modules' values."""
-    from deploy.cli.options import library_constant
-    from synth.inversion import AMORTIZED_REFINE
-    from synth.workflows import PER_PIXEL_ITERATIONS
-    monkeypatch.delitem(sys.modules, "synth.workflows")
-    monkeypatch.delitem(sys.modules, "synth.inversion")
-    assert library_constant("synth.workflows", "PER_PIXEL_ITERATIONS") == PER_PIXEL_ITERATIONS
-    assert library_constant("synth.inversion", "AMORTIZED_REFINE") == AMORTIZED_REFINE
-    assert "synth.workflows" not in sys.modules
+def test_the_help_constants_are_the_library_ones():
+    """The help reads synth.choices (torch-free); the modules that run inversion use the same
+    objects."""
+    import synth.choices
+    import synth.inversion
+    import synth.workflows
+    assert synth.workflows.PER_PIXEL_ITERATIONS is synth.choices.PER_PIXEL_ITERATIONS
+    assert synth.inversion.AMORTIZED_REFINE is synth.choices.AMORTIZED_REFINE
