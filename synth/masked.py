@@ -279,6 +279,15 @@ def replay_draws(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batches:
         restore_modes(modes)
 
 
+def _top(score: torch.Tensor, k: int, largest: bool = True) -> torch.Tensor:
+    """Indices of the ``k`` largest (``largest=False``: smallest) scores, best first, equal
+    scores in index order.  ``torch.topk``'s choice among equal scores is its kernel's
+    (neither the lowest indices nor the same on another device): ties are common -- zero
+    gradients of connections into a dead unit, weights on a fixed-point grid -- and they
+    chose which connections grew or were pruned."""
+    return torch.sort(score, descending=largest, stable=True).indices[:k]
+
+
 @torch.no_grad()
 def grow_connections(model: nn.Module, grads: dict[str, torch.Tensor], ratio: float,
                      init_scale: float = 0.1) -> int:
@@ -297,7 +306,7 @@ def grow_connections(model: nn.Module, grads: dict[str, torch.Tensor], ratio: fl
             continue
         g = grads[name].to(m.mask.device)
         score = torch.where(dormant, g.abs(), torch.full_like(g, -1.0)).flatten()
-        idx = torch.topk(score, k).indices
+        idx = _top(score, k)
         m.mask.view(-1)[idx] = True
         original_weight(layer).view(-1)[idx] = -init_scale * g.flatten()[idx]
         grown += k
@@ -317,7 +326,7 @@ def regrow_connections(model: nn.Module, grads: dict[str, torch.Tensor],
             continue
         g = grads[name].to(m.mask.device)
         score = torch.where(m.mask, torch.full_like(g, -1.0), g.abs()).flatten()
-        idx = torch.topk(score, k).indices
+        idx = _top(score, k)
         m.mask.view(-1)[idx] = True
         original_weight(layer).view(-1)[idx] = -init_scale * g.flatten()[idx]
         grown += k
@@ -439,7 +448,7 @@ def prune_connections(model: nn.Module, fraction: float, criterion: str = "magni
             k = int(round(fraction * len(active)))
             if k:
                 w = original_weight(layer).flatten()[active]
-                remove(layer, m, active[torch.topk(w.abs(), k, largest=False).indices])
+                remove(layer, m, active[_top(w.abs(), k, largest=False)])
                 removed += k
         return removed
     scores, owners = [], []
@@ -452,7 +461,7 @@ def prune_connections(model: nn.Module, fraction: float, criterion: str = "magni
     k = int(round(fraction * len(allscores)))
     if k == 0:
         return 0
-    smallest = torch.topk(allscores, k, largest=False).indices
+    smallest = _top(allscores, k, largest=False)
     offset = 0
     for (i, active), s in zip(owners, scores):
         sel = smallest[(smallest >= offset) & (smallest < offset + len(s))] - offset
@@ -532,7 +541,7 @@ def grow_neurons(model: nn.Module, bridge: torch.Tensor, pair: tuple[str, str], 
         return 0
     named = {n: (layer, m) for n, layer, m in masked_layers(model)}
     (a, ma), (b, mb) = named[pair[0]], named[pair[1]]
-    top = torch.topk(bridge.abs().flatten(), k).indices
+    top = _top(bridge.abs().flatten(), k)
     for unit, flat in zip(free[:k].tolist(), top.tolist()):
         n, m_in = divmod(flat, bridge.shape[1])
         g = float(bridge[n, m_in])
