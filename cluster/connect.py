@@ -106,6 +106,20 @@ def check_cluster_device(device: str, name: str = "device") -> None:
                         f"set {name}: auto (CUDA where present) or cpu")
 
 
+def check_node_cpus(num_cpus: float, node_id: str, name: str = "threads") -> None:
+    """A task pinned to node ``node_id`` that asks for ``num_cpus`` CPUs is schedulable only
+    when that node has as many: Ray would otherwise refuse it with a TaskUnschedulableError
+    traceback (a hard affinity) or wait for it forever.  One line instead, naming the
+    setting and the node's count."""
+    import ray
+    node = next((n for n in ray.nodes() if n.get("NodeID") == node_id and n.get("Alive")), None)
+    have = (node or {}).get("Resources", {}).get("CPU", 0)
+    if num_cpus > have:
+        from synth.errors import UserError
+        raise UserError(f"{name} {num_cpus:g}: the task runs on one Ray node, which has "
+                        f"{have:g} CPUs; give at most {int(have)}")
+
+
 def _check_same_cluster(address: str | None) -> None:
     """A process is in one Ray cluster at a time: asking for another ``host:port`` while
     connected is an error, not a silent return of the cluster already joined.  ("auto",

@@ -153,10 +153,7 @@ def cached_table(cache_dir: str | Path | None, identity: dict, params: dict,
     return {**table, "cached": False}
 
 
-def _node_strategy(node_id: str | None):
-    if node_id is None:
-        import ray
-        node_id = ray.get_runtime_context().get_node_id()
+def _node_strategy(node_id: str):
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
     return NodeAffinitySchedulingStrategy(node_id=node_id, soft=False)
 
@@ -175,8 +172,11 @@ def host_table(keys: Sequence[dict], *, cache_dir: str | Path | None = None, ste
                             lambda: host_rows(list(keys), **kwargs), refresh=refresh)
     import ray
 
-    from cluster.connect import connect
+    from cluster.connect import check_node_cpus, connect
     connect()
+    if node_id is None:
+        node_id = ray.get_runtime_context().get_node_id()
+    check_node_cpus(threads, node_id)
     strategy = _node_strategy(node_id)
     ident = ray.get(ray.remote(num_cpus=threads, scheduling_strategy=strategy)(
         host_identity).remote(threads))

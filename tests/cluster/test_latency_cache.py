@@ -1,7 +1,10 @@
 """Latency-table cache: the key follows the host identity and the table parameters, a second
 read does not measure, a corrupt file is measured again, writes are atomic."""
+import pytest
+
 from cluster.latency import cache_key, cached_table
 from hwsim.latency import grid, host_identity, host_rows, model_rows
+from synth.errors import UserError
 
 
 def test_cache_key_and_reuse(tmp_path):
@@ -58,6 +61,12 @@ def test_host_table_on_the_serving_node_and_ray_starmap(tmp_path):
         assert not first["cached"] and second["cached"] and second["rows"] == first["rows"]
         assert first["identity"]["threads"] == 1
         assert ray_starmap(pow, [(2, 3), (3, 2), (2, 3)]) == [8, 9, 8]
+        # more threads than the node's CPUs: one line, not Ray's TaskUnschedulableError
+        # traceback (`nnsynth symbiotic --platform host --threads 3` on 2 cores)
+        cpus = int(ray.cluster_resources()["CPU"])
+        with pytest.raises(UserError, match=rf"^threads {cpus + 1}: .* has {cpus} CPUs; "
+                                            rf"give at most {cpus}$"):
+            host_table(keys, cache_dir=tmp_path, steps=2, rounds=2, threads=cpus + 1)
     finally:
         ray.shutdown()
 
