@@ -44,7 +44,9 @@ class SearchConfig(Config):
     dataset: str = "digits"           # real data: validation (and training without a teacher)
     teacher: str | None = None        # checkpoint: train by KD on ``data`` instead
     data: str | None = None           # directory of a synthesized Parquet set
-    searcher: str = "steerage"        # steerage | chameleon | localbo | random (SEARCHERS)
+    searcher: str = "localbo"         # localbo | steerage | chameleon | random (SEARCHERS);
+                                      # localbo: fewest trials on every tabular benchmark
+                                      # (benchmarks/results/search_efficiency.md)
     trials: int = 16
     concurrency: int = 2
     n_initial: int = 8                # random architectures before the first predictor fit
