@@ -339,7 +339,9 @@ def check_model_classes(model: torch.nn.Module, data, what: str = "model") -> No
     makes the same check on a set's name, before it is loaded.  Names are matched as
     ``synth.data.spelled_as`` matches them (case ignored where unambiguous: the model's own
     file re-spelled 'cat' for 'Cat' was refused as other classes by the search's teacher
-    check and by incremental learning)."""
+    check and by incremental learning).  A model of a user's table takes ``data``'s feature
+    columns only in its own order (``in_model_columns`` names them), as ``data`` is used
+    as it is: a search's teacher got a test file's columns b,a as its a,b."""
     from synth.data import spelled_as, split_class_list
     meta = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
     own, names = str(meta.get("name") or ""), meta.get("class_names")
@@ -349,6 +351,19 @@ def check_model_classes(model: torch.nn.Module, data, what: str = "model") -> No
         raise UserError(f"the {what} predicts {own}'s classes {short_repr(list(names))}; the "
                         f"data {data.name} has {short_repr(list(data.class_names))}: give "
                         f"the data set it was trained on")
+    features, have = meta.get("feature_names"), _feature_names(data)
+    if features is not None and have is not None and spelled_as(features, have) != have:
+        # the data is used as it is (a search's real set): columns in another order reached
+        # the model swapped; other columns are named as in_model_columns names them
+        if sorted(spelled_as(features, have)) != sorted(have):
+            raise _columns_differ(data, spelled_as(features, have), f"the {what}")
+        from synth.config import short_repr
+        from synth.files import printable
+        raise UserError(f"the {what} takes the feature columns "
+                        f"{short_repr([printable(n) for n in features])} in that order; data "
+                        f"set {printable(data.name)} has them as "
+                        f"{short_repr([printable(n) for n in have])}: give a table with its "
+                        f"columns in the {what}'s order")
 
 
 def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
@@ -388,6 +403,7 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
             raise UserError(f"{source} records the data set {printable(name)}, which does not "
                             f"load here ({e}); give the set to score it on with --dataset"
                             ) from None
+    data = in_model_columns(data, meta)   # by name: a column too many or too few is named
     if tuple(data.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
                         f"model expects {tuple(model.input_shape)}")
@@ -405,9 +421,11 @@ def in_model_scale(data, meta: dict):
     the new file rescaled by that file's own statistics, not the ones it was trained with:
     a shift or gain between the two files vanished from the inputs and the score was of other
     numbers.  Raw values are recovered (x * std + mean) and normalized with the model's.  A
-    sequence's left padding (zeros at every channel: its train mean) stays zero."""
+    sequence's left padding (zeros at every channel: its train mean) stays zero.  A user's
+    table is first put in the order of the model's feature columns (``in_model_columns``)."""
     import dataclasses
     import torch
+    data = in_model_columns(data, meta)
     mean, std = meta.get("mean"), meta.get("std")
     if (not mean or not std or len(mean) != len(data.mean) or len(std) != len(data.std)
             or (list(mean), list(std)) == (list(data.mean), list(data.std))):
@@ -429,6 +447,62 @@ def in_model_scale(data, meta: dict):
     return dataclasses.replace(data, x_train=scale(data.x_train), x_val=scale(data.x_val),
                                x_test=scale(data.x_test), mean=[float(v) for v in mean],
                                std=[float(v) for v in std])
+
+
+def _feature_names(data) -> list[str] | None:
+    """The feature columns of a user's table (csv:, parquet:) in order, or None (another
+    kind of set, or a table loaded before their names were recorded)."""
+    names = (getattr(data, "extra", None) or {}).get("feature_names")
+    return [str(n) for n in names] if names is not None and len(data.input_shape) == 1 else None
+
+
+def _columns_differ(data, names: list[str], where: str) -> UserError:
+    """The one-line error for a table whose feature columns are not the model's ``names``."""
+    from synth.config import short_repr
+    from synth.files import printable
+    have = _feature_names(data)
+    missing = [n for n in names if n not in have]
+    unexpected = [n for n in have if n not in names]
+    detail = "; ".join(part for part in (
+        f"missing {', '.join(short_repr(printable(n)) for n in missing[:5])}"
+        f"{f' and {len(missing) - 5:,} more' if len(missing) > 5 else ''}" if missing else "",
+        f"unexpected {', '.join(short_repr(printable(n)) for n in unexpected[:5])}"
+        f"{f' and {len(unexpected) - 5:,} more' if len(unexpected) > 5 else ''}"
+        if unexpected else "") if part)
+    return UserError(f"data set {printable(data.name)} has other feature columns than "
+                     f"{where} was trained on ({detail}); give a table with its columns "
+                     f"{short_repr([printable(n) for n in names])} (in any order)")
+
+
+def in_model_columns(data, meta: dict, where: str = "the model"):
+    """``data`` (a user's table) with its feature columns in the order of the model's
+    (``meta``: a checkpoint's data-set record, whose ``feature_names`` name them) when it
+    holds the same columns in another order: a test file of columns b,a for a model of a,b
+    was scored with its features swapped, silently (49% for a model right on 97%).  Names
+    are matched as class names are (``synth.data.spelled_as``: case and spaces around them
+    ignored where unambiguous); other columns are a one-line error naming the missing and
+    the unexpected ones.  A checkpoint or set without names (written before they were
+    recorded; a bundled set such as iris) keeps the columns by position."""
+    import dataclasses
+    from synth.data import spelled_as
+    names, have = meta.get("feature_names"), _feature_names(data)
+    if names is None or have is None:
+        return data
+    names = spelled_as(names, have)
+    if names == have:
+        return data
+    if sorted(names) != sorted(have):
+        raise _columns_differ(data, names, where)
+    order = [have.index(n) for n in names]
+    log.info("data set %s: feature columns %s put in the order of the model's, %s",
+             data.name, have, names)
+    x = {f"x_{s}": getattr(data, f"x_{s}")[:, order] for s in ("train", "val", "test")}
+    pick = lambda values: [values[i] for i in order]  # noqa: E731
+    value_range = (None if data.value_range is None else
+                   (pick(data.value_range[0]), pick(data.value_range[1])))
+    return dataclasses.replace(data, **x, mean=pick(data.mean), std=pick(data.std),
+                               value_range=value_range,
+                               extra={**data.extra, "feature_names": names})
 
 
 def in_model_order(data, names):

@@ -106,7 +106,9 @@ class Dataset:
         inputs and labels (names, shapes, dtypes, bytes) and the metadata.  Two loads of the
         same files give the same digest; a changed file, split seed or scaling another."""
         import hashlib
-        h = hashlib.sha256(json.dumps(self.metadata(), sort_keys=True, default=str).encode())
+        meta = self.metadata()   # a table's feature names match it to a model by name, they
+        meta.pop("feature_names", None)   # are not trained on: digests stay what they were
+        h = hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode())
         for which in ("train", "val", "test"):
             for name, t in zip(("x", "y"), self.split(which)):
                 t = t.detach().cpu().contiguous()
@@ -341,8 +343,12 @@ def _tabular_dataset(name, x: np.ndarray, y: np.ndarray, class_names, seed,
     mean, std = moments(x[train], 0, f"data set {name}: feature", feature_names)
     xn = ((x - mean) / std).astype(np.float32)
     value_range = (x[train].min(axis=0).tolist(), x[train].max(axis=0).tolist())
-    return _make(name, xn, y, train, val, test, (x.shape[1],), class_names, mean, std,
+    data = _make(name, xn, y, train, val, test, (x.shape[1],), class_names, mean, std,
                  value_range)
+    if feature_names is not None:   # a user's table's columns, in order: checkpoints record
+        # them, and another table meets the model by name (synth.checkpoint.in_model_columns)
+        data.extra["feature_names"] = [str(n) for n in feature_names]
+    return data
 
 
 def _make(name, xn, y, train, val, test, shape, class_names, mean, std,
@@ -642,6 +648,13 @@ def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
             raise UserError(f"{where}: value_range must be [low, high], two lists of "
                             f"{width or 'one per feature'} finite numbers with low <= high, got "
                             f"{short_repr(value_range)}")
+    features = meta.get("feature_names")
+    if features is not None and not (
+            isinstance(features, list) and all(isinstance(n, str) for n in features)
+            and len(set(features)) == len(features)
+            and (shape is None or (len(shape) == 1 and len(features) == width))):
+        raise UserError(f"{where}: feature_names must be {width or 'one per feature'} distinct "
+                        f"strings (a table's feature columns), got {short_repr(features)}")
     return meta
 
 
@@ -710,7 +723,7 @@ def _parquet_meta(f: Path) -> tuple[dict, int, dict]:
 # (the first file's was used for all, so a shard of other classes or normalization was
 # read as if it had the first one's).
 PARQUET_SHARED_META = ("input_shape", "num_classes", "class_names", "mean", "std",
-                       "value_range")
+                       "value_range", "feature_names")
 
 
 def _check_parquet_types(f: Path, schema) -> None:
@@ -955,8 +968,11 @@ def _parquet(path: str, seed: int) -> Dataset:
     else:  # a synthesized set: everything trains except a stratified validation slice
         train, val = val_slice(np.arange(n), y, seed, where, strict=False)
         test = np.array([], dtype=np.int64)
-    return _make(f"parquet:{path}", x, y, train, val, test, shape, names,
+    data = _make(f"parquet:{path}", x, y, train, val, test, shape, names,
                  np.asarray(meta["mean"]), np.asarray(meta["std"]), meta.get("value_range"))
+    if meta.get("feature_names") is not None:   # inverted from a model of a user's table:
+        data.extra["feature_names"] = list(meta["feature_names"])   # its columns, by name
+    return data
 
 
 # --------------------------------------------------------------------------- CSV
