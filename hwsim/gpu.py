@@ -57,6 +57,8 @@ def phase_work(ops: Sequence[Op], mode: str):
     W_read = np.array([min(o.weight_elems, lookup_elems(o.in_elems, o.weight_shape[1]))
                        if o.type == "embedding" else o.weight_elems for o in ops],
                       dtype=np.float64)
+    # (an attention's products, ``matmul`` ops: both operands are activations, read as I;
+    # W = 0, so no weight update and no weight traffic in training)
     I = np.array([o.in_elems for o in ops], dtype=np.float64)
     O = np.array([o.out_elems for o in ops], dtype=np.float64)
     flops_fwd = 2 * macs + elems                     # 2 FLOP per MAC; 1 per element op

@@ -16,6 +16,10 @@ Modelled, each with its source:
   The paper's exact interface figures are not in our anchors: defaults are assumptions
   (RRAM-class read 1 pJ/bit, write 5 pJ/bit; 1 TB/s dense vertical vias), stated here.
 - Energy: MAC and SRAM energies from Horowitz ISSCC 2014 (45 nm) scaled like ``hwsim.accel``.
+- A product of two activations (``matmul``: an attention's Q K^T and A V) has no weights: both
+  operands stream through the activation buffer (``I``, compressed at their measured
+  sparsity together), the weight buffer and its NVM traffic unused; its zero-skipping keeps
+  (1 - s_act) of its MACs.
 """
 from __future__ import annotations
 

@@ -155,6 +155,10 @@ def _pool(op: Op, g: dict, x):
         extra = () if kind == "AvgPool1d" else (g.get("divisor_override"),)
         return lambda: avg_pool[kind](x, g["kernel_size"], g["stride"], g["padding"],
                                       g["ceil_mode"], g["count_include_pad"], *extra)
+    lp_pool = {"LPPool1d": F.lp_pool1d, "LPPool2d": F.lp_pool2d, "LPPool3d": F.lp_pool3d}
+    if kind in lp_pool:   # a power-average pool (stride None: the kernel's, nn's default)
+        return lambda: lp_pool[kind](x, g["norm_type"], g["kernel_size"], g.get("stride"),
+                                     g["ceil_mode"])
     adaptive = {"AdaptiveAvgPool2d": F.adaptive_avg_pool2d,
                 "AdaptiveMaxPool2d": F.adaptive_max_pool2d,
                 "AdaptiveAvgPool1d": F.adaptive_avg_pool1d,
@@ -201,6 +205,7 @@ _ACTIVATIONS = {
     "Threshold": lambda x, g: F.threshold(x, g["threshold"], g["value"]),
     "RReLU": lambda x, g: F.rrelu(x, g.get("lower", 1 / 8), g.get("upper", 1 / 3), False),
     "Dropout": lambda x, g: x,      # inference: the identity
+    "HeadMean": lambda x, g: x.mean(1),   # an attention's weights averaged over its heads
 }
 
 
@@ -208,6 +213,9 @@ def _eltwise(op: Op, g: dict, x, gen: torch.Generator):
     if g.get("kind") == "PReLU":    # its slopes (the op's weight), drawn after the input
         w = torch.rand(op.weight_shape, generator=gen)
         return lambda: F.prelu(x, w)
+    if g.get("kind") == "Softmax" and g.get("masked"):   # an attention's: a mask added first
+        mask = torch.randn(op.in_shape, generator=gen)
+        return lambda: F.softmax(x + mask, g["dim"])
     fn = _ACTIVATIONS.get(g.get("kind"))
     if fn is not None:
         return lambda: fn(x, g)
@@ -223,6 +231,8 @@ def _resample(op: Op, g: dict, x):
         return lambda: F.pixel_shuffle(x, g["upscale_factor"])
     if kind == "PixelUnshuffle":
         return lambda: F.pixel_unshuffle(x, g["downscale_factor"])
+    if kind == "ChannelShuffle":
+        return lambda: F.channel_shuffle(x, g["groups"])
     if kind == "Upsample":
         return lambda: F.interpolate(x, g.get("size"), g.get("scale_factor"), g["mode"],
                                      g.get("align_corners"),
@@ -246,10 +256,12 @@ def _batchnorm(op: Op, g: dict, x, gen: torch.Generator):
 
 
 def _norm(op: Op, g: dict, x, gen: torch.Generator):
-    """A LayerNorm, GroupNorm or InstanceNorm as the layer computes it, statistics included,
-    with its recorded shape, groups, eps and affine parameters (drawn after the input:
-    weight, then bias)."""
+    """A LayerNorm, GroupNorm, InstanceNorm or LocalResponseNorm as the layer computes it,
+    statistics included, with its recorded shape, groups, window, eps and affine parameters
+    (drawn after the input: weight, then bias)."""
     kind, eps = g.get("kind"), g.get("eps", 1e-5)
+    if kind == "LocalResponseNorm":
+        return lambda: F.local_response_norm(x, g["size"], g["alpha"], g["beta"], g["k"])
     if kind == "LayerNorm":
         shape = tuple(g["normalized_shape"])
         w = torch.randn(shape, generator=gen) if g.get("elementwise_affine", True) else None
@@ -350,6 +362,18 @@ def _embedding(op: Op, g: dict, gen: torch.Generator):
     return lambda: F.embedding_bag(idx, w, offsets, mode=g["mode"], per_sample_weights=psw)
 
 
+def _matmul(op: Op, x):
+    """A product of two activations (an attention's Q K^T or A V): ``groups`` GEMMs
+    (T x K) @ (K x N), its two operands the op's input (``x``: the elements of both, first
+    operand first), as torch.bmm; a product with ``elems`` (Q K^T) scales its first operand
+    first (the 1/sqrt(d) of scaled dot-product attention)."""
+    (t, k, n), g = op.gemm, op.groups
+    a, b = x[:g * t * k].view(g, t, k), x[g * t * k:g * t * k + g * k * n].view(g, k, n)
+    if op.elems:
+        return lambda: torch.bmm(a * 0.5, b)
+    return lambda: torch.bmm(a, b)
+
+
 def op_callable(op: Op, gen: torch.Generator):
     """A zero-argument function that runs ``op`` alone with random tensors of its shapes: the
     layer's own op, by its recorded ``geometry`` (type, kernel, stride, padding, dilation,
@@ -361,6 +385,8 @@ def op_callable(op: Op, gen: torch.Generator):
     if op.type == "embedding":   # its input is indices: drawn as such (it was refused)
         return _embedding(op, g, gen)
     x = rand(op.in_shape)
+    if op.type == "matmul":
+        return _matmul(op, x)
     if op.type in ("conv", "depthwise"):
         w = rand(op.weight_shape)
         # out channels: a transposed conv's weight is Cin x Cout/groups x kernel

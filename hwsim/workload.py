@@ -24,7 +24,14 @@ element operations per unit and step) is one ``eltwise`` op.  torch's own ``nn.L
 (and their cells) are one ``lstm`` / ``gru`` / ``rnn`` op per layer, their cell work in ``elems``.
 An Upsample, PixelShuffle or PixelUnshuffle (or F.interpolate / F.pixel_shuffle called in a
 forward) is a ``resample`` op: its input read and output written, plus ``INTERPOLATION_OPS``
-element ops per output value for an interpolating Upsample.
+element ops per output value for an interpolating Upsample; a ChannelShuffle is one too (a
+permutation).  An nn.MultiheadAttention (a TransformerEncoderLayer's too) is its GEMMs: the
+q, k, v and out projections as ``linear`` ops, Q K^T and A V as ``matmul`` ops (batched GEMMs
+of two activations, no weight bytes), the softmax as an ``eltwise`` op (``_attention_ops``);
+F.scaled_dot_product_attention called in a forward is its products and softmax.  An LPPool
+is a ``pool`` with its powers, a LocalResponseNorm a ``norm`` with its window's work.  A
+module called at two places of a forward is two ops; only the per-step calls of a recurrent
+layer merge (``merge_repeated``).
 
 A layer with no cost model is refused in one line naming it (``KNOWN_LAYERS``): a leaf module
 extract() has no op for and that is not free (``_FREE``), a module with weights no op prices,
@@ -34,6 +41,7 @@ without it, the model would be cheaper than it is.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import uuid
 
@@ -50,7 +58,7 @@ from synth.modes import module_modes, restore_modes
 FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
 OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "norm", "eltwise", "lstm",
-            "gru", "rnn", "recurrent", "embedding", "resample")
+            "gru", "rnn", "recurrent", "embedding", "resample", "matmul")
 # ops that run as GEMMs on an array
 MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 MB of fp32)
 # The forward pass extract() runs is bounded by its work, not only its input: resnet18 on
@@ -59,7 +67,12 @@ MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 M
 # 3.8 GB here).  Counted on the meta device (shapes, no arithmetic) before it runs.
 MAX_EXTRACT_MACS = 1 << 40          # ~1.1e12: a minute or two of one CPU
 MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 GiB of fp32)
-GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "gru", "rnn", "recurrent")
+GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "gru", "rnn", "recurrent", "matmul")
+# a ``matmul`` op is a product of two activations (attention's Q K^T and A V: ``_attention``):
+# ``groups`` = batch x heads GEMMs (T x K) @ (K x N), one per sample and head, and no weights:
+# both operands are inputs the op reads (``in_bytes``; ``in_shape`` is the elements of both,
+# flattened), ``weight_bytes`` 0 (the model stores no K or V), its act_sparsity the zeros of
+# both operands together
 # convolutions lowered to a GEMM (im2col): a Conv1d is a Conv2d with a height of 1, a Conv3d's
 # reduction runs over its depth too (K = C * R * S * D)
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -67,10 +80,11 @@ _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 # output position)
 _CONVT = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 # layers with matrix weights that extract() prices (an Embedding is a lookup: no MACs, one
-# table row read per index, ``_embedding_op``); any other module with such weights
-# (MultiheadAttention, Bilinear...) is refused, not priced as free
+# table row read per index, ``_embedding_op``; a MultiheadAttention is its projections and
+# products, ``_attention_ops``); any other module with such weights (Bilinear...) is
+# refused, not priced as free
 _PRICED = _CONVS + _CONVT + (nn.Linear, nn.LSTM, nn.LSTMCell, nn.GRU, nn.GRUCell, nn.RNN,
-                             nn.RNNCell, nn.Embedding, nn.EmbeddingBag)
+                             nn.RNNCell, nn.Embedding, nn.EmbeddingBag, nn.MultiheadAttention)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,11 +166,16 @@ _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Har
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
           nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d,
           nn.MaxPool3d, nn.AvgPool3d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d)
+# power-average pools (``pool`` ops too): f(X) = (sum over the window of x^p)^(1/p)
+# (torch.nn.LPPool2d's docs; F.lp_pool2d computes avg_pool(x^p) x window, then the root)
+_LPPOOLS = (nn.LPPool1d, nn.LPPool2d, nn.LPPool3d)
 # layers that move values without a weight (``resample`` ops): an Upsample (nearest or
 # interpolating, by scale or size; UpsamplingNearest2d/UpsamplingBilinear2d are ones) and a
 # PixelShuffle / PixelUnshuffle (a permutation of channels into space and back).  Their
 # cost is their traffic (the input read, the output written) plus ``INTERPOLATION_OPS``
-_RESAMPLE = (nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle)
+# A ChannelShuffle is one too: a permutation of the channels (ShuffleNet, Zhang et al.
+# 2018), no arithmetic
+_RESAMPLE = (nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle, nn.ChannelShuffle)
 # element ops per output value of an Upsample, by mode: an interpolated value is a weighted
 # sum of its neighbours, one multiply-add (element op) per neighbour read: linear 2
 # neighbours, bilinear 4 (2 x 2), trilinear 8 (2 x 2 x 2), bicubic 16 (4 x 4); nearest (and
@@ -170,6 +189,11 @@ _NORMS = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.I
 # squares), then normalize and scale as one multiply-add (a BatchNorm's one; an
 # InstanceNorm with running statistics uses them at inference: that one only)
 NORM_OPS_PER_ELEMENT = 3
+# element-wise work of a LocalResponseNorm per element, besides its window's sum (``size``
+# adds): b_c = a_c (k + alpha / n sum_{c' in window} a_c'^2)^-beta (torch.nn.LocalResponseNorm's
+# docs; F.local_response_norm: the square, the window's average over channels, then x alpha,
+# + k, ^beta, and the divide): 1 square + 1 divide (the average) + 3 + 1 divide = 6
+LRN_OPS_PER_ELEMENT = 6
 _GEOMETRY = ("kernel_size", "stride", "padding", "dilation", "padding_mode", "ceil_mode",
              "count_include_pad", "divisor_override", "dim", "negative_slope", "alpha",
              "approximate", "min_val", "max_val", "eps", "affine", "track_running_stats",
@@ -184,7 +208,8 @@ def geometry(m: nn.Module) -> tuple:
     CPU table times must be the layer's (an average pool was timed as a max pool, a dilated
     conv undilated, a GELU as a ReLU), and layers that differ here are different work."""
     kind = next((c.__name__ for c in type(m).__mro__
-                 if c in _POOLS + _ACTIVATIONS + _NORMS + _CONVT + _RESAMPLE), None)
+                 if c in _POOLS + _LPPOOLS + _ACTIVATIONS + _NORMS + _CONVT + _RESAMPLE
+                 + (nn.LocalResponseNorm,)), None)
     out = [("kind", kind)] if kind else []
     for attr in _GEOMETRY:
         v = getattr(m, attr, None)
@@ -194,14 +219,25 @@ def geometry(m: nn.Module) -> tuple:
         out.append(("output_padding", tuple(m.output_padding)))
     if isinstance(m, _CONVS + _CONVT + (nn.Linear,)):
         out.append(("bias", m.bias is not None))
+    # settings only these layers have (an Embedding has a norm_type too: not its work)
+    if isinstance(m, _LPPOOLS):
+        out.append(("norm_type", m.norm_type))
+    if isinstance(m, nn.LocalResponseNorm):
+        out.append(("k", m.k))
+    if isinstance(m, nn.ChannelShuffle):
+        out.append(("groups", m.groups))
     return tuple(out)
 
 
-def _from_module(name: str, m: nn.Module, x: torch.Tensor, y, args=(), kwargs=None
-                 ) -> Op | list[Op] | None:
+def _from_module(name: str, m: nn.Module, x: torch.Tensor, y, args=(), kwargs=None,
+                 run: str = "") -> Op | list[Op] | None:
     """The op record of one leaf module call (None for modules that do no work; a list for
-    a stacked LSTM, one op per layer).  ``args`` and ``kwargs``: the call's (what the input
-    alone does not say: an EmbeddingBag's per_sample_weights)."""
+    a stacked LSTM, one op per layer, or an attention's projections and products).  ``args``
+    and ``kwargs``: the call's (what the input alone does not say: an EmbeddingBag's
+    per_sample_weights, an attention's key, value and masks); ``run``: the extract's, for the
+    weight ids of an attention's projections."""
+    if isinstance(m, nn.MultiheadAttention):
+        return _attention_ops(name, m, args, kwargs or {}, y, run)
     op = _module_op(name, m, x, y)
     if isinstance(op, Op) and isinstance(m, nn.EmbeddingBag):
         psw = (kwargs or {}).get("per_sample_weights", args[2] if len(args) > 2 else None)
@@ -254,6 +290,10 @@ def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | N
     if isinstance(m, _POOLS):
         # each output reads its window: in_elems comparisons/additions in total
         return _op("pool", name, x, y, elems=x.numel())
+    if isinstance(m, _LPPOOLS):
+        return _op("pool", name, x, y, elems=lp_pool_elems(m.norm_type, x.numel(), y.numel()))
+    if isinstance(m, nn.LocalResponseNorm):   # its window's sum, then LRN_OPS_PER_ELEMENT
+        return _op("norm", name, x, y, elems=(m.size + LRN_OPS_PER_ELEMENT) * x.numel())
     if isinstance(m, nn.modules.batchnorm._BatchNorm):
         return _op("batchnorm", name, x, y, elems=x.numel())  # one multiply-add per element
     if isinstance(m, _NORMS):   # was no op: LayerNorm, GroupNorm, InstanceNorm priced as free
@@ -272,10 +312,24 @@ def _module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | N
     return None
 
 
+def lp_pool_elems(p: float, in_elems: int, out_elems: int) -> int:
+    """Element ops of a power-average pool (``_LPPOOLS``) of norm ``p``, as F.lp_pool2d
+    computes it: one power x^p per input value, the window's sum (one add per input value, as
+    any ``pool`` counts it), then per output value the sum's scale back from avg_pool's mean
+    (x window size) and the root ^(1/p): 2 x in + 2 x out.  p = inf is a max pool of |x|
+    (F.lp_pool2d's own case): one |x| and one comparison per input value; p = -inf the
+    same and a negation per output value."""
+    if p == float("inf"):
+        return 2 * in_elems
+    if p == -float("inf"):
+        return 2 * in_elems + out_elems
+    return 2 * in_elems + 2 * out_elems
+
+
 def resample_elems(m: nn.Module, in_elems: int, out_elems: int) -> int:
     """Element ops of a ``_RESAMPLE`` layer: ``INTERPOLATION_OPS`` per output value of an
     Upsample (0 for nearest), one per input value of an 'area' one (a pool), 0 for a
-    PixelShuffle or PixelUnshuffle (a permutation: traffic only)."""
+    PixelShuffle, PixelUnshuffle or ChannelShuffle (a permutation: traffic only)."""
     if not isinstance(m, nn.Upsample):
         return 0
     if m.mode == "area":
@@ -283,12 +337,13 @@ def resample_elems(m: nn.Module, in_elems: int, out_elems: int) -> int:
     return INTERPOLATION_OPS.get(m.mode, 0) * out_elems
 
 
-def _weight_id(m: nn.Module, run: str) -> str:
-    """The identity of the Parameter a layer's ``weight`` is (under a parametrization such as
-    a mask, its original): ``run`` (one extract) and the tensor's id, '' when it has none."""
+def _weight_id(m: nn.Module, run: str, attr: str = "weight") -> str:
+    """The identity of the Parameter a layer's ``weight`` (or ``attr``) is (under a
+    parametrization such as a mask, its original): ``run`` (one extract) and the tensor's
+    id, '' when it has none."""
     from torch.nn.utils import parametrize
-    p = (m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight")
-         else getattr(m, "weight", None))
+    p = (getattr(m.parametrizations, attr).original if parametrize.is_parametrized(m, attr)
+         else getattr(m, attr, None))
     return f"{run}:{id(p)}" if isinstance(p, torch.Tensor) else ""
 
 
@@ -316,6 +371,157 @@ def lookup_elems(indices, embedding_dim):
     """Table values an ``embedding`` op reads: one row of ``embedding_dim`` per index
     (numbers or numpy arrays alike)."""
     return indices * embedding_dim
+
+
+# --- attention (Vaswani et al. 2017, Eq. 1: softmax(Q K^T / sqrt(d_k)) V, per head) -----------
+def _zeros_of(*ts: torch.Tensor) -> float:
+    """Fraction of exact zeros over the tensors together (a ``matmul``'s two operands)."""
+    n = sum(t.numel() for t in ts)
+    return sum(t.numel() - int(torch.count_nonzero(t)) for t in ts) / n if n else 0.0
+
+
+def _products(name: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a: torch.Tensor,
+              masked_adds: int) -> list[Op]:
+    """The products of scaled dot-product attention on per-head tensors q (G, L, E),
+    k (G, S, E), v (G, S, Ev) and its attention weights a (G, L, S), G = batch x heads:
+    ``NAME.scores`` Q K^T, G GEMMs (L x E) @ (E x S), G L E S MACs, and the 1/sqrt(E) scale as
+    one multiply per query value (``elems``: applied to Q before the product, as
+    nn.MultiheadAttention's math path does); ``NAME.softmax`` over the G L S scores (one
+    element op per value, as nn.Softmax; ``masked_adds`` more per score where a mask is
+    added); ``NAME.context`` A V, G GEMMs (L x S) @ (S x Ev), G L S Ev MACs.  Both products
+    are ``matmul`` ops: their second operand is an activation, not a weight (0 weight bytes;
+    its values are inputs the op reads)."""
+    g, l, e = q.shape
+    s, ev = k.shape[1], v.shape[2]
+    f = FP32_BYTES
+
+    def product(tag, x1, x2, t, kk, n, elems=0):
+        return Op(type="matmul", name=f"{name}.{tag}", in_shape=(x1.numel() + x2.numel(),),
+                  out_shape=(g, t, n), weight_shape=(), macs=g * t * kk * n, weight_bytes=0,
+                  in_bytes=(x1.numel() + x2.numel()) * f, out_bytes=g * t * n * f,
+                  act_sparsity=_zeros_of(x1, x2), gemm=(t, kk, n), groups=g, elems=elems,
+                  geometry=(("product", tag),))
+    scores = product("scores", q, k, l, e, s, elems=g * l * e)
+    geo = (("kind", "Softmax"), ("dim", -1)) + ((("masked", True),) if masked_adds else ())
+    soft = Op(type="eltwise", name=f"{name}.softmax", in_shape=(g, l, s), out_shape=(g, l, s),
+              weight_shape=(), macs=0, weight_bytes=0, in_bytes=g * l * s * f,
+              out_bytes=g * l * s * f, act_sparsity=_zeros_of(q @ k.transpose(1, 2)),
+              elems=(1 + masked_adds) * g * l * s, geometry=geo)
+    return [scores, soft, product("context", a, v, l, s, ev)]
+
+
+def _heads(t: torch.Tensor, heads: int) -> torch.Tensor:
+    """(B, L, E) -> (B * heads, L, E / heads): one slice per sample and head."""
+    b, l, e = t.shape
+    return t.reshape(b, l, heads, e // heads).transpose(1, 2).reshape(b * heads, l, e // heads)
+
+
+_MHA_CALL = inspect.signature(nn.MultiheadAttention.forward)
+
+
+def _attention_ops(name: str, m: nn.MultiheadAttention, args, kwargs, out, run: str
+                   ) -> list[Op]:
+    """An nn.MultiheadAttention call (torch's docs: MultiHead(Q, K, V) = Concat(head_1..h) W^O,
+    head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)), as its GEMMs: the projections
+    ``NAME.q_proj``, ``NAME.k_proj``, ``NAME.v_proj`` (``linear`` ops of rows x E x E MACs,
+    each a slice of in_proj_weight or its own q/k/v_proj_weight), the per-head products
+    (``_products``: Q K^T, softmax, A V) and ``NAME.out_proj`` (``linear``, rows x E x E).
+    Self-attention over L tokens of width d: 4 L d^2 + 2 L^2 d MACs a sample.  A key bias
+    (add_bias_kv) and add_zero_attn each add one key and value.  Called with need_weights and
+    average_attn_weights (nn's defaults), the weights it returns are the heads' mean:
+    ``NAME.weights``, one add per weight and one divide per mean.  Sparsities are measured
+    on the call's own tensors (the attention weights from the module itself: zero where
+    masked)."""
+    call = _MHA_CALL.bind(m, *args, **kwargs)
+    call.apply_defaults()
+    c = dict(call.arguments)
+    c.pop("self")
+    query, key, value = (c[n].detach() for n in ("query", "key", "value"))
+    e, h = m.embed_dim, m.num_heads
+    batched = query.dim() == 3
+
+    def batch_first(t):   # the call's layout -> (B, L, width)
+        return (t if m.batch_first else t.transpose(0, 1)) if batched else t.unsqueeze(0)
+    if m.in_proj_weight is not None:   # packed: one (3E x E) tensor, sliced q, k, v
+        w = m.in_proj_weight.detach()
+        weights = [(w[i * e:(i + 1) * e], f"{_weight_id(m, run, 'in_proj_weight')}:{t}")
+                   for i, t in enumerate("qkv")]
+    else:
+        weights = [(getattr(m, f"{t}_proj_weight").detach(), _weight_id(m, run, f"{t}_proj_weight"))
+                   for t in "qkv"]
+    bias = m.in_proj_bias.detach() if m.in_proj_bias is not None else None
+    ops, proj = [], []
+    for i, (t, x) in enumerate(zip("qkv", (query, key, value))):
+        w, wid = weights[i]
+        y = torch.nn.functional.linear(x, w, None if bias is None else bias[i * e:(i + 1) * e])
+        op = _op("linear", f"{name}.{t}_proj", x, y, w, macs=x.numel() // x.shape[-1] * w.numel(),
+                 gemm=(x.numel() // x.shape[-1], w.shape[1], e))
+        ops.append(dataclasses.replace(op, weight_id=wid if run else "",
+                                       geometry=(("bias", bias is not None),)))
+        proj.append(batch_first(y))
+    q, k, v = proj
+    b = q.shape[0]
+    if m.bias_k is not None:   # one more key and value: the learned biases
+        k = torch.cat([k, m.bias_k.detach().expand(b, 1, e)], 1)
+        v = torch.cat([v, m.bias_v.detach().expand(b, 1, e)], 1)
+    if m.add_zero_attn:        # and a zero one
+        k, v = torch.cat([k, k.new_zeros(b, 1, e)], 1), torch.cat([v, v.new_zeros(b, 1, e)], 1)
+    # the attention weights per head, from the module itself (its masks as it applies them)
+    weights_out = nn.MultiheadAttention.forward(m, **{**c, "need_weights": True,
+                                                      "average_attn_weights": False})[1]
+    a = weights_out.detach().reshape(b * h, q.shape[1], k.shape[1])
+    masked = c["attn_mask"] is not None or c["key_padding_mask"] is not None
+    ops += _products(name, _heads(q, h), _heads(k, h), _heads(v, h), a, int(masked))
+    s = k.shape[1]
+    if c["need_weights"] and c["average_attn_weights"]:
+        ops.append(Op(type="eltwise", name=f"{name}.weights", in_shape=(b, h, q.shape[1], s),
+                      out_shape=(b, q.shape[1], s), weight_shape=(), macs=0, weight_bytes=0,
+                      in_bytes=a.numel() * FP32_BYTES, out_bytes=a.numel() // h * FP32_BYTES,
+                      act_sparsity=_zeros_of(a), elems=a.numel() + a.numel() // h,
+                      geometry=(("kind", "HeadMean"),)))
+    ctx = (a @ _heads(v, h)).reshape(b, h, q.shape[1], e // h).transpose(1, 2).reshape(b, -1, e)
+    ctx = (ctx if m.batch_first else ctx.transpose(0, 1)) if batched else ctx[0]
+    y = out[0] if isinstance(out, tuple) else out
+    w = m.out_proj.weight.detach()
+    op = _op("linear", f"{name}.out_proj", ctx, y, w, macs=ctx.numel() // e * w.numel(),
+             gemm=(ctx.numel() // e, e, w.shape[0]))
+    ops.append(dataclasses.replace(op, weight_id=_weight_id(m.out_proj, run) if run else "",
+                                   geometry=(("bias", m.out_proj.bias is not None),)))
+    return ops
+
+
+_SDPA = getattr(torch.nn.functional, "scaled_dot_product_attention", None)
+_SDPA_ARGS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale",
+              "enable_gqa")
+
+
+def sdpa_ops(name: str, args, kwargs) -> list[Op]:
+    """F.scaled_dot_product_attention(q, k, v, ...) called in a forward: its products
+    (``_products``) on q (..., L, E), k (..., S, E), v (..., S, Ev), the leading dimensions
+    (batch, heads) broadcast to G; a mask (attn_mask or is_causal) is one add per score, a
+    dropout_p > 0 one multiply per weight.  The attention weights are torch's reference
+    computation (its docs): softmax(Q K^T x scale + mask), grouped keys repeated over their
+    query heads (enable_gqa)."""
+    c = {**dict(zip(_SDPA_ARGS, args)), **kwargs}
+    q, k, v = (c[n].detach() for n in ("query", "key", "value"))
+    mask, causal = c.get("attn_mask"), bool(c.get("is_causal", False))
+    if c.get("enable_gqa", False) and k.dim() >= 3 and k.shape[-3] != q.shape[-3]:
+        k = k.repeat_interleave(q.shape[-3] // k.shape[-3], -3)
+        v = v.repeat_interleave(q.shape[-3] // v.shape[-3], -3)
+    lead = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    l, s = q.shape[-2], k.shape[-2]
+    q3, k3, v3 = (t.expand(*lead, *t.shape[-2:]).reshape(-1, *t.shape[-2:]) for t in (q, k, v))
+    scale = c.get("scale") or 1 / math.sqrt(q.shape[-1])
+    bias = torch.zeros(l, s, dtype=q.dtype)
+    if causal:
+        bias.masked_fill_(~torch.ones(l, s, dtype=torch.bool).tril(), float("-inf"))
+    if mask is not None:
+        mask = mask.detach()
+        bias = bias.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else bias + mask
+    a = torch.softmax((q3 @ k3.transpose(1, 2)) * scale
+                      + bias.expand(*lead, l, s).reshape(-1, l, s), -1)
+    adds = int(mask is not None or causal) + int((c.get("dropout_p") or 0) > 0)
+    return _products(name, q3, k3, v3, a, adds)
 
 
 # recurrent layers of torch.nn: gates per step (the N of the gate GEMM is gates x hidden) and
@@ -404,14 +610,23 @@ def _rnn_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
     return ops
 
 
-def merge_repeated(records: list[tuple[int, Op]]) -> list[tuple[int, Op]]:
+def merge_repeated(records: list[tuple[int, Op]], stepped: set[int]
+                   ) -> list[tuple[int, Op]]:
     """The calls of one Linear (or element-wise module) inside a recurrent layer, one per
     step, become one op: a ``recurrent`` GEMM repeated ``groups`` = steps times (MACs and
-    activation bytes summed, activation sparsity averaged over the steps)."""
+    activation bytes summed, activation sparsity averaged over the steps).  ``stepped``: the
+    orders of the records made inside a recurrent layer's steps; only those merge.  A module
+    called at several places of a forward (a Linear applied to two inputs, a ReLU module
+    used twice) is an op per call: merged, the calls were one GEMM of the first call's
+    rows repeated (a Linear on 1 then 40 rows: 2 x 1 row's cycles), its weights read once
+    (SPRING: 0.0047 for 0.0070 mJ), one kernel launch on the GPU."""
     by_name: dict[str, list[tuple[int, Op]]] = {}
-    for order, op in records:
-        by_name.setdefault(op.name, []).append((order, op))
     out = []
+    for order, op in records:
+        if order in stepped:
+            by_name.setdefault(op.name, []).append((order, op))
+        else:
+            out.append((order, op))
     for calls in by_name.values():
         order, first = calls[0]
         if len(calls) == 1 or first.type not in ("linear", "eltwise"):
@@ -453,9 +668,10 @@ _UNPRICED_FUNCS = frozenset(f for f in (
     torch.nn.functional.conv2d, torch.nn.functional.conv3d,
     torch.nn.functional.conv_transpose1d, torch.nn.functional.conv_transpose2d,
     torch.nn.functional.conv_transpose3d,
-    getattr(torch.nn.functional, "scaled_dot_product_attention", None),
     torch.nn.functional.interpolate) if f is not None)   # (interpolate: unless antialiased,
-                                                         # priced as nn.Upsample: _FUNCTIONAL)
+                                                         # priced as nn.Upsample: _FUNCTIONAL;
+                                                         # F.scaled_dot_product_attention:
+                                                         # priced, ``sdpa_ops``)
 # leaf modules that do no arithmetic at inference (a reshape, the identity, a dropout); any
 # other leaf module extract() has no op for is refused (a user's own layer,
 # synth.sparse_exec.CSRLinear were left out of the price silently; Upsample, PixelShuffle,
@@ -466,9 +682,11 @@ _UNPRICED_FUNCS = frozenset(f for f in (
 _FREE = (nn.Identity, nn.Sequential, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d,
          nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and their cells, "
-                "H-LSTM, Embedding, EmbeddingBag, 1-d, 2-d and 3-d pooling, BatchNorm, "
-                "LayerNorm, GroupNorm, InstanceNorm, activations, Upsample, PixelShuffle, "
-                "PixelUnshuffle, tensor adds; Flatten, Identity, Dropout are free")
+                "H-LSTM, Embedding, EmbeddingBag, MultiheadAttention, "
+                "scaled_dot_product_attention, 1-d, 2-d and 3-d pooling (LPPool too), "
+                "BatchNorm, LayerNorm, GroupNorm, InstanceNorm, LocalResponseNorm, "
+                "activations, Upsample, PixelShuffle, PixelUnshuffle, ChannelShuffle, tensor "
+                "adds; Flatten, Identity, Dropout are free")
 
 
 _F = torch.nn.functional
@@ -538,6 +756,13 @@ _FUNCTIONAL = {
                                                            torch.pixel_shuffle)},
     **{f: (nn.PixelUnshuffle, ("downscale_factor",)) for f in (_F.pixel_unshuffle,
                                                                torch.pixel_unshuffle)},
+    # (these three were free as functions, or priced as the avg_pool inside them only)
+    **{f: (cls, ("norm_type", "kernel_size", "stride", "ceil_mode"))
+       for f, cls in ((_F.lp_pool1d, nn.LPPool1d), (_F.lp_pool2d, nn.LPPool2d),
+                      (_F.lp_pool3d, nn.LPPool3d))},
+    _F.local_response_norm: (nn.LocalResponseNorm, ("size", "alpha", "beta", "k")),
+    **{f: (nn.ChannelShuffle, ("groups",)) for f in (_F.channel_shuffle, torch.channel_shuffle,
+                                                     torch.native_channel_shuffle)},
 }
 
 
@@ -571,7 +796,8 @@ def _functional_module(func, args, kwargs) -> nn.Module | None:
 
 class _AddCatcher(TorchFunctionMode):
     """Records tensor additions that happen outside leaf modules (residual adds), and
-    functional activations and resampling there (``_FUNCTIONAL``)."""
+    functional activations and resampling there (``_FUNCTIONAL``), and attention
+    (F.scaled_dot_product_attention: ``sdpa_ops``)."""
 
     def __init__(self, state):
         super().__init__()
@@ -584,6 +810,11 @@ class _AddCatcher(TorchFunctionMode):
         if act is not None:   # measured before the call: an in-place one overwrites its input
             sparsity = _zero_frac(args[0].detach())
         out = func(*args, **kwargs)
+        if func is _SDPA and self.state["depth"] == 0 and not self.state["cells"]:
+            name = f"{func.__name__}#{len(self.state['acts'])}"
+            for op in sdpa_ops(name, args, kwargs):
+                self.state["acts"].append((self.state["order"], op))
+                self.state["order"] += 1
         y = out[0] if isinstance(out, tuple) and out else out   # a pool's (values, indices)
         if act is not None and isinstance(y, torch.Tensor):
             # the module's op on the call's input (its shape: an in-place form overwrote
@@ -636,6 +867,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         raise UserError(f"inputs have sample shape {tuple(inputs.shape[1:])}, expected {input_shape}")
     _check_work(model, input_shape, int(inputs.shape[0]))
     records: list[tuple[int, Op]] = []
+    stepped: set[int] = set()   # the records of calls inside a recurrent layer's steps
     run = uuid.uuid4().hex[:12]   # this extract's: weight ids of two models never collide
     state = {"depth": 0, "order": 0, "adds": [], "acts": [], "cells": 0, "unpriced": {},
              "run": run, "inplace": {}}
@@ -660,7 +892,11 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                 state["unpriced"].setdefault(name, f"{type(m).__name__} on a "
                                                    f"{type(x).__name__}")   # was free
             if state["depth"] == 0 and isinstance(x, torch.Tensor):
-                op = _from_module(name, m, x.detach(), out, args, kwargs)
+                state["depth"] += 1   # the op's own arithmetic (an attention's) is no layer's
+                try:
+                    op = _from_module(name, m, x.detach(), out, args, kwargs, run)
+                finally:
+                    state["depth"] -= 1
                 if seen is not None and isinstance(op, Op):
                     op = dataclasses.replace(op, act_sparsity=seen)
                 if isinstance(op, Op) and op.weight_shape:
@@ -668,6 +904,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                 if op is None and not isinstance(m, _FREE + _PRICED):
                     state["unpriced"].setdefault(name, type(m).__name__)
                 for one in ([op] if isinstance(op, Op) else op or []):
+                    if state["cells"]:   # a step of a recurrent layer (``merge_repeated``)
+                        stepped.add(state["order"])
                     records.append((state["order"], one))
                     state["order"] += 1
         return hook
@@ -696,7 +934,9 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         # still one op; the parametrization modules themselves are not ops.  The root is
         # hooked too when it is itself a layer (a bare nn.Conv2d), named by its class.
         real_children = [n for n, _ in m.named_children() if n != "parametrizations"]
-        is_leaf = not real_children or isinstance(m, nn.RNNBase)
+        # (an attention's out_proj is no call of its own: F.multi_head_attention_forward
+        # reads its weight)
+        is_leaf = not real_children or isinstance(m, (nn.RNNBase, nn.MultiheadAttention))
         if ".parametrizations." in f".{name}.":
             continue
         if is_leaf:
@@ -731,13 +971,53 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     if not records:  # pricing it as free would be a wrong answer, not a cheap model
         raise UserError(f"{type(model).__name__} has no operation hwsim can price (known: "
                         f"{KNOWN_LAYERS})")
-    return [op for _, op in sorted(merge_repeated(records), key=lambda r: r[0])]
+    return [op for _, op in sorted(merge_repeated(records, stepped), key=lambda r: r[0])]
+
+
+def _attention_work(m: nn.MultiheadAttention, args, kwargs) -> tuple[int, int]:
+    """(MACs, attention weights) of an nn.MultiheadAttention call (``_attention_ops``'s
+    count, from the shapes alone)."""
+    c = _MHA_CALL.bind(m, *args, **kwargs).arguments
+    q, k, v = c["query"], c["key"], c["value"]
+    e = m.embed_dim
+    b = (q.shape[0] if m.batch_first else q.shape[1]) if q.dim() == 3 else 1
+    rows_q, rows_k = q.numel() // q.shape[-1], k.numel() // k.shape[-1]
+    s = rows_k // b + (m.bias_k is not None) + bool(m.add_zero_attn)
+    proj = e * (rows_q * q.shape[-1] + rows_k * (k.shape[-1] + v.shape[-1]) + rows_q * e)
+    return proj + 2 * rows_q * s * e, m.num_heads * rows_q * s
+
+
+def _on_meta(model: nn.Module) -> list:
+    """Every parameter and buffer of ``model`` replaced by a meta tensor of its shape, in
+    place (a tensor two layers share: one meta tensor for both); returns what undoes it
+    (``_off_meta``).  torch.func.functional_call left a module registered under two names
+    (one Linear applied at two places) on the meta device: the user's weights were gone
+    and the model could not be priced ('Tensor.item() cannot be called on meta tensors')."""
+    metas, undo = {}, []
+    for m in model.modules():     # each module once, however many names it has
+        for slots in (m._parameters, m._buffers):
+            for n, t in list(slots.items()):
+                if t is None:
+                    continue
+                if id(t) not in metas:
+                    meta = t.detach().to("meta")
+                    metas[id(t)] = (nn.Parameter(meta, t.requires_grad)
+                                    if isinstance(t, nn.Parameter) else meta)
+                undo.append((slots, n, t))
+                slots[n] = metas[id(t)]
+    return undo
+
+
+def _off_meta(undo: list) -> None:
+    for slots, n, t in reversed(undo):
+        slots[n] = t
 
 
 def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
-    """(multiply-accumulates of Linear, Conv2d and Conv1d layers, values of the largest layer output)
-    of one sample, from a forward pass on the meta device: shapes only, no arithmetic and no
-    copy of the weights.  None where the model does not run on meta tensors."""
+    """(multiply-accumulates of Linear, Conv2d, Conv1d and attention layers, values of the
+    largest layer output or attention weights) of one sample, from a forward pass on the
+    meta device: shapes only, no arithmetic and no copy of the weights.  None where the
+    model does not run on meta tensors."""
     work = [0, 0]
 
     def hook(m, args, kwargs, out):
@@ -752,18 +1032,22 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
             work[0] += x.numel() * math.prod(m.weight.shape[1:])
         elif isinstance(m, nn.Linear) and isinstance(x, torch.Tensor):
             work[0] += x.numel() // m.in_features * m.in_features * m.out_features
+        elif isinstance(m, nn.MultiheadAttention):
+            macs, weights = _attention_work(m, args, kwargs)
+            work[0] += macs
+            work[1] = max(work[1], weights)
 
     hooks = [m.register_forward_hook(hook, with_kwargs=True) for m in model.modules()]
-    meta = {n: t.to("meta") for n, t in (*model.named_parameters(), *model.named_buffers())}
     modes = module_modes(model)
     model.eval()
+    undo = _on_meta(model)
     try:
         with torch.no_grad():
-            torch.func.functional_call(model, meta, (torch.empty((1, *input_shape),
-                                                                 device="meta"),))
+            model(torch.empty((1, *input_shape), device="meta"))
     except Exception:   # data-dependent code (.item() on a value): no bound, as before
         return None
     finally:
+        _off_meta(undo)
         for h in hooks:
             h.remove()
         restore_modes(modes)

@@ -146,22 +146,17 @@ class _CSR(nn.Module):
 
 @pytest.mark.parametrize("model, shape, named", [
     # Upsample, PixelShuffle, MaxPool3d and Softplus were here; priced since h96
-    # (tests/hwsim/test_layers_priced_h96.py).  Layers still without a cost model:
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.LPPool2d(2, 2), nn.Conv2d(4, 2, 1)), (3, 8, 8),
-     "LPPool2d"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.LocalResponseNorm(2), nn.Conv2d(4, 2, 1)),
-     (3, 6, 6), "LocalResponseNorm"),
-    (nn.Sequential(nn.Conv2d(4, 8, 3), nn.ChannelShuffle(2), nn.Conv2d(8, 2, 1)), (4, 6, 6),
-     "ChannelShuffle"),
-    (nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), (5, 8), "MultiheadAttention"),
+    # (tests/hwsim/test_layers_priced_h96.py); LPPool2d, LocalResponseNorm, ChannelShuffle
+    # and TransformerEncoderLayer (MultiheadAttention) since h104
+    # (tests/hwsim/test_h104_attention_layers.py).  Layers still without a cost model:
     (_Attention(), (5, 8), "called outside a layer"),
     (_CSR(), (8,), "CSRLinear"),
 ])
 def test_a_layer_without_a_cost_model_is_refused_in_one_line(model, shape, named):
     """Each was priced as the model without it (Upsample, PixelShuffle, MaxPool3d, Softplus
-    until h96 priced them; LPPool2d, LocalResponseNorm, ChannelShuffle still,
-    an attention's Q K^T, synth.sparse_exec's CSRLinear: no weights of 2 dimensions, so no
-    refusal): a model silently cheaper than it is."""
+    until h96 priced them, LPPool2d, LocalResponseNorm, ChannelShuffle until h104; still
+    a Q K^T in a module's own forward, synth.sparse_exec's CSRLinear: no weights of 2
+    dimensions, so no refusal): a model silently cheaper than it is."""
     with pytest.raises(UserError, match="cannot price layer") as e:
         price(model, shape)
     assert named in str(e.value) and "\n" not in str(e.value)

@@ -54,9 +54,9 @@ class _Pair(nn.Module):
 @pytest.mark.parametrize("layer, shape", [
     # Conv3d, ConvTranspose2d and GRU are priced now (tests/hwsim/test_layers_h81.py)
     (nn.Sequential(nn.Bilinear(4, 4, 2)), None),
-    (nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), (5, 8)),
-    # an Upsample was here: priced since h96 (tests/hwsim/test_layers_priced_h96.py)
-    (nn.Sequential(nn.Conv2d(1, 4, 3), nn.LPPool2d(2, 2)), (1, 6, 6)),
+    # an Upsample was here: priced since h96 (tests/hwsim/test_layers_priced_h96.py); a
+    # TransformerEncoderLayer and an LPPool2d since h104
+    # (tests/hwsim/test_h104_attention_layers.py)
 ])
 def test_a_layer_hwsim_cannot_price_is_refused_not_free(layer, shape):
     """A Conv1d before a Linear was priced as the Linear alone (128 of 704 MACs): the
