@@ -24,6 +24,7 @@ Moves (NeST, Dai et al. 2019; SCANN, Hassantabar et al. 2019):
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Callable
 
@@ -37,7 +38,7 @@ from synth.config import short_repr
 from synth.device import module_device
 from synth.errors import UserError
 from synth.models import prunable_layers
-from synth.modes import module_modes, restore_modes
+from synth.modes import in_mode, module_modes, restore_modes
 
 
 class Mask(nn.Module):
@@ -217,6 +218,31 @@ def random_masks(model: nn.Module, density: float, seed: int,
     return masks
 
 
+@contextlib.contextmanager
+def _reading_in_training_mode(model: nn.Module):
+    """``model`` in training mode (``synth.modes.in_mode``) for passes that only read it:
+    BatchNorm normalizes by the batch's statistics, as NeST's gradients are taken, but the
+    running mean/variance and ``num_batches_tracked`` a training forward updates (any
+    buffer but the masks) are put back afterwards, bit for bit, also when the pass raises.
+    (They moved: one gradient pass changed a BN model's eval outputs by 0.06, and with
+    ``retrain_epochs=0`` the measured accuracy.)"""
+    saved = []
+    for module in model.modules():
+        if isinstance(module, Mask):   # the masks: read, never written by a forward
+            continue
+        for name, buf in module.named_buffers(recurse=False):
+            saved.append((module, name, buf, buf.detach().clone()))
+    try:
+        with in_mode(model, True):
+            yield model
+    finally:
+        with torch.no_grad():
+            for module, name, buf, kept in saved:
+                buf.copy_(kept)
+                if getattr(module, name) is not buf:   # a module that rebinds its buffer
+                    setattr(module, name, buf)
+
+
 def _batches(x: torch.Tensor, y: torch.Tensor, batches: int, batch_size: int, seed: int):
     """``batches`` mini-batches of ``min(batch_size, len(y))`` samples each: consecutive
     slices of one random order, repeated as often as needed.  (Slicing the order from
@@ -237,7 +263,8 @@ def accumulate_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
                          batch_size: int = 64, seed: int = 0,
                          loss_fn: Callable | None = None) -> dict[str, torch.Tensor]:
     """Sum over ``batches`` mini-batches of dL/dweight for every masked layer, dormant entries
-    included (NeST Eq. 1).  Weights are not changed.  Returns ``{layer name: G}``."""
+    included (NeST Eq. 1), in training mode (BatchNorm on batch statistics).  Weights and
+    buffers (BatchNorm's running statistics) are not changed.  Returns ``{layer name: G}``."""
     layers = masked_layers(model)
     if not layers:
         raise UserError("accumulate_gradients needs a masked model (call attach_masks first)")
@@ -245,16 +272,14 @@ def accumulate_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
     loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb))
     for _, layer, m in layers:
         m.grad_sum = torch.zeros(original_weight(layer).shape, device=device)
-    modes = module_modes(model)
-    model.train()
     try:
-        for xb, yb in _batches(x, y, batches, batch_size, seed):
-            model.zero_grad(set_to_none=True)
-            loss_fn(model, xb.to(device), yb.to(device)).backward()
+        with _reading_in_training_mode(model):
+            for xb, yb in _batches(x, y, batches, batch_size, seed):
+                model.zero_grad(set_to_none=True)
+                loss_fn(model, xb.to(device), yb.to(device)).backward()
         return {name: m.grad_sum.clone() for name, _, m in layers}
     finally:
         model.zero_grad(set_to_none=True)
-        restore_modes(modes)
         for _, _, m in layers:
             m.grad_sum = None
 
@@ -263,20 +288,17 @@ def accumulate_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, 
 def replay_draws(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batches: int = 10,
                  batch_size: int = 64, seed: int = 0, loss_fn: Callable | None = None) -> None:
     """The forward passes of ``accumulate_gradients`` / ``bridge_gradients`` with the same
-    arguments, in training mode but without gradients: they make the same random draws
+    arguments, in training mode but without gradients (buffers restored after, as theirs
+    are): they make the same random draws
     (dropout, a loss's own augmentation), so a caller that skips a gradient it would not
     use (a bridge with no dormant unit to grow) leaves the random stream where computing
     it would have, and what follows is unchanged.  A forward without autograd is about a
     fifth of the cost of a forward and backward of an H-LSTM."""
     device = next(model.parameters()).device
     loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(m(xb), yb))
-    modes = module_modes(model)
-    model.train()
-    try:
+    with _reading_in_training_mode(model):
         for xb, yb in _batches(x, y, batches, batch_size, seed):
             loss_fn(model, xb.to(device), yb.to(device))
-    finally:
-        restore_modes(modes)
 
 
 def _top(score: torch.Tensor, k: int, largest: bool = True) -> torch.Tensor:
@@ -492,7 +514,8 @@ def bridge_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pair: t
     """G_mn = sum over batches of mean_b(x_m * delta_n): input m of layer A, pre-activation
     gradient at output n of layer B (NeST Sec. 3.2).  Shape (B.out, A.in).  A layer called
     once per step (a recurrent gate) sums x_m(t) * delta_n(t) over its steps t: the
-    gradient of a bridge whose weights are shared across time."""
+    gradient of a bridge whose weights are shared across time.  Training mode (BatchNorm on
+    batch statistics); weights and buffers are not changed."""
     named = dict(prunable_layers(model))
     a, b = named[pair[0]], named[pair[1]]
     device = next(model.parameters()).device
@@ -502,22 +525,20 @@ def bridge_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pair: t
     g = torch.zeros(b.out_features, a.in_features, device=device)
     h1 = a.register_forward_hook(lambda m, inp, out: xs.append(inp[0].detach()))
     h2 = b.register_full_backward_hook(lambda m, gin, gout: ds.append(gout[0].detach()))
-    modes = module_modes(model)
-    model.train()
     try:
-        for xb, yb in _batches(x, y, batches, batch_size, seed):
-            model.zero_grad(set_to_none=True)
-            xs.clear()
-            ds.clear()
-            loss_fn(model, xb.to(device), yb.to(device)).backward()
-            for xt, dt in zip(xs, reversed(ds)):   # backward visits the calls in reverse
-                # the loss is a batch mean: delta carries 1/B
-                g += dt.reshape(-1, dt.shape[-1]).t() @ xt.reshape(-1, xt.shape[-1])
+        with _reading_in_training_mode(model):
+            for xb, yb in _batches(x, y, batches, batch_size, seed):
+                model.zero_grad(set_to_none=True)
+                xs.clear()
+                ds.clear()
+                loss_fn(model, xb.to(device), yb.to(device)).backward()
+                for xt, dt in zip(xs, reversed(ds)):   # backward visits the calls in reverse
+                    # the loss is a batch mean: delta carries 1/B
+                    g += dt.reshape(-1, dt.shape[-1]).t() @ xt.reshape(-1, xt.shape[-1])
     finally:
         h1.remove()
         h2.remove()
         model.zero_grad(set_to_none=True)
-        restore_modes(modes)
     return g
 
 
