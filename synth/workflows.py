@@ -385,16 +385,17 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     densely here for ``epochs``, on ``dataset``; retrain by KD from the dense start
     (``distill``; T 2, half the weight on the labels) on inputs shifted by up to ``shift``
     pixels (None: 2 px for images, 0 for feature vectors); saves the compacted (or masked)
-    model to ``out``.  ``reduction`` and ``dense_test_accuracy`` compare with the dense start
-    (before any sparse seed).  Returns the result with the per-step ``history``.  Resumable:
+    model to ``out``.  ``connections``, ``reduction`` (dense start's connections over them),
+    ``nonzero_parameters`` and the MACs are the saved model's; ``reduction`` and
+    ``dense_test_accuracy`` compare with the dense start (before any sparse seed).  Returns
+    the result with the per-step ``history`` (the masked model's counts).  Resumable:
     an interrupted run leaves its state in ``<out>.resume`` (and the dense training's in
     ``<out>.dense.resume``: ``fit_fn`` takes ``fit``'s ``state_path``, as ``ray_fit``'s does); the same call continues
     from there to the checkpoint an uninterrupted run gives, and removes them once ``out``
     is written."""
     from synth import masked
     from synth.compact import compact as make_compact
-    from synth.grow_prune import (final_row, grow_and_prune, kept_steps, remove_state,
-                                  reverted_steps)
+    from synth.grow_prune import grow_and_prune, kept_steps, remove_state, reverted_steps
     from synth.models import build, count_flops, count_parameters
     from synth.resume import settings_key
     from synth.train import TrainConfig, evaluate, remove_state as remove_train_state
@@ -455,12 +456,16 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     model, history = grow_and_prune(
         model, data, schedule, progress=progress, loss_fn=loss_fn, state_path=state,
         state_key=settings_key(data.digest(), source, epochs, distill, shift))
-    start, final = history[0], final_row(history)
+    start = history[0]
     model = model.cpu().eval()
     saved = make_compact(model) if compact else model
+    # the saved model's own count: compaction drops rows that feed nothing and folds units
+    # with no inputs, so the last history row (the masked model's) can count more; the
+    # result's connections and reduction disagreed with its nonzero_parameters and checkpoint
+    connections = masked.connections(saved)
     result = {"dataset": data.name, "start_connections": start["connections"],
-              "connections": final["connections"],
-              "reduction": dense_connections / max(1, final["connections"]),
+              "connections": connections,
+              "reduction": dense_connections / max(1, connections),
               "dense_connections": dense_connections, "dense_test_accuracy": dense_accuracy,
               "start_test_accuracy": start["test_accuracy"],
               "test_accuracy": evaluate(saved, data.x_test, data.y_test)["accuracy"],
