@@ -24,6 +24,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from cluster.train import check_storage_path
+from search.choices import DEFAULT_SEARCHER
 from search.results import (append_result, pareto_front, plot_pareto, read_results,
                             stopped_early)
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
@@ -44,7 +45,7 @@ class SearchConfig(Config):
     dataset: str = "digits"           # real data: validation (and training without a teacher)
     teacher: str | None = None        # checkpoint: train by KD on ``data`` instead
     data: str | None = None           # directory of a synthesized Parquet set
-    searcher: str = "localbo"         # localbo | steerage | chameleon | random (SEARCHERS);
+    searcher: str = DEFAULT_SEARCHER  # localbo | steerage | chameleon | random (SEARCHERS);
                                       # localbo: fewest trials on every tabular benchmark
                                       # (benchmarks/results/search_efficiency.md)
     trials: int = 16
@@ -191,6 +192,24 @@ def _trainable(settings: dict):
         resources["gpu"] = settings["gpus_per_trial"]
     return tune.with_resources(tune.with_parameters(train_candidate, settings=settings),
                                resources)
+
+
+# the smallest CPU share a trial is given (``run_search``: cpus_per_trial)
+MIN_TRIAL_CPUS = 0.25
+
+
+def check_pool_fits(shards: int, cpus_each: float) -> None:
+    """The hwsim pool's actors (``shards`` of ``cpus_each`` CPUs) fit the Ray cluster with
+    ``MIN_TRIAL_CPUS`` left for the trials: else its actors, or every trial, could never be
+    scheduled, and the search waited for them forever without a word."""
+    import ray
+    total = ray.cluster_resources().get("CPU", 0)
+    most = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=0)
+    if cpus_each > most or shards * cpus_each + MIN_TRIAL_CPUS > total:
+        raise UserError(f"the hwsim pool asks for pool_shards {shards} x pool_cpus {cpus_each:g} "
+                        f"= {shards * cpus_each:g} CPUs and the trials for at least "
+                        f"{MIN_TRIAL_CPUS:g}, but the Ray cluster has {total:g} CPUs (at most "
+                        f"{most:g} on one node); lower pool_shards or pool_cpus")
 
 
 def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resume: bool = False,
@@ -502,6 +521,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     check_cluster_device(config.device)
     if config.hardware and config.pool_shards > 0:  # the driver owns the named actors
         from cluster.hwsim_pool import get_pool
+        check_pool_fits(config.pool_shards, config.pool_cpus)
         get_pool(num_shards=config.pool_shards, num_cpus=config.pool_cpus)
     # CPUs the trials can have: the cluster's, less this search's hwsim pool, and no more
     # than are free now (a pool left by an earlier search of this session, other jobs'
@@ -511,7 +531,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         ray.available_resources().get("CPU", 0))
     gpus = ray.cluster_resources().get("GPU", 0) if config.device != "cpu" else 0
     settings = {**config.to_dict(), "out_dir": str(out_dir), "data_seed": data_seed,
-                "cpus_per_trial": max(0.25, round(free / config.concurrency, 2)),
+                "cpus_per_trial": max(MIN_TRIAL_CPUS, round(free / config.concurrency, 2)),
                 "gpus_per_trial": min(1.0, gpus / config.concurrency) if gpus else 0}
     trainable = _trainable(settings)
     start = time.perf_counter()

@@ -110,3 +110,15 @@ def test_a_group_without_its_subcommand_shows_its_help():
     assert r.exit_code == 2
     assert r.output.startswith("Usage: cli hwsim") and "Commands:" in r.output
     assert "error:" not in r.output
+
+
+def test_search_defaults_to_the_library_searcher():
+    """`nnsynth search` and SearchConfig name one default (search.choices.DEFAULT_SEARCHER):
+    the CLI said steerage after the library's default became localbo (155711b)."""
+    from click.testing import CliRunner
+
+    from search.choices import DEFAULT_SEARCHER
+    from search.run import SearchConfig
+    assert SearchConfig().searcher == DEFAULT_SEARCHER == "localbo"
+    text = " ".join(CliRunner().invoke(cli, ["search", "--help"]).output.split())
+    assert f"[default: {DEFAULT_SEARCHER}]" in text

@@ -87,6 +87,22 @@ def test_a_space_nothing_of_which_can_run_says_why(ray_session, tmp_path):
     assert no_trial_reason(load_space("mlp"), config, (4,), 3) is None
 
 
+def test_a_hwsim_pool_larger_than_the_cluster_is_one_line(ray_session, tmp_path):
+    """pool_shards x pool_cpus beyond the cluster's CPUs: the pool's actors (or the trials
+    behind them) could never be scheduled, and the search waited forever (a 4-minute
+    timeout on 2 CPUs with 2 x 4 asked); now one line before any trial."""
+    import ray
+    from synth.errors import UserError
+    cpus = ray.cluster_resources()["CPU"]
+    for shards, each in ((2, cpus), (1, cpus + 1)):
+        config = SearchConfig(dataset="iris", trials=1, concurrency=1, n_initial=2, epochs=1,
+                              searcher="random", pool_shards=shards, pool_cpus=each)
+        with pytest.raises(UserError, match=rf"^the hwsim pool asks for pool_shards {shards} x "
+                                            rf"pool_cpus {each:g} .* lower pool_shards or "
+                                            rf"pool_cpus$"):
+            run_search(config, tmp_path / f"run{shards}", progress=False)
+
+
 def test_a_space_without_a_model_family_is_refused_before_any_work(tmp_path):
     """A space of plain parameters (no family) made every candidate unbuildable: Ray started,
     Tune ran no trial, and the error was 'finished no trial'."""

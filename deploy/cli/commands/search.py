@@ -1,6 +1,8 @@
 """``nnsynth search``: predictor-guided architecture search on Ray Tune (or ``--resume DIR``)."""
 import click
 
+from search.choices import DEFAULT_SEARCHER
+
 from deploy.cli.options import (address_option, dataset_name, device_option, emit, json_option,
                                 RegistryChoice, seed_option, show_progress, synth_option)
 
@@ -14,7 +16,7 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 @click.option("--teacher", default=None, help="Teacher checkpoint: train trials by KD.")
 @synth_option("Synthesized Parquet set (with --teacher).", old_name="--data")
 @click.option("--searcher", type=RegistryChoice("search.choices.SEARCHER_NAMES"),
-              default="steerage", show_default=True)
+              default=DEFAULT_SEARCHER, show_default=True)
 @click.option("--trials", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True)
 @click.option("--n-initial", type=click.IntRange(min=1), default=8, show_default=True,
