@@ -117,6 +117,7 @@ def test_search_defaults_to_the_library_searcher():
     the CLI said steerage after the library's default became localbo (155711b)."""
     from click.testing import CliRunner
 
+    from deploy.cli.main import cli
     from search.choices import DEFAULT_SEARCHER
     from search.run import SearchConfig
     assert SearchConfig().searcher == DEFAULT_SEARCHER == "localbo"
