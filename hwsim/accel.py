@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range
-from hwsim.workload import GEMM_TYPES, Op, lookup_elems
+from hwsim.op import GEMM_TYPES, Op, lookup_elems
 
 DATAFLOWS = ("ws", "os", "is")
 

@@ -22,7 +22,7 @@ from synth.config import Config, check_range, check_seed, short_repr
 from synth.errors import ConfigError
 from hwsim.accel import (DATAFLOWS, MAX_ARRAY_DIM, MAX_SCRATCHPAD_KB, AcceleratorConfig,
                          evaluate_arrays, layer_arrays)
-from hwsim.workload import Op
+from hwsim.op import Op
 
 
 MAX_GRID = 1_000_000   # configurations in one DSE grid (the default grid has 5,184)

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range
-from hwsim.workload import Op, lookup_elems
+from hwsim.op import Op, lookup_elems
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,7 +30,7 @@ import numpy as np
 
 from synth.config import Config, check_choice, check_range, short_repr
 from hwsim.accel import ADD8_PJ, MULT8_PJ, REF_NM, SRAM8KB_PJ_PER_B, layer_arrays
-from hwsim.workload import Op
+from hwsim.op import Op
 
 MODES = ("inference", "training")
 

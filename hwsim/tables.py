@@ -35,7 +35,8 @@ from synth.errors import UserError
 from hwsim import accel as accel_mod
 from hwsim import spring as spring_mod
 from hwsim.latency import condition_mismatch, host_identity, torch_threads
-from hwsim.workload import RNN_GATES, Op
+from hwsim.op import Op
+from hwsim.recurrent import RNN_GATES
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,128 @@
+"""Functions a forward calls on tensors, as extraction sees them: the products and
+convolutions no op records (``UNPRICED_FUNCS``: refused), and the activations, pools and
+resampling functions priced as the module each computes (``functional_module``).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# products and convolutions a module's own forward may call on tensors (attention's Q K^T, a
+# functional conv): no op records them, and a model priced without them is too cheap
+UNPRICED_FUNCS = frozenset(f for f in (
+    torch.matmul, torch.mm, torch.bmm, torch.einsum, torch.addmm, torch.baddbmm, torch.addbmm,
+    torch.mv, torch.tensordot, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__,
+    torch.Tensor.matmul, torch.Tensor.mm, torch.Tensor.bmm, torch.Tensor.mv,
+    torch.nn.functional.linear, torch.nn.functional.bilinear, torch.nn.functional.conv1d,
+    torch.nn.functional.conv2d, torch.nn.functional.conv3d,
+    torch.nn.functional.conv_transpose1d, torch.nn.functional.conv_transpose2d,
+    torch.nn.functional.conv_transpose3d,
+    torch.nn.functional.interpolate) if f is not None)   # (interpolate: unless antialiased,
+                                                         # priced as nn.Upsample: FUNCTIONAL;
+                                                         # F.scaled_dot_product_attention:
+                                                         # priced, ``sdpa_ops``)
+
+_F = torch.nn.functional
+# activations a module's own forward may call as functions (F.relu(x), torch.sigmoid(x),
+# x.softmax(1)), resampling functions (F.interpolate, F.pixel_shuffle) and pools
+# (F.max_pool2d): each is the ``ACTIVATIONS``, ``RESAMPLE`` or ``POOLS`` module it
+# computes and the names of that module's settings in the function's argument order after
+# the input.  Called outside a leaf module, one is
+# priced as that module is (the same op and geometry); they were free (activations) or
+# refused (F.interpolate), while the module equivalent was priced.
+_SOFTMAX_DIM = ("dim",)
+_MAX_POOL = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+_AVG_POOL = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+             "divisor_override")     # (avg_pool1d: without divisor_override)
+FUNCTIONAL = {
+    **{f: (nn.ReLU, ()) for f in (_F.relu, _F.relu_, torch.relu, torch.relu_, torch.Tensor.relu,
+                                  torch.Tensor.relu_)},
+    _F.relu6: (nn.ReLU6, ()), _F.gelu: (nn.GELU, ("approximate",)), _F.silu: (nn.SiLU, ()),
+    **{f: (nn.Sigmoid, ()) for f in (_F.sigmoid, torch.sigmoid, torch.sigmoid_,
+                                     torch.Tensor.sigmoid, torch.Tensor.sigmoid_)},
+    **{f: (nn.Tanh, ()) for f in (_F.tanh, torch.tanh, torch.tanh_, torch.Tensor.tanh,
+                                  torch.Tensor.tanh_)},
+    _F.hardswish: (nn.Hardswish, ()),
+    _F.leaky_relu: (nn.LeakyReLU, ("negative_slope",)),
+    _F.leaky_relu_: (nn.LeakyReLU, ("negative_slope",)),
+    _F.elu: (nn.ELU, ("alpha",)), _F.elu_: (nn.ELU, ("alpha",)),
+    **{f: (nn.Softmax, _SOFTMAX_DIM) for f in (_F.softmax, torch.softmax,
+                                               torch.Tensor.softmax)},
+    **{f: (nn.LogSoftmax, _SOFTMAX_DIM) for f in (_F.log_softmax, torch.log_softmax,
+                                                  torch.Tensor.log_softmax)},
+    _F.softmin: (nn.Softmin, _SOFTMAX_DIM),
+    **{f: (nn.PReLU, ()) for f in (torch.prelu, _F.prelu, torch.Tensor.prelu)},
+    _F.softplus: (nn.Softplus, ("beta", "threshold")),
+    _F.mish: (nn.Mish, ()), _F.hardsigmoid: (nn.Hardsigmoid, ()),
+    _F.hardtanh: (nn.Hardtanh, ("min_val", "max_val")),
+    _F.hardtanh_: (nn.Hardtanh, ("min_val", "max_val")),
+    **{f: (nn.SELU, ()) for f in (_F.selu, torch.selu, torch.selu_)},
+    **{f: (nn.CELU, ("alpha",)) for f in (_F.celu, torch.celu, torch.celu_)},
+    _F.glu: (nn.GLU, ("dim",)), _F.logsigmoid: (nn.LogSigmoid, ()),
+    _F.softsign: (nn.Softsign, ()), _F.tanhshrink: (nn.Tanhshrink, ()),
+    **{f: (nn.Hardshrink, ("lambd",)) for f in (_F.hardshrink, torch.Tensor.hardshrink)},
+    _F.softshrink: (nn.Softshrink, ("lambd",)),
+    _F.threshold: (nn.Threshold, ("threshold", "value")),
+    _F.threshold_: (nn.Threshold, ("threshold", "value")),
+    _F.rrelu: (nn.RReLU, ("lower", "upper")), _F.rrelu_: (nn.RReLU, ("lower", "upper")),
+    _F.interpolate: (nn.Upsample, ("size", "scale_factor", "mode", "align_corners",
+                                   "recompute_scale_factor")),
+    # pools (F.max_pool2d(x, 2) in a forward was free); with return_indices the output is
+    # (values, indices): priced on the values, as the module is
+    **{f: (cls, _MAX_POOL) for fs, cls in (
+        ((_F.max_pool1d, _F.max_pool1d_with_indices, torch.max_pool1d), nn.MaxPool1d),
+        ((_F.max_pool2d, _F.max_pool2d_with_indices, torch.max_pool2d), nn.MaxPool2d),
+        ((_F.max_pool3d, _F.max_pool3d_with_indices, torch.max_pool3d), nn.MaxPool3d))
+       for f in fs},
+    **{f: (nn.AvgPool1d, _AVG_POOL[:-1]) for f in (_F.avg_pool1d, torch.avg_pool1d)},
+    _F.avg_pool2d: (nn.AvgPool2d, _AVG_POOL), _F.avg_pool3d: (nn.AvgPool3d, _AVG_POOL),
+    **{f: (cls, ("output_size",)) for fs, cls in (
+        ((_F.adaptive_avg_pool1d, torch.adaptive_avg_pool1d), nn.AdaptiveAvgPool1d),
+        ((_F.adaptive_avg_pool2d,), nn.AdaptiveAvgPool2d),
+        ((_F.adaptive_avg_pool3d,), nn.AdaptiveAvgPool3d)) for f in fs},
+    **{f: (cls, ("output_size", "return_indices")) for fs, cls in (
+        ((_F.adaptive_max_pool1d, _F.adaptive_max_pool1d_with_indices), nn.AdaptiveMaxPool1d),
+        ((_F.adaptive_max_pool2d, _F.adaptive_max_pool2d_with_indices), nn.AdaptiveMaxPool2d),
+        ((_F.adaptive_max_pool3d, _F.adaptive_max_pool3d_with_indices), nn.AdaptiveMaxPool3d))
+       for f in fs},
+    **{f: (nn.PixelShuffle, ("upscale_factor",)) for f in (_F.pixel_shuffle,
+                                                           torch.pixel_shuffle)},
+    **{f: (nn.PixelUnshuffle, ("downscale_factor",)) for f in (_F.pixel_unshuffle,
+                                                               torch.pixel_unshuffle)},
+    # (these three were free as functions, or priced as the avg_pool inside them only)
+    **{f: (cls, ("norm_type", "kernel_size", "stride", "ceil_mode"))
+       for f, cls in ((_F.lp_pool1d, nn.LPPool1d), (_F.lp_pool2d, nn.LPPool2d),
+                      (_F.lp_pool3d, nn.LPPool3d))},
+    _F.local_response_norm: (nn.LocalResponseNorm, ("size", "alpha", "beta", "k")),
+    **{f: (nn.ChannelShuffle, ("groups",)) for f in (_F.channel_shuffle, torch.channel_shuffle,
+                                                     torch.native_channel_shuffle)},
+}
+
+
+def functional_module(func, args, kwargs) -> nn.Module | None:
+    """The module a functional call computes (``FUNCTIONAL``), with the call's settings;
+    None when ``func`` is not one, its input is not a tensor, or it is no such module's work
+    (an antialiased F.interpolate: nn.Upsample has no such setting)."""
+    form = FUNCTIONAL.get(func)
+    if form is None or not args or not isinstance(args[0], torch.Tensor):
+        return None
+    cls, names = form
+    if cls is nn.PReLU:   # F.prelu(x, weight): the slopes are the call's tensor
+        w = args[1] if len(args) > 1 else kwargs.get("weight")
+        if not isinstance(w, torch.Tensor):
+            return None
+        act = nn.PReLU(num_parameters=w.numel())
+        act.weight = nn.Parameter(w.detach().reshape(-1), requires_grad=False)
+        return act
+    if cls is nn.Upsample and (kwargs.get("antialias") or (len(args) > 6 and args[6])):
+        return None
+    settings = {n: v for n, v in zip(names, args[1:])}
+    settings.update({n: kwargs[n] for n in names if n in kwargs})
+    # a list of sizes or factors (F.interpolate(x, scale_factor=[2, 3])) as the tuple the
+    # module takes (nn.Upsample refuses a list: the call was refused as unpriced)
+    settings = {n: tuple(v) if isinstance(v, list) else v for n, v in settings.items()}
+    try:
+        return cls(**settings)
+    except (TypeError, ValueError):   # settings no module takes: the call itself will say
+        return None
+

@@ -1,0 +1,251 @@
+"""The op records of one leaf module call (``op_from_module``): convolutions, Linear, pools,
+norms, activations, resampling and embeddings here; an nn.MultiheadAttention's projections and
+products in ``hwsim.attention``; torch's LSTM, GRU and RNN in ``hwsim.recurrent``.  Which
+layers are priced, which are free (``FREE``) and what the rest are told (``KNOWN_LAYERS``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+from torch import nn
+
+from hwsim.attention import attention_ops
+from hwsim.op import Op, lookup_elems, make_op
+from hwsim.recurrent import RNNS, rnn_ops
+
+# --- which layers -----------------------------------------------------------------------------
+# convolutions lowered to a GEMM (im2col): a Conv1d is a Conv2d with a height of 1, a Conv3d's
+# reduction runs over its depth too (K = C * R * S * D)
+CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# transposed convolutions: a GEMM of the input, then col2im (each product added into its
+# output position)
+CONVT = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+# layers with matrix weights that extract() prices (an Embedding is a lookup: no MACs, one
+# table row read per index, ``_embedding_op``; a MultiheadAttention is its projections and
+# products, ``attention_ops``); any other module with such weights (Bilinear...) is
+# refused, not priced as free
+PRICED = CONVS + CONVT + (nn.Linear, nn.LSTM, nn.LSTMCell, nn.GRU, nn.GRUCell, nn.RNN,
+                          nn.RNNCell, nn.Embedding, nn.EmbeddingBag, nn.MultiheadAttention)
+# element-wise activations: one element op per input value on the vector unit (a GLU's
+# input is two halves, a sigmoid of one and a product with the other: still one per input
+# value; a softmax's or log-softmax's exp, sum and divide are counted as one, as nn.Softmax's
+# always were); a PReLU also reads its per-channel slopes (its weight)
+ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardswish,
+               nn.LeakyReLU, nn.ELU, nn.Softmax, nn.PReLU, nn.LogSoftmax, nn.Softmin,
+               nn.Softmax2d, nn.Softplus, nn.Mish, nn.Hardsigmoid, nn.Hardtanh, nn.SELU,
+               nn.CELU, nn.GLU, nn.LogSigmoid, nn.Softsign, nn.Tanhshrink, nn.Hardshrink,
+               nn.Softshrink, nn.Threshold, nn.RReLU)
+POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
+         nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d,
+         nn.MaxPool3d, nn.AvgPool3d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool3d)
+# power-average pools (``pool`` ops too): f(X) = (sum over the window of x^p)^(1/p)
+# (torch.nn.LPPool2d's docs; F.lp_pool2d computes avg_pool(x^p) x window, then the root)
+LPPOOLS = (nn.LPPool1d, nn.LPPool2d, nn.LPPool3d)
+# layers that move values without a weight (``resample`` ops): an Upsample (nearest or
+# interpolating, by scale or size; UpsamplingNearest2d/UpsamplingBilinear2d are ones) and a
+# PixelShuffle / PixelUnshuffle (a permutation of channels into space and back).  Their
+# cost is their traffic (the input read, the output written) plus ``INTERPOLATION_OPS``
+# A ChannelShuffle is one too: a permutation of the channels (ShuffleNet, Zhang et al.
+# 2018), no arithmetic
+RESAMPLE = (nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle, nn.ChannelShuffle)
+# element ops per output value of an Upsample, by mode: an interpolated value is a weighted
+# sum of its neighbours, one multiply-add (element op) per neighbour read: linear 2
+# neighbours, bilinear 4 (2 x 2), trilinear 8 (2 x 2 x 2), bicubic 16 (4 x 4); nearest (and
+# nearest-exact) copies one input value: 0 element ops, data movement only.  ('area' is an
+# adaptive average pool: one add per input value, as ``pool`` counts it.)
+INTERPOLATION_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 2, "bilinear": 4,
+                     "trilinear": 8, "bicubic": 16}
+# normalizations that compute their statistics at inference (a BatchNorm uses stored ones)
+NORMS = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
+# element-wise work of a NORMS layer per element: its statistics (a sum and a sum of
+# squares), then normalize and scale as one multiply-add (a BatchNorm's one; an
+# InstanceNorm with running statistics uses them at inference: that one only)
+NORM_OPS_PER_ELEMENT = 3
+# element-wise work of a LocalResponseNorm per element, besides its window's sum (``size``
+# adds): b_c = a_c (k + alpha / n sum_{c' in window} a_c'^2)^-beta (torch.nn.LocalResponseNorm's
+# docs; F.local_response_norm: the square, the window's average over channels, then x alpha,
+# + k, ^beta, and the divide): 1 square + 1 divide (the average) + 3 + 1 divide = 6
+LRN_OPS_PER_ELEMENT = 6
+_GEOMETRY = ("kernel_size", "stride", "padding", "dilation", "padding_mode", "ceil_mode",
+             "count_include_pad", "divisor_override", "dim", "negative_slope", "alpha",
+             "approximate", "min_val", "max_val", "eps", "affine", "track_running_stats",
+             "normalized_shape", "elementwise_affine", "num_groups", "mode", "beta",
+             "threshold", "value", "lambd", "lower", "upper", "size", "scale_factor",
+             "align_corners", "recompute_scale_factor", "upscale_factor", "downscale_factor")
+
+
+def geometry(m: nn.Module) -> tuple:
+    """What of a layer's settings its shapes do not say, as ``(name, value)`` pairs: kernel,
+    stride, padding, dilation, bias, and which pooling or activation it is.  The op a host
+    CPU table times must be the layer's (an average pool was timed as a max pool, a dilated
+    conv undilated, a GELU as a ReLU), and layers that differ here are different work."""
+    kind = next((c.__name__ for c in type(m).__mro__
+                 if c in POOLS + LPPOOLS + ACTIVATIONS + NORMS + CONVT + RESAMPLE
+                 + (nn.LocalResponseNorm,)), None)
+    out = [("kind", kind)] if kind else []
+    for attr in _GEOMETRY:
+        v = getattr(m, attr, None)
+        if v is not None and not isinstance(v, (torch.Tensor, nn.Module)):
+            out.append((attr, tuple(v) if isinstance(v, list) else v))
+    if isinstance(m, CONVT):   # (a Conv2d has one too, always 0: not in its key)
+        out.append(("output_padding", tuple(m.output_padding)))
+    if isinstance(m, CONVS + CONVT + (nn.Linear,)):
+        out.append(("bias", m.bias is not None))
+    # settings only these layers have (an Embedding has a norm_type too: not its work)
+    if isinstance(m, LPPOOLS):
+        out.append(("norm_type", m.norm_type))
+    if isinstance(m, nn.LocalResponseNorm):
+        out.append(("k", m.k))
+    if isinstance(m, nn.ChannelShuffle):
+        out.append(("groups", m.groups))
+    return tuple(out)
+
+
+# --- op records -------------------------------------------------------------------------------
+def op_from_module(name: str, m: nn.Module, x: torch.Tensor, y, args=(), kwargs=None,
+                   run: str = "") -> Op | list[Op] | None:
+    """The op record of one leaf module call (None for modules that do no work; a list for
+    a stacked LSTM, one op per layer, or an attention's projections and products).  ``args``
+    and ``kwargs``: the call's (what the input alone does not say: an EmbeddingBag's
+    per_sample_weights, an attention's key, value and masks); ``run``: the extract's, for the
+    weight ids of an attention's projections."""
+    if isinstance(m, nn.MultiheadAttention):
+        return attention_ops(name, m, args, kwargs or {}, y, run)
+    op = module_op(name, m, x, y)
+    if isinstance(op, Op) and isinstance(m, nn.EmbeddingBag):
+        psw = (kwargs or {}).get("per_sample_weights", args[2] if len(args) > 2 else None)
+        if psw is not None:
+            return _weighted_bag(op, m, geometry(m))
+    return dataclasses.replace(op, geometry=geometry(m)) if isinstance(op, Op) else op
+
+
+def _weighted_bag(op: Op, m: nn.EmbeddingBag, geo: tuple) -> Op:
+    """An EmbeddingBag called with ``per_sample_weights``: each value read is multiplied by
+    its index's weight before the bag's sum, one multiply per value read added to ``elems``
+    (they were not counted), and the call's geometry says so (a weighted bag is other work
+    than an unweighted one: a host table times it with weights)."""
+    return dataclasses.replace(op, elems=op.elems + lookup_elems(op.in_elems, m.embedding_dim),
+                               geometry=geo + (("per_sample_weights", True),))
+
+
+def module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | None:
+    """The op record(s) of layer ``m`` on input ``x`` with output ``y``, from the module alone
+    (its call's other arguments: ``op_from_module``); None for a layer with no op here."""
+    if isinstance(m, CONVS):
+        # Conv2d and Conv1d alike (a Conv1d of kernel k on length L is the Conv2d of kernel
+        # 1 x k on 1 x L): K = R*S*C per group, T = output pixels of the batch (an unbatched
+        # input too: the output's values over its channels)
+        w = m.weight.detach()  # effective weight: a parametrization (mask) is applied here
+        g = m.groups
+        cin_g, cout_g = m.in_channels // g, m.out_channels // g
+        k = cin_g * math.prod(m.kernel_size)                     # K = R*S*C per group
+        t = y.numel() // m.out_channels                          # T = output pixels (batch)
+        kind = "depthwise" if g > 1 and g == m.in_channels else "conv"
+        return make_op(kind, name, x, y, w, macs=t * k * cout_g * g, gemm=(t, k, cout_g), groups=g)
+    if isinstance(m, CONVT):
+        # a transposed conv (weight Cin x Cout/g x kernel) scatters every input value into a
+        # kernel window of each output channel of its group: per group the GEMM
+        # (input pixels x Cin/g) @ (Cin/g x Cout/g * R * S), MACs = input pixels x Cin x
+        # Cout/g x R x S (torch.utils.flop_counter's count for a transposed conv); then col2im
+        # adds each of the T x N x g products into its output value: ``elems``.  Not the conv
+        # of the zero-stuffed input, which multiplies the inserted zeros too.
+        w = m.weight.detach()
+        g = m.groups
+        cin_g, cout_g = m.in_channels // g, m.out_channels // g
+        t = x.numel() // m.in_channels                           # T = input pixels (batch)
+        n = cout_g * math.prod(m.kernel_size)
+        kind = "depthwise" if g > 1 and g == m.in_channels else "conv"
+        return make_op(kind, name, x, y, w, macs=t * cin_g * n * g, gemm=(t, cin_g, n),
+                       groups=g, elems=t * n * g)
+    if isinstance(m, nn.Linear):
+        w = m.weight.detach()
+        t = x.numel() // m.in_features                           # rows (batch x leading dims)
+        return make_op("linear", name, x, y, w, macs=t * m.in_features * m.out_features,
+                       gemm=(t, m.in_features, m.out_features))
+    if isinstance(m, POOLS):
+        # each output reads its window: in_elems comparisons/additions in total
+        return make_op("pool", name, x, y, elems=x.numel())
+    if isinstance(m, LPPOOLS):
+        return make_op("pool", name, x, y, elems=lp_pool_elems(m.norm_type, x.numel(), y.numel()))
+    if isinstance(m, nn.LocalResponseNorm):   # its window's sum, then LRN_OPS_PER_ELEMENT
+        return make_op("norm", name, x, y, elems=(m.size + LRN_OPS_PER_ELEMENT) * x.numel())
+    if isinstance(m, nn.modules.batchnorm._BatchNorm):
+        return make_op("batchnorm", name, x, y, elems=x.numel())  # one multiply-add per element
+    if isinstance(m, NORMS):   # was no op: LayerNorm, GroupNorm, InstanceNorm priced as free
+        per = 1 if getattr(m, "track_running_stats", False) else NORM_OPS_PER_ELEMENT
+        return make_op("norm", name, x, y, elems=per * x.numel())
+    if isinstance(m, nn.PReLU):   # its slopes, one per channel (or one), are read too
+        return make_op("eltwise", name, x, y, m.weight.detach(), elems=x.numel())
+    if isinstance(m, ACTIVATIONS):
+        return make_op("eltwise", name, x, y, elems=x.numel())
+    if isinstance(m, RESAMPLE):
+        return make_op("resample", name, x, y, elems=resample_elems(m, x.numel(), y.numel()))
+    if isinstance(m, RNNS):
+        return rnn_ops(name, m, x, y)
+    if isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
+        return _embedding_op(name, m, x, y)
+    return None
+
+
+def lp_pool_elems(p: float, in_elems: int, out_elems: int) -> int:
+    """Element ops of a power-average pool (``LPPOOLS``) of norm ``p``, as F.lp_pool2d
+    computes it: one power x^p per input value, the window's sum (one add per input value, as
+    any ``pool`` counts it), then per output value the sum's scale back from avg_pool's mean
+    (x window size) and the root ^(1/p): 2 x in + 2 x out.  p = inf is a max pool of |x|
+    (F.lp_pool2d's own case): one |x| and one comparison per input value; p = -inf the
+    same and a negation per output value."""
+    if p == float("inf"):
+        return 2 * in_elems
+    if p == -float("inf"):
+        return 2 * in_elems + out_elems
+    return 2 * in_elems + 2 * out_elems
+
+
+def resample_elems(m: nn.Module, in_elems: int, out_elems: int) -> int:
+    """Element ops of a ``RESAMPLE`` layer: ``INTERPOLATION_OPS`` per output value of an
+    Upsample (0 for nearest), one per input value of an 'area' one (a pool), 0 for a
+    PixelShuffle, PixelUnshuffle or ChannelShuffle (a permutation: traffic only)."""
+    if not isinstance(m, nn.Upsample):
+        return 0
+    if m.mode == "area":
+        return in_elems
+    return INTERPOLATION_OPS.get(m.mode, 0) * out_elems
+
+
+def _embedding_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op:
+    """A table lookup (``embedding``): each of the ``x.numel()`` indices reads one row of
+    ``embedding_dim`` values, and no multiply-accumulate is done (it was priced as free: a
+    language model's embedding cost nothing).  The op's weight is the whole table (what the
+    model stores); the values a lookup reads are ``lookup_elems`` = indices x embedding_dim
+    (``hwsim.accel`` reads them from DRAM where the table does not fit on chip).  An
+    EmbeddingBag then reduces each bag's rows: one add (a comparison for ``max``) per value
+    read into its bag's accumulator, and for ``mean`` one divide per output value: ``elems``
+    (PyTorch's EmbeddingBag docs: sum, mean or max of each bag's rows; a call with
+    per_sample_weights multiplies each value read by its weight first: ``_weighted_bag``,
+    one multiply per value read).  The indices are addresses, not
+    activations: no activation sparsity."""
+    elems = 0
+    if isinstance(m, nn.EmbeddingBag):
+        elems = lookup_elems(x.numel(), m.embedding_dim) + (
+            y.numel() if m.mode == "mean" else 0)
+    op = make_op("embedding", name, x, y, m.weight.detach(), elems=elems)
+    return dataclasses.replace(op, act_sparsity=0.0)
+
+
+# leaf modules that do no arithmetic at inference (a reshape, the identity, a dropout); any
+# other leaf module extract() has no op for is refused (a user's own layer,
+# synth.sparse_exec.CSRLinear were left out of the price silently; Upsample, PixelShuffle,
+# 3-d pools and activations such as PReLU, LogSoftmax, Softplus are priced)
+# (a Sequential without layers, a ResNet's identity shortcut, is a leaf: the identity)
+# (nn.Dropout was priced as an activation: a pass over its input at inference, where it is
+# the identity, while Dropout1d/2d/3d were free)
+FREE = (nn.Identity, nn.Sequential, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d,
+        nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and their cells, "
+                "H-LSTM, Embedding, EmbeddingBag, MultiheadAttention, "
+                "scaled_dot_product_attention, 1-d, 2-d and 3-d pooling (LPPool too), "
+                "BatchNorm, LayerNorm, GroupNorm, InstanceNorm, LocalResponseNorm, "
+                "activations, Upsample, PixelShuffle, PixelUnshuffle, ChannelShuffle, tensor "
+                "adds; Flatten, Identity, Dropout are free")

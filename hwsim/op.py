@@ -1,0 +1,110 @@
+"""The operation record hwsim prices (DESIGN contract "Workload"): ``Op``, its types, and the
+helpers that fill one in from a call's tensors.  ``hwsim.workload`` extracts the records from a
+module; the hardware models (``accel``, ``spring``, ``gpu``, ``tables``) read only these.
+
+Every op is also expressed as a GEMM ``(T x K) @ (K x N)`` repeated ``groups`` times, the form
+a systolic array executes (SCALE-Sim, Samajdar et al. 2018, Sec. III: T = output pixels,
+K = R*S*C, N = filters).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+from torch import nn
+
+FP32_BYTES = 4  # bytes per element of the model as stored (float32)
+
+OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "norm", "eltwise", "lstm",
+            "gru", "rnn", "recurrent", "embedding", "resample", "matmul")
+# ops that run as GEMMs on an array
+GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "gru", "rnn", "recurrent", "matmul")
+# a ``matmul`` op is a product of two activations (attention's Q K^T and A V: ``hwsim.attention``):
+# ``groups`` = batch x heads GEMMs (T x K) @ (K x N), one per sample and head, and no weights:
+# both operands are inputs the op reads (``in_bytes``; ``in_shape`` is the elements of both,
+# flattened), ``weight_bytes`` 0 (the model stores no K or V), its act_sparsity the zeros of
+# both operands together
+
+
+@dataclasses.dataclass(frozen=True)
+class Op:
+    """One operation for one batch.  Bytes are at fp32 (the model's storage precision);
+    hardware models rescale by element counts to their own precision."""
+    type: str                      # one of OP_TYPES
+    name: str                      # module path, e.g. "layers.0.conv1"
+    in_shape: tuple                # input activation shape, batch first
+    out_shape: tuple               # output activation shape, batch first
+    weight_shape: tuple            # () for ops without weights
+    macs: int                      # multiply-accumulates (dense count), whole batch
+    weight_bytes: int              # weight elements * 4 B
+    in_bytes: int                  # input activation elements * 4 B
+    out_bytes: int                 # output activation elements * 4 B
+    weight_sparsity: float = 0.0   # fraction of weights that are exactly zero, [0, 1]
+    act_sparsity: float = 0.0      # fraction of input activations that are zero, [0, 1]
+    gemm: tuple = (0, 0, 0)        # (T, K, N) per group: T output pixels, K reduction, N filters
+    groups: int = 1                # independent GEMMs (depthwise: channels)
+    elems: int = 0                 # element-wise work (pool/bn/eltwise/lstm gates), elements
+    geometry: tuple = ()           # the layer's own settings, (name, value) pairs: kernel,
+                                   # stride, padding, dilation, bias, pool/activation kind
+    # which stored weight tensor the op reads: ops of one extract() that read the same
+    # Parameter (a decoder tied to its embedding) have the same id, and the model stores it
+    # once (``unique_weights``); '' for an op's own weights (counted always).  Not part of
+    # the work (``key``) nor of equality: two extracts of one model give equal ops.
+    weight_id: str = dataclasses.field(default="", compare=False)
+
+    @property
+    def activation_bytes(self) -> int:
+        return self.in_bytes + self.out_bytes
+
+    @property
+    def weight_elems(self) -> int:
+        return self.weight_bytes // FP32_BYTES
+
+    @property
+    def in_elems(self) -> int:
+        return self.in_bytes // FP32_BYTES
+
+    @property
+    def out_elems(self) -> int:
+        return self.out_bytes // FP32_BYTES
+
+    def key(self) -> tuple:
+        """Hashable identity of the work (the name excluded): equal keys cost the same."""
+        return (self.type, self.in_shape, self.out_shape, self.weight_shape, self.gemm,
+                self.groups, self.elems, round(self.weight_sparsity, 4),
+                round(self.act_sparsity, 4), self.geometry)
+
+
+def numel(shape) -> int:
+    return int(math.prod(shape)) if shape else 0
+
+
+def zero_frac(t: torch.Tensor) -> float:
+    return 1.0 - int(torch.count_nonzero(t)) / t.numel() if t.numel() else 0.0
+
+
+def make_op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=0) -> Op:
+    wshape = tuple(weight.shape) if weight is not None else ()
+    return Op(type=type_, name=name, in_shape=tuple(x.shape), out_shape=tuple(y.shape),
+              weight_shape=wshape, macs=int(macs), weight_bytes=numel(wshape) * FP32_BYTES,
+              in_bytes=x.numel() * FP32_BYTES, out_bytes=y.numel() * FP32_BYTES,
+              weight_sparsity=zero_frac(weight) if weight is not None else 0.0,
+              act_sparsity=zero_frac(x), gemm=tuple(int(g) for g in gemm), groups=int(groups),
+              elems=int(elems))
+
+
+def weight_id(m: nn.Module, run: str, attr: str = "weight") -> str:
+    """The identity of the Parameter a layer's ``weight`` (or ``attr``) is (under a
+    parametrization such as a mask, its original): ``run`` (one extract) and the tensor's
+    id, '' when it has none."""
+    from torch.nn.utils import parametrize
+    p = (getattr(m.parametrizations, attr).original if parametrize.is_parametrized(m, attr)
+         else getattr(m, attr, None))
+    return f"{run}:{id(p)}" if isinstance(p, torch.Tensor) else ""
+
+
+def lookup_elems(indices, embedding_dim):
+    """Table values an ``embedding`` op reads: one row of ``embedding_dim`` per index
+    (numbers or numpy arrays alike)."""
+    return indices * embedding_dim

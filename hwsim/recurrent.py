@@ -1,0 +1,155 @@
+"""Recurrent layers as hwsim prices them.
+
+synth's ``RecurrentLayer`` (the ``lstm`` and ``hlstm`` families) calls its gate Linear layers
+once per time step.  The T calls of one layer are one op of type ``recurrent``
+(``merge_repeated``): the per-step GEMM ``(batch x K) @ (K x N)`` repeated ``groups = T``
+times one after another (h_t feeds step t+1), MACs = T x batch x K x N (x density where
+sparse hardware skips zeros); an input projection applied to all steps at once stays one
+``linear`` op with T x batch rows; the cell update (``synth.models.lstm.CELL_OPS`` = 9 element
+operations per unit and step) is one ``eltwise`` op (``cell_op``).  torch's own ``nn.LSTM``,
+``nn.GRU`` and ``nn.RNN`` (and their cells) are one ``lstm`` / ``gru`` / ``rnn`` op per layer,
+their cell work in ``elems`` (``rnn_ops``).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from hwsim.op import FP32_BYTES, Op, make_op, zero_frac
+from synth.models import RecurrentLayer
+from synth.models.lstm import CELL_OPS
+
+# recurrent layers of torch.nn: gates per step (the N of the gate GEMM is gates x hidden) and
+# element-wise operations per hidden unit, step and direction after the gate GEMM, counted as
+# the 'norm' op counts its own (one operation per value; a sigmoid or tanh is one):
+# LSTM (Hochreiter & Schmidhuber 1997; torch.nn.LSTM's equations): i, f, o = sigmoid (3),
+#   g = tanh (1), c' = f*c + i*g (2 products, 1 sum), h' = o*tanh(c') (1 tanh, 1 product): 9
+# GRU (Cho et al. 2014; torch.nn.GRU's equations): r, z = sigmoid (2), r*(W_hn h + b_hn) (1),
+#   + (W_in x + b_in) (1), n = tanh (1), h' = n + z*(h - n) (1 difference, 1 product, 1 sum): 8
+#   (the n gate's two halves are separate GEMM outputs: MACs 3H x (I + H) all the same)
+# RNN (Elman): h' = tanh or relu of the gate sum: 1
+RNN_GATES = {nn.LSTM: 4, nn.LSTMCell: 4, nn.GRU: 3, nn.GRUCell: 3, nn.RNN: 1, nn.RNNCell: 1}
+RNN_CELL_OPS = {nn.LSTM: CELL_OPS, nn.LSTMCell: CELL_OPS, nn.GRU: 8, nn.GRUCell: 8,
+                nn.RNN: 1, nn.RNNCell: 1}
+_RNN_TYPE = {4: "lstm", 3: "gru", 1: "rnn"}   # the op type of each (its GEMM and its cell)
+RNNS = tuple(RNN_GATES)
+
+
+def rnn_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
+    """An LSTM, GRU or RNN layer (or cell): per step, layer and direction, the gates
+    W_ih x + W_hh h (gates*H x (I+H) MACs), then ``RNN_CELL_OPS`` element-wise operations per
+    hidden unit (``elems``: priced on the accelerator's vector unit and SPRING's lanes after
+    the GEMM, step t+1 waiting for h_t).  Expressed as GEMMs with T = batch, K = I + H,
+    N = gates*H, one per step and direction.  A stacked layer is one op per layer (``name.l1``,
+    ...; the first keeps ``name``): layer 0 reduces over I + H, the others over H * dirs + H,
+    and one op with the mean K is not the same work on an array (ceil(K / rows) folds: 2-layer
+    I=4, H=32 on 16x16 ws was 18,036 cycles for SCALE-Sim's 15,780).  Layers after the first
+    read the output sequence's shape and sparsity (the hidden sequence between layers is not
+    hooked).  An LSTM with ``proj_size`` P carries h of P values (K = I + P) and projects each
+    step's H values to P: one more per-step GEMM (batch x H) @ (H x P), a ``recurrent`` op
+    ``NAME.proj``."""
+    out = y[0] if isinstance(y, tuple) else y
+    kind = next(c for c in type(m).__mro__ if c in RNN_GATES)
+    gates, cell_ops = RNN_GATES[kind], RNN_CELL_OPS[kind]
+    hidden = m.hidden_size
+    proj = getattr(m, "proj_size", 0) or hidden      # the size of h fed back
+    layers = getattr(m, "num_layers", 1)
+    dirs = 2 if getattr(m, "bidirectional", False) else 1
+    cell = not isinstance(m, nn.RNNBase)
+    # rows per step = batch; steps run one after another (h_t feeds step t+1), so each step
+    # of each direction is its own GEMM: groups = steps * dirs
+    if cell:
+        batch, steps = (x.shape[0] if x.dim() > 1 else 1), 1
+    elif x.dim() == 3:
+        batch, steps = (x.shape[0], x.shape[1]) if m.batch_first else (x.shape[1], x.shape[0])
+    else:
+        batch, steps = 1, x.shape[0]
+    # what the shapes do not say (a host table times the layer's own op: hwsim.tables)
+    geo = (("kind", kind.__name__),
+           ("bias", bool(m.bias)), ("bidirectional", dirs == 2),
+           ("batch_first", bool(getattr(m, "batch_first", False))))
+    if kind in (nn.RNN, nn.RNNCell):
+        geo += (("nonlinearity", m.nonlinearity),)
+    if proj != hidden:
+        geo += (("proj_size", proj),)
+    ops = []
+    for layer in range(layers):
+        suffix = "" if cell else f"_l{layer}"
+        params = {n: p.detach() for n, p in m.named_parameters()
+                  if n.startswith("weight") and (cell or n.endswith(suffix)
+                                                 or n.endswith(suffix + "_reverse"))}
+        w_all = torch.cat([w.flatten() for n, w in params.items()
+                           if not n.startswith("weight_hr")])
+        k = (m.input_size if layer == 0 else proj * dirs) + proj
+        lname = name if layer == 0 else f"{name}.l{layer}"
+        op = make_op(_RNN_TYPE[gates], lname, x if layer == 0 else out, out,
+                     macs=batch * steps * dirs * gates * hidden * k,
+                     gemm=(batch, k, gates * hidden), groups=steps * dirs,
+                     elems=batch * steps * dirs * cell_ops * hidden)
+        ops.append(dataclasses.replace(op, weight_shape=(w_all.numel(),),
+                                       weight_bytes=w_all.numel() * FP32_BYTES,
+                                       weight_sparsity=zero_frac(w_all), geometry=geo))
+        if proj != hidden:   # h_t = W_hr (o * tanh(c_t)), every step and direction
+            w_hr = [w for n, w in params.items() if n.startswith("weight_hr")]
+            per_step = out.new_zeros((batch, hidden)), out.new_zeros((batch, proj))
+            p_op = make_op("recurrent", f"{lname}.proj", *per_step, w_hr[0],
+                           macs=batch * steps * dirs * hidden * proj,
+                           gemm=(batch, hidden, proj), groups=steps * dirs)
+            w_cat = torch.cat([w.flatten() for w in w_hr])
+            ops.append(dataclasses.replace(
+                p_op, weight_bytes=w_cat.numel() * FP32_BYTES,   # both directions' W_hr
+                in_bytes=steps * dirs * batch * hidden * FP32_BYTES,
+                out_bytes=steps * dirs * batch * proj * FP32_BYTES,
+                weight_sparsity=zero_frac(w_cat), act_sparsity=0.0,
+                geometry=(("kind", "projection"), ("bias", False))))
+    return ops
+
+
+def merge_repeated(records: list[tuple[int, Op]], stepped: set[int]
+                   ) -> list[tuple[int, Op]]:
+    """The calls of one Linear (or element-wise module) inside a recurrent layer, one per
+    step, become one op: a ``recurrent`` GEMM repeated ``groups`` = steps times (MACs and
+    activation bytes summed, activation sparsity averaged over the steps).  ``stepped``: the
+    orders of the records made inside a recurrent layer's steps; only those merge.  A module
+    called at several places of a forward (a Linear applied to two inputs, a ReLU module
+    used twice) is an op per call: merged, the calls were one GEMM of the first call's
+    rows repeated (a Linear on 1 then 40 rows: 2 x 1 row's cycles), its weights read once
+    (SPRING: 0.0047 for 0.0070 mJ), one kernel launch on the GPU."""
+    by_name: dict[str, list[tuple[int, Op]]] = {}
+    out = []
+    for order, op in records:
+        if order in stepped:
+            by_name.setdefault(op.name, []).append((order, op))
+        else:
+            out.append((order, op))
+    for calls in by_name.values():
+        order, first = calls[0]
+        if len(calls) == 1 or first.type not in ("linear", "eltwise"):
+            out.extend(calls)
+            continue
+        ops = [op for _, op in calls]
+        n = len(ops)
+        merged = dataclasses.replace(
+            first, macs=sum(o.macs for o in ops), in_bytes=sum(o.in_bytes for o in ops),
+            out_bytes=sum(o.out_bytes for o in ops), elems=sum(o.elems for o in ops),
+            act_sparsity=sum(o.act_sparsity for o in ops) / n)
+        if first.type == "linear":
+            merged = dataclasses.replace(merged, type="recurrent", groups=n)
+        else:   # element-wise: one op over all steps' elements
+            merged = dataclasses.replace(merged, in_shape=(n,) + first.in_shape,
+                                         out_shape=(n,) + first.out_shape)
+        out.append((order, merged))
+    return out
+
+
+def cell_op(name: str, m: RecurrentLayer, x: torch.Tensor, y) -> Op:
+    """Element-wise work of a recurrent cell over all steps: batch x T x cell_elems.  Its
+    geometry says it is a cell and how many gate-network ReLU units (H-LSTM) it applies per
+    step besides the LSTM cell update (``CELL_OPS`` x H)."""
+    out = y[0] if isinstance(y, tuple) else y
+    op = make_op("eltwise", f"{name}.cell", x, out, elems=x.shape[0] * x.shape[1] * m.cell_elems)
+    relu = max(0, m.cell_elems - CELL_OPS * m.hidden_size)
+    return dataclasses.replace(op, geometry=(("kind", "cell"), ("hidden", m.hidden_size),
+                                             ("relu", relu)))
