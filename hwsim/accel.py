@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range
-from hwsim.op import GEMM_TYPES, Op, lookup_elems
+from hwsim.op import BATCH_IN_GROUPS, GEMM_TYPES, Op, lookup_elems
 
 DATAFLOWS = ("ws", "os", "is")
 
@@ -89,6 +89,9 @@ def layer_arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
             # ops that only move values (``resample``: Upsample, PixelShuffle): 1, else 0
             "move": col(lambda o: o.type == "resample"),
             "S": col(op_samples),
+            # ops whose samples are their groups (``BATCH_IN_GROUPS``: attention's products,
+            # one GEMM per sample and head): 1, else 0 (their rows are the samples)
+            "bg": col(lambda o: o.type in BATCH_IN_GROUPS),
             # recurrent ops (one GEMM per step, ``groups`` steps): 1, else 0 (``step_fit``)
             "rec": col(lambda o: o.type in RECURRENT_TYPES)}
 
@@ -99,17 +102,22 @@ RECURRENT_TYPES = ("lstm", "gru", "rnn", "recurrent")
 
 
 def op_samples(op: Op) -> int:
-    """Independent samples (the batch) an op's GEMM rows cover, over which a compiler may
-    tile it (``batch_chunk``): a recurrent op's rows per step (``gemm[0]``), any other op's
-    leading dimension where its input and output share it; 1 where that does not divide
-    the rows, input and output evenly.  A batch-1 extract gives 1 (batch first)."""
+    """Independent samples (the batch) an op covers, over which a compiler may tile it
+    (``batch_chunk``): a recurrent op's rows per step (``gemm[0]``), any other op's leading
+    dimension where its input and output share it; 1 where that does not divide the op's
+    input, output and what carries the samples evenly: its GEMM rows, or for an op whose
+    samples are its groups (``BATCH_IN_GROUPS``: attention's products, a GEMM per sample and
+    head, whose rows are one head's queries) its groups.  A batch-1 extract gives 1 (batch
+    first).  (A product's samples were taken from its rows where its shapes allowed: its
+    shapes were made flat to avoid that, and a batch of them was never tiled.)"""
     if op.type in RECURRENT_TYPES:
         s = op.gemm[0]
     elif op.in_shape and op.out_shape and op.in_shape[0] == op.out_shape[0]:
         s = op.in_shape[0]
     else:
         return 1
-    return s if s > 1 and not (op.gemm[0] % s or op.in_elems % s or op.out_elems % s) else 1
+    carrier = op.groups if op.type in BATCH_IN_GROUPS else op.gemm[0]
+    return s if s > 1 and not (carrier % s or op.in_elems % s or op.out_elems % s) else 1
 
 
 def config_arrays(configs: Sequence[AcceleratorConfig]) -> dict[str, np.ndarray]:
@@ -274,10 +282,15 @@ def _costs(L, c):
     k = _untiled_costs(step_fit(L), c)
     if not (S > 1).any():
         return k
-    per_sample = ("T", "macs", "elems", "I", "O", "lookup")
+    per_sample = ("macs", "elems", "I", "O", "lookup")
+    bg = L["bg"] > 0
 
-    def on(n):   # the layer on n samples: (x / S) exact where S divides x, * n
-        return _untiled_costs(step_fit({**L, **{f: L[f] / S * n for f in per_sample}}), c)
+    def on(n):   # the layer on n samples: (x / S) exact where S divides x, * n; the samples
+        # are the GEMM's rows T, or its groups G (``bg``: a GEMM per sample and head)
+        part = {f: L[f] / S * n for f in per_sample}
+        part["T"] = np.where(bg, L["T"], L["T"] / S * n)
+        part["G"] = np.where(bg, L["G"] / S * n, L["G"])
+        return _untiled_costs(step_fit({**L, **part}), c)
 
     def chunked(b):   # floor(S / b) chunks of b samples, one of S mod b
         full = np.floor(S / b)

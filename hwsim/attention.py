@@ -23,30 +23,37 @@ def _zeros_of(*ts: torch.Tensor) -> float:
 
 
 def _products(name: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a: torch.Tensor,
-              masked_adds: int) -> list[Op]:
+              masked_adds: int, batch: int) -> list[Op]:
     """The products of scaled dot-product attention on per-head tensors q (G, L, E),
-    k (G, S, E), v (G, S, Ev) and its attention weights a (G, L, S), G = batch x heads:
+    k (G, S, E), v (G, S, Ev) and its attention weights a (G, L, S), G = ``batch`` x heads
+    (sample-major: a sample's heads are consecutive):
     ``NAME.scores`` Q K^T, G GEMMs (L x E) @ (E x S), G L E S MACs, and the 1/sqrt(E) scale as
     one multiply per query value (``elems``: applied to Q before the product, as
     nn.MultiheadAttention's math path does); ``NAME.softmax`` over the G L S scores (one
     element op per value, as nn.Softmax; ``masked_adds`` more per score where a mask is
     added); ``NAME.context`` A V, G GEMMs (L x S) @ (S x Ev), G L S Ev MACs.  Both products
     are ``matmul`` ops: their second operand is an activation, not a weight (0 weight bytes;
-    its values are inputs the op reads)."""
+    its values are inputs the op reads).  Shapes are batch first, as every op's: a product's
+    input (batch, both operands' values of a sample), its output and the softmax's
+    (batch, heads, L, S or Ev); its batch is in its groups, one GEMM per sample and head
+    (``hwsim.accel.op_samples`` tiles a batch by its groups)."""
     g, l, e = q.shape
     s, ev = k.shape[1], v.shape[2]
     f = FP32_BYTES
+    heads = g // batch
 
     def product(tag, x1, x2, t, kk, n, elems=0):
-        return Op(type="matmul", name=f"{name}.{tag}", in_shape=(x1.numel() + x2.numel(),),
-                  out_shape=(g, t, n), weight_shape=(), macs=g * t * kk * n, weight_bytes=0,
-                  in_bytes=(x1.numel() + x2.numel()) * f, out_bytes=g * t * n * f,
+        both = x1.numel() + x2.numel()
+        return Op(type="matmul", name=f"{name}.{tag}", in_shape=(batch, both // batch),
+                  out_shape=(batch, heads, t, n), weight_shape=(), macs=g * t * kk * n,
+                  weight_bytes=0,
+                  in_bytes=both * f, out_bytes=g * t * n * f,
                   act_sparsity=_zeros_of(x1, x2), gemm=(t, kk, n), groups=g, elems=elems,
                   geometry=(("product", tag),))
     scores = product("scores", q, k, l, e, s, elems=g * l * e)
     geo = (("kind", "Softmax"), ("dim", -1)) + ((("masked", True),) if masked_adds else ())
-    soft = Op(type="eltwise", name=f"{name}.softmax", in_shape=(g, l, s), out_shape=(g, l, s),
-              weight_shape=(), macs=0, weight_bytes=0, in_bytes=g * l * s * f,
+    soft = Op(type="eltwise", name=f"{name}.softmax", in_shape=(batch, heads, l, s),
+              out_shape=(batch, heads, l, s), weight_shape=(), macs=0, weight_bytes=0, in_bytes=g * l * s * f,
               out_bytes=g * l * s * f, act_sparsity=_zeros_of(q @ k.transpose(1, 2)),
               elems=(1 + masked_adds) * g * l * s, geometry=geo)
     return [scores, soft, product("context", a, v, l, s, ev)]
@@ -62,7 +69,7 @@ _MHA_CALL = inspect.signature(nn.MultiheadAttention.forward)
 
 
 def attention_ops(name: str, m: nn.MultiheadAttention, args, kwargs, out, run: str
-                   ) -> list[Op]:
+                  ) -> list[Op]:
     """An nn.MultiheadAttention call (torch's docs: MultiHead(Q, K, V) = Concat(head_1..h) W^O,
     head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)), as its GEMMs: the projections
     ``NAME.q_proj``, ``NAME.k_proj``, ``NAME.v_proj`` (``linear`` ops of rows x E x E MACs,
@@ -114,7 +121,7 @@ def attention_ops(name: str, m: nn.MultiheadAttention, args, kwargs, out, run: s
                                                       "average_attn_weights": False})[1]
     a = weights_out.detach().reshape(b * h, q.shape[1], k.shape[1])
     masked = c["attn_mask"] is not None or c["key_padding_mask"] is not None
-    ops += _products(name, _heads(q, h), _heads(k, h), _heads(v, h), a, int(masked))
+    ops += _products(name, _heads(q, h), _heads(k, h), _heads(v, h), a, int(masked), b)
     s = k.shape[1]
     if c["need_weights"] and c["average_attn_weights"]:
         ops.append(Op(type="eltwise", name=f"{name}.weights", in_shape=(b, h, q.shape[1], s),
@@ -141,7 +148,7 @@ _SDPA_ARGS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "s
 def sdpa_ops(name: str, args, kwargs) -> list[Op]:
     """F.scaled_dot_product_attention(q, k, v, ...) called in a forward: its products
     (``_products``) on q (..., L, E), k (..., S, E), v (..., S, Ev), the leading dimensions
-    (batch, heads) broadcast to G; a mask (attn_mask or is_causal) is one add per score, a
+    (batch, heads: torch's (N, ..., L, E)) broadcast to G, the first the batch; a mask (attn_mask or is_causal) is one add per score, a
     dropout_p > 0 one multiply per weight.  The attention weights are torch's reference
     computation (its docs): softmax(Q K^T x scale + mask), grouped keys repeated over their
     query heads (enable_gqa)."""
@@ -164,7 +171,7 @@ def sdpa_ops(name: str, args, kwargs) -> list[Op]:
     a = torch.softmax((q3 @ k3.transpose(1, 2)) * scale
                       + bias.expand(*lead, l, s).reshape(-1, l, s), -1)
     adds = int(mask is not None or causal) + int((c.get("dropout_p") or 0) > 0)
-    return _products(name, q3, k3, v3, a, adds)
+    return _products(name, q3, k3, v3, a, adds, lead[0] if lead else 1)
 
 
 def attention_work(m: nn.MultiheadAttention, args, kwargs) -> tuple[int, int]:

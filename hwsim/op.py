@@ -20,11 +20,13 @@ OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "norm", "eltwise
             "gru", "rnn", "recurrent", "embedding", "resample", "matmul")
 # ops that run as GEMMs on an array
 GEMM_TYPES = ("conv", "depthwise", "linear", "lstm", "gru", "rnn", "recurrent", "matmul")
-# a ``matmul`` op is a product of two activations (attention's Q K^T and A V: ``hwsim.attention``):
-# ``groups`` = batch x heads GEMMs (T x K) @ (K x N), one per sample and head, and no weights:
-# both operands are inputs the op reads (``in_bytes``; ``in_shape`` is the elements of both,
-# flattened), ``weight_bytes`` 0 (the model stores no K or V), its act_sparsity the zeros of
-# both operands together
+# a ``matmul`` op is a product of two activations (attention's Q K^T and A V,
+# ``hwsim.attention``): ``groups`` = batch x heads GEMMs (T x K) @ (K x N), one per sample and
+# head, and no weights: both operands are inputs the op reads (``in_bytes``; ``in_shape`` is
+# (batch, both operands' elements of one sample), ``out_shape`` (batch, heads, T, N)),
+# ``weight_bytes`` 0 (the model stores no K or V), its act_sparsity the zeros of both operands
+# together.  Its batch is in its groups, not its rows (``BATCH_IN_GROUPS``)
+BATCH_IN_GROUPS = ("matmul",)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -369,6 +369,7 @@ def _matmul(op: Op, x):
     operand first), as torch.bmm; a product with ``elems`` (Q K^T) scales its first operand
     first (the 1/sqrt(d) of scaled dot-product attention)."""
     (t, k, n), g = op.gemm, op.groups
+    x = x.reshape(-1)   # (batch, a sample's values of both operands)
     a, b = x[:g * t * k].view(g, t, k), x[g * t * k:g * t * k + g * k * n].view(g, k, n)
     if op.elems:
         return lambda: torch.bmm(a * 0.5, b)

@@ -132,7 +132,7 @@ def test_attention_macs_are_4_L_d2_plus_2_L2_d(L, d, heads):
         assert o.weight_shape == () and o.weight_bytes == 0
         assert o.in_bytes == B * heads * (L * dh + L * dh if name == "scores"
                                           else L * L + L * dh) * FP32_BYTES
-        assert op_samples(o) == 1   # a product's batch is its groups, never its rows
+        assert op_samples(o) == B   # a product's batch is its groups, never its rows
     assert by["scores"].elems == B * L * d          # the 1/sqrt(d_k) scale of Q
     assert by["softmax"].type == "eltwise" and by["softmax"].elems == B * heads * L * L
     # the model stores in_proj_weight and out_proj.weight: 4 d^2 values, nothing for K or V
