@@ -2,8 +2,8 @@
 head): an nn.MultiheadAttention call (``attention_ops``) or F.scaled_dot_product_attention
 called in a forward (``sdpa_ops``) is its GEMMs, the projections as ``linear`` ops and Q K^T
 and A V as ``matmul`` ops (batched GEMMs of two activations, no weight bytes), the softmax an
-``eltwise`` op.  ``attention_work`` counts an nn.MultiheadAttention call's work from its
-shapes alone (``hwsim.workload.sample_work``'s bound).
+``eltwise`` op.  ``attention_work`` and ``sdpa_work`` count a call's work from its shapes
+alone (``hwsim.workload.sample_work``'s bound, before any score matrix is made).
 """
 from __future__ import annotations
 
@@ -145,6 +145,26 @@ _SDPA_ARGS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "s
               "enable_gqa")
 
 
+def _sdpa_call(args, kwargs) -> dict:
+    """F.scaled_dot_product_attention's arguments by name."""
+    return {**dict(zip(_SDPA_ARGS, args)), **kwargs}
+
+
+def sdpa_work(args, kwargs) -> tuple[int, int]:
+    """(MACs, attention weights) of an F.scaled_dot_product_attention call (``sdpa_ops``'s
+    count, from the shapes alone: meta tensors too): G = the leading dimensions broadcast
+    (grouped keys repeated over their query heads), G L S E for Q K^T and G L S Ev for A V,
+    and G L S weights."""
+    c = _sdpa_call(args, kwargs)
+    q, k, v = c["query"], c["key"], c["value"]
+    lead_k, lead_v = k.shape[:-2], v.shape[:-2]
+    if c.get("enable_gqa", False) and k.dim() >= 3 and q.dim() >= 3:
+        lead_k, lead_v = lead_k[:-1] + q.shape[-3:-2], lead_v[:-1] + q.shape[-3:-2]
+    g = math.prod(torch.broadcast_shapes(q.shape[:-2], lead_k, lead_v))
+    scores = g * q.shape[-2] * k.shape[-2]
+    return scores * (q.shape[-1] + v.shape[-1]), scores
+
+
 def sdpa_ops(name: str, args, kwargs) -> list[Op]:
     """F.scaled_dot_product_attention(q, k, v, ...) called in a forward: its products
     (``_products``) on q (..., L, E), k (..., S, E), v (..., S, Ev), the leading dimensions
@@ -152,7 +172,7 @@ def sdpa_ops(name: str, args, kwargs) -> list[Op]:
     dropout_p > 0 one multiply per weight.  The attention weights are torch's reference
     computation (its docs): softmax(Q K^T x scale + mask), grouped keys repeated over their
     query heads (enable_gqa)."""
-    c = {**dict(zip(_SDPA_ARGS, args)), **kwargs}
+    c = _sdpa_call(args, kwargs)
     q, k, v = (c[n].detach() for n in ("query", "key", "value"))
     mask, causal = c.get("attn_mask"), bool(c.get("is_causal", False))
     if c.get("enable_gqa", False) and k.dim() >= 3 and k.shape[-3] != q.shape[-3]:

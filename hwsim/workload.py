@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from hwsim.attention import SDPA, attention_work, sdpa_ops
+from hwsim.attention import SDPA, attention_work, sdpa_ops, sdpa_work
 from hwsim.functional import UNPRICED_FUNCS, functional_module
 from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED,
@@ -71,6 +71,11 @@ MAX_EXTRACT_MACS = 1 << 40          # ~1.1e12: a minute or two of one CPU
 MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 GiB of fp32)
 
 
+class _Refusal(UserError):
+    """A refusal of extract()'s own, raised inside the forward pass: told as it is (any other
+    error there is the model's: 'model does not accept input shape')."""
+
+
 class _AddCatcher(TorchFunctionMode):
     """Records tensor additions that happen outside leaf modules (residual adds), and
     functional activations and resampling there (``FUNCTIONAL``), and attention
@@ -84,6 +89,8 @@ class _AddCatcher(TorchFunctionMode):
         kwargs = kwargs or {}
         act = (functional_module(func, args, kwargs)
                if self.state["depth"] == 0 and not self.state["cells"] else None)
+        if func is SDPA and self.state["depth"] == 0 and not self.state["cells"]:
+            _check_sdpa(args, kwargs)
         if act is not None:   # measured before the call: an in-place one overwrites its input
             sparsity = zero_frac(args[0].detach())
         out = func(*args, **kwargs)
@@ -115,6 +122,21 @@ class _AddCatcher(TorchFunctionMode):
             self.state["adds"].append((self.state["order"], out, args[0]))
             self.state["order"] += 1
         return out
+
+
+def _check_sdpa(args, kwargs) -> None:
+    """Before an F.scaled_dot_product_attention call runs: its attention weights (``sdpa_ops``
+    makes them) within MAX_ACTIVATION_VALUES, else one line.  (``sample_work`` bounds them
+    before the forward pass; this holds where the model does not run on the meta device.)"""
+    try:
+        weights = sdpa_work(args, kwargs)[1]
+    except (RuntimeError, TypeError, KeyError, AttributeError):   # the call itself will say
+        return
+    if weights > MAX_ACTIVATION_VALUES:
+        q = args[0] if args else kwargs.get("query")
+        raise _Refusal(f"pricing scaled_dot_product_attention on query {tuple(q.shape)} "
+                       f"makes {weights:,} attention weights; the limit is "
+                       f"{MAX_ACTIVATION_VALUES:,} (a smaller batch or sequence)")
 
 
 def _layer_input(args: tuple, kwargs: dict):
@@ -172,6 +194,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                 state["depth"] += 1   # the op's own arithmetic (an attention's) is no layer's
                 try:
                     op = op_from_module(name, m, x.detach(), out, args, kwargs, run)
+                except UserError as e:   # a call no op can price (the model is fine)
+                    raise _Refusal(str(e)) from None
                 finally:
                     state["depth"] -= 1
                 if seen is not None and isinstance(op, Op):
@@ -229,6 +253,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     try:
         with torch.no_grad(), _AddCatcher(state):
             model(inputs.to(device))
+    except _Refusal:   # pricing's own refusal, already one line
+        raise
     except (RuntimeError, ValueError) as e:   # an LSTM's wrong rank is a ValueError
         raise UserError(f"model does not accept input shape {input_shape}: "
                         f"{str(e).splitlines()[0]}") from None
@@ -281,8 +307,15 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     """(multiply-accumulates of Linear, Conv2d, Conv1d and attention layers, values of the
     largest layer output or attention weights) of one sample, from a forward pass on the
     meta device: shapes only, no arithmetic and no copy of the weights.  None where the
-    model does not run on meta tensors."""
+    model does not run on meta tensors.  Attention counts as a layer (nn.MultiheadAttention)
+    or as F.scaled_dot_product_attention called in a forward (``_SdpaCounter``: it was not
+    counted, and a sequence of 16,500 tokens went on to make a 1 GiB score matrix several
+    times over)."""
     work = [0, 0]
+    inside = [0]   # MultiheadAttention calls running (their own SDPA is counted with them)
+
+    def enter(m, args):
+        inside[0] += isinstance(m, nn.MultiheadAttention)
 
     def hook(m, args, kwargs, out):
         # the layer's input as extract() reads it: a layer called by keyword (lin(input=x))
@@ -297,16 +330,18 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
         elif isinstance(m, nn.Linear) and isinstance(x, torch.Tensor):
             work[0] += x.numel() // m.in_features * m.in_features * m.out_features
         elif isinstance(m, nn.MultiheadAttention):
+            inside[0] -= 1
             macs, weights = attention_work(m, args, kwargs)
             work[0] += macs
             work[1] = max(work[1], weights)
 
     hooks = [m.register_forward_hook(hook, with_kwargs=True) for m in model.modules()]
+    hooks += [m.register_forward_pre_hook(enter) for m in model.modules()]
     modes = module_modes(model)
     model.eval()
     undo = _on_meta(model)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _SdpaCounter(work, inside):
             model(torch.empty((1, *input_shape), device="meta"))
     except Exception:   # data-dependent code (.item() on a value): no bound, as before
         return None
@@ -316,6 +351,24 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
             h.remove()
         restore_modes(modes)
     return work[0], work[1]
+
+
+class _SdpaCounter(TorchFunctionMode):
+    """Adds each F.scaled_dot_product_attention call made outside a MultiheadAttention
+    (``inside``) to ``work`` (``sdpa_work``: MACs, and its attention weights as a layer
+    output)."""
+
+    def __init__(self, work: list, inside: list):
+        super().__init__()
+        self.work, self.inside = work, inside
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is SDPA and not self.inside[0]:
+            macs, weights = sdpa_work(args, kwargs)
+            self.work[0] += macs
+            self.work[1] = max(self.work[1], weights)
+        return func(*args, **kwargs)
 
 
 def _check_work(model: nn.Module, input_shape: tuple, batch: int) -> None:
