@@ -15,6 +15,8 @@ import torch
 from torch import nn
 
 from hwsim.op import FP32_BYTES, Op, make_op, weight_id
+from synth.config import short_repr
+from synth.errors import UserError
 
 def _zeros_of(*ts: torch.Tensor) -> float:
     """Fraction of exact zeros over the tensors together (a ``matmul``'s two operands)."""
@@ -70,6 +72,30 @@ _MHA_CALL = inspect.signature(nn.MultiheadAttention.forward)
 
 def attention_ops(name: str, m: nn.MultiheadAttention, args, kwargs, out, run: str
                   ) -> list[Op]:
+    """The ops of an nn.MultiheadAttention call (``_mha_ops``), its arguments bound to
+    nn.MultiheadAttention.forward's.  A subclass with a forward of its own is priced as its
+    parent on its call's arguments where they bind to the parent's (and the parent takes
+    them); else it is refused in one line naming the layer (it was a TypeError traceback)."""
+    what = (f"hwsim cannot price layer {short_repr(name)} ({type(m).__name__}): a "
+            f"MultiheadAttention subclass is priced as MultiheadAttention.forward on its call's "
+            f"arguments")
+    try:
+        call = _MHA_CALL.bind(m, *args, **kwargs)
+    except TypeError as e:
+        raise UserError(f"{what}, and its call ({len(args)} positional, keywords "
+                        f"{sorted(kwargs) or 'none'}) does not bind to them: {e}") from None
+    if type(m) is nn.MultiheadAttention:
+        return _mha_ops(name, m, call, out, run)
+    given = ", ".join(n for n in call.arguments if n != "self")
+    try:
+        return _mha_ops(name, m, call, out, run)
+    except (RuntimeError, AssertionError, ValueError, TypeError, AttributeError) as e:
+        lines = str(e).splitlines() or [type(e).__name__]
+        raise UserError(f"{what} ({given}), which the parent refuses: {lines[0]}") from None
+
+
+def _mha_ops(name: str, m: nn.MultiheadAttention, call: inspect.BoundArguments, out,
+             run: str) -> list[Op]:
     """An nn.MultiheadAttention call (torch's docs: MultiHead(Q, K, V) = Concat(head_1..h) W^O,
     head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)), as its GEMMs: the projections
     ``NAME.q_proj``, ``NAME.k_proj``, ``NAME.v_proj`` (``linear`` ops of rows x E x E MACs,
@@ -81,7 +107,6 @@ def attention_ops(name: str, m: nn.MultiheadAttention, args, kwargs, out, run: s
     ``NAME.weights``, one add per weight and one divide per mean.  Sparsities are measured
     on the call's own tensors (the attention weights from the module itself: zero where
     masked)."""
-    call = _MHA_CALL.bind(m, *args, **kwargs)
     call.apply_defaults()
     c = dict(call.arguments)
     c.pop("self")

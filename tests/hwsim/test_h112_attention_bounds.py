@@ -1,11 +1,14 @@
 """The work bound checked before extraction (``sample_work``) counts
 F.scaled_dot_product_attention called in a forward: a sequence whose attention weights
 would not fit is refused in one line at once (it ran the attention, then made its 1 GiB
-score matrix several times over, and priced it)."""
+score matrix several times over, and priced it).  A subclass of nn.MultiheadAttention with a
+forward of its own prices as its parent where its call binds to the parent's arguments, else
+it is refused in one line naming the layer (it was a TypeError or AssertionError traceback)."""
 import resource
 import time
 
 import pytest
+import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -67,3 +70,60 @@ def test_an_attention_refused_while_extracting_where_the_model_is_not_on_meta():
     msg = str(e.value)
     assert "\n" not in msg and "scaled_dot_product_attention" in msg
     assert f"{L * L:,} attention weights" in msg and "does not accept" not in msg
+
+
+# --- a subclass of nn.MultiheadAttention with its own forward ---------------------------------
+class OneInput(nn.MultiheadAttention):
+    """Self-attention on one argument: its call does not bind to the parent's arguments."""
+
+    def forward(self, x):
+        return super().forward(x, x, x, need_weights=False)[0]
+
+
+class Renamed(nn.MultiheadAttention):
+    """Its own names and a mask argument the parent does not have."""
+
+    def forward(self, q, k, v, mask=None):
+        return super().forward(q, k, v, attn_mask=mask, need_weights=False)[0]
+
+
+class Holder(nn.Module):
+    def __init__(self, attn, call):
+        super().__init__()
+        torch.manual_seed(0)
+        self.attn, self.call = attn, call
+
+    def forward(self, x):
+        return self.call(self.attn, x)
+
+
+def test_a_subclass_whose_call_binds_prices_as_its_parent():
+    """Its call's arguments bound to nn.MultiheadAttention.forward's (need_weights: the
+    parent's default, the heads' mean priced as for the parent called so)."""
+    parent = Holder(nn.MultiheadAttention(8, 2, batch_first=True),
+                    lambda a, x: a(x, x, x)[0])
+    child = Holder(Renamed(8, 2, batch_first=True), lambda a, x: a(x, x, x))
+    child.attn.load_state_dict(parent.attn.state_dict())
+    want, got = extract(parent, (5, 8), batch=2), extract(child, (5, 8), batch=2)
+    assert [o.key() for o in got] == [o.key() for o in want]
+    assert hwsim.price_ops(got, spring_cfg=True) == hwsim.price_ops(want, spring_cfg=True)
+
+
+@pytest.mark.parametrize("attn, call, why", [
+    (OneInput(8, 2, batch_first=True), lambda a, x: a(x), "'key'"),
+    (Renamed(8, 2, batch_first=True),
+     lambda a, x: a(x, x, x, mask=torch.ones(5, 5, dtype=torch.bool).triu(1)), "'mask'"),
+    (Renamed(8, 2, batch_first=True), lambda a, x: a(q=x, k=x, v=x), "'query'"),
+    # binds, its mask as the parent's key_padding_mask, which the parent refuses
+    (Renamed(8, 2, batch_first=True),
+     lambda a, x: a(x, x, x, torch.ones(5, 5, dtype=torch.bool).triu(1)), "key_padding_mask"),
+], ids=["one-input", "mask-keyword", "renamed-keywords", "mask-positional"])
+def test_a_subclass_whose_call_does_not_bind_is_refused_in_one_line(attn, call, why):
+    """It was a TypeError traceback from inside the pricing ('missing a required argument:
+    'key'')."""
+    for run in (lambda m: hwsim.price(m, (5, 8)), lambda m: extract(m, (5, 8), batch=2)):
+        with pytest.raises(UserError) as e:
+            run(Holder(attn, call))
+        msg = str(e.value)
+        assert "\n" not in msg and "cannot price layer 'attn'" in msg
+        assert type(attn).__name__ in msg and why in msg
