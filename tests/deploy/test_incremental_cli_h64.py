@@ -96,7 +96,8 @@ def test_one_set_says_old_and_new_share_its_test_split(sets):
 @pytest.mark.parametrize("new, message", [
     ("B9", "old and new data label other classes"),      # said 'differ: shapes (64,) vs (64,)'
     ("B9", "B9.csv lacks ['9']"),                         # (lists cut at 6 hid which)
-    ("narrow", "model expects input (64,), data has (32,)"),
+    # 32 of the model's 64 columns: named since the columns are (h111), before by shape
+    ("narrow", "has other feature columns than the model was trained on (missing 'p32'"),
 ])
 def test_sets_that_cannot_be_merged_are_one_line_errors(sets, new, message):
     line = one_error_line(run(["incremental", "--model", sets["model"], "--old", sets["A"],
