@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from synth.config import short_repr
+from synth.config import check_range, short_repr
 from synth.errors import UserError
 from hwsim import accel as accel_mod
 from hwsim import spring as spring_mod
@@ -110,8 +110,7 @@ def _model_table(ops: Sequence[Op], device: str, config) -> dict:
 def time_callable(fn, repeats: int = 20, warmup: int = 3) -> dict:
     """Median and interquartile spread of ``fn``'s wall time, milliseconds."""
     from synth.timing import wall_times_ms
-    if not 1 <= repeats <= MAX_REPEATS:
-        raise UserError(f"repeats must be in [1, {MAX_REPEATS:,}], got {repeats:,}")
+    check_range("repeats", repeats, 1, MAX_REPEATS, integer=True)   # the CLI reads its fields
     times = wall_times_ms(fn, repeats, warmup)
     q = statistics.quantiles(times, n=4) if len(times) >= 4 else [min(times), 0, max(times)]
     return {"median_ms": statistics.median(times), "q1_ms": q[0], "q3_ms": q[2]}
