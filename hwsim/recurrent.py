@@ -66,7 +66,7 @@ def rnn_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
         batch, steps = (x.shape[0], x.shape[1]) if m.batch_first else (x.shape[1], x.shape[0])
     else:
         batch, steps = 1, x.shape[0]
-    # what the shapes do not say (a host table times the layer's own op: hwsim.tables)
+    # what the shapes do not say (a host table times the layer's own op: hwsim.host_ops)
     geo = (("kind", kind.__name__),
            ("bias", bool(m.bias)), ("bidirectional", dirs == 2),
            ("batch_first", bool(getattr(m, "batch_first", False))))
