@@ -214,6 +214,6 @@ def ray_starmap(fn: Callable, jobs: Sequence[tuple], *, num_cpus: int = 1) -> li
         return ray.get(futures)
     except ray.exceptions.RayTaskError as e:
         cause = getattr(e, "cause", None)
-        if isinstance(cause, UserError):
-            raise UserError(str(cause)) from None
+        if isinstance(cause, UserError):   # the worker's own error: its class and fields (a
+            raise cause from None          # range error's, which the CLI names by its option)
         raise

@@ -174,14 +174,26 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
 
 def worker_user_error(error: Exception) -> UserError | None:
     """The user's mistake behind a failed Ray Train run (a training that diverged on a
-    worker, a bad value found there), as the one-line UserError the worker raised; None for
-    any other failure.  Ray Train wraps it in a TrainingFailedError whose message holds the
-    worker's whole traceback."""
+    worker, a bad value found there): the UserError the worker raised, itself (its class and
+    a range error's fields, which the CLI names by its option); None for any other failure.
+    Ray Train wraps it in a TrainingFailedError whose message holds the worker's whole
+    traceback; a Ray error that carries it (``.cause``) is followed to it."""
     for failure in getattr(error, "worker_failures", {}).values():
-        cause = getattr(failure, "cause", None) or failure
+        cause, seen = failure, set()
+        while _from_ray(cause) and id(cause) not in seen and \
+                isinstance(getattr(cause, "cause", None), BaseException):
+            seen.add(id(cause))
+            cause = cause.cause
         if isinstance(cause, UserError):
+            if not _from_ray(cause):
+                return cause
+            # Ray's error as an instance of the user's class, its text the traceback
             return UserError(str(cause).strip().splitlines()[0])
     return None
+
+
+def _from_ray(error: BaseException) -> bool:
+    return type(error).__module__.partition(".")[0] == "ray"
 
 
 def _loopback_only() -> bool:

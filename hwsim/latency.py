@@ -36,7 +36,7 @@ from typing import Callable, Hashable, Iterable, Mapping, Sequence
 import torch
 from torch import nn
 
-from synth.config import short_repr
+from synth.config import check_range
 from synth.errors import UserError
 from synth.lm import CELLS, recurrent_layer
 from synth.sparse_exec import sparse_copy
@@ -82,11 +82,8 @@ def torch_threads(threads: int | None):
     """torch's intra-op thread count set to ``threads`` (None: left as it is) inside, the
     caller's given back after; yields the count in effect."""
     before = torch.get_num_threads()
-    if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) \
-                or not 1 <= threads <= MAX_THREADS:
-            raise UserError(f"threads must be an integer in [1, {MAX_THREADS}], got "
-                            f"{short_repr(threads)}")
+    if threads is not None:   # a range error with its fields: the CLI names --threads
+        check_range("threads", threads, 1, MAX_THREADS, integer=True)
         torch.set_num_threads(threads)
     try:
         yield torch.get_num_threads()

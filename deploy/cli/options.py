@@ -174,9 +174,12 @@ def option_message(ctx: click.Context, error: Exception) -> str | None:
     the error is not such an error.
 
     A range error of ``synth.config.check_range`` is read from its fields (``ConfigError.field``,
-    ``value``, ``low``...) and worded again by ``range_message``; a library check in the same
-    words that carries no fields (``hwsim.tables``' repeats, with thousands separators;
-    ``synth.models``' ``model: num_classes``, after a one-word prefix) is read from its text."""
+    ``value``, ``low``...) and worded again by ``range_message`` (a Ray worker's too: the
+    cluster re-raises keep the worker's error object; hwsim's threads and repeats and
+    synth.models' ``model: num_classes`` are check_range errors).  The text is read only for
+    a library check in the same words that is no check_range error and carries no fields
+    (``search.searchers``' ``n_initial must be >= 2 for a predictor-guided searcher ...,
+    got 1`` is told by --n-initial; a value with thousands separators matches too)."""
     if isinstance(error, ConfigError) and error.field is not None:
         return _field_message(ctx, error)
     m = _CONFIG_ERROR.fullmatch(str(error))
@@ -217,13 +220,19 @@ def _same(a, b) -> bool:
 
 
 def _field_message(ctx: click.Context, error: ConfigError) -> str | None:
-    """``option_message`` of a check_range error, from its fields."""
-    found = _typed_option(ctx, error.field)
+    """``option_message`` of a check_range error, from its fields.  A field ``name[]`` is
+    one value of a list (SymbioticConfig's ``sparsities[]``): told as ``--sparsities: each
+    value must be in (0, 1), got 1.5`` when the option (``comma_separated``) gave it."""
+    element = error.field.endswith("[]")
+    found = _typed_option(ctx, error.field[:-2] if element else error.field)
     if found is None:
         return None
     param, value = found
-    if isinstance(error.value, bool) or not _same(value, error.value):
+    if isinstance(error.value, bool) or not (
+            any(_same(v, error.value) for v in value) if element and isinstance(value, tuple)
+            else not element and _same(value, error.value)):
         return None
+    name = f"{_spelling(param)}: each value" if element else _spelling(param)
     kind = param.type
     low, high = error.low, error.high
     low_open, high_open = error.low_open, error.high_open
@@ -233,7 +242,7 @@ def _field_message(ctx: click.Context, error: ConfigError) -> str | None:
         low, low_open = cmin, copen
     if cmax is not None and (high is None or cmax < high or (cmax == high and cmax_open)):
         high, high_open = cmax, cmax_open
-    return range_message(_spelling(param), error.value, low, high, low_open=low_open,
+    return range_message(name, error.value, low, high, low_open=low_open,
                          high_open=high_open, integer=error.integer) or None
 
 
@@ -259,6 +268,23 @@ def _narrowed(what: str, kind) -> str:
             cmax < high or (cmax == high and getattr(kind, "max_open", False))):
         hi, hb = f"{cmax}", ")" if getattr(kind, "max_open", False) else "]"
     return f"{b['pre']}{lb}{lo}, {hi}{hb}{b['post']}"
+
+
+def comma_separated(kind: type = str, words: str = "values"):
+    """The callback of a comma-separated list option (``--widths 32,64``): its value as a
+    tuple of ``kind`` (str: each stripped), so that a config's error about one of them
+    (``check_range("sparsities[]", ...)``) is told by the option (``_field_message``); a
+    value that is no such list is a one-line error naming the option, before any work."""
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        try:
+            return tuple(kind(v.strip()) for v in value.split(","))
+        except (ValueError, OverflowError):
+            from synth.errors import UserError
+            raise UserError(f"{_spelling(param)} must be comma-separated {words}, got "
+                            f"{short_repr(value)}") from None
+    return callback
 
 
 class RegistryChoice(click.Choice):

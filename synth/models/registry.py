@@ -17,9 +17,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from synth.config import short_repr
+from synth.config import check_range, short_repr
 from synth.device import module_device
-from synth.errors import UserError
+from synth.errors import ConfigError, UserError
 from synth.modes import in_mode
 
 _FAMILIES: dict[str, tuple[Callable[..., nn.Module], dict, str]] = {}
@@ -216,12 +216,13 @@ def meta_shell(make: Callable[[], nn.Module], what: Callable[[], str]) -> nn.Mod
     """``make()`` on the meta device (shapes only, no memory), for ``check_parameter_count``.
     A size beyond what a tensor can describe (a width of 10^11: 4 x 10^22 elements) is the
     parameter limit's one-line UserError, not torch's 'Storage size calculation overflowed'
-    traceback."""
+    traceback, nor its TypeError 'Overflow when unpacking long long' for a size past 2^63
+    (``nnsynth symbiotic --widths 99999999999999999999999``)."""
     try:
         with torch.device("meta"):
             return make()
-    except RuntimeError as e:
-        if "overflow" not in str(e):
+    except (RuntimeError, TypeError) as e:
+        if "overflow" not in str(e).lower():
             raise
         raise UserError(f"{what()} has more parameters than a tensor can hold; the limit is "
                         f"{max_parameters():,} (NNSYNTH_MAX_PARAMETERS)") from None
@@ -252,10 +253,12 @@ def check_shape(input_shape: Any, num_classes: Any, where: str = "model") -> tup
     if not ok:
         raise UserError(f"{where}: input_shape must be 1-{MAX_INPUT_DIMS} positive integers of "
                         f"at most {MAX_INPUT_ELEMENTS:,} values in all, got {short_repr(input_shape)}")
-    if (not isinstance(num_classes, int) or isinstance(num_classes, bool)
-            or not 2 <= num_classes <= MAX_CLASSES):
-        raise UserError(f"{where}: num_classes must be an integer in [2, {MAX_CLASSES:,}], got "
-                        f"{short_repr(num_classes)}")
+    try:   # check_range's error and fields (the CLI names --num-classes), after ``where``
+        check_range("num_classes", num_classes, 2, MAX_CLASSES, integer=True)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}", field=e.field, value=e.value, low=e.low, high=e.high,
+                          low_open=e.low_open, high_open=e.high_open,
+                          integer=e.integer) from None
     return tuple(input_shape), num_classes
 
 

@@ -13,7 +13,8 @@ def test_symbiotic_cli_errors(tmp_path):
         (["--dataset", "enwiki", "--platform", "host", "--widths", "32,x"],
          "--widths must be comma-separated integers"),
         (["--dataset", "enwiki", "--platform", "host", "--cells", "gru"], "cells must be"),
-        (["--dataset", "enwiki", "--platform", "host", "--sparsities", "1.5"], "sparsities[]"),
+        (["--dataset", "enwiki", "--platform", "host", "--sparsities", "1.5"],
+         "--sparsities: each value must be in (0, 1), got 1.5"),
         (["--dataset", "text:/no/such.txt", "--platform", "host"], "text file not found"),
     ]
     for extra, message in cases:

@@ -1,17 +1,29 @@
 """``nnsynth symbiotic``: an LSTM / H-LSTM language model sized by the target platform's latency."""
 import click
 
-from deploy.cli.options import (device_option, emit, json_option, seed_option, show_progress,
-                                dataset_name)
+from deploy.cli.options import (comma_separated, device_option, emit, json_option, seed_option,
+                                show_progress, dataset_name)
 
 
-def _ints(name: str, text: str) -> tuple:
+def _check_lists(cells: tuple, widths: tuple, sparsities: tuple) -> None:
+    """The list options told by their names and the value at fault (SymbioticConfig said
+    ``cells must be a non-empty list of lstm, hlstm, got ['lstm', 'gru']``, ``widths must be
+    1 to 64 integers >= 1, got [4, 0]``: its fields, not the options typed); a sparsity out
+    of range is SymbioticConfig's ``sparsities[]`` error, told by --sparsities
+    (``options._field_message``)."""
+    from synth.config import check_range
     from synth.errors import UserError
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise UserError(f"{name} must be comma-separated integers, got {text!r}") from None
-    return values
+    from synth.symbiotic import CELLS, MAX_CANDIDATES
+    for c in cells:
+        if c not in CELLS:
+            raise UserError(f"--cells must be comma-separated cell types among "
+                            f"{', '.join(CELLS)}, got {c!r}")
+    for option, values in (("--widths", widths), ("--sparsities", sparsities)):
+        if len(values) > MAX_CANDIDATES:   # each is a training
+            raise UserError(f"{option} must be at most {MAX_CANDIDATES} values, got "
+                            f"{len(values):,}")
+    for w in widths:   # told by --widths, as sparsities[] by --sparsities
+        check_range("widths[]", w, 1, None, integer=True)
 
 
 @click.command("symbiotic")
@@ -20,11 +32,13 @@ def _ints(name: str, text: str) -> tuple:
 @click.option("--platform", required=True, help="host (this CPU, measured) | accel | spring.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Report directory (report.json, report.md, latency.png).")
-@click.option("--cells", default="lstm,hlstm", show_default=True, help="Cell types searched.")
+@click.option("--cells", default="lstm,hlstm", show_default=True, help="Cell types searched.",
+              callback=comma_separated())
 @click.option("--widths", default="32,48,64,96,128", show_default=True,
-              help="Candidate layer widths.")
+              callback=comma_separated(int, "integers"), help="Candidate layer widths.")
 @click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--sparsities", default="0.5,0.75,0.9", show_default=True,
+              callback=comma_separated(float, "numbers"),
               help="Pruning steps (fractions of zero gate weights).")
 @click.option("--tolerance", type=float, default=0.01, show_default=True,
               help="Relative perplexity increase over the baseline that still keeps it.")
@@ -49,15 +63,10 @@ def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance
     """Train a baseline and candidate widths, choose width and sparsity by the platform's
     latency table, and write a report with the latency-vs-width plot."""
     from deploy.symbiotic import run_symbiotic
-    from synth.errors import UserError
     from synth.symbiotic import SymbioticConfig
 
-    try:
-        spars = tuple(float(s) for s in sparsities.split(","))
-    except ValueError:
-        raise UserError(f"--sparsities must be comma-separated numbers, got {sparsities!r}") from None
-    config = SymbioticConfig(cells=tuple(c.strip() for c in cells.split(",")),
-                             widths=_ints("--widths", widths), layers=layers, sparsities=spars,
+    _check_lists(cells, widths, sparsities)
+    config = SymbioticConfig(cells=cells, widths=widths, layers=layers, sparsities=sparsities,
                              tolerance=tolerance, epochs=epochs, max_batches=max_batches,
                              seed=seed, device=device)
     report = run_symbiotic(dataset, platform, out, config=config, min_count=min_count,
