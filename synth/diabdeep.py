@@ -155,6 +155,9 @@ class DiabDeepConfig(Config):
         unknown = sorted(set(map(str, self.baselines)) - set(BASELINES))
         if unknown:
             raise ConfigError(f"baselines must be among {', '.join(BASELINES)}, got {unknown[0]!r}")
+        twice = next((b for i, b in enumerate(self.baselines) if b in self.baselines[:i]), None)
+        if twice is not None:   # trained once, its row reported twice
+            raise ConfigError(f"baselines must name each baseline once, got {twice!r} twice")
         # the grow-and-prune fields are validated by GrowPruneSchedule (prune_steps 0: the
         # grown network is not pruned; the pruning fields are still checked)
         self.schedule("grow")

@@ -32,7 +32,7 @@ import torch
 from synth.choices import REDUCERS, SCHEMES
 from synth.config import Config, check_choice, check_range, check_seed, short_repr
 from synth.data import Dataset, safe_std
-from synth.errors import UserError
+from synth.errors import ConfigError, UserError
 from synth.grow_prune import GrowPruneSchedule, final_row, grow_and_prune, mark_final
 from synth.masked import connections
 from synth.models import build
@@ -61,8 +61,11 @@ class ScannConfig(Config):
         check_choice("reduce", self.reduce, REDUCERS)
         check_components(self.components)
         check_choice("scheme", self.scheme, SCHEMES)
-        if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise UserError(f"hidden must be a non-empty list of widths >= 1, got {short_repr(self.hidden)}")
+        if not isinstance(self.hidden, (list, tuple)) or not self.hidden:
+            raise ConfigError(f"hidden must be a non-empty list of widths, got "
+                              f"{short_repr(self.hidden)}")
+        for h in self.hidden:   # a range error per width: the CLI tells it by --hidden
+            check_range("hidden[]", h, 1, None, integer=True)
         check_range("epochs", self.epochs, 1, None, integer=True)
         check_range("prune_steps", self.prune_steps, 0, 1000, integer=True)
         check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)

@@ -1,9 +1,30 @@
 """``nnsynth diabdeep``: the server and edge DiabNNs of DiabDeep on a sequence data set."""
 import click
 
-from deploy.cli.options import (dataset_name, device_option, emit, json_option, with_json_fields,
-                                seed_option, show_progress, threads_option)
+from deploy.cli.options import (comma_separated, dataset_name, device_option, emit, json_option,
+                                with_json_fields, seed_option, show_progress, threads_option)
 from synth.choices import DIABDEEP_STEPS
+
+
+def _baselines(names: tuple) -> tuple:
+    """--baselines (a tuple of stripped names, ``comma_separated``) as DiabDeepConfig's
+    ``baselines``: ``none`` (or nothing) is none; a name it does not know, ``none`` among
+    others and a name given twice are told by the option and the name at fault
+    (DiabDeepConfig said ``baselines must be among ..., got 'svm'``: its field)."""
+    from synth.diabdeep import BASELINES
+    from synth.errors import UserError
+    if names in (("",), ("none",)):
+        return ()
+    if "none" in names:
+        raise UserError(f"--baselines none means no baselines and takes no others, got "
+                        f"{','.join(names)!r}")
+    for i, name in enumerate(names):
+        if name not in BASELINES:
+            raise UserError(f"--baselines must be among {', '.join(BASELINES)} "
+                            f"(comma-separated), or none, got {name!r}")
+        if name in names[:i]:
+            raise UserError(f"--baselines must name each baseline once, got {name!r} twice")
+    return names
 
 
 @click.command("diabdeep")
@@ -15,6 +36,7 @@ from synth.choices import DIABDEEP_STEPS
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
               help="Dense training epochs (baselines; split over the growth rounds).")
 @click.option("--baselines", default="mlp,lstm1,lstm2,hlstm_dense,forest", show_default=True,
+              callback=comma_separated(),
               help="Comma-separated baselines to train on the same split, or 'none'.")
 @click.option("--options", "options_json", default=None,
               help="Further DiabDeepConfig fields as a JSON object (e.g. '{\"prune_steps\": 8}').")
@@ -35,8 +57,7 @@ def command(dataset, steps, epochs, baselines, options_json, out, seed, device, 
     from hwsim.latency import torch_threads
     from synth.diabdeep import DiabDeepConfig, run_diabdeep, table
 
-    names = () if baselines.strip() in ("", "none") else tuple(
-        b.strip() for b in baselines.split(","))
+    names = _baselines(baselines)
     config = DiabDeepConfig.from_dict(with_json_fields(
         {"dataset": dataset, "seed": seed, "steps": steps, "epochs": epochs,
          "baselines": names, "device": device}, options_json, "--options"))

@@ -1,9 +1,9 @@
 """``nnsynth scann``: SCANN synthesis of a compact MLP for a (small) data set."""
-from synth.config import short_repr
 import click
 
-from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, given,
-                                json_option, RegistryChoice, seed_option, show_progress)
+from deploy.cli.options import (checkpoint_out, comma_separated, dataset_name, device_option,
+                                emit, given, json_option, RegistryChoice, seed_option,
+                                show_progress)
 
 
 @click.command("scann")
@@ -16,7 +16,10 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
 @click.option("--scheme", type=RegistryChoice("synth.choices.SCHEMES"), default="B",
               show_default=True,
               help="A (grow from small) | B (fixed-size MLP, grow and prune) | C (start sparse).")
+# a tuple of ints: a width out of range is ScannConfig's ``hidden[]`` error, told by
+# --hidden (``--hidden: each value must be in [1, inf), got 0``)
 @click.option("--hidden", default="64,32", show_default=True,
+              callback=comma_separated(int, "integers"),
               help="Base MLP widths before the layer compression, comma-separated.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               callback=checkpoint_out,
@@ -35,7 +38,7 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
     from synth.scann import LINEAR_REDUCERS, ScannConfig, model_on_inputs, run_scann
 
     config = ScannConfig(reduce=method, components=components, scheme=scheme.upper(),
-                         hidden=_widths(hidden), seed=seed, device=device)
+                         hidden=hidden, seed=seed, device=device)
     if config.reduce == "none" and given("components"):   # was ignored
         raise UserError(f"--components {components:g} and --reduce none: none keeps every "
                         f"feature; drop --components or choose a reduction")
@@ -63,13 +66,3 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
         result["checkpoint_connections"] = connections(saved)
     result["steps"] = len(history) - 1
     emit(result, as_json)
-
-
-def _widths(hidden: str) -> tuple:
-    """``--hidden`` "64,32" as widths."""
-    from synth.errors import UserError
-    try:
-        return tuple(int(h) for h in hidden.split(","))
-    except ValueError:
-        raise UserError(f"--hidden must be comma-separated integers, got "
-                        f"{short_repr(hidden)}") from None
