@@ -24,6 +24,9 @@ SCALINGS = ("fixed", "per_tensor")     # synth.quant: gradient_scaling and state
 # Recurrent steps per window of ``nnsynth diabdeep`` when none are asked for (T when the
 # window is shorter): synth.diabdeep.DiabDeepConfig.steps = None.
 DIABDEEP_STEPS = 50
+# The baselines ``nnsynth diabdeep`` trains beside the DiabNNs on the same split
+# (synth.diabdeep.BASELINES; DiabDeepConfig.baselines and --baselines default to all of them)
+DIABDEEP_BASELINES = ("mlp", "lstm1", "lstm2", "hlstm_dense", "forest")
 
 # The default of ``nnsynth grow-prune`` (benchmarks/results/grow_prune_defaults.md): LAMP
 # (layer-adaptive magnitude) pruning of 20% of the active connections per step, dead weights

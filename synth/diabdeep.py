@@ -59,7 +59,7 @@ import torch
 import torch.nn.functional as F
 
 from synth import masked
-from synth.choices import DIABDEEP_STEPS
+from synth.choices import DIABDEEP_BASELINES, DIABDEEP_STEPS
 from synth.compact import compact
 from synth.config import Config, check_batch_size, check_range, check_seed, short_repr
 from synth.data import Dataset, load_dataset
@@ -70,7 +70,7 @@ from synth.models import build, count_flops, count_parameters, prunable_layers
 from synth.sequences import time_shift
 from synth.train import MAX_EPOCHS, TrainConfig, evaluate, fit
 
-BASELINES = ("mlp", "lstm1", "lstm2", "hlstm_dense", "forest")
+BASELINES = DIABDEEP_BASELINES
 MAX_REPEATS = 10_000          # latency_repeats
 MAX_TREES = 10_000            # forest_trees
 log = logging.getLogger(__name__)

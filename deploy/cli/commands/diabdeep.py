@@ -3,7 +3,7 @@ import click
 
 from deploy.cli.options import (comma_separated, dataset_name, device_option, emit, json_option,
                                 with_json_fields, seed_option, show_progress, threads_option)
-from synth.choices import DIABDEEP_STEPS
+from synth.choices import DIABDEEP_BASELINES, DIABDEEP_STEPS
 
 
 def _baselines(names: tuple) -> tuple:
@@ -11,7 +11,6 @@ def _baselines(names: tuple) -> tuple:
     ``baselines``: ``none`` (or nothing) is none; a name it does not know, ``none`` among
     others and a name given twice are told by the option and the name at fault
     (DiabDeepConfig said ``baselines must be among ..., got 'svm'``: its field)."""
-    from synth.diabdeep import BASELINES
     from synth.errors import UserError
     if names in (("",), ("none",)):
         return ()
@@ -19,8 +18,8 @@ def _baselines(names: tuple) -> tuple:
         raise UserError(f"--baselines none means no baselines and takes no others, got "
                         f"{','.join(names)!r}")
     for i, name in enumerate(names):
-        if name not in BASELINES:
-            raise UserError(f"--baselines must be among {', '.join(BASELINES)} "
+        if name not in DIABDEEP_BASELINES:
+            raise UserError(f"--baselines must be among {', '.join(DIABDEEP_BASELINES)} "
                             f"(comma-separated), or none, got {name!r}")
         if name in names[:i]:
             raise UserError(f"--baselines must name each baseline once, got {name!r} twice")
@@ -35,7 +34,7 @@ def _baselines(names: tuple) -> tuple:
                    f"ceil(T/steps) samples).  [default: {DIABDEEP_STEPS}, or T when shorter]")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
               help="Dense training epochs (baselines; split over the growth rounds).")
-@click.option("--baselines", default="mlp,lstm1,lstm2,hlstm_dense,forest", show_default=True,
+@click.option("--baselines", default=",".join(DIABDEEP_BASELINES), show_default=True,
               callback=comma_separated(),
               help="Comma-separated baselines to train on the same split, or 'none'.")
 @click.option("--options", "options_json", default=None,
