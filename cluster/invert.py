@@ -84,6 +84,9 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                             "rounds, and the generator's path has no such student (drop one)")
         # settings_for's pick for the teacher: ADI runs per pixel, and the summary says so
         config, adi_note = adi_settings(config, student)
+    if config.method == "amortized":   # refused before the directory is made (run_synthesis
+        from synth.amortized import check_bounded   # checks it too, after making it)
+        check_bounded(*input_range(model.checkpoint_info["dataset"]))
     check_resumable(out, config)
     distill = DistillConfig(seed=seed, **({"kd_steps_per_round": kd_steps}
                                           if kd_steps is not None else {}))

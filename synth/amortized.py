@@ -16,7 +16,8 @@ inputs.  ``adi_weight`` with a given student adds Eq. 8's competition term as in
 Generator: the label is one-hot and concatenated to a Gaussian latent z.  Images (C, H, W): a
 linear layer to ``2 * width`` channels at a quarter of the resolution, ``depth`` (upsample,
 3x3 conv, BatchNorm, LeakyReLU 0.2) stages at (H/2, W/2) and (H, W), a 3x3 conv to C channels
-at (H, W); feature vectors (F,): a two-layer MLP.  The output is squashed into the data set's
+at (H, W); feature vectors (F,): a two-layer MLP (sequences (C, L): the same, C*L outputs
+reshaped).  The output is squashed into the data set's
 valid normalized range per channel (or feature): ``lo + (hi - lo) * sigmoid(out)``, so no
 clipping is needed.  Adam on the generator's weights with cosine decay; the teacher is frozen.
 
@@ -315,7 +316,10 @@ class Generator(nn.Module):
         self.num_classes, self.latent_dim = int(num_classes), int(latent_dim)
         image = len(self.input_shape) == 3
         view = (-1, 1, 1) if image else (-1,)
+        if len(self.input_shape) == 2:   # sequences (C, L): per channel (C, 1) or value (C, L)
+            view = (self.input_shape[0], -1)
         lo, hi = (torch.as_tensor(t, dtype=torch.float32).reshape(view) for t in pixel_range)
+        check_bounded(lo, hi)
         self.register_buffer("lo", lo.clone())
         self.register_buffer("span", (hi - lo).clone())
         d = latent_dim + num_classes
@@ -337,7 +341,7 @@ class Generator(nn.Module):
                                       nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden),
                                       nn.LeakyReLU(0.2))
             self.stages = nn.ModuleList()
-            self.head = nn.Linear(hidden, self.input_shape[0])
+            self.head = nn.Linear(hidden, math.prod(self.input_shape))   # (F,); (C, L) flat
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = self.stem(torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], 1))
@@ -346,7 +350,22 @@ class Generator(nn.Module):
             for stage, size in zip(self.stages, self.sizes[1:]):
                 h = stage(F.interpolate(h, size=size, mode="nearest"))
             h = F.interpolate(h, size=self.sizes[-1], mode="nearest")
-        return self.lo + self.span * torch.sigmoid(self.head(h))
+        out = self.head(h)
+        if len(self.input_shape) == 2:   # a sequence: the MLP's output is the flat (C, L)
+            out = out.view(len(z), *self.input_shape)
+        return self.lo + self.span * torch.sigmoid(out)
+
+
+def check_bounded(lo: torch.Tensor, hi: torch.Tensor) -> None:
+    """The generator squashes its output into [lo, hi] (``lo + (hi - lo) * sigmoid``): a data
+    set that records no valid range (lo -inf, hi inf: the sequence sets, a table without a
+    ``value_range``) has none to squash into (every output was NaN), so it is refused in one
+    line naming the per-input path, which needs no bounds."""
+    if not (torch.isfinite(lo).all() and torch.isfinite(hi).all()):
+        raise UserError("method amortized (a generator) needs the valid range of every input "
+                        "value, and the teacher's data set records none (a sequence set, or a "
+                        "table without value_range): invert it with method deepinversion "
+                        "(--method deepinversion), which needs no bounds")
 
 
 def build_generator(teacher: nn.Module, config: AmortizedConfig, pixel_range) -> Generator:

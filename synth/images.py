@@ -1,7 +1,8 @@
 """PNG grids of (synthesized) inputs, one row per class with its name, for eyeballing an
 inversion run.  Small images are upscaled (nearest neighbour) to a readable cell size; feature
 vectors (tabular sets) are drawn as one strip of coloured cells per sample (blue below the
-training mean, red above, white at it; saturated at 3 standard deviations)."""
+training mean, red above, white at it; saturated at 3 standard deviations); sequences
+(N, C, L) as one small line plot per sample, a line per channel (matplotlib)."""
 from __future__ import annotations
 
 import math
@@ -64,8 +65,10 @@ def save_class_grid(path: str | os.PathLike, images, labels, num_classes: int, m
                     per_class: int = 8, class_names=None, scale: int | None = None) -> Path:
     """Write the grid as a PNG atomically: one row per class, its name on the left, each input
     upscaled to a readable size (``cell_scale``; ``scale`` forces a factor)."""
-    from PIL import Image, ImageDraw, ImageFont
     x = images.detach().cpu().float()
+    if x.dim() == 3:   # sequences (N, C, L)
+        return save_sequence_grid(path, x, labels, num_classes, per_class, class_names)
+    from PIL import Image, ImageDraw, ImageFont
     tabular = x.dim() == 2
     h, w = (1, x.shape[1]) if tabular else tuple(x.shape[-2:])
     sy, sx = (scale, scale) if scale else cell_scale(h, w, tabular)
@@ -94,4 +97,52 @@ def save_class_grid(path: str | os.PathLike, images, labels, num_classes: int, m
     from synth.files import atomic_path
     with atomic_path(path) as tmp:
         canvas.save(tmp, format="PNG")
+    return Path(path)
+
+
+SEQUENCE_CELL = (1.7, 1.1)   # inches (width, height) of one sample's plot, at 100 dpi
+MAX_LEGEND_CHANNELS = 12     # a legend naming the channels' colours up to this many channels
+
+
+def save_sequence_grid(path: str | os.PathLike, x: torch.Tensor, labels, num_classes: int,
+                       per_class: int = 8, class_names=None) -> Path:
+    """Sequences (N, C, L) as a PNG written atomically: one row per class (its name on the
+    left), one small line plot per sample with a line per channel, in the normalized units
+    the model sees (z-scores of the training data, so channels of any scale share an axis);
+    every plot has the same vertical range (the 0.5-99.5th percentiles of what is shown)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    x = x.detach().cpu().float()
+    labels = labels.detach().cpu().long().flatten()
+    per_class = max(1, min(per_class, int(torch.bincount(labels, minlength=1).max())))
+    picks = [torch.nonzero(labels == k).flatten()[:per_class].tolist() for k in range(num_classes)]
+    shown = x[[i for p in picks for i in p]]
+    lo, hi = (float(v) for v in torch.quantile(shown.flatten()[:1_000_000],
+                                               torch.tensor([0.005, 0.995])))
+    margin = 0.05 * max(hi - lo, 1e-6)
+    names = [str(n) for n in (class_names or range(num_classes))]
+    fig = Figure(figsize=(SEQUENCE_CELL[0] * per_class + 0.8, SEQUENCE_CELL[1] * num_classes + 0.5),
+                 dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(num_classes, per_class, squeeze=False, sharex=True, sharey=True)
+    steps = np.arange(x.shape[2])
+    lines = []
+    for k in range(num_classes):
+        for j in range(per_class):
+            ax = axes[k][j]
+            ax.set_ylim(lo - margin, hi + margin)
+            ax.tick_params(labelsize=6, length=2)
+            if j >= len(picks[k]):
+                ax.set_axis_off()
+                continue
+            lines = ax.plot(steps, x[picks[k][j]].numpy().T, linewidth=0.7)
+        axes[k][0].set_ylabel(names[k], fontsize=8, rotation=0, ha="right", va="center")
+    if x.shape[1] <= MAX_LEGEND_CHANNELS and lines:
+        fig.legend(lines, [f"ch {c}" for c in range(x.shape[1])], loc="upper center",
+                   ncol=x.shape[1], fontsize=7, frameon=False)
+    fig.subplots_adjust(left=0.8 / fig.get_figwidth() + 0.02, right=0.99, bottom=0.06,
+                        top=1 - 0.35 / fig.get_figheight(), wspace=0.08, hspace=0.12)
+    from synth.files import atomic_path
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
     return Path(path)

@@ -15,7 +15,11 @@ The BN statistics come from forward hooks registered once per ``synthesize`` cal
 step).  Adam on the inputs with linear warm-up and cosine decay, random jitter (roll) and
 flips each step (images only), an optional low-resolution first phase, clipping to the data
 set's valid normalized range (``synth.data.input_range``).  Any BatchNorm teacher inverts:
-images (C, H, W) and feature vectors (F,) for MLPs with BatchNorm1d alike.
+images (C, H, W) and feature vectors (F,) for MLPs with BatchNorm1d alike, and sequences
+(C, L) (channels x steps) for networks whose BatchNorm layers see feature vectors (an MLP on
+the flattened series): those are inverted exactly as C*L features (per-feature statistics, no
+jitter or flips, the tabular settings) and keep their (C, L) shape (``check_sequence_teacher``
+refuses BatchNorm over the channels of a Conv1d: no such family in the registry).
 
 Stopping rule (per batch, checked every ``check_every`` iterations, within the cap
 ``iterations``): stop once (a) the teacher assigns all but ``allowed_misses`` inputs of the
@@ -162,16 +166,16 @@ PER_BATCH_BN_MIN_LAYERS = 4
 
 def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) -> nn.Module:
     """Any ``nn.Module`` with BatchNorm layers (a model not built by nnsynth: torchvision's,
-    your own) made invertible: ``input_shape`` (C, H, W) for images or (F,) for feature
-    vectors, and ``num_classes`` (when not given, the width of its output for one input of
+    your own) made invertible: ``input_shape`` (C, H, W) for images, (C, L) for sequences or
+    (F,) for feature vectors, and ``num_classes`` (when not given, the width of its output for one input of
     zeros, in eval mode; when given, checked against it), recorded on ``model`` as nnsynth's
     own models carry them.  Returns
     ``model`` itself; its inputs are in the normalized units its training used."""
     from synth.models import check_shape
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, torch.Size)) else None
-    if shape is None or len(shape) not in (1, 3):
-        raise UserError(f"input_shape must be (C, H, W) for images or (F,) for feature "
-                        f"vectors, got {short_repr(input_shape)}")
+    if shape is None or len(shape) not in (1, 2, 3):
+        raise UserError(f"input_shape must be (C, H, W) for images, (C, L) for sequences or "
+                        f"(F,) for feature vectors, got {short_repr(input_shape)}")
     if isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes == 1:
         raise UserError(one_logit("num_classes is 1"))
     check_shape(list(shape), 2 if num_classes is None else num_classes, "teacher")
@@ -228,9 +232,9 @@ def teacher_shape(teacher: nn.Module) -> tuple:
                         f"num_classes (a model not built by nnsynth): give them with "
                         f"synth.inversion.as_teacher(model, input_shape=(C, H, W))")
     shape = tuple(int(v) for v in shape)
-    if len(shape) not in (1, 3):
-        raise UserError(f"teacher must take images (C, H, W) or feature vectors (F,), got "
-                        f"input_shape {shape}")
+    if len(shape) not in (1, 2, 3):
+        raise UserError(f"teacher must take images (C, H, W), sequences (C, L) or feature "
+                        f"vectors (F,), got input_shape {shape}")
     return shape
 
 
@@ -251,11 +255,45 @@ def check_teacher(teacher: nn.Module, name: str = "") -> None:
                         f"running statistics (track_running_stats=False): DeepInversion needs "
                         f"the running mean and variance of the data it was trained on")
     try:
-        teacher_shape(teacher)
+        if len(teacher_shape(teacher)) == 2:
+            check_sequence_teacher(teacher)
     except UserError as e:
         if not name:
             raise
         raise UserError(f"{where}{e}") from None
+
+
+def check_sequence_teacher(teacher: nn.Module) -> None:
+    """A sequence teacher (input (C, L)) inverts as C*L features: every BatchNorm layer its
+    eval-mode forward pass runs must see feature vectors (N, F) (an MLP on the flattened
+    series, BatchNorm1d after dense layers).  A layer that sees (N, C, L) normalizes the
+    channels of a Conv1d: its statistics are averages over time, which a roll along time
+    (the analogue of image jitter) would have to respect; no registered family has one, so it
+    is refused in one line rather than inverted with settings nobody measured."""
+    shape = tuple(int(v) for v in teacher.input_shape)
+    seen: list = []
+    handles = [m.register_forward_hook(
+        lambda m, i, o: seen.append((m, i[0].dim())) if torch.is_tensor(i[0]) else None)
+        for m in batchnorm_layers(teacher)]
+    modes = module_modes(teacher)
+    try:
+        teacher.eval()
+        with torch.no_grad():
+            teacher(torch.zeros((1,) + shape, device=module_device(teacher)))
+    except Exception:   # as_teacher and the inversion itself say what is wrong
+        return
+    finally:
+        restore_modes(modes)
+        for h in handles:
+            h.remove()
+    names = {id(m): n for n, m in teacher.named_modules()}
+    bad = [names.get(id(m), type(m).__name__) for m, dim in seen if dim != 2]
+    if bad:
+        raise UserError(f"teacher's BatchNorm layer {bad[0]!r} normalizes the channels of a "
+                        f"sequence (its input is (N, C, L), after a Conv1d): DeepInversion of "
+                        f"sequence teachers is supported for networks whose BatchNorm layers "
+                        f"follow dense layers (an MLP on the flattened (C, L) input, e.g. "
+                        f"lenet300_100_bn), not for Conv1d-BatchNorm networks")
 
 
 def batchnorm_order(teacher: nn.Module, shape) -> list:
@@ -283,8 +321,9 @@ def batchnorm_order(teacher: nn.Module, shape) -> list:
 
 
 def preset_for(input_shape) -> str:
-    """The preset nearest to ``input_shape``: ``tabular`` for feature vectors, else the image
-    preset closest in (log) side length, channels breaking ties."""
+    """The preset nearest to ``input_shape``: ``tabular`` for feature vectors and sequences
+    (C, L) (inverted as C*L features), else the image preset closest in (log) side length,
+    channels breaking ties."""
     shape = tuple(int(v) for v in input_shape)
     if len(shape) != 3:
         return "tabular"
@@ -309,7 +348,8 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       of the side, which the teachers themselves do not tolerate (on real 8x8 digits their
       class agrees with the unrolled input's only 55-67% of the time), and with it the
       synthesized inputs taught a student 59-66% instead of 83-90% (benchmarks/results/
-      inversion_any.md).  None for feature vectors, and none where the first BN layer
+      inversion_any.md).  None for feature vectors and sequences (C, L) (inverted as C*L
+      features: settings as for those, ``check_sequence_teacher``), and none where the first BN layer
       follows a dense layer over the whole input (an MLP on images): its statistics are those
       of fixed pixel positions, which a roll changes, so no input can match them under jitter
       (a BN MLP on digits: BN term 8 with jitter, 0.4 without);
@@ -385,11 +425,11 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
     name = preset or preset_for(shape)
     if name not in PRESETS:
         raise UserError(f"unknown inversion preset {name!r}; known: {', '.join(PRESETS)}")
-    if (name == "tabular") != (len(shape) == 1):   # reported as used, the other rules applied
-        what = "feature vectors" if len(shape) == 1 else "images"
-        fits = "tabular" if len(shape) == 1 else ", ".join(PRESET_SIZES)
+    if (name == "tabular") != (len(shape) != 3):   # reported as used, the other rules applied
+        what = {1: "feature vectors", 2: "sequences"}.get(len(shape), "images")
+        fits = "tabular" if len(shape) != 3 else ", ".join(PRESET_SIZES)
         raise UserError(f"inversion preset {name!r} is for "
-                        f"{'feature vectors' if name == 'tabular' else 'images'}; the teacher "
+                        f"{'feature vectors and sequences' if name == 'tabular' else 'images'}; the teacher "
                         f"takes {what} of shape {shape}: give {fits} (or no preset: the "
                         f"nearest to the input)")
     base = dict(PRESETS[name])
@@ -531,7 +571,7 @@ def layout_report(teacher: nn.Module, images: torch.Tensor,
 
 @dataclasses.dataclass
 class InversionResult:
-    images: torch.Tensor              # (N, C, H, W), normalized like the teacher's data set
+    images: torch.Tensor              # (N, *input_shape), normalized like the teacher's data set
     labels: torch.Tensor              # (N,) target classes
     teacher_confidence: torch.Tensor  # (N,) teacher softmax probability of the target
     losses: torch.Tensor              # (N,) final per-image loss (CE + priors + ADI term)
@@ -692,6 +732,15 @@ def _full_size(x: torch.Tensor, shape, f: int) -> torch.Tensor:
     return F.interpolate(x, size=tuple(shape[1:]), mode="nearest") if f > 1 else x
 
 
+def value_bounds(pixel_range, shape, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(lo, hi) of ``pixel_range`` shaped to broadcast against a batch of inputs of ``shape``:
+    per channel (C, 1, 1) for images, per channel (C, 1) or per value (C, L) for sequences,
+    per feature (F,) for feature vectors."""
+    view = {3: (-1, 1, 1), 2: (int(shape[0]), -1)}.get(len(shape), (-1,))
+    return tuple(torch.as_tensor(t, dtype=torch.float32).reshape(view).to(device)
+                 for t in pixel_range)
+
+
 def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=None):
     """Optimize one batch from noise ``x0``; returns (kept inputs, stats).  The stopping rule
     and the kept snapshot are described in the module docstring."""
@@ -755,7 +804,8 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
                seed: int = 0, progress: bool = False, name: str = "") -> InversionResult:
     """Invert ``teacher`` into one input per entry of ``labels`` (batches of
     ``config.batch_size``).  ``pixel_range`` = (lo, hi) in normalized units, per channel for
-    images and per feature for feature vectors (``synth.data.input_range``); ``student`` turns
+    images and sequences, per feature for feature vectors (``synth.data.input_range``,
+    ``value_bounds``); ``student`` turns
     on the ADI competition term.  Default settings: ``settings_for(teacher)``.  Always per
     pixel, whatever ``config.method`` says: ``synth.synthesis.synthesize_inputs`` follows it.
     ``name`` (e.g. "--model m.pt", where the caller read the teacher from) begins the
@@ -765,9 +815,7 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
     labels = target_labels(labels, teacher.num_classes)
     device = pick_device(config.device)
     with borrowed(teacher, student, device=device):
-        image = len(teacher.input_shape) == 3
-        lo, hi = (torch.as_tensor(t, dtype=torch.float32).reshape((-1, 1, 1) if image else (-1,))
-                  .to(device) for t in pixel_range)
+        lo, hi = value_bounds(pixel_range, teacher.input_shape, device)
         gen = torch.Generator().manual_seed(int(seed))
         images, confs, losses, iters, bn0, bn1, start_loss, start_hits = [], [], [], [], [], [], [], []
         start = time.perf_counter()
