@@ -51,8 +51,8 @@ class Dataset:
     std: list[float]
     seed: int = 0              # the split seed (load_dataset's); checkpoints record it
     extra: dict = dataclasses.field(default_factory=dict)  # e.g. a sequence set's padding
-    value_range: tuple[list[float], list[float]] | None = None  # tabular: train min/max per
-                                                                # feature, raw units
+    value_range: tuple[list[float], list[float]] | None = None  # train min/max per feature
+                                                # (tabular) or channel (sequences), raw units
 
     @property
     def is_image(self) -> bool:
@@ -97,8 +97,8 @@ class Dataset:
                             f"{', '.join(self.splits()) or 'no samples'})")
 
     def pixel_range(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Valid normalized range of an input (``input_range``): per channel for images, per
-        feature for tabular sets."""
+        """Valid normalized range of an input (``input_range``): per channel for images and
+        sequences, per feature for tabular sets."""
         return input_range(self.metadata())
 
     def digest(self) -> str:
@@ -108,6 +108,8 @@ class Dataset:
         import hashlib
         meta = self.metadata()   # a table's feature names match it to a model by name, they
         meta.pop("feature_names", None)   # are not trained on: digests stay what they were
+        if self.is_sequence:   # its range is the min/max of the training inputs hashed
+            meta.pop("value_range", None)   # below: digests stay those from before it was kept
         h = hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode())
         for which in ("train", "val", "test"):
             for name, t in zip(("x", "y"), self.split(which)):
@@ -723,7 +725,12 @@ def _parquet_meta(f: Path) -> tuple[dict, int, dict]:
 # (the first file's was used for all, so a shard of other classes or normalization was
 # read as if it had the first one's).
 PARQUET_SHARED_META = ("input_shape", "num_classes", "class_names", "mean", "std",
-                       "value_range", "feature_names")
+                       "value_range", "feature_names", "kind", "layout")
+# What a set read back keeps of the metadata beyond its shape, classes and scaling: what
+# kind of input it is (a sequence set's "sequence", "channels x steps"; a set synthesized
+# from a sequence teacher carries its checkpoint's).  Not the real set's padding, lengths,
+# split or source: a synthesized set has none of those.
+PARQUET_KIND_META = ("kind", "layout")
 
 
 def _check_parquet_types(f: Path, schema) -> None:
@@ -972,6 +979,7 @@ def _parquet(path: str, seed: int) -> Dataset:
                  np.asarray(meta["mean"]), np.asarray(meta["std"]), meta.get("value_range"))
     if meta.get("feature_names") is not None:   # inverted from a model of a user's table:
         data.extra["feature_names"] = list(meta["feature_names"])   # its columns, by name
+    data.extra.update({k: meta[k] for k in PARQUET_KIND_META if isinstance(meta.get(k), str)})
     return data
 
 
@@ -1633,8 +1641,12 @@ def input_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
     * images (``input_shape`` C, H, W): raw pixels in [0, 1], so (0 - mean) / std and
       (1 - mean) / std per channel, shape (C, 1, 1);
     * feature vectors (``input_shape`` F): the training split's raw min/max per feature
-      (``value_range``) normalized the same way, shape (F,); a set without a recorded range
-      gets (-inf, inf) (no clipping).
+      (``value_range``) normalized the same way, shape (F,);
+    * sequences (``input_shape`` C, L): the same per channel (``synth.sequences``), shape
+      (C,) (``synth.inversion.value_bounds`` views it as (C, 1));
+
+    a set without a recorded range (a checkpoint older than it) gets (-inf, inf) (no
+    clipping).
     """
     if not meta.get("mean") or not meta.get("std"):
         raise UserError("teacher checkpoint has no data-set normalization (mean/std); "
@@ -1644,9 +1656,12 @@ def input_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:
     if len(meta.get("input_shape") or (0, 0, 0)) == 3:
         mean, std = mean.view(-1, 1, 1), std.view(-1, 1, 1)
         return (0.0 - mean) / std, (1.0 - mean) / std
-    if meta.get("value_range"):
-        raw_lo, raw_hi = (torch.tensor(v, dtype=torch.float32) for v in meta["value_range"])
-        return (raw_lo - mean) / std, (raw_hi - mean) / std
+    if meta.get("value_range"):   # in float64: raw values far from zero against their std
+        # (a channel at 50 +- 0.01) lost 4e-4 z to float32 cancellation, and a bound cut into
+        # the training inputs it is the min/max of
+        raw_lo, raw_hi = (torch.tensor(v, dtype=torch.float64) for v in meta["value_range"])
+        m64, s64 = (torch.tensor(meta[k], dtype=torch.float64) for k in ("mean", "std"))
+        return ((raw_lo - m64) / s64).float(), ((raw_hi - m64) / s64).float()
     return torch.full_like(mean, -math.inf), torch.full_like(mean, math.inf)
 
 

@@ -15,10 +15,12 @@ format (https://www.aeon-toolkit.org/en/stable/api_reference/data_format.html).
 
 Contract (as for the image sets, ``synth.data``): the published TRAIN and TEST files are
 pooled and split 72/8/20 stratified and deterministic by seed; every channel is
-normalized with the mean/std of the training split's real (unpadded) steps.  Series of
-unequal length (JapaneseVowels 7-29 steps, PickupGestureWiimoteZ 29-361) are padded on
-the *left* with zeros after normalization (= the channel's training mean) to the longest
-series, so that a recurrent model's last step is a real step; ``metadata()["padding"]``
+normalized with the mean/std of the training split's real (unpadded) steps, and its valid
+range is recorded per channel as a table's is per feature (``value_range``, raw units: the
+min and max of those steps, which take in the mean, the padding value).  Series of unequal
+length (JapaneseVowels 7-29 steps, PickupGestureWiimoteZ 29-361) are padded on the *left*
+with zeros after normalization (= the channel's training mean) to the longest series, so
+that a recurrent model's last step is a real step; ``metadata()["padding"]``
 says so, and ``metadata()["lengths"]`` gives the shortest and longest real length.
 
 ``ts:<path>`` loads a user's own ``.ts`` file, or a directory holding ``*_TRAIN.ts`` and
@@ -381,7 +383,8 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
     if len(names) != len(class_labels):
         raise UserError(f"data set {name}: {len(names)} class names for {len(class_labels)} "
                         f"labels {class_labels}")
-    data = make_dataset(name, x, y, train, val, test, (channels, steps), names, mean, std)
+    data = make_dataset(name, x, y, train, val, test, (channels, steps), names, mean, std,
+                        train_range(real, mean))
     equal = bool((lengths == steps).all())
     data.extra = {"kind": "sequence", "layout": "channels x steps",
                   "padding": "none (equal length)" if equal else
@@ -390,6 +393,16 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
                   "split": "published TRAIN and TEST pooled, stratified 72/8/20 by seed",
                   **(extra or {})}
     return data
+
+
+def train_range(real: np.ndarray, mean: np.ndarray) -> tuple[list[float], list[float]]:
+    """The valid range of each channel in raw units (``Dataset.value_range``, as a table's
+    per feature): the min and max of the training split's real steps ``real`` (C, steps),
+    widened to take in the channel's ``mean``, the raw value of left padding (zero after
+    normalization; a mean is within min/max but for rounding).  ``synth.data.input_range``
+    normalizes it: synthesized inputs are clipped to it, a generator squashes into it."""
+    return (np.minimum(real.min(axis=1), mean).tolist(),
+            np.maximum(real.max(axis=1), mean).tolist())
 
 
 def packaged_dir(distribution: str, relative: str) -> Path:
