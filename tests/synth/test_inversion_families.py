@@ -1,7 +1,8 @@
 """Generated from the model registry (as timm's tests are): every registered family that can
 have BatchNorm is inverted briefly on a tiny teacher of its own -- images for the families that
-take them, feature vectors for those that take those -- and the inversion must raise the
-teacher's fidelity and lower the BN and per-input losses.  A family added to the registry is
+take them, feature vectors for those that take those, sequences (C, L) for those (an MLP on
+the flattened series: the BatchNorm families that take them) -- and the inversion must raise
+the teacher's fidelity and lower the BN and per-input losses.  A family added to the registry is
 tested here without editing this file."""
 import dataclasses
 
@@ -13,9 +14,9 @@ from synth.inversion import balanced_labels, settings_for, synthesize
 from synth.models import batchnorm_layers, build, list_families, list_variants
 
 # The smallest bundled set of each kind: 8x8 digits (28x28 mnist5k for families that need
-# more pixels), and wine's 13 features.
-DATASETS = {"image": ("digits", "mnist5k"), "features": ("wine",)}
-SHAPES = {"digits": (1, 8, 8), "mnist5k": (1, 28, 28), "wine": (13,)}
+# more pixels), wine's 13 features, and basicmotions' 6 channels x 100 steps (80 windows).
+DATASETS = {"image": ("digits", "mnist5k"), "features": ("wine",), "sequence": ("basicmotions",)}
+SHAPES = {"digits": (1, 8, 8), "mnist5k": (1, 28, 28), "wine": (13,), "basicmotions": (6, 100)}
 
 
 def _size(spec: dict) -> int:
@@ -91,4 +92,7 @@ def test_short_inversion_of_every_bn_family(family, kind):
     assert s["fidelity"] > s["fidelity_initial"] and s["fidelity"] >= 0.3, s   # chance: 0.1
     assert s["bn_loss_final"] < s["bn_loss_initial"], s
     assert s["loss_final"] < s["loss_initial"], s
+    if kind == "sequence":   # a per-channel range (C,) against inputs (N, C, L)
+        lo, hi = lo.view(-1, 1), hi.view(-1, 1)
+    assert torch.isfinite(lo).all() and torch.isfinite(hi).all()   # every kind records one
     assert (r.images >= lo - 1e-5).all() and (r.images <= hi + 1e-5).all()
