@@ -383,7 +383,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     if getattr(config, "method", "deepinversion") == "amortized":
         from synth.amortized import AmortizedConfig, check_bounded
         amortized = AmortizedConfig.from_inversion(config)   # checked here, before any actor
-        check_bounded(*pixel_range(meta))   # a range to squash into (none for sequences)
+        check_bounded(*pixel_range(meta))   # a range to squash into (none in old checkpoints)
     elif student is not None and config.adi_weight > 0:   # the ADI protocol: students learn
         from synth.distill import DistillConfig
         kd = distill or DistillConfig(seed=seed, device=config.device)

@@ -358,13 +358,13 @@ class Generator(nn.Module):
 
 def check_bounded(lo: torch.Tensor, hi: torch.Tensor) -> None:
     """The generator squashes its output into [lo, hi] (``lo + (hi - lo) * sigmoid``): a data
-    set that records no valid range (lo -inf, hi inf: the sequence sets, a table without a
-    ``value_range``) has none to squash into (every output was NaN), so it is refused in one
-    line naming the per-input path, which needs no bounds."""
+    set that records no valid range (lo -inf, hi inf: a teacher saved before its data set
+    recorded one, as sequence sets did before 0817738) has none to squash into (every output
+    was NaN), so it is refused in one line naming the per-input path, which needs no bounds."""
     if not (torch.isfinite(lo).all() and torch.isfinite(hi).all()):
         raise UserError("method amortized (a generator) needs the valid range of every input "
-                        "value, and the teacher's data set records none (a sequence set, or a "
-                        "table without value_range): invert it with method deepinversion "
+                        "value, and the teacher's data set records none (a teacher saved "
+                        "before its data set recorded one): invert it with method deepinversion "
                         "(--method deepinversion), which needs no bounds")
 
 

@@ -47,7 +47,9 @@ def test_as_teacher_records_shape_and_classes_and_refuses_what_cannot_run():
     net = as_teacher(_plain_convnet(), (1, 8, 8))
     assert net.input_shape == (1, 8, 8) and net.num_classes == 10 and net.training
     with pytest.raises(UserError, match="input_shape must be"):
-        as_teacher(_plain_convnet(), (8, 8))
+        as_teacher(_plain_convnet(), (1, 1, 8, 8))
+    with pytest.raises(UserError, match=r"does not take one input of shape \(8, 8\)"):
+        as_teacher(_plain_convnet(), (8, 8))     # a sequence shape (21cb424), not a conv net's
     with pytest.raises(UserError, match="does not take one input of shape"):
         as_teacher(_plain_convnet(), (3, 8, 8))
     with pytest.raises(UserError, match="no BatchNorm"):
