@@ -276,8 +276,12 @@ def data_space(input_shape) -> str:
         return "convnet"
     if len(shape) == 1:
         return "mlp"
-    raise UserError(f"no built-in search space takes inputs of shape {shape} (sequences): "
-                    f"give a space file with a recurrent family (--space / search.options.space)")
+    # the mlp space does take them (flattened, as an MLP teacher of the set does): the
+    # message named only a space file with a recurrent family
+    raise UserError(f"no built-in search space takes inputs of shape {shape} as they come "
+                    f"(sequences): give --space mlp (each sequence flattened to "
+                    f"{' x '.join(map(str, shape))} features) or a space file with a recurrent "
+                    f"family (--space / search.options.space)")
 
 
 def with_data_space(config: SearchConfig) -> SearchConfig:

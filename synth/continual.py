@@ -109,6 +109,30 @@ def check_classes(old_classes: Sequence[int], new_classes: Sequence[int], num_cl
     return old, new
 
 
+def classes_by_name(classes: Sequence[int | str] | None, data_names: Sequence, option: str,
+                    dataset: str) -> list[int] | None:
+    """``classes`` as ``dataset``'s class numbers: a number is one already, a name is found
+    among ``data_names`` (as given, else in one other case).  A user's CSV of text labels
+    ('red', 'rose') had to be given by the number its label sorted to, which nothing
+    printed; ``--new-classes rose`` was 'must be comma-separated class indices'."""
+    if classes is None:
+        return None
+    data_names = [str(n) for n in data_names]
+    numbers = []
+    for c in classes:
+        if not isinstance(c, str):
+            numbers.append(c)
+            continue
+        spelled = spelled_as([c], data_names)[0]
+        if spelled not in data_names:
+            shown = ", ".join(short_repr(n, 20) for n in data_names[:10]) + (
+                ", ..." if len(data_names) > 10 else "")
+            raise UserError(f"{option} {short_repr(c, 40)}: {dataset} has no class of that "
+                            f"name (its classes, numbered from 0: {shown})")
+        numbers.append(data_names.index(spelled))
+    return numbers
+
+
 def check_recorded_classes(model: nn.Module, old_classes: Sequence[int] | None,
                            dataset: str) -> None:
     """``--old-classes`` of the loaded checkpoint ``model`` name the classes its outputs were

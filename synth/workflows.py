@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -484,32 +485,43 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
 
 
 # --------------------------------------------------------------------------- continual
-def parse_classes(text: str | None, option: str) -> list[int] | None:
-    """``"5,6,7"`` -> ``[5, 6, 7]`` (None stays None); a one-line error names ``option``."""
+def parse_classes(text: str | None, option: str) -> list[int | str] | None:
+    """``"5,6,7"`` -> ``[5, 6, 7]``, ``"rose, 2"`` -> ``["rose", 2]`` (None stays None): a
+    number is a class number, anything else a class name (``continual_checkpoint`` finds it
+    in the data set); a one-line error names ``option``."""
     if text is None:
         return None
-    try:
-        return [int(c) for c in text.replace(" ", "").split(",") if c != ""]
-    except ValueError:
-        raise UserError(f"{option} must be comma-separated class indices like 5,6,7, "
-                        f"got {short_repr(text)}") from None
+    items = [c.strip() for c in text.split(",")]
+    if not any(items):
+        raise UserError(f"{option} must be comma-separated class numbers or names like "
+                        f"5,6,7, got {short_repr(text)}")
+    return [int(c) if re.fullmatch(r"[+-]?[0-9]+", c) else c for c in items if c]
 
 
-def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], out, config, *,
-                         old_classes: list[int] | None = None, synth_dir=None,
+def _shown_names(names) -> str:
+    """``(a, b, c) `` for a checkpoint's recorded class names, else nothing."""
+    if not isinstance(names, (list, tuple)) or not names:
+        return ""
+    return "(" + ", ".join(short_repr(str(n), 20) for n in names[:8]) + (
+        ", ...) " if len(names) > 8 else ") ")
+
+
+def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | str], out,
+                         config, *, old_classes: list[int | str] | None = None, synth_dir=None,
                          num_images: int = 256, iterations: int | None = None,
                          inversion: dict | None = None) -> dict:
     """Teach the checkpoint's classifier ``new_classes`` of ``new_dataset`` without its old
-    data (``synth.continual.learn_new_classes`` with ``config``, a ``ContinualConfig``); the
-    old classes default to the new set's classes bearing the class names the checkpoint
+    data (``synth.continual.learn_new_classes`` with ``config``, a ``ContinualConfig``);
+    classes are the set's numbers or its class names (``parse_classes``); the old classes
+    default to the new set's classes bearing the class names the checkpoint
     records, else the recorded ones, else ``0..outputs-1``; saves to ``out``.  The old
     classes' inputs (``deepinversion``, without ``synth_dir``) are inverted by the method the
     model's inversion settings name, as in ``prune_checkpoint`` (``inversion`` overrides
     them; within ``iterations`` per batch, None: ``PER_PIXEL_ITERATIONS`` per pixel, a
     generator's own phases; ``synthesis_method`` and ``synthesis`` in the result)."""
     from synth.continual import (check_classes, check_recorded_classes, class_subset,
-                                 learn_new_classes, old_classes_by_name, per_class_accuracy,
-                                 synthesize_old)
+                                 classes_by_name, learn_new_classes, old_classes_by_name,
+                                 per_class_accuracy, synthesize_old)
     from synth.train import evaluate
     _check_counts(num_images=num_images)   # before the checkpoint is even read
     refuse_overrides(inversion, config.method == "deepinversion" and synth_dir is None)
@@ -519,9 +531,16 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
         from synth.inversion import check_teacher   # checked before any data set loads
         check_teacher(old, f"--model {model_path}")
     names = old.checkpoint_info["dataset"].get("class_names")
+    data_names = None
+    if any(isinstance(c, str) for c in list(new_classes) + list(old_classes or [])):
+        data_names = load_dataset(new_dataset).class_names   # classes given by name
+        new_classes = classes_by_name(new_classes, data_names, "--new-classes", new_dataset)
+        old_classes = classes_by_name(old_classes, data_names, "--old-classes", new_dataset)
+    by_default = old_classes is None
     if isinstance(names, (list, tuple)):   # the model's outputs found by name in the new set
-        old_classes = old_classes_by_name(names, old.num_classes,
-                                          load_dataset(new_dataset).class_names, new_dataset,
+        if data_names is None:
+            data_names = load_dataset(new_dataset).class_names
+        old_classes = old_classes_by_name(names, old.num_classes, data_names, new_dataset,
                                           old_classes)
     check_recorded_classes(old, old_classes, new_dataset)
     recorded = split_class_list(str(old.checkpoint_info["dataset"].get("name") or ""))[1]
@@ -535,6 +554,16 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int], o
     if tuple(data.input_shape) != tuple(old.input_shape):
         raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
                         f"model expects {old.input_shape}")
+    taken = {c for c in old_list if isinstance(c, int)}
+    if (by_default and old_classes is None and isinstance(names, (list, tuple))
+            and taken & {c for c in new_classes if isinstance(c, int)}):
+        # the set holds none of the model's classes by name: its outputs were taken as the
+        # set's first classes, which the new ones repeat ('must not repeat old classes')
+        raise UserError(f"--new-dataset {new_dataset} holds none of the model's classes "
+                        f"{_shown_names(names)}by name, and its classes "
+                        f"{','.join(map(str, old_list))} are the new ones: the old classes are "
+                        f"scored on it, so it must hold them too (give --old-classes, its "
+                        f"classes of the model's outputs)")
     old_list, new_list = check_classes(old_list, new_classes, data.num_classes, old.num_classes)
     synth_x, state, synthesis, summary = None, Path(f"{out}.resume"), None, None
     if config.method == "deepinversion":

@@ -1,7 +1,8 @@
 """``nnsynth continual``: teach a trained classifier new classes without its old data
 (DeepInversion Sec. 4.4; LwF and plain fine-tuning as baselines).
 
-Class lists are the data set's labels, comma-separated (``--new-classes 5,6,7,8,9``).  The
+Class lists are the data set's classes, comma-separated: numbers (``--new-classes 5,6,7,8,9``)
+or names (``--new-classes rose,port``: a CSV's label values).  The
 old classes default to the new set's classes that bear the class names the checkpoint
 records, else to its recorded classes, else to ``0..outputs-1``.  Images standing in for
 the old classes come from ``--synth DIR`` (``nnsynth invert --teacher OLD``) or are
@@ -19,10 +20,12 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
               help="Checkpoint of the network trained on the old classes.")
 @click.option("--new-dataset", required=True, callback=dataset_name,
               help="Data set holding the new classes.")
-@click.option("--new-classes", required=True, help="New classes, e.g. 5,6,7,8,9.")
+@click.option("--new-classes", required=True,
+              help="New classes: the set's class numbers or names, e.g. 5,6,7,8,9 or "
+                   "rose,port.")
 @click.option("--old-classes", default=None,
-              help="Data set classes of the model's outputs (default: the set's classes of "
-                   "the model's class names, else recorded or 0..k-1).")
+              help="Data set classes (numbers or names) of the model's outputs (default: "
+                   "the set's classes of the model's class names, else recorded or 0..k-1).")
 @click.option("--method", type=RegistryChoice("synth.choices.CONTINUAL_METHODS"),
               default="deepinversion", show_default=True)
 @synth_option("Images synthesized from the old model (default: invert here).")
