@@ -40,7 +40,7 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
             as_json):
     """Search architectures in SPACE; every trial is trained, priced and written to
     OUT/results.parquet, with the Pareto front in OUT/pareto.png and the best in OUT/best.pt."""
-    from search.run import AUTO_SPACE, SearchConfig, run_search, trials_text
+    from search.run import AUTO_SPACE, SearchConfig, run_search
     from search.space import load_space
     from synth.errors import UserError
 
@@ -57,11 +57,20 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
                               n_initial=n_initial, constraints=tuple(constraints), epochs=epochs,
                               asha=asha, hardware=not no_hardware, seed=seed, device=device)
         summary = run_search(config, out, progress=show_progress(), address=address)
-    human = (f"{trials_text(summary)} in {summary['out_dir']}; best accuracy "
-             f"{summary['best_accuracy']:.4f} ({summary['best_parameters']:,} parameters, "
-             f"latency {summary['best_latency_ms']} ms); Pareto front of "
-             f"{len(summary['pareto_front'])}: {summary['pareto_png']}")
-    emit(summary, as_json, human)
+    emit(summary, as_json, summary_text(summary))
+
+
+def summary_text(summary: dict) -> str:
+    """The human line of a search summary: which accuracy is which (the best trial is chosen
+    on validation accuracy; it said 'best accuracy' and users took it for test accuracy), and
+    the latency in readable digits ('0.00037799999999999997 ms')."""
+    from search.run import trials_text
+    latency = summary["best_latency_ms"]
+    return (f"{trials_text(summary)} in {summary['out_dir']}; best validation accuracy "
+            f"{summary['best_accuracy']:.4f}, test {summary['best_test_accuracy']:.4f} "
+            f"({summary['best_parameters']:,} parameters, latency "
+            f"{'not priced' if latency is None else f'{latency:.4g} ms'}); Pareto front of "
+            f"{len(summary['pareto_front'])}: {summary['pareto_png']}")
 
 
 def _check_resume_alone(ctx) -> None:
