@@ -11,11 +11,13 @@ ones restart, the searcher resumes its history) -- only of a search this user st
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -562,7 +564,12 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                 name="tune", storage_path=storage, verbose=1 if progress else 0,
                 callbacks=[ResultsCallback(str(out_dir / "results.parquet"))],
                 failure_config=tune.FailureConfig(max_failures=config.max_failures)))
-    _fit_interruptibly(tuner, out_dir / "results.parquet", config.trials)
+    # Tune prints its experiment box and paths with print(): to stdout, where nnsynth puts only
+    # results (a --json line is the last one), and under -q too; they are progress: stderr,
+    # and nothing when progress is off
+    with open(os.devnull, "w") as null, \
+            contextlib.redirect_stdout(sys.stderr if progress else null):
+        _fit_interruptibly(tuner, out_dir / "results.parquet", config.trials)
     if read_results(out_dir / "results.parquet").empty:
         reason = no_trial_reason(space, config, data.input_shape, data.num_classes)
         if reason:

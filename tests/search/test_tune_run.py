@@ -17,10 +17,11 @@ def ray_session(ray_local):
     return ray_local
 
 
-def test_tiny_search_and_resume(ray_session, tmp_path, monkeypatch):
+def test_tiny_search_and_resume(ray_session, tmp_path, monkeypatch, capsys):
     """The space is given by a relative path; the resume runs elsewhere, where a file of
     that name is not a space (it was read, or the resume failed with 'not found'): it reads
-    the space saved in the search's directory."""
+    the space saved in the search's directory.  Without progress nothing reaches stdout:
+    Tune's experiment box and result paths were printed there, under -q too."""
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "tiny.yaml").write_text(
         "family: convnet\nparams:\n  widths: {list: [4, 8], length: [1, 2]}\n"
@@ -31,6 +32,7 @@ def test_tiny_search_and_resume(ray_session, tmp_path, monkeypatch):
                           n_initial=2, epochs=1, pool_shards=1)
     out = tmp_path / "run"
     summary = run_search(config, out, progress=False)
+    assert capsys.readouterr().out == ""
     table = read_results(out / "results.parquet")
     assert summary["trials"] == 2 == len(table) == table["trial_id"].nunique()
     assert table["spec"].nunique() == 2
