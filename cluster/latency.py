@@ -66,11 +66,6 @@ def probe_fingerprint(keys: Sequence[dict]) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
-def read_cached(path: Path) -> dict | None:
-    """A cached table, or None when absent or unreadable (``read_table`` says why)."""
-    return read_table(path)[0]
-
-
 def read_table(path: Path) -> tuple[dict | None, str | None]:
     """``(table, None)`` for a cached table at ``path``; ``(None, None)`` when nothing is
     there; ``(None, why)`` for something there that is no table: unreadable, not UTF-8, not

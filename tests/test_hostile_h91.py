@@ -125,9 +125,10 @@ def test_a_deeply_nested_job_json_is_refused_in_one_line_and_kept(tmp_path):
 
 
 def test_a_deeply_nested_latency_cache_file_is_measured_again(tmp_path):
-    """cluster.latency.read_cached: a cached table of nested brackets raised json's
+    """cluster.latency.read_table: a cached table of nested brackets raised json's
     RecursionError (a traceback from `nnsynth symbiotic`) instead of counting as no table."""
-    from cluster.latency import read_cached
+    from cluster.latency import read_table
     path = tmp_path / "latency-0123456789abcdef.json"
     path.write_bytes(b"[" * 100_000 + b"]" * 100_000)
-    assert read_cached(path) is None
+    table, why = read_table(path)
+    assert table is None and "nested too deeply" in why
