@@ -5,6 +5,12 @@
 through onnxruntime and PyTorch and returns the largest absolute difference of the logits,
 so a caller can demand agreement within a tolerance (1e-4 on the test split by default).
 
+The file carries what a deployer needs to feed it (``onnx_metadata``, in the model's
+``metadata_props``, lists JSON-encoded): the input shape and kind, the class names in output
+order, a table's feature columns in input order, the training normalization (mean/std per
+feature or channel) and a one-line ``preprocessing`` recipe: the model takes normalized
+inputs, x_normalized = (x - mean) / std.
+
 Masks are folded in before export: a grow-and-prune model exports its *effective*
 (masked) weights, and a compacted model exports its smaller dense layers.  We use the
 TorchScript exporter (``dynamo=False``): it needs no extra package (the torch.export
@@ -50,9 +56,74 @@ def check_onnx_out(path: str | os.PathLike, option: str = "--out") -> Path:
     return check_replaceable(path, option, _is_onnx_file, "an ONNX model")
 
 
+KINDS = {3: "image", 2: "sequence", 1: "features"}   # by the rank of one sample's shape
+UNIT = {"image": "channel", "sequence": "channel", "features": "feature"}
+
+
+def _preprocessing(kind: str, meta: dict) -> str:
+    """One line: how a raw input becomes what the model takes (``onnx_metadata``)."""
+    if not meta.get("mean") or not meta.get("std"):
+        return ("the checkpoint records no normalization: give the inputs as the model was "
+                "trained on them")
+    unit = UNIT.get(kind, "feature or channel")
+    text = f"x_normalized = (x - mean) / std per {unit}"
+    if kind == "image":   # synth.data: full scale is 1 (8-bit / 255, 16-bit / 65535; sklearn's
+        # digits / 16), as input_range takes it
+        text = (f"pixels scaled to [0, 1] (full scale = 1, e.g. 8-bit / 255), then {text}; "
+                f"input (N, C, H, W)")
+    elif kind == "sequence":
+        text += "; input (N, C, T)"
+        if meta.get("padding"):
+            text += f"; padding: {meta['padding']}"
+    elif kind == "features":
+        text += (", columns in feature_names order" if meta.get("feature_names") else "")
+        text += "; input (N, F)"
+    return text + "; output: logits in class_names order"
+
+
+def onnx_metadata(meta: dict | None, input_shape, extra: dict | None = None) -> dict:
+    """The ``metadata_props`` of an export (str -> str; lists JSON-encoded) from ``meta``, a
+    checkpoint's data-set record (``Dataset.metadata()``): the nnsynth version, input and
+    output names, input shape and kind, class names, feature names (a user's table), the
+    training mean and std, the raw value range and the one-line ``preprocessing``."""
+    import json
+    from importlib.metadata import PackageNotFoundError, version
+    meta = dict(meta or {})
+    try:
+        own = version("nnsynth")
+    except PackageNotFoundError:   # a source tree that is not installed
+        own = "unknown"
+    shape = [int(d) for d in input_shape]
+    kind = KINDS.get(len(shape), "unknown")
+    props = {"nnsynth_version": own, "input_name": "input", "output_name": "logits",
+             "input_shape": shape, "kind": kind}
+    for key in ("dataset", "class_names", "feature_names", "mean", "std", "value_range",
+                "layout"):
+        value = meta.get("name" if key == "dataset" else key)
+        if value is not None and value != []:
+            props[key] = value
+    props["preprocessing"] = _preprocessing(kind, meta)
+    props.update(extra or {})
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in props.items()}
+
+
+def metadata_line(props: dict) -> str:
+    """A short human line naming what ``onnx_metadata`` wrote."""
+    import json
+    classes = json.loads(props.get("class_names", "[]"))
+    features = json.loads(props.get("feature_names", "[]"))
+    parts = [f"{props['kind']} input {tuple(json.loads(props['input_shape']))}",
+             f"{len(classes)} class names" if classes else "no class names",
+             *([f"{len(features)} feature names"] if features else []),
+             f"preprocessing: {props['preprocessing']}"]
+    return f"ONNX metadata ({len(props)} keys): " + "; ".join(parts)
+
+
 def export_onnx(model: torch.nn.Module, path: str | os.PathLike,
-                input_shape: tuple[int, ...] | None = None, opset: int = OPSET) -> Path:
-    """Write ``model`` (eval mode, CPU, float32) as ONNX with a dynamic batch axis."""
+                input_shape: tuple[int, ...] | None = None, opset: int = OPSET,
+                metadata: dict | None = None) -> Path:
+    """Write ``model`` (eval mode, CPU, float32) as ONNX with a dynamic batch axis, with
+    ``metadata`` (str -> str, ``onnx_metadata``) in its ``metadata_props``."""
     import torch   # numpy and torch are imported where used: the CLI checks --out as it parses
     input_shape = tuple(input_shape or getattr(model, "input_shape", ()))
     if not input_shape:
@@ -67,6 +138,12 @@ def export_onnx(model: torch.nn.Module, path: str | os.PathLike,
             torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=opset,
                               input_names=["input"], output_names=["logits"],
                               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+            if metadata:   # the graph is untouched: only the model's key/value strings
+                import onnx
+                proto = onnx.load_model(str(tmp))
+                onnx.helper.set_model_props(proto, {str(k): str(v)
+                                                    for k, v in metadata.items()})
+                onnx.save_model(proto, str(tmp))
     finally:
         model.to(device)
     return path
@@ -130,14 +207,18 @@ def fixed_point_tolerance(tolerance: float, frac_bits: int) -> float:
 
 def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.Tensor,
                       y: torch.Tensor | None = None,
-                      tolerance: float = DEFAULT_TOLERANCE) -> dict:
+                      tolerance: float = DEFAULT_TOLERANCE, metadata: dict | None = None) -> dict:
     """``export_onnx`` then ``verify_onnx``; raises when the outputs differ by more than
     ``tolerance``.  The export is verified under a temporary name and only then replaces
-    ``path``: a bad export is never left behind, and a file already at ``path`` is kept."""
+    ``path``: a bad export is never left behind, and a file already at ``path`` is kept.
+    ``metadata`` (``onnx_metadata``: how to feed the model) goes into the file's
+    ``metadata_props`` and is returned under ``"metadata"``."""
     from synth.config import check_range
     check_range("tolerance", tolerance, 0, None, low_open=True)   # NaN passed every check
     path = check_onnx_out(path, "ONNX file")
-    candidate = export_onnx(model, path.with_name(f".{path.name}.verify{os.getpid()}.onnx"))
+    metadata = dict(metadata or {})
+    candidate = export_onnx(model, path.with_name(f".{path.name}.verify{os.getpid()}.onnx"),
+                            metadata=metadata)
     try:
         check = verify_onnx(candidate, model, x, y)
         if not check["max_abs_diff"] <= tolerance:
@@ -147,7 +228,7 @@ def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.
     finally:
         candidate.unlink(missing_ok=True)       # ours: a temporary name in the same folder
     check.update(path=str(path), tolerance=tolerance,
-                 bytes=path.stat().st_size)
+                 bytes=path.stat().st_size, metadata=metadata)
     return check
 
 
@@ -165,6 +246,7 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     from synth.models import count_parameters
     from synth.quant import attach_inference, checkpoint_quant
     model = load_model(model_path)
+    meta = model.checkpoint_info.get("dataset") or {}   # read before compaction: a new module
     # its classes matched to the outputs by name, case ignored (checkpoint.in_model_order)
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
     quant = checkpoint_quant(model)            # read before compaction builds a new module
@@ -178,7 +260,9 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
         attach_inference(model, quant, rounding="nearest")
         tolerance = fixed_point_tolerance(tolerance, quant.frac_bits)
     split = data.held_out()
-    result = export_and_verify(model, out, *data.split(split), tolerance)
+    metadata = onnx_metadata(meta, model.input_shape,
+                             {"fixed_point": f"{quant.format} nearest"} if quant else None)
+    result = export_and_verify(model, out, *data.split(split), tolerance, metadata)
     result["checked_on"] = f"{data.name} {split}"
     if quant:
         result["fixed_point"] = f"{quant.format} nearest"

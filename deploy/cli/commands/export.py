@@ -24,6 +24,14 @@ def command(model_path, out, dataset, compact, tolerance, as_json):
     """Export MODEL to ONNX and compare onnxruntime with PyTorch on its data set's test split.
 
     A checkpoint trained with `nnsynth train --fixed-point` is exported with its weights on the
-    grid and every Linear/Conv2d output rounded to nearest on it (Mul/Floor/Clip nodes)."""
-    from deploy.onnx_export import export_checkpoint
-    emit(export_checkpoint(model_path, out, compact, tolerance, dataset), as_json)
+    grid and every Linear/Conv2d output rounded to nearest on it (Mul/Floor/Clip nodes).
+
+    The file's metadata_props say how to feed it (printed, and under "metadata" with --json):
+    input_shape, kind, class_names (output order), feature_names (a table's columns, in input
+    order), the training mean and std, value_range and a preprocessing line: the model takes
+    x_normalized = (x - mean) / std per feature or channel."""
+    from deploy.onnx_export import export_checkpoint, metadata_line
+    result = export_checkpoint(model_path, out, compact, tolerance, dataset)
+    emit(result, as_json)
+    if not as_json:
+        click.echo(metadata_line(result["metadata"]))
