@@ -446,7 +446,7 @@ def run_export(ctx) -> dict:
     final model to ONNX (checked against PyTorch within ``export.tolerance``), write the
     final checkpoint ``final.pt`` and ``summary.md``."""
     import json
-    from deploy.onnx_export import export_and_verify
+    from deploy.onnx_export import export_and_verify, onnx_metadata
     from deploy.summary import render_summary, write_summary
     from synth.checkpoint import load_model, model_from_payload, read_checkpoint, save_checkpoint
     from synth.train import evaluate
@@ -474,7 +474,8 @@ def run_export(ctx) -> dict:
     notes = []
     if ctx.config.export.onnx:
         check = export_and_verify(final, ctx.path("model.onnx"), data.x_test, data.y_test,
-                                  ctx.config.export.tolerance)
+                                  ctx.config.export.tolerance,
+                                  metadata=onnx_metadata(data.metadata(), final.input_shape))
         files["ONNX export"] = "model.onnx"
         notes.append(f"ONNX (onnxruntime) vs PyTorch on the {check['samples']} test images: "
                      f"max |logit difference| {check['max_abs_diff']:.2e} (tolerance "
@@ -516,7 +517,8 @@ STAGE_REGISTRY = {s.name: s for s in (
     Stage("refine", run_refine, (("cluster.train", "grow_prune_on_worker"),
                                  ("synth.compact", "compact")),
           products=("refined.pt",)),
-    Stage("export", run_export, (("deploy.onnx_export", "export_and_verify"),),
+    Stage("export", run_export, (("deploy.onnx_export", "export_and_verify"),
+                                 ("deploy.onnx_export", "onnx_metadata")),
           switch="export.price", products=("final.pt", "model.onnx", "summary.md")),
 )}
 assert tuple(STAGE_REGISTRY) == STAGES, "deploy.run_config.STAGES and the registry disagree"

@@ -90,6 +90,10 @@ def test_run_resume_and_eval_reproduces_summary(tmp_path):
                  "summary.md"):
         assert (run / name).is_file(), name
     assert result["final_onnx_max_abs_diff"] <= 1e-4
+    import onnx   # the pipeline's model.onnx says how to feed it, as nnsynth export's does
+    props = {p.key: p.value for p in onnx.load(str(run / "model.onnx")).metadata_props}
+    assert json.loads(props["class_names"]) == [str(i) for i in range(10)], props
+    assert len(json.loads(props["mean"])) == 1 and "preprocessing" in props
     assert result["final_latency_ms"] > 0 and result["final_spring_energy_mj"] > 0
     text = (run / "summary.md").read_text()
     assert f"{result['final_test_accuracy']:.2%}" in text and "SPRING" in text
