@@ -43,7 +43,7 @@ def default_run_dir(config: RunConfig, root: str | os.PathLike = "runs") -> Path
     return Path(root) / config.name
 
 
-__all__ = ["default_run_dir", "enabled_stages", "run_pipeline"]
+__all__ = ["check_run", "default_run_dir", "enabled_stages", "run_pipeline"]
 logger = logging.getLogger(__name__)
 
 
@@ -66,6 +66,18 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
                            stop_after=stop_after)
 
 
+def check_run(config: RunConfig) -> list[str]:
+    """``nnsynth run --check``: what ``run_pipeline`` checks before any work -- the option
+    sections (``check_stages``) and, with the real data set loaded, whether the models, the
+    inversion preset and the search space fit its inputs (``check_data``); the stages."""
+    from synth.data import load_dataset
+    stages = enabled_stages(config)
+    stage_impl.check_stages(config, stages)
+    stage_impl.check_data(config, stages, load_dataset(config.teacher.dataset,
+                                                       seed=config.data_seed))
+    return stages
+
+
 def input_digests(ctx: RunContext, stages: list[str]) -> dict[str, str]:
     """Stage -> digest of the files it reads that the config only names: the teacher's real
     data set (``Dataset.digest``: a ``parquet:`` folder's files can change between two runs
@@ -83,6 +95,7 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
     ledger = Ledger(run_dir)
     ctx = RunContext(config, run_dir, address=address, progress=progress, log=log)
     inputs = ctx.inputs = input_digests(ctx, stages)
+    stage_impl.check_data(config, stages, ctx.real_data())   # the models fit its inputs
     write_json_atomic(run_dir / "config.json", config.to_dict())
     made_from = {"config": config.to_dict(), "inputs": inputs}
     for i, stage in enumerate(stages, 1):

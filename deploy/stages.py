@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from deploy.run_config import STAGES, RunConfig, enabled_stages
+from synth.config import short_repr
 from synth.errors import ConfigError, UserError
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,88 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
         _require("export", "hwsim", "price")
         from hwsim import AcceleratorConfig
         _options("export.accel", lambda: AcceleratorConfig.from_dict(config.export.accel))
+
+
+def check_data(config: RunConfig, stages: list[str], data) -> None:
+    """What the config asks of the real data set's inputs (``data``: a loaded ``Dataset``),
+    checked before any work (``check_stages`` cannot: it runs without the data).  The teacher
+    model, the ADI student, the inversion preset and the search space are built or picked for
+    ``data.input_shape``; a model family of the wrong kind (lenet5 on a CSV table), a teacher
+    without BatchNorm, an image preset on sequences or a space no member of which builds was
+    refused only in the stage that met it -- after the teacher had been trained, naming no
+    config key, and `nnsynth run --check` said 'valid'."""
+    from synth.models import resolve_spec
+    shape, classes = tuple(data.input_shape), data.num_classes
+    kind = {1: "feature vectors", 2: "sequences (channels, steps)",
+            3: "images (channels, height, width)"}.get(len(shape), "inputs")
+    of_data = f"{config.teacher.dataset} has {kind} of shape {shape}"
+    teacher = _options("teacher.model", lambda: _fits(
+        config.teacher.model, shape, classes, of_data,
+        "an mlp, which takes any input flattened (lenet300_100_bn)"))
+    if "synthesis" in stages:
+        from synth.data import input_range
+        from synth.inversion import batchnorm_layers, settings_for
+        if not batchnorm_layers(teacher):
+            family = resolve_spec(config.teacher.model)["family"]
+            bn = ("a variant with BatchNorm (lenet300_100_bn: an MLP takes any input, "
+                  "flattened)" if family in ("lstm", "hlstm")
+                  else f"a spec with \"bn\": true (e.g. {family}_bn variants)")
+            raise ConfigError(f"teacher.model {short_repr(config.teacher.model)} has no "
+                              f"BatchNorm layers, whose statistics synthesis (DeepInversion) "
+                              f"inverts: choose {bn}, or set synthesis.enabled: false")
+        if config.synthesis.student:
+            _options("synthesis.student", lambda: _fits(
+                config.synthesis.student, shape, classes, of_data,
+                '"" (plain DeepInversion, no ADI student)'))
+        preset = None if config.synthesis.preset == "auto" else config.synthesis.preset
+        _options("synthesis.preset", lambda: _no_preset_is_auto(settings_for, shape, preset))
+        _options("synthesis.inversion", lambda: settings_for(
+            teacher, preset, value_range=input_range(data.metadata()),
+            **{"device": config.device, **config.synthesis.inversion}))
+    if "search" in stages:
+        _check_search_data(config, shape, classes, of_data)
+
+
+def _fits(spec, shape, classes, of_data: str, instead: str):
+    """``spec`` built for the data (meta device), its error naming the data and a way out."""
+    from synth.models import build
+    try:
+        return build(spec, shape, classes, meta=True)
+    except UserError as e:
+        raise ConfigError(f"{short_repr(spec)} does not fit {of_data.split(' has ')[0]}: {e}; "
+                          f"give a model that takes them, or {instead}") from None
+
+
+def _no_preset_is_auto(settings_for, shape, preset):
+    """``settings_for``'s 'or no preset' is ``auto`` in a config."""
+    try:
+        return settings_for(shape, preset)
+    except UserError as e:
+        raise ConfigError(str(e).replace("(or no preset:", "(or auto:")) from None
+
+
+def _check_search_data(config: RunConfig, shape: tuple, classes: int, of_data: str) -> None:
+    """The search's space for the data: ``auto`` has a built-in space for images and
+    feature vectors only; a given space needs members that build for ``shape``."""
+    from search.run import AUTO_SPACE, data_space, no_trial_reason, searchable_space
+    run = Path("run")
+    searching = search_config(config, run, run / "teacher.pt", run / "synthetic")
+    space = config.search.options.get("space", AUTO_SPACE)
+    if space == AUTO_SPACE:
+        try:
+            space = data_space(shape)
+        except UserError:
+            raise ConfigError(
+                f"search.options.space: no built-in space takes sequences, and {of_data}: "
+                f"set search.options.space: mlp (each sequence flattened to "
+                f"{' x '.join(map(str, shape))} features) or a space with a recurrent family "
+                f"(family: lstm or hlstm, as `nnsynth models` lists)") from None
+    space = searchable_space(dict(space) if isinstance(space, Mapping) else space)
+    # the constraints are left out: a member that builds but misses them may still be found
+    reason = no_trial_reason(space, searching.replace(constraints=()), shape, classes)
+    if reason:
+        raise ConfigError(f"search.options.space: {reason}; give a space whose models take "
+                          f"{of_data.split(' has ')[1].split(' of shape')[0]}, or auto")
 
 
 def _check_data_path(dataset: str) -> None:

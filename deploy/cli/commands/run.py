@@ -23,17 +23,18 @@ def command(config, run_dir, stop_after, check, address, num_cpus, as_json):
     Every stage writes into one run directory and records itself in ledger.json when it
     finishes; running the same command again skips the finished stages (and finished
     search trials) and resumes the rest."""
-    from deploy.pipeline import default_run_dir, enabled_stages, run_pipeline
+    from deploy.pipeline import check_run, default_run_dir, run_pipeline
     from deploy.run_config import load_run_config
     from deploy.stages import check_enabled_stages
 
     # the stages' option sections too: their errors name the file, as the others do
     cfg = load_run_config(config, {"num_cpus": num_cpus} if num_cpus else None,
                           check=check_enabled_stages)
-    if check:
-        emit({"config": config, "valid": True, "stages": enabled_stages(cfg),
+    if check:       # the real data set is loaded: the models must fit its inputs
+        stages = check_run(cfg)
+        emit({"config": config, "valid": True, "stages": stages,
               "run_dir": str(run_dir or default_run_dir(cfg))}, as_json,
-             None if as_json else f"{config}: valid; stages {', '.join(enabled_stages(cfg))}")
+             None if as_json else f"{config}: valid; stages {', '.join(stages)}")
         return
     result = run_pipeline(cfg, run_dir, address=address, progress=show_progress(),
                           log=stderr_log, stop_after=stop_after)
