@@ -530,7 +530,7 @@ def run_export(ctx) -> dict:
     final checkpoint ``final.pt`` and ``summary.md``."""
     import json
     from deploy.onnx_export import export_and_verify, onnx_metadata
-    from deploy.summary import render_summary, write_summary
+    from deploy.summary import input_unit, render_summary, write_summary
     from synth.checkpoint import load_model, model_from_payload, read_checkpoint, save_checkpoint
     from synth.train import evaluate
     data = ctx.real_data()
@@ -554,20 +554,20 @@ def run_export(ctx) -> dict:
     files = {"final checkpoint": "final.pt",
              "teacher checkpoint": ctx.outputs["teacher"]["checkpoint"],
              "config": "config.json", "ledger": "ledger.json"}
-    notes = []
+    notes, unit = [], input_unit(data.input_shape)
     if ctx.config.export.onnx:
         check = export_and_verify(final, ctx.path("model.onnx"), data.x_test, data.y_test,
                                   ctx.config.export.tolerance,
                                   metadata=onnx_metadata(data.metadata(), final.input_shape))
         files["ONNX export"] = "model.onnx"
-        notes.append(f"ONNX (onnxruntime) vs PyTorch on the {check['samples']} test images: "
+        notes.append(f"ONNX (onnxruntime) vs PyTorch on the {check['samples']} test {unit}s: "
                      f"max |logit difference| {check['max_abs_diff']:.2e} (tolerance "
                      f"{check['tolerance']:g}), {check['prediction_mismatches']} differing "
                      f"predictions")
         rows["final"]["onnx_max_abs_diff"] = check["max_abs_diff"]
     for stage, key, label_ in (("search", "results", "search results"),
                                ("search", "pareto", "Pareto plot"),
-                               ("synthesis", "image_grid", "synthesized images")):
+                               ("synthesis", "image_grid", f"synthesized {unit}s")):
         name = ctx.outputs.get(stage, {}).get(key)
         if name and ctx.path(name).is_file():
             files[label_] = name
@@ -577,7 +577,7 @@ def run_export(ctx) -> dict:
     stage_seconds = {s: recorded.get(s, {}).get("seconds") for s in ctx.outputs}
     stage_seconds["export"] = None
     text = render_summary(ctx.config.name, rows["teacher"], rows["final"], final_source=label,
-                          files=files, stage_seconds=stage_seconds, notes=notes)
+                          files=files, stage_seconds=stage_seconds, notes=notes, unit=unit)
     write_summary(ctx.path("summary.md"), text)
     summary = {"teacher_" + k: v for k, v in rows["teacher"].items() if k != "spec_text"}
     summary.update({"final_" + k: v for k, v in rows["final"].items() if k != "spec_text"})

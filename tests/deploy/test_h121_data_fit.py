@@ -73,3 +73,18 @@ def test_run_refuses_before_the_teacher_is_trained(tmp_path):
         run_pipeline(config, tmp_path / "run", progress=False)
     assert not {"teacher.pt", "ledger.json", "config.json"} & {
         p.name for p in (tmp_path / "run").iterdir()}
+
+
+@pytest.mark.parametrize("shape, unit", [((1, 16, 16), "image"), ((6, 100), "sequence"),
+                                         ((13,), "row")])
+def test_summary_names_the_inputs_of_the_data(shape, unit):
+    """summary.md of a wine-table run priced 'latency, accelerator (ms/image)' and the
+    export stage's time read 'n/a' (it writes the report before its time is known)."""
+    from deploy.summary import input_unit, render_summary
+    assert input_unit(shape) == unit
+    row = {"test_accuracy": 0.9, "parameters": 10, "latency_ms": 0.01, "energy_mj": 0.02}
+    text = render_summary("r", row, row, final_source="x", files={},
+                          stage_seconds={"teacher": 3.0, "export": None}, unit=input_unit(shape))
+    assert f"latency, accelerator (ms/{unit})" in text and f"(mJ/{unit})" in text
+    assert ("image" in text) == (unit == "image") and "n/a" not in text
+    assert "| export | (writing this report) |" in text
