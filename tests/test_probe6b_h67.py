@@ -191,7 +191,9 @@ def test_run_check_refuses_a_data_file_that_is_not_there(tmp_path, monkeypatch):
     said 'valid; stages teacher, ...' (the run then failed at once); now one line naming
     the path.  A file that is there stays valid."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "my.yaml").write_text("teacher:\n  dataset: csv:nope.csv\n")
+    # a model that builds for a 1-feature table, no synthesis student (792b830 checks both)
+    (tmp_path / "my.yaml").write_text("teacher:\n  dataset: csv:nope.csv\n"
+                                      "  model: lenet300_100_bn\nsynthesis:\n  student: ''\n")
     line = one_error_line(run(["run", str(tmp_path / "my.yaml"), "--check"]))
     assert "teacher.dataset" in line and "nope.csv not found" in line
     _csv(tmp_path / "nope.csv", ["0", "1"])

@@ -68,7 +68,7 @@ def test_run_check_reads_lr_1e_3_as_a_number(tmp_path):
     """'lr: 1e-3' is a string in YAML 1.1: run --check said "teacher.lr must be a number,
     got '1e-3'"."""
     cfg = tmp_path / "lr.yaml"
-    cfg.write_text("teacher:\n  lr: 1e-3\n  dataset: digits\n")
+    cfg.write_text("teacher:\n  lr: 1e-3\n  dataset: mnist5k\n")   # lenet5_bn fits 28 px
     res = CliRunner().invoke(cli, ["run", str(cfg), "--check"])
     assert res.exit_code == 0 and "valid" in res.output, res.output
     assert load_run_config(str(cfg)).teacher.lr == 0.001
