@@ -22,7 +22,9 @@ from deploy.run_config import RunConfig
 from synth.errors import UserError
 from tests.deploy.teachers import seed_teacher_cache
 
-TEACHER = {"dataset": "digits", "model": '{"family": "mlp", "hidden": [16]}', "epochs": 1}
+# a BatchNorm MLP: run checks before any work that synthesis can invert the teacher (792b830)
+TEACHER = {"dataset": "digits", "model": '{"family": "mlp", "hidden": [16], "bn": true}',
+           "epochs": 1}
 BASE = {"name": "stale", "scaling": {"num_workers": 0}, "teacher": TEACHER,
         "synthesis": {"enabled": False}, "search": {"enabled": False},
         "refine": {"enabled": False}, "export": {"onnx": True, "price": False}}
