@@ -109,9 +109,9 @@ def check_data(config: RunConfig, stages: list[str], data) -> None:
     shape, classes = tuple(data.input_shape), data.num_classes
     kind = {1: "feature vectors", 2: "sequences (channels, steps)",
             3: "images (channels, height, width)"}.get(len(shape), "inputs")
-    of_data = f"{config.teacher.dataset} has {kind} of shape {shape}"
+    name = config.teacher.dataset
     teacher = _options("teacher.model", lambda: _fits(
-        config.teacher.model, shape, classes, of_data,
+        config.teacher.model, shape, classes, name,
         "an mlp, which takes any input flattened (lenet300_100_bn)"))
     if "synthesis" in stages:
         from synth.data import input_range
@@ -126,7 +126,7 @@ def check_data(config: RunConfig, stages: list[str], data) -> None:
                               f"inverts: choose {bn}, or set synthesis.enabled: false")
         if config.synthesis.student:
             _options("synthesis.student", lambda: _fits(
-                config.synthesis.student, shape, classes, of_data,
+                config.synthesis.student, shape, classes, name,
                 '"" (plain DeepInversion, no ADI student)'))
         preset = None if config.synthesis.preset == "auto" else config.synthesis.preset
         _options("synthesis.preset", lambda: _no_preset_is_auto(settings_for, shape, preset))
@@ -134,16 +134,16 @@ def check_data(config: RunConfig, stages: list[str], data) -> None:
             teacher, preset, value_range=input_range(data.metadata()),
             **{"device": config.device, **config.synthesis.inversion}))
     if "search" in stages:
-        _check_search_data(config, shape, classes, of_data)
+        _check_search_data(config, shape, classes, kind)
 
 
-def _fits(spec, shape, classes, of_data: str, instead: str):
+def _fits(spec, shape, classes, data_name: str, instead: str):
     """``spec`` built for the data (meta device), its error naming the data and a way out."""
     from synth.models import build
     try:
         return build(spec, shape, classes, meta=True)
     except UserError as e:
-        raise ConfigError(f"{short_repr(spec)} does not fit {of_data.split(' has ')[0]}: {e}; "
+        raise ConfigError(f"{short_repr(spec)} does not fit {data_name}: {e}; "
                           f"give a model that takes them, or {instead}") from None
 
 
@@ -155,7 +155,7 @@ def _no_preset_is_auto(settings_for, shape, preset):
         raise ConfigError(str(e).replace("(or no preset:", "(or auto:")) from None
 
 
-def _check_search_data(config: RunConfig, shape: tuple, classes: int, of_data: str) -> None:
+def _check_search_data(config: RunConfig, shape: tuple, classes: int, kind: str) -> None:
     """The search's space for the data: ``auto`` has a built-in space for images and
     feature vectors only; a given space needs members that build for ``shape``."""
     from search.run import AUTO_SPACE, data_space, no_trial_reason, searchable_space
@@ -167,7 +167,8 @@ def _check_search_data(config: RunConfig, shape: tuple, classes: int, of_data: s
             space = data_space(shape)
         except UserError:
             raise ConfigError(
-                f"search.options.space: no built-in space takes sequences, and {of_data}: "
+                f"search.options.space: no built-in space takes sequences, and "
+                f"{config.teacher.dataset} has {kind} of shape {shape}: "
                 f"set search.options.space: mlp (each sequence flattened to "
                 f"{' x '.join(map(str, shape))} features) or a space with a recurrent family "
                 f"(family: lstm or hlstm, as `nnsynth models` lists)") from None
@@ -176,7 +177,7 @@ def _check_search_data(config: RunConfig, shape: tuple, classes: int, of_data: s
     reason = no_trial_reason(space, searching.replace(constraints=()), shape, classes)
     if reason:
         raise ConfigError(f"search.options.space: {reason}; give a space whose models take "
-                          f"{of_data.split(' has ')[1].split(' of shape')[0]}, or auto")
+                          f"{kind}, or auto")
 
 
 def _check_data_path(dataset: str) -> None:
