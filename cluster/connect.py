@@ -106,14 +106,21 @@ def check_cluster_device(device: str, name: str = "device") -> None:
                         f"set {name}: auto (CUDA where present) or cpu")
 
 
+def node_cpus(node_id: str | None = None) -> float:
+    """The CPUs of the alive Ray node ``node_id`` (0 when it is not there), or with None the
+    most any alive node has: the largest request one task or actor can ever be granted."""
+    import ray
+    cpus = [n.get("Resources", {}).get("CPU", 0) for n in ray.nodes()
+            if n.get("Alive") and (node_id is None or n.get("NodeID") == node_id)]
+    return max(cpus, default=0)
+
+
 def check_node_cpus(num_cpus: float, node_id: str, name: str = "threads") -> None:
     """A task pinned to node ``node_id`` that asks for ``num_cpus`` CPUs is schedulable only
     when that node has as many: Ray would otherwise refuse it with a TaskUnschedulableError
     traceback (a hard affinity) or wait for it forever.  One line instead, naming the
     setting and the node's count."""
-    import ray
-    node = next((n for n in ray.nodes() if n.get("NodeID") == node_id and n.get("Alive")), None)
-    have = (node or {}).get("Resources", {}).get("CPU", 0)
+    have = node_cpus(node_id)
     if num_cpus > have:
         from synth.errors import UserError
         raise UserError(f"{name} {num_cpus:g}: the task runs on one Ray node, which has "

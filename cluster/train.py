@@ -74,8 +74,8 @@ class Scaling(Config):
         if self.cpus_per_worker or self.num_workers == 0:
             return float(self.cpus_per_worker or 1)
         import ray
-        most = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]),
-                   default=1)
+        from cluster.connect import node_cpus
+        most = node_cpus() or 1
         free = ray.available_resources().get("CPU", 0)
         per = min(most, free) / self.num_workers
         if per >= 1:

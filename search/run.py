@@ -206,7 +206,8 @@ def check_pool_fits(shards: int, cpus_each: float) -> None:
     scheduled, and the search waited for them forever without a word."""
     import ray
     total = ray.cluster_resources().get("CPU", 0)
-    most = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=0)
+    from cluster.connect import node_cpus
+    most = node_cpus()
     if cpus_each > most or shards * cpus_each + MIN_TRIAL_CPUS > total:
         raise UserError(f"the hwsim pool asks for pool_shards {shards} x pool_cpus {cpus_each:g} "
                         f"= {shards * cpus_each:g} CPUs and the trials for at least "
