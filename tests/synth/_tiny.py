@@ -82,3 +82,15 @@ def make_set16(folder: Path) -> tuple[str, dict]:
             teachers[key] = save_checkpoint(folder / f"{key}.pt", model.eval(),
                                             dataset=old.metadata())
     return name, teachers
+
+
+# the header of a toy .ts file: 2 channels, series of unequal length, classes up and down
+# (tests/synth/test_sequences.py, test_h118_sequence_range.py)
+TOY_TS_HEADER = """@problemName Toy
+@timeStamps false
+@univariate false
+@dimensions 2
+@equalLength false
+@classLabel true up down
+@data
+"""

@@ -10,17 +10,11 @@ import pytest
 import torch
 
 from synth.data import input_range, load_dataset, write_parquet
+from tests.synth._tiny import TOY_TS_HEADER
 
 # 2 channels, series of 4 to 6 steps (left-padded to 6); channel 1 far from zero in raw
 # units, so a range that missed the padding (the train mean) would show
-HEADER = """@problemName Toy
-@timeStamps false
-@univariate false
-@dimensions 2
-@equalLength false
-@classLabel true up down
-@data
-"""
+HEADER = TOY_TS_HEADER
 
 
 def _write_toy(path, seed):

@@ -6,16 +6,9 @@ import torch
 from synth.data import list_datasets, load_dataset
 from synth.errors import UserError
 from synth.sequences import packaged_dir, read_ts
+from tests.synth._tiny import TOY_TS_HEADER
 
-HEADER = """# a comment
-@problemName Toy
-@timeStamps false
-@univariate false
-@dimensions 2
-@equalLength false
-@classLabel true up down
-@data
-"""
+HEADER = "# a comment\n" + TOY_TS_HEADER
 
 
 def _write_toy(path, n_per_class=10, split="TRAIN"):
