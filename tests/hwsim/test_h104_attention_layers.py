@@ -281,15 +281,6 @@ def test_a_transformer_encoder_layer_prices_instead_of_being_refused():
     _prices_everywhere(ops)
 
 
-class _MatmulInForward(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.q, self.k = nn.Linear(8, 8), nn.Linear(8, 8)
-
-    def forward(self, x):
-        return torch.softmax(self.q(x) @ self.k(x).transpose(-1, -2), -1)
-
-
 class _Pair(nn.Module):
     def __init__(self):
         super().__init__()
@@ -309,8 +300,8 @@ class _Einsum(nn.Module):
         return torch.einsum("bld,bmd->blm", q, x)
 
 
+# (Q K^T as a product in a module's own forward: tests/hwsim/test_layers_h81.py's _Attention)
 @pytest.mark.parametrize("model, shape, named", [
-    (_MatmulInForward(), (5, 8), "called outside a layer"),
     (_Pair(), (4,), "Bilinear"),
     (_Einsum(), (5, 8), "einsum()' (called outside a layer)"),
 ])
