@@ -56,7 +56,6 @@ def check_onnx_out(path: str | os.PathLike, option: str = "--out") -> Path:
     return check_replaceable(path, option, _is_onnx_file, "an ONNX model")
 
 
-KINDS = {3: "image", 2: "sequence", 1: "features"}   # by the rank of one sample's shape
 UNIT = {"image": "channel", "sequence": "channel", "features": "feature"}
 
 
@@ -88,13 +87,14 @@ def onnx_metadata(meta: dict | None, input_shape, extra: dict | None = None) -> 
     training mean and std, the raw value range and the one-line ``preprocessing``."""
     import json
     from importlib.metadata import PackageNotFoundError, version
+    from synth.models.registry import input_kind
     meta = dict(meta or {})
     try:
         own = version("nnsynth")
     except PackageNotFoundError:   # a source tree that is not installed
         own = "unknown"
     shape = [int(d) for d in input_shape]
-    kind = KINDS.get(len(shape), "unknown")
+    kind = input_kind(shape).kind    # by the rank of one sample's shape
     props = {"nnsynth_version": own, "input_name": "input", "output_name": "logits",
              "input_shape": shape, "kind": kind}
     for key in ("dataset", "class_names", "feature_names", "mean", "std", "value_range",

@@ -106,9 +106,9 @@ def check_data(config: RunConfig, stages: list[str], data) -> None:
     refused only in the stage that met it -- after the teacher had been trained, naming no
     config key, and `nnsynth run --check` said 'valid'."""
     from synth.models import resolve_spec
+    from synth.models.registry import input_kind
     shape, classes = tuple(data.input_shape), data.num_classes
-    kind = {1: "feature vectors", 2: "sequences (channels, steps)",
-            3: "images (channels, height, width)"}.get(len(shape), "inputs")
+    kind = input_kind(shape).many      # as the model families' own errors name it
     name = config.teacher.dataset
     teacher = _options("teacher.model", lambda: _fits(
         config.teacher.model, shape, classes, name,

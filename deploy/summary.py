@@ -27,8 +27,10 @@ ROWS = [  # (key, label, format)
 def input_unit(input_shape) -> str:
     """What one input of a data set is called in the report: ``image`` (C, H, W),
     ``sequence`` (C, T), ``row`` (a table's feature vector).  A CSV run's summary priced
-    'ms/image' and checked ONNX 'on the 36 test images' of a wine table."""
-    return {3: "image", 2: "sequence", 1: "row"}.get(len(tuple(input_shape)), "input")
+    'ms/image' and checked ONNX 'on the 36 test images' of a wine table.  The words are
+    ``synth.models.registry.INPUT_KINDS``' (ONNX's kind and the data check use the same)."""
+    from synth.models.registry import input_kind   # torch: imported where used
+    return input_kind(input_shape).one
 
 
 def _fmt(fmt: str, value) -> str:

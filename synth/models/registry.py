@@ -9,6 +9,7 @@ exposes its BatchNorm layers and its prunable (Linear/Conv2d) layers the same wa
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import numbers
@@ -55,8 +56,27 @@ def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 _RANKS: dict[str, int] = {}     # family -> the input rank it takes (absent: any)
 _LAYERS: dict[str, Callable[[dict], int]] = {}   # family -> layers its spec builds (absent:
                                                 # its lists' lengths bound them)
-RANK_NAMES = {1: "feature vectors (features,)", 2: "sequences (channels, steps)",
-              3: "images (channels, height, width)"}
+
+
+@dataclasses.dataclass(frozen=True)
+class InputKind:
+    """What one sample of a data set is, by the rank of its shape: the one table behind the
+    model families' wrong-kind errors, ``nnsynth run``'s data check (deploy.stages), the ONNX
+    export's ``kind`` and summary.md's unit (deploy.onnx_export, deploy.summary)."""
+    kind: str    # the word recorded with the data (a sequence set's metadata "kind", ONNX's)
+    one: str     # one input in a report: "ms/image", "the 36 test rows"
+    many: str    # in messages, with the layout: "images (channels, height, width)"
+
+
+INPUT_KINDS = {1: InputKind("features", "row", "feature vectors (features,)"),
+               2: InputKind("sequence", "sequence", "sequences (channels, steps)"),
+               3: InputKind("image", "image", "images (channels, height, width)")}
+
+
+def input_kind(input_shape) -> InputKind:
+    """``INPUT_KINDS`` of a sample shape's rank; another rank is ``unknown``."""
+    rank = len(tuple(input_shape))
+    return INPUT_KINDS.get(rank) or InputKind("unknown", "input", f"{rank}-d samples")
 
 
 def register_family(name: str, defaults: dict, description: str, input_rank: int | None = None,
@@ -80,9 +100,8 @@ def check_input_rank(family: str, input_shape: tuple) -> None:
     image model, or the reverse)."""
     rank = _RANKS.get(family)
     if rank is not None and len(input_shape) != rank:
-        got = RANK_NAMES.get(len(input_shape), f"{len(input_shape)}-d samples")
-        raise UserError(f"model family {family!r} takes {RANK_NAMES[rank]}; the data has input "
-                        f"shape {tuple(input_shape)} ({got})")
+        raise UserError(f"model family {family!r} takes {INPUT_KINDS[rank].many}; the data has "
+                        f"input shape {tuple(input_shape)} ({input_kind(input_shape).many})")
 
 
 def register_variant(name: str, spec: dict) -> None:
