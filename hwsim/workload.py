@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import traceback
 import uuid
 
 import torch
@@ -93,7 +95,7 @@ class _AddCatcher(TorchFunctionMode):
             _check_sdpa(args, kwargs)
         if act is not None:   # measured before the call: an in-place one overwrites its input
             sparsity = zero_frac(args[0].detach())
-        out = func(*args, **kwargs)
+        out = _call_user(func, args, kwargs)
         if func is SDPA and self.state["depth"] == 0 and not self.state["cells"]:
             name = f"{func.__name__}#{len(self.state['acts'])}"
             for op in sdpa_ops(name, args, kwargs):
@@ -137,6 +139,28 @@ def _check_sdpa(args, kwargs) -> None:
         raise _Refusal(f"pricing scaled_dot_product_attention on query {tuple(q.shape)} "
                        f"makes {weights:,} attention weights; the limit is "
                        f"{MAX_ACTIVATION_VALUES:,} (a smaller batch or sequence)")
+
+
+def _call_user(func, args, kwargs):
+    """The call ``_AddCatcher`` passes on: the model's own (an error in it is the model's)."""
+    return func(*args, **kwargs)
+
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _raised_in_hwsim(e: BaseException) -> bool:
+    """Whether ``e``, caught around extract()'s forward pass, was raised in hwsim's own
+    pricing code (a hook, an op's arithmetic) rather than by the model: its innermost frame
+    in an hwsim file, below extract() itself, is not ``_call_user`` (the one hwsim frame that
+    runs the model's code).  A TypeError from the model (an nn.Bilinear given one input, a
+    module called with the wrong arguments) is the model's, told in one line; one from
+    hwsim's own code keeps its traceback (it is a bug to report, not bad input)."""
+    inner = None
+    for frame, _ in list(traceback.walk_tb(e.__traceback__))[1:]:   # [0]: extract's frame
+        if os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _HERE:
+            inner = frame.f_code
+    return inner is not None and inner is not _call_user.__code__
 
 
 def _layer_input(args: tuple, kwargs: dict):
@@ -255,9 +279,12 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
             model(inputs.to(device))
     except _Refusal:   # pricing's own refusal, already one line
         raise
-    except (RuntimeError, ValueError) as e:   # an LSTM's wrong rank is a ValueError
-        raise UserError(f"model does not accept input shape {input_shape}: "
-                        f"{str(e).splitlines()[0]}") from None
+    except (RuntimeError, ValueError, TypeError) as e:   # an LSTM's wrong rank: ValueError
+        if isinstance(e, TypeError) and _raised_in_hwsim(e):   # our bug: its traceback
+            raise
+        raise UserError(f"model {type(model).__name__} does not accept input shape "
+                        f"{input_shape}: {(str(e).splitlines() or [type(e).__name__])[0]}"
+                        ) from None
     finally:
         for h in hooks:
             h.remove()
