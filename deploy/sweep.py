@@ -14,7 +14,8 @@ dotted keys) and/or an explicit list of overrides::
     runs:                           # optional; each entry is one more run
       - {synthesis.num_images: 256}
 
-Every run is validated before anything starts.  Each run is a Ray task
+Every run is validated before anything starts (``expand``; the runs' data sets are
+loaded and checked by ``data_problems``, as ``nnsynth run`` checks them).  Each run is a Ray task
 (``num_cpus=0``: it only orchestrates; the stages inside ask Ray for their own CPUs,
 so parallel runs share the cluster without deadlocking on nested Tune trials).  Each run
 resumes from its own ledger, so rerunning a sweep skips what finished.  The sweep
@@ -171,6 +172,34 @@ def expand(sweep: SweepConfig, base_dir: Path | None = None,
             raise ConfigError(f"{_prefix(where)}sweep run {i} ({short_repr(name)}): {e}") from None
     _check_distinct([cfg for _, cfg in out], where)
     return out
+
+
+def data_problems(runs: list[tuple[dict, RunConfig]], where: str = "") -> list[str]:
+    """``nnsynth run``'s data check of every run (``deploy.stages.check_data``: the teacher,
+    the ADI student, the inversion preset and the search space against the real data set's
+    inputs), which ``expand`` cannot do without loading the data: one line per bad run,
+    naming it as ``expand`` does; empty when every run fits.  `sweep --check` passed a run
+    pairing lenet5 with a sequence set, and the sweep then failed it as an error row.  Each
+    data set is loaded once per split seed."""
+    from deploy.run_config import enabled_stages
+    from deploy.stages import check_data
+    from synth.data import load_dataset
+    loaded: dict[tuple, Any] = {}     # (dataset, data_seed) -> the set, or its UserError
+    problems = []
+    for i, (_, cfg) in enumerate(runs):
+        key = (cfg.teacher.dataset, cfg.data_seed)
+        if key not in loaded:
+            try:
+                loaded[key] = load_dataset(cfg.teacher.dataset, seed=cfg.data_seed)
+            except UserError as e:
+                loaded[key] = e
+        try:
+            if isinstance(loaded[key], UserError):
+                raise loaded[key]
+            check_data(cfg, enabled_stages(cfg), loaded[key])
+        except UserError as e:
+            problems.append(f"{_prefix(where)}sweep run {i} ({short_repr(cfg.name)}): {e}")
+    return problems
 
 
 def _prefix(where: str) -> str:

@@ -1,4 +1,7 @@
 """``nnsynth sweep SWEEP.yaml``: a grid or list of run configs, in parallel under Ray."""
+import sys
+from pathlib import Path
+
 import click
 
 from deploy.cli.options import address_option, emit, json_option, num_cpus_option
@@ -6,15 +9,24 @@ from deploy.cli.options import address_option, emit, json_option, num_cpus_optio
 
 @click.command("sweep")
 @click.argument("sweep_file", type=click.Path(dir_okay=False))
-@click.option("--check", is_flag=True, help="Expand and validate every run; no work is done.")
+@click.option("--check", is_flag=True, help="Expand and validate every run (its data set "
+              "loaded and checked, as `run --check` does); no work is done.")
 @address_option
 @num_cpus_option
 @json_option
 def command(sweep_file, check, address, num_cpus, as_json):
     """Run every config of SWEEP_FILE, each in its own run directory (resumable)."""
-    from deploy.sweep import load_sweep, run_sweep
+    from deploy.sweep import data_problems, load_sweep, run_sweep
 
     sweep, runs = load_sweep(sweep_file)
+    # the data check `nnsynth run` does before any work, for every run; errors name the
+    # sweep file as load_sweep's do
+    problems = data_problems(runs, where=str(Path(sweep_file).expanduser()))
+    if problems:                  # every bad run, one line each (not only the first)
+        from deploy.cli.main import one_line
+        for line in problems:
+            click.echo(f"error: {one_line(line)}", err=True)
+        sys.exit(2)
     if check:
         emit({"runs": [cfg.name for _, cfg in runs], "valid": True}, as_json,
              None if as_json else "\n".join(cfg.name for _, cfg in runs))
