@@ -94,17 +94,27 @@ class HLSTMLayer(RecurrentLayer):
         return CELL_OPS * self.hidden_size + sum(self.gates[k].hid.out_features for k in GATES)
 
     def forward(self, x: torch.Tensor, state=None):
+        with parametrize.cached():
+            return self.steps(x, state, self._gate_fn())
+
+    def steps(self, x: torch.Tensor, state, gates: dict):
+        """The recurrence over ``x``'s steps with ``gates[k](z)`` as gate k's pre-activation."""
         h, c = state if state is not None else self.zero_state(x)
         outs = []
-        with parametrize.cached():
-            gates = self._gate_fn()
-            for x_t in x.unbind(1):
-                z = torch.cat([x_t, h], dim=1)                              # [x_t; h_{t-1}]
-                pre = {k: gates[k](z) for k in GATES}
-                h, c = cell_update(torch.sigmoid(pre["i"]), torch.sigmoid(pre["f"]),
-                                   torch.tanh(pre["g"]), torch.sigmoid(pre["o"]), c)
-                outs.append(h)
+        for x_t in x.unbind(1):
+            z = torch.cat([x_t, h], dim=1)                                  # [x_t; h_{t-1}]
+            pre = {k: gates[k](z) for k in GATES}
+            h, c = cell_update(torch.sigmoid(pre["i"]), torch.sigmoid(pre["f"]),
+                               torch.tanh(pre["g"]), torch.sigmoid(pre["o"]), c)
+            outs.append(h)
         return torch.stack(outs, 1), (h, c)
+
+    def fusable(self) -> bool:
+        """Whether every gate's two layers are Linear ones (masked or not), whose weights
+        ``fused_hlstm_weights`` stacks; a sparse copy's (``synth.sparse_exec.CSRLinear``)
+        hold no dense ``weight`` to stack."""
+        return all(_base_type(getattr(self.gates[k], part)) is nn.Linear
+                   for k in GATES for part in ("hid", "out"))
 
     def _gate_fn(self) -> dict:
         """Per gate, the function a step calls: the GateNet module itself when a hook watches
@@ -151,7 +161,14 @@ def hlstm_infer(layer: "HLSTMLayer", x: torch.Tensor, state=None):
     """``layer(x, state)`` in evaluation mode (no dropout), computed with two matrix
     products per step instead of eight Linear calls (``fused_hlstm_weights``): the same
     function, for batch-1 latency on a CPU, where a step's cost is mostly per-call
-    overhead.  Batch-first ``(N, T, I)`` -> ``((N, T, H), (h, c))``."""
+    overhead.  Batch-first ``(N, T, I)`` -> ``((N, T, H), (h, c))``.  A layer whose gates
+    are not plain Linear layers (a ``synth.sparse_exec.sparse_copy``: CSR products) runs its
+    own gate modules step by step, without dropout: ``infer`` on a sparse copy raised
+    AttributeError ('CSRLinear' object has no attribute 'weight')."""
+    if not layer.fusable():
+        def gate(net):
+            return lambda z: net.out(torch.relu(net.hid(z)))
+        return layer.steps(x, state, {k: gate(layer.gates[k]) for k in GATES})
     # the stacked weights are kept on the layer while no parameter or mask changes (an
     # in-place update bumps the tensor's version; a new tensor has a new address)
     key = tuple((t.data_ptr(), t._version) for t in (*layer.parameters(), *layer.buffers()))
