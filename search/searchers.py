@@ -56,7 +56,7 @@ from search.predictors import (MIN_ROWS, BoostedTreesPredictor, FastGPConfig, Fa
                                GPPredictor, accuracy_logit, expected_improvement, single_thread,
                                upper_confidence_bound)
 from search.space import Constraint, Space, load_space, spec_key
-from synth.config import check_choice, check_range, short_repr
+from synth.config import check_choice, check_range, short_repr, value_error
 from synth.errors import ConfigError, UserError
 from synth.files import atomic_path
 
@@ -102,9 +102,10 @@ def check_candidates(space, candidates) -> None:
 def check_n_initial(n_initial: int, uses_predictor: bool = True) -> None:
     """A predictor is first fitted after ``n_initial`` random results; it needs ``MIN_ROWS``
     (fewer would fail every run after its first trial, and again on resume)."""
-    if uses_predictor and n_initial < MIN_ROWS:
-        raise ConfigError(f"n_initial must be >= {MIN_ROWS} for a predictor-guided searcher "
-                          f"(the predictor needs {MIN_ROWS} results to fit), got {n_initial}")
+    if uses_predictor and n_initial < MIN_ROWS:   # with fields: the CLI names --n-initial
+        raise value_error("n_initial", n_initial,
+                          f"must be >= {MIN_ROWS} for a predictor-guided searcher (the "
+                          f"predictor needs {MIN_ROWS} results to fit)")
 
 
 def _damaged_state(path, error: Exception) -> UserError:

@@ -157,11 +157,23 @@ def check_seed(name: str, value: Any) -> None:
     check_range(name, value, 0, MAX_SEED, integer=True)
 
 
+def value_error(name: str, value: Any, expected: str, *, got: str | None = None,
+                field: str | None = None) -> ConfigError:
+    """The ConfigError ``{name} {expected}, got {got}`` about ``value`` (``got``: how it is
+    shown, ``short_repr(value)`` by default), carrying ``field`` (``name`` by default;
+    ``name[]`` for one value of the list ``name``), ``value``, ``expected`` and ``got``, so
+    that a caller words it by its own name for the value (the CLI by the option typed:
+    ``--baselines: each value must be among mlp, ..., got 'svm'``) without reading the
+    message.  For an error that is no range error (check_range's carry their range)."""
+    got = short_repr(value) if got is None else got
+    return ConfigError(f"{name} {expected}, got {got}", field=field or name, value=value,
+                       expected=expected, got=got)
+
+
 def check_choice(name: str, value: Any, choices) -> None:
     try:
         ok = value in choices
     except TypeError:  # an unhashable value against a dict or set of choices
         ok = False
     if not ok:
-        raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}, got "
-                          f"{short_repr(value)}")
+        raise value_error(name, value, f"must be one of {', '.join(map(str, choices))}")

@@ -61,7 +61,8 @@ import torch.nn.functional as F
 from synth import masked
 from synth.choices import DIABDEEP_BASELINES, DIABDEEP_STEPS
 from synth.compact import compact
-from synth.config import Config, check_batch_size, check_range, check_seed, short_repr
+from synth.config import (Config, check_batch_size, check_range, check_seed, short_repr,
+                          value_error)
 from synth.data import Dataset, load_dataset
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune, mark_final
@@ -149,15 +150,18 @@ class DiabDeepConfig(Config):
             raise ConfigError(f"shift_select must be true or false, got "
                               f"{short_repr(self.shift_select)}")
         check_range("weight_decay", self.weight_decay, 0, 1)
+        # errors with fields: the CLI tells them by --baselines (its tuple of names)
         if not isinstance(self.baselines, (list, tuple)):
-            raise ConfigError(f"baselines must be a list of names among {', '.join(BASELINES)}, "
-                              f"got {short_repr(self.baselines)}")
-        unknown = sorted(set(map(str, self.baselines)) - set(BASELINES))
-        if unknown:
-            raise ConfigError(f"baselines must be among {', '.join(BASELINES)}, got {unknown[0]!r}")
+            raise value_error("baselines", self.baselines,
+                              f"must be a list of names among {', '.join(BASELINES)}")
+        unknown = [b for b in self.baselines if b not in BASELINES]
+        if unknown:   # the first, in the order given
+            raise value_error("baselines", unknown[0], f"must be among {', '.join(BASELINES)}",
+                              field="baselines[]")
         twice = next((b for i, b in enumerate(self.baselines) if b in self.baselines[:i]), None)
         if twice is not None:   # trained once, its row reported twice
-            raise ConfigError(f"baselines must name each baseline once, got {twice!r} twice")
+            raise value_error("baselines", self.baselines, "must name each baseline once",
+                              got=f"{short_repr(twice)} twice")
         # the grow-and-prune fields are validated by GrowPruneSchedule (prune_steps 0: the
         # grown network is not pruned; the pruning fields are still checked)
         self.schedule("grow")

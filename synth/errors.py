@@ -17,18 +17,26 @@ class UserError(ValueError):
 class ConfigError(UserError):
     """A configuration key or value is invalid.
 
-    A range error (``synth.config.check_range``) also says what it is about, so a caller can
-    tell it in its own words without reading the message (the CLI names the option the user
-    typed: ``--epochs must be in [1, 100000]`` for TrainConfig's ``epochs``): ``field`` (the
-    name checked, e.g. ``epochs`` or ``scaling.num_workers``), ``value`` (the value received),
-    ``low``/``high`` (the bounds; None: unbounded), ``low_open``/``high_open`` and
-    ``integer``.  ``field`` is None for every other config error.  The fields travel with a
-    pickled error (a Ray worker's): they are instance attributes."""
+    An error about one value also says what it is about, so a caller can tell it in its own
+    words without reading the message (the CLI names the option the user typed:
+    ``--epochs must be in [1, 100000]`` for TrainConfig's ``epochs``): ``field`` (the name
+    checked, e.g. ``epochs`` or ``scaling.num_workers``; ``name[]``: one value of the list
+    ``name``) and ``value`` (the value received).  A range error
+    (``synth.config.check_range``) carries its range: ``low``/``high`` (the bounds; None:
+    unbounded), ``low_open``/``high_open`` and ``integer``.  Any other error about a value
+    (``synth.config.value_error``: a value not among the choices, a name given twice...)
+    carries ``expected`` (what the value must be, as the message words it after the name:
+    ``must be one of max, min``) and ``got`` (how the message shows the value: ``'mlp'
+    twice``); ``expected`` is None for a range error.  ``field`` is None for every other
+    config error (an unknown key...).  The fields travel with a pickled error (a Ray
+    worker's): they are instance attributes."""
 
     def __init__(self, message: Any = "", *, field: str | None = None, value: Any = None,
                  low: float | None = None, high: float | None = None, low_open: bool = False,
-                 high_open: bool = False, integer: bool = False) -> None:
+                 high_open: bool = False, integer: bool = False, expected: str | None = None,
+                 got: str | None = None) -> None:
         super().__init__(message)
         self.field, self.value = field, value
         self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
         self.integer = integer
+        self.expected, self.got = expected, got

@@ -35,7 +35,7 @@ from synth.data import Dataset, safe_std
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import GrowPruneSchedule, final_row, grow_and_prune, mark_final
 from synth.masked import connections
-from synth.models import build
+from synth.models import build, max_parameters
 from synth.train import TrainConfig, evaluate, fit
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,11 @@ class ScannConfig(Config):
         if not isinstance(self.hidden, (list, tuple)) or not self.hidden:
             raise ConfigError(f"hidden must be a non-empty list of widths, got "
                               f"{short_repr(self.hidden)}")
-        for h in self.hidden:   # a range error per width: the CLI tells it by --hidden
-            check_range("hidden[]", h, 1, None, integer=True)
+        # a range error per width: the CLI tells it by --hidden.  Bounded by the parameter
+        # limit (a wider layer has more weights than it): a width of 10^23 was refused only by
+        # the model build, in words that named neither --hidden nor the width
+        for h in self.hidden:
+            check_range("hidden[]", h, 1, max_parameters(), integer=True)
         check_range("epochs", self.epochs, 1, None, integer=True)
         check_range("prune_steps", self.prune_steps, 0, 1000, integer=True)
         check_range("prune_fraction", self.prune_fraction, 0, 1, low_open=True, high_open=True)

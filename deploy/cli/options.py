@@ -220,9 +220,11 @@ def _same(a, b) -> bool:
 
 
 def _field_message(ctx: click.Context, error: ConfigError) -> str | None:
-    """``option_message`` of a check_range error, from its fields.  A field ``name[]`` is
-    one value of a list (SymbioticConfig's ``sparsities[]``): told as ``--sparsities: each
-    value must be in (0, 1), got 1.5`` when the option (``comma_separated``) gave it."""
+    """``option_message`` of an error with fields: a range error (``check_range``) worded
+    again by ``range_message``, its range narrowed to the option's own; any other
+    (``value_error``) as ``--option {expected}, got {got}``.  A field ``name[]`` is one
+    value of a list (SymbioticConfig's ``sparsities[]``): told as ``--sparsities: each value
+    must be in (0, 1), got 1.5`` when the option (``comma_separated``) gave it."""
     element = error.field.endswith("[]")
     found = _typed_option(ctx, error.field[:-2] if element else error.field)
     if found is None:
@@ -233,6 +235,8 @@ def _field_message(ctx: click.Context, error: ConfigError) -> str | None:
             else not element and _same(value, error.value)):
         return None
     name = f"{_spelling(param)}: each value" if element else _spelling(param)
+    if error.expected is not None:
+        return f"{name} {error.expected}, got {error.got}"
     kind = param.type
     low, high = error.low, error.high
     low_open, high_open = error.low_open, error.high_open

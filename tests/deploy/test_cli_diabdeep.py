@@ -54,7 +54,8 @@ def test_diabdeep_reports_both_models_and_the_baselines(tmp_path):
     # more steps than a window has samples was read as one sample per step without a word
     (["diabdeep", "--dataset", "basicmotions", "--steps", "100000000"],
      "steps must be in [1, 100] for basicmotions (its windows hold 100 samples), got 100000000"),
-    (["diabdeep", "--dataset", "gunpoint", "--baselines", "svm"], "baselines must be among"),
+    (["diabdeep", "--dataset", "gunpoint", "--baselines", "svm"],
+     "--baselines: each value must be among"),
     # wrong JSON types in --options were ValueError/TypeError tracebacks
     (["diabdeep", "--dataset", "gunpoint", "--options", '{"server_hidden": "x"}'],
      "server_hidden must be a list of widths >= 1, got 'x'"),

@@ -18,11 +18,12 @@ from tests._cli import one_error_line, run
 NAMES = "mlp, lstm1, lstm2, hlstm_dense, forest"
 
 
+# the widest a width may be: the parameter limit (test_h124_value_fields)
 @pytest.mark.parametrize("hidden,expected", [
-    ("64,0", "--hidden: each value must be in [1, inf), got 0"),
-    ("64,-3", "--hidden: each value must be in [1, inf), got -3"),
-    ("0", "--hidden: each value must be in [1, inf), got 0"),
-    (" 8, 0 ", "--hidden: each value must be in [1, inf), got 0"),
+    ("64,0", "--hidden: each value must be in [1, 100000000], got 0"),
+    ("64,-3", "--hidden: each value must be in [1, 100000000], got -3"),
+    ("0", "--hidden: each value must be in [1, 100000000], got 0"),
+    (" 8, 0 ", "--hidden: each value must be in [1, 100000000], got 0"),
     # controls: no list of integers at all was already told by the option
     ("64,x", "--hidden must be comma-separated integers, got '64,x'"),
     ("", "--hidden must be comma-separated integers, got ''"),
@@ -37,7 +38,7 @@ def test_scann_config_checks_each_width_by_check_range():
     with pytest.raises(ConfigError) as caught:
         ScannConfig(hidden=(64, 0))
     e = caught.value
-    assert (e.field, e.value, e.low, e.high, e.integer) == ("hidden[]", 0, 1, None, True)
+    assert (e.field, e.value, e.low, e.high, e.integer) == ("hidden[]", 0, 1, 100_000_000, True)
     with pytest.raises(ConfigError, match=r"^hidden\[\] must be an integer, got 2\.5$"):
         ScannConfig(hidden=[64, 2.5])
     with pytest.raises(ConfigError, match=r"^hidden must be a non-empty list of widths, "
@@ -53,11 +54,14 @@ def test_scann_config_checks_each_width_by_check_range():
 LATER = ["--options", '{"prune_fraction": 5}']
 
 
+# an unknown name is DiabDeepConfig's error, told by --baselines from its fields (h124: the
+# command's own copy of the check said "--baselines must be among ... (comma-separated), or
+# none, got 'svm'")
 @pytest.mark.parametrize("baselines,expected", [
-    ("mlp,svm", f"--baselines must be among {NAMES} (comma-separated), or none, got 'svm'"),
-    ("svm", f"--baselines must be among {NAMES} (comma-separated), or none, got 'svm'"),
-    ("MLP,lstm1", f"--baselines must be among {NAMES} (comma-separated), or none, got 'MLP'"),
-    ("mlp,,lstm1", f"--baselines must be among {NAMES} (comma-separated), or none, got ''"),
+    ("mlp,svm", f"--baselines: each value must be among {NAMES}, got 'svm'"),
+    ("svm", f"--baselines: each value must be among {NAMES}, got 'svm'"),
+    ("MLP,lstm1", f"--baselines: each value must be among {NAMES}, got 'MLP'"),
+    ("mlp,,lstm1", f"--baselines: each value must be among {NAMES}, got ''"),
     ("none,mlp", "--baselines none means no baselines and takes no others, got 'none,mlp'"),
     ("mlp,lstm1,mlp", "--baselines must name each baseline once, got 'mlp' twice"),
 ])
