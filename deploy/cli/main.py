@@ -86,11 +86,20 @@ def worker_user_error(error: BaseException) -> UserError | None:
     """The UserError to show for ``error``: itself, or the one a Ray worker raised that
     ``error`` carries (a task's or an actor method's ``RayTaskError`` keeps it as ``.cause``;
     ``ray.get`` raises it ``as_instanceof_cause()``, an instance of the UserError's class
-    too, whose text is the worker's whole traceback); None for any other error."""
+    too, whose text is the worker's whole traceback); None for any other error.
+
+    An actor whose ``__init__`` raised reaches the driver as Ray's ``ActorDiedError`` (every
+    call on it), whose text is the creation task's traceback and which has no ``.cause``: its
+    cause, the creation task's ``RayTaskError``, is the argument it was made with
+    (``ActorDiedError(cause)``, kept in ``args`` by Python's exception, through pickling
+    too); it is followed when the error says the actor's ``__init__`` failed."""
     seen = set()
     while id(error) not in seen and type(error).__module__.partition(".")[0] == "ray":
         seen.add(id(error))
         cause = getattr(error, "cause", None)
+        if cause is None and getattr(error, "actor_init_failed", False) is True:
+            cause = next((a for a in getattr(error, "args", ()) if isinstance(a, BaseException)),
+                         None)
         if not isinstance(cause, BaseException):
             break
         error = cause
