@@ -2,7 +2,7 @@
 head): an nn.MultiheadAttention call (``attention_ops``) or F.scaled_dot_product_attention
 called in a forward (``sdpa_ops``) is its GEMMs, the projections as ``linear`` ops and Q K^T
 and A V as ``matmul`` ops (batched GEMMs of two activations, no weight bytes), the softmax an
-``eltwise`` op.  ``attention_work`` and ``sdpa_work`` count a call's work from its shapes
+``eltwise`` op.  ``mha_work`` and ``sdpa_work`` count a call's work from its shapes
 alone (``hwsim.workload.sample_work``'s bound, before any score matrix is made).
 """
 from __future__ import annotations
@@ -68,30 +68,65 @@ def _heads(t: torch.Tensor, heads: int) -> torch.Tensor:
 
 
 _MHA_CALL = inspect.signature(nn.MultiheadAttention.forward)
+# what nn.MultiheadAttention.forward calls with the arguments it was given (its masks made
+# float, a batch_first call's tensors transposed to (L, B, E)); a subclass's forward calls it
+# through super().forward with the arguments it binds (its own mask, need_weights=True...)
+MHA_FUNC = torch.nn.functional.multi_head_attention_forward
+_MHA_F = inspect.signature(MHA_FUNC)
 
 
-def attention_ops(name: str, m: nn.MultiheadAttention, args, kwargs, out, run: str
-                  ) -> list[Op]:
-    """The ops of an nn.MultiheadAttention call (``_mha_ops``), its arguments bound to
-    nn.MultiheadAttention.forward's.  A subclass with a forward of its own is priced as its
-    parent on its call's arguments where they bind to the parent's (and the parent takes
-    them); else it is refused in one line naming the layer (it was a TypeError traceback)."""
-    what = (f"hwsim cannot price layer {short_repr(name)} ({type(m).__name__}): a "
-            f"MultiheadAttention subclass is priced as MultiheadAttention.forward on its call's "
-            f"arguments")
-    try:
-        call = _MHA_CALL.bind(m, *args, **kwargs)
-    except TypeError as e:
-        raise UserError(f"{what}, and its call ({len(args)} positional, keywords "
-                        f"{sorted(kwargs) or 'none'}) does not bind to them: {e}") from None
-    if type(m) is nn.MultiheadAttention:
+def _mha_f_call(args, kwargs) -> dict:
+    """An F.multi_head_attention_forward call's arguments by name, defaults filled in."""
+    call = _MHA_F.bind(*args, **kwargs)
+    call.apply_defaults()
+    return call.arguments
+
+
+def attention_ops(name: str, m: nn.MultiheadAttention, calls: list, run: str) -> list[Op]:
+    """The ops of an nn.MultiheadAttention layer's call (``_mha_ops``), read from the one
+    F.multi_head_attention_forward call its forward made (``calls``: (args, kwargs, result)
+    of each, recorded by ``hwsim.workload.extract``): the arguments the attention actually ran
+    on.  A subclass whose forward binds its own (always need_weights=True, its own attn_mask,
+    one input as query, key and value) was priced as its parent on the arguments its caller
+    gave (the parent's defaults: no mask, need_weights=True), or refused where they did not
+    bind to the parent's.  A forward that calls it twice is both calls (the second's ops
+    named ``NAME#2.*``).  A forward that made no such call (its own attention, which hwsim
+    does not see), or one with another width or head count than the layer's, is refused in
+    one line naming the layer."""
+    what = f"hwsim cannot price layer {short_repr(name)} ({type(m).__name__}): a " \
+           f"MultiheadAttention is priced from the calls its forward makes to " \
+           f"MultiheadAttention.forward (F.multi_head_attention_forward)"
+    if not calls:
+        raise UserError(f"{what}, and its forward made none")
+    return [op for i, one in enumerate(calls)
+            for op in _call_ops(name if i == 0 else f"{name}#{i + 1}", m, one, run, what)]
+
+
+def _call_ops(name: str, m: nn.MultiheadAttention, one: tuple, run: str, what: str
+              ) -> list[Op]:
+    """The ops of one recorded F.multi_head_attention_forward call of layer ``m``."""
+    args, kwargs, result = one
+    c = _mha_f_call(args, kwargs)
+    if (c["embed_dim_to_check"], c["num_heads"]) != (m.embed_dim, m.num_heads):
+        raise UserError(f"{what}, and its forward made it with embed_dim "
+                        f"{c['embed_dim_to_check']} and {c['num_heads']} heads (the layer's: "
+                        f"{m.embed_dim} and {m.num_heads})")
+    batched = c["query"].dim() == 3
+
+    def layout(t):   # the functional's (L, B, E) -> the layer's own (batch_first: B, L, E)
+        return t.transpose(0, 1) if m.batch_first and batched else t
+    call = _MHA_CALL.bind(m, *(layout(c[n]) for n in ("query", "key", "value")),
+                          **{n: c[n] for n in ("key_padding_mask", "need_weights", "attn_mask",
+                                               "average_attn_weights", "is_causal")})
+    out = layout(result[0])
+    if type(m).forward is nn.MultiheadAttention.forward:
         return _mha_ops(name, m, call, out, run)
-    given = ", ".join(n for n in call.arguments if n != "self")
-    try:
+    try:   # a subclass's own call of the functional: the parent may not take it again
         return _mha_ops(name, m, call, out, run)
     except (RuntimeError, AssertionError, ValueError, TypeError, AttributeError) as e:
         lines = str(e).splitlines() or [type(e).__name__]
-        raise UserError(f"{what} ({given}), which the parent refuses: {lines[0]}") from None
+        raise UserError(f"{what}; the parent refuses the arguments its forward made it with: "
+                        f"{lines[0]}") from None
 
 
 def _mha_ops(name: str, m: nn.MultiheadAttention, call: inspect.BoundArguments, out,
@@ -103,7 +138,8 @@ def _mha_ops(name: str, m: nn.MultiheadAttention, call: inspect.BoundArguments, 
     (``_products``: Q K^T, softmax, A V) and ``NAME.out_proj`` (``linear``, rows x E x E).
     Self-attention over L tokens of width d: 4 L d^2 + 2 L^2 d MACs a sample.  A key bias
     (add_bias_kv) and add_zero_attn each add one key and value.  Called with need_weights and
-    average_attn_weights (nn's defaults), the weights it returns are the heads' mean:
+    average_attn_weights (nn's defaults; the call's own, from ``attention_ops``), the weights
+    it returns are the heads' mean:
     ``NAME.weights``, one add per weight and one divide per mean.  Sparsities are measured
     on the call's own tensors (the attention weights from the module itself: zero where
     masked)."""
@@ -219,15 +255,15 @@ def sdpa_ops(name: str, args, kwargs) -> list[Op]:
     return _products(name, q3, k3, v3, a, adds, lead[0] if lead else 1)
 
 
-def attention_work(m: nn.MultiheadAttention, args, kwargs) -> tuple[int, int]:
-    """(MACs, attention weights) of an nn.MultiheadAttention call (``attention_ops``'s
-    count, from the shapes alone)."""
-    c = _MHA_CALL.bind(m, *args, **kwargs).arguments
+def mha_work(args, kwargs) -> tuple[int, int]:
+    """(MACs, attention weights) of an F.multi_head_attention_forward call (``attention_ops``'s
+    count, from the shapes alone: meta tensors too): query (L, B, E) or (L, E), key and
+    value (S, B, .) or (S, .); a key bias and add_zero_attn one more key each."""
+    c = _mha_f_call(args, kwargs)
     q, k, v = c["query"], c["key"], c["value"]
-    e = m.embed_dim
-    b = (q.shape[0] if m.batch_first else q.shape[1]) if q.dim() == 3 else 1
+    e = c["embed_dim_to_check"]
+    b = q.shape[1] if q.dim() == 3 else 1
     rows_q, rows_k = q.numel() // q.shape[-1], k.numel() // k.shape[-1]
-    s = rows_k // b + (m.bias_k is not None) + bool(m.add_zero_attn)
+    s = rows_k // b + (c["bias_k"] is not None) + bool(c["add_zero_attn"])
     proj = e * (rows_q * q.shape[-1] + rows_k * (k.shape[-1] + v.shape[-1]) + rows_q * e)
-    return proj + 2 * rows_q * s * e, m.num_heads * rows_q * s
-
+    return proj + 2 * rows_q * s * e, c["num_heads"] * rows_q * s

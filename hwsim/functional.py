@@ -17,7 +17,10 @@ UNPRICED_FUNCS = frozenset(f for f in (
     torch.nn.functional.conv2d, torch.nn.functional.conv3d,
     torch.nn.functional.conv_transpose1d, torch.nn.functional.conv_transpose2d,
     torch.nn.functional.conv_transpose3d,
-    torch.nn.functional.interpolate) if f is not None)   # (interpolate: unless antialiased,
+    torch.nn.functional.interpolate,
+    # (an attention's projections and products: priced from an nn.MultiheadAttention's
+    # call, hwsim.attention.attention_ops; called by a forward itself it was free, h126)
+    torch.nn.functional.multi_head_attention_forward) if f is not None)   # (interpolate: unless antialiased,
                                                          # priced as nn.Upsample: FUNCTIONAL;
                                                          # F.scaled_dot_product_attention:
                                                          # priced, ``sdpa_ops``)

@@ -105,14 +105,16 @@ def geometry(m: nn.Module) -> tuple:
 
 # --- op records -------------------------------------------------------------------------------
 def op_from_module(name: str, m: nn.Module, x: torch.Tensor, y, args=(), kwargs=None,
-                   run: str = "") -> Op | list[Op] | None:
+                   run: str = "", mha_calls: list = ()) -> Op | list[Op] | None:
     """The op record of one leaf module call (None for modules that do no work; a list for
     a stacked LSTM, one op per layer, or an attention's projections and products).  ``args``
     and ``kwargs``: the call's (what the input alone does not say: an EmbeddingBag's
     per_sample_weights, an attention's key, value and masks); ``run``: the extract's, for the
-    weight ids of an attention's projections."""
+    weight ids of an attention's projections; ``mha_calls``: an attention's calls of
+    F.multi_head_attention_forward during its call (``attention_ops`` prices the one it
+    made)."""
     if isinstance(m, nn.MultiheadAttention):
-        return attention_ops(name, m, args, kwargs or {}, y, run)
+        return attention_ops(name, m, list(mha_calls), run)
     op = module_op(name, m, x, y)
     if isinstance(op, Op) and isinstance(m, nn.EmbeddingBag):
         psw = (kwargs or {}).get("per_sample_weights", args[2] if len(args) > 2 else None)

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from hwsim.attention import SDPA, attention_work, sdpa_ops, sdpa_work
+from hwsim.attention import MHA_FUNC, SDPA, mha_work, sdpa_ops, sdpa_work
 from hwsim.functional import UNPRICED_FUNCS, functional_module
 from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED,
@@ -93,9 +93,13 @@ class _AddCatcher(TorchFunctionMode):
                if self.state["depth"] == 0 and not self.state["cells"] else None)
         if func is SDPA and self.state["depth"] == 0 and not self.state["cells"]:
             _check_sdpa(args, kwargs)
+        if func is MHA_FUNC:   # before it runs (a model off the meta device is not bounded)
+            _check_mha(self.state["mha"][-1][0] if self.state["mha"] else None, args, kwargs)
         if act is not None:   # measured before the call: an in-place one overwrites its input
             sparsity = zero_frac(args[0].detach())
         out = _call_user(func, args, kwargs)
+        if func is MHA_FUNC and self.state["mha"]:   # the attention layer running: its call
+            self.state["mha"][-1][1].append((args, kwargs, out))
         if func is SDPA and self.state["depth"] == 0 and not self.state["cells"]:
             name = f"{func.__name__}#{len(self.state['acts'])}"
             for op in sdpa_ops(name, args, kwargs):
@@ -139,6 +143,25 @@ def _check_sdpa(args, kwargs) -> None:
         raise _Refusal(f"pricing scaled_dot_product_attention on query {tuple(q.shape)} "
                        f"makes {weights:,} attention weights; the limit is "
                        f"{MAX_ACTIVATION_VALUES:,} (a smaller batch or sequence)")
+
+
+def _check_mha(name: str | None, args, kwargs) -> None:
+    """Before an attention layer's F.multi_head_attention_forward call runs: its attention
+    weights (torch makes them, and ``attention_ops`` again, per head) within
+    MAX_ACTIVATION_VALUES, else one line naming the layer.  ``sample_work`` bounds them
+    before the forward pass; this holds where the model does not run on the meta device
+    (a sequence of 100,000 tokens went on to allocate a 40 GB score matrix)."""
+    try:
+        weights = mha_work(args, kwargs)[1]
+    except (RuntimeError, TypeError, KeyError, AttributeError, IndexError):   # the call will say
+        return
+    if weights > MAX_ACTIVATION_VALUES:
+        c = dict(zip(("query", "key"), args), **kwargs)
+        where = f"layer {short_repr(name)}" if name is not None else "multi_head_attention_forward"
+        raise _Refusal(f"pricing {where} on query {tuple(c['query'].shape)} and key "
+                       f"{tuple(c['key'].shape)} (sequence first) makes {weights:,} attention "
+                       f"weights; the limit is {MAX_ACTIVATION_VALUES:,} (a smaller batch or "
+                       f"sequence)")
 
 
 def _call_user(func, args, kwargs):
@@ -193,7 +216,9 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     stepped: set[int] = set()   # the records of calls inside a recurrent layer's steps
     run = uuid.uuid4().hex[:12]   # this extract's: weight ids of two models never collide
     state = {"depth": 0, "order": 0, "adds": [], "acts": [], "cells": 0, "unpriced": {},
-             "run": run, "inplace": {}}
+             "run": run, "inplace": {},
+             "mha": []}   # the attention layers running: (name, their functional calls)
+    names = {id(m): n or type(m).__name__ for n, m in model.named_modules()}
     hooks = []
 
     def pre(m, args, kwargs):
@@ -203,12 +228,15 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         if state["depth"] == 0 and getattr(m, "inplace", False) is True \
                 and isinstance(x, torch.Tensor):
             state["inplace"][id(m)] = zero_frac(x.detach())
+        if isinstance(m, nn.MultiheadAttention):
+            state["mha"].append((names.get(id(m), type(m).__name__), []))
         state["depth"] += 1
 
     def post(name):
         def hook(m, args, kwargs, out):
             state["depth"] -= 1
             seen = state["inplace"].pop(id(m), None)   # an in-place layer's input sparsity
+            calls = state["mha"].pop()[1] if isinstance(m, nn.MultiheadAttention) else ()
             x = _layer_input(args, kwargs)
             if state["depth"] == 0 and isinstance(m, PRICED) and x is not None \
                     and not isinstance(x, torch.Tensor):   # an LSTM on a PackedSequence
@@ -217,7 +245,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
             if state["depth"] == 0 and isinstance(x, torch.Tensor):
                 state["depth"] += 1   # the op's own arithmetic (an attention's) is no layer's
                 try:
-                    op = op_from_module(name, m, x.detach(), out, args, kwargs, run)
+                    op = op_from_module(name, m, x.detach(), out, args, kwargs, run, calls)
                 except UserError as e:   # a call no op can price (the model is fine)
                     raise _Refusal(str(e)) from None
                 finally:
@@ -334,10 +362,10 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     """(multiply-accumulates of Linear, Conv2d, Conv1d and attention layers, values of the
     largest layer output or attention weights) of one sample, from a forward pass on the
     meta device: shapes only, no arithmetic and no copy of the weights.  None where the
-    model does not run on meta tensors.  Attention counts as a layer (nn.MultiheadAttention)
-    or as F.scaled_dot_product_attention called in a forward (``_SdpaCounter``: it was not
-    counted, and a sequence of 16,500 tokens went on to make a 1 GiB score matrix several
-    times over)."""
+    model does not run on meta tensors.  Attention counts as a layer (nn.MultiheadAttention:
+    its F.multi_head_attention_forward call) or as F.scaled_dot_product_attention called in
+    a forward (``_SdpaCounter``: it was not counted, and a sequence of 16,500 tokens went on
+    to make a 1 GiB score matrix several times over)."""
     work = [0, 0]
     inside = [0]   # MultiheadAttention calls running (their own SDPA is counted with them)
 
@@ -356,14 +384,8 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
             work[0] += x.numel() * math.prod(m.weight.shape[1:])
         elif isinstance(m, nn.Linear) and isinstance(x, torch.Tensor):
             work[0] += x.numel() // m.in_features * m.in_features * m.out_features
-        elif isinstance(m, nn.MultiheadAttention):
-            inside[0] -= 1
-            try:
-                macs, weights = attention_work(m, args, kwargs)
-            except TypeError:   # a subclass's call the parent's arguments do not bind:
-                return          # extract refuses it (the rest of the model is still bounded)
-            work[0] += macs
-            work[1] = max(work[1], weights)
+        elif isinstance(m, nn.MultiheadAttention):   # its work: its functional call's
+            inside[0] -= 1                              # (_SdpaCounter)
 
     hooks = [m.register_forward_hook(hook, with_kwargs=True) for m in model.modules()]
     hooks += [m.register_forward_pre_hook(enter) for m in model.modules()]
@@ -386,7 +408,9 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
 class _SdpaCounter(TorchFunctionMode):
     """Adds each F.scaled_dot_product_attention call made outside a MultiheadAttention
     (``inside``) to ``work`` (``sdpa_work``: MACs, and its attention weights as a layer
-    output)."""
+    output), and each F.multi_head_attention_forward call (``mha_work``: a
+    MultiheadAttention's, on the arguments it ran on; a subclass's call that did not bind to
+    the parent's arguments was left out of the bound)."""
 
     def __init__(self, work: list, inside: list):
         super().__init__()
@@ -394,8 +418,8 @@ class _SdpaCounter(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func is SDPA and not self.inside[0]:
-            macs, weights = sdpa_work(args, kwargs)
+        if (func is SDPA and not self.inside[0]) or func is MHA_FUNC:
+            macs, weights = (sdpa_work if func is SDPA else mha_work)(args, kwargs)
             self.work[0] += macs
             self.work[1] = max(self.work[1], weights)
         return func(*args, **kwargs)
