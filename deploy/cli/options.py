@@ -173,13 +173,15 @@ def option_message(ctx: click.Context, error: Exception) -> str | None:
     value the command derived, or a JSON option set, is left as the config says.  None when
     the error is not such an error.
 
-    A range error of ``synth.config.check_range`` is read from its fields (``ConfigError.field``,
-    ``value``, ``low``...) and worded again by ``range_message`` (a Ray worker's too: the
-    cluster re-raises keep the worker's error object; hwsim's threads and repeats and
-    synth.models' ``model: num_classes`` are check_range errors).  The text is read only for
-    a library check in the same words that is no check_range error and carries no fields
-    (``search.searchers``' ``n_initial must be >= 2 for a predictor-guided searcher ...,
-    got 1`` is told by --n-initial; a value with thousands separators matches too)."""
+    An error with fields is read from them (``ConfigError.field``, ``value``...; a Ray
+    worker's too: the cluster re-raises keep the worker's error object): a range error of
+    ``synth.config.check_range`` worded again by ``range_message`` (hwsim's threads and
+    repeats and synth.models' ``model: num_classes`` are check_range errors), any other
+    (``synth.config.value_error``: check_choice's, DiabDeepConfig's baselines,
+    ``search.searchers``' n_initial) by its ``expected`` and ``got``.  The text is read only
+    for a library check in the same words that carries no fields (synth.diabdeep's ``steps
+    must be in [1, 100] for basicmotions (...), got 100000000`` is told by --steps; a value
+    with thousands separators matches too)."""
     if isinstance(error, ConfigError) and error.field is not None:
         return _field_message(ctx, error)
     m = _CONFIG_ERROR.fullmatch(str(error))
