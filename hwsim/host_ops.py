@@ -140,9 +140,15 @@ def _eltwise(op: Op, g: dict, x, gen: torch.Generator):
     return (lambda: x + x) if op.name.startswith("add") else (lambda: F.relu(x))
 
 
+# a padding layer's kind (its class name) -> F.pad's mode
+_PAD_MODES = (("ZeroPad", "constant"), ("ConstantPad", "constant"), ("ReflectionPad", "reflect"),
+              ("ReplicationPad", "replicate"), ("CircularPad", "circular"))
+
+
 def _resample(op: Op, g: dict, x):
     """An Upsample (``F.interpolate`` with the layer's size or scale factor, mode, corner
-    alignment and scale recomputation), PixelShuffle or PixelUnshuffle, as recorded."""
+    alignment and scale recomputation), PixelShuffle or PixelUnshuffle, or a padding layer
+    (``F.pad`` with its padding, mode and value), as recorded."""
     kind = g.get("kind")
     if kind == "PixelShuffle":
         return lambda: F.pixel_shuffle(x, g["upscale_factor"])
@@ -150,6 +156,10 @@ def _resample(op: Op, g: dict, x):
         return lambda: F.pixel_unshuffle(x, g["downscale_factor"])
     if kind == "ChannelShuffle":
         return lambda: F.channel_shuffle(x, g["groups"])
+    pad_mode = next((mode for prefix, mode in _PAD_MODES if str(kind).startswith(prefix)), None)
+    if pad_mode is not None:   # a padding layer (hwsim.layers.PADS)
+        return lambda: F.pad(x, g["padding"], pad_mode,
+                             g.get("value") if pad_mode == "constant" else None)
     if kind == "Upsample":
         return lambda: F.interpolate(x, g.get("size"), g.get("scale_factor"), g["mode"],
                                      g.get("align_corners"),

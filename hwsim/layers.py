@@ -49,7 +49,14 @@ LPPOOLS = (nn.LPPool1d, nn.LPPool2d, nn.LPPool3d)
 # cost is their traffic (the input read, the output written) plus ``INTERPOLATION_OPS``
 # A ChannelShuffle is one too: a permutation of the channels (ShuffleNet, Zhang et al.
 # 2018), no arithmetic
-RESAMPLE = (nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle, nn.ChannelShuffle)
+# A padding layer (ZeroPad2d, ReflectionPad2d: pix2pix, CycleGAN) is one too: its input
+# copied into a larger output, the border values a constant or copies of the input's (no
+# arithmetic; it was refused as a layer with no cost model).  F.pad called in a forward is
+# still free (as a conv's own padding is)
+PADS = tuple(getattr(nn, f"{kind}Pad{d}d") for kind in ("Zero", "Constant", "Reflection",
+                                                        "Replication", "Circular")
+             for d in (1, 2, 3) if hasattr(nn, f"{kind}Pad{d}d"))
+RESAMPLE = (nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle, nn.ChannelShuffle) + PADS
 # element ops per output value of an Upsample, by mode: an interpolated value is a weighted
 # sum of its neighbours, one multiply-add (element op) per neighbour read: linear 2
 # neighbours, bilinear 4 (2 x 2), trilinear 8 (2 x 2 x 2), bicubic 16 (4 x 4); nearest (and
@@ -208,7 +215,8 @@ def lp_pool_elems(p: float, in_elems: int, out_elems: int) -> int:
 def resample_elems(m: nn.Module, in_elems: int, out_elems: int) -> int:
     """Element ops of a ``RESAMPLE`` layer: ``INTERPOLATION_OPS`` per output value of an
     Upsample (0 for nearest), one per input value of an 'area' one (a pool), 0 for a
-    PixelShuffle, PixelUnshuffle or ChannelShuffle (a permutation: traffic only)."""
+    PixelShuffle, PixelUnshuffle or ChannelShuffle (a permutation: traffic only) and for a
+    padding layer (a copy)."""
     if not isinstance(m, nn.Upsample):
         return 0
     if m.mode == "area":
@@ -249,5 +257,6 @@ KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and
                 "H-LSTM, Embedding, EmbeddingBag, MultiheadAttention, "
                 "scaled_dot_product_attention, 1-d, 2-d and 3-d pooling (LPPool too), "
                 "BatchNorm, LayerNorm, GroupNorm, InstanceNorm, LocalResponseNorm, "
-                "activations, Upsample, PixelShuffle, PixelUnshuffle, ChannelShuffle, tensor "
+                "activations, Upsample, PixelShuffle, PixelUnshuffle, ChannelShuffle, padding "
+                "layers (ZeroPad2d, ReflectionPad2d...), tensor "
                 "adds; Flatten, Identity, Dropout are free")
