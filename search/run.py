@@ -247,12 +247,13 @@ def check_teacher_inputs(config: SearchConfig) -> None:
     order.  A wine teacher with an iris --dataset (13 features against 4) started Ray and
     failed every trial with 'mat1 and mat2 shapes cannot be multiplied', ending in
     'finished no trial'; now one line, before --out is written."""
-    from synth.checkpoint import check_model_classes, load_model
-    from synth.data import load_dataset, load_synthesized
+    from search.trial import real_data
+    from synth.checkpoint import check_model_classes, load_model, synthesized_for
     from synth.quant import refuse_fixed_point
     teacher = load_model(config.teacher)
     refuse_fixed_point(teacher, "the search's KD from its teacher")
-    data = load_dataset(config.dataset, seed=real_split_seed(config))
+    # a table's columns in the teacher's order by name, as the trials take it
+    data = real_data(config.dataset, real_split_seed(config), config.teacher)
     where = f"--teacher {config.teacher}"
     if tuple(data.input_shape) != tuple(teacher.input_shape):
         raise UserError(f"{where} takes inputs of shape {tuple(teacher.input_shape)}; the data "
@@ -264,8 +265,7 @@ def check_teacher_inputs(config: SearchConfig) -> None:
                         f"was trained on")
     check_model_classes(teacher, data, "teacher")
     if config.data and Path(config.data).is_dir():
-        load_synthesized(config.data, tuple(teacher.input_shape), owner="teacher",
-                         seed=config.seed)
+        synthesized_for(teacher, config.data, owner="teacher", seed=config.seed)
 
 
 AUTO_SPACE = "auto"
@@ -416,9 +416,9 @@ def data_digest(config: SearchConfig) -> str | None:
     """``Dataset.digest`` of the real set as the trials load it (its contents, split and
     scaling): trials without a teacher train on it, and every trial is scored on it.  None
     when it does not load (loading it later says why, in one line)."""
-    from synth.data import load_dataset
+    from search.trial import real_data
     try:
-        return load_dataset(config.dataset, seed=real_split_seed(config)).digest()
+        return real_data(config.dataset, real_split_seed(config), config.teacher).digest()
     except UserError:
         return None
 
@@ -493,7 +493,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     from ray import tune
     from cluster.connect import check_cluster_device, connect
     from search.costs import CostModel
-    from synth.data import load_dataset
+    from search.trial import real_data
 
     saved = out_dir / "search_config.json"
     storage = tune_storage(config, out_dir)
@@ -523,7 +523,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     space = saved_space(out_dir)
     check_constraints(space.constraints, config.hardware)   # the space's own, when it has some
     data_seed = real_split_seed(config)
-    data = load_dataset(config.dataset, seed=data_seed)
+    data = real_data(config.dataset, data_seed, config.teacher)
     connect(address)   # the one code path: a local Ray on 127.0.0.1, or the cluster named
     check_cluster_device(config.device)
     if config.hardware and config.pool_shards > 0:  # the driver owns the named actors

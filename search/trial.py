@@ -55,6 +55,21 @@ def _hardware_costs(spec: dict, model, data, settings: dict) -> dict:
     return {"latency_ms": float(price["latency_ms"]), "energy_mj": float(price["energy_mj"])}
 
 
+def real_data(dataset: str, seed: int, teacher: str | None = None):
+    """The real set a search selects and scores its trials on: ``dataset`` split with
+    ``seed``; with a ``teacher`` checkpoint, a user's table's feature columns in the
+    teacher's order by name (``synth.checkpoint.in_model_columns``, as ``nnsynth eval``
+    meets a table): a --dataset of the teacher's columns in another order was refused, and
+    other columns are named."""
+    from synth.data import load_dataset
+    data = load_dataset(dataset, seed=seed)
+    if teacher and data.extra.get("feature_names") is not None:
+        from synth.checkpoint import in_model_columns, read_checkpoint
+        data = in_model_columns(data, read_checkpoint(teacher).get("dataset") or {},
+                                "the teacher")
+    return data
+
+
 def _training_inputs(settings: dict, data):
     """(loss_fn, train_xy, selection data, its teacher logits): cross-entropy on real data with the real
     validation split for selection, or KD from the teacher's logits on the synthesized set
@@ -62,11 +77,11 @@ def _training_inputs(settings: dict, data):
     validation slice) for selection and grow-and-prune's accuracy floor."""
     if not settings.get("teacher"):
         return None, None, data, None
-    from synth.checkpoint import load_model
-    from synth.data import load_dataset
+    from synth.checkpoint import load_model, synthesized_for
     from synth.distill import kd_loss, teacher_logits
-    teacher = load_model(settings["teacher"])
-    synthetic = load_dataset(f"parquet:{settings['data']}", seed=settings["seed"])
+    teacher = load_model(settings["teacher"])   # its columns in the teacher's order, by name
+    synthetic = synthesized_for(teacher, settings["data"], owner="teacher",
+                                seed=settings["seed"])
     images = synthetic.x_train
     temperature = settings["kd_temperature"]
     loss_fn = lambda m, xb, tb: kd_loss(m(xb), tb, temperature)  # noqa: E731
@@ -79,7 +94,6 @@ def train_candidate(config: dict, settings: dict) -> None:
     from ray import tune
     from cluster.connect import match_torch_threads
     from synth.checkpoint import save_checkpoint
-    from synth.data import load_dataset
     from synth.masked import sparse_flops
     from synth.models import build, count_flops, count_parameters
     from synth.train import TrainConfig, TrainingDiverged, evaluate, fit
@@ -100,7 +114,7 @@ def train_candidate(config: dict, settings: dict) -> None:
             _report({**row, DONE_KEY: True, "replayed": True})
         return
     spec = json.loads(config["spec"])
-    data = load_dataset(settings["dataset"], seed=settings["data_seed"])
+    data = real_data(settings["dataset"], settings["data_seed"], settings.get("teacher"))
     torch.manual_seed(settings["seed"])
     model = build(spec, data.input_shape, data.num_classes)
     loss_fn, train_xy, select, select_targets = _training_inputs(settings, data)

@@ -505,6 +505,27 @@ def in_model_columns(data, meta: dict, where: str = "the model"):
                                extra={**data.extra, "feature_names": names})
 
 
+def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
+                    owner: str = "model", seed: int = 0):
+    """``synth.data.load_synthesized``'s Parquet set ``path`` for the loaded checkpoint
+    ``model``, its feature columns (a table's) in the model's order by name
+    (``in_model_columns``): a plain Parquet table of the model's columns in another order,
+    given to distill, prune or a search's KD as the inputs, reached the teacher with its
+    features swapped, silently.  A table of other columns is refused naming them (also
+    where its width is not the model's, which ``load_synthesized`` alone told only as
+    shapes)."""
+    from synth.data import load_dataset, load_synthesized
+    meta = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
+    try:
+        found = load_synthesized(path, model.input_shape, option=option, owner=owner,
+                                 seed=seed)
+    except UserError:
+        if meta.get("feature_names") is not None:   # other columns: named, not shapes
+            in_model_columns(load_dataset(f"parquet:{path}", seed=seed), meta, f"the {owner}")
+        raise
+    return in_model_columns(found, meta, f"the {owner}")
+
+
 def in_model_order(data, names):
     """``data`` with its labels in the order of a model's class ``names`` when it holds the
     same classes in another order: a .ts file declaring '@classLabel true 2 1' where the

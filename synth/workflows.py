@@ -21,8 +21,8 @@ import torch
 
 from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_order,
                               in_model_scale, load_model, recorded_split_seed,
-                              save_checkpoint)
-from synth.data import (Dataset, input_range, load_dataset, load_synthesized,
+                              save_checkpoint, synthesized_for)
+from synth.data import (Dataset, input_range, load_dataset,
                         split_class_list)
 from synth.choices import PER_PIXEL_ITERATIONS
 from synth.config import short_repr
@@ -60,8 +60,7 @@ def _check_counts(**counts) -> None:
 def set_images(model, synth_dir: str | os.PathLike, *, seed: int, option: str = "--synth"):
     """(x, y, set): the images (train + val) of the synthesized Parquet set ``synth_dir``
     made for ``model``."""
-    found = load_synthesized(synth_dir, model.input_shape, option=option, owner="model",
-                             seed=seed)
+    found = synthesized_for(model, synth_dir, option=option, owner="model", seed=seed)
     return torch.cat([found.x_train, found.x_val]), torch.cat([found.y_train, found.y_val]), found
 
 
@@ -267,8 +266,8 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
         value_range, inv = teachers_faults_first(teacher, name, settings)
         metrics = adi_distill(student, teacher, value_range, config, inv, data=real, name=name)
     else:
-        found = load_synthesized(synth_dir, teacher.input_shape, option="--synth",
-                                 owner="teacher", seed=config.seed)
+        found = synthesized_for(teacher, synth_dir, option="--synth", owner="teacher",
+                                seed=config.seed)
         train_x = torch.cat([found.x_train, found.x_val])
         if real is None:  # report agreement with the teacher on the held-out slice
             real, train_x = agreement_set(found, teacher), found.x_train
@@ -568,7 +567,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
     synth_x, state, synthesis, summary = None, Path(f"{out}.resume"), None, None
     if config.method == "deepinversion":
         if synth_dir is not None:
-            found = load_synthesized(synth_dir, old.input_shape, seed=config.seed)
+            found = synthesized_for(old, synth_dir, seed=config.seed)
             synth_x = torch.cat([found.x_train, found.x_val])
         else:   # inverted as nnsynth invert would (per pixel or a generator)
             inv = inversion_settings(old, data.pixel_range(), iterations=iterations,
