@@ -53,8 +53,11 @@ def teacher_checksum(path: str | os.PathLike) -> str:
     return h.hexdigest()[:16]
 
 
-def resolve_student(student: Any, input_shape, num_classes) -> torch.nn.Module:
-    """A student from a checkpoint path (``*.pt`` file) or a model spec/variant name."""
+def resolve_student(student: Any, input_shape, num_classes, *,
+                    teacher_meta: dict | None = None) -> torch.nn.Module:
+    """A student from a checkpoint path (``*.pt`` file) or a model spec/variant name.  A
+    checkpoint's feature columns (a user's table's, recorded with it) must be the teacher's
+    (``teacher_meta``: its data-set record) in the teacher's order (``check_student_columns``)."""
     from synth.checkpoint import load_model
     from synth.models import build
     if isinstance(student, (str, os.PathLike)) and str(student).endswith(".pt"):
@@ -63,8 +66,40 @@ def resolve_student(student: Any, input_shape, num_classes) -> torch.nn.Module:
             raise UserError(f"student {student} expects input {tuple(model.input_shape)} with "
                             f"{model.num_classes} classes; the teacher has {tuple(input_shape)}, "
                             f"{num_classes}")
+        check_student_columns(student, (model.checkpoint_info.get("dataset") or {}),
+                              teacher_meta or {})
         return model
     return build(student, input_shape, num_classes)
+
+
+def check_student_columns(student: Any, meta: dict, teacher_meta: dict) -> None:
+    """Refuse a student checkpoint trained on a table whose feature columns are not the
+    teacher's in the teacher's order (both recorded as ``feature_names``): the pairs feed
+    both the same synthesized inputs, so a student of columns b,a for a teacher of a,b
+    learnt (and competed on) every input with its features swapped, and was saved as
+    students/pair-<i>.pt under the teacher's column names, silently.  Refused rather than
+    reordered: its first layer's inputs, its normalization and its file would all have to
+    be rewritten, and a student of the teacher's own table is one ``nnsynth train`` away.
+    Names are matched as eval matches a table's (``synth.data.spelled_as``); a checkpoint
+    without names (a bundled set, or written before they were recorded) is taken by
+    position."""
+    from synth.checkpoint import columns_differ_detail
+    from synth.config import short_repr
+    from synth.data import spelled_as
+    from synth.files import printable
+    names, own = teacher_meta.get("feature_names"), meta.get("feature_names")
+    if names is None or own is None:
+        return
+    own = [str(n) for n in own]
+    names = spelled_as(names, own)
+    if names == own:
+        return
+    detail = ("in another order" if sorted(names) == sorted(own)
+              else columns_differ_detail(names, own))
+    raise UserError(f"student {printable(str(student))} was trained on the feature columns "
+                    f"{short_repr([printable(n) for n in own])}, the teacher on "
+                    f"{short_repr([printable(n) for n in names])} ({detail}): give a student "
+                    f"trained on a table of the teacher's columns in its order, or a spec")
 
 
 class PairActor:
@@ -375,7 +410,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     pixel_range(meta)
     student = None
     if student_spec is not None:
-        student = resolve_student(student_spec, teacher.input_shape, teacher.num_classes)
+        student = resolve_student(student_spec, teacher.input_shape, teacher.num_classes,
+                                  teacher_meta=meta)
     config, adi_note = adi_settings(config, student)
     if adi_note:
         log.info("%s", adi_note)

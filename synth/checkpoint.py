@@ -460,18 +460,25 @@ def _columns_differ(data, names: list[str], where: str) -> UserError:
     """The one-line error for a table whose feature columns are not the model's ``names``."""
     from synth.config import short_repr
     from synth.files import printable
-    have = _feature_names(data)
+    detail = columns_differ_detail(names, _feature_names(data))
+    return UserError(f"data set {printable(data.name)} has other feature columns than "
+                     f"{where} was trained on ({detail}); give a table with its columns "
+                     f"{short_repr([printable(n) for n in names])} (in any order)")
+
+
+def columns_differ_detail(names: list[str], have: list[str]) -> str:
+    """'missing 'a', 'b'; unexpected 'c'' (five of each named): how feature columns
+    ``have`` differ from a model's ``names``."""
+    from synth.config import short_repr
+    from synth.files import printable
     missing = [n for n in names if n not in have]
     unexpected = [n for n in have if n not in names]
-    detail = "; ".join(part for part in (
+    return "; ".join(part for part in (
         f"missing {', '.join(short_repr(printable(n)) for n in missing[:5])}"
         f"{f' and {len(missing) - 5:,} more' if len(missing) > 5 else ''}" if missing else "",
         f"unexpected {', '.join(short_repr(printable(n)) for n in unexpected[:5])}"
         f"{f' and {len(unexpected) - 5:,} more' if len(unexpected) > 5 else ''}"
         if unexpected else "") if part)
-    return UserError(f"data set {printable(data.name)} has other feature columns than "
-                     f"{where} was trained on ({detail}); give a table with its columns "
-                     f"{short_repr([printable(n) for n in names])} (in any order)")
 
 
 def in_model_columns(data, meta: dict, where: str = "the model"):
