@@ -41,7 +41,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import command_line, load_average, mean_sd, table, write_result  # noqa: E402
+from common import command_line, load_average, mean_sd, table, write_result, run_main  # noqa: E402
 from inversion import job_distill  # noqa: E402  (KD of lenet5_bn_half on saved images)
 from synth.checkpoint import load_model  # noqa: E402
 from synth.data import load_dataset  # noqa: E402
@@ -509,4 +509,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

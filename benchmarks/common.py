@@ -69,3 +69,15 @@ def write_result(path: str | os.PathLike, body: str | Sequence[str],
     if echo:
         print(text, end="")
     return write_text_atomic(path, text)
+
+
+def run_main(main, *args):
+    """Call a script's ``main(*args)``.  A mistake the user can fix that the library finds
+    (an unknown data set, model or option value: ``synth.errors.UserError``) is its one line
+    on stderr and exit 2, as argparse's own errors are, not a traceback."""
+    from synth.errors import UserError
+    try:
+        return main(*args)
+    except UserError as e:
+        print(f"{Path(sys.argv[0]).name}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

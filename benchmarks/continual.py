@@ -22,7 +22,7 @@ from synth.continual import (METHODS, ContinualConfig, class_subset, incremental
                              learn_new_classes, per_class_accuracy, synthesize_old)
 from synth.data import load_dataset
 from synth.device import pick_device
-from common import command_line, write_result
+from common import command_line, write_result, run_main
 from synth.inversion import InversionConfig
 from synth.models import build
 from synth.train import TrainConfig, fit
@@ -97,4 +97,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

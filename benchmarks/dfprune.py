@@ -26,7 +26,7 @@ from synth.data import load_dataset
 from synth.device import pick_device
 from synth.dfprune import PruneConfig, prune
 from synth.distill import DistillConfig, distill
-from common import command_line, write_result
+from common import command_line, write_result, run_main
 from synth.inversion import balanced_labels, settings_for, synthesize
 from synth.models import build
 from synth.train import TrainConfig, evaluate, fit
@@ -299,6 +299,10 @@ def main() -> None:
                         help="with --defaults: the study's name under results/ (per-seed JSON "
                              "cache in that folder, the table in NAME.md); one teacher per name")
     args = parser.parse_args()
+    known = [key for _, _, key in TEACHERS]
+    unknown = [t for t in args.teachers.split(",") if t not in known]
+    if unknown:
+        parser.error(f"--teachers: unknown {','.join(unknown)}; known: {', '.join(known)}")
     torch.set_num_threads(args.threads)
     if args.defaults:
         defaults(args)
@@ -326,4 +330,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from common import run_main
 from synth.diabdeep import DiabDeepConfig, run_diabdeep
 from synth.files import write_text_atomic
 
@@ -573,4 +574,4 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    run_main(main, sys.argv)

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import write_result  # noqa: E402
+from common import write_result, run_main  # noqa: E402
 from synth.checkpoint import load_model  # noqa: E402
 from synth.data import load_dataset  # noqa: E402
 from synth.distill import DistillConfig, adi_distill  # noqa: E402
@@ -184,10 +184,22 @@ def main() -> None:
     a = ap.parse_args()
     global DEVICE
     DEVICE = a.device
+    known = ["train", "inversion", "adi", "amortized", "trial"] + (
+        ["precision"] if DEVICE == "cuda" else [])
+    unknown = [c for c in filter(None, a.only.split(",")) if c not in known]
+    if unknown:
+        ap.error(f"--only: unknown check(s) {','.join(unknown)}; known on {DEVICE}: "
+                 f"{', '.join(known)}")
     if DEVICE == "cuda" and not torch.cuda.is_available():
-        sys.exit("gpu_check: CUDA is not available on this machine (nothing to check)")
+        sys.exit("gpu_check: CUDA is not available on this machine (nothing to check; "
+                 "--device cpu runs the checks on the CPU as a dry run)")
+    if not Path(a.teacher).is_file():
+        ap.error(f"--teacher: no file {a.teacher}")
     data = load_dataset("mnist5k")
-    teacher = load_model(a.teacher)
+    try:
+        teacher = load_model(a.teacher)
+    except ValueError as e:   # synth's UserError: one line
+        ap.error(f"--teacher {a.teacher}: {e}")
     name = torch.cuda.get_device_name(0) if DEVICE == "cuda" else "CPU (dry run)"
     lines = [f"# CUDA path check on {name} (torch {torch.__version__}, "
              f"{torch.get_num_threads()} CPU threads for the cpu rows)",
@@ -216,4 +228,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -37,7 +37,7 @@ from synth import masked
 from synth.compact import compact
 from synth.data import load_dataset
 from synth.distill import live_kd_fn
-from common import write_result
+from common import write_result, run_main
 from synth.files import write_text_atomic
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
 from synth.models import build, count_parameters, prunable_layers
@@ -422,4 +422,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 
-from common import RESULTS, command_line, machine_note, mean_sd, table, write_result
+from common import RESULTS, command_line, machine_note, mean_sd, table, write_result, run_main
 from synth.files import write_text_atomic
 from synth.grow_prune import RECIPE
 
@@ -157,6 +157,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--models", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     ap.add_argument("--growth-models", nargs="*", default=["lenet300_100"],
+                    choices=list(TARGETS),
                     help="models on which the grow+prune arm runs too")
     ap.add_argument("--report", action="store_true", help="only the table from the cache")
     ap.add_argument("--out", default="grow_prune_defaults.md")
@@ -178,4 +179,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

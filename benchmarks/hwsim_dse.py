@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hwsim import tables  # noqa: E402
 from hwsim.dse import DseConfig, explore  # noqa: E402
 from hwsim.workload import extract  # noqa: E402
-from common import write_result  # noqa: E402
+from common import write_result, run_main  # noqa: E402
 from synth.models import build  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "hwsim_dse.md"
@@ -116,7 +116,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--skip-cpu", action="store_true")
+    ap.add_argument("--out", default=str(RESULTS),
+                    help="results file (a name under benchmarks/results/ or a path)")
     args = ap.parse_args()
+    if args.threads < 1:
+        ap.error(f"--threads must be >= 1, got {args.threads}")
     workloads = {n: extract(build(n, s, 10), s) for n, s in NETS.items()}
     text = ["# hwsim DSE (LeNet-5 + ResNet) and latency tables", "",
             f"Command: `python benchmarks/hwsim_dse.py --threads {args.threads}`.", "",
@@ -124,9 +128,8 @@ def main() -> None:
     text += dse_section(workloads)
     if not args.skip_cpu:
         text += table_section(workloads, args.threads)
-    write_result(RESULTS, text, echo=False)
-    print(f"wrote {RESULTS}")
+    print(f"wrote {write_result(args.out, text, echo=False)}")
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hwsim.accel import AcceleratorConfig, evaluate_many  # noqa: E402
 from hwsim.workload import build_priced, extract  # noqa: E402
-from common import command_line, machine_note, table, write_result  # noqa: E402
+from common import command_line, machine_note, table, write_result, run_main  # noqa: E402
 
 NETWORKS = [("lenet300_100", (1, 28, 28)), ("lenet5", (1, 28, 28)),
             ("convnet_small", (1, 28, 28)), ("resnet8_w16", (3, 32, 32)),
@@ -87,4 +87,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cluster.connect import connect  # noqa: E402
 from cluster.hwsim_pool import HwsimPool  # noqa: E402
-from common import write_result  # noqa: E402
+from common import write_result, run_main  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "hwsim_pool.md"
 
@@ -57,7 +57,12 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=24)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--family", choices=("lenet5", "resnet"), default="resnet")
+    ap.add_argument("--out", default=str(RESULTS),
+                    help="results file (a name under benchmarks/results/ or a path)")
     args = ap.parse_args()
+    for name in ("candidates", "rounds"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name} must be >= 1, got {getattr(args, name)}")
     connect(num_cpus=2)
     shape = (1, 28, 28) if args.family == "lenet5" else (3, 32, 32)
     rates = {1: [], 2: []}
@@ -110,8 +115,8 @@ def main() -> None:
              f"| driver cache | {statistics.median(driver):.4f} | {max(driver):.4f} |",
              f"| actor cache (Ray round trip) | {statistics.median(actor):.3f} | {max(actor):.3f} |",
              "", f"Actor stats after the cache test: {stats}"]
-    write_result(RESULTS, lines)
+    write_result(args.out, lines)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

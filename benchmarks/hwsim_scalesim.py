@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hwsim.accel import AcceleratorConfig, DATAFLOWS, evaluate_many, gemm_compute_cycles  # noqa: E402
 from hwsim.workload import GEMM_TYPES, extract  # noqa: E402
 from torch import nn  # noqa: E402
-from common import load_average, write_result  # noqa: E402
+from common import load_average, write_result, run_main  # noqa: E402
 from synth.files import write_text_atomic  # noqa: E402
 from synth.models import build  # noqa: E402
 
@@ -409,6 +409,8 @@ def main() -> None:
     ap.add_argument("--import", dest="import_dir", type=Path, help="load job results from DIR")
     ap.add_argument("--host", default="device machine (16 free cores)",
                     help="where imported runs ran")
+    ap.add_argument("--out", type=Path, default=RESULTS,
+                    help="results file (it keeps the other suite's section from there)")
     args = ap.parse_args()
     if args.export:
         return export_jobs(args.export, args.skip_full, args.suite)
@@ -416,15 +418,14 @@ def main() -> None:
         import_results(args.import_dir, args.host)
     nets, _ = all_runs(True)
     python = ensure_venv()
-    square, extended = sections_of(RESULTS)
+    square, extended = sections_of(args.out)
     if args.suite in ("square", "all"):
         square = square_section(python, nets, args.skip_full, args.fresh)
     if args.suite in ("extended", "all"):
         extended = extended_section(python, args.fresh)
     text = square + ([""] if square and extended else []) + extended
-    write_result(RESULTS, text, echo=False)
-    print(f"wrote {RESULTS}")
+    print(f"wrote {write_result(args.out, text, echo=False)}")
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -40,7 +40,7 @@ from hwsim.gpu import GpuConfig  # noqa: E402
 from hwsim.spring import SpringConfig, compare  # noqa: E402
 from hwsim.workload import extract  # noqa: E402
 from synth.data import load_dataset  # noqa: E402
-from common import write_result  # noqa: E402
+from common import write_result, run_main  # noqa: E402
 from synth.files import write_json_atomic  # noqa: E402
 from synth.models import build  # noqa: E402
 from synth.quant import ROUNDINGS, FixedPointTraining, QuantConfig  # noqa: E402
@@ -316,6 +316,8 @@ def main() -> None:
     ap.add_argument("--skip-no-bn", action="store_true", help="no LeNet-300-100 table")
     ap.add_argument("--slow-seeds", type=int, default=10, help="seeds of the slow-regime table")
     ap.add_argument("--large-batch-seeds", type=int, default=8)
+    ap.add_argument("--out", default=str(RESULTS),
+                    help="results file (a name under benchmarks/results/ or a path)")
     args = ap.parse_args()
     text = ["# SPRING vs GTX 1080 Ti, and training at SPRING's precision", "",
             "Command: `python benchmarks/hwsim_spring.py`.  Batch of 32 real mnist5k images",
@@ -384,9 +386,8 @@ def main() -> None:
                      "the 12-bit row keeps gradients fp32; the 10-bit row quantizes the stored",
                      "weights only.", ""]
             text += ablation_table(args.epochs, args.seeds, data)
-    write_result(RESULTS, text, echo=False)
-    print(f"wrote {RESULTS}")
+    print(f"wrote {write_result(args.out, text, echo=False)}")
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -30,10 +30,11 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 
-from common import RESULTS, command_line, machine_note, table, write_result
+from common import RESULTS, command_line, machine_note, table, write_result, run_main
 from synth.data import load_dataset
 from synth.files import write_text_atomic
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
@@ -188,12 +189,16 @@ def main(argv):
     ap.add_argument("--split", choices=("random", "shifted"), default="random",
                     help="random: old and new from one distribution; shifted: classes 5-9 "
                          "mostly in the new data (90%%)")
+    ap.add_argument("--work", default=None, help="folder of the per-seed JSON cache (default "
+                    "benchmarks/results/incremental_TAG, TAG from the model and split)")
+    ap.add_argument("--out", default=None, help="results file (default benchmarks/results/"
+                    "incremental_TAG.md)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     config = IncrementalConfig(device="cpu")
     tag = f"{args.model}" + ("" if args.old_fraction == 0.5 else f"_old{args.old_fraction:g}") \
         + ("" if args.split == "random" else f"_{args.split}")
-    folder = RESULTS / f"incremental_{tag}"
+    folder = Path(args.work) if args.work else RESULTS / f"incremental_{tag}"
     t0 = time.perf_counter()
     runs = []
     for seed in args.seeds:
@@ -208,10 +213,10 @@ def main(argv):
         write_text_atomic(path, json.dumps(run, indent=1))
         runs.append(run)
         print(f"seed {seed}: {json.dumps({k: run[k] for k in ('target',)})}", file=sys.stderr)
-    write_result(RESULTS / f"incremental_{tag}.md",
+    write_result(args.out or RESULTS / f"incremental_{tag}.md",
                  report(tag, runs, config, time.perf_counter() - t0),
                  f"# Incremental learning: cost to the same accuracy ({args.model}, mnist5k)")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_main(main, sys.argv[1:])

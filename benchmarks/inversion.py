@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from synth.checkpoint import load_model  # noqa: E402
 from synth.data import Dataset, load_dataset  # noqa: E402
-from common import write_result  # noqa: E402
+from common import write_result, run_main  # noqa: E402
 from synth.files import atomic_path, write_text_atomic  # noqa: E402
 from synth.inversion import (BNFeatureHooks, InversionConfig, _augment, balanced_labels,  # noqa: E402
                              synthesize, total_variation)
@@ -470,4 +470,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -42,6 +42,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import run_main  # noqa: E402
 from synth.files import write_json_atomic, write_text_atomic  # noqa: E402
 
 IMAGES = 500
@@ -89,7 +90,8 @@ def _row(name: str) -> tuple:
     for row in ROWS:
         if row[0] == name:
             return row
-    raise SystemExit(f"unknown row {name!r}; rows: {', '.join(r[0] for r in ROWS)}")
+    from synth.errors import UserError
+    raise UserError(f"unknown row {name!r}; rows: {', '.join(r[0] for r in ROWS)}")
 
 
 def _slug(name: str) -> str:
@@ -129,9 +131,12 @@ def parse_kd(text: str) -> dict:
     for item in filter(None, text.split(",")):
         k, _, v = item.partition("=")
         if k not in fields:
-            raise SystemExit(f"--kd: {k!r} is not a DistillConfig field")
-        out[k] = int(v) if fields[k] in ("int", int) else float(v)
-    DistillConfig(**out)   # validate
+            raise ValueError(f"--kd: {k!r} is not a DistillConfig field")
+        try:
+            out[k] = int(v) if fields[k] in ("int", int) else float(v)
+        except ValueError:
+            raise ValueError(f"--kd: {k}={v!r} is not a number") from None
+    DistillConfig(**out)   # validate (a UserError, a ValueError, names the field)
     return out
 
 
@@ -456,8 +461,8 @@ def report(a) -> str:
                          f"{st.mean(d['cpu_seconds']):.0f} | {_pct(d['student'])} | "
                          f"{_pct(r['student_real'])} | {gap:+.1f} | "
                          f"{'yes' if gap <= 5 and min(d['fidelity']) >= 0.95 else '**no**'} |")
-    lines += ["", f"Inputs missed (synthesized inputs the teacher assigns to another class; the "
-              f"stopping rule tolerates a few per batch): "
+    lines += ["", "Inputs missed (synthesized inputs the teacher assigns to another class; the "
+              "stopping rule tolerates a few per batch): "
               + ", ".join(f"{r['row']} {r['missed']}" for r in res) + ".", "",
               f"Families covered: {', '.join(families)} (registered: "
               f"{', '.join(sorted(list_families()))}).", "",
@@ -505,7 +510,13 @@ def main() -> None:
     ap.add_argument("--job", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--row", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    a.kd_fields = parse_kd(a.kd)
+    unknown = [n for n in filter(None, a.rows.split(",")) if n not in [r[0] for r in ROWS]]
+    if unknown:
+        ap.error(f"unknown --rows {','.join(unknown)}; rows: {', '.join(r[0] for r in ROWS)}")
+    try:
+        a.kd_fields = parse_kd(a.kd)
+    except ValueError as e:
+        ap.error(str(e))
     if a.job:
         torch.set_num_threads(1)
         result = run_row(a)
@@ -520,4 +531,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import inversion_any as B  # noqa: E402
-from common import command_line, machine_note, table, write_result  # noqa: E402
+from common import command_line, machine_note, table, write_result, run_main  # noqa: E402
 
 IMAGE_ROWS = [r[0] for r in B.ROWS if r[1] in ("mnist5k", "digits")]
 
@@ -72,4 +72,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

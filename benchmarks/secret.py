@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import run_main  # noqa: E402
 from synth.data import load_dataset  # noqa: E402
 from synth.files import write_json_atomic, write_text_atomic  # noqa: E402
 from synth.labels import name_words  # noqa: E402
@@ -224,6 +225,7 @@ def main(argv=None):
                          "process working from the other end); no table.")
     ap.add_argument("--reverse", action="store_true", help="Second fold first (with "
                     "--replications).")
+    ap.add_argument("--out", default=str(RESULTS), help="results file")
     args = ap.parse_args(argv)
     only = None if args.replications is None else [int(r) for r in args.replications.split(",")]
     torch.set_num_threads(1)
@@ -275,8 +277,8 @@ def main(argv=None):
         *var_t, ""]
     text = "\n".join(lines)
     print(text)
-    write_text_atomic(RESULTS, text)
+    write_text_atomic(Path(args.out), text)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import run_main  # noqa: E402
 from synth.data import load_dataset  # noqa: E402
 from synth.files import write_text_atomic  # noqa: E402
 from synth.models import build, resolve_spec  # noqa: E402
@@ -37,6 +38,7 @@ def main(argv=None):
     ap.add_argument("--model", default="mlp_small")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--out", default=str(RESULTS), help="results file")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     rows, gains = [], {s: [] for s in SOURCES}
@@ -71,8 +73,8 @@ def main(argv=None):
         "(pt) | macro-F1 change | weight |", "|---|---|---|---|---|---|---|---|", *rows, "",
         f"Mean SECRET - network over seeds (± s.e.): {summary}.", ""])
     print(text)
-    write_text_atomic(RESULTS, text)
+    write_text_atomic(Path(args.out), text)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -1,22 +1,25 @@
 """Symbiotic training benchmark: an LSTM / H-LSTM language model sized by latency vs a stacked
 2-layer LSTM baseline (width 200, Zaremba et al.'s "small" configuration) on enwiki.
 
-    python benchmarks/symbiotic.py [--quick] [--no-ray] [--seeds 0,1,2]
+    python benchmarks/symbiotic.py [--quick] [--no-ray] [--seeds 0,1,2] [--work DIR] [--out FILE]
 
 One training of the baseline and the candidates (Ray tasks), then the choices for two
 platforms: ``host`` (this CPU, measured, interleaved best-of-N with IQR) and ``accel`` (the
 analytical accelerator).  Prints the table and writes benchmarks/results/symbiotic.md (with the
 load average: timings on this shared 2-core machine are noisy), the reports and latency.png
-under benchmarks/results/symbiotic/.
+under benchmarks/results/symbiotic/ (``--quick``: symbiotic_quick.md and symbiotic_quick/, so that
+a quick run never overwrites the full run's reports).
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
 
 import torch
 
+from common import run_main
 from deploy.symbiotic import run_symbiotic
 from synth.files import write_text_atomic
 from synth.symbiotic import SymbioticConfig
@@ -96,22 +99,22 @@ def save_trained(store: Path, cfg: SymbioticConfig, trained: dict) -> None:
     tmp.replace(store)
 
 
-def run_seed(seed: int, quick: bool, use_ray: bool, parts: list) -> dict:
+def run_seed(seed: int, quick: bool, use_ray: bool, parts: list, work: Path) -> dict:
     cfg = SymbioticConfig(cells=("lstm", "hlstm"), widths=(32, 64),
                           sparsities=(0.5, 0.9), epochs=1 if quick else 2,
                           max_batches=5 if quick else 40, tolerance=0.01, seed=seed)
     common = dict(min_count=20, baseline_width=200, baseline_layers=2,
                   rounds=5 if quick else 20, threads=1,
                   table_widths=range(16, 257, 16) if not quick else (),
-                  cache_dir=OUT / "symbiotic" / "cache")
+                  cache_dir=work / "cache")
     # the trained baseline and candidates are kept (tensors and plain data only) so that a rerun
     # with the same configuration times and chooses again without training again
-    store = OUT / "symbiotic" / f"trained{'_quick' if quick else ''}_seed{seed}.pt"
+    store = work / f"trained{'_quick' if quick else ''}_seed{seed}.pt"
     trained = load_trained(store, cfg)
     out = {}
     for platform in ("host", "accel"):
         # the hardware-agnostic pruned model is the same for both platforms: pruned once
-        report = run_symbiotic("enwiki", platform, OUT / "symbiotic" / f"seed{seed}" / platform,
+        report = run_symbiotic("enwiki", platform, work / f"seed{seed}" / platform,
                                config=cfg.replace(prune_plain=platform == "host"),
                                trained=trained, progress=True, use_ray=use_ray, **common)
         if trained is None:
@@ -145,15 +148,45 @@ def run_seed(seed: int, quick: bool, use_ray: bool, parts: list) -> dict:
     return out
 
 
+def seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"comma-separated integers expected, got {text!r}")
+    if any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be >= 0, got {text!r}")
+    return list(dict.fromkeys(seeds))
+
+
+def parse(argv) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="1 epoch of 5 windows, 5 timing rounds, no latency table (minutes)")
+    ap.add_argument("--no-ray", action="store_true",
+                    help="train in this process (on an overloaded machine Ray may not start in "
+                         "time)")
+    ap.add_argument("--seeds", type=seed_list, default=[0], help="comma-separated (default 0)")
+    ap.add_argument("--work", default=None, help="folder of the reports and caches (default "
+                    "benchmarks/results/symbiotic, with --quick symbiotic_quick)")
+    ap.add_argument("--out", default=None, help="results file (default benchmarks/results/"
+                    "symbiotic.md, with --quick symbiotic_quick.md)")
+    return ap.parse_args(argv)
+
+
+def paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """(folder of the reports and caches, results file) of a run."""
+    name = "symbiotic_quick" if args.quick else "symbiotic"
+    return (Path(args.work) if args.work else OUT / name,
+            Path(args.out) if args.out else OUT / f"{name}.md")
+
+
 def main(argv) -> None:
-    quick = "--quick" in argv
-    use_ray = "--no-ray" not in argv     # on an overloaded machine Ray may not start in time
-    seeds = [0]
-    if "--seeds" in argv:
-        seeds = [int(v) for v in argv[argv.index("--seeds") + 1].split(",")]
+    args = parse(argv)
+    quick, use_ray, seeds = args.quick, not args.no_ray, args.seeds
+    work, out = paths(args)
     t0 = time.perf_counter()
     parts: list[str] = []
-    runs = {seed: run_seed(seed, quick, use_ray, parts) for seed in seeds}
+    runs = {seed: run_seed(seed, quick, use_ray, parts, work) for seed in seeds}
     summary = ["## Summary over seeds (symbiotic vs the 2x200 LSTM baseline and vs plain)", "",
                "| seed | platform | plain | symbiotic | params x | host latency x (spreads apart)"
                " | val ppl % | test ppl % | vs plain: host x (apart) | vs plain: table x |",
@@ -176,9 +209,9 @@ def main(argv) -> None:
               f"single-pass IQR also shown; host {report['host']}; total "
               f"{time.perf_counter() - t0:.0f} s", ""]
     print("\n".join(summary))
-    write_text_atomic(OUT / ("symbiotic_quick.md" if quick else "symbiotic.md"),
+    write_text_atomic(out,
                       "\n".join(header + summary + [""] + parts) + "\n")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_main(main, sys.argv[1:])

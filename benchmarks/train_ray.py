@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from common import command_line, machine_note, mean_sd, table, write_result
+from common import command_line, machine_note, mean_sd, table, write_result, run_main
 
 
 def main() -> None:
@@ -28,6 +28,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--dataset", default="mnist5k")
     parser.add_argument("--model", default="lenet5_bn")
+    parser.add_argument("--out", default="train_ray.md",
+                        help="results file (a name under benchmarks/results/ or a path)")
     args = parser.parse_args()
     from cluster.connect import connect
     from cluster.train import Scaling, fit_on_workers
@@ -35,8 +37,9 @@ def main() -> None:
     from synth.models import build
     from synth.train import TrainConfig, fit
     torch.set_num_threads(2)
-    connect(num_cpus=2)
     data = load_dataset(args.dataset, seed=0)
+    build(args.model, data.input_shape, data.num_classes)   # a bad name fails before Ray starts
+    connect(num_cpus=2)
     ways = {"single process (peer)": None,
             "Ray Train, 1 worker x 2 CPU": Scaling(num_workers=1, cpus_per_worker=2),
             "Ray Train, 2 workers x 1 CPU": Scaling(num_workers=2, cpus_per_worker=1)}
@@ -78,8 +81,8 @@ def main() -> None:
               "the busy cores, while 1-thread workers do not; the loop-speed column then "
               "measures that contention, not data-parallel scaling. Rerun on an idle machine "
               "for a scaling figure.", "", machine_note(), command_line()]
-    write_result("train_ray.md", lines, "# Teacher training: Ray Train workers vs single process")
+    write_result(args.out, lines, "# Teacher training: Ray Train workers vs single process")
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
