@@ -13,13 +13,16 @@ Random noise x is optimized into class-conditional images for a frozen teacher:
 
 The BN statistics come from forward hooks registered once per ``synthesize`` call (not per
 step).  Adam on the inputs with linear warm-up and cosine decay, random jitter (roll) and
-flips each step (images only), an optional low-resolution first phase, clipping to the data
-set's valid normalized range (``synth.data.input_range``).  Any BatchNorm teacher inverts:
-images (C, H, W) and feature vectors (F,) for MLPs with BatchNorm1d alike, and sequences
-(C, L) (channels x steps) for networks whose BatchNorm layers see feature vectors (an MLP on
-the flattened series): those are inverted exactly as C*L features (per-feature statistics, no
-jitter or flips, the tabular settings) and keep their (C, L) shape (``check_sequence_teacher``
-refuses BatchNorm over the channels of a Conv1d: no such family in the registry).
+flips each step (images; sequences are rolled along time, never flipped), an optional
+low-resolution first phase, clipping to the data set's valid normalized range
+(``synth.data.input_range``, per channel for images and sequences).  Any BatchNorm teacher
+inverts: images (C, H, W) and feature vectors (F,) for MLPs with BatchNorm1d alike, and
+sequences (C, L) (channels x steps), which keep their (C, L) shape.  A sequence network whose
+BatchNorm layers see feature vectors (an MLP on the flattened series) is inverted exactly as
+C*L features (per-feature statistics, no jitter, the tabular settings); one whose first
+BatchNorm normalizes the channels of a Conv1d (``convnet1d``) matches per-channel statistics
+averaged over time (Eq. 4 over (N, L)), with a roll along time as its jitter and a TV prior
+along time (``settings_for``).
 
 Stopping rule (per batch, checked every ``check_every`` iterations, within the cap
 ``iterations``): stop once (a) the teacher assigns all but ``allowed_misses`` inputs of the
@@ -151,6 +154,11 @@ PRESETS: dict[str, dict] = {
     "tabular": dict(iterations=2000, batch_size=256, lr=0.1, jitter=0, flip=False,
                     bn_weight=1.0, first_bn_multiplier=10.0, tv_l2_weight=0.0, l2_weight=1e-5),
 }
+# Sequence teachers whose first BN layer normalizes the channels of a Conv1d (``settings_for``):
+# a roll along time of up to this fraction of the steps (the images' 2 px of 28), and this
+# weight on the TV prior along time
+SEQUENCE_JITTER = 2 / 28
+SEQUENCE_TV_L2 = 1e-4
 PRESET_SIZES = {"mnist28": (1, 28, 28), "cifar32": (3, 32, 32), "imagenet224": (3, 224, 224)}
 REFERENCE_BN_LAYERS = 4     # LeNet-5-BN, the teacher the presets were tuned on
 REFERENCE_SPAN = 1 / 0.3083  # normalized width of an mnist5k pixel's valid range, 1 / std
@@ -255,45 +263,11 @@ def check_teacher(teacher: nn.Module, name: str = "") -> None:
                         f"running statistics (track_running_stats=False): DeepInversion needs "
                         f"the running mean and variance of the data it was trained on")
     try:
-        if len(teacher_shape(teacher)) == 2:
-            check_sequence_teacher(teacher)
+        teacher_shape(teacher)
     except UserError as e:
         if not name:
             raise
         raise UserError(f"{where}{e}") from None
-
-
-def check_sequence_teacher(teacher: nn.Module) -> None:
-    """A sequence teacher (input (C, L)) inverts as C*L features: every BatchNorm layer its
-    eval-mode forward pass runs must see feature vectors (N, F) (an MLP on the flattened
-    series, BatchNorm1d after dense layers).  A layer that sees (N, C, L) normalizes the
-    channels of a Conv1d: its statistics are averages over time, which a roll along time
-    (the analogue of image jitter) would have to respect; no registered family has one, so it
-    is refused in one line rather than inverted with settings nobody measured."""
-    shape = tuple(int(v) for v in teacher.input_shape)
-    seen: list = []
-    handles = [m.register_forward_hook(
-        lambda m, i, o: seen.append((m, i[0].dim())) if torch.is_tensor(i[0]) else None)
-        for m in batchnorm_layers(teacher)]
-    modes = module_modes(teacher)
-    try:
-        teacher.eval()
-        with torch.no_grad():
-            teacher(torch.zeros((1,) + shape, device=module_device(teacher)))
-    except Exception:   # as_teacher and the inversion itself say what is wrong
-        return
-    finally:
-        restore_modes(modes)
-        for h in handles:
-            h.remove()
-    names = {id(m): n for n, m in teacher.named_modules()}
-    bad = [names.get(id(m), type(m).__name__) for m, dim in seen if dim != 2]
-    if bad:
-        raise UserError(f"teacher's BatchNorm layer {bad[0]!r} normalizes the channels of a "
-                        f"sequence (its input is (N, C, L), after a Conv1d): DeepInversion of "
-                        f"sequence teachers is supported for networks whose BatchNorm layers "
-                        f"follow dense layers (an MLP on the flattened (C, L) input, e.g. "
-                        f"lenet300_100_bn), not for Conv1d-BatchNorm networks")
 
 
 def batchnorm_order(teacher: nn.Module, shape) -> list:
@@ -302,28 +276,37 @@ def batchnorm_order(teacher: nn.Module, shape) -> list:
     ``batchnorm_layers`` need not be it (a head defined before the features), and the
     hooks' first layer (``first_bn_multiplier``) is the first run.  Registration order where
     the forward pass fails."""
+    return [m for m, _ in batchnorm_inputs(teacher, shape)]
+
+
+def batchnorm_inputs(teacher: nn.Module, shape) -> list:
+    """(layer, dimensions of its input) for the teacher's BatchNorm layers in the order its
+    eval-mode forward pass runs them (``batchnorm_order``): 2 for a layer after a dense layer
+    (per-feature statistics), 3 for one over the channels of a Conv1d (N, C, L), 4 over those
+    of a Conv2d.  Registration order, dimensions None, where the forward pass fails."""
     layers = batchnorm_layers(teacher)
     order: list = []
-    handles = [m.register_forward_hook(lambda m, i, o: order.append(m) if all(
-        m is not seen for seen in order) else None) for m in layers]
+    handles = [m.register_forward_hook(lambda m, i, o: order.append(
+        (m, i[0].dim() if torch.is_tensor(i[0]) else None)) if all(
+        m is not seen for seen, _ in order) else None) for m in layers]
     modes = module_modes(teacher)
     try:
         teacher.eval()
         with torch.no_grad():
             teacher(torch.zeros((1,) + tuple(shape), device=module_device(teacher)))
     except Exception:   # the inversion itself will say what is wrong with the teacher
-        return layers
+        return [(m, None) for m in layers]
     finally:
         restore_modes(modes)
         for h in handles:
             h.remove()
-    return order or layers
+    return order or [(m, None) for m in layers]
 
 
 def preset_for(input_shape) -> str:
     """The preset nearest to ``input_shape``: ``tabular`` for feature vectors and sequences
-    (C, L) (inverted as C*L features), else the image preset closest in (log) side length,
-    channels breaking ties."""
+    (C, L) (the starting point; ``settings_for`` adds a roll and TV along time for a Conv1d-BN
+    teacher), else the image preset closest in (log) side length, channels breaking ties."""
     shape = tuple(int(v) for v in input_shape)
     if len(shape) != 3:
         return "tabular"
@@ -348,9 +331,17 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       of the side, which the teachers themselves do not tolerate (on real 8x8 digits their
       class agrees with the unrolled input's only 55-67% of the time), and with it the
       synthesized inputs taught a student 59-66% instead of 83-90% (benchmarks/results/
-      inversion_any.md).  None for feature vectors and sequences (C, L) (inverted as C*L
-      features: settings as for those, ``check_sequence_teacher``), and none where the first BN layer
-      follows a dense layer over the whole input (an MLP on images): its statistics are those
+      inversion_any.md).  None for feature vectors and for sequences (C, L) whose first BN
+      layer follows a dense layer (inverted as C*L features: settings as for those); for
+      sequences whose first BN layer normalizes Conv1d channels (statistics averaged over
+      time, which a roll keeps) a roll along time of up to ``SEQUENCE_JITTER`` of the steps
+      (the images' 2 px of 28: 7 of basicmotions' 100 steps), and a TV prior along time of
+      weight ``SEQUENCE_TV_L2``, both by analogy with the images': on ``convnet1d_small``
+      teachers of basicmotions, japanesevowels and scp1 (one seed, 200-270 inputs) neither
+      the roll (0, 7% or 14% of the steps) nor the TV prior (0 or 1e-4) moved fidelity
+      (1.0 in all) or a student's real-test accuracy beyond 5 test inputs.  None where the
+      first BN layer follows a dense layer over the whole input (an MLP on images): its
+      statistics are those
       of fixed pixel positions, which a roll changes, so no input can match them under jitter
       (a BN MLP on digits: BN term 8 with jitter, 0.4 without);
     * flips only when ``flip=True`` (the user says the data is mirror-invariant: digits and
@@ -418,10 +409,15 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
     through ``AmortizedConfig.from_inversion``, the warm-up and each batch's adaptation."""
     shape = teacher_shape(teacher) if isinstance(teacher, nn.Module) else tuple(
         int(v) for v in teacher)
-    layers, first_dense = 0, False
+    layers, first_dense, first_conv1d = 0, False, False
     if isinstance(teacher, nn.Module):
-        bns = batchnorm_order(teacher, shape)
-        layers, first_dense = len(bns), bool(bns) and isinstance(bns[0], nn.BatchNorm1d)
+        seen = batchnorm_inputs(teacher, shape)
+        bns = [m for m, _ in seen]
+        dim = seen[0][1] if seen else None   # of the first BN layer's input
+        layers = len(bns)
+        first_dense = bool(bns) and (dim == 2 if dim is not None
+                                     else isinstance(bns[0], nn.BatchNorm1d))
+        first_conv1d = len(shape) == 2 and dim == 3
     name = preset or preset_for(shape)
     if name not in PRESETS:
         raise UserError(f"unknown inversion preset {name!r}; known: {', '.join(PRESETS)}")
@@ -447,6 +443,9 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
             values["lowres_iterations"] = 0
     else:
         values.update(jitter=0, flip=False, tv_l1_weight=0.0, tv_l2_weight=0.0, lowres_iterations=0)
+        if first_conv1d:   # BN over Conv1d channels: statistics averaged over time
+            values["jitter"] = math.floor(SEQUENCE_JITTER * shape[1] + 1e-9)
+            values["tv_l2_weight"] = SEQUENCE_TV_L2
     if layers > REFERENCE_BN_LAYERS:
         values["bn_weight"] = base["bn_weight"] * REFERENCE_BN_LAYERS / layers
     if first_dense:
@@ -600,8 +599,10 @@ def bn_statistics_gap(x: torch.Tensor, running_mean: torch.Tensor,
 
 def total_variation(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image TV: (L1 form, L2 form) = mean |d| and mean d^2 over horizontal plus vertical
-    neighbour differences d."""
+    neighbour differences d; for sequences (N, C, L) over neighbouring steps only."""
     dh = x[..., :, 1:] - x[..., :, :-1]
+    if x.dim() == 3:
+        return dh.abs().flatten(1).mean(1), dh.square().flatten(1).mean(1)
     dv = x[..., 1:, :] - x[..., :-1, :]
     l1 = dh.abs().flatten(1).mean(1) + dv.abs().flatten(1).mean(1)
     l2 = dh.square().flatten(1).mean(1) + dv.square().flatten(1).mean(1)
@@ -690,7 +691,7 @@ def _objective(teacher, student, hooks, x, labels, config: InversionConfig):
     hooks.active = False
     bn = hooks.loss(config.first_bn_multiplier)
     per_image = config.ce_weight * F.cross_entropy(logits, labels, reduction="none")
-    if (config.tv_l1_weight or config.tv_l2_weight) and x.dim() == 4:
+    if (config.tv_l1_weight or config.tv_l2_weight) and x.dim() in (3, 4):
         tv1, tv2 = total_variation(x)
         per_image = per_image + config.tv_l1_weight * tv1 + config.tv_l2_weight * tv2
     if config.l2_weight:
@@ -703,7 +704,14 @@ def _objective(teacher, student, hooks, x, labels, config: InversionConfig):
 
 def _augment(x: torch.Tensor, jitter: int, flip: bool, gen: torch.Generator) -> torch.Tensor:
     """Random roll by up to +-jitter pixels and a random horizontal flip of the whole batch
-    (images; feature vectors pass unchanged)."""
+    (images); sequences (N, C, L) are rolled along time by up to +-jitter steps, never
+    flipped (time reversed is another signal); feature vectors pass unchanged."""
+    if x.dim() == 3:
+        if jitter:
+            shift = int(torch.randint(-jitter, jitter + 1, (1,), generator=gen))
+            if shift:
+                x = torch.roll(x, shifts=shift, dims=2)
+        return x
     if x.dim() != 4:
         return x
     if jitter:

@@ -6,7 +6,7 @@ from synth.models.registry import (SpecModel, batchnorm_layers, build, check_inp
                                    check_shape, count_flops, count_parameters, list_families,
                                    list_variants, max_parameters, prunable_layers,
                                    register_family, register_variant, resolve_spec)
-from synth.models import convnet, hlstm, lenet5, lstm, mlp, resnet  # noqa: F401  (registration)
+from synth.models import convnet, convnet1d, hlstm, lenet5, lstm, mlp, resnet  # noqa: F401,E501  (registration)
 from synth.models.hlstm import HLSTMLayer
 from synth.models.lstm import LSTMLayer, RecurrentLayer, RecurrentStack
 

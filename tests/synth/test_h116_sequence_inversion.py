@@ -3,8 +3,9 @@ sensor/time-series set was refused ("teacher must take images (C, H, W) or featu
 (F,), got input_shape (6, 100)").  It is inverted as C*L features (the tabular settings) and
 the synthesized inputs keep their (C, L) shape: in memory, in the Parquet set ``nnsynth
 invert`` writes, and in its grid (one line plot per sample).  A teacher whose BatchNorm
-normalizes the channels of a Conv1d is refused in one line; so is a generator (method
-amortized) for a set that records no valid input range (every sequence set)."""
+normalizes the channels of a Conv1d (refused here at first) is inverted with a roll along
+time (test_h123_conv1d_inversion.py).  A generator (method amortized) is refused in one line
+for a set that records no valid input range."""
 import json
 from pathlib import Path
 
@@ -82,16 +83,20 @@ def test_a_sequence_teacher_inverts_as_feature_vectors_keeping_its_shape(data, t
         assert (teacher(result.images).argmax(1) == result.labels).float().mean() >= 0.9
 
 
-def test_a_conv1d_batchnorm_teacher_is_refused_in_one_line():
+def test_a_conv1d_batchnorm_teacher_is_taken_with_a_roll_along_time():
+    # refused before (h123): "'1' normalizes the channels of a sequence ... not for
+    # Conv1d-BatchNorm networks"; now inverted with its per-channel statistics
+    # (tests/synth/test_h123_conv1d_inversion.py)
     model = nn.Sequential(nn.Conv1d(3, 4, 3, padding=1), nn.BatchNorm1d(4), nn.ReLU(),
                           nn.Flatten(), nn.Linear(4 * SHAPE[1], 3))
-    with pytest.raises(UserError, match="'1' normalizes the channels of a sequence") as e:
-        as_teacher(model, SHAPE)
-    assert "\n" not in str(e.value)
+    config = settings_for(as_teacher(model, SHAPE))
+    assert config.jitter == 1 and config.first_bn_multiplier == 10.0 and not config.flip
     # BatchNorm only after the flatten (per-feature statistics) inverts like an MLP
     ok = nn.Sequential(nn.Conv1d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
                        nn.Linear(4 * SHAPE[1], 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
     assert as_teacher(ok, SHAPE).input_shape == SHAPE
+    config = settings_for(ok)
+    assert config.jitter == 0 and config.first_bn_multiplier == 1.0 and config.tv_l2_weight == 0
 
 
 def test_a_generator_needs_a_valid_range_and_makes_sequences_within_one(data, teacher):

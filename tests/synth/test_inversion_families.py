@@ -1,7 +1,7 @@
 """Generated from the model registry (as timm's tests are): every registered family that can
 have BatchNorm is inverted briefly on a tiny teacher of its own -- images for the families that
 take them, feature vectors for those that take those, sequences (C, L) for those (an MLP on
-the flattened series: the BatchNorm families that take them) -- and the inversion must raise
+the flattened series; convnet1d, BatchNorm over Conv1d channels) -- and the inversion must raise
 the teacher's fidelity and lower the BN and per-input losses.  A family added to the registry is
 tested here without editing this file."""
 import dataclasses
