@@ -424,8 +424,9 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
         from synth.distill import DistillConfig
         kd = distill or DistillConfig(seed=seed, device=config.device)
     if num_images < teacher.num_classes:
-        raise UserError(f"num_images must be >= the number of classes ({teacher.num_classes}), "
-                        f"got {num_images}")
+        from synth.config import value_error
+        raise value_error("num_images", num_images,
+                          f"must be >= the number of classes ({teacher.num_classes})")
     from synth.config import check_range
     check_range("num_images", num_images, 1, MAX_IMAGES, integer=True)
     check_range("pairs", pairs, 1, MAX_PAIRS, integer=True)

@@ -129,7 +129,7 @@ def time_interleaved(fns: Mapping[Hashable, Callable[[], object]], *, rounds: in
                      warmup: int = 2, seed: int = 0, progress: bool = False) -> dict:
     """``{key: spread}``: every callable once per round, in a new random order each round."""
     if rounds < 1:
-        raise UserError(f"rounds must be >= 1, got {rounds}")
+        check_range("rounds", rounds, 1, None, integer=True)
     keys = list(fns)
     rng = random.Random(seed)
     times = {k: [] for k in keys}

@@ -50,7 +50,7 @@ from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
 from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_op,
                       weight_id, zero_frac)
 from hwsim.recurrent import RNN_CELL_OPS, RNN_GATES, cell_op, merge_repeated
-from synth.config import short_repr
+from synth.config import check_range, short_repr
 from synth.errors import UserError
 from synth.models import RecurrentLayer
 from synth.modes import module_modes, restore_modes
@@ -201,7 +201,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     input_shape = tuple(int(s) for s in input_shape)
     if inputs is None:
         if batch < 1:
-            raise UserError(f"batch must be >= 1, got {batch}")
+            check_range("batch", batch, 1, None, integer=True)
         if batch * math.prod(input_shape) > MAX_BATCH_VALUES:
             raise UserError(f"batch {batch:,} of {input_shape} samples is "
                             f"{batch * math.prod(input_shape):,} input values; the limit is "

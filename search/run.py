@@ -32,7 +32,8 @@ from search.results import (append_result, pareto_front, plot_pareto, read_resul
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
 from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
 from search.trust import check_trusted, register_search
-from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
+from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
+                          short_repr, value_error)
 from synth.errors import ConfigError, UserError
 from synth.files import (claim_dir, copy_atomic, lock_dir, remove_owned, write_json_atomic,
                          write_text_atomic)
@@ -99,7 +100,7 @@ class SearchConfig(Config):
         from synth.device import check_device
         check_device(self.device, "device", available=False)
         if not isinstance(self.constraints, (tuple, list)):
-            raise ConfigError(f"constraints must be a list of 'METRIC<=VALUE', got {short_repr(self.constraints)}")
+            raise value_error("constraints", self.constraints, "must be a list of 'METRIC<=VALUE'")
         check_constraints([parse_constraint(c) for c in self.constraints], self.hardware)
         if bool(self.teacher) != bool(self.data):
             raise ConfigError("teacher and data go together (KD on a synthesized set; nnsynth "

@@ -93,8 +93,8 @@ def check_name(name: str, value: Any) -> None:
            or any(sep and sep in value for sep in ("/", "\\", os.sep, os.altsep, "\0"))
            or not value.isprintable())
     if bad:
-        raise ConfigError(f"{name} must be a file name (1-128 printable characters, not '.' or "
-                          f"'..', no '/' or '\\'), got {short_repr(value)}")
+        raise value_error(name, value, "must be a file name (1-128 printable characters, not "
+                          "'.' or '..', no '/' or '\\')")
 
 
 def range_message(name: str, value: Any, low: float | None = None, high: float | None = None,

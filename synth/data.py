@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from synth.config import short_repr
+from synth.config import short_repr, value_error
 from synth.data_registry import (  # noqa: F401  (the registry is this module's API too)
     MAX_CLASS_NAME, check_class_names, check_dataset_name, check_dataset_path, list_datasets,
     load_dataset, printable, register_dataset, split_class_list)
@@ -70,7 +70,7 @@ class Dataset:
             parts = [self.split(s) for s in ("train", "val", "test")]
             return torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts])
         if which not in ("train", "val", "test"):
-            raise UserError(f"split must be train, val, test or all, got {short_repr(which)}")
+            raise value_error("split", which, "must be train, val, test or all")
         return getattr(self, f"x_{which}"), getattr(self, f"y_{which}")
 
     def splits(self) -> list[str]:

@@ -210,8 +210,8 @@ def frame_for(data: Dataset, steps: int | None) -> int:
     if steps is None:
         return math.ceil(length / min(DIABDEEP_STEPS, length))
     if steps > length:   # was read as one sample per step (T steps) without a word
-        raise UserError(f"steps must be in [1, {length}] for {data.name} (its windows hold "
-                        f"{length} samples), got {steps}")
+        raise value_error("steps", steps, f"must be in [1, {length}] for {data.name} (its "
+                          f"windows hold {length} samples)")
     frame = math.ceil(length / steps)
     if math.ceil(length / frame) != steps:
         log.warning("steps %d: windows of %d samples are read in %d steps of %d samples (a step "

@@ -37,7 +37,8 @@ from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from synth.choices import ROUNDINGS, SCALINGS
-from synth.config import Config, check_choice, check_range, check_seed, short_repr
+from synth.config import (Config, check_choice, check_range, check_seed, short_repr,
+                          value_error)
 from synth.errors import ConfigError
 
 
@@ -95,8 +96,9 @@ class QuantConfig(Config):
         """``"4.16"`` (integer bits incl. sign . fraction bits) plus any other field."""
         parts = str(text).split(".")
         if len(parts) != 2 or not all(p.isdigit() for p in parts):
-            raise ConfigError(f"fixed-point format must be INT.FRAC bits such as 4.16 "
-                              f"(SPRING), got {short_repr(text)}")
+            # field: the CLI tells it by --fixed-point
+            raise value_error("fixed-point format", text, "must be INT.FRAC bits such as 4.16 "
+                              "(SPRING)", field="fixed_point")
         return cls(int_bits=int(parts[0]), frac_bits=int(parts[1]), **fields)
 
 

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from synth.choices import REDUCERS, SCHEMES
-from synth.config import Config, check_choice, check_range, check_seed, short_repr
+from synth.config import (Config, check_choice, check_range, check_seed, short_repr,
+                          value_error)
 from synth.data import Dataset, safe_std
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import GrowPruneSchedule, final_row, grow_and_prune, mark_final
@@ -84,8 +85,8 @@ def check_components(components) -> None:
     one: --components 2.7 kept 2 features without a word)."""
     check_range("components", components, 0, None, low_open=True)
     if components >= 1 and components != int(components):
-        raise UserError(f"components of 1 or more is a number of features and must be whole, "
-                        f"got {components} (a fraction of the features is below 1)")
+        raise value_error("components", components, "of 1 or more is a number of features and "
+                          "must be whole (a fraction of them is below 1)")
 
 
 def _reducer(method: str, k: int, seed: int):
@@ -149,8 +150,8 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
     k = d if method == "none" else (
         max(1, round(components * d)) if components < 1 else int(components))
     if k > d:
-        raise UserError(f"components must be at most the {d} features of {data.name}, got "
-                        f"{short_repr(k)}")
+        raise value_error("components", components, f"must be at most the {d} features of "
+                          f"{data.name}", got=short_repr(k))
     n = len(flat[0])
     if method in SAMPLE_BOUND and k > n:
         # PCA raised a ValueError traceback; kernel PCA and factor analysis returned n

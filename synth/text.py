@@ -62,6 +62,7 @@ from typing import Iterator
 import torch
 
 from synth.data import register_dataset
+from synth.config import check_range, value_error
 from synth.errors import UserError
 from synth.files import decode_user_text
 
@@ -269,7 +270,7 @@ class TextDataset:
 
     def split(self, which: str) -> torch.Tensor:
         if which not in ("train", "val", "test"):
-            raise UserError(f"split must be train, val or test, got {which!r}")
+            raise value_error("split", which, "must be train, val or test")
         return getattr(self, which)
 
     def unk_rate(self, which: str) -> float:
@@ -292,8 +293,7 @@ class TextDataset:
 def text_dataset(name: str, tokens: list[str], min_count: int = DEFAULT_MIN_COUNT,
                  source: str = "") -> TextDataset:
     """Split ``tokens``, build the vocabulary on train, map every split to ids."""
-    if min_count < 1:
-        raise UserError(f"min_count must be >= 1, got {min_count}")
+    check_range("min_count", min_count, 1, None, integer=True)
     train, val, test = contiguous_splits(tokens)
     if not train or not val or not test:
         words = len(tokens) - tokens.count(EOS)
@@ -315,7 +315,7 @@ def text_dataset(name: str, tokens: list[str], min_count: int = DEFAULT_MIN_COUN
 def batchify(ids: torch.Tensor, batch: int) -> torch.Tensor:
     """(steps, batch): the stream cut into ``batch`` contiguous columns, remainder dropped."""
     if batch < 1:
-        raise UserError(f"batch must be >= 1, got {batch}")
+        check_range("batch", batch, 1, None, integer=True)
     steps = len(ids) // batch
     if steps < 2:
         raise UserError(f"{len(ids)} tokens are too few for {batch} columns of >= 2 steps")
@@ -325,7 +325,7 @@ def batchify(ids: torch.Tensor, batch: int) -> torch.Tensor:
 def bptt_batches(columns: torch.Tensor, bptt: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(input, target) windows of up to ``bptt`` steps: target is the input shifted by one."""
     if bptt < 1:
-        raise UserError(f"bptt must be >= 1, got {bptt}")
+        check_range("bptt", bptt, 1, None, integer=True)
     for i in range(0, len(columns) - 1, bptt):
         n = min(bptt, len(columns) - 1 - i)
         yield columns[i:i + n], columns[i + 1:i + 1 + n]

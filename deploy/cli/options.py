@@ -5,7 +5,6 @@ import json
 import logging
 import math
 import os
-import re
 
 import click
 
@@ -156,11 +155,6 @@ def with_json_fields(fields: dict, text: str | None, option: str,
 # ``kd_steps_per_round``): field -> the option's parameter name.
 CONFIG_FIELD_OPTIONS = {"area_budget_mm2": "area_budget", "kd_steps_per_round": "kd_steps"}
 
-_CONFIG_ERROR = re.compile(r"(?:[A-Za-z_]\w*: )?(?P<field>[A-Za-z_][\w.]*) must be (?P<what>.*), "
-                           r"got (?P<got>.*)")
-_BOUNDS = re.compile(r"(?P<pre>(?:a finite number |an integer )?in )(?P<lb>[\[(])(?P<lo>\S+), "
-                     r"(?P<hi>[^\])\s]+)(?P<hb>[\])])(?P<post>.*)")
-
 
 def option_message(ctx: click.Context, error: Exception) -> str | None:
     """A config's error about a value the user typed as an option, told by the option:
@@ -173,27 +167,18 @@ def option_message(ctx: click.Context, error: Exception) -> str | None:
     value the command derived, or a JSON option set, is left as the config says.  None when
     the error is not such an error.
 
-    An error with fields is read from them (``ConfigError.field``, ``value``...; a Ray
-    worker's too: the cluster re-raises keep the worker's error object): a range error of
-    ``synth.config.check_range`` worded again by ``range_message`` (hwsim's threads and
-    repeats and synth.models' ``model: num_classes`` are check_range errors), any other
+    The error is read from its fields (``ConfigError.field``, ``value``...; a Ray worker's
+    too: the cluster re-raises keep the worker's error object), never from its text: a range
+    error of ``synth.config.check_range`` worded again by ``range_message`` (hwsim's threads
+    and repeats, synth.models' ``model: num_classes``, synth.text's min_count), any other
     (``synth.config.value_error``: check_choice's, DiabDeepConfig's baselines,
-    ``search.searchers``' n_initial) by its ``expected`` and ``got``.  The text is read only
-    for a library check in the same words that carries no fields (synth.diabdeep's ``steps
-    must be in [1, 100] for basicmotions (...), got 100000000`` is told by --steps; a value
-    with thousands separators matches too)."""
+    ``search.searchers``' n_initial, synth.diabdeep's ``steps must be in [1, 100] for
+    basicmotions (...)`` told by --steps, SCANN's components, the --fixed-point format) by
+    its ``expected`` and ``got``.  A library check that raises a plain message is shown as
+    it is: give it fields (check_range / value_error) to have it told by the option."""
     if isinstance(error, ConfigError) and error.field is not None:
         return _field_message(ctx, error)
-    m = _CONFIG_ERROR.fullmatch(str(error))
-    if m is None:
-        return None
-    found = _typed_option(ctx, m["field"])
-    if found is None:
-        return None
-    param, value = found
-    if short_repr(value).replace(",", "") != m["got"].replace(",", ""):
-        return None
-    return f"{_spelling(param)} must be {_narrowed(m['what'], param.type)}, got {m['got']}"
+    return None
 
 
 def _typed_option(ctx: click.Context, field: str):
@@ -250,30 +235,6 @@ def _field_message(ctx: click.Context, error: ConfigError) -> str | None:
         high, high_open = cmax, cmax_open
     return range_message(name, error.value, low, high, low_open=low_open,
                          high_open=high_open, integer=error.integer) or None
-
-
-def _narrowed(what: str, kind) -> str:
-    """``in [lo, hi]...`` of a config's message with each bound the option's own where that
-    is narrower (a ``click.IntRange``/``FloatRange``); other wording as it is."""
-    b = _BOUNDS.fullmatch(what)
-    if b is None:
-        return what
-
-    def number(text):
-        try:
-            return float(text.replace(",", ""))
-        except ValueError:
-            return None
-    lb, lo, hi, hb = b["lb"], b["lo"], b["hi"], b["hb"]
-    low, high = number(lo), number(hi)
-    cmin, cmax = getattr(kind, "min", None), getattr(kind, "max", None)
-    if cmin is not None and low is not None and (
-            cmin > low or (cmin == low and getattr(kind, "min_open", False))):
-        lb, lo = "(" if getattr(kind, "min_open", False) else "[", f"{cmin}"
-    if cmax is not None and high is not None and (
-            cmax < high or (cmax == high and getattr(kind, "max_open", False))):
-        hi, hb = f"{cmax}", ")" if getattr(kind, "max_open", False) else "]"
-    return f"{b['pre']}{lb}{lo}, {hi}{hb}{b['post']}"
 
 
 def comma_separated(kind: type = str, words: str = "values"):

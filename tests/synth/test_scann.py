@@ -27,7 +27,8 @@ def test_reduce_rejects_too_many_components(iris):
 
 
 @pytest.mark.parametrize("components, expected", [
-    ("2.7", "components of 1 or more is a number of features and must be whole, got 2.7"),
+    ("2.7", "--components of 1 or more is a number of features and must be whole (a fraction "
+            "of them is below 1), got 2.7"),
     ("inf", "--components must be a finite number in (0, inf), got inf"),
     ("1e300", "components must be at most the 4 features of iris, got 1000000"),
 ])
