@@ -7,7 +7,8 @@ from synth.models import (batchnorm_layers, build, count_flops, count_parameters
 
 SHAPES = {"mlp": [(1, 28, 28), (13,)], "lenet5": [(1, 28, 28), (3, 32, 32)],
           "convnet": [(1, 8, 8), (3, 32, 32)], "resnet": [(1, 8, 8), (3, 32, 32)],
-          "lstm": [(6, 12), (1, 5)], "hlstm": [(4, 10), (12, 3)]}
+          "lstm": [(6, 12), (1, 5)], "hlstm": [(4, 10), (12, 3)],
+          "convnet1d": [(6, 100), (1, 5)]}
 BIG = {"resnet18", "resnet34"}
 
 
