@@ -58,7 +58,8 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
         raise UserError(f"--num-images must be >= the number of classes ({model.num_classes}), "
                         f"got {num_images}")
     if student is not None:
-        resolve_student(student, model.input_shape, model.num_classes)
+        resolve_student(student, model.input_shape, model.num_classes,
+                        teacher_meta=model.checkpoint_info["dataset"])
     preset = preset or preset_for(model.input_shape)
     # an iteration cap goes in, not on top: settings_for bounds the preset's phases within it
     # (low-resolution, warm-up, min_iterations), so a cap below imagenet224's is a shorter run

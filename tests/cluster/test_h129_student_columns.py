@@ -11,7 +11,7 @@ from cluster.pairs import resolve_student, run_synthesis
 from synth.checkpoint import load_model
 from synth.errors import UserError
 from synth.inversion import InversionConfig
-from tests._cli import json_result, run
+from tests._cli import json_result, one_error_line, run
 
 
 def _train(tmp, csv, out, spec):
@@ -58,3 +58,17 @@ def test_a_student_of_the_teachers_table_is_taken(wine):
     meta = load_model(teacher).checkpoint_info["dataset"]
     model = resolve_student(str(tmp / "s_train.pt"), (13,), 3, teacher_meta=meta)
     assert model.checkpoint_info["dataset"]["feature_names"] == meta["feature_names"]
+
+
+def test_the_cli_refuses_it_before_ray_or_its_out_folder(wine):
+    """`nnsynth invert --adi --student S.pt` checks the student's columns where it loads the
+    student (cluster.invert), before Ray starts and --out is made; it was refused only in
+    run_synthesis, after the out folder and a Ray start (lead, after h129's report)."""
+    import time
+    tmp, teacher = wine
+    out = tmp / "cli_out"
+    start = time.monotonic()
+    result = run(["invert", "--teacher", str(teacher), "--num-images", "6", "--adi",
+                  "--student", str(tmp / "s_perm.pt"), "--out", str(out)])
+    assert "(in another order)" in one_error_line(result)
+    assert not out.exists() and time.monotonic() - start < 20
