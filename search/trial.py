@@ -60,7 +60,9 @@ def real_data(dataset: str, seed: int, teacher: str | None = None):
     ``seed``; with a ``teacher`` checkpoint, as ``nnsynth eval`` meets a set
     (``synth.checkpoint.in_model_scale``): a user's table's feature columns in the
     teacher's order by name (a --dataset of the teacher's columns in another order was
-    refused, and other columns are named), and normalized with the teacher's training
+    refused, and other columns are named), its classes in the order of the teacher's
+    outputs (a .ts file declaring 'down up' for a teacher of 'up down' had every label
+    swapped, silently), and normalized with the teacher's training
     statistics.  The trials learn the teacher's logits on synthesized inputs in the
     teacher's normalization; a --dataset other than the teacher's training file (wine's
     rows of alcohol > 12.6, for a teacher of all of wine) was standardized by its own
@@ -69,9 +71,11 @@ def real_data(dataset: str, seed: int, teacher: str | None = None):
     from synth.data import load_dataset
     data = load_dataset(dataset, seed=seed)
     if teacher:
-        from synth.checkpoint import in_model_columns, in_model_scale, read_checkpoint
+        from synth.checkpoint import (in_model_columns, in_model_order, in_model_scale,
+                                      read_checkpoint)
         meta = read_checkpoint(teacher).get("dataset") or {}
-        data = in_model_scale(in_model_columns(data, meta, "the teacher"), meta)
+        data = in_model_columns(data, meta, "the teacher")
+        data = in_model_scale(in_model_order(data, meta.get("class_names")), meta)
     return data
 
 

@@ -57,3 +57,37 @@ def test_the_teachers_own_file_is_unchanged(wine):
     dataset = f"csv:{tmp / 'all.csv'}"
     assert real_data(dataset, 0, str(teacher)).digest() == load_dataset(dataset,
                                                                         seed=0).digest()
+
+
+def _toy_ts(path, declared: str) -> str:
+    """A .ts file of 60 two-channel series, 'up' (rising) and 'down' (falling) in turn,
+    its @classLabel line declaring the classes in the order ``declared``."""
+    from tests.synth._tiny import TOY_TS_HEADER
+    rng = torch.Generator().manual_seed(0)
+    rows = []
+    for i in range(60):
+        label = "up" if i % 2 == 0 else "down"
+        ramp = torch.linspace(0, 1, 6) * (1 if label == "up" else -1)
+        series = [ramp + 0.1 * torch.randn(6, generator=rng) for _ in range(2)]
+        rows.append(":".join(",".join(f"{v:.3f}" for v in s.tolist()) for s in series)
+                    + f":{label}")
+    path.write_text(TOY_TS_HEADER.replace("up down", declared) + "\n".join(rows) + "\n")
+    return f"ts:{path}"
+
+
+def test_search_puts_classes_in_the_teachers_order_as_eval_does(tmp_path):
+    """A --dataset declaring the teacher's classes in another order ('down up' for a teacher
+    of 'up down') is scored with its labels in the teacher's output order, as eval scores it
+    (``in_model_order``); before, the search took its labels index by index: every label
+    swapped, silently (lead, after h129's report)."""
+    teacher = tmp_path / "t.pt"
+    json_result(run(["-q", "train", "--dataset", _toy_ts(tmp_path / "a.ts", "up down"),
+                     "--model", "mlp_small", "--epochs", "5", "--out", str(teacher),
+                     "--json"]))
+    dataset = _toy_ts(tmp_path / "b.ts", "down up")
+    got = real_data(dataset, 0, str(teacher))
+    assert list(got.class_names) == ["up", "down"]
+    model = load_model(teacher).eval()
+    evaluated = checkpoint_dataset(model, dataset)
+    assert torch.equal(got.y_test, evaluated.y_test)
+    assert _accuracy(model, got.x_test, got.y_test) > 0.9
