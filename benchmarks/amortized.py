@@ -486,6 +486,20 @@ def main() -> None:
                     help="job pairs: the pair counts to run (1,2; 2 alone for an A/B of the "
                          "warm-up, e.g. with --amortized '{\"sync_every\": 0}')")
     a = ap.parse_args()
+    if a.mode == "job" and not (a.job and a.name):
+        ap.error("job mode needs --job and --name")
+    try:   # checked here, not in each job process
+        overrides = json.loads(a.amortized)
+        if not isinstance(overrides, dict):
+            raise ValueError("a JSON object expected")
+        from synth.amortized import AmortizedConfig
+        from synth.inversion import InversionConfig
+        AmortizedConfig.from_inversion(InversionConfig(), **overrides)
+    except ValueError as e:   # json's errors and the config's UserError alike
+        ap.error(f"--amortized {a.amortized!r}: {e}")
+    if a.mode != "report" and not Path(a.teacher).is_file():
+        ap.error(f"--teacher: no file {a.teacher} (train one: nnsynth train --dataset mnist5k "
+                 "--model lenet5_bn --epochs 15 --out FILE)")
     Path(a.work).mkdir(parents=True, exist_ok=True)
     if a.quick and a.mode != "job":
         a.batch, a.images, a.extra = 32, 64, 256

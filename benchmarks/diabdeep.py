@@ -543,17 +543,29 @@ def main(argv) -> None:
     parser.add_argument("--neurons", action="store_true",
                         help="neuron growth ablation: the DiabNNs only, (seed_units, "
                              f"neuron_growth) in {NEURON_VARIANTS} (own cache and section)")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="results file (default benchmarks/results/diabdeep.md; the runs "
+                             "are cached under benchmarks/results/ whatever it is)")
     parser.add_argument("--one", nargs=2, metavar=("DATASET", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv[1:])
+    unknown = [d for d in args.datasets if d not in DATASETS]
+    if unknown:   # the table reads these sets only: a run of another would not show
+        parser.error(f"unknown data set(s) {', '.join(unknown)}; known: {', '.join(DATASETS)}")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        parser.error(f"--seeds: comma-separated integers expected, got {args.seeds!r}")
+    if any(s < 0 for s in seeds):
+        parser.error(f"--seeds must be >= 0, got {args.seeds!r}")
     torch.set_num_threads(1)
     if args.neurons:   # its own section, written at the end; the others are not rewritten
         for dataset in args.datasets:
-            for seed in (int(s) for s in args.seeds.split(",")):
+            for seed in seeds:
                 for units, growth in NEURON_VARIANTS:
                     run_neurons(dataset, seed, units, growth)
-        text = RESULTS.read_text()
+        text = args.out.read_text() if args.out.exists() else ""
         text = text[:text.index(NEURON_HEADING)] if NEURON_HEADING in text else text + "\n"
-        write_text_atomic(RESULTS, text.rstrip("\n") + "\n\n" + "\n".join(neuron_lines()))
+        write_text_atomic(args.out, text.rstrip("\n") + "\n\n" + "\n".join(neuron_lines()))
         print("\n".join(neuron_lines()))
         return
     if args.one:
@@ -563,13 +575,13 @@ def main(argv) -> None:
         write_text_atomic(LATENCY, json.dumps(time_latency(), indent=1) + "\n")
     elif not args.report:
         for dataset in args.datasets:
-            for seed in (int(s) for s in args.seeds.split(",")):
+            for seed in seeds:
                 if not cache_path(dataset, seed, args.no_shift, args.select).exists():
                     subprocess.run([sys.executable, __file__, "--one", dataset, str(seed)]
                                    + (["--no-shift"] if args.no_shift else [])
                                    + (["--select"] if args.select else []), check=True)
     text = report()
-    write_text_atomic(RESULTS, text + "\n")
+    write_text_atomic(args.out, text + "\n")
     print(text)
 
 

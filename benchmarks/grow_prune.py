@@ -382,6 +382,9 @@ def main():
         latency_only(args)
         return
     if args.report:
+        missing = [p for p in args.report if not Path(p).is_file()]
+        if missing:
+            ap.error(f"--report: no file {', '.join(missing)}")
         text = report(args.report)
         if args.out:
             write_result(Path(args.out), text)

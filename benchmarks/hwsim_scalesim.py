@@ -412,6 +412,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS,
                     help="results file (it keeps the other suite's section from there)")
     args = ap.parse_args()
+    if args.import_dir and not args.import_dir.is_dir():
+        ap.error(f"--import: no folder {args.import_dir}")
     if args.export:
         return export_jobs(args.export, args.skip_full, args.suite)
     if args.import_dir:

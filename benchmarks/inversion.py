@@ -429,6 +429,22 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=8, help="adi mode: seeds per cell")
     ap.add_argument("--report-only", action="store_true", help="adi mode: report finished jobs")
     a = ap.parse_args()
+    if a.mode == "adi":   # checked before any job starts (a job reads them as numbers)
+        for budget in a.budgets.split(","):
+            r, _, b = budget.partition("x")
+            if not (r.isdigit() and b.isdigit() and int(r) > 0 and int(b) > 0):
+                ap.error(f"--budgets: ROUNDSxBATCH expected (e.g. 4x64), got {budget!r}")
+        try:
+            [float(w) for w in a.weights.split(",")]
+        except ValueError:
+            ap.error(f"--weights: comma-separated numbers expected, got {a.weights!r}")
+        if a.seeds < 1:
+            ap.error(f"--seeds must be >= 1, got {a.seeds}")
+    if a.mode == "job" and not (a.job and a.name):
+        ap.error("job mode needs --job and --name")
+    if a.mode != "report" and not Path(a.teacher).is_file():
+        ap.error(f"--teacher: no file {a.teacher} (train one: nnsynth train --dataset mnist5k "
+                 "--model lenet5_bn --epochs 15 --out FILE)")
     Path(a.work).mkdir(parents=True, exist_ok=True)
     a.batch_used = 32 if a.quick else 256
     if a.mode == "job":

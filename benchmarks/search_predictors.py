@@ -35,8 +35,17 @@ def main() -> None:
     ap.add_argument("--out", default=str(OUT),
                     help="results file (a name under benchmarks/results/ or a path)")
     args = ap.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    try:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    except ValueError:
+        ap.error(f"--sizes: comma-separated integers expected, got {args.sizes!r}")
     rows = pq.read_table(SET).to_pylist()
+    if args.seeds < 1 or args.held_out < 2 or min(sizes) < 2:
+        ap.error(f"--seeds must be >= 1, --held-out and --sizes >= 2; got {args.seeds}, "
+                 f"{args.held_out}, {args.sizes}")
+    if args.held_out + max(sizes) > len(rows):
+        ap.error(f"--held-out {args.held_out} + the largest of --sizes {max(sizes)} exceeds the "
+                 f"{len(rows)} architectures of {SET.name}")
     space = load_space("convnet")
     specs = [json.loads(r["spec"]) for r in rows]
     costs = np.log10([[r["parameters"], r["flops"]] for r in rows])

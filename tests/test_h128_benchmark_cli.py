@@ -81,6 +81,22 @@ BAD = [
     ("dfprune", ["--teachers", "nosuch", "--out", "{tmp}/d.md"], "lenet"),
     ("grow_prune_defaults", ["--growth-models", "nosuch", "--report", "--out", "{tmp}/g.md"],
      "lenet5"),
+    ("diabdeep", ["nosuch", "--out", "{tmp}/d.md"], "blink"),
+    ("diabdeep", ["--seeds", "a", "--out", "{tmp}/d.md"], "--seeds"),
+    ("hwsim_scalesim", ["--import", "{tmp}/none", "--out", "{tmp}/s.md"], "--import"),
+    ("grow_prune", ["--report", "{tmp}/none.json", "--out", "{tmp}/g.md"], "--report"),
+    ("search_predictors", ["--seeds", "0", "--out", "{tmp}/p.md"], "--seeds"),
+    ("search_predictors", ["--held-out", "100", "--sizes", "5000", "--out", "{tmp}/p.md"],
+     "architectures"),
+    ("inversion", ["all", "--teacher", "{tmp}/none.pt", "--work", "{tmp}/w", "--md",
+                   "{tmp}/i.md"], "--teacher"),
+    ("inversion", ["adi", "--teacher", "{tmp}/none.pt", "--work", "{tmp}/w", "--budgets", "4x",
+                   "--md", "{tmp}/i.md"], "--budgets"),
+    ("inversion", ["job", "--teacher", "{tmp}/none.pt", "--work", "{tmp}/w"], "--job"),
+    ("amortized", ["all", "--teacher", "{tmp}/none.pt", "--work", "{tmp}/w", "--md",
+                   "{tmp}/a.md"], "--teacher"),
+    ("amortized", ["all", "--teacher", "{tmp}/none.pt", "--work", "{tmp}/w", "--amortized",
+                   '{"nosuch": 1}', "--md", "{tmp}/a.md"], "nosuch"),
     # the library's one-line errors (synth.errors.UserError) through common.run_main
     ("secret_network", ["--dataset", "nosuch", "--out", "{tmp}/s.md"], "unknown data set"),
     ("secret_network", ["--model", "nosuch", "--out", "{tmp}/s.md"], "unknown model"),
@@ -93,7 +109,7 @@ BAD = [
 OUT_OPTION = {name: "--out" for name in SCRIPTS}
 OUT_OPTION.update({"amortized": "--md", "gpu_check": "--md", "inversion": "--md",
                    "inversion_any": "--md", "inversion_layout": "--md",
-                   "search_arch_set": "--out", "diabdeep": None})
+                   "search_arch_set": "--out"})
 
 
 @pytest.fixture(scope="module")
