@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hwsim import tables  # noqa: E402
 from hwsim.dse import DseConfig, explore  # noqa: E402
 from hwsim.workload import extract  # noqa: E402
-from common import write_result, run_main  # noqa: E402
+from common import command_line, run_main, write_result  # noqa: E402
 from synth.models import build  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "hwsim_dse.md"
@@ -123,7 +123,7 @@ def main() -> None:
         ap.error(f"--threads must be >= 1, got {args.threads}")
     workloads = {n: extract(build(n, s, 10), s) for n, s in NETS.items()}
     text = ["# hwsim DSE (LeNet-5 + ResNet) and latency tables", "",
-            f"Command: `python benchmarks/hwsim_dse.py --threads {args.threads}`.", "",
+            f"{command_line()}.", "",
             "## Design-space exploration (5,184-point grid, batch 1, 8-bit, 500 MHz, 16 GB/s)", ""]
     text += dse_section(workloads)
     if not args.skip_cpu:

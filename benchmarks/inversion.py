@@ -353,6 +353,17 @@ def adi_jobs(a) -> list[list[str]]:
     return jobs
 
 
+def teacher_note(path: str) -> str:
+    """How the teacher was trained and its test accuracy, from its checkpoint."""
+    try:
+        info = load_model(path).checkpoint_info
+    except (OSError, ValueError):
+        return f"{path}, not readable now"
+    m = info.get("metrics", {})
+    return (f"trained on {m.get('dataset', '?')} for {m.get('epochs', '?')} epochs, test "
+            f"{m.get('test_accuracy', float('nan')):.3f}")
+
+
 def adi_report(a) -> str:
     """Per budget: test accuracy of each competition weight (mean, std over seeds) and its
     paired difference from plain DI (weight 0) on the same seeds."""
@@ -361,9 +372,10 @@ def adi_report(a) -> str:
     lines = ["## ADI vs DI at equal image budgets (lenet5_bn_half student, real mnist5k test)", "",
              f"{a.seeds} seeds per cell; KD {a.final_kd_steps} final steps + 50 per round; "
              f"machine: {a.machine}.", "",
-             f"Command: `python benchmarks/inversion.py adi --teacher runs/teacher.pt --work DIR "
-             f"--budgets {a.budgets} --weights {a.weights} --seeds {a.seeds}` (teacher: "
-             f"`nnsynth train --dataset mnist5k --model lenet5_bn --epochs 15`, test 0.973).  "
+             f"Command: `python benchmarks/inversion.py adi --teacher {a.teacher} --work DIR "
+             f"--budgets {a.budgets} --weights {a.weights} --seeds {a.seeds}"
+             + (f" --final-kd-steps {a.final_kd_steps}" if a.final_kd_steps != 400 else "")
+             + f"` (teacher: {teacher_note(a.teacher)}).  "
              f"Same seed = same initial noise, labels and KD batches for every weight.", "",
              "| images (rounds x batch) | competition weight | test acc. mean ± std | val acc. mean | "
              "vs DI, paired (mean ± s.e.) | seeds ADI > DI | mean it./batch | s/job |",

@@ -480,7 +480,8 @@ def report(a) -> str:
                      f"L2 {s['l2_weight']:.2g}, cap {s['iterations']} iterations, batch "
                      f"{s['batch_size']}, stop fidelity {s['stop_fidelity']:g}")
     done = {r["row"] for r in res}
-    pending = [r[0] for r in ROWS if r[0] not in done]
+    wanted = a.rows.split(",") if a.rows else [r[0] for r in ROWS]
+    pending = [r[0] for r in ROWS if r[0] in wanted and r[0] not in done]
     fewer = [f"{r['row']} ({len(r['student_synthesized'])})" for r in res
              if len(r["student_synthesized"]) < a.seeds]
     if fewer:

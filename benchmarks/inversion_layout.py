@@ -37,6 +37,9 @@ def main() -> None:
     ap.add_argument("--work", default="runs/inversion_any")
     ap.add_argument("--md", default="inversion_layout.md")
     a = ap.parse_args()
+    bad = [r for r in a.rows.split(",") if r not in IMAGE_ROWS]
+    if bad:   # a tabular row has no halves to swap
+        ap.error(f"--rows: {','.join(bad)} not among the image rows: {', '.join(IMAGE_ROWS)}")
     torch.set_num_threads(1)
     work, rows = Path(a.work), []
     for row in a.rows.split(","):
@@ -68,7 +71,7 @@ def main() -> None:
                 "real test: class kept, %", "real test swapped: accuracy, %", "warned",
                 "synthesis CPU s"], rows), "",
         machine_note(), "", command_line()],
-        title="Layout in synthesized sets: the halves-swapped check")
+        title="# Layout in synthesized sets: the halves-swapped check")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from search.predictors import BoostedTreesPredictor, GPPredictor, accuracy_logit, kendall_tau
 from search.space import load_space
-from common import write_result, run_main
+from common import command_line, run_main, write_result
 
 SET = Path(__file__).parent / "data" / "convnet_archs.parquet"
 OUT = Path(__file__).parent / "results" / "search_predictors.md"
@@ -86,7 +86,7 @@ def main() -> None:
                      f"{np.mean(taus) / proxy:.2f}x |")
     lines += ["", "Fit + predict seconds (mean, this machine, 1 thread): " + ", ".join(
         f"{k} {np.mean(v):.2f}" for k, v in seconds.items()), "",
-        f"Command: `python benchmarks/search_predictors.py --seeds {args.seeds}`"]
+        command_line()]
     write_result(args.out, lines)
 
 
