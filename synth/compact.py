@@ -6,13 +6,13 @@ change the output and rebuilds the network with the smaller widths (``synth.mode
 - a unit with no outgoing connection contributes nothing: removed;
 - a unit with no incoming connection outputs a constant c = relu(bn(bias)) (eval mode); when
   c == 0 it is removed, otherwise c is folded into the next layer (its bias, or the running mean
-  of the BatchNorm that follows a bias-free layer) and removed; for a next Conv2d this is exact only
-  without padding, so with padding such a unit is kept.
+  of the BatchNorm that follows a bias-free layer) and removed; for a next Conv1d/Conv2d this is
+  exact only without padding, so with padding such a unit is kept.
 Removal repeats until nothing changes (removing a unit can empty the units before it).  The
 remaining zeros are exported per layer in CSR form by ``export_csr``.
 
-Families: mlp, lenet5 and convnet (a chain of Linear/Conv2d with per-unit ops in between);
-lstm and hlstm through ``synth.compact_recurrent`` (dead gate and cell units).
+Families: mlp, lenet5, convnet and convnet1d (a chain of Linear/Conv1d/Conv2d with per-unit
+ops in between); lstm and hlstm through ``synth.compact_recurrent`` (dead gate and cell units).
 ResNet is not supported: a residual sum ties the widths of the layers it joins.
 """
 from __future__ import annotations
@@ -26,26 +26,31 @@ from synth.config import short_repr
 from synth.errors import UserError
 from synth.models import build, prunable_layers
 
-_PER_UNIT = (nn.ReLU, nn.MaxPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.Flatten,
-             nn.Identity, nn.Dropout)   # map a constant channel to the same constant
+_PER_UNIT = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
+             nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Identity,
+             nn.Dropout)   # map a constant channel to the same constant
+_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)   # the chain's layers, units = output channels
 
 
-FAMILIES = ("mlp", "lenet5", "convnet", "lstm", "hlstm")   # the families compact() takes
+FAMILIES = ("mlp", "lenet5", "convnet", "convnet1d", "lstm", "hlstm")   # what compact() takes
+# why a family is not among them (the rest: no chain of layers compaction can rebuild)
+_REFUSED = {"resnet": "residual sums tie layer widths"}
 
 
 def check_compactable(family: str, hint: str = "") -> None:
     """Refuse a family ``compact`` cannot rebuild, before any work is spent on the model
     (``hint``: how to do without, appended to the one-line error)."""
     if family not in FAMILIES:
+        why = _REFUSED.get(family, "compaction rebuilds only these layer chains")
         raise UserError(f"compaction supports the {', '.join(FAMILIES)} families, not "
-                        f"{short_repr(family)} (residual sums tie layer widths){hint}")
+                        f"{short_repr(family)} ({why}){hint}")
 
 
 def _sequence(model: nn.Module) -> list[nn.Module]:
     family = getattr(model, "spec", {}).get("family")
     if family == "mlp":
         return list(model.net)
-    if family in ("lenet5", "convnet"):
+    if family in ("lenet5", "convnet", "convnet1d"):
         return list(model.features) + list(model.classifier)
     check_compactable(family)
     raise UserError(f"compaction: no layer chain for the {short_repr(family)} family")
@@ -55,11 +60,11 @@ def _chain(model: nn.Module) -> list[dict]:
     """One entry per prunable layer: the layer and the BatchNorm after it (if any)."""
     chain: list[dict] = []
     for m in _sequence(model):
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
+        if isinstance(m, _LAYERS):
             chain.append({"layer": m, "bn": None})
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             if not chain or chain[-1]["bn"] is not None:
-                raise UserError("compaction: BatchNorm without a preceding Linear/Conv2d")
+                raise UserError("compaction: BatchNorm without a preceding Linear/Conv")
             chain[-1]["bn"] = m
         elif not isinstance(m, _PER_UNIT):
             raise UserError(f"compaction: unsupported module {type(m).__name__} in the chain")
@@ -152,12 +157,12 @@ def compact(model: nn.Module) -> nn.Module:
                 changed = True
     widths = [st["weight"].shape[0] for st in states[:-1]]
     spec = copy.deepcopy(model.spec)
-    n_conv = sum(isinstance(e["layer"], nn.Conv2d) for e in chain)
+    n_conv = sum(not isinstance(e["layer"], nn.Linear) for e in chain)
     if spec["family"] == "mlp":
         spec["hidden"] = widths
     elif spec["family"] == "lenet5":
         spec["channels"], spec["hidden"] = widths[:2], widths[2:]
-    else:
+    else:   # convnet, convnet1d: one width per conv (kernels and strides keep their lengths)
         spec["widths"], spec["hidden"] = widths[:n_conv], widths[n_conv:]
     new = build(spec, model.input_shape, model.num_classes)
     for entry, st in zip(_chain(new), states):

@@ -1,9 +1,10 @@
 """Data-free structured pruning (DeepInversion, Yin et al. 2020, Sec. 4.3).
 
-Filters (Conv2d output channels) and neurons (hidden Linear units) are ranked by an
-importance measured on *synthesized* images, the least important are removed, and the
-result is a genuinely smaller ``SpecModel`` of the same family with smaller widths
-(``lenet5`` channels/hidden, ``convnet`` widths/hidden, ``mlp`` hidden, ``resnet`` width).
+Filters (Conv2d or Conv1d output channels) and neurons (hidden Linear units) are ranked by
+an importance measured on *synthesized* images (or sequences), the least important are
+removed, and the result is a genuinely smaller ``SpecModel`` of the same family with smaller
+widths (``lenet5`` channels/hidden, ``convnet`` and ``convnet1d`` widths/hidden, ``mlp``
+hidden, ``resnet`` width).
 It is then fine-tuned by knowledge distillation from the original network on the same
 synthesized images (``finetune_kd``: a fixed number of SGD steps with jitter relabelled by
 the teacher), so no real image is touched.
@@ -168,8 +169,11 @@ def finetune_kd(student: nn.Module, teacher: nn.Module, x: torch.Tensor, config,
 
 
 # --------------------------------------------------------------------------- groups
+FAMILIES = ("lenet5", "convnet", "convnet1d", "mlp", "resnet")   # what prune() takes
+
+
 def _kind(m: nn.Module) -> str | None:
-    if isinstance(m, nn.Conv2d):
+    if isinstance(m, (nn.Conv1d, nn.Conv2d)):
         return "conv"
     if isinstance(m, nn.Linear):
         return "linear"
@@ -179,7 +183,7 @@ def _kind(m: nn.Module) -> str | None:
 
 
 def _chain_groups(model: nn.Module, prefixes: list[str]) -> list[Group]:
-    """Groups of a plain chain (lenet5, convnet, mlp): every conv/linear but the head
+    """Groups of a plain chain (lenet5, convnet, convnet1d, mlp): every conv/linear but the head
     produces a group (with the BatchNorm after it) consumed by the next conv/linear."""
     layers = []
     for prefix in prefixes:
@@ -226,15 +230,15 @@ def _resnet_groups(model: nn.Module) -> list[Group]:
 
 
 def prunable_groups(model: nn.Module) -> list[Group]:
-    """The channel groups of a ``SpecModel`` (families lenet5, convnet, mlp, resnet)."""
+    """The channel groups of a ``SpecModel`` (``FAMILIES``)."""
     family = getattr(model, "spec", {}).get("family")
-    if family in ("lenet5", "convnet"):
+    if family in ("lenet5", "convnet", "convnet1d"):
         return _chain_groups(model, ["features", "classifier"])
     if family == "mlp":
         return _chain_groups(model, ["net"])
     if family == "resnet":
         return _resnet_groups(model)
-    raise UserError(f"structured pruning supports families lenet5, convnet, mlp and resnet, "
+    raise UserError(f"structured pruning supports the families {', '.join(FAMILIES)}, "
                     f"got {short_repr(family)}")
 
 
@@ -276,7 +280,7 @@ def _respec(model: nn.Module, groups: list[Group], counts: dict[str, int]) -> di
     family = spec["family"]
     if family == "lenet5":
         spec.update(channels=convs, hidden=hidden)
-    elif family == "convnet":
+    elif family in ("convnet", "convnet1d"):   # kernels and strides keep one per width
         spec.update(widths=convs, hidden=hidden)
     elif family == "mlp":
         spec.update(hidden=hidden)

@@ -1,4 +1,4 @@
-"""Masked Linear/Conv2d layers and the connection-level moves of grow-and-prune.
+"""Masked Linear/Conv1d/Conv2d layers and the connection-level moves of grow-and-prune.
 
 A prunable layer (``synth.models.prunable_layers``) is masked by a ``torch.nn.utils.parametrize``
 parametrization: the effective weight is ``original * mask`` with ``mask`` a bool buffer, so
@@ -159,13 +159,13 @@ def connections(model: nn.Module) -> int:
 
 def sparse_flops(model: nn.Module, input_shape) -> int:
     """Multiply-accumulates per sample that touch a nonzero weight (Linear: nnz per row, e.g.
-    per step of a recurrent layer; Conv2d: nnz x output positions)."""
+    per step of a recurrent layer; Conv1d/Conv2d: nnz x output positions, steps or pixels)."""
     macs, hooks = 0, []
 
     def hook(m, inp, out):   # Linear: once per row (all T steps of a (1, T, in) input)
         nonlocal macs
         nnz = int((m.weight != 0).sum())
-        macs += nnz * (out[0].shape[-1] * out[0].shape[-2] if isinstance(m, nn.Conv2d)
+        macs += nnz * (out[0][0].numel() if isinstance(m, nn.modules.conv._ConvNd)
                        else inp[0].numel() // m.in_features)
 
     for _, layer in prunable_layers(model):

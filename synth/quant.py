@@ -9,7 +9,7 @@ with limited numerical precision", ICML 2015):
 so E[Q(x)] = x inside the range: an update or gradient smaller than one step 2^-f survives
 on average, where round-to-nearest (u = 0.5) would drop it to zero.
 
-``FixedPointTraining(config).attach(model)`` quantizes, for every Linear/Conv2d:
+``FixedPointTraining(config).attach(model)`` quantizes, for every Linear/Conv1d/Conv2d:
 activations (layer outputs) in the forward pass, activation gradients in the backward pass
 (straight-through the rounding, but zero where the forward saturated: without that, a
 layer pushed past the +-2^(i-1) range keeps being pushed and training collapses), weight gradients before the optimizer step; the optimizer
@@ -40,6 +40,7 @@ from synth.choices import ROUNDINGS, SCALINGS
 from synth.config import (Config, check_choice, check_range, check_seed, short_repr,
                           value_error)
 from synth.errors import ConfigError
+from synth.models.registry import PRUNABLE   # Linear, Conv1d, Conv2d: the layers rounded
 
 
 
@@ -201,10 +202,11 @@ class FixedPointTraining:
         return self._q_scaled(g, self.config.gradient_scaling)
 
     def attach(self, model: nn.Module) -> nn.Module:
-        """Quantize the weights now, hook every Linear/Conv2d and (``optimizer_state``) every
-        optimizer step over the model's parameters; returns the model."""
+        """Quantize the weights now, hook every Linear/Conv1d/Conv2d and
+        (``optimizer_state``) every optimizer step over the model's parameters; returns the
+        model."""
         for m in model.modules():
-            if isinstance(m, (nn.Linear, nn.Conv2d)):
+            if isinstance(m, PRUNABLE):
                 self._handles.append(m.register_forward_hook(
                     lambda mod, args, out: _QuantAct.apply(out, self)))
                 if self.config.gradients:
@@ -277,7 +279,7 @@ def refuse_fixed_point(model: nn.Module, what: str) -> None:
 def attach_inference(model: nn.Module, config: QuantConfig,
                      rounding: str | None = None) -> FixedPointTraining:
     """Run ``model`` forward in ``config``'s fixed point: weights rounded onto the grid once,
-    every Linear/Conv2d output rounded (``rounding``, default the training's) by forward
+    every Linear/Conv1d/Conv2d output rounded (``rounding``, default the training's) by forward
     hooks of plain tensor ops (mul, floor, clamp), so that a traced ONNX export carries the
     rounding too.  Returns the hooks (``detach()`` removes them).  A model trained with
     saturating outputs can depend on them: evaluated in fp32 instead, a LeNet-5 trained at
@@ -285,7 +287,7 @@ def attach_inference(model: nn.Module, config: QuantConfig,
     hooks = FixedPointTraining(config.replace(rounding=rounding or config.rounding,
                                               gradients=False, optimizer_state=False))
     for m in model.modules():   # outputs rounded only where the training rounded them
-        if config.activations and isinstance(m, (nn.Linear, nn.Conv2d)):
+        if config.activations and isinstance(m, PRUNABLE):
             hooks._handles.append(m.register_forward_hook(lambda mod, args, out: hooks._q(out)))
     hooks.after_step(model)
     return hooks

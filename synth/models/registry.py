@@ -4,7 +4,7 @@ A *spec* is a JSON-able dict ``{"family": name, ...hyperparameters}``; a *varian
 name for a spec (``lenet5_bn``, ``resnet18``) in the timm style.  ``resolve_spec`` turns a
 variant name, a JSON string or a dict into a complete spec (defaults filled), and
 ``build`` makes the module.  Every model is a ``SpecModel``: it carries its spec and
-exposes its BatchNorm layers and its prunable (Linear/Conv2d) layers the same way.
+exposes its BatchNorm layers and its prunable (Linear/Conv1d/Conv2d) layers the same way.
 """
 from __future__ import annotations
 
@@ -48,9 +48,16 @@ def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
+# The layers whose weights are masked, pruned and grown connection by connection: a Conv1d
+# (weight out x in x k, the convnet1d family) as a Conv2d (out x in x kh x kw), filters
+# being output channels in both.  Also the layers fixed point rounds (synth.quant).
+PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d)
+
+
 def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """(qualified name, module) for every Linear and Conv2d, in registration order."""
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    """(qualified name, module) for every Linear, Conv1d and Conv2d (``PRUNABLE``), in
+    registration order."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, PRUNABLE)]
 
 
 _RANKS: dict[str, int] = {}     # family -> the input rank it takes (absent: any)
@@ -337,22 +344,27 @@ def count_parameters(model: nn.Module, nonzero: bool = False) -> int:
 
 
 def count_flops(model: nn.Module, input_shape) -> int:
-    """Multiply-accumulates of Linear and Conv2d layers for one sample (dense count); a
-    Linear called once per step of a recurrent layer counts once per step."""
+    """Multiply-accumulates of Linear and convolution layers for one sample (dense count); a
+    Linear called once per step of a recurrent layer counts once per step.  A convolution
+    (1-, 2- or 3-d) costs ``out_channels x output positions x in_channels/groups x taps``:
+    every output value is one dot product with a weight row (out, in/groups, *kernel); a
+    transposed one ``in_channels x input positions x out_channels/groups x taps`` (every
+    input value is scattered through its weights, (in, out/groups, *kernel))."""
     macs = 0
     hooks = []
 
     def conv_hook(m, inp, out):
         nonlocal macs
-        k = m.weight.shape[1] * m.weight.shape[2] * m.weight.shape[3]
-        macs += int(out[0].numel() * k)
+        per = math.prod(m.weight.shape[1:])   # in/groups x taps (transposed: out/groups x taps)
+        values = inp[0][0] if isinstance(m, nn.modules.conv._ConvTransposeNd) else out[0]
+        macs += int(values.numel() * per)
 
     def lin_hook(m, inp, out):   # once per row: (1, T, in) inputs (all steps of a sequence)
         nonlocal macs
         macs += int(inp[0].numel() // m.in_features) * m.in_features * m.out_features
 
     for m in model.modules():
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, nn.modules.conv._ConvNd):
             hooks.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, nn.Linear):
             hooks.append(m.register_forward_hook(lin_hook))

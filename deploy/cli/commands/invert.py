@@ -27,9 +27,11 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
               help="Maximum iterations per batch (default: the preset's).")
 @click.option("--preset", default=None,
               help="Starting point (mnist28, cifar32, imagenet224, tabular: "
-                   "synth.inversion.PRESETS; tabular also for sequences (C, L), inverted as "
-                   "C*L features), adapted to the teacher's input; default: the nearest to "
-                   "its input.")
+                   "synth.inversion.PRESETS), adapted to the teacher's input; default: the "
+                   "nearest to its input.  Sequences (C, L) take tabular: a teacher whose "
+                   "first BatchNorm follows a Conv1d (convnet1d) is inverted as sequences, "
+                   "with a random roll along time and a smoothness prior over steps; any "
+                   "other (an MLP over the flattened input) as C*L features.")
 @click.option("--flip", is_flag=True,
               help="The data is mirror-invariant: random horizontal flips while inverting "
                    "(off by default: flipped digits or text are other classes).")
