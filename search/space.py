@@ -1153,6 +1153,17 @@ BUILTIN_SPACES: dict[str, dict] = {
         "pool": {"choice": ["avg", "max", "flatten"]},
         "hidden": {"list": [32, 64], "length": [0, 1]},
         "bn": True}},
+    # Sequences (C, L): wearable-sensor or EEG windows of tens to thousands of steps.
+    # 1-4 Conv1d layers; odd kernels with padding k//2 keep every step at stride 1, so even
+    # four stride-2 layers leave ceil(L / 16) >= 1 steps; global pooling over time keeps the
+    # head's size independent of L (flatten would scale it with L).
+    "convnet1d": {"family": "convnet1d", "params": {
+        "widths": {"list": [8, 16, 32, 64], "length": [1, 4]},
+        "kernels": {"list": [3, 5, 7, 9], "length": "widths"},
+        "strides": {"list": [1, 2], "length": "widths"},
+        "pool": {"choice": ["avg", "max"]},
+        "hidden": {"list": [32, 64], "length": [0, 1]},
+        "bn": True}},
     "resnet": {"family": "resnet", "params": {
         "depths": {"list": [1, 2, 3], "length": [2, 4]},
         "width": {"choice": [8, 16, 32]}}},

@@ -11,7 +11,8 @@ from tests._cli import one_error_line, run
 def test_a_space_that_is_no_name_file_or_mapping_says_what_a_space_is(source):
     # a number in search.options.space was "space file not found: 5"
     with pytest.raises(UserError, match=r"^a search space is a built-in name \(convnet, "
-                                        r"mlp, resnet\), a YAML/JSON space file or a mapping"):
+                                        r"convnet1d, mlp, resnet\), a YAML/JSON space file "
+                                        r"or a mapping"):
         load_space(source)
 
 
