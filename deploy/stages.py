@@ -156,8 +156,8 @@ def _no_preset_is_auto(settings_for, shape, preset):
 
 
 def _check_search_data(config: RunConfig, shape: tuple, classes: int, kind: str) -> None:
-    """The search's space for the data: ``auto`` has a built-in space for images and
-    feature vectors only; a given space needs members that build for ``shape``."""
+    """The search's space for the data: ``auto`` is the built-in space for its inputs
+    (``search.run.data_space``: images, sequences, feature vectors); a given space needs members that build for ``shape``."""
     from search.run import AUTO_SPACE, data_space, no_trial_reason, searchable_space
     run = Path("run")
     searching = search_config(config, run, run / "teacher.pt", run / "synthetic")
@@ -165,13 +165,8 @@ def _check_search_data(config: RunConfig, shape: tuple, classes: int, kind: str)
     if space == AUTO_SPACE:
         try:
             space = data_space(shape)
-        except UserError:
-            raise ConfigError(
-                f"search.options.space: no built-in space takes sequences, and "
-                f"{config.teacher.dataset} has {kind} of shape {shape}: "
-                f"set search.options.space: mlp (each sequence flattened to "
-                f"{' x '.join(map(str, shape))} features) or a space with a recurrent family "
-                f"(family: lstm or hlstm, as `nnsynth models` lists)") from None
+        except UserError as e:
+            raise ConfigError(f"search.options.space: {e}") from None
     space = searchable_space(dict(space) if isinstance(space, Mapping) else space)
     # the constraints are left out: a member that builds but misses them may still be found
     reason = no_trial_reason(space, searching.replace(constraints=()), shape, classes)

@@ -274,18 +274,15 @@ AUTO_SPACE = "auto"
 
 def data_space(input_shape) -> str:
     """The built-in space for inputs of ``input_shape``: ``convnet`` for images (C, H, W),
-    ``mlp`` for feature vectors (F,)."""
+    ``convnet1d`` for sequences (C, L) (Conv1d layers over time: the sequences as they come;
+    ``mlp`` takes them flattened, a space file a recurrent family), ``mlp`` for feature
+    vectors (F,)."""
     shape = tuple(input_shape)
-    if len(shape) == 3:
-        return "convnet"
-    if len(shape) == 1:
-        return "mlp"
-    # the mlp space does take them (flattened, as an MLP teacher of the set does): the
-    # message named only a space file with a recurrent family
-    raise UserError(f"no built-in search space takes inputs of shape {shape} as they come "
-                    f"(sequences): give --space mlp (each sequence flattened to "
-                    f"{' x '.join(map(str, shape))} features) or a space file with a recurrent "
-                    f"family (--space / search.options.space)")
+    spaces = {3: "convnet", 2: "convnet1d", 1: "mlp"}
+    if len(shape) not in spaces:
+        raise UserError(f"no built-in search space takes inputs of shape {shape}: give a "
+                        f"space file (--space / search.options.space)")
+    return spaces[len(shape)]
 
 
 def with_data_space(config: SearchConfig) -> SearchConfig:

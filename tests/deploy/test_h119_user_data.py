@@ -82,7 +82,6 @@ def test_a_new_file_of_only_new_classes_says_it_must_hold_the_old_ones(old_model
     assert "must hold them too" in line and "--old-classes" in line
 
 
-def test_search_on_sequences_names_the_mlp_space():
-    with pytest.raises(UserError, match=r"give --space mlp \(each sequence flattened to "
-                                        r"6 x 100 features\)"):
-        data_space((6, 100))
+def test_search_on_sequences_has_a_space():
+    """Named mlp (flattened) before convnet1d existed; auto is convnet1d now."""
+    assert data_space((6, 100)) == "convnet1d"

@@ -56,10 +56,12 @@ def test_check_refuses_a_sequence_teacher_without_batchnorm_and_the_auto_space(t
     code, out = _check(tmp_path, "basicmotions", model="lstm32")
     assert code == 2 and "teacher.model 'lstm32' has no BatchNorm" in out, out
     assert "synthesis.enabled: false" in out and len(out.splitlines()) == 1
-    code, out = _check(tmp_path, "basicmotions")
-    assert code == 2 and "search.options.space" in out and "mlp" in out, out
+    code, out = _check(tmp_path, "basicmotions")   # auto: the convnet1d space (was refused)
+    assert code == 0, out
     code, out = _check(tmp_path, "basicmotions", search="{options: {space: mlp}}")
     assert code == 0, out
+    code, out = _check(tmp_path, "basicmotions", search="{options: {space: convnet}}")
+    assert code == 2 and "search.options.space" in out, out
 
 
 def test_run_refuses_before_the_teacher_is_trained(tmp_path):

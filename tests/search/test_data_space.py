@@ -22,10 +22,16 @@ def test_the_default_space_is_the_one_for_the_data(dataset, expected):
         build(space.sample(rng), data.input_shape, data.num_classes)
 
 
-def test_a_given_space_is_kept_and_sequences_need_one():
+def test_a_given_space_is_kept_and_sequences_have_one():
+    """Sequences (C, L) search the convnet1d space (5d4def6's family), taken as they come:
+    before, auto had no space for them and named mlp (flattened) or a space file."""
     assert with_data_space(SearchConfig(dataset="wine", space="resnet")).space == "resnet"
+    assert with_data_space(SearchConfig(dataset="basicmotions")).space == "convnet1d"
+    space, rng = searchable_space("convnet1d"), np.random.default_rng(0)
+    for _ in range(5):
+        build(space.sample(rng), (6, 100), 4)
     with pytest.raises(UserError, match="no built-in search space takes inputs of shape"):
-        data_space((6, 100))
+        data_space((1, 4, 8, 8))
 
 
 def test_with_a_teacher_the_space_follows_its_recorded_inputs(tmp_path):

@@ -24,7 +24,7 @@ def command(model_path, out, dataset, compact, tolerance, as_json):
     """Export MODEL to ONNX and compare onnxruntime with PyTorch on its data set's test split.
 
     A checkpoint trained with `nnsynth train --fixed-point` is exported with its weights on the
-    grid and every Linear/Conv2d output rounded to nearest on it (Mul/Floor/Clip nodes).
+    grid and every Linear/Conv1d/Conv2d output rounded to nearest on it (Mul/Floor/Clip nodes).
 
     The file's metadata_props say how to feed it (printed, and under "metadata" with --json):
     input_shape, kind, class_names (output order), feature_names (a table's columns, in input

@@ -9,8 +9,9 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 
 @click.command("search")
 @click.option("--space", default="auto", show_default=True,
-              help="Search space: YAML/JSON file or built-in name (convnet, resnet, mlp); auto: "
-                   "convnet for images, mlp for feature vectors.")
+              help="Search space: YAML/JSON file or built-in name (convnet, convnet1d, resnet, "
+                   "mlp); auto: convnet for images, convnet1d for sequences, mlp for feature "
+                   "vectors.")
 @click.option("--dataset", default="digits", show_default=True, callback=dataset_name,
               help="Data set name.")
 @click.option("--teacher", default=None, help="Teacher checkpoint: train trials by KD.")
