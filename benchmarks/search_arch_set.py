@@ -57,8 +57,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default="benchmarks/data/convnet_archs.parquet")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "data" / "convnet_archs.parquet"),
+                    help="the set (default: the committed one, which search_predictors.py and "
+                         "search_efficiency.py read; new rows are added to it)")
     args = ap.parse_args()
+    if args.n < 1 or args.threads < 1:
+        ap.error(f"--n and --threads must be >= 1, got {args.n} and {args.threads}")
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

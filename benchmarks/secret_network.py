@@ -40,6 +40,8 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--out", default=str(RESULTS), help="results file")
     args = ap.parse_args(argv)
+    if args.seeds < 1 or args.epochs < 1:
+        ap.error(f"--seeds and --epochs must be >= 1, got {args.seeds} and {args.epochs}")
     torch.set_num_threads(1)
     rows, gains = [], {s: [] for s in SOURCES}
     for seed in range(args.seeds):
@@ -61,8 +63,9 @@ def main(argv=None):
                         f"{r['weight']:.1f} |")
             print(rows[-1], file=sys.stderr, flush=True)
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    summary = ", ".join(f"{s} {np.mean(v):+.2f} ± {np.std(v, ddof=1) / np.sqrt(len(v)):.2f} pt"
-                        for s, v in gains.items())
+    summary = ", ".join(f"{s} {np.mean(v):+.2f} ± "
+                        + (f"{np.std(v, ddof=1) / np.sqrt(len(v)):.2f}" if len(v) > 1 else "-")
+                        + " pt" for s, v in gains.items())
     text = "\n".join([
         f"# SECRET on an nnsynth network ({args.model} on {args.dataset})", "",
         f"Command: `python benchmarks/secret_network.py --dataset {args.dataset} --model "

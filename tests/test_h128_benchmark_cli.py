@@ -97,6 +97,8 @@ BAD = [
                    "{tmp}/a.md"], "--teacher"),
     ("amortized", ["all", "--teacher", "{tmp}/none.pt", "--work", "{tmp}/w", "--amortized",
                    '{"nosuch": 1}', "--md", "{tmp}/a.md"], "nosuch"),
+    ("search_arch_set", ["--n", "0", "--out", "{tmp}/a.parquet"], "--n"),
+    ("secret_network", ["--seeds", "0", "--out", "{tmp}/s.md"], "--seeds"),
     # the library's one-line errors (synth.errors.UserError) through common.run_main
     ("secret_network", ["--dataset", "nosuch", "--out", "{tmp}/s.md"], "unknown data set"),
     ("secret_network", ["--model", "nosuch", "--out", "{tmp}/s.md"], "unknown model"),
@@ -121,6 +123,9 @@ GOOD = [
                        "{tmp}/empty", "--md", "{tmp}/ia.md"],
      "Rows without a result in this run (not finished when the table was written; rerun the "
      "command, finished parts are cached): mlp_bn/wine.", "lenet5_bn/mnist5k,"),
+    # one seed: its standard error was nan (numpy's ddof=1 over one value)
+    ("secret_network", ["--seeds", "1", "--epochs", "1", "--out", "{tmp}/sn.md"],
+     "glove ", "nan"),
 ]
 
 
