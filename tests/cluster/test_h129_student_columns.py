@@ -3,15 +3,14 @@ trained on the teacher's table with its columns in another order (or on other co
 refused in one line naming the difference, before any pair runs.  Before, it was paired
 with the teacher as it was: every synthesized input reached it with its features swapped,
 and it was saved as students/pair-<i>.pt under the teacher's column names."""
-import numpy as np
 import pytest
-from sklearn.datasets import load_wine
 
 from cluster.pairs import resolve_student, run_synthesis
 from synth.checkpoint import load_model
 from synth.errors import UserError
 from synth.inversion import InversionConfig
 from tests._cli import json_result, one_error_line, run
+from tests._wine import wine_tables
 
 
 def _train(tmp, csv, out, spec):
@@ -26,11 +25,7 @@ def wine(tmp_path_factory):
     rows with the columns permuted (perm.csv), of other columns (renamed.csv) and of
     train.csv itself."""
     tmp = tmp_path_factory.mktemp("wine")
-    frame = load_wine(as_frame=True).frame.rename(columns={"target": "label"})
-    features = list(frame.columns[:-1])
-    perm = list(np.random.default_rng(0).permutation(features))
-    frame.to_csv(tmp / "train.csv", index=False)
-    frame[perm + ["label"]].to_csv(tmp / "perm.csv", index=False)
+    frame, _, _ = wine_tables(tmp)
     frame.rename(columns={"proline": "prolin"}).to_csv(tmp / "renamed.csv", index=False)
     student = '{"family": "mlp", "hidden": [8]}'
     teacher = _train(tmp, "train.csv", "t.pt", '{"family": "mlp", "hidden": [16], "bn": true}')

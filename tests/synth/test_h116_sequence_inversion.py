@@ -45,19 +45,25 @@ def data():
     return sequence_set()
 
 
-@pytest.fixture(scope="module")
-def teacher(data):
-    """A tiny BN MLP trained for a few epochs on one thread."""
+def sequence_teacher(spec, data: Dataset, epochs: int, lr: float) -> nn.Module:
+    """``spec`` trained on ``data`` for a few epochs on one thread (the same weights whatever
+    the machine's thread count), at least 90% right on its test split."""
     from hwsim.latency import torch_threads
     from synth.models import build
     from synth.train import TrainConfig, fit
     with torch_threads(1):
         torch.manual_seed(0)
-        model = build(SPEC, SHAPE, 3)
-        metrics = fit(model, data, TrainConfig(epochs=5, batch_size=32, lr=0.1, seed=0,
+        model = build(spec, SHAPE, 3)
+        metrics = fit(model, data, TrainConfig(epochs=epochs, batch_size=32, lr=lr, seed=0,
                                                device="cpu", progress=False))
     assert metrics["test_accuracy"] >= 0.9
     return model.eval()
+
+
+@pytest.fixture(scope="module")
+def teacher(data):
+    """A tiny BN MLP."""
+    return sequence_teacher(SPEC, data, epochs=5, lr=0.1)
 
 
 @pytest.fixture(scope="module")

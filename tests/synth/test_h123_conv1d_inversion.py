@@ -12,7 +12,7 @@ from synth.errors import UserError
 from synth.inversion import (SEQUENCE_JITTER, SEQUENCE_TV_L2, _augment, as_teacher,
                              balanced_labels, settings_for, synthesize)
 from synth.models import batchnorm_layers, build, count_parameters
-from tests.synth.test_h116_sequence_inversion import SHAPE, sequence_set
+from tests.synth.test_h116_sequence_inversion import SHAPE, sequence_set, sequence_teacher
 
 SPEC = {"family": "convnet1d", "widths": [8, 16], "kernels": [5, 5], "strides": [1, 2],
         "bn": True, "pool": "avg", "hidden": []}
@@ -55,15 +55,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def teacher(data):
-    from hwsim.latency import torch_threads
-    from synth.train import TrainConfig, fit
-    with torch_threads(1):
-        torch.manual_seed(0)
-        model = build(SPEC, SHAPE, 3)
-        metrics = fit(model, data, TrainConfig(epochs=8, batch_size=32, lr=0.05, seed=0,
-                                               device="cpu", progress=False))
-    assert metrics["test_accuracy"] >= 0.9
-    return model.eval()
+    return sequence_teacher(SPEC, data, epochs=8, lr=0.05)
 
 
 def test_settings_for_a_conv1d_teacher_roll_along_time(teacher, data):

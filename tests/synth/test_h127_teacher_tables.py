@@ -7,17 +7,16 @@ reordered --dataset, and distill/prune/continual fed a reordered table to the te
 its features swapped, silently (wine: the teacher's own data scored 56% instead of 100%)."""
 import json
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from sklearn.datasets import load_wine
 
 from deploy.cli.main import cli
 from search.run import SearchConfig, check_teacher_inputs, data_digest
 from search.trial import real_data
 from synth.checkpoint import load_model, read_checkpoint, synthesized_for
 from synth.errors import UserError
+from tests._wine import wine_tables
 
 
 def _invoke(*args):
@@ -30,11 +29,7 @@ def wine(tmp_path_factory):
     perm.csv, and both as plain Parquet tables (ok/, perm/, label first there); a BatchNorm
     MLP teacher trained on train.csv."""
     tmp = tmp_path_factory.mktemp("wine")
-    frame = load_wine(as_frame=True).frame.rename(columns={"target": "label"})
-    features = list(frame.columns[:-1])
-    perm = list(np.random.default_rng(0).permutation(features))
-    frame.to_csv(tmp / "train.csv", index=False)
-    frame[perm + ["label"]].to_csv(tmp / "perm.csv", index=False)
+    frame, features, perm = wine_tables(tmp)
     for name, cols in (("ok", features), ("perm", perm)):
         (tmp / name).mkdir()
         frame[["label"] + cols].to_parquet(tmp / name / "part.parquet")
