@@ -37,7 +37,7 @@ from synth import masked
 from synth.compact import compact
 from synth.data import load_dataset
 from synth.distill import live_kd_fn
-from common import write_result, run_main
+from common import command_line, run_main, write_result
 from synth.files import write_text_atomic
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
 from synth.models import build, count_parameters, prunable_layers
@@ -151,7 +151,7 @@ def latency_only(args) -> None:
         lines += [f"## {name}: {connections(model):,} nonzero weights", ""]
         lines += compaction_lines(model, data) + [""]
     text = "\n".join(lines)
-    write_result(RESULTS / "grow_prune_latency.md", text)
+    write_result(Path(args.out) if args.out else RESULTS / "grow_prune_latency.md", text)
 
 
 def curves(name: str, args) -> dict:
@@ -375,9 +375,13 @@ def main():
     ap.add_argument("--skip-peer", action="store_true", help="ours only (with --json)")
     ap.add_argument("--report", nargs="+", metavar="JSON",
                     help="only combine --json files of several seeds into mean curves")
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--out", default=None, help="results file (default: printed with --model, "
+                    "else benchmarks/results/grow_prune.md, grow_prune_latency.md with --latency, "
+                    "grow_prune_MODEL_seeds.md with --seeds)")
     ap.add_argument("--latency", action="store_true", help="only the compaction latency table")
     args = ap.parse_args()
+    if (args.seeds or args.skip_peer) and not args.model:
+        ap.error("--seeds and --skip-peer need --model")
     if args.latency:
         latency_only(args)
         return
@@ -404,23 +408,20 @@ def main():
         else:
             print(text)
         return
-    # both models in parallel, one process (one thread) each
-    RESULTS.mkdir(exist_ok=True)
-    parts = {m: RESULTS / f".grow_prune_{m}.md" for m in MODELS}
-    extra = (["--kd"] if args.kd else []) + (["--steps", str(args.steps)] if args.steps else [])
-    procs = [subprocess.Popen([sys.executable, __file__, "--model", m, "--out", str(p),
-                               "--dense-epochs", str(args.dense_epochs), "--retrain",
-                               str(args.retrain), "--fraction", str(args.fraction)] + extra)
-             for m, p in parts.items()]
-    if any(p.wait() for p in procs):
-        sys.exit("a model run failed")
-    cmd = "python benchmarks/grow_prune.py" + " ".join([""] + extra)
-    text = (f"# Grow-and-prune vs torch.nn.utils.prune (mnist5k, seed 0)\n\nCommand: `{cmd}` "
-            f"(one process per model, 1 torch thread each, CPU)\n\n"
-            + "\n".join(p.read_text() for p in parts.values()))
-    write_result(RESULTS / "grow_prune.md", text, echo=False)
-    for p in parts.values():
-        p.unlink()
+    # both models in parallel, one process each, with every option of this command (the parts
+    # in a temporary folder: a run cut short leaves nothing under results/)
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="grow_prune_") as tmp:
+        parts = {m: Path(tmp) / f"{m}.md" for m in MODELS}
+        procs = [subprocess.Popen([sys.executable, __file__, "--model", m, "--out", str(p),
+                                   "--seed", str(args.seed)] + ours_options(args))
+                 for m, p in parts.items()]
+        if any(p.wait() for p in procs):
+            sys.exit("a model run failed")
+        text = (f"# Grow-and-prune vs torch.nn.utils.prune (mnist5k, seed {args.seed})\n\n"
+                f"{command_line()} (one process per model, {args.threads} torch "
+                f"thread{'s' if args.threads > 1 else ''} each, CPU)\n\n" + "\n".join(p.read_text() for p in parts.values()))
+    write_result(Path(args.out) if args.out else RESULTS / "grow_prune.md", text, echo=False)
     print(text)
 
 

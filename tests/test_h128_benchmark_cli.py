@@ -99,6 +99,8 @@ BAD = [
                    '{"nosuch": 1}', "--md", "{tmp}/a.md"], "nosuch"),
     ("search_arch_set", ["--n", "0", "--out", "{tmp}/a.parquet"], "--n"),
     ("secret_network", ["--seeds", "0", "--out", "{tmp}/s.md"], "--seeds"),
+    ("grow_prune", ["--seeds", "1", "2", "--out", "{tmp}/g.md"], "--model"),
+    ("grow_prune", ["--skip-peer", "--json", "{tmp}/g.json"], "--model"),
     # the library's one-line errors (synth.errors.UserError) through common.run_main
     ("secret_network", ["--dataset", "nosuch", "--out", "{tmp}/s.md"], "unknown data set"),
     ("secret_network", ["--model", "nosuch", "--out", "{tmp}/s.md"], "unknown model"),
