@@ -301,7 +301,7 @@ def report(a) -> str:
                   f"{O[5]:.1f} -> {O[6]:.2f} ({O[5] / O[6]:.0f}x) |",
                   f"| published loop, issue figure | | 2000 | | {1000 / REF_MS_PER_ITER * 256 / 2000:.2f} | "
                   f"1.0 (at 300 it) | |", "",
-                  f"Speed-up, same machine: **{O[2] / R[2]:.2f}x** images/s over the fixed-2000 loop; "
+                  f"Speed-up, same machine: **{O[2] / R[2]:.2f}x** images/s over the fixed-{R[3]:.0f} loop; "
                   f"{O[2] / 1.43:.2f}x over the issue's 1.43 images/s (different machine).", ""]
     if g("cifar32"):
         c = g("cifar32")
