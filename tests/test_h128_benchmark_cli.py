@@ -171,11 +171,17 @@ def test_cheap_run_reports_what_it_ran(results, name, argv, says, not_says):
 def test_symbiotic_quick_run_keeps_the_full_runs_reports():
     """``--quick`` wrote its per-seed reports into results/symbiotic/seedN/, the committed
     full run's folder; now it has its own (and --work/--out say where)."""
+    before = {n: sys.modules.get(n) for n in ("symbiotic", "common")}
     sys.path.insert(0, str(BENCH))
     try:
         import symbiotic
-    finally:
+    finally:   # the scripts' module names are generic: leave none behind in this process
         sys.path.remove(str(BENCH))
+        for name, module in before.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
     full = symbiotic.paths(symbiotic.parse([]))
     quick = symbiotic.paths(symbiotic.parse(["--quick", "--seeds", "0,1"]))
     assert full == (BENCH / "results" / "symbiotic", BENCH / "results" / "symbiotic.md")
