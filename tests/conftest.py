@@ -97,6 +97,29 @@ def _uses_ray_local(module) -> bool:
         if hasattr(module, "obj") else False
 
 
+LIBRARY_LOGGERS = ("synth", "hwsim", "cluster", "search", "deploy")
+
+
+@pytest.fixture(autouse=True)
+def _cli_output_settings_restored():
+    """A CLI command run in this process (CliRunner) sets the library loggers' levels and,
+    with -q, TQDM_DISABLE (``deploy.cli.options.configure_output``: right for a process
+    that runs one command); they are put back after each test.  Before, a ``-q`` command
+    left 'synth' at ERROR for every later test of the worker, and a test reading a
+    warning through caplog (test_resume_more's 'resuming grow-prune') failed or passed by
+    the order xdist gave the modules out."""
+    import logging
+    levels = {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS}
+    tqdm = os.environ.get("TQDM_DISABLE")
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    if tqdm is None:
+        os.environ.pop("TQDM_DISABLE", None)
+    else:
+        os.environ["TQDM_DISABLE"] = tqdm
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _no_ray_leaks_between_modules(request):
     """A module whose tests joined Ray in-process (a CLI command run through CliRunner
