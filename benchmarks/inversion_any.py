@@ -1,5 +1,7 @@
 """DeepInversion on any BatchNorm teacher: every registered family with BatchNorm on every
 bundled set it fits, with the settings ``synth.inversion.settings_for`` derives from the teacher.
+Images (C, H, W), feature vectors and sequences (C, L: a Conv1d-BN ``convnet1d`` teacher, and a
+BN MLP inverted as C*L features); "images" below means the synthesized inputs of any kind.
 
 Per row: the teacher's real test accuracy; 500 inputs synthesized from it (fidelity = the
 teacher's agreement with their target class, images/s on one thread, iterations per batch);
@@ -14,6 +16,7 @@ on them, so the method's effect is measured in the same run.
 
     python benchmarks/inversion_any.py [--rows NAME,...] [--procs 2] [--seeds 3] [--adi]
            [--work runs/inversion_any] [--md benchmarks/results/inversion_any.md]
+    python benchmarks/inversion_any.py --list-rows [--rows NAME,...]   # the rows, no work
 
 ``--adi`` also distils each row's student by the data-free ADI protocol (``ADI``: rounds of
 inputs synthesized against the student being distilled, Eq. 8's competition term), with the
@@ -57,7 +60,18 @@ STUDENTS = {"mnist5k": "lenet5_bn_half",
             "digits": {"family": "convnet", "widths": [8, 16], "kernels": [3, 3],
                        "strides": [1, 2], "bn": True, "pool": "avg", "hidden": []},
             "wine": {"family": "mlp", "hidden": [16], "bn": True},
-            "breast_cancer": {"family": "mlp", "hidden": [16], "bn": True}}
+            "breast_cancer": {"family": "mlp", "hidden": [16], "bn": True},
+            # sequences (C, L): a narrower convnet1d (8/16 wide, the teachers' kernels and
+            # strides), the same on the convnet1d and the BN MLP teacher of japanesevowels
+            **{s: {"family": "convnet1d", "widths": [8, 16], "kernels": [5, 5],
+                   "strides": [1, 2], "bn": True, "pool": "avg", "hidden": []}
+               for s in ("japanesevowels", "basicmotions", "scp1")}}
+# Sequence teachers, all at the train defaults (10 epochs, lr 0.02) except the BN MLP, which
+# gets the tabular BN MLPs' 30 epochs: convnet1d_small reaches 98.4% test on japanesevowels and
+# 100% on basicmotions (16 test windows) there; on scp1 74.3%, and neither 20 or 30 epochs
+# (74.3%, 73.5%) nor lr 0.05 (64.6% at 30) does better (keep_best on 45 validation windows), so
+# the defaults stay.  mlp_bn on japanesevowels (12 x 29 = 348 features): 98.4% at 10 and at 30.
+# Chosen on the teachers' test accuracy alone (one seed), before any student ran.
 ROWS = [
     ("lenet5_bn/mnist5k", "mnist5k", "lenet5_bn", 15),
     ("convnet_small/mnist5k", "mnist5k", "convnet_small", TEACHER_EPOCHS_SMALL),
@@ -70,6 +84,10 @@ ROWS = [
     ("lenet300_100_bn/digits", "digits", "lenet300_100_bn", 20),
     ("mlp_bn/wine", "wine", MLP_BN, 30),
     ("mlp_bn/breast_cancer", "breast_cancer", MLP_BN, 30),
+    ("convnet1d_small/japanesevowels", "japanesevowels", "convnet1d_small", 10),
+    ("convnet1d_small/basicmotions", "basicmotions", "convnet1d_small", 10),
+    ("convnet1d_small/scp1", "scp1", "convnet1d_small", 10),
+    ("mlp_bn/japanesevowels", "japanesevowels", MLP_BN, 30),
 ]
 # Rows measured with fewer student seeds than --seeds where time on the shared 2-core machine
 # runs out (stated under the table); none in the current table.
@@ -83,7 +101,13 @@ LEFT_OUT = ["lenet5_bn on digits: two 5x5 convolutions do not fit an 8x8 input",
             "convnet_digits on mnist5k: its flatten head is 50,176 x 64 at 28x28 (14 M MACs "
             "per image, too slow for this shared 2-core machine)",
             "resnet18/resnet34 at width 64, and any ResNet-18 at 28x28: too slow to train and "
-            "invert on this machine; the ResNet rows use width 8 (mnist5k) and 16 (digits)"]
+            "invert on this machine; the ResNet rows use width 8 (mnist5k) and 16 (digits)",
+            "convnet1d on the other bundled sequence sets (gunpoint, blink, pickupgesture), "
+            "for time: japanesevowels (12 x 29), basicmotions (6 x 100) and scp1 (6 x 896 "
+            "EEG) span the lengths; lstm and hlstm have no BatchNorm: nothing to invert",
+            "the image families (lenet5, convnet, resnet) on sequences and convnet1d on "
+            "images or feature vectors: they need a (C, H, W) or a (C, L) input; one BN MLP "
+            "on a sequence set (mlp_bn/japanesevowels) stands for the MLPs there"]
 
 
 def _row(name: str) -> tuple:
@@ -291,6 +315,8 @@ def run_row(a) -> dict:
     n_real = min(IMAGES, len(data.y_train))
     real_x = data.x_train[real_subset(data.y_train, n_real)]
     sources.append(("real", real_x))
+    # the students' roll: the row's image jitter; none for feature vectors and sequences (a
+    # sequence row's jitter is synthesis's roll along time; DistillConfig rolls images only)
     jitter = config.jitter if data.is_image else 0
     students = {source: [] for source, _ in sources}
     seeds = seeds_for(name, a.seeds)
@@ -383,16 +409,20 @@ def report(a) -> str:
     lines = ["# DeepInversion on any BatchNorm teacher", "",
              f"Command: `python benchmarks/inversion_any.py --procs {a.procs} --seeds {a.seeds}"
              + (f" --rows {a.rows}" if a.rows else "")
+             + (f" --work {a.work}" if a.work != WORK else "")
+             + (f" --md {a.md}" if a.md != MD else "")
              + (" --adi" if a.adi else "") + (f" --kd {a.kd}" if a.kd else "")
              + f"`.  {IMAGES} inputs per teacher, settings from "
              "`synth.inversion.settings_for(teacher)` (no per-row tuning).  Students: "
              "KD only (no labels), the same student and steps for the synthesized and the real "
              f"inputs: `DistillConfig`'s defaults in batches of {KD_BATCH} (CutMix "
-             f"{cfg.cutmix:g} relabelled by the teacher on the fly, at least {cfg.min_steps} "
+             f"{cfg.cutmix:g} relabelled by the teacher on the fly -- images only: feature "
+             f"vectors and sequences get none --, at least {cfg.min_steps} "
              f"SGD steps: {distill_train_config(cfg, IMAGES).epochs} epochs of {IMAGES})"
              + (f" with the KD recipe `{a.kd}` over them" if a.kd else "")
              + f", mean ± std over {a.seeds} seeds; real test split of each set.  "
-             "Images/s: one thread on this shared 2-core machine (load average "
+             "Images/s (inputs/s for feature vectors and sequences): one thread on this "
+             "shared 2-core machine (load average "
              f"{loads} at the end of each row; "
              f"{', '.join(f'{v:.1f}' for v in os.getloadavg())} (1, 5, 15 min) when the table "
              "was written), "
@@ -494,13 +524,29 @@ def report(a) -> str:
     return "\n".join(lines) + "\n"
 
 
+def list_rows(names: list[str]) -> str:
+    """One tab-separated line per row (no work): name, data set, teacher spec (a variant name
+    or JSON), its training ("N epochs[ at lr X]"), the student's spec."""
+    def spec(s) -> str:
+        return s if isinstance(s, str) else json.dumps(s, sort_keys=True)
+    return "\n".join(f"{name}\t{dataset}\t{spec(teacher)}\t{epochs} epochs"
+                     f"{' at lr %g' % TEACHER_LR[name] if name in TEACHER_LR else ''}"
+                     f"\t{spec(STUDENTS[dataset])}"
+                     for name, dataset, teacher, epochs in map(_row, names))
+
+
+WORK, MD = "runs/inversion_any", "benchmarks/results/inversion_any.md"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default="", help="comma-separated row names (default: all)")
+    ap.add_argument("--list-rows", action="store_true",
+                    help="print the rows (name, data set, teacher, student) and exit")
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--work", default="runs/inversion_any")
-    ap.add_argument("--md", default="benchmarks/results/inversion_any.md")
+    ap.add_argument("--work", default=WORK)
+    ap.add_argument("--md", default=MD)
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--adi", action="store_true",
                     help="also distil each row's student by the data-free ADI protocol")
@@ -518,6 +564,9 @@ def main() -> None:
         a.kd_fields = parse_kd(a.kd)
     except ValueError as e:
         ap.error(str(e))
+    if a.list_rows:
+        print(list_rows(a.rows.split(",") if a.rows else [r[0] for r in ROWS]))
+        return
     if a.job:
         torch.set_num_threads(1)
         result = run_row(a)
