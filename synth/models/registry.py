@@ -102,13 +102,16 @@ def register_family(name: str, defaults: dict, description: str, input_rank: int
     return wrap
 
 
-def check_input_rank(family: str, input_shape: tuple) -> None:
+def check_input_rank(family: str, input_shape: tuple, where: str = "the data",
+                     hint: str = "") -> None:
     """One-line error when a family meets data of the wrong kind (a sequence set given to an
-    image model, or the reverse)."""
+    image model, or the reverse).  ``where`` names what the shape came from (an option, where
+    no data set is involved: hwsim's ``--input-shape``); ``hint`` ends the line."""
     rank = _RANKS.get(family)
     if rank is not None and len(input_shape) != rank:
-        raise UserError(f"model family {family!r} takes {INPUT_KINDS[rank].many}; the data has "
-                        f"input shape {tuple(input_shape)} ({input_kind(input_shape).many})")
+        raise UserError(f"model family {family!r} takes {INPUT_KINDS[rank].many}; {where} has "
+                        f"input shape {tuple(input_shape)} ({input_kind(input_shape).many})"
+                        f"{hint}")
 
 
 def register_variant(name: str, spec: dict) -> None:

@@ -19,7 +19,8 @@ def _shape(text: str) -> tuple[int, ...]:
     except ValueError:
         shape = ()
     if not shape or any(s < 1 for s in shape):
-        raise UserError(f"--input-shape must look like 1x28x28, got {short_repr(text)}")
+        raise UserError(f"--input-shape must look like 1x28x28 (images), 6x100 (sequences) or "
+                        f"13 (features), got {short_repr(text)}")
     return shape
 
 
@@ -35,7 +36,7 @@ def _load_yaml(path: str | None, what: str) -> dict | None:
 
 
 def _model(ref: str, default_shape: tuple, num_classes: int):
-    """A checkpoint path, or a variant name / JSON spec with optional ``@CxHxW``."""
+    """A checkpoint path, or a variant name / JSON spec with optional ``@shape``."""
     import os
     from hwsim import build_priced
     if ref.endswith(".pt") or os.path.isfile(ref):
@@ -51,7 +52,25 @@ def _model(ref: str, default_shape: tuple, num_classes: int):
         ref.partition("@") if not json_spec else (ref, "", ""))
     name += "}" if json_spec and shape_txt else ""
     shape = _shape(shape_txt) if shape_txt else default_shape
+    _check_kind(ref, name, shape, bool(shape_txt))
     return name, build_priced(name, shape, num_classes), shape
+
+
+def _check_kind(ref: str, name: str, shape: tuple, after_at: bool) -> None:
+    """A spec's family meets a shape of the wrong kind: the line names where the shape came
+    from (``--input-shape``, its default, or NAME@shape), as there is no data set to blame
+    (a convnet1d_small with the image default 1x28x28 was 'the data has input shape')."""
+    from synth.models import check_input_rank, resolve_spec
+    text = "x".join(map(str, shape))
+    if after_at:
+        where = f"the shape after @ in {ref}"
+    elif click.get_current_context().get_parameter_source("input_shape") is \
+            ParameterSource.DEFAULT:
+        where = f"--input-shape {text} (the default for spec models)"
+    else:
+        where = f"--input-shape {text}"
+    check_input_rank(resolve_spec(name)["family"], shape, where,
+                     hint=": give the model's shape with --input-shape (or as NAME@shape)")
 
 
 def _check_own(ref: str, option: str, param: str, given, own) -> None:
@@ -61,13 +80,14 @@ def _check_own(ref: str, option: str, param: str, given, own) -> None:
     source = click.get_current_context().get_parameter_source(param)
     if source is not ParameterSource.DEFAULT and given != own:
         shown = "x".join(map(str, own)) if isinstance(own, tuple) else own
-        hint = " (or give a spec's shape as NAME@CxHxW)" if param == "input_shape" else ""
+        hint = " (or give a spec's shape as NAME@shape)" if param == "input_shape" else ""
         raise UserError(f"{option} is for spec models; checkpoint {ref} has its own "
                         f"({shown}): leave {option} out{hint}")
 
 
 input_shape_option = click.option("--input-shape", default="1x28x28", show_default=True,
-                                  help="Sample shape CxHxW for --spec models.")
+                                  help="Sample shape for --spec models: CxHxW (images), CxL "
+                                       "(sequences) or F (features).")
 classes_option = click.option("--num-classes", type=click.IntRange(min=2), default=10,
                               show_default=True, help="Classes for --spec models.")
 
@@ -136,7 +156,8 @@ def _eval_lines(out: dict) -> list[str]:
 
 @command.command("dse")
 @click.option("--model", "models", multiple=True, required=True,
-              help="Checkpoint, or variant/JSON spec with optional @CxHxW; repeat for several.")
+              help="Checkpoint, or variant/JSON spec with optional @shape (CxHxW, CxL or F); "
+                   "repeat for several.")
 @input_shape_option
 @classes_option
 @click.option("--budget", type=click.IntRange(min=0), default=0, show_default=True,
