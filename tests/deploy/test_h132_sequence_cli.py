@@ -23,3 +23,11 @@ def test_hwsim_input_shape_help_names_sequences():
     for sub in ("eval", "dse", "table"):
         out = run(["hwsim", sub, "--help"]).output
         assert "CxL" in " ".join(out.split()), sub
+
+
+def test_grow_prune_target_accuracy_help_names_the_recipes_drop():
+    # '--target-accuracy 0' still stopped convnet1d_small on basicmotions after one step
+    # (0.857 < 1.0 - 0.005): the help named the floor only, not the recipe's drop
+    from synth.choices import RECIPE
+    text = " ".join(run(["grow-prune", "--help"]).output.split())
+    assert "max_accuracy_drop" in text and f"{RECIPE['max_accuracy_drop']:g}" in text
