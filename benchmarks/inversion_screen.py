@@ -87,6 +87,11 @@ SCREEN_ROWS = {
     "convnet3/mnist5k": ("mnist5k", {"family": "convnet", "widths": [16, 32, 32],
                                      "kernels": [3, 3, 3], "strides": [1, 2, 2],
                                      "bn": True, "pool": "avg", "hidden": []}, 8),
+    # BN MLPs on two more sequence sets (inversion_any's mlp_bn/japanesevowels is the
+    # table's): is the generator's gain there a property of MLP teachers on sequences?
+    "mlp_bn/scp1": ("scp1", {"family": "mlp", "hidden": [64, 32], "bn": True}, 30),
+    "mlp_bn/basicmotions": ("basicmotions", {"family": "mlp", "hidden": [64, 32], "bn": True},
+                            30),
 }
 
 
