@@ -16,8 +16,13 @@ inputs.  ``adi_weight`` with a given student adds Eq. 8's competition term as in
 Generator: the label is one-hot and concatenated to a Gaussian latent z.  Images (C, H, W): a
 linear layer to ``2 * width`` channels at a quarter of the resolution, ``depth`` (upsample,
 3x3 conv, BatchNorm, LeakyReLU 0.2) stages at (H/2, W/2) and (H, W), a 3x3 conv to C channels
-at (H, W); feature vectors (F,): a two-layer MLP (sequences (C, L): the same, C*L outputs
-reshaped).  The output is squashed into the data set's
+at (H, W); sequences (C, L): the same over time (``sequence_generator="conv1d"``, the
+default) -- a linear layer to ``2 * width`` channels of L0 = ceil(L / 4) steps, the ``depth``
+(x2 nearest upsampling, Conv1d of 3 steps, BatchNorm, LeakyReLU 0.2) stages at 2 L0 and
+4 L0, a Conv1d to C channels at 4 L0, of which the centre L steps are kept (L need not be a
+power of two: 29 steps come from 8); ``"mlp"`` gives a sequence the feature vectors'
+generator instead (C*L outputs reshaped, no notion of neighbouring steps); feature vectors
+(F,): a two-layer MLP.  The output is squashed into the data set's
 valid normalized range per channel (or feature): ``lo + (hi - lo) * sigmoid(out)``, so no
 clipping is needed.  Adam on the generator's weights with cosine decay; the teacher is frozen.
 
@@ -93,6 +98,9 @@ from synth.train import lr_factor
 log = logging.getLogger(__name__)
 _GLOBAL_RNG = threading.Lock()   # torch's global generator: seeded and drawn under this lock
 
+# The generator's layers for sequences (C, L): AmortizedConfig.sequence_generator
+SEQUENCE_GENERATORS = ("conv1d", "mlp")
+
 # The loss and augmentation fields an AmortizedConfig takes over from an InversionConfig.
 SHARED_FIELDS = ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight", "tv_l2_weight",
                  "l2_weight", "adi_weight", "adi_temperature", "jitter", "flip", "check_every",
@@ -120,6 +128,10 @@ class AmortizedConfig(Config):
     latent_dim: int = 64              # Gaussian z
     width: int = 16                   # generator channels (images) / 8 x width hidden (vectors)
     depth: int = 1                    # conv stages (at H/2, H) before the output conv, 0-2
+    # sequences (C, L): conv1d -- the image generator's layers over time (a temporal prior);
+    # mlp -- the feature vectors' two-layer MLP with C*L outputs (no notion of neighbouring
+    # steps).  Feature vectors always get the MLP, images the 2-d convolutions
+    sequence_generator: str = "conv1d"
     # refinement: each sampled batch of ``refine_batch`` is then optimized as DeepInversion
     # does (Adam on the inputs, lr ``refine_lr``, its stopping rule) for at most
     # ``refine_iterations`` -- the generator's output is the starting point instead of noise
@@ -195,6 +207,7 @@ class AmortizedConfig(Config):
         check_range("latent_dim", self.latent_dim, 1, 4096, integer=True)
         check_range("width", self.width, 1, 1024, integer=True)
         check_range("depth", self.depth, 0, 2, integer=True)
+        check_choice("sequence_generator", self.sequence_generator, SEQUENCE_GENERATORS)
         check_range("refine_iterations", self.refine_iterations, 0, 1_000_000, integer=True)
         check_batch_size("refine_batch", self.refine_batch, 2)
         check_range("refine_lr", self.refine_lr, 0, 10, low_open=True)
@@ -310,8 +323,11 @@ class Generator(nn.Module):
     docstring for the layers)."""
 
     def __init__(self, input_shape, num_classes: int, latent_dim: int, width: int,
-                 pixel_range: tuple[torch.Tensor, torch.Tensor], depth: int = 2):
+                 pixel_range: tuple[torch.Tensor, torch.Tensor], depth: int = 2,
+                 layers: str = "conv1d"):
         super().__init__()
+        check_choice("sequence_generator", layers, SEQUENCE_GENERATORS)
+        self.crop, self.sizes = None, None
         self.input_shape = tuple(int(v) for v in input_shape)
         self.num_classes, self.latent_dim = int(num_classes), int(latent_dim)
         image = len(self.input_shape) == 3
@@ -335,6 +351,20 @@ class Generator(nn.Module):
                 for cin in (2 * width, width)[:depth])
             self.head = nn.Conv2d(width if depth else 2 * width, c, 3, padding=1)
             self.width = width
+        elif len(self.input_shape) == 2 and layers == "conv1d":
+            # the image generator's layers over time: a coarse sequence of a quarter of the
+            # steps (rounded up), two exact x2 upsamplings, then the centre L steps of the 4 L0
+            c, length = self.input_shape
+            l0 = math.ceil(length / 4)
+            self.sizes = [(l0,), (2 * l0,), (4 * l0,)]
+            self.crop = ((4 * l0 - length) // 2, length)
+            self.stem = nn.Sequential(nn.Linear(d, 2 * width * l0), nn.BatchNorm1d(2 * width * l0))
+            self.stages = nn.ModuleList(
+                nn.Sequential(nn.Conv1d(cin, width, 3, padding=1, bias=False),
+                              nn.BatchNorm1d(width), nn.LeakyReLU(0.2))
+                for cin in (2 * width, width)[:depth])
+            self.head = nn.Conv1d(width if depth else 2 * width, c, 3, padding=1)
+            self.width = width
         else:
             hidden = 8 * width
             self.stem = nn.Sequential(nn.Linear(d, hidden), nn.BatchNorm1d(hidden), nn.LeakyReLU(0.2),
@@ -345,13 +375,15 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = self.stem(torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], 1))
-        if self.stages:
+        if self.sizes is not None:   # convolutions (depth 0: the head's alone)
             h = h.view(len(z), 2 * self.width, *self.sizes[0])
             for stage, size in zip(self.stages, self.sizes[1:]):
                 h = stage(F.interpolate(h, size=size, mode="nearest"))
             h = F.interpolate(h, size=self.sizes[-1], mode="nearest")
         out = self.head(h)
-        if len(self.input_shape) == 2:   # a sequence: the MLP's output is the flat (C, L)
+        if self.crop is not None:   # a sequence of 4 L0 steps: its centre L
+            out = out[..., self.crop[0]:self.crop[0] + self.crop[1]]
+        elif len(self.input_shape) == 2:   # a sequence: the MLP's output is the flat (C, L)
             out = out.view(len(z), *self.input_shape)
         return self.lo + self.span * torch.sigmoid(out)
 
@@ -370,7 +402,7 @@ def check_bounded(lo: torch.Tensor, hi: torch.Tensor) -> None:
 
 def build_generator(teacher: nn.Module, config: AmortizedConfig, pixel_range) -> Generator:
     return Generator(teacher.input_shape, teacher.num_classes, config.latent_dim, config.width,
-                     pixel_range, config.depth)
+                     pixel_range, config.depth, config.sequence_generator)
 
 
 def _draw(n, num_classes, latent_dim, rng, device, labels=None):
