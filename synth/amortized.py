@@ -16,15 +16,18 @@ inputs.  ``adi_weight`` with a given student adds Eq. 8's competition term as in
 Generator: the label is one-hot and concatenated to a Gaussian latent z.  Images (C, H, W): a
 linear layer to ``2 * width`` channels at a quarter of the resolution, ``depth`` (upsample,
 3x3 conv, BatchNorm, LeakyReLU 0.2) stages at (H/2, W/2) and (H, W), a 3x3 conv to C channels
-at (H, W); sequences (C, L): the same over time (``sequence_generator="conv1d"``, the
-default) -- a linear layer to ``2 * width`` channels of L0 = ceil(L / 4) steps, the ``depth``
-(x2 nearest upsampling, Conv1d of 3 steps, BatchNorm, LeakyReLU 0.2) stages at 2 L0 and
-4 L0, a Conv1d to C channels at 4 L0, of which the centre L steps are kept (L need not be a
-power of two: 29 steps come from 8); ``"mlp"`` gives a sequence the feature vectors'
-generator instead (C*L outputs reshaped, no notion of neighbouring steps); feature vectors
-(F,): a two-layer MLP.  The output is squashed into the data set's
-valid normalized range per channel (or feature): ``lo + (hi - lo) * sigmoid(out)``, so no
-clipping is needed.  Adam on the generator's weights with cosine decay; the teacher is frozen.
+at (H, W); feature vectors (F,): a two-layer MLP; sequences (C, L): the same MLP, C*L
+outputs reshaped (``sequence_generator="mlp"``, the default: no notion of neighbouring
+steps), or with ``sequence_generator="conv1d"`` the image generator's layers over time -- a
+linear layer to ``2 * width`` channels of L0 = ceil(L / 4) steps, the ``depth`` (x2 nearest
+upsampling, Conv1d of 3 steps, BatchNorm, LeakyReLU 0.2) stages at 2 L0 and 4 L0, a Conv1d
+to C channels at 4 L0, of which the centre L steps are kept (L need not be a power of two:
+29 steps come from 8).  The temporal one is not the default: in a screen of 2 synthesis x
+2 student seeds (benchmarks/results/inversion_any_hard.md, h133) it beat the MLP on the BN
+MLPs of japanesevowels (+7.6 pt) and basicmotions (+23.4) but lost on scp1's (-5.6) and on
+``convnet1d_small/basicmotions`` (-12.5), and tied on ``convnet1d_small/japanesevowels``.
+The output is squashed into the data set's valid normalized range per channel (or
+feature): ``lo + (hi - lo) * sigmoid(out)``, so no clipping is needed.  Adam on the generator's weights with cosine decay; the teacher is frozen.
 
 Sampling, as Fast DFKD does it (``adapt_steps`` > 0, the default): every batch starts from the
 meta-learned generator, and a copy of it is adapted together with the batch's own latents z
@@ -128,10 +131,11 @@ class AmortizedConfig(Config):
     latent_dim: int = 64              # Gaussian z
     width: int = 16                   # generator channels (images) / 8 x width hidden (vectors)
     depth: int = 1                    # conv stages (at H/2, H) before the output conv, 0-2
-    # sequences (C, L): conv1d -- the image generator's layers over time (a temporal prior);
-    # mlp -- the feature vectors' two-layer MLP with C*L outputs (no notion of neighbouring
-    # steps).  Feature vectors always get the MLP, images the 2-d convolutions
-    sequence_generator: str = "conv1d"
+    # sequences (C, L): mlp -- the feature vectors' two-layer MLP with C*L outputs (no notion
+    # of neighbouring steps); conv1d -- the image generator's layers over time (a temporal
+    # prior; not the default: module docstring).  Feature vectors always get the MLP, images
+    # the 2-d convolutions
+    sequence_generator: str = "mlp"
     # refinement: each sampled batch of ``refine_batch`` is then optimized as DeepInversion
     # does (Adam on the inputs, lr ``refine_lr``, its stopping rule) for at most
     # ``refine_iterations`` -- the generator's output is the starting point instead of noise
@@ -324,7 +328,7 @@ class Generator(nn.Module):
 
     def __init__(self, input_shape, num_classes: int, latent_dim: int, width: int,
                  pixel_range: tuple[torch.Tensor, torch.Tensor], depth: int = 2,
-                 layers: str = "conv1d"):
+                 layers: str = "mlp"):
         super().__init__()
         check_choice("sequence_generator", layers, SEQUENCE_GENERATORS)
         self.crop, self.sizes = None, None
