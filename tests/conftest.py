@@ -1,5 +1,6 @@
 """Shared fixtures: small real data sets and a local Ray shared by the modules that ask."""
 import contextlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -98,26 +99,33 @@ def _uses_ray_local(module) -> bool:
 
 
 LIBRARY_LOGGERS = ("synth", "hwsim", "cluster", "search", "deploy")
+# the suite's own settings, as this process starts: what every test begins with
+_BASELINE_LEVELS = {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS}
+_BASELINE_TQDM = os.environ.get("TQDM_DISABLE")
+
+
+def _restore_cli_output_settings() -> None:
+    for name, level in _BASELINE_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
+    if _BASELINE_TQDM is None:
+        os.environ.pop("TQDM_DISABLE", None)
+    else:
+        os.environ["TQDM_DISABLE"] = _BASELINE_TQDM
 
 
 @pytest.fixture(autouse=True)
 def _cli_output_settings_restored():
     """A CLI command run in this process (CliRunner) sets the library loggers' levels and,
     with -q, TQDM_DISABLE (``deploy.cli.options.configure_output``: right for a process
-    that runs one command); they are put back after each test.  Before, a ``-q`` command
-    left 'synth' at ERROR for every later test of the worker, and a test reading a
-    warning through caplog (test_resume_more's 'resuming grow-prune') failed or passed by
-    the order xdist gave the modules out."""
-    import logging
-    levels = {name: logging.getLogger(name).level for name in LIBRARY_LOGGERS}
-    tqdm = os.environ.get("TQDM_DISABLE")
+    that runs one command); every test starts from the suite's own settings and they are
+    put back after it.  Before, a ``-q`` command left 'synth' at ERROR for every later test
+    of the worker, and a test reading a warning through caplog (test_resume_more's
+    'resuming grow-prune') failed or passed by the order xdist gave the modules out.  The
+    baseline is this process's start, not each test's: a module fixture's own ``-q``
+    command (run before its first test) was taken as the level to restore."""
+    _restore_cli_output_settings()
     yield
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
-    if tqdm is None:
-        os.environ.pop("TQDM_DISABLE", None)
-    else:
-        os.environ["TQDM_DISABLE"] = tqdm
+    _restore_cli_output_settings()
 
 
 @pytest.fixture(scope="module", autouse=True)
