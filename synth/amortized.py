@@ -343,31 +343,27 @@ class Generator(nn.Module):
         self.register_buffer("lo", lo.clone())
         self.register_buffer("span", (hi - lo).clone())
         d = latent_dim + num_classes
-        if image:
-            c, h, w = self.input_shape
-            self.sizes = [(math.ceil(h / 4), math.ceil(w / 4)), (math.ceil(h / 2), math.ceil(w / 2)),
-                          (h, w)]
-            self.stem = nn.Sequential(nn.Linear(d, 2 * width * self.sizes[0][0] * self.sizes[0][1]),
-                                      nn.BatchNorm1d(2 * width * self.sizes[0][0] * self.sizes[0][1]))
+        if image or (len(self.input_shape) == 2 and layers == "conv1d"):   # convolutions
+            # from a coarse grid (or sequence); feature vectors (F,): the MLP below
+            if image:   # a quarter of the side (rounded up), a half, then the image's own
+                c, h, w = self.input_shape
+                self.sizes = [(math.ceil(h / 4), math.ceil(w / 4)),
+                              (math.ceil(h / 2), math.ceil(w / 2)), (h, w)]
+                conv, norm = nn.Conv2d, nn.BatchNorm2d
+            else:   # the same over time: a quarter of the steps (rounded up), two exact x2
+                # upsamplings, then the centre L steps of the 4 L0
+                c, length = self.input_shape
+                l0 = math.ceil(length / 4)
+                self.sizes = [(l0,), (2 * l0,), (4 * l0,)]
+                self.crop = ((4 * l0 - length) // 2, length)
+                conv, norm = nn.Conv1d, nn.BatchNorm1d
+            cells = 2 * width * math.prod(self.sizes[0])
+            self.stem = nn.Sequential(nn.Linear(d, cells), nn.BatchNorm1d(cells))
             self.stages = nn.ModuleList(
-                nn.Sequential(nn.Conv2d(cin, width, 3, padding=1, bias=False),
-                              nn.BatchNorm2d(width), nn.LeakyReLU(0.2))
+                nn.Sequential(conv(cin, width, 3, padding=1, bias=False), norm(width),
+                              nn.LeakyReLU(0.2))
                 for cin in (2 * width, width)[:depth])
-            self.head = nn.Conv2d(width if depth else 2 * width, c, 3, padding=1)
-            self.width = width
-        elif len(self.input_shape) == 2 and layers == "conv1d":
-            # the image generator's layers over time: a coarse sequence of a quarter of the
-            # steps (rounded up), two exact x2 upsamplings, then the centre L steps of the 4 L0
-            c, length = self.input_shape
-            l0 = math.ceil(length / 4)
-            self.sizes = [(l0,), (2 * l0,), (4 * l0,)]
-            self.crop = ((4 * l0 - length) // 2, length)
-            self.stem = nn.Sequential(nn.Linear(d, 2 * width * l0), nn.BatchNorm1d(2 * width * l0))
-            self.stages = nn.ModuleList(
-                nn.Sequential(nn.Conv1d(cin, width, 3, padding=1, bias=False),
-                              nn.BatchNorm1d(width), nn.LeakyReLU(0.2))
-                for cin in (2 * width, width)[:depth])
-            self.head = nn.Conv1d(width if depth else 2 * width, c, 3, padding=1)
+            self.head = conv(width if depth else 2 * width, c, 3, padding=1)
             self.width = width
         else:
             hidden = 8 * width
