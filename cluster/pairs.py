@@ -83,18 +83,17 @@ def check_student_columns(student: Any, meta: dict, teacher_meta: dict) -> None:
     Names are matched as eval matches a table's (``synth.data.spelled_as``); a checkpoint
     without names (a bundled set, or written before they were recorded) is taken by
     position."""
-    from synth.checkpoint import columns_differ_detail
+    from synth.checkpoint import columns_differ_detail, columns_relation
     from synth.config import short_repr
-    from synth.data import spelled_as
     from synth.files import printable
     names, own = teacher_meta.get("feature_names"), meta.get("feature_names")
     if names is None or own is None:
         return
     own = [str(n) for n in own]
-    names = spelled_as(names, own)
-    if names == own:
+    names, relation = columns_relation(names, own)
+    if relation == "same":
         return
-    detail = ("in another order" if sorted(names) == sorted(own)
+    detail = ("in another order" if relation == "reordered"
               else columns_differ_detail(names, own))
     raise UserError(f"student {printable(str(student))} was trained on the feature columns "
                     f"{short_repr([printable(n) for n in own])}, the teacher on "

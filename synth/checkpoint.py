@@ -352,11 +352,13 @@ def check_model_classes(model: torch.nn.Module, data, what: str = "model") -> No
                         f"data {data.name} has {short_repr(list(data.class_names))}: give "
                         f"the data set it was trained on")
     features, have = meta.get("feature_names"), _feature_names(data)
-    if features is not None and have is not None and spelled_as(features, have) != have:
+    spelled, relation = ((None, "same") if features is None or have is None
+                         else columns_relation(features, have))
+    if relation != "same":
         # the data is used as it is (a search's real set): columns in another order reached
         # the model swapped; other columns are named as in_model_columns names them
-        if sorted(spelled_as(features, have)) != sorted(have):
-            raise _columns_differ(data, spelled_as(features, have), f"the {what}")
+        if relation == "other":
+            raise _columns_differ(data, spelled, f"the {what}")
         from synth.config import short_repr
         from synth.files import printable
         raise UserError(f"the {what} takes the feature columns "
@@ -481,6 +483,20 @@ def columns_differ_detail(names: list[str], have: list[str]) -> str:
         if unexpected else "") if part)
 
 
+def columns_relation(names, have: list[str]) -> tuple[list[str], str]:
+    """(``names`` spelled as ``have`` spells them, how ``have`` stands to them): "same",
+    "reordered" (the same columns in another order) or "other".  Names are matched as class
+    names are (``synth.data.spelled_as``: case and spaces around them ignored where
+    unambiguous).  One decision for a table met by a model (``in_model_columns``,
+    ``check_model_classes``) and a student checkpoint met by its teacher
+    (``cluster.pairs.check_student_columns``)."""
+    from synth.data import spelled_as
+    names = spelled_as(names, have)
+    if names == have:
+        return names, "same"
+    return names, "reordered" if sorted(names) == sorted(have) else "other"
+
+
 def in_model_columns(data, meta: dict, where: str = "the model"):
     """``data`` (a user's table) with its feature columns in the order of the model's
     (``meta``: a checkpoint's data-set record, whose ``feature_names`` name them) when it
@@ -491,14 +507,13 @@ def in_model_columns(data, meta: dict, where: str = "the model"):
     the unexpected ones.  A checkpoint or set without names (written before they were
     recorded; a bundled set such as iris) keeps the columns by position."""
     import dataclasses
-    from synth.data import spelled_as
     names, have = meta.get("feature_names"), _feature_names(data)
     if names is None or have is None:
         return data
-    names = spelled_as(names, have)
-    if names == have:
+    names, relation = columns_relation(names, have)
+    if relation == "same":
         return data
-    if sorted(names) != sorted(have):
+    if relation == "other":
         raise _columns_differ(data, names, where)
     order = [have.index(n) for n in names]
     log.info("data set %s: feature columns %s put in the order of the model's, %s",
