@@ -220,19 +220,19 @@ def model_on_inputs(model: torch.nn.Module, feature_map: FeatureMap,
 
 
 def check_base_size(hidden, features: int, classes: int) -> None:
-    """The base MLP of ``hidden`` widths on ``features`` inputs within the parameter limit
-    (``synth.models.max_parameters``), as an error about ``hidden``: each width is in range
-    alone (``ScannConfig``), but ``--hidden 50000000`` on iris's 4 features makes 400 M
-    parameters, which the model build refused in words naming neither --hidden nor the
-    data's width."""
-    from synth.models import max_parameters
-    widths = [features, *hidden, classes]
-    count = sum(a * b + b for a, b in zip(widths, widths[1:]))
-    if count > max_parameters():
+    """The base MLP of ``hidden`` widths on ``features`` inputs within the parameter limit,
+    as an error about ``hidden``: each width is in range alone (``ScannConfig``), but
+    ``--hidden 50000000`` on iris's 4 features makes 400 M parameters, which the model build
+    refused in words naming neither --hidden nor the data's width (after the reduction was
+    fit).  The build's own count on the meta device (no memory), told by ``hidden``."""
+    from synth.models import ParameterLimitError
+    try:
+        build({"family": "mlp", "hidden": list(hidden)}, (features,), classes, meta=True)
+    except ParameterLimitError as e:
         raise value_error("hidden", tuple(hidden),
-                          f"must make a base MLP of at most {max_parameters():,} parameters "
-                          f"on the data's {features:,} features (these make {count:,})",
-                          got=",".join(map(str, hidden)))
+                          f"must make a base MLP of at most {e.limit:,} parameters on the "
+                          f"data's {features:,} features (these make {e.count:,})",
+                          got=",".join(map(str, hidden))) from None
 
 
 def compressed_widths(hidden, features: int, reduced: int) -> list[int]:
@@ -292,8 +292,8 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
     # set has no test split: a reshape error of its empty test tensor)
     data.require(("train", "val", "test"), "SCANN")
     flat = reduce_dataset(data, "none")
+    check_base_size(config.hidden, flat.input_shape[0], data.num_classes)   # before any fit
     reduced, feature_map = fit_reduction(data, config.reduce, config.components, config.seed)
-    check_base_size(config.hidden, flat.input_shape[0], data.num_classes)
     torch.manual_seed(config.seed)
     base = build({"family": "mlp", "hidden": list(config.hidden)}, flat.input_shape,
                  data.num_classes)

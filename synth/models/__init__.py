@@ -2,7 +2,8 @@
 
 Importing this package registers every family (one per file) and the named variants.
 """
-from synth.models.registry import (SpecModel, batchnorm_layers, build, check_input_rank,
+from synth.models.registry import (ParameterLimitError, SpecModel, batchnorm_layers, build,
+                                   check_input_rank,
                                    check_shape, count_flops, count_parameters, list_families,
                                    list_variants, max_parameters, prunable_layers,
                                    register_family, register_variant, resolve_spec)
@@ -10,7 +11,7 @@ from synth.models import convnet, convnet1d, hlstm, lenet5, lstm, mlp, resnet  #
 from synth.models.hlstm import HLSTMLayer
 from synth.models.lstm import LSTMLayer, RecurrentLayer, RecurrentStack
 
-__all__ = ["HLSTMLayer", "LSTMLayer", "RecurrentLayer", "RecurrentStack",
+__all__ = ["HLSTMLayer", "LSTMLayer", "ParameterLimitError", "RecurrentLayer", "RecurrentStack",
            "SpecModel", "batchnorm_layers", "build", "check_input_rank", "check_shape",
            "count_flops", "count_parameters", "max_parameters",
            "list_families", "list_variants", "prunable_layers", "register_family",

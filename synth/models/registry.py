@@ -257,14 +257,25 @@ def meta_shell(make: Callable[[], nn.Module], what: Callable[[], str]) -> nn.Mod
                         f"{max_parameters():,} (NNSYNTH_MAX_PARAMETERS)") from None
 
 
+class ParameterLimitError(UserError):
+    """A model over ``max_parameters()``: its ``count`` of parameters and the ``limit``, so
+    that a caller can tell it by the setting that made the model so large
+    (``synth.scann.check_base_size``: --hidden) without reading the message."""
+
+    def __init__(self, message: str, count: int | None = None, limit: int | None = None):
+        super().__init__(message)
+        self.count, self.limit = count, limit
+
+
 def check_parameter_count(shell: nn.Module, what: Callable[[], str]) -> int:
     """``shell``'s parameter count (a module made on the meta device: no memory); above
-    ``max_parameters()`` a one-line UserError that begins with ``what()`` (called only then)."""
+    ``max_parameters()`` a one-line ParameterLimitError that begins with ``what()`` (called
+    only then)."""
     count = sum(p.numel() for p in shell.parameters())
     limit = max_parameters()
     if count > limit:
-        raise UserError(f"{what()} has {count:,} parameters; the limit is {limit:,} (set "
-                        f"NNSYNTH_MAX_PARAMETERS to raise it)")
+        raise ParameterLimitError(f"{what()} has {count:,} parameters; the limit is {limit:,} "
+                                  f"(set NNSYNTH_MAX_PARAMETERS to raise it)", count, limit)
     return count
 
 
