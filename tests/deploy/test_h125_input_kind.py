@@ -5,14 +5,13 @@ ONNX export's ``kind`` and summary.md's unit -- and the data check called a tabl
 "feature vectors" where the model error (and every other message) says "feature vectors
 (features,)".  Each user-facing path is asked here for the word of the same shape."""
 import pytest
-from click.testing import CliRunner
 
-from deploy.cli.main import cli
 from deploy.onnx_export import onnx_metadata
 from deploy.summary import input_unit
 from synth.errors import UserError
 from synth.models import build
 from synth.models.registry import INPUT_KINDS, input_kind
+from tests.deploy.test_h121_data_fit import _check, _table
 
 SHAPES = {1: (13,), 2: (6, 100), 3: (1, 28, 28)}
 # a family of each fixed rank (mlp takes any input, flattened)
@@ -54,13 +53,7 @@ def test_run_check_names_the_datas_kind_as_the_model_error_does(tmp_path):
     """`nnsynth run --check` on a table with an image-only search space: the data check's
     way out named the table's inputs "feature vectors", the model error "feature vectors
     (features,)"."""
-    csv = tmp_path / "t.csv"
-    csv.write_text("a,b,label\n" + "".join(f"{i % 5},{i % 3},{'xy'[i % 2]}\n"
-                                           for i in range(40)))
-    config = tmp_path / "c.yaml"
-    config.write_text(f"name: c\nteacher: {{dataset: 'csv:{csv}', model: lenet300_100_bn}}\n"
-                      f"synthesis: {{student: ''}}\nsearch: {{options: {{space: convnet}}}}\n")
-    result = CliRunner().invoke(cli, ["run", str(config), "--check"])
-    out = result.output.strip()
-    assert result.exit_code == 2 and len(out.splitlines()) == 1, out
+    code, out = _check(tmp_path, f"csv:{_table(tmp_path)}",
+                       search="{options: {space: convnet}}")
+    assert code == 2 and len(out.splitlines()) == 1, out
     assert f"whose models take {INPUT_KINDS[1].many}, or auto" in out, out
