@@ -32,10 +32,9 @@ is bounded on the meta device (``sample_work``: ``MAX_EXTRACT_MACS``,
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-import os
-import traceback
 import uuid
 
 import torch
@@ -75,13 +74,15 @@ MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 G
 
 class _Refusal(UserError):
     """A refusal of extract()'s own, raised inside the forward pass: told as it is (any other
-    error there is the model's: 'model does not accept input shape')."""
+    error of hwsim's code there keeps its traceback, ``_own``; the model's is told as 'model
+    M does not accept input shape')."""
 
 
 class _AddCatcher(TorchFunctionMode):
     """Records tensor additions that happen outside leaf modules (residual adds), and
     functional activations and resampling there (``FUNCTIONAL``), and attention
-    (F.scaled_dot_product_attention: ``sdpa_ops``)."""
+    (F.scaled_dot_product_attention: ``sdpa_ops``).  Its own work before and after the call
+    it passes on (``_call_user``) is hwsim's (``_own``)."""
 
     def __init__(self, state):
         super().__init__()
@@ -89,15 +90,26 @@ class _AddCatcher(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        with _own(self.state):
+            act, sparsity = self._before(func, args, kwargs)
+        out = _call_user(func, args, kwargs)
+        with _own(self.state):
+            self._after(func, args, kwargs, act, sparsity, out)
+        return out
+
+    def _before(self, func, args, kwargs):
+        """The module a functional call computes (``functional_module``) and its input's
+        sparsity, measured before the call (an in-place one overwrites its input); the
+        attention bounds, checked before the call runs."""
         act = (functional_module(func, args, kwargs)
                if self.state["depth"] == 0 and not self.state["cells"] else None)
         if func is SDPA and self.state["depth"] == 0 and not self.state["cells"]:
             _check_sdpa(args, kwargs)
         if func is MHA_FUNC:   # before it runs (a model off the meta device is not bounded)
             _check_mha(self.state["mha"][-1][0] if self.state["mha"] else None, args, kwargs)
-        if act is not None:   # measured before the call: an in-place one overwrites its input
-            sparsity = zero_frac(args[0].detach())
-        out = _call_user(func, args, kwargs)
+        return act, (zero_frac(args[0].detach()) if act is not None else None)
+
+    def _after(self, func, args, kwargs, act, sparsity, out) -> None:
         if func is MHA_FUNC and self.state["mha"]:   # the attention layer running: its call
             self.state["mha"][-1][1].append((args, kwargs, out))
         if func is SDPA and self.state["depth"] == 0 and not self.state["cells"]:
@@ -127,7 +139,6 @@ class _AddCatcher(TorchFunctionMode):
                 and args[0].shape == args[1].shape):
             self.state["adds"].append((self.state["order"], out, args[0]))
             self.state["order"] += 1
-        return out
 
 
 def _check_sdpa(args, kwargs) -> None:
@@ -165,25 +176,31 @@ def _check_mha(name: str | None, args, kwargs) -> None:
 
 
 def _call_user(func, args, kwargs):
-    """The call ``_AddCatcher`` passes on: the model's own (an error in it is the model's)."""
+    """The call ``_AddCatcher`` passes on: the model's own, unless hwsim's own code made it
+    (a torch function a hook calls: ``_own`` tells that one's error as hwsim's)."""
     return func(*args, **kwargs)
 
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _raised_in_hwsim(e: BaseException) -> bool:
-    """Whether ``e``, caught around extract()'s forward pass, was raised in hwsim's own
-    pricing code (a hook, an op's arithmetic) rather than by the model: its innermost frame
-    in an hwsim file, below extract() itself, is not ``_call_user`` (the one hwsim frame that
-    runs the model's code).  A TypeError from the model (an nn.Bilinear given one input, a
-    module called with the wrong arguments) is the model's, told in one line; one from
-    hwsim's own code keeps its traceback (it is a bug to report, not bad input)."""
-    inner = None
-    for frame, _ in list(traceback.walk_tb(e.__traceback__))[1:]:   # [0]: extract's frame
-        if os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _HERE:
-            inner = frame.f_code
-    return inner is not None and inner is not _call_user.__code__
+@contextlib.contextmanager
+def _own(state: dict):
+    """hwsim's own code running inside extract()'s forward pass (a hook, the function mode's
+    work around the call it passes on).  An error raised in it is a fault of hwsim's, not of
+    the model: the first is kept in ``state["internal"]`` and extract() raises it with its
+    traceback, whatever the model's frames it passes through make of it.  The model's own
+    errors (a wrong input width, a module called with the wrong arguments) are raised
+    outside these blocks and told in one line.  An error raised in a torch function that
+    hwsim's code called (a reshape in an op's arithmetic) passes through the function
+    mode's ``_call_user`` too: it was told as the model's ('model Sequential does not
+    accept input shape (4,): shape '[7, 7]' is invalid ...'), its traceback dropped, and
+    the innermost hwsim frame of a traceback could not tell it from the model's.  A
+    refusal (``UserError``: ``_Refusal``) is hwsim's answer, not a fault."""
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as e:
+        state.setdefault("internal", e)
+        raise
 
 
 def _layer_input(args: tuple, kwargs: dict):
@@ -279,10 +296,16 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                 state["order"] += 1
         return hook
 
+    def own(hook):   # a hook's code is hwsim's: its errors are no fault of the model's
+        def run(*args, **kwargs):
+            with _own(state):
+                return hook(*args, **kwargs)
+        return run
+
     for name, m in model.named_modules():
         if isinstance(m, RecurrentLayer):
-            hooks.append(m.register_forward_pre_hook(enter_cell))
-            hooks.append(m.register_forward_hook(cell(name)))
+            hooks.append(m.register_forward_pre_hook(own(enter_cell)))
+            hooks.append(m.register_forward_hook(own(cell(name))))
         # a parametrized layer (e.g. a masked Linear) has a "parametrizations" child but is
         # still one op; the parametrization modules themselves are not ops.  The root is
         # hooked too when it is itself a layer (a bare nn.Conv2d), named by its class.
@@ -293,12 +316,12 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         if ".parametrizations." in f".{name}.":
             continue
         if is_leaf:
-            hooks.append(m.register_forward_pre_hook(pre, with_kwargs=True))
-            hooks.append(m.register_forward_hook(post(name or type(m).__name__),
+            hooks.append(m.register_forward_pre_hook(own(pre), with_kwargs=True))
+            hooks.append(m.register_forward_hook(own(post(name or type(m).__name__)),
                                                  with_kwargs=True))
         if not isinstance(m, PRICED + NORMS) and any(p.dim() >= 2
                                                        for p in m.parameters(recurse=False)):
-            hooks.append(m.register_forward_hook(unpriced(name or type(m).__name__)))
+            hooks.append(m.register_forward_hook(own(unpriced(name or type(m).__name__))))
     modes = module_modes(model)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     model.eval()
@@ -308,8 +331,10 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     except _Refusal:   # pricing's own refusal, already one line
         raise
     except (RuntimeError, ValueError, TypeError) as e:   # an LSTM's wrong rank: ValueError
-        if isinstance(e, TypeError) and _raised_in_hwsim(e):   # our bug: its traceback
-            raise
+        if "internal" in state:   # raised in hwsim's own code (``_own``): its traceback
+            if state["internal"] is e:
+                raise
+            raise state["internal"]   # (the model's code made another of it)
         raise UserError(f"model {type(model).__name__} does not accept input shape "
                         f"{input_shape}: {(str(e).splitlines() or [type(e).__name__])[0]}"
                         ) from None
@@ -317,6 +342,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         for h in hooks:
             h.remove()
         restore_modes(modes)
+    if "internal" in state:   # a fault of hwsim's own the model's forward caught: the ops
+        raise state["internal"]   # it failed to record are missing
     if state["unpriced"]:   # priced without them, the total was silently too small
         name, kind = next(iter(state["unpriced"].items()))
         raise UserError(f"hwsim cannot price layer {short_repr(name)} ({kind}): no cost model, "

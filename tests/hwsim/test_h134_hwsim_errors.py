@@ -1,0 +1,119 @@
+"""hwsim's own faults while tracing a forward pass are not told as the model's (h134).
+
+extract() told every RuntimeError and ValueError of its forward pass as 'model M does not
+accept input shape ...: <first line>', its traceback dropped, and a TypeError as hwsim's only
+where the traceback's innermost hwsim frame was not the function mode's pass-on call.  A
+torch function hwsim's own hook calls runs through that pass-on call too, so an error in
+hwsim's arithmetic (a reshape in an op's code) read as the model's: a parametrized nn.LSTM
+(priced by hwsim.recurrent.rnn_ops, which found no weights under the parametrization's
+names) was told 'model ParametrizedLSTM does not accept input shape (3, 4): torch.cat():
+expected a non-empty list of Tensors', though the model runs.
+
+The faults below are injected into hwsim's own code (monkeypatch used only to make it fail).
+"""
+from __future__ import annotations
+
+import traceback
+
+import pytest
+import torch
+from torch import nn
+
+import hwsim
+import hwsim.layers
+import hwsim.workload
+from hwsim import extract
+from synth.errors import UserError
+
+
+def _reshape_fault(real):
+    """``real`` (an hwsim function), then a torch error in hwsim's code: a reshape that does
+    not fit (the torch call passes through extract()'s function mode)."""
+    def faulty(*args, **kwargs):
+        out = real(*args, **kwargs)
+        torch.zeros(4).reshape(7, 7)
+        return out
+    return faulty
+
+
+def _raised_in(e: BaseException, name: str) -> bool:
+    return any(f.name == name for f in traceback.extract_tb(e.__traceback__))
+
+
+def test_a_torch_error_in_a_layer_hook_keeps_its_traceback(monkeypatch):
+    monkeypatch.setattr(hwsim.layers, "module_op", _reshape_fault(hwsim.layers.module_op))
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    for run in (lambda: extract(model, (4,)), lambda: hwsim.price(model, (4,))):
+        with pytest.raises(RuntimeError) as e:
+            run()
+        assert not isinstance(e.value, UserError), e.value
+        assert "does not accept input shape" not in str(e.value)
+        assert _raised_in(e.value, "faulty")
+
+
+class FunctionalRelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return torch.relu(self.lin(x))
+
+
+def test_a_value_error_in_the_function_mode_keeps_its_traceback(monkeypatch):
+    """hwsim's work on a functional call (``functional_module``, priced as nn.ReLU)."""
+    def faulty(func, args, kwargs):
+        raise ValueError("hwsim fault")
+    monkeypatch.setattr(hwsim.workload, "functional_module", faulty)
+    with pytest.raises(ValueError, match="hwsim fault") as e:
+        extract(FunctionalRelu(), (4,))
+    assert not isinstance(e.value, UserError)
+    assert _raised_in(e.value, "faulty")
+
+
+class Fallback(nn.Module):
+    """A forward that catches a RuntimeError of its fast path and takes another: hwsim's
+    fault in the fast path's hook must not disappear into the fallback (the fast path's
+    ops would be missing), nor come out as the fallback's error."""
+
+    def __init__(self, fallback_fails: bool):
+        super().__init__()
+        self.fast, self.slow = nn.Linear(4, 2), nn.Linear(4, 2)
+        self.fallback_fails = fallback_fails
+
+    def forward(self, x):
+        try:
+            return self.fast(x)
+        except RuntimeError:
+            if self.fallback_fails:
+                raise ValueError("the model's fallback failed") from None
+            return self.slow(x)
+
+
+@pytest.mark.parametrize("fallback_fails", [False, True])
+def test_a_fault_the_model_catches_is_still_raised(monkeypatch, fallback_fails):
+    monkeypatch.setattr(hwsim.layers, "module_op", _reshape_fault(hwsim.layers.module_op))
+    with pytest.raises(RuntimeError, match=r"shape '\[7, 7\]' is invalid") as e:
+        extract(Fallback(fallback_fails), (4,))
+    assert not isinstance(e.value, UserError)
+
+
+class WrongWidth(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return torch.relu(self.lin(x))
+
+
+def test_the_models_own_errors_are_still_one_line():
+    """(guards) a wrong input width inside a layer (RuntimeError), an LSTM given the wrong
+    rank (ValueError): the model's, one line naming it."""
+    with pytest.raises(UserError) as e:
+        extract(WrongWidth(), (4,))
+    assert str(e.value).startswith("model WrongWidth does not accept input shape (4,): ")
+    assert "\n" not in str(e.value)
+    with pytest.raises(UserError) as e:
+        extract(nn.LSTM(4, 8), (2, 3, 4))
+    assert str(e.value).startswith("model LSTM does not accept input shape (2, 3, 4): ")
