@@ -77,9 +77,8 @@ def rnn_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
     ops = []
     for layer in range(layers):
         suffix = "" if cell else f"_l{layer}"
-        params = {n: p.detach() for n, p in m.named_parameters()
-                  if n.startswith("weight") and (cell or n.endswith(suffix)
-                                                 or n.endswith(suffix + "_reverse"))}
+        params = {n: p for n, p in _weights(m).items()
+                  if cell or n.endswith(suffix) or n.endswith(suffix + "_reverse")}
         w_all = torch.cat([w.flatten() for n, w in params.items()
                            if not n.startswith("weight_hr")])
         k = (m.input_size if layer == 0 else proj * dirs) + proj
@@ -105,6 +104,18 @@ def rnn_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
                 weight_sparsity=zero_frac(w_cat), act_sparsity=0.0,
                 geometry=(("kind", "projection"), ("bias", False))))
     return ops
+
+
+def _weights(m: nn.Module) -> dict[str, torch.Tensor]:
+    """A recurrent layer's weight matrices by name (``weight_ih_l0``, ``weight_hr_l1_reverse``,
+    a cell's ``weight_hh``...), as its forward reads them: under a parametrization (a mask,
+    ``torch.nn.utils.parametrize``) the effective tensor.  Read by the parameters' names, a
+    parametrized layer's were ``parametrizations.weight_ih_l0.original``: its masked matrices
+    were left out, and one with every matrix parametrized had none (``torch.cat`` of an empty
+    list: the model was refused though it runs)."""
+    names = dict.fromkeys(n.removeprefix("parametrizations.").split(".original")[0]
+                          for n, _ in m.named_parameters())
+    return {n: getattr(m, n).detach() for n in names if n.startswith("weight")}
 
 
 def merge_repeated(records: list[tuple[int, Op]], stepped: set[int]

@@ -117,3 +117,48 @@ def test_the_models_own_errors_are_still_one_line():
     with pytest.raises(UserError) as e:
         extract(nn.LSTM(4, 8), (2, 3, 4))
     assert str(e.value).startswith("model LSTM does not accept input shape (2, 3, 4): ")
+
+
+class KeepMask(nn.Module):
+    """A fixed pruning mask (torch.nn.utils.parametrize), as a pruned model has."""
+
+    def __init__(self, w: torch.Tensor, keep: float):
+        super().__init__()
+        g = torch.Generator().manual_seed(1)
+        self.register_buffer("mask", (torch.rand(w.shape, generator=g) < keep).float())
+
+    def forward(self, w):
+        return w * self.mask
+
+
+@pytest.mark.parametrize("kind, which", [
+    ("lstm", "all"), ("lstm", "ih"), ("gru", "all"), ("lstm-cell", "all")])
+def test_a_parametrized_recurrent_layer_prices_its_effective_weights(kind, which):
+    """The layer hwsim refused (every matrix parametrized: no weights found) or priced with
+    its parametrized matrices left out (``weight_bytes`` and sparsity of the others only)
+    prices as the same layer unmasked, its weight sparsity the masked zeros."""
+    from torch.nn.utils import parametrize
+    torch.manual_seed(0)
+    make = {"lstm": lambda: nn.LSTM(4, 8, num_layers=2, bidirectional=True, proj_size=3),
+            "gru": lambda: nn.GRU(4, 8, num_layers=2),
+            "lstm-cell": lambda: nn.LSTMCell(4, 8)}[kind]
+    shape = (4,) if kind == "lstm-cell" else (3, 4)
+    plain = make()
+    masked = make()
+    masked.load_state_dict(plain.state_dict())
+    for n, p in list(masked.named_parameters()):
+        if n.startswith("weight") and (which == "all" or "_ih" in n):
+            parametrize.register_parametrization(masked, n, KeepMask(p, 0.5))
+    want = [o for o in extract(plain, shape)]
+    got = extract(masked, shape)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert (g.type, g.macs, g.weight_bytes, g.weight_shape, g.gemm, g.groups, g.elems) == \
+            (w.type, w.macs, w.weight_bytes, w.weight_shape, w.gemm, w.groups, w.elems)
+    zeros = sum(int((getattr(masked, n) == 0).sum()) for n in dict(plain.named_parameters())
+                if n.startswith("weight"))
+    total = sum(p.numel() for n, p in plain.named_parameters() if n.startswith("weight"))
+    stored = sum(o.weight_elems for o in got)
+    assert stored == total
+    assert sum(o.weight_sparsity * o.weight_elems for o in got) == pytest.approx(zeros)
+    assert zeros > 0.3 * total if which == "all" else zeros > 0
