@@ -1,6 +1,7 @@
 """Functions a forward calls on tensors, as extraction sees them: the products and
-convolutions no op records (``UNPRICED_FUNCS``: refused), and the activations, pools and
-resampling functions priced as the module each computes (``functional_module``).
+convolutions no op records (``UNPRICED_FUNCS``: refused), and the activations, pools,
+resampling and padding (F.pad) functions priced as the module each computes
+(``functional_module``).
 """
 from __future__ import annotations
 
@@ -102,10 +103,46 @@ FUNCTIONAL = {
 }
 
 
+# F.pad(x, pad, mode, value) in a forward: the padding layer it computes (``hwsim.layers.PADS``:
+# a ``resample`` op, its input read and its larger output written, the traffic of a copy
+# into the padded tensor; no arithmetic), by its mode and the dimensions it pads
+# (len(pad) / 2).  It was free, while nn.ZeroPad2d doing the same was priced.  Constant
+# padding of more than 3 dimensions has no layer: it is priced as ConstantPad3d with the
+# call's padding (the same copy; ``hwsim.host_ops`` pads with the recorded padding).
+_PAD_LAYERS = {"constant": "ConstantPad", "reflect": "ReflectionPad",
+               "replicate": "ReplicationPad", "circular": "CircularPad"}
+PAD_FUNCS = (_F.pad,)
+
+
+def _pad_module(args, kwargs) -> nn.Module | None:
+    """The padding layer an F.pad call computes; None where the call is none (a pad that is
+    not whole numbers, an unknown mode: the call itself will say)."""
+    c = {**dict(zip(("input", "pad", "mode", "value"), args)), **kwargs}
+    pad, mode = c.get("pad"), c.get("mode") or "constant"
+    if not isinstance(pad, (tuple, list, torch.Size)) or not pad or len(pad) % 2 \
+            or not all(isinstance(p, int) and not isinstance(p, bool) for p in pad) \
+            or mode not in _PAD_LAYERS:
+        return None
+    dims = min(len(pad) // 2, 3)
+    cls = getattr(nn, f"{_PAD_LAYERS[mode]}{dims}d", None)
+    if cls is None:   # (CircularPad: torch 2.1 on)
+        return None
+    try:
+        if mode == "constant":
+            value = c.get("value")
+            return cls(tuple(pad), 0.0 if value is None else value)
+        return cls(tuple(pad))
+    except (TypeError, ValueError):
+        return None
+
+
 def functional_module(func, args, kwargs) -> nn.Module | None:
-    """The module a functional call computes (``FUNCTIONAL``), with the call's settings;
-    None when ``func`` is not one, its input is not a tensor, or it is no such module's work
-    (an antialiased F.interpolate: nn.Upsample has no such setting)."""
+    """The module a functional call computes (``FUNCTIONAL``; F.pad: ``_pad_module``), with
+    the call's settings; None when ``func`` is not one, its input is not a tensor, or it is
+    no such module's work (an antialiased F.interpolate: nn.Upsample has no such setting)."""
+    if func in PAD_FUNCS:
+        return _pad_module(args, kwargs) if args and isinstance(args[0], torch.Tensor) \
+            else None
     form = FUNCTIONAL.get(func)
     if form is None or not args or not isinstance(args[0], torch.Tensor):
         return None

@@ -52,7 +52,8 @@ LPPOOLS = (nn.LPPool1d, nn.LPPool2d, nn.LPPool3d)
 # A padding layer (ZeroPad2d, ReflectionPad2d: pix2pix, CycleGAN) is one too: its input
 # copied into a larger output, the border values a constant or copies of the input's (no
 # arithmetic; it was refused as a layer with no cost model).  F.pad called in a forward is
-# still free (as a conv's own padding is)
+# the layer it computes (``hwsim.functional.PAD_FUNCS``: it was free); a conv's own padding
+# stays part of the conv
 PADS = tuple(getattr(nn, f"{kind}Pad{d}d") for kind in ("Zero", "Constant", "Reflection",
                                                         "Replication", "Circular")
              for d in (1, 2, 3) if hasattr(nn, f"{kind}Pad{d}d"))
@@ -258,5 +259,5 @@ KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and
                 "scaled_dot_product_attention, 1-d, 2-d and 3-d pooling (LPPool too), "
                 "BatchNorm, LayerNorm, GroupNorm, InstanceNorm, LocalResponseNorm, "
                 "activations, Upsample, PixelShuffle, PixelUnshuffle, ChannelShuffle, padding "
-                "layers (ZeroPad2d, ReflectionPad2d...), tensor "
+                "layers (ZeroPad2d, ReflectionPad2d..., F.pad), tensor "
                 "adds; Flatten, Identity, Dropout are free")

@@ -12,8 +12,9 @@ resampling and embeddings there; an nn.MultiheadAttention (a TransformerEncoderL
 its projections and per-head products in ``hwsim.attention``; torch's LSTM, GRU and RNN in
 ``hwsim.recurrent``.  What a forward does outside leaf modules is caught with a
 ``TorchFunctionMode`` (``_AddCatcher``): tensor additions (ResNet shortcuts), activations,
-pools and resampling called as functions (``F.relu(x)``: priced as the ``nn.ReLU`` module is,
-``hwsim.functional``) and F.scaled_dot_product_attention (``hwsim.attention.sdpa_ops``).
+pools, resampling and padding called as functions (``F.relu(x)``: priced as the ``nn.ReLU``
+module is, ``F.pad`` as the padding layer, ``hwsim.functional``) and
+F.scaled_dot_product_attention (``hwsim.attention.sdpa_ops``).
 Weight sparsity is the measured fraction of exact zeros in the effective weight; activation
 sparsity is the measured fraction of zeros in the op's input for the given sample (real data
 when ``inputs`` is passed, else a seeded Gaussian sample).

@@ -162,3 +162,94 @@ def test_a_parametrized_recurrent_layer_prices_its_effective_weights(kind, which
     assert stored == total
     assert sum(o.weight_sparsity * o.weight_elems for o in got) == pytest.approx(zeros)
     assert zeros > 0.3 * total if which == "all" else zeros > 0
+
+
+# --- F.pad in a forward is the padding layer it computes (h134) --------------------------------
+class Padded(nn.Module):
+    """A Linear, its output padded (F.pad, or the padding layer), then a ReLU on the padded
+    values."""
+
+    def __init__(self, pad=None, layer: nn.Module | None = None, **how):
+        super().__init__()
+        self.lin, self.act = nn.Linear(4, 6), nn.ReLU()
+        self.pad, self.layer, self.how = pad, layer, how
+
+    def forward(self, x):
+        y = self.lin(x).reshape(x.shape[0], 1, 2, 3)
+        if self.layer is not None:
+            y = self.layer(y)
+        elif self.pad is not None:
+            y = torch.nn.functional.pad(y, self.pad, **self.how)
+        return self.act(y)
+
+
+@pytest.mark.parametrize("pad, how, layer", [
+    ((1, 1), {}, nn.ConstantPad1d((1, 1), 0.0)),
+    ((1, 2, 0, 1), {"value": 2.5}, nn.ConstantPad2d((1, 2, 0, 1), 2.5)),
+    ((1, 1, 1, 1), {"mode": "reflect"}, nn.ReflectionPad2d(1)),
+    ((1, 1, 1, 1, 0, 0), {"mode": "replicate"}, nn.ReplicationPad3d((1, 1, 1, 1, 0, 0))),
+    ((1, 1, 1, 1), {"mode": "circular"}, nn.CircularPad2d(1)),
+], ids=["constant-1d", "constant-2d-value", "reflect-2d", "replicate-3d", "circular-2d"])
+def test_a_functional_pad_prices_as_its_padding_layer(pad, how, layer):
+    from hwsim import gpu
+    torch.manual_seed(0)
+    with_fn = Padded(pad, **how)
+    with_layer = Padded(layer=layer)
+    with_layer.load_state_dict(with_fn.state_dict(), strict=False)
+    a, b = extract(with_fn, (4,), batch=2), extract(with_layer, (4,), batch=2)
+    assert [o.type for o in a] == ["linear", "resample", "eltwise"]
+    assert [o.key() for o in a] == [o.key() for o in b]
+    assert hwsim.price_ops(a, spring_cfg=True) == hwsim.price_ops(b, spring_cfg=True)
+    assert gpu.evaluate(a) == gpu.evaluate(b)
+
+
+def test_a_functional_pad_costs_its_copy_and_scales_with_the_padded_size():
+    """F.pad was free: the padded model priced as the unpadded one but for the ReLU's larger
+    input.  The pad is a copy: its input read, its padded output written (fp32 bytes), on
+    every hardware model more with more padding."""
+    from hwsim import gpu
+
+    def pad_op(p):
+        ops = extract(Padded((p,) * 4), (4,), batch=2)
+        return ops, next(o for o in ops if o.type == "resample")
+    _, small = pad_op(1)
+    _, large = pad_op(3)
+    assert (small.in_bytes, small.out_bytes) == (4 * 2 * 6, 4 * 2 * (2 + 2) * (3 + 2))
+    assert (large.in_bytes, large.out_bytes) == (4 * 2 * 6, 4 * 2 * (2 + 6) * (3 + 6))
+    assert (small.macs, small.elems, large.macs, large.elems) == (0, 0, 0, 0)
+    for p in (small, large):
+        one = hwsim.price_ops([p], spring_cfg=True)
+        assert one["energy_mj"] > 0 and one["latency_ms"] > 0
+        assert one["spring_energy_mj"] > 0 and gpu.evaluate([p])["bytes"] > 0
+    lo = hwsim.price_ops([small], spring_cfg=True)
+    hi = hwsim.price_ops([large], spring_cfg=True)
+    assert hi["energy_mj"] > lo["energy_mj"] and hi["spring_energy_mj"] > lo["spring_energy_mj"]
+    assert gpu.evaluate([large])["bytes"] > gpu.evaluate([small])["bytes"]
+    assert gpu.evaluate([large])["bytes"] == 4 * (large.in_elems + large.out_elems)
+
+
+def test_a_model_with_a_functional_pad_costs_more_than_without():
+    """F.pad always writes a new tensor, a zero padding too: the same model without the call
+    (the ReLU on the same values) cost as much as with it."""
+    from hwsim import gpu
+    with_pad, without = Padded((0, 0, 0, 0)), Padded()
+    without.load_state_dict(with_pad.state_dict())
+    a, b = extract(with_pad, (4,), batch=2), extract(without, (4,), batch=2)
+    assert len(a) == len(b) + 1
+    pa, pb = hwsim.price_ops(a, spring_cfg=True), hwsim.price_ops(b, spring_cfg=True)
+    for k in ("energy_mj", "latency_ms", "spring_energy_mj", "spring_latency_ms"):
+        assert pa[k] > pb[k], k
+    assert gpu.evaluate(a)["bytes"] > gpu.evaluate(b)["bytes"]
+
+
+def test_a_functional_pad_the_call_refuses_is_still_the_models_error():
+    """(a guard) F.pad(x, 'ab') raises in the call itself, not in hwsim: one line."""
+    class Bad(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return torch.nn.functional.pad(self.lin(x), (1, 1), mode="nonsense")
+    with pytest.raises(UserError, match="model Bad does not accept input shape"):
+        extract(Bad(), (4,))
