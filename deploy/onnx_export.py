@@ -241,10 +241,11 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
 
     A masked (grow-and-prune) model is compacted first when ``compact``; a fixed-point one
     (``nnsynth train --fixed-point``) is exported with every layer output rounded to nearest
-    on its grid, its tolerance raised by ``fixed_point_tolerance``."""
+    on its grid (``synth.quant.INFERENCE_ROUNDING``, as ``nnsynth eval`` and train's test
+    accuracy round it), its tolerance raised by ``fixed_point_tolerance``."""
     from synth.checkpoint import checkpoint_dataset, load_model
     from synth.models import count_parameters
-    from synth.quant import attach_inference, checkpoint_quant
+    from synth.quant import INFERENCE_ROUNDING, attach_inference, checkpoint_quant
     model = load_model(model_path)
     meta = model.checkpoint_info.get("dataset") or {}   # read before compaction: a new module
     # its classes matched to the outputs by name, case ignored (checkpoint.in_model_order)
@@ -257,15 +258,15 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
             check_compactable(model.spec["family"], "; pass --no-compact to export it masked")
             model = make_compact(model)
     if quant:
-        attach_inference(model, quant, rounding="nearest")
+        attach_inference(model, quant, INFERENCE_ROUNDING)
         tolerance = fixed_point_tolerance(tolerance, quant.frac_bits)
+    fixed = f"{quant.format} {INFERENCE_ROUNDING}" if quant else None
     split = data.held_out()
-    metadata = onnx_metadata(meta, model.input_shape,
-                             {"fixed_point": f"{quant.format} nearest"} if quant else None)
+    metadata = onnx_metadata(meta, model.input_shape, {"fixed_point": fixed} if quant else None)
     result = export_and_verify(model, out, *data.split(split), tolerance, metadata)
     result["checked_on"] = f"{data.name} {split}"
     if quant:
-        result["fixed_point"] = f"{quant.format} nearest"
+        result["fixed_point"] = fixed
     result.update(parameters=count_parameters(model),
                   nonzero_parameters=count_parameters(model, nonzero=True))
     return result

@@ -22,6 +22,13 @@ the grid, so a per-weight update under half a step (2^-17 at 16 fraction bits) v
 under round-to-nearest and survives in expectation under stochastic rounding -- which is
 what small or decayed (cosine) learning rates produce.
 
+Stochastic rounding is a training device: it keeps sub-step updates alive in expectation.
+Every forward pass outside training -- a module in eval mode under ``FixedPointTraining``
+(the validation that picks the best epoch, the test accuracy ``nnsynth train`` reports),
+``attach_inference`` (``nnsynth eval``) and the ONNX export -- rounds the layer outputs to
+nearest (``INFERENCE_ROUNDING``): deterministic, the same on every call and in every batch
+layout, and the function the deployed model computes.
+
 Gradients sit on the same grid (``gradient_scaling="fixed"``) or carry a per-tensor
 power-of-two scale (``"per_tensor"``: dynamic fixed point), which keeps the mean-reduced
 gradients of large batches from underflowing the 2^-f step; ``state_scaling`` makes the
@@ -49,6 +56,9 @@ from synth.models.registry import PRUNABLE   # Linear, Conv1d, Conv2d: the layer
 # for the stochastic draw u of floor(x * 2^f + u).  At 8.24, 100.3 * 2^24 + u == 100.3 * 2^24
 # in float32: no rounding was applied at all, and the format's 2^-24 step was not kept.
 MAX_BITS = 24
+
+# the rounding of every forward pass outside training (see the module docstring)
+INFERENCE_ROUNDING = "nearest"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,30 +162,32 @@ def quantize_per_tensor(x: torch.Tensor, int_bits: int = 4, frac_bits: int = 16,
 
 
 class _QuantAct(torch.autograd.Function):
-    """Forward: quantize the activation.  Backward: pass the gradient straight through the
-    rounding but not through the saturation (zero where the forward clipped to the range,
-    as a hard-tanh would), then quantize it."""
+    """Forward: quantize the activation (``rounding``; None: the config's).  Backward: pass
+    the gradient straight through the rounding but not through the saturation (zero where
+    the forward clipped to the range, as a hard-tanh would), then quantize it."""
 
     @staticmethod
-    def forward(ctx, x, q):
+    def forward(ctx, x, q, rounding):
         ctx.q = q
         if not q.config.activations:
             ctx.save_for_backward(None)
             return x
         lo, hi = grid_range(q.config.int_bits, q.config.frac_bits)
         ctx.save_for_backward((x >= lo) & (x <= hi))
-        return q._q(x)
+        return q._q(x, rounding)
 
     @staticmethod
     def backward(ctx, grad):
         q, (inside,) = ctx.q, ctx.saved_tensors
         if inside is not None:
             grad = grad * inside
-        return (q._q_grad(grad) if q.config.gradients else grad), None
+        return (q._q_grad(grad) if q.config.gradients else grad), None, None
 
 
 class FixedPointTraining:
-    """Hooks that make a model train in fixed point (see module docstring)."""
+    """Hooks that make a model train in fixed point (see module docstring).  A layer in eval
+    mode rounds its output to nearest whatever ``config.rounding``: validation and test see
+    the deterministic function the deployed model computes."""
 
     def __init__(self, config: QuantConfig | None = None):
         self.config = config or QuantConfig()
@@ -188,9 +200,9 @@ class FixedPointTraining:
             self._gens[key] = torch.Generator(device=device).manual_seed(self.config.seed)
         return self._gens[key]
 
-    def _q(self, x: torch.Tensor) -> torch.Tensor:
+    def _q(self, x: torch.Tensor, rounding: str | None = None) -> torch.Tensor:
         c = self.config
-        return quantize(x, c.int_bits, c.frac_bits, c.rounding, self._gen(x.device))
+        return quantize(x, c.int_bits, c.frac_bits, rounding or c.rounding, self._gen(x.device))
 
     def _q_scaled(self, x: torch.Tensor, scaling: str) -> torch.Tensor:
         c = self.config
@@ -208,7 +220,8 @@ class FixedPointTraining:
         for m in model.modules():
             if isinstance(m, PRUNABLE):
                 self._handles.append(m.register_forward_hook(
-                    lambda mod, args, out: _QuantAct.apply(out, self)))
+                    lambda mod, args, out: _QuantAct.apply(
+                        out, self, None if mod.training else INFERENCE_ROUNDING)))
                 if self.config.gradients:
                     for p in m.parameters():
                         self._handles.append(p.register_hook(self._q_grad))
@@ -266,7 +279,7 @@ def refuse_fixed_point(model: nn.Module, what: str) -> None:
     """One-line UserError when ``model`` is a checkpoint trained in fixed point: ``what``
     (pruning, class-incremental training, ...) runs it in float32, where a network trained
     with saturating, rounded outputs scores otherwise (a 2.4 MLP on digits: 0.65 against
-    the 0.84 `nnsynth eval` reports), and the model it writes would be float32 without a
+    about 0.84 in its fixed point), and the model it writes would be float32 without a
     word.  Unlike ``attach_inference`` this works on any model (None: nothing to refuse)."""
     quant = checkpoint_quant(model)
     if quant is not None:
@@ -277,15 +290,21 @@ def refuse_fixed_point(model: nn.Module, what: str) -> None:
 
 
 def attach_inference(model: nn.Module, config: QuantConfig,
-                     rounding: str | None = None) -> FixedPointTraining:
+                     rounding: str = INFERENCE_ROUNDING) -> FixedPointTraining:
     """Run ``model`` forward in ``config``'s fixed point: weights rounded onto the grid once,
-    every Linear/Conv1d/Conv2d output rounded (``rounding``, default the training's) by forward
-    hooks of plain tensor ops (mul, floor, clamp), so that a traced ONNX export carries the
-    rounding too.  Returns the hooks (``detach()`` removes them).  A model trained with
-    saturating outputs can depend on them: evaluated in fp32 instead, a LeNet-5 trained at
-    4.6 fell from 70.9 % to 10 % on mnist5k."""
-    hooks = FixedPointTraining(config.replace(rounding=rounding or config.rounding,
-                                              gradients=False, optimizer_state=False))
+    every Linear/Conv1d/Conv2d output rounded by forward hooks of plain tensor ops (mul,
+    floor, clamp), so that a traced ONNX export carries the rounding too.  Returns the hooks
+    (``detach()`` removes them).  A model trained with saturating outputs can depend on them:
+    evaluated in fp32 instead, a LeNet-5 trained at 4.6 fell from 70.9 % to 10 % on mnist5k.
+
+    ``rounding`` is round-to-nearest by default, whatever the training used: the ONNX export
+    rounds so, and a stochastically rounded evaluation is one random draw (mlp_small at 2.4,
+    5 epochs on digits: 0.7389, then 0.7361 on the same attached model, 0.7306-0.7417 over
+    ten seeds, against 0.7417 to nearest).  ``"stochastic"`` draws from a generator seeded with
+    ``config.seed`` at each attach: the same numbers for the same inputs in the same batches,
+    other numbers on a second pass."""
+    hooks = FixedPointTraining(config.replace(rounding=rounding, gradients=False,
+                                              optimizer_state=False))
     for m in model.modules():   # outputs rounded only where the training rounded them
         if config.activations and isinstance(m, PRUNABLE):
             hooks._handles.append(m.register_forward_hook(lambda mod, args, out: hooks._q(out)))

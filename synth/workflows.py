@@ -222,6 +222,8 @@ def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
     metrics = local_fit(model, data, config, after_step=fixed.after_step if fixed else None,
                         state_path=state, state_key=data.digest())
     if fixed is not None:
+        # fit's validation and test ran in eval mode, rounded to nearest (as nnsynth eval
+        # and the export run the checkpoint); "rounding" is the training's
         fixed.detach()                                 # the saved model holds no hooks
         metrics["fixed_point"] = {"format": quant.format, "bits": quant.bits,
                                   "rounding": quant.rounding, "scaling": quant.gradient_scaling}

@@ -21,7 +21,10 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
                    "on a grid of INT integer (sign included) and FRAC fraction bits; 4.16 is "
                    "SPRING's 20 bits.  Default: fp32.")
 @click.option("--rounding", type=RegistryChoice("synth.choices.ROUNDINGS"), default="stochastic",
-              show_default=True, help="Rounding onto the fixed-point grid.")
+              show_default=True,
+              help="Rounding onto the fixed-point grid in training.  Validation and the "
+                   "reported test accuracy round to nearest, as `nnsynth eval` and the ONNX "
+                   "export do.")
 @click.option("--scaling", type=RegistryChoice("synth.choices.SCALINGS"), default="fixed",
               show_default=True,
               help="Gradients and optimizer state on the same grid as the weights, or each "
@@ -35,7 +38,8 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
 def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point, rounding,
             scaling, out, seed, device, as_json):
     """Train MODEL on DATASET (best epoch on validation is kept) and save a checkpoint;
-    with --fixed-point, at reduced precision (e.g. SPRING's 4.16 with stochastic rounding)."""
+    with --fixed-point, at reduced precision (e.g. SPRING's 4.16 with stochastic rounding;
+    fixed_point.rounding is the training's, val/test accuracy are rounded to nearest)."""
     from synth.errors import UserError
     from synth.quant import QuantConfig
     from synth.train import TrainConfig
