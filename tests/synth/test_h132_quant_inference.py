@@ -142,3 +142,12 @@ def test_eval_rounding_option(trained, tmp_path):
          "--out", str(fp32))
     line = one_error_line(run(["eval", "--model", str(fp32), "--rounding", "nearest"]))
     assert "--rounding" in line and "fixed point" in line
+
+
+@pytest.mark.parametrize("args", [["--rounding", "nearest"], ["--scaling", "per_tensor"]])
+def test_train_refuses_fixed_point_options_without_fixed_point(tmp_path, args):
+    """--rounding and --scaling were ignored without --fixed-point: a float32 model."""
+    line = one_error_line(run(["train", "--dataset", "iris", "--model", "mlp_small",
+                               "--epochs", "1", *args, "--out", str(tmp_path / "f.pt")]))
+    assert args[0] in line and "--fixed-point" in line
+    assert not (tmp_path / "f.pt").exists()

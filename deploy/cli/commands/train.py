@@ -2,8 +2,8 @@
 import click
 
 from cluster.limits import MAX_BATCH_SIZE
-from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
-                                RegistryChoice, seed_option, show_progress)
+from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, given,
+                                json_option, RegistryChoice, seed_option, show_progress)
 
 
 @click.command("train")
@@ -45,6 +45,11 @@ def command(dataset, model_spec, epochs, batch_size, lr, optimizer, fixed_point,
     from synth.train import TrainConfig
     from synth.workflows import train_checkpoint
 
+    ignored = given("rounding", "scaling")
+    if fixed_point is None and ignored:   # fp32 training: nothing is rounded or scaled
+        raise UserError(f"{' and '.join(ignored)} set the fixed-point training; without "
+                        f"--fixed-point INT.FRAC the model trains in float32 (drop "
+                        f"{' and '.join(ignored)}, or give --fixed-point)")
     quant = (QuantConfig.from_format(fixed_point, rounding=rounding, gradient_scaling=scaling,
                                      state_scaling=scaling, seed=seed)
              if fixed_point is not None else None)
