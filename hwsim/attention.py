@@ -93,13 +93,20 @@ def attention_ops(name: str, m: nn.MultiheadAttention, calls: list, run: str) ->
     named ``NAME#2.*``).  A forward that made no such call (its own attention, which hwsim
     does not see), or one with another width or head count than the layer's, is refused in
     one line naming the layer."""
+    return [op for ops in attention_call_ops(name, m, calls, run) for op in ops]
+
+
+def attention_call_ops(name: str, m: nn.MultiheadAttention, calls: list, run: str
+                       ) -> list[list[Op]]:
+    """``attention_ops``, the ops of each call apart (``hwsim.workload`` places each call's
+    where it ran among a subclass's own work)."""
     what = f"hwsim cannot price layer {short_repr(name)} ({type(m).__name__}): a " \
            f"MultiheadAttention is priced from the calls its forward makes to " \
            f"MultiheadAttention.forward (F.multi_head_attention_forward)"
     if not calls:
         raise UserError(f"{what}, and its forward made none")
-    return [op for i, one in enumerate(calls)
-            for op in _call_ops(name if i == 0 else f"{name}#{i + 1}", m, one, run, what)]
+    return [_call_ops(name if i == 0 else f"{name}#{i + 1}", m, one, run, what)
+            for i, one in enumerate(calls)]
 
 
 def _call_ops(name: str, m: nn.MultiheadAttention, one: tuple, run: str, what: str

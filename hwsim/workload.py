@@ -9,7 +9,8 @@ same on a dense model, a masked model (``torch.nn.utils.parametrize`` on Linear/
 reads the effective ``module.weight``, mask applied) and a compacted one.  Each leaf call is
 priced by ``hwsim.layers.op_from_module``: convolutions, Linear, pools, norms, activations,
 resampling and embeddings there; an nn.MultiheadAttention (a TransformerEncoderLayer's too) as
-its projections and per-head products in ``hwsim.attention``; torch's LSTM, GRU and RNN in
+its projections and per-head products in ``hwsim.attention`` (a subclass's own work around
+them as any forward's: ``_own_attention``); torch's LSTM, GRU and RNN in
 ``hwsim.recurrent``.  What a forward does outside leaf modules is caught with a
 ``TorchFunctionMode`` (``_AddCatcher``): tensor additions (ResNet shortcuts), activations,
 pools, resampling and padding called as functions (``F.relu(x)``: priced as the ``nn.ReLU``
@@ -42,7 +43,8 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from hwsim.attention import MHA_FUNC, SDPA, mha_work, sdpa_ops, sdpa_work
+from hwsim.attention import (MHA_FUNC, SDPA, attention_call_ops, mha_work, sdpa_ops,
+                             sdpa_work)
 from hwsim.functional import UNPRICED_FUNCS, functional_module
 from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED,
@@ -113,6 +115,8 @@ class _AddCatcher(TorchFunctionMode):
     def _after(self, func, args, kwargs, act, sparsity, out) -> None:
         if func is MHA_FUNC and self.state["mha"]:   # the attention layer running: its call
             self.state["mha"][-1][1].append((args, kwargs, out))
+            self.state["mha"][-1][2].append(self.state["order"])   # where it ran
+            self.state["order"] += 1
         if func is SDPA and self.state["depth"] == 0 and not self.state["cells"]:
             name = f"{func.__name__}#{len(self.state['acts'])}"
             for op in sdpa_ops(name, args, kwargs):
@@ -131,7 +135,8 @@ class _AddCatcher(TorchFunctionMode):
             self.state["acts"].append((self.state["order"], op))
             self.state["order"] += 1
         if self.state["depth"] == 0 and not self.state["cells"] and func in UNPRICED_FUNCS \
-                and act is None:
+                and act is None and not (func is MHA_FUNC and self.state["mha"]):
+            # (an attention layer's own call, ``_own_attention``: priced as its layer)
             self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
                                               "called outside a layer")
         if (self.state["depth"] == 0 and not self.state["cells"] and func in (torch.add, torch.Tensor.add, torch.Tensor.__add__,
@@ -204,6 +209,31 @@ def _own(state: dict):
         raise
 
 
+def _own_attention(m: nn.Module) -> bool:
+    """Whether ``m`` is a subclass of nn.MultiheadAttention with its own forward.  What that
+    forward does besides its calls of F.multi_head_attention_forward (a projection, a norm,
+    an MLP, an activation or add around the attention) is priced as outside any layer: its
+    layers by their own hooks, its functional calls and adds by the function mode (a product
+    refused as anywhere).  Inside the layer (extract()'s ``depth``), that work was free: a
+    subclass with a Linear before and an MLP after its attention priced as the bare
+    attention (1,680 MACs for 4,560).  The attention itself is still priced from its
+    functional calls (``hwsim.attention.attention_ops``); nothing inside those is seen."""
+    return isinstance(m, nn.MultiheadAttention) \
+        and type(m).forward is not nn.MultiheadAttention.forward
+
+
+def _place_calls(records: list, stepped: set | None, at: list, groups: list) -> None:
+    """An attention layer's ops, call by call (``groups``), each call's at the order it ran
+    (``at``: the function mode's count then, reserved for it) and in its own order after
+    it, before whatever the forward did next; ``stepped`` (inside a recurrent layer's step)
+    gets their orders too."""
+    for order, ops in zip(at, groups):
+        for j, op in enumerate(ops):
+            records.append((order + j / len(ops), op))
+            if stepped is not None:
+                stepped.add(order + j / len(ops))
+
+
 def _layer_input(args: tuple, kwargs: dict):
     """A layer call's input: its first argument, or its first keyword argument when it was
     called by keyword (lin(input=x) was left out of the price)."""
@@ -235,7 +265,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     run = uuid.uuid4().hex[:12]   # this extract's: weight ids of two models never collide
     state = {"depth": 0, "order": 0, "adds": [], "acts": [], "cells": 0, "unpriced": {},
              "run": run, "inplace": {},
-             "mha": []}   # the attention layers running: (name, their functional calls)
+             "mha": []}   # the attention layers running: (name, their functional calls,
+                          # the order of each)
     names = {id(m): n or type(m).__name__ for n, m in model.named_modules()}
     hooks = []
 
@@ -247,14 +278,17 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                 and isinstance(x, torch.Tensor):
             state["inplace"][id(m)] = zero_frac(x.detach())
         if isinstance(m, nn.MultiheadAttention):
-            state["mha"].append((names.get(id(m), type(m).__name__), []))
-        state["depth"] += 1
+            state["mha"].append((names.get(id(m), type(m).__name__), [], []))
+        if not _own_attention(m):
+            state["depth"] += 1
 
     def post(name):
         def hook(m, args, kwargs, out):
-            state["depth"] -= 1
+            if not _own_attention(m):
+                state["depth"] -= 1
             seen = state["inplace"].pop(id(m), None)   # an in-place layer's input sparsity
-            calls = state["mha"].pop()[1] if isinstance(m, nn.MultiheadAttention) else ()
+            _, calls, at = state["mha"].pop() if isinstance(m, nn.MultiheadAttention) \
+                else (None, (), ())
             x = _layer_input(args, kwargs)
             if state["depth"] == 0 and isinstance(m, PRICED) and x is not None \
                     and not isinstance(x, torch.Tensor):   # an LSTM on a PackedSequence
@@ -262,12 +296,18 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                                                    f"{type(x).__name__}")   # was free
             if state["depth"] == 0 and isinstance(x, torch.Tensor):
                 state["depth"] += 1   # the op's own arithmetic (an attention's) is no layer's
+                state["mha"].append((name, [], []))   # (nor its calls an outer attention's)
                 try:
+                    if _own_attention(m):   # each call's ops where it ran (``_own_attention``)
+                        _place_calls(records, stepped if state["cells"] else None, at,
+                                     attention_call_ops(name, m, list(calls), run))
+                        return
                     op = op_from_module(name, m, x.detach(), out, args, kwargs, run, calls)
                 except UserError as e:   # a call no op can price (the model is fine)
                     raise _Refusal(str(e)) from None
                 finally:
                     state["depth"] -= 1
+                    state["mha"].pop()
                 if seen is not None and isinstance(op, Op):
                     op = dataclasses.replace(op, act_sparsity=seen)
                 if isinstance(op, Op) and op.weight_shape:

@@ -23,6 +23,7 @@ import hwsim
 import hwsim.layers
 import hwsim.workload
 from hwsim import extract
+from hwsim.workload import summary
 from synth.errors import UserError
 
 
@@ -253,3 +254,96 @@ def test_a_functional_pad_the_call_refuses_is_still_the_models_error():
             return torch.nn.functional.pad(self.lin(x), (1, 1), mode="nonsense")
     with pytest.raises(UserError, match="model Bad does not accept input shape"):
         extract(Bad(), (4,))
+
+
+# --- a MultiheadAttention subclass's own work around its attention (h134) ----------------------
+E, H, L = 8, 2, 5
+
+
+class ExtraWork(nn.MultiheadAttention):
+    """A projection and an activation before its attention, a norm, an MLP and a residual add
+    after (a whole transformer block in one attention subclass)."""
+
+    def __init__(self):
+        super().__init__(E, H, batch_first=True)
+        self.pre = nn.Linear(E, E)
+        self.mlp = nn.Sequential(nn.LayerNorm(E), nn.Linear(E, 4 * E), nn.GELU(),
+                                 nn.Linear(4 * E, E))
+
+    def forward(self, x):
+        x = torch.relu(self.pre(x))
+        y = super().forward(x, x, x, need_weights=False)[0]
+        return self.mlp(y) + y
+
+
+class Unrolled(nn.Module):
+    """ExtraWork's forward with its attention a plain nn.MultiheadAttention child."""
+
+    def __init__(self, like: ExtraWork):
+        super().__init__()
+        self.pre, self.mlp = like.pre, like.mlp
+        self.attn = nn.MultiheadAttention(E, H, batch_first=True)
+        self.attn.load_state_dict({k: v for k, v in like.state_dict().items()
+                                   if not k.startswith(("pre.", "mlp."))})
+
+    def forward(self, x):
+        x = torch.relu(self.pre(x))
+        y = self.attn(x, x, x, need_weights=False)[0]
+        return self.mlp(y) + y
+
+
+class Holds(nn.Module):
+    def __init__(self, attn):
+        super().__init__()
+        self.attn = attn
+
+    def forward(self, x):
+        return self.attn(x)
+
+
+def test_an_attention_subclass_prices_its_own_work_around_the_attention():
+    """It priced as the bare attention (1,680 MACs): the Linear before it and the MLP after
+    (2,880 MACs), the ReLU, the LayerNorm, the GELU and the add were free.  It prices as the
+    same forward with a plain attention layer, op for op in the order it ran."""
+    torch.manual_seed(0)
+    sub = ExtraWork()
+    got = extract(Holds(sub), (L, E), batch=2)
+    want = extract(Unrolled(sub), (L, E), batch=2)
+    # self-attention 4 L E^2 + 2 L^2 E, the pre Linear L E^2, the MLP 2 x L E 4E, per sample
+    assert summary(got)["macs"] == 2 * (4 * L * E * E + 2 * L * L * E + L * E * E
+                                        + 2 * L * E * 4 * E) == 9120
+    assert [o.key() for o in got] == [o.key() for o in want]
+    assert [o.name for o in got] == [o.name.replace("pre", "attn.pre").replace(
+        "mlp", "attn.mlp") for o in want]
+    assert hwsim.price_ops(got, spring_cfg=True) == hwsim.price_ops(want, spring_cfg=True)
+    assert summary(got)["weight_bytes"] == summary(want)["weight_bytes"]
+
+
+def test_an_attention_subclass_with_an_unpriced_product_is_refused():
+    """A product in the subclass's own forward is refused as anywhere else (it was free)."""
+    class Gated(nn.MultiheadAttention):
+        def __init__(self):
+            super().__init__(E, H, batch_first=True)
+            self.gate = nn.Parameter(torch.randn(E, E))
+
+        def forward(self, x):
+            y = super().forward(x, x, x, need_weights=False)[0]
+            return y @ self.gate
+    with pytest.raises(UserError, match=r"cannot price layer 'matmul\(\)'"):
+        extract(Holds(Gated()), (L, E))
+
+
+def test_an_attention_subclass_calling_its_parent_twice_keeps_each_calls_place():
+    """Two calls of the parent with work between them: each call's ops where it ran."""
+    class TwoWithNorm(nn.MultiheadAttention):
+        def __init__(self):
+            super().__init__(E, H, batch_first=True)
+            self.norm = nn.LayerNorm(E)
+
+        def forward(self, x):
+            y = self.norm(super().forward(x, x, x, need_weights=False)[0])
+            return super().forward(y, y, y, need_weights=False)[0]
+    names = [o.name for o in extract(Holds(TwoWithNorm()), (L, E))]
+    first = names.index("attn.norm")
+    assert names[:first] and all(n.startswith("attn.") and "#" not in n for n in names[:first])
+    assert names[first + 1:] and all(n.startswith("attn#2.") for n in names[first + 1:])
