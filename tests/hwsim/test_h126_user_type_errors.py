@@ -3,8 +3,11 @@ hwsim's own pricing code keeps its traceback (h126).
 
 extract() told a RuntimeError or ValueError of the forward pass as 'model does not accept
 input shape ...', but a TypeError (an nn.Bilinear given one input, a Linear called with two)
-ended in a traceback through the Python API.  The rule: the error's innermost frame in an
-hwsim file is not hwsim's pricing code (only the call it passes on to the model, or none).
+ended in a traceback through the Python API.  The rule (since 8e2d4af): an error raised while
+hwsim's own code runs inside the forward pass (its hooks, the function mode's work around the
+call it passes on: ``hwsim.workload``'s ``_own`` blocks) is hwsim's and keeps its traceback;
+any other is the model's, told in one line.  (The first rule, the innermost hwsim frame of the
+traceback, could not tell a torch call made by hwsim's code from one made by the model.)
 """
 from __future__ import annotations
 
