@@ -12,6 +12,7 @@ chosen widths marked) under ``out``; each training's result (baseline and candid
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import time
@@ -118,6 +119,28 @@ def _markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+REPORT_KEYS = {"dataset", "platform", "choice", "tables"}   # run_symbiotic's report.json
+
+
+def earlier_run(out: Path) -> bool:
+    """``out`` holds what a run of ``run_symbiotic`` wrote there: its report.json (a JSON
+    object of ``REPORT_KEYS``, read only when small enough to be one), or a cache/ of
+    latency tables (latency-*) and candidates/ only (an interrupted run's)."""
+    report, cache = out / "report.json", out / "cache"
+    try:
+        if report.is_file() and not report.is_symlink() and report.stat().st_size <= 64 << 20:
+            value = json.loads(report.read_text(encoding="utf-8"))
+            return isinstance(value, dict) and REPORT_KEYS <= set(value)
+        if cache.is_dir() and not cache.is_symlink() and not report.exists():
+            names = [p.name for p in cache.iterdir()]
+            # a temp file (.latency-*) of a killed write stays beside the tables
+            return bool(names) and all(n == "candidates" or n.lstrip(".").startswith("latency-")
+                                       for n in names)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return False
+
+
 def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
                   config: SymbioticConfig | None = None, min_count: int = 10,
                   baseline_width: int = 200, baseline_layers: int = 2, rounds: int = 20,
@@ -136,7 +159,10 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out must be a directory, got the file {out}")
-    check_out_dir(out, "--out", ("report.json", "cache"))   # an earlier run's: it reuses cache/
+    # an earlier run's folder (its report or cache/) is resumed; any other folder of files is
+    # refused: a folder of the user's own report.json or cache/ passed as "an earlier run's"
+    # and had report.json, report.md and latency.png written over
+    check_out_dir(out, "--out", ("report.json", "cache") if earlier_run(out) else ())
     data = load_text(dataset, min_count)
     steps, vocab = config.bptt, data.vocab_size
     cells = config.cell_types + ("decoder",)
