@@ -32,6 +32,11 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
 @click.option("--num-images", type=click.IntRange(min=1), default=256, show_default=True)
 @inversion_iterations_option
 @click.option("--epochs", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--min-steps", type=click.IntRange(min=0), default=None,
+              help="At least this many optimizer steps: where --epochs over a small set make "
+                   "fewer, the epochs are raised (a warning says so; the result's steps and "
+                   "epochs are the ones that ran).  0: exactly --epochs.  [default: "
+                   "synth.continual.ContinualConfig.min_steps = 50]")
 @click.option("--lr", type=float, default=0.01, show_default=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               callback=checkpoint_out, help="New checkpoint.")
@@ -39,7 +44,7 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
 @device_option
 @json_option
 def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir, num_images,
-            iterations, epochs, lr, out, seed, device, as_json):
+            iterations, epochs, min_steps, lr, out, seed, device, as_json):
     """Extend MODEL with NEW_CLASSES of NEW_DATASET and save the enlarged network."""
     from synth.continual import ContinualConfig
     from synth.workflows import continual_checkpoint, parse_classes
@@ -47,7 +52,8 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
     _check_unused(method, synth_dir)
 
     config = ContinualConfig(method=method, epochs=epochs, lr=lr, seed=seed, device=device,
-                             progress=show_progress())
+                             progress=show_progress(),
+                             **({} if min_steps is None else {"min_steps": min_steps}))
     result = continual_checkpoint(
         model_path, new_dataset, parse_classes(new_classes, "--new-classes"), out, config,
         old_classes=parse_classes(old_classes, "--old-classes"), synth_dir=synth_dir,
