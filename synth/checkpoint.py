@@ -145,7 +145,25 @@ def _load_tensor_zip(path: Path, what: str, expected: str,
     except Exception as e:
         raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
                         f"({type(e).__name__})") from None
+    _check_expansion(payload, raw, path, what)
     return payload, raw
+
+
+def _check_expansion(payload: Any, raw: bytes, path: Path, what: str) -> None:
+    """The payload's values, as a tree, are no more than its pickle's bytes: each value of a
+    file nnsynth wrote (plain JSON types and tensors) takes at least one byte of the pickle,
+    but a pickle may refer to one list many times, and a 0.4 MB checkpoint whose dataset
+    'layout' was a list of 300 references to one list of 100,000 numbers took 1.2 GB and
+    10 s to export (its JSON-encoded metadata), 100 times as many references 120 GB.
+    ``synth.files.count_nodes`` stops at the limit: bounded work whatever the sharing."""
+    import zipfile
+    from synth.files import count_nodes
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        limit = sum(i.file_size for i in z.infolist() if i.filename.endswith(".pkl"))
+    if count_nodes(payload, limit) > limit:
+        raise UserError(f"corrupt or unsafe {what} {path}: its values expand to more than "
+                        f"its pickle's {limit:,} bytes (one list referred to many times); "
+                        f"nnsynth writes each value once")
 
 
 def max_file_bytes() -> int:

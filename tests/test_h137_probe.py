@@ -41,3 +41,59 @@ def test_symbiotic_out_of_an_earlier_run_is_still_resumed(tmp_path):
         line = one_error_line(run(["symbiotic", "--dataset", "text:/no/such.txt",
                                    "--platform", "accel", "--out", str(out)]))
         assert "text file not found" in line, line
+
+
+# --------------------------------------------------------------------------- shared references
+def _iris_checkpoint(tmp_path):
+    out = tmp_path / "iris.pt"
+    run(["-q", "train", "--model", '{"family": "mlp", "hidden": [8]}', "--dataset", "iris",
+         "--epochs", "1", "--out", str(out)])
+    assert out.is_file()
+    return out
+
+
+@pytest.mark.parametrize("where", ["dataset", "extra", "metrics"])
+def test_a_checkpoint_whose_values_expand_past_its_size_is_refused(tmp_path, where):
+    """A pickle may refer to one list many times: a 0.4 MB checkpoint whose dataset layout
+    was 300 references to one list of 100,000 numbers took 1.2 GB and 10 s to export (its
+    metadata JSON-encoded), and 100 times as many references would take 120 GB.  Here 200
+    references to a list of 2,000 (400,000 values from a few kB) are refused as they load."""
+    import torch
+    path = _iris_checkpoint(tmp_path)
+    payload = torch.load(path, weights_only=True)
+    shared = list(range(2000))
+    payload[where]["layout" if where == "dataset" else "notes"] = [shared] * 200
+    bomb = tmp_path / "bomb.pt"
+    torch.save(payload, bomb)
+    assert bomb.stat().st_size < 100_000
+    line = one_error_line(run(["eval", "--model", str(bomb)]))
+    assert "expand" in line and "bomb.pt" in line, line
+    assert run(["eval", "--model", str(path)]).exit_code == 0   # its own file still loads
+
+
+def test_a_cifar_batch_of_shared_label_lists_is_refused_before_it_is_expanded(tmp_path):
+    """labels as 1,000 references to one pickled list of 1,000 (a few kB): np.asarray made
+    an array of 10**6 labels before the shape was checked (a 0.2 MB file, 1.8 GB and 9 s;
+    a few more references, gigabytes more)."""
+    import pickle
+    import tracemalloc
+
+    import numpy as np
+
+    from synth.data import load_dataset
+    from synth.errors import UserError
+    shared = list(range(10)) * 100
+    batch = pickle.dumps({b"data": np.zeros((1, 3072), np.uint8), b"labels": [shared] * 1000},
+                         protocol=4)
+    assert len(batch) < 10_000
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (tmp_path / name).write_bytes(batch)
+    tracemalloc.start()
+    try:
+        with pytest.raises(UserError) as e:
+            load_dataset(f"cifar10:{tmp_path}")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "data_batch_1" in str(e.value)
+    assert peak < 2_000_000, f"{peak:,} bytes allocated for a {len(batch):,}-byte batch"
