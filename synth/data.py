@@ -480,7 +480,14 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         data, labels = _as_array(d[b"data"]), d[b"labels"]
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
             raise TypeError("data is not a uint8 array")
-        labels = np.asarray(_as_array(labels))
+        labels = _as_array(labels)
+        if isinstance(labels, (list, tuple)):   # the real batches' list of ints
+            # one pickled list may be referred to many times: a 0.2 MB batch whose labels
+            # were 1,000 references to one list of 100,000 made np.asarray allocate 0.8 GB
+            # (1.8 GB, 9 s) before the shape check, 10,000 of them 8 GB
+            if len(labels) != len(data) or not all(type(v) is int for v in labels):
+                raise TypeError(f"labels must be a list of {len(data):,} integers, one per image")
+        labels = np.asarray(labels)
         if labels.dtype.kind not in "iu":
             raise TypeError("labels are not integers")
         labels = labels.astype(np.int64)
