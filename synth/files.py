@@ -121,19 +121,26 @@ def check_replaceable(path: str | os.PathLike, option: str, ours: Callable[[Path
     """``path`` may be written (atomically, replacing what is there): nothing is there yet,
     or a file ``ours(path)`` recognizes as ``what`` nnsynth writes.  A file of anyone else's,
     a directory, or a path under a file is a one-line error naming ``option``."""
+    if str(path).endswith(("/", os.sep)):   # 'new/' was trained into, then refused when
+        # saved (a folder new/ made for its resume state), as Path drops the slash
+        raise _user_error(f"{option} {printable(path)} names a directory; give a file name")
     path = Path(path)
-    if path.is_dir():
-        raise _user_error(f"{option} {path} is a directory; give a file name")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise _user_error(f"{option} {path} cannot be written: {parent} is a file, "
-                                  f"not a directory")
-            check_writable(parent, option, path)
-            break
-    if (path.exists() or path.is_symlink()) and not ours(path):
-        raise _user_error(f"{option} {path} exists and is not {what}; nnsynth replaces only "
-                          f"its own files: move it or choose another {option}")
+    try:
+        if path.is_dir():
+            raise _user_error(f"{option} {path} is a directory; give a file name")
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise _user_error(f"{option} {path} cannot be written: {parent} is a "
+                                      f"file, not a directory")
+                check_writable(parent, option, path)
+                break
+        if (path.exists() or path.is_symlink()) and not ours(path):
+            raise _user_error(f"{option} {path} exists and is not {what}; nnsynth replaces "
+                              f"only its own files: move it or choose another {option}")
+    except OSError as e:   # a name too long for the file system was an OSError traceback
+        raise _user_error(f"{option} {printable(path)[:200]} cannot be used: "
+                          f"{e.strerror or type(e).__name__}") from None
     return path
 
 

@@ -97,3 +97,31 @@ def test_a_cifar_batch_of_shared_label_lists_is_refused_before_it_is_expanded(tm
         tracemalloc.stop()
     assert "data_batch_1" in str(e.value)
     assert peak < 2_000_000, f"{peak:,} bytes allocated for a {len(batch):,}-byte batch"
+
+
+# --------------------------------------------------------------------------- paths the user typed
+LONG = "l" * 300   # a name longer than the 255 bytes most file systems allow
+
+
+@pytest.mark.parametrize("args", [
+    ["eval", "--model", LONG + ".pt"],
+    ["train", "--model", "mlp_small", "--dataset", f"csv:{LONG}.csv", "--out", "m.pt"],
+    ["train", "--model", "mlp_small", "--dataset", "iris", "--out", LONG + ".pt"],
+    ["run", LONG + ".yaml", "--check"],
+    ["search", "--out", LONG],
+])
+def test_a_file_name_too_long_is_one_line(tmp_path, monkeypatch, args):
+    """The first stat of such a path was an OSError traceback (ENAMETOOLONG)."""
+    monkeypatch.chdir(tmp_path)
+    line = one_error_line(run(args))
+    assert "too long" in line.lower(), line
+
+
+def test_a_checkpoint_out_ending_in_a_slash_is_refused_before_training(tmp_path):
+    """--out new/ (not there yet): training ran, made the folder new/ for its resume state,
+    and only the save said 'checkpoint new is a directory'."""
+    out = tmp_path / "new"
+    line = one_error_line(run(["train", "--model", "mlp_small", "--dataset", "iris",
+                               "--epochs", "1", "--out", f"{out}/"]))
+    assert "names a directory" in line, line
+    assert not out.exists()

@@ -6,6 +6,7 @@ becomes one line on stderr and exit status 2, never a traceback.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import importlib
 import pkgutil
@@ -48,6 +49,21 @@ class _Root(click.Group):
             raise                                   # its text squeezed into one error line
         except click.UsageError as e:   # a bad option value: one line too, naming the command
             _usage_error(e)
+        except OSError as e:
+            # a path the user typed that the file system cannot hold (a name over 255 bytes,
+            # as --dataset csv:, --model, --out, a config file): an OSError traceback from the
+            # first stat of it, wherever that was
+            if e.errno != errno.ENAMETOOLONG:
+                raise
+            from synth.files import printable
+            path = str(e.filename if e.filename is not None else "")
+            longest = max((len(p.encode("utf-8", "surrogateescape")) for p in path.split("/")),
+                          default=0)
+            name = printable(path)
+            click.echo(f"error: file name too long for the file system: "
+                       f"{name[:120]}{'...' if len(name) > 120 else ''} (a name of "
+                       f"{longest:,} bytes; most file systems allow 255)", err=True)
+            sys.exit(2)
         except KeyboardInterrupt:
             how = RESUMES.get(ctx.invoked_subcommand)
             click.echo(f"interrupted: finished work is kept; {how}" if how else
