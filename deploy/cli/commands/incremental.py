@@ -30,13 +30,19 @@ ROWS = (("before", "old model"), ("incremental", "grow-and-prune"),
                    "fine-tuning's plateau minus 0.5 pt.")
 @click.option("--max-epochs", type=float, default=20.0, show_default=True,
               help="Training budget per phase, in passes over old + new.")
+@click.option("--min-steps", type=click.IntRange(min=0), default=None,
+              help="Least optimizer steps of that budget: where --max-epochs passes over a "
+                   "small set make fewer, every pass count (the budget, the dense plateau run, "
+                   "a growth round) is scaled up by one factor (a warning says so; the result "
+                   "reports it as pass_scale, and each method's steps).  0: no scaling.  "
+                   "[default: synth.incremental.IncrementalConfig.min_steps = 400]")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               callback=checkpoint_out, help="Where to save the updated (masked) model.")
 @seed_option
 @device_option
 @json_option
 def command(model_path, old_name, new_name, dense_path, old_fraction, growth_ratio, replay_ratio,
-            prune_steps, target, max_epochs, out, seed, device, as_json):
+            prune_steps, target, max_epochs, min_steps, out, seed, device, as_json):
     """Grow the sparse model by gradient, train it on NEW + a replay of OLD until the target
     accuracy, prune; print the cost of each method to that accuracy."""
     from synth.incremental import IncrementalConfig
@@ -44,7 +50,8 @@ def command(model_path, old_name, new_name, dense_path, old_fraction, growth_rat
 
     config = IncrementalConfig(growth_ratio=growth_ratio, replay_ratio=replay_ratio,
                                prune_steps=prune_steps, target=target, max_epochs=max_epochs,
-                               seed=seed, device=device)
+                               seed=seed, device=device,
+                               **({} if min_steps is None else {"min_steps": min_steps}))
     result = incremental_checkpoint(model_path, old_name, new_name, config,
                                     old_fraction=old_fraction, out=out, dense_path=dense_path)
     if as_json:
@@ -53,13 +60,18 @@ def command(model_path, old_name, new_name, dense_path, old_fraction, growth_rat
     held = result["held_out"]
     click.echo(f"target validation accuracy {result['target']:.4f} (on old + new: "
                f"{held['val']:,} validation samples)")
+    if result["pass_scale"] > 1:
+        click.echo(f"pass counts scaled by {result['pass_scale']:.3g}: --max-epochs passes over "
+                   f"old + new made fewer than --min-steps {result['min_steps']:,} optimizer "
+                   f"steps")
     click.echo(f"test accuracy on old + new ({held['test']:,} samples), old "
                f"({held['test_old']:,}), new ({held['test_new']:,})" + (
                    ": one split, old and new share it" if held["shared"] else ""))
     for key, label in ROWS:
         s = result[key]
         click.echo(f"{label:<17} {'reached' if s['reached'] else 'MISSED '}  MACs "
-                   f"{s['train_macs']:.3g}  samples {s['samples']:>8,}  {s['seconds']:7.2f} s  "
+                   f"{s['train_macs']:.3g}  samples {s['samples']:>8,}  steps {s['steps']:>6,}  "
+                   f"{s['seconds']:7.2f} s  "
                    f"connections {s['connections']:>8,}  test {s['test_accuracy']:.4f}  old "
                    f"{s['test_accuracy_old']:.4f}  new {s['test_accuracy_new']:.4f}")
     reductions = [(result.get("cost_reduction_vs_" + k), label) for k, label in ROWS[2:]
