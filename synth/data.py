@@ -570,6 +570,11 @@ def _parquet_files(path: Path) -> list[Path]:
                   and not n.startswith(".")]
     if not files:
         raise UserError(f"no .parquet files in directory {path}")
+    # a named pipe (or a link to a device) named *.parquet: its first read waited forever
+    special = next((f for f in files if not f.is_file()), None)
+    if special is not None:
+        raise UserError(f"Parquet directory {path}: {printable(special)} is not a regular file "
+                        f"(a named pipe, a device or a broken link); move it out of the folder")
     odd = next((f for f in files if not str(f).isprintable()), None)
     if odd is not None:   # every message about a file names it: one line each
         raise UserError(f"Parquet directory {path}: file {printable(odd)} holds a control "

@@ -125,3 +125,15 @@ def test_a_checkpoint_out_ending_in_a_slash_is_refused_before_training(tmp_path)
                                "--epochs", "1", "--out", f"{out}/"]))
     assert "names a directory" in line, line
     assert not out.exists()
+
+
+def test_a_named_pipe_in_a_parquet_folder_is_refused_not_waited_on(tmp_path):
+    """parquet:<dir> holding a FIFO named *.parquet: reading its first bytes waited for a
+    writer forever (a plain file of that name beside it or not)."""
+    import os
+    folder = tmp_path / "set"
+    folder.mkdir()
+    os.mkfifo(folder / "a.parquet")
+    line = one_error_line(run(["train", "--model", "mlp_small", "--dataset", f"parquet:{folder}",
+                               "--epochs", "1", "--out", str(tmp_path / "m.pt")]))
+    assert "a.parquet is not a regular file" in line, line
