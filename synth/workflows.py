@@ -662,3 +662,50 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
                                                            "split_seed": int(old.seed)}})
         result["checkpoint"] = str(out)
     return result
+
+
+def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | None = None, *,
+                        rounding: str | None = None) -> tuple[dict, list[str]]:
+    """What ``nnsynth eval`` reports: accuracy and loss of the checkpoint at ``model_path`` on
+    ``dataset``'s ``split`` (default: the checkpoint's own set, its test split or the val split
+    of a set without one), its parameters and MACs per sample (all, and those touching a nonzero
+    weight).  A fixed-point checkpoint runs in its fixed point with ``rounding`` (None: nearest,
+    what ``nnsynth export`` writes); ``rounding`` given for a float32 one is a UserError.
+    Returns (result, notes): the notes are lines for the user (the split chosen, classes matched
+    by index), printed to stderr by the command."""
+    from synth.masked import sparse_flops
+    from synth.models import count_flops, count_parameters
+    from synth.quant import INFERENCE_ROUNDING, attach_inference, checkpoint_quant
+    from synth.train import evaluate
+    from synth.data import spelled_as
+    model = load_model(model_path)
+    quant = checkpoint_quant(model)
+    if quant:  # trained by `nnsynth train --fixed-point`: evaluate in its fixed point
+        rounding = rounding or INFERENCE_ROUNDING
+        attach_inference(model, quant, rounding)
+    elif rounding is not None:
+        raise UserError(f"--rounding applies to a checkpoint trained in fixed point (nnsynth "
+                        f"train --fixed-point); {model_path} is float32 (drop --rounding)")
+    data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
+    name, notes = dataset or data.name, []
+    # checkpoint_dataset matched the classes to the outputs by name, case ignored
+    # (synth.checkpoint.in_model_order); other names are scored by index
+    own = [str(c) for c in model.checkpoint_info.get("dataset", {}).get("class_names") or []]
+    if own and spelled_as(own, data.class_names) != list(data.class_names):
+        notes.append(f"warning: {name}'s classes {data.class_names} are not the model's {own}; "
+                     f"output i is scored as {name}'s class i")
+    chosen = data.held_out(split)
+    if chosen != (split or "test"):
+        notes.append(f"{name} has no test split (a synthesized set?): evaluating on {chosen}")
+    if chosen == "all" and not dataset:
+        notes.append(f"warning: --split all of {name}, the model's own set, includes the "
+                     f"samples it trained on")
+    x, y = data.split(chosen)
+    result = evaluate(model, x, y)
+    result.update(dataset=name, split=chosen, split_seed=data.seed, samples=len(y),
+                  parameters=count_parameters(model),
+                  nonzero_parameters=count_parameters(model, nonzero=True),
+                  flops=count_flops(model, model.input_shape),
+                  nonzero_flops=sparse_flops(model, model.input_shape),
+                  **({"fixed_point": f"{quant.format} {rounding}"} if quant else {}))
+    return result, notes
