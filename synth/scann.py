@@ -34,7 +34,8 @@ from synth.config import (Config, check_choice, check_range, check_seed, short_r
                           value_error)
 from synth.data import Dataset, safe_std
 from synth.errors import ConfigError, UserError
-from synth.grow_prune import GrowPruneSchedule, final_row, grow_and_prune, mark_final
+from synth.grow_prune import (GrowPruneSchedule, final_row, grow_and_prune, kept_steps,
+                              mark_final, reverted_steps)
 from synth.masked import connections
 from synth.models import build, max_parameters
 from synth.train import TrainConfig, evaluate, fit
@@ -319,6 +320,9 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
             "baseline_connections": base_conn, "baseline_test_accuracy": base_acc,
             "connections": final["connections"], "test_accuracy": final["test_accuracy"],
             "reduction": base_conn / max(1, final["connections"]),
+            # as grow-prune counts them: the steps kept, and those undone by the floor (the
+            # CLI printed len(history) - 1, so a run whose every step was undone said steps 2)
+            "steps": kept_steps(history), "reverted_steps": reverted_steps(history),
             "model": copy.deepcopy(model).cpu().eval(), "feature_map": feature_map,
             "history": history}
 

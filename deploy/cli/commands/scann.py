@@ -64,5 +64,4 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
         result["checkpoint"] = str(out)
         # the folded first layer reads every input feature: more connections than SCANN's
         result["checkpoint_connections"] = connections(saved)
-    result["steps"] = len(history) - 1
     emit(result, as_json)
