@@ -228,7 +228,9 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
     (``label_vectors_for``), regressor (default ``default_regressor()``), similarity, fusion,
     center, weights and temperatures (the grids searched), cv (internal folds), random_state.
     Fitted: classes_, base_estimator_, regressor_, label_vectors_, targets_, weight_,
-    temperature_, validation_ (the grid with its out-of-fold accuracy), oof_proba_.
+    temperature_, validation_ (the grid with its out-of-fold accuracy), oof_proba_, n_folds_
+    (the internal folds: min(cv, the rarest class's samples); 0 when a class has fewer than 2,
+    and then nothing validates the fusion: weight_ is 0, the plain classifier).
     """
 
     def __init__(self, base_estimator=None, *, class_names=None, label_vectors=LABEL_VECTORS,
@@ -255,6 +257,7 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
     def _folds(self, y_enc):
         counts = np.bincount(y_enc)
         k = min(int(self.cv), int(counts.min()))
+        self.n_folds_ = k if k >= 2 else 0   # 0: nothing validates the fusion weight
         if k < 2:
             return None
         from sklearn.model_selection import StratifiedKFold
@@ -319,7 +322,8 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
                 self.oof_proba_ is not None and len(y_enc) != len(self.oof_proba_)):
             raise UserError("refit_semantic needs the X, y the estimator was fitted on")
         other = clone(self).set_params(**params)
-        for k in ("classes_", "n_features_in_", "oof_proba_", "_oof_index", "base_estimator_"):
+        for k in ("classes_", "n_features_in_", "oof_proba_", "_oof_index", "base_estimator_",
+                  "n_folds_"):
             if hasattr(self, k):
                 setattr(other, k, getattr(self, k))
         return other._fit_semantic(X, y_enc)

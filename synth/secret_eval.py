@@ -7,6 +7,7 @@ CLI reads ``BASES`` (``synth.choices.SECRET_BASES``) without paying for them at 
 """
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -15,6 +16,8 @@ from synth.choices import LABEL_VECTORS, SECRET_BASE
 from synth.choices import SECRET_BASES as BASES
 from synth.errors import UserError
 from synth.labels import name_words
+
+log = logging.getLogger(__name__)
 
 
 def make_base(name: str, seed: int = 0):
@@ -107,12 +110,24 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
                               label_vectors=label_vectors, random_state=seed).fit(x, y)
     plain = secret.classes_[secret.base_estimator_.predict_proba(xt).argmax(1)]
     semantic = secret.classes_[secret.semantic_proba(xt).argmax(1)]
-    return {"dataset": data.name, "base": base, "label_vectors": label_vectors,
-            "class_names": [" ".join(name_words(n)) for n in names], "train_samples": len(y),
-            "test_samples": len(yt), "weight": secret.weight_,
-            "temperature": secret.temperature_,
-            "base_scores": scores(yt, plain), "semantic_scores": scores(yt, semantic),
-            "secret_scores": scores(yt, secret.predict(xt))}
+    result = {"dataset": data.name, "base": base, "label_vectors": label_vectors,
+              "class_names": [" ".join(name_words(n)) for n in names], "train_samples": len(y),
+              "test_samples": len(yt), "weight": secret.weight_,
+              "temperature": secret.temperature_,
+              "weight_chosen_on": (f"out-of-fold predictions of train+validation "
+                                   f"({secret.n_folds_} folds)" if secret.n_folds_ else None),
+              "base_scores": scores(yt, plain), "semantic_scores": scores(yt, semantic),
+              "secret_scores": scores(yt, secret.predict(xt))}
+    if not secret.n_folds_:
+        # the weight was never chosen (no fold can hold out a class of one sample), and the
+        # summary said "fusion weight 0.0, chosen on validation data" of SECRET = the base
+        rare = int(np.bincount(np.searchsorted(secret.classes_, y)).argmin())
+        result["warning"] = (
+            f"class {names[rare]!r} has fewer than 2 train+validation samples, so no internal "
+            f"fold validates the fusion weight: it was not chosen (0), and SECRET is the base "
+            f"classifier alone")
+        log.warning("%s", result["warning"])
+    return result
 
 
 def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: str = LABEL_VECTORS,
@@ -166,7 +181,8 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
             "label_vectors": label_vectors,
             "class_names": [" ".join(name_words(n)) for n in names],
             "train_samples": len(ys["train"]), "test_samples": len(yt), "weight": weight,
-            "temperature": temperature, "base_scores": scores(yt, p.argmax(1)),
+            "temperature": temperature, "weight_chosen_on": "the validation split",
+            "base_scores": scores(yt, p.argmax(1)),
             "semantic_scores": scores(yt, q.argmax(1)),
             "secret_scores": scores(yt, fuse(p, q, weight, fusion).argmax(1))}
 

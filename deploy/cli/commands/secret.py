@@ -10,8 +10,9 @@ def _human(r: dict) -> str:
     lines = [f"{r['dataset']}: base {r['base']}, label vectors {r['label_vectors']} "
              f"({', '.join(r['class_names'])}), {r['train_samples']} train / "
              f"{r['test_samples']} test samples",
-             f"fusion weight {r['weight']:.1f} (temperature {r['temperature']}), chosen on "
-             f"validation data"]
+             f"fusion weight {r['weight']:.1f} (temperature {r['temperature']}), " + (
+                 f"chosen on {r['weight_chosen_on']}" if r.get("weight_chosen_on") else
+                 "not chosen: nothing to validate it on (SECRET is the base)")]
     for key, label in (("base_scores", "base"), ("semantic_scores", "semantic space alone"),
                        ("secret_scores", "SECRET")):
         s = r[key]
