@@ -85,6 +85,14 @@ def paired_ttest_5x2cv(a, b) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------- nnsynth secret
+def check_name_count(names, data) -> None:
+    """One word list per class of ``data`` (a --model run said only 'class_names has 2 names
+    for 10 classes', neither the option nor the data set's classes)."""
+    if len(names) != data.num_classes:
+        raise UserError(f"--class-names gives {len(names)} names; {data.name} has "
+                        f"{data.num_classes} classes ({', '.join(data.class_names)})")
+
+
 def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None = None,
                label_vectors: str = LABEL_VECTORS, class_names=None, seed: int = 0) -> dict:
     """SECRET against its base on ``dataset``'s test split: a scikit-learn ``base`` fitted on
@@ -103,9 +111,7 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     y = np.concatenate([data.y_train.numpy(), data.y_val.numpy()])
     xt, yt = flat(data.x_test.numpy()), data.y_test.numpy()
     names = list(data.class_names) if class_names is None else list(class_names)
-    if len(names) != data.num_classes:
-        raise UserError(f"--class-names gives {len(names)} names; {data.name} has "
-                        f"{data.num_classes} classes ({', '.join(data.class_names)})")
+    check_name_count(names, data)
     secret = SecretClassifier(make_base(base, seed), class_names=names,
                               label_vectors=label_vectors, random_state=seed).fit(x, y)
     plain = secret.classes_[secret.base_estimator_.predict_proba(xt).argmax(1)]
@@ -170,6 +176,7 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
                               prepare_targets, semantic_scores, softmax)
     classes = np.arange(data.num_classes)
     names = class_names if class_names is not None else list(data.class_names)
+    check_name_count(names, data)
     targets = prepare_targets(label_vectors_for(classes, names, label_vectors, seed=seed))
     reg = default_regressor().fit(out["train"][1], targets[ys["train"]])
     s = {k: semantic_scores(reg.predict(out[k][1]), targets, similarity) for k in ("val", "test")}

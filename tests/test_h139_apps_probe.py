@@ -81,3 +81,22 @@ def test_secret_names_the_validation_that_chose_its_weight():
     assert est.n_folds_ == 4   # the rarest class has 4 samples
     one = SecretClassifier(class_names=["small", "large"]).fit(x, np.array([0] * 7 + [1]))
     assert one.n_folds_ == 0 and one.weight_ == 0.0 and one.validation_ == []
+
+
+def test_secret_with_a_network_names_the_option_and_the_classes(tmp_path):
+    """secret --model CKPT --class-names a,b (a 3-class checkpoint) said 'class_names has 2
+    names for 3 classes': now the --class-names message that --dataset runs give."""
+    import torch
+    from deploy.cli.main import cli
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    data = load_dataset("iris", seed=0)
+    torch.manual_seed(0)
+    model = build("mlp_small", data.input_shape, data.num_classes)
+    save_checkpoint(tmp_path / "m.pt", model, dataset=data.metadata())
+    r = CliRunner().invoke(cli, ["secret", "--model", str(tmp_path / "m.pt"),
+                                 "--class-names", "small,large"])
+    assert r.exit_code == 2
+    assert "--class-names gives 2 names; iris has 3 classes (setosa, versicolor, virginica)" \
+        in r.output, r.output
