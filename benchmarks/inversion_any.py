@@ -315,9 +315,9 @@ def run_row(a) -> dict:
     n_real = min(IMAGES, len(data.y_train))
     real_x = data.x_train[real_subset(data.y_train, n_real)]
     sources.append(("real", real_x))
-    # the students' roll: the row's image jitter; none for feature vectors and sequences (a
-    # sequence row's jitter is synthesis's roll along time; DistillConfig rolls images only)
-    jitter = config.jitter if data.is_image else 0
+    # the students' roll: the row's jitter (pixels; steps along time for a sequence row);
+    # none for feature vectors
+    jitter = config.jitter if data.is_image or data.is_sequence else 0
     students = {source: [] for source, _ in sources}
     seeds = seeds_for(name, a.seeds)
     for seed in range(seeds):
@@ -416,8 +416,8 @@ def report(a) -> str:
              "`synth.inversion.settings_for(teacher)` (no per-row tuning).  Students: "
              "KD only (no labels), the same student and steps for the synthesized and the real "
              f"inputs: `DistillConfig`'s defaults in batches of {KD_BATCH} (CutMix "
-             f"{cfg.cutmix:g} relabelled by the teacher on the fly -- images only: feature "
-             f"vectors and sequences get none --, at least {cfg.min_steps} "
+             f"{cfg.cutmix:g} relabelled by the teacher on the fly -- a box of an image, a segment of time of a "
+             f"sequence; feature vectors get none --, at least {cfg.min_steps} "
              f"SGD steps: {distill_train_config(cfg, IMAGES).epochs} epochs of {IMAGES})"
              + (f" with the KD recipe `{a.kd}` over them" if a.kd else "")
              + f", mean ± std over {a.seeds} seeds; real test split of each set.  "

@@ -168,7 +168,7 @@ def main() -> None:
 
     def student_on(inputs, seed):   # the row's student as inversion_any.py distills it
         return B.kd_student(teacher, inputs, data, dataset, seed,
-                            config.jitter if data.is_image else 0, kd)
+                            config.jitter if data.is_image or data.is_sequence else 0, kd)
 
     protocol = hashlib.sha256(json.dumps(B.kd_protocol(kd), sort_keys=True).encode()).hexdigest()
     student_tag = ("" if not a.student else "__student_" + hashlib.sha256(

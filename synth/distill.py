@@ -65,15 +65,19 @@ class DistillConfig(Config):
     temperature: float = 3.0          # ANCHORS: T = 3 (paper), 20 in follow-ups
     alpha: float = 0.0                # weight of cross-entropy on the teacher's labels
     keep_best: bool = False           # True selects the epoch by *real* validation accuracy
-    jitter: int = 0                   # random roll of each batch by up to +-jitter px; the
-                                      # teacher then labels the shifted batch on the fly
+    jitter: int = 0                   # random roll of each batch by up to +-jitter px (images;
+                                      # steps along time for sequences); the teacher then
+                                      # labels the shifted batch on the fly
     # KD augmentation, each relabelled by the teacher on the fly (``kd_augment``):
     shift: float = 0.0                # px, per-image sub-pixel translation (images)
     mixup: float = 0.0                # fraction of each batch replaced by mixtures of 2 inputs
-    cutmix: float = 0.5               # fraction replaced by a box pasted from another (images;
-                                      # 0.5 with the 1920 steps: 500-input digits students
+    cutmix: float = 0.5               # fraction replaced by a box pasted from another image
+                                      # (0.5 with the 1920 steps: 500-input digits students
                                       # +5.7 to +10.4 pt, real-input ones +0.5 to +1.9,
-                                      # benchmarks/results/inversion_any_kd.md)
+                                      # benchmarks/results/inversion_any_kd.md), or a segment
+                                      # of time from another sequence (with the roll: 500-input
+                                      # convnet1d students +0.5 to +1.6 pt, a BN MLP's about
+                                      # +11, scp1's -0.2; inversion_any_hard.md)
     noise: float = 0.0                # std of Gaussian noise added, normalized units
     # adi_distill(): rounds of synthesis + KD steps on the growing pool
     rounds: int = 8
@@ -171,16 +175,21 @@ def kd_augment(xb: torch.Tensor, config: DistillConfig, generator: torch.Generat
                ) -> torch.Tensor | None:
     """The batch ``xb`` as ``config``'s KD augmentation changes it (None: unchanged), for the
     teacher to label on the fly.  In order: a roll of the whole batch by up to ``jitter`` px and
-    a per-image translation by up to ``shift`` px (images); then a random ``mixup`` fraction of
-    the inputs replaced by ``l x_i + (1 - l) x_j`` with a random partner j and l ~ U(0, 1), and
-    a ``cutmix`` fraction by x_i with a random box of x_j pasted in (images; box area ~ U(0, 1));
-    then Gaussian noise of std ``noise``.  With a few hundred inputs the student otherwise sees
+    a per-image translation by up to ``shift`` px (images; sequences (N, C, L): the roll along
+    time, in steps); then a random ``mixup`` fraction of the inputs replaced by
+    ``l x_i + (1 - l) x_j`` with a random partner j and l ~ U(0, 1), and a ``cutmix`` fraction
+    by x_i with a random box of x_j pasted in (images; box area ~ U(0, 1); sequences: a
+    segment of time, all channels, its length ~ U(0, 1) of the steps); then Gaussian noise of
+    std ``noise``.  With a few hundred inputs the student otherwise sees
     only the inputs themselves; the teacher's labels on their mixtures cover the space between."""
-    out, image = xb, xb.dim() == 4
+    out, image, sequence = xb, xb.dim() == 4, xb.dim() == 3
     if config.jitter and image:
         ox, oy = (int(v) for v in torch.randint(-config.jitter, config.jitter + 1, (2,),
                                                 generator=generator))
         out = torch.roll(out, shifts=(ox, oy), dims=(2, 3))
+    elif config.jitter and sequence:   # (N, C, L): a roll along time, in steps
+        out = torch.roll(out, shifts=int(torch.randint(-config.jitter, config.jitter + 1, (1,),
+                                                       generator=generator)), dims=2)
     if config.shift and image:
         out = random_shift(out, config.shift, generator)
     n = len(out)
@@ -191,6 +200,17 @@ def kd_augment(xb: torch.Tensor, config: DistillConfig, generator: torch.Generat
         lam = torch.where(pick.to(out.device), lam, torch.ones_like(lam))
         lam = lam.view((n,) + (1,) * (out.dim() - 1))
         out = lam * out + (1 - lam) * out[partner.to(out.device)]
+    if config.cutmix and sequence and n > 1:   # a segment of time of x_j pasted into x_i
+        steps = out.shape[-1]
+        pick = torch.nonzero(torch.rand(n, generator=generator) < config.cutmix).flatten()
+        partner = torch.randperm(n, generator=generator)
+        length = torch.rand(n, generator=generator)
+        start = torch.rand(n, generator=generator)
+        src, out = out, out.clone()
+        for i in pick.tolist():
+            k = max(1, round(steps * float(length[i])))
+            t = int(start[i] * (steps - k + 1))
+            out[i, :, t:t + k] = src[int(partner[i]), :, t:t + k]
     if config.cutmix and image and n > 1:
         h, w = out.shape[-2:]
         pick = torch.nonzero(torch.rand(n, generator=generator) < config.cutmix).flatten()
