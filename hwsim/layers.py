@@ -174,9 +174,15 @@ def module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | No
         t = x.numel() // m.in_features                           # rows (batch x leading dims)
         return make_op("linear", name, x, y, w, macs=t * m.in_features * m.out_features,
                        gemm=(t, m.in_features, m.out_features))
+    if isinstance(m, POOLS + LPPOOLS) and isinstance(y, tuple) and y:
+        y = y[0]   # a max pool with return_indices=True: (values, indices); it was an
+        # AttributeError ('tuple' object has no attribute 'shape') out of extract()
     if isinstance(m, POOLS):
-        # each output reads its window: in_elems comparisons/additions in total
-        return make_op("pool", name, x, y, elems=x.numel())
+        # each output reads its window: one comparison/addition per input value a window
+        # holds (``pool_window_reads``; it was the input's values, as if every window
+        # tiled the input exactly: a 3 x 3 stride-1 pool is ~9 per input value, a 2 x 2
+        # stride-5 one skips most of them)
+        return make_op("pool", name, x, y, elems=pool_window_reads(m, x, y))
     if isinstance(m, LPPOOLS):
         return make_op("pool", name, x, y, elems=lp_pool_elems(m.norm_type, x.numel(), y.numel()))
     if isinstance(m, nn.LocalResponseNorm):   # its window's sum, then LRN_OPS_PER_ELEMENT
@@ -211,6 +217,43 @@ def lp_pool_elems(p: float, in_elems: int, out_elems: int) -> int:
     if p == -float("inf"):
         return 2 * in_elems + out_elems
     return 2 * in_elems + 2 * out_elems
+
+
+def _tuple(v, d: int) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * d
+
+
+def pool_window_reads(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
+    """Input values the windows of pool ``m`` (``POOLS``) read in total, from input ``x`` to
+    output ``y``: per spatial dimension the sum over outputs of the input positions in each
+    window (padding and positions past the input's end are no reads), their product, times
+    the leading (batch x channel) values.  A window of kernel k, stride s, padding p and
+    dilation d at output o holds the positions o*s - p + j*d, j < k (torch's MaxPool2d and
+    AvgPool2d docs).  An adaptive pool's window at output i of n over L values is
+    [floor(i L / n), ceil((i + 1) L / n)) (torch's adaptive pooling; its windows may
+    overlap).  Equal to the input's values where the windows tile it exactly (a 2 x 2
+    stride-2 pool on even sizes, a global pool)."""
+    base = next(c for c in type(m).__mro__ if c in POOLS + LPPOOLS)
+    d = int(base.__name__[-2])                                       # MaxPool2d: 2
+    ins, outs = tuple(x.shape[-d:]), tuple(y.shape[-d:])
+    lead = x.numel() // max(math.prod(ins), 1)
+    per_dim = []
+    if base.__name__.startswith("Adaptive"):
+        for L, n in zip(ins, outs):
+            i = torch.arange(n, dtype=torch.int64)
+            starts = torch.div(i * L, n, rounding_mode="floor")
+            ends = -torch.div(-(i + 1) * L, n, rounding_mode="floor")       # ceil
+            per_dim.append(int((ends - starts).sum()))
+    else:
+        k = _tuple(m.kernel_size, d)
+        s = _tuple(m.stride if m.stride is not None else m.kernel_size, d)
+        p = _tuple(getattr(m, "padding", 0), d)
+        dil = _tuple(getattr(m, "dilation", 1), d)
+        for L, n, kk, ss, pp, dd in zip(ins, outs, k, s, p, dil):
+            pos = (torch.arange(n, dtype=torch.int64)[:, None] * ss - pp
+                   + torch.arange(kk, dtype=torch.int64)[None, :] * dd)
+            per_dim.append(int(((pos >= 0) & (pos < L)).sum()))
+    return lead * math.prod(per_dim)
 
 
 def resample_elems(m: nn.Module, in_elems: int, out_elems: int) -> int:
