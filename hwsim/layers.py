@@ -184,7 +184,8 @@ def module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | No
         # stride-5 one skips most of them)
         return make_op("pool", name, x, y, elems=pool_window_reads(m, x, y))
     if isinstance(m, LPPOOLS):
-        return make_op("pool", name, x, y, elems=lp_pool_elems(m.norm_type, x.numel(), y.numel()))
+        return make_op("pool", name, x, y, elems=lp_pool_elems(
+            m.norm_type, x.numel(), y.numel(), pool_window_reads(m, x, y)))
     if isinstance(m, nn.LocalResponseNorm):   # its window's sum, then LRN_OPS_PER_ELEMENT
         return make_op("norm", name, x, y, elems=(m.size + LRN_OPS_PER_ELEMENT) * x.numel())
     if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -205,18 +206,22 @@ def module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | No
     return None
 
 
-def lp_pool_elems(p: float, in_elems: int, out_elems: int) -> int:
+def lp_pool_elems(p: float, in_elems: int, out_elems: int, reads: int | None = None) -> int:
     """Element ops of a power-average pool (``LPPOOLS``) of norm ``p``, as F.lp_pool2d
-    computes it: one power x^p per input value, the window's sum (one add per input value, as
-    any ``pool`` counts it), then per output value the sum's scale back from avg_pool's mean
-    (x window size) and the root ^(1/p): 2 x in + 2 x out.  p = inf is a max pool of |x|
-    (F.lp_pool2d's own case): one |x| and one comparison per input value; p = -inf the
-    same and a negation per output value."""
+    computes it (avg_pool of x^p, then scaled and rooted): one power x^p per input value, the
+    windows' sums (one add per value a window reads: ``reads``, ``pool_window_reads``; the
+    input's values where the windows tile it), then per output value the sum's scale back
+    from avg_pool's mean (x window size) and the root ^(1/p): in + reads + 2 x out.  p = inf
+    is a max pool of |x| (F.lp_pool2d's own case): one |x| per input value and one comparison
+    per value read; p = -inf the same and a negation per output value.  ``reads`` was taken
+    as the input's values, as if the windows never overlapped (a stride-1 2 x 3 window reads
+    most values 6 times)."""
+    reads = in_elems if reads is None else reads
     if p == float("inf"):
-        return 2 * in_elems
+        return in_elems + reads
     if p == -float("inf"):
-        return 2 * in_elems + out_elems
-    return 2 * in_elems + 2 * out_elems
+        return in_elems + reads + out_elems
+    return in_elems + reads + 2 * out_elems
 
 
 def _tuple(v, d: int) -> tuple:

@@ -38,15 +38,18 @@ def _prices_everywhere(ops):
 
 
 # (layer, sample shape, op type, element ops of a batch of B counted by hand)
-def _lp(p, n_in, n_out):   # x^p and the window's add per input value; scale and root per output
-    return 2 * n_in + 2 * n_out
+def _lp(p, n_in, n_out, reads=None):   # x^p per input value, an add per value a window reads
+    return n_in + (n_in if reads is None else reads) + 2 * n_out   # (n_in where they tile), and
+    # the scale and root per output
 
 
 LAYERS = [
     (nn.LPPool2d(2, 2), (4, 6, 6), "pool", _lp(2, B * 144, B * 36)),
+    # windows 2 x 3 at stride 1 over 5 x 7: 4 x 5 outputs, each reading 6 values
     (nn.LPPool2d(3, (2, 3), stride=1, ceil_mode=True), (2, 5, 7), "pool",
-     _lp(3, B * 70, B * 2 * 4 * 5)),
-    (nn.LPPool1d(1.5, 3, stride=2), (4, 9), "pool", _lp(1.5, B * 36, B * 16)),
+     _lp(3, B * 70, B * 2 * 4 * 5, B * 2 * 4 * 5 * 6)),
+    # windows of 3 at stride 2 over 9: 4 outputs reading 3 each (positions 2, 4, 6 twice)
+    (nn.LPPool1d(1.5, 3, stride=2), (4, 9), "pool", _lp(1.5, B * 36, B * 16, B * 4 * 4 * 3)),
     (nn.LPPool3d(2, 2), (2, 4, 4, 4), "pool", _lp(2, B * 128, B * 16)),
     (nn.LPPool2d(float("inf"), 2), (4, 6, 6), "pool", 2 * B * 144),   # |x|, then a max
     # a square, its window's `size` adds and a divide, x alpha, + k, ^beta, the divide
