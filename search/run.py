@@ -367,6 +367,36 @@ def space_members(out_dir: Path) -> int | None:
     return None if members is None else len(members)
 
 
+def runnable_members(out_dir: Path, config: SearchConfig, enough: int) -> int | None:
+    """How many members of the search's saved space build for its data and meet its
+    constraints (the space's and ``config.constraints``, priced as the searcher prices
+    them: ``CostModel.feasible``), counted up to ``enough``; None when the space is too large
+    to list or its data does not load.  The searcher proposes only such members, so a search
+    that ran fewer trials than requested may simply have run them all: with
+    ``--constraint parameters<=140`` one member of the mlp space fits iris, and the summary
+    of its one trial said the 3 others "never ran (an interruption lost them ...)".  Each
+    member is built (and priced on hwsim under a latency or energy constraint: ~10 ms), so
+    ``summarize`` asks only when the trials fell short."""
+    from search.costs import CostModel
+    from search.trial import real_data
+    space = saved_space(out_dir)
+    members = space.members()
+    if members is None:
+        return None
+    try:
+        data = real_data(config.dataset, real_split_seed(config), config.teacher)
+    except UserError:
+        return None
+    costs = CostModel(data.input_shape, data.num_classes)
+    constraints = space.all_constraints([parse_constraint(c) for c in config.constraints])
+    count = 0
+    for member in members:
+        if count >= enough:
+            break
+        count += costs.feasible(member, constraints)
+    return count
+
+
 def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
     """``out_dir`` holds a search of ``config`` (its saved config, paths made absolute as
     ``run_search`` saves them, and the space it began with equal to ``config.space`` as it
@@ -658,9 +688,16 @@ def trials_text(summary: dict) -> str:
         text += (f", {summary['trials_errored']} more failed (their errors: "
                  f"{Path(summary['out_dir']) / ERRORS_FILE})")
     members = summary.get("space_members")
-    if members is not None and members < summary.get("trials_requested", 0):
+    runnable = summary.get("space_runnable")
+    requested = summary.get("trials_requested", 0)
+    if runnable is not None and members is not None and runnable < min(members, requested):
+        one = runnable == 1
+        text += (f" ({runnable} of the space's {members} configurations "
+                 f"{'builds' if one else 'build'} for the data and {'meets' if one else 'meet'}"
+                 f" the constraints, {requested} were requested)")
+    elif members is not None and members < requested:
         text += (f" (the space holds {members} configuration{'s' if members != 1 else ''}, "
-                 f"{summary['trials_requested']} were requested)")
+                 f"{requested} were requested)")
     if summary.get("trials_missing"):
         text += (f"; {summary['trials_missing']} of the {summary['trials_requested']} "
                  f"requested never ran (an interruption lost them from Tune's saved state; "
@@ -702,11 +739,18 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     # interruption lost them ...)")
     members = space_members(out_dir)
     expected = config.trials if members is None else min(config.trials, members)
+    runnable = None
+    if members is not None and len(table) + errored < expected:   # fell short: of what?
+        runnable = runnable_members(out_dir, config, expected)
+        # reported only where it is what fell short (else counted no further than needed)
+        runnable = runnable if runnable is not None and runnable < expected else None
+        expected = expected if runnable is None else runnable
     missing = max(0, expected - len(table) - errored)
     return {"out_dir": str(out_dir), "searcher": config.searcher, "trials": int(len(table)),
             "trials_finished": int(len(finished)), "trials_stopped_early": int(stopped.sum()),
             "trials_errored": errored, "trials_missing": missing,
             "trials_requested": config.trials, "space_members": members,
+            "space_runnable": runnable,
             "best_trial": best["trial_id"],
             "best_spec": json.loads(best["spec"]), "best_accuracy": float(best["accuracy"]),
             "best_test_accuracy": float(best["test_accuracy"]),
