@@ -274,14 +274,20 @@ def _keep_every_class(tr: np.ndarray, val: np.ndarray, y: np.ndarray, seed: int)
     return tr, val
 
 
-def split_column(values, y: np.ndarray, seed: int, where: str):
-    """(train, val, test) indices from a column of 'train'/'val'/'test' per row; without val
-    rows a slice of train is held out (``val_slice``)."""
-    s = np.asarray([v if isinstance(v, str) else str(v) for v in values], dtype=object)
-    odd = [v for v in s if v not in ("train", "val", "test")][:1]
-    if odd:   # rows of any other value were dropped without a word
-        raise UserError(f"{where}: column split must hold 'train', 'val' or 'test', got "
-                        f"{short_repr(odd[0])}")
+def split_column(values, y: np.ndarray, seed: int, where: str, column: str = "split"):
+    """(train, val, test) indices from a column of 'train'/'val'/'test' per row, in any case
+    and with surrounding spaces ignored (as a label's are: 'Train' and 'test ' were refused);
+    without val rows a slice of train is held out (``val_slice``).  ``column``: its name in
+    the table, for the error."""
+    given = [v if isinstance(v, str) else str(v) for v in values]
+    s = np.asarray([v.strip().lower() for v in given], dtype=object)
+    bad = np.flatnonzero([v not in ("train", "val", "test") for v in s])
+    if bad.size:   # rows of any other value were dropped without a word
+        odd = list(dict.fromkeys(given[i] for i in bad[:1000]))   # distinct, in row order
+        shown = ", ".join(short_repr(v) for v in odd[:3]) + (", ..." if len(odd) > 3 else "")
+        raise UserError(f"{where}: column {printable(column)} must hold 'train', 'val' or "
+                        f"'test' (any case), got {shown} in {bad.size:,} of {len(s):,} rows "
+                        f"(the first in data row {bad[0] + 1:,})")
     train, val, test = (np.flatnonzero(s == k) for k in ("train", "val", "test"))
     if not len(train):
         raise UserError(f"{where}: no row has split 'train'")
@@ -1423,7 +1429,7 @@ def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Data
     check_class_names(class_names, where, loaded=True)
     splits = None
     if split is not None:
-        splits = split_column(table.column(split).to_pylist(), y, seed, where)
+        splits = split_column(table.column(split).to_pylist(), y, seed, where, split)
     try:
         return _tabular_dataset(name, x, y, class_names, seed, splits, features)
     except UserError:   # already says what is wrong (a ValueError too)

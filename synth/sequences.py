@@ -43,7 +43,7 @@ from synth.data import (MAX_DATASET_VALUES, Dataset, moments, register_dataset,
                         stratified_splits)
 from synth.data import _make as make_dataset
 from synth.errors import UserError
-from synth.files import decode_user_text
+from synth.files import decode_user_text, missing_input, printable
 
 # name -> (distribution, directory inside it, problem, class names in label order, what it is)
 PACKAGED = {
@@ -509,12 +509,17 @@ def _user_ts(path: str, seed: int) -> Dataset:
         series, labels, declared = read_ts(p)
     elif p.is_dir():
         trains = sorted(p.glob("*_TRAIN.ts"))
-        if len(trains) != 1 or not (p / trains[0].name.replace("_TRAIN", "_TEST")).is_file():
-            raise UserError(f"directory {p} must hold exactly one *_TRAIN.ts with its *_TEST.ts; "
-                            f"found {[t.name for t in p.glob('*.ts')]}")
-        series, labels, declared = _read_pair(str(p), trains[0].name[:-len("_TRAIN.ts")])
+        problem = trains[0].name[:-len("_TRAIN.ts")] if len(trains) == 1 else None
+        if problem is not None:   # the pair _read_pair reads (X_TRAIN.ts, X_TEST.ts)
+            for f in (p / f"{problem}_TRAIN.ts", p / f"{problem}_TEST.ts"):
+                if os.path.lexists(f) and not f.is_file():   # a FIFO, folder, dead link:
+                    raise missing_input(f, ".ts file", "a regular file of series")
+        if problem is None or not (p / f"{problem}_TEST.ts").is_file():
+            found = short_repr(sorted(t.name for t in p.glob("*.ts")))
+            raise UserError(f"directory {printable(p)} must hold exactly one *_TRAIN.ts with its "
+                            f"*_TEST.ts; found {found}")
+        series, labels, declared = _read_pair(str(p), problem)
     else:
-        from synth.files import missing_input
         raise missing_input(p, ".ts path", "a .ts file or a folder with *_TRAIN.ts and *_TEST.ts")
     return sequence_dataset(f"ts:{path}", list(series), list(labels), declared, None, seed,
                             extra={"source": str(p)})

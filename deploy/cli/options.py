@@ -10,7 +10,7 @@ import click
 
 from synth.config import MAX_SEED, range_message, short_repr
 from synth.errors import ConfigError
-from synth.files import jsonable
+from synth.files import jsonable, printable
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as one JSON object on the last line of stdout.")
@@ -336,13 +336,15 @@ def _stdout_ends_here() -> None:
 
 
 def emit(result: dict, as_json: bool, human: str | None = None) -> None:
-    """Print ``human`` (or key: value lines), or the JSON object as the last stdout line."""
+    """Print ``human`` (or key: value lines), or the JSON object as the last stdout line.
+    A string value's control characters print escaped, one value on one line: an --out
+    path holding a newline printed as two lines (JSON escapes them itself)."""
     if as_json:
         click.echo(json.dumps(jsonable(result), sort_keys=True))
         _stdout_ends_here()
         return
     if human is not None:
-        click.echo(human)
+        click.echo(_escape_values(human, result))
         return
     for k, v in result.items():
         if isinstance(v, float):   # NaN or inf: no value (JSON's null), such as the accuracy
@@ -350,7 +352,28 @@ def emit(result: dict, as_json: bool, human: str | None = None) -> None:
         elif v is None:            # JSON's null, e.g. best_epoch when no epoch was chosen
             v = "none"
         if not isinstance(v, (list, dict)):
-            click.echo(f"{k}: {v}")
+            click.echo(f"{k}: {printable(v)}")
+
+
+def _escape_values(human: str, result: dict) -> str:
+    """A command's ``human`` text (lines it joined with newlines: a table, a summary) with
+    the control characters of ``result``'s string values that it quotes escaped, so its line
+    breaks are its own (``hwsim eval --model 'a<newline>b.pt'`` split its first line); any
+    other control character but the line breaks (a carriage return, an escape sequence)
+    escaped too."""
+    odd, stack = set(), [result]
+    while stack:   # every string in the result (dicts and lists of them, at any depth)
+        v = stack.pop()
+        if isinstance(v, str):
+            if not v.isprintable() and v.strip():   # "\n" alone: not told from the layout
+                odd.add(v)
+        elif isinstance(v, dict):
+            stack += [*v.keys(), *v.values()]
+        elif isinstance(v, (list, tuple)):
+            stack += v
+    for v in sorted(odd, key=len, reverse=True):   # a path before the folder it lies in
+        human = human.replace(v, printable(v))
+    return "\n".join(printable(line) for line in human.split("\n"))
 
 
 def given(*names: str) -> list[str]:
