@@ -37,6 +37,11 @@ COLUMNS = {
     "selected_on": "string", "val_kd_loss": "float64", "real_val_accuracy": "float64",
     # the epoch (from 1) whose weights became NaN or infinite, measured as they were; else empty
     "diverged_epoch": "float64",
+    # canonical JSON of the spec of the model the trial saved (its checkpoint, and what
+    # parameters, FLOPs, latency and energy measure): with grow_prune, the compacted spec
+    # grow-and-prune left ("spec" is the searched one it started from); else "spec" again.
+    # Empty in a table written before the column (read as "spec")
+    "model_spec": "string",
 }
 
 
@@ -93,10 +98,12 @@ def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy"
 
 
 def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
-                x: str = "latency_ms", y: str = "accuracy") -> Path:
+                x: str = "latency_ms", y: str = "accuracy", outside=()) -> Path:
     """Scatter of the trials trained to the end with the Pareto front drawn, from the
     Parquet table; trials stopped early (no costs, an earlier epoch's accuracy) are counted
-    in the legend, not drawn."""
+    in the legend, not drawn.  Trials whose ids are in ``outside`` (their saved model fails
+    the search's constraints, e.g. pruned below a lower bound) are drawn apart and are not on
+    the front."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -106,12 +113,17 @@ def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
     stopped = stopped_early(table)
     if table[x].isna().all():  # no hardware costs: fall back to MACs
         x = "flops"
-    front = pareto_front(table, x, y)
-    drawn = table[~stopped]
+    excluded = table["trial_id"].astype(str).isin({str(t) for t in outside})
+    front = pareto_front(table[~excluded], x, y)
+    drawn = table[~stopped & ~excluded]
     label = f"trials ({len(drawn)}" + (f"; {int(stopped.sum())} stopped early, not shown)"
                                        if stopped.any() else ")")
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     ax.scatter(drawn[x], drawn[y] * 100, s=14, alpha=0.5, label=label)
+    apart = table[~stopped & excluded]
+    if len(apart):
+        ax.scatter(apart[x], apart[y] * 100, s=14, marker="x", color="0.5",
+                   label=f"outside the constraints ({len(apart)})")
     ax.step(front[x], front[y] * 100, where="post", color="C3", label=f"Pareto front ({len(front)})")
     ax.scatter(front[x], front[y] * 100, s=24, color="C3")
     ax.set_xscale("log")

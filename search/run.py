@@ -698,11 +698,69 @@ def trials_text(summary: dict) -> str:
     elif members is not None and members < requested:
         text += (f" (the space holds {members} configuration{'s' if members != 1 else ''}, "
                  f"{requested} were requested)")
+    outside = summary.get("trials_outside_constraints")
+    if outside:
+        pruned = "grown-and-pruned " if summary.get("grow_pruned") else ""
+        text += (f" ({outside} left a {pruned}model outside the constraints "
+                 f"{', '.join(summary.get('constraints') or ())}: not eligible for best, "
+                 f"nor on the Pareto front)")
     if summary.get("trials_missing"):
         text += (f"; {summary['trials_missing']} of the {summary['trials_requested']} "
                  f"requested never ran (an interruption lost them from Tune's saved state; "
                  f"a --resume cannot bring them back)")
     return text
+
+
+def search_constraints(out_dir: Path, config: SearchConfig) -> list:
+    """The constraints of the search in ``out_dir``: its saved space's own and
+    ``config.constraints`` (the config's alone where no space was saved)."""
+    given = [parse_constraint(c) for c in config.constraints]
+    if not (Path(out_dir) / SPACE_FILE).is_file():
+        return given
+    return saved_space(out_dir).all_constraints(given)
+
+
+def saved_model_spec(row) -> str:
+    """The spec JSON of the model a results row's trial saved (``model_spec``; a row written
+    before that column: ``spec``, which it was then unless grow_prune shrank it)."""
+    value = row.get("model_spec") if hasattr(row, "get") else None
+    return value if isinstance(value, str) and value else row["spec"]
+
+
+def _figures(row) -> dict:
+    """A results row's cost figures as ``Constraint.ok`` reads them (missing: None)."""
+    from search.space import COST_METRICS
+    return {m: (None if pd.isna(row.get(m)) else float(row.get(m))) for m in COST_METRICS}
+
+
+def outside_constraints(table: pd.DataFrame, constraints) -> pd.Series:
+    """Which rows' figures (those of the model each trial saved: after grow-and-prune, the
+    pruned one) fail one of ``constraints``; a figure the row lacks fails it too (the model
+    cannot be shown to meet it)."""
+    def fails(row) -> bool:
+        figures = _figures(row)
+        return any(figures[c.metric] is None or not c.ok(figures) for c in constraints)
+    if not constraints or table.empty:
+        return pd.Series(False, index=table.index)
+    return table.apply(fails, axis=1).astype(bool)
+
+
+def constraints_seen(table: pd.DataFrame, constraints) -> str:
+    """The ``constraints`` some row of ``table`` fails, each with the best figure seen
+    ('parameters>=20000 (largest 14,116)')."""
+    parts = []
+    for c in constraints:
+        values = [v for v in (_figures(r)[c.metric] for _, r in table.iterrows())
+                  if v is not None]
+        if values and all(c.ok({c.metric: v}) for v in values):
+            continue
+        if not values:
+            parts.append(f"{c} (not measured)")
+            continue
+        low = c.op in ("<=", "<")
+        seen = min(values) if low else max(values)
+        parts.append(f"{c} ({'smallest' if low else 'largest'} {seen:,.6g})")
+    return ", ".join(parts) or ", ".join(map(str, constraints))
 
 
 def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = None) -> dict:
@@ -719,15 +777,31 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     if finished.empty:
         raise UserError(f"the search in {out_dir} finished no trial to the end (every one "
                         f"was stopped early); see {out_dir / 'tune'}")
-    kd = (finished["val_kd_loss"] if "val_kd_loss" in finished
-          else pd.Series(0.0, index=finished.index))
-    ranked = finished.assign(_kd=kd.fillna(0.0)).sort_values(
+    # the constraints hold for the model a trial saved, the one best.pt would be and whose
+    # figures the summary reports: grow-and-prune shrinks the searched architecture after
+    # the searcher checked it, so a 'parameters>=20000' search reported a best of 14,116
+    constraints = search_constraints(out_dir, config)
+    outside = outside_constraints(finished, constraints)
+    eligible = finished[~outside]
+    if eligible.empty:
+        raise UserError(f"the search in {out_dir} finished {len(finished)} trial"
+                        f"{'s' if len(finished) != 1 else ''}, but no trial's model meets "
+                        f"{constraints_seen(finished, constraints)}"
+                        + (": grow-and-prune shrank them after the searcher checked the "
+                           "searched architectures; prune less (grow_prune) or relax the "
+                           "constraint" if config.grow_prune else "")
+                        + f" (every trial: {out_dir / 'results.parquet'})")
+    kd = (eligible["val_kd_loss"] if "val_kd_loss" in eligible
+          else pd.Series(0.0, index=eligible.index))
+    ranked = eligible.assign(_kd=kd.fillna(0.0)).sort_values(
         ["accuracy", "_kd", "parameters"], ascending=[False, True, True], kind="stable")
     best = table.loc[ranked.index[0]]
     copy_atomic(best["checkpoint"], out_dir / "best.pt")
     x = "latency_ms" if table["latency_ms"].notna().any() else "flops"
-    front = pareto_front(table, x=x)
-    plot_pareto(out_dir / "results.parquet", out_dir / "pareto.png")
+    # the front a user picks from: the trials whose saved models meet the constraints
+    out_ids = finished.loc[outside, "trial_id"].tolist()
+    front = pareto_front(table[~table["trial_id"].isin(out_ids)], x=x)
+    plot_pareto(out_dir / "results.parquet", out_dir / "pareto.png", outside=out_ids)
     # trials: every trial Tune completed (--trials counts them all, as ASHA's budget does);
     # with --asha many end at a rung, so those trained to the end are counted apart (the
     # summary said "20 trials" where 5 were trained, and nothing more)
@@ -751,8 +825,14 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
             "trials_errored": errored, "trials_missing": missing,
             "trials_requested": config.trials, "space_members": members,
             "space_runnable": runnable,
-            "best_trial": best["trial_id"],
-            "best_spec": json.loads(best["spec"]), "best_accuracy": float(best["accuracy"]),
+            "trials_outside_constraints": int(outside.sum()),
+            "constraints": [str(c) for c in constraints],
+            "grow_pruned": config.grow_prune is not None, "best_trial": best["trial_id"],
+            # best_spec is best.pt's architecture, the model the best_* figures measure;
+            # best_searched_spec the searcher's proposal it was grown and pruned from
+            "best_spec": json.loads(saved_model_spec(best)),
+            "best_searched_spec": json.loads(best["spec"]),
+            "best_accuracy": float(best["accuracy"]),
             "best_test_accuracy": float(best["test_accuracy"]),
             "best_latency_ms": None if pd.isna(best["latency_ms"]) else float(best["latency_ms"]),
             "best_parameters": int(best["parameters"]), "pareto_x": x,

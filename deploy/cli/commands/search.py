@@ -65,12 +65,18 @@ def summary_text(summary: dict) -> str:
     """The human line of a search summary: which accuracy is which (the best trial is chosen
     on validation accuracy; it said 'best accuracy' and users took it for test accuracy), and
     the latency in readable digits ('0.00037799999999999997 ms')."""
+    import json
     from search.run import trials_text
     latency = summary["best_latency_ms"]
+    # with grow-and-prune the figures are the pruned model's (best.pt), not the searched
+    # architecture's: the line said "14,116 parameters" of a searched [128, 128, 32] (21,379)
+    pruned = (f" of the grown-and-pruned {json.dumps(summary['best_spec'])}, searched as "
+              f"{json.dumps(summary['best_searched_spec'])}"
+              if summary.get("grow_pruned") and "best_searched_spec" in summary else "")
     return (f"{trials_text(summary)} in {summary['out_dir']}; best validation accuracy "
             f"{summary['best_accuracy']:.4f}, test {summary['best_test_accuracy']:.4f} "
             f"({summary['best_parameters']:,} parameters, latency "
-            f"{'not priced' if latency is None else f'{latency:.4g} ms'}); Pareto front of "
+            f"{'not priced' if latency is None else f'{latency:.4g} ms'}{pruned}); Pareto front of "
             f"{len(summary['pareto_front'])}: {summary['pareto_png']}")
 
 
