@@ -367,6 +367,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
             metrics["kd_steps"] = tuning
         metrics["finetuned_test_accuracy"] = evaluate(result.model, report.x_test,
                                                       report.y_test)["accuracy"]
+        metrics.update(result.nonzero_after())   # the saved (fine-tuned) model's counts
     metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
                    synthesized_images=0 if x is None else len(x),
                    synthesis_method=method, synthesis=summary)
