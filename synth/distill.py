@@ -182,14 +182,11 @@ def kd_augment(xb: torch.Tensor, config: DistillConfig, generator: torch.Generat
     segment of time, all channels, its length ~ U(0, 1) of the steps); then Gaussian noise of
     std ``noise``.  With a few hundred inputs the student otherwise sees
     only the inputs themselves; the teacher's labels on their mixtures cover the space between."""
-    out, image, sequence = xb, xb.dim() == 4, xb.dim() == 3
-    if config.jitter and image:
-        ox, oy = (int(v) for v in torch.randint(-config.jitter, config.jitter + 1, (2,),
-                                                generator=generator))
-        out = torch.roll(out, shifts=(ox, oy), dims=(2, 3))
-    elif config.jitter and sequence:   # (N, C, L): a roll along time, in steps
-        out = torch.roll(out, shifts=int(torch.randint(-config.jitter, config.jitter + 1, (1,),
-                                                       generator=generator)), dims=2)
+    out, image = xb, xb.dim() == 4
+    axes = tuple(range(2, xb.dim())) if xb.dim() in (3, 4) else ()   # (H, W) or time (L)
+    if config.jitter and axes:   # one roll of the whole batch, per axis
+        shifts = torch.randint(-config.jitter, config.jitter + 1, (len(axes),), generator=generator)
+        out = torch.roll(out, shifts=tuple(int(v) for v in shifts), dims=axes)
     if config.shift and image:
         out = random_shift(out, config.shift, generator)
     n = len(out)
@@ -200,30 +197,21 @@ def kd_augment(xb: torch.Tensor, config: DistillConfig, generator: torch.Generat
         lam = torch.where(pick.to(out.device), lam, torch.ones_like(lam))
         lam = lam.view((n,) + (1,) * (out.dim() - 1))
         out = lam * out + (1 - lam) * out[partner.to(out.device)]
-    if config.cutmix and sequence and n > 1:   # a segment of time of x_j pasted into x_i
-        steps = out.shape[-1]
-        pick = torch.nonzero(torch.rand(n, generator=generator) < config.cutmix).flatten()
-        partner = torch.randperm(n, generator=generator)
-        length = torch.rand(n, generator=generator)
-        start = torch.rand(n, generator=generator)
-        src, out = out, out.clone()
-        for i in pick.tolist():
-            k = max(1, round(steps * float(length[i])))
-            t = int(start[i] * (steps - k + 1))
-            out[i, :, t:t + k] = src[int(partner[i]), :, t:t + k]
-    if config.cutmix and image and n > 1:
-        h, w = out.shape[-2:]
+    if config.cutmix and axes and n > 1:   # a box (a segment of time) of x_j pasted into x_i,
+        # its area ~ U(0, 1) of the input's, each side the same fraction of its axis
+        sizes = out.shape[2:]
         pick = torch.nonzero(torch.rand(n, generator=generator) < config.cutmix).flatten()
         partner = torch.randperm(n, generator=generator)
         area = torch.rand(n, generator=generator)
-        corner = torch.rand(n, 2, generator=generator)
+        corner = torch.rand(n, len(axes), generator=generator)
         src, out = out, out.clone()
         for i in pick.tolist():
-            bh = max(1, round(h * float(area[i]) ** 0.5))
-            bw = max(1, round(w * float(area[i]) ** 0.5))
-            top, left = int(corner[i, 0] * (h - bh + 1)), int(corner[i, 1] * (w - bw + 1))
-            out[i, :, top:top + bh, left:left + bw] = src[int(partner[i]), :, top:top + bh,
-                                                          left:left + bw]
+            box = [slice(None)]   # every channel
+            for a, size in enumerate(sizes):
+                side = max(1, round(size * float(area[i]) ** (1 / len(axes))))
+                start = int(corner[i, a] * (size - side + 1))
+                box.append(slice(start, start + side))
+            out[i][tuple(box)] = src[int(partner[i])][tuple(box)]
     if config.noise:
         out = out + config.noise * torch.randn(out.shape, generator=generator).to(out.device)
     return None if out is xb else out
