@@ -162,7 +162,8 @@ DATASET_PATHS = {
     "images": ("folder", "image folder", "a folder with one subfolder of images per class"),
     "cifar10": ("folder", "CIFAR-10 directory", "a folder of the python batches"),
     "parquet": ("either", "Parquet path", "a .parquet file or a folder of them"),
-    "ts": ("either", ".ts path", "a .ts file or a folder with *_TRAIN.ts and *_TEST.ts"),
+    "ts": ("either", ".ts path", "a .ts file, a folder with *_TRAIN.ts and *_TEST.ts, or "
+                                 "<folder>/<problem> of its <problem>_TRAIN.ts and _TEST.ts"),
 }
 
 
@@ -184,6 +185,10 @@ def check_dataset_input(name: str, where: str = "") -> None:
     p = Path(path).expanduser()
     if p.is_file() if kind == "file" else p.is_dir() if kind == "folder" else p.exists():
         return
+    if prefix == "ts":   # <folder>/<problem>: the pair <problem>_TRAIN.ts and _TEST.ts
+        from synth.sequences import ts_pair
+        if ts_pair(p) is not None:
+            return
     error = (f"{prefix}:{printable(path)} not found" if not (p.exists() or p.is_symlink())
              else str(missing_path(prefix, p)))   # a folder for a file, a dangling link...
     raise UserError(f"{where}: {error}" if where else error)
@@ -1082,6 +1087,14 @@ def _csv_layout(raw, path: str) -> CsvLayout:
     return CsvLayout(delimiter=delimiter, header=header)
 
 
+def _skip_blank_row(row) -> str:
+    """pyarrow's handler of a row of too few or many fields: a line of spaces or tabs only
+    (an editor's last line, 'a,b\\n1,2\\n  \\n') is skipped as an empty line is, where it was
+    "cannot be parsed: Expected 3 columns, got 1:" followed by the invisible spaces; any
+    other is the parse error it was."""
+    return "skip" if not (row.text or "").strip() else "error"
+
+
 def _csv_parse(raw, path: str, layout: CsvLayout, convert=None):
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -1100,7 +1113,8 @@ def _csv_parse(raw, path: str, layout: CsvLayout, convert=None):
                 source, read_options=pacsv.ReadOptions(
                     block_size=1 << 22, encoding=layout.encoding,
                     autogenerate_column_names=not layout.header),
-                parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
+                parse_options=pacsv.ParseOptions(delimiter=layout.delimiter,
+                                                 invalid_row_handler=_skip_blank_row),
                 convert_options=convert)
     except UnicodeDecodeError:
         raise UserError(f"CSV data set {path} cannot be parsed: it is neither UTF-8 nor "
@@ -1164,6 +1178,11 @@ def _other_kind(start: bytes, path: str) -> str:
         return "is a spreadsheet workbook, not CSV text; save its sheet as CSV (File > Save As)"
     if start.startswith(b"PAR1"):
         return f"is a Parquet file; load it as parquet:{printable(path)}"
+    if start.startswith(b"\x93NUMPY") or (start.startswith(b"PK") and (
+            Path(path).suffix.lower() == ".npz" or b".npy" in start)):   # was "compressed"
+        return ("is a NumPy array file, not CSV text; NumPy files are not read (they may hold "
+                "pickled objects): write the arrays as a CSV table (a column per feature and "
+                "a label column)")
     return ""
 
 
@@ -1427,18 +1446,53 @@ def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Data
     y, class_names = _table_labels(table.column(label), where,
                                    as_text and (lambda: as_text(label)))
     check_class_names(class_names, where, loaded=True)
-    splits = None
     if split is not None:
         splits = split_column(table.column(split).to_pylist(), y, seed, where, split)
-    try:
-        return _tabular_dataset(name, x, y, class_names, seed, splits, features)
-    except UserError:   # already says what is wrong (a ValueError too)
-        raise
-    except ValueError:   # scikit-learn's stratified split: a class with too few rows
-        counts = np.bincount(y)
-        raise UserError(f"{where}: too few rows per class for stratified "
-                        f"train/val/test splits (class {class_names[int(counts.argmin())]!r} "
-                        f"has {int(counts.min())}); give more rows or a split column") from None
+    else:
+        try:
+            splits = stratified_splits(x, y, seed)
+        except ValueError:   # scikit-learn's stratified split: too few rows
+            raise UserError(f"{where}: {too_few_to_split(y, class_names, 'rows')}; give more "
+                            f"rows or a split column") from None
+    # the splits are drawn on the sorted classes, then an ordered label column's classes
+    # take its order: one file splits as it did before the order was kept
+    y, class_names = _declared_order(table.column(label), y, class_names)
+    return _tabular_dataset(name, x, y, class_names, seed, splits, features)
+
+
+def _declared_order(column, y: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """(y, names) with the classes in the order an *ordered* dictionary label column declares
+    (a pandas ``Categorical(..., ordered=True)`` of 'low' < 'medium' < 'high' became classes
+    high, low, medium: the sorted order); its categories without rows are left out.  Any
+    other column: (y, names) as they are."""
+    import pyarrow as pa
+    kind = column.type
+    if not (pa.types.is_dictionary(kind) and kind.ordered and column.num_chunks):
+        return y, names
+    declared = column.unify_dictionaries().chunk(0).dictionary.to_pylist()
+    spelled = [str(v).strip() if not isinstance(v, bool) else str(int(v)) for v in declared]
+    order = [n for n in dict.fromkeys(spelled) if n in names]
+    if sorted(order) != sorted(names) or order == names:   # not the same classes: as they are
+        return y, names
+    lut = np.asarray([order.index(n) for n in names], dtype=np.int64)
+    return lut[y], order
+
+
+def too_few_to_split(y: np.ndarray, names: Sequence[str], unit: str) -> str:
+    """Why ``stratified_splits`` cannot split labels ``y`` (class ``names``), in words: its
+    test split (TEST_FRACTION) holds one sample of each class, so it needs at least as many
+    samples as there are classes (60 rows of 20 classes of 3 were said to be too few rows
+    of class 'c0'), and each class needs samples in train, val and test."""
+    counts = np.bincount(y, minlength=len(names))
+    n, k = len(y), int((counts > 0).sum())
+    test = math.ceil(TEST_FRACTION * n)
+    if test < k:
+        return (f"{n:,} {unit} are too few for stratified train/val/test splits of {k} "
+                f"classes: the test split ({TEST_FRACTION:.0%}, {test:,} {unit}) must hold one "
+                f"of each class")
+    low = int(np.flatnonzero(counts == counts[counts > 0].min())[0])
+    return (f"too few {unit} per class for stratified train/val/test splits (class "
+            f"{names[low]!r} has {int(counts[low])}; each needs some in train, val and test)")
 
 
 @register_dataset("csv", "your own table: a CSV file (comma, semicolon or tab separated) with "
@@ -1646,10 +1700,8 @@ def _images(path: str, seed: int) -> Dataset:
     try:
         return _image_dataset(f"images:{path}", x, y, names, seed, splits)
     except ValueError:
-        counts = np.bincount(y, minlength=len(names))
-        raise UserError(f"image folder {printable(root)}: too few images per class for "
-                        f"stratified train/val/test splits (class {names[int(counts.argmin())]!r} "
-                        f"has {int(counts.min())})") from None
+        raise UserError(f"image folder {printable(root)}: "
+                        f"{too_few_to_split(y, names, 'images')}") from None
 
 
 def input_range(meta: dict) -> tuple[torch.Tensor, torch.Tensor]:

@@ -98,11 +98,29 @@ _SUFFIX_PREFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": 
                     ".ts": "ts", ".txt": "text"}
 
 
+# Files of kinds no prefix reads, and what to do with them: a NumPy archive given as
+# --dataset x.npz (or npz:x.npz) was an unknown data set and the list of names.  An .npz is
+# never opened: its object arrays unpickle (run code) when loaded with allow_pickle.
+_UNREAD_SUFFIXES = {
+    ".npz": "NumPy arrays are not read (an .npz may hold pickled objects); write feature "
+            "rows as a CSV or Parquet table (a column per feature and a label column: "
+            "csv:<path>, parquet:<path>), images as a folder of image files per class "
+            "(images:<folder>), series as a .ts file (ts:<path>)",
+    ".xlsx": "spreadsheet workbooks are not read; save the sheet as CSV and give csv:<path>",
+}
+_UNREAD_SUFFIXES.update({".npy": _UNREAD_SUFFIXES[".npz"], ".xls": _UNREAD_SUFFIXES[".xlsx"],
+                         ".ods": _UNREAD_SUFFIXES[".xlsx"]})
+
+
 def _path_hint(name: str) -> str:
     """'; give it as csv:<name>' where ``name`` is the path of a file of a kind some prefix
-    reads (by its suffix), or of a folder; '' for anything else."""
+    reads (by its suffix), or of a folder; what to do with a NumPy archive or a workbook; ''
+    for anything else."""
     import os
-    prefix = _SUFFIX_PREFIXES.get(os.path.splitext(name.rstrip("/\\"))[1].lower())
+    suffix = os.path.splitext(name.rstrip("/\\"))[1].lower()
+    if suffix in _UNREAD_SUFFIXES:
+        return f"; {_UNREAD_SUFFIXES[suffix]}"
+    prefix = _SUFFIX_PREFIXES.get(suffix)
     if prefix is not None:
         return f"; give a file with its kind: {prefix}:{printable(name)}"
     if os.path.isdir(name):
@@ -119,9 +137,11 @@ def check_dataset_path(name, where: str = "") -> None:
     if isinstance(name, str):
         prefix, sep, path = name.partition(":")
         if sep and prefix not in DATASET_PREFIXES:
+            unread = _UNREAD_SUFFIXES.get("." + prefix.lower())   # npz:x.npz, xlsx:...
             raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)} has "
-                              f"an unknown prefix {short_repr(prefix + ':')}; known prefixes: "
-                              f"{', '.join(p + ':<path>' for p in DATASET_PREFIXES)}")
+                              f"an unknown prefix {short_repr(prefix + ':')}; " + (
+                                  unread or "known prefixes: " + ", ".join(
+                                      p + ":<path>" for p in DATASET_PREFIXES)))
         if sep and not path.strip():
             raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)} has "
                               f"no path: expected {prefix}:<path>")

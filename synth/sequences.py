@@ -109,6 +109,7 @@ def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[
     return series, labels, declared or sorted(set(labels))
 
 
+
 def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str], dict]:
     """Parse a ``.ts`` classification file: (series, labels, declared class labels, [] when
     the file declares none, the header's facts: ``_header_facts``).
@@ -186,6 +187,13 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
         log.warning("%s: @univariate false, but its series have one channel", path)
     declared = header.get("classlabel", "").split()
     declared = declared[1:] if declared and declared[0].lower() == "true" else []
+    spaced = next((lab for lab in labels if len(lab.split()) > 1), None)
+    if declared and spaced is not None:   # 'long blink' declared was 'long' and 'blink':
+        # "lists class 'blink' twice" or "'long blink' is not in @classLabel"
+        raise UserError(f"{path}: label {short_repr(spaced)} holds a space, which @classLabel "
+                        f"cannot list (it separates the classes with spaces); write the "
+                        f"labels without spaces (long_blink), or remove the @classLabel "
+                        f"line (the labels seen are then the classes)")
     seen: set[str] = set()
     for c in declared:   # its first index never got a series: "class 'a' has 0 series"
         if c in seen:
@@ -501,25 +509,57 @@ for _name, (_dist, _rel, _problem, _names, _about) in PACKAGED.items():
     register_dataset(_name, _about)(functools.partial(load_packaged, _name))
 
 
+TS_PATH = ("a .ts file, a folder with one *_TRAIN.ts and its *_TEST.ts, or <folder>/<problem> "
+           "of a folder holding several")
+
+
+def ts_pair(path: str | os.PathLike) -> tuple[Path, str] | None:
+    """(folder, problem) of a ``ts:<folder>/<problem>`` path that names a pair of files
+    ``<problem>_TRAIN.ts`` and ``<problem>_TEST.ts`` rather than a file or folder, else None:
+    a folder holding several pairs (aeon's PickupGestureWiimoteZ folder holds the unequal
+    and the _eq pair) could be loaded only by its TRAIN file alone."""
+    p = Path(path).expanduser()
+    if os.path.lexists(p) or not p.name:
+        return None
+    if all(os.path.lexists(p.parent / f"{p.name}_{s}.ts") for s in ("TRAIN", "TEST")):
+        return p.parent, p.name
+    return None
+
+
+def _problems(folder: Path) -> list[str]:
+    """The problems whose TRAIN file lies in ``folder`` (``X`` of ``X_TRAIN.ts``), sorted."""
+    return sorted(t.name[:-len("_TRAIN.ts")] for t in folder.glob("*_TRAIN.ts"))
+
+
 @register_dataset("ts", "your own .ts file, or a directory with *_TRAIN.ts and *_TEST.ts "
-                        "(multichannel series, channels x steps)", prefixed=True)
+                        "(multichannel series, channels x steps; <dir>/<problem> picks one pair "
+                        "of several)", prefixed=True)
 def _user_ts(path: str, seed: int) -> Dataset:
     p = Path(path).expanduser()
+    pair = ts_pair(p)
     if p.is_file():
         series, labels, declared = read_ts(p)
-    elif p.is_dir():
-        trains = sorted(p.glob("*_TRAIN.ts"))
-        problem = trains[0].name[:-len("_TRAIN.ts")] if len(trains) == 1 else None
+    elif p.is_dir() or pair is not None:
+        folder, problem = pair or (p, None)
+        if pair is None:
+            trains = _problems(p)
+            if len(trains) > 1:   # was "must hold exactly one": no way to name the one wanted
+                shown = ", ".join(printable(t) for t in trains[:5]) + (
+                    ", ..." if len(trains) > 5 else "")
+                raise UserError(f"directory {printable(p)} holds {len(trains)} *_TRAIN.ts "
+                                f"problems ({shown}); give one as "
+                                f"ts:{printable(p / trains[0])}")
+            problem = trains[0] if trains else None
         if problem is not None:   # the pair _read_pair reads (X_TRAIN.ts, X_TEST.ts)
-            for f in (p / f"{problem}_TRAIN.ts", p / f"{problem}_TEST.ts"):
+            for f in (folder / f"{problem}_TRAIN.ts", folder / f"{problem}_TEST.ts"):
                 if os.path.lexists(f) and not f.is_file():   # a FIFO, folder, dead link:
                     raise missing_input(f, ".ts file", "a regular file of series")
-        if problem is None or not (p / f"{problem}_TEST.ts").is_file():
-            found = short_repr(sorted(t.name for t in p.glob("*.ts")))
-            raise UserError(f"directory {printable(p)} must hold exactly one *_TRAIN.ts with its "
-                            f"*_TEST.ts; found {found}")
-        series, labels, declared = _read_pair(str(p), problem)
+        if problem is None or not (folder / f"{problem}_TEST.ts").is_file():
+            found = short_repr(sorted(t.name for t in folder.glob("*.ts")))
+            raise UserError(f"directory {printable(folder)} must hold exactly one *_TRAIN.ts "
+                            f"with its *_TEST.ts; found {found}")
+        series, labels, declared = _read_pair(str(folder), problem)
     else:
-        raise missing_input(p, ".ts path", "a .ts file or a folder with *_TRAIN.ts and *_TEST.ts")
+        raise missing_input(p, ".ts path", TS_PATH)
     return sequence_dataset(f"ts:{path}", list(series), list(labels), declared, None, seed,
                             extra={"source": str(p)})
