@@ -38,7 +38,10 @@ or conditional parameters: ``Space.flat``) the evolutionary search runs on numpy
 3 or more decades declared without ``log`` (``Range.wide``) is also seen on the log scale:
 its log10 is a feature, and a guided searcher draws half its random candidates for it
 log-uniformly (``Space.for_proposals``: initial design, evolution, localbo's global pool);
-``RandomSearcher`` samples as declared.
+``RandomSearcher`` samples as declared.  A trial whose reported figures break a constraint
+(the model grow-and-prune made of the proposal, measured) is learned as infeasible: fitted
+below every feasible observation (Deb's rule), and the priced-to-measured shift of its
+figures masks the candidates it rules out, for every searcher (``search.feasibility``).
 """
 from __future__ import annotations
 
@@ -52,10 +55,11 @@ from ray.tune.search import Searcher
 from search.choices import SEARCHER_NAMES
 from search.costs import CostModel
 from search.evolution import EvolutionConfig, evolve, evolve_rows, sample_feasible
+from search.feasibility import figure, ok_many, penalized, violation
 from search.predictors import (MIN_ROWS, BoostedTreesPredictor, FastGPConfig, FastGPPredictor,
                                GPPredictor, accuracy_logit, expected_improvement, single_thread,
                                upper_confidence_bound)
-from search.space import Constraint, Space, load_space, spec_key
+from search.space import HARDWARE_METRICS, Constraint, Space, load_space, spec_key
 from synth.config import check_choice, check_range, short_repr, value_error
 from synth.errors import ConfigError, UserError
 from synth.files import atomic_path
@@ -173,6 +177,11 @@ class PredictorSearcher(Searcher):
         self.pending: dict[str, str] = {}                # trial id -> spec key
         self.failed: list[str] = []
         self.stopped: list[str] = []                    # stopped early (ASHA): spec keys
+        # trials whose measured model broke a constraint (grow-and-prune shrank it below a
+        # bound): spec key -> violation; and (priced, measured) figures per constrained
+        # metric from every trial that reported one (search.feasibility)
+        self.infeasible: dict[str, float] = {}
+        self.cost_pairs: dict[str, list[list[float]]] = {}
         # lower budgets: epoch -> {spec key: metric value}, from intermediate reports
         self.partial: dict[int, dict[str, float]] = {}
         self._fit_budget = FULL_BUDGET                  # the budget the predictor last saw
@@ -191,11 +200,17 @@ class PredictorSearcher(Searcher):
             return None
         return json.loads(out["spec"])
 
-    def tell(self, config: dict, value: float | None) -> None:
+    def tell(self, config: dict, value: float | None, figures: dict | None = None) -> None:
         """The objective's value for ``config`` (None or NaN: the evaluation failed).  A
         configuration that was never asked for is learned from too (a warm start); one
         outside the space is a ConfigError naming the key and value (it was recorded, and the
-        next ask() failed with a ValueError from the encoding)."""
+        next ask() failed with a ValueError from the encoding).  ``figures``: the measured
+        costs of the evaluated model (``parameters``, ``flops``, ``latency_ms``,
+        ``energy_mj``), checked against the constraints as a Tune trial's reported ones are:
+        outside them, the configuration is learned as infeasible (``search.feasibility``)."""
+        if figures is not None and not isinstance(figures, dict):
+            raise ConfigError(f"tell: figures must be a mapping of measured costs (e.g. "
+                              f"{{'parameters': 1200}}), got {short_repr(figures)}")
         why = self.space.mismatch(config)
         if why is not None:
             raise ConfigError(f"tell: {short_repr(config, 120)} is not a member of the "
@@ -207,7 +222,7 @@ class PredictorSearcher(Searcher):
         if trial_id is None:
             trial_id = f"told{len(self.done_trials)}"
             self.pending[trial_id] = key
-        self._record(trial_id, None if value is None else {self.metric: value},
+        self._record(trial_id, None if value is None else {**(figures or {}), self.metric: value},
                      error=value is None)
 
     # ------------------------------------------------------------------ Tune interface
@@ -263,7 +278,30 @@ class PredictorSearcher(Searcher):
             self._record_partial(key, result)
             self.stopped.append(key)
             return
+        if self._learn_measured(key, result):
+            return      # an infeasible observation (self.infeasible), never an incumbent
         self.history.append((key, float(result[self.metric])))
+
+    def _learn_measured(self, key: str, result: dict) -> bool:
+        """Check a final result's figures (those of the model the trial measured: after
+        grow-and-prune, the pruned one) against the constraints; record the (priced,
+        measured) pairs of the constrained metrics and, outside a bound, the violation.
+        True when the trial is infeasible."""
+        if not self.constraints:
+            return False
+        metrics = sorted({c.metric for c in self.constraints})
+        measured = {m: figure(result.get(m)) for m in metrics}
+        if self.cost_model is not None and any(v is not None for v in measured.values()):
+            hardware = any(measured[m] is not None for m in metrics if m in HARDWARE_METRICS)
+            priced = self.cost_model.costs(self._specs([key])[0], hardware=hardware or None)
+            for m in metrics:
+                p = figure((priced or {}).get(m))
+                if p is not None and p > 0 and measured[m] is not None and measured[m] > 0:
+                    self.cost_pairs.setdefault(m, []).append([p, measured[m]])
+        v = violation(self.constraints, measured)
+        if v > 0:
+            self.infeasible[key] = v
+        return v > 0
 
     def _record_partial(self, key: str | None, result: dict) -> None:
         """An intermediate report (``epoch`` from 1, before the last): an observation at
@@ -281,18 +319,23 @@ class PredictorSearcher(Searcher):
     def _observations(self) -> tuple[int, list[tuple[str, float]]]:
         """(budget, [(spec key, value)]) the predictor models: BOHB's rule (Falkner et al.,
         ICML 2018, Sec. 4.1), the largest budget with enough observations (``n_initial``),
-        the full one first; observations of different budgets are never mixed."""
-        if len(self.history) >= self.n_initial:
-            return FULL_BUDGET, self.history
+        the full one first; observations of different budgets are never mixed.  The trials
+        learned infeasible (``infeasible``) are observations at every budget, valued None
+        (``_fit_targets`` ranks them below every feasible one)."""
+        bad: list[tuple[str, float | None]] = [(k, None) for k in self.infeasible]
+        if len(self.history) + len(bad) >= self.n_initial:
+            return FULL_BUDGET, self.history + bad
         for epoch in sorted(self.partial, reverse=True):
-            if len(self.partial[epoch]) >= self.n_initial:
-                return epoch, list(self.partial[epoch].items())
-        return FULL_BUDGET, self.history
+            seen = [(k, v) for k, v in self.partial[epoch].items() if k not in self.infeasible]
+            if len(seen) + len(bad) >= self.n_initial:
+                return epoch, seen + bad
+        return FULL_BUDGET, self.history + bad
 
     def save(self, checkpoint_path: str) -> None:
         state = {"history": self.history, "done_trials": sorted(self.done_trials),
                  "pending": self.pending, "failed": self.failed, "queue": self.queue,
                  "stopped": self.stopped, "partial": {str(e): v for e, v in self.partial.items()},
+                 "infeasible": self.infeasible, "cost_pairs": self.cost_pairs,
                  "suggested": self.suggested, "refits": self.refits,
                  "rng": self.rng.bit_generator.state, "kind": type(self).__name__,
                  "mode": self.mode, "metric": self.metric,
@@ -334,6 +377,10 @@ class PredictorSearcher(Searcher):
                 "stopped": list(map(str, state.get("stopped", []))),  # absent: saved before
                 "partial": {int(e): {str(k): float(v) for k, v in obs.items()}
                             for e, obs in state.get("partial", {}).items()},
+                "infeasible": {str(k): float(v)    # absent: saved before, or none
+                               for k, v in state.get("infeasible", {}).items()},
+                "cost_pairs": {str(m): [[float(p), float(q)] for p, q in pairs]
+                               for m, pairs in state.get("cost_pairs", {}).items()},
                 "_fit_budget": int(state.get("fit_budget", FULL_BUDGET)),
                 "suggested": int(state["suggested"]), "refits": int(state["refits"]),
                 "_fit_size": int(state.get("fit_size", 0))}
@@ -341,7 +388,8 @@ class PredictorSearcher(Searcher):
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise _damaged_state(checkpoint_path, e) from None
         keys = ([k for k, _ in loaded["history"]] + list(loaded["pending"].values())
-                + loaded["queue"] + [k for obs in loaded["partial"].values() for k in obs])
+                + loaded["queue"] + [k for obs in loaded["partial"].values() for k in obs]
+                + list(loaded["infeasible"]))
         for key in dict.fromkeys(keys):
             try:
                 why = self.space.mismatch(json.loads(key))
@@ -373,10 +421,25 @@ class PredictorSearcher(Searcher):
 
     # ------------------------------------------------------------------ proposal
     def feasible(self, spec: dict) -> bool:
-        """Within the constraints (pricing a spec builds it: ~50 ms on one core)."""
+        """Within the constraints (pricing a spec builds it: ~50 ms on one core), priced
+        and as the trials so far say it would measure (``measured_ok``)."""
         if self.cost_model is None or not self.constraints:
             return True
-        return self.cost_model.feasible(spec, self.constraints)
+        return self.cost_model.feasible(spec, self.constraints) and self.measured_ok(spec)
+
+    def measured_ok(self, spec: dict) -> bool:
+        """Whether ``spec``'s priced figures, moved as the trials' measured ones moved from
+        theirs (``search.feasibility.ok_many``), may still meet the constraints; True until a
+        trial has reported a constrained figure, and without a cost model."""
+        return bool(self.measured_mask([spec])[0])
+
+    def measured_mask(self, specs: list[dict]) -> np.ndarray:
+        """``measured_ok`` of each of ``specs``, in one fit per constraint."""
+        if not self.cost_pairs or self.cost_model is None or not self.constraints:
+            return np.ones(len(specs), dtype=bool)
+        costs = [self.cost_model.costs(s) or {} for s in specs]
+        priced = {m: [figure(c.get(m)) or math.nan for c in costs] for m in self.cost_pairs}
+        return ok_many(self.constraints, self.cost_pairs, priced)
 
     def buildable(self, spec: dict) -> bool:
         return self.cost_model is None or self.cost_model.costs(spec) is not None
@@ -426,6 +489,10 @@ class PredictorSearcher(Searcher):
             index = self._cand_index = {k: i for i, k in enumerate(keys)}
         mask = ok.copy()
         mask[[index[k] for k in seen if k in index]] = False
+        if self.cost_pairs and self.cost_model is not None and self.constraints:
+            # what the trials' measured figures rule out (a table's feasibility is priced once)
+            pool = np.flatnonzero(mask)
+            mask[pool[~self.measured_mask([self.candidates[keys[i]] for i in pool])]] = False
         return np.flatnonzero(mask)
 
     def _scaled_table(self) -> tuple[np.ndarray, np.ndarray]:
@@ -472,7 +539,20 @@ class PredictorSearcher(Searcher):
 
     def _seen(self) -> set[str]:
         return ({k for k, _ in self.history} | set(self.pending.values()) | set(self.failed)
-                | set(self.stopped) | set(self.queue))
+                | set(self.stopped) | set(self.queue) | set(self.infeasible))
+
+    def _fit_targets(self, observed: list[tuple[str, float | None]]) -> np.ndarray:
+        """``_targets`` of the feasible observations; the infeasible ones (valued None) below
+        every one of them, ordered by violation (Deb's rule: ``search.feasibility.penalized``)."""
+        bad = np.array([v is None for _, v in observed], dtype=bool)
+        good = [o for o in observed if o[1] is not None]
+        y = self._targets(good) if good else np.zeros(0)
+        if not bad.any():
+            return y
+        out = np.empty(len(observed))
+        out[~bad] = y
+        out[bad] = penalized(y, [self.infeasible[k] for k, v in observed if v is None])
+        return out
 
     def _propose(self, n: int) -> list[dict]:
         seen = self._seen()
@@ -481,7 +561,7 @@ class PredictorSearcher(Searcher):
             return self._random(n, seen)
         keys = [k for k, _ in observed]
         specs = self._specs(keys)
-        y = self._targets(observed)
+        y = self._fit_targets(observed)
         restored = self.__dict__.pop("_refit_from_state", False)
         due = self._due(len(observed), budget)
         if due or restored:
@@ -651,6 +731,17 @@ class LocalBOSearcher(PredictorSearcher):
         y = -y if self.mode == "min" else y
         return norm.ppf((rankdata(y) - 0.5) / len(y))
 
+    def _fit_targets(self, observed: list[tuple[str, float | None]]) -> np.ndarray:
+        """Normal scores of the ranks, the infeasible observations ranked below every
+        feasible one, more violation lower (Deb's rule, before the rank transform)."""
+        from scipy.stats import norm, rankdata
+        y = np.array([math.nan if v is None else v for _, v in observed], dtype=float)
+        y = -y if self.mode == "min" else y
+        bad = np.isnan(y)
+        if bad.any():
+            y[bad] = penalized(y[~bad], [self.infeasible[k] for k, v in observed if v is None])
+        return norm.ppf((rankdata(y) - 0.5) / len(y))
+
     def _propose(self, n: int) -> list[dict]:
         seen = self._seen()
         budget, observed = self._observations()
@@ -658,7 +749,7 @@ class LocalBOSearcher(PredictorSearcher):
             return self._random(n, seen)
         keys = [k for k, _ in observed]
         specs = self._specs(keys)
-        y = self._targets(observed)
+        y = self._fit_targets(observed)
         x = self.features(specs, keys)
         self.predictor.fit(x, y, groups=self._groups(x.shape[1]))
         self.refits += 1
@@ -679,6 +770,9 @@ class LocalBOSearcher(PredictorSearcher):
             return [self.candidates[keys[i]] for i in pool[np.argsort(-acq, kind="stable")][:n]]
         cands = self._local_pool(best, seen)
         cands.update(self._global_pool(seen | set(cands)))
+        if self.cost_pairs:   # the pools are kept: judged before the latest measured figures
+            keep = self.measured_mask(list(cands.values()))
+            cands = {k: s for (k, s), ok in zip(cands.items(), keep) if ok}
         pool = list(cands.values())
         if not pool:
             return []
