@@ -363,8 +363,7 @@ def search_config(config: RunConfig, run_dir: Path, teacher: Path, data: Path):
 def run_search_stage(ctx) -> dict:
     """Tune trials of data-free KD on the synthesized set, priced on hwsim; resumes an
     interrupted search (finished trials are kept) when its saved config is unchanged."""
-    import json
-    from search.run import resumable, run_search, trials_text
+    from search.run import resumable, run_search
     from synth.files import copy_atomic, remove_owned
     out_dir = ctx.path("search")
     config = search_config(ctx.config, ctx.run_dir, ctx.output("teacher"),
@@ -385,11 +384,25 @@ def run_search_stage(ctx) -> dict:
                          address=ctx.address)
     for name in ("results.parquet", "pareto.png"):
         copy_atomic(out_dir / name, ctx.path(name))
-    ctx.log(f"  {trials_text(summary)}; best {json.dumps(summary['best_spec'])}: "
-            f"accuracy {summary['best_accuracy']:.4f}, {summary['best_parameters']:,} parameters")
+    ctx.log(search_stage_line(summary))
     return {"checkpoint": "search/best.pt", "results": "results.parquet",
             "pareto": "pareto.png",
             "summary": {k: v for k, v in summary.items() if k != "pareto_front"}}
+
+
+def search_stage_line(summary: dict) -> str:
+    """The search stage's log line: the trials and the best model.  With
+    ``search.options.grow_prune`` the best figures (and ``search/best.pt``, which refine
+    starts from) are those of the grown-and-pruned model: the line names that architecture and
+    the searched one it came from -- it named one spec, the pruned one, as if searched."""
+    import json
+    from search.run import trials_text
+    best = json.dumps(summary["best_spec"])
+    if summary.get("grow_pruned") and "best_searched_spec" in summary:
+        best = (f"grown-and-pruned {best}, searched as "
+                f"{json.dumps(summary['best_searched_spec'])}")
+    return (f"  {trials_text(summary)}; best {best}: validation accuracy "
+            f"{summary['best_accuracy']:.4f}, {summary['best_parameters']:,} parameters")
 
 
 def search_restart_reason(ctx, out_dir: Path, config) -> str:
