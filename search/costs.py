@@ -66,3 +66,80 @@ class CostModel:
         hardware = any(c.metric in HARDWARE_METRICS for c in constraints)
         costs = self.costs(spec, hardware=hardware or None)
         return costs is not None and all(c.ok(costs) for c in constraints)
+
+
+# --------------------------------------------------------------------------- extremes
+SMALL_SPACE = 128   # members priced one by one; a larger space is searched per parameter
+
+
+def _group_options(group: list) -> list[dict]:
+    """The values a cost extreme is looked for among, for one group of a space (a parameter,
+    or a list with the lists tied to its length): a choice's every value, a range's ends, a
+    list at its shortest and longest with every slot at its first or last choice."""
+    from search.space import Choice, Range
+    lead = group[0]
+    if isinstance(lead, Choice):
+        return [{lead.name: c} for c in lead.choices]
+    if isinstance(lead, Range):
+        ends = (int(lead.low), int(lead.high)) if lead.integer else (lead.low, lead.high)
+        return [{lead.name: v} for v in dict.fromkeys(ends)]
+    import itertools
+    return [{p.name: [p.choices[i]] * n for p, i in zip(group, ends)}
+            for n in dict.fromkeys((lead.min_len, lead.max_len))
+            for ends in itertools.product((0, -1), repeat=len(group))]
+
+
+def cost_extreme(space, cost_model: CostModel, metric: str, highest: bool,
+                 seed: int = 0, passes: int = 4, starts: int = 32) -> tuple[float, dict] | None:
+    """(figure, spec): the member of ``space`` with the highest (or lowest) ``metric`` that
+    could be found, priced as a searcher prices it (``cost_model``; latency and energy on
+    hwsim); None when no member tried builds.  A space of at most ``SMALL_SPACE`` members is
+    priced whole; a larger one by coordinate search from the most extreme of ``starts``
+    random members: each parameter in turn (its condition holding) set to each of its
+    extreme values (``_group_options``), the best kept, up to ``passes`` times.  Costs grow with widths, depths
+    and lengths in every built-in family, so the search meets the ends of the space; a
+    figure it misses is one less bound refused, never a bound refused that a member meets."""
+    import numpy as np
+    hardware = metric in HARDWARE_METRICS
+    sign = 1.0 if highest else -1.0
+
+    def price(spec: dict) -> float | None:
+        costs = cost_model.costs(spec, hardware=hardware or None)
+        value = None if costs is None else costs.get(metric)
+        return None if value is None else float(value)
+
+    best: tuple[float, dict] | None = None
+
+    def consider(spec: dict) -> bool:
+        nonlocal best
+        value = price(spec)
+        if value is not None and (best is None or sign * value > sign * best[0]):
+            best = (value, spec)
+            return True
+        return False
+
+    members = space.members(SMALL_SPACE)
+    if members is not None:
+        for spec in members:
+            consider(spec)
+        return best
+    rng = np.random.default_rng(seed)
+    values = None
+    for _ in range(starts):   # the start: the most extreme of random members
+        drawn = space._repair({}, rng)
+        if consider(space.complete(drawn)):
+            values = drawn
+    if values is None:
+        return None
+    for _ in range(passes):
+        moved = False
+        for group in space._groups():
+            if not space._active(group[0], values):
+                continue
+            for option in _group_options(group):
+                trial = space._repair({**values, **option}, rng)
+                if consider(space.complete(trial)):
+                    values, moved = trial, True
+        if not moved:
+            break
+    return best

@@ -500,6 +500,29 @@ def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
     return f"none of {samples} random members of the space meets {', '.join(best)}"
 
 
+def unmeetable_constraint(space, constraints, input_shape, num_classes: int) -> str | None:
+    """The first of ``constraints`` that no member of ``space`` meets, priced as the
+    searcher prices its proposals (``CostModel``; latency and energy on hwsim) at the
+    space's extreme (``search.costs.cost_extreme``: the costliest member for a lower bound,
+    the cheapest for an upper one), said with the figure and the member; None when each
+    bound is met by some member (or nothing builds: ``no_trial_reason`` says that).  A bound
+    each of whose extremes passes may still be out of reach jointly with another."""
+    from search.costs import CostModel, cost_extreme
+    cost_model = CostModel(input_shape, num_classes)
+    for c in constraints:
+        highest = c.op[0] == ">"
+        found = cost_extreme(space, cost_model, c.metric, highest)
+        if found is None:
+            return None
+        value, spec = found
+        if not c.ok({c.metric: value}):
+            return (f"{c} cannot be met: the {'costliest' if highest else 'cheapest'} member "
+                    f"of the space has {c.metric} {value:,.6g} "
+                    f"({short_repr(spec_key(spec), 160)}) for input shape "
+                    f"{tuple(input_shape)}, {num_classes} classes")
+    return None
+
+
 def _saved_is(saved: Path, config: SearchConfig) -> bool:
     """``saved`` (a search_config.json) holds ``config``, compared as JSON reads it back."""
     return _read_saved(saved) == json.loads(json.dumps(config.to_dict()))
