@@ -35,6 +35,11 @@ SRAM_UM2_PER_BIT = 0.346 / 0.5   # um^2 per bit: 6T cell [S45] at 50 % array eff
 REF_NM, REF_VDD = 45.0, 0.9
 MAX_ARRAY_DIM = 4096           # PE rows or columns (any rows x cols: square or not)
 MAX_SCRATCHPAD_KB = 1 << 20    # KiB per scratchpad
+# the slowest clock and DRAM channel: below them a workload's cycles or milliseconds overflow
+# to inf (clock_mhz 1e-320 priced lenet5 at 'inf ms, inf mJ' with numpy overflow warnings,
+# and the DSE's slowdowns as 'nanx its own best'); 1 kHz and 1 kB/s keep every figure finite
+MIN_CLOCK_MHZ = 1e-3           # MHz (1 kHz)
+MIN_DRAM_GBPS = 1e-6           # GB/s (1 kB/s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,8 +65,8 @@ class AcceleratorConfig(Config):
         check_range("precision_bits", self.precision_bits, 1, 64, integer=True)
         for name in ("ifmap_kb", "filter_kb", "ofmap_kb"):
             check_range(name, getattr(self, name), 0, MAX_SCRATCHPAD_KB, low_open=True)
-        check_range("clock_mhz", self.clock_mhz, 0, 1e5, low_open=True)
-        check_range("dram_gbps", self.dram_gbps, 0, 1e5, low_open=True)
+        check_range("clock_mhz", self.clock_mhz, MIN_CLOCK_MHZ, 1e5)
+        check_range("dram_gbps", self.dram_gbps, MIN_DRAM_GBPS, 1e5)
         check_range("technology_nm", self.technology_nm, 3, 180)
         check_range("vdd", self.vdd, 0.3, 2.0)
         check_range("leakage_mw_per_mm2", self.leakage_mw_per_mm2, 0, 1e4)

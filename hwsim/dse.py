@@ -78,6 +78,11 @@ class DseConfig(Config):
         if not base_ok:
             raise ConfigError(f"base must be a mapping of AcceleratorConfig field: value, got "
                               f"{short_repr(self.base)}")
+        if not isinstance(self.base, Mapping):   # [[precision_bits, 8], [precision_bits, 16]]
+            names = [p[0] for p in self.base]      # ran every point at 16 bits, not a word said
+            twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+            if twice is not None:
+                raise ConfigError(f"base lists {short_repr(twice)} twice; give each field once")
         for name, value in dict(self.base).items():   # candidates() sets these per grid point
             grid = "dataflows" if name == "dataflow" else name
             if grid in GRID_FIELDS:

@@ -28,8 +28,9 @@ from typing import Sequence
 
 import numpy as np
 
-from synth.config import Config, check_choice, check_range, short_repr
-from hwsim.accel import ADD8_PJ, MULT8_PJ, REF_NM, SRAM8KB_PJ_PER_B, layer_arrays
+from synth.config import Config, check_choice, check_range, short_repr, value_error
+from hwsim.accel import (ADD8_PJ, MIN_CLOCK_MHZ, MIN_DRAM_GBPS, MULT8_PJ, REF_NM,
+                         SRAM8KB_PJ_PER_B, layer_arrays)
 from hwsim.op import Op
 
 MODES = ("inference", "training")
@@ -58,12 +59,21 @@ class SpringConfig(Config):
     def validate(self) -> None:
         for name in ("pes", "lanes", "multipliers"):
             check_range(name, getattr(self, name), 1, 1 << 20, integer=True)
-        check_range("clock_mhz", self.clock_mhz, 0, 1e5, low_open=True)
+        # (1 kHz and 1 kB/s at least, as the accelerator's: clock_mhz or nvm_gbps of 1e-320
+        # priced a network at 'inf ms, inf mJ'; an operand read serves at least one MAC: an
+        # operand_reuse of 1e-300 read 1e300 operands a MAC, 1e294 mJ)
+        check_range("clock_mhz", self.clock_mhz, MIN_CLOCK_MHZ, 1e5)
         check_range("int_bits", self.int_bits, 1, 32, integer=True)
         check_range("frac_bits", self.frac_bits, 0, 32, integer=True)
-        for name in ("weight_buffer_mb", "act_buffer_mb", "mask_buffer_mb", "nvm_gbps",
-                     "sram_bank_kb", "operand_reuse"):
+        for name in ("weight_buffer_mb", "act_buffer_mb", "mask_buffer_mb", "sram_bank_kb"):
             check_range(name, getattr(self, name), 0, 1e9, low_open=True)
+        check_range("nvm_gbps", self.nvm_gbps, MIN_DRAM_GBPS, 1e9)
+        if self.mask_buffer_mb * 8e6 < 2:   # one mask bit of each operand (``mask_room``): a
+            # 1e-300 MB buffer held none and was priced at 7.8e296 bytes of NVM traffic
+            raise value_error("mask_buffer_mb", self.mask_buffer_mb,
+                              "must hold at least one mask bit of each operand (2 bits, "
+                              "2.5e-07 MB)")
+        check_range("operand_reuse", self.operand_reuse, 1, 1e9)
         for name in ("nvm_read_pj_per_bit", "nvm_write_pj_per_bit", "static_w"):
             check_range(name, getattr(self, name), 0, 1e6)
         check_range("technology_nm", self.technology_nm, 3, 180)
