@@ -354,6 +354,9 @@ def _tabular_dataset(name, x: np.ndarray, y: np.ndarray, class_names, seed,
     y = y.astype(np.int64)
     train, val, test = splits if splits is not None else stratified_splits(x, y, seed)
     mean, std = moments(x[train], 0, f"data set {name}: feature", feature_names)
+    if len(train) and (x[train] == x[train[0]]).all():   # every input normalized to zeros
+        raise UserError(f"data set {name}: every feature is constant on the training split "
+                        f"(each column holds one value); there is nothing to learn from")
     xn = ((x - mean) / std).astype(np.float32)
     value_range = (x[train].min(axis=0).tolist(), x[train].max(axis=0).tolist())
     data = _make(name, xn, y, train, val, test, (x.shape[1],), class_names, mean, std,
@@ -1572,6 +1575,20 @@ def _sixteen_bit(im) -> bool:
     return im.mode in SIXTEEN_BIT_MODES or (im.mode == "I" and im.format == "PNG")
 
 
+def _flatten(im):
+    """``im`` with its transparency flattened onto white, as a viewer shows it on a page;
+    an image without transparency as it is.  convert("RGB") drops the alpha channel and
+    keeps the colour under it: icons drawn in their alpha channel over transparent black
+    (RGBA 0,0,0,a) all read as black, a set of identical inputs that trained to chance."""
+    if im.mode not in ("RGBA", "LA", "PA", "La", "RGBa") and "transparency" not in im.info:
+        return im
+    from PIL import Image
+    rgba = im.convert("RGBA")
+    flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    flat.alpha_composite(rgba)
+    return flat
+
+
 def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
     """(N, C, H, W) pixels in [0, 1] of ``files`` (all of one size; grayscale when every one
     is, else RGB), the size checked from each header before a pixel is decoded.  8-bit
@@ -1620,7 +1637,7 @@ def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
                     a = np.asarray(im, dtype=np.float32) / 65535.0
                     x[i] = a[None]
                 else:
-                    a = np.asarray(im.convert(mode), dtype=np.float32) / 255.0
+                    a = np.asarray(_flatten(im).convert(mode), dtype=np.float32) / 255.0
                     x[i] = a[None] if channels == 1 else a.transpose(2, 0, 1)
         except (OSError, ValueError) as e:   # a truncated file passes the header check
             raise UserError(f"image folder {printable(root)}: {printable(f)} cannot be decoded "
@@ -1699,6 +1716,8 @@ def _images(path: str, seed: int) -> Dataset:
         splits = split_column(where, y, seed, f"image folder {printable(root)}")
     try:
         return _image_dataset(f"images:{path}", x, y, names, seed, splits)
+    except UserError:   # already says what is wrong (a ValueError too)
+        raise
     except ValueError:
         raise UserError(f"image folder {printable(root)}: "
                         f"{too_few_to_split(y, names, 'images')}") from None

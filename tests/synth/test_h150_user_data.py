@@ -156,3 +156,30 @@ def test_pickup_gesture_pairs_load_by_problem():
     assert unequal.class_names == [str(i) for i in range(1, 11)]
     # the _eq files declare '1 10 2 3 ...': that order is kept
     assert equal.class_names == ["1", "10"] + [str(i) for i in range(2, 10)]
+
+
+def test_icons_drawn_in_their_alpha_channel_are_read_as_shown(tmp_path):
+    from PIL import Image
+    yy, xx = np.mgrid[:12, :12]
+    for cls, shape in (("circle", (xx - 6) ** 2 + (yy - 6) ** 2 < 16),
+                       ("square", (abs(xx - 6) < 4) & (abs(yy - 6) < 4))):
+        (tmp_path / cls).mkdir()
+        for i in range(10):
+            a = np.zeros((12, 12, 4), np.uint8)   # transparent black, the shape in alpha
+            a[..., 3] = np.roll(shape, i % 3 - 1, axis=1) * 255
+            Image.fromarray(a, "RGBA").save(tmp_path / cls / f"{i}.png")
+    data = load_dataset(f"images:{tmp_path}")   # were all black: identical inputs, chance
+    assert data.input_shape == (3, 12, 12) and data.std[0] > 0.3
+    x, y = data.split("all")
+    circle, square = x[y == 0].mean(0), x[y == 1].mean(0)
+    assert float((circle - square).abs().max()) > 0.5   # the shapes differ once flattened
+    corner = x[:, :, 0, 0] * torch.tensor(data.std) + torch.tensor(data.mean)
+    assert torch.allclose(corner, torch.ones_like(corner))   # transparent = white
+
+
+def test_a_table_of_constant_features_is_refused(tmp_path):
+    (tmp_path / "c.csv").write_text("a,b,label\n" + "".join(
+        f"1,2.5,{'pq'[i % 2]}\n" for i in range(30)))
+    # every input normalized to zeros: it trained to chance without a word
+    with pytest.raises(UserError, match="every feature is constant on the training split"):
+        load_dataset(f"csv:{tmp_path / 'c.csv'}")
