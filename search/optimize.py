@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 from typing import Any, Callable, Sequence
 
 from search.searchers import SEARCHERS, objective_value
-from synth.config import check_choice, check_range
+from synth.config import check_choice, check_range, short_repr
+from synth.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -29,9 +33,17 @@ class OptimizeResult:
 
 def optimize(objective: Callable[[dict], Any], space, *, trials: int, searcher: str = "localbo",
              mode: str = "max", seed: int = 0, candidates: Sequence[dict] | None = None,
-             progress: bool = False, **options) -> OptimizeResult:
+             progress: bool = False, catch: tuple = (), **options) -> OptimizeResult:
     """Evaluate up to ``trials`` configurations proposed by ``searcher`` (one of
-    ``search.searchers.SEARCHERS``) and return the best; ``options`` go to the searcher."""
+    ``search.searchers.SEARCHERS``) and return the best; ``options`` go to the searcher.
+    An objective that raises one of the exception types in ``catch`` is a failed evaluation
+    (as in Optuna's ``study.optimize(catch=...)``); any other exception ends the search, with
+    a note of the evaluations done and the best so far (they were lost without a word: a
+    training run failing at trial 39 of 40 discarded the 38 before it)."""
+    if not isinstance(catch, tuple) or not all(isinstance(t, type) and issubclass(
+            t, Exception) for t in catch):
+        raise ConfigError(f"catch must be a tuple of exception types (e.g. (RuntimeError,)), "
+                          f"got {short_repr(repr(catch), 80)}")
     check_choice("searcher", searcher, tuple(SEARCHERS))
     check_choice("mode", mode, ("max", "min"))
     check_range("trials", trials, 1, None, integer=True)
@@ -50,7 +62,19 @@ def optimize(objective: Callable[[dict], Any], space, *, trials: int, searcher: 
             break
         # the objective gets its own copy: one that popped a key (train(cfg.pop("lr"), **cfg))
         # changed the configuration told and recorded as the best
-        value = objective_value(objective(copy.deepcopy(config)), config)
+        try:
+            raw = objective(copy.deepcopy(config))
+        except catch as e:
+            logger.warning("optimize: the objective raised %s for %s: a failed evaluation",
+                           type(e).__name__, config)
+            raw = None
+        except Exception as e:
+            e.add_note(f"optimize: the objective raised for {short_repr(repr(config), 200)}, "
+                       f"after {len(history)} evaluations (best {best[1]!r} at "
+                       f"{short_repr(repr(best[0]), 200)}); pass catch=(...) to count such "
+                       f"errors as failed evaluations")
+            raise
+        value = objective_value(raw, config)
         s.tell(config, value)
         history.append((config, value))
         if value is not None and (best[1] is None or (value > best[1] if mode == "max"

@@ -87,6 +87,22 @@ def objective_value(value: Any, config: dict) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def representable(y: np.ndarray) -> np.ndarray:
+    """Targets a predictor can fit: values of magnitude beyond 1e30 or below 1e-30 (an
+    objective in joules of 1e300, or in units of 1e-300) centred on their median and divided
+    by their largest deviation, the order and ratios of differences kept.  The boosted trees
+    take labels in float32: 1e300 made an XGBoostError ('Label contains NaN, infinity or a
+    value too large') out of steerage's first fit, and 1e-300 became labels of 0, fitted as
+    a constant; the GP's standardization overflowed (mean * y_std_ inf)."""
+    y = np.asarray(y, dtype=float)
+    scale = float(np.max(np.abs(y))) if len(y) else 0.0
+    if scale == 0.0 or 1e-30 <= scale <= 1e30:
+        return y
+    centred = y - np.median(y)
+    spread = float(np.max(np.abs(centred)))
+    return centred / spread if spread > 0 else np.zeros_like(y)
+
+
 def check_candidates(space, candidates) -> None:
     """A finite ``candidates`` set holds members of ``space``: an empty one proposed nothing
     (optimize returned best_config None after no evaluation, without a word), and one
@@ -546,7 +562,7 @@ class PredictorSearcher(Searcher):
         every one of them, ordered by violation (Deb's rule: ``search.feasibility.penalized``)."""
         bad = np.array([v is None for _, v in observed], dtype=bool)
         good = [o for o in observed if o[1] is not None]
-        y = self._targets(good) if good else np.zeros(0)
+        y = representable(self._targets(good)) if good else np.zeros(0)
         if not bad.any():
             return y
         out = np.empty(len(observed))
