@@ -120,7 +120,7 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
             log(f"[{i}/{len(stages)}] {stage} ...")
             start = time.perf_counter()
             try:
-                outputs = stage_impl.STAGE_REGISTRY[stage].run(ctx)
+                outputs = run_stage(stage, ctx)
             except BaseException as e:             # an error, Ctrl-C: nothing half-made stays
                 _failed(run_dir, ledger, stage, e, log)
                 raise
@@ -140,6 +140,23 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
         # the ledger's absolute path is where the run directory was when export ran
         result["final_checkpoint"] = str(run_dir / ctx.outputs["export"]["checkpoint"])
     return result
+
+
+def run_stage(stage: str, ctx: RunContext) -> dict:
+    """``stage``'s runner, with Ctrl-C's handler as it was before it once it returns or fails.
+    Ray Train's ``trainer.fit`` (the teacher's and refine's trainings) installs its own SIGINT
+    handler -- abort that training -- and leaves it installed: a Ctrl-C in a later stage (the
+    synthesis, the export) went to that handler of a finished training and was swallowed (the
+    log said "Gracefully aborting the training run" and the run went on)."""
+    import signal
+    import threading
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        return stage_impl.STAGE_REGISTRY[stage].run(ctx)
+    finally:
+        if previous is not None and signal.getsignal(signal.SIGINT) is not previous:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _forget_stale(config: RunConfig, later: list[str], inputs: dict, run_dir: Path,
