@@ -129,6 +129,8 @@ def _now() -> str:
 # Keys that change no stage's result (what ``RunConfig.stage_fingerprint`` leaves out): a
 # change of these alone is never named as the reason a stage runs again.
 UNHASHED_KEYS = frozenset({"name", "num_cpus", "teacher.cache", "scaling.storage_path"})
+# ... except for the stages named here, which write them (export titles summary.md)
+HASHED_FOR = {"name": ("export",)}
 # What the ``inputs`` digests of ``deploy.pipeline.input_digests`` stand for.
 INPUT_FILES = {"teacher": "the files of teacher.dataset",
                "search": "the space file search.options.space"}
@@ -156,7 +158,8 @@ def changes(earlier: dict | None, config: RunConfig, inputs: dict, stage: str) -
 
     def relevant(key: str) -> bool:
         section = key.split(".", 1)[0]
-        return key not in UNHASHED_KEYS and (section not in STAGES or section in upto)
+        unhashed = key in UNHASHED_KEYS and stage not in HASHED_FOR.get(key, ())
+        return not unhashed and (section not in STAGES or section in upto)
     old, new = _flat(earlier["config"]), _flat(json.loads(json.dumps(config.to_dict())))
     keys = sorted(k for k in set(old) | set(new) if relevant(k) and old.get(k) != new.get(k))
     old_inputs = earlier.get("inputs") or {}

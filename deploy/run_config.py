@@ -236,14 +236,16 @@ class RunConfig(Config):
 
     def stage_fingerprint(self, stage: str, inputs: Mapping[str, str] | None = None) -> str:
         """Hash of everything a stage's result depends on: its own section, the sections
-        before it, the top-level keys and ``inputs`` of those stages (stage -> digest of the
+        before it, the top-level keys (``name`` for export only, which writes it into
+        summary.md) and ``inputs`` of those stages (stage -> digest of the
         files it reads that the config only names: the teacher's real data set,
         ``Dataset.digest``; a search space file).  A change re-runs that stage and the later
         ones."""
         upto = STAGES[:STAGES.index(stage) + 1]
         d = self.to_dict()
         keep = {k: v for k, v in d.items() if k not in _SECTIONS or k in upto}
-        keep.pop("name", None)
+        if stage != "export":   # export writes the name into summary.md: a renamed run
+            keep.pop("name", None)   # skipped it and kept the old title beside config.json
         keep.pop("num_cpus", None)   # where it runs does not change what it computes
         keep.get("teacher", {}).pop("cache", None)        # nor where the teacher cache is
         scaling = {k: v for k, v in keep.pop("scaling", {}).items() if k != "storage_path"}
