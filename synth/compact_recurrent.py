@@ -8,10 +8,12 @@ next step and by the next layer or the classifier):
   incoming connection outputs the constant c = ReLU(b*_u) at every step (eval mode:
   dropout is the identity), so c * W_k[:, u] moves into the gate's bias b_k and the unit
   is removed;
-- a **cell unit** j (h_j, c_j) that nobody reads -- its column in every recurrent matrix
-  of its layer (LSTM: W_hh; H-LSTM: the h-part of every ``gates.k.hid``) and in the
-  consumer (the next layer's input matrices, or the classifier) is zero -- is removed with
-  its four gate rows: c_j feeds only h_j, so nothing else changes.
+- a **cell unit** j (h_j, c_j) that cannot reach the consumer (the next layer's input
+  matrices, or the classifier) is removed with its four gate rows: the units that can are
+  those the consumer reads (a nonzero column) and, repeatedly, those the gates of such a
+  unit read (LSTM: its rows of W_hh; H-LSTM: the h-part of the ``gates.k.hid`` rows of the
+  gate units that feed it).  c_j feeds only h_j, so a unit read only by itself, or by
+  other units outside that set (a recurrent loop nothing else reads), goes too.
 
 Removal repeats until nothing changes.  The result is a dense model of the same family
 built from the smaller spec (``hidden`` and, for the H-LSTM, per-gate ``gate_hidden``).
@@ -89,15 +91,31 @@ def _gate_units(st: dict) -> bool:
     return changed
 
 
-def _cell_units(st: dict, consumer: list[torch.Tensor]) -> torch.Tensor:
-    """Cell units of this layer that nothing reads (bool, length H)."""
+def _read_by(st: dict, cells: torch.Tensor) -> torch.Tensor:
+    """Cell units whose h_{t-1} the gates of ``cells`` (bool, length H) read."""
     h = _hidden(st)
-    readers = [m[:, :h] for m in consumer]
-    if "hh" in st:
-        readers.append(st["hh"]["w"])
-    else:
-        readers += [g["hid"]["w"][:, st["in"]:] for g in st["gates"].values()]
-    return ~torch.stack([(m != 0).any(0) for m in readers]).any(0)
+    if "hh" in st:   # rows j, H+j, 2H+j, 3H+j of W_hh are unit j's gates
+        rows = torch.cat([cells.nonzero().squeeze(1) + q * h for q in range(4)])
+        return (st["hh"]["w"][rows] != 0).any(0)
+    read = torch.zeros(h, dtype=torch.bool)
+    for g in st["gates"].values():   # the gate units that feed a row of ``cells``
+        units = (g["out"]["w"][cells] != 0).any(0)
+        read |= (g["hid"]["w"][units][:, st["in"]:] != 0).any(0)
+    return read
+
+
+def _cell_units(st: dict, consumer: list[torch.Tensor]) -> torch.Tensor:
+    """Cell units of this layer that cannot change its output (bool, length H): those
+    outside the closure of the units the consumer reads under "read by the gates of a unit
+    in it".  A unit read only by itself or by other such units (a recurrent loop that
+    nothing outside reads) is one too: c_j and h_j feed nothing but those gates."""
+    h = _hidden(st)
+    live = torch.stack([(m[:, :h] != 0).any(0) for m in consumer]).any(0)
+    while True:
+        grown = live | _read_by(st, live)
+        if torch.equal(grown, live):
+            return ~live
+        live = grown
 
 
 def _remove_cells(st: dict, keep: torch.Tensor) -> None:
