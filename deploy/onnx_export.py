@@ -119,6 +119,31 @@ def metadata_line(props: dict) -> str:
     return f"ONNX metadata ({len(props)} keys): " + "; ".join(parts)
 
 
+def plain_weights(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` itself, or for a masked (grow-and-prune, ``--no-compact``) model a new one of
+    its spec whose layers hold the effective weights (original * mask, zeros where pruned) as
+    plain parameters: what the export traces.  The recurrent families compute a masked
+    weight once per call (``parametrize.cached()``), which the tracer refuses ("Cannot trace
+    a model while caching parametrizations": a traceback for every masked lstm or hlstm),
+    and a plain weight puts the zeros themselves in the file, not an original and a mask to
+    multiply.  Rebuilt from the spec (``synth.models.build``): a deep copy shares its
+    parametrized classes with ``model``, and removing the parametrization from the copy
+    strips ``weight`` from ``model`` too.  Each module's forward hooks (a fixed-point model's
+    output rounding, ``synth.quant.attach_inference``) are carried over."""
+    from synth.masked import masked_layers, plain_state
+    from synth.models import build
+    if not masked_layers(model) or getattr(model, "spec", None) is None:
+        return model
+    state, _ = plain_state(model)
+    plain = build(model.spec, model.input_shape, model.num_classes)
+    plain.load_state_dict(state)
+    source = dict(model.named_modules())
+    for name, module in plain.named_modules():
+        for hook in source[name]._forward_hooks.values():   # torch keeps them in this dict
+            module.register_forward_hook(hook)
+    return plain
+
+
 def export_onnx(model: torch.nn.Module, path: str | os.PathLike,
                 input_shape: tuple[int, ...] | None = None, opset: int = OPSET,
                 metadata: dict | None = None) -> Path:
@@ -132,10 +157,11 @@ def export_onnx(model: torch.nn.Module, path: str | os.PathLike,
     path = Path(path)
     device = next(model.parameters()).device
     dummy = torch.zeros((1,) + input_shape)
+    traced = plain_weights(model)
     try:   # eval mode for the export; each submodule's own mode (a frozen BN) given back
-        with in_mode(model.cpu()), warnings.catch_warnings(), atomic_path(path) as tmp:
+        with in_mode(traced.cpu()), warnings.catch_warnings(), atomic_path(path) as tmp:
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=opset,
+            torch.onnx.export(traced, (dummy,), str(tmp), dynamo=False, opset_version=opset,
                               input_names=["input"], output_names=["logits"],
                               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
             if metadata:   # the graph is untouched: only the model's key/value strings

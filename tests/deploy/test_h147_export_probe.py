@@ -1,0 +1,46 @@
+"""Probe of ``nnsynth export`` across families and checkpoint kinds (helper h147)."""
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import numpy_helper
+
+from deploy.onnx_export import export_onnx, onnx_predict
+from synth.masked import attach_masks, masked_layers, random_masks
+from synth.models import build
+
+SEQ = (3, 11)   # channels x steps
+
+
+def _zero_weights(model) -> int:
+    return sum(int((layer.weight == 0).sum()) for _, layer, _ in masked_layers(model))
+
+
+@pytest.mark.parametrize("spec", [
+    {"family": "lstm", "hidden": [6], "dropout": 0.0, "frame": 1},
+    {"family": "hlstm", "hidden": [5], "gate_hidden": 4, "dropout": 0.0, "frame": 1},
+    {"family": "convnet1d", "widths": [4], "kernels": [3], "strides": [1], "bn": True,
+     "pool": "avg", "hidden": []}])
+def test_masked_sequence_model_exports_its_zeros(tmp_path, spec):
+    """A masked lstm/hlstm (grow-prune --no-compact, incremental's output) was a traceback:
+    'Cannot trace a model while caching parametrizations' (their forward computes the masked
+    weight once per call).  The export now traces plain weights: onnxruntime matches PyTorch
+    on batch sizes 1 and 5, the file holds the pruned zeros, and the model is left masked."""
+    torch.manual_seed(0)
+    model = build(spec, SEQ, 4)
+    attach_masks(model, random_masks(model, 0.5, seed=0))
+    model.eval()
+    zeros = _zero_weights(model)
+    assert zeros > 0
+    path = export_onnx(model, tmp_path / "m.onnx")
+    x = torch.randn(5, *SEQ)
+    with torch.no_grad():
+        ref = model(x).numpy()
+    assert np.abs(onnx_predict(path, x) - ref).max() <= 1e-4
+    assert np.abs(onnx_predict(path, x[:1]) - ref[:1]).max() <= 1e-4
+    weights = [numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer]
+    assert not any(w.dtype == bool for w in weights)            # no mask left to multiply
+    assert sum(int((w == 0).sum()) for w in weights if w.ndim >= 2) >= zeros
+    assert masked_layers(model) and _zero_weights(model) == zeros   # the model is untouched
+    with torch.no_grad():
+        assert torch.equal(model(x), torch.from_numpy(ref))
