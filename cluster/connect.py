@@ -66,7 +66,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
                   configure_logging=True, logging_level="ERROR" if quiet else "INFO")
     if address and address not in LOCAL_ADDRESSES:
         log.info("joining the Ray cluster at %s", address)
-        ray.init(address=address, **kwargs)
+        _join(address, kwargs)
         return ray.get_runtime_context()
     _require_token_auth()
     # Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER when it is imported: when it was imported
@@ -92,6 +92,28 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
             ray.shutdown()
     _check_token_auth_started()
     return ray.get_runtime_context()
+
+
+def _join(address: str, kwargs: dict) -> None:
+    """``ray.init(address=...)``; an address Ray cannot parse or reach is one line naming it
+    (``nnsynth run --address 'garbage address'`` was Ray's ValueError traceback, an http://
+    dashboard URL a ValueError that blamed RAY_ADDRESS, an unreachable ray:// server a
+    ConnectionError traceback)."""
+    import ray
+    from synth.config import short_repr
+    from synth.errors import UserError
+    where = (f"cannot join the Ray cluster at {short_repr(address)}", "a cluster address is "
+             "its GCS HOST:PORT (e.g. 10.0.0.5:6379), ray://HOST:10001 or auto")
+    if address.startswith(("http://", "https://")):
+        raise UserError(f"{where[0]}: that is a dashboard URL (nnsynth submit takes one); "
+                        f"{where[1]}")
+    try:
+        ray.init(address=address, **kwargs)
+    except (ValueError, ConnectionError) as e:
+        if ray.is_initialized():
+            ray.shutdown()
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise UserError(f"{where[0]}: {why.rstrip('.')}; {where[1]}") from None
 
 
 def check_cluster_device(device: str, name: str = "device") -> None:
