@@ -275,32 +275,12 @@ def seed_masks(model: torch.nn.Module, config: DiabDeepConfig) -> dict[str, torc
     (``masked.random_masks``), and only ``seed_units`` of the hidden units of every bridge
     pair live; the others are dormant (no input, no output) for neuron growth to activate.
 
-    The server MLP's pairs are its consecutive layers (``random_masks`` makes the units
-    dormant).  An H-LSTM's are each gate's hidden layer -> output layer, which
-    ``random_masks`` does not chain (it refuses ``seed_units`` < 1 for it): here a dormant
-    gate unit loses its row in ``hid`` and its column in ``out``, and every gate output and
-    live gate unit keeps at least one connection.  With ``seed_units`` 1 every unit of a
-    seed has connections, so ``masked.dormant_units`` finds none and neuron growth grows
-    nothing."""
-    if not callable(getattr(model, "bridge_pairs", None)):
-        return masked.random_masks(model, config.seed_density, config.seed, config.seed_units)
-    masks = masked.random_masks(model, config.seed_density, config.seed)
-    if config.seed_units >= 1.0:
-        return masks
-    gen = torch.Generator().manual_seed(config.seed + 1)
-    for a, b in model.bridge_pairs():
-        hid, out = masks[a], masks[b]          # (units, inputs), (outputs, units)
-        live = torch.zeros(hid.shape[0], dtype=torch.bool)
-        live[torch.randperm(len(live), generator=gen)[:max(1, round(config.seed_units
-                                                                    * len(live)))]] = True
-        hid[~live] = False
-        out[:, ~live] = False
-        units = live.nonzero().squeeze(1)
-        for n in (~out.any(1)).nonzero().squeeze(1).tolist():     # an output with no input
-            out[n, units[torch.randint(len(units), (1,), generator=gen)]] = True
-        for u in (live & ~out.any(0)).nonzero().squeeze(1).tolist():   # a unit nothing reads
-            out[torch.randint(out.shape[0], (1,), generator=gen), u] = True
-    return masks
+    The server MLP's pairs are its consecutive layers; an H-LSTM's are each gate's hidden
+    layer -> output layer (``masked.dormant_pair_units``: a dormant gate unit loses its row
+    in ``hid`` and its column in ``out``, and every gate output and live gate unit keeps at
+    least one connection).  With ``seed_units`` 1 every unit of a seed has connections, so
+    ``masked.dormant_units`` finds none and neuron growth grows nothing."""
+    return masked.random_masks(model, config.seed_density, config.seed, config.seed_units)
 
 
 def synthesize(kind: str, data: Dataset, config: DiabDeepConfig, frame: int,

@@ -186,12 +186,20 @@ def random_masks(model: nn.Module, density: float, seed: int,
                  unit_fraction: float = 1.0) -> dict[str, torch.Tensor]:
     """A sparse seed architecture: each weight kept with probability ``density`` (at least one
     connection per live output unit); only ``unit_fraction`` of each hidden layer's units are
-    live, the others are dormant (no input, no output) for neuron growth to fill (NeST seed)."""
+    live, the others are dormant (no input, no output) for neuron growth to fill (NeST seed);
+    in a model that declares its ``bridge_pairs`` (an H-LSTM's gates), the hidden units of
+    those pairs (``dormant_pair_units``)."""
+    if unit_fraction < 1.0 and callable(getattr(model, "bridge_pairs", None)):
+        pairs = model.bridge_pairs()
+        if not pairs:    # an LSTM: every gate is one Linear layer
+            name = getattr(model, "spec", {}).get("family", type(model).__name__)
+            raise UserError(f"seed_units < 1 (got {unit_fraction}) needs hidden units between "
+                            f"two layers; {name} has none (its gates are single layers): use "
+                            f"seed_density only")
+        return dormant_pair_units(random_masks(model, density, seed), pairs, unit_fraction,
+                                  seed + 1)
     gen = torch.Generator().manual_seed(seed)
     layers = prunable_layers(model)
-    if unit_fraction < 1.0 and callable(getattr(model, "bridge_pairs", None)):
-        raise UserError(f"seed_units < 1 (got {unit_fraction}) needs a feed-forward chain of "
-                        f"layers; {type(model).__name__} is recurrent: use seed_density only")
     masks, live_prev = {}, None
     for i, (name, layer) in enumerate(layers):
         shape = original_weight(layer).shape
@@ -215,6 +223,29 @@ def random_masks(model: nn.Module, density: float, seed: int,
             rows[unit, choices[torch.randint(len(choices), (1,), generator=gen)]] = True
         masks[name] = rows.reshape(shape)
         live_prev = live
+    return masks
+
+
+def dormant_pair_units(masks: dict[str, torch.Tensor], pairs: list[tuple[str, str]],
+                       unit_fraction: float, seed: int) -> dict[str, torch.Tensor]:
+    """``masks`` (changed in place, and returned) with only ``unit_fraction`` of the hidden
+    units of every declared bridge pair A -> B live (a recurrent model's ``bridge_pairs``,
+    e.g. an H-LSTM gate's hid -> out, which ``random_masks``' chain of consecutive layers
+    does not describe): a dormant unit loses its row in A and its column in B, and every
+    output of B and live unit keeps at least one connection (NeST seed, Sec. 3.2)."""
+    gen = torch.Generator().manual_seed(seed)
+    for a, b in pairs:
+        hid, out = masks[a], masks[b]          # (units, inputs), (outputs, units)
+        live = torch.zeros(hid.shape[0], dtype=torch.bool)
+        live[torch.randperm(len(live), generator=gen)[:max(1, round(unit_fraction
+                                                                    * len(live)))]] = True
+        hid[~live] = False
+        out[:, ~live] = False
+        units = live.nonzero().squeeze(1)
+        for n in (~out.any(1)).nonzero().squeeze(1).tolist():     # an output with no input
+            out[n, units[torch.randint(len(units), (1,), generator=gen)]] = True
+        for u in (live & ~out.any(0)).nonzero().squeeze(1).tolist():   # a unit nothing reads
+            out[torch.randint(out.shape[0], (1,), generator=gen), u] = True
     return masks
 
 

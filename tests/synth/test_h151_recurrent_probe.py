@@ -78,3 +78,26 @@ def test_compaction_removes_a_cell_that_only_its_own_gates_read(family):
         assert torch.allclose(small(x), model(x), atol=1e-6)
         assert torch.allclose(small.infer(x), model(x), atol=1e-6)
     assert count_parameters(small, nonzero=True) < count_parameters(model, nonzero=True)
+
+
+def test_grow_prune_hlstm_seed_with_dormant_gate_units_grows_neurons():
+    """`nnsynth grow-prune --model '{"family": "hlstm", ...}' --schedule '{"seed_units":
+    0.5}'` trained the dense model and then refused ('needs a feed-forward chain of layers;
+    HLSTMClassifier is recurrent'), though an H-LSTM's gates have hidden units (diabdeep
+    seeds them); now random_masks leaves gate units dormant and neuron growth fills them."""
+    from synth.errors import UserError
+    torch.manual_seed(0)
+    data = _sequences()
+    model = build({"family": "hlstm", "hidden": [4], "gate_hidden": 6}, data.input_shape, 2)
+    schedule = GrowPruneSchedule(seed_density=0.5, seed_units=0.5, growth_rounds=1,
+                                 neuron_growth=2, prune_steps=0, retrain_epochs=0,
+                                 growth_batches=2, batch_size=16, device="cpu")
+    seed = masked.random_masks(model, 0.5, 0, unit_fraction=0.5)
+    for k in "ifgo":
+        hid, out = (seed[f"rnn.layers.0.gates.{k}.{p}"] for p in ("hid", "out"))
+        assert int((hid.any(1) | out.any(0)).sum()) == 3       # half the 6 units live
+    out, history = grow_and_prune(model, data, schedule)
+    assert history[1]["grown_neurons"] == 4 * 2              # 2 per gate
+    lstm = build({"family": "lstm", "hidden": [4]}, data.input_shape, 2)
+    with pytest.raises(UserError, match="seed_units < 1 .* lstm has none"):
+        masked.random_masks(lstm, 0.5, 0, unit_fraction=0.5)
