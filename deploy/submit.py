@@ -52,6 +52,36 @@ def runtime_env(working_dir: str | Path | None = None, env_vars: dict | None = N
     return env
 
 
+def upload_exclusion(root: Path, relative: Path) -> str | None:
+    """Why the file ``root/relative`` is left out of the job's working_dir, or None: as Ray
+    packs it, a path is skipped when it or a folder above it matches ``EXCLUDES`` (with Ray's
+    default excludes), or a ``.gitignore`` (unless RAY_RUNTIME_ENV_IGNORE_GITIGNORE=1) or
+    ``.rayignore`` pattern of a folder above it (gitignore-style, relative to that folder).
+    A config in ``runs/`` was submitted, and the job failed on the cluster: file not found."""
+    from ray._private.ray_constants import get_runtime_env_default_excludes
+    from ray._private.thirdparty.pathspec import PathSpec
+    gitignore = os.environ.get("RAY_RUNTIME_ENV_IGNORE_GITIGNORE", "0") != "1"
+    rules = [(Path("."), "excluded by nnsynth submit's or Ray's excludes",
+              EXCLUDES + get_runtime_env_default_excludes())]
+    parts = relative.parts
+    for depth in range(len(parts)):
+        here = Path(*parts[:depth]) if depth else Path(".")
+        for name in (".gitignore", ".rayignore") if gitignore else (".rayignore",):
+            file = root / here / name
+            if file.is_file():
+                try:
+                    lines = file.read_text(errors="replace").splitlines()
+                except OSError:
+                    continue
+                rules.append((here, f"matched by {(here / name).as_posix()}", lines))
+        path = Path(*parts[:depth + 1])
+        for base, why, patterns in rules:
+            if PathSpec.from_lines("gitwildmatch", patterns).match_file(
+                    path.relative_to(base).as_posix()):
+                return f"{path.as_posix()} is {why}"
+    return None
+
+
 NO_TOKEN = ("the Ray cluster at {address} needs an authentication token and none was found: "
             "put the cluster's token in ~/.ray/auth_token, or set RAY_AUTH_TOKEN (or "
             "RAY_AUTH_TOKEN_PATH to a file holding it)")
@@ -107,10 +137,15 @@ def submit_run(config: str, address: str, *, run_dir: str | None = None,
         # Uploaded with the working_dir: refer to it by its path inside the project.
         root = Path(working_dir or project_root()).resolve()
         try:
-            config = str(Path(config).resolve().relative_to(root))
+            relative = Path(config).resolve().relative_to(root)
         except ValueError:
             raise UserError(f"config {config} must lie inside the uploaded project {root} "
                             f"(or be a bundled name: {', '.join(BUNDLED)})") from None
+        rule = upload_exclusion(root, relative)
+        if rule:   # the job failed on the cluster: its config was never uploaded
+            raise UserError(f"config {config} is not uploaded with the project ({rule}); "
+                            f"move it elsewhere in {root}")
+        config = str(relative)
     client = _client(address)
     deadline = time.monotonic() + 60
     while True:  # a just-started head answers before its job agent is ready
