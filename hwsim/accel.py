@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from synth.config import Config, check_choice, check_range
+from synth.config import Config, check_choice, check_range, value_error
 from hwsim.op import BATCH_IN_GROUPS, GEMM_TYPES, Op, lookup_elems
 
 DATAFLOWS = ("ws", "os", "is")
@@ -40,6 +40,22 @@ MAX_SCRATCHPAD_KB = 1 << 20    # KiB per scratchpad
 # and the DSE's slowdowns as 'nanx its own best'); 1 kHz and 1 kB/s keep every figure finite
 MIN_CLOCK_MHZ = 1e-3           # MHz (1 kHz)
 MIN_DRAM_GBPS = 1e-6           # GB/s (1 kB/s)
+SCRATCHPADS = ("ifmap_kb", "filter_kb", "ofmap_kb")
+
+
+def word_kb(bits) -> float:
+    """KiB of one operand word of ``bits`` bits: the least a scratchpad holds (a pad that
+    holds no operand cannot feed the array)."""
+    return bits / 8 / 1024
+
+
+def check_scratchpad(name: str, kb, bits) -> None:
+    """A scratchpad ``name`` of ``kb`` KiB holds at least one ``bits``-bit word; else one
+    line naming it and the least size.  (1e-300 KiB held none and was priced as a pad that
+    spills every operand.)"""
+    if kb < word_kb(bits):
+        raise value_error(name, kb, f"must hold at least one {bits}-bit word "
+                                    f"({word_kb(bits):.6g} KiB)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,8 +79,9 @@ class AcceleratorConfig(Config):
         check_range("cols", self.cols, 1, MAX_ARRAY_DIM, integer=True)
         check_choice("dataflow", self.dataflow, DATAFLOWS)
         check_range("precision_bits", self.precision_bits, 1, 64, integer=True)
-        for name in ("ifmap_kb", "filter_kb", "ofmap_kb"):
+        for name in SCRATCHPADS:
             check_range(name, getattr(self, name), 0, MAX_SCRATCHPAD_KB, low_open=True)
+            check_scratchpad(name, getattr(self, name), self.precision_bits)
         check_range("clock_mhz", self.clock_mhz, MIN_CLOCK_MHZ, 1e5)
         check_range("dram_gbps", self.dram_gbps, MIN_DRAM_GBPS, 1e5)
         check_range("technology_nm", self.technology_nm, 3, 180)

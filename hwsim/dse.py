@@ -20,8 +20,8 @@ import numpy as np
 
 from synth.config import Config, check_range, check_seed, short_repr
 from synth.errors import ConfigError
-from hwsim.accel import (DATAFLOWS, MAX_ARRAY_DIM, MAX_SCRATCHPAD_KB, AcceleratorConfig,
-                         evaluate_arrays, layer_arrays)
+from hwsim.accel import (DATAFLOWS, MAX_ARRAY_DIM, MAX_SCRATCHPAD_KB, SCRATCHPADS,
+                         AcceleratorConfig, check_scratchpad, evaluate_arrays, layer_arrays)
 from hwsim.op import Op
 
 
@@ -88,6 +88,14 @@ class DseConfig(Config):
             if grid in GRID_FIELDS:
                 raise ConfigError(f"base.{name} is set by the grid ({grid}); give it as "
                                   f"{grid}: [{short_repr(value)}] instead")
+        # every grid point's scratchpads hold a word of the base's precision: the grid is
+        # priced without a config object per point (``_grid_arrays`` validates the first
+        # only), so ifmap_kb: [0.000001] ran as a pad that held no operand
+        bits = dict(self.base).get("precision_bits",
+                                   AcceleratorConfig.__dataclass_fields__["precision_bits"].default)
+        if isinstance(bits, int) and not isinstance(bits, bool) and 1 <= bits <= 64:
+            for name in SCRATCHPADS:
+                check_scratchpad(f"{name} value", min(getattr(self, name)), bits)
         bad = [d for d in self.dataflows if d not in DATAFLOWS]
         if bad:
             raise ConfigError(f"dataflows must be among {', '.join(DATAFLOWS)}, got {short_repr(bad[0])}")

@@ -73,6 +73,14 @@ class SpringConfig(Config):
             raise value_error("mask_buffer_mb", self.mask_buffer_mb,
                               "must hold at least one mask bit of each operand (2 bits, "
                               "2.5e-07 MB)")
+        # a weight or activation buffer holds at least one value of ``bits`` bits (1 MB =
+        # 8e6 bits, as ``_restream`` counts it): 1e-6 MB (8 bits) against a 20-bit value was
+        # priced as a buffer that re-streams every operand
+        for name in ("weight_buffer_mb", "act_buffer_mb"):
+            if getattr(self, name) * 8e6 < self.bits:
+                raise value_error(name, getattr(self, name),
+                                  f"must hold at least one {self.bits}-bit value "
+                                  f"({self.bits / 8e6:.6g} MB)")
         check_range("operand_reuse", self.operand_reuse, 1, 1e9)
         for name in ("nvm_read_pj_per_bit", "nvm_write_pj_per_bit", "static_w"):
             check_range(name, getattr(self, name), 0, 1e6)

@@ -50,7 +50,7 @@ def test_a_conv_whose_input_fits_still_streams_its_weights_once():
     (op,) = extract(nn.Conv2d(4, 8, 3, groups=2), (4, 6, 6))
     a = accel.evaluate([op], AcceleratorConfig(precision_bits=8, filter_kb=1e-3))
     assert a["dram_bytes"] == op.weight_elems + op.in_elems + op.out_elems
-    s = spring.evaluate([op], SpringConfig(weight_buffer_mb=1e-6))
+    s = spring.evaluate([op], SpringConfig(weight_buffer_mb=2.5e-6))   # one 20-bit value
     assert s["restream_bytes"] == 0
 
 
@@ -70,7 +70,7 @@ def test_recurrent_traffic_is_monotone_in_buffer_size_and_above_compulsory():
             prev = r["dram_bytes"]
     for mode in ("inference", "training"):
         prev = None
-        for mb in (1e-6, 1e-3, 0.01, 0.1, 24):
+        for mb in (2.5e-6, 1e-3, 0.01, 0.1, 24):   # 2.5e-6 MB: one 20-bit value
             r = spring.evaluate(ops, SpringConfig(weight_buffer_mb=mb), mode)
             assert prev is None or r["nvm_bytes"] <= prev
             prev = r["nvm_bytes"]
