@@ -68,8 +68,9 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                           value_range=input_range(model.checkpoint_info["dataset"]),
                           **({"iterations": iterations} if iterations is not None else {}))
     overrides = {"adi_weight": adi_weight if adi else 0.0, "early_stop": early_stop}
-    if method is not None:   # else the method settings_for picks for this teacher
-        overrides["method"] = method
+    if method is not None:   # else the method settings_for picks for this teacher (and a
+        # generator it picks falls back per pixel where it misses: a named one does not)
+        overrides.update(method=method, fallback=False)
     if batch_size is not None:
         overrides["batch_size"] = batch_size
     if min_fidelity is not None:   # the threshold of the final check and the stopping rule's
@@ -115,6 +116,14 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
         settings["generator"] = AmortizedConfig.from_inversion(config).to_dict()
     if adi_note:   # run_synthesis was given the per-pixel settings: the note is made here
         summary["adi_note"] = adi_note
+    redone = summary.get("fallback_shards") or []
+    if redone:   # synth.synthesis.per_pixel_fallback, in the pairs
+        per_pixel = sum(r["kept"] == "per_pixel" for r in redone)
+        summary["fallback_note"] = (
+            f"the generator's inputs missed fidelity {config.min_fidelity:g} in {len(redone)} "
+            f"of {summary['written']} shards (down to "
+            f"{min(r['generator_fidelity'] for r in redone):.3f}); made again per pixel, "
+            f"kept in {per_pixel}")
     summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,
                    warning=fidelity_warning(fidelity, config.min_fidelity, config.iterations),
                    settings=settings)

@@ -152,9 +152,12 @@ class PairActor:
             amortized = AmortizedConfig.from_inversion(config)
             generator = build_generator(self.teacher, amortized, self.pixel_range)
             generator.load_state_dict(shard["generator"])
+            from synth.synthesis import per_pixel_fallback
             result = sample(generator, self.teacher, labels, amortized, student=self.student,
-                            seed=shard["seed"])
-            return self._out(result)
+                            seed=shard["seed"], warn=not config.fallback)
+            return self._out(per_pixel_fallback(self.teacher, labels, config, result,
+                                                pixel_range=self.pixel_range,
+                                                student=self.student, seed=shard["seed"]))
         if self.kd is None:
             result = synthesize(self.teacher, labels, config, pixel_range=self.pixel_range,
                                 student=self.student, seed=shard["seed"])
@@ -527,6 +530,9 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                 "teacher_confidence": res["teacher_confidence"].float(), "loss": res["loss"].float(),
                 "seed": [shard["seed"]] * n, "teacher_checksum": [checksum] * n})
             correct += res["stats"]["fidelity"] * n
+            if "fallback" in res["stats"]:   # the generator's shard made again per pixel
+                summary.setdefault("fallback_shards", []).append(
+                    {"index": shard["index"], **res["stats"]["fallback"]})
             busy = summary.setdefault("pair_busy", {}).setdefault(
                 res["slot"], {"shards": 0, "seconds": 0.0, "cpu_seconds": 0.0})
             busy["shards"] += 1

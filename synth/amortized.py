@@ -652,7 +652,7 @@ def _clean_fidelity(gen_model, teacher, config, rng, device, parallel=None) -> f
 @torch.no_grad()
 def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
            config: AmortizedConfig | None = None, *, student: nn.Module | None = None,
-           seed: int = 0) -> InversionResult:
+           seed: int = 0, warn: bool = True) -> InversionResult:
     """One generated input per entry of ``labels``, with the teacher's confidence and the
     per-input loss (CE + priors [+ competition], as ``synthesize`` reports them).
 
@@ -663,7 +663,9 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
     itself is left as it is; ``student``, when given, is trained alongside if
     ``config.kd_steps``); with ``config.refine_iterations`` each batch is then refined (see
     ``AmortizedConfig``); ``stats["iterations"]`` lists the refinement (or adaptation) steps
-    per batch."""
+    per batch.  ``warn=False``: a fidelity below ``min_fidelity`` is not logged (the caller
+    falls back per pixel: ``synth.synthesis.per_pixel_fallback``), ``stats["warning"]`` still
+    holds it."""
     check_teacher(teacher)
     config = config or AmortizedConfig()
     labels = target_labels(labels, teacher.num_classes)
@@ -755,7 +757,8 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
         warning = fidelity_warning(fidelity, config.min_fidelity)
         if warning:
             stats["warning"] = warning
-            log.warning(warning)
+            if warn:
+                log.warning(warning)
         return InversionResult(images, labels.clone(), conf, torch.cat(losses), stats)
 
 
@@ -763,13 +766,15 @@ def synthesize_amortized(teacher: nn.Module, labels: torch.Tensor,
                          config: AmortizedConfig | None = None, *,
                          pixel_range: tuple[torch.Tensor, torch.Tensor],
                          student: nn.Module | None = None, seed: int = 0,
-                         progress: bool = False) -> InversionResult:
-    """Train a generator, then sample one input per entry of ``labels``.  ``stats`` counts
+                         progress: bool = False, warn: bool = True) -> InversionResult:
+    """Train a generator, then sample one input per entry of ``labels`` (``warn`` as
+    ``sample``'s).  ``stats`` counts
     both: ``seconds`` and ``images_per_second`` include the training, ``sample_seconds`` and
     ``marginal_images_per_second`` are the sampling alone (the rate of every further input)."""
     generator, train = train_generator(teacher, config, pixel_range=pixel_range, student=student,
                                        seed=seed, progress=progress)
-    result = sample(generator, teacher, labels, config, student=student, seed=seed + 1)
+    result = sample(generator, teacher, labels, config, student=student, seed=seed + 1,
+                    warn=warn)
     s = result.stats
     total = train["seconds"] + s["sample_seconds"]
     s.update(generator=train, train_seconds=train["seconds"], seconds=round(total, 3),

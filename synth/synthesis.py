@@ -10,6 +10,8 @@ so a caller that takes ``settings_for``'s choice needs no branch of its own.
 from __future__ import annotations
 
 import inspect
+import logging
+import time
 
 import torch
 from torch import nn
@@ -17,6 +19,8 @@ from torch import nn
 from synth import inversion
 from synth.amortized import AmortizedConfig, synthesize_amortized
 from synth.inversion import InversionConfig, InversionResult, check_teacher, inversion_sources
+
+log = logging.getLogger(__name__)
 
 
 def synthesize_inputs(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig, *,
@@ -29,13 +33,50 @@ def synthesize_inputs(teacher: nn.Module, labels: torch.Tensor, config: Inversio
     if config.method == "amortized":
         if name:   # synthesize_amortized checks the teacher too, but names no file
             check_teacher(teacher, name)
-        return synthesize_amortized(teacher, labels, AmortizedConfig.from_inversion(config),
-                                    pixel_range=pixel_range, student=student, seed=seed,
-                                    progress=progress)
+        result = synthesize_amortized(teacher, labels, AmortizedConfig.from_inversion(config),
+                                      pixel_range=pixel_range, student=student, seed=seed,
+                                      progress=progress, warn=not config.fallback)
+        return per_pixel_fallback(teacher, labels, config, result, pixel_range=pixel_range,
+                                  student=student, seed=seed, progress=progress)
     # looked up when called: the per-pixel path is synth.inversion.synthesize as it is then
     # (prune and continual synthesize through here; their tests count its calls)
     return inversion.synthesize(teacher, labels, config, pixel_range=pixel_range,
                                 student=student, seed=seed, progress=progress, name=name)
+
+
+def per_pixel_fallback(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig,
+                       result: InversionResult, *, pixel_range: tuple[torch.Tensor, torch.Tensor],
+                       student: nn.Module | None = None, seed: int = 0,
+                       progress: bool = False) -> InversionResult:
+    """``result`` (a generator's inputs for ``labels``) as it is, or -- where ``config.fallback``
+    is on and its fidelity is below ``config.min_fidelity`` -- the same labels made again per
+    pixel (``synth.inversion.synthesize``, class-mixed batches as ever), the better of the two
+    by fidelity kept.  A generator that cannot reach a class (a weak teacher's narrow region,
+    say) leaves it out of the set; per-pixel inversion starts each input from its own noise.
+    ``stats["fallback"]`` says what happened: the generator's fidelity and seconds, the
+    per-pixel fidelity and seconds, and which set was kept."""
+    fidelity = float(result.stats["fidelity"])
+    if config.method != "amortized" or not config.fallback or fidelity >= config.min_fidelity:
+        return result
+    start = time.perf_counter()
+    log.info("the generator's inputs reached fidelity %.3f (below %g): making them per pixel",
+             fidelity, config.min_fidelity)
+    redo = inversion.synthesize(teacher, labels, config.replace(method="deepinversion"),
+                                pixel_range=pixel_range, student=student, seed=seed,
+                                progress=progress)
+    keep = redo if redo.fidelity > fidelity else result
+    keep.stats["fallback"] = {
+        "generator_fidelity": fidelity, "generator_seconds": result.stats.get("seconds"),
+        "per_pixel_fidelity": redo.fidelity,
+        "per_pixel_seconds": round(time.perf_counter() - start, 4),
+        "kept": "per_pixel" if keep is redo else "generator"}
+    if keep is redo:   # the time of both, as a user waited for both
+        keep.stats["seconds"] = round(float(result.stats.get("seconds", 0.0))
+                                      + float(redo.stats.get("seconds", 0.0)), 4)
+        keep.stats["images_per_second"] = len(labels) / max(keep.stats["seconds"], 1e-9)
+    if keep is result and result.stats.get("warning"):   # not logged by sample (warn=False);
+        log.warning(result.stats["warning"])           # synthesize logged its own
+    return keep
 
 
 def synthesis_sources() -> list[str]:
