@@ -2,6 +2,9 @@
 first say what the code does."""
 from __future__ import annotations
 
+import re
+
+import click
 import torch
 from click.testing import CliRunner
 
@@ -25,3 +28,51 @@ def test_invert_method_help_names_the_sequence_generator():
     text = _help("invert")
     method = text[text.index("--method"):text.index("--out")]
     assert "sequence" in method and "Conv1d" in method, method
+
+
+def _commands(cmd=cli, path=()):
+    if isinstance(cmd, click.Group):
+        for name in cmd.list_commands(None):
+            yield from _commands(cmd.get_command(None, name), path + (name,))
+    else:
+        yield path, cmd
+
+
+def _options(cmd) -> set[str]:
+    return {o for p in cmd.params for o in p.opts + p.secondary_opts}
+
+
+def _command(words):
+    cmd = cli
+    for w in words:
+        if not isinstance(cmd, click.Group) or w not in cmd.commands:
+            return None
+        cmd = cmd.commands[w]
+    return cmd
+
+
+def test_every_option_a_help_text_names_exists():
+    """An option named in a command's help is one of its own, or one of the command the text
+    quotes (`nnsynth train --fixed-point`).  hwsim dse and table said '--input-shape: Sample
+    shape for --spec models', but only hwsim eval has --spec (dse and table take a spec as
+    --model)."""
+    bad = []
+    for path, cmd in _commands():
+        own = _options(cmd)
+        for text in [cmd.help or ""] + [getattr(p, "help", None) or "" for p in cmd.params]:
+            quoted = []
+            for m in re.finditer(r"`nnsynth ([^`]*)`", text):
+                words = re.findall(r"[a-z][a-z-]*", m.group(1).split("--")[0])
+                other = _command(words)
+                assert other is not None, f"{' '.join(path)} --help quotes `nnsynth {m.group(1)}`"
+                for opt in re.findall(r"(?<![\w-])--[a-z][a-z-]*", m.group(1)):
+                    if opt not in _options(other):
+                        bad.append(f"{' '.join(path)}: `nnsynth {m.group(1)}` ({opt})")
+                quoted.append(m.span())
+            for m in re.finditer(r"(?<![\w-])--[a-z][a-z-]*", text):
+                if any(a <= m.start() < b for a, b in quoted) or path == ("models",):
+                    continue          # `nnsynth models` tells what other commands' --model takes
+                if m.group() not in own:
+                    bad.append(f"nnsynth {' '.join(path)} --help names {m.group()}, "
+                               f"not one of its options: ...{text[max(0, m.start() - 50):m.end()]}")
+    assert not bad, "\n".join(bad)

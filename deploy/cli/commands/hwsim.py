@@ -86,10 +86,12 @@ def _check_own(ref: str, option: str, param: str, given, own) -> None:
 
 
 input_shape_option = click.option("--input-shape", default="1x28x28", show_default=True,
-                                  help="Sample shape for --spec models: CxHxW (images), CxL "
+                                  help="Sample shape of a model given as a variant name or "
+                                       "JSON spec, not a checkpoint: CxHxW (images), CxL "
                                        "(sequences) or F (features).")
 classes_option = click.option("--num-classes", type=click.IntRange(min=2), default=10,
-                              show_default=True, help="Classes for --spec models.")
+                              show_default=True,
+                              help="Classes of a model given as a variant name or JSON spec.")
 
 
 @click.group("hwsim")
