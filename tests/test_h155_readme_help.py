@@ -76,3 +76,23 @@ def test_every_option_a_help_text_names_exists():
                     bad.append(f"nnsynth {' '.join(path)} --help names {m.group()}, "
                                f"not one of its options: ...{text[max(0, m.start() - 50):m.end()]}")
     assert not bad, "\n".join(bad)
+
+
+def test_readme_optimize_snippet_runs_and_its_by_hand_line_too():
+    """README's search-space snippet runs as written (fewer trials), and the ask/tell line in
+    its comment with the import the comment names (it named no import)."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S)
+                if "search.optimize" in b)
+    hand = re.search(r"# or by hand \(([^)]*)\): (.*)", code)
+    assert hand, "the snippet's by-hand line names no import"
+
+    def my_objective(cfg):
+        return -abs(cfg["units"] - 100) / 100 - len(cfg["layers"]) * 0.01
+
+    ns = {"my_objective": my_objective}
+    exec(code.replace("trials=50", "trials=3"), ns)
+    assert ns["result"].best_config is not None
+    exec(hand.group(1) + "\n" + hand.group(2).replace("; ", "\n"), ns)
+    assert set(ns["cfg"]) >= {"optimizer", "lr", "units", "layers"}
