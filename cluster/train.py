@@ -7,7 +7,9 @@
 is a ``synth.train.Parallel`` holding the worker's rank, the world size, the device Ray Train
 gave it and ``ray.train.torch.prepare_model`` (DistributedDataParallel when the world is
 larger than one), so synth's loop stays Ray-free.  ``inputs`` (model, data, teacher logits)
-go to the object store once (``ray.put``), not once per worker.  Rank 0 writes the trained
+go to the object store once (``ray.put``), not once per worker, pickled by ``for_workers``
+(a masked model, which torch's parametrizations refuse to pickle, travels as ``ShippedModel``:
+its spec, weights and masks, rebuilt on the worker).  Rank 0 writes the trained
 model as an nnsynth checkpoint and reports it with ``ray.train.report(..., checkpoint=)``;
 the driver reads it back from the run's storage (``storage_path``: the run directory, a
 shared path or a URI such as ``s3://bucket/runs``; a multi-node cluster needs shared storage).
@@ -24,6 +26,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -144,7 +147,8 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     # (``_join_process_group``).  One worker needs no process group at all.
     rendezvous = (tempfile.mkdtemp(prefix="nnsynth-pg-")
                   if scaling.num_workers > 1 and _loopback_only() else None)
-    config = {"task": task, "inputs": inputs if local else ray.put(inputs), "staging": staging,
+    config = {"task": task, "inputs": inputs if local else ray.put(for_workers(inputs)),
+              "staging": staging,
               "rendezvous": rendezvous and str(Path(rendezvous) / "store")}
     trainer_cls = TorchTrainer if scaling.num_workers > 1 and not rendezvous else \
         functools.partial(DataParallelTrainer, backend_config=BackendConfig())
@@ -170,6 +174,101 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
     return model, metrics
+
+
+# --------------------------------------------------------------------------- models to workers
+@dataclasses.dataclass
+class ShippedModel:
+    """A masked model as it travels to a worker.  torch refuses to pickle a parametrized
+    module ("Serialization of parametrized modules is only supported through state_dict()"),
+    and a deep copy with its parametrizations removed strips ``weight`` from the original
+    (the copy shares its parametrized classes), so the model is rebuilt from its spec on the
+    worker (``received``): its whole state dict (the masks and the weights behind them, also
+    where pruned), each submodule's train/eval flag, frozen parameters, forward hooks
+    (a fixed-point model's rounding) and the model's own attributes (``checkpoint_info``)."""
+    spec: Any
+    input_shape: tuple
+    num_classes: int
+    dtype: Any
+    state: dict
+    masks: dict
+    modes: dict
+    frozen: list
+    hooks: dict
+    attributes: dict
+
+
+def shippable(model) -> Any:
+    """``model`` as it can be pickled for a worker: a ``ShippedModel`` for a masked model
+    built by ``synth.models.build`` (it has a spec), else ``model`` itself."""
+    from torch import nn
+    from synth.masked import masked_layers, masks_of
+    if not isinstance(model, nn.Module) or getattr(model, "spec", None) is None \
+            or not masked_layers(model):
+        return model
+    hooks = {name: (list(m._forward_pre_hooks.values()), list(m._forward_hooks.values()))
+             for name, m in model.named_modules() if m._forward_pre_hooks or m._forward_hooks}
+    return ShippedModel(
+        spec=model.spec, input_shape=tuple(model.input_shape),
+        num_classes=int(model.num_classes), dtype=next(model.parameters()).dtype,
+        state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        masks=masks_of(model), modes={n: m.training for n, m in model.named_modules()},
+        frozen=[n for n, p in model.named_parameters() if not p.requires_grad], hooks=hooks,
+        attributes={k: v for k, v in vars(model).items()
+                    if not k.startswith("_") and k not in ("training", "spec", "input_shape",
+                                                           "num_classes")})
+
+
+def received(shipped: ShippedModel):
+    """The model a ``ShippedModel`` was made from, rebuilt (on a worker): same spec, masks,
+    weights, modes, frozen parameters, hooks and attributes."""
+    from synth.masked import attach_masks
+    from synth.models import build
+    model = build(shipped.spec, shipped.input_shape, shipped.num_classes).to(shipped.dtype)
+    attach_masks(model, shipped.masks)
+    model.load_state_dict(shipped.state)
+    modules = dict(model.named_modules())
+    for name, training in shipped.modes.items():
+        modules[name].training = training
+    for name, parameter in model.named_parameters():
+        if name in shipped.frozen:
+            parameter.requires_grad_(False)
+    for name, (pre, post) in shipped.hooks.items():
+        for hook in pre:
+            modules[name].register_forward_pre_hook(hook)
+        for hook in post:
+            modules[name].register_forward_hook(hook)
+    for key, value in shipped.attributes.items():
+        setattr(model, key, value)
+    return model
+
+
+def for_workers(value: Any) -> bytes:
+    """``value`` pickled (cloudpickle, as Ray pickles) with every masked model in it -- an
+    input, or one a loss function closes over (a KD teacher) -- as a ``ShippedModel``: the one
+    way ``cluster`` sends models to a worker; ``from_driver`` unpickles it there.  A masked
+    model given to ``ray.put`` itself was torch's RuntimeError (refine's final KD of a
+    grown-and-pruned student, grow-and-prune of a masked searched model)."""
+    import io
+    from ray import cloudpickle
+    from torch import nn
+
+    class _Pickler(cloudpickle.CloudPickler):
+        def reducer_override(self, obj):
+            if isinstance(obj, nn.Module):
+                shipped = shippable(obj)
+                if shipped is not obj:
+                    return received, (shipped,)
+            return super().reducer_override(obj)
+
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
+def from_driver(blob: bytes) -> Any:
+    """What ``for_workers`` pickled, masked models rebuilt (``received``)."""
+    return pickle.loads(blob)
 
 
 def worker_user_error(error: Exception) -> UserError | None:
@@ -254,8 +353,8 @@ def _worker_loop(config: dict) -> None:
         parallel = Parallel(rank=rank, world_size=world, wrap=ray.train.torch.prepare_model,
                             device=device)
         inputs = config["inputs"]
-        model, metrics = config["task"](inputs if isinstance(inputs, dict) else ray.get(inputs),
-                                        parallel)
+        model, metrics = config["task"](
+            inputs if isinstance(inputs, dict) else from_driver(ray.get(inputs)), parallel)
         metrics = {**metrics, "nodes": _gather_node_ids(world), "workers": world}
     if rank != 0:
         ray.train.report({"rank": rank})
