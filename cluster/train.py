@@ -28,7 +28,9 @@ import functools
 import logging
 import pickle
 import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -161,15 +163,25 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
                              failure_config=FailureConfig(max_failures=scaling.max_failures)))
     log.info("training %s on %d Ray Train worker(s)%s", name, scaling.num_workers,
              " with GPUs" if use_gpu else "")
+    # Ray Train's fit installs its own SIGINT handler (abort the run) and leaves it installed
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main else None
     try:
         try:
             result = trainer.fit()
         except TrainingFailedError as e:
             raise worker_user_error(e) or e
+        except SystemExit:
+            # Ctrl-C: Ray Train's handler aborts the run and fit ends in SystemExit (1; 0 at
+            # the third Ctrl-C), which left `nnsynth run` with exit 1, no message and a
+            # ledger error "1".  It is the user's interrupt: every command's Ctrl-C path.
+            raise KeyboardInterrupt() from None
         with result.checkpoint.as_directory() as path:
             model = load_model(Path(path) / MODEL_FILE)
         metrics = dict(model.checkpoint_info["metrics"])
     finally:
+        if previous is not None and signal.getsignal(signal.SIGINT) is not previous:
+            signal.signal(signal.SIGINT, previous)
         for folder in (scratch, staging, rendezvous):
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)

@@ -1,10 +1,19 @@
-"""Masked models reach Ray Train workers (helper 154).
+"""Masked models reach Ray Train workers, and Ctrl-C in a Ray Train training is an interrupt
+(helper 154).
 
 ``nnsynth run`` with ``refine.distill_epochs > 0`` always died with torch's "Serialization
 of parametrized modules is only supported through state_dict()": ``fit_on_workers`` gave the
 grown-and-pruned (masked) student to ``ray.put``; ``grow_prune_on_worker`` did the same with
 a masked searched model.  ``cluster.train.for_workers`` now sends a masked model as its spec,
-weights and masks (``ShippedModel``), rebuilt on the worker."""
+weights and masks (``ShippedModel``), rebuilt on the worker.
+
+Ctrl-C during a Ray Train training ended ``nnsynth run`` with exit 1, no message and the
+ledger error "1": Ray Train's SIGINT handler aborts the run and ``fit`` raises SystemExit(1).
+It is now a KeyboardInterrupt (the CLI's "interrupted: finished work is kept", exit 130),
+and the handler Ray Train installed is taken down again."""
+import os
+import signal
+
 import pytest
 import torch
 
@@ -94,3 +103,29 @@ def test_grow_prune_on_a_worker_takes_a_masked_model(ray2, digits):
                                           scaling=Scaling(cpus_per_worker=1))
     assert grown["history"] and masked_layers(refined)
     assert 0 < connections(refined) < connections(model)       # one prune step of 20%
+
+
+def test_ctrl_c_in_a_ray_train_training_is_keyboard_interrupt(ray2, digits):
+    """The worker sends this process SIGINT at its first step, as Ctrl-C would."""
+    from cluster.train import Scaling, fit_on_workers
+    from synth.models import build
+    from synth.train import TrainConfig
+    driver = os.getpid()
+
+    def interrupt(model, _sent=[]):
+        import time
+        if not _sent:
+            _sent.append(os.kill(driver, signal.SIGINT))
+        time.sleep(0.01)                 # the training outlasts Ray Train's abort
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fit_on_workers(build({"family": "mlp", "hidden": [32]}, digits.input_shape,
+                                 digits.num_classes), digits,
+                           TrainConfig(epochs=200, progress=False, device="cpu"),
+                           after_step=interrupt, scaling=Scaling(num_workers=1,
+                                                                 cpus_per_worker=1))
+        assert signal.getsignal(signal.SIGINT) is before    # Ray Train's handler taken down
+    finally:
+        signal.signal(signal.SIGINT, before)
