@@ -231,6 +231,13 @@ def check_payload(payload: dict, where: str) -> None:
     for key in ("dataset", "metrics", "extra"):
         if not isinstance(payload.get(key, {}), dict):
             raise UserError(f"checkpoint {where}: {key} must be a mapping")
+    from synth.quant import CHECKPOINT_KEY, QuantConfig
+    quant = (payload.get("extra") or {}).get(CHECKPOINT_KEY)
+    if quant:   # the fixed point eval and export run it in: a bad one said only "int_bits
+        try:    # must be in [1, 32], got 99", not that the file holds it
+            QuantConfig.from_dict(quant)
+        except UserError as e:
+            raise UserError(f"checkpoint {where}: extra.{CHECKPOINT_KEY}: {e}") from None
     shape, _ = check_shape(payload.get("input_shape"), payload.get("num_classes"),
                            f"checkpoint {where}")
     meta = payload.get("dataset") or {}

@@ -44,3 +44,18 @@ def test_masked_sequence_model_exports_its_zeros(tmp_path, spec):
     assert masked_layers(model) and _zero_weights(model) == zeros   # the model is untouched
     with torch.no_grad():
         assert torch.equal(model(x), torch.from_numpy(ref))
+
+
+@pytest.mark.parametrize("quant, detail", [({"int_bits": 99}, "int_bits must be in"),
+                                           ([1], "must be a mapping"),
+                                           ({"foo": 1}, "unknown config key 'foo'")])
+def test_bad_fixed_point_record_names_the_checkpoint(tmp_path, quant, detail):
+    """A checkpoint's fixed-point record (extra.quant_config, what eval and export run it
+    in) that is not a QuantConfig said 'error: int_bits must be in [1, 32], got 99': nothing
+    the user typed, and not which file held it."""
+    from synth.checkpoint import load_model, save_checkpoint
+    from synth.errors import UserError
+    model = build({"family": "mlp", "hidden": [3], "bn": False, "dropout": 0.0}, (4,), 2)
+    path = save_checkpoint(tmp_path / "q.pt", model, extra={"quant_config": quant})
+    with pytest.raises(UserError, match=rf"^checkpoint {path}: extra\.quant_config: .*{detail}"):
+        load_model(path)
