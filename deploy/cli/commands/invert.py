@@ -8,7 +8,7 @@ from deploy.cli.options import (address_option, emit, given, json_option, num_cp
 # What ``nnsynth invert`` reports of the settings it derived (synth.inversion.settings_for).
 REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_weight",
                      "first_bn_multiplier", "tv_l2_weight", "l2_weight", "lowres_iterations",
-                     "early_stop", "stop_fidelity", "min_fidelity", "method")
+                     "early_stop", "stop_fidelity", "min_fidelity", "method", "lengths")
 
 
 @click.command("invert")
