@@ -107,6 +107,10 @@ def _join(address: str, kwargs: dict) -> None:
     if address.startswith(("http://", "https://")):
         raise UserError(f"{where[0]}: that is a dashboard URL (nnsynth submit takes one); "
                         f"{where[1]}")
+    unreachable = gcs_unreachable(address)
+    if unreachable:
+        raise UserError(f"{where[0]}: {unreachable}; expected a Ray head's GCS listening "
+                        f"there (`ray start --head` prints its address); {where[1]}")
     try:
         ray.init(address=address, **kwargs)
     except (ValueError, ConnectionError) as e:
@@ -114,6 +118,33 @@ def _join(address: str, kwargs: dict) -> None:
             ray.shutdown()
         why = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
         raise UserError(f"{where[0]}: {why.rstrip('.')}; {where[1]}") from None
+
+
+GCS_CHECK_SECONDS = 5.0    # a GCS answers a TCP connect at once; a lost packet gets retries
+
+
+def gcs_unreachable(address: str, timeout: float = GCS_CHECK_SECONDS) -> str | None:
+    """Why nothing accepts a TCP connection at a ``HOST:PORT`` address (its host name not
+    found, connection refused, no answer within ``timeout`` seconds), or None when something
+    does -- or when ``address`` is no HOST:PORT (``auto``, ``ray://``, a malformed one: Ray
+    says what it makes of those).  ``ray.init`` retries such an address without end
+    (``--address 127.0.0.1:1`` was still retrying after 6 minutes)."""
+    import socket
+    host, sep, port = address.strip().rpartition(":")
+    if not sep or "://" in address or not port.isdigit() or not host:
+        return None
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host   # [::1]:6379
+    if not 0 < int(port) < 65536:
+        return None
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return None
+    except socket.gaierror:
+        return f"host {host!r} is not found"
+    except TimeoutError:
+        return f"nothing answered at port {port} of {host} within {timeout:g} s"
+    except OSError as e:
+        return f"nothing accepts a connection at port {port} of {host} ({e.strerror or e})"
 
 
 def check_cluster_device(device: str, name: str = "device") -> None:
