@@ -157,7 +157,10 @@ def _no_preset_is_auto(settings_for, shape, preset):
 
 def _check_search_data(config: RunConfig, shape: tuple, classes: int, kind: str) -> None:
     """The search's space for the data: ``auto`` is the built-in space for its inputs
-    (``search.run.data_space``: images, sequences, feature vectors); a given space needs members that build for ``shape``."""
+    (``search.run.data_space``: images, sequences, feature vectors); a given space needs
+    members that build for ``shape``, and its constraints a member that meets each
+    (``check_search_constraints``)."""
+    import copy
     from search.run import AUTO_SPACE, data_space, no_trial_reason, searchable_space
     run = Path("run")
     searching = search_config(config, run, run / "teacher.pt", run / "synthetic")
@@ -168,11 +171,34 @@ def _check_search_data(config: RunConfig, shape: tuple, classes: int, kind: str)
         except UserError as e:
             raise ConfigError(f"search.options.space: {e}") from None
     space = searchable_space(dict(space) if isinstance(space, Mapping) else space)
-    # the constraints are left out: a member that builds but misses them may still be found
-    reason = no_trial_reason(space, searching.replace(constraints=()), shape, classes)
+    # whether members build, without any constraint (the config's or the space file's own):
+    # a space whose own bound no random member met was 'give a space whose models take
+    # feature vectors' -- the bounds are priced next, at the space's extremes
+    unconstrained = copy.copy(space)
+    unconstrained.constraints = []
+    reason = no_trial_reason(unconstrained, searching.replace(constraints=()), shape, classes)
     if reason:
         raise ConfigError(f"search.options.space: {reason}; give a space whose models take "
                           f"{kind}, or auto")
+    check_search_constraints(config, space, shape, classes)
+
+
+def check_search_constraints(config: RunConfig, space, shape: tuple, classes: int) -> None:
+    """The search's constraints (``search.options.constraints`` and the space file's own),
+    priced at the extremes of ``space`` (a ``search.space.Space``) for inputs of ``shape``
+    as the searcher prices its proposals (``search.run.unmeetable_constraint``): a bound no
+    member meets is one ConfigError naming it, from `nnsynth run --check` and `nnsynth sweep
+    --check` alike (``check_data``).  A run asking for ``parameters>=10000000`` of the mlp
+    space passed both, and then trained its teacher and synthesized its set before its
+    search found nothing to propose."""
+    from search.run import unmeetable_constraint
+    from search.space import parse_constraint
+    given = [parse_constraint(c) for c in config.search.options.get("constraints", ())]
+    for where, constraints in (("search.options.constraints", given),
+                               ("search.options.space's constraints", space.constraints)):
+        reason = unmeetable_constraint(space, constraints, shape, classes)
+        if reason:
+            raise ConfigError(f"{where}: {reason}; relax the bound or widen the space")
 
 
 def _check_data_path(dataset: str) -> None:

@@ -15,10 +15,11 @@ dotted keys) and/or an explicit list of overrides::
       - {synthesis.num_images: 256}
 
 Every run is validated before anything starts (``expand``; the runs' data sets are
-loaded and checked by ``data_problems``, as ``nnsynth run`` checks them, and a search's
-constraints priced at its space's extremes: ``check_constraints_meetable``).  Each run is a Ray task
-(``num_cpus=0``: it only orchestrates; the stages inside ask Ray for their own CPUs,
-so parallel runs share the cluster without deadlocking on nested Tune trials).  Each run
+loaded and checked by ``data_problems`` as ``nnsynth run`` checks them,
+``deploy.stages.check_data``: a search's constraints are priced at its space's extremes).
+Each run is a Ray task (``num_cpus=0``: it only orchestrates; the stages inside ask Ray
+for their own CPUs, so parallel runs share the cluster without deadlocking on nested Tune
+trials).  Each run
 resumes from its own ledger, so rerunning a sweep skips what finished.  The sweep
 writes ``sweep.parquet`` (one row per run: overrides, accuracy, parameters, costs).
 """
@@ -197,33 +198,10 @@ def data_problems(runs: list[tuple[dict, RunConfig]], where: str = "") -> list[s
         try:
             if isinstance(loaded[key], UserError):
                 raise loaded[key]
-            check_data(cfg, enabled_stages(cfg), loaded[key])
-            if "search" in enabled_stages(cfg):
-                check_constraints_meetable(cfg, loaded[key])
+            check_data(cfg, enabled_stages(cfg), loaded[key])   # constraints priced too
         except UserError as e:
             problems.append(f"{_prefix(where)}sweep run {i} ({short_repr(cfg.name)}): {e}")
     return problems
-
-
-def check_constraints_meetable(cfg: RunConfig, data) -> None:
-    """The search's constraints (``search.options.constraints`` and the space file's own),
-    priced at the extremes of its space for ``data``'s inputs as the searcher prices its
-    proposals (``search.run.unmeetable_constraint``): a bound no member meets is one
-    ConfigError naming it.  A sweep whose every run asked for ``parameters>=10000000`` of the
-    mlp space passed `sweep --check`, and each run then trained its teacher and synthesized
-    its set before its search found nothing to propose."""
-    from search.run import AUTO_SPACE, data_space, searchable_space, unmeetable_constraint
-    from search.space import parse_constraint
-    options = cfg.search.options
-    space = options.get("space", AUTO_SPACE)
-    space = searchable_space(data_space(data.input_shape) if space == AUTO_SPACE else
-                             dict(space) if isinstance(space, Mapping) else space)
-    given = [parse_constraint(c) for c in options.get("constraints", ())]
-    for where, constraints in (("search.options.constraints", given),
-                               ("search.options.space's constraints", space.constraints)):
-        reason = unmeetable_constraint(space, constraints, data.input_shape, data.num_classes)
-        if reason:
-            raise ConfigError(f"{where}: {reason}; relax the bound or widen the space")
 
 
 def _prefix(where: str) -> str:
