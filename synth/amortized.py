@@ -93,8 +93,8 @@ from synth.device import borrowed, pick_device
 from synth.errors import ConfigError, UserError
 from synth.inversion import (BNFeatureHooks, InversionConfig, InversionResult, _augment, _Frozen,
                              _invert_batch, _objective, allowed_misses, batch_statistics,
-                             bn_statistics_gap, check_teacher, hit_fraction,
-                             fidelity_warning, target_labels)
+                             bn_statistics_gap, check_lengths, check_teacher, hit_fraction,
+                             fidelity_warning, padding_mask, target_labels)
 from synth.parallel import DataParallel, SyncedBNHooks, local_sgd_state, synced_batchnorm
 from synth.train import lr_factor
 
@@ -107,7 +107,8 @@ SEQUENCE_GENERATORS = ("conv1d", "mlp")
 # The loss and augmentation fields an AmortizedConfig takes over from an InversionConfig.
 SHARED_FIELDS = ("ce_weight", "bn_weight", "first_bn_multiplier", "tv_l1_weight", "tv_l2_weight",
                  "l2_weight", "adi_weight", "adi_temperature", "jitter", "flip", "check_every",
-                 "stop_fidelity", "stop_tolerance", "min_fidelity", "early_stop", "device")
+                 "stop_fidelity", "stop_tolerance", "min_fidelity", "early_stop", "device",
+                 "lengths")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,6 +193,10 @@ class AmortizedConfig(Config):
     stop_tolerance: float = 0.02
     min_fidelity: float = 0.95
     device: str = "auto"
+    # a left-padded sequence set's [shortest, longest] real length (InversionConfig.lengths):
+    # each output's length follows its first latent (uniform in the range, the normal CDF
+    # of z[0]), its steps before it held at the padding value 0
+    lengths: list | None = None
     # the iteration cap of the settings this config came from (InversionConfig.iterations, the
     # per-pixel path's steps per batch; 0: none).  ``from_inversion`` bounds every phase in
     # ``CAPPED_PHASES`` that the ``amortized`` mapping does not set itself by it; the cap is
@@ -240,6 +245,7 @@ class AmortizedConfig(Config):
         check_range("min_steps", self.min_steps, 0, None, integer=True)
         for name in ("stop_fidelity", "stop_tolerance", "min_fidelity"):
             check_range(name, getattr(self, name), 0, 1)
+        check_lengths(self.lengths)
 
     def max_ranks(self) -> int:
         """The most data-parallel ranks a warm-up can take: every rank needs part of each
@@ -328,7 +334,7 @@ class Generator(nn.Module):
 
     def __init__(self, input_shape, num_classes: int, latent_dim: int, width: int,
                  pixel_range: tuple[torch.Tensor, torch.Tensor], depth: int = 2,
-                 layers: str = "mlp"):
+                 layers: str = "mlp", lengths=None):
         super().__init__()
         check_choice("sequence_generator", layers, SEQUENCE_GENERATORS)
         self.crop, self.sizes = None, None
@@ -342,6 +348,9 @@ class Generator(nn.Module):
         check_bounded(lo, hi)
         self.register_buffer("lo", lo.clone())
         self.register_buffer("span", (hi - lo).clone())
+        # a left-padded set's range of real lengths (sequences only; None: all steps)
+        self.lengths = (tuple(int(v) for v in lengths)
+                        if lengths is not None and len(self.input_shape) == 2 else None)
         d = latent_dim + num_classes
         if image or (len(self.input_shape) == 2 and layers == "conv1d"):   # convolutions
             # from a coarse grid (or sequence); feature vectors (F,): the MLP below
@@ -385,7 +394,11 @@ class Generator(nn.Module):
             out = out[..., self.crop[0]:self.crop[0] + self.crop[1]]
         elif len(self.input_shape) == 2:   # a sequence: the MLP's output is the flat (C, L)
             out = out.view(len(z), *self.input_shape)
-        return self.lo + self.span * torch.sigmoid(out)
+        out = self.lo + self.span * torch.sigmoid(out)
+        if self.lengths is not None:   # zeros (the padding value) before each output's length
+            u = 0.5 * (1.0 + torch.erf(z[:, 0].detach() / math.sqrt(2.0)))   # uniform in [0, 1)
+            out = out * padding_mask(self.lengths, self.input_shape[1], u).to(out.dtype)
+        return out
 
 
 def check_bounded(lo: torch.Tensor, hi: torch.Tensor) -> None:
@@ -402,7 +415,7 @@ def check_bounded(lo: torch.Tensor, hi: torch.Tensor) -> None:
 
 def build_generator(teacher: nn.Module, config: AmortizedConfig, pixel_range) -> Generator:
     return Generator(teacher.input_shape, teacher.num_classes, config.latent_dim, config.width,
-                     pixel_range, config.depth, config.sequence_generator)
+                     pixel_range, config.depth, config.sequence_generator, config.lengths)
 
 
 def _draw(n, num_classes, latent_dim, rng, device, labels=None):

@@ -134,13 +134,7 @@ class InversionConfig(Config):
         check_range("stop_tolerance", self.stop_tolerance, 0, 1)
         check_range("min_fidelity", self.min_fidelity, 0, 1)
         check_choice("method", self.method, ("deepinversion", "amortized"))
-        if self.lengths is not None and not (
-                isinstance(self.lengths, (list, tuple)) and len(self.lengths) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in self.lengths)
-                and 1 <= self.lengths[0] <= self.lengths[1]):
-            raise UserError(f"lengths must be [shortest, longest] real length of a left-padded "
-                            f"sequence set (integers, 1 <= shortest <= longest), got "
-                            f"{short_repr(self.lengths)}")
+        check_lengths(self.lengths)
         if self.amortized is not None and not isinstance(self.amortized, dict):
             raise UserError(f"amortized must be a mapping of generator settings, got "
                             f"{short_repr(self.amortized)}")
@@ -432,8 +426,9 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       zeros (the padding) before it, as the set's short series have.  The BN statistics were
       taken over padded series, and a student meets them at test time: on the BN MLP of
       japanesevowels (lengths 7-29) students of 500 inputs reached 90-95% against 59-76%
-      from full-length inputs (2 synthesis x 2 student seeds; real inputs 99.0%).  The
-      generator's samples span all steps (the fallback per pixel is padded).
+      from full-length inputs (2 synthesis x 2 student seeds; real inputs 99.0%).  A
+      generator pads its samples the same way (``synth.amortized.Generator``: the length
+      follows the first latent).
     * where it picks a generator, ``fallback``: a set or shard the generator leaves below
       ``min_fidelity`` is made again per pixel.  A poorly trained ``convnet1d_small`` on
       gunpoint (77.5% test) got 0 of 32 inputs of one class from the generator, adapted and
@@ -523,6 +518,26 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
                     values["amortized"]["refine_iterations"], cap)}
     values.update(overrides)
     return InversionConfig.from_dict(values)
+
+
+def check_lengths(lengths) -> None:
+    """``lengths`` (InversionConfig's, AmortizedConfig's) is None or [shortest, longest]."""
+    if lengths is not None and not (
+            isinstance(lengths, (list, tuple)) and len(lengths) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in lengths)
+            and 1 <= lengths[0] <= lengths[1]):
+        raise UserError(f"lengths must be [shortest, longest] real length of a left-padded "
+                        f"sequence set (integers, 1 <= shortest <= longest), got "
+                        f"{short_repr(lengths)}")
+
+
+def padding_mask(lengths, steps: int, u: torch.Tensor) -> torch.Tensor:
+    """(n, 1, steps) of 1 on the real steps of left-padded inputs whose lengths are drawn
+    uniformly in ``lengths`` by ``u`` (n values in [0, 1)), 0 on their padding before them."""
+    first, last = max(1, int(lengths[0])), max(1, min(int(lengths[1]), steps))
+    length = (first + (u * (last - first + 1)).floor().long()).clamp(first, last)
+    live = torch.arange(steps, device=u.device)[None, :] >= (steps - length)[:, None]
+    return live[:, None, :]
 
 
 def padded_lengths(info, shape) -> list | None:
@@ -820,11 +835,7 @@ def padded_bounds(lo, hi, n: int, shape, lengths, gen, device):
     padding value 0 (the channel's mean after normalization), as the set's short series are."""
     if not lengths or len(shape) != 2 or int(lengths[0]) >= int(shape[1]):
         return lo, hi   # (a length drawn uniformly: the set's distribution is not recorded)
-    steps = int(shape[1])
-    first, last = max(1, int(lengths[0])), max(1, min(int(lengths[1]), steps))
-    length = torch.randint(first, last + 1, (n,), generator=gen)
-    live = (torch.arange(steps)[None, :] >= (steps - length)[:, None]).to(device)   # (n, L)
-    live = live[:, None, :]                                                          # (n, 1, L)
+    live = padding_mask(lengths, int(shape[1]), torch.rand((n,), generator=gen)).to(device)
     return (torch.where(live, lo.expand(n, *shape), torch.zeros((), device=device)),
             torch.where(live, hi.expand(n, *shape), torch.zeros((), device=device)))
 

@@ -53,3 +53,21 @@ def test_padded_inputs_hold_zeros_before_a_drawn_length(teacher):
 def test_lengths_are_validated(bad):
     with pytest.raises(UserError, match="lengths must be"):
         InversionConfig(lengths=bad)
+
+
+def test_a_generator_pads_its_samples_by_their_first_latent():
+    from synth.amortized import Generator
+    torch.manual_seed(0)
+    g = Generator(SHAPE, 3, 8, 4, RANGE, lengths=[6, 20])
+    z = torch.randn(64, 8)
+    x = g(z, torch.arange(64) % 3)
+    live = (x != 0).any(1)
+    lengths = live.sum(1)
+    first = SHAPE[1] - lengths
+    assert all(not live[i, :first[i]].any() and live[i, first[i]:].all() for i in range(len(x)))
+    assert int(lengths.min()) >= 6 and len(set(lengths.tolist())) >= 5
+    assert torch.equal(g(z, torch.arange(64) % 3), x)   # the same latents, the same lengths
+    order = torch.argsort(z[:, 0])                       # longer for a larger first latent
+    assert bool((lengths[order][1:] >= lengths[order][:-1]).all())
+    plain = Generator(SHAPE, 3, 8, 4, RANGE)
+    assert bool((plain(z, torch.arange(64) % 3) != 0).any(1).all())
