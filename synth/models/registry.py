@@ -126,6 +126,12 @@ def list_variants() -> dict[str, dict]:
     return {k: resolve_spec(v) for k, v in _VARIANTS.items()}
 
 
+def looks_like_path(text: str) -> bool:
+    """A --model value that names a file (a checkpoint), not a variant: a path separator or
+    a checkpoint's suffix."""
+    return "/" in text or "\\" in text or text.lower().endswith((".pt", ".pth", ".ckpt"))
+
+
 def resolve_spec(spec: Any) -> dict:
     """A variant name, a JSON object string, or a dict -> a complete spec dict."""
     if isinstance(spec, str):
@@ -143,6 +149,13 @@ def resolve_spec(spec: Any) -> dict:
                 raise UserError("model spec is not valid JSON: nested too deeply") from None
         elif text in _VARIANTS:
             spec = _VARIANTS[text]
+        elif looks_like_path(text):   # a checkpoint named where a spec was expected
+            import os
+            what = ("no such file" if not os.path.exists(text) else
+                    "a file, where a variant name or JSON spec is expected here")
+            raise UserError(f"model {short_repr(text)}: {what} (variants: "
+                            f"{', '.join(sorted(_VARIANTS))}; or a JSON spec like "
+                            f"'{{\"family\": \"mlp\", \"hidden\": [64]}}')")
         else:
             raise UserError(f"unknown model {short_repr(text)}; variants: {', '.join(sorted(_VARIANTS))}; "
                             f"or give a JSON spec like '{{\"family\": \"mlp\", \"hidden\": [64]}}'")
