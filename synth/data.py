@@ -174,6 +174,19 @@ def missing_path(prefix: str, path: str | os.PathLike) -> Exception:
     return missing_input(Path(path), what, expected)
 
 
+def ts_pair(path: str | os.PathLike) -> tuple[Path, str] | None:
+    """(folder, problem) of a ``ts:<folder>/<problem>`` path that names a pair of files
+    ``<problem>_TRAIN.ts`` and ``<problem>_TEST.ts`` rather than a file or folder, else None:
+    a folder holding several pairs (aeon's PickupGestureWiimoteZ folder holds the unequal
+    and the _eq pair) could be loaded only by its TRAIN file alone."""
+    p = Path(path).expanduser()
+    if os.path.lexists(p) or not p.name:
+        return None
+    if all(os.path.lexists(p.parent / f"{p.name}_{s}.ts") for s in ("TRAIN", "TEST")):
+        return p.parent, p.name
+    return None
+
+
 def check_dataset_input(name: str, where: str = "") -> None:
     """A ``prefix:<path>`` set's path exists and is a file or a folder as its loader reads
     it, without reading it (`nnsynth run --check` said 'valid' for a ``csv:`` path that was
@@ -185,10 +198,8 @@ def check_dataset_input(name: str, where: str = "") -> None:
     p = Path(path).expanduser()
     if p.is_file() if kind == "file" else p.is_dir() if kind == "folder" else p.exists():
         return
-    if prefix == "ts":   # <folder>/<problem>: the pair <problem>_TRAIN.ts and _TEST.ts
-        from synth.sequences import ts_pair
-        if ts_pair(p) is not None:
-            return
+    if prefix == "ts" and ts_pair(p) is not None:   # <folder>/<problem>: the pair
+        return                                      # <problem>_TRAIN.ts and _TEST.ts
     error = (f"{prefix}:{printable(path)} not found" if not (p.exists() or p.is_symlink())
              else str(missing_path(prefix, p)))   # a folder for a file, a dangling link...
     raise UserError(f"{where}: {error}" if where else error)

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from synth.config import short_repr
-from synth.data import (CSV_CODEPAGE_SAMPLE_BYTES, MAX_DATASET_VALUES, Dataset, moments,
+from synth.data import (CSV_CODEPAGE_SAMPLE_BYTES, MAX_DATASET_VALUES, Dataset, moments, ts_pair,
                         register_dataset, stratified_splits)
 from synth.data import _make as make_dataset
 from synth.data_registry import MAX_CLASS_NAME
@@ -733,19 +733,6 @@ for _name, (_dist, _rel, _problem, _names, _about) in PACKAGED.items():
 
 TS_PATH = ("a .ts file, a folder with one *_TRAIN.ts and its *_TEST.ts, or <folder>/<problem> "
            "of a folder holding several")
-
-
-def ts_pair(path: str | os.PathLike) -> tuple[Path, str] | None:
-    """(folder, problem) of a ``ts:<folder>/<problem>`` path that names a pair of files
-    ``<problem>_TRAIN.ts`` and ``<problem>_TEST.ts`` rather than a file or folder, else None:
-    a folder holding several pairs (aeon's PickupGestureWiimoteZ folder holds the unequal
-    and the _eq pair) could be loaded only by its TRAIN file alone."""
-    p = Path(path).expanduser()
-    if os.path.lexists(p) or not p.name:
-        return None
-    if all(os.path.lexists(p.parent / f"{p.name}_{s}.ts") for s in ("TRAIN", "TEST")):
-        return p.parent, p.name
-    return None
 
 
 def _problems(folder: Path) -> list[str]:
