@@ -125,7 +125,7 @@ RECURRENT_TYPES = ("lstm", "gru", "rnn", "recurrent")
 
 def op_samples(op: Op) -> int:
     """Independent samples (the batch) an op covers, over which a compiler may tile it
-    (``batch_chunk``): a recurrent op's rows per step (``gemm[0]``), any other op's leading
+    (``chunk_sizes``): a recurrent op's rows per step (``gemm[0]``), any other op's leading
     dimension where its input and output share it; 1 where that does not divide the op's
     input, output and what carries the samples evenly: its GEMM rows, or for an op whose
     samples are its groups (``BATCH_IN_GROUPS``: attention's products, a GEMM per sample and
@@ -260,46 +260,74 @@ def step_fit(L):
             "Ofit": np.where(step, np.minimum(L["T"] * L["N"], L["O"]), L["O"])}
 
 
-def batch_chunk(L, c):
-    """Samples per chunk when a batch of S = ``L["S"]`` samples is tiled: the largest chunk
-    (1 to S samples, shape (L, C)) whose input and output (``Ifit``, ``Ofit`` where given:
-    ``step_fit``) still fit half their scratchpads [SS double buffering] wherever one
-    sample's do.  Only whether an operand fits sets its DRAM refetch (``_refetch``): a chunk
-    that fits where one sample fits refetches no more per sample than one sample does."""
-    B = c["precision_bits"] / 8.0
-    S = L["S"]
-    b = S
-    for elems, kb in ((L.get("Ifit", L["I"]), c["ifmap_kb"]),
-                      (L.get("Ofit", L["O"]), c["ofmap_kb"])):
-        per, half = elems / S * B, kb * 1024 / 2                 # bytes a sample, bytes
-        lim = np.floor(half / np.maximum(per, 1e-300))
-        lim = np.where(elems / S * lim * B <= half, lim, lim - 1)  # floor's rounding, as
-        b = np.where(per <= half, np.minimum(b, lim), b)           # _refetch tests the fit
-    return np.maximum(b, 1.0)
+def chunk_sizes(S) -> list:
+    """The samples per chunk a batch of S = ``L["S"]`` samples may be tiled into (arrays of
+    S's shape, 1 to S): each power of two below S, and S split into n nearly equal chunks,
+    ceil(S / n) samples each, for n = 1, 2, 3, 4, 6, 8, 12, ... (2^k and 3 x 2^k) below S.
+    A function of S alone, never of the scratchpads: any chunk that fits a smaller pad is a
+    candidate on a larger one (``_costs``).  (The largest chunk that fits, b, was a candidate
+    of its own and moved with the pads; ceil(S / ceil(S / b)) <= b is on this list where
+    ceil(S / b) is such an n, and otherwise one with fewer than 1.5 x its chunks.)"""
+    top = float(np.max(S))
+    levels = range(int(np.ceil(np.log2(top))) + 1)
+    sizes = [np.minimum(2.0 ** j, S) for j in levels]
+    splits = sorted({2 ** j * m for j in levels for m in (2, 3) if 2 ** j * m < top})
+    sizes += [np.ceil(S / np.minimum(n, S)) for n in splits]
+    out, seen = [], set()
+    for b in sizes:
+        key = b.tobytes()
+        if key not in seen:
+            seen.add(key)
+            out.append(b)
+    return out
 
 
 # per-layer costs that add up over the chunks of a tiled batch
 _CHUNK_ADDITIVE = ("cycles", "compute_cycles", "stall_cycles", "dram_bytes", "energy_mac_pj",
-                   "energy_sram_pj", "energy_dram_pj", "energy_leak_pj", "energy_pj")
+                   "energy_sram_pj", "energy_dram_pj", "energy_leak_pj", "energy_pj",
+                   "act_dram_bytes")
+# a tiled batch's schedule may move its activations across DRAM at most this many times,
+# bytes over the bytes of its inputs read and outputs written once (``_costs``): a bound that
+# does not move with the pads (the one it replaced, S batch-1 runs' on the same pads, did)
+ACT_REFETCH_MAX = 2.0
 
 
 def _costs(L, c):
     """All per-layer costs, arrays of shape (L, C).
 
     Batch tiling (an op of S > 1 samples, ``op_samples``): ``_refetch`` knows only whether an
-    operand fits, so a batch whose inputs or partial sums spill re-reads them on every fold
-    (up to 8.5x the DRAM bytes of S batch-1 runs).  A compiler runs such a batch in chunks,
-    each chunk priced as its own op (weights read again per chunk, a fill and drain per
-    fold), the chunks' costs summed.  The rule, per layer and configuration: a schedule is
-    allowed where its DRAM bytes and energy (pJ) are at most those of one sample at a time
-    (S batch-1 runs).  The whole batch at once where allowed, else one sample at a time;
-    then chunks of b samples (floor(S / b) chunks of b, one of S mod b) instead where
-    allowed and fewer cycles, b the ``batch_chunk`` that fits and each power of two below S
-    (the fastest allowed of these, log2(S) more evaluations).  So DRAM bytes and energy at batch S never
-    exceed S times batch 1's.  (Cycles may, by at most S - 1 a GEMM: SCALE-Sim counts a
-    run's cycles minus 1, once per run.)  The whole batch and its chunks test the fit of a
-    recurrent op's step (``step_fit``), and so does one sample at a time: S batch-1 runs,
-    priced as batch 1 is.  A batch-1 workload (every S = 1) is one run of each op."""
+    operand fits, so a batch whose inputs or partial sums spill re-reads them on every fold.
+    A compiler may run such a batch in chunks, each chunk priced as its own op (weights read
+    again per chunk, a fill and drain per fold), the chunks' costs summed: floor(S / b)
+    chunks of b samples and one of S mod b, b each of ``chunk_sizes(S)`` (1: one sample at a
+    time, priced as batch 1 is; S: the whole batch, one GEMM).  The whole batch and its
+    chunks test the fit of a recurrent op's step (``step_fit``).
+
+    The rule, per layer and configuration: of the schedules whose activations (inputs,
+    outputs, spilled partial sums) cross DRAM at most ``ACT_REFETCH_MAX`` (2) times, in
+    bytes over the bytes of reading the inputs and writing the outputs once, and one sample
+    at a time (always), the fewest cycles; of equal cycles, fewest DRAM bytes; then least
+    energy (pJ).  Neither the schedules nor the bound depends on the scratchpads, and a
+    schedule's cycles and activation bytes never rise with a larger pad (only whether an
+    operand fits sets its refetch): what is allowed on a pad is allowed on any larger one,
+    so a larger ifmap, filter or ofmap pad never raises a layer's cycles.  A batch's DRAM
+    bytes are at most S batch-1 runs' plus (ACT_REFETCH_MAX - 1) x its activations' bytes
+    (a chunk reads weights no more often than one sample at a time does).
+    Not monotone: DRAM bytes may rise with a larger pad where it lets a schedule that
+    re-reads more (within the bound, hidden behind compute) be the fastest (convnet_small at
+    batch 64, 64 x 16 ws, ifmap/filter 128/8 KiB: ofmap 32 -> 128 KiB, 105,458 -> 100,352
+    cycles, 2,450,800 -> 2,685,296 B): any rule that keeps the fastest allowed does; and
+    energy, as a schedule's own SRAM access energy (~ sqrt(KiB)) and leakage (~ area) rise
+    with its pads [H14].  (The rule was the fastest schedule whose DRAM bytes and energy were
+    at most S batch-1 runs' on the same pads; that reference falls when a larger pad lets one
+    sample fit, so a schedule allowed on a small pad was refused on a larger one: LSTM(5,
+    11), 7 steps, batch 8 on 7 x 3 ws, filter/ofmap 4/0.25 KiB: ifmap 0.015625 -> 0.0625 KiB,
+    9,086 -> 23,240 cycles.  The price: where even one sample spills, a whole batch that
+    re-reads its activations more than twice is no longer taken, and one sample at a time
+    or a chunk is (that LSTM now 42,112 cycles on the 0.015625 KiB pad).  With no bound the
+    fastest schedule took 9.5x the energy for 2 % fewer cycles: resnet8_w16 at batch 16 on
+    4 x 4 ws.)  A batch-1
+    workload (every S = 1) is one run of each op."""
     S = L["S"]
     k = _untiled_costs(step_fit(L), c)
     if not (S > 1).any():
@@ -314,27 +342,29 @@ def _costs(L, c):
         part["G"] = np.where(bg, L["G"] / S * n, L["G"])
         return _untiled_costs(step_fit({**L, **part}), c)
 
+    tiles = (S > 1) & (L["gemm"] > 0)
+
     def chunked(b):   # floor(S / b) chunks of b samples, one of S mod b
         full = np.floor(S / b)
-        rest = S - full * b
-        one, last = on(b), on(rest)
+        rest = np.where(tiles, S - full * b, 0.0)
+        one = on(b)
+        if not (rest > 0).any():
+            return {n: full * one[n] for n in _CHUNK_ADDITIVE}
+        last = on(np.maximum(rest, 1.0))
         return {n: full * one[n] + np.where(rest > 0, last[n], 0.0) for n in _CHUNK_ADDITIVE}
-    singles = {n: S * on(1.0)[n] for n in _CHUNK_ADDITIVE}
-    tiles = (S > 1) & (L["gemm"] > 0)
-    ok = lambda x: ((x["dram_bytes"] <= singles["dram_bytes"])
-                    & (x["energy_pj"] <= singles["energy_pj"]))
-    out = {n: np.where(tiles & ~ok(k), singles[n], k[n]) for n in _CHUNK_ADDITIVE}
-    # the chunks that fit, then chunks of each power of two below S: where the weights spill
-    # the filter pad every run reads them again, so a chunk whose activations spill a little
-    # can read less and run far faster than chunks that fit (Linear(292, 303) at batch 64,
-    # 64 x 1 ws, 4/64/1 KiB pads: one sample at a time (the chunk that fits) 12.4 M cycles;
-    # chunks of 2, 6.3 M cycles and 47 % fewer DRAM bytes)
-    sizes = [batch_chunk(step_fit(L), c)] + [np.minimum(2.0 ** j, S) for j in
-                                             range(1, int(np.ceil(np.log2(S.max()))))]
-    for b in sizes:
-        chunks = chunked(b)
-        use = tiles & ok(chunks) & (chunks["cycles"] < out["cycles"])
-        out = {n: np.where(use, chunks[n], out[n]) for n in _CHUNK_ADDITIVE}
+
+    once = np.maximum(L["I"] + L["O"], 1e-300) * c["precision_bits"] / 8.0   # bytes
+    allowed = lambda x: x["act_dram_bytes"] <= ACT_REFETCH_MAX * once
+    singles = chunked(np.ones_like(S))
+    out = {n: np.where(tiles & ~allowed(k), singles[n], k[n]) for n in _CHUNK_ADDITIVE}
+    # of the allowed: fewest cycles, then fewest DRAM bytes, then least energy (pJ)
+    for b in chunk_sizes(S):
+        x = chunked(b)
+        dc, dd = x["cycles"] - out["cycles"], x["dram_bytes"] - out["dram_bytes"]
+        better = (dc < 0) | ((dc == 0) & ((dd < 0) | ((dd == 0)
+                                                    & (x["energy_pj"] < out["energy_pj"]))))
+        use = tiles & (b < S) & (allowed(x) | (b == 1)) & better
+        out = {n: np.where(use, x[n], out[n]) for n in _CHUNK_ADDITIVE}
     out["utilization"] = np.where(out["compute_cycles"] > 0, L["macs"] / np.maximum(
         out["cycles"] * c["rows"] * c["cols"], 1), 0.0)
     return out
@@ -385,7 +415,11 @@ def _untiled_costs(L, c):
     return {"cycles": cycles, "compute_cycles": compute, "stall_cycles": stall,
             "dram_bytes": dram, "energy_mac_pj": e_mac, "energy_sram_pj": e_sram,
             "energy_dram_pj": e_dram, "energy_leak_pj": e_leak,
-            "energy_pj": e_mac + e_sram + e_dram + e_leak, "utilization": util}
+            "energy_pj": e_mac + e_sram + e_dram + e_leak, "utilization": util,
+            # activations' DRAM bytes (inputs, outputs and spilled partial sums), the part of
+            # ``dram_bytes`` that ``_costs``' batch tiling bounds
+            "act_dram_bytes": B * (L["I"] * np.where(gemm, f_i, 1.0)
+                                   + L["O"] * np.where(gemm, f_o, 1.0))}
 
 
 def evaluate_many(ops: Sequence[Op], configs: Sequence[AcceleratorConfig]) -> dict[str, np.ndarray]:

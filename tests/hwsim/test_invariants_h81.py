@@ -1,7 +1,16 @@
 """Random workloads with the layers added here (GRU, RNN, LSTM with projections, transposed
 and 3-d convolutions) next to the old ones, on random accelerator and SPRING configurations:
 utilization <= 1, cycles >= ceil(MACs / PEs), off-chip bytes >= compulsory, energy = the sum
-of its parts, costs monotone in every buffer size."""
+of its parts, cycles monotone in every buffer size, and off-chip bytes where an op is not
+tiled over a batch.
+
+A batch (an op of S > 1 samples, ``hwsim.accel.op_samples``) runs the fastest schedule whose
+activations cross DRAM at most ``ACT_REFETCH_MAX`` times (``hwsim.accel._costs``): a larger
+pad never raises its cycles, but may make a schedule that re-reads more, hidden behind
+compute, the fastest, and its DRAM bytes rise (seed 50 of ``_workloads``, a ConvTranspose2d
+(10, 10, 2, stride 2) at batch 3 on 8 x 7 ws, 0.34/2.6/1.48 KiB pads: ofmap x 8, 981 -> 730
+cycles, 3,050 -> 3,100 B).  Only the cycles are the rule's guarantee; an op run whole (S = 1)
+fetches an operand again only where it does not fit, so its bytes never rise with a pad."""
 import dataclasses
 import math
 import warnings
@@ -72,10 +81,13 @@ def check_accel(ops, cfg, compulsory: float) -> dict:
     assert r["dram_bytes"] >= compulsory * cfg.precision_bits / 8 - 1e-6
     parts = sum(r[f"energy_{p}_mj"] for p in ("mac", "sram", "dram", "leak"))
     assert r["energy_mj"] == pytest.approx(parts, rel=1e-9)
-    for f in ("ifmap_kb", "filter_kb", "ofmap_kb"):   # no cost larger with a larger buffer
+    for f in ("ifmap_kb", "filter_kb", "ofmap_kb"):   # no cycles more with a larger buffer
         big = accel.evaluate(ops, dataclasses.replace(cfg, **{f: getattr(cfg, f) * 8}))
         assert big["cycles"] <= r["cycles"] + 1e-9
-        assert big["dram_bytes"] <= r["dram_bytes"] + 1e-9
+        for op, x, y in zip(ops, r["layers"], big["layers"]):
+            assert y["cycles"] <= x["cycles"] + 1e-9, op.name
+            if accel.op_samples(op) == 1:   # and no bytes more where an op runs whole
+                assert y["dram_bytes"] <= x["dram_bytes"] + 1e-9, op.name
     return r
 
 

@@ -1,10 +1,10 @@
 """A batch of a recurrent layer runs step by step: one step's working set must fit, not the
-whole sequence's, so a batch whose step fits runs whole (batch-level latency), while DRAM
-bytes and energy stay at most B batch-1 runs'."""
+whole sequence's, so a batch whose step fits runs whole (batch-level latency), in no more
+cycles than B batch-1 runs, DRAM bytes at most theirs plus (``ACT_REFETCH_MAX`` - 1) x its
+activations' bytes (energy: plus those bytes' DRAM energy)."""
 import math
 import random
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -12,6 +12,7 @@ from torch import nn
 from hwsim import accel
 from hwsim.accel import AcceleratorConfig
 from hwsim.workload import build_priced, extract
+from tests.hwsim.test_batch_tiling_h92 import check_batch_bounds
 
 
 def _ratios(ops_1, ops_b, batch, config=None):
@@ -44,7 +45,10 @@ def test_a_step_that_fits_is_one_gemm_per_step_of_the_whole_batch():
     assert res["dram_bytes"] == op.weight_elems + op.in_elems + op.out_elems
 
 
-def test_recurrent_batches_never_cost_more_dram_or_energy_than_batch_1_runs():
+def test_recurrent_batches_cost_no_more_than_batch_1_runs_and_their_activations_once_more():
+    # (the bound was B batch-1 runs' DRAM bytes and energy on the same pads, which falls where
+    # a larger pad lets one sample fit: LSTM(5, 11) at batch 8 took 23,240 cycles on a larger
+    # ifmap pad, 9,086 on the smaller, test_h152_monotone_batch.py)
     rng = random.Random(99)
     torch.manual_seed(99)
     configs = [AcceleratorConfig()] + [AcceleratorConfig(
@@ -61,8 +65,9 @@ def test_recurrent_batches_never_cost_more_dram_or_energy_than_batch_1_runs():
               (nn.LSTM(6, 32, proj_size=8, batch_first=True), (10, 6)),
               (nn.LSTMCell(10, 30), (10,))]
     for model, shape in models:
-        one = accel.evaluate_many(extract(model, shape), configs)
+        one = extract(model, shape)
         for batch in (2, 7, 64):
-            many = accel.evaluate_many(extract(model, shape, batch=batch), configs)
-            for k in ("dram_bytes", "energy_mj"):
-                assert np.all(many[k] <= batch * one[k] * (1 + 1e-12)), (model, batch, k)
+            try:   # cycles, DRAM bytes, energy; cycles with each pad 4x larger
+                check_batch_bounds(one, extract(model, shape, batch=batch), batch, configs)
+            except AssertionError as e:
+                raise AssertionError((model, batch, str(e))) from e
