@@ -260,10 +260,12 @@ def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.
 
 def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
                       compact: bool = True, tolerance: float = DEFAULT_TOLERANCE,
-                      dataset: str | None = None) -> dict:
+                      dataset: str | None = None) -> tuple[dict, list[str]]:
     """``nnsynth export``: the checkpoint at ``model_path`` exported to ``out`` and checked
     against PyTorch on its data set's held-out split (test; val for a synthesized set), or
-    ``dataset``'s (a checkpoint saved by the user's own code may record none).
+    ``dataset``'s (a checkpoint saved by the user's own code may record none).  Returns
+    (result, notes), as ``synth.workflows.evaluate_checkpoint`` does: the notes are lines
+    for the user (a set whose class names are not the model's, scored by index).
 
     A masked (grow-and-prune) model is compacted first when ``compact``; a fixed-point one
     (``nnsynth train --fixed-point``) is exported with every layer output rounded to nearest
@@ -276,6 +278,9 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     meta = model.checkpoint_info.get("dataset") or {}   # read before compaction: a new module
     # its classes matched to the outputs by name, case ignored (checkpoint.in_model_order)
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
+    from synth.workflows import classes_by_index   # eval's warning: the same check, scored
+    notes = [f"warning: {line}" for line in [classes_by_index(  # as eval scores it
+        model, data, dataset or data.name)] if line]
     quant = checkpoint_quant(model)            # read before compaction builds a new module
     if compact:
         from synth.masked import masked_layers
@@ -295,4 +300,4 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
         result["fixed_point"] = fixed
     result.update(parameters=count_parameters(model),
                   nonzero_parameters=count_parameters(model, nonzero=True))
-    return result
+    return result, notes

@@ -665,6 +665,20 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     return result
 
 
+def classes_by_index(model, data: Dataset, name: str) -> str | None:
+    """The line saying that ``data`` (``checkpoint_dataset``'s, called ``name``) has other
+    class names than the loaded checkpoint ``model`` records, so its output i is scored as
+    the set's class i (None when they match; ``checkpoint_dataset`` matched them by name,
+    case ignored, ``synth.checkpoint.in_model_order``): what ``nnsynth eval`` and
+    ``nnsynth export``, which scores the export on the same set, warn."""
+    from synth.data import spelled_as
+    own = [str(c) for c in model.checkpoint_info.get("dataset", {}).get("class_names") or []]
+    if own and spelled_as(own, data.class_names) != list(data.class_names):
+        return (f"{name}'s classes {data.class_names} are not the model's {own}; output i is "
+                f"scored as {name}'s class i")
+    return None
+
+
 def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | None = None, *,
                         rounding: str | None = None) -> tuple[dict, list[str]]:
     """What ``nnsynth eval`` reports: accuracy and loss of the checkpoint at ``model_path`` on
@@ -678,7 +692,6 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
     from synth.models import count_flops, count_parameters
     from synth.quant import INFERENCE_ROUNDING, attach_inference, checkpoint_quant
     from synth.train import evaluate
-    from synth.data import spelled_as
     model = load_model(model_path)
     quant = checkpoint_quant(model)
     if quant:  # trained by `nnsynth train --fixed-point`: evaluate in its fixed point
@@ -688,13 +701,8 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
         raise UserError(f"--rounding applies to a checkpoint trained in fixed point (nnsynth "
                         f"train --fixed-point); {model_path} is float32 (drop --rounding)")
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
-    name, notes = dataset or data.name, []
-    # checkpoint_dataset matched the classes to the outputs by name, case ignored
-    # (synth.checkpoint.in_model_order); other names are scored by index
-    own = [str(c) for c in model.checkpoint_info.get("dataset", {}).get("class_names") or []]
-    if own and spelled_as(own, data.class_names) != list(data.class_names):
-        notes.append(f"warning: {name}'s classes {data.class_names} are not the model's {own}; "
-                     f"output i is scored as {name}'s class i")
+    name = dataset or data.name
+    notes = [f"warning: {line}" for line in [classes_by_index(model, data, name)] if line]
     chosen = data.held_out(split)
     if chosen != (split or "test"):
         notes.append(f"{name} has no test split (a synthesized set?): evaluating on {chosen}")

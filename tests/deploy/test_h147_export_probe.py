@@ -59,3 +59,24 @@ def test_bad_fixed_point_record_names_the_checkpoint(tmp_path, quant, detail):
     path = save_checkpoint(tmp_path / "q.pt", model, extra={"quant_config": quant})
     with pytest.raises(UserError, match=rf"^checkpoint {path}: extra\.quant_config: .*{detail}"):
         load_model(path)
+
+
+def test_export_warns_of_classes_scored_by_index_as_eval_does(tmp_path):
+    """A checkpoint of iris whose class names are not iris's: nnsynth eval warns that output
+    i is scored as iris's class i; nnsynth export scored its check on the same set the same
+    way without a word, and wrote those names into the file."""
+    from click.testing import CliRunner
+
+    from deploy.cli.main import cli
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    data = load_dataset("iris")
+    model = build({"family": "mlp", "hidden": [3], "bn": False, "dropout": 0.0}, (4,), 3)
+    meta = {**data.metadata(), "class_names": ["a", "b", "c"]}
+    path = save_checkpoint(tmp_path / "m.pt", model, dataset=meta)
+    runs = {cmd: CliRunner().invoke(cli, [cmd, "--model", str(path), *extra])
+            for cmd, extra in (("eval", []), ("export", ["--out", str(tmp_path / "m.onnx")]))}
+    for cmd, result in runs.items():
+        assert result.exit_code == 0, result.output
+        assert ("warning: iris's classes ['setosa', 'versicolor', 'virginica'] are not the "
+                "model's ['a', 'b', 'c']; output i is scored as iris's class i") in result.stderr

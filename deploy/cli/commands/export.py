@@ -31,7 +31,9 @@ def command(model_path, out, dataset, compact, tolerance, as_json):
     order), the training mean and std, value_range and a preprocessing line: the model takes
     x_normalized = (x - mean) / std per feature or channel."""
     from deploy.onnx_export import export_checkpoint, metadata_line
-    result = export_checkpoint(model_path, out, compact, tolerance, dataset)
+    result, notes = export_checkpoint(model_path, out, compact, tolerance, dataset)
+    for line in notes:
+        click.echo(line, err=True)
     emit(result, as_json)
     if not as_json:
         click.echo(metadata_line(result["metadata"]))
