@@ -419,6 +419,14 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
                         f"({short_repr(meta['name'])}); give {short_repr(meta['name'])}")
     if not name:
         raise UserError(f"{source} names no data set; pass --dataset")
+    old = (getattr(model, "checkpoint_info", {}).get("extra") or {}).get(
+        "incremental_old_dataset")
+    if (dataset and isinstance(old, dict) and old.get("name")
+            and split_class_list(str(old["name"]))[0] == asked_base != own):
+        # `nnsynth incremental --old A --new B` trained on A's train split too, split by its
+        # seed (recorded beside): A split by seed 0 put its training rows in the test split
+        default_seed = recorded_split_seed(old, name, default=default_seed,
+                                           source=f"{source} (incremental_old_dataset)")
     seed = recorded_split_seed(meta, name, source=source, default=default_seed)
     if dataset:
         data = load_dataset(name, seed=seed)

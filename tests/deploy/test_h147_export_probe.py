@@ -80,3 +80,24 @@ def test_export_warns_of_classes_scored_by_index_as_eval_does(tmp_path):
         assert result.exit_code == 0, result.output
         assert ("warning: iris's classes ['setosa', 'versicolor', 'virginica'] are not the "
                 "model's ['a', 'b', 'c']; output i is scored as iris's class i") in result.stderr
+
+
+def test_eval_on_an_incremental_models_old_set_uses_its_recorded_split(tmp_path):
+    """`nnsynth incremental --old A --new B --seed 3` trains on A's train split of seed 3 and
+    records it (extra.incremental_old_dataset) beside B, the checkpoint's own set.  `nnsynth
+    eval --dataset A` split A by seed 0: a test split holding rows the model trained on."""
+    import pandas as pd
+
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.workflows import evaluate_checkpoint
+    iris = load_dataset("iris", seed=3)
+    frame = pd.DataFrame(torch.cat([iris.x_train, iris.x_val]).numpy(), columns=list("abcd"))
+    frame["label"] = torch.cat([iris.y_train, iris.y_val]).numpy()
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    new = load_dataset(f"csv:{tmp_path / 'new.csv'}", seed=3)
+    model = build({"family": "mlp", "hidden": [3], "bn": False, "dropout": 0.0}, (4,), 3)
+    path = save_checkpoint(tmp_path / "inc.pt", model, dataset=new.metadata(), extra={
+        "incremental_old_dataset": {"name": "iris", "split_seed": 3}})
+    result, _ = evaluate_checkpoint(path, "iris")
+    assert result["split_seed"] == 3 and result["samples"] == len(iris.y_test)
