@@ -13,8 +13,9 @@ and the enlarged network is trained with one of three methods:
     with zero mass on the new classes (the old logits padded with -1e4), so the enlarged
     head learns to prefer old classes on old-looking inputs, which LwF never sees.
 
-Training runs ``epochs`` passes over the new data (plus the synthesized images), and at least
-``min_steps`` optimizer steps: on a small set (iris's 36 samples of one new class are one
+Training runs ``epochs`` passes over the new data (with ``deepinversion`` plus as many
+synthesized images, the smaller side repeated so that every synthesized image is used), and
+at least ``min_steps`` optimizer steps: on a small set (iris's 36 samples of one new class are one
 batch of 64) 8 epochs were 8 SGD steps, and the new classes were barely learned (accuracy on
 them 0.10 after fine-tuning an iris[0,1] MLP), a silent failure that looked like the method's.
 Where ``epochs`` give fewer steps, the epochs are raised (a warning says so) and the result
@@ -320,13 +321,18 @@ def _learn(old: nn.Module, k_old: int, new_data: Dataset, config: ContinualConfi
         p.requires_grad_(False)
     model = extend_head(old, new_data.num_classes - k_old, config.seed)
     x, y = new_data.x_train, new_data.y_train
-    if config.method == "deepinversion":  # balanced: as many synthesized as new images
-        reps = -(-len(x) // len(synth_x))
-        syn = synth_x.repeat(reps, *([1] * (synth_x.dim() - 1)))[:len(x)]
-        x, y = torch.cat([x, syn]), torch.cat([y, torch.full((len(syn),), -1, dtype=y.dtype)])
+    if config.method == "deepinversion":
+        # balanced: as many synthesized as new inputs in every epoch, the smaller side
+        # repeated, so that every synthesized input is used (the first len(new) of them were
+        # taken before: iris's 36 new samples used 36 of the 256 inverted, the rest were
+        # paid for and dropped while the result reported 256)
+        n = max(len(x), len(synth_x))
+        real, syn = torch.arange(n) % len(x), torch.arange(n) % len(synth_x)
+        x, y = (torch.cat([x[real], synth_x[syn]]),
+                torch.cat([y[real], torch.full((n,), -1, dtype=y.dtype)]))
     per_epoch, epochs = config.steps_per_epoch(len(y)), config.epochs_for(len(y))
     if epochs > config.epochs:
-        syn_n, new_n = len(y) - len(new_data.y_train), len(new_data.y_train)
+        syn_n, new_n = int((y < 0).sum()), int((y >= 0).sum())
         log.warning("class-incremental training: %s training inputs make %d optimizer step%s "
                     "of batch %d per epoch, so %d epochs would be %d steps; running %d epochs "
                     "(%d steps, min_steps %d)",

@@ -437,6 +437,25 @@ def remove_channels(model: nn.Module, groups: list[Group],
     return small.to(device).train(model.training)
 
 
+def check_labels(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None) -> None:
+    """The labels ``y`` of the importance images ``x`` are classes of ``model``: Taylor
+    importance is the cross-entropy's gradient on them (Molchanov et al. 2019, Eq. 8).  A
+    synthesized set of another teacher with more classes (``nnsynth prune --model`` of a
+    wine[0,1] model with ``--synth`` of a 3-class wine teacher's set) ended in PyTorch's
+    'IndexError: Target 2 is out of bounds' traceback."""
+    if x is None or y is None:
+        return
+    if len(x) != len(y):
+        raise UserError(f"importance images and labels differ in number: {len(x)} images, "
+                        f"{len(y)} labels")
+    k = int(getattr(model, "num_classes", 0) or 0)
+    if len(y) and k and (int(y.min()) < 0 or int(y.max()) >= k):
+        bad = int(y.max()) if int(y.max()) >= k else int(y.min())
+        raise UserError(f"the images' labels include class {bad}; the model has {k} classes "
+                        f"(0..{k - 1}): the set was made for another model (give a set "
+                        f"synthesized from this one, nnsynth invert --teacher)")
+
+
 def prune(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
           config: PruneConfig | None = None,
           cost_fn: Callable[[nn.Module], float] = flops_cost) -> PruneResult:
@@ -445,6 +464,7 @@ def prune(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
     ``latency`` importance (FLOPs unless the caller passes a hardware cost)."""
     config = config or PruneConfig()
     refuse_fixed_point(model, "structured pruning")
+    check_labels(model, x, y)
     with borrowed(model, device=pick_device(config.device)):   # left where it was
         result = _prune(model, x, y, config, cost_fn)
     result.model.to(module_device(model))   # and the smaller copy put beside it
