@@ -30,8 +30,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _new_temp(path)
+        try:   # a folder that cannot hold files (/proc, a path through a file): one line too
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _new_temp(path)
+        except OSError as e:
+            if e.errno not in WRITE_ERRNOS | {errno.ENOENT, errno.ENOTDIR}:
+                raise
+            raise _user_error(f"cannot write {path}: {e.strerror or e}") from None
         yield tmp
         os.replace(tmp, path)
     except OSError as e:   # a full disk, a read-only or forbidden folder: one line, no traceback
