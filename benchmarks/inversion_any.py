@@ -65,7 +65,7 @@ STUDENTS = {"mnist5k": "lenet5_bn_half",
             # strides), the same on the convnet1d and the BN MLP teacher of japanesevowels
             **{s: {"family": "convnet1d", "widths": [8, 16], "kernels": [5, 5],
                    "strides": [1, 2], "bn": True, "pool": "avg", "hidden": []}
-               for s in ("japanesevowels", "basicmotions", "scp1")}}
+               for s in ("japanesevowels", "basicmotions", "scp1", "gunpoint", "pickupgesture")}}
 # Sequence teachers, all at the train defaults (10 epochs, lr 0.02) except the BN MLP, which
 # gets the tabular BN MLPs' 30 epochs: convnet1d_small reaches 98.4% test on japanesevowels and
 # 100% on basicmotions (16 test windows) there; on scp1 74.3%, and neither 20 or 30 epochs
@@ -88,6 +88,10 @@ ROWS = [
     ("convnet1d_small/basicmotions", "basicmotions", "convnet1d_small", 10),
     ("convnet1d_small/scp1", "scp1", "convnet1d_small", 10),
     ("mlp_bn/japanesevowels", "japanesevowels", MLP_BN, 30),
+    # added 2026-12-05 (lead): an equal-length one-channel set, and a left-padded one of
+    # 29-361 steps (10 gestures, 72 training series); 40 epochs, set before any student ran
+    ("convnet1d_small/gunpoint", "gunpoint", "convnet1d_small", 40),
+    ("convnet1d_small/pickupgesture", "pickupgesture", "convnet1d_small", 40),
 ]
 # Rows measured with fewer student seeds than --seeds where time on the shared 2-core machine
 # runs out (stated under the table); none in the current table.
@@ -102,9 +106,10 @@ LEFT_OUT = ["lenet5_bn on digits: two 5x5 convolutions do not fit an 8x8 input",
             "per image, too slow for this shared 2-core machine)",
             "resnet18/resnet34 at width 64, and any ResNet-18 at 28x28: too slow to train and "
             "invert on this machine; the ResNet rows use width 8 (mnist5k) and 16 (digits)",
-            "convnet1d on the other bundled sequence sets (gunpoint, blink, pickupgesture), "
-            "for time: japanesevowels (12 x 29), basicmotions (6 x 100) and scp1 (6 x 896 "
-            "EEG) span the lengths; lstm and hlstm have no BatchNorm: nothing to invert",
+            "convnet1d on blink (4 x 510 EEG), for time: japanesevowels (12 x 29), "
+            "basicmotions (6 x 100), gunpoint (1 x 150), pickupgesture (1 x 361) and scp1 "
+            "(6 x 896 EEG) span the lengths; lstm and hlstm have no BatchNorm: nothing to "
+            "invert",
             "the image families (lenet5, convnet, resnet) on sequences and convnet1d on "
             "images or feature vectors: they need a (C, H, W) or a (C, L) input; one BN MLP "
             "on a sequence set (mlp_bn/japanesevowels) stands for the MLPs there"]

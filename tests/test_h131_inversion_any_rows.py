@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEQUENCE_ROWS = ["convnet1d_small/japanesevowels", "convnet1d_small/basicmotions",
-                 "convnet1d_small/scp1", "mlp_bn/japanesevowels"]
+                 "convnet1d_small/scp1", "mlp_bn/japanesevowels", "convnet1d_small/gunpoint",
+                 "convnet1d_small/pickupgesture"]
 
 
 def listed(rows: list[str]) -> list[list[str]]:
