@@ -319,6 +319,34 @@ class PoolKD:
         self.student.eval()
 
 
+class _RoundWarnings(logging.Filter):
+    """Drops ``synth.inversion``'s low-fidelity line of each ADI round (``rounds_warning``
+    says it once for all of them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.WARNING
+                    and str(record.msg).startswith("inversion reached fidelity"))
+
+
+def rounds_warning(fidelities: list[float], min_fidelity: float,
+                   iterations: int | None = None) -> str | None:
+    """One line for ADI rounds whose synthesized inputs fell below ``min_fidelity`` (None where
+    none did).  Each round's synthesis said it on its own: 8 rounds of a weak teacher printed
+    the same warning 8 times, and the result (``nnsynth distill --data-free --json``) carried
+    none, where prune's and continual's carry their synthesis's."""
+    low = [r for r, f in enumerate(fidelities) if f < min_fidelity]
+    if not low:
+        return None
+    mean = sum(fidelities) / len(fidelities)
+    worst = min(range(len(fidelities)), key=fidelities.__getitem__)
+    cap = f" with up to {iterations} iterations per batch" if iterations else ""
+    return (f"ADI synthesis: {len(low)} of {len(fidelities)} rounds reached fidelity below "
+            f"{min_fidelity:g}{cap} (mean {mean:.3f}, lowest {fidelities[worst]:.3f} in round "
+            f"{worst + 1}): the teacher assigns only {100 * mean:.1f}% of the synthesized inputs "
+            f"to their target class, so the student learns from a poor stand-in for its data "
+            f"(raise the iteration cap, --iterations, or check the teacher)")
+
+
 def adi_distill(student: nn.Module, teacher: nn.Module,
                 pixel_range: tuple[torch.Tensor, torch.Tensor], config: DistillConfig | None = None,
                 inversion: InversionConfig | None = None, *, data: Dataset | None = None,
@@ -348,17 +376,24 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
                     total_steps=config.rounds * config.kd_steps_per_round + final_steps)
         fidelities, iterations = [], []
         start, synth_seconds = time.perf_counter(), 0.0
-        for r in tqdm(range(config.rounds), desc="adi", disable=not config.progress, leave=False):
-            labels = balanced_labels(config.images_per_round, teacher.num_classes,
-                                     offset=r * config.images_per_round)
-            result = synthesize(teacher, labels, inversion, pixel_range=pixel_range,
-                                student=student if config.adi_weight > 0 else None,
-                                seed=config.seed * 100_003 + r, name=name)
-            synth_seconds += result.stats["seconds"]
-            fidelities.append(result.fidelity)
-            iterations.append(result.stats["mean_iterations"])
-            kd.add(result.images)
-            kd.steps(config.kd_steps_per_round)
+        quiet = _RoundWarnings()   # each round's low-fidelity line, summed up in one below
+        inversion_log = logging.getLogger(synthesize.__module__)
+        inversion_log.addFilter(quiet)
+        try:
+            for r in tqdm(range(config.rounds), desc="adi", disable=not config.progress,
+                          leave=False):
+                labels = balanced_labels(config.images_per_round, teacher.num_classes,
+                                         offset=r * config.images_per_round)
+                result = synthesize(teacher, labels, inversion, pixel_range=pixel_range,
+                                    student=student if config.adi_weight > 0 else None,
+                                    seed=config.seed * 100_003 + r, name=name)
+                synth_seconds += result.stats["seconds"]
+                fidelities.append(result.fidelity)
+                iterations.append(result.stats["mean_iterations"])
+                kd.add(result.images)
+                kd.steps(config.kd_steps_per_round)
+        finally:
+            inversion_log.removeFilter(quiet)
         kd.steps(final_steps)
         student.eval()
         pool_x, pool_t = kd.pool_x, kd.pool_t
@@ -369,6 +404,10 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
                    "mean_iterations": sum(iterations) / len(iterations),
                    "synthesis_seconds": round(synth_seconds, 3),
                    "seconds": round(time.perf_counter() - start, 3)}
+        warning = rounds_warning(fidelities, inversion.min_fidelity, inversion.iterations)
+        if warning:
+            metrics["warning"] = warning
+            log.warning(warning)
         if data is not None:
             metrics["val_accuracy"] = evaluate(student, data.x_val, data.y_val)["accuracy"]
             metrics["test_accuracy"] = evaluate(student, data.x_test, data.y_test)["accuracy"]

@@ -56,3 +56,26 @@ def test_continual_uses_every_synthesized_input():
     used = {tuple(r.tolist()) for r in inputs[inputs.mean(1) > 50]}
     assert len(used) == len(synth_x), (len(used), len(new.y_train))
     assert metrics["synthesized_images"] == len(synth_x)
+
+
+def test_adi_rounds_say_low_fidelity_once_and_in_the_result(caplog):
+    """``nnsynth distill --data-free`` of a weak teacher printed each round's low-fidelity
+    warning (8 by default) and its --json result carried none."""
+    from synth.distill import DistillConfig, adi_distill
+    from synth.inversion import InversionConfig
+    torch.manual_seed(0)
+    spec = {"family": "convnet", "widths": [4], "kernels": [3], "strides": [1], "bn": True,
+            "pool": "avg", "hidden": []}
+    teacher = build(spec, (1, 8, 8), 10).eval()
+    student = build(spec, (1, 8, 8), 10)
+    config = DistillConfig(rounds=3, images_per_round=10, kd_steps_per_round=1,
+                           final_kd_steps=1, min_steps=0, device="cpu", progress=False)
+    inversion = InversionConfig(iterations=1, min_iterations=1, min_fidelity=1.0,
+                                device="cpu")
+    low, high = torch.full((1,), -2.0), torch.full((1,), 2.0)
+    with caplog.at_level("WARNING"):
+        metrics = adi_distill(student, teacher, (low, high), config, inversion)
+    assert metrics["fidelity"] < 1.0
+    lines = [r.getMessage() for r in caplog.records if "fidelity" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert "of 3 rounds" in metrics["warning"] and metrics["warning"] == lines[0]
