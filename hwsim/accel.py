@@ -290,6 +290,12 @@ _CHUNK_ADDITIVE = ("cycles", "compute_cycles", "stall_cycles", "dram_bytes", "en
 # bytes over the bytes of its inputs read and outputs written once (``_costs``): a bound that
 # does not move with the pads (the one it replaced, S batch-1 runs' on the same pads, did)
 ACT_REFETCH_MAX = 2.0
+# ... or, failing that, its DRAM bytes are at most this many times the layer's compulsory
+# bytes, S x its weights read once (each sample's run reads them) plus its inputs read and
+# outputs written once, at precision_bits / 8 B a value (``_costs``): a whole batch whose
+# inputs spill re-reads them once per fold, yet moves far fewer bytes than S batch-1 runs
+# that each read the weights (lenet300_100 at batch 16).  Nor does this move with the pads.
+DRAM_COMPULSORY_MAX = 2.0
 
 
 def _costs(L, c):
@@ -305,18 +311,24 @@ def _costs(L, c):
 
     The rule, per layer and configuration: of the schedules whose activations (inputs,
     outputs, spilled partial sums) cross DRAM at most ``ACT_REFETCH_MAX`` (2) times, in
-    bytes over the bytes of reading the inputs and writing the outputs once, and one sample
-    at a time (always), the fewest cycles; of equal cycles, fewest DRAM bytes; then least
-    energy (pJ).  Neither the schedules nor the bound depends on the scratchpads, and a
-    schedule's cycles and activation bytes never rise with a larger pad (only whether an
-    operand fits sets its refetch): what is allowed on a pad is allowed on any larger one,
-    so a larger ifmap, filter or ofmap pad never raises a layer's cycles.  A batch's DRAM
-    bytes are at most S batch-1 runs' plus (ACT_REFETCH_MAX - 1) x its activations' bytes
-    (a chunk reads weights no more often than one sample at a time does).
+    bytes over the bytes of reading the inputs and writing the outputs once, or whose DRAM
+    bytes are at most ``DRAM_COMPULSORY_MAX`` (2) x the compulsory bytes (S x weights + inputs
+    + outputs, each once, at precision_bits / 8 B a value), and one sample at a time
+    (always), the fewest cycles; of equal cycles, fewest DRAM bytes; then least energy (pJ).
+    Neither the schedules nor the bounds depend on the scratchpads, and a schedule's cycles,
+    activation and DRAM bytes never rise with a larger pad (only whether an operand fits
+    sets its refetch): what is allowed on a pad is allowed on any larger one, so a larger
+    ifmap, filter or ofmap pad never raises a layer's cycles.  A layer's DRAM bytes at batch
+    S are at most the larger of S batch-1 runs' plus (ACT_REFETCH_MAX - 1) x its activations'
+    bytes (a chunk reads weights no more often than one sample at a time does) and
+    DRAM_COMPULSORY_MAX x its compulsory bytes.  (With the first limit alone, 609f886,
+    lenet300_100's Linear(784, 300) at batch 16 on 16 x 4 os, 8/8/8 KiB pads, whose weights
+    spill and whose inputs are re-read once per column fold, ran in chunks: 240,596 cycles
+    against 60,149 whole, which moves 1,180,800 B, 16 batch-1 runs 3,780,544 B.)
     Not monotone: DRAM bytes may rise with a larger pad where it lets a schedule that
-    re-reads more (within the bound, hidden behind compute) be the fastest (convnet_small at
-    batch 64, 64 x 16 ws, ifmap/filter 128/8 KiB: ofmap 32 -> 128 KiB, 105,458 -> 100,352
-    cycles, 2,450,800 -> 2,685,296 B): any rule that keeps the fastest allowed does; and
+    re-reads more (within the bounds, hidden behind compute) be the fastest (convnet_small at
+    batch 64, 16 x 16 ws, ifmap/filter 128/8 KiB: ofmap 32 -> 128 KiB, 172,131 -> 166,077
+    cycles, 2,457,280 -> 2,686,592 B): any rule that keeps the fastest allowed does; and
     energy, as a schedule's own SRAM access energy (~ sqrt(KiB)) and leakage (~ area) rise
     with its pads [H14].  (The rule was the fastest schedule whose DRAM bytes and energy were
     at most S batch-1 runs' on the same pads; that reference falls when a larger pad lets one
@@ -354,7 +366,9 @@ def _costs(L, c):
         return {n: full * one[n] + np.where(rest > 0, last[n], 0.0) for n in _CHUNK_ADDITIVE}
 
     once = np.maximum(L["I"] + L["O"], 1e-300) * c["precision_bits"] / 8.0   # bytes
-    allowed = lambda x: x["act_dram_bytes"] <= ACT_REFETCH_MAX * once
+    comp = (S * L["W"] + L["I"] + L["O"]) * c["precision_bits"] / 8.0     # bytes
+    allowed = lambda x: ((x["act_dram_bytes"] <= ACT_REFETCH_MAX * once)
+                         | (x["dram_bytes"] <= DRAM_COMPULSORY_MAX * comp))
     singles = chunked(np.ones_like(S))
     out = {n: np.where(tiles & ~allowed(k), singles[n], k[n]) for n in _CHUNK_ADDITIVE}
     # of the allowed: fewest cycles, then fewest DRAM bytes, then least energy (pJ)

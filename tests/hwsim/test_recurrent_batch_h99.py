@@ -1,7 +1,8 @@
 """A batch of a recurrent layer runs step by step: one step's working set must fit, not the
 whole sequence's, so a batch whose step fits runs whole (batch-level latency), in no more
-cycles than B batch-1 runs, DRAM bytes at most theirs plus (``ACT_REFETCH_MAX`` - 1) x its
-activations' bytes (energy: plus those bytes' DRAM energy)."""
+cycles than B batch-1 runs, DRAM bytes per layer at most the larger of theirs plus
+(``ACT_REFETCH_MAX`` - 1) x its activations' bytes and ``DRAM_COMPULSORY_MAX`` x its compulsory
+bytes (energy: plus the extra bytes' DRAM energy; ``check_batch_bounds``)."""
 import math
 import random
 
