@@ -256,12 +256,24 @@ def teacher_shape(teacher: nn.Module) -> tuple:
     return shape
 
 
+# Families with no BatchNorm option: nothing DeepInversion can invert (check_teacher)
+NO_BN_FAMILIES = {"lstm": "stacked LSTM", "hlstm": "H-LSTM"}
+
+
 def check_teacher(teacher: nn.Module, name: str = "") -> None:
     """What any inversion needs of a teacher: BatchNorm layers that keep running statistics
     (they are the data's, Eq. 4; not ``track_running_stats=False``) and a recorded input
     shape and class count (``teacher_shape``).  ``name`` (e.g. "--model m.pt", the file the caller read it from) begins the message."""
     where = f"{name}: " if name else ""
     if not batchnorm_layers(teacher):
+        family = (getattr(teacher, "spec", None) or {}).get("family")
+        if family in NO_BN_FAMILIES:   # no bn option to point to: say what works instead
+            raise UserError(f"{where}the teacher's family {family} ({NO_BN_FAMILIES[family]}) "
+                            f"has no BatchNorm layers: DeepInversion needs their running "
+                            f"statistics; "
+                            f"invert a family with BatchNorm (convnet1d or mlp with bn=true on "
+                            f"sequences), or give real or synthesized inputs (--synth), or use "
+                            f"a method that needs no inputs (continual --method lwf/finetune)")
         raise UserError(f"{where}teacher has no BatchNorm layers: DeepInversion needs their "
                         f"running statistics (train a model with bn=true)")
     blind = [n for n, m in teacher.named_modules()
@@ -900,7 +912,8 @@ def _evaluate(teacher, student, hooks, x, labels, config):
 
 def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig | None = None, *,
                pixel_range: tuple[torch.Tensor, torch.Tensor], student: nn.Module | None = None,
-               seed: int = 0, progress: bool = False, name: str = "") -> InversionResult:
+               seed: int = 0, progress: bool = False, name: str = "",
+               warn: bool = True) -> InversionResult:
     """Invert ``teacher`` into one input per entry of ``labels`` (batches of
     ``config.batch_size``).  ``pixel_range`` = (lo, hi) in normalized units, per channel for
     images and sequences, per feature for feature vectors (``synth.data.input_range``,
@@ -956,9 +969,10 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
                  "seconds": round(seconds, 3),
                  "images_per_second": len(labels) / max(seconds, 1e-9), "device": str(device)}
         warning = fidelity_warning(fidelity, config.min_fidelity, config.iterations)
-        if warning:
+        if warning:   # logged unless the caller says it (warn=False: stats["warning"] only)
             stats["warning"] = warning
-            log.warning(warning)
+            if warn:
+                log.warning(warning)
         return InversionResult(images, labels.clone(), conf, torch.cat(losses), stats)
 
 

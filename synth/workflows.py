@@ -112,12 +112,16 @@ def synthesis_summary(stats: dict, inv) -> dict:
     phases as that cap bounded them (``iteration_cap``: ``AmortizedConfig.iteration_report``,
     as ``nnsynth invert`` reports it; None per pixel, where ``iterations`` is the bound), the
     ``fidelity``, ``mean_iterations`` per batch (the generator's: its warm-up steps),
-    ``seconds`` and the low-fidelity ``warning`` (None without one).  Plain values: it is
-    saved with the checkpoint's metrics."""
-    return {"method": inv.method, "iterations": inv.iterations,
+    ``seconds`` and the low-fidelity ``warning`` (None without one), and the generator's
+    ``fallback`` per pixel (``synth.synthesis.per_pixel_fallback``; None where none ran:
+    ``method`` is then the one whose inputs were kept).  Plain values: it is saved with the
+    checkpoint's metrics."""
+    fallback = stats.get("fallback")   # synth.synthesis.per_pixel_fallback: the method kept
+    per_pixel = bool(fallback) and fallback.get("kept") == "per_pixel"
+    return {"method": "deepinversion" if per_pixel else inv.method, "iterations": inv.iterations,
             "iteration_cap": stats.get("iteration_cap"), "fidelity": stats.get("fidelity"),
             "mean_iterations": stats.get("mean_iterations"), "seconds": stats.get("seconds"),
-            "warning": stats.get("warning")}
+            "warning": stats.get("warning"), "fallback": fallback}
 
 
 # prune's and continual's per-pixel iteration cap when none is given: PER_PIXEL_ITERATIONS
@@ -347,6 +351,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         (x, y), summary = kept_synthesis(   # keyed by the cap applied (as before: 200 per
             state, teacher, {"num_images": count, "iterations": inv.iterations,   # pixel)
                              "seed": config.seed, "settings": inv.to_dict()}, make)
+        method = (summary or {}).get("method", method)   # per pixel where the generator fell back
     real = real_data_of(teacher)
     result = prune(teacher, x, y, config, cost_fn or flops_cost)
     metrics = result.summary()
@@ -587,6 +592,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                 state, old, {"num_images": num_images, "iterations": inv.iterations,
                              "seed": config.seed, "range": data.pixel_range(),
                              "settings": inv.to_dict()}, make)
+            synthesis = (summary or {}).get("method", synthesis)   # as prune's
     before = per_class_accuracy(old, class_subset(data, old_list))["accuracy"]
     model, metrics = learn_new_classes(old, class_subset(data, new_list, offset=len(old_list)),
                                        config, synth_x)

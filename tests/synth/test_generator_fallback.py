@@ -70,3 +70,30 @@ def test_no_fallback_when_asked_by_name_or_when_the_generator_did_well(gunpoint_
     assert per_pixel_fallback(teacher, labels, named, low, pixel_range=value_range) is low
     fine = _noise_result(teacher, labels, config.min_fidelity)
     assert per_pixel_fallback(teacher, labels, config, fine, pixel_range=value_range) is fine
+
+
+def test_prune_and_continual_report_the_method_kept():
+    """synthesis_summary (prune's and continual's ``synthesis``) dropped ``fallback`` and
+    named the generator for a set made per pixel (found by h156)."""
+    from synth.inversion import InversionConfig
+    from synth.workflows import synthesis_summary
+    inv = InversionConfig(method="amortized", fallback=True)
+    fell = {"fidelity": 1.0, "seconds": 3.0,
+            "fallback": {"generator_fidelity": 0.5, "per_pixel_fidelity": 1.0,
+                         "kept": "per_pixel"}}
+    summary = synthesis_summary(fell, inv)
+    assert summary["method"] == "deepinversion" and summary["fallback"]["kept"] == "per_pixel"
+    kept = synthesis_summary({**fell, "fallback": {**fell["fallback"], "kept": "generator"}},
+                             inv)
+    assert kept["method"] == "amortized"
+    assert synthesis_summary({"fidelity": 1.0}, inv)["fallback"] is None
+
+
+def test_a_recurrent_teacher_is_refused_naming_its_family():
+    from synth.errors import UserError
+    from synth.inversion import check_teacher
+    from synth.models import build
+    lstm = build("lstm32", (2, 10), 3)
+    with pytest.raises(UserError, match=r"family lstm \(stacked LSTM\) has no BatchNorm.*"
+                                        r"continual --method lwf/finetune"):
+        check_teacher(lstm, "--model m.pt")
