@@ -578,7 +578,31 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
         if meta.get("feature_names") is not None:   # other columns: named, not shapes
             in_model_columns(load_dataset(f"parquet:{path}", seed=seed), meta, f"the {owner}")
         raise
+    classes = getattr(model, "num_classes", None)
+    if classes is not None and found.num_classes != classes:   # another teacher's set: its
+        # labels are other classes (prune crashed on one, continual took them as old classes)
+        raise UserError(f"{option} {path}: a set of {found.num_classes} classes (labels up "
+                        f"to class {found.num_classes - 1}), where the {owner} predicts "
+                        f"{classes} classes: it was synthesized for another model")
+    made_by = _set_teacher_checksum(path)
+    own = (getattr(model, "checkpoint_info", None) or {}).get("checksum")
+    if made_by and own and made_by != own:
+        log.warning("%s %s was synthesized from another teacher (checksum %s; the %s's is %s): "
+                    "its inputs stand for that teacher's data", option, path, made_by, owner, own)
     return in_model_columns(found, meta, f"the {owner}")
+
+
+def _set_teacher_checksum(path) -> str | None:
+    """The teacher checksum a synthesized set's job.json records (``nnsynth invert``), or None
+    (no such file, not JSON, a plain Parquet table)."""
+    job = Path(path) / "job.json"
+    try:
+        if not job.is_file() or job.stat().st_size > 1 << 20:
+            return None
+        value = json.loads(job.read_text(encoding="utf-8")).get("teacher_checksum")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def in_model_order(data, names):
