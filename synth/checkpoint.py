@@ -579,11 +579,12 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
             in_model_columns(load_dataset(f"parquet:{path}", seed=seed), meta, f"the {owner}")
         raise
     classes = getattr(model, "num_classes", None)
-    if classes is not None and found.num_classes != classes:   # another teacher's set: its
-        # labels are other classes (prune crashed on one, continual took them as old classes)
-        raise UserError(f"{option} {path}: a set of {found.num_classes} classes (labels up "
-                        f"to class {found.num_classes - 1}), where the {owner} predicts "
-                        f"{classes} classes: it was synthesized for another model")
+    if classes is not None and found.num_classes != classes:   # another model's set (or a
+        # real table of more classes): its inputs serve (KD, continual take the model's own
+        # outputs), its labels do not (prune checks them itself: dfprune.check_labels)
+        log.warning("%s %s is a set of %d classes where the %s predicts %d: its inputs are "
+                    "used, its labels are not the %s's", option, path, found.num_classes, owner,
+                    classes, owner)
     made_by = _set_teacher_checksum(path)
     own = (getattr(model, "checkpoint_info", None) or {}).get("checksum")
     if made_by and own and made_by != own:

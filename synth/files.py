@@ -30,11 +30,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     tmp = None
     try:
-        try:   # a folder that cannot hold files (/proc, a path through a file): one line too
+        try:   # a folder that cannot hold files (/proc): one line too
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = _new_temp(path)
         except OSError as e:
-            if e.errno not in WRITE_ERRNOS | {errno.ENOENT, errno.ENOTDIR}:
+            if e.errno not in WRITE_ERRNOS | {errno.ENOENT}:   # (a path through a file,
+                # ENOTDIR, stays the caller's to name: a sweep names its config key)
                 raise
             raise _user_error(f"cannot write {path}: {e.strerror or e}") from None
         yield tmp
