@@ -342,7 +342,11 @@ def run_row(a) -> dict:
     return {"row": name, "key": row_key([inversion_key(c) for c in configs], dataset, seeds,
                                         a.adi, kd), "kd": kd,
             "adi": adi if a.adi else None,
-            "method": config.method, "cpu_seconds": stats.get("cpu_seconds"),
+            # the method whose inputs were kept: a generator settings_for picked falls back
+            # per pixel below min_fidelity (synth.synthesis.per_pixel_fallback)
+            "method": (PER_PIXEL if (stats.get("fallback") or {}).get("kept") == "per_pixel"
+                       else config.method),
+            "fallback": stats.get("fallback"), "cpu_seconds": stats.get("cpu_seconds"),
             "per_pixel": None if alt_stats is None else {
                 "fidelity": alt_stats["fidelity"], "missed": alt_stats.get("missed"),
                 "images_per_second": alt_stats["images_per_second"],
