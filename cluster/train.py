@@ -214,12 +214,11 @@ def shippable(model) -> Any:
     """``model`` as it can be pickled for a worker: a ``ShippedModel`` for a masked model
     built by ``synth.models.build`` (it has a spec), else ``model`` itself."""
     from torch import nn
-    from synth.masked import masked_layers, masks_of
+    from synth.masked import masked_layers, masks_of, module_hooks
     if not isinstance(model, nn.Module) or getattr(model, "spec", None) is None \
             or not masked_layers(model):
         return model
-    hooks = {name: (list(m._forward_pre_hooks.values()), list(m._forward_hooks.values()))
-             for name, m in model.named_modules() if m._forward_pre_hooks or m._forward_hooks}
+    hooks = module_hooks(model)
     return ShippedModel(
         spec=model.spec, input_shape=tuple(model.input_shape),
         num_classes=int(model.num_classes), dtype=next(model.parameters()).dtype,
@@ -234,7 +233,7 @@ def shippable(model) -> Any:
 def received(shipped: ShippedModel):
     """The model a ``ShippedModel`` was made from, rebuilt (on a worker): same spec, masks,
     weights, modes, frozen parameters, hooks and attributes."""
-    from synth.masked import attach_masks
+    from synth.masked import add_hooks, attach_masks
     from synth.models import build
     model = build(shipped.spec, shipped.input_shape, shipped.num_classes).to(shipped.dtype)
     attach_masks(model, shipped.masks)
@@ -245,11 +244,7 @@ def received(shipped: ShippedModel):
     for name, parameter in model.named_parameters():
         if name in shipped.frozen:
             parameter.requires_grad_(False)
-    for name, (pre, post) in shipped.hooks.items():
-        for hook in pre:
-            modules[name].register_forward_pre_hook(hook)
-        for hook in post:
-            modules[name].register_forward_hook(hook)
+    add_hooks(model, shipped.hooks)
     for key, value in shipped.attributes.items():
         setattr(model, key, value)
     return model

@@ -130,18 +130,14 @@ def plain_weights(model: torch.nn.Module) -> torch.nn.Module:
     parametrized classes with ``model``, and removing the parametrization from the copy
     strips ``weight`` from ``model`` too.  Each module's forward hooks (a fixed-point model's
     output rounding, ``synth.quant.attach_inference``) are carried over."""
-    from synth.masked import masked_layers, plain_state
+    from synth.masked import add_hooks, masked_layers, module_hooks, plain_state
     from synth.models import build
     if not masked_layers(model) or getattr(model, "spec", None) is None:
         return model
     state, _ = plain_state(model)
     plain = build(model.spec, model.input_shape, model.num_classes)
     plain.load_state_dict(state)
-    source = dict(model.named_modules())
-    for name, module in plain.named_modules():
-        for hook in source[name]._forward_hooks.values():   # torch keeps them in this dict
-            module.register_forward_hook(hook)
-    return plain
+    return add_hooks(plain, module_hooks(model))
 
 
 def export_onnx(model: torch.nn.Module, path: str | os.PathLike,

@@ -122,6 +122,25 @@ def masks_of(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: m.mask.detach().cpu().clone() for name, _, m in masked_layers(model)}
 
 
+def module_hooks(model: nn.Module) -> dict[str, tuple[list, list]]:
+    """Each submodule's forward pre-hooks and forward hooks, by name (those that have any): a
+    fixed-point model's rounding (``synth.quant.attach_inference``) lives there, and a model
+    rebuilt from its spec (an export's plain copy, a worker's copy) must carry them."""
+    return {name: (list(m._forward_pre_hooks.values()), list(m._forward_hooks.values()))
+            for name, m in model.named_modules() if m._forward_pre_hooks or m._forward_hooks}
+
+
+def add_hooks(model: nn.Module, hooks: dict[str, tuple[list, list]]) -> nn.Module:
+    """``module_hooks``' record registered on ``model`` (same submodule names); ``model``."""
+    modules = dict(model.named_modules())
+    for name, (pre, post) in hooks.items():
+        for hook in pre:
+            modules[name].register_forward_pre_hook(hook)
+        for hook in post:
+            modules[name].register_forward_hook(hook)
+    return model
+
+
 def plain_state(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """(state dict, masks) of a model that may be masked, as CPU copies: the state dict of
     the unmasked model (``<layer>.weight`` holds a masked layer's effective weight, no
