@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def _join(address: str, kwargs: dict) -> None:
     if address.startswith(("http://", "https://")):
         raise UserError(f"{where[0]}: that is a dashboard URL (nnsynth submit takes one); "
                         f"{where[1]}")
-    unreachable = gcs_unreachable(address)
+    unreachable = gcs_unreachable(address) or gcs_silent(address)
     if unreachable:
         raise UserError(f"{where[0]}: {unreachable}; expected a Ray head's GCS listening "
                         f"there (`ray start --head` prints its address); {where[1]}")
@@ -130,14 +131,12 @@ def gcs_unreachable(address: str, timeout: float = GCS_CHECK_SECONDS) -> str | N
     says what it makes of those).  ``ray.init`` retries such an address without end
     (``--address 127.0.0.1:1`` was still retrying after 6 minutes)."""
     import socket
-    host, sep, port = address.strip().rpartition(":")
-    if not sep or "://" in address or not port.isdigit() or not host:
+    where = _host_port(address)
+    if where is None:
         return None
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host   # [::1]:6379
-    if not 0 < int(port) < 65536:
-        return None
+    host, port = where
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
+        with socket.create_connection((host, port), timeout=timeout):
             return None
     except socket.gaierror:
         return f"host {host!r} is not found"
@@ -145,6 +144,74 @@ def gcs_unreachable(address: str, timeout: float = GCS_CHECK_SECONDS) -> str | N
         return f"nothing answered at port {port} of {host} within {timeout:g} s"
     except OSError as e:
         return f"nothing accepts a connection at port {port} of {host} ({e.strerror or e})"
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of a ``HOST:PORT`` address (``[::1]:6379`` too), or None for any other
+    form (``auto``, ``ray://...``, a malformed one)."""
+    host, sep, port = address.strip().rpartition(":")
+    if not sep or "://" in address or not port.isdigit() or not host:
+        return None
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host   # [::1]:6379
+    return (host, int(port)) if 0 < int(port) < 65536 else None
+
+
+def gcs_silent(address: str, timeout: float | None = None) -> str | None:
+    """Why no Ray GCS answers at a ``HOST:PORT`` address where something accepts TCP
+    connections, or None when one may (or when ``address`` is no HOST:PORT, or the probe
+    itself cannot run: Ray is then left to say).  ``ray.init`` waits on a service that is no
+    GCS without end (a server that accepts and stays silent, an HTTP server: still waiting
+    after minutes) and retries one that speaks gRPC but is no GCS (~20 s of warnings).
+
+    The probe is Ray's own GCS channel (``ray._private.gcs_utils.create_gcs_channel``:
+    RAY_USE_TLS and token auth as ``ray.init`` uses them), which must become ready -- the
+    HTTP/2 handshake every gRPC server completes at once -- within ``timeout`` seconds
+    (default GCS_CHECK_SECONDS; a failed handshake, an HTTP server's answer, ends the wait);
+    then one GetClusterId call (what Ray's GCS client asks first) must not be answered
+    "unimplemented".  Any other answer, an authentication refusal included, is a GCS's."""
+    where = _host_port(address)
+    if where is None:
+        return None
+    timeout = GCS_CHECK_SECONDS if timeout is None else timeout
+    try:
+        import grpc
+        from ray._private.gcs_utils import create_gcs_channel
+        from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+        channel = create_gcs_channel(address.strip())
+        use_tls = os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true")   # as Ray reads it
+    except Exception as e:     # another Ray's internals: the probe is skipped, Ray decides
+        log.debug("no GCS probe of %s: %s", address, e)
+        return None
+    host, port = where
+    settled, seen = threading.Event(), []
+
+    def watch(state):
+        seen.append(state)
+        if state in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE):
+            settled.set()
+    channel.subscribe(watch, try_to_connect=True)
+    try:
+        settled.wait(timeout)
+        if grpc.ChannelConnectivity.READY not in seen:
+            how = ("failed the gRPC handshake (no gRPC server, or TLS on one side only: "
+                   f"RAY_USE_TLS is {'set' if use_tls else 'unset'} here)"
+                   if grpc.ChannelConnectivity.TRANSIENT_FAILURE in seen else
+                   f"completed no gRPC handshake within {timeout:g} s")
+            return (f"no Ray GCS answered at port {port} of {host}: the service there "
+                    f"accepts connections but {how}")
+        stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
+        try:
+            stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=timeout)
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return (f"no Ray GCS answered at port {port} of {host}: the gRPC service there "
+                        f"does not know the GCS's GetClusterId call")
+        except Exception as e:   # e.g. token auth on and no token: ray.init says so
+            log.debug("GCS probe of %s: %s", address, e)
+        return None
+    finally:
+        channel.unsubscribe(watch)
+        channel.close()
 
 
 def check_cluster_device(device: str, name: str = "device") -> None:
