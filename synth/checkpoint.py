@@ -432,7 +432,9 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
         data = load_dataset(name, seed=seed)
     else:   # the recorded set: a csv: path relative to the folder it was trained in, a file
         try:   # moved since: "CSV file not found: animals.csv" did not say whose set it was
-            data = load_dataset(name, seed=seed)
+            # recorded: a name the user did not give, so its errors quote none of its file
+            # (a crafted checkpoint's csv:/etc/passwd printed one of its lines)
+            data = load_dataset(name, seed=seed, recorded=True)
         except UserError as e:
             from synth.files import printable
             raise UserError(f"{source} records the data set {printable(name)}, which does not "

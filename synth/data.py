@@ -25,8 +25,9 @@ import torch
 
 from synth.config import short_repr, value_error
 from synth.data_registry import (  # noqa: F401  (the registry is this module's API too)
-    MAX_CLASS_NAME, check_class_names, check_dataset_name, check_dataset_path, list_datasets,
-    load_dataset, printable, register_dataset, split_class_list)
+    MAX_CLASS_NAME, check_class_names, check_dataset_name, check_dataset_path, column_shown,
+    content_shown, list_datasets, load_dataset, printable, register_dataset, shown,
+    split_class_list)
 from synth.errors import UserError
 
 TEST_FRACTION = 0.2   # of all samples
@@ -300,9 +301,10 @@ def split_column(values, y: np.ndarray, seed: int, where: str, column: str = "sp
     bad = np.flatnonzero([v not in ("train", "val", "test") for v in s])
     if bad.size:   # rows of any other value were dropped without a word
         odd = list(dict.fromkeys(given[i] for i in bad[:1000]))   # distinct, in row order
-        shown = ", ".join(short_repr(v) for v in odd[:3]) + (", ..." if len(odd) > 3 else "")
+        got = (", ".join(short_repr(v) for v in odd[:3]) + (", ..." if len(odd) > 3 else "")
+               if content_shown() else "other values")
         raise UserError(f"{where}: column {printable(column)} must hold 'train', 'val' or "
-                        f"'test' (any case), got {shown} in {bad.size:,} of {len(s):,} rows "
+                        f"'test' (any case), got {got} in {bad.size:,} of {len(s):,} rows "
                         f"(the first in data row {bad[0] + 1:,})")
     train, val, test = (np.flatnonzero(s == k) for k in ("train", "val", "test"))
     if not len(train):
@@ -342,7 +344,7 @@ def moments(values: np.ndarray, axis, what: str,
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         column = (f"column {short_repr(printable(str(names[i])))}: its "
-                  if names is not None else "")
+                  if names is not None and content_shown() else "")
         raise UserError(f"{what} {i} has values too large to normalize ({column}mean/std "
                         f"overflow float64)")
     return mean, safe_std(mean, std)
@@ -943,10 +945,10 @@ def _plain_parquet(path: str, files: list[Path], footers: list, seed: int) -> Da
                     "synth.data.write_parquet)" if pa.types.is_nested(kind) else "")
             if pa.types.is_string(kind) or pa.types.is_large_string(kind):
                 hint = _label_hint(names)
-            raise UserError(f"{where}: feature column {short_repr(printable(n))} must hold "
+            raise UserError(f"{where}: feature column {column_shown(n, names)} must hold "
                             f"numbers, has {short_repr(str(kind))} values{hint}")
         if n not in features and pa.types.is_nested(kind):
-            raise UserError(f"{where}: column {short_repr(printable(n))} must hold one value "
+            raise UserError(f"{where}: column {column_shown(n, names)} must hold one value "
                             f"a row, has {short_repr(str(kind))} values")
     total = 0
     for f, (_, rows, columns) in zip(files, footers):
@@ -960,7 +962,7 @@ def _plain_parquet(path: str, files: list[Path], footers: list, seed: int) -> Da
         for n in names:
             values, decoded = columns.get(n, (0, 0))
             if values > rows or (n in (label, split) and decoded > 64 * rows + (1 << 20)):
-                raise UserError(f"Parquet file {f}: column {short_repr(printable(n))} decodes "
+                raise UserError(f"Parquet file {f}: column {column_shown(n, names)} decodes "
                                 f"to {decoded:,} bytes ({values:,} values) for {rows:,} rows, "
                                 f"not one short value a row; refused unread")
     if total > MAX_DATASET_VALUES:
@@ -1101,21 +1103,31 @@ def _csv_layout(raw, path: str) -> CsvLayout:
     return CsvLayout(delimiter=delimiter, header=header)
 
 
-def _skip_blank_row(row) -> str:
+class _RowFields:
     """pyarrow's handler of a row of too few or many fields: a line of spaces or tabs only
     (an editor's last line, 'a,b\\n1,2\\n  \\n') is skipped as an empty line is, where it was
     "cannot be parsed: Expected 3 columns, got 1:" followed by the invisible spaces; any
-    other is the parse error it was."""
-    return "skip" if not (row.text or "").strip() else "error"
+    other is the parse error it was, remembered (``refused``: its line number, fields
+    expected and found) for an error that need not quote pyarrow's (which holds the row)."""
+
+    def __init__(self) -> None:
+        self.refused: tuple | None = None
+
+    def __call__(self, row) -> str:
+        if not (row.text or "").strip():
+            return "skip"
+        self.refused = (row.number, row.expected_columns, row.actual_columns)
+        return "error"
 
 
-def _csv_parse(raw, path: str, layout: CsvLayout, convert=None):
+def _csv_parse(raw, path: str, layout: CsvLayout, convert=None, threads: bool = True):
     import pyarrow as pa
     import pyarrow.csv as pacsv
     raw.seek(0)
     if convert is None:
         convert = pacsv.ConvertOptions()
     convert.decimal_point = layout.decimal
+    rows = _RowFields()
     try:
         # pyarrow reads a Python file object from its own I/O threads (readahead, threaded
         # or not), and a read still pending when a parse error ended the command (an empty
@@ -1125,18 +1137,39 @@ def _csv_parse(raw, path: str, layout: CsvLayout, convert=None):
         with pa.OSFile(os.fspath(raw.name)) as source:
             return pacsv.read_csv(
                 source, read_options=pacsv.ReadOptions(
-                    block_size=1 << 22, encoding=layout.encoding,
+                    block_size=1 << 22, encoding=layout.encoding, use_threads=threads,
                     autogenerate_column_names=not layout.header),
                 parse_options=pacsv.ParseOptions(delimiter=layout.delimiter,
-                                                 invalid_row_handler=_skip_blank_row),
+                                                 invalid_row_handler=rows),
                 convert_options=convert)
     except UnicodeDecodeError:
         raise UserError(f"CSV data set {path} cannot be parsed: it is neither UTF-8 nor "
                         f"Windows-1252 (Latin-1) text; save it as UTF-8") from None
     except pa.ArrowInvalid as e:
-        first = (str(e).splitlines() or [type(e).__name__])[0][:200]
-        first = "".join(c if c.isascii() and c.isprintable() else "?" for c in first)
-        raise UserError(f"CSV data set {path} cannot be parsed: {first}") from None
+        if rows.refused is not None and rows.refused[0] is None and threads:
+            # pyarrow numbers the rows it refuses only when it parses in one thread: the
+            # failing parse again, once, for the line number of its error
+            return _csv_parse(raw, path, layout, convert, threads=False)
+        raise UserError(f"CSV data set {path} cannot be parsed: "
+                        f"{_parse_problem(e, rows.refused)}") from None
+
+
+def _parse_problem(error, refused: tuple | None) -> str:
+    """What pyarrow's CSV parse ``error`` found, in words that quote none of the file (a row
+    is no short cell, ``shown``): pyarrow's own message ends with the whole row it refused
+    ('Expected 1 columns, got 4: postgres:x:101:...'), a line of a file a crafted
+    checkpoint named (csv:/etc/passwd) printed by `nnsynth eval --model`."""
+    import re
+    if refused is not None:
+        number, expected, actual = refused
+        line = f"line {number:,}" if number is not None and number >= 0 else "a line"
+        return (f"{line} has {actual:,} fields, expected {expected:,} (as many as its first "
+                f"row)")
+    first = (str(error).splitlines() or [type(error).__name__])[0]
+    # pyarrow's other messages quote a value after "invalid value" or a row after "got N:"
+    first = re.sub(r"(invalid value|got \d+)\b.*", r"\1", first)
+    first = re.split("['\"]", first)[0][:200]
+    return "".join(c if c.isascii() and c.isprintable() else "?" for c in first)
 
 
 def _undecoded(table) -> bool:
@@ -1263,10 +1296,10 @@ def _csv_columns(path: str):
                  "read", path, len(drop))
         table = table.select([i for i in range(table.num_columns) if i not in drop])
     names = table.schema.names
-    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    twice = next((i for i, n in enumerate(names) if n in names[:i]), None)
     if twice is not None:
         raise UserError(f"CSV data set {path}: its header gives the column "
-                        f"{short_repr(printable(twice))} twice; rename one")
+                        f"{shown(printable(names[twice]), f'#{twice + 1}')} twice; rename one")
     return names, table, layout
 
 
@@ -1299,12 +1332,13 @@ def _whole_numbers(text: list[str], where: str) -> list[int]:
         except (ValueError, ZeroDivisionError, OverflowError):   # nan, inf
             numbers.append(None)
         if numbers[-1] is None and _is_number(t):   # 'inf' was called a fractional value
-            raise UserError(f"{where}: its label column holds NaN or infinite values such as "
-                            f"{short_repr(t)}; labels must be class names or integers")
+            raise UserError(f"{where}: its label column holds NaN or infinite values"
+                            f"{shown(t, lead=' such as ')}; labels must be class names or "
+                            f"integers")
         if numbers[-1] is None or numbers[-1].denominator != 1:
             raise UserError(f"{where}: labels must be class names or integers, got fractional "
-                            f"values such as {short_repr(t)} (the labels are the column named "
-                            f"{'/'.join(LABEL_COLUMNS)}, else the last)")
+                            f"values{shown(t, lead=' such as ')} (the labels are the column "
+                            f"named {'/'.join(LABEL_COLUMNS)}, else the last)")
     return [int(f) for f in numbers]
 
 
@@ -1374,7 +1408,7 @@ def _table_roles(names: list[str], where: str) -> tuple[str, str | None, list[st
         same = [n for n, low in zip(names, lowered) if low == key]
         if len(same) > 1:   # 'Label' and 'label': the first was the labels, the other a feature
             raise UserError(f"{where}: its header names the {key} column twice "
-                            f"({', '.join(short_repr(printable(n)) for n in same)}); rename one")
+                            f"({', '.join(column_shown(n, names) for n in same)}); rename one")
     split = names[lowered.index("split")] if "split" in lowered else None
     last = next((n for n in reversed(names) if n != split), names[-1])   # a split column last
     label = next((names[lowered.index(c)] for c in LABEL_COLUMNS if c in lowered), last)
@@ -1386,7 +1420,7 @@ def _label_hint(names: list[str]) -> str:
     labels in another column than the rule picks, such as the first)."""
     label, _, _ = _table_roles(names, "")
     return (f" (the labels are the column named {'/'.join(LABEL_COLUMNS)}, else the last: "
-            f"here {short_repr(printable(label))})")
+            f"here {column_shown(label, names)})")
 
 
 def _feature_type_error(column, name: str, where: str, names=()) -> str | None:
@@ -1399,7 +1433,7 @@ def _feature_type_error(column, name: str, where: str, names=()) -> str | None:
                or pa.types.is_boolean(kind) or pa.types.is_decimal(kind))
     if numeric and not column.null_count:
         return None
-    head = f"{where}: feature column {short_repr(printable(name))}"
+    head = f"{where}: feature column {column_shown(name, names)}"
     if column.null_count and (numeric or pa.types.is_null(kind)):
         row = int(np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False))[0])
         return (f"{head} has {column.null_count:,} empty cells (missing values: empty, NA, "
@@ -1413,8 +1447,9 @@ def _feature_type_error(column, name: str, where: str, names=()) -> str | None:
             numbers = any(t is not None and _is_number(t) for t in text[:10_000])
             hint = ("; fill or drop those rows" if numbers   # a missing-value mark such as ?
                     else _label_hint(list(names)) if names else "")
-            return (f"{head} must hold numbers in every row, has text such as "
-                    f"{short_repr(printable(text[odd]))} (data row {row + 1:,}){hint}")
+            return (f"{head} must hold numbers in every row, has text"
+                    f"{shown(printable(text[odd]), lead=' such as ')} (data row {row + 1:,})"
+                    f"{hint}")
     if column.null_count:
         return f"{head} must hold numbers in every row, has {column.null_count:,} empty cells"
     hint = (" (a column of lists is nnsynth's own Parquet layout, with its metadata: "
@@ -1434,9 +1469,10 @@ def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Data
         raise UserError(f"{where} has no columns")
     label, split, features = _table_roles(names, where)
     if not features or table.num_rows == 0:
+        columns = (f"columns {short_repr(names)}" if content_shown()
+                   else f"{len(names)} column{'s' if len(names) != 1 else ''}")
         raise UserError(f"{where} needs rows and at least one feature column "
-                        f"beside the labels; has {table.num_rows} rows and columns "
-                        f"{short_repr(names)}")
+                        f"beside the labels; has {table.num_rows} rows and {columns}")
     from synth.models import check_shape
     check_shape([len(features)], 2, where)
     import pyarrow as pa
@@ -1453,7 +1489,7 @@ def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Data
     for n, c in zip(features, columns):   # named: the file had said neither column nor row
         bad = ~np.isfinite(c)
         if bad.any():
-            raise UserError(f"{where}: feature column {short_repr(printable(n))} holds NaN or "
+            raise UserError(f"{where}: feature column {column_shown(n, names)} holds NaN or "
                             f"infinite values ({int(bad.sum()):,}; the first in data row "
                             f"{int(np.flatnonzero(bad)[0]) + 1:,}; a number beyond 1.8e308 "
                             f"reads as infinite); fill or drop those rows")
@@ -1506,7 +1542,8 @@ def too_few_to_split(y: np.ndarray, names: Sequence[str], unit: str) -> str:
                 f"of each class")
     low = int(np.flatnonzero(counts == counts[counts > 0].min())[0])
     return (f"too few {unit} per class for stratified train/val/test splits (class "
-            f"{names[low]!r} has {int(counts[low])}; each needs some in train, val and test)")
+            f"{shown(names[low], str(low))} has {int(counts[low])}; each needs some in train, "
+            f"val and test)")
 
 
 @register_dataset("csv", "your own table: a CSV file (comma, semicolon or tab separated) with "

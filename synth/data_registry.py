@@ -9,9 +9,10 @@ registry is first read.  Importing ``synth`` (every ``nnsynth --help``) stays li
 """
 from __future__ import annotations
 
+import contextvars
 import re
 import threading
-from typing import Callable
+from typing import Any, Callable
 
 from synth.choices import DATASET_PREFIXES
 from synth.config import check_seed, short_repr
@@ -24,6 +25,9 @@ _DESCRIPTIONS: dict[str, str] = {}
 _PENDING: list[Callable[[], None]] = []
 _LOCK = threading.RLock()
 _CLASS_LIST = re.compile(r"^(?P<base>.+)\[(?P<classes>\d+(?:,\d+)*)\]$")
+# True while a set named by a file (a checkpoint's metadata), not by the user, loads
+# (``load_dataset(..., recorded=True)``): its loaders' errors then quote none of its content.
+_RECORDED = contextvars.ContextVar("nnsynth_recorded_dataset", default=False)
 
 
 def register_dataset(name: str, description: str, prefixed: bool = False):
@@ -152,6 +156,29 @@ def check_dataset_path(name, where: str = "") -> None:
                 f"printable (rename the file or folder)")
 
 
+def shown(value: Any, otherwise: str = "", lead: str = "") -> str:
+    """A cell, line or name read from a data set's file, for an error message: ``lead`` and
+    a short, repr-escaped value (``short_repr``: at most 60 characters of it, control
+    characters escaped) when the user named the file; ``otherwise`` (what the message says
+    in its place: a column's number, or nothing) while a set named by a checkpoint loads.  A crafted
+    checkpoint recording csv:/etc/passwd made `nnsynth eval --model` print a line of that
+    file ("Expected 1 columns, got 4: postgres:x:101:..."), a file the user never chose."""
+    return lead + short_repr(value) if content_shown() else otherwise
+
+
+def content_shown() -> bool:
+    """Whether errors may quote a short cell of the set that loads (``shown``): not while a
+    set named by a checkpoint loads (``load_dataset(..., recorded=True)``)."""
+    return not _RECORDED.get()
+
+
+def column_shown(name: str, names) -> str:
+    """A table's column in an error: its name (``shown``), or its number (#1 the first)
+    while content is not shown."""
+    names = list(names)
+    return shown(printable(name), f"#{names.index(name) + 1}" if name in names else "")
+
+
 MAX_CLASS_NAME = 200   # characters: a checkpoint's metadata holds names of at most this many
 
 
@@ -161,19 +188,21 @@ def check_class_names(names, where: str, *, loaded: bool = False) -> None:
     sequence or a bidi override (from a Parquet set's metadata, a CSV label cell, an image
     folder's name, a .ts label) broke the one-line output or rewrote the terminal.
     ``loaded``: the names of a set just loaded, which must also be non-empty and distinct."""
-    for n in names:
+    for i, n in enumerate(names):
         if not isinstance(n, str) or len(n) > MAX_CLASS_NAME:
+            size = f"{len(n):,} characters" if isinstance(n, str) else type(n).__name__
             raise ConfigError(f"{where}: class names must be strings of at most "
-                              f"{MAX_CLASS_NAME} characters, got {short_repr(n)}")
+                              f"{MAX_CLASS_NAME} characters, got {shown(n, size)}")
         if not n.isprintable():
-            raise ConfigError(f"{where}: class name {short_repr(n)} holds a control character "
-                              f"(a newline, an escape sequence...); class names must be printable")
+            raise ConfigError(f"{where}: class name {shown(n, f'(class {i})')} holds a control "
+                              f"character (a newline, an escape sequence...); class names must "
+                              f"be printable")
         if loaded and not n.strip():
-            raise ConfigError(f"{where}: a class name is empty ({short_repr(n)})")
+            raise ConfigError(f"{where}: a class name is empty ({shown(n, f'class {i}')})")
     if loaded and len(set(names)) != len(names):
-        twice = next(n for i, n in enumerate(names) if n in names[:i])
-        raise ConfigError(f"{where}: class name {short_repr(twice)} is given twice; classes "
-                          f"need distinct names")
+        i = next(i for i, n in enumerate(names) if n in names[:i])
+        raise ConfigError(f"{where}: class name {shown(names[i], f'(class {i})')} is given "
+                          f"twice; classes need distinct names")
 
 
 def check_training_classes(data, where: str) -> None:
@@ -193,15 +222,23 @@ def check_training_classes(data, where: str) -> None:
         only = [s for s in held if counts[s][c]]
         if only and not counts["train"][c]:
             rows = " and ".join(f"{counts[s][c]:,} {s}" for s in only)
-            raise ConfigError(f"{where}: class {short_repr(data.class_names[c])} has no "
+            raise ConfigError(f"{where}: class {shown(data.class_names[c], str(c))} has no "
                               f"training samples (only {rows} samples); every class needs at "
                               f"least one to train on (move some of its samples to train, or "
                               f"remove the class)")
 
 
-def load_dataset(name: str, seed: int = 0):
+def load_dataset(name: str, seed: int = 0, *, recorded: bool = False):
     """The named set (a ``synth.data.Dataset``) split with ``seed`` (recorded as
-    ``Dataset.seed`` and in its metadata)."""
+    ``Dataset.seed`` and in its metadata).  ``recorded``: the name came from a file (a
+    checkpoint's metadata), not from the user, so its errors quote none of the set's
+    content (``shown``): they name the file and what was expected."""
+    if recorded and not _RECORDED.get():
+        token = _RECORDED.set(True)
+        try:
+            return load_dataset(name, seed)
+        finally:
+            _RECORDED.reset(token)
     check_seed("seed", seed)   # scikit-learn's splits take [0, 2^32): a traceback beyond
     check_dataset_name(name)
     base, classes = split_class_list(name)

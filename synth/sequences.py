@@ -45,7 +45,7 @@ from synth.config import short_repr
 from synth.data import (CSV_CODEPAGE_SAMPLE_BYTES, MAX_DATASET_VALUES, Dataset, moments, ts_pair,
                         register_dataset, stratified_splits)
 from synth.data import _make as make_dataset
-from synth.data_registry import MAX_CLASS_NAME
+from synth.data_registry import MAX_CLASS_NAME, content_shown, shown
 from synth.errors import UserError
 from synth.files import check_latin_reading, missing_input, printable
 
@@ -223,16 +223,17 @@ def _parse_lines(f, path: Path, tally: _Tally):
             if line.startswith("%"):   # ARFF-style comment: aeon's own UnitTest files open
                 continue               # with them, and aeon's reader skips them
             if not line.startswith("@"):
-                raise UserError(f"{path}:{lineno}: expected a '@' header line before @data, "
-                                f"got {line[:40]!r}")
+                raise UserError(f"{path}:{lineno}: expected a '@' header line before @data"
+                                f"{shown(line[:40], lead=', got ')}")
             # aeon splits on any whitespace ("@dimensions\t6"); keys are case-insensitive
             key, value = (line[1:].split(None, 1) + ["", ""])[:2]
             key, value = key.lower(), value.strip()
             if key in _HEADER_KEYS:   # the keys read; others are not kept
                 if header.get(key, value) != value:
                     # two values of one key: the last one silently won
-                    raise UserError(f"{path}:{lineno}: {_HEADER_KEYS[key]} is given twice, "
-                                    f"{header[key][:40]!r} then {value[:40]!r}; give it once")
+                    raise UserError(f"{path}:{lineno}: {_HEADER_KEYS[key]} is given twice"
+                                    f"{shown(header[key][:40], lead=', ')}"
+                                    f"{shown(value[:40], lead=' then ')}; give it once")
                 header[key] = value
             in_data = key == "data"
             if in_data:
@@ -255,14 +256,16 @@ def _parse_lines(f, path: Path, tally: _Tally):
     spaced = next((lab for lab in dict.fromkeys(labels) if len(lab.split()) > 1), None)
     if declared and spaced is not None:   # 'long blink' declared was 'long' and 'blink':
         # "lists class 'blink' twice" or "'long blink' is not in @classLabel"
-        raise UserError(f"{path}: label {short_repr(spaced)} holds a space, which @classLabel "
+        raise UserError(f"{path}: {shown(spaced, 'a label', 'label ')} holds a space, which "
+                        f"@classLabel "
                         f"cannot list (it separates the classes with spaces); write the "
                         f"labels without spaces (long_blink), or remove the @classLabel "
                         f"line (the labels seen are then the classes)")
     seen: set[str] = set()
     for c in declared:   # its first index never got a series: "class 'a' has 0 series"
         if c in seen:
-            raise UserError(f"{path}: @classLabel lists class {c!r} twice; list each class once")
+            raise UserError(f"{path}: @classLabel lists {shown(c, 'a class', 'class ')} twice; "
+                            f"list each class once")
         seen.add(c)
     _check_declared(labels, declared, path)
     return series, labels, declared, facts
@@ -278,7 +281,8 @@ def _read_row(line: str, unlabelled: tuple[bool, bool], facts: dict, first: int 
     18 s; 8 million '?' in a line, each read by Python, 8 s)."""
     cut = line.rfind(":")
     if cut < 0:
-        raise UserError(f"{path}:{lineno}: expected 'values:...:label', got {line[:40]!r}")
+        raise UserError(f"{path}:{lineno}: expected 'values:...:label'"
+                        f"{shown(line[:40], lead=', got ')}")
     if unlabelled[0] or (unlabelled[1] and _numbers(line, cut + 1, len(line))):
         # the last field was read as a class label: a regression target of every series
         # became its own class ("class '-0.008' has 1 series"), and with no label field
@@ -301,8 +305,9 @@ def _read_row(line: str, unlabelled: tuple[bool, bool], facts: dict, first: int 
                         f"{MAX_SERIES_VALUES:,} values a series (cut it into windows)")
     label = line[cut + 1:].strip()
     if len(label) > MAX_CLASS_NAME:   # a class name longer was refused once all was read
-        raise UserError(f"{path}:{lineno}: label of {len(label):,} characters "
-                        f"({short_repr(label, 40)}); class names are at most {MAX_CLASS_NAME}")
+        raise UserError(f"{path}:{lineno}: label of {len(label):,} characters"
+                        f"{' (' + short_repr(label, 40) + ')' if content_shown() else ''}; "
+                        f"class names are at most {MAX_CLASS_NAME}")
     tally.room(path, lineno)
     lengths = [count]
     if channels > 1:
@@ -339,22 +344,22 @@ def _header_facts(header: dict[str, str], path: Path) -> dict:
     for key in ("timestamps", "missing", "univariate", "equallength", "targetlabel"):
         value = header.get(key)
         if value is not None and value.lower() not in ("true", "false"):
-            raise UserError(f"{path}: header {_HEADER_KEYS[key]} must be true or false, got "
-                            f"{value[:40]!r}")
+            raise UserError(f"{path}: header {_HEADER_KEYS[key]} must be true or false"
+                            f"{shown(value[:40], lead=', got ')}")
         facts[key] = None if value is None else value.lower() == "true"
     facts["equal"] = facts.pop("equallength")
     for key, name in (("dimensions", "dimensions"), ("serieslength", "length")):
         value = header.get(key)
         # only compared with the rows, never used to size anything; 18 digits bound it
         if value is not None and not (re.fullmatch(r"[0-9]{1,18}", value) and int(value) > 0):
-            raise UserError(f"{path}: header {_HEADER_KEYS[key]} must be a whole number >= 1, "
-                            f"got {value[:40]!r}")
+            raise UserError(f"{path}: header {_HEADER_KEYS[key]} must be a whole number >= 1"
+                            f"{shown(value[:40], lead=', got ')}")
         facts[name] = None if value is None else int(value)
     label = header.get("classlabel")
     if label is not None and (label.split(None, 1) or [""])[0].lower() not in ("true", "false"):
         # 'yes a b' declared nothing: the labels seen were used instead
         raise UserError(f"{path}: header @classLabel must be 'true' and the class labels, or "
-                        f"'false'; got {label[:40]!r}")
+                        f"'false'{shown(label[:40], lead='; got ')}")
     if label is not None and len(label.split(None, MAX_TS_CLASSES + 1)) > MAX_TS_CLASSES + 1:
         raise UserError(f"{path}: header @classLabel lists more than {MAX_TS_CLASSES:,} "
                         f"classes; the limit is {MAX_TS_CLASSES:,}")
@@ -486,7 +491,8 @@ def _check_declared(labels: list[str], declared: list[str], where) -> None:
     """Every label among the ``@classLabel`` ones, when a file declares any."""
     unknown = sorted(set(labels) - set(declared)) if declared else []
     if unknown:
-        raise UserError(f"{where}: label {unknown[0]!r} is not in @classLabel {declared}")
+        raise UserError(f"{where}: {shown(unknown[0], 'a label', 'label ')} is not in "
+                        f"@classLabel{shown(declared, lead=' ')}")
 
 
 def _numbers(text: str, start: int, end: int) -> bool:
@@ -580,13 +586,15 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
     """Pool, split, normalize and left-pad ``series`` ((C, T_i) arrays) into a Dataset of
     shape (C, max T_i); labels are mapped in ``class_labels`` order."""
     if len(class_labels) < 2:   # a model of one output scored 100% on anything
-        raise UserError(f"data set {name}: its labels hold {len(class_labels)} class "
-                        f"({', '.join(map(repr, class_labels))}); at least 2 are needed")
+        listed = (f" ({', '.join(map(short_repr, class_labels))})" if content_shown() else "")
+        raise UserError(f"data set {name}: its labels hold {len(class_labels)} class{listed}; "
+                        f"at least 2 are needed")
     index = {c: i for i, c in enumerate(class_labels)}
     y = np.array([index[lab] for lab in labels], dtype=np.int64)
     present = np.bincount(y, minlength=len(class_labels))
     if (present < 3).any():
-        raise UserError(f"data set {name}: class {class_labels[int(np.argmin(present))]!r} has "
+        low = int(np.argmin(present))
+        raise UserError(f"data set {name}: class {shown(class_labels[low], str(low))} has "
                         f"{int(present.min())} series; stratified splits need >= 3 per class")
     channels = series[0].shape[0]
     lengths = np.array([s.shape[1] for s in series])
@@ -711,9 +719,10 @@ def _check_same_classes(files: list[Path], declared: list[list[str]]) -> None:
     for here, there in ((1, 0), (0, 1)):
         extra = [c for c in declared[here] if c not in set(declared[there])]
         if extra:
-            raise UserError(f"{files[here]}: @classLabel lists class {short_repr(extra[0])}, "
-                            f"which {files[there].name}'s @classLabel "
-                            f"{short_repr(declared[there])} lacks; TRAIN and TEST must "
+            raise UserError(f"{files[here]}: @classLabel lists "
+                            f"{shown(extra[0], 'a class', 'class ')}, which "
+                            f"{files[there].name}'s @classLabel{shown(declared[there], lead=' ')} "
+                            f"lacks; TRAIN and TEST must "
                             f"declare the same classes (in any order)")
 
 
