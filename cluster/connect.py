@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,36 @@ def match_torch_threads() -> int:
     return torch.get_num_threads()
 
 
+# Ray 2.60 logs, at every local start with RAY_AUTH_MODE unset (and when "auto" finds a
+# token), "Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled
+# to opt out. ..." -- advice nnsynth refuses (_require_token_auth).  That one sentence is
+# taken out of the line; the rest of it, and every other record, passes.
+RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+AUTH_OPT_OUT = re.compile(r"\s*Set RAY_AUTH_MODE=disabled to opt out\.")
+
+
+class _NoAuthOptOut(logging.Filter):
+    """Removes Ray's advice to set RAY_AUTH_MODE=disabled from its records; a record that
+    still gives the advice in other words is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "RAY_AUTH_MODE=disabled" not in message:
+            return True
+        message = AUTH_OPT_OUT.sub("", message)
+        if "RAY_AUTH_MODE=disabled" in message:
+            return False
+        record.msg, record.args = message, ()
+        return True
+
+
+def hide_auth_opt_out() -> None:
+    """Install the filter on Ray's authentication logger (once; before ``ray.init``)."""
+    logger = logging.getLogger(RAY_AUTH_LOGGER)
+    if not any(isinstance(f, _NoAuthOptOut) for f in logger.filters):
+        logger.addFilter(_NoAuthOptOut())
+
+
 LOCAL_ADDRESSES = (None, "", "local")
 STARTUP_ATTEMPTS = 3      # local Ray starts tried when the raylet misses its start-up window
 
@@ -59,6 +90,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     if ray.is_initialized():
         _check_same_cluster(address)
         return ray.get_runtime_context()
+    hide_auth_opt_out()
     if address in LOCAL_ADDRESSES:
         address = os.environ.get("RAY_ADDRESS") or None
     # Ray sets OMP_NUM_THREADS to each task's CPUs; actors and trials also call
