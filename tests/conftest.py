@@ -175,6 +175,8 @@ SLOW_MODULES = {
     "tests/synth/test_inversion_families.py": 30,
     "tests/synth/test_secret.py": 28,
     "tests/synth/test_continual.py": 27,
+    "tests/cluster/test_h171_ray_auth_message.py": 27,
+    "tests/cluster/test_h171_connect_not_a_gcs.py": 20,
 }
 
 
