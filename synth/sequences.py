@@ -36,6 +36,9 @@ import logging
 import math
 import os
 import re
+import sys
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -657,13 +660,81 @@ def packaged_dir(distribution: str, relative: str) -> Path:
     return where
 
 
-def _read_pair(directory: str, problem: str):
-    """TRAIN then TEST series of one problem (cached: the EEG files are tens of MB).  The
-    cache is keyed by both files' identity, size and modification time: keyed by the path
+# Bytes of all the TRAIN/TEST pairs kept in memory together (``PairCache``).  A pair may
+# hold MAX_SEQUENCE_VALUES values as float64 (2 GiB): kept by count (8 pairs), a process
+# that loaded several sets could hold 16 GiB of series it might never read again.
+MAX_TS_CACHE_BYTES = 1 << 30
+
+
+class PairCache:
+    """TRAIN and TEST pairs read (``_read_pair_uncached``), kept while they fit in
+    ``max_bytes`` together (their series' arrays, labels and class names): the least
+    recently used are dropped first, and a pair larger than ``max_bytes`` is read but not
+    kept.  Keyed by both files' identity, size and modification time: keyed by the path
     alone, a TRAIN or TEST file rewritten in place was served as first read for the rest
-    of the process (a notebook, or a sweep of runs in one process, trained on stale data)."""
-    paths = [Path(directory) / f"{problem}_{split}.ts" for split in ("TRAIN", "TEST")]
-    return _read_pair_cached(directory, problem, tuple(_file_stamp(p) for p in paths))
+    of the process (a notebook, or a sweep of runs in one process, trained on stale data);
+    a pair read again after such a change replaces the one it was."""
+
+    def __init__(self, max_bytes: int = MAX_TS_CACHE_BYTES) -> None:
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise ValueError(f"PairCache: max_bytes must be an integer >= 0, got "
+                             f"{short_repr(max_bytes)}")
+        self.max_bytes = max_bytes
+        self.nbytes = 0   # of the pairs kept now, <= max_bytes
+        self._pairs: OrderedDict[tuple, tuple] = OrderedDict()   # key -> (pair, its bytes)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def read(self, directory: str, problem: str):
+        """TRAIN then TEST series of ``problem`` in ``directory`` (``_read_pair``)."""
+        paths = [Path(directory) / f"{problem}_{split}.ts" for split in ("TRAIN", "TEST")]
+        key = (directory, problem, tuple(_file_stamp(p) for p in paths))
+        with self._lock:
+            if key in self._pairs:
+                self._pairs.move_to_end(key)
+                return self._pairs[key][0]
+        pair = _read_pair_uncached(directory, problem)   # outside the lock: tens of seconds
+        size = _pair_bytes(pair)
+        with self._lock:
+            for old in [k for k in self._pairs if k[:2] == key[:2]]:   # the files' old state
+                self.nbytes -= self._pairs.pop(old)[1]
+            if size <= self.max_bytes:
+                while self.nbytes + size > self.max_bytes:
+                    self.nbytes -= self._pairs.popitem(last=False)[1][1]
+                self._pairs[key] = (pair, size)
+                self.nbytes += size
+        return pair
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pairs.clear()
+            self.nbytes = 0
+
+
+_ARRAY_HEADER = sys.getsizeof(np.empty(0))   # bytes of an ndarray object without its values
+
+
+def _pair_bytes(pair) -> int:
+    """Memory a read pair (series, labels, class names) holds: its arrays' headers and
+    values (a view's whole base, once), a reference a label, each distinct string once."""
+    series, labels, declared = pair
+    owners = {}
+    for s in series:
+        owner = s.base if isinstance(s.base, np.ndarray) else s
+        owners[id(owner)] = owner.nbytes
+    return (sum(owners.values()) + _ARRAY_HEADER * len(series)
+            + sys.getsizeof(series) + sys.getsizeof(labels) + sys.getsizeof(declared)
+            + sum(sys.getsizeof(t) for t in set(labels) | set(declared)))
+
+
+_PAIRS = PairCache()   # the process's pairs (the packaged EEG files are tens of MB)
+
+
+def _read_pair(directory: str, problem: str):
+    """TRAIN then TEST series of one problem, kept for the process in ``_PAIRS``."""
+    return _PAIRS.read(directory, problem)
 
 
 def _file_stamp(path: Path) -> tuple:
@@ -676,9 +747,8 @@ def _file_stamp(path: Path) -> tuple:
     return (s.st_dev, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
 
 
-@functools.lru_cache(maxsize=8)
-def _read_pair_cached(directory: str, problem: str, stamps: tuple):
-    """``_read_pair`` for files in the state ``stamps`` (the cache key)."""
+def _read_pair_uncached(directory: str, problem: str):
+    """TRAIN then TEST series of one problem, read from its two files."""
     files = [Path(directory) / f"{problem}_{split}.ts" for split in ("TRAIN", "TEST")]
     tally = _Tally()   # the bounds hold for the pair: TEST's series count after TRAIN's
     parts = [_parse_ts(f, tally) for f in files]
