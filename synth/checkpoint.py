@@ -394,12 +394,13 @@ def check_model_classes(model: torch.nn.Module, data, what: str = "model") -> No
 
 
 def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
-                       source: str = "checkpoint", default_seed: int = 0):
+                       source: str = "checkpoint", default_seed: int = 0, whole: bool = False):
     """The data set a loaded checkpoint (``load_model``) was trained on -- or ``dataset`` --
     split as recorded, so its test split holds no training sample.  A set whose input shape
     or number of classes is not the model's is a one-line error: more classes than outputs
     made cross_entropy raise IndexError, fewer gave an accuracy of outputs that mean other
-    classes.  ``default_seed`` splits a set other than the checkpoint's own."""
+    classes.  ``default_seed`` splits a set other than the checkpoint's own; ``whole``: the
+    set is scored whole, so one too small to split loads (``synth.data.whole_set``)."""
     from synth.data import load_dataset, split_class_list
     meta = getattr(model, "checkpoint_info", {}).get("dataset", {})
     name = dataset or meta.get("name")
@@ -429,12 +430,12 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
                                            source=f"{source} (incremental_old_dataset)")
     seed = recorded_split_seed(meta, name, source=source, default=default_seed)
     if dataset:
-        data = load_dataset(name, seed=seed)
+        data = load_dataset(name, seed=seed, whole=whole)
     else:   # the recorded set: a csv: path relative to the folder it was trained in, a file
         try:   # moved since: "CSV file not found: animals.csv" did not say whose set it was
             # recorded: a name the user did not give, so its errors quote none of its file
             # (a crafted checkpoint's csv:/etc/passwd printed one of its lines)
-            data = load_dataset(name, seed=seed, recorded=True)
+            data = load_dataset(name, seed=seed, recorded=True, whole=whole)
         except UserError as e:
             from synth.files import printable
             raise UserError(f"{source} records the data set {printable(name)}, which does not "

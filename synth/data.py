@@ -27,7 +27,7 @@ from synth.config import short_repr, value_error
 from synth.data_registry import (  # noqa: F401  (the registry is this module's API too)
     MAX_CLASS_NAME, check_class_names, check_dataset_name, check_dataset_path, column_shown,
     content_shown, list_datasets, load_dataset, printable, register_dataset, shown,
-    split_class_list)
+    split_class_list, whole_set)
 from synth.errors import UserError
 
 TEST_FRACTION = 0.2   # of all samples
@@ -233,14 +233,30 @@ def train_test_split(*arrays, **options):
 
 
 def stratified_splits(x: np.ndarray, y: np.ndarray, seed: int):
-    """(train, val, test) index arrays: stratified, deterministic for ``seed``."""
+    """(train, val, test) index arrays: stratified, deterministic for ``seed``.  Too few
+    samples to split raise ValueError, but for a set used whole (``whole_set``), whose
+    samples are then all in train (``unsplit``)."""
     idx = np.arange(len(y))
-    rest, test = train_test_split(idx, test_size=TEST_FRACTION, stratify=y, random_state=seed)
-    # at least one validation sample per class (small sequence sets: 100 series, 10 classes)
-    val_size = max(VAL_FRACTION, len(np.unique(y)) / len(rest))
-    train, val = train_test_split(rest, test_size=val_size, stratify=y[rest],
-                                  random_state=seed)
+    try:
+        rest, test = train_test_split(idx, test_size=TEST_FRACTION, stratify=y,
+                                      random_state=seed)
+        # at least one validation sample per class (small sequence sets: 100 series, 10 classes)
+        val_size = max(VAL_FRACTION, len(np.unique(y)) / len(rest))
+        train, val = train_test_split(rest, test_size=val_size, stratify=y[rest],
+                                      random_state=seed)
+    except ValueError:
+        if whole_set():
+            return unsplit(len(y))
+        raise
     return np.sort(train), np.sort(val), np.sort(test)
+
+
+def unsplit(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) of a set of ``n`` samples used whole (``whole_set``) that cannot be
+    split: every sample in train, val and test empty (its ``split("all")`` is every one)."""
+    log.info("the set is too small to split; loaded whole (every sample in its train split)")
+    every = np.arange(n)
+    return every, every[:0], every[:0]
 
 
 def val_slice(train: np.ndarray, y: np.ndarray, seed: int, where: str, *,
@@ -307,10 +323,15 @@ def split_column(values, y: np.ndarray, seed: int, where: str, column: str = "sp
                         f"'test' (any case), got {got} in {bad.size:,} of {len(s):,} rows "
                         f"(the first in data row {bad[0] + 1:,})")
     train, val, test = (np.flatnonzero(s == k) for k in ("train", "val", "test"))
-    if not len(train):
-        raise UserError(f"{where}: no row has split 'train'")
-    if not len(val):
-        train, val = val_slice(train, y, seed, where)
+    try:
+        if not len(train):
+            raise UserError(f"{where}: no row has split 'train'")
+        if not len(val):
+            train, val = val_slice(train, y, seed, where)
+    except UserError:   # a file of test rows only, scored whole (`nnsynth eval --split all`)
+        if whole_set():
+            return unsplit(len(s))
+        raise
     return train, val, test
 
 

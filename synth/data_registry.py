@@ -28,6 +28,9 @@ _CLASS_LIST = re.compile(r"^(?P<base>.+)\[(?P<classes>\d+(?:,\d+)*)\]$")
 # True while a set named by a file (a checkpoint's metadata), not by the user, loads
 # (``load_dataset(..., recorded=True)``): its loaders' errors then quote none of its content.
 _RECORDED = contextvars.ContextVar("nnsynth_recorded_dataset", default=False)
+# True while a set loads to be used whole (``load_dataset(..., whole=True)``: `nnsynth eval
+# --split all`): one too small to split has every sample in its train split (``whole_set``).
+_WHOLE = contextvars.ContextVar("nnsynth_whole_dataset", default=False)
 
 
 def register_dataset(name: str, description: str, prefixed: bool = False):
@@ -172,6 +175,15 @@ def content_shown() -> bool:
     return not _RECORDED.get()
 
 
+def whole_set() -> bool:
+    """Whether the set that loads is used whole (``load_dataset(..., whole=True)``): its
+    loaders split it as always where they can, and else put every sample in its train split
+    (val and test empty) where they refused it as too small to split: `nnsynth eval --split
+    all` of a CSV of 8 rows (a class of 1) was "too few rows per class for stratified
+    train/val/test splits", although scoring every row needs no split."""
+    return _WHOLE.get()
+
+
 def column_shown(name: str, names) -> str:
     """A table's column in an error: its name (``shown``), or its number (#1 the first)
     while content is not shown."""
@@ -228,17 +240,21 @@ def check_training_classes(data, where: str) -> None:
                               f"remove the class)")
 
 
-def load_dataset(name: str, seed: int = 0, *, recorded: bool = False):
+def load_dataset(name: str, seed: int = 0, *, recorded: bool = False, whole: bool = False):
     """The named set (a ``synth.data.Dataset``) split with ``seed`` (recorded as
     ``Dataset.seed`` and in its metadata).  ``recorded``: the name came from a file (a
     checkpoint's metadata), not from the user, so its errors quote none of the set's
-    content (``shown``): they name the file and what was expected."""
-    if recorded and not _RECORDED.get():
-        token = _RECORDED.set(True)
+    content (``shown``): they name the file and what was expected.  ``whole``: the set is
+    used whole (all its splits together), so one too small to split loads (``whole_set``)."""
+    flags = [(var, True) for var, on in ((_RECORDED, recorded), (_WHOLE, whole))
+             if on and not var.get()]
+    if flags:
+        tokens = [var.set(value) for var, value in flags]
         try:
             return load_dataset(name, seed)
         finally:
-            _RECORDED.reset(token)
+            for (var, _), token in zip(flags, tokens):
+                var.reset(token)
     check_seed("seed", seed)   # scikit-learn's splits take [0, 2^32): a traceback beyond
     check_dataset_name(name)
     base, classes = split_class_list(name)

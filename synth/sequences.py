@@ -48,7 +48,7 @@ from synth.config import short_repr
 from synth.data import (CSV_CODEPAGE_SAMPLE_BYTES, MAX_DATASET_VALUES, Dataset, moments, ts_pair,
                         register_dataset, stratified_splits)
 from synth.data import _make as make_dataset
-from synth.data_registry import MAX_CLASS_NAME, content_shown, shown
+from synth.data_registry import MAX_CLASS_NAME, content_shown, shown, whole_set
 from synth.errors import UserError
 from synth.files import check_latin_reading, missing_input, printable
 
@@ -595,7 +595,7 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
     index = {c: i for i, c in enumerate(class_labels)}
     y = np.array([index[lab] for lab in labels], dtype=np.int64)
     present = np.bincount(y, minlength=len(class_labels))
-    if (present < 3).any():
+    if (present < 3).any() and not whole_set():   # a set used whole needs no split
         low = int(np.argmin(present))
         raise UserError(f"data set {name}: class {shown(class_labels[low], str(low))} has "
                         f"{int(present.min())} series; stratified splits need >= 3 per class")

@@ -706,7 +706,9 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
     elif rounding is not None:
         raise UserError(f"--rounding applies to a checkpoint trained in fixed point (nnsynth "
                         f"train --fixed-point); {model_path} is float32 (drop --rounding)")
-    data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
+    # --split all scores every sample: a set too small to split (8 rows, a class of 1) loads
+    data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}",
+                              whole=split == "all")
     name = dataset or data.name
     notes = [f"warning: {line}" for line in [classes_by_index(model, data, name)] if line]
     chosen = data.held_out(split)
