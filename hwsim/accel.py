@@ -328,7 +328,12 @@ def _costs(L, c):
     Not monotone: DRAM bytes may rise with a larger pad where it lets a schedule that
     re-reads more (within the bounds, hidden behind compute) be the fastest (convnet_small at
     batch 64, 16 x 16 ws, ifmap/filter 128/8 KiB: ofmap 32 -> 128 KiB, 172,131 -> 166,077
-    cycles, 2,457,280 -> 2,686,592 B): any rule that keeps the fastest allowed does; and
+    cycles, 2,457,280 -> 2,686,592 B): any rule that keeps the fastest allowed does, and no
+    rule under which a larger pad never raises cycles avoids it in general (lstm64x2's
+    Linear(64, 256) at batch 16 on 4 x 4 ws, ifmap/filter 8/32 KiB: ofmap 32 -> 128 KiB,
+    73,728 -> 573,440 B for 6.8 % fewer cycles, which a 4 KiB ifmap pad shows to be forced:
+    tests/hwsim/test_h170_forced_dram_rise.py; preferring fewer bytes within a tolerance of
+    the fewest cycles would make cycles rise with a pad by up to that tolerance); and
     energy, as a schedule's own SRAM access energy (~ sqrt(KiB)) and leakage (~ area) rise
     with its pads [H14].  (The rule was the fastest schedule whose DRAM bytes and energy were
     at most S batch-1 runs' on the same pads; that reference falls when a larger pad lets one
