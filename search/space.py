@@ -478,6 +478,20 @@ class Space:
                                       f"which is not a list parameter with its own length")
                 self.params[i] = dataclasses.replace(p, min_len=lead.min_len,
                                                      max_len=lead.max_len, when=lead.when)
+        # a list tied to one declared after it ({kernels: {length: widths}, widths: ...})
+        # follows its leader: it was a KeyError traceback at the first sample (and from
+        # `nnsynth search --space`); the lists declared after their leader keep their place
+        placed: set[str] = set()
+        waiting: dict[str, list] = {}
+        order: list = []
+        for p in self.params:
+            if isinstance(p, IntList) and p.tied_to is not None and p.tied_to not in placed:
+                waiting.setdefault(p.tied_to, []).append(p)
+                continue
+            order.append(p)
+            placed.add(p.name)
+            order += waiting.pop(p.name, [])
+        self.params = order
         seen: dict[str, Any] = {}
         for p in self.params:  # a condition names a choice declared before it
             for parent, allowed in p.when:
@@ -991,7 +1005,11 @@ class Space:
             elif p.width == 1:
                 cols.append(rows[:, j:j + 1])
             else:
-                cols.append(np.eye(len(p.choices))[rows[:, j].astype(int)])
+                # one-hot by index: np.eye(k)[idx] built a k x k identity per call (a
+                # choice of 20,000 words: 3.2 GB, and chameleon 80 s for 8 asks)
+                hot = np.zeros((len(rows), len(p.choices)))
+                hot[np.arange(len(rows)), rows[:, j].astype(int)] = 1.0
+                cols.append(hot)
         cols += [np.log10(rows[:, j] + p.log_shift)[:, None] for j, p in enumerate(self.params)
                  if isinstance(p, Range) and p.wide]
         return np.hstack(cols) if cols else np.zeros((len(rows), 0))
