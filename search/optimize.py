@@ -17,7 +17,7 @@ import dataclasses
 import logging
 from typing import Any, Callable, Sequence
 
-from search.searchers import SEARCHERS, objective_value
+from search.searchers import SEARCHERS, objective_value, searcher_options
 from synth.config import check_choice, check_range, short_repr
 from synth.errors import ConfigError
 
@@ -47,9 +47,26 @@ def optimize(objective: Callable[[dict], Any], space, *, trials: int, searcher: 
     check_choice("searcher", searcher, tuple(SEARCHERS))
     check_choice("mode", mode, ("max", "min"))
     check_range("trials", trials, 1, None, integer=True)
+    if not callable(objective):   # it failed at the first evaluation, as "the objective raised"
+        raise ConfigError(f"objective must be a function of a configuration returning a "
+                          f"number, got {short_repr(repr(objective), 80)}")
+    if "max_trials" in options:   # a TypeError ("got multiple values for max_trials")
+        raise ConfigError("optimize takes trials=N, not max_trials")
+    known = searcher_options(searcher) - {"mode", "seed", "candidates", "max_trials"}
+    unknown = sorted(set(options) - known)
+    if unknown:   # a TypeError from the searcher's constructor, naming no searcher
+        raise ConfigError(f"{unknown[0]!r} is not an option of the {searcher} searcher; its "
+                          f"options: {', '.join(sorted(known))}")
     options = {"batch_size": 1, **options}
     s = SEARCHERS[searcher](space, mode=mode, seed=seed, candidates=candidates,
                             max_trials=trials, **options)
+    if s.constraints and s.cost_model is None:
+        # a searcher prices proposals with its cost model and learns the figures tell() is
+        # given; optimize tells none, so without a cost model the constraints held nothing
+        raise ConfigError(f"the constraints {', '.join(map(str, s.constraints))} need "
+                          f"cost_model=search.costs.CostModel(input_shape, num_classes) to "
+                          f"price each configuration (or the searcher's ask/tell with "
+                          f"tell(config, value, figures={{...}}))")
     history: list[tuple[dict, float | None]] = []
     best: tuple[dict | None, float | None] = (None, None)
     bar = None

@@ -45,6 +45,7 @@ figures masks the candidates it rules out, for every searcher (``search.feasibil
 """
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from typing import Any, Sequence
@@ -59,7 +60,8 @@ from search.feasibility import figure, ok_many, penalized, violation
 from search.predictors import (MIN_ROWS, BoostedTreesPredictor, FastGPConfig, FastGPPredictor,
                                GPPredictor, accuracy_logit, expected_improvement, single_thread,
                                upper_confidence_bound)
-from search.space import HARDWARE_METRICS, Constraint, Space, load_space, spec_key
+from search.space import (HARDWARE_METRICS, Constraint, Space, load_space,
+                          parse_constraint, spec_key)
 from synth.config import check_choice, check_range, short_repr, value_error
 from synth.errors import ConfigError, UserError
 from synth.files import atomic_path
@@ -103,11 +105,65 @@ def representable(y: np.ndarray) -> np.ndarray:
     return centred / spread if spread > 0 else np.zeros_like(y)
 
 
+def _plain(value):
+    """A NumPy scalar as the Python number it is (``check_range`` takes Python numbers)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def searcher_constraints(constraints) -> list[Constraint]:
+    """A searcher's ``constraints``: ``Constraint``s or their text (``'parameters<=5000'``,
+    as a space file and ``--constraint`` write them; a string was an AttributeError at the
+    searcher's construction), one string alone taken as a list of one."""
+    if isinstance(constraints, (str, Constraint)):
+        constraints = [constraints]
+    if not isinstance(constraints, (list, tuple)):
+        raise ConfigError(f"constraints must be a list like ['parameters<=5000'], got "
+                          f"{short_repr(repr(constraints), 80)}")
+    out = []
+    for c in constraints:
+        if isinstance(c, str):
+            c = parse_constraint(c)
+        if not isinstance(c, Constraint):
+            raise ConfigError(f"constraints holds {short_repr(c)}; expected a "
+                              f"constraint like 'parameters<=5000'")
+        out.append(c)
+    return out
+
+
+def evolution_config(evolution) -> EvolutionConfig:
+    """A searcher's ``evolution``: an ``EvolutionConfig``, a mapping of its keys, or None
+    (the defaults); a dict was an AttributeError at the first guided proposal."""
+    if evolution is None:
+        return EvolutionConfig()
+    if isinstance(evolution, EvolutionConfig):
+        return evolution
+    if isinstance(evolution, dict):
+        return EvolutionConfig.from_dict(evolution, where="evolution")
+    raise ConfigError(f"evolution must be an EvolutionConfig or a mapping of its keys "
+                      f"(population, generations, ...), got {short_repr(repr(evolution), 80)}")
+
+
+def searcher_options(name: str) -> set[str]:
+    """The keyword options the searcher ``name`` takes (its own and ``PredictorSearcher``'s),
+    for naming an unknown one in ``search.optimize.optimize``."""
+    options: set[str] = set()
+    for cls in SEARCHERS[name].__mro__:
+        init = cls.__dict__.get("__init__")
+        if cls is Searcher or init is None:
+            continue
+        options |= {p.name for p in inspect.signature(init).parameters.values()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return options
+
+
 def check_candidates(space, candidates) -> None:
     """A finite ``candidates`` set holds members of ``space``: an empty one proposed nothing
     (optimize returned best_config None after no evaluation, without a word), and one
     outside the space (a value beyond a range, a choice not listed) was proposed and scored
     as if it were a member."""
+    if isinstance(candidates, (dict, str, bytes)):   # one configuration, not a set of them
+        raise ConfigError(f"candidates must be a list of configurations (mappings), got "
+                          f"{short_repr(repr(candidates), 120)}")
     candidates = list(candidates)
     if not candidates:
         raise ConfigError("candidates is empty: give at least one configuration, or "
@@ -170,22 +226,25 @@ class PredictorSearcher(Searcher):
         # log-uniformly (Space.for_proposals); random search samples as declared
         self.proposals = space.for_proposals() if type(self).uses_predictor else space
         self.batch_size, self.n_initial, self.max_trials = batch_size, n_initial, max_trials
-        self.constraints = space.all_constraints(constraints)
+        self.constraints = space.all_constraints(searcher_constraints(constraints))
         self.cost_model = cost_model
         if candidates is not None:
+            # once: a generator was used up by the check, and nothing was proposed
+            if not isinstance(candidates, (dict, str, bytes)):
+                candidates = list(candidates)
             check_candidates(space, candidates)
         self.candidates = ({spec_key(c): c for c in map(space.canonical, candidates)}
                            if candidates is not None else None)
         self.seed = seed
-        self.evolution = evolution or EvolutionConfig()
+        self.evolution = evolution_config(evolution)
         self.cost_features = cost_features and cost_model is not None
         self.choice_counts = choice_counts
-        if not 0.0 <= refit_growth <= 10.0:
-            raise ConfigError(f"refit_growth must be in [0, 10], got {refit_growth}")
+        check_range("refit_growth", _plain(refit_growth), 0, 10)
         self.refit_growth = refit_growth
+        check_range("max_scored", _plain(max_scored), None, None, integer=True)  # a number
         if max_scored < 8:
             raise ConfigError(f"max_scored must be >= 8, got {max_scored}")
-        self.max_scored = max_scored
+        self.max_scored = int(max_scored)
         self._fit_size = 0                              # results the predictor last saw
         self.rng = np.random.default_rng(seed)
         self.history: list[tuple[str, float]] = []      # (spec key, metric value)
@@ -681,6 +740,8 @@ class ChameleonSearcher(PredictorSearcher):
                  xi: float = 0.0, beta: float = 2.0, **kw):
         if acquisition not in ("ei", "ucb"):
             raise ConfigError(f"acquisition must be one of ei, ucb, got {short_repr(acquisition)}")
+        check_range("xi", _plain(xi))       # a string was taken and failed at the first fit
+        check_range("beta", _plain(beta), 0, None)
         super().__init__(space, **kw)
         self.acquisition, self.xi, self.beta = acquisition, xi, beta
         self.predictor = predictor or FastGPPredictor()
@@ -734,12 +795,13 @@ class LocalBOSearcher(PredictorSearcher):
                  local: int = 48, global_pool: int = 256, xi: float = 0.0, **kw):
         kw.setdefault("n_initial", 6)
         kw.setdefault("choice_counts", True)
+        for name, value in (("top_k", top_k), ("local", local), ("global_pool", global_pool)):
+            check_range(name, _plain(value), 1, None, integer=True)   # top_k 2.5: a slice
+        check_range("xi", _plain(xi))
         super().__init__(space, **kw)
-        if min(top_k, local, global_pool) < 1:
-            raise ConfigError(f"top_k, local and global_pool must be >= 1, got {top_k}, "
-                              f"{local}, {global_pool}")
         self.predictor = predictor or FastGPPredictor(FastGPConfig(additive=True))
-        self.top_k, self.local, self.global_pool, self.xi = top_k, local, global_pool, xi
+        self.top_k, self.local, self.global_pool, self.xi = (int(top_k), int(local),
+                                                             int(global_pool), xi)
 
     def _targets(self, observed: list[tuple[str, float]]) -> np.ndarray:
         from scipy.stats import norm, rankdata
