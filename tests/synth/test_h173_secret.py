@@ -1,0 +1,22 @@
+"""h173's probe of SECRET (``nnsynth secret``): its scores and what its result says."""
+import numpy as np
+from sklearn.metrics import f1_score
+
+from synth.secret_eval import scores
+
+
+def test_macro_f1_of_two_methods_averages_over_the_same_classes():
+    """A test split without class 2 (a CSV's split column): a method that predicted class 2
+    once was averaged over classes {0, 1, 2} (F1 0 for 2) and one that did not over {0, 1},
+    so base and SECRET's macro-F1 were means over different classes."""
+    y = np.array([0, 1, 0, 1])
+    predicts_2 = np.array([0, 1, 2, 1])      # one error: a 0 called 2
+    never_2 = np.array([0, 1, 1, 1])         # one error: a 0 called 1
+    for pred in (predicts_2, never_2):
+        assert scores(y, pred)["macro_f1"] == f1_score(y, pred, labels=[0, 1], average="macro")
+    assert scores(y, predicts_2)["macro_f1"] == (2 / 3 + 1) / 2
+    assert scores(y, never_2)["macro_f1"] == (2 / 3 + 0.8) / 2
+    # every class present: scikit-learn's default, as before
+    full = np.array([0, 1, 2, 2, 1, 0])
+    guess = np.array([0, 2, 2, 1, 1, 0])
+    assert scores(full, guess)["macro_f1"] == f1_score(full, guess, average="macro")
