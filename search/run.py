@@ -523,6 +523,33 @@ def unmeetable_constraint(space, constraints, input_shape, num_classes: int) -> 
     return None
 
 
+def check_searchable(config: SearchConfig) -> None:
+    """For a search started on its own (``nnsynth search``), what the pipeline's data check
+    (``deploy.stages.check_data``) refuses before any work: a space none of whose members
+    builds for the data set's inputs, and a constraint that no member meets (priced at the
+    space's extremes, ``unmeetable_constraint``).  Found by the search itself, they came
+    after Ray started and Tune ran no trial ('finished no trial'), and ``--out`` then held a
+    search that could never run: the corrected command into it was refused ('holds an
+    earlier search').  Loads the data set once more (the search loads it itself)."""
+    import copy
+    from search.trial import real_data
+    config = with_absolute_paths(with_data_space(config))
+    space = searchable_space(config.space)
+    if config.teacher and Path(config.teacher).is_file():
+        check_teacher_inputs(config)
+    data = real_data(config.dataset, real_split_seed(config), config.teacher)
+    bare = copy.copy(space)      # whether members build at all, before any bound
+    bare.constraints = []
+    reason = no_trial_reason(bare, config.replace(constraints=()), data.input_shape,
+                             data.num_classes)
+    if reason:
+        raise UserError(f"space {config.space}: {reason}")
+    constraints = space.all_constraints([parse_constraint(c) for c in config.constraints])
+    reason = unmeetable_constraint(space, constraints, data.input_shape, data.num_classes)
+    if reason:
+        raise UserError(f"{reason}; relax the bound or widen the space")
+
+
 def _saved_is(saved: Path, config: SearchConfig) -> bool:
     """``saved`` (a search_config.json) holds ``config``, compared as JSON reads it back."""
     return _read_saved(saved) == json.loads(json.dumps(config.to_dict()))

@@ -41,7 +41,7 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
             as_json):
     """Search architectures in SPACE; every trial is trained, priced and written to
     OUT/results.parquet, with the Pareto front in OUT/pareto.png and the best in OUT/best.pt."""
-    from search.run import AUTO_SPACE, SearchConfig, run_search
+    from search.run import AUTO_SPACE, SearchConfig, check_searchable, run_search
     from search.space import load_space
     from synth.errors import UserError
 
@@ -57,6 +57,9 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
                               searcher=searcher, trials=trials, concurrency=concurrency,
                               n_initial=n_initial, constraints=tuple(constraints), epochs=epochs,
                               asha=asha, hardware=not no_hardware, seed=seed, device=device)
+        # a space that builds nothing for the data, or a bound no member meets: refused
+        # before Ray starts and --out is written (a rerun into it was refused)
+        check_searchable(config)
         summary = run_search(config, out, progress=show_progress(), address=address)
     emit(summary, as_json, summary_text(summary))
 
