@@ -160,6 +160,19 @@ def label_vectors_for(classes, class_names=None, label_vectors=LABEL_VECTORS, se
     return e
 
 
+def placeholder_warning(names, label_vectors=LABEL_VECTORS) -> str | None:
+    """The warning for GloVe vectors of placeholder class names ("class_0", "class_1", ...:
+    ``synth.labels.placeholder_names``), or None; ``names``: the words used per class."""
+    names = [str(n) for n in names]
+    if not (isinstance(label_vectors, str) and label_vectors == "glove"
+            and placeholder_names(names)):
+        return None
+    shown = ", ".join(repr(n) for n in names[:4]) + (", ..." if len(names) > 4 else "")
+    return (f"class names {shown} are placeholders: their GloVe vectors say nothing about the "
+            f"classes, so SECRET's semantic space is a label code without meaning; give words "
+            f"for each class (--class-names, class_names=)")
+
+
 def _words_of(class_names, positions, classes) -> str:
     """`` (words 'x' and 'y')`` for an error message, from the class names given."""
     if class_names is None:
@@ -189,12 +202,9 @@ def _label_vectors(classes, class_names, label_vectors, seed: int):
         if label_vectors == "random":
             return random_embeddings(len(classes), seed=seed)
         e = label_embeddings(keys, words)
-        used = [words.get(k, k) for k in keys]
-        if label_vectors == "glove" and placeholder_names(used):
-            log.warning("class names %s are placeholders: their GloVe vectors say nothing about "
-                        "the classes, so SECRET's semantic space is a label code without "
-                        "meaning; give words for each class (--class-names, class_names=)",
-                        ", ".join(repr(str(u)) for u in used[:4]) + (", ..." if len(used) > 4 else ""))
+        warning = placeholder_warning([words.get(k, k) for k in keys], label_vectors)
+        if warning:
+            log.warning("%s", warning)
         if label_vectors == "shuffled" and len(e) > 1:
             rng = np.random.default_rng(seed)
             perm = rng.permutation(len(e))

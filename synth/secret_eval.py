@@ -106,7 +106,7 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     nnsynth checkpoint as the base (``fuse_network``).  ``class_names``: words per class in
     class order, in place of the data set's names."""
     from synth.data import load_dataset
-    from synth.secret import SecretClassifier
+    from synth.secret import SecretClassifier, placeholder_warning
     if model_path is not None:
         return fuse_network(model_path, dataset, label_vectors=label_vectors,
                             class_names=class_names, seed=seed)
@@ -130,15 +130,25 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
                                    f"({secret.n_folds_} folds)" if secret.n_folds_ else None),
               "base_scores": scores(yt, plain), "semantic_scores": scores(yt, semantic),
               "secret_scores": scores(yt, secret.predict(xt))}
+    warnings = [placeholder_warning(names, label_vectors)]   # logged by the fit
     if not secret.n_folds_:
         # the weight was never chosen (no fold can hold out a class of one sample), and the
         # summary said "fusion weight 0.0, chosen on validation data" of SECRET = the base
         rare = int(np.bincount(np.searchsorted(secret.classes_, y)).argmin())
-        result["warning"] = (
+        warnings.append(
             f"class {names[rare]!r} has fewer than 2 train+validation samples, so no internal "
             f"fold validates the fusion weight: it was not chosen (0), and SECRET is the base "
             f"classifier alone")
-        log.warning("%s", result["warning"])
+        log.warning("%s", warnings[-1])
+    return with_warnings(result, warnings)
+
+
+def with_warnings(result: dict, warnings) -> dict:
+    """``result`` with its warnings (None: none) as ``warning``, one line: the --json result
+    said nothing of what the log warned of (placeholder class names)."""
+    said = [w for w in warnings if w]
+    if said:
+        result["warning"] = "; ".join(said)
     return result
 
 
@@ -179,7 +189,7 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
     (``{split: (probabilities, features)}``) and labels ``{split: y}``; ``data`` is the
     ``synth.data.Dataset``."""
     from synth.secret import (choose_fusion, default_regressor, fuse, label_vectors_for,
-                              prepare_targets, semantic_scores, softmax)
+                              placeholder_warning, prepare_targets, semantic_scores, softmax)
     classes = np.arange(data.num_classes)
     names = class_names if class_names is not None else list(data.class_names)
     check_name_count(names, data)
@@ -197,7 +207,8 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
             "temperature": temperature, "weight_chosen_on": "the validation split",
             "base_scores": scores(yt, p.argmax(1)),
             "semantic_scores": scores(yt, q.argmax(1)),
-            "secret_scores": scores(yt, fuse(p, q, weight, fusion).argmax(1))}
+            "secret_scores": scores(yt, fuse(p, q, weight, fusion).argmax(1)),
+            **with_warnings({}, [placeholder_warning(names, label_vectors)])}
 
 
 # --------------------------------------------------------------------------- ensembles
