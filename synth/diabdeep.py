@@ -401,6 +401,13 @@ def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
         from synth.files import check_replaceable
         check_replaceable(report, "--out", _is_report, "a DiabDeep report")
         state = Path(f"{report}.resume")
+        if (state.exists() or state.is_symlink()) and not state.is_file():
+            # a folder there ended the run in an IsADirectoryError traceback when the first
+            # model's row was kept, after its training (a file there is load_state's to judge)
+            kind = ("a directory" if state.is_dir() else "a link to nothing"
+                    if not state.exists() else "not a regular file")
+            raise UserError(f"{state} is {kind}; --out {report} keeps the finished models in "
+                            f"that file so that a rerun resumes: move it or choose another --out")
     result = _run(config, cost_fn, progress,
                   data or load_dataset(config.dataset, seed=config.seed), state)
     if report:

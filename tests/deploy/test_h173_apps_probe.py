@@ -3,7 +3,7 @@ import json
 import logging
 
 import synth.diabdeep as diabdeep
-from tests._cli import run
+from tests._cli import one_error_line, run
 
 # a DiabDeep run of a few seconds (basicmotions, 6 x 100)
 TINY = {"server_hidden": [8], "edge_hidden": 4, "gate_hidden": 2, "growth_rounds": 1,
@@ -56,3 +56,22 @@ def test_ctrl_c_of_diabdeep_before_any_row_or_without_out_promises_no_resume(tmp
         assert r.exit_code == 130, r.output
         assert "resume" not in r.output and "start again" in r.output, r.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_diabdeep_out_whose_resume_name_is_a_folder_is_refused_before_training(tmp_path,
+                                                                              monkeypatch):
+    """nnsynth diabdeep --out r.json with a folder r.json.resume: the server DiabNN trained,
+    then keeping its row ended in an IsADirectoryError traceback (the work lost)."""
+    (tmp_path / "r.json.resume").mkdir()
+    (tmp_path / "r.json.resume" / "mine.txt").write_text("keep")
+    trained = []
+    real = diabdeep.synthesize
+    monkeypatch.setattr(diabdeep, "synthesize",
+                        lambda kind, *a, **k: trained.append(kind) or real(kind, *a, **k))
+    line = one_error_line(_diabdeep(tmp_path / "r.json"))
+    assert "r.json.resume is a directory" in line and "--out" in line, line
+    assert trained == [] and (tmp_path / "r.json.resume" / "mine.txt").read_text() == "keep"
+    (tmp_path / "x.json.resume").symlink_to(tmp_path / "nowhere")   # a link of the user's
+    line = one_error_line(_diabdeep(tmp_path / "x.json"))
+    assert "x.json.resume is a link to nothing" in line and trained == [], line
+    assert (tmp_path / "x.json.resume").is_symlink()
