@@ -277,7 +277,8 @@ class PredictorSearcher(Searcher):
 
     def tell(self, config: dict, value: float | None, figures: dict | None = None) -> None:
         """The objective's value for ``config`` (None or NaN: the evaluation failed).  A
-        configuration that was never asked for is learned from too (a warm start); one
+        configuration that was never asked for is learned from too (a warm start), and one
+        told again is one more observation of it (a noisy objective evaluated twice); one
         outside the space is a ConfigError naming the key and value (it was recorded, and the
         next ask() failed with a ValueError from the encoding).  ``figures``: the measured
         costs of the evaluated model (``parameters``, ``flops``, ``latency_ms``,
