@@ -339,9 +339,19 @@ def run_synthesis_stage(ctx) -> dict:
                             distill=synthesis_distill(cfg), replace=True)
     grid, x = _image_grid(ctx, out)
     summary.update(layout_report(teacher, x))    # does the set carry any layout?
-    if summary.get("layout_warning"):
-        log.warning(summary["layout_warning"])
+    for warning in synthesis_warnings(summary):
+        log.warning(warning)
     return {"dataset": out, "summary": summary, "image_grid": grid}
+
+
+def synthesis_warnings(summary: Mapping) -> list[str]:
+    """The synthesized set's warnings in a synthesis ``summary`` (the stage's ledger record):
+    the job's fidelity below ``min_fidelity`` (``cluster.pairs.run_synthesis``'s ``warning``,
+    which it only records) and a set that carries no layout (``layout_warning``).  The stage
+    logged the layout warning alone: a set of fidelity 0.625 against 0.95 was said only by
+    each pair actor's own line, forwarded by Ray -- not at all under ``nnsynth -q run``
+    (Ray forwards no worker log then), nor in summary.md (``run_export`` notes them)."""
+    return [str(summary[k]) for k in ("warning", "layout_warning") if summary.get(k)]
 
 
 def _image_grid(ctx, dataset: str) -> tuple:
@@ -600,6 +610,12 @@ def run_export(ctx) -> dict:
                      f"{check['tolerance']:g}), {check['prediction_mismatches']} differing "
                      f"predictions")
         rows["final"]["onnx_max_abs_diff"] = check["max_abs_diff"]
+    synthesis = ctx.outputs.get("synthesis", {}).get("summary") or {}
+    if isinstance(synthesis.get("fidelity"), (int, float)):
+        notes.append(f"synthesized set: {synthesis.get('images', 'its')} {unit}s, fidelity "
+                     f"{synthesis['fidelity']:.3f} (the teacher assigns "
+                     f"{100 * synthesis['fidelity']:.1f}% of them to their target class)")
+    notes += [f"warning: {w}" for w in synthesis_warnings(synthesis)]
     for stage, key, label_ in (("search", "results", "search results"),
                                ("search", "pareto", "Pareto plot"),
                                ("synthesis", "image_grid", f"synthesized {unit}s")):
