@@ -294,6 +294,13 @@ def _parse_when(name: str, raw: Any, where: str) -> tuple:
     return tuple((str(k), tuple(v) if isinstance(v, list) else (v,)) for k, v in raw.items())
 
 
+def _declares(raw) -> bool:
+    """``raw`` is a parameter declaration ({choice: [...]}, {int: [lo, hi]}, ...), not a
+    mapping of them (whose values are mappings)."""
+    return isinstance(raw, dict) and any(
+        k in raw and isinstance(raw[k], list) for k in ("choice", "int", "float", "list"))
+
+
 def _same_value(v):
     """A value as Python's == sees it (true == 1 == 1.0), for finding a choice given twice:
     the space finds a value by ==, so [1, true] encoded both as the first."""
@@ -462,6 +469,19 @@ class Space:
         self.definition = copy.deepcopy(definition)
         structured = "params" in definition or "family" in definition
         if structured:
+            # a plain space's parameter named family, params, name or constraints made it
+            # a model family's space: {params: {int: [1, 5]}} became a space fixing 'int' to
+            # [1, 5], and {name: {choice: [a, b]}, params: ...} dropped the choice 'name'
+            clash = next((k for k in sorted(_STRUCTURE) if _declares(definition.get(k))), None)
+            if clash is not None:
+                has = "params" if "params" in definition else "family"
+                raise ConfigError(f"{where}.{clash} declares a parameter, but family, params, "
+                                  f"name and constraints are the keys of a model family's "
+                                  f"space (which {where} is, as it has {has}): rename the "
+                                  f"parameter")
+            if not isinstance(definition.get("name", ""), str):
+                raise ConfigError(f"{where}.name must be a string (the space's name), got "
+                                  f"{short_repr(definition['name'])}")
             unknown = sorted(set(definition) - _STRUCTURE)
             if unknown:
                 raise ConfigError(f"unknown key '{where}.{unknown[0]}'; known: constraints, "

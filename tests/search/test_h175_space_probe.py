@@ -68,3 +68,21 @@ def test_numbers_of_a_choice_are_encoded_by_value_not_by_listing():
     # categorical values keep their listed positions (two values: one column)
     pair = Space({"act": {"choice": ["relu", "gelu"]}})
     assert pair.encode([{"act": "gelu"}]).tolist() == [[1.0]]
+
+
+@pytest.mark.parametrize("definition, message", [
+    ({"params": {"int": [1, 5]}}, "space.params declares a parameter"),
+    ({"name": {"choice": ["a", "b"]}, "params": {"x": {"int": [1, 2]}}},
+     "space.name declares a parameter"),
+    ({"family": {"choice": ["gaussian", "poisson"]}, "size": {"int": [8, 12]}},
+     "space.family declares a parameter"),
+    ({"name": 3, "params": {"x": {"int": [1, 2]}}}, "space.name must be a string"),
+])
+def test_a_parameter_named_as_a_family_spaces_key_is_refused(definition, message):
+    """{params: {int: [1, 5]}} was a space fixing 'int' to [1, 5], and a choice named
+    'name' beside params was dropped, without a word."""
+    from synth.errors import ConfigError
+    with pytest.raises(ConfigError, match=message):
+        Space(definition)
+    # a family's own params and name are as before
+    assert Space({"family": "mlp", "name": "m", "params": {"hidden": {"list": [8]}}}).params
