@@ -75,3 +75,15 @@ def test_export_prints_its_check_in_significant_digits(tmp_path):
     assert f"max_abs_diff: {check['max_abs_diff']:.3g}" in lines
     assert f"tolerance: {check['tolerance']:.3g}" in lines
     assert f"onnx_accuracy: {check['onnx_accuracy']:.4f}" in lines   # the rest as before
+
+
+def test_invert_min_fidelity_error_shows_the_fidelity_below_the_threshold():
+    """3. ``nnsynth invert --min-fidelity 0.9376`` of a wine teacher (60 of 64 inputs kept
+    their class, 0.9375) failed with "not reached: fidelity 0.938": the 3 decimals rounded
+    it above the threshold it missed (so would 1,899 of 2,000 against 0.95)."""
+    from deploy.cli.commands.invert import shown_below
+    for hits, n, threshold in ((60, 64, 0.9376), (1899, 2000, 0.95), (9499, 10000, 0.95),
+                               (0.5, 1, 0.95)):
+        text = shown_below(hits / n, threshold)
+        assert float(text) < threshold and abs(float(text) - hits / n) < 1e-3
+    assert shown_below(0.5, 0.95) == "0.500"    # 3 decimals where they show it below

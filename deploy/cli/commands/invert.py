@@ -81,4 +81,15 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
     emit(summary, as_json)
     if min_fidelity is not None and summary.get("warning"):
         raise UserError(f"--min-fidelity {min_fidelity:g} not reached: fidelity "
-                        f"{summary['fidelity']:.3f} (the set is kept in {out})")
+                        f"{shown_below(summary['fidelity'], min_fidelity)} (the set is kept "
+                        f"in {out})")
+
+
+def shown_below(value: float, threshold: float) -> str:
+    """``value`` (below ``threshold``) in 3 decimals, or in as many more as show it below:
+    1,899 of 2,000 inputs (0.9495) read "--min-fidelity 0.95 not reached: fidelity 0.950"."""
+    for digits in range(3, 17):
+        text = f"{value:.{digits}f}"
+        if float(text) < threshold:
+            return text
+    return repr(value)
