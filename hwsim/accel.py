@@ -296,6 +296,15 @@ ACT_REFETCH_MAX = 2.0
 # inputs spill re-reads them once per fold, yet moves far fewer bytes than S batch-1 runs
 # that each read the weights (lenet300_100 at batch 16).  Nor does this move with the pads.
 DRAM_COMPULSORY_MAX = 2.0
+# of the allowed schedules, those whose cycles are within this fraction of the fewest (a
+# ratio: 0.01 = 1 % more cycles) are taken as equally fast, and of them the one that moves
+# the fewest DRAM bytes is run (``_costs``).  The fastest often wins by the fill and drain of
+# a few folds, or SCALE-Sim's "minus 1" once per run, while moving several times the bytes:
+# lenet300_100 at batch 16 on 4 x 4 os, 32/512/8 KiB, took 270,460 cycles and 1,103,104 B
+# where 270,469 cycles move 304,504 B (2.8x the energy).  The price: a larger pad may raise
+# a layer's cycles by up to this fraction (never more), where a schedule that moves fewer
+# bytes comes within it.
+CYCLES_TOLERANCE = 0.01
 
 
 def _costs(L, c):
@@ -314,11 +323,14 @@ def _costs(L, c):
     bytes over the bytes of reading the inputs and writing the outputs once, or whose DRAM
     bytes are at most ``DRAM_COMPULSORY_MAX`` (2) x the compulsory bytes (S x weights + inputs
     + outputs, each once, at precision_bits / 8 B a value), and one sample at a time
-    (always), the fewest cycles; of equal cycles, fewest DRAM bytes; then least energy (pJ).
-    Neither the schedules nor the bounds depend on the scratchpads, and a schedule's cycles,
-    activation and DRAM bytes never rise with a larger pad (only whether an operand fits
-    sets its refetch): what is allowed on a pad is allowed on any larger one, so a larger
-    ifmap, filter or ofmap pad never raises a layer's cycles.  A layer's DRAM bytes at batch
+    (always), those within ``CYCLES_TOLERANCE`` (1 %) of the fewest cycles and no slower
+    than one sample at a time; of those, fewest DRAM bytes; then fewest cycles; then least
+    energy (pJ).  Neither the schedules nor the bounds depend on the scratchpads, and a
+    schedule's cycles, activation and DRAM bytes never rise with a larger pad (only whether
+    an operand fits sets its refetch): what is allowed on a pad is allowed on any larger one,
+    so the fewest cycles never rise with a larger ifmap, filter or ofmap pad, and a layer's
+    cycles rise by at most CYCLES_TOLERANCE (where a schedule that moves fewer bytes comes
+    within it; with CYCLES_TOLERANCE = 0 they never rise).  A layer's DRAM bytes at batch
     S are at most the larger of S batch-1 runs' plus (ACT_REFETCH_MAX - 1) x its activations'
     bytes (a chunk reads weights no more often than one sample at a time does) and
     DRAM_COMPULSORY_MAX x its compulsory bytes.  (With the first limit alone, 609f886,
@@ -375,15 +387,31 @@ def _costs(L, c):
     allowed = lambda x: ((x["act_dram_bytes"] <= ACT_REFETCH_MAX * once)
                          | (x["dram_bytes"] <= DRAM_COMPULSORY_MAX * comp))
     singles = chunked(np.ones_like(S))
-    out = {n: np.where(tiles & ~allowed(k), singles[n], k[n]) for n in _CHUNK_ADDITIVE}
-    # of the allowed: fewest cycles, then fewest DRAM bytes, then least energy (pJ)
-    for b in chunk_sizes(S):
-        x = chunked(b)
+    # the whole batch where allowed, else one sample at a time (always allowed); an op that
+    # is not tiled (``tiles`` false) runs whole, its only schedule
+    base = {n: np.where(tiles & ~allowed(k), singles[n], k[n]) for n in _CHUNK_ADDITIVE}
+
+    def schedules():   # each chunk size's costs, and where the rule allows it
+        for b in chunk_sizes(S):
+            x = chunked(b)
+            yield x, tiles & (b < S) & (allowed(x) | (b == 1))
+
+    # of the allowed, those within CYCLES_TOLERANCE of the fewest cycles and no slower than
+    # one sample at a time; of those the fewest DRAM bytes, then fewest cycles, then least
+    # energy (pJ).  Two passes over the schedules (the fewest cycles first, each chunk priced
+    # again in the second) rather than every schedule's (layers x configs) arrays held at once
+    fewest = base["cycles"]
+    for x, ok in schedules():
+        fewest = np.where(ok, np.minimum(fewest, x["cycles"]), fewest)
+    cap = np.maximum(fewest, np.minimum(fewest * (1 + CYCLES_TOLERANCE), singles["cycles"]))
+    out, held = base, base["cycles"] <= cap
+    for x, ok in schedules():
         dc, dd = x["cycles"] - out["cycles"], x["dram_bytes"] - out["dram_bytes"]
-        better = (dc < 0) | ((dc == 0) & ((dd < 0) | ((dd == 0)
-                                                    & (x["energy_pj"] < out["energy_pj"]))))
-        use = tiles & (b < S) & (allowed(x) | (b == 1)) & better
+        better = ~held | (dd < 0) | ((dd == 0) & ((dc < 0) | ((dc == 0) & (
+            x["energy_pj"] < out["energy_pj"]))))
+        use = ok & (x["cycles"] <= cap) & better
         out = {n: np.where(use, x[n], out[n]) for n in _CHUNK_ADDITIVE}
+        held = held | use
     out["utilization"] = np.where(out["compute_cycles"] > 0, L["macs"] / np.maximum(
         out["cycles"] * c["rows"] * c["cols"], 1), 0.0)
     return out

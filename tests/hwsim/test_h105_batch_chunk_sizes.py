@@ -65,7 +65,7 @@ def _check(layer, shape, configs, batch=64):
         once = sum(o.in_elems + o.out_elems for o in ops) * bits / 8
         # one sample at a time is always allowed
         allowed = (acts <= accel.ACT_REFETCH_MAX * once) | (n == 1)
-        slower = allowed & (many["cycles"] > runs * part["cycles"] * (1 + 1e-12))
+        slower = allowed & (many["cycles"] > runs * part["cycles"] * (1 + accel.CYCLES_TOLERANCE + 1e-12))
         assert not slower.any(), (layer, n, [configs[i] for i in np.flatnonzero(slower)[:2]],
                                   many["cycles"][slower][:2], runs * part["cycles"][slower][:2])
         n *= 2
