@@ -34,6 +34,7 @@ through how similar the label vectors are to each other.  The control ``label_ve
 from __future__ import annotations
 
 import logging
+import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -46,6 +47,7 @@ except ImportError:  # older: the estimator's own method
     def validate_data(estimator, *args, **kwargs):
         return estimator._validate_data(*args, **kwargs)
 
+from synth.config import check_range
 from synth.errors import UserError
 from synth.choices import LABEL_VECTORS
 from synth.labels import (LABEL_VECTOR_SOURCES, label_embeddings, placeholder_names,
@@ -95,6 +97,26 @@ def fuse(p_feature: np.ndarray, q_semantic: np.ndarray, weight: float, fusion: s
         logp = (1.0 - weight) * np.log(p_feature + EPS) + weight * np.log(q_semantic + EPS)
         return softmax(logp, 1.0)
     raise UserError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
+
+
+def check_grid(weights, temperatures) -> None:
+    """The searched grids: fusion weights in [0, 1] and temperatures > 0, finite, at least one
+    of each.  Unchecked, a temperature of 0 made every probability NaN (the estimator then
+    predicted its first class), a negative one reversed the similarities, a weight of 1.5 or
+    NaN fused into negative or NaN "probabilities", and an empty grid kept weight 0, which it
+    did not hold, all without a word."""
+    for name, values, high, low_open in (("weights", weights, 1, False),
+                                         ("temperatures", temperatures, None, True)):
+        try:
+            listed = None if isinstance(values, (str, bytes)) else list(values)
+        except TypeError:   # a number, None
+            listed = None
+        if not listed:
+            raise UserError(f"{name} must be a non-empty list of numbers, got {values!r}")
+        for v in listed:
+            if isinstance(v, numbers.Real) and not isinstance(v, bool):
+                v = float(v)   # numpy's numbers too (np.linspace(0, 1, 11))
+            check_range(f"{name}[]", v, 0, high, low_open=low_open)
 
 
 def choose_fusion(p_feature, scores, y, weights=WEIGHTS, temperatures=TEMPERATURES,
@@ -280,8 +302,10 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
                             f"got {self.similarity!r}")
         if self.fusion not in FUSIONS:
             raise UserError(f"fusion must be one of {', '.join(FUSIONS)}, got {self.fusion!r}")
-        if int(self.cv) < 2:
+        if (isinstance(self.cv, bool) or not isinstance(self.cv, numbers.Integral)
+                or self.cv < 2):   # 2.5 was taken as 2 folds without a word
             raise UserError(f"cv must be an integer >= 2, got {self.cv!r}")
+        check_grid(self.weights, self.temperatures)
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
@@ -299,6 +323,7 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_semantic(self, X, y_enc):
         """Label vectors, the regressor (out of fold and on all of X) and the fusion weight."""
+        check_grid(self.weights, self.temperatures)   # refit_semantic may change them
         self.label_vectors_ = label_vectors_for(self.classes_, self.class_names,
                                                 self.label_vectors, seed=self.random_state)
         self.targets_ = prepare_targets(self.label_vectors_, self.center)

@@ -42,3 +42,30 @@ def test_json_result_carries_the_placeholder_names_warning():
         ys[split] = getattr(data, f"y_{split}").numpy()
     assert "placeholders" in network_fusion(out, ys, data)["warning"]
     assert "warning" not in network_fusion(out, ys, data, class_names=["red", "white", "rose"])
+
+
+def test_the_searched_grid_and_folds_are_checked():
+    """SecretClassifier(temperatures=(0,)) made every fused probability NaN and predicted its
+    first class (accuracy 1/3 on iris), a negative temperature reversed the similarities,
+    weights=(1.5,) or (nan,) fused into negative or NaN "probabilities", weights=() kept a
+    weight of 0 it did not hold and cv=2.5 ran 2 folds, all without a word."""
+    import pytest
+    from sklearn.datasets import load_iris
+
+    from synth.errors import UserError
+    from synth.secret import SecretClassifier
+    X, y = load_iris(return_X_y=True)
+    words = ["small", "blue", "large"]
+    for bad, says in [({"temperatures": (0,)}, "temperatures"),
+                      ({"temperatures": (-1.0,)}, "temperatures"),
+                      ({"temperatures": (float("inf"),)}, "temperatures"),
+                      ({"weights": (1.5,)}, "weights"), ({"weights": (float("nan"),)}, "weights"),
+                      ({"weights": ()}, "weights"), ({"weights": 0.5}, "weights"),
+                      ({"cv": 2.5}, "cv")]:
+        with pytest.raises(UserError, match=says):
+            SecretClassifier(class_names=words, **bad).fit(X, y)
+    fitted = SecretClassifier(class_names=words, cv=np.int64(2), weights=np.linspace(0, 1, 5),
+                              temperatures=np.float32([0.5, 1.0])).fit(X, y)
+    assert fitted.weight_ in np.linspace(0, 1, 5) and fitted.temperature_ in (0.5, 1.0)
+    with pytest.raises(UserError, match="temperatures"):   # refit_semantic's grid too
+        fitted.refit_semantic(X, y, temperatures=(0,))
