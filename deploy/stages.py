@@ -556,6 +556,14 @@ def final_checkpoint(ctx) -> tuple[str, str]:
     if "refine" in ctx.outputs:
         return ctx.outputs["refine"]["checkpoint"], "grow-and-prune refined, compacted student"
     if "search" in ctx.outputs:
+        searched = ctx.outputs["search"].get("summary") or {}
+        if searched.get("grow_pruned") and searched.get("best_searched_spec"):
+            # search.options.grow_prune: best.pt is the trial's grown-and-pruned model, an
+            # architecture the searcher never proposed (as search_stage_line says)
+            import json
+            return ctx.outputs["search"]["checkpoint"], (
+                f"best searched student, grown and pruned in its trial (searched as "
+                f"`{json.dumps(searched['best_searched_spec'], sort_keys=True)}`)")
         return ctx.outputs["search"]["checkpoint"], "best searched student"
     return ctx.outputs["teacher"]["checkpoint"], "the teacher (search and refine disabled)"
 

@@ -87,3 +87,28 @@ def test_invert_min_fidelity_error_shows_the_fidelity_below_the_threshold():
         text = shown_below(hits / n, threshold)
         assert float(text) < threshold and abs(float(text) - hits / n) < 1e-3
     assert shown_below(0.5, 0.95) == "0.500"    # 3 decimals where they show it below
+
+
+def test_run_report_names_a_grown_and_pruned_search_best_as_such(tmp_path):
+    """4. With search.options.grow_prune and refine off, the final model is the search's
+    best.pt: the trial's grown-and-pruned, compacted model, whose architecture the searcher
+    never proposed.  summary.md called it "best searched student" beside the pruned spec, the
+    mislabel the search stage's log line had (helper 146); it now names both."""
+    _teacher(tmp_path / "teacher.pt")
+    _teacher(tmp_path / "best.pt", epochs=1)
+    config = RunConfig.from_dict({
+        "name": "h176", "teacher": {"dataset": "iris", "model": json.dumps(SPEC), "cache": ""},
+        "refine": {"enabled": False}, "export": {"onnx": False, "price": False}})
+    searched = {"bn": True, "dropout": 0.0, "family": "mlp", "hidden": [32]}
+    ctx = RunContext(config, tmp_path, address=None, progress=False, log=lambda m: None)
+    ctx.outputs = {"teacher": {"checkpoint": "teacher.pt"},
+                   "search": {"checkpoint": "best.pt", "summary": {
+                       "grow_pruned": True, "best_searched_spec": searched}}}
+    run_export(ctx)
+    first = (tmp_path / "summary.md").read_text().splitlines()[2]
+    assert first.startswith("Final model: best searched student, grown and pruned in its "
+                            f"trial (searched as `{json.dumps(searched, sort_keys=True)}`)")
+    ctx.outputs["search"]["summary"] = {"grow_pruned": False}
+    run_export(ctx)
+    first = (tmp_path / "summary.md").read_text().splitlines()[2]
+    assert first.startswith("Final model: best searched student (`")
