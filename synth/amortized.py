@@ -193,9 +193,9 @@ class AmortizedConfig(Config):
     stop_tolerance: float = 0.02
     min_fidelity: float = 0.95
     device: str = "auto"
-    # a left-padded sequence set's [shortest, longest] real length (InversionConfig.lengths):
-    # each output's length follows its first latent (uniform in the range, the normal CDF
-    # of z[0]), its steps before it held at the padding value 0
+    # a left-padded sequence set's real lengths at equal steps of probability
+    # (InversionConfig.lengths): each output's length follows its first latent (drawn from
+    # them by the normal CDF of z[0]), its steps before it held at the padding value 0
     lengths: list | None = None
     # the iteration cap of the settings this config came from (InversionConfig.iterations, the
     # per-pixel path's steps per batch; 0: none).  ``from_inversion`` bounds every phase in

@@ -630,6 +630,10 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
                   "padding": "none (equal length)" if equal else
                   f"left, zeros after normalization (the channel's train mean), to {steps} steps",
                   "lengths": [int(lengths.min()), steps],
+                  # the training series' real lengths at 0, 10, ..., 100 % (a distribution
+                  # InversionConfig.lengths takes; settings_for draws in "lengths" uniformly)
+                  "length_quantiles": np.percentile(lengths[train], np.arange(0, 101, 10),
+                                                    method="nearest").astype(int).tolist(),
                   "split": "published TRAIN and TEST pooled, stratified 72/8/20 by seed",
                   **(extra or {})}
     return data
