@@ -168,7 +168,17 @@ def label_vectors_for(classes, class_names=None, label_vectors=LABEL_VECTORS, se
     GloVe for the classes not in it.  Two classes with the same vector are an error: the
     semantic space could not tell them apart (``--class-names small,small,large`` scored
     the semantic space on classes it merged, without a word)."""
-    e = _label_vectors(classes, class_names, label_vectors, seed)
+    try:
+        e = _label_vectors(classes, class_names, label_vectors, seed)
+    except UserError:   # a ValueError too: its own words
+        raise
+    except (TypeError, ValueError) as err:   # strings, ragged rows: numpy's ValueError
+        raise UserError(f"label_vectors must be numbers (an array with one row per class, or "
+                        f"{{class: vector}}): {err}") from None
+    if not np.all(np.isfinite(e)):   # NaN or inf: scikit-learn's "Input y contains NaN"
+        bad = list(classes)[int(np.argwhere(~np.isfinite(e))[0][0])]
+        raise UserError(f"label_vectors: the vector of class {str(bad)!r} holds NaN or "
+                        f"infinity; every entry must be a finite number")
     _, first, inverse = np.unique(np.round(e, 9), axis=0, return_index=True,
                                   return_inverse=True)
     inverse = np.asarray(inverse).reshape(-1)

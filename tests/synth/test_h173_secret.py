@@ -69,3 +69,22 @@ def test_the_searched_grid_and_folds_are_checked():
     assert fitted.weight_ in np.linspace(0, 1, 5) and fitted.temperature_ in (0.5, 1.0)
     with pytest.raises(UserError, match="temperatures"):   # refit_semantic's grid too
         fitted.refit_semantic(X, y, temperatures=(0,))
+
+
+def test_label_vectors_that_are_not_finite_numbers_are_one_line():
+    """label_vectors with NaN or inf ended in scikit-learn's 'Input y contains NaN', strings
+    in numpy's 'could not convert string to float': ValueErrors, not the one-line error."""
+    import pytest
+    from sklearn.datasets import load_iris
+
+    from synth.errors import UserError
+    from synth.secret import SecretClassifier
+    X, y = load_iris(return_X_y=True)
+    for vectors, says in [(np.array([[1, 0], [0, 1], [np.nan, 1]]), "class '2' holds NaN"),
+                          (np.array([[1, 0], [0, 1], [np.inf, 1]]), "class '2' holds NaN"),
+                          ({0: [1, 0], 1: [0, 1], 2: [1, None]}, "class '2' holds NaN"),
+                          ({0: [1, 0], 1: [0, 1], 2: ["a", "b"]}, "must be numbers")]:
+        with pytest.raises(UserError, match=says):
+            SecretClassifier(label_vectors=vectors).fit(X, y)
+    with pytest.raises(UserError, match="no GloVe vector"):   # its own words, not rewrapped
+        SecretClassifier(class_names=["zzqq", "blue", "red"]).fit(X, y)
