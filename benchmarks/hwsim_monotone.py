@@ -6,10 +6,12 @@ may rise (a larger SRAM costs more per access and leaks more: ``hwsim.accel``, [
 listed for context.  At batch 1 every op runs alone, and its DRAM bytes never rise either (an
 operand is fetched again only where it does not fit).  At batch B the model tiles the batch
 (whole, chunks of ``hwsim.accel.chunk_sizes(B)``, or one sample at a time:
-``hwsim.accel._costs``), choosing the fastest schedule whose activations cross DRAM at most
+``hwsim.accel._costs``): of the schedules whose activations cross DRAM at most
 ``ACT_REFETCH_MAX`` (2) times or whose DRAM bytes are at most ``DRAM_COMPULSORY_MAX`` (2) x the
-compulsory bytes (one sample at a time always allowed): neither the schedules nor the bounds
-depend on the pads, so latency never rises with a pad, while DRAM bytes may (a larger pad can
+compulsory bytes (one sample at a time always allowed), those within ``CYCLES_TOLERANCE`` (1%)
+of the fewest cycles, and of them the fewest DRAM bytes: neither the schedules nor the bounds
+depend on the pads, so the fewest cycles never rise with a pad and latency rises by at most
+the tolerance, while DRAM bytes may (a larger pad can
 bring a faster schedule that re-reads more, hidden behind compute, within the bounds;
 tests/hwsim/test_h170_forced_dram_rise.py shows a case where a rule that keeps latency
 monotone must take it).  The table gives, per network and batch, the largest ratio (after /
