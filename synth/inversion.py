@@ -55,7 +55,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from synth.choices import AMORTIZED_REFINE, SEQUENCE_AMORTIZED
-from synth.config import Config, check_batch_size, check_choice, check_range, short_repr
+from synth.config import (Config, check_batch_size, check_choice, check_range, short_repr,
+                          shown_below)
 from synth.device import borrowed, module_device, pick_device
 from synth.errors import UserError
 from synth.models import batchnorm_layers
@@ -617,14 +618,16 @@ def allowed_misses(batch: int, config: InversionConfig) -> int:
 
 
 def fidelity_warning(fidelity: float, min_fidelity: float, iterations=None) -> str | None:
-    """One line when a synthesized set is below ``min_fidelity`` (else None)."""
+    """One line when a synthesized set is below ``min_fidelity`` (else None); the fidelity
+    and its percentage are shown in enough decimals to read below it (``shown_below``)."""
     if fidelity >= min_fidelity:
         return None
     where = f" with up to {iterations} iterations per batch" if iterations else ""
-    return (f"inversion reached fidelity {fidelity:.3f}{where} (below {min_fidelity:g}): the "
-            f"teacher assigns only {100 * fidelity:.1f}% of the synthesized inputs to their target "
-            f"class, so the set is a poor stand-in for its data (raise the iteration cap, or "
-            f"check the teacher)")
+    percent = shown_below(100 * fidelity, 100 * min_fidelity, 1)
+    return (f"inversion reached fidelity {shown_below(fidelity, min_fidelity)}{where} (below "
+            f"{min_fidelity:g}): the teacher assigns only {percent}% of the synthesized inputs "
+            f"to their target class, so the set is a poor stand-in for its data (raise the "
+            f"iteration cap, or check the teacher)")
 
 
 # Above this fraction of synthesized inputs that keep their class with the halves swapped,

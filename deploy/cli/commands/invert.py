@@ -4,6 +4,7 @@ import click
 from cluster.limits import MAX_BATCH_SIZE, MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
 from deploy.cli.options import (address_option, emit, given, json_option, num_cpus_option,
                                 seed_option, show_progress)
+from synth.config import shown_below
 
 # What ``nnsynth invert`` reports of the settings it derived (synth.inversion.settings_for).
 REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_weight",
@@ -83,13 +84,3 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
         raise UserError(f"--min-fidelity {min_fidelity:g} not reached: fidelity "
                         f"{shown_below(summary['fidelity'], min_fidelity)} (the set is kept "
                         f"in {out})")
-
-
-def shown_below(value: float, threshold: float) -> str:
-    """``value`` (below ``threshold``) in 3 decimals, or in as many more as show it below:
-    1,899 of 2,000 inputs (0.9495) read "--min-fidelity 0.95 not reached: fidelity 0.950"."""
-    for digits in range(3, 17):
-        text = f"{value:.{digits}f}"
-        if float(text) < threshold:
-            return text
-    return repr(value)
