@@ -12,6 +12,7 @@ chosen widths marked) under ``out``; each training's result (baseline and candid
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import os
@@ -180,7 +181,10 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     tables = {"host": host["rows"]}
     tables["accel" if platform == "host" else platform] = model_rows(
         keys, "accel" if platform == "host" else platform, steps=steps, vocab=vocab, seed=0)
-    mapper = ray_starmap if use_ray else None
+    # --threads: every training's torch threads too (a Ray task's CPUs and threads; in this
+    # process, the candidates without Ray and the pruning's retraining), not only the
+    # timing's: they ran at torch's default, every core of the machine
+    mapper = functools.partial(ray_starmap, num_cpus=threads) if use_ray else None
     base_spec = {"family": "lm", "cell": BASELINE_CELL, "embed": baseline_width,
                  "hidden": [baseline_width] * baseline_layers, "tied": True,
                  "dropout": config.dropout}
@@ -188,12 +192,14 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     t0 = time.perf_counter()
     trained = dict(trained or {})
     kept = out / "cache" / "candidates"   # each training's result: a rerun skips those done
-    base = trained.pop("baseline", None) or (mapper or (lambda fn, jobs: [fn(*j) for j in jobs]))(
-        train_candidate, [(base_spec, data, train_cfg,
-                           kept_candidates(kept, data, train_cfg)(base_spec))])[0]
-    cfg = config.replace(target_perplexity=base["val_perplexity"])
-    result = symbiotic_train(data, tables[platform], cfg, map_fn=mapper, progress=progress,
-                             trained=trained, keep_dir=kept)
+    with torch_threads(threads):
+        base = trained.pop("baseline", None) or (
+            mapper or (lambda fn, jobs: [fn(*j) for j in jobs]))(
+            train_candidate, [(base_spec, data, train_cfg,
+                               kept_candidates(kept, data, train_cfg)(base_spec))])[0]
+        cfg = config.replace(target_perplexity=base["val_perplexity"])
+        result = symbiotic_train(data, tables[platform], cfg, map_fn=mapper,
+                                 progress=progress, trained=trained, keep_dir=kept)
     models = {"baseline": (load_candidate(base, vocab), None),
               "plain": (result["models"]["plain"], None)}
     for name in ("plain_pruned", "symbiotic"):

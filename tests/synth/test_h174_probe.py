@@ -37,3 +37,40 @@ def test_a_lone_sample_step_leaves_the_running_statistics():
     train_until(model2, x, y, 2.0, 65, cfg, meter2, 0)    # ... and the lone sample
     assert torch.equal(model2.net[2].running_mean, after_one[0])
     assert torch.equal(model2.net[2].num_batches_tracked, after_one[1])
+
+
+def _tiny_text(tmp_path):
+    words = "the cat sat on the mat and the dog ran far away then slept".split()
+    text = "\n".join(" ".join(words[(i * 5 + j) % len(words)] for j in range(8)).capitalize()
+                     + "." for i in range(150))
+    (tmp_path / "t.txt").write_text(text)
+    return f"text:{tmp_path / 't.txt'}"
+
+
+def test_symbiotic_trainings_run_at_threads(tmp_path, monkeypatch):
+    """nnsynth symbiotic --threads 1 --no-ray ("torch threads for timing and each training
+    task") trained the candidates and the pruning's retraining at torch's default thread
+    count (every core): --threads reached the timing alone (Ray tasks: always one).  Each
+    training (synth.lm.fit_lm, called through) now runs at --threads."""
+    import deploy.symbiotic as dsym
+    import synth.symbiotic as ssym
+    from synth.symbiotic import SymbioticConfig
+    seen = []
+    real = ssym.fit_lm
+
+    def recording(*args, **kwargs):      # the real training, its thread count recorded
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+    monkeypatch.setattr(ssym, "fit_lm", recording)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        dsym.run_symbiotic(_tiny_text(tmp_path), "accel", tmp_path / "out",
+                           config=SymbioticConfig(cells=("lstm",), widths=(4,), epochs=1,
+                                                  max_batches=1, sparsities=(0.5,)),
+                           min_count=1, baseline_width=4, baseline_layers=1, rounds=1,
+                           threads=1, use_ray=False, progress=False)
+        assert torch.get_num_threads() == 2          # the caller's count given back
+    finally:
+        torch.set_num_threads(before)
+    assert len(seen) >= 2 and set(seen) == {1}, seen   # the candidate and a pruning step
