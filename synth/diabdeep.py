@@ -448,6 +448,16 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
     data.require(("train", "val", "test"), "diabdeep")
     frame = frame_for(data, config.steps)
     names = [f"{kind}_diabnn" for kind in ("server", "edge")] + list(config.baselines)
+    # every network of the run is sized (on the meta device) before the first trains: an
+    # edge_hidden of 10^6 was refused only after the server DiabNN had trained (minutes on blink)
+    run_specs = specs(config, frame)
+    for name in names:
+        if name != "forest":
+            try:
+                build(run_specs[name.removesuffix("_diabnn")], data.input_shape,
+                      data.num_classes, meta=True)
+            except UserError as e:   # which of the run's networks, as the report names it
+                raise UserError(f"diabdeep's {name}: {e}") from None
     done = _Done(state, config, cost_fn is not None, data)
 
     def train(name: str) -> tuple[dict, list | None]:

@@ -75,3 +75,17 @@ def test_diabdeep_out_whose_resume_name_is_a_folder_is_refused_before_training(t
     line = one_error_line(_diabdeep(tmp_path / "x.json"))
     assert "x.json.resume is a link to nothing" in line and trained == [], line
     assert (tmp_path / "x.json.resume").is_symlink()
+
+
+def test_diabdeep_sizes_every_network_before_the_first_trains(monkeypatch):
+    """--options '{"edge_hidden": 1000000}': the server DiabNN trained (minutes on blink),
+    then the edge H-LSTM's 264,001,668 parameters were refused."""
+    trained = []
+    monkeypatch.setattr(diabdeep, "synthesize", lambda kind, *a, **k: trained.append(kind))
+    monkeypatch.setattr(diabdeep, "dense_baseline", lambda name, *a, **k: trained.append(name))
+    for options, name in [({"edge_hidden": 1000000}, "edge_diabnn"),
+                          ({"edge_hidden": 3000}, "lstm2")]:   # the edge fits, lstm2 not
+        line = one_error_line(run(["diabdeep", "--dataset", "basicmotions", "--baselines",
+                                   "lstm2", "--options", json.dumps(options)]))
+        assert line.startswith(f"error: diabdeep's {name}: model spec") and "parameters" in line
+    assert trained == []
