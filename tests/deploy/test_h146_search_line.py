@@ -4,7 +4,9 @@ With ``search.options.grow_prune`` each trial grows and prunes its model and sav
 compacted result; the search's best figures and ``search/best.pt`` (which refine starts from)
 are that model's.  The stage line said only ``best {"hidden": [117, 96, 22]}: accuracy ...``
 -- the pruned architecture as if it had been searched, and "accuracy" without saying it is the
-validation accuracy the best is chosen on (helper 146).
+accuracy the best is chosen on (helper 146).  It then said "validation accuracy", which the
+pipeline's data-free trials measure on the synthesized validation inputs, not real data
+(every row here: selected_on "synthetic_val"); the line says so (helper 177).
 
 No Ray: the summary is made by ``search.run.summarize`` from a results table as the trials
 write it (two rows: a searched [128, 128, 32] pruned to [117, 96, 22], and another)."""
@@ -47,11 +49,11 @@ def _summary(tmp_path, grow_prune):
 def test_a_grow_prune_search_names_the_searched_and_the_pruned_spec(tmp_path):
     line = search_stage_line(_summary(tmp_path, {"prune_steps": 1, "retrain_epochs": 1}))
     assert line == (f"  2 trials; best grown-and-pruned {json.dumps(PRUNED, sort_keys=True)}, "
-                    f"searched as {json.dumps(SEARCHED, sort_keys=True)}: validation accuracy "
-                    f"0.7500, 14,116 parameters")
+                    f"searched as {json.dumps(SEARCHED, sort_keys=True)}: accuracy 0.7500 on "
+                    f"the synthesized validation inputs, 14,116 parameters")
 
 
 def test_a_plain_search_names_one_spec(tmp_path):
     line = search_stage_line(_summary(tmp_path, None))
-    assert line == (f"  2 trials; best {json.dumps(SEARCHED, sort_keys=True)}: validation "
-                    f"accuracy 0.7500, 14,116 parameters")
+    assert line == (f"  2 trials; best {json.dumps(SEARCHED, sort_keys=True)}: accuracy "
+                    f"0.7500 on the synthesized validation inputs, 14,116 parameters")
