@@ -390,8 +390,9 @@ def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
     (batch 1); ``data`` (optional) is the already loaded split of ``config.dataset``;
     ``report`` (a path) receives the result as JSON, written atomically.  With a ``report``
     an interrupted run resumes: each finished row (model) is kept in ``<report>.resume``,
-    and the same call with the same settings and data continues after the last one; the
-    state is removed once the report is written."""
+    and the same call with the same settings and data continues after the last one (its
+    baselines may differ: the rows of the models both name are kept); the state is removed
+    once the report is written."""
     if data is not None and data.name != config.dataset:
         raise UserError(f"data is {data.name!r} but the config names {config.dataset!r}")
     state = None
@@ -458,7 +459,7 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
                       data.num_classes, meta=True)
             except UserError as e:   # which of the run's networks, as the report names it
                 raise UserError(f"diabdeep's {name}: {e}") from None
-    done = _Done(state, config, cost_fn is not None, data)
+    done = _Done(state, config, cost_fn is not None, data, names)
 
     def train(name: str) -> tuple[dict, list | None]:
         """One row (and, for a DiabNN, its grow-and-prune history)."""
@@ -495,19 +496,27 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
 class _Done:
     """The rows finished so far, kept in the state file ``path`` (None: not kept) after each
     one; a state of other settings or data is not continued (a fresh start replaces it).
-    Rows are kept as the report's JSON has them (a resumed run's result is a fresh one's)."""
+    Rows are kept as the report's JSON has them (a resumed run's result is a fresh one's).
 
-    def __init__(self, path, config: DiabDeepConfig, priced: bool, data: Dataset):
+    The list of baselines is not one of those settings: a row depends on the others only
+    (each model trains on its own), so a rerun that drops a slow baseline or adds one keeps
+    the rows it shares with the interrupted run (it started over, the DiabNNs' training
+    lost); rows of models this run does not name stay in the state, out of its report."""
+
+    def __init__(self, path, config: DiabDeepConfig, priced: bool, data: Dataset,
+                 names: list | None = None):
         from synth.resume import load_state, settings_key
         self.path = path
-        settings = {k: v for k, v in config.to_dict().items() if k != "device"}
+        settings = {k: v for k, v in config.to_dict().items()
+                    if k not in ("device", "baselines")}
         self.key = settings_key(settings, priced, data.digest())
         saved = load_state(path, STATE_FORMAT, self.key, "DiabDeep") if path else None
         done = _json(saved["done"]) if saved else {"rows": {}, "histories": {}}
         self.rows, self.histories = done["rows"], done["histories"]
-        if self.rows:
-            log.warning("resuming DiabDeep after %d finished rows (%s): %s", len(self.rows),
-                        path, ", ".join(self.rows))
+        kept = [n for n in (names if names is not None else self.rows) if n in self.rows]
+        if kept:
+            log.warning("resuming DiabDeep after %d finished rows (%s): %s", len(kept),
+                        path, ", ".join(kept))
 
     def add(self, name: str, row: dict, history: list | None) -> None:
         self.rows[name] = _json(row)

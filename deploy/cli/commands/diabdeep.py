@@ -50,7 +50,8 @@ def interrupted(out: str) -> None:
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="Write the full report (rows, grow-and-prune histories, config) as JSON; "
                    "an interrupted run resumes after its last finished model when rerun "
-                   "(finished rows are kept in <out>.resume until the report is written).")
+                   "(finished rows are kept in <out>.resume until the report is written; "
+                   "the rerun may name other --baselines).")
 @seed_option
 @device_option
 @threads_option
