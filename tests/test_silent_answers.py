@@ -21,9 +21,9 @@ def _recording_seeds(monkeypatch, module):
     """Records the split seed of every load_dataset call made through ``module``."""
     seeds = []
 
-    def recording(name, seed=0):
+    def recording(name, seed=0, **options):   # options: recorded=, whole= pass through
         seeds.append((name, seed))
-        return load_dataset(name, seed=seed)
+        return load_dataset(name, seed=seed, **options)
     monkeypatch.setattr(module, "load_dataset", recording)
     return seeds
 
