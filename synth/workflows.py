@@ -5,7 +5,9 @@ Each takes paths and configs, writes one checkpoint (``synth.checkpoint.save_che
 and returns its metrics dict (with ``checkpoint``).  Trainings go through ``fit_fn``
 (``synth.train.fit`` by default; ``cluster.train.ray_fit()`` runs them on Ray Train
 workers), and a hardware cost comes in as ``cost_fn`` -- synth imports neither Ray nor hwsim.
-Real data, when the checkpoint's data set loads here, is used for reporting only.
+Real data, when the checkpoint's data set loads here, is used for reporting only; where it
+does not, the real-data figures are None and one warning line names the set
+(``real_data_or_why``, ``no_real_data_warning``).
 """
 from __future__ import annotations
 
@@ -33,14 +35,30 @@ from synth.train import fit as local_fit
 log = logging.getLogger(__name__)
 
 
-def real_data_of(model) -> Dataset | None:
-    """The data set recorded in a loaded checkpoint, when it loads here (else None)."""
-    if not model.checkpoint_info["dataset"].get("name"):
-        return None
-    try:  # split as recorded: its test split holds no training sample (issue 13 item 2)
-        return checkpoint_dataset(model)
-    except UserError:
-        return None
+def real_data_or_why(model, source: str) -> tuple[Dataset | None, str | None]:
+    """(the data set recorded in the loaded checkpoint ``model``, None) when it loads here,
+    else (None, why not: a line naming ``source``, the option that gave the checkpoint, and
+    the set).  Split as recorded: its test split holds no training sample (issue 13 item 2)."""
+    from synth.files import printable
+    name = model.checkpoint_info["dataset"].get("name")
+    if not name:
+        return None, f"{source} records no data set"
+    try:
+        return checkpoint_dataset(model, source=source), None
+    except UserError as e:
+        # the loader's own error where checkpoint_dataset wrapped it (its wording ends in
+        # "give the set ... with --dataset", an option of nnsynth eval alone)
+        inner = e.__context__ if isinstance(e.__context__, UserError) else e
+        return None, f"{source}'s data set {printable(name)} does not load here ({inner})"
+
+
+def no_real_data_warning(why: str, keys) -> str:
+    """The one line a workflow logs when its model's real data set is not there (``why``,
+    from ``real_data_or_why``): the real-data figures ``keys`` are None, not stand-ins
+    measured on synthesized inputs (distill reported the student's agreement with the
+    teacher on 7 synthesized inputs as its test_accuracy, and teacher_test_accuracy 1.0)."""
+    return (f"{why}: no accuracy on real data is reported ({', '.join(keys[:-1])} and "
+            f"{keys[-1]} are none)")
 
 
 def _check_counts(**counts) -> None:
@@ -261,7 +279,8 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     meta = teacher.checkpoint_info["dataset"]
     torch.manual_seed(config.seed)
     student = build(student_spec, teacher.input_shape, teacher.num_classes)
-    real = real_data_of(teacher)
+    real, why = real_data_or_why(teacher, f"--teacher {teacher_path}")
+    real_keys = ["val_accuracy", "test_accuracy", "teacher_test_accuracy"]
     if data_free:   # inverted here: synthesize checks the teacher, named (its faults first
         name = f"--teacher {teacher_path}"   # where reading its settings fails before)
 
@@ -271,6 +290,9 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
                                                    device=config.device)
         value_range, inv = teachers_faults_first(teacher, name, settings)
         metrics = adi_distill(student, teacher, value_range, config, inv, data=real, name=name)
+        if real is None:
+            metrics.update(dict.fromkeys(real_keys))   # the keys as with real data: none
+            log.warning(no_real_data_warning(why, real_keys))
     else:
         found = synthesized_for(teacher, synth_dir, option="--synth", owner="teacher",
                                 seed=config.seed)
@@ -286,6 +308,14 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
         metrics = distill(student, teacher, train_x, real, config, fit_fn=fit_fn,
                           state_path=state, state_key=key)
         metrics.pop("history", None)
+        if why is not None:   # fit measured the agreement set: named as what it is
+            held_out = len(found.x_val)
+            metrics.update(dict.fromkeys(real_keys + ["test_loss"]),
+                           synthetic_agreement=metrics["test_accuracy"])
+            real = None
+            log.warning(f"{no_real_data_warning(why, real_keys)}; synthetic_agreement is the "
+                        f"student's agreement with the teacher on the {held_out} synthesized "
+                        f"inputs held out from its training")
     metrics.update(parameters=count_parameters(student), evaluated_on=real.name if real else None)
     save_checkpoint(out, student.cpu(), dataset=meta, metrics=metrics,
                     extra={"distill_config": config.to_dict(), "teacher": str(teacher_path)})
@@ -329,6 +359,14 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                               **({} if lr is None else {"lr": lr})},
                            epochs=max(1, kd_epochs or 1), min_steps=0, seed=config.seed,
                            device=config.device, progress=config.progress)
+    # reporting only (never training): the figures are none where the set does not load here
+    real, why = real_data_or_why(teacher, f"--model {model_path}")
+    if kd_epochs is not None and kd is not None and real is None and synth_dir is None:
+        # fit reports on a data set each epoch (kd_steps' loop needs none): said before
+        # any image is inverted (it was said after)
+        raise UserError(f"--kd-epochs needs --synth DIR or a model whose data set loads here "
+                        f"(its training reports on it): {why}; give --synth DIR, or "
+                        f"--kd-steps instead")
     found, method, summary = None, None, None   # how the inputs were inverted here, if they were
     needs_images = config.importance != "magnitude" or tuning > 0
     refuse_overrides(inversion, synth_dir is None and needs_images)
@@ -352,27 +390,29 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
             state, teacher, {"num_images": count, "iterations": inv.iterations,   # pixel)
                              "seed": config.seed, "settings": inv.to_dict()}, make)
         method = (summary or {}).get("method", method)   # per pixel where the generator fell back
-    real = real_data_of(teacher)
     result = prune(teacher, x, y, config, cost_fn or flops_cost)
     metrics = result.summary()
+    real_keys = ["teacher_test_accuracy", "pruned_test_accuracy"]
     if real is not None:
         metrics["teacher_test_accuracy"] = evaluate(teacher, real.x_test, real.y_test)["accuracy"]
         metrics["pruned_test_accuracy"] = evaluate(result.model, real.x_test,
                                                    real.y_test)["accuracy"]
+    else:
+        metrics.update(dict.fromkeys(real_keys))   # the keys as with real data: none
     if kd is not None:
-        report = real if real is not None else found   # the synthesized set stands in
-        if report is None:
-            raise UserError("KD fine-tuning needs --synth DIR or a model whose data set "
-                            "loads here for reporting; or pass --kd-steps 0")
-        if kd_epochs is not None:
-            ft = distill(result.model, teacher, x, report, kd, fit_fn=fit_fn)
+        if kd_epochs is not None:   # fit reports on the synthesized set where real is None
+            ft = distill(result.model, teacher, x, real if real is not None else found, kd,
+                         fit_fn=fit_fn)
             metrics["kd_train_seconds"] = ft["train_seconds"]
         else:
             metrics["kd_train_seconds"] = finetune_kd(result.model, teacher, x, kd, tuning)
             metrics["kd_steps"] = tuning
-        metrics["finetuned_test_accuracy"] = evaluate(result.model, report.x_test,
-                                                      report.y_test)["accuracy"]
+        real_keys.append("finetuned_test_accuracy")
+        metrics["finetuned_test_accuracy"] = (None if real is None else evaluate(
+            result.model, real.x_test, real.y_test)["accuracy"])
         metrics.update(result.nonzero_after())   # the saved (fine-tuned) model's counts
+    if real is None:
+        log.warning(no_real_data_warning(why, real_keys))
     metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
                    synthesized_images=0 if x is None else len(x),
                    synthesis_method=method, synthesis=summary)
@@ -685,6 +725,26 @@ def classes_by_index(model, data: Dataset, name: str) -> str | None:
     return None
 
 
+def trained_on(model, data: Dataset) -> bool:
+    """Whether ``data`` (``checkpoint_dataset``'s) is a set the loaded checkpoint ``model``
+    trained on: its recorded set (or, after ``nnsynth incremental``, the old set recorded
+    beside), the same name -- a path set's file by its resolved path -- and split seed."""
+    from synth.data import DATASET_PATHS
+
+    def same(a: str, b: str) -> bool:
+        prefix, _, path = a.partition(":")
+        other, _, other_path = b.partition(":")
+        if prefix in DATASET_PATHS and other == prefix and path and other_path:
+            return os.path.realpath(path) == os.path.realpath(other_path)
+        return a == b
+    info = model.checkpoint_info
+    sets = [info.get("dataset") or {}, (info.get("extra") or {}).get("incremental_old_dataset")]
+    return any(isinstance(meta, dict) and meta.get("name")
+               and same(str(meta["name"]), str(data.name))
+               and (0 if meta.get("split_seed") is None else meta["split_seed"]) == data.seed
+               for meta in sets)   # no seed recorded: split with 0 (recorded_split_seed)
+
+
 def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | None = None, *,
                         rounding: str | None = None) -> tuple[dict, list[str]]:
     """What ``nnsynth eval`` reports: accuracy and loss of the checkpoint at ``model_path`` on
@@ -714,7 +774,9 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
     chosen = data.held_out(split)
     if chosen != (split or "test"):
         notes.append(f"{name} has no test split (a synthesized set?): evaluating on {chosen}")
-    if chosen == "all" and not dataset:
+    # the model's own set, whether named by --dataset or not (--dataset wine --split all
+    # of a wine model said nothing, while leaving --dataset out warned)
+    if chosen == "all" and (not dataset or trained_on(model, data)):
         notes.append(f"warning: --split all of {name}, the model's own set, includes the "
                      f"samples it trained on")
     x, y = data.split(chosen)
