@@ -176,14 +176,49 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
         flat = [red.transform(f) for f in flat]
     # a feature constant on the training split is divided by 1 (synth.data.safe_std, as
     # scikit-learn's StandardScaler does): std + 1e-8 made a test value that differs 1e8
-    mean = flat[0].mean(0)
-    feature_map = FeatureMap(method, red, mean, safe_std(mean, flat[0].std(0)))
+    mean, std = flat[0].mean(0), flat[0].std(0)
+    scale = safe_std(mean, std)
+    dead = degenerate_components(method, std)
+    if dead.any():
+        # a component beyond the rank of the centered training data (57 samples span 56
+        # directions: basicmotions' default 57 of 600; digits' constant pixels leave 61 of
+        # its 64) has a std of float noise (1e-15), which standardizing made a feature of
+        # unit variance on train and of 1e14 on test (and in the folded first layer): it
+        # holds nothing the training split could teach, so it is zero for every input
+        log.warning("%s: %d of the %d components hold no variance of %s's training split "
+                    "(%d samples, %d features: the centered data span %d directions); they "
+                    "are zero for every input (give --components %d or fewer)", method,
+                    int(dead.sum()), k, data.name, n, d, k - int(dead.sum()),
+                    k - int(dead.sum()))
+        scale = np.where(dead, np.inf, scale)   # (x - mean) / inf: 0
+    feature_map = FeatureMap(method, red, mean, scale)
     xs = [torch.tensor((f - feature_map.mean) / feature_map.std, dtype=torch.float32)
           for f in flat]
     reduced = dataclasses.replace(
         data, name=f"{data.name}+{method}{k}", x_train=xs[0], x_val=xs[1], x_test=xs[2],
         input_shape=(k,), mean=[0.0] * k, std=[1.0] * k)
     return reduced, feature_map
+
+
+# The reducers whose features are components of one scale ordered by variance, of which those
+# beyond the rank of the centered training data have none (``degenerate_components``)
+RANK_BOUND = ("pca", "kernel_pca")
+# a component whose training std is at most this times the largest one's holds float noise:
+# the inputs are float32 (2^-23 = 1.2e-7 relative), and PCA's covariance solver leaves
+# 1.5e-8 (sqrt of float64 eps) of the largest std on a direction of none.  Measured: the
+# components beyond the rank are 1e-16 to 1e-12 of the largest (digits, basicmotions,
+# mnist5k), the smallest real ones 1.7e-3 (digits) and 1.4e-2 (basicmotions)
+NOISE_STD = 1e-6
+
+
+def degenerate_components(method: str, std: np.ndarray) -> np.ndarray:
+    """Which of ``method``'s reduced features (training ``std`` each) carry no variance of the
+    training split, only float noise: for the ``RANK_BOUND`` reducers, a std at most
+    ``NOISE_STD`` times the largest; none for the others (a random projection or a raw
+    feature of small scale is data)."""
+    if method not in RANK_BOUND or not len(std):
+        return np.zeros(len(std), dtype=bool)
+    return std <= std.max() * NOISE_STD
 
 
 def reduce_dataset(data: Dataset, method: str = "pca", components: float = 0.5,

@@ -74,3 +74,49 @@ def test_symbiotic_trainings_run_at_threads(tmp_path, monkeypatch):
     finally:
         torch.set_num_threads(before)
     assert len(seen) >= 2 and set(seen) == {1}, seen   # the candidate and a pruning step
+
+
+def _csv(tmp_path, rows, name):
+    import numpy as np
+    lines = [",".join(f"f{i}" for i in range(rows.shape[1])) + ",label"]
+    lines += [",".join(f"{float(v)!r}" for v in row) + f",{r % 2}" for r, row in
+              enumerate(rows)]
+    (tmp_path / name).write_text("\n".join(lines) + "\n")
+    from synth.data import load_dataset
+    return load_dataset(f"csv:{tmp_path / name}", seed=0), np
+
+
+def test_scann_pca_components_without_training_variance_are_zero(tmp_path, caplog):
+    """nnsynth scann --dataset basicmotions (600 features, 57 training samples: the default
+    0.5 is capped at 57 PCA components, but 57 centered samples span 56 directions) and
+    --components 64 of digits (constant pixels: 60 directions) standardized a component of
+    float-noise std (1e-15) to unit variance: on test it was 7.7e14 (basicmotions) and
+    3.9e10 (digits), and the folded checkpoint's first layer held such factors.  Those
+    components are now zero for every input, with a warning naming the count to give."""
+    import torch
+    from synth.models import build
+    from synth.scann import fit_reduction, model_on_inputs
+    rng = __import__("numpy").random.default_rng(0)
+    wide, np = _csv(tmp_path, rng.normal(size=(24, 40)), "wide.csv")   # n < d
+    x = rng.normal(size=(60, 4))
+    tall, _ = _csv(tmp_path, np.concatenate([x, x[:, :2].sum(1, keepdims=True)], 1),
+                   "tall.csv")                           # 5 features of rank 4
+    for data, method, components in ((wide, "pca", 0.5), (wide, "kernel_pca", 0.5),
+                                     (tall, "pca", 5)):
+        caplog.clear()
+        reduced, feature_map = fit_reduction(data, method, components, seed=0)
+        test = reduced.x_test.numpy()
+        assert np.isfinite(test).all() and abs(test).max() < 100, (method, abs(test).max())
+        dead = ~np.isfinite(feature_map.std)
+        assert dead.sum() == 1 and (reduced.x_train.numpy()[:, dead] == 0).all()
+        assert "hold no variance" in caplog.text and "--components" in caplog.text
+        if method == "pca":                              # the fold is exact and bounded
+            torch.manual_seed(0)
+            model = build({"family": "mlp", "hidden": [8]}, reduced.input_shape,
+                          data.num_classes).eval()
+            folded = model_on_inputs(model, feature_map, data.input_shape)
+            first = folded.net[1].weight.detach()
+            assert first.abs().max() < 1e3
+            assert torch.allclose(folded(data.x_test), model(reduced.x_test), atol=1e-4)
+    reduced, feature_map = fit_reduction(tall, "pca", 4, seed=0)   # within the rank: as was
+    assert np.isfinite(feature_map.std).all()
