@@ -883,6 +883,10 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
             "best_spec": json.loads(saved_model_spec(best)),
             "best_searched_spec": json.loads(best["spec"]),
             "best_accuracy": float(best["accuracy"]),
+            # what best_accuracy was measured on: "real_val", or "synthetic_val" where the
+            # trials trained data-free on a synthesized set (search.trial)
+            "best_selected_on": (str(best["selected_on"]) if "selected_on" in best.index
+                                 and isinstance(best["selected_on"], str) else None),
             "best_test_accuracy": float(best["test_accuracy"]),
             "best_latency_ms": None if pd.isna(best["latency_ms"]) else float(best["latency_ms"]),
             "best_parameters": int(best["parameters"]), "pareto_x": x,

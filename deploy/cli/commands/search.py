@@ -76,8 +76,13 @@ def summary_text(summary: dict) -> str:
     pruned = (f" of the grown-and-pruned {json.dumps(summary['best_spec'])}, searched as "
               f"{json.dumps(summary['best_searched_spec'])}"
               if summary.get("grow_pruned") and "best_searched_spec" in summary else "")
-    return (f"{trials_text(summary)} in {summary['out_dir']}; best validation accuracy "
-            f"{summary['best_accuracy']:.4f}, test {summary['best_test_accuracy']:.4f} "
+    # a data-free search (--teacher, --synth) chose its best on synthesized validation inputs:
+    # "best validation accuracy" read as real data
+    accuracy = (f"best accuracy {summary['best_accuracy']:.4f} on the synthesized validation "
+                f"inputs" if summary.get("best_selected_on") == "synthetic_val" else
+                f"best validation accuracy {summary['best_accuracy']:.4f}")
+    return (f"{trials_text(summary)} in {summary['out_dir']}; {accuracy}, "
+            f"test {summary['best_test_accuracy']:.4f} "
             f"({summary['best_parameters']:,} parameters, latency "
             f"{'not priced' if latency is None else f'{latency:.4g} ms'}{pruned}); Pareto front of "
             f"{len(summary['pareto_front'])}: {summary['pareto_png']}")
