@@ -167,7 +167,7 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     data = load_text(dataset, min_count)
     steps, vocab = config.bptt, data.vocab_size
     cells = config.cell_types + ("decoder",)
-    keys = grid(cells, sorted(set(config.widths)), [1], config.sparsities)
+    keys = grid(cells, sorted(set(config.widths)), [1], config.sparsity_steps)
     # dense rows only: the plot's widths and the baseline's (its table latency in the report)
     extra = sorted((set(table_widths or ()) | {baseline_width}) - set(config.widths))
     keys += grid(cells, extra, [1], ()) if extra else []

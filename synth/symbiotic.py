@@ -183,6 +183,12 @@ class SymbioticConfig(Config):
         are taken once each."""
         return tuple(dict.fromkeys(self.cells))
 
+    @property
+    def sparsity_steps(self) -> tuple:
+        """``sparsities`` each once, ascending: a repeated value was a pruning step of nothing
+        retrained again, and a latency-table row measured twice."""
+        return tuple(sorted(set(self.sparsities)))
+
     def spec(self, cell: str, width: int) -> dict:
         return {"family": "lm", "cell": cell, "embed": int(width),
                 "hidden": [int(width)] * self.layers, "tied": True, "dropout": self.dropout}
@@ -284,7 +290,7 @@ def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTab
     masked.attach_masks(model.rnn)      # a mask parametrization keeps pruned weights at zero
     reached, steps = 0.0, []
     kept_state = copy.deepcopy(model.state_dict())
-    for step, target in enumerate(sorted(config.sparsities)):
+    for step, target in enumerate(config.sparsity_steps):
         current = masked.sparsity(model.rnn)["total"]
         fraction = 1 - (1 - target) / max(1e-9, 1 - current)
         masked.prune_connections(model.rnn, fraction, "layerwise")

@@ -120,3 +120,22 @@ def test_scann_pca_components_without_training_variance_are_zero(tmp_path, caplo
             assert torch.allclose(folded(data.x_test), model(reduced.x_test), atol=1e-4)
     reduced, feature_map = fit_reduction(tall, "pca", 4, seed=0)   # within the rank: as was
     assert np.isfinite(feature_map.std).all()
+
+
+def test_a_repeated_sparsity_is_one_pruning_step_and_one_table_row(tmp_path):
+    """--sparsities 0.5,0.5 pruned 0 more connections at the second 0.5 and retrained for
+    it, and the host table measured the 0.5 rows twice."""
+    from hwsim.latency import grid
+    from synth.lm import LanguageModel
+    from synth.symbiotic import SymbioticConfig, prune_for_latency
+    from synth.text import load_text
+    data = load_text(_tiny_text(tmp_path), 1)
+    cfg = SymbioticConfig(cells=("lstm",), widths=(4,), epochs=1, max_batches=1,
+                          sparsities=(0.5, 0.5))
+    torch.manual_seed(0)
+    model = LanguageModel(cfg.spec("lstm", 4), data.vocab_size)
+    _, info = prune_for_latency(model, data, None, cfg, float("inf"), guided=False)
+    assert [s["sparsity"] for s in info["steps"]] == [0.5] and info["reached"] == 0.5
+    assert cfg.sparsity_steps == (0.5,)
+    assert SymbioticConfig(sparsities=(0.9, 0.5, 0.9)).sparsity_steps == (0.5, 0.9)
+    assert len(grid(("lstm",), [4], [1], cfg.sparsity_steps)) == 2   # dense + one sparse
