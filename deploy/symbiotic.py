@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from synth.config import check_range
 from synth.errors import UserError
 from synth.files import atomic_path, check_out_dir, jsonable, write_json_atomic, write_text_atomic
 from synth.lm import LanguageModel, count_lm_parameters, perplexity
@@ -33,6 +34,7 @@ from cluster.latency import host_table, ray_starmap
 
 
 BASELINE_CELL = "lstm"   # the stacked-LSTM baseline whose validation perplexity is the target
+MAX_ROUNDS = 10_000      # --rounds: interleaved timing passes per table row
 
 
 def deployable(model: LanguageModel, pruning: dict | None) -> torch.nn.Module:
@@ -156,6 +158,9 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     if baseline_width < 1 or baseline_layers < 1:
         raise UserError(f"baseline width and layers must be >= 1, got {baseline_width} and "
                         f"{baseline_layers}")
+    # each round times every table row once (and the final models 30 rounds at least):
+    # --rounds 100000000 was taken, and timed for days
+    check_range("rounds", rounds, 1, MAX_ROUNDS, integer=True)
     config = config or SymbioticConfig()
     out = Path(out)
     if out.exists() and not out.is_dir():

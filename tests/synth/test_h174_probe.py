@@ -1,4 +1,5 @@
 """h174's probe of symbiotic / SCANN / incremental learning / compaction."""
+import pytest
 import torch
 
 from synth.incremental import IncrementalConfig, Meter, steps_of, train_until
@@ -139,3 +140,17 @@ def test_a_repeated_sparsity_is_one_pruning_step_and_one_table_row(tmp_path):
     assert cfg.sparsity_steps == (0.5,)
     assert SymbioticConfig(sparsities=(0.9, 0.5, 0.9)).sparsity_steps == (0.5, 0.9)
     assert len(grid(("lstm",), [4], [1], cfg.sparsity_steps)) == 2   # dense + one sparse
+
+
+@pytest.mark.timeout(60)   # before the bound, the timing ran until killed
+def test_symbiotic_rounds_are_bounded(tmp_path):
+    """nnsynth symbiotic --rounds 100000000 was taken (each round times every table row
+    once) and timed until killed; it is now a one-line range error before any work."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    r = CliRunner().invoke(cli, ["symbiotic", "--dataset", _tiny_text(tmp_path), "--platform",
+                                 "accel", "--out", str(tmp_path / "out"), "--rounds",
+                                 "100000000", "--no-ray"])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip() == "error: --rounds must be in [1, 10000], got 100000000"
+    assert not (tmp_path / "out").exists()
