@@ -122,6 +122,23 @@ def _markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_text_length(data, train) -> None:
+    """Each split of ``data`` long enough for what reads it: training cuts the training split
+    into ``train.batch_size`` columns, perplexity the validation and test splits into
+    ``train.eval_batch``, each of two steps at least.  A short ``text:`` file passed the
+    splits and failed in the first training, after the latency table was measured, with
+    'N tokens are too few for 32 columns of >= 2 steps' (no set, split or remedy named)."""
+    for split, columns in (("train", train.batch_size), ("val", train.eval_batch),
+                           ("test", train.eval_batch)):
+        tokens = len(data.split(split))
+        reader = "training" if split == "train" else "perplexity"
+        if tokens < 2 * columns:
+            raise UserError(
+                f"text set {data.name!r} is too short: its {split} split (80/10/10 of the "
+                f"words) has {tokens:,} tokens, and {reader} reads it as {columns} columns "
+                f"of 2 tokens or more ({2 * columns} tokens); give a longer text")
+
+
 REPORT_KEYS = {"dataset", "platform", "choice", "tables"}   # run_symbiotic's report.json
 
 
@@ -170,6 +187,7 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     # and had report.json, report.md and latency.png written over
     check_out_dir(out, "--out", ("report.json", "cache") if earlier_run(out) else ())
     data = load_text(dataset, min_count)
+    check_text_length(data, config.train_config())
     steps, vocab = config.bptt, data.vocab_size
     cells = config.cell_types + ("decoder",)
     keys = grid(cells, sorted(set(config.widths)), [1], config.sparsity_steps)

@@ -154,3 +154,22 @@ def test_symbiotic_rounds_are_bounded(tmp_path):
     assert r.exit_code == 2, r.output
     assert r.output.strip() == "error: --rounds must be in [1, 10000], got 100000000"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_text_too_short_to_train_on_is_refused_before_the_tables(tmp_path):
+    """nnsynth symbiotic --dataset text:<6 sentences> measured the latency table, then
+    failed in the first training with 'N tokens are too few for 32 columns of >= 2 steps'
+    (no set, split or remedy named).  Now refused first, naming them; nothing written."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    (tmp_path / "short.txt").write_text(" ".join(
+        f"The cat number {i} sat on the mat." for i in range(6)))
+    r = CliRunner().invoke(cli, ["symbiotic", "--dataset", f"text:{tmp_path / 'short.txt'}",
+                                 "--platform", "accel", "--out", str(tmp_path / "out"),
+                                 "--cells", "lstm", "--widths", "4", "--baseline-width", "4",
+                                 "--min-count", "1", "--rounds", "1", "--no-ray"])
+    assert r.exit_code == 2, r.output
+    line = r.output.strip()
+    assert "\n" not in line and "is too short: its train split" in line, line
+    assert "give a longer text" in line
+    assert not (tmp_path / "out").exists()
