@@ -295,8 +295,10 @@ def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: st
     config = spring_config_for(model) if table.device == "spring" else None
     pred = tables.predict(table, ops, threads=threads, config=config)
     if pred["latency_ms"] is None:   # it printed 'predicted total 0 ms, 0 mJ'
+        other = ("other layer shapes, or fractions of zero weights and inputs, which SPRING "
+                 "skips" if table.device == "spring" else "other layer shapes")
         raise UserError(f"latency table {short_repr(path)} holds none of the {len(ops)} ops of "
-                        f"{name} (other layer shapes); build one for it: nnsynth hwsim table "
+                        f"{name} ({other}); build one for it: nnsynth hwsim table "
                         f"--device {table.device} --model ...")
     out, human = tables.table_report(name, table.device, table, pred,
                                      precision=precision if isinstance(precision, str) else None)
