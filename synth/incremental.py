@@ -57,7 +57,7 @@ from synth.checkpoint import check_model_classes
 from synth.errors import UserError
 from synth.models import batchnorm_layers, build, count_flops, prunable_layers
 from synth.quant import refuse_fixed_point
-from synth.train import evaluate
+from synth.train import evaluate, lone_sample_norms
 
 MAX_STEPS = 1000      # growth batches, growth rounds and prune steps (GrowPruneSchedule's bound)
 MAX_MIN_STEPS = 1_000_000   # min_steps' bound
@@ -248,26 +248,18 @@ def train_until(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, target
                           momentum=config.momentum, weight_decay=config.weight_decay,
                           nesterov=config.momentum > 0)
     gen = torch.Generator().manual_seed(seed)
-    # BatchNorm refuses a batch of one sample in training mode (a ValueError traceback: a
-    # pass's last batch of 65 samples at batch 64, or a budget ending one sample into a
-    # batch): such a step normalizes by the running statistics, as at inference, and leaves
-    # them as they are; the step, its sample and its cost count as any other's
-    norms = batchnorm_layers(model)
+    norms = batchnorm_layers(model)   # a batch of one sample: lone_sample_norms
     seen = since = 0
     model.train()
     while seen < max_samples:
         order = torch.randperm(len(y), generator=gen)
         for i in range(0, len(y), config.batch_size):
             idx = order[i:i + config.batch_size][:max_samples - seen]
-            lone = len(idx) == 1 and norms
-            for norm in norms if lone else ():
-                norm.eval()
-            loss = F.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
+            with lone_sample_norms(norms, len(idx)):
+                loss = F.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            for norm in norms if lone else ():
-                norm.train()
             meter.steps += 1
             seen, since = seen + len(idx), since + len(idx)
             meter.samples += len(idx)

@@ -16,6 +16,7 @@ gradients.  Only rank 0 shows progress.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import logging
@@ -34,6 +35,7 @@ from synth.config import Config, check_batch_size, check_choice, check_range, ch
 from synth.errors import ConfigError, UserError
 from synth.data import Dataset
 from synth.device import pick_device
+from synth.models.registry import batchnorm_layers
 from synth.modes import in_mode
 
 log = logging.getLogger(__name__)
@@ -177,6 +179,24 @@ def remove_state(path) -> None:
     resume.remove_state(path, STATE_FORMAT)
 
 
+@contextlib.contextmanager
+def lone_sample_norms(norms: list, size: int):
+    """A training step on a batch of ``size`` samples with BatchNorm layers ``norms``
+    (``batchnorm_layers``): PyTorch refuses a batch of one sample in training mode ('Expected
+    more than 1 value per channel when training', a traceback: the last batch of 127 samples
+    at batch 63, or a budget ending one sample into a batch), so such a step's forward pass
+    normalizes by the running statistics, as at inference, and leaves them as they are; the
+    step counts as any other.  Other sizes: training mode, unchanged."""
+    lone = [m for m in norms if m.training] if size == 1 else []
+    for m in lone:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m in lone:
+            m.train()
+
+
 def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None, *,
         loss_fn: Callable | None = None, after_step: Callable | None = None,
         on_epoch_end: Callable | None = None,
@@ -219,6 +239,7 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     best = {"val_accuracy": -1.0, "val_loss": float("inf"), "epoch": -1, "state": None}
     history = []
     diverged = None
+    norms = batchnorm_layers(model)
     start = time.perf_counter()
     step, first = 0, 0
     key = _state_key(model, config, n, state_key) if state_path is not None else ""
@@ -253,7 +274,8 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
             factor = lr_factor(step, total, warmup, config.schedule)
             for g, lr in zip(opt.param_groups, base_lrs):
                 g["lr"] = lr * factor
-            loss = loss_fn(trained, xb, yb)
+            with lone_sample_norms(norms, len(idx)):
+                loss = loss_fn(trained, xb, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
