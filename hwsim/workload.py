@@ -504,6 +504,9 @@ def _check_work(model: nn.Module, input_shape: tuple, batch: int) -> None:
                              ("values in its largest layer output", largest,
                               MAX_ACTIVATION_VALUES)):
         if per and batch * per > limit:
+            if per > limit:   # no batch fits ('batch at most 0 here')
+                raise UserError(f"one sample of {input_shape} runs {per:,} {what}; the limit "
+                                f"is {limit:,} (a smaller input shape)")
             raise UserError(f"pricing a batch of {batch:,} samples of {input_shape} runs "
                             f"{batch * per:,} {what}; the limit is {limit:,} (batch at most "
                             f"{limit // per:,} here, or a smaller input shape)")
@@ -548,6 +551,12 @@ def build_priced(spec, input_shape, num_classes: int) -> nn.Module:
     a spec (the CLI, the search's cost model, the hwsim actor pool) builds it here, so each
     prices the same weights."""
     from synth.models import build
+    # build() runs the model on two zero samples to check that it fits: bounded here first,
+    # on its meta-device shell, as extract() bounds its own pass (resnet18 on 3x2000x2000,
+    # 2.2e12 multiply-accumulates a sample, ran in build for over a minute, toward hours,
+    # before extract() could refuse it)
+    shell = build(spec, input_shape, num_classes, meta=True)
+    _check_work(shell, tuple(int(s) for s in input_shape), 1)
     with torch.random.fork_rng():
         torch.manual_seed(PRICING_SEED)
         return build(spec, input_shape, num_classes)
