@@ -50,10 +50,21 @@ def _model(ref: str, default_shape: tuple, num_classes: int):
     json_spec = ref.strip().startswith("{")
     name, _, shape_txt = ref.rpartition("}@") if json_spec and "}@" in ref else (
         ref.partition("@") if not json_spec else (ref, "", ""))
+    # an '@' with no shape after it: 'lenet5@' ran on the default shape, '{...}@' was 'not
+    # valid JSON'
+    if _at_given(ref, json_spec) and not shape_txt.strip():
+        from synth.errors import UserError
+        raise UserError(f"model {short_repr(ref)}: give a shape after @ (CxHxW, CxL or F), "
+                        f"or leave the @ out")
     name += "}" if json_spec and shape_txt else ""
     shape = _shape(shape_txt) if shape_txt else default_shape
     _check_kind(ref, name, shape, bool(shape_txt))
     return name, build_priced(name, shape, num_classes), shape
+
+
+def _at_given(ref: str, json_spec: bool) -> bool:
+    """``ref`` has an '@' for a shape (a JSON spec's after its closing brace)."""
+    return "}@" in ref if json_spec else "@" in ref
 
 
 def _check_kind(ref: str, name: str, shape: tuple, after_at: bool) -> None:
