@@ -219,6 +219,14 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None)
     front = np.flatnonzero(pareto_mask(np.stack([g_lat, g_en, area], axis=1)))
     fits = area <= cfg.area_budget_mm2
     if not fits.any():
+        # of a sample (budget), the smallest sampled: budget 1 drew one 4.046 mm^2 point of
+        # the default grid and read as if no configuration fitted 4 mm^2
+        size = int(np.prod([len(getattr(cfg, f)) for f in GRID_ORDER]))
+        if n_cfg < size:
+            raise ConfigError(f"area_budget_mm2={cfg.area_budget_mm2} is below the smallest "
+                              f"area of the {n_cfg:,} configuration{'s' * (n_cfg > 1)} "
+                              f"sampled (budget) of the grid's {size:,}, {area.min():.3f} "
+                              f"mm^2: raise the budget or the area budget")
         raise ConfigError(f"area_budget_mm2={cfg.area_budget_mm2} is below the smallest "
                           f"configuration's area {area.min():.3f} mm^2")
     # max geomean performance; among equal latencies the least energy, then area (a point

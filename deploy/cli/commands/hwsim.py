@@ -211,8 +211,8 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
              f"Pareto set {len(res['pareto'])} (latency, energy, area)",
              "best by geometric-mean performance within "
              f"{cfg.area_budget_mm2} mm^2: {b['config']['rows']}x{b['config']['cols']} "
-             f"{b['config']['dataflow']}, buffers {b['config']['ifmap_kb']:.0f}/"
-             f"{b['config']['filter_kb']:.0f}/{b['config']['ofmap_kb']:.0f} KiB, "
+             f"{b['config']['dataflow']}, buffers {b['config']['ifmap_kb']:g}/"
+             f"{b['config']['filter_kb']:g}/{b['config']['ofmap_kb']:g} KiB, "
              f"{b['area_mm2']:.3f} mm^2, geomean {b['geomean_latency_ms']:.4g} ms"]
     human += [f"  {n}: {b['latency_ms'][n]:.4g} ms ({res['best_slowdown'][n]:.3f}x its own best)"
               for n in res["networks"]]
