@@ -17,6 +17,7 @@ import dataclasses
 from typing import Mapping, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from synth.config import Config, check_range, check_seed, short_repr
 from synth.errors import ConfigError
@@ -27,6 +28,7 @@ from hwsim.op import Op
 
 MAX_GRID = 1_000_000   # configurations in one DSE grid (the default grid has 5,184)
 EVAL_VALUES = 500_000   # layers x configurations priced at once (each cost array 4 MB)
+PROGRESS_DELAY_S = 2.0  # explore's progress bar shows once pricing has taken this long
 
 
 # the DseConfig fields that list grid values (each AcceleratorConfig field but dataflows,
@@ -193,8 +195,11 @@ def fastest(latency: np.ndarray, energy: np.ndarray, area: np.ndarray,
     return int(idx[np.lexsort((area[idx], energy[idx], latency[idx]))[0]])
 
 
-def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None) -> dict:
-    """Search the space for the networks in ``workloads`` (name -> ops)."""
+def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None, *,
+            progress: bool = False) -> dict:
+    """Search the space for the networks in ``workloads`` (name -> ops).  ``progress``: a
+    bar on stderr over the configurations priced (a million-point grid on resnet34 takes a
+    minute and a half here, and said nothing)."""
     cfg = cfg or DseConfig()
     if not workloads:
         raise ConfigError("explore needs at least one network workload")
@@ -208,6 +213,8 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None)
     # in chunks of configurations: the cost model holds several (layers x configs) arrays,
     # which for a million-point grid and a deep network would take gigabytes at once
     step = max(1, EVAL_VALUES // max(len(layers[n]["macs"]) for n in names))
+    bar = tqdm(total=n_cfg, desc="dse", unit="config", disable=not progress, leave=False,
+               delay=PROGRESS_DELAY_S)
     for start in range(0, n_cfg, step):
         part = {k: v[None, start:start + step] for k, v in grid.items()}
         for i, n in enumerate(names):
@@ -215,6 +222,8 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None)
             lat[i, start:start + step] = res["latency_ms"]              # (networks, configs), ms
             en[i, start:start + step] = res["energy_mj"]                # mJ
         area[start:start + step] = res["area_mm2"]                      # mm^2 (network-independent)
+        bar.update(min(step, n_cfg - start))
+    bar.close()
     g_lat, g_en = geomean(lat), geomean(en)
     front = np.flatnonzero(pareto_mask(np.stack([g_lat, g_en, area], axis=1)))
     fits = area <= cfg.area_budget_mm2

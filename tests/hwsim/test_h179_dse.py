@@ -34,3 +34,16 @@ def test_the_best_buffers_print_as_configured(tmp_path):
                                    "--dse-config", str(path)])
     assert res.exit_code == 0, res.output
     assert "buffers 0.001/8/0.5 KiB" in res.output, res.output
+
+
+def test_explore_shows_progress_on_stderr(capsys, monkeypatch):
+    """A million-point grid on resnet34 priced for a minute and a half without a word
+    (DESIGN: every long loop shows progress on stderr); ``nnsynth hwsim dse`` passes
+    ``progress`` unless -q.  The bar shows after PROGRESS_DELAY_S (here at once)."""
+    import hwsim.dse
+    monkeypatch.setattr(hwsim.dse, "PROGRESS_DELAY_S", 0.0)
+    explore({"m": _ops()}, DseConfig(budget=50), progress=True)
+    err = capsys.readouterr().err
+    assert "dse" in err and "config" in err
+    explore({"m": _ops()}, DseConfig(budget=50))
+    assert capsys.readouterr().err == ""

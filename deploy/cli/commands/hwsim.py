@@ -9,7 +9,7 @@ from synth.config import short_repr
 import click
 from click.core import ParameterSource
 
-from deploy.cli.options import emit, json_option, seed_option
+from deploy.cli.options import emit, json_option, seed_option, show_progress
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -205,7 +205,7 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
             raise UserError(f"--model {short_repr(ref)} is given twice")
         _, model, shape = _model(ref, _shape(input_shape), num_classes)
         workloads[ref] = extract(model, shape)
-    res = explore(workloads, cfg)
+    res = explore(workloads, cfg, progress=show_progress())
     b = res["best"]
     human = [f"evaluated {res['evaluated']} configurations on {', '.join(res['networks'])}; "
              f"Pareto set {len(res['pareto'])} (latency, energy, area)",
