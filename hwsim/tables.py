@@ -348,11 +348,12 @@ def sweep_report(kind: str, rows: list[dict], conditions: dict | None = None
 
 
 def table_report(name: str, device: str, table: dict, pred: dict,
-                 precision: str | None = None) -> tuple[dict, str]:
+                 precision: str | None = None, source: str | None = None) -> tuple[dict, str]:
     """A per-op table and its predicted total as the result dict and human-readable lines.
     Figures print with four significant digits: a SPRING op of 4e-6 ms is not '0.0000'.
     ``precision`` (SPRING's fixed point, ``"4.16"``) is recorded and printed when given, and
-    so are a host table's measurement conditions (``load_table`` reads the dict back)."""
+    so are a host table's measurement conditions (``load_table`` reads the dict back).
+    ``source``: the file a saved table was read from, named in place of the model."""
     rows = [{"key": repr(k), **v} for k, v in table.items()]
     conditions = getattr(table, "conditions", None)
     at = f" at {precision} fixed point" if precision else ""
@@ -360,7 +361,17 @@ def table_report(name: str, device: str, table: dict, pred: dict,
     total = ("no prediction (none of its ops is in the table)" if pred["latency_ms"] is None
              else f"predicted total {pred['latency_ms']:.4g} ms"
              + (f", {pred['energy_mj']:.4g} mJ" if pred["energy_mj"] is not None else ""))
-    human = [f"{len(rows)} unique ops of {name} on {device}{at}; {total}"]
+    if pred["latency_ms"] is not None and pred.get("missing"):
+        # a partial sum (a table of an earlier version of the model): said where the total is
+        # ('predicted total' read as the model's; the ops left out were on a later line)
+        total += (f" of the ops in the table only ({len(pred['missing'])} op"
+                  f"{'s' * (len(pred['missing']) > 1)} not counted, below)")
+    # ``source``: the saved table the rows come from (``--table``): its rows are the ops of
+    # the model it was built for, not of ``name`` ('5 unique ops of wine_gp.pt' listed the
+    # 5 of the wine.pt it was built from, 3 of which wine_gp.pt does not have)
+    whose = f"in {source}" if source else f"of {name}"
+    human = [f"{len(rows)} unique ops {whose} on {device}{at}; "
+             + (f"{name}: " if source else "") + total]
     human += [f"  {r['type']:<10}{r['latency_ms']:>12.4g} ms"
               + (f"{r['energy_mj']:>12.4g} mJ" if r["energy_mj"] is not None else "")
               for r in rows]
@@ -369,6 +380,8 @@ def table_report(name: str, device: str, table: dict, pred: dict,
                      f"({', '.join(map(str, pred['missing'][:10]))}"
                      f"{', ...' if len(pred['missing']) > 10 else ''})")
     out = {"device": device, "model": name, "rows": rows, "prediction": pred}
+    if source:
+        out["table"] = source
     if precision:
         out["spring_precision"] = precision
     if conditions:

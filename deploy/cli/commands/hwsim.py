@@ -312,5 +312,6 @@ def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: st
                         f"{name} ({other}); build one for it: nnsynth hwsim table "
                         f"--device {table.device} --model ...")
     out, human = tables.table_report(name, table.device, table, pred,
-                                     precision=precision if isinstance(precision, str) else None)
+                                     precision=precision if isinstance(precision, str) else None,
+                                     source=path)
     emit(out, as_json, human)
