@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from synth import resume
 from synth.config import Config, check_range
 from synth.data import Dataset
 from synth.device import borrowed, pick_device
@@ -264,16 +265,43 @@ def distill(student: nn.Module, teacher: nn.Module, train_x: torch.Tensor, data:
     signature; ``cluster.train.ray_fit()`` trains on Ray Train workers); ``state_path`` and
     ``state_key`` make it resumable (``fit``'s; the key must name the teacher and inputs)."""
     config = config or DistillConfig()
-    resumable = ({"state_path": state_path, "state_key": state_key}
-                 if state_path is not None else {})
+    train_config = distill_train_config(config, len(train_x))
+    resumable = {}
+    if state_path is not None:
+        # the KD loss's settings (temperature, alpha, the augmentation) are not fit's
+        # TrainConfig: a run interrupted at --temperature 3 and rerun with --temperature 20
+        # (or --cutmix 0, --noise 0.3) continued the other loss's state without a word, and
+        # the checkpoint recorded the new settings
+        kd = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
+        state_key = resume.settings_key(state_key, kd)
+        resumable = {"state_path": state_path, "state_key": state_key}
+        if fit_fn is not fit:
+            resume_note(student, train_config, len(train_x), state_key, state_path)
     with borrowed(teacher, device=pick_device(config.device)):
         targets = teacher_logits(teacher.eval(), train_x)
-        metrics = fit_fn(student, data, distill_train_config(config, len(train_x)),
-                         loss_fn=_kd_fn(config, teacher),
+        metrics = fit_fn(student, data, train_config, loss_fn=_kd_fn(config, teacher),
                          train_xy=(train_x, targets), desc="distill", **resumable)
         metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]
     metrics["train_images"] = len(train_x)
     return metrics
+
+
+def resume_note(student: nn.Module, train_config: TrainConfig, n: int, state_key: str,
+                state_path) -> None:
+    """Say here what ``fit`` will do with the state at ``state_path``, for a ``fit_fn`` that
+    runs it elsewhere: ``cluster.train.ray_fit``'s workers log to their own files (Ray's
+    log_to_driver is off), so ``nnsynth distill --synth`` resumed an interrupted run without
+    a word, and refused a file that is not a state only after Ray Train had started.  The
+    key is ``fit``'s own (``synth.train._state_key``) for the student as built here."""
+    from synth.train import STATE_FORMAT, _state_key
+    saved = resume.load_state(state_path, STATE_FORMAT,
+                              _state_key(student, train_config, n, state_key), "training")
+    if saved is not None and saved["epoch"] + 1 >= train_config.epochs:
+        log.warning("the distillation finished its %d epochs before the interruption: its "
+                    "student is taken from %s", train_config.epochs, state_path)
+    elif saved is not None:
+        log.warning("resuming the distillation from epoch %d of %d (%s)", saved["epoch"] + 2,
+                    train_config.epochs, state_path)
 
 
 class PoolKD:

@@ -71,9 +71,10 @@ def _new_temp(path: Path) -> Path:
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
-# errors of writing a file that the user can fix (space, permissions, the file system)
+# errors of writing a file that the user can fix (space, permissions, the file system; a
+# directory where the file goes: os.replace onto it is EISDIR, which was a traceback)
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
-                          errno.EFBIG, errno.ENAMETOOLONG})
+                          errno.EFBIG, errno.ENAMETOOLONG, errno.EISDIR})
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:

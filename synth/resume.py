@@ -71,18 +71,50 @@ def _read(path: Path, what: str):
     return load_tensor_file(path, f"{what} state")
 
 
+# what each loop's state is, for the line refusing it in another loop's place (a
+# ``<out>.resume`` of ``nnsynth prune`` met by ``nnsynth distill --out`` the same file)
+KNOWN_FORMATS = {"nnsynth-train-state-1": "a training (nnsynth train, distill --synth or "
+                                          "grow-prune's dense training)",
+                 "nnsynth-grow-prune-state-1": "nnsynth grow-prune",
+                 "nnsynth-synthesized-inputs-1": "the synthesized inputs of nnsynth prune or "
+                                                 "continual",
+                 "nnsynth-diabdeep-state-1": "nnsynth diabdeep"}
+
+
+def check_state_path(path: str | os.PathLike, what: str) -> None:
+    """``path`` can hold a state: nothing is there, or a regular file (which ``load_state``
+    then reads).  A directory (or a FIFO, a link) of that name is refused in one line and
+    kept: it was not read, and the first save replaced nothing -- os.replace onto a directory
+    ended the run in an IsADirectoryError traceback, after the training it was to keep."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        kind = ("a symbolic link" if path.is_symlink() else
+                "a directory" if path.is_dir() else "not a regular file")
+        raise UserError(f"{path} is {kind}, not an nnsynth {what} state (nnsynth keeps an "
+                        f"interrupted run's state under that name): move it away")
+
+
 def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> dict | None:
     """The state at ``path`` when it continues this run; None when there is none, or it is
     another run's (its settings differ: a fresh start overwrites it).  A file that is not a
-    ``format_`` state is refused in one line (``what``: "training", "grow-prune") and kept."""
+    ``format_`` state is refused in one line (``what``: "training", "grow-prune") and kept;
+    so is another nnsynth loop's state (an interrupted run of another command writing to
+    the same ``--out``), named as what it is."""
     path = Path(path)
+    check_state_path(path, what)
     if not path.is_file():
         return None
     try:
         state = _read(path, what)
     except UserError as e:
         raise UserError(f"{e}; it is not nnsynth's: move it away") from None
-    if not isinstance(state, dict) or state.get("format") != format_:
+    found = state.get("format") if isinstance(state, dict) else None
+    if isinstance(found, str) and found != format_ and found.startswith("nnsynth-") and \
+            "key" in state:   # nnsynth's, of another loop: its work is kept for its own rerun
+        raise UserError(f"{path} holds the state of an interrupted run of "
+                        f"{KNOWN_FORMATS.get(found, found)}, not an nnsynth {what} state: "
+                        f"finish that run (the same command), or move it away")
+    if found != format_:
         raise UserError(f"{path} is not an nnsynth {what} state: move it away")
     if state.get("key") != key:
         log.warning("%s holds another %s run's state (its settings differ): starting over",
