@@ -30,6 +30,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from synth.config import check_range, short_repr
 from synth.errors import UserError
@@ -46,6 +47,7 @@ MAX_SWEEP_WIDTH = 4096     # an LSTM(4096, 4096) holds 134 M weights (537 MB); w
 MAX_SWEEP_WIDTHS = 1000    # widths timed in one sweep
 MAX_REPEATS = 10_000       # timings per operator or width
 SHORT_KEY_LENGTH = 9       # Op.key() before it held the op's geometry
+PROGRESS_DELAY_S = 2.0     # a cpu table's progress bar shows once timing has taken this long
 
 
 # the devices whose cost of an op does not depend on which of its values are zero: the
@@ -151,11 +153,15 @@ def time_callable(fn, repeats: int = 20, warmup: int = 3) -> dict:
     return {"median_ms": statistics.median(times), "q1_ms": q[0], "q3_ms": q[2]}
 
 
-def _cpu_table(ops: Sequence[Op], repeats: int, seed: int, threads: int | None) -> Table:
+def _cpu_table(ops: Sequence[Op], repeats: int, seed: int, threads: int | None,
+               progress: bool = False) -> Table:
     gen = torch.Generator().manual_seed(seed)
     rows = {}
     with torch_threads(threads) as used:
-        for op in ops:
+        # (a bar once the timing has taken PROGRESS_DELAY_S: resnet34 on 3x224x224 times
+        # its convolutions for over a minute)
+        for op in tqdm(ops, desc="time ops", unit="op", disable=not progress, leave=False,
+                       delay=PROGRESS_DELAY_S):
             key = op.key()
             if key not in rows:
                 t = time_callable(op_callable(op, gen), repeats)
@@ -165,14 +171,14 @@ def _cpu_table(ops: Sequence[Op], repeats: int, seed: int, threads: int | None) 
 
 
 def build_table(ops: Sequence[Op], device: str = "accel", config=None, *, repeats: int = 20,
-                seed: int = 0, threads: int | None = None) -> Table:
+                seed: int = 0, threads: int | None = None, progress: bool = False) -> Table:
     """Op key -> {type, latency_ms, energy_mj} for the unique ops in ``ops``.  ``cpu`` times
     them with ``threads`` torch threads (None: the current setting), which the table records
     with the torch build and the CPU; the caller's thread count is given back after."""
     if device not in DEVICES:
         raise UserError(f"device must be one of {', '.join(DEVICES)}, got {short_repr(device)}")
     if device == "cpu":
-        return _cpu_table(ops, repeats, seed, threads)
+        return _cpu_table(ops, repeats, seed, threads, progress)
     config = _device_config(device, config)
     return Table(_model_table(ops, device, config), device=device, config=config.to_dict())
 

@@ -28,3 +28,15 @@ def test_a_partial_prediction_from_a_saved_table_says_so():
     _, human = tables.table_report("new.pt", "accel", table, tables.predict(table, old))
     assert human.splitlines()[0].startswith("3 unique ops of new.pt on accel; predicted total")
     assert "only" not in human
+
+
+def test_a_cpu_table_shows_progress_on_stderr(capsys, monkeypatch):
+    """nnsynth hwsim table --device cpu --model resnet34@3x224x224 timed its 123 ops for a
+    minute without a word (DESIGN: long loops show progress); the bar shows once timing has
+    taken PROGRESS_DELAY_S (here at once), unless -q."""
+    monkeypatch.setattr(tables, "PROGRESS_DELAY_S", 0.0)
+    ops = extract(nn.Sequential(nn.Linear(6, 5), nn.ReLU()), (6,))
+    tables.build_table(ops, "cpu", repeats=1, progress=True)
+    assert "time ops" in capsys.readouterr().err
+    tables.build_table(ops, "cpu", repeats=1)
+    assert capsys.readouterr().err == ""

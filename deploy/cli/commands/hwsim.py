@@ -273,7 +273,8 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
         cfg = spring_config_for(model)
         precision = f"{cfg.int_bits}.{cfg.frac_bits}"
     table = tables.build_table(ops, device, cfg, repeats=repeats, seed=seed,
-                               threads=threads if device == "cpu" else None)
+                               threads=threads if device == "cpu" else None,
+                               progress=show_progress())
     # the prediction is for the conditions just measured
     out, human = tables.table_report(name, device, table,
                                      tables.predict(table, ops, threads=threads),
