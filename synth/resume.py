@@ -73,11 +73,11 @@ def _read(path: Path, what: str):
 
 # what each loop's state is, for the line refusing it in another loop's place (a
 # ``<out>.resume`` of ``nnsynth prune`` met by ``nnsynth distill --out`` the same file)
-KNOWN_FORMATS = {"nnsynth-train-state-1": "a training (nnsynth train, distill --synth or "
+KNOWN_FORMATS = {"nnsynth-train-state-1": "training (nnsynth train, distill --synth or "
                                           "grow-prune's dense training)",
                  "nnsynth-grow-prune-state-1": "nnsynth grow-prune",
-                 "nnsynth-synthesized-inputs-1": "the synthesized inputs of nnsynth prune or "
-                                                 "continual",
+                 "nnsynth-synthesized-inputs-1": "nnsynth prune or continual (its synthesized "
+                                                 "inputs)",
                  "nnsynth-diabdeep-state-1": "nnsynth diabdeep"}
 
 
@@ -111,7 +111,7 @@ def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> di
     found = state.get("format") if isinstance(state, dict) else None
     if isinstance(found, str) and found != format_ and found.startswith("nnsynth-") and \
             "key" in state:   # nnsynth's, of another loop: its work is kept for its own rerun
-        raise UserError(f"{path} holds the state of an interrupted run of "
+        raise UserError(f"{path} holds the state of an interrupted "
                         f"{KNOWN_FORMATS.get(found, found)}, not an nnsynth {what} state: "
                         f"finish that run (the same command), or move it away")
     if found != format_:

@@ -55,8 +55,8 @@ def test_another_commands_state_is_named_and_kept(digits, tmp_path):
     state = tmp_path / "m.pt.resume"
     save_state(state, "nnsynth-synthesized-inputs-1", "k", {"tensors": [torch.zeros(2, 3)]})
     before = state.read_bytes()
-    with pytest.raises(UserError, match="interrupted run of the synthesized inputs of nnsynth "
-                                        "prune or continual, not an nnsynth training state"):
+    with pytest.raises(UserError, match=r"state of an interrupted nnsynth prune or continual "
+                                        r"\(its synthesized inputs\), not an nnsynth training"):
         fit(_model(digits), digits, CONFIG, state_path=state)
     synth.train.remove_state(state)                               # not this loop's: kept
     assert state.read_bytes() == before
