@@ -284,9 +284,13 @@ def load_table(report: dict, where: str = "latency table") -> Table:
 
 
 def width_sweep(kind: str, widths: Sequence[int], *, batch: int = 32, seq_len: int = 16,
-                repeats: int = 30, seed: int = 0, threads: int | None = None) -> list[dict]:
+                repeats: int = 30, seed: int = 0, threads: int | None = None,
+                progress: bool = False) -> list[dict]:
     """Host-CPU latency of one Linear(w, w) or LSTM(w, w) layer per width, with a flag where
-    a wider layer is faster than the previous width beyond the measurement spread."""
+    a wider layer is faster than the previous width beyond the measurement spread.
+    ``progress``: a bar on stderr over the widths once timing has taken PROGRESS_DELAY_S
+    (one LSTM(4096, 4096) call takes 8 s here: --widths 2048:4096:2048 --repeats 4 ran 75 s
+    without a word)."""
     if kind not in ("linear", "lstm"):
         raise UserError(f"kind must be linear or lstm, got {short_repr(kind)}")
     if len(widths) > MAX_SWEEP_WIDTHS or any(not 1 <= w <= MAX_SWEEP_WIDTH for w in widths):
@@ -295,7 +299,8 @@ def width_sweep(kind: str, widths: Sequence[int], *, batch: int = 32, seq_len: i
     gen = torch.Generator().manual_seed(seed)
     rows = []
     with torch_threads(threads):
-        for w in widths:
+        for w in tqdm(widths, desc=f"{kind} widths", unit="width", disable=not progress,
+                      leave=False, delay=PROGRESS_DELAY_S):
             rows.append(_sweep_row(kind, w, batch, seq_len, repeats, gen))
     for prev, row in zip(rows, rows[1:]):
         # non-monotone: the wider layer's q3 is below the narrower layer's q1 (no overlap)

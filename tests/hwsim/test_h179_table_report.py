@@ -40,3 +40,13 @@ def test_a_cpu_table_shows_progress_on_stderr(capsys, monkeypatch):
     assert "time ops" in capsys.readouterr().err
     tables.build_table(ops, "cpu", repeats=1)
     assert capsys.readouterr().err == ""
+
+
+def test_a_width_sweep_shows_progress_on_stderr(capsys, monkeypatch):
+    """nnsynth hwsim table --sweep lstm --widths 2048:4096:2048 --repeats 4 timed for 75 s
+    without a word (one LSTM(4096, 4096) call: 8 s)."""
+    monkeypatch.setattr(tables, "PROGRESS_DELAY_S", 0.0)
+    tables.width_sweep("linear", [2, 4], repeats=1, batch=2, progress=True)
+    assert "linear widths" in capsys.readouterr().err
+    tables.width_sweep("linear", [2, 4], repeats=1, batch=2)
+    assert capsys.readouterr().err == ""

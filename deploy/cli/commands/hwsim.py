@@ -261,7 +261,7 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
         if device != "cpu":
             raise UserError("--sweep times the host CPU: use --device cpu")
         rows = tables.width_sweep(sweep, tables.parse_widths(widths), repeats=repeats, seed=seed,
-                                  threads=threads)
+                                  threads=threads, progress=show_progress())
         out, human = tables.sweep_report(sweep, rows, host_identity(threads))
         return emit(out, as_json, human)
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
