@@ -94,12 +94,13 @@ def check_state_path(path: str | os.PathLike, what: str) -> None:
                         f"interrupted run's state under that name): move it away")
 
 
-def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> dict | None:
-    """The state at ``path`` when it continues this run; None when there is none, or it is
-    another run's (its settings differ: a fresh start overwrites it).  A file that is not a
-    ``format_`` state is refused in one line (``what``: "training", "grow-prune") and kept;
-    so is another nnsynth loop's state (an interrupted run of another command writing to
-    the same ``--out``), named as what it is."""
+def check_state(path: str | os.PathLike, format_: str, what: str) -> dict | None:
+    """The ``format_`` state at ``path`` (of any settings), or None where nothing is there;
+    anything else there is refused in one line (``what``: "training", "grow-prune") and
+    kept: a file that is not nnsynth's, another nnsynth loop's state (an interrupted run of
+    another command writing to the same ``--out``, named as what it is), a directory.  A
+    caller whose loop starts after other work (grow-prune's dense training) calls it first,
+    so that the refusal comes before that work."""
     path = Path(path)
     check_state_path(path, what)
     if not path.is_file():
@@ -116,6 +117,16 @@ def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> di
                         f"finish that run (the same command), or move it away")
     if found != format_:
         raise UserError(f"{path} is not an nnsynth {what} state: move it away")
+    return state
+
+
+def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> dict | None:
+    """The state at ``path`` when it continues this run; None when there is none, or it is
+    another run's (its settings differ: a fresh start overwrites it).  Anything else there
+    is refused and kept (``check_state``)."""
+    state = check_state(path, format_, what)
+    if state is None:
+        return None
     if state.get("key") != key:
         log.warning("%s holds another %s run's state (its settings differ): starting over",
                     path, what)
