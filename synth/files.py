@@ -39,6 +39,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 raise
             raise _user_error(f"cannot write {path}: {e.strerror or e}") from None
         yield tmp
+        _keep_mode(path, tmp)
         os.replace(tmp, path)
     except OSError as e:   # a full disk, a read-only or forbidden folder: one line, no traceback
         if e.errno not in WRITE_ERRNOS:
@@ -50,6 +51,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 tmp.unlink(missing_ok=True)
             except OSError:
                 pass
+
+
+def _keep_mode(path: Path, tmp: Path) -> None:
+    """Give ``tmp`` the permission bits of the regular file ``path`` it is to replace: a
+    checkpoint or report the user had made private (0600) came back 0644 -- readable by
+    every user -- after a rerun wrote it again (the temp file gets the umask's mode)."""
+    import stat
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(st.st_mode):
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
 
 
 def _new_temp(path: Path) -> Path:

@@ -119,3 +119,18 @@ def test_distill_refuses_a_foreign_state_before_its_workers_start(digits, tmp_pa
         distill(_model(digits), teacher, x, digits, KD,
                 fit_fn=lambda *a, **k: called.append(1), state_path=state)
     assert called == [] and state.read_bytes() == b"the user's own file"
+
+
+def test_a_rewritten_file_keeps_its_permissions(tmp_path):
+    """A file the user had made private (0600: a checkpoint, a report) came back 0644 after
+    a rerun wrote it again: the temp file that replaces it got the umask's mode."""
+    import os
+    import stat
+    out = write_text_atomic(tmp_path / "report.txt", "old\n")
+    os.chmod(out, 0o600)
+    write_text_atomic(out, "new\n")
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600 and out.read_text() == "new\n"
+    fresh = write_text_atomic(tmp_path / "fresh.txt", "x")          # a new file: the umask's
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o666 & ~umask
