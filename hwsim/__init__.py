@@ -44,16 +44,20 @@ def price_ops(ops, accel_cfg=None, spring_cfg: Any = False) -> dict:
     out["macs"] = int(sum(o.macs for o in ops))
     out["weight_bytes"] = stored_weight_bytes(ops)
     if spring_cfg is not False and spring_cfg is not None:
-        if spring_cfg is True:
-            scfg = SpringConfig()
-        elif isinstance(spring_cfg, SpringConfig):
-            scfg = spring_cfg
-        else:
-            scfg = SpringConfig.from_dict(spring_cfg, where="spring")
-        s = spring.evaluate(ops, scfg, "inference")
+        s = spring.evaluate(ops, spring_config(spring_cfg), "inference", chunks=True)
         out.update(spring_latency_ms=s["latency_ms"], spring_energy_mj=s["energy_mj"],
                    spring_power_w=s["power_w"])
     return out
+
+
+def spring_config(spring_cfg: Any) -> SpringConfig:
+    """``price_ops``' ``spring_cfg`` (True, a SpringConfig or a dict of its fields) as a
+    SpringConfig."""
+    if spring_cfg is True:
+        return SpringConfig()
+    if isinstance(spring_cfg, SpringConfig):
+        return spring_cfg
+    return SpringConfig.from_dict(spring_cfg, where="spring")
 
 
 def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
@@ -72,7 +76,7 @@ def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
     spring_cfg = spring_config_for(model)
     out["spring_precision"] = f"{spring_cfg.int_bits}.{spring_cfg.frac_bits}"
     for mode in ("inference", "training"):
-        cmp = spring_mod.compare(ops, spring_cfg, mode=mode)
+        cmp = spring_mod.compare(ops, spring_cfg, mode=mode, chunks=True)
         out[f"spring_{mode}"] = {k: cmp["spring"][k] for k in
                                  ("latency_ms", "energy_mj", "power_w", "skipped_fraction")}
         out[f"spring_{mode}"].update(speedup_vs_gpu=cmp["speedup"],
@@ -112,22 +116,33 @@ _ADDITIVE = ("cycles", "compute_cycles", "stall_cycles", "latency_ms", "energy_m
 def price_layers(ops, accel_cfg=None, spring_cfg: Any = False, cache: dict | None = None) -> dict:
     """``price_ops`` computed layer by layer with a memo ``cache`` (op key, configs) -> costs.
 
-    Every accelerator and SPRING total is a sum over ops (hwsim.accel/spring sum per-op
-    arrays), so summing cached per-op prices gives the same totals; a repeated layer costs
-    a dict lookup.  Non-additive figures are recomputed from the sums."""
+    Every accelerator total, and SPRING's of one sample, is a sum over ops (hwsim.accel/
+    spring sum per-op arrays), so summing cached per-op prices gives the same totals; a
+    repeated layer costs a dict lookup.  A batch's SPRING price is the network's (its
+    schedule runs the whole network per chunk, ``hwsim.spring.evaluate``): computed once on
+    all the ops.  Non-additive figures are recomputed from the sums."""
     cfg = accel_config(accel_cfg)
     cache = {} if cache is None else cache
+    priced = spring_cfg is not False and spring_cfg is not None
+    # a batch (ops of more than one sample) runs on SPRING whole or in chunks through the
+    # whole network (``hwsim.spring``: a per-network schedule, not a sum of per-op ones):
+    # priced once on all the ops, the accelerator still op by op
+    whole = priced and any(accel.op_samples(op) > 1 for op in ops)
+    per_op = spring_cfg if priced and not whole else False
     ckey = (tuple(sorted(cfg.to_dict().items())),
-            spring_cfg if isinstance(spring_cfg, bool) else repr(spring_cfg))
+            per_op if isinstance(per_op, bool) else repr(per_op))
     total = {k: 0.0 for k in _ADDITIVE}
     for op in ops:
         key = (op.key(), ckey)
         one = cache.get(key)
         if one is None:
-            one = cache[key] = price_ops([op], cfg, spring_cfg)
+            one = cache[key] = price_ops([op], cfg, per_op)
         for k in _ADDITIVE:
             if k in one:
                 total[k] += one[k]
+    if whole:
+        s = spring.evaluate(ops, spring_config(spring_cfg), "inference", chunks=True)
+        total["spring_latency_ms"], total["spring_energy_mj"] = s["latency_ms"], s["energy_mj"]
     # the configuration's die area, with or without ops (an empty workload had none, while
     # price_ops([]) has it)
     total["area_mm2"] = float(accel.area_mm2(accel.config_arrays([cfg]))[0, 0])
