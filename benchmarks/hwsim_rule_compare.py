@@ -6,7 +6,7 @@ the ``hwsim`` of this tree and with that of another checkout (``--old``, e.g. a
 ratios new / old of cycles, DRAM bytes and energy: median, extremes, and the share of
 configurations that move fewer bytes.
 
-    python benchmarks/hwsim_rule_compare.py --old /tmp/old [--batch 16]
+    python benchmarks/hwsim_rule_compare.py --old /tmp/old [--batch 16] [--out FILE]
 """
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_result  # noqa: E402
 
 HERE = Path(__file__).resolve().parents[1]
 FIELDS = ("cycles", "dram_bytes", "energy_mj")
@@ -46,15 +49,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--old", required=True, type=Path, help="checkout of the other version")
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--out", default=None,
+                    help="also write the table to this results file (a name under benchmarks/results/ or a path; default: print it only)")
     a = ap.parse_args()
     old, new = price(a.old, a.batch), price(HERE, a.batch)
-    print(f"| network (batch {a.batch}) | cycles new/old: median, max | DRAM new/old: median, "
-          f"min, share of configs < 0.99 | energy new/old: median, min, max |")
-    print("|---|---|---|---|")
+    lines = [f"| network (batch {a.batch}) | cycles new/old: median, max | DRAM new/old: median, "
+             f"min, share of configs < 0.99 | energy new/old: median, min, max |",
+             "|---|---|---|---|"]
     for name in new:
         c, d, e = (new[name][f] / old[name][f] for f in FIELDS)
-        print(f"| {name} | {np.median(c):.4f}, {c.max():.4f} | {np.median(d):.3f}, {d.min():.3f}, "
-              f"{np.mean(d < 0.99):.1%} | {np.median(e):.3f}, {e.min():.3f}, {e.max():.3f} |")
+        lines.append(f"| {name} | {np.median(c):.4f}, {c.max():.4f} | {np.median(d):.3f}, "
+                     f"{d.min():.3f}, {np.mean(d < 0.99):.1%} | {np.median(e):.3f}, "
+                     f"{e.min():.3f}, {e.max():.3f} |")
+    if a.out is None:
+        print("\n".join(lines))
+    else:   # atomically, printed too
+        write_result(a.out, lines)
 
 
 if __name__ == "__main__":
