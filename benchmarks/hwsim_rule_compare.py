@@ -50,7 +50,8 @@ def main() -> None:
     ap.add_argument("--old", required=True, type=Path, help="checkout of the other version")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--out", default=None,
-                    help="also write the table to this results file (a name under benchmarks/results/ or a path; default: print it only)")
+                    help="also write the table to this results file (a name under "
+                         "benchmarks/results/ or a path; default: print it only)")
     a = ap.parse_args()
     old, new = price(a.old, a.batch), price(HERE, a.batch)
     lines = [f"| network (batch {a.batch}) | cycles new/old: median, max | DRAM new/old: median, "
