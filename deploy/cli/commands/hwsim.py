@@ -245,7 +245,6 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
     """Per-operation latency/energy table (Chameleon), or a host-CPU width sweep."""
     from hwsim import extract, spring_config_for, tables
     from hwsim.accel import AcceleratorConfig
-    from hwsim.latency import host_identity
     from synth.errors import UserError
     if bool(model_ref) == bool(sweep):
         raise UserError("give exactly one of --model or --sweep")
@@ -258,12 +257,7 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
         raise UserError(f"--threads sets the host CPU's torch threads; --device {device} "
                         f"is a model and measures nothing")
     if sweep:
-        if device != "cpu":
-            raise UserError("--sweep times the host CPU: use --device cpu")
-        rows = tables.width_sweep(sweep, tables.parse_widths(widths), repeats=repeats, seed=seed,
-                                  threads=threads, progress=show_progress())
-        out, human = tables.sweep_report(sweep, rows, host_identity(threads))
-        return emit(out, as_json, human)
+        return _sweep(sweep, device, widths, repeats, seed, threads, as_json)
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
     ops = extract(model, shape)
     cfg, precision = None, None
@@ -280,6 +274,19 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
                                      tables.predict(table, ops, threads=threads),
                                      precision=precision)
     emit(out, as_json, human)
+
+
+def _sweep(sweep, device, widths, repeats, seed, threads, as_json):
+    """``hwsim table --sweep``: the host CPU's latency over a family's widths."""
+    from hwsim import tables
+    from hwsim.latency import host_identity
+    from synth.errors import UserError
+    if device != "cpu":
+        raise UserError("--sweep times the host CPU: use --device cpu")
+    rows = tables.width_sweep(sweep, tables.parse_widths(widths), repeats=repeats, seed=seed,
+                              threads=threads, progress=show_progress())
+    out, human = tables.sweep_report(sweep, rows, host_identity(threads))
+    return emit(out, as_json, human)
 
 
 def _given(param: str) -> bool:
