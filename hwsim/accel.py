@@ -305,6 +305,11 @@ DRAM_COMPULSORY_MAX = 2.0
 # a layer's cycles by up to this fraction (never more), where a schedule that moves fewer
 # bytes comes within it.
 CYCLES_TOLERANCE = 0.01
+# values (layers x configurations x cost arrays x chunk sizes) up to which ``_costs`` holds
+# every schedule's costs between its two passes rather than pricing each chunk again: 2^22
+# float64 values, 32 MiB (a network of 100 layers on one configuration at batch 256 holds
+# about 20,000)
+HELD_SCHEDULE_VALUES = 1 << 22
 
 
 def _costs(L, c):
@@ -391,21 +396,30 @@ def _costs(L, c):
     # is not tiled (``tiles`` false) runs whole, its only schedule
     base = {n: np.where(tiles & ~allowed(k), singles[n], k[n]) for n in _CHUNK_ADDITIVE}
 
-    def schedules():   # each chunk size's costs, and where the rule allows it
-        for b in chunk_sizes(S):
-            x = chunked(b)
+    # the chunk sizes that are a schedule of some layer (b < S where the op is tiled): a
+    # size no layer can use (b = S everywhere: the whole batch, ``k``) is not priced
+    sizes = [b for b in chunk_sizes(S) if (tiles & (b < S)).any()]
+
+    def schedules():   # each chunk size's costs, and where the rule allows it (one sample
+        for b in sizes:   # at a time: ``singles``, priced once)
+            x = singles if (b == 1).all() else chunked(b)
             yield x, tiles & (b < S) & (allowed(x) | (b == 1))
 
     # of the allowed, those within CYCLES_TOLERANCE of the fewest cycles and no slower than
     # one sample at a time; of those the fewest DRAM bytes, then fewest cycles, then least
-    # energy (pJ).  Two passes over the schedules (the fewest cycles first, each chunk priced
-    # again in the second) rather than every schedule's (layers x configs) arrays held at once
+    # energy (pJ).  Two passes over the schedules (the fewest cycles first): each schedule's
+    # (layers x configs) arrays are held between them where they are few
+    # (``HELD_SCHEDULE_VALUES``: one network's price), else each chunk is priced again in the
+    # second pass (the DSE's grids: every schedule's arrays at once would be gigabytes).  Each
+    # chunk was priced in both passes always, one sample at a time three times.
+    held_values = len(sizes) * len(_CHUNK_ADDITIVE) * S.size * np.size(c["rows"])
+    listed = list(schedules()) if held_values <= HELD_SCHEDULE_VALUES else None
     fewest = base["cycles"]
-    for x, ok in schedules():
+    for x, ok in listed if listed is not None else schedules():
         fewest = np.where(ok, np.minimum(fewest, x["cycles"]), fewest)
     cap = np.maximum(fewest, np.minimum(fewest * (1 + CYCLES_TOLERANCE), singles["cycles"]))
     out, held = base, base["cycles"] <= cap
-    for x, ok in schedules():
+    for x, ok in listed if listed is not None else schedules():
         dc, dd = x["cycles"] - out["cycles"], x["dram_bytes"] - out["dram_bytes"]
         better = ~held | (dd < 0) | ((dd == 0) & ((dc < 0) | ((dc == 0) & (
             x["energy_pj"] < out["energy_pj"]))))
@@ -482,7 +496,11 @@ def evaluate_arrays(L: dict[str, np.ndarray], c: dict[str, np.ndarray]) -> dict[
     as ``config_arrays`` lays them out (every field an array of shape (1, C)), valid
     AcceleratorConfig values: the DSE's grid of up to a million points, without a million
     config objects."""
-    k = _costs(L, c)
+    return _totals(L, c, _costs(L, c))
+
+
+def _totals(L, c, k) -> dict[str, np.ndarray]:
+    """``evaluate_arrays``' totals from the per-layer costs ``k`` (``_costs``)."""
     cycles = k["cycles"].sum(axis=0)
     macs = float(L["macs"].sum())
     return {"cycles": cycles, "compute_cycles": k["compute_cycles"].sum(axis=0),
@@ -498,7 +516,8 @@ def evaluate(ops: Sequence[Op], config: AcceleratorConfig | None = None) -> dict
     """Totals and a per-layer breakdown for one config (see ``evaluate_many`` for units)."""
     config = config or AcceleratorConfig()
     L, c = layer_arrays(ops), config_arrays([config])
-    k = {name: v[:, 0] for name, v in _costs(L, c).items()}
+    costs = _costs(L, c)   # once: the totals are its sums (it was priced again for them)
+    k = {name: v[:, 0] for name, v in costs.items()}
     per_ms = config.clock_mhz * 1e3
     layers = [{"name": o.name, "type": o.type, "macs": o.macs,
                "cycles": float(k["cycles"][i]), "compute_cycles": float(k["compute_cycles"][i]),
@@ -507,7 +526,7 @@ def evaluate(ops: Sequence[Op], config: AcceleratorConfig | None = None) -> dict
                "energy_mj": float(k["energy_pj"][i] * 1e-9),
                "dram_bytes": float(k["dram_bytes"][i]), "utilization": float(k["utilization"][i])}
               for i, o in enumerate(ops)]
-    totals = {name: float(v[0]) for name, v in evaluate_many(ops, [config]).items()}
+    totals = {name: float(v[0]) for name, v in _totals(L, c, costs).items()}
     totals.update({f"{n}_mj": float(k[f"{n}_pj"].sum() * 1e-9)
                    for n in ("energy_mac", "energy_sram", "energy_dram", "energy_leak")})
     totals["macs"] = int(sum(o.macs for o in ops))
