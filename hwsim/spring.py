@@ -303,15 +303,19 @@ def _schedule(a, cfg: SpringConfig, mode: str) -> dict:
 
 
 def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = "inference",
-             *, chunks: bool = False) -> dict:
+             *, chunks: bool = True) -> dict:
     """Latency (ms), energy (mJ), power (W) and per-op cycles of the workload on SPRING.
 
     training = forward + backward-data (dX = dY W^T: zeros of W and of dY skipped; dY is zero
     where the ReLU output was, so its sparsity is taken as the layer's activation sparsity)
     + backward-weight (dW = X^T dY: zeros of X and dY skipped) + weight update (3 ops/weight).
-    ``chunks``: a batch runs whole or in chunks through the whole network, whichever takes
-    fewer cycles (``_schedule``; what ``hwsim.price``, ``hwsim eval --spring`` and the latency
-    tables price); else whole, each op one pass of its batch (the model as it was)."""
+    ``chunks`` (the default): a batch runs whole or in chunks through the whole network,
+    whichever takes fewer cycles (``_schedule``), the one rule of every SPRING price
+    (``hwsim.price``, ``hwsim eval --spring``, the latency and ``hwsim table`` rows, the hwsim
+    pool), as the accelerator model's batch tiling is of its; ``chunks=False``: the batch run
+    whole, each op one pass of it, however its activations spill (the figure of the model
+    before h179; the default was whole until h182, so a direct call priced a batch another
+    way than every price of it)."""
     cfg = config or SpringConfig()
     check_choice("mode", mode, MODES)
     a = _arrays(ops)
@@ -336,7 +340,7 @@ def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = 
 
 
 def compare(ops: Sequence[Op], config: SpringConfig | None = None, gpu=None,
-            mode: str = "inference", *, chunks: bool = False) -> dict:
+            mode: str = "inference", *, chunks: bool = True) -> dict:
     """SPRING vs a GPU roofline, as the paper reports: speedup, power reduction and
     energy-efficiency ratio (= speedup x power reduction)."""
     from hwsim import gpu as gpu_mod

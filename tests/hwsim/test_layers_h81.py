@@ -103,9 +103,11 @@ def test_spring_weight_masks_that_fill_the_mask_buffer_leave_no_room_for_the_inp
     op = _linear(600, 1000, 2000)
     cfg = SpringConfig(act_buffer_mb=1, weight_buffer_mb=100, mask_buffer_mb=0.25)
     assert spring.mask_room(spring._arrays([op]), cfg)[0] == 2e6 - 2000
-    assert spring.evaluate([op], cfg)["restream_bytes"] == pytest.approx(12.6e6 / 8)
+    # (the batch run whole: ``chunks=False``; SPRING's default may run it in chunks, h182)
+    assert spring.evaluate([op], cfg, chunks=False)["restream_bytes"] == pytest.approx(
+        12.6e6 / 8)
     roomy = SpringConfig(act_buffer_mb=1, weight_buffer_mb=100, mask_buffer_mb=0.2503)
-    assert spring.evaluate([op], roomy)["restream_bytes"] == 0
+    assert spring.evaluate([op], roomy, chunks=False)["restream_bytes"] == 0
 
 
 def test_spring_activation_masks_live_in_the_mask_buffer_beside_the_weights():
@@ -114,8 +116,9 @@ def test_spring_activation_masks_live_in_the_mask_buffer_beside_the_weights():
     their masks (4.04e6 bits) do not fit a 0.5 MB (4e6 bit) mask buffer: they stream (read
     the input, write the output) and were kept on chip."""
     op = Op(**{**_linear(4000, 1000, 10).__dict__, "act_sparsity": 0.99})
-    small = spring.evaluate([op], SpringConfig(mask_buffer_mb=0.5))
-    big = spring.evaluate([op], SpringConfig(mask_buffer_mb=1))
+    # the batch run whole (``chunks=False``: SPRING's default runs it in chunks that fit, h182)
+    small = spring.evaluate([op], SpringConfig(mask_buffer_mb=0.5), chunks=False)
+    big = spring.evaluate([op], SpringConfig(mask_buffer_mb=1), chunks=False)
     w_bits = 10_000 * 21
     assert big["nvm_bytes"] == pytest.approx(w_bits / 8)
     in_bits = 4e6 * 0.01 * 20 + 4e6
