@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import functools
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -65,22 +66,86 @@ class _Root(click.Group):
                        f"{longest:,} bytes; most file systems allow 255)", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            how = RESUMES.get(ctx.invoked_subcommand)
-            click.echo(f"interrupted: finished work is kept; {how}" if how else
-                       "interrupted: this command writes its output at the end, so none was "
-                       "written; rerun it to start again", err=True)
+            click.echo(interrupted_line(ctx.invoked_subcommand, ctx.meta.get(PARAMS) or {}),
+                       err=True)
             sys.exit(130)
 
 
-# What resumes after Ctrl-C, and how (the other commands write their output once, at the end).
-RESUMES = {"run": "rerun the same command to resume", "sweep": "rerun the same command to resume",
-           "invert": "rerun the same command to resume",
-           "train": "rerun the same command to resume",
-           "distill": "rerun the same command to resume (--synth; a --data-free run starts "
-                      "again)",
-           "grow-prune": "rerun the same command to resume",
-           "symbiotic": "rerun the same command to skip the candidates it trained",
-           "search": "rerun it with --resume to continue"}
+# ``ctx.meta`` key of the options the running command was called with (its callback's
+# keyword arguments, ``_naming_options``): what its Ctrl-C line reads (``interrupted_line``)
+PARAMS = "nnsynth.params"
+NOTHING_KEPT = ("interrupted: this command writes its output at the end, so none was written; "
+                "rerun it to start again")
+RESUMED = "finished work is kept; rerun the same command to resume"
+
+
+def _kept_states(params: dict, *suffixes: str) -> list[str]:
+    """The state files ``<--out><suffix>`` that are there: what an interrupted run kept."""
+    out = params.get("out")
+    return [] if not out else [f"{out}{s}" for s in suffixes if os.path.isfile(f"{out}{s}")]
+
+
+def _training(params: dict, *suffixes: str) -> str | None:
+    from synth.train import STATE_SECONDS   # imported by the training already
+    kept = _kept_states(params, *suffixes)
+    return (f"the training's state is kept in {' and '.join(kept)}; rerun the same command to "
+            f"resume from it (at most the last {STATE_SECONDS:g} s of training run again)"
+            if kept else None)
+
+
+def _synthesis(params: dict, again: str) -> str | None:
+    """prune and continual keep only the inputs they synthesized (``kept_synthesis``: in
+    ``<--out>.resume`` until the checkpoint is written; none with ``--synth DIR``): the rest
+    of the run (``again``) starts over."""
+    kept = _kept_states(params, ".resume") if params.get("synth_dir") is None else []
+    return (f"the inputs synthesized here are kept in {kept[0]}; rerun the same command to "
+            f"reuse them ({again} again)" if kept else None)
+
+
+def _search(params: dict) -> str:
+    where = params.get("resume_dir") or params.get("out")
+    return (f"finished work is kept; rerun it with --resume {where} to continue" if where else
+            "finished work is kept; rerun it with --resume DIR to continue")
+
+
+# What Ctrl-C of each command leaves for a rerun: the line after "interrupted: ", or a
+# function of the command's options giving it (None: nothing was kept yet).  A command not
+# here writes its output once, at the end (NOTHING_KEPT); diabdeep --out says its own.
+RESUMES = {
+    "run": RESUMED,        # its ledger: finished stages and search trials are skipped
+    "sweep": RESUMED,      # each run's own ledger
+    "invert": RESUMED,     # the shards written to --out
+    "symbiotic": "finished work is kept; rerun the same command to skip the candidates it "
+                 "trained",   # <--out>/cache/candidates
+    "search": _search,
+    # fit's state in <--out>.resume, saved every STATE_SECONDS; a --fixed-point training
+    # keeps none (workflows.train_checkpoint)
+    "train": lambda p: None if p.get("fixed_point") else _training(p, ".resume"),
+    # --synth: fit's state; --data-free keeps none
+    "distill": lambda p: None if p.get("data_free") else _training(p, ".resume"),
+    # the dense training's state, then the grow-prune loop's (after every step)
+    "grow-prune": lambda p: (
+        (f"finished work is kept in {' and '.join(kept)}; rerun the same command to resume"
+         if (kept := _kept_states(p, ".dense.resume", ".resume")) else None)),
+    "prune": lambda p: _synthesis(p, "the pruning and the KD fine-tuning run"),
+    "continual": lambda p: None if p.get("method", "deepinversion") != "deepinversion" else
+    _synthesis(p, "the training on the new classes runs"),
+    # the job runs on the cluster, not in this process: Ctrl-C stops only the log stream
+    "submit": "a job already submitted (the 'submitted job ID' line above) keeps running on "
+              "the cluster: `ray job logs -f ID` follows it, `ray job stop ID` stops it (both "
+              "with --address); rerunning this command submits another job",
+}
+
+
+def interrupted_line(command: str | None, params: dict) -> str:
+    """The line Ctrl-C of ``nnsynth COMMAND`` ends with: what was kept and what a rerun does
+    with it (``RESUMES``), from the options it ran with (``params``) and the state files there
+    now -- a prune interrupted after its synthesis kept the inputs in <out>.resume, and a
+    rerun reused them, under "none was written; rerun it to start again"."""
+    how = RESUMES.get(command)
+    if callable(how):
+        how = how(params)
+    return f"interrupted: {how}" if how else NOTHING_KEPT
 
 
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
@@ -136,6 +201,7 @@ def _naming_options(command: click.Command) -> None:
 
     @functools.wraps(callback)
     def run(*args, **kwargs):
+        click.get_current_context().meta[PARAMS] = dict(kwargs)   # for a Ctrl-C's line
         try:
             return callback(*args, **kwargs)
         except Exception as e:   # a ConfigError, a library's check in the same words, or
