@@ -256,8 +256,12 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
         best, history, step = saved["best"], saved["history"], saved["step"]
         first = saved["epoch"] + 1
         start -= saved["seconds"]
-        log.warning("resuming the training from epoch %d of %d (%s)", first + 1,
-                    config.epochs, state_path)
+        if first >= config.epochs:   # saved after its last epoch: no epoch is left to run
+            log.warning("the training had finished (%d epoch%s); reusing it (%s)",
+                        config.epochs, "" if config.epochs == 1 else "s", state_path)
+        else:
+            log.warning("resuming the training from epoch %d of %d (%s)", first + 1,
+                        config.epochs, state_path)
     written = time.perf_counter()
     bar = tqdm(range(first, config.epochs), desc=desc, leave=False, initial=first,
                total=config.epochs, disable=not config.progress or parallel.rank != 0)
