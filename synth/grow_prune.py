@@ -208,6 +208,17 @@ def _save_state(path, key, model, history, step, stopped, floor, loss_ceiling,
         **resume.random_state()})
 
 
+def check_state(path) -> None:
+    """Refuse, in one line, what ``path`` holds where ``grow_and_prune(state_path=path)``
+    could neither continue from it nor replace it: a directory or link, a file that is not
+    nnsynth's, another command's state (``synth.resume.check_state``; a grow-prune state
+    of other settings is fine: the run starts over).  ``grow_and_prune`` refuses these
+    itself, but only when its loop starts: a caller with work before it (the dense training
+    of ``synth.workflows.grow_prune_checkpoint``, minutes) calls this first, so that the
+    refusal comes before that work, not after it."""
+    resume.check_state(path, STATE_FORMAT, "grow-prune")
+
+
 def remove_state(path) -> None:
     """The grow-prune state at ``path``, once the run's own output is written (only a file
     that is one: nnsynth deletes nothing it did not write)."""
