@@ -26,11 +26,14 @@ check, at the same cost) and training from scratch missed it (iris, a weak old m
 ``steps``).
 
 Cost (multiply-accumulates, MACs), counting the masks' sparsity:
-- training: ``BACKWARD_FACTOR`` x the sparse forward MACs per sample (forward, input gradient,
-  weight gradient over the active weights) x samples seen;
+- training: ``BACKWARD_FACTOR`` x the forward MACs over the active weights per sample (forward,
+  input gradient, weight gradient; ``masked.active_flops``: a masked layer's mask, every
+  weight of an unmasked one -- the dense copy of a pruned model trains its zeros too) x
+  samples seen;
 - a growth pass: forward + input gradient at the sparse cost, the weight gradient at the
   *dense* cost (every dormant connection's gradient is needed), per sample;
-- validation checks: the sparse forward MACs x validation samples (early stopping is not free).
+- validation checks: the forward MACs over the nonzero weights x validation samples (early
+  stopping is not free).
 Wall and processor time are measured around each whole method (growth, training, checks,
 pruning).  On a CPU,
 a masked layer costs as much as a dense one, so wall time shows the saving in samples seen, not
@@ -243,7 +246,9 @@ def train_until(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, target
     if meter.check(model, config.window, phase) >= target:
         return True
     device = next(model.parameters()).device
-    per_sample = BACKWARD_FACTOR * masked.sparse_flops(model, meter.input_shape)  # masks fixed
+    # masks fixed: what trains is known now (the nonzero weights were counted, and the dense
+    # copy of a pruned model, whose zeros all train, was charged the sparse model's MACs)
+    per_sample = BACKWARD_FACTOR * masked.active_flops(model, meter.input_shape)
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                           momentum=config.momentum, weight_decay=config.weight_decay,
                           nesterov=config.momentum > 0)
@@ -283,7 +288,7 @@ def growth_pass(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     grads = masked.accumulate_gradients(model, x, y, batches=config.growth_batches,
                                         batch_size=config.batch_size, seed=seed)
     samples = config.growth_batches * min(config.batch_size, len(y))
-    sparse = masked.sparse_flops(model, meter.input_shape)
+    sparse = masked.active_flops(model, meter.input_shape)
     meter.growth_macs += (2 * sparse + count_flops(model, meter.input_shape)) * samples
     meter.samples += samples
     return masked.grow_connections(model, grads, config.growth_ratio)

@@ -179,13 +179,30 @@ def connections(model: nn.Module) -> int:
 def sparse_flops(model: nn.Module, input_shape) -> int:
     """Multiply-accumulates per sample that touch a nonzero weight (Linear: nnz per row, e.g.
     per step of a recurrent layer; Conv1d/Conv2d: nnz x output positions, steps or pixels)."""
+    return _layer_flops(model, input_shape, lambda m: int((m.weight != 0).sum()))
+
+
+def active_flops(model: nn.Module, input_shape) -> int:
+    """Multiply-accumulates per sample over the connections that train: a masked layer's
+    active ones (its mask; a live weight that happens to be 0 included), every weight of an
+    unmasked layer.  What a training step pays per sample and pass: an unmasked model's
+    zeros (a pruned model with its masks removed, whose pruned weights start at 0) train
+    like any weight, and ``sparse_flops`` counted them as absent."""
+    def count(m):
+        mask = _mask_module(m)
+        return int(mask.mask.sum()) if mask is not None else m.weight.numel()
+    return _layer_flops(model, input_shape, count)
+
+
+def _layer_flops(model: nn.Module, input_shape, weights: Callable[[nn.Module], int]) -> int:
+    """Sum over the prunable layers of ``weights(layer)`` x the rows (Linear) or output
+    positions (Conv) it is applied to, for one zero sample of ``input_shape`` in eval mode."""
     macs, hooks = 0, []
 
     def hook(m, inp, out):   # Linear: once per row (all T steps of a (1, T, in) input)
         nonlocal macs
-        nnz = int((m.weight != 0).sum())
-        macs += nnz * (out[0][0].numel() if isinstance(m, nn.modules.conv._ConvNd)
-                       else inp[0].numel() // m.in_features)
+        macs += weights(m) * (out[0][0].numel() if isinstance(m, nn.modules.conv._ConvNd)
+                              else inp[0].numel() // m.in_features)
 
     for _, layer in prunable_layers(model):
         hooks.append(layer.register_forward_hook(hook))
