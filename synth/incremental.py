@@ -279,6 +279,11 @@ def train_until(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, target
     return False
 
 
+def grows(config: IncrementalConfig) -> bool:
+    """Whether ``config``'s update runs growth passes at all."""
+    return bool(config.growth_rounds and config.growth_ratio and config.growth_batches)
+
+
 def growth_pass(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
                 config: IncrementalConfig, meter: Meter, seed: int) -> int:
     """Grow ``growth_ratio`` x active connections by |dL/dW| summed over ``growth_batches``
@@ -397,7 +402,10 @@ def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
     """Steps 1-3 (module doc) on a masked copy of ``model`` until ``target`` validation
     accuracy; returns (updated model, summary with its cost).  ``scale`` multiplies the pass
     counts (``max_epochs``, ``round_epochs``): ``compare`` gives every method the same,
-    ``pass_scale`` of old + new; a caller of this step alone gets the counts as given."""
+    ``pass_scale`` of old + new; a caller of this step alone gets the counts as given.
+    The summary's ``growth_rounds`` counts the growth passes run (0 with growth off: it
+    counted the rounds of training, so an update that grew nothing said 1 or 3 rounds),
+    ``training_rounds`` the rounds of training (one per growth round, at least one)."""
     both = merge(old, new)
     device = pick_device(config.device)
     model = _masked_copy(model, device)
@@ -405,11 +413,12 @@ def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
     x, y = replay_set(old, new, config.replay_ratio, config.seed)
     meter = Meter((both.x_val, both.y_val), both.input_shape)
     budget = _budget(both, config.max_epochs, scale)
-    grown, rounds, reached, trained = 0, 0, False, 0
+    grown, rounds, passes, reached, trained = 0, 0, 0, False, 0
     while not reached and trained < budget and rounds < max(1, config.growth_rounds):
         rounds += 1     # grow, train; below the target after round_epochs: grow again
-        if config.growth_rounds:
+        if grows(config):
             grown += growth_pass(model, x, y, config, meter, config.seed + 1 + 100 * rounds)
+            passes += 1
         last = rounds == max(1, config.growth_rounds)
         share = budget - trained if last else min(budget - trained, _budget_of(
             len(y), config.round_epochs, scale))
@@ -426,7 +435,8 @@ def incremental_update(model: torch.nn.Module, old: Dataset, new: Dataset,
             break
         pruned += removed
     return model, _summary(model, (old, new, both), meter, reached, start_connections=start,
-                           grown=grown, growth_rounds=rounds, pruned=pruned,
+                           grown=grown, growth_rounds=passes, training_rounds=rounds,
+                           pruned=pruned,
                            train_samples=len(y), pass_scale=scale)
 
 

@@ -110,7 +110,7 @@ def test_update_grows_again_while_the_target_is_not_reached(parts):
     budget = math.ceil(0.5 * (len(old.y_train) + len(new.y_train)))
     assert s["samples"] == budget + 3 * 64      # the whole budget + three growth passes
     _, s = incremental_update(model, old, new, config.replace(growth_rounds=0), target=1.0)
-    assert s["grown"] == 0 and s["growth_rounds"] == 1
+    assert s["grown"] == 0 and s["growth_rounds"] == 0 and s["training_rounds"] == 1
 
 
 def test_update_undoes_a_prune_step_that_cannot_recover(parts):
