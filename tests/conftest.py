@@ -1,7 +1,9 @@
 """Shared fixtures: small real data sets and a local Ray shared by the modules that ask."""
+import atexit
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,8 +18,29 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "1")
 # inherit this environment -- run their workers at the suite's priority.
 os.environ.setdefault("RAY_worker_niceness", "0")
 # The searches the suite starts are recorded (search.trust) in a state directory of its own,
-# not the user's ~/.local/state/nnsynth; subprocesses and Ray's workers inherit it.
-os.environ.setdefault("NNSYNTH_STATE_DIR", tempfile.mkdtemp(prefix="nnsynth-test-state-"))
+# not the user's ~/.local/state/nnsynth; subprocesses and Ray's workers inherit it, and so do
+# pytest-xdist's workers (started after the main process has imported this module), which
+# make none of their own.  The process that made it removes it when its run ends
+# (``pytest_unconfigure``, after its workers' ends): mkdtemp at every import -- each worker's
+# unused one too -- and no removal left 1,439 of them in /tmp.  A NNSYNTH_STATE_DIR given from
+# outside is the caller's: kept.
+_OWN_STATE_DIR = None
+if not os.environ.get("NNSYNTH_STATE_DIR"):
+    _OWN_STATE_DIR = (os.getpid(), tempfile.mkdtemp(prefix="nnsynth-test-state-"))
+    os.environ["NNSYNTH_STATE_DIR"] = _OWN_STATE_DIR[1]
+
+
+def _remove_own_state_dir() -> None:
+    """This module's state directory, by the process that made it (a fork, or a process that
+    inherited the variable, removes nothing), once."""
+    global _OWN_STATE_DIR
+    if _OWN_STATE_DIR is not None and _OWN_STATE_DIR[0] == os.getpid():
+        shutil.rmtree(_OWN_STATE_DIR[1], ignore_errors=True)
+        _OWN_STATE_DIR = None
+
+
+# also at exit: a process that imported this module without pytest's unconfigure running
+atexit.register(_remove_own_state_dir)
 # Every Ray Train run of the suite (in this process's Ray, in `nnsynth` subprocesses, in a
 # `ray start` head's jobs: all inherit this environment) polls its workers every 0.5 s, not
 # Ray's 2 s (about a second lost per training), and starts no preemption watcher (a Python
@@ -201,3 +224,9 @@ def pytest_sessionfinish(session, exitstatus):
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():
         ray.shutdown()
+
+
+def pytest_unconfigure(config):
+    """The state directory this process made (``_OWN_STATE_DIR``), removed at the end of its
+    run: in the main process after its xdist workers have ended."""
+    _remove_own_state_dir()
