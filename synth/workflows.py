@@ -443,7 +443,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     is written."""
     from synth import masked
     from synth.compact import compact as make_compact
-    from synth.grow_prune import grow_and_prune, kept_steps, remove_state, reverted_steps
+    from synth.grow_prune import (check_state, grow_and_prune, kept_steps, remove_state,
+                                  reverted_steps)
     from synth.models import build, count_flops, count_parameters
     from synth.resume import settings_key
     from synth.train import TrainConfig, evaluate, remove_state as remove_train_state
@@ -480,6 +481,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     # resumable: <out>.dense.resume and <out>.resume hold the dense training's and the grow-prune
     # loop's state until the checkpoint is written (the dense one when it trains here)
     dense_state, state = Path(f"{out}.dense.resume"), Path(f"{out}.resume")
+    check_state(state)   # a state it cannot use is refused now, not after the dense training
     if model is None:
         model = build(model_spec, data.input_shape, data.num_classes)
         fit_fn(model, data, TrainConfig(epochs=epochs, seed=schedule.seed,

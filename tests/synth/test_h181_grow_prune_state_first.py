@@ -33,9 +33,6 @@ def test_check_state_refuses_what_the_loop_could_not_use_and_accepts_its_own(tmp
     assert path.is_file()                                         # refused, and kept
 
 
-@pytest.mark.xfail(strict=True, reason="needs grow_prune.check_state(<out>.resume) called in "
-                   "synth.workflows.grow_prune_checkpoint before its dense training (helper "
-                   "181 could not edit that file); remove this marker with that call")
 def test_grow_prune_refuses_a_folder_at_its_state_before_the_dense_training(tmp_path):
     (tmp_path / "g.pt.resume").mkdir()
     (tmp_path / "g.pt.resume" / "mine.txt").write_text("keep")
