@@ -102,8 +102,11 @@ def test_ctrl_c_in_distill_says_a_rerun_resumes(monkeypatch, tmp_path):
     def interrupted(*a, **k):
         raise KeyboardInterrupt
     monkeypatch.setattr(synth.workflows, "distill_checkpoint", interrupted)
-    result = CliRunner().invoke(cli, ["distill", "--teacher", str(tmp_path / "t.pt"),
-                                      "--student", "mlp_small", "--synth", str(tmp_path),
-                                      "--out", str(tmp_path / "s.pt")])
+    args = ["distill", "--teacher", str(tmp_path / "t.pt"), "--student", "mlp_small",
+            "--synth", str(tmp_path), "--out", str(tmp_path / "s.pt")]
+    result = CliRunner().invoke(cli, args)   # before fit saved a state: none is kept (h181)
+    assert result.exit_code == 130 and "resume" not in result.output, result.output
+    (tmp_path / "s.pt.resume").write_bytes(b"fit's state")   # as fit leaves it
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 130
     assert "rerun the same command to resume" in result.output, result.output
