@@ -15,7 +15,8 @@ next step and by the next layer or the classifier):
   gate units that feed it).  c_j feeds only h_j, so a unit read only by itself, or by
   other units outside that set (a recurrent loop nothing else reads), goes too.
 
-Removal repeats until nothing changes.  The result is a dense model of the same family
+A layer or gate left with no live unit keeps one, all of whose weights are zero (it feeds
+nothing).  Removal repeats until nothing changes.  The result is a dense model of the same family
 built from the smaller spec (``hidden`` and, for the H-LSTM, per-gate ``gate_hidden``).
 """
 from __future__ import annotations
@@ -69,8 +70,18 @@ def _drop_input_columns(st: dict, keep: torch.Tensor) -> None:
     st["in"] = len(keep)
 
 
+def _zero(tensors) -> bool:
+    """Set ``tensors`` to 0 in place; whether any held a nonzero."""
+    nonzero = any(bool((t != 0).any()) for t in tensors)
+    for t in tensors:
+        t.zero_()
+    return nonzero
+
+
 def _gate_units(st: dict) -> bool:
-    """H-LSTM: remove gate hidden units without outputs, fold those without inputs."""
+    """H-LSTM: remove gate hidden units without outputs, fold those without inputs.  A gate
+    none of whose units is live keeps one unit, with zero weights (its constant, if any,
+    folded first): its weights fed nothing, yet counted as connections and MACs."""
     changed = False
     for g in st["gates"].values():
         hid, out = g["hid"], g["out"]
@@ -78,16 +89,19 @@ def _gate_units(st: dict) -> bool:
         in_dead = ~(hid["w"] != 0).any(1)
         const = torch.relu(hid["b"])
         remove = out_dead | in_dead
-        if remove.all():
-            remove[0] = False      # keep one unit so that the gate exists
         fold = remove & in_dead & ~out_dead & (const != 0)
         if fold.any():             # sum_u W_k[:, u] * c_u moves into b_k
             out["b"] += (out["w"][:, fold] * const[fold]).sum(1)
+        placeholder = bool(remove.all())
+        if placeholder:
+            remove[0] = False      # keep one unit so that the gate exists: it feeds nothing
         if remove.any():
             keep = (~remove).nonzero().squeeze(1)
             hid["w"], hid["b"] = hid["w"][keep], hid["b"][keep]
             out["w"] = out["w"][:, keep]
             changed = True
+        if placeholder:            # (its constant, if any, is in b_k now)
+            changed |= _zero([hid["w"], hid["b"], out["w"]])
     return changed
 
 
@@ -116,6 +130,17 @@ def _cell_units(st: dict, consumer: list[torch.Tensor]) -> torch.Tensor:
         if torch.equal(grown, live):
             return ~live
         live = grown
+
+
+def _silence_cells(st: dict) -> bool:
+    """Zero every weight and bias of this layer's cell units, which nothing reads (the one
+    unit kept so that the layer exists): h_t = o * tanh(c_t) = 0 then, as nothing needs it
+    to be otherwise.  Whether any was nonzero."""
+    if "hh" in st:
+        return _zero([st[n][k] for n in ("ih", "hh") for k in ("w", "b")])
+    h = st["in"]
+    return _zero([t for g in st["gates"].values()
+                  for t in (g["out"]["w"], g["out"]["b"], g["hid"]["w"][:, h:])])
 
 
 def _remove_cells(st: dict, keep: torch.Tensor) -> None:
@@ -149,8 +174,9 @@ def compact_recurrent(model) -> torch.nn.Module:
             nxt = states[k + 1] if k + 1 < len(states) else None
             consumer = _input_columns(nxt) if nxt is not None else [head["w"]]
             dead = _cell_units(st, consumer)
-            if dead.all():
-                dead[0] = False    # keep one unit so that the layer exists
+            silent = bool(dead.all())
+            if silent:
+                dead[0] = False    # keep one unit so that the layer exists (silenced below)
             if dead.any():
                 keep = (~dead).nonzero().squeeze(1)
                 _remove_cells(st, keep)
@@ -159,6 +185,8 @@ def compact_recurrent(model) -> torch.nn.Module:
                 else:
                     head["w"] = head["w"][:, keep]
                 changed = True
+            if silent:             # its weights fed nothing, yet counted as connections
+                changed |= _silence_cells(st)
     spec = copy.deepcopy(model.spec)
     spec["hidden"] = [_hidden(st) for st in states]
     if family == "hlstm":
