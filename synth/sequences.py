@@ -616,6 +616,13 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
     train, val, test = stratified_splits(np.zeros(len(y)), y, seed)
     real = np.concatenate([series[i] for i in train], axis=1)        # (C, sum of train steps)
     mean, std = moments(real, 1, f"data set {name}: channel")
+    if real.size and (real == real[:, :1]).all() and not whole_set():
+        # every input normalizes to zeros, and so does the left padding: not even a series'
+        # length is left (a table of constant columns is refused so, synth.data); a model
+        # trained a constant answer and reported its chance accuracy
+        raise UserError(f"data set {name}: every channel is constant on the training split "
+                        f"(each holds one value at every step of every series); there is "
+                        f"nothing to learn from")
     x = np.zeros((len(series), channels, steps), dtype=np.float32)   # 0 = the train mean
     for i, s in enumerate(series):
         x[i, :, steps - s.shape[1]:] = (s - mean[:, None]) / std[:, None]

@@ -136,7 +136,9 @@ def test_ts_padding_bomb_is_refused(tmp_path):
 
 def test_ts_of_uneven_lengths_still_loads(tmp_path):
     from synth.data import load_dataset
-    lines = [",".join(["1"] * (5 + i % 20)) + f":{'abc'[i % 3]}\n" for i in range(60)]
+    # values that vary (a set of one constant value is refused: nothing to learn from)
+    lines = [",".join(str(k % 3) for k in range(5 + i % 20)) + f":{'abc'[i % 3]}\n"
+             for i in range(60)]
     data = load_dataset(f"ts:{_ts(tmp_path / 'ok.ts', lines)}")
     assert tuple(data.input_shape) == (1, 24)
 
