@@ -1,12 +1,17 @@
 """Functions a forward calls on tensors, as extraction sees them: the products and
-convolutions no op records (``UNPRICED_FUNCS``: refused), and the activations, pools,
+convolutions no op records (``UNPRICED_FUNCS``: refused), the activations, pools,
 resampling and padding (F.pad) functions priced as the module each computes
-(``functional_module``).
+(``functional_module``), and element-wise arithmetic, means, sums and concatenations priced
+as a tensor add is (``arithmetic_op``).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
+
+from hwsim.op import Op, make_op
 
 # products and convolutions a module's own forward may call on tensors (attention's Q K^T, a
 # functional conv): no op records them, and a model priced without them is too cheap
@@ -166,3 +171,109 @@ def functional_module(func, args, kwargs) -> nn.Module | None:
     except (TypeError, ValueError):   # settings no module takes: the call itself will say
         return None
 
+
+
+# --- arithmetic a forward does on tensors (h182) ------------------------------------------------
+# Element-wise arithmetic (``x * y``, ``x * gate`` broadcast over channels, ``x / 2``, ``1 - x``),
+# reductions (``x.mean(dim)``, ``x.sum()``) and concatenations (``torch.cat``, ``torch.stack``)
+# called in a module's own forward were free: only a tensor add of two operands of one shape
+# (a residual add) was an op.  Each is priced here with the cost model of that add
+# (``hwsim.workload``'s ``add`` ops): an ``eltwise`` op, one element op per output value
+# (``elems``: accelerator ceil(elems / cols) vector cycles and ADD8_PJ x bits / 8 pJ each,
+# SPRING ceil(elems / lanes) cycles, GPU 1 FLOP each), its input the operand it reads with the
+# most values (an add's first operand: both of one shape) and its output, read and written
+# once (I + O values of DRAM or NVM traffic, x precision_bits / 8 bytes).  A reduction is the
+# global average pool it computes: one add per value read (``elems`` = its input's values, as
+# ``hwsim.layers.pool_window_reads`` counts an adaptive average pool's window sums).  A
+# concatenation does no arithmetic: it copies its pieces into one tensor, priced as a padding
+# layer's copy is (a ``resample`` op: its pieces read, I values, its output written, O = I).
+ELEMENTWISE_KINDS = {
+    **{f: "add" for f in (torch.add, torch.Tensor.add, torch.Tensor.add_, torch.Tensor.__add__,
+                          torch.Tensor.__radd__, torch.Tensor.__iadd__)},
+    **{f: "sub" for f in (torch.sub, torch.subtract, torch.rsub, torch.Tensor.sub,
+                          torch.Tensor.sub_, torch.Tensor.subtract, torch.Tensor.__sub__,
+                          torch.Tensor.__rsub__, torch.Tensor.__isub__)},
+    **{f: "mul" for f in (torch.mul, torch.multiply, torch.Tensor.mul, torch.Tensor.mul_,
+                          torch.Tensor.multiply, torch.Tensor.__mul__, torch.Tensor.__rmul__,
+                          torch.Tensor.__imul__)},
+    **{f: "div" for f in (torch.div, torch.divide, torch.true_divide, torch.Tensor.div,
+                          torch.Tensor.div_, torch.Tensor.divide, torch.Tensor.true_divide,
+                          torch.Tensor.__truediv__, torch.Tensor.__rtruediv__,
+                          torch.Tensor.__rdiv__, torch.Tensor.__itruediv__)},
+}
+REDUCTION_KINDS = {torch.mean: "mean", torch.Tensor.mean: "mean", torch.sum: "sum",
+                   torch.Tensor.sum: "sum"}
+CONCATS = frozenset(f for f in (torch.cat, torch.concat, getattr(torch, "concatenate", None),
+                                torch.stack) if f is not None)
+
+
+def _binary_operands(args, kwargs) -> list:
+    """The two operands of an element-wise call (``input``/``self`` and ``other``), tensors
+    or numbers."""
+    c = {**dict(zip(("input", "other"), args)), **kwargs}
+    return [c.get("input", c.get("self")), c.get("other")]
+
+
+def arithmetic_input(func, args, kwargs) -> torch.Tensor | None:
+    """The operand an arithmetic call (``ELEMENTWISE_KINDS``, ``REDUCTION_KINDS``) reads as
+    its op's input: a reduction's input, the tensor operand of an element-wise call with the
+    most values (the first on a tie); None for any other call (a concatenation's input is
+    its output's values, ``arithmetic_op``)."""
+    if func in ELEMENTWISE_KINDS:
+        ts = [t for t in _binary_operands(args, kwargs) if isinstance(t, torch.Tensor)]
+        return max(ts, key=lambda t: t.numel()) if ts else None   # (max: the first on ties)
+    if func in REDUCTION_KINDS:
+        x = args[0] if args else kwargs.get("input")
+        return x if isinstance(x, torch.Tensor) else None
+    return None
+
+
+def _dims(dim, rank: int):
+    """A reduction's ``dim`` argument as a tuple of non-negative dimensions (None: all)."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    return tuple(sorted(d % max(rank, 1) for d in dims))
+
+
+def arithmetic_op(name: str, func, args, kwargs, out) -> Op | None:
+    """The op of an arithmetic call with output ``out`` (see the notes above): an element-wise
+    ``eltwise`` op (geometry: its kind and the other operand's shape, None for a number), a
+    reduction's ``eltwise`` op (its kind, dimensions and keepdim), a concatenation's
+    ``resample`` op (``kind`` cat, the output dimension it joins along and each piece's
+    extent there: a stack's pieces are 1 each); None for any other call, or one on
+    something else than tensors (the call itself will say)."""
+    if not isinstance(out, torch.Tensor):
+        return None
+    if func in ELEMENTWISE_KINDS:
+        x = arithmetic_input(func, args, kwargs)
+        if x is None:
+            return None
+        other = next((t for t in _binary_operands(args, kwargs) if t is not x), None)
+        shape = tuple(other.shape) if isinstance(other, torch.Tensor) else None
+        op = make_op("eltwise", name, x.detach(), out.detach(), elems=out.numel())
+        return dataclasses.replace(op, geometry=(("kind", ELEMENTWISE_KINDS[func]),
+                                                 ("other", shape)))
+    if func in REDUCTION_KINDS:
+        x = arithmetic_input(func, args, kwargs)
+        if x is None:
+            return None
+        c = {**dict(zip(("input", "dim", "keepdim"), args)), **kwargs}
+        op = make_op("eltwise", name, x.detach(), out.detach(), elems=x.numel())
+        return dataclasses.replace(op, geometry=(
+            ("kind", REDUCTION_KINDS[func]), ("dim", _dims(c.get("dim"), x.dim())),
+            ("keepdim", bool(c.get("keepdim", False)))))
+    if func in CONCATS:
+        c = {**dict(zip(("tensors", "dim"), args)), **kwargs}
+        pieces = c.get("tensors")
+        if not isinstance(pieces, (list, tuple)) or not pieces \
+                or not all(isinstance(t, torch.Tensor) for t in pieces):
+            return None
+        dim = c.get("dim", c.get("axis", 0)) % max(out.dim(), 1)
+        sizes = ((1,) * len(pieces) if func is torch.stack
+                 else tuple(int(t.shape[dim]) if t.dim() > dim else 0 for t in pieces))
+        y = out.detach()
+        op = make_op("resample", name, y, y)   # its pieces' values in, as many out
+        return dataclasses.replace(op, geometry=(("kind", "cat"), ("dim", dim),
+                                                 ("sizes", sizes)))
+    return None

@@ -126,7 +126,24 @@ _ACTIVATIONS = {
 }
 
 
+# element-wise arithmetic a forward does outside its layers (``hwsim.functional``): the
+# recorded kind's function on the op's input and the other operand (a tensor of its recorded
+# shape, drawn after the input, or a number)
+_BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}
+_REDUCTIONS = {"mean": torch.mean, "sum": torch.sum}
+
+
 def _eltwise(op: Op, g: dict, x, gen: torch.Generator):
+    kind = g.get("kind")
+    if kind in _BINARY:
+        fn = _BINARY[kind]
+        other = torch.randn(g["other"], generator=gen) if g.get("other") is not None else 0.5
+        return lambda: fn(x, other)
+    if kind in _REDUCTIONS:   # over the recorded dimensions (None: all)
+        fn = _REDUCTIONS[kind]
+        if g.get("dim") is None:
+            return lambda: fn(x)
+        return lambda: fn(x, g["dim"], g.get("keepdim", False))
     if g.get("kind") == "PReLU":    # its slopes (the op's weight), drawn after the input
         w = torch.rand(op.weight_shape, generator=gen)
         return lambda: F.prelu(x, w)
@@ -150,6 +167,9 @@ def _resample(op: Op, g: dict, x):
     alignment and scale recomputation), PixelShuffle or PixelUnshuffle, or a padding layer
     (``F.pad`` with its padding, mode and value), as recorded."""
     kind = g.get("kind")
+    if kind == "cat":   # a concatenation (``hwsim.functional``): its pieces, cut from the
+        pieces = list(x.split(list(g["sizes"]), g["dim"]))   # input beforehand, copied into
+        return lambda: torch.cat(pieces, g["dim"])          # one tensor
     if kind == "PixelShuffle":
         return lambda: F.pixel_shuffle(x, g["upscale_factor"])
     if kind == "PixelUnshuffle":

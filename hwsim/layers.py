@@ -308,4 +308,5 @@ KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and
                 "BatchNorm, LayerNorm, GroupNorm, InstanceNorm, LocalResponseNorm, "
                 "activations, Upsample, PixelShuffle, PixelUnshuffle, ChannelShuffle, padding "
                 "layers (ZeroPad2d, ReflectionPad2d..., F.pad), tensor "
-                "adds; Flatten, Identity, Dropout are free")
+                "arithmetic in a forward (+, -, *, / on tensors, mean, sum, cat, stack); "
+                "Flatten, Identity, Dropout are free")

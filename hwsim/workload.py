@@ -14,8 +14,10 @@ them as any forward's: ``_own_attention``); torch's LSTM, GRU and RNN in
 ``hwsim.recurrent``.  What a forward does outside leaf modules is caught with a
 ``TorchFunctionMode`` (``_AddCatcher``): tensor additions (ResNet shortcuts), activations,
 pools, resampling and padding called as functions (``F.relu(x)``: priced as the ``nn.ReLU``
-module is, ``F.pad`` as the padding layer, ``hwsim.functional``) and
-F.scaled_dot_product_attention (``hwsim.attention.sdpa_ops``).
+module is, ``F.pad`` as the padding layer, ``hwsim.functional``), element-wise arithmetic
+(``x * y``, broadcast or with a number), means, sums and concatenations (priced as a tensor
+add is, ``hwsim.functional.arithmetic_op``) and F.scaled_dot_product_attention
+(``hwsim.attention.sdpa_ops``).
 Weight sparsity is the measured fraction of exact zeros in the effective weight; activation
 sparsity is the measured fraction of zeros in the op's input for the given sample (real data
 when ``inputs`` is passed, else a seeded Gaussian sample).
@@ -45,7 +47,8 @@ from torch.overrides import TorchFunctionMode
 
 from hwsim.attention import (MHA_FUNC, SDPA, attention_call_ops, mha_work, sdpa_ops,
                              sdpa_work)
-from hwsim.functional import UNPRICED_FUNCS, functional_module
+from hwsim.functional import (CONCATS, ELEMENTWISE_KINDS, REDUCTION_KINDS, UNPRICED_FUNCS,
+                              arithmetic_input, arithmetic_op, functional_module)
 from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED,
                           geometry, lp_pool_elems, module_op, op_from_module, resample_elems)
@@ -83,7 +86,8 @@ class _Refusal(UserError):
 
 class _AddCatcher(TorchFunctionMode):
     """Records tensor additions that happen outside leaf modules (residual adds), and
-    functional activations and resampling there (``FUNCTIONAL``), and attention
+    functional activations and resampling there (``FUNCTIONAL``), element-wise arithmetic,
+    reductions and concatenations (``hwsim.functional.arithmetic_op``), and attention
     (F.scaled_dot_product_attention: ``sdpa_ops``).  Its own work before and after the call
     it passes on (``_call_user``) is hwsim's (``_own``)."""
 
@@ -94,23 +98,44 @@ class _AddCatcher(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         with _own(self.state):
-            act, sparsity = self._before(func, args, kwargs)
+            act, sparsity, arith = self._before(func, args, kwargs)
         out = _call_user(func, args, kwargs)
         with _own(self.state):
             self._after(func, args, kwargs, act, sparsity, out)
+            if arith:
+                self._arithmetic(func, args, kwargs, sparsity, out)
         return out
 
     def _before(self, func, args, kwargs):
         """The module a functional call computes (``functional_module``) and its input's
-        sparsity, measured before the call (an in-place one overwrites its input); the
+        sparsity, measured before the call (an in-place one overwrites its input), or
+        whether it is arithmetic to price (``_arithmetic``) and its input's sparsity; the
         attention bounds, checked before the call runs."""
-        act = (functional_module(func, args, kwargs)
-               if self.state["depth"] == 0 and not self.state["cells"] else None)
-        if func is SDPA and self.state["depth"] == 0 and not self.state["cells"]:
+        top = self.state["depth"] == 0 and not self.state["cells"]
+        act = functional_module(func, args, kwargs) if top else None
+        if func is SDPA and top:
             _check_sdpa(args, kwargs)
         if func is MHA_FUNC:   # before it runs (a model off the meta device is not bounded)
             _check_mha(self.state["mha"][-1][0] if self.state["mha"] else None, args, kwargs)
-        return act, (zero_frac(args[0].detach()) if act is not None else None)
+        # (not a hook's own arithmetic, ``own``; a residual add is recorded as it was)
+        arith = top and not self.state["hooks"] and _arithmetic(func) \
+            and not _residual_add(func, args)
+        x = arithmetic_input(func, args, kwargs) if arith else None
+        measured = args[0] if act is not None else x
+        return act, (zero_frac(measured.detach()) if measured is not None else None), arith
+
+    def _arithmetic(self, func, args, kwargs, sparsity, out) -> None:
+        """An element-wise, reduction or concatenation call outside a layer as its op
+        (``hwsim.functional.arithmetic_op``: priced as a tensor add is), its input's sparsity
+        measured before the call (an in-place ``x *= y`` overwrites it)."""
+        kind = ELEMENTWISE_KINDS.get(func) or REDUCTION_KINDS.get(func) or "cat"
+        op = arithmetic_op(f"{kind}#{len(self.state['acts'])}", func, args, kwargs, out)
+        if op is None:
+            return
+        if sparsity is not None:
+            op = dataclasses.replace(op, act_sparsity=sparsity)
+        self.state["acts"].append((self.state["order"], op))
+        self.state["order"] += 1
 
     def _after(self, func, args, kwargs, act, sparsity, out) -> None:
         if func is MHA_FUNC and self.state["mha"]:   # the attention layer running: its call
@@ -139,12 +164,27 @@ class _AddCatcher(TorchFunctionMode):
             # (an attention layer's own call, ``_own_attention``: priced as its layer)
             self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
                                               "called outside a layer")
-        if (self.state["depth"] == 0 and not self.state["cells"] and func in (torch.add, torch.Tensor.add, torch.Tensor.__add__,
-                                                   torch.Tensor.__iadd__, torch.Tensor.add_)
-                and len(args) >= 2 and all(isinstance(a, torch.Tensor) for a in args[:2])
-                and args[0].shape == args[1].shape):
+        if self.state["depth"] == 0 and not self.state["cells"] and _residual_add(func, args):
             self.state["adds"].append((self.state["order"], out, args[0]))
             self.state["order"] += 1
+
+
+_ADDS = (torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__iadd__,
+         torch.Tensor.add_)
+
+
+def _residual_add(func, args) -> bool:
+    """A tensor add of two operands of one shape (a ResNet shortcut): an ``add`` op of its
+    own (the first operand its input), as it always was."""
+    return (func in _ADDS and len(args) >= 2
+            and all(isinstance(a, torch.Tensor) for a in args[:2])
+            and args[0].shape == args[1].shape)
+
+
+def _arithmetic(func) -> bool:
+    """Whether ``func`` is arithmetic a forward may do on tensors outside its layers
+    (``hwsim.functional``: element-wise, reductions, concatenations)."""
+    return func in ELEMENTWISE_KINDS or func in REDUCTION_KINDS or func in CONCATS
 
 
 def _check_sdpa(args, kwargs) -> None:
@@ -264,7 +304,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     stepped: set[int] = set()   # the records of calls inside a recurrent layer's steps
     run = uuid.uuid4().hex[:12]   # this extract's: weight ids of two models never collide
     state = {"depth": 0, "order": 0, "adds": [], "acts": [], "cells": 0, "unpriced": {},
-             "run": run, "inplace": {},
+             "run": run, "inplace": {}, "hooks": 0,   # hooks: hwsim's own hooks running
              "mha": []}   # the attention layers running: (name, their functional calls,
                           # the order of each)
     names = {id(m): n or type(m).__name__ for n, m in model.named_modules()}
@@ -338,9 +378,13 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         return hook
 
     def own(hook):   # a hook's code is hwsim's: its errors are no fault of the model's
-        def run(*args, **kwargs):
-            with _own(state):
-                return hook(*args, **kwargs)
+        def run(*args, **kwargs):   # (nor its arithmetic the model's work: ``hooks``)
+            state["hooks"] += 1
+            try:
+                with _own(state):
+                    return hook(*args, **kwargs)
+            finally:
+                state["hooks"] -= 1
         return run
 
     for name, m in model.named_modules():
