@@ -136,12 +136,15 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
 def check_resumable(out: str | os.PathLike, config) -> None:
     """Refuse, in one line naming the option, to resume into ``out`` a job whose settings
     differ from ``config`` only in ``min_fidelity``: ``cluster.pairs.run_synthesis`` would
-    refuse it too, but only as 'differs in config'."""
+    refuse it too, but only as 'differs in config'.  A job that wrote nothing yet is not
+    refused (run_synthesis replaces it)."""
     import json
     from pathlib import Path
 
-    from cluster.pairs import MANIFEST
+    from cluster.pairs import MANIFEST, job_started
     path = Path(out) / MANIFEST
+    if not job_started(out):   # killed before its first shard: nothing to resume, and
+        return                 # run_synthesis starts this job in its place
     try:
         old = json.loads(path.read_text()).get("config")
     except (OSError, ValueError, AttributeError, RecursionError):   # deep nesting: Recursion-

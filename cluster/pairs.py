@@ -289,15 +289,53 @@ def _check_manifest(out_dir: Path, manifest: dict, replace: bool = False) -> Non
         old = _read_manifest(path)
         if old != manifest:
             diff = sorted(k for k in manifest if old.get(k) != manifest[k])
-            if not replace:
+            if replace:
+                log.warning("%s holds another synthesis job (differs in %s): starting over",
+                            out_dir, ", ".join(diff))
+                _remove_job(out_dir)
+            elif not job_started(out_dir):
+                # a job killed before its first shard (or generator) was written left only
+                # its job.json (and perhaps a student saved just before that shard): nothing
+                # to resume, so the rerun -- with other settings, or another teacher file --
+                # starts; it was refused as 'holds shards of a different synthesis job'
+                log.warning("%s held a synthesis job that had written no shards yet (it "
+                            "differs in %s): starting this one", out_dir, ", ".join(diff))
+                _remove_students(out_dir)
+            elif not any(out_dir.glob("shard-*.parquet")):
+                raise UserError(f"{out_dir} holds the trained generator ({GENERATOR}) of a "
+                                f"different synthesis job, no shards yet (differs in "
+                                f"{', '.join(diff)}); rerun that job's command to resume it, "
+                                f"or use a new --out directory")
+            else:
                 raise UserError(f"{out_dir} holds shards of a different synthesis job (differs "
                                 f"in {', '.join(diff)}); use a new --out directory")
-            log.warning("%s holds another synthesis job (differs in %s): starting over",
-                        out_dir, ", ".join(diff))
-            _remove_job(out_dir)
         else:
             return
     write_json_atomic(path, manifest)
+
+
+def job_started(out_dir: str | os.PathLike) -> bool:
+    """True when the synthesis job in ``out_dir`` wrote work worth resuming: a shard, or the
+    trained generator of amortized synthesis."""
+    out_dir = Path(out_dir)
+    return (out_dir / GENERATOR).is_file() or any(out_dir.glob("shard-*.parquet"))
+
+
+def _remove_students(out_dir: Path) -> None:
+    """Delete the ADI students an unstarted job saved (``students/pair-<i>.pt``, nnsynth's
+    names only), and the folder when that empties it: a new job's pairs must not start
+    from another job's students."""
+    import re
+    folder = out_dir / STUDENTS
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for f in folder.iterdir():
+        if re.fullmatch(r"pair-\d+\.pt", f.name) and f.is_file() and not f.is_symlink():
+            f.unlink()
+    try:
+        folder.rmdir()
+    except OSError:   # someone else's files there: kept
+        pass
 
 
 MAX_MANIFEST_BYTES = 1 << 20   # a job.json is a few hundred bytes
