@@ -102,6 +102,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
         _join(address, kwargs)
         return ray.get_runtime_context()
     _require_token_auth()
+    check_local_cpus(num_cpus)
     # Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER when it is imported: when it was imported
     # before this module, its node-IP lookup still asks the network for an outside address,
     # so the constant is switched here too (no public API sets it after import).
@@ -125,6 +126,19 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
             ray.shutdown()
     _check_token_auth_started()
     return ray.get_runtime_context()
+
+
+def check_local_cpus(num_cpus) -> None:
+    """``num_cpus`` for a local Ray: None (all of this machine's) or an integer in
+    [1, ``cluster.limits.MAX_LOCAL_CPUS``].  ``nnsynth sweep --num-cpus 1000000000000`` (and
+    invert's) reached ``ray.init``, whose raylet never came up: three 30 s start-up windows,
+    then Ray's 'timed out during startup' traceback.  The error carries the field, so the CLI
+    names ``--num-cpus``."""
+    if num_cpus is None:
+        return
+    from cluster.limits import MAX_LOCAL_CPUS
+    from synth.config import check_range
+    check_range("num_cpus", num_cpus, 1, MAX_LOCAL_CPUS, integer=True)
 
 
 def _join(address: str, kwargs: dict) -> None:

@@ -14,3 +14,6 @@ from synth.config import MAX_BATCH_SIZE  # noqa: F401  (re-exported for the CLI 
 MAX_IMAGES = 10_000_000
 MAX_PAIRS = 1024
 MAX_SHARD_SIZE = 1_000_000
+# The most CPUs a local Ray is started with (``--num-cpus``, a run config's ``num_cpus``):
+# Ray's raylet did not come up with 10^12 (three 30 s start-up windows, then a traceback).
+MAX_LOCAL_CPUS = 4096

@@ -203,7 +203,8 @@ class RunConfig(Config):
         check_name("name", self.name)
         check_seed("seed", self.seed)
         check_range("data_seed", self.data_seed, 0, None, integer=True)
-        check_range("num_cpus", self.num_cpus, 0, 4096, integer=True)
+        from cluster.limits import MAX_LOCAL_CPUS
+        check_range("num_cpus", self.num_cpus, 0, MAX_LOCAL_CPUS, integer=True)
         from synth.device import check_device
         _check_text("device", self.device, "auto, cpu, cuda, cuda:N or mps")
         check_device(self.device, "device", available=False)
