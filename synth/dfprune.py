@@ -241,16 +241,23 @@ def _resnet_groups(model: nn.Module) -> list[Group]:
 
 
 def prunable_groups(model: nn.Module) -> list[Group]:
-    """The channel groups of a ``SpecModel`` (``FAMILIES``)."""
+    """The channel groups of a ``SpecModel`` (``FAMILIES``); at least one (an MLP without
+    hidden layers is its classifier head alone: ``nnsynth prune`` of one ended in a
+    ZeroDivisionError traceback, the fraction removed being 0 of 0 channels)."""
     family = getattr(model, "spec", {}).get("family")
     if family in ("lenet5", "convnet", "convnet1d"):
-        return _chain_groups(model, ["features", "classifier"])
-    if family == "mlp":
-        return _chain_groups(model, ["net"])
-    if family == "resnet":
-        return _resnet_groups(model)
-    raise UserError(f"structured pruning supports the families {', '.join(FAMILIES)}, "
-                    f"got {short_repr(family)}")
+        groups = _chain_groups(model, ["features", "classifier"])
+    elif family == "mlp":
+        groups = _chain_groups(model, ["net"])
+    elif family == "resnet":
+        groups = _resnet_groups(model)
+    else:
+        raise UserError(f"structured pruning supports the families {', '.join(FAMILIES)}, "
+                        f"got {short_repr(family)}")
+    if not groups:
+        raise UserError(f"the {family} model has no filter or neuron to remove: its only "
+                        f"layer is the classifier head, which keeps one output per class")
+    return groups
 
 
 def keep_counts(model: nn.Module, groups: list[Group], ratio: float) -> dict[str, int]:
