@@ -34,12 +34,13 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from synth.config import Config, check_choice, check_range, short_repr
+from synth.config import Config, check_choice, check_range, short_repr, value_error
 from synth.errors import ConfigError, UserError
 
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.pt"
+MIN_CPU_FRACTION = 0.0001   # Ray's resource unit: a smaller nonzero request is its ValueError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +58,11 @@ class Scaling(Config):
         check_range("scaling.num_workers", self.num_workers, 0, 4096, integer=True)
         check_choice("scaling.use_gpu", str(self.use_gpu).lower(), ("auto", "true", "false"))
         check_range("scaling.cpus_per_worker", self.cpus_per_worker, 0, 1024)
+        if 0 < self.cpus_per_worker < MIN_CPU_FRACTION:
+            # Ray refused it only when the training began (a ControllerError traceback)
+            raise value_error("scaling.cpus_per_worker", self.cpus_per_worker,
+                              f"must be 0 (share a node's CPUs) or at least "
+                              f"{MIN_CPU_FRACTION:g} (Ray's finest CPU fraction)")
         check_range("scaling.max_failures", self.max_failures, -1, 1000, integer=True)
         check_storage_path("scaling.storage_path", self.storage_path)
 
@@ -139,6 +145,9 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     if "://" not in storage:
         storage = str(Path(storage).expanduser().resolve())
     use_gpu = scaling.gpu(device)
+    cpus = scaling.cpus()
+    if not local:
+        check_workers_fit(scaling.num_workers, cpus, use_gpu)
     # local mode runs the loop here and keeps the checkpoint where it was written (staged in
     # a directory removed below); workers stage in a temporary directory that Ray uploads
     staging = tempfile.mkdtemp(prefix="nnsynth-local-") if local else None
@@ -157,7 +166,7 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     trainer = trainer_cls(
         _worker_loop, train_loop_config=config,
         scaling_config=ScalingConfig(num_workers=scaling.num_workers, use_gpu=use_gpu,
-                                     resources_per_worker={"CPU": scaling.cpus(),
+                                     resources_per_worker={"CPU": cpus,
                                                            **({"GPU": 1} if use_gpu else {})}),
         run_config=RunConfig(name=name, storage_path=storage,
                              failure_config=FailureConfig(max_failures=scaling.max_failures)))
@@ -300,6 +309,37 @@ def worker_user_error(error: Exception) -> UserError | None:
 
 def _from_ray(error: BaseException) -> bool:
     return type(error).__module__.partition(".")[0] == "ray"
+
+
+def check_workers_fit(num_workers: int, cpus: float, use_gpu: bool) -> None:
+    """``num_workers`` Ray Train workers of ``cpus`` CPUs (and a GPU each with ``use_gpu``)
+    fit the nodes of the local Ray (``_loopback_only``): Ray Train waits for the resources
+    without end and without a word (3 workers of 1 CPU on a 2-CPU local Ray: still waiting
+    after minutes).  A joined cluster may grow (an autoscaler), so there it is only logged."""
+    import math
+    import ray
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    fit = 0
+    for resources in nodes:            # workers are placed whole on a node (Ray's packing)
+        here = math.floor(resources.get("CPU", 0) / cpus + 1e-9) if cpus else num_workers
+        if use_gpu:
+            here = min(here, math.floor(resources.get("GPU", 0) + 1e-9))
+        fit += here
+    if fit >= num_workers:
+        return
+    cpu_total = sum(r.get("CPU", 0) for r in nodes)
+    gpu_total = sum(r.get("GPU", 0) for r in nodes)
+    want = f"{num_workers} Ray Train worker(s) of {cpus:g} CPU(s)" + (
+        " and 1 GPU" if use_gpu else "") + " each"
+    have = f"{len(nodes)} node(s), {cpu_total:g} CPU(s)" + (f", {gpu_total:g} GPU(s)"
+                                                             if use_gpu else "")
+    if not _loopback_only():
+        log.warning("%s do not fit the Ray cluster now (%s); waiting for it to grow", want, have)
+        return
+    raise UserError(f"scaling: {want} do not fit the local Ray ({have}; at most {fit} fit): "
+                    f"lower scaling.num_workers or scaling.cpus_per_worker (0: the node's "
+                    f"CPUs shared among the workers)" + (
+                        ", or set scaling.use_gpu: false" if use_gpu else ""))
 
 
 def _loopback_only() -> bool:
