@@ -46,6 +46,7 @@ from synth.errors import UserError
 from synth.inversion import InversionConfig, InversionResult, balanced_labels
 from synth.masked import attach_masks, plain_state
 from synth.models import batchnorm_layers, build, prunable_layers
+from synth.modes import in_mode
 from synth.quant import refuse_fixed_point
 from synth.synthesis import synthesize_inputs
 from synth.train import TrainConfig, evaluate, fit
@@ -377,13 +378,46 @@ def synthesize_old(model: nn.Module, num_images: int, pixel_range, inversion: In
 
 
 def per_class_accuracy(model: nn.Module, data: Dataset, split: str = "test") -> dict:
-    """Accuracy overall, on outputs [0, k_old) ('old') and the rest ('new') of ``data``."""
+    """Accuracy over ``data``'s ``split`` and per class (NaN for a class with no sample
+    there; ``task_accuracy`` gives the old and new tasks' figures)."""
     x, y = data.split(split)
     with torch.no_grad():
         pred = torch.cat([model(x[i:i + 1024].to(next(model.parameters()).device)).argmax(1).cpu()
                           for i in range(0, len(x), 1024)]) if len(x) else y
     return {"accuracy": evaluate(model, x, y)["accuracy"], "per_class": [
         float((pred[y == c] == c).double().mean()) for c in range(data.num_classes)]}
+
+
+@torch.no_grad()
+def task_accuracy(model: nn.Module, data: Dataset, k_old: int, split: str = "test") -> dict:
+    """``accuracy_old`` and ``accuracy_new``: the fraction of ``data``'s ``split`` samples of
+    the outputs [0, ``k_old``) and of the rest that ``model`` classifies right, each over the
+    samples it holds (their sample-weighted mean is the accuracy over the split).  A class
+    with no sample in the split is left out of its task's figure and named in a warning; a
+    task with none at all is None.  Weighting ``per_class_accuracy``'s figures by the counts
+    made them NaN (JSON null) as soon as one class of the task had no test sample (its
+    accuracy, a mean over nothing, is NaN and NaN * 0 is NaN: ``nnsynth continual
+    --new-classes 5,6`` of a folder whose test/ lacks class 6 reported accuracy_new null),
+    and a division by zero where the task had none."""
+    x, y = data.split(split)
+    device = next(model.parameters()).device
+    with in_mode(model, False):
+        pred = torch.cat([model(x[i:i + 1024].to(device)).argmax(1).cpu()
+                          for i in range(0, len(x), 1024)]) if len(x) else y
+    right = pred == y
+    result = {}
+    for name, classes in (("accuracy_old", range(k_old)),
+                          ("accuracy_new", range(k_old, data.num_classes))):
+        part = (y >= classes.start) & (y < classes.stop)
+        result[name] = float(right[part].double().mean()) if bool(part.any()) else None
+        absent = [c for c in classes if not bool((y == c).any())]
+        if absent:
+            shown = ", ".join(short_repr(str(data.class_names[c]), 20) for c in absent[:8])
+            log.warning("the %s split holds no sample of class%s %s%s: %s", split,
+                        "es" if len(absent) > 1 else "", shown, ", ..." if len(absent) > 8
+                        else "", f"{name} is over the other classes' samples"
+                        if result[name] is not None else f"{name} is none")
+    return result
 
 
 def incremental(model: nn.Module, data: Dataset, old_classes: Sequence[int],
