@@ -106,10 +106,13 @@ class PairActor:
 
     ``kd`` (a ``DistillConfig`` dict with ``total_steps`` and ``start_step``) makes the
     student learn between rounds (the ADI protocol, see the module docstring); ``slot`` names
-    the pair in what it returns."""
+    the pair in what it returns.  ``seed`` (the job's) seeds the actor's torch RNG before
+    the student is built (``pair_seed``): its initial weights, and the draws of its KD
+    (dropout), are the same in every run of the job."""
 
     def __init__(self, teacher_payload: dict, student_spec: Any = None,
-                 student_state: dict | None = None, kd: dict | None = None, slot: int = 0):
+                 student_state: dict | None = None, kd: dict | None = None, slot: int = 0,
+                 seed: int = 0):
         from cluster.connect import match_torch_threads
         self.threads = match_torch_threads()
         self.slot = slot
@@ -119,6 +122,10 @@ class PairActor:
         self.pixel_range = pixel_range(self.meta)
         self.student, self.kd = None, None
         if student_spec is not None:
+            # a spec's initial weights came from the unseeded RNG of the actor's process:
+            # two runs of one ADI job competed against different students (Eq. 8) and wrote
+            # different sets
+            torch.manual_seed(pair_seed(seed, slot))
             self.student = resolve_student(student_spec, self.teacher.input_shape,
                                            self.teacher.num_classes)
             if student_state is not None:
@@ -223,6 +230,12 @@ class PairActor:
 
     def ping(self) -> int:
         return os.getpid()
+
+
+def pair_seed(seed: int, slot: int) -> int:
+    """The torch seed of pair ``slot`` of a job of ``seed``: each pair's student starts from
+    its own weights, the same in every run (shard seeds are ``plan_shards``')."""
+    return (int(seed) * 1_000_003 + 500_009 + int(slot)) % (1 << 63)
 
 
 def state_digest(state: dict) -> str:
@@ -535,7 +548,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
         state, steps = _saved_student(out, slot) if kd is not None else (None, 0)
         return actor_cls.remote(teacher_ref, student_spec, state,
                                 None if kd_dict is None else {**kd_dict, "start_step": steps},
-                                slot=slot)
+                                slot=slot, seed=seed)
 
     pool = ResilientActorPool(make_pair, size=used)
     t0 = time.perf_counter()
