@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 @dataclasses.dataclass(frozen=True)
 class PruneConfig(Config):
     ratio: float = 0.5            # fraction of filters/neurons removed from every group
+                                  # (latency: from all of them, ``global_counts``)
     importance: str = "taylor"    # taylor | magnitude | latency
     batch_size: int = 64          # images per importance batch
     max_batches: int = 0          # 0: every image once

@@ -18,8 +18,11 @@ from deploy.cli.options import (checkpoint_out, device_option, emit, given,
 @click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False),
               help="Checkpoint of the trained network.")
 @synth_option("Directory of synthesized Parquet shards (default: invert here).")
-@click.option("--ratio", required=True, type=float, help="Fraction of filters removed, [0, 1); every layer keeps at least one (the "
-                   "output's ratio is what was removed, requested_ratio this).")
+@click.option("--ratio", required=True, type=float,
+              help="Fraction of the filters and hidden neurons removed, [0, 1): of every layer "
+                   "(rounded; a ResNet's base width), or with --importance latency of the "
+                   "whole network, least important per ms first; every layer keeps at least "
+                   "one (the output's ratio is what was removed, requested_ratio this).")
 @click.option("--importance", type=RegistryChoice("synth.choices.IMPORTANCES"),
               default="taylor", show_default=True)
 @click.option("--kd-steps", type=click.IntRange(min=0), default=None,
