@@ -88,15 +88,25 @@ def _actor_class(num_cpus: float):
     return ray.remote(num_cpus=num_cpus, max_restarts=3, max_task_retries=3)(HwsimShard)
 
 
+MAX_SHARDS = 1024        # as search.run.SearchConfig's pool_shards
+MIN_CPUS = 0.0001        # Ray's resource unit: a smaller request is Ray's ValueError
+
+
+def check_pool(num_shards, num_cpus) -> None:
+    """A pool of ``num_shards`` actors (an integer in [1, MAX_SHARDS]) of ``num_cpus`` CPUs
+    each (in [MIN_CPUS, 64]).  ``pool_cpus: 1e-9`` (search.options) passed the search's
+    config and ended in Ray's ValueError traceback ('precision ... cannot go beyond 0.0001')
+    when the pool was made; ``num_shards`` 2.5 made 2 actors, nan a ValueError."""
+    from synth.config import check_range
+    check_range("pool_shards", num_shards, 1, MAX_SHARDS, integer=True)
+    check_range("pool_cpus", num_cpus, MIN_CPUS, 64)
+
+
 class HwsimPool:
     """``num_shards`` named hwsim actors.  ``price_specs`` prices a batch of model specs."""
 
     def __init__(self, num_shards: int = 2, num_cpus: float = 0.5, name_prefix: str = SHARD_PREFIX):
-        from synth.errors import UserError
-        if int(num_shards) < 1:
-            raise UserError(f"num_shards must be >= 1, got {num_shards}")
-        if not 0 < num_cpus <= 64:
-            raise UserError(f"num_cpus per hwsim actor must be in (0, 64], got {num_cpus}")
+        check_pool(num_shards, num_cpus)
         self.num_shards = int(num_shards)
         self.num_cpus = float(num_cpus)
         self.name_prefix = name_prefix
@@ -188,6 +198,7 @@ def get_pool(num_shards: int = 2, num_cpus: float = 0.5) -> HwsimPool:
     ("Can't find actor ... from a different cluster"), so the driver's node ID, new with
     each cluster, is part of the key."""
     import ray
+    check_pool(num_shards, num_cpus)
     if not ray.is_initialized():
         from cluster.connect import connect
         connect()
