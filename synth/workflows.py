@@ -570,7 +570,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
     generator's own phases; ``synthesis_method`` and ``synthesis`` in the result)."""
     from synth.continual import (check_classes, check_recorded_classes, class_subset,
                                  classes_by_name, learn_new_classes, old_classes_by_name,
-                                 per_class_accuracy, synthesize_old)
+                                 per_class_accuracy, synthesize_old, task_accuracy)
     from synth.train import evaluate
     _check_counts(num_images=num_images)   # before the checkpoint is even read
     refuse_overrides(inversion, config.method == "deepinversion" and synth_dir is None)
@@ -644,15 +644,12 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
     # old_model_accuracy_old (their sample-weighted mean is test_accuracy)
     val = evaluate(model, everything.x_val, everything.y_val)
     test = evaluate(model, everything.x_test, everything.y_test)
-    k, y = len(old_list), everything.y_test
-    acc = per_class_accuracy(model, everything)["per_class"]
-    right = [a * int((y == c).sum()) for c, a in enumerate(acc)]   # correct samples per class
+    tasks = task_accuracy(model, everything, len(old_list))   # over the samples there are
     metrics.update(synthesis_method=synthesis, synthesis=summary,   # how the old classes'
                    # inputs were inverted here (synthesis_summary; None: not here)
                    old_classes=old_list, new_classes=new_list, old_model_accuracy_old=before,
                    val_accuracy=val["accuracy"], test_accuracy=test["accuracy"],
-                   test_loss=test["loss"], accuracy_old=sum(right[:k]) / int((y < k).sum()),
-                   accuracy_new=sum(right[k:]) / int((y >= k).sum()))
+                   test_loss=test["loss"], **tasks)
     save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
                     extra={"classes": old_list + new_list, "source_dataset": data.name,
                            "continual_config": config.to_dict(), "source": str(model_path)})
