@@ -107,6 +107,8 @@ class HwsimPool:
 
     def __init__(self, num_shards: int = 2, num_cpus: float = 0.5, name_prefix: str = SHARD_PREFIX):
         check_pool(num_shards, num_cpus)
+        from cluster.pool import start_ray
+        start_ray()
         self.num_shards = int(num_shards)
         self.num_cpus = float(num_cpus)
         self.name_prefix = name_prefix
@@ -199,9 +201,8 @@ def get_pool(num_shards: int = 2, num_cpus: float = 0.5) -> HwsimPool:
     each cluster, is part of the key."""
     import ray
     check_pool(num_shards, num_cpus)
-    if not ray.is_initialized():
-        from cluster.connect import connect
-        connect()
+    from cluster.pool import start_ray
+    start_ray()
     key = (int(num_shards), float(num_cpus), ray.get_runtime_context().get_node_id())
     pool = _POOLS.get(key)
     if pool is None or not pool.actors:

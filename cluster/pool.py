@@ -10,6 +10,17 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator
 
 
+def start_ray() -> None:
+    """Ray through ``cluster.connect`` (loopback, token auth, no dashboard) when this process
+    has none: the first ``.remote()`` of a pool's actor otherwise started Ray's own default
+    local instance (``ray.init()``: its dashboard on port 8265, a random namespace that the
+    named hwsim shards of a later ``get_pool`` did not share)."""
+    import ray
+    if not ray.is_initialized():
+        from cluster.connect import connect
+        connect()
+
+
 def kill_actor(actor) -> None:
     """Kill ``actor`` without restart; one that is already dead or gone is fine."""
     import ray
@@ -33,10 +44,10 @@ class ResilientActorPool:
     """
 
     def __init__(self, factory: Callable[[int], Any], size: int, max_retries: int = 3):
-        import ray  # noqa: F401  (fail early when Ray is missing)
         if size < 1:
             from synth.errors import UserError
             raise UserError(f"actor pool size must be >= 1, got {size}")
+        start_ray()
         self.factory = factory
         self.max_retries = max_retries
         self.actors = [factory(i) for i in range(size)]
