@@ -8,8 +8,10 @@ runs the Adaptive DeepInversion protocol measured in benchmarks/results/inversio
 the student on the pair's pool of images (``synth.distill.PoolKD``) -- so the competition
 runs against a student that learns (per pixel also where the inversion settings name a
 generator: ``adi_settings``).  The student's weights come back with every shard; the
-driver saves them as ``students/pair-<i>.pt`` and a restarted pair (a killed actor, or a
-rerun after the driver died) starts from them (its image pool starts empty).
+driver saves them as ``students/pair-<i>.pt``, with the rest of the pair's KD state
+(optimizer, random draws, the shards in its pool) as ``students/pair-<i>.kd.pt``, and a
+restarted pair (a killed actor, or a rerun after the driver died) starts from them, its
+pool read back from those shards: a resumed job writes the set an uninterrupted one does.
 ``run_synthesis`` splits a job of
 N images into shards (disjoint seeds, classes balanced within every shard), runs them on K
 pairs through ``ResilientActorPool`` (a dead pair is restarted and its shard redone) and writes
@@ -108,11 +110,13 @@ class PairActor:
     student learn between rounds (the ADI protocol, see the module docstring); ``slot`` names
     the pair in what it returns.  ``seed`` (the job's) seeds the actor's torch RNG before
     the student is built (``pair_seed``): its initial weights, and the draws of its KD
-    (dropout), are the same in every run of the job."""
+    (dropout), are the same in every run of the job.  ``kd_state`` (``_kd_state``'s dict, as
+    saved after the pair's last shard) and ``pool`` (the images of the shards in it, in
+    rounds) resume the KD of a restarted pair where it stopped."""
 
     def __init__(self, teacher_payload: dict, student_spec: Any = None,
                  student_state: dict | None = None, kd: dict | None = None, slot: int = 0,
-                 seed: int = 0):
+                 seed: int = 0, kd_state: dict | None = None, pool: list | None = None):
         from cluster.connect import match_torch_threads
         self.threads = match_torch_threads()
         self.slot = slot
@@ -138,6 +142,19 @@ class PairActor:
             config = DistillConfig.from_dict({**kd, "progress": False})
             self.kd = PoolKD(self.student, self.teacher, config, total_steps=total,
                              start_step=start)
+        self.pool_shards: list[int] = []   # the shards whose images are in the KD pool
+        if self.kd is not None and kd_state is not None:
+            # a restarted pair: the pool it had learned from, its optimizer's momentum and
+            # its draws as saved (its student's KD started over on the new rounds alone)
+            for images in pool or []:
+                self.kd.add(images)
+            self.kd.opt.load_state_dict(kd_state["optimizer"])
+            self.kd.gen.set_state(kd_state["sampler"])
+            augment = getattr(self.kd.loss_fn, "generator", None)
+            if augment is not None and kd_state.get("augment") is not None:
+                augment.set_state(kd_state["augment"])
+            torch.set_rng_state(kd_state["rng"])
+            self.pool_shards = [int(i) for i in kd_state["shards"]]
 
     def synthesize_shard(self, shard: dict) -> dict:
         """``shard`` = {index, seed, labels, config[, generator]}; returns images and per-image
@@ -177,11 +194,22 @@ class PairActor:
                                      seed=shard["seed"] + j * 1_000_000_007))
             self.kd.add(rounds[-1].images)
             self.kd.steps(self.kd.config.kd_steps_per_round)
+        self.pool_shards.append(int(shard["index"]))
         out = self._out(merge_results(rounds))
         out.update(student_state={k: v.detach().cpu().clone()
                                   for k, v in self.student.state_dict().items()},
-                   kd_steps=self.kd.step, pool=sum(len(x) for x in self.kd.pool_x))
+                   kd_steps=self.kd.step, pool=sum(len(x) for x in self.kd.pool_x),
+                   kd_state=self._kd_state())
         return out
+
+    def _kd_state(self) -> dict:
+        """What a restarted pair needs besides its student's weights to go on as this one
+        would: the optimizer's state, the generators of the pool's minibatches and of the KD
+        augmentations, torch's RNG, and the shards in the pool (in the order added)."""
+        augment = getattr(self.kd.loss_fn, "generator", None)
+        return {"optimizer": self.kd.opt.state_dict(), "sampler": self.kd.gen.get_state(),
+                "augment": None if augment is None else augment.get_state(),
+                "rng": torch.get_rng_state(), "shards": list(self.pool_shards)}
 
     def train_generator(self, job: dict) -> dict:
         """Amortized synthesis: train the job's generator (``job`` = {seed, config[, group]},
@@ -343,7 +371,7 @@ def _remove_students(out_dir: Path) -> None:
     if not folder.is_dir() or folder.is_symlink():
         return
     for f in folder.iterdir():
-        if re.fullmatch(r"pair-\d+\.pt", f.name) and f.is_file() and not f.is_symlink():
+        if re.fullmatch(r"pair-\d+(\.kd)?\.pt", f.name) and f.is_file() and not f.is_symlink():
             f.unlink()
     try:
         folder.rmdir()
@@ -401,6 +429,10 @@ def _student_file(out: Path, slot: int) -> Path:
     return out / STUDENTS / f"pair-{slot}.pt"
 
 
+def _kd_file(out: Path, slot: int) -> Path:
+    return out / STUDENTS / f"pair-{slot}.kd.pt"
+
+
 def _saved_student(out: Path, slot: int) -> tuple[dict | None, int]:
     """(state dict, KD steps taken) of pair ``slot``'s student as last saved, or (None, 0)."""
     path = _student_file(out, slot)
@@ -409,6 +441,60 @@ def _saved_student(out: Path, slot: int) -> tuple[dict | None, int]:
     from synth.checkpoint import read_checkpoint
     payload = read_checkpoint(path)
     return payload["state_dict"], int(payload.get("metrics", {}).get("kd_steps", 0))
+
+
+def _save_kd_state(out: Path, slot: int, kd_steps: int, state: dict) -> None:
+    """Pair ``slot``'s KD state after ``kd_steps`` steps (``PairActor._kd_state``), written
+    before its student (``_saved_kd_state`` takes it only with a student of as many steps)."""
+    from synth.files import atomic_path
+    with atomic_path(_kd_file(out, slot)) as tmp:
+        torch.save({"kd_steps": int(kd_steps), **state}, tmp)
+
+
+def _saved_kd_state(out: Path, slot: int, kd_steps: int) -> dict | None:
+    """Pair ``slot``'s saved KD state when it goes with its saved student (``kd_steps``),
+    else None (none saved: an older version's job; or a kill between the two files): the
+    pair then resumes with an empty pool and a fresh optimizer.  A file nnsynth did not
+    write is a one-line error."""
+    path = _kd_file(out, slot)
+    if not path.is_file():
+        return None
+    from synth.checkpoint import load_tensor_file
+    saved = load_tensor_file(path, "ADI student's KD state")
+    byte_state = lambda v: isinstance(v, torch.Tensor) and v.dtype == torch.uint8  # noqa: E731
+    opt = saved.get("optimizer") if isinstance(saved, dict) else None
+    if not (isinstance(opt, dict) and isinstance(opt.get("state"), dict)
+            and isinstance(opt.get("param_groups"), list)
+            and byte_state(saved.get("sampler")) and byte_state(saved.get("rng"))
+            and (saved.get("augment") is None or byte_state(saved["augment"]))
+            and isinstance(saved.get("shards"), list)
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in saved["shards"])
+            and isinstance(saved.get("kd_steps"), int)):
+        raise UserError(f"{path} is not an ADI student's KD state nnsynth saved; delete it to "
+                        f"resume that pair with an empty pool")
+    if saved["kd_steps"] != kd_steps:
+        log.info("%s is of %d KD steps, the student beside it of %d: the pair resumes with "
+                 "an empty pool", path, saved["kd_steps"], kd_steps)
+        return None
+    return saved
+
+
+def _pool_images(out: Path, state: dict, shards: list[dict], input_shape,
+                 batch_size: int) -> list:
+    """The images of the shards in a pair's saved pool (``state["shards"]``), read back from
+    the shards written, in rounds of ``batch_size`` as the pair added them; a shard not on
+    disk (a kill before it was written: it is made again) is left out."""
+    from synth.data import parquet_arrays, read_parquet_table
+    rows = {s["index"]: len(s["labels"]) for s in shards}
+    pool = []
+    for index in state["shards"]:
+        path = shard_path(out, index)
+        if index not in rows or not _complete(path, rows[index]):
+            continue
+        table, _ = read_parquet_table(path)
+        x = torch.from_numpy(parquet_arrays(table, tuple(input_shape), f"shard {path}")[0].copy())
+        pool += [x[b:b + batch_size] for b in range(0, len(x), batch_size)]
+    return pool
 
 
 def adi_settings(config, student) -> tuple[Any, str | None]:
@@ -546,9 +632,12 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     def make_pair(slot: int):
         """A pair actor; in the ADI protocol its student resumes from its saved weights."""
         state, steps = _saved_student(out, slot) if kd is not None else (None, 0)
+        kd_state = _saved_kd_state(out, slot, steps) if state is not None else None
+        pool = None if kd_state is None else _pool_images(
+            out, kd_state, shards, teacher.input_shape, config.batch_size)
         return actor_cls.remote(teacher_ref, student_spec, state,
                                 None if kd_dict is None else {**kd_dict, "start_step": steps},
-                                slot=slot, seed=seed)
+                                slot=slot, seed=seed, kd_state=kd_state, pool=pool)
 
     pool = ResilientActorPool(make_pair, size=used)
     t0 = time.perf_counter()
@@ -571,6 +660,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
             if "student_state" in res:  # saved before the shard (the commit point), so a
                 # rerun's pair starts from a student that has seen every written shard
                 from synth.checkpoint import save_checkpoint
+                _save_kd_state(out, res["slot"], res["kd_steps"], res["kd_state"])
                 student.load_state_dict(res["student_state"])
                 save_checkpoint(_student_file(out, res["slot"]), student,
                                 dataset=payload.get("dataset") or {},

@@ -53,3 +53,28 @@ def test_two_runs_of_an_adi_job_write_the_same_set(whole, teacher_path, tmp_path
     _run(teacher_path, again)
     assert _shards(again) == _shards(whole)
     assert _same_student(_student(again), _student(whole))
+
+
+class Interrupted(Exception):
+    """Stands for the kill: raised in the driver once the first shard is on disk."""
+
+
+def test_a_resumed_adi_job_writes_the_set_of_an_uninterrupted_one(whole, teacher_path,
+                                                                  tmp_path):
+    """A rerun's pair started from the saved student with an empty pool (the earlier shards'
+    inputs it had learned from), a fresh optimizer and fresh RNG draws: its KD steps ran on
+    the new rounds' inputs alone, and the resumed set differed from the whole run's.  It now
+    starts with its pool (read back from the shards it wrote), its optimizer's momentum and
+    its draws as the interrupted run left them."""
+    out = tmp_path / "resumed"
+
+    def stop(info, pool):
+        raise Interrupted(info["index"])
+
+    with pytest.raises(Interrupted):
+        _run(teacher_path, out, on_shard=stop)
+    assert len(_shards(out)) == 1
+    summary = _run(teacher_path, out)
+    assert summary["skipped"] == 1 and summary["written"] == 2
+    assert _shards(out) == _shards(whole)
+    assert _same_student(_student(out), _student(whole))
