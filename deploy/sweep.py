@@ -182,11 +182,14 @@ def data_problems(runs: list[tuple[dict, RunConfig]], where: str = "") -> list[s
     inputs), which ``expand`` cannot do without loading the data: one line per bad run,
     naming it as ``expand`` does; empty when every run fits.  `sweep --check` passed a run
     pairing lenet5 with a sequence set, and the sweep then failed it as an error row.  Each
-    data set is loaded once per split seed."""
+    data set is loaded once per split seed, and each distinct check is done once
+    (``data_check_key``): the check of tiny's search prices its constraints at the space's
+    extremes, 4 s a run here, so a grid of 100 seeds spent 7 minutes on one answer."""
     from deploy.run_config import enabled_stages
     from deploy.stages import check_data
     from synth.data import load_dataset
     loaded: dict[tuple, Any] = {}     # (dataset, data_seed) -> the set, or its UserError
+    checked: dict[str, str] = {}      # data_check_key -> "" or the problem
     problems = []
     for i, (_, cfg) in enumerate(runs):
         key = (cfg.teacher.dataset, cfg.data_seed)
@@ -195,13 +198,32 @@ def data_problems(runs: list[tuple[dict, RunConfig]], where: str = "") -> list[s
                 loaded[key] = load_dataset(cfg.teacher.dataset, seed=cfg.data_seed)
             except UserError as e:
                 loaded[key] = e
-        try:
-            if isinstance(loaded[key], UserError):
-                raise loaded[key]
-            check_data(cfg, enabled_stages(cfg), loaded[key])   # constraints priced too
-        except UserError as e:
-            problems.append(f"{_prefix(where)}sweep run {i} ({short_repr(cfg.name)}): {e}")
+        stages = enabled_stages(cfg)
+        same = data_check_key(cfg, stages)
+        if same not in checked:
+            try:
+                if isinstance(loaded[key], UserError):
+                    raise loaded[key]
+                check_data(cfg, stages, loaded[key])   # constraints priced too
+                checked[same] = ""
+            except UserError as e:
+                checked[same] = str(e)
+        if checked[same]:
+            problems.append(f"{_prefix(where)}sweep run {i} ({short_repr(cfg.name)}): "
+                            f"{checked[same]}")
     return problems
+
+
+def data_check_key(cfg: RunConfig, stages: list[str]) -> str:
+    """What ``deploy.stages.check_data`` reads of a run: the data set and its split, the
+    teacher model, the device, the synthesis and search sections and the enabled stages (the
+    seed only as the search's, whose range RunConfig has checked already).  Runs with the
+    same key get the same answer."""
+    d = cfg.to_dict()
+    return json.dumps({"dataset": cfg.teacher.dataset, "model": d["teacher"]["model"],
+                       "data_seed": cfg.data_seed, "device": cfg.device,
+                       "synthesis": d["synthesis"], "search": d["search"], "stages": stages},
+                      sort_keys=True, default=repr)
 
 
 def _prefix(where: str) -> str:
