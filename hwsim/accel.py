@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range, value_error
-from hwsim.op import BATCH_IN_GROUPS, GEMM_TYPES, Op, lookup_elems
+from hwsim.op import BATCH_IN_GROUPS, GEMM_TYPES, Op, batch_shared_elems, lookup_elems
 
 DATAFLOWS = ("ws", "os", "is")
 
@@ -97,7 +97,11 @@ def layer_arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
             "N": col(lambda o: o.gemm[2]), "G": col(lambda o: o.groups),
             "gemm": col(lambda o: o.type in GEMM_TYPES and o.gemm[0] > 0),
             "macs": col(lambda o: o.macs), "elems": col(lambda o: o.elems),
+            # I: every value the op reads as input (an element-wise op's two tensor operands,
+            # ``hwsim.op.make_op``), values; Ish: those of them read once whatever the
+            # samples (an operand broadcast over the batch, ``batch_shared_elems``)
             "W": col(lambda o: o.weight_elems), "I": col(lambda o: o.in_elems),
+            "Ish": col(batch_shared_elems),
             "O": col(lambda o: o.out_elems), "sw": col(lambda o: o.weight_sparsity),
             "sa": col(lambda o: o.act_sparsity),
             # table values an embedding lookup reads (one row per index); 0 for other ops
@@ -129,9 +133,11 @@ def op_samples(op: Op) -> int:
     dimension where its input and output share it; 1 where that does not divide the op's
     input, output and what carries the samples evenly: its GEMM rows, or for an op whose
     samples are its groups (``BATCH_IN_GROUPS``: attention's products, a GEMM per sample and
-    head, whose rows are one head's queries) its groups.  A batch-1 extract gives 1 (batch
-    first).  (A product's samples were taken from its rows where its shapes allowed: its
-    shapes were made flat to avoid that, and a batch of them was never tiled.)"""
+    head, whose rows are one head's queries) its groups.  (An element-wise op's operand
+    broadcast over the batch, ``batch_shared_elems``, is no sample's: its input less it.)
+    A batch-1 extract gives 1 (batch first).  (A product's samples were taken from its rows
+    where its shapes allowed: its shapes were made flat to avoid that, and a batch of them
+    was never tiled.)"""
     if op.type in RECURRENT_TYPES:
         s = op.gemm[0]
     elif op.in_shape and op.out_shape and op.in_shape[0] == op.out_shape[0]:
@@ -139,7 +145,8 @@ def op_samples(op: Op) -> int:
     else:
         return 1
     carrier = op.groups if op.type in BATCH_IN_GROUPS else op.gemm[0]
-    return s if s > 1 and not (carrier % s or op.in_elems % s or op.out_elems % s) else 1
+    per_sample_in = op.in_elems - batch_shared_elems(op)
+    return s if s > 1 and not (carrier % s or per_sample_in % s or op.out_elems % s) else 1
 
 
 def config_arrays(configs: Sequence[AcceleratorConfig]) -> dict[str, np.ndarray]:
@@ -370,8 +377,10 @@ def _costs(L, c):
     bg = L["bg"] > 0
 
     def on(n):   # the layer on n samples: (x / S) exact where S divides x, * n; the samples
-        # are the GEMM's rows T, or its groups G (``bg``: a GEMM per sample and head)
+        # are the GEMM's rows T, or its groups G (``bg``: a GEMM per sample and head); an
+        # operand broadcast over the batch (``Ish``) is read whole by every chunk
         part = {f: L[f] / S * n for f in per_sample}
+        part["I"] = (L["I"] - L["Ish"]) / S * n + L["Ish"]
         part["T"] = np.where(bg, L["T"], L["T"] / S * n)
         part["G"] = np.where(bg, L["G"] / S * n, L["G"])
         return _untiled_costs(step_fit({**L, **part}), c)
@@ -447,9 +456,10 @@ def _untiled_costs(L, c):
     compute = np.where(gemm, comp_gemm, 0.0) + comp_vec
     # memory: DRAM bytes with refetch; bytes per cycle = GB/s * 1e9 / (MHz * 1e6)
     f_w, f_i, f_o = _refetch(L, c, R, C)
-    # a non-GEMM op reads its input and writes its output once; an embedding also reads its
+    # a non-GEMM op reads its input and writes its output once (an element-wise op of two
+    # tensors: both, I = their values, ``hwsim.op.make_op``); an embedding also reads its
     # table rows (``table_reads``, elements; 0 for other ops), a PReLU its slopes (``Wv``):
-    # bytes = elements x B
+    # bytes = values x B (B = precision_bits / 8)
     dram = B * np.where(gemm, weight_reads(L, c) * f_w + L["I"] * f_i + L["O"] * f_o,
                         L["I"] + L["O"] + table_reads(L, c) + L["Wv"])
     bytes_per_cycle = c["dram_gbps"] * 1e3 / c["clock_mhz"]
@@ -468,7 +478,8 @@ def _untiled_costs(L, c):
                       + so * sram_pj(c["ofmap_kb"]),
                       B * (L["I"] * sram_pj(c["ifmap_kb"]) + L["O"] * sram_pj(c["ofmap_kb"])
                            + (L["lookup"] + L["Wv"]) * sram_pj(c["filter_kb"])))
-    # (each table row or slope read, once through the filter pad)
+    # (each table row or slope read, once through the filter pad; a non-GEMM op's I values,
+    # both operands of an element-wise op, through the ifmap pad: bytes x pJ per byte)
     e_dram = dram * DRAM_PJ_PER_B                                      # off-chip: node-independent
     seconds = cycles / (c["clock_mhz"] * 1e6)
     e_leak = c["leakage_mw_per_mm2"] * area_mm2(c) * seconds * 1e9     # mW*s = 1e9 pJ

@@ -180,9 +180,12 @@ def functional_module(func, args, kwargs) -> nn.Module | None:
 # (a residual add) was an op.  Each is priced here with the cost model of that add
 # (``hwsim.workload``'s ``add`` ops): an ``eltwise`` op, one element op per output value
 # (``elems``: accelerator ceil(elems / cols) vector cycles and ADD8_PJ x bits / 8 pJ each,
-# SPRING ceil(elems / lanes) cycles, GPU 1 FLOP each), its input the operand it reads with the
-# most values (an add's first operand: both of one shape) and its output, read and written
-# once (I + O values of DRAM or NVM traffic, x precision_bits / 8 bytes).  A reduction is the
+# SPRING ceil(elems / lanes) cycles, GPU 1 FLOP each), its input both tensor operands, each
+# read once with its own values (a broadcast operand its own: a per-channel gate of C values;
+# a number none: ``hwsim.op.make_op``'s ``also``; ``in_shape`` is the operand with the most
+# values, the first on a tie) and its output written once: I + O values of DRAM or NVM
+# traffic, x precision_bits / 8 bytes (the input was the larger operand alone, so every add
+# and product of two tensors missed one operand's traffic, h190).  A reduction is the
 # global average pool it computes: one add per value read (``elems`` = its input's values, as
 # ``hwsim.layers.pool_window_reads`` counts an adaptive average pool's window sums).  A
 # concatenation does no arithmetic: it copies its pieces into one tensor, priced as a padding
@@ -214,14 +217,39 @@ def _binary_operands(args, kwargs) -> list:
     return [c.get("input", c.get("self")), c.get("other")]
 
 
+def _split_operands(args, kwargs):
+    """(the operand an element-wise call's op takes as its input: the tensor with the most
+    values, the first on a tie; the other operand, a tensor or a number or None).  ``x * x``
+    has ``x`` as both (it reads two operand streams)."""
+    ops = _binary_operands(args, kwargs)
+    ts = [t for t in ops if isinstance(t, torch.Tensor)]
+    if not ts:
+        return None, None
+    x = max(ts, key=lambda t: t.numel())   # (max: the first on ties)
+    at = next(i for i, t in enumerate(ops) if t is x)
+    return x, ops[1 - at]
+
+
+def arithmetic_operands(func, args, kwargs) -> list:
+    """The tensors an arithmetic call (``ELEMENTWISE_KINDS``, ``REDUCTION_KINDS``) reads as its
+    op's input, the op's ``in_shape`` first (``arithmetic_input``): an element-wise call's
+    tensor operands (a number is none), a reduction's input; [] for any other call."""
+    x = arithmetic_input(func, args, kwargs)
+    if x is None:
+        return []
+    if func in ELEMENTWISE_KINDS:
+        other = _split_operands(args, kwargs)[1]
+        return [x, other] if isinstance(other, torch.Tensor) else [x]
+    return [x]
+
+
 def arithmetic_input(func, args, kwargs) -> torch.Tensor | None:
     """The operand an arithmetic call (``ELEMENTWISE_KINDS``, ``REDUCTION_KINDS``) reads as
     its op's input: a reduction's input, the tensor operand of an element-wise call with the
     most values (the first on a tie); None for any other call (a concatenation's input is
     its output's values, ``arithmetic_op``)."""
     if func in ELEMENTWISE_KINDS:
-        ts = [t for t in _binary_operands(args, kwargs) if isinstance(t, torch.Tensor)]
-        return max(ts, key=lambda t: t.numel()) if ts else None   # (max: the first on ties)
+        return _split_operands(args, kwargs)[0]
     if func in REDUCTION_KINDS:
         x = args[0] if args else kwargs.get("input")
         return x if isinstance(x, torch.Tensor) else None
@@ -238,7 +266,8 @@ def _dims(dim, rank: int):
 
 def arithmetic_op(name: str, func, args, kwargs, out) -> Op | None:
     """The op of an arithmetic call with output ``out`` (see the notes above): an element-wise
-    ``eltwise`` op (geometry: its kind and the other operand's shape, None for a number), a
+    ``eltwise`` op (its input both tensor operands; geometry: its kind and the other
+    operand's shape, None for a number; ``x * x``: x's, it reads x twice), a
     reduction's ``eltwise`` op (its kind, dimensions and keepdim), a concatenation's
     ``resample`` op (``kind`` cat, the output dimension it joins along and each piece's
     extent there: a stack's pieces are 1 each); None for any other call, or one on
@@ -246,12 +275,13 @@ def arithmetic_op(name: str, func, args, kwargs, out) -> Op | None:
     if not isinstance(out, torch.Tensor):
         return None
     if func in ELEMENTWISE_KINDS:
-        x = arithmetic_input(func, args, kwargs)
+        x, other = _split_operands(args, kwargs)
         if x is None:
             return None
-        other = next((t for t in _binary_operands(args, kwargs) if t is not x), None)
-        shape = tuple(other.shape) if isinstance(other, torch.Tensor) else None
-        op = make_op("eltwise", name, x.detach(), out.detach(), elems=out.numel())
+        tensor = isinstance(other, torch.Tensor)
+        shape = tuple(other.shape) if tensor else None
+        op = make_op("eltwise", name, x.detach(), out.detach(), elems=out.numel(),
+                     also=(other.detach(),) if tensor else ())
         return dataclasses.replace(op, geometry=(("kind", ELEMENTWISE_KINDS[func]),
                                                  ("other", shape)))
     if func in REDUCTION_KINDS:

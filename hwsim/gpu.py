@@ -58,7 +58,8 @@ def phase_work(ops: Sequence[Op], mode: str):
                        if o.type == "embedding" else o.weight_elems for o in ops],
                       dtype=np.float64)
     # (an attention's products, ``matmul`` ops: both operands are activations, read as I;
-    # W = 0, so no weight update and no weight traffic in training)
+    # W = 0, so no weight update and no weight traffic in training.  An element-wise op of
+    # two tensors, a residual add: both operands read, I = their values, ``hwsim.op.make_op``)
     I = np.array([o.in_elems for o in ops], dtype=np.float64)
     O = np.array([o.out_elems for o in ops], dtype=np.float64)
     flops_fwd = 2 * macs + elems                     # 2 FLOP per MAC; 1 per element op

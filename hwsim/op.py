@@ -40,7 +40,8 @@ class Op:
     weight_shape: tuple            # () for ops without weights
     macs: int                      # multiply-accumulates (dense count), whole batch
     weight_bytes: int              # weight elements * 4 B
-    in_bytes: int                  # input activation elements * 4 B
+    in_bytes: int                  # input activation elements * 4 B (every tensor operand
+                                   # the op reads: an element-wise op's two, ``make_op``)
     out_bytes: int                 # output activation elements * 4 B
     weight_sparsity: float = 0.0   # fraction of weights that are exactly zero, [0, 1]
     act_sparsity: float = 0.0      # fraction of input activations that are zero, [0, 1]
@@ -86,14 +87,48 @@ def zero_frac(t: torch.Tensor) -> float:
     return 1.0 - int(torch.count_nonzero(t)) / t.numel() if t.numel() else 0.0
 
 
-def make_op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=0) -> Op:
+def zeros_of(tensors) -> float:
+    """Fraction of zeros among all the values of ``tensors`` together, [0, 1] (the zeros of
+    an op's input when it reads several operands)."""
+    values = sum(t.numel() for t in tensors)
+    return 1.0 - sum(int(torch.count_nonzero(t)) for t in tensors) / values if values else 0.0
+
+
+def make_op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=0,
+            also=()) -> Op:
+    """The op of a call on input ``x`` with output ``y``.  ``also``: the other tensor
+    operands it reads (an element-wise op's second operand: a residual add's shortcut, a
+    broadcast gate of its own C values; a number is none).  Their values count in the op's
+    input (``in_bytes`` = values x FP32_BYTES; a hardware model moves in_elems x
+    precision_bits / 8 bytes) and their zeros in ``act_sparsity``; ``in_shape`` stays
+    ``x``'s, the op's geometry and its samples (``hwsim.accel.op_samples``).  (An add read
+    its first operand only: a ResNet shortcut's DRAM/NVM traffic and SRAM energy left out
+    the shortcut tensor, h190.)"""
     wshape = tuple(weight.shape) if weight is not None else ()
+    reads = (x, *also)
     return Op(type=type_, name=name, in_shape=tuple(x.shape), out_shape=tuple(y.shape),
               weight_shape=wshape, macs=int(macs), weight_bytes=numel(wshape) * FP32_BYTES,
-              in_bytes=x.numel() * FP32_BYTES, out_bytes=y.numel() * FP32_BYTES,
+              in_bytes=sum(t.numel() for t in reads) * FP32_BYTES,
+              out_bytes=y.numel() * FP32_BYTES,
               weight_sparsity=zero_frac(weight) if weight is not None else 0.0,
-              act_sparsity=zero_frac(x), gemm=tuple(int(g) for g in gemm), groups=int(groups),
-              elems=int(elems))
+              act_sparsity=zeros_of(reads), gemm=tuple(int(g) for g in gemm),
+              groups=int(groups), elems=int(elems))
+
+
+def batch_shared_elems(op: Op) -> int:
+    """Values of an element-wise op's input read once whatever its samples: its other
+    operand (``geometry``'s ``other``, ``hwsim.functional.arithmetic_op``) where that is
+    broadcast over the batch, i.e. has fewer dimensions than the op's input or a leading 1
+    against its batch of more (a per-channel scale of (C, 1, 1), a position table of
+    (1, T, D)).  A run on n of the op's S samples reads n / S of the rest and all of these
+    (``hwsim.spring``'s chunks; ``hwsim.accel.op_samples``).  0 for any other op (a residual
+    add's operands are of one shape, batch first)."""
+    other = dict(op.geometry).get("other") if op.type == "eltwise" else None
+    if not isinstance(other, tuple) or not op.in_shape or op.in_shape[0] <= 1:
+        return 0
+    if len(other) < len(op.in_shape) or (other and other[0] == 1):
+        return numel(other) if other else 1   # (a 0-d tensor: one value)
+    return 0
 
 
 def weight_id(m: nn.Module, run: str, attr: str = "weight") -> str:

@@ -194,6 +194,8 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
     vec = np.maximum(vec, np.where(a["move"] > 0, np.ceil(a["O"] / lanes), 0.0))
     fwd, eff_f = _pass(a, cfg, a["sa"], a["sw"])
     cycles_c, eff = fwd + vec, eff_f
+    # (I: every value an op reads as input, an element-wise op's two tensor operands both,
+    # ``hwsim.op.make_op``; compressed at their zeros together, ``sa``)
     # NVM traffic, bits: weights compressed, read once per batch (while a tile of them stays
     # in the weight buffer, see ``_restream``); input and output streamed when they do not
     # fit the activation buffer together: the input read, the output written (both were
@@ -256,9 +258,12 @@ PER_SAMPLE = ("macs", "elems", "I", "O", "lookup")
 def _scaled(a, n):
     """The workload ``a`` on ``n`` of each op's ``S`` samples (``hwsim.accel.op_samples``):
     its per-sample counts times n / S, a GEMM's rows T (or its groups G where the samples
-    are its groups: attention's products) likewise; the weights are the same."""
+    are its groups: attention's products) likewise; the weights are the same, and so is an
+    element-wise op's operand broadcast over the batch (``Ish``, values: a chunk reads it
+    whole, as it reads the weights)."""
     S = a["S"]
     part = {f: a[f] / S * n for f in PER_SAMPLE}
+    part["I"] = (a["I"] - a["Ish"]) / S * n + a["Ish"]
     bg = a["bg"] > 0
     part["T"] = np.where(bg, a["T"], a["T"] / S * n)
     part["G"] = np.where(bg, a["G"] / S * n, a["G"])

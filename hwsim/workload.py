@@ -48,12 +48,12 @@ from torch.overrides import TorchFunctionMode
 from hwsim.attention import (MHA_FUNC, SDPA, attention_call_ops, mha_work, sdpa_ops,
                              sdpa_work)
 from hwsim.functional import (CONCATS, ELEMENTWISE_KINDS, REDUCTION_KINDS, UNPRICED_FUNCS,
-                              arithmetic_input, arithmetic_op, functional_module)
+                              arithmetic_op, arithmetic_operands, functional_module)
 from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED,
                           geometry, lp_pool_elems, module_op, op_from_module, resample_elems)
 from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_op,
-                      weight_id, zero_frac)
+                      weight_id, zero_frac, zeros_of)
 from hwsim.recurrent import RNN_CELL_OPS, RNN_GATES, cell_op, merge_repeated
 from synth.config import check_range, short_repr
 from synth.errors import UserError
@@ -109,8 +109,10 @@ class _AddCatcher(TorchFunctionMode):
     def _before(self, func, args, kwargs):
         """The module a functional call computes (``functional_module``) and its input's
         sparsity, measured before the call (an in-place one overwrites its input), or
-        whether it is arithmetic to price (``_arithmetic``) and its input's sparsity; the
-        attention bounds, checked before the call runs."""
+        whether it is arithmetic to price (``_arithmetic``) and its input's sparsity (the
+        zeros of the tensors it reads: both operands of an element-wise call), a residual
+        add's the same (both operands); the attention bounds, checked before the call
+        runs."""
         top = self.state["depth"] == 0 and not self.state["cells"]
         act = functional_module(func, args, kwargs) if top else None
         if func is SDPA and top:
@@ -118,11 +120,12 @@ class _AddCatcher(TorchFunctionMode):
         if func is MHA_FUNC:   # before it runs (a model off the meta device is not bounded)
             _check_mha(self.state["mha"][-1][0] if self.state["mha"] else None, args, kwargs)
         # (not a hook's own arithmetic, ``own``; a residual add is recorded as it was)
-        arith = top and not self.state["hooks"] and _arithmetic(func) \
-            and not _residual_add(func, args)
-        x = arithmetic_input(func, args, kwargs) if arith else None
-        measured = args[0] if act is not None else x
-        return act, (zero_frac(measured.detach()) if measured is not None else None), arith
+        add = top and _residual_add(func, args)
+        arith = top and not self.state["hooks"] and _arithmetic(func) and not add
+        if act is not None:
+            return act, zero_frac(args[0].detach()), arith
+        reads = args[:2] if add else arithmetic_operands(func, args, kwargs) if arith else []
+        return act, (zeros_of([t.detach() for t in reads]) if reads else None), arith
 
     def _arithmetic(self, func, args, kwargs, sparsity, out) -> None:
         """An element-wise, reduction or concatenation call outside a layer as its op
@@ -165,7 +168,9 @@ class _AddCatcher(TorchFunctionMode):
             self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
                                               "called outside a layer")
         if self.state["depth"] == 0 and not self.state["cells"] and _residual_add(func, args):
-            self.state["adds"].append((self.state["order"], out, args[0]))
+            # (its operands' zeros measured before the call: ``out += identity`` overwrites
+            # the first, and a later in-place ReLU the sum)
+            self.state["adds"].append((self.state["order"], out, args[0], args[1], sparsity))
             self.state["order"] += 1
 
 
@@ -175,7 +180,8 @@ _ADDS = (torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__iadd_
 
 def _residual_add(func, args) -> bool:
     """A tensor add of two operands of one shape (a ResNet shortcut): an ``add`` op of its
-    own (the first operand its input), as it always was."""
+    own, its input both operands (``make_op``'s ``also``: 2 x the output's values read; it
+    was the first operand alone, h190), its ``in_shape`` the first's."""
     return (func in _ADDS and len(args) >= 2
             and all(isinstance(a, torch.Tensor) for a in args[:2])
             and args[0].shape == args[1].shape)
@@ -435,9 +441,10 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                         f"and the model priced without it would be too cheap (known: "
                         f"{KNOWN_LAYERS})")
     records.extend(state["acts"])
-    for i, (order, out, a) in enumerate(state["adds"]):
-        records.append((order, make_op("eltwise", f"add{i}", a.detach(), out.detach(),
-                                       elems=out.numel())))
+    for i, (order, out, a, b, zeros) in enumerate(state["adds"]):
+        op = make_op("eltwise", f"add{i}", a.detach(), out.detach(), elems=out.numel(),
+                     also=(b.detach(),))
+        records.append((order, dataclasses.replace(op, act_sparsity=zeros)))
     if not records:  # pricing it as free would be a wrong answer, not a cheap model
         raise UserError(f"{type(model).__name__} has no operation hwsim can price (known: "
                         f"{KNOWN_LAYERS})")

@@ -5,9 +5,10 @@ numbers applied to tensors (``x / 2``, ``1 - x``), means and sums, and concatena
 (``torch.cat``, ``torch.stack``) called outside a layer were free: only a tensor add of two
 operands of one shape was an op.  Now each is an op with the cost model of that add
 (``hwsim.functional``): one element op per output value (a reduction: per value read, as a
-global average pool), its largest operand read and its output written once; a concatenation
-is a copy (a ``resample`` op, as a padding layer).  The price differences below are computed
-by hand from the models' formulas and constants."""
+global average pool), each tensor operand read (a broadcast one its own values, a number
+none: since h190; it was the largest operand alone) and its output written once; a
+concatenation is a copy (a ``resample`` op, as a padding layer).  The price differences below
+are computed by hand from the models' formulas and constants."""
 import math
 
 import pytest
@@ -44,9 +45,10 @@ class Net(nn.Module):
         return self.head(h)
 
 
-# (type, elems, input values, output values) of the four ops, by hand
+# (type, elems, input values, output values) of the four ops, by hand: y * z reads both
+# (2N), p * m reads p and m's BATCH values (N + BATCH; h190: both were N)
 N = BATCH * WIDTH
-EXPECTED = [("eltwise", N, N, N), ("eltwise", N, N, BATCH), ("eltwise", N, N, N),
+EXPECTED = [("eltwise", N, 2 * N, N), ("eltwise", N, N, BATCH), ("eltwise", N, N + BATCH, N),
             ("resample", 0, N, N)]
 
 
@@ -74,7 +76,9 @@ def test_the_accelerator_prices_them_as_an_add():
     compute = sum(math.ceil(e / 32) for _, e, _, _ in EXPECTED)             # 4 + 4 + 4 + 0
     dram = sum(i + o for _, _, i, o in EXPECTED)                            # bytes
     cycles = sum(max(math.ceil(e / 32), (i + o) / 32) for _, e, i, o in EXPECTED)
-    assert (compute, dram, cycles) == (12, 900, 28.125)
+    # (384 + 132 + 260 + 256 B; 12 + 4.125 + 8.125 + 8 cycles.  Before h190, 900 B and
+    # 28.125 cycles: y * z read 256 B, p * m 256 B)
+    assert (compute, dram, cycles) == (12, 1032, 32.25)
     assert full["compute_cycles"] - plain["compute_cycles"] == compute
     assert full["dram_bytes"] - plain["dram_bytes"] == dram
     assert full["cycles"] - plain["cycles"] == pytest.approx(cycles, abs=1e-9)
@@ -150,18 +154,19 @@ class _One(nn.Module):
 
 
 # each call form: (the call, type, kind, elems, input values, output values) on a 2 x 3 x 4 x
-# 5 input (120 values)
+# 5 input (120 values); an element-wise call's input values are both tensor operands' (h190)
 FORMS = [
-    (lambda x: x * x, "eltwise", "mul", 120, 120, 120),
-    (lambda x: torch.mul(x, x[:, :1]), "eltwise", "mul", 120, 120, 120),
-    (lambda x: x[:, :1].mul(x), "eltwise", "mul", 120, 120, 120),   # the larger operand in
+    (lambda x: x * x, "eltwise", "mul", 120, 240, 120),             # two operand streams
+    (lambda x: torch.mul(x, x[:, :1]), "eltwise", "mul", 120, 160, 120),   # + 2 x 1 x 4 x 5
+    (lambda x: x[:, :1].mul(x), "eltwise", "mul", 120, 160, 120),   # the larger operand in
     (lambda x: 2 * x, "eltwise", "mul", 120, 120, 120),
     (lambda x: x / 2, "eltwise", "div", 120, 120, 120),
     (lambda x: 1 - x, "eltwise", "sub", 120, 120, 120),
-    (lambda x: x - x[0], "eltwise", "sub", 120, 120, 120),
+    (lambda x: x - x[0], "eltwise", "sub", 120, 180, 120),       # + 3 x 4 x 5
     (lambda x: x + 1, "eltwise", "add", 120, 120, 120),
-    (lambda x: x + x[:, :, :1], "eltwise", "add", 120, 120, 120),   # a broadcast add
-    (lambda x: x[:, :, :1, :1] + x[:, :1], "eltwise", "add", 120, 40, 120),   # both broadcast
+    (lambda x: x + x[:, :, :1], "eltwise", "add", 120, 150, 120),   # a broadcast add: + 30
+    (lambda x: x[:, :, :1, :1] + x[:, :1], "eltwise", "add", 120, 46, 120),   # both broadcast:
+    # 6 + 40
     (lambda x: x.mean(), "eltwise", "mean", 120, 120, 1),
     (lambda x: torch.mean(x, dim=-1), "eltwise", "mean", 120, 120, 24),
     (lambda x: x.sum(1), "eltwise", "sum", 120, 120, 40),
