@@ -593,7 +593,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
         summary["iteration_cap"] = amortized.iteration_report()
         if iteration_note(summary["iteration_cap"]):
             log.info("%s", iteration_note(summary["iteration_cap"]))
-    if used < pairs:  # one pair per shard at most: more would sit idle
+    if 0 < used < pairs:  # one pair per shard at most: more would sit idle (a finished
+        # job uses none, and its rerun said '0 of 1 pairs used: only 0 shards left')
         summary["pairs_note"] = (f"{used} of {pairs} pairs used: only {len(pending)} shard"
                                  f"{'s' if len(pending) != 1 else ''} left to synthesize "
                                  f"(a pair works on one shard at a time; shard_size "
@@ -717,7 +718,8 @@ def _hits_on_disk(teacher, paths: list[Path]) -> tuple[int, int]:
     for path in paths:   # the rows as written, whatever split a data set would make of them
         table, _ = read_parquet_table(path)
         x, y = parquet_arrays(table, tuple(teacher.input_shape), f"shard {path}")
-        hits += int((teacher_logits(teacher, torch.from_numpy(x)).argmax(1)
+        # a copy: Parquet's arrays are read-only, and torch warned of it on every rerun
+        hits += int((teacher_logits(teacher, torch.from_numpy(x.copy())).argmax(1)
                      == torch.from_numpy(y)).sum())
         rows += len(y)
     return hits, rows

@@ -103,3 +103,23 @@ def test_a_finished_or_older_set_loads_and_the_rerun_finishes_it(folders, old_te
     assert summary["skipped"] == 1 and summary["written"] == 1
     found = synthesized_for(model, copy)
     assert len(found.x_train) + len(found.x_val) + len(found.x_test) == 20
+
+
+def test_rerunning_a_finished_job_says_nothing_but_its_result(folders, old_teacher):
+    """The rerun of a finished nnsynth invert printed 'WARNING cluster.pairs: 0 of 1 pairs
+    used: only 0 shards left to synthesize' and PyTorch's 'The given NumPy array is not
+    writable ...' UserWarning with its source line (the kept shards' fidelity is measured
+    on arrays read from Parquet).  Run in a fresh process (PyTorch says that warning once
+    per process); a finished job starts no Ray."""
+    import subprocess
+    import sys
+    finished, _ = folders
+    code = ("import json, sys; from cluster.pairs import run_synthesis; "
+            "from synth.inversion import InversionConfig; "
+            "c = InversionConfig.from_dict(json.load(open(sys.argv[2] + '/job.json'))['config']); "
+            "s = run_synthesis(sys.argv[1], sys.argv[2], 20, 1, c, shard_size=10); "
+            "print(s['skipped'], s['written'])")
+    r = subprocess.run([sys.executable, "-c", code, str(old_teacher), str(finished)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["2", "0"] and r.stderr == "", r.stderr
