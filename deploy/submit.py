@@ -35,10 +35,16 @@ def project_root() -> Path:
 
 
 def job_command(config: str, run_dir: str | None = None, extra: list[str] | None = None) -> str:
-    parts = ["nnsynth", "run", config]
+    """The job's entrypoint, a shell command line: every word quoted, and the options (the
+    run directory as ``--run-dir=DIR``, ``extra``) before ``--`` and the config, so that no
+    name is read as an option.  A config file named ``-t.yaml`` in the project failed on the
+    cluster ('No such option: -t'), and one named ``--stop-after=teacher`` would have been
+    taken as that option."""
+    parts = ["nnsynth", "run"]
     if run_dir:
-        parts += ["--run-dir", run_dir]
-    return " ".join(shlex.quote(p) for p in parts + list(extra or []))
+        parts.append(f"--run-dir={run_dir}")
+    parts += [*(extra or []), "--", config]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def runtime_env(working_dir: str | Path | None = None, env_vars: dict | None = None) -> dict:

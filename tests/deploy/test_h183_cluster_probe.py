@@ -57,3 +57,21 @@ def test_sweep_check_does_each_distinct_data_check_once(tmp_path, monkeypatch):
     assert calls == ["00-seed=1", "lstm"], calls
     assert len(problems) == 1 and problems[0].startswith(
         "sweep run 3 ('lstm'): teacher.model: 'lstm32' does not fit mnist5k"), problems
+
+
+def test_a_submitted_jobs_command_reads_every_name_as_a_name(tmp_path):
+    """The entrypoint `nnsynth submit` gives Ray, run by a shell as Ray runs it: a config
+    named '-t.yaml' failed on the cluster ('No such option: -t'), and a hostile run
+    directory must reach `nnsynth run` as one word, never as shell code."""
+    import json
+    import subprocess
+    from deploy.submit import job_command
+    (tmp_path / "-t.yaml").write_text(BASE)
+    run_dir = "-r $(touch pwned); `touch pwned2` 'x\""
+    line = job_command("-t.yaml", run_dir, extra=["--check", "--json"])
+    res = subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, line + "\n" + res.stderr[-2000:]
+    facts = json.loads(res.stdout.strip().splitlines()[-1])
+    assert facts["valid"] and facts["config"] == "-t.yaml" and facts["run_dir"] == run_dir
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["-t.yaml"]
