@@ -832,6 +832,23 @@ def _check_parquet_sizes(f: Path, rows: int, width: int, columns: dict) -> None:
                         f"decompression bomb, or a set of nearly constant values)")
 
 
+def _warn_unfinished(path: Path) -> None:
+    """One warning where ``path`` is an interrupted ``nnsynth invert`` folder (its job.json
+    plans more inputs than its shards hold; ``synth.checkpoint.set_progress``): ``train`` and
+    ``eval --dataset parquet:<it>`` read the finished shards as if they were the set.  A
+    warning, not a refusal (training on part of a set can be meant); the --synth readers,
+    which take the folder as a teacher's set, refuse it (``check_finished_set``)."""
+    if not path.is_dir():
+        return
+    from synth.checkpoint import set_progress
+    progress = set_progress(path)
+    if progress is not None and progress[0] < progress[1]:
+        log.warning("parquet:%s is an unfinished nnsynth invert run: it holds %s of the %s "
+                    "inputs planned (rerun the nnsynth invert command that wrote it to finish "
+                    "it); reading the %s it holds", printable(str(path)), f"{progress[0]:,}",
+                    f"{progress[1]:,}", f"{progress[0]:,}")
+
+
 def read_parquet_table(path: str | os.PathLike):
     """All rows of a Parquet file or directory of shards as one pyarrow table, plus its meta.
     Every file's metadata is checked, and the set's size bounded, before any row is read."""
@@ -860,6 +877,7 @@ def read_parquet_table(path: str | os.PathLike):
     if values > MAX_DATASET_VALUES:
         raise UserError(f"Parquet data set {path} holds {values:,} values; the limit is "
                         f"{MAX_DATASET_VALUES:,}")
+    _warn_unfinished(Path(path))
     tables = []
     for f in files:
         try:   # only the columns a data set is made of: any other may hold anything, of any size
