@@ -273,10 +273,17 @@ def load_table(report: dict, where: str = "latency table") -> Table:
             hash(key)
         except (TypeError, KeyError, ValueError, SyntaxError, MemoryError, RecursionError):
             raise UserError(f"{at} has no op key 'hwsim table' wrote") from None
-        if not isinstance(key, tuple) or not key:
+        if not isinstance(key, tuple) or not key or not isinstance(key[0], str):
             raise UserError(f"{at} has no op key 'hwsim table' wrote")
+        # the op type its key names, as 'hwsim table' writes it (a null or a list passed
+        # here and was a TypeError traceback when the row was printed; another type printed
+        # a conv's row as a pool's)
+        kind = row.get("type", key[0])
+        if kind != key[0] or not isinstance(kind, str):
+            raise UserError(f"{at} type must be the op type its key names "
+                            f"({short_repr(key[0])}), got {short_repr(kind)}")
         lengths.add(len(key))
-        rows[key] = {"type": row.get("type", key[0]),
+        rows[key] = {"type": kind,
                      "latency_ms": _number(row.get("latency_ms"), f"{at} latency_ms"),
                      "energy_mj": _number(row.get("energy_mj"), f"{at} energy_mj", none=True)}
     return Table(rows, device=device, conditions=conditions if device == "cpu" else None,
