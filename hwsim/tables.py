@@ -245,6 +245,24 @@ def _number(value, where: str, none: bool = False) -> float | None:
     return float(value)
 
 
+class _Floats(ast.NodeTransformer):
+    """The names ``repr`` gives a float that is not a number literal, as those floats."""
+    NAMES = {"inf": float("inf"), "nan": float("nan")}
+
+    def visit_Name(self, node):
+        value = self.NAMES.get(node.id)
+        return node if value is None else ast.copy_location(ast.Constant(value), node)
+
+
+def op_key(text: str) -> tuple:
+    """``Op.key()`` read back from its ``repr`` (a table row's ``key``, ``table_report``):
+    a literal, where an infinite setting is written ``inf`` (an LPPool2d(inf), a max pool
+    of |x|; a Hardtanh with no lower bound: ``-inf``), which ``ast.literal_eval`` refuses (such
+    a table could not be read back).  Any other name or call is refused as before (ValueError),
+    and nothing is evaluated."""
+    return ast.literal_eval(_Floats().visit(ast.parse(text, mode="eval")))
+
+
 def load_table(report: dict, where: str = "latency table") -> Table:
     """The Table in ``report`` (``table_report``'s dict, ``nnsynth hwsim table --json``).  A
     report written before measurement conditions (and op geometry) were recorded loads too:
@@ -269,7 +287,7 @@ def load_table(report: dict, where: str = "latency table") -> Table:
     for i, row in enumerate(report["rows"]):
         at = f"{where} rows[{i}]"
         try:
-            key = ast.literal_eval(row["key"])
+            key = op_key(row["key"])
             hash(key)
         except (TypeError, KeyError, ValueError, SyntaxError, MemoryError, RecursionError):
             raise UserError(f"{at} has no op key 'hwsim table' wrote") from None

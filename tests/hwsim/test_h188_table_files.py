@@ -5,6 +5,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from torch import nn
 
 from deploy.cli.main import cli
 from hwsim import build_priced, extract, tables
@@ -45,3 +46,15 @@ def test_a_row_type_other_than_its_keys_is_refused():
         tables.load_table(report)
     del row["type"]   # a row without one takes its key's
     assert next(iter(tables.load_table(report).values()))["type"] == kind
+
+
+def test_a_table_of_a_layer_with_an_infinite_setting_reads_back():
+    """A layer whose settings hold an infinity (LPPool2d(inf): a max pool of |x|, a Hardtanh
+    with no lower bound) wrote 'inf' in its row's key, which load_table refused ('rows[1] has
+    no op key hwsim table wrote'): the table 'hwsim table --json' wrote could not be read."""
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.LPPool2d(float("inf"), 2),
+                          nn.Hardtanh(-float("inf"), 1.0), nn.Flatten(), nn.Linear(676, 3))
+    ops, report = _report(model)
+    table = tables.load_table(json.loads(json.dumps(report)))
+    assert tables.predict(table, ops) == report["prediction"]
+    assert not tables.predict(table, ops)["missing"]
