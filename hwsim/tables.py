@@ -283,7 +283,7 @@ def load_table(report: dict, where: str = "latency table") -> Table:
             raise UserError(f"{where} has a config, but a {device} table is measured, not "
                             f"priced with one")
         config = _CONFIGS[device].from_dict(config, where=f"{where} config").to_dict()
-    rows, lengths = {}, set()
+    rows, lengths, first = {}, set(), {}
     for i, row in enumerate(report["rows"]):
         at = f"{where} rows[{i}]"
         try:
@@ -300,6 +300,12 @@ def load_table(report: dict, where: str = "latency table") -> Table:
         if kind != key[0] or not isinstance(kind, str):
             raise UserError(f"{at} type must be the op type its key names "
                             f"({short_repr(key[0])}), got {short_repr(kind)}")
+        # one row per op, as 'hwsim table' writes them: two (a table edited or joined by
+        # hand) priced the op by whichever came last, without a word
+        if key in first:
+            raise UserError(f"{at} is the op of rows[{first[key]}] again; a table holds one "
+                            f"row per op")
+        first[key] = i
         lengths.add(len(key))
         rows[key] = {"type": kind,
                      "latency_ms": _number(row.get("latency_ms"), f"{at} latency_ms"),

@@ -58,3 +58,13 @@ def test_a_table_of_a_layer_with_an_infinite_setting_reads_back():
     table = tables.load_table(json.loads(json.dumps(report)))
     assert tables.predict(table, ops) == report["prediction"]
     assert not tables.predict(table, ops)["missing"]
+
+
+def test_duplicate_rows_are_refused():
+    """Two rows of one op (a table edited or joined by hand) priced it by whichever came
+    last, with no word."""
+    _, report = _report()
+    twin = dict(report["rows"][0], latency_ms=report["rows"][0]["latency_ms"] * 10)
+    report["rows"].append(twin)
+    with pytest.raises(UserError, match=r"rows\[\d+\] is the op of rows\[0\] again"):
+        tables.load_table(report)
