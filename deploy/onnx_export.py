@@ -144,31 +144,40 @@ def export_onnx(model: torch.nn.Module, path: str | os.PathLike,
                 input_shape: tuple[int, ...] | None = None, opset: int = OPSET,
                 metadata: dict | None = None) -> Path:
     """Write ``model`` (eval mode, CPU, float32) as ONNX with a dynamic batch axis, with
-    ``metadata`` (str -> str, ``onnx_metadata``) in its ``metadata_props``."""
+    ``metadata`` (str -> str, ``onnx_metadata``) in its ``metadata_props``, atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        write_onnx(model, tmp, input_shape, opset, metadata)
+    return path
+
+
+def write_onnx(model: torch.nn.Module, file: str | os.PathLike,
+               input_shape: tuple[int, ...] | None = None, opset: int = OPSET,
+               metadata: dict | None = None) -> None:
+    """``export_onnx``'s work, written straight to ``file`` (a temporary name the caller
+    owns, e.g. from ``synth.files.atomic_path``)."""
     import torch   # numpy and torch are imported where used: the CLI checks --out as it parses
     input_shape = tuple(input_shape or getattr(model, "input_shape", ()))
     if not input_shape:
         raise UserError("export_onnx needs input_shape (the model has no .input_shape)")
     from synth.modes import in_mode
-    path = Path(path)
     device = next(model.parameters()).device
     dummy = torch.zeros((1,) + input_shape)
     traced = plain_weights(model)
     try:   # eval mode for the export; each submodule's own mode (a frozen BN) given back
-        with in_mode(traced.cpu()), warnings.catch_warnings(), atomic_path(path) as tmp:
+        with in_mode(traced.cpu()), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            torch.onnx.export(traced, (dummy,), str(tmp), dynamo=False, opset_version=opset,
+            torch.onnx.export(traced, (dummy,), str(file), dynamo=False, opset_version=opset,
                               input_names=["input"], output_names=["logits"],
                               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
             if metadata:   # the graph is untouched: only the model's key/value strings
                 import onnx
-                proto = onnx.load_model(str(tmp))
+                proto = onnx.load_model(str(file))
                 onnx.helper.set_model_props(proto, {str(k): str(v)
                                                     for k, v in metadata.items()})
-                onnx.save_model(proto, str(tmp))
+                onnx.save_model(proto, str(file))
     finally:
         model.to(device)
-    return path
 
 
 def onnx_session(path: str | os.PathLike):
@@ -239,16 +248,17 @@ def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.
     check_range("tolerance", tolerance, 0, None, low_open=True)   # NaN passed every check
     path = check_onnx_out(path, "ONNX file")
     metadata = dict(metadata or {})
-    candidate = export_onnx(model, path.with_name(f".{path.name}.verify{os.getpid()}.onnx"),
-                            metadata=metadata)
-    try:
+    # written and checked under atomic_path's temporary name, which replaces path only when
+    # the block ends without an error (and takes the mode of a file it replaces: a private
+    # export stays private).  Its own temporary name and os.replace made a 0600 file 0644,
+    # failed a name within 15 characters of the file system's limit, and named that
+    # temporary file in a write error.
+    with atomic_path(path) as candidate:
+        write_onnx(model, candidate, metadata=metadata)
         check = verify_onnx(candidate, model, x, y)
         if not check["max_abs_diff"] <= tolerance:
             raise UserError(f"ONNX export of {path.name} differs from PyTorch by "
                             f"{check['max_abs_diff']:.3g} > tolerance {tolerance:g}")
-        os.replace(candidate, path)
-    finally:
-        candidate.unlink(missing_ok=True)       # ours: a temporary name in the same folder
     check.update(path=str(path), tolerance=tolerance,
                  bytes=path.stat().st_size, metadata=metadata)
     return check

@@ -1,0 +1,51 @@
+"""``nnsynth export --out``: what is at the path and how the file is written (helper h185)."""
+import os
+import stat
+
+import pytest
+import torch
+
+from deploy.onnx_export import export_and_verify, onnx_predict
+from synth.checkpoint import save_checkpoint
+from synth.data import load_dataset
+from synth.models import build
+from tests._cli import json_result, run
+
+
+@pytest.fixture(scope="module")
+def wine_checkpoint(tmp_path_factory):
+    """An untrained mlp on wine, saved as nnsynth saves one (what export reads)."""
+    torch.manual_seed(0)
+    data = load_dataset("wine")
+    model = build({"family": "mlp", "hidden": [8]}, data.input_shape, data.num_classes)
+    path = tmp_path_factory.mktemp("ckpt") / "wine.pt"
+    save_checkpoint(path, model, dataset=data.metadata())
+    return path
+
+
+def test_a_replaced_export_keeps_its_permission_bits(tmp_path, wine_checkpoint):
+    """An export the user had made private (chmod 600 m.onnx) came back 0644 -- readable by
+    every user -- after nnsynth export --out m.onnx ran again: the export was verified under
+    its own temporary name and moved over the file with os.replace, past atomic_path's
+    keeping of the mode (0912714)."""
+    out = tmp_path / "m.onnx"
+    json_result(run(["export", "--model", str(wine_checkpoint), "--out", str(out), "--json"]))
+    os.chmod(out, 0o600)
+    json_result(run(["export", "--model", str(wine_checkpoint), "--out", str(out), "--json"]))
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]   # no temporary left
+
+
+def test_a_long_file_name_is_written(tmp_path):
+    """--out with a 250-character name (the file system takes 255) failed with 'cannot write
+    .bbb...b.onnx.verify3910.onnx: File name too long': the check's temporary name added 15
+    characters to the user's, and the error named that temporary file, not --out."""
+    torch.manual_seed(0)
+    model = build({"family": "mlp", "hidden": [4]}, (3,), 2).eval()
+    x = torch.randn(6, 3)
+    out = tmp_path / ("b" * 245 + ".onnx")
+    check = export_and_verify(model, out, x)
+    assert check["path"] == str(out) and out.is_file()
+    with torch.no_grad():
+        assert abs(onnx_predict(out, x) - model(x).numpy()).max() <= 1e-5
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
