@@ -40,10 +40,15 @@ MAX_ONNX_BYTES = 2 << 30   # protobuf's limit on one message: a larger file is n
 
 def _is_onnx_file(path: Path) -> bool:
     """True when ``path`` parses as an ONNX model with a graph (a file ``export_onnx`` could
-    have written); larger than protobuf's 2 GB, it is not one and is not read."""
+    have written); larger than protobuf's 2 GB, it is not one and is not read.  Only a
+    regular file is read: --out naming a named pipe (or /dev/stdout under ``| cat``) hung
+    here for ever, waiting for a writer or for the end of the pipe."""
+    import stat
+
     import onnx
     try:
-        if path.stat().st_size >= MAX_ONNX_BYTES:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size >= MAX_ONNX_BYTES:
             return False
         return len(onnx.load_model(str(path), load_external_data=False).graph.node) > 0
     except Exception:   # onnx raises protobuf's DecodeError, or others, for any other file

@@ -1,6 +1,8 @@
 """``nnsynth export --out``: what is at the path and how the file is written (helper h185)."""
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -49,3 +51,29 @@ def test_a_long_file_name_is_written(tmp_path):
     with torch.no_grad():
         assert abs(onnx_predict(out, x) - model(x).numpy()).max() <= 1e-5
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def _export_in_a_process(checkpoint, out, timeout=60):
+    """``nnsynth export`` in a child process (a hang is a timeout, not a stuck test run)."""
+    code = "import sys; from deploy.cli.main import cli; cli(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, "export", "--model", str(checkpoint),
+                           "--out", str(out)], capture_output=True, text=True,
+                          timeout=timeout, cwd=os.path.dirname(os.path.dirname(
+                              os.path.dirname(os.path.abspath(__file__)))))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_as_out_is_refused_without_reading_it(tmp_path, wine_checkpoint):
+    """--out naming a named pipe (or /dev/stdout, a pipe under `| cat`) hung for ever while
+    --out was checked: whether it held an ONNX model was asked by reading it, and a pipe
+    nobody writes to never ends.  Only a regular file is read; anything else is not ours."""
+    fifo = tmp_path / "pipe.onnx"
+    os.mkfifo(fifo)
+    try:
+        done = _export_in_a_process(wine_checkpoint, fifo)
+    except subprocess.TimeoutExpired:
+        pytest.fail("nnsynth export --out <a named pipe> hung")
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "exists and is not an ONNX model" in lines[0], done.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)   # left as it was
