@@ -2,13 +2,19 @@
 ``dense_copy``: its pruned weights start at 0) was charged the sparse model's MACs per
 training sample for the whole run (``train_until`` priced a sample by the weights nonzero at
 its start), though every weight of the dense copy trains from the first step.  Recomputed
-here from the layers' weights and masks."""
+here from the layers' weights and masks.
+
+Also h184: the incremental update's ``growth_rounds`` counted its training rounds, growth or
+none: an update with growth off (``growth_rounds=0``, or a model already at the target, which
+``compare`` updates with growth off) said ``growth_rounds: 1, grown: 0``, and the benchmark's
+no-growth ablation (``growth_ratio=0``) said 3 rounds.  It now counts the growth passes run;
+``training_rounds`` the rounds of training."""
 import pytest
 import torch
 
 from synth import masked
 from synth.incremental import (BACKWARD_FACTOR, IncrementalConfig, Meter, compare, dense_copy,
-                               split_dataset, train_until)
+                               incremental_update, split_dataset, train_until)
 from synth.models import build, count_flops
 
 
@@ -61,3 +67,32 @@ def test_compare_charges_the_default_dense_model_dense(parts):
     active = masked.connections(model)
     assert (sparse["train_macs"] - sparse["eval_macs"]
             == BACKWARD_FACTOR * active * sparse["samples"])
+
+
+def test_an_update_without_growth_reports_no_growth_round(parts):
+    old, new = parts
+    model = sparse_mlp(old, keep=0.2)
+    config = IncrementalConfig(growth_ratio=0.5, growth_batches=1, growth_rounds=0,
+                               max_epochs=0.05, replay_ratio=0.0, device="cpu")
+    _, s = incremental_update(model, old, new, config, target=1.0)     # out of reach
+    assert s["grown"] == 0 and s["growth_macs"] == 0
+    assert s["growth_rounds"] == 0 and s["training_rounds"] == 1
+    # growth_ratio 0 (benchmarks/incremental.py's no-growth ablation): rounds of training,
+    # no growth pass
+    _, s = incremental_update(model, old, new, config.replace(growth_rounds=3, growth_ratio=0.0,
+                                                              round_epochs=0.01), target=1.0)
+    assert s["grown"] == 0 and s["growth_rounds"] == 0 and s["training_rounds"] == 3
+    # growth on: one pass per round, each paid for
+    _, s = incremental_update(model, old, new, config.replace(growth_rounds=2,
+                                                              round_epochs=0.01), target=1.0)
+    assert s["growth_rounds"] == 2 == s["training_rounds"] and s["grown"] > 0
+    assert s["growth_macs"] > 0
+
+
+def test_a_model_at_the_target_reports_no_growth_round(parts):
+    old, new = parts
+    r = compare(sparse_mlp(old), old, new,
+                IncrementalConfig(target=0.01, growth_batches=2, device="cpu"),
+                methods=("incremental",))
+    s = r["incremental"]
+    assert s["grown"] == 0 and s["growth_rounds"] == 0 and s["training_rounds"] == 1
