@@ -36,7 +36,7 @@ from typing import Callable, Hashable, Iterable, Mapping, Sequence
 import torch
 from torch import nn
 
-from synth.config import check_range
+from synth.config import check_range, short_repr
 from synth.errors import UserError
 from synth.lm import CELLS, recurrent_layer
 from synth.sparse_exec import sparse_copy
@@ -101,13 +101,27 @@ def condition_mismatch(conditions: dict | None, threads: int | None = None) -> s
     differ = [k for k in CONDITIONS if recorded.get(k) != now[k]]
     if not differ:
         return None
-    was = ", ".join(f"{k} {recorded.get(k, 'unknown')}" for k in differ)
+    # a table file's own words (``hwsim.tables.load_table``): escaped and cut short, so the
+    # warning is one line (a newline in them forged a second line on stderr, an escape
+    # sequence cleared the terminal, a 100,000-character CPU name was a warning as long)
+    was = ", ".join(f"{k} {_shown(recorded.get(k, 'unknown'))}" for k in differ)
     if not conditions:
         was = f"records no measurement conditions ({was}: saved before they were recorded)"
     else:
         was = f"was measured at {was}"
     return (f"host CPU latency table {was}; used at "
             f"{', '.join(f'{k} {now[k]}' for k in differ)}: its latencies may not hold here")
+
+
+SHOWN_CHARS = 80   # characters of a recorded condition a warning shows
+
+
+def _shown(value) -> str:
+    """A recorded condition's value for a one-line message: control characters escaped
+    (``synth.files.printable``), at most SHOWN_CHARS characters."""
+    from synth.files import printable
+    text = printable(value if isinstance(value, str) else short_repr(value))
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "..."
 
 
 def spread(times_ms: Sequence[float], blocks: int = 4) -> dict:
