@@ -88,6 +88,12 @@ class QuantConfig(Config):
                               f"{MAX_BITS} (int_bits + frac_bits): the values are simulated in "
                               f"float32, whose 24-bit significand cannot hold more, so a wider "
                               f"format would run as plain float32 (no rounding applied)")
+        if grid_range(self.int_bits, self.frac_bits)[1] <= 0:
+            # 1.0, the sign bit alone: every output and weight rounds to -1 or 0, and the
+            # per-tensor scale that fits a gradient under a top value of 0 is 0 (NaN)
+            raise ConfigError(f"fixed point {self.format} holds only -1 and 0 (the sign bit "
+                              f"and no other): no positive value; give at least 2 bits, "
+                              f"e.g. 2.0 or 1.1")
         check_choice("rounding", self.rounding, ROUNDINGS)
         check_choice("gradient_scaling", self.gradient_scaling, SCALINGS)
         check_choice("state_scaling", self.state_scaling, SCALINGS)
@@ -148,10 +154,13 @@ def quantize_per_tensor(x: torch.Tensor, int_bits: int = 4, frac_bits: int = 16,
     (e > 0 adds fraction bits to a small tensor, e < 0 removes them from a large one).
     The scale stays a device tensor (no host sync: this runs on every gradient); an all-zero
     or non-finite tensor keeps e = 0."""
+    top = grid_range(int_bits, frac_bits)[1]
+    if top <= 0:   # 1.0: no scale fits max|x| under 0 (it was 0, and every entry NaN)
+        raise ValueError(f"fixed point {int_bits}.{frac_bits} holds no positive value: "
+                         f"nothing to scale a tensor onto")
     if not x.numel():
         return quantize(x, int_bits, frac_bits, rounding, generator)
     amax = x.detach().abs().amax().double()
-    top = grid_range(int_bits, frac_bits)[1]
     # at most the largest power of two x's dtype holds: a gradient of max |g| ~1e-39 asked
     # for 2^136, inf in float32, and 0 * inf made every zero entry NaN
     most = math.floor(math.log2(torch.finfo(x.dtype).max))   # 127 for float32
