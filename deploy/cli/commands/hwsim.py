@@ -251,11 +251,7 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
     if table_path:
         return _predict_from_table(table_path, model_ref, threads, input_shape, num_classes,
                                    as_json)
-    if accel_path and device != "accel":   # it was never read: any file passed
-        raise UserError(f"--accel configures --device accel; got --device {device}")
-    if device != "cpu" and _given("threads"):
-        raise UserError(f"--threads sets the host CPU's torch threads; --device {device} "
-                        f"is a model and measures nothing")
+    _check_table_options(device, sweep, accel_path)
     if sweep:
         return _sweep(sweep, device, widths, repeats, seed, threads, as_json)
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
@@ -274,6 +270,33 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
                                      tables.predict(table, ops, threads=threads),
                                      precision=precision)
     emit(out, as_json, human)
+
+
+def _check_table_options(device: str, sweep, accel_path) -> None:
+    """``hwsim table`` builds a table from a model or times a sweep: an option the one it
+    makes does not read is refused (each was dropped without a word: --repeats and --seed on a
+    model device, --widths without --sweep, a spec's --input-shape and --num-classes with
+    it)."""
+    from synth.errors import UserError
+    if accel_path and device != "accel":   # it was never read: any file passed
+        raise UserError(f"--accel configures --device accel; got --device {device}")
+    if device != "cpu":
+        for param, option, what in (("threads", "--threads", "sets the host CPU's torch "
+                                                             "threads"),
+                                    ("repeats", "--repeats", "times each op again"),
+                                    ("seed", "--seed", "seeds the inputs the host CPU is "
+                                                       "timed on")):
+            if _given(param):
+                raise UserError(f"{option} {what}; --device {device} is a model and measures "
+                                f"nothing: leave {option} out")
+    unread = (("input_shape", "--input-shape", "is a spec model's"),
+              ("num_classes", "--num-classes", "is a spec model's")) if sweep else (
+        ("widths", "--widths", "sets --sweep's widths"),)
+    for param, option, what in unread:
+        if _given(param):
+            raise UserError(f"{option} {what}; " + (
+                f"--sweep {sweep} times layers of its widths, no model" if sweep else
+                "--model builds a table of its ops, no sweep") + f": leave {option} out")
 
 
 def _sweep(sweep, device, widths, repeats, seed, threads, as_json):
