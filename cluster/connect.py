@@ -128,6 +128,15 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     return ray.get_runtime_context()
 
 
+def check_local_start(address: str | None, num_cpus=None) -> None:
+    """What ``connect(address, num_cpus)`` would refuse before starting a local Ray (token
+    authentication turned off, a CPU count out of range), for a caller that writes files
+    first: nothing when ``address`` joins a cluster."""
+    if address in LOCAL_ADDRESSES and not os.environ.get("RAY_ADDRESS"):
+        _require_token_auth()
+    check_local_cpus(num_cpus)
+
+
 def check_local_cpus(num_cpus) -> None:
     """``num_cpus`` for a local Ray: None (all of this machine's) or an integer in
     [1, ``cluster.limits.MAX_LOCAL_CPUS``].  ``nnsynth sweep --num-cpus 1000000000000`` (and

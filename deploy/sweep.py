@@ -294,8 +294,8 @@ def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
     run that fails, with any exception, is a row with its error; the others go on.  The
     sweep directory is owned and locked (``synth.files``): a second sweep of the same name
     at once fails fast.  ``runs`` come from ``expand`` (validated there, stages included)."""
-    from cluster.connect import check_local_cpus
-    check_local_cpus(num_cpus)      # before the sweep directory is made
+    from cluster.connect import check_local_start
+    check_local_start(address, num_cpus)      # before the sweep directory is made
     # `root: ~/sweeps` made a folder named '~' in the working directory
     root = claim_dir(Path(sweep.root).expanduser().resolve() / sweep.name, "sweep root")
     with lock_dir(root, "sweep directory"):

@@ -75,3 +75,15 @@ def test_a_submitted_jobs_command_reads_every_name_as_a_name(tmp_path):
     facts = json.loads(res.stdout.strip().splitlines()[-1])
     assert facts["valid"] and facts["config"] == "-t.yaml" and facts["run_dir"] == run_dir
     assert sorted(p.name for p in tmp_path.iterdir()) == ["-t.yaml"]
+
+
+def test_a_sweep_refused_for_token_auth_off_writes_nothing(tmp_path, monkeypatch):
+    """RAY_AUTH_MODE=disabled is refused (one line, exit 2) -- and the sweep directory,
+    made before, was left behind (.nnsynth-owned, .nnsynth.lock)."""
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    result = CliRunner().invoke(cli, ["sweep", str(_sweep(tmp_path))])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: RAY_AUTH_MODE=disabled would start a local Ray "
+                                    "without token authentication"), result.output
+    assert not (tmp_path / "out").exists()
