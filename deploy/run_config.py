@@ -202,7 +202,9 @@ class RunConfig(Config):
         _check_text("name", self.name, "a run name")
         check_name("name", self.name)
         check_seed("seed", self.seed)
-        check_range("data_seed", self.data_seed, 0, None, integer=True)
+        # the split's seed has the seed's range: 10^20 passed here, and loading the data
+        # said "seed must be in [0, 2147483647]", naming a key the config had right
+        check_seed("data_seed", self.data_seed)
         from cluster.limits import MAX_LOCAL_CPUS
         check_range("num_cpus", self.num_cpus, 0, MAX_LOCAL_CPUS, integer=True)
         from synth.device import check_device

@@ -87,3 +87,12 @@ def test_a_sweep_refused_for_token_auth_off_writes_nothing(tmp_path, monkeypatch
     assert result.output.startswith("error: RAY_AUTH_MODE=disabled would start a local Ray "
                                     "without token authentication"), result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_data_seed_out_of_range_is_named_as_data_seed(tmp_path):
+    """data_seed 10^20 passed RunConfig (no upper bound); loading the data then said 'seed
+    must be in [0, 2147483647]', a key the config had set right (seed: 0)."""
+    (tmp_path / "c.yaml").write_text(BASE + "data_seed: 100000000000000000000\n")
+    result = CliRunner().invoke(cli, ["run", "--check", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 2, result.output
+    assert "data_seed must be in [0, 2147483647], got 100000000000000000000" in result.output
