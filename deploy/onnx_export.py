@@ -38,11 +38,14 @@ FIXED_POINT_TOLERANCE_STEPS = 16
 MAX_ONNX_BYTES = 2 << 30   # protobuf's limit on one message: a larger file is no ONNX model
 
 
-def _is_onnx_file(path: Path) -> bool:
-    """True when ``path`` parses as an ONNX model with a graph (a file ``export_onnx`` could
-    have written); larger than protobuf's 2 GB, it is not one and is not read.  Only a
-    regular file is read: --out naming a named pipe (or /dev/stdout under ``| cat``) hung
-    here for ever, waiting for a writer or for the end of the pipe."""
+def _is_own_onnx_file(path: Path) -> bool:
+    """True when ``path`` is an ONNX model ``export_onnx`` could have written: its graph
+    takes ``input`` and gives ``logits`` alone (the names of every nnsynth export, with or
+    without ``onnx_metadata``).  Any parseable graph counted: --out naming the user's own
+    model (torch.onnx.export of another network) was replaced without a word.  Larger than
+    protobuf's 2 GB, it is not one and is not read.  Only a regular file is read: --out
+    naming a named pipe (or /dev/stdout under ``| cat``) hung here for ever, waiting for a
+    writer or for the end of the pipe."""
     import stat
 
     import onnx
@@ -50,15 +53,18 @@ def _is_onnx_file(path: Path) -> bool:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode) or st.st_size >= MAX_ONNX_BYTES:
             return False
-        return len(onnx.load_model(str(path), load_external_data=False).graph.node) > 0
+        graph = onnx.load_model(str(path), load_external_data=False).graph
     except Exception:   # onnx raises protobuf's DecodeError, or others, for any other file
         return False
+    return (len(graph.node) > 0 and "input" in [i.name for i in graph.input]
+            and [o.name for o in graph.output] == ["logits"])
 
 
 def check_onnx_out(path: str | os.PathLike, option: str = "--out") -> Path:
-    """``path`` can take an ONNX export: nothing is there yet, or an ONNX model (replaced)."""
+    """``path`` can take an ONNX export: nothing is there yet, or an nnsynth export
+    (replaced)."""
     from synth.files import check_replaceable
-    return check_replaceable(path, option, _is_onnx_file, "an ONNX model")
+    return check_replaceable(path, option, _is_own_onnx_file, "an ONNX model nnsynth exported")
 
 
 UNIT = {"image": "channel", "sequence": "channel", "features": "feature"}

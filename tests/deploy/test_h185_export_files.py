@@ -3,15 +3,17 @@ import os
 import stat
 import subprocess
 import sys
+import warnings
 
+import onnx
 import pytest
 import torch
 
-from deploy.onnx_export import export_and_verify, onnx_predict
+from deploy.onnx_export import export_and_verify, export_onnx, onnx_predict
 from synth.checkpoint import save_checkpoint
 from synth.data import load_dataset
 from synth.models import build
-from tests._cli import json_result, run
+from tests._cli import json_result, one_error_line, run
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +79,23 @@ def test_a_named_pipe_as_out_is_refused_without_reading_it(tmp_path, wine_checkp
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "exists and is not an ONNX model" in lines[0], done.stderr
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)   # left as it was
+
+
+def test_an_onnx_model_nnsynth_did_not_write_is_kept(tmp_path, wine_checkpoint):
+    """--out naming someone else's ONNX model (torch.onnx.export of the user's own network)
+    replaced it without a word, though the refusal of any other file says 'nnsynth replaces
+    only its own files': any parseable ONNX graph counted as ours.  An nnsynth export is
+    one whose graph takes ``input`` and gives ``logits`` (every export since the first)."""
+    theirs = tmp_path / "theirs.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(torch.nn.Sequential(torch.nn.Linear(4, 2)), (torch.zeros(1, 4),),
+                          str(theirs), dynamo=False)
+    before = theirs.read_bytes()
+    line = one_error_line(run(["export", "--model", str(wine_checkpoint), "--out", str(theirs)]))
+    assert "is not an ONNX model nnsynth exported" in line, line
+    assert theirs.read_bytes() == before
+    ours = tmp_path / "ours.onnx"   # an export without metadata (export_onnx's default)
+    export_onnx(build({"family": "mlp", "hidden": [3]}, (13,), 3), ours)
+    json_result(run(["export", "--model", str(wine_checkpoint), "--out", str(ours), "--json"]))
+    assert onnx.load(str(ours)).metadata_props   # replaced by the new export
