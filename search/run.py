@@ -2,7 +2,8 @@
 
 out_dir/ holds search_config.json (what to resume), search_space.json (the space's
 definition as the search began: a resume reads it, never the space file again), tune/
-(Tune's experiment state and the searcher's saved state), models/<trial>.pt,
+(Tune's experiment state and the searcher's saved state; with a ``storage_path``,
+<storage_path>/tune-<search id> instead: ``tune_experiment``), models/<trial>.pt,
 results.parquet (one row per completed trial, those ASHA stopped marked
 ``stopped_early``), pareto.png and best.pt.  ``resume=True``
 restores the Tune experiment (``Tuner.restore``: finished trials stay finished, unfinished
@@ -31,7 +32,7 @@ from search.results import (append_result, pareto_front, plot_pareto, read_resul
                             stopped_early)
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
 from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
-from search.trust import check_trusted, register_search
+from search.trust import SEARCH_ID_FILE, check_trusted, register_search
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
@@ -590,8 +591,6 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     from search.trial import real_data
 
     saved = out_dir / "search_config.json"
-    storage = tune_storage(config, out_dir)
-    experiment = f"{storage.rstrip('/')}/tune"
     if not resume:
         if saved.exists() and (not _saved_is(saved, config)
                                or (out_dir / "results.parquet").exists()):
@@ -606,6 +605,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             write_json_atomic(saved, config.to_dict())
     else:
         check_trusted(out_dir)   # before Tune unpickles anything of it
+    storage, name = tune_experiment(config, out_dir)
+    experiment = f"{storage.rstrip('/')}/{name}"
     if resume and not _same_inputs(out_dir, config):
         named = (f"the teacher {config.teacher}, the set {config.data} or the data set "
                  f"{config.dataset}" if config.teacher else f"the data set {config.dataset}")
@@ -656,7 +657,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                 metric="accuracy", mode="max", num_samples=config.trials, scheduler=scheduler,
                 search_alg=ConcurrencyLimiter(searcher, config.concurrency, batch=True)),
             run_config=tune.RunConfig(
-                name="tune", storage_path=storage, verbose=1 if progress else 0,
+                name=name, storage_path=storage, verbose=1 if progress else 0,
                 callbacks=[ResultsCallback(str(out_dir / "results.parquet"))],
                 failure_config=tune.FailureConfig(max_failures=config.max_failures)))
     # Tune prints its experiment box and paths with print(): to stdout, where nnsynth puts only
@@ -670,6 +671,19 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         if reason:
             raise UserError(f"the search in {out_dir} finished no trial: {reason}")
     return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
+
+
+def tune_experiment(config: SearchConfig, out_dir: Path) -> tuple[str, str]:
+    """(storage, name) of the search's Tune experiment: ``out_dir/tune``, or under a
+    ``storage_path`` ``tune-<search id>`` (``search.trust``'s id of ``out_dir``).  Every search
+    put its experiment at ``<storage_path>/tune``: a second search sharing the storage_path
+    deleted an interrupted first one's experiment, and resuming the first restored the
+    second's (nothing ran; its summary said its trials 'never ran')."""
+    storage = tune_storage(config, out_dir)
+    if not config.storage_path:
+        return storage, "tune"
+    search_id = (Path(out_dir) / SEARCH_ID_FILE).read_text().strip()  # checked by trust
+    return storage, f"tune-{search_id}"
 
 
 def tune_storage(config: SearchConfig, out_dir: Path) -> str:
@@ -833,7 +847,8 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     """Best trial, Pareto front and artifacts, all from results.parquet."""
     table = read_results(out_dir / "results.parquet")
     if table.empty:
-        raise UserError(f"the search in {out_dir} finished no trial; see {out_dir / 'tune'}")
+        raise UserError(f"the search in {out_dir} finished no trial; see "
+                        f"{'/'.join(tune_experiment(config, out_dir))}")
     # highest selection accuracy; ties (common on a small synthesized slice) go to the
     # lowest KD loss to the teacher, then to the fewest parameters.  Only finished trials
     # compete: one ASHA stopped holds an earlier epoch's accuracy and no model, costs or test
@@ -842,7 +857,7 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     finished = table[table["checkpoint"].notna() & ~stopped]
     if finished.empty:
         raise UserError(f"the search in {out_dir} finished no trial to the end (every one "
-                        f"was stopped early); see {out_dir / 'tune'}")
+                        f"was stopped early); see {'/'.join(tune_experiment(config, out_dir))}")
     # the constraints hold for the model a trial saved, the one best.pt would be and whose
     # figures the summary reports: grow-and-prune shrinks the searched architecture after
     # the searcher checked it, so a 'parameters>=20000' search reported a best of 14,116
