@@ -234,6 +234,8 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
             check_teacher_inputs(config)
         fresh = searchable_space(config.space)  # before anything is written to out_dir
     if resume and saved.exists():
+        if config is not None:   # dropped without a word: the saved settings ran
+            check_same_settings(saved, with_absolute_paths(with_data_space(config)))
         config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
     elif resume or config is None:
         raise UserError(f"nothing to resume in {out_dir}: no search_config.json")
@@ -241,6 +243,21 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     with lock_dir(out_dir, "search directory"):  # one search at a time writes here
         return _run_locked(config, out_dir, resume=resume, fresh_space=fresh, progress=progress,
                            address=address)
+
+
+def check_same_settings(saved: Path, config: SearchConfig) -> None:
+    """A resume of the search whose settings are ``saved`` (its search_config.json) given
+    ``config`` (paths made absolute, ``auto`` resolved, as saved): a setting that differs is
+    one line naming each, saved and given."""
+    before, given = _read_saved(saved), json.loads(json.dumps(config.to_dict()))
+    changed = [k for k in sorted(set(before) | set(given)) if before.get(k) != given.get(k)]
+    if changed:
+        raise UserError(
+            f"the search in {saved.parent} began with "
+            f"{', '.join(f'{k} {short_repr(before.get(k))}' for k in changed)}; the config "
+            f"given has {', '.join(f'{k} {short_repr(given.get(k))}' for k in changed)}: "
+            f"resume it with its own settings (config None) or start a new search in another "
+            f"directory")
 
 
 def check_teacher_inputs(config: SearchConfig) -> None:
