@@ -480,6 +480,11 @@ def load_yaml_text(text: str, where: str) -> Any:
         raise ConfigError(f"{where} is not valid YAML{line}") from None
     except RecursionError:
         raise ConfigError(f"{where} is nested too deeply") from None
+    except ValueError as e:   # a value the safe loader's constructors refuse: an integer of
+        # more than 4,300 digits (Python's conversion limit), a date such as 2020-13-45
+        why = ("an integer of more than 4,300 digits" if "integer string conversion" in str(e)
+               else f"a value that cannot be read ({str(e)[:80]})")
+        raise ConfigError(f"{where} holds {why}") from None
     if count_nodes(values, MAX_YAML_NODES) > MAX_YAML_NODES:
         raise ConfigError(f"{where} expands to more than {MAX_YAML_NODES:,} values (YAML "
                           f"aliases?); write the values out or shorten it")
