@@ -54,8 +54,10 @@ class Config:
             raise ConfigError(
                 f"unknown config key '{prefix}{short_repr(unknown[0], 60).strip(chr(39))}' for "
                 f"{cls.__name__}; known keys: {', '.join(sorted(known))}")
-        for f in dataclasses.fields(cls):
-            if f.name in values and isinstance(values[f.name], list):
+        for f in dataclasses.fields(cls):   # a list where a scalar is due stays a list, so
+            # its error shows what the file has ("got [2]", not "got (2,)")
+            if (f.name in values and isinstance(values[f.name], list)
+                    and annotation(f.type).replace(" | None", "") not in SCALAR_TYPES):
                 values[f.name] = tuple(values[f.name])
         return cls(**values)
 
@@ -65,6 +67,16 @@ class Config:
 
     def replace(self, **changes: Any) -> "Config":
         return dataclasses.replace(self, **changes)
+
+
+# field annotations (``from __future__ import annotations``: strings) of one number, string or flag
+SCALAR_TYPES = frozenset({"int", "float", "str", "bool", "int | float"})
+
+
+
+def annotation(t: Any) -> str:
+    """A field's annotation as written: a string under postponed evaluation, else its name."""
+    return t if isinstance(t, str) else getattr(t, "__name__", str(t))
 
 
 _REPR = reprlib.Repr()
