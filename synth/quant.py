@@ -112,7 +112,9 @@ class QuantConfig(Config):
     def from_format(cls, text: str, **fields) -> "QuantConfig":
         """``"4.16"`` (integer bits incl. sign . fraction bits) plus any other field."""
         parts = str(text).split(".")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        # ASCII digits only: str.isdigit() holds for '²' and '①', which int() refuses (a
+        # traceback for --fixed-point ².3)
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
             # field: the CLI tells it by --fixed-point
             raise value_error("fixed-point format", text, "must be INT.FRAC bits such as 4.16 "
                               "(SPRING)", field="fixed_point")

@@ -29,3 +29,15 @@ def test_per_tensor_rounding_onto_a_grid_without_positive_values_raises():
     with pytest.raises(ValueError, match="no positive value"):
         quantize_per_tensor(torch.tensor([0.3, -0.2]), 1, 0, "nearest")
     assert quantize_per_tensor(torch.tensor([0.3, -0.2]), 1, 1, "nearest").isfinite().all()
+
+
+@pytest.mark.parametrize("text", ["\u00b2.3", "4.\u00b9\u2076", "\u2460.8"])
+def test_a_format_of_other_digit_characters_is_one_line(tmp_path, text):
+    """--fixed-point '².3' ended in a traceback (ValueError: invalid literal for int() with
+    base 10: '²'): str.isdigit() holds for superscript and circled digits, which int() does
+    not read.  Only the ASCII digits 0-9 make a format."""
+    with pytest.raises(ConfigError, match="INT.FRAC"):
+        QuantConfig.from_format(text)
+    line = one_error_line(run(["train", "--dataset", "wine", "--model", "mlp_small",
+                               "--fixed-point", text, "--out", str(tmp_path / "q.pt")]))
+    assert "--fixed-point" in line and "INT.FRAC" in line, line
