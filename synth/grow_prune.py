@@ -303,6 +303,12 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     if loss_ceiling is None:
         loss_ceiling = (history[-1]["val_loss"] + schedule.max_loss_rise
                         if schedule.max_loss_rise > 0 else float("inf"))
+    start = history[-1]["val_accuracy"]
+    if step < total and not stopped and start < floor:   # every step would be undone, however
+        # well its retraining does: the floor is absolute (--target-accuracy)
+        log.warning("pruning starts from validation accuracy %.4f, below the floor %.4f "
+                    "(--target-accuracy): a step is undone unless its retraining lifts the "
+                    "model above the floor; lower it, or train the start longer", start, floor)
     while step < total and not stopped:
         step += 1
         before = copy.deepcopy(model.state_dict())
