@@ -156,7 +156,9 @@ def check_replaceable(path: str | os.PathLike, option: str, ours: Callable[[Path
                                       f"file, not a directory")
                 check_writable(parent, option, path)
                 break
-        if (path.exists() or path.is_symlink()) and not ours(path):
+        # only a regular file can be one of ours: reading a named pipe (or /dev/stdout
+        # under a pipe) to recognize it waited for ever
+        if (path.exists() or path.is_symlink()) and not (path.is_file() and ours(path)):
             raise _user_error(f"{option} {path} exists and is not {what}; nnsynth replaces "
                               f"only its own files: move it or choose another {option}")
     except OSError as e:   # a name too long for the file system was an OSError traceback

@@ -274,9 +274,12 @@ class RegistryChoice(click.Choice):
 
 def dataset_name(ctx, param, value):
     """The callback of a data-set option (``--dataset``, ``--new-dataset``): ``parquet:`` with
-    no path is refused by the option's name before any work (the registry is not read)."""
+    no path, or an empty name, is refused by the option's name before any work (the registry
+    is read only to list the names)."""
     if value is not None:
-        from synth.data_registry import check_dataset_path
+        from synth.data_registry import check_dataset_name, check_dataset_path
+        if not value.strip():   # eval/export read '' as no option: the checkpoint's own set
+            check_dataset_name(value, param.opts[0])   # unknown data set '', and the names
         check_dataset_path(value, param.opts[0])
     return value
 
