@@ -58,6 +58,7 @@ from hwsim.recurrent import RNN_CELL_OPS, RNN_GATES, cell_op, merge_repeated
 from synth.config import check_range, short_repr
 from synth.errors import UserError
 from synth.models import RecurrentLayer
+from synth.models.registry import MAX_SAMPLE_MACS
 from synth.modes import module_modes, restore_modes
 
 # the workload's public names, here where every caller has found them (the op record and the
@@ -74,7 +75,8 @@ MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 M
 # 3x224x224 is 27 G multiply-accumulates and 1e8 activation values a sample, and --batch 445
 # (within MAX_BATCH_VALUES) ran for a quarter of an hour toward tens of GB (batch 32: 61 s,
 # 3.8 GB here).  Counted on the meta device (shapes, no arithmetic) before it runs.
-MAX_EXTRACT_MACS = 1 << 40          # ~1.1e12: a minute or two of one CPU
+MAX_EXTRACT_MACS = MAX_SAMPLE_MACS   # ~1.1e12: a minute or two of one CPU (synth.models.build
+                                    # bounds its fit check's samples by the same)
 MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 GiB of fp32)
 
 

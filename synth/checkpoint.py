@@ -305,11 +305,15 @@ def model_from_payload(payload: dict, device: str | torch.device = "cpu", *,
     ``checked=True``: the payload was validated already (``model_from_payload`` on it once,
     e.g. in the driver before it is sent to actors): those checks are not repeated."""
     from synth.models import build
+    from synth.models.registry import WorkLimitError
     masks = payload.get("masks") or {}
     state = payload["state_dict"]
     if not checked:
         check_weights(payload, where)
-    model = build(payload["spec"], payload["input_shape"], payload["num_classes"])
+    try:   # the fit check's work follows the recorded input_shape: name the file
+        model = build(payload["spec"], payload["input_shape"], payload["num_classes"])
+    except WorkLimitError as e:
+        raise WorkLimitError(f"{where}: {e}") from None
     if masks:
         from synth.masked import attach_masks
         attach_masks(model, masks)

@@ -345,15 +345,126 @@ def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> Sp
     check_parameter_count(shell, lambda: f"model spec {short_repr(json.dumps(full), 200)}")
     if meta:
         return shell
+    check_steps(shell, input_shape, lambda: f"model spec {short_repr(json.dumps(full), 200)}")
     try:
         model = make(full, input_shape, num_classes)
         model.eval()
-        with torch.no_grad():
-            model(torch.zeros((2,) + input_shape))
+        with torch.no_grad(), bounded_work(model, input_shape, CHECK_SAMPLES,
+                                           lambda: short_repr(json.dumps(full), 200)):
+            model(torch.zeros((CHECK_SAMPLES,) + input_shape))
         model.train()
+    except WorkLimitError:
+        raise
     except errors as e:
         raise unfit(e) from None
     return model
+
+
+# build()'s fit check runs the model on CHECK_SAMPLES zero samples.  Its work is bounded as
+# it runs (``bounded_work``): a checkpoint of 329 kB whose resnet8_w16 records input_shape
+# (1, 4096, 4096) (within MAX_INPUT_ELEMENTS) made a stem output of 16 x 4096 x 4096 values a
+# sample and took 70-100 s and 8.7 GB before the shape mismatch with its data was reported.
+# The limits are per sample: the resnet18 variant (stride-1 stem) on a 3 x 1024 x 1024 image
+# (the largest images:<dir> side, synth.data.MAX_IMAGE_SIDE) makes 6.7e7 values in its
+# stem and 5.7e11 multiply-accumulates a sample; on ImageNet's 3 x 224 x 224 1/21 of that.
+# hwsim prices one sample within the same MAX_SAMPLE_MACS (hwsim.workload.MAX_EXTRACT_MACS,
+# counted up front on the meta device for any module: build_priced).
+CHECK_SAMPLES = 2
+MAX_SAMPLE_VALUES = 1 << 27     # values of one layer's output a sample (the 2: 1 GiB of fp32)
+MAX_SAMPLE_MACS = 1 << 40       # multiply-accumulates of a sample (~1.1e12: a minute or two)
+# Steps a recurrent layer loops over in Python (one call per step): the longest series the
+# .ts reader accepts (synth.sequences.MAX_SERIES_VALUES, one channel).  An lstm checkpoint
+# recording 16,000,000 steps would have run for many minutes.
+MAX_RECURRENT_STEPS = 1 << 22
+
+
+class WorkLimitError(UserError):
+    """build()'s fit check would exceed MAX_SAMPLE_VALUES, MAX_SAMPLE_MACS or
+    MAX_RECURRENT_STEPS (a caller that read the shape from a file names the file)."""
+
+
+def check_steps(model: nn.Module, input_shape: tuple, what: Callable[[], str]) -> None:
+    """A one-line WorkLimitError when ``model`` has a recurrent layer (a Python loop over the
+    steps, ``synth.models.RecurrentLayer``) and the input's steps (its last dimension) exceed
+    MAX_RECURRENT_STEPS."""
+    from synth.models.lstm import RecurrentLayer
+    steps = int(input_shape[-1])
+    if steps > MAX_RECURRENT_STEPS and any(isinstance(m, RecurrentLayer) for m in model.modules()):
+        raise WorkLimitError(f"{what()} on input shape {tuple(input_shape)}: {steps:,} steps; "
+                             f"the limit is {MAX_RECURRENT_STEPS:,} (a shorter sequence)")
+
+
+def _conv_out(m: nn.modules.conv._ConvNd, x: torch.Tensor) -> int | None:
+    """Values a Conv1d/Conv2d/Conv3d's output will have for input ``x`` (N, C, *spatial), from
+    torch's output-size formula; None where it cannot be told (the call fails by itself)."""
+    spatial = x.shape[2:]
+    if len(spatial) != len(m.kernel_size):
+        return None
+    size = x.shape[0] * m.out_channels
+    for d, n in enumerate(spatial):
+        k, s, dil = m.kernel_size[d], m.stride[d], m.dilation[d]
+        if isinstance(m.padding, str):
+            out = n if m.padding == "same" else (n - dil * (k - 1) - 1) // s + 1
+        elif isinstance(m, nn.modules.conv._ConvTransposeNd):
+            out = (n - 1) * s - 2 * m.padding[d] + dil * (k - 1) + m.output_padding[d] + 1
+        else:
+            out = (n + 2 * m.padding[d] - dil * (k - 1) - 1) // s + 1
+        size *= max(out, 0)
+    return size
+
+
+class bounded_work:
+    """A context in which ``model``'s Linear and convolution layers check, before each runs,
+    the values of their output (each at most MAX_SAMPLE_VALUES a sample) and the
+    multiply-accumulates of the pass so far (at most MAX_SAMPLE_MACS a sample; counted as
+    ``count_flops`` does), else a
+    one-line WorkLimitError naming ``what()``, the input shape and the layer: nothing larger
+    is allocated, and the work done before the refusal is within the limit."""
+
+    def __init__(self, model: nn.Module, input_shape: tuple, samples: int,
+                 what: Callable[[], str]):
+        self.model, self.input_shape, self.samples, self.what = model, input_shape, samples, what
+        self.macs, self.hooks = 0, []
+
+    def _refuse(self, name: str, m: nn.Module, amount: str, limit: int) -> None:
+        raise WorkLimitError(f"model spec {self.what()} on input shape {self.input_shape}: "
+                             f"layer {name} ({type(m).__name__}) would {amount} a sample; "
+                             f"the limit is {limit:,} (a smaller input shape or model)")
+
+    def _hook(self, name: str):
+        def pre(m, args):
+            x = args[0] if args and isinstance(args[0], torch.Tensor) else None
+            if x is None:
+                return
+            if isinstance(m, nn.Linear):
+                rows = x.numel() // max(m.in_features, 1)
+                values, macs = rows * m.out_features, rows * m.in_features * m.out_features
+            else:
+                values = _conv_out(m, x)
+                if values is None:
+                    return
+                per = math.prod(m.weight.shape[1:])   # in/groups x taps (transposed: out/groups)
+                macs = (x.numel() if isinstance(m, nn.modules.conv._ConvTransposeNd)
+                        else values) * per
+            n = self.samples
+            if values > n * MAX_SAMPLE_VALUES:
+                self._refuse(name, m, f"make {values // n:,} output values", MAX_SAMPLE_VALUES)
+            self.macs += macs
+            if self.macs > n * MAX_SAMPLE_MACS:
+                self._refuse(name, m, f"bring the pass to {self.macs // n:,} "
+                             f"multiply-accumulates", MAX_SAMPLE_MACS)
+        return pre
+
+    def __enter__(self):
+        for name, m in self.model.named_modules():
+            if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd)):
+                self.hooks.append(m.register_forward_pre_hook(self._hook(name)))
+        return self
+
+    def __exit__(self, *exc):
+        for h in self.hooks:
+            h.remove()
+        return False
 
 
 def count_parameters(model: nn.Module, nonzero: bool = False) -> int:
