@@ -432,7 +432,8 @@ def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
         return False
 
 
-INPUTS_FILE = "search_inputs.json"   # digest of the files the config names only by path
+INPUTS_FILE = "search_inputs.json"   # digest of the files the config names only by path, and
+                                     # the directory the search began in (check_in_place)
 
 
 def input_digest(config: SearchConfig) -> str:
@@ -599,6 +600,38 @@ def _read_saved(saved: Path) -> dict:
     return values
 
 
+def begin_search(out_dir: Path, config: SearchConfig, space) -> None:
+    """Write what a new search in ``out_dir`` resumes from: its space (``save_space``), the
+    digests of its inputs and the directory it runs in (``INPUTS_FILE``), its id
+    (``search.trust``) and its config (search_config.json)."""
+    save_space(out_dir, space)
+    write_json_atomic(out_dir / INPUTS_FILE, {"digest": input_digest(config),
+                                              "data": data_digest(config),
+                                              "search_dir": str(out_dir)})
+    register_search(out_dir)            # this user's: a --resume may restore its Tune state
+    saved = out_dir / "search_config.json"
+    if not saved.exists():
+        write_json_atomic(saved, config.to_dict())
+
+
+def check_in_place(out_dir: Path) -> None:
+    """The search in ``out_dir`` began there (``begin_search`` records where; a search begun
+    before the record: assumed so).  Tune's saved state names the directory the experiment
+    began in: resumed after a copy or a move, its results callback wrote the new trials'
+    rows to the original's results.parquet (a copy's line then said they 'never ran'), Tune
+    put the trials the searcher proposes next there (each failed once the original was gone:
+    'Unable to set up cluster storage'), and best.pt was copied from the original's models
+    (a FileNotFoundError traceback when it was gone)."""
+    try:
+        began = json.loads((out_dir / INPUTS_FILE).read_text()).get("search_dir")
+    except (OSError, ValueError, AttributeError):
+        return      # unreadable: _same_inputs says so
+    if isinstance(began, str) and Path(began) != Path(out_dir):
+        raise UserError(f"{out_dir} holds a search begun in {began} and copied or moved since: "
+                        f"Ray Tune's saved state would go on writing to {began}; move it back "
+                        f"there to resume it, or start the search over in a new directory")
+
+
 def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_space,
                 progress: bool, address: str | None) -> dict:
     import ray
@@ -614,14 +647,10 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             # a fresh search would mix its trials with the earlier one's in results.parquet
             raise UserError(f"{out_dir} holds an earlier search; resume it with --resume "
                             f"{out_dir} or choose another --out")
-        save_space(out_dir, fresh_space)    # run_search loaded and checked it
-        write_json_atomic(out_dir / INPUTS_FILE, {"digest": input_digest(config),
-                                                  "data": data_digest(config)})
-        register_search(out_dir)            # this user's: a --resume may restore its Tune state
-        if not saved.exists():
-            write_json_atomic(saved, config.to_dict())
+        begin_search(out_dir, config, fresh_space)   # run_search loaded and checked it
     else:
         check_trusted(out_dir)   # before Tune unpickles anything of it
+        check_in_place(out_dir)
     storage, name = tune_experiment(config, out_dir)
     experiment = f"{storage.rstrip('/')}/{name}"
     if resume and not _same_inputs(out_dir, config):
