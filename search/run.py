@@ -647,6 +647,12 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             # a fresh search would mix its trials with the earlier one's in results.parquet
             raise UserError(f"{out_dir} holds an earlier search; resume it with --resume "
                             f"{out_dir} or choose another --out")
+        # another table's rows (a pipeline run directory keeps its search's results.parquet
+        # and pareto.png at its top): appended to, summarized with the new trials, overwritten
+        others = [n for n in ("results.parquet", "pareto.png", "best.pt") if (out_dir / n).exists()]
+        if others and not saved.exists():
+            raise UserError(f"{out_dir} holds {others[0]} of another search or run (and no "
+                            f"search_config.json of a search to resume); choose another --out")
         begin_search(out_dir, config, fresh_space)   # run_search loaded and checked it
     else:
         check_trusted(out_dir)   # before Tune unpickles anything of it
