@@ -812,7 +812,7 @@ def _fit_interruptibly(tuner, results: Path, requested: int) -> None:
 def trials_text(summary: dict) -> str:
     """The trial count of a search ``summary`` in words: "20 trials", or with trials stopped
     early "20 trials (6 trained to the end, 14 stopped early by ASHA)"."""
-    text = f"{summary['trials']} trials"
+    text = f"{summary['trials']} trial{'' if summary['trials'] == 1 else 's'}"
     if summary.get("trials_stopped_early"):
         text += (f" ({summary['trials_finished']} trained to the end, "
                  f"{summary['trials_stopped_early']} stopped early by ASHA)")

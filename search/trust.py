@@ -7,7 +7,8 @@ nnsynth restores only searches this user started: a new search gets a random id
 (``SEARCH_ID_FILE`` in its directory), recorded in the user's own state directory
 (``state_dir()``, mode 0700) when the search begins; ``--resume`` of a directory whose id is
 not recorded there is refused in one line before Ray starts or anything is unpickled.  A copy
-of one's own search (another folder, the same id) resumes.
+of one's own search (another folder, the same id) passes this check, and is then refused by
+``search.run`` (Tune's restored state keeps the folder it began in: resume it there).
 """
 from __future__ import annotations
 

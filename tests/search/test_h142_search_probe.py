@@ -35,7 +35,7 @@ def test_a_constraint_that_leaves_fewer_members_than_trials_is_not_an_interrupti
     assert summary["space_members"] == 516 and summary["space_runnable"] == 1
     text = trials_text(summary)
     assert "never ran" not in text and "interruption" not in text
-    assert text == ("1 trials (1 of the space's 516 configurations builds for the data and "
+    assert text == ("1 trial (1 of the space's 516 configurations builds for the data and "
                     "meets the constraints, 4 were requested)")
     # with room for more, the shortfall is still one an interruption made
     wider = summarize(tmp_path, config.replace(constraints=("parameters<=2000",)))
