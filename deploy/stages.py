@@ -181,6 +181,18 @@ def _check_search_data(config: RunConfig, shape: tuple, classes: int, kind: str)
         raise ConfigError(f"search.options.space: {reason}; give a space whose models take "
                           f"{kind}, or auto")
     check_search_constraints(config, space, shape, classes)
+    from search.run import first_proposal
+    from search.space import parse_constraint
+    bounds = space.all_constraints([parse_constraint(c) for c in searching.constraints])
+    if bounds and first_proposal(searching, space, shape, classes) is None:
+        # each bound met by some member, none meeting them all (latency_ms<=0.002 with
+        # parameters>=5000): the search's own searcher would propose nothing, after the
+        # teacher's training and the synthesis
+        raise ConfigError(f"search.options.constraints: the {searching.searcher} searcher "
+                          f"finds no member of the space that meets "
+                          f"{' and '.join(map(str, bounds))}"
+                          f"{' together' if len(bounds) > 1 else ''} (the search would run "
+                          f"no trial); relax a bound or widen the space")
 
 
 def check_search_constraints(config: RunConfig, space, shape: tuple, classes: int) -> None:

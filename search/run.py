@@ -567,22 +567,26 @@ def check_searchable(config: SearchConfig) -> None:
     reason = unmeetable_constraint(space, constraints, data.input_shape, data.num_classes)
     if reason:
         raise UserError(f"{reason}; relax the bound or widen the space")
-    if constraints and first_proposal(config, space, data) is None:
+    if constraints and first_proposal(config, space, data.input_shape,
+                                      data.num_classes) is None:
         # each bound met by some member, none meeting them all (latency_ms<=0.002 with
         # parameters>=5000): the search's own searcher (its seed) would propose nothing
         seen = no_trial_reason(space, config, data.input_shape, data.num_classes)
         raise UserError(f"space {config.space}: the {config.searcher} searcher finds no member "
-                        f"that meets {' and '.join(map(str, constraints))} together"
+                        f"that meets {' and '.join(map(str, constraints))}"
+                        + (" together" if len(constraints) > 1 else "")
                         + (f" ({seen})" if seen else "")
                         + "; relax a bound or widen the space")
 
 
-def first_proposal(config: SearchConfig, space, data) -> dict | None:
+def first_proposal(config: SearchConfig, space, input_shape,
+                   num_classes: int) -> dict | None:
     """The first architecture the search's searcher proposes (``make_searcher`` with the
-    search's seed and batch: what Tune's first trial would get), or None when it finds no
-    member that builds and meets the constraints (the search would run no trial)."""
+    search's seed and batch: what Tune's first trial would get) for inputs of
+    ``input_shape``, or None when it finds no member that builds and meets the constraints
+    (the search would run no trial)."""
     from search.costs import CostModel
-    return make_searcher(config, space, CostModel(data.input_shape, data.num_classes)).ask()
+    return make_searcher(config, space, CostModel(input_shape, num_classes)).ask()
 
 
 def _saved_is(saved: Path, config: SearchConfig) -> bool:
