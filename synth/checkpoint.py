@@ -601,47 +601,12 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
     return in_model_columns(found, meta, f"the {owner}")
 
 
-def _set_job(path) -> dict:
-    """The job.json of a synthesized set (``nnsynth invert``'s manifest), or {} (no such file,
-    not a JSON object, a plain Parquet table or a single file)."""
-    job = Path(path) / "job.json"
-    try:
-        if not job.is_file() or job.stat().st_size > 1 << 20:
-            return {}
-        value = json.loads(job.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def _set_teacher_checksum(path) -> str | None:
     """The teacher checksum a synthesized set's job.json records (``nnsynth invert``), or None
     (no such file, not JSON, a plain Parquet table)."""
-    value = _set_job(path).get("teacher_checksum")
+    from synth.data import set_job
+    value = set_job(path).get("teacher_checksum")
     return value if isinstance(value, str) else None
-
-
-def set_progress(path) -> tuple[int, int] | None:
-    """(inputs held, inputs planned) of the ``nnsynth invert`` folder ``path``: the rows of its
-    ``shard-*.parquet`` files and the ``num_images`` its job.json plans; None where no count
-    is planned (not an invert folder, or one written before job.json recorded it).  A shard
-    is written whole (``synth.files.atomic_path``) or not at all, so the rows on disk are
-    the inputs an interrupted run had finished."""
-    planned = _set_job(path).get("num_images")
-    if not isinstance(planned, int) or isinstance(planned, bool) or planned < 1:
-        return None
-    import pyarrow.parquet as pq
-    held = 0
-    try:
-        shards = [f for f in Path(path).glob("shard-*.parquet") if f.is_file()]
-    except OSError:
-        return None
-    for shard in shards:
-        try:
-            held += pq.ParquetFile(shard).metadata.num_rows
-        except Exception:   # unreadable: load_dataset names it when the set is read
-            continue
-    return held, planned
 
 
 def check_finished_set(path, option: str = "--synth") -> None:
@@ -651,6 +616,7 @@ def check_finished_set(path, option: str = "--synth") -> None:
     no word.  Rerunning the same ``nnsynth invert`` command resumes it (its finished shards
     are kept).  A finished folder, and one whose job.json records no planned count (older
     versions), loads as before."""
+    from synth.data import set_progress
     progress = set_progress(path)
     if progress is None or progress[0] >= progress[1]:
         return

@@ -832,15 +832,50 @@ def _check_parquet_sizes(f: Path, rows: int, width: int, columns: dict) -> None:
                         f"decompression bomb, or a set of nearly constant values)")
 
 
+def set_job(path) -> dict:
+    """The job.json of a synthesized set (``nnsynth invert``'s manifest), or {} (no such file,
+    not a JSON object, a plain Parquet table or a single file)."""
+    job = Path(path) / "job.json"
+    try:
+        if not job.is_file() or job.stat().st_size > 1 << 20:
+            return {}
+        value = json.loads(job.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def set_progress(path) -> tuple[int, int] | None:
+    """(inputs held, inputs planned) of the ``nnsynth invert`` folder ``path``: the rows of its
+    ``shard-*.parquet`` files and the ``num_images`` its job.json plans; None where no count
+    is planned (not an invert folder, or one written before job.json recorded it).  A shard
+    is written whole (``synth.files.atomic_path``) or not at all, so the rows on disk are
+    the inputs an interrupted run had finished."""
+    planned = set_job(path).get("num_images")
+    if not isinstance(planned, int) or isinstance(planned, bool) or planned < 1:
+        return None
+    import pyarrow.parquet as pq
+    held = 0
+    try:
+        shards = [f for f in Path(path).glob("shard-*.parquet") if f.is_file()]
+    except OSError:
+        return None
+    for shard in shards:
+        try:
+            held += pq.ParquetFile(shard).metadata.num_rows
+        except Exception:   # unreadable: load_dataset names it when the set is read
+            continue
+    return held, planned
+
+
 def _warn_unfinished(path: Path) -> None:
     """One warning where ``path`` is an interrupted ``nnsynth invert`` folder (its job.json
-    plans more inputs than its shards hold; ``synth.checkpoint.set_progress``): ``train`` and
+    plans more inputs than its shards hold; ``set_progress``): ``train`` and
     ``eval --dataset parquet:<it>`` read the finished shards as if they were the set.  A
     warning, not a refusal (training on part of a set can be meant); the --synth readers,
     which take the folder as a teacher's set, refuse it (``check_finished_set``)."""
     if not path.is_dir():
         return
-    from synth.checkpoint import set_progress
     progress = set_progress(path)
     if progress is not None and progress[0] < progress[1]:
         log.warning("parquet:%s is an unfinished nnsynth invert run: it holds %s of the %s "

@@ -152,7 +152,11 @@ def test_run_replaces_the_synthesized_set_of_changed_settings(digits, tmp_path, 
     assert not list((run / "synthetic").glob("shard-*.parquet"))
     import json
     assert json.loads((run / "synthetic" / "job.json").read_text())["num_images"] == 100
-    # a standalone run_synthesis (nnsynth invert --out) still refuses another job's directory
+    # a standalone run_synthesis (nnsynth invert --out) still refuses another job's
+    # directory once that job has written a shard (one that wrote none is replaced: h180)
+    write_parquet(run / "synthetic" / "shard-00000.parquet",
+                  torch.zeros(60, *digits.input_shape), torch.arange(60) % 10,
+                  digits.metadata())
     config = InversionConfig.preset("mnist28", iterations=5, device="cpu")
     with pytest.raises(UserError, match="different synthesis job"):
         run_synthesis(run / "teacher.pt", run / "synthetic", 20, 1, config)

@@ -47,6 +47,7 @@ class RecurrentLayer(nn.Module):
     work per step and sample (gate non-linearities and the cell update)."""
 
     hidden_size: int
+    LOOPS_OVER_STEPS = True   # one Python call per step (registry.check_steps bounds them)
 
     def gemms(self) -> list[tuple[str, nn.Linear, bool]]:
         """(name, Linear, per_step) for every Linear of the layer."""

@@ -385,11 +385,12 @@ class WorkLimitError(UserError):
 
 def check_steps(model: nn.Module, input_shape: tuple, what: Callable[[], str]) -> None:
     """A one-line WorkLimitError when ``model`` has a recurrent layer (a Python loop over the
-    steps, ``synth.models.RecurrentLayer``) and the input's steps (its last dimension) exceed
+    steps: ``synth.models.RecurrentLayer``, whose ``LOOPS_OVER_STEPS`` says so without this
+    module importing the one that registers it) and the input's steps (its last dimension) exceed
     MAX_RECURRENT_STEPS."""
-    from synth.models.lstm import RecurrentLayer
     steps = int(input_shape[-1])
-    if steps > MAX_RECURRENT_STEPS and any(isinstance(m, RecurrentLayer) for m in model.modules()):
+    if steps > MAX_RECURRENT_STEPS and any(getattr(m, "LOOPS_OVER_STEPS", False)
+                                           for m in model.modules()):
         raise WorkLimitError(f"{what()} on input shape {tuple(input_shape)}: {steps:,} steps; "
                              f"the limit is {MAX_RECURRENT_STEPS:,} (a shorter sequence)")
 
