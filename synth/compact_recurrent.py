@@ -92,15 +92,15 @@ def _gate_units(st: dict) -> bool:
         fold = remove & in_dead & ~out_dead & (const != 0)
         if fold.any():             # sum_u W_k[:, u] * c_u moves into b_k
             out["b"] += (out["w"][:, fold] * const[fold]).sum(1)
-        placeholder = bool(remove.all())
-        if placeholder:
+        all_removed = bool(remove.all())
+        if all_removed:
             remove[0] = False      # keep one unit so that the gate exists: it feeds nothing
         if remove.any():
             keep = (~remove).nonzero().squeeze(1)
             hid["w"], hid["b"] = hid["w"][keep], hid["b"][keep]
             out["w"] = out["w"][:, keep]
             changed = True
-        if placeholder:            # (its constant, if any, is in b_k now)
+        if all_removed:            # (its constant, if any, is in b_k now)
             changed |= _zero([hid["w"], hid["b"], out["w"]])
     return changed
 
