@@ -32,6 +32,7 @@ from deploy.cli.options import (checkpoint_out, comma_separated, dataset_name, d
 def command(dataset, method, components, scheme, hidden, out, seed, device, as_json):
     """Reduce DATASET's features, shrink the MLP by the compression ratio, grow and prune it."""
     from synth.checkpoint import save_checkpoint
+    from synth.compact import compact
     from synth.data import load_dataset
     from synth.errors import UserError
     from synth.masked import connections, masks_of
@@ -63,5 +64,6 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
                                        f"the model takes {data.name}'s own inputs"})
         result["checkpoint"] = str(out)
         # the folded first layer reads every input feature: more connections than SCANN's
-        result["checkpoint_connections"] = connections(saved)
+        # (live ones, as SCANN's and grow-prune's: those of the compacted model)
+        result["checkpoint_connections"] = connections(compact(saved))
     emit(result, as_json)
