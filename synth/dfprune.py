@@ -24,7 +24,7 @@ A *group* is a set of channels that must be removed together: the output of a co
 linear layer, its BatchNorm, and the input dimension of the layers that consume it.
 In a ResNet, identity shortcuts tie every block of a stage into one residual group; the
 spec has one base width (stage widths ``width * 2**s``), so a pruned ResNet keeps
-``round(width * (1 - ratio))`` channels in every residual and inner group, choosing
+``width * (1 - ratio)`` channels, rounded half up, in every residual and inner group, choosing
 *which* channels per group by importance.
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ from synth.config import Config, check_batch_size, check_choice, check_range, ch
 from synth.device import borrowed, module_device, pick_device
 from synth.errors import UserError
 from synth.masked import attach_masks, nonzero_masks, original_weight, plain_state, sparse_flops
-from synth.models import build, count_flops, count_parameters
+from synth.models import build, count_flops, count_parameters, round_units
 from synth.modes import in_mode
 from synth.quant import refuse_fixed_point
 
@@ -262,12 +262,13 @@ def prunable_groups(model: nn.Module) -> list[Group]:
 
 
 def keep_counts(model: nn.Module, groups: list[Group], ratio: float) -> dict[str, int]:
-    """Channels kept per group: ``max(1, round(size * (1 - ratio)))``; a ResNet keeps the
-    same base width everywhere because its spec has one width."""
+    """Channels kept per group: ``size * (1 - ratio)`` rounded half up, at least 1
+    (``synth.models.round_units``; round() kept 2 of 5 channels at ratio 0.5 and 4 of 7); a
+    ResNet keeps the same base width everywhere because its spec has one width."""
     if model.spec["family"] == "resnet":
-        width = max(1, round(int(model.spec["width"]) * (1 - ratio)))
+        width = round_units(int(model.spec["width"]) * (1 - ratio))
         return {g.name: width * 2 ** g.stage for g in groups}
-    return {g.name: max(1, round(g.size * (1 - ratio))) for g in groups}
+    return {g.name: round_units(g.size * (1 - ratio)) for g in groups}
 
 
 def global_counts(scores: dict[str, torch.Tensor], groups: list[Group],
@@ -280,7 +281,8 @@ def global_counts(scores: dict[str, torch.Tensor], groups: list[Group],
     flat = torch.cat([scores[g.name] for g in groups])
     owner = torch.cat([torch.full((g.size,), i) for i, g in enumerate(groups)])
     counts = [g.size for g in groups]
-    target, removed = round(len(flat) * ratio), 0
+    # as many removed as keep_counts leaves on one group of them all (kept: rounded half up)
+    target, removed = len(flat) - round_units(len(flat) * (1 - ratio), least=0), 0
     for j in flat.argsort().tolist():
         if removed >= target:
             break

@@ -37,7 +37,7 @@ from synth.choices import CRITERIA
 from synth.config import short_repr
 from synth.device import module_device
 from synth.errors import UserError
-from synth.models import prunable_layers
+from synth.models import prunable_layers, round_units
 from synth.modes import in_mode, module_modes, restore_modes
 
 
@@ -243,7 +243,7 @@ def random_masks(model: nn.Module, density: float, seed: int,
         live = torch.ones(shape[0], dtype=torch.bool)
         if i < len(layers) - 1 and unit_fraction < 1.0:
             live[:] = False
-            live[torch.randperm(shape[0], generator=gen)[:max(1, round(unit_fraction * shape[0]))]] = True
+            live[torch.randperm(shape[0], generator=gen)[:round_units(unit_fraction * shape[0])]] = True
         if live_prev is not None and not live_prev.all():  # inputs from dormant units stay off
             view = rows.view(shape[0], len(live_prev), -1)
             view[:, ~live_prev] = False
@@ -273,8 +273,8 @@ def dormant_pair_units(masks: dict[str, torch.Tensor], pairs: list[tuple[str, st
     for a, b in pairs:
         hid, out = masks[a], masks[b]          # (units, inputs), (outputs, units)
         live = torch.zeros(hid.shape[0], dtype=torch.bool)
-        live[torch.randperm(len(live), generator=gen)[:max(1, round(unit_fraction
-                                                                    * len(live)))]] = True
+        live[torch.randperm(len(live), generator=gen)[:round_units(unit_fraction
+                                                                   * len(live))]] = True
         hid[~live] = False
         out[:, ~live] = False
         units = live.nonzero().squeeze(1)

@@ -41,7 +41,7 @@ from synth.errors import ConfigError, UserError
 from synth.grow_prune import (GrowPruneSchedule, final_row, grow_and_prune, kept_steps,
                               mark_final, reverted_steps)
 from synth.masked import connections
-from synth.models import build, max_parameters
+from synth.models import build, max_parameters, round_units
 from synth.train import TrainConfig, evaluate, fit
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
     flat = [x.reshape(len(x), -1).double().numpy() for x in (data.x_train, data.x_val, data.x_test)]
     d = flat[0].shape[1]
     k = d if method == "none" else (
-        max(1, round(components * d)) if components < 1 else int(components))
+        round_units(components * d) if components < 1 else int(components))
     if k > d:
         raise value_error("components", components, f"must be at most the {d} features of "
                           f"{data.name}", got=short_repr(k))
@@ -228,7 +228,8 @@ def degenerate_components(method: str, std: np.ndarray) -> np.ndarray:
 def reduce_dataset(data: Dataset, method: str = "pca", components: float = 0.5,
                    seed: int = 0) -> Dataset:
     """The data set with its (flattened) features reduced to k and standardized on the training
-    split; ``method="none"`` only flattens.  k = round(components * d) when components < 1."""
+    split; ``method="none"`` only flattens.  k = components * d rounded half up (at least 1,
+    ``synth.models.round_units``) when components < 1."""
     return fit_reduction(data, method, components, seed)[0]
 
 
@@ -276,8 +277,10 @@ def check_base_size(hidden, features: int, classes: int) -> None:
 
 
 def compressed_widths(hidden, features: int, reduced: int) -> list[int]:
-    """Hidden widths scaled by the feature compression ratio k / d (SCANN step 2), at least 2."""
-    return [max(2, round(h * reduced / features)) for h in hidden]
+    """Hidden widths scaled by the feature compression ratio k / d (SCANN step 2), rounded
+    half up (``synth.models.round_units``: round() made 2.5 units 2 and 3.5 units 4), at
+    least 2."""
+    return [round_units(h * reduced / features, least=2) for h in hidden]
 
 
 def _schedule(config: ScannConfig, **fields) -> GrowPruneSchedule:

@@ -6,7 +6,8 @@ from synth.models.registry import (ParameterLimitError, SpecModel, batchnorm_lay
                                    check_input_rank,
                                    check_shape, count_flops, count_parameters, list_families,
                                    list_variants, max_parameters, prunable_layers,
-                                   register_family, register_variant, resolve_spec)
+                                   register_family, register_variant, resolve_spec,
+                                   round_units)
 from synth.models import convnet, convnet1d, hlstm, lenet5, lstm, mlp, resnet  # noqa: F401,E501  (registration)
 from synth.models.hlstm import HLSTMLayer
 from synth.models.lstm import LSTMLayer, RecurrentLayer, RecurrentStack
@@ -15,4 +16,4 @@ __all__ = ["HLSTMLayer", "LSTMLayer", "ParameterLimitError", "RecurrentLayer", "
            "SpecModel", "batchnorm_layers", "build", "check_input_rank", "check_shape",
            "count_flops", "count_parameters", "max_parameters",
            "list_families", "list_variants", "prunable_layers", "register_family",
-           "register_variant", "resolve_spec"]
+           "register_variant", "resolve_spec", "round_units"]

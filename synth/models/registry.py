@@ -240,6 +240,16 @@ MAX_CLASSES = 100_000
 MAX_LAYERS = 1024
 
 
+def round_units(value: float, least: int = 1) -> int:
+    """A number of units, channels or features scaled by a fraction (a width times a
+    compression or keep ratio): rounded half up, and at least ``least`` so that no layer
+    is left without units.  The one rule for every such count: Python's ``round`` rounds a
+    half to the even neighbour, so a width scaled to 2.5 kept 2 units and one scaled to 3.5
+    kept 4.  A product within 1e-9 below a half counts as the half it stands for
+    (``5 * (1 - 0.9)`` is 0.49999999999999994)."""
+    return max(int(least), math.floor(float(value) + 0.5 + 1e-9))
+
+
 def max_parameters() -> int:
     import os
     text = os.environ.get("NNSYNTH_MAX_PARAMETERS", "")
