@@ -2,8 +2,13 @@
 
 ``export_onnx(model, path)`` writes an ONNX graph with a dynamic batch axis
 (``input`` -> ``logits``) atomically; ``verify_onnx(path, model, x)`` runs the same inputs
-through onnxruntime and PyTorch and returns the largest absolute difference of the logits,
-so a caller can demand agreement within a tolerance (1e-4 on the test split by default).
+through onnxruntime and PyTorch and checks that they agree, as ``numpy.allclose`` does with
+``rtol`` + ``atol``, but relative to each sample's output scale: every logit within
+``tolerance + rtol * s`` of PyTorch's, ``s`` the sample's largest |logit| (by default
+1e-6 + 1e-5 s, on the test split).  float32 rounding is relative to the scale of what
+is summed: an absolute 1e-4 alone failed logits in the hundreds spuriously and let outputs
+of 1e-5 differ by ten times their size; relative to each logit itself, a logit near 0
+among logits in the thousands differed by 1e-3 of its own size.
 
 The file carries what a deployer needs to feed it (``onnx_metadata``, in the model's
 ``metadata_props``, lists JSON-encoded): the input shape and kind, the class names in output
@@ -31,7 +36,11 @@ if TYPE_CHECKING:   # annotations only: torch and numpy are imported where they 
     import torch
 
 OPSET = 17
-DEFAULT_TOLERANCE = 1e-4   # max |logit difference|, PyTorch vs onnxruntime, float32
+# PyTorch vs onnxruntime, float32: |difference| <= DEFAULT_TOLERANCE + DEFAULT_RTOL * s, s the
+# sample's largest |logit|.  Measured: at most 1.4e-6 s (mlp, lenet5, convnet, resnet18, lstm,
+# hlstm with logits of 1e-5 to 9e3: 0.002 apart at 5.5e3), so DEFAULT_RTOL leaves a margin of 7
+DEFAULT_TOLERANCE = 1e-6   # the absolute part: outputs of about 0 (all logits near 0)
+DEFAULT_RTOL = 1e-5        # relative to the sample's largest |logit|
 # a fixed-point model rounds every layer output to its grid: onnxruntime and PyTorch can land
 # on either side of a rounding boundary, so its tolerance is at least this many grid steps
 FIXED_POINT_TOLERANCE_STEPS = 16
@@ -219,9 +228,13 @@ def onnx_predict(path_or_session, x: torch.Tensor, batch_size: int = 1024) -> np
 
 
 def verify_onnx(path: str | os.PathLike, model: torch.nn.Module, x: torch.Tensor,
-                y: torch.Tensor | None = None, batch_size: int = 1024) -> dict:
-    """Compare onnxruntime with PyTorch on ``x``: max |logit difference|, and (with ``y``)
-    both accuracies and how many predictions disagree."""
+                y: torch.Tensor | None = None, batch_size: int = 1024, *,
+                tolerance: float = DEFAULT_TOLERANCE, rtol: float = DEFAULT_RTOL) -> dict:
+    """Compare onnxruntime with PyTorch on ``x``: max |logit difference|, the largest one
+    relative to its sample's largest |logit| (``max_rel_diff``), ``within_tolerance`` (every
+    logit within ``tolerance + rtol * s``, ``s`` its sample's largest PyTorch |logit|; NaN
+    never is) with the worst logit's difference and scale (``worst_diff``, ``worst_scale``),
+    and (with ``y``) both accuracies and how many predictions disagree."""
     import numpy as np
     import torch
 
@@ -231,8 +244,19 @@ def verify_onnx(path: str | os.PathLike, model: torch.nn.Module, x: torch.Tensor
         torch_logits = torch.cat([model(x[i:i + batch_size].to(device)).cpu()
                                   for i in range(0, len(x), batch_size)]).numpy()
     ort_logits = onnx_predict(path, x, batch_size)
+    diff = np.abs(ort_logits - torch_logits).reshape(len(x), -1)
+    scale = np.abs(torch_logits).reshape(len(x), -1).max(1, keepdims=True, initial=0.0)
+    allowed = tolerance + rtol * scale
+    ratio = diff / allowed                       # > 1: outside; NaN (a NaN logit): the worst
+    worst = (np.unravel_index(np.argmax(np.where(np.isnan(ratio), np.inf, ratio)), diff.shape)
+             if diff.size else None)
     result = {"samples": int(len(x)),
-              "max_abs_diff": float(np.abs(ort_logits - torch_logits).max()) if len(x) else 0.0,
+              "max_abs_diff": float(diff.max()) if diff.size else 0.0,
+              "max_rel_diff": float((diff / np.where(scale > 0, scale, 1.0)).max())
+              if diff.size else 0.0,
+              "within_tolerance": bool(np.all(diff <= allowed)),
+              "worst_diff": float(diff[worst]) if worst else 0.0,
+              "worst_scale": float(scale[worst[0], 0]) if worst else 0.0,
               "prediction_mismatches": int((ort_logits.argmax(1) != torch_logits.argmax(1)).sum())}
     if y is not None:
         labels = y.cpu().numpy()
@@ -249,14 +273,17 @@ def fixed_point_tolerance(tolerance: float, frac_bits: int) -> float:
 
 def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.Tensor,
                       y: torch.Tensor | None = None,
-                      tolerance: float = DEFAULT_TOLERANCE, metadata: dict | None = None) -> dict:
-    """``export_onnx`` then ``verify_onnx``; raises when the outputs differ by more than
-    ``tolerance``.  The export is verified under a temporary name and only then replaces
-    ``path``: a bad export is never left behind, and a file already at ``path`` is kept.
+                      tolerance: float = DEFAULT_TOLERANCE, metadata: dict | None = None, *,
+                      rtol: float = DEFAULT_RTOL) -> dict:
+    """``export_onnx`` then ``verify_onnx``; raises when a logit differs by more than
+    ``tolerance + rtol * s``, ``s`` its sample's largest |logit| (``numpy.allclose``'s
+    ``atol`` and ``rtol``, on the sample's scale).  The export is verified under a temporary
+    name and only then replaces ``path``: a bad export is never left behind, and a file already at ``path`` is kept.
     ``metadata`` (``onnx_metadata``: how to feed the model) goes into the file's
     ``metadata_props`` and is returned under ``"metadata"``."""
     from synth.config import check_range
     check_range("tolerance", tolerance, 0, None, low_open=True)   # NaN passed every check
+    check_range("rtol", rtol, 0, None)
     path = check_onnx_out(path, "ONNX file")
     metadata = dict(metadata or {})
     # written and checked under atomic_path's temporary name, which replaces path only when
@@ -266,18 +293,21 @@ def export_and_verify(model: torch.nn.Module, path: str | os.PathLike, x: torch.
     # temporary file in a write error.
     with atomic_path(path) as candidate:
         write_onnx(model, candidate, metadata=metadata)
-        check = verify_onnx(candidate, model, x, y)
-        if not check["max_abs_diff"] <= tolerance:
-            raise UserError(f"ONNX export of {path.name} differs from PyTorch by "
-                            f"{check['max_abs_diff']:.3g} > tolerance {tolerance:g}")
-    check.update(path=str(path), tolerance=tolerance,
+        check = verify_onnx(candidate, model, x, y, tolerance=tolerance, rtol=rtol)
+        diff, scale = check.pop("worst_diff"), check.pop("worst_scale")
+        if not check.pop("within_tolerance"):
+            raise UserError(f"ONNX export of {path.name} differs from PyTorch by {diff:.3g} "
+                            f"on a sample whose largest |logit| is {scale:.3g}: more than "
+                            f"tolerance {tolerance:g} + rtol {rtol:g} x {scale:.3g}")
+    check.update(path=str(path), tolerance=tolerance, rtol=rtol,
                  bytes=path.stat().st_size, metadata=metadata)
     return check
 
 
 def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
                       compact: bool = True, tolerance: float = DEFAULT_TOLERANCE,
-                      dataset: str | None = None) -> tuple[dict, list[str]]:
+                      dataset: str | None = None, rtol: float = DEFAULT_RTOL,
+                      ) -> tuple[dict, list[str]]:
     """``nnsynth export``: the checkpoint at ``model_path`` exported to ``out`` and checked
     against PyTorch on its data set's held-out split (test; val for a synthesized set), or
     ``dataset``'s (a checkpoint saved by the user's own code may record none).  Returns
@@ -287,7 +317,7 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     A masked (grow-and-prune) model is compacted first when ``compact``; a fixed-point one
     (``nnsynth train --fixed-point``) is exported with every layer output rounded to nearest
     on its grid (``synth.quant.INFERENCE_ROUNDING``, as ``nnsynth eval`` and train's test
-    accuracy round it), its tolerance raised by ``fixed_point_tolerance``."""
+    accuracy round it), its (absolute) tolerance raised by ``fixed_point_tolerance``."""
     from synth.checkpoint import checkpoint_dataset, load_model
     from synth.models import count_parameters
     from synth.quant import INFERENCE_ROUNDING, attach_inference, checkpoint_quant
@@ -311,7 +341,7 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     fixed = f"{quant.format} {INFERENCE_ROUNDING}" if quant else None
     split = data.held_out()
     metadata = onnx_metadata(meta, model.input_shape, {"fixed_point": fixed} if quant else None)
-    result = export_and_verify(model, out, *data.split(split), tolerance, metadata)
+    result = export_and_verify(model, out, *data.split(split), tolerance, metadata, rtol=rtol)
     result["checked_on"] = f"{data.name} {split}"
     if quant:
         result["fixed_point"] = fixed

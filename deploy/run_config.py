@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from deploy.onnx_export import DEFAULT_RTOL, DEFAULT_TOLERANCE
 from synth.config import Config, check_batch_size, check_name, check_range, check_seed, short_repr
 from synth.errors import ConfigError, UserError
 
@@ -148,7 +149,10 @@ class ExportStage(Config):
     """Price on the accelerator model and SPRING, ONNX export, summary.md."""
     onnx: bool = True
     price: bool = True             # hwsim latency/energy on the accelerator (and SPRING)
-    tolerance: float = 1e-4        # max |logit difference| PyTorch vs onnxruntime, test split
+    # PyTorch vs onnxruntime on the test split: each logit within tolerance + rtol x its
+    # sample's largest |logit| (deploy.onnx_export)
+    tolerance: float = DEFAULT_TOLERANCE
+    rtol: float = DEFAULT_RTOL
     accel: Mapping = dataclasses.field(default_factory=dict)  # hwsim AcceleratorConfig keys
     spring: bool = True
 
@@ -157,6 +161,7 @@ class ExportStage(Config):
         _check_bool("export.price", self.price)
         _check_bool("export.spring", self.spring)
         check_range("export.tolerance", self.tolerance, 0, 1, low_open=True)
+        check_range("export.rtol", self.rtol, 0, 1)
         check_mapping("export.accel", self.accel)
         if self.accel and not self.price:   # it was ignored, and never validated
             raise ConfigError("export.accel configures the pricing: it needs export.price: true "

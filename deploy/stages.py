@@ -627,11 +627,13 @@ def run_export(ctx) -> dict:
     if ctx.config.export.onnx:
         check = export_and_verify(final, ctx.path("model.onnx"), data.x_test, data.y_test,
                                   ctx.config.export.tolerance,
-                                  metadata=onnx_metadata(data.metadata(), final.input_shape))
+                                  metadata=onnx_metadata(data.metadata(), final.input_shape),
+                                  rtol=ctx.config.export.rtol)
         files["ONNX export"] = "model.onnx"
         notes.append(f"ONNX (onnxruntime) vs PyTorch on the {check['samples']} test {unit}s: "
                      f"max |logit difference| {check['max_abs_diff']:.2e} (tolerance "
-                     f"{check['tolerance']:g}), {check['prediction_mismatches']} differing "
+                     f"{check['tolerance']:g} + {check['rtol']:g} x a sample's largest "
+                     f"|logit|), {check['prediction_mismatches']} differing "
                      f"predictions")
         rows["final"]["onnx_max_abs_diff"] = check["max_abs_diff"]
     synthesis = ctx.outputs.get("synthesis", {}).get("summary") or {}

@@ -56,7 +56,7 @@ def test_masked_model_exports_effective_weights(tmp_path, mnist, trained_lenet):
 def test_tolerance_violation_removes_file(tmp_path, mnist, trained_lenet):
     with pytest.raises(UserError, match="differs from PyTorch"):
         export_and_verify(trained_lenet, tmp_path / "m.onnx", mnist.x_test[:50],
-                          tolerance=1e-30)
+                          tolerance=1e-30, rtol=0.0)
     assert not (tmp_path / "m.onnx").exists()
 
 
@@ -97,7 +97,7 @@ def test_failed_verification_keeps_an_existing_export(tmp_path, mnist, trained_l
     earlier = export_onnx(trained_lenet, tmp_path / "m.onnx").read_bytes()  # an ONNX file:
     with pytest.raises(UserError, match="differs from PyTorch"):      # anything else is
         export_and_verify(trained_lenet, tmp_path / "m.onnx", mnist.x_test[:50],  # refused
-                          tolerance=1e-30)
+                          tolerance=1e-30, rtol=0.0)
     assert (tmp_path / "m.onnx").read_bytes() == earlier
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]      # no temporary left
 

@@ -2,7 +2,7 @@
 import click
 
 from deploy.cli.options import dataset_name, emit, json_option, onnx_out
-from deploy.onnx_export import DEFAULT_TOLERANCE, FIXED_POINT_TOLERANCE_STEPS
+from deploy.onnx_export import DEFAULT_RTOL, DEFAULT_TOLERANCE, FIXED_POINT_TOLERANCE_STEPS
 
 
 @click.command("export")
@@ -16,11 +16,16 @@ from deploy.onnx_export import DEFAULT_TOLERANCE, FIXED_POINT_TOLERANCE_STEPS
               help="Make a masked (grow-and-prune) model small and dense before export.")
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True),
               default=DEFAULT_TOLERANCE, show_default=True,
-              help="Max |logit difference| on the test split; a fixed-point checkpoint raises "
-                   f"it to {FIXED_POINT_TOLERANCE_STEPS} steps of its grid when that is larger "
-                   "(onnxruntime may round to the other side).")
+              help="Absolute part of the allowed |logit difference| on the test split: each "
+                   "logit within tolerance + rtol x its sample's largest |logit| (numpy's "
+                   "allclose atol and rtol, on the sample's scale).  A fixed-point checkpoint "
+                   f"raises it to {FIXED_POINT_TOLERANCE_STEPS} steps of its grid when that is "
+                   "larger (onnxruntime may round to the other side).")
+@click.option("--rtol", type=click.FloatRange(min=0), default=DEFAULT_RTOL, show_default=True,
+              help="Relative part of the allowed |logit difference|, a fraction of the "
+                   "sample's largest |logit| (float32 rounding grows with it).")
 @json_option
-def command(model_path, out, dataset, compact, tolerance, as_json):
+def command(model_path, out, dataset, compact, tolerance, rtol, as_json):
     """Export MODEL to ONNX and compare onnxruntime with PyTorch on its data set's test split.
 
     A checkpoint trained with `nnsynth train --fixed-point` is exported with its weights on the
@@ -31,7 +36,7 @@ def command(model_path, out, dataset, compact, tolerance, as_json):
     order), the training mean and std, value_range and a preprocessing line: the model takes
     x_normalized = (x - mean) / std per feature or channel."""
     from deploy.onnx_export import export_checkpoint, metadata_line
-    result, notes = export_checkpoint(model_path, out, compact, tolerance, dataset)
+    result, notes = export_checkpoint(model_path, out, compact, tolerance, dataset, rtol)
     for line in notes:
         click.echo(line, err=True)
     if as_json:
@@ -40,5 +45,6 @@ def command(model_path, out, dataset, compact, tolerance, as_json):
     # the check's figures in 3 significant digits: key: value lines show 4 decimals, and a
     # difference of 9.5e-07 read "max_abs_diff: 0.0000", a 4.16 model's tolerance of 16 grid
     # steps (0.000244) "0.0002"
-    emit({**result, **{k: f"{result[k]:.3g}" for k in ("max_abs_diff", "tolerance")}}, False)
+    emit({**result, **{k: f"{result[k]:.3g}" for k in ("max_abs_diff", "max_rel_diff",
+                                                       "tolerance", "rtol")}}, False)
     click.echo(metadata_line(result["metadata"]))
