@@ -15,7 +15,10 @@ Modelled, each with its source:
 - Memory: the M3D NVM interface's bandwidth and per-bit read/write energy are parameters.
   The paper's exact interface figures are not in our anchors: defaults are assumptions
   (RRAM-class read 1 pJ/bit, write 5 pJ/bit; 1 TB/s dense vertical vias), stated here.
-- Energy: MAC and SRAM energies from Horowitz ISSCC 2014 (45 nm) scaled like ``hwsim.accel``.
+- Energy: MAC and SRAM energies from Horowitz ISSCC 2014 (45 nm) scaled like ``hwsim.accel``:
+  a GEMM's operand reads (one per ``operand_reuse`` MACs) and every other op's input and
+  output values (element-wise, pool, norm, copy: each read and written once) through the
+  on-chip buffers at one bank's pJ per byte.
 - A product of two activations (``matmul``: an attention's Q K^T and A V) has no weights: both
   operands stream through the activation buffer (``I``, compressed at their measured
   sparsity together), the weight buffer and its NVM traffic unused; its zero-skipping keeps
@@ -186,12 +189,20 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
     # element ops on the PEs' lanes, cycles: those of a GEMM op too (a recurrent cell's
     # gates and update, after each step's GEMM: their energy was counted, their time not)
     vec = np.ceil(a["elems"] / lanes)
-    # an op that moves values (``resample``: Upsample, PixelShuffle) reads its input from the
-    # activation buffer and writes its output back through the lanes, one output value per
-    # lane per cycle, its interpolation ops (``elems``) overlapping: cycles
-    # max(ceil(elems / lanes), ceil(O / lanes)), and (I + O) values of buffer accesses
-    moved = np.where(a["move"] > 0, a["I"] + a["O"], 0.0)                     # values
+    # an op that moves values (``resample``: Upsample, PixelShuffle, a copy) reads its input
+    # from the activation buffer and writes its output back through the lanes, one output
+    # value per lane per cycle, its interpolation ops (``elems``) overlapping: cycles
+    # max(ceil(elems / lanes), ceil(O / lanes))
     vec = np.maximum(vec, np.where(a["move"] > 0, np.ceil(a["O"] / lanes), 0.0))
+    # on-chip buffer accesses, values: an op off the GEMM array (element-wise, pool, norm,
+    # embedding, resample) reads each of its I input values (an element-wise op's operands
+    # all) from the activation buffer and writes its O output values back once, an
+    # embedding's rows and a PReLU's slopes from the weight buffer (``lookup``, ``Wv``), as
+    # the accelerator model charges its scratchpads (``hwsim.accel._untiled_costs``).  Only
+    # a ``resample`` op's were charged: an element-wise op's operands and results (a
+    # residual add, a product, a cell update), a pool's, a norm's cost no SRAM energy (h193)
+    gemm = a["gemm"] > 0
+    buffered = np.where(gemm, 0.0, a["I"] + a["O"] + a["lookup"] + a["Wv"])      # values
     fwd, eff_f = _pass(a, cfg, a["sa"], a["sw"])
     cycles_c, eff = fwd + vec, eff_f
     # (I: every value an op reads as input, an element-wise op's two tensor operands both,
@@ -238,7 +249,10 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
     n_elem_ops = a["elems"].sum() * (3 if mode == "training" else 1)
     e_vec = float(n_elem_ops) * ADD8_PJ * b / 8 * e_scale
     sram_bytes = eff.sum() * 2 * (b / 8) / cfg.operand_reuse                 # 2 operands per MAC
-    sram_bytes = sram_bytes + moved.sum() * (b / 8) * (3 if mode == "training" else 1)
+    # (a GEMM's operands: each buffer read serves ``operand_reuse`` MACs; an op off the
+    # array reuses none: values x b / 8 bytes, forward, backward-data and its update in
+    # training as its element ops, ``n_elem_ops``)
+    sram_bytes = sram_bytes + buffered.sum() * (b / 8) * (3 if mode == "training" else 1)
     e_sram = float(sram_bytes * sram_pj_b)
     e_nvm = float(nvm_read.sum() * cfg.nvm_read_pj_per_bit + nvm_write.sum() * cfg.nvm_write_pj_per_bit)
     e_static = cfg.static_w * seconds * 1e12                                  # W*s = 1e12 pJ

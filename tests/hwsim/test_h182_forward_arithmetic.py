@@ -91,15 +91,17 @@ def test_the_accelerator_prices_them_as_an_add():
 def test_spring_prices_them_on_its_lanes():
     """SPRING (64 PEs x 72 lanes = 4,608 lanes, 700 MHz, 20-bit values, 28 nm): an element op
     ceil(elems / 4,608) cycles, a copy ceil(O / 4,608): one cycle each here; energy elems x
-    ADD8_PJ x 20 / 8 x 28 / 45 pJ, the copy's (I + O) x 20 / 8 B through 64 KiB banks, and
-    5 W of static power over the 4 cycles.  Nothing spills: no NVM traffic."""
+    ADD8_PJ x 20 / 8 x 28 / 45 pJ, every op's (I + O) x 20 / 8 B through 64 KiB banks (the
+    copy's only before h193: the element-wise ops' operands and results were not charged),
+    and 5 W of static power over the 4 cycles.  Nothing spills: no NVM traffic."""
     cfg = SpringConfig()
     plain, full = (spring.evaluate(_ops(x), cfg) for x in (False, True))
     assert full["cycles"] - plain["cycles"] == 4
     assert full["nvm_bytes"] == plain["nvm_bytes"]
     scale = 28 / 45
     e_vec = sum(e for _, e, _, _ in EXPECTED) * ADD8_PJ * 20 / 8 * scale
-    e_sram = (N + N) * 20 / 8 * SRAM8KB_PJ_PER_B * math.sqrt(64 / 8) * scale
+    e_sram = (sum(i + o for _, _, i, o in EXPECTED) * 20 / 8       # 1,032 values (256 before)
+              * SRAM8KB_PJ_PER_B * math.sqrt(64 / 8) * scale)
     e_static = 5.0 * 4 / 700e6 * 1e12
     assert (full["energy_mj"] - plain["energy_mj"]) * 1e9 == pytest.approx(
         e_vec + e_sram + e_static, rel=1e-9)
