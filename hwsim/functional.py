@@ -1,17 +1,14 @@
 """Functions a forward calls on tensors, as extraction sees them: the products and
-convolutions no op records (``UNPRICED_FUNCS``: refused), the activations, pools,
-resampling and padding (F.pad) functions priced as the module each computes
-(``functional_module``), and element-wise arithmetic, means, sums and concatenations priced
-as a tensor add is (``arithmetic_op``).
+convolutions no op records (``UNPRICED_FUNCS``: refused), and the activations, pools,
+resampling, padding (F.pad), normalization and lookup (F.embedding) functions priced as the
+module each computes (``functional_module``).  Element-wise arithmetic, reductions,
+concatenations and copies are ``hwsim.arithmetic``'s.
 """
 from __future__ import annotations
-
-import dataclasses
 
 import torch
 from torch import nn
 
-from hwsim.op import Op, make_op
 
 # products and convolutions a module's own forward may call on tensors (attention's Q K^T, a
 # functional conv): no op records them, and a model priced without them is too cheap
@@ -48,7 +45,8 @@ FUNCTIONAL = {
                                   torch.Tensor.relu_)},
     _F.relu6: (nn.ReLU6, ()), _F.gelu: (nn.GELU, ("approximate",)), _F.silu: (nn.SiLU, ()),
     **{f: (nn.Sigmoid, ()) for f in (_F.sigmoid, torch.sigmoid, torch.sigmoid_,
-                                     torch.Tensor.sigmoid, torch.Tensor.sigmoid_)},
+                                     torch.Tensor.sigmoid, torch.Tensor.sigmoid_,
+                                     torch.special.expit)},
     **{f: (nn.Tanh, ()) for f in (_F.tanh, torch.tanh, torch.tanh_, torch.Tensor.tanh,
                                   torch.Tensor.tanh_)},
     _F.hardswish: (nn.Hardswish, ()),
@@ -56,9 +54,10 @@ FUNCTIONAL = {
     _F.leaky_relu_: (nn.LeakyReLU, ("negative_slope",)),
     _F.elu: (nn.ELU, ("alpha",)), _F.elu_: (nn.ELU, ("alpha",)),
     **{f: (nn.Softmax, _SOFTMAX_DIM) for f in (_F.softmax, torch.softmax,
-                                               torch.Tensor.softmax)},
+                                               torch.Tensor.softmax, torch.special.softmax)},
     **{f: (nn.LogSoftmax, _SOFTMAX_DIM) for f in (_F.log_softmax, torch.log_softmax,
-                                                  torch.Tensor.log_softmax)},
+                                                  torch.Tensor.log_softmax,
+                                                  torch.special.log_softmax)},
     _F.softmin: (nn.Softmin, _SOFTMAX_DIM),
     **{f: (nn.PReLU, ()) for f in (torch.prelu, _F.prelu, torch.Tensor.prelu)},
     _F.softplus: (nn.Softplus, ("beta", "threshold")),
@@ -141,6 +140,52 @@ def _pad_module(args, kwargs) -> nn.Module | None:
         return None
 
 
+# normalizations and a lookup called as functions (h193: they were free, while their modules
+# were priced): each is priced as the module it computes, with the call's settings
+# (``_norm_module``; the norms' affine parameters are not read by their op, as the modules'
+# are not; F.embedding reads the call's table, as F.prelu its slopes)
+_BN = {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
+_IN = {3: nn.InstanceNorm1d, 4: nn.InstanceNorm2d, 5: nn.InstanceNorm3d}
+NORM_FUNCS = {
+    _F.layer_norm: ("normalized_shape", "weight", "bias", "eps"),
+    _F.group_norm: ("num_groups", "weight", "bias", "eps"),
+    _F.batch_norm: ("running_mean", "running_var", "weight", "bias", "training", "momentum",
+                    "eps"),
+    _F.instance_norm: ("running_mean", "running_var", "weight", "bias", "use_input_stats",
+                       "momentum", "eps"),
+    _F.embedding: ("weight",),
+}
+
+
+def _norm_module(func, x: torch.Tensor, args, kwargs) -> nn.Module | None:
+    """The layer a ``NORM_FUNCS`` call computes on ``x``; None where there is none (the call
+    itself will say)."""
+    c = {**dict(zip(NORM_FUNCS[func], args[1:])), **kwargs}
+    eps = c.get("eps", 1e-5)
+    affine = c.get("weight") is not None
+    try:
+        if func is _F.layer_norm:
+            shape = c["normalized_shape"]
+            return nn.LayerNorm(tuple(shape) if isinstance(shape, (list, tuple, torch.Size))
+                                else shape, eps, elementwise_affine=affine)
+        if func is _F.group_norm:
+            return nn.GroupNorm(c["num_groups"], x.shape[1], eps, affine)
+        if func is _F.batch_norm:
+            stats = c.get("running_mean") is not None and not c.get("training", False)
+            return _BN[x.dim()](x.shape[1], eps, affine=affine, track_running_stats=stats)
+        if func is _F.instance_norm:
+            stats = c.get("running_mean") is not None and not c.get("use_input_stats", True)
+            return _IN[x.dim()](x.shape[1], eps, affine=affine, track_running_stats=stats)
+        w = c.get("weight")   # F.embedding(indices, weight): the call's table
+        if not isinstance(w, torch.Tensor) or w.dim() != 2:
+            return None
+        table = nn.Embedding(*w.shape)
+        table.weight = nn.Parameter(w.detach(), requires_grad=False)
+        return table
+    except (TypeError, ValueError, KeyError, IndexError, RuntimeError):
+        return None
+
+
 def functional_module(func, args, kwargs) -> nn.Module | None:
     """The module a functional call computes (``FUNCTIONAL``; F.pad: ``_pad_module``), with
     the call's settings; None when ``func`` is not one, its input is not a tensor, or it is
@@ -148,6 +193,9 @@ def functional_module(func, args, kwargs) -> nn.Module | None:
     if func in PAD_FUNCS:
         return _pad_module(args, kwargs) if args and isinstance(args[0], torch.Tensor) \
             else None
+    if func in NORM_FUNCS:
+        return _norm_module(func, args[0], args, kwargs) if args \
+            and isinstance(args[0], torch.Tensor) else None
     form = FUNCTIONAL.get(func)
     if form is None or not args or not isinstance(args[0], torch.Tensor):
         return None
@@ -170,140 +218,3 @@ def functional_module(func, args, kwargs) -> nn.Module | None:
         return cls(**settings)
     except (TypeError, ValueError):   # settings no module takes: the call itself will say
         return None
-
-
-
-# --- arithmetic a forward does on tensors (h182) ------------------------------------------------
-# Element-wise arithmetic (``x * y``, ``x * gate`` broadcast over channels, ``x / 2``, ``1 - x``),
-# reductions (``x.mean(dim)``, ``x.sum()``) and concatenations (``torch.cat``, ``torch.stack``)
-# called in a module's own forward were free: only a tensor add of two operands of one shape
-# (a residual add) was an op.  Each is priced here with the cost model of that add
-# (``hwsim.workload``'s ``add`` ops): an ``eltwise`` op, one element op per output value
-# (``elems``: accelerator ceil(elems / cols) vector cycles and ADD8_PJ x bits / 8 pJ each,
-# SPRING ceil(elems / lanes) cycles, GPU 1 FLOP each), its input both tensor operands, each
-# read once with its own values (a broadcast operand its own: a per-channel gate of C values;
-# a number none: ``hwsim.op.make_op``'s ``also``; ``in_shape`` is the operand with the most
-# values, the first on a tie) and its output written once: I + O values of DRAM or NVM
-# traffic, x precision_bits / 8 bytes (the input was the larger operand alone, so every add
-# and product of two tensors missed one operand's traffic, h190).  A reduction is the
-# global average pool it computes: one add per value read (``elems`` = its input's values, as
-# ``hwsim.layers.pool_window_reads`` counts an adaptive average pool's window sums).  A
-# concatenation does no arithmetic: it copies its pieces into one tensor, priced as a padding
-# layer's copy is (a ``resample`` op: its pieces read, I values, its output written, O = I).
-ELEMENTWISE_KINDS = {
-    **{f: "add" for f in (torch.add, torch.Tensor.add, torch.Tensor.add_, torch.Tensor.__add__,
-                          torch.Tensor.__radd__, torch.Tensor.__iadd__)},
-    **{f: "sub" for f in (torch.sub, torch.subtract, torch.rsub, torch.Tensor.sub,
-                          torch.Tensor.sub_, torch.Tensor.subtract, torch.Tensor.__sub__,
-                          torch.Tensor.__rsub__, torch.Tensor.__isub__)},
-    **{f: "mul" for f in (torch.mul, torch.multiply, torch.Tensor.mul, torch.Tensor.mul_,
-                          torch.Tensor.multiply, torch.Tensor.__mul__, torch.Tensor.__rmul__,
-                          torch.Tensor.__imul__)},
-    **{f: "div" for f in (torch.div, torch.divide, torch.true_divide, torch.Tensor.div,
-                          torch.Tensor.div_, torch.Tensor.divide, torch.Tensor.true_divide,
-                          torch.Tensor.__truediv__, torch.Tensor.__rtruediv__,
-                          torch.Tensor.__rdiv__, torch.Tensor.__itruediv__)},
-}
-REDUCTION_KINDS = {torch.mean: "mean", torch.Tensor.mean: "mean", torch.sum: "sum",
-                   torch.Tensor.sum: "sum"}
-CONCATS = frozenset(f for f in (torch.cat, torch.concat, getattr(torch, "concatenate", None),
-                                torch.stack) if f is not None)
-
-
-def _binary_operands(args, kwargs) -> list:
-    """The two operands of an element-wise call (``input``/``self`` and ``other``), tensors
-    or numbers."""
-    c = {**dict(zip(("input", "other"), args)), **kwargs}
-    return [c.get("input", c.get("self")), c.get("other")]
-
-
-def _split_operands(args, kwargs):
-    """(the operand an element-wise call's op takes as its input: the tensor with the most
-    values, the first on a tie; the other operand, a tensor or a number or None).  ``x * x``
-    has ``x`` as both (it reads two operand streams)."""
-    ops = _binary_operands(args, kwargs)
-    ts = [t for t in ops if isinstance(t, torch.Tensor)]
-    if not ts:
-        return None, None
-    x = max(ts, key=lambda t: t.numel())   # (max: the first on ties)
-    at = next(i for i, t in enumerate(ops) if t is x)
-    return x, ops[1 - at]
-
-
-def arithmetic_operands(func, args, kwargs) -> list:
-    """The tensors an arithmetic call (``ELEMENTWISE_KINDS``, ``REDUCTION_KINDS``) reads as its
-    op's input, the op's ``in_shape`` first (``arithmetic_input``): an element-wise call's
-    tensor operands (a number is none), a reduction's input; [] for any other call."""
-    x = arithmetic_input(func, args, kwargs)
-    if x is None:
-        return []
-    if func in ELEMENTWISE_KINDS:
-        other = _split_operands(args, kwargs)[1]
-        return [x, other] if isinstance(other, torch.Tensor) else [x]
-    return [x]
-
-
-def arithmetic_input(func, args, kwargs) -> torch.Tensor | None:
-    """The operand an arithmetic call (``ELEMENTWISE_KINDS``, ``REDUCTION_KINDS``) reads as
-    its op's input: a reduction's input, the tensor operand of an element-wise call with the
-    most values (the first on a tie); None for any other call (a concatenation's input is
-    its output's values, ``arithmetic_op``)."""
-    if func in ELEMENTWISE_KINDS:
-        return _split_operands(args, kwargs)[0]
-    if func in REDUCTION_KINDS:
-        x = args[0] if args else kwargs.get("input")
-        return x if isinstance(x, torch.Tensor) else None
-    return None
-
-
-def _dims(dim, rank: int):
-    """A reduction's ``dim`` argument as a tuple of non-negative dimensions (None: all)."""
-    if dim is None:
-        return None
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(sorted(d % max(rank, 1) for d in dims))
-
-
-def arithmetic_op(name: str, func, args, kwargs, out) -> Op | None:
-    """The op of an arithmetic call with output ``out`` (see the notes above): an element-wise
-    ``eltwise`` op (its input both tensor operands; geometry: its kind and the other
-    operand's shape, None for a number; ``x * x``: x's, it reads x twice), a
-    reduction's ``eltwise`` op (its kind, dimensions and keepdim), a concatenation's
-    ``resample`` op (``kind`` cat, the output dimension it joins along and each piece's
-    extent there: a stack's pieces are 1 each); None for any other call, or one on
-    something else than tensors (the call itself will say)."""
-    if not isinstance(out, torch.Tensor):
-        return None
-    if func in ELEMENTWISE_KINDS:
-        x, other = _split_operands(args, kwargs)
-        if x is None:
-            return None
-        tensor = isinstance(other, torch.Tensor)
-        shape = tuple(other.shape) if tensor else None
-        op = make_op("eltwise", name, x.detach(), out.detach(), elems=out.numel(),
-                     also=(other.detach(),) if tensor else ())
-        return dataclasses.replace(op, geometry=(("kind", ELEMENTWISE_KINDS[func]),
-                                                 ("other", shape)))
-    if func in REDUCTION_KINDS:
-        x = arithmetic_input(func, args, kwargs)
-        if x is None:
-            return None
-        c = {**dict(zip(("input", "dim", "keepdim"), args)), **kwargs}
-        op = make_op("eltwise", name, x.detach(), out.detach(), elems=x.numel())
-        return dataclasses.replace(op, geometry=(
-            ("kind", REDUCTION_KINDS[func]), ("dim", _dims(c.get("dim"), x.dim())),
-            ("keepdim", bool(c.get("keepdim", False)))))
-    if func in CONCATS:
-        c = {**dict(zip(("tensors", "dim"), args)), **kwargs}
-        pieces = c.get("tensors")
-        if not isinstance(pieces, (list, tuple)) or not pieces \
-                or not all(isinstance(t, torch.Tensor) for t in pieces):
-            return None
-        dim = c.get("dim", c.get("axis", 0)) % max(out.dim(), 1)
-        sizes = ((1,) * len(pieces) if func is torch.stack
-                 else tuple(int(t.shape[dim]) if t.dim() > dim else 0 for t in pieces))
-        y = out.detach()
-        op = make_op("resample", name, y, y)   # its pieces' values in, as many out
-        return dataclasses.replace(op, geometry=(("kind", "cat"), ("dim", dim),
-                                                 ("sizes", sizes)))
-    return None

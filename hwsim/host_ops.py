@@ -18,7 +18,8 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from hwsim.op import Op
+from hwsim.arithmetic import POINTWISE_FUNCS
+from hwsim.op import Op, numel
 from hwsim.recurrent import RNN_GATES
 
 
@@ -126,24 +127,72 @@ _ACTIVATIONS = {
 }
 
 
-# element-wise arithmetic a forward does outside its layers (``hwsim.functional``): the
+# element-wise arithmetic a forward does outside its layers (``hwsim.arithmetic``): the
 # recorded kind's function on the op's input and the other operand (a tensor of its recorded
 # shape, drawn after the input, or a number)
 _BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}
-_REDUCTIONS = {"mean": torch.mean, "sum": torch.sum}
+
+
+def _dim(g: dict, one: bool = False):
+    """A recorded reduction's dimensions (None: all); ``one``: the first (functions that
+    take one dimension)."""
+    d = g.get("dim")
+    return d if d is None or not one else d[0]
+
+
+def _over(fn, one: bool = False):
+    """A reduction over the recorded dimensions with keepdim; over all of them where none
+    was given (``fn(x)``)."""
+    return lambda x, g: fn(x) if g.get("dim") is None else fn(x, _dim(g, one),
+                                                                g.get("keepdim", False))
+
+
+# a reduction's function by its recorded kind (``hwsim.arithmetic.REDUCTION_KINDS``)
+_REDUCTIONS = {
+    **{k: _over(getattr(torch, k)) for k in ("mean", "sum", "nansum", "nanmean", "amax",
+                                              "amin", "logsumexp", "all", "any")},
+    **{k: _over(getattr(torch, k), one=True) for k in ("max", "min", "prod")},
+    **{k: (lambda x, g, f=getattr(torch, k): f(x, _dim(g, True), g.get("keepdim", False)))
+       for k in ("argmax", "argmin")},
+    **{k: (lambda x, g, f=getattr(torch, k): f(x, _dim(g), keepdim=g.get("keepdim", False)))
+       for k in ("var", "std", "var_mean", "std_mean")},
+    "count_nonzero": lambda x, g: torch.count_nonzero(x, _dim(g)),
+    **{k: (lambda x, g, f=getattr(torch, k): f(x, _dim(g, True)))
+       for k in ("cumsum", "cumprod", "logcumsumexp", "cummax", "cummin")},
+    **{k: (lambda x, g: torch.linalg.vector_norm(
+        x, 2 if g.get("p") in (None, "fro") else g["p"], _dim(g), g.get("keepdim", False)))
+       for k in ("norm", "vector_norm")},
+    "normalize": lambda x, g: F.normalize(x, g.get("p", 2), _dim(g, True)),
+}
+
+
+def _argument(d, gen: torch.Generator):
+    """One recorded argument of a pointwise call (``hwsim.arithmetic._describe``): a tensor
+    of its shape and class drawn from ``gen``, a dtype, or the value."""
+    if d[0] == "tensor":
+        t = torch.randn(d[1], generator=gen)
+        return t > 0 if d[2] == "bool" else (t * 4).to(torch.int64) if d[2] == "int" else t
+    if d[0] == "dtype":
+        return getattr(torch, d[1])
+    return d[1]
 
 
 def _eltwise(op: Op, g: dict, x, gen: torch.Generator):
     kind = g.get("kind")
+    if "args" in g:   # a pointwise function (``hwsim.arithmetic``): torch.<kind> on the call's
+        fn = POINTWISE_FUNCS[kind]   # arguments, its tensors drawn after the input
+        args = [_argument(d, gen) for d in g["args"]]
+        kwargs = {k: _argument(d, gen) for k, d in g.get("kwargs", ())}
+        return lambda: fn(*args, **kwargs)
     if kind in _BINARY:
         fn = _BINARY[kind]
         other = torch.randn(g["other"], generator=gen) if g.get("other") is not None else 0.5
         return lambda: fn(x, other)
     if kind in _REDUCTIONS:   # over the recorded dimensions (None: all)
         fn = _REDUCTIONS[kind]
-        if g.get("dim") is None:
-            return lambda: fn(x)
-        return lambda: fn(x, g["dim"], g.get("keepdim", False))
+        if kind in ("all", "any", "count_nonzero"):
+            x = x > 0
+        return lambda: fn(x, g)
     if g.get("kind") == "PReLU":    # its slopes (the op's weight), drawn after the input
         w = torch.rand(op.weight_shape, generator=gen)
         return lambda: F.prelu(x, w)
@@ -167,6 +216,8 @@ def _resample(op: Op, g: dict, x):
     alignment and scale recomputation), PixelShuffle or PixelUnshuffle, or a padding layer
     (``F.pad`` with its padding, mode and value), as recorded."""
     kind = g.get("kind")
+    if kind == "copy":   # a copy (``hwsim.arithmetic``): its input's values (at most the
+        return _copy(op, x)   # output's) copied into a tensor of the output's values
     if kind == "cat":   # a concatenation (``hwsim.functional``): its pieces, cut from the
         pieces = list(x.split(list(g["sizes"]), g["dim"]))   # input beforehand, copied into
         return lambda: torch.cat(pieces, g["dim"])          # one tensor
@@ -186,6 +237,21 @@ def _resample(op: Op, g: dict, x):
                                      recompute_scale_factor=g.get("recompute_scale_factor"))
     # no recorded geometry (an op made by hand): nearest to the output's size
     return lambda: F.interpolate(x, size=tuple(op.out_shape[2:]))
+
+
+def _copy(op: Op, x):
+    """A copy's traffic: the output's values written from the input's, each input value read
+    once (a repeat writes its input several times; a gather or a write reads what it
+    writes); a number written (``x[mask] = 0``, no input) a fill."""
+    out = torch.empty(max(numel(op.out_shape), 1))
+    if op.in_bytes == 0:
+        return lambda: out.fill_(0.5)
+    src = x.reshape(-1)
+    if src.numel() >= out.numel():
+        return lambda: out.copy_(src[:out.numel()])
+    reps = -(-out.numel() // max(src.numel(), 1))
+    tiles = torch.empty(reps, src.numel())
+    return lambda: tiles.copy_(src.expand(reps, -1))
 
 
 def _batchnorm(op: Op, g: dict, x, gen: torch.Generator):

@@ -308,5 +308,7 @@ KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and
                 "BatchNorm, LayerNorm, GroupNorm, InstanceNorm, LocalResponseNorm, "
                 "activations, Upsample, PixelShuffle, PixelUnshuffle, ChannelShuffle, padding "
                 "layers (ZeroPad2d, ReflectionPad2d..., F.pad), tensor "
-                "arithmetic in a forward (+, -, *, / on tensors, mean, sum, cat, stack); "
-                "Flatten, Identity, Dropout are free")
+                "arithmetic in a forward (+, -, *, /, element-wise functions such as -x, "
+                "x ** 2, exp, clamp, where, comparisons; reductions such as mean, sum, max, "
+                "var, norm; cat, stack and copies); "
+                "Flatten, Identity, Dropout and views (reshape, permute, slices) are free")

@@ -122,13 +122,19 @@ def batch_shared_elems(op: Op) -> int:
     against its batch of more (a per-channel scale of (C, 1, 1), a position table of
     (1, T, D)).  A run on n of the op's S samples reads n / S of the rest and all of these
     (``hwsim.spring``'s chunks; ``hwsim.accel.op_samples``).  0 for any other op (a residual
-    add's operands are of one shape, batch first)."""
-    other = dict(op.geometry).get("other") if op.type == "eltwise" else None
-    if not isinstance(other, tuple) or not op.in_shape or op.in_shape[0] <= 1:
+    add's operands are of one shape, batch first).  A pointwise op of ``hwsim.arithmetic``
+    (its geometry's ``args``: ``torch.where(c, x, bias)``, ``torch.clamp(x, lo, hi)``) counts
+    each tensor argument so broadcast (its input, batch first, is none)."""
+    g = dict(op.geometry) if op.type == "eltwise" else {}
+    if not op.in_shape or op.in_shape[0] <= 1:
         return 0
-    if len(other) < len(op.in_shape) or (other and other[0] == 1):
-        return numel(other) if other else 1   # (a 0-d tensor: one value)
-    return 0
+    if "args" in g:   # ("tensor", shape, class) for each tensor argument
+        shapes = [d[1] for d in (*g["args"], *(d for _, d in g.get("kwargs", ())))
+                  if isinstance(d, tuple) and d and d[0] == "tensor"]
+    else:
+        shapes = [g.get("other")] if isinstance(g.get("other"), tuple) else []
+    return sum(numel(s) if s else 1 for s in shapes   # (a 0-d tensor: one value)
+               if len(s) < len(op.in_shape) or (s and s[0] == 1))
 
 
 def weight_id(m: nn.Module, run: str, attr: str = "weight") -> str:

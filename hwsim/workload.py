@@ -13,10 +13,12 @@ its projections and per-head products in ``hwsim.attention`` (a subclass's own w
 them as any forward's: ``_own_attention``); torch's LSTM, GRU and RNN in
 ``hwsim.recurrent``.  What a forward does outside leaf modules is caught with a
 ``TorchFunctionMode`` (``_AddCatcher``): tensor additions (ResNet shortcuts), activations,
-pools, resampling and padding called as functions (``F.relu(x)``: priced as the ``nn.ReLU``
-module is, ``F.pad`` as the padding layer, ``hwsim.functional``), element-wise arithmetic
-(``x * y``, broadcast or with a number), means, sums and concatenations (priced as a tensor
-add is, ``hwsim.functional.arithmetic_op``) and F.scaled_dot_product_attention
+pools, resampling, padding, norms and lookups called as functions (``F.relu(x)``: priced as
+the ``nn.ReLU`` module is, ``F.pad`` as the padding layer, ``F.layer_norm`` as nn.LayerNorm,
+``hwsim.functional``), element-wise arithmetic and functions (``x * y``, broadcast or with a
+number, ``-x``, ``x ** 2``, ``x.exp()``, ``torch.where``), reductions (means, sums, maxima,
+variances, norms), concatenations and copies (priced as a tensor add is,
+``hwsim.arithmetic``; a view is free) and F.scaled_dot_product_attention
 (``hwsim.attention.sdpa_ops``).
 Weight sparsity is the measured fraction of exact zeros in the effective weight; activation
 sparsity is the measured fraction of zeros in the op's input for the given sample (real data
@@ -39,6 +41,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
+import sys
 import uuid
 
 import torch
@@ -47,8 +51,9 @@ from torch.overrides import TorchFunctionMode
 
 from hwsim.attention import (MHA_FUNC, SDPA, attention_call_ops, mha_work, sdpa_ops,
                              sdpa_work)
-from hwsim.functional import (CONCATS, ELEMENTWISE_KINDS, REDUCTION_KINDS, UNPRICED_FUNCS,
-                              arithmetic_op, arithmetic_operands, functional_module)
+from hwsim.arithmetic import (arithmetic_kind, arithmetic_op, arithmetic_operands,
+                              is_arithmetic)
+from hwsim.functional import UNPRICED_FUNCS, functional_module
 from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED,
                           geometry, lp_pool_elems, module_op, op_from_module, resample_elems)
@@ -88,8 +93,8 @@ class _Refusal(UserError):
 
 class _AddCatcher(TorchFunctionMode):
     """Records tensor additions that happen outside leaf modules (residual adds), and
-    functional activations and resampling there (``FUNCTIONAL``), element-wise arithmetic,
-    reductions and concatenations (``hwsim.functional.arithmetic_op``), and attention
+    functional activations, resampling and norms there (``functional_module``), element-wise
+    arithmetic, reductions, concatenations and copies (``hwsim.arithmetic``), and attention
     (F.scaled_dot_product_attention: ``sdpa_ops``).  Its own work before and after the call
     it passes on (``_call_user``) is hwsim's (``_own``)."""
 
@@ -123,17 +128,18 @@ class _AddCatcher(TorchFunctionMode):
             _check_mha(self.state["mha"][-1][0] if self.state["mha"] else None, args, kwargs)
         # (not a hook's own arithmetic, ``own``; a residual add is recorded as it was)
         add = top and _residual_add(func, args)
-        arith = top and not self.state["hooks"] and _arithmetic(func) and not add
+        arith = top and not self.state["hooks"] and is_arithmetic(func) and not add \
+            and not _by_torch_module()
         if act is not None:
             return act, zero_frac(args[0].detach()), arith
         reads = args[:2] if add else arithmetic_operands(func, args, kwargs) if arith else []
         return act, (zeros_of([t.detach() for t in reads]) if reads else None), arith
 
     def _arithmetic(self, func, args, kwargs, sparsity, out) -> None:
-        """An element-wise, reduction or concatenation call outside a layer as its op
-        (``hwsim.functional.arithmetic_op``: priced as a tensor add is), its input's sparsity
+        """An element-wise, reduction, concatenation or copy call outside a layer as its op
+        (``hwsim.arithmetic.arithmetic_op``: priced as a tensor add is), its input's sparsity
         measured before the call (an in-place ``x *= y`` overwrites it)."""
-        kind = ELEMENTWISE_KINDS.get(func) or REDUCTION_KINDS.get(func) or "cat"
+        kind = arithmetic_kind(func, args, kwargs)
         op = arithmetic_op(f"{kind}#{len(self.state['acts'])}", func, args, kwargs, out)
         if op is None:
             return
@@ -158,7 +164,8 @@ class _AddCatcher(TorchFunctionMode):
             # only its values) and output, the sparsity measured before the call
             name = f"{getattr(func, '__name__', 'activation')}#{len(self.state['acts'])}"
             op = module_op(name, act, args[0].detach(), y.detach())
-            op = dataclasses.replace(op, act_sparsity=sparsity, geometry=geometry(act))
+            op = dataclasses.replace(op, geometry=geometry(act), act_sparsity=(
+                op.act_sparsity if op.type == "embedding" else sparsity))   # (indices: 0)
             if op.weight_shape:   # F.prelu's slopes: the Parameter the caller passed
                 w = args[1] if len(args) > 1 else kwargs["weight"]
                 op = dataclasses.replace(op, weight_id=f"{self.state['run']}:{id(w)}")
@@ -189,10 +196,28 @@ def _residual_add(func, args) -> bool:
             and args[0].shape == args[1].shape)
 
 
-def _arithmetic(func) -> bool:
-    """Whether ``func`` is arithmetic a forward may do on tensors outside its layers
-    (``hwsim.functional``: element-wise, reductions, concatenations)."""
-    return func in ELEMENTWISE_KINDS or func in REDUCTION_KINDS or func in CONCATS
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_TORCH_MODULES_DIR = os.path.join(_TORCH_DIR, "nn", "modules") + os.sep
+
+
+def _by_torch_module() -> bool:
+    """Whether the torch function being called (from ``_AddCatcher._before``) is called by
+    the code of one of torch's own modules rather than by the model's: the frames between
+    the call and the nearest frame outside torch include one of torch.nn.modules (a
+    subclass of nn.MultiheadAttention whose super().forward makes its boolean mask a float
+    one with masked_fill; nn.TransformerEncoder checking whether a mask is causal with
+    triu, eq and all).  That is the layer's machinery, not the model's arithmetic: a plain
+    nn.MultiheadAttention (a leaf) does it unrecorded, and its mask's cost is in its softmax
+    op.  A torch function the model calls directly (``x.exp()``), or through torch's Python
+    wrappers (F.normalize, ``2 ** x``: torch.overrides, torch._tensor), is the model's.
+    The adds and activations torch's modules compute (a TransformerEncoderLayer's residual
+    adds, its F.relu) are recorded as before (``_residual_add``, ``functional_module``)."""
+    frame = sys._getframe(3)   # (_before, __torch_function__, then the caller)
+    while frame is not None and frame.f_code.co_filename.startswith(_TORCH_DIR):
+        if frame.f_code.co_filename.startswith(_TORCH_MODULES_DIR):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _check_sdpa(args, kwargs) -> None:

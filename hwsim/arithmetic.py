@@ -1,0 +1,476 @@
+"""Arithmetic a forward does on tensors outside its layers, as extraction records it
+(``hwsim.workload``'s function mode; the activations, pools and padding called as functions
+are ``hwsim.functional``'s): element-wise functions, reductions, concatenations and copies.
+
+Each is an op with the cost model of a residual add (``hwsim.workload``'s ``add`` ops), the
+unit every backend already prices:
+
+- element-wise (``eltwise`` op): one element op per output value (``elems``: accelerator
+  ceil(elems / cols) vector cycles at ADD8_PJ x bits / 8 pJ each, SPRING ceil(elems / lanes)
+  cycles, GPU 1 FLOP each); every tensor operand read once with its own values (a broadcast
+  operand its own: a per-channel gate of C values; a number none: ``hwsim.op.make_op``'s
+  ``also``; ``in_shape`` is the operand with the most values, the first on a tie) and the
+  output written once: I + O values of DRAM or NVM traffic, x precision_bits / 8 bytes.
+  The four of h182 (``+ - * /``, ``ELEMENTWISE_KINDS``) and, since h193, every other
+  element-wise function (``POINTWISE``): negation, abs, powers and squares, exp and log,
+  roots, trigonometric and error functions, rounding, clamps, comparisons and logical ops,
+  maximum/minimum, remainders, ``torch.where`` and ``masked_fill`` (a select: one op per
+  value), each one op per value as an activation module is (a sigmoid or GELU is one);
+  ``addcmul``, ``addcdiv`` and ``lerp`` do a product and a multiply-add: two.  They were
+  free (a forward's ``-x``, ``x ** 2``, ``x.exp()``, ``torch.maximum(a, b)``).
+- reductions (``eltwise`` op): element ops per value read (``REDUCTIONS``): a sum, mean,
+  max/min (their arg forms too), product, all/any, count, cumulative sum or product: one, as
+  a global average pool's adds (``x.mean((2, 3))`` prices as AdaptiveAvgPool2d(1)); a
+  variance or standard deviation: two (a sum and a sum of squares, a norm layer's statistics,
+  ``hwsim.layers.NORM_OPS_PER_ELEMENT``); a 2-norm: one (a sum of squares, a multiply-add),
+  any other p-norm two (|x|^p, an add); logsumexp two (exp, add); F.normalize its norm's and
+  one divide per value.  Every output written (a max over a dimension: its values and its
+  indices).  Only mean and sum were priced (h182).
+- concatenations (``resample`` op, kind ``cat``): a copy of the pieces into one tensor, as a
+  padding layer's copy: I = O values read and written, no arithmetic.
+- copies (``resample`` op, kind ``copy``, since h193): a clone, a repeat or tile, a flip or
+  roll, a gather (index_select, advanced indexing ``x[idx]``, masked_select), and a reshape,
+  flatten or contiguous() that had to copy; an assignment ``x[idx] = v`` and ``x.copy_(v)``
+  write their values into the tensor.  Each reads its source once (at most the values it
+  writes: a gather reads what it picks; a repeat reads its input once) and its index
+  tensors, and writes its output: I + O values, no arithmetic.  A call whose output shares
+  its input's storage is a view (``x.reshape`` of a contiguous tensor, ``x[:, 0]``,
+  ``x.contiguous()`` of a contiguous one): it moves no data and stays free, as do
+  ``view``, ``permute``, ``transpose``, ``expand``, ``squeeze``, ``split``/``chunk``/
+  ``unbind`` (views, never recorded here).  A dtype or device cast (``.to``, ``.float()``)
+  stays free: the hardware models price every value at their own precision, and extract's
+  own ``inputs.to(device)`` runs inside the mode.  Not priced yet (free): sorts (``sort``,
+  ``topk``, ``median``, ``quantile``), scatters (``scatter_add``, ``index_add``), fills
+  (``zeros_like``, ``fill_``) and ``hstack``/``vstack``.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from hwsim.op import FP32_BYTES, Op, make_op
+
+_T = torch.Tensor
+
+
+def _forms(names, owners=(torch, _T), inplace: bool = True) -> list:
+    """The callables a forward may call for each of ``names``: ``torch.NAME``,
+    ``Tensor.NAME`` and (``inplace``) their in-place ``NAME_``, where they exist."""
+    out = []
+    for name in names:
+        for owner in owners:
+            for n in (name, name + "_") if inplace else (name,):
+                f = getattr(owner, n, None)
+                if f is not None and f not in out:
+                    out.append(f)
+    return out
+
+
+# --- element-wise -------------------------------------------------------------------------------
+# the four of h182: two operands (``input``/``self`` and ``other``), geometry (("kind", k),
+# ("other", its shape or None for a number)); host_ops replays torch.<kind>(x, other)
+ELEMENTWISE_KINDS = {
+    **{f: "add" for f in (torch.add, _T.add, _T.add_, _T.__add__, _T.__radd__, _T.__iadd__)},
+    **{f: "sub" for f in (torch.sub, torch.subtract, torch.rsub, _T.sub, _T.sub_, _T.subtract,
+                          _T.__sub__, _T.__rsub__, _T.__isub__)},
+    **{f: "mul" for f in (torch.mul, torch.multiply, _T.mul, _T.mul_, _T.multiply, _T.__mul__,
+                          _T.__rmul__, _T.__imul__)},
+    **{f: "div" for f in (torch.div, torch.divide, torch.true_divide, _T.div, _T.div_,
+                          _T.divide, _T.true_divide, _T.__truediv__, _T.__rtruediv__,
+                          _T.__rdiv__, _T.__itruediv__)},
+}
+
+# every other element-wise function (h193): (kind, element ops per output value, the names
+# that compute it).  The kind names the torch function host_ops replays (torch.<kind>) on
+# the call's own arguments in its order (``_describe``); its geometry is (("kind", k),
+# ("args", ...), ("kwargs", ...)): each tensor argument's shape and class, each other
+# argument's value (an exponent, a clamp's bounds)
+_POINTWISE = (
+    ("neg", 1, ("neg", "negative", "__neg__")),
+    ("abs", 1, ("abs", "absolute", "__abs__")),
+    ("pow", 1, ("pow", "__pow__", "__ipow__", "__rpow__")),
+    ("float_power", 1, ("float_power",)),
+    ("square", 1, ("square",)),
+    ("sqrt", 1, ("sqrt",)), ("rsqrt", 1, ("rsqrt",)), ("reciprocal", 1, ("reciprocal",)),
+    ("exp", 1, ("exp",)), ("exp2", 1, ("exp2",)), ("expm1", 1, ("expm1",)),
+    ("log", 1, ("log",)), ("log2", 1, ("log2",)), ("log10", 1, ("log10",)),
+    ("log1p", 1, ("log1p",)), ("logit", 1, ("logit",)),
+    ("sin", 1, ("sin",)), ("cos", 1, ("cos",)), ("tan", 1, ("tan",)),
+    ("asin", 1, ("asin", "arcsin")), ("acos", 1, ("acos", "arccos")),
+    ("atan", 1, ("atan", "arctan")), ("sinh", 1, ("sinh",)), ("cosh", 1, ("cosh",)),
+    ("asinh", 1, ("asinh", "arcsinh")), ("acosh", 1, ("acosh", "arccosh")),
+    ("atanh", 1, ("atanh", "arctanh")), ("sinc", 1, ("sinc",)),
+    ("erf", 1, ("erf",)), ("erfc", 1, ("erfc",)), ("erfinv", 1, ("erfinv",)),
+    ("i0", 1, ("i0",)), ("lgamma", 1, ("lgamma",)), ("digamma", 1, ("digamma",)),
+    ("sign", 1, ("sign",)), ("sgn", 1, ("sgn",)), ("signbit", 1, ("signbit",)),
+    ("floor", 1, ("floor",)), ("ceil", 1, ("ceil",)), ("round", 1, ("round",)),
+    ("trunc", 1, ("trunc", "fix")), ("frac", 1, ("frac",)),
+    ("clamp", 1, ("clamp", "clip")), ("clamp_min", 1, ("clamp_min",)),
+    ("clamp_max", 1, ("clamp_max",)), ("nan_to_num", 1, ("nan_to_num",)),
+    ("isnan", 1, ("isnan",)), ("isinf", 1, ("isinf",)), ("isfinite", 1, ("isfinite",)),
+    ("maximum", 1, ("maximum",)), ("minimum", 1, ("minimum",)),
+    ("fmax", 1, ("fmax",)), ("fmin", 1, ("fmin",)),
+    ("remainder", 1, ("remainder", "__mod__", "__imod__", "__rmod__")),
+    ("fmod", 1, ("fmod",)),
+    ("floor_divide", 1, ("floor_divide", "__floordiv__", "__ifloordiv__", "__rfloordiv__")),
+    ("atan2", 1, ("atan2", "arctan2")), ("hypot", 1, ("hypot",)),
+    ("copysign", 1, ("copysign",)), ("xlogy", 1, ("xlogy",)),
+    ("eq", 1, ("eq", "__eq__")), ("ne", 1, ("ne", "not_equal", "__ne__")),
+    ("lt", 1, ("lt", "less", "__lt__")), ("le", 1, ("le", "less_equal", "__le__")),
+    ("gt", 1, ("gt", "greater", "__gt__")), ("ge", 1, ("ge", "greater_equal", "__ge__")),
+    ("logical_not", 1, ("logical_not",)), ("logical_and", 1, ("logical_and",)),
+    ("logical_or", 1, ("logical_or",)), ("logical_xor", 1, ("logical_xor",)),
+    ("bitwise_not", 1, ("bitwise_not", "__invert__")),
+    ("bitwise_and", 1, ("bitwise_and", "__and__", "__iand__", "__rand__")),
+    ("bitwise_or", 1, ("bitwise_or", "__or__", "__ior__", "__ror__")),
+    ("bitwise_xor", 1, ("bitwise_xor", "__xor__", "__ixor__", "__rxor__")),
+    # a select: one op per output value, its condition (or mask) read too
+    ("where", 1, ("where",)), ("masked_fill", 1, ("masked_fill",)),
+    # a product, then a multiply-add: two ops per output value
+    ("addcmul", 2, ("addcmul",)), ("addcdiv", 2, ("addcdiv",)), ("lerp", 2, ("lerp",)),
+)
+_SPECIAL = ("exp2", "expm1", "erf", "erfc", "erfinv", "logit", "log1p", "round", "sinc",
+            "xlogy", "i0", "digamma")
+POINTWISE = {f: (kind, ops) for kind, ops, names in _POINTWISE
+             for f in _forms(names) + [getattr(torch.special, n) for n in names
+                                       if n in _SPECIAL and hasattr(torch.special, n)]}
+# the function host_ops replays for each kind
+POINTWISE_FUNCS = {kind: getattr(torch, kind) for kind, _, _ in _POINTWISE}
+# reflected operators: ``a.__rpow__(b)`` is ``b ** a``, replayed as torch.pow(b, a)
+_REFLECTED = frozenset(f for f in (getattr(_T, n, None) for n in (
+    "__rpow__", "__rmod__", "__rfloordiv__")) if f is not None)
+_TENSOR_WHERE = _T.where   # x.where(cond, y): torch.where(cond, x, y)
+
+
+def _canonical(func, args, kwargs) -> tuple[list, dict]:
+    """A pointwise call's arguments in the order its kind's torch function takes them."""
+    args = list(args)
+    if func in _REFLECTED and len(args) >= 2:
+        args[0], args[1] = args[1], args[0]
+    elif func is _TENSOR_WHERE and len(args) >= 2:
+        args[0], args[1] = args[1], args[0]
+    return args, {k: v for k, v in kwargs.items() if k != "out"}
+
+
+def _tensor_class(t: torch.Tensor) -> str:
+    return "bool" if t.dtype == torch.bool else (
+        "float" if t.is_floating_point() or t.is_complex() else "int")
+
+
+def _describe(v):
+    """One argument of a pointwise call as its geometry holds it: a tensor as ("tensor",
+    shape, class), a dtype as ("dtype", name), anything else as ("value", v) where it is a
+    number, a string, a bool or None (else None: not replayed)."""
+    if isinstance(v, torch.Tensor):
+        return ("tensor", tuple(v.shape), _tensor_class(v))
+    if isinstance(v, torch.dtype):
+        return ("dtype", str(v).removeprefix("torch."))
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return ("value", v)
+    return None
+
+
+def _two_tensor_max(func, args, kwargs) -> bool:
+    """``torch.max(a, b)`` / ``a.min(b)``: the element-wise maximum or minimum (not a
+    reduction over a dimension)."""
+    other = args[1] if len(args) > 1 else kwargs.get("other")
+    return func in _MAX_MIN and isinstance(other, torch.Tensor)
+
+
+# --- reductions ---------------------------------------------------------------------------------
+# (kind, element ops per value read, argument names after the input, the names computing it)
+# a norm's ops depend on its p (``_norm_ops``: None here)
+_REDUCTIONS = (
+    ("mean", 1, ("dim", "keepdim"), ("mean",)), ("sum", 1, ("dim", "keepdim"), ("sum",)),
+    ("nansum", 1, ("dim", "keepdim"), ("nansum",)),
+    ("nanmean", 1, ("dim", "keepdim"), ("nanmean",)),
+    ("amax", 1, ("dim", "keepdim"), ("amax",)), ("amin", 1, ("dim", "keepdim"), ("amin",)),
+    ("max", 1, ("dim", "keepdim"), ("max",)), ("min", 1, ("dim", "keepdim"), ("min",)),
+    ("argmax", 1, ("dim", "keepdim"), ("argmax",)),
+    ("argmin", 1, ("dim", "keepdim"), ("argmin",)),
+    ("prod", 1, ("dim", "keepdim"), ("prod",)),
+    ("all", 1, ("dim", "keepdim"), ("all",)), ("any", 1, ("dim", "keepdim"), ("any",)),
+    ("count_nonzero", 1, ("dim",), ("count_nonzero",)),
+    ("var", 2, ("dim", "unbiased", "keepdim"), ("var",)),
+    ("std", 2, ("dim", "unbiased", "keepdim"), ("std",)),
+    ("var_mean", 2, ("dim", "unbiased", "keepdim"), ("var_mean",)),
+    ("std_mean", 2, ("dim", "unbiased", "keepdim"), ("std_mean",)),
+    ("logsumexp", 2, ("dim", "keepdim"), ("logsumexp",)),
+    ("norm", None, ("p", "dim", "keepdim"), ("norm",)),
+    ("cumsum", 1, ("dim",), ("cumsum",)), ("cumprod", 1, ("dim",), ("cumprod",)),
+    ("logcumsumexp", 2, ("dim",), ("logcumsumexp",)),
+    ("cummax", 1, ("dim",), ("cummax",)), ("cummin", 1, ("dim",), ("cummin",)),
+)
+REDUCTION_KINDS = {f: kind for kind, _, _, names in _REDUCTIONS
+                   for f in _forms(names, inplace=False)}
+REDUCTION_KINDS[torch.linalg.vector_norm] = "vector_norm"
+REDUCTION_KINDS[nn.functional.normalize] = "normalize"
+_REDUCTION_OPS = {kind: ops for kind, ops, _, _ in _REDUCTIONS}
+_REDUCTION_ARGS = {kind: names for kind, _, names, _ in _REDUCTIONS}
+_REDUCTION_ARGS.update({"vector_norm": ("ord", "dim", "keepdim"), "normalize": ("p", "dim")})
+_MAX_MIN = frozenset(_forms(("max", "min"), inplace=False))
+_SCANS = ("cumsum", "cumprod", "logcumsumexp", "cummax", "cummin")
+
+
+def _norm_ops(p) -> int:
+    """Element ops per value read of a p-norm: a 2-norm's sum of squares is one multiply-add
+    a value (a norm layer's statistics count it so); any other p an |x|^p and an add."""
+    return 1 if p in (None, 2, 2.0, "fro") else 2
+
+
+# --- concatenations and copies ------------------------------------------------------------------
+CONCATS = frozenset(f for f in (torch.cat, torch.concat, getattr(torch, "concatenate", None),
+                                torch.stack) if f is not None)
+# calls that make a new tensor of their input's values (or a view: ``_is_view``, free); the
+# source is their first argument, any other tensor argument an index they read
+COPIES = {f: name for name in (
+    "clone", "contiguous", "reshape", "flatten", "ravel", "repeat", "tile",
+    "repeat_interleave", "flip", "fliplr", "flipud", "roll", "rot90", "index_select",
+    "gather", "take", "take_along_dim", "masked_select", "narrow_copy", "tril", "triu",
+    "__getitem__") for f in _forms((name,), inplace=False)}
+# calls that write values into an existing tensor: ``x[idx] = v``, ``x.copy_(v)``
+WRITES = {_T.__setitem__: "setitem", _T.copy_: "copy_"}
+
+
+def is_arithmetic(func) -> bool:
+    """Whether ``func`` is arithmetic or a copy a forward may do on tensors outside its
+    layers (this module's tables)."""
+    return (func in ELEMENTWISE_KINDS or func in POINTWISE or func in REDUCTION_KINDS
+            or func in CONCATS or func in COPIES or func in WRITES)
+
+
+def arithmetic_kind(func, args, kwargs) -> str:
+    """The kind an arithmetic call's op is named by: ``mul``, ``exp``, ``maximum``, ``mean``,
+    ``cat``, ``copy``, ``setitem``."""
+    if _two_tensor_max(func, args, kwargs):
+        return "maximum" if REDUCTION_KINDS[func] == "max" else "minimum"
+    for table in (ELEMENTWISE_KINDS, REDUCTION_KINDS, WRITES):
+        if func in table:
+            return table[func]
+    if func in POINTWISE:
+        return POINTWISE[func][0]
+    return "cat" if func in CONCATS else "copy"
+
+
+def _binary_operands(args, kwargs) -> list:
+    """The two operands of an element-wise call (``input``/``self`` and ``other``), tensors
+    or numbers."""
+    c = {**dict(zip(("input", "other"), args)), **kwargs}
+    return [c.get("input", c.get("self")), c.get("other")]
+
+
+def _split_operands(args, kwargs):
+    """(the operand an element-wise call's op takes as its input: the tensor with the most
+    values, the first on a tie; the other operand, a tensor or a number or None).  ``x * x``
+    has ``x`` as both (it reads two operand streams)."""
+    ops = _binary_operands(args, kwargs)
+    ts = [t for t in ops if isinstance(t, torch.Tensor)]
+    if not ts:
+        return None, None
+    x = max(ts, key=lambda t: t.numel())   # (max: the first on ties)
+    at = next(i for i, t in enumerate(ops) if t is x)
+    return x, ops[1 - at]
+
+
+def _pointwise_tensors(func, args, kwargs) -> list:
+    """The tensor operands of a pointwise call, in its canonical order (``out=`` is none)."""
+    a, kw = _canonical(func, args, kwargs)
+    return [v for v in (*a, *kw.values()) if isinstance(v, torch.Tensor)]
+
+
+def _source(args, kwargs):
+    """A copy's source: its first argument (``input``/``self``)."""
+    x = args[0] if args else kwargs.get("input", kwargs.get("self"))
+    return x if isinstance(x, torch.Tensor) else None
+
+
+def _index_tensors(func, args, kwargs) -> list:
+    """The tensors a copy reads besides its source: its indices or mask (``x[idx]``'s key
+    may be a tuple of them)."""
+    rest = [*args[1:], *(v for k, v in kwargs.items() if k not in ("input", "self", "out"))]
+    flat = [t for v in rest for t in (v if isinstance(v, (tuple, list)) else (v,))]
+    return [t for t in flat if isinstance(t, torch.Tensor)]
+
+
+def _written(func, args, kwargs):
+    """(the value tensor a write reads or None for a number, its target tensor, key)."""
+    if func is _T.copy_:
+        c = {**dict(zip(("self", "src"), args)), **kwargs}
+        return c.get("src"), c.get("self"), None
+    c = dict(zip(("self", "key", "value"), args))
+    return c.get("value"), c.get("self"), c.get("key")
+
+
+def arithmetic_operands(func, args, kwargs) -> list:
+    """The tensors an arithmetic call reads as its op's input, measured for their zeros
+    before the call (an in-place one overwrites them): an element-wise call's tensor
+    operands (a number is none), a reduction's input, a write's value and indices; [] for
+    a concatenation (its zeros are its output's), a copy (it does not change its source:
+    measured by ``arithmetic_op``, once it is known to be no view) or any other call."""
+    if func in ELEMENTWISE_KINDS:
+        x, other = _split_operands(args, kwargs)
+        return [] if x is None else [x, other] if isinstance(other, torch.Tensor) else [x]
+    if func in POINTWISE or _two_tensor_max(func, args, kwargs):
+        return _pointwise_tensors(func, args, kwargs)
+    if func in REDUCTION_KINDS:
+        x = _source(args, kwargs)
+        return [] if x is None else [x]
+    if func in WRITES:
+        return _write_reads(func, args, kwargs)
+    return []
+
+
+def _write_reads(func, args, kwargs) -> list:
+    """The tensors a write reads: its value (a number is none) and its key's index or mask
+    tensors (``x[mask] = 0`` reads the mask)."""
+    value, _, key = _written(func, args, kwargs)
+    keys = key if isinstance(key, (tuple, list)) else (key,)
+    return [t for t in (value, *keys) if isinstance(t, torch.Tensor)]
+
+
+def _dims(dim, rank: int):
+    """A reduction's ``dim`` argument as a tuple of non-negative dimensions (None: all; an
+    empty tuple is all too, as torch.amax reads it)."""
+    if dim is None or isinstance(dim, bool):   # (var(x, True): that is ``unbiased``)
+        return None
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    return tuple(sorted(d % max(rank, 1) for d in dims)) or None
+
+
+def _tensors(out) -> list:
+    """The tensors a call returned (a max over a dimension: values and indices)."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, tuple):
+        return [t for t in out if isinstance(t, torch.Tensor)]
+    return []
+
+
+def _is_view(y: torch.Tensor, x: torch.Tensor) -> bool:
+    """Whether ``y`` shares ``x``'s storage (a view: no value moved).  A tensor without
+    storage to compare (sparse, empty) counts as a view."""
+    try:
+        return y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError):
+        return True
+
+
+def _reduction_op(name, func, args, kwargs, outs) -> Op | None:
+    x = _source(args, kwargs)
+    if x is None:
+        return None
+    kind = REDUCTION_KINDS[func]
+    c = {**dict(zip(("input",) + _REDUCTION_ARGS[kind], args)), **kwargs}
+    geometry = [("kind", kind)]
+    p = c.get("ord", c.get("p"))
+    if kind in ("norm", "vector_norm", "normalize"):
+        p = 2 if p is None else p
+        per = _norm_ops(p) + (kind == "normalize")          # normalize: and a divide a value
+        geometry.append(("p", p if isinstance(p, (int, float, str)) else None))
+    else:
+        per = _REDUCTION_OPS[kind]
+    dim = c.get("dim", 1 if kind == "normalize" else None)
+    geometry += [("dim", _dims(dim, x.dim())), ("keepdim", bool(c.get("keepdim", False)))]
+    op = make_op("eltwise", name, x.detach(), outs[0].detach(), elems=per * x.numel())
+    return dataclasses.replace(op, out_bytes=sum(t.numel() for t in outs) * FP32_BYTES,
+                               geometry=tuple(geometry))
+
+
+def _pointwise_op(name, func, args, kwargs, y) -> Op | None:
+    a, kw = _canonical(func, args, kwargs)
+    ts = [v for v in (*a, *kw.values()) if isinstance(v, torch.Tensor)]
+    if not ts:
+        return None
+    x = max(ts, key=lambda t: t.numel())   # (the first on ties)
+    kind, per = ((arithmetic_kind(func, args, kwargs), 1) if _two_tensor_max(func, args, kwargs)
+                 else POINTWISE[func])
+    if kind in ("maximum", "minimum"):   # torch.max(a, b): replayed as torch.maximum(a, b)
+        a, kw = a[:2], {}
+    others = [t for t in ts if t is not x] + [x] * (sum(t is x for t in ts) - 1)
+    op = make_op("eltwise", name, x.detach(), y.detach(), elems=per * y.numel(),
+                 also=tuple(t.detach() for t in others))
+    described = {k: _describe(v) for k, v in kw.items()}
+    return dataclasses.replace(op, geometry=(
+        ("kind", kind), ("args", tuple(_describe(v) for v in a)),
+        ("kwargs", tuple((k, d) for k, d in described.items() if d is not None))))
+
+
+def _copy_op(name, func, args, kwargs, y) -> Op | None:
+    x = _source(args, kwargs)
+    if x is None or _is_view(y, x):   # a view moves nothing: free
+        return None
+    index = _index_tensors(func, args, kwargs)
+    op = make_op("resample", name, x.detach(), y.detach(), also=tuple(t.detach() for t in index))
+    # the source read once, at most the values written; its indices read
+    reads = min(x.numel(), y.numel()) + sum(t.numel() for t in index)
+    return dataclasses.replace(op, in_bytes=reads * FP32_BYTES,
+                               geometry=(("kind", "copy"), ("func", COPIES[func])))
+
+
+def _write_op(name, func, args, kwargs) -> Op | None:
+    value, target, key = _written(func, args, kwargs)
+    if not isinstance(target, torch.Tensor):
+        return None
+    region = target if func is _T.copy_ else target[key]   # (hwsim's: not recorded)
+    reads = _write_reads(func, args, kwargs)
+    src = value if isinstance(value, torch.Tensor) else region
+    op = make_op("resample", name, src.detach(), region.detach())
+    # its value's values read (a number: none) and its key's indices, the region written
+    return dataclasses.replace(
+        op, in_shape=tuple(value.shape) if isinstance(value, torch.Tensor) else (),
+        in_bytes=sum(t.numel() for t in reads) * FP32_BYTES,
+        geometry=(("kind", "copy"), ("func", WRITES[func])))
+
+
+def arithmetic_op(name: str, func, args, kwargs, out) -> Op | None:
+    """The op of an arithmetic call with output ``out`` (see the notes above): an element-wise
+    ``eltwise`` op (the four of h182: geometry their kind and the other operand's shape,
+    None for a number, ``x * x``: x's, it reads x twice; the others their kind and
+    arguments), a reduction's ``eltwise`` op (its kind, dimensions and keepdim; a norm's
+    p), a concatenation's ``resample`` op (``kind`` cat, the output dimension it joins along
+    and each piece's extent there: a stack's pieces are 1 each), a copy's or write's
+    ``resample`` op (``kind`` copy); None for any other call, a view, or one on something
+    else than tensors (the call itself will say)."""
+    if func in WRITES:
+        return _write_op(name, func, args, kwargs)
+    outs = _tensors(out)
+    if not outs:
+        return None
+    y = outs[0]
+    if func in ELEMENTWISE_KINDS:
+        x, other = _split_operands(args, kwargs)
+        if x is None:
+            return None
+        tensor = isinstance(other, torch.Tensor)
+        shape = tuple(other.shape) if tensor else None
+        op = make_op("eltwise", name, x.detach(), y.detach(), elems=y.numel(),
+                     also=(other.detach(),) if tensor else ())
+        return dataclasses.replace(op, geometry=(("kind", ELEMENTWISE_KINDS[func]),
+                                                 ("other", shape)))
+    if func in POINTWISE or _two_tensor_max(func, args, kwargs):
+        return _pointwise_op(name, func, args, kwargs, y)
+    if func in REDUCTION_KINDS:
+        return _reduction_op(name, func, args, kwargs, outs)
+    if func in COPIES:
+        return _copy_op(name, func, args, kwargs, y)
+    if func in CONCATS:
+        c = {**dict(zip(("tensors", "dim"), args)), **kwargs}
+        pieces = c.get("tensors")
+        if not isinstance(pieces, (list, tuple)) or not pieces \
+                or not all(isinstance(t, torch.Tensor) for t in pieces):
+            return None
+        dim = c.get("dim", c.get("axis", 0)) % max(y.dim(), 1)
+        sizes = ((1,) * len(pieces) if func is torch.stack
+                 else tuple(int(t.shape[dim]) if t.dim() > dim else 0 for t in pieces))
+        y = y.detach()
+        op = make_op("resample", name, y, y)   # its pieces' values in, as many out
+        return dataclasses.replace(op, geometry=(("kind", "cat"), ("dim", dim),
+                                                 ("sizes", sizes)))
+    return None
+
+
+# every pointwise kind host_ops can replay is a torch function
+assert all(callable(f) for f in POINTWISE_FUNCS.values())
+assert not (set(POINTWISE) & set(ELEMENTWISE_KINDS)) and not (set(POINTWISE) & set(REDUCTION_KINDS))
