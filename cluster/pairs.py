@@ -14,7 +14,8 @@ restarted pair (a killed actor, or a rerun after the driver died) starts from th
 pool read back from those shards: a resumed job writes the set an uninterrupted one does.
 ``run_synthesis`` splits a job of
 N images into shards (disjoint seeds, classes balanced within every shard), runs them on K
-pairs through ``ResilientActorPool`` (a dead pair is restarted and its shard redone) and writes
+pairs through ``ResilientActorPool`` (a dead pair is restarted and its shard redone; in the ADI
+protocol shard i is pair (i mod K)'s, run in order, so that two runs write one set) and writes
 each finished shard atomically as ``shard-XXXXX.parquet`` in ``out_dir``, with columns
 ``x, label, teacher_confidence, loss, seed, teacher_checksum`` and the teacher's data-set
 metadata, so ``load_dataset(f"parquet:{out_dir}")`` reads the set.  Shards are written by the
@@ -622,11 +623,24 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                                  f"CPU{'s' if cpus != 1 else ''} and a pair takes one")
         log.warning("%s", summary["pairs_note"])
         used = summary["pairs"] = max(cpus, 1)
+    # the pairs' slots: in the ADI protocol shard i is pair (i mod lanes)'s, which runs its
+    # shards in order, so that a pair's student has learned from the same shards before each
+    # of its own in every run and on a resume.  Handed to whichever pair was free first,
+    # two runs of one job with --pairs 2 wrote different sets and students (the shards a
+    # pair's student had seen hung on which pair finished first)
+    lanes = min(pairs, len(shards), max(cpus, 1)) if kd is not None else used
+    slots = sorted({s["index"] % lanes for s in pending}) if kd is not None else list(range(used))
+    if len(slots) < used:
+        summary["pairs_note"] = (f"{len(slots)} of {pairs} pairs used: the shards left are "
+                                 f"those of {len(slots)} pair{'s' if len(slots) != 1 else ''} "
+                                 f"(ADI gives shard i to pair i mod {lanes})")
+        log.warning("%s", summary["pairs_note"])
+        used = summary["pairs"] = len(slots)
     teacher_ref = ray.put(payload)
     actor_cls = ray.remote(num_cpus=1, max_restarts=0)(PairActor)
     kd_dict = None
-    if kd is not None:  # the cosine horizon: this pair's share of the job's rounds
-        rounds = math.ceil(len(shards) / used) * math.ceil(shard_size / config.batch_size)
+    if kd is not None:  # the cosine horizon: a pair's share of the job's rounds
+        rounds = math.ceil(len(shards) / lanes) * math.ceil(shard_size / config.batch_size)
         kd_dict = {**kd.to_dict(), "total_steps": rounds * kd.kd_steps_per_round
                    + kd.final_kd_steps}
 
@@ -640,7 +654,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                                 None if kd_dict is None else {**kd_dict, "start_step": steps},
                                 slot=slot, seed=seed, kd_state=kd_state, pool=pool)
 
-    pool = ResilientActorPool(make_pair, size=used)
+    pool = ResilientActorPool(lambda i: make_pair(slots[i]), size=used)
     t0 = time.perf_counter()
     pool.call_all("ping")  # actors up (torch imported, teacher built) before the clock starts
     start = time.perf_counter()
@@ -655,7 +669,9 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     kd_steps: dict[int, int] = {}   # pair -> its student's KD steps so far
     bar = tqdm(total=len(pending), desc="shards", disable=not progress)
     try:
-        for shard, res in pool.map_unordered("synthesize_shard", pending):
+        for shard, res in pool.map_unordered(
+                "synthesize_shard", pending, slot_of=None if kd is None else (
+                    lambda s: slots.index(s["index"] % lanes))):
             n = len(res["labels"])
             path = shard_path(out, shard["index"])
             if "student_state" in res:  # saved before the shard (the commit point), so a

@@ -62,24 +62,38 @@ class ResilientActorPool:
         self.restarts += 1
 
     def map_unordered(self, method: str, items: Iterable[Any],
-                      on_result: Callable[[Any, Any], None] | None = None) -> Iterator[tuple[Any, Any]]:
-        """Yield ``(item, result)`` in completion order; every item is yielded exactly once."""
+                      on_result: Callable[[Any, Any], None] | None = None,
+                      slot_of: Callable[[Any], int] | None = None,
+                      ) -> Iterator[tuple[Any, Any]]:
+        """Yield ``(item, result)`` in completion order; every item is yielded exactly once.
+        An item goes to the first free actor, or with ``slot_of`` to actor ``slot_of(item)``
+        alone, each actor's items in the order given: work whose result depends on what
+        its actor ran before (a learning student) then comes out the same whichever actor
+        finishes first."""
         import ray
         from ray.exceptions import RayActorError
-        pending = list(items)[::-1]
+        queues: list[list[tuple[int, Any]]] = [[]] if slot_of is None else [
+            [] for _ in self.actors]
+        for index, item in enumerate(items):
+            slot = 0 if slot_of is None else slot_of(item)
+            if not 0 <= slot < len(self.actors):
+                raise ValueError(f"slot_of gave {slot} for a pool of {len(self.actors)} actors")
+            queues[slot].append((index, item))
+        queues = [q[::-1] for q in queues]   # popped from the end: in the order given
         retries: dict[int, int] = {}
         in_flight: dict[Any, tuple[int, int, Any]] = {}  # ref -> (slot, item index, item)
-        counter = 0
         free = list(range(len(self.actors)))
 
         def submit(slot: int, index: int, item: Any) -> None:
             ref = getattr(self.actors[slot], method).remote(item)
             in_flight[ref] = (slot, index, item)
 
-        while pending or in_flight:
-            while pending and free:
-                submit(free.pop(0), counter, pending.pop())
-                counter += 1
+        while any(queues) or in_flight:
+            for slot in list(free):
+                queue = queues[0 if slot_of is None else slot]
+                if queue:
+                    free.remove(slot)
+                    submit(slot, *queue.pop())
             done, _ = ray.wait(list(in_flight), num_returns=1)
             ref = done[0]
             slot, index, item = in_flight.pop(ref)
