@@ -16,9 +16,11 @@ Modelled, each with its source:
   The paper's exact interface figures are not in our anchors: defaults are assumptions
   (RRAM-class read 1 pJ/bit, write 5 pJ/bit; 1 TB/s dense vertical vias), stated here.
 - Energy: MAC and SRAM energies from Horowitz ISSCC 2014 (45 nm) scaled like ``hwsim.accel``:
-  a GEMM's operand reads (one per ``operand_reuse`` MACs) and every other op's input and
-  output values (element-wise, pool, norm, copy: each read and written once) through the
-  on-chip buffers at one bank's pJ per byte.
+  a GEMM's operand reads (one per ``operand_reuse`` MACs) and its output values (each
+  written once; in training dX and dW too), and every other op's input and output values
+  (element-wise, pool, norm, copy: each read and written once) through the on-chip buffers
+  at one bank's pJ per byte (SRAM8KB_PJ_PER_B x sqrt(sram_bank_kb / 8) x node / 45: 2.2 pJ
+  per byte at 64 KiB banks, 28 nm).
 - A product of two activations (``matmul``: an attention's Q K^T and A V) has no weights: both
   operands stream through the activation buffer (``I``, compressed at their measured
   sparsity together), the weight buffer and its NVM traffic unused; its zero-skipping keeps
@@ -203,6 +205,14 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
     # residual add, a product, a cell update), a pool's, a norm's cost no SRAM energy (h193)
     gemm = a["gemm"] > 0
     buffered = np.where(gemm, 0.0, a["I"] + a["O"] + a["lookup"] + a["Wv"])      # values
+    # a GEMM op's results, values: each output is reduced in its lane's accumulator over
+    # ceil(K_eff / multipliers) cycles (``_pass``) and written to the activation buffer once,
+    # its O values (its operand reads are charged per MAC below).  In training the backward
+    # passes write theirs too: backward-data dX (the input's I values: an attention
+    # product's two operands both), backward-weight dW (W), as ``hwsim.gpu.phase_work``
+    # counts them.  (Only the operand reads were charged: a conv's output activations
+    # reached the buffer for free, h196)
+    written = np.where(gemm, a["O"] + (a["I"] + a["W"] if mode == "training" else 0.0), 0.0)
     fwd, eff_f = _pass(a, cfg, a["sa"], a["sw"])
     cycles_c, eff = fwd + vec, eff_f
     # (I: every value an op reads as input, an element-wise op's two tensor operands both,
@@ -253,6 +263,7 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
     # array reuses none: values x b / 8 bytes, forward, backward-data and its update in
     # training as its element ops, ``n_elem_ops``)
     sram_bytes = sram_bytes + buffered.sum() * (b / 8) * (3 if mode == "training" else 1)
+    sram_bytes = sram_bytes + written.sum() * (b / 8)                      # GEMM results
     e_sram = float(sram_bytes * sram_pj_b)
     e_nvm = float(nvm_read.sum() * cfg.nvm_read_pj_per_bit + nvm_write.sum() * cfg.nvm_write_pj_per_bit)
     e_static = cfg.static_w * seconds * 1e12                                  # W*s = 1e12 pJ
