@@ -1,8 +1,10 @@
 """The data-set registry: names, descriptions and loaders (no heavy imports).
 
-``synth.data`` (images, tabular sets, CIFAR-10, Parquet), ``synth.sequences`` and
-``synth.text`` register their sets here with ``register_dataset``; ``synth.data`` re-exports
-every name of this module, so ``from synth.data import load_dataset`` is the usual spelling.
+``synth.data`` (images, tabular sets, CIFAR-10, Parquet: the ``synth.data_*`` modules it
+imports), ``synth.sequences`` and ``synth.text`` register their sets here with
+``register_dataset``; ``synth.data`` re-exports the names of this module callers use, so
+``from synth.data import load_dataset`` is the usual spelling.  What the path of a
+``prefix:<path>`` set must be is here too (``DATASET_PATHS``, ``check_dataset_input``).
 The modules that register sets import torch, so they are not imported with ``synth``:
 ``synth/__init__`` hands ``register_later`` the import of all three, and it runs when the
 registry is first read.  Importing ``synth`` (every ``nnsynth --help``) stays light.
@@ -10,13 +12,15 @@ registry is first read.  Importing ``synth`` (every ``nnsynth --help``) stays li
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 import threading
+from pathlib import Path
 from typing import Any, Callable
 
 from synth.choices import DATASET_PREFIXES
 from synth.config import check_seed, short_repr
-from synth.errors import ConfigError
+from synth.errors import ConfigError, UserError
 from synth.files import printable
 
 _REGISTRY: dict[str, Callable] = {}   # name -> fn(seed) -> synth.data.Dataset
@@ -157,6 +161,57 @@ def check_dataset_path(name, where: str = "") -> None:
                 f"{where + ': ' if where else ''}data set {printable(name)} holds a control "
                 f"character (a newline, an escape sequence...); data set names must be "
                 f"printable (rename the file or folder)")
+
+
+# What the path of each ``prefix:<path>`` set is (a file, a folder or either) and how errors
+# name it: the loaders' own checks and ``check_dataset_input`` (`nnsynth run --check`).
+DATASET_PATHS = {
+    "csv": ("file", "CSV file", "a .csv file with a header row"),
+    "text": ("file", "text file", "a UTF-8 plain-text file"),
+    "images": ("folder", "image folder", "a folder with one subfolder of images per class"),
+    "cifar10": ("folder", "CIFAR-10 directory", "a folder of the python batches"),
+    "parquet": ("either", "Parquet path", "a .parquet file or a folder of them"),
+    "ts": ("either", ".ts path", "a .ts file, a folder with *_TRAIN.ts and *_TEST.ts, or "
+                                 "<folder>/<problem> of its <problem>_TRAIN.ts and _TEST.ts"),
+}
+
+
+def missing_path(prefix: str, path: str | os.PathLike) -> Exception:
+    """The one-line error of a ``prefix:`` set whose ``path`` is not what it reads."""
+    from synth.files import missing_input
+    _, what, expected = DATASET_PATHS[prefix]
+    return missing_input(Path(path), what, expected)
+
+
+def ts_pair(path: str | os.PathLike) -> tuple[Path, str] | None:
+    """(folder, problem) of a ``ts:<folder>/<problem>`` path that names a pair of files
+    ``<problem>_TRAIN.ts`` and ``<problem>_TEST.ts`` rather than a file or folder, else None:
+    a folder holding several pairs (aeon's PickupGestureWiimoteZ folder holds the unequal
+    and the _eq pair) could be loaded only by its TRAIN file alone."""
+    p = Path(path).expanduser()
+    if os.path.lexists(p) or not p.name:
+        return None
+    if all(os.path.lexists(p.parent / f"{p.name}_{s}.ts") for s in ("TRAIN", "TEST")):
+        return p.parent, p.name
+    return None
+
+
+def check_dataset_input(name: str, where: str = "") -> None:
+    """A ``prefix:<path>`` set's path exists and is a file or a folder as its loader reads
+    it, without reading it (`nnsynth run --check` said 'valid' for a ``csv:`` path that was
+    a folder, and the run failed in its first stage); ``where`` begins the message."""
+    prefix, sep, path = str(split_class_list(name)[0]).partition(":")
+    if not sep or prefix not in DATASET_PATHS:
+        return
+    kind = DATASET_PATHS[prefix][0]
+    p = Path(path).expanduser()
+    if p.is_file() if kind == "file" else p.is_dir() if kind == "folder" else p.exists():
+        return
+    if prefix == "ts" and ts_pair(p) is not None:   # <folder>/<problem>: the pair
+        return                                      # <problem>_TRAIN.ts and _TEST.ts
+    error = (f"{prefix}:{printable(path)} not found" if not (p.exists() or p.is_symlink())
+             else str(missing_path(prefix, p)))   # a folder for a file, a dangling link...
+    raise UserError(f"{where}: {error}" if where else error)
 
 
 def shown(value: Any, otherwise: str = "", lead: str = "") -> str:

@@ -75,10 +75,11 @@ def test_csv_file_is_read_only_by_the_calling_thread(tmp_path, monkeypatch, text
     'terminate called without an active exception' and exited 134 (1 run in 3 to 10).
     No other thread may hold the file, failing or not."""
     import synth.data
+    import synth.data_csv   # where the CSV reader lives (synth.data re-exports it)
     path = tmp_path / "t.csv"
     path.write_text(text)
     _ReadsSeen.threads = []
-    monkeypatch.setattr(synth.data, "open", lambda p, mode="r": _ReadsSeen(p, "r"),
+    monkeypatch.setattr(synth.data_csv, "open", lambda p, mode="r": _ReadsSeen(p, "r"),
                         raising=False)
     try:
         synth.data.load_dataset(f"csv:{path}")

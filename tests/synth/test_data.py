@@ -167,7 +167,7 @@ def test_mnist5k_reader_matches_the_csv_rows():
 def test_a_parquet_folder_is_walked_within_bounds(tmp_path, monkeypatch):
     """parquet:/ walked the whole file system (22 s) and read a stranger's .parquet file; a
     set's folder also read files in hidden folders (a .cache of another tool's tables)."""
-    import synth.data as data
+    import synth.data_parquet   # where the folder walk reads its limit
     meta = {"input_shape": [2], "num_classes": 2, "mean": [0.0, 0.0], "std": [1.0, 1.0]}
     write_parquet(tmp_path / "set" / "shard-0.parquet", torch.zeros(8, 2),
                   torch.arange(8) % 2, meta)
@@ -176,7 +176,7 @@ def test_a_parquet_folder_is_walked_within_bounds(tmp_path, monkeypatch):
     assert load_dataset(f"parquet:{tmp_path / 'set'}").x_train.shape[1:] == (2,)
     for i in range(30):
         (tmp_path / "set" / f"note{i}.txt").write_text("x")
-    monkeypatch.setattr(data, "MAX_PARQUET_ENTRIES", 20)
+    monkeypatch.setattr(synth.data_parquet, "MAX_PARQUET_ENTRIES", 20)
     with pytest.raises(UserError, match="holds more than 20 files and folders"):
         load_dataset(f"parquet:{tmp_path / 'set'}")
 

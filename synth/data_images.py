@@ -1,0 +1,220 @@
+"""``images:<dir>``: a folder of class subfolders of images, as torchvision's ImageFolder
+reads it, or a folder of train/, val/ and test/ folders of those."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from synth.config import short_repr
+from synth.data_parquet import MAX_DATASET_VALUES
+from synth.data_registry import check_class_names, missing_path, printable, register_dataset
+from synth.data_splits import _image_dataset, split_column, too_few_to_split
+from synth.dataset import Dataset
+from synth.errors import UserError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+MAX_IMAGE_SIDE = 1024        # px: the sets this tool trains on are small images
+MAX_IMAGE_FILES = 200_000    # files and folders looked at under an images:<dir>
+
+
+def _class_folders(root: Path) -> dict[str, list[Path]]:
+    """{class name: its image files} of ``root``'s class subfolders, each read with its own
+    subfolders as torchvision's ImageFolder reads it (a class folder of subfolders, one per
+    recording or subject, was a class without images: "found 0 classes"); hidden entries and
+    symbolic links are not followed; in name order, a folder's files before its subfolders'.
+    A class folder without images is {name: []} (the caller refuses it)."""
+    if not root.is_dir():
+        raise missing_path("images", root)
+    classes, seen = {}, [0]
+    for sub in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
+        if sub.is_symlink() or not sub.is_dir():
+            continue
+        classes[sub.name] = _images_under(sub, root, seen)
+    return classes
+
+
+def _images_under(folder: Path, root: Path, seen: list[int]) -> list[Path]:
+    """The image files in ``folder`` and its subfolders (``_class_folders``); ``seen[0]``
+    counts the entries looked at under ``root``, at most MAX_IMAGE_FILES.  Iterative: a
+    chain of 2,000 nested folders is no RecursionError."""
+    files, stack = [], [folder]
+    while stack:
+        folders = []
+        for entry in sorted(stack.pop().iterdir()):
+            seen[0] += 1
+            if seen[0] > MAX_IMAGE_FILES:
+                raise UserError(f"image folder {printable(root)} holds more than "
+                                f"{MAX_IMAGE_FILES:,} files; give a smaller set or write it "
+                                f"as Parquet")
+            if entry.name.startswith(".") or entry.is_symlink():
+                continue
+            if entry.is_dir():
+                folders.append(entry)
+                continue
+            if not entry.is_file():
+                continue
+            if entry.suffix.lower() not in IMAGE_SUFFIXES:
+                raise UserError(f"image folder {printable(root)}: {printable(entry)} is not "
+                                f"an image ({', '.join(IMAGE_SUFFIXES)})")
+            files.append(entry)
+        stack += reversed(folders)   # depth first, in name order
+    return files
+
+
+# 16-bit grayscale (PNG, TIFF): Pillow's convert("L") clipped every value above 255 to white
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def _sixteen_bit(im) -> bool:
+    """``im`` holds 16-bit gray values (a PNG has no 32-bit mode: older Pillow opens its
+    16-bit images as "I")."""
+    return im.mode in SIXTEEN_BIT_MODES or (im.mode == "I" and im.format == "PNG")
+
+
+def _flatten(im):
+    """``im`` with its transparency flattened onto white, as a viewer shows it on a page;
+    an image without transparency as it is.  convert("RGB") drops the alpha channel and
+    keeps the colour under it: icons drawn in their alpha channel over transparent black
+    (RGBA 0,0,0,a) all read as black, a set of identical inputs that trained to chance."""
+    if im.mode not in ("RGBA", "LA", "PA", "La", "RGBa") and "transparency" not in im.info:
+        return im
+    from PIL import Image
+    rgba = im.convert("RGBA")
+    flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    flat.alpha_composite(rgba)
+    return flat
+
+
+def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
+    """(N, C, H, W) pixels in [0, 1] of ``files`` (all of one size; grayscale when every one
+    is, else RGB), the size checked from each header before a pixel is decoded.  8-bit
+    images are scaled by 255, 16-bit ones by 65535; floating-point and 32-bit images, whose
+    range is unknown, are refused."""
+    from PIL import Image, UnidentifiedImageError
+    size, modes, headers = None, set(), []
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                w, h = im.size
+                odd = im.mode in ("F", "I") and not _sixteen_bit(im)
+                mode = im.mode
+                modes.add("L" if im.mode in ("1", "L") or _sixteen_bit(im) else "RGB")
+        except Image.DecompressionBombError:   # PIL's own limit: 179 M pixels
+            raise UserError(f"image folder {printable(root)}: {printable(f)} declares more "
+                            f"than {Image.MAX_IMAGE_PIXELS * 2:,} pixels; the limit is "
+                            f"{MAX_IMAGE_SIDE} px a side") from None
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise UserError(f"image folder {printable(root)}: {printable(f)} cannot be read as "
+                            f"an image ({type(e).__name__})") from None
+        if odd:   # floats of 0..3 were truncated to 0..2 of 255, 32-bit integers all white
+            raise UserError(f"image folder {printable(root)}: {printable(f)} is a "
+                            f"{'floating-point' if mode == 'F' else '32-bit'} image of no known "
+                            f"range; nnsynth reads 8- or 16-bit images")
+        if max(w, h) > MAX_IMAGE_SIDE or min(w, h) < 1:
+            raise UserError(f"image folder {printable(root)}: {printable(f)} is {w}x{h} px; "
+                            f"the limit is {MAX_IMAGE_SIDE} px a side")
+        if size is None:
+            size = (w, h)
+        elif (w, h) != size:
+            raise UserError(f"image folder {printable(root)}: images must share one size, "
+                            f"{printable(f)} is {w}x{h} and {printable(headers[0])} is "
+                            f"{size[0]}x{size[1]} (resize them first)")
+        headers.append(f)
+    mode = "L" if modes == {"L"} else "RGB"
+    channels = 1 if mode == "L" else 3
+    if len(files) * channels * size[0] * size[1] > MAX_DATASET_VALUES:
+        raise UserError(f"image folder {printable(root)} holds {len(files):,} images of "
+                        f"{size[0]}x{size[1]}; the limit is {MAX_DATASET_VALUES:,} values")
+    x = np.empty((len(files), channels, size[1], size[0]), dtype=np.float32)
+    for i, f in enumerate(files):
+        try:
+            with Image.open(f) as im:
+                if _sixteen_bit(im):   # gray, in every channel of an RGB set
+                    a = np.asarray(im, dtype=np.float32) / 65535.0
+                    x[i] = a[None]
+                else:
+                    a = np.asarray(_flatten(im).convert(mode), dtype=np.float32) / 255.0
+                    x[i] = a[None] if channels == 1 else a.transpose(2, 0, 1)
+        except (OSError, ValueError) as e:   # a truncated file passes the header check
+            raise UserError(f"image folder {printable(root)}: {printable(f)} cannot be decoded "
+                            f"({type(e).__name__})") from None
+    return x, mode
+
+
+SPLIT_FOLDERS = ("train", "val", "test")
+
+
+def _split_folders(root: Path) -> list[str | None]:
+    """The split folders of an images:<dir> in SPLIT_FOLDERS order, or [None] for a folder
+    of class subfolders.  train/ with val/ or test/ (or train/ alone) is a split layout, as a
+    csv split column of those values is: train/ and val/ without test/ were read as one
+    folder of two classes without images ("found 0 classes").  A split layout holds no other
+    folder (its classes were ignored), and val/ or test/ without train/ is refused."""
+    top = sorted(p.name for p in root.iterdir() if p.is_dir()
+                 and not p.name.startswith(".")) if root.is_dir() else []
+    splits = [s for s in SPLIT_FOLDERS if s in top]
+    others = [n for n in top if n not in SPLIT_FOLDERS]
+    if "train" in splits and (len(splits) > 1 or not others):
+        if others:
+            raise UserError(f"image folder {printable(root)} holds the split folders "
+                            f"{', '.join(s + '/' for s in splits)} and also "
+                            f"{short_repr(printable(others[0]) + '/')}; give either one "
+                            f"subfolder per class or only train/, val/ and test/ folders of them")
+        return splits
+    if splits and not others:
+        held = " and ".join(s + "/" for s in splits)
+        raise UserError(f"image folder {printable(root)} has {held} but no train/ folder; "
+                        f"the training images go in train/")
+    return [None]
+
+
+@register_dataset("images", "your own images: a folder with one subfolder per class (PNG, JPEG, "
+                  "...; one size), or with train/ (val/, test/) folders of those",
+                  prefixed=True)
+def _images(path: str, seed: int) -> Dataset:
+    """A folder of class subfolders, as torchvision's ImageFolder reads it (the class names
+    are the subfolder names, in order), split stratified with ``seed``; or a folder with
+    ``train``, ``val`` and ``test`` folders of class subfolders (``_split_folders``), kept as
+    those splits as a csv split column is: val drawn from train when absent, no test split
+    when test/ is absent.  Pixels scaled to [0, 1], normalized per channel with the
+    training split's mean and std."""
+    root = Path(path).expanduser()
+    parts = _split_folders(root)
+    groups = {part: _class_folders(root / part if part else root) for part in parts}
+    names = sorted(set().union(*({n for n, fs in g.items() if fs} for g in groups.values())))
+    if len(names) < 2:   # images in the folder itself: say where they must go
+        import itertools
+        loose = sum(1 for p in itertools.islice(root.iterdir(), MAX_IMAGE_FILES)
+                    if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+                    and p.is_file()) if root.is_dir() else 0
+        raise UserError(f"image folder {printable(root)} needs subfolders of images for at "
+                        f"least 2 classes, found {len(names)}" + (
+                            f" (it holds {loose:,} images of its own: put each class's "
+                            f"images in a subfolder named after the class)" if loose else ""))
+    for part, group in groups.items():   # an empty class folder dropped its class silently
+        empty = next((n for n, fs in group.items() if not fs), None)
+        if empty is not None:
+            where = root / part if part else root
+            raise UserError(f"image folder {printable(where)}: class folder "
+                            f"{short_repr(empty)} holds no images (hidden files and symbolic "
+                            f"links are not read); add its images or remove it")
+    check_class_names(names, f"image folder {printable(root)}", loaded=True)
+    files, labels, where = [], [], []
+    for part, group in groups.items():
+        for name, fs in group.items():
+            files += fs
+            labels += [names.index(name)] * len(fs)
+            where += [part] * len(fs)
+    x, _ = _read_images(files, root)
+    y, where = np.asarray(labels, dtype=np.int64), np.asarray(where, dtype=object)
+    splits = None
+    if parts != [None]:
+        splits = split_column(where, y, seed, f"image folder {printable(root)}")
+    try:
+        return _image_dataset(f"images:{path}", x, y, names, seed, splits)
+    except UserError:   # already says what is wrong (a ValueError too)
+        raise
+    except ValueError:
+        raise UserError(f"image folder {printable(root)}: "
+                        f"{too_few_to_split(y, names, 'images')}") from None

@@ -1,0 +1,254 @@
+"""A user's own table as a tabular set, whatever file it came from (csv:, a plain Parquet).
+
+Which column holds the labels, which the split and which the features (``_table_roles``),
+the labels as classes (``_table_labels``: integers in numeric order, names in sorted order,
+an ordered category in its order), every feature column checked to hold numbers, and the
+set (``table_dataset``).  Reading the files is ``synth.data_csv``'s and
+``synth.data_parquet``'s.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from synth.config import short_repr
+from synth.data_registry import check_class_names, column_shown, content_shown, printable, shown
+from synth.data_splits import _tabular_dataset, split_column, stratified_splits, too_few_to_split
+from synth.dataset import Dataset
+from synth.errors import UserError
+
+# pyarrow's time and memory grow with the columns of a table, not its bytes: a 2 MB header
+# row of 10**6 columns took 45 s and 9 GB to parse.  The header is counted first.
+MAX_CSV_COLUMNS = 16_384
+LABEL_COLUMNS = ("label", "class", "target", "y")   # the first present names the labels
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _label_classes(keys: list, codes: np.ndarray, empty, where: str):
+    """(class indices, class names) from the label values ``keys`` (sortable: ints or
+    strings; a value may be there twice, its rows one class) and each row's index ``codes``
+    into them; ``empty``: the indices of the empty (blank) text labels."""
+    if len(empty):   # a text column reads an empty cell as "", which became a class
+        raise UserError(f"{where}: its label column has "
+                        f"{int(np.isin(codes, list(empty)).sum()):,} empty cells")
+    classes = sorted(set(keys))
+    index = {k: i for i, k in enumerate(classes)}
+    y = np.asarray([index[k] for k in keys], dtype=np.int64)[codes]
+    if len(classes) < 2:
+        raise UserError(f"{where}: its labels hold {len(classes)} class; at "
+                        f"least 2 are needed")
+    return y, [str(c) for c in classes]
+
+
+def _whole_numbers(text: list[str], where: str) -> list[int]:
+    """The label values ``text`` (a column read as floating point) as exact integers: codes
+    beyond int64 (parsed as doubles) fell together into one class, and 1e30 into class
+    -2**63."""
+    from fractions import Fraction
+    numbers = []
+    for t in text:
+        try:
+            numbers.append(Fraction(t))
+        except (ValueError, ZeroDivisionError, OverflowError):   # nan, inf
+            numbers.append(None)
+        if numbers[-1] is None and _is_number(t):   # 'inf' was called a fractional value
+            raise UserError(f"{where}: its label column holds NaN or infinite values"
+                            f"{shown(t, lead=' such as ')}; labels must be class names or "
+                            f"integers")
+        if numbers[-1] is None or numbers[-1].denominator != 1:
+            raise UserError(f"{where}: labels must be class names or integers, got fractional "
+                            f"values{shown(t, lead=' such as ')} (the labels are the column "
+                            f"named {'/'.join(LABEL_COLUMNS)}, else the last)")
+    return [int(f) for f in numbers]
+
+
+def _check_finite_labels(values: np.ndarray, where: str) -> None:
+    """Floating-point labels hold no NaN or infinity (written as values, not nulls: pyarrow's
+    and polars' NaN), named with the first row that holds one."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise UserError(f"{where}: its label column holds NaN or infinite values "
+                        f"({int(bad.sum()):,}; the first in data row "
+                        f"{int(np.flatnonzero(bad)[0]) + 1:,}); fill or drop those rows")
+
+
+def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[str]]:
+    """(class indices, class names) of a label column: integers (classes in numeric order)
+    or names (in sorted order), one per row.  ``as_text()``: the column read again as text
+    (a CSV's, whose floating-point cells are taken exactly); without it floating-point
+    labels are taken as the numbers they are (a Parquet column)."""
+    import pyarrow as pa
+    if column.null_count:
+        raise UserError(f"{where}: its label column has {column.null_count:,} "
+                        f"empty cells")
+    kind = column.type
+    if pa.types.is_dictionary(kind):   # a pandas category: its values, dictionary-encoded
+        column = column.cast(kind.value_type)
+        kind = kind.value_type
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        values = np.asarray(column.to_numpy(zero_copy_only=False))
+        if values.dtype == bool:   # classes 0 and 1, as a CSV's false/true
+            values = values.astype(np.int64)
+        # in their own type: uint64 codes beyond 2**63 cast to int64 named classes -2**63...
+        classes, codes = np.unique(values, return_inverse=True)
+        return _label_classes(classes.tolist(), codes.reshape(-1), (), where)
+    if pa.types.is_floating(kind) and as_text is None:
+        values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+        _check_finite_labels(values, where)
+        classes, codes = np.unique(values, return_inverse=True)
+        return _label_classes(_whole_numbers([repr(float(c)) for c in classes], where),
+                              codes.reshape(-1), (), where)
+    numbers = pa.types.is_floating(kind) or pa.types.is_decimal(kind)   # whole numbers
+    if pa.types.is_floating(kind):
+        column = as_text()
+    elif pa.types.is_decimal(kind):   # its text ('9.00', '10.00') was sorted as text
+        column = column.cast(pa.string())
+    elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        raise UserError(f"{where}: its label column holds bytes, not text; write it as text "
+                        f"or integers")
+    elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        column = column.cast(pa.string())
+    encoded = column.combine_chunks().dictionary_encode()   # Arrow's memory, not a str a row
+    # spaces around a name are not part of it: 'cat' and 'cat ' (or ' cat' after ', ') were
+    # two classes of one animal, or a class named ' cat'
+    text = [t.strip() for t in encoded.dictionary.to_pylist()]
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    empty = [i for i, t in enumerate(text) if not t]
+    if not numbers:
+        return _label_classes(text, codes, empty, where)
+    return _label_classes(_whole_numbers(text, where), codes, empty, where)
+
+
+def _table_roles(names: list[str], where: str) -> tuple[str, str | None, list[str]]:
+    """(label column, split column or None, feature columns) of a user's table by the rules
+    README gives for csv: (a column named label, class, target or y, the first of them
+    present, else the last; a column named split; every other a feature)."""
+    lowered = [n.strip().lower() for n in names]
+    for key in (next((c for c in LABEL_COLUMNS if c in lowered), None), "split"):
+        same = [n for n, low in zip(names, lowered) if low == key]
+        if len(same) > 1:   # 'Label' and 'label': the first was the labels, the other a feature
+            raise UserError(f"{where}: its header names the {key} column twice "
+                            f"({', '.join(column_shown(n, names) for n in same)}); rename one")
+    split = names[lowered.index("split")] if "split" in lowered else None
+    last = next((n for n in reversed(names) if n != split), names[-1])   # a split column last
+    label = next((names[lowered.index(c)] for c in LABEL_COLUMNS if c in lowered), last)
+    return label, split, [n for n in names if n not in (label, split)]
+
+
+def _label_hint(names: list[str]) -> str:
+    """Which column was taken as the labels, for an error about a text feature column (the
+    labels in another column than the rule picks, such as the first)."""
+    label, _, _ = _table_roles(names, "")
+    return (f" (the labels are the column named {'/'.join(LABEL_COLUMNS)}, else the last: "
+            f"here {column_shown(label, names)})")
+
+
+def _feature_type_error(column, name: str, where: str, names=()) -> str | None:
+    """Why the feature column ``name`` cannot be read as numbers (its first missing value
+    or text, with its row), or None; ``names``: the table's columns, for a hint."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    kind = column.type
+    numeric = (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+               or pa.types.is_boolean(kind) or pa.types.is_decimal(kind))
+    if numeric and not column.null_count:
+        return None
+    head = f"{where}: feature column {column_shown(name, names)}"
+    if column.null_count and (numeric or pa.types.is_null(kind)):
+        row = int(np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False))[0])
+        return (f"{head} has {column.null_count:,} empty cells (missing values: empty, NA, "
+                f"NaN...; the first in data row {row + 1:,}); fill or drop those rows")
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        values = column.combine_chunks().dictionary_encode()
+        text = values.dictionary.to_pylist()
+        odd = next((i for i, t in enumerate(text) if t is None or not _is_number(t)), None)
+        if odd is not None:
+            row = int(np.flatnonzero(values.indices.to_numpy(zero_copy_only=False) == odd)[0])
+            numbers = any(t is not None and _is_number(t) for t in text[:10_000])
+            hint = ("; fill or drop those rows" if numbers   # a missing-value mark such as ?
+                    else _label_hint(list(names)) if names else "")
+            return (f"{head} must hold numbers in every row, has text"
+                    f"{shown(printable(text[odd]), lead=' such as ')} (data row {row + 1:,})"
+                    f"{hint}")
+    if column.null_count:
+        return f"{head} must hold numbers in every row, has {column.null_count:,} empty cells"
+    hint = (" (a column of lists is nnsynth's own Parquet layout, with its metadata: "
+            "synth.data.write_parquet)" if pa.types.is_nested(kind) else "")
+    return f"{head} must hold numbers in every row, has {kind} values{hint}"
+
+
+def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Dataset:
+    """A tabular set from ``table`` (pyarrow) of a user's own file (csv:, a plain Parquet
+    table): the column named label, class, target or y (the first of them present; else the
+    last) holds the classes, a column named split may say train/val/test per row (else
+    stratified splits with ``seed``), every other column is a numeric feature, standardized
+    with the training split's mean and std (as iris, wine).  ``where`` begins each error
+    ("CSV data set f.csv"); ``as_text(column)``: that column read again as text."""
+    names = table.schema.names
+    if not names:
+        raise UserError(f"{where} has no columns")
+    label, split, features = _table_roles(names, where)
+    if not features or table.num_rows == 0:
+        columns = (f"columns {short_repr(names)}" if content_shown()
+                   else f"{len(names)} column{'s' if len(names) != 1 else ''}")
+        raise UserError(f"{where} needs rows and at least one feature column "
+                        f"beside the labels; has {table.num_rows} rows and {columns}")
+    from synth.models import check_shape
+    check_shape([len(features)], 2, where)
+    import pyarrow as pa
+    columns = []
+    for n in features:
+        c = table.column(n)
+        error = _feature_type_error(c, n, where, names)
+        if error:
+            raise UserError(error)
+        if pa.types.is_decimal(c.type):
+            c = c.cast(pa.float64())
+        columns.append(np.asarray(c.to_numpy(zero_copy_only=False), dtype=np.float64))
+    x = np.column_stack(columns)
+    for n, c in zip(features, columns):   # named: the file had said neither column nor row
+        bad = ~np.isfinite(c)
+        if bad.any():
+            raise UserError(f"{where}: feature column {column_shown(n, names)} holds NaN or "
+                            f"infinite values ({int(bad.sum()):,}; the first in data row "
+                            f"{int(np.flatnonzero(bad)[0]) + 1:,}; a number beyond 1.8e308 "
+                            f"reads as infinite); fill or drop those rows")
+    y, class_names = _table_labels(table.column(label), where,
+                                   as_text and (lambda: as_text(label)))
+    check_class_names(class_names, where, loaded=True)
+    if split is not None:
+        splits = split_column(table.column(split).to_pylist(), y, seed, where, split)
+    else:
+        try:
+            splits = stratified_splits(x, y, seed)
+        except ValueError:   # scikit-learn's stratified split: too few rows
+            raise UserError(f"{where}: {too_few_to_split(y, class_names, 'rows')}; give more "
+                            f"rows or a split column") from None
+    # the splits are drawn on the sorted classes, then an ordered label column's classes
+    # take its order: one file splits as it did before the order was kept
+    y, class_names = _declared_order(table.column(label), y, class_names)
+    return _tabular_dataset(name, x, y, class_names, seed, splits, features)
+
+
+def _declared_order(column, y: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """(y, names) with the classes in the order an *ordered* dictionary label column declares
+    (a pandas ``Categorical(..., ordered=True)`` of 'low' < 'medium' < 'high' became classes
+    high, low, medium: the sorted order); its categories without rows are left out.  Any
+    other column: (y, names) as they are."""
+    import pyarrow as pa
+    kind = column.type
+    if not (pa.types.is_dictionary(kind) and kind.ordered and column.num_chunks):
+        return y, names
+    declared = column.unify_dictionaries().chunk(0).dictionary.to_pylist()
+    spelled = [str(v).strip() if not isinstance(v, bool) else str(int(v)) for v in declared]
+    order = [n for n in dict.fromkeys(spelled) if n in names]
+    if sorted(order) != sorted(names) or order == names:   # not the same classes: as they are
+        return y, names
+    lut = np.asarray([order.index(n) for n in names], dtype=np.int64)
+    return lut[y], order
