@@ -1,6 +1,7 @@
 """Arithmetic a forward does on tensors outside its layers, as extraction records it
 (``hwsim.workload``'s function mode; the activations, pools and padding called as functions
-are ``hwsim.functional``'s): element-wise functions, reductions, concatenations and copies.
+are ``hwsim.functional``'s): element-wise functions, reductions and sorts; concatenations,
+copies, scatters and fills are ``hwsim.copies``', dispatched from here.
 
 Each is an op with the cost model of a residual add (``hwsim.workload``'s ``add`` ops), the
 unit every backend already prices:
@@ -26,46 +27,33 @@ unit every backend already prices:
   any other p-norm two (|x|^p, an add); logsumexp two (exp, add); F.normalize its norm's and
   one divide per value.  Every output written (a max over a dimension: its values and its
   indices).  Only mean and sum were priced (h182).
-- concatenations (``resample`` op, kind ``cat``): a copy of the pieces into one tensor, as a
-  padding layer's copy: I = O values read and written, no arithmetic.
-- copies (``resample`` op, kind ``copy``, since h193): a clone, a repeat or tile, a flip or
-  roll, a gather (index_select, advanced indexing ``x[idx]``, masked_select), and a reshape,
-  flatten or contiguous() that had to copy; an assignment ``x[idx] = v`` and ``x.copy_(v)``
-  write their values into the tensor.  Each reads its source once (at most the values it
-  writes: a gather reads what it picks; a repeat reads its input once) and its index
-  tensors, and writes its output: I + O values, no arithmetic.  A call whose output shares
-  its input's storage is a view (``x.reshape`` of a contiguous tensor, ``x[:, 0]``,
-  ``x.contiguous()`` of a contiguous one): it moves no data and stays free, as do
-  ``view``, ``permute``, ``transpose``, ``expand``, ``squeeze``, ``split``/``chunk``/
-  ``unbind`` (views, never recorded here).  A dtype or device cast (``.to``, ``.float()``)
-  stays free: the hardware models price every value at their own precision, and extract's
-  own ``inputs.to(device)`` runs inside the mode.  Not priced yet (free): sorts (``sort``,
-  ``topk``, ``median``, ``quantile``), scatters (``scatter_add``, ``index_add``), fills
-  (``zeros_like``, ``fill_``) and ``hstack``/``vstack``.
+- sorts (``eltwise`` op, since h196: they were free): ``sort``, ``argsort``, ``msort``,
+  ``median``/``nanmedian``, ``kthvalue``, ``quantile``/``nanquantile`` sort each row of n
+  values along their dimension (all values: one row, where none is given): n log2 n
+  comparisons a row, the standard count of a comparison sort (log2 n! ~ n log2 n
+  comparisons, met by merge sort and heap sort: Knuth, TAOCP vol. 3, 5.3.1), one element op
+  each; a selection (median, kthvalue) is priced as the sort a vector unit runs for it, an
+  upper bound of quickselect's ~3.4 n.  ``topk`` keeps the k largest in a heap: log2 k
+  comparisons a value.  At least one a value (a row of one, k = 1: a max's).  A quantile
+  also interpolates each of its outputs between two sorted values, two ops (as ``lerp``).
+  Every output written (a sort's values and indices).
+- concatenations, copies, writes, scatters and fills (``resample`` ops): ``hwsim.copies``.
+  A dtype or device cast (``.to``, ``.float()``) stays free: the hardware models price every
+  value at their own precision, and extract's own ``inputs.to(device)`` runs inside the
+  mode.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 from torch import nn
 
+from hwsim.copies import copy_kind, copy_op, copy_reads, is_copy, source, tensor_forms
 from hwsim.op import FP32_BYTES, Op, make_op
 
 _T = torch.Tensor
-
-
-def _forms(names, owners=(torch, _T), inplace: bool = True) -> list:
-    """The callables a forward may call for each of ``names``: ``torch.NAME``,
-    ``Tensor.NAME`` and (``inplace``) their in-place ``NAME_``, where they exist."""
-    out = []
-    for name in names:
-        for owner in owners:
-            for n in (name, name + "_") if inplace else (name,):
-                f = getattr(owner, n, None)
-                if f is not None and f not in out:
-                    out.append(f)
-    return out
 
 
 # --- element-wise -------------------------------------------------------------------------------
@@ -134,7 +122,7 @@ _POINTWISE = (
 _SPECIAL = ("exp2", "expm1", "erf", "erfc", "erfinv", "logit", "log1p", "round", "sinc",
             "xlogy", "i0", "digamma")
 POINTWISE = {f: (kind, ops) for kind, ops, names in _POINTWISE
-             for f in _forms(names) + [getattr(torch.special, n) for n in names
+             for f in tensor_forms(names) + [getattr(torch.special, n) for n in names
                                        if n in _SPECIAL and hasattr(torch.special, n)]}
 # the function host_ops replays for each kind
 POINTWISE_FUNCS = {kind: getattr(torch, kind) for kind, _, _ in _POINTWISE}
@@ -204,13 +192,13 @@ _REDUCTIONS = (
     ("cummax", 1, ("dim",), ("cummax",)), ("cummin", 1, ("dim",), ("cummin",)),
 )
 REDUCTION_KINDS = {f: kind for kind, _, _, names in _REDUCTIONS
-                   for f in _forms(names, inplace=False)}
+                   for f in tensor_forms(names, inplace=False)}
 REDUCTION_KINDS[torch.linalg.vector_norm] = "vector_norm"
 REDUCTION_KINDS[nn.functional.normalize] = "normalize"
 _REDUCTION_OPS = {kind: ops for kind, ops, _, _ in _REDUCTIONS}
 _REDUCTION_ARGS = {kind: names for kind, _, names, _ in _REDUCTIONS}
 _REDUCTION_ARGS.update({"vector_norm": ("ord", "dim", "keepdim"), "normalize": ("p", "dim")})
-_MAX_MIN = frozenset(_forms(("max", "min"), inplace=False))
+_MAX_MIN = frozenset(tensor_forms(("max", "min"), inplace=False))
 _SCANS = ("cumsum", "cumprod", "logcumsumexp", "cummax", "cummin")
 
 
@@ -220,38 +208,51 @@ def _norm_ops(p) -> int:
     return 1 if p in (None, 2, 2.0, "fro") else 2
 
 
-# --- concatenations and copies ------------------------------------------------------------------
-CONCATS = frozenset(f for f in (torch.cat, torch.concat, getattr(torch, "concatenate", None),
-                                torch.stack) if f is not None)
-# calls that make a new tensor of their input's values (or a view: ``_is_view``, free); the
-# source is their first argument, any other tensor argument an index they read
-COPIES = {f: name for name in (
-    "clone", "contiguous", "reshape", "flatten", "ravel", "repeat", "tile",
-    "repeat_interleave", "flip", "fliplr", "flipud", "roll", "rot90", "index_select",
-    "gather", "take", "take_along_dim", "masked_select", "narrow_copy", "tril", "triu",
-    "__getitem__") for f in _forms((name,), inplace=False)}
-# calls that write values into an existing tensor: ``x[idx] = v``, ``x.copy_(v)``
-WRITES = {_T.__setitem__: "setitem", _T.copy_: "copy_"}
+# --- sorts -------------------------------------------------------------------------------------
+# (kind, argument names after the input) of each sort; its comparisons: ``_sort_ops``
+_SORTS = (("sort", ("dim", "descending")), ("argsort", ("dim", "descending")),
+          ("msort", ()), ("topk", ("k", "dim", "largest", "sorted")),
+          ("kthvalue", ("k", "dim", "keepdim")), ("median", ("dim", "keepdim")),
+          ("nanmedian", ("dim", "keepdim")), ("quantile", ("q", "dim", "keepdim")),
+          ("nanquantile", ("q", "dim", "keepdim")))
+SORT_KINDS = {f: kind for kind, _ in _SORTS for f in tensor_forms((kind,), inplace=False)}
+_SORT_ARGS = dict(_SORTS)
+# the function host_ops replays for each kind
+SORT_FUNCS = {kind: getattr(torch, kind) for kind, _ in _SORTS}
+# a sort along the last dimension where the call gives none; a median or quantile without
+# one sorts all the values (one row); msort sorts along the first
+_LAST_BY_DEFAULT = ("sort", "argsort", "topk", "kthvalue")
+
+
+def _sort_ops(kind: str, c: dict, x: torch.Tensor, outs: list) -> int:
+    """Element ops of a sort (see the notes above) of ``x`` with arguments ``c``."""
+    dim = c.get("dim", -1 if kind in _LAST_BY_DEFAULT else 0 if kind == "msort" else None)
+    n = x.numel() if dim is None or x.dim() == 0 else x.shape[dim]
+    rows = x.numel() // n if n else 0
+    m = c.get("k", 1) if kind == "topk" else n   # the heap's size, or the row's
+    per = max(1.0, math.log2(m)) if isinstance(m, int) and m > 0 else 1.0
+    lerp = 2 * outs[0].numel() if kind in ("quantile", "nanquantile") else 0
+    return math.ceil(rows * n * per) + lerp
 
 
 def is_arithmetic(func) -> bool:
     """Whether ``func`` is arithmetic or a copy a forward may do on tensors outside its
     layers (this module's tables)."""
     return (func in ELEMENTWISE_KINDS or func in POINTWISE or func in REDUCTION_KINDS
-            or func in CONCATS or func in COPIES or func in WRITES)
+            or func in SORT_KINDS or is_copy(func))
 
 
 def arithmetic_kind(func, args, kwargs) -> str:
     """The kind an arithmetic call's op is named by: ``mul``, ``exp``, ``maximum``, ``mean``,
-    ``cat``, ``copy``, ``setitem``."""
+    ``sort``; a copy's (``hwsim.copies.copy_kind``): ``cat``, ``copy``, ``setitem``..."""
     if _two_tensor_max(func, args, kwargs):
         return "maximum" if REDUCTION_KINDS[func] == "max" else "minimum"
-    for table in (ELEMENTWISE_KINDS, REDUCTION_KINDS, WRITES):
+    for table in (ELEMENTWISE_KINDS, REDUCTION_KINDS, SORT_KINDS):
         if func in table:
             return table[func]
     if func in POINTWISE:
         return POINTWISE[func][0]
-    return "cat" if func in CONCATS else "copy"
+    return copy_kind(func)
 
 
 def _binary_operands(args, kwargs) -> list:
@@ -280,54 +281,22 @@ def _pointwise_tensors(func, args, kwargs) -> list:
     return [v for v in (*a, *kw.values()) if isinstance(v, torch.Tensor)]
 
 
-def _source(args, kwargs):
-    """A copy's source: its first argument (``input``/``self``)."""
-    x = args[0] if args else kwargs.get("input", kwargs.get("self"))
-    return x if isinstance(x, torch.Tensor) else None
-
-
-def _index_tensors(func, args, kwargs) -> list:
-    """The tensors a copy reads besides its source: its indices or mask (``x[idx]``'s key
-    may be a tuple of them)."""
-    rest = [*args[1:], *(v for k, v in kwargs.items() if k not in ("input", "self", "out"))]
-    flat = [t for v in rest for t in (v if isinstance(v, (tuple, list)) else (v,))]
-    return [t for t in flat if isinstance(t, torch.Tensor)]
-
-
-def _written(func, args, kwargs):
-    """(the value tensor a write reads or None for a number, its target tensor, key)."""
-    if func is _T.copy_:
-        c = {**dict(zip(("self", "src"), args)), **kwargs}
-        return c.get("src"), c.get("self"), None
-    c = dict(zip(("self", "key", "value"), args))
-    return c.get("value"), c.get("self"), c.get("key")
-
-
 def arithmetic_operands(func, args, kwargs) -> list:
     """The tensors an arithmetic call reads as its op's input, measured for their zeros
     before the call (an in-place one overwrites them): an element-wise call's tensor
-    operands (a number is none), a reduction's input, a write's value and indices; [] for
-    a concatenation (its zeros are its output's), a copy (it does not change its source:
-    measured by ``arithmetic_op``, once it is known to be no view) or any other call."""
+    operands (a number is none), a reduction's or sort's input, a write's or scatter's
+    reads (``hwsim.copies.copy_reads``); [] for a concatenation (its zeros are its
+    output's), a copy (it does not change its source: measured by ``arithmetic_op``, once
+    it is known to be no view) or any other call."""
     if func in ELEMENTWISE_KINDS:
         x, other = _split_operands(args, kwargs)
         return [] if x is None else [x, other] if isinstance(other, torch.Tensor) else [x]
     if func in POINTWISE or _two_tensor_max(func, args, kwargs):
         return _pointwise_tensors(func, args, kwargs)
-    if func in REDUCTION_KINDS:
-        x = _source(args, kwargs)
+    if func in REDUCTION_KINDS or func in SORT_KINDS:
+        x = source(args, kwargs)
         return [] if x is None else [x]
-    if func in WRITES:
-        return _write_reads(func, args, kwargs)
-    return []
-
-
-def _write_reads(func, args, kwargs) -> list:
-    """The tensors a write reads: its value (a number is none) and its key's index or mask
-    tensors (``x[mask] = 0`` reads the mask)."""
-    value, _, key = _written(func, args, kwargs)
-    keys = key if isinstance(key, (tuple, list)) else (key,)
-    return [t for t in (value, *keys) if isinstance(t, torch.Tensor)]
+    return copy_reads(func, args, kwargs)
 
 
 def _dims(dim, rank: int):
@@ -348,17 +317,8 @@ def _tensors(out) -> list:
     return []
 
 
-def _is_view(y: torch.Tensor, x: torch.Tensor) -> bool:
-    """Whether ``y`` shares ``x``'s storage (a view: no value moved).  A tensor without
-    storage to compare (sparse, empty) counts as a view."""
-    try:
-        return y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
-    except (RuntimeError, NotImplementedError):
-        return True
-
-
 def _reduction_op(name, func, args, kwargs, outs) -> Op | None:
-    x = _source(args, kwargs)
+    x = source(args, kwargs)
     if x is None:
         return None
     kind = REDUCTION_KINDS[func]
@@ -397,31 +357,27 @@ def _pointwise_op(name, func, args, kwargs, y) -> Op | None:
         ("kwargs", tuple((k, d) for k, d in described.items() if d is not None))))
 
 
-def _copy_op(name, func, args, kwargs, y) -> Op | None:
-    x = _source(args, kwargs)
-    if x is None or _is_view(y, x):   # a view moves nothing: free
+def _sort_op(name, func, args, kwargs, outs) -> Op | None:
+    """A sort's ``eltwise`` op: its comparisons (``_sort_ops``), its input read (a quantile's
+    q tensor too), every output written; geometry its kind and its arguments as a pointwise
+    call's (host_ops replays torch.<kind> on them)."""
+    x = source(args, kwargs)
+    if x is None:
         return None
-    index = _index_tensors(func, args, kwargs)
-    op = make_op("resample", name, x.detach(), y.detach(), also=tuple(t.detach() for t in index))
-    # the source read once, at most the values written; its indices read
-    reads = min(x.numel(), y.numel()) + sum(t.numel() for t in index)
-    return dataclasses.replace(op, in_bytes=reads * FP32_BYTES,
-                               geometry=(("kind", "copy"), ("func", COPIES[func])))
-
-
-def _write_op(name, func, args, kwargs) -> Op | None:
-    value, target, key = _written(func, args, kwargs)
-    if not isinstance(target, torch.Tensor):
-        return None
-    region = target if func is _T.copy_ else target[key]   # (hwsim's: not recorded)
-    reads = _write_reads(func, args, kwargs)
-    src = value if isinstance(value, torch.Tensor) else region
-    op = make_op("resample", name, src.detach(), region.detach())
-    # its value's values read (a number: none) and its key's indices, the region written
-    return dataclasses.replace(
-        op, in_shape=tuple(value.shape) if isinstance(value, torch.Tensor) else (),
-        in_bytes=sum(t.numel() for t in reads) * FP32_BYTES,
-        geometry=(("kind", "copy"), ("func", WRITES[func])))
+    kind = SORT_KINDS[func]
+    c = {**dict(zip(("input",) + _SORT_ARGS[kind], args)), **kwargs}
+    if isinstance(c.get("dim"), int) and x.dim():
+        c["dim"] %= x.dim()
+    q = c.get("q")
+    op = make_op("eltwise", name, x.detach(), outs[0].detach(),
+                 elems=_sort_ops(kind, c, x, outs),
+                 also=(q.detach(),) if isinstance(q, torch.Tensor) else ())
+    described = {k: _describe(v) for k, v in kwargs.items() if k != "out"}
+    return dataclasses.replace(op, out_bytes=sum(t.numel() for t in outs) * FP32_BYTES,
+                               geometry=(("kind", kind),
+                                         ("args", tuple(_describe(v) for v in args)),
+                                         ("kwargs", tuple((k, d) for k, d in described.items()
+                                                          if d is not None))))
 
 
 def arithmetic_op(name: str, func, args, kwargs, out) -> Op | None:
@@ -429,13 +385,12 @@ def arithmetic_op(name: str, func, args, kwargs, out) -> Op | None:
     ``eltwise`` op (the four of h182: geometry their kind and the other operand's shape,
     None for a number, ``x * x``: x's, it reads x twice; the others their kind and
     arguments), a reduction's ``eltwise`` op (its kind, dimensions and keepdim; a norm's
-    p), a concatenation's ``resample`` op (``kind`` cat, the output dimension it joins along
-    and each piece's extent there: a stack's pieces are 1 each), a copy's or write's
-    ``resample`` op (``kind`` copy); None for any other call, a view, or one on something
-    else than tensors (the call itself will say)."""
-    if func in WRITES:
-        return _write_op(name, func, args, kwargs)
+    p), a sort's (its kind and arguments), a concatenation's, copy's, write's, scatter's or
+    fill's ``resample`` op (``hwsim.copies.copy_op``); None for any other call, a view, or
+    one on something else than tensors (the call itself will say)."""
     outs = _tensors(out)
+    if is_copy(func):
+        return copy_op(name, func, args, kwargs, outs)
     if not outs:
         return None
     y = outs[0]
@@ -453,24 +408,13 @@ def arithmetic_op(name: str, func, args, kwargs, out) -> Op | None:
         return _pointwise_op(name, func, args, kwargs, y)
     if func in REDUCTION_KINDS:
         return _reduction_op(name, func, args, kwargs, outs)
-    if func in COPIES:
-        return _copy_op(name, func, args, kwargs, y)
-    if func in CONCATS:
-        c = {**dict(zip(("tensors", "dim"), args)), **kwargs}
-        pieces = c.get("tensors")
-        if not isinstance(pieces, (list, tuple)) or not pieces \
-                or not all(isinstance(t, torch.Tensor) for t in pieces):
-            return None
-        dim = c.get("dim", c.get("axis", 0)) % max(y.dim(), 1)
-        sizes = ((1,) * len(pieces) if func is torch.stack
-                 else tuple(int(t.shape[dim]) if t.dim() > dim else 0 for t in pieces))
-        y = y.detach()
-        op = make_op("resample", name, y, y)   # its pieces' values in, as many out
-        return dataclasses.replace(op, geometry=(("kind", "cat"), ("dim", dim),
-                                                 ("sizes", sizes)))
+    if func in SORT_KINDS:
+        return _sort_op(name, func, args, kwargs, outs)
     return None
 
 
 # every pointwise kind host_ops can replay is a torch function
 assert all(callable(f) for f in POINTWISE_FUNCS.values())
 assert not (set(POINTWISE) & set(ELEMENTWISE_KINDS)) and not (set(POINTWISE) & set(REDUCTION_KINDS))
+assert not (set(SORT_KINDS) & (set(POINTWISE) | set(REDUCTION_KINDS))) \
+    and not any(is_copy(f) for f in (*SORT_KINDS, *POINTWISE, *REDUCTION_KINDS))

@@ -140,10 +140,13 @@ def _pad_module(args, kwargs) -> nn.Module | None:
         return None
 
 
-# normalizations and a lookup called as functions (h193: they were free, while their modules
-# were priced): each is priced as the module it computes, with the call's settings
-# (``_norm_module``; the norms' affine parameters are not read by their op, as the modules'
-# are not; F.embedding reads the call's table, as F.prelu its slopes)
+# normalizations and lookups called as functions (h193: they were free, while their modules
+# were priced; F.rms_norm and F.embedding_bag since h196): each is priced as the module it
+# computes, with the call's settings (``_norm_module``; the norms' affine parameters are not
+# read by their op, as the modules' are not; F.embedding and F.embedding_bag read the call's
+# table, as F.prelu its slopes, and a bag its per_sample_weights: ``module_call``).
+# F.batch_norm(training=True) normalizes by the batch's statistics: the BatchNorm without
+# running statistics it computes (``hwsim.layers.module_op``: their sums too, h196)
 _BN = {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
 _IN = {3: nn.InstanceNorm1d, 4: nn.InstanceNorm2d, 5: nn.InstanceNorm3d}
 NORM_FUNCS = {
@@ -153,7 +156,11 @@ NORM_FUNCS = {
                     "eps"),
     _F.instance_norm: ("running_mean", "running_var", "weight", "bias", "use_input_stats",
                        "momentum", "eps"),
+    _F.rms_norm: ("normalized_shape", "weight", "eps"),
     _F.embedding: ("weight",),
+    _F.embedding_bag: ("weight", "offsets", "max_norm", "norm_type", "scale_grad_by_freq",
+                       "mode", "sparse", "per_sample_weights", "include_last_offset",
+                       "padding_idx"),
 }
 
 
@@ -164,10 +171,12 @@ def _norm_module(func, x: torch.Tensor, args, kwargs) -> nn.Module | None:
     eps = c.get("eps", 1e-5)
     affine = c.get("weight") is not None
     try:
-        if func is _F.layer_norm:
+        if func in (_F.layer_norm, _F.rms_norm):
             shape = c["normalized_shape"]
-            return nn.LayerNorm(tuple(shape) if isinstance(shape, (list, tuple, torch.Size))
-                                else shape, eps, elementwise_affine=affine)
+            shape = tuple(shape) if isinstance(shape, (list, tuple, torch.Size)) else shape
+            if func is _F.rms_norm:   # (eps None: torch's default)
+                return nn.RMSNorm(shape, c.get("eps"), elementwise_affine=affine)
+            return nn.LayerNorm(shape, eps, elementwise_affine=affine)
         if func is _F.group_norm:
             return nn.GroupNorm(c["num_groups"], x.shape[1], eps, affine)
         if func is _F.batch_norm:
@@ -179,11 +188,23 @@ def _norm_module(func, x: torch.Tensor, args, kwargs) -> nn.Module | None:
         w = c.get("weight")   # F.embedding(indices, weight): the call's table
         if not isinstance(w, torch.Tensor) or w.dim() != 2:
             return None
-        table = nn.Embedding(*w.shape)
+        table = (nn.EmbeddingBag(*w.shape, mode=c.get("mode", "mean"))
+                 if func is _F.embedding_bag else nn.Embedding(*w.shape))
         table.weight = nn.Parameter(w.detach(), requires_grad=False)
         return table
     except (TypeError, ValueError, KeyError, IndexError, RuntimeError):
         return None
+
+
+def module_call(func, args, kwargs) -> dict:
+    """The keyword arguments the module a functional call computes would be called with
+    besides its input, where they change its op (``hwsim.layers.op_from_module``): an
+    F.embedding_bag's ``per_sample_weights``; {} for any other call."""
+    if func is not _F.embedding_bag:
+        return {}
+    c = {**dict(zip(NORM_FUNCS[func], args[1:])), **kwargs}
+    psw = c.get("per_sample_weights")
+    return {"per_sample_weights": psw} if isinstance(psw, torch.Tensor) else {}
 
 
 def functional_module(func, args, kwargs) -> nn.Module | None:

@@ -18,8 +18,8 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from hwsim.arithmetic import POINTWISE_FUNCS
-from hwsim.op import Op, numel
+from hwsim.arithmetic import POINTWISE_FUNCS, SORT_FUNCS
+from hwsim.op import Op
 from hwsim.recurrent import RNN_GATES
 
 
@@ -179,9 +179,12 @@ def _argument(d, gen: torch.Generator):
 
 def _eltwise(op: Op, g: dict, x, gen: torch.Generator):
     kind = g.get("kind")
-    if "args" in g:   # a pointwise function (``hwsim.arithmetic``): torch.<kind> on the call's
-        fn = POINTWISE_FUNCS[kind]   # arguments, its tensors drawn after the input
-        args = [_argument(d, gen) for d in g["args"]]
+    if "args" in g:   # a pointwise function or a sort (``hwsim.arithmetic``): torch.<kind>
+        fn = POINTWISE_FUNCS.get(kind) or SORT_FUNCS[kind]   # on the call's arguments, its
+        args = [_argument(d, gen) for d in g["args"]]        # tensors drawn after the input
+        if kind in ("quantile", "nanquantile") and len(args) > 1 \
+                and isinstance(args[1], torch.Tensor):   # its q: fractions in [0, 1]
+            args[1] = torch.rand(args[1].shape, generator=gen)
         kwargs = {k: _argument(d, gen) for k, d in g.get("kwargs", ())}
         return lambda: fn(*args, **kwargs)
     if kind in _BINARY:
@@ -216,8 +219,8 @@ def _resample(op: Op, g: dict, x):
     alignment and scale recomputation), PixelShuffle or PixelUnshuffle, or a padding layer
     (``F.pad`` with its padding, mode and value), as recorded."""
     kind = g.get("kind")
-    if kind == "copy":   # a copy (``hwsim.arithmetic``): its input's values (at most the
-        return _copy(op, x)   # output's) copied into a tensor of the output's values
+    if kind == "copy":   # a copy (``hwsim.copies``): its input's values (at most the
+        return _copy(op, g, x)   # output's) copied into a tensor of the output's values
     if kind == "cat":   # a concatenation (``hwsim.functional``): its pieces, cut from the
         pieces = list(x.split(list(g["sizes"]), g["dim"]))   # input beforehand, copied into
         return lambda: torch.cat(pieces, g["dim"])          # one tensor
@@ -239,19 +242,26 @@ def _resample(op: Op, g: dict, x):
     return lambda: F.interpolate(x, size=tuple(op.out_shape[2:]))
 
 
-def _copy(op: Op, x):
-    """A copy's traffic: the output's values written from the input's, each input value read
-    once (a repeat writes its input several times; a gather or a write reads what it
-    writes); a number written (``x[mask] = 0``, no input) a fill."""
-    out = torch.empty(max(numel(op.out_shape), 1))
-    if op.in_bytes == 0:
+def _copy(op: Op, g: dict, x):
+    """A copy's traffic: the output's values (``out_elems``: an in-place scatter's written
+    ones) written from the input's, each input value read once (a repeat writes its input
+    several times; a gather or a write reads what it writes); a number written
+    (``x[mask] = 0``, no input) or a fill (``zeros_like``) a fill.  A scatter that
+    accumulates then adds its ``elems`` values into the output (index_add_)."""
+    out = torch.empty(max(op.out_elems, 1))
+    if op.in_bytes == 0 or g.get("func") == "fill":
         return lambda: out.fill_(0.5)
     src = x.reshape(-1)
     if src.numel() >= out.numel():
-        return lambda: out.copy_(src[:out.numel()])
-    reps = -(-out.numel() // max(src.numel(), 1))
-    tiles = torch.empty(reps, src.numel())
-    return lambda: tiles.copy_(src.expand(reps, -1))
+        move = lambda: out.copy_(src[:out.numel()])   # noqa: E731
+    else:
+        reps = -(-out.numel() // max(src.numel(), 1))
+        tiles = torch.empty(reps, src.numel())
+        move = lambda: tiles.copy_(src.expand(reps, -1))   # noqa: E731
+    if not op.elems:
+        return move
+    at, ones = torch.arange(op.elems) % out.numel(), torch.ones(op.elems)
+    return lambda: (move(), out.index_add_(0, at, ones))
 
 
 def _batchnorm(op: Op, g: dict, x, gen: torch.Generator):
@@ -269,12 +279,16 @@ def _batchnorm(op: Op, g: dict, x, gen: torch.Generator):
 
 
 def _norm(op: Op, g: dict, x, gen: torch.Generator):
-    """A LayerNorm, GroupNorm, InstanceNorm or LocalResponseNorm as the layer computes it,
-    statistics included, with its recorded shape, groups, window, eps and affine parameters
-    (drawn after the input: weight, then bias)."""
+    """A LayerNorm, RMSNorm, GroupNorm, InstanceNorm or LocalResponseNorm as the layer
+    computes it, statistics included, with its recorded shape, groups, window, eps and affine
+    parameters (drawn after the input: weight, then bias)."""
     kind, eps = g.get("kind"), g.get("eps", 1e-5)
     if kind == "LocalResponseNorm":
         return lambda: F.local_response_norm(x, g["size"], g["alpha"], g["beta"], g["k"])
+    if kind == "RMSNorm":   # eps None: torch's default, the dtype's machine epsilon
+        shape = tuple(g["normalized_shape"])
+        w = torch.randn(shape, generator=gen) if g.get("elementwise_affine", True) else None
+        return lambda: F.rms_norm(x, shape, w, g.get("eps"))
     if kind == "LayerNorm":
         shape = tuple(g["normalized_shape"])
         w = torch.randn(shape, generator=gen) if g.get("elementwise_affine", True) else None

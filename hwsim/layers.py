@@ -65,12 +65,18 @@ RESAMPLE = (nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle, nn.ChannelShuffle) 
 # adaptive average pool: one add per input value, as ``pool`` counts it.)
 INTERPOLATION_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 2, "bilinear": 4,
                      "trilinear": 8, "bicubic": 16}
-# normalizations that compute their statistics at inference (a BatchNorm uses stored ones)
-NORMS = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
+# normalizations that compute their statistics at inference (a BatchNorm uses stored ones,
+# unless it keeps none: ``module_op``)
+NORMS = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
+         nn.RMSNorm)
 # element-wise work of a NORMS layer per element: its statistics (a sum and a sum of
 # squares), then normalize and scale as one multiply-add (a BatchNorm's one; an
 # InstanceNorm with running statistics uses them at inference: that one only)
 NORM_OPS_PER_ELEMENT = 3
+# an RMSNorm's (torch.nn.RMSNorm's docs: y = x / sqrt(mean(x^2) + eps) x weight): its
+# statistic a sum of squares (one multiply-add a value), then the scale (one multiply): 2.
+# It was refused as a layer with no cost model, and F.rms_norm free (h196)
+RMS_OPS_PER_ELEMENT = 2
 # element-wise work of a LocalResponseNorm per element, besides its window's sum (``size``
 # adds): b_c = a_c (k + alpha / n sum_{c' in window} a_c'^2)^-beta (torch.nn.LocalResponseNorm's
 # docs; F.local_response_norm: the square, the window's average over channels, then x alpha,
@@ -189,7 +195,15 @@ def module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | No
     if isinstance(m, nn.LocalResponseNorm):   # its window's sum, then LRN_OPS_PER_ELEMENT
         return make_op("norm", name, x, y, elems=(m.size + LRN_OPS_PER_ELEMENT) * x.numel())
     if isinstance(m, nn.modules.batchnorm._BatchNorm):
-        return make_op("batchnorm", name, x, y, elems=x.numel())  # one multiply-add per element
+        # with stored statistics one multiply-add per element; without them
+        # (track_running_stats=False: torch normalizes by the batch's statistics at inference
+        # too; F.batch_norm(training=True), ``hwsim.functional``) it computes them first, a sum
+        # and a sum of squares, as a NORMS layer does: NORM_OPS_PER_ELEMENT.  (It was one
+        # either way, h196)
+        per = 1 if m.track_running_stats else NORM_OPS_PER_ELEMENT
+        return make_op("batchnorm", name, x, y, elems=per * x.numel())
+    if isinstance(m, nn.RMSNorm):
+        return make_op("norm", name, x, y, elems=RMS_OPS_PER_ELEMENT * x.numel())
     if isinstance(m, NORMS):   # was no op: LayerNorm, GroupNorm, InstanceNorm priced as free
         per = 1 if getattr(m, "track_running_stats", False) else NORM_OPS_PER_ELEMENT
         return make_op("norm", name, x, y, elems=per * x.numel())
@@ -305,10 +319,11 @@ FREE = (nn.Identity, nn.Sequential, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dro
 KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and their cells, "
                 "H-LSTM, Embedding, EmbeddingBag, MultiheadAttention, "
                 "scaled_dot_product_attention, 1-d, 2-d and 3-d pooling (LPPool too), "
-                "BatchNorm, LayerNorm, GroupNorm, InstanceNorm, LocalResponseNorm, "
+                "BatchNorm, LayerNorm, RMSNorm, GroupNorm, InstanceNorm, LocalResponseNorm, "
                 "activations, Upsample, PixelShuffle, PixelUnshuffle, ChannelShuffle, padding "
                 "layers (ZeroPad2d, ReflectionPad2d..., F.pad), tensor "
                 "arithmetic in a forward (+, -, *, /, element-wise functions such as -x, "
                 "x ** 2, exp, clamp, where, comparisons; reductions such as mean, sum, max, "
-                "var, norm; cat, stack and copies); "
+                "var, norm; sorts such as sort, topk, median; cat, stack, copies, "
+                "scatters and fills); "
                 "Flatten, Identity, Dropout and views (reshape, permute, slices) are free")

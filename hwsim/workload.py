@@ -53,10 +53,10 @@ from hwsim.attention import (MHA_FUNC, SDPA, attention_call_ops, mha_work, sdpa_
                              sdpa_work)
 from hwsim.arithmetic import (arithmetic_kind, arithmetic_op, arithmetic_operands,
                               is_arithmetic)
-from hwsim.functional import UNPRICED_FUNCS, functional_module
+from hwsim.functional import UNPRICED_FUNCS, functional_module, module_call
 from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED,
-                          geometry, lp_pool_elems, module_op, op_from_module, resample_elems)
+                          geometry, lp_pool_elems, op_from_module, resample_elems)
 from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_op,
                       weight_id, zero_frac, zeros_of)
 from hwsim.recurrent import RNN_CELL_OPS, RNN_GATES, cell_op, merge_repeated
@@ -163,8 +163,10 @@ class _AddCatcher(TorchFunctionMode):
             # the module's op on the call's input (its shape: an in-place form overwrote
             # only its values) and output, the sparsity measured before the call
             name = f"{getattr(func, '__name__', 'activation')}#{len(self.state['acts'])}"
-            op = module_op(name, act, args[0].detach(), y.detach())
-            op = dataclasses.replace(op, geometry=geometry(act), act_sparsity=(
+            # (an F.embedding_bag's per_sample_weights as the module's call would have them)
+            op = op_from_module(name, act, args[0].detach(), y.detach(), (),
+                                module_call(func, args, kwargs))
+            op = dataclasses.replace(op, act_sparsity=(
                 op.act_sparsity if op.type == "embedding" else sparsity))   # (indices: 0)
             if op.weight_shape:   # F.prelu's slopes: the Parameter the caller passed
                 w = args[1] if len(args) > 1 else kwargs["weight"]
