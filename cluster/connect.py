@@ -128,12 +128,24 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     return ray.get_runtime_context()
 
 
-def check_local_start(address: str | None, num_cpus=None) -> None:
-    """What ``connect(address, num_cpus)`` would refuse before starting a local Ray (token
-    authentication turned off, a CPU count out of range), for a caller that writes files
-    first: nothing when ``address`` joins a cluster."""
-    if address in LOCAL_ADDRESSES and not os.environ.get("RAY_ADDRESS"):
-        _require_token_auth()
+def check_start(address: str | None, num_cpus=None) -> None:
+    """What ``connect(address, num_cpus)`` would refuse before Ray starts, for a caller that
+    makes files first (a run, search or sweep directory): before a local Ray, token
+    authentication turned off or a CPU count out of range; before joining a cluster, an
+    address nothing answers at (``check_address``).  A refused ``nnsynth sweep --address
+    127.0.0.1:1`` had made its sweep directory first (and ``nnsynth run`` had deleted the
+    outputs of stages it was about to run again).  Nothing when Ray runs in this process
+    already (``connect`` returns it)."""
+    import sys
+    ray = sys.modules.get("ray")
+    if ray is not None and getattr(ray, "is_initialized", lambda: False)():
+        return
+    if address in LOCAL_ADDRESSES:
+        address = os.environ.get("RAY_ADDRESS") or None
+    if address and address not in LOCAL_ADDRESSES:
+        check_address(address)
+        return
+    _require_token_auth()
     check_local_cpus(num_cpus)
 
 
@@ -156,17 +168,9 @@ def _join(address: str, kwargs: dict) -> None:
     dashboard URL a ValueError that blamed RAY_ADDRESS, an unreachable ray:// server a
     ConnectionError traceback)."""
     import ray
-    from synth.config import short_repr
     from synth.errors import UserError
-    where = (f"cannot join the Ray cluster at {short_repr(address)}", "a cluster address is "
-             "its GCS HOST:PORT (e.g. 10.0.0.5:6379), ray://HOST:10001 or auto")
-    if address.startswith(("http://", "https://")):
-        raise UserError(f"{where[0]}: that is a dashboard URL (nnsynth submit takes one); "
-                        f"{where[1]}")
-    unreachable = gcs_unreachable(address) or gcs_silent(address)
-    if unreachable:
-        raise UserError(f"{where[0]}: {unreachable}; expected a Ray head's GCS listening "
-                        f"there (`ray start --head` prints its address); {where[1]}")
+    check_address(address)
+    where = _join_failure(address)
     try:
         ray.init(address=address, **kwargs)
     except (ValueError, ConnectionError) as e:
@@ -174,6 +178,35 @@ def _join(address: str, kwargs: dict) -> None:
             ray.shutdown()
         why = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
         raise UserError(f"{where[0]}: {why.rstrip('.')}; {where[1]}") from None
+
+
+def _join_failure(address: str) -> tuple[str, str]:
+    """(what failed, what a cluster address is): the two halves of a join's refusal."""
+    from synth.config import short_repr
+    return (f"cannot join the Ray cluster at {short_repr(address)}", "a cluster address is "
+            "its GCS HOST:PORT (e.g. 10.0.0.5:6379), ray://HOST:10001 or auto")
+
+
+def check_address(address: str) -> None:
+    """One line, before ``ray.init``, where nothing can answer at the cluster ``address``: a
+    dashboard URL, a GCS ``HOST:PORT`` nothing accepts connections at or no GCS answers at
+    (``gcs_unreachable``, ``gcs_silent``), a ``ray://HOST:PORT`` no Ray Client server
+    accepts connections at (``client_unreachable``; ``ray.init`` waited 50 s for it, then
+    Ray's timeout and a UserWarning).  Other forms (``auto``, ...) are left to Ray."""
+    from synth.errors import UserError
+    where = _join_failure(address)
+    if address.startswith(("http://", "https://")):
+        raise UserError(f"{where[0]}: that is a dashboard URL (nnsynth submit takes one); "
+                        f"{where[1]}")
+    unreachable = gcs_unreachable(address) or gcs_silent(address)
+    if unreachable:
+        raise UserError(f"{where[0]}: {unreachable}; expected a Ray head's GCS listening "
+                        f"there (`ray start --head` prints its address); {where[1]}")
+    unreachable = client_unreachable(address)
+    if unreachable:
+        raise UserError(f"{where[0]}: {unreachable}; expected a Ray Client server listening "
+                        f"there (a head started by `ray start --head` serves one on port "
+                        f"10001); {where[1]}")
 
 
 GCS_CHECK_SECONDS = 5.0    # a GCS answers a TCP connect at once; a lost packet gets retries
@@ -185,11 +218,23 @@ def gcs_unreachable(address: str, timeout: float = GCS_CHECK_SECONDS) -> str | N
     does -- or when ``address`` is no HOST:PORT (``auto``, ``ray://``, a malformed one: Ray
     says what it makes of those).  ``ray.init`` retries such an address without end
     (``--address 127.0.0.1:1`` was still retrying after 6 minutes)."""
-    import socket
     where = _host_port(address)
-    if where is None:
+    return None if where is None else _tcp_unreachable(*where, timeout)
+
+
+def client_unreachable(address: str, timeout: float = GCS_CHECK_SECONDS) -> str | None:
+    """``gcs_unreachable`` of a Ray Client address ``ray://HOST:PORT``: why nothing accepts
+    a TCP connection there, or None when something does or ``address`` is no such address
+    (no port, a path or query after it: Ray says what it makes of those)."""
+    if not address.strip().startswith("ray://"):
         return None
-    host, port = where
+    where = _host_port(address.strip()[len("ray://"):])
+    return None if where is None else _tcp_unreachable(*where, timeout)
+
+
+def _tcp_unreachable(host: str, port: int, timeout: float) -> str | None:
+    """Why no TCP connection to ``host``:``port`` opens within ``timeout`` seconds, or None."""
+    import socket
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return None

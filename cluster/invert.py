@@ -35,7 +35,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     import ray
     import torch
 
-    from cluster.connect import connect
+    from cluster.connect import check_start, connect
     from cluster.pairs import adi_settings, prepare_out_dir, resolve_student, run_synthesis
     from synth.checkpoint import load_model
     from synth.data import input_range, load_dataset
@@ -92,6 +92,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     check_resumable(out, config)
     distill = DistillConfig(seed=seed, **({"kd_steps_per_round": kd_steps}
                                           if kd_steps is not None else {}))
+    check_start(address, num_cpus)    # an address nothing answers at makes no dir either
     prepare_out_dir(out)              # after every setting is checked: a bad one makes no dir
     started_here = not ray.is_initialized()
     connect(address=address, num_cpus=num_cpus)

@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Callable
 
 from deploy import stages as stage_impl
-from deploy.ledger import Ledger, RunContext, changes, name_changes
+from deploy.ledger import LEDGER, Ledger, RunContext, changes, name_changes
 from deploy.run_config import STAGES, RunConfig, enabled_stages
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.files import claim_dir, lock_dir, write_json_atomic
+from synth.files import working_dir, write_json_atomic
 
 def default_run_dir(config: RunConfig, root: str | os.PathLike = "runs") -> Path:
     return Path(root) / config.name
@@ -60,8 +60,12 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
     stages = enabled_stages(config)
     stage_impl.check_stages(config, stages)          # every option validated before any work
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
-    run_dir = claim_dir(run_dir.resolve(), "--run-dir")   # never a directory of user files
-    with lock_dir(run_dir, "run directory"):              # one run at a time writes here
+    from cluster.connect import check_start
+    check_start(address)             # an address nothing answers at: before any file is made
+    # never a directory of user files; one run at a time writes there; made by a call that
+    # fails before any stage kept work, it is taken away again
+    with working_dir(run_dir.resolve(), "--run-dir", "run directory",
+                     scratch=("config.json", LEDGER)) as run_dir:
         return _run_locked(config, stages, run_dir, address=address, progress=progress, log=log,
                            stop_after=stop_after)
 

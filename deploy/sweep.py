@@ -38,7 +38,7 @@ from deploy.run_config import (BUNDLED, RunConfig, check_mapping,
                                load_run_config, read_yaml, yaml_bool_hint)
 from synth.config import Config, check_name, check_range, short_repr
 from synth.errors import ConfigError, UserError
-from synth.files import LOCK_FILE, OWNER_MARKER, atomic_path, claim_dir, lock_dir
+from synth.files import LOCK_FILE, OWNER_MARKER, atomic_path, working_dir
 
 
 MAX_RUNS = 10_000
@@ -176,7 +176,8 @@ def expand(sweep: SweepConfig, base_dir: Path | None = None,
     return out
 
 
-def data_problems(runs: list[tuple[dict, RunConfig]], where: str = "") -> list[str]:
+def data_problems(runs: list[tuple[dict, RunConfig]], where: str = "",
+                  progress: bool = False) -> list[str]:
     """``nnsynth run``'s data check of every run (``deploy.stages.check_data``: the teacher,
     the ADI student, the inversion preset and the search space against the real data set's
     inputs), which ``expand`` cannot do without loading the data: one line per bad run,
@@ -184,14 +185,21 @@ def data_problems(runs: list[tuple[dict, RunConfig]], where: str = "") -> list[s
     pairing lenet5 with a sequence set, and the sweep then failed it as an error row.  Each
     data set is loaded once per split seed, and each distinct check is done once
     (``data_check_key``): the check of tiny's search prices its constraints at the space's
-    extremes, 4 s a run here, so a grid of 100 seeds spent 7 minutes on one answer."""
+    extremes, 4 s a run here, so a grid of 100 seeds spent 7 minutes on one answer.
+    ``progress``: a bar of the runs checked on stderr when it is a terminal (a check of
+    tiny's runs asks each one's searcher for a first proposal: seconds a run, which went by
+    without a word)."""
     from deploy.run_config import enabled_stages
     from deploy.stages import check_data
     from synth.data import load_dataset
+    from tqdm.auto import tqdm
     loaded: dict[tuple, Any] = {}     # (dataset, data_seed) -> the set, or its UserError
     checked: dict[str, str] = {}      # data_check_key -> "" or the problem
     problems = []
-    for i, (_, cfg) in enumerate(runs):
+    # on a terminal only (tqdm's disable=None): piped or captured, the sweep's error and
+    # result lines stay the whole of its stderr
+    for i, (_, cfg) in enumerate(tqdm(runs, desc="check", unit="run", leave=False,
+                                      disable=None if progress else True)):
         key = (cfg.teacher.dataset, cfg.data_seed)
         if key not in loaded:
             try:
@@ -294,11 +302,12 @@ def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
     run that fails, with any exception, is a row with its error; the others go on.  The
     sweep directory is owned and locked (``synth.files``): a second sweep of the same name
     at once fails fast.  ``runs`` come from ``expand`` (validated there, stages included)."""
-    from cluster.connect import check_local_start
-    check_local_start(address, num_cpus)      # before the sweep directory is made
-    # `root: ~/sweeps` made a folder named '~' in the working directory
-    root = claim_dir(Path(sweep.root).expanduser().resolve() / sweep.name, "sweep root")
-    with lock_dir(root, "sweep directory"):
+    from cluster.connect import check_start
+    check_start(address, num_cpus)      # before the sweep directory is made
+    # `root: ~/sweeps` made a folder named '~' in the working directory; a sweep that fails
+    # before its first run began (Ray not joined) takes the directory it made away again
+    with working_dir(Path(sweep.root).expanduser().resolve() / sweep.name, "sweep root",
+                     "sweep directory") as root:
         return _run_locked(sweep, runs, root, address=address, num_cpus=num_cpus, echo=echo)
 
 

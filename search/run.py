@@ -32,11 +32,11 @@ from search.results import (append_result, pareto_front, plot_pareto, read_resul
                             stopped_early)
 from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
 from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
-from search.trust import SEARCH_ID_FILE, check_trusted, register_search
+from search.trust import SEARCH_ID_FILE, check_trusted, forget_search, register_search
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
-from synth.files import (claim_dir, copy_atomic, lock_dir, remove_owned, write_json_atomic,
+from synth.files import (claim_dir, copy_atomic, remove_owned, working_dir, write_json_atomic,
                          write_text_atomic)
 
 logger = logging.getLogger(__name__)
@@ -239,8 +239,12 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
         config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
     elif resume or config is None:
         raise UserError(f"nothing to resume in {out_dir}: no search_config.json")
-    claim_dir(out_dir, "--out")                 # never a directory of someone else's files
-    with lock_dir(out_dir, "search directory"):  # one search at a time writes here
+    from cluster.connect import check_start
+    check_start(address)            # an address nothing answers at: before out_dir is made
+    # never a directory of someone else's files; one search at a time writes there; made by
+    # a search that fails before its first trial began, it is taken away again
+    with working_dir(out_dir, "--out", "search directory", scratch=BOOKKEEPING,
+                     on_undo=forget_search):
         return _run_locked(config, out_dir, resume=resume, fresh_space=fresh, progress=progress,
                            address=address)
 
@@ -434,6 +438,9 @@ def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
 
 INPUTS_FILE = "search_inputs.json"   # digest of the files the config names only by path, and
                                      # the directory the search began in (check_in_place)
+# what begin_search writes before any trial: a search directory holding only these (and
+# nnsynth's marker and lock) has no work in it
+BOOKKEEPING = (SPACE_FILE, INPUTS_FILE, SEARCH_ID_FILE, "search_config.json")
 
 
 def input_digest(config: SearchConfig) -> str:

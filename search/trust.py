@@ -54,6 +54,21 @@ def register_search(out_dir: Path) -> str:
     return search_id
 
 
+def forget_search(out_dir: Path) -> None:
+    """Take back ``register_search``'s record of the search in ``out_dir`` (a search that
+    failed before its first trial: its directory is removed, and the record with it)."""
+    path = Path(out_dir) / SEARCH_ID_FILE
+    search_id = _read_id(path) if path.is_file() and not path.is_symlink() else None
+    if search_id is None:
+        return
+    record = _record(search_id)
+    try:
+        if record.read_text().strip() == str(Path(out_dir).resolve()):
+            record.unlink()
+    except OSError:
+        pass
+
+
 def check_trusted(out_dir: Path) -> None:
     """One-line UserError unless the search in ``out_dir`` was started by this user here
     (its id recorded by ``register_search``)."""

@@ -379,6 +379,63 @@ def lock_dir(path: str | os.PathLike, what: str = "run directory") -> DirLock:
     return DirLock(path, what)
 
 
+@contextlib.contextmanager
+def working_dir(path: str | os.PathLike, option: str = "--run-dir",
+                what: str = "run directory", scratch: tuple[str, ...] = (),
+                on_undo: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """``claim_dir`` then ``lock_dir``: the directory one call works in, undone when the call
+    is refused (a ``UserError``) before it kept any work there.  A refused ``nnsynth sweep
+    --address`` left the sweep directory it had made (its marker and lock only), a refused
+    run or search theirs (a config and a ledger of no stage, a search's bookkeeping).  Undone
+    means: when the directory holds nothing but nnsynth's marker, its lock and the plain
+    files named in ``scratch`` (what the call writes before any work), the files this call
+    added are deleted, then the directory and the parents this call created, if empty
+    (``os.rmdir``: a file that appeared meanwhile keeps them).  A directory nnsynth owned
+    before the call (an earlier run's, to resume) or one holding anything else is kept as it
+    is, and so is everything after an interruption or a crash (Ctrl-C: a search's
+    bookkeeping is what ``--resume`` reads).  ``on_undo(path)`` runs first (the search's
+    record in the state directory)."""
+    from synth.errors import UserError
+    path = Path(path)
+    made = []                                  # this call's new folders, deepest first
+    for p in (path, *path.parents):
+        if os.path.lexists(p):
+            break
+        made.append(p)
+    owned_before = is_owned(path)
+    try:
+        before = set(os.listdir(path)) if path.is_dir() and not owned_before else set()
+    except OSError:
+        before = set()                         # claim_dir says why it cannot be used
+    claim_dir(path, option)
+    with lock_dir(path, what):
+        try:
+            yield path
+        except UserError:
+            if not owned_before:
+                _undo_claim(path, made, before, {OWNER_MARKER, LOCK_FILE, *scratch}, on_undo)
+            raise
+
+
+def _undo_claim(path: Path, made: list[Path], before: set[str], ours: set[str],
+                on_undo: Callable[[Path], None] | None) -> None:
+    """``working_dir``'s undoing (see there); never raises: the call's own error goes on."""
+    try:
+        names = set(os.listdir(path))
+        added = [path / n for n in names - before]
+        if not names <= ours or not all(p.is_file() and not p.is_symlink() for p in added):
+            return                             # work was kept there (or anyone's files)
+        if on_undo is not None:
+            on_undo(path)
+        # the marker last: while it is there the directory still reads as nnsynth's
+        for p in sorted(added, key=lambda p: p.name == OWNER_MARKER):
+            p.unlink(missing_ok=True)
+        for folder in made:
+            folder.rmdir()
+    except OSError as e:                       # kept as it is: say so, the error goes on
+        logging.getLogger(__name__).debug("%s not undone: %s", path, e)
+
+
 # --------------------------------------------------------------------------- bounded YAML
 MAX_YAML_BYTES = 1 << 20          # a config, sweep or space file larger than 1 MiB is refused
 MAX_YAML_NODES = 100_000          # values after alias expansion (a 400-byte alias bomb has 10^9)

@@ -263,22 +263,44 @@ def teacher_shape(teacher: nn.Module) -> tuple:
 NO_BN_FAMILIES = {"lstm": "stacked LSTM", "hlstm": "H-LSTM"}
 
 
-def check_teacher(teacher: nn.Module, name: str = "") -> None:
-    """What any inversion needs of a teacher: BatchNorm layers that keep running statistics
-    (they are the data's, Eq. 4; not ``track_running_stats=False``) and a recorded input
-    shape and class count (``teacher_shape``).  ``name`` (e.g. "--model m.pt", the file the caller read it from) begins the message."""
-    where = f"{name}: " if name else ""
+def retrain_advice(teacher: nn.Module) -> str:
+    """How to get a teacher DeepInversion can invert in place of ``teacher`` (one without
+    BatchNorm): train its spec again with ``"bn": true`` (a BatchNorm family for a recurrent
+    one, which has no such option)."""
+    import json
+    spec = getattr(teacher, "spec", None) or {}
+    if spec.get("family") in NO_BN_FAMILIES:
+        return ("train a family with BatchNorm to invert (convnet1d, or mlp with bn=true, on "
+                "sequences)")
+    if spec.get("bn") is False:
+        text = json.dumps({**spec, "bn": True})
+        if len(text) <= 200:
+            return f"train its spec with \"bn\": true to invert (nnsynth train --model '{text}')"
+    return "train a model with bn=true to invert (e.g. nnsynth train --model lenet5_bn)"
+
+
+def check_batchnorm(teacher: nn.Module, name: str = "", instead: str = "") -> None:
+    """``check_teacher``'s first check, for a caller that wants it before its own work (the
+    rest runs where the teacher is inverted): a teacher without BatchNorm layers is one line
+    beginning with ``name``, ending with ``instead`` -- what the caller's command can do with
+    that teacher (its options that need no inversion) -- else ``retrain_advice``."""
     if not batchnorm_layers(teacher):
         family = (getattr(teacher, "spec", None) or {}).get("family")
-        if family in NO_BN_FAMILIES:   # no bn option to point to: say what works instead
-            raise UserError(f"{where}the teacher's family {family} ({NO_BN_FAMILIES[family]}) "
-                            f"has no BatchNorm layers: DeepInversion needs their running "
-                            f"statistics; "
-                            f"invert a family with BatchNorm (convnet1d or mlp with bn=true on "
-                            f"sequences), or give real or synthesized inputs (--synth), or use "
-                            f"a method that needs no inputs (continual --method lwf/finetune)")
-        raise UserError(f"{where}teacher has no BatchNorm layers: DeepInversion needs their "
-                        f"running statistics (train a model with bn=true)")
+        what = (f"the teacher's family {family} ({NO_BN_FAMILIES[family]})"
+                if family in NO_BN_FAMILIES else "teacher")
+        raise UserError(f"{name + ': ' if name else ''}{what} has no BatchNorm layers: "
+                        f"DeepInversion needs their running statistics; "
+                        f"{instead or retrain_advice(teacher)}")
+
+
+def check_teacher(teacher: nn.Module, name: str = "", instead: str = "") -> None:
+    """What any inversion needs of a teacher: BatchNorm layers (``check_batchnorm``) that
+    keep running statistics (they are the data's, Eq. 4; not ``track_running_stats=False``)
+    and a recorded input shape and class count (``teacher_shape``).  ``name`` (e.g. "--model
+    m.pt", the file the caller read it from) begins the message; ``instead`` ends the one of
+    a teacher without BatchNorm (``check_batchnorm``)."""
+    where = f"{name}: " if name else ""
+    check_batchnorm(teacher, name, instead)
     blind = [n for n, m in teacher.named_modules()
              if isinstance(m, nn.modules.batchnorm._BatchNorm)
              and (m.running_mean is None or m.running_var is None)]

@@ -94,6 +94,16 @@ def teachers_faults_first(model, name: str, make: Callable[[], Any]) -> Any:
         raise
 
 
+def given_inputs(teacher, of: str = "") -> str:
+    """What a command takes with ``--synth DIR`` in place of inverting ``teacher`` when it
+    cannot (no BatchNorm: ``check_teacher``'s ``instead``): a set inverted from another
+    teacher of the same data, or for a teacher of feature vectors a table of one's own (a
+    table's rows are feature vectors: images or sequences in one are refused by shape)."""
+    own = "a Parquet table of your own inputs, or " if len(teacher.input_shape) == 1 else ""
+    return (f"give inputs{of} with --synth DIR ({own}a set nnsynth invert made from a teacher "
+            f"with BatchNorm of the same data)")
+
+
 def teacher_inversion(model, *, iterations: int | None, device: str, name: str = "",
                       overrides: dict | None = None, per_pixel_default: int | None = None):
     """(value range, settings) of the teacher ``model`` inverted by prune (``inversion_settings``
@@ -283,6 +293,8 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     real_keys = ["val_accuracy", "test_accuracy", "teacher_test_accuracy"]
     if data_free:   # inverted here: synthesize checks the teacher, named (its faults first
         name = f"--teacher {teacher_path}"   # where reading its settings fails before)
+        from synth.inversion import check_batchnorm   # the rest where adi_distill inverts
+        check_batchnorm(teacher, name, instead=f"drop --data-free and {given_inputs(teacher)}")
 
         def settings():
             value_range = input_range(meta)
@@ -341,7 +353,8 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     ``iterations`` per batch (None: ``PER_PIXEL_ITERATIONS`` per pixel, a generator's own
     phases); ``synthesis_method`` and ``synthesis`` (``synthesis_summary``) in the result say
     how."""
-    from synth.dfprune import KD_STEPS, NUM_IMAGES, finetune_kd, flops_cost, kd_defaults, prune
+    from synth.dfprune import (KD_STEPS, NUM_IMAGES, finetune_kd, flops_cost, kd_defaults,
+                               prunable_groups, prune)
     from synth.distill import DistillConfig, distill
     from synth.train import evaluate
     if kd_steps is not None and kd_epochs is not None:
@@ -350,6 +363,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     _check_counts(kd_steps=kd_steps, kd_epochs=kd_epochs, num_images=num_images)
     teacher = load_model(model_path)
     refuse_fixed_point(teacher, "structured pruning")   # before any image is synthesized
+    prunable_groups(teacher)   # a family prune cannot take (lstm): before any image is too
     state = Path(f"{out}.resume")
     meta = teacher.checkpoint_info["dataset"]
     tuning = kd_epochs if kd_epochs is not None else (KD_STEPS if kd_steps is None else kd_steps)
@@ -376,6 +390,12 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         x, y, found = set_images(teacher, synth_dir, seed=config.seed)
     else:   # inverted here, as nnsynth invert would (per pixel or a generator); kept until
         name = f"--model {model_path}"   # the checkpoint is written
+        from synth.inversion import check_batchnorm   # the rest where it is inverted
+        none = ("--kd-epochs 0" if kd_epochs is not None else "--kd-steps 0") if tuning else ""
+        if config.importance != "magnitude":
+            none = f"--importance magnitude {none}".strip()
+        check_batchnorm(teacher, name, instead=f"prune without inputs ({none}), or "
+                                             f"{given_inputs(teacher)}")
         value_range, inv = teacher_inversion(teacher, iterations=iterations,
                                              device=config.device, name=name,
                                              overrides=inversion,
@@ -578,7 +598,9 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
     refuse_fixed_point(old, "class-incremental training")   # before any image is synthesized
     if config.method == "deepinversion" and synth_dir is None:   # inverted here: a teacher,
         from synth.inversion import check_teacher   # checked before any data set loads
-        check_teacher(old, f"--model {model_path}")
+        check_teacher(old, f"--model {model_path}",
+                      instead=f"--method lwf or --method finetune need no inputs of the old "
+                              f"classes, or {given_inputs(old, ' of the old classes')}")
     names = old.checkpoint_info["dataset"].get("class_names")
     data_names = None
     if any(isinstance(c, str) for c in list(new_classes) + list(old_classes or [])):

@@ -46,8 +46,9 @@ def test_a_teacher_without_batchnorm_is_check_teachers_one_line(digits, tmp_path
     path = tmp_path / "plain.pt"
     model = build({**TINY_SPEC, "bn": False}, digits.input_shape, digits.num_classes)
     save_checkpoint(path, model, dataset=digits.metadata())
-    said = ("teacher has no BatchNorm layers: DeepInversion needs their running statistics "
-            "(train a model with bn=true)")
+    said = ("teacher has no BatchNorm layers: DeepInversion needs their running statistics; "
+            "train its spec with \"bn\": true to invert (nnsynth train --model "
+            f"'{json.dumps({**TINY_SPEC, 'bn': True})}')")   # h192: the spec to train
     with pytest.raises(UserError) as e:
         invert_checkpoint(path, tmp_path / "out", 10)
     assert str(e.value) == f"--teacher {path}: {said}"

@@ -95,5 +95,5 @@ def test_a_recurrent_teacher_is_refused_naming_its_family():
     from synth.models import build
     lstm = build("lstm32", (2, 10), 3)
     with pytest.raises(UserError, match=r"family lstm \(stacked LSTM\) has no BatchNorm.*"
-                                        r"continual --method lwf/finetune"):
+                                        r"train a family with BatchNorm to invert \(convnet1d"):
         check_teacher(lstm, "--model m.pt")

@@ -19,5 +19,7 @@ def test_data_free_distill_of_a_teacher_without_batchnorm_says_check_teachers_li
         distill_checkpoint(path, TINY_SPEC, tmp_path / "s.pt", DistillConfig(device="cpu"),
                            data_free=True)
     assert str(e.value) == (f"--teacher {path}: teacher has no BatchNorm layers: DeepInversion "
-                            f"needs their running statistics (train a model with bn=true)")
+                            f"needs their running statistics; drop --data-free and give inputs "
+                            f"with --synth DIR (a set nnsynth invert made from a teacher with "
+                            f"BatchNorm of the same data)")   # h192: what distill can do instead
     assert not (tmp_path / "s.pt").exists()

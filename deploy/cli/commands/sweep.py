@@ -4,7 +4,8 @@ from pathlib import Path
 
 import click
 
-from deploy.cli.options import address_option, emit, json_option, num_cpus_option
+from deploy.cli.options import (address_option, emit, json_option, num_cpus_option,
+                                show_progress)
 
 
 @click.command("sweep")
@@ -16,12 +17,16 @@ from deploy.cli.options import address_option, emit, json_option, num_cpus_optio
 @json_option
 def command(sweep_file, check, address, num_cpus, as_json):
     """Run every config of SWEEP_FILE, each in its own run directory (resumable)."""
+    from cluster.connect import check_start
     from deploy.sweep import data_problems, load_sweep, run_sweep
 
     sweep, runs = load_sweep(sweep_file)
+    if not check:    # what would refuse the start (address, --num-cpus): before the data check
+        check_start(address, num_cpus)
     # the data check `nnsynth run` does before any work, for every run; errors name the
     # sweep file as load_sweep's do
-    problems = data_problems(runs, where=str(Path(sweep_file).expanduser()))
+    problems = data_problems(runs, where=str(Path(sweep_file).expanduser()),
+                             progress=show_progress())
     if problems:                  # every bad run, one line each (not only the first)
         from deploy.cli.main import one_line
         for line in problems:
