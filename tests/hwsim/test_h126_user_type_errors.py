@@ -5,7 +5,7 @@ extract() told a RuntimeError or ValueError of the forward pass as 'model does n
 input shape ...', but a TypeError (an nn.Bilinear given one input, a Linear called with two)
 ended in a traceback through the Python API.  The rule (since 8e2d4af): an error raised while
 hwsim's own code runs inside the forward pass (its hooks, the function mode's work around the
-call it passes on: ``hwsim.workload``'s ``_own`` blocks) is hwsim's and keeps its traceback;
+call it passes on: ``hwsim.tracing``'s ``own_code`` blocks) is hwsim's and keeps its traceback;
 any other is the model's, told in one line.  (The first rule, the innermost hwsim frame of the
 traceback, could not tell a torch call made by hwsim's code from one made by the model.)
 """

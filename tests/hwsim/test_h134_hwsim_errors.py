@@ -21,7 +21,7 @@ from torch import nn
 
 import hwsim
 import hwsim.layers
-import hwsim.workload
+import hwsim.tracing
 from hwsim import extract
 from hwsim.workload import summary
 from synth.errors import UserError
@@ -65,7 +65,7 @@ def test_a_value_error_in_the_function_mode_keeps_its_traceback(monkeypatch):
     """hwsim's work on a functional call (``functional_module``, priced as nn.ReLU)."""
     def faulty(func, args, kwargs):
         raise ValueError("hwsim fault")
-    monkeypatch.setattr(hwsim.workload, "functional_module", faulty)
+    monkeypatch.setattr(hwsim.tracing, "functional_module", faulty)   # (the function mode's)
     with pytest.raises(ValueError, match="hwsim fault") as e:
         extract(FunctionalRelu(), (4,))
     assert not isinstance(e.value, UserError)

@@ -1,0 +1,230 @@
+"""What a forward does outside its layers, as ``hwsim.workload.extract`` sees it: a
+``TorchFunctionMode`` (``FunctionCatcher``) that records residual adds, functions priced as the
+module they compute (``hwsim.functional``: ``F.relu``, ``F.max_pool2d``, ``F.pad``,
+``F.layer_norm``, ``F.embedding_bag``...), arithmetic, sorts and copies (``hwsim.arithmetic``,
+``hwsim.copies``) and F.scaled_dot_product_attention (``hwsim.attention.sdpa_ops``), and
+refuses products and convolutions no op records (``UNPRICED_FUNCS``).  Arithmetic that
+torch's own modules do is not the model's (``_by_torch_module``).  The work hwsim's own code
+does inside the forward pass is told from the model's (``own_code``): its errors keep their
+traceback, the model's are told in one line; a refusal of its own is ``Refusal``.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import sys
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from hwsim.arithmetic import (arithmetic_kind, arithmetic_op, arithmetic_operands,
+                              is_arithmetic)
+from hwsim.attention import MHA_FUNC, SDPA, mha_work, sdpa_ops, sdpa_work
+from hwsim.functional import UNPRICED_FUNCS, functional_module, module_call
+from hwsim.layers import op_from_module
+from hwsim.op import zero_frac, zeros_of
+from synth.config import short_repr
+from synth.errors import UserError
+
+MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 GiB of fp32)
+
+
+class Refusal(UserError):
+    """A refusal of extract()'s own, raised inside the forward pass: told as it is (any other
+    error of hwsim's code there keeps its traceback, ``own_code``; the model's is told as
+    'model M does not accept input shape')."""
+
+
+class FunctionCatcher(TorchFunctionMode):
+    """Records tensor additions that happen outside leaf modules (residual adds), and
+    functional activations, resampling and norms there (``functional_module``), element-wise
+    arithmetic, reductions, sorts, concatenations, copies, scatters and fills
+    (``hwsim.arithmetic``), and attention
+    (F.scaled_dot_product_attention: ``sdpa_ops``).  Its own work before and after the call
+    it passes on (``_call_user``) is hwsim's (``own_code``)."""
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        with own_code(self.state):
+            act, sparsity, arith = self._before(func, args, kwargs)
+        out = _call_user(func, args, kwargs)
+        with own_code(self.state):
+            self._after(func, args, kwargs, act, sparsity, out)
+            if arith:
+                self._arithmetic(func, args, kwargs, sparsity, out)
+        return out
+
+    def _before(self, func, args, kwargs):
+        """The module a functional call computes (``functional_module``) and its input's
+        sparsity, measured before the call (an in-place one overwrites its input), or
+        whether it is arithmetic to price (``_arithmetic``) and its input's sparsity (the
+        zeros of the tensors it reads: both operands of an element-wise call), a residual
+        add's the same (both operands); the attention bounds, checked before the call
+        runs."""
+        top = self.state["depth"] == 0 and not self.state["cells"]
+        act = functional_module(func, args, kwargs) if top else None
+        if func is SDPA and top:
+            _check_sdpa(args, kwargs)
+        if func is MHA_FUNC:   # before it runs (a model off the meta device is not bounded)
+            _check_mha(self.state["mha"][-1][0] if self.state["mha"] else None, args, kwargs)
+        # (not a hook's own arithmetic, ``own``; a residual add is recorded as it was)
+        add = top and _residual_add(func, args)
+        arith = top and not self.state["hooks"] and is_arithmetic(func) and not add \
+            and not _by_torch_module()
+        if act is not None:
+            return act, zero_frac(args[0].detach()), arith
+        reads = args[:2] if add else arithmetic_operands(func, args, kwargs) if arith else []
+        return act, (zeros_of([t.detach() for t in reads]) if reads else None), arith
+
+    def _arithmetic(self, func, args, kwargs, sparsity, out) -> None:
+        """An element-wise, reduction, concatenation or copy call outside a layer as its op
+        (``hwsim.arithmetic.arithmetic_op``: priced as a tensor add is), its input's sparsity
+        measured before the call (an in-place ``x *= y`` overwrites it)."""
+        kind = arithmetic_kind(func, args, kwargs)
+        op = arithmetic_op(f"{kind}#{len(self.state['acts'])}", func, args, kwargs, out)
+        if op is None:
+            return
+        if sparsity is not None:
+            op = dataclasses.replace(op, act_sparsity=sparsity)
+        self.state["acts"].append((self.state["order"], op))
+        self.state["order"] += 1
+
+    def _after(self, func, args, kwargs, act, sparsity, out) -> None:
+        if func is MHA_FUNC and self.state["mha"]:   # the attention layer running: its call
+            self.state["mha"][-1][1].append((args, kwargs, out))
+            self.state["mha"][-1][2].append(self.state["order"])   # where it ran
+            self.state["order"] += 1
+        if func is SDPA and self.state["depth"] == 0 and not self.state["cells"]:
+            name = f"{func.__name__}#{len(self.state['acts'])}"
+            for op in sdpa_ops(name, args, kwargs):
+                self.state["acts"].append((self.state["order"], op))
+                self.state["order"] += 1
+        y = out[0] if isinstance(out, tuple) and out else out   # a pool's (values, indices)
+        if act is not None and isinstance(y, torch.Tensor):
+            # the module's op on the call's input (its shape: an in-place form overwrote
+            # only its values) and output, the sparsity measured before the call
+            name = f"{getattr(func, '__name__', 'activation')}#{len(self.state['acts'])}"
+            # (an F.embedding_bag's per_sample_weights as the module's call would have them)
+            op = op_from_module(name, act, args[0].detach(), y.detach(), (),
+                                module_call(func, args, kwargs))
+            op = dataclasses.replace(op, act_sparsity=(
+                op.act_sparsity if op.type == "embedding" else sparsity))   # (indices: 0)
+            if op.weight_shape:   # F.prelu's slopes: the Parameter the caller passed
+                w = args[1] if len(args) > 1 else kwargs["weight"]
+                op = dataclasses.replace(op, weight_id=f"{self.state['run']}:{id(w)}")
+            self.state["acts"].append((self.state["order"], op))
+            self.state["order"] += 1
+        if self.state["depth"] == 0 and not self.state["cells"] and func in UNPRICED_FUNCS \
+                and act is None and not (func is MHA_FUNC and self.state["mha"]):
+            # (an attention layer's own call, ``_own_attention``: priced as its layer)
+            self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
+                                              "called outside a layer")
+        if self.state["depth"] == 0 and not self.state["cells"] and _residual_add(func, args):
+            # (its operands' zeros measured before the call: ``out += identity`` overwrites
+            # the first, and a later in-place ReLU the sum)
+            self.state["adds"].append((self.state["order"], out, args[0], args[1], sparsity))
+            self.state["order"] += 1
+
+
+_ADDS = (torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__iadd__,
+         torch.Tensor.add_)
+
+
+def _residual_add(func, args) -> bool:
+    """A tensor add of two operands of one shape (a ResNet shortcut): an ``add`` op of its
+    own, its input both operands (``make_op``'s ``also``: 2 x the output's values read; it
+    was the first operand alone, h190), its ``in_shape`` the first's."""
+    return (func in _ADDS and len(args) >= 2
+            and all(isinstance(a, torch.Tensor) for a in args[:2])
+            and args[0].shape == args[1].shape)
+
+
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_TORCH_MODULES_DIR = os.path.join(_TORCH_DIR, "nn", "modules") + os.sep
+
+
+def _by_torch_module() -> bool:
+    """Whether the torch function being called (from ``FunctionCatcher._before``) is called by
+    the code of one of torch's own modules rather than by the model's: the frames between
+    the call and the nearest frame outside torch include one of torch.nn.modules (a
+    subclass of nn.MultiheadAttention whose super().forward makes its boolean mask a float
+    one with masked_fill; nn.TransformerEncoder checking whether a mask is causal with
+    triu, eq and all).  That is the layer's machinery, not the model's arithmetic: a plain
+    nn.MultiheadAttention (a leaf) does it unrecorded, and its mask's cost is in its softmax
+    op.  A torch function the model calls directly (``x.exp()``), or through torch's Python
+    wrappers (F.normalize, ``2 ** x``: torch.overrides, torch._tensor), is the model's.
+    The adds and activations torch's modules compute (a TransformerEncoderLayer's residual
+    adds, its F.relu) are recorded as before (``_residual_add``, ``functional_module``)."""
+    frame = sys._getframe(3)   # (_before, __torch_function__, then the caller)
+    while frame is not None and frame.f_code.co_filename.startswith(_TORCH_DIR):
+        if frame.f_code.co_filename.startswith(_TORCH_MODULES_DIR):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _check_sdpa(args, kwargs) -> None:
+    """Before an F.scaled_dot_product_attention call runs: its attention weights (``sdpa_ops``
+    makes them) within MAX_ACTIVATION_VALUES, else one line.  (``sample_work`` bounds them
+    before the forward pass; this holds where the model does not run on the meta device.)"""
+    try:
+        weights = sdpa_work(args, kwargs)[1]
+    except (RuntimeError, TypeError, KeyError, AttributeError):   # the call itself will say
+        return
+    if weights > MAX_ACTIVATION_VALUES:
+        q = args[0] if args else kwargs.get("query")
+        raise Refusal(f"pricing scaled_dot_product_attention on query {tuple(q.shape)} "
+                       f"makes {weights:,} attention weights; the limit is "
+                       f"{MAX_ACTIVATION_VALUES:,} (a smaller batch or sequence)")
+
+
+def _check_mha(name: str | None, args, kwargs) -> None:
+    """Before an attention layer's F.multi_head_attention_forward call runs: its attention
+    weights (torch makes them, and ``attention_ops`` again, per head) within
+    MAX_ACTIVATION_VALUES, else one line naming the layer.  ``sample_work`` bounds them
+    before the forward pass; this holds where the model does not run on the meta device
+    (a sequence of 100,000 tokens went on to allocate a 40 GB score matrix)."""
+    try:
+        weights = mha_work(args, kwargs)[1]
+    except (RuntimeError, TypeError, KeyError, AttributeError, IndexError):   # the call will say
+        return
+    if weights > MAX_ACTIVATION_VALUES:
+        c = dict(zip(("query", "key"), args), **kwargs)
+        where = f"layer {short_repr(name)}" if name is not None else "multi_head_attention_forward"
+        raise Refusal(f"pricing {where} on query {tuple(c['query'].shape)} and key "
+                       f"{tuple(c['key'].shape)} (sequence first) makes {weights:,} attention "
+                       f"weights; the limit is {MAX_ACTIVATION_VALUES:,} (a smaller batch or "
+                       f"sequence)")
+
+
+def _call_user(func, args, kwargs):
+    """The call ``FunctionCatcher`` passes on: the model's own, unless hwsim's own code made it
+    (a torch function a hook calls: ``own_code`` tells that one's error as hwsim's)."""
+    return func(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def own_code(state: dict):
+    """hwsim's own code running inside extract()'s forward pass (a hook, the function mode's
+    work around the call it passes on).  An error raised in it is a fault of hwsim's, not of
+    the model: the first is kept in ``state["internal"]`` and extract() raises it with its
+    traceback, whatever the model's frames it passes through make of it.  The model's own
+    errors (a wrong input width, a module called with the wrong arguments) are raised
+    outside these blocks and told in one line.  An error raised in a torch function that
+    hwsim's code called (a reshape in an op's arithmetic) passes through the function
+    mode's ``_call_user`` too: it was told as the model's ('model Sequential does not
+    accept input shape (4,): shape '[7, 7]' is invalid ...'), its traceback dropped, and
+    the innermost hwsim frame of a traceback could not tell it from the model's.  A
+    refusal (``UserError``: ``Refusal``) is hwsim's answer, not a fault."""
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as e:
+        state.setdefault("internal", e)
+        raise
