@@ -330,6 +330,10 @@ def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: st
                             f"leave {option} out")
     report = read_yaml_file(path, "latency table")
     table = tables.load_table(report, f"latency table {short_repr(path)}")
+    if table.device != "cpu" and _given("threads"):   # a model's prices: it was dropped
+        raise UserError(f"--threads is the host CPU's torch threads a cpu table's prediction "
+                        f"is for; --table {short_repr(path)} is a {table.device} table (a "
+                        f"model, measured nothing): leave --threads out")
     precision = report.get("spring_precision") if table.device == "spring" else None
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
     ops = extract(model, shape)
