@@ -19,7 +19,9 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range, value_error
-from hwsim.op import BATCH_IN_GROUPS, GEMM_TYPES, Op, batch_shared_elems, lookup_elems
+from hwsim.copies import TARGETED
+from hwsim.op import (BATCH_IN_GROUPS, GEMM_TYPES, Op, batch_shared_elems, lookup_elems,
+                       numel)
 
 DATAFLOWS = ("ws", "os", "is")
 
@@ -137,7 +139,10 @@ def op_samples(op: Op) -> int:
     broadcast over the batch, ``batch_shared_elems``, is no sample's: its input less it.)
     A batch-1 extract gives 1 (batch first).  (A product's samples were taken from its rows
     where its shapes allowed: its shapes were made flat to avoid that, and a batch of them
-    was never tiled.)"""
+    was never tiled.)  A write or scatter recorded against its target (``hwsim.copies``'
+    ``TARGETED``: ``x[mask] = 0``) covers its target's samples: the values it reads and
+    writes are what its mask or indices select there, whatever their count (its shape
+    divides; the counts need not)."""
     if op.type in RECURRENT_TYPES:
         s = op.gemm[0]
     elif op.in_shape and op.out_shape and op.in_shape[0] == op.out_shape[0]:
@@ -145,8 +150,11 @@ def op_samples(op: Op) -> int:
     else:
         return 1
     carrier = op.groups if op.type in BATCH_IN_GROUPS else op.gemm[0]
-    per_sample_in = op.in_elems - batch_shared_elems(op)
-    return s if s > 1 and not (carrier % s or per_sample_in % s or op.out_elems % s) else 1
+    if op.type == "resample" and dict(op.geometry).get("func") in TARGETED:
+        counts = (numel(op.out_shape),)
+    else:
+        counts = (op.in_elems - batch_shared_elems(op), op.out_elems)   # per sample
+    return s if s > 1 and not (carrier % s or any(c % s for c in counts)) else 1
 
 
 def config_arrays(configs: Sequence[AcceleratorConfig]) -> dict[str, np.ndarray]:

@@ -34,10 +34,11 @@ a scatter's accumulation (``elems``).
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 
-from hwsim.op import FP32_BYTES, Op, make_op
+from hwsim.op import FP32_BYTES, Op, make_op, zeros_of
 
 _T = torch.Tensor
 
@@ -79,6 +80,9 @@ _SCATTER_ARGS = {
 }
 SCATTERS = {f: name for name in _SCATTER_ARGS for f in tensor_forms((name,))}
 _ACCUMULATE = ("scatter_add", "scatter_reduce", "index_add")
+# the ``func`` of the copies recorded against their target, whose values read and written
+# are counts of what they select there (a mask's, an index's), not a multiple of its samples
+TARGETED = frozenset(WRITES.values()) | frozenset(_SCATTER_ARGS)
 # fills: a constant written to a new tensor of an input's shape (or the input itself)
 FILLS = {f: "fill" for f in tensor_forms(("zeros_like", "ones_like", "full_like", "new_zeros",
                                           "new_ones", "new_full", "fill", "zero"))}
@@ -150,10 +154,8 @@ def _scattered(name: str, c: dict) -> int | None:
     if not isinstance(target, torch.Tensor):
         return None
     if name == "index_put":   # its indexed region (a None index: the whole dimension)
-        idx = c.get("indices")
-        if not isinstance(idx, (tuple, list)):
-            return None
-        return target[tuple(slice(None) if i is None else i for i in idx)].numel()
+        return math.prod(_region(name, c, 0)) if isinstance(c.get("indices"), (tuple, list)) \
+            else None
     if not c["index"]:
         return None
     if name.startswith("scatter"):
@@ -214,18 +216,34 @@ def _copy_op(name, func, args, kwargs, y) -> Op | None:
 
 
 def _write_op(name, func, args, kwargs) -> Op | None:
+    """A write's ``resample`` op, of its target's shape (``in_shape`` and ``out_shape``: its
+    samples, as an in-place scatter's): its value's values read (a number: none) and its
+    key's indices, the region it writes (``out_bytes``).  (Its input shape was its value's,
+    () for a number, and its output's the region's, a mask's selection flat: it covered no
+    batch, and SPRING ran every batch of a model with ``x[mask] = 0`` whole, h200.)"""
     value, target, key = _written(func, args, kwargs)
     if not isinstance(target, torch.Tensor):
         return None
     region = target if func is _T.copy_ else target[key]   # (hwsim's: not recorded)
     reads = _write_reads(func, args, kwargs)
-    src = value if isinstance(value, torch.Tensor) else region
-    op = make_op("resample", name, src.detach(), region.detach())
-    # its value's values read (a number: none) and its key's indices, the region written
+    op = make_op("resample", name, target.detach(), target.detach())
     return dataclasses.replace(
-        op, in_shape=tuple(value.shape) if isinstance(value, torch.Tensor) else (),
-        in_bytes=sum(t.numel() for t in reads) * FP32_BYTES,
-        geometry=(("kind", "copy"), ("func", WRITES[func])))
+        op, in_bytes=sum(t.numel() for t in reads) * FP32_BYTES,
+        out_bytes=region.numel() * FP32_BYTES,
+        act_sparsity=zeros_of([t.detach() for t in reads]),
+        geometry=(("kind", "copy"), ("func", WRITES[func]),
+                  *_broadcast(value, tuple(region.shape))))
+
+
+def _broadcast(value, written: tuple) -> tuple:
+    """A write's or scatter's geometry item ``broadcast``: the values of its value tensor
+    where that is broadcast over the region it writes (of shape ``written``) without a
+    leading dimension of its own (fewer dimensions, or a leading 1: a 0-d value, a row of
+    C values), read once whatever the target's samples (``hwsim.op.batch_shared_elems``);
+    none for a number or a value of its own per written value (or per leading index)."""
+    n = value.numel() if isinstance(value, torch.Tensor) else 0
+    shared = 0 < n < math.prod(written) and (value.dim() < len(written) or value.shape[0] == 1)
+    return (("broadcast", n),) if shared else ()
 
 
 def _scatter_op(name, func, args, kwargs, y) -> Op | None:
@@ -246,7 +264,17 @@ def _scatter_op(name, func, args, kwargs, y) -> Op | None:
         reads, written = reads + target.numel(), y.numel()   # its target copied first
     op = make_op("resample", name, target.detach(), y.detach())
     return dataclasses.replace(op, in_bytes=reads * FP32_BYTES, out_bytes=written * FP32_BYTES,
-                               elems=adds, geometry=(("kind", "copy"), ("func", kind)))
+                               elems=adds, geometry=(("kind", "copy"), ("func", kind),
+                                                     *_broadcast(values, _region(kind, c, w))))
+
+
+def _region(name: str, c: dict, w: int) -> tuple:
+    """The shape of what a scatter writes: an index_put's indexed region, any other's w
+    values (its value broadcasts only as a 0-d tensor there)."""
+    idx = c.get("indices")
+    if name == "index_put" and isinstance(idx, (tuple, list)):
+        return tuple(c["self"][tuple(slice(None) if i is None else i for i in idx)].shape)
+    return (w,)
 
 
 def _fill_op(name, func, args, kwargs, y) -> Op | None:

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range
-from hwsim.op import Op, lookup_elems
+from hwsim.op import Op, forward_elems, lookup_elems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,9 +51,13 @@ def phase_work(ops: Sequence[Op], mode: str):
     3 FLOPs per weight).  Backward traffic: read W, dY, write dX; read X, dY, write dW.  An
     embedding has no backward-data pass: its input is indices, with no gradient (it was
     charged one, its whole table read and a gradient of its indices written: Embedding(10000,
-    64) on 35 tokens moved 642,275 values more than its 3,846,790)."""
+    64) on 35 tokens moved 642,275 values more than its 3,846,790).  A norm with running
+    statistics computes its batch's in training (``hwsim.op.forward_elems``: a BatchNorm's
+    NORM_OPS_PER_ELEMENT element ops per value, as a LayerNorm's; its stored statistics' one
+    was priced, h200)."""
     macs = np.array([o.macs for o in ops], dtype=np.float64)
-    elems = np.array([o.elems for o in ops], dtype=np.float64)
+    # (in training a BatchNorm computes its batch's statistics: ``forward_elems``)
+    elems = np.array([forward_elems(o, mode) for o in ops], dtype=np.float64)
     W = np.array([o.weight_elems for o in ops], dtype=np.float64)
     # an embedding's forward reads the rows its indices name, not its whole table (a
     # 10,000 x 64 table looked up 35 times moved 640,000 values instead of 2,240)

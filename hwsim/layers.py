@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from hwsim.attention import attention_ops
-from hwsim.op import Op, lookup_elems, make_op
+from hwsim.op import NORM_OPS_PER_ELEMENT, Op, lookup_elems, make_op
 from hwsim.recurrent import RNNS, rnn_ops
 
 # --- which layers -----------------------------------------------------------------------------
@@ -69,10 +69,8 @@ INTERPOLATION_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 2, "bilinear": 
 # unless it keeps none: ``module_op``)
 NORMS = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
          nn.RMSNorm)
-# element-wise work of a NORMS layer per element: its statistics (a sum and a sum of
-# squares), then normalize and scale as one multiply-add (a BatchNorm's one; an
-# InstanceNorm with running statistics uses them at inference: that one only)
-NORM_OPS_PER_ELEMENT = 3
+# (NORM_OPS_PER_ELEMENT, a NORMS layer's element ops per element: ``hwsim.op``, which prices a
+# training step's batch statistics with it too, ``forward_elems``)
 # an RMSNorm's (torch.nn.RMSNorm's docs: y = x / sqrt(mean(x^2) + eps) x weight): its
 # statistic a sum of squares (one multiply-add a value), then the scale (one multiply): 2.
 # It was refused as a layer with no cost model, and F.rms_norm free (h196)

@@ -79,6 +79,30 @@ class Op:
                 round(self.act_sparsity, 4), self.geometry)
 
 
+# element-wise work of a NORMS layer per element (``hwsim.layers``): its statistics (a sum
+# and a sum of squares), then normalize and scale as one multiply-add (a BatchNorm's one; an
+# InstanceNorm with running statistics uses them at inference: that one only)
+NORM_OPS_PER_ELEMENT = 3
+
+
+def forward_elems(op: Op, mode: str) -> int:
+    """Element ops of ``op``'s forward pass in ``mode`` (``inference`` or ``training``): its
+    ``elems``, but in training a norm that keeps running statistics (a BatchNorm, an
+    InstanceNorm with track_running_stats: geometry ``track_running_stats`` true, one op per
+    element, ``hwsim.layers.module_op``) computes its batch's own statistics first, a sum and
+    a sum of squares, as a LayerNorm does: NORM_OPS_PER_ELEMENT per element.  Ops are
+    extracted in evaluation mode, where such a layer normalizes by its stored statistics;
+    a training step normalizes by the batch's (torch's _BatchNorm.forward, and
+    F.instance_norm's use_input_stats, in training).  (Training was priced at the stored
+    statistics' one op per element, x 3 for the backward passes, h200.)  A forward that
+    calls F.batch_norm(training=False) with running statistics in training too is priced
+    so as well: the record does not tell it from a layer's call."""
+    if mode == "training" and op.type in ("batchnorm", "norm") \
+            and dict(op.geometry).get("track_running_stats"):
+        return NORM_OPS_PER_ELEMENT * op.elems
+    return op.elems
+
+
 def numel(shape) -> int:
     return int(math.prod(shape)) if shape else 0
 
@@ -124,10 +148,14 @@ def batch_shared_elems(op: Op) -> int:
     (``hwsim.spring``'s chunks; ``hwsim.accel.op_samples``).  0 for any other op (a residual
     add's operands are of one shape, batch first).  A pointwise op of ``hwsim.arithmetic``
     (its geometry's ``args``: ``torch.where(c, x, bias)``, ``torch.clamp(x, lo, hi)``) counts
-    each tensor argument so broadcast (its input, batch first, is none)."""
-    g = dict(op.geometry) if op.type == "eltwise" else {}
+    each tensor argument so broadcast (its input, batch first, is none).  A write or
+    scatter's value broadcast over what it writes (``x[mask] = torch.tensor(0.)``, a 0-d
+    ``index_put_`` value: ``hwsim.copies``) is its geometry's ``broadcast`` values."""
     if not op.in_shape or op.in_shape[0] <= 1:
         return 0
+    if op.type == "resample":
+        return int(dict(op.geometry).get("broadcast", 0))
+    g = dict(op.geometry) if op.type == "eltwise" else {}
     if "args" in g:   # ("tensor", shape, class) for each tensor argument
         shapes = [d[1] for d in (*g["args"], *(d for _, d in g.get("kwargs", ())))
                   if isinstance(d, tuple) and d and d[0] == "tensor"]

@@ -36,7 +36,7 @@ import numpy as np
 from synth.config import Config, check_choice, check_range, short_repr, value_error
 from hwsim.accel import (ADD8_PJ, MIN_CLOCK_MHZ, MIN_DRAM_GBPS, MULT8_PJ, REF_NM,
                          SRAM8KB_PJ_PER_B, chunk_sizes, layer_arrays)
-from hwsim.op import Op
+from hwsim.op import Op, forward_elems
 
 MODES = ("inference", "training")
 
@@ -103,9 +103,41 @@ class SpringConfig(Config):
         return self.pes * self.lanes * self.multipliers   # 73,728 by default
 
 
-def _arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
-    """The accelerator model's layer arrays, flattened to shape (L,)."""
-    return {k: v[:, 0] for k, v in layer_arrays(ops).items()}
+def _arrays(ops: Sequence[Op], mode: str = "inference") -> dict[str, np.ndarray]:
+    """The accelerator model's layer arrays, flattened to shape (L,), with each op's forward
+    element ops in ``mode`` (``hwsim.op.forward_elems``: in training a BatchNorm computes its
+    batch's statistics) and how it runs in a chunk of its batch (``cls``, ``_classes``)."""
+    a = {k: v[:, 0] for k, v in layer_arrays(ops).items()}
+    return {**a, "elems": np.array([float(forward_elems(o, mode)) for o in ops]),
+            "cls": _classes(ops, a["S"])}
+
+
+# how an op of a batch runs in a chunk of it (``_classes``, ``_scaled``)
+SAMPLES, SHARED, REDUCED, UNKNOWN = range(4)
+
+
+def _classes(ops: Sequence[Op], S: np.ndarray) -> np.ndarray:
+    """How each op of a batch of B samples runs in a chunk of n of them, per op, array (L,).
+    B is the most samples any op covers (``S``, ``hwsim.accel.op_samples``); an op that
+    covers B is ``SAMPLES``: n / B of its work.  An op that covers none (S = 1): ``SHARED``
+    where no dimension of its input or output is the batch (a number, a broadcast constant,
+    a statistic's C values, a parameter), the same whole work in every chunk, as a chunk
+    reads the weights again; ``REDUCED`` where it reduces its input's B samples, batch
+    first, to an output without them (an element-wise op: ``sum``, ``mean``, ``amax``...
+    over the batch).  ``UNKNOWN`` otherwise: another count of samples (a (T, B, D) layout, a
+    batch flattened into its rows), a batch dimension an op does not split evenly, whose
+    share of a chunk is not known."""
+    B = S.max() if len(S) else 1.0
+    cls = np.full(len(ops), UNKNOWN)
+    for i, o in enumerate(ops):
+        if S[i] == B:
+            cls[i] = SAMPLES
+        elif S[i] <= 1 and B not in (*o.in_shape, *o.out_shape):
+            cls[i] = SHARED
+        elif S[i] <= 1 and o.type == "eltwise" and o.in_shape[:1] == (B,) \
+                and B not in o.out_shape:
+            cls[i] = REDUCED
+    return cls
 
 
 def _compressed_bits(n, s, bits):
@@ -246,7 +278,10 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
         saved = _compressed_bits(a["I"], sa, b)
         nvm_write = nvm_write + saved + a["W"] * b                            # store X; write W
         nvm_read = nvm_read + saved + a["W"] * b                              # read X; read W
-    nvm_read = nvm_read + restream
+    # a reduction over the batch run in chunks (``_scaled``): the chunk's share of the
+    # tensor it reduced, written to the NVM to wait for the second pass, which reads it back
+    held = _compressed_bits(a["H"], sa, b) if "H" in a else zero
+    nvm_read, nvm_write = nvm_read + restream + held, nvm_write + held
     bits_per_cycle = cfg.nvm_gbps * 8e9 / (cfg.clock_mhz * 1e6)
     cycles_m = (nvm_read + nvm_write) / bits_per_cycle
     cycles = np.maximum(cycles_c, cycles_m)                                   # double-buffered
@@ -281,24 +316,43 @@ PER_SAMPLE = ("macs", "elems", "I", "O", "lookup")
 
 
 def _scaled(a, n):
-    """The workload ``a`` on ``n`` of each op's ``S`` samples (``hwsim.accel.op_samples``):
-    its per-sample counts times n / S, a GEMM's rows T (or its groups G where the samples
-    are its groups: attention's products) likewise; the weights are the same, and so is an
-    element-wise op's operand broadcast over the batch (``Ish``, values: a chunk reads it
-    whole, as it reads the weights)."""
-    S = a["S"]
-    part = {f: a[f] / S * n for f in PER_SAMPLE}
-    part["I"] = (a["I"] - a["Ish"]) / S * n + a["Ish"]
+    """The workload ``a`` on ``n`` of its ``B`` samples (``_classes``).  An op of the batch
+    (``SAMPLES``): its per-sample counts times n / B, a GEMM's rows T (or its groups G where
+    the samples are its groups: attention's products) likewise; the weights are the same, and
+    so is an element-wise op's operand broadcast over the batch (``Ish``, values: a chunk
+    reads it whole, as it reads the weights).  An op without the batch (``SHARED``): whole,
+    in every chunk.
+
+    A reduction over the batch (``REDUCED``) reduces the chunk's n / B of its input into a
+    partial result of its O values, and adds the partial results of the chunks before
+    (read, one element op a value, written: O values each); its consumers need the whole
+    batch's result, so no chunk passes it before every chunk has reached it.  The network
+    runs in two passes over the chunks there, and what the second pass reads of the first
+    waits: taken as the reduced tensor (``H``, values: a normalization by a batch
+    statistic, x - x.mean(0), reads it again; other tensors live across the reduction, a
+    residual branch's, are not in the op records and not charged).  Where the whole
+    batch's of it fits the activation buffer (compressed, and its masks the mask buffer)
+    it waits there; otherwise (``wait``, ``_schedule``) each chunk writes its share to the
+    NVM and reads it back (``_run``).  (A batch with such a reduction ran whole, its
+    activations spilling at every layer that did not fit, h200: the hardware need not.)"""
+    B, cls = a["S"].max(), a["cls"]
+    f = n / B
+    per, red = cls == SAMPLES, cls == REDUCED
+    part = {k: np.where(per, a[k] * f, a[k]) for k in PER_SAMPLE}
+    part["I"] = np.where(per, (a["I"] - a["Ish"]) * f + a["Ish"],
+                         np.where(red, a["I"] * f + a["O"], a["I"]))
+    part["elems"] = np.where(red, a["elems"] * f + a["O"], part["elems"])
     bg = a["bg"] > 0
-    part["T"] = np.where(bg, a["T"], a["T"] / S * n)
-    part["G"] = np.where(bg, a["G"] / S * n, a["G"])
+    part["T"] = np.where(per & ~bg, a["T"] * f, a["T"])
+    part["G"] = np.where(per & bg, a["G"] * f, a["G"])
+    part["H"] = np.where(red & (a.get("wait", 0) > 0), a["I"] * f, 0.0)
     return {**a, **part}
 
 
-def _chunked(a, cfg: SpringConfig, mode: str, size: int, batch: int) -> dict:
-    """The batch of ``batch`` samples run as floor(batch / size) runs of ``size`` samples and
-    one of the rest, the whole network each (``_run``; weights read again every run)."""
-    full, rest = divmod(batch, size)
+def _chunked(a, cfg: SpringConfig, mode: str, size: int, B: int) -> dict:
+    """The batch of ``B`` samples run as floor(B / size) runs of ``size`` samples and one of
+    the rest, the whole network each (``_run``; weights read again every run)."""
+    full, rest = divmod(B, size)
     one = _run(_scaled(a, size), cfg, mode)
     out = {k: v * full for k, v in one.items()}
     if rest:
@@ -313,20 +367,35 @@ def _schedule(a, cfg: SpringConfig, mode: str) -> dict:
     chip where they fit the activation buffer (``evaluate``): a whole batch whose
     activations do not fit streams them through the NVM at every layer, while a chunk that
     fits keeps them (resnet8_w16 on 3x32x32 at batch 256: 2.8x the time of 256 runs of one
-    sample, 4.5x that of two runs of 128, where nothing spills; lstm64 2.9x).  Chunking
-    needs one batch that every op covers (each op's ``S`` the same); in training a chunk's
-    weight update stands for accumulating its gradient (an upper bound: one update per
-    batch would do).  The chunk sizes are ``hwsim.accel.chunk_sizes``'."""
+    sample, 4.5x that of two runs of 128, where nothing spills; lstm64 2.9x).  Each op runs
+    its share of a chunk (``_classes``, ``_scaled``): n / B of the batch's work; an op
+    without the batch (of numbers, broadcast constants, parameters: ``scale * 2``) all of it
+    in every chunk; a reduction over the batch its chunk's partial results, the network run
+    in two passes over the chunks there.  Chunking needs every op's share: an op whose
+    leading dimension is neither the batch nor 1 (``UNKNOWN``) runs the batch whole.
+    (Until h200 any op that did not cover the batch did: conv(3, 16) -> ``y[y < 0] = 0`` ->
+    conv(16, 16) -> Linear on 3x32x32, whose write was recorded with no batch of its own,
+    ran a batch of 256 whole, 3.7x the chunks' time.)  In training a chunk's weight update
+    stands for accumulating its gradient (an upper bound: one update per batch would do),
+    and a BatchNorm normalizes by its chunk's statistics (a ghost batch norm: the batch's
+    own would hold every BatchNorm's input across the chunks as a reduction's is, and again
+    for its backward pass's sums).  The chunk sizes are
+    ``hwsim.accel.chunk_sizes``'."""
     whole = _run(a, cfg, mode)
-    S = a["S"]
-    if not len(S) or S[0] <= 1 or (S != S[0]).any():
+    B, cls = int(a["S"].max()) if len(a["S"]) else 1, a["cls"]
+    if B <= 1 or (cls == UNKNOWN).any():
         return whole
-    batch = int(S[0])
+    # a reduction whose input, the whole batch's, does not fit the buffers (as ``_run``
+    # tests its input's and output's): what the chunks' second pass reads waits in the NVM
+    s_a = a["sa"] if cfg.sparsity else 0.0
+    spills = ((a["I"] * (1 - s_a) * cfg.bits > cfg.act_buffer_mb * 8e6)
+              | (a["I"] > mask_room(a, cfg)))
+    a = {**a, "wait": (cls == REDUCED) & spills}
     best = whole
-    for size in sorted({int(b[0]) for b in chunk_sizes(np.array([float(batch)]))}):
-        if size >= batch:
+    for size in sorted({int(b[0]) for b in chunk_sizes(np.array([float(B)]))}):
+        if size >= B:
             continue
-        x = _chunked(a, cfg, mode, size, batch)
+        x = _chunked(a, cfg, mode, size, B)
         if (x["cycles"].sum(), x["energy_pj"]) < (best["cycles"].sum(), best["energy_pj"]):
             best = x
     return best
@@ -348,7 +417,7 @@ def evaluate(ops: Sequence[Op], config: SpringConfig | None = None, mode: str = 
     way than every price of it)."""
     cfg = config or SpringConfig()
     check_choice("mode", mode, MODES)
-    a = _arrays(ops)
+    a = _arrays(ops, mode)
     r = _schedule(a, cfg, mode) if chunks else _run(a, cfg, mode)
     cycles = r["cycles"]
     seconds = float(cycles.sum()) / (cfg.clock_mhz * 1e6)
