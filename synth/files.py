@@ -519,10 +519,11 @@ def unique_keys(pairs: list[tuple[Any, Any]]) -> dict:
     return out
 
 
-def load_yaml_text(text: str, where: str) -> Any:
+def load_yaml_text(text: str, where: str, fmt: str = "YAML", expected: str = "") -> Any:
     """``yaml.safe_load`` bounded in size, nesting and alias expansion, with every mapping
     key given once; a one-line ``ConfigError`` naming ``where`` for anything malformed or
-    oversized."""
+    oversized.  ``fmt``: the format a malformed text is said not to be ("JSON" for a JSON
+    file nnsynth wrote: it was "not valid YAML"); ``expected``: what it should hold."""
     import yaml
     from synth.errors import ConfigError
     if len(text) > MAX_YAML_BYTES:
@@ -536,7 +537,8 @@ def load_yaml_text(text: str, where: str) -> Any:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ConfigError(f"{where} is not valid YAML{line}") from None
+        hint = f"; expected {expected}" if expected else ""
+        raise ConfigError(f"{where} is not valid {fmt}{line}{hint}") from None
     except RecursionError:
         raise ConfigError(f"{where} is nested too deeply") from None
     except ValueError as e:   # a value the safe loader's constructors refuse: an integer of
@@ -550,9 +552,10 @@ def load_yaml_text(text: str, where: str) -> Any:
     return values
 
 
-def read_yaml_file(path: str | os.PathLike, what: str = "config file") -> Any:
+def read_yaml_file(path: str | os.PathLike, what: str = "config file",
+                   fmt: str = "YAML", expected: str = "") -> Any:
     """A YAML (or JSON) file through ``load_yaml_text``; a missing or unreadable file, or
-    one too large, is a one-line error."""
+    one too large, is a one-line error.  ``fmt``, ``expected``: as ``load_yaml_text``'s."""
     path = Path(path)
     if not path.is_file():   # a folder was "not found"
         raise missing_input(path, what, "a YAML file")
@@ -570,4 +573,4 @@ def read_yaml_file(path: str | os.PathLike, what: str = "config file") -> Any:
     except UnicodeDecodeError as e:   # said "cannot be read (UnicodeDecodeError)"
         raise _user_error(f"{what} {printable(path)} is not UTF-8 text ({e.reason} at byte "
                           f"{e.start}); YAML files are UTF-8: save it as UTF-8") from None
-    return load_yaml_text(text, str(path))
+    return load_yaml_text(text, str(path), fmt, expected)

@@ -328,7 +328,8 @@ def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: st
         if _given(param):   # the table says how it was made: the option would be ignored
             raise UserError(f"{option} builds a table; --table {short_repr(path)} reads one: "
                             f"leave {option} out")
-    report = read_yaml_file(path, "latency table")
+    report = read_yaml_file(path, "latency table", "JSON", "the latency table line "
+                            "'nnsynth hwsim table --model M --json' prints")
     table = tables.load_table(report, f"latency table {short_repr(path)}")
     if table.device != "cpu" and _given("threads"):   # a model's prices: it was dropped
         raise UserError(f"--threads is the host CPU's torch threads a cpu table's prediction "

@@ -1,0 +1,24 @@
+"""h202: probes of hwsim table/dse, secret, diabdeep and incremental."""
+import pytest
+
+from tests._cli import one_error_line, run
+
+
+@pytest.fixture(scope="module")
+def iris_pt(tmp_path_factory):
+    path = tmp_path_factory.mktemp("h202") / "iris.pt"
+    r = run(["train", "--dataset", "iris", "--model", "mlp_small", "--epochs", "1",
+             "--out", str(path)])
+    assert r.exit_code == 0, r.output
+    return str(path)
+
+
+def test_a_malformed_latency_table_is_named_as_json(tmp_path, iris_pt):
+    # the table is the JSON line 'hwsim table --json' prints: "is not valid YAML" named the
+    # wrong format and not what was expected
+    for text in ("[" * 100000, '{"a":'):
+        path = tmp_path / "bad.json"
+        path.write_text(text)
+        line = one_error_line(run(["hwsim", "table", "--table", str(path), "--model", iris_pt]))
+        assert "not valid JSON" in line and "YAML" not in line, line
+        assert "hwsim table" in line and "--json" in line, line
