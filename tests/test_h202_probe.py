@@ -1,4 +1,6 @@
 """h202: probes of hwsim table/dse, secret, diabdeep and incremental."""
+import os
+
 import pytest
 
 from tests._cli import one_error_line, run
@@ -22,3 +24,13 @@ def test_a_malformed_latency_table_is_named_as_json(tmp_path, iris_pt):
         line = one_error_line(run(["hwsim", "table", "--table", str(path), "--model", iris_pt]))
         assert "not valid JSON" in line and "YAML" not in line, line
         assert "hwsim table" in line and "--json" in line, line
+
+
+def test_a_bad_shape_in_model_names_model_not_input_shape():
+    # 'lenet5@3x' blamed --input-shape, which was not given
+    line = one_error_line(run(["hwsim", "dse", "--model", "lenet5@3x"]))
+    assert line.startswith("error: --model 'lenet5@3x'") and "--input-shape" not in line, line
+    assert "after @" in line and "1x28x28" in line, line
+    line = one_error_line(run(["hwsim", "eval", "--spec", "lenet5@3x"]))
+    assert line.startswith("error: --spec 'lenet5@3x'"), line
+

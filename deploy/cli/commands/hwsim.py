@@ -12,14 +12,14 @@ from click.core import ParameterSource
 from deploy.cli.options import emit, json_option, seed_option, show_progress
 
 
-def _shape(text: str) -> tuple[int, ...]:
+def _shape(text: str, where: str = "--input-shape") -> tuple[int, ...]:
     from synth.errors import UserError
     try:   # every part a number: '1xx28' was read as (1, 28)
         shape = tuple(int(v) for v in text.replace(",", "x").split("x"))
     except ValueError:
         shape = ()
     if not shape or any(s < 1 for s in shape):
-        raise UserError(f"--input-shape must look like 1x28x28 (images), 6x100 (sequences) or "
+        raise UserError(f"{where} must look like 1x28x28 (images), 6x100 (sequences) or "
                         f"13 (features), got {short_repr(text)}")
     return shape
 
@@ -35,8 +35,9 @@ def _load_yaml(path: str | None, what: str) -> dict | None:
     return data
 
 
-def _model(ref: str, default_shape: tuple, num_classes: int):
-    """A checkpoint path, or a variant name / JSON spec with optional ``@shape``."""
+def _model(ref: str, default_shape: tuple, num_classes: int, option: str = "--model"):
+    """A checkpoint path, or a variant name / JSON spec with optional ``@shape``; ``option``:
+    the one ``ref`` was given to, named by a malformed shape's error."""
     import os
     from hwsim import build_priced
     if ref.endswith(".pt") or os.path.isfile(ref):
@@ -57,7 +58,9 @@ def _model(ref: str, default_shape: tuple, num_classes: int):
         raise UserError(f"model {short_repr(ref)}: give a shape after @ (CxHxW, CxL or F), "
                         f"or leave the @ out")
     name += "}" if json_spec and shape_txt else ""
-    shape = _shape(shape_txt) if shape_txt else default_shape
+    # a malformed shape after the '@' blamed --input-shape, which was not given
+    shape = (_shape(shape_txt, f"{option} {short_repr(ref)}: the shape after @")
+             if shape_txt else default_shape)
     _check_kind(ref, name, shape, bool(shape_txt))
     return name, build_priced(name, shape, num_classes), shape
 
@@ -127,7 +130,8 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, bat
     from synth.errors import UserError
     if bool(model_path) == bool(spec):
         raise UserError("give exactly one of --model CHECKPOINT or --spec SPEC")
-    name, model, shape = _model(model_path or spec, _shape(input_shape), num_classes)
+    name, model, shape = _model(model_path or spec, _shape(input_shape), num_classes,
+                                "--model" if model_path else "--spec")
     # the random batch hwsim.workload.extract runs holds at most MAX_BATCH_VALUES values: the
     # range of --batch for this sample shape, told as every option's range is (it was the
     # library's 'batch 99,999,999,999 of (1, 28, 28) samples is 78,399,999,999,216 input
