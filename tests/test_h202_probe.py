@@ -34,3 +34,15 @@ def test_a_bad_shape_in_model_names_model_not_input_shape():
     line = one_error_line(run(["hwsim", "eval", "--spec", "lenet5@3x"]))
     assert line.startswith("error: --spec 'lenet5@3x'"), line
 
+
+def test_dse_refuses_one_network_given_twice(iris_pt, monkeypatch):
+    # one checkpoint under two paths was priced twice and counted twice in the geometric mean
+    monkeypatch.chdir(os.path.dirname(iris_pt))
+    for a, b in (("iris.pt", "./iris.pt"), ("iris.pt", iris_pt), ("iris.pt", "iris.pt"),
+                 ("lenet5", "lenet5@1x28x28"),
+                 ('{"family":"mlp","hidden":[8]}@4', '{"hidden": [8], "family": "mlp"}@4')):
+        line = one_error_line(run(["hwsim", "dse", "--model", a, "--model", b]))
+        assert line.startswith(f"error: --model '{b}'") and "once" in line, line
+    # two shapes of one variant are two networks
+    r = run(["hwsim", "dse", "--model", "lenet5", "--model", "lenet5@1x32x32", "--budget", "2"])
+    assert r.exit_code == 0, r.output

@@ -188,9 +188,7 @@ def _eval_lines(out: dict) -> list[str]:
 @json_option
 def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, seed, as_json):
     """Search accelerator parameters for one or several networks: Pareto set and best."""
-    from hwsim import extract
     from hwsim.dse import DseConfig, explore
-    from synth.errors import UserError
     values = _load_yaml(dse_path, "dse") or {}
     # an option given on the command line wins over --dse-config; an option's default does
     # not (the file's budget, area budget and seed were silently replaced by 0, 4.0 and 0)
@@ -201,15 +199,8 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
         if key not in values or ctx.get_parameter_source(param) is not ParameterSource.DEFAULT:
             values[key] = value
     cfg = DseConfig.from_dict(values, where="dse")
-    workloads = {}
-    for ref in models:
-        # keyed by the reference as given: two shapes of one variant (NAME@CxHxW) shared the
-        # name and the second replaced the first, so the DSE ran on one network of the two
-        if ref in workloads:
-            raise UserError(f"--model {short_repr(ref)} is given twice")
-        _, model, shape = _model(ref, _shape(input_shape), num_classes)
-        workloads[ref] = extract(model, shape)
-    res = explore(workloads, cfg, progress=show_progress())
+    res = explore(_dse_workloads(models, input_shape, num_classes), cfg,
+                  progress=show_progress())
     b = res["best"]
     human = [f"evaluated {res['evaluated']} configurations on {', '.join(res['networks'])}; "
              f"Pareto set {len(res['pareto'])} (latency, energy, area)",
@@ -221,6 +212,35 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
     human += [f"  {n}: {b['latency_ms'][n]:.4g} ms ({res['best_slowdown'][n]:.3f}x its own best)"
               for n in res["networks"]]
     emit(res, as_json, "\n".join(human))
+
+
+def _dse_workloads(models, input_shape: str, num_classes: int) -> dict:
+    """``hwsim dse``'s networks, keyed by the reference as given, each network once: two
+    shapes of one variant (NAME@CxHxW) shared the name and the second replaced the first;
+    one checkpoint under two paths (iris.pt, ./iris.pt), or one spec spelt two ways
+    (lenet5, lenet5@1x28x28), was priced twice and counted twice in the geometric mean."""
+    import json
+    import os
+    from hwsim import extract
+    from synth.errors import UserError
+    workloads, seen = {}, {}
+    for ref in models:
+        name, model, shape = _model(ref, _shape(input_shape), num_classes)
+        if name == ref and (ref.endswith(".pt") or os.path.isfile(ref)):   # a checkpoint
+            key = ("checkpoint", os.path.realpath(ref))
+        else:
+            try:   # a JSON spec: its keys' order and spacing do not make another network
+                name = json.dumps(json.loads(name), sort_keys=True)
+            except ValueError:
+                name = name.strip()
+            key = ("spec", name, tuple(shape))
+        if key in seen:
+            same = ("is given twice" if ref == seen[key] else
+                    f"is the same network as --model {short_repr(seen[key])}")
+            raise UserError(f"--model {short_repr(ref)} {same}: give each network once")
+        seen[key] = ref
+        workloads[ref] = extract(model, shape)
+    return workloads
 
 
 @command.command("table")
