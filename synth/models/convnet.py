@@ -7,6 +7,8 @@ hidden FC layers, and the classifier.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -45,8 +47,17 @@ class ConvNet(SpecModel):
         pool = {"avg": nn.AdaptiveAvgPool2d(1), "max": nn.AdaptiveMaxPool2d(1),
                 "flatten": nn.Identity()}[spec["pool"]]
         self.features = nn.Sequential(*layers, pool, nn.Flatten())
-        with torch.no_grad():
-            width = self.features(torch.zeros((2,) + tuple(input_shape))).shape[1]
+        if layers[0].weight.is_meta:
+            # build()'s shape-only shell: the width by the output-size formula.  A forward
+            # pass on the meta device runs torch's Python meta kernels (~10 ms a build) and
+            # imports sympy with them (~1 s a process), what build() avoids (its docstring)
+            sides = [int(n) for n in input_shape[1:]]
+            for k, s in zip(kernels, strides):
+                sides = [(n + 2 * (int(k) // 2) - int(k)) // int(s) + 1 for n in sides]
+            width = channels * (math.prod(sides) if spec["pool"] == "flatten" else 1)
+        else:   # (the pass also sets BatchNorm's running_var to 0.9, as it always did)
+            with torch.no_grad():
+                width = self.features(torch.zeros((2,) + tuple(input_shape))).shape[1]
         head: list[nn.Module] = []
         for h in spec["hidden"]:
             head += [nn.Linear(width, int(h)), nn.ReLU()]

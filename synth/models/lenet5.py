@@ -7,6 +7,8 @@ Widths are explicit so that a compacted network is again a LeNet-5 spec.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -30,8 +32,12 @@ class LeNet5(SpecModel):
             nn.Conv2d(c1, c2, 5, bias=not bn),
             nn.BatchNorm2d(c2) if bn else nn.Identity(), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten())
-        with torch.no_grad():
-            flat = self.features(torch.zeros((2,) + tuple(input_shape))).shape[1]
+        sides = [(int(n) // 2 - 4) // 2 for n in input_shape[1:]]   # conv p2, pool, conv, pool
+        if self.features[0].weight.is_meta and min(sides) >= 1:
+            flat = c2 * math.prod(sides)   # build()'s shell: as convnet's (no meta kernels)
+        else:   # (a side below 1 fails in the pass, with torch's own message)
+            with torch.no_grad():
+                flat = self.features(torch.zeros((2,) + tuple(input_shape))).shape[1]
         layers: list[nn.Module] = []
         width = flat
         for h in spec["hidden"]:
