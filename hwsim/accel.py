@@ -129,6 +129,25 @@ def layer_arrays(ops: Sequence[Op]) -> dict[str, np.ndarray]:
 RECURRENT_TYPES = ("lstm", "gru", "rnn", "recurrent")
 
 
+def serial_steps(op: Op) -> int:
+    """Time steps an op runs one after another (step t+1 needs step t's hidden state), each
+    of its work's 1 / steps share: a recurrent op's ``groups`` (its steps; a bidirectional
+    torch RNN's are steps x 2 directions, the two directions of a step independent, so
+    groups / 2), a recurrent layer's cell update (``hwsim.recurrent.cell_op``: an
+    ``eltwise`` op of kind ``cell`` over batch x T x ...: its T = ``in_shape[1]``), 1 for
+    any other op (an input projection applied to all steps at once is a ``linear`` op).
+    SPRING (``hwsim.spring._pass``) and the GPU roofline (``hwsim.gpu.evaluate``) price
+    such an op step by step; the accelerator model runs every group one after another
+    (``_untiled_costs``)."""
+    geo = dict(op.geometry)
+    if op.type in RECURRENT_TYPES:
+        dirs = 2 if geo.get("bidirectional") and op.groups % 2 == 0 else 1
+        return max(1, op.groups // dirs)
+    if op.type == "eltwise" and geo.get("kind") == "cell" and len(op.in_shape) >= 2:
+        return max(1, int(op.in_shape[1]))
+    return 1
+
+
 def op_samples(op: Op) -> int:
     """Independent samples (the batch) an op covers, over which a compiler may tile it
     (``chunk_sizes``): a recurrent op's rows per step (``gemm[0]``), any other op's leading

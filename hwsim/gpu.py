@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range
+from hwsim.accel import serial_steps
 from hwsim.op import Op, forward_elems, lookup_elems
 
 
@@ -80,13 +81,26 @@ def phase_work(ops: Sequence[Op], mode: str):
 
 
 def evaluate(ops: Sequence[Op], config: GpuConfig | None = None, mode: str = "inference") -> dict:
-    """Roofline latency (ms), energy (mJ), power (W) of the workload on the GPU."""
+    """Roofline latency (ms), energy (mJ), power (W) of the workload on the GPU.
+
+    A recurrent op's steps, and its cell's (``hwsim.accel.serial_steps``), run one after
+    another, each step its own kernel(s): steps x (max(compute, memory) of a step + launch)
+(training: forward and backward-data per step, backward-weight once).
+    A step does 1 / steps of the op's FLOPs and moves 1 / steps of its values (the weights
+    are read once, the roofline's lower bound: no cache is modelled), so the max terms sum
+    to the op's own max(compute, memory); what the steps add is a launch each (the op was
+    charged one launch for all its steps: with ``launch_us`` > 0 an LSTM's 35 steps cost
+    one step's overhead)."""
     config = config or GpuConfig()
     check_choice("mode", mode, ("inference", "training"))
     flops, moved = phase_work(ops, mode)
     t_comp = flops / (config.peak_tflops * 1e12 * config.compute_efficiency)       # s
     t_mem = moved * config.bytes_per_elem / (config.mem_gbps * 1e9 * config.memory_efficiency)
-    kernels = 3 if mode == "training" else 1
+    # kernels per op: forward (training: + backward-data + backward-weight), the forward's
+    # and backward-data's once per step (backward through time is a chain too); dW, a sum
+    # over the steps, one kernel
+    steps = np.array([serial_steps(o) for o in ops], dtype=np.float64)
+    kernels = 2 * steps + 1 if mode == "training" else steps
     t = np.maximum(t_comp, t_mem) + kernels * config.launch_us * 1e-6                # s per op
     seconds = float(t.sum())
     return {"device": config.name, "mode": mode, "latency_ms": seconds * 1e3,

@@ -25,6 +25,10 @@ Modelled, each with its source:
   operands stream through the activation buffer (``I``, compressed at their measured
   sparsity together), the weight buffer and its NVM traffic unused; its zero-skipping keeps
   (1 - s_act) of its MACs.
+- A recurrent layer's time steps run one after another (step t+1 needs step t's hidden
+  state): its GEMM and its cell's element ops are priced step by step (``_pass``,
+  ``hwsim.accel.serial_steps``), so its latency grows with the steps; backward-data through
+  time likewise, backward-weight (a sum over the steps) in one pass.
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ import numpy as np
 
 from synth.config import Config, check_choice, check_range, short_repr, value_error
 from hwsim.accel import (ADD8_PJ, MIN_CLOCK_MHZ, MIN_DRAM_GBPS, MULT8_PJ, REF_NM,
-                         SRAM8KB_PJ_PER_B, chunk_sizes, layer_arrays)
+                         SRAM8KB_PJ_PER_B, chunk_sizes, layer_arrays, serial_steps)
 from hwsim.op import Op, forward_elems
 
 MODES = ("inference", "training")
@@ -106,10 +110,13 @@ class SpringConfig(Config):
 def _arrays(ops: Sequence[Op], mode: str = "inference") -> dict[str, np.ndarray]:
     """The accelerator model's layer arrays, flattened to shape (L,), with each op's forward
     element ops in ``mode`` (``hwsim.op.forward_elems``: in training a BatchNorm computes its
-    batch's statistics) and how it runs in a chunk of its batch (``cls``, ``_classes``)."""
+    batch's statistics), how it runs in a chunk of its batch (``cls``, ``_classes``) and the
+    time steps it runs one after another (``steps``, ``hwsim.accel.serial_steps``: a
+    recurrent op's and its cell's, 1 for any other op)."""
     a = {k: v[:, 0] for k, v in layer_arrays(ops).items()}
     return {**a, "elems": np.array([float(forward_elems(o, mode)) for o in ops]),
-            "cls": _classes(ops, a["S"])}
+            "cls": _classes(ops, a["S"]),
+            "steps": np.array([float(serial_steps(o)) for o in ops])}
 
 
 # how an op of a batch runs in a chunk of it (``_classes``, ``_scaled``)
@@ -198,16 +205,22 @@ def _restream(a, cfg: SpringConfig, w_elems, s_w, x_elems, s_x):
     return np.where((a["gemm"] > 0) & (tiles_w > 1), extra, 0.0)
 
 
-def _pass(a, cfg: SpringConfig, s_a, s_w):
+def _pass(a, cfg: SpringConfig, s_a, s_w, steps=1.0):
     """Cycles of one GEMM pass with operand sparsities (s_a, s_w), per op, arrays (L,).
     Work is spread as outputs over PE x lane slots and the reduction over the 16 multipliers:
-    cycles = max(eff_MACs / MACs_per_cycle, ceil(outputs / (PEs*lanes)) * ceil(K_eff / mults))."""
+    cycles = max(eff_MACs / MACs_per_cycle, ceil(outputs / (PEs*lanes)) * ceil(K_eff / mults)),
+    per step where the op's ``steps`` run one after another (a recurrent op, ``_arrays``:
+    step t+1's GEMM needs step t's hidden state), each step a pass of 1 / steps of the
+    outputs and MACs: steps x that.  (All steps were spread over the PEs as one pass:
+    LSTM(8 -> 8) cost 1 cycle a layer at 1 step and at 35, the 35 steps' 1,120 outputs
+    fitting the 4,608 slots at once.)"""
     keep = (1 - s_a) * (1 - s_w) if cfg.sparsity else np.ones_like(s_a)
     eff = a["macs"] * keep                                                  # MACs issued
     outputs = a["T"] * a["N"] * a["G"]
     k_eff = np.maximum(np.ceil(a["K"] * keep), 1)
-    cyc = np.maximum(eff / cfg.macs_per_cycle,
-                     np.ceil(outputs / (cfg.pes * cfg.lanes)) * np.ceil(k_eff / cfg.multipliers))
+    cyc = steps * np.maximum(eff / steps / cfg.macs_per_cycle,
+                             np.ceil(outputs / steps / (cfg.pes * cfg.lanes))
+                             * np.ceil(k_eff / cfg.multipliers))
     return np.where(a["gemm"] > 0, cyc, 0.0), np.where(a["gemm"] > 0, eff, 0.0)
 
 
@@ -221,8 +234,11 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
     sa = a["sa"] if cfg.sparsity else zero
     lanes = cfg.pes * cfg.lanes
     # element ops on the PEs' lanes, cycles: those of a GEMM op too (a recurrent cell's
-    # gates and update, after each step's GEMM: their energy was counted, their time not)
-    vec = np.ceil(a["elems"] / lanes)
+    # gates and update, after each step's GEMM: their energy was counted, their time not);
+    # a recurrent op's or cell's (``steps``) one step after another, each step's
+    # ceil(elems / steps / lanes) (all steps' went through the lanes at once)
+    steps = a["steps"]
+    vec = steps * np.ceil(a["elems"] / steps / lanes)
     # an op that moves values (``resample``: Upsample, PixelShuffle, a copy) reads its input
     # from the activation buffer and writes its output back through the lanes, one output
     # value per lane per cycle, its interpolation ops (``elems``) overlapping: cycles
@@ -245,7 +261,7 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
     # counts them.  (Only the operand reads were charged: a conv's output activations
     # reached the buffer for free, h196)
     written = np.where(gemm, a["O"] + (a["I"] + a["W"] if mode == "training" else 0.0), 0.0)
-    fwd, eff_f = _pass(a, cfg, a["sa"], a["sw"])
+    fwd, eff_f = _pass(a, cfg, a["sa"], a["sw"], steps)
     cycles_c, eff = fwd + vec, eff_f
     # (I: every value an op reads as input, an element-wise op's two tensor operands both,
     # ``hwsim.op.make_op``; compressed at their zeros together, ``sa``)
@@ -267,7 +283,10 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
     nvm_read = w_bits + np.where(spill, in_bits, 0.0)
     nvm_write = np.where(spill, out_bits, 0.0)
     if mode == "training":
-        bwd_d, eff_d = _pass(a, cfg, a["sa"], a["sw"])
+        # backward through time: step t's dX needs step t+1's (serial, as the forward
+        # pass, and so are the cell's backward element ops, ``2 * vec``); dW = sum over
+        # steps of X_t^T dY_t is a reduction, not a chain: one pass of all steps
+        bwd_d, eff_d = _pass(a, cfg, a["sa"], a["sw"], steps)
         bwd_w, eff_w = _pass(a, cfg, a["sa"], a["sa"])
         # dX = dY W^T tiles W as the forward pass does, against dY (the output's size)
         restream = restream + _restream(a, cfg, a["W"], sw, a["O"], sa)
