@@ -170,6 +170,15 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     # iris[2,1,0] scored the outputs as the wrong classes (base accuracy 0.2 for 0.73)
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}",
                               default_seed=seed)
+    # other class names than the network's (a CSV's 0, 1, 2 for setosa, ...): output i is
+    # the set's class i, as nnsynth eval scores it and warns (the same check), and the label
+    # vectors are of the set's names, so the meaning SECRET fuses is not the network's classes
+    from synth.workflows import classes_by_index
+    by_index = classes_by_index(model, data, data.name)
+    if by_index and class_names is None:
+        by_index += "; SECRET's label vectors are of these names: --class-names gives others"
+    if by_index:
+        log.warning("%s", by_index)
     from synth.secret import network_outputs
     quant = checkpoint_quant(model)
     if quant:
@@ -177,9 +186,10 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     data.require(("train", "val", "test"), "SECRET with a network")
     out = {s: network_outputs(model, getattr(data, f"x_{s}")) for s in ("train", "val", "test")}
     ys = {s: getattr(data, f"y_{s}").numpy() for s in ("train", "val", "test")}
-    return network_fusion(out, ys, data, label_vectors=label_vectors, class_names=class_names,
-                          similarity=similarity, fusion=fusion, seed=seed,
-                          model=str(model_path))
+    result = network_fusion(out, ys, data, label_vectors=label_vectors,
+                            class_names=class_names, similarity=similarity, fusion=fusion,
+                            seed=seed, model=str(model_path))
+    return with_warnings(result, [by_index, result.pop("warning", None)])
 
 
 def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,

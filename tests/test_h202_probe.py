@@ -46,3 +46,27 @@ def test_dse_refuses_one_network_given_twice(iris_pt, monkeypatch):
     # two shapes of one variant are two networks
     r = run(["hwsim", "dse", "--model", "lenet5", "--model", "lenet5@1x32x32", "--budget", "2"])
     assert r.exit_code == 0, r.output
+
+
+def test_secret_warns_of_a_sets_other_class_names_as_eval_does(iris_pt, tmp_path):
+    # eval warned that a CSV's classes 0, 1, 2 are not the model's setosa, ...; secret, which
+    # fuses the meaning of the names, said nothing
+    from sklearn.datasets import load_iris
+    d = load_iris()
+    rows = ["a,b,c,d,label"] + [",".join(map(str, x)) + f",{y}" for x, y in zip(d.data, d.target)]
+    csv = tmp_path / "iris.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    r = run(["eval", "--model", iris_pt, "--dataset", f"csv:{csv}"])
+    assert r.exit_code == 0 and "are not the model's" in r.output, r.output
+    r = run(["secret", "--model", iris_pt, "--dataset", f"csv:{csv}", "--json"])
+    assert r.exit_code == 0, r.output
+    import json
+    warning = json.loads(r.output.strip().splitlines()[-1]).get("warning") or ""
+    assert "are not the model's ['setosa', 'versicolor', 'virginica']" in warning, warning
+    assert "--class-names" in warning, warning
+    # the model's own set: no such warning ('setosa' has no GloVe vector: words for it)
+    r = run(["secret", "--model", iris_pt, "--json", "--class-names",
+             "small iris,blue iris,large iris"])
+    assert r.exit_code == 0, r.output
+    assert "are not the model's" not in (json.loads(r.output.strip().splitlines()[-1])
+                                         .get("warning") or "")
