@@ -34,7 +34,8 @@ would train on the same split (``BASELINES``): a dense MLP of the server's width
 flattened window.  Every row reports test accuracy, nonzero parameters, recurrent nonzero
 weights, ``flops`` (multiply-accumulates per window of the architecture, every weight
 counted, as ``nnsynth eval`` reports) and ``nonzero_flops`` (the MACs that touch a nonzero
-weight; the forest: comparisons per inference in both), CPU latency
+weight; the forest: comparisons per inference in both, and in its ``comparisons``, which
+``table`` shows in a note, not as MACs), CPU latency
 at batch 1 (best and median of repeats; through the model's ``infer`` where it has one,
 the fused H-LSTM steps of ``synth.models.hlstm.hlstm_infer``) and, when a ``cost_fn`` is
 passed (``hwsim.price`` from the CLI: synth does not import hwsim), the accelerator cost.
@@ -350,20 +351,29 @@ def forest_row(data: Dataset, config: DiabDeepConfig) -> dict:
             "test_accuracy": float(forest.score(flat(data.x_test), data.y_test.numpy())),
             "val_accuracy": None, "parameters": nodes, "nonzero_parameters": nodes,
             "recurrent_weights": 0, "flops": int(round(depth)), "nonzero_flops": int(round(depth)),
+            "comparisons": int(round(depth)),
             **cpu_latency_ms(lambda: forest.predict(sample), config.latency_repeats)}
 
 
 def table(result: dict) -> str:
-    """The report's rows as a fixed-width text table."""
+    """The report's rows as a fixed-width text table.  A random forest has no MACs: its
+    ``nonzero_flops`` are comparisons (the "nz MACs" column showed them as MACs), shown in a
+    note under the table, its MACs as "-"."""
     head = (f"{'model':<14}{'test acc':>9}{'nonzero':>10}{'recurrent':>10}{'nz MACs':>11}"
             f"{'CPU ms':>9}{'accel ms':>10}")
-    lines = [head]
+    lines, notes = [head], []
     for r in result["rows"]:
         acc = r.get("accel_latency_ms")
+        forest = "random_forest" in (r.get("spec") or {})
+        macs = "-" if forest else format(r["nonzero_flops"], ",")
+        if forest:
+            notes.append(f"{r['model']}: {r['nonzero_flops']:,} comparisons per window (mean "
+                         f"root-to-leaf depth, summed over its trees), no MACs; 'nonzero' "
+                         f"counts its tree nodes")
         lines.append(f"{r['model']:<14}{r['test_accuracy']:>9.4f}{r['nonzero_parameters']:>10,}"
-                     f"{r['recurrent_weights']:>10,}{r['nonzero_flops']:>11,}"
+                     f"{r['recurrent_weights']:>10,}{macs:>11}"
                      f"{r['latency_ms']:>9.3f}{'-' if acc is None else format(acc, '.4f'):>10}")
-    return "\n".join(lines)
+    return "\n".join(lines + notes)
 
 
 def _is_report(path) -> bool:

@@ -70,3 +70,21 @@ def test_secret_warns_of_a_sets_other_class_names_as_eval_does(iris_pt, tmp_path
     assert r.exit_code == 0, r.output
     assert "are not the model's" not in (json.loads(r.output.strip().splitlines()[-1])
                                          .get("warning") or "")
+
+
+def test_diabdeep_table_does_not_show_a_forests_comparisons_as_macs():
+    # the forest's flops are comparisons (mean tree depth), shown in the "nz MACs" column
+    from synth.diabdeep import table
+    rows = [{"model": "server_diabnn", "spec": {"family": "mlp"}, "test_accuracy": 0.9,
+             "nonzero_parameters": 100, "recurrent_weights": 0, "nonzero_flops": 4321,
+             "latency_ms": 0.1, "accel_latency_ms": 0.01},
+            {"model": "forest", "spec": {"random_forest": 100}, "test_accuracy": 0.8,
+             "nonzero_parameters": 5000, "recurrent_weights": 0, "nonzero_flops": 987,
+             "comparisons": 987, "latency_ms": 2.0}]
+    text = table({"rows": rows})
+    lines = text.splitlines()
+    assert "4,321" in lines[1], text
+    forest = next(line for line in lines if line.startswith("forest "))
+    assert "987" not in forest and " - " in forest, text
+    note = next(line for line in lines if "comparisons" in line)
+    assert "987" in note and "no MACs" in note, text
