@@ -725,7 +725,13 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         updated = updated.cpu().eval()
         save_checkpoint(out, updated, dataset=new.metadata(), masks=masks_of(updated),
                         metrics=result["incremental"],
-                        extra={"incremental": config.to_dict(),
+                        # the target used: config.target 0 means "the dense plateau minus
+                        # target_margin", recorded as 0.0 while the run trained to e.g. 0.995
+                        extra={"incremental": {**config.to_dict(),
+                                               "target": float(result["target"])},
+                               "incremental_target_from": (
+                                   "target" if config.target else
+                                   "the dense fine-tuning's plateau minus target_margin"),
                                "incremental_old_dataset": {"name": old.name,
                                                            "split_seed": int(old.seed)}})
         result["checkpoint"] = str(out)

@@ -88,3 +88,20 @@ def test_diabdeep_table_does_not_show_a_forests_comparisons_as_macs():
     assert "987" not in forest and " - " in forest, text
     note = next(line for line in lines if "comparisons" in line)
     assert "987" in note and "no MACs" in note, text
+
+
+def test_incremental_checkpoint_records_the_target_it_trained_to(iris_pt, tmp_path):
+    # --target 0 means "the dense fine-tuning's plateau minus the margin": the checkpoint
+    # recorded target 0.0, not the accuracy every method trained to
+    import json
+
+    import torch
+    out = tmp_path / "inc.pt"
+    r = run(["incremental", "--model", iris_pt, "--old", "iris", "--new", "iris",
+             "--max-epochs", "1", "--min-steps", "0", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    used = json.loads(r.output.strip().splitlines()[-1])["target"]
+    assert 0 < used < 1
+    extra = torch.load(out, weights_only=True)["extra"]
+    assert extra["incremental"]["target"] == used, extra["incremental"]
+    assert "plateau" in extra["incremental_target_from"], extra
