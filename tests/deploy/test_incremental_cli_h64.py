@@ -52,7 +52,7 @@ def test_two_sets_report_accuracy_on_old_new_and_both(sets):
     from synth.data import load_dataset
     from synth.train import evaluate
     args = ["incremental", "--model", sets["model"], "--old", sets["A"], "--new", sets["B"],
-            "--target", "0.99", "--max-epochs", "0.1"]
+            "--target", "0.99", "--max-epochs", "0.1", "--min-steps", "0"]
     r = json_result(run(args + ["--json"]))
     model = load_model(sets["model"]).eval()
     from synth.checkpoint import in_model_scale
