@@ -140,15 +140,27 @@ def test_resume_without_its_saved_space_is_a_one_line_error(tmp_path):
             run_search(None, out, resume=True, progress=False)
 
 
+def _stop_after_saving(monkeypatch):
+    """The search stops right after search_config.json is saved (where it names its Tune
+    experiment, before it reads its inputs), by a crash rather than a refusal: since ba8af0b
+    a search refused before its first trial takes away what it wrote, so the missing files'
+    UserError would leave no config to read."""
+    import search.run
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("stopped after the config was saved")
+    monkeypatch.setattr(search.run, "tune_experiment", crash)
+
+
 def test_the_saved_config_names_its_files_by_absolute_paths(tmp_path, monkeypatch):
     """search_config.json kept --teacher, --synth and a parquet:<dir> data set as given: a
     resume from another working directory read relative ones there (not found, or other
     files of those names)."""
-    from synth.errors import UserError
     monkeypatch.chdir(tmp_path)
     config = SearchConfig(space="mlp", dataset="parquet:sets/mine", teacher="t.pt",
                           data="syn", trials=1, concurrency=1, hardware=False)
-    with pytest.raises(UserError):       # no such set: it fails once the config is saved
+    _stop_after_saving(monkeypatch)
+    with pytest.raises(RuntimeError, match="stopped after the config was saved"):
         run_search(config, tmp_path / "run", progress=False)
     saved = json.loads((tmp_path / "run" / "search_config.json").read_text())
     assert saved["dataset"] == f"parquet:{tmp_path / 'sets' / 'mine'}"
@@ -160,12 +172,12 @@ def test_resumable_follows_absolute_paths_and_the_space_as_it_reads_now(tmp_path
     paths saved absolute, a parquet:<relative> set never matched (each rerun deleted the
     search and started over); and an edited space file resumed with the old space."""
     from search.run import resumable
-    from synth.errors import UserError
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sp.yaml").write_text("family: mlp\nparams:\n  hidden: {list: [4, 8], length: [1, 1]}\n")
     config = SearchConfig(space="sp.yaml", dataset="parquet:sets/mine", trials=1, concurrency=1,
                           hardware=False)
-    with pytest.raises(UserError):       # no such set: it fails once the config is saved
+    _stop_after_saving(monkeypatch)
+    with pytest.raises(RuntimeError, match="stopped after the config was saved"):
         run_search(config, tmp_path / "run", progress=False)
     assert resumable(tmp_path / "run", config)
     (tmp_path / "sp.yaml").write_text("family: mlp\nparams:\n  hidden: {list: [16], length: [1, 1]}\n")
