@@ -11,20 +11,14 @@ row of n (topk log2 k a value), a scatter or fill the values it reads and writes
 accumulating scatter one add per value), a stack as a cat, the functions as their modules,
 batch statistics as a norm layer's (3 ops per element).  The tests fail before the change
 (the models priced as the plain one; the functions extracted no op)."""
-import json
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import hwsim
-from hwsim import accel, extract, gpu, spring
-from hwsim.accel import AcceleratorConfig
-from hwsim.host_ops import op_callable
-from hwsim.spring import SpringConfig
-from hwsim.tables import build_table, load_table, predict, table_report
+from hwsim import extract, gpu
+from tests.hwsim.test_h193_forward_functions import check_host_and_backends
 
 BATCH, WIDTH = 4, 32
 N = BATCH * WIDTH
@@ -275,14 +269,4 @@ def test_each_new_op_prices_on_every_backend_and_times_on_the_host():
     ops.append(_last(lambda y, z: y.index_put((ROWS,), VAL, accumulate=True)))
     ops.append(extract(Bag(True), (6,), inputs=torch.randint(0, 50, (2, 6)))[0])
     assert len(ops) == sum(len(kinds) for _, _, kinds in CALLS) + 3   # (free before: fewer)
-    gen = torch.Generator().manual_seed(0)
-    for o in ops:
-        op_callable(o, gen)()
-    table = build_table(ops, "cpu", repeats=1)
-    pred = predict(table, ops)
-    assert pred["missing"] == []
-    report = json.loads(json.dumps(table_report("net", "cpu", table, pred)[0]))
-    again = predict(load_table(report), ops)
-    assert again["missing"] == [] and again["latency_ms"] == pytest.approx(pred["latency_ms"])
-    for r in (accel.evaluate(ops, AcceleratorConfig()), spring.evaluate(ops, SpringConfig())):
-        assert math.isfinite(r["energy_mj"]) and r["energy_mj"] > 0
+    check_host_and_backends(ops)
