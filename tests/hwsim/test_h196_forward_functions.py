@@ -18,7 +18,7 @@ from torch import nn
 
 import hwsim
 from hwsim import extract, gpu
-from tests.hwsim.test_h193_forward_functions import check_host_and_backends
+from tests.hwsim.test_h193_forward_functions import Net, check_host_and_backends
 
 BATCH, WIDTH = 4, 32
 N = BATCH * WIDTH
@@ -27,20 +27,6 @@ IDX8 = torch.arange(8).expand(BATCH, -1)                   # 32 values
 COLS = torch.arange(0, WIDTH, 4)                           # 8 columns
 ROWS = torch.tensor([0, 2])                                # 2 rows: 64 values
 VAL = torch.tensor(1.0)
-
-
-class Net(nn.Module):
-    """Linear(16, 32) -> the forward's own call on (y, z) -> Linear(32, 4) (as h193's)."""
-
-    def __init__(self, call=None):
-        super().__init__()
-        torch.manual_seed(0)
-        self.a, self.b, self.head = nn.Linear(16, WIDTH), nn.Linear(16, WIDTH), nn.Linear(WIDTH, 4)
-        self.call = call
-
-    def forward(self, x):
-        y, z = self.a(x), self.b(x)
-        return self.head(y if self.call is None else self.call(y, z) + 0 * z)
 
 
 # (id, the call, the kinds of the ops it adds before the ``+ 0 * z`` both models share)
