@@ -116,7 +116,28 @@ def _arrays(ops: Sequence[Op], mode: str = "inference") -> dict[str, np.ndarray]
     a = {k: v[:, 0] for k, v in layer_arrays(ops).items()}
     return {**a, "elems": np.array([float(forward_elems(o, mode)) for o in ops]),
             "cls": _classes(ops, a["S"]),
-            "steps": np.array([float(serial_steps(o)) for o in ops])}
+            "steps": np.array([float(serial_steps(o)) for o in ops]),
+            "bn": np.array([float(batch_statistics(o, mode)) for o in ops]),
+            "C": np.array([float(o.in_shape[1]) if len(o.in_shape) > 1 else 1.0
+                           for o in ops])}
+
+
+def batch_statistics(op: Op, mode: str) -> int:
+    """Passes of ``op`` in ``mode`` that reduce over its whole batch before any sample of it
+    may go on: a BatchNorm's.  In training it normalizes by its batch's mean and variance
+    (torch's _BatchNorm.forward; ``hwsim.op.forward_elems`` prices their sums), and its
+    backward pass needs the batch's sums of dY and dY x x_hat before any sample's dX: 2.  At
+    inference one that keeps no running statistics (geometry ``track_running_stats`` False:
+    torch normalizes by the batch's there too; F.batch_norm(training=True)) computes them: 1;
+    one with stored statistics (or a record that does not say): 0, its per-element affine
+    map needs no other sample.  Every other op: 0 (a LayerNorm's, a GroupNorm's, an
+    InstanceNorm's statistics are each sample's own).  ``_schedule`` prices them over the
+    whole batch, a chunked batch in two passes there."""
+    if op.type != "batchnorm":
+        return 0
+    if mode == "training":
+        return 2
+    return 1 if dict(op.geometry).get("track_running_stats") is False else 0
 
 
 # how an op of a batch runs in a chunk of it (``_classes``, ``_scaled``)
@@ -364,7 +385,19 @@ def _scaled(a, n):
     bg = a["bg"] > 0
     part["T"] = np.where(per & ~bg, a["T"] * f, a["T"])
     part["G"] = np.where(per & bg, a["G"] * f, a["G"])
-    part["H"] = np.where(red & (a.get("wait", 0) > 0), a["I"] * f, 0.0)
+    wait = a.get("wait", 0) > 0
+    part["H"] = np.where(red & wait, a["I"] * f, 0.0)
+    # a BatchNorm that normalizes by its batch's statistics (``bn``, ``batch_statistics``)
+    # is such a reduction too, of its chunk's n / B of the batch: the chunk adds its sums (a
+    # sum and a sum of squares a channel, C values each) to the chunks' before it (2 C
+    # element ops; in training the backward pass's sums likewise, in its x 3), and its input
+    # (I values) waits for the whole batch's statistics; in training its backward pass's dY
+    # (its output's O values) waits for the batch's sums of dY and dY x x_hat too: two
+    # passes over the chunks at each of them.  (Each chunk normalized by its own statistics,
+    # a ghost batch norm that real training does not compute, h204)
+    bn = per & (a["bn"] > 0)
+    part["elems"] = np.where(bn, part["elems"] + 2 * a["C"], part["elems"])
+    part["H"] = part["H"] + np.where(bn & wait, a["I"] * f + (a["bn"] - 1) * a["O"] * f, 0.0)
     return {**a, **part}
 
 
@@ -395,11 +428,13 @@ def _schedule(a, cfg: SpringConfig, mode: str) -> dict:
     (Until h200 any op that did not cover the batch did: conv(3, 16) -> ``y[y < 0] = 0`` ->
     conv(16, 16) -> Linear on 3x32x32, whose write was recorded with no batch of its own,
     ran a batch of 256 whole, 3.7x the chunks' time.)  In training a chunk's weight update
-    stands for accumulating its gradient (an upper bound: one update per batch would do),
-    and a BatchNorm normalizes by its chunk's statistics (a ghost batch norm: the batch's
-    own would hold every BatchNorm's input across the chunks as a reduction's is, and again
-    for its backward pass's sums).  The chunk sizes are
-    ``hwsim.accel.chunk_sizes``'."""
+    stands for accumulating its gradient (an upper bound: one update per batch would do).
+    A BatchNorm that normalizes by its batch's statistics (in training, ``batch_statistics``)
+    computes them over the whole batch, a reduction over it: the chunks run in two passes
+    there, its input held across them (in the activation buffer where the whole batch's
+    fits, else through the NVM), and in training again for its backward pass's sums
+    (``_scaled``).  (It was priced per chunk, each chunk normalized by its own statistics:
+    a ghost batch norm, h204.)  The chunk sizes are ``hwsim.accel.chunk_sizes``'."""
     whole = _run(a, cfg, mode)
     B, cls = int(a["S"].max()) if len(a["S"]) else 1, a["cls"]
     if B <= 1 or (cls == UNKNOWN).any():
@@ -409,7 +444,7 @@ def _schedule(a, cfg: SpringConfig, mode: str) -> dict:
     s_a = a["sa"] if cfg.sparsity else 0.0
     spills = ((a["I"] * (1 - s_a) * cfg.bits > cfg.act_buffer_mb * 8e6)
               | (a["I"] > mask_room(a, cfg)))
-    a = {**a, "wait": (cls == REDUCED) & spills}
+    a = {**a, "wait": ((cls == REDUCED) | (a["bn"] > 0)) & spills}
     best = whole
     for size in sorted({int(b[0]) for b in chunk_sizes(np.array([float(B)]))}):
         if size >= B:
