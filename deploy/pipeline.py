@@ -70,15 +70,32 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
                            stop_after=stop_after)
 
 
-def check_run(config: RunConfig) -> list[str]:
+def check_run(config: RunConfig, progress: bool = False) -> list[str]:
     """``nnsynth run --check``: what ``run_pipeline`` checks before any work -- the option
     sections (``check_stages``) and, with the real data set loaded, whether the models, the
-    inversion preset and the search space fit its inputs (``check_data``); the stages."""
+    inversion preset and the search space fit its inputs (``check_data``); the stages.
+    ``progress``: a bar of the check's steps (the data set's loading, then each part of
+    ``check_data``, named as it runs) on stderr when it is a terminal, as ``sweep --check``
+    draws one of its runs (``deploy.sweep.data_problems``): tiny's check spent seconds
+    loading and pricing its search's constraints without a word."""
+    from tqdm.auto import tqdm
+
     from synth.data import load_dataset
     stages = enabled_stages(config)
     stage_impl.check_stages(config, stages)
-    stage_impl.check_data(config, stages, load_dataset(config.teacher.dataset,
-                                                       seed=config.data_seed))
+    parts = stage_impl.data_check_parts(stages)
+    # on a terminal only (tqdm's disable=None): piped or captured, stderr keeps its error
+    # line alone
+    with tqdm(total=1 + len(parts), desc="check", unit="step", leave=False,
+              disable=None if progress else True) as bar:
+        bar.set_postfix_str(f"data set {config.teacher.dataset}")
+        data = load_dataset(config.teacher.dataset, seed=config.data_seed)
+
+        def step(part: str) -> None:          # the previous step is done; name the next
+            bar.update()
+            bar.set_postfix_str(part)
+        stage_impl.check_data(config, stages, data, step=step)
+        bar.update()
     return stages
 
 

@@ -97,25 +97,35 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
         _options("export.accel", lambda: AcceleratorConfig.from_dict(config.export.accel))
 
 
-def check_data(config: RunConfig, stages: list[str], data) -> None:
+def data_check_parts(stages: list[str]) -> list[str]:
+    """The parts ``check_data`` checks in turn, as its ``step`` callback names them."""
+    return ["teacher.model"] + [s for s in ("synthesis", "search") if s in stages]
+
+
+def check_data(config: RunConfig, stages: list[str], data,
+               step: Callable[[str], None] | None = None) -> None:
     """What the config asks of the real data set's inputs (``data``: a loaded ``Dataset``),
     checked before any work (``check_stages`` cannot: it runs without the data).  The teacher
     model, the ADI student, the inversion preset and the search space are built or picked for
     ``data.input_shape``; a model family of the wrong kind (lenet5 on a CSV table), a teacher
     without BatchNorm, an image preset on sequences or a space no member of which builds was
     refused only in the stage that met it -- after the teacher had been trained, naming no
-    config key, and `nnsynth run --check` said 'valid'."""
+    config key, and `nnsynth run --check` said 'valid'.  ``step``: called with each part's
+    name (``data_check_parts``) as its check begins (a progress bar's label)."""
     from synth.models import resolve_spec
+    step = step or (lambda part: None)
     from synth.models.registry import input_kind
     shape, classes = tuple(data.input_shape), data.num_classes
     kind = input_kind(shape).many      # as the model families' own errors name it
     name = config.teacher.dataset
+    step("teacher.model")
     teacher = _options("teacher.model", lambda: _fits(
         config.teacher.model, shape, classes, name,
         "an mlp, which takes any input flattened (lenet300_100_bn)"))
     if "synthesis" in stages:
         from synth.data import input_range
         from synth.inversion import batchnorm_layers, settings_for
+        step("synthesis")
         if not batchnorm_layers(teacher):
             family = resolve_spec(config.teacher.model)["family"]
             bn = ("a variant with BatchNorm (lenet300_100_bn: an MLP takes any input, "
@@ -134,6 +144,7 @@ def check_data(config: RunConfig, stages: list[str], data) -> None:
             teacher, preset, value_range=input_range(data.metadata()),
             **{"device": config.device, **config.synthesis.inversion}))
     if "search" in stages:
+        step("search")
         _check_search_data(config, shape, classes, kind)
 
 

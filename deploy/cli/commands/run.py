@@ -31,7 +31,7 @@ def command(config, run_dir, stop_after, check, address, num_cpus, as_json):
     cfg = load_run_config(config, {"num_cpus": num_cpus} if num_cpus else None,
                           check=check_enabled_stages)
     if check:       # the real data set is loaded: the models must fit its inputs
-        stages = check_run(cfg)
+        stages = check_run(cfg, progress=show_progress())
         emit({"config": config, "valid": True, "stages": stages,
               "run_dir": str(run_dir or default_run_dir(cfg))}, as_json,
              None if as_json else f"{config}: valid; stages {', '.join(stages)}")
