@@ -289,9 +289,16 @@ def _run_one(config_dict: dict, run_dir: str, address: str | None) -> dict:
                               progress=False)
         result["error"] = ""
     except Exception as e:  # any failure is this run's row; the sweep goes on
-        result = {"run_dir": run_dir, "error": error_text(e)}
+        result = {"run_dir": kept_dir(run_dir), "error": error_text(e)}
     result["node_id"] = ray.get_runtime_context().get_node_id()
     return result
+
+
+def kept_dir(run_dir: str | os.PathLike) -> str:
+    """An error row's ``run_dir``: the run's directory, or "" when there is none to look in
+    (a run refused before it kept any work takes away the directory it made, ba8af0b: its
+    row named a folder that no longer existed)."""
+    return str(run_dir) if Path(run_dir).is_dir() else ""
 
 
 def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
@@ -329,7 +336,7 @@ def _run_locked(sweep, runs, root: Path, *, address, num_cpus, echo) -> list[dic
         try:
             result = ray.get(done[0])
         except Exception as e:  # the task itself died (worker killed, out of memory...)
-            result = {"run_dir": str(root / cfg.name), "error": error_text(e)}
+            result = {"run_dir": kept_dir(root / cfg.name), "error": error_text(e)}
         rows[i] = {"name": cfg.name, "overrides": repr(overrides), **result}
         echo(f"finished {cfg.name}" + (f": error: {result['error']}" if result["error"] else ""))
         write_rows(root / "sweep.parquet", [r for r in rows if r is not None])

@@ -46,3 +46,25 @@ def test_run_check_shows_its_progress_on_stderr_unless_quiet(tmp_path, monkeypat
         assert result.exit_code == 0 and "valid" in result.output, result.output
     assert asked == [True, False]
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
+
+
+def test_a_refused_sweep_runs_row_names_no_directory_it_took_away(tmp_path, monkeypatch):
+    """lenet5 on wine's feature vectors: refused by the pipeline's data check after it made
+    the run directory (a sweep checks its runs first; a data set that changed since is
+    refused here), which it then takes away: the row named it all the same."""
+    import ray
+
+    from deploy.run_config import load_run_config
+    from deploy.sweep import _run_one
+    config = tmp_path / "c.yaml"
+    config.write_text(TEACHER_ONLY.replace("digits, model: mlp_small", "wine, model: lenet5"))
+    monkeypatch.setattr(ray, "get_runtime_context",
+                        lambda: type("Ctx", (), {"get_node_id": lambda self: "n"})())
+    monkeypatch.chdir(tmp_path)
+    run_dir = tmp_path / "sw" / "r"
+    row = _run_one(load_run_config(str(config)).to_dict(), str(run_dir), None)
+    assert "does not fit wine" in row["error"], row
+    assert not run_dir.exists() and row["run_dir"] == "", row
+    run_dir.mkdir(parents=True)          # a directory that stays (a user's, refused) is named
+    row = _run_one(load_run_config(str(config)).to_dict(), str(run_dir), None)
+    assert row["error"] and row["run_dir"] == str(run_dir), row
