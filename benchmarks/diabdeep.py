@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 from common import run_main
-from synth.diabdeep import DiabDeepConfig, run_diabdeep
+from synth.diabdeep import DiabDeepConfig, run_diabdeep, upgrade_row
 from synth.files import write_text_atomic
 
 HERE = Path(__file__).parent
@@ -229,11 +229,14 @@ def load(dataset: str, select: bool = False) -> list[dict]:
 
 def upgrade(result: dict) -> dict:
     """Rows cached before "flops" meant the dense count everywhere: their "flops" was the
-    nonzero MACs (now "nonzero_flops") and "dense_flops" the dense ones (now "flops")."""
+    nonzero MACs (now "nonzero_flops") and "dense_flops" the dense ones (now "flops").  A
+    forest's row cached before its comparisons had their own key carried them in both
+    (``synth.diabdeep.upgrade_row``: null flops, "comparisons"; the table shows "-")."""
     for row in result["rows"]:
         if "nonzero_flops" not in row:
             row["nonzero_flops"] = row["flops"]
             row["flops"] = row.pop("dense_flops", row["flops"])
+        upgrade_row(row)
     return result
 
 

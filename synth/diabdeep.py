@@ -34,8 +34,8 @@ would train on the same split (``BASELINES``): a dense MLP of the server's width
 flattened window.  Every row reports test accuracy, nonzero parameters, recurrent nonzero
 weights, ``flops`` (multiply-accumulates per window of the architecture, every weight
 counted, as ``nnsynth eval`` reports) and ``nonzero_flops`` (the MACs that touch a nonzero
-weight; the forest: comparisons per inference in both, and in its ``comparisons``, which
-``table`` shows in a note, not as MACs), CPU latency
+weight; the forest has no MACs: both are null, and its ``comparisons`` per inference, which
+``table`` shows in a note, are a key of their own), CPU latency
 at batch 1 (best and median of repeats; through the model's ``infer`` where it has one,
 the fused H-LSTM steps of ``synth.models.hlstm.hlstm_infer``) and, when a ``cost_fn`` is
 passed (``hwsim.price`` from the CLI: synth does not import hwsim), the accelerator cost.
@@ -350,24 +350,39 @@ def forest_row(data: Dataset, config: DiabDeepConfig) -> dict:
     return {"model": "forest", "spec": {"random_forest": config.forest_trees},
             "test_accuracy": float(forest.score(flat(data.x_test), data.y_test.numpy())),
             "val_accuracy": None, "parameters": nodes, "nonzero_parameters": nodes,
-            "recurrent_weights": 0, "flops": int(round(depth)), "nonzero_flops": int(round(depth)),
+            # no MACs: its comparisons are not flops (they were, in the report's JSON, as
+            # the table once showed them)
+            "recurrent_weights": 0, "flops": None, "nonzero_flops": None,
             "comparisons": int(round(depth)),
             **cpu_latency_ms(lambda: forest.predict(sample), config.latency_repeats)}
 
 
+def upgrade_row(row: dict) -> dict:
+    """A report row as this version writes it (in place): a random forest's row of a report,
+    resume state or benchmark cache written before its comparisons had their own key carried
+    them in ``flops`` and ``nonzero_flops`` (as MACs); they move to ``comparisons`` and both
+    flops become null.  Other rows are returned as they are."""
+    if "random_forest" in (row.get("spec") or {}) and row.get("flops") is not None:
+        row.setdefault("comparisons", row.get("nonzero_flops", row["flops"]))
+        row["flops"] = row["nonzero_flops"] = None
+    return row
+
+
 def table(result: dict) -> str:
-    """The report's rows as a fixed-width text table.  A random forest has no MACs: its
-    ``nonzero_flops`` are comparisons (the "nz MACs" column showed them as MACs), shown in a
-    note under the table, its MACs as "-"."""
+    """The report's rows as a fixed-width text table.  A random forest has no MACs (its
+    ``flops`` are null): its ``comparisons`` (the "nz MACs" column once showed them as MACs)
+    are shown in a note under the table, its MACs as "-"."""
     head = (f"{'model':<14}{'test acc':>9}{'nonzero':>10}{'recurrent':>10}{'nz MACs':>11}"
             f"{'CPU ms':>9}{'accel ms':>10}")
     lines, notes = [head], []
     for r in result["rows"]:
         acc = r.get("accel_latency_ms")
         forest = "random_forest" in (r.get("spec") or {})
-        macs = "-" if forest else format(r["nonzero_flops"], ",")
+        macs = "-" if forest or r.get("nonzero_flops") is None else format(r["nonzero_flops"],
+                                                                            ",")
         if forest:
-            notes.append(f"{r['model']}: {r['nonzero_flops']:,} comparisons per window (mean "
+            compared = r.get("comparisons", r.get("nonzero_flops"))
+            notes.append(f"{r['model']}: {compared:,} comparisons per window (mean "
                          f"root-to-leaf depth, summed over its trees), no MACs; 'nonzero' "
                          f"counts its tree nodes")
         lines.append(f"{r['model']:<14}{r['test_accuracy']:>9.4f}{r['nonzero_parameters']:>10,}"
@@ -522,7 +537,9 @@ class _Done:
         self.key = settings_key(settings, priced, data.digest())
         saved = load_state(path, STATE_FORMAT, self.key, "DiabDeep") if path else None
         done = _json(saved["done"]) if saved else {"rows": {}, "histories": {}}
-        self.rows, self.histories = done["rows"], done["histories"]
+        # a state kept before the forest's comparisons left its flops: its rows as now
+        self.rows = {k: upgrade_row(v) for k, v in done["rows"].items()}
+        self.histories = done["histories"]
         kept = [n for n in (names if names is not None else self.rows) if n in self.rows]
         if kept:
             log.warning("resuming DiabDeep after %d finished rows (%s): %s", len(kept),

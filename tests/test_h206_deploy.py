@@ -68,3 +68,38 @@ def test_a_refused_sweep_runs_row_names_no_directory_it_took_away(tmp_path, monk
     run_dir.mkdir(parents=True)          # a directory that stays (a user's, refused) is named
     row = _run_one(load_run_config(str(config)).to_dict(), str(run_dir), None)
     assert row["error"] and row["run_dir"] == str(run_dir), row
+
+
+def test_diabdeep_json_keeps_a_forests_comparisons_out_of_its_flops(tmp_path):
+    """The report's JSON (and the resume state, and the benchmark's cache) carried a random
+    forest's comparisons per window in flops/nonzero_flops, MACs to every reader but the
+    table (404b06c).  A fresh forest row has null flops and its ``comparisons``; a resume
+    state kept before still loads, its forest row moved to the new keys."""
+    import json
+
+    from synth.data import load_dataset
+    from synth.diabdeep import DiabDeepConfig, _Done, forest_row, run_diabdeep, table
+    data = load_dataset("basicmotions", seed=0)
+    config = DiabDeepConfig.from_dict({"dataset": "basicmotions", "steps": 5,
+                                       "baselines": ["forest"], "forest_trees": 3,
+                                       "latency_repeats": 1})
+    row = forest_row(data, config)
+    assert row["flops"] is None and row["nonzero_flops"] is None, row
+    assert isinstance(row["comparisons"], int) and row["comparisons"] > 0, row
+    # a state of the same settings written before: its forest row's comparisons in flops
+    report = tmp_path / "r.json"
+    names = ["server_diabnn", "edge_diabnn", "forest"]
+    old = _Done(tmp_path / "r.json.resume", config, False, data, names)
+    net = {"spec": {"family": "mlp"}, "test_accuracy": 0.5, "nonzero_parameters": 10,
+           "recurrent_weights": 0, "flops": 20, "nonzero_flops": 10, "latency_ms": 0.1}
+    old.add("server_diabnn", {**net, "model": "server_diabnn"}, [{"phase": "grow"}])
+    old.add("edge_diabnn", {**net, "model": "edge_diabnn"}, [{"phase": "grow"}])
+    old.add("forest", {"model": "forest", "spec": {"random_forest": 3}, "test_accuracy": 0.6,
+                       "nonzero_parameters": 40, "recurrent_weights": 0, "flops": 17,
+                       "nonzero_flops": 17, "latency_ms": 0.2}, None)
+    result = run_diabdeep(config, data=data, report=str(report))   # resumed: nothing trains
+    rows = {r["model"]: r for r in json.loads(report.read_text())["rows"]}
+    assert rows["forest"]["flops"] is None and rows["forest"]["nonzero_flops"] is None
+    assert rows["forest"]["comparisons"] == 17 and rows["server_diabnn"]["flops"] == 20
+    forest = next(line for line in table(result).splitlines() if line.startswith("forest "))
+    assert " - " in forest and "17" not in forest

@@ -59,8 +59,9 @@ def interrupted(out: str) -> None:
 def command(dataset, steps, epochs, baselines, options_json, out, seed, device, threads, as_json):
     """Grow and prune the server DiabNN (sparse FC on the raw window) and the edge DiabNN
     (one H-LSTM layer); report accuracy, nonzero parameters, MACs per window (flops: every
-    weight counted; nonzero_flops, the table's "nz MACs": those that touch a nonzero weight),
-    CPU latency at batch 1 and accelerator cost beside the baselines."""
+    weight counted; nonzero_flops, the table's "nz MACs": those that touch a nonzero weight;
+    a random forest has none, its comparisons instead), CPU latency at batch 1 and
+    accelerator cost beside the baselines."""
     from hwsim import price
     from hwsim.latency import torch_threads
     from synth.diabdeep import DiabDeepConfig, run_diabdeep, table
