@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from synth.config import short_repr
-from synth.data_parquet import MAX_DATASET_VALUES
+from synth.data_parquet import MAX_DATASET_VALUES, MAX_PARQUET_INFLATION, PARQUET_FREE_BYTES
 from synth.data_registry import check_class_names, missing_path, printable, register_dataset
 from synth.data_splits import _image_dataset, split_column, too_few_to_split
 from synth.dataset import Dataset
@@ -126,7 +126,23 @@ def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
     if len(files) * channels * size[0] * size[1] > MAX_DATASET_VALUES:
         raise UserError(f"image folder {printable(root)} holds {len(files):,} images of "
                         f"{size[0]}x{size[1]}; the limit is {MAX_DATASET_VALUES:,} values")
-    x = np.empty((len(files), channels, size[1], size[0]), dtype=np.float32)
+    # the same bound as a Parquet file's: 340 PNGs of 1024x1024 black pixels (1.3 MB on
+    # disk, 4 kB each) asked for 4 GiB of float32 inputs (a MemoryError traceback, or the
+    # memory taken) before any check of the set against the model could run
+    held = sum(f.stat().st_size for f in files)
+    declared = 4 * len(files) * channels * size[0] * size[1]
+    if declared > max(MAX_PARQUET_INFLATION * held, PARQUET_FREE_BYTES):
+        raise UserError(f"image folder {printable(root)}: its {len(files):,} images of "
+                        f"{size[0]}x{size[1]} decode to {declared / 2**20:,.0f} MiB as float32 "
+                        f"from {held:,} bytes of files, more than {MAX_PARQUET_INFLATION} "
+                        f"times their size: refused undecoded (nearly blank images, or a "
+                        f"decompression bomb)")
+    try:
+        x = np.empty((len(files), channels, size[1], size[0]), dtype=np.float32)
+    except MemoryError:
+        raise UserError(f"image folder {printable(root)}: {len(files):,} images of "
+                        f"{size[0]}x{size[1]} ({declared / 2**20:,.0f} MiB as float32) do "
+                        f"not fit in memory") from None
     for i, f in enumerate(files):
         try:
             with Image.open(f) as im:
