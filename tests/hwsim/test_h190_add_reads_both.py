@@ -91,10 +91,12 @@ def test_spring_streams_both_operands_when_they_spill():
 
 
 def test_the_gpu_roofline_moves_both_operands():
-    """GTX 1080 Ti: (256 + 128) values x 4 B = 1,536 B at 484 GB/s, 128 FLOP."""
+    """GTX 1080 Ti: (256 + 128) values x 4 B = 1,536 B at 484 GB/s, 128 FLOP; one kernel's
+    launch, 5 us."""
     r = gpu.evaluate([_add()])
     assert r["bytes"] == 1536
-    assert r["latency_ms"] == pytest.approx(max(V / 11.34e12, 1536 / 484e9) * 1e3, rel=1e-12)
+    assert r["latency_ms"] == pytest.approx((max(V / 11.34e12, 1536 / 484e9) + 5e-6) * 1e3,
+                                            rel=1e-12)
 
 
 def test_its_zeros_are_both_operands_measured_before_the_add():

@@ -111,8 +111,9 @@ def test_bidirectional_torch_lstm_runs_its_two_directions_together():
 
 def test_gpu_charges_a_launch_per_step():
     ops = _ops("lstm", 35)
-    base = gpu.GpuConfig()
+    base = gpu.GpuConfig(launch_us=0.0)
     slow = dataclasses.replace(base, launch_us=5.0)
+    assert gpu.GpuConfig() == slow                     # (5 us a kernel by default, h204)
     # kernels: ih 1, hh 35, cell 35, head 1 = 72; training: forward and backward-data per
     # step, backward-weight once: ih 3, hh 71, cell 71, head 3 = 148
     for mode, kernels in (("inference", 72), ("training", 148)):
