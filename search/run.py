@@ -8,7 +8,8 @@ results.parquet (one row per completed trial, those ASHA stopped marked
 ``stopped_early``), pareto.png and best.pt.  ``resume=True``
 restores the Tune experiment (``Tuner.restore``: finished trials stay finished, unfinished
 ones restart, the searcher resumes its history) -- only of a search this user started
-(``search.trust``: Tune's state is pickled).
+(``search.trust``: Tune's state is pickled); a search with nothing left to run
+(``search_finished``) is summarized from results.parquet without starting Ray.
 """
 from __future__ import annotations
 
@@ -655,12 +656,11 @@ def check_in_place(out_dir: Path) -> None:
 
 def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_space,
                 progress: bool, address: str | None) -> dict:
-    import ray
-    from ray import tune
     from cluster.connect import check_cluster_device, connect
     from search.costs import CostModel
     from search.trial import real_data
 
+    began = time.perf_counter()
     saved = out_dir / "search_config.json"
     if not resume:
         if saved.exists() and (not _saved_is(saved, config)
@@ -692,8 +692,13 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     check_constraints(space.constraints, config.hardware)   # the space's own, when it has some
     data_seed = real_split_seed(config)
     data = real_data(config.dataset, data_seed, config.teacher)
+    if resume and search_finished(out_dir, config):
+        # nothing left for Tune to run: the summary of the saved results, without Ray
+        return summarize(out_dir, config, wall_seconds=time.perf_counter() - began)
     connect(address)   # the one code path: a local Ray on 127.0.0.1, or the cluster named
     check_cluster_device(config.device)
+    import ray
+    from ray import tune
     if config.hardware and config.pool_shards > 0:  # the driver owns the named actors
         from cluster.hwsim_pool import get_pool
         check_pool_fits(config.pool_shards, config.pool_cpus)
@@ -745,6 +750,23 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         if reason:
             raise UserError(f"the search in {out_dir} finished no trial: {reason}")
     return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
+
+
+def search_finished(out_dir: Path, config: SearchConfig) -> bool:
+    """The search in ``out_dir`` has nothing left to run: a row for every trial it asked for
+    (those ASHA stopped count, as ``--trials`` counts them) -- or for every member of its
+    saved space that builds and meets its constraints, where fewer -- and no failed trial
+    (a resume retries those).  ``nnsynth search --resume`` of such a search started Ray and
+    restored Tune's experiment only to print the summary of the saved results."""
+    table = read_results(out_dir / "results.parquet")
+    if table.empty or errored_trials(out_dir, table["trial_id"]):
+        return False
+    members = space_members(out_dir)
+    expected = config.trials if members is None else min(config.trials, members)
+    if len(table) >= expected:
+        return True
+    runnable = None if members is None else runnable_members(out_dir, config, expected)
+    return runnable is not None and len(table) >= runnable
 
 
 def tune_experiment(config: SearchConfig, out_dir: Path) -> tuple[str, str]:
