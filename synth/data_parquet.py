@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from synth.config import short_repr
+from synth.data_parquet_pages import check_pages
 from synth.data_registry import (column_shown, load_dataset, missing_path, printable,
                                  register_dataset)
 from synth.data_splits import _make, split_column, val_slice
@@ -307,6 +308,7 @@ def read_parquet_table(path: str | os.PathLike):
     _warn_unfinished(Path(path))
     tables = []
     for f in files:
+        check_pages(f, names[f])   # the pages' own sizes: the reader trusts them, not the footer
         try:   # only the columns a data set is made of: any other may hold anything, of any size
             t = pq.read_table(f, columns=names[f])
         except Exception as e:
@@ -437,6 +439,7 @@ def _plain_parquet(path: str, files: list[Path], footers: list, seed: int) -> Da
         pa.types.is_string(schema.field(n).type) or pa.types.is_large_string(schema.field(n).type))]
     tables = []
     for f in files:
+        check_pages(f, names)   # the pages' own sizes: the reader trusts them, not the footer
         try:   # text as a dictionary: each distinct value once in memory, not once a row
             tables.append(pq.read_table(f, columns=names, read_dictionary=text)
                           .replace_schema_metadata(None))

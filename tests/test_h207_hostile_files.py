@@ -38,3 +38,67 @@ def test_ordinary_small_images_still_load(tmp_path):
         for i in range(5):
             Image.new("L", (8, 8), 40 * i).save(tmp_path / c / f"{i}.png")
     assert load_dataset(f"images:{tmp_path}").input_shape == (1, 8, 8)
+
+
+def _forged_parquet(path, rows: int = 60, column_bytes: int = 1000, n: int = 1 << 23,
+                    sizes: dict | None = None) -> str:
+    """A plain table whose one page per column holds ``n`` zeros (64 MiB of float64,
+    zstd-compressed to a few kB) under a footer that declares ``rows`` rows and
+    ``column_bytes`` bytes a column: every footer check passes."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tests._h207_thrift import forge_footer
+    schema = pa.schema([pa.field("f0", pa.float64(), nullable=False),
+                        pa.field("label", pa.int64(), nullable=False)])
+    table = pa.table({"f0": np.zeros(n), "label": np.arange(n) % 2 * 0}, schema=schema)
+    blob = pa.BufferOutputStream()
+    pq.write_table(table, blob, compression="zstd", data_page_size=1 << 30, max_rows_per_page=n,
+                   row_group_size=n, use_dictionary=False, write_statistics=False)
+    path.write_bytes(forge_footer(blob.getvalue().to_pybytes(), rows, column_bytes, sizes))
+    return str(path)
+
+
+def test_parquet_pages_larger_than_the_footer_declares_are_refused_unread(tmp_path):
+    # the footer says 60 rows of 1,000 bytes a column; the reader decompressed each page to
+    # its header's 64 MiB (512 MiB at 2^26 rows, 2 GiB possible) and read 60 rows of it
+    f = _forged_parquet(tmp_path / "forged.parquet")
+    assert (tmp_path / "forged.parquet").stat().st_size < 100_000
+    with pytest.raises(UserError, match="pages of column 'f0' decompress to more than its "
+                                        "footer declares") as e:
+        load_dataset(f"parquet:{f}")
+    assert f in _one_line(e)
+
+
+def test_a_column_declaring_far_more_bytes_than_values_is_refused(tmp_path):
+    f = _forged_parquet(tmp_path / "wide.parquet", n=1 << 12, sizes={"f0": 1 << 30})
+    with pytest.raises(UserError, match="declares 1,073,741,824 bytes for 60 values") as e:
+        load_dataset(f"parquet:{f}")
+    assert f in _one_line(e)
+
+
+@pytest.mark.parametrize("options", [
+    dict(compression="snappy"), dict(compression="zstd", data_page_version="2.0"),
+    dict(compression="gzip", use_dictionary=False), dict(compression="none"),
+    dict(compression="brotli", row_group_size=7, data_page_size=64)])
+def test_parquet_files_of_any_writer_setting_still_load(tmp_path, options):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    rng = np.random.default_rng(0)
+    table = pa.table({"a": rng.random(90), "b": rng.integers(0, 5, 90).astype(float),
+                      "split": pa.array(["train", "train", "test"] * 30).dictionary_encode(),
+                      "label": pa.array(["x", "y", "z", "y", "z", "x", "z", "x", "y"] * 10)})
+    pq.write_table(table, tmp_path / "t.parquet", **options)
+    data = load_dataset(f"parquet:{tmp_path / 't.parquet'}")
+    assert data.num_classes == 3 and len(data.y_test) == 30
+
+
+def test_a_synthesized_set_of_many_pages_still_loads(tmp_path):
+    import torch
+    from synth.data import write_parquet
+    x, y = torch.rand(3000, 1, 8, 8), torch.arange(3000) % 3
+    meta = dict(input_shape=[1, 8, 8], num_classes=3, mean=[0.5], std=[0.3])
+    write_parquet(tmp_path / "s" / "shard-0.parquet", x, y, meta)
+    write_parquet(tmp_path / "s" / "shard-1.parquet", x[:10], y[:10], meta)
+    assert len(load_dataset(f"parquet:{tmp_path / 's'}").y_train) > 2000
