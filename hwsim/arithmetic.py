@@ -18,15 +18,18 @@ unit every backend already prices:
   maximum/minimum, remainders, ``torch.where`` and ``masked_fill`` (a select: one op per
   value), each one op per value as an activation module is (a sigmoid or GELU is one);
   ``addcmul``, ``addcdiv`` and ``lerp`` do a product and a multiply-add: two.  They were
-  free (a forward's ``-x``, ``x ** 2``, ``x.exp()``, ``torch.maximum(a, b)``).
+  free (a forward's ``-x``, ``x ** 2``, ``x.exp()``, ``torch.maximum(a, b)``).  Since h203
+  also heaviside, deg2rad, nextafter, polygamma, frexp, torch.special's erfcx, ndtr, i1,
+  entr... (one), ``ldexp``, ``logaddexp`` and ``isclose`` (two), and ``torch.outer`` and
+  ``kron`` (a multiply per output value, both operands read).
 - reductions (``eltwise`` op): element ops per value read (``REDUCTIONS``): a sum, mean,
   max/min (their arg forms too), product, all/any, count, cumulative sum or product: one, as
   a global average pool's adds (``x.mean((2, 3))`` prices as AdaptiveAvgPool2d(1)); a
   variance or standard deviation: two (a sum and a sum of squares, a norm layer's statistics,
   ``hwsim.layers.NORM_OPS_PER_ELEMENT``); a 2-norm: one (a sum of squares, a multiply-add),
   any other p-norm two (|x|^p, an add); logsumexp two (exp, add); F.normalize its norm's and
-  one divide per value.  Every output written (a max over a dimension: its values and its
-  indices).  Only mean and sum were priced (h182).
+  one divide per value; ``aminmax`` two (h203).  Every output written (a max over a
+  dimension: its values and its indices).  Only mean and sum were priced (h182).
 - sorts (``eltwise`` op, since h196: they were free): ``sort``, ``argsort``, ``msort``,
   ``median``/``nanmedian``, ``kthvalue``, ``quantile``/``nanquantile`` sort each row of n
   values along their dimension (all values: one row, where none is given): n log2 n
@@ -36,8 +39,12 @@ unit every backend already prices:
   upper bound of quickselect's ~3.4 n.  ``topk`` keeps the k largest in a heap: log2 k
   comparisons a value.  At least one a value (a row of one, k = 1: a max's).  A quantile
   also interpolates each of its outputs between two sorted values, two ops (as ``lerp``).
+  Since h203 (they were free): ``mode`` sorts each row and counts its runs, ``unique``
+  sorts all its values (or its slices along ``dim``) and keeps one of each run: n log2 n +
+  n; ``unique_consecutive`` compares each value with the one before it: n.
   Every output written (a sort's values and indices).
-- concatenations, copies, writes, scatters and fills (``resample`` ops): ``hwsim.copies``.
+- concatenations, copies, writes, scatters, fills and random draws (``resample`` ops):
+  ``hwsim.copies``.
   A dtype or device cast (``.to``, ``.float()``) stays free: the hardware models price every
   value at their own precision, and extract's own ``inputs.to(device)`` runs inside the
   mode.
@@ -118,17 +125,33 @@ _POINTWISE = (
     ("where", 1, ("where",)), ("masked_fill", 1, ("masked_fill",)),
     # a product, then a multiply-add: two ops per output value
     ("addcmul", 2, ("addcmul",)), ("addcdiv", 2, ("addcdiv",)), ("lerp", 2, ("lerp",)),
+    # (h203: these were free) one op per output value as the functions above; an outer or
+    # Kronecker product one multiply per output value, every value of both operands read
+    ("heaviside", 1, ("heaviside",)), ("deg2rad", 1, ("deg2rad",)),
+    ("rad2deg", 1, ("rad2deg",)), ("nextafter", 1, ("nextafter",)),
+    ("polygamma", 1, ("polygamma",)), ("frexp", 1, ("frexp",)),
+    ("erfcx", 1, ("erfcx",)), ("ndtr", 1, ("ndtr",)), ("ndtri", 1, ("ndtri",)),
+    ("log_ndtr", 1, ("log_ndtr",)), ("i0e", 1, ("i0e",)), ("i1", 1, ("i1",)),
+    ("i1e", 1, ("i1e",)), ("entr", 1, ("entr",)), ("xlog1py", 1, ("xlog1py",)),
+    ("outer", 1, ("outer", "ger")), ("kron", 1, ("kron",)),
+    # two: a power of two and a product; a difference and its softplus (log(e^a + e^b) =
+    # max + log1p(e^-|a - b|)); |a - b| and its compare with atol + rtol |b|
+    ("ldexp", 2, ("ldexp",)), ("logaddexp", 2, ("logaddexp",)),
+    ("logaddexp2", 2, ("logaddexp2",)), ("isclose", 2, ("isclose",)),
 )
 _SPECIAL = ("exp2", "expm1", "erf", "erfc", "erfinv", "logit", "log1p", "round", "sinc",
-            "xlogy", "i0", "digamma")
+            "xlogy", "i0", "digamma", "polygamma", "erfcx", "ndtr", "ndtri", "log_ndtr", "i0e",
+            "i1", "i1e", "entr", "xlog1py")
 POINTWISE = {f: (kind, ops) for kind, ops, names in _POINTWISE
              for f in tensor_forms(names) + [getattr(torch.special, n) for n in names
                                        if n in _SPECIAL and hasattr(torch.special, n)]}
-# the function host_ops replays for each kind
-POINTWISE_FUNCS = {kind: getattr(torch, kind) for kind, _, _ in _POINTWISE}
-# reflected operators: ``a.__rpow__(b)`` is ``b ** a``, replayed as torch.pow(b, a)
+# the function host_ops replays for each kind (torch's, else torch.special's)
+POINTWISE_FUNCS = {kind: getattr(torch, kind, None) or getattr(torch.special, kind)
+                   for kind, _, _ in _POINTWISE}
+# reflected operators: ``a.__rpow__(b)`` is ``b ** a``, replayed as torch.pow(b, a); a
+# tensor's ``x.polygamma(n)`` is torch.polygamma(n, x)
 _REFLECTED = frozenset(f for f in (getattr(_T, n, None) for n in (
-    "__rpow__", "__rmod__", "__rfloordiv__")) if f is not None)
+    "__rpow__", "__rmod__", "__rfloordiv__", "polygamma", "polygamma_")) if f is not None)
 _TENSOR_WHERE = _T.where   # x.where(cond, y): torch.where(cond, x, y)
 
 
@@ -190,6 +213,8 @@ _REDUCTIONS = (
     ("cumsum", 1, ("dim",), ("cumsum",)), ("cumprod", 1, ("dim",), ("cumprod",)),
     ("logcumsumexp", 2, ("dim",), ("logcumsumexp",)),
     ("cummax", 1, ("dim",), ("cummax",)), ("cummin", 1, ("dim",), ("cummin",)),
+    # a max and a min in one pass: two compares a value (h203: it was free)
+    ("aminmax", 2, ("dim", "keepdim"), ("aminmax",)),
 )
 REDUCTION_KINDS = {f: kind for kind, _, _, names in _REDUCTIONS
                    for f in tensor_forms(names, inplace=False)}
@@ -214,14 +239,20 @@ _SORTS = (("sort", ("dim", "descending")), ("argsort", ("dim", "descending")),
           ("msort", ()), ("topk", ("k", "dim", "largest", "sorted")),
           ("kthvalue", ("k", "dim", "keepdim")), ("median", ("dim", "keepdim")),
           ("nanmedian", ("dim", "keepdim")), ("quantile", ("q", "dim", "keepdim")),
-          ("nanquantile", ("q", "dim", "keepdim")))
+          ("nanquantile", ("q", "dim", "keepdim")),
+          # (h203: these were free) a mode sorts each row, then counts its runs (n more
+          # compares); unique sorts all the values (or the slices along ``dim``) and keeps
+          # one of each run; unique_consecutive compares each value with the one before
+          ("mode", ("dim", "keepdim")),
+          ("unique", ("sorted", "return_inverse", "return_counts", "dim")),
+          ("unique_consecutive", ("return_inverse", "return_counts", "dim")))
 SORT_KINDS = {f: kind for kind, _ in _SORTS for f in tensor_forms((kind,), inplace=False)}
 _SORT_ARGS = dict(_SORTS)
 # the function host_ops replays for each kind
 SORT_FUNCS = {kind: getattr(torch, kind) for kind, _ in _SORTS}
 # a sort along the last dimension where the call gives none; a median or quantile without
 # one sorts all the values (one row); msort sorts along the first
-_LAST_BY_DEFAULT = ("sort", "argsort", "topk", "kthvalue")
+_LAST_BY_DEFAULT = ("sort", "argsort", "topk", "kthvalue", "mode")
 
 
 def _sort_ops(kind: str, c: dict, x: torch.Tensor, outs: list) -> int:
@@ -231,6 +262,10 @@ def _sort_ops(kind: str, c: dict, x: torch.Tensor, outs: list) -> int:
     rows = x.numel() // n if n else 0
     m = c.get("k", 1) if kind == "topk" else n   # the heap's size, or the row's
     per = max(1.0, math.log2(m)) if isinstance(m, int) and m > 0 else 1.0
+    if kind == "unique_consecutive":
+        per = 1.0
+    elif kind in ("mode", "unique"):   # its runs counted after the sort
+        per += 1
     lerp = 2 * outs[0].numel() if kind in ("quantile", "nanquantile") else 0
     return math.ceil(rows * n * per) + lerp
 

@@ -25,11 +25,27 @@ a scatter's accumulation (``elems``).
   copies its target first: its values read and all of the output written.  One that
   accumulates (scatter_add, scatter_reduce, index_add, scatter's ``reduce``, index_put's
   ``accumulate``) adds each value into its target: one element op per value (``elems`` =
-  w), in place reading the w target values it adds to.
+  w), in place reading the w target values it adds to.  Since h203 (they were free) also
+  ``masked_scatter`` (w: its mask's true values, the mask read), ``put`` (w: its indices;
+  ``accumulate`` adds), ``index_reduce`` (w: its source's values, one reduce each) and the
+  ``select_scatter``, ``slice_scatter`` and ``diagonal_scatter`` that write a src (w: its
+  values, no index read) into a copy of their input.
 - fills (kind ``copy``, func ``fill``, since h196): ``zeros_like``, ``ones_like``,
   ``full_like``, ``new_zeros``/``new_ones``/``new_full``, ``torch.fill``, ``fill_`` and
-  ``zero_``: a constant written to every value of the output, nothing read (a tensor fill
-  value: its value).  ``empty_like`` and ``new_empty`` write nothing: free.
+  ``zero_``, and since h203 the factories ``torch.zeros``, ``ones``, ``full`` and ``eye``
+  called in a forward: a constant written to every value of the output, nothing read (a
+  tensor fill value: its value); ``arange`` and ``linspace`` compute each value from its
+  index too (one op a value, ``logspace`` two).  ``empty_like``, ``new_empty`` and
+  ``torch.empty`` write nothing: free.
+- random draws (kind ``random``, since h203: they were free): ``rand``/``randn``/``randint``
+  and their ``*_like``, ``randperm``, ``normal``, ``bernoulli``, ``multinomial``, the
+  in-place ``uniform_``, ``normal_``..., and a dropout called with training=True
+  (``F.dropout``'s default): every value drawn and written, the generator's element ops a
+  value (``RANDOM``), the tensors the draw reads (probabilities, means, a dropout's input).
+- a copy whose source or output is sparse moves what it stores: its values and indices
+  (``_sparse_copy_op``; it counted as a view and was free), and so does a layout
+  conversion (``to_sparse``, ``to_dense``: all its source stores read, all its output
+  stores written; a dense tensor's every value).
 """
 from __future__ import annotations
 
@@ -61,13 +77,15 @@ _STACKS = {"hstack": None, "vstack": 0, "row_stack": 0, "dstack": 2, "column_sta
 CONCATS = frozenset(f for f in (torch.cat, torch.concat, getattr(torch, "concatenate", None),
                                 torch.stack, *(getattr(torch, n, None) for n in _STACKS))
                     if f is not None)
+# layout conversions: they read all their source stores (``_sparse_copy_op``)
+_CONVERSIONS = ("to_dense", "to_sparse", "to_sparse_coo", "to_sparse_csr", "to_sparse_csc")
 # calls that make a new tensor of their input's values (or a view: ``_is_view``, free); the
 # source is their first argument, any other tensor argument an index they read
 COPIES = {f: name for name in (
     "clone", "contiguous", "reshape", "flatten", "ravel", "repeat", "tile",
     "repeat_interleave", "flip", "fliplr", "flipud", "roll", "rot90", "index_select",
     "gather", "take", "take_along_dim", "masked_select", "narrow_copy", "tril", "triu",
-    "__getitem__") for f in tensor_forms((name,), inplace=False)}
+    "__getitem__", *_CONVERSIONS) for f in tensor_forms((name,), inplace=False)}
 # calls that write values into an existing tensor: ``x[idx] = v``, ``x.copy_(v)``
 WRITES = {_T.__setitem__: "setitem", _T.copy_: "copy_"}
 # scatters: each one's arguments after its target, in order
@@ -77,21 +95,58 @@ _SCATTER_ARGS = {
     "index_add": ("dim", "index", "source", "alpha"),
     "index_copy": ("dim", "index", "source"), "index_fill": ("dim", "index", "value"),
     "index_put": ("indices", "values", "accumulate"),
+    # (h203: these were free) a masked scatter writes the source's first values where its
+    # mask is true; put writes at flat indices; index_reduce reduces (prod, mean, amax,
+    # amin) the source's values into the indexed slices; the select, slice and diagonal
+    # scatters write their src into a copy of their input
+    "masked_scatter": ("mask", "source"), "put": ("index", "source", "accumulate"),
+    "index_reduce": ("dim", "index", "source", "reduce", "include_self"),
+    "select_scatter": ("src", "dim", "index"),
+    "slice_scatter": ("src", "dim", "start", "end", "step"),
+    "diagonal_scatter": ("src", "offset", "dim1", "dim2"),
 }
 SCATTERS = {f: name for name in _SCATTER_ARGS for f in tensor_forms((name,))}
-_ACCUMULATE = ("scatter_add", "scatter_reduce", "index_add")
+_ACCUMULATE = ("scatter_add", "scatter_reduce", "index_add", "index_reduce")
+# scatters that write a whole tensor (their ``src``) and read no index tensor
+_EMBEDS = ("select_scatter", "slice_scatter", "diagonal_scatter")
 # the ``func`` of the copies recorded against their target, whose values read and written
 # are counts of what they select there (a mask's, an index's), not a multiple of its samples
 TARGETED = frozenset(WRITES.values()) | frozenset(_SCATTER_ARGS)
 # fills: a constant written to a new tensor of an input's shape (or the input itself)
-FILLS = {f: "fill" for f in tensor_forms(("zeros_like", "ones_like", "full_like", "new_zeros",
-                                          "new_ones", "new_full", "fill", "zero"))}
+# (h203: and the factories torch.zeros, ones, full and eye a forward calls: they were free);
+# the ranges compute each value from its index too: element ops per value (``RANGES``)
+RANGES = {torch.arange: 1, torch.linspace: 1, torch.logspace: 2}
+FILLS = {f: "fill" for f in (*tensor_forms(("zeros_like", "ones_like", "full_like",
+                                            "new_zeros", "new_ones", "new_full", "fill",
+                                            "zero", "zeros", "ones", "full", "eye")), *RANGES)}
+# random draws (kind ``random``, h203: they were free): the generator's work, element ops per
+# value drawn (``_random_op``), by the distribution drawn from
+_F = torch.nn.functional
+_DRAWS = (
+    ("uniform", 1, (torch.rand, torch.rand_like, _T.uniform_, torch.randint,
+                    torch.randint_like, _T.random_)),
+    # a permutation: a draw and a swap a value (Fisher-Yates)
+    ("uniform", 2, (torch.randperm,)),
+    # a uniform draw and its transform (Box-Muller; -log u; tan; log; a compare with p)
+    ("normal", 2, (torch.randn, torch.randn_like, torch.normal, _T.normal_)),
+    ("log_normal", 3, (_T.log_normal_,)),
+    ("bernoulli", 2, (torch.bernoulli, _T.bernoulli, _T.bernoulli_)),
+    ("exponential", 2, (_T.exponential_, _T.cauchy_, _T.geometric_, torch.poisson)),
+    ("multinomial", 1, (torch.multinomial, _T.multinomial)),
+    # dropout called with training=True (F.dropout's default): a mask drawn (bernoulli's
+    # two) and applied (a multiply; alpha dropout's affine: two)
+    ("dropout", 3, (_F.dropout, _F.dropout1d, _F.dropout2d, _F.dropout3d, torch.dropout,
+                    torch.feature_dropout)),
+    ("dropout", 4, (_F.alpha_dropout, _F.feature_alpha_dropout, torch.alpha_dropout,
+                    torch.feature_alpha_dropout)),
+)
+RANDOM = {f: (draw, ops) for draw, ops, fs in _DRAWS for f in fs}
 
 
 def is_copy(func) -> bool:
     """Whether ``func`` moves values between tensors (this module's tables)."""
     return func in CONCATS or func in COPIES or func in WRITES or func in SCATTERS \
-        or func in FILLS
+        or func in FILLS or func in RANDOM
 
 
 def copy_kind(func) -> str:
@@ -100,7 +155,7 @@ def copy_kind(func) -> str:
     for table in (WRITES, SCATTERS, FILLS):
         if func in table:
             return table[func]
-    return "cat" if func in CONCATS else "copy"
+    return "cat" if func in CONCATS else "random" if func in RANDOM else "copy"
 
 
 def source(args, kwargs):
@@ -141,7 +196,8 @@ def _scatter_call(func, args, kwargs) -> dict:
     c = {**dict(zip(("self",) + _SCATTER_ARGS[name], args)), **kwargs}
     c.setdefault("self", c.get("input"))
     c["values"] = next((c[k] for k in ("src", "source", "values", "value") if k in c), None)
-    index = c.get("indices") if name == "index_put" else [c.get("index")]
+    index = (c.get("indices") if name == "index_put" else [c.get("mask")]
+             if name == "masked_scatter" else [c.get("index")])
     c["index"] = [t for t in (index if isinstance(index, (tuple, list)) else ())
                   if isinstance(t, torch.Tensor)]
     return c
@@ -156,11 +212,18 @@ def _scattered(name: str, c: dict) -> int | None:
     if name == "index_put":   # its indexed region (a None index: the whole dimension)
         return math.prod(_region(name, c, 0)) if isinstance(c.get("indices"), (tuple, list)) \
             else None
+    if name in _EMBEDS:   # its src, written whole
+        return values.numel() if isinstance(values, torch.Tensor) else None
     if not c["index"]:
         return None
-    if name.startswith("scatter"):
+    if name == "masked_scatter":   # one source value for each true value of its mask (as
+        try:                       # broadcast over the target)
+            return int(torch.broadcast_to(c["index"][0], target.shape).count_nonzero())
+        except RuntimeError:
+            return None
+    if name.startswith("scatter") or name == "put":
         return c["index"][0].numel()
-    if name in ("index_add", "index_copy"):
+    if name in ("index_add", "index_copy", "index_reduce"):
         return values.numel() if isinstance(values, torch.Tensor) else None
     dim = c.get("dim")   # index_fill: every value of the chosen slices
     if target.dim() == 0 or not isinstance(dim, int):
@@ -170,7 +233,7 @@ def _scattered(name: str, c: dict) -> int | None:
 
 def _accumulates(name: str, c: dict) -> bool:
     return name in _ACCUMULATE or (name == "scatter" and c.get("reduce") is not None) \
-        or (name == "index_put" and bool(c.get("accumulate")))
+        or (name in ("index_put", "put") and bool(c.get("accumulate")))
 
 
 def copy_reads(func, args, kwargs) -> list:
@@ -194,13 +257,28 @@ def _in_place(func) -> bool:
     return getattr(func, "__name__", "").endswith("_")
 
 
+def _stored(t: torch.Tensor) -> list:
+    """The tensors holding ``t``'s stored values: ``t`` itself where it is strided, a sparse
+    tensor's values and indices (COO: values and indices; CSR, CSC, BSR, BSC: values and
+    their compressed and plain indices)."""
+    if t.layout == torch.strided:
+        return [t]
+    if t.layout == torch.sparse_coo:
+        return [t._values(), t._indices()]
+    rows = t.layout in (torch.sparse_csr, torch.sparse_bsr)
+    return [t.values(), *((t.crow_indices(), t.col_indices()) if rows
+                          else (t.ccol_indices(), t.row_indices()))]
+
+
 def _is_view(y: torch.Tensor, x: torch.Tensor) -> bool:
-    """Whether ``y`` shares ``x``'s storage (a view: no value moved).  A tensor without
-    storage to compare (sparse, empty) counts as a view."""
+    """Whether ``y`` shares ``x``'s storage (a view: no value moved): a sparse tensor's, that
+    of its stored values.  (A sparse tensor has no storage of its own to compare: its copy
+    counted as a view and was free, h203.)"""
     try:
-        return y.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
-    except (RuntimeError, NotImplementedError):
-        return True
+        return _stored(y)[0].untyped_storage().data_ptr() \
+            == _stored(x)[0].untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError):   # a layout without values (the call's own
+        return True                               # copy of it: not priced)
 
 
 def _copy_op(name, func, args, kwargs, y) -> Op | None:
@@ -208,11 +286,28 @@ def _copy_op(name, func, args, kwargs, y) -> Op | None:
     if x is None or _is_view(y, x):   # a view moves nothing: free
         return None
     index = _index_tensors(func, args, kwargs)
+    if x.layout != torch.strided or y.layout != torch.strided:   # (sparse: its stored values
+        return _sparse_copy_op(name, func, x, y, index)           # and indices)
     op = make_op("resample", name, x.detach(), y.detach(), also=tuple(t.detach() for t in index))
     # the source read once, at most the values written; its indices read
     reads = min(x.numel(), y.numel()) + sum(t.numel() for t in index)
     return dataclasses.replace(op, in_bytes=reads * FP32_BYTES,
                                geometry=(("kind", "copy"), ("func", COPIES[func])))
+
+
+def _sparse_copy_op(name, func, x, y, index) -> Op:
+    """A copy whose source or output is sparse (a clone of a sparse tensor): what it stores
+    moves, its values and their indices (each index a value of traffic), read once (at
+    most what is written) and written; its shapes are the dense ones (its samples).  The
+    zeros measured are its stored values' (``_stored``)."""
+    src, out = _stored(x.detach()), _stored(y.detach())
+    stored = lambda ts: sum(t.numel() for t in ts)   # noqa: E731
+    moved = stored(src) if COPIES[func] in _CONVERSIONS else min(stored(src), stored(out))
+    reads = moved + sum(stored(_stored(t)) for t in index)
+    return Op(type="resample", name=name, in_shape=tuple(x.shape), out_shape=tuple(y.shape),
+              weight_shape=(), macs=0, weight_bytes=0, in_bytes=reads * FP32_BYTES,
+              out_bytes=stored(out) * FP32_BYTES, act_sparsity=zeros_of(src[:1]),
+              geometry=(("kind", "copy"), ("func", COPIES[func])))
 
 
 def _write_op(name, func, args, kwargs) -> Op | None:
@@ -284,7 +379,35 @@ def _fill_op(name, func, args, kwargs, y) -> Op | None:
                   and v.dim() == 0), None)
     op = make_op("resample", name, y.detach(), y.detach())
     return dataclasses.replace(op, in_bytes=(value.numel() if value is not None else 0)
-                               * FP32_BYTES, geometry=(("kind", "copy"), ("func", "fill")))
+                               * FP32_BYTES, elems=RANGES.get(func, 0) * y.numel(),
+                               geometry=(("kind", "copy"), ("func", "fill")))
+
+
+def _random_op(name, func, args, kwargs, y) -> Op | None:
+    """Random draws: every value of the output drawn (its distribution's element ops a
+    value, ``RANDOM``) and written; the tensors the draw reads (bernoulli's probabilities,
+    normal's means and deviations, multinomial's, a dropout's input), not a ``*_like``'s
+    input nor an in-place draw's target (only their shape).  Multinomial sums each row of
+    its K probabilities (K ops) and finds each sample among them by a binary search (a
+    draw and ceil(log2 K) comparisons).  A dropout with training=False is the identity:
+    free."""
+    draw, per = RANDOM[func]
+    c = {**dict(zip(("input", "p", "training"), args)), **kwargs}
+    if draw == "dropout" and not c.get("training", True):
+        return None
+    skip = 1 if _in_place(func) or getattr(func, "__name__", "").endswith("_like") else 0
+    rest = [*args[skip:], *(v for k, v in kwargs.items() if k != "out")]
+    reads = [t for v in rest for t in (v if isinstance(v, (tuple, list)) else (v,))
+             if isinstance(t, torch.Tensor)]
+    elems = per * y.numel()
+    if draw == "multinomial" and reads:
+        k = reads[0].shape[-1] if reads[0].dim() else 1
+        elems = reads[0].numel() + y.numel() * (1 + math.ceil(math.log2(max(k, 1))))
+    op = make_op("resample", name, y.detach(), y.detach())
+    return dataclasses.replace(op, in_bytes=sum(t.numel() for t in reads) * FP32_BYTES,
+                               elems=elems, act_sparsity=zeros_of([t.detach() for t in reads]),
+                               geometry=(("kind", "copy"), ("func", "random"),
+                                         ("draw", draw)))
 
 
 def _join_dim(func, y: torch.Tensor, c: dict) -> int:
@@ -326,6 +449,8 @@ def copy_op(name: str, func, args, kwargs, outs: list) -> Op | None:
         return _scatter_op(name, func, args, kwargs, y)
     if func in FILLS:
         return _fill_op(name, func, args, kwargs, y)
+    if func in RANDOM:
+        return _random_op(name, func, args, kwargs, y)
     if func in COPIES:
         return _copy_op(name, func, args, kwargs, y)
     if func in CONCATS:

@@ -23,7 +23,19 @@ UNPRICED_FUNCS = frozenset(f for f in (
     torch.nn.functional.interpolate,
     # (an attention's projections and products: priced from an nn.MultiheadAttention's
     # call, hwsim.attention.attention_ops; called by a forward itself it was free, h126)
-    torch.nn.functional.multi_head_attention_forward) if f is not None)   # (interpolate: unless antialiased,
+    torch.nn.functional.multi_head_attention_forward,
+    # (h203: these products, distances and transforms were free) dot and inner products,
+    # a matrix-vector or rank-1 update, the products' Tensor forms, chained products,
+    # distance matrices, covariances and Fourier transforms
+    torch.dot, torch.vdot, torch.inner, torch.addmv, torch.addr, torch.chain_matmul,
+    torch.Tensor.dot, torch.Tensor.vdot, torch.Tensor.inner, torch.Tensor.addmv,
+    torch.Tensor.addr, torch.Tensor.addmm, torch.Tensor.baddbmm, torch.Tensor.addbmm,
+    torch.linalg.matmul, torch.linalg.multi_dot, torch.linalg.vecdot, torch.cdist,
+    torch.nn.functional.pdist, torch.cov, torch.corrcoef,
+    *(getattr(torch.fft, n) for n in ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2",
+                                      "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn",
+                                      "hfft", "ihfft")), torch.stft, torch.istft,
+    ) if f is not None)   # (interpolate: unless antialiased,
                                                          # priced as nn.Upsample: FUNCTIONAL;
                                                          # F.scaled_dot_product_attention:
                                                          # priced, ``sdpa_ops``)

@@ -152,6 +152,7 @@ _REDUCTIONS = {
     **{k: _over(getattr(torch, k)) for k in ("mean", "sum", "nansum", "nanmean", "amax",
                                               "amin", "logsumexp", "all", "any")},
     **{k: _over(getattr(torch, k), one=True) for k in ("max", "min", "prod")},
+    "aminmax": lambda x, g: torch.aminmax(x, dim=_dim(g, True), keepdim=g.get("keepdim", False)),
     **{k: (lambda x, g, f=getattr(torch, k): f(x, _dim(g, True), g.get("keepdim", False)))
        for k in ("argmax", "argmin")},
     **{k: (lambda x, g, f=getattr(torch, k): f(x, _dim(g), keepdim=g.get("keepdim", False)))
@@ -246,9 +247,16 @@ def _copy(op: Op, g: dict, x):
     """A copy's traffic: the output's values (``out_elems``: an in-place scatter's written
     ones) written from the input's, each input value read once (a repeat writes its input
     several times; a gather or a write reads what it writes); a number written
-    (``x[mask] = 0``, no input) or a fill (``zeros_like``) a fill.  A scatter that
+    (``x[mask] = 0``, no input) or a fill (``zeros_like``) a fill, a range (``arange``) the
+    values of its indices, random draws (``randn``, a dropout's mask) the generator's.  A scatter that
     accumulates then adds its ``elems`` values into the output (index_add_)."""
     out = torch.empty(max(op.out_elems, 1))
+    if g.get("func") == "random":   # random draws: the generator's (a dropout's mask)
+        if g.get("draw") in ("normal", "log_normal"):
+            return lambda: out.normal_()
+        return lambda: out.uniform_()
+    if g.get("func") == "fill" and op.elems:   # a range: each value from its index
+        return lambda: torch.arange(out.numel(), out=out)
     if op.in_bytes == 0 or g.get("func") == "fill":
         return lambda: out.fill_(0.5)
     src = x.reshape(-1)

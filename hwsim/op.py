@@ -107,15 +107,24 @@ def numel(shape) -> int:
     return int(math.prod(shape)) if shape else 0
 
 
+def _nonzeros(t: torch.Tensor) -> int:
+    """Nonzero values of ``t``; of a sparse tensor its stored values' (the rest are zeros:
+    torch.count_nonzero has no sparse kernel, and a forward's ``s * 2`` on a sparse tensor
+    failed extract as an error of hwsim's own, h203)."""
+    if t.layout == torch.strided:
+        return int(torch.count_nonzero(t))
+    return int(torch.count_nonzero(t._values() if t.layout == torch.sparse_coo else t.values()))
+
+
 def zero_frac(t: torch.Tensor) -> float:
-    return 1.0 - int(torch.count_nonzero(t)) / t.numel() if t.numel() else 0.0
+    return 1.0 - _nonzeros(t) / t.numel() if t.numel() else 0.0
 
 
 def zeros_of(tensors) -> float:
     """Fraction of zeros among all the values of ``tensors`` together, [0, 1] (the zeros of
     an op's input when it reads several operands)."""
     values = sum(t.numel() for t in tensors)
-    return 1.0 - sum(int(torch.count_nonzero(t)) for t in tensors) / values if values else 0.0
+    return 1.0 - sum(_nonzeros(t) for t in tensors) / values if values else 0.0
 
 
 def make_op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=0,

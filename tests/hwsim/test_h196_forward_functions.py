@@ -186,7 +186,8 @@ def test_rms_norm_as_its_layer():
     op = _func_vs_layer(lambda y: F.rms_norm(y, (WIDTH,)),
                         nn.RMSNorm(WIDTH, elementwise_affine=False))
     assert (op.type, op.elems, op.in_elems, op.out_elems) == ("norm", 2 * N, N, N)
-    op = _func_vs_layer(lambda y: F.rms_norm(y, (WIDTH,), torch.ones(WIDTH), 1e-6),
+    ones = torch.ones(WIDTH)   # (outside the forward: a fill op there since h203)
+    op = _func_vs_layer(lambda y: F.rms_norm(y, (WIDTH,), ones, 1e-6),
                         nn.RMSNorm(WIDTH, 1e-6))
     assert dict(op.geometry)["eps"] == 1e-6
 
@@ -214,11 +215,13 @@ class Bag(nn.Module):
         super().__init__()
         torch.manual_seed(0)
         self.out, self.weighted = nn.Linear(8, 50), weighted
+        # the weights of a batch of 2 x 6 indices, made here (torch.ones(idx.shape) in the
+        # forward is a fill op of its own since h203)
+        self.psw = torch.ones(2, 6) if weighted else None
 
     def forward(self, idx):
-        psw = torch.ones(idx.shape) if self.weighted else None
         return self.out(F.embedding_bag(idx, self.out.weight, mode="sum",
-                                        per_sample_weights=psw))
+                                        per_sample_weights=self.psw))
 
 
 @pytest.mark.parametrize("weighted", [False, True])
