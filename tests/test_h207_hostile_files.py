@@ -102,3 +102,40 @@ def test_a_synthesized_set_of_many_pages_still_loads(tmp_path):
     write_parquet(tmp_path / "s" / "shard-0.parquet", x, y, meta)
     write_parquet(tmp_path / "s" / "shard-1.parquet", x[:10], y[:10], meta)
     assert len(load_dataset(f"parquet:{tmp_path / 's'}").y_train) > 2000
+
+
+class _Reduce:
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+def _cifar(root, data, labels, protocol=4) -> str:
+    import pickle
+    root.mkdir()
+    blob = pickle.dumps({b"data": data, b"labels": labels}, protocol=protocol)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (root / name).write_bytes(blob)
+    return f"cifar10:{root}"
+
+
+def test_a_cifar_batch_may_not_call_numpy_ndarray_to_allocate(tmp_path):
+    # ndarray((100000, 3072), 'u1') in a 100 kB file: uninitialized memory as images, and
+    # 1.4 GiB + 7 GiB (float32) for six such batches, a MemoryError traceback under a cap
+    import numpy as np
+    n = 20_000
+    name = _cifar(tmp_path / "c", _Reduce(np.ndarray, ((n, 3072), np.dtype("u1"))),
+                  np.arange(n, dtype=np.uint8) % 10)
+    with pytest.raises(UserError, match="numpy.ndarray called") as e:
+        load_dataset(name)
+    assert "data_batch_1" in _one_line(e)
+
+
+@pytest.mark.parametrize("protocol", [3, 4, 5])
+def test_cifar_batches_as_numpy_pickles_them_still_load(tmp_path, protocol):
+    import numpy as np
+    data = np.random.default_rng(0).integers(0, 256, (40, 3072), dtype=np.uint8)
+    name = _cifar(tmp_path / "c", data, [i % 10 for i in range(40)], protocol)
+    assert load_dataset(name).input_shape == (3, 32, 32)
