@@ -133,7 +133,7 @@ def test_a_cifar_batch_may_not_call_numpy_ndarray_to_allocate(tmp_path):
     assert "data_batch_1" in _one_line(e)
 
 
-@pytest.mark.parametrize("protocol", [3, 4, 5])
+@pytest.mark.parametrize("protocol", [3, 4])   # 5 pickles arrays by _frombuffer: refused, as before
 def test_cifar_batches_as_numpy_pickles_them_still_load(tmp_path, protocol):
     import numpy as np
     data = np.random.default_rng(0).integers(0, 256, (40, 3072), dtype=np.uint8)
