@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 from typing import Callable, Sequence
 
 import torch
@@ -148,14 +149,20 @@ def classes_by_name(classes: Sequence[int | str] | None, data_names: Sequence, o
     """``classes`` as ``dataset``'s class numbers: a number is one already, a name is found
     among ``data_names`` (as given, else in one other case).  A user's CSV of text labels
     ('red', 'rose') had to be given by the number its label sorted to, which nothing
-    printed; ``--new-classes rose`` was 'must be comma-separated class indices'."""
+    printed; ``--new-classes rose`` was 'must be comma-separated class indices'.
+
+    A number that is the label of one of the set's classes is that class: a table of labels
+    3, 7, 42 (classes numbered 0, 1, 2) took ``--new-classes 7`` as class number 7 ('must be
+    in [0, 3)'), and one of labels 0, 2, 5 took ``--new-classes 2`` as the class labelled 5,
+    without a word.  Any other number is a class number, as for a set of text labels."""
     if classes is None:
         return None
     data_names = [str(n) for n in data_names]
+    labels = _integer_labels(data_names)
     numbers = []
     for c in classes:
         if not isinstance(c, str):
-            numbers.append(c)
+            numbers.append(labels.get(int(c), c) if _is_int(c) else c)
             continue
         spelled = spelled_as([c], data_names)[0]
         if spelled not in data_names:
@@ -165,6 +172,22 @@ def classes_by_name(classes: Sequence[int | str] | None, data_names: Sequence, o
                             f"name (its classes, numbered from 0: {shown})")
         numbers.append(data_names.index(spelled))
     return numbers
+
+
+def _is_int(value) -> bool:
+    import numbers
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _integer_labels(data_names: Sequence[str]) -> dict[int, int]:
+    """{integer: class number} for the class names that are integers ('7', '-1', '07'),
+    each integer kept only where one name spells it."""
+    found: dict[int, list[int]] = {}
+    for i, name in enumerate(data_names):
+        text = name.strip()
+        if re.fullmatch(r"[+-]?[0-9]{1,18}", text):
+            found.setdefault(int(text), []).append(i)
+    return {value: at[0] for value, at in found.items() if len(at) == 1}
 
 
 def check_recorded_classes(model: nn.Module, old_classes: Sequence[int] | None,

@@ -602,15 +602,12 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                       instead=f"--method lwf or --method finetune need no inputs of the old "
                               f"classes, or {given_inputs(old, ' of the old classes')}")
     names = old.checkpoint_info["dataset"].get("class_names")
-    data_names = None
-    if any(isinstance(c, str) for c in list(new_classes) + list(old_classes or [])):
-        data_names = load_dataset(new_dataset).class_names   # classes given by name
-        new_classes = classes_by_name(new_classes, data_names, "--new-classes", new_dataset)
-        old_classes = classes_by_name(old_classes, data_names, "--old-classes", new_dataset)
+    # classes by name, a number too where it is a class's label (labels 3, 7, 42: 7 is '7')
+    data_names = load_dataset(new_dataset).class_names
+    new_classes = classes_by_name(new_classes, data_names, "--new-classes", new_dataset)
+    old_classes = classes_by_name(old_classes, data_names, "--old-classes", new_dataset)
     by_default = old_classes is None
     if isinstance(names, (list, tuple)):   # the model's outputs found by name in the new set
-        if data_names is None:
-            data_names = load_dataset(new_dataset).class_names
         old_classes = old_classes_by_name(names, old.num_classes, data_names, new_dataset,
                                           old_classes)
     check_recorded_classes(old, old_classes, new_dataset)
@@ -670,6 +667,10 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
     metrics.update(synthesis_method=synthesis, synthesis=summary,   # how the old classes'
                    # inputs were inverted here (synthesis_summary; None: not here)
                    old_classes=old_list, new_classes=new_list, old_model_accuracy_old=before,
+                   # the set's labels of those class numbers (a table of labels 3, 7, 42
+                   # numbers them 0, 1, 2): the outputs' classes, in output order
+                   old_class_names=[data.class_names[c] for c in old_list],
+                   new_class_names=[data.class_names[c] for c in new_list],
                    val_accuracy=val["accuracy"], test_accuracy=test["accuracy"],
                    test_loss=test["loss"], **tasks)
     save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,

@@ -1,0 +1,64 @@
+"""The algorithms on a user's own data of unusual shapes (h208).
+
+- ``nnsynth continual --new-classes 7`` on a table of labels 3, 7, 42 (numbered 0, 1, 2 by
+  the loader) was 'new classes must be in [0, 3), got 7': the number was taken as a class
+  number, so the class labelled 7 could be named only by the number the loader gave it,
+  which nothing printed; on labels 0, 2, 5, ``--new-classes 2`` took the class labelled 5
+  without a word.  A number that is a class's label is now that class, and the result
+  names the classes (``old_class_names``, ``new_class_names``).
+"""
+import numpy as np
+import pytest
+import torch
+
+from synth.checkpoint import save_checkpoint
+from synth.continual import classes_by_name
+from synth.data_registry import load_dataset
+from synth.models import build
+from synth.train import TrainConfig, fit
+from tests._cli import json_result, run
+
+
+def _table(path, labels, seed=0, rows=30):
+    """A CSV of 3 features; rows of ``labels[i]`` around center i."""
+    rng = np.random.default_rng(seed)
+    centers = np.random.default_rng(1).normal(size=(len(labels), 3)) * 4
+    lines = ["a,b,c,label"]
+    for center, label in zip(centers, labels):
+        for x in center + rng.normal(size=(rows, 3)):
+            lines.append(",".join(f"{v:.4f}" for v in x) + f",{label}")
+    path.write_text("\n".join(lines) + "\n")
+    return f"csv:{path}"
+
+
+def test_a_number_that_is_a_label_is_that_class():
+    # labels 3, 7, 42 are classes 0, 1, 2; 1 is no label: a class number
+    assert classes_by_name([7, 42], ["3", "7", "42"], "--new-classes", "d") == [1, 2]
+    assert classes_by_name([1], ["3", "7", "42"], "--new-classes", "d") == [1]
+    # labels 0, 2, 5: 2 is the class labelled 2 (class number 1), not the one labelled 5
+    assert classes_by_name([2, "5"], ["0", "2", "5"], "--new-classes", "d") == [1, 2]
+    # digits' names are their numbers: unchanged
+    assert classes_by_name([5, 6], [str(i) for i in range(10)], "--x", "d") == [5, 6]
+    # text labels: a number is a class number, as before
+    assert classes_by_name([1], ["cat", "dog"], "--x", "d") == [1]
+    assert classes_by_name(None, ["3"], "--x", "d") is None
+
+
+@pytest.mark.parametrize("labels,new,name", [(("3", "42", "7"), "7", "7"),
+                                             (("0", "5", "2"), "2", "2")])
+def test_continual_takes_a_numeric_label(tmp_path, labels, new, name):
+    old_labels = [lab for lab in labels if lab != name]
+    old = load_dataset(_table(tmp_path / "old.csv", old_labels))
+    torch.manual_seed(0)
+    model = build({"family": "mlp", "hidden": [8]}, old.input_shape, old.num_classes)
+    fit(model, old, TrainConfig(epochs=1, progress=False))
+    path = save_checkpoint(tmp_path / "old.pt", model.eval(), dataset=old.metadata())
+    new_set = _table(tmp_path / "new.csv", labels)
+    result = json_result(run(["-q", "continual", "--model", str(path), "--new-dataset", new_set,
+                              "--new-classes", new, "--method", "finetune", "--epochs", "1",
+                              "--min-steps", "0", "--out", str(tmp_path / "new.pt"),
+                              "--json"]))
+    assert result["new_class_names"] == [name]
+    assert sorted(result["old_class_names"]) == sorted(old_labels)
+    saved = torch.load(tmp_path / "new.pt", weights_only=True)
+    assert saved["dataset"]["class_names"] == result["old_class_names"] + [name]
