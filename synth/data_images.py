@@ -18,6 +18,17 @@ MAX_IMAGE_SIDE = 1024        # px: the sets this tool trains on are small images
 MAX_IMAGE_FILES = 200_000    # files and folders looked at under an images:<dir>
 
 
+def _listing(folder: Path, root: Path) -> list[Path]:
+    """The entries of ``folder`` (under the images:<dir> ``root``) in name order; a folder
+    that cannot be listed (no permission) is a one-line error: it was a PermissionError
+    traceback."""
+    try:
+        return sorted(folder.iterdir())
+    except OSError as e:
+        raise UserError(f"image folder {printable(root)}: {printable(folder)} cannot be read "
+                        f"({e.strerror or type(e).__name__})") from None
+
+
 def _class_folders(root: Path) -> dict[str, list[Path]]:
     """{class name: its image files} of ``root``'s class subfolders, each read with its own
     subfolders as torchvision's ImageFolder reads it (a class folder of subfolders, one per
@@ -27,7 +38,7 @@ def _class_folders(root: Path) -> dict[str, list[Path]]:
     if not root.is_dir():
         raise missing_path("images", root)
     classes, seen = {}, [0]
-    for sub in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
+    for sub in (p for p in _listing(root, root) if not p.name.startswith(".")):
         if sub.is_symlink() or not sub.is_dir():
             continue
         classes[sub.name] = _images_under(sub, root, seen)
@@ -41,7 +52,7 @@ def _images_under(folder: Path, root: Path, seen: list[int]) -> list[Path]:
     files, stack = [], [folder]
     while stack:
         folders = []
-        for entry in sorted(stack.pop().iterdir()):
+        for entry in _listing(stack.pop(), root):
             seen[0] += 1
             if seen[0] > MAX_IMAGE_FILES:
                 raise UserError(f"image folder {printable(root)} holds more than "
@@ -167,7 +178,7 @@ def _split_folders(root: Path) -> list[str | None]:
     csv split column of those values is: train/ and val/ without test/ were read as one
     folder of two classes without images ("found 0 classes").  A split layout holds no other
     folder (its classes were ignored), and val/ or test/ without train/ is refused."""
-    top = sorted(p.name for p in root.iterdir() if p.is_dir()
+    top = sorted(p.name for p in _listing(root, root) if p.is_dir()
                  and not p.name.startswith(".")) if root.is_dir() else []
     splits = [s for s in SPLIT_FOLDERS if s in top]
     others = [n for n in top if n not in SPLIT_FOLDERS]

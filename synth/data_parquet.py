@@ -65,8 +65,13 @@ def _parquet_files(path: Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise missing_path("parquet", path)
+    def unreadable(e: OSError):   # os.walk skipped a folder it cannot list, silently: the
+        # set loaded without that folder's shards
+        raise UserError(f"Parquet directory {printable(path)}: {printable(e.filename)} cannot "
+                        f"be read ({e.strerror or type(e).__name__})")
+
     files, seen = [], 0
-    for root, dirs, names in os.walk(path):
+    for root, dirs, names in os.walk(path, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         seen += len(dirs) + len(names)
         if seen > MAX_PARQUET_ENTRIES:

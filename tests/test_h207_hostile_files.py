@@ -139,3 +139,52 @@ def test_cifar_batches_as_numpy_pickles_them_still_load(tmp_path, protocol):
     data = np.random.default_rng(0).integers(0, 256, (40, 3072), dtype=np.uint8)
     name = _cifar(tmp_path / "c", data, [i % 10 for i in range(40)], protocol)
     assert load_dataset(name).input_shape == (3, 32, 32)
+
+
+def _unreadable(monkeypatch, folder):
+    """Listing ``folder`` fails as it does without read permission (the tests may run as
+    root, for whom chmod 0 changes nothing)."""
+    import os
+    from pathlib import Path
+    iterdir, scandir = Path.iterdir, os.scandir
+
+    def denied(path):
+        if os.path.abspath(path) == str(folder):
+            raise PermissionError(13, "Permission denied", str(path))
+
+    def path_iterdir(self):
+        denied(self)
+        return iterdir(self)
+
+    def os_scandir(path="."):
+        denied(path)
+        return scandir(path)
+
+    monkeypatch.setattr(Path, "iterdir", path_iterdir)
+    monkeypatch.setattr(os, "scandir", os_scandir)
+
+
+def test_an_image_class_folder_that_cannot_be_listed_is_one_line(tmp_path, monkeypatch):
+    for c in "ab":
+        (tmp_path / c).mkdir()
+        for i in range(3):
+            Image.new("L", (8, 8), i).save(tmp_path / c / f"{i}.png")
+    _unreadable(monkeypatch, tmp_path / "b")   # was a PermissionError traceback
+    with pytest.raises(UserError, match="cannot be read") as e:
+        load_dataset(f"images:{tmp_path}")
+    assert str(tmp_path / "b") in _one_line(e)
+
+
+def test_a_parquet_folder_that_cannot_be_listed_is_refused_not_skipped(tmp_path, monkeypatch):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    (tmp_path / "more").mkdir()
+    for f in (tmp_path / "a.parquet", tmp_path / "more" / "b.parquet"):
+        pq.write_table(pa.table({"v": np.arange(30.0), "label": np.arange(30) % 2}), f)
+    data = load_dataset(f"parquet:{tmp_path}")
+    assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 60
+    _unreadable(monkeypatch, tmp_path / "more")   # os.walk skipped it: 30 rows, no word
+    with pytest.raises(UserError, match="cannot be read") as e:
+        load_dataset(f"parquet:{tmp_path}")
+    assert str(tmp_path / "more") in _one_line(e)
