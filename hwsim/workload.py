@@ -18,8 +18,8 @@ shortcuts), activations, pools, resampling, padding, norms and lookups called as
 ``F.layer_norm`` as nn.LayerNorm, ``hwsim.functional``), element-wise arithmetic and
 functions (``x * y``, broadcast or with a number, ``-x``, ``x ** 2``, ``x.exp()``,
 ``torch.where``), reductions (means, sums, maxima, variances, norms) and sorts
-(``hwsim.arithmetic``), concatenations, copies, scatters and fills (priced as a tensor add
-is, ``hwsim.copies``; a view is free) and F.scaled_dot_product_attention
+(``hwsim.arithmetic``), concatenations, copies, scatters, fills and random draws (priced as
+a tensor add is, ``hwsim.copies``; a view is free) and F.scaled_dot_product_attention
 (``hwsim.attention.sdpa_ops``).
 Weight sparsity is the measured fraction of exact zeros in the effective weight; activation
 sparsity is the measured fraction of zeros in the op's input for the given sample (real data
@@ -51,6 +51,7 @@ from hwsim.attention import MHA_FUNC, SDPA, attention_call_ops, mha_work, sdpa_o
 from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED,
                           geometry, lp_pool_elems, op_from_module, resample_elems)
+from hwsim.meta_shapes import shape_on_meta
 from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_op,
                       weight_id, zero_frac)
 from hwsim.recurrent import RNN_CELL_OPS, RNN_GATES, cell_op, merge_repeated
@@ -307,7 +308,10 @@ def _off_meta(undo: list) -> None:
 def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     """(multiply-accumulates of Linear, Conv2d, Conv1d and attention layers, values of the
     largest layer output or attention weights) of one sample, from a forward pass on the
-    meta device: shapes only, no arithmetic and no copy of the weights.  None where the
+    meta device: shapes only, no arithmetic and no copy of the weights.  Convolutions,
+    norms, ReLU, pools, Linear, adds and concatenations there are answered by their shape
+    formulas (``hwsim.meta_shapes``: torch's kernels for them import sympy and
+    torch._dynamo, seconds of every process that priced a model).  None where the
     model does not run on meta tensors.  Attention counts as a layer (nn.MultiheadAttention:
     its F.multi_head_attention_forward call) or as F.scaled_dot_product_attention called in
     a forward (``_SdpaCounter``: it was not counted, and a sequence of 16,500 tokens went on
@@ -356,7 +360,8 @@ class _SdpaCounter(TorchFunctionMode):
     (``inside``) to ``work`` (``sdpa_work``: MACs, and its attention weights as a layer
     output), and each F.multi_head_attention_forward call (``mha_work``: a
     MultiheadAttention's, on the arguments it ran on; a subclass's call that did not bind to
-    the parent's arguments was left out of the bound)."""
+    the parent's arguments was left out of the bound).  A call ``shape_on_meta`` answers
+    returns its meta tensor without running torch's kernel."""
 
     def __init__(self, work: list, inside: list):
         super().__init__()
@@ -368,7 +373,8 @@ class _SdpaCounter(TorchFunctionMode):
             macs, weights = (sdpa_work if func is SDPA else mha_work)(args, kwargs)
             self.work[0] += macs
             self.work[1] = max(self.work[1], weights)
-        return func(*args, **kwargs)
+        out = shape_on_meta(func, args, kwargs)   # (torch's kernel imports sympy)
+        return func(*args, **kwargs) if out is None else out
 
 
 def _check_work(model: nn.Module, input_shape: tuple, batch: int) -> None:
