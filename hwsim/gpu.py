@@ -15,9 +15,13 @@ from typing import Sequence
 
 import numpy as np
 
-from synth.config import Config, check_choice, check_range
-from hwsim.accel import serial_steps
+from synth.config import Config, check_choice, check_range, value_error
+from hwsim.accel import MIN_DRAM_GBPS, serial_steps
 from hwsim.op import Op, forward_elems, lookup_elems
+
+
+MIN_TFLOPS = 1e-6        # TFLOP/s (1 MFLOP/s): the slowest peak a GpuConfig takes
+MIN_EFFICIENCY = 1e-6    # the lowest achieved / peak fraction a GpuConfig takes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,12 +43,21 @@ class GpuConfig(Config):
     bytes_per_elem: int = 4           # fp32
 
     def validate(self) -> None:
-        check_range("peak_tflops", self.peak_tflops, 0, 1e6, low_open=True)
-        check_range("mem_gbps", self.mem_gbps, 0, 1e6, low_open=True)
+        if not isinstance(self.name, str) or not self.name.strip() or len(self.name) > 100 \
+                or not self.name.isprintable():   # (None, 0 or [1] was the report's device)
+            raise value_error("name", self.name, "must be a GPU's name (1-100 printable "
+                                                 "characters)")
+        # at least 1 MFLOP/s and 1 kB/s (as the accelerator's slowest DRAM channel), and
+        # efficiencies of 1e-6: 1e-300 TFLOP/s at 1e-300 efficiency is 0 in floating point,
+        # and a network's time was inf with a numpy divide-by-zero warning
+        check_range("peak_tflops", self.peak_tflops, MIN_TFLOPS, 1e6)
+        check_range("mem_gbps", self.mem_gbps, MIN_DRAM_GBPS, 1e6)
         check_range("power_w", self.power_w, 0, 1e5, low_open=True)
-        check_range("compute_efficiency", self.compute_efficiency, 0, 1, low_open=True)
-        check_range("memory_efficiency", self.memory_efficiency, 0, 1, low_open=True)
+        check_range("compute_efficiency", self.compute_efficiency, MIN_EFFICIENCY, 1)
+        check_range("memory_efficiency", self.memory_efficiency, MIN_EFFICIENCY, 1)
         check_range("launch_us", self.launch_us, 0, 1e6)
+        if isinstance(self.bytes_per_elem, bool):   # (True == 1: it was taken as 1 byte)
+            raise value_error("bytes_per_elem", self.bytes_per_elem, "must be one of 1, 2, 4, 8")
         check_choice("bytes_per_elem", self.bytes_per_elem, (1, 2, 4, 8))
 
     @property
