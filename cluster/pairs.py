@@ -581,6 +581,11 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     pending = [s for s in shards if not _complete(shard_path(out, s["index"]), len(s["labels"]))]
     for s in pending:
         s["config"] = config.to_dict()
+    if 0 < len(pending) < len(shards):   # a rerun of an interrupted job said nothing of it,
+        # and its bar counted the shards left from 0 (0/5 of a job of 8)
+        log.warning("resuming the synthesis in %s: %d of %d shards were written by an earlier "
+                    "run of this job; %d left", out, len(shards) - len(pending), len(shards),
+                    len(pending))
     used = min(pairs, len(pending))
     summary = {"out_dir": str(out), "shards": len(shards), "skipped": len(shards) - len(pending),
                "written": 0, "images": num_images, "images_written": 0, "pairs": used,
@@ -667,7 +672,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     sampling = time.perf_counter()
     correct = 0.0
     kd_steps: dict[int, int] = {}   # pair -> its student's KD steps so far
-    bar = tqdm(total=len(pending), desc="shards", disable=not progress)
+    bar = tqdm(total=len(shards), initial=len(shards) - len(pending), desc="shards",
+               disable=not progress)
     try:
         for shard, res in pool.map_unordered(
                 "synthesize_shard", pending, slot_of=None if kd is None else (

@@ -11,6 +11,8 @@
 import io
 import sys
 
+import pytest
+
 from tests._cli import run
 
 TEACHER_ONLY = ("name: teacher-only\nteacher: {dataset: digits, model: mlp_small, epochs: 1, "
@@ -103,3 +105,46 @@ def test_diabdeep_json_keeps_a_forests_comparisons_out_of_its_flops(tmp_path):
     assert rows["forest"]["comparisons"] == 17 and rows["server_diabnn"]["flops"] == 20
     forest = next(line for line in table(result).splitlines() if line.startswith("forest "))
     assert " - " in forest and "17" not in forest
+
+
+def test_a_resumed_synthesis_says_it_resumes(digits, tmp_path, monkeypatch, caplog):
+    """`nnsynth invert` interrupted after 3 of 8 shards and rerun (the same command) went on
+    without a word, its bar counting the shards left from 0 (0/5): a rerun that resumes
+    looked like one that started over.  It now says how many shards an earlier run wrote
+    (the bar starts at 3/8).  No Ray: the job stops where Ray would start."""
+    import logging
+
+    import importlib
+
+    import torch
+
+    from cluster.pairs import plan_shards, run_synthesis, shard_path
+    from synth.checkpoint import save_checkpoint
+    from synth.data import write_parquet
+    from synth.inversion import InversionConfig
+    from synth.models import build
+    from tests.synth._tiny import TINY_SPEC
+
+    class NoRay(Exception):
+        pass
+
+    def no_ray(*a, **k):
+        raise NoRay
+    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect", no_ray)
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "t.pt", build(TINY_SPEC, digits.input_shape,
+                                                    digits.num_classes),
+                           dataset=digits.metadata())
+    config = InversionConfig.preset("mnist28", iterations=5, device="cpu")
+    out = tmp_path / "set"
+    with caplog.at_level(logging.WARNING, logger="cluster.pairs"):
+        with pytest.raises(NoRay):   # the job's manifest is written; no shard yet
+            run_synthesis(path, out, 30, 1, config, shard_size=10)
+        assert "resuming" not in caplog.text
+        shard = plan_shards(30, digits.num_classes, 10, seed=0)[0]   # an earlier run's shard
+        write_parquet(shard_path(out, 0), torch.randn(10, *digits.input_shape),
+                      torch.tensor(shard["labels"]), digits.metadata())
+        with pytest.raises(NoRay):
+            run_synthesis(path, out, 30, 1, config, shard_size=10)
+    assert f"resuming the synthesis in {out}: 1 of 3 shards were written by an earlier run " \
+           f"of this job; 2 left" in caplog.text, caplog.text
