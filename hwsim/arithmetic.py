@@ -20,15 +20,24 @@ unit every backend already prices:
   ``addcmul``, ``addcdiv`` and ``lerp`` do a product and a multiply-add: two.  They were
   free (a forward's ``-x``, ``x ** 2``, ``x.exp()``, ``torch.maximum(a, b)``).  Since h203
   also heaviside, deg2rad, nextafter, polygamma, frexp, torch.special's erfcx, ndtr, i1,
-  entr... (one), ``ldexp``, ``logaddexp`` and ``isclose`` (two), and ``torch.outer`` and
-  ``kron`` (a multiply per output value, both operands read).
+  entr... (one), ``ldexp``, ``logaddexp`` and ``isclose`` (two), ``torch.outer`` and
+  ``kron`` (a multiply per output value, both operands read), ``diff`` (one subtract an
+  output), ``cross`` (two), ``bucketize``/``searchsorted`` (a binary search: ceil(log2(n +
+  1)) compares an output among n boundaries).
+- losses and distances (``eltwise`` op, since h203: they were free): ``F.mse_loss``,
+  ``l1_loss``, ``smooth_l1_loss``, ``huber_loss``, ``soft_margin_loss``, ``kl_div``,
+  ``hinge_embedding_loss``, ``binary_cross_entropy(_with_logits)``, ``cross_entropy``,
+  the margin, Poisson, Gaussian and triplet losses, ``cosine_similarity``,
+  ``pairwise_distance`` and ``torch.dist``: element ops per value of their largest operand
+  (``PAIRED``; ``nll_loss`` one a target), every operand read, the output written.
 - reductions (``eltwise`` op): element ops per value read (``REDUCTIONS``): a sum, mean,
   max/min (their arg forms too), product, all/any, count, cumulative sum or product: one, as
   a global average pool's adds (``x.mean((2, 3))`` prices as AdaptiveAvgPool2d(1)); a
   variance or standard deviation: two (a sum and a sum of squares, a norm layer's statistics,
   ``hwsim.layers.NORM_OPS_PER_ELEMENT``); a 2-norm: one (a sum of squares, a multiply-add),
   any other p-norm two (|x|^p, an add); logsumexp two (exp, add); F.normalize its norm's and
-  one divide per value; ``aminmax`` two (h203).  Every output written (a max over a
+  one divide per value; ``aminmax``, ``bincount`` and ``histc`` two, ``nonzero`` and
+  ``argwhere`` one (h203).  Every output written (a max over a
   dimension: its values and its indices).  Only mean and sum were priced (h182).
 - sorts (``eltwise`` op, since h196: they were free): ``sort``, ``argsort``, ``msort``,
   ``median``/``nanmedian``, ``kthvalue``, ``quantile``/``nanquantile`` sort each row of n
@@ -138,6 +147,11 @@ _POINTWISE = (
     # max + log1p(e^-|a - b|)); |a - b| and its compare with atol + rtol |b|
     ("ldexp", 2, ("ldexp",)), ("logaddexp", 2, ("logaddexp",)),
     ("logaddexp2", 2, ("logaddexp2",)), ("isclose", 2, ("isclose",)),
+    # a difference of neighbours (one subtract an output); a cross product (a product and a
+    # multiply-subtract an output); a bucket found by binary search (``_searches``: log2
+    # of the boundaries' count an output, set in ``_pointwise_op``)
+    ("diff", 1, ("diff",)), ("cross", 2, ("cross",)),
+    ("bucketize", 1, ("bucketize",)), ("searchsorted", 1, ("searchsorted",)),
 )
 _SPECIAL = ("exp2", "expm1", "erf", "erfc", "erfinv", "logit", "log1p", "round", "sinc",
             "xlogy", "i0", "digamma", "polygamma", "erfcx", "ndtr", "ndtri", "log_ndtr", "i0e",
@@ -145,6 +159,7 @@ _SPECIAL = ("exp2", "expm1", "erf", "erfc", "erfinv", "logit", "log1p", "round",
 POINTWISE = {f: (kind, ops) for kind, ops, names in _POINTWISE
              for f in tensor_forms(names) + [getattr(torch.special, n) for n in names
                                        if n in _SPECIAL and hasattr(torch.special, n)]}
+POINTWISE[torch.linalg.cross] = ("cross", 2)
 # the function host_ops replays for each kind (torch's, else torch.special's)
 POINTWISE_FUNCS = {kind: getattr(torch, kind, None) or getattr(torch.special, kind)
                    for kind, _, _ in _POINTWISE}
@@ -213,18 +228,60 @@ _REDUCTIONS = (
     ("cumsum", 1, ("dim",), ("cumsum",)), ("cumprod", 1, ("dim",), ("cumprod",)),
     ("logcumsumexp", 2, ("dim",), ("logcumsumexp",)),
     ("cummax", 1, ("dim",), ("cummax",)), ("cummin", 1, ("dim",), ("cummin",)),
-    # a max and a min in one pass: two compares a value (h203: it was free)
+    # (h203: these were free) a max and a min in one pass: two compares a value; the
+    # nonzero values' indices (a compare a value, the indices written); a histogram's or
+    # count's bin found and added to (two)
     ("aminmax", 2, ("dim", "keepdim"), ("aminmax",)),
+    ("nonzero", 1, (), ("nonzero", "argwhere")),
+    ("bincount", 2, ("weights", "minlength"), ("bincount",)),
+    ("histc", 2, ("bins", "min", "max"), ("histc",)),
 )
 REDUCTION_KINDS = {f: kind for kind, _, _, names in _REDUCTIONS
                    for f in tensor_forms(names, inplace=False)}
 REDUCTION_KINDS[torch.linalg.vector_norm] = "vector_norm"
+REDUCTION_KINDS[torch.special.logsumexp] = "logsumexp"
 REDUCTION_KINDS[nn.functional.normalize] = "normalize"
 _REDUCTION_OPS = {kind: ops for kind, ops, _, _ in _REDUCTIONS}
 _REDUCTION_ARGS = {kind: names for kind, _, names, _ in _REDUCTIONS}
 _REDUCTION_ARGS.update({"vector_norm": ("ord", "dim", "keepdim"), "normalize": ("p", "dim")})
 _MAX_MIN = frozenset(tensor_forms(("max", "min"), inplace=False))
 _SCANS = ("cumsum", "cumprod", "logcumsumexp", "cummax", "cummin")
+
+
+# --- losses and distances (h203: they were free) ------------------------------------------------
+# (kind, element ops per value of its largest operand, the function): a difference and its
+# square or |.| added (mse, l1, a distance), a piecewise one more (smooth l1, huber), a
+# product and a softplus or log and an add (soft margin, kl_div), a cosine's three
+# multiply-adds (x.y, |x|^2, |y|^2), logits' sigmoid and log terms (4); every operand read,
+# the output (reduced or not) written.  host_ops replays the function on the call's arguments
+_PAIRED = (
+    ("mse_loss", 2, nn.functional.mse_loss), ("l1_loss", 2, nn.functional.l1_loss),
+    ("smooth_l1_loss", 3, nn.functional.smooth_l1_loss),
+    ("huber_loss", 3, nn.functional.huber_loss),
+    ("soft_margin_loss", 3, nn.functional.soft_margin_loss),
+    ("kl_div", 3, nn.functional.kl_div),
+    ("hinge_embedding_loss", 2, nn.functional.hinge_embedding_loss),
+    ("binary_cross_entropy_with_logits", 4, nn.functional.binary_cross_entropy_with_logits),
+    ("cosine_similarity", 3, nn.functional.cosine_similarity),
+    ("pairwise_distance", 2, nn.functional.pairwise_distance), ("dist", 2, torch.dist),
+    # a log-softmax (one op a value, as nn.LogSoftmax) and its sum into the loss; a
+    # probability's two logs and multiply-adds; a margin (a difference, a product, a max);
+    # a Gaussian's log variance and scaled square; a triplet's two distances
+    ("cross_entropy", 2, nn.functional.cross_entropy),
+    ("binary_cross_entropy", 4, nn.functional.binary_cross_entropy),
+    ("margin_ranking_loss", 3, nn.functional.margin_ranking_loss),
+    ("multi_margin_loss", 3, nn.functional.multi_margin_loss),
+    ("multilabel_soft_margin_loss", 3, nn.functional.multilabel_soft_margin_loss),
+    ("cosine_embedding_loss", 4, nn.functional.cosine_embedding_loss),
+    ("poisson_nll_loss", 3, nn.functional.poisson_nll_loss),
+    ("gaussian_nll_loss", 4, nn.functional.gaussian_nll_loss),
+    ("triplet_margin_loss", 4, nn.functional.triplet_margin_loss),
+    # a pick of each target's value and its sum: one op a target (``_pointwise_op``)
+    ("nll_loss", 1, nn.functional.nll_loss),
+)
+PAIRED = {f: (kind, ops) for kind, ops, f in _PAIRED}
+PAIRED[_T.dist] = ("dist", 2)
+PAIRED_FUNCS = {kind: f for kind, _, f in _PAIRED}
 
 
 def _norm_ops(p) -> int:
@@ -274,7 +331,7 @@ def is_arithmetic(func) -> bool:
     """Whether ``func`` is arithmetic or a copy a forward may do on tensors outside its
     layers (this module's tables)."""
     return (func in ELEMENTWISE_KINDS or func in POINTWISE or func in REDUCTION_KINDS
-            or func in SORT_KINDS or is_copy(func))
+            or func in SORT_KINDS or func in PAIRED or is_copy(func))
 
 
 def arithmetic_kind(func, args, kwargs) -> str:
@@ -285,8 +342,8 @@ def arithmetic_kind(func, args, kwargs) -> str:
     for table in (ELEMENTWISE_KINDS, REDUCTION_KINDS, SORT_KINDS):
         if func in table:
             return table[func]
-    if func in POINTWISE:
-        return POINTWISE[func][0]
+    if func in POINTWISE or func in PAIRED:
+        return (POINTWISE.get(func) or PAIRED[func])[0]
     return copy_kind(func)
 
 
@@ -326,7 +383,7 @@ def arithmetic_operands(func, args, kwargs) -> list:
     if func in ELEMENTWISE_KINDS:
         x, other = _split_operands(args, kwargs)
         return [] if x is None else [x, other] if isinstance(other, torch.Tensor) else [x]
-    if func in POINTWISE or _two_tensor_max(func, args, kwargs):
+    if func in POINTWISE or func in PAIRED or _two_tensor_max(func, args, kwargs):
         return _pointwise_tensors(func, args, kwargs)
     if func in REDUCTION_KINDS or func in SORT_KINDS:
         x = source(args, kwargs)
@@ -380,11 +437,22 @@ def _pointwise_op(name, func, args, kwargs, y) -> Op | None:
         return None
     x = max(ts, key=lambda t: t.numel())   # (the first on ties)
     kind, per = ((arithmetic_kind(func, args, kwargs), 1) if _two_tensor_max(func, args, kwargs)
-                 else POINTWISE[func])
+                 else POINTWISE.get(func) or PAIRED[func])
     if kind in ("maximum", "minimum"):   # torch.max(a, b): replayed as torch.maximum(a, b)
         a, kw = a[:2], {}
+    if kind in ("bucketize", "searchsorted"):   # a binary search among the boundaries
+        c = {**dict(zip(("input", "boundaries") if kind == "bucketize"
+                        else ("sorted_sequence", "input"), a)), **kw}
+        b = c.get("boundaries", c.get("sorted_sequence"))
+        n = b.shape[-1] if isinstance(b, torch.Tensor) and b.dim() else 1
+        per = max(1, math.ceil(math.log2(n + 1)))
     others = [t for t in ts if t is not x] + [x] * (sum(t is x for t in ts) - 1)
-    op = make_op("eltwise", name, x.detach(), y.detach(), elems=per * y.numel(),
+    # one op set per output value; a loss's or distance's per value of its largest operand
+    # (nll_loss's per target: its second operand)
+    work = x.numel() if func in PAIRED else y.numel()
+    if kind == "nll_loss" and len(ts) > 1:
+        work = ts[1].numel()
+    op = make_op("eltwise", name, x.detach(), y.detach(), elems=per * work,
                  also=tuple(t.detach() for t in others))
     described = {k: _describe(v) for k, v in kw.items()}
     return dataclasses.replace(op, geometry=(
@@ -439,7 +507,7 @@ def arithmetic_op(name: str, func, args, kwargs, out) -> Op | None:
                      also=(other.detach(),) if tensor else ())
         return dataclasses.replace(op, geometry=(("kind", ELEMENTWISE_KINDS[func]),
                                                  ("other", shape)))
-    if func in POINTWISE or _two_tensor_max(func, args, kwargs):
+    if func in POINTWISE or func in PAIRED or _two_tensor_max(func, args, kwargs):
         return _pointwise_op(name, func, args, kwargs, y)
     if func in REDUCTION_KINDS:
         return _reduction_op(name, func, args, kwargs, outs)
@@ -451,5 +519,6 @@ def arithmetic_op(name: str, func, args, kwargs, out) -> Op | None:
 # every pointwise kind host_ops can replay is a torch function
 assert all(callable(f) for f in POINTWISE_FUNCS.values())
 assert not (set(POINTWISE) & set(ELEMENTWISE_KINDS)) and not (set(POINTWISE) & set(REDUCTION_KINDS))
+assert not (set(PAIRED) & (set(POINTWISE) | set(REDUCTION_KINDS) | set(SORT_KINDS)))
 assert not (set(SORT_KINDS) & (set(POINTWISE) | set(REDUCTION_KINDS))) \
     and not any(is_copy(f) for f in (*SORT_KINDS, *POINTWISE, *REDUCTION_KINDS))

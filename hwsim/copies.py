@@ -9,8 +9,9 @@ a scatter's accumulation (``elems``).
   pieces into one tensor, as a padding layer's copy: I = O values read and written.
 - copies (kind ``copy``, since h193): a clone, a repeat or tile, a flip or roll, a gather
   (index_select, advanced indexing ``x[idx]``, masked_select), and a reshape, flatten or
-  contiguous() that had to copy; an assignment ``x[idx] = v`` and ``x.copy_(v)`` write their
-  values into the tensor.  Each reads its source once (at most the values it writes: a
+  contiguous() that had to copy, and since h203 ``diag``/``diag_embed``/``diagflat``, F.unfold,
+  F.one_hot and the ``*_copy`` functions (``expand_copy``, ``permute_copy``...); an assignment
+  ``x[idx] = v`` and ``x.copy_(v)`` write their values into the tensor.  Each reads its source once (at most the values it writes: a
   gather reads what it picks; a repeat reads its input once) and its index tensors, and
   writes its output.  A call whose output shares its input's storage is a view
   (``x.reshape`` of a contiguous tensor, ``x[:, 0]``, ``x.contiguous()`` of a contiguous
@@ -32,10 +33,11 @@ a scatter's accumulation (``elems``).
   values, no index read) into a copy of their input.
 - fills (kind ``copy``, func ``fill``, since h196): ``zeros_like``, ``ones_like``,
   ``full_like``, ``new_zeros``/``new_ones``/``new_full``, ``torch.fill``, ``fill_`` and
-  ``zero_``, and since h203 the factories ``torch.zeros``, ``ones``, ``full`` and ``eye``
-  called in a forward: a constant written to every value of the output, nothing read (a
-  tensor fill value: its value); ``arange`` and ``linspace`` compute each value from its
-  index too (one op a value, ``logspace`` two).  ``empty_like``, ``new_empty`` and
+  ``zero_``, and since h203 the factories ``torch.zeros``, ``ones``, ``full``, ``eye`` and
+  ``torch.tensor``/``new_tensor`` called in a forward: a constant written to every value of
+  the output, nothing read (a tensor fill value: its value); ``arange``, ``linspace`` and
+  ``triu_indices``/``tril_indices`` compute each value from its index too (one op a
+  value, ``logspace`` two).  ``empty_like``, ``new_empty`` and
   ``torch.empty`` write nothing: free.
 - random draws (kind ``random``, since h203: they were free): ``rand``/``randn``/``randint``
   and their ``*_like``, ``randperm``, ``normal``, ``bernoulli``, ``multinomial``, the
@@ -85,7 +87,15 @@ COPIES = {f: name for name in (
     "clone", "contiguous", "reshape", "flatten", "ravel", "repeat", "tile",
     "repeat_interleave", "flip", "fliplr", "flipud", "roll", "rot90", "index_select",
     "gather", "take", "take_along_dim", "masked_select", "narrow_copy", "tril", "triu",
-    "__getitem__", *_CONVERSIONS) for f in tensor_forms((name,), inplace=False)}
+    "__getitem__", *_CONVERSIONS,
+    # (h203: these were free) a diagonal taken or embedded (the rest of its matrix zeros,
+    # written), and the explicit copies of views
+    "diag", "diag_embed", "diagflat", "alias_copy", "as_strided_copy", "detach_copy",
+    "diagonal_copy", "expand_copy", "permute_copy", "select_copy", "slice_copy",
+    "squeeze_copy", "t_copy", "transpose_copy", "unfold_copy", "unsqueeze_copy", "view_copy",
+    "view_as_real_copy", "view_as_complex_copy") for f in tensor_forms((name,), inplace=False)}
+COPIES[torch.nn.functional.unfold] = "unfold"   # im2col: each window's values copied out
+COPIES[torch.nn.functional.one_hot] = "one_hot"   # its indices read, its rows written
 # calls that write values into an existing tensor: ``x[idx] = v``, ``x.copy_(v)``
 WRITES = {_T.__setitem__: "setitem", _T.copy_: "copy_"}
 # scatters: each one's arguments after its target, in order
@@ -115,10 +125,13 @@ TARGETED = frozenset(WRITES.values()) | frozenset(_SCATTER_ARGS)
 # fills: a constant written to a new tensor of an input's shape (or the input itself)
 # (h203: and the factories torch.zeros, ones, full and eye a forward calls: they were free);
 # the ranges compute each value from its index too: element ops per value (``RANGES``)
-RANGES = {torch.arange: 1, torch.linspace: 1, torch.logspace: 2}
+RANGES = {torch.arange: 1, torch.linspace: 1, torch.logspace: 2, torch.triu_indices: 1,
+          torch.tril_indices: 1}
+# (and a constant made in the forward, torch.tensor([...]): its values written)
 FILLS = {f: "fill" for f in (*tensor_forms(("zeros_like", "ones_like", "full_like",
                                             "new_zeros", "new_ones", "new_full", "fill",
-                                            "zero", "zeros", "ones", "full", "eye")), *RANGES)}
+                                            "zero", "zeros", "ones", "full", "eye", "tensor",
+                                            "scalar_tensor", "new_tensor")), *RANGES)}
 # random draws (kind ``random``, h203: they were free): the generator's work, element ops per
 # value drawn (``_random_op``), by the distribution drawn from
 _F = torch.nn.functional

@@ -18,7 +18,7 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from hwsim.arithmetic import POINTWISE_FUNCS, SORT_FUNCS
+from hwsim.arithmetic import PAIRED_FUNCS, POINTWISE_FUNCS, SORT_FUNCS
 from hwsim.op import Op
 from hwsim.recurrent import RNN_GATES
 
@@ -153,6 +153,9 @@ _REDUCTIONS = {
                                               "amin", "logsumexp", "all", "any")},
     **{k: _over(getattr(torch, k), one=True) for k in ("max", "min", "prod")},
     "aminmax": lambda x, g: torch.aminmax(x, dim=_dim(g, True), keepdim=g.get("keepdim", False)),
+    "nonzero": lambda x, g: torch.nonzero(x),
+    "bincount": lambda x, g: torch.bincount(x.abs().long().flatten()),
+    "histc": lambda x, g: torch.histc(x),
     **{k: (lambda x, g, f=getattr(torch, k): f(x, _dim(g, True), g.get("keepdim", False)))
        for k in ("argmax", "argmin")},
     **{k: (lambda x, g, f=getattr(torch, k): f(x, _dim(g), keepdim=g.get("keepdim", False)))
@@ -178,15 +181,30 @@ def _argument(d, gen: torch.Generator):
     return d[1]
 
 
+def _loss_inputs(kind: str, args: list, gen: torch.Generator) -> None:
+    """Drawn arguments of a loss made valid for it, in place: class targets in range (of the
+    input's classes), probabilities in [0, 1], a Gaussian's variances positive."""
+    if kind in ("cross_entropy", "nll_loss", "multi_margin_loss") and len(args) > 1 \
+            and isinstance(args[1], torch.Tensor) and not args[1].is_floating_point():
+        classes = args[0].shape[1] if args[0].dim() > 1 else args[0].shape[0]
+        args[1] = torch.randint(0, max(classes, 1), args[1].shape, generator=gen)
+    elif kind == "binary_cross_entropy":
+        args[:2] = [torch.rand(a.shape, generator=gen) for a in args[:2]]
+    elif kind == "gaussian_nll_loss" and len(args) > 2:
+        args[2] = args[2].abs() + 0.1
+
+
 def _eltwise(op: Op, g: dict, x, gen: torch.Generator):
     kind = g.get("kind")
-    if "args" in g:   # a pointwise function or a sort (``hwsim.arithmetic``): torch.<kind>
-        fn = POINTWISE_FUNCS.get(kind) or SORT_FUNCS[kind]   # on the call's arguments, its
-        args = [_argument(d, gen) for d in g["args"]]        # tensors drawn after the input
+    if "args" in g:   # a pointwise function, loss or sort (``hwsim.arithmetic``): its
+        # function (torch.<kind>) on the call's arguments, its tensors drawn after the input
+        fn = POINTWISE_FUNCS.get(kind) or PAIRED_FUNCS.get(kind) or SORT_FUNCS[kind]
+        args = [_argument(d, gen) for d in g["args"]]
         if kind in ("quantile", "nanquantile") and len(args) > 1 \
                 and isinstance(args[1], torch.Tensor):   # its q: fractions in [0, 1]
             args[1] = torch.rand(args[1].shape, generator=gen)
         kwargs = {k: _argument(d, gen) for k, d in g.get("kwargs", ())}
+        _loss_inputs(kind, args, gen)
         return lambda: fn(*args, **kwargs)
     if kind in _BINARY:
         fn = _BINARY[kind]

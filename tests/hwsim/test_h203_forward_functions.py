@@ -7,7 +7,10 @@ After h196 these were still free on every backend (accelerator, SPRING, GPU, hos
 ``eye``/``arange``/``linspace`` called without a tensor; ``rand_like``, ``randn``,
 ``randint``, ``bernoulli``, ``normal_``, ``multinomial`` and ``F.dropout(training=True)``;
 ``heaviside``, ``logaddexp``, ``ldexp``, torch.special's ``ndtr``/``i1``..., ``outer``,
-``kron``, ``aminmax``.  Each is priced with ``hwsim.arithmetic``'s rules (a scatter's reads and
+``kron``, ``aminmax``, ``diff``, ``cross``, ``bucketize``, ``nonzero``, ``histc``, losses
+(``F.mse_loss``, ``cross_entropy``, ``nll_loss``, ``triplet_margin_loss``...) and
+``cosine_similarity``, ``one_hot``, ``diag_embed``, the ``*_copy`` functions, ``F.unfold``,
+``torch.tensor`` and ``triu_indices``.  Each is priced with ``hwsim.arithmetic``'s rules (a scatter's reads and
 writes, a sort's comparisons, a fill's writes, a draw's generator ops a value); products no op
 records (``torch.dot``, ``cdist``, ``torch.fft``) are refused as ``torch.matmul`` is.  A clone
 of a sparse tensor was a view (no storage to compare: free); it now moves its stored values
@@ -28,6 +31,8 @@ BATCH, WIDTH = 4, 32
 N = BATCH * WIDTH
 COLS = torch.arange(0, WIDTH, 4)                           # 8 columns
 FLAT = torch.arange(0, N, 8)                               # 16 flat indices
+BOUNDS = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0])   # 7 boundaries: 3 compares
+LABELS = torch.tensor([0, 3, 1, 2])                        # a class per sample
 
 
 def _fit(t):
@@ -78,6 +83,30 @@ CALLS = [
     ("kron", lambda y, z: torch.kron(y[:1, :8], z[:, :4]), ["kron"]),
     ("aminmax", lambda y, z: torch.aminmax(y, dim=1, keepdim=True)[0].expand(-1, WIDTH),
      ["aminmax"]),
+    ("diff", lambda y, z: torch.diff(y, dim=1, append=z[:, :1]), ["diff"]),
+    ("cross", lambda y, z: torch.linalg.cross(y[:, :3], z[:, :3]).repeat(1, 11)[:, :WIDTH],
+     ["cross", "copy"]),
+    ("bucketize", lambda y, z: torch.bucketize(y, BOUNDS).float(), ["bucketize"]),
+    ("searchsorted", lambda y, z: torch.searchsorted(BOUNDS, y).float(), ["searchsorted"]),
+    ("nonzero", lambda y, z: _fit(torch.nonzero(y)), ["nonzero", "copy"]),   # (its indices
+    # are stored column by column: the flat view copies)
+    ("histc", lambda y, z: _fit(torch.histc(y, 8)), ["histc"]),
+    ("bincount", lambda y, z: _fit(torch.bincount(LABELS)), ["bincount"]),
+    ("special_logsumexp", lambda y, z: torch.special.logsumexp(y, 1, True).expand(-1, WIDTH),
+     ["logsumexp"]),
+    ("mse_loss", lambda y, z: F.mse_loss(y, z) * y, ["mse_loss", "mul"]),
+    ("cosine_similarity", lambda y, z: F.cosine_similarity(y, z)[:, None] * y,
+     ["cosine_similarity", "mul"]),
+    ("cross_entropy", lambda y, z: F.cross_entropy(y, LABELS) * y, ["cross_entropy", "mul"]),
+    ("nll_loss", lambda y, z: F.nll_loss(y, LABELS) * y, ["nll_loss", "mul"]),
+    ("triplet", lambda y, z: F.triplet_margin_loss(y, z, -y) * y,
+     ["neg", "triplet_margin_loss", "mul"]),
+    ("one_hot", lambda y, z: F.one_hot(LABELS, WIDTH) * y, ["copy", "mul"]),
+    ("diag_embed", lambda y, z: torch.diag_embed(y[0, :BATCH])[:, :1] + y, ["copy", "add"]),
+    ("expand_copy", lambda y, z: torch.expand_copy(y[:1], (BATCH, WIDTH)), ["copy"]),
+    ("unfold", lambda y, z: _fit(F.unfold(y.view(BATCH, 1, 4, 8), 2)), ["copy"]),
+    ("tensor", lambda y, z: torch.tensor([2.0]) * y, ["fill", "mul"]),
+    ("triu_indices", lambda y, z: _fit(torch.triu_indices(8, 8)[1, 1:]), ["fill"]),
 ]
 
 
@@ -180,6 +209,30 @@ def test_fills_and_draws_by_hand():
                    "multinomial": ("resample", N + 8 * 6, N, 8),
                    "dropout": ("resample", 3 * N, N, N)}
     assert _one(lambda y, z: F.dropout(y, 0.1, training=False)) == []
+
+
+def test_losses_and_searches_by_hand():
+    """A loss's or distance's ops per value of its largest operand (mse 2, cosine 3, cross
+    entropy 2), every operand read (cross entropy: its 4 targets too), its output written;
+    nll_loss one op a target; a bucket's binary search ceil(log2(7 + 1)) = 3 compares a
+    value; a one-hot reads its indices and writes its rows; nonzero compares every value
+    and writes the indices of the p positive ones (2 each)."""
+    p = _positive()
+    got = {name: _counts(call) for name, call in (
+        ("mse_loss", lambda y, z: F.mse_loss(y, z)),
+        ("cosine_similarity", lambda y, z: F.cosine_similarity(y, z)),
+        ("cross_entropy", lambda y, z: F.cross_entropy(y, LABELS)),
+        ("nll_loss", lambda y, z: F.nll_loss(y, LABELS, reduction="none")),
+        ("bucketize", lambda y, z: torch.bucketize(y, BOUNDS)),
+        ("one_hot", lambda y, z: F.one_hot(LABELS, WIDTH)),
+        ("nonzero", lambda y, z: (y > 0).nonzero()))}
+    assert got == {"mse_loss": ("eltwise", 2 * N, 2 * N, 1),
+                   "cosine_similarity": ("eltwise", 3 * N, 2 * N, BATCH),
+                   "cross_entropy": ("eltwise", 2 * N, N + BATCH, 1),
+                   "nll_loss": ("eltwise", BATCH, N + BATCH, BATCH),
+                   "bucketize": ("eltwise", 3 * N, N + 7, N),
+                   "one_hot": ("resample", 0, BATCH, N),
+                   "nonzero": ("eltwise", N, N, 2 * p)}
 
 
 def test_element_functions_by_hand():
