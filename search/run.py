@@ -973,6 +973,11 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     ranked = eligible.assign(_kd=kd.fillna(0.0)).sort_values(
         ["accuracy", "_kd", "parameters"], ascending=[False, True, True], kind="stable")
     best = table.loc[ranked.index[0]]
+    if not Path(best["checkpoint"]).is_file():
+        # a FileNotFoundError traceback from the copy (models/ deleted by hand)
+        raise UserError(f"the best trial {best['trial_id']} of the search in {out_dir} saved "
+                        f"its model to {best['checkpoint']}, which is gone; its row is in "
+                        f"{out_dir / 'results.parquet'}")
     copy_atomic(best["checkpoint"], out_dir / "best.pt")
     x = "latency_ms" if table["latency_ms"].notna().any() else "flops"
     # the front a user picks from: the trials whose saved models meet the constraints

@@ -1,0 +1,32 @@
+"""What a user of ``nnsynth search`` meets at the edges (helper 205)."""
+import pytest
+
+from search.results import append_result
+from search.run import SearchConfig, summarize
+from synth.errors import UserError
+from tests.search.test_asha_stopped import _row
+
+
+def _finished_without_models(tmp_path):
+    append_result(tmp_path / "results.parquet", _row("a", 0.5, str(tmp_path / "models/a.pt")))
+
+
+def test_a_finished_search_whose_best_model_is_gone_is_one_line(tmp_path):
+    """models/ deleted by hand: the summary (of --resume, or at the end) copied best.pt from
+    the missing file, a FileNotFoundError traceback."""
+    _finished_without_models(tmp_path)
+    with pytest.raises(UserError, match=r"best trial a .*/models/a\.pt, which is gone"):
+        summarize(tmp_path, SearchConfig(dataset="digits", hardware=False, trials=1))
+
+
+def test_the_command_exits_2(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    import search.run
+    from deploy.cli.main import cli
+    _finished_without_models(tmp_path)
+    monkeypatch.setattr(search.run, "run_search",
+                        lambda config, out, **kw: summarize(tmp_path, config))
+    r = CliRunner().invoke(cli, ["search", "--out", str(tmp_path), "--no-hardware",
+                                 "--trials", "1", "--space", "mlp"])
+    assert r.exit_code == 2 and "which is gone" in r.output, r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
