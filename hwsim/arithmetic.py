@@ -23,7 +23,7 @@ unit every backend already prices:
   entr... (one), ``ldexp``, ``logaddexp`` and ``isclose`` (two), ``torch.outer`` and
   ``kron`` (a multiply per output value, both operands read), ``diff`` (one subtract an
   output), ``cross`` (two), ``bucketize``/``searchsorted`` (a binary search: ceil(log2(n +
-  1)) compares an output among n boundaries).
+  1)) compares an output among n boundaries), bit shifts (one), ``mvlgamma`` (p log-gammas).
 - losses and distances (``eltwise`` op, since h203: they were free): ``F.mse_loss``,
   ``l1_loss``, ``smooth_l1_loss``, ``huber_loss``, ``soft_margin_loss``, ``kl_div``,
   ``hinge_embedding_loss``, ``binary_cross_entropy(_with_logits)``, ``cross_entropy``,
@@ -37,7 +37,8 @@ unit every backend already prices:
   ``hwsim.layers.NORM_OPS_PER_ELEMENT``); a 2-norm: one (a sum of squares, a multiply-add),
   any other p-norm two (|x|^p, an add); logsumexp two (exp, add); F.normalize its norm's and
   one divide per value; ``aminmax``, ``bincount`` and ``histc`` two, ``nonzero`` and
-  ``argwhere`` one (h203).  Every output written (a max over a
+  ``argwhere`` one, ``trace`` one a diagonal value, ``torch.linalg.norm`` and
+  ``matrix_norm`` as ``norm`` (a spectral or nuclear norm too: a lower bound) (h203).  Every output written (a max over a
   dimension: its values and its indices).  Only mean and sum were priced (h182).
 - sorts (``eltwise`` op, since h196: they were free): ``sort``, ``argsort``, ``msort``,
   ``median``/``nanmedian``, ``kthvalue``, ``quantile``/``nanquantile`` sort each row of n
@@ -152,6 +153,12 @@ _POINTWISE = (
     # of the boundaries' count an output, set in ``_pointwise_op``)
     ("diff", 1, ("diff",)), ("cross", 2, ("cross",)),
     ("bucketize", 1, ("bucketize",)), ("searchsorted", 1, ("searchsorted",)),
+    ("bitwise_left_shift", 1, ("bitwise_left_shift", "__lshift__", "__ilshift__",
+                                "__rlshift__")),
+    ("bitwise_right_shift", 1, ("bitwise_right_shift", "__rshift__", "__irshift__",
+                                 "__rrshift__")),
+    # p log-gammas a value (``_pointwise_op``)
+    ("mvlgamma", 1, ("mvlgamma",)),
 )
 _SPECIAL = ("exp2", "expm1", "erf", "erfc", "erfinv", "logit", "log1p", "round", "sinc",
             "xlogy", "i0", "digamma", "polygamma", "erfcx", "ndtr", "ndtri", "log_ndtr", "i0e",
@@ -160,13 +167,16 @@ POINTWISE = {f: (kind, ops) for kind, ops, names in _POINTWISE
              for f in tensor_forms(names) + [getattr(torch.special, n) for n in names
                                        if n in _SPECIAL and hasattr(torch.special, n)]}
 POINTWISE[torch.linalg.cross] = ("cross", 2)
+POINTWISE.update({torch.special.gammaln: ("lgamma", 1), torch.special.psi: ("digamma", 1),
+                  torch.special.multigammaln: ("mvlgamma", 1)})
 # the function host_ops replays for each kind (torch's, else torch.special's)
 POINTWISE_FUNCS = {kind: getattr(torch, kind, None) or getattr(torch.special, kind)
                    for kind, _, _ in _POINTWISE}
 # reflected operators: ``a.__rpow__(b)`` is ``b ** a``, replayed as torch.pow(b, a); a
 # tensor's ``x.polygamma(n)`` is torch.polygamma(n, x)
 _REFLECTED = frozenset(f for f in (getattr(_T, n, None) for n in (
-    "__rpow__", "__rmod__", "__rfloordiv__", "polygamma", "polygamma_")) if f is not None)
+    "__rpow__", "__rmod__", "__rfloordiv__", "__rlshift__", "__rrshift__", "polygamma",
+    "polygamma_")) if f is not None)
 _TENSOR_WHERE = _T.where   # x.where(cond, y): torch.where(cond, x, y)
 
 
@@ -235,11 +245,15 @@ _REDUCTIONS = (
     ("nonzero", 1, (), ("nonzero", "argwhere")),
     ("bincount", 2, ("weights", "minlength"), ("bincount",)),
     ("histc", 2, ("bins", "min", "max"), ("histc",)),
+    ("trace", 1, (), ("trace",)),   # the diagonal's n values added (``_reduction_op``)
 )
 REDUCTION_KINDS = {f: kind for kind, _, _, names in _REDUCTIONS
                    for f in tensor_forms(names, inplace=False)}
 REDUCTION_KINDS[torch.linalg.vector_norm] = "vector_norm"
 REDUCTION_KINDS[torch.special.logsumexp] = "logsumexp"
+# (h203) a vector or Frobenius norm (a spectral or nuclear matrix norm, an SVD, is priced as
+# that: a lower bound)
+REDUCTION_KINDS[torch.linalg.norm] = REDUCTION_KINDS[torch.linalg.matrix_norm] = "norm"
 REDUCTION_KINDS[nn.functional.normalize] = "normalize"
 _REDUCTION_OPS = {kind: ops for kind, ops, _, _ in _REDUCTIONS}
 _REDUCTION_ARGS = {kind: names for kind, _, names, _ in _REDUCTIONS}
@@ -425,7 +439,10 @@ def _reduction_op(name, func, args, kwargs, outs) -> Op | None:
         per = _REDUCTION_OPS[kind]
     dim = c.get("dim", 1 if kind == "normalize" else None)
     geometry += [("dim", _dims(dim, x.dim())), ("keepdim", bool(c.get("keepdim", False)))]
-    op = make_op("eltwise", name, x.detach(), outs[0].detach(), elems=per * x.numel())
+    read = min(x.shape, default=1) if kind == "trace" else x.numel()
+    op = make_op("eltwise", name, x.detach(), outs[0].detach(), elems=per * read)
+    if kind == "trace":
+        op = dataclasses.replace(op, in_bytes=read * FP32_BYTES)
     return dataclasses.replace(op, out_bytes=sum(t.numel() for t in outs) * FP32_BYTES,
                                geometry=tuple(geometry))
 
@@ -446,6 +463,9 @@ def _pointwise_op(name, func, args, kwargs, y) -> Op | None:
         b = c.get("boundaries", c.get("sorted_sequence"))
         n = b.shape[-1] if isinstance(b, torch.Tensor) and b.dim() else 1
         per = max(1, math.ceil(math.log2(n + 1)))
+    if kind == "mvlgamma":   # its p log-gammas
+        p = {**dict(zip(("input", "p"), a)), **kw}.get("p")
+        per = p if isinstance(p, int) and p > 0 else 1
     others = [t for t in ts if t is not x] + [x] * (sum(t is x for t in ts) - 1)
     # one op set per output value; a loss's or distance's per value of its largest operand
     # (nll_loss's per target: its second operand)

@@ -10,7 +10,9 @@ a scatter's accumulation (``elems``).
 - copies (kind ``copy``, since h193): a clone, a repeat or tile, a flip or roll, a gather
   (index_select, advanced indexing ``x[idx]``, masked_select), and a reshape, flatten or
   contiguous() that had to copy, and since h203 ``diag``/``diag_embed``/``diagflat``, F.unfold,
-  F.one_hot and the ``*_copy`` functions (``expand_copy``, ``permute_copy``...); an assignment
+  F.one_hot, F.max_unpool, F.fold (an add a value read), F.grid_sample (an interpolation:
+  4 ops an output bilinear, 16 bicubic), F.affine_grid (3 an output) and the ``*_copy``
+  functions (``expand_copy``, ``permute_copy``...); an assignment
   ``x[idx] = v`` and ``x.copy_(v)`` write their values into the tensor.  Each reads its source once (at most the values it writes: a
   gather reads what it picks; a repeat reads its input once) and its index tensors, and
   writes its output.  A call whose output shares its input's storage is a view
@@ -96,6 +98,15 @@ COPIES = {f: name for name in (
     "view_as_real_copy", "view_as_complex_copy") for f in tensor_forms((name,), inplace=False)}
 COPIES[torch.nn.functional.unfold] = "unfold"   # im2col: each window's values copied out
 COPIES[torch.nn.functional.one_hot] = "one_hot"   # its indices read, its rows written
+# (h203) an unpooling's values scattered into its zeroed output (its indices read); a fold
+# (col2im) adds its windows' overlapping values; grid sampling interpolates each output from
+# its input's neighbours (bilinear: 4 weighted values, bicubic 16, nearest 0) at a grid
+# point read; an affine grid computes each point's two coordinates (3 multiply-adds each)
+_F = torch.nn.functional
+COPIES.update({_F.max_unpool1d: "max_unpool", _F.max_unpool2d: "max_unpool",
+               _F.max_unpool3d: "max_unpool", _F.fold: "fold", _F.grid_sample: "grid_sample",
+               _F.affine_grid: "affine_grid"})
+_SAMPLE_OPS = {"bilinear": 4, "bicubic": 16, "nearest": 0}
 # calls that write values into an existing tensor: ``x[idx] = v``, ``x.copy_(v)``
 WRITES = {_T.__setitem__: "setitem", _T.copy_: "copy_"}
 # scatters: each one's arguments after its target, in order
@@ -152,6 +163,8 @@ _DRAWS = (
                     torch.feature_dropout)),
     ("dropout", 4, (_F.alpha_dropout, _F.feature_alpha_dropout, torch.alpha_dropout,
                     torch.feature_alpha_dropout)),
+    # Gumbel noise (a draw, two logs) added to the logits, then their softmax: 4
+    ("gumbel", 4, (_F.gumbel_softmax,)),
 )
 RANDOM = {f: (draw, ops) for draw, ops, fs in _DRAWS for f in fs}
 
@@ -305,7 +318,19 @@ def _copy_op(name, func, args, kwargs, y) -> Op | None:
     # the source read once, at most the values written; its indices read
     reads = min(x.numel(), y.numel()) + sum(t.numel() for t in index)
     return dataclasses.replace(op, in_bytes=reads * FP32_BYTES,
+                               elems=_copy_elems(COPIES[func], args, kwargs, x, y),
                                geometry=(("kind", "copy"), ("func", COPIES[func])))
+
+
+def _copy_elems(kind: str, args, kwargs, x, y) -> int:
+    """Element ops of a copy (see ``_SAMPLE_OPS``): a fold's adds (one a value it reads), a
+    grid sample's interpolation, an affine grid's coordinates; 0 for any other."""
+    if kind == "fold":
+        return x.numel()
+    if kind == "grid_sample":
+        mode = {**dict(zip(("input", "grid", "mode"), args)), **kwargs}.get("mode", "bilinear")
+        return _SAMPLE_OPS.get(mode, 4) * y.numel()
+    return 3 * y.numel() if kind == "affine_grid" else 0
 
 
 def _sparse_copy_op(name, func, x, y, index) -> Op:

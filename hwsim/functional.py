@@ -32,6 +32,17 @@ UNPRICED_FUNCS = frozenset(f for f in (
     torch.Tensor.addr, torch.Tensor.addmm, torch.Tensor.baddbmm, torch.Tensor.addbmm,
     torch.linalg.matmul, torch.linalg.multi_dot, torch.linalg.vecdot, torch.cdist,
     torch.nn.functional.pdist, torch.cov, torch.corrcoef,
+    # matrix decompositions, inverses and solves (products throughout)
+    *(getattr(torch.linalg, n, None) for n in (
+        "inv", "inv_ex", "solve", "solve_ex", "det", "slogdet", "svd", "svdvals", "qr", "eig",
+        "eigh", "eigvals", "eigvalsh", "cholesky", "cholesky_ex", "lstsq", "pinv",
+        "matrix_power", "matrix_exp", "lu", "lu_factor", "lu_solve", "solve_triangular",
+        "tensorinv", "tensorsolve", "matrix_rank", "cond")),
+    torch.inverse, torch.det, torch.logdet, torch.slogdet, torch.svd, torch.pinverse,
+    torch.cholesky, torch.matrix_power, torch.matrix_exp, torch.qr, torch.triangular_solve,
+    torch.cholesky_solve, torch.cholesky_inverse, torch.lu_solve, torch.Tensor.inverse,
+    torch.Tensor.det, torch.Tensor.logdet, torch.Tensor.svd, torch.Tensor.pinverse,
+    torch.Tensor.cholesky, torch.Tensor.matrix_power, torch.Tensor.matrix_exp,
     *(getattr(torch.fft, n) for n in ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2",
                                       "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn",
                                       "hfft", "ihfft")), torch.stft, torch.istft,

@@ -156,6 +156,7 @@ _REDUCTIONS = {
     "nonzero": lambda x, g: torch.nonzero(x),
     "bincount": lambda x, g: torch.bincount(x.abs().long().flatten()),
     "histc": lambda x, g: torch.histc(x),
+    "trace": lambda x, g: torch.trace(x.reshape(x.shape[0], -1)),
     **{k: (lambda x, g, f=getattr(torch, k): f(x, _dim(g, True), g.get("keepdim", False)))
        for k in ("argmax", "argmin")},
     **{k: (lambda x, g, f=getattr(torch, k): f(x, _dim(g), keepdim=g.get("keepdim", False)))
@@ -164,7 +165,8 @@ _REDUCTIONS = {
     **{k: (lambda x, g, f=getattr(torch, k): f(x, _dim(g, True)))
        for k in ("cumsum", "cumprod", "logcumsumexp", "cummax", "cummin")},
     **{k: (lambda x, g: torch.linalg.vector_norm(
-        x, 2 if g.get("p") in (None, "fro") else g["p"], _dim(g), g.get("keepdim", False)))
+        x, 2 if g.get("p") in (None, "fro") or isinstance(g.get("p"), str) else g["p"],
+        _dim(g), g.get("keepdim", False)))
        for k in ("norm", "vector_norm")},
     "normalize": lambda x, g: F.normalize(x, g.get("p", 2), _dim(g, True)),
 }

@@ -10,7 +10,9 @@ After h196 these were still free on every backend (accelerator, SPRING, GPU, hos
 ``kron``, ``aminmax``, ``diff``, ``cross``, ``bucketize``, ``nonzero``, ``histc``, losses
 (``F.mse_loss``, ``cross_entropy``, ``nll_loss``, ``triplet_margin_loss``...) and
 ``cosine_similarity``, ``one_hot``, ``diag_embed``, the ``*_copy`` functions, ``F.unfold``,
-``torch.tensor`` and ``triu_indices``.  Each is priced with ``hwsim.arithmetic``'s rules (a scatter's reads and
+``torch.tensor``, ``triu_indices``, ``torch.linalg.norm``, ``trace``, ``special.gammaln``,
+bit shifts, ``gumbel_softmax``, ``F.grid_sample``, ``affine_grid``, ``max_unpool2d`` and
+``fold``; matrix inverses, determinants and decompositions are refused.  Each is priced with ``hwsim.arithmetic``'s rules (a scatter's reads and
 writes, a sort's comparisons, a fill's writes, a draw's generator ops a value); products no op
 records (``torch.dot``, ``cdist``, ``torch.fft``) are refused as ``torch.matmul`` is.  A clone
 of a sparse tensor was a view (no storage to compare: free); it now moves its stored values
@@ -33,6 +35,9 @@ COLS = torch.arange(0, WIDTH, 4)                           # 8 columns
 FLAT = torch.arange(0, N, 8)                               # 16 flat indices
 BOUNDS = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0])   # 7 boundaries: 3 compares
 LABELS = torch.tensor([0, 3, 1, 2])                        # a class per sample
+GRID = torch.rand(BATCH, 4, 8, 2, generator=torch.Generator().manual_seed(0)) * 2 - 1
+THETA = torch.tensor([[0.9, 0.1, 0.0], [-0.1, 0.9, 0.1]]).expand(BATCH, 2, 3)
+POOLED = torch.tensor([[0, 3], [9, 14]]).expand(BATCH, 2, 2, 2)   # unpooling's indices
 
 
 def _fit(t):
@@ -107,6 +112,23 @@ CALLS = [
     ("unfold", lambda y, z: _fit(F.unfold(y.view(BATCH, 1, 4, 8), 2)), ["copy"]),
     ("tensor", lambda y, z: torch.tensor([2.0]) * y, ["fill", "mul"]),
     ("triu_indices", lambda y, z: _fit(torch.triu_indices(8, 8)[1, 1:]), ["fill"]),
+    ("linalg.norm", lambda y, z: torch.linalg.norm(y, dim=1, keepdim=True) * y, ["norm", "mul"]),
+    ("matrix_norm", lambda y, z: torch.linalg.matrix_norm(y) * y, ["norm", "mul"]),
+    ("trace", lambda y, z: torch.trace(y) * y, ["trace", "mul"]),
+    ("gammaln", lambda y, z: torch.special.gammaln(y), ["lgamma"]),
+    ("psi", lambda y, z: torch.special.psi(y), ["digamma"]),
+    ("mvlgamma", lambda y, z: torch.mvlgamma(y.exp() + 1, 2), ["exp", "add", "mvlgamma"]),
+    ("lshift", lambda y, z: (LABELS[:, None] << 2) * y, ["bitwise_left_shift", "mul"]),
+    ("gumbel_softmax", lambda y, z: F.gumbel_softmax(y), ["random"]),
+    ("grid_sample", lambda y, z: F.grid_sample(y.view(BATCH, 1, 4, 8), GRID,
+                                               align_corners=False).view(BATCH, WIDTH),
+     ["copy"]),
+    ("affine_grid", lambda y, z: F.affine_grid(THETA, (BATCH, 1, 4, 4), align_corners=False
+                                               ).view(BATCH, WIDTH) + y, ["copy"]),
+    ("max_unpool2d", lambda y, z: F.max_unpool2d(y.view(BATCH, 2, 4, 4)[:, :, :2, :2], POOLED,
+                                                 2).reshape(BATCH, WIDTH) + y, ["copy"]),
+    ("fold", lambda y, z: F.fold(y.view(BATCH, 8, 4), (4, 4), 2, stride=2).view(BATCH, WIDTH),
+     ["copy"]),
 ]
 
 
@@ -235,6 +257,26 @@ def test_losses_and_searches_by_hand():
                    "nonzero": ("eltwise", N, N, 2 * p)}
 
 
+def test_samplers_and_norms_by_hand():
+    """A bilinear grid sample: 4 ops an output, its grid (2 a point) and at most its output's
+    values read; an affine grid 3 an output, its 6 parameters a sample read; a fold an add a
+    value it reads; torch.linalg.norm one multiply-add a value (a 2-norm); trace its
+    diagonal's 4 values, read and added."""
+    got = {name: _counts(call) for name, call in (
+        ("grid_sample", lambda y, z: F.grid_sample(y.view(BATCH, 1, 4, 8), GRID,
+                                                   align_corners=False)),
+        ("affine_grid", lambda y, z: F.affine_grid(THETA, (BATCH, 1, 4, 4),
+                                                   align_corners=False)),
+        ("fold", lambda y, z: F.fold(y.view(BATCH, 8, 4), (4, 4), 2, stride=2)),
+        ("linalg.norm", lambda y, z: torch.linalg.norm(y, dim=1)),
+        ("trace", lambda y, z: torch.trace(y)))}
+    assert got == {"grid_sample": ("resample", 4 * N, N + 2 * N, N),
+                   "affine_grid": ("resample", 3 * 2 * 16 * BATCH, 6 * BATCH, 2 * 16 * BATCH),
+                   "fold": ("resample", N, N, N),
+                   "linalg.norm": ("eltwise", N, N, BATCH),
+                   "trace": ("eltwise", BATCH, BATCH, 1)}
+
+
 def test_element_functions_by_hand():
     """One op per output value (ldexp, logaddexp: two), every tensor operand read; an outer
     product one multiply per output value, both vectors read; aminmax two compares a value,
@@ -258,7 +300,10 @@ def test_element_functions_by_hand():
     lambda y, z: torch.cdist(y, z)[:, :1].expand(BATCH, WIDTH),
     lambda y, z: torch.fft.fft(y).real,
     lambda y, z: torch.linalg.vecdot(y, z)[:, None].expand(BATCH, WIDTH),
-], ids=["dot", "Tensor.addmm", "cdist", "fft", "vecdot"])
+    lambda y, z: torch.linalg.inv(y[:, :BATCH]).repeat(1, 8),
+    lambda y, z: torch.det(y[:, :BATCH]).expand(BATCH, WIDTH),
+    lambda y, z: torch.linalg.svd(y)[1][:1].expand(BATCH, WIDTH),
+], ids=["dot", "Tensor.addmm", "cdist", "fft", "vecdot", "inv", "det", "svd"])
 def test_products_no_op_records_are_refused(call):
     """A product, distance matrix or transform called in a forward is refused in one line,
     as torch.matmul is (it was priced free)."""
