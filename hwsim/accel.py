@@ -199,6 +199,13 @@ def gemm_compute_cycles(T, K, N, R, C, df):
     on os reaches that floor (folds of K cycles; SCALE-Sim's "minus 1" counts the last
     cycle's index, so Linear(5, 3) took 14 cycles for 15 MACs on one PE, utilization 1.07);
     every other array and dataflow is above it by the fill and drain of each fold.
+
+    Not monotone in the array's size: every fold crosses the whole array (its R cycles of
+    weight load, its R + C fill and drain), so a row or column more than the layer uses
+    adds cycles to each fold, and SCALE-Sim counts them so.  Linear(8, 3) at batch 2 (T=2,
+    K=8, N=3): 7 x 7 ws 41 cycles, 7 x 14 ws 55, 32 x 32 ws 95, 4 x 4 ws 23; os 19, 26, 69,
+    13.  More PEs are faster only where the layer fills them: the DSE
+    (``hwsim.dse.explore``) finds each workload's size rather than the largest array.
     """
     ws = np.ceil(K / R) * np.ceil(N / C) * (2 * R + C + T - 2) - 1
     os_ = np.ceil(T / R) * np.ceil(N / C) * (R + C + K - 2) - 1
@@ -394,7 +401,16 @@ def _costs(L, c):
     re-reads its activations more than twice is no longer taken, and one sample at a time
     or a chunk is (that LSTM now 42,112 cycles on the 0.015625 KiB pad).  With no bound the
     fastest schedule took 9.5x the energy for 2 % fewer cycles: resnet8_w16 at batch 16 on
-    4 x 4 ws.)  A batch-1
+    4 x 4 ws.)  Nor is the schedule always one that no other beats in both cycles and bytes,
+    nor a batch's cycles monotone in the batch: one sample at a time is allowed whatever it
+    moves, while a whole batch that moves fewer bytes in fewer cycles may be refused by the
+    bounds (lenet5's first conv at batch 2 on 4 x 4 ws, 8/8/8 KiB pads: one at a time 22,230
+    cycles and 124,172 B, whole 22,091 and 124,022 B; Conv2d(8, 10, 3) on 8 x 8 x 8 on 128 x
+    2 os, pads 0.1/1/0.1 KiB: 1,998 cycles at batch 2, 999 at batch 3, whose whole batch
+    the 2 x compulsory bound allows).  Allowing whatever moves no more than one sample at a
+    time on the same pads would end the guarantee above: on a pad where one sample fits
+    (that conv's ifmap 1 KiB) one at a time moves 3,184 B, the whole batch 6,560, and its
+    cycles would rise with the pad, 999 -> 1,998 (h204).  A batch-1
     workload (every S = 1) is one run of each op."""
     S = L["S"]
     k = _untiled_costs(step_fit(L), c)
