@@ -188,3 +188,23 @@ def test_a_parquet_folder_that_cannot_be_listed_is_refused_not_skipped(tmp_path,
     with pytest.raises(UserError, match="cannot be read") as e:
         load_dataset(f"parquet:{tmp_path}")
     assert str(tmp_path / "more") in _one_line(e)
+
+
+@pytest.mark.parametrize("spec", [
+    {"family": "convnet", "widths": [36], "kernels": [1], "strides": [1]},
+    {"family": "lenet5", "channels": [36, 1], "hidden": [2], "bn": False}])
+def test_a_large_recorded_input_shape_is_refused_before_the_constructor_runs_a_layer(
+        spec, monkeypatch):
+    # convnet and lenet5 size their classifier by a pass of the features on zeros, outside
+    # build()'s bounded fit check: a 2.5 MB checkpoint (lenet5 channels [1000, 1]) whose
+    # input_shape was (3, 2048, 2048) asked for 33 GB there; here 36 channels make 151 M
+    # values a sample (1.2 GB for the pass's two), past the 2^27 limit
+    from torch import nn
+    from synth.models import build
+    from synth.models.registry import WorkLimitError
+    ran = []
+    forward = nn.Conv2d.forward
+    monkeypatch.setattr(nn.Conv2d, "forward", lambda self, x: ran.append(1) or forward(self, x))
+    with pytest.raises(WorkLimitError, match="would make 150,994,944 output values a sample"):
+        build(spec, (3, 2048, 2048), 3)
+    assert not ran

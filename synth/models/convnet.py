@@ -7,6 +7,7 @@ hidden FC layers, and the classifier.
 """
 from __future__ import annotations
 
+import json
 import math
 
 import torch
@@ -14,7 +15,7 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.models.registry import SpecModel, register_family, register_variant
+from synth.models.registry import SpecModel, bounded_work, register_family, register_variant
 
 
 @register_family("convnet", {"widths": [16, 32], "kernels": [3, 3], "strides": [1, 2],
@@ -56,7 +57,10 @@ class ConvNet(SpecModel):
                 sides = [(n + 2 * (int(k) // 2) - int(k)) // int(s) + 1 for n in sides]
             width = channels * (math.prod(sides) if spec["pool"] == "flatten" else 1)
         else:   # (the pass also sets BatchNorm's running_var to 0.9, as it always did)
-            with torch.no_grad():
+            # bounded as build()'s fit check is: a 4 MB checkpoint of 30 64-wide layers
+            # recording input_shape (3, 2048, 2048) took 2.4 GB here before any check ran
+            with torch.no_grad(), bounded_work(self.features, tuple(input_shape), 2,
+                                               lambda: short_repr(json.dumps(spec), 200)):
                 width = self.features(torch.zeros((2,) + tuple(input_shape))).shape[1]
         head: list[nn.Module] = []
         for h in spec["hidden"]:

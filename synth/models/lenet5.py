@@ -7,13 +7,15 @@ Widths are explicit so that a compacted network is again a LeNet-5 spec.
 """
 from __future__ import annotations
 
+import json
 import math
 
 import torch
 from torch import nn
 
+from synth.config import short_repr
 from synth.errors import UserError
-from synth.models.registry import SpecModel, register_family, register_variant
+from synth.models.registry import SpecModel, bounded_work, register_family, register_variant
 
 
 @register_family("lenet5", {"channels": [6, 16], "hidden": [120, 84], "bn": False},
@@ -36,7 +38,10 @@ class LeNet5(SpecModel):
         if self.features[0].weight.is_meta and min(sides) >= 1:
             flat = c2 * math.prod(sides)   # build()'s shell: as convnet's (no meta kernels)
         else:   # (a side below 1 fails in the pass, with torch's own message)
-            with torch.no_grad():
+            # bounded as build()'s fit check is: a 2.5 MB checkpoint of channels [1000, 1]
+            # recording input_shape (3, 2048, 2048) asked for 33 GB in this pass
+            with torch.no_grad(), bounded_work(self.features, tuple(input_shape), 2,
+                                               lambda: short_repr(json.dumps(spec), 200)):
                 flat = self.features(torch.zeros((2,) + tuple(input_shape))).shape[1]
         layers: list[nn.Module] = []
         width = flat
