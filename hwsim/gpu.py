@@ -120,9 +120,13 @@ def evaluate(ops: Sequence[Op], config: GpuConfig | None = None, mode: str = "in
     t_mem = moved * config.bytes_per_elem / (config.mem_gbps * 1e9 * config.memory_efficiency)
     # kernels per op: forward (training: + backward-data + backward-weight), the forward's
     # and backward-data's once per step (backward through time is a chain too); dW, a sum
-    # over the steps, one kernel
+    # over the steps, one kernel; an op without weights has no dW kernel (an activation, a
+    # residual add, a recurrent cell's update: it was charged one), an embedding no dX
+    # kernel (its input is indices, as ``phase_work`` prices it)
     steps = np.array([serial_steps(o) for o in ops], dtype=np.float64)
-    kernels = 2 * steps + 1 if mode == "training" else steps
+    data = np.array([o.type != "embedding" for o in ops], dtype=np.float64)
+    weights = np.array([o.weight_elems > 0 for o in ops], dtype=np.float64)
+    kernels = steps * (1 + data) + weights if mode == "training" else steps
     t = np.maximum(t_comp, t_mem) + kernels * config.launch_us * 1e-6                # s per op
     seconds = float(t.sum())
     return {"device": config.name, "mode": mode, "latency_ms": seconds * 1e3,

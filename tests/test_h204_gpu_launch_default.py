@@ -6,6 +6,8 @@ takes, and SPRING was 0.32x its speed.  Now 5 us a kernel (the low end of the 5-
 the host in PyTorch traces, cited at the field); ``launch_us=0`` still gives the roofline's
 bound."""
 import pytest
+import torch
+from torch import nn
 
 from hwsim import extract, gpu, spring
 from hwsim.accel import serial_steps
@@ -27,10 +29,26 @@ def test_a_tiny_lstm_pays_a_launch_per_kernel_by_default():
     got = gpu.evaluate(ops)
     assert got["latency_ms"] == pytest.approx(bound + kernels * 5e-3, rel=1e-12)
     assert got["energy_mj"] == pytest.approx(250 * got["latency_ms"], rel=1e-12)
-    # training: forward and backward-data a step, backward-weight once per op
+    # training: forward and backward-data a step, backward-weight once per op with weights
+    # (ih, hh and the head: the cell's update has none)
     tr = gpu.evaluate(ops, mode="training")["latency_ms"]
     tr0 = gpu.evaluate(ops, gpu.GpuConfig(launch_us=0.0), "training")["latency_ms"]
-    assert tr == pytest.approx(tr0 + (2 * kernels + len(ops)) * 5e-3, rel=1e-12)
+    assert [o.weight_elems > 0 for o in ops] == [True, True, False, True]
+    assert tr == pytest.approx(tr0 + (2 * kernels + 3) * 5e-3, rel=1e-12)
+
+
+@pytest.mark.parametrize("layer, shape, inputs, kernels", [
+    (nn.ReLU(), (4, 5, 5), None, 2),                       # forward, dX: no weights, no dW
+    (nn.Linear(6, 3), (6,), None, 3),                      # forward, dX, dW
+    (nn.Embedding(50, 4), (7,), torch.arange(7)[None], 2),   # forward, dW: indices have no dX
+])
+def test_training_launches_the_kernels_an_op_has(layer, shape, inputs, kernels):
+    """(Every op was charged three in training: a ReLU's dW and an embedding's dX, h204.)"""
+    ops = extract(layer, shape, inputs=inputs)
+    free = gpu.GpuConfig(launch_us=0.0)
+    extra = (gpu.evaluate(ops, mode="training")["latency_ms"]
+             - gpu.evaluate(ops, free, "training")["latency_ms"])
+    assert extra == pytest.approx(kernels * 5e-3, rel=1e-9)
 
 
 def test_spring_is_faster_than_the_gpu_on_a_tiny_lstm():

@@ -50,4 +50,5 @@ def test_an_embedding_trains_without_a_gradient_for_its_indices():
     t = gpu.evaluate(ops, mode="training")
     assert t["bytes"] == 4 * moved
     assert t["flops"] == 3 * W             # the update's; a lookup has no MAC
-    assert t["latency_ms"] == pytest.approx(_by_hand(t["flops"], 4 * moved, 3)[0], rel=1e-12)
+    # (kernels: forward and backward-weight; no backward-data)
+    assert t["latency_ms"] == pytest.approx(_by_hand(t["flops"], 4 * moved, 2)[0], rel=1e-12)
