@@ -260,6 +260,15 @@ def model_on_inputs(model: torch.nn.Module, feature_map: FeatureMap,
     return out.eval()
 
 
+def saved_model(model: torch.nn.Module, feature_map: FeatureMap, input_shape) -> torch.nn.Module:
+    """What ``nnsynth scann --out`` saves: ``model_on_inputs``, compacted as grow-prune's
+    checkpoints are (units that feed nothing or read nothing removed, ``synth.compact``), so
+    that its nonzero weights are the connections reported for it.  The masked model was
+    saved: its dead rows stayed in the file as nonzero weights (breast_cancer, scheme C:
+    127 connections reported, 158 nonzero weights that ``nnsynth eval`` counted)."""
+    return compact(model_on_inputs(model, feature_map, input_shape)).eval()
+
+
 def check_base_size(hidden, features: int, classes: int) -> None:
     """The base MLP of ``hidden`` widths on ``features`` inputs within the parameter limit,
     as an error about ``hidden``: each width is in range alone (``ScannConfig``), but

@@ -62,3 +62,25 @@ def test_continual_takes_a_numeric_label(tmp_path, labels, new, name):
     assert sorted(result["old_class_names"]) == sorted(old_labels)
     saved = torch.load(tmp_path / "new.pt", weights_only=True)
     assert saved["dataset"]["class_names"] == result["old_class_names"] + [name]
+
+
+def test_scann_out_saves_the_connections_it_reports(tmp_path, monkeypatch):
+    """`nnsynth scann --out` saved the masked MLP: units that read or feed nothing kept their
+    weights in the file (breast_cancer, scheme C: checkpoint_connections 127, 158 nonzero
+    weights that `nnsynth eval` counted as nonzero_flops).  It saves the compacted model."""
+    import functools
+    import synth.scann
+    from synth.scann import ScannConfig
+    fast = functools.partial(ScannConfig, epochs=3, prune_steps=3, retrain_epochs=1)
+    monkeypatch.setattr(synth.scann, "ScannConfig", fast)
+    out = tmp_path / "m.pt"
+    scann = json_result(run(["-q", "scann", "--dataset", "breast_cancer", "--scheme", "C",
+                             "--hidden", "16,8", "--out", str(out), "--json"]))
+    from synth.checkpoint import load_model
+    from synth.models import prunable_layers
+    weights = sum(int((layer.weight != 0).sum())   # the effective (masked) weights
+                  for _, layer in prunable_layers(load_model(out)))
+    assert weights == scann["checkpoint_connections"]
+    scored = json_result(run(["-q", "eval", "--model", str(out), "--json"]))
+    assert scored["nonzero_flops"] == scann["checkpoint_connections"]
+    assert scored["accuracy"] == pytest.approx(scann["test_accuracy"], abs=1e-9)

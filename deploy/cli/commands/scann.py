@@ -23,7 +23,7 @@ from deploy.cli.options import (checkpoint_out, comma_separated, dataset_name, d
               help="Base MLP widths before the layer compression, comma-separated.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               callback=checkpoint_out,
-              help="Optional checkpoint of the synthesized (masked) MLP, with the feature "
+              help="Optional checkpoint of the synthesized MLP (compacted), with the feature "
                    "reduction folded into its first layer: it takes the data set's own inputs "
                    "(`nnsynth eval --model` scores it); not for --reduce kernel_pca.")
 @seed_option
@@ -32,11 +32,10 @@ from deploy.cli.options import (checkpoint_out, comma_separated, dataset_name, d
 def command(dataset, method, components, scheme, hidden, out, seed, device, as_json):
     """Reduce DATASET's features, shrink the MLP by the compression ratio, grow and prune it."""
     from synth.checkpoint import save_checkpoint
-    from synth.compact import compact
     from synth.data import load_dataset
     from synth.errors import UserError
-    from synth.masked import connections, masks_of
-    from synth.scann import LINEAR_REDUCERS, ScannConfig, model_on_inputs, run_scann
+    from synth.masked import connections
+    from synth.scann import LINEAR_REDUCERS, ScannConfig, run_scann, saved_model
 
     config = ScannConfig(reduce=method, components=components, scheme=scheme.upper(),
                          hidden=hidden, seed=seed, device=device)
@@ -53,17 +52,17 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
     feature_map = result.pop("feature_map")
     history = result.pop("history")
     if out:   # a model of the data set's own inputs: the reduction folded into its first layer
-        saved = model_on_inputs(model, feature_map, data.input_shape)
+        saved = saved_model(model, feature_map, data.input_shape)   # compacted
         folded = ("the standardization of the features is" if config.reduce == "none" else
                   f"the {config.reduce} reduction of the {result['features']} features to "
                   f"{result['reduced_features']} and their standardization are")
-        save_checkpoint(out, saved, masks=masks_of(saved), dataset=data.metadata(),
+        save_checkpoint(out, saved, dataset=data.metadata(),
                         metrics=result,
                         extra={"scann": config.to_dict(), "history": history,
                                "note": f"{folded} folded into the first Linear layer: "
                                        f"the model takes {data.name}'s own inputs"})
         result["checkpoint"] = str(out)
         # the folded first layer reads every input feature: more connections than SCANN's
-        # (live ones, as SCANN's and grow-prune's: those of the compacted model)
-        result["checkpoint_connections"] = connections(compact(saved))
+        # (live ones, as SCANN's and grow-prune's: the saved model is compacted)
+        result["checkpoint_connections"] = connections(saved)
     emit(result, as_json)
