@@ -14,6 +14,10 @@ from synth.dataset import Dataset
 from synth.errors import UserError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+# The formats those suffixes name (JPEG opens a camera's multi-picture file too): a file is
+# opened only as one of them.  Pillow otherwise tries every format it knows whatever the name, and
+# an EPS file named x.png was opened as EPS, whose decoding runs Ghostscript on the file.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 MAX_IMAGE_SIDE = 1024        # px: the sets this tool trains on are small images
 MAX_IMAGE_FILES = 200_000    # files and folders looked at under an images:<dir>
 
@@ -106,7 +110,7 @@ def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
     size, modes, headers = None, set(), []
     for f in files:
         try:
-            with Image.open(f) as im:
+            with Image.open(f, formats=IMAGE_FORMATS) as im:
                 w, h = im.size
                 odd = im.mode in ("F", "I") and not _sixteen_bit(im)
                 mode = im.mode
@@ -156,7 +160,7 @@ def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
                         f"not fit in memory") from None
     for i, f in enumerate(files):
         try:
-            with Image.open(f) as im:
+            with Image.open(f, formats=IMAGE_FORMATS) as im:
                 if _sixteen_bit(im):   # gray, in every channel of an RGB set
                     a = np.asarray(im, dtype=np.float32) / 65535.0
                     x[i] = a[None]

@@ -208,3 +208,21 @@ def test_a_large_recorded_input_shape_is_refused_before_the_constructor_runs_a_l
     with pytest.raises(WorkLimitError, match="would make 150,994,944 output values a sample"):
         build(spec, (3, 2048, 2048), 3)
     assert not ran
+
+
+def test_an_image_file_is_opened_only_as_the_formats_its_suffixes_name(tmp_path, monkeypatch):
+    # Pillow tried every format it knows: an EPS file named 0.png was opened as EPS, and
+    # decoding it runs Ghostscript (where installed) on the file
+    from PIL import EpsImagePlugin
+    loaded = []
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "load",
+                        lambda self, *a, **k: loaded.append(1))
+    for c in "ab":
+        (tmp_path / c).mkdir()
+        for i in range(3):
+            Image.new("L", (8, 8), i).save(tmp_path / c / f"{i}.png")
+    (tmp_path / "a" / "0.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n"
+                                           b"showpage\n")
+    with pytest.raises(UserError, match="cannot be read as an image") as e:
+        load_dataset(f"images:{tmp_path}")
+    assert "0.png" in _one_line(e) and not loaded
