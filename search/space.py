@@ -550,7 +550,12 @@ class Space:
         if not isinstance(raw, list):   # constraints: 5 was a TypeError (not iterable)
             raise ConfigError(f"{where}.constraints must be a list like ['latency_ms<=0.5'], got "
                               f"{short_repr(raw)}")
-        self.constraints = [parse_constraint(c) for c in raw]
+        self.constraints = []
+        for i, text in enumerate(raw):   # a bad one named the constraint, not the space file
+            try:
+                self.constraints.append(parse_constraint(text))
+            except ConfigError as e:
+                raise ConfigError(f"{where}.constraints[{i}]: {e}") from None
         if self.constraints and self.family is None:
             raise ConfigError(f"{where}.constraints price a model: they need {where}.family")
         if self.family is not None:  # reject keys the family does not know, once, here

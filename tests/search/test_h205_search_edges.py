@@ -30,3 +30,20 @@ def test_the_command_exits_2(tmp_path, monkeypatch):
                                  "--trials", "1", "--space", "mlp"])
     assert r.exit_code == 2 and "which is gone" in r.output, r.output
     assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_a_bad_constraint_in_a_space_file_names_the_file_and_entry(tmp_path):
+    """'constraint 'speed<=3': metric 'speed' unknown' did not say that it came from the
+    space file (a --constraint given on the command line reads the same)."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    space = tmp_path / "s.yaml"
+    space.write_text("family: mlp\nparams:\n  hidden: {list: [8], length: [1, 2]}\n"
+                     "constraints: ['parameters<=5000', speed<=3]\n")
+    r = CliRunner().invoke(cli, ["search", "--space", str(space), "--dataset", "iris",
+                                 "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip() == ("error: s.yaml.constraints[1]: constraint 'speed<=3': metric "
+                                "'speed' unknown; known: parameters, flops, latency_ms, "
+                                "energy_mj"), r.output
+    assert not (tmp_path / "o").exists()
