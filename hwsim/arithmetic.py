@@ -23,7 +23,9 @@ unit every backend already prices:
   entr... (one), ``ldexp``, ``logaddexp`` and ``isclose`` (two), ``torch.outer`` and
   ``kron`` (a multiply per output value, both operands read), ``diff`` (one subtract an
   output), ``cross`` (two), ``bucketize``/``searchsorted`` (a binary search: ceil(log2(n +
-  1)) compares an output among n boundaries), bit shifts (one), ``mvlgamma`` (p log-gammas).
+  1)) compares an output among n boundaries; ``isin`` among its test values), bit shifts,
+  gcd/lcm, igamma, isneginf/isposinf/isreal, angle, torch.special's Bessel and Airy
+  functions and zeta, ``vander`` (one), ``mvlgamma`` (p log-gammas), ``renorm`` (three).
 - losses and distances (``eltwise`` op, since h203: they were free): ``F.mse_loss``,
   ``l1_loss``, ``smooth_l1_loss``, ``huber_loss``, ``soft_margin_loss``, ``kl_div``,
   ``hinge_embedding_loss``, ``binary_cross_entropy(_with_logits)``, ``cross_entropy``,
@@ -79,13 +81,13 @@ _T = torch.Tensor
 ELEMENTWISE_KINDS = {
     **{f: "add" for f in (torch.add, _T.add, _T.add_, _T.__add__, _T.__radd__, _T.__iadd__)},
     **{f: "sub" for f in (torch.sub, torch.subtract, torch.rsub, _T.sub, _T.sub_, _T.subtract,
-                          _T.__sub__, _T.__rsub__, _T.__isub__)},
-    **{f: "mul" for f in (torch.mul, torch.multiply, _T.mul, _T.mul_, _T.multiply, _T.__mul__,
-                          _T.__rmul__, _T.__imul__)},
+                          _T.subtract_, _T.__sub__, _T.__rsub__, _T.__isub__)},
+    **{f: "mul" for f in (torch.mul, torch.multiply, _T.mul, _T.mul_, _T.multiply,
+                          _T.multiply_, _T.__mul__, _T.__rmul__, _T.__imul__)},
     **{f: "div" for f in (torch.div, torch.divide, torch.true_divide, _T.div, _T.div_,
-                          _T.divide, _T.true_divide, _T.__truediv__, _T.__rtruediv__,
-                          _T.__rdiv__, _T.__itruediv__)},
-}
+                          _T.divide, _T.divide_, _T.true_divide, _T.true_divide_, _T.__div__,
+                          _T.__truediv__, _T.__rtruediv__, _T.__rdiv__, _T.__itruediv__)},
+}   # (the in-place subtract_, multiply_, divide_ and true_divide_ were free until h203)
 
 # every other element-wise function (h193): (kind, element ops per output value, the names
 # that compute it).  The kind names the torch function host_ops replays (torch.<kind>) on
@@ -159,14 +161,35 @@ _POINTWISE = (
                                  "__rrshift__")),
     # p log-gammas a value (``_pointwise_op``)
     ("mvlgamma", 1, ("mvlgamma",)),
+    ("gcd", 1, ("gcd",)), ("lcm", 1, ("lcm",)), ("igamma", 1, ("igamma", "gammainc")),
+    ("igammac", 1, ("igammac", "gammaincc")), ("isneginf", 1, ("isneginf",)),
+    ("isposinf", 1, ("isposinf",)), ("isreal", 1, ("isreal",)), ("angle", 1, ("angle",)),
+    ("bessel_j0", 1, ("bessel_j0",)), ("bessel_j1", 1, ("bessel_j1",)),
+    ("bessel_y0", 1, ("bessel_y0",)), ("bessel_y1", 1, ("bessel_y1",)),
+    ("modified_bessel_i0", 1, ("modified_bessel_i0",)),
+    ("modified_bessel_i1", 1, ("modified_bessel_i1",)),
+    ("modified_bessel_k0", 1, ("modified_bessel_k0",)),
+    ("modified_bessel_k1", 1, ("modified_bessel_k1",)),
+    ("scaled_modified_bessel_k0", 1, ("scaled_modified_bessel_k0",)),
+    ("scaled_modified_bessel_k1", 1, ("scaled_modified_bessel_k1",)),
+    ("spherical_bessel_j0", 1, ("spherical_bessel_j0",)), ("airy_ai", 1, ("airy_ai",)),
+    ("zeta", 1, ("zeta",)),
+    # membership: a binary search among the test values (``_pointwise_op``, as bucketize);
+    # a Vandermonde matrix: a product an output; renorm: each slice's norm (a multiply-add
+    # a value), then a scale (3 with the compare with maxnorm)
+    ("isin", 1, ("isin",)), ("vander", 1, ("vander",)), ("renorm", 3, ("renorm",)),
 )
 _SPECIAL = ("exp2", "expm1", "erf", "erfc", "erfinv", "logit", "log1p", "round", "sinc",
             "xlogy", "i0", "digamma", "polygamma", "erfcx", "ndtr", "ndtri", "log_ndtr", "i0e",
-            "i1", "i1e", "entr", "xlog1py")
+            "i1", "i1e", "entr", "xlog1py", "gammainc", "gammaincc", "bessel_j0", "bessel_j1",
+            "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1",
+            "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
+            "scaled_modified_bessel_k1", "spherical_bessel_j0", "airy_ai", "zeta")
 POINTWISE = {f: (kind, ops) for kind, ops, names in _POINTWISE
              for f in tensor_forms(names) + [getattr(torch.special, n) for n in names
                                        if n in _SPECIAL and hasattr(torch.special, n)]}
 POINTWISE[torch.linalg.cross] = ("cross", 2)
+POINTWISE[torch.linalg.vander] = ("vander", 1)
 POINTWISE.update({torch.special.gammaln: ("lgamma", 1), torch.special.psi: ("digamma", 1),
                   torch.special.multigammaln: ("mvlgamma", 1)})
 # the function host_ops replays for each kind (torch's, else torch.special's)
@@ -249,6 +272,9 @@ _REDUCTIONS = (
 )
 REDUCTION_KINDS = {f: kind for kind, _, _, names in _REDUCTIONS
                    for f in tensor_forms(names, inplace=False)}
+# (h203: these were free) in-place scans; torch.histogram as histc
+REDUCTION_KINDS.update({_T.cumsum_: "cumsum", _T.cumprod_: "cumprod", torch.histogram: "histc",
+                        _T.histogram: "histc"})
 REDUCTION_KINDS[torch.linalg.vector_norm] = "vector_norm"
 REDUCTION_KINDS[torch.special.logsumexp] = "logsumexp"
 # (h203) a vector or Frobenius norm (a spectral or nuclear matrix norm, an SVD, is priced as
@@ -278,6 +304,9 @@ _PAIRED = (
     ("binary_cross_entropy_with_logits", 4, nn.functional.binary_cross_entropy_with_logits),
     ("cosine_similarity", 3, nn.functional.cosine_similarity),
     ("pairwise_distance", 2, nn.functional.pairwise_distance), ("dist", 2, torch.dist),
+    # the trapezoid rule: neighbours added, scaled and summed (or scanned)
+    ("trapezoid", 2, torch.trapezoid), ("trapz", 2, torch.trapz),
+    ("cumulative_trapezoid", 2, torch.cumulative_trapezoid),
     # a log-softmax (one op a value, as nn.LogSoftmax) and its sum into the loss; a
     # probability's two logs and multiply-adds; a margin (a difference, a product, a max);
     # a Gaussian's log variance and scaled square; a triplet's two distances
@@ -457,11 +486,12 @@ def _pointwise_op(name, func, args, kwargs, y) -> Op | None:
                  else POINTWISE.get(func) or PAIRED[func])
     if kind in ("maximum", "minimum"):   # torch.max(a, b): replayed as torch.maximum(a, b)
         a, kw = a[:2], {}
-    if kind in ("bucketize", "searchsorted"):   # a binary search among the boundaries
-        c = {**dict(zip(("input", "boundaries") if kind == "bucketize"
-                        else ("sorted_sequence", "input"), a)), **kw}
-        b = c.get("boundaries", c.get("sorted_sequence"))
-        n = b.shape[-1] if isinstance(b, torch.Tensor) and b.dim() else 1
+    if kind in ("bucketize", "searchsorted", "isin"):   # a binary search among boundaries
+        c = {**dict(zip({"bucketize": ("input", "boundaries"), "isin": ("elements",
+                         "test_elements")}.get(kind, ("sorted_sequence", "input")), a)), **kw}
+        b = c.get("boundaries", c.get("sorted_sequence", c.get("test_elements")))
+        n = (b.shape[-1] if kind != "isin" else b.numel()) \
+            if isinstance(b, torch.Tensor) and b.dim() else 1
         per = max(1, math.ceil(math.log2(n + 1)))
     if kind == "mvlgamma":   # its p log-gammas
         p = {**dict(zip(("input", "p"), a)), **kw}.get("p")

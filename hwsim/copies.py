@@ -160,9 +160,12 @@ _DRAWS = (
     # dropout called with training=True (F.dropout's default): a mask drawn (bernoulli's
     # two) and applied (a multiply; alpha dropout's affine: two)
     ("dropout", 3, (_F.dropout, _F.dropout1d, _F.dropout2d, _F.dropout3d, torch.dropout,
-                    torch.feature_dropout)),
+                    torch.feature_dropout, torch.dropout_, torch.feature_dropout_,
+                    torch.native_dropout)),
     ("dropout", 4, (_F.alpha_dropout, _F.feature_alpha_dropout, torch.alpha_dropout,
-                    torch.feature_alpha_dropout)),
+                    torch.feature_alpha_dropout, torch.alpha_dropout_,
+                    torch.feature_alpha_dropout_)),
+    ("binomial", 2, (torch.binomial,)),
     # Gumbel noise (a draw, two logs) added to the logits, then their softmax: 4
     ("gumbel", 4, (_F.gumbel_softmax,)),
 )

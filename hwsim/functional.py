@@ -43,6 +43,30 @@ UNPRICED_FUNCS = frozenset(f for f in (
     torch.cholesky_solve, torch.cholesky_inverse, torch.lu_solve, torch.Tensor.inverse,
     torch.Tensor.det, torch.Tensor.logdet, torch.Tensor.svd, torch.Tensor.pinverse,
     torch.Tensor.cholesky, torch.Tensor.matrix_power, torch.Tensor.matrix_exp,
+    # in-place products; low-level convolutions, recurrent layers and sparse or fused
+    # products; torch-level aliases of layers whose functional forms are priced (their
+    # argument orders differ: refused rather than free)
+    torch.Tensor.addmm_, torch.Tensor.addbmm_, torch.Tensor.baddbmm_, torch.Tensor.addmv_,
+    torch.Tensor.addr_, torch.addmv_, torch.convolution, torch.conv_tbc,
+    torch.nn.functional.conv_tbc, torch.lstm, torch.gru, torch.rnn_tanh, torch.rnn_relu,
+    torch.lstm_cell, torch.gru_cell, torch.rnn_tanh_cell, torch.rnn_relu_cell, torch.hsmm,
+    torch.smm, torch.saddmm, torch.sspaddmm, torch.Tensor.smm, torch.Tensor.sspaddmm,
+    *(getattr(torch.nn.functional, n, None) for n in (
+        "grouped_mm", "scaled_mm", "scaled_grouped_mm", "linear_cross_entropy")),
+    torch.batch_norm, torch.native_batch_norm, torch.layer_norm, torch.native_layer_norm,
+    torch.group_norm, torch.native_group_norm, torch.instance_norm, torch.rms_norm,
+    torch.embedding, torch.embedding_bag, torch.constant_pad_nd, torch.grid_sampler,
+    torch.grid_sampler_2d, torch.grid_sampler_3d, torch.affine_grid_generator,
+    torch.adaptive_max_pool1d, torch.max_pool1d_with_indices, torch.frobenius_norm,
+    torch.nuclear_norm, torch.native_norm,
+    # losses, pools and transforms with no cost model here
+    torch.ctc_loss, torch.nn.functional.ctc_loss, torch.nn.functional.multilabel_margin_loss,
+    torch.nn.functional.triplet_margin_with_distance_loss,
+    torch.nn.functional.fractional_max_pool2d, torch.nn.functional.fractional_max_pool3d,
+    torch.nn.functional.fractional_max_pool2d_with_indices,
+    torch.nn.functional.fractional_max_pool3d_with_indices, torch.segment_reduce,
+    torch.histogramdd, torch.lu_unpack, torch.geqrf, torch.orgqr, torch.ormqr,
+    torch.linalg.householder_product, torch.lobpcg, torch.pca_lowrank, torch.svd_lowrank,
     *(getattr(torch.fft, n) for n in ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2",
                                       "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn",
                                       "hfft", "ihfft")), torch.stft, torch.istft,

@@ -12,7 +12,10 @@ After h196 these were still free on every backend (accelerator, SPRING, GPU, hos
 ``cosine_similarity``, ``one_hot``, ``diag_embed``, the ``*_copy`` functions, ``F.unfold``,
 ``torch.tensor``, ``triu_indices``, ``torch.linalg.norm``, ``trace``, ``special.gammaln``,
 bit shifts, ``gumbel_softmax``, ``F.grid_sample``, ``affine_grid``, ``max_unpool2d`` and
-``fold``; matrix inverses, determinants and decompositions are refused.  Each is priced with ``hwsim.arithmetic``'s rules (a scatter's reads and
+``fold``, the in-place ``multiply_``/``divide_``/``cumsum_``, gcd, Bessel functions, isin,
+renorm, trapezoid, histogram, binomial and ``torch.dropout_``; matrix inverses,
+determinants and decompositions, in-place products and torch-level aliases of layers
+(``torch.batch_norm``, ``torch.convolution``, ``torch.lstm_cell``) are refused.  Each is priced with ``hwsim.arithmetic``'s rules (a scatter's reads and
 writes, a sort's comparisons, a fill's writes, a draw's generator ops a value); products no op
 records (``torch.dot``, ``cdist``, ``torch.fft``) are refused as ``torch.matmul`` is.  A clone
 of a sparse tensor was a view (no storage to compare: free); it now moves its stored values
@@ -38,6 +41,7 @@ LABELS = torch.tensor([0, 3, 1, 2])                        # a class per sample
 GRID = torch.rand(BATCH, 4, 8, 2, generator=torch.Generator().manual_seed(0)) * 2 - 1
 THETA = torch.tensor([[0.9, 0.1, 0.0], [-0.1, 0.9, 0.1]]).expand(BATCH, 2, 3)
 POOLED = torch.tensor([[0, 3], [9, 14]]).expand(BATCH, 2, 2, 2)   # unpooling's indices
+COUNTS, PROBS = torch.full((BATCH, WIDTH), 5.0), torch.full((BATCH, WIDTH), 0.5)
 
 
 def _fit(t):
@@ -129,6 +133,17 @@ CALLS = [
                                                  2).reshape(BATCH, WIDTH) + y, ["copy"]),
     ("fold", lambda y, z: F.fold(y.view(BATCH, 8, 4), (4, 4), 2, stride=2).view(BATCH, WIDTH),
      ["copy"]),
+    ("multiply_", lambda y, z: y.multiply_(z), ["mul"]),
+    ("divide_", lambda y, z: y.divide_(2.0), ["div"]),
+    ("cumsum_", lambda y, z: y.cumsum_(1), ["cumsum"]),
+    ("gcd", lambda y, z: torch.gcd(LABELS, LABELS + 2)[:, None] * y, ["add", "gcd", "mul"]),
+    ("bessel_j0", lambda y, z: torch.special.bessel_j0(y), ["bessel_j0"]),
+    ("isin", lambda y, z: torch.isin(y, BOUNDS) * y, ["isin", "mul"]),
+    ("renorm", lambda y, z: y.renorm(2, 0, 1.0), ["renorm"]),
+    ("trapezoid", lambda y, z: torch.trapezoid(y, dim=1)[:, None] * y, ["trapezoid", "mul"]),
+    ("histogram", lambda y, z: _fit(torch.histogram(y, 8)[0]), ["histc"]),
+    ("binomial", lambda y, z: torch.binomial(COUNTS, PROBS) * y, ["random", "mul"]),
+    ("dropout_", lambda y, z: torch.dropout_(y, 0.5, True), ["random"]),
 ]
 
 
@@ -303,7 +318,16 @@ def test_element_functions_by_hand():
     lambda y, z: torch.linalg.inv(y[:, :BATCH]).repeat(1, 8),
     lambda y, z: torch.det(y[:, :BATCH]).expand(BATCH, WIDTH),
     lambda y, z: torch.linalg.svd(y)[1][:1].expand(BATCH, WIDTH),
-], ids=["dot", "Tensor.addmm", "cdist", "fft", "vecdot", "inv", "det", "svd"])
+    lambda y, z: y.addmm_(y[:, :BATCH].t(), z[:BATCH]),
+    lambda y, z: torch.batch_norm(y, None, None, None, None, True, 0.1, 1e-5, False),
+    lambda y, z: torch.convolution(y[:, None], z[:1, None, :3], None, [1], [1], [1], False,
+                                   [0], 1)[:, 0],
+    lambda y, z: torch.lstm_cell(y, (z, z), y.new_ones(4 * WIDTH, WIDTH),
+                                 y.new_ones(4 * WIDTH, WIDTH))[0],
+    lambda y, z: F.fractional_max_pool2d(y.view(BATCH, 1, 4, 8), 2, output_size=(2, 4)
+                                         ).repeat(1, 4, 1, 1).view(BATCH, WIDTH),
+], ids=["dot", "Tensor.addmm", "cdist", "fft", "vecdot", "inv", "det", "svd", "addmm_",
+        "torch.batch_norm", "torch.convolution", "lstm_cell", "fractional_max_pool2d"])
 def test_products_no_op_records_are_refused(call):
     """A product, distance matrix or transform called in a forward is refused in one line,
     as torch.matmul is (it was priced free)."""
