@@ -27,6 +27,7 @@ log = logging.getLogger("synth.data")
 # (pyarrow holds at most about 8 bytes per value and a value takes >= 2 bytes of text).
 MAX_CSV_BYTES = 512 << 20
 MAX_CSV_HEADER_BYTES = 4 << 20
+CSV_BLOCK_BYTES = 1 << 22          # pyarrow's block: a row (a quoted field) must fit in one
 CSV_DELIMITERS = (",", ";", "\t")   # a first row of one column by commas: the others tried
 # Text that is not UTF-8 is read as Windows-1252 (Latin-1 with printable characters at
 # 0x80-0x9f, which Latin-1 has as control characters): pyarrow read its text cells as bytes,
@@ -124,7 +125,7 @@ def _csv_parse(raw, path: str, layout: CsvLayout, convert=None, threads: bool = 
         with pa.OSFile(os.fspath(raw.name)) as source:
             return pacsv.read_csv(
                 source, read_options=pacsv.ReadOptions(
-                    block_size=1 << 22, encoding=layout.encoding, use_threads=threads,
+                    block_size=CSV_BLOCK_BYTES, encoding=layout.encoding, use_threads=threads,
                     autogenerate_column_names=not layout.header),
                 parse_options=pacsv.ParseOptions(delimiter=layout.delimiter,
                                                  invalid_row_handler=rows),
@@ -153,6 +154,10 @@ def _parse_problem(error, refused: tuple | None) -> str:
         return (f"{line} has {actual:,} fields, expected {expected:,} (as many as its first "
                 f"row)")
     first = (str(error).splitlines() or [type(error).__name__])[0]
+    if "straddl" in first:   # 'straddling object straddles two block boundaries (try to
+        # increase block size?)': an option the user does not have
+        return (f"a row longer than {CSV_BLOCK_BYTES:,} bytes (a quoted field that runs on, "
+                f"or a quote left open?); nnsynth reads rows of numbers, not long text")
     # pyarrow's other messages quote a value after "invalid value" or a row after "got N:"
     first = re.sub(r"(invalid value|got \d+)\b.*", r"\1", first)
     first = re.split("['\"]", first)[0][:200]

@@ -226,3 +226,13 @@ def test_an_image_file_is_opened_only_as_the_formats_its_suffixes_name(tmp_path,
     with pytest.raises(UserError, match="cannot be read as an image") as e:
         load_dataset(f"images:{tmp_path}")
     assert "0.png" in _one_line(e) and not loaded
+
+
+def test_a_csv_row_longer_than_a_block_says_so(tmp_path):
+    # pyarrow's 'straddling object straddles two block boundaries (try to increase block
+    # size?)' named an option no nnsynth user has
+    f = tmp_path / "long.csv"
+    f.write_text('a,label\n"' + "x" * (12 << 20) + '",0\n1,1\n')
+    with pytest.raises(UserError, match="a row longer than 4,194,304 bytes") as e:
+        load_dataset(f"csv:{f}")
+    assert "straddl" not in _one_line(e) and str(f) in str(e.value)
