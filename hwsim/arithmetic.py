@@ -25,7 +25,8 @@ unit every backend already prices:
   output), ``cross`` (two), ``bucketize``/``searchsorted`` (a binary search: ceil(log2(n +
   1)) compares an output among n boundaries; ``isin`` among its test values), bit shifts,
   gcd/lcm, igamma, isneginf/isposinf/isreal, angle, torch.special's Bessel and Airy
-  functions and zeta, ``vander`` (one), ``mvlgamma`` (p log-gammas), ``renorm`` (three).
+  functions and zeta, ``vander`` (one), ``mvlgamma`` (p log-gammas), ``renorm`` (three),
+  fake quantization (four).
 - losses and distances (``eltwise`` op, since h203: they were free): ``F.mse_loss``,
   ``l1_loss``, ``smooth_l1_loss``, ``huber_loss``, ``soft_margin_loss``, ``kl_div``,
   ``hinge_embedding_loss``, ``binary_cross_entropy(_with_logits)``, ``cross_entropy``,
@@ -178,6 +179,10 @@ _POINTWISE = (
     # a Vandermonde matrix: a product an output; renorm: each slice's norm (a multiply-add
     # a value), then a scale (3 with the compare with maxnorm)
     ("isin", 1, ("isin",)), ("vander", 1, ("vander",)), ("renorm", 3, ("renorm",)),
+    # quantize-dequantize (quantization-aware training): a scale, a rounding, a clamp and
+    # the scale back
+    ("fake_quantize_per_tensor_affine", 4, ("fake_quantize_per_tensor_affine",)),
+    ("fake_quantize_per_channel_affine", 4, ("fake_quantize_per_channel_affine",)),
 )
 _SPECIAL = ("exp2", "expm1", "erf", "erfc", "erfinv", "logit", "log1p", "round", "sinc",
             "xlogy", "i0", "digamma", "polygamma", "erfcx", "ndtr", "ndtri", "log_ndtr", "i0e",

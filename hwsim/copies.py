@@ -39,7 +39,7 @@ a scatter's accumulation (``elems``).
   ``torch.tensor``/``new_tensor`` called in a forward: a constant written to every value of
   the output, nothing read (a tensor fill value: its value); ``arange``, ``linspace`` and
   ``triu_indices``/``tril_indices`` compute each value from its index too (one op a
-  value, ``logspace`` two).  ``empty_like``, ``new_empty`` and
+  value, ``logspace`` and the window functions two, ``kaiser_window`` three).  ``empty_like``, ``new_empty`` and
   ``torch.empty`` write nothing: free.
 - random draws (kind ``random``, since h203: they were free): ``rand``/``randn``/``randint``
   and their ``*_like``, ``randperm``, ``normal``, ``bernoulli``, ``multinomial``, the
@@ -137,7 +137,10 @@ TARGETED = frozenset(WRITES.values()) | frozenset(_SCATTER_ARGS)
 # (h203: and the factories torch.zeros, ones, full and eye a forward calls: they were free);
 # the ranges compute each value from its index too: element ops per value (``RANGES``)
 RANGES = {torch.arange: 1, torch.linspace: 1, torch.logspace: 2, torch.triu_indices: 1,
-          torch.tril_indices: 1}
+          torch.tril_indices: 1,
+          # windows: a cosine of the index and a multiply-add (kaiser: a Bessel i0 too)
+          torch.hann_window: 2, torch.hamming_window: 2, torch.blackman_window: 2,
+          torch.bartlett_window: 2, torch.kaiser_window: 3}
 # (and a constant made in the forward, torch.tensor([...]): its values written)
 FILLS = {f: "fill" for f in (*tensor_forms(("zeros_like", "ones_like", "full_like",
                                             "new_zeros", "new_ones", "new_full", "fill",

@@ -144,6 +144,9 @@ CALLS = [
     ("histogram", lambda y, z: _fit(torch.histogram(y, 8)[0]), ["histc"]),
     ("binomial", lambda y, z: torch.binomial(COUNTS, PROBS) * y, ["random", "mul"]),
     ("dropout_", lambda y, z: torch.dropout_(y, 0.5, True), ["random"]),
+    ("hann_window", lambda y, z: torch.hann_window(WIDTH) + y, ["fill", "add"]),
+    ("fake_quantize", lambda y, z: torch.fake_quantize_per_tensor_affine(y, 0.1, 0, -128, 127),
+     ["fake_quantize_per_tensor_affine"]),
 ]
 
 
