@@ -409,9 +409,17 @@ def runnable_members(out_dir: Path, config: SearchConfig, enough: int) -> int | 
     ``--constraint parameters<=140`` one member of the mlp space fits iris, and the summary
     of its one trial said the 3 others "never ran (an interruption lost them ...)".  Each
     member is built (and priced on hwsim under a latency or energy constraint: ~10 ms), so
-    ``summarize`` asks only when the trials fell short."""
+    ``summarize`` asks only when the trials fell short.  The last count is kept for the
+    same search directory, files and question (a resume's ``search_finished`` and its
+    summary ask it in turn)."""
     from search.costs import CostModel
     from search.trial import real_data
+    out_dir = Path(out_dir)
+    key = (str(out_dir), json.dumps(config.to_dict(), sort_keys=True, default=str), enough,
+           *((out_dir / n).read_text() if (out_dir / n).is_file() else None
+             for n in (SPACE_FILE, INPUTS_FILE)))
+    if _RUNNABLE_COUNTED.get("key") == key:
+        return _RUNNABLE_COUNTED["count"]
     space = saved_space(out_dir)
     members = space.members()
     if members is None:
@@ -427,7 +435,11 @@ def runnable_members(out_dir: Path, config: SearchConfig, enough: int) -> int | 
         if count >= enough:
             break
         count += costs.feasible(member, constraints)
+    _RUNNABLE_COUNTED.update(key=key, count=count)
     return count
+
+
+_RUNNABLE_COUNTED: dict = {}     # runnable_members' last count and what it counted
 
 
 def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:

@@ -111,3 +111,26 @@ def test_what_counts_as_finished(tmp_path):
     append_result(table, _row("c", 0.75, "c.pt"))                # ... and it finished
     assert search_finished(tmp_path, config)
     assert not search_finished(tmp_path, config.replace(trials=4))
+
+
+def test_a_search_that_ran_every_runnable_member_is_finished(tmp_path, monkeypatch):
+    """--trials 4 --constraint parameters<=40 on iris: one of the 12 members fits, its one
+    trial is the whole search.  The members are counted once for the resume's check and its
+    summary (each is built to be priced)."""
+    from search.costs import CostModel
+    from search.results import append_result
+    from search.run import runnable_members, save_space, search_finished, searchable_space
+    from tests.search.test_asha_stopped import _row
+    space = {"family": "mlp", "params": {"hidden": {"list": [4, 8, 16], "length": [1, 2]}}}
+    save_space(tmp_path, searchable_space(space))
+    append_result(tmp_path / "results.parquet", _row("a", 0.5, "a.pt"))
+    config = SearchConfig(space=space, dataset="iris", trials=4, hardware=False,
+                          constraints=("parameters<=40",))
+    priced, feasible = [], CostModel.feasible
+    monkeypatch.setattr(CostModel, "feasible",
+                        lambda self, *a: priced.append(1) or feasible(self, *a))
+    assert search_finished(tmp_path, config)
+    counted = len(priced)
+    assert counted == 12 and runnable_members(tmp_path, config, 4) == 1
+    assert len(priced) == counted                       # the summary's count: kept
+    assert not search_finished(tmp_path, config.replace(constraints=("parameters<=70",)))
