@@ -297,9 +297,11 @@ def _stored(t: torch.Tensor) -> list:
         return [t]
     if t.layout == torch.sparse_coo:
         return [t._values(), t._indices()]
-    rows = t.layout in (torch.sparse_csr, torch.sparse_bsr)
-    return [t.values(), *((t.crow_indices(), t.col_indices()) if rows
-                          else (t.ccol_indices(), t.row_indices()))]
+    if t.layout in (torch.sparse_csr, torch.sparse_bsr):
+        return [t.values(), t.crow_indices(), t.col_indices()]
+    if t.layout in (torch.sparse_csc, torch.sparse_bsc):
+        return [t.values(), t.ccol_indices(), t.row_indices()]
+    raise NotImplementedError(f"stored values of a {t.layout} tensor")   # (a view: free)
 
 
 def _is_view(y: torch.Tensor, x: torch.Tensor) -> bool:

@@ -111,9 +111,11 @@ def _nonzeros(t: torch.Tensor) -> int:
     """Nonzero values of ``t``; of a sparse tensor its stored values' (the rest are zeros:
     torch.count_nonzero has no sparse kernel, and a forward's ``s * 2`` on a sparse tensor
     failed extract as an error of hwsim's own, h203)."""
-    if t.layout == torch.strided:
-        return int(torch.count_nonzero(t))
-    return int(torch.count_nonzero(t._values() if t.layout == torch.sparse_coo else t.values()))
+    if t.layout == torch.sparse_coo:
+        return int(torch.count_nonzero(t._values()))
+    if t.layout in (torch.sparse_csr, torch.sparse_csc, torch.sparse_bsr, torch.sparse_bsc):
+        return int(torch.count_nonzero(t.values()))
+    return int(torch.count_nonzero(t))
 
 
 def zero_frac(t: torch.Tensor) -> float:

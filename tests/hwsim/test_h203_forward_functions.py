@@ -352,12 +352,14 @@ def test_a_sparse_copy_moves_its_stored_values():
     assert coo.in_shape == coo.out_shape == (BATCH, WIDTH)
     csr = extract(Alone(lambda y, z: y.relu().to_sparse_csr().clone()), (16,), batch=BATCH)[-1]
     assert (csr.in_elems, csr.out_elems) == (2 * nnz + BATCH + 1, 2 * nnz + BATCH + 1)
+    csc = extract(Alone(lambda y, z: y.relu().to_sparse_csc().clone()), (16,), batch=BATCH)[-1]
+    assert (csc.in_elems, csc.out_elems) == (2 * nnz + WIDTH + 1, 2 * nnz + WIDTH + 1)
     conv = extract(Alone(lambda y, z: y.relu().to_sparse().to_dense()), (16,), batch=BATCH)
     assert [(o.in_elems, o.out_elems) for o in conv[-2:]] == [(N, 3 * nnz), (3 * nnz, N)]
     mul = extract(Alone(lambda y, z: y.relu().to_sparse() * 2), (16,), batch=BATCH)[-1]
     assert (mul.name.split("#")[0], mul.elems) == ("mul", N)
     assert mul.act_sparsity == pytest.approx(1 - nnz / N)
-    check_host_and_backends([coo, csr, *conv[-2:]])
+    check_host_and_backends([coo, csr, csc, *conv[-2:]])
 
 
 def test_each_new_op_prices_on_every_backend_and_times_on_the_host():
