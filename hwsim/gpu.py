@@ -122,10 +122,13 @@ def evaluate(ops: Sequence[Op], config: GpuConfig | None = None, mode: str = "in
     # and backward-data's once per step (backward through time is a chain too); dW, a sum
     # over the steps, one kernel; an op without weights has no dW kernel (an activation, a
     # residual add, a recurrent cell's update: it was charged one), an embedding no dX
-    # kernel (its input is indices, as ``phase_work`` prices it)
+    # kernel (its input is indices, as ``phase_work`` prices it); a product of two
+    # activations (``matmul``: attention's Q K^T, A V) has two backward GEMMs, dA = dY B^T
+    # and dB = A^T dY, as a layer's dX and dW (``phase_work``'s passes)
     steps = np.array([serial_steps(o) for o in ops], dtype=np.float64)
     data = np.array([o.type != "embedding" for o in ops], dtype=np.float64)
-    weights = np.array([o.weight_elems > 0 for o in ops], dtype=np.float64)
+    weights = np.array([o.weight_elems > 0 or o.type == "matmul" for o in ops],
+                       dtype=np.float64)
     kernels = steps * (1 + data) + weights if mode == "training" else steps
     t = np.maximum(t_comp, t_mem) + kernels * config.launch_us * 1e-6                # s per op
     seconds = float(t.sum())

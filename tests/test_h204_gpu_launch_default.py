@@ -51,6 +51,24 @@ def test_training_launches_the_kernels_an_op_has(layer, shape, inputs, kernels):
     assert extra == pytest.approx(kernels * 5e-3, rel=1e-9)
 
 
+def test_an_attention_product_has_two_backward_gemms():
+    """Q K^T and A V (``matmul``, no weights): forward, dA and dB, 3 kernels each."""
+    class Attn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = nn.MultiheadAttention(8, 2, batch_first=True)
+
+        def forward(self, x):
+            return self.m(x, x, x)[0]
+    ops = [o for o in extract(Attn(), (5, 8), batch=2) if o.type == "matmul"]
+    assert len(ops) == 2
+    kernels = 6
+    free = gpu.GpuConfig(launch_us=0.0)
+    extra = (gpu.evaluate(ops, mode="training")["latency_ms"]
+             - gpu.evaluate(ops, free, "training")["latency_ms"])
+    assert extra == pytest.approx(kernels * 5e-3, rel=1e-9)
+
+
 def test_spring_is_faster_than_the_gpu_on_a_tiny_lstm():
     c = spring.compare(_lstm())
     assert c["speedup"] > 1 and c["energy_efficiency"] > 1
