@@ -322,6 +322,7 @@ KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and
                 "layers (ZeroPad2d, ReflectionPad2d..., F.pad), tensor "
                 "arithmetic in a forward (+, -, *, /, element-wise functions such as -x, "
                 "x ** 2, exp, clamp, where, comparisons; reductions such as mean, sum, max, "
-                "var, norm; sorts such as sort, topk, median; cat, stack, copies, "
-                "scatters and fills); "
+                "var, norm; sorts such as sort, topk, median, unique; losses such as "
+                "mse_loss, cross_entropy; cat, stack, copies, scatters, fills and random "
+                "draws); "
                 "Flatten, Identity, Dropout and views (reshape, permute, slices) are free")

@@ -39,9 +39,9 @@ class Refusal(UserError):
 class FunctionCatcher(TorchFunctionMode):
     """Records tensor additions that happen outside leaf modules (residual adds), and
     functional activations, resampling and norms there (``functional_module``), element-wise
-    arithmetic, reductions, sorts, concatenations, copies, scatters and fills
-    (``hwsim.arithmetic``), and attention
-    (F.scaled_dot_product_attention: ``sdpa_ops``).  Its own work before and after the call
+    arithmetic, reductions, sorts, losses, concatenations, copies, scatters, fills and random
+    draws (``hwsim.arithmetic``), and attention (F.scaled_dot_product_attention:
+    ``sdpa_ops``).  Its own work before and after the call
     it passes on (``_call_user``) is hwsim's (``own_code``)."""
 
     def __init__(self, state):
