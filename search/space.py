@@ -1206,7 +1206,16 @@ def load_space(source: "str | Path | dict | Space") -> Space:
     if not path.is_file():
         raise UserError(f"space file not found: {path} (give {expected})")
     from synth.files import read_yaml_file
-    return Space(read_yaml_file(path, "space file"), where=path.name)
+    # a .json file was "not valid YAML" (JSON is read as the YAML it is a subset of), and an
+    # empty file "must be a mapping ..., got NoneType"
+    fmt = "JSON" if path.suffix.lower() == ".json" else "YAML"
+    definition = read_yaml_file(path, "space file", fmt=fmt,
+                                expected="a mapping of named choices (or of family, params, "
+                                         "constraints)")
+    if definition is None:
+        raise UserError(f"space file {path} is empty: give a mapping of named choices (or of "
+                        f"family, params, constraints)")
+    return Space(definition, where=path.name)
 
 
 BUILTIN_SPACES: dict[str, dict] = {

@@ -47,3 +47,23 @@ def test_a_bad_constraint_in_a_space_file_names_the_file_and_entry(tmp_path):
                                 "'speed' unknown; known: parameters, flops, latency_ms, "
                                 "energy_mj"), r.output
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("name, text, said", [
+    ("s.json", '{"family": "mlp",', "error: s.json is not valid JSON (line 2); expected a "
+                                    "mapping of named choices"),
+    ("s.yaml", "family: mlp\nparams: {hidden: [\n", "error: s.yaml is not valid YAML (line "),
+    ("s.yaml", "", "error: space file s.yaml is empty: give a mapping of named choices"),
+    ("s.yaml", "# a comment\n", "error: space file s.yaml is empty"),
+])
+def test_a_malformed_space_file_says_what_it_is_not(tmp_path, monkeypatch, name, text, said):
+    """A .json space file was 'not valid YAML', and an empty one 'must be a mapping of named
+    choices ..., got NoneType'."""
+    from click.testing import CliRunner
+    from deploy.cli.main import cli
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_text(text)
+    r = CliRunner().invoke(cli, ["search", "--space", name, "--dataset", "iris",
+                                 "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and r.output.startswith(said), r.output
+    assert len(r.output.strip().splitlines()) == 1
