@@ -122,7 +122,11 @@ def _load_tensor_zip(path: Path, what: str, expected: str,
     if not path.is_file():   # a device, a FIFO (never opened: a read would block), a folder,
         from synth.files import missing_input   # a dangling link: said as such, not "not found"
         raise missing_input(path, what, expected)
+    from synth.files import reports_no_bytes
     try:
+        if reports_no_bytes(path):   # empty, or /proc/kmsg, whose read waits forever
+            raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} (a "
+                            f"torch.save zip file; it reports 0 bytes)")
         with open(path, "rb") as f:   # the magic first: a huge file of anything else is
             zipped = f.read(4) == ZIP_MAGIC   # refused without reading it into memory
             if zipped:   # then the zip's index and size, from the file: an 8 GB file that

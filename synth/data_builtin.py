@@ -136,6 +136,8 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise UserError(f"CIFAR-10 batch file missing: {path} (expected data_batch_1..5 and test_batch)")
+    if path.stat().st_size == 0:   # empty, or a /proc file whose read waits forever
+        raise UserError(f"corrupt CIFAR-10 batch {path}: it reports 0 bytes")
     if path.stat().st_size > MAX_CIFAR_BATCH_BYTES:
         raise UserError(f"CIFAR-10 batch {path} is {path.stat().st_size:,} bytes; a batch file "
                         f"is at most {MAX_CIFAR_BATCH_BYTES:,}")

@@ -190,6 +190,9 @@ def _csv_read(path: str, convert=None, layout: CsvLayout | None = None):
     if not f.is_file():
         raise missing_path("csv", f)
     size = f.stat().st_size
+    if size == 0:   # empty, or a /proc file (pyarrow's read of /proc/kmsg waited forever)
+        raise UserError(f"CSV data set {path} reports 0 bytes; expected a header row and "
+                        f"rows of numbers")
     if size > MAX_CSV_BYTES:
         raise UserError(f"CSV data set {path} is {size:,} bytes; the limit is "
                         f"{MAX_CSV_BYTES:,} (write larger sets as Parquet)")

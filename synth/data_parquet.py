@@ -124,6 +124,8 @@ def _parquet_footer(f: Path):
     list column counts its elements) and its size before compression."""
     import pyarrow.parquet as pq
     try:
+        if f.stat().st_size == 0:   # empty, or a /proc file whose read waits forever
+            raise UserError(f"corrupt Parquet file {printable(f)}: it reports 0 bytes")
         with open(f, "rb") as raw:
             start = raw.read(4)
     except OSError as e:
@@ -235,7 +237,7 @@ def set_job(path) -> dict:
     not a JSON object, a plain Parquet table or a single file)."""
     job = Path(path) / "job.json"
     try:
-        if not job.is_file() or job.stat().st_size > 1 << 20:
+        if not job.is_file() or not 0 < job.stat().st_size <= 1 << 20:
             return {}
         value = json.loads(job.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):

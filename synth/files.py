@@ -219,6 +219,18 @@ def check_latin_reading(text: str, what: str, path) -> None:
                         f"save it as UTF-8")
 
 
+def reports_no_bytes(path: str | os.PathLike) -> bool:
+    """The regular file ``path`` reports a size of 0: an empty file, or a kernel pseudo-file
+    (/proc, /sys, tracefs) that reports none whatever it holds.  A loader does not read it:
+    a read of /proc/kmsg (root) or of a tracing pipe waits for data that may never come,
+    and every loader (csv:, parquet:, ts:, text:, a checkpoint, a config file) hung on it,
+    named on the command line or as the data set a crafted checkpoint records."""
+    try:
+        return os.stat(path).st_size == 0
+    except OSError:
+        return False
+
+
 def printable(text) -> str:
     """``text`` for a one-line message: unchanged when printable, else with its control
     characters escaped (a path or file name may hold a newline or an escape sequence)."""
@@ -563,7 +575,7 @@ def read_yaml_file(path: str | os.PathLike, what: str = "config file",
         if path.stat().st_size > MAX_YAML_BYTES:
             raise _user_error(f"{what} {printable(path)} is {path.stat().st_size:,} bytes; the "
                               f"limit is {MAX_YAML_BYTES:,}")
-        data = path.read_bytes()
+        data = b"" if reports_no_bytes(path) else path.read_bytes()
     except OSError as e:
         why = e.strerror or type(e).__name__
         raise _user_error(f"{what} {printable(path)} cannot be read ({why})") from None

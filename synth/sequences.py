@@ -190,6 +190,9 @@ def _parse_ts(path: str | os.PathLike, tally: _Tally | None = None
         size = path.stat().st_size
         if size > MAX_TS_BYTES:
             raise UserError(f".ts file {path} is {size:,} bytes; the limit is {MAX_TS_BYTES:,}")
+        if size == 0:   # empty, or a /proc file whose read waits forever
+            raise UserError(f".ts file {printable(str(path))} reports 0 bytes; expected "
+                            f"a header and an @data section of series")
         encoding = _ts_encoding(path)
         with open(path, encoding=encoding, newline=None) as f:
             return _parse_lines(f, path, tally)

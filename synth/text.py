@@ -358,7 +358,8 @@ def read_text_file(path: Path) -> str:
     file that is none of them is a one-line error naming it, as is one that cannot be read
     (no read permission, an I/O error: it was an OSError traceback)."""
     try:
-        raw = path.read_bytes()
+        from synth.files import reports_no_bytes   # /proc/kmsg: a read that never ends
+        raw = b"" if reports_no_bytes(path) else path.read_bytes()
     except OSError as e:
         from synth.files import printable
         raise UserError(f"text file {printable(path)} cannot be read "

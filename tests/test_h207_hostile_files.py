@@ -236,3 +236,49 @@ def test_a_csv_row_longer_than_a_block_says_so(tmp_path):
     with pytest.raises(UserError, match="a row longer than 4,194,304 bytes") as e:
         load_dataset(f"csv:{f}")
     assert "straddl" not in _one_line(e) and str(f) in str(e.value)
+
+
+KMSG_SCRIPT = r"""
+import signal, sys
+from synth.data import load_dataset
+from synth.checkpoint import read_checkpoint
+from synth.files import read_yaml_file
+from synth.text import load_text
+from synth.errors import UserError
+class Hung(BaseException):   # not an OSError, which the loaders turn into their errors
+    pass
+def alarm(*_):
+    raise Hung
+signal.signal(signal.SIGALRM, alarm)
+for name, load in [("csv", lambda: load_dataset("csv:/proc/kmsg")),
+                   ("parquet", lambda: load_dataset("parquet:/proc/kmsg")),
+                   ("ts", lambda: load_dataset("ts:/proc/kmsg")),
+                   ("text", lambda: load_text("text:/proc/kmsg")),
+                   ("checkpoint", lambda: read_checkpoint("/proc/kmsg")),
+                   ("config", lambda: read_yaml_file("/proc/kmsg"))]:
+    signal.alarm(5)
+    try:
+        load()
+        print(name, "read")
+    except UserError as e:
+        print(name, "refused", str(e).replace("\n", " "))
+    except Hung:
+        print(name, "HUNG")
+    signal.alarm(0)
+"""
+
+
+@pytest.mark.skipif(not __import__("os").access("/proc/kmsg", __import__("os").R_OK),
+                    reason="/proc/kmsg is readable by root (CAP_SYSLOG) only")
+def test_a_file_that_reports_no_bytes_is_not_read(tmp_path):
+    # /proc/kmsg is a regular file of size 0 whose read waits for kernel messages: every
+    # loader hung on it (given on the command line, or as the data set a checkpoint records)
+    import subprocess
+    import sys
+    from pathlib import Path
+    out = subprocess.run([sys.executable, "-c", KMSG_SCRIPT], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[1]).stdout
+    rows = dict(line.split(" ", 1) for line in out.splitlines())
+    assert set(rows) == {"csv", "parquet", "ts", "text", "checkpoint", "config"}, out
+    assert not any(v.startswith("HUNG") for v in rows.values()), out
+    assert rows["config"] == "read" and "holds no words" in rows["text"], out   # as if empty
