@@ -486,9 +486,11 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                           resolve_spec(model_spec)["family"],
                           "; pass --no-compact to save the masked model")
     data = load_dataset(dataset, seed=split_seed)
+    warning = None
     if model is not None:   # scaled as its training set was (checkpoint.in_model_scale),
         meta = model.checkpoint_info["dataset"]   # its classes in the order of its outputs
         data = in_model_order(in_model_scale(data, meta), meta.get("class_names"))
+        warning = _other_classes(model, data, dataset, model_spec)
     if shift is None:  # the measured recipe shifts digit images by <= 2 px
         shift = DEFAULT_SHIFT if distill and len(data.input_shape) == 3 else 0
     if shift and len(data.input_shape) != 3:
@@ -544,13 +546,35 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
               "parameters": count_parameters(saved),
               "nonzero_parameters": count_parameters(saved, nonzero=True),
               "spec": saved.spec, "steps": kept_steps(history),
-              "reverted_steps": reverted_steps(history), "checkpoint": str(out)}
+              "reverted_steps": reverted_steps(history), "checkpoint": str(out),
+              **({"warning": warning} if warning else {})}
     save_checkpoint(out, saved, dataset=data.metadata(), metrics=result,
                     masks=None if compact else masked.masks_of(model),
                     extra={"schedule": schedule.to_dict(), "grow_prune_history": history})
     remove_state(state)
     remove_train_state(dense_state)
     return {**result, "history": history}
+
+
+def _other_classes(model, data: Dataset, dataset: str, path) -> str | None:
+    """A checkpoint grown and pruned on ``data`` (``dataset``, matched to its outputs by
+    name already): a set of another number of classes is refused (a 3-class model on a
+    file of 2 of its classes scored label 0, 'dog', as output 0, 'cat': test accuracy 0.09,
+    and the checkpoint it saved recorded 2 classes for 3 outputs, which ``nnsynth eval``
+    refused); other names, as many, are trained on by index: the warning line says so."""
+    own = [str(c) for c in model.checkpoint_info["dataset"].get("class_names") or []]
+    if int(data.num_classes) != int(model.num_classes):
+        mine = f" {short_repr(own)}" if own else ""
+        raise UserError(f"data set {dataset} has {data.num_classes} classes "
+                        f"{short_repr(list(data.class_names))}; the model {path} predicts "
+                        f"{model.num_classes}{mine}: grow and prune it on a set of its classes "
+                        f"(new classes: `nnsynth continual`)")
+    line = classes_by_index(model, data, dataset)
+    if line:
+        line = (f"{line}, and trained as such: the checkpoint's outputs take {dataset}'s class "
+                f"names")
+        log.warning("%s", line)
+    return line
 
 
 # --------------------------------------------------------------------------- continual

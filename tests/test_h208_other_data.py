@@ -84,3 +84,39 @@ def test_scann_out_saves_the_connections_it_reports(tmp_path, monkeypatch):
     scored = json_result(run(["-q", "eval", "--model", str(out), "--json"]))
     assert scored["nonzero_flops"] == scann["checkpoint_connections"]
     assert scored["accuracy"] == pytest.approx(scann["test_accuracy"], abs=1e-9)
+
+
+def _checkpoint(tmp_path, labels, name="old"):
+    data = load_dataset(_table(tmp_path / f"{name}.csv", labels))
+    torch.manual_seed(0)
+    model = build({"family": "mlp", "hidden": [8]}, data.input_shape, data.num_classes)
+    fit(model, data, TrainConfig(epochs=1, progress=False))
+    return save_checkpoint(tmp_path / f"{name}.pt", model.eval(), dataset=data.metadata())
+
+
+def _grow_prune(model, dataset, out):
+    return run(["-q", "grow-prune", "--dataset", dataset, "--model", str(model),
+                "--prune-steps", "1", "--retrain-epochs", "0", "--out", str(out), "--json"])
+
+
+def test_grow_prune_refuses_a_set_of_another_number_of_classes(tmp_path):
+    """A 3-class checkpoint grown and pruned on a file of 2 of its classes ran: label 0
+    ('dog') was scored as output 0 ('cat'), and the checkpoint it saved recorded 2 classes
+    for 3 outputs, which `nnsynth eval` refused."""
+    from tests._cli import one_error_line
+    model = _checkpoint(tmp_path, ["cat", "dog", "emu"])
+    line = one_error_line(_grow_prune(model, _table(tmp_path / "two.csv", ["dog", "emu"]),
+                                      tmp_path / "gp.pt"))
+    assert "has 2 classes ['dog', 'emu']" in line and "predicts 3" in line, line
+    assert not (tmp_path / "gp.pt").exists()
+
+
+def test_grow_prune_warns_of_a_set_of_other_class_names(tmp_path):
+    model = _checkpoint(tmp_path, ["cat", "dog", "emu"])
+    result = json_result(_grow_prune(model, _table(tmp_path / "abc.csv", ["ant", "bee", "cow"]),
+                                     tmp_path / "gp.pt"))
+    assert "not the model's ['cat', 'dog', 'emu']" in result["warning"]
+    # the same classes in another file: no warning
+    result = json_result(_grow_prune(model, _table(tmp_path / "same.csv", ["cat", "dog", "emu"],
+                                                   seed=5), tmp_path / "gp2.pt"))
+    assert "warning" not in result
