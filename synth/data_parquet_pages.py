@@ -173,12 +173,13 @@ def _check_chunk(f, path: Path, chunk) -> None:
         header, length = _page_header(f, pos)
         kind = header.get(1)
         raw, packed = header.get(2, -1), header.get(3, -1)
-        if raw < 0 or packed < 0:
+        if not (isinstance(raw, int) and isinstance(packed, int)) or raw < 0 or packed < 0:
             raise ValueError("a page header without its sizes")
         unpacked += raw + length
         if kind in (DATA_PAGE, DATA_PAGE_V2):
             body = header.get(5 if kind == DATA_PAGE else 8) or {}
-            held += max(0, body.get(1, 0)) if isinstance(body, dict) else 0
+            count = body.get(1, 0) if isinstance(body, dict) else 0
+            held += max(0, count) if isinstance(count, int) else 0
         if unpacked > declared + PAGE_SLACK or held > values:
             name = printable(chunk.path_in_schema)
             raise UserError(f"Parquet file {printable(path)}: the pages of column {name!r} "

@@ -282,3 +282,20 @@ def test_a_file_that_reports_no_bytes_is_not_read(tmp_path):
     assert set(rows) == {"csv", "parquet", "ts", "text", "checkpoint", "config"}, out
     assert not any(v.startswith("HUNG") for v in rows.values()), out
     assert rows["config"] == "read" and "holds no words" in rows["text"], out   # as if empty
+
+
+def test_a_page_header_of_the_wrong_field_types_is_corrupt_not_a_traceback(tmp_path):
+    # a mutated file (fuzzing): its page header's uncompressed size was a struct, and the
+    # comparison of it was a TypeError traceback
+    import io
+    from types import SimpleNamespace
+    from synth.data_parquet_pages import _check_chunk
+    header = bytes([0x15, 0x00,     # 1: type i32 = 0 (data page)
+                    0x1C, 0x00,     # 2: uncompressed_page_size, but a (empty) struct
+                    0x15, 0x02,     # 3: compressed_page_size i32 = 1
+                    0x00])
+    chunk = SimpleNamespace(data_page_offset=0, dictionary_page_offset=None,
+                            has_dictionary_page=False, total_compressed_size=len(header) + 1,
+                            total_uncompressed_size=100, num_values=1, path_in_schema="x")
+    with pytest.raises(ValueError, match="without its sizes"):
+        _check_chunk(io.BytesIO(header + b"\0"), tmp_path / "f.parquet", chunk)
