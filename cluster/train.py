@@ -177,7 +177,8 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     previous = signal.getsignal(signal.SIGINT) if main else None
     try:
         try:
-            result = trainer.fit()
+            with quiet_logger(RAY_TRAINER_LOGGER):
+                result = trainer.fit()
         except TrainingFailedError as e:
             raise worker_user_error(e) or e
         except SystemExit:
@@ -195,6 +196,25 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
     return model, metrics
+
+
+# Ray Train's fit: at Ctrl-C its handler logs (INFO, on stderr) "Received SIGINT. Gracefully
+# aborting the training run -- this may take a few seconds. To forcefully abort immediately,
+# you can send a different signal, such as SIGKILL." above the command's own one line
+# (`interrupted: ...`), which says what was kept and what a rerun does
+RAY_TRAINER_LOGGER = "ray.train.v2.api.data_parallel_trainer"
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str, level: int = logging.WARNING):
+    """The logger ``name`` shows nothing below ``level`` inside the block."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(max(level, before))
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 # --------------------------------------------------------------------------- models to workers

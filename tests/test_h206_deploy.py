@@ -148,3 +148,43 @@ def test_a_resumed_synthesis_says_it_resumes(digits, tmp_path, monkeypatch, capl
             run_synthesis(path, out, 30, 1, config, shard_size=10)
     assert f"resuming the synthesis in {out}: 1 of 3 shards were written by an earlier run " \
            f"of this job; 2 left" in caplog.text, caplog.text
+
+
+def test_ctrl_c_in_a_ray_train_fit_is_the_commands_line_alone(monkeypatch):
+    """Ctrl-C in `nnsynth run`'s teacher or refine stage (Ray Train): Ray's handler logged
+    "Received SIGINT. Gracefully aborting the training run -- this may take a few seconds
+    ..." (INFO, on stderr) above the command's own `interrupted: ...` line.  Its fit is
+    faked here: it logs as Ray's does, then ends as Ray's does at a Ctrl-C (SystemExit)."""
+    import logging
+
+    import ray.train.v2.api.data_parallel_trainer as dpt
+
+    from cluster.train import Scaling, train_model
+
+    class Trainer:
+        def __init__(self, *a, **k):
+            pass
+
+        def fit(self):
+            logging.getLogger(dpt.__name__).info("Received SIGINT. Gracefully aborting")
+            raise SystemExit(0)
+    monkeypatch.setattr(dpt, "DataParallelTrainer", Trainer)
+    logger = logging.getLogger(dpt.__name__)   # Ray's loggers do not propagate to the root
+
+    class Seen(logging.Handler):
+        lines: list = []
+
+        def emit(self, record):
+            self.lines.append(record.getMessage())
+    seen = Seen(logging.INFO)
+    logger.addHandler(seen)
+    level = logger.level
+    try:
+        logger.setLevel(logging.INFO)
+        with pytest.raises(KeyboardInterrupt):
+            train_model(lambda inputs, parallel: None, {}, scaling=Scaling(num_workers=0))
+        assert logger.level == logging.INFO      # as it was
+    finally:
+        logger.removeHandler(seen)
+        logger.setLevel(level)
+    assert not seen.lines, seen.lines
