@@ -108,7 +108,37 @@ class _RowFields:
         return "error"
 
 
+class _NotUtf8(Exception):
+    """A row pyarrow refused is not UTF-8 (``_csv_parse``): the file is read again in
+    CSV_FALLBACK_ENCODING, as one whose columns are not UTF-8 is."""
+
+
 def _csv_parse(raw, path: str, layout: CsvLayout, convert=None, threads: bool = True):
+    import sys
+    previous = sys.unraisablehook
+    undecodable = []
+
+    def hook(unraisable):   # pyarrow decodes a refused row as UTF-8 before it calls the
+        # handler: a row that is not printed "Exception ignored in: <_RowFields>" and a
+        # UnicodeDecodeError traceback on stderr, then failed the parse
+        if isinstance(unraisable.object, _RowFields) and isinstance(unraisable.exc_value,
+                                                                    UnicodeDecodeError):
+            undecodable.append(1)
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        return _csv_parse_once(raw, path, layout, convert, threads)
+    except UserError:
+        if undecodable and layout.encoding == "utf-8":
+            raise _NotUtf8 from None
+        raise
+    finally:
+        sys.unraisablehook = previous
+
+
+def _csv_parse_once(raw, path: str, layout: CsvLayout, convert=None, threads: bool = True):
     import pyarrow as pa
     import pyarrow.csv as pacsv
     raw.seek(0)
@@ -137,7 +167,7 @@ def _csv_parse(raw, path: str, layout: CsvLayout, convert=None, threads: bool = 
         if rows.refused is not None and rows.refused[0] is None and threads:
             # pyarrow numbers the rows it refuses only when it parses in one thread: the
             # failing parse again, once, for the line number of its error
-            return _csv_parse(raw, path, layout, convert, threads=False)
+            return _csv_parse_once(raw, path, layout, convert, threads=False)
         raise UserError(f"CSV data set {path} cannot be parsed: "
                         f"{_parse_problem(e, rows.refused)}") from None
 
@@ -239,10 +269,17 @@ def _csv_read_from(raw, path: str, convert, layout: CsvLayout | None):
         raise UserError(f"CSV data set {path} is compressed; give the uncompressed .csv")
     raw.seek(0)
     if layout is not None:
-        return _csv_parse(raw, path, layout, convert), layout
+        try:
+            return _csv_parse(raw, path, layout, convert), layout
+        except _NotUtf8:
+            raise UserError(f"CSV data set {path} cannot be parsed: a row is not "
+                            f"{layout.encoding} text") from None
     layout = _csv_layout(raw, path)
-    table = _csv_parse(raw, path, layout, copy.copy(convert))
-    if _undecoded(table):
+    try:
+        table = _csv_parse(raw, path, layout, copy.copy(convert))
+    except _NotUtf8:   # a row pyarrow refused is not UTF-8: neither is the file
+        table = None
+    if table is None or _undecoded(table):
         layout = dataclasses.replace(layout, encoding=CSV_FALLBACK_ENCODING)
         log.info("CSV data set %s is not UTF-8 text; read as %s (Latin-1)", path,
                  CSV_FALLBACK_ENCODING)

@@ -299,3 +299,16 @@ def test_a_page_header_of_the_wrong_field_types_is_corrupt_not_a_traceback(tmp_p
                             total_uncompressed_size=100, num_values=1, path_in_schema="x")
     with pytest.raises(ValueError, match="without its sizes"):
         _check_chunk(io.BytesIO(header + b"\0"), tmp_path / "f.parquet", chunk)
+
+
+def test_a_refused_csv_row_that_is_not_utf8_prints_no_traceback(tmp_path, capfd):
+    # pyarrow decodes a row it refuses as UTF-8 before calling the handler: 'Exception
+    # ignored in: <_RowFields>' and a UnicodeDecodeError traceback went to stderr before
+    # the error line (nnsynth eval --dataset csv:F)
+    f = tmp_path / "bad.csv"
+    f.write_bytes(b"a,b,label\n1,2,x\n3,4,y\n5\xf5\n1,2,x\n3,4,y\n")
+    with pytest.raises(UserError, match="line 4 has 1 fields, expected 3") as e:
+        load_dataset(f"csv:{f}")
+    _one_line(e)
+    err = capfd.readouterr().err
+    assert "Exception ignored" not in err and "Traceback" not in err, err
