@@ -330,6 +330,33 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     return model, history
 
 
+def one_class_warning(model: torch.nn.Module, data: Dataset, split: str = "test") -> str | None:
+    """The line for a ``model`` that predicts one class for every sample of ``data``'s
+    ``split`` where that split holds several: its accuracy is that class's share of the
+    split, nothing learned (a heavily imbalanced set: 190 rows of one class and 10 of the
+    other were pruned by SCANN to 3 connections at "95% accuracy", 768x fewer connections,
+    predicting the majority class for every row).  None otherwise."""
+    x, y = data.split(split)
+    if len(y) == 0 or len(torch.unique(y)) < 2:
+        return None
+    from synth.modes import in_mode
+    predicted = []
+    with torch.no_grad(), in_mode(model, training=False):
+        device = next(model.parameters()).device
+        for i in range(0, len(x), 1024):
+            predicted.append(model(x[i:i + 1024].to(device)).argmax(1).cpu())
+    classes = torch.unique(torch.cat(predicted))
+    if len(classes) != 1:
+        return None
+    c = int(classes[0])
+    name = data.class_names[c] if c < len(data.class_names) else str(c)
+    share = float((y == c).float().mean())
+    return (f"the model predicts class {name!r} for every {split} sample: its {split} "
+            f"accuracy {share:.4f} is that class's share of the {split} split, and the "
+            f"other classes are never predicted (an imbalanced set? train longer, or "
+            f"balance the classes)")
+
+
 def mark_final(history: list[dict]) -> list[dict]:
     """Mark the last row that was not undone as ``final`` (the model returned) and no other;
     for histories joined from several runs too.  Returns ``history``."""

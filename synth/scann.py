@@ -39,7 +39,7 @@ from synth.config import (Config, check_choice, check_range, check_seed, short_r
 from synth.data import Dataset, safe_std
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import (GrowPruneSchedule, final_row, grow_and_prune, kept_steps,
-                              mark_final, reverted_steps)
+                              mark_final, one_class_warning, reverted_steps)
 from synth.masked import connections
 from synth.models import build, max_parameters, round_units
 from synth.train import TrainConfig, evaluate, fit
@@ -371,7 +371,10 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
     # out of units that read nothing -- 31 where 6 remain (breast_cancer, scheme C, 10
     # epochs, 6 steps) -- and understated the reduction
     live = connections(compact(copy.deepcopy(model).cpu().eval()))
-    return {"dataset": data.name, "reduce": config.reduce, "scheme": config.scheme,
+    collapsed = one_class_warning(model, reduced)
+    if collapsed:
+        log.warning("%s", collapsed)
+    return {**({"warning": collapsed} if collapsed else {}), "dataset": data.name, "reduce": config.reduce, "scheme": config.scheme,
             "features": d, "reduced_features": k, "hidden": widths,
             "baseline_connections": base_conn, "baseline_test_accuracy": base_acc,
             "connections": live, "test_accuracy": final["test_accuracy"],

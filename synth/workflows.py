@@ -463,8 +463,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     is written."""
     from synth import masked
     from synth.compact import compact as make_compact
-    from synth.grow_prune import (check_state, grow_and_prune, kept_steps, remove_state,
-                                  reverted_steps)
+    from synth.grow_prune import (check_state, grow_and_prune, kept_steps, one_class_warning,
+                                  remove_state, reverted_steps)
     from synth.models import build, count_flops, count_parameters
     from synth.resume import settings_key
     from synth.train import TrainConfig, evaluate, remove_state as remove_train_state
@@ -548,6 +548,10 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
               "spec": saved.spec, "steps": kept_steps(history),
               "reverted_steps": reverted_steps(history), "checkpoint": str(out),
               **({"warning": warning} if warning else {})}
+    collapsed = one_class_warning(saved, data)   # after the classes' warning: both are kept
+    if collapsed:
+        log.warning("%s", collapsed)
+        result["warning"] = f"{warning}; {collapsed}" if warning else collapsed
     save_checkpoint(out, saved, dataset=data.metadata(), metrics=result,
                     masks=None if compact else masked.masks_of(model),
                     extra={"schedule": schedule.to_dict(), "grow_prune_history": history})

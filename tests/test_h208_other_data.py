@@ -120,3 +120,44 @@ def test_grow_prune_warns_of_a_set_of_other_class_names(tmp_path):
     result = json_result(_grow_prune(model, _table(tmp_path / "same.csv", ["cat", "dog", "emu"],
                                                    seed=5), tmp_path / "gp2.pt"))
     assert "warning" not in result
+
+
+def test_a_model_that_predicts_one_class_is_warned(tmp_path, monkeypatch):
+    """SCANN on 190 rows of one class and 10 of another pruned to 3 connections and reported
+    test accuracy 0.95 and 768x fewer connections without a word: the model predicted the
+    majority class for every row.  grow-prune and scann now say so (the result's
+    'warning')."""
+    import functools
+    import synth.scann
+    from synth.grow_prune import one_class_warning
+    from synth.scann import ScannConfig
+    model = _checkpoint(tmp_path, ["cat", "dog", "emu"])
+    from synth.checkpoint import load_model
+    m = load_model(model)
+    data = load_dataset(_table(tmp_path / "old.csv", ["cat", "dog", "emu"]))
+    assert one_class_warning(m, data) is None
+    with torch.no_grad():   # output 'dog' for every input
+        m.net[-1].weight.zero_()
+        m.net[-1].bias.copy_(torch.tensor([0.0, 5.0, 0.0]))
+    line = one_class_warning(m, data)
+    assert "predicts class 'dog' for every test sample" in line and "0.3333" in line, line
+    saved = save_checkpoint(tmp_path / "dog.pt", m, dataset=data.metadata())
+    result = json_result(_grow_prune(saved, _table(tmp_path / "old.csv", ["cat", "dog", "emu"]),
+                                     tmp_path / "gp.pt"))
+    assert "predicts class 'dog' for every test sample" in result["warning"]
+    # SCANN: an MLP cut to nothing predicts one class (its biases)
+    fast = functools.partial(ScannConfig, epochs=1, prune_steps=0, retrain_epochs=0)
+    monkeypatch.setattr(synth.scann, "ScannConfig", fast)
+    monkeypatch.setattr(synth.scann, "connections", lambda model: 1)
+    monkeypatch.setattr(synth.scann, "synthesize", _one_class_synthesis)
+    result = json_result(run(["-q", "scann", "--dataset", "iris", "--hidden", "4", "--json"]))
+    assert "for every test sample" in result["warning"], result
+
+
+def _one_class_synthesis(model, data, config, floor=0.0):
+    from synth.grow_prune import measure
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.net[-1].bias[0] = 1.0
+    return model, [measure(model, data, step=0, phase="start", final=True)]
