@@ -338,8 +338,9 @@ def _run_locked(sweep, runs, root: Path, *, address, num_cpus, echo) -> list[dic
         except Exception as e:  # the task itself died (worker killed, out of memory...)
             result = {"run_dir": kept_dir(root / cfg.name), "error": error_text(e)}
         rows[i] = {"name": cfg.name, "overrides": repr(overrides), **result}
-        echo(f"finished {cfg.name}" + (f": error: {result['error']}" if result["error"] else ""))
+        # the row first: a Ctrl-C right after "finished NAME" lost it (no sweep.parquet)
         write_rows(root / "sweep.parquet", [r for r in rows if r is not None])
+        echo(f"finished {cfg.name}" + (f": error: {result['error']}" if result["error"] else ""))
     return rows
 
 

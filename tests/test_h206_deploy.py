@@ -188,3 +188,35 @@ def test_ctrl_c_in_a_ray_train_fit_is_the_commands_line_alone(monkeypatch):
         logger.removeHandler(seen)
         logger.setLevel(level)
     assert not seen.lines, seen.lines
+
+
+def test_a_sweep_run_said_finished_has_its_row_written(tmp_path, monkeypatch):
+    """Ctrl-C right after `finished 00-...` (the user saw a run finish) left no
+    sweep.parquet: the row was written after the line.  Ray is faked: each run's task
+    returns its row at once; the echo of the first "finished" line is the Ctrl-C."""
+    import importlib
+
+    import pyarrow.parquet as pq
+    import ray
+
+    from deploy.sweep import SweepConfig, _run_locked, expand
+    sweep = SweepConfig.from_dict({"name": "s", "base": "tiny", "grid": {"seed": [1, 2]},
+                                   "max_parallel": 1})
+    runs = expand(sweep)
+
+    class Task:
+        def remote(self, config, run_dir, address):   # a ref: get gives the run's row
+            return type("Ref", (), {"row": {"run_dir": run_dir, "error": ""}})()
+    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect",
+                        lambda *a, **k: None)
+    monkeypatch.setattr(ray, "remote", lambda **k: lambda f: Task())
+    monkeypatch.setattr(ray, "wait", lambda refs, num_returns: (refs[:1], refs[1:]))
+    monkeypatch.setattr(ray, "get", lambda ref: ref.row)
+
+    def echo(line):
+        if line.startswith("finished"):
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        _run_locked(sweep, runs, tmp_path, address=None, num_cpus=None, echo=echo)
+    rows = pq.read_table(tmp_path / "sweep.parquet").to_pylist()
+    assert [r["name"] for r in rows] == [runs[0][1].name], rows
