@@ -11,8 +11,9 @@ a scatter's accumulation (``elems``).
   (index_select, advanced indexing ``x[idx]``, masked_select), and a reshape, flatten or
   contiguous() that had to copy, and since h203 ``diag``/``diag_embed``/``diagflat``, F.unfold,
   F.one_hot, F.max_unpool, F.fold (an add a value read), F.grid_sample (an interpolation:
-  4 ops an output bilinear, 16 bicubic), F.affine_grid (3 an output) and the ``*_copy``
-  functions (``expand_copy``, ``permute_copy``...); an assignment
+  4 ops an output bilinear, 16 bicubic), F.affine_grid (3 an output), ``block_diag``,
+  ``cartesian_prod``, ``combinations`` and the ``*_copy`` functions (``expand_copy``,
+  ``permute_copy``...); an assignment
   ``x[idx] = v`` and ``x.copy_(v)`` write their values into the tensor.  Each reads its source once (at most the values it writes: a
   gather reads what it picks; a repeat reads its input once) and its index tensors, and
   writes its output.  A call whose output shares its input's storage is a view
@@ -82,7 +83,8 @@ CONCATS = frozenset(f for f in (torch.cat, torch.concat, getattr(torch, "concate
                                 torch.stack, *(getattr(torch, n, None) for n in _STACKS))
                     if f is not None)
 # layout conversions: they read all their source stores (``_sparse_copy_op``)
-_CONVERSIONS = ("to_dense", "to_sparse", "to_sparse_coo", "to_sparse_csr", "to_sparse_csc")
+_CONVERSIONS = ("to_dense", "to_sparse", "to_sparse_coo", "to_sparse_csr", "to_sparse_csc",
+                "to_sparse_bsr", "to_sparse_bsc")
 # calls that make a new tensor of their input's values (or a view: ``_is_view``, free); the
 # source is their first argument, any other tensor argument an index they read
 COPIES = {f: name for name in (
@@ -95,7 +97,9 @@ COPIES = {f: name for name in (
     "diag", "diag_embed", "diagflat", "alias_copy", "as_strided_copy", "detach_copy",
     "diagonal_copy", "expand_copy", "permute_copy", "select_copy", "slice_copy",
     "squeeze_copy", "t_copy", "transpose_copy", "unfold_copy", "unsqueeze_copy", "view_copy",
-    "view_as_real_copy", "view_as_complex_copy") for f in tensor_forms((name,), inplace=False)}
+    "view_as_real_copy", "view_as_complex_copy",
+    # pieces copied into a new tensor (the others read as a copy's further tensors)
+    "block_diag", "cartesian_prod", "combinations") for f in tensor_forms((name,), inplace=False)}
 COPIES[torch.nn.functional.unfold] = "unfold"   # im2col: each window's values copied out
 COPIES[torch.nn.functional.one_hot] = "one_hot"   # its indices read, its rows written
 # (h203) an unpooling's values scattered into its zeroed output (its indices read); a fold
@@ -137,7 +141,7 @@ TARGETED = frozenset(WRITES.values()) | frozenset(_SCATTER_ARGS)
 # (h203: and the factories torch.zeros, ones, full and eye a forward calls: they were free);
 # the ranges compute each value from its index too: element ops per value (``RANGES``)
 RANGES = {torch.arange: 1, torch.linspace: 1, torch.logspace: 2, torch.triu_indices: 1,
-          torch.tril_indices: 1,
+          torch.tril_indices: 1, torch.range: 1,
           # windows: a cosine of the index and a multiply-add (kaiser: a Bessel i0 too)
           torch.hann_window: 2, torch.hamming_window: 2, torch.blackman_window: 2,
           torch.bartlett_window: 2, torch.kaiser_window: 3}

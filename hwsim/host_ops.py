@@ -18,8 +18,9 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from hwsim.arithmetic import PAIRED_FUNCS, POINTWISE_FUNCS, SORT_FUNCS
+from hwsim.arithmetic import SORT_FUNCS
 from hwsim.op import Op
+from hwsim.pointwise import PAIRED_FUNCS, POINTWISE_FUNCS
 from hwsim.recurrent import RNN_GATES
 
 

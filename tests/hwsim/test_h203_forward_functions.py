@@ -147,6 +147,10 @@ CALLS = [
     ("hann_window", lambda y, z: torch.hann_window(WIDTH) + y, ["fill", "add"]),
     ("fake_quantize", lambda y, z: torch.fake_quantize_per_tensor_affine(y, 0.1, 0, -128, 127),
      ["fake_quantize_per_tensor_affine"]),
+    ("block_diag", lambda y, z: torch.block_diag(y[:2, :16], z[2:, 16:]) + y, ["copy"]),
+    ("polar", lambda y, z: torch.view_as_real(torch.polar(y.abs(), z))[..., 0],
+     ["abs", "polar"]),
+    ("gradient", lambda y, z: torch.gradient(y, dim=1)[0], ["gradient"]),
 ]
 
 
