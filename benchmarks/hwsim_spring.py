@@ -4,7 +4,8 @@ and fixed-point training at SPRING's precision with stochastic vs round-to-neare
 Part 1 prices a ResNet-like CNN (synth.models resnet18, CIFAR-style, and resnet8_w16) on
 ``hwsim.spring`` and on the ``hwsim.gpu`` roofline of a GTX 1080 Ti, for a batch of real
 mnist5k images (activation sparsity measured on them; weights dense as initialized), with
-the GPU at its roofline (efficiency 1: the GPU's best case) and at 50 % efficiency.
+the GPU at its roofline (efficiency 1: compute and memory at their peaks) and at 50 %
+efficiency, each kernel launch 5 us (``GpuConfig.launch_us``'s default).
 
 Part 2 trains LeNet-5 (BN) on mnist5k in fp32 and in 20-bit fixed point (synth.quant: 4
 integer + 16 fraction bits, SPRING) on weights, activations, gradients and optimizer state,
@@ -322,11 +323,11 @@ def main() -> None:
     text = ["# SPRING vs GTX 1080 Ti, and training at SPRING's precision", "",
             "Command: `python benchmarks/hwsim_spring.py`.  Batch of 32 real mnist5k images",
             "(1x28x28); GPU = roofline of a GTX 1080 Ti (11.34 TFLOP/s, 484 GB/s, 250 W), at",
-            "efficiency 1.0 (its best case) and 0.5; SPRING = hwsim.spring defaults (73,728 MACs,",
+            "efficiency 1.0 (its peaks) and 0.5, 5 us a kernel launch; SPRING = hwsim.spring defaults (73,728 MACs,",
             "700 MHz, 20-bit, binary-mask sparsity).  Paper figures in parentheses.", ""]
     text += hardware_table()
     text += ["", "Why the ratios differ from the paper's: the GPU side is a roofline (efficiency 1.0 is",
-             "the GPU's best case; the paper measured a real 1080 Ti, which runs below its roofline:",
+             "the roofline's peaks, plus 5 us a kernel launch; the paper measured a real 1080 Ti, which runs below its roofline:",
              "see the 0.5 rows); the weights here are dense (initialized, not pruned), so only activation zeros are",
              "skipped; the M3D NVM bandwidth/energy, node and static power of SPRING are our",
              "stated assumptions (hwsim/spring.py), which set the power ratio; batch 32 of",
