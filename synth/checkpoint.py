@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synth.errors import UserError
-from synth.files import atomic_path, check_replaceable
+from synth.files import atomic_path, check_replaceable, printable
 
 if TYPE_CHECKING:   # annotations only: torch is imported where it is used
     import torch
@@ -142,6 +142,7 @@ def _load_tensor_zip(path: Path, what: str, expected: str,
     if not zipped:
         raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
                         f"(a torch.save zip file)")
+    _check_crc(raw, path, what)
     try:
         with warnings.catch_warnings():   # torch's notes on odd pickles: the error says it
             warnings.simplefilter("ignore")
@@ -151,6 +152,22 @@ def _load_tensor_zip(path: Path, what: str, expected: str,
                         f"({type(e).__name__})") from None
     _check_expansion(payload, raw, path, what)
     return payload, raw
+
+
+def _check_crc(raw: bytes, path: Path, what: str) -> None:
+    """Every entry of the zip ``raw`` matches the CRC-32 torch.save recorded for it: torch.load
+    does not check them, so a checkpoint with one bit flipped in a weight (a damaged copy or
+    download) loaded, and eval scored the damaged model without a word."""
+    import zipfile
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+        raise UserError(f"corrupt or unsafe {what} {path}: not a readable zip file "
+                        f"({type(e).__name__})") from None
+    if bad is not None:
+        raise UserError(f"corrupt {what} {path}: its entry {printable(bad)[:80]} does not match "
+                        f"the checksum it was saved with (damaged in a copy or download?)")
 
 
 def _check_expansion(payload: Any, raw: bytes, path: Path, what: str) -> None:
