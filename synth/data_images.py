@@ -106,7 +106,7 @@ def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
     is, else RGB), the size checked from each header before a pixel is decoded.  8-bit
     images are scaled by 255, 16-bit ones by 65535; floating-point and 32-bit images, whose
     range is unknown, are refused."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
     size, modes, headers = None, set(), []
     for f in files:
         try:
@@ -119,7 +119,8 @@ def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
             raise UserError(f"image folder {printable(root)}: {printable(f)} declares more "
                             f"than {Image.MAX_IMAGE_PIXELS * 2:,} pixels; the limit is "
                             f"{MAX_IMAGE_SIDE} px a side") from None
-        except (UnidentifiedImageError, OSError, ValueError) as e:
+        except Exception as e:   # UnidentifiedImageError, OSError; and Pillow's SyntaxError,
+            # struct.error, EOFError or MemoryError of a damaged file (mutation fuzzing)
             raise UserError(f"image folder {printable(root)}: {printable(f)} cannot be read as "
                             f"an image ({type(e).__name__})") from None
         if odd:   # floats of 0..3 were truncated to 0..2 of 255, 32-bit integers all white
@@ -167,7 +168,9 @@ def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
                 else:
                     a = np.asarray(_flatten(im).convert(mode), dtype=np.float32) / 255.0
                     x[i] = a[None] if channels == 1 else a.transpose(2, 0, 1)
-        except (OSError, ValueError) as e:   # a truncated file passes the header check
+        except Exception as e:   # a truncated file passes the header check; a damaged one
+            # raised Pillow's SyntaxError ('broken PNG file (chunk ...)'), a traceback, and a
+            # PNG chunk declaring 3 GB made Pillow's read(n) a MemoryError under a memory cap
             raise UserError(f"image folder {printable(root)}: {printable(f)} cannot be decoded "
                             f"({type(e).__name__})") from None
     return x, mode

@@ -335,3 +335,34 @@ def test_a_checkpoint_damaged_in_a_weight_is_refused_by_its_checksums(tmp_path):
     with pytest.raises(UserError, match="does not match the checksum") as e:
         read_checkpoint(bad)
     assert "data/1" in _one_line(e)
+
+
+# an 8x8 PNG damaged by mutation fuzzing: its header reads, its decoding raised Pillow's
+# SyntaxError('broken PNG file (chunk ...)'), a traceback
+BROKEN_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d494844520000000800000008080200000" "04b6d29dc00000014494441"
+    "54789c63e4129163c00698b08a444154789c63e41291" "63c00698b08a0e5a0900355c004c89293faf0000"
+    "00000e5a0900355c004c89293feb0000000049454e44ae426082")
+
+
+def _two_classes(root):
+    for c in "ab":
+        (root / c).mkdir()
+        for i in range(3):
+            Image.new("RGB", (8, 8), (10, 20, 30)).save(root / c / f"{i}.png")
+
+
+def test_an_image_pillow_fails_to_decode_with_any_error_is_one_line(tmp_path, monkeypatch):
+    _two_classes(tmp_path)
+    (tmp_path / "a" / "0.png").write_bytes(BROKEN_PNG)
+    with pytest.raises(UserError, match="cannot be decoded") as e:
+        load_dataset(f"images:{tmp_path}")
+    assert "0.png" in _one_line(e)
+    # a PNG chunk declaring 3 GB: Pillow's fp.read(n) was a MemoryError under a memory cap
+    (tmp_path / "a" / "0.png").write_bytes((tmp_path / "a" / "1.png").read_bytes())
+
+    def no_memory(self, *args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(Image.Image, "convert", no_memory)
+    with pytest.raises(UserError, match="cannot be decoded .MemoryError."):
+        load_dataset(f"images:{tmp_path}")
