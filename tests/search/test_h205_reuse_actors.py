@@ -4,8 +4,7 @@ Ray 2.60 starts a fresh actor (a worker process) for every trial unless the Tune
 ``reuse_actors`` is set (``search.run.REUSE_ACTORS``); one ``nnsynth search`` took 48 s
 instead of 38 s.  A trial run in a process an earlier trial used must give what it gives in
 a fresh one (``train_candidate`` seeds torch, sets its threads and loads its data itself):
-the same seed gives the same table with reuse on, twice, and equal to the table of fresh
-processes.
+the same seed gives with reuse on the table that fresh processes give.
 
 ``nnsynth search --resume`` of a search that had finished started Ray and restored Tune's
 experiment only to print the summary of its saved results (``search.run.search_finished``).
@@ -54,11 +53,9 @@ def test_trials_reuse_actors_and_give_what_fresh_processes_give(finished, tmp_pa
     _, reused, pids, _ = finished
     assert len(reused) == 2 and len({r["spec"] for r in reused}) == 2
     assert len(set(pids)) == 1, pids          # the second trial ran in the first one's process
-    again, _, _ = _search(tmp_path / "b")
     monkeypatch.setattr(search.run, "REUSE_ACTORS", False)
     fresh, fresh_pids, _ = _search(tmp_path / "c")
     assert len(set(fresh_pids)) == 2, fresh_pids
-    assert again == reused
     assert fresh == reused
 
 
