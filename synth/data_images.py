@@ -2,6 +2,7 @@
 reads it, or a folder of train/, val/ and test/ folders of those."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from synth.data_registry import check_class_names, missing_path, printable, regi
 from synth.data_splits import _image_dataset, split_column, too_few_to_split
 from synth.dataset import Dataset
 from synth.errors import UserError
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 # The formats those suffixes name (JPEG opens a camera's multi-picture file too): a file is
@@ -102,6 +105,19 @@ def _flatten(im):
 
 
 def _read_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
+    """``_decode_images`` with Pillow's warnings on a damaged file (a TIFF's 'Tag data larger
+    than file. Skipping tag 279', 'Truncated File Read'), which Python printed on stderr with
+    Pillow's source line, as one log line each."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _decode_images(files, root)
+    for message in sorted({" ".join(str(w.message).split()) for w in caught})[:5]:
+        log.warning("image folder %s: Pillow: %s", printable(root), message[:200])
+    return result
+
+
+def _decode_images(files: list[Path], root: Path) -> tuple[np.ndarray, str]:
     """(N, C, H, W) pixels in [0, 1] of ``files`` (all of one size; grayscale when every one
     is, else RGB), the size checked from each header before a pixel is decoded.  8-bit
     images are scaled by 255, 16-bit ones by 65535; floating-point and 32-bit images, whose
