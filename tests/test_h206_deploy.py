@@ -220,3 +220,26 @@ def test_a_sweep_run_said_finished_has_its_row_written(tmp_path, monkeypatch):
         _run_locked(sweep, runs, tmp_path, address=None, num_cpus=None, echo=echo)
     rows = pq.read_table(tmp_path / "sweep.parquet").to_pylist()
     assert [r["name"] for r in rows] == [runs[0][1].name], rows
+
+
+def test_ctrl_c_line_is_not_glued_to_a_progress_bar(monkeypatch):
+    """Ctrl-C in grow-prune's loop: its bar was left mid-line and the interrupted line was
+    written after it ('... conn=1271, val=0.9167]interrupted: finished work is kept ...'),
+    on a terminal as on a pipe.  The bars still open are closed first."""
+    import re
+
+    from tqdm.auto import tqdm
+
+    import synth.workflows
+
+    def interrupted(*a, **k):
+        bar = tqdm(total=17, desc="grow-prune", file=sys.stderr, disable=False)
+        bar.update(3)
+        bar.set_postfix(conn=1271)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(synth.workflows, "grow_prune_checkpoint", interrupted)
+    result = run(["grow-prune", "--dataset", "iris", "--model", "mlp_small", "--out",
+                  "/nonexistent-h206/m.pt"])
+    assert result.exit_code == 130 and "3/17" in result.output, result.output
+    assert re.search(r"(^|\n)interrupted: ", result.output), repr(result.output)
+    assert "Traceback" not in result.output

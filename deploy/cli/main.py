@@ -31,10 +31,53 @@ def _usage_error(e: click.UsageError):
     sys.exit(2)
 
 
+_OUTPUT_FLAGS = ("--verbose", "--quiet", "-q")
+
+
+def _is_output_flag(token: str) -> bool:
+    """``-v``, ``-vv``, ... ``--verbose``, ``-q``, ``--quiet``: the root's output options."""
+    return token in _OUTPUT_FLAGS or (len(token) > 1 and token[0] == "-" and
+                                      set(token[1:]) == {"v"})
+
+
+def _value_options(command: click.Command) -> set[str]:
+    """The spellings of ``command``'s options that take a value (the next token is theirs)."""
+    return {o for p in command.params if isinstance(p, click.Option) and not p.is_flag
+            and not p.count and p.nargs != 0 for o in p.opts}
+
+
+def hoist_output_flags(group: click.Group, args: list[str]) -> list[str]:
+    """``args`` with the root's ``-v``/``-q`` typed after the command (``nnsynth train -v
+    ...``, ``nnsynth hwsim eval -q ...``) moved before it, where the root parses them: the
+    README's ``nnsynth -v CMD`` and the position a user types by habit both work (it was
+    "No such option '-v'").  A token that is the value of the option before it (``--class-names
+    -v``), or one after ``--``, or a flag the command defines itself, is left in place."""
+    names = [i for i, a in enumerate(args) if not a.startswith("-")]
+    if not names or args[names[0]] not in group.commands:
+        return args
+    start = names[0]
+    command, hoisted, rest, previous = group.commands[args[start]], [], [], None
+    for i, token in enumerate(args[start + 1:], start + 1):
+        if token == "--":
+            rest += args[i:]
+            break
+        own = any(token in p.opts for p in command.params if isinstance(p, click.Option))
+        if _is_output_flag(token) and not own and previous not in _value_options(command):
+            hoisted.append(token)
+            previous = None
+            continue
+        if isinstance(command, click.Group) and token in command.commands and \
+                previous not in _value_options(command):
+            command = command.commands[token]
+        rest.append(token)
+        previous = token
+    return args[:start] + hoisted + [args[start]] + rest
+
+
 class _Root(click.Group):
     def parse_args(self, ctx, args):
         try:
-            return super().parse_args(ctx, args)
+            return super().parse_args(ctx, hoist_output_flags(self, list(args)))
         except click.exceptions.NoArgsIsHelpError:   # bare `nnsynth`: the help, as click shows it
             raise
         except click.UsageError as e:   # a bad root option (nnsynth --bogus): no usage block
@@ -66,9 +109,23 @@ class _Root(click.Group):
                        f"{longest:,} bytes; most file systems allow 255)", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
+            close_bars()
             click.echo(interrupted_line(ctx.invoked_subcommand, ctx.meta.get(PARAMS) or {}),
                        err=True)
             sys.exit(130)
+
+
+def close_bars() -> None:
+    """Close the progress bars still open, as tqdm closes them (a bar that stays ends its
+    line, a transient one is cleared): Ctrl-C leaves the loop's bar mid-line, and the
+    interrupted line was glued to it (``... 3/17 [00:01<00:05, conn=1271]^Cinterrupted:
+    finished work is kept ...`` on a terminal, and on a pipe)."""
+    std = sys.modules.get("tqdm.std")     # no bar was drawn without it
+    for bar in list(getattr(getattr(std, "tqdm", None), "_instances", None) or ()):
+        try:
+            bar.close()
+        except Exception:   # a bar whose stream is gone: the line is what matters
+            pass
 
 
 # ``ctx.meta`` key of the options the running command was called with (its callback's
