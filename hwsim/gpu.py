@@ -17,7 +17,7 @@ import numpy as np
 
 from synth.config import Config, check_choice, check_range, value_error
 from hwsim.accel import MIN_DRAM_GBPS, serial_steps
-from hwsim.op import Op, forward_elems, lookup_elems
+from hwsim.op import Op, backward_passes, forward_elems, lookup_elems
 
 
 MIN_TFLOPS = 1e-6        # TFLOP/s (1 MFLOP/s): the slowest peak a GpuConfig takes
@@ -70,7 +70,8 @@ def phase_work(ops: Sequence[Op], mode: str):
     """(FLOPs, elements moved) per op for inference or training, arrays of shape (L,).
 
     Training = forward + backward-data (dX = dY W^T, same MACs) + backward-weight
-    (dW = X^T dY, same MACs) + SGD-momentum update (read W, dW, v; write W, v: 5 W traffic,
+    (dW = X^T dY, same MACs; only an op with weights or a product of two activations,
+    ``backward_passes``) + SGD-momentum update (read W, dW, v; write W, v: 5 W traffic,
     3 FLOPs per weight).  Backward traffic: read W, dY, write dX; read X, dY, write dW.  An
     embedding has no backward-data pass: its input is indices, with no gradient (it was
     charged one, its whole table read and a gradient of its indices written: Embedding(10000,
@@ -96,9 +97,14 @@ def phase_work(ops: Sequence[Op], mode: str):
     moved_fwd = W_read + I + O                       # elements read + written
     if mode == "inference":
         return flops_fwd, moved_fwd
-    data = np.array([o.type != "embedding" for o in ops], dtype=np.float64)   # dX computed
-    flops = (2 + data) * flops_fwd + 3 * W
-    moved = moved_fwd + data * (W + O + I) + (I + O + W) + 5 * W
+    # the backward passes an op runs (``backward_passes``): backward-data where its input is
+    # not indices, backward-weight where it has weights or is a product of two activations
+    # (its second backward GEMM, dB = A^T dY).  Every op was charged a dW pass: a ReLU's
+    # training cost 3x its forward FLOPs and moved a third pass of I + O values, while its
+    # kernels (``evaluate``) counted forward and backward-data only (h209)
+    data, weights = backward_passes(ops)
+    flops = (1 + data + weights) * flops_fwd + 3 * W
+    moved = moved_fwd + data * (W + O + I) + weights * (I + O + W) + 5 * W
     return flops, moved
 
 
@@ -126,9 +132,7 @@ def evaluate(ops: Sequence[Op], config: GpuConfig | None = None, mode: str = "in
     # activations (``matmul``: attention's Q K^T, A V) has two backward GEMMs, dA = dY B^T
     # and dB = A^T dY, as a layer's dX and dW (``phase_work``'s passes)
     steps = np.array([serial_steps(o) for o in ops], dtype=np.float64)
-    data = np.array([o.type != "embedding" for o in ops], dtype=np.float64)
-    weights = np.array([o.weight_elems > 0 or o.type == "matmul" for o in ops],
-                       dtype=np.float64)
+    data, weights = backward_passes(ops)
     kernels = steps * (1 + data) + weights if mode == "training" else steps
     t = np.maximum(t_comp, t_mem) + kernels * config.launch_us * 1e-6                # s per op
     seconds = float(t.sum())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -101,6 +102,27 @@ def forward_elems(op: Op, mode: str) -> int:
             and dict(op.geometry).get("track_running_stats"):
         return NORM_OPS_PER_ELEMENT * op.elems
     return op.elems
+
+
+def backward_passes(ops):
+    """(data, weights), 0/1 arrays of shape (L,): whether each op runs a backward-data pass
+    (dX: every op but an embedding, whose input is indices with no gradient) and a
+    backward-weight pass (dW: an op with weights, or a product of two activations, a
+    ``matmul``, whose dB = A^T dY is its second backward GEMM).  An op without weights (an
+    activation, a pool, a residual add, a recurrent cell's update) has no dW pass.  A norm
+    with a scale and shift (geometry ``affine`` or ``elementwise_affine`` true) has one,
+    their gradients' sums over dY x x_hat and dY, though its record holds no weights (its
+    C scale and shift values are not priced as weights)."""
+    data = np.array([o.type != "embedding" for o in ops], dtype=np.float64)
+    weights = np.array([o.weight_elems > 0 or o.type == "matmul" or _affine_norm(o)
+                        for o in ops], dtype=np.float64)
+    return data, weights
+
+
+def _affine_norm(op: Op) -> bool:
+    """Whether ``op`` is a norm with a learned scale and shift (``backward_passes``)."""
+    g = dict(op.geometry)
+    return op.type in ("batchnorm", "norm") and bool(g.get("affine", g.get("elementwise_affine")))
 
 
 def numel(shape) -> int:

@@ -40,7 +40,7 @@ import numpy as np
 from synth.config import Config, check_choice, check_range, short_repr, value_error
 from hwsim.accel import (ADD8_PJ, MIN_CLOCK_MHZ, MIN_DRAM_GBPS, MULT8_PJ, REF_NM,
                          SRAM8KB_PJ_PER_B, chunk_sizes, layer_arrays, serial_steps)
-from hwsim.op import Op, forward_elems
+from hwsim.op import Op, backward_passes, forward_elems
 
 MODES = ("inference", "training")
 
@@ -114,7 +114,12 @@ def _arrays(ops: Sequence[Op], mode: str = "inference") -> dict[str, np.ndarray]
     time steps it runs one after another (``steps``, ``hwsim.accel.serial_steps``: a
     recurrent op's and its cell's, 1 for any other op)."""
     a = {k: v[:, 0] for k, v in layer_arrays(ops).items()}
-    return {**a, "elems": np.array([float(forward_elems(o, mode)) for o in ops]),
+    # the backward passes each op runs in training, 0/1 (``hwsim.op.backward_passes``):
+    # backward-data ``bd`` (not an embedding), backward-weight ``bw`` (weights, or a product
+    # of two activations)
+    bd, bw = backward_passes(ops)
+    return {**a, "bd": bd, "bw": bw,
+            "elems": np.array([float(forward_elems(o, mode)) for o in ops]),
             "cls": _classes(ops, a["S"]),
             "steps": np.array([float(serial_steps(o)) for o in ops]),
             "bn": np.array([float(batch_statistics(o, mode)) for o in ops]),
@@ -305,14 +310,20 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
     nvm_write = np.where(spill, out_bits, 0.0)
     if mode == "training":
         # backward through time: step t's dX needs step t+1's (serial, as the forward
-        # pass, and so are the cell's backward element ops, ``2 * vec``); dW = sum over
-        # steps of X_t^T dY_t is a reduction, not a chain: one pass of all steps
+        # pass, and so are the cell's backward element ops, ``vec`` a backward pass); dW =
+        # sum over steps of X_t^T dY_t is a reduction, not a chain: one pass of all steps
         bwd_d, eff_d = _pass(a, cfg, a["sa"], a["sw"], steps)
         bwd_w, eff_w = _pass(a, cfg, a["sa"], a["sa"])
+        # an op runs only the backward passes it has (``bd``, ``bw``): an op without
+        # weights no dW (its element ops were charged a third pass, a ReLU's training 3x its
+        # forward lanes and buffer accesses, as ``hwsim.gpu.phase_work`` charged its FLOPs,
+        # h209), an embedding no dX (its input is indices)
+        bwd_d, eff_d = a["bd"] * bwd_d, a["bd"] * eff_d
+        bwd_w, eff_w = a["bw"] * bwd_w, a["bw"] * eff_w
         # dX = dY W^T tiles W as the forward pass does, against dY (the output's size)
         restream = restream + _restream(a, cfg, a["W"], sw, a["O"], sa)
         update = np.ceil(3 * a["W"] / lanes)                                  # SGD+momentum
-        cycles_c = cycles_c + bwd_d + bwd_w + update + 2 * vec
+        cycles_c = cycles_c + bwd_d + bwd_w + update + (a["bd"] + a["bw"]) * vec
         eff = eff + eff_d + eff_w
         # activations saved for backward (write, then read), gradients and weights updated
         saved = _compressed_bits(a["I"], sa, b)
@@ -331,20 +342,21 @@ def _run(a, cfg: SpringConfig, mode: str) -> dict:
     mac_pj = (MULT8_PJ * (b / 8) ** 2 + ADD8_PJ * 2 * b / 8) * e_scale        # b x b mult, 2b add
     sram_pj_b = SRAM8KB_PJ_PER_B * np.sqrt(cfg.sram_bank_kb / 8) * e_scale    # pJ per byte
     e_mac = float(eff.sum()) * mac_pj
-    n_elem_ops = a["elems"].sum() * (3 if mode == "training" else 1)
+    passes = 1 + a["bd"] + a["bw"] if mode == "training" else 1.0   # per op (``bd``, ``bw``)
+    n_elem_ops = (a["elems"] * passes).sum()
     e_vec = float(n_elem_ops) * ADD8_PJ * b / 8 * e_scale
     sram_bytes = eff.sum() * 2 * (b / 8) / cfg.operand_reuse                 # 2 operands per MAC
     # (a GEMM's operands: each buffer read serves ``operand_reuse`` MACs; an op off the
-    # array reuses none: values x b / 8 bytes, forward, backward-data and its update in
-    # training as its element ops, ``n_elem_ops``)
-    sram_bytes = sram_bytes + buffered.sum() * (b / 8) * (3 if mode == "training" else 1)
+    # array reuses none: values x b / 8 bytes, forward and its backward passes in training
+    # as its element ops, ``passes``)
+    sram_bytes = sram_bytes + (buffered * passes).sum() * (b / 8)
     sram_bytes = sram_bytes + written.sum() * (b / 8)                      # GEMM results
     e_sram = float(sram_bytes * sram_pj_b)
     e_nvm = float(nvm_read.sum() * cfg.nvm_read_pj_per_bit + nvm_write.sum() * cfg.nvm_write_pj_per_bit)
     e_static = cfg.static_w * seconds * 1e12                                  # W*s = 1e12 pJ
     energy_pj = e_mac + e_vec + e_sram + e_nvm + e_static
     return {"cycles": cycles, "compute": cycles_c, "memory": cycles_m, "eff": float(eff.sum()),
-            "dense": float(a["macs"].sum() * (3 if mode == "training" else 1)),
+            "dense": float((a["macs"] * passes).sum()),
             "nvm_read": float(nvm_read.sum()), "nvm_write": float(nvm_write.sum()),
             "restream": float(restream.sum()), "mask_bits": float(a["W"].sum() + a["I"].sum()),
             "e_mac": e_mac, "e_vec": e_vec, "e_sram": e_sram, "e_nvm": e_nvm,
@@ -390,8 +402,8 @@ def _scaled(a, n):
     # a BatchNorm that normalizes by its batch's statistics (``bn``, ``batch_statistics``)
     # is such a reduction too, of its chunk's n / B of the batch: the chunk adds its sums (a
     # sum and a sum of squares a channel, C values each) to the chunks' before it (2 C
-    # element ops; in training the backward pass's sums likewise, in its x 3), and its input
-    # (I values) waits for the whole batch's statistics; in training its backward pass's dY
+    # element ops; in training the backward pass's sums likewise, in its backward passes),
+    # and its input (I values) waits for the whole batch's statistics; in training its backward pass's dY
     # (its output's O values) waits for the batch's sums of dY and dY x x_hat too: two
     # passes over the chunks at each of them.  (Each chunk normalized by its own statistics,
     # a ghost batch norm that real training does not compute, h204)
