@@ -6,6 +6,7 @@ RAY_ADDRESS environment variable) joins an existing cluster instead.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -70,6 +71,29 @@ def hide_auth_opt_out() -> None:
         logger.addFilter(_NoAuthOptOut())
 
 
+@contextlib.contextmanager
+def deferred_sigint():
+    """Ctrl-C (SIGINT) during the block is held and delivered when it ends (to the handler
+    there was: Python's raises KeyboardInterrupt).  ``ray.init`` starts Ray's processes by
+    fork: a Ctrl-C that came during one was raised in logging's at-fork handler, where Python
+    ignores exceptions ("Exception ignored in: <function _releaseLock ...> ...
+    KeyboardInterrupt", a traceback on stderr), and `nnsynth invert` ran on to its end.  Off
+    the main thread, or where SIGINT is not a Python handler's (ignored), nothing changes."""
+    import signal
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    held: list = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        previous(signal.SIGINT, None)
+
+
 LOCAL_ADDRESSES = (None, "", "local")
 STARTUP_ATTEMPTS = 3      # local Ray starts tried when the raylet misses its start-up window
 
@@ -99,7 +123,8 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
                   configure_logging=True, logging_level="ERROR" if quiet else "INFO")
     if address and address not in LOCAL_ADDRESSES:
         log.info("joining the Ray cluster at %s", address)
-        _join(address, kwargs)
+        with deferred_sigint():
+            _join(address, kwargs)
         return ray.get_runtime_context()
     _require_token_auth()
     check_local_cpus(num_cpus)
@@ -113,8 +138,9 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     # /tmp/ray/ray_current_cluster names (another process's, possibly dead: it then hangs).
     for attempt in range(1, STARTUP_ATTEMPTS + 1):
         try:
-            ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
-                     dashboard_host=LOCALHOST, _node_ip_address=LOCALHOST, **kwargs)
+            with deferred_sigint():
+                ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
+                         dashboard_host=LOCALHOST, _node_ip_address=LOCALHOST, **kwargs)
             break
         except Exception as e:
             # Ray gives a new raylet a fixed 30 s to register with the GCS; on a loaded

@@ -243,3 +243,56 @@ def test_ctrl_c_line_is_not_glued_to_a_progress_bar(monkeypatch):
     assert result.exit_code == 130 and "3/17" in result.output, result.output
     assert re.search(r"(^|\n)interrupted: ", result.output), repr(result.output)
     assert "Traceback" not in result.output
+
+
+def test_ctrl_c_of_invert_promises_a_resume_only_with_work_kept(tmp_path):
+    """`nnsynth invert` interrupted during its imports or Ray's start said "finished work is
+    kept; rerun the same command to resume" of a --out that did not exist, or held only the
+    job's manifest."""
+    from deploy.cli.main import interrupted_line
+    out = tmp_path / "set"
+    for made in (None, "job.json"):
+        if made:
+            out.mkdir()
+            (out / made).write_text("{}")
+        line = interrupted_line("invert", {"out": str(out)})
+        assert "kept" not in line and "no shard was written yet" in line, line
+    for work in ("shard-00000.parquet", "generator.pt"):
+        (out / work).write_bytes(b"x")
+        line = interrupted_line("invert", {"out": str(out)})
+        assert line == "interrupted: finished work is kept; rerun the same command to resume"
+        (out / work).unlink()
+
+
+def test_ctrl_c_while_ray_starts_is_not_lost(monkeypatch):
+    """Ctrl-C 4 s into `nnsynth invert` (Ray starting: ray.init forks its processes) printed
+    "Exception ignored in: <function _releaseLock ...> KeyboardInterrupt" and the command
+    ran to its end: the interrupt was raised in logging's at-fork handler, where Python
+    ignores exceptions.  ray.init is faked: a Ctrl-C arrives inside such a handler (an
+    object's __del__, where exceptions are ignored too)."""
+    import gc
+    import importlib
+    import os
+    import signal
+
+    import ray
+    connect_module = importlib.import_module("cluster.connect")
+
+    class AtFork:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):   # the handler runs here, between bytecodes
+                pass
+
+    def init(**kwargs):
+        AtFork()
+        gc.collect()
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: "ray")
+    monkeypatch.setattr(connect_module, "_require_token_auth", lambda: None)
+    monkeypatch.setattr(connect_module, "_check_token_auth_started", lambda: None)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):
+        connect_module.connect()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

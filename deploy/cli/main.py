@@ -9,13 +9,17 @@ from __future__ import annotations
 import errno
 import functools
 import importlib
+import logging
 import os
 import pkgutil
 import sys
+import time
 
 import click
 
 from synth.errors import ConfigError, UserError
+
+log = logging.getLogger("deploy.cli")
 
 
 def one_line(message: str, limit: int = 1000) -> str:
@@ -159,6 +163,21 @@ def _synthesis(params: dict, again: str) -> str | None:
             f"reuse them ({again} again)" if kept else None)
 
 
+def _synthesis_kept(params: dict) -> bool:
+    """Whether ``nnsynth invert --out`` holds work of its job that a rerun resumes from: a
+    shard, or an amortized job's generator (Ctrl-C during the imports or Ray's start said
+    'finished work is kept' of an empty or missing folder)."""
+    out = params.get("out")
+    if not out or not os.path.isfile(os.path.join(out, "job.json")):
+        return False
+    try:
+        names = os.listdir(out)
+    except OSError:
+        return False
+    return any(n.startswith("shard-") and n.endswith(".parquet") or n == "generator.pt"
+               for n in names)
+
+
 def _search(params: dict) -> str:
     where = params.get("resume_dir") or params.get("out")
     return (f"finished work is kept; rerun it with --resume {where} to continue" if where else
@@ -171,7 +190,8 @@ def _search(params: dict) -> str:
 RESUMES = {
     "run": RESUMED,        # its ledger: finished stages and search trials are skipped
     "sweep": RESUMED,      # each run's own ledger
-    "invert": RESUMED,     # the shards written to --out
+    "invert": lambda p: RESUMED if _synthesis_kept(p) else (
+        "no shard was written yet; rerun the same command to start it"),
     "symbiotic": "finished work is kept; rerun the same command to skip the candidates it "
                  "trained",   # <--out>/cache/candidates
     "search": _search,
@@ -258,9 +278,16 @@ def _naming_options(command: click.Command) -> None:
 
     @functools.wraps(callback)
     def run(*args, **kwargs):
-        click.get_current_context().meta[PARAMS] = dict(kwargs)   # for a Ctrl-C's line
+        ctx = click.get_current_context()
+        ctx.meta[PARAMS] = dict(kwargs)   # for a Ctrl-C's line
+        # -vv shows the options the command runs with (defaults filled in), -v its time
+        log.debug("%s with %s", ctx.command_path,
+                  ", ".join(f"{k}={v!r}" for k, v in kwargs.items()))
+        start = time.perf_counter()
         try:
-            return callback(*args, **kwargs)
+            result = callback(*args, **kwargs)
+            log.info("%s finished in %.1f s", ctx.command_path, time.perf_counter() - start)
+            return result
         except Exception as e:   # a ConfigError, a library's check in the same words, or
             error = worker_user_error(e)     # either raised in a Ray worker
             if error is None:
