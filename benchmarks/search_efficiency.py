@@ -95,14 +95,61 @@ def convnet_problem() -> Problem:
                    optuna=suggest)
 
 
+NUMBER_KINDS = "biufc"   # bool, signed/unsigned integers, floats, complex: no pointers
+DTYPE_STATE = (3, None, None, None, -1, -1, 0)   # a plain number dtype's pickled state
+
+
+class _PickledDType:
+    """What ``numpy.dtype(code, align, copy)`` unpickles to: the name of a number type, checked.
+    numpy's own dtype took the pickle's state through ``__setstate__`` (flags, fields,
+    item size): a table whose object dtype had its flags cleared made numpy's ``scalar``
+    read 8 bytes of the file as an object's address (a segmentation fault).  Only the state
+    numpy writes for a plain number dtype is taken here, and only its byte order is used."""
+
+    def __init__(self, code, align=False, copy=False):
+        if not isinstance(code, str) or len(code) > 4:
+            raise pickle.UnpicklingError("a dtype of a benchmark table is a short type code")
+        try:
+            self.dtype = np.dtype(code)
+        except TypeError:
+            raise pickle.UnpicklingError(f"unknown dtype {code!r} in a benchmark table") from None
+        if self.dtype.kind not in NUMBER_KINDS:
+            raise pickle.UnpicklingError(f"dtype {code!r} in a benchmark table: numbers only")
+
+    def __setstate__(self, state):
+        if (not isinstance(state, tuple) or len(state) != 8 or state[1] not in "<>|="
+                or (state[0],) + state[2:] != DTYPE_STATE):
+            raise pickle.UnpicklingError("unexpected dtype state in a benchmark table")
+        self.dtype = self.dtype.newbyteorder(state[1])
+
+
+def _pickled_scalar(dtype, data=None):
+    """``numpy.core.multiarray.scalar``: one number of a checked dtype from exactly its bytes."""
+    if not isinstance(dtype, _PickledDType) or not isinstance(data, bytes) \
+            or len(data) != dtype.dtype.itemsize:
+        raise pickle.UnpicklingError("a benchmark table's scalar is a number dtype and its bytes")
+    return np.frombuffer(data, dtype=dtype.dtype)[0]
+
+
+def _latin1(text, encoding="latin1"):
+    """``_codecs.encode`` as protocol-2 pickles use it for a scalar's bytes (text -> bytes)."""
+    if not isinstance(text, str) or encoding != "latin1":
+        raise pickle.UnpicklingError("only latin-1 bytes in a benchmark table")
+    return text.encode("latin1")
+
+
 class _NumbersOnly(pickle.Unpickler):
-    """NAS-Bench-Graph's tables are pickled dicts of floats: allow numpy scalars, nothing
-    else (no arbitrary object is ever built from the file)."""
+    """NAS-Bench-Graph's tables are pickled dicts of floats: allow numpy number scalars,
+    nothing else (no arbitrary object is ever built from the file, and numpy's own
+    unpickling functions never see its bytes: ``_PickledDType``, ``_pickled_scalar``)."""
+
+    SAFE = {("numpy", "dtype"): _PickledDType, ("_codecs", "encode"): _latin1,
+            ("numpy.core.multiarray", "scalar"): _pickled_scalar,
+            ("numpy._core.multiarray", "scalar"): _pickled_scalar}
 
     def find_class(self, module, name):
-        if (module, name) in {("numpy.core.multiarray", "scalar"), ("numpy", "dtype"),
-                              ("numpy._core.multiarray", "scalar")}:
-            return super().find_class(module, name)
+        if (module, name) in self.SAFE:
+            return self.SAFE[module, name]
         raise pickle.UnpicklingError(f"refusing {module}.{name} in a benchmark table")
 
 
