@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from hwsim.attention import attention_ops
-from hwsim.op import NORM_OPS_PER_ELEMENT, Op, lookup_elems, make_op
+from hwsim.op import FP32_BYTES, NORM_OPS_PER_ELEMENT, Op, lookup_elems, make_op
 from hwsim.recurrent import RNNS, rnn_ops
 
 # --- which layers -----------------------------------------------------------------------------
@@ -216,6 +216,33 @@ def module_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op | list[Op] | No
     if isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
         return _embedding_op(name, m, x, y)
     return None
+
+
+# a conv's padding mode -> the padding layer whose copy it makes (``conv_padding_op``)
+_PAD_KINDS = {"reflect": "ReflectionPad", "replicate": "ReplicationPad",
+              "circular": "CircularPad"}
+
+
+def conv_padding_op(name: str, m: nn.Module, x: torch.Tensor) -> Op | None:
+    """The padded copy a Conv1d/2d/3d of padding_mode 'reflect', 'replicate' or 'circular'
+    makes before it convolves (torch's _ConvNd._conv_forward: ``F.pad(input,
+    _reversed_padding_repeated_twice, mode)`` into a new tensor, then the conv of padding 0):
+    a ``resample`` op named ``NAME.pad``, the input's values read and the padded tensor's
+    written, as the padding layer of that mode (``PADS``; geometry its kind and F.pad's
+    padding, what a host table runs).  None for zero padding (the conv's own, no copy) or no
+    padding.  (The copy was free: a reflect-padded conv cost what a zero-padded one does.)"""
+    mode = getattr(m, "padding_mode", "zeros")
+    pad = tuple(int(p) for p in getattr(m, "_reversed_padding_repeated_twice", ()))
+    if not isinstance(m, CONVS) or mode not in _PAD_KINDS or not any(pad):
+        return None
+    shape = list(x.shape)   # F.pad's order: the last dimension's (left, right) first
+    for i in range(len(pad) // 2):
+        shape[-1 - i] += pad[2 * i] + pad[2 * i + 1]
+    op = make_op("resample", f"{name}.pad", x, x)
+    return dataclasses.replace(op, out_shape=tuple(shape),
+                               out_bytes=math.prod(shape) * FP32_BYTES,
+                               geometry=(("kind", f"{_PAD_KINDS[mode]}{len(m.kernel_size)}d"),
+                                         ("padding", pad)))
 
 
 def lp_pool_elems(p: float, in_elems: int, out_elems: int, reads: int | None = None) -> int:

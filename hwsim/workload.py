@@ -50,7 +50,8 @@ from torch.overrides import TorchFunctionMode
 from hwsim.attention import MHA_FUNC, SDPA, attention_call_ops, mha_work, sdpa_ops, sdpa_work
 from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED,
-                          geometry, lp_pool_elems, op_from_module, resample_elems)
+                          conv_padding_op, geometry, lp_pool_elems, op_from_module,
+                          resample_elems)
 from hwsim.meta_shapes import shape_on_meta
 from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_op,
                       weight_id, zero_frac)
@@ -177,6 +178,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                                      attention_call_ops(name, m, list(calls), run))
                         return
                     op = op_from_module(name, m, x.detach(), out, args, kwargs, run, calls)
+                    pad = conv_padding_op(name, m, x.detach())   # a reflect-padded conv's copy
                 except UserError as e:   # a call no op can price (the model is fine)
                     raise Refusal(str(e)) from None
                 finally:
@@ -186,6 +188,9 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                     op = dataclasses.replace(op, act_sparsity=seen)
                 if isinstance(op, Op) and op.weight_shape:
                     op = dataclasses.replace(op, weight_id=weight_id(m, run))
+                if pad is not None and isinstance(op, Op):   # the copy, then the conv
+                    op = [pad if seen is None else dataclasses.replace(pad, act_sparsity=seen),
+                          op]
                 if op is None and not isinstance(m, FREE + PRICED):
                     state["unpriced"].setdefault(name, type(m).__name__)
                 for one in ([op] if isinstance(op, Op) else op or []):

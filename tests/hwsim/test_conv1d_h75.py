@@ -63,8 +63,10 @@ def test_conv1d_prices_as_the_equal_conv2d(kwargs):
         if c1.bias is not None:
             c2.bias.copy_(c1.bias)
     x = torch.relu(torch.randn(3, 4, 17))              # some activation sparsity
-    (o1,), (o2,) = extract(c1, (4, 17), inputs=x), extract(c2, (4, 1, 17),
-                                                           inputs=x.unsqueeze(2))
+    # (a conv of padding_mode other than 'zeros' is its padded copy, then the conv, h209)
+    ops1, ops2 = extract(c1, (4, 17), inputs=x), extract(c2, (4, 1, 17), inputs=x.unsqueeze(2))
+    assert len(ops1) == len(ops2) == 1 + (kwargs.get("padding_mode", "zeros") != "zeros")
+    o1, o2 = ops1[-1], ops2[-1]
     assert (o1.type, o1.gemm, o1.groups, o1.macs) == (o2.type, o2.gemm, o2.groups, o2.macs)
     assert (o1.weight_bytes, o1.in_bytes, o1.out_bytes) == (o2.weight_bytes, o2.in_bytes,
                                                             o2.out_bytes)
@@ -73,15 +75,15 @@ def test_conv1d_prices_as_the_equal_conv2d(kwargs):
         for df in ("ws", "os", "is"):
             cfg = AcceleratorConfig(rows=rows, cols=cols, dataflow=df, ifmap_kb=0.05,
                                     filter_kb=0.05, ofmap_kb=0.05)
-            a1, a2 = accel.evaluate([o1], cfg), accel.evaluate([o2], cfg)
+            a1, a2 = accel.evaluate(ops1, cfg), accel.evaluate(ops2, cfg)
             for key in ("cycles", "dram_bytes", "energy_mj", "utilization", "latency_ms"):
                 assert a1[key] == a2[key], (rows, cols, df, key)
     for mode in ("inference", "training"):
-        s1 = spring.evaluate([o1], SpringConfig(act_buffer_mb=1e-5), mode)
-        s2 = spring.evaluate([o2], SpringConfig(act_buffer_mb=1e-5), mode)
+        s1 = spring.evaluate(ops1, SpringConfig(act_buffer_mb=1e-5), mode)
+        s2 = spring.evaluate(ops2, SpringConfig(act_buffer_mb=1e-5), mode)
         assert (s1["cycles"], s1["energy_mj"], s1["nvm_bytes"]) == (
             s2["cycles"], s2["energy_mj"], s2["nvm_bytes"])
-        assert gpu.evaluate([o1], mode=mode) == gpu.evaluate([o2], mode=mode)
+        assert gpu.evaluate(ops1, mode=mode) == gpu.evaluate(ops2, mode=mode)
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -92,7 +94,8 @@ def test_the_cpu_table_times_a_conv1d_as_the_layer_computes_it(kwargs):
     """The cpu table runs the layer's own op: F.conv1d with its geometry (it ran F.conv2d,
     which refuses a 3-d weight).  Same tensors drawn as the op's: the layer's output."""
     layer = nn.Conv1d(4, 6, 3, **kwargs)
-    (op,) = extract(layer, (4, 11))
+    *copies, op = extract(layer, (4, 11))   # (a padded copy first where the mode makes one)
+    assert [c.type for c in copies] == ["resample"] * len(copies)
     gen = torch.Generator().manual_seed(0)
     got = op_callable(op, gen)()
     gen = torch.Generator().manual_seed(0)
