@@ -353,8 +353,8 @@ def one_class_warning(model: torch.nn.Module, data: Dataset, split: str = "test"
     share = float((y == c).float().mean())
     return (f"the model predicts class {name!r} for every {split} sample: its {split} "
             f"accuracy {share:.4f} is that class's share of the {split} split, and the "
-            f"other classes are never predicted (an imbalanced set? train longer, or "
-            f"balance the classes)")
+            f"other classes are never predicted (train longer; an imbalanced set: balance "
+            f"its classes)")
 
 
 def mark_final(history: list[dict]) -> list[dict]:
