@@ -37,7 +37,7 @@ from deploy.ledger import LEDGER, Ledger, RunContext, changes, name_changes
 from deploy.run_config import STAGES, RunConfig, enabled_stages
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.files import working_dir, write_json_atomic
+from synth.files import remove_stale_temps, working_dir, write_json_atomic
 
 def default_run_dir(config: RunConfig, root: str | os.PathLike = "runs") -> Path:
     return Path(root) / config.name
@@ -113,6 +113,7 @@ def input_digests(ctx: RunContext, stages: list[str]) -> dict[str, str]:
 
 def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address, progress, log,
                 stop_after) -> dict:
+    remove_stale_temps(run_dir)    # a killed run's half-written files (this run holds the lock)
     ledger = Ledger(run_dir)
     ctx = RunContext(config, run_dir, address=address, progress=progress, log=log)
     inputs = ctx.inputs = input_digests(ctx, stages)

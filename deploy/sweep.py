@@ -38,7 +38,7 @@ from deploy.run_config import (BUNDLED, RunConfig, check_mapping,
                                load_run_config, read_yaml, yaml_bool_hint)
 from synth.config import Config, check_name, check_range, short_repr
 from synth.errors import ConfigError, UserError
-from synth.files import LOCK_FILE, OWNER_MARKER, atomic_path, working_dir
+from synth.files import LOCK_FILE, OWNER_MARKER, atomic_path, remove_stale_temps, working_dir
 
 
 MAX_RUNS = 10_000
@@ -321,6 +321,7 @@ def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
 def _run_locked(sweep, runs, root: Path, *, address, num_cpus, echo) -> list[dict]:
     import ray
     from cluster.connect import connect
+    remove_stale_temps(root, recursive=False)   # a killed sweep's (its runs clean their own)
     connect(address, num_cpus)
     task = ray.remote(num_cpus=0, max_retries=0)(_run_one)
     pending = list(enumerate(runs))[::-1]

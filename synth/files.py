@@ -85,6 +85,34 @@ def _new_temp(path: Path) -> Path:
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
+TEMP_NAME = re.compile(r"\..+\.tmp\d+\.[0-9a-f]{12}")   # the names _new_temp gives
+
+
+def remove_stale_temps(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
+    """Remove the temporary files ``atomic_path`` left in ``folder`` (and below) when their
+    writer was killed (SIGKILL, a sweep's Ray worker ended with its driver): a run directory
+    kept ``.model.onnx.tmp19468.4d60e0c70a53`` across its rerun.  For a caller holding the
+    folder's lock (``lock_dir``), whose writers are then gone; only plain files of this user
+    named as ``_new_temp`` names them, never through a link.  The paths removed."""
+    import stat
+    removed = []
+    for root, dirs, files in os.walk(folder):
+        for name in files:
+            path = Path(root) / name
+            if not TEMP_NAME.fullmatch(name):
+                continue
+            try:
+                st = os.lstat(path)
+                if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+                    path.unlink()
+                    removed.append(path)
+            except OSError:
+                pass
+        if not recursive:
+            break
+    return removed
+
+
 # errors of writing a file that the user can fix (space, permissions, the file system; a
 # directory where the file goes: os.replace onto it is EISDIR, which was a traceback)
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,

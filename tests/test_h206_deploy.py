@@ -296,3 +296,28 @@ def test_ctrl_c_while_ray_starts_is_not_lost(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         connect_module.connect()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_rerun_removes_the_temporary_files_of_a_killed_run(tmp_path, monkeypatch):
+    """A sweep killed during a run's export left `.model.onnx.tmp19468.4d60e0c70a53` in that
+    run's directory (atomic_path's temporary file: its writer, a Ray worker, was killed),
+    and the rerun kept it.  A run removes such files under its lock before any stage; files
+    named otherwise stay.  The run here is refused by its data check, after the lock."""
+    from deploy.pipeline import run_pipeline
+    from deploy.run_config import load_run_config
+    from synth.errors import UserError
+    from synth.files import claim_dir
+    config = tmp_path / "c.yaml"
+    config.write_text(TEACHER_ONLY.replace("digits, model: mlp_small", "wine, model: lenet5"))
+    monkeypatch.chdir(tmp_path)
+    run_dir = claim_dir(tmp_path / "run")
+    stale = [run_dir / ".model.onnx.tmp19468.4d60e0c70a53",
+             run_dir / "synthetic" / ".shard-00001.parquet.tmp77.0123456789ab"]
+    kept = [run_dir / ".notes.tmp", run_dir / "model.onnx.tmp1.0123456789ab",
+            run_dir / ".x.tmp12.0123456789abc"]
+    for path in stale + kept:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("half")
+    with pytest.raises(UserError, match="does not fit wine"):
+        run_pipeline(load_run_config(str(config)), run_dir, progress=False)
+    assert [p.exists() for p in stale + kept] == [False] * len(stale) + [True] * len(kept)
