@@ -80,7 +80,9 @@ class _ArrayState:
         if not (isinstance(state, tuple) and len(state) == 5):
             raise pickle.UnpicklingError("unexpected numpy array state")
         _, shape, dtype, fortran, raw = state
-        if not isinstance(dtype, np.dtype) or dtype.hasobject or dtype.itemsize == 0:
+        # the kind, not dtype.hasobject: that reads the flags, which the pickle sets (BUILD
+        # of an object dtype with flags 0 gave an array of 'pointers' from the file's bytes)
+        if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf" or dtype.itemsize == 0:
             raise pickle.UnpicklingError("arrays of numbers only")
         if not isinstance(raw, (bytes, bytearray)):
             raise pickle.UnpicklingError("array data must be raw bytes")

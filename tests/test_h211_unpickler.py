@@ -94,3 +94,16 @@ def test_plain_number_tables_still_load(protocol):
     got = _NumbersOnly(io.BytesIO(pickle.dumps(table, protocol=protocol))).load()
     assert got == table
     assert [type(v) for v in got["b"]] == [type(v) for v in table["b"]]
+
+
+def test_cifar_batch_arrays_are_numbers_whatever_the_dtype_flags_say():
+    """synth.data_builtin's CIFAR-10 unpickler checked ``dtype.hasobject``, which numpy
+    reads from the dtype's flags -- and the pickle sets those (BUILD): an object dtype with
+    flags 0 passed, and an array of object 'pointers' was made from the file's bytes (the
+    loader's later uint8 / integer checks happened to refuse it before it was touched)."""
+    import io
+    from synth.data_builtin import _ArraysOnlyUnpickler
+    array = (b"\x80\x02cnumpy.core.multiarray\n_reconstruct\n(cnumpy\nndarray\nK\x00\x85C\x01b"
+             b"tR(K\x01K\x02\x85" + _dtype(b"O", FLAGS_CLEARED) + b"\x89C\x10AAAAAAAABBBBBBBBtb.")
+    with pytest.raises(pickle.UnpicklingError, match="numbers only"):
+        _ArraysOnlyUnpickler(io.BytesIO(array), encoding="bytes").load()
