@@ -397,3 +397,12 @@ def test_pillows_warnings_on_a_damaged_image_are_one_log_line(tmp_path, capfd, c
     load_dataset(f"images:{tmp_path}")
     assert "warnings.warn" not in capfd.readouterr().err
     assert any("Pillow:" in r.getMessage() for r in caplog.records)
+
+
+def test_a_named_pipe_in_a_class_folder_is_refused_not_skipped(tmp_path):
+    import os
+    _two_classes(tmp_path)
+    os.mkfifo(tmp_path / "a" / "9.png")   # never opened: a read would wait for a writer
+    with pytest.raises(UserError, match="is not a regular file") as e:
+        load_dataset(f"images:{tmp_path}")
+    assert "9.png" in _one_line(e)
