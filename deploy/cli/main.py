@@ -280,13 +280,17 @@ def _naming_options(command: click.Command) -> None:
     def run(*args, **kwargs):
         ctx = click.get_current_context()
         ctx.meta[PARAMS] = dict(kwargs)   # for a Ctrl-C's line
-        # -vv shows the options the command runs with (defaults filled in), -v its time
-        log.debug("%s with %s", ctx.command_path,
-                  ", ".join(f"{k}={v!r}" for k, v in kwargs.items()))
+        # -vv shows the options the command runs with (defaults filled in), -v its time (a
+        # group's own callback runs before its subcommand: nothing to say there)
+        timed = not isinstance(command, click.Group)
+        if timed:
+            log.debug("%s with %s", ctx.command_path,
+                      ", ".join(f"{k}={v!r}" for k, v in kwargs.items()))
         start = time.perf_counter()
         try:
             result = callback(*args, **kwargs)
-            log.info("%s finished in %.1f s", ctx.command_path, time.perf_counter() - start)
+            if timed:
+                log.info("%s finished in %.1f s", ctx.command_path, time.perf_counter() - start)
             return result
         except Exception as e:   # a ConfigError, a library's check in the same words, or
             error = worker_user_error(e)     # either raised in a Ray worker
