@@ -829,8 +829,15 @@ TS_PATH = ("a .ts file, a folder with one *_TRAIN.ts and its *_TEST.ts, or <fold
 
 
 def _problems(folder: Path) -> list[str]:
-    """The problems whose TRAIN file lies in ``folder`` (``X`` of ``X_TRAIN.ts``), sorted."""
-    return sorted(t.name[:-len("_TRAIN.ts")] for t in folder.glob("*_TRAIN.ts"))
+    """The problems whose TRAIN file lies in ``folder`` (``X`` of ``X_TRAIN.ts``), sorted.  A
+    folder that cannot be listed is a one-line error: glob found nothing in it, and the
+    error said the folder held no .ts file ('found []')."""
+    try:
+        names = os.listdir(folder)
+    except OSError as e:
+        raise UserError(f".ts folder {printable(str(folder))} cannot be read "
+                        f"({e.strerror or type(e).__name__})") from None
+    return sorted(n[:-len("_TRAIN.ts")] for n in names if n.endswith("_TRAIN.ts"))
 
 
 @register_dataset("ts", "your own .ts file, or a directory with *_TRAIN.ts and *_TEST.ts "

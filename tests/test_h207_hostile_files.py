@@ -406,3 +406,22 @@ def test_a_named_pipe_in_a_class_folder_is_refused_not_skipped(tmp_path):
     with pytest.raises(UserError, match="is not a regular file") as e:
         load_dataset(f"images:{tmp_path}")
     assert "9.png" in _one_line(e)
+
+
+def test_a_ts_folder_that_cannot_be_listed_says_so(tmp_path, monkeypatch):
+    # glob found nothing in a folder without read permission: 'must hold exactly one
+    # *_TRAIN.ts with its *_TEST.ts; found []'
+    (tmp_path / "P_TRAIN.ts").write_text("@data\n")
+    (tmp_path / "P_TEST.ts").write_text("@data\n")
+    _unreadable(monkeypatch, tmp_path)   # os.scandir (glob's) and Path.iterdir
+    import os
+    real = os.listdir
+
+    def listdir(path="."):
+        if os.path.abspath(path) == str(tmp_path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+    monkeypatch.setattr(os, "listdir", listdir)
+    with pytest.raises(UserError, match="cannot be read .Permission denied.") as e:
+        load_dataset(f"ts:{tmp_path}")
+    assert str(tmp_path) in _one_line(e)
