@@ -233,7 +233,12 @@ def _label_vectors(classes, class_names, label_vectors, seed: int):
                             f"an array or a {{class: vector}} mapping, got {label_vectors!r}")
         if label_vectors == "random":
             return random_embeddings(len(classes), seed=seed)
-        e = label_embeddings(keys, words)
+        # names given in class order are the classes' own names: an unknown word names the
+        # class by it ("class 'c23'"), not by the number it is fitted as ("class '16'
+        # (name 'c23')": a table of labels c0..c34 has no class 16)
+        named = (isinstance(class_names, (list, tuple))
+                 and all(isinstance(n, str) for n in class_names))
+        e = label_embeddings(list(class_names)) if named else label_embeddings(keys, words)
         warning = placeholder_warning([words.get(k, k) for k in keys], label_vectors)
         if warning:
             log.warning("%s", warning)

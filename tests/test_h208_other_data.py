@@ -161,3 +161,20 @@ def _one_class_synthesis(model, data, config, floor=0.0):
             p.zero_()
         model.net[-1].bias[0] = 1.0
     return model, [measure(model, data, step=0, phase="start", final=True)]
+
+
+def test_secret_names_a_class_without_a_vector_by_its_name():
+    """`nnsynth secret` on a table of labels c0..c34 said "class '16' (name 'c23'): the word
+    'c23' has no GloVe vector": the data has no class 16 (16 is the number c23 is fitted
+    as)."""
+    from synth.errors import UserError
+    from synth.secret import SecretClassifier
+    x = np.random.default_rng(0).normal(size=(12, 2))
+    y = np.arange(12) % 2
+    with pytest.raises(UserError) as err:
+        SecretClassifier(class_names=["cat", "zqxjvw"]).fit(x, y)
+    assert str(err.value).startswith("class 'zqxjvw': the word 'zqxjvw' has no GloVe"), err.value
+    # the vectors are those of the words as before
+    fitted = SecretClassifier(class_names=["cat", "dog"]).fit(x, y)
+    mapped = SecretClassifier(class_names={0: "cat", 1: "dog"}).fit(x, y)
+    assert np.array_equal(fitted.label_vectors_, mapped.label_vectors_)
