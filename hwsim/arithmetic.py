@@ -73,7 +73,8 @@ from torch import nn
 
 from hwsim.copies import copy_kind, copy_op, copy_reads, is_copy, source, tensor_forms
 from hwsim.op import FP32_BYTES, Op, make_op
-from hwsim.pointwise import PAIRED, POINTWISE, POINTWISE_FUNCS, REFLECTED
+from hwsim.pointwise import (PAIRED, POINTWISE, POINTWISE_FUNCS, POLYNOMIALS, REFLECTED,
+                             polynomial_ops)
 
 _T = torch.Tensor
 
@@ -171,6 +172,8 @@ REDUCTION_KINDS = {f: kind for kind, _, _, names in _REDUCTIONS
 REDUCTION_KINDS.update({_T.cumsum_: "cumsum", _T.cumprod_: "cumprod", torch.histogram: "histc",
                         _T.histogram: "histc"})
 REDUCTION_KINDS[torch.linalg.vector_norm] = "vector_norm"
+# (h209: it was free) a sum to a broadcastable size: a sum over the dimensions it reduces
+REDUCTION_KINDS[_T.sum_to_size] = "sum"
 REDUCTION_KINDS[torch.special.logsumexp] = "logsumexp"
 # (h203) a vector or Frobenius norm (a spectral or nuclear matrix norm, an SVD, is priced as
 # that: a lower bound)
@@ -314,6 +317,14 @@ def _reduction_op(name, func, args, kwargs, outs) -> Op | None:
         return None
     kind = REDUCTION_KINDS[func]
     c = {**dict(zip(("input",) + _REDUCTION_ARGS[kind], args)), **kwargs}
+    if func is _T.sum_to_size:   # the dimensions its size reduces (the leading ones it lacks)
+        if outs[0] is x or tuple(outs[0].shape) == tuple(x.shape):
+            return None   # (the input itself: nothing summed)
+        size = tuple(outs[0].shape)
+        lead = x.dim() - len(size)
+        c = {"dim": tuple(range(lead)) + tuple(d + lead for d, n in enumerate(size)
+                                               if n == 1 and x.shape[d + lead] != 1),
+             "keepdim": lead == 0}
     geometry = [("kind", kind)]
     p = c.get("ord", c.get("p"))
     if kind in ("norm", "vector_norm", "normalize"):
@@ -349,6 +360,10 @@ def _pointwise_op(name, func, args, kwargs, y) -> Op | None:
         n = (b.shape[-1] if kind != "isin" else b.numel()) \
             if isinstance(b, torch.Tensor) and b.dim() else 1
         per = max(1, math.ceil(math.log2(n + 1)))
+    if kind in POLYNOMIALS:   # its degree's recurrence (``polynomial_ops``): a tensor n
+        n = {**dict(zip(("input", "n"), a)), **kw}.get("n")   # each value's own
+        ns = n.detach().reshape(-1).tolist() if isinstance(n, torch.Tensor) else [n]
+        per = sum(polynomial_ops(kind, int(v)) for v in ns) / max(len(ns), 1)
     if kind == "mvlgamma":   # its p log-gammas
         p = {**dict(zip(("input", "p"), a)), **kw}.get("p")
         per = p if isinstance(p, int) and p > 0 else 1

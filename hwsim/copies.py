@@ -47,6 +47,11 @@ a scatter's accumulation (``elems``).
   in-place ``uniform_``, ``normal_``..., and a dropout called with training=True
   (``F.dropout``'s default): every value drawn and written, the generator's element ops a
   value (``RANDOM``), the tensors the draw reads (probabilities, means, a dropout's input).
+- (h209: they were free) in-place partial fills (``fill_diagonal_``, ``tril_``, ``triu_``:
+  the values they set written, nothing read, against their target: ``PART_FILLS``), host
+  data made a tensor in a forward (``torch.as_tensor``/``asarray`` of a numpy array or a
+  list: its values written to the device, ``FROM_HOST``; ``torch.from_numpy`` is no torch
+  function a mode sees: not caught) and ``unravel_index`` (two ops a coordinate, ``UNRAVEL``).
 - a copy whose source or output is sparse moves what it stores: its values and indices
   (``_sparse_copy_op``; it counted as a view and was free), and so does a layout
   conversion (``to_sparse``, ``to_dense``: all its source stores read, all its output
@@ -136,7 +141,8 @@ _ACCUMULATE = ("scatter_add", "scatter_reduce", "index_add", "index_reduce")
 _EMBEDS = ("select_scatter", "slice_scatter", "diagonal_scatter")
 # the ``func`` of the copies recorded against their target, whose values read and written
 # are counts of what they select there (a mask's, an index's), not a multiple of its samples
-TARGETED = frozenset(WRITES.values()) | frozenset(_SCATTER_ARGS)
+TARGETED = frozenset(WRITES.values()) | frozenset(_SCATTER_ARGS) \
+    | frozenset(("fill_diagonal", "tril_", "triu_"))
 # fills: a constant written to a new tensor of an input's shape (or the input itself)
 # (h203: and the factories torch.zeros, ones, full and eye a forward calls: they were free);
 # the ranges compute each value from its index too: element ops per value (``RANGES``)
@@ -177,12 +183,25 @@ _DRAWS = (
     ("gumbel", 4, (_F.gumbel_softmax,)),
 )
 RANDOM = {f: (draw, ops) for draw, ops, fs in _DRAWS for f in fs}
+# (h209: these were free, their output their target's storage: taken for views) in-place
+# fills of part of a tensor: the diagonal (``fill_diagonal_``) or the triangle a ``tril_`` /
+# ``triu_`` zeroes; the values set written (``_part_written``), nothing read
+PART_FILLS = {_T.fill_diagonal_: "fill_diagonal", _T.tril_: "tril_", _T.triu_: "triu_"}
+# (h209: these were free) host data made a tensor in a forward (a numpy array, a list): its
+# values copied to the device, written (as ``torch.tensor``); of a tensor, a copy where it
+# converts (a dtype) and free where it returns it or a view of it
+FROM_HOST = {f: "from_host" for f in (torch.as_tensor, torch.from_numpy,
+                                      getattr(torch, "asarray", None)) if f is not None}
+# (h209: it was free) flat indices made coordinates: a floor-divide and a remainder a
+# coordinate of each index, every coordinate written
+UNRAVEL = {torch.unravel_index: "unravel_index"} if hasattr(torch, "unravel_index") else {}
 
 
 def is_copy(func) -> bool:
     """Whether ``func`` moves values between tensors (this module's tables)."""
     return func in CONCATS or func in COPIES or func in WRITES or func in SCATTERS \
-        or func in FILLS or func in RANDOM
+        or func in FILLS or func in RANDOM or func in PART_FILLS or func in FROM_HOST \
+        or func in UNRAVEL
 
 
 def copy_kind(func) -> str:
@@ -191,6 +210,8 @@ def copy_kind(func) -> str:
     for table in (WRITES, SCATTERS, FILLS):
         if func in table:
             return table[func]
+    if func in PART_FILLS:
+        return PART_FILLS[func]
     return "cat" if func in CONCATS else "random" if func in RANDOM else "copy"
 
 
@@ -485,6 +506,75 @@ def _cat_op(name, func, args, kwargs, y) -> Op | None:
     return dataclasses.replace(op, geometry=(("kind", "cat"), ("dim", dim), ("sizes", sizes)))
 
 
+def _from_diagonal(m: int, n: int, d: int) -> int:
+    """Values (i, j) of an m x n matrix with j - i >= d."""
+    return sum(max(0, n - max(0, i + d)) for i in range(m))
+
+
+def _part_written(kind: str, x: torch.Tensor, args, kwargs) -> int:
+    """Values an in-place partial fill (``PART_FILLS``) sets in ``x``: a ``tril_(k)`` the
+    j - i > k of each matrix, a ``triu_(k)`` the j - i < k; a ``fill_diagonal_`` its
+    min(rows, cols) diagonal (all dimensions' equal size for more than 2), with ``wrap`` a
+    tall matrix's diagonal again every cols + 1 rows (torch's fill_diagonal_)."""
+    if kind == "fill_diagonal":
+        c = {**dict(zip(("self", "fill_value", "wrap"), args)), **kwargs}
+        if x.dim() < 2:
+            return 0
+        h, w = x.shape[0], x.shape[1]
+        size = min(h, w)
+        if c.get("wrap") and x.dim() == 2 and h > w + 1:
+            return -(-x.numel() // (w + 1))
+        return size
+    if x.dim() < 2:
+        return 0
+    k = {**dict(zip(("self", "diagonal"), args)), **kwargs}.get("diagonal", 0)
+    m, n = x.shape[-2], x.shape[-1]
+    per = _from_diagonal(m, n, k + 1) if kind == "tril_" else m * n - _from_diagonal(m, n, k)
+    return per * (x.numel() // max(m * n, 1))
+
+
+def _part_fill_op(name, func, args, kwargs) -> Op | None:
+    """A partial fill's ``resample`` op against its target (its shape, its samples): the
+    values it sets written (``out_bytes``), nothing read."""
+    x = source(args, kwargs)
+    if x is None:
+        return None
+    kind = PART_FILLS[func]
+    op = make_op("resample", name, x.detach(), x.detach())
+    return dataclasses.replace(op, in_bytes=0, act_sparsity=0.0,
+                               out_bytes=_part_written(kind, x, args, kwargs) * FP32_BYTES,
+                               geometry=(("kind", "copy"), ("func", kind)))
+
+
+def _from_host_op(name, func, args, kwargs, y) -> Op | None:
+    """Host data made a tensor (``FROM_HOST``): from a tensor, a copy where it is no view
+    (its values read, the output written); else the output's values written (copied from
+    the host), nothing on the device read."""
+    x = args[0] if args else kwargs.get("data", kwargs.get("obj", kwargs.get("ndarray")))
+    if isinstance(x, torch.Tensor):
+        if _is_view(y, x) or x.layout != torch.strided or y.layout != torch.strided:
+            return None
+        op = make_op("resample", name, x.detach(), y.detach())
+        return dataclasses.replace(op, geometry=(("kind", "copy"), ("func", "from_host")))
+    y = y.detach()
+    op = make_op("resample", name, y, y)
+    return dataclasses.replace(op, in_bytes=0, act_sparsity=0.0,
+                               geometry=(("kind", "copy"), ("func", "from_host")))
+
+
+def _unravel_op(name, args, kwargs, outs) -> Op | None:
+    """``unravel_index``: its indices read, each index's coordinates (one a dimension of its
+    shape) computed, a floor-divide and a remainder each, and written."""
+    x = source(args, kwargs)
+    if x is None or not outs:
+        return None
+    op = make_op("resample", name, x.detach(), outs[0].detach())
+    coords = sum(t.numel() for t in outs)
+    return dataclasses.replace(op, out_bytes=coords * FP32_BYTES, elems=2 * coords,
+                               geometry=(("kind", "copy"), ("func", "unravel_index"),
+                                         ("dims", len(outs))))
+
+
 def copy_op(name: str, func, args, kwargs, outs: list) -> Op | None:
     """The ``resample`` op of a concatenation (``kind`` cat, the output dimension it joins
     along and each piece's extent there: a stack's pieces are 1 each), a copy's, write's,
@@ -492,6 +582,10 @@ def copy_op(name: str, func, args, kwargs, outs: list) -> Op | None:
     something else than tensors (the call itself will say)."""
     if func in WRITES:
         return _write_op(name, func, args, kwargs)
+    if func in PART_FILLS:
+        return _part_fill_op(name, func, args, kwargs)
+    if func in UNRAVEL:
+        return _unravel_op(name, args, kwargs, outs)
     if not outs:
         return None
     y = outs[0]
@@ -501,6 +595,8 @@ def copy_op(name: str, func, args, kwargs, outs: list) -> Op | None:
         return _fill_op(name, func, args, kwargs, y)
     if func in RANDOM:
         return _random_op(name, func, args, kwargs, y)
+    if func in FROM_HOST:
+        return _from_host_op(name, func, args, kwargs, y)
     if func in COPIES:
         return _copy_op(name, func, args, kwargs, y)
     if func in CONCATS:

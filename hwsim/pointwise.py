@@ -122,9 +122,40 @@ POINTWISE[torch.linalg.cross] = ("cross", 2)
 POINTWISE[torch.linalg.vander] = ("vander", 1)
 POINTWISE.update({torch.special.gammaln: ("lgamma", 1), torch.special.psi: ("digamma", 1),
                   torch.special.multigammaln: ("mvlgamma", 1)})
+# (h209: they were free) the orthogonal polynomials of degree n, torch.special's: each value
+# runs its own recurrence (ATen's native/Math.h).  (kind, element ops a step, the degree past
+# which a Chebyshev one takes its closed form for x in its domain, that form's ops): the
+# three-term step p_{k+1} = (a_k x + b_k) p_k - c_k p_{k-1} is a multiply and a
+# multiply-subtract for the Chebyshev and Hermite ones (constant coefficients, 2), the
+# coefficient's adds and a divide by k + 1 too for Laguerre and Legendre (4); n - 1 steps
+# for degree n (0 and 1: one op, a constant or x).  Past the degree, cos(n acos x) is 3 ops
+# (acos, a multiply, a cosine), U, V, W's sine or cosine quotient 5 (the shifted ones one
+# more, x + x - 1).  x outside (-1, 1) still recurs: priced as in it (a lower bound).
+_POLYNOMIALS = (
+    ("chebyshev_polynomial_t", 2, 6, 3), ("chebyshev_polynomial_u", 2, 8, 5),
+    ("chebyshev_polynomial_v", 2, 8, 5), ("chebyshev_polynomial_w", 2, 8, 5),
+    ("shifted_chebyshev_polynomial_t", 2, 6, 4), ("shifted_chebyshev_polynomial_u", 2, 6, 6),
+    ("shifted_chebyshev_polynomial_v", 2, 6, 6), ("shifted_chebyshev_polynomial_w", 2, 4, 6),
+    ("hermite_polynomial_h", 2, None, 0), ("hermite_polynomial_he", 2, None, 0),
+    ("laguerre_polynomial_l", 4, None, 0), ("legendre_polynomial_p", 4, None, 0))
+POLYNOMIALS = {kind: (step, limit, closed) for kind, step, limit, closed in _POLYNOMIALS
+               if hasattr(torch.special, kind)}
+POINTWISE.update({getattr(torch.special, kind): (kind, 1) for kind in POLYNOMIALS})
+
+
+def polynomial_ops(kind: str, n: int) -> int:
+    """Element ops of one value of the ``POLYNOMIALS`` ``kind`` of degree ``n``."""
+    step, limit, closed = POLYNOMIALS[kind]
+    if n < 2:
+        return 1
+    if limit is not None and n > limit:
+        return closed
+    return step * (n - 1)
+
+
 # the function host_ops replays for each kind (torch's, else torch.special's)
 POINTWISE_FUNCS = {kind: getattr(torch, kind, None) or getattr(torch.special, kind)
-                   for kind, _, _ in _POINTWISE}
+                   for kind in [*(k for k, _, _ in _POINTWISE), *POLYNOMIALS]}
 # reflected operators: ``a.__rpow__(b)`` is ``b ** a``, replayed as torch.pow(b, a); a
 # tensor's ``x.polygamma(n)`` is torch.polygamma(n, x)
 REFLECTED = frozenset(f for f in (getattr(_T, n, None) for n in (
