@@ -27,17 +27,22 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
               help="Data set classes (numbers or names) of the model's outputs (default: "
                    "the set's classes of the model's class names, else recorded or 0..k-1).")
 @click.option("--method", type=RegistryChoice("synth.choices.CONTINUAL_METHODS"),
-              default="deepinversion", show_default=True)
+              default="deepinversion", show_default=True,
+              help="How the old classes are kept: replay of inputs inverted from the old model "
+                   "(deepinversion), its outputs as soft targets (lwf), or none (finetune).")
 @synth_option("Images synthesized from the old model (default: invert here).")
-@click.option("--num-images", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--num-images", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Inputs to invert from the old model when --synth is not given.")
 @inversion_iterations_option
-@click.option("--epochs", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Passes over the new classes' training split.")
 @click.option("--min-steps", type=click.IntRange(min=0), default=None,
               help="At least this many optimizer steps: where --epochs over a small set make "
                    "fewer, the epochs are raised (a warning says so; the result's steps and "
                    "epochs are the ones that ran).  0: exactly --epochs.  [default: "
                    "synth.continual.ContinualConfig.min_steps = 50]")
-@click.option("--lr", type=float, default=0.01, show_default=True)
+@click.option("--lr", type=float, default=0.01, show_default=True,
+              help="Learning rate of the training on the new classes.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               callback=checkpoint_out, help="New checkpoint.")
 @seed_option

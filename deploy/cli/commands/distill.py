@@ -13,7 +13,8 @@ from deploy.cli.options import (checkpoint_out, device_option, emit, json_option
 
 
 @click.command("distill")
-@click.option("--teacher", required=True, type=click.Path(dir_okay=False))
+@click.option("--teacher", required=True, type=click.Path(dir_okay=False),
+              help="Teacher checkpoint (from `nnsynth train`).")
 @click.option("--student", "student_spec", required=True, help="Student variant or JSON spec.")
 @synth_option("Directory of synthesized Parquet shards to distill on.", old_name="--data")
 @click.option("--data-free", is_flag=True, help="Synthesize while distilling (ADI protocol).")
@@ -24,10 +25,11 @@ from deploy.cli.options import (checkpoint_out, device_option, emit, json_option
                    "set, 0: exactly --epochs; --data-free: more steps after the last round).  "
                    "[default: synth.distill.DistillConfig.min_steps = 1920]")
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=3.0,
-              show_default=True)
+              show_default=True, help="Softmax temperature of the KD loss.")
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Weight of cross-entropy on the teacher's labels.")
-@click.option("--lr", type=float, default=0.05, show_default=True)
+@click.option("--lr", type=float, default=0.05, show_default=True,
+              help="Student learning rate.")
 @click.option("--noise", type=click.FloatRange(0, 100), default=0.0, show_default=True,
               help="Std of Gaussian noise (normalized units) added to each KD batch, relabelled "
                    "by the teacher on the fly.  Off by default: 0.3 helped students of 500 "
@@ -38,7 +40,8 @@ from deploy.cli.options import (checkpoint_out, device_option, emit, json_option
                    "synth.distill.DistillConfig.cutmix = 0.5]")
 @click.option("--rounds", type=click.IntRange(min=1), default=8, show_default=True,
               help="--data-free: synthesis rounds.")
-@click.option("--images-per-round", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--images-per-round", type=click.IntRange(min=1), default=256, show_default=True,
+              help="--data-free: inputs synthesized per round.")
 @click.option("--adi-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="--data-free: competition weight (0 = plain DeepInversion).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,

@@ -22,13 +22,18 @@ from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
                    "pruning started from (--schedule '{\"max_accuracy_drop\": 1}' turns that off).")
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True,
               help="Dense training epochs when --model is a spec.")
-@click.option("--prune-steps", type=int, default=RECIPE["prune_steps"], show_default=True)
+@click.option("--prune-steps", type=int, default=RECIPE["prune_steps"], show_default=True,
+              help="Iterative pruning steps.")
 @click.option("--prune-fraction", type=float, default=RECIPE["prune_fraction"], show_default=True,
               help="Fraction of the active connections removed per step.")
-@click.option("--retrain-epochs", type=int, default=RECIPE["retrain_epochs"], show_default=True)
+@click.option("--retrain-epochs", type=int, default=RECIPE["retrain_epochs"], show_default=True,
+              help="Retraining epochs after each pruning step.")
 @click.option("--criterion", type=RegistryChoice("synth.choices.CRITERIA"),
-              default=RECIPE["criterion"], show_default=True)
-@click.option("--growth-rounds", type=int, default=RECIPE["growth_rounds"], show_default=True)
+              default=RECIPE["criterion"], show_default=True,
+              help="Which weights a pruning step removes: smallest magnitude over the model, "
+                   "per layer (layerwise), or by LAMP score.")
+@click.option("--growth-rounds", type=int, default=RECIPE["growth_rounds"], show_default=True,
+              help="Gradient-based growth rounds before pruning (0: no growth).")
 @click.option("--growth-ratio", type=float, default=GROWTH_RATIO, show_default=True,
               help="New connections per growth round, as a fraction of the active ones.")
 @click.option("--seed-density", type=float, default=SEED_DENSITY, show_default=True,

@@ -120,7 +120,8 @@ def command():
 @classes_option
 @click.option("--accel", "accel_path", default=None, help="AcceleratorConfig YAML file.")
 @click.option("--spring", is_flag=True, help="Also price on SPRING (inference and training).")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Samples per inference (batch size).")
 @json_option
 def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, batch, as_json):
     """Latency, energy, cycles and area of one model; per-layer breakdown."""
@@ -245,13 +246,16 @@ def _dse_workloads(models, input_shape: str, num_classes: int) -> dict:
 
 @command.command("table")
 @click.option("--device", type=click.Choice(["cpu", "accel", "spring"]), default="cpu",
-              show_default=True)
+              show_default=True,
+              help="cpu: each op timed on this host; accel: the analytical accelerator; "
+                   "spring: the SPRING simulator.")
 @click.option("--model", "model_ref", default=None,
               help="Build the per-op table for this checkpoint or spec (and predict its total).")
 @click.option("--sweep", type=click.Choice(["linear", "lstm"]), default=None,
               help="Host-CPU latency over widths (device cpu only).")
 @click.option("--widths", default="32:512:32", show_default=True, help="start:stop:step")
-@click.option("--repeats", type=click.IntRange(min=4), default=20, show_default=True)
+@click.option("--repeats", type=click.IntRange(min=4), default=20, show_default=True,
+              help="Timings of each op on the host CPU (device cpu); the median is kept.")
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="torch threads the host CPU is timed with (device cpu; recorded in the "
                    "table), or that a --table's prediction is for.  1: a per-op timing that "

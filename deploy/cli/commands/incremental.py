@@ -24,7 +24,8 @@ ROWS = (("before", "old model"), ("incremental", "grow-and-prune"),
               help="Connections grown, as a fraction of the active ones.")
 @click.option("--replay-ratio", type=float, default=0.5, show_default=True,
               help="Old samples replayed per new sample by the update.")
-@click.option("--prune-steps", type=int, default=1, show_default=True)
+@click.option("--prune-steps", type=int, default=1, show_default=True,
+              help="Pruning steps after growth (by default back to the starting size).")
 @click.option("--target", type=float, default=0.0, show_default=True,
               help="Validation accuracy on old + new every method trains to; 0: the dense "
                    "fine-tuning's plateau minus 0.5 pt.")

@@ -15,12 +15,14 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
 @click.command("invert")
 @click.option("--teacher", required=True, type=click.Path(dir_okay=False),
               help="Teacher checkpoint with BatchNorm layers (from `nnsynth train`).")
-@click.option("--num-images", type=click.IntRange(1, MAX_IMAGES), required=True)
+@click.option("--num-images", type=click.IntRange(1, MAX_IMAGES), required=True,
+              help="Inputs to synthesize, class-balanced.")
 @click.option("--pairs", type=click.IntRange(1, MAX_PAIRS), default=1, show_default=True,
               help="Teacher/student pair actors (1 CPU each).")
 @click.option("--adi", is_flag=True, help="Adaptive DeepInversion: add the competition term.")
 @click.option("--student", default=None, help="Student spec, variant or .pt checkpoint (ADI).")
-@click.option("--adi-weight", type=click.FloatRange(min=0), default=1.0, show_default=True)
+@click.option("--adi-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="--adi: competition weight (0 = plain DeepInversion).")
 @click.option("--kd-steps", type=click.IntRange(min=0), default=None,
               help="--adi: KD steps of each pair's student after every batch (default: "
                    "DistillConfig's kd_steps_per_round).")
@@ -43,7 +45,9 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
                    "(stop_fidelity is raised to it where lower).")
 @click.option("--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=None,
               help="Inputs optimized together (default: the preset's).")
-@click.option("--shard-size", type=click.IntRange(1, MAX_SHARD_SIZE), default=256, show_default=True)
+@click.option("--shard-size", type=click.IntRange(1, MAX_SHARD_SIZE), default=256,
+              show_default=True,
+              help="Inputs per Parquet shard (the unit a rerun resumes from).")
 @click.option("--no-early-stop", is_flag=True, help="Always run the full iteration count.")
 @click.option("--method", type=click.Choice(["deepinversion", "amortized"]), default=None,
               help="deepinversion: optimize each batch per pixel from noise; amortized: warm up "

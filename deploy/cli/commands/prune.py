@@ -24,7 +24,9 @@ from deploy.cli.options import (checkpoint_out, device_option, emit, given,
                    "whole network, least important per ms first; every layer keeps at least "
                    "one (the output's ratio is what was removed, requested_ratio this).")
 @click.option("--importance", type=RegistryChoice("synth.choices.IMPORTANCES"),
-              default="taylor", show_default=True)
+              default="taylor", show_default=True,
+              help="Filter importance: first-order Taylor on the synthesized images, weight "
+                   "magnitude, or Taylor per ms of latency the filter costs (latency).")
 @click.option("--kd-steps", type=click.IntRange(min=0), default=None,
               help="KD fine-tuning SGD steps on the synthesized images (0: none).  "
                    "[default: synth.dfprune.KD_STEPS = 1000]")

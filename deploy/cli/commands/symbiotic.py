@@ -36,15 +36,19 @@ def _check_lists(cells: tuple, widths: tuple, sparsities: tuple) -> None:
               callback=comma_separated())
 @click.option("--widths", default="32,48,64,96,128", show_default=True,
               callback=comma_separated(int, "integers"), help="Candidate layer widths.")
-@click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Recurrent layers of each candidate, all of the searched width.")
 @click.option("--sparsities", default="0.5,0.75,0.9", show_default=True,
               callback=comma_separated(float, "numbers"),
               help="Pruning steps (fractions of zero gate weights).")
 @click.option("--tolerance", type=float, default=0.01, show_default=True,
               help="Relative perplexity increase over the baseline that still keeps it.")
-@click.option("--baseline-width", type=click.IntRange(min=1), default=200, show_default=True)
-@click.option("--baseline-layers", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--baseline-width", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Hidden units per layer of the baseline LSTM.")
+@click.option("--baseline-layers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Layers of the baseline LSTM.")
+@click.option("--epochs", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Training epochs of the baseline and of each candidate.")
 @click.option("--max-batches", type=click.IntRange(min=0), default=0, show_default=True,
               help="BPTT windows per epoch (0 = the whole training split).")
 @click.option("--min-count", type=click.IntRange(min=1), default=10, show_default=True,

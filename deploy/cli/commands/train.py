@@ -10,12 +10,14 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
 @click.option("--dataset", required=True, callback=dataset_name,
               help="Data set name (see `nnsynth datasets`).")
 @click.option("--model", "model_spec", required=True, help="Variant name or JSON spec.")
-@click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True,
+              help="Passes over the training split.")
 @click.option("--batch-size", type=click.IntRange(1, MAX_BATCH_SIZE), default=32,
-              show_default=True)
-@click.option("--lr", type=float, default=0.02, show_default=True)
+              show_default=True, help="Samples per optimizer step.")
+@click.option("--lr", type=float, default=0.02, show_default=True,
+              help="Learning rate (cosine-annealed over the epochs).")
 @click.option("--optimizer", type=RegistryChoice("synth.choices.OPTIMIZERS"), default="sgd",
-              show_default=True)
+              show_default=True, help="Optimizer (sgd: with momentum).")
 @click.option("--fixed-point", "fixed_point", default=None, metavar="INT.FRAC",
               help="Train in fixed point: weights, layer outputs, gradients and optimizer state "
                    "on a grid of INT integer (sign included) and FRAC fraction bits; 4.16 is "
