@@ -22,7 +22,8 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
               help="Data set holding the new classes.")
 @click.option("--new-classes", required=True,
               help="New classes: the set's class numbers or names, e.g. 5,6,7,8,9 or "
-                   "rose,port.")
+                   "rose,port; a number that is a class's label is that class (7 of labels "
+                   "3,7,42).")
 @click.option("--old-classes", default=None,
               help="Data set classes (numbers or names) of the model's outputs (default: "
                    "the set's classes of the model's class names, else recorded or 0..k-1).")
