@@ -50,9 +50,17 @@ def loopback_cluster(head_cpus: int, worker_cpus: list[int]):
     from ray._private import ray_constants
     from ray.cluster_utils import Cluster
     from cluster.connect import connect
+    from ray._private.authentication.authentication_token_setup import (
+        _enable_token_auth, ensure_token_if_auth_enabled)
     ray_constants.ENABLE_RAY_CLUSTER = False        # every node on 127.0.0.1
     port = free_ports(1)[0]
-    with mock.patch.dict(os.environ, RAY_TRAIN_TEST_ENV):   # restored after
+    # Token authentication, as cluster.connect's local Ray has it: Cluster starts its nodes
+    # without ray.init, so Ray 2.60 left it off (RAY_AUTH_MODE unset) and any local user
+    # could submit jobs to the dashboard or join the GCS while a test ran.  Ray reads the
+    # mode once per process: its own switch sets the variable and re-reads it.
+    with mock.patch.dict(os.environ, {**RAY_TRAIN_TEST_ENV, "RAY_AUTH_MODE": "token"}):
+        _enable_token_auth()
+        ensure_token_if_auth_enabled(create_token_if_missing=True)
         cluster = Cluster(initialize_head=True,    # the dashboard serves ray.util.state
                           head_node_args={"num_cpus": head_cpus, "include_dashboard": True,
                                           "dashboard_host": "127.0.0.1", "dashboard_port": port})

@@ -63,6 +63,19 @@ def synthetic(two_nodes, digits_teacher, tmp_path_factory):
     return out, summary
 
 
+def test_the_cluster_requires_a_token(two_nodes):
+    """raytools.loopback_cluster started its nodes without token authentication (Ray 2.60
+    enables it by default in ray.init only): its dashboard accepted a job-API request that
+    carried no token (200).  Now 401, and every node's GCS was started in token mode."""
+    import urllib.error
+    import urllib.request
+    from ray._raylet import AuthenticationMode, get_authentication_mode
+    assert get_authentication_mode() == AuthenticationMode.TOKEN
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{two_nodes[1]}/api/jobs/", timeout=10)
+    assert refused.value.code in (401, 403)
+
+
 def test_inversion_on_both_nodes(synthetic, two_nodes):
     from synth.data import read_parquet_table
     out, summary = synthetic
