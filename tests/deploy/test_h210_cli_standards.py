@@ -70,3 +70,21 @@ def test_every_option_says_what_it_is_and_its_default():
             hidden_default.append(f"{' '.join(path)} {param.opts[0]}")
     assert not bare, bare
     assert not hidden_default, hidden_default
+
+
+def test_the_reference_page_names_every_option_of_every_command():
+    """The README's command table names each command's main options; 60 options (train's
+    --batch-size and --optimizer, grow-prune's --prune-steps, ...) were named nowhere a user
+    reads.  docs/cli.md lists them all, per command; regenerate it with
+    ``python -m deploy.cli.reference > docs/cli.md`` when an option is added."""
+    import pathlib
+    page = (pathlib.Path(__file__).parents[2] / "docs" / "cli.md").read_text()
+    named = {}   # command -> the option spellings its table's first column names
+    for section in page.split("\n## nnsynth ")[1:]:
+        cells = [row.split("`")[1] for row in section.splitlines() if row.startswith("| `")]
+        named[section.split("\n", 1)[0].strip()] = {
+            word.split(" ")[0] for cell in cells for word in cell.split(", ")}
+    missing = [f"{' '.join(path)} {param.opts[0]}" for path, command, param in _options(cli)
+               if not set(param.opts) <= named.get(" ".join(path), set())]
+    assert not missing, f"{missing}: run python -m deploy.cli.reference > docs/cli.md"
+    assert "docs/cli.md" in (pathlib.Path(__file__).parents[2] / "README.md").read_text()
