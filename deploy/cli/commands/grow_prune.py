@@ -16,7 +16,8 @@ from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
 @click.option("--model", "model_spec", required=True,
               help="Variant name or JSON spec (trained densely first), or a checkpoint path.")
 @click.option("--target-accuracy", type=float, default=None,
-              help="Validation accuracy floor: pruning stops (last step undone) below it.  "
+              help="Validation accuracy floor, a fraction (0.9 = 90%): pruning stops (last "
+                   "step undone) below it.  "
                    "With or without it, a step is also undone when validation accuracy falls "
                    f"more than max_accuracy_drop = {RECIPE['max_accuracy_drop']:g} below the one "
                    "pruning started from (--schedule '{\"max_accuracy_drop\": 1}' turns that off).")

@@ -27,8 +27,8 @@ ROWS = (("before", "old model"), ("incremental", "grow-and-prune"),
 @click.option("--prune-steps", type=int, default=1, show_default=True,
               help="Pruning steps after growth (by default back to the starting size).")
 @click.option("--target", type=float, default=0.0, show_default=True,
-              help="Validation accuracy on old + new every method trains to; 0: the dense "
-                   "fine-tuning's plateau minus 0.5 pt.")
+              help="Validation accuracy on old + new (a fraction: 0.9 = 90%) every method "
+                   "trains to; 0: the dense fine-tuning's plateau minus 0.5 pt.")
 @click.option("--max-epochs", type=float, default=20.0, show_default=True,
               help="Training budget per phase, in passes over old + new.")
 @click.option("--min-steps", type=click.IntRange(min=0), default=None,
