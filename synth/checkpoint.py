@@ -471,9 +471,41 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
                         f"model expects {tuple(model.input_shape)}")
     if int(data.num_classes) != int(model.num_classes):
-        raise UserError(f"data set {name} has {data.num_classes} classes but the model "
-                        f"predicts {model.num_classes}; give the data set it was trained on")
+        # a held-out file of some of the model's classes is scored against their outputs
+        data = in_model_subset(data, meta.get("class_names"), int(model.num_classes), name)
     return in_model_scale(in_model_order(data, meta.get("class_names")), meta)
+
+
+def in_model_subset(data, names, num_classes: int, name):
+    """``data`` of fewer classes than a model's ``num_classes`` outputs (``names``: the
+    class names its checkpoint records), its labels re-indexed to the model's outputs by
+    class name (as ``synth.data.spelled_as`` matches them: case ignored where unambiguous)
+    and its class names the model's: a user's held-out file missing a class (2 of a 3-class
+    model's) was refused as "has 2 classes but the model predicts 3", so it could not be
+    scored.  A class the model does not predict is a one-line error naming it; so is a set
+    of more classes, or a model that records no class names (nothing to match by)."""
+    import dataclasses
+    import torch
+    from synth.config import short_repr
+    from synth.data import spelled_as
+    from synth.files import printable
+    have = [str(c) for c in data.class_names]
+    spelled = (spelled_as(names, have) if names is not None and len(names) == num_classes
+               else None)
+    unknown = [c for c in have if c not in (spelled or [])]
+    if spelled is not None and unknown:
+        raise UserError(f"data set {printable(name)} has the class"
+                        f"{'es' * (len(unknown) > 1)} "
+                        f"{short_repr([printable(c) for c in unknown])}, which the model does "
+                        f"not predict: its outputs are the classes "
+                        f"{short_repr([printable(c) for c in names])}")
+    if spelled is None or len(have) > num_classes:
+        raise UserError(f"data set {printable(name)} has {data.num_classes} classes but the "
+                        f"model predicts {num_classes}; give the data set it was trained on")
+    lut = torch.tensor([spelled.index(c) for c in have], dtype=torch.long)
+    return dataclasses.replace(data, y_train=lut[data.y_train], y_val=lut[data.y_val],
+                               y_test=lut[data.y_test], num_classes=num_classes,
+                               class_names=spelled)
 
 
 def in_model_scale(data, meta: dict):
