@@ -99,7 +99,11 @@ class LocalHead:
         self.port, self.dashboard_port, *self.component_ports = free_ports(2 + len(PORT_FLAGS))
         self.address = f"http://127.0.0.1:{self.dashboard_port}"
         self.num_cpus = num_cpus
+        # RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0: the GCS and raylet listen on 127.0.0.1, as
+        # cluster.connect's local Ray does; --node-ip-address alone left them on every
+        # interface (a single-node head: no worker joins it)
         self.env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0",
+                    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
                     **RAY_TRAIN_TEST_ENV}     # the head's processes and its jobs inherit it
         self.env.pop("RAY_ADDRESS", None)
 

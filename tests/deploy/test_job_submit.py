@@ -8,6 +8,7 @@ the loop a Ray Train worker runs), so it runs every stage but spends no time on 
 training (tests/deploy/test_two_node.py trains one with Ray Train, for a run of tiny's
 stages on digits); Ray Train inside the job is still exercised by the refine stage."""
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -33,6 +34,25 @@ def _seed_teacher_cache(run_root: Path) -> None:
     from deploy.run_config import load_run_config
     cfg = load_run_config("tiny")
     seed_teacher_cache(cfg, run_root / cfg.teacher.cache)
+
+
+def test_the_head_listens_on_loopback_only(head):
+    """The test head (``ray start --head --node-ip-address 127.0.0.1``) had its GCS and
+    raylet listening on every interface (``*:PORT``); now 127.0.0.1 only, like every
+    listening socket of its processes and their children."""
+    from tests.cluster.test_loopback import LOOPBACK, _listeners_of, _listening
+    from tests.deploy.raytools import descendants
+    table, seen = _listening(), set()
+    for root in head.processes():
+        for pid in [root, *descendants(root)]:
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+                name = Path(f"/proc/{pid}/comm").read_text().strip()
+            except OSError:
+                continue
+            seen.update((name,) + address for address in _listeners_of(pid, fds, table))
+    assert {"gcs_server", "raylet"} <= {name for name, _, _ in seen}, seen
+    assert not [k for k in seen if k[1] not in LOOPBACK], sorted(seen)
 
 
 def test_ray_job_submit_tiny(head, tmp_path):
