@@ -40,6 +40,7 @@ import itertools
 import json
 import math
 import operator
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -559,10 +560,27 @@ class Space:
         if self.constraints and self.family is None:
             raise ConfigError(f"{where}.constraints price a model: they need {where}.family")
         if self.family is not None:  # reject keys the family does not know, once, here
+            self._check_family_ranges(prefix)
             try:
                 self.sample(np.random.default_rng(0))
             except UserError as e:
                 raise ConfigError(f"{where}: {e}") from None
+
+    def _check_family_ranges(self, prefix: str) -> None:
+        """Every value a range or choice can give within the family's range for its key
+        (``synth.models.check_in_range``): {float: [0.0, 1.5]} of mlp's dropout was accepted,
+        and its members above 1 failed to build, skipped without a word by the searcher."""
+        from synth.models import check_in_range
+        for p in self.params:
+            ends = ((p.low, p.high) if isinstance(p, Range) else
+                    p.choices if isinstance(p, Choice) else ())
+            for v in ends:
+                outside = check_in_range(self.family, p.name, v)
+                if outside:
+                    given = (f"range [{p.low:g}, {p.high:g}]" if isinstance(p, Range)
+                             else f"choice {short_repr(v)}")
+                    raise ConfigError(f"{prefix}.{p.name}: {given} reaches outside what family "
+                                      f"{self.family} accepts: {p.name} {outside}")
 
     _explore = False    # sample as declared (``for_proposals``: explore wide ranges)
 
@@ -1204,6 +1222,9 @@ def load_space(source: "str | Path | dict | Space") -> Space:
     if path.is_dir():
         raise UserError(f"space {text} is a folder, not a space file: give {expected}")
     if not path.is_file():
+        if os.path.lexists(path):   # a FIFO, a device, a socket, a dangling link: named so
+            from synth.files import missing_input
+            raise missing_input(path, "space file", expected)
         raise UserError(f"space file not found: {path} (give {expected})")
     from synth.files import read_yaml_file
     # a .json file was "not valid YAML" (JSON is read as the YAML it is a subset of), and an

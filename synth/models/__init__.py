@@ -3,7 +3,7 @@
 Importing this package registers every family (one per file) and the named variants.
 """
 from synth.models.registry import (ParameterLimitError, SpecModel, batchnorm_layers, build,
-                                   check_input_rank,
+                                   check_in_range, check_input_rank,
                                    check_shape, count_flops, count_parameters, list_families,
                                    list_variants, max_parameters, prunable_layers,
                                    register_family, register_variant, resolve_spec,
@@ -13,7 +13,7 @@ from synth.models.hlstm import HLSTMLayer
 from synth.models.lstm import LSTMLayer, RecurrentLayer, RecurrentStack
 
 __all__ = ["HLSTMLayer", "LSTMLayer", "ParameterLimitError", "RecurrentLayer", "RecurrentStack",
-           "SpecModel", "batchnorm_layers", "build", "check_input_rank", "check_shape",
+           "SpecModel", "batchnorm_layers", "build", "check_in_range", "check_input_rank", "check_shape",
            "count_flops", "count_parameters", "max_parameters",
            "list_families", "list_variants", "prunable_layers", "register_family",
            "register_variant", "resolve_spec", "round_units"]

@@ -202,7 +202,8 @@ def gate_widths(spec: dict, layers: int) -> list:
 
 @register_family("hlstm", {"hidden": [32], "gate_hidden": 16, "dropout": 0.2, "frame": 1},
                  "H-LSTM (gates are one-hidden-layer networks, arXiv 1805.11797) on (channels, "
-                 "steps), classifier on h_T", input_rank=2)
+                 "steps), classifier on h_T", input_rank=2,
+                 ranges={"dropout": (0.0, 1.0)})   # 1 drops every unit
 class HLSTMClassifier(SequenceClassifier):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

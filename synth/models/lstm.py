@@ -215,7 +215,7 @@ class SequenceClassifier(SpecModel):
 
 @register_family("lstm", {"hidden": [64], "dropout": 0.0, "frame": 1},
                  "stacked LSTM on (channels, steps), gates as Linear layers, classifier on h_T",
-                 input_rank=2)
+                 input_rank=2, ranges={"dropout": (0.0, 1.0)})   # 1 drops every unit
 class LSTMClassifier(SequenceClassifier):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

@@ -63,6 +63,7 @@ def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 _RANKS: dict[str, int] = {}     # family -> the input rank it takes (absent: any)
 _LAYERS: dict[str, Callable[[dict], int]] = {}   # family -> layers its spec builds (absent:
                                                 # its lists' lengths bound them)
+_VALUE_RANGES: dict[str, dict[str, tuple[float, float]]] = {}   # family -> key -> [low, high)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,19 +88,41 @@ def input_kind(input_shape) -> InputKind:
 
 
 def register_family(name: str, defaults: dict, description: str, input_rank: int | None = None,
-                    layers: Callable[[dict], int] | None = None):
+                    layers: Callable[[dict], int] | None = None,
+                    ranges: dict[str, tuple[float, float]] | None = None):
     """Decorator for ``fn(spec, input_shape, num_classes) -> SpecModel``; ``input_rank`` (if
     given) is the number of sample dimensions the family takes (2: sequences, 3: images);
     ``layers`` (if given) counts the layers a complete spec builds where a number in it (not
-    a list's length) sets the depth, so ``resolve_spec`` can bound it (MAX_LAYERS)."""
+    a list's length) sets the depth, so ``resolve_spec`` can bound it (MAX_LAYERS);
+    ``ranges`` (if given) maps a number key to the half-open ``[low, high)`` it must lie in
+    (dropout: [0, 1)), checked by ``resolve_spec`` and by a search space over the family
+    (``value_range``)."""
     def wrap(fn):
         _FAMILIES[name] = (fn, dict(defaults), description)
         if input_rank is not None:
             _RANKS[name] = int(input_rank)
         if layers is not None:
             _LAYERS[name] = layers
+        if ranges:
+            _VALUE_RANGES[name] = {k: (float(lo), float(hi)) for k, (lo, hi) in ranges.items()}
         return fn
     return wrap
+
+
+def value_range(family: str, key: str) -> tuple[float, float] | None:
+    """The half-open ``[low, high)`` a number ``key`` of ``family``'s specs must lie in, or
+    None where the family states none."""
+    return _VALUE_RANGES.get(family, {}).get(key)
+
+
+def check_in_range(family: str, key: str, value: Any) -> str | None:
+    """Why ``value`` is outside ``family``'s range for ``key`` ("must be in [0, 1)"), or None
+    (within it, no range stated, or not a number: ``_check_value`` names that)."""
+    bounds = value_range(family, key)
+    if bounds is None or not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return None
+    low, high = bounds
+    return None if low <= value < high else f"must be in [{low:g}, {high:g})"
 
 
 def check_input_rank(family: str, input_shape: tuple, where: str = "the data",
@@ -219,6 +242,9 @@ def _check_value(family: str, key: str, value: Any, default: Any) -> None:
         return
     if not ok:
         raise UserError(f"{family} spec key {key!r} must be {want}, got {short_repr(value)}")
+    outside = check_in_range(family, key, value)
+    if outside:   # a dropout of 1.5 was the build's 'does not fit input shape' (or a skip)
+        raise UserError(f"{family} spec key {key!r} {outside}, got {short_repr(value)}")
     if isinstance(value, (list, tuple)) and _longest(value) > MAX_LAYERS:
         # one layer per entry: a 100,000-entry list (a 300 kB checkpoint) built 100,000
         # modules on the meta device for minutes before the parameter count was checked
