@@ -846,8 +846,10 @@ def _problems(folder: Path) -> list[str]:
 def _user_ts(path: str, seed: int) -> Dataset:
     p = Path(path).expanduser()
     pair = ts_pair(p)
-    if p.is_file():
+    split = {}
+    if p.is_file():   # no TEST file: it recorded "published TRAIN and TEST pooled"
         series, labels, declared = read_ts(p)
+        split = {"split": "the file's own series (no TEST file), stratified 72/8/20 by seed"}
     elif p.is_dir() or pair is not None:
         folder, problem = pair or (p, None)
         if pair is None:
@@ -871,4 +873,4 @@ def _user_ts(path: str, seed: int) -> Dataset:
     else:
         raise missing_input(p, ".ts path", TS_PATH)
     return sequence_dataset(f"ts:{path}", list(series), list(labels), declared, None, seed,
-                            extra={"source": str(p)})
+                            extra={"source": str(p), **split})
