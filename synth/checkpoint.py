@@ -422,9 +422,9 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
                        source: str = "checkpoint", default_seed: int = 0, whole: bool = False):
     """The data set a loaded checkpoint (``load_model``) was trained on -- or ``dataset`` --
     split as recorded, so its test split holds no training sample.  A set whose input shape
-    or number of classes is not the model's is a one-line error: more classes than outputs
-    made cross_entropy raise IndexError, fewer gave an accuracy of outputs that mean other
-    classes.  ``default_seed`` splits a set other than the checkpoint's own; ``whole``: the
+    is not the model's, or with a class the model does not predict, is a one-line error:
+    more classes than outputs made cross_entropy raise IndexError.  A set of some of the
+    model's classes is scored against their outputs, matched by name (``in_model_subset``).  ``default_seed`` splits a set other than the checkpoint's own; ``whole``: the
     set is scored whole, so one too small to split loads (``synth.data.whole_set``)."""
     from synth.data import load_dataset, split_class_list
     meta = getattr(model, "checkpoint_info", {}).get("dataset", {})
