@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import math
 import statistics
 from typing import Sequence
 
@@ -46,6 +47,11 @@ DEVICES = ("cpu", "accel", "spring")
 MAX_SWEEP_WIDTH = 4096     # an LSTM(4096, 4096) holds 134 M weights (537 MB); width 10^6 asked 4 TB
 MAX_SWEEP_WIDTHS = 1000    # widths timed in one sweep
 MAX_REPEATS = 10_000       # timings per operator or width
+# The largest latency (ms) or energy (mJ) a loaded table's row may hold: a million times the
+# slowest op the accelerator model prices (MAX_EXTRACT_MACS, 1.1e12 MACs, on one PE at
+# MIN_CLOCK_MHZ, 1 kHz: ~1e12 ms).  Rows of 1.7e308 mJ each summed to inf, printed as
+# 'energy_mj: null' without a word; below this bound any number of rows sums finitely.
+MAX_TABLE_ENTRY = 1e18
 SHORT_KEY_LENGTH = 9       # Op.key() before it held the op's geometry
 PROGRESS_DELAY_S = 2.0     # a cpu table's progress bar shows once timing has taken this long
 
@@ -231,6 +237,11 @@ def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None,
             continue
         lat += row["latency_ms"]
         energy = None if energy is None or row["energy_mj"] is None else energy + row["energy_mj"]
+        if not math.isfinite(lat) or energy is not None and not math.isfinite(energy):
+            # a table given as a dict (load_table bounds each row): inf printed as null
+            raise UserError(f"latency table: the {'latency' if not math.isfinite(lat) else 'energy'}"
+                            f" of op {op.name} brings the sum past what a float holds "
+                            f"(rows up to {MAX_TABLE_ENTRY:.0e} each, MAX_TABLE_ENTRY)")
     if ops and len(missing) == len(ops):   # no row of the table is one of these ops: it was
         lat = energy = None                  # '0 ms, 0 mJ' (a table of another model's layers)
     return {"latency_ms": lat, "energy_mj": energy, "missing": missing}
@@ -242,6 +253,9 @@ def _number(value, where: str, none: bool = False) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not 0 <= value < float("inf"):
         raise UserError(f"{where} must be a finite number >= 0, got {short_repr(value)}")
+    if value > MAX_TABLE_ENTRY:
+        raise UserError(f"{where} is {value:.4g}; the limit is {MAX_TABLE_ENTRY:.0e} "
+                        f"(MAX_TABLE_ENTRY: no op prices near it)")
     return float(value)
 
 
