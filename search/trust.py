@@ -6,9 +6,10 @@ from a colleague, or on storage others can write -- would run whatever code it h
 nnsynth restores only searches this user started: a new search gets a random id
 (``SEARCH_ID_FILE`` in its directory), recorded in the user's own state directory
 (``state_dir()``, mode 0700) when the search begins; ``--resume`` of a directory whose id is
-not recorded there is refused in one line before Ray starts or anything is unpickled.  A copy
-of one's own search (another folder, the same id) passes this check, and is then refused by
-``search.run`` (Tune's restored state keeps the folder it began in: resume it there).
+not recorded there is refused in one line before Ray starts or anything is unpickled, and so
+is one whose record names another directory: a copy of one's own search, or a directory
+that holds a copy of one's search id (readable where the search is) beside a planted state
+(Tune's restored state keeps the folder it began in: resume a search there).
 """
 from __future__ import annotations
 
@@ -79,6 +80,19 @@ def check_trusted(out_dir: Path) -> None:
                         f"{SEARCH_ID_FILE} recorded in {state_dir()}): its Tune state is "
                         f"pickled, and resuming it would run whatever code it holds; start a "
                         f"new search with another --out")
+    # The id alone is no proof: it is readable in the search's directory, and a directory
+    # holding a copy of it and a planted tune/tuner.pkl passed here (search.run's own
+    # check of where a search began reads a file of that same directory).  The record,
+    # in the user's private state directory, names where the search began.
+    try:
+        began = _record(search_id).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        began = ""
+    if began != str(Path(out_dir).resolve()):
+        raise UserError(f"{out_dir} holds a search begun in {began or 'another directory'} "
+                        f"and copied or moved since: its Tune state is pickled and names "
+                        f"{began or 'that directory'}; move it back there to resume it, or "
+                        f"start a new search with another --out")
 
 
 def _read_id(path: Path) -> str | None:

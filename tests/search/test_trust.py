@@ -56,7 +56,21 @@ def test_own_searches_and_copies_of_them_are_trusted(tmp_path):
     assert register_search(mine) == search_id               # a fresh start keeps its id
     copy = tmp_path / "copy"
     shutil.copytree(mine, copy)
-    check_trusted(copy)                                     # the user's own, moved
+    with pytest.raises(UserError, match="move it back"):   # the user's own, copied: its
+        check_trusted(copy)                                 # Tune state names `mine` (h211)
+
+
+def test_a_planted_state_beside_a_copied_id_is_refused(tmp_path):
+    """h211: the search id is readable in the user's search directory; a directory holding a
+    copy of it and a planted tune/tuner.pkl (its inputs file naming no other folder) passed
+    check_trusted and search.run's check_in_place, and --resume unpickled the plant."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    register_search(mine)
+    theirs = _foreign_search(tmp_path / "theirs", tmp_path / "pwned")
+    shutil.copy(mine / SEARCH_ID_FILE, theirs / SEARCH_ID_FILE)
+    with pytest.raises(UserError, match=f"begun in {mine.resolve()}"):
+        check_trusted(theirs)
 
 
 @pytest.mark.parametrize("content", [None, "0" * 32, "not an id", "../../etc/passwd"])
