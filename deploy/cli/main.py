@@ -288,6 +288,8 @@ def _naming_options(command: click.Command) -> None:
                       ", ".join(f"{k}={v!r}" for k, v in kwargs.items()))
         start = time.perf_counter()
         try:
+            from deploy.cli.options import check_outputs_not_inputs
+            check_outputs_not_inputs(ctx)   # --out typed before the input it would overwrite
             result = callback(*args, **kwargs)
             if timed:
                 log.info("%s finished in %.1f s", ctx.command_path, time.perf_counter() - start)

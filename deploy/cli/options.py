@@ -78,23 +78,38 @@ def _out_file(check):
     def callback(ctx, param, value):
         if value is not None:
             check(value, param.opts[0])
-            _not_an_input(ctx, value, param.opts[0])
+            _not_an_input(ctx, value, param)
         return value
+    callback.writes_output = True   # check_outputs_not_inputs looks again once all are parsed
     return callback
 
 
-def _not_an_input(ctx, out: str, option: str) -> None:
-    """``out`` names none of the files the command reads (``--teacher``, ``--model``, ...:
-    every parameter parsed before it whose value is an existing file): writing the result
-    over its own input would lose the input."""
+def _not_an_input(ctx, out: str, output: click.Parameter) -> None:
+    """``out`` (the value of ``output``) names none of the files the command reads
+    (``--teacher``, ``--model``, ...: every other parameter parsed so far whose value is an
+    existing file): writing the result over its own input would lose the input."""
     if not os.path.exists(out):
         return
+    option = output.opts[0]
     opts = {p.name: p.opts[0] for p in ctx.command.params if p.opts}
     for name, value in ctx.params.items():
+        if name == output.name:
+            continue
         if isinstance(value, str) and os.path.isfile(value) and os.path.samefile(value, out):
             from synth.errors import UserError
             raise UserError(f"{option} {out} is the file given as {opts.get(name, name)}; "
                             f"the result would overwrite it: choose another {option}")
+
+
+def check_outputs_not_inputs(ctx: click.Context) -> None:
+    """Every output-file option (``checkpoint_out``, ``onnx_out``) against every input, once
+    all the options are parsed: click runs the callbacks in the order the options were typed,
+    so ``--out m.pt --model m.pt`` passed the callback's check (``--model`` not parsed yet)
+    and the result was written over the input checkpoint."""
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if getattr(param.callback, "writes_output", False) and isinstance(value, str):
+            _not_an_input(ctx, value, param)
 
 
 def _check_checkpoint_out(path: str, option: str) -> None:
