@@ -309,6 +309,24 @@ device_option = click.option("--device", default="auto", show_default=True,
                              help="auto (CUDA when present), cpu, cuda, cuda:N or mps.")
 
 
+class _LogFormat(logging.Formatter):
+    """A library warning as the CLI prints its own (``warning: ...``, as errors are ``error:
+    ...``): it was ``WARNING synth.incremental: ...`` beside invert's ``warning: ...``.  Under
+    ``-v`` every record names its level and logger (``INFO deploy.cli: ...``)."""
+
+    def __init__(self, named: bool):
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self.named = named
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.named or record.levelno < logging.WARNING:
+            return super().format(record)
+        text = f"{record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
 def configure_output(verbose: int = 0, quiet: bool = False) -> None:
     """The root group's ``-v``/``-q``: the ``logging`` level of the library's loggers (on
     stderr) and whether progress is shown (``-q`` also turns every tqdm bar off, in Ray
@@ -316,7 +334,9 @@ def configure_output(verbose: int = 0, quiet: bool = False) -> None:
     says: they are what a user must not miss (a synthesized set below its fidelity target, a
     step count raised, a fusion weight not chosen); it was ERROR, and they were dropped."""
     level = logging.WARNING if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()   # stderr
+    handler.setFormatter(_LogFormat(named=verbose > 0))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     for name in ("synth", "hwsim", "cluster", "search", "deploy"):
         logging.getLogger(name).setLevel(level)
     if quiet:

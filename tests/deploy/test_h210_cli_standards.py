@@ -109,3 +109,20 @@ def test_out_typed_before_the_input_it_would_overwrite_is_refused(tmp_path):
         assert f"--out {model} is the file given as --model" in done.stderr, done.stderr
         assert "Traceback" not in done.output
         assert open(model, "rb").read() == before
+
+
+def test_a_library_warning_reads_as_the_commands_own_warnings():
+    """incremental printed 'WARNING synth.incremental: ...' where invert and symbiotic print
+    'warning: ...' (and every error is 'error: ...'); under -v records keep their level and
+    logger name."""
+    code = ("import click, logging\n"
+            "from deploy.cli.options import configure_output\n"
+            "with click.Context(click.Command('x')):\n"
+            "    configure_output({verbose}, False)\n"
+            "    logging.getLogger('synth.x').warning('few steps')\n"
+            "    logging.getLogger('synth.x').info('detail')\n")
+    plain, verbose = (subprocess.run([sys.executable, "-c", code.format(verbose=v)],
+                                     capture_output=True, text=True, timeout=60)
+                      for v in (0, 1))
+    assert plain.stderr == "warning: few steps\n", plain.stderr
+    assert verbose.stderr == "WARNING synth.x: few steps\nINFO synth.x: detail\n", verbose.stderr
