@@ -1,5 +1,6 @@
-"""Output shapes on the meta device, by formula, for the shape-only forward pass
-``hwsim.workload.sample_work`` runs before extract() (``shape_on_meta``).
+"""Output shapes on the meta device, by formula, for the shape-only forward passes
+``hwsim.workload.sample_work`` runs before extract() and ``synth.models.build`` runs as its
+fit check (``shape_on_meta``; here in synth, the lower of the two packages, since h212).
 
 torch's meta kernels for the calls a model's layers make most (``meta_conv``, the
 batch_norm and addmm decompositions, the relu, add and mul references) import
