@@ -12,7 +12,7 @@ from deploy.cli.options import (address_option, emit, json_option, num_cpus_opti
 @click.option("--run-dir", type=click.Path(file_okay=False), default=None,
               help="Run directory (default: runs/<config name>). Rerun to resume.")
 @click.option("--stop-after", type=click.Choice(STAGES), default=None,
-              help="Stop after this stage (finished stages are kept).")
+              help="Stop after this stage (finished stages are kept; default: run every stage).")
 @click.option("--check", is_flag=True, help="Validate the config and exit; no work is done.")
 @address_option
 @num_cpus_option

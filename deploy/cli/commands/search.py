@@ -17,18 +17,22 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 @click.option("--teacher", default=None, help="Teacher checkpoint: train trials by KD.")
 @synth_option("Synthesized Parquet set (with --teacher).", old_name="--data")
 @click.option("--searcher", type=RegistryChoice("search.choices.SEARCHER_NAMES"),
-              default=DEFAULT_SEARCHER, show_default=True)
-@click.option("--trials", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True)
+              default=DEFAULT_SEARCHER, show_default=True,
+              help="Searcher that proposes the architectures (localbo: GP + EI, local and random pool).")
+@click.option("--trials", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Architectures to train and measure.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Trials trained at once (Ray Tune workers).")
 @click.option("--n-initial", type=click.IntRange(min=1), default=8, show_default=True,
               help="Random architectures before the first predictor fit.")
 @click.option("--constraint", "constraints", multiple=True,
               help="Resource limit, e.g. 'latency_ms<=0.05' (repeatable).")
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Training epochs a trial (the most, with --asha).")
 @click.option("--asha", is_flag=True, help="ASHA early stopping on per-epoch accuracy (stopped "
               "trials count toward --trials; the summary says how many).")
 @click.option("--no-hardware", is_flag=True, help="Skip hwsim latency/energy pricing.")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help="Output directory (required unless --resume).")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
               help="Resume the search in this directory with its saved settings (only "
                    "--address and --json go with it).")
