@@ -325,9 +325,10 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     meta = model.checkpoint_info.get("dataset") or {}   # read before compaction: a new module
     # its classes matched to the outputs by name, case ignored (checkpoint.in_model_order)
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
-    from synth.workflows import classes_by_index   # eval's warning: the same check, scored
-    notes = [f"warning: {line}" for line in [classes_by_index(  # as eval scores it
-        model, data, dataset or data.name)] if line]
+    from synth.workflows import classes_by_index, classes_missing   # eval's warnings: the
+    notes = [f"warning: {line}" for line in [   # same checks, scored as eval scores it
+        classes_by_index(model, data, dataset or data.name),
+        classes_missing(model, data, dataset or data.name)] if line]
     quant = checkpoint_quant(model)            # read before compaction builds a new module
     if compact:
         from synth.masked import masked_layers

@@ -781,6 +781,25 @@ def classes_by_index(model, data: Dataset, name: str) -> str | None:
     return None
 
 
+def classes_missing(model, data: Dataset, name: str) -> str | None:
+    """The line naming the classes of the loaded checkpoint ``model`` of which ``data``
+    (``checkpoint_dataset``'s, called ``name``) holds no sample in any split (None when it
+    holds them all): a labelled file of some of the model's classes is scored against their
+    outputs (``synth.checkpoint.in_model_subset``), which ``nnsynth eval`` and ``nnsynth
+    export`` did without a word."""
+    labels = torch.cat([data.split(s)[1] for s in ("train", "val", "test")]).long()
+    counts = torch.bincount(labels, minlength=int(data.num_classes)) if len(labels) else None
+    if counts is None or int(counts.numel()) != len(data.class_names):
+        return None
+    from synth.files import printable
+    lacks = [printable(c) for c, n in zip(data.class_names, counts.tolist()) if n == 0]
+    if not lacks:
+        return None
+    return (f"{name} holds no sample of the model's class{'es' * (len(lacks) > 1)} "
+            f"{short_repr(lacks)}: scored on the {len(data.class_names) - len(lacks)} of its "
+            f"{len(data.class_names)} classes that it holds")
+
+
 def trained_on(model, data: Dataset) -> bool:
     """Whether ``data`` (``checkpoint_dataset``'s) is a set the loaded checkpoint ``model``
     trained on: its recorded set (or, after ``nnsynth incremental``, the old set recorded
@@ -826,7 +845,8 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}",
                               whole=split == "all")
     name = dataset or data.name
-    notes = [f"warning: {line}" for line in [classes_by_index(model, data, name)] if line]
+    notes = [f"warning: {line}" for line in [classes_by_index(model, data, name),
+                                             classes_missing(model, data, name)] if line]
     chosen = data.held_out(split)
     if chosen != (split or "test"):
         notes.append(f"{name} has no test split (a synthesized set?): evaluating on {chosen}")

@@ -1,0 +1,59 @@
+"""Helper 214: ``nnsynth eval`` / ``nnsynth export`` of a labelled file holding only some of
+the model's classes (scored by name since helper 213, ``synth.checkpoint.in_model_subset``)
+said nothing about the classes the file lacks; now one warning line names them, on stderr
+beside the commands' other warnings (neither command's --json has a warnings field, so its
+stdout stays the one JSON object).  Each test failed before the fix (no such line)."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+
+def _rows(path, names, n=90):
+    centre = {"apple": 0.0, "kiwi": 4.0, "plum": 8.0}
+    rows = ["a,b,label"] + [f"{centre[names[i % len(names)]] + 0.01 * (i % 13):.3f},"
+                            f"{0.07 * (i % 5):.3f},{names[i % len(names)]}" for i in range(n)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def fruit(tmp_path_factory):
+    from synth.train import TrainConfig
+    from synth.workflows import train_checkpoint
+    root = tmp_path_factory.mktemp("h214")
+    model = root / "m.pt"
+    train_checkpoint(f"csv:{_rows(root / 'own.csv', ['apple', 'kiwi', 'plum'])}", "mlp_small",
+                     model, TrainConfig(epochs=5, lr=0.1, device="cpu", progress=False))
+    return root, model
+
+
+def _note(text):
+    lines = [l for l in text.splitlines() if "holds no sample of the model's class" in l]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def test_eval_names_the_models_classes_a_file_lacks(fruit):
+    from deploy.cli.main import cli
+    root, model = fruit
+    held = _rows(root / "held.csv", ["apple", "plum"])
+    r = CliRunner().invoke(cli, ["eval", "--model", str(model), "--dataset",
+                                                 f"csv:{held}", "--split", "all", "--json"])
+    assert r.exit_code == 0, r.output + r.stderr
+    json.loads(r.stdout)                                     # stdout: the JSON object alone
+    line = _note(r.stderr)
+    assert line.startswith("warning: ") and "['kiwi']" in line
+    assert "apple" not in line and "plum" not in line
+    # the model's own set lacks none: no such line
+    r = CliRunner().invoke(cli, ["eval", "--model", str(model)])
+    assert r.exit_code == 0 and "holds no sample" not in r.stderr
+
+
+def test_export_names_the_models_classes_a_file_lacks(fruit, tmp_path):
+    pytest.importorskip("onnx")
+    from deploy.onnx_export import export_checkpoint
+    root, model = fruit
+    held = _rows(root / "held2.csv", ["kiwi", "plum"])
+    _, notes = export_checkpoint(model, tmp_path / "m.onnx", dataset=f"csv:{held}")
+    assert "['apple']" in _note("\n".join(notes))
