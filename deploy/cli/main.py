@@ -178,6 +178,22 @@ def _synthesis_kept(params: dict) -> bool:
                for n in names)
 
 
+def _stage_kept(params: dict) -> bool:
+    """Whether ``nnsynth run``'s run directory (``--run-dir``, or the config's default) has a
+    finished stage in its ledger, which a rerun skips: Ctrl-C in the first stage (the
+    teacher's training), before any stage was recorded, said 'finished work is kept'."""
+    from deploy.ledger import Ledger
+    run_dir = params.get("run_dir")
+    try:
+        if run_dir is None:
+            from deploy.pipeline import default_run_dir
+            from deploy.run_config import load_run_config
+            run_dir = default_run_dir(load_run_config(params.get("config") or "default"))
+        return bool(Ledger(run_dir).stages)
+    except Exception:      # a config or ledger that cannot be read: no stage to skip
+        return False
+
+
 def _search(params: dict) -> str:
     where = params.get("resume_dir") or params.get("out")
     return (f"finished work is kept; rerun it with --resume {where} to continue" if where else
@@ -188,7 +204,9 @@ def _search(params: dict) -> str:
 # function of the command's options giving it (None: nothing was kept yet).  A command not
 # here writes its output once, at the end (NOTHING_KEPT); diabdeep --out says its own.
 RESUMES = {
-    "run": RESUMED,        # its ledger: finished stages and search trials are skipped
+    # its ledger: finished stages and search trials are skipped (a search is the third stage)
+    "run": lambda p: RESUMED if _stage_kept(p) else (
+        "no stage had finished yet; rerun the same command to start the run"),
     "sweep": RESUMED,      # each run's own ledger
     "invert": lambda p: RESUMED if _synthesis_kept(p) else (
         "no shard was written yet; rerun the same command to start it"),
