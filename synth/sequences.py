@@ -646,6 +646,10 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
                                                     method="nearest").astype(int).tolist(),
                   "split": "published TRAIN and TEST pooled, stratified 72/8/20 by seed",
                   **(extra or {})}
+    if not len(val) and not len(test):   # too small to split, used whole (data_splits.unsplit):
+        pooled = data.extra["split"].split(", stratified")[0]   # it said "stratified 72/8/20"
+        data.extra["split"] = (f"{pooled}, too small to split: loaded whole, every series in "
+                               f"the train split")
     return data
 
 
