@@ -19,9 +19,9 @@ from typing import Sequence
 import numpy as np
 
 from synth.config import Config, check_choice, check_range, value_error
-from hwsim.copies import TARGETED
 from hwsim.op import (BATCH_IN_GROUPS, GEMM_TYPES, Op, batch_shared_elems, lookup_elems,
                        numel)
+from hwsim.scatters import TARGETED
 
 DATAFLOWS = ("ws", "os", "is")
 

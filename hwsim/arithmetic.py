@@ -71,8 +71,8 @@ import math
 import torch
 from torch import nn
 
-from hwsim.copies import copy_kind, copy_op, copy_reads, is_copy, source, tensor_forms
-from hwsim.op import FP32_BYTES, Op, make_op
+from hwsim.copies import copy_kind, copy_op, copy_reads, is_copy
+from hwsim.op import FP32_BYTES, Op, make_op, source, tensor_forms
 from hwsim.pointwise import (PAIRED, POINTWISE, POINTWISE_FUNCS, POLYNOMIALS, REFLECTED,
                              polynomial_ops)
 

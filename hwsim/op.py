@@ -1,6 +1,7 @@
 """The operation record hwsim prices (DESIGN contract "Workload"): ``Op``, its types, and the
-helpers that fill one in from a call's tensors.  ``hwsim.workload`` extracts the records from a
-module; the hardware models (``accel``, ``spring``, ``gpu``, ``tables``) read only these.
+helpers that fill one in from a call's tensors (and read a call: ``tensor_forms``,
+``source``).  ``hwsim.workload`` extracts the records from a module; the hardware models
+(``accel``, ``spring``, ``gpu``, ``tables``) read only these.
 
 Every op is also expressed as a GEMM ``(T x K) @ (K x N)`` repeated ``groups`` times, the form
 a systolic array executes (SCALE-Sim, Samajdar et al. 2018, Sec. III: T = output pixels,
@@ -149,6 +150,25 @@ def zeros_of(tensors) -> float:
     an op's input when it reads several operands)."""
     values = sum(t.numel() for t in tensors)
     return 1.0 - sum(_nonzeros(t) for t in tensors) / values if values else 0.0
+
+
+def tensor_forms(names, owners=(torch, torch.Tensor), inplace: bool = True) -> list:
+    """The callables a forward may call for each of ``names``: ``torch.NAME``,
+    ``Tensor.NAME`` and (``inplace``) their in-place ``NAME_``, where they exist."""
+    out = []
+    for name in names:
+        for owner in owners:
+            for n in (name, name + "_") if inplace else (name,):
+                f = getattr(owner, n, None)
+                if f is not None and f not in out:
+                    out.append(f)
+    return out
+
+
+def source(args, kwargs):
+    """A call's first tensor argument (``input``/``self``): a copy's source."""
+    x = args[0] if args else kwargs.get("input", kwargs.get("self"))
+    return x if isinstance(x, torch.Tensor) else None
 
 
 def make_op(type_, name, x, y, weight=None, macs=0, gemm=(0, 0, 0), groups=1, elems=0,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hwsim.copies import tensor_forms
+from hwsim.op import tensor_forms
 
 _T = torch.Tensor
 
