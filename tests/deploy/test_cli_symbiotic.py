@@ -45,11 +45,15 @@ def test_symbiotic_cli_end_to_end_on_a_tiny_text(tmp_path):
             "--out", str(out), "--cells", "lstm", "--widths", "4,8", "--baseline-width", "8",
             "--epochs", "1", "--max-batches", "2", "--min-count", "1", "--rounds", "2",
             "--sparsities", "0.5", "--no-ray", "--json"]
-    r = CliRunner().invoke(cli, args)
+    r = CliRunner().invoke(cli, ["-v"] + args)   # -v: the log lines go to stderr alone
     assert r.exit_code == 0, r.output
-    result = json.loads(r.output.strip().splitlines()[-1])
+    result = json.loads(r.stdout)                  # stdout is the one JSON object
+    assert r.stdout.count("\n") == 1, r.stdout
     assert set(result["models"]) == {"baseline", "plain", "plain_pruned", "symbiotic"}
     assert {p.name for p in out.iterdir()} >= {"report.json", "report.md", "latency.png"}
+    png = (out / "latency.png").read_bytes()       # a real image (about 70 kB here)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR" and len(png) > 1024
+    assert png.endswith(b"IEND\xaeB`\x82")
     report = json.loads((out / "report.json").read_text())
     assert report["platform"] == "accel" and report["tables"]["accel"]["rows"]
     assert result["choice"]["symbiotic"][0] == "lstm"
