@@ -179,6 +179,10 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
         by_index += "; SECRET's label vectors are of these names: --class-names gives others"
     if by_index:
         log.warning("%s", by_index)
+    from synth.workflows import classes_missing   # a file of some of its classes: say which
+    missing = classes_missing(model, data, data.name)   # it lacks, as nnsynth eval does
+    if missing:
+        log.warning("%s", missing)
     from synth.secret import network_outputs
     quant = checkpoint_quant(model)
     if quant:
@@ -189,7 +193,7 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     result = network_fusion(out, ys, data, label_vectors=label_vectors,
                             class_names=class_names, similarity=similarity, fusion=fusion,
                             seed=seed, model=str(model_path))
-    return with_warnings(result, [by_index, result.pop("warning", None)])
+    return with_warnings(result, [by_index, missing, result.pop("warning", None)])
 
 
 def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,

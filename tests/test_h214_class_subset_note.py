@@ -57,3 +57,13 @@ def test_export_names_the_models_classes_a_file_lacks(fruit, tmp_path):
     held = _rows(root / "held2.csv", ["kiwi", "plum"])
     _, notes = export_checkpoint(model, tmp_path / "m.onnx", dataset=f"csv:{held}")
     assert "['apple']" in _note("\n".join(notes))
+
+
+def test_secret_with_the_network_names_the_classes_a_file_lacks(fruit):
+    """`nnsynth secret --model` scores such a file too (helper 213); its --json has a
+    warning field, which now holds the line beside its log warning."""
+    from synth.secret_eval import fuse_network
+    root, model = fruit
+    held = _rows(root / "held3.csv", ["kiwi", "plum"], n=120)
+    result = fuse_network(str(model), f"csv:{held}", label_vectors="random")
+    assert "['apple']" in _note(result.get("warning", ""))
