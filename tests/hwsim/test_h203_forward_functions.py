@@ -26,11 +26,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import hwsim
-from hwsim import extract, gpu
+from hwsim import extract
 from synth.errors import UserError
 from tests.hwsim.test_h193_forward_functions import Net, check_host_and_backends
-from tests.hwsim.test_h196_forward_functions import Alone
+from tests.hwsim.test_h196_forward_functions import Alone, _one, check_costs_more, plain_prices
 
 BATCH, WIDTH = 4, 32
 N = BATCH * WIDTH
@@ -154,32 +153,16 @@ CALLS = [
 ]
 
 
-def _new(ops):
-    """The ops of the call (less ``0 * z``, the last op named with a '#')."""
-    return [o for o in ops if "#" in o.name][:-1]
-
-
-def _one(call):
-    return _new(extract(Net(call), (16,), batch=BATCH))
-
-
 @pytest.fixture(scope="module")
 def plain():
-    ops = extract(Net(lambda y, z: y), (16,), batch=BATCH)
-    return hwsim.price_ops(ops, spring_cfg=True), gpu.evaluate(ops)
+    return plain_prices()
 
 
 @pytest.mark.parametrize("call, kinds", [c[1:] for c in CALLS], ids=[c[0] for c in CALLS])
 def test_a_forward_function_costs_more_than_the_model_without_it(plain, call, kinds):
     """The accelerator (cycles, energy, DRAM bytes), SPRING (cycles, energy) and the GPU
     roofline: the model with the call costs more than without it (equal before: free)."""
-    base, base_gpu = plain
-    ops = extract(Net(call), (16,), batch=BATCH)
-    assert [o.name.split("#")[0] for o in _new(ops)] == kinds
-    p, g = hwsim.price_ops(ops, spring_cfg=True), gpu.evaluate(ops)
-    for key in ("cycles", "energy_mj", "dram_bytes", "spring_latency_ms", "spring_energy_mj"):
-        assert p[key] > base[key], key
-    assert g["latency_ms"] > base_gpu["latency_ms"]
+    check_costs_more(plain, call, kinds)
 
 
 def _counts(call):
