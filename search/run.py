@@ -735,7 +735,6 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             remove_owned(experiment, "--out")
             claim_dir(experiment, "--out")
         from ray.tune.search import ConcurrencyLimiter
-        from search.tune_searcher import TuneSearcher
         searcher = make_searcher(config, space, CostModel(data.input_shape, data.num_classes))
         scheduler = None
         if config.asha:
@@ -746,8 +745,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             trainable,
             tune_config=tune.TuneConfig(
                 metric="accuracy", mode="max", num_samples=config.trials, scheduler=scheduler,
-                search_alg=ConcurrencyLimiter(TuneSearcher(searcher), config.concurrency,
-                                              batch=True),
+                search_alg=ConcurrencyLimiter(searcher, config.concurrency, batch=True),
                 reuse_actors=REUSE_ACTORS),
             run_config=tune.RunConfig(
                 name=name, storage_path=storage, verbose=1 if progress else 0,

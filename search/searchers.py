@@ -16,10 +16,7 @@
 
 Every searcher works on any ``Space`` (a mapping of named choices, or a model family) and
 has two interfaces: ``ask() -> config`` / ``tell(config, value)`` for a plain objective
-(a lookup, a training run; see ``search.optimize``), and the Ray Tune ``Searcher`` one
-(``suggest``, ``on_trial_result``, ``on_trial_complete``, ``save``, ``restore``), which
-``search.tune_searcher.TuneSearcher`` hands to Tune: this module does not import Ray, so the
-ask/tell searchers (and ``nnsynth search --resume`` of a finished search) run without it.
+(a lookup, a training run; see ``search.optimize``), and the Ray Tune ``Searcher`` one.
 
 Predictor-only candidates are scored here, inside the searcher; only the proposed
 architectures become Tune trials (about 2 s of overhead each on this machine).  Each Tune
@@ -57,6 +54,7 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
+from ray.tune.search import Searcher
 
 from search.choices import SEARCHER_NAMES
 from search.costs import CostModel, seek_feasible
@@ -154,7 +152,7 @@ def searcher_options(name: str) -> set[str]:
     options: set[str] = set()
     for cls in SEARCHERS[name].__mro__:
         init = cls.__dict__.get("__init__")
-        if cls is object or init is None:
+        if cls is Searcher or init is None:
             continue
         options |= {p.name for p in inspect.signature(init).parameters.values()
                     if p.kind is inspect.Parameter.KEYWORD_ONLY}
@@ -195,10 +193,9 @@ def _damaged_state(path, error: Exception) -> UserError:
                      f"{short_repr(str(error), 80)}); save it again or start afresh")
 
 
-class PredictorSearcher:
+class PredictorSearcher(Searcher):
     """Shared machinery: batches, history, feasibility, features, save/restore."""
 
-    FINISHED = "FINISHED"   # what ``suggest`` returns when done (Ray Tune's Searcher.FINISHED)
     uses_predictor = True
     feature_cache_floats = 16_000_000   # the feature rows kept by spec key: 128 MB at most
 
@@ -209,9 +206,8 @@ class PredictorSearcher:
                  evolution: EvolutionConfig | None = None, cost_features: bool = False,
                  refit_growth: float = 0.0, choice_counts: bool = False,
                  max_scored: int = 2048):
-        # checked here (Ray's Searcher, the base class until h215, checked with asserts:
-        # mode='maximize' was an AssertionError traceback), and before use (batch_size=2.5 a
-        # TypeError in numpy)
+        # checked before Ray's Searcher, whose own checks are asserts (mode='maximize' was an
+        # AssertionError traceback), and before use (batch_size=2.5 a TypeError in numpy)
         check_choice("mode", mode, ("max", "min"))
         if not isinstance(metric, str) or not metric:
             raise ConfigError(f"metric must be the name of the reported value, got "
@@ -226,7 +222,7 @@ class PredictorSearcher:
                 check_range(name, value, 1, None, integer=True)
         if seed is not None:
             check_range("seed", seed, 0, None, integer=True)
-        self.metric, self.mode = metric, mode
+        super().__init__(metric=metric, mode=mode)
         check_n_initial(n_initial, type(self).uses_predictor)
         self.space = space = load_space(space)
         # where a guided searcher draws candidates: wide plain ranges (3+ decades) also
@@ -311,7 +307,7 @@ class PredictorSearcher:
     # ------------------------------------------------------------------ Tune interface
     def suggest(self, trial_id: str):
         if self.max_trials is not None and self.suggested >= self.max_trials:
-            return self.FINISHED
+            return Searcher.FINISHED
         if not self.queue:
             with single_thread():   # once per proposal, not per predictor call
                 proposed = self._propose(self.batch_size)
@@ -319,7 +315,7 @@ class PredictorSearcher:
                     proposed = self._seek(self.batch_size)
                 self.queue = [spec_key(s) for s in proposed]
             if not self.queue:
-                return self.FINISHED  # nothing feasible and new is left
+                return Searcher.FINISHED  # nothing feasible and new is left
         key = self.queue.pop(0)
         self.pending[trial_id] = key
         self.suggested += 1
