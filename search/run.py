@@ -813,6 +813,22 @@ def _no_tune_resume_hints(record: logging.LogRecord) -> bool:
                 or "Resume training with" in text)
 
 
+def _restore_failed(record: logging.LogRecord) -> bool:
+    """Raise where Tune logs that it could not restore a resumed experiment.  Tune logs
+    "Failed to restore the run state" (a damaged or incompatible searcher state: its
+    ``restore`` raised) and goes on with an experiment it cannot run: ``nnsynth search
+    --resume`` of a search whose searcher-state file was cut in half waited until killed
+    (10 minutes, no trial).  Raised from this filter, the error leaves Tune's constructor
+    and ``fit()``: the command's one line, exit 2, the search's files as they were."""
+    if not str(record.msg).startswith("Failed to restore the run state"):
+        return True
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, UserError):
+        raise error
+    raise UserError(f"the search's Tune state cannot be restored ({type(error).__name__}: "
+                    f"{error}); start a new search with another --out")
+
+
 def _fit_interruptibly(tuner, results: Path, requested: int) -> None:
     """``tuner.fit()`` where Ctrl-C means "stop, and let a rerun resume".
 
@@ -849,10 +865,13 @@ def _fit_interruptibly(tuner, results: Path, requested: int) -> None:
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     tune_log = logging.getLogger("ray.tune.tune")
     tune_log.addFilter(_no_tune_resume_hints)
+    controller_log = logging.getLogger("ray.tune.execution.tune_controller")
+    controller_log.addFilter(_restore_failed)
     try:
         tuner.fit()
     finally:
         tune_log.removeFilter(_no_tune_resume_hints)
+        controller_log.removeFilter(_restore_failed)
         if previous_env is None:
             os.environ.pop("TUNE_DISABLE_SIGINT_HANDLER", None)
         else:
