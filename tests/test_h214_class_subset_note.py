@@ -8,13 +8,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from tests.test_h213_class_subset import _rows as _rows_of
+
 
 def _rows(path, names, n=90):
-    centre = {"apple": 0.0, "kiwi": 4.0, "plum": 8.0}
-    rows = ["a,b,label"] + [f"{centre[names[i % len(names)]] + 0.01 * (i % 13):.3f},"
-                            f"{0.07 * (i % 5):.3f},{names[i % len(names)]}" for i in range(n)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    """test_h213's well separated fruit table, 90 rows."""
+    return _rows_of(path, names, n)
 
 
 @pytest.fixture(scope="module")

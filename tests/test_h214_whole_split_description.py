@@ -3,19 +3,8 @@ whole=True)``: `nnsynth eval --split all`), puts every series in its train split
 (``synth.data_splits.unsplit``) but recorded the split description "... stratified 72/8/20
 by seed" (``Dataset.extra["split"]``, in its metadata).  It now says it was loaded whole.
 Failed before."""
-from pathlib import Path
-
-import numpy as np
-
 from synth.data import load_dataset
-
-
-def _ts(path: Path, labels):
-    rng = np.random.default_rng(len(labels))
-    rows = "".join(",".join(f"{v:.3f}" for v in rng.normal(size=6) + i % 2) + f":{lab}\n"
-                   for i, lab in enumerate(labels))
-    path.write_text("@problemName P\n@univariate true\n@classLabel true a b\n@data\n" + rows)
-    return path
+from tests.test_h213_ts_split_description import _ts
 
 
 def test_a_set_loaded_whole_is_not_described_as_stratified(tmp_path):
