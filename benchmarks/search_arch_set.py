@@ -24,7 +24,7 @@ from common import run_main
 from search.costs import CostModel
 from search.space import load_space, spec_key
 from synth.data import load_dataset
-from synth.files import atomic_path
+from synth.data_parquet import write_parquet_table
 from synth.models import build, count_flops, count_parameters
 from synth.train import TrainConfig, evaluate, fit
 
@@ -33,8 +33,7 @@ TRAIN = TrainConfig(epochs=10, batch_size=64, lr=0.05, keep_best=False, progress
 
 
 def write_table(rows: list[dict], path: Path) -> None:
-    with atomic_path(path) as tmp:
-        pq.write_table(pa.Table.from_pylist(rows), tmp)
+    write_parquet_table(pa.Table.from_pylist(rows), path)   # atomic, with page checksums
 
 
 def measure(spec: dict, data) -> dict:
@@ -66,7 +65,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    rows = pq.read_table(out).to_pylist() if out.exists() else []
+    rows = pq.read_table(out, page_checksum_verification=True).to_pylist() if out.exists() else []
     done = {r["spec"] for r in rows}
     space = load_space("convnet")
     rng = np.random.default_rng(args.seed)

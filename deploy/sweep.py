@@ -38,7 +38,7 @@ from deploy.run_config import (BUNDLED, RunConfig, check_mapping,
                                load_run_config, read_yaml, yaml_bool_hint)
 from synth.config import Config, check_name, check_range, short_repr
 from synth.errors import ConfigError, UserError
-from synth.files import LOCK_FILE, OWNER_MARKER, atomic_path, remove_stale_temps, working_dir
+from synth.files import LOCK_FILE, OWNER_MARKER, remove_stale_temps, working_dir
 
 
 MAX_RUNS = 10_000
@@ -345,6 +345,49 @@ def _run_locked(sweep, runs, root: Path, *, address, num_cpus, echo) -> list[dic
     return rows
 
 
+def kept_runs(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]]) -> tuple[int, int]:
+    """(runs finished, runs with only some stages finished) of ``runs`` in the sweep's
+    directory, from each run's ledger (a run has finished when its ledger records every
+    stage its config enables; a ledger that cannot be read keeps nothing)."""
+    from deploy.ledger import Ledger
+    from deploy.run_config import enabled_stages
+    root = Path(sweep.root).expanduser().resolve() / sweep.name
+    finished = partly = 0
+    for _, cfg in runs:
+        try:
+            done = set(Ledger(root / cfg.name).stages)
+        except (UserError, OSError):
+            continue
+        if done and set(enabled_stages(cfg)) <= done:
+            finished += 1
+        elif done:
+            partly += 1
+    return finished, partly
+
+
+def interrupted_text(sweep_file: str | os.PathLike | None) -> str:
+    """What Ctrl-C of ``nnsynth sweep SWEEP_FILE`` leaves for a rerun, as the runs' ledgers
+    say: how many runs had finished (a rerun skips them) and how many kept some finished
+    stages, or that none had finished.  It said "finished work is kept" before any run had
+    finished a stage.  A sweep file that cannot be read counts nothing."""
+    again = "rerun the same command to resume"
+    try:
+        sweep, runs = load_sweep(sweep_file)
+        finished, partly = kept_runs(sweep, runs)
+    except (UserError, OSError, TypeError):
+        return f"{again} (each run keeps the stages it finished in its run directory)"
+    more = (f"{partly} more run{'s' if partly != 1 else ''} kept the stages "
+            f"{'they' if partly != 1 else 'it'} finished" if partly else "")
+    if finished:
+        return (f"{finished} of {len(runs)} run{'s' if len(runs) != 1 else ''} had finished "
+                f"and {'are' if finished != 1 else 'is'} kept" + (f", and {more}" if more
+                                                                  else "")
+                + f"; {again} (it skips what finished)")
+    if partly:
+        return f"no run had finished yet ({more}); {again} (it skips what finished)"
+    return "no run had finished yet; rerun the same command to start the sweep"
+
+
 def error_text(e: BaseException) -> str:
     """One line for a run's error column: the message of a UserError, else the type and
     the first line of the message (bounded)."""
@@ -357,9 +400,7 @@ def error_text(e: BaseException) -> str:
 def write_rows(path: Path, rows: list[dict]) -> Path:
     """One Parquet row per run (columns: the union of keys; scalars only), atomically."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    from synth.data_parquet import write_parquet_table   # atomic, with page checksums
     keys = sorted({k for r in rows for k, v in r.items() if not isinstance(v, (dict, list))})
     table = pa.table({k: [r.get(k) for r in rows] for k in keys})
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-    return path
+    return write_parquet_table(table, path)

@@ -51,7 +51,7 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame({k: pd.Series(dtype=v) for k, v in COLUMNS.items()})
     try:
-        return pq.read_table(path).to_pandas()
+        return pq.read_table(path, page_checksum_verification=True).to_pandas()
     except (pa.ArrowInvalid, OSError) as e:
         raise UserError(f"results table {path} is unreadable: {e}") from None
 
@@ -66,8 +66,8 @@ def append_result(path: str | os.PathLike, row: dict) -> bool:
     new = pd.DataFrame([clean]).astype({k: v for k, v in COLUMNS.items()
                                         if clean[k] is not None and v != "string"})
     table = new if table.empty else pd.concat([table, new], ignore_index=True)
-    with atomic_path(path) as tmp:
-        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
+    from synth.data_parquet import write_parquet_table   # atomic, with page checksums
+    write_parquet_table(pa.Table.from_pandas(table, preserve_index=False), path)
     return True
 
 
