@@ -194,6 +194,13 @@ def _stage_kept(params: dict) -> bool:
         return False
 
 
+def _sweep_kept(params: dict) -> str:
+    """How many of ``nnsynth sweep``'s runs had finished (deploy.sweep.interrupted_text): it
+    said 'finished work is kept' before any run had finished a stage."""
+    from deploy.sweep import interrupted_text
+    return interrupted_text(params.get("sweep_file"))
+
+
 def _search(params: dict) -> str:
     where = params.get("resume_dir") or params.get("out")
     return (f"finished work is kept; rerun it with --resume {where} to continue" if where else
@@ -207,7 +214,7 @@ RESUMES = {
     # its ledger: finished stages and search trials are skipped (a search is the third stage)
     "run": lambda p: RESUMED if _stage_kept(p) else (
         "no stage had finished yet; rerun the same command to start the run"),
-    "sweep": RESUMED,      # each run's own ledger
+    "sweep": _sweep_kept,  # each run's own ledger
     "invert": lambda p: RESUMED if _synthesis_kept(p) else (
         "no shard was written yet; rerun the same command to start it"),
     "symbiotic": "finished work is kept; rerun the same command to skip the candidates it "

@@ -146,8 +146,9 @@ def test_submit_says_its_job_runs_on_and_search_names_its_directory(tmp_path):
     line = _line(["search", "--out", str(tmp_path / "s")])
     assert f"rerun it with --resume {tmp_path / 's'} to continue" in line, line
     # their own directories: kept (invert's once a shard is there: test_h206_deploy; run's
-    # once its ledger records a stage: test_h214_run_interrupt)
-    for name in ("sweep", "symbiotic"):
+    # once its ledger records a stage: test_h214_run_interrupt; sweep's says how many runs
+    # had finished: test_h216_sweep_interrupt)
+    for name in ("symbiotic",):
         assert interrupted_line(name, {}).startswith("interrupted: finished work is kept")
     for name in ("eval", "export", "scann", "incremental", "secret", "hwsim", "datasets"):
         assert interrupted_line(name, {"out": str(tmp_path / "m.pt")}) == NOTHING_KEPT, name
