@@ -20,8 +20,9 @@ a scatter's accumulation (``elems``).
   one): it moves no data and stays free, as do ``view``, ``permute``, ``transpose``,
   ``expand``, ``squeeze``, ``split``/``chunk``/``unbind`` (views, never recorded here).
 - host data made a tensor in a forward (h209: it was free): ``torch.as_tensor``/``asarray``
-  of a numpy array or a list: its values written to the device, ``FROM_HOST``
-  (``torch.from_numpy`` is no torch function a mode sees: not caught).
+  of a numpy array or a list, and since h219 ``torch.from_numpy``, ``frombuffer`` and
+  ``from_dlpack`` of host data (no mode sees them: ``hwsim.tracing`` wraps them while it
+  runs): its values written to the device, ``FROM_HOST``.
 - a copy whose source or output is sparse moves what it stores: its values and indices
   (``_sparse_copy_op``; it counted as a view and was free), and so does a layout
   conversion (``to_sparse``, ``to_dense``: all its source stores read, all its output
@@ -35,7 +36,7 @@ import dataclasses
 
 import torch
 
-from hwsim.op import FP32_BYTES, Op, make_op, source, tensor_forms, zeros_of
+from hwsim.op import FP32_BYTES, Op, Refusal, make_op, source, tensor_forms, zeros_of
 from hwsim.scatters import is_written, written_kind, written_op, written_reads
 
 # concatenations: the dimension each joins its pieces along in its output (``_join_dim``)
@@ -44,8 +45,9 @@ CONCATS = frozenset(f for f in (torch.cat, torch.concat, getattr(torch, "concate
                                 torch.stack, *(getattr(torch, n, None) for n in _STACKS))
                     if f is not None)
 # layout conversions: they read all their source stores (``_sparse_copy_op``)
+# (h219: and to_mkldnn, free before: no table listed it)
 _CONVERSIONS = ("to_dense", "to_sparse", "to_sparse_coo", "to_sparse_csr", "to_sparse_csc",
-                "to_sparse_bsr", "to_sparse_bsc")
+                "to_sparse_bsr", "to_sparse_bsc", "to_mkldnn")
 # calls that make a new tensor of their input's values (or a view: ``_is_view``, free); the
 # source is their first argument, any other tensor argument an index they read
 COPIES = {f: name for name in (
@@ -75,8 +77,11 @@ _SAMPLE_OPS = {"bilinear": 4, "bicubic": 16, "nearest": 0}
 # (h209: these were free) host data made a tensor in a forward (a numpy array, a list): its
 # values copied to the device, written (as ``torch.tensor``); of a tensor, a copy where it
 # converts (a dtype) and free where it returns it or a view of it
-FROM_HOST = {f: "from_host" for f in (torch.as_tensor, torch.from_numpy,
-                                      getattr(torch, "asarray", None)) if f is not None}
+# (torch.from_numpy, frombuffer and from_dlpack no TorchFunctionMode sees: hwsim.tracing
+# shows them to its own while it runs, h219)
+FROM_HOST = {f: "from_host" for f in (
+    torch.as_tensor, torch.from_numpy, getattr(torch, "asarray", None),
+    getattr(torch, "frombuffer", None), getattr(torch, "from_dlpack", None)) if f is not None}
 
 
 def is_copy(func) -> bool:
@@ -113,7 +118,8 @@ def _index_tensors(func, args, kwargs) -> list:
 def _stored(t: torch.Tensor) -> list:
     """The tensors holding ``t``'s stored values: ``t`` itself where it is strided, a sparse
     tensor's values and indices (COO: values and indices; CSR, CSC, BSR, BSC: values and
-    their compressed and plain indices)."""
+    their compressed and plain indices), an MKL-DNN tensor's values (all of them, in its
+    blocked order: read as a dense copy, for their count and zeros)."""
     if t.layout == torch.strided:
         return [t]
     if t.layout == torch.sparse_coo:
@@ -122,18 +128,27 @@ def _stored(t: torch.Tensor) -> list:
         return [t.values(), t.crow_indices(), t.col_indices()]
     if t.layout in (torch.sparse_csc, torch.sparse_bsc):
         return [t.values(), t.ccol_indices(), t.row_indices()]
-    raise NotImplementedError(f"stored values of a {t.layout} tensor")   # (a view: free)
+    if t.layout == torch._mkldnn:
+        return [t.to_dense()]
+    raise Refusal(f"hwsim cannot price a copy of a {t.layout} tensor (known layouts: "
+                    f"strided, sparse, mkldnn)")
+
+
+def _address(t: torch.Tensor) -> int:
+    """Where ``t``'s values start: its storage's (a sparse tensor's, that of its stored
+    values), an MKL-DNN tensor's buffer (it has no storage: torch.ops.mkldnn.data_ptr)."""
+    if t.layout == torch._mkldnn:
+        return int(torch.ops.mkldnn.data_ptr(t))
+    return _stored(t)[0].untyped_storage().data_ptr()
 
 
 def _is_view(y: torch.Tensor, x: torch.Tensor) -> bool:
     """Whether ``y`` shares ``x``'s storage (a view: no value moved): a sparse tensor's, that
-    of its stored values.  (A sparse tensor has no storage of its own to compare: its copy
-    counted as a view and was free, h203.)"""
-    try:
-        return _stored(y)[0].untyped_storage().data_ptr() \
-            == _stored(x)[0].untyped_storage().data_ptr()
-    except (RuntimeError, NotImplementedError):   # a layout without values (the call's own
-        return True                               # copy of it: not priced)
+    of its stored values; an MKL-DNN tensor's, its buffer (a reshape of one is a view, its
+    clone a copy).  A sparse tensor's copy counted as a view and was free (h203), and so did
+    an MKL-DNN tensor's (no storage: h219); a layout hwsim cannot read is refused
+    (``_stored``)."""
+    return y is x or _address(y) == _address(x)
 
 
 def _copy_op(name, func, args, kwargs, y) -> Op | None:
@@ -206,7 +221,8 @@ def _from_host_op(name, func, args, kwargs, y) -> Op | None:
     """Host data made a tensor (``FROM_HOST``): from a tensor, a copy where it is no view
     (its values read, the output written); else the output's values written (copied from
     the host), nothing on the device read."""
-    x = args[0] if args else kwargs.get("data", kwargs.get("obj", kwargs.get("ndarray")))
+    x = args[0] if args else kwargs.get("data", kwargs.get("obj", kwargs.get("ndarray",
+                                                                         kwargs.get("buffer"))))
     if isinstance(x, torch.Tensor):
         if _is_view(y, x) or x.layout != torch.strided or y.layout != torch.strided:
             return None

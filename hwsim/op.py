@@ -16,6 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from synth.errors import UserError
+
+class Refusal(UserError):
+    """A refusal of extract()'s own, raised inside the forward pass: told as it is (any other
+    error of hwsim's code there keeps its traceback, ``hwsim.tracing.own_code``; the model's is
+    told as 'model M does not accept input shape').  (Here since h219, so that the modules
+    the tracer calls can raise it; ``hwsim.tracing`` re-exports it.)"""
+
+
 FP32_BYTES = 4  # bytes per element of the model as stored (float32)
 
 OP_TYPES = ("conv", "depthwise", "linear", "pool", "batchnorm", "norm", "eltwise", "lstm",
@@ -133,7 +142,10 @@ def numel(shape) -> int:
 def _nonzeros(t: torch.Tensor) -> int:
     """Nonzero values of ``t``; of a sparse tensor its stored values' (the rest are zeros:
     torch.count_nonzero has no sparse kernel, and a forward's ``s * 2`` on a sparse tensor
-    failed extract as an error of hwsim's own, h203)."""
+    failed extract as an error of hwsim's own, h203); of a meta tensor (no values: torch's
+    nested tensors make some in a forward) all of them (it failed extract, h219)."""
+    if t.is_meta:
+        return t.numel()
     if t.layout == torch.sparse_coo:
         return int(torch.count_nonzero(t._values()))
     if t.layout in (torch.sparse_csr, torch.sparse_csc, torch.sparse_bsr, torch.sparse_bsc):

@@ -12,28 +12,25 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import sys
+import threading
 
 import torch
-from torch.overrides import TorchFunctionMode
+import torch.utils.dlpack
+from torch.overrides import TorchFunctionMode, handle_torch_function
 
 from hwsim.arithmetic import (arithmetic_kind, arithmetic_op, arithmetic_operands,
                               is_arithmetic)
 from hwsim.attention import MHA_FUNC, SDPA, mha_work, sdpa_ops, sdpa_work
 from hwsim.functional import UNPRICED_FUNCS, functional_module, module_call
 from hwsim.layers import op_from_module
-from hwsim.op import zero_frac, zeros_of
+from hwsim.op import Refusal, zero_frac, zeros_of
 from synth.config import short_repr
 from synth.errors import UserError
 
 MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 GiB of fp32)
-
-
-class Refusal(UserError):
-    """A refusal of extract()'s own, raised inside the forward pass: told as it is (any other
-    error of hwsim's code there keeps its traceback, ``own_code``; the model's is told as
-    'model M does not accept input shape')."""
 
 
 class FunctionCatcher(TorchFunctionMode):
@@ -48,12 +45,28 @@ class FunctionCatcher(TorchFunctionMode):
         super().__init__()
         self.state = state
 
+    def __enter__(self):
+        _unseen_constructors(+1)
+        try:
+            return super().__enter__()
+        except BaseException:
+            _unseen_constructors(-1)
+            raise
+
+    def __exit__(self, *exc):
+        try:
+            return super().__exit__(*exc)
+        finally:
+            _unseen_constructors(-1)
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         with own_code(self.state):
+            _check_not_nested(func, (*args, *kwargs.values()))
             act, sparsity, arith = self._before(func, args, kwargs)
         out = _call_user(func, args, kwargs)
         with own_code(self.state):
+            _check_not_nested(func, (out,))
             self._after(func, args, kwargs, act, sparsity, out)
             if arith:
                 self._arithmetic(func, args, kwargs, sparsity, out)
@@ -129,6 +142,53 @@ class FunctionCatcher(TorchFunctionMode):
             # the first, and a later in-place ReLU the sum)
             self.state["adds"].append((self.state["order"], out, args[0], args[1], sparsity))
             self.state["order"] += 1
+
+
+# torch functions that make a tensor of host data without a TorchFunctionMode seeing the call
+# (torch.as_tensor is seen, priced as ``hwsim.copies.FROM_HOST``): torch.from_numpy,
+# frombuffer and from_dlpack were free in a forward, the values they hand the device
+# unpriced (h219; the tensor they make is a view of the host's memory on the CPU, as
+# as_tensor's of a numpy array is, but a device reads it from the host).  While a
+# FunctionCatcher runs they are wrapped (``_seen``) so that a mode on the calling thread sees
+# them as it sees any torch function; a name bound before (``from torch import from_numpy``)
+# keeps the unwrapped one.
+_UNSEEN = tuple((owner, name, getattr(owner, name)) for owner, name in (
+    (torch, "from_numpy"), (torch, "frombuffer"), (torch, "from_dlpack"),
+    (torch.utils.dlpack, "from_dlpack")) if hasattr(owner, name))
+_unseen_lock = threading.Lock()
+_unseen_users = [0]
+
+
+def _seen(original):
+    """``original`` as a torch function a TorchFunctionMode sees (handle_torch_function, as
+    torch's Python functions dispatch), called as it is where no mode runs."""
+    @functools.wraps(original)
+    def call(*args, **kwargs):
+        if torch.overrides._is_torch_function_mode_enabled():
+            return handle_torch_function(original, (), *args, **kwargs)
+        return original(*args, **kwargs)
+    call.hwsim_unwrapped = original
+    return call
+
+
+def _unseen_constructors(step: int) -> None:
+    """Wraps ``_UNSEEN`` while any FunctionCatcher runs (``step`` +1 as one starts, -1 as it
+    ends; the originals back when none runs)."""
+    with _unseen_lock:
+        _unseen_users[0] += step
+        if (step > 0 and _unseen_users[0] == 1) or (step < 0 and _unseen_users[0] == 0):
+            for owner, name, original in _UNSEEN:
+                setattr(owner, name, _seen(original) if step > 0 else original)
+
+
+def _check_not_nested(func, values) -> None:
+    """A nested tensor (torch.nested) among a call's arguments or results is refused in one
+    line: no op records its ragged shapes (a copy of one failed extract as an error of
+    hwsim's own, h219)."""
+    flat = [t for v in values for t in (v if isinstance(v, (tuple, list)) else (v,))]
+    if any(isinstance(t, torch.Tensor) and t.is_nested for t in flat):
+        raise Refusal(f"hwsim cannot price {getattr(func, '__name__', 'a call')}() on a nested "
+                      f"tensor (torch.nested): no op records ragged shapes")
 
 
 _ADDS = (torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__iadd__,
