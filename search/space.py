@@ -567,20 +567,27 @@ class Space:
                 raise ConfigError(f"{where}: {e}") from None
 
     def _check_family_ranges(self, prefix: str) -> None:
-        """Every value a range or choice can give within the family's range for its key
+        """Every value a range, choice or list can give within the family's range for its key
         (``synth.models.check_in_range``): {float: [0.0, 1.5]} of mlp's dropout was accepted,
-        and its members above 1 failed to build, skipped without a word by the searcher."""
+        and its members above 1 failed to build, skipped without a word by the searcher; a
+        list's values one by one (convnet kernels {list: [0, 3]}: 0 is no kernel size)."""
         from synth.models import check_in_range
         for p in self.params:
             ends = ((p.low, p.high) if isinstance(p, Range) else
-                    p.choices if isinstance(p, Choice) else ())
+                    p.choices if isinstance(p, Choice) else [[v] for v in p.choices])
             for v in ends:
                 outside = check_in_range(self.family, p.name, v)
                 if outside:
                     given = (f"range [{p.low:g}, {p.high:g}]" if isinstance(p, Range)
-                             else f"choice {short_repr(v)}")
+                             else f"choice {short_repr(v)}" if isinstance(p, Choice)
+                             else f"list value {short_repr(v[0])}")
                     raise ConfigError(f"{prefix}.{p.name}: {given} reaches outside what family "
                                       f"{self.family} accepts: {p.name} {outside}")
+        for name, v in self.fixed.items():
+            outside = check_in_range(self.family, name, v)
+            if outside:
+                raise ConfigError(f"{prefix}.{name}: fixed value {short_repr(v)} is outside what "
+                                  f"family {self.family} accepts: {name} {outside}")
 
     _explore = False    # sample as declared (``for_proposals``: explore wide ranges)
 

@@ -167,7 +167,8 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
                              '{"family": "mlp", "hidden": [10000000, 10000000]}', "--out", out],
          "the limit is"),
         ("spec-negative", ["train", "--dataset", "iris", "--model",
-                           '{"family": "mlp", "hidden": [-5]}', "--out", out], "does not fit"),
+                           '{"family": "mlp", "hidden": [-5]}', "--out", out],
+         "'hidden' values must each be in [1, 100000000], got [-5]"),   # the family's range (h218)
         ("spec-deep-json", ["train", "--dataset", "iris", "--model", '{"a":' * 100_000,
                             "--out", out], "not valid JSON"),
         ("ckpt-huge-spec", ["eval", "--model", _checkpoint(

@@ -15,13 +15,15 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.models.registry import SpecModel, bounded_work, register_family, register_variant
+from synth.models.registry import (SIDE, WIDTH, SpecModel, bounded_work, register_family,
+                                   register_variant)
 
 
 @register_family("convnet", {"widths": [16, 32], "kernels": [3, 3], "strides": [1, 2],
                              "bn": True, "pool": "avg", "hidden": []},
                  "stack of conv-BN-ReLU layers with per-layer width, kernel and stride",
-                 input_rank=3)
+                 input_rank=3, ranges={"widths": WIDTH, "kernels": SIDE, "strides": SIDE,
+                                       "hidden": WIDTH})
 class ConvNet(SpecModel):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

@@ -13,13 +13,14 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.models.registry import SpecModel, register_family, register_variant
+from synth.models.registry import SIDE, WIDTH, SpecModel, register_family, register_variant
 
 
 @register_family("convnet1d", {"widths": [16, 32], "kernels": [5, 5], "strides": [1, 2],
                                "bn": True, "pool": "avg", "hidden": []},
                  "stack of Conv1d-BN-ReLU layers over time with per-layer width, kernel and "
-                 "stride (sequences)", input_rank=2)
+                 "stride (sequences)", input_rank=2,
+                 ranges={"widths": WIDTH, "kernels": SIDE, "strides": SIDE, "hidden": WIDTH})
 class ConvNet1d(SpecModel):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

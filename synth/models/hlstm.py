@@ -29,7 +29,7 @@ from torch.nn.utils import parametrize
 from synth.errors import UserError
 from synth.models.lstm import (CELL_OPS, RecurrentLayer, RecurrentStack, SequenceClassifier, _base_type,
                                _hooked, cell_update, check_hidden, frame_size, to_frames)
-from synth.models.registry import register_family, register_variant
+from synth.models.registry import PROBABILITY, SIDE, WIDTH, register_family, register_variant
 
 GATES = ("i", "f", "g", "o")     # the LSTM's gate order; g (the candidate) uses tanh
 
@@ -203,7 +203,8 @@ def gate_widths(spec: dict, layers: int) -> list:
 @register_family("hlstm", {"hidden": [32], "gate_hidden": 16, "dropout": 0.2, "frame": 1},
                  "H-LSTM (gates are one-hidden-layer networks, arXiv 1805.11797) on (channels, "
                  "steps), classifier on h_T", input_rank=2,
-                 ranges={"dropout": (0.0, 1.0)})   # 1 drops every unit
+                 ranges={"hidden": WIDTH, "gate_hidden": WIDTH, "dropout": PROBABILITY,
+                         "frame": SIDE})
 class HLSTMClassifier(SequenceClassifier):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

@@ -15,12 +15,13 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.models.registry import SpecModel, bounded_work, register_family, register_variant
+from synth.models.registry import (WIDTH, SpecModel, bounded_work, register_family,
+                                   register_variant)
 
 
 @register_family("lenet5", {"channels": [6, 16], "hidden": [120, 84], "bn": False},
                  "LeNet-5: two 5x5 conv + pool stages, then FC layers; optional BatchNorm",
-                 input_rank=3)
+                 input_rank=3, ranges={"channels": WIDTH, "hidden": WIDTH})
 class LeNet5(SpecModel):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

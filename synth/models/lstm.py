@@ -30,7 +30,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from synth.errors import UserError
-from synth.models.registry import SpecModel, register_family, register_variant
+from synth.models.registry import (PROBABILITY, SIDE, WIDTH, SpecModel, register_family,
+                                   register_variant)
 
 # element-wise operations per hidden unit and step of the LSTM cell update: the sigmoids of
 # i, f, o and the tanh of g, then c_t = f * c_{t-1} + i * g (2 products, 1 sum), tanh(c_t) and
@@ -215,7 +216,7 @@ class SequenceClassifier(SpecModel):
 
 @register_family("lstm", {"hidden": [64], "dropout": 0.0, "frame": 1},
                  "stacked LSTM on (channels, steps), gates as Linear layers, classifier on h_T",
-                 input_rank=2, ranges={"dropout": (0.0, 1.0)})   # 1 drops every unit
+                 input_rank=2, ranges={"hidden": WIDTH, "dropout": PROBABILITY, "frame": SIDE})
 class LSTMClassifier(SequenceClassifier):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

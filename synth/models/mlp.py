@@ -10,12 +10,12 @@ import math
 from torch import nn
 
 from synth.errors import UserError
-from synth.models.registry import SpecModel, register_family, register_variant
+from synth.models.registry import PROBABILITY, WIDTH, SpecModel, register_family, register_variant
 
 
 @register_family("mlp", {"hidden": [300, 100], "bn": False, "dropout": 0.0},
                  "fully connected network: hidden widths, optional BatchNorm1d and dropout",
-                 ranges={"dropout": (0.0, 1.0)})   # a probability; 1 drops every unit
+                 ranges={"hidden": WIDTH, "dropout": PROBABILITY})
 class MLP(SpecModel):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

@@ -95,9 +95,11 @@ def register_family(name: str, defaults: dict, description: str, input_rank: int
     given) is the number of sample dimensions the family takes (2: sequences, 3: images);
     ``layers`` (if given) counts the layers a complete spec builds where a number in it (not
     a list's length) sets the depth, so ``resolve_spec`` can bound it (MAX_LAYERS);
-    ``ranges`` (if given) maps a number key to the half-open ``[low, high)`` it must lie in
-    (dropout: [0, 1)), checked by ``resolve_spec`` and by a search space over the family
-    (``value_range``)."""
+    ``ranges`` maps each number key to the half-open ``[low, high)`` it must lie in (each
+    value of a list key: widths, kernels; ``WIDTH``, ``SIDE``, ``DEPTH``, ``PROBABILITY``),
+    checked by ``resolve_spec`` and by a search space over the family (``value_range``);
+    every family states one for every number its builder takes
+    (tests/synth/test_h218_family_ranges.py)."""
     def wrap(fn):
         _FAMILIES[name] = (fn, dict(defaults), description)
         if input_rank is not None:
@@ -116,14 +118,46 @@ def value_range(family: str, key: str) -> tuple[float, float] | None:
     return _VALUE_RANGES.get(family, {}).get(key)
 
 
+def value_ranges(family: str) -> dict[str, tuple[float, float]]:
+    """Every range ``family`` declares, by key (a copy)."""
+    return dict(_VALUE_RANGES.get(family, {}))
+
+
 def check_in_range(family: str, key: str, value: Any) -> str | None:
     """Why ``value`` is outside ``family``'s range for ``key`` ("must be in [0, 1)"), or None
-    (within it, no range stated, or not a number: ``_check_value`` names that)."""
+    (within it, no range stated, or not a number: ``_check_value`` names that).  A list
+    (widths, kernels: one value per layer, nested for hlstm's gates) is within it when each
+    of its numbers is ("values must each be in [1, 100000000]").  An integer key's range is
+    written closed, as the integers it holds: [1, MAX_WIDTH + 1) is "[1, 100000000]"."""
     bounds = value_range(family, key)
-    if bounds is None or not isinstance(value, numbers.Real) or isinstance(value, bool):
+    if bounds is None:
         return None
     low, high = bounds
-    return None if low <= value < high else f"must be in [{low:g}, {high:g})"
+    if _integer_key(family, key):
+        text = f"[{math.ceil(low)}, {math.ceil(high) - 1}]"
+    else:
+        text = f"[{low:g}, {high:g})"
+    if all(low <= v < high for v in _numbers(value)):
+        return None
+    return (f"values must each be in {text}" if isinstance(value, (list, tuple))
+            else f"must be in {text}")
+
+
+def _integer_key(family: str, key: str) -> bool:
+    """A key whose default is an integer or a list of them (widths, depths, kernels)."""
+    default = _FAMILIES.get(family, (None, {}, ""))[1].get(key)
+    return isinstance(default, (numbers.Integral, list)) and not isinstance(default, bool)
+
+
+def _numbers(value: Any, depth: int = 0):
+    """The real numbers in ``value`` (a number, or a list of them nested up to 4 deep);
+    anything else is ``_check_value``'s to name."""
+    if isinstance(value, (list, tuple)):
+        if depth < 4:
+            for v in value:
+                yield from _numbers(v, depth + 1)
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        yield value
 
 
 def check_input_rank(family: str, input_shape: tuple, where: str = "the data",
@@ -205,6 +239,10 @@ def resolve_spec(spec: Any) -> dict:
         if layers > MAX_LAYERS:   # checked before the build, which makes each layer in turn
             raise UserError(f"{family} spec builds {layers:,} layers; the limit is "
                             f"{MAX_LAYERS:,}")
+    for key in sorted(set(spec) - {"family"}):   # after the layer count, which says more
+        outside = check_in_range(family, key, spec[key])
+        if outside:   # a dropout of 1.5 was the build's 'does not fit input shape' (or a skip)
+            raise UserError(f"{family} spec key {key!r} {outside}, got {short_repr(spec[key])}")
     return full
 
 
@@ -243,9 +281,6 @@ def _check_value(family: str, key: str, value: Any, default: Any) -> None:
         return
     if not ok:
         raise UserError(f"{family} spec key {key!r} must be {want}, got {short_repr(value)}")
-    outside = check_in_range(family, key, value)
-    if outside:   # a dropout of 1.5 was the build's 'does not fit input shape' (or a skip)
-        raise UserError(f"{family} spec key {key!r} {outside}, got {short_repr(value)}")
     if isinstance(value, (list, tuple)) and _longest(value) > MAX_LAYERS:
         # one layer per entry: a 100,000-entry list (a 300 kB checkpoint) built 100,000
         # modules on the meta device for minutes before the parameter count was checked
@@ -265,6 +300,19 @@ MAX_CLASSES = 100_000
 # ran for ever.  The deepest published ResNet, ResNet-1202, has 600 blocks; 1,024 blocks of
 # width 1 take about 25 s to build here.
 MAX_LAYERS = 1024
+
+# The ranges the families declare (``register_family(ranges=...)``, half-open [low, high)),
+# checked when a spec is resolved and when a search space over a family is loaded.
+# A layer's units or channels: each has a weight at least, so a wider layer is over the
+# default parameter limit by itself (``nnsynth scann --hidden`` is bounded the same way).
+MAX_WIDTH = MAX_PARAMETERS
+# A kernel, a stride or a frame is a length along one dimension of a sample: none is longer
+# than a sample's values (a longer kernel covers padding only, a longer stride one position).
+MAX_SIDE = MAX_INPUT_ELEMENTS
+WIDTH = (1, MAX_WIDTH + 1)          # widths, hidden sizes, channels: [1, MAX_WIDTH]
+SIDE = (1, MAX_SIDE + 1)            # kernels, strides, frames: [1, MAX_SIDE]
+DEPTH = (1, MAX_LAYERS + 1)         # blocks in one stage: [1, MAX_LAYERS]
+PROBABILITY = (0.0, 1.0)            # dropout: 1 drops every unit
 
 
 def round_units(value: float, least: int = 1) -> int:

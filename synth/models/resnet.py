@@ -10,7 +10,7 @@ from __future__ import annotations
 from torch import nn
 
 from synth.errors import UserError
-from synth.models.registry import SpecModel, register_family, register_variant
+from synth.models.registry import DEPTH, WIDTH, SpecModel, register_family, register_variant
 
 
 class BasicBlock(nn.Module):
@@ -39,7 +39,7 @@ def _blocks(spec: dict) -> int:
 
 @register_family("resnet", {"depths": [2, 2, 2, 2], "width": 64},
                  "CIFAR-style ResNet with basic blocks: stage depths and base width",
-                 input_rank=3, layers=_blocks)
+                 input_rank=3, layers=_blocks, ranges={"depths": DEPTH, "width": WIDTH})
 class ResNet(SpecModel):
     def __init__(self, spec, input_shape, num_classes):
         super().__init__(spec, input_shape, num_classes)

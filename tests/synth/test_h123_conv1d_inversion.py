@@ -34,8 +34,9 @@ def test_the_convnet1d_family_builds_its_variant_and_options():
     ({"kernels": [5]}, "widths, kernels and strides must be lists of the same nonzero length"),
     ({"widths": [], "kernels": [], "strides": []}, "lists of the same nonzero length"),
     ({"pool": "mean"}, "pool must be avg, max or flatten, got 'mean'"),
-    ({"strides": [1, 0]}, "must be integers >= 1, got 16, 5, 0"),
-    ({"hidden": [0]}, "hidden sizes must be integers >= 1, got 0"),
+    # the family's declared ranges (h218), before the builder's own checks
+    ({"strides": [1, 0]}, r"'strides' values must each be in \[1, 16777216\], got \[1, 0\]"),
+    ({"hidden": [0]}, r"'hidden' values must each be in \[1, 100000000\], got \[0\]"),
 ])
 def test_a_bad_convnet1d_spec_is_one_line(change, message):
     with pytest.raises(UserError, match=message) as e:

@@ -124,8 +124,10 @@ def test_frames_feed_k_raw_steps_per_recurrent_step():
     c, t, h, k = 4, 50, 6, 3
     model = build({"family": "lstm", "hidden": [h], "frame": 5}, (c, t), k)
     assert count_flops(model, (c, t)) == (t // 5) * (4 * h * 5 * c + 4 * h * h) + h * k
-    with pytest.raises(UserError, match="frame must be an int in"):
-        build({"family": "lstm", "hidden": [h], "frame": 0}, (c, t), k)
+    with pytest.raises(UserError, match=r"'frame' must be in \[1, 16777216\], got 0"):
+        build({"family": "lstm", "hidden": [h], "frame": 0}, (c, t), k)   # the range (h218)
+    with pytest.raises(UserError, match="frame must be an int in"):   # longer than the input
+        build({"family": "lstm", "hidden": [h], "frame": t + 1}, (c, t), k)
 
 
 def test_stack_carries_state_across_chunks():
