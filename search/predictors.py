@@ -19,6 +19,7 @@ import sys
 import numpy as np
 import torch
 
+from search.choices import MIN_ROWS   # a predictor needs two results to fit
 from synth.config import Config, check_batch_size, check_choice, check_range
 from synth.errors import UserError
 
@@ -65,9 +66,6 @@ def single_thread():
     finally:
         _SINGLE_DEPTH = 0
         torch.set_num_threads(threads)
-
-
-MIN_ROWS = 2   # a predictor needs two (architecture, accuracy) results to fit
 
 
 def _check_xy(X, y=None):

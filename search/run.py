@@ -8,8 +8,11 @@ results.parquet (one row per completed trial, those ASHA stopped marked
 ``stopped_early``), pareto.png and best.pt.  ``resume=True``
 restores the Tune experiment (``Tuner.restore``: finished trials stay finished, unfinished
 ones restart, the searcher resumes its history) -- only of a search this user started
-(``search.trust``: Tune's state is pickled); a search with nothing left to run
-(``search_finished``) is summarized from results.parquet without starting Ray.
+(``search.trust``: Tune's state is pickled), in the state format this nnsynth writes
+(``SEARCH_STATE_FORMAT``, recorded with the nnsynth and Ray versions) and, to restore Tune's
+experiment, under the Ray release that began it; a search with nothing left to run
+(``search_finished``) is summarized from results.parquet without starting Ray, importing
+the searchers (Ray Tune, the predictors) or loading the data set.
 """
 from __future__ import annotations
 
@@ -28,10 +31,9 @@ from typing import Any, Mapping
 import pandas as pd
 
 from cluster.train import check_storage_path
-from search.choices import DEFAULT_SEARCHER
+from search.choices import DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
 from search.results import (append_result, pareto_front, plot_pareto, read_results,
                             stopped_early)
-from search.searchers import DONE_KEY, SEARCHERS, check_n_initial
 from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
 from search.trust import SEARCH_ID_FILE, check_trusted, forget_search, register_search
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
@@ -83,12 +85,12 @@ class SearchConfig(Config):
                               f"a mapping of choices, got {short_repr(self.space)} "
                               f"({type(self.space).__name__})")
         check_storage_path("storage_path", self.storage_path)
-        check_choice("searcher", self.searcher, tuple(SEARCHERS))
+        check_choice("searcher", self.searcher, SEARCHER_NAMES)
         check_range("max_failures", self.max_failures, -1, 1000, integer=True)
         check_range("trials", self.trials, 1, 100000, integer=True)
         check_range("concurrency", self.concurrency, 1, 1024, integer=True)
         check_range("n_initial", self.n_initial, 1, 100000, integer=True)
-        check_n_initial(self.n_initial, SEARCHERS[self.searcher].uses_predictor)
+        check_n_initial(self.n_initial, self.searcher not in PREDICTOR_FREE)
         check_choice("acquisition", self.acquisition, ("ei", "ucb"))
         check_range("epochs", self.epochs, 1, 10000, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
@@ -135,6 +137,7 @@ def real_split_seed(config: SearchConfig) -> int:
 
 
 def make_searcher(config: SearchConfig, space, cost_model):
+    from search.searchers import SEARCHERS   # torch and Ray Tune: not for a finished resume
     kw: dict[str, Any] = dict(batch_size=config.concurrency, n_initial=config.n_initial,
                               max_trials=config.trials, cost_model=cost_model, seed=config.seed,
                               constraints=[parse_constraint(c) for c in config.constraints])
@@ -165,6 +168,8 @@ class ResultsCallback:
 
     def __new__(cls, path: str):
         from ray.tune import Callback
+
+        from search.searchers import DONE_KEY
 
         class _Results(Callback):
             def __init__(self, path):
@@ -459,11 +464,97 @@ def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
         return False
 
 
-INPUTS_FILE = "search_inputs.json"   # digest of the files the config names only by path, and
-                                     # the directory the search began in (check_in_place)
+INPUTS_FILE = "search_inputs.json"   # digest of the files the config names only by path, the
+                                     # directory the search began in (check_in_place), and
+                                     # what wrote the search's state (state_record)
 # what begin_search writes before any trial: a search directory holding only these (and
 # nnsynth's marker and lock) has no work in it
 BOOKKEEPING = (SPACE_FILE, INPUTS_FILE, SEARCH_ID_FILE, "search_config.json")
+
+
+# The format of what a search keeps for --resume: search_config.json's keys, the saved
+# space, INPUTS_FILE, results.parquet's columns, ERRORS_FILE, the searchers' saved state and
+# the objects Tune pickles in its experiment (the searcher's class among them).  Bump it with
+# a change after which a search begun before cannot be resumed (or one begun after cannot be
+# resumed by the code before it): 84c4fb3 reverted a change of the searchers' classes under
+# which every search interrupted before it hung on --resume.  ``begin_search`` records it
+# with the nnsynth and Ray versions; a resume of another format is refused in one line naming
+# the nnsynth that wrote it and the one running (``check_state_format``).  Compatibility is
+# this number, not the package version: nnsynth 0.1.0 has covered every change so far, some
+# that changed the state and most that did not, and a release that keeps the format should
+# resume what an earlier one began.  A state with no record (written before it) is format 1,
+# this one: it resumes as it always did.
+SEARCH_STATE_FORMAT = 1
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(distribution)
+    except PackageNotFoundError:     # a source tree that is not installed
+        return "unknown"
+
+
+def state_record() -> dict:
+    """What ``begin_search`` records (in ``INPUTS_FILE``) of the code that wrote a search's
+    state: ``SEARCH_STATE_FORMAT`` and the nnsynth and Ray versions."""
+    return {"state_format": SEARCH_STATE_FORMAT, "nnsynth": _version("nnsynth"),
+            "ray": _version("ray")}
+
+
+def _written_by(out_dir: Path) -> dict:
+    """``state_record``'s keys as the search in ``out_dir`` recorded them; {} for a search
+    begun before the record, or whose file is unreadable (``_same_inputs`` says so)."""
+    try:
+        record = json.loads((Path(out_dir) / INPUTS_FILE).read_text())
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return {k: record[k] for k in ("state_format", "nnsynth", "ray")
+            if isinstance(record, dict) and k in record}
+
+
+def check_state_format(out_dir: Path) -> None:
+    """One-line UserError when the search in ``out_dir`` was written in another
+    ``SEARCH_STATE_FORMAT`` than this nnsynth's (no record: format 1)."""
+    record = _written_by(out_dir)
+    written = record.get("state_format", 1)
+    if type(written) is int and written == SEARCH_STATE_FORMAT:
+        return
+    by = record.get("nnsynth")
+    by = f"nnsynth {_shown(by)}" if isinstance(by, str) else "another nnsynth"
+    raise UserError(f"the search in {out_dir} was written by {by} (search state format "
+                    f"{short_repr(written)}); this is nnsynth {_version('nnsynth')} (format "
+                    f"{SEARCH_STATE_FORMAT}), which cannot resume it: resume it with the "
+                    f"nnsynth that began it, or start the search over in a new directory")
+
+
+def _shown(version: str) -> str:
+    """A recorded version as a message shows it: as written when it reads as one, else
+    quoted and cut short (the file is the user's to edit)."""
+    import re
+    return version if re.fullmatch(r"[0-9A-Za-z.+_-]{1,40}", version) else short_repr(version)
+
+
+def _major_minor(text) -> tuple:
+    return tuple(str(text).split(".")[:2])
+
+
+def check_same_ray(out_dir: Path) -> None:
+    """One-line UserError when the search in ``out_dir`` recorded a Ray of another
+    major.minor release than this one: its Tune experiment is cloudpickled Ray objects (the
+    trials, the scheduler, the searcher wrapper), which Ray does not promise to read across
+    releases (a patch release is taken as the same).  Asked only where Tune's experiment is
+    restored: a finished search is summarized without Ray; no record (a search begun before
+    it): resumed as before."""
+    written = _written_by(out_dir).get("ray")
+    running = _version("ray")
+    if not isinstance(written, str) or "unknown" in (written, running) or \
+            _major_minor(written) == _major_minor(running):
+        return
+    raise UserError(f"the search in {out_dir} was begun under Ray {_shown(written)} and this "
+                    f"is Ray {running}: Ray Tune's saved experiment (pickled) is read only by "
+                    f"the Ray release that wrote it; resume it under Ray {_shown(written)}, or "
+                    f"start the search over in a new directory")
 
 
 def input_digest(config: SearchConfig) -> str:
@@ -641,7 +732,7 @@ def begin_search(out_dir: Path, config: SearchConfig, space) -> None:
     save_space(out_dir, space)
     write_json_atomic(out_dir / INPUTS_FILE, {"digest": input_digest(config),
                                               "data": data_digest(config),
-                                              "search_dir": str(out_dir)})
+                                              "search_dir": str(out_dir), **state_record()})
     register_search(out_dir)            # this user's: a --resume may restore its Tune state
     saved = out_dir / "search_config.json"
     if not saved.exists():
@@ -659,7 +750,7 @@ def check_in_place(out_dir: Path) -> None:
     try:
         began = json.loads((out_dir / INPUTS_FILE).read_text()).get("search_dir")
     except (OSError, ValueError, AttributeError):
-        return      # unreadable: _same_inputs says so
+        return      # unreadable: _same_inputs says so (a finished search's summary needs none)
     if isinstance(began, str) and Path(began) != Path(out_dir):
         raise UserError(f"{out_dir} holds a search begun in {began} and copied or moved since: "
                         f"Ray Tune's saved state would go on writing to {began}; move it back "
@@ -668,10 +759,6 @@ def check_in_place(out_dir: Path) -> None:
 
 def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_space,
                 progress: bool, address: str | None) -> dict:
-    from cluster.connect import check_cluster_device, connect
-    from search.costs import CostModel
-    from search.trial import real_data
-
     began = time.perf_counter()
     saved = out_dir / "search_config.json"
     if not resume:
@@ -690,27 +777,36 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     else:
         check_trusted(out_dir)   # before Tune unpickles anything of it
         check_in_place(out_dir)
+        check_state_format(out_dir)
     storage, name = tune_experiment(config, out_dir)
     experiment = f"{storage.rstrip('/')}/{name}"
+    # the space the search started with, never config.space again: a relative path resumed
+    # from elsewhere was 'not found', or another file of that name was read
+    space = saved_space(out_dir)
+    check_constraints(space.constraints, config.hardware)   # the space's own, when it has some
+    if resume and search_finished(out_dir, config):
+        # nothing left for Tune to run: the summary of the saved results, without Ray, the
+        # searchers or the data set (loaded first, it and the searchers' imports took ~2 s of
+        # CPU to print a line); a data set changed since trains and scores nothing here
+        return summarize(out_dir, config, wall_seconds=time.perf_counter() - began)
     if resume and not _same_inputs(out_dir, config):
         named = (f"the teacher {config.teacher}, the set {config.data} or the data set "
                  f"{config.dataset}" if config.teacher else f"the data set {config.dataset}")
         raise UserError(f"{named} changed since the search in {out_dir} began: its trials "
                         f"were trained and scored on the old one; start a new search with "
                         f"another --out")
-    # the space the search started with, never config.space again: a relative path resumed
-    # from elsewhere was 'not found', or another file of that name was read
-    space = saved_space(out_dir)
-    check_constraints(space.constraints, config.hardware)   # the space's own, when it has some
+    from cluster.connect import check_cluster_device, connect
+    from search.costs import CostModel
+    from search.trial import real_data
     data_seed = real_split_seed(config)
     data = real_data(config.dataset, data_seed, config.teacher)
-    if resume and search_finished(out_dir, config):
-        # nothing left for Tune to run: the summary of the saved results, without Ray
-        return summarize(out_dir, config, wall_seconds=time.perf_counter() - began)
+    from ray import tune
+    restore = resume and tune.Tuner.can_restore(experiment)
+    if restore:         # Tune's experiment is pickled by the Ray that wrote it: before Ray starts
+        check_same_ray(out_dir)
     connect(address)   # the one code path: a local Ray on 127.0.0.1, or the cluster named
     check_cluster_device(config.device)
     import ray
-    from ray import tune
     if config.hardware and config.pool_shards > 0:  # the driver owns the named actors
         from cluster.hwsim_pool import get_pool
         check_pool_fits(config.pool_shards, config.pool_cpus)
@@ -727,7 +823,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                 "gpus_per_trial": min(1.0, gpus / config.concurrency) if gpus else 0}
     trainable = _trainable(settings)
     start = time.perf_counter()
-    if resume and tune.Tuner.can_restore(experiment):
+    if restore:
         tuner = tune.Tuner.restore(experiment, trainable=trainable, resume_unfinished=True,
                                    resume_errored=True)
     else:

@@ -56,16 +56,16 @@ from typing import Any, Sequence
 import numpy as np
 from ray.tune.search import Searcher
 
-from search.choices import SEARCHER_NAMES
+from search.choices import PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
 from search.costs import CostModel, seek_feasible
 from search.evolution import EvolutionConfig, evolve, evolve_rows, sample_feasible
 from search.feasibility import figure, ok_many, penalized, violation
-from search.predictors import (MIN_ROWS, BoostedTreesPredictor, FastGPConfig, FastGPPredictor,
-                               GPPredictor, accuracy_logit, expected_improvement, single_thread,
+from search.predictors import (BoostedTreesPredictor, FastGPConfig, FastGPPredictor, GPPredictor,
+                               accuracy_logit, expected_improvement, single_thread,
                                upper_confidence_bound)
 from search.space import (HARDWARE_METRICS, Constraint, Space, load_space,
                           parse_constraint, spec_key)
-from synth.config import check_choice, check_range, short_repr, value_error
+from synth.config import check_choice, check_range, short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import atomic_path
 
@@ -176,15 +176,6 @@ def check_candidates(space, candidates) -> None:
         if why is not None:
             raise ConfigError(f"candidates[{i}] = {short_repr(repr(c), 120)} is not a member "
                               f"of the space: {why}")
-
-
-def check_n_initial(n_initial: int, uses_predictor: bool = True) -> None:
-    """A predictor is first fitted after ``n_initial`` random results; it needs ``MIN_ROWS``
-    (fewer would fail every run after its first trial, and again on resume)."""
-    if uses_predictor and n_initial < MIN_ROWS:   # with fields: the CLI names --n-initial
-        raise value_error("n_initial", n_initial,
-                          f"must be >= {MIN_ROWS} for a predictor-guided searcher (the "
-                          f"predictor needs {MIN_ROWS} results to fit)")
 
 
 def _damaged_state(path, error: Exception) -> UserError:
@@ -956,3 +947,5 @@ class RandomSearcher(PredictorSearcher):
 SEARCHERS = {"steerage": SteerageSearcher, "chameleon": ChameleonSearcher,
              "localbo": LocalBOSearcher, "random": RandomSearcher}
 assert tuple(SEARCHERS) == SEARCHER_NAMES, "search.choices.SEARCHER_NAMES and SEARCHERS disagree"
+assert PREDICTOR_FREE == tuple(n for n, c in SEARCHERS.items() if not c.uses_predictor), \
+    "search.choices.PREDICTOR_FREE and the searchers' uses_predictor disagree"

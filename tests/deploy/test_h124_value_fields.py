@@ -64,7 +64,7 @@ def test_diabdeep_baselines_are_told_from_the_configs_error(baselines, config_va
 
 
 def test_search_n_initial_error_carries_fields():
-    from search.searchers import MIN_ROWS, check_n_initial
+    from search.choices import MIN_ROWS, check_n_initial   # search.searchers re-exports the check
     with pytest.raises(ConfigError) as caught:
         check_n_initial(1)
     e = caught.value
