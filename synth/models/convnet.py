@@ -7,7 +7,6 @@ hidden FC layers, and the classifier.
 """
 from __future__ import annotations
 
-import json
 import math
 
 import torch
@@ -15,7 +14,7 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.models.registry import (SIDE, WIDTH, SpecModel, bounded_work, register_family,
+from synth.models.registry import (SIDE, WIDTH, SpecModel, batchnorm_layers, register_family,
                                    register_variant)
 
 
@@ -50,20 +49,19 @@ class ConvNet(SpecModel):
         pool = {"avg": nn.AdaptiveAvgPool2d(1), "max": nn.AdaptiveMaxPool2d(1),
                 "flatten": nn.Identity()}[spec["pool"]]
         self.features = nn.Sequential(*layers, pool, nn.Flatten())
-        if layers[0].weight.is_meta:
-            # build()'s shape-only shell: the width by the output-size formula.  A forward
-            # pass on the meta device runs torch's Python meta kernels (~10 ms a build) and
-            # imports sympy with them (~1 s a process), what build() avoids (its docstring)
-            sides = [int(n) for n in input_shape[1:]]
-            for k, s in zip(kernels, strides):
-                sides = [(n + 2 * (int(k) // 2) - int(k)) // int(s) + 1 for n in sides]
-            width = channels * (math.prod(sides) if spec["pool"] == "flatten" else 1)
-        else:   # (the pass also sets BatchNorm's running_var to 0.9, as it always did)
-            # bounded as build()'s fit check is: a 4 MB checkpoint of 30 64-wide layers
-            # recording input_shape (3, 2048, 2048) took 2.4 GB here before any check ran
-            with torch.no_grad(), bounded_work(self.features, tuple(input_shape), 2,
-                                               lambda: short_repr(json.dumps(spec), 200)):
-                width = self.features(torch.zeros((2,) + tuple(input_shape))).shape[1]
+        # the classifier's width by the output-size formula: padding k//2 leaves every side
+        # >= 1.  It was a real forward pass on two zero samples (a 4 MB checkpoint of 30
+        # 64-wide layers recording input (3, 2048, 2048): 2.4 GB and seconds, bounded since;
+        # every build of a large input paid for it), and on the meta device torch's Python
+        # meta kernels would import sympy (~1 s a process): build() avoids both.
+        sides = [int(n) for n in input_shape[1:]]
+        for k, s in zip(kernels, strides):
+            sides = [(n + 2 * (int(k) // 2) - int(k)) // int(s) + 1 for n in sides]
+        width = channels * (math.prod(sides) if spec["pool"] == "flatten" else 1)
+        with torch.no_grad():   # the BatchNorm statistics that pass left, so that a model of
+            for m in batchnorm_layers(self.features):   # a seed is what it was: in training
+                m.running_var.mul_(1 - m.momentum)      # mode on zeros (no conv bias with bn),
+                m.num_batches_tracked.add_(1)           # batch mean and variance 0
         head: list[nn.Module] = []
         for h in spec["hidden"]:
             head += [nn.Linear(width, int(h)), nn.ReLU()]

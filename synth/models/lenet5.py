@@ -15,8 +15,8 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.models.registry import (WIDTH, SpecModel, bounded_work, register_family,
-                                   register_variant)
+from synth.models.registry import (WIDTH, SpecModel, batchnorm_layers, bounded_work,
+                                   register_family, register_variant)
 
 
 @register_family("lenet5", {"channels": [6, 16], "hidden": [120, 84], "bn": False},
@@ -36,9 +36,13 @@ class LeNet5(SpecModel):
             nn.BatchNorm2d(c2) if bn else nn.Identity(), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten())
         sides = [(int(n) // 2 - 4) // 2 for n in input_shape[1:]]   # conv p2, pool, conv, pool
-        if self.features[0].weight.is_meta and min(sides) >= 1:
-            flat = c2 * math.prod(sides)   # build()'s shell: as convnet's (no meta kernels)
-        else:   # (a side below 1 fails in the pass, with torch's own message)
+        if min(sides) >= 1:   # the classifier's width by formula, as convnet's: no pass
+            flat = c2 * math.prod(sides)
+            with torch.no_grad():   # the BatchNorm statistics the pass on zeros (in training
+                for m in batchnorm_layers(self.features):   # mode, no conv bias with bn) left
+                    m.running_var.mul_(1 - m.momentum)
+                    m.num_batches_tracked.add_(1)
+        else:   # a side below 1 fails in the pass, with torch's own message
             # bounded as build()'s fit check is: a 2.5 MB checkpoint of channels [1000, 1]
             # recording input_shape (3, 2048, 2048) asked for 33 GB in this pass
             with torch.no_grad(), bounded_work(self.features, tuple(input_shape), 2,
