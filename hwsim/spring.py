@@ -90,6 +90,13 @@ class SpringConfig(Config):
                 raise value_error(name, getattr(self, name),
                                   f"must hold at least one {self.bits}-bit value "
                                   f"({self.bits / 8e6:.6g} MB)")
+        # a bank holds at least one value too (KB = 1024 B here, as the accelerator's pads):
+        # a 1e-300 KB bank was priced at ~0 pJ a buffer access (~ sqrt of its size, [H14]),
+        # every SRAM access of the network free (h219)
+        if self.sram_bank_kb * 1024 * 8 < self.bits:
+            raise value_error("sram_bank_kb", self.sram_bank_kb,
+                              f"must hold at least one {self.bits}-bit value "
+                              f"({self.bits / 8 / 1024:.6g} KB)")
         check_range("operand_reuse", self.operand_reuse, 1, 1e9)
         for name in ("nvm_read_pj_per_bit", "nvm_write_pj_per_bit", "static_w"):
             check_range(name, getattr(self, name), 0, 1e6)
