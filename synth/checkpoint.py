@@ -368,9 +368,10 @@ def recorded_split_seed(meta: dict, dataset: str | None = None, *, source: str =
     the checkpoint's own set (or its class subset ``name[...]``) or None; ``default`` for
     another set.  A checkpoint from before the seed was recorded gets 0 with a warning: its
     "test" split is right only if it was trained with seed 0."""
+    from synth.data_registry import same_dataset
     own = str(meta.get("name") or "")
-    base = lambda name: name.split("[", 1)[0]  # noqa: E731  (a class subset: mnist5k[0,1])
-    if dataset is not None and base(dataset) != base(own):
+    # a class subset (mnist5k[0,1]) is its set's; a path set is its file, however spelt
+    if dataset is not None and not same_dataset(dataset, own):
         return int(default)
     if meta.get("split_seed") is None:
         log.warning("%s records no data split seed (written before nnsynth stored it): using "

@@ -196,6 +196,38 @@ def ts_pair(path: str | os.PathLike) -> tuple[Path, str] | None:
     return None
 
 
+def dataset_identity(name: str):
+    """What ``name`` (a data set name, without its class list) reads, for telling whether two
+    names are one set: a ``prefix:<path>`` set as its prefix and the resolved path (a
+    ``ts:`` folder of one pair as that pair, ``<folder>/<problem>``), any other name as it is.
+    A trailing slash, a relative spelling, a symbolic link or ``ts:<folder>/<problem>`` for
+    the folder's one pair name the same files."""
+    prefix, sep, path = str(name).partition(":")
+    if not sep or prefix not in DATASET_PATHS or not path:
+        return str(name)
+    try:
+        p = Path(path).expanduser()
+        if prefix == "ts":
+            pair = ts_pair(p)
+            if pair is None and p.is_dir():
+                trains = [n for n in os.listdir(p) if n.endswith("_TRAIN.ts")]
+                pair = (p, trains[0][:-len("_TRAIN.ts")]) if len(trains) == 1 else None
+            if pair is not None:
+                return (prefix, os.path.realpath(pair[0]), pair[1])
+        return (prefix, os.path.realpath(p))
+    except (OSError, ValueError):   # unreadable, or a NUL in the path: compared as spelt
+        return str(name)
+
+
+def same_dataset(a: str, b: str) -> bool:
+    """Whether the data set names ``a`` and ``b`` (class lists ``name[...]`` left out) read
+    the same set (``dataset_identity``): a checkpoint's own set named another way
+    (``ts:sets/`` for ``ts:sets``) was taken for another set, split with another seed, so its
+    "test" split held the samples the model trained on."""
+    a, b = split_class_list(str(a))[0], split_class_list(str(b))[0]
+    return a == b or dataset_identity(a) == dataset_identity(b)
+
+
 def check_dataset_input(name: str, where: str = "") -> None:
     """A ``prefix:<path>`` set's path exists and is a file or a folder as its loader reads
     it, without reading it (`nnsynth run --check` said 'valid' for a ``csv:`` path that was

@@ -804,14 +804,10 @@ def trained_on(model, data: Dataset) -> bool:
     """Whether ``data`` (``checkpoint_dataset``'s) is a set the loaded checkpoint ``model``
     trained on: its recorded set (or, after ``nnsynth incremental``, the old set recorded
     beside), the same name -- a path set's file by its resolved path -- and split seed."""
-    from synth.data import DATASET_PATHS
+    from synth.data_registry import dataset_identity
 
-    def same(a: str, b: str) -> bool:
-        prefix, _, path = a.partition(":")
-        other, _, other_path = b.partition(":")
-        if prefix in DATASET_PATHS and other == prefix and path and other_path:
-            return os.path.realpath(path) == os.path.realpath(other_path)
-        return a == b
+    def same(a: str, b: str) -> bool:   # class lists count here: digits[0,1] is not digits
+        return a == b or dataset_identity(a) == dataset_identity(b)
     info = model.checkpoint_info
     sets = [info.get("dataset") or {}, (info.get("extra") or {}).get("incremental_old_dataset")]
     return any(isinstance(meta, dict) and meta.get("name")
