@@ -22,7 +22,9 @@ a scatter's accumulation (``elems``).
 - host data made a tensor in a forward (h209: it was free): ``torch.as_tensor``/``asarray``
   of a numpy array or a list, and since h219 ``torch.from_numpy``, ``frombuffer`` and
   ``from_dlpack`` of host data (no mode sees them: ``hwsim.tracing`` wraps them while it
-  runs): its values written to the device, ``FROM_HOST``.
+  runs) and ``torch.from_file``: its values written to the device, ``FROM_HOST``.
+  (``torch.Tensor(ndarray)``, the legacy constructor, is no function a mode sees and a
+  class hwsim cannot wrap: still free.)
 - a copy whose source or output is sparse moves what it stores: its values and indices
   (``_sparse_copy_op``; it counted as a view and was free), and so does a layout
   conversion (``to_sparse``, ``to_dense``: all its source stores read, all its output
@@ -78,10 +80,12 @@ _SAMPLE_OPS = {"bilinear": 4, "bicubic": 16, "nearest": 0}
 # values copied to the device, written (as ``torch.tensor``); of a tensor, a copy where it
 # converts (a dtype) and free where it returns it or a view of it
 # (torch.from_numpy, frombuffer and from_dlpack no TorchFunctionMode sees: hwsim.tracing
-# shows them to its own while it runs, h219)
+# shows them to its own while it runs; torch.from_file, a file's values, it sees: all were
+# free, h219)
 FROM_HOST = {f: "from_host" for f in (
     torch.as_tensor, torch.from_numpy, getattr(torch, "asarray", None),
-    getattr(torch, "frombuffer", None), getattr(torch, "from_dlpack", None)) if f is not None}
+    getattr(torch, "frombuffer", None), getattr(torch, "from_dlpack", None),
+    getattr(torch, "from_file", None)) if f is not None}
 
 
 def is_copy(func) -> bool:

@@ -3,7 +3,8 @@
 - ``torch.from_numpy``, ``frombuffer`` and ``from_dlpack`` of host data are no torch functions
   a TorchFunctionMode sees: the values they hand the device were free, where
   ``torch.as_tensor`` of the same array is a copy to the device (h209).  They are priced as
-  it is now; ops on their result were priced before and still are.
+  it is now; ops on their result were priced before and still are.  ``torch.from_file`` (a
+  mode sees it) was free too.
 - a copy of an MKL-DNN tensor (no storage to compare) was taken for a view and free, and
   ``to_mkldnn`` was in no table: clone, to_mkldnn and to_dense now move their values; a
   reshape of one (a view of its buffer) stays free.
@@ -37,6 +38,13 @@ def test_host_data_made_a_tensor_without_a_mode_seeing_it_is_copied_to_the_devic
     assert _shape(_new_ops(lambda y, z: y + torch.as_tensor(ARR))) == [HOST]
     # a tensor's own values through dlpack: a view of it, free
     assert _new_ops(lambda y, z: y + torch.from_dlpack(z)) == []
+
+
+def test_a_files_values_made_a_tensor_are_copied_to_the_device(tmp_path):
+    path = tmp_path / "values.bin"
+    ARR.tofile(path)
+    assert _shape(_new_ops(lambda y, z: y + torch.from_file(
+        str(path), size=B * W, dtype=torch.float32).view(B, W))) == [HOST]
 
 
 def test_ops_on_host_data_stay_priced():
