@@ -84,10 +84,17 @@ class Op:
         return self.out_bytes // FP32_BYTES
 
     def key(self) -> tuple:
-        """Hashable identity of the work (the name excluded): equal keys cost the same."""
+        """Hashable identity of the work (the name excluded): equal keys cost the same.  Its
+        last element is the op's traffic and MACs, (macs, weight_bytes, in_bytes, out_bytes):
+        the shapes do not fix them for every op (a masked write ``x[mask] = v`` writes what
+        its mask selects into a target of one shape; a write reads its value and indices or
+        none), and two writes of 2 and of 40 values had one key, so ``hwsim.price_layers``'
+        memo and a table priced one as the other (h219).  A table saved before holds keys
+        without it (``hwsim.tables.Table.key_lengths``)."""
         return (self.type, self.in_shape, self.out_shape, self.weight_shape, self.gemm,
                 self.groups, self.elems, round(self.weight_sparsity, 4),
-                round(self.act_sparsity, 4), self.geometry)
+                round(self.act_sparsity, 4), self.geometry,
+                (self.macs, self.weight_bytes, self.in_bytes, self.out_bytes))
 
 
 # element-wise work of a NORMS layer per element (``hwsim.layers``): its statistics (a sum

@@ -52,7 +52,10 @@ MAX_REPEATS = 10_000       # timings per operator or width
 # MIN_CLOCK_MHZ, 1 kHz: ~1e12 ms).  Rows of 1.7e308 mJ each summed to inf, printed as
 # 'energy_mj: null' without a word; below this bound any number of rows sums finitely.
 MAX_TABLE_ENTRY = 1e18
-SHORT_KEY_LENGTH = 9       # Op.key() before it held the op's geometry
+# the lengths of Op.key() in tables saved before it held the op's geometry (9), and before
+# it held its traffic and MACs (10, h219); a row of such a table is found by the op's key cut
+# to its length (``Table.row``)
+OLD_KEY_LENGTHS = (10, 9)
 PROGRESS_DELAY_S = 2.0     # a cpu table's progress bar shows once timing has taken this long
 
 
@@ -75,8 +78,9 @@ class Table(dict):
     ``cpu`` the measurement ``conditions`` (``host_identity`` at the thread count timed;
     None: unknown, a table saved before they were recorded), for ``accel`` and ``spring`` the
     ``config`` that priced them (its ``to_dict``; None: a table saved before it was
-    recorded).  ``short_keys``: its keys lack ``Op.geometry`` (a table saved before ops had
-    it); lookups then drop it.  On a ``SPARSITY_BLIND`` device an op is found by its shapes
+    recorded).  ``key_lengths``: the shorter lengths of its keys (``OLD_KEY_LENGTHS``: a
+    table saved before ``Op.key()`` held the op's geometry, or its traffic and MACs), to
+    which lookups cut an op's key when its whole key is not found.  On a ``SPARSITY_BLIND`` device an op is found by its shapes
     and geometry whatever its zeros (``blind_key``): ``Op.key()`` holds the fraction of zero
     weights and of zero inputs (measured on a random input through the model), so a table
     built from one checkpoint missed every layer after a ReLU of another with the same
@@ -85,9 +89,10 @@ class Table(dict):
     model pruned from it."""
 
     def __init__(self, rows=(), *, device: str | None = None, conditions: dict | None = None,
-                 short_keys: bool = False, config: dict | None = None):
+                 key_lengths: tuple = (), config: dict | None = None):
         super().__init__(rows)
-        self.device, self.conditions, self.short_keys = device, conditions, short_keys
+        self.device, self.conditions = device, conditions
+        self.key_lengths = tuple(sorted(key_lengths, reverse=True))
         self.config = config
         self.warned: set = set()
         self._blind: tuple[int, dict] | None = None   # (len when made, blind key -> row)
@@ -108,14 +113,14 @@ class Table(dict):
             log.warning(message)
 
     def row(self, op: Op) -> dict | None:
-        key = op.key()
-        row = self.get(key)
-        if row is None and self.short_keys:
-            key = key[:-1]
+        full = op.key()
+        for key in (full, *(full[:n] for n in self.key_lengths)):
             row = self.get(key)
-        if row is None and self.device in SPARSITY_BLIND:
-            row = self._blind_rows().get(blind_key(key))
-        return row
+            if row is None and self.device in SPARSITY_BLIND:
+                row = self._blind_rows().get(blind_key(key))
+            if row is not None:
+                return row
+        return None
 
 
 # the config class of each model device: a table records the one that priced it
@@ -279,8 +284,9 @@ def op_key(text: str) -> tuple:
 
 def load_table(report: dict, where: str = "latency table") -> Table:
     """The Table in ``report`` (``table_report``'s dict, ``nnsynth hwsim table --json``).  A
-    report written before measurement conditions (and op geometry) were recorded loads too:
-    its conditions are unknown (``predict`` warns) and lookups drop the geometry."""
+    report written before measurement conditions (and op geometry, or op traffic) were
+    recorded loads too: its conditions are unknown (``predict`` warns) and lookups cut an
+    op's key to its keys' length (``OLD_KEY_LENGTHS``)."""
     if not isinstance(report, dict) or not isinstance(report.get("rows"), list):
         raise UserError(f"{where} must be the JSON object 'hwsim table --json' writes "
                         f"(with rows)")
@@ -325,7 +331,7 @@ def load_table(report: dict, where: str = "latency table") -> Table:
                      "latency_ms": _number(row.get("latency_ms"), f"{at} latency_ms"),
                      "energy_mj": _number(row.get("energy_mj"), f"{at} energy_mj", none=True)}
     return Table(rows, device=device, conditions=conditions if device == "cpu" else None,
-                 short_keys=SHORT_KEY_LENGTH in lengths, config=config)
+                 key_lengths=tuple(n for n in OLD_KEY_LENGTHS if n in lengths), config=config)
 
 
 def width_sweep(kind: str, widths: Sequence[int], *, batch: int = 32, seq_len: int = 16,
