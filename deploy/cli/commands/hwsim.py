@@ -151,7 +151,7 @@ def _eval_lines(out: dict) -> list[str]:
     """``hwsim eval``'s human output: totals, one line per layer, SPRING comparisons."""
     human = [f"{out['model']} {tuple(out['input_shape'])} batch {out['batch']}: "
              f"{out['latency_ms']:.4g} ms, {out['energy_mj']:.4g} mJ, "
-             f"{out['cycles']:.0f} cycles, {out['area_mm2']:.3f} mm^2, "
+             f"{out['cycles']:.0f} cycles, {out['area_mm2']:.4g} mm^2, "
              f"utilization {out['utilization']:.3f}"]
     rows = [("layer", "type", "MACs", "cycles", "stall", "util")] + [
         (l["name"][:27], l["type"], f"{l['macs']:,}", f"{l['cycles']:,.0f}",
@@ -209,7 +209,7 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
              f"{cfg.area_budget_mm2} mm^2: {b['config']['rows']}x{b['config']['cols']} "
              f"{b['config']['dataflow']}, buffers {b['config']['ifmap_kb']:g}/"
              f"{b['config']['filter_kb']:g}/{b['config']['ofmap_kb']:g} KiB, "
-             f"{b['area_mm2']:.3f} mm^2, geomean {b['geomean_latency_ms']:.4g} ms"]
+             f"{b['area_mm2']:.4g} mm^2, geomean {b['geomean_latency_ms']:.4g} ms"]
     human += [f"  {n}: {b['latency_ms'][n]:.4g} ms ({res['best_slowdown'][n]:.3f}x its own best)"
               for n in res["networks"]]
     emit(res, as_json, "\n".join(human))
