@@ -47,7 +47,7 @@ truncated BPTT); ``bptt_batches`` yields ``(input, target)`` windows of ``bptt``
 from __future__ import annotations
 
 import bz2
-import collections
+import codecs
 import dataclasses
 import functools
 import html
@@ -57,8 +57,9 @@ import logging
 import re
 import unicodedata
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
+import numpy as np
 import torch
 
 from synth.data import register_dataset
@@ -71,9 +72,24 @@ log = logging.getLogger(__name__)
 UNK, EOS = "<unk>", "<eos>"
 TRAIN_FRACTION, VAL_FRACTION = 0.8, 0.1        # of all tokens; the test split is the rest
 DEFAULT_MIN_COUNT = 10
-# text:<path>: the token lists take ~20 bytes of memory per byte of text (16 MB: 570 MB peak),
-# so 256 MiB of text is ~5 GB; enwiki is ~3 MB of prose
+# text:<path>, memory (h217): the file is read READ_CHUNK bytes at a time and tokenized a piece
+# of whole lines at a time; each token is kept as an int32 id into a table of the distinct
+# words, the splits as int64 ids (torch's index type): 12 bytes a token at the peak, ~2 bytes a
+# byte of prose (a token every ~6 bytes).  Peak RSS beyond the imports, measured on
+# Zipf-distributed words: 4.8 bytes a byte for 4 MiB (tests/synth/test_h217_text_memory.py),
+# 4.2 for 15.4 MiB, 3.5 for 61 MiB, so ~1 GB at MAX_TEXT_BYTES; when every token was a Python
+# string in lists, 20 bytes a byte (~5 GB at the limit).  A file of one line (text8) holds
+# that line whole, in about three copies (4.3 bytes a byte for 15 MiB).  The table of distinct
+# words is bounded apart: at most MAX_TEXT_WORDS (~140 bytes each, ~600 MB); a text of more is
+# no prose (random strings, hashes) and is refused.  A file not in UTF-8 (UTF-16,
+# Windows-1252) is decoded whole first: 1-2 bytes a byte more (4.2 for 15.4 MiB of cp1252).
 MAX_TEXT_BYTES = 256 << 20
+MAX_TEXT_WORDS = 1 << 22         # distinct words of one text (enwiki's 3 MB: ~40k)
+READ_CHUNK = 1 << 20             # bytes read and decoded at a time
+PIECE_CHARS = 1 << 18            # characters of a sentence tokenized at a time (a longer one
+                                 # is cut at white space beyond it: no word holds white space)
+TOKEN_BATCH = 1 << 16            # tokens held as strings at a time (~4 MB)
+EOS_ID = 1                       # <eos>'s id in a token stream and in every vocabulary
 ENWIKI_FILE = "test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 
 _END_SECTIONS = re.compile(
@@ -176,21 +192,56 @@ def clean_wikitext(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Words with ``<eos>`` after every sentence (steps 3-4 of the module docstring)."""
-    tokens: list[str] = []
+    return [t for batch in _token_batches(text) for t in batch]
+
+
+def _token_batches(text: str) -> Iterator[list[str]]:
+    """``tokenize(text)`` in lists of about TOKEN_BATCH tokens, in order.  ``text`` may be
+    any run of whole lines of a longer text (``_line_pieces``): every step works within a
+    line, NFKC joins no characters across a line break, and a piece without CJK ideographs
+    has none to set apart."""
     word = _word_pattern()
-    text = unicodedata.normalize("NFKC", text).replace("’", "'")
+    if not text.isascii():   # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    text = text.replace("’", "'")
     cjk = _CJK.search(text) is not None
+    batch: list[str] = []
     for line in text.splitlines():
         line = line.strip()
         # an ASCII line (str.isascii is O(1)) by the same rule in one regex: 3x faster
         for sentence in _ASCII_SENTENCE_END.split(line) if line.isascii() else _sentences(line):
             sentence = sentence.casefold()
-            words = ["N" if w[0].isdigit() and _NUMBER.fullmatch(w) else w for w in
-                     word.findall(_CJK.sub(r" \g<0> ", sentence) if cjk else sentence)]
-            if words:
-                tokens.extend(words)
-                tokens.append(EOS)
-    return tokens
+            if cjk:
+                sentence = _CJK.sub(r" \g<0> ", sentence)
+            found = False
+            for part in _parts(sentence):
+                words = ["N" if w[0].isdigit() and _NUMBER.fullmatch(w) else w
+                         for w in word.findall(part)]
+                found = found or bool(words)
+                batch.extend(words)
+                if len(batch) >= TOKEN_BATCH:
+                    yield batch
+                    batch = []
+            if found:
+                batch.append(EOS)
+    if batch:
+        yield batch
+
+
+_SPACE = re.compile(r"\s")
+
+
+def _parts(sentence: str) -> Iterator[str]:
+    """``sentence`` cut at white space every PIECE_CHARS characters or so (text8 is one
+    sentence of 17 M words: one findall made a list of them all)."""
+    start = 0
+    while len(sentence) - start > PIECE_CHARS:
+        space = _SPACE.search(sentence, start + PIECE_CHARS)
+        if space is None:
+            break
+        yield sentence[start:space.start()]
+        start = space.end()
+    yield sentence[start:] if start else sentence
 
 
 def wiki_pages(path: str | Path) -> Iterator[tuple[str, str]]:
@@ -207,25 +258,65 @@ def wiki_pages(path: str | Path) -> Iterator[tuple[str, str]]:
             el.clear()
 
 
+def _cut_points(eos: np.ndarray) -> tuple[int, int]:
+    """Where train/val and val/test meet in a stream whose sentence ends ``eos`` marks: the
+    first ``<eos>`` at or after 80 % and 90 %, or the words there when the sentence ends are
+    too few for three splits (step 5)."""
+    n = len(eos)
+
+    def cut(fraction: float, at_sentence: bool = True) -> int:
+        i = int(n * fraction)
+        if not at_sentence or i >= n or eos[i - 1]:   # eos[-1] for i = 0, as lists index
+            return i
+        later = np.flatnonzero(eos[i:n - 1])
+        return i + 1 + int(later[0]) if later.size else n
+    a, b = cut(TRAIN_FRACTION), cut(TRAIN_FRACTION + VAL_FRACTION)
+    if not 0 < a < b < n:
+        a, b = cut(TRAIN_FRACTION, False), cut(TRAIN_FRACTION + VAL_FRACTION, False)
+    return a, b
+
+
 def contiguous_splits(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
     """Train/val/test cut at the first ``<eos>`` at or after 80 % and 90 %, or between the
     words there when the sentence ends are too few for three splits (step 5)."""
-    def cut(fraction: float, at_sentence: bool = True) -> int:
-        i = int(len(tokens) * fraction)
-        while at_sentence and i < len(tokens) and tokens[i - 1] != EOS:
-            i += 1
-        return i
-    a, b = cut(TRAIN_FRACTION), cut(TRAIN_FRACTION + VAL_FRACTION)
-    if not 0 < a < b < len(tokens):
-        a, b = cut(TRAIN_FRACTION, False), cut(TRAIN_FRACTION + VAL_FRACTION, False)
+    a, b = _cut_points(np.fromiter((t == EOS for t in tokens), dtype=bool, count=len(tokens)))
     return tokens[:a], tokens[a:b], tokens[b:]
+
+
+def _encode(batches: Iterable[list[str]], name: str = "") -> tuple[np.ndarray, list[str]]:
+    """(int32 ids, words by id) of a token stream given in lists: every token an id into the
+    table of its distinct words, ``<unk>`` 0 and ``<eos>`` 1, the others by first sight.  At
+    most MAX_TEXT_WORDS distinct words (the table's memory is not bounded by the ids')."""
+    index = {UNK: 0, EOS: EOS_ID}
+    arrays = []
+    for batch in batches:
+        arrays.append(np.fromiter((index.setdefault(t, len(index)) for t in batch),
+                                  dtype=np.int32, count=len(batch)))
+        if len(index) > MAX_TEXT_WORDS:
+            raise UserError(f"text set {name!r} holds more than {MAX_TEXT_WORDS:,} distinct "
+                            f"words: not prose (random strings, hashes, numbers in words?); "
+                            f"the limit bounds the memory its vocabulary takes")
+    ids = np.concatenate(arrays) if arrays else np.zeros(0, np.int32)
+    return ids, list(index)
+
+
+def _vocab(train: np.ndarray, words: list[str], min_count: int) -> tuple[list[str], np.ndarray]:
+    """(vocabulary, int64 map from a stream id to its vocabulary id) of the training ids
+    ``train`` into ``words`` (step 6)."""
+    counts = np.bincount(train, minlength=len(words))
+    counts[:2] = 0   # <unk> and <eos> lead the vocabulary, not by their counts
+    kept = sorted(np.flatnonzero(counts >= min_count).tolist(),
+                  key=lambda i: (-counts[i], words[i]))
+    remap = np.zeros(len(words), dtype=np.int64)   # every other word is <unk>
+    remap[EOS_ID] = EOS_ID
+    remap[kept] = np.arange(2, 2 + len(kept))
+    return [UNK, EOS] + [words[i] for i in kept], remap
 
 
 def build_vocab(tokens: list[str], min_count: int) -> list[str]:
     """``<unk>``, ``<eos>``, then words with count >= min_count, most frequent first (step 6)."""
-    counts = collections.Counter(t for t in tokens if t not in (UNK, EOS))
-    kept = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
-    return [UNK, EOS] + kept
+    ids, words = _encode([tokens])
+    return _vocab(ids, words, min_count)[0]
 
 
 # what a classification set (synth.data.Dataset) has and a text set has not
@@ -294,22 +385,28 @@ def text_dataset(name: str, tokens: list[str], min_count: int = DEFAULT_MIN_COUN
                  source: str = "") -> TextDataset:
     """Split ``tokens``, build the vocabulary on train, map every split to ids."""
     check_range("min_count", min_count, 1, None, integer=True)
-    train, val, test = contiguous_splits(tokens)
-    if not train or not val or not test:
-        words = len(tokens) - tokens.count(EOS)
-        raise UserError(f"text set {name!r} has {words} words: too few for train, "
+    return _ids_dataset(name, *_encode([tokens], name), min_count, source)
+
+
+def _ids_dataset(name: str, ids: np.ndarray, words: list[str], min_count: int,
+                 source: str) -> TextDataset:
+    """``text_dataset`` of the stream ``ids`` into ``words`` (``_encode``)."""
+    check_range("min_count", min_count, 1, None, integer=True)
+    a, b = _cut_points(ids == EOS_ID)
+    if not 0 < a < b < len(ids):
+        words_held = int(len(ids) - np.count_nonzero(ids == EOS_ID))
+        raise UserError(f"text set {name!r} has {words_held} words: too few for train, "
                         f"validation and test splits (80/10/10 of the words; expected a "
-                        f"text of many sentences)" if words else
+                        f"text of many sentences)" if words_held else
                         f"text set {name!r} holds no words (letters or digits)")
-    vocab = build_vocab(train, min_count)
+    vocab, remap = _vocab(ids[:a], words, min_count)
     if len(vocab) == 2:   # every word <unk>: a model of <unk> and <eos> had a perplexity near 1
-        words = len(train) - train.count(EOS)
-        raise UserError(f"text set {name!r}: no word of its {words:,} training words occurs "
-                        f"{min_count} times or more (min count {min_count}), so every word "
-                        f"would be <unk>; give a longer text or a lower --min-count")
-    index = {w: i for i, w in enumerate(vocab)}
-    ids = lambda ts: torch.tensor([index.get(t, 0) for t in ts], dtype=torch.int64)  # noqa: E731
-    return TextDataset(name, ids(train), ids(val), ids(test), vocab, int(min_count), source)
+        train_words = int(a - np.count_nonzero(ids[:a] == EOS_ID))
+        raise UserError(f"text set {name!r}: no word of its {train_words:,} training words "
+                        f"occurs {min_count} times or more (min count {min_count}), so every "
+                        f"word would be <unk>; give a longer text or a lower --min-count")
+    train, val, test = (torch.from_numpy(remap[part]) for part in (ids[:a], ids[a:b], ids[b:]))
+    return TextDataset(name, train, val, test, vocab, int(min_count), source)
 
 
 def batchify(ids: torch.Tensor, batch: int) -> torch.Tensor:
@@ -367,6 +464,70 @@ def read_text_file(path: Path) -> str:
     return decode_user_text(raw, "text file", path)
 
 
+def _utf8_chunks(path: Path) -> Iterator[str]:
+    """The text of the UTF-8 file ``path`` (a byte-order mark dropped) decoded READ_CHUNK
+    bytes at a time; UnicodeDecodeError where it is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    with open(path, "rb") as f:
+        while True:
+            raw = f.read(READ_CHUNK)
+            yield decoder.decode(raw, final=not raw)
+            if not raw:
+                return
+
+
+def _line_pieces(chunks: Iterable[str]) -> Iterator[str]:
+    """The text of ``chunks`` (cut anywhere) in pieces of whole lines, each cut after a line
+    break (a CR LF cut between its two makes an empty line, which holds no words)."""
+    held: list[str] = []
+    for chunk in chunks:
+        cut = max(chunk.rfind("\n"), chunk.rfind("\r")) + 1
+        if not cut:
+            held.append(chunk)   # a line longer than a chunk: kept whole, joined once
+            continue
+        held.append(chunk[:cut])
+        piece, held = "".join(held), [chunk[cut:]]   # the chunks let go before the piece is
+        yield piece                                   # read: a one-line file is held once
+    if any(held):
+        piece, held = "".join(held), []
+        yield piece
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """A text already decoded whole, in pieces of whole lines (``_line_pieces``)."""
+    return _line_pieces(text[i:i + READ_CHUNK] for i in range(0, len(text), READ_CHUNK))
+
+
+def _file_tokens(path: Path) -> Iterator[list[str]]:
+    """The tokens of the user's text file ``path`` in lists (``_token_batches``), read a
+    piece at a time when it is UTF-8 (checked in a first pass that keeps nothing); any other
+    file is decoded whole by ``read_text_file`` (UTF-16, Windows-1252, or its error)."""
+    from synth.files import printable, reports_no_bytes
+    try:
+        if reports_no_bytes(path):
+            head = b""
+        else:
+            with open(path, "rb") as f:
+                head = f.read(2)
+        utf8 = bool(head) and head not in (b"\xff\xfe", b"\xfe\xff")   # else read whole
+        if utf8:
+            try:
+                for _ in _utf8_chunks(path):
+                    pass
+            except UnicodeDecodeError:
+                utf8 = False
+    except OSError as e:
+        raise UserError(f"text file {printable(path)} cannot be read "
+                        f"({e.strerror or type(e).__name__})") from None
+    pieces = _line_pieces(_utf8_chunks(path)) if utf8 else _pieces(read_text_file(path))
+    try:
+        for piece in pieces:
+            yield from _token_batches(piece)
+    except (OSError, UnicodeDecodeError) as e:   # changed or failing since the first pass
+        raise UserError(f"text file {printable(path)} cannot be read "
+                        f"({getattr(e, 'strerror', None) or type(e).__name__})") from None
+
+
 def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
     """``enwiki`` or ``text:<path>`` as a TextDataset (the tokens are parsed once per process)."""
     if name == "enwiki":
@@ -383,9 +544,10 @@ def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
         size = path.stat().st_size
         if size > MAX_TEXT_BYTES:
             raise UserError(f"text file {path} is {size:,} bytes; the limit is "
-                            f"{MAX_TEXT_BYTES:,} (its tokens take ~20 bytes of memory per "
+                            f"{MAX_TEXT_BYTES:,} (loading takes ~4 bytes of memory per "
                             f"byte of text)")
-        return text_dataset(name, tokenize(read_text_file(path)), min_count, source=str(path))
+        check_range("min_count", min_count, 1, None, integer=True)
+        return _ids_dataset(name, *_encode(_file_tokens(path), name), min_count, str(path))
     raise UserError(f"unknown text set {name!r}; known: enwiki, text:<path>")
 
 
