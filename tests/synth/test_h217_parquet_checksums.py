@@ -104,3 +104,16 @@ def test_sweep_table_carries_checksums(tmp_path):
     _flip_in_data_page(path, accuracy)
     with pytest.raises(OSError, match="CRC checksum"):
         pq.read_table(path, page_checksum_verification=True)
+
+
+def test_every_parquet_writer_goes_through_the_one_helper():
+    # a new writer calling pyarrow (or pandas) itself would write pages without checksums
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    direct = [f"{f.relative_to(root)}:{i}" for pkg in ("synth", "hwsim", "cluster", "search",
+                                                       "deploy", "benchmarks")
+              for f in sorted((root / pkg).rglob("*.py")) if f.name != "data_parquet.py"
+              for i, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1)
+              if any(call in line for call in ("pq.write_table(", "ParquetWriter(",
+                                               ".to_parquet(", "write_to_dataset("))]
+    assert not direct, f"write Parquet through synth.data_parquet.write_parquet_table: {direct}"
