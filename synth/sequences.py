@@ -46,7 +46,7 @@ import torch
 
 from synth.config import short_repr
 from synth.data import (CSV_CODEPAGE_SAMPLE_BYTES, MAX_DATASET_VALUES, Dataset, moments, ts_pair,
-                        register_dataset, stratified_splits)
+                        register_dataset, stratified_splits, too_few_to_split)
 from synth.data import _make as make_dataset
 from synth.data_registry import MAX_CLASS_NAME, content_shown, shown, whole_set
 from synth.errors import UserError
@@ -129,9 +129,9 @@ def time_shift(x: torch.Tensor, max_fraction: float,
 # --------------------------------------------------------------------------- .ts reader
 def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str]]:
     """Parse a ``.ts`` classification file: (series, labels, class labels: those of
-    ``@classLabel``, else the labels seen, sorted).  See ``_parse_ts``."""
+    ``@classLabel``, else the labels seen, ``label_order``).  See ``_parse_ts``."""
     series, labels, declared, _ = _parse_ts(path)
-    return series, labels, declared or sorted(set(labels))
+    return series, labels, declared or label_order(labels)
 
 
 class _Tally:
@@ -493,6 +493,27 @@ def _ts_encoding(path: Path) -> str:
                     f"(Latin-1) text ({error.reason} at byte {at}); save it as UTF-8")
 
 
+def label_order(labels: list[str]) -> list[str]:
+    """The classes of a file that declares none (no @classLabel): its labels, each once, in
+    numeric order when every one is a number (2, 7, 10), else in sorted order, as a table's
+    label column orders them (``synth.data_tables``).  Sorted as text, labels 1..10 were the
+    classes 1, 10, 2, ..., 9: class 1 was the label 10, so words given in class order
+    (``nnsynth secret --class-names``) named other classes than the user's, and the same
+    series read from a CSV table had other class numbers."""
+    seen = list(dict.fromkeys(labels))
+
+    def number(text: str):
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        return value if math.isfinite(value) else None
+    values = [number(t) for t in seen]
+    if None in values:
+        return sorted(seen)
+    return [t for _, t in sorted(zip(values, seen))]
+
+
 def _check_declared(labels: list[str], declared: list[str], where) -> None:
     """Every label among the ``@classLabel`` ones, when a file declares any."""
     unknown = sorted(set(labels) - set(declared)) if declared else []
@@ -616,7 +637,11 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
         raise UserError(f"data set {name}: {len(series):,} series x {channels} channels x "
                         f"{steps:,} steps (padded to the longest series) is {padded:,} "
                         f"values; the limit is {limit:,}")
-    train, val, test = stratified_splits(np.zeros(len(y)), y, seed)
+    try:
+        train, val, test = stratified_splits(np.zeros(len(y)), y, seed)
+    except ValueError:   # scikit-learn's: 30 series of 10 classes, a traceback
+        raise UserError(f"data set {name}: {too_few_to_split(y, class_labels, 'series')}; "
+                        f"give more series") from None
     real = np.concatenate([series[i] for i in train], axis=1)        # (C, sum of train steps)
     mean, std = moments(real, 1, f"data set {name}: channel")
     if real.size and (real == real[:, :1]).all() and not whole_set():
@@ -792,7 +817,7 @@ def _read_pair_uncached(directory: str, problem: str):
     # until sequence_dataset indexes them all with this one list.
     declared = parts[0][2] or parts[1][2]
     _check_declared(labels, declared, problem)
-    return parts[0][0] + parts[1][0], labels, declared or sorted(set(labels))
+    return parts[0][0] + parts[1][0], labels, declared or label_order(labels)
 
 
 def _check_same_classes(files: list[Path], declared: list[list[str]]) -> None:
