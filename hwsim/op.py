@@ -150,9 +150,13 @@ def _nonzeros(t: torch.Tensor) -> int:
     """Nonzero values of ``t``; of a sparse tensor its stored values' (the rest are zeros:
     torch.count_nonzero has no sparse kernel, and a forward's ``s * 2`` on a sparse tensor
     failed extract as an error of hwsim's own, h203); of a meta tensor (no values: torch's
-    nested tensors make some in a forward) all of them (it failed extract, h219)."""
+    nested tensors make some in a forward) all of them (it failed extract, h219); of a
+    quantized tensor its dequantized values' (torch has no count for them: a clone of one
+    failed extract as an error of hwsim's own, h219)."""
     if t.is_meta:
         return t.numel()
+    if t.is_quantized:   # (no count_nonzero kernel: its values, dequantized; h219)
+        t = t.dequantize()
     if t.layout == torch.sparse_coo:
         return int(torch.count_nonzero(t._values()))
     if t.layout in (torch.sparse_csr, torch.sparse_csc, torch.sparse_bsr, torch.sparse_bsc):

@@ -291,17 +291,21 @@ def _on_meta(model: nn.Module) -> list:
     (one Linear applied at two places) on the meta device: the user's weights were gone
     and the model could not be priced ('Tensor.item() cannot be called on meta tensors')."""
     metas, undo = {}, []
-    for m in model.modules():     # each module once, however many names it has
-        for slots in (m._parameters, m._buffers):
-            for n, t in list(slots.items()):
-                if t is None:
-                    continue
-                if id(t) not in metas:
-                    meta = t.detach().to("meta")
-                    metas[id(t)] = (nn.Parameter(meta, t.requires_grad)
-                                    if isinstance(t, nn.Parameter) else meta)
-                undo.append((slots, n, t))
-                slots[n] = metas[id(t)]
+    try:
+        for m in model.modules():     # each module once, however many names it has
+            for slots in (m._parameters, m._buffers):
+                for n, t in list(slots.items()):
+                    if t is None:
+                        continue
+                    if id(t) not in metas:
+                        meta = t.detach().to("meta")
+                        metas[id(t)] = (nn.Parameter(meta, t.requires_grad)
+                                        if isinstance(t, nn.Parameter) else meta)
+                    undo.append((slots, n, t))
+                    slots[n] = metas[id(t)]
+    except BaseException:   # a tensor with no meta form (a quantized buffer): the ones
+        _off_meta(undo)     # replaced before it are given back (they stayed meta tensors,
+        raise               # the model's weights gone, h219)
     return undo
 
 
@@ -346,9 +350,10 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     hooks += [m.register_forward_pre_hook(enter) for m in model.modules()]
     modes = module_modes(model)
     model.eval()
-    undo = _on_meta(model)
+    undo: list = []
     try:
-        with torch.no_grad(), _SdpaCounter(work, inside):
+        undo = _on_meta(model)   # (inside: a model that cannot go to the meta device has
+        with torch.no_grad(), _SdpaCounter(work, inside):   # no bound, its hooks removed)
             model(torch.empty((1, *input_shape), device="meta"))
     except Exception:   # data-dependent code (.item() on a value): no bound, as before
         return None
