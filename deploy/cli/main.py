@@ -202,9 +202,39 @@ def _sweep_kept(params: dict) -> str:
 
 
 def _search(params: dict) -> str:
+    """What ``nnsynth search`` kept for ``--resume``: its finished trials (results.parquet's
+    rows), none yet, or no search at all (a search interrupted before its first trial takes
+    its new folder away again): it said 'finished work is kept; rerun it with --resume DIR'
+    of a folder that was gone, and of one that held no trial."""
     where = params.get("resume_dir") or params.get("out")
-    return (f"finished work is kept; rerun it with --resume {where} to continue" if where else
-            "finished work is kept; rerun it with --resume DIR to continue")
+    if not where:
+        return "finished work is kept; rerun it with --resume DIR to continue"
+    if not os.path.isfile(os.path.join(where, "search_config.json")):
+        return "no search was begun yet; rerun the same command to start it"
+    try:
+        import pyarrow.parquet as pq
+        results = os.path.join(where, "results.parquet")
+        rows = pq.ParquetFile(results).metadata.num_rows if os.path.isfile(results) else 0
+    except Exception:    # unreadable: say nothing of how many
+        return f"finished work is kept; rerun it with --resume {where} to continue"
+    if not rows:
+        return f"no trial had finished yet; rerun it with --resume {where} to start them"
+    return (f"{rows:,} finished trial{'s' if rows != 1 else ''} kept; rerun it with "
+            f"--resume {where} to run the rest")
+
+
+def _candidates_kept(params: dict) -> str:
+    """What ``nnsynth symbiotic`` kept: the trainings it finished, one file each in
+    <--out>/cache/candidates (it said 'finished work is kept' before any had finished)."""
+    try:
+        kept = [n for n in os.listdir(os.path.join(params.get("out") or "", "cache",
+                                                   "candidates")) if n.endswith(".pt")]
+    except OSError:
+        kept = []
+    if not kept:
+        return "no training had finished yet; rerun the same command to start them"
+    return (f"{len(kept):,} finished training{'s' if len(kept) != 1 else ''} kept; rerun the "
+            f"same command to skip them")
 
 
 # What Ctrl-C of each command leaves for a rerun: the line after "interrupted: ", or a
@@ -217,8 +247,7 @@ RESUMES = {
     "sweep": _sweep_kept,  # each run's own ledger
     "invert": lambda p: RESUMED if _synthesis_kept(p) else (
         "no shard was written yet; rerun the same command to start it"),
-    "symbiotic": "finished work is kept; rerun the same command to skip the candidates it "
-                 "trained",   # <--out>/cache/candidates
+    "symbiotic": _candidates_kept,   # <--out>/cache/candidates
     "search": _search,
     # fit's state in <--out>.resume, saved every STATE_SECONDS; a --fixed-point training
     # keeps none (workflows.train_checkpoint)

@@ -143,12 +143,11 @@ def test_submit_says_its_job_runs_on_and_search_names_its_directory(tmp_path):
     line = _line(["submit", "default", "--address", "http://h:8265"])
     assert "keeps running on the cluster" in line and "ray job stop" in line, line
     assert "submits another job" in line and "none was written" not in line, line
-    line = _line(["search", "--out", str(tmp_path / "s")])
-    assert f"rerun it with --resume {tmp_path / 's'} to continue" in line, line
+    line = _line(["search", "--out", str(tmp_path / "s")])   # no search begun there
+    assert "no search was begun yet; rerun the same command" in line, line
     # their own directories: kept (invert's once a shard is there: test_h206_deploy; run's
     # once its ledger records a stage: test_h214_run_interrupt; sweep's says how many runs
-    # had finished: test_h216_sweep_interrupt)
-    for name in ("symbiotic",):
-        assert interrupted_line(name, {}).startswith("interrupted: finished work is kept")
+    # had finished: test_h216_sweep_interrupt; search's and symbiotic's how many trials or
+    # trainings had: test_lead_interrupt_counts)
     for name in ("eval", "export", "scann", "incremental", "secret", "hwsim", "datasets"):
         assert interrupted_line(name, {"out": str(tmp_path / "m.pt")}) == NOTHING_KEPT, name
