@@ -4,7 +4,12 @@ loopback address -- also when ``ray`` was imported before nnsynth's modules -- w
 token authentication on and no dashboard.
 
 Each command runs in its own process on tiny settings; while it runs, the listening TCP
-sockets of its whole process tree (GCS, raylet, workers, agents) are read from /proc.
+sockets of its whole process tree (GCS, raylet, workers, agents) are read from /proc
+(``Listeners``).  The sweep is checked here; the other commands are checked on processes
+that other tests start anyway (each such process cost ~15-25 s of the suite here):
+``nnsynth invert`` with ``ray`` imported first and as the ``nnsynth`` script, and
+``nnsynth search`` with ``ray`` imported first, in tests/deploy/test_faults.py;
+``nnsynth run`` with ``ray`` imported first in tests/deploy/test_resume_search.py.
 """
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -88,6 +92,68 @@ def _observe(pid: int, seen: dict, facts: dict) -> None:
             seen[(name,) + address] = True
 
 
+def command_line(args: list[str], ray_first: bool) -> list[str]:
+    """``nnsynth ARGS`` as a process: the ``nnsynth`` script, or, with ``ray_first``, a
+    Python that imports ``ray`` before any nnsynth module and then runs the same CLI."""
+    if not ray_first:
+        return ["nnsynth", *args]
+    code = f"import ray; import sys; from deploy.cli.main import cli; " \
+           f"sys.argv = ['nnsynth'] + {list(args)!r}; cli()"
+    return [sys.executable, "-c", code]
+
+
+def command_env() -> dict[str, str]:
+    """The environment of a command whose Ray is checked: nothing that would choose its
+    Ray's address, authentication or bind address for it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0",
+           **RAY_TRAIN_TEST_ENV}
+    for key in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"):
+        env.pop(key, None)
+    return env
+
+
+class Listeners:
+    """The listening TCP sockets of process ``pid``'s tree, and whether its GCS runs with
+    token authentication and a full dashboard runs (``_observe``), polled every
+    ``interval`` s in a thread from construction until ``stop()`` (or the ``with`` block's
+    end); ``check(what)`` asserts that Ray ran, bound to the loopback address only, with
+    token authentication and no dashboard."""
+
+    def __init__(self, pid: int, interval: float = 0.3):
+        import threading
+        self.pid, self.interval = pid, interval
+        self.seen: dict = {}
+        self.facts: dict = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            _observe(self.pid, self.seen, self.facts)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> "Listeners":
+        self._stop.set()
+        self._thread.join()
+        return self
+
+    def __enter__(self) -> "Listeners":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def check(self, what: str) -> None:
+        seen, facts = self.seen, self.facts
+        names = {name for name, _, _ in seen}
+        assert {"gcs_server", "raylet"} <= names, f"{what}: Ray not seen running: {seen}"
+        outside = sorted(k for k in seen if k[1] not in LOOPBACK)
+        assert not outside, f"{what}: listening beyond the loopback address: {outside}"
+        assert facts.get("gcs_auth") is True, f"{what}: its GCS runs without token auth"
+        assert not facts.get("dashboard"), f"{what}: a dashboard runs, none was asked for"
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     import torch
@@ -99,21 +165,12 @@ def inputs(tmp_path_factory):
     torch.manual_seed(0)
     model = build(TEACHER, digits.input_shape, digits.num_classes)
     save_checkpoint(tmp / "teacher.pt", model, dataset=digits.metadata())
-    # the run case finds its teacher in the cache: it starts Ray for its pair actors only
-    # (Ray Train's workers are the sweep case's), ~20 s less of the suite
-    run = {**RUN, "teacher": {**RUN["teacher"], "cache": str(tmp / "teachers")}}
-    (tmp / "run.yaml").write_text(json.dumps(run))
-    from deploy.run_config import load_run_config
-    from deploy.stages import teacher_cache_key
-    key = teacher_cache_key(load_run_config(str(tmp / "run.yaml")), digits.digest())
-    (tmp / "teachers").mkdir()
-    save_checkpoint(tmp / "teachers" / key, model, dataset=digits.metadata(),
-                    metrics={"test_accuracy": 0.0}, extra={"role": "teacher"})
+    (tmp / "run.yaml").write_text(json.dumps(RUN))
     (tmp / "sweep.yaml").write_text(json.dumps({"name": "sw", "base": str(tmp / "run.yaml"),
                                                 "root": str(tmp / "sweeps"), "max_parallel": 1,
                                                 # its run trains the teacher (Ray Train in a
-                                                # sweep task); pair actors: the invert and run
-                                                # cases
+                                                # sweep task); pair actors: the invert and
+                                                # run commands' checks (module docstring)
                                                 "runs": [{"name": "one", "teacher.cache": "",
                                                           "synthesis.enabled": False}]}))
     return tmp
@@ -123,51 +180,29 @@ COMMANDS = {
     "invert": lambda t: ["invert", "--teacher", str(t / "teacher.pt"), "--num-images", "10",
                          "--iterations", "2", "--batch-size", "10", "--shard-size", "10",
                          "--no-early-stop", "--num-cpus", "1", "--out", str(t / "inv")],
-    "search": lambda t: ["search", "--dataset", "iris", "--space", "mlp", "--trials", "1",
-                         "--concurrency", "1", "--searcher", "random", "--n-initial", "1", "--epochs", "1",
-                         "--no-hardware", "--out", str(t / "search")],
-    "run": lambda t: ["run", str(t / "run.yaml"), "--run-dir", str(t / "run")],
     "sweep": lambda t: ["sweep", str(t / "sweep.yaml"), "--num-cpus", "1"],
 }
 
 
-@pytest.mark.parametrize("command, ray_first", [("invert", True), ("search", True),
-                                                ("run", True), ("sweep", True),
-                                                ("invert", False)])
-def test_ray_listens_on_loopback_only(inputs, command, ray_first):
-    args = COMMANDS[command](inputs)
-    prelude = "import ray; " if ray_first else ""
-    code = f"{prelude}import sys; from deploy.cli.main import cli; sys.argv = ['nnsynth'] + " \
-           f"{args!r}; cli()"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0",
-           **RAY_TRAIN_TEST_ENV}
-    for key in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"):
-        env.pop(key, None)
+def test_sweep_ray_listens_on_loopback_only(inputs):
+    """``nnsynth sweep`` with ``ray`` imported first; its run trains a teacher, so Ray
+    Train's workers (in a sweep task) are among the processes checked."""
     for attempt in range(2):   # Ray gives its raylet 30 s to start: a loaded machine retries
-        proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=inputs,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        seen: dict = {}
-        facts: dict = {}
-        deadline = time.monotonic() + 240
-        try:
-            while proc.poll() is None and time.monotonic() < deadline:
-                _observe(proc.pid, seen, facts)
-                time.sleep(0.3)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            out, err = proc.communicate()
+        proc = subprocess.Popen(command_line(COMMANDS["sweep"](inputs), ray_first=True),
+                                env=command_env(), cwd=inputs, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        with Listeners(proc.pid) as listeners:
+            try:
+                out, err = proc.communicate(timeout=240)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    out, err = proc.communicate()
         if "timed out during startup" not in err:
             break
     assert proc.returncode == 0, err[-2000:]
-    if command in ("run", "sweep"):   # the run reuses the cached teacher; the sweep trains one
-        assert ("reusing teacher" in err + out) == (command == "run"), (err + out)[-2000:]
-    names = {name for name, _, _ in seen}
-    assert {"gcs_server", "raylet"} <= names, seen          # Ray was seen running
-    outside = sorted(k for k in seen if k[1] not in LOOPBACK)
-    assert not outside, outside
-    assert facts.get("gcs_auth") is True                    # token authentication on
-    assert not facts.get("dashboard")                       # no dashboard unless asked
+    assert "reusing teacher" not in err + out, (err + out)[-2000:]   # it trains one
+    listeners.check("nnsynth sweep")
 
 
 def test_auth_disabled_is_refused_before_ray_starts(inputs, monkeypatch):

@@ -7,7 +7,11 @@ a copy of that run directory, so its processes run the search stage only (the st
 before it are "done earlier", as in any resumed run).  ``prepared`` finds its teacher in a
 teacher cache filled here (tests/deploy/teachers.py): the cache is no part of a stage's
 fingerprint, so the ledger's stages carry the fingerprints of the config's own run, without
-the Ray Train start-up of a teacher that the pipeline and cluster tests train on workers."""
+the Ray Train start-up of a teacher that the pipeline and cluster tests train on workers.
+
+The killed process also carries tests/cluster/test_loopback.py's check of ``nnsynth run``'s
+Ray (loopback only, token authentication, no dashboard), with ``ray`` imported before
+nnsynth's modules."""
 import json
 import os
 import shutil
@@ -18,6 +22,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
+from tests.cluster.test_loopback import Listeners, command_env, command_line
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "tests" / "deploy" / "configs" / "digits_search.yaml"
@@ -58,17 +64,21 @@ def prepared(tmp_path_factory):
     return run_dir
 
 
-def _start(run_dir: Path) -> subprocess.Popen:
+def _start(run_dir: Path, ray_first: bool = False) -> subprocess.Popen:
     """The search stage in a process of its own session; its output goes to a file beside
     the run directory (``_output``): a pipe nobody reads while the test polls would block
-    the run once Tune's progress tables fill it (64 KiB)."""
+    the run once Tune's progress tables fill it (64 KiB).  With ``ray_first``, ``ray`` is
+    imported before nnsynth's modules and ``proc.listeners`` polls the listening sockets
+    of its process tree (test_loopback's ``command_line`` and ``Listeners``)."""
     log = run_dir.parent / f"out-{len(list(run_dir.parent.glob('out-*.txt')))}.txt"
+    args = ["run", str(CONFIG), "--run-dir", str(run_dir), "--num-cpus", "2",
+            "--stop-after", "search"]
     with open(log, "w") as out:
-        proc = subprocess.Popen(["nnsynth", "run", str(CONFIG), "--run-dir", str(run_dir),
-                                 "--num-cpus", "2", "--stop-after", "search"],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                text=True, start_new_session=True)
+        proc = subprocess.Popen(command_line(args, ray_first), cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                env=command_env())
     proc.log = log
+    proc.listeners = Listeners(proc.pid) if ray_first else None
     return proc
 
 
@@ -85,10 +95,12 @@ def _output(proc: subprocess.Popen, timeout: float) -> str:
     return proc.log.read_text()
 
 
-def _stop_after(run_dir: Path, results: Path, trials: int, how: str) -> tuple[int, str]:
+def _stop_after(run_dir: Path, results: Path, trials: int, how: str,
+                ray_first: bool = False) -> tuple[int, str]:
     """Start the search stage, wait until ``trials`` trials have finished, stop it ``how``
-    (SIGKILL to the driver and its local Ray, or Ctrl-C to the driver); (exit code, output)."""
-    proc = _start(run_dir)
+    (SIGKILL to the driver and its local Ray, or Ctrl-C to the driver); (exit code, output).
+    With ``ray_first`` (``_start``), its Ray's listening sockets are checked as well."""
+    proc = _start(run_dir, ray_first)
     deadline = time.monotonic() + 400
     while len(_rows(results)) < trials and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -97,6 +109,8 @@ def _stop_after(run_dir: Path, results: Path, trials: int, how: str) -> tuple[in
     if how == "kill":
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        if proc.listeners is not None:
+            proc.listeners.stop().check("nnsynth run (ray imported first)")
         return proc.returncode, ""
     os.kill(proc.pid, signal.SIGINT)            # a clean, loud stop
     out = _output(proc, 120)
@@ -119,7 +133,7 @@ def test_killed_then_interrupted_search_resumes_and_keeps_finished_trials(prepar
     run_dir = shutil.copytree(prepared, tmp_path / "run", symlinks=True)
     results = run_dir / "search" / "results.parquet"
 
-    code, _ = _stop_after(run_dir, results, 1, "kill")
+    code, _ = _stop_after(run_dir, results, 1, "kill", ray_first=True)
     assert code == -signal.SIGKILL and not _search_done(run_dir)
     killed = _stamps(results)
 
