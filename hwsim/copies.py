@@ -13,7 +13,9 @@ a scatter's accumulation (``elems``).
   F.one_hot, F.max_unpool, F.fold (an add a value read), F.grid_sample (an interpolation:
   4 ops an output bilinear, 16 bicubic), F.affine_grid (3 an output), ``block_diag``,
   ``cartesian_prod``, ``combinations`` and the ``*_copy`` functions (``expand_copy``,
-  ``permute_copy``...).  Each reads its source once (at most the values it writes: a
+  ``permute_copy``...), and since h219 ``copy.deepcopy`` of a tensor and a ``Tensor.to``
+  that keeps dtype and device but copies (``memory_format=``, ``copy=True``; a cast stays
+  free).  Each reads its source once (at most the values it writes: a
   gather reads what it picks; a repeat reads its input once) and its index tensors, and
   writes its output.  A call whose output shares its input's storage is a view
   (``x.reshape`` of a contiguous tensor, ``x[:, 0]``, ``x.contiguous()`` of a contiguous
@@ -64,7 +66,12 @@ COPIES = {f: name for name in (
     "squeeze_copy", "t_copy", "transpose_copy", "unfold_copy", "unsqueeze_copy", "view_copy",
     "view_as_real_copy", "view_as_complex_copy",
     # pieces copied into a new tensor (the others read as a copy's further tensors)
-    "block_diag", "cartesian_prod", "combinations") for f in tensor_forms((name,), inplace=False)}
+    "block_diag", "cartesian_prod", "combinations",
+    # (h219: these were free) copy.deepcopy of a tensor (a clone), and ``Tensor.to`` where
+    # it keeps the dtype and device and still makes new storage (``memory_format=``,
+    # ``copy=True``: as contiguous(memory_format=) and clone are); a cast stays free
+    # (``_copy_op``)
+    "__deepcopy__", "to") for f in tensor_forms((name,), inplace=False)}
 COPIES[torch.nn.functional.unfold] = "unfold"   # im2col: each window's values copied out
 COPIES[torch.nn.functional.one_hot] = "one_hot"   # its indices read, its rows written
 # (h203) an unpooling's values scattered into its zeroed output (its indices read); a fold
@@ -159,7 +166,10 @@ def _copy_op(name, func, args, kwargs, y) -> Op | None:
     x = source(args, kwargs)
     if x is None or _is_view(y, x):   # a view moves nothing: free
         return None
-    index = _index_tensors(func, args, kwargs)
+    if COPIES[func] == "to" and (y.dtype != x.dtype or y.device != x.device):
+        return None   # a dtype or device cast: free (``hwsim.arithmetic``)
+    # (``x.to(other)`` reads no value of ``other``, only its dtype and device)
+    index = [] if COPIES[func] in ("to", "__deepcopy__") else _index_tensors(func, args, kwargs)
     if x.layout != torch.strided or y.layout != torch.strided:   # (sparse: its stored values
         return _sparse_copy_op(name, func, x, y, index)           # and indices)
     op = make_op("resample", name, x.detach(), y.detach(), also=tuple(t.detach() for t in index))

@@ -8,10 +8,15 @@
 - a copy of an MKL-DNN tensor (no storage to compare) was taken for a view and free, and
   ``to_mkldnn`` was in no table: clone, to_mkldnn and to_dense now move their values; a
   reshape of one (a view of its buffer) stays free.
+- ``copy.deepcopy`` of a tensor and a ``Tensor.to`` that keeps dtype and device but makes
+  new storage (``memory_format=torch.channels_last``, ``copy=True``) were free, where
+  ``clone`` and ``contiguous(memory_format=)`` are copies; a cast stays free.
 - a nested tensor (torch.nested) in a forward failed extract as an error of hwsim's own (a
   RuntimeError with its traceback); a meta tensor made in a forward too: the first is
   refused in one line, the second priced.
 """
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -86,3 +91,16 @@ def test_a_meta_tensor_made_in_a_forward_is_priced():
     ops = _new_ops(lambda y, z: y + 0 * torch.zeros(B, W, device="meta").numel())
     fill = ops[0]   # (then y + 0)
     assert (fill.type, fill.out_elems, fill.act_sparsity) == ("resample", B * W, 0.0)
+
+
+def test_deepcopy_and_layout_changing_to_are_copies():
+    n = B * W
+    assert _shape(_new_ops(lambda y, z: copy.deepcopy(y))) == [("resample", n, n, "__deepcopy__")]
+    ops = _new_ops(lambda y, z: y.view(B, 2, 4, 4).to(memory_format=torch.channels_last)
+                   .reshape(B, W))
+    assert [f for *_, f in _shape(ops)] == ["to", "reshape"]   # as contiguous(memory_format=)
+    other = torch.zeros(3)
+    assert _shape(_new_ops(lambda y, z: y.to(other, copy=True))) == [("resample", n, n, "to")]
+    for cast in (lambda y, z: y.to(torch.float64).float(), lambda y, z: y.to(y),
+                 lambda y, z: y.to("cpu"), lambda y, z: y.double().float()):
+        assert _new_ops(cast) == []   # a cast, or the tensor itself: free
