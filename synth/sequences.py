@@ -129,9 +129,10 @@ def time_shift(x: torch.Tensor, max_fraction: float,
 # --------------------------------------------------------------------------- .ts reader
 def read_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str]]:
     """Parse a ``.ts`` classification file: (series, labels, class labels: those of
-    ``@classLabel``, else the labels seen, ``label_order``).  See ``_parse_ts``."""
+    ``@classLabel``, else the labels seen, sorted: ``sequence_dataset`` puts number labels
+    seen in numeric order, ``label_order``).  See ``_parse_ts``."""
     series, labels, declared, _ = _parse_ts(path)
-    return series, labels, declared or label_order(labels)
+    return series, labels, declared or sorted(set(labels))
 
 
 class _Tally:
@@ -494,9 +495,10 @@ def _ts_encoding(path: Path) -> str:
 
 
 def label_order(labels: list[str]) -> list[str]:
-    """The classes of a file that declares none (no @classLabel): its labels, each once, in
-    numeric order when every one is a number (2, 7, 10), else in sorted order, as a table's
-    label column orders them (``synth.data_tables``).  Sorted as text, labels 1..10 were the
+    """The classes of a user's .ts set whose labels come in text order (a file without
+    @classLabel, ``sequence_dataset``): its labels, each once, in numeric order when every
+    one is a number (2, 7, 10), else in sorted order, as a table's label column orders them
+    (``synth.data_tables``).  Sorted as text, labels 1..10 were the
     classes 1, 10, 2, ..., 9: class 1 was the label 10, so words given in class order
     (``nnsynth secret --class-names``) named other classes than the user's, and the same
     series read from a CSV table had other class numbers."""
@@ -609,9 +611,11 @@ def _strip_padding(lengths: list[int], values: np.ndarray, clean: bool, path,
 # --------------------------------------------------------------------------- data set
 def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
                      class_labels: list[str], class_names: list[str] | None, seed: int,
-                     extra: dict | None = None) -> Dataset:
+                     extra: dict | None = None, seen: bool = False) -> Dataset:
     """Pool, split, normalize and left-pad ``series`` ((C, T_i) arrays) into a Dataset of
-    shape (C, max T_i); labels are mapped in ``class_labels`` order."""
+    shape (C, max T_i); labels are mapped in ``class_labels`` order.  ``seen``: the classes
+    are the labels seen, sorted (no file declares them): number labels are then classes in
+    numeric order (``label_order``), the split drawn on the sorted order as before."""
     if len(class_labels) < 2:   # a model of one output scored 100% on anything
         listed = (f" ({', '.join(map(short_repr, class_labels))})" if content_shown() else "")
         raise UserError(f"data set {name}: its labels hold {len(class_labels)} class{listed}; "
@@ -642,6 +646,15 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
     except ValueError:   # scikit-learn's: 30 series of 10 classes, a traceback
         raise UserError(f"data set {name}: {too_few_to_split(y, class_labels, 'series')}; "
                         f"give more series") from None
+    if seen and class_names is None:
+        # labels seen, in text order: number labels become classes in numeric order
+        # (label_order), after the split, which is drawn as it always was (by the text
+        # order's indices: a checkpoint's recorded seed gives the split it trained on).  A
+        # file's declared order is kept (aeon's PickupGestureWiimoteZ_eq lists '1 10 2 ...')
+        order = label_order(class_labels)
+        if order != list(class_labels):
+            y = np.array([order.index(c) for c in class_labels], dtype=np.int64)[y]
+            class_labels = order
     real = np.concatenate([series[i] for i in train], axis=1)        # (C, sum of train steps)
     mean, std = moments(real, 1, f"data set {name}: channel")
     if real.size and (real == real[:, :1]).all() and not whole_set():
@@ -817,7 +830,18 @@ def _read_pair_uncached(directory: str, problem: str):
     # until sequence_dataset indexes them all with this one list.
     declared = parts[0][2] or parts[1][2]
     _check_declared(labels, declared, problem)
-    return parts[0][0] + parts[1][0], labels, declared or label_order(labels)
+    return TsPair(parts[0][0] + parts[1][0], labels, declared or sorted(set(labels)),
+                  declared=bool(declared))
+
+
+class TsPair(tuple):
+    """(series, labels, classes) of a TRAIN and TEST pair; ``declared``: whether a file lists
+    the classes (@classLabel), else they are the labels seen, sorted."""
+
+    def __new__(cls, series, labels, classes, declared: bool = True):
+        pair = super().__new__(cls, (series, labels, classes))
+        pair.declared = declared
+        return pair
 
 
 def _check_same_classes(files: list[Path], declared: list[list[str]]) -> None:
@@ -877,7 +901,8 @@ def _user_ts(path: str, seed: int) -> Dataset:
     pair = ts_pair(p)
     split = {}
     if p.is_file():   # no TEST file: it recorded "published TRAIN and TEST pooled"
-        series, labels, declared = read_ts(p)
+        series, labels, declared, _ = _parse_ts(p)
+        seen, declared = not declared, declared or sorted(set(labels))
         split = {"split": "the file's own series (no TEST file), stratified 72/8/20 by seed"}
     elif p.is_dir() or pair is not None:
         folder, problem = pair or (p, None)
@@ -898,8 +923,9 @@ def _user_ts(path: str, seed: int) -> Dataset:
             found = short_repr(sorted(t.name for t in folder.glob("*.ts")))
             raise UserError(f"directory {printable(folder)} must hold exactly one *_TRAIN.ts "
                             f"with its *_TEST.ts; found {found}")
-        series, labels, declared = _read_pair(str(folder), problem)
+        pair = _read_pair(str(folder), problem)
+        (series, labels, declared), seen = pair, not getattr(pair, "declared", True)
     else:
         raise missing_input(p, ".ts path", TS_PATH)
     return sequence_dataset(f"ts:{path}", list(series), list(labels), declared, None, seed,
-                            extra={"source": str(p), **split})
+                            extra={"source": str(p), **split}, seen=seen)

@@ -51,3 +51,37 @@ def test_too_few_series_for_the_classes_is_one_line(tmp_path):
                                "convnet1d_small", "--epochs", "1", "--out",
                                str(tmp_path / "m.pt")]))
     assert "30 series are too few" in line and "10 classes" in line, line
+
+
+def test_the_split_is_drawn_as_before_the_numeric_order(tmp_path):
+    """The classes' order changed, not the split: a checkpoint trained on such a file before
+    (its recorded seed) keeps its test split; drawn on the numeric indices, its 'test'
+    series would have been ones it trained on."""
+    from synth.data_splits import stratified_splits
+    from synth.sequences import read_ts
+    labels = [str(k) for k in range(1, 11)] * 5
+    path = _ts(tmp_path / "n.ts", labels, seed=1)
+    series, read, classes = read_ts(path)
+    assert classes == sorted(set(labels))            # the text order the split is drawn by
+    y_text = np.array([classes.index(lab) for lab in read])
+    for seed in (0, 3):
+        data = load_dataset(f"ts:{path}", seed=seed)
+        _, _, test = stratified_splits(np.zeros(len(read)), y_text, seed)
+        raw = np.stack([series[i] for i in test])
+        back = (data.x_test.numpy() * np.asarray(data.std)[:, None]
+                + np.asarray(data.mean)[:, None])
+        assert np.allclose(back, raw, atol=1e-4)
+        assert [data.class_names[k] for k in data.y_test.tolist()] == [read[i] for i in test]
+
+
+def test_a_pair_without_class_labels_orders_numbers_too_and_a_declared_order_stays(tmp_path):
+    labels = [str(k) for k in (2, 10, 7)] * 5
+    folder = tmp_path / "pair"
+    folder.mkdir()
+    _ts(folder / "P_TRAIN.ts", labels, seed=2)
+    _ts(folder / "P_TEST.ts", labels, seed=3)
+    assert load_dataset(f"ts:{folder}").class_names == ["2", "7", "10"]
+    text = (tmp_path / "d.ts")
+    _ts(text, labels)
+    text.write_text(text.read_text().replace("@data", "@classLabel true 10 2 7\n@data"))
+    assert load_dataset(f"ts:{text}").class_names == ["10", "2", "7"]   # as declared
