@@ -78,11 +78,12 @@ DEFAULT_MIN_COUNT = 10
 # byte of prose (a token every ~6 bytes).  Peak RSS beyond the imports, measured on
 # Zipf-distributed words: 4.8 bytes a byte for 4 MiB (tests/synth/test_h217_text_memory.py),
 # 4.2 for 15.4 MiB, 3.5 for 61 and for 254 MiB (1.10 GB peak RSS, 56 M tokens); when every
-# token was a Python string in lists, 20 bytes a byte (~5 GB at the limit).  A file of one line (text8) holds
-# that line whole, in about three copies (4.3 bytes a byte for 15 MiB).  The table of distinct
-# words is bounded apart: at most MAX_TEXT_WORDS (~140 bytes each, ~600 MB); a text of more is
-# no prose (random strings, hashes) and is refused.  A file not in UTF-8 (UTF-16,
-# Windows-1252) is decoded whole first: 1-2 bytes a byte more (4.2 for 15.4 MiB of cp1252).
+# token was a Python string in lists, 20 bytes a byte (~5 GB at the limit).  A file of one
+# line (text8) holds that line whole, in about three copies (4.3 bytes a byte for 15 MiB).
+# The table of distinct words is bounded apart: at most MAX_TEXT_WORDS (~140 bytes each, ~600
+# MB); a text of more is no prose (random strings, hashes) and is refused.  A file not in
+# UTF-8 (UTF-16, Windows-1252) is decoded whole first: 1-2 bytes a byte more (4.2 for 15.4 MiB
+# of cp1252).
 MAX_TEXT_BYTES = 256 << 20
 MAX_TEXT_WORDS = 1 << 22         # distinct words of one text (enwiki's 3 MB: ~40k)
 READ_CHUNK = 1 << 20             # bytes read and decoded at a time
