@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -67,6 +68,26 @@ class Op:
     # the work (``key``) nor of equality: two extracts of one model give equal ops.
     weight_id: str = dataclasses.field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        """A record made by hand (the Workload contract: a list of op records) is checked as
+        extract()'s are made: a known type, counts >= 0, zero fractions in [0, 1].  (An
+        act_sparsity of 1.5 priced negative MACs on SPRING, NaN priced 'nan ms', a type
+        'bogus' was priced as an element-wise op, h219.)"""
+        if self.type not in OP_TYPES:
+            raise UserError(f"op {self.name!r}: type must be one of {', '.join(OP_TYPES)}, "
+                            f"got {self.type!r}")
+        for field in ("macs", "weight_bytes", "in_bytes", "out_bytes", "elems", "groups"):
+            _check_count(self, field, getattr(self, field))
+        if not isinstance(self.gemm, tuple) or len(self.gemm) != 3:
+            raise UserError(f"op {self.name!r}: gemm must be (T, K, N), got {self.gemm!r}")
+        for v in self.gemm:
+            _check_count(self, "gemm", v)
+        for field in ("weight_sparsity", "act_sparsity"):
+            v = getattr(self, field)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v <= 1:
+                raise UserError(f"op {self.name!r}: {field} must be a fraction in [0, 1], "
+                                f"got {v!r}")
+
     @property
     def activation_bytes(self) -> int:
         return self.in_bytes + self.out_bytes
@@ -95,6 +116,12 @@ class Op:
                 self.groups, self.elems, round(self.weight_sparsity, 4),
                 round(self.act_sparsity, 4), self.geometry,
                 (self.macs, self.weight_bytes, self.in_bytes, self.out_bytes))
+
+
+def _check_count(op: Op, field: str, v) -> None:
+    """``op``'s ``field`` is a finite number >= 0 (a count of values, bytes or MACs)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v < math.inf:
+        raise UserError(f"op {op.name!r}: {field} must be a count >= 0, got {v!r}")
 
 
 # element-wise work of a NORMS layer per element (``hwsim.layers``): its statistics (a sum
