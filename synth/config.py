@@ -8,6 +8,7 @@ dicts only at the edges (YAML, CLI, Tune ``param_space``) through one
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import reprlib
 from typing import Any, Mapping
 
@@ -19,8 +20,30 @@ class Config:
     """Base for component configs: ``from_dict``/``to_dict`` and validation hooks."""
 
     def __post_init__(self) -> None:
+        self._plain_numbers()
         self.validate()       # first: a component's own check names its section
         self._check_flags()
+
+    def _plain_numbers(self) -> None:
+        """A NumPy integer or real scalar, alone or in a list or tuple, becomes Python's int
+        or float: ``Config(epochs=np.int64(8))`` (a value from np.arange, a grid, a
+        DataFrame row) was refused as 'epochs must be an integer, got np.int64(8)', and one
+        that passed as a number (np.float32) made the config's JSON (``to_dict``, a saved
+        checkpoint's metadata) fail to serialize.  NumPy bools are _check_flags'."""
+        def plain(value):
+            if type(value).__module__ != "numpy":
+                return value
+            if isinstance(value, numbers.Integral):
+                return int(value)
+            return float(value) if isinstance(value, numbers.Real) else value
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (list, tuple)):
+                new = type(value)(plain(v) for v in value)
+                if any(a is not b for a, b in zip(new, value)):
+                    object.__setattr__(self, f.name, new)
+            elif plain(value) is not value:
+                object.__setattr__(self, f.name, plain(value))
 
     def _check_flags(self) -> None:
         """Every field declared ``bool`` holds True or False: a quoted "no" or "false" from
