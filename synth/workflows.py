@@ -446,6 +446,22 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
 DEFAULT_SHIFT = 2   # px, grow-prune's KD retraining on image data (benchmarks/grow_prune.py)
 
 
+def _dense_start(model, data: Dataset, connections: int) -> tuple[int, float] | None:
+    """(connections, test accuracy) of the dense model a loaded grow-prune checkpoint
+    ``model`` was pruned from, as its metrics record them, when it is grown and pruned again
+    on the set and split it was (``trained_on``) and holds fewer ``connections`` now; else
+    None.  Its own nonzero weights were reported as 'dense_connections' (2,214 of an
+    H-LSTM pruned from 4,384), and 'reduction' and 'dense_test_accuracy' compared with the
+    pruned start, not the dense one."""
+    metrics = (getattr(model, "checkpoint_info", None) or {}).get("metrics") or {}
+    count, accuracy = metrics.get("dense_connections"), metrics.get("dense_test_accuracy")
+    if (isinstance(count, bool) or not isinstance(count, int) or not connections < count
+            or isinstance(accuracy, bool) or not isinstance(accuracy, (int, float))
+            or not 0 <= accuracy <= 1 or not trained_on(model, data)):
+        return None
+    return count, float(accuracy)
+
+
 def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epochs: int = 15,
                           distill: bool = True, shift: int | None = None, compact: bool = True,
                           progress: bool = True, fit_fn: Callable = local_fit) -> dict:
@@ -455,7 +471,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     pixels (None: 2 px for images, 0 for feature vectors); saves the compacted (or masked)
     model to ``out``.  ``connections``, ``reduction`` (dense start's connections over them),
     ``nonzero_parameters`` and the MACs are the saved model's; ``reduction`` and
-    ``dense_test_accuracy`` compare with the dense start (before any sparse seed).  Returns
+    ``dense_test_accuracy`` compare with the dense start (before any sparse seed; of a
+    checkpoint grow-prune pruned before, the dense model it started from, ``_dense_start``).  Returns
     the result with the per-step ``history`` (the masked model's counts).  Resumable:
     an interrupted run leaves its state in ``<out>.resume`` (and the dense training's in
     ``<out>.dense.resume``: ``fit_fn`` takes ``fit``'s ``state_path``, as ``ray_fit``'s does); the same call continues
@@ -514,6 +531,10 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                         f"has {tuple(data.input_shape)}")
     dense_connections = masked.connections(model)
     dense_accuracy = evaluate(model, data.x_test, data.y_test)["accuracy"]
+    dense_from = _dense_start(model, data, dense_connections) if Path(
+        str(model_spec)).is_file() else None
+    if dense_from is not None:   # a pruned checkpoint: compared with its own dense start
+        dense_connections, dense_accuracy = dense_from
     loss_fn = None
     if distill:
         from synth.device import pick_device
