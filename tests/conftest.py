@@ -180,7 +180,7 @@ def _no_ray_leaks_between_modules(request):
 # A module not listed keeps its place after these.
 SLOW_MODULES = {
     "tests/deploy/test_resume_search.py": 253,
-    "tests/cluster/test_pairs.py": 235,
+    "tests/cluster/test_pairs.py": 225,
     "tests/deploy/test_two_node.py": 215,
     "tests/deploy/test_faults.py": 187,
     "tests/deploy/test_job_submit.py": 159,
