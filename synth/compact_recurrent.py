@@ -158,6 +158,18 @@ def _remove_cells(st: dict, keep: torch.Tensor) -> None:
 
 
 @torch.no_grad()
+def dead_cells(model) -> list[torch.Tensor]:
+    """Per recurrent layer of an ``lstm``/``hlstm`` model, its cell units that cannot change
+    the output (bool, length H; ``_cell_units``), by its weights as they are (a masked
+    model's pruned weights are zeros): the units ``compact_recurrent`` removes, for
+    ``synth.masked.remove_dead`` to mask their gate rows in place."""
+    states = _states(model)
+    head = model.head.weight.detach()
+    return [_cell_units(st, _input_columns(states[k + 1]) if k + 1 < len(states) else [head])
+            for k, st in enumerate(states)]
+
+
+@torch.no_grad()
 def compact_recurrent(model) -> torch.nn.Module:
     """A new dense ``lstm``/``hlstm`` model, smaller, computing the same function in eval mode."""
     family = getattr(model, "spec", {}).get("family")

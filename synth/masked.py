@@ -465,6 +465,11 @@ def remove_dead(model: nn.Module, x: torch.Tensor | None = None) -> int:
        contribution ``w * c`` goes into the layer's bias and the column is masked.  Exact on
        ``x``; skipped for models with batch norm (train and eval statistics differ) and for
        layers without a bias.
+    3. Into a cell unit of a recurrent layer (``lstm``, ``hlstm``) whose h_t cannot reach
+       the output (``synth.compact_recurrent.dead_cells``, the units compaction removes):
+       its gate rows (LSTM: of ``ih`` and ``hh``; H-LSTM: of each gate's ``out``) are unused
+       (exact).  Left in, a masked model counted them as connections and MACs that its
+       compacted copy has not (an H-LSTM's 111 connections for the same function's 96).
     Repeated until nothing changes, since each rule can feed the other."""
     named = {n: (layer, m) for n, layer, m in masked_layers(model)}
     fold = x is not None and not any(isinstance(mod, nn.modules.batchnorm._BatchNorm)
@@ -481,6 +486,7 @@ def remove_dead(model: nn.Module, x: torch.Tensor | None = None) -> int:
                 removed += int(ma.mask[unused].sum())
                 ma.mask[unused] = False
                 original_weight(la)[unused] = 0.0
+        removed += _remove_dead_cells(model, named)
         if fold:
             stats = _layer_inputs(model, x, linear)
             for name in linear:
@@ -495,6 +501,34 @@ def remove_dead(model: nn.Module, x: torch.Tensor | None = None) -> int:
                     w[:, const] = 0.0
         if removed == before:
             return removed
+
+
+def _remove_dead_cells(model: nn.Module, named: dict) -> int:
+    """``remove_dead``'s rule 3: mask the gate rows of recurrent cell units that cannot reach
+    the output; how many connections."""
+    if getattr(model, "spec", {}).get("family") not in ("lstm", "hlstm"):
+        return 0
+    from synth.compact_recurrent import GATES, dead_cells
+    removed = 0
+    for k, dead in enumerate(dead_cells(model)):
+        units = dead.nonzero().squeeze(1)
+        if not len(units):
+            continue
+        h = len(dead)
+        prefix = f"rnn.layers.{k}."
+        if prefix + "hh" in named or prefix + "ih" in named:   # rows j, H+j, 2H+j, 3H+j
+            parts = [(prefix + n, torch.cat([units + q * h for q in range(4)]))
+                     for n in ("ih", "hh")]
+        else:
+            parts = [(f"{prefix}gates.{g}.out", units) for g in GATES]
+        for name, rows in parts:
+            if name not in named:
+                continue
+            layer, m = named[name]
+            removed += int(m.mask[rows].sum())
+            m.mask[rows] = False
+            original_weight(layer)[rows] = 0.0
+    return removed
 
 
 def _scores(w: torch.Tensor, criterion: str) -> torch.Tensor:
