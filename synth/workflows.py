@@ -744,7 +744,11 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     old + new and ``test_accuracy_old`` / ``_new`` of each; the old set is recorded beside)."""
     from synth.incremental import METHODS, OLD_FRACTION, compare, split_dataset
     from synth.masked import masks_of
-    if old_name != new_name and old_fraction is not None:   # it was ignored without a word
+    from synth.data_registry import dataset_identity
+    # one set however spelt (ts:sets and ts:sets/): its training samples are split, where
+    # they were refused as two sets holding the same samples
+    one = old_name == new_name or dataset_identity(old_name) == dataset_identity(new_name)
+    if not one and old_fraction is not None:   # it was ignored without a word
         raise UserError(f"--old-fraction splits one data set into old and new; --old "
                         f"{old_name} and --new {new_name} are two (drop --old-fraction, or "
                         f"name one set twice)")
@@ -759,7 +763,7 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         # and its classes matched to the model's outputs by name (checkpoint.in_model_order)
         return in_model_order(in_model_scale(load_dataset(name, seed=recorded_split_seed(
             meta, name, source=source, default=config.seed)), meta), meta.get("class_names"))
-    if old_name == new_name:
+    if one:
         old, new = split_dataset(split(old_name), OLD_FRACTION if old_fraction is None
                                  else old_fraction, config.seed)
     else:

@@ -66,3 +66,19 @@ def test_eval_of_the_own_ts_set_spelt_otherwise_scores_its_test_split(tmp_path):
         assert got["split_seed"] == 3, name
         assert (got["accuracy"], got["loss"]) == (own["accuracy"], own["loss"]), name
     assert os.path.exists(ckpt)
+
+
+def test_incremental_takes_one_set_spelt_two_ways_as_one(tmp_path):
+    """--old ts:sets --new ts:sets/ was two sets: --old-fraction refused ('are two'), and
+    without it 'old and new data hold the same training samples'.  It is one set, split."""
+    import pytest
+
+    from synth import workflows
+    from synth.errors import UserError
+    from synth.incremental import IncrementalConfig
+    sets = _ts_pair(tmp_path / "sets")
+    with pytest.raises((UserError, FileNotFoundError, OSError)) as caught:
+        workflows.incremental_checkpoint(tmp_path / "missing.pt", f"ts:{sets}", f"ts:{sets}/",
+                                         IncrementalConfig(), old_fraction=0.5)
+    assert "are two" not in str(caught.value)
+    assert "missing.pt" in str(caught.value)   # it went on to read the model
