@@ -8,8 +8,11 @@ half-written table and a resumed one never records a trial twice.
 """
 from __future__ import annotations
 
+import json
+import math
 import os
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -78,6 +81,81 @@ def stopped_early(table: pd.DataFrame) -> pd.Series:
     if "stopped_early" not in table.columns:
         return pd.Series(False, index=table.index)
     return table["stopped_early"].map(lambda v: v in (True,)).astype(bool)
+
+
+def spec_text(spec) -> str:
+    """A model spec in a few words for a progress line: its family, then every other setting
+    as key=value (``mlp bn=true dropout=0.0 hidden=[256]``); ``spec`` is a dict or its JSON."""
+    if isinstance(spec, str):
+        try:
+            spec = json.loads(spec)
+        except ValueError:
+            return spec
+    if not isinstance(spec, Mapping):
+        return str(spec)
+    settings = [f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in sorted(spec.items())
+                if k != "family"]
+    return " ".join([str(spec.get("family", "?")), *settings])
+
+
+def _figure(row: Mapping, key: str) -> float | None:
+    """``row[key]`` as a float; None where missing, empty or not finite."""
+    value = row.get(key)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
+               eligible: bool = True, outside=()) -> str:
+    """One finished trial (a results row) as the search's progress shows it, e.g.
+    ``trial 3/40  acc 0.917 (best 0.933)  2,563 params  0.41 ms  0.012 mJ  2.1 s  mlp
+    hidden=[256]``: latency and energy where hwsim priced it; one ASHA stopped says so and
+    holds the epoch it reached.  ``best``: the best accuracy of the trials eligible so far,
+    this one's included (None: none yet); ``eligible``: this trial competes for it (trained
+    to the end and its model meets the constraints); ``outside``: the constraints its model
+    fails."""
+    head, spec = f"trial {index}/{total}", spec_text(row.get("spec"))
+    acc = _figure(row, "accuracy")
+    acc_text = "acc none" if acc is None else f"acc {acc:.3f}"
+    if row.get("stopped_early"):
+        epoch = _figure(row, "epochs") or _figure(row, "epoch")
+        at = "" if epoch is None else f" at epoch {int(epoch)}"
+        return f"{head}  {acc_text}{at}  stopped early by ASHA  {spec}"
+    if best is None:
+        ranked = ""
+    elif eligible and acc is not None and acc >= best:
+        ranked = " (best so far)"
+    else:
+        ranked = f" (best {best:.3f})"
+    parts = [head, acc_text + ranked]
+    params = _figure(row, "parameters")
+    if params is not None:
+        parts.append(f"{int(params):,} params")
+    for key, unit in (("latency_ms", "ms"), ("energy_mj", "mJ")):
+        value = _figure(row, key)
+        if value is not None:   # 3 significant digits, no exponent from 1,000 on
+            parts.append(f"{value:,.0f} {unit}" if abs(value) >= 1000 else f"{value:.3g} {unit}")
+    seconds = _figure(row, "wall_seconds")
+    if seconds is not None:
+        parts.append(f"{seconds:.1f} s" if seconds >= 1 else f"{seconds:.2f} s")
+    diverged = _figure(row, "diverged_epoch")
+    if diverged is not None:
+        parts.append(f"diverged at epoch {int(diverged)}")
+    if outside:
+        parts.append(f"outside {', '.join(map(str, outside))}")
+    model = row.get("model_spec")
+    if isinstance(model, str) and model and model != row.get("spec"):
+        spec += f" -> {spec_text(model)}"   # grow-and-prune's model, the one measured
+    return "  ".join([*parts, spec])
+
+
+def failed_trial_line(spec, index: int, total: int, error_file: str = "") -> str:
+    """A trial that failed (Tune's ERROR state), as the search's progress shows it."""
+    where = f"  (its error: {error_file})" if error_file else ""
+    return f"trial {index}/{total}  failed  {spec_text(spec)}{where}"
 
 
 def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy") -> pd.DataFrame:

@@ -32,8 +32,8 @@ import pandas as pd
 
 from cluster.train import check_storage_path
 from search.choices import DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
-from search.results import (append_result, pareto_front, plot_pareto, read_results,
-                            stopped_early)
+from search.results import (append_result, failed_trial_line, pareto_front, plot_pareto,
+                            read_results, stopped_early, trial_line)
 from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
 from search.trust import SEARCH_ID_FILE, check_trusted, forget_search, register_search
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
@@ -182,6 +182,7 @@ class ResultsCallback:
                 errors[trial.trial_id] = {"spec": trial.config.get("spec"),
                                           "error_file": str(error)}
                 write_json_atomic(errors_path, errors)
+                report_trial(self.path, error=errors[trial.trial_id])
 
             def on_trial_complete(self, iteration, trials, trial, **info):
                 result = dict(trial.last_result or {})
@@ -190,8 +191,84 @@ class ResultsCallback:
                 if not result.get(DONE_KEY):  # stopped early by ASHA: last epoch's figure
                     result.update(trial_id=trial.trial_id, spec=trial.config["spec"],
                                   stopped_early=True, epochs=result.get("epoch"))
-                append_result(self.path, result)
+                if append_result(self.path, result):   # once a trial (a replay is not new)
+                    report_trial(self.path, row=result)
         return _Results(path)
+
+
+# The progress of each search this process runs, by its results.parquet path (``run_search``
+# sets it for the time of its ``fit``).  The callback finds it here rather than holding it:
+# a resumed search's callback is the one Tune pickled when the search began, with that run's
+# settings (a search begun under -q resumed without its lines).
+_PROGRESS: dict[str, "TrialProgress"] = {}
+
+
+def report_trial(path: str, *, row: dict | None = None, error: dict | None = None) -> None:
+    """Show a finished trial's ``row`` (or a failed trial's ``error`` record) on the progress
+    of the search whose results are at ``path``; nothing where its progress is off."""
+    progress = _PROGRESS.get(str(path))
+    if progress is None:
+        return
+    try:
+        if row is None:
+            progress.failed(error)
+        else:
+            progress.finished(row)
+    except Exception as e:   # a line it could not show must not stop Tune's loop
+        logger.warning("trial progress line not shown: %s: %s", type(e).__name__, e)
+
+
+def progress_line(text: str) -> None:
+    """One progress line of a search on stderr (as a tqdm bar would be)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+class TrialProgress:
+    """A search's own progress on stderr: a line per trial as it ends (``trial_line``),
+    numbered in the order they end, out of ``config.trials``, with the best accuracy so far
+    among the trials trained to the end whose models meet the constraints (as ``summarize``
+    picks the best).  A resumed search goes on counting from the trials its table holds."""
+
+    def __init__(self, out_dir: Path, config: SearchConfig):
+        table = read_results(out_dir / "results.parquet")
+        self.done = len(table) + len(errored_trials(out_dir, table["trial_id"]))
+        self.total = config.trials
+        self.constraints = search_constraints(out_dir, config)
+        finished = table[table["checkpoint"].notna() & ~stopped_early(table)]
+        eligible = finished[~outside_constraints(finished, self.constraints)]["accuracy"].dropna()
+        self.best = float(eligible.max()) if len(eligible) else None
+
+    def finished(self, row: dict) -> None:
+        self.done += 1
+        figures = _figures(row)
+        outside = [c for c in self.constraints
+                   if figures[c.metric] is None or not c.ok(figures)]
+        accuracy = row.get("accuracy")
+        eligible = (not row.get("stopped_early") and bool(row.get("checkpoint")) and not outside
+                    and accuracy is not None and not pd.isna(accuracy))
+        if eligible and (self.best is None or float(accuracy) > self.best):
+            self.best = float(accuracy)
+        progress_line(trial_line(row, self.done, self.total, self.best, eligible=eligible,
+                                 outside=[] if row.get("stopped_early") else outside))
+
+    def failed(self, error: dict) -> None:
+        self.done += 1
+        progress_line(failed_trial_line(error.get("spec"), self.done, self.total,
+                                        error.get("error_file", "")))
+
+
+def start_text(config: SearchConfig, out_dir: Path, resume: bool) -> str:
+    """The search's first progress line: how it searches and where it writes; resumed, how
+    many of its trials are done."""
+    how = (f"{config.trials} trial{'s' if config.trials != 1 else ''}, searcher "
+           f"{config.searcher}, {config.concurrency} at a time"
+           + (", ASHA early stopping" if config.asha else "")
+           + ("" if config.hardware else ", no hardware pricing") + f"; results in {out_dir}")
+    if not resume:
+        return f"search: {how}"
+    table = read_results(out_dir / "results.parquet")
+    done = len(table) + len(errored_trials(out_dir, table["trial_id"]))
+    return f"resuming: {done} of {config.trials} trials done ({how})"
 
 
 def _trainable(settings: dict):
@@ -795,6 +872,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         raise UserError(f"{named} changed since the search in {out_dir} began: its trials "
                         f"were trained and scored on the old one; start a new search with "
                         f"another --out")
+    if progress:    # before Ray starts and the data loads (seconds)
+        progress_line(start_text(config, out_dir, resume))
     from cluster.connect import check_cluster_device, connect
     from search.costs import CostModel
     from search.trial import real_data
@@ -843,16 +922,27 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                 metric="accuracy", mode="max", num_samples=config.trials, scheduler=scheduler,
                 search_alg=ConcurrencyLimiter(searcher, config.concurrency, batch=True),
                 reuse_actors=REUSE_ACTORS),
+            # Tune reports at verbosity 1 whatever the output asked now; what reaches the
+            # terminal is chosen below (a resume restores this run_config as it was saved)
             run_config=tune.RunConfig(
-                name=name, storage_path=storage, verbose=1 if progress else 0,
+                name=name, storage_path=storage, verbose=1,
                 callbacks=[ResultsCallback(str(out_dir / "results.parquet"))],
                 failure_config=tune.FailureConfig(max_failures=config.max_failures)))
-    # Tune prints its experiment box and paths with print(): to stdout, where nnsynth puts only
-    # results (a --json line is the last one), and under -q too; they are progress: stderr,
-    # and nothing when progress is off
-    with open(os.devnull, "w") as null, \
-            contextlib.redirect_stdout(sys.stderr if progress else null):
-        _fit_interruptibly(tuner, out_dir / "results.parquet", config.trials)
+    # Tune prints its experiment box, 'Trial status' tables, a box of every trial's config and
+    # of its result with print(): to stdout, where nnsynth puts only results (a --json line is
+    # the last one).  nnsynth's own progress is a line per trial (TrialProgress); Tune's
+    # boxes (~45 lines a trial) go to stderr only where the search logger shows INFO
+    # (nnsynth -v), else nowhere, and under -q (no progress) nothing at all
+    tune_boxes = progress and logger.isEnabledFor(logging.INFO)
+    results = str(out_dir / "results.parquet")
+    if progress:
+        _PROGRESS[results] = TrialProgress(out_dir, config)
+    try:
+        with open(os.devnull, "w") as null, \
+                contextlib.redirect_stdout(sys.stderr if tune_boxes else null):
+            _fit_interruptibly(tuner, out_dir / "results.parquet", config.trials)
+    finally:
+        _PROGRESS.pop(results, None)
     if read_results(out_dir / "results.parquet").empty:
         reason = no_trial_reason(space, config, data.input_shape, data.num_classes)
         if reason:
