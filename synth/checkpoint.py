@@ -530,12 +530,21 @@ def in_model_scale(data, meta: dict):
     own = [torch.tensor(v, dtype=torch.float32).view(shape) for v in (data.mean, data.std)]
     new = [torch.tensor(v, dtype=torch.float32).view(shape) for v in (mean, std)]
 
+    # (C, T) left-padded to the longest series: the padded steps (zeros at every channel,
+    # the leading run of each series) stay padding.  Only those: a real step at the set's
+    # mean on every channel is zero too, and was kept at the model's mean (a held-out file
+    # of whole numbers centred on 0 read its 0s as 2.96 for a model of mean 2.96), and a
+    # set that says it is not padded (equal-length series: "none ...") has none at all.
+    padded = (len(data.input_shape) == 2
+              and not str((data.extra or {}).get("padding", "")).startswith("none"))
+
     def scale(x):
         if not len(x):
             return x
         out = (x * own[1] + own[0] - new[0]) / new[1]
-        if len(data.input_shape) == 2:                    # (C, T): padded steps stay padding
-            out = torch.where((x == 0).all(dim=1, keepdim=True), torch.zeros_like(out), out)
+        if padded:
+            lead = (x == 0).all(dim=1).int().cumprod(dim=1).bool()    # (N, T) leading run
+            out = torch.where(lead[:, None, :], torch.zeros_like(out), out)
         return out
 
     log.info("data set %s scaled with the model's training normalization (mean/std of %s), "
