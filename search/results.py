@@ -109,14 +109,13 @@ def _figure(row: Mapping, key: str) -> float | None:
 
 
 def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
-               eligible: bool = True, outside=()) -> str:
+               new_best: bool = False, outside=()) -> str:
     """One finished trial (a results row) as the search's progress shows it, e.g.
     ``trial 3/40  acc 0.917 (best 0.933)  2,563 params  0.41 ms  0.012 mJ  2.1 s  mlp
     hidden=[256]``: latency and energy where hwsim priced it; one ASHA stopped says so and
-    holds the epoch it reached.  ``best``: the best accuracy of the trials eligible so far,
-    this one's included (None: none yet); ``eligible``: this trial competes for it (trained
-    to the end and its model meets the constraints); ``outside``: the constraints its model
-    fails."""
+    holds the epoch it reached.  ``best``: the best accuracy of the trials eligible so far
+    (None: none yet); ``new_best``: this trial raised it (a tie does not: the summary breaks
+    ties on KD loss and size); ``outside``: the constraints its model fails."""
     head, spec = f"trial {index}/{total}", spec_text(row.get("spec"))
     acc = _figure(row, "accuracy")
     acc_text = "acc none" if acc is None else f"acc {acc:.3f}"
@@ -124,12 +123,7 @@ def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
         epoch = _figure(row, "epochs") or _figure(row, "epoch")
         at = "" if epoch is None else f" at epoch {int(epoch)}"
         return f"{head}  {acc_text}{at}  stopped early by ASHA  {spec}"
-    if best is None:
-        ranked = ""
-    elif eligible and acc is not None and acc >= best:
-        ranked = " (best so far)"
-    else:
-        ranked = f" (best {best:.3f})"
+    ranked = (" (best so far)" if new_best else "" if best is None else f" (best {best:.3f})")
     parts = [head, acc_text + ranked]
     params = _figure(row, "parameters")
     if params is not None:

@@ -246,9 +246,10 @@ class TrialProgress:
         accuracy = row.get("accuracy")
         eligible = (not row.get("stopped_early") and bool(row.get("checkpoint")) and not outside
                     and accuracy is not None and not pd.isna(accuracy))
-        if eligible and (self.best is None or float(accuracy) > self.best):
+        new_best = eligible and (self.best is None or float(accuracy) > self.best)
+        if new_best:
             self.best = float(accuracy)
-        progress_line(trial_line(row, self.done, self.total, self.best, eligible=eligible,
+        progress_line(trial_line(row, self.done, self.total, self.best, new_best=new_best,
                                  outside=[] if row.get("stopped_early") else outside))
 
     def failed(self, error: dict) -> None:
