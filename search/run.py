@@ -316,7 +316,9 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     """Run (or resume) the search; returns a summary dict (best trial, Pareto front, paths).
     With ``resume`` the config saved in ``out_dir`` is used (``config`` may be None).
     ``out_dir`` is owned and locked (``synth.files``): a directory of someone else's files
-    is refused, and a second search into it at once fails fast."""
+    is refused, and a second search into it at once fails fast.  ``progress``: a start line
+    and a line per trial as it ends on stderr (``TrialProgress``), and Ray Tune's own tables
+    too where this module's logger shows INFO (``nnsynth -v``); none without it."""
 
     out_dir = Path(out_dir).expanduser().resolve()
     saved = out_dir / "search_config.json"
@@ -938,12 +940,19 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     results = str(out_dir / "results.parquet")
     if progress:
         _PROGRESS[results] = TrialProgress(out_dir, config)
+    # and Tune's INFO log lines with them ('Wrote the latest version of all result files and
+    # experiment state to ...' where Ray logs at INFO: the search stage of nnsynth run)
+    tune_log = logging.getLogger("ray.tune")
+    tune_level = tune_log.level
+    if not tune_boxes:
+        tune_log.setLevel(max(tune_level, logging.WARNING))
     try:
         with open(os.devnull, "w") as null, \
                 contextlib.redirect_stdout(sys.stderr if tune_boxes else null):
             _fit_interruptibly(tuner, out_dir / "results.parquet", config.trials)
     finally:
         _PROGRESS.pop(results, None)
+        tune_log.setLevel(tune_level)
     if read_results(out_dir / "results.parquet").empty:
         reason = no_trial_reason(space, config, data.input_shape, data.num_classes)
         if reason:
