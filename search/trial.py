@@ -15,6 +15,7 @@ stored row instead of training again.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -25,10 +26,18 @@ from search.searchers import DONE_KEY
 from search.space import spec_key
 
 
+# Ray Train's storage logs 'Checkpoint successfully created at: <Tune's directory>' at INFO
+# in the trial's process for every report with a checkpoint; where the driver forwards worker
+# logs (nnsynth run) it was a line per trial among the progress lines, naming Tune's files,
+# not the trial's result (which search.run's progress line says)
+TUNE_STORAGE_LOGGER = "ray.train"
+
+
 def _report(metrics: dict, checkpoint_file: Path | None = None) -> None:
     """``tune.report``; with ``checkpoint_file`` the trial's model goes with it as a Tune
     checkpoint (persisted to the experiment's storage, local or a URI)."""
     from ray import tune
+    logging.getLogger(TUNE_STORAGE_LOGGER).setLevel(logging.WARNING)
     if checkpoint_file is None:
         tune.report(metrics)
         return

@@ -151,6 +151,8 @@ def test_killed_then_interrupted_search_resumes_and_keeps_finished_trials(prepar
     out = _output(rerun, 600)
     assert rerun.returncode == 0, out[-3000:]
     assert "synthesis: done earlier" in out and "resuming the search" in out
+    # Ray Train's per-checkpoint INFO line from the trial processes is no progress line
+    assert "Checkpoint successfully created" not in out, out[-3000:]
     rows = _rows(results)
     assert len(rows) == 3 and len({r["trial_id"] for r in rows}) == 3
     final = _stamps(results)
