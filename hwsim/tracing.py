@@ -66,7 +66,7 @@ class FunctionCatcher(TorchFunctionMode):
             act, sparsity, arith = self._before(func, args, kwargs)
         out = _call_user(func, args, kwargs)
         with own_code(self.state):
-            _check_not_nested(func, (out,))
+            _check_not_nested(func, (out,), made=True)
             self._after(func, args, kwargs, act, sparsity, out)
             if arith:
                 self._arithmetic(func, args, kwargs, sparsity, out)
@@ -151,10 +151,14 @@ class FunctionCatcher(TorchFunctionMode):
 # as_tensor's of a numpy array is, but a device reads it from the host).  While a
 # FunctionCatcher runs they are wrapped (``_seen``) so that a mode on the calling thread sees
 # them as it sees any torch function; a name bound before (``from torch import from_numpy``)
-# keeps the unwrapped one.
+# keeps the unwrapped one.  torch.nested.nested_tensor's strided form (torch._C._nested's,
+# which it calls) is one too: a forward that made one and used it in no call a mode sees
+# (kept, or read back by no torch function) was priced with the copy it makes free, where
+# any call on one is refused (h225); seen, it is refused as it is made.
 _UNSEEN = tuple((owner, name, getattr(owner, name)) for owner, name in (
     (torch, "from_numpy"), (torch, "frombuffer"), (torch, "from_dlpack"),
-    (torch.utils.dlpack, "from_dlpack")) if hasattr(owner, name))
+    (torch.utils.dlpack, "from_dlpack"), (torch._C._nested, "nested_tensor"))
+    if hasattr(owner, name))
 _unseen_lock = threading.Lock()
 _unseen_users = [0]
 
@@ -181,14 +185,15 @@ def _unseen_constructors(step: int) -> None:
                 setattr(owner, name, _seen(original) if step > 0 else original)
 
 
-def _check_not_nested(func, values) -> None:
-    """A nested tensor (torch.nested) among a call's arguments or results is refused in one
-    line: no op records its ragged shapes (a copy of one failed extract as an error of
-    hwsim's own, h219)."""
+def _check_not_nested(func, values, made: bool = False) -> None:
+    """A nested tensor (torch.nested) among a call's arguments or results (``made``) is
+    refused in one line: no op records its ragged shapes (a copy of one failed extract as an
+    error of hwsim's own, h219)."""
     flat = [t for v in values for t in (v if isinstance(v, (tuple, list)) else (v,))]
     if any(isinstance(t, torch.Tensor) and t.is_nested for t in flat):
-        raise Refusal(f"hwsim cannot price {getattr(func, '__name__', 'a call')}() on a nested "
-                      f"tensor (torch.nested): no op records ragged shapes")
+        raise Refusal(f"hwsim cannot price {getattr(func, '__name__', 'a call')}() "
+                      f"{'making' if made else 'on'} a nested tensor (torch.nested): no op "
+                      f"records ragged shapes")
 
 
 _ADDS = (torch.add, torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__iadd__,
