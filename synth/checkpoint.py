@@ -383,6 +383,37 @@ def recorded_split_seed(meta: dict, dataset: str | None = None, *, source: str =
     return int(meta["split_seed"])
 
 
+def trained_record(data, digest: str | None = None) -> dict:
+    """``data.metadata()`` with its ``Dataset.digest`` (``digest``: already computed, of
+    ``data`` as ``load_dataset`` gave it) as ``"digest"``: a checkpoint's data-set record
+    for a model trained on ``data``, so that a reader can tell the file was rewritten
+    (``warn_if_changed``)."""
+    return {**data.metadata(), "digest": digest if digest is not None else data.digest()}
+
+
+def warn_if_changed(meta: dict, data, source: str = "checkpoint") -> bool:
+    """Warn in one line, and say True, when ``data`` (as ``load_dataset`` gave it) is the set
+    of the checkpoint whose data-set record is ``meta``, split with its recorded seed, but
+    not the data it was trained on (its ``"digest"``, ``trained_record``): a CSV rewritten
+    since was re-split with the recorded seed, and its "test" split could hold training
+    samples, scored without a word.  A record without a digest (older checkpoints), another
+    set, another class list or another seed: nothing to compare, False."""
+    import dataclasses
+    from synth.data import split_class_list
+    from synth.data_registry import same_dataset
+    recorded, own = meta.get("digest"), str(meta.get("name") or "")
+    if (not isinstance(recorded, str) or not own or meta.get("split_seed") != data.seed
+            or split_class_list(str(data.name))[1] != split_class_list(own)[1]
+            or not same_dataset(str(data.name), own)):
+        return False
+    named = data if data.name == own else dataclasses.replace(data, name=own)   # however spelt
+    if named.digest() == recorded:
+        return False
+    log.warning("%s changed since %s was trained on it: its test split may hold training "
+                "samples", printable(str(data.name)), source)
+    return True
+
+
 def check_model_classes(model: torch.nn.Module, data, what: str = "model") -> None:
     """A model of ``data``'s own set (or a class subset of it) must predict ``data``'s
     classes in their order (the names recorded with the checkpoint): a wine[0,1] model
@@ -426,7 +457,8 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
     is not the model's, or with a class the model does not predict, is a one-line error:
     more classes than outputs made cross_entropy raise IndexError.  A set of some of the
     model's classes is scored against their outputs, matched by name (``in_model_subset``).  ``default_seed`` splits a set other than the checkpoint's own; ``whole``: the
-    set is scored whole, so one too small to split loads (``synth.data.whole_set``)."""
+    set is scored whole, so one too small to split loads (``synth.data.whole_set``).  Its own
+    set rewritten since it was trained is a warning (``warn_if_changed``)."""
     from synth.data import load_dataset, split_class_list
     meta = getattr(model, "checkpoint_info", {}).get("dataset", {})
     name = dataset or meta.get("name")
@@ -467,6 +499,8 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
             raise UserError(f"{source} records the data set {printable(name)}, which does not "
                             f"load here ({e}); give the set to score it on with --dataset"
                             ) from None
+    if not whole:   # scored whole, a set holds its training samples anyway
+        warn_if_changed(meta, data, source)
     data = in_model_columns(data, meta)   # by name: a column too many or too few is named
     if tuple(data.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "

@@ -23,7 +23,8 @@ import torch
 
 from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_order,
                               in_model_scale, load_model, recorded_split_seed,
-                              save_checkpoint, synthesized_for)
+                              save_checkpoint, synthesized_for, trained_record,
+                              warn_if_changed)
 from synth.data import (Dataset, input_range, load_dataset,
                         split_class_list)
 from synth.choices import PER_PIXEL_ITERATIONS
@@ -251,8 +252,9 @@ def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
         fixed.attach(model)
     # fixed point does not resume: its stochastic rounding draws from generators of its own
     state = Path(f"{out}.resume") if quant is None else None
+    digest = data.digest()   # the resume key, and recorded: eval tells a rewritten file
     metrics = local_fit(model, data, config, after_step=fixed.after_step if fixed else None,
-                        state_path=state, state_key=data.digest())
+                        state_path=state, state_key=digest)
     if fixed is not None:
         # fit's validation and test ran in eval mode, rounded to nearest (as nnsynth eval
         # and the export run the checkpoint); "rounding" is the training's
@@ -262,7 +264,7 @@ def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
     metrics.pop("history")
     metrics.update(parameters=count_parameters(model),
                    flops=count_flops(model, data.input_shape), dataset=data.name)
-    save_checkpoint(out, model, dataset=data.metadata(), metrics=metrics,
+    save_checkpoint(out, model, dataset=trained_record(data, digest), metrics=metrics,
                     extra={"train_config": config.to_dict(), **checkpoint_extra(quant)})
     if state is not None:
         remove_state(state)
@@ -503,9 +505,11 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                           resolve_spec(model_spec)["family"],
                           "; pass --no-compact to save the masked model")
     data = load_dataset(dataset, seed=split_seed)
+    digest = data.digest()   # of the set as loaded: recorded (eval tells a rewritten file)
     warning = None
     if model is not None:   # scaled as its training set was (checkpoint.in_model_scale),
         meta = model.checkpoint_info["dataset"]   # its classes in the order of its outputs
+        warn_if_changed(meta, data, f"checkpoint {model_spec}")
         data = in_model_order(in_model_scale(data, meta), meta.get("class_names"))
         warning = _other_classes(model, data, dataset, model_spec)
     if shift is None:  # the measured recipe shifts digit images by <= 2 px
@@ -525,7 +529,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
         model = build(model_spec, data.input_shape, data.num_classes)
         fit_fn(model, data, TrainConfig(epochs=epochs, seed=schedule.seed,
                                         device=schedule.device, progress=progress), desc="dense",
-               state_path=dense_state, state_key=data.digest())
+               state_path=dense_state, state_key=digest)   # data as loaded: not scaled
     if tuple(model.input_shape) != tuple(data.input_shape):
         raise UserError(f"model expects input {tuple(model.input_shape)}, data set {dataset} "
                         f"has {tuple(data.input_shape)}")
@@ -573,7 +577,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     if collapsed:
         log.warning("%s", collapsed)
         result["warning"] = f"{warning}; {collapsed}" if warning else collapsed
-    save_checkpoint(out, saved, dataset=data.metadata(), metrics=result,
+    save_checkpoint(out, saved, dataset=trained_record(data, digest), metrics=result,
                     masks=None if compact else masked.masks_of(model),
                     extra={"schedule": schedule.to_dict(), "grow_prune_history": history})
     remove_state(state)
@@ -665,9 +669,11 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                 or list(range(old.num_classes)))   # a model of digits[5,6,7]: not 0, 1, 2
     # the model's own set keeps its recorded split (its test images were never trained on)
     # and is scaled as the model's training set was (the synthesized old images are too)
-    data = in_model_scale(load_dataset(new_dataset, seed=recorded_split_seed(
+    data = load_dataset(new_dataset, seed=recorded_split_seed(
         old.checkpoint_info["dataset"], new_dataset, source=f"checkpoint {model_path}",
-        default=config.seed)), old.checkpoint_info["dataset"])
+        default=config.seed))
+    warn_if_changed(old.checkpoint_info["dataset"], data, f"checkpoint {model_path}")
+    data = in_model_scale(data, old.checkpoint_info["dataset"])
     if tuple(data.input_shape) != tuple(old.input_shape):
         raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
                         f"model expects {old.input_shape}")
@@ -761,8 +767,10 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         # update on a new sensor's file trained on it rescaled, and the checkpoint recorded
         # the new file's normalization for a model whose old knowledge was in the old one's)
         # and its classes matched to the model's outputs by name (checkpoint.in_model_order)
-        return in_model_order(in_model_scale(load_dataset(name, seed=recorded_split_seed(
-            meta, name, source=source, default=config.seed)), meta), meta.get("class_names"))
+        data = load_dataset(name, seed=recorded_split_seed(meta, name, source=source,
+                                                           default=config.seed))
+        warn_if_changed(meta, data, source)
+        return in_model_order(in_model_scale(data, meta), meta.get("class_names"))
     if one:
         old, new = split_dataset(split(old_name), OLD_FRACTION if old_fraction is None
                                  else old_fraction, config.seed)
