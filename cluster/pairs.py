@@ -84,9 +84,9 @@ def check_student_columns(student: Any, meta: dict, teacher_meta: dict) -> None:
     reordered: its first layer's inputs, its normalization and its file would all have to
     be rewritten, and a student of the teacher's own table is one ``nnsynth train`` away.
     Names are matched as eval matches a table's (``synth.data.spelled_as``); a checkpoint
-    without names (a bundled set, or written before they were recorded) is taken by
-    position."""
-    from synth.checkpoint import columns_differ_detail, columns_relation
+    without names (written before they were recorded), or of other names where one is of a
+    bundled set (``synth.checkpoint.names_by_position``), is taken by position."""
+    from synth.checkpoint import columns_differ_detail, columns_relation, names_by_position
     from synth.config import short_repr
     from synth.files import printable
     names, own = teacher_meta.get("feature_names"), meta.get("feature_names")
@@ -94,7 +94,8 @@ def check_student_columns(student: Any, meta: dict, teacher_meta: dict) -> None:
         return
     own = [str(n) for n in own]
     names, relation = columns_relation(names, own)
-    if relation == "same":
+    if relation == "same" or (relation == "other" and names_by_position(
+            teacher_meta.get("name"), meta.get("name"))):
         return
     detail = ("in another order" if relation == "reordered"
               else columns_differ_detail(names, own))

@@ -436,6 +436,8 @@ def check_model_classes(model: torch.nn.Module, data, what: str = "model") -> No
     features, have = meta.get("feature_names"), _feature_names(data)
     spelled, relation = ((None, "same") if features is None or have is None
                          else columns_relation(features, have))
+    if relation == "other" and names_by_position(own, data.name):
+        relation = "same"   # scikit-learn's names against a user's: by position, as before
     if relation != "same":
         # the data is used as it is (a search's real set): columns in another order reached
         # the model swapped; other columns are named as in_model_columns names them
@@ -589,8 +591,9 @@ def in_model_scale(data, meta: dict):
 
 
 def _feature_names(data) -> list[str] | None:
-    """The feature columns of a user's table (csv:, parquet:) in order, or None (another
-    kind of set, or a table loaded before their names were recorded)."""
+    """The feature columns of a table (csv:, parquet:, a bundled scikit-learn one) in
+    order, or None (another kind of set, or a table loaded before their names were
+    recorded)."""
     names = (getattr(data, "extra", None) or {}).get("feature_names")
     return [str(n) for n in names] if names is not None and len(data.input_shape) == 1 else None
 
@@ -620,6 +623,20 @@ def columns_differ_detail(names: list[str], have: list[str]) -> str:
         if unexpected else "") if part)
 
 
+def names_by_position(*set_names) -> bool:
+    """Whether feature columns of other names are still taken by position because one side's
+    names are a bundled scikit-learn table's (``synth.data_builtin.SKLEARN_TABLES``: iris,
+    wine, breast_cancer; ``set_names`` are the model's and the data's set names).  Those
+    sets record scikit-learn's column names since h225 (checkpoints and ONNX exports name
+    the model's inputs), names the user never chose: an iris model met a CSV of iris headed
+    a,b,c,d by position before, and still does; the same names in another order are still
+    put in the model's order."""
+    from synth.data_builtin import SKLEARN_TABLES
+    from synth.data_registry import split_class_list
+    return any(isinstance(n, str) and split_class_list(n)[0] in SKLEARN_TABLES
+               for n in set_names)
+
+
 def columns_relation(names, have: list[str]) -> tuple[list[str], str]:
     """(``names`` spelled as ``have`` spells them, how ``have`` stands to them): "same",
     "reordered" (the same columns in another order) or "other".  Names are matched as class
@@ -642,13 +659,15 @@ def in_model_columns(data, meta: dict, where: str = "the model"):
     are matched as class names are (``synth.data.spelled_as``: case and spaces around them
     ignored where unambiguous); other columns are a one-line error naming the missing and
     the unexpected ones.  A checkpoint or set without names (written before they were
-    recorded; a bundled set such as iris) keeps the columns by position."""
+    recorded), or other names where one side is a bundled set such as iris
+    (``names_by_position``), keeps the columns by position."""
     import dataclasses
     names, have = meta.get("feature_names"), _feature_names(data)
     if names is None or have is None:
         return data
     names, relation = columns_relation(names, have)
-    if relation == "same":
+    if relation == "same" or (relation == "other"
+                              and names_by_position(meta.get("name"), data.name)):
         return data
     if relation == "other":
         raise _columns_differ(data, names, where)

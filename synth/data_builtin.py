@@ -52,12 +52,20 @@ def _digits(seed: int) -> Dataset:
     return _image_dataset("digits", x, d.target, [str(i) for i in range(10)], seed)
 
 
+# the bundled scikit-learn tables: their feature names are scikit-learn's, not the user's
+# (``synth.checkpoint.names_by_position``)
+SKLEARN_TABLES = ("iris", "wine", "breast_cancer")
+
+
 def _sklearn_tabular(loader_name: str):
     def load(seed: int) -> Dataset:
         import sklearn.datasets as skd
         d = getattr(skd, f"load_{loader_name}")()
+        # scikit-learn's column names, recorded as a csv:/parquet: table's are: checkpoints
+        # and ONNX exports name the model's inputs (``feature_names``; they had none)
         return _tabular_dataset(loader_name, d.data.astype(np.float64), d.target,
-                                list(d.target_names), seed)
+                                list(d.target_names), seed,
+                                feature_names=[str(n) for n in d.feature_names])
     return load
 
 
