@@ -270,7 +270,7 @@ def run_teacher(ctx) -> dict:
     """Train the teacher on the real training split on Ray Train workers
     (``cluster.train.fit_on_workers``), or copy a cached one with the same settings (the
     cache key names data set, model, epochs, batch, lr and seeds)."""
-    from synth.checkpoint import load_model, save_checkpoint
+    from synth.checkpoint import load_model, save_checkpoint, trained_record
     from synth.files import copy_atomic
     from synth.models import build
     from synth.train import TrainConfig, evaluate
@@ -297,7 +297,8 @@ def run_teacher(ctx) -> dict:
                                         **ctx.train_placement())
         trained_on = metrics.pop("nodes")
         metrics.pop("history")
-        save_checkpoint(target, model, dataset=data.metadata(), metrics=metrics,
+        save_checkpoint(target, model, dataset=trained_record(data, ctx.data_digest()),
+                        metrics=metrics,
                         extra={"train_config": train.to_dict(), "role": "teacher"})
         if cached:
             try:
@@ -531,7 +532,7 @@ def run_refine(ctx) -> dict:
     synthesized images -- data-free: validation inside grow-and-prune is the synthesized
     validation slice -- then optionally a final KD with masks kept, then compaction."""
     import torch
-    from synth.checkpoint import load_model, save_checkpoint
+    from synth.checkpoint import load_model, save_checkpoint, trained_record
     from synth.compact import compact_if_supported
     from synth.data import load_dataset
     from synth.distill import teacher_logits
@@ -564,7 +565,8 @@ def run_refine(ctx) -> dict:
     small = compact_if_supported(student.cpu().eval())
     real = ctx.real_data()
     facts = _model_facts(small, real.input_shape)
-    save_checkpoint(ctx.path("refined.pt"), small, dataset=real.metadata(),
+    save_checkpoint(ctx.path("refined.pt"), small,
+                    dataset=trained_record(real, ctx.data_digest()),
                     metrics={**facts, "grow_prune_steps": kept_steps(history),
                              "grow_prune_reverted_steps": reverted_steps(history)},
                     extra={"role": "refined", "schedule": schedule.to_dict(),
@@ -611,7 +613,8 @@ def run_export(ctx) -> dict:
     import json
     from deploy.onnx_export import export_and_verify, onnx_metadata
     from deploy.summary import input_unit, render_summary, write_summary
-    from synth.checkpoint import load_model, model_from_payload, read_checkpoint, save_checkpoint
+    from synth.checkpoint import (load_model, model_from_payload, read_checkpoint,
+                                  save_checkpoint, trained_record)
     from synth.train import evaluate
     data = ctx.real_data()
     source, label = final_checkpoint(ctx)
@@ -628,7 +631,8 @@ def run_export(ctx) -> dict:
     metrics = {**payload.get("metrics", {}),
                **{k: v for k, v in rows["final"].items() if k != "spec_text"},
                "test_split": "real", "dataset": data.name}
-    save_checkpoint(ctx.path("final.pt"), final, dataset=data.metadata(), metrics=metrics,
+    save_checkpoint(ctx.path("final.pt"), final, dataset=trained_record(data, ctx.data_digest()),
+                    metrics=metrics,
                     masks=payload.get("masks") or None,
                     extra={**payload.get("extra", {}), "role": "final", "source": source})
     files = {"final checkpoint": "final.pt",

@@ -97,6 +97,12 @@ def test_run_resume_and_eval_reproduces_summary(tmp_path):
     assert result["final_latency_ms"] > 0 and result["final_spring_energy_mj"] > 0
     text = (run / "summary.md").read_text()
     assert f"{result['final_test_accuracy']:.2%}" in text and "SPRING" in text
+    # the real set's digest in the teacher's and final model's records (trained_record): eval
+    # warns when the set was rewritten since; nnsynth run's checkpoints recorded none
+    from synth.checkpoint import read_checkpoint
+    digests = {read_checkpoint(run / n)["dataset"].get("digest") for n in ("teacher.pt",
+                                                                         "final.pt")}
+    assert len(digests) == 1 and None not in digests, digests
     first = Ledger(run).stages
 
     again, logs2 = _run(tmp_path, FAST)          # rerun: everything skipped

@@ -68,6 +68,12 @@ def test_cli_scann_out_is_evaluable_by_eval(tmp_path, monkeypatch):
     assert scored["dataset"] == "iris" and scored["split"] == "test"
     assert scored["accuracy"] == pytest.approx(scann["test_accuracy"], abs=1e-9)
     assert scored["nonzero_parameters"] > 0
+    # the data it was trained on, hashed (synth.checkpoint.trained_record): a rewritten
+    # set is a warning in eval; scann's checkpoints recorded no digest (lead, 12-06)
+    from synth.checkpoint import read_checkpoint
+    from synth.data import load_dataset
+    record = read_checkpoint(out)["dataset"]
+    assert record["digest"] == load_dataset("iris", seed=0).digest()
 
 
 def test_cli_scann_out_refuses_a_nonlinear_reducer_before_work(tmp_path):

@@ -31,7 +31,7 @@ from deploy.cli.options import (checkpoint_out, comma_separated, dataset_name, d
 @json_option
 def command(dataset, method, components, scheme, hidden, out, seed, device, as_json):
     """Reduce DATASET's features, shrink the MLP by the compression ratio, grow and prune it."""
-    from synth.checkpoint import save_checkpoint
+    from synth.checkpoint import save_checkpoint, trained_record
     from synth.data import load_dataset
     from synth.errors import UserError
     from synth.masked import connections
@@ -56,7 +56,7 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
         folded = ("the standardization of the features is" if config.reduce == "none" else
                   f"the {config.reduce} reduction of the {result['features']} features to "
                   f"{result['reduced_features']} and their standardization are")
-        save_checkpoint(out, saved, dataset=data.metadata(),
+        save_checkpoint(out, saved, dataset=trained_record(data),
                         metrics=result,
                         extra={"scann": config.to_dict(), "history": history,
                                "note": f"{folded} folded into the first Linear layer: "
