@@ -881,7 +881,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     from search.costs import CostModel
     from search.trial import real_data
     data_seed = real_split_seed(config)
-    data = real_data(config.dataset, data_seed, config.teacher)
+    data = real_data(config.dataset, data_seed, config.teacher, warn=True)
     from ray import tune
     restore = resume and tune.Tuner.can_restore(experiment)
     if restore:         # Tune's experiment is pickled by the Ray that wrote it: before Ray starts

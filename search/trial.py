@@ -65,7 +65,7 @@ def _hardware_costs(spec: dict, model, data, settings: dict) -> dict:
     return {"latency_ms": float(price["latency_ms"]), "energy_mj": float(price["energy_mj"])}
 
 
-def real_data(dataset: str, seed: int, teacher: str | None = None):
+def real_data(dataset: str, seed: int, teacher: str | None = None, warn: bool = False):
     """The real set a search selects and scores its trials on: ``dataset`` split with
     ``seed``; with a ``teacher`` checkpoint, as ``nnsynth eval`` meets a set
     (``synth.checkpoint.in_model_scale``): a user's table's feature columns in the
@@ -77,13 +77,19 @@ def real_data(dataset: str, seed: int, teacher: str | None = None):
     teacher's normalization; a --dataset other than the teacher's training file (wine's
     rows of alcohol > 12.6, for a teacher of all of wine) was standardized by its own
     statistics, and the teacher itself scored 87% on the search's test split where eval
-    printed 96%."""
+    printed 96%.  ``warn``: say in one line when ``dataset`` is the teacher's own set but
+    not the data it was trained on (the search's driver asks; its trials do not)."""
     from synth.data import load_dataset
     data = load_dataset(dataset, seed=seed)
     if teacher:
         from synth.checkpoint import (in_model_columns, in_model_order, in_model_scale,
                                       read_checkpoint)
         meta = read_checkpoint(teacher).get("dataset") or {}
+        if warn:   # the driver's load (every trial loads the set too): the teacher's own
+            # file rewritten since it was trained puts its training rows in the search's
+            # test split (synth.checkpoint.warn_if_changed, as eval says it)
+            from synth.checkpoint import warn_if_changed
+            warn_if_changed(meta, data, f"the teacher {teacher}")
         data = in_model_columns(data, meta, "the teacher")
         data = in_model_scale(in_model_order(data, meta.get("class_names")), meta)
     return data
