@@ -240,9 +240,7 @@ class TrialProgress:
 
     def finished(self, row: dict) -> None:
         self.done += 1
-        figures = _figures(row)
-        outside = [c for c in self.constraints
-                   if figures[c.metric] is None or not c.ok(figures)]
+        outside = failed_constraints(row, self.constraints)
         accuracy = row.get("accuracy")
         eligible = (not row.get("stopped_early") and bool(row.get("checkpoint")) and not outside
                     and accuracy is not None and not pd.isna(accuracy))
@@ -1136,16 +1134,20 @@ def _figures(row) -> dict:
     return {m: (None if pd.isna(row.get(m)) else float(row.get(m))) for m in COST_METRICS}
 
 
-def outside_constraints(table: pd.DataFrame, constraints) -> pd.Series:
-    """Which rows' figures (those of the model each trial saved: after grow-and-prune, the
-    pruned one) fail one of ``constraints``; a figure the row lacks fails it too (the model
+def failed_constraints(row, constraints) -> list:
+    """The ``constraints`` a results row's figures (those of the model its trial saved: after
+    grow-and-prune, the pruned one) fail; a figure the row lacks fails it too (the model
     cannot be shown to meet it)."""
-    def fails(row) -> bool:
-        figures = _figures(row)
-        return any(figures[c.metric] is None or not c.ok(figures) for c in constraints)
+    figures = _figures(row)
+    return [c for c in constraints if figures[c.metric] is None or not c.ok(figures)]
+
+
+def outside_constraints(table: pd.DataFrame, constraints) -> pd.Series:
+    """Which rows of ``table`` fail one of ``constraints`` (``failed_constraints``)."""
     if not constraints or table.empty:
         return pd.Series(False, index=table.index)
-    return table.apply(fails, axis=1).astype(bool)
+    return table.apply(lambda row: bool(failed_constraints(row, constraints)),
+                       axis=1).astype(bool)
 
 
 def constraints_seen(table: pd.DataFrame, constraints) -> str:
