@@ -206,10 +206,29 @@ def _check_unpacked_size(f: io.BufferedIOBase, path: Path, what: str = "checkpoi
     size = os.fstat(f.fileno()).st_size
     try:
         with zipfile.ZipFile(f) as z:
-            unpacked = sum(i.file_size for i in z.infolist())
+            entries = z.infolist()
+            end = z.start_dir
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
                         f"(not a readable zip file)") from None
+    unpacked = sum(i.file_size for i in entries)
+    # one name given twice, or entries whose bytes overlap: torch.load reads the first of two
+    # names and Python's zipfile (the checksum and kind checks) the last, so a file could
+    # show each reader other weights; torch.save writes each name once, one after another
+    ordered = sorted(entries, key=lambda e: e.header_offset)
+    starts = [e.header_offset for e in ordered[1:]] + [end]
+    names: set[str] = set()
+    for info, after in zip(ordered, starts):
+        if info.filename in names:
+            raise UserError(f"corrupt or unsafe {what} {path}: it holds the entry "
+                            f"{printable(info.filename)[:80]} twice")
+        names.add(info.filename)
+        name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437",
+                                         "replace")
+        if info.header_offset + 30 + len(name) + info.compress_size > after:   # 30: the
+            # local header's fixed part; its extra field (torch.save's padding) comes on top
+            raise UserError(f"corrupt or unsafe {what} {path}: its entry "
+                            f"{printable(info.filename)[:80]} overlaps the next one")
     if unpacked > size:
         raise UserError(f"corrupt or unsafe {what} {path}: its entries unpack to "
                         f"{unpacked:,} bytes from a {size:,}-byte file (torch.save stores "
@@ -249,9 +268,14 @@ def check_payload(payload: dict, where: str) -> None:
                             f"tensor, got a {str(m.layout).replace('torch.', '')} "
                             f"{str(m.dtype).replace('torch.', '')} tensor on the "
                             f"{m.device.type} device")
+    from synth.files import plain_problem
     for key in ("dataset", "metrics", "extra"):
         if not isinstance(payload.get(key, {}), dict):
             raise UserError(f"checkpoint {where}: {key} must be a mapping")
+        problem = plain_problem(payload.get(key, {}))   # save_checkpoint writes JSON's values
+        if problem:
+            raise UserError(f"checkpoint {where}: {key} must hold plain values as nnsynth "
+                            f"writes them (JSON), found {problem}")
     from synth.quant import CHECKPOINT_KEY, QuantConfig
     quant = (payload.get("extra") or {}).get(CHECKPOINT_KEY)
     if quant:   # the fixed point eval and export run it in: a bad one said only "int_bits

@@ -501,6 +501,32 @@ def count_nodes(obj: Any, limit: int) -> int:
     return count
 
 
+MAX_PLAIN_DEPTH = 64    # nesting of metadata nnsynth writes (a checkpoint's dataset, metrics)
+
+
+def plain_problem(obj: Any, max_depth: int = MAX_PLAIN_DEPTH) -> str:
+    """What in ``obj`` is not a plain JSON value nnsynth writes (mappings of string keys,
+    lists, strings, numbers, booleans, None, nested at most ``max_depth`` deep), in words;
+    '' when nothing.  Iterative: a file's value nested 200,000 deep is found without
+    recursion (json.dumps of it, in export's metadata or a checkpoint saved again, was a
+    RecursionError traceback)."""
+    stack = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return f"values nested more than {max_depth} deep"
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if not isinstance(key, str):
+                    return f"a key of type {type(key).__name__} (keys are strings)"
+                stack.append((value, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((value, depth + 1) for value in node)
+        elif not (node is None or isinstance(node, (str, int, float))):
+            return f"a {type(node).__name__} value (expected numbers, strings, lists, mappings)"
+    return ""
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: Any, line: int):
         super().__init__(key, line)

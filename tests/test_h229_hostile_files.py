@@ -1,0 +1,101 @@
+"""Hostile files given to nnsynth's loaders (helper h229): each is a one-line UserError that
+names the file and what was expected, in bounded time and memory -- never a traceback later,
+in a command that trusted what the loader let through.  Each file is made small in tmp_path,
+and each case runs in well under a second."""
+from __future__ import annotations
+
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from synth.errors import UserError
+
+
+def _one_line(e) -> str:
+    text = str(e.value)
+    assert "\n" not in text and "Traceback" not in text, text
+    return text
+
+
+# --------------------------------------------------------------------------- checkpoints
+def _checkpoint(path: Path, **changes) -> Path:
+    """A real checkpoint of a small MLP, with payload entries replaced by ``changes``."""
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    model = build({"family": "mlp", "hidden": [8]}, (4,), 3)
+    meta = {"name": "iris", "input_shape": [4], "num_classes": 3,
+            "class_names": ["a", "b", "c"], "mean": [0.0] * 4, "std": [1.0] * 4}
+    save_checkpoint(path, model, dataset=meta)
+    payload = torch.load(path, weights_only=True)
+    payload.update(changes)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))   # pickling the deep cases below
+    try:
+        torch.save(payload, path)
+    finally:
+        sys.setrecursionlimit(limit)
+    return path
+
+
+def _deep(n: int) -> list:
+    x: list = []
+    for _ in range(n):
+        x = [x]
+    return x
+
+
+def _duplicate_entry(path: Path) -> Path:
+    """A good checkpoint with a second data.pkl after it: torch.load reads the first, Python's
+    zipfile (the checksum and kind checks) the second."""
+    import pickle
+    import warnings
+    source = _checkpoint(path.with_name("source.pt"))
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w") as z, \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # zipfile's "Duplicate name"
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info.filename))
+        pkl = next(i.filename for i in src.infolist() if i.filename.endswith("data.pkl"))
+        z.writestr(pkl, pickle.dumps({"spec": {}, "state_dict": {}}, protocol=2))
+    return path
+
+
+CHECKPOINT_CASES = {
+    # a value nested 1,500 deep under a key no check reads: loaded, then export's JSON
+    # metadata (and any checkpoint saved from it: prune, distill) was a RecursionError traceback
+    "dataset-nested-1500": (lambda p: _checkpoint(p, dataset={
+        "name": "iris", "input_shape": [4], "num_classes": 3, "layout": _deep(1500)}),
+        "dataset must hold plain values"),
+    "metrics-nested-1500": (lambda p: _checkpoint(p, metrics={"history": _deep(1500)}),
+                            "nested more than"),
+    # save_checkpoint writes JSON values: a tensor here (10^10 values, 4 bytes in the file)
+    # was kept as it was and handed on
+    "metrics-tensor": (lambda p: _checkpoint(p, metrics={
+        "acc": torch.zeros(1).expand(10 ** 5, 10 ** 5)}), "found a Tensor value"),
+    "extra-tensor": (lambda p: _checkpoint(p, extra={"x": torch.zeros(3)}), "extra must hold"),
+    "dataset-int-key": (lambda p: _checkpoint(p, dataset={"name": "iris", 5: "x"}),
+                        "keys are strings"),
+    # two entries of one name: each zip reader of nnsynth saw another file
+    "zip-duplicate-entry": (_duplicate_entry, "twice"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHECKPOINT_CASES))
+def test_hostile_checkpoint_is_one_line(tmp_path, case):
+    from synth.checkpoint import load_model
+    make, phrase = CHECKPOINT_CASES[case]
+    path = make(tmp_path / "c.pt")
+    with pytest.raises(UserError) as e:
+        load_model(path)
+    text = _one_line(e)
+    assert phrase in text and str(path) in text, text
+
+
+def test_a_plain_checkpoint_still_loads(tmp_path):
+    from synth.checkpoint import load_model
+    path = _checkpoint(tmp_path / "c.pt", metrics={"test_acc": 0.5, "history": [[1, 2.5]]},
+                       extra={"note": None, "flag": True})
+    assert load_model(path).num_classes == 3
