@@ -25,8 +25,11 @@ a scatter's accumulation (``elems``).
   of a numpy array or a list, and since h219 ``torch.from_numpy``, ``frombuffer`` and
   ``from_dlpack`` of host data (no mode sees them: ``hwsim.tracing`` wraps them while it
   runs) and ``torch.from_file``: its values written to the device, ``FROM_HOST``.
-  (``torch.Tensor(ndarray)``, the legacy constructor, is no function a mode sees and a
-  class hwsim cannot wrap: still free.)
+  Since h227 also the legacy constructors (``torch.Tensor(ndarray)``, ``FloatTensor(list)``,
+  ``x.new(list)``) and a ``from_numpy`` bound before extract (``from torch import
+  from_numpy``): no mode sees them, ``hwsim.tracing`` answers the aten::lift_fresh every
+  constructor of host values calls (``host_op``), and the module globals bound to
+  frombuffer or from_dlpack are wrapped as torch's are.
 - a copy whose source or output is sparse moves what it stores: its values and indices
   (``_sparse_copy_op``; it counted as a view and was free), and so does a layout
   conversion (``to_sparse``, ``to_dense``: all its source stores read, all its output
@@ -92,7 +95,10 @@ _SAMPLE_OPS = {"bilinear": 4, "bicubic": 16, "nearest": 0}
 FROM_HOST = {f: "from_host" for f in (
     torch.as_tensor, torch.from_numpy, getattr(torch, "asarray", None),
     getattr(torch, "frombuffer", None), getattr(torch, "from_dlpack", None),
-    getattr(torch, "from_file", None)) if f is not None}
+    getattr(torch, "from_file", None),
+    # (h227: free) the legacy x.new(list) / x.new(ndarray); torch.Tensor(ndarray) and the typed
+    # legacy classes no mode sees: hwsim.tracing answers their aten::lift_fresh
+    torch.Tensor.new) if f is not None}
 
 
 def is_copy(func) -> bool:
@@ -231,21 +237,36 @@ def _cat_op(name, func, args, kwargs, y) -> Op | None:
     return dataclasses.replace(op, geometry=(("kind", "cat"), ("dim", dim), ("sizes", sizes)))
 
 
+def host_op(name: str, y: torch.Tensor) -> Op:
+    """Host values made the tensor ``y``: its values written (copied from the host), nothing
+    on the device read.  (No torch function runs here: ``hwsim.tracing._lifted`` calls it
+    where the forward's function mode still runs.)"""
+    return Op(type="resample", name=name, in_shape=tuple(y.shape), out_shape=tuple(y.shape),
+              weight_shape=(), macs=0, weight_bytes=0, in_bytes=0,
+              out_bytes=y.numel() * FP32_BYTES, act_sparsity=0.0,
+              geometry=(("kind", "copy"), ("func", "from_host")))
+
+
 def _from_host_op(name, func, args, kwargs, y) -> Op | None:
     """Host data made a tensor (``FROM_HOST``): from a tensor, a copy where it is no view
-    (its values read, the output written); else the output's values written (copied from
-    the host), nothing on the device read."""
-    x = args[0] if args else kwargs.get("data", kwargs.get("obj", kwargs.get("ndarray",
-                                                                         kwargs.get("buffer"))))
+    (its values read, the output written); else the output's values written (``host_op``).
+    ``x.new(data)`` reads its data (a tensor: an alias, free); ``x.new(sizes)`` writes
+    nothing (an empty tensor, as torch.empty)."""
+    if func is torch.Tensor.new:
+        data = args[1:]
+        if len(data) != 1 or isinstance(data[0], (int, torch.Size)) \
+                or isinstance(data[0], torch.Tensor):
+            return None
+        x = data[0]
+    else:
+        x = args[0] if args else kwargs.get("data", kwargs.get(
+            "obj", kwargs.get("ndarray", kwargs.get("buffer"))))
     if isinstance(x, torch.Tensor):
         if _is_view(y, x) or x.layout != torch.strided or y.layout != torch.strided:
             return None
         op = make_op("resample", name, x.detach(), y.detach())
         return dataclasses.replace(op, geometry=(("kind", "copy"), ("func", "from_host")))
-    y = y.detach()
-    op = make_op("resample", name, y, y)
-    return dataclasses.replace(op, in_bytes=0, act_sparsity=0.0,
-                               geometry=(("kind", "copy"), ("func", "from_host")))
+    return host_op(name, y)
 
 
 def copy_op(name: str, func, args, kwargs, outs: list) -> Op | None:

@@ -24,6 +24,7 @@ from torch.overrides import TorchFunctionMode, handle_torch_function
 from hwsim.arithmetic import (arithmetic_kind, arithmetic_op, arithmetic_operands,
                               is_arithmetic)
 from hwsim.attention import MHA_FUNC, SDPA, mha_work, sdpa_ops, sdpa_work
+from hwsim.copies import host_op
 from hwsim.functional import UNPRICED_FUNCS, functional_module, module_call
 from hwsim.layers import op_from_module
 from hwsim.op import Refusal, zero_frac, zeros_of
@@ -44,19 +45,24 @@ class FunctionCatcher(TorchFunctionMode):
     def __init__(self, state):
         super().__init__()
         self.state = state
+        state.setdefault("calls", 0)   # calls passed on and running (``_lifted``)
+        state.setdefault("own", 0)     # hwsim's own code running (``own_code``)
 
     def __enter__(self):
         _unseen_constructors(+1)
         try:
-            return super().__enter__()
+            out = super().__enter__()
         except BaseException:
             _unseen_constructors(-1)
             raise
+        _catching.__dict__.setdefault("states", []).append(self.state)
+        return out
 
     def __exit__(self, *exc):
         try:
             return super().__exit__(*exc)
         finally:
+            _catching.states.pop()
             _unseen_constructors(-1)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -64,7 +70,11 @@ class FunctionCatcher(TorchFunctionMode):
         with own_code(self.state):
             _check_not_nested(func, (*args, *kwargs.values()))
             act, sparsity, arith = self._before(func, args, kwargs)
-        out = _call_user(func, args, kwargs)
+        self.state["calls"] += 1
+        try:
+            out = _call_user(func, args, kwargs)
+        finally:
+            self.state["calls"] -= 1
         with own_code(self.state):
             _check_not_nested(func, (out,), made=True)
             self._after(func, args, kwargs, act, sparsity, out)
@@ -144,23 +154,33 @@ class FunctionCatcher(TorchFunctionMode):
             self.state["order"] += 1
 
 
-# torch functions that make a tensor of host data without a TorchFunctionMode seeing the call
-# (torch.as_tensor is seen, priced as ``hwsim.copies.FROM_HOST``): torch.from_numpy,
-# frombuffer and from_dlpack were free in a forward, the values they hand the device
-# unpriced (h219; the tensor they make is a view of the host's memory on the CPU, as
-# as_tensor's of a numpy array is, but a device reads it from the host).  While a
-# FunctionCatcher runs they are wrapped (``_seen``) so that a mode on the calling thread sees
-# them as it sees any torch function; a name bound before (``from torch import from_numpy``)
-# keeps the unwrapped one.  torch.nested.nested_tensor's strided form (torch._C._nested's,
-# which it calls) is one too: a forward that made one and used it in no call a mode sees
-# (kept, or read back by no torch function) was priced with the copy it makes free, where
-# any call on one is refused (h225); seen, it is refused as it is made.
+# Host data made a tensor in a forward is a copy to the device (``hwsim.copies.FROM_HOST``:
+# its values written, nothing on the device read), however the forward made it.
+# - Every constructor of host values (torch.tensor, as_tensor, asarray, from_numpy, the legacy
+#   torch.Tensor(ndarray), FloatTensor(list)..., x.new(list), new_tensor) hands its tensor to
+#   aten::lift_fresh.  While a FunctionCatcher runs, a kernel of hwsim's (``_lifted``) answers
+#   it: a lift that no call the mode sees makes (torch.Tensor(ndarray) and the typed legacy
+#   classes are no function a mode sees; a 'from torch import from_numpy' bound before is
+#   not hwsim's wrapper) is recorded as the host copy it is, whatever name the forward
+#   called it by.  They were free (h227); a call the mode sees prices its own (``calls``).
+# - torch.frombuffer and from_dlpack make theirs with no lift and no call a mode sees (h219:
+#   free): while a FunctionCatcher runs they are wrapped (``_seen``) so that a mode on the
+#   calling thread sees them, at torch's attributes and at every module global bound to them
+#   ('from torch import frombuffer', ``_fn = torch.frombuffer``: ``_bound_globals``; a name
+#   bound elsewhere, a default argument or an attribute, still holds the original).
+#   torch.nested.nested_tensor's strided form (torch._C._nested's, which it calls) is one
+#   too: a forward that made one and used it in no call a mode sees was priced with the copy
+#   it makes free (h225); seen, it is refused as it is made.
 _UNSEEN = tuple((owner, name, getattr(owner, name)) for owner, name in (
-    (torch, "from_numpy"), (torch, "frombuffer"), (torch, "from_dlpack"),
-    (torch.utils.dlpack, "from_dlpack"), (torch._C._nested, "nested_tensor"))
-    if hasattr(owner, name))
+    (torch, "frombuffer"), (torch, "from_dlpack"), (torch.utils.dlpack, "from_dlpack"),
+    (torch._C._nested, "nested_tensor")) if hasattr(owner, name))
 _unseen_lock = threading.Lock()
 _unseen_users = [0]
+_undo: list = []          # (namespace, name, original, wrapper) of each wrapped binding
+_lift_library: list = []  # the kernels answering aten::lift_fresh while a catcher runs
+_LIFT_KEYS = ("CPU", "CUDA", "Meta")
+_scanned: dict = {}       # module name -> (module, its globals bound to an _UNSEEN original)
+_catching = threading.local()   # .states: the FunctionCatchers' states on this thread
 
 
 def _seen(original):
@@ -175,14 +195,64 @@ def _seen(original):
     return call
 
 
+def _bound_globals() -> list:
+    """(module globals, name, original) of each module global bound to an ``_UNSEEN`` original
+    (``from torch import frombuffer``), torch's own attributes aside; a module is scanned
+    once (``_scanned``), its bindings checked again each time."""
+    originals = {id(o): o for _, _, o in _UNSEEN}
+    owners = {id(vars(owner)) for owner, _, _ in _UNSEEN}
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name not in _scanned or _scanned[name][0] is not module:
+            try:
+                names = tuple(k for k, v in list(vars(module).items()) if id(v) in originals)
+            except TypeError:   # (no __dict__)
+                names = ()
+            _scanned[name] = (module, names)
+        if _scanned[name][1] and id(vars(module)) not in owners:
+            found.extend((vars(module), k, vars(module)[k]) for k in _scanned[name][1]
+                         if id(vars(module).get(k)) in originals)
+    return found
+
+
 def _unseen_constructors(step: int) -> None:
-    """Wraps ``_UNSEEN`` while any FunctionCatcher runs (``step`` +1 as one starts, -1 as it
-    ends; the originals back when none runs)."""
+    """Wraps ``_UNSEEN`` and the globals bound to them, and answers aten::lift_fresh
+    (``_lifted``), while any FunctionCatcher runs (``step`` +1 as one starts, -1 as it ends;
+    torch's own back when none runs)."""
     with _unseen_lock:
         _unseen_users[0] += step
-        if (step > 0 and _unseen_users[0] == 1) or (step < 0 and _unseen_users[0] == 0):
+        if step > 0 and _unseen_users[0] == 1:
             for owner, name, original in _UNSEEN:
-                setattr(owner, name, _seen(original) if step > 0 else original)
+                _undo.append((vars(owner), name, original, _seen(original)))
+            _undo.extend((ns, name, o, _seen(o)) for ns, name, o in _bound_globals())
+            for ns, name, _, wrapper in _undo:
+                ns[name] = wrapper
+            lib = torch.library.Library("aten", "IMPL")
+            _lift_library.append(lib)
+            for key in _LIFT_KEYS:
+                lib.impl("lift_fresh", _lifted, key)
+        elif step < 0 and _unseen_users[0] == 0:
+            while _undo:
+                ns, name, original, wrapper = _undo.pop()
+                if ns.get(name) is wrapper:
+                    ns[name] = original
+            while _lift_library:
+                _lift_library.pop()._destroy()
+
+
+def _lifted(t: torch.Tensor) -> torch.Tensor:
+    """aten::lift_fresh (host values made a tensor), as it is (the tensor itself), and, in a
+    forward's own code outside its layers on a thread where a FunctionCatcher runs and
+    outside any call that catcher sees (``calls``: that call's op counts it) or hwsim's own
+    code, the host copy it makes (``hwsim.copies.host_op``)."""
+    states = getattr(_catching, "states", None)
+    state = states[-1] if states else None
+    if state is not None and not (state["calls"] or state["own"] or state["depth"]
+                                  or state["cells"] or state["hooks"]):
+        with own_code(state):
+            state["acts"].append((state["order"], host_op(f"copy#{len(state['acts'])}", t)))
+            state["order"] += 1
+    return t
 
 
 def _check_not_nested(func, values, made: bool = False) -> None:
@@ -285,7 +355,9 @@ def own_code(state: dict):
     mode's ``_call_user`` too: it was told as the model's ('model Sequential does not
     accept input shape (4,): shape '[7, 7]' is invalid ...'), its traceback dropped, and
     the innermost hwsim frame of a traceback could not tell it from the model's.  A
-    refusal (``UserError``: ``Refusal``) is hwsim's answer, not a fault."""
+    refusal (``UserError``: ``Refusal``) is hwsim's answer, not a fault.  While it runs,
+    host values it makes a tensor are no copy of the model's (``_lifted``: ``own``)."""
+    state["own"] = state.get("own", 0) + 1
     try:
         yield
     except UserError:
@@ -293,3 +365,5 @@ def own_code(state: dict):
     except Exception as e:
         state.setdefault("internal", e)
         raise
+    finally:
+        state["own"] -= 1
