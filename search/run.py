@@ -182,7 +182,10 @@ class ResultsCallback:
                 errors[trial.trial_id] = {"spec": trial.config.get("spec"),
                                           "error_file": str(error)}
                 write_json_atomic(errors_path, errors)
-                report_trial(self.path, error=errors[trial.trial_id])
+                # its id in the record shown (not a new argument: an nnsynth before it
+                # restoring this pickled callback passes the record on as it is)
+                report_trial(self.path, error={**errors[trial.trial_id],
+                                               "trial_id": trial.trial_id})
 
             def on_trial_complete(self, iteration, trials, trial, **info):
                 result = dict(trial.last_result or {})
@@ -227,19 +230,39 @@ class TrialProgress:
     """A search's own progress on stderr: a line per trial as it ends (``trial_line``),
     numbered in the order they end, out of ``config.trials``, with the best accuracy so far
     among the trials trained to the end whose models meet the constraints (as ``summarize``
-    picks the best).  A resumed search goes on counting from the trials its table holds."""
+    picks the best).  A resumed search goes on counting from the trials its table holds and
+    those that failed (numbered in that order), and a number is a trial's: a failed trial
+    that a resume retries keeps its number when it ends again, so no line counts past
+    ``config.trials`` (each was counted twice: a 2-trial search whose trials both failed said
+    'trial 3/2' and 'trial 4/2' when --resume retried them)."""
 
     def __init__(self, out_dir: Path, config: SearchConfig):
-        table = read_results(out_dir / "results.parquet")
-        self.done = len(table) + len(errored_trials(out_dir, table["trial_id"]))
+        self.out_dir = Path(out_dir)
+        table = read_results(self.out_dir / "results.parquet")
+        failed = errored_trials(self.out_dir, table["trial_id"])
+        self.numbers = {str(t): i for i, t in enumerate([*table["trial_id"], *failed], 1)}
+        self.unnamed = 0     # trials that ended without an id to find them by again
         self.total = config.trials
         self.constraints = search_constraints(out_dir, config)
         finished = table[table["checkpoint"].notna() & ~stopped_early(table)]
         eligible = finished[~outside_constraints(finished, self.constraints)]["accuracy"].dropna()
         self.best = float(eligible.max()) if len(eligible) else None
 
+    @property
+    def done(self) -> int:
+        """How many of the search's trials have ended (finished or failed), each once."""
+        return len(self.numbers) + self.unnamed
+
+    def number(self, trial_id) -> int:
+        """The number of the trial ``trial_id`` (None: a trial not known by its id): the one
+        it was given when it first ended, else the next."""
+        if trial_id is None:
+            self.unnamed += 1
+            return self.done
+        return self.numbers.setdefault(str(trial_id), self.done + 1)
+
     def finished(self, row: dict) -> None:
-        self.done += 1
+        index = self.number(row.get("trial_id"))
         outside = failed_constraints(row, self.constraints)
         accuracy = row.get("accuracy")
         eligible = (not row.get("stopped_early") and bool(row.get("checkpoint")) and not outside
@@ -247,13 +270,26 @@ class TrialProgress:
         new_best = eligible and (self.best is None or float(accuracy) > self.best)
         if new_best:
             self.best = float(accuracy)
-        progress_line(trial_line(row, self.done, self.total, self.best, new_best=new_best,
+        progress_line(trial_line(row, index, self.total, self.best, new_best=new_best,
                                  outside=[] if row.get("stopped_early") else outside))
 
     def failed(self, error: dict) -> None:
-        self.done += 1
-        progress_line(failed_trial_line(error.get("spec"), self.done, self.total,
+        index = self.number(error.get("trial_id") or self._failed_id(error))
+        progress_line(failed_trial_line(error.get("spec"), index, self.total,
                                         error.get("error_file", "")))
+
+    def _failed_id(self, error: dict) -> str | None:
+        """The id ``ERRORS_FILE`` records ``error`` under, found by its error file (Tune's,
+        one a trial): the callback of a search begun before the record carried the id
+        passes the record alone.  None without an error file to match."""
+        if not error.get("error_file"):
+            return None
+        try:
+            errors = json.loads((self.out_dir / ERRORS_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        return next((k for k, v in errors.items() if isinstance(v, dict)
+                     and v.get("error_file") == error["error_file"]), None)
 
 
 def start_text(config: SearchConfig, out_dir: Path, resume: bool) -> str:
