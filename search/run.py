@@ -34,7 +34,7 @@ from cluster.train import check_storage_path
 from search.choices import DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
 from search.results import (append_result, failed_trial_line, pareto_front, plot_pareto,
                             read_results, stopped_early, trial_line)
-from search.space import HARDWARE_METRICS, load_space, parse_constraint, spec_key
+from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
 from search.trust import SEARCH_ID_FILE, check_trusted, forget_search, register_search
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
@@ -495,18 +495,38 @@ def save_space(out_dir: Path, space) -> Path:
     return write_text_atomic(Path(out_dir) / SPACE_FILE, text + "\n")
 
 
-def saved_space(out_dir: Path):
+def saved_space(out_dir: Path, check_family: bool = True):
     """The space saved by ``save_space`` in ``out_dir``; a missing or corrupt file is a
-    one-line error."""
+    one-line error.  ``check_family``: False for what reads the space without running the
+    search (its constraints and size, ``Space``'s check_family): its family is looked up in
+    ``synth.models``' registry (torch, ~2 s to import) only where it trains."""
     path = Path(out_dir) / SPACE_FILE
     if not path.is_file():
         raise UserError(f"cannot resume {out_dir}: no {SPACE_FILE} (the search space it "
                         f"started with); start a new search with another --out")
     try:
-        return searchable_space(load_space(json.loads(path.read_text())))
+        return searchable_space(Space(json.loads(path.read_text()),
+                                      check_family=check_family))
     except (OSError, ValueError, RecursionError):   # UserError and ConfigError are ValueErrors
         raise UserError(f"{path} is corrupt (not the search space the search started with); "
                         f"start a new search with another --out") from None
+
+
+def check_trials_family(out_dir: Path, space) -> None:
+    """The trials in ``out_dir``'s results are of the family of its saved ``space`` (read
+    unchecked: a finished search is summarized without looking the family up in
+    ``synth.models``, which imports torch): a space file edited since names another, and
+    is refused as ``saved_space`` refuses a corrupt one."""
+    table = read_results(Path(out_dir) / "results.parquet")
+    for spec in table["spec"]:
+        try:
+            family = json.loads(spec).get("family")
+        except (TypeError, ValueError, AttributeError):
+            family = None
+        if family != space.family:
+            raise UserError(f"{Path(out_dir) / SPACE_FILE} is corrupt (its family "
+                            f"{short_repr(space.family)} is not that of the search's trials, "
+                            f"{short_repr(family)}); start a new search with another --out")
 
 
 def space_members(out_dir: Path) -> int | None:
@@ -515,8 +535,7 @@ def space_members(out_dir: Path) -> int | None:
     path = Path(out_dir) / SPACE_FILE
     if not path.is_file():
         return None
-    members = saved_space(out_dir).members()
-    return None if members is None else len(members)
+    return saved_space(out_dir, check_family=False).count_members()
 
 
 def runnable_members(out_dir: Path, config: SearchConfig, enough: int) -> int | None:
@@ -895,14 +914,18 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     storage, name = tune_experiment(config, out_dir)
     experiment = f"{storage.rstrip('/')}/{name}"
     # the space the search started with, never config.space again: a relative path resumed
-    # from elsewhere was 'not found', or another file of that name was read
-    space = saved_space(out_dir)
-    check_constraints(space.constraints, config.hardware)   # the space's own, when it has some
+    # from elsewhere was 'not found', or another file of that name was read.  Its own
+    # constraints, when it has some, need the pricing the search may have turned off
+    unchecked = saved_space(out_dir, check_family=False)
+    check_constraints(unchecked.constraints, config.hardware)
     if resume and search_finished(out_dir, config):
+        check_trials_family(out_dir, unchecked)
         # nothing left for Tune to run: the summary of the saved results, without Ray, the
-        # searchers or the data set (loaded first, it and the searchers' imports took ~2 s of
-        # CPU to print a line); a data set changed since trains and scores nothing here
+        # searchers, the data set or torch (loaded first, the data set and the searchers'
+        # imports took ~2 s of CPU to print a line, torch for the space's family ~2 s more);
+        # a data set changed since trains and scores nothing here
         return summarize(out_dir, config, wall_seconds=time.perf_counter() - began)
+    space = saved_space(out_dir)        # checked against its family: the search trains it
     if resume and not _same_inputs(out_dir, config):
         named = (f"the teacher {config.teacher}, the set {config.data} or the data set "
                  f"{config.dataset}" if config.teacher else f"the data set {config.dataset}")
@@ -1154,7 +1177,7 @@ def search_constraints(out_dir: Path, config: SearchConfig) -> list:
     given = [parse_constraint(c) for c in config.constraints]
     if not (Path(out_dir) / SPACE_FILE).is_file():
         return given
-    return saved_space(out_dir).all_constraints(given)
+    return saved_space(out_dir, check_family=False).all_constraints(given)
 
 
 def saved_model_spec(row) -> str:

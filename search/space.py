@@ -459,11 +459,20 @@ def parse_constraint(text: str) -> Constraint:
 
 
 # --------------------------------------------------------------------------- the space
+def _families() -> dict:
+    from synth.models import list_families
+    return list_families()
+
+
 class Space:
     """A search space: a mapping of named choices, with or without a model family (see the
-    module docstring for the format)."""
+    module docstring for the format).  ``check_family``: False reads the definition alone,
+    its family a name not looked up, its ranges not checked against the family's, in
+    ``synth.models``' registry (which imports torch): what a finished search's summary reads
+    of its saved space (its constraints, ``count_members``) needs neither.  Such a space is
+    for reading; the search that runs loads its space checked."""
 
-    def __init__(self, definition: dict, where: str = "space"):
+    def __init__(self, definition: dict, where: str = "space", *, check_family: bool = True):
         if not isinstance(definition, dict):
             raise ConfigError(f"{where} must be a mapping of named choices (or of family, "
                               f"params, constraints), got {type(definition).__name__}")
@@ -492,10 +501,10 @@ class Space:
             params, prefix = definition, where
         self.family = definition.get("family") if structured else None
         if structured and (self.family is not None or "params" not in definition):
-            from synth.models import list_families
-            if not isinstance(self.family, str) or self.family not in list_families():
+            if not isinstance(self.family, str) or check_family and self.family not in \
+                    _families():
                 raise ConfigError(f"{where}.family must be one of "
-                                  f"{', '.join(sorted(list_families()))}, got {short_repr(self.family)}")
+                                  f"{', '.join(sorted(_families()))}, got {short_repr(self.family)}")
         if not isinstance(params, dict):
             raise ConfigError(f"{prefix} must be a mapping of named choices, got {short_repr(params)}")
         self.fixed: dict[str, Any] = {}
@@ -559,7 +568,8 @@ class Space:
                 raise ConfigError(f"{where}.constraints[{i}]: {e}") from None
         if self.constraints and self.family is None:
             raise ConfigError(f"{where}.constraints price a model: they need {where}.family")
-        if self.family is not None:  # reject keys the family does not know, once, here
+        if self.family is not None and check_family:   # reject keys the family does not
+            # know, once, here
             self._check_family_ranges(prefix)
             try:
                 self.sample(np.random.default_rng(0))
@@ -822,7 +832,13 @@ class Space:
             cached[limit] = self._enumerate(limit)
         return cached[limit]
 
-    def _enumerate(self, limit: int) -> list[dict] | None:
+    def count_members(self, limit: int = MAX_MEMBERS) -> int | None:
+        """``len(self.members(limit))`` (None where that is None), counted without making
+        each member's spec (a family's defaults, from ``synth.models``)."""
+        values = self._enumerate(limit, complete=False)
+        return None if values is None else len(values)
+
+    def _enumerate(self, limit: int, complete: bool = True) -> list[dict] | None:
         bound, options = 1, []
         for group in self._groups():
             lead = group[0]
@@ -849,7 +865,7 @@ class Space:
 
         def walk(i: int, values: dict) -> None:
             if i == len(options):
-                out.append(self.complete(values))
+                out.append(self.complete(values) if complete else values)
             elif not self._active(self._groups()[i][0], values):
                 walk(i + 1, values)
             else:
