@@ -780,8 +780,12 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         if m is not None and tuple(m.input_shape) != tuple(new.input_shape):
             raise UserError(f"{what} expects input {tuple(m.input_shape)}, data has "
                             f"{tuple(new.input_shape)}")
+    seen = seen_new_warning([("--model", model_path, model), ("--dense-model", dense_path, dense)],
+                            new, one)
     result = compare(model, old, new, config, dense_model=dense,
                      methods=tuple(methods) if methods else METHODS)
+    if seen:
+        result["warning"] = seen
     updated = result.pop("model")
     if out and updated is not None:
         updated = updated.cpu().eval()
@@ -831,6 +835,27 @@ def classes_missing(model, data: Dataset, name: str) -> str | None:
     return (f"{name} holds no sample of the model's class{'es' * (len(lacks) > 1)} "
             f"{short_repr(lacks)}: scored on the {len(data.class_names) - len(lacks)} of its "
             f"{len(data.class_names)} classes that it holds")
+
+
+def seen_new_warning(models, new: Dataset, one: bool) -> str | None:
+    """The warning (logged) when a model of ``models`` (``(option, path, model or None)``)
+    records ``new``'s set and split as the data it trained on (``trained_on``): the samples
+    the update takes as new were in its training split, so every method starts from a model
+    that has seen them.  ``nnsynth incremental --old wine --new wine`` of a model trained on
+    wine reported its old model at the target before any training and 'cost reduction 100.0%
+    vs from scratch' without a word.  None when no model did."""
+    said = [f"{option} {path}" for option, path, m in models
+            if m is not None and trained_on(m, new)]
+    if not said:
+        return None
+    where = (f"{new.name}'s training split, which the update splits into old and new" if one
+             else f"{new.name}, the new data")
+    line = (f"{' and '.join(said)} {'was' if len(said) == 1 else 'were'} trained on {where} "
+            f"(the checkpoint records {new.name}, split seed {new.seed}): the samples taken as "
+            f"new were trained on already, so the accuracies and costs do not measure learning "
+            f"new data; give a model trained on the old data alone")
+    log.warning("%s", line)
+    return line
 
 
 def trained_on(model, data: Dataset) -> bool:
