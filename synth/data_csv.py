@@ -12,7 +12,8 @@ import logging
 import os
 from pathlib import Path
 
-from synth.data_registry import missing_path, printable, register_dataset, shown
+from synth.data_registry import (first_repeated, missing_path, printable, register_dataset,
+                                  shown)
 from synth.data_tables import MAX_CSV_COLUMNS, _is_number, table_dataset
 from synth.dataset import Dataset
 from synth.errors import UserError
@@ -328,7 +329,7 @@ def _csv_columns(path: str):
                  "read", path, len(drop))
         table = table.select([i for i in range(table.num_columns) if i not in drop])
     names = table.schema.names
-    twice = next((i for i, n in enumerate(names) if n in names[:i]), None)
+    twice = first_repeated(names)
     if twice is not None:
         raise UserError(f"CSV data set {path}: its header gives the column "
                         f"{shown(printable(names[twice]), f'#{twice + 1}')} twice; rename one")

@@ -37,6 +37,17 @@ _RECORDED = contextvars.ContextVar("nnsynth_recorded_dataset", default=False)
 _WHOLE = contextvars.ContextVar("nnsynth_whole_dataset", default=False)
 
 
+def first_repeated(items) -> int | None:
+    """The index of the first item of ``items`` that an earlier one equals, else None; in
+    linear time (``n in names[:i]`` over 100,000 class names took 275 s)."""
+    seen = set()
+    for i, item in enumerate(items):
+        if item in seen:
+            return i
+        seen.add(item)
+    return None
+
+
 def register_dataset(name: str, description: str, prefixed: bool = False):
     """Decorator: ``name`` loads with ``fn(seed)``; prefixed ``name:<arg>`` with ``fn(arg, seed)``."""
     def wrap(fn):
@@ -299,7 +310,7 @@ def check_class_names(names, where: str, *, loaded: bool = False) -> None:
         if loaded and not n.strip():
             raise ConfigError(f"{where}: a class name is empty ({shown(n, f'class {i}')})")
     if loaded and len(set(names)) != len(names):
-        i = next(i for i, n in enumerate(names) if n in names[:i])
+        i = first_repeated(names)
         raise ConfigError(f"{where}: class name {shown(names[i], f'(class {i})')} is given "
                           f"twice; classes need distinct names")
 

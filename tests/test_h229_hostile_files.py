@@ -99,3 +99,61 @@ def test_a_plain_checkpoint_still_loads(tmp_path):
     path = _checkpoint(tmp_path / "c.pt", metrics={"test_acc": 0.5, "history": [[1, 2.5]]},
                        extra={"note": None, "flag": True})
     assert load_model(path).num_classes == 3
+
+
+# --------------------------------------------------------------------------- names given twice
+# A name given twice was found by ``n in names[:i]`` for each i: quadratic.  A Parquet set's
+# 100,000 class names (a 1 MB file) with the last a repeat took 275 s to refuse, a plain
+# table of 20,000 columns 10 s and one of 100,000 columns minutes.  Each case takes well
+# under a second now; TIME_BOUND leaves a wide margin for a loaded machine.
+TIME_BOUND = 3.0
+
+
+def _class_names_repeated(tmp_path: Path) -> str:
+    import json
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    k = 20_000
+    meta = {"input_shape": [4], "num_classes": k, "mean": [0.0] * 4, "std": [1.0] * 4,
+            "class_names": [f"c{i}" for i in range(k - 1)] + ["c0"]}
+    x = pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(40, np.float32)), 4)
+    table = pa.table({"x": x, "label": pa.array(np.arange(10) % 3)})
+    pq.write_table(table.replace_schema_metadata({b"nnsynth": json.dumps(meta).encode()}),
+                   tmp_path / "part.parquet")
+    return f"parquet:{tmp_path}"
+
+
+def _wide_parquet(tmp_path: Path) -> str:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    zeros = pa.array(np.zeros(1))
+    names = [f"c{i}" for i in range(20_000)] + ["label"]
+    pq.write_table(pa.Table.from_arrays([zeros] * len(names), names=names),
+                   tmp_path / "part.parquet")
+    return f"parquet:{tmp_path}"
+
+
+@pytest.mark.parametrize("make, phrase", [(_class_names_repeated, "given twice"),
+                                          (_wide_parquet, "columns; the limit is")],
+                         ids=["parquet-20k-class-names", "parquet-20k-columns"])
+def test_many_names_are_checked_in_linear_time(tmp_path, make, phrase):
+    import time
+
+    from synth.data import load_dataset
+    name = make(tmp_path)
+    start = time.perf_counter()
+    with pytest.raises(UserError) as e:
+        load_dataset(name)
+    seconds = time.perf_counter() - start
+    assert phrase in _one_line(e)
+    assert seconds < TIME_BOUND, seconds
+
+
+def test_first_repeated():
+    from synth.data_registry import first_repeated
+    assert first_repeated(["a", "b", "c"]) is None
+    assert first_repeated(["a", "b", "a", "b"]) == 2
+    assert first_repeated([]) is None
