@@ -370,12 +370,17 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
     # model's count (the history's) included the weights into units that feed nothing and
     # out of units that read nothing -- 31 where 6 remain (breast_cancer, scheme C, 10
     # epochs, 6 steps) -- and understated the reduction
-    live = connections(compact(copy.deepcopy(model).cpu().eval()))
+    compacted = compact(copy.deepcopy(model).cpu().eval())
+    live = connections(compacted)
     collapsed = one_class_warning(model, reduced)
     if collapsed:
         log.warning("%s", collapsed)
     return {**({"warning": collapsed} if collapsed else {}), "dataset": data.name, "reduce": config.reduce, "scheme": config.scheme,
             "features": d, "reduced_features": k, "hidden": widths,
+            # the synthesized MLP's live widths (its checkpoint's spec): ``hidden`` is step 2's
+            # compressed start, which the result and the checkpoint's metrics gave alone, so
+            # wine's [34, 17] stood beside a saved model of [21, 7] and 76 connections
+            "synthesized_hidden": list(compacted.spec["hidden"]),
             "baseline_connections": base_conn, "baseline_test_accuracy": base_acc,
             "connections": live, "test_accuracy": final["test_accuracy"],
             "reduction": base_conn / max(1, live),
