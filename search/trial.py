@@ -80,7 +80,11 @@ def real_data(dataset: str, seed: int, teacher: str | None = None, warn: bool = 
     printed 96%.  ``warn``: say in one line when ``dataset`` is the teacher's own set but
     not the data it was trained on (the search's driver asks; its trials do not)."""
     from synth.data import load_dataset
-    data = load_dataset(dataset, seed=seed)
+    return as_teacher_sees(load_dataset(dataset, seed=seed), teacher, warn)
+
+
+def as_teacher_sees(data, teacher: str | None, warn: bool = False):
+    """``real_data`` of ``data`` as ``load_dataset`` gave it."""
     if teacher:
         from synth.checkpoint import (in_model_columns, in_model_order, in_model_scale,
                                       read_checkpoint)
@@ -118,7 +122,7 @@ def train_candidate(config: dict, settings: dict) -> None:
     """The Tune function (see the module docstring)."""
     from ray import tune
     from cluster.connect import match_torch_threads
-    from synth.checkpoint import save_checkpoint
+    from synth.checkpoint import save_checkpoint, trained_record
     from synth.masked import sparse_flops
     from synth.models import build, count_flops, count_parameters
     from synth.train import TrainConfig, TrainingDiverged, evaluate, fit
@@ -139,7 +143,12 @@ def train_candidate(config: dict, settings: dict) -> None:
             _report({**row, DONE_KEY: True, "replayed": True})
         return
     spec = json.loads(config["spec"])
-    data = real_data(settings["dataset"], settings["data_seed"], settings.get("teacher"))
+    from synth.data import load_dataset
+    data = load_dataset(settings["dataset"], seed=settings["data_seed"])
+    # what `nnsynth eval --model <trial>.pt` reloads: the set its record names, split with its
+    # seed, as loaded (before a teacher's scaling), so eval can tell it was rewritten since
+    loaded_digest = data.digest()
+    data = as_teacher_sees(data, settings.get("teacher"))
     torch.manual_seed(settings["seed"])
     model = build(spec, data.input_shape, data.num_classes)
     loss_fn, train_xy, select, select_targets = _training_inputs(settings, data)
@@ -193,7 +202,7 @@ def train_candidate(config: dict, settings: dict) -> None:
               "nonzero_flops": sparse_flops(model, data.input_shape), **costs,
               "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt),
               "device": metrics["device"], "diverged_epoch": metrics.get("diverged_epoch")}
-    save_checkpoint(ckpt, model, dataset=data.metadata(), metrics=result,
+    save_checkpoint(ckpt, model, dataset=trained_record(data, loaded_digest), metrics=result,
                     extra={"role": "search trial"})
     result["wall_seconds"] = round(time.perf_counter() - start, 3)
     result["finished_at"] = time.time()
