@@ -110,6 +110,8 @@ def _canonical(func, args, kwargs) -> tuple[list, dict]:
 
 
 def _tensor_class(t: torch.Tensor) -> str:
+    if t.is_quantized:   # (a dequantize's input, h227)
+        return "quantized"
     return "bool" if t.dtype == torch.bool else (
         "float" if t.is_floating_point() or t.is_complex() else "int")
 

@@ -74,7 +74,9 @@ COPIES = {f: name for name in (
     # it keeps the dtype and device and still makes new storage (``memory_format=``,
     # ``copy=True``: as contiguous(memory_format=) and clone are); a cast stays free
     # (``_copy_op``)
-    "__deepcopy__", "to") for f in tensor_forms((name,), inplace=False)}
+    "__deepcopy__", "to",
+    # (h227: free) a quantized tensor's integers copied out as a tensor of their own
+    "int_repr") for f in tensor_forms((name,), inplace=False)}
 COPIES[torch.nn.functional.unfold] = "unfold"   # im2col: each window's values copied out
 COPIES[torch.nn.functional.one_hot] = "one_hot"   # its indices read, its rows written
 # (h203) an unpooling's values scattered into its zeroed output (its indices read); a fold

@@ -87,8 +87,9 @@ UNPRICED_FUNCS = frozenset(f for f in (
         "fbgemm_linear_int8_weight_fp32_activation", "quantized_lstm", "quantized_gru",
         "quantized_lstm_cell", "quantized_gru_cell", "quantized_rnn_relu_cell",
         "quantized_rnn_tanh_cell", "quantized_batch_norm", "quantized_max_pool1d",
-        "quantized_max_pool2d", "quantized_max_pool3d", "quantize_per_tensor",
-        "quantize_per_tensor_dynamic", "quantize_per_channel", "dequantize",
+        "quantized_max_pool2d", "quantized_max_pool3d",
+        # (quantize_per_tensor/_channel/_dynamic and dequantize are priced since h227:
+        # element-wise, hwsim.pointwise)
         "fused_moving_avg_obs_fake_quant", "kl_div", "binary_cross_entropy_with_logits",
         "hinge_embedding_loss", "margin_ranking_loss", "poisson_nll_loss",
         "cosine_embedding_loss", "triplet_margin_loss", "rrelu", "threshold",

@@ -181,6 +181,8 @@ def _argument(d, gen: torch.Generator):
     of its shape and class drawn from ``gen``, a dtype, or the value."""
     if d[0] == "tensor":
         t = torch.randn(d[1], generator=gen)
+        if d[2] == "quantized":   # (8-bit, a scale of 1/16)
+            return torch.quantize_per_tensor(t, 1 / 16, 128, torch.quint8)
         return t > 0 if d[2] == "bool" else (t * 4).to(torch.int64) if d[2] == "int" else t
     if d[0] == "dtype":
         return getattr(torch, d[1])
@@ -198,6 +200,8 @@ def _loss_inputs(kind: str, args: list, gen: torch.Generator) -> None:
         args[:2] = [torch.rand(a.shape, generator=gen) for a in args[:2]]
     elif kind == "gaussian_nll_loss" and len(args) > 2:
         args[2] = args[2].abs() + 0.1
+    elif kind == "quantize_per_channel" and len(args) > 2:   # positive scales, small zero
+        args[1], args[2] = args[1].abs() + 0.01, args[2].abs() % 64   # points
 
 
 def _eltwise(op: Op, g: dict, x, gen: torch.Generator):

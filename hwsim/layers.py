@@ -11,6 +11,7 @@ import math
 import torch
 from torch import nn
 
+from hwsim.arithmetic import arithmetic_op
 from hwsim.attention import attention_ops
 from hwsim.op import FP32_BYTES, NORM_OPS_PER_ELEMENT, Op, lookup_elems, make_op
 from hwsim.recurrent import RNNS, rnn_ops
@@ -127,12 +128,38 @@ def op_from_module(name: str, m: nn.Module, x: torch.Tensor, y, args=(), kwargs=
     made)."""
     if isinstance(m, nn.MultiheadAttention):
         return attention_ops(name, m, list(mha_calls), run)
+    if isinstance(m, QUANT_STUBS):   # the function it calls, its arguments its settings
+        return (arithmetic_op(name, torch.dequantize, (x,), {}, y) if isinstance(m, _nnq.DeQuantize)
+                else arithmetic_op(name, torch.quantize_per_tensor,
+                                   (x, float(m.scale), int(m.zero_point), m.dtype), {}, y))
+    m = float_twin(m)
     op = module_op(name, m, x, y)
     if isinstance(op, Op) and isinstance(m, nn.EmbeddingBag):
         psw = (kwargs or {}).get("per_sample_weights", args[2] if len(args) > 2 else None)
         if psw is not None:
             return _weighted_bag(op, m, geometry(m))
     return dataclasses.replace(op, geometry=geometry(m)) if isinstance(op, Op) else op
+
+
+def float_twin(m: nn.Module) -> nn.Module:
+    """A quantized layer (``QUANTIZED``: torch.ao.nn.quantized's Linear and convolutions,
+    their dynamic forms) as the float layer of its settings, its weights dequantized (their
+    zeros the layer's); any other module itself."""
+    cls = next((f for q, f in QUANTIZED.items() if isinstance(m, q)), None)
+    if cls is None:
+        return m
+    w, b = m.weight().dequantize(), m.bias()
+    if cls is nn.Linear:
+        twin = nn.Linear(m.in_features, m.out_features, bias=b is not None, device="meta")
+    else:
+        extra = {"output_padding": m.output_padding} if issubclass(cls, CONVT) else {}
+        twin = cls(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride,
+                   padding=m.padding, dilation=m.dilation, groups=m.groups,
+                   bias=b is not None, padding_mode=m.padding_mode, device="meta", **extra)
+    twin.weight = nn.Parameter(w.detach(), requires_grad=False)
+    if b is not None:
+        twin.bias = nn.Parameter(b.detach(), requires_grad=False)
+    return twin
 
 
 def _weighted_bag(op: Op, m: nn.EmbeddingBag, geo: tuple) -> Op:
@@ -333,6 +360,20 @@ def _embedding_op(name: str, m: nn.Module, x: torch.Tensor, y) -> Op:
 
 
 # leaf modules that do no arithmetic at inference (a reshape, the identity, a dropout); any
+# quantized layers (torch.ao.nn.quantized, static and dynamic): their weights packed, no
+# Parameter, so a dynamic quantized Linear (a Module holding its packed weights as a child)
+# ran its kernel outside any layer and was free, and a static one's quantized input was
+# refused (h227).  Each is priced as the float layer of its settings and dequantized
+# weights (``float_twin``).  The hardware models have one operand width for every op
+# (accel's precision_bits, SPRING's fixed point), no per-layer bit width: an 8-bit layer
+# costs there what its float twin does.  Quantize and DeQuantize are the element-wise
+# quantize_per_tensor and dequantize (``hwsim.pointwise``).  Any other quantized layer
+# (a dynamic LSTM, a quantized Embedding) calls a kernel extract refuses in one line.
+_nnq = torch.ao.nn.quantized
+QUANTIZED = {_nnq.Linear: nn.Linear, _nnq.Conv1d: nn.Conv1d, _nnq.Conv2d: nn.Conv2d,
+             _nnq.Conv3d: nn.Conv3d, _nnq.ConvTranspose1d: nn.ConvTranspose1d,
+             _nnq.ConvTranspose2d: nn.ConvTranspose2d, _nnq.ConvTranspose3d: nn.ConvTranspose3d}
+QUANT_STUBS = (_nnq.Quantize, _nnq.DeQuantize)
 # other leaf module extract() has no op for is refused (a user's own layer,
 # synth.sparse_exec.CSRLinear were left out of the price silently; Upsample, PixelShuffle,
 # 3-d pools and activations such as PReLU, LogSoftmax, Softplus are priced)
@@ -351,5 +392,6 @@ KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and
                 "x ** 2, exp, clamp, where, comparisons; reductions such as mean, sum, max, "
                 "var, norm; sorts such as sort, topk, median, unique; losses such as "
                 "mse_loss, cross_entropy; cat, stack, copies, scatters, fills and random "
-                "draws); "
+                "draws); quantized Linear and convolutions (torch.ao.nn.quantized, as "
+                "their float layers), Quantize, DeQuantize; "
                 "Flatten, Identity, Dropout and views (reshape, permute, slices) are free")

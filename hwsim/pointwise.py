@@ -105,6 +105,15 @@ _POINTWISE = (
     # the scale back
     ("fake_quantize_per_tensor_affine", 4, ("fake_quantize_per_tensor_affine",)),
     ("fake_quantize_per_channel_affine", 4, ("fake_quantize_per_channel_affine",)),
+    # (h227: refused before) a quantization a value: a scale, a rounding (the zero point added)
+    # and a clamp; a dynamic one's range first (a min and a max compare a value); a
+    # dequantization: the zero point subtracted and the scale.  The hardware models price
+    # every op at their own operand width (accel's precision_bits, SPRING's fixed point):
+    # the integer values a quantized tensor holds cost what a float's do there.
+    ("quantize_per_tensor", 3, ("quantize_per_tensor",)),
+    ("quantize_per_channel", 3, ("quantize_per_channel",)),
+    ("quantize_per_tensor_dynamic", 5, ("quantize_per_tensor_dynamic",)),
+    ("dequantize", 2, ("dequantize",)),
     # a complex number made of two parts (a copy a value); of a magnitude and angle (a
     # cosine and a sine, each scaled)
     ("complex", 1, ("complex",)), ("polar", 2, ("polar",)),

@@ -67,12 +67,14 @@ class FunctionCatcher(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        called = func
         with own_code(self.state):
+            func = torch_form(func)   # an op of torch.ops called: the torch function it is
             _check_not_nested(func, (*args, *kwargs.values()))
             act, sparsity, arith = self._before(func, args, kwargs)
         self.state["calls"] += 1
         try:
-            out = _call_user(func, args, kwargs)
+            out = _call_user(called, args, kwargs)
         finally:
             self.state["calls"] -= 1
         with own_code(self.state):
@@ -90,6 +92,11 @@ class FunctionCatcher(TorchFunctionMode):
         add's the same (both operands); the attention bounds, checked before the call
         runs."""
         top = self.state["depth"] == 0 and not self.state["cells"]
+        if isinstance(func, _OPS) and top and not self.state["hooks"]:
+            # (an op of torch.ops no torch function is: a custom op, torchvision's, a
+            # quantized kernel, a torch module's too: torch.ao's dynamic quantized Linear
+            # calls quantized.linear_dynamic; each was free, h227)
+            self.state["unpriced"].setdefault(f"torch.ops.{func}()", "called outside a layer")
         act = functional_module(func, args, kwargs) if top else None
         if func is SDPA and top:
             _check_sdpa(args, kwargs)
@@ -152,6 +159,30 @@ class FunctionCatcher(TorchFunctionMode):
             # the first, and a later in-place ReLU the sum)
             self.state["adds"].append((self.state["order"], out, args[0], args[1], sparsity))
             self.state["order"] += 1
+
+
+_OPS = (torch._ops.OpOverload, torch._ops.OpOverloadPacket)
+
+
+def torch_form(func):
+    """The torch function an operator of ``torch.ops.aten`` called in a forward is (aten.mm,
+    aten.mm.default: torch.mm; aten.add_: Tensor.add_; aten.linear: F.linear's
+    torch._C._nn.linear), priced as that function is; ``func`` itself for any other
+    call.  A mode sees them with the operator as its function, which no table of hwsim's
+    held: ``torch.ops.aten.mm(x, w)``, ``torch.ops.aten.exp(x)`` in a forward were free
+    (h227).  An operator of another namespace, or an aten one no torch function is, stays
+    itself: ``FunctionCatcher`` refuses it outside a layer."""
+    if not isinstance(func, _OPS):
+        return func
+    packet = func.overloadpacket if isinstance(func, torch._ops.OpOverload) else func
+    namespace, _, name = str(getattr(packet, "_qualified_op_name", "")).partition("::")
+    if namespace != "aten":
+        return func
+    for owner in (torch, torch._C._nn, torch.Tensor):
+        form = getattr(owner, name, None)
+        if callable(form) and not isinstance(form, type):
+            return form
+    return func
 
 
 # Host data made a tensor in a forward is a copy to the device (``hwsim.copies.FROM_HOST``:

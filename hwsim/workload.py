@@ -49,7 +49,7 @@ from torch.overrides import TorchFunctionMode
 
 from hwsim.attention import MHA_FUNC, SDPA, attention_call_ops, mha_work, sdpa_ops, sdpa_work
 from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
-                          LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED,
+                          LRN_OPS_PER_ELEMENT, NORM_OPS_PER_ELEMENT, NORMS, PRICED, QUANTIZED,
                           conv_padding_op, geometry, lp_pool_elems, op_from_module,
                           resample_elems)
 from hwsim.meta_shapes import shape_on_meta
@@ -236,7 +236,9 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         real_children = [n for n, _ in m.named_children() if n != "parametrizations"]
         # (an attention's out_proj is no call of its own: F.multi_head_attention_forward
         # reads its weight)
-        is_leaf = not real_children or isinstance(m, (nn.RNNBase, nn.MultiheadAttention))
+        # (a quantized Linear holds its packed weights as a child: ``QUANTIZED``)
+        is_leaf = not real_children or isinstance(m, (nn.RNNBase, nn.MultiheadAttention,
+                                                      *QUANTIZED))
         if ".parametrizations." in f".{name}.":
             continue
         if is_leaf:

@@ -318,10 +318,13 @@ def test_element_functions_by_hand():
                                          ).repeat(1, 4, 1, 1).view(BATCH, WIDTH),
     lambda y, z: y.qr()[0].repeat(1, 8),
     lambda y, z: torch.kl_div(y, z, 1) * y,
-    lambda y, z: torch.dequantize(torch.quantize_per_tensor(y, 0.1, 0, torch.qint8)),
+    # (quantize_per_tensor and dequantize are priced since h227; a quantized kernel is not)
+    lambda y, z: torch.ops.quantized.add(torch.quantize_per_tensor(y, 0.1, 0, torch.quint8),
+                                         torch.quantize_per_tensor(z, 0.1, 0, torch.quint8),
+                                         0.2, 0).dequantize(),
 ], ids=["dot", "Tensor.addmm", "cdist", "fft", "vecdot", "inv", "det", "svd", "addmm_",
         "torch.batch_norm", "torch.convolution", "lstm_cell", "fractional_max_pool2d",
-        "Tensor.qr", "torch.kl_div", "quantize_per_tensor"])
+        "Tensor.qr", "torch.kl_div", "quantized.add"])
 def test_products_no_op_records_are_refused(call):
     """A product, distance matrix or transform called in a forward is refused in one line,
     as torch.matmul is (it was priced free)."""
