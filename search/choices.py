@@ -11,6 +11,11 @@ MIN_ROWS = 2   # a predictor needs two (architecture, accuracy) results to fit
 # to within 1 and 0.5 pt of the best on every tabular benchmark of
 # benchmarks/results/search_efficiency.md, at ~20-30 ms a suggestion
 DEFAULT_SEARCHER = "localbo"
+# The key of a trial's last report (its final result; the reports before are per epoch, for
+# ASHA): here, not beside the searchers that read it, so the trial (search.trial) and what
+# imports it (a new search's checks of its space and data) do not import the searchers,
+# Ray Tune's Searcher with them (~2.5 s), for a constant
+DONE_KEY = "trial_final"
 
 
 def check_n_initial(n_initial: int, uses_predictor: bool = True) -> None:

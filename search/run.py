@@ -169,7 +169,7 @@ class ResultsCallback:
     def __new__(cls, path: str):
         from ray.tune import Callback
 
-        from search.searchers import DONE_KEY
+        from search.choices import DONE_KEY
 
         class _Results(Callback):
             def __init__(self, path):

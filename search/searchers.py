@@ -56,7 +56,7 @@ from typing import Any, Sequence
 import numpy as np
 from ray.tune.search import Searcher
 
-from search.choices import PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
+from search.choices import DONE_KEY, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
 from search.costs import CostModel, seek_feasible
 from search.evolution import EvolutionConfig, evolve, evolve_rows, sample_feasible
 from search.feasibility import figure, ok_many, penalized, violation
@@ -69,7 +69,6 @@ from synth.config import check_choice, check_range, short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import atomic_path
 
-DONE_KEY = "trial_final"   # set in a trial's last report
 FULL_BUDGET = 0            # the budget of a trial's last report (lower budgets: its epoch)
 
 

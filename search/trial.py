@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from search.results import read_results
-from search.searchers import DONE_KEY
+from search.choices import DONE_KEY
 from search.space import spec_key
 
 
