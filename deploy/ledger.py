@@ -18,11 +18,16 @@ from typing import Callable
 from deploy.run_config import STAGES, RunConfig
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.files import write_json_atomic
+from synth.files import printable, write_json_atomic
 
 LEDGER = "ledger.json"
 LEDGER_VERSION = 1
 MAX_LEDGER_BYTES = 16 << 20   # a ledger of five stages is a few kB
+
+
+# The keys of a stage's outputs that name files it made (relative to the run directory),
+# which the stages after it read when it is skipped (``RunContext.output``).
+OUTPUT_PATHS = ("checkpoint", "dataset", "results", "pareto", "image_grid")
 
 
 class Ledger:
@@ -46,9 +51,41 @@ class Ledger:
                     and not isinstance(e.get("seconds"), bool) for e in self.stages.values()):
                 raise self._corrupt("its stages must map each stage to its fingerprint, "
                                     "outputs and seconds")
+            for stage, entry in self.stages.items():
+                self._check_entry(stage, entry)
             started, failed = data.get("started"), data.get("failed")
             self.started = started if isinstance(started, dict) else {}
             self.failed = failed if isinstance(failed, dict) else None
+            for stage, made_from in self.started.items():   # what a stage began from
+                self._check_made_from(f"started.{printable(stage)[:40]}", made_from)
+
+    def _check_entry(self, stage, entry: dict) -> None:
+        """A finished stage's record has what the stages after it read: its made_from a
+        mapping (``changes``: a list was an AttributeError traceback), the files it made
+        (OUTPUT_PATHS) named by relative paths inside the run directory, its summary a
+        mapping: a skipped stage's outputs are read as they are recorded."""
+        where = f"stages.{printable(stage)[:40]}"
+        self._check_made_from(f"{where}.made_from", entry.get("made_from", {}))
+        outputs = entry["outputs"]
+        if not isinstance(outputs.get("summary", {}), dict):
+            raise self._corrupt(f"{where}.outputs.summary must be a mapping")
+        for key in OUTPUT_PATHS:
+            name = outputs.get(key)
+            if name is None:
+                continue
+            if not (isinstance(name, str) and name and not Path(name).is_absolute()
+                    and ".." not in Path(name).parts):
+                raise self._corrupt(f"{where}.outputs.{key} must name a file in the run "
+                                    f"directory, got {short_repr(name, 60)}")
+
+    def _check_made_from(self, where: str, made_from) -> None:
+        """``made_from`` (a record of what a stage began from, read by ``changes``) is a
+        mapping, and so are its config and inputs where present."""
+        if not isinstance(made_from, dict):
+            raise self._corrupt(f"{where} must be a mapping")
+        for key in ("config", "inputs"):
+            if not isinstance(made_from.get(key, {}), dict):
+                raise self._corrupt(f"{where}.{key} must be a mapping")
 
     def _corrupt(self, why: str) -> UserError:
         return UserError(f"{self.path} is corrupt ({why}); delete it to start the run over")

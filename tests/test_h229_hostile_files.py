@@ -157,3 +157,60 @@ def test_first_repeated():
     assert first_repeated(["a", "b", "c"]) is None
     assert first_repeated(["a", "b", "a", "b"]) == 2
     assert first_repeated([]) is None
+
+
+# --------------------------------------------------------------------------- run ledger
+def _ledger(stage_entry: dict | None = None, started=None) -> dict:
+    entry = {"fingerprint": "f", "outputs": {"checkpoint": "teacher.pt"}, "seconds": 1.0,
+             "made_from": {"config": {}, "inputs": {}}}
+    return {"version": 1, "stages": {"teacher": {**entry, **(stage_entry or {})}},
+            "started": started if started is not None else {"teacher": {"config": {}}}}
+
+
+LEDGER_CASES = {
+    # nnsynth run read it as a mapping: AttributeError: 'list' object has no attribute 'get'
+    "made-from-list": (_ledger({"made_from": [1]}), "made_from must be a mapping"),
+    "made-from-inputs-list": (_ledger({"made_from": {"inputs": ["teacher"]}}),
+                              "inputs must be a mapping"),
+    "started-entry-string": (_ledger(started={"search": "x"}), "started.search"),
+    # a skipped stage's files are read from here: a number was a TypeError, and an absolute
+    # path or one with .. read a file outside the run directory
+    "checkpoint-number": (_ledger({"outputs": {"checkpoint": 5}}), "outputs.checkpoint"),
+    "checkpoint-absolute": (_ledger({"outputs": {"checkpoint": "/etc/passwd"}}),
+                            "outputs.checkpoint"),
+    "checkpoint-dotdot": (_ledger({"outputs": {"checkpoint": "../other/teacher.pt"}}),
+                          "outputs.checkpoint"),
+    "pareto-number": (_ledger({"outputs": {"checkpoint": "t.pt", "pareto": 7}}),
+                      "outputs.pareto"),
+    "summary-list": (_ledger({"outputs": {"checkpoint": "t.pt", "summary": [1]}}),
+                     "outputs.summary must be a mapping"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LEDGER_CASES))
+def test_a_malformed_ledger_is_one_line(tmp_path, case):
+    import json
+
+    from deploy.ledger import Ledger
+    data, phrase = LEDGER_CASES[case]
+    (tmp_path / "ledger.json").write_text(json.dumps(data))
+    with pytest.raises(UserError) as e:
+        Ledger(tmp_path)
+    text = _one_line(e)
+    assert phrase in text and "ledger.json is corrupt" in text, text
+
+
+def test_a_ledger_nnsynth_wrote_still_loads(tmp_path):
+    from deploy.ledger import Ledger
+    ledger = Ledger(tmp_path)
+    made_from = {"config": {"seed": 0}, "inputs": {"teacher": "abc"}}
+    ledger.begin("teacher", made_from)
+    ledger.record("teacher", "f", {"checkpoint": "teacher.pt", "parameters": 5}, 1.0,
+                  made_from=made_from)
+    ledger.begin("synthesis", made_from)
+    ledger.record("synthesis", "g", {"dataset": "synthetic", "summary": {"images": 10},
+                                     "image_grid": "images.png"}, 2.0, made_from=made_from)
+    ledger.fail("search", RuntimeError("stopped"))
+    again = Ledger(tmp_path)
+    assert again.stages["teacher"]["outputs"]["checkpoint"] == "teacher.pt"
+    assert again.failed["stage"] == "search"
