@@ -72,7 +72,9 @@ UNPRICED_FUNCS = frozenset(f for f in (
     *(getattr(torch.Tensor, n, None) for n in (
         "cholesky_inverse", "cholesky_solve", "lu_solve", "qr", "slogdet", "triangular_solve",
         "geqrf", "orgqr", "ormqr", "lstsq", "solve", "eig", "corrcoef", "cov", "stft",
-        "istft")),
+        "istft",
+        # (h227: free) a Python function run on each value (CPU tensors only)
+        "apply_", "map_", "map2_")),
     *(getattr(torch.linalg, n, None) for n in ("ldl_factor", "ldl_factor_ex", "ldl_solve",
                                                "lu_factor_ex")),
     *(getattr(torch, n, None) for n in (

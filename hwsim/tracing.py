@@ -71,6 +71,7 @@ class FunctionCatcher(TorchFunctionMode):
         with own_code(self.state):
             func = torch_form(func)   # an op of torch.ops called: the torch function it is
             _check_not_nested(func, (*args, *kwargs.values()))
+            _check_not_transformed(func, (*args, *kwargs.values()))
             act, sparsity, arith = self._before(func, args, kwargs)
         self.state["calls"] += 1
         try:
@@ -258,6 +259,7 @@ def _unseen_constructors(step: int) -> None:
             _undo.extend((ns, name, o, _seen(o)) for ns, name, o in _bound_globals())
             for ns, name, _, wrapper in _undo:
                 ns[name] = wrapper
+            _SCRIPTED.__call__ = _scripted_call
             lib = torch.library.Library("aten", "IMPL")
             _lift_library.append(lib)
             for key in _LIFT_KEYS:
@@ -267,8 +269,37 @@ def _unseen_constructors(step: int) -> None:
                 ns, name, original, wrapper = _undo.pop()
                 if ns.get(name) is wrapper:
                     ns[name] = original
+            _SCRIPTED.__call__ = _SCRIPTED_CALL
             while _lift_library:
                 _lift_library.pop()._destroy()
+
+
+def _forwards_own(state) -> bool:
+    """Whether a forward's own code outside its layers runs (no layer, recurrent cell, call
+    the catcher passed on, hook or code of hwsim's)."""
+    return state is not None and not (state["calls"] or state["own"] or state["depth"]
+                                      or state["cells"] or state["hooks"])
+
+
+def _running_state():
+    """The state of the FunctionCatcher running on this thread (None: none)."""
+    states = getattr(_catching, "states", None)
+    return states[-1] if states else None
+
+
+# A TorchScript function (torch.jit.script of a function, torch.jit.trace of one) runs its
+# ops in TorchScript, where no mode sees them: one called in a forward was free (h227).  While
+# a FunctionCatcher runs, calling one in a forward's own code is refused in one line.
+_SCRIPTED = torch.jit.ScriptFunction
+_SCRIPTED_CALL = _SCRIPTED.__call__
+
+
+def _scripted_call(self, *args, **kwargs):
+    if _forwards_own(_running_state()):
+        raise Refusal(f"hwsim cannot price TorchScript function {self.name!r} called in a "
+                      f"forward: its ops run in TorchScript, where hwsim does not see them "
+                      f"(call the Python function it was made from)")
+    return _SCRIPTED_CALL(self, *args, **kwargs)
 
 
 def _lifted(t: torch.Tensor) -> torch.Tensor:
@@ -276,14 +307,26 @@ def _lifted(t: torch.Tensor) -> torch.Tensor:
     forward's own code outside its layers on a thread where a FunctionCatcher runs and
     outside any call that catcher sees (``calls``: that call's op counts it) or hwsim's own
     code, the host copy it makes (``hwsim.copies.host_op``)."""
-    states = getattr(_catching, "states", None)
-    state = states[-1] if states else None
-    if state is not None and not (state["calls"] or state["own"] or state["depth"]
-                                  or state["cells"] or state["hooks"]):
+    state = _running_state()
+    if _forwards_own(state):
         with own_code(state):
             state["acts"].append((state["order"], host_op(f"copy#{len(state['acts'])}", t)))
             state["order"] += 1
     return t
+
+
+def _check_not_transformed(func, values) -> None:
+    """A tensor of a torch.func transform (torch.vmap's batched tensor, torch.func.grad's)
+    among a call's arguments is refused in one line: its calls show one sample's shapes (a
+    vmap over the batch would be priced for one sample) and a transform's own work (grad's
+    backward pass) no mode sees; hwsim's own measures of one failed extract with its
+    traceback (vmap: '.item() on a Tensor', h227)."""
+    flat = [t for v in values for t in (v if isinstance(v, (tuple, list)) else (v,))]
+    if any(isinstance(t, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(t)
+           for t in flat):
+        raise Refusal(f"hwsim cannot price {getattr(func, '__name__', 'a call')}() inside a "
+                      f"torch.func transform (vmap, grad, jacrev...): its calls show one "
+                      f"sample's shapes and no mode sees the transform's own work")
 
 
 def _check_not_nested(func, values, made: bool = False) -> None:

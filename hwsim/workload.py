@@ -115,6 +115,18 @@ def _layer_input(args: tuple, kwargs: dict):
     return args[0] if args else next(iter((kwargs or {}).values()), None)
 
 
+def _check_not_scripted(model: nn.Module) -> None:
+    """A TorchScript module in the model (torch.jit.script or trace of one) is refused in one
+    line: it runs its ops where no mode or hook of hwsim's sees them (a traced one was free,
+    a scripted one failed registering hwsim's hooks with a traceback, h227)."""
+    for n, m in model.named_modules():
+        if isinstance(m, torch.jit.ScriptModule):
+            raise UserError(f"hwsim cannot price {short_repr(n or type(m).__name__)} "
+                            f"({type(m).__name__}): a TorchScript module runs its ops where "
+                            f"hwsim does not see them (price the Python module it was made "
+                            f"from)")
+
+
 def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tensor | None = None,
             seed: int = 0) -> list[Op]:
     """The model's operations for one batch of ``batch`` samples of ``input_shape``.
@@ -122,6 +134,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     ``inputs`` (a real batch, e.g. validation images) makes activation sparsity a
     measurement on data; without it a seeded N(0, 1) batch is used."""
     input_shape = tuple(int(s) for s in input_shape)
+    _check_not_scripted(model)
     if inputs is None:
         if batch < 1:
             check_range("batch", batch, 1, None, integer=True)
@@ -348,6 +361,7 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
         elif isinstance(m, nn.MultiheadAttention):   # its work: its functional call's
             inside[0] -= 1                              # (_SdpaCounter)
 
+    _check_not_scripted(model)   # (its hooks cannot be registered: those before it leaked)
     hooks = [m.register_forward_hook(hook, with_kwargs=True) for m in model.modules()]
     hooks += [m.register_forward_pre_hook(enter) for m in model.modules()]
     modes = module_modes(model)

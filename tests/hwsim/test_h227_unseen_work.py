@@ -1,0 +1,87 @@
+"""h227: work a forward did where hwsim did not see it.
+
+- a TorchScript submodule (torch.jit.trace of a module) was free: its ops run in TorchScript,
+  no hook or mode sees them (a model of Linear(16, 32) + ReLU traced cost its head alone);
+  a scripted one failed extract with a traceback (register_forward_hook is not supported on
+  ScriptModules).  Both are refused in one line naming the module.
+- a TorchScript function (torch.jit.script or trace of a function) called in a forward was
+  free: refused in one line.
+- torch.vmap / torch.func.grad in a forward: vmap failed extract with hwsim's own traceback
+  (.item() on a batched tensor; its calls show one sample's shapes), grad priced its forward
+  calls alone: both refused in one line.
+- Tensor.apply_ / map_ (a Python function run on each value) were free: refused.
+"""
+import pytest
+import torch
+from torch import nn
+
+from hwsim import extract
+from hwsim.workload import sample_work
+from synth.errors import UserError
+from tests.hwsim.test_h193_forward_functions import Net
+from tests.hwsim.test_h209_forward_functions import B
+
+
+class _Outer(nn.Module):
+    def __init__(self, sub):
+        super().__init__()
+        self.sub, self.h = sub, nn.Linear(32, 4)
+
+    def forward(self, x):
+        return self.h(self.sub(x))
+
+
+def _body():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(16, 32), nn.ReLU())
+
+
+def _scale(x):
+    return x.exp() * 2.0
+
+
+def _one_line(call):
+    with pytest.raises(UserError) as e:
+        call()
+    assert "\n" not in str(e.value)
+    return str(e.value)
+
+
+def test_torchscript_modules_are_refused_in_one_line():
+    plain = extract(_Outer(_body()), (16,), batch=B)
+    assert [o.name for o in plain] == ["sub.0", "sub.1", "h"]
+    traced = _Outer(torch.jit.trace(_body(), torch.randn(2, 16)))
+    scripted = _Outer(torch.jit.script(_body()))
+    for model in (traced, scripted, torch.jit.script(_body())):
+        msg = _one_line(lambda model=model: extract(model, (16,), batch=B))
+        assert "TorchScript module" in msg
+    assert "'sub' (TopLevelTracedModule)" in _one_line(lambda: extract(traced, (16,)))
+    _one_line(lambda: sample_work(scripted, (16,)))
+    # no hook of hwsim's left on the model (sample_work's leaked before the one it failed on)
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in traced.modules()
+                   if not isinstance(m, torch.jit.ScriptModule))
+
+
+def test_torchscript_functions_called_in_a_forward_are_refused():
+    scripted = torch.jit.script(_scale)
+    traced = torch.jit.trace(_scale, torch.randn(2, 3))
+    for fn in (scripted, traced):
+        msg = _one_line(lambda fn=fn: extract(Net(lambda y, z: fn(y)), (16,), batch=B))
+        assert "TorchScript function" in msg
+    # outside extract, and as a layer's own code, it is torch's
+    assert torch.equal(scripted(torch.zeros(2)), torch.full((2,), 2.0))
+    assert torch.jit.ScriptFunction.__call__.__qualname__ != "_scripted_call"
+
+
+def test_torch_func_transforms_are_refused_in_one_line():
+    for call in (lambda y, z: torch.vmap(lambda t: t.exp())(y),
+                 lambda y, z: torch.func.grad(lambda t: t.exp().sum())(y)):
+        assert "torch.func transform" in _one_line(
+            lambda call=call: extract(Net(call), (16,), batch=B))
+
+
+def test_python_functions_on_each_value_are_refused():
+    for call in (lambda y, z: y.apply_(lambda v: v * 2),
+                 lambda y, z: y.map_(z, lambda a, b: a * b)):
+        assert "called outside a layer" in _one_line(
+            lambda call=call: extract(Net(call), (16,), batch=B))
