@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.files import atomic_path
+from synth.files import atomic_path, printable
 
 # The columns of results.parquet, in order (units in the names or comments).
 COLUMNS = {
@@ -146,10 +146,13 @@ def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
     return "  ".join([*parts, spec])
 
 
-def failed_trial_line(spec, index: int, total: int, error_file: str = "") -> str:
-    """A trial that failed (Tune's ERROR state), as the search's progress shows it."""
+def failed_trial_line(spec, index: int, total: int, error_file: str = "",
+                      reason: str = "") -> str:
+    """A trial that failed (Tune's ERROR state), as the search's progress shows it:
+    ``reason``, the error's last line (its traceback is in ``error_file``)."""
     where = f"  (its error: {error_file})" if error_file else ""
-    return f"trial {index}/{total}  failed  {spec_text(spec)}{where}"
+    why = f"  {printable(reason)}" if reason else ""
+    return f"trial {index}/{total}  failed  {spec_text(spec)}{why}{where}"
 
 
 def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy") -> pd.DataFrame:

@@ -178,13 +178,26 @@ class ResultsCallback:
             def on_trial_error(self, iteration, trials, trial, **info):
                 errors_path = Path(self.path).parent / ERRORS_FILE
                 errors = json.loads(errors_path.read_text()) if errors_path.is_file() else {}
-                error = getattr(trial, "error_file", None) or ""
+                error = staged = getattr(trial, "error_file", None) or ""
+                # Tune's copy in the search's storage (when a local folder): the one Tune
+                # names is in the driver's staging folder under Ray's session folder, /tmp,
+                # which is Ray's (written inline, as the rest: this class is pickled with the
+                # search, and a name it used that an nnsynth resuming it lacks would fail)
+                stored = getattr(trial, "path", None)
+                if error and isinstance(stored, str) and os.path.isdir(stored):
+                    error = os.path.join(stored, os.path.basename(error))
                 errors[trial.trial_id] = {"spec": trial.config.get("spec"),
                                           "error_file": str(error)}
                 write_json_atomic(errors_path, errors)
-                # its id in the record shown (not a new argument: an nnsynth before it
-                # restoring this pickled callback passes the record on as it is)
-                report_trial(self.path, error={**errors[trial.trial_id],
+                reason = ""     # the error's last line, from the file Tune has just written
+                try:
+                    with open(staged, errors="replace") as f:
+                        reason = ([line.strip() for line in f if line.strip()] or [""])[-1]
+                except OSError:
+                    pass
+                # its id and reason in the record shown (not new arguments: an nnsynth
+                # before them restoring this pickled callback passes the record on as it is)
+                report_trial(self.path, error={**errors[trial.trial_id], "reason": reason,
                                                "trial_id": trial.trial_id})
 
             def on_trial_complete(self, iteration, trials, trial, **info):
@@ -276,7 +289,7 @@ class TrialProgress:
     def failed(self, error: dict) -> None:
         index = self.number(error.get("trial_id") or self._failed_id(error))
         progress_line(failed_trial_line(error.get("spec"), index, self.total,
-                                        error.get("error_file", "")))
+                                        error.get("error_file", ""), error.get("reason", "")))
 
     def _failed_id(self, error: dict) -> str | None:
         """The id ``ERRORS_FILE`` records ``error`` under, found by its error file (Tune's,
@@ -1001,8 +1014,11 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     # experiment state to ...' where Ray logs at INFO: the search stage of nnsynth run)
     tune_log = logging.getLogger("ray.tune")
     tune_level = tune_log.level
+    quieted = [logging.getLogger(n) for n in TRIAL_FAILURE_LOGGERS] if not tune_boxes else []
     if not tune_boxes:
         tune_log.setLevel(max(tune_level, logging.WARNING))
+    for log in quieted:
+        log.addFilter(_no_trial_failure_logs)
     try:
         with open(os.devnull, "w") as null, \
                 contextlib.redirect_stdout(sys.stderr if tune_boxes else null):
@@ -1010,6 +1026,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     finally:
         _PROGRESS.pop(results, None)
         tune_log.setLevel(tune_level)
+        for log in quieted:
+            log.removeFilter(_no_trial_failure_logs)
     if read_results(out_dir / "results.parquet").empty:
         reason = no_trial_reason(space, config, data.input_shape, data.num_classes)
         if reason:
@@ -1064,6 +1082,21 @@ def _no_tune_resume_hints(record: logging.LogRecord) -> bool:
     text = str(record.msg)
     return not (text.startswith("Stop signal received") or "Tuner.restore" in text
                 or "Resume training with" in text)
+
+
+# Ray 2.60's loggers of a failed trial: the controller's 'Trial task failed for trial ...'
+# (ERROR, with the trial's traceback) and tune.py's 'Trials did not complete: [...]'
+TRIAL_FAILURE_LOGGERS = ("ray.tune.execution.tune_controller", "ray.tune.tune")
+
+
+def _no_trial_failure_logs(record: logging.LogRecord) -> bool:
+    """Drop Tune's log of a failed trial, a 40-line traceback for each and a list of them at
+    the end (only ``nnsynth -v`` shows Tune's output): the search's own line says the trial
+    failed, with its error's last line and the file that holds the traceback (TrialProgress),
+    and its summary counts the failed ones (trial_errors.json)."""
+    text = str(record.msg)
+    return not (text.startswith("Trial task failed for trial")
+                or text.startswith("Trials did not complete"))
 
 
 def _restore_failed(record: logging.LogRecord) -> bool:
