@@ -11,6 +11,7 @@ States hold tensors, numbers, strings, lists and dicts only: they load with
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -132,6 +133,49 @@ def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> di
                     path, what)
         return None
     return state
+
+
+def _field_problem(value, expected) -> str:
+    """'' when ``value`` is what ``expected`` says: a type or tuple of types (bool is no
+    int), or (int, low, high) for an integer in [low, high]; else what was expected."""
+    if isinstance(expected, tuple) and len(expected) == 3 and expected[0] is int:
+        _, low, high = expected
+        if type(value) is int and low <= value <= high:
+            return ""
+        return f"an integer in [{low}, {high}]"
+    types = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool) and bool not in types:
+        return " or ".join(t.__name__ for t in types)
+    if isinstance(value, types):
+        return ""
+    return " or ".join("None" if t is type(None) else t.__name__ for t in types)
+
+
+def check_fields(state: dict, fields: dict, path, what: str) -> None:
+    """The saved ``state`` holds each of ``fields`` (name -> what ``_field_problem`` takes)
+    as a state its loop writes: a file that carries a loop's format and key but other values
+    (written by hand, or by another tool) was a TypeError, KeyError or RuntimeError traceback
+    as the loop restored it, and an epoch of -10**9 ran a billion epochs."""
+    from synth.config import short_repr
+    for name, expected in fields.items():
+        problem = _field_problem(state.get(name), expected)
+        if problem:
+            raise UserError(f"{path} holds a {what} state whose {name} is "
+                            f"{short_repr(state.get(name), 40)}, expected {problem}: it is not "
+                            f"one nnsynth wrote; move it away")
+
+
+@contextlib.contextmanager
+def restoring(path, what: str):
+    """Restore a loop from a state checked by ``check_fields``: what torch refuses in it
+    (weights of other shapes, a generator state that is no byte tensor) is a one-line
+    UserError naming the file, not a traceback."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise UserError(f"{path} holds a {what} state nnsynth cannot restore ({why}): it is "
+                        f"not one nnsynth wrote; move it away") from None
 
 
 def remove_state(path: str | os.PathLike, format_: str) -> None:

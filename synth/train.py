@@ -173,6 +173,22 @@ def _save_state(path, key, model, opt, gen, best, history, epoch, step, seconds,
         "best": {**best, "state": cpu(best["state"]) if best["state"] is not None else None}})
 
 
+def _check_saved(saved: dict, config: TrainConfig, path) -> None:
+    """A saved training state holds the values ``_save_state`` writes (resume.check_fields),
+    its epoch one of this training's."""
+    resume.check_fields(saved, {
+        "epoch": (int, 0, config.epochs - 1), "step": (int, 0, 1 << 62),
+        "seconds": (int, float), "model": dict, "optimizer": dict, "generator": torch.Tensor,
+        "torch_rng": torch.Tensor, "history": list, "best": dict}, path, "training")
+    best = saved["best"]
+    resume.check_fields(best, {"val_accuracy": (int, float), "val_loss": (int, float),
+                               "epoch": (int, -1, config.epochs - 1),
+                               "state": (dict, type(None))}, path, "training (best epoch)")
+    if not all(isinstance(h, dict) for h in saved["history"]):
+        raise UserError(f"{path} holds a training state whose history is not a list of "
+                        f"epochs: it is not one nnsynth wrote; move it away")
+
+
 def remove_state(path) -> None:
     """The training state at ``path``, once the training's own output is written (only a file
     that is one: nnsynth deletes nothing it did not write)."""
@@ -246,13 +262,19 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     saved = (resume.load_state(state_path, STATE_FORMAT, key, "training")
              if state_path is not None else None)
     if saved is not None:                   # the epochs it ran are not run again
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        gen.set_state(saved["generator"])
-        resume.restore_random(saved)
-        drawn = getattr(loss_fn, "generator", None)
-        if drawn is not None and saved.get("loss_generator") is not None:
-            drawn.set_state(saved["loss_generator"])
+        _check_saved(saved, config, state_path)
+        with resume.restoring(state_path, "training"):
+            model.load_state_dict(saved["model"])
+            opt.load_state_dict(saved["optimizer"])
+            gen.set_state(saved["generator"])
+            resume.restore_random(saved)
+            drawn = getattr(loss_fn, "generator", None)
+            if drawn is not None and saved.get("loss_generator") is not None:
+                drawn.set_state(saved["loss_generator"])
+            kept = saved["best"]["state"]   # loaded into the model once the training ends
+            if kept is not None and {k: v.shape for k, v in kept.items()} != {
+                    k: v.shape for k, v in model.state_dict().items()}:
+                raise ValueError("its best epoch's weights do not fit the model")
         best, history, step = saved["best"], saved["history"], saved["step"]
         first = saved["epoch"] + 1
         start -= saved["seconds"]

@@ -214,3 +214,89 @@ def test_a_ledger_nnsynth_wrote_still_loads(tmp_path):
     again = Ledger(tmp_path)
     assert again.stages["teacher"]["outputs"]["checkpoint"] == "teacher.pt"
     assert again.failed["stage"] == "search"
+
+
+# --------------------------------------------------------------------------- resume states
+@pytest.fixture(scope="module")
+def training_state(tmp_path_factory):
+    """(a training state fit saved after epoch 1 of 3 on iris, the TrainConfig, the path)."""
+    import synth.train as train
+    from synth.data import load_dataset
+    path = tmp_path_factory.mktemp("state") / "o.pt.resume"
+    config = train.TrainConfig(epochs=3, progress=False)
+    data = load_dataset("iris")
+
+    class Stop(Exception):
+        pass
+
+    def stop(model, epoch):
+        if epoch == 1:
+            raise Stop
+
+    saved = train.STATE_SECONDS
+    train.STATE_SECONDS = 0.0   # a state after every epoch
+    try:
+        with pytest.raises(Stop):
+            train.fit(_iris_mlp(data), data, config, state_path=path, on_epoch_end=stop)
+    finally:
+        train.STATE_SECONDS = saved
+    return torch.load(path, weights_only=True), config, data, path
+
+
+def _iris_mlp(data):
+    from synth.models import build
+    torch.manual_seed(0)
+    return build({"family": "mlp", "hidden": [8]}, data.input_shape, data.num_classes)
+
+
+def _first(d: dict) -> str:
+    return next(iter(d))
+
+
+STATE_CASES = {   # a state with the format and key of this training, and other values
+    "epoch-text": (lambda s: s.update(epoch="x"), "epoch is 'x'"),         # TypeError
+    "epoch-negative": (lambda s: s.update(epoch=-5), "epoch is -5"),         # ran 7 epochs
+    "epoch-huge": (lambda s: s.update(epoch=10 ** 9), "integer in [0, 2]"),  # 'had finished'
+    "seconds-text": (lambda s: s.update(seconds="x"), "seconds"),            # TypeError
+    "model-list": (lambda s: s.update(model=[1]), "model is [1]"),           # TypeError
+    "model-missing": (lambda s: s.pop("model"), "model is None"),            # KeyError
+    "weight-shape": (lambda s: s["model"].update({_first(s["model"]): torch.zeros(3)}),
+                     "cannot restore"),                                      # RuntimeError
+    "generator-floats": (lambda s: s.update(generator=torch.zeros(3)), "cannot restore"),
+    "optimizer-junk": (lambda s: s.update(optimizer={"state": 5, "param_groups": 7}),
+                       "cannot restore"),                                    # TypeError
+    "history-number": (lambda s: s.update(history=5), "history is 5"),       # AttributeError
+    "best-list": (lambda s: s.update(best=[1]), "best is [1]"),              # TypeError
+    "best-weights-shape": (lambda s: s["best"].update(state={"w": torch.zeros(2)}),
+                           "best epoch's weights"),   # RuntimeError once the epochs ran
+}
+
+
+@pytest.mark.parametrize("case", sorted(STATE_CASES))
+def test_a_training_state_of_other_values_is_one_line(training_state, tmp_path, case):
+    import copy
+
+    from synth.train import fit
+    state, config, data, _ = training_state
+    change, phrase = STATE_CASES[case]
+    state = copy.deepcopy(state)
+    change(state)
+    path = tmp_path / "o.pt.resume"
+    torch.save(state, path)
+    with pytest.raises(UserError) as e:
+        fit(_iris_mlp(data), data, config, state_path=path)
+    text = _one_line(e)
+    assert phrase in text and str(path) in text and "move it away" in text, text
+    assert path.is_file()   # kept: nnsynth deletes nothing it did not write
+
+
+def test_a_training_state_nnsynth_wrote_still_resumes(training_state, tmp_path, caplog):
+    import logging
+
+    from synth.train import fit
+    state, config, data, _ = training_state
+    path = tmp_path / "o.pt.resume"
+    torch.save(state, path)
+    with caplog.at_level(logging.WARNING):
+        fit(_iris_mlp(data), data, config, state_path=path)
+    assert "resuming the training from epoch 2 of 3" in caplog.text
