@@ -242,10 +242,30 @@ def recurrent_weights(model: torch.nn.Module) -> int:
 
 
 def cpu_latency_ms(fn: Callable[[], object], repeats: int) -> dict:
-    """Best and median wall time of ``fn`` (batch-1 inference), milliseconds."""
+    """Best and median wall time of ``fn`` (batch-1 inference), milliseconds, and the torch
+    thread count it was timed at (``latency_threads``)."""
     from synth.timing import wall_times_ms
     times = wall_times_ms(fn, repeats, warmup=1)
-    return {"latency_ms": min(times), "latency_median_ms": statistics.median(times)}
+    return {"latency_ms": min(times), "latency_median_ms": statistics.median(times),
+            "latency_threads": torch.get_num_threads()}
+
+
+def mixed_threads(rows: list[dict]) -> str | None:
+    """The warning (logged) when ``rows``' CPU latencies were timed at different torch thread
+    counts, else None.  A run resumed with another ``--threads`` (or none) kept the rows of
+    the interrupted one, timed at its count, beside rows timed at the new one, and the
+    summary gave one ``threads``: the table compared 1-thread with 2-thread latencies
+    without a word.  Rows kept before the count was recorded are passed over."""
+    counts = {r["model"]: r["latency_threads"] for r in rows
+              if r.get("latency_threads") is not None}
+    if len(set(counts.values())) <= 1:
+        return None
+    line = (f"CPU latencies were timed at different torch thread counts ("
+            f"{', '.join(f'{m} {t}' for m, t in counts.items())}): a resumed run keeps the "
+            f"interrupted run's rows; resume with the same --threads, or rerun without the "
+            f"resume state, to compare them")
+    log.warning("%s", line)
+    return line
 
 
 def measure(name: str, model: torch.nn.Module, data: Dataset, config: DiabDeepConfig,
@@ -510,12 +530,13 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
         row, history = train(name)
         done.add(name, row, history)
     histories = {name[:-len("_diabnn")]: done.histories[name] for name in names[:2]}
-    return {"dataset": data.name, "seed": config.seed, "split_seed": int(data.seed),
-            "frame": frame,
+    rows = [done.rows[name] for name in names]
+    warning = mixed_threads(rows)
+    return {**({"warning": warning} if warning else {}), "dataset": data.name,
+            "seed": config.seed, "split_seed": int(data.seed), "frame": frame,
             "steps": math.ceil(data.input_shape[1] / frame), "input_shape": list(data.input_shape),
             "split": [len(data.y_train), len(data.y_val), len(data.y_test)],
-            "rows": [done.rows[name] for name in names],
-            "histories": histories, "config": config.to_dict()}
+            "rows": rows, "histories": histories, "config": config.to_dict()}
 
 
 class _Done:
@@ -536,7 +557,15 @@ class _Done:
                     if k not in ("device", "baselines")}
         self.key = settings_key(settings, priced, data.digest())
         saved = load_state(path, STATE_FORMAT, self.key, "DiabDeep") if path else None
-        done = _json(saved["done"]) if saved else {"rows": {}, "histories": {}}
+        done = {"rows": {}, "histories": {}}
+        if saved:   # the JSON text add() writes: rows and histories by model name
+            from synth.resume import check_fields, restoring
+            check_fields(saved, {"done": str}, path, "DiabDeep")
+            with restoring(path, "DiabDeep"):
+                done = _json(saved["done"])
+                check_fields(done, {"rows": dict, "histories": dict}, path, "DiabDeep")
+                if not all(isinstance(r, dict) for r in done["rows"].values()):
+                    raise ValueError("a row is not a mapping")
         # a state kept before the forest's comparisons left its flops: its rows as now
         self.rows = {k: upgrade_row(v) for k, v in done["rows"].items()}
         self.histories = done["histories"]
