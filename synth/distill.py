@@ -293,9 +293,11 @@ def resume_note(student: nn.Module, train_config: TrainConfig, n: int, state_key
     log_to_driver is off), so ``nnsynth distill --synth`` resumed an interrupted run without
     a word, and refused a file that is not a state only after Ray Train had started.  The
     key is ``fit``'s own (``synth.train._state_key``) for the student as built here."""
-    from synth.train import STATE_FORMAT, _state_key
+    from synth.train import STATE_FORMAT, _check_saved, _state_key
     saved = resume.load_state(state_path, STATE_FORMAT,
                               _state_key(student, train_config, n, state_key), "training")
+    if saved is not None:   # as fit checks it: its epoch was added to before (a TypeError)
+        _check_saved(saved, train_config, state_path)
     if saved is not None and saved["epoch"] + 1 >= train_config.epochs:
         log.warning("the distillation finished its %d epochs before the interruption: its "
                     "student is taken from %s", train_config.epochs, state_path)

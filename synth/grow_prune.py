@@ -28,7 +28,7 @@ from synth import masked, resume
 from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed
 from synth.data import Dataset
-from synth.errors import ConfigError
+from synth.errors import ConfigError, UserError
 from synth.models import count_flops, count_parameters
 from synth.train import TrainConfig, evaluate, fit
 
@@ -273,11 +273,19 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
         floor = max(schedule.accuracy_floor,
                     history[0]["val_accuracy"] - schedule.max_accuracy_drop)
     else:                                   # the steps it ran are not run again
-        model.load_state_dict(saved["model"])
-        resume.restore_random(saved)
-        gen = getattr(loss_fn, "generator", None)
-        if gen is not None and saved["loss_generator"] is not None:
-            gen.set_state(saved["loss_generator"])
+        resume.check_fields(saved, {   # the values _save_state writes (a file's own: one line)
+            "step": range(total + 1), "stopped": bool, "floor": (int, float),
+            "loss_ceiling": (int, float, type(None)), "model": dict, "history": list,
+            "torch_rng": torch.Tensor}, state_path, "grow-prune")
+        with resume.restoring(state_path, "grow-prune"):
+            model.load_state_dict(saved["model"])
+            resume.restore_random(saved)
+            gen = getattr(loss_fn, "generator", None)
+            if gen is not None and saved.get("loss_generator") is not None:
+                gen.set_state(saved["loss_generator"])
+        if not all(isinstance(h, dict) for h in saved["history"]):
+            raise UserError(f"{state_path} holds a grow-prune state whose history is not a "
+                            f"list of steps: it is not one nnsynth wrote; move it away")
         history, step, stopped = saved["history"], saved["step"], saved["stopped"]
         floor, loss_ceiling = saved["floor"], saved["loss_ceiling"]
         log.warning("resuming grow-prune after step %d of %d (%s)", step, total, state_path)

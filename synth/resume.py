@@ -137,12 +137,11 @@ def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> di
 
 def _field_problem(value, expected) -> str:
     """'' when ``value`` is what ``expected`` says: a type or tuple of types (bool is no
-    int), or (int, low, high) for an integer in [low, high]; else what was expected."""
-    if isinstance(expected, tuple) and len(expected) == 3 and expected[0] is int:
-        _, low, high = expected
-        if type(value) is int and low <= value <= high:
+    int), or a ``range`` of integers; else what was expected."""
+    if isinstance(expected, range):
+        if type(value) is int and value in expected:
             return ""
-        return f"an integer in [{low}, {high}]"
+        return f"an integer in [{expected.start}, {expected.stop - 1}]"
     types = expected if isinstance(expected, tuple) else (expected,)
     if isinstance(value, bool) and bool not in types:
         return " or ".join(t.__name__ for t in types)
@@ -173,6 +172,7 @@ def restoring(path, what: str):
     try:
         yield
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
+        # (RecursionError is a RuntimeError: a JSON text nested too deeply)
         why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
         raise UserError(f"{path} holds a {what} state nnsynth cannot restore ({why}): it is "
                         f"not one nnsynth wrote; move it away") from None

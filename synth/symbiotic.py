@@ -233,7 +233,17 @@ def train_candidate(spec: dict, data: TextDataset, config: LMTrainConfig,
     interrupted search skips the candidates it finished)."""
     if keep is not None:
         saved = resume.load_state(keep[0], CANDIDATE_FORMAT, keep[1], "candidate")
-        if saved is not None:
+        if saved is not None:   # what this function writes, and a model that loads its state
+            resume.check_fields(saved, {"result": dict}, keep[0], "candidate")
+            resume.check_fields(saved["result"], {
+                "spec": dict, "state": dict, "parameters": range(1 << 62),
+                "val_perplexity": (int, float), "test_perplexity": (int, float)},
+                keep[0], "candidate")
+            if saved["result"]["spec"] != spec:   # built below: only the spec asked for
+                raise UserError(f"{keep[0]} holds a candidate state of another spec: it is "
+                                f"not one nnsynth wrote; move it away")
+            with resume.restoring(keep[0], "candidate"):
+                load_candidate(saved["result"], data.vocab_size)
             return saved["result"]
     torch.manual_seed(config.seed)
     model = LanguageModel(spec, data.vocab_size)

@@ -177,12 +177,12 @@ def _check_saved(saved: dict, config: TrainConfig, path) -> None:
     """A saved training state holds the values ``_save_state`` writes (resume.check_fields),
     its epoch one of this training's."""
     resume.check_fields(saved, {
-        "epoch": (int, 0, config.epochs - 1), "step": (int, 0, 1 << 62),
+        "epoch": range(config.epochs), "step": range(1 << 62),
         "seconds": (int, float), "model": dict, "optimizer": dict, "generator": torch.Tensor,
         "torch_rng": torch.Tensor, "history": list, "best": dict}, path, "training")
     best = saved["best"]
     resume.check_fields(best, {"val_accuracy": (int, float), "val_loss": (int, float),
-                               "epoch": (int, -1, config.epochs - 1),
+                               "epoch": range(-1, config.epochs),
                                "state": (dict, type(None))}, path, "training (best epoch)")
     if not all(isinstance(h, dict) for h in saved["history"]):
         raise UserError(f"{path} holds a training state whose history is not a list of "

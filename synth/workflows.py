@@ -208,6 +208,7 @@ def kept_synthesis(state: Path, model, settings: dict,
     key = settings_key(settings, model.checkpoint_info["checksum"])
     saved = load_state(state, SYNTHESIS_STATE, key, "synthesis")
     if saved is not None:
+        _check_kept(saved, model, state)
         tensors, summary = tuple(saved["tensors"]), saved.get("summary")
         log.warning("reusing the %d inputs synthesized before the interruption (%s)",
                     len(tensors[0]), state)
@@ -216,6 +217,26 @@ def kept_synthesis(state: Path, model, settings: dict,
     tensors = tuple(tensors)
     save_state(state, SYNTHESIS_STATE, key, {"tensors": list(tensors), "summary": summary})
     return tensors, summary
+
+
+def _check_kept(saved: dict, model, state: Path) -> None:
+    """A kept synthesis holds what ``kept_synthesis`` writes: its inputs, finite, one per
+    sample of ``model``'s input shape, then as many labels (where kept), and a summary."""
+    import torch
+    from synth.resume import check_fields
+    check_fields(saved, {"tensors": list, "summary": (dict, type(None))}, state, "synthesis")
+    tensors = saved["tensors"]
+    shape = tuple(model.input_shape)
+    problem = (
+        "no inputs" if not tensors or not all(torch.is_tensor(t) for t in tensors)
+        else f"inputs of shape {tuple(tensors[0].shape[1:])}, not the model's {shape}"
+        if not tensors[0].is_floating_point() or tuple(tensors[0].shape[1:]) != shape
+        else "inputs that are not finite" if not bool(torch.isfinite(tensors[0]).all())
+        else "labels of another number than its inputs"
+        if any(t.dim() == 0 or len(t) != len(tensors[0]) for t in tensors[1:]) else "")
+    if problem:
+        raise UserError(f"{state} holds a synthesis state with {problem}: it is not one "
+                        f"nnsynth wrote; move it away")
 
 
 def drop_synthesis(state: Path) -> None:

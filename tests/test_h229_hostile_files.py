@@ -300,3 +300,145 @@ def test_a_training_state_nnsynth_wrote_still_resumes(training_state, tmp_path, 
     with caplog.at_level(logging.WARNING):
         fit(_iris_mlp(data), data, config, state_path=path)
     assert "resuming the training from epoch 2 of 3" in caplog.text
+
+
+def _save_like(path: Path, format_: str, key: str, state: dict) -> Path:
+    from synth import resume
+    resume.save_state(path, format_, key, state)
+    return path
+
+
+@pytest.fixture(scope="module")
+def grow_prune_state(tmp_path_factory):
+    """(a grow-prune state saved after step 1 of iris, a function making the run again)."""
+    from synth.data import load_dataset
+    from synth.grow_prune import GrowPruneSchedule, grow_and_prune
+    data = load_dataset("iris")
+    schedule = GrowPruneSchedule(prune_steps=3, retrain_epochs=1, device="cpu")
+    path = tmp_path_factory.mktemp("gp") / "g.pt.resume"
+
+    class Stop(Exception):
+        pass
+
+    def stop(model, row):
+        if row["step"] == 1:
+            raise Stop
+    with pytest.raises(Stop):
+        grow_and_prune(_iris_mlp(data), data, schedule, state_path=path, on_step=stop)
+
+    def again(state_path):
+        return grow_and_prune(_iris_mlp(data), data, schedule, state_path=state_path)
+    return torch.load(path, weights_only=True), again
+
+
+@pytest.mark.parametrize("change, phrase", [
+    (lambda s: s.update(step=-10 ** 9), "step is"),          # ran ~10^9 steps
+    (lambda s: s.update(stopped="no"), "stopped is 'no'"),   # 'no' is true: stopped early
+    (lambda s: s.update(floor="x"), "floor is 'x'"),         # TypeError
+    (lambda s: s.update(history=[1]), "history"),            # TypeError
+    (lambda s: s.update(model={"w": torch.zeros(2)}), "cannot restore"),   # RuntimeError
+], ids=["step", "stopped", "floor", "history", "model"])
+def test_a_grow_prune_state_of_other_values_is_one_line(grow_prune_state, tmp_path, change,
+                                                        phrase):
+    import copy
+    state, again = grow_prune_state
+    state = copy.deepcopy(state)
+    change(state)
+    path = tmp_path / "g.pt.resume"
+    torch.save(state, path)
+    with pytest.raises(UserError) as e:
+        again(path)
+    assert phrase in _one_line(e) and path.is_file()
+
+
+def test_a_grow_prune_state_nnsynth_wrote_still_resumes(grow_prune_state, tmp_path, caplog):
+    import logging
+    state, again = grow_prune_state
+    path = tmp_path / "g.pt.resume"
+    torch.save(state, path)
+    with caplog.at_level(logging.WARNING):
+        again(path)
+    assert "resuming grow-prune after step 1" in caplog.text
+
+
+@pytest.mark.parametrize("tensors, phrase", [
+    ([torch.zeros(5, 9), torch.zeros(5, dtype=torch.long)], "inputs of shape (9,)"),
+    ([torch.full((5, 4), float("nan")), torch.zeros(5, dtype=torch.long)], "not finite"),
+    ([torch.zeros(5, 4), torch.zeros(3, dtype=torch.long)], "labels of another number"),
+    ([], "no inputs"),
+    ("abc", "tensors is 'abc'"),
+], ids=["shape", "nan", "labels", "empty", "text"])
+def test_a_kept_synthesis_of_other_inputs_is_one_line(tmp_path, tensors, phrase):
+    # prune and continual fine-tuned on whatever the state held (a shape error traceback,
+    # a NaN model), or unpacked its tensors into a ValueError traceback
+    from synth.resume import settings_key
+    from synth.workflows import SYNTHESIS_STATE, kept_synthesis
+    from synth.data import load_dataset
+    model = _iris_mlp(load_dataset("iris"))
+    model.checkpoint_info = {"checksum": "abc"}
+    path = tmp_path / "s.resume"
+    _save_like(path, SYNTHESIS_STATE, settings_key({"a": 1}, "abc"),
+               {"tensors": tensors, "summary": None})
+    with pytest.raises(UserError) as e:
+        kept_synthesis(path, model, {"a": 1}, lambda: pytest.fail("synthesized again"))
+    assert phrase in _one_line(e) and path.is_file()
+
+
+def test_a_kept_synthesis_nnsynth_wrote_is_reused(tmp_path):
+    from synth.data import load_dataset
+    from synth.workflows import kept_synthesis
+    model = _iris_mlp(load_dataset("iris"))
+    model.checkpoint_info = {"checksum": "abc"}
+    made = (torch.zeros(5, 4), torch.zeros(5, dtype=torch.long))
+    path = tmp_path / "s.resume"
+    kept_synthesis(path, model, {"a": 1}, lambda: (made, {"method": "x"}))
+    (x, y), summary = kept_synthesis(path, model, {"a": 1}, lambda: pytest.fail("again"))
+    assert x.shape == (5, 4) and summary["resumed"]
+
+
+@pytest.mark.parametrize("done, phrase", [
+    (5, "done is 5"),                                         # TypeError in json.dumps
+    ("[1, 2]", "cannot restore"),                             # TypeError: list indices
+    ("{\"rows\": {\"a\": 1}, \"histories\": {}}", "cannot restore"),   # AttributeError
+    ("[" * 100_000 + "]" * 100_000, "cannot restore"),        # RecursionError
+], ids=["number", "list", "row-number", "deep"])
+def test_a_diabdeep_state_of_other_values_is_one_line(tmp_path, done, phrase):
+    from synth.diabdeep import STATE_FORMAT, DiabDeepConfig, _Done
+    from synth.data import load_dataset
+    data = load_dataset("iris")
+    config = DiabDeepConfig()
+    path = tmp_path / "d.resume"
+    first = _Done(path, config, False, data)
+    first.add("mlp", {"model": "mlp"}, None)        # a state with this run's key
+    state = torch.load(path, weights_only=True)
+    _save_like(path, STATE_FORMAT, state["key"], {"done": done})
+    with pytest.raises(UserError) as e:
+        _Done(path, config, False, data)
+    assert phrase in _one_line(e) and path.is_file()
+
+
+@pytest.mark.parametrize("result, phrase", [
+    ("x", "result is 'x'"),                                     # returned as it was
+    ({"spec": {}, "state": {}, "parameters": 1, "val_perplexity": "low",
+      "test_perplexity": 1.0}, "val_perplexity is 'low'"),      # compared: TypeError
+    ({"spec": "SPEC", "state": {"w": torch.zeros(2)}, "parameters": 1,
+      "val_perplexity": 2.0, "test_perplexity": 2.0}, "cannot restore"),   # RuntimeError
+    ({"spec": {"family": "lm", "cell": "lstm", "embed": 10 ** 6, "hidden": [10 ** 6],
+               "tied": True, "dropout": 0.0}, "state": {}, "parameters": 1,
+      "val_perplexity": 2.0, "test_perplexity": 2.0}, "another spec"),    # built: 8 GB
+], ids=["text", "perplexity-text", "weights", "other-spec"])
+def test_a_kept_candidate_of_other_values_is_one_line(tmp_path, result, phrase):
+    from synth.lm import LMTrainConfig
+    from synth.symbiotic import CANDIDATE_FORMAT, kept_candidates, train_candidate
+    from synth.text import text_dataset
+    data = text_dataset("t", [f"w{i % 7}" for i in range(400)], min_count=1)
+    config = LMTrainConfig(epochs=1, progress=False)
+    spec = {"family": "lm", "cell": "lstm", "embed": 4, "hidden": [4], "tied": True,
+            "dropout": 0.0}
+    path, key = kept_candidates(tmp_path, data, config)(spec)
+    if isinstance(result, dict) and result["spec"] == "SPEC":
+        result = {**result, "spec": spec}
+    _save_like(Path(path), CANDIDATE_FORMAT, key, {"result": result})
+    with pytest.raises(UserError) as e:
+        train_candidate(spec, data, config, keep=(path, key))
+    assert phrase in _one_line(e) and Path(path).is_file()
