@@ -75,8 +75,11 @@ COPIES = {f: name for name in (
     # ``copy=True``: as contiguous(memory_format=) and clone are); a cast stays free
     # (``_copy_op``)
     "__deepcopy__", "to",
-    # (h227: free) a quantized tensor's integers copied out as a tensor of their own
-    "int_repr") for f in tensor_forms((name,), inplace=False)}
+    # (h227: free) a quantized tensor's integers copied out as a tensor of their own; a padded
+    # batch of sequences packed (nn.utils.rnn.pack_padded_sequence: its values copied in time
+    # order, its lengths read) and unpacked
+    "int_repr", "_pack_padded_sequence", "_pad_packed_sequence")
+    for f in tensor_forms((name,), inplace=False)}
 COPIES[torch.nn.functional.unfold] = "unfold"   # im2col: each window's values copied out
 COPIES[torch.nn.functional.one_hot] = "one_hot"   # its indices read, its rows written
 # (h203) an unpooling's values scattered into its zeroed output (its indices read); a fold

@@ -27,7 +27,7 @@ from hwsim.attention import MHA_FUNC, SDPA, mha_work, sdpa_ops, sdpa_work
 from hwsim.copies import host_op
 from hwsim.functional import UNPRICED_FUNCS, functional_module, module_call
 from hwsim.layers import op_from_module
-from hwsim.op import Refusal, zero_frac, zeros_of
+from hwsim.op import Refusal, tensor_forms, zero_frac, zeros_of
 from synth.config import short_repr
 from synth.errors import UserError
 
@@ -72,6 +72,7 @@ class FunctionCatcher(TorchFunctionMode):
             func = torch_form(func)   # an op of torch.ops called: the torch function it is
             _check_not_nested(func, (*args, *kwargs.values()))
             _check_not_transformed(func, (*args, *kwargs.values()))
+            watch = self._watched(func)
             act, sparsity, arith = self._before(func, args, kwargs)
         self.state["calls"] += 1
         try:
@@ -83,7 +84,30 @@ class FunctionCatcher(TorchFunctionMode):
             self._after(func, args, kwargs, act, sparsity, out)
             if arith:
                 self._arithmetic(func, args, kwargs, sparsity, out)
+            if watch is not None and watch == self._records() \
+                    and _new_values(out, (*args, *kwargs.values())):
+                self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
+                                                  "called outside a layer")
         return out
+
+    def _watched(self, func):
+        """What the forward's own call of ``func`` outside a layer has recorded so far
+        (``_records``), where it must record something if it makes new values (None: a
+        call inside a layer, a hook's or torch's own modules', or one of ``FREE_CALLS``).
+        A torch function no table of hwsim's holds was free whatever it computed
+        (torch._softmax, torch._addmm_activation, torch._convolution,
+        _scaled_dot_product_flash_attention_for_cpu, torch._C._nn.hardtanh...: h227):
+        one that makes a tensor of new values and records nothing is refused as having no
+        cost model."""
+        if self.state["depth"] or self.state["cells"] or self.state["hooks"] \
+                or func in FREE_CALLS or (func is MHA_FUNC and self.state["mha"]) \
+                or _by_torch_module():
+            return None
+        return self._records()
+
+    def _records(self) -> tuple:
+        s = self.state
+        return len(s["acts"]), len(s["adds"]), len(s["unpriced"]), s["order"]
 
     def _before(self, func, args, kwargs):
         """The module a functional call computes (``functional_module``) and its input's
@@ -313,6 +337,31 @@ def _lifted(t: torch.Tensor) -> torch.Tensor:
             state["acts"].append((state["order"], host_op(f"copy#{len(state['acts'])}", t)))
             state["order"] += 1
     return t
+
+
+# calls that make new tensors and cost nothing by hwsim's rules (``FunctionCatcher._watched``):
+# casts (``hwsim.arithmetic``: a dtype or device cast is free), uninitialised tensors
+# (torch.empty: nothing written), and what hands the host values (numpy, tolist)
+FREE_CALLS = frozenset(tensor_forms((
+    "float", "double", "half", "bfloat16", "int", "long", "short", "char", "byte", "bool",
+    "cfloat", "cdouble", "to", "type", "type_as", "cpu", "cuda", "pin_memory", "empty",
+    "empty_like", "new_empty", "empty_strided", "new_empty_strided", "new", "detach",
+    "numpy", "tolist", "item"), inplace=False))
+
+
+def _new_values(out, inputs) -> bool:
+    """Whether ``out`` holds a strided tensor of values in storage none of ``inputs`` has (a
+    view or the input itself: no)."""
+    def storages(values):
+        found = set()
+        for v in values:
+            for t in (v if isinstance(v, (tuple, list)) else (v,)):
+                if isinstance(t, torch.Tensor) and t.layout == torch.strided and t.numel() \
+                        and not t.is_meta and not t.is_nested:
+                    found.add(t.untyped_storage().data_ptr())
+        return found
+    made = storages(out if isinstance(out, (tuple, list)) else (out,))
+    return bool(made - storages(inputs))
 
 
 def _check_not_transformed(func, values) -> None:

@@ -1,0 +1,64 @@
+"""h227: a torch function no table of hwsim's holds was free, whatever it computed.
+
+A forward's call outside a layer is priced by its table (hwsim.functional, arithmetic,
+copies...); one in none recorded nothing: torch._softmax, torch._log_softmax,
+torch._addmm_activation (a GEMM and its activation), torch._convolution,
+torch._scaled_dot_product_flash_attention_for_cpu, torch._weight_norm and aten operators
+such as torch.ops.aten.silu / upsample_nearest2d (whose torch form is torch._C._nn's) all
+cost nothing.  A call that makes a tensor of new values and records nothing is now refused
+as having no cost model (one line); casts, uninitialised tensors and views stay free.
+torch.nn.utils.rnn.pack_padded_sequence / pad_packed_sequence (free copies) are copies.
+"""
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from hwsim import extract
+from synth.errors import UserError
+from tests.hwsim.test_h193_forward_functions import Net
+from tests.hwsim.test_h209_forward_functions import B, W, _new_ops
+
+WT = torch.ones(W, W)
+_QKV = lambda y: (y.view(B, 1, 4, 8),) * 3   # noqa: E731
+
+UNKNOWN = {
+    "_softmax": lambda y, z: torch._softmax(y, 1, False),
+    "_log_softmax": lambda y, z: torch._log_softmax(y, 1, False),
+    "_addmm_activation": lambda y, z: torch._addmm_activation(z, y, WT),
+    "_convolution": lambda y, z: torch._convolution(
+        y[:, None], torch.ones(1, 1, 3), None, [1], [1], [1], False, [0], 1, False, False,
+        True, True)[:, 0],
+    "_scaled_dot_product_flash_attention_for_cpu": lambda y, z:
+        torch._scaled_dot_product_flash_attention_for_cpu(*_QKV(y))[0].reshape(B, W),
+    "silu": lambda y, z: torch.ops.aten.silu(y),
+    "upsample_nearest2d": lambda y, z: torch.ops.aten.upsample_nearest2d(
+        y.view(B, 2, 4, 4), [8, 8]).reshape(B, 128)[:, :W],
+}
+
+
+@pytest.mark.parametrize("name", list(UNKNOWN))
+def test_a_call_no_table_holds_is_refused(name):
+    with pytest.raises(UserError, match=rf"'{name}\(\)' \(called outside a layer\): no cost"
+                                       ) as e:
+        extract(Net(UNKNOWN[name]), (16,), batch=B)
+    assert "\n" not in str(e.value)
+
+
+def test_casts_empties_and_views_stay_free():
+    for call in (lambda y, z: y.double().float(), lambda y, z: y.to(torch.float64).float(),
+                 lambda y, z: y + 0 * torch.empty_like(y).zero_(),
+                 lambda y, z: y.t().t(),
+                 lambda y, z: y.detach(), lambda y, z: y.new(B, W).copy_(y)):
+        ops = _new_ops(call)
+        assert all(o.type == "resample" or dict(o.geometry).get("kind") == "mul" for o in ops)
+
+
+def test_packing_sequences_is_a_copy():
+    ops = _new_ops(lambda y, z: pad_packed_sequence(pack_padded_sequence(
+        y.view(B, 4, 8), torch.tensor([4, 3, 2, 1]), batch_first=True), batch_first=True,
+        total_length=4)[0].reshape(B, W))
+    packed = [(o.in_elems, o.out_elems, dict(o.geometry)["func"]) for o in ops
+              if dict(o.geometry).get("func", "").endswith("_sequence")]
+    steps = 4 + 3 + 2 + 1
+    assert packed == [(steps * 8 + 4, steps * 8, "_pack_padded_sequence"),
+                      (steps * 8 + 4, B * W, "_pad_packed_sequence")]
