@@ -956,6 +956,9 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     restore = resume and tune.Tuner.can_restore(experiment)
     if restore:         # Tune's experiment is pickled by the Ray that wrote it: before Ray starts
         check_same_ray(out_dir)
+    samples = config.trials if restore or not resume else trials_left(out_dir, config)
+    if samples <= 0:    # what Tune lost could only be retried from its state
+        return summarize(out_dir, config, wall_seconds=time.perf_counter() - began)
     connect(address)   # the one code path: a local Ray on 127.0.0.1, or the cluster named
     check_cluster_device(config.device)
     import ray
@@ -984,6 +987,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             claim_dir(experiment, "--out")
         from ray.tune.search import ConcurrencyLimiter
         searcher = make_searcher(config, space, CostModel(data.input_shape, data.num_classes))
+        if resume:      # no Tune state to restore (its folder deleted, its storage gone)
+            warm_start(searcher, read_results(out_dir / "results.parquet"))
         scheduler = None
         if config.asha:
             from ray.tune.schedulers import ASHAScheduler
@@ -992,7 +997,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(
-                metric="accuracy", mode="max", num_samples=config.trials, scheduler=scheduler,
+                metric="accuracy", mode="max", num_samples=samples, scheduler=scheduler,
                 search_alg=ConcurrencyLimiter(searcher, config.concurrency, batch=True),
                 reuse_actors=REUSE_ACTORS),
             # Tune reports at verbosity 1 whatever the output asked now; what reaches the
@@ -1033,6 +1038,31 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         if reason:
             raise UserError(f"the search in {out_dir} finished no trial: {reason}")
     return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
+
+
+def trials_left(out_dir: Path, config: SearchConfig) -> int:
+    """How many trials a resumed search whose Tune state is gone (its tune/ folder deleted,
+    its storage_path no longer there) still runs: those the table and the failed ones do
+    not account for.  Resumed so, it ran all ``config.trials`` again beside the rows it
+    kept: a 3-trial search stopped after 1 ran 3 more ('trial 4/3', '4 trials')."""
+    table = read_results(Path(out_dir) / "results.parquet")
+    return config.trials - len(table) - len(errored_trials(out_dir, table["trial_id"]))
+
+
+def warm_start(searcher, table: pd.DataFrame) -> None:
+    """Tell a new ``searcher`` the trials of ``table`` (a search resumed without its Tune
+    state, which held the searcher's history): it proposed its first architectures again,
+    and the search trained them twice.  A trial ASHA stopped is told as not measured (its
+    accuracy is an epoch's); a spec the space no longer holds is skipped."""
+    from search.space import COST_METRICS
+    stopped = stopped_early(table)
+    for (_, row), early in zip(table.iterrows(), stopped):
+        figures = {m: float(row[m]) for m in COST_METRICS if m in row and pd.notna(row[m])}
+        value = None if early or pd.isna(row.get("accuracy")) else float(row["accuracy"])
+        try:
+            searcher.tell(json.loads(row["spec"]), value, figures)
+        except (ValueError, TypeError):    # ConfigError: not a member (a changed space)
+            continue
 
 
 def search_finished(out_dir: Path, config: SearchConfig) -> bool:
