@@ -321,7 +321,10 @@ def synthesize(kind: str, data: Dataset, config: DiabDeepConfig, frame: int,
     if config.prune_steps:   # 0: the grown network is kept unpruned
         model, pruned = grow_and_prune(model, data, config.schedule("prune"),
                                        progress=progress, loss_fn=loss_fn)
-        history = history + pruned[1:]
+        # numbered after the growth rows, as SCANN joins its runs: the pruning call counts
+        # from 1, so the report's history read 'grow 1, grow 2, prune 1, prune 2, finetune 3'
+        offset = history[-1]["step"]
+        history = history + [dict(r, step=r["step"] + offset) for r in pruned[1:]]
     if config.final_epochs:
         history.append(finetune(model, data, config, loss_fn, progress,
                                 step=history[-1]["step"] + 1))
