@@ -155,6 +155,13 @@ def failed_trial_line(spec, index: int, total: int, error_file: str = "",
     return f"trial {index}/{total}  failed  {spec_text(spec)}{why}{where}"
 
 
+def retried_trial_line(spec, reason: str = "") -> str:
+    """A trial that failed and is tried again (``max_failures``), as the search's progress
+    shows it; its number comes with the line of its end."""
+    why = f"  {printable(reason)}" if reason else ""
+    return f"trial failed, trying again  {spec_text(spec)}{why}"
+
+
 def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy") -> pd.DataFrame:
     """Rows not dominated by any other: lower ``x`` and higher ``y`` are better.
     Sorted by ``x``; rows missing either value, and trials stopped early (``stopped_early``:

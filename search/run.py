@@ -33,7 +33,7 @@ import pandas as pd
 from cluster.train import check_storage_path
 from search.choices import DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
 from search.results import (append_result, failed_trial_line, pareto_front, plot_pareto,
-                            read_results, stopped_early, trial_line)
+                            read_results, retried_trial_line, stopped_early, trial_line)
 from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
 from search.trust import SEARCH_ID_FILE, check_trusted, forget_search, register_search
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
@@ -189,16 +189,27 @@ class ResultsCallback:
                 errors[trial.trial_id] = {"spec": trial.config.get("spec"),
                                           "error_file": str(error)}
                 write_json_atomic(errors_path, errors)
-                reason = ""     # the error's last line, from the file Tune has just written
-                try:
-                    with open(staged, errors="replace") as f:
-                        reason = ([line.strip() for line in f if line.strip()] or [""])[-1]
-                except OSError:
-                    pass
                 # its id and reason in the record shown (not new arguments: an nnsynth
                 # before them restoring this pickled callback passes the record on as it is)
-                report_trial(self.path, error={**errors[trial.trial_id], "reason": reason,
+                report_trial(self.path, error={**errors[trial.trial_id],
+                                               "reason": self.reason(staged),
                                                "trial_id": trial.trial_id})
+
+            def on_trial_recover(self, iteration, trials, trial, **info):
+                # failed and tried again (max_failures): a line, as Tune's traceback is not
+                # shown (_no_trial_failure_logs)
+                report_trial(self.path, error={
+                    "spec": trial.config.get("spec"), "trial_id": trial.trial_id, "retry": True,
+                    "reason": self.reason(getattr(trial, "error_file", None) or "")})
+
+            @staticmethod
+            def reason(error_file: str) -> str:
+                """The last line of the error file Tune has just written."""
+                try:
+                    with open(error_file, errors="replace") as f:
+                        return ([line.strip() for line in f if line.strip()] or [""])[-1]
+                except OSError:
+                    return ""
 
             def on_trial_complete(self, iteration, trials, trial, **info):
                 result = dict(trial.last_result or {})
@@ -287,6 +298,9 @@ class TrialProgress:
                                  outside=[] if row.get("stopped_early") else outside))
 
     def failed(self, error: dict) -> None:
+        if error.get("retry"):       # not ended: tried again at once
+            progress_line(retried_trial_line(error.get("spec"), error.get("reason", "")))
+            return
         index = self.number(error.get("trial_id") or self._failed_id(error))
         progress_line(failed_trial_line(error.get("spec"), index, self.total,
                                         error.get("error_file", ""), error.get("reason", "")))

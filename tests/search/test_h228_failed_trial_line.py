@@ -60,6 +60,35 @@ def test_a_storage_that_is_no_local_folder_keeps_tunes_file(tmp_path, capsys):
     assert record["error_file"] == str(staged) and lines[0].endswith(f"(its error: {staged})")
 
 
+def test_a_trial_tried_again_says_so_and_keeps_no_number(tmp_path, capsys):
+    """A failed trial Tune tries again (max_failures) showed a traceback and no line."""
+    from search.searchers import DONE_KEY
+    staged = tmp_path / "error.txt"
+    staged.write_text(TRACEBACK)
+    results = str(tmp_path / "results.parquet")
+    _PROGRESS[results] = TrialProgress(tmp_path, SearchConfig(dataset="iris", trials=2,
+                                                              hardware=False))
+    trial = SimpleNamespace(trial_id="t1", config={"spec": SPEC}, error_file=str(staged),
+                            path=None, last_result={
+                                "trial_id": "t1", "spec": SPEC, "accuracy": 0.5,
+                                "test_accuracy": 0.5, "parameters": 131,
+                                "nonzero_parameters": 131, "flops": 128, "nonzero_flops": 128,
+                                "epochs": 1, "wall_seconds": 1.5, "stopped_early": False,
+                                "checkpoint": "/x/t1.pt", "finished_at": 0.0, DONE_KEY: True})
+    try:
+        callback = ResultsCallback(results)
+        callback.on_trial_recover(0, [], trial)
+        callback.on_trial_complete(0, [], trial)
+    finally:
+        _PROGRESS.pop(results, None)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == ("trial failed, trying again  mlp hidden=[16]  synth.errors.UserError: "
+                        "checkpoint /o/models/t1.pt cannot be written: /o/models is a file, "
+                        "not a directory")
+    assert lines[1].startswith("trial 1/2  acc 0.500 (best so far)") and len(lines) == 2
+    assert not (tmp_path / ERRORS_FILE).exists()
+
+
 def _record(msg: str) -> logging.LogRecord:
     return logging.LogRecord("ray.tune.execution.tune_controller", logging.ERROR, __file__, 1,
                              msg, None, None)
