@@ -39,14 +39,29 @@ def test_a_model_trained_on_the_whole_set_split_into_old_and_new_is_said(tmp_pat
     assert any("trained on" in rec.getMessage() for rec in caplog.records)
 
 
-def test_a_model_of_another_set_is_not_warned_of(tmp_path):
-    """A model recorded on another set (a class list of wine is not wine) gets none."""
+def _halves(tmp_path):
+    """wine's rows in two CSV files of the same columns and classes."""
+    from sklearn.datasets import load_wine
+    d = load_wine()
+    paths = []
+    for part in (0, 1):
+        rows = [",".join([f"f{i}" for i in range(d.data.shape[1])] + ["label"])]
+        rows += [",".join([*map(str, x), str(y)])
+                 for i, (x, y) in enumerate(zip(d.data, d.target)) if i % 2 == part]
+        path = tmp_path / f"part{part}.csv"
+        path.write_text("\n".join(rows) + "\n")
+        paths.append(f"csv:{path}")
+    return paths
+
+
+def test_two_sets_warn_only_when_the_model_trained_on_the_new_one(tmp_path):
     from synth.workflows import incremental_checkpoint
-    old = load_dataset("wine[0,1,2]")   # recorded as the class list: not the set named below
-    path = _checkpoint(tmp_path / "m.pt", old)
-    r = incremental_checkpoint(path, "wine", "wine", FAST, methods=("incremental",))
-    assert "incremental" in r
-    assert "trained on" not in r.get("warning", ""), r.get("warning")
+    a, b = _halves(tmp_path)
+    path = _checkpoint(tmp_path / "m.pt", load_dataset(a))
+    r = incremental_checkpoint(path, a, b, FAST, methods=("incremental",))
+    assert "incremental" in r and "warning" not in r, r.get("warning")
+    r = incremental_checkpoint(path, b, a, FAST, methods=("incremental",))
+    assert "trained on" in r["warning"] and "the new data" in r["warning"]
 
 
 def test_the_cli_json_says_it(tmp_path):
