@@ -85,7 +85,7 @@ class FunctionCatcher(TorchFunctionMode):
             if arith:
                 self._arithmetic(func, args, kwargs, sparsity, out)
             if watch is not None and watch == self._records() \
-                    and _new_values(out, (*args, *kwargs.values())):
+                    and (_in_place(func) or _new_values(out, (*args, *kwargs.values()))):
                 self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
                                                   "called outside a layer")
         return out
@@ -347,6 +347,21 @@ FREE_CALLS = frozenset(tensor_forms((
     "cfloat", "cdouble", "to", "type", "type_as", "cpu", "cuda", "pin_memory", "empty",
     "empty_like", "new_empty", "empty_strided", "new_empty_strided", "new", "detach",
     "numpy", "tolist", "item"), inplace=False))
+
+
+# in-place calls that change a tensor's metadata (its shape, strides, name, gradient flag),
+# not its values
+_METADATA = frozenset(("detach_", "requires_grad_", "resize_", "resize_as_", "share_memory_",
+                       "squeeze_", "unsqueeze_", "t_", "transpose_", "swapdims_", "swapaxes_",
+                       "as_strided_", "set_", "rename_", "refine_names_", "conj_physical_",
+                       "retain_grad_"))
+
+
+def _in_place(func) -> bool:
+    """Whether ``func`` writes its result into its input by torch's naming (``relu_``,
+    torch._C._nn.silu_: it makes no new storage to tell it by), its metadata's aside."""
+    name = getattr(func, "__name__", "")
+    return name.endswith("_") and not name.endswith("__") and name not in _METADATA
 
 
 def _new_values(out, inputs) -> bool:

@@ -62,3 +62,24 @@ def test_packing_sequences_is_a_copy():
     steps = 4 + 3 + 2 + 1
     assert packed == [(steps * 8 + 4, steps * 8, "_pack_padded_sequence"),
                       (steps * 8 + 4, B * W, "_pad_packed_sequence")]
+
+
+def _in_place(fn):
+    def call(y, z):
+        t = y.clone()
+        fn(t, z)
+        return t
+    return call
+
+
+def test_an_in_place_call_no_table_holds_is_refused():
+    # it writes into its input: no new storage tells it, its name does
+    for name, fn in (("silu_", lambda t, z: torch._C._nn.silu_(t)),
+                     ("hardswish_", lambda t, z: torch._C._nn.hardswish_(t)),
+                     ("_add_relu_", lambda t, z: torch._add_relu_(t, z))):
+        with pytest.raises(UserError, match=rf"'{name}\(\)' \(called outside a layer\)"):
+            extract(Net(_in_place(fn)), (16,), batch=B)
+    # in-place changes of metadata, and in-place writes of nothing, stay as they were
+    for fn in (lambda t, z: t.unsqueeze_(0).squeeze_(0), lambda t, z: t.requires_grad_(False),
+               lambda t, z: t.index_fill_(1, torch.zeros(0, dtype=torch.long), 0.0)):
+        extract(Net(_in_place(fn)), (16,), batch=B)
