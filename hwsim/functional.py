@@ -99,6 +99,9 @@ UNPRICED_FUNCS = frozenset(f for f in (
     *(getattr(torch.fft, n) for n in ("fft", "ifft", "rfft", "irfft", "fft2", "ifft2",
                                       "rfft2", "irfft2", "fftn", "ifftn", "rfftn", "irfftn",
                                       "hfft", "ihfft")), torch.stft, torch.istft,
+    # (h227) a backward pass run in a forward (torch.enable_grad inside it): the autograd
+    # engine's work no mode sees; .backward() was free, autograd.grad a call of no table
+    torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad,
     ) if f is not None)   # (interpolate: unless antialiased,
                                                          # priced as nn.Upsample: FUNCTIONAL;
                                                          # F.scaled_dot_product_attention:

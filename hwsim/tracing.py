@@ -101,7 +101,8 @@ class FunctionCatcher(TorchFunctionMode):
         cost model."""
         if self.state["depth"] or self.state["cells"] or self.state["hooks"] \
                 or func in FREE_CALLS or (func is MHA_FUNC and self.state["mha"]) \
-                or _by_torch_module():
+                or getattr(func, "__name__", "") == "__get__" or _by_torch_module():
+            # (an attribute read, x.grad or x.T: no values made)
             return None
         return self._records()
 

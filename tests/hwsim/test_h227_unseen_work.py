@@ -85,3 +85,26 @@ def test_python_functions_on_each_value_are_refused():
                  lambda y, z: y.map_(z, lambda a, b: a * b)):
         assert "called outside a layer" in _one_line(
             lambda call=call: extract(Net(call), (16,), batch=B))
+
+
+def _backward(y, z):
+    with torch.enable_grad():
+        t = y.detach().requires_grad_()
+        (t.exp() * z).sum().backward()
+        return t.grad
+
+
+def _grad(y, z):
+    with torch.enable_grad():
+        t = y.detach().requires_grad_()
+        return torch.autograd.grad((t.exp() * z).sum(), t)[0]
+
+
+def test_a_backward_pass_in_a_forward_is_refused_by_name():
+    # the autograd engine's work no mode sees: .backward() was free (its gradient, read
+    # back, was refused as '__get__()'), autograd.grad a call of no table
+    for call, name in ((_backward, "backward"), (_grad, "grad")):
+        msg = _one_line(lambda call=call: extract(Net(call), (16,), batch=B))
+        assert f"'{name}()' (called outside a layer)" in msg
+    # an attribute read is no call that makes values
+    extract(Net(lambda y, z: y.T.T + y.data), (16,), batch=B)
