@@ -171,35 +171,63 @@ def _no_ray_leaks_between_modules(request):
         ray.shutdown()
 
 
-# The modules that take longest (seconds, `--durations=0` of the whole suite on 2 workers at
-# load ~6, 2026-12-04; test_two_node includes the headless tiny run it took over), first.
-# With `--dist loadfile` xdist gives modules out in collection order (`--no-loadscope-reorder`
-# in pyproject.toml: by default it sorts them by their number of tests, which put these
-# one-to-five-test modules last, and a worker then ran the last of them while the other
-# had finished); longest first, the many short modules at the end even out the two workers.
-# A module not listed keeps its place after these.
+# The modules that take longest (seconds: setup + call + teardown of their tests, summed from
+# `--durations=0` of the whole suite on 2 workers at load ~7, 2026-12-06; the order matters,
+# not the figures, which are ~2.6x the quiet CI's), first.  With `--dist loadfile` xdist
+# gives modules out in collection order (`--no-loadscope-reorder` in pyproject.toml: by
+# default it sorts them by their number of tests, which put these one-to-five-test modules
+# last, and a worker then ran the last of them while the other had finished); longest
+# first, the many short modules at the end even out the two workers.  A module not listed
+# keeps its place after these.  In-process torch modules vary most with the other worker's
+# load (test_guide: 10-30 s in quiet CI runs, 116 s in one, 319 s here): listed, they start
+# early instead of ending one worker's run alone.  Replayed through a model of xdist's
+# loadfile scheduler (a worker is sent the next module once 2 or fewer of its tests are
+# left) with that run's durations, the 2026-12-04 table ends the two workers 67 s apart
+# (1838 s), this one 3 s (1806 s): ~1.7% of the wall time, a balance, not a cut in work.
 SLOW_MODULES = {
-    "tests/deploy/test_resume_search.py": 253,
-    "tests/cluster/test_pairs.py": 225,
-    "tests/deploy/test_two_node.py": 215,
-    "tests/deploy/test_faults.py": 187,
-    "tests/deploy/test_job_submit.py": 159,
-    "tests/cluster/test_train.py": 80,       # 109 with three Ray Train runs; two left (h221)
-    "tests/cluster/test_loopback.py": 80,    # 236 with five commands; the sweep's left (h221)
-    "tests/search/test_tune_run.py": 65,
-    "tests/synth/test_distill_resume.py": 55,
-    "tests/test_hostile_inputs.py": 51,
-    "tests/search/test_searchers.py": 45,
-    "tests/synth/test_models.py": 39,
-    "tests/cluster/test_invert_reports.py": 35,
-    "tests/cluster/test_connect_pool.py": 35,
-    "tests/deploy/test_ownership.py": 35,
-    "tests/cluster/test_hwsim_pool.py": 32,
-    "tests/synth/test_inversion_families.py": 30,
-    "tests/synth/test_secret.py": 28,
-    "tests/synth/test_continual.py": 27,
-    "tests/cluster/test_h171_ray_auth_message.py": 27,
-    "tests/cluster/test_h171_connect_not_a_gcs.py": 20,
+    "tests/test_guide.py": 319,
+    "tests/deploy/test_job_submit.py": 178,
+    "tests/synth/test_continual.py": 178,
+    "tests/deploy/test_faults.py": 155,
+    "tests/deploy/test_resume_search.py": 137,
+    "tests/deploy/test_two_node.py": 135,
+    "tests/cluster/test_pairs.py": 116,
+    "tests/deploy/test_iterations_default_h104.py": 78,
+    "tests/synth/test_h133_temporal_generator.py": 74,
+    "tests/cluster/test_loopback.py": 66,
+    "tests/cluster/test_train.py": 64,
+    "tests/search/test_wide_ranges_h93.py": 61,
+    "tests/search/test_h223_search_progress.py": 58,
+    "tests/deploy/test_onnx_export.py": 56,
+    "tests/search/test_space_h70.py": 55,
+    "tests/search/test_h205_reuse_actors.py": 54,
+    "tests/cluster/test_h154_ship_models.py": 48,
+    "tests/cluster/test_latency_cache.py": 47,
+    "tests/deploy/test_cli_output.py": 46,
+    "tests/test_h181_state_dir_cleanup.py": 44,
+    "tests/test_probe6_h65.py": 41,
+    "tests/search/test_searchers.py": 40,
+    "tests/synth/test_secret.py": 40,
+    "tests/synth/test_generator_fallback.py": 36,
+    "tests/synth/test_growth_probe7.py": 35,
+    "tests/test_hostile_inputs.py": 34,
+    "tests/cluster/test_hwsim_pool.py": 32,      # 16 in that run, where its tests failed early
+    "tests/cluster/test_h180_unfinished_set.py": 32,
+    "tests/deploy/test_pipeline.py": 30,
+    "tests/deploy/test_cli_symbiotic.py": 29,
+    "tests/cluster/test_connect_pool.py": 28,
+    "tests/search/test_tune_run.py": 26,
+    "tests/deploy/test_ownership.py": 26,
+    "tests/deploy/test_h149_sweep_constraints.py": 26,
+    "tests/test_security_probe.py": 26,
+    "tests/synth/test_amortized.py": 24,
+    "tests/cluster/test_h183_pool_sizes.py": 24,
+    "tests/search/test_h149_infeasible.py": 23,
+    "tests/synth/test_h173_secret.py": 23,
+    "tests/cluster/test_h180_adi_reproducible.py": 23,
+    "tests/hwsim/test_h203_meta_shapes.py": 22,
+    "tests/cluster/test_pool_sessions.py": 21,
+    "tests/test_layers.py": 20,
 }
 
 
