@@ -23,6 +23,9 @@ if TYPE_CHECKING:   # annotations only: torch is imported where it is used
 FORMAT_VERSION = 1
 ZIP_MAGIC = b"PK\x03\x04"   # torch.save's format (a zip archive)
 MAX_PICKLE_BYTES = 64 << 20   # a checkpoint's data.pkl holds names and structure, not weights
+# ... and so few values: 100,000 class names, 16,384 features' names, means and deviations
+# and the tensors of a model of MAX_LAYERS layers are some 600,000 pickle opcodes
+MAX_PICKLE_OPS = 4_000_000
 log = logging.getLogger(__name__)
 
 
@@ -143,6 +146,7 @@ def _load_tensor_zip(path: Path, what: str, expected: str,
         raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
                         f"(a torch.save zip file)")
     _check_crc(raw, path, what)
+    _check_values(raw, path, what)
     try:
         with warnings.catch_warnings():   # torch's notes on odd pickles: the error says it
             warnings.simplefilter("ignore")
@@ -168,6 +172,33 @@ def _check_crc(raw: bytes, path: Path, what: str) -> None:
     if bad is not None:
         raise UserError(f"corrupt {what} {path}: its entry {printable(bad)[:80]} does not match "
                         f"the checksum it was saved with (damaged in a copy or download?)")
+
+
+def _check_values(raw: bytes, path: Path, what: str) -> None:
+    """The pickle of the zip ``raw`` has at most MAX_PICKLE_OPS opcodes (counted by
+    pickletools, which builds and runs nothing, about a microsecond each) before torch.load's
+    pure-Python unpickler reads it at about two microseconds and up to 80 bytes of memory an
+    opcode: a 20 MB checkpoint whose metrics held a list of 10 million zeros took 34-51 s and
+    800 MB to load (a 64 MB pickle, the largest read: minutes and several GB).  Python's C
+    unpickler is not used to count: a 10-byte pickle can make it allocate its memo table for
+    a billion entries.  A pickle pickletools cannot read is left to torch.load to refuse."""
+    import pickletools
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        pickles = [z.read(i) for i in z.infolist() if i.filename.endswith("data.pkl")]
+    for blob in pickles:
+        count = 0
+        try:
+            for _ in pickletools.genops(blob):
+                count += 1
+                if count > MAX_PICKLE_OPS:
+                    raise UserError(f"corrupt or unsafe {what} {path}: its pickle has more "
+                                    f"than {MAX_PICKLE_OPS:,} values and operations; nnsynth "
+                                    f"writes names and metadata there, far fewer")
+        except UserError:
+            raise
+        except Exception:   # torch.load says what is wrong with it
+            continue
 
 
 def _check_expansion(payload: Any, raw: bytes, path: Path, what: str) -> None:

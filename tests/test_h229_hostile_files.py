@@ -94,6 +94,21 @@ def test_hostile_checkpoint_is_one_line(tmp_path, case):
     assert phrase in text and str(path) in text, text
 
 
+def test_a_pickle_of_millions_of_values_is_refused_before_torch_reads_it(tmp_path,
+                                                                          monkeypatch):
+    # torch.load's pure-Python unpickler takes ~2 s and up to 80 MB a million values: a
+    # 20 MB checkpoint whose metrics held 10 million zeros took 34-51 s and 800 MB to load.
+    # The pickle's opcodes are counted first (MAX_PICKLE_OPS, 4 million); here the limit is
+    # lowered so that the file stays small, and torch.load must not be reached.
+    import synth.checkpoint as checkpoint
+    path = _checkpoint(tmp_path / "c.pt", metrics={"x": [0] * 300_000})
+    monkeypatch.setattr(checkpoint, "MAX_PICKLE_OPS", 200_000)
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was reached"))
+    with pytest.raises(UserError) as e:
+        checkpoint.load_model(path)
+    assert "more than 200,000 values" in _one_line(e) and str(path) in str(e.value)
+
+
 def test_a_plain_checkpoint_still_loads(tmp_path):
     from synth.checkpoint import load_model
     path = _checkpoint(tmp_path / "c.pt", metrics={"test_acc": 0.5, "history": [[1, 2.5]]},
