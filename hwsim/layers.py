@@ -13,6 +13,7 @@ from torch import nn
 
 from hwsim.arithmetic import arithmetic_op
 from hwsim.attention import attention_ops
+from hwsim.copies import copy_op
 from hwsim.op import FP32_BYTES, NORM_OPS_PER_ELEMENT, Op, lookup_elems, make_op
 from hwsim.recurrent import RNNS, rnn_ops
 
@@ -132,6 +133,9 @@ def op_from_module(name: str, m: nn.Module, x: torch.Tensor, y, args=(), kwargs=
         return (arithmetic_op(name, torch.dequantize, (x,), {}, y) if isinstance(m, _nnq.DeQuantize)
                 else arithmetic_op(name, torch.quantize_per_tensor,
                                    (x, float(m.scale), int(m.zero_point), m.dtype), {}, y))
+    if isinstance(m, nn.Flatten):   # a copy where its input is no contiguous tensor (a
+        # permuted one), as x.flatten() in a forward is; else a view, free (h227: was free)
+        return copy_op(name, torch.flatten, (x, m.start_dim, m.end_dim), {}, [y])
     m = float_twin(m)
     op = module_op(name, m, x, y)
     if isinstance(op, Op) and isinstance(m, nn.EmbeddingBag):

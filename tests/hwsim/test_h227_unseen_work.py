@@ -108,3 +108,29 @@ def test_a_backward_pass_in_a_forward_is_refused_by_name():
         assert f"'{name}()' (called outside a layer)" in msg
     # an attribute read is no call that makes values
     extract(Net(lambda y, z: y.T.T + y.data), (16,), batch=B)
+
+
+class _Flat(nn.Module):
+    """A conv's output permuted channels-last, then flattened by an nn.Flatten layer or by
+    x.flatten(1) in the forward: both copy it (a permuted tensor is not contiguous)."""
+
+    def __init__(self, layer=True, permute=True):
+        super().__init__()
+        torch.manual_seed(0)
+        self.c, self.f, self.h = nn.Conv2d(3, 4, 3, padding=1), nn.Flatten(), nn.Linear(256, 4)
+        self.layer, self.permute = layer, permute
+
+    def forward(self, x):
+        y = self.c(x)
+        y = y.permute(0, 2, 3, 1) if self.permute else y
+        return self.h(self.f(y) if self.layer else y.flatten(1))
+
+
+def test_an_nn_flatten_that_copies_costs_its_copy():
+    import dataclasses
+    layer, call = (extract(_Flat(layer), (3, 8, 8), batch=B) for layer in (True, False))
+    assert [o.name for o in layer] == ["c", "f", "h"]   # the layer's copy was free
+    assert dataclasses.replace(layer[1], name="x") == dataclasses.replace(call[1], name="x")
+    assert (layer[1].in_elems, layer[1].out_elems) == (B * 256, B * 256)
+    # of a contiguous tensor, a view: free
+    assert [o.name for o in extract(_Flat(permute=False), (3, 8, 8), batch=B)] == ["c", "h"]
