@@ -175,30 +175,21 @@ def _check_crc(raw: bytes, path: Path, what: str) -> None:
 
 
 def _check_values(raw: bytes, path: Path, what: str) -> None:
-    """The pickle of the zip ``raw`` has at most MAX_PICKLE_OPS opcodes (counted by
-    pickletools, which builds and runs nothing, about a microsecond each) before torch.load's
-    pure-Python unpickler reads it at about two microseconds and up to 80 bytes of memory an
-    opcode: a 20 MB checkpoint whose metrics held a list of 10 million zeros took 34-51 s and
-    800 MB to load (a 64 MB pickle, the largest read: minutes and several GB).  Python's C
-    unpickler is not used to count: a 10-byte pickle can make it allocate its memo table for
-    a billion entries.  A pickle pickletools cannot read is left to torch.load to refuse."""
-    import pickletools
+    """The pickle of the zip ``raw`` has at most MAX_PICKLE_OPS opcodes (``synth.files.
+    pickle_problem``, which builds and runs nothing, about a microsecond each) before
+    torch.load's pure-Python unpickler reads it at about two microseconds and up to 80 bytes
+    of memory an opcode: a 20 MB checkpoint whose metrics held a list of 10 million zeros
+    took 34-51 s and 800 MB to load (a 64 MB pickle, the largest read: minutes and several
+    GB)."""
     import zipfile
+    from synth.files import pickle_problem
     with zipfile.ZipFile(io.BytesIO(raw)) as z:
         pickles = [z.read(i) for i in z.infolist() if i.filename.endswith("data.pkl")]
     for blob in pickles:
-        count = 0
-        try:
-            for _ in pickletools.genops(blob):
-                count += 1
-                if count > MAX_PICKLE_OPS:
-                    raise UserError(f"corrupt or unsafe {what} {path}: its pickle has more "
-                                    f"than {MAX_PICKLE_OPS:,} values and operations; nnsynth "
-                                    f"writes names and metadata there, far fewer")
-        except UserError:
-            raise
-        except Exception:   # torch.load says what is wrong with it
-            continue
+        problem = pickle_problem(blob, MAX_PICKLE_OPS)
+        if problem:
+            raise UserError(f"corrupt or unsafe {what} {path}: its pickle has {problem}; "
+                            f"nnsynth writes names and metadata there, far fewer")
 
 
 def _check_expansion(payload: Any, raw: bytes, path: Path, what: str) -> None:

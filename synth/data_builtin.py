@@ -7,6 +7,7 @@ that makes arrays of numbers and nothing else).
 from __future__ import annotations
 
 import functools
+import io
 import pickle
 from pathlib import Path
 
@@ -77,6 +78,7 @@ register_dataset("breast_cancer", "scikit-learn breast cancer, 30 features, 2 cl
 
 # --------------------------------------------------------------------------- CIFAR-10
 MAX_CIFAR_BATCH_BYTES = 64 << 20   # a real CIFAR-10 batch file is 31 MB (10,000 x 3,072 + labels)
+MAX_CIFAR_PICKLE_OPS = 1_000_000   # a real batch's pickle: ~40,000 (10,000 labels, file names)
 
 
 class _ArrayState:
@@ -153,7 +155,13 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
                         f"is at most {MAX_CIFAR_BATCH_BYTES:,}")
     try:
         with open(path, "rb") as f:
-            d = _ArraysOnlyUnpickler(f, encoding="bytes").load()
+            blob = f.read()   # its size is checked above
+        from synth.files import pickle_problem   # before the C unpickler sees it
+        problem = pickle_problem(blob, MAX_CIFAR_PICKLE_OPS)
+        if problem:
+            raise UserError(f"corrupt or unsafe CIFAR-10 batch {path}: its pickle has "
+                            f"{problem}; a batch is its arrays and labels")
+        d = _ArraysOnlyUnpickler(io.BytesIO(blob), encoding="bytes").load()
         data, labels = _as_array(d[b"data"]), d[b"labels"]
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
             raise TypeError("data is not a uint8 array")

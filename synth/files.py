@@ -527,6 +527,30 @@ def plain_problem(obj: Any, max_depth: int = MAX_PLAIN_DEPTH) -> str:
     return ""
 
 
+_MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+
+
+def pickle_problem(blob: bytes, max_ops: int) -> str:
+    """What makes the pickle ``blob`` unsafe to give an unpickler, in words ('' when nothing;
+    a pickle that is malformed is left to the unpickler to refuse): more than ``max_ops``
+    opcodes (Python-level unpicklers take ~2 us each), or a memo index beyond the opcodes
+    before it -- picklers number the memo from 0, and Python's C unpickler sizes its memo
+    table by the index: a 9-byte CIFAR batch file (EMPTY_DICT, LONG_BINPUT 150,000,000) took
+    2.5 GB.  Read with pickletools (builds and runs nothing, ~1 us an opcode)."""
+    import pickletools
+    count = 0
+    try:
+        for op, arg, _ in pickletools.genops(blob):
+            count += 1
+            if count > max_ops:
+                return f"more than {max_ops:,} values and operations"
+            if op.name in _MEMO_PUTS and isinstance(arg, int) and arg >= count:
+                return f"a memo index of {arg:,} after {count - 1:,} operations"
+    except Exception:   # malformed: the unpickler says so
+        return ""
+    return ""
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: Any, line: int):
         super().__init__(key, line)

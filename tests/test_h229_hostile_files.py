@@ -457,3 +457,28 @@ def test_a_kept_candidate_of_other_values_is_one_line(tmp_path, result, phrase):
     with pytest.raises(UserError) as e:
         train_candidate(spec, data, config, keep=(path, key))
     assert phrase in _one_line(e) and Path(path).is_file()
+
+
+# --------------------------------------------------------------------------- pickles
+def test_a_cifar_batch_with_a_far_memo_index_is_refused_before_it_is_unpickled(tmp_path):
+    # EMPTY_DICT, LONG_BINPUT n: Python's C unpickler sizes its memo table by n (8 bytes an
+    # entry, written): 9 bytes with n = 150,000,000 took 2.5 GB (here n = 10**7, 160 MB)
+    blob = b"\x80\x02}r" + (10 ** 7).to_bytes(4, "little") + b"."
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (tmp_path / name).write_bytes(blob)
+    from synth.data import load_dataset
+    with pytest.raises(UserError) as e:
+        load_dataset(f"cifar10:{tmp_path}")
+    assert "memo index of 10,000,000" in _one_line(e)
+
+
+@pytest.mark.parametrize("blob, problem", [
+    (b"\x80\x02]q\x00.", ""),                                     # EMPTY_LIST, BINPUT 0
+    (b"\x80\x02]q\x05.", "memo index of 5"),
+    (b"\x80\x02]" + b"K\x01" * 10 + b".", "more than 5 values"),
+    (b"garbage", ""),                                             # left to the unpickler
+])
+def test_pickle_problem(blob, problem):
+    from synth.files import pickle_problem
+    found = pickle_problem(blob, 5)
+    assert (problem in found) if problem else found == ""
