@@ -101,8 +101,11 @@ class FunctionCatcher(TorchFunctionMode):
         cost model."""
         if self.state["depth"] or self.state["cells"] or self.state["hooks"] \
                 or func in FREE_CALLS or (func is MHA_FUNC and self.state["mha"]) \
-                or getattr(func, "__name__", "") == "__get__" or _by_torch_module():
-            # (an attribute read, x.grad or x.T: no values made)
+                or getattr(func, "__name__", "") == "__get__" \
+                or (_by_torch_module() and (is_arithmetic(func) or func in UNPRICED_FUNCS)):
+            # (an attribute read, x.grad or x.T: no values made; a torch module's own
+            # arithmetic, not the model's: ``_by_torch_module``; a call of no table there,
+            # a fused kernel, is watched)
             return None
         return self._records()
 

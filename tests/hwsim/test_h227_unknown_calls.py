@@ -83,3 +83,21 @@ def test_an_in_place_call_no_table_holds_is_refused():
     for fn in (lambda t, z: t.unsqueeze_(0).squeeze_(0), lambda t, z: t.requires_grad_(False),
                lambda t, z: t.index_fill_(1, torch.zeros(0, dtype=torch.long), 0.0)):
         extract(Net(_in_place(fn)), (16,), batch=B)
+
+
+def test_a_torch_modules_own_call_of_no_table_is_refused():
+    # torch's own modules' arithmetic is no work of the model's (a mask made in
+    # nn.MultiheadAttention's forward: ``_by_torch_module``), but a fused kernel one calls
+    # outside its layers (a fast path such as torch._transformer_encoder_layer_fwd, which
+    # torch skips while a mode runs) is: code compiled as torch.nn.modules' stands for one
+    import os
+
+    import hwsim.tracing
+    where = os.path.join(os.path.dirname(torch.__file__), "nn", "modules", "h227_fused.py")
+    space = {"torch": torch}
+    exec(compile("def fused(y):\n    return torch._softmax(y, 1, False)\n"
+                 "def own(y):\n    return (y > 0).float() * y\n", where, "exec"), space)
+    assert space["fused"].__code__.co_filename.startswith(hwsim.tracing._TORCH_MODULES_DIR)
+    with pytest.raises(UserError, match=r"'_softmax\(\)' \(called outside a layer\)"):
+        extract(Net(lambda y, z: space["fused"](y)), (16,), batch=B)
+    assert _new_ops(lambda y, z: space["own"](y)) == []   # its arithmetic: not the model's
