@@ -26,6 +26,9 @@ MAX_PICKLE_BYTES = 64 << 20   # a checkpoint's data.pkl holds names and structur
 # ... and so few values: 100,000 class names, 16,384 features' names, means and deviations
 # and the tensors of a model of MAX_LAYERS layers are some 600,000 pickle opcodes
 MAX_PICKLE_OPS = 4_000_000
+# torch.save writes an entry a tensor (storage) and five more; a model of MAX_LAYERS layers
+# with its masks, and a training state with its optimizer's, has some 40,000
+MAX_ZIP_ENTRIES = 200_000
 log = logging.getLogger(__name__)
 
 
@@ -216,6 +219,28 @@ def max_file_bytes() -> int:
     return max_parameters() * 9 + MAX_PICKLE_BYTES
 
 
+def _zip_entries(f: io.BufferedIOBase, size: int) -> tuple[int, int] | None:
+    """(entries, bytes of the index) the zip's end record declares, read from the file's
+    last 64 kB before its index is parsed (Python's zipfile takes ~7 us and ~500 bytes of
+    memory an entry: an 18 MB checkpoint of 200,000 empty entries took 10 s and 130 MB to
+    refuse); None where there is no end record to read (zipfile then says what is wrong)."""
+    tail = min(size, 22 + 0xFFFF)
+    f.seek(size - tail)
+    data = f.read(tail)
+    at = data.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(data):
+        return None
+    count = int.from_bytes(data[at + 10:at + 12], "little")
+    index = int.from_bytes(data[at + 12:at + 16], "little")
+    if count == 0xFFFF or index == 0xFFFFFFFF:   # zip64: in the zip64 end record before it
+        at64 = data.rfind(b"PK\x06\x06", 0, at)
+        if at64 < 0 or at64 + 48 > len(data):
+            return None
+        count = int.from_bytes(data[at64 + 32:at64 + 40], "little")
+        index = int.from_bytes(data[at64 + 40:at64 + 48], "little")
+    return count, index
+
+
 def _check_unpacked_size(f: io.BufferedIOBase, path: Path, what: str = "checkpoint",
                          expected: str = "an nnsynth checkpoint",
                          max_bytes: int | None = None) -> None:
@@ -226,6 +251,11 @@ def _check_unpacked_size(f: io.BufferedIOBase, path: Path, what: str = "checkpoi
     made torch.load allocate 1 GiB before it failed)."""
     import zipfile
     size = os.fstat(f.fileno()).st_size
+    declared, index_bytes = _zip_entries(f, size) or (0, 0)
+    if declared > MAX_ZIP_ENTRIES or index_bytes > MAX_ZIP_ENTRIES * 160:
+        raise UserError(f"corrupt or unsafe {what} {path}: its zip index lists {declared:,} "
+                        f"entries in {index_bytes:,} bytes; torch.save writes an entry a "
+                        f"tensor (at most {MAX_ZIP_ENTRIES:,})")
     try:
         with zipfile.ZipFile(f) as z:
             entries = z.infolist()
@@ -233,6 +263,10 @@ def _check_unpacked_size(f: io.BufferedIOBase, path: Path, what: str = "checkpoi
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
                         f"(not a readable zip file)") from None
+    if len(entries) > MAX_ZIP_ENTRIES:   # its end record said fewer
+        raise UserError(f"corrupt or unsafe {what} {path}: its zip index lists "
+                        f"{len(entries):,} entries; torch.save writes an entry a tensor (at "
+                        f"most {MAX_ZIP_ENTRIES:,})")
     unpacked = sum(i.file_size for i in entries)
     # one name given twice, or entries whose bytes overlap: torch.load reads the first of two
     # names and Python's zipfile (the checksum and kind checks) the last, so a file could
