@@ -362,7 +362,10 @@ def check_weights(payload: dict, where: str = "checkpoint") -> None:
     shell = build(payload["spec"], payload["input_shape"], payload["num_classes"], meta=True)
     if masks:
         from synth.masked import attach_masks  # grow-and-prune's masked layers
-        attach_masks(shell, masks)
+        try:
+            attach_masks(shell, masks)
+        except UserError as e:   # "mask for layer 'x' has shape ...": which file holds it
+            raise UserError(f"{where}: {e}") from None
     expected = {k: tuple(v.shape) for k, v in shell.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     if expected != found:

@@ -78,6 +78,11 @@ CHECKPOINT_CASES = {
     "extra-tensor": (lambda p: _checkpoint(p, extra={"x": torch.zeros(3)}), "extra must hold"),
     "dataset-int-key": (lambda p: _checkpoint(p, dataset={"name": "iris", 5: "x"}),
                         "keys are strings"),
+    # a mask of another shape than its layer's (one of 10^12 values in a byte) was refused
+    # without naming the file
+    "mask-giant": (lambda p: _checkpoint(p, masks={
+        "net.1": torch.ones(1, dtype=torch.bool).expand(10 ** 6, 10 ** 6)}),
+        "mask for layer 'net.1' has shape (1000000, 1000000)"),
     # two entries of one name: each zip reader of nnsynth saw another file
     "zip-duplicate-entry": (_duplicate_entry, "twice"),
 }
