@@ -78,7 +78,10 @@ COPIES = {f: name for name in (
     # (h227: free) a quantized tensor's integers copied out as a tensor of their own; a padded
     # batch of sequences packed (nn.utils.rnn.pack_padded_sequence: its values copied in time
     # order, its lengths read) and unpacked
-    "int_repr", "_pack_padded_sequence", "_pad_packed_sequence")
+    "int_repr", "_pack_padded_sequence", "_pad_packed_sequence",
+    # (h227) transposes: views of a strided tensor (free), copies of a sparse one's values
+    # and indices
+    "t", "transpose", "permute", "swapaxes", "swapdims", "movedim", "moveaxis")
     for f in tensor_forms((name,), inplace=False)}
 COPIES[torch.nn.functional.unfold] = "unfold"   # im2col: each window's values copied out
 COPIES[torch.nn.functional.one_hot] = "one_hot"   # its indices read, its rows written
@@ -156,7 +159,7 @@ def _stored(t: torch.Tensor) -> list:
                     f"strided, sparse, mkldnn)")
 
 
-def _address(t: torch.Tensor) -> int:
+def stored_address(t: torch.Tensor) -> int:
     """Where ``t``'s values start: its storage's (a sparse tensor's, that of its stored
     values), an MKL-DNN tensor's buffer (it has no storage: torch.ops.mkldnn.data_ptr)."""
     if t.layout == torch._mkldnn:
@@ -170,7 +173,7 @@ def _is_view(y: torch.Tensor, x: torch.Tensor) -> bool:
     clone a copy).  A sparse tensor's copy counted as a view and was free (h203), and so did
     an MKL-DNN tensor's (no storage: h219); a layout hwsim cannot read is refused
     (``_stored``)."""
-    return y is x or _address(y) == _address(x)
+    return y is x or stored_address(y) == stored_address(x)
 
 
 def _copy_op(name, func, args, kwargs, y) -> Op | None:

@@ -24,7 +24,7 @@ from torch.overrides import TorchFunctionMode, handle_torch_function
 from hwsim.arithmetic import (arithmetic_kind, arithmetic_op, arithmetic_operands,
                               is_arithmetic)
 from hwsim.attention import MHA_FUNC, SDPA, mha_work, sdpa_ops, sdpa_work
-from hwsim.copies import host_op
+from hwsim.copies import host_op, stored_address
 from hwsim.functional import UNPRICED_FUNCS, functional_module, module_call
 from hwsim.layers import op_from_module
 from hwsim.op import Refusal, tensor_forms, zero_frac, zeros_of
@@ -368,17 +368,22 @@ def _in_place(func) -> bool:
     return name.endswith("_") and not name.endswith("__") and name not in _METADATA
 
 
+_KNOWN_LAYOUTS = (torch.strided, torch.sparse_coo, torch.sparse_csr, torch.sparse_csc,
+                  torch.sparse_bsr, torch.sparse_bsc, torch._mkldnn)
+
+
 def _new_values(out, inputs) -> bool:
-    """Whether ``out`` holds a strided tensor of values in storage none of ``inputs`` has (a
-    view or the input itself: no)."""
+    """Whether ``out`` holds a tensor of values in storage none of ``inputs`` has (a view or
+    the input itself: no); a sparse tensor's are its stored values' (torch.sparse.softmax,
+    torch.sparse.sum were free), an MKL-DNN tensor's its buffer (``hwsim.copies``)."""
     def storages(values):
         found = set()
         for v in values:
             for t in (v if isinstance(v, (tuple, list)) else (v,)):
-                if isinstance(t, torch.Tensor) and t.layout == torch.strided and t.numel() \
-                        and not t.is_meta and not t.is_nested:
-                    found.add(t.untyped_storage().data_ptr())
-        return found
+                if isinstance(t, torch.Tensor) and t.numel() and not t.is_meta \
+                        and not t.is_nested and t.layout in _KNOWN_LAYOUTS:
+                    found.add(stored_address(t))
+        return found - {0}
     made = storages(out if isinstance(out, (tuple, list)) else (out,))
     return bool(made - storages(inputs))
 

@@ -101,3 +101,20 @@ def test_a_torch_modules_own_call_of_no_table_is_refused():
     with pytest.raises(UserError, match=r"'_softmax\(\)' \(called outside a layer\)"):
         extract(Net(lambda y, z: space["fused"](y)), (16,), batch=B)
     assert _new_ops(lambda y, z: space["own"](y)) == []   # its arithmetic: not the model's
+
+
+def test_sparse_calls_of_no_table_are_refused_and_transposes_copied():
+    # their outputs are sparse: the watch read strided storage only (free before)
+    for name, call in (("_sparse_softmax", lambda y, z: torch.sparse.softmax(
+                            y.relu().to_sparse(), 1).to_dense()),
+                       ("_sparse_sum", lambda y, z: y + torch.sparse.sum(
+                            y.relu().to_sparse(), 1).to_dense().unsqueeze(1))):
+        with pytest.raises(UserError, match=rf"'{name}\(\)' \(called outside a layer\)"):
+            extract(Net(call), (16,), batch=B)
+    # a sparse tensor's transpose copies its values and indices (a strided one's is a view)
+    ops = _new_ops(lambda y, z: y.relu().to_sparse().t().t().to_dense())
+    ts = [o for o in ops if dict(o.geometry).get("func") == "t"]
+    stored = ops[1].out_elems   # to_sparse's: nnz values and 2 x nnz indices
+    assert [(o.in_elems, o.out_elems) for o in ts] == [(stored, stored)] * 2
+    assert _new_ops(lambda y, z: y.view(B, 4, 8).permute(0, 2, 1).transpose(1, 2)
+                    .reshape(B, W)) == []
