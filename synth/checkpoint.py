@@ -359,7 +359,15 @@ def check_weights(payload: dict, where: str = "checkpoint") -> None:
     check_payload(payload, where)
     masks = payload.get("masks") or {}
     state = payload["state_dict"]
-    shell = build(payload["spec"], payload["input_shape"], payload["num_classes"], meta=True)
+    try:
+        shell = build(payload["spec"], payload["input_shape"], payload["num_classes"],
+                      meta=True)
+    except UserError as e:   # "unknown model family 5": which file's spec says so
+        if str(e).startswith(where):
+            raise
+        from synth.models.registry import WorkLimitError
+        kind = WorkLimitError if isinstance(e, WorkLimitError) else UserError
+        raise kind(f"{where}: spec: {e}") from None
     if masks:
         from synth.masked import attach_masks  # grow-and-prune's masked layers
         try:

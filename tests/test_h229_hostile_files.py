@@ -83,6 +83,10 @@ CHECKPOINT_CASES = {
     "mask-giant": (lambda p: _checkpoint(p, masks={
         "net.1": torch.ones(1, dtype=torch.bool).expand(10 ** 6, 10 ** 6)}),
         "mask for layer 'net.1' has shape (1000000, 1000000)"),
+    # a spec the model registry refuses: the refusal did not name the file
+    "spec-family-number": (lambda p: _checkpoint(p, spec={"family": 5}),
+                           "spec: unknown model family 5"),
+    "spec-list": (lambda p: _checkpoint(p, spec=[1, 2]), "spec: model spec must be a dict"),
     # two entries of one name: each zip reader of nnsynth saw another file
     "zip-duplicate-entry": (_duplicate_entry, "twice"),
 }
