@@ -810,12 +810,13 @@ def _read_pair_uncached(directory: str, problem: str):
     parts = [_parse_ts(f, tally) for f in files]
     _check_same_classes(files, [p[2] for p in parts])
     dims = [p[3]["dimensions"] for p in parts]
+    pair = f"{files[0]} and its _TEST.ts"   # the files, not the problem's name alone
     if None not in dims and dims[0] != dims[1]:
-        raise UserError(f"{problem}: TRAIN's header says @dimensions {dims[0]}, TEST's "
+        raise UserError(f"{pair}: TRAIN's header says @dimensions {dims[0]}, TEST's "
                         f"@dimensions {dims[1]}; expected the same channels in both")
     chans = [p[0][0].shape[0] for p in parts]
     if chans[0] != chans[1]:   # pooled, they raised a numpy broadcast error
-        raise UserError(f"{problem}: TRAIN series have {chans[0]} channels, TEST series "
+        raise UserError(f"{pair}: TRAIN series have {chans[0]} channels, TEST series "
                         f"{chans[1]}; expected the same channels in both")
     steps = [{s.shape[1] for s in p[0]} for p in parts]
     if all(p[3]["equal"] for p in parts) and steps[0] != steps[1]:

@@ -515,3 +515,16 @@ def test_pickle_problem(blob, problem):
     from synth.files import pickle_problem
     found = pickle_problem(blob, 5)
     assert (problem in found) if problem else found == ""
+
+
+def test_a_ts_pair_of_other_channels_names_its_files(tmp_path):
+    # the line named the problem alone ("X: TRAIN series have 1 channels, TEST series 2")
+    head = "@problemName X\n@timeStamps false\n@univariate false\n@classLabel true a b\n@data\n"
+    (tmp_path / "X_TRAIN.ts").write_text(head + "".join(
+        f"1,2,3:{'ab'[i % 2]}\n" for i in range(20)))
+    (tmp_path / "X_TEST.ts").write_text(head + "".join(
+        f"1,2,3:1,2,3:{'ab'[i % 2]}\n" for i in range(20)))
+    from synth.data import load_dataset
+    with pytest.raises(UserError) as e:
+        load_dataset(f"ts:{tmp_path}")
+    assert str(tmp_path / "X_TRAIN.ts") in _one_line(e) and "TEST series 2" in str(e.value)
