@@ -23,11 +23,11 @@ a scatter's accumulation (``elems``).
   ``expand``, ``squeeze``, ``split``/``chunk``/``unbind`` (views, never recorded here).
 - host data made a tensor in a forward (h209: it was free): ``torch.as_tensor``/``asarray``
   of a numpy array or a list, and since h219 ``torch.from_numpy``, ``frombuffer`` and
-  ``from_dlpack`` of host data (no mode sees them: ``hwsim.tracing`` wraps them while it
+  ``from_dlpack`` of host data (no mode sees them: ``hwsim.unseen`` wraps them while it
   runs) and ``torch.from_file``: its values written to the device, ``FROM_HOST``.
   Since h227 also the legacy constructors (``torch.Tensor(ndarray)``, ``FloatTensor(list)``,
   ``x.new(list)``) and a ``from_numpy`` bound before extract (``from torch import
-  from_numpy``): no mode sees them, ``hwsim.tracing`` answers the aten::lift_fresh every
+  from_numpy``): no mode sees them, ``hwsim.unseen`` answers the aten::lift_fresh every
   constructor of host values calls (``host_op``), and the module globals bound to
   frombuffer or from_dlpack are wrapped as torch's are.
 - a copy whose source or output is sparse moves what it stores: its values and indices
@@ -97,7 +97,7 @@ _SAMPLE_OPS = {"bilinear": 4, "bicubic": 16, "nearest": 0}
 # (h209: these were free) host data made a tensor in a forward (a numpy array, a list): its
 # values copied to the device, written (as ``torch.tensor``); of a tensor, a copy where it
 # converts (a dtype) and free where it returns it or a view of it
-# (torch.from_numpy, frombuffer and from_dlpack no TorchFunctionMode sees: hwsim.tracing
+# (torch.from_numpy, frombuffer and from_dlpack no TorchFunctionMode sees: hwsim.unseen
 # shows them to its own while it runs; torch.from_file, a file's values, it sees: all were
 # free, h219)
 FROM_HOST = {f: "from_host" for f in (
@@ -105,7 +105,7 @@ FROM_HOST = {f: "from_host" for f in (
     getattr(torch, "frombuffer", None), getattr(torch, "from_dlpack", None),
     getattr(torch, "from_file", None),
     # (h227: free) the legacy x.new(list) / x.new(ndarray); torch.Tensor(ndarray) and the typed
-    # legacy classes no mode sees: hwsim.tracing answers their aten::lift_fresh
+    # legacy classes no mode sees: hwsim.unseen answers their aten::lift_fresh
     torch.Tensor.new) if f is not None}
 
 
@@ -247,7 +247,7 @@ def _cat_op(name, func, args, kwargs, y) -> Op | None:
 
 def host_op(name: str, y: torch.Tensor) -> Op:
     """Host values made the tensor ``y``: its values written (copied from the host), nothing
-    on the device read.  (No torch function runs here: ``hwsim.tracing._lifted`` calls it
+    on the device read.  (No torch function runs here: ``hwsim.unseen._lifted`` calls it
     where the forward's function mode still runs.)"""
     return Op(type="resample", name=name, in_shape=tuple(y.shape), out_shape=tuple(y.shape),
               weight_shape=(), macs=0, weight_bytes=0, in_bytes=0,

@@ -7,29 +7,33 @@ refuses products and convolutions no op records (``UNPRICED_FUNCS``).  Arithmeti
 torch's own modules do is not the model's (``_by_torch_module``).  The work hwsim's own code
 does inside the forward pass is told from the model's (``own_code``): its errors keep their
 traceback, the model's are told in one line; a refusal of its own is ``Refusal``.
+
+Since h227 nothing a forward computes outside its layers goes free unseen: an operator of
+torch.ops is priced as the torch function it is (``torch_form``) or refused; a call that
+makes new values (or writes in place) and records nothing is refused as having no cost
+model (``FunctionCatcher._watched``, ``FREE_CALLS`` the casts and empties that cost
+nothing); host values made a tensor by any constructor, under any name, are a copy to the
+device (aten::lift_fresh: ``hwsim.unseen``); TorchScript functions (``hwsim.unseen``) and
+torch.func transforms (``_check_not_transformed``) are refused.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
 import os
 import sys
-import threading
 
 import torch
-import torch.utils.dlpack
-from torch.overrides import TorchFunctionMode, handle_torch_function
+from torch.overrides import TorchFunctionMode
 
 from hwsim.arithmetic import (arithmetic_kind, arithmetic_op, arithmetic_operands,
                               is_arithmetic)
 from hwsim.attention import MHA_FUNC, SDPA, mha_work, sdpa_ops, sdpa_work
-from hwsim.copies import host_op, stored_address
+from hwsim.copies import stored_address
 from hwsim.functional import UNPRICED_FUNCS, functional_module, module_call
 from hwsim.layers import op_from_module
 from hwsim.op import Refusal, tensor_forms, zero_frac, zeros_of
+from hwsim.unseen import begin, end, own_code
 from synth.config import short_repr
-from synth.errors import UserError
 
 MAX_ACTIVATION_VALUES = 1 << 28     # the largest layer output of the batch (1 GiB of fp32)
 
@@ -49,21 +53,18 @@ class FunctionCatcher(TorchFunctionMode):
         state.setdefault("own", 0)     # hwsim's own code running (``own_code``)
 
     def __enter__(self):
-        _unseen_constructors(+1)
+        begin(self.state)   # (hwsim.unseen: what no mode sees, shown to this one)
         try:
-            out = super().__enter__()
+            return super().__enter__()
         except BaseException:
-            _unseen_constructors(-1)
+            end()
             raise
-        _catching.__dict__.setdefault("states", []).append(self.state)
-        return out
 
     def __exit__(self, *exc):
         try:
             return super().__exit__(*exc)
         finally:
-            _catching.states.pop()
-            _unseen_constructors(-1)
+            end()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -214,135 +215,6 @@ def torch_form(func):
     return func
 
 
-# Host data made a tensor in a forward is a copy to the device (``hwsim.copies.FROM_HOST``:
-# its values written, nothing on the device read), however the forward made it.
-# - Every constructor of host values (torch.tensor, as_tensor, asarray, from_numpy, the legacy
-#   torch.Tensor(ndarray), FloatTensor(list)..., x.new(list), new_tensor) hands its tensor to
-#   aten::lift_fresh.  While a FunctionCatcher runs, a kernel of hwsim's (``_lifted``) answers
-#   it: a lift that no call the mode sees makes (torch.Tensor(ndarray) and the typed legacy
-#   classes are no function a mode sees; a 'from torch import from_numpy' bound before is
-#   not hwsim's wrapper) is recorded as the host copy it is, whatever name the forward
-#   called it by.  They were free (h227); a call the mode sees prices its own (``calls``).
-# - torch.frombuffer and from_dlpack make theirs with no lift and no call a mode sees (h219:
-#   free): while a FunctionCatcher runs they are wrapped (``_seen``) so that a mode on the
-#   calling thread sees them, at torch's attributes and at every module global bound to them
-#   ('from torch import frombuffer', ``_fn = torch.frombuffer``: ``_bound_globals``; a name
-#   bound elsewhere, a default argument or an attribute, still holds the original).
-#   torch.nested.nested_tensor's strided form (torch._C._nested's, which it calls) is one
-#   too: a forward that made one and used it in no call a mode sees was priced with the copy
-#   it makes free (h225); seen, it is refused as it is made.
-_UNSEEN = tuple((owner, name, getattr(owner, name)) for owner, name in (
-    (torch, "frombuffer"), (torch, "from_dlpack"), (torch.utils.dlpack, "from_dlpack"),
-    (torch._C._nested, "nested_tensor")) if hasattr(owner, name))
-_unseen_lock = threading.Lock()
-_unseen_users = [0]
-_undo: list = []          # (namespace, name, original, wrapper) of each wrapped binding
-_lift_library: list = []  # the kernels answering aten::lift_fresh while a catcher runs
-_LIFT_KEYS = ("CPU", "CUDA", "Meta")
-_scanned: dict = {}       # module name -> (module, its globals bound to an _UNSEEN original)
-_catching = threading.local()   # .states: the FunctionCatchers' states on this thread
-
-
-def _seen(original):
-    """``original`` as a torch function a TorchFunctionMode sees (handle_torch_function, as
-    torch's Python functions dispatch), called as it is where no mode runs."""
-    @functools.wraps(original)
-    def call(*args, **kwargs):
-        if torch.overrides._is_torch_function_mode_enabled():
-            return handle_torch_function(original, (), *args, **kwargs)
-        return original(*args, **kwargs)
-    call.hwsim_unwrapped = original
-    return call
-
-
-def _bound_globals() -> list:
-    """(module globals, name, original) of each module global bound to an ``_UNSEEN`` original
-    (``from torch import frombuffer``), torch's own attributes aside; a module is scanned
-    once (``_scanned``), its bindings checked again each time."""
-    originals = {id(o): o for _, _, o in _UNSEEN}
-    owners = {id(vars(owner)) for owner, _, _ in _UNSEEN}
-    found = []
-    for name, module in list(sys.modules.items()):
-        if name not in _scanned or _scanned[name][0] is not module:
-            try:
-                names = tuple(k for k, v in list(vars(module).items()) if id(v) in originals)
-            except TypeError:   # (no __dict__)
-                names = ()
-            _scanned[name] = (module, names)
-        if _scanned[name][1] and id(vars(module)) not in owners:
-            found.extend((vars(module), k, vars(module)[k]) for k in _scanned[name][1]
-                         if id(vars(module).get(k)) in originals)
-    return found
-
-
-def _unseen_constructors(step: int) -> None:
-    """Wraps ``_UNSEEN`` and the globals bound to them, and answers aten::lift_fresh
-    (``_lifted``), while any FunctionCatcher runs (``step`` +1 as one starts, -1 as it ends;
-    torch's own back when none runs)."""
-    with _unseen_lock:
-        _unseen_users[0] += step
-        if step > 0 and _unseen_users[0] == 1:
-            for owner, name, original in _UNSEEN:
-                _undo.append((vars(owner), name, original, _seen(original)))
-            _undo.extend((ns, name, o, _seen(o)) for ns, name, o in _bound_globals())
-            for ns, name, _, wrapper in _undo:
-                ns[name] = wrapper
-            _SCRIPTED.__call__ = _scripted_call
-            lib = torch.library.Library("aten", "IMPL")
-            _lift_library.append(lib)
-            for key in _LIFT_KEYS:
-                lib.impl("lift_fresh", _lifted, key)
-        elif step < 0 and _unseen_users[0] == 0:
-            while _undo:
-                ns, name, original, wrapper = _undo.pop()
-                if ns.get(name) is wrapper:
-                    ns[name] = original
-            _SCRIPTED.__call__ = _SCRIPTED_CALL
-            while _lift_library:
-                _lift_library.pop()._destroy()
-
-
-def _forwards_own(state) -> bool:
-    """Whether a forward's own code outside its layers runs (no layer, recurrent cell, call
-    the catcher passed on, hook or code of hwsim's)."""
-    return state is not None and not (state["calls"] or state["own"] or state["depth"]
-                                      or state["cells"] or state["hooks"])
-
-
-def _running_state():
-    """The state of the FunctionCatcher running on this thread (None: none)."""
-    states = getattr(_catching, "states", None)
-    return states[-1] if states else None
-
-
-# A TorchScript function (torch.jit.script of a function, torch.jit.trace of one) runs its
-# ops in TorchScript, where no mode sees them: one called in a forward was free (h227).  While
-# a FunctionCatcher runs, calling one in a forward's own code is refused in one line.
-_SCRIPTED = torch.jit.ScriptFunction
-_SCRIPTED_CALL = _SCRIPTED.__call__
-
-
-def _scripted_call(self, *args, **kwargs):
-    if _forwards_own(_running_state()):
-        raise Refusal(f"hwsim cannot price TorchScript function {self.name!r} called in a "
-                      f"forward: its ops run in TorchScript, where hwsim does not see them "
-                      f"(call the Python function it was made from)")
-    return _SCRIPTED_CALL(self, *args, **kwargs)
-
-
-def _lifted(t: torch.Tensor) -> torch.Tensor:
-    """aten::lift_fresh (host values made a tensor), as it is (the tensor itself), and, in a
-    forward's own code outside its layers on a thread where a FunctionCatcher runs and
-    outside any call that catcher sees (``calls``: that call's op counts it) or hwsim's own
-    code, the host copy it makes (``hwsim.copies.host_op``)."""
-    state = _running_state()
-    if _forwards_own(state):
-        with own_code(state):
-            state["acts"].append((state["order"], host_op(f"copy#{len(state['acts'])}", t)))
-            state["order"] += 1
-    return t
-
-
 # calls that make new tensors and cost nothing by hwsim's rules (``FunctionCatcher._watched``):
 # casts (``hwsim.arithmetic``: a dtype or device cast is free), uninitialised tensors
 # (torch.empty: nothing written), and what hands the host values (numpy, tolist)
@@ -488,29 +360,3 @@ def _call_user(func, args, kwargs):
     """The call ``FunctionCatcher`` passes on: the model's own, unless hwsim's own code made it
     (a torch function a hook calls: ``own_code`` tells that one's error as hwsim's)."""
     return func(*args, **kwargs)
-
-
-@contextlib.contextmanager
-def own_code(state: dict):
-    """hwsim's own code running inside extract()'s forward pass (a hook, the function mode's
-    work around the call it passes on).  An error raised in it is a fault of hwsim's, not of
-    the model: the first is kept in ``state["internal"]`` and extract() raises it with its
-    traceback, whatever the model's frames it passes through make of it.  The model's own
-    errors (a wrong input width, a module called with the wrong arguments) are raised
-    outside these blocks and told in one line.  An error raised in a torch function that
-    hwsim's code called (a reshape in an op's arithmetic) passes through the function
-    mode's ``_call_user`` too: it was told as the model's ('model Sequential does not
-    accept input shape (4,): shape '[7, 7]' is invalid ...'), its traceback dropped, and
-    the innermost hwsim frame of a traceback could not tell it from the model's.  A
-    refusal (``UserError``: ``Refusal``) is hwsim's answer, not a fault.  While it runs,
-    host values it makes a tensor are no copy of the model's (``_lifted``: ``own``)."""
-    state["own"] = state.get("own", 0) + 1
-    try:
-        yield
-    except UserError:
-        raise
-    except Exception as e:
-        state.setdefault("internal", e)
-        raise
-    finally:
-        state["own"] -= 1
