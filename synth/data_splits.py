@@ -187,6 +187,13 @@ def moments(values: np.ndarray, axis, what: str,
                   if names is not None and content_shown() else "")
         raise UserError(f"{what} {i} has values too large to normalize ({column}mean/std "
                         f"overflow float64)")
+    # a constant's mean is its value: the sum's rounding made a column of 1e30s have mean
+    # 9.999999999999997e29, which (its std 1, as a constant's) normalized it to 2.8e14, and
+    # training stopped as "diverged; lower the learning rate"
+    constant = std <= 1e-12 * np.abs(mean)
+    if constant.any():
+        low, high = values.min(axis=axis), values.max(axis=axis)
+        mean = np.where(constant & (low == high), low, mean)
     return mean, safe_std(mean, std)
 
 

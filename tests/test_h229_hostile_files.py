@@ -528,3 +528,16 @@ def test_a_ts_pair_of_other_channels_names_its_files(tmp_path):
     with pytest.raises(UserError) as e:
         load_dataset(f"ts:{tmp_path}")
     assert str(tmp_path / "X_TRAIN.ts") in _one_line(e) and "TEST series 2" in str(e.value)
+
+
+def test_a_constant_column_of_large_numbers_normalizes_to_zero(tmp_path):
+    # a CSV column of 10^30 + i (one float64 value, 1e30): its mean by summing was
+    # 9.999999999999997e29, the column normalized to 2.8e14, and nnsynth train said
+    # "training diverged ... lower the learning rate"
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,label\n" + "".join(f"{10 ** 30 + i},{i % 5},{i % 3}\n"
+                                            for i in range(60)))
+    from synth.data import load_dataset
+    data = load_dataset(f"csv:{path}")
+    assert float(data.x_train[:, 0].abs().max()) == 0.0
+    assert float(data.x_train[:, 1].abs().max()) < 10
