@@ -197,6 +197,20 @@ def moments(values: np.ndarray, axis, what: str,
     return mean, safe_std(mean, std)
 
 
+def check_normalized(xn: np.ndarray, name: str, what: str) -> None:
+    """The normalized float32 inputs ``xn`` (samples first, then ``what``: feature or
+    channel) are finite: a value far from the training split's (1e300 in a test row of a
+    column that is 0 in every training row) became inf in float32 -- numpy's 'overflow
+    encountered in cast' warning on stderr, and the model's outputs on it NaN."""
+    bad = ~np.isfinite(xn)
+    if bad.any():
+        sample, part = (int(i) for i in np.argwhere(bad)[0][:2])
+        raise UserError(f"data set {name}: sample {sample} (0-based, in file order) has a "
+                        f"value in {what} {part} that normalizes beyond float32's range "
+                        f"(3.4e38) by the training split's mean and std of that {what}; "
+                        f"drop or rescale it")
+
+
 def _image_dataset(name, x_raw01: np.ndarray, y: np.ndarray, class_names, seed,
                    splits=None) -> Dataset:
     """x_raw01: (N, C, H, W) in [0, 1]; normalized with per-channel train mean/std."""
@@ -217,7 +231,9 @@ def _tabular_dataset(name, x: np.ndarray, y: np.ndarray, class_names, seed,
     if len(train) and (x[train] == x[train[0]]).all():   # every input normalized to zeros
         raise UserError(f"data set {name}: every feature is constant on the training split "
                         f"(each column holds one value); there is nothing to learn from")
-    xn = ((x - mean) / std).astype(np.float32)
+    with np.errstate(over="ignore"):
+        xn = ((x - mean) / std).astype(np.float32)
+    check_normalized(xn, name, "feature")
     value_range = (x[train].min(axis=0).tolist(), x[train].max(axis=0).tolist())
     data = _make(name, xn, y, train, val, test, (x.shape[1],), class_names, mean, std,
                  value_range)

@@ -49,6 +49,7 @@ from synth.data import (CSV_CODEPAGE_SAMPLE_BYTES, MAX_DATASET_VALUES, Dataset, 
                         register_dataset, stratified_splits, too_few_to_split)
 from synth.data import _make as make_dataset
 from synth.data_registry import MAX_CLASS_NAME, content_shown, shown, whole_set
+from synth.data_splits import check_normalized
 from synth.errors import UserError
 from synth.files import check_latin_reading, missing_input, printable
 
@@ -665,8 +666,10 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
                         f"(each holds one value at every step of every series); there is "
                         f"nothing to learn from")
     x = np.zeros((len(series), channels, steps), dtype=np.float32)   # 0 = the train mean
-    for i, s in enumerate(series):
-        x[i, :, steps - s.shape[1]:] = (s - mean[:, None]) / std[:, None]
+    with np.errstate(over="ignore"):
+        for i, s in enumerate(series):
+            x[i, :, steps - s.shape[1]:] = (s - mean[:, None]) / std[:, None]
+    check_normalized(x, name, "channel")
     names = class_names or list(class_labels)
     if len(names) != len(class_labels):
         raise UserError(f"data set {name}: {len(names)} class names for {len(class_labels)} "

@@ -541,3 +541,19 @@ def test_a_constant_column_of_large_numbers_normalizes_to_zero(tmp_path):
     data = load_dataset(f"csv:{path}")
     assert float(data.x_train[:, 0].abs().max()) == 0.0
     assert float(data.x_train[:, 1].abs().max()) < 10
+
+
+@pytest.mark.parametrize("value", ["1e300", "1e39"])
+def test_a_value_that_normalizes_beyond_float32_is_one_line(tmp_path, value):
+    # column a is 0 in every training row and `value` in one validation row: normalized by
+    # the training split's std (a constant's: 1) it was inf in float32 (numpy's 'overflow
+    # encountered in cast' on stderr), and the model's outputs on it NaN
+    rows = ["a,b,label,split"] + [
+        f"{value if i == 45 else 0},{i % 5},{i % 3},"
+        f"{'train' if i < 40 else 'val' if i < 50 else 'test'}" for i in range(60)]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(rows) + "\n")
+    from synth.data import load_dataset
+    with pytest.raises(UserError) as e:
+        load_dataset(f"csv:{path}")
+    assert "sample 45" in _one_line(e) and "beyond float32's range" in str(e.value)
