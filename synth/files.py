@@ -94,23 +94,37 @@ def remove_stale_temps(folder: str | os.PathLike, recursive: bool = True) -> lis
     kept ``.model.onnx.tmp19468.4d60e0c70a53`` across its rerun.  For a caller holding the
     folder's lock (``lock_dir``), whose writers are then gone; only plain files of this user
     named as ``_new_temp`` names them, never through a link.  The paths removed."""
-    import stat
     removed = []
     for root, dirs, files in os.walk(folder):
         for name in files:
             path = Path(root) / name
-            if not TEMP_NAME.fullmatch(name):
-                continue
-            try:
-                st = os.lstat(path)
-                if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+            if is_temp_file(path):
+                try:
                     path.unlink()
                     removed.append(path)
-            except OSError:
-                pass
+                except OSError:
+                    pass
         if not recursive:
             break
     return removed
+
+
+def is_temp_file(path: str | os.PathLike) -> bool:
+    """``path`` is a temporary file ``atomic_path`` made (its name, a plain file of this user):
+    one a killed writer left.  A folder holding only such files is empty to ``check_out_dir``
+    and ``claim_dir``: SIGKILL (or SIGTERM) while ``nnsynth invert --out NEW`` wrote its first
+    file (job.json), or while a new run directory got its marker, left
+    ``.job.json.tmp4711.<hex>`` there, and every rerun was refused: 'holds files nnsynth did
+    not write'."""
+    import stat
+    path = Path(path)
+    if not TEMP_NAME.fullmatch(path.name):
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid()
 
 
 # errors of writing a file that the user can fix (space, permissions, the file system; a
@@ -310,7 +324,7 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out",
         check_writable(existing, option, path)
     try:
         if path.is_dir() and not is_owned(path) and not any((path / s).exists() for s in signs):
-            first = next(path.iterdir(), None)
+            first = next((p for p in path.iterdir() if not is_temp_file(p)), None)
             if first is not None:
                 raise _user_error(f"{option} {path} holds files nnsynth did not write (e.g. "
                                   f"{first.name[:80]}); move them or choose another {option}")
@@ -335,7 +349,8 @@ def claim_dir(path: str | os.PathLike, option: str = "--run-dir") -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
         if not is_owned(path):
-            foreign = [p.name for p in path.iterdir() if p.name not in (LOCK_FILE,)]
+            foreign = [p.name for p in path.iterdir()
+                       if p.name not in (LOCK_FILE,) and not is_temp_file(p)]
             if foreign:
                 raise _user_error(f"{path} holds files nnsynth did not write (e.g. "
                                   f"{sorted(foreign)[0][:80]}); move them or choose another "

@@ -1,0 +1,63 @@
+"""Interruptions (h231): what a killed nnsynth leaves behind never blocks the rerun that is
+to resume or redo its work."""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from synth.errors import UserError
+from synth.files import OWNER_MARKER, TEMP_NAME, check_out_dir, claim_dir
+
+KILLED_WRITER = """
+import os, sys
+from synth.files import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    tmp.write_text('{"half": ')
+    os.kill(os.getpid(), 9)            # SIGKILL mid-write: no finally runs
+"""
+
+
+def _killed_while_writing(path) -> None:
+    """A process killed (SIGKILL) inside ``atomic_path(path)``, as nnsynth is when killed
+    while writing a file: its temp file stays beside ``path``."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(path)], cwd=root,
+                          env={**os.environ, "PYTHONPATH": root}, capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-500:]
+
+
+def test_a_killed_first_write_does_not_block_the_rerun_of_invert(tmp_path):
+    # nnsynth invert --out NEW writes job.json first: killed then, the folder held only the
+    # temp file, and every rerun was refused ('holds files nnsynth did not write')
+    out = tmp_path / "synth"
+    out.mkdir()
+    _killed_while_writing(out / "job.json")
+    left = os.listdir(out)
+    assert len(left) == 1 and TEMP_NAME.fullmatch(left[0]) and not (out / "job.json").exists()
+    assert check_out_dir(out, "--out", ("job.json",)) == out
+
+
+def test_a_killed_claim_does_not_block_the_rerun(tmp_path):
+    # claim_dir writes the owner marker into a new run directory; killed then, the rerun
+    # was refused over the marker's own temp file
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    _killed_while_writing(run_dir / OWNER_MARKER)
+    assert claim_dir(run_dir) == run_dir
+    assert (run_dir / OWNER_MARKER).is_file()
+
+
+def test_files_of_the_user_that_look_like_temp_files_still_refuse(tmp_path):
+    from synth.files import is_temp_file
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / ".job.json.tmp12").write_text("mine")           # not the name atomic_path gives
+    (out / ".x.tmp1.0123456789ab").mkdir()                 # the name, but a folder
+    assert not is_temp_file(out / ".job.json.tmp12")
+    assert not is_temp_file(out / ".x.tmp1.0123456789ab")
+    with pytest.raises(UserError, match="did not write"):
+        check_out_dir(out, "--out", ("job.json",))
+    with pytest.raises(UserError, match="did not write"):
+        claim_dir(out)
