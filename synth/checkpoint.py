@@ -672,6 +672,12 @@ def in_model_scale(data, meta: dict):
         if padded:
             lead = (x == 0).all(dim=1).int().cumprod(dim=1).bool()    # (N, T) leading run
             out = torch.where(lead[:, None, :], torch.zeros_like(out), out)
+        if not bool(torch.isfinite(out).all()):   # was inf: the model's outputs NaN
+            sample = int(torch.nonzero(~torch.isfinite(out))[0][0])
+            raise UserError(f"data set {data.name}: a value of sample {sample} of its split "
+                            f"goes beyond float32's range (3.4e38) in the model's "
+                            f"normalization (mean/std of {meta.get('name') or 'its training set'}"
+                            f"); drop or rescale it")
         return out
 
     log.info("data set %s scaled with the model's training normalization (mean/std of %s), "

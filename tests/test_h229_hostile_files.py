@@ -557,3 +557,19 @@ def test_a_value_that_normalizes_beyond_float32_is_one_line(tmp_path, value):
     with pytest.raises(UserError) as e:
         load_dataset(f"csv:{path}")
     assert "sample 45" in _one_line(e) and "beyond float32's range" in str(e.value)
+
+
+def test_a_set_rescaled_beyond_float32_by_a_models_normalization_is_one_line(tmp_path):
+    # a model trained on a column of std 0.0005, scored on a file whose column holds 1e37
+    # and 2e37: rescaled by the model's normalization the inputs were inf, the outputs NaN
+    from synth.checkpoint import in_model_scale
+    from synth.data import load_dataset
+    small, big = tmp_path / "small.csv", tmp_path / "big.csv"
+    small.write_text("a,b,label\n" + "".join(f"{0.001 * (1 + i % 2)},{i % 5},{i % 3}\n"
+                                             for i in range(60)))
+    big.write_text("a,b,label\n" + "".join(f"{1e37 * (1 + i % 2)},{i % 5},{i % 3}\n"
+                                           for i in range(60)))
+    meta = load_dataset(f"csv:{small}").metadata()
+    with pytest.raises(UserError) as e:
+        in_model_scale(load_dataset(f"csv:{big}"), meta)
+    assert "beyond float32's range" in _one_line(e) and str(big) in str(e.value)
