@@ -418,7 +418,10 @@ def prepare_out_dir(out_dir: str | os.PathLike) -> Path:
     out = check_out_dir(out_dir, "--out", (MANIFEST,))
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-test-{os.getpid()}"
+        # named as atomic_path names its temp files: one a kill left between these lines
+        # (.write-test-PID) made the folder 'hold files nnsynth did not write' to the rerun
+        import secrets
+        probe = out / f".write-test.tmp{os.getpid()}.{secrets.token_hex(6)}"
         with open(probe, "xb"):   # exclusive create: never truncates or deletes a user's file
             pass
         probe.unlink()

@@ -61,3 +61,24 @@ def test_files_of_the_user_that_look_like_temp_files_still_refuse(tmp_path):
         check_out_dir(out, "--out", ("job.json",))
     with pytest.raises(UserError, match="did not write"):
         claim_dir(out)
+
+
+KILLED_PROBE = """
+import os, pathlib, sys
+from cluster.pairs import prepare_out_dir
+def killed(self, *a, **k):        # killed between its write probe and the probe's removal
+    os.kill(os.getpid(), 9)
+pathlib.Path.unlink = killed
+prepare_out_dir(sys.argv[1])
+"""
+
+
+def test_a_kill_during_inverts_write_probe_does_not_block_the_rerun(tmp_path):
+    from cluster.pairs import prepare_out_dir
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = tmp_path / "synth"
+    done = subprocess.run([sys.executable, "-c", KILLED_PROBE, str(out)], cwd=root,
+                          env={**os.environ, "PYTHONPATH": root}, capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-500:]
+    assert len(os.listdir(out)) == 1      # the probe, left behind
+    assert prepare_out_dir(out) == out
