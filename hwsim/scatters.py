@@ -88,17 +88,21 @@ RANGES = {torch.arange: 1, torch.linspace: 1, torch.logspace: 2, torch.triu_indi
 FILLS = {f: "fill" for f in (*tensor_forms(("zeros_like", "ones_like", "full_like",
                                             "new_zeros", "new_ones", "new_full", "fill",
                                             "zero", "zeros", "ones", "full", "eye", "tensor",
-                                            "scalar_tensor", "new_tensor")), *RANGES)}
+                                            "scalar_tensor", "new_tensor")), *RANGES,
+                             torch.nn.init.constant_)}   # (h227: a mode sees it as one call)
 # random draws (kind ``random``, h203: they were free): the generator's work, element ops per
 # value drawn (``_random_op``), by the distribution drawn from
 _F = torch.nn.functional
+_INIT = torch.nn.init
 _DRAWS = (
+    # (h227: and the torch.nn.init draws a mode sees, as one call: refused since d816169's
+    # watch, free before)
     ("uniform", 1, (torch.rand, torch.rand_like, _T.uniform_, torch.randint,
-                    torch.randint_like, _T.random_)),
+                    torch.randint_like, _T.random_, _INIT.uniform_, _INIT.kaiming_uniform_)),
     # a permutation: a draw and a swap a value (Fisher-Yates)
     ("uniform", 2, (torch.randperm,)),
     # a uniform draw and its transform (Box-Muller; -log u; tan; log; a compare with p)
-    ("normal", 2, (torch.randn, torch.randn_like, torch.normal, _T.normal_)),
+    ("normal", 2, (torch.randn, torch.randn_like, torch.normal, _T.normal_, _INIT.normal_)),
     ("log_normal", 3, (_T.log_normal_,)),
     ("bernoulli", 2, (torch.bernoulli, _T.bernoulli, _T.bernoulli_)),
     ("exponential", 2, (_T.exponential_, _T.cauchy_, _T.geometric_, torch.poisson)),
@@ -315,8 +319,8 @@ def _random_op(name, func, args, kwargs, y) -> Op | None:
     skip = 1 if _in_place(func) or getattr(func, "__name__", "").endswith("_like") else 0
     rest = [*args[skip:], *(v for k, v in kwargs.items() if k != "out")]
     reads = [t for v in rest for t in (v if isinstance(v, (tuple, list)) else (v,))
-             if isinstance(t, torch.Tensor)]
-    elems = per * y.numel()
+             if isinstance(t, torch.Tensor) and t is not y]   # (an in-place draw's target
+    elems = per * y.numel()                                  # passed by keyword: nn.init's)
     if draw == "multinomial" and reads:
         k = reads[0].shape[-1] if reads[0].dim() else 1
         elems = reads[0].numel() + y.numel() * (1 + math.ceil(math.log2(max(k, 1))))

@@ -118,3 +118,19 @@ def test_sparse_calls_of_no_table_are_refused_and_transposes_copied():
     assert [(o.in_elems, o.out_elems) for o in ts] == [(stored, stored)] * 2
     assert _new_ops(lambda y, z: y.view(B, 4, 8).permute(0, 2, 1).transpose(1, 2)
                     .reshape(B, W)) == []
+
+
+def test_nn_init_draws_a_mode_sees_as_one_call_are_priced_as_their_tensor_forms():
+    # nn.init.uniform_ / normal_ / kaiming_uniform_ / constant_ reach a mode as one call
+    # (their own draw unseen inside it): free before the watch, refused by it; each is now
+    # the draw or fill it makes (kaiming_normal_, xavier_* call Tensor.normal_/uniform_,
+    # priced before)
+    def shape(call):
+        return [(o.type, o.in_elems, o.out_elems, o.elems, dict(o.geometry).get("draw"))
+                for o in _new_ops(lambda y, z: y + 0 * call(z.clone()))]
+    init = torch.nn.init
+    assert shape(init.uniform_) == shape(lambda t: t.uniform_())
+    assert shape(init.kaiming_uniform_) == shape(lambda t: t.uniform_())
+    assert shape(init.normal_) == shape(lambda t: t.normal_())
+    assert shape(lambda t: init.constant_(t, 0.5)) == shape(lambda t: t.fill_(0.5))
+    assert shape(init.uniform_)[1] == ("resample", 0, B * W, B * W, "uniform")
