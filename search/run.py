@@ -152,12 +152,32 @@ ERRORS_FILE = "trial_errors.json"   # trials that failed (Tune's ERROR state), b
 def errored_trials(out_dir: Path, finished_ids) -> dict:
     """{trial id: {"spec", "error"}} of the trials that failed and have no row in the results
     (a trial retried after a restore and finished is not counted)."""
+    done = set(finished_ids)
+    return {k: v for k, v in read_errors(out_dir).items() if k not in done}
+
+
+MAX_ERRORS_BYTES = 64 << 20   # trial_errors.json: ~200 bytes a failed trial
+
+
+def read_errors(out_dir: Path) -> dict:
+    """``ERRORS_FILE`` of ``out_dir`` as {trial id: record} ({} without one); a file that is
+    not such a mapping (cut off, a list, not UTF-8, over ``MAX_ERRORS_BYTES``) is a one-line
+    error naming it: it was read as it came, and a list or bad JSON ended a finished
+    search's summary in a traceback (h229)."""
     path = Path(out_dir) / ERRORS_FILE
     if not path.is_file():
         return {}
-    errors = json.loads(path.read_text())
-    done = set(finished_ids)
-    return {k: v for k, v in errors.items() if k not in done}
+    try:
+        if path.stat().st_size > MAX_ERRORS_BYTES:
+            raise ValueError("too large")
+        errors = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        errors = None
+    if not isinstance(errors, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in errors.items()):
+        raise UserError(f"{path} is corrupt (not the record of failed trials nnsynth writes); "
+                        f"move it away to summarize or resume the search without it")
+    return errors
 
 
 class ResultsCallback:
@@ -177,7 +197,11 @@ class ResultsCallback:
 
             def on_trial_error(self, iteration, trials, trial, **info):
                 errors_path = Path(self.path).parent / ERRORS_FILE
-                errors = json.loads(errors_path.read_text()) if errors_path.is_file() else {}
+                try:   # one of nnsynth's own, cut off or not a mapping: begun again
+                    errors = json.loads(errors_path.read_text()) if errors_path.is_file() else {}
+                except (OSError, ValueError, RecursionError):
+                    errors = {}
+                errors = errors if isinstance(errors, dict) else {}
                 error = staged = getattr(trial, "error_file", None) or ""
                 # Tune's copy in the search's storage (when a local folder): the one Tune
                 # names is in the driver's staging folder under Ray's session folder, /tmp,
@@ -312,8 +336,8 @@ class TrialProgress:
         if not error.get("error_file"):
             return None
         try:
-            errors = json.loads((self.out_dir / ERRORS_FILE).read_text())
-        except (OSError, ValueError):
+            errors = read_errors(self.out_dir)
+        except UserError:
             return None
         return next((k for k, v in errors.items() if isinstance(v, dict)
                      and v.get("error_file") == error["error_file"]), None)
