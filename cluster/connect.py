@@ -84,12 +84,17 @@ def deferred_sigint():
     if threading.current_thread() is not threading.main_thread() or not callable(previous):
         yield
         return
+    # ray.init replaces a SIGTERM handler with its own (sys.exit(15)): the CLI's, which ends
+    # a command as Ctrl-C does (deploy.cli.main.Terminated), is put back after it
+    term = signal.getsignal(signal.SIGTERM)
     held: list = []
     signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        if callable(term) and signal.getsignal(signal.SIGTERM) is not term:
+            signal.signal(signal.SIGTERM, term)
     if held:
         previous(signal.SIGINT, None)
 

@@ -82,3 +82,34 @@ def test_a_kill_during_inverts_write_probe_does_not_block_the_rerun(tmp_path):
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-500:]
     assert len(os.listdir(out)) == 1      # the probe, left behind
     assert prepare_out_dir(out) == out
+
+
+TERMINATED_TRAIN = """
+import os, signal, sys, torch
+real_save = torch.save
+def save(obj, f, *a, **k):             # SIGTERM while the training's state is written
+    real_save(obj, f, *a, **k)
+    os.kill(os.getpid(), signal.SIGTERM)
+    sum(range(1000))                   # (the handler runs between bytecodes)
+torch.save = save
+import synth.train
+synth.train.STATE_SECONDS = 0          # a state after the first epoch
+from deploy.cli.main import cli
+cli(["train", "--dataset", "iris", "--model", '{"family": "mlp", "hidden": [4]}',
+     "--epochs", "2", "--out", sys.argv[1]], prog_name="nnsynth")
+"""
+
+
+def test_sigterm_ends_a_command_as_ctrl_c_does(tmp_path):
+    # kill, timeout, a scheduler's preemption: Python's default for SIGTERM ended nnsynth on
+    # the spot, the temp file being written left beside --out for good, and no line said
+    # what a rerun would do
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = tmp_path / "model.pt"
+    done = subprocess.run([sys.executable, "-c", TERMINATED_TRAIN, str(out)], cwd=root,
+                          env={**os.environ, "PYTHONPATH": root}, capture_output=True,
+                          timeout=120)
+    err = done.stderr.decode()
+    assert done.returncode == 143, (done.returncode, err[-800:])
+    assert "interrupted: " in err.strip().splitlines()[-1]
+    assert sorted(os.listdir(tmp_path)) == [], os.listdir(tmp_path)   # no temp file left

@@ -6,6 +6,7 @@ becomes one line on stderr and exit status 2, never a traceback.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import importlib
@@ -88,6 +89,10 @@ class _Root(click.Group):
             _usage_error(e)
 
     def invoke(self, ctx):
+        with terminated_as_interrupt():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except UserError as e:   # a worker's too (Ray's error is an instance of its class)
@@ -112,11 +117,41 @@ class _Root(click.Group):
                        f"{name[:120]}{'...' if len(name) > 120 else ''} (a name of "
                        f"{longest:,} bytes; most file systems allow 255)", err=True)
             sys.exit(2)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             close_bars()
             click.echo(interrupted_line(ctx.invoked_subcommand, ctx.meta.get(PARAMS) or {}),
                        err=True)
-            sys.exit(130)
+            sys.exit(128 + 15 if isinstance(e, Terminated) else 130)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a batch scheduler's preemption or time limit), raised
+    where Ctrl-C raises KeyboardInterrupt, so that it ends a command as Ctrl-C does: its
+    ``finally`` blocks run (a temp file being written is removed, a pipeline stage's failure
+    is recorded in the ledger), the 'interrupted:' line says what a rerun resumes, exit
+    status 143.  Python's default for SIGTERM ended the process on the spot: no line, and
+    an ``atomic_path`` temp file (``.model.pt.tmp4711.<hex>``) left beside --out for good."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def terminated_as_interrupt():
+    """SIGTERM raises ``Terminated`` during the block (the main thread, where SIGTERM has its
+    default action; a handler someone installed is left alone), as it was after it."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def close_bars() -> None:
