@@ -20,6 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from synth.config import Config, check_range, check_seed, short_repr
+from synth.data_registry import first_repeated
 from synth.errors import ConfigError
 from hwsim.accel import (DATAFLOWS, MAX_ARRAY_DIM, MAX_SCRATCHPAD_KB, SCRATCHPADS,
                          AcceleratorConfig, check_scratchpad, evaluate_arrays, layer_arrays)
@@ -82,9 +83,10 @@ class DseConfig(Config):
                               f"{short_repr(self.base)}")
         if not isinstance(self.base, Mapping):   # [[precision_bits, 8], [precision_bits, 16]]
             names = [p[0] for p in self.base]      # ran every point at 16 bits, not a word said
-            twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+            twice = first_repeated(names)   # (linear: names[:i] per name was quadratic)
             if twice is not None:
-                raise ConfigError(f"base lists {short_repr(twice)} twice; give each field once")
+                raise ConfigError(f"base lists {short_repr(names[twice])} twice; give each "
+                                  f"field once")
         for name, value in dict(self.base).items():   # candidates() sets these per grid point
             grid = "dataflows" if name == "dataflow" else name
             if grid in GRID_FIELDS:
