@@ -113,3 +113,38 @@ def test_sigterm_ends_a_command_as_ctrl_c_does(tmp_path):
     assert done.returncode == 143, (done.returncode, err[-800:])
     assert "interrupted: " in err.strip().splitlines()[-1]
     assert sorted(os.listdir(tmp_path)) == [], os.listdir(tmp_path)   # no temp file left
+
+
+def test_the_ctrl_c_line_of_train_promises_no_less_than_is_lost(tmp_path, monkeypatch):
+    # the state is saved at the end of an epoch: with epochs of 80 s, Ctrl-C in the second
+    # one lost 80 s of training, and the line said 'at most the last 30 s ... run again'
+    import re
+    import types
+
+    import torch
+
+    import synth.train as train
+    from deploy.cli.main import interrupted_line
+    from synth.data import load_dataset
+    from synth.models import build
+    clock = [0.0]
+    monkeypatch.setattr(train, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    data = load_dataset("iris", seed=0)
+    model = build({"family": "mlp", "hidden": [4]}, data.input_shape, data.num_classes)
+    steps = [0]
+
+    def step(m):                  # a step takes 20 s; Ctrl-C in the second epoch's end
+        clock[0] += 20.0
+        steps[0] += 1
+        if steps[0] == 2 * -(-len(data.y_train) // 32):
+            raise KeyboardInterrupt
+    out = tmp_path / "m.pt"
+    state = tmp_path / "m.pt.resume"
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(model, data, train.TrainConfig(epochs=3, progress=False), after_step=step,
+                  state_path=state, state_key="k")
+    lost = clock[0] - torch.load(state, weights_only=True)["seconds"]
+    line = interrupted_line("train", {"out": str(out)})
+    assert str(state) in line
+    bound = re.search(r"at most the last ([\d.]+) s", line)
+    assert lost > train.STATE_SECONDS and (bound is None or float(bound.group(1)) >= lost), line

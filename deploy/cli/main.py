@@ -184,8 +184,11 @@ def _kept_states(params: dict, *suffixes: str) -> list[str]:
 def _training(params: dict, *suffixes: str) -> str | None:
     from synth.train import STATE_SECONDS   # imported by the training already
     kept = _kept_states(params, *suffixes)
+    # (it is saved at the end of an epoch, the first after STATE_SECONDS since the last save:
+    # 'at most the last 30 s of training run again' was wrong for epochs longer than that)
     return (f"the training's state is kept in {' and '.join(kept)}; rerun the same command to "
-            f"resume from it (at most the last {STATE_SECONDS:g} s of training run again)"
+            f"resume from it (the training since it was saved runs again: it is saved at the "
+            f"end of the first epoch after every {STATE_SECONDS:g} s)"
             if kept else None)
 
 
