@@ -148,3 +148,16 @@ def test_the_ctrl_c_line_of_train_promises_no_less_than_is_lost(tmp_path, monkey
     assert str(state) in line
     bound = re.search(r"at most the last ([\d.]+) s", line)
     assert lost > train.STATE_SECONDS and (bound is None or float(bound.group(1)) >= lost), line
+
+
+def test_diabdeep_out_ends_a_sigterm_with_143(tmp_path):
+    # diabdeep --out catches the interruption to name its kept rows: SIGTERM (Terminated,
+    # a KeyboardInterrupt) exits 143 there too, as at the root, not Ctrl-C's 130
+    from deploy.cli.commands.diabdeep import interrupted
+    from deploy.cli.main import Terminated
+    with pytest.raises(SystemExit) as e:
+        interrupted(str(tmp_path / "r.json"), Terminated())
+    assert e.value.code == 143
+    with pytest.raises(SystemExit) as e:
+        interrupted(str(tmp_path / "r.json"), KeyboardInterrupt())
+    assert e.value.code == 130

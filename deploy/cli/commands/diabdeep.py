@@ -19,8 +19,8 @@ def _baselines(names: tuple) -> tuple:
     return names
 
 
-def interrupted(out: str) -> None:
-    """Ctrl-C of a run with --out: say what a rerun does, exit 130.  The root's message for
+def interrupted(out: str, error: KeyboardInterrupt) -> None:
+    """Ctrl-C of a run with --out: say what a rerun does, exit 130 (SIGTERM: 143).  The root's message for
     commands that write once at the end ("none was written; rerun it to start again") was
     shown here too, while the finished rows were kept in <out>.resume and a rerun of the
     same command continues after them."""
@@ -31,7 +31,8 @@ def interrupted(out: str) -> None:
                f"to resume after them" if os.path.isfile(state) else
                "interrupted before any model finished, so none was kept; rerun the same "
                "command to start again", err=True)
-    sys.exit(130)
+    from deploy.cli.main import Terminated
+    sys.exit(143 if isinstance(error, Terminated) else 130)
 
 
 @click.command("diabdeep")
@@ -74,10 +75,10 @@ def command(dataset, steps, epochs, baselines, options_json, out, seed, device, 
         try:
             result = run_diabdeep(config, cost_fn=lambda m: price(m, m.input_shape),
                                   progress=show_progress(), report=out)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             if not out:   # nothing kept: the root's "none was written; rerun to start again"
                 raise
-            interrupted(out)
+            interrupted(out, e)
     summary = {k: v for k, v in result.items() if k not in ("histories", "config")}
     summary["threads"] = used
     emit(summary, as_json, table(result))
