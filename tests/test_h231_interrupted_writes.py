@@ -161,3 +161,14 @@ def test_diabdeep_out_ends_a_sigterm_with_143(tmp_path):
     with pytest.raises(SystemExit) as e:
         interrupted(str(tmp_path / "r.json"), KeyboardInterrupt())
     assert e.value.code == 130
+
+
+def test_a_sigterm_that_reaches_the_root_as_a_plain_keyboardinterrupt_exits_143(monkeypatch):
+    # SIGTERM during ray.get (nnsynth run's synthesis): Ray's Cython signal check raises a
+    # KeyboardInterrupt of its own in place of Terminated; the run exited 130 (Ctrl-C's)
+    from deploy.cli import main
+    monkeypatch.setattr(main, "_SIGTERMS", [])
+    assert main.interrupt_status(KeyboardInterrupt()) == 130
+    with pytest.raises(main.Terminated):
+        main._raise_terminated(signal.SIGTERM, None)
+    assert main.interrupt_status(KeyboardInterrupt()) == 143

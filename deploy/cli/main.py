@@ -121,7 +121,7 @@ class _Root(click.Group):
             close_bars()
             click.echo(interrupted_line(ctx.invoked_subcommand, ctx.meta.get(PARAMS) or {}),
                        err=True)
-            sys.exit(128 + 15 if isinstance(e, Terminated) else 130)
+            sys.exit(interrupt_status(e))
 
 
 class Terminated(KeyboardInterrupt):
@@ -133,8 +133,19 @@ class Terminated(KeyboardInterrupt):
     an ``atomic_path`` temp file (``.model.pt.tmp4711.<hex>``) left beside --out for good."""
 
 
+_SIGTERMS: list = []    # SIGTERMs received (Ray's ray.get turns Terminated into a plain
+#                         KeyboardInterrupt: Cython's signal check raises its own)
+
+
 def _raise_terminated(signum, frame):
+    _SIGTERMS.append(signum)
     raise Terminated()
+
+
+def interrupt_status(error: KeyboardInterrupt) -> int:
+    """The exit status of a command ended by ``error``: 143 (128 + SIGTERM) when SIGTERM
+    ended it, else Ctrl-C's 130."""
+    return 128 + 15 if isinstance(error, Terminated) or _SIGTERMS else 130
 
 
 @contextlib.contextmanager
@@ -147,6 +158,7 @@ def terminated_as_interrupt():
             signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
+    _SIGTERMS.clear()
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield

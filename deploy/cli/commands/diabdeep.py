@@ -31,8 +31,8 @@ def interrupted(out: str, error: KeyboardInterrupt) -> None:
                f"to resume after them" if os.path.isfile(state) else
                "interrupted before any model finished, so none was kept; rerun the same "
                "command to start again", err=True)
-    from deploy.cli.main import Terminated
-    sys.exit(143 if isinstance(error, Terminated) else 130)
+    from deploy.cli.main import interrupt_status
+    sys.exit(interrupt_status(error))
 
 
 @click.command("diabdeep")
