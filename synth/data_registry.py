@@ -239,6 +239,20 @@ def same_dataset(a: str, b: str) -> bool:
     return a == b or dataset_identity(a) == dataset_identity(b)
 
 
+def same_data(a: str, b: str, num_classes: int | None = None) -> bool:
+    """Whether the data set names ``a`` and ``b`` load the same samples with the same labels:
+    one set (``same_dataset``) and one class list, where a list naming every class of the set
+    in its own order (``wine[0,1,2]`` of wine's 3 classes) is the set itself -- its samples,
+    splits and labels are the set's.  ``num_classes``: the set's number of classes (loaded
+    without a list); without it a list is compared as written.  Another order relabels the
+    classes (``wine[2,1,0]``) and a subset holds fewer samples: neither is the set."""
+    if not same_dataset(a, b):
+        return False
+    whole = None if num_classes is None else list(range(int(num_classes)))
+    ca, cb = (split_class_list(str(n))[1] for n in (a, b))
+    return (whole if ca is None else ca) == (whole if cb is None else cb)
+
+
 def check_dataset_input(name: str, where: str = "") -> None:
     """A ``prefix:<path>`` set's path exists and is a file or a folder as its loader reads
     it, without reading it (`nnsynth run --check` said 'valid' for a ``csv:`` path that was

@@ -883,14 +883,19 @@ def trained_on(model, data: Dataset) -> bool:
     """Whether ``data`` (``checkpoint_dataset``'s) is a set the loaded checkpoint ``model``
     trained on: its recorded set (or, after ``nnsynth incremental``, the old set recorded
     beside), the same name -- a path set's file by its resolved path -- and split seed."""
-    from synth.data_registry import dataset_identity
+    from synth.data_registry import same_data, split_class_list
 
-    def same(a: str, b: str) -> bool:   # class lists count here: digits[0,1] is not digits
-        return a == b or dataset_identity(a) == dataset_identity(b)
+    def same(meta: dict) -> bool:   # class lists count here: digits[0,1] is not digits, but
+        # wine[0,1,2] is wine (every class, in order: the same samples and labels); the
+        # set's class count is that of whichever of the two is named without a list
+        a, b = str(meta["name"]), str(data.name)
+        count = (data.num_classes if split_class_list(b)[1] is None
+                 else meta.get("num_classes") if split_class_list(a)[1] is None else None)
+        count = count if isinstance(count, int) and not isinstance(count, bool) else None
+        return a == b or same_data(a, b, count)
     info = model.checkpoint_info
     sets = [info.get("dataset") or {}, (info.get("extra") or {}).get("incremental_old_dataset")]
-    return any(isinstance(meta, dict) and meta.get("name")
-               and same(str(meta["name"]), str(data.name))
+    return any(isinstance(meta, dict) and meta.get("name") and same(meta)
                and (0 if meta.get("split_seed") is None else meta["split_seed"]) == data.seed
                for meta in sets)   # no seed recorded: split with 0 (recorded_split_seed)
 

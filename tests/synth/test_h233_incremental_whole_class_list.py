@@ -1,0 +1,64 @@
+"""``nnsynth incremental``'s warning that the model trained on the new data (h230's
+``seen_new_warning``, ``trained_on``) for a set named by a class list of every class (h233).
+
+``wine[0,1,2]`` loads wine's samples, splits and labels unchanged (each class ``c`` relabelled
+``c``), yet ``trained_on`` compared the names as written: a model trained on ``wine[0,1,2]``
+updated with ``--old wine --new wine`` (or one trained on ``wine`` updated with the list) was
+not warned of, and the summary said 'cost reduction 100.0% vs from scratch' without a word.
+A list in another order relabels the classes and a subset holds fewer samples: neither is the
+set."""
+import pytest
+import torch
+
+from synth import masked
+from synth.checkpoint import save_checkpoint, trained_record
+from synth.data import load_dataset
+from synth.incremental import IncrementalConfig
+from synth.models import build
+
+FAST = IncrementalConfig(target=0.5, max_epochs=0.5, min_steps=0, prune_steps=0,
+                         growth_ratio=0.0, device="cpu")
+
+
+def _checkpoint(path, data):
+    torch.manual_seed(0)
+    model = build({"family": "mlp", "hidden": [8]}, data.input_shape, data.num_classes)
+    masked.attach_masks(model)
+    masked.prune_connections(model, 0.5, "lamp")
+    save_checkpoint(path, model, dataset=trained_record(data), masks=masked.masks_of(model))
+    return path
+
+
+@pytest.mark.parametrize("trained, updated", [("wine[0,1,2]", "wine"),
+                                              ("wine", "wine[0,1,2]")])
+def test_a_list_of_every_class_in_order_is_the_set(tmp_path, trained, updated):
+    from synth.workflows import incremental_checkpoint
+    path = _checkpoint(tmp_path / "m.pt", load_dataset(trained))
+    r = incremental_checkpoint(path, updated, updated, FAST, methods=("incremental",))
+    assert "trained on" in r.get("warning", ""), r.keys()
+
+
+def test_same_data():
+    from synth.data_registry import same_data
+    assert same_data("wine[0,1,2]", "wine", 3) and same_data("wine", "wine[0,1,2]", 3)
+    assert same_data("wine[0,1]", "wine[0,1]") and same_data("wine", "wine")
+    assert not same_data("wine[2,1,0]", "wine", 3)    # relabelled
+    assert not same_data("wine[0,1]", "wine", 3)      # fewer samples
+    assert not same_data("digits[0,1,2]", "digits", 10)
+    assert not same_data("wine[0,1,2]", "wine")       # the set's class count unknown
+    assert not same_data("wine[0,1,2]", "iris", 3)
+
+
+def test_a_subset_is_not_the_set(tmp_path):
+    """A model trained on wine[0,1] updated with wine: not the data it trained on."""
+    from synth.workflows import trained_on
+    from synth.checkpoint import load_model
+    path = _checkpoint(tmp_path / "m.pt", load_dataset("wine[0,1]"))
+    model = load_model(path)
+    assert not trained_on(model, load_dataset("wine"))
+    assert trained_on(model, load_dataset("wine[0,1]"))
+    assert not trained_on(model, load_dataset("wine[1,0]"))
+
+
+if __name__ == "__main__":
+    pytest.main([__file__, "-q"])
