@@ -345,7 +345,9 @@ class TrialProgress:
 
 def start_text(config: SearchConfig, out_dir: Path, resume: bool) -> str:
     """The search's first progress line: how it searches and where it writes; resumed, how
-    many of its trials are done."""
+    many of its trials are done and how many failed.  A failed trial was counted as done: a
+    2-trial search whose trials both failed resumed with 'resuming: 2 of 2 trials done' and
+    then retried both (Tune's saved state retries them; without it they stay failed)."""
     how = (f"{config.trials} trial{'s' if config.trials != 1 else ''}, searcher "
            f"{config.searcher}, {config.concurrency} at a time"
            + (", ASHA early stopping" if config.asha else "")
@@ -353,8 +355,10 @@ def start_text(config: SearchConfig, out_dir: Path, resume: bool) -> str:
     if not resume:
         return f"search: {how}"
     table = read_results(out_dir / "results.parquet")
-    done = len(table) + len(errored_trials(out_dir, table["trial_id"]))
-    return f"resuming: {done} of {config.trials} trials done ({how})"
+    failed = len(errored_trials(out_dir, table["trial_id"]))
+    return (f"resuming: {len(table)} of {config.trials} trials done"
+            + (f", {failed} failed (retried where Tune's saved state allows)" if failed else "")
+            + f" ({how})")
 
 
 def _trainable(settings: dict):

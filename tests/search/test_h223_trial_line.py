@@ -38,7 +38,8 @@ def test_a_resumed_search_counts_on(tmp_path, capsys):
     append_result(tmp_path / "results.parquet", _row("b", 0.9, parameters=9000))  # outside
     (tmp_path / ERRORS_FILE).write_text(json.dumps({"c": {"spec": SPEC, "error_file": ""}}))
     assert start_text(config, tmp_path, resume=True) == (
-        f"resuming: 3 of 6 trials done (6 trials, searcher {config.searcher}, 2 at a time, "
+        f"resuming: 2 of 6 trials done, 1 failed (retried where Tune's saved state allows) "
+        f"(6 trials, searcher {config.searcher}, 2 at a time, "
         f"no hardware pricing; results in {tmp_path})")
     assert start_text(config, tmp_path, resume=False).startswith("search: 6 trials")
     progress = TrialProgress(tmp_path, config)
