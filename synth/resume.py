@@ -25,6 +25,61 @@ from synth.files import atomic_path
 
 log = logging.getLogger(__name__)
 
+# The states this process's loops continue: resolved path -> (format, key), recorded as a
+# loop looks for its state (``load_state``) and saves it; with the (format, key) and
+# ``os.stat`` of what is there as last seen (a state read or written here), so that the
+# Ctrl-C line (``resumes_from``) reads the file again only when another writer changed it.
+_CONTINUED: dict[str, tuple[str, str]] = {}
+_SEEN: dict[str, tuple[str, str, tuple]] = {}
+
+
+def _where(path) -> str:
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
+def _stamp(path) -> tuple:
+    st = os.stat(path)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _seen(path, format_, key) -> None:
+    try:
+        _SEEN[_where(path)] = (format_, key, _stamp(path))
+    except OSError:
+        _SEEN.pop(_where(path), None)
+
+
+def forget_states() -> None:
+    """Forget the states recorded for ``resumes_from`` (a new command begins)."""
+    _CONTINUED.clear()
+    _SEEN.clear()
+
+
+def resumes_from(path: str | os.PathLike) -> bool | None:
+    """Whether the state at ``path`` is the one a loop of this process continues (its format
+    and key), so that the same command rerun resumes from it: False where there is none, or
+    it is another run's (other settings: the rerun starts over) or not a state; None where
+    no loop of this process has looked for a state there yet (the run was interrupted before
+    its loop began: what is there is an earlier run's, of settings not known here)."""
+    where = _where(path)
+    if where not in _CONTINUED:
+        return None
+    format_, key = _CONTINUED[where]
+    try:
+        stamp = _stamp(where)
+    except OSError:
+        return False
+    seen = _SEEN.get(where)
+    if seen is None or seen[2] != stamp:     # written elsewhere (a Ray worker's fit): read it
+        try:
+            state = _read(Path(where), "a")
+        except (UserError, OSError):
+            return False
+        seen = ((state.get("format"), state.get("key"), stamp) if isinstance(state, dict)
+                else (None, None, stamp))
+        _SEEN[where] = seen
+    return seen[:2] == (format_, key)
+
 
 def settings_key(*parts) -> str:
     """A digest of ``parts`` (JSON-able; other objects by their ``str``): what must be equal
@@ -60,8 +115,10 @@ def restore_random(state: dict) -> None:
 
 def save_state(path: str | os.PathLike, format_: str, key: str, state: dict) -> None:
     """Write ``state`` with its ``format`` marker and ``key`` to ``path`` atomically."""
+    _CONTINUED[_where(path)] = (format_, key)
     with atomic_path(path) as tmp:
         torch.save({**state, "format": format_, "key": key}, tmp)
+    _seen(path, format_, key)
 
 
 def _read(path: Path, what: str):
@@ -125,9 +182,11 @@ def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> di
     """The state at ``path`` when it continues this run; None when there is none, or it is
     another run's (its settings differ: a fresh start overwrites it).  Anything else there
     is refused and kept (``check_state``)."""
+    _CONTINUED[_where(path)] = (format_, key)
     state = check_state(path, format_, what)
     if state is None:
         return None
+    _seen(path, format_, state.get("key"))
     if state.get("key") != key:
         log.warning("%s holds another %s run's state (its settings differ): starting over",
                     path, what)

@@ -89,6 +89,9 @@ class _Root(click.Group):
             _usage_error(e)
 
     def invoke(self, ctx):
+        resume = sys.modules.get("synth.resume")
+        if resume is not None:      # states an earlier command (in this process) looked for
+            resume.forget_states()
         with terminated_as_interrupt():
             return self._invoke(ctx)
 
@@ -193,22 +196,61 @@ def _kept_states(params: dict, *suffixes: str) -> list[str]:
     return [] if not out else [f"{out}{s}" for s in suffixes if os.path.isfile(f"{out}{s}")]
 
 
+def _resumed(paths: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """``paths`` (state files there) parted by what the same command rerun does with them
+    (``synth.resume.resumes_from``): resumes from it; starts over (another run's state, of
+    other settings); not known (no loop of this run had looked for it yet).  Every state
+    there was said to be kept, a rerun resuming from it, when it was another run's."""
+    resume = sys.modules.get("synth.resume")   # not imported: no loop had begun
+    parted = ([], [], [])
+    for path in paths:
+        found = resume.resumes_from(path) if resume is not None else None
+        parted[0 if found else 1 if found is False else 2].append(path)
+    return parted
+
+
+def _unresumed(again: list[str], unknown: list[str], what: str) -> str | None:
+    """The line for states there that this run did not write (``_resumed``'s second and
+    third lists), or None where there are none."""
+    if again:
+        return (f"nothing of this run was kept ({' and '.join(again)} holds another run's "
+                f"state, of other settings, which the rerun does not resume); rerun it to "
+                f"start {what} again")
+    if unknown:
+        return (f"this run was stopped before its {what} began; {' and '.join(unknown)} holds "
+                f"an earlier run's state, which the same command rerun resumes from only if "
+                f"that run had the same settings (else it starts over)")
+    return None
+
+
 def _training(params: dict, *suffixes: str) -> str | None:
+    kept, again, unknown = _resumed(_kept_states(params, *suffixes))
+    if not kept:
+        return _unresumed(again, unknown, "training")
     from synth.train import STATE_SECONDS   # imported by the training already
-    kept = _kept_states(params, *suffixes)
     # (it is saved at the end of an epoch, the first after STATE_SECONDS since the last save:
     # 'at most the last 30 s of training run again' was wrong for epochs longer than that)
     return (f"the training's state is kept in {' and '.join(kept)}; rerun the same command to "
             f"resume from it (the training since it was saved runs again: it is saved at the "
-            f"end of the first epoch after every {STATE_SECONDS:g} s)"
-            if kept else None)
+            f"end of the first epoch after every {STATE_SECONDS:g} s)")
+
+
+def _grow_prune(params: dict) -> str | None:
+    """The dense training's state, then the grow-prune loop's (after every step)."""
+    kept, again, unknown = _resumed(_kept_states(params, ".dense.resume", ".resume"))
+    if not kept:
+        return _unresumed(again, unknown, "training")
+    return f"finished work is kept in {' and '.join(kept)}; rerun the same command to resume"
 
 
 def _synthesis(params: dict, again: str) -> str | None:
     """prune and continual keep only the inputs they synthesized (``kept_synthesis``: in
     ``<--out>.resume`` until the checkpoint is written; none with ``--synth DIR``): the rest
     of the run (``again``) starts over."""
-    kept = _kept_states(params, ".resume") if params.get("synth_dir") is None else []
+    kept, other, unknown = _resumed(
+        _kept_states(params, ".resume") if params.get("synth_dir") is None else [])
+    if not kept:
+        return _unresumed(other, unknown, "synthesis")
     return (f"the inputs synthesized here are kept in {kept[0]}; rerun the same command to "
             f"reuse them ({again} again)" if kept else None)
 
@@ -305,9 +347,7 @@ RESUMES = {
     # --synth: fit's state; --data-free keeps none
     "distill": lambda p: None if p.get("data_free") else _training(p, ".resume"),
     # the dense training's state, then the grow-prune loop's (after every step)
-    "grow-prune": lambda p: (
-        (f"finished work is kept in {' and '.join(kept)}; rerun the same command to resume"
-         if (kept := _kept_states(p, ".dense.resume", ".resume")) else None)),
+    "grow-prune": _grow_prune,
     "prune": lambda p: _synthesis(p, "the pruning and the KD fine-tuning run"),
     "continual": lambda p: None if p.get("method", "deepinversion") != "deepinversion" else
     _synthesis(p, "the training on the new classes runs"),

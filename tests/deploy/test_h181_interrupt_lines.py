@@ -118,7 +118,9 @@ def test_each_commands_line_claims_only_what_it_kept(tmp_path):
                   "--new-classes", "5"]):
         assert _line(args + ["--out", out]) == NOTHING_KEPT, args
     (tmp_path / "m.pt.resume").write_bytes(b"a state")
-    kept = f"kept in {out}.resume"
+    # (no loop of this process looked for it: an earlier run's, resumed only if its settings
+    # were these -- h232: it was said kept, a rerun resuming from it, of any file there)
+    kept = f"{out}.resume holds an earlier run's state"
     assert kept in _line(["train", "--dataset", "digits", "--model", "mlp_small", "--out", out])
     assert kept in _line(["distill", "--teacher", "t.pt", "--student", "mlp_small", "--synth",
                           "d", "--out", out])
@@ -136,7 +138,7 @@ def test_each_commands_line_claims_only_what_it_kept(tmp_path):
     (tmp_path / "m.pt.resume").unlink()
     (tmp_path / "m.pt.dense.resume").write_bytes(b"a state")   # grow-prune, in its pruning
     line = _line(["grow-prune", "--dataset", "digits", "--model", "mlp_small", "--out", out])
-    assert f"kept in {out}.dense.resume; rerun the same command to resume" in line, line
+    assert f"{out}.dense.resume holds an earlier run's state" in line, line
 
 
 def test_submit_says_its_job_runs_on_and_search_names_its_directory(tmp_path):
