@@ -348,14 +348,21 @@ def _run_locked(sweep, runs, root: Path, *, address, num_cpus, echo) -> list[dic
 def kept_runs(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]]) -> tuple[int, int]:
     """(runs finished, runs with only some stages finished) of ``runs`` in the sweep's
     directory, from each run's ledger (a run has finished when its ledger records every
-    stage its config enables; a ledger that cannot be read keeps nothing)."""
+    stage its config enables; a ledger that cannot be read keeps nothing).  A stage counts
+    only when the ledger holds it done for the run's config now (``Ledger.done`` of its
+    ``stage_fingerprint``, as ``nnsynth run`` skips it; the data's digests as that stage
+    recorded them: reading the data again is no work for a Ctrl-C line): a ledger of an
+    earlier sweep of other settings counted as finished runs, which the rerun runs again."""
     from deploy.ledger import Ledger
-    from deploy.run_config import enabled_stages
+    from deploy.run_config import STAGES, enabled_stages
     root = Path(sweep.root).expanduser().resolve() / sweep.name
     finished = partly = 0
     for _, cfg in runs:
         try:
-            done = set(Ledger(root / cfg.name).stages)
+            ledger = Ledger(root / cfg.name)
+            done = {stage for stage, entry in ledger.stages.items() if stage in STAGES and
+                    ledger.done(stage, cfg.stage_fingerprint(
+                        stage, entry.get("made_from", {}).get("inputs"))) is not None}
         except (UserError, OSError):
             continue
         if done and set(enabled_stages(cfg)) <= done:

@@ -37,8 +37,8 @@ def _finish(path, index, stages=None):
     run_dir = path.parent / "sweeps" / "s" / cfg.name
     run_dir.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(run_dir)
-    for stage in stages or enabled_stages(cfg):
-        ledger.record(stage, "f", {}, 1.0)
+    for stage in stages or enabled_stages(cfg):   # the fingerprint of its config (h232)
+        ledger.record(stage, cfg.stage_fingerprint(stage), {}, 1.0)
 
 
 def test_the_sweep_line_says_how_many_runs_had_finished(tmp_path):
