@@ -109,6 +109,49 @@ def remove_stale_temps(folder: str | os.PathLike, recursive: bool = True) -> lis
     return removed
 
 
+def remove_stale_temps_of(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files ``atomic_path`` made for ``path`` whose writer is gone (the
+    process id in their name is no running process): ``nnsynth train --out m.pt`` killed
+    (SIGKILL) as it saved left ``.m.pt.tmp4711.<hex>`` beside m.pt for good, each rerun one
+    more.  Only plain files of this user named as ``_new_temp`` names them for ``path`` (a
+    name over 180 characters, which its temp names cut, is left alone); a temp file of a
+    running process (another nnsynth writing the same path) is kept.  The paths removed."""
+    path = Path(path)
+    if len(path.name) > 180:
+        return []
+    prefix = f".{path.name}.tmp"
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        pid = re.fullmatch(r"(\d+)\.[0-9a-f]{12}", name[len(prefix):]) \
+            if name.startswith(prefix) else None
+        candidate = path.parent / name
+        if pid is None or not is_temp_file(candidate) or _running(int(pid.group(1))):
+            continue
+        try:
+            candidate.unlink()
+            removed.append(candidate)
+        except OSError:
+            pass
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` may be a running process (when in doubt, it is)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError, ValueError):   # another user's, or no valid id: kept
+        return True
+    return True
+
+
 def is_temp_file(path: str | os.PathLike) -> bool:
     """``path`` is a temporary file ``atomic_path`` made (its name, a plain file of this user):
     one a killed writer left.  A folder holding only such files is empty to ``check_out_dir``

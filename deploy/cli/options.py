@@ -79,9 +79,19 @@ def _out_file(check):
         if value is not None:
             check(value, param.opts[0])
             _not_an_input(ctx, value, param)
+            _remove_stale_temps(value)
         return value
     callback.writes_output = True   # check_outputs_not_inputs looks again once all are parsed
     return callback
+
+
+def _remove_stale_temps(out: str) -> None:
+    """The temp files a killed (SIGKILL) nnsynth left writing ``out`` or its interrupted
+    run's state (``<out>.resume``, ``<out>.dense.resume``), whose writer is gone
+    (``synth.files.remove_stale_temps_of``): they stayed beside --out for good."""
+    from synth.files import remove_stale_temps_of
+    for target in (out, f"{out}.resume", f"{out}.dense.resume"):
+        remove_stale_temps_of(target)
 
 
 def _not_an_input(ctx, out: str, output: click.Parameter) -> None:
