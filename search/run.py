@@ -361,6 +361,29 @@ def start_text(config: SearchConfig, out_dir: Path, resume: bool) -> str:
             + f" ({how})")
 
 
+def current_results_callback(tuner, results: str) -> None:
+    """Put this nnsynth's ``ResultsCallback`` in place of the one a restored Tune experiment
+    unpickled: its class is pickled by value with the search, so a resume ran the code of the
+    nnsynth that began it -- a search begun before the per-trial progress lines resumed
+    without them.  ``Tuner.restore`` takes no callbacks: the restored run config is reached
+    through the tuner's local ``TunerInternal`` (Ray 2.60's ``_local_tuner``; the Ray that
+    began the search, ``check_same_ray``); where it is not there (Ray client mode, another
+    Ray) the callback stays as it was restored.  ``results``: the path where the restored
+    callback has none."""
+    local = getattr(tuner, "_local_tuner", None)
+    run_config = getattr(local, "get_run_config", lambda: None)()
+    callbacks = getattr(run_config, "callbacks", None)
+    if not isinstance(callbacks, list):
+        return
+    run_config.callbacks = [
+        ResultsCallback(c.path if isinstance(getattr(c, "path", None), str) else results)
+        if type(c).__qualname__ == RESULTS_CALLBACK else c for c in callbacks]
+
+
+# the qualified name of ``ResultsCallback``'s class, as unpickled from any nnsynth's search
+RESULTS_CALLBACK = "ResultsCallback.__new__.<locals>._Results"
+
+
 def _trainable(settings: dict):
     from ray import tune
     from search.trial import train_candidate
@@ -1023,6 +1046,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     if restore:
         tuner = tune.Tuner.restore(experiment, trainable=trainable, resume_unfinished=True,
                                    resume_errored=True)
+        current_results_callback(tuner, str(out_dir / "results.parquet"))
     else:
         if "://" not in experiment:  # a local experiment Tune cannot restore: start over
             remove_owned(experiment, "--out")
