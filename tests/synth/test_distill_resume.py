@@ -106,7 +106,11 @@ def test_ctrl_c_in_distill_says_a_rerun_resumes(monkeypatch, tmp_path):
             "--synth", str(tmp_path), "--out", str(tmp_path / "s.pt")]
     result = CliRunner().invoke(cli, args)   # before fit saved a state: none is kept (h181)
     assert result.exit_code == 130 and "resume" not in result.output, result.output
-    (tmp_path / "s.pt.resume").write_bytes(b"fit's state")   # as fit leaves it
+    def saved_then_interrupted(*a, **k):   # fit saved its state, then Ctrl-C (h232: the line
+        import synth.resume                # says "kept" only of a state this run's loop saved
+        synth.resume.save_state(tmp_path / "s.pt.resume", "fit", "k", {"epoch": 0})
+        raise KeyboardInterrupt            # or would resume from, not of any file there)
+    monkeypatch.setattr(synth.workflows, "distill_checkpoint", saved_then_interrupted)
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 130
     assert "rerun the same command to resume" in result.output, result.output
