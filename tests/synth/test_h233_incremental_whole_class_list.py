@@ -8,25 +8,9 @@ not warned of, and the summary said 'cost reduction 100.0% vs from scratch' with
 A list in another order relabels the classes and a subset holds fewer samples: neither is the
 set."""
 import pytest
-import torch
 
-from synth import masked
-from synth.checkpoint import save_checkpoint, trained_record
 from synth.data import load_dataset
-from synth.incremental import IncrementalConfig
-from synth.models import build
-
-FAST = IncrementalConfig(target=0.5, max_epochs=0.5, min_steps=0, prune_steps=0,
-                         growth_ratio=0.0, device="cpu")
-
-
-def _checkpoint(path, data):
-    torch.manual_seed(0)
-    model = build({"family": "mlp", "hidden": [8]}, data.input_shape, data.num_classes)
-    masked.attach_masks(model)
-    masked.prune_connections(model, 0.5, "lamp")
-    save_checkpoint(path, model, dataset=trained_record(data), masks=masked.masks_of(model))
-    return path
+from tests.synth.test_h230_incremental_seen_new import FAST, _checkpoint
 
 
 @pytest.mark.parametrize("trained, updated", [("wine[0,1,2]", "wine"),
