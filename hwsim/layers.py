@@ -129,7 +129,7 @@ def op_from_module(name: str, m: nn.Module, x: torch.Tensor, y, args=(), kwargs=
     made)."""
     if isinstance(m, nn.MultiheadAttention):
         return attention_ops(name, m, list(mha_calls), run)
-    if isinstance(m, QUANT_STUBS):   # the function it calls, its arguments its settings
+    if isinstance(m, QUANT_BOUNDARIES):   # the function it calls, its arguments its settings
         return (arithmetic_op(name, torch.dequantize, (x,), {}, y) if isinstance(m, _nnq.DeQuantize)
                 else arithmetic_op(name, torch.quantize_per_tensor,
                                    (x, float(m.scale), int(m.zero_point), m.dtype), {}, y))
@@ -377,7 +377,7 @@ _nnq = torch.ao.nn.quantized
 QUANTIZED = {_nnq.Linear: nn.Linear, _nnq.Conv1d: nn.Conv1d, _nnq.Conv2d: nn.Conv2d,
              _nnq.Conv3d: nn.Conv3d, _nnq.ConvTranspose1d: nn.ConvTranspose1d,
              _nnq.ConvTranspose2d: nn.ConvTranspose2d, _nnq.ConvTranspose3d: nn.ConvTranspose3d}
-QUANT_STUBS = (_nnq.Quantize, _nnq.DeQuantize)
+QUANT_BOUNDARIES = (_nnq.Quantize, _nnq.DeQuantize)   # a quantized model in and out of int8
 # other leaf module extract() has no op for is refused (a user's own layer,
 # synth.sparse_exec.CSRLinear were left out of the price silently; Upsample, PixelShuffle,
 # 3-d pools and activations such as PReLU, LogSoftmax, Softplus are priced)

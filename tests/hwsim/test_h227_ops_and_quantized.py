@@ -108,7 +108,7 @@ def test_a_dynamic_quantized_linear_costs_its_float_twin():
     assert spring.evaluate(ops)["macs"] > spring.evaluate(ops[1:])["macs"]
 
 
-def test_a_static_quantized_conv_and_its_stubs_are_priced():
+def test_a_static_quantized_conv_and_its_quantize_dequantize_are_priced():
     ops = extract(_Static(), (3, 8, 8), batch=B)
     conv = next(o for o in ops if o.name == "c")
     twin = next(o for o in extract(_Static(False), (3, 8, 8), batch=B) if o.name == "c")
@@ -116,10 +116,10 @@ def test_a_static_quantized_conv_and_its_stubs_are_priced():
         twin.type, twin.macs, twin.gemm, twin.geometry) == (
         "conv", B * 64 * 27 * 8, (B * 64, 27, 8), twin.geometry)
     n_in, n_out = B * 3 * 64, B * 8 * 64
-    stubs = [(o.name, o.in_elems, o.out_elems, o.elems, dict(o.geometry)["kind"])
-             for o in ops if o.name in ("qs", "dq")]
-    assert stubs == [("qs", n_in, n_in, 3 * n_in, "quantize_per_tensor"),
-                     ("dq", n_out, n_out, 2 * n_out, "dequantize")]
+    boundaries = [(o.name, o.in_elems, o.out_elems, o.elems, dict(o.geometry)["kind"])
+                  for o in ops if o.name in ("qs", "dq")]
+    assert boundaries == [("qs", n_in, n_in, 3 * n_in, "quantize_per_tensor"),
+                          ("dq", n_out, n_out, 2 * n_out, "dequantize")]
     for o in ops:   # each replayed by the host tables
         op_callable(o, torch.Generator().manual_seed(0))()
 
