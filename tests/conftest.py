@@ -4,6 +4,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -149,6 +150,26 @@ def _cli_output_settings_restored():
     _restore_cli_output_settings()
     yield
     _restore_cli_output_settings()
+
+
+# the signals whose handlers a library may install and leave behind
+_RESTORED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1")
+                          if hasattr(signal, name))
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    """Ray Tune's ``Tuner.fit`` installs its own SIGINT/SIGUSR1 handler and never puts the
+    previous one back (``ray.tune.tune._setup_signal_catching``); nnsynth's own calls do
+    (``search.run``, ``cluster.train``), but a test that runs a Tuner directly left Tune's
+    handler for every later test of its xdist worker, and test_h206's Ctrl-C test failed or
+    passed by the order the modules were given out (the clean-clone CI of 51a32d9).  Every
+    test starts from, and is left with, the handlers the worker had before it."""
+    before = {number: signal.getsignal(number) for number in _RESTORED_SIGNALS}
+    yield
+    for number, handler in before.items():
+        if handler is not None and signal.getsignal(number) is not handler:
+            signal.signal(number, handler)
 
 
 @pytest.fixture(scope="module", autouse=True)
