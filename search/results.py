@@ -17,7 +17,6 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from synth.config import short_repr
 from synth.errors import UserError
@@ -53,8 +52,9 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return pd.DataFrame({k: pd.Series(dtype=v) for k, v in COLUMNS.items()})
-    try:
-        return pq.read_table(path, page_checksum_verification=True).to_pandas()
+    from synth.data_parquet import read_parquet_checked   # one open: footer and pages
+    try:   # of one file, while a search replaces it (its trials read it as they start)
+        return read_parquet_checked(path).to_pandas()
     except (pa.ArrowInvalid, OSError) as e:
         raise UserError(f"results table {path} is unreadable: {e}") from None
 

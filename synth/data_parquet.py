@@ -63,13 +63,32 @@ def write_parquet_table(table, path: str | os.PathLike) -> Path:
     return path
 
 
-def read_parquet_checked(path: str | os.PathLike, **options):
-    """``pq.read_table(path, **options)`` verifying each page's CRC-32 where the file has one
+def open_parquet(path: str | os.PathLike):
+    """``path`` opened once for reading (a ``pa.OSFile``, closed by ``with``): read a Parquet
+    file's footer and pages from this one handle.  nnsynth replaces its Parquet files by a
+    rename (``write_parquet_table``: results.parquet after every trial, a shard an
+    ``nnsynth invert`` rerun writes again), and ``pq.read_table(path)`` opens a path twice
+    (footer, then pages): a replacement between the two read the new file's pages at the old
+    footer's offsets ('Page was smaller (0) than expected (11)', 40 of 2,000 reads of a table
+    a search replaced in a loop).  An open handle keeps the file it opened.  Not
+    ``pa.memory_map``, which keeps it too: a file truncated in place under a map killed the
+    process with SIGBUS, where a read of an OSFile is an OSError."""
+    import pyarrow as pa
+    return pa.OSFile(os.fspath(path))
+
+
+def read_parquet_checked(source, **options):
+    """``pq.read_table(source, **options)`` verifying each page's CRC-32 where the file has one
     (``write_parquet_table``; a file written by another tool without checksums loads as
-    before).  A page that fails its checksum raises OSError ('CRC checksum verification
-    failed'), which the callers turn into one line naming the file."""
+    before).  ``source``: a path, opened once here (``open_parquet``), or a file
+    ``open_parquet`` opened, whose footer the caller has read.  A page that fails its
+    checksum raises OSError ('CRC checksum verification failed'), which the callers turn into
+    one line naming the file."""
     import pyarrow.parquet as pq
-    return pq.read_table(path, page_checksum_verification=True, **options)
+    if isinstance(source, (str, os.PathLike)):
+        with open_parquet(source) as f:
+            return pq.read_table(f, page_checksum_verification=True, **options)
+    return pq.read_table(source, page_checksum_verification=True, **options)
 
 
 def parquet_read_error(path, e: Exception) -> UserError:
