@@ -165,44 +165,84 @@ PARQUET_FREE_BYTES = 64 << 20
 PARQUET_COLUMNS = ("x", "label", "split")
 
 
+def _footer_of(f: Path, pf) -> tuple:
+    """(arrow schema, row count, {column: (values, encoded bytes)}) of the open ParquetFile
+    ``pf`` of the file ``f`` (``_parquet_footer``)."""
+    schema = pf.schema_arrow
+    md = pf.metadata
+    rows = md.num_rows
+    if len(schema.names) > MAX_CSV_COLUMNS:   # before any work per column
+        raise UserError(f"Parquet file {printable(f)} has {len(schema.names):,} columns; "
+                        f"the limit is {MAX_CSV_COLUMNS:,}")
+    columns = {name: (0, 0) for name in schema.names}
+    for g in range(md.num_row_groups):
+        group = md.row_group(g)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            name = chunk.path_in_schema.split(".")[0]
+            values, size = columns.get(name, (0, 0))
+            columns[name] = (values + chunk.num_values, size + chunk.total_uncompressed_size)
+    return schema, rows, columns
+
+
+def _read_file(f: Path, columns: list, footer: tuple, **options):
+    """The ``columns`` of one file of a set, read from one open (``open_parquet``): its footer
+    must be ``footer``, the one checked (``_parquet_footer``), its pages' sizes are checked
+    (``check_pages``), and its pages are read, all from that handle.  A file replaced after
+    its footer was checked (an ``nnsynth invert`` rerun writing a shard again) was read as
+    the new file's pages at the old one's offsets, or read unchecked."""
+    import pyarrow.parquet as pq
+    try:
+        with open_parquet(f) as source:
+            schema, rows, sizes = _footer_of(f, pq.ParquetFile(source))
+            if not (schema.equals(footer[0], check_metadata=True) and rows == footer[1]
+                    and sizes == footer[2]):
+                raise UserError(f"Parquet file {printable(f)} was replaced while it was read "
+                                f"(another program wrote it again); read the set again "
+                                f"once that program is done")
+            check_pages(f, columns, source)   # the pages' own sizes: the reader trusts them
+            return read_parquet_checked(source, columns=columns, **options)
+    except UserError:
+        raise
+    except Exception as e:
+        raise parquet_read_error(f, e) from None
+
+
+def _unreadable(f: Path, e: OSError) -> UserError:
+    # pyarrow's strerror names the path again: the errno's own words
+    why = os.strerror(e.errno) if e.errno else e.strerror or type(e).__name__
+    return UserError(f"Parquet file {f} cannot be read ({why})")
+
+
 def _parquet_footer(f: Path):
     """(arrow schema, row count, {column: (values, encoded bytes)}) of one Parquet file, from
-    its footer only: per top-level column of its schema, the leaf values it decodes to (a
-    list column counts its elements) and its size before compression."""
+    its footer only (read from one open: ``open_parquet``): per top-level column of its
+    schema, the leaf values it decodes to (a list column counts its elements) and its size
+    before compression."""
     import pyarrow.parquet as pq
     try:
         if f.stat().st_size == 0:   # empty, or a /proc file whose read waits forever
             raise UserError(f"corrupt Parquet file {printable(f)}: it reports 0 bytes")
-        with open(f, "rb") as raw:
-            start = raw.read(4)
+        source = open_parquet(f)
     except OSError as e:
-        raise UserError(f"Parquet file {f} cannot be read "
-                        f"({e.strerror or type(e).__name__})") from None
-    if start != b"PAR1":   # 'corrupt Parquet file: magic bytes not found in footer'
-        hint = (f"; a CSV file loads as csv:{printable(f)}"
-                if f.suffix.lower() in (".csv", ".tsv", ".txt") else "")
-        raise UserError(f"corrupt Parquet file {f}: it is not a Parquet file (it does not "
-                        f"begin with PAR1){hint}")
-    try:
-        pf = pq.ParquetFile(f)
-        schema = pf.schema_arrow
-        md = pf.metadata
-        rows = md.num_rows
-        if len(schema.names) > MAX_CSV_COLUMNS:   # before any work per column
-            raise UserError(f"Parquet file {printable(f)} has {len(schema.names):,} columns; "
-                            f"the limit is {MAX_CSV_COLUMNS:,}")
-        columns = {name: (0, 0) for name in schema.names}
-        for g in range(md.num_row_groups):
-            group = md.row_group(g)
-            for j in range(group.num_columns):
-                chunk = group.column(j)
-                name = chunk.path_in_schema.split(".")[0]
-                values, size = columns.get(name, (0, 0))
-                columns[name] = (values + chunk.num_values, size + chunk.total_uncompressed_size)
-    except UserError:
-        raise
-    except Exception as e:
-        raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: {str(e)[:200]}") from None
+        raise _unreadable(f, e) from None
+    with source:
+        try:
+            start = source.read(4)
+        except OSError as e:
+            raise _unreadable(f, e) from None
+        if start != b"PAR1":   # 'corrupt Parquet file: magic bytes not found in footer'
+            hint = (f"; a CSV file loads as csv:{printable(f)}"
+                    if f.suffix.lower() in (".csv", ".tsv", ".txt") else "")
+            raise UserError(f"corrupt Parquet file {f}: it is not a Parquet file (it does not "
+                            f"begin with PAR1){hint}")
+        try:
+            schema, rows, columns = _footer_of(f, pq.ParquetFile(source))
+        except UserError:
+            raise
+        except Exception as e:
+            raise UserError(f"corrupt Parquet file {f}: {type(e).__name__}: "
+                            f"{str(e)[:200]}") from None
     names = schema.names   # pyarrow writes two columns of one name; reading one by that name
     i = first_repeated(names)   # was a KeyError (and ``n in names[:i]`` took 7 s for 20,000)
     twice = None if i is None else names[i]
@@ -212,10 +252,10 @@ def _parquet_footer(f: Path):
     return schema, rows, columns
 
 
-def _parquet_meta(f: Path) -> tuple[dict, int, dict]:
+def _parquet_meta(f: Path, footer: tuple) -> tuple[dict, int, dict]:
     """(checked metadata, row count, {column: (values, encoded bytes)}) of one Parquet file
-    nnsynth wrote (``write_parquet``), from its footer only (``_parquet_footer``)."""
-    schema, rows, columns = _parquet_footer(f)
+    nnsynth wrote (``write_parquet``), from its ``footer`` only (``_parquet_footer``'s)."""
+    schema, rows, columns = footer
     raw = (schema.metadata or {}).get(PARQUET_META_KEY)
     if raw is None:
         raise UserError(f"Parquet file {f} lacks nnsynth metadata (input_shape, num_classes, "
@@ -342,9 +382,10 @@ def read_parquet_table(path: str | os.PathLike):
     Every file's metadata is checked, and the set's size bounded, before any row is read."""
     import pyarrow as pa
     files = _parquet_files(Path(path))
-    meta, values, names = None, 0, {}
+    meta, values, names, footers = None, 0, {}, {}
     for f in files:
-        m, rows, columns = _parquet_meta(f)
+        footers[f] = _parquet_footer(f)
+        m, rows, columns = _parquet_meta(f, footers[f])
         meta = meta or m
         differ = [k for k in PARQUET_SHARED_META if m.get(k) != meta.get(k)]
         if differ:
@@ -366,12 +407,8 @@ def read_parquet_table(path: str | os.PathLike):
                         f"{MAX_DATASET_VALUES:,}")
     _warn_unfinished(Path(path))
     tables = []
-    for f in files:
-        check_pages(f, names[f])   # the pages' own sizes: the reader trusts them, not the footer
-        try:   # only the columns a data set is made of: any other may hold anything, of any size
-            t = read_parquet_checked(f, columns=names[f])
-        except Exception as e:
-            raise parquet_read_error(f, e) from None
+    for f in files:   # only the columns a data set is made of: any other may hold anything
+        t = _read_file(f, names[f], footers[f])
         tables.append(t.replace_schema_metadata(None))
     try:
         return pa.concat_tables(tables, promote_options="default"), meta
@@ -496,13 +533,9 @@ def _plain_parquet(path: str, files: list[Path], footers: list, seed: int) -> Da
     text = [n for n in (label, split) if n is not None and (
         pa.types.is_string(schema.field(n).type) or pa.types.is_large_string(schema.field(n).type))]
     tables = []
-    for f in files:
-        check_pages(f, names)   # the pages' own sizes: the reader trusts them, not the footer
-        try:   # text as a dictionary: each distinct value once in memory, not once a row
-            tables.append(read_parquet_checked(f, columns=names, read_dictionary=text)
-                          .replace_schema_metadata(None))
-        except Exception as e:
-            raise parquet_read_error(f, e) from None
+    for f, footer in zip(files, footers):   # text as a dictionary: each distinct value once
+        tables.append(_read_file(f, names, footer, read_dictionary=text)   # in memory
+                      .replace_schema_metadata(None))
     try:
         table = pa.concat_tables(tables, promote_options="default")
     except Exception as e:

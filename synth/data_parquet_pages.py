@@ -134,21 +134,23 @@ def _page_header(f, pos: int) -> tuple[dict, int]:
             size *= 4
 
 
-def check_pages(path: Path, columns) -> None:
+def check_pages(path: Path, columns, source) -> None:
     """Refuse the Parquet file ``path`` when the pages of the top-level ``columns`` (those to
     be read) decompress to more bytes than its footer declares for them (beyond PAGE_SLACK)
-    or hold more values: what pyarrow would allocate is known before it reads a page."""
+    or hold more values: what pyarrow would allocate is known before it reads a page.
+    ``source``: the file opened once (``synth.data_parquet.open_parquet``), footer and page
+    headers read from it, as the pages will be (a path opened twice, once for the footer
+    and once for the pages, read a file replaced in between at the old one's offsets)."""
     import pyarrow.parquet as pq
     wanted = set(columns)
     try:
-        md = pq.ParquetFile(path).metadata
-        with open(path, "rb") as f:
-            for g in range(md.num_row_groups):
-                group = md.row_group(g)
-                for j in range(group.num_columns):
-                    chunk = group.column(j)
-                    if chunk.path_in_schema.split(".")[0] in wanted:
-                        _check_chunk(f, path, chunk)
+        md = pq.ParquetFile(source).metadata
+        for g in range(md.num_row_groups):
+            group = md.row_group(g)
+            for j in range(group.num_columns):
+                chunk = group.column(j)
+                if chunk.path_in_schema.split(".")[0] in wanted:
+                    _check_chunk(source, path, chunk)
     except UserError:
         raise
     except (OSError, ValueError, IndexError, RecursionError) as e:

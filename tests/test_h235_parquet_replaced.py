@@ -13,6 +13,7 @@ right after its first open, as a search's rename between the two opens did.
 """
 from __future__ import annotations
 
+import builtins
 import os
 
 import pyarrow as pa
@@ -20,8 +21,10 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pyarrow.parquet.core as pq_core
 import pytest
+import torch
 
 from search.results import COLUMNS, append_result, read_results
+from synth.data_parquet import write_parquet
 
 
 class _Local(pafs.FileSystemHandler):
@@ -85,14 +88,17 @@ class _Local(pafs.FileSystemHandler):
 
 @pytest.fixture
 def replace_after_first_open(monkeypatch):
-    """``arm(path, replace)``: ``replace()`` runs once, right after the first open of ``path``."""
+    """``arm(path, replace, after=1)``: ``replace()`` runs once, right after the ``after``-th
+    open of ``path`` (by pyarrow, or by Python's ``open``); ``arm`` returns a dict whose
+    "opens" counts the opens of ``path``."""
     armed = {}
 
     def opened(p):
         target = armed.get("path")
         if target is not None and os.path.realpath(str(p)) == target:
-            del armed["path"]
-            armed["replace"]()
+            armed["opens"] += 1
+            if armed["opens"] == armed["after"]:
+                armed["replace"]()
 
     real_resolve, real_osfile, real_mmap = (pq_core._resolve_filesystem_and_path, pa.OSFile,
                                             pa.memory_map)
@@ -113,14 +119,23 @@ def replace_after_first_open(monkeypatch):
         opened(path)
         return f
 
+    def python_open(file, *args, **kwargs):
+        f = real_open(file, *args, **kwargs)
+        if isinstance(file, (str, os.PathLike)):
+            opened(file)
+        return f
+
+    real_open = builtins.open
     monkeypatch.setattr(pq_core, "_resolve_filesystem_and_path", resolve)
     monkeypatch.setattr(pa, "OSFile", osfile)
     monkeypatch.setattr(pa, "memory_map", memory_map)
+    monkeypatch.setattr(builtins, "open", python_open)
 
-    def arm(path, replace):
-        armed.update(path=os.path.realpath(path), replace=replace)
-    yield arm
-    assert "path" not in armed, "the file was never opened: the hook did not see the reader"
+    def arm(path, replace, after=1):
+        armed.clear()
+        armed.update(path=os.path.realpath(path), replace=replace, after=after, opens=0)
+        return armed
+    return arm
 
 
 def _row(i: int) -> dict:
@@ -147,8 +162,9 @@ def test_results_replaced_between_footer_and_pages_are_read_whole(tmp_path,
     def search_appends():
         for i in range(2, 30):
             append_result(path, _row(i))
-    replace_after_first_open(path, search_appends)
+    seen = replace_after_first_open(path, search_appends)
     table = read_results(path)
+    assert seen["opens"] >= 1   # the hook saw the reader
     assert list(table["trial_id"]) == list(before["trial_id"])   # the file it opened
     assert len(read_results(path)) == 30
 
@@ -166,3 +182,46 @@ def test_replaced_file_keeps_checksum_verification(tmp_path):
     from synth.errors import UserError
     with pytest.raises(UserError, match="CRC|unreadable"):
         read_results(path)
+
+
+META = dict(input_shape=[1, 4, 4], num_classes=2, class_names=["a", "b"], mean=[0.0], std=[1.0])
+
+
+def _shard(path, rows: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(rows, 1, 4, 4, generator=g)
+    write_parquet(path, x, torch.arange(rows) % 2, META)
+    return x
+
+
+def test_set_shard_replaced_while_read_is_read_whole_or_refused(tmp_path,
+                                                                replace_after_first_open):
+    """A synthesized set's shard written again (an ``nnsynth invert`` rerun) while
+    ``parquet:<dir>`` loads it, at each open the loader makes: the set loads as the old
+    shard or the new one, whole, or is refused in one line saying the file was replaced;
+    never the new file's pages read at the old footer's offsets, nor a footer checked and
+    another file read.  Before: 'corrupt Parquet file ...: its pages cannot be read (unknown
+    Thrift type 14)' when the rename fell between check_pages' two opens (the old footer's
+    offsets into the new file's page headers), and 'Page was smaller (...) than expected'
+    between pq.read_table's."""
+    from synth.data import load_dataset
+    from synth.errors import UserError
+    outcomes = []
+    for after in range(1, 8):
+        folder = tmp_path / f"set{after}"
+        shard = folder / "shard-00000.parquet"
+        old = _shard(shard, 30, 0)
+        seen = replace_after_first_open(shard, lambda: _shard(shard, 50, 1), after=after)
+        try:
+            data = load_dataset(f"parquet:{folder}", seed=0)
+        except UserError as e:
+            assert "was replaced while it was read" in str(e), (after, str(e))
+            outcomes.append("refused")
+            continue
+        x, _ = data.split("all")
+        rows = len(x)
+        assert rows in (30, 50), (after, rows)
+        if rows == 30:   # the old shard, its own values
+            assert sorted(x.flatten().tolist()) == pytest.approx(sorted(old.flatten().tolist()))
+        outcomes.append(rows if seen["opens"] >= after else "not reached")
+    assert 30 in outcomes and 50 in outcomes, outcomes   # both sides of the read's open
