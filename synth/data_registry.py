@@ -253,6 +253,20 @@ def same_data(a: str, b: str, num_classes: int | None = None) -> bool:
     return (whole if ca is None else ca) == (whole if cb is None else cb)
 
 
+def classes_in_common(a: str, a_classes, b: str, b_classes) -> list[str]:
+    """The classes of ``b_classes`` (those of the set named ``b``, by name) whose samples the
+    set named ``a`` (of classes ``a_classes``) holds too: [] where ``a`` and ``b`` are other
+    sets (``same_dataset``).  Within one set a class is its name, however its classes are
+    listed: a class list picks the set's classes with their names and its split
+    (``Dataset.class_subset``), so ``wine[2,1,0]`` holds every sample of ``wine`` (its labels
+    in another order) and ``wine[1,2]`` those of wine's classes 1 and 2.  ``same_data`` asks
+    whether the labels are the same too."""
+    if not same_dataset(a, b):
+        return []
+    held = {str(c) for c in a_classes}
+    return [str(c) for c in b_classes if str(c) in held]
+
+
 def check_dataset_input(name: str, where: str = "") -> None:
     """A ``prefix:<path>`` set's path exists and is a file or a folder as its loader reads
     it, without reading it (`nnsynth run --check` said 'valid' for a ``csv:`` path that was

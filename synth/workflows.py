@@ -860,44 +860,61 @@ def classes_missing(model, data: Dataset, name: str) -> str | None:
 
 def seen_new_warning(models, new: Dataset, one: bool) -> str | None:
     """The warning (logged) when a model of ``models`` (``(option, path, model or None)``)
-    records ``new``'s set and split as the data it trained on (``trained_on``): the samples
-    the update takes as new were in its training split, so every method starts from a model
+    trained on samples of ``new``'s set and split (``classes_trained_on``): the samples the
+    update takes as new were in its training split, so every method starts from a model
     that has seen them.  ``nnsynth incremental --old wine --new wine`` of a model trained on
     wine reported its old model at the target before any training and 'cost reduction 100.0%
-    vs from scratch' without a word.  None when no model did."""
-    said = [f"{option} {path}" for option, path, m in models
-            if m is not None and trained_on(m, new)]
-    if not said:
+    vs from scratch' without a word; so did ``--old wine[2,1,0] --new wine[2,1,0]`` (wine's
+    samples, its classes listed in another order) after h233.  Where a model trained on some
+    of ``new``'s classes only, the line names them.  None when no model did."""
+    seen = [(f"{option} {path}", classes_trained_on(m, new)) for option, path, m in models
+            if m is not None]
+    seen = [(said, classes) for said, classes in seen if classes]
+    if not seen:
         return None
+    said = [s for s, _ in seen]
     where = (f"{new.name}'s training split, which the update splits into old and new" if one
              else f"{new.name}, the new data")
-    line = (f"{' and '.join(said)} {'was' if len(said) == 1 else 'were'} trained on {where} "
-            f"(the checkpoint records {new.name}, split seed {new.seed}): the samples taken as "
-            f"new were trained on already, so the accuracies and costs do not measure learning "
-            f"new data; give a model trained on the old data alone")
+    some = sorted({c for _, classes in seen for c in classes}, key=list(new.class_names).index)
+    which = ("" if len(some) == len(new.class_names) else
+             f" (its classes {short_repr(some)}, {len(some)} of {len(new.class_names)})")
+    line = (f"{' and '.join(said)} {'was' if len(said) == 1 else 'were'} trained on {where}"
+            f"{which} (its checkpoint records that set, split seed {new.seed}): the "
+            f"samples taken as new were trained on already, so the accuracies and costs do not "
+            f"measure learning new data; give a model trained on the old data alone")
     log.warning("%s", line)
     return line
 
 
+def classes_trained_on(model, data: Dataset) -> list[str]:
+    """The classes of ``data`` (``checkpoint_dataset``'s) whose training samples the loaded
+    checkpoint ``model`` trained on: where ``data`` is its recorded set (or, after ``nnsynth
+    incremental``, the old set recorded beside), however either lists its classes
+    (``synth.data_registry.classes_in_common``: ``wine[2,1,0]`` is every class of ``wine``,
+    ``wine[1,2]`` two of them) -- a path set's file by its resolved path -- split with the
+    recorded seed, the classes the model predicts."""
+    from synth.data_registry import classes_in_common
+    info = model.checkpoint_info
+    own = (info.get("dataset") or {}).get("class_names") or []
+    sets = [info.get("dataset") or {}, (info.get("extra") or {}).get("incremental_old_dataset")]
+    seen = set()
+    for meta in sets:   # no seed recorded: split with 0 (recorded_split_seed)
+        if (isinstance(meta, dict) and meta.get("name")
+                and (0 if meta.get("split_seed") is None else meta["split_seed"]) == data.seed):
+            names = meta.get("class_names") or own   # the old set: the model's classes
+            if not names and str(meta["name"]) == str(data.name):
+                names = data.class_names              # a record without names: by name
+            seen.update(classes_in_common(str(meta["name"]), names, str(data.name),
+                                          data.class_names))
+    return [str(c) for c in data.class_names if str(c) in seen]
+
+
 def trained_on(model, data: Dataset) -> bool:
     """Whether ``data`` (``checkpoint_dataset``'s) is a set the loaded checkpoint ``model``
-    trained on: its recorded set (or, after ``nnsynth incremental``, the old set recorded
-    beside), the same name -- a path set's file by its resolved path -- and split seed."""
-    from synth.data_registry import same_data, split_class_list
-
-    def same(meta: dict) -> bool:   # class lists count here: digits[0,1] is not digits, but
-        # wine[0,1,2] is wine (every class, in order: the same samples and labels); the
-        # set's class count is that of whichever of the two is named without a list
-        a, b = str(meta["name"]), str(data.name)
-        count = (data.num_classes if split_class_list(b)[1] is None
-                 else meta.get("num_classes") if split_class_list(a)[1] is None else None)
-        count = count if isinstance(count, int) and not isinstance(count, bool) else None
-        return a == b or same_data(a, b, count)
-    info = model.checkpoint_info
-    sets = [info.get("dataset") or {}, (info.get("extra") or {}).get("incremental_old_dataset")]
-    return any(isinstance(meta, dict) and meta.get("name") and same(meta)
-               and (0 if meta.get("split_seed") is None else meta["split_seed"]) == data.seed
-               for meta in sets)   # no seed recorded: split with 0 (recorded_split_seed)
+    trained on: every class of it (``classes_trained_on``), in whatever order its name lists
+    them."""
+    classes = classes_trained_on(model, data)
+    return bool(classes) and len(classes) == len(data.class_names)
 
 
 def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | None = None, *,
