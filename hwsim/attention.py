@@ -24,6 +24,25 @@ def _zeros_of(*ts: torch.Tensor) -> float:
     return sum(t.numel() - int(torch.count_nonzero(t)) for t in ts) / n if n else 0.0
 
 
+def product_op(name: str, tag: str, x1: torch.Tensor, x2: torch.Tensor, shape: tuple,
+               batch: int, elems: int = 0) -> Op:
+    """A product of two activations as one ``matmul`` op: ``shape`` = (G, T, K, N), G GEMMs
+    (T x K) @ (K x N) of operands ``x1`` (G T K values) and ``x2`` (G K N values), G =
+    ``batch`` x heads (sample-major), G T K N MACs, no weights (both operands are inputs the
+    op reads: ``in_bytes``, their zeros together its act_sparsity), ``elems`` element ops
+    besides (Q K^T's scale).  Attention's Q K^T and A V (``_products``) and a product of two
+    activations a forward calls itself (``hwsim.products``: x @ y, torch.bmm, einsum) are
+    this op; geometry ``("product", tag)``."""
+    g, t, kk, n = shape
+    f = FP32_BYTES
+    both = x1.numel() + x2.numel()
+    return Op(type="matmul", name=name, in_shape=(batch, both // batch),
+              out_shape=(batch, g // batch, t, n), weight_shape=(), macs=g * t * kk * n,
+              weight_bytes=0, in_bytes=both * f, out_bytes=g * t * n * f,
+              act_sparsity=_zeros_of(x1, x2), gemm=(t, kk, n), groups=g, elems=elems,
+              geometry=(("product", tag),))
+
+
 def _products(name: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a: torch.Tensor,
               masked_adds: int, batch: int) -> list[Op]:
     """The products of scaled dot-product attention on per-head tensors q (G, L, E),
@@ -45,13 +64,7 @@ def _products(name: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, a: t
     heads = g // batch
 
     def product(tag, x1, x2, t, kk, n, elems=0):
-        both = x1.numel() + x2.numel()
-        return Op(type="matmul", name=f"{name}.{tag}", in_shape=(batch, both // batch),
-                  out_shape=(batch, heads, t, n), weight_shape=(), macs=g * t * kk * n,
-                  weight_bytes=0,
-                  in_bytes=both * f, out_bytes=g * t * n * f,
-                  act_sparsity=_zeros_of(x1, x2), gemm=(t, kk, n), groups=g, elems=elems,
-                  geometry=(("product", tag),))
+        return product_op(f"{name}.{tag}", tag, x1, x2, (g, t, kk, n), batch, elems)
     scores = product("scores", q, k, l, e, s, elems=g * l * e)
     geo = (("kind", "Softmax"), ("dim", -1)) + ((("masked", True),) if masked_adds else ())
     soft = Op(type="eltwise", name=f"{name}.softmax", in_shape=(batch, heads, l, s),

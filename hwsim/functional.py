@@ -10,8 +10,10 @@ import torch
 from torch import nn
 
 
-# products and convolutions a module's own forward may call on tensors (attention's Q K^T, a
-# functional conv): no op records them, and a model priced without them is too cheap
+# products and convolutions a module's own forward may call on tensors: refused (a model
+# priced without them is too cheap), except the calls ``hwsim.products`` prices as the work
+# they are (F.linear, F.conv*, matmul, mm, bmm, addmm, baddbmm, dot, mv, two-operand einsum:
+# its ``PRODUCT_FUNCS``, since h234), a form of them it cannot price still refused here
 UNPRICED_FUNCS = frozenset(f for f in (
     torch.matmul, torch.mm, torch.bmm, torch.einsum, torch.addmm, torch.baddbmm, torch.addbmm,
     torch.mv, torch.tensordot, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__,

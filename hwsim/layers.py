@@ -388,7 +388,12 @@ FREE = (nn.Identity, nn.Sequential, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dro
         nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 KNOWN_LAYERS = ("Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, LSTM, GRU, RNN and their cells, "
                 "H-LSTM, Embedding, EmbeddingBag, MultiheadAttention, "
-                "scaled_dot_product_attention, 1-d, 2-d and 3-d pooling (LPPool too), "
+                "scaled_dot_product_attention, products and convolutions called in a "
+                "forward (F.linear, F.conv1d/2d/3d and F.conv_transpose1d/2d/3d as their "
+                "layers; x @ W of a Parameter W as a Linear; x @ y, matmul, mm, bmm, mv, dot, "
+                "addmm, baddbmm and two-operand einsum of activations as attention's "
+                "products), layers of your own (by what their forward calls), "
+                "1-d, 2-d and 3-d pooling (LPPool too), "
                 "BatchNorm, LayerNorm, RMSNorm, GroupNorm, InstanceNorm, LocalResponseNorm, "
                 "activations, Upsample, PixelShuffle, PixelUnshuffle, ChannelShuffle, padding "
                 "layers (ZeroPad2d, ReflectionPad2d..., F.pad), tensor "

@@ -2,8 +2,10 @@
 ``TorchFunctionMode`` (``FunctionCatcher``) that records residual adds, functions priced as the
 module they compute (``hwsim.functional``: ``F.relu``, ``F.max_pool2d``, ``F.pad``,
 ``F.layer_norm``, ``F.embedding_bag``...), arithmetic, sorts and copies (``hwsim.arithmetic``,
-``hwsim.copies``) and F.scaled_dot_product_attention (``hwsim.attention.sdpa_ops``), and
-refuses products and convolutions no op records (``UNPRICED_FUNCS``).  Arithmetic that
+``hwsim.copies``), F.scaled_dot_product_attention (``hwsim.attention.sdpa_ops``) and
+products and convolutions (F.linear, F.conv2d, x @ y, einsum: ``hwsim.products``, h234), and
+refuses those no op records (``UNPRICED_FUNCS``), naming the layer of the user's own whose
+forward called one (``unpriced_call``).  Arithmetic that
 torch's own modules do is not the model's (``_by_torch_module``).  The work hwsim's own code
 does inside the forward pass is told from the model's (``own_code``): its errors keep their
 traceback, the model's are told in one line; a refusal of its own is ``Refusal``.
@@ -32,6 +34,7 @@ from hwsim.copies import stored_address
 from hwsim.functional import UNPRICED_FUNCS, functional_module, module_call
 from hwsim.layers import op_from_module
 from hwsim.op import Refusal, tensor_forms, zero_frac, zeros_of
+from hwsim.products import PRODUCT_FUNCS, product_work
 from hwsim.unseen import begin, end, own_code
 from synth.config import short_repr
 
@@ -87,8 +90,7 @@ class FunctionCatcher(TorchFunctionMode):
                 self._arithmetic(func, args, kwargs, sparsity, out)
             if watch is not None and watch == self._records() \
                     and (_in_place(func) or _new_values(out, (*args, *kwargs.values()))):
-                self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
-                                                  "called outside a layer")
+                self.state["unpriced"].setdefault(*unpriced_call(self.state, func))
         return out
 
     def _watched(self, func):
@@ -154,6 +156,25 @@ class FunctionCatcher(TorchFunctionMode):
         self.state["acts"].append((self.state["order"], op))
         self.state["order"] += 1
 
+    def _product(self, func, args, kwargs, out) -> bool:
+        """A product or convolution called outside a layer as the ops of the work it is
+        (``hwsim.products.product_work``: F.linear as nn.Linear, x @ W as a Linear, x @ y as
+        attention's product of two activations, einsum's contraction); False where it has
+        none (refused, with the reason)."""
+        s = self.state
+        name = f"{getattr(func, '__name__', 'product')}#{len(s['acts'])}"
+        work = product_work(name, func, args, kwargs, out, s["stored"], s["run"])
+        s["read"].update(work.read)
+        if work.ops is None:
+            what = (f"einsum({args[0]!r})" if func is torch.einsum and args
+                    and isinstance(args[0], str) else None)
+            s["unpriced"].setdefault(*unpriced_call(s, func, work.reason, what))
+            return True
+        for op in work.ops:
+            s["acts"].append((s["order"], op))
+            s["order"] += 1
+        return True
+
     def _after(self, func, args, kwargs, act, sparsity, out) -> None:
         if func is MHA_FUNC and self.state["mha"]:   # the attention layer running: its call
             self.state["mha"][-1][1].append((args, kwargs, out))
@@ -179,11 +200,14 @@ class FunctionCatcher(TorchFunctionMode):
                 op = dataclasses.replace(op, weight_id=f"{self.state['run']}:{id(w)}")
             self.state["acts"].append((self.state["order"], op))
             self.state["order"] += 1
+        priced = False
+        if func in PRODUCT_FUNCS and self.state["depth"] == 0 and not self.state["cells"] \
+                and not self.state["hooks"]:
+            priced = self._product(func, args, kwargs, out)
         if self.state["depth"] == 0 and not self.state["cells"] and func in UNPRICED_FUNCS \
-                and act is None and not (func is MHA_FUNC and self.state["mha"]):
+                and act is None and not priced and not (func is MHA_FUNC and self.state["mha"]):
             # (an attention layer's own call, ``_own_attention``: priced as its layer)
-            self.state["unpriced"].setdefault(f"{getattr(func, '__name__', func)}()",
-                                              "called outside a layer")
+            self.state["unpriced"].setdefault(*unpriced_call(self.state, func))
         if self.state["depth"] == 0 and not self.state["cells"] and _residual_add(func, args):
             # (its operands' zeros measured before the call: ``out += identity`` overwrites
             # the first, and a later in-place ReLU the sum)
@@ -192,6 +216,20 @@ class FunctionCatcher(TorchFunctionMode):
 
 
 _OPS = (torch._ops.OpOverload, torch._ops.OpOverloadPacket)
+
+
+def unpriced_call(state: dict, func, reason: str = "", what: str | None = None) -> tuple:
+    """(name, kind) of a call outside a layer that has no cost model, for extract()'s
+    refusal ('hwsim cannot price layer NAME (KIND)'): the call (``what``, else 'FUNC()') and
+    'called outside a layer', or inside a module of the user's own that extract() prices by
+    its forward's calls (``state["own_layers"]``, ``hwsim.workload``) that module, its class
+    and the call; ``reason`` why (a product's: ``hwsim.products.ProductWork``)."""
+    call = what or f"{getattr(func, '__name__', func)}()"
+    why = f": {reason}" if reason else ""
+    if state.get("own_layers"):
+        name, kind = state["own_layers"][-1]
+        return name, f"{kind}, whose forward calls {call}{why}"
+    return call, f"called outside a layer{why}"
 
 
 def torch_form(func):

@@ -19,8 +19,12 @@ shortcuts), activations, pools, resampling, padding, norms and lookups called as
 functions (``x * y``, broadcast or with a number, ``-x``, ``x ** 2``, ``x.exp()``,
 ``torch.where``), reductions (means, sums, maxima, variances, norms) and sorts
 (``hwsim.arithmetic``), concatenations, copies, scatters, fills and random draws (priced as
-a tensor add is, ``hwsim.copies``; a view is free) and F.scaled_dot_product_attention
-(``hwsim.attention.sdpa_ops``).
+a tensor add is, ``hwsim.copies``; a view is free), F.scaled_dot_product_attention
+(``hwsim.attention.sdpa_ops``) and products and convolutions (F.linear as nn.Linear, F.conv2d
+as nn.Conv2d, x @ W of a Parameter as a Linear, x @ y and einsum of activations as
+attention's products: ``hwsim.products``).  A leaf module of the user's own (no torch class
+among its bases: ``own_layer``) is priced by what its forward calls, as a module with
+children is, not as one layer.
 Weight sparsity is the measured fraction of exact zeros in the effective weight; activation
 sparsity is the measured fraction of zeros in the op's input for the given sample (real data
 when ``inputs`` is passed, else a seeded Gaussian sample).
@@ -31,8 +35,9 @@ op (``hwsim.recurrent.merge_repeated``), the cell update one ``eltwise`` op.  A 
 at two places of a forward is two ops; only the per-step calls of a recurrent layer merge.
 
 A layer with no cost model is refused in one line naming it (``KNOWN_LAYERS``): a leaf module
-extract() has no op for and that is not free (``FREE``), a module with weights no op prices,
-or a product or convolution called in a module's own forward (``UNPRICED_FUNCS``).  Priced
+extract() has no op for and that is not free (``FREE``), a module with weights no op reads
+(a product in its forward that reads them prices them), or a product, convolution or
+other call in a module's own forward that no op prices (``UNPRICED_FUNCS``).  Priced
 without it, the model would be cheaper than it is.  Before the forward pass runs, its work
 is bounded on the meta device (``sample_work``: ``MAX_EXTRACT_MACS``,
 ``MAX_ACTIVATION_VALUES``).
@@ -53,6 +58,7 @@ from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           conv_padding_op, geometry, lp_pool_elems, op_from_module,
                           resample_elems)
 from hwsim.meta_shapes import shape_on_meta
+from hwsim.products import stored_tensors
 from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_op,
                       weight_id, zero_frac)
 from hwsim.recurrent import RNN_CELL_OPS, RNN_GATES, cell_op, merge_repeated
@@ -127,6 +133,17 @@ def _check_not_scripted(model: nn.Module) -> None:
                             f"from)")
 
 
+def own_layer(m: nn.Module) -> bool:
+    """Whether leaf module ``m`` is a layer of the user's own (no class of torch's among its
+    bases: a custom layer holding its weights and calling torch.matmul, einsum or F.conv2d
+    on them), priced by what its forward calls outside any layer, as a module with children
+    is (its products by ``hwsim.products``), not as one layer.  Such a leaf was refused as a
+    layer with no cost model whatever it computed (h234).  A subclass of one of torch's
+    layers (an nn.Linear with its own forward) is that layer, priced or refused as it is."""
+    return not any(c.__module__.split(".")[0] == "torch"
+                   for c in type(m).__mro__ if c not in (nn.Module, object))
+
+
 def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tensor | None = None,
             seed: int = 0) -> list[Op]:
     """The model's operations for one batch of ``batch`` samples of ``input_shape``.
@@ -153,8 +170,10 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     run = uuid.uuid4().hex[:12]   # this extract's: weight ids of two models never collide
     state = {"depth": 0, "order": 0, "adds": [], "acts": [], "cells": 0, "unpriced": {},
              "run": run, "inplace": {}, "hooks": 0,   # hooks: hwsim's own hooks running
-             "mha": []}   # the attention layers running: (name, their functional calls,
+             "mha": [],   # the attention layers running: (name, their functional calls,
                           # the order of each)
+             "stored": stored_tensors(model), "read": set(),   # (``hwsim.products``)
+             "own_layers": []}   # modules of the user's own running (``own_layer``)
     names = {id(m): n or type(m).__name__ for n, m in model.named_modules()}
     hooks = []
 
@@ -215,8 +234,19 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
 
     def unpriced(name):   # a layer with weights that no op record prices: its work is lost
         def hook(m, args, out):
-            state["unpriced"].setdefault(name, type(m).__name__)
+            # (weights a product in its forward read are priced there: ``hwsim.products``)
+            if any(id(p) not in state["read"] for p in m.parameters(recurse=False)
+                   if p.dim() >= 2):
+                state["unpriced"].setdefault(name, type(m).__name__)
         return hook
+
+    def enter_own(name):   # a module of the user's own (``own_layer``): named in refusals
+        def hook(m, args):
+            state["own_layers"].append((name, type(m).__name__))
+        return hook
+
+    def leave_own(m, args, out):
+        state["own_layers"].pop()
 
     def enter_cell(m, args):   # the cell's own sums are part of its eltwise op
         state["cells"] += 1
@@ -254,7 +284,10 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                                                       *QUANTIZED))
         if ".parametrizations." in f".{name}.":
             continue
-        if is_leaf:
+        if is_leaf and own_layer(m):   # priced by what its forward calls, as a parent's
+            hooks.append(m.register_forward_pre_hook(own(enter_own(name or type(m).__name__))))
+            hooks.append(m.register_forward_hook(own(leave_own), always_call=True))
+        elif is_leaf:
             hooks.append(m.register_forward_pre_hook(own(pre), with_kwargs=True))
             hooks.append(m.register_forward_hook(own(post(name or type(m).__name__)),
                                                  with_kwargs=True))

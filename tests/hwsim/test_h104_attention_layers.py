@@ -299,14 +299,14 @@ class _Einsum(nn.Module):
         self.q = nn.Linear(8, 8)
 
     def forward(self, x):
-        q = self.q(x)
-        return torch.einsum("bld,bmd->blm", q, x)
+        q = self.q(x)   # (two operands are priced since h234: hwsim.products)
+        return torch.einsum("bld,bmd,bme->ble", q, x, x)
 
 
 # (Q K^T as a product in a module's own forward: tests/hwsim/test_layers_h81.py's _Attention)
 @pytest.mark.parametrize("model, shape, named", [
     (_Pair(), (4,), "Bilinear"),
-    (_Einsum(), (5, 8), "einsum()' (called outside a layer)"),
+    (_Einsum(), (5, 8), "einsum('bld,bmd,bme->ble')\" (called outside a layer"),
 ])
 def test_layers_still_without_a_cost_model_are_refused_in_one_line(model, shape, named):
     with pytest.raises(UserError, match="cannot price layer") as e:

@@ -328,8 +328,8 @@ def test_an_attention_subclass_with_an_unpriced_product_is_refused():
 
         def forward(self, x):
             y = super().forward(x, x, x, need_weights=False)[0]
-            return y @ self.gate
-    with pytest.raises(UserError, match=r"cannot price layer 'matmul\(\)'"):
+            return torch.cdist(y, self.gate)   # (y @ self.gate: priced since h234)
+    with pytest.raises(UserError, match=r"cannot price layer 'cdist\(\)'"):
         extract(Holds(Gated()), (L, E))
 
 

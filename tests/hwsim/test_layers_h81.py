@@ -127,14 +127,15 @@ def test_spring_activation_masks_live_in_the_mask_buffer_beside_the_weights():
 
 
 class _Attention(nn.Module):
-    """Q K^T in a module's own forward: no layer records it."""
+    """A distance matrix in a module's own forward: no layer records it (Q K^T, x @ y, is
+    priced since h234: hwsim.products)."""
 
     def __init__(self):
         super().__init__()
         self.q, self.k = nn.Linear(8, 8), nn.Linear(8, 8)
 
     def forward(self, x):
-        return torch.softmax(self.q(x) @ self.k(x).transpose(-1, -2), -1)
+        return torch.softmax(torch.cdist(self.q(x), self.k(x)), -1)
 
 
 class _CSR(nn.Module):

@@ -1,0 +1,334 @@
+"""Products and convolutions a forward calls itself (h234), priced as the work they are with
+the op kinds and code of the layer that does the same work.  They were refused ('cannot price
+layer matmul()'), though a user's attention block or custom layer written with matmul or
+einsum is ordinary PyTorch.
+
+- ``F.linear(x, W, b)`` is the nn.Linear of that W and b; ``F.conv1d/2d/3d`` and
+  ``F.conv_transpose1d/2d/3d`` the nn.Conv*/ConvTranspose* of the call's weight, bias,
+  stride, padding, output_padding, dilation and groups (``hwsim.layers.op_from_module`` on a
+  twin layer holding the call's tensors: the same op, geometry and weight zeros).
+- ``x @ W`` (torch.matmul, mm, mv, Tensor.__matmul__...), ``W`` a stored tensor of the model
+  (a Parameter or buffer, or a view of one: ``W.t()``, ``W.T``, a slice) of 2 dimensions: the
+  nn.Linear of weight W^T without bias (``W @ x``: of weight W, over x's second-to-last
+  dimension).  ``torch.addmm(b, x, W)`` with a 1-d ``b`` of W's columns (and beta = alpha =
+  1): the nn.Linear with bias b.
+- a product of two activations (neither operand stored, or a stored one with batch
+  dimensions... refused, see below): attention's ``matmul`` op (``hwsim.attention.product_op``):
+  the operands' leading dimensions broadcast to G GEMMs (T x K) @ (K x N), G T K N MACs, both
+  operands read as inputs (a broadcast one as often as it is used, as
+  F.scaled_dot_product_attention's are), no weight bytes; the first leading dimension the
+  batch.  ``torch.bmm``, ``torch.dot`` (one GEMM 1 x K x 1), ``torch.mv`` likewise.
+- ``torch.baddbmm(c, a, b)`` and any other ``addmm``: the product, then an ``eltwise`` add of
+  ``c`` as ``hwsim.arithmetic`` prices ``+`` (one more op per output value for a beta or alpha
+  other than 1; beta = 0 adds nothing).
+- ``torch.einsum`` of two operands: the contraction it performs, its indices classed as batch
+  (both operands and the output), contracted (both operands, not the output) and free (one
+  operand and the output): G = batch, T = the first operand's free, K = contracted, N = the
+  second's free sizes multiplied, MACs = the product of all index sizes; a stored operand
+  without batch indices is a Linear's weight as above, else a ``matmul`` op of two
+  activations, batch the output's first index where that is a batch index.
+
+Refused in one line (``ProductWork.reason``; the call stays unpriced): an einsum of one or of
+three or more operands, a repeated index in an operand (a diagonal), an index summed in one
+operand only, an index broadcast from size 1, the sublist form; a stored operand with batch
+dimensions or batch indices (no layer computes it); a sparse, quantized or nested operand; an
+``addmm`` whose bias no Linear takes with weights of its own... (priced as product + add).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import string
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from hwsim.arithmetic import arithmetic_op
+from hwsim.attention import product_op
+from hwsim.layers import op_from_module
+from hwsim.op import Op
+
+_F = torch.nn.functional
+_T = torch.Tensor
+
+# the layer a functional product computes: its class and the call's argument names after
+# (input, weight, bias)
+_CONV_ARGS = ("stride", "padding", "dilation", "groups")
+_CONVT_ARGS = ("stride", "padding", "output_padding", "groups", "dilation")
+LAYER_FUNCS = {
+    _F.linear: (nn.Linear, ()),
+    _F.conv1d: (nn.Conv1d, _CONV_ARGS), _F.conv2d: (nn.Conv2d, _CONV_ARGS),
+    _F.conv3d: (nn.Conv3d, _CONV_ARGS),
+    _F.conv_transpose1d: (nn.ConvTranspose1d, _CONVT_ARGS),
+    _F.conv_transpose2d: (nn.ConvTranspose2d, _CONVT_ARGS),
+    _F.conv_transpose3d: (nn.ConvTranspose3d, _CONVT_ARGS),
+}
+# products of two operands: the names of the first and second (the order torch computes
+# them in: Tensor.__rmatmul__(self, other) is other @ self)
+_FIRST, _SECOND = ("input", "self"), ("other", "mat2", "vec", "tensor")
+MATMULS = {f: ("first", "second") for f in (
+    torch.matmul, _T.matmul, _T.__matmul__, torch.linalg.matmul, torch.mm, _T.mm, torch.bmm,
+    _T.bmm, torch.mv, _T.mv, torch.dot, _T.dot)}
+MATMULS[_T.__rmatmul__] = ("second", "first")
+# a product plus a scaled input: (input, first, second), beta and alpha keywords
+ADDMMS = (torch.addmm, _T.addmm, torch.baddbmm, _T.baddbmm)
+PRODUCT_FUNCS = frozenset((*LAYER_FUNCS, *MATMULS, *ADDMMS, torch.einsum))
+
+
+class ProductWork(NamedTuple):
+    """The ops of a product call, or why it has none (``reason``: a phrase for the refusal);
+    ``read``: the model's stored tensors it read (``stored_of``), by id."""
+    ops: list | None
+    reason: str = ""
+    read: tuple = ()
+
+
+def stored_tensors(model: nn.Module) -> dict:
+    """The model's Parameters and buffers by the address of their storage (a view of one,
+    ``W.t()`` or ``W[:8]``, is found by its storage: ``stored_of``)."""
+    found = {}
+    for t in (*model.parameters(), *model.buffers()):
+        try:
+            if t.layout == torch.strided and not t.is_meta and t.numel():
+                found.setdefault(t.untyped_storage().data_ptr(), t)
+        except (RuntimeError, NotImplementedError):   # (a tensor with no storage)
+            continue
+    return found
+
+
+def stored_of(t, stored: dict):
+    """The stored tensor (``stored_tensors``) ``t`` is or is a view of; None for another."""
+    if not isinstance(t, torch.Tensor) or t.layout != torch.strided or t.is_meta \
+            or t.is_quantized or not t.numel():
+        return None
+    try:
+        return stored.get(t.untyped_storage().data_ptr())
+    except (RuntimeError, NotImplementedError):
+        return None
+
+
+def _weight_id(t: torch.Tensor, p: torch.Tensor, run: str) -> str:
+    """The weight id (``hwsim.op.Op.weight_id``) of operand ``t``, a view of stored ``p``:
+    ``p``'s as a layer's (``hwsim.op.weight_id``) where it is all of it, else its slice's."""
+    if t.numel() == p.numel():
+        return f"{run}:{id(p)}"
+    return f"{run}:{id(p)}:{t.storage_offset()}:{tuple(t.shape)}:{t.stride()}"
+
+
+def _dense(*ts) -> str:
+    """Why operands ``ts`` cannot be priced ('' when they can): a sparse, quantized or
+    nested one."""
+    for t in ts:
+        if not isinstance(t, torch.Tensor):
+            return f"an operand that is a {type(t).__name__}, not a tensor"
+        if t.layout != torch.strided or t.is_quantized or t.is_nested:
+            return f"an operand of layout {t.layout} (a sparse, quantized or nested tensor)"
+    return ""
+
+
+def _layer_op(name: str, twin: nn.Module, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
+              stored: dict, run: str) -> ProductWork:
+    """The op of layer ``twin`` (holding the call's weight ``w``) on ``x`` with output ``y``,
+    as extract() records that layer's call (its weight id the stored tensor's)."""
+    op = op_from_module(name, twin, x.detach(), y.detach())
+    p = stored_of(w, stored)
+    if p is not None:
+        op = dataclasses.replace(op, weight_id=_weight_id(w, p, run))
+    return ProductWork([op], read=(id(p),) if p is not None else ())
+
+
+def _linear_twin(w: torch.Tensor, bias: bool) -> nn.Linear:
+    """nn.Linear of weight ``w`` (out x in), with a bias or not (its values are not read)."""
+    twin = nn.Linear(w.shape[1], w.shape[0], bias=bias, device="meta")
+    twin.weight = nn.Parameter(w.detach(), requires_grad=False)
+    return twin
+
+
+def _layer_call(name, func, args, kwargs, y, stored, run) -> ProductWork:
+    """F.linear / F.conv* / F.conv_transpose* as the layer of the call's settings."""
+    cls, names = LAYER_FUNCS[func]
+    c = {**dict(zip(("input", "weight", "bias") + names, args)), **kwargs}
+    x, w, b = c.get("input"), c.get("weight"), c.get("bias")
+    why = _dense(x, w) or _dense(*([b] if b is not None else []))
+    if why:
+        return ProductWork(None, why)
+    if cls is nn.Linear:
+        if w.dim() != 2:
+            return ProductWork(None, f"a weight of shape {tuple(w.shape)} (a Linear's is 2-d)")
+        return _layer_op(name, _linear_twin(w, b is not None), x, y, w, stored, run)
+    settings = {n: tuple(v) if isinstance(v, list) else v for n, v in c.items() if n in names}
+    groups = settings.get("groups", 1)
+    transposed = cls.__name__.startswith("ConvTranspose")
+    cin, cout = (w.shape[0], w.shape[1] * groups) if transposed \
+        else (w.shape[1] * groups, w.shape[0])
+    try:
+        twin = cls(cin, cout, tuple(w.shape[2:]), bias=b is not None, device="meta",
+                   **settings)
+    except (TypeError, ValueError, RuntimeError) as e:
+        return ProductWork(None, f"settings no {cls.__name__} takes ({e})")
+    twin.weight = nn.Parameter(w.detach(), requires_grad=False)
+    return _layer_op(name, twin, x, y, w, stored, run)
+
+
+def _operands(func, args, kwargs):
+    """(first, second) operand of a ``MATMULS`` call, in the order torch multiplies them."""
+    c = dict(zip(MATMULS[func], args))
+    for k, v in kwargs.items():
+        if k in _FIRST:
+            c.setdefault("first", v)
+        elif k in _SECOND:
+            c.setdefault("second", v)
+    return c.get("first"), c.get("second")
+
+
+def _activation_product(name: str, a: torch.Tensor, b: torch.Tensor, tag: str) -> Op:
+    """a @ b of two activations as attention's ``matmul`` op (torch.matmul's rules: a 1-d
+    first operand a row, a 1-d second a column; the leading dimensions broadcast, the first
+    the batch)."""
+    a2 = a.detach().unsqueeze(0) if a.dim() == 1 else a.detach()
+    b2 = b.detach().unsqueeze(-1) if b.dim() == 1 else b.detach()
+    lead = tuple(torch.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]))
+    t, k, n = a2.shape[-2], a2.shape[-1], b2.shape[-1]
+    g = math.prod(lead)
+    # (expanded views: a broadcast operand read once per GEMM, as sdpa_ops reads it)
+    a3, b3 = a2.expand(*lead, t, k), b2.expand(*lead, k, n)
+    return product_op(name, tag, a3, b3, (g, t, k, n), lead[0] if lead and lead[0] else 1)
+
+
+def _matmul(name, a, b, y, stored, run) -> ProductWork:
+    """a @ b: a Linear where one operand is a stored 2-d tensor, else two activations."""
+    why = _dense(a, b)
+    if why:
+        return ProductWork(None, why)
+    pa, pb = stored_of(a, stored), stored_of(b, stored)
+    if pb is not None and b.dim() == 2:      # x @ W: Linear of weight W^T
+        return _layer_op(name, _linear_twin(b.t(), False), a, y, b, stored, run)
+    if pa is not None and a.dim() == 2 and b.dim() >= 1:   # W @ x: Linear of weight W
+        return _layer_op(name, _linear_twin(a, False), b, y, a, stored, run)
+    for t, p in ((a, pa), (b, pb)):
+        if p is not None and t.dim() > 2:
+            return ProductWork(None, f"a stored operand of shape {tuple(t.shape)} (batch "
+                                     f"dimensions: no layer computes it)")
+    read = tuple(id(p) for p in (pa, pb) if p is not None)
+    return ProductWork([_activation_product(name, a, b, "matmul")], read=read)
+
+
+def _addmm(name, func, args, kwargs, y, stored, run) -> ProductWork:
+    """addmm / baddbmm: beta x input + alpha x (a @ b)."""
+    c = {**dict(zip(("input", "first", "second"), args)), **kwargs}
+    x = c.get("input", c.get("self"))
+    a, b = c.get("first", c.get("mat1", c.get("batch1"))), \
+        c.get("second", c.get("mat2", c.get("batch2")))
+    beta, alpha = c.get("beta", 1), c.get("alpha", 1)
+    why = _dense(x, a, b)
+    if why or not all(isinstance(v, (int, float)) for v in (beta, alpha)):
+        return ProductWork(None, why or "a beta or alpha that is not a number")
+    if func in (torch.addmm, _T.addmm) and beta == 1 and alpha == 1 and x.dim() == 1 \
+            and b.dim() == 2 and x.shape[0] == b.shape[1] and stored_of(b, stored) is not None:
+        # x W + b: the Linear of weight W^T and bias b
+        return _layer_op(name, _linear_twin(b.t(), True), a, y, b, stored, run)
+    prod = torch.matmul(a.detach(), b.detach())
+    work = _matmul(f"{name}.product", a, b, prod, stored, run)
+    if work.ops is None or beta == 0:
+        return work
+    add = arithmetic_op(f"{name}.add", torch.add, (prod, x.detach()), {}, y.detach())
+    scale = (beta != 1) + (alpha != 1)   # one multiply per output value for each
+    add = dataclasses.replace(add, elems=add.elems * (1 + scale))
+    return ProductWork(work.ops + [add], read=work.read)
+
+
+# --- einsum ------------------------------------------------------------------------------------
+def _einsum_terms(eq: str, operands) -> tuple[list[str], str] | str:
+    """(input terms, output term) of equation ``eq`` on ``operands``, its ellipses written as
+    letters of their own (right-aligned, as they broadcast); a str: why it cannot be read."""
+    eq = eq.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    spare = [ch for ch in string.ascii_letters if ch not in eq]
+    longest = max((t.dim() - len(term.replace("...", "")) for term, t in zip(terms, operands)
+                   if "..." in term), default=0)
+    if longest > len(spare):
+        return "an ellipsis of more dimensions than spare letters"
+    ell = "".join(spare[:longest])
+    out_terms = []
+    for term, t in zip(terms, operands):
+        if "..." in term:
+            n = t.dim() - len(term.replace("...", ""))
+            term = term.replace("...", ell[longest - n:] if n > 0 else "")
+        out_terms.append(term)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:   # implicit: the ellipsis, then the indices that appear once, in order
+        once = sorted(ch for ch in set("".join(out_terms)) if "".join(out_terms).count(ch) == 1
+                      and ch not in ell)
+        out = ell + "".join(once)
+    return out_terms, out
+
+
+def _einsum(name, args, kwargs, y, stored, run) -> ProductWork:
+    """torch.einsum of two operands as the contraction it performs (see the notes above)."""
+    eq, operands = (args[0] if args else kwargs.get("equation")), list(args[1:])
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = list(operands[0])
+    if not isinstance(eq, str):
+        return ProductWork(None, "the sublist form (give the equation as a string)")
+    if len(operands) != 2 or len(eq.partition("->")[0].split(",")) != 2:
+        return ProductWork(None, f"a contraction of {len(operands)} operand(s) (two are priced)")
+    a, b = operands
+    why = _dense(a, b)
+    if why:
+        return ProductWork(None, why)
+    parsed = _einsum_terms(eq, operands)
+    if isinstance(parsed, str):
+        return ProductWork(None, parsed)
+    (ta, tb), out = parsed
+    if len(ta) != a.dim() or len(tb) != b.dim():
+        return ProductWork(None, "terms that do not match the operands' dimensions")
+    if len(set(ta)) < len(ta) or len(set(tb)) < len(tb):
+        return ProductWork(None, "an index repeated in one operand (a diagonal)")
+    sizes: dict = {}
+    for term, t in ((ta, a), (tb, b)):
+        for ch, n in zip(term, t.shape):
+            if sizes.setdefault(ch, n) != n:
+                return ProductWork(None, f"index {ch!r} of sizes {sizes[ch]} and {n} "
+                                         f"(broadcast)")
+    if any(ch not in ta and ch not in tb for ch in out):
+        return ProductWork(None, "an output index no operand has")
+    summed = [ch for ch in (*ta, *tb) if ch not in out and ((ch in ta) != (ch in tb))]
+    if summed:
+        return ProductWork(None, f"index {summed[0]!r} summed in one operand only")
+    batch = [ch for ch in ta if ch in tb and ch in out]
+    contracted = [ch for ch in ta if ch in tb and ch not in out]
+    left = [ch for ch in ta if ch not in tb]
+    right = [ch for ch in tb if ch not in ta]
+    size = lambda chs: math.prod(sizes[ch] for ch in chs)   # noqa: E731
+    g, t, k, n = size(batch), size(left), size(contracted), size(right)
+    pa, pb = stored_of(a, stored), stored_of(b, stored)
+    if (pa is not None or pb is not None) and batch:
+        return ProductWork(None, "a stored operand with batch indices (no layer computes it)")
+    if pb is not None:   # x . W: the Linear of W as an (N x K) matrix
+        w = b.detach().permute(*[tb.index(ch) for ch in right + contracted]).reshape(n, k)
+        return _layer_op(name, _linear_twin(w, False), a, y, b, stored, run)
+    if pa is not None:   # W . x: the Linear of W as a (T x K) matrix on x
+        w = a.detach().permute(*[ta.index(ch) for ch in left + contracted]).reshape(t, k)
+        return _layer_op(name, _linear_twin(w, False), b, y, a, stored, run)
+    samples = sizes[out[0]] if out and out[0] in batch else 1
+    return ProductWork([product_op(name, "matmul", a.detach(), b.detach(), (g, t, k, n),
+                                   samples)])
+
+
+def product_work(name: str, func, args, kwargs, out, stored: dict, run: str) -> ProductWork:
+    """The ops of a ``PRODUCT_FUNCS`` call with result ``out`` in a forward (see the notes
+    above); ``stored``: the model's stored tensors (``stored_tensors``), ``run``: the
+    extract's (weight ids)."""
+    if not isinstance(out, torch.Tensor):
+        return ProductWork(None, "a result that is not one tensor")
+    if func in LAYER_FUNCS:
+        return _layer_call(name, func, args, kwargs, out, stored, run)
+    if func in MATMULS:
+        a, b = _operands(func, args, kwargs)
+        return _matmul(name, a, b, out, stored, run)
+    if func in ADDMMS:
+        return _addmm(name, func, args, kwargs, out, stored, run)
+    return _einsum(name, args, kwargs, out, stored, run)
