@@ -47,6 +47,7 @@ import math
 import statistics
 import logging
 import time
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -448,7 +449,7 @@ def _plateau(trajectory: list[dict], margin: float) -> float:
 
 def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: IncrementalConfig, *,
             dense_model: torch.nn.Module | None = None,
-            methods: tuple[str, ...] = METHODS) -> dict:
+            methods: tuple[str, ...] = METHODS, checked: Callable[[], None] | None = None) -> dict:
     """Cost to the same validation accuracy on old + new (``merge``: both sets' validation
     samples when they are two sets) of: the grow-and-prune update of the
     sparse ``model``, fine-tuning the dense model (``dense_model``, e.g. the one trained on
@@ -462,7 +463,9 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
     ``out["held_out"]`` says whether old and new share one validation and test split and
     how many samples each holds.  Every pass count is scaled by ``out["pass_scale"]``
     (``pass_scale``: 1 unless ``max_epochs`` passes make fewer than ``min_steps`` steps);
-    each row's ``steps`` are its optimizer steps."""
+    each row's ``steps`` are its optimizer steps.  ``checked``: called once the data and
+    the models are checked, before anything trains (a caller's warning about a run that
+    goes on: said before a refusal, it spoke of a run that never happened)."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise UserError(f"methods must be among {', '.join(METHODS)}, got {unknown[0]!r}")
@@ -482,6 +485,8 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
             raise UserError(f"the {what} predicts {m.num_classes} classes; the data has "   # in
                             f"{both.num_classes} (give a model of its classes)")   # the loss
         check_model_classes(m, old, what)
+    if checked is not None:
+        checked()
     device = pick_device(config.device)
     val, parts = (both.x_val, both.y_val), (old, new, both)
     shared = shares_held_out(old, new)

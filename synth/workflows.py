@@ -801,12 +801,13 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         if m is not None and tuple(m.input_shape) != tuple(new.input_shape):
             raise UserError(f"{what} expects input {tuple(m.input_shape)}, data has "
                             f"{tuple(new.input_shape)}")
-    seen = seen_new_warning([("--model", model_path, model), ("--dense-model", dense_path, dense)],
-                            new, one)
+    seen = []   # the run's data and models checked: said of a run that goes on
+    models = [("--model", model_path, model), ("--dense-model", dense_path, dense)]
     result = compare(model, old, new, config, dense_model=dense,
-                     methods=tuple(methods) if methods else METHODS)
-    if seen:
-        result["warning"] = seen
+                     methods=tuple(methods) if methods else METHODS,
+                     checked=lambda: seen.append(seen_new_warning(models, new, one)))
+    if seen and seen[0]:
+        result["warning"] = seen[0]
     updated = result.pop("model")
     if out and updated is not None:
         updated = updated.cpu().eval()

@@ -48,3 +48,15 @@ def test_classes_in_common():
     assert classes_in_common("wine", ["a", "b", "c"], "wine[2,0]", ["c", "a"]) == ["c", "a"]
     assert classes_in_common("wine[0,1]", ["a", "b"], "wine[1,2]", ["b", "c"]) == ["b"]
     assert classes_in_common("wine", ["a", "b", "c"], "iris", ["a", "b", "c"]) == []
+
+
+def test_a_refused_update_is_not_warned_of(tmp_path, caplog):
+    """A model of wine's 3 classes updated with wine[1,2] (its samples trained on) is refused
+    before any training: the one line is the refusal, not a warning about the run's
+    accuracies followed by it."""
+    from synth.errors import UserError
+    from synth.workflows import incremental_checkpoint
+    path = _checkpoint(tmp_path / "m.pt", load_dataset("wine"))
+    with caplog.at_level("WARNING"), pytest.raises(UserError, match="predicts 3 classes"):
+        incremental_checkpoint(path, "wine[1,2]", "wine[1,2]", FAST, methods=("incremental",))
+    assert not [r for r in caplog.records if "trained on" in r.getMessage()]
