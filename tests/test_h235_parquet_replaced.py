@@ -169,6 +169,20 @@ def test_results_replaced_between_footer_and_pages_are_read_whole(tmp_path,
     assert len(read_results(path)) == 30
 
 
+def test_footer_only_readers_read_one_file(tmp_path, replace_after_first_open):
+    """Why the footer-only readers were left as they are (cluster.pairs' shard check,
+    synth.data_parquet.set_progress, the CLI's count of a search's finished trials):
+    ``pq.ParquetFile(path).metadata`` reads the footer through the one file it opened, so a
+    replacement after that open changes nothing it reads (this passes before and after)."""
+    path = tmp_path / "results.parquet"
+    for i in range(2):
+        append_result(path, _row(i))
+    seen = replace_after_first_open(path, lambda: append_result(path, _row(2)))
+    assert pq.ParquetFile(path).metadata.num_rows == 2   # the file it opened
+    assert seen["opens"] >= 1                            # (the append read it too)
+    assert pq.ParquetFile(path).metadata.num_rows == 3
+
+
 def test_replaced_file_keeps_checksum_verification(tmp_path):
     """A page that fails its CRC is still an error when the file is read from one open."""
     path = tmp_path / "results.parquet"
