@@ -318,6 +318,43 @@ def _einsum(name, args, kwargs, y, stored, run) -> ProductWork:
                                    samples)])
 
 
+def product_macs(func, args, kwargs, out) -> int:
+    """Multiply-accumulates of a ``PRODUCT_FUNCS`` call with result ``out``, from the shapes
+    alone (meta tensors too: ``hwsim.workload.sample_work``'s bound, before the forward pass
+    runs): a convolution's output values x its weight's values per filter (a transposed one's
+    input values), a product's output values x its reduction (K), an einsum of two operands
+    the product of its index sizes; 0 where the call does not say (it is refused or fails
+    when it runs)."""
+    if not isinstance(out, torch.Tensor):
+        return 0
+    try:
+        if func in LAYER_FUNCS:
+            cls, names = LAYER_FUNCS[func]
+            c = {**dict(zip(("input", "weight", "bias") + names, args)), **kwargs}
+            x, w = c["input"], c["weight"]
+            per = math.prod(w.shape[1:])
+            return (x.numel() if cls.__name__.startswith("ConvTranspose") else out.numel()) * per
+        if func in MATMULS:
+            a, _ = _operands(func, args, kwargs)
+            return out.numel() * a.shape[-1]
+        if func in ADDMMS:
+            c = {**dict(zip(("input", "first", "second"), args)), **kwargs}
+            a = c.get("first", c.get("mat1", c.get("batch1")))
+            return out.numel() * a.shape[-1]
+        eq, operands = args[0], list(args[1:])
+        if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+            operands = list(operands[0])
+        parsed = _einsum_terms(eq, operands) if isinstance(eq, str) and len(operands) == 2 \
+            else None
+        if not isinstance(parsed, tuple):
+            return 0
+        (ta, tb), _ = parsed
+        sizes = {ch: n for term, t in zip((ta, tb), operands) for ch, n in zip(term, t.shape)}
+        return math.prod(sizes.values())
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return 0
+
+
 def product_work(name: str, func, args, kwargs, out, stored: dict, run: str) -> ProductWork:
     """The ops of a ``PRODUCT_FUNCS`` call with result ``out`` in a forward (see the notes
     above); ``stored``: the model's stored tensors (``stored_tensors``), ``run``: the

@@ -58,7 +58,7 @@ from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           conv_padding_op, geometry, lp_pool_elems, op_from_module,
                           resample_elems)
 from hwsim.meta_shapes import shape_on_meta
-from hwsim.products import stored_tensors
+from hwsim.products import PRODUCT_FUNCS, product_macs, stored_tensors
 from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_op,
                       weight_id, zero_frac)
 from hwsim.recurrent import RNN_CELL_OPS, RNN_GATES, cell_op, merge_repeated
@@ -131,6 +131,15 @@ def _check_not_scripted(model: nn.Module) -> None:
                             f"({type(m).__name__}): a TorchScript module runs its ops where "
                             f"hwsim does not see them (price the Python module it was made "
                             f"from)")
+
+
+def _leaf(m: nn.Module) -> bool:
+    """Whether extract() hooks ``m`` as one call (a module without children, its
+    parametrizations aside; an attention's out_proj is no call of its own:
+    F.multi_head_attention_forward reads its weight; a quantized Linear holds its packed
+    weights as a child: ``QUANTIZED``)."""
+    real_children = [n for n, _ in m.named_children() if n != "parametrizations"]
+    return not real_children or isinstance(m, (nn.RNNBase, nn.MultiheadAttention, *QUANTIZED))
 
 
 def own_layer(m: nn.Module) -> bool:
@@ -276,12 +285,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         # a parametrized layer (e.g. a masked Linear) has a "parametrizations" child but is
         # still one op; the parametrization modules themselves are not ops.  The root is
         # hooked too when it is itself a layer (a bare nn.Conv2d), named by its class.
-        real_children = [n for n, _ in m.named_children() if n != "parametrizations"]
-        # (an attention's out_proj is no call of its own: F.multi_head_attention_forward
-        # reads its weight)
-        # (a quantized Linear holds its packed weights as a child: ``QUANTIZED``)
-        is_leaf = not real_children or isinstance(m, (nn.RNNBase, nn.MultiheadAttention,
-                                                      *QUANTIZED))
+        is_leaf = _leaf(m)
         if ".parametrizations." in f".{name}.":
             continue
         if is_leaf and own_layer(m):   # priced by what its forward calls, as a parent's
@@ -372,17 +376,22 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     model does not run on meta tensors.  Attention counts as a layer (nn.MultiheadAttention:
     its F.multi_head_attention_forward call) or as F.scaled_dot_product_attention called in
     a forward (``_SdpaCounter``: it was not counted, and a sequence of 16,500 tokens went on
-    to make a 1 GiB score matrix several times over)."""
+    to make a 1 GiB score matrix several times over), and so does a product or convolution
+    called outside any layer (``hwsim.products.product_macs``, its result a layer output:
+    extract prices them since h234)."""
     work = [0, 0]
     inside = [0]   # MultiheadAttention calls running (their own SDPA is counted with them)
+    layers = [0]   # leaf layers running (their own products are counted with them)
 
     def enter(m, args):
         inside[0] += isinstance(m, nn.MultiheadAttention)
+        layers[0] += _leaf(m) and not own_layer(m)
 
     def hook(m, args, kwargs, out):
         # the layer's input as extract() reads it: a layer called by keyword (lin(input=x))
         # counted no work here while extract() priced it
         x = _layer_input(args, kwargs)
+        layers[0] -= _leaf(m) and not own_layer(m)
         if isinstance(out, torch.Tensor):
             work[1] = max(work[1], out.numel())
         if isinstance(m, CONVS) and isinstance(out, torch.Tensor):
@@ -402,7 +411,8 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     undo: list = []
     try:
         undo = _on_meta(model)   # (inside: a model that cannot go to the meta device has
-        with torch.no_grad(), _SdpaCounter(work, inside):   # no bound, its hooks removed)
+        with torch.no_grad(), _SdpaCounter(work, inside, layers):   # no bound, its hooks
+                                                                    # removed)
             model(torch.empty((1, *input_shape), device="meta"))
     except Exception:   # data-dependent code (.item() on a value): no bound, as before
         return None
@@ -420,11 +430,13 @@ class _SdpaCounter(TorchFunctionMode):
     output), and each F.multi_head_attention_forward call (``mha_work``: a
     MultiheadAttention's, on the arguments it ran on; a subclass's call that did not bind to
     the parent's arguments was left out of the bound).  A call ``shape_on_meta`` answers
-    returns its meta tensor without running torch's kernel."""
+    returns its meta tensor without running torch's kernel.  A product or convolution
+    called outside any leaf layer (``layers``) adds its MACs (``product_macs``) and its
+    result as a layer output."""
 
-    def __init__(self, work: list, inside: list):
+    def __init__(self, work: list, inside: list, layers: list):
         super().__init__()
-        self.work, self.inside = work, inside
+        self.work, self.inside, self.layers = work, inside, layers
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -433,7 +445,11 @@ class _SdpaCounter(TorchFunctionMode):
             self.work[0] += macs
             self.work[1] = max(self.work[1], weights)
         out = shape_on_meta(func, args, kwargs)   # (torch's kernel imports sympy)
-        return func(*args, **kwargs) if out is None else out
+        out = func(*args, **kwargs) if out is None else out
+        if func in PRODUCT_FUNCS and not self.layers[0] and isinstance(out, torch.Tensor):
+            self.work[0] += product_macs(func, args, kwargs, out)
+            self.work[1] = max(self.work[1], out.numel())
+        return out
 
 
 def _check_work(model: nn.Module, input_shape: tuple, batch: int) -> None:

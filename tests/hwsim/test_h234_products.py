@@ -255,3 +255,21 @@ def test_a_users_own_layer_is_priced_by_its_forward_and_named_when_refused():
     with pytest.raises(UserError) as e:
         extract(nn.Sequential(nn.Linear(4, 4), Distance()), (3, 4), batch=B)
     assert "cannot price layer '1' (Distance, whose forward calls cdist())" in str(e.value)
+
+
+def test_the_bound_before_the_forward_pass_counts_products():
+    """sample_work (the meta-device pass extract() checks first) counts a product called in
+    a forward as attention's: Q K^T by hand bounds as F.scaled_dot_product_attention does,
+    and a score matrix past MAX_ACTIVATION_VALUES is refused before the forward pass runs
+    (it was not counted: the forward made it, 1.6 GB here, before anything was said)."""
+    from hwsim.workload import sample_work
+
+    by_hand, sdpa, shape = _attention_pair()
+    assert sample_work(by_hand, shape) == sample_work(sdpa, shape)
+
+    class Scores(nn.Module):
+        def forward(self, x):
+            return (x @ x.transpose(-1, -2)).sum(-1)
+    assert sample_work(Scores(), (100, 8)) == (100 * 8 * 100, 100 * 100)
+    with pytest.raises(UserError, match="one sample of .* largest layer output"):
+        extract(Scores(), (20000, 8))
