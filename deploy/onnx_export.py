@@ -88,8 +88,10 @@ def _preprocessing(kind: str, meta: dict) -> str:
     text = f"x_normalized = (x - mean) / std per {unit}"
     if kind == "image":   # synth.data: full scale is 1 (8-bit / 255, 16-bit / 65535; sklearn's
         # digits / 16), as input_range takes it
-        text = (f"pixels scaled to [0, 1] (full scale = 1, e.g. 8-bit / 255), then {text}; "
-                f"input (N, C, H, W)")
+        scale = pixel_scale(meta)
+        scaled = (f"raw pixels / {scale:g} (a full-scale pixel is {scale:g})" if scale else
+                  "pixels scaled to [0, 1] (full scale = 1, e.g. 8-bit / 255, 16-bit / 65535)")
+        text = f"{scaled}, then {text}; input (N, C, H, W)"
     elif kind == "sequence":
         text += "; input (N, C, T)"
         if meta.get("padding"):
@@ -98,6 +100,16 @@ def _preprocessing(kind: str, meta: dict) -> str:
         text += (", columns in feature_names order" if meta.get("feature_names") else "")
         text += "; input (N, F)"
     return text + "; output: logits in class_names order"
+
+
+def pixel_scale(meta: dict) -> float | None:
+    """The raw value of a full-scale pixel an image set records (``pixel_scale``: digits' 16,
+    mnist5k's 255), else None (a record without one, or one that is no positive number)."""
+    import math
+    value = meta.get("pixel_scale")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if math.isfinite(value) and 0 < value <= 1 << 32 else None
 
 
 def onnx_metadata(meta: dict | None, input_shape, extra: dict | None = None) -> dict:
@@ -122,6 +134,8 @@ def onnx_metadata(meta: dict | None, input_shape, extra: dict | None = None) -> 
         value = meta.get("name" if key == "dataset" else key)
         if value is not None and value != []:
             props[key] = value
+    if kind == "image" and pixel_scale(meta):
+        props["pixel_scale"] = pixel_scale(meta)
     props["preprocessing"] = _preprocessing(kind, meta)
     props.update(extra or {})
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in props.items()}

@@ -42,7 +42,8 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
 def _mnist5k(seed: int) -> Dataset:
     x, y = _mnist5k_arrays()
     x = (x.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
-    return _image_dataset("mnist5k", x, y, [str(i) for i in range(10)], seed)
+    return with_pixel_scale(_image_dataset("mnist5k", x, y, [str(i) for i in range(10)], seed),
+                            255)
 
 
 @register_dataset("digits", "scikit-learn handwritten digits, 1x8x8, 10 classes (1,797 images)")
@@ -50,7 +51,17 @@ def _digits(seed: int) -> Dataset:
     from sklearn.datasets import load_digits
     d = load_digits()
     x = (d.data.astype(np.float32) / 16.0).reshape(-1, 1, 8, 8)
-    return _image_dataset("digits", x, d.target, [str(i) for i in range(10)], seed)
+    return with_pixel_scale(_image_dataset("digits", x, d.target, [str(i) for i in range(10)],
+                                           seed), 16)
+
+
+def with_pixel_scale(data: Dataset, scale: int) -> Dataset:
+    """``data`` recording ``pixel_scale``: the raw value of a full-scale pixel, which its
+    loader divided by (checkpoints keep it; an ONNX export names it).  digits' pixels are
+    0..16: an export that said only "e.g. 8-bit / 255" was fed raw / 255 (10% accuracy for
+    a model of 72%)."""
+    data.extra["pixel_scale"] = scale
+    return data
 
 
 # the bundled scikit-learn tables: their feature names are scikit-learn's, not the user's
@@ -205,5 +216,5 @@ def _cifar10(directory: str, seed: int) -> Dataset:
     idx = np.arange(n_tr)
     train, val = train_test_split(idx, test_size=VAL_FRACTION, stratify=y_tr, random_state=seed)
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-    return _image_dataset(f"cifar10:{directory}", x, y, names, seed,
-                          splits=(np.sort(train), np.sort(val), np.arange(n_tr, len(y))))
+    return with_pixel_scale(_image_dataset(f"cifar10:{directory}", x, y, names, seed, splits=(
+        np.sort(train), np.sort(val), np.arange(n_tr, len(y)))), 255)

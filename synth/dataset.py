@@ -95,6 +95,7 @@ class Dataset:
         import hashlib
         meta = self.metadata()   # a table's feature names match it to a model by name, they
         meta.pop("feature_names", None)   # are not trained on: digests stay what they were
+        meta.pop("pixel_scale", None)   # how raw pixels were scaled: recorded since, not data
         if self.is_sequence:   # its range is the min/max of the training inputs hashed
             meta.pop("value_range", None)   # below: digests stay those from before it was kept
         h = hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode())

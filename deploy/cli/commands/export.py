@@ -33,7 +33,8 @@ def command(model_path, out, dataset, compact, tolerance, rtol, as_json):
 
     The file's metadata_props say how to feed it (printed, and under "metadata" with --json):
     input_shape, kind, class_names (output order), feature_names (a table's columns, in input
-    order), the training mean and std, value_range and a preprocessing line: the model takes
+    order), the training mean and std, value_range, pixel_scale (an image set's raw value of a
+    full-scale pixel: digits' 16) and a preprocessing line: the model takes
     x_normalized = (x - mean) / std per feature or channel."""
     from deploy.onnx_export import export_checkpoint, metadata_line
     result, notes = export_checkpoint(model_path, out, compact, tolerance, dataset, rtol)
