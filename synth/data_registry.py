@@ -239,28 +239,13 @@ def same_dataset(a: str, b: str) -> bool:
     return a == b or dataset_identity(a) == dataset_identity(b)
 
 
-def same_data(a: str, b: str, num_classes: int | None = None) -> bool:
-    """Whether the data set names ``a`` and ``b`` load the same samples with the same labels:
-    one set (``same_dataset``) and one class list, where a list naming every class of the set
-    in its own order (``wine[0,1,2]`` of wine's 3 classes) is the set itself -- its samples,
-    splits and labels are the set's.  ``num_classes``: the set's number of classes (loaded
-    without a list); without it a list is compared as written.  Another order relabels the
-    classes (``wine[2,1,0]``) and a subset holds fewer samples: neither is the set."""
-    if not same_dataset(a, b):
-        return False
-    whole = None if num_classes is None else list(range(int(num_classes)))
-    ca, cb = (split_class_list(str(n))[1] for n in (a, b))
-    return (whole if ca is None else ca) == (whole if cb is None else cb)
-
-
 def classes_in_common(a: str, a_classes, b: str, b_classes) -> list[str]:
     """The classes of ``b_classes`` (those of the set named ``b``, by name) whose samples the
     set named ``a`` (of classes ``a_classes``) holds too: [] where ``a`` and ``b`` are other
     sets (``same_dataset``).  Within one set a class is its name, however its classes are
     listed: a class list picks the set's classes with their names and its split
     (``Dataset.class_subset``), so ``wine[2,1,0]`` holds every sample of ``wine`` (its labels
-    in another order) and ``wine[1,2]`` those of wine's classes 1 and 2.  ``same_data`` asks
-    whether the labels are the same too."""
+    in another order) and ``wine[1,2]`` those of wine's classes 1 and 2."""
     if not same_dataset(a, b):
         return []
     held = {str(c) for c in a_classes}

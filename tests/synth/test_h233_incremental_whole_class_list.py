@@ -22,17 +22,6 @@ def test_a_list_of_every_class_in_order_is_the_set(tmp_path, trained, updated):
     assert "trained on" in r.get("warning", ""), r.keys()
 
 
-def test_same_data():
-    from synth.data_registry import same_data
-    assert same_data("wine[0,1,2]", "wine", 3) and same_data("wine", "wine[0,1,2]", 3)
-    assert same_data("wine[0,1]", "wine[0,1]") and same_data("wine", "wine")
-    assert not same_data("wine[2,1,0]", "wine", 3)    # relabelled
-    assert not same_data("wine[0,1]", "wine", 3)      # fewer samples
-    assert not same_data("digits[0,1,2]", "digits", 10)
-    assert not same_data("wine[0,1,2]", "wine")       # the set's class count unknown
-    assert not same_data("wine[0,1,2]", "iris", 3)
-
-
 def test_a_subset_is_not_the_set(tmp_path):
     """A model trained on wine[0,1] updated with wine: not the data it trained on."""
     from synth.workflows import trained_on
