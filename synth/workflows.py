@@ -859,6 +859,27 @@ def classes_missing(model, data: Dataset, name: str) -> str | None:
             f"{len(data.class_names)} classes that it holds")
 
 
+def split_lacks(data: Dataset, split: str, name: str) -> str | None:
+    """The line naming the classes ``data`` (called ``name``) holds in some split but not in
+    ``split``, the one scored (None when it holds them all): the 5 test rows of a user's
+    file with a split column, or a synthesized set's val slice, scored an accuracy that
+    says nothing of a class, without a word.  Classes the set lacks altogether are
+    ``classes_missing``'s."""
+    if split == "all":
+        return None
+    held = set(torch.unique(torch.cat([data.split(s)[1] for s in ("train", "val", "test")]
+                                      ).long()).tolist())
+    scored = set(torch.unique(data.split(split)[1].long()).tolist())
+    from synth.files import printable
+    lacks = [printable(str(data.class_names[c])) for c in sorted(held - scored)
+             if 0 <= c < len(data.class_names)]
+    if not lacks or not scored:
+        return None
+    return (f"the {split} split of {name} holds no sample of class{'es' * (len(lacks) > 1)} "
+            f"{short_repr(lacks)}: the accuracy is over the {len(scored)} of its "
+            f"{len(held)} classes that it holds")
+
+
 def seen_new_warning(models, new: Dataset, one: bool) -> str | None:
     """The warning (logged) when a model of ``models`` (``(option, path, model or None)``)
     trained on samples of ``new``'s set and split (``classes_trained_on``): the samples the
@@ -954,6 +975,7 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
         notes.append(f"warning: --split all of {name}, the model's own set, includes the "
                      f"samples it trained on")
     x, y = data.split(chosen)
+    notes += [f"warning: {line}" for line in [split_lacks(data, chosen, name)] if line]
     result = evaluate(model, x, y)
     result.update(dataset=name, split=chosen, split_seed=data.seed, samples=len(y),
                   parameters=count_parameters(model),
