@@ -183,6 +183,9 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     missing = classes_missing(model, data, data.name)   # it lacks, as nnsynth eval does
     if missing:
         log.warning("%s", missing)
+    order = name_order(data, dataset, class_names)
+    if order:
+        log.warning("%s", order)
     from synth.secret import network_outputs
     quant = checkpoint_quant(model)
     if quant:
@@ -193,7 +196,25 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     result = network_fusion(out, ys, data, label_vectors=label_vectors,
                             class_names=class_names, similarity=similarity, fusion=fusion,
                             seed=seed, model=str(model_path))
-    return with_warnings(result, [by_index, missing, result.pop("warning", None)])
+    return with_warnings(result, [by_index, missing, order, result.pop("warning", None)])
+
+
+def name_order(data, dataset: str | None, class_names) -> str | None:
+    """The line pairing each of ``class_names`` (``--class-names``) with the class it is given
+    to, where ``data`` (the network's set, its classes in output order) lists them in another
+    order than the set named (``dataset``, or the model's own): a network of digits[9,3,7]
+    with ``--dataset digits --class-names three,seven,nine`` fitted class 9 to "three" and
+    said nothing.  None when the words are not given or the orders agree."""
+    from synth.data_registry import split_class_list
+    listed = split_class_list(str(data.name))[1]
+    if (class_names is None or listed is None or listed == sorted(listed)
+            or split_class_list(str(dataset or ""))[1] == listed):
+        return None
+    if len(class_names) != len(data.class_names):
+        return None   # check_name_count refuses it
+    pairs = ", ".join(f"{str(w)!r} for {str(c)!r}" for w, c in list(
+        zip(class_names, data.class_names))[:10]) + (", ..." if len(class_names) > 10 else "")
+    return f"--class-names are taken in the network's output order ({data.name}): {pairs}"
 
 
 def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,

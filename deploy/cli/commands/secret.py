@@ -33,8 +33,9 @@ def _human(r: dict) -> str:
               default=LABEL_VECTORS, show_default=True,
               help="GloVe vectors of the class names, or a control without meaning.")
 @click.option("--class-names", default=None,
-              help="Words for each class, comma-separated in class order (for names without "
-                   "a GloVe vector), e.g. 'small iris,blue iris,large iris'.")
+              help="Words for each class, comma-separated in class order (with --model: the "
+                   "network's output order) for names without a GloVe vector, e.g. 'small "
+                   "iris,blue iris,large iris'.")
 @seed_option
 @json_option
 def command(dataset, base, model_path, label_vectors, class_names, seed, as_json):
