@@ -76,6 +76,19 @@ def _check_counts(**counts) -> None:
             check_range(name, value, *limits[name], integer=True)
 
 
+def warn_one_class(model, data: Dataset | None, metrics: dict) -> None:
+    """Log ``synth.grow_prune.one_class_warning`` for ``model`` on ``data``'s test split and
+    add it to ``metrics['warning']`` (after a warning already there).  grow-prune and scann
+    said it; train, prune and distill reported a model that predicts one class for every
+    test sample (its test accuracy that class's share) without a word."""
+    from synth.grow_prune import one_class_warning
+    collapsed = one_class_warning(model, data) if data is not None else None
+    if collapsed:
+        log.warning("%s", collapsed)
+        had = metrics.get("warning")
+        metrics["warning"] = f"{had}; {collapsed}" if had else collapsed
+
+
 def set_images(model, synth_dir: str | os.PathLike, *, seed: int, option: str = "--synth"):
     """(x, y, set): the images (train + val) of the synthesized Parquet set ``synth_dir``
     made for ``model``."""
@@ -276,6 +289,7 @@ def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
     digest = data.digest()   # the resume key, and recorded: eval tells a rewritten file
     metrics = local_fit(model, data, config, after_step=fixed.after_step if fixed else None,
                         state_path=state, state_key=digest)
+    warn_one_class(model, data, metrics)   # in eval mode: rounded to nearest in fixed point
     if fixed is not None:
         # fit's validation and test ran in eval mode, rounded to nearest (as nnsynth eval
         # and the export run the checkpoint); "rounding" is the training's
@@ -352,6 +366,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
                         f"student's agreement with the teacher on the {held_out} synthesized "
                         f"inputs held out from its training")
     metrics.update(parameters=count_parameters(student), evaluated_on=real.name if real else None)
+    warn_one_class(student, real, metrics)
     save_checkpoint(out, student.cpu(), dataset=meta, metrics=metrics,
                     extra={"distill_config": config.to_dict(), "teacher": str(teacher_path)})
     if not data_free:
@@ -456,6 +471,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         metrics.update(result.nonzero_after())   # the saved (fine-tuned) model's counts
     if real is None:
         log.warning(no_real_data_warning(why, real_keys))
+    warn_one_class(result.model, real, metrics)   # the saved (fine-tuned) model
     metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
                    synthesized_images=0 if x is None else len(x),
                    synthesis_method=method, synthesis=summary)
