@@ -82,11 +82,25 @@ def warn_one_class(model, data: Dataset | None, metrics: dict) -> None:
     said it; train, prune and distill reported a model that predicts one class for every
     test sample (its test accuracy that class's share) without a word."""
     from synth.grow_prune import one_class_warning
-    collapsed = one_class_warning(model, data) if data is not None else None
-    if collapsed:
-        log.warning("%s", collapsed)
+    add_warning(metrics, one_class_warning(model, data) if data is not None else None)
+
+
+def warn_split_classes(data: Dataset | None, metrics: dict, splits=("val", "test")) -> None:
+    """Log ``split_lacks`` of each of ``data``'s ``splits`` that a result scores and add it to
+    ``metrics['warning']``: nnsynth eval said it, but train reported the val and test
+    accuracy of a CSV whose 2 rows of class 'c' both fell in the training split, over the
+    other two classes, without a word (and chose its best epoch on them)."""
+    for split in splits if data is not None else ():
+        add_warning(metrics, split_lacks(data, split, data.name))
+
+
+def add_warning(metrics: dict, line: str | None) -> None:
+    """Log ``line`` (when there is one) and add it to ``metrics['warning']``, after a warning
+    already there."""
+    if line:
+        log.warning("%s", line)
         had = metrics.get("warning")
-        metrics["warning"] = f"{had}; {collapsed}" if had else collapsed
+        metrics["warning"] = f"{had}; {line}" if had else line
 
 
 def set_images(model, synth_dir: str | os.PathLike, *, seed: int, option: str = "--synth"):
@@ -289,6 +303,7 @@ def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
     digest = data.digest()   # the resume key, and recorded: eval tells a rewritten file
     metrics = local_fit(model, data, config, after_step=fixed.after_step if fixed else None,
                         state_path=state, state_key=digest)
+    warn_split_classes(data, metrics)
     warn_one_class(model, data, metrics)   # in eval mode: rounded to nearest in fixed point
     if fixed is not None:
         # fit's validation and test ran in eval mode, rounded to nearest (as nnsynth eval
@@ -366,6 +381,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
                         f"student's agreement with the teacher on the {held_out} synthesized "
                         f"inputs held out from its training")
     metrics.update(parameters=count_parameters(student), evaluated_on=real.name if real else None)
+    warn_split_classes(real, metrics)
     warn_one_class(student, real, metrics)
     save_checkpoint(out, student.cpu(), dataset=meta, metrics=metrics,
                     extra={"distill_config": config.to_dict(), "teacher": str(teacher_path)})
@@ -471,6 +487,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         metrics.update(result.nonzero_after())   # the saved (fine-tuned) model's counts
     if real is None:
         log.warning(no_real_data_warning(why, real_keys))
+    warn_split_classes(real, metrics, ("test",))
     warn_one_class(result.model, real, metrics)   # the saved (fine-tuned) model
     metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
                    synthesized_images=0 if x is None else len(x),
@@ -614,6 +631,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     if collapsed:
         log.warning("%s", collapsed)
         result["warning"] = f"{warning}; {collapsed}" if warning else collapsed
+    warn_split_classes(data, result)   # the floor reads val, the result test
     save_checkpoint(out, saved, dataset=trained_record(data, digest), metrics=result,
                     masks=None if compact else masked.masks_of(model),
                     extra={"schedule": schedule.to_dict(), "grow_prune_history": history})
