@@ -359,8 +359,9 @@ def one_class_warning(model: torch.nn.Module, data: Dataset, split: str = "test"
     c = int(classes[0])
     name = data.class_names[c] if c < len(data.class_names) else str(c)
     share = float((y == c).float().mean())
-    return (f"the model predicts class {name!r} for every {split} sample: its {split} "
-            f"accuracy {share:.4f} is that class's share of the {split} split, and the "
+    split, part = ("", "the set") if split == "all" else (f"{split} ", f"the {split} split")
+    return (f"the model predicts class {name!r} for every {split}sample: its {split}"
+            f"accuracy {share:.4f} is that class's share of {part}, and the "
             f"other classes are never predicted (train longer; an imbalanced set: balance "
             f"its classes)")
 

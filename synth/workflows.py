@@ -1009,7 +1009,9 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
         notes.append(f"warning: --split all of {name}, the model's own set, includes the "
                      f"samples it trained on")
     x, y = data.split(chosen)
-    notes += [f"warning: {line}" for line in [split_lacks(data, chosen, name)] if line]
+    from synth.grow_prune import one_class_warning   # grow-prune, train, ... say it too
+    notes += [f"warning: {line}" for line in [split_lacks(data, chosen, name),
+                                              one_class_warning(model, data, chosen)] if line]
     result = evaluate(model, x, y)
     result.update(dataset=name, split=chosen, split_seed=data.seed, samples=len(y),
                   parameters=count_parameters(model),
