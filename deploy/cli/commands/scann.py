@@ -30,11 +30,15 @@ from deploy.cli.options import (checkpoint_out, comma_separated, dataset_name, d
 @device_option
 @json_option
 def command(dataset, method, components, scheme, hidden, out, seed, device, as_json):
-    """Reduce DATASET's features, shrink the MLP by the compression ratio, grow and prune it."""
+    """Reduce DATASET's features, shrink the MLP by the compression ratio, grow and prune it.
+
+    Figures: connections and reduction (SCANN's) count the MLP on the reduced features, the
+    projection that reduces them left out; input_connections and input_reduction count the
+    model of the data set's own inputs, the projection folded into its first layer (what
+    --out saves; none for kernel_pca)."""
     from synth.checkpoint import save_checkpoint, trained_record
     from synth.data import load_dataset
     from synth.errors import UserError
-    from synth.masked import connections
     from synth.scann import LINEAR_REDUCERS, ScannConfig, run_scann, saved_model
 
     config = ScannConfig(reduce=method, components=components, scheme=scheme.upper(),
@@ -62,7 +66,5 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
                                "note": f"{folded} folded into the first Linear layer: "
                                        f"the model takes {data.name}'s own inputs"})
         result["checkpoint"] = str(out)
-        # the folded first layer reads every input feature: more connections than SCANN's
-        # (live ones, as SCANN's and grow-prune's: the saved model is compacted)
-        result["checkpoint_connections"] = connections(saved)
+        result["checkpoint_connections"] = result["input_connections"]   # saved's, compacted
     emit(result, as_json)
