@@ -783,6 +783,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                    new_class_names=[data.class_names[c] for c in new_list],
                    val_accuracy=val["accuracy"], test_accuracy=test["accuracy"],
                    test_loss=test["loss"], **tasks)
+    warn_one_class(model, everything, metrics)   # LwF on one new class: 'emu' for every row
     save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
                     extra={"classes": old_list + new_list, "source_dataset": data.name,
                            "continual_config": config.to_dict(), "source": str(model_path)})
