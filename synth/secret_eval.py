@@ -191,12 +191,17 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     if quant:
         attach_inference(model, quant)
     data.require(("train", "val", "test"), "SECRET with a network")
+    from synth.grow_prune import one_class_warning   # the base's accuracy is a class's share
+    collapsed = one_class_warning(model, data, "test")
+    if collapsed:
+        log.warning("%s", collapsed)
     out = {s: network_outputs(model, getattr(data, f"x_{s}")) for s in ("train", "val", "test")}
     ys = {s: getattr(data, f"y_{s}").numpy() for s in ("train", "val", "test")}
     result = network_fusion(out, ys, data, label_vectors=label_vectors,
                             class_names=class_names, similarity=similarity, fusion=fusion,
                             seed=seed, model=str(model_path))
-    return with_warnings(result, [by_index, missing, order, result.pop("warning", None)])
+    return with_warnings(result, [by_index, missing, order, collapsed,
+                                  result.pop("warning", None)])
 
 
 def name_order(data, dataset: str | None, class_names) -> str | None:

@@ -5,7 +5,8 @@ A network of digits[9,3,7] (its outputs: 9, 3, 7), scored with `--dataset digits
 class 9 was fitted to "three", 3 to "seven" and 7 to "nine", and the result listed
 class_names ["three", "seven", "nine"] beside dataset "digits[9,3,7]" without a word.  The
 order is the model's (output i takes word i, as the scores need); a warning now pairs each
-word with its class where that order is not the one the named set lists.
+word with its class where that order is not the one the named set lists.  (And a network
+that predicts one class for every test sample is named: its 'base' figure is that share.)
 """
 import pytest
 import torch
@@ -39,3 +40,19 @@ def test_no_word_when_the_order_is_the_named_sets(model_937):
     assert "--class-names" not in out.get("warning", "")
     out = fuse_network(model_937, "digits")   # the set's own names: nothing to pair
     assert "--class-names" not in out.get("warning", "")
+
+
+def test_a_network_that_answers_one_class_is_named(tmp_path):
+    """SECRET's gain over a network that predicts one class for every test sample is a gain
+    over that class's share (basicmotions' hlstm: 'base' 0.25), said since h236."""
+    data = load_dataset("iris")
+    torch.manual_seed(0)
+    model = build("mlp_small", data.input_shape, data.num_classes)
+    head = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))
+    save_checkpoint(tmp_path / "one.pt", model, dataset=data.metadata(), metrics={})
+    out = fuse_network(str(tmp_path / "one.pt"), class_names=["small", "blue", "large"])
+    assert abs(out["base_scores"]["accuracy"] - 1 / 3) < 1e-9
+    assert "predicts class 'setosa' for every test sample" in out["warning"]
