@@ -12,7 +12,8 @@ import numpy as np
 
 from synth.config import short_repr
 from synth.data_registry import check_class_names, column_shown, content_shown, printable, shown
-from synth.data_splits import _tabular_dataset, split_column, stratified_splits, too_few_to_split
+from synth.data_splits import (_tabular_dataset, log, repeated_rows, split_column,
+                               stratified_splits, too_few_to_split)
 from synth.dataset import Dataset
 from synth.errors import UserError
 
@@ -230,6 +231,9 @@ def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Data
         except ValueError:   # scikit-learn's stratified split: too few rows
             raise UserError(f"{where}: {too_few_to_split(y, class_names, 'rows')}; give more "
                             f"rows or a split column") from None
+    repeated = repeated_rows(x, splits, where)
+    if repeated:
+        log.warning("%s", repeated)
     # the splits are drawn on the sorted classes, then an ordered label column's classes
     # take its order: one file splits as it did before the order was kept
     y, class_names = _declared_order(table.column(label), y, class_names)
