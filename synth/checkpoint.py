@@ -781,15 +781,21 @@ def in_model_columns(data, meta: dict, where: str = "the model"):
 
 
 def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
-                    owner: str = "model", seed: int = 0):
+                    owner: str = "model", seed: int = 0, notes: list | None = None):
     """``synth.data.load_synthesized``'s Parquet set ``path`` for the loaded checkpoint
     ``model``, its feature columns (a table's) in the model's order by name
     (``in_model_columns``): a plain Parquet table of the model's columns in another order,
     given to distill, prune or a search's KD as the inputs, reached the teacher with its
     features swapped, silently.  A table of other columns is refused naming them (also
     where its width is not the model's, which ``load_synthesized`` alone told only as
-    shapes)."""
+    shapes).  ``notes``: a list the warnings it logs are appended to (for a result's
+    'warning': prune and distill said them on stderr only, not in --json)."""
     from synth.data import load_dataset, load_synthesized
+
+    def warn(line: str) -> None:
+        log.warning("%s", line)
+        if notes is not None:
+            notes.append(line)
     meta = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
     check_finished_set(path, option)
     try:
@@ -803,14 +809,13 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
     if classes is not None and found.num_classes != classes:   # another model's set (or a
         # real table of more classes): its inputs serve (KD, continual take the model's own
         # outputs), its labels do not (prune checks them itself: dfprune.check_labels)
-        log.warning("%s %s is a set of %d classes where the %s predicts %d: its inputs are "
-                    "used, its labels are not the %s's", option, path, found.num_classes, owner,
-                    classes, owner)
+        warn(f"{option} {path} is a set of {found.num_classes} classes where the {owner} "
+             f"predicts {classes}: its inputs are used, its labels are not the {owner}'s")
     made_by = _set_teacher_checksum(path)
     own = (getattr(model, "checkpoint_info", None) or {}).get("checksum")
     if made_by and own and made_by != own:
-        log.warning("%s %s was synthesized from another teacher (checksum %s; the %s's is %s): "
-                    "its inputs stand for that teacher's data", option, path, made_by, owner, own)
+        warn(f"{option} {path} was synthesized from another teacher (checksum {made_by}; the "
+             f"{owner}'s is {own}): its inputs stand for that teacher's data")
     return in_model_columns(found, meta, f"the {owner}")
 
 

@@ -94,19 +94,22 @@ def warn_split_classes(data: Dataset | None, metrics: dict, splits=("val", "test
         add_warning(metrics, split_lacks(data, split, data.name))
 
 
-def add_warning(metrics: dict, line: str | None) -> None:
-    """Log ``line`` (when there is one) and add it to ``metrics['warning']``, after a warning
-    already there."""
+def add_warning(metrics: dict, line: str | None, *, said: bool = False) -> None:
+    """Log ``line`` (when there is one; not when it was ``said`` already) and add it to
+    ``metrics['warning']``, after a warning already there."""
     if line:
-        log.warning("%s", line)
+        if not said:
+            log.warning("%s", line)
         had = metrics.get("warning")
         metrics["warning"] = f"{had}; {line}" if had else line
 
 
-def set_images(model, synth_dir: str | os.PathLike, *, seed: int, option: str = "--synth"):
+def set_images(model, synth_dir: str | os.PathLike, *, seed: int, option: str = "--synth",
+               notes: list | None = None):
     """(x, y, set): the images (train + val) of the synthesized Parquet set ``synth_dir``
-    made for ``model``."""
-    found = synthesized_for(model, synth_dir, option=option, owner="model", seed=seed)
+    made for ``model`` (the warnings about it also appended to ``notes``)."""
+    found = synthesized_for(model, synth_dir, option=option, owner="model", seed=seed,
+                            notes=notes)
     return torch.cat([found.x_train, found.x_val]), torch.cat([found.y_train, found.y_val]), found
 
 
@@ -358,8 +361,9 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
             metrics.update(dict.fromkeys(real_keys))   # the keys as with real data: none
             log.warning(no_real_data_warning(why, real_keys))
     else:
+        notes = []   # said on stderr as it loads, and in the result's 'warning'
         found = synthesized_for(teacher, synth_dir, option="--synth", owner="teacher",
-                                seed=config.seed)
+                                seed=config.seed, notes=notes)
         train_x = torch.cat([found.x_train, found.x_val])
         if real is None:  # report agreement with the teacher on the held-out slice
             real, train_x = agreement_set(found, teacher), found.x_train
@@ -381,6 +385,8 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
                         f"student's agreement with the teacher on the {held_out} synthesized "
                         f"inputs held out from its training")
     metrics.update(parameters=count_parameters(student), evaluated_on=real.name if real else None)
+    for line in notes if not data_free else ():
+        add_warning(metrics, line, said=True)
     warn_split_classes(real, metrics)
     warn_one_class(student, real, metrics)
     save_checkpoint(out, student.cpu(), dataset=meta, metrics=metrics,
@@ -436,12 +442,13 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                         f"(its training reports on it): {why}; give --synth DIR, or "
                         f"--kd-steps instead")
     found, method, summary = None, None, None   # how the inputs were inverted here, if they were
+    notes = []   # the --synth set's warnings: said as it loads, and in the result's 'warning'
     needs_images = config.importance != "magnitude" or tuning > 0
     refuse_overrides(inversion, synth_dir is None and needs_images)
     if not needs_images and synth_dir is None:
         x = y = None  # nothing needs images
     elif synth_dir is not None:
-        x, y, found = set_images(teacher, synth_dir, seed=config.seed)
+        x, y, found = set_images(teacher, synth_dir, seed=config.seed, notes=notes)
     else:   # inverted here, as nnsynth invert would (per pixel or a generator); kept until
         name = f"--model {model_path}"   # the checkpoint is written
         from synth.inversion import check_batchnorm   # the rest where it is inverted
@@ -487,6 +494,8 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         metrics.update(result.nonzero_after())   # the saved (fine-tuned) model's counts
     if real is None:
         log.warning(no_real_data_warning(why, real_keys))
+    for line in notes:
+        add_warning(metrics, line, said=True)
     warn_split_classes(real, metrics, ("test",))
     warn_one_class(result.model, real, metrics)   # the saved (fine-tuned) model
     metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
