@@ -405,10 +405,11 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
             "synthesized_hidden": list(compacted.spec["hidden"]),
             "baseline_connections": base_conn, "baseline_test_accuracy": base_acc,
             "connections": live, "test_accuracy": final["test_accuracy"],
-            "reduction": base_conn / max(1, live),
+            # none for a model of no connections (base / max(1, 0) said 21,312x of one)
+            "reduction": base_conn / live if live else None,
             # None for kernel_pca (no linear map of the inputs to fold)
             "input_connections": on_inputs,
-            "input_reduction": None if on_inputs is None else base_conn / max(1, on_inputs),
+            "input_reduction": base_conn / on_inputs if on_inputs else None,
             # as grow-prune counts them: the steps kept, and those undone by the floor (the
             # CLI printed len(history) - 1, so a run whose every step was undone said steps 2)
             "steps": kept_steps(history), "reverted_steps": reverted_steps(history),
