@@ -412,7 +412,8 @@ def per_class_accuracy(model: nn.Module, data: Dataset, split: str = "test") -> 
 
 
 @torch.no_grad()
-def task_accuracy(model: nn.Module, data: Dataset, k_old: int, split: str = "test") -> dict:
+def task_accuracy(model: nn.Module, data: Dataset, k_old: int, split: str = "test",
+                  said: list | None = None) -> dict:
     """``accuracy_old`` and ``accuracy_new``: the fraction of ``data``'s ``split`` samples of
     the outputs [0, ``k_old``) and of the rest that ``model`` classifies right, each over the
     samples it holds (their sample-weighted mean is the accuracy over the split).  A class
@@ -421,7 +422,8 @@ def task_accuracy(model: nn.Module, data: Dataset, k_old: int, split: str = "tes
     made them NaN (JSON null) as soon as one class of the task had no test sample (its
     accuracy, a mean over nothing, is NaN and NaN * 0 is NaN: ``nnsynth continual
     --new-classes 5,6`` of a folder whose test/ lacks class 6 reported accuracy_new null),
-    and a division by zero where the task had none."""
+    and a division by zero where the task had none.  ``said``: a list the warning lines are
+    appended to as well (a result's ``warning``: the --json result said nothing of them)."""
     x, y = data.split(split)
     device = next(model.parameters()).device
     with in_mode(model, False):
@@ -436,10 +438,13 @@ def task_accuracy(model: nn.Module, data: Dataset, k_old: int, split: str = "tes
         absent = [c for c in classes if not bool((y == c).any())]
         if absent:
             shown = ", ".join(short_repr(str(data.class_names[c]), 20) for c in absent[:8])
-            log.warning("the %s split holds no sample of class%s %s%s: %s", split,
-                        "es" if len(absent) > 1 else "", shown, ", ..." if len(absent) > 8
-                        else "", f"{name} is over the other classes' samples"
-                        if result[name] is not None else f"{name} is none")
+            line = "the %s split holds no sample of class%s %s%s: %s" % (
+                split, "es" if len(absent) > 1 else "", shown, ", ..." if len(absent) > 8
+                else "", f"{name} is over the other classes' samples"
+                if result[name] is not None else f"{name} is none")
+            log.warning("%s", line)
+            if said is not None:
+                said.append(line)
     return result
 
 
