@@ -57,6 +57,11 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     if num_images < model.num_classes:
         raise UserError(f"--num-images must be >= the number of classes ({model.num_classes}), "
                         f"got {num_images}")
+    if flip and len(model.input_shape) != 3:   # settings_for turns it off: it was ignored
+        kind = ("sequences" if len(model.input_shape) == 2 else "feature vectors")
+        note = " (a sequence is rolled along time, never flipped)" if kind == "sequences" else ""
+        raise UserError(f"--flip mirrors images; the teacher takes {kind} of shape "
+                        f"{tuple(model.input_shape)}{note}: drop --flip")
     if student is not None:
         resolve_student(student, model.input_shape, model.num_classes,
                         teacher_meta=model.checkpoint_info["dataset"])
