@@ -314,9 +314,7 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     start = history[-1]["val_accuracy"]
     if step < total and not stopped and start < floor:   # every step would be undone, however
         # well its retraining does: the floor is absolute (--target-accuracy)
-        log.warning("pruning starts from validation accuracy %.4f, below the floor %.4f "
-                    "(--target-accuracy): a step is undone unless its retraining lifts the "
-                    "model above the floor; lower it, or train the start longer", start, floor)
+        log.warning("%s", floor_warning(start, floor))
     while step < total and not stopped:
         step += 1
         before = copy.deepcopy(model.state_dict())
@@ -336,6 +334,19 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     bar.close()
     mark_final(history)
     return model, history
+
+
+def floor_warning(start: float, floor: float) -> str:
+    """The line for pruning that starts from validation accuracy ``start`` below the absolute
+    ``floor`` (--target-accuracy)."""
+    return (f"pruning starts from validation accuracy {start:.4f}, below the floor {floor:.4f} "
+            f"(--target-accuracy): a step is undone unless its retraining lifts the model "
+            f"above the floor; lower it, or train the start longer")
+
+
+def pruning_start(history: list[dict]) -> dict:
+    """The history row pruning started from: the last of the start and growth rows."""
+    return [r for r in history if r["phase"] in ("start", "grow")][-1]
 
 
 def one_class_warning(model: torch.nn.Module, data: Dataset, split: str = "test") -> str | None:

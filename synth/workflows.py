@@ -545,8 +545,9 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     is written."""
     from synth import masked
     from synth.compact import compact as make_compact
-    from synth.grow_prune import (check_state, grow_and_prune, kept_steps, one_class_warning,
-                                  remove_state, reverted_steps)
+    from synth.grow_prune import (check_state, floor_warning, grow_and_prune, kept_steps,
+                                  one_class_warning, pruning_start, remove_state,
+                                  reverted_steps)
     from synth.models import build, count_flops, count_parameters
     from synth.resume import settings_key
     from synth.train import TrainConfig, evaluate, remove_state as remove_train_state
@@ -643,6 +644,9 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
         log.warning("%s", collapsed)
         result["warning"] = f"{warning}; {collapsed}" if warning else collapsed
     warn_split_classes(data, result)   # the floor reads val, the result test
+    start_val = pruning_start(history)["val_accuracy"]
+    if schedule.prune_steps and start_val < schedule.accuracy_floor:   # logged as it began
+        add_warning(result, floor_warning(start_val, schedule.accuracy_floor), said=True)
     save_checkpoint(out, saved, dataset=trained_record(data, digest), metrics=result,
                     masks=None if compact else masked.masks_of(model),
                     extra={"schedule": schedule.to_dict(), "grow_prune_history": history})
