@@ -147,8 +147,14 @@ class FeatureMap:
 
 
 def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
-                  seed: int = 0) -> tuple[Dataset, FeatureMap]:
-    """``reduce_dataset``, and the fitted ``FeatureMap`` that made it."""
+                  seed: int = 0, notes: list | None = None) -> tuple[Dataset, FeatureMap]:
+    """``reduce_dataset``, and the fitted ``FeatureMap`` that made it.  ``notes``: a list the
+    warnings it logs are appended to (scann's result carries them: --json had none)."""
+
+    def warn(line: str) -> None:
+        log.warning("%s", line)
+        if notes is not None:
+            notes.append(line)
     check_choice("reduce", method, REDUCERS)
     check_components(components)
     flat = [x.reshape(len(x), -1).double().numpy() for x in (data.x_train, data.x_val, data.x_test)]
@@ -166,9 +172,8 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
         # (the default failed on basicmotions' 600 features of 57 samples); a count is the
         # user's number: refused
         if components < 1:
-            log.warning("%s keeps at most one feature per training sample: %d of the %d "
-                        "features of %s (--components %g asks %d)", method, n, d, data.name,
-                        components, k)
+            warn(f"{method} keeps at most one feature per training sample: {n} of the {d} "
+                 f"features of {data.name} (--components {components:g} asks {k})")
             k = n
         else:
             raise UserError(f"components: {method} keeps at most one feature per training "
@@ -190,11 +195,11 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
         # its 64) has a std of float noise (1e-15), which standardizing made a feature of
         # unit variance on train and of 1e14 on test (and in the folded first layer): it
         # holds nothing the training split could teach, so it is zero for every input
-        log.warning("%s: %d of the %d components hold no variance of %s's training split "
-                    "(%d samples, %d features: the centered data span %d directions); they "
-                    "are zero for every input (give --components %d or fewer)", method,
-                    int(dead.sum()), k, data.name, n, d, k - int(dead.sum()),
-                    k - int(dead.sum()))
+        live = k - int(dead.sum())
+        warn(f"{method}: {int(dead.sum())} of the {k} components hold no variance of "
+             f"{data.name}'s training split ({n} samples, {d} features: the centered data "
+             f"span {live} directions); they are zero for every input (give --components "
+             f"{live} or fewer)")
         scale = np.where(dead, np.inf, scale)   # (x - mean) / inf: 0
     feature_map = FeatureMap(method, red, mean, scale)
     xs = [torch.tensor((f - feature_map.mean) / feature_map.std, dtype=torch.float32)
@@ -360,7 +365,9 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
     data.require(("train", "val", "test"), "SCANN")
     flat = reduce_dataset(data, "none")
     check_base_size(config.hidden, flat.input_shape[0], data.num_classes)   # before any fit
-    reduced, feature_map = fit_reduction(data, config.reduce, config.components, config.seed)
+    notes = []   # the reduction's warnings: said as it is fitted, and in the result
+    reduced, feature_map = fit_reduction(data, config.reduce, config.components, config.seed,
+                                         notes=notes)
     torch.manual_seed(config.seed)
     base = build({"family": "mlp", "hidden": list(config.hidden)}, flat.input_shape,
                  data.num_classes)
@@ -397,7 +404,8 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
     collapsed = one_class_warning(model, reduced)
     if collapsed:
         log.warning("%s", collapsed)
-    return {**({"warning": collapsed} if collapsed else {}), "dataset": data.name, "reduce": config.reduce, "scheme": config.scheme,
+    warning = "; ".join(notes + ([collapsed] if collapsed else []))
+    return {**({"warning": warning} if warning else {}), "dataset": data.name, "reduce": config.reduce, "scheme": config.scheme,
             "features": d, "reduced_features": k, "hidden": widths,
             # the synthesized MLP's live widths (its checkpoint's spec): ``hidden`` is step 2's
             # compressed start, which the result and the checkpoint's metrics gave alone, so
