@@ -326,10 +326,12 @@ def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
 
 def distill_checkpoint(teacher_path, student_spec, out, config, *,
                        synth_dir: str | os.PathLike | None = None, data_free: bool = False,
-                       iterations: int | None = None, fit_fn: Callable = local_fit) -> dict:
+                       iterations: int | None = None, fit_fn: Callable = local_fit,
+                       given: tuple = ()) -> dict:
     """KD of a new ``student_spec`` from the teacher checkpoint: on the synthesized set
     ``synth_dir`` (``synth.distill.distill``), or data-free by ADI rounds
-    (``synth.distill.adi_distill``); saves the student to ``out``."""
+    (``synth.distill.adi_distill``); saves the student to ``out``.  ``given``: the config
+    fields the user set (a ``cutmix`` a teacher of feature vectors cannot use is refused)."""
     from synth.distill import adi_distill, distill
     from synth.models import build, count_parameters
     from synth.resume import settings_key
@@ -341,6 +343,10 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
                         "set is already synthesized (drop --iterations)")
     teacher = load_model(teacher_path)
     refuse_fixed_point(teacher, "distillation (and inversion) from it")
+    if "cutmix" in given and config.cutmix and len(teacher.input_shape) == 1:   # was ignored
+        raise UserError(f"--cutmix pastes a box of an image or a segment of time of a "
+                        f"sequence; the teacher takes feature vectors of shape "
+                        f"{tuple(teacher.input_shape)}: drop --cutmix")
     meta = teacher.checkpoint_info["dataset"]
     torch.manual_seed(config.seed)
     student = build(student_spec, teacher.input_shape, teacher.num_classes)

@@ -68,4 +68,5 @@ def command(teacher, student_spec, synth_dir, data_free, epochs, min_steps, temp
                            progress=show_progress())
     fit_fn = ray_fit(Scaling(num_workers=num_workers), name="distill")
     emit(distill_checkpoint(teacher, student_spec, out, config, synth_dir=synth_dir,
-                            data_free=data_free, iterations=iterations, fit_fn=fit_fn), as_json)
+                            data_free=data_free, iterations=iterations, fit_fn=fit_fn,
+                            given=tuple(given)), as_json)
