@@ -493,7 +493,8 @@ def _prune(model: nn.Module, x, y, config: PruneConfig, cost_fn) -> PruneResult:
             for g in groups}
     small = remove_channels(model, groups, keep)
     shape = model.input_shape
-    removed = 1 - sum(counts.values()) / sum(g.size for g in groups)
+    total = sum(g.size for g in groups)   # the fraction of the counts (1 - 7/10 was
+    removed = (total - sum(counts.values())) / total   # 0.30000000000000004)
     if abs(removed - config.ratio) >= 5e-5:   # differs at the 4 decimals the CLI prints
         log.warning("removed %.4f of the filters/neurons, not the requested ratio %.4f: every "
                     "layer keeps a whole number of channels, at least one", removed, config.ratio)
