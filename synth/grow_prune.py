@@ -10,6 +10,9 @@ architecture, ``synth.models.count_flops``) and ``nonzero_flops`` (the MACs that
 weight, ``synth.masked.sparse_flops``), validation and test accuracy.  An undone step's row
 stays in the history with ``phase="reverted"``; the row of the model returned is the one
 marked ``final`` (``final_row``), and ``kept_steps`` / ``reverted_steps`` count the steps.
+A step that changed no connection (a growth round that grew nothing, e.g. from a dense start;
+a pruning step that removed nothing) is marked ``idle`` and counted by ``idle_steps``, not
+``kept_steps``; pruning ends early once no connection is left to prune.
 With ``state_path`` an interrupted run continues at the step after the last one it finished
 (``synth.resume``).
 """
@@ -300,7 +303,7 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
         step += 1
         info = grow(model, data, schedule, step - 1, loss_fn=loss_fn, train_xy=train_xy)
         _train(model, data, schedule, step, loss_fn, train_xy, False, "regrow")
-        history.append(measure(model, data, step=step, phase="grow", **info))
+        history.append(_mark_idle(measure(model, data, step=step, phase="grow", **info)))
         if step == schedule.growth_rounds:   # the floor for pruning is set by the grown network
             floor = max(schedule.accuracy_floor,
                         history[-1]["val_accuracy"] - schedule.max_accuracy_drop)
@@ -316,11 +319,15 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
         # well its retraining does: the floor is absolute (--target-accuracy)
         log.warning("%s", floor_warning(start, floor))
     while step < total and not stopped:
+        if not _active_connections(model):   # the steps left could prune nothing: not run
+            log.warning("pruning ends after step %d of %d: the model has no connection left "
+                        "to prune", step, total)
+            break
         step += 1
         before = copy.deepcopy(model.state_dict())
         info = prune_step(model, data, schedule, step, loss_fn=loss_fn, train_xy=train_xy)
         _train(model, data, schedule, step, loss_fn, train_xy, False, "retrain")
-        row = measure(model, data, step=step, phase="prune", **info)
+        row = _mark_idle(measure(model, data, step=step, phase="prune", **info))
         bar.update(1)
         bar.set_postfix(conn=row["connections"], val=f"{row['val_accuracy']:.4f}")
         stopped = row["val_accuracy"] < floor or row["val_loss"] > loss_ceiling
@@ -334,6 +341,23 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     bar.close()
     mark_final(history)
     return model, history
+
+
+def _active_connections(model: torch.nn.Module) -> int:
+    """Connections a pruning step could remove: the masked layers' active ones."""
+    return sum(int(m.mask.sum()) for _, _, m in masked.masked_layers(model))
+
+
+# the counts a step's row carries of the connections (and units) it changed
+_CHANGES = ("grown_connections", "grown_neurons", "pruned", "regrown", "dead")
+
+
+def _mark_idle(row: dict) -> dict:
+    """``row`` with ``idle: True`` when its step grew, pruned, regrew and removed nothing
+    (its retraining, if any, still ran); ``row`` unchanged otherwise."""
+    if not any(row.get(k) for k in _CHANGES):
+        row["idle"] = True
+    return row
 
 
 def floor_warning(start: float, floor: float) -> str:
@@ -392,8 +416,15 @@ def final_row(history: list[dict]) -> dict:
 
 
 def kept_steps(history: list[dict]) -> int:
-    """Growth and pruning steps whose result was kept (the start row and undone steps not)."""
-    return sum(r["phase"] not in ("start", "reverted") for r in history)
+    """Growth and pruning steps that changed the model's connections and whose result was
+    kept (the start row, undone steps and ``idle`` steps not)."""
+    return sum(r["phase"] not in ("start", "reverted") and not r.get("idle") for r in history)
+
+
+def idle_steps(history: list[dict]) -> int:
+    """Kept steps that grew, pruned, regrew and removed no connection (``idle`` rows)."""
+    return sum(r["phase"] not in ("start", "reverted") and bool(r.get("idle"))
+               for r in history)
 
 
 def reverted_steps(history: list[dict]) -> int:

@@ -551,9 +551,9 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     is written."""
     from synth import masked
     from synth.compact import compact as make_compact
-    from synth.grow_prune import (check_state, floor_warning, grow_and_prune, kept_steps,
-                                  one_class_warning, pruning_start, remove_state,
-                                  reverted_steps)
+    from synth.grow_prune import (check_state, floor_warning, grow_and_prune, idle_steps,
+                                  kept_steps, one_class_warning, pruning_start,
+                                  remove_state, reverted_steps)
     from synth.models import build, count_flops, count_parameters
     from synth.resume import settings_key
     from synth.train import TrainConfig, evaluate, remove_state as remove_train_state
@@ -643,7 +643,10 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
               "parameters": count_parameters(saved),
               "nonzero_parameters": count_parameters(saved, nonzero=True),
               "spec": saved.spec, "steps": kept_steps(history),
-              "reverted_steps": reverted_steps(history), "checkpoint": str(out),
+              "reverted_steps": reverted_steps(history),
+              # kept steps that changed no connection (not in 'steps'), where there are any
+              **({"idle_steps": idle_steps(history)} if idle_steps(history) else {}),
+              "checkpoint": str(out),
               **({"warning": warning} if warning else {})}
     collapsed = one_class_warning(saved, data)   # after the classes' warning: both are kept
     if collapsed:
