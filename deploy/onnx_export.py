@@ -360,6 +360,24 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     result["checked_on"] = f"{data.name} {split}"
     if quant:
         result["fixed_point"] = fixed
+    # parameters: the PyTorch model's (exported after compaction); onnx_weights: what the
+    # file holds, which the exporter makes smaller by folding each BatchNorm into the layer
+    # before it (convnet_small: 5,178 parameters, 5,130 weights in the file)
     result.update(parameters=count_parameters(model),
-                  nonzero_parameters=count_parameters(model, nonzero=True))
+                  nonzero_parameters=count_parameters(model, nonzero=True),
+                  onnx_weights=onnx_weight_count(result["path"]))
     return result, notes
+
+
+def onnx_weight_count(path: str | os.PathLike) -> int:
+    """The weights the ONNX file at ``path`` holds: the elements of its floating-point
+    initializers (``onnx``; the tensors' data are not read).  Fewer than the PyTorch model's
+    parameters where a BatchNorm was folded into the Conv or Gemm before it (its scale and
+    shift go into that layer's weight and bias)."""
+    import math
+
+    import onnx
+    tp = onnx.TensorProto   # an integer initializer is a shape or an index, not a weight
+    floats = (tp.FLOAT, tp.DOUBLE, tp.FLOAT16, tp.BFLOAT16)
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return sum(math.prod(t.dims) for t in graph.initializer if t.data_type in floats)

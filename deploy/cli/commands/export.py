@@ -35,7 +35,11 @@ def command(model_path, out, dataset, compact, tolerance, rtol, as_json):
     input_shape, kind, class_names (output order), feature_names (a table's columns, in input
     order), the training mean and std, value_range, pixel_scale (an image set's raw value of a
     full-scale pixel: digits' 16) and a preprocessing line: the model takes
-    x_normalized = (x - mean) / std per feature or channel."""
+    x_normalized = (x - mean) / std per feature or channel.
+
+    parameters and nonzero_parameters count the PyTorch model exported (compacted);
+    onnx_weights counts the weights in the ONNX file, fewer where a BatchNorm is folded into
+    the layer before it."""
     from deploy.onnx_export import export_checkpoint, metadata_line
     result, notes = export_checkpoint(model_path, out, compact, tolerance, dataset, rtol)
     for line in notes:
