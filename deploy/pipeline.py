@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from deploy import stages as stage_impl
-from deploy.ledger import LEDGER, Ledger, RunContext, changes, name_changes
+from deploy.ledger import LEDGER, OUTPUT_PATHS, Ledger, RunContext, changes, name_changes
 from deploy.run_config import STAGES, RunConfig, enabled_stages
 from synth.config import short_repr
 from synth.errors import UserError
@@ -123,13 +123,19 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
     for i, stage in enumerate(stages, 1):
         fingerprint = config.stage_fingerprint(stage, inputs)
         entry = ledger.done(stage, fingerprint)
+        lost = missing_outputs(run_dir, entry)
+        if lost:
+            log(f"[{i}/{len(stages)}] {stage}: done earlier, but {', '.join(lost)} "
+                f"{'is' if len(lost) == 1 else 'are'} missing from the run directory: "
+                f"re-running it and the stages after it")
+            entry = None
         if entry is not None:
             log(f"[{i}/{len(stages)}] {stage}: done earlier ({entry['seconds']:.0f} s), skipped")
             ctx.outputs[stage] = entry["outputs"]
         else:
             recorded = ledger.stages.get(stage)
             dropped = ledger.invalidate_from(stage)
-            if dropped and dropped[0] == stage:
+            if dropped and dropped[0] == stage and not lost:
                 changed = changes((recorded or {}).get("made_from"), config, inputs, stage)
                 log(f"[{i}/{len(stages)}] {stage}: config or data changed, re-running "
                     f"{', '.join(dropped)}" + (f" (changed: {name_changes(changed)})"
@@ -162,6 +168,17 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
         # the ledger's absolute path is where the run directory was when export ran
         result["final_checkpoint"] = str(run_dir / ctx.outputs["export"]["checkpoint"])
     return result
+
+
+def missing_outputs(run_dir: Path, entry: dict | None) -> list[str]:
+    """The files a finished stage's ledger entry names (``OUTPUT_PATHS``: final.pt,
+    teacher.pt, synthetic/...) that are no longer in the run directory.  Such a stage is run
+    again, as make remakes a missing target: skipped, a rerun said 'export: done earlier,
+    skipped' and its result named as final_checkpoint a final.pt the user had deleted."""
+    if entry is None:
+        return []
+    names = (entry["outputs"].get(key) for key in OUTPUT_PATHS)
+    return [name for name in names if name and not (run_dir / name).exists()]
 
 
 def run_stage(stage: str, ctx: RunContext) -> dict:
