@@ -71,6 +71,9 @@ def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
     out = {"input_shape": list(input_shape), "batch": batch,
            **{k: v for k, v in res.items() if k not in ("layers", "config")},
            "config": res["config"], "layers": res["layers"]}
+    zeros = zero_weights(ops)
+    if zeros:   # a pruned model: its accelerator figures are its dense architecture's
+        out.update(zero_weights=zeros, note=dense_note(ops))
     if not spring:
         return out
     spring_cfg = spring_config_for(model)
@@ -83,6 +86,26 @@ def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
                                      power_reduction_vs_gpu=cmp["power_reduction"],
                                      energy_efficiency_vs_gpu=cmp["energy_efficiency"])
     return out
+
+
+def zero_weights(ops) -> int:
+    """Weights of the workload that are exactly zero (each stored tensor once)."""
+    return int(round(sum(o.weight_elems * o.weight_sparsity
+                         for o in workload.unique_weights(ops))))
+
+
+def dense_note(ops) -> str | None:
+    """The line for a workload with zero weights priced on the accelerator model, which is a
+    dense array (``hwsim.accel``: it multiplies a zero as any weight); None without zeros.
+    A 75%-pruned model costs there what its dense architecture costs; SPRING skips zeros."""
+    zeros = zero_weights(ops)
+    if not zeros:
+        return None
+    total = sum(o.weight_elems for o in workload.unique_weights(ops))
+    return (f"the accelerator model is a dense array: it multiplies the model's {zeros:,} "
+            f"zero weights ({zeros / total:.0%} of {total:,}) as any other, so its cycles, "
+            f"latency and energy are those of the dense architecture; SPRING (--spring) "
+            f"skips zeros and prices the sparsity")
 
 
 def spring_config_for(model) -> SpringConfig:

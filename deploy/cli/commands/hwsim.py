@@ -124,7 +124,11 @@ def command():
               help="Samples per inference (batch size).")
 @json_option
 def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, batch, as_json):
-    """Latency, energy, cycles and area of one model; per-layer breakdown."""
+    """Latency, energy, cycles and area of one model; per-layer breakdown.
+
+    The accelerator model is a dense systolic array: it multiplies zero weights as any other,
+    so a pruned model's figures are those of its dense architecture (a note says so, with
+    zero_weights in --json); --spring prices the zeros SPRING skips."""
     from hwsim import price_report
     from hwsim.accel import AcceleratorConfig
     from hwsim.workload import MAX_BATCH_VALUES
@@ -153,6 +157,8 @@ def _eval_lines(out: dict) -> list[str]:
              f"{out['latency_ms']:.4g} ms, {out['energy_mj']:.4g} mJ, "
              f"{out['cycles']:.0f} cycles, {out['area_mm2']:.4g} mm^2, "
              f"utilization {out['utilization']:.3f}"]
+    if out.get("note"):   # a pruned model: its zeros are multiplied (hwsim.dense_note)
+        human.append(f"note: {out['note']}")
     rows = [("layer", "type", "MACs", "cycles", "stall", "util")] + [
         (l["name"][:27], l["type"], f"{l['macs']:,}", f"{l['cycles']:,.0f}",
          f"{l['stall_cycles']:,.0f}", f"{l['utilization']:.2f}") for l in out["layers"]]
