@@ -3,6 +3,10 @@
 Pure functions of (workload, configuration), vectorized with numpy over layers x
 configurations so that thousands of configurations evaluate per second.
 
+The array is dense: a zero weight or activation is multiplied as any other, so a pruned
+model costs what its dense architecture costs (the op records' sparsity columns are SPRING's,
+``hwsim.spring``, which skips zeros; ``hwsim.dense_note`` is the line that tells the user).
+
 Sources of the formulas (cited again where used):
 - [SS]  SCALE-Sim (Samajdar et al., arXiv 1811.02883; PyPI ``scalesim`` 3.0.0): GEMM mapping
   (Sr, Sc, T) per dataflow and its compute-cycle counts, which we match in closed form.
