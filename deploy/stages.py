@@ -657,6 +657,9 @@ def run_export(ctx) -> dict:
                      f"{synthesis['fidelity']:.3f} (the teacher assigns "
                      f"{100 * synthesis['fidelity']:.1f}% of them to their target class)")
     notes += [f"warning: {w}" for w in synthesis_warnings(synthesis)]
+    searched = ctx.outputs.get("search", {}).get("summary") or {}
+    if searched.get("warning"):      # e.g. every trial random (search.run.random_only)
+        notes.append(f"warning: search: {searched['warning']}")
     for stage, key, label_ in (("search", "results", "search results"),
                                ("search", "pareto", "Pareto plot"),
                                ("synthesis", "image_grid", f"synthesized {unit}s")):

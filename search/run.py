@@ -1012,6 +1012,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                         f"another --out")
     if progress:    # before Ray starts and the data loads (seconds)
         progress_line(start_text(config, out_dir, resume))
+    if not resume and random_only(config):
+        logger.warning("%s", random_only(config))
     from cluster.connect import check_cluster_device, connect
     from search.costs import CostModel
     from search.trial import real_data
@@ -1104,6 +1106,18 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         if reason:
             raise UserError(f"the search in {out_dir} finished no trial: {reason}")
     return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
+
+
+def random_only(config: SearchConfig) -> str | None:
+    """The warning of a predictor-guided search whose every trial is random: the searcher
+    proposes ``n_initial`` random architectures before its predictor's first fit, so with
+    ``trials <= n_initial`` the predictor proposes none (``nnsynth search --trials 2`` with
+    the default --n-initial 8 reported 'searcher steerage' of two random draws, no word)."""
+    if config.searcher in PREDICTOR_FREE or config.trials > config.n_initial:
+        return None
+    return (f"n_initial {config.n_initial} is not below trials {config.trials}: every trial "
+            f"is a random architecture and the {config.searcher} predictor proposes none "
+            f"(lower n_initial, or raise trials)")
 
 
 def trials_left(out_dir: Path, config: SearchConfig) -> int:
@@ -1419,7 +1433,8 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
         runnable = runnable if runnable is not None and runnable < expected else None
         expected = expected if runnable is None else runnable
     missing = max(0, expected - len(table) - errored)
-    return {"out_dir": str(out_dir), "searcher": config.searcher, "trials": int(len(table)),
+    warning = {"warning": random_only(config)} if random_only(config) else {}
+    return {**warning, "out_dir": str(out_dir), "searcher": config.searcher, "trials": int(len(table)),
             "trials_finished": int(len(finished)), "trials_stopped_early": int(stopped.sum()),
             "trials_errored": errored, "trials_missing": missing,
             "trials_requested": config.trials, "space_members": members,
