@@ -319,7 +319,7 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
         # well its retraining does: the floor is absolute (--target-accuracy)
         log.warning("%s", floor_warning(start, floor))
     while step < total and not stopped:
-        if not _active_connections(model):   # the steps left could prune nothing: not run
+        if not active_connections(model):   # the steps left could prune nothing: not run
             log.warning("pruning ends after step %d of %d: the model has no connection left "
                         "to prune", step, total)
             break
@@ -343,9 +343,13 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     return model, history
 
 
-def _active_connections(model: torch.nn.Module) -> int:
-    """Connections a pruning step could remove: the masked layers' active ones."""
-    return sum(int(m.mask.sum()) for _, _, m in masked.masked_layers(model))
+def active_connections(model: torch.nn.Module) -> int:
+    """Connections a pruning step could remove: the masked layers' active ones; a model
+    without masks, its nonzero weights (``grow_and_prune`` masks it by them)."""
+    layers = masked.masked_layers(model)
+    if not layers:
+        return masked.connections(model)
+    return sum(int(m.mask.sum()) for _, _, m in layers)
 
 
 # the counts a step's row carries of the connections (and units) it changed

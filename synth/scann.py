@@ -38,8 +38,9 @@ from synth.config import (Config, check_choice, check_range, check_seed, short_r
                           value_error)
 from synth.data import Dataset, safe_std
 from synth.errors import ConfigError, UserError
-from synth.grow_prune import (GrowPruneSchedule, final_row, grow_and_prune, kept_steps,
-                              mark_final, one_class_warning, reverted_steps)
+from synth.grow_prune import (GrowPruneSchedule, active_connections, final_row,
+                              grow_and_prune, kept_steps, mark_final, one_class_warning,
+                              reverted_steps)
 from synth.masked import connections
 from synth.models import build, max_parameters, round_units
 from synth.train import TrainConfig, evaluate, fit
@@ -336,6 +337,8 @@ def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0) ->
         grown at 0.65, pruned and retrained to 0.925 at 6 connections, then a step to 0.658
         (above 0.64) was kept and reported, test accuracy 0.667 for 0.9 ('reduction 800')."""
         for i in range(steps):
+            if not active_connections(model):   # nothing left to prune: no step would run
+                break
             best = max(r["val_accuracy"] for r in history if r["phase"] != "reverted")
             if not run(_schedule(config, prune_steps=1, seed=config.seed + offset + i,
                                  accuracy_floor=max(floor, best - drop))):
@@ -352,9 +355,11 @@ def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0) ->
         prune(max(0.0, history[-1]["val_accuracy"] - drop), 1)
     else:                          # B: prune / regrow cycles on the fixed-size MLP, then prune
         for _ in range(2):
-            if not run(_schedule(config, prune_steps=max(1, steps // 4), accuracy_floor=floor)):
+            if not active_connections(model) or not run(
+                    _schedule(config, prune_steps=max(1, steps // 4), accuracy_floor=floor)):
                 break
-            run(_schedule(config, growth_rounds=1, prune_steps=0))
+            if active_connections(model):   # growth adds a share of the active ones
+                run(_schedule(config, growth_rounds=1, prune_steps=0))
         prune(floor, 0)
     mark_final(history)   # each run marked its own last row; the model returned is the last's
     return model, history

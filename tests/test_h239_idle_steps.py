@@ -39,3 +39,21 @@ def test_a_growth_round_that_grew_nothing_is_idle_and_not_counted():
     assert grow["phase"] == "grow" and grow["grown_connections"] == 0 and grow["idle"]
     assert prune["pruned"] > 0 and "idle" not in prune
     assert kept_steps(history) == 1 and idle_steps(history) == 1
+
+
+def test_scann_stops_where_no_connection_is_left(caplog):
+    """SCANN (scheme B) pruned to nothing ran its other steps and growth rounds, each
+    removing or growing nothing (and would have warned once a call)."""
+    import logging
+
+    from synth.scann import ScannConfig, run_scann
+    data = load_dataset("iris", seed=0)
+    config = ScannConfig(components=2, epochs=1, prune_steps=8, prune_fraction=0.95,
+                         retrain_epochs=0, max_accuracy_drop=1, hidden=(8,), device="cpu")
+    with caplog.at_level(logging.WARNING):
+        result = run_scann(data, config)
+    history = result["history"]
+    assert result["connections"] == 0 and history[-1]["connections"] == 0
+    assert not any(r.get("idle") for r in history), history
+    assert result["steps"] == len(history) - 1
+    assert "no connection left" not in caplog.text
