@@ -52,7 +52,7 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return pd.DataFrame({k: pd.Series(dtype=v) for k, v in COLUMNS.items()})
-    from synth.data_parquet import read_parquet_checked   # one open: footer and pages
+    from synth.data_parquet_pages import read_parquet_checked   # one open, no torch
     try:   # of one file, while a search replaces it (its trials read it as they start)
         return read_parquet_checked(path).to_pandas()
     except (pa.ArrowInvalid, OSError) as e:

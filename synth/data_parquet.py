@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from synth.config import short_repr
-from synth.data_parquet_pages import check_pages
+from synth.data_parquet_pages import (  # noqa: F401  (read_parquet_checked: this module's API too)
+    check_pages, open_parquet, read_parquet_checked)
 from synth.data_registry import (column_shown, first_repeated, load_dataset, missing_path,
                                  printable, register_dataset)
 from synth.data_splits import _make, split_column, val_slice
@@ -61,34 +62,6 @@ def write_parquet_table(table, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, write_page_checksum=True)
     return path
-
-
-def open_parquet(path: str | os.PathLike):
-    """``path`` opened once for reading (a ``pa.OSFile``, closed by ``with``): read a Parquet
-    file's footer and pages from this one handle.  nnsynth replaces its Parquet files by a
-    rename (``write_parquet_table``: results.parquet after every trial, a shard an
-    ``nnsynth invert`` rerun writes again), and ``pq.read_table(path)`` opens a path twice
-    (footer, then pages): a replacement between the two read the new file's pages at the old
-    footer's offsets ('Page was smaller (0) than expected (11)', 40 of 2,000 reads of a table
-    a search replaced in a loop).  An open handle keeps the file it opened.  Not
-    ``pa.memory_map``, which keeps it too: a file truncated in place under a map killed the
-    process with SIGBUS, where a read of an OSFile is an OSError."""
-    import pyarrow as pa
-    return pa.OSFile(os.fspath(path))
-
-
-def read_parquet_checked(source, **options):
-    """``pq.read_table(source, **options)`` verifying each page's CRC-32 where the file has one
-    (``write_parquet_table``; a file written by another tool without checksums loads as
-    before).  ``source``: a path, opened once here (``open_parquet``), or a file
-    ``open_parquet`` opened, whose footer the caller has read.  A page that fails its
-    checksum raises OSError ('CRC checksum verification failed'), which the callers turn into
-    one line naming the file."""
-    import pyarrow.parquet as pq
-    if isinstance(source, (str, os.PathLike)):
-        with open_parquet(source) as f:
-            return pq.read_table(f, page_checksum_verification=True, **options)
-    return pq.read_table(source, page_checksum_verification=True, **options)
 
 
 def parquet_read_error(path, e: Exception) -> UserError:

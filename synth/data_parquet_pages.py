@@ -8,9 +8,13 @@ footer check and took 530 MB of memory to be read (2 GiB a page is possible, one
 column at once).  ``check_pages`` walks the page headers of the columns to be read (a few
 bytes each, Thrift's compact encoding) and refuses a file whose pages decompress to more
 than its footer declares, or hold more values, before ``pyarrow`` reads a page.
+
+``open_parquet`` and ``read_parquet_checked`` read a file's footer and pages from one open
+(a file nnsynth replaces while another process reads it), without importing torch.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from synth.data_registry import printable
@@ -138,7 +142,7 @@ def check_pages(path: Path, columns, source) -> None:
     """Refuse the Parquet file ``path`` when the pages of the top-level ``columns`` (those to
     be read) decompress to more bytes than its footer declares for them (beyond PAGE_SLACK)
     or hold more values: what pyarrow would allocate is known before it reads a page.
-    ``source``: the file opened once (``synth.data_parquet.open_parquet``), footer and page
+    ``source``: the file opened once (``open_parquet``), footer and page
     headers read from it, as the pages will be (a path opened twice, once for the footer
     and once for the pages, read a file replaced in between at the old one's offsets)."""
     import pyarrow.parquet as pq
@@ -191,3 +195,33 @@ def _check_chunk(f, path: Path, chunk) -> None:
         pos += length + packed
         if kind in (DATA_PAGE, DATA_PAGE_V2) and held >= values:
             break   # the reader stops at the values the footer declares
+
+
+# One open of a Parquet file for its footer and pages (here, not in synth.data_parquet,
+# which imports torch: search.results reads a finished search's table without it)
+def open_parquet(path: str | os.PathLike):
+    """``path`` opened once for reading (a ``pa.OSFile``, closed by ``with``): read a Parquet
+    file's footer and pages from this one handle.  nnsynth replaces its Parquet files by a
+    rename (``write_parquet_table``: results.parquet after every trial, a shard an
+    ``nnsynth invert`` rerun writes again), and ``pq.read_table(path)`` opens a path twice
+    (footer, then pages): a replacement between the two read the new file's pages at the old
+    footer's offsets ('Page was smaller (0) than expected (11)', 40 of 2,000 reads of a table
+    a search replaced in a loop).  An open handle keeps the file it opened.  Not
+    ``pa.memory_map``, which keeps it too: a file truncated in place under a map killed the
+    process with SIGBUS, where a read of an OSFile is an OSError."""
+    import pyarrow as pa
+    return pa.OSFile(os.fspath(path))
+
+
+def read_parquet_checked(source, **options):
+    """``pq.read_table(source, **options)`` verifying each page's CRC-32 where the file has one
+    (``write_parquet_table``; a file written by another tool without checksums loads as
+    before).  ``source``: a path, opened once here (``open_parquet``), or a file
+    ``open_parquet`` opened, whose footer the caller has read.  A page that fails its
+    checksum raises OSError ('CRC checksum verification failed'), which the callers turn into
+    one line naming the file."""
+    import pyarrow.parquet as pq
+    if isinstance(source, (str, os.PathLike)):
+        with open_parquet(source) as f:
+            return pq.read_table(f, page_checksum_verification=True, **options)
+    return pq.read_table(source, page_checksum_verification=True, **options)
