@@ -65,8 +65,10 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
 
     Figures: flops is the multiply-accumulates (MACs) per sample of the saved model's
     architecture with every weight counted (what `nnsynth eval` prints); nonzero_flops the
-    MACs that touch a nonzero weight.  steps counts the growth and pruning steps kept;
-    reverted_steps those undone by the accuracy floor (their history row says reverted)."""
+    MACs that touch a nonzero weight.  steps counts the growth and pruning steps kept that
+    changed a connection; idle_steps those that grew or pruned none (their history row says
+    idle; given when there are any); reverted_steps those undone by the accuracy floor
+    (their history row says reverted).  Pruning ends early when no connection is left."""
     from hwsim.latency import torch_threads
     from synth.errors import UserError
     from synth.grow_prune import GrowPruneSchedule
