@@ -126,6 +126,10 @@ def check_data(config: RunConfig, stages: list[str], data,
         from synth.data import input_range
         from synth.inversion import batchnorm_layers, settings_for
         step("synthesis")
+        if config.synthesis.num_images < classes:   # refused by run_synthesis after Ray started
+            raise ConfigError(f"synthesis.num_images must be >= the number of classes of "
+                              f"{name} ({classes}: one image of each at least), got "
+                              f"{config.synthesis.num_images}")
         if not batchnorm_layers(teacher):
             family = resolve_spec(config.teacher.model)["family"]
             bn = ("a variant with BatchNorm (lenet300_100_bn: an MLP takes any input, "
