@@ -121,6 +121,12 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
     write_json_atomic(run_dir / "config.json", config.to_dict())
     made_from = {"config": config.to_dict(), "inputs": inputs}
     for i, stage in enumerate(stages, 1):
+        if stop_after is not None and STAGES.index(stage) > STAGES.index(stop_after):
+            # stop_after is a stage this config turns off: stop where it would have run (a
+            # run told --stop-after refine with refine.enabled false went on into export)
+            log(f"{stop_after} is turned off in this config: stopping before {stage}")
+            _forget_stale(config, stages[i - 1:], inputs, run_dir, ledger, log)
+            break
         fingerprint = config.stage_fingerprint(stage, inputs)
         entry = ledger.done(stage, fingerprint)
         lost = missing_outputs(run_dir, entry)

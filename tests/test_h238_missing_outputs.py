@@ -31,3 +31,18 @@ def test_a_deleted_final_checkpoint_is_made_again(tmp_path):
     assert result["final_checkpoint"] == str(run_dir / "final.pt")
     assert any("final.pt is missing" in line for line in logs), logs
     assert not any("export: done earlier (" in line for line in logs), logs
+
+
+def test_stop_after_a_stage_the_config_turns_off_stops_there(tmp_path):
+    # before: --stop-after refine with refine.enabled false ran export, wrote final.pt and
+    # summary.md, as if no --stop-after had been given
+    values = json.loads(json.dumps(BASE))
+    values["teacher"]["cache"] = str(tmp_path / "teachers")
+    config = RunConfig.from_dict(values)
+    seed_teacher_cache(config, tmp_path / "teachers")
+    logs = []
+    result = run_pipeline(config, tmp_path / "run", progress=False, log=logs.append,
+                          stop_after="refine")
+    assert not (tmp_path / "run" / "final.pt").exists(), logs
+    assert "final_checkpoint" not in result
+    assert any("refine is turned off" in line for line in logs), logs
