@@ -619,6 +619,7 @@ def run_export(ctx) -> dict:
     from deploy.summary import input_unit, render_summary, write_summary
     from synth.checkpoint import (load_model, model_from_payload, read_checkpoint,
                                   save_checkpoint, trained_record)
+    from synth.grow_prune import one_class_warning
     from synth.train import evaluate
     data = ctx.real_data()
     source, label = final_checkpoint(ctx)
@@ -632,9 +633,17 @@ def run_export(ctx) -> dict:
         row.update(_price(ctx, model))
         row["spec_text"] = json.dumps(model.spec, sort_keys=True)
         rows[name] = row
+    # a model that predicts one class for every test input: its accuracy is that class's
+    # share (a searched convnet of 1x1 kernels at stride 2 saw one pixel of digits' 8x8,
+    # always 0, and the report said 'test accuracy 0.1000' without a word)
+    one_class = {name: line for name, model in (("teacher", teacher), ("final", final))
+                 if (line := one_class_warning(model, data))}
+    for name, line in one_class.items():
+        log.warning("%s model: %s", name, line)
     metrics = {**payload.get("metrics", {}),
                **{k: v for k, v in rows["final"].items() if k != "spec_text"},
-               "test_split": "real", "dataset": data.name}
+               "test_split": "real", "dataset": data.name,
+               **({"warning": one_class["final"]} if "final" in one_class else {})}
     save_checkpoint(ctx.path("final.pt"), final, dataset=trained_record(data, ctx.data_digest()),
                     metrics=metrics,
                     masks=payload.get("masks") or None,
@@ -661,6 +670,7 @@ def run_export(ctx) -> dict:
                      f"{synthesis['fidelity']:.3f} (the teacher assigns "
                      f"{100 * synthesis['fidelity']:.1f}% of them to their target class)")
     notes += [f"warning: {w}" for w in synthesis_warnings(synthesis)]
+    notes += [f"warning: {name} model: {line}" for name, line in one_class.items()]
     searched = ctx.outputs.get("search", {}).get("summary") or {}
     if searched.get("warning"):      # e.g. every trial random (search.run.random_only)
         notes.append(f"warning: search: {searched['warning']}")
@@ -681,6 +691,7 @@ def run_export(ctx) -> dict:
     summary = {"teacher_" + k: v for k, v in rows["teacher"].items() if k != "spec_text"}
     summary.update({"final_" + k: v for k, v in rows["final"].items() if k != "spec_text"})
     summary["final_checkpoint"] = str(ctx.path("final.pt"))
+    summary.update({f"{name}_warning": line for name, line in one_class.items()})
     return {"checkpoint": "final.pt", "summary": summary}
 
 
