@@ -16,9 +16,30 @@ json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as one JSON object on the last line of stdout.")
 seed_option = click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
                            help="Random seed (splits, initialization, sampling).")
+
+
+def _local_cpus_only(ctx, param, value):
+    """--num-cpus sizes a local Ray; joining a cluster (--address, or RAY_ADDRESS) its own
+    CPUs apply, and ``nnsynth run --address HOST:6379 --num-cpus 2`` dropped the count
+    without a word.  A callback of both options: whichever click reads second refuses."""
+    address, cpus = ((value, ctx.params.get("num_cpus")) if param.name == "address"
+                     else (ctx.params.get("address"), value))
+    if cpus is not None and address not in (None, "", "local"):   # cluster.connect's local
+        source = ctx.get_parameter_source("address")
+        given, drop = (("RAY_ADDRESS", "unset RAY_ADDRESS")
+                       if source is click.core.ParameterSource.ENVIRONMENT
+                       else ("--address", "drop --address"))
+        raise click.UsageError(f"--num-cpus sizes a local Ray; {given} {address} joins a "
+                               f"cluster, whose own CPUs apply: drop --num-cpus, or {drop} "
+                               f"to start a local Ray")
+    return value
+
+
 address_option = click.option("--address", default=None, envvar="RAY_ADDRESS",
+                              callback=_local_cpus_only,
                               help="Ray cluster to join (default: start a local Ray on 127.0.0.1).")
 num_cpus_option = click.option("--num-cpus", type=click.IntRange(min=1), default=None,
+                               callback=_local_cpus_only,
                                help="CPUs for a local Ray (default: all).")
 threads_option = click.option(
     "--threads", type=click.IntRange(1, (os.cpu_count() or 1) * 4), default=None,
