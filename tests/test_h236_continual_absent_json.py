@@ -8,26 +8,17 @@ checkpoint's) 'warning' too, logged once.
 """
 import logging
 
-import numpy as np
 import torch
-from PIL import Image
 
 from synth.checkpoint import read_checkpoint, save_checkpoint
 from synth.data_registry import load_dataset
 from synth.models import build
 from tests._cli import json_result, run
+from tests.deploy.test_continual_absent_class import _folder as folder
 
 
 def _folder(root, splits):
-    rng = np.random.default_rng(0)
-    levels = {"a": 30, "b": 130, "c": 230}
-    for split, classes in splits.items():
-        for c in classes:
-            (root / split / c).mkdir(parents=True)
-            for i in range(8 if split == "train" else 4):
-                img = np.clip(levels[c] + rng.normal(0, 8, (6, 6)), 0, 255).astype(np.uint8)
-                Image.fromarray(img, "L").save(root / split / c / f"{i}.png")
-    return f"images:{root}"
+    return folder(root, splits, train=8, other=4)
 
 
 def test_the_absent_class_line_is_in_the_json_result(tmp_path, caplog):

@@ -13,14 +13,15 @@ from synth.train import TrainConfig, fit
 from tests._cli import json_result, run
 
 
-def _folder(root, splits):
-    """root/<split>/<class>/*.png, 6x6 grey images whose level is the class's (plus noise)."""
+def _folder(root, splits, train=12, other=6):
+    """root/<split>/<class>/*.png, 6x6 grey images whose level is the class's (plus noise):
+    ``train`` images a class in train/, ``other`` in the other splits."""
     rng = np.random.default_rng(0)
     levels = {"a": 30, "b": 130, "c": 230}
     for split, classes in splits.items():
         for c in classes:
             (root / split / c).mkdir(parents=True)
-            for i in range(12 if split == "train" else 6):
+            for i in range(train if split == "train" else other):
                 img = np.clip(levels[c] + rng.normal(0, 8, (6, 6)), 0, 255).astype(np.uint8)
                 Image.fromarray(img, "L").save(root / split / c / f"{i}.png")
     return f"images:{root}"
