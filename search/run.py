@@ -343,13 +343,20 @@ class TrialProgress:
                      and v.get("error_file") == error["error_file"]), None)
 
 
+def at_once(config: SearchConfig) -> int:
+    """Trials trained at once: ``concurrency``, but never more than there are trials.  A
+    1-trial search at the default concurrency 2 said '2 at a time' and gave its one trial
+    half the free CPUs (its torch threads with them)."""
+    return min(config.concurrency, config.trials)
+
+
 def start_text(config: SearchConfig, out_dir: Path, resume: bool) -> str:
     """The search's first progress line: how it searches and where it writes; resumed, how
     many of its trials are done and how many failed.  A failed trial was counted as done: a
     2-trial search whose trials both failed resumed with 'resuming: 2 of 2 trials done' and
     then retried both (Tune's saved state retries them; without it they stay failed)."""
     how = (f"{config.trials} trial{'s' if config.trials != 1 else ''}, searcher "
-           f"{config.searcher}, {config.concurrency} at a time"
+           f"{config.searcher}, {at_once(config)} at a time"
            + (", ASHA early stopping" if config.asha else "")
            + ("" if config.hardware else ", no hardware pricing") + f"; results in {out_dir}")
     if not resume:
@@ -1041,8 +1048,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         ray.available_resources().get("CPU", 0))
     gpus = ray.cluster_resources().get("GPU", 0) if config.device != "cpu" else 0
     settings = {**config.to_dict(), "out_dir": str(out_dir), "data_seed": data_seed,
-                "cpus_per_trial": max(MIN_TRIAL_CPUS, round(free / config.concurrency, 2)),
-                "gpus_per_trial": min(1.0, gpus / config.concurrency) if gpus else 0}
+                "cpus_per_trial": max(MIN_TRIAL_CPUS, round(free / at_once(config), 2)),
+                "gpus_per_trial": min(1.0, gpus / at_once(config)) if gpus else 0}
     trainable = _trainable(settings)
     start = time.perf_counter()
     if restore:

@@ -36,3 +36,13 @@ def test_the_summary_carries_the_warning(tmp_path):
     assert "every trial is a random architecture" in summarize(tmp_path, config)["warning"]
     config = SearchConfig(dataset="iris", searcher="random", trials=1, hardware=False)
     assert "warning" not in summarize(tmp_path, config)
+
+
+def test_a_search_of_fewer_trials_than_its_concurrency_says_how_many_run_at_once(tmp_path):
+    # before: 'search: 1 trial, searcher localbo, 2 at a time' (and the one trial was given
+    # half the free CPUs)
+    from search.run import at_once, start_text
+    config = SearchConfig(dataset="iris", trials=1, concurrency=2, searcher="random")
+    assert at_once(config) == 1
+    assert "1 at a time" in start_text(config, tmp_path, resume=False)
+    assert at_once(SearchConfig(dataset="iris", trials=5, concurrency=2)) == 2
