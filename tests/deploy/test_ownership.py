@@ -179,3 +179,22 @@ def test_sweep_error_text_is_one_line():
     from deploy.sweep import error_text
     assert error_text(NotADirectoryError(20, "Not a directory")).startswith("NotADirectoryError")
     assert error_text(UserError("bad\nsecond line")) == "bad"
+
+
+def test_a_sweep_with_a_failed_run_exits_1_after_trying_every_run(tmp_path, ray_local):
+    """`nnsynth sweep s.yaml && next-step` went on after a run failed: the sweep printed the
+    run's error row and exited 0 (h238's probe).  Every run is still tried and recorded; the
+    exit status is 1, with a line saying how many failed."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    (tmp_path / "base.yaml").write_text(json.dumps(FAST))
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(json.dumps({"name": "s", "base": "base.yaml",
+                                 "root": str(tmp_path / "sweeps"),
+                                 "runs": [{"name": "bad",
+                                           "teacher.cache": str(blocker / "cache")}]}))
+    r = CliRunner().invoke(cli, ["-q", "sweep", str(sweep)])
+    assert r.exit_code == 1, r.output
+    assert "bad: error:" in r.output and "1 of 1 runs failed" in r.output, r.output
+    assert "Traceback" not in r.output
+    assert (tmp_path / "sweeps" / "s" / "sweep.parquet").is_file()

@@ -16,7 +16,8 @@ from deploy.cli.options import (address_option, emit, json_option, num_cpus_opti
 @num_cpus_option
 @json_option
 def command(sweep_file, check, address, num_cpus, as_json):
-    """Run every config of SWEEP_FILE, each in its own run directory (resumable)."""
+    """Run every config of SWEEP_FILE, each in its own run directory (resumable); exit 1
+    when a run failed (every run is still tried and its row written)."""
     from cluster.connect import check_start
     from deploy.sweep import data_problems, load_sweep, run_sweep
 
@@ -40,9 +41,13 @@ def command(sweep_file, check, address, num_cpus, as_json):
     rows = run_sweep(sweep, runs, address=address, num_cpus=num_cpus, echo=echo)
     if as_json:
         emit({"runs": rows}, True)
-        return
-    for r in rows:
-        acc = r.get("final_test_accuracy")
-        click.echo(f"{r['name']}: " + (f"error: {r['error']}" if r.get("error") else
-                                      f"accuracy {acc:.4f}, {r.get('final_parameters'):,} "
-                                      f"parameters, {r['run_dir']}"))
+    else:
+        for r in rows:
+            acc = r.get("final_test_accuracy")
+            click.echo(f"{r['name']}: " + (f"error: {r['error']}" if r.get("error") else
+                                          f"accuracy {acc:.4f}, {r.get('final_parameters'):,} "
+                                          f"parameters, {r['run_dir']}"))
+    failed = sum(bool(r.get("error")) for r in rows)
+    if failed:   # every run was tried; a script's `nnsynth sweep s.yaml && ...` stops here
+        click.echo(f"error: {failed} of {len(rows)} runs failed (their rows name why)", err=True)
+        sys.exit(1)
