@@ -148,7 +148,9 @@ class InversionConfig(Config):
         ``tabular`` (feature vectors); ``settings_for`` adapts one to a teacher's input."""
         if name not in PRESETS:
             raise UserError(f"unknown inversion preset {short_repr(name)}; known: {', '.join(PRESETS)}")
-        return cls.from_dict({**PRESETS[name], **overrides})
+        values = dict(PRESETS[name])
+        cap_phases(values, overrides)   # as settings_for does: a preset's 100-iteration
+        return cls.from_dict({**values, **overrides})   # warm-up within iterations 10
 
 
 PRESETS: dict[str, dict] = {
@@ -541,20 +543,26 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
         bounded = bool(torch.isfinite(lo).all() and torch.isfinite(hi).all() and (hi > lo).all())
     if all_conv1d and bounded:   # a generator squashes into the range: needs a finite one
         values.update(method="amortized", amortized=dict(SEQUENCE_AMORTIZED), fallback=True)
-    if "iterations" in overrides:   # a cap of the caller's: the phases inside it follow
-        cap = overrides["iterations"]
-        if isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1:
-            for field, limit in (("lowres_iterations", cap // 2), ("warmup_iterations", cap // 10),
-                                 ("min_iterations", cap)):
-                default = InversionConfig.__dataclass_fields__[field].default
-                values[field] = min(values.get(field, default), limit)
-            if "refine_iterations" in (values.get("amortized") or {}):   # the generator's
-                # refinement named above, within the cap too (its other phases are bounded
-                # by AmortizedConfig.from_inversion)
-                values["amortized"] = {**values["amortized"], "refine_iterations": min(
-                    values["amortized"]["refine_iterations"], cap)}
+    cap_phases(values, overrides)
     values.update(overrides)
     return InversionConfig.from_dict(values)
+
+
+def cap_phases(values: dict, overrides: dict) -> None:
+    """Where ``overrides`` sets ``iterations`` (a cap of the caller's), lower the phases of
+    ``values`` inside it to fit: the low-resolution phase to half, the warm-up to a tenth,
+    ``min_iterations`` to the cap, a generator's refinement to the cap (its other phases are
+    bounded by ``AmortizedConfig.from_inversion``).  A phase ``overrides`` sets is its own."""
+    cap = overrides.get("iterations")
+    if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
+        return
+    for field, limit in (("lowres_iterations", cap // 2), ("warmup_iterations", cap // 10),
+                         ("min_iterations", cap)):
+        default = InversionConfig.__dataclass_fields__[field].default
+        values[field] = min(values.get(field, default), limit)
+    if "refine_iterations" in (values.get("amortized") or {}):
+        values["amortized"] = {**values["amortized"], "refine_iterations": min(
+            values["amortized"]["refine_iterations"], cap)}
 
 
 MAX_LENGTH_QUANTILES = 101   # percentiles 0, 1, ..., 100 at the finest
