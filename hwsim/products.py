@@ -84,28 +84,35 @@ class ProductWork(NamedTuple):
     read: tuple = ()
 
 
+def storage_address(t) -> int | None:
+    """The address of the storage under tensor ``t`` (a view shares its base's), or None
+    where ``t`` has none to compare: not a dense tensor, a meta, quantized or empty one, or
+    a tensor whose storage torch will not expose (a wrapper subclass raises RuntimeError or
+    NotImplementedError there): such an operand is no stored weight, an activation."""
+    if not isinstance(t, torch.Tensor) or t.layout != torch.strided or t.is_meta \
+            or t.is_quantized or not t.numel():
+        return None
+    try:
+        return t.untyped_storage().data_ptr()
+    except (RuntimeError, NotImplementedError):
+        return None
+
+
 def stored_tensors(model: nn.Module) -> dict:
     """The model's Parameters and buffers by the address of their storage (a view of one,
     ``W.t()`` or ``W[:8]``, is found by its storage: ``stored_of``)."""
     found = {}
     for t in (*model.parameters(), *model.buffers()):
-        try:
-            if t.layout == torch.strided and not t.is_meta and t.numel():
-                found.setdefault(t.untyped_storage().data_ptr(), t)
-        except (RuntimeError, NotImplementedError):   # (a tensor with no storage)
-            continue
+        address = storage_address(t)
+        if address is not None:
+            found.setdefault(address, t)
     return found
 
 
 def stored_of(t, stored: dict):
     """The stored tensor (``stored_tensors``) ``t`` is or is a view of; None for another."""
-    if not isinstance(t, torch.Tensor) or t.layout != torch.strided or t.is_meta \
-            or t.is_quantized or not t.numel():
-        return None
-    try:
-        return stored.get(t.untyped_storage().data_ptr())
-    except (RuntimeError, NotImplementedError):
-        return None
+    address = storage_address(t)
+    return None if address is None else stored.get(address)
 
 
 def _weight_id(t: torch.Tensor, p: torch.Tensor, run: str) -> str:
