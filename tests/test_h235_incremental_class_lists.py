@@ -16,16 +16,6 @@ from synth.data import load_dataset
 from tests.synth.test_h230_incremental_seen_new import FAST, _checkpoint
 
 
-@pytest.mark.parametrize("trained, updated", [("wine", "wine[2,1,0]"),
-                                              ("wine[2,1,0]", "wine")])
-def test_a_reordered_list_of_every_class_is_said(tmp_path, trained, updated):
-    from synth.workflows import incremental_checkpoint
-    path = _checkpoint(tmp_path / "m.pt", load_dataset(trained))
-    r = incremental_checkpoint(path, updated, updated, FAST, methods=("incremental",))
-    assert "trained on" in r.get("warning", ""), r.keys()
-    assert "its classes" not in r["warning"]   # every class: none named
-
-
 def test_classes_trained_on_names_the_classes_seen(tmp_path):
     from synth.checkpoint import load_model
     from synth.workflows import classes_trained_on, seen_new_warning, trained_on

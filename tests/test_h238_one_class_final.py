@@ -16,12 +16,10 @@ from deploy.stages import teacher_cache_key
 from synth.checkpoint import read_checkpoint, save_checkpoint
 from synth.data import load_dataset
 from synth.models import build
+from tests.test_h238_missing_outputs import BASE as MISSING_BASE
 
-SPEC = '{"family": "mlp", "hidden": [16], "bn": true}'
-BASE = {"name": "one-class", "scaling": {"num_workers": 0},
-        "teacher": {"dataset": "digits", "model": SPEC, "epochs": 1},
-        "synthesis": {"enabled": False}, "search": {"enabled": False},
-        "refine": {"enabled": False}, "export": {"onnx": False, "price": False}}
+SPEC = MISSING_BASE["teacher"]["model"]
+BASE = {**MISSING_BASE, "name": "one-class"}   # a teacher-and-export run, no Ray
 
 
 def test_a_one_class_final_model_is_named_in_the_report(tmp_path):

@@ -14,12 +14,15 @@ from tests.synth.test_h230_incremental_seen_new import FAST, _checkpoint
 
 
 @pytest.mark.parametrize("trained, updated", [("wine[0,1,2]", "wine"),
-                                              ("wine", "wine[0,1,2]")])
-def test_a_list_of_every_class_in_order_is_the_set(tmp_path, trained, updated):
+                                              ("wine", "wine[0,1,2]"),
+                                              ("wine", "wine[2,1,0]"),     # h235: in any
+                                              ("wine[2,1,0]", "wine")])    # order
+def test_a_list_of_every_class_is_the_set(tmp_path, trained, updated):
     from synth.workflows import incremental_checkpoint
     path = _checkpoint(tmp_path / "m.pt", load_dataset(trained))
     r = incremental_checkpoint(path, updated, updated, FAST, methods=("incremental",))
     assert "trained on" in r.get("warning", ""), r.keys()
+    assert "its classes" not in r["warning"]   # every class: none named
 
 
 def test_a_subset_is_not_the_set(tmp_path):
