@@ -12,15 +12,11 @@ from deploy import stages as stage_impl
 from deploy.cli.main import interrupted_line
 from deploy.run_config import RunConfig
 from tests._cli import run
-from tests.deploy.teachers import seed_teacher_cache
+from tests.deploy.teachers import seed_teacher_cache, teacher_only
 
 KEPT = "interrupted: finished work is kept; rerun the same command to resume"
 NOT_YET = "interrupted: no stage had finished yet; rerun the same command to start the run"
-BASE = {"name": "ctrl-c-h214", "scaling": {"num_workers": 0},
-        "teacher": {"dataset": "iris", "model": '{"family": "mlp", "hidden": [8], "bn": true}',
-                    "epochs": 1},
-        "synthesis": {"enabled": False}, "search": {"enabled": False},
-        "refine": {"enabled": False}, "export": {"onnx": False, "price": False}}
+BASE = teacher_only("ctrl-c-h214", "iris", '{"family": "mlp", "hidden": [8], "bn": true}')
 
 
 def _ctrl_c_before(monkeypatch, stage):

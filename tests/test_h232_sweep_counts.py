@@ -8,12 +8,9 @@ from deploy.cli.main import interrupted_line
 from deploy.ledger import Ledger
 from deploy.run_config import enabled_stages
 from deploy.sweep import load_sweep
+from tests.deploy.teachers import teacher_only
 
-BASE = {"name": "ctrl-c-h232", "scaling": {"num_workers": 0},
-        "teacher": {"dataset": "iris", "model": '{"family": "mlp", "hidden": [8]}',
-                    "epochs": 1},
-        "synthesis": {"enabled": False}, "search": {"enabled": False},
-        "refine": {"enabled": False}, "export": {"onnx": False, "price": False}}
+BASE = teacher_only("ctrl-c-h232", "iris", '{"family": "mlp", "hidden": [8]}')
 
 
 def _sweep(tmp_path, epochs):

@@ -8,13 +8,9 @@ import json
 
 from deploy.pipeline import run_pipeline
 from deploy.run_config import RunConfig
-from tests.deploy.teachers import seed_teacher_cache
+from tests.deploy.teachers import seed_teacher_cache, teacher_only
 
-TEACHER = {"dataset": "digits", "model": '{"family": "mlp", "hidden": [16], "bn": true}',
-           "epochs": 1}
-BASE = {"name": "lost", "scaling": {"num_workers": 0}, "teacher": TEACHER,
-        "synthesis": {"enabled": False}, "search": {"enabled": False},
-        "refine": {"enabled": False}, "export": {"onnx": False, "price": False}}
+BASE = teacher_only("lost", "digits", '{"family": "mlp", "hidden": [16], "bn": true}')
 
 
 def test_a_deleted_final_checkpoint_is_made_again(tmp_path):

@@ -29,3 +29,12 @@ def seed_teacher_cache(cfg, cache_dir: Path) -> Path:
                     metrics={"test_accuracy": metrics["test_accuracy"]},
                     extra={"train_config": train.to_dict(), "role": "teacher"})
     return path
+
+
+def teacher_only(name: str, dataset: str, model: str, epochs: int = 1) -> dict:
+    """A run config (as a dict) whose only stages are the teacher and the export (no
+    synthesis, search or refine; no ONNX, no pricing), on one process (no Ray Train)."""
+    return {"name": name, "scaling": {"num_workers": 0},
+            "teacher": {"dataset": dataset, "model": model, "epochs": epochs},
+            "synthesis": {"enabled": False}, "search": {"enabled": False},
+            "refine": {"enabled": False}, "export": {"onnx": False, "price": False}}

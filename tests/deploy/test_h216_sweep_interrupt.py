@@ -12,12 +12,9 @@ from deploy.ledger import Ledger
 from deploy.run_config import enabled_stages
 from deploy.sweep import load_sweep
 from tests._cli import run
+from tests.deploy.teachers import teacher_only
 
-BASE = {"name": "ctrl-c-h216", "scaling": {"num_workers": 0},
-        "teacher": {"dataset": "iris", "model": '{"family": "mlp", "hidden": [8], "bn": true}',
-                    "epochs": 1},
-        "synthesis": {"enabled": False}, "search": {"enabled": False},
-        "refine": {"enabled": False}, "export": {"onnx": False, "price": False}}
+BASE = teacher_only("ctrl-c-h216", "iris", '{"family": "mlp", "hidden": [8], "bn": true}')
 NONE_YET = "interrupted: no run had finished yet; rerun the same command to start the sweep"
 
 
