@@ -44,6 +44,10 @@ COLUMNS = {
     # grow-and-prune left ("spec" is the searched one it started from); else "spec" again.
     # Empty in a table written before the column (read as "spec")
     "model_spec": "string",
+    # how many classes the saved model predicts over the real test split (1: a constant
+    # model, its accuracy that class's share) and then the line that says so
+    # (synth.grow_prune.one_class_warning); empty in a table written before the columns
+    "predicted_classes": "int64", "warning": "string",
 }
 
 
@@ -138,6 +142,8 @@ def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
     diverged = _figure(row, "diverged_epoch")
     if diverged is not None:
         parts.append(f"diverged at epoch {int(diverged)}")
+    if _figure(row, "predicted_classes") == 1:
+        parts.append("predicts one class")
     if outside:
         parts.append(f"outside {', '.join(map(str, outside))}")
     model = row.get("model_spec")

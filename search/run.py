@@ -32,6 +32,7 @@ import pandas as pd
 
 from cluster.train import check_storage_path
 from search.choices import DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
+from search.feasibility import figure
 from search.results import (append_result, failed_trial_line, pareto_front, plot_pareto,
                             read_results, retried_trial_line, stopped_early, trial_line)
 from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
@@ -1377,6 +1378,20 @@ def constraints_seen(table: pd.DataFrame, constraints) -> str:
     return ", ".join(parts) or ", ".join(map(str, constraints))
 
 
+def constant_best(best) -> str | None:
+    """The warning of a best trial (a results row) whose model predicts one class for every
+    test sample (``predicted_classes`` 1): its accuracy is that class's share, nothing
+    learned, and the summary reported it as the search's best without a word (a convnet of
+    1x1 kernels at stride 2, 10.0% on digits).  None otherwise, and for a row written before
+    the column (not known)."""
+    if figure(best.get("predicted_classes")) != 1:
+        return None
+    line = best.get("warning")
+    if not (isinstance(line, str) and line):
+        line = "the model predicts one class for every test sample"
+    return f"the best trial {best['trial_id']} is a constant model: {line}"
+
+
 def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = None) -> dict:
     """Best trial, Pareto front and artifacts, all from results.parquet."""
     table = read_results(out_dir / "results.parquet")
@@ -1440,7 +1455,11 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
         runnable = runnable if runnable is not None and runnable < expected else None
         expected = expected if runnable is None else runnable
     missing = max(0, expected - len(table) - errored)
-    warning = {"warning": random_only(config)} if random_only(config) else {}
+    constant = constant_best(best)
+    if constant:
+        logger.warning("%s", constant)
+    said = "; ".join(w for w in (random_only(config), constant) if w)
+    warning = {"warning": said} if said else {}
     return {**warning, "out_dir": str(out_dir), "searcher": config.searcher, "trials": int(len(table)),
             "trials_finished": int(len(finished)), "trials_stopped_early": int(stopped.sum()),
             "trials_errored": errored, "trials_missing": missing,
@@ -1461,6 +1480,10 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
             "best_test_accuracy": float(best["test_accuracy"]),
             "best_latency_ms": None if pd.isna(best["latency_ms"]) else float(best["latency_ms"]),
             "best_parameters": int(best["parameters"]), "pareto_x": x,
+            # distinct classes best.pt predicts over the test split (1: constant); None in a
+            # table written before the column
+            "best_predicted_classes": (None if figure(best.get("predicted_classes")) is None
+                                       else int(best["predicted_classes"])),
             "pareto_front": front["trial_id"].tolist(), "checkpoint": str(out_dir / "best.pt"),
             "results": str(out_dir / "results.parquet"), "pareto_png": str(out_dir / "pareto.png"),
             "wall_seconds": None if wall_seconds is None else round(wall_seconds, 1)}

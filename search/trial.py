@@ -188,6 +188,11 @@ def train_candidate(config: dict, settings: dict) -> None:
         with torch.no_grad():
             val_kd_loss = float(loss_fn(model, select.x_val, select_targets))
     costs = _hardware_costs(model.spec, model, data, settings)
+    # a model that predicts one class for every test input: its accuracy is that class's
+    # share (a convnet of 1x1 kernels at stride 2 read one pixel in four of digits' 8x8 and
+    # scored 10.0%); the summary warns when the best trial is one (search.run.summarize)
+    from synth.grow_prune import one_class_warning, predictions
+    predicted = predictions(model, data.x_test)
     ckpt = out_dir / "models" / f"{trial_id}.pt"
     # "spec": what the searcher proposed; "model_spec": what was saved and measured (with
     # grow_prune the compacted, narrower model: a search said best [128, 128, 32] beside the
@@ -201,7 +206,9 @@ def train_candidate(config: dict, settings: dict) -> None:
               "flops": count_flops(model, data.input_shape),
               "nonzero_flops": sparse_flops(model, data.input_shape), **costs,
               "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt),
-              "device": metrics["device"], "diverged_epoch": metrics.get("diverged_epoch")}
+              "device": metrics["device"], "diverged_epoch": metrics.get("diverged_epoch"),
+              "predicted_classes": len(torch.unique(predicted)),
+              "warning": one_class_warning(model, data, "test", predicted=predicted)}
     save_checkpoint(ckpt, model, dataset=trained_record(data, loaded_digest), metrics=result,
                     extra={"role": "search trial"})
     result["wall_seconds"] = round(time.perf_counter() - start, 3)

@@ -377,22 +377,29 @@ def pruning_start(history: list[dict]) -> dict:
     return [r for r in history if r["phase"] in ("start", "grow")][-1]
 
 
-def one_class_warning(model: torch.nn.Module, data: Dataset, split: str = "test") -> str | None:
-    """The line for a ``model`` that predicts one class for every sample of ``data``'s
-    ``split`` where that split holds several: its accuracy is that class's share of the
-    split, nothing learned (a heavily imbalanced set: 190 rows of one class and 10 of the
-    other were pruned by SCANN to 3 connections at "95% accuracy", 768x fewer connections,
-    predicting the majority class for every row).  None otherwise."""
-    x, y = data.split(split)
-    if len(y) == 0 or len(torch.unique(y)) < 2:
-        return None
+def predictions(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The class ``model`` predicts for each row of ``x`` (argmax, in eval mode, on CPU)."""
     from synth.modes import in_mode
-    predicted = []
+    predicted = [torch.zeros(0, dtype=torch.long)]
     with torch.no_grad(), in_mode(model, training=False):
         device = next(model.parameters()).device
         for i in range(0, len(x), 1024):
             predicted.append(model(x[i:i + 1024].to(device)).argmax(1).cpu())
-    classes = torch.unique(torch.cat(predicted))
+    return torch.cat(predicted)
+
+
+def one_class_warning(model: torch.nn.Module, data: Dataset, split: str = "test",
+                      predicted: torch.Tensor | None = None) -> str | None:
+    """The line for a ``model`` that predicts one class for every sample of ``data``'s
+    ``split`` where that split holds several: its accuracy is that class's share of the
+    split, nothing learned (a heavily imbalanced set: 190 rows of one class and 10 of the
+    other were pruned by SCANN to 3 connections at "95% accuracy", 768x fewer connections,
+    predicting the majority class for every row).  None otherwise.  ``predicted``: the
+    model's ``predictions`` of that split, where the caller has them."""
+    x, y = data.split(split)
+    if len(y) == 0 or len(torch.unique(y)) < 2:
+        return None
+    classes = torch.unique(predictions(model, x) if predicted is None else predicted)
     if len(classes) != 1:
         return None
     c = int(classes[0])
