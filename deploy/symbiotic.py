@@ -29,6 +29,7 @@ from synth.sparse_exec import sparse_copy
 from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, kept_candidates,
                              sparse_wins, symbiotic_train, train_candidate, load_candidate)
 from synth.text import load_text
+from hwsim import dense_note, extract
 from hwsim.latency import PLATFORMS, grid, model_rows, time_interleaved, torch_threads
 from cluster.latency import host_table, ray_starmap
 
@@ -53,6 +54,20 @@ def measure_models(models: dict, *, steps: int, rounds: int, threads: int, seed:
     fns = {name: (lambda m=m: m(x)) for name, m in models.items()}
     with torch_threads(threads):
         return time_interleaved(fns, rounds=rounds, warmup=3, seed=seed)
+
+
+def accel_notes(models: dict, steps: int) -> dict:
+    """Model name -> ``hwsim.dense_note`` of each model (a LanguageModel) with zero weights:
+    the accelerator model is a dense array, so on --platform accel such a model's table ms
+    are its dense architecture's (plain_pruned's 59%-pruned LSTM cost what the unpruned one
+    did, without a word)."""
+    x = torch.zeros((1, steps), dtype=torch.long)   # tokens: extract needs one input
+    notes = {}
+    for name, model in models.items():
+        note = dense_note(extract(model, (steps,), inputs=x), "SPRING (--platform spring)")
+        if note:
+            notes[name] = note
+    return notes
 
 
 def _plot(path: Path, tables: dict, marks: dict, *, steps: int) -> None:
@@ -110,6 +125,8 @@ def _markdown(report: dict) -> str:
                      f"{f['host_q1_ms']}-{f['host_q3_ms']} | {f['table_ms']} |")
     if report.get("warning"):
         lines += ["", f"**warning:** {report['warning']}"]
+    lines += [f"\n**note:** {name}'s {report['platform']} table ms: {note}"
+              for name, note in report.get("notes", {}).items()]
     lines += ["", "## Candidates (val perplexity)", ""]
     lines += [f"- {c['cell']} {c['width']}: {_figure(c['val_perplexity'], '.2f')} "
               f"({c['parameters']:,} params)"
@@ -118,7 +135,9 @@ def _markdown(report: dict) -> str:
         lines += ["", f"## {name} table: hysteresis points (w1 < w2, hi(w2) < lo(w1))", "",
                   str(t["hysteresis"] or "none beyond the measured spread"), "",
                   f"sparse execution faster than dense beyond the spread: "
-                  f"{[(w['cell'], w['width'], w['sparsity']) for w in t['sparse_wins'] if w['wins']] or 'nowhere'}"]
+                  f"{[(w['cell'], w['width'], w['sparsity']) for w in t['sparse_wins'] if w['wins']] or 'nowhere'}"
+                  + (" (the accelerator model is a dense array: a sparse row costs what its "
+                     "dense one does)" if name == "accel" else "")]
     return "\n".join(lines) + "\n"
 
 
@@ -269,6 +288,10 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
                     if f"{k}_pruning" in result},
         "tables": {name: {"rows": rows, "hysteresis": hysteresis_points(rows),
                           "sparse_wins": sparse_wins(rows)} for name, rows in tables.items()}}
+    if platform == "accel":   # a dense array: a pruned model's table ms are dense ones
+        notes = accel_notes({name: m for name, (m, _) in models.items()}, steps)
+        if notes:
+            report["notes"] = notes
     if not choice["within_tolerance"]:
         # the best candidate was kept and reported as the choice without a word, though its
         # perplexity misses the limit the report prints

@@ -12,9 +12,10 @@ from hwsim.accel import AcceleratorConfig
 from hwsim.spring import SpringConfig
 from hwsim.workload import Op, build_priced, extract
 
-__all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "build_priced", "extract", "gpu", "latency_cost",
-           "price", "price_report", "price_layers", "price_ops", "spring", "spring_config_for",
-           "workload"]
+__all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "accel_cost", "build_priced",
+           "dense_note", "extract", "gpu", "latency_cost", "price", "price_report",
+           "price_layers", "price_ops", "spring", "spring_config_for", "workload",
+           "zero_weights"]
 
 
 def accel_config(accel_cfg: Any) -> AcceleratorConfig:
@@ -94,18 +95,31 @@ def zero_weights(ops) -> int:
                          for o in workload.unique_weights(ops))))
 
 
-def dense_note(ops) -> str | None:
+def dense_note(ops, spring: str = "SPRING (--spring)") -> str | None:
     """The line for a workload with zero weights priced on the accelerator model, which is a
     dense array (``hwsim.accel``: it multiplies a zero as any weight); None without zeros.
-    A 75%-pruned model costs there what its dense architecture costs; SPRING skips zeros."""
+    A 75%-pruned model costs there what its dense architecture costs; SPRING skips zeros.
+    ``spring``: how the command at hand prices on SPRING (``hwsim eval``'s --spring)."""
     zeros = zero_weights(ops)
     if not zeros:
         return None
     total = sum(o.weight_elems for o in workload.unique_weights(ops))
     return (f"the accelerator model is a dense array: it multiplies the model's {zeros:,} "
             f"zero weights ({zeros / total:.0%} of {total:,}) as any other, so its cycles, "
-            f"latency and energy are those of the dense architecture; SPRING (--spring) "
+            f"latency and energy are those of the dense architecture; {spring} "
             f"skips zeros and prices the sparsity")
+
+
+def accel_cost(model, input_shape, *, spring: str = "SPRING") -> dict:
+    """``price(model, input_shape)`` on the accelerator model, with ``zero_weights`` and
+    ``dense_note``'s ``note`` (``spring`` its remedy's wording) where the model has zero
+    weights: the cost of a pruned model as a command reports it (DiabDeep's accel column)."""
+    ops = extract(model, input_shape)
+    out = price_ops(ops)
+    zeros = zero_weights(ops)
+    if zeros:
+        out.update(zero_weights=zeros, note=dense_note(ops, spring))
+    return out
 
 
 def spring_config_for(model) -> SpringConfig:

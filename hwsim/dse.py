@@ -254,9 +254,17 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None,
     # tuned for network a, run on network b: latency relative to b's own best, >= 1
     cross = {a: {b: float(lat[kb, own[a]] / lat[kb, own[b]]) for kb, b in enumerate(names)}
              for a in names}
-    return {"networks": names, "evaluated": n_cfg, "budget": cfg.budget, "seed": cfg.seed,
-            "area_budget_mm2": cfg.area_budget_mm2,
-            "pareto": [row(i) for i in front],
-            "best": row(best), "per_network_best": {n: row(i) for n, i in own.items()},
-            "cross_slowdown": cross,
-            "best_slowdown": {n: float(lat[k, best] / lat[k, own[n]]) for k, n in enumerate(names)}}
+    out = {"networks": names, "evaluated": n_cfg, "budget": cfg.budget, "seed": cfg.seed,
+           "area_budget_mm2": cfg.area_budget_mm2,
+           "pareto": [row(i) for i in front],
+           "best": row(best), "per_network_best": {n: row(i) for n, i in own.items()},
+           "cross_slowdown": cross,
+           "best_slowdown": {n: float(lat[k, best] / lat[k, own[n]]) for k, n in enumerate(names)}}
+    # a pruned network is priced as its dense architecture (the array multiplies zeros): said
+    # per network, as hwsim eval says it (a 75%-pruned mlp_small's figures were the dense one's)
+    from hwsim import dense_note
+    notes = {n: dense_note(workloads[n], "SPRING (nnsynth hwsim eval --spring)") for n in names}
+    notes = {n: note for n, note in notes.items() if note}
+    if notes:
+        out["notes"] = notes
+    return out

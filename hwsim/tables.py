@@ -410,12 +410,15 @@ def sweep_report(kind: str, rows: list[dict], conditions: dict | None = None
 
 
 def table_report(name: str, device: str, table: dict, pred: dict,
-                 precision: str | None = None, source: str | None = None) -> tuple[dict, str]:
+                 precision: str | None = None, source: str | None = None,
+                 ops: Sequence[Op] | None = None) -> tuple[dict, str]:
     """A per-op table and its predicted total as the result dict and human-readable lines.
     Figures print with four significant digits: a SPRING op of 4e-6 ms is not '0.0000'.
     ``precision`` (SPRING's fixed point, ``"4.16"``) is recorded and printed when given, and
     so are a host table's measurement conditions (``load_table`` reads the dict back).
-    ``source``: the file a saved table was read from, named in place of the model."""
+    ``source``: the file a saved table was read from, named in place of the model.
+    ``ops``: the model's, whose zero weights an accel prediction prices as any other
+    (``hwsim.dense_note``, said as ``hwsim eval`` says it)."""
     rows = [{"key": repr(k), **v} for k, v in table.items()]
     conditions = getattr(table, "conditions", None)
     at = f" at {precision} fixed point" if precision else ""
@@ -442,6 +445,12 @@ def table_report(name: str, device: str, table: dict, pred: dict,
                      f"({', '.join(map(str, pred['missing'][:10]))}"
                      f"{', ...' if len(pred['missing']) > 10 else ''})")
     out = {"device": device, "model": name, "rows": rows, "prediction": pred}
+    from hwsim import dense_note, zero_weights
+    note = (dense_note(ops, "SPRING (hwsim table --device spring)")
+            if device == "accel" and ops else None)
+    if note:   # a pruned model's accel total is its dense architecture's
+        out.update(zero_weights=zero_weights(ops), note=note)
+        human.insert(1, f"note: {note}")
     if source:
         out["table"] = source
     if precision:

@@ -38,7 +38,8 @@ weight; the forest has no MACs: both are null, and its ``comparisons`` per infer
 ``table`` shows in a note, are a key of their own), CPU latency
 at batch 1 (best and median of repeats; through the model's ``infer`` where it has one,
 the fused H-LSTM steps of ``synth.models.hlstm.hlstm_infer``) and, when a ``cost_fn`` is
-passed (``hwsim.price`` from the CLI: synth does not import hwsim), the accelerator cost.
+passed (``hwsim.accel_cost`` from the CLI: synth does not import hwsim), the accelerator cost
+(a dense array: for a model with zero weights its ``note``, kept as ``accel_note``).
 
 Recurrent models read the window in frames of ``ceil(T / steps)`` raw samples per step
 (``frame`` in the model spec), the same for every recurrent model of a run.  ``steps`` is
@@ -288,6 +289,8 @@ def measure(name: str, model: torch.nn.Module, data: Dataset, config: DiabDeepCo
         cost = cost_fn(model)
         row.update(accel_latency_ms=float(cost["latency_ms"]),
                    accel_energy_mj=float(cost["energy_mj"]))
+        if cost.get("note"):   # zero weights, multiplied by a dense array (hwsim.accel_cost)
+            row["accel_note"] = cost["note"]
     return row
 
 
@@ -394,7 +397,8 @@ def upgrade_row(row: dict) -> dict:
 def table(result: dict) -> str:
     """The report's rows as a fixed-width text table.  A random forest has no MACs (its
     ``flops`` are null): its ``comparisons`` (the "nz MACs" column once showed them as MACs)
-    are shown in a note under the table, its MACs as "-"."""
+    are shown in a note under the table, its MACs as "-"; so is ``accel_note``, the cost
+    function's word that a model with zero weights was priced as dense."""
     head = (f"{'model':<14}{'test acc':>9}{'nonzero':>10}{'recurrent':>10}{'nz MACs':>11}"
             f"{'CPU ms':>9}{'accel ms':>10}")
     lines, notes = [head], []
@@ -411,6 +415,8 @@ def table(result: dict) -> str:
         lines.append(f"{r['model']:<14}{r['test_accuracy']:>9.4f}{r['nonzero_parameters']:>10,}"
                      f"{r['recurrent_weights']:>10,}{macs:>11}"
                      f"{r['latency_ms']:>9.3f}{'-' if acc is None else format(acc, '.4f'):>10}")
+        if r.get("accel_note"):   # a pruned model's accel ms are its dense architecture's
+            notes.append(f"{r['model']}'s accel ms: {r['accel_note']}")
     return "\n".join(lines + notes)
 
 

@@ -63,7 +63,7 @@ def command(dataset, steps, epochs, baselines, options_json, out, seed, device, 
     weight counted; nonzero_flops, the table's "nz MACs": those that touch a nonzero weight;
     a random forest has none, its comparisons instead), CPU latency at batch 1 and
     accelerator cost beside the baselines."""
-    from hwsim import price
+    from hwsim import accel_cost
     from hwsim.latency import torch_threads
     from synth.diabdeep import DiabDeepConfig, run_diabdeep, table
 
@@ -73,7 +73,7 @@ def command(dataset, steps, epochs, baselines, options_json, out, seed, device, 
          "baselines": names, "device": device}, options_json, "--options"))
     with torch_threads(threads) as used:
         try:
-            result = run_diabdeep(config, cost_fn=lambda m: price(m, m.input_shape),
+            result = run_diabdeep(config, cost_fn=lambda m: accel_cost(m, m.input_shape),
                                   progress=show_progress(), report=out)
         except KeyboardInterrupt as e:
             if not out:   # nothing kept: the root's "none was written; rerun to start again"

@@ -218,6 +218,7 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
              f"{b['area_mm2']:.4g} mm^2, geomean {b['geomean_latency_ms']:.4g} ms"]
     human += [f"  {n}: {b['latency_ms'][n]:.4g} ms ({res['best_slowdown'][n]:.3f}x its own best)"
               for n in res["networks"]]
+    human += [f"note: {n}: {note}" for n, note in res.get("notes", {}).items()]
     emit(res, as_json, "\n".join(human))
 
 
@@ -302,7 +303,7 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
     # the prediction is for the conditions just measured
     out, human = tables.table_report(name, device, table,
                                      tables.predict(table, ops, threads=threads),
-                                     precision=precision)
+                                     precision=precision, ops=ops)
     emit(out, as_json, human)
 
 
@@ -383,5 +384,5 @@ def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: st
                         f"--device {table.device} --model ...")
     out, human = tables.table_report(name, table.device, table, pred,
                                      precision=precision if isinstance(precision, str) else None,
-                                     source=path)
+                                     source=path, ops=ops)
     emit(out, as_json, human)

@@ -83,7 +83,7 @@ def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance
                                                 "host_best_ms", "host_lo_ms", "host_hi_ms",
                                                 "table_ms")}
                           for k, v in report["models"].items()},
-               "files": report["files"]}
+               "files": report["files"], **{k: report[k] for k in ("notes",) if k in report}}
     if report.get("warning"):
         summary["warning"] = report["warning"]
         click.echo(f"warning: {report['warning']}", err=True)
