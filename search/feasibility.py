@@ -55,6 +55,36 @@ def figure(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
+# The live counts of a grown-and-pruned model: its zero weights are the connections
+# grow-and-prune cut (masked, or left in a compacted layer), which a 'parameters' bound of a
+# pruning search is about (the paper's parameter counts are of the connections kept); a trial
+# reports both (search.trial: parameters, nonzero_parameters, flops, nonzero_flops)
+LIVE_FIGURES = {"parameters": "nonzero_parameters", "flops": "nonzero_flops"}
+
+
+def grow_pruned(row, default: bool = False) -> bool:
+    """Whether a trial's result or results row (``grow_pruned``) measured a grown-and-pruned
+    model; ``default`` where it does not say (a table written before the column: whether
+    the search pruned)."""
+    value = row.get("grow_pruned")
+    try:
+        return bool(default) if value is None or bool(value != value) else bool(value)
+    except TypeError:   # pandas' NA
+        return bool(default)
+
+
+def measured_figures(row, pruned: bool = False) -> dict:
+    """A trial's cost figures (``COST_METRICS``) as its constraints read them: for a
+    grown-and-pruned model (``grow_pruned``; ``pruned`` where the row does not say) the
+    nonzero parameters and MACs it kept (``LIVE_FIGURES``), else the dense counts.  A
+    'parameters>=20000' search with grow_prune checked the dense 21,379 of a compacted model
+    that pruning had left 5,000-odd nonzero weights, and kept it.  A figure not reported is
+    None."""
+    from search.space import COST_METRICS
+    live = grow_pruned(row, pruned)
+    return {m: figure(row.get(LIVE_FIGURES.get(m, m) if live else m)) for m in COST_METRICS}
+
+
 def violation(constraints: Sequence[Constraint], figures: dict) -> float:
     """How far ``figures`` are outside ``constraints``: the sum of each failed bound's
     relative distance (0: within every one, or not measured); Deb (2000)'s constraint

@@ -48,6 +48,9 @@ COLUMNS = {
     # model, its accuracy that class's share) and then the line that says so
     # (synth.grow_prune.one_class_warning); empty in a table written before the columns
     "predicted_classes": "int64", "warning": "string",
+    # the trial grew and pruned its model: its constraints were checked on nonzero_parameters
+    # and nonzero_flops (search.feasibility.measured_figures); empty in an older table
+    "grow_pruned": "bool",
 }
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 
 from cluster.train import check_storage_path
 from search.choices import DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
-from search.feasibility import figure
+from search.feasibility import LIVE_FIGURES, figure, grow_pruned, measured_figures
 from search.results import (append_result, failed_trial_line, pareto_front, plot_pareto,
                             read_results, retried_trial_line, stopped_early, trial_line)
 from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
@@ -293,8 +293,10 @@ class TrialProgress:
         self.unnamed = 0     # trials that ended without an id to find them by again
         self.total = config.trials
         self.constraints = search_constraints(out_dir, config)
+        self.pruned = config.grow_prune is not None
         finished = table[table["checkpoint"].notna() & ~stopped_early(table)]
-        eligible = finished[~outside_constraints(finished, self.constraints)]["accuracy"].dropna()
+        eligible = finished[~outside_constraints(finished, self.constraints, self.pruned)]
+        eligible = eligible["accuracy"].dropna()
         self.best = float(eligible.max()) if len(eligible) else None
 
     @property
@@ -312,7 +314,7 @@ class TrialProgress:
 
     def finished(self, row: dict) -> None:
         index = self.number(row.get("trial_id"))
-        outside = failed_constraints(row, self.constraints)
+        outside = failed_constraints(row, self.constraints, self.pruned)
         accuracy = row.get("accuracy")
         eligible = (not row.get("stopped_early") and bool(row.get("checkpoint")) and not outside
                     and accuracy is not None and not pd.isna(accuracy))
@@ -1064,7 +1066,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         from ray.tune.search import ConcurrencyLimiter
         searcher = make_searcher(config, space, CostModel(data.input_shape, data.num_classes))
         if resume:      # no Tune state to restore (its folder deleted, its storage gone)
-            warm_start(searcher, read_results(out_dir / "results.parquet"))
+            warm_start(searcher, read_results(out_dir / "results.parquet"),
+                       pruned=config.grow_prune is not None)
         scheduler = None
         if config.asha:
             from ray.tune.schedulers import ASHAScheduler
@@ -1137,15 +1140,16 @@ def trials_left(out_dir: Path, config: SearchConfig) -> int:
     return config.trials - len(table) - len(errored_trials(out_dir, table["trial_id"]))
 
 
-def warm_start(searcher, table: pd.DataFrame) -> None:
+def warm_start(searcher, table: pd.DataFrame, pruned: bool = False) -> None:
     """Tell a new ``searcher`` the trials of ``table`` (a search resumed without its Tune
     state, which held the searcher's history): it proposed its first architectures again,
     and the search trained them twice.  A trial ASHA stopped is told as not measured (its
-    accuracy is an epoch's); a spec the space no longer holds is skipped."""
-    from search.space import COST_METRICS
+    accuracy is an epoch's); a spec the space no longer holds is skipped.  Its figures are
+    those the constraints read (``measured_figures``: a grown-and-pruned model's nonzero
+    counts; ``pruned``: the search grows and prunes, for rows that do not say)."""
     stopped = stopped_early(table)
     for (_, row), early in zip(table.iterrows(), stopped):
-        figures = {m: float(row[m]) for m in COST_METRICS if m in row and pd.notna(row[m])}
+        figures = {m: v for m, v in measured_figures(row, pruned).items() if v is not None}
         value = None if early or pd.isna(row.get("accuracy")) else float(row["accuracy"])
         try:
             searcher.tell(json.loads(row["spec"]), value, figures)
@@ -1312,9 +1316,11 @@ def trials_text(summary: dict) -> str:
     outside = summary.get("trials_outside_constraints")
     if outside:
         pruned = "grown-and-pruned " if summary.get("grow_pruned") else ""
+        counted = (" (on its nonzero parameters and MACs)"
+                   if summary.get("constraints_counted") == "nonzero" else "")
         text += (f" ({outside} left a {pruned}model outside the constraints "
-                 f"{', '.join(summary.get('constraints') or ())}: not eligible for best, "
-                 f"nor on the Pareto front)")
+                 f"{', '.join(summary.get('constraints') or ())}{counted}: not eligible for "
+                 f"best, nor on the Pareto front)")
     if summary.get("trials_missing"):
         text += (f"; {summary['trials_missing']} of the {summary['trials_requested']} "
                  f"requested never ran (an interruption lost them from Tune's saved state; "
@@ -1338,34 +1344,31 @@ def saved_model_spec(row) -> str:
     return value if isinstance(value, str) and value else row["spec"]
 
 
-def _figures(row) -> dict:
-    """A results row's cost figures as ``Constraint.ok`` reads them (missing: None)."""
-    from search.space import COST_METRICS
-    return {m: (None if pd.isna(row.get(m)) else float(row.get(m))) for m in COST_METRICS}
-
-
-def failed_constraints(row, constraints) -> list:
+def failed_constraints(row, constraints, pruned: bool = False) -> list:
     """The ``constraints`` a results row's figures (those of the model its trial saved: after
-    grow-and-prune, the pruned one) fail; a figure the row lacks fails it too (the model
-    cannot be shown to meet it)."""
-    figures = _figures(row)
+    grow-and-prune, the pruned one, its nonzero counts: ``measured_figures``; ``pruned``:
+    whether the search grows and prunes, for a row that does not say) fail; a figure the row
+    lacks fails it too (the model cannot be shown to meet it)."""
+    figures = measured_figures(row, pruned)
     return [c for c in constraints if figures[c.metric] is None or not c.ok(figures)]
 
 
-def outside_constraints(table: pd.DataFrame, constraints) -> pd.Series:
+def outside_constraints(table: pd.DataFrame, constraints, pruned: bool = False) -> pd.Series:
     """Which rows of ``table`` fail one of ``constraints`` (``failed_constraints``)."""
     if not constraints or table.empty:
         return pd.Series(False, index=table.index)
-    return table.apply(lambda row: bool(failed_constraints(row, constraints)),
+    return table.apply(lambda row: bool(failed_constraints(row, constraints, pruned)),
                        axis=1).astype(bool)
 
 
-def constraints_seen(table: pd.DataFrame, constraints) -> str:
+def constraints_seen(table: pd.DataFrame, constraints, pruned: bool = False) -> str:
     """The ``constraints`` some row of ``table`` fails, each with the best figure seen
-    ('parameters>=20000 (largest 14,116)')."""
+    ('parameters>=20000 (largest 14,116)'; of grown-and-pruned models, the nonzero count:
+    'largest 5,210 nonzero')."""
     parts = []
     for c in constraints:
-        values = [v for v in (_figures(r)[c.metric] for _, r in table.iterrows())
+        rows = [r for _, r in table.iterrows()]
+        values = [v for v in (measured_figures(r, pruned)[c.metric] for r in rows)
                   if v is not None]
         if values and all(c.ok({c.metric: v}) for v in values):
             continue
@@ -1374,7 +1377,9 @@ def constraints_seen(table: pd.DataFrame, constraints) -> str:
             continue
         low = c.op in ("<=", "<")
         seen = min(values) if low else max(values)
-        parts.append(f"{c} ({'smallest' if low else 'largest'} {seen:,.6g})")
+        live = c.metric in LIVE_FIGURES and any(grow_pruned(r, pruned) for r in rows)
+        parts.append(f"{c} ({'smallest' if low else 'largest'} {seen:,.6g}"
+                     f"{' nonzero' if live else ''})")
     return ", ".join(parts) or ", ".join(map(str, constraints))
 
 
@@ -1411,12 +1416,13 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     # figures the summary reports: grow-and-prune shrinks the searched architecture after
     # the searcher checked it, so a 'parameters>=20000' search reported a best of 14,116
     constraints = search_constraints(out_dir, config)
-    outside = outside_constraints(finished, constraints)
+    pruned = config.grow_prune is not None
+    outside = outside_constraints(finished, constraints, pruned)
     eligible = finished[~outside]
     if eligible.empty:
         raise UserError(f"the search in {out_dir} finished {len(finished)} trial"
                         f"{'s' if len(finished) != 1 else ''}, but no trial's model meets "
-                        f"{constraints_seen(finished, constraints)}"
+                        f"{constraints_seen(finished, constraints, pruned)}"
                         + (": grow-and-prune shrank them after the searcher checked the "
                            "searched architectures; prune less (grow_prune) or relax the "
                            "constraint" if config.grow_prune else "")
@@ -1480,6 +1486,12 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
             "best_test_accuracy": float(best["test_accuracy"]),
             "best_latency_ms": None if pd.isna(best["latency_ms"]) else float(best["latency_ms"]),
             "best_parameters": int(best["parameters"]), "pareto_x": x,
+            # best.pt's nonzero weights (after grow-and-prune, the connections it kept), and
+            # which counts of parameters and MACs the constraints were checked on: "nonzero"
+            # where the trials grow and prune (search.feasibility.measured_figures), else "all"
+            "best_nonzero_parameters": (None if figure(best.get("nonzero_parameters")) is None
+                                        else int(best["nonzero_parameters"])),
+            "constraints_counted": "nonzero" if pruned else "all",
             # distinct classes best.pt predicts over the test split (1: constant); None in a
             # table written before the column
             "best_predicted_classes": (None if figure(best.get("predicted_classes")) is None

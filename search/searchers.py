@@ -59,7 +59,7 @@ from ray.tune.search import Searcher
 from search.choices import DONE_KEY, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
 from search.costs import CostModel, seek_feasible
 from search.evolution import EvolutionConfig, evolve, evolve_rows, sample_feasible
-from search.feasibility import figure, ok_many, penalized, violation
+from search.feasibility import figure, measured_figures, ok_many, penalized, violation
 from search.predictors import (BoostedTreesPredictor, FastGPConfig, FastGPPredictor, GPPredictor,
                                accuracy_logit, expected_improvement, single_thread,
                                upper_confidence_bound)
@@ -356,13 +356,14 @@ class PredictorSearcher(Searcher):
 
     def _learn_measured(self, key: str, result: dict) -> bool:
         """Check a final result's figures (those of the model the trial measured: after
-        grow-and-prune, the pruned one) against the constraints; record the (priced,
+        grow-and-prune, the pruned one, its nonzero counts: ``measured_figures``) against
+        the constraints; record the (priced,
         measured) pairs of the constrained metrics and, outside a bound, the violation.
         True when the trial is infeasible."""
         if not self.constraints:
             return False
         metrics = sorted({c.metric for c in self.constraints})
-        measured = {m: figure(result.get(m)) for m in metrics}
+        measured = {m: v for m, v in measured_figures(result).items() if m in metrics}
         if self.cost_model is not None and any(v is not None for v in measured.values()):
             hardware = any(measured[m] is not None for m in metrics if m in HARDWARE_METRICS)
             priced = self.cost_model.costs(self._specs([key])[0], hardware=hardware or None)

@@ -181,6 +181,7 @@ def train_candidate(config: dict, settings: dict) -> None:
         model = compact_if_supported(model.cpu().eval())
         metrics["val_accuracy"] = evaluate(model, data.x_val, data.y_val)["accuracy"]
         metrics["test_accuracy"] = evaluate(model, data.x_test, data.y_test)["accuracy"]
+        metrics["grow_pruned"] = True
     model = model.cpu().eval()
     selection_accuracy = evaluate(model, select.x_val, select.y_val)["accuracy"]
     val_kd_loss = None
@@ -208,6 +209,9 @@ def train_candidate(config: dict, settings: dict) -> None:
               "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt),
               "device": metrics["device"], "diverged_epoch": metrics.get("diverged_epoch"),
               "predicted_classes": len(torch.unique(predicted)),
+              # its zero weights are cut connections: the constraints read its nonzero counts
+              # (search.feasibility.measured_figures)
+              "grow_pruned": bool(metrics.get("grow_pruned")),
               "warning": one_class_warning(model, data, "test", predicted=predicted)}
     save_checkpoint(ckpt, model, dataset=trained_record(data, loaded_digest), metrics=result,
                     extra={"role": "search trial"})

@@ -34,8 +34,10 @@ def _row(tmp_path, trial_id, spec, model_spec, accuracy, parameters, latency_ms)
     return {"trial_id": trial_id, "spec": json.dumps(spec, sort_keys=True),
             "model_spec": json.dumps(model_spec, sort_keys=True), "accuracy": accuracy,
             "test_accuracy": accuracy, "parameters": parameters,
-            "nonzero_parameters": parameters // 7, "flops": parameters,
-            "nonzero_flops": parameters // 7, "latency_ms": latency_ms, "energy_mj": 0.001,
+            # the figures the constraints of a pruning search read are the nonzero ones
+            # (search.feasibility.measured_figures, h241): here the same as the dense
+            "nonzero_parameters": parameters, "flops": parameters,
+            "nonzero_flops": parameters, "latency_ms": latency_ms, "energy_mj": 0.001,
             "epochs": 2, "wall_seconds": 1.0, "stopped_early": False,
             "checkpoint": str(ckpt), "finished_at": 1.0, "device": "cpu",
             "selected_on": "real_val"}
@@ -62,7 +64,8 @@ def test_a_trial_pruned_below_a_lower_bound_is_not_the_best(tmp_path):
     assert summary["constraints"] == ["parameters>=20000"]
     assert trials_text(summary) == (
         "2 trials (1 left a grown-and-pruned model outside the constraints "
-        "parameters>=20000: not eligible for best, nor on the Pareto front)")
+        "parameters>=20000 (on its nonzero parameters and MACs): not eligible for best, nor "
+        "on the Pareto front)")
     # trial a (lower latency, higher accuracy) dominated b; it is outside, b is the front
     assert summary["pareto_front"] == ["b"]
 
@@ -75,7 +78,7 @@ def test_the_summary_names_the_searched_and_the_pruned_architecture(tmp_path):
     assert summary["best_spec"] == PRUNED and summary["best_parameters"] == 14116
     assert summary["best_searched_spec"] == SEARCHED and summary["grow_pruned"] is True
     line = summary_text(summary)
-    assert (f"(14,116 parameters, latency 0.00382 ms of the grown-and-pruned "
+    assert (f"(14,116 parameters, 14,116 nonzero, latency 0.00382 ms of the grown-and-pruned "
             f"{json.dumps(PRUNED, sort_keys=True)}, searched as "
             f"{json.dumps(SEARCHED, sort_keys=True)})") in line
     assert "outside the constraints" not in trials_text(summary)
@@ -87,7 +90,7 @@ def test_no_trial_within_the_constraints_after_pruning_is_one_line(tmp_path):
         summarize(tmp_path, config)
     text = str(e.value)
     assert "\n" not in text
-    assert "no trial's model meets parameters>=100000 (largest 81,987)" in text
+    assert "no trial's model meets parameters>=100000 (largest 81,987 nonzero)" in text
     assert "grow-and-prune shrank them" in text
     assert not (tmp_path / "best.pt").exists()
 

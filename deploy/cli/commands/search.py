@@ -85,9 +85,13 @@ def summary_text(summary: dict) -> str:
     accuracy = (f"best accuracy {summary['best_accuracy']:.4f} on the synthesized validation "
                 f"inputs" if summary.get("best_selected_on") == "synthetic_val" else
                 f"best validation accuracy {summary['best_accuracy']:.4f}")
+    # the constraints of a grow-and-prune search hold for the nonzero count: said beside
+    nonzero = (f", {summary['best_nonzero_parameters']:,} nonzero" if summary.get(
+        "constraints_counted") == "nonzero" and summary.get("best_nonzero_parameters")
+        is not None else "")
     return (f"{trials_text(summary)} in {summary['out_dir']}; {accuracy}, "
             f"test {summary['best_test_accuracy']:.4f} "
-            f"({summary['best_parameters']:,} parameters, latency "
+            f"({summary['best_parameters']:,} parameters{nonzero}, latency "
             f"{'not priced' if latency is None else f'{latency:.4g} ms'}{pruned}); Pareto front of "
             f"{len(summary['pareto_front'])}: {summary['pareto_png']}")
 
