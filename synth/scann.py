@@ -120,14 +120,19 @@ _PROBE_ROWS = 1024   # unit inputs pushed through the reducer at a time (``Featu
 @dataclasses.dataclass
 class FeatureMap:
     """The fitted input map of ``reduce_dataset``: flattened features -> the reducer's
-    (``reducer``; None for ``none``) -> standardized by the training split's ``mean``/``std``."""
+    (``reducer``; None for ``none``) -> its components ``keep`` (None: all; those that hold
+    variance of the training split, ``degenerate_components``) -> standardized by the
+    training split's ``mean``/``std``."""
     method: str
     reducer: object | None
     mean: np.ndarray
     std: np.ndarray
+    keep: np.ndarray | None = None
 
     def __call__(self, flat: np.ndarray) -> np.ndarray:
         out = flat if self.reducer is None else self.reducer.transform(flat)
+        if self.keep is not None:
+            out = out[:, self.keep]
         return (out - self.mean) / self.std
 
     def affine(self, features: int) -> tuple[np.ndarray, np.ndarray]:
@@ -185,24 +190,31 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
     if method != "none":
         red = _reducer(method, k, seed).fit(flat[0])
         flat = [red.transform(f) for f in flat]
-    # a feature constant on the training split is divided by 1 (synth.data.safe_std, as
-    # scikit-learn's StandardScaler does): std + 1e-8 made a test value that differs 1e8
     mean, std = flat[0].mean(0), flat[0].std(0)
-    scale = safe_std(mean, std)
-    dead = degenerate_components(method, std)
+    dead, keep = degenerate_components(method, std), None
     if dead.any():
         # a component beyond the rank of the centered training data (57 samples span 56
         # directions: basicmotions' default 57 of 600; digits' constant pixels leave 61 of
         # its 64) has a std of float noise (1e-15), which standardizing made a feature of
         # unit variance on train and of 1e14 on test (and in the folded first layer): it
-        # holds nothing the training split could teach, so it is zero for every input
+        # holds nothing the training split could teach.  It is dropped: kept as an input
+        # that is zero for every input, the MLP was built with it and its connections were
+        # counted (basicmotions: reduced_features 57, 56 live)
         live = k - int(dead.sum())
+        if not live:
+            raise UserError(f"{method}: no component holds any variance of {data.name}'s "
+                            f"training split ({n} samples, {d} features): its features are "
+                            f"constant there; give a data set whose features vary")
         warn(f"{method}: {int(dead.sum())} of the {k} components hold no variance of "
              f"{data.name}'s training split ({n} samples, {d} features: the centered data "
-             f"span {live} directions); they are zero for every input (give --components "
-             f"{live} or fewer)")
-        scale = np.where(dead, np.inf, scale)   # (x - mean) / inf: 0
-    feature_map = FeatureMap(method, red, mean, scale)
+             f"span {live} directions); SCANN keeps the {live} that do (--components {live} "
+             f"asks for them)")
+        keep = np.flatnonzero(~dead)
+        flat = [f[:, keep] for f in flat]
+        mean, std, k = mean[keep], std[keep], live
+    # a feature constant on the training split is divided by 1 (synth.data.safe_std, as
+    # scikit-learn's StandardScaler does): std + 1e-8 made a test value that differs 1e8
+    feature_map = FeatureMap(method, red, mean, safe_std(mean, std), keep)
     xs = [torch.tensor((f - feature_map.mean) / feature_map.std, dtype=torch.float32)
           for f in flat]
     reduced = dataclasses.replace(
@@ -230,13 +242,6 @@ def degenerate_components(method: str, std: np.ndarray) -> np.ndarray:
     if method not in RANK_BOUND or not len(std):
         return np.zeros(len(std), dtype=bool)
     return std <= std.max() * NOISE_STD
-
-
-def live_features(feature_map: FeatureMap) -> int:
-    """The reduced features of ``feature_map`` that are not zero for every input: all but
-    the components ``fit_reduction`` found to hold no variance (``degenerate_components``,
-    scaled by inf)."""
-    return int(np.isfinite(feature_map.std).sum())
 
 
 def reduce_dataset(data: Dataset, method: str = "pca", components: float = 0.5,
@@ -419,10 +424,10 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
     warning = "; ".join(notes + ([collapsed] if collapsed else []))
     return {**({"warning": warning} if warning else {}), "dataset": data.name, "reduce": config.reduce, "scheme": config.scheme,
             "features": d, "reduced_features": k,
-            # of those, the ones that vary on the training split: a component beyond the rank
-            # of the centered training data is zero for every input (``fit_reduction``), yet
-            # counted in k (basicmotions' PCA: 57 of 600 features, 56 live)
-            "reduced_features_live": live_features(feature_map), "hidden": widths,
+            # the ones that vary on the training split: all the reduced features, since
+            # fit_reduction drops a component that holds no variance (basicmotions' PCA gave
+            # 57 of 600 features, 56 live, and built the MLP on 57)
+            "reduced_features_live": k, "hidden": widths,
             # the synthesized MLP's live widths (its checkpoint's spec): ``hidden`` is step 2's
             # compressed start, which the result and the checkpoint's metrics gave alone, so
             # wine's [34, 17] stood beside a saved model of [21, 7] and 76 connections

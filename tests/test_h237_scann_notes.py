@@ -19,8 +19,9 @@ def test_the_reduction_warnings_are_in_the_result(tmp_path, monkeypatch):
         ",".join(str((i * 7 + j * 3) % 11 + (j == 0) * (i % 2) * 5) for j in range(30))
         + f",{i % 2}\n" for i in range(20)))
     result = json_result(run(["-q", "scann", "--dataset", f"csv:{path}", "--json"]))
-    n = result["reduced_features"]
-    assert n < 15, result   # 0.5 of 30 asked, capped at the training rows
-    assert (f"pca keeps at most one feature per training sample: {n} of the 30 features"
+    n = result["reduced_features"]   # 0.5 of 30 asked, capped at the 14 training rows, of
+    assert n < 14, result             # which those that hold variance are kept (h240)
+    assert ("pca keeps at most one feature per training sample: 14 of the 30 features"
             in result["warning"]), result
+    assert f"SCANN keeps the {n} that do" in result["warning"], result
     assert f"components hold no variance of csv:{path}'s training split" in result["warning"]

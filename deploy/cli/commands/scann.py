@@ -33,9 +33,9 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
     """Reduce DATASET's features, shrink the MLP by the compression ratio, grow and prune it.
 
     Figures: connections and reduction (SCANN's) count the MLP on the reduced features, the
-    projection that reduces them left out; input_connections and input_reduction count the
-    model of the data set's own inputs, the projection folded into its first layer (what
-    --out saves; none for kernel_pca); reduced_features_live: the reduced features not always 0."""
+    projection left out; input_connections and input_reduction count the model of the data
+    set's own inputs, the projection folded into its first layer (what --out saves; none for
+    kernel_pca); reduced_features: those kept (one with no training variance is dropped)."""
     from synth.checkpoint import save_checkpoint, trained_record
     from synth.data import load_dataset
     from synth.errors import UserError
