@@ -67,7 +67,7 @@ from synth.config import (Config, check_batch_size, check_range, check_seed, sho
                           value_error)
 from synth.data import Dataset, load_dataset
 from synth.errors import ConfigError, UserError
-from synth.grow_prune import GrowPruneSchedule, grow_and_prune, mark_final
+from synth.grow_prune import GrowPruneSchedule, grow_and_prune, mark_final, one_class_warning
 from synth.grow_prune import measure as history_row
 from synth.models import build, count_flops, count_parameters, prunable_layers
 from synth.sequences import time_shift
@@ -291,6 +291,17 @@ def measure(name: str, model: torch.nn.Module, data: Dataset, config: DiabDeepCo
                    accel_energy_mj=float(cost["energy_mj"]))
         if cost.get("note"):   # zero weights, multiplied by a dense array (hwsim.accel_cost)
             row["accel_note"] = cost["note"]
+    return one_class(row, one_class_warning(model, data))
+
+
+def one_class(row: dict, warning: str | None) -> dict:
+    """``row`` with ``synth.grow_prune.one_class_warning``'s line (logged) where its model
+    predicts one class for every test window: on gunpoint (2 classes, 20 test windows of
+    each) a short run's edge DiabNN, LSTM-1 and dense H-LSTM all scored 0.5000, each
+    predicting one class, and the table showed it as any other accuracy."""
+    if warning:
+        log.warning("diabdeep %s: %s", row["model"], warning)
+        row["warning"] = warning
     return row
 
 
@@ -373,14 +384,16 @@ def forest_row(data: Dataset, config: DiabDeepConfig) -> dict:
     # comparisons per inference: the mean root-to-leaf depth of the test windows, all trees
     depth = sum(float(t.decision_path(flat(data.x_test)).sum(1).mean()) - 1
                 for t in forest.estimators_)
-    return {"model": "forest", "spec": {"random_forest": config.forest_trees},
-            "test_accuracy": float(forest.score(flat(data.x_test), data.y_test.numpy())),
-            "val_accuracy": None, "parameters": nodes, "nonzero_parameters": nodes,
-            # no MACs: its comparisons are not flops (they were, in the report's JSON, as
-            # the table once showed them)
-            "recurrent_weights": 0, "flops": None, "nonzero_flops": None,
-            "comparisons": int(round(depth)),
-            **cpu_latency_ms(lambda: forest.predict(sample), config.latency_repeats)}
+    predicted = torch.as_tensor(forest.predict(flat(data.x_test)))
+    row = {"model": "forest", "spec": {"random_forest": config.forest_trees},
+           "test_accuracy": float(forest.score(flat(data.x_test), data.y_test.numpy())),
+           "val_accuracy": None, "parameters": nodes, "nonzero_parameters": nodes,
+           # no MACs: its comparisons are not flops (they were, in the report's JSON, as
+           # the table once showed them)
+           "recurrent_weights": 0, "flops": None, "nonzero_flops": None,
+           "comparisons": int(round(depth)),
+           **cpu_latency_ms(lambda: forest.predict(sample), config.latency_repeats)}
+    return one_class(row, one_class_warning(None, data, predicted=predicted))
 
 
 def upgrade_row(row: dict) -> dict:
@@ -397,8 +410,9 @@ def upgrade_row(row: dict) -> dict:
 def table(result: dict) -> str:
     """The report's rows as a fixed-width text table.  A random forest has no MACs (its
     ``flops`` are null): its ``comparisons`` (the "nz MACs" column once showed them as MACs)
-    are shown in a note under the table, its MACs as "-"; so is ``accel_note``, the cost
-    function's word that a model with zero weights was priced as dense."""
+    are shown in a note under the table, its MACs as "-"; so are a row's ``warning`` (one
+    class predicted for every test window) and ``accel_note``, the cost function's word that
+    a model with zero weights was priced as dense."""
     head = (f"{'model':<14}{'test acc':>9}{'nonzero':>10}{'recurrent':>10}{'nz MACs':>11}"
             f"{'CPU ms':>9}{'accel ms':>10}")
     lines, notes = [head], []
@@ -415,6 +429,8 @@ def table(result: dict) -> str:
         lines.append(f"{r['model']:<14}{r['test_accuracy']:>9.4f}{r['nonzero_parameters']:>10,}"
                      f"{r['recurrent_weights']:>10,}{macs:>11}"
                      f"{r['latency_ms']:>9.3f}{'-' if acc is None else format(acc, '.4f'):>10}")
+        if r.get("warning"):      # one class predicted for every test window
+            notes.append(f"warning: {r['model']}: {r['warning']}")
         if r.get("accel_note"):   # a pruned model's accel ms are its dense architecture's
             notes.append(f"{r['model']}'s accel ms: {r['accel_note']}")
     return "\n".join(lines + notes)
