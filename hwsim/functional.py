@@ -13,7 +13,9 @@ from torch import nn
 # products and convolutions a module's own forward may call on tensors: refused (a model
 # priced without them is too cheap), except the calls ``hwsim.products`` prices as the work
 # they are (F.linear, F.conv*, matmul, mm, bmm, addmm, baddbmm, dot, mv, two-operand einsum:
-# its ``PRODUCT_FUNCS``, since h234), a form of them it cannot price still refused here
+# its ``PRODUCT_FUNCS``, since h234; addmv, addbmm, addr, inner, tensordot, vdot,
+# linalg.multi_dot, chain_matmul since h242), a form of them it cannot price still refused
+# here (F.bilinear: with its reason, ``hwsim.products.REFUSED``)
 UNPRICED_FUNCS = frozenset(f for f in (
     torch.matmul, torch.mm, torch.bmm, torch.einsum, torch.addmm, torch.baddbmm, torch.addbmm,
     torch.mv, torch.tensordot, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__,

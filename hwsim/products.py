@@ -21,6 +21,16 @@ einsum is ordinary PyTorch.
 - ``torch.baddbmm(c, a, b)`` and any other ``addmm``: the product, then an ``eltwise`` add of
   ``c`` as ``hwsim.arithmetic`` prices ``+`` (one more op per output value for a beta or alpha
   other than 1; beta = 0 adds nothing).
+- (h242) ``torch.addmv(b, M, v)``: ``M @ v`` then the add (``b + W v`` of a stored W with
+  beta = alpha = 1: the Linear of W with bias b, as F.linear); ``torch.addbmm(c, a, b)``: the
+  einsum 'bij,bjk->ik' (the batch's products summed as they accumulate, K = batch x inner)
+  then the add; ``torch.addr(c, u, v)``: torch.outer's ``eltwise`` product (one multiply an
+  output value, as ``hwsim.arithmetic`` prices outer: K = 1) then the add; ``torch.inner``
+  the einsum over both operands' last dimension (a 0-d operand: the multiply it is);
+  ``torch.tensordot`` the einsum over the dimensions ``dims`` names; ``torch.vdot`` as dot;
+  ``torch.linalg.multi_dot`` and ``torch.chain_matmul`` each product of the chain in the order
+  torch evaluates it (``chain_order``), each priced as its ``a @ b`` (a stored matrix a
+  Linear's weight, an intermediate product an activation).
 - ``torch.einsum`` of two operands: the contraction it performs, its indices classed as batch
   (both operands and the output), contracted (both operands, not the output) and free (one
   operand and the output): G = batch, T = the first operand's free, K = contracted, N = the
@@ -28,7 +38,11 @@ einsum is ordinary PyTorch.
   without batch indices is a Linear's weight as above, else a ``matmul`` op of two
   activations, batch the output's first index where that is a batch index.
 
-Refused in one line (``ProductWork.reason``; the call stays unpriced): an einsum of one or of
+A product's stored operand is the Parameter or buffer holding the bytes it reads
+(``stored_of``: two stored tensors on one storage stay two).
+
+Refused in one line (``ProductWork.reason``; the call stays unpriced): F.bilinear (three
+operands; nn.Bilinear has no cost model), a chain of one matrix, an einsum of one or of
 three or more operands, a repeated index in an operand (a diagonal), an index summed in one
 operand only, an index broadcast from size 1, the sublist form; a stored operand with batch
 dimensions or batch indices (no layer computes it); a sparse, quantized or nested operand; an
@@ -69,11 +83,26 @@ LAYER_FUNCS = {
 _FIRST, _SECOND = ("input", "self"), ("other", "mat2", "vec", "tensor")
 MATMULS = {f: ("first", "second") for f in (
     torch.matmul, _T.matmul, _T.__matmul__, torch.linalg.matmul, torch.mm, _T.mm, torch.bmm,
-    _T.bmm, torch.mv, _T.mv, torch.dot, _T.dot)}
+    _T.bmm, torch.mv, _T.mv, torch.dot, _T.dot, torch.vdot, _T.vdot)}
 MATMULS[_T.__rmatmul__] = ("second", "first")
-# a product plus a scaled input: (input, first, second), beta and alpha keywords
-ADDMMS = (torch.addmm, _T.addmm, torch.baddbmm, _T.baddbmm)
-PRODUCT_FUNCS = frozenset((*LAYER_FUNCS, *MATMULS, *ADDMMS, torch.einsum))
+# a product plus a scaled input: (input, first, second) by position, beta and alpha keywords;
+# the product each computes (h242: addmv, addbmm, addr)
+_MATMUL, _ADDBMM, _OUTER = "matmul", "bij,bjk->ik", "outer"
+ADDMMS = {torch.addmm: _MATMUL, _T.addmm: _MATMUL, torch.baddbmm: _MATMUL,
+          _T.baddbmm: _MATMUL, torch.addmv: _MATMUL, _T.addmv: _MATMUL,
+          torch.addbmm: _ADDBMM, _T.addbmm: _ADDBMM, torch.addr: _OUTER, _T.addr: _OUTER}
+_ADD_FIRST = ("first", "mat1", "batch1", "mat", "vec1")
+_ADD_SECOND = ("second", "mat2", "batch2", "vec", "vec2")
+# contractions written as an einsum of two operands (h242): inner (the last dimensions),
+# tensordot (the dimensions given)
+CONTRACTIONS = (torch.inner, _T.inner, torch.tensordot)
+# chains of 2-d products, evaluated in torch's order (``chain_order``)
+CHAINS = (torch.linalg.multi_dot, torch.chain_matmul)
+# products hwsim has no sound price for, refused with the reason (they were refused as
+# having no cost model, without one)
+REFUSED = {_F.bilinear: "x1^T A x2 of three operands (nn.Bilinear has no cost model either)"}
+PRODUCT_FUNCS = frozenset((*LAYER_FUNCS, *MATMULS, *ADDMMS, *CONTRACTIONS, *CHAINS, *REFUSED,
+                           torch.einsum))
 
 
 class ProductWork(NamedTuple):
@@ -98,21 +127,44 @@ def storage_address(t) -> int | None:
         return None
 
 
+def _span(t: torch.Tensor) -> tuple:
+    """The bytes of its storage tensor ``t`` reaches: (first, one past the last)."""
+    size = t.element_size()
+    lo = hi = t.storage_offset()
+    for n, st in zip(t.shape, t.stride()):
+        if n > 1:
+            lo, hi = (lo + (n - 1) * st, hi) if st < 0 else (lo, hi + (n - 1) * st)
+    return lo * size, (hi + 1) * size
+
+
 def stored_tensors(model: nn.Module) -> dict:
-    """The model's Parameters and buffers by the address of their storage (a view of one,
-    ``W.t()`` or ``W[:8]``, is found by its storage: ``stored_of``)."""
-    found = {}
+    """The model's Parameters and buffers by the address of their storage, each with the
+    bytes of it that it holds (``_span``): a view of one, ``W.t()`` or ``W[:8]``, is found by
+    its storage and those bytes (``stored_of``), and two tensors that share one storage
+    (halves of one flat tensor) stay two."""
+    found: dict = {}
     for t in (*model.parameters(), *model.buffers()):
         address = storage_address(t)
         if address is not None:
-            found.setdefault(address, t)
+            found.setdefault(address, []).append((_span(t), t))
     return found
 
 
 def stored_of(t, stored: dict):
-    """The stored tensor (``stored_tensors``) ``t`` is or is a view of; None for another."""
+    """The stored tensor (``stored_tensors``) ``t`` is or is a view of: of those on its
+    storage, the one of fewest bytes that holds all ``t`` reads (the first such registered);
+    None for another.  (By the storage alone, x @ a.t() with a buffer ``a`` and a Linear's
+    weight that are halves of one flat tensor was priced as that weight, stored once: the
+    model's weight bytes were 128 too few, h242.)"""
     address = storage_address(t)
-    return None if address is None else stored.get(address)
+    if address is None:
+        return None
+    lo, hi = _span(t)
+    best = None
+    for (plo, phi), p in stored.get(address, ()):
+        if plo <= lo and hi <= phi and (best is None or phi - plo < best[0]):
+            best = (phi - plo, p)
+    return None if best is None else best[1]
 
 
 def _weight_id(t: torch.Tensor, p: torch.Tensor, run: str) -> str:
@@ -142,7 +194,9 @@ def _layer_op(name: str, twin: nn.Module, x: torch.Tensor, y: torch.Tensor, w: t
     p = stored_of(w, stored)
     if p is not None:
         op = dataclasses.replace(op, weight_id=_weight_id(w, p, run))
-    return ProductWork([op], read=(id(p),) if p is not None else ())
+    # (a stored input is read too, as the layer's input: W1 @ W2 read W1, h242)
+    read = tuple(id(q) for q in (p, stored_of(x, stored)) if q is not None)
+    return ProductWork([op], read=read)
 
 
 def _linear_twin(w: torch.Tensor, bias: bool) -> nn.Linear:
@@ -222,11 +276,15 @@ def _matmul(name, a, b, y, stored, run) -> ProductWork:
 
 
 def _addmm(name, func, args, kwargs, y, stored, run) -> ProductWork:
-    """addmm / baddbmm: beta x input + alpha x (a @ b)."""
+    """addmm / baddbmm / addmv / addbmm / addr: beta x input + alpha x (a . b), the product
+    (``ADDMMS``) priced as its own call is (``a @ b``; addbmm's as the einsum
+    'bij,bjk->ik', the batch's products summed as they are made; addr's as torch.outer),
+    then the add.  ``x W + b`` (addmm) and ``b + W v`` (addmv) of a stored W, with beta =
+    alpha = 1, are the Linear with bias b, as F.linear is."""
     c = {**dict(zip(("input", "first", "second"), args)), **kwargs}
     x = c.get("input", c.get("self"))
-    a, b = c.get("first", c.get("mat1", c.get("batch1"))), \
-        c.get("second", c.get("mat2", c.get("batch2")))
+    a = next((c[k] for k in _ADD_FIRST if k in c), None)
+    b = next((c[k] for k in _ADD_SECOND if k in c), None)
     beta, alpha = c.get("beta", 1), c.get("alpha", 1)
     why = _dense(x, a, b)
     if why or not all(isinstance(v, (int, float)) for v in (beta, alpha)):
@@ -235,10 +293,26 @@ def _addmm(name, func, args, kwargs, y, stored, run) -> ProductWork:
             and b.dim() == 2 and x.shape[0] == b.shape[1] and stored_of(b, stored) is not None:
         # x W + b: the Linear of weight W^T and bias b
         return _layer_op(name, _linear_twin(b.t(), True), a, y, b, stored, run)
-    prod = torch.matmul(a.detach(), b.detach())
-    work = _matmul(f"{name}.product", a, b, prod, stored, run)
-    if work.ops is None or beta == 0:
+    if func in (torch.addmv, _T.addmv) and beta == 1 and alpha == 1 and x.dim() == 1 \
+            and a.dim() == 2 and x.shape[0] == a.shape[0] and stored_of(a, stored) is not None:
+        # W v + b: the Linear of weight W and bias b (F.linear(v, W, b))
+        return _layer_op(name, _linear_twin(a, True), b, y, a, stored, run)
+    form, a0, b0 = ADDMMS[func], a.detach(), b.detach()
+    if form == _OUTER:
+        prod = torch.outer(a0, b0)
+        op = arithmetic_op(f"{name}.product", torch.outer, (a0, b0), {}, prod)
+        work = ProductWork([op]) if op is not None else ProductWork(None, "no outer product")
+    elif form == _ADDBMM:
+        prod = torch.einsum(form, a0, b0)
+        work = _einsum(f"{name}.product", (form, a, b), {}, prod, stored, run)
+    else:
+        prod = torch.matmul(a0, b0)
+        work = _matmul(f"{name}.product", a, b, prod, stored, run)
+    if work.ops is None or (beta == 0 and alpha == 1):
         return work
+    if beta == 0:   # alpha x (a . b) alone: one multiply per output value
+        scale = arithmetic_op(f"{name}.scale", torch.mul, (prod, alpha), {}, y.detach())
+        return ProductWork(work.ops + [scale], read=work.read)
     add = arithmetic_op(f"{name}.add", torch.add, (prod, x.detach()), {}, y.detach())
     scale = (beta != 1) + (alpha != 1)   # one multiply per output value for each
     add = dataclasses.replace(add, elems=add.elems * (1 + scale))
@@ -325,6 +399,166 @@ def _einsum(name, args, kwargs, y, stored, run) -> ProductWork:
                                    samples)])
 
 
+# --- inner, tensordot, multi_dot (h242) -------------------------------------------------------
+def _contraction(func, args, kwargs) -> tuple | str:
+    """(equation, a, b): the two-operand einsum a ``CONTRACTIONS`` call computes, torch.inner
+    the last dimensions of a and b, tensordot the dimensions ``dims`` names (an int n: a's
+    last n with b's first n), the output a's other dimensions then b's; a str: why there is
+    none ('mul': inner of a 0-d operand, a product of each value)."""
+    c = {**dict(zip(("first", "second"), args)), **kwargs}
+    a = c.get("first", c.get("input", c.get("self", c.get("a"))))
+    b = c.get("second", c.get("other", c.get("b")))
+    why = _dense(a, b)
+    if why:
+        return why
+    if func is torch.tensordot:
+        dims = c.get("dims", 2)
+        if isinstance(dims, torch.Tensor):
+            dims = dims.tolist()
+        if isinstance(dims, int) and not isinstance(dims, bool):
+            dims_a, dims_b = list(range(a.dim() - dims, a.dim())), list(range(dims))
+        elif isinstance(dims, (list, tuple)) and len(dims) == 2:
+            dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+        else:
+            return f"dims {dims!r} (an int or two lists of dimensions)"
+    elif a.dim() == 0 or b.dim() == 0:
+        return "mul"
+    else:
+        dims_a, dims_b = [a.dim() - 1], [b.dim() - 1]
+    letters = string.ascii_letters
+    if a.dim() + b.dim() > len(letters) or len(dims_a) != len(dims_b):
+        return f"dims {dims_a} and {dims_b} of operands of {a.dim()} and {b.dim()} dimensions"
+    try:
+        dims_a = [d % a.dim() for d in dims_a]
+        dims_b = [d % b.dim() for d in dims_b]
+    except (TypeError, ZeroDivisionError):
+        return f"dims {dims_a} and {dims_b} of operands of {a.dim()} and {b.dim()} dimensions"
+    ta = letters[:a.dim()]
+    tb = list(letters[a.dim():a.dim() + b.dim()])
+    for da, db in zip(dims_a, dims_b):
+        tb[db] = ta[da]
+    tb = "".join(tb)
+    out = "".join(ch for ch in ta if ch not in tb) + "".join(ch for ch in tb if ch not in ta)
+    return f"{ta},{tb}->{out}", a, b
+
+
+def _contract(name, func, args, kwargs, y, stored, run) -> ProductWork:
+    """torch.inner / tensordot as the einsum of two operands they compute (``_contraction``,
+    priced by ``_einsum``: a stored operand without batch indices a Linear's weight); inner
+    of a 0-d operand as the multiply it is (``hwsim.arithmetic``)."""
+    form = _contraction(func, args, kwargs)
+    if form == "mul":
+        c = {**dict(zip(("first", "second"), args)), **kwargs}
+        a = c.get("first", c.get("input", c.get("self")))
+        b = c.get("second", c.get("other"))
+        op = arithmetic_op(name, torch.mul, (a.detach(), b.detach()), {}, y.detach())
+        return ProductWork([op]) if op is not None else ProductWork(None, "no product")
+    if isinstance(form, str):
+        return ProductWork(None, form)
+    return _einsum(name, form, {}, y, stored, run)
+
+
+def chain_order(shapes: list) -> tuple | int:
+    """The order torch.linalg.multi_dot (and chain_matmul) multiplies 2-d matrices of
+    ``shapes`` in: an index, or a pair (left, right) of such orders.  Two: one product;
+    three: (A B) C unless its cost a c (b + d) exceeds A (B C)'s b d (a + c); four or more:
+    the matrix chain order of least p_i p_k+1 p_j+1 cost, the first split of least cost
+    (ATen's matrix_chain_order: CLRS 15.2)."""
+    n = len(shapes)
+    if n == 1:
+        return 0
+    if n == 2:
+        return 0, 1
+    if n == 3:
+        a, b, c, d = shapes[0][0], shapes[1][0], shapes[2][0], shapes[2][1]
+        return (0, (1, 2)) if a * c * (b + d) > b * d * (a + c) else ((0, 1), 2)
+    p = [sh[0] for sh in shapes] + [shapes[-1][1]]
+    m = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for span in range(1, n):
+        for i in range(n - span):
+            j = i + span
+            m[i][j] = None
+            for k in range(i, j):
+                q = m[i][k] + m[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if m[i][j] is None or q < m[i][j]:
+                    m[i][j], split[i][j] = q, k
+
+    def order(i, j):
+        return i if i == j else (order(i, split[i][j]), order(split[i][j] + 1, j))
+    return order(0, n - 1)
+
+
+def _chain_operands(func, args, kwargs) -> list | str:
+    """The matrices of a ``CHAINS`` call (multi_dot's list, chain_matmul's arguments), or
+    why they cannot be priced: not 2-d (the first and last of multi_dot may be 1-d: a row
+    and a column)."""
+    if func is torch.linalg.multi_dot:
+        mats = args[0] if args else kwargs.get("tensors")
+    else:
+        mats = args
+    mats = list(mats) if isinstance(mats, (list, tuple)) else []
+    why = _dense(*mats) if mats else "no matrices"
+    if why:
+        return why
+    if len(mats) < 2:
+        return f"a chain of {len(mats)} matrix (a copy: write .clone())"
+    for i, t in enumerate(mats):
+        if t.dim() != 2 and not (t.dim() == 1 and i in (0, len(mats) - 1)):
+            return f"an operand of {t.dim()} dimensions in a chain of matrices"
+    return mats
+
+
+def _shape2(t: torch.Tensor, i: int, n: int) -> tuple:
+    """Operand ``i`` of ``n`` in a chain as the matrix multi_dot takes it for (a 1-d first a
+    row, a 1-d last a column)."""
+    if t.dim() == 2:
+        return tuple(t.shape)
+    return (1, t.shape[0]) if i == 0 else (t.shape[0], 1)
+
+
+def _chain(name, func, args, kwargs, y, stored, run) -> ProductWork:
+    """multi_dot / chain_matmul: each product of the chain, in torch's order
+    (``chain_order``), priced as that ``a @ b`` is (``_matmul``: a stored matrix a Linear's
+    weight, an intermediate product an activation), its result computed for the next."""
+    mats = _chain_operands(func, args, kwargs)
+    if isinstance(mats, str):
+        return ProductWork(None, mats)
+    tree = chain_order([_shape2(t, i, len(mats)) for i, t in enumerate(mats)])
+    ops, read = [], []
+
+    def run_order(node):   # (the operand, a tensor of the chain's or a product's value)
+        if isinstance(node, int):
+            return mats[node], None
+        (a, wa), (b, wb) = run_order(node[0]), run_order(node[1])
+        if wa or wb:
+            return None, wa or wb
+        prod = torch.matmul(a.detach(), b.detach())
+        work = _matmul(f"{name}.{len(ops)}", a, b, prod, stored, run)
+        if work.ops is None:
+            return None, work.reason
+        ops.extend(work.ops)
+        read.extend(work.read)
+        return prod, None
+    _, why = run_order(tree)
+    return ProductWork(None, why) if why else ProductWork(ops, read=tuple(read))
+
+
+def _chain_macs(mats: list) -> int:
+    """The MACs of a chain's products in torch's order (``chain_order``)."""
+    shapes = [_shape2(t, i, len(mats)) for i, t in enumerate(mats)]
+    total = [0]
+
+    def walk(node):   # the (rows, columns) of the node's product
+        if isinstance(node, int):
+            return shapes[node]
+        (r, k), (_, c) = walk(node[0]), walk(node[1])
+        total[0] += r * k * c
+        return r, c
+    walk(chain_order(shapes))
+    return total[0]
+
+
 def product_macs(func, args, kwargs, out) -> int:
     """Multiply-accumulates of a ``PRODUCT_FUNCS`` call with result ``out``, from the shapes
     alone (meta tensors too: ``hwsim.workload.sample_work``'s bound, before the forward pass
@@ -346,8 +580,20 @@ def product_macs(func, args, kwargs, out) -> int:
             return out.numel() * a.shape[-1]
         if func in ADDMMS:
             c = {**dict(zip(("input", "first", "second"), args)), **kwargs}
-            a = c.get("first", c.get("mat1", c.get("batch1")))
-            return out.numel() * a.shape[-1]
+            a = next((c[k] for k in _ADD_FIRST if k in c), None)
+            form = ADDMMS[func]
+            return out.numel() * (1 if form == _OUTER else a.shape[0] * a.shape[-1]
+                                  if form == _ADDBMM else a.shape[-1])
+        if func in CHAINS:
+            mats = _chain_operands(func, args, kwargs)
+            return 0 if isinstance(mats, str) else _chain_macs(mats)
+        if func in REFUSED:
+            return 0
+        if func in CONTRACTIONS:
+            form = _contraction(func, args, kwargs)
+            if isinstance(form, str):
+                return 0
+            args = form
         eq, operands = args[0], list(args[1:])
         if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
             operands = list(operands[0])
@@ -375,4 +621,10 @@ def product_work(name: str, func, args, kwargs, out, stored: dict, run: str) -> 
         return _matmul(name, a, b, out, stored, run)
     if func in ADDMMS:
         return _addmm(name, func, args, kwargs, out, stored, run)
+    if func in CONTRACTIONS:
+        return _contract(name, func, args, kwargs, out, stored, run)
+    if func in CHAINS:
+        return _chain(name, func, args, kwargs, out, stored, run)
+    if func in REFUSED:
+        return ProductWork(None, REFUSED[func])
     return _einsum(name, args, kwargs, out, stored, run)

@@ -300,9 +300,10 @@ def test_element_functions_by_hand():
 
 
 @pytest.mark.parametrize("call", [
-    # (torch.dot and Tensor.addmm were here: priced since h234, hwsim.products)
-    lambda y, z: torch.inner(y, z)[:, :1].expand(BATCH, WIDTH),
-    lambda y, z: y.addr(y[:, 0], z[0]),
+    # (torch.dot and Tensor.addmm were here: priced since h234, hwsim.products; torch.inner
+    # and Tensor.addr since h242: a bilinear form and an in-place rank-1 update are not)
+    lambda y, z: F.bilinear(y, z, y.new_ones(1, WIDTH, WIDTH)).expand(BATCH, WIDTH),
+    lambda y, z: y.clone().addr_(y[:, 0], z[0]),
     lambda y, z: torch.cdist(y, z)[:, :1].expand(BATCH, WIDTH),
     lambda y, z: torch.fft.fft(y).real,
     lambda y, z: torch.linalg.vecdot(y, z)[:, None].expand(BATCH, WIDTH),
@@ -323,13 +324,13 @@ def test_element_functions_by_hand():
     lambda y, z: torch.ops.quantized.add(torch.quantize_per_tensor(y, 0.1, 0, torch.quint8),
                                          torch.quantize_per_tensor(z, 0.1, 0, torch.quint8),
                                          0.2, 0).dequantize(),
-], ids=["inner", "Tensor.addr", "cdist", "fft", "vecdot", "inv", "det", "svd", "addmm_",
+], ids=["bilinear", "Tensor.addr_", "cdist", "fft", "vecdot", "inv", "det", "svd", "addmm_",
         "torch.batch_norm", "torch.convolution", "lstm_cell", "fractional_max_pool2d",
         "Tensor.qr", "torch.kl_div", "quantized.add"])
 def test_products_no_op_records_are_refused(call):
     """A product, distance matrix or transform called in a forward is refused in one line,
     as torch.matmul is (it was priced free)."""
-    with pytest.raises(UserError, match=r"\(\)' \(called outside a layer\)"):
+    with pytest.raises(UserError, match=r"\(\)' \(called outside a layer[:)]"):
         extract(Net(call), (16,), batch=BATCH)
 
 
