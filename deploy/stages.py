@@ -601,6 +601,19 @@ def final_checkpoint(ctx) -> tuple[str, str]:
     return ctx.outputs["teacher"]["checkpoint"], "the teacher (search and refine disabled)"
 
 
+def pricing_notes(export) -> list[str]:
+    """What an export stage configured by ``export`` (``ExportStage``) leaves unpriced, one
+    line each for summary.md: with ``price: false`` the report and the result had no latency
+    or energy rows or keys and no word why (``spring: false`` dropped SPRING's alike)."""
+    if not export.price:
+        return ["pricing not run (export.price: false): no latency or energy on the "
+                "accelerator model or SPRING"]
+    if not export.spring:
+        return ["SPRING not run (export.spring: false): latency and energy are the "
+                "accelerator model's only"]
+    return []
+
+
 def _price(ctx, model) -> dict:
     if not ctx.config.export.price:
         return {}
@@ -651,7 +664,7 @@ def run_export(ctx) -> dict:
     files = {"final checkpoint": "final.pt",
              "teacher checkpoint": ctx.outputs["teacher"]["checkpoint"],
              "config": "config.json", "ledger": "ledger.json"}
-    notes, unit = [], input_unit(data.input_shape)
+    notes, unit = pricing_notes(ctx.config.export), input_unit(data.input_shape)
     if ctx.config.export.onnx:
         check = export_and_verify(final, ctx.path("model.onnx"), data.x_test, data.y_test,
                                   ctx.config.export.tolerance,
@@ -691,6 +704,9 @@ def run_export(ctx) -> dict:
     summary = {"teacher_" + k: v for k, v in rows["teacher"].items() if k != "spec_text"}
     summary.update({"final_" + k: v for k, v in rows["final"].items() if k != "spec_text"})
     summary["final_checkpoint"] = str(ctx.path("final.pt"))
+    # whether the latency/energy keys are there by the config, not left out without a word
+    summary["priced"] = ctx.config.export.price
+    summary["spring_priced"] = ctx.config.export.price and ctx.config.export.spring
     summary.update({f"{name}_warning": line for name, line in one_class.items()})
     return {"checkpoint": "final.pt", "summary": summary}
 
