@@ -3,7 +3,11 @@ latency and energy from hwsim's analytical tables (Chameleon, arXiv 1812.08934, 
 resource predictors from per-operator tables, not measurements of the candidate).
 
 A spec that does not build for the input shape (e.g. a feature map that shrinks to 1x1
-under BatchNorm) is infeasible: ``costs`` returns None and the searchers skip it.  A
+under BatchNorm) is infeasible: ``costs`` returns None and the searchers skip it.  So is a
+strided convnet that does not read its input (``blind_spot``: a first layer of kernel 1 at
+stride 2 reads a pixel in four): ``CostModel.sees`` and ``feasible`` refuse it, for the
+input shape of the search; the space itself (its members, encoding and features) is
+unchanged.  A
 constraint on latency or energy makes ``feasible`` price the candidate on hwsim, whether or
 not the model was made with ``hardware`` (the same figures the hwsim pool reports for a
 trial: the analytical accelerator depends on the layer shapes only).
@@ -17,15 +21,121 @@ from synth.errors import UserError
 from synth.models import count_flops, count_parameters
 
 
+# --------------------------------------------------------------------------- input coverage
+# Families whose layers are convolutions of per-layer ``kernels`` and ``strides`` padded by
+# k // 2 (synth.models.convnet, convnet1d): what of the input a member reads follows from those
+STRIDED_FAMILIES = ("convnet", "convnet1d")
+MIN_READ = 0.75     # the least fraction of the input's positions a member must read
+
+
+def read_positions(size: int, kernels, strides) -> list[bool]:
+    """Which of the ``size`` input positions along one axis reach the output of a stack of
+    convolutions of ``kernels`` and ``strides`` (padding k // 2; global pooling or flatten
+    after them reads every output position): output o of a layer reads its input positions
+    o*s - k//2 ... o*s - k//2 + k - 1, traced back from the last layer's outputs."""
+    sizes = [int(size)]
+    for k, s in zip(kernels, strides):
+        sizes.append((sizes[-1] + 2 * (k // 2) - k) // s + 1)
+    read = [True] * sizes[-1]
+    for (k, s), n in zip(reversed(list(zip(kernels, strides))), reversed(sizes[:-1])):
+        below = [False] * n
+        for o, used in enumerate(read):
+            if used:
+                for i in range(max(0, o * s - k // 2), min(n, o * s - k // 2 + k)):
+                    below[i] = True
+        read = below
+    return read
+
+
+def _positions(indices: list[int]) -> str:
+    """'1, 3, 5, 7' or '1-7' (a run), for a one-line reason."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    text = ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+    return text if len(text) <= 60 else text[:57].rsplit(",", 1)[0] + ", ..."
+
+
+def blind_spot(spec: dict, input_shape) -> str | None:
+    """Why a member of a strided convolution family (``STRIDED_FAMILIES``) does not see its
+    input of ``input_shape`` (C, H, W) or (C, L), or None when it does.  A member sees it when,
+    along every spatial axis, the positions its layers read are contiguous (no row or column
+    skipped between two that are read: only a strip at the far edge, where the deepest
+    layer's stride lattice ends before the input, may be unread) and they make at least
+    ``MIN_READ`` of the input's positions.  A first layer of kernel 1 at stride 2 read one
+    pixel in four of digits' 8x8 (rows and columns 1, 3, 5, 7 never), and such a searched
+    convnet predicted one class for every test input (10.0%); three layers of kernel 1 at
+    stride 2 read one pixel of 64.  Members that lose only an edge strip are kept (kernels
+    [5, 1] at strides [2, 2] leave digits' last row and column unread: 49 of 64; mnist's
+    28x28, whose outer rows are blank, loses at most 3 rows a side so).  Other families,
+    and specs whose kernels or strides are not lists of positive integers (the build says
+    why), are None."""
+    if not isinstance(spec, dict) or spec.get("family") not in STRIDED_FAMILIES:
+        return None
+    kernels, strides = spec.get("kernels"), spec.get("strides")
+    if not (isinstance(kernels, list) and isinstance(strides, list) and kernels
+            and len(kernels) == len(strides)
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                    for v in [*kernels, *strides])):
+        return None
+    sides = [int(n) for n in tuple(input_shape)[1:]]
+    if not sides or any(n < 1 for n in sides):
+        return None
+    read, total, holes = 1, 1, []
+    for axis, n in enumerate(sides):
+        seen = read_positions(n, kernels, strides)
+        count = sum(seen)
+        read, total = read * count, total * n
+        if count < n and not all(seen[:count]):   # a skipped position between read ones
+            holes.append((axis, n, [i for i, v in enumerate(seen) if not v]))
+    if not holes and read >= MIN_READ * total:
+        return None
+    what = "skipped between read ones" if holes else "unread at the edge"
+    if not holes:
+        holes = [(a, n, [i for i, v in enumerate(read_positions(n, kernels, strides)) if not v])
+                 for a, n in enumerate(sides)]
+    axis, n, unread = next(h for h in holes if h[2])
+    names = ("rows", "columns") if len(sides) == 2 else ("steps",) if len(sides) == 1 else ()
+    name = names[axis] if axis < len(names) else f"positions along axis {axis + 1}"
+    unit = "pixels" if len(sides) == 2 else "steps" if len(sides) == 1 else "positions"
+    return (f"kernels {kernels} at strides {strides} read {read} of the {total} input {unit} "
+            f"of {'x'.join(map(str, sides))} ({name} {_positions(unread)} of {n} {what}; a "
+            f"member must read, without gaps, at least {MIN_READ:.0%} of its input)")
+
+
+def reads_input(cost_model, spec: dict) -> bool:
+    """Whether ``cost_model`` lets ``spec`` read its input (``CostModel.blind_spot``); a cost
+    model of ``costs`` and ``feasible`` only (a table's, a formula's) judges nothing here."""
+    check = getattr(cost_model, "blind_spot", None)
+    return check is None or check(spec) is None
+
+
 class CostModel:
     """``costs(spec) -> dict | None`` with parameters, flops and (``hardware``) latency_ms,
-    energy_mj; cached by spec so the searchers can price thousands of candidates."""
+    energy_mj; cached by spec so the searchers can price thousands of candidates.
+    ``sees(spec)``: the member reads its input (``blind_spot``); ``feasible`` asks it."""
 
     def __init__(self, input_shape, num_classes: int, hardware: bool = False):
         self.input_shape = tuple(int(s) for s in input_shape)
         self.num_classes = int(num_classes)
         self.hardware = hardware
         self._cache: dict[str, dict | None] = {}
+        self._blind: dict[str, str | None] = {}
+
+    def blind_spot(self, spec: dict) -> str | None:
+        """``blind_spot(spec, input_shape)``, cached by spec."""
+        key = spec_key(spec)
+        if key not in self._blind:
+            self._blind[key] = blind_spot(spec, self.input_shape)
+        return self._blind[key]
+
+    def sees(self, spec: dict) -> bool:
+        """Whether ``spec`` builds for the input and reads it (``blind_spot``): what a
+        searcher may propose, whatever the constraints."""
+        return self.blind_spot(spec) is None and self.costs(spec) is not None
 
     def costs(self, spec: dict, hardware: bool | None = None) -> dict | None:
         """Parameters and FLOPs; with ``hardware`` (default: the model's setting) also
@@ -62,7 +172,10 @@ class CostModel:
         self._cache[spec_key(spec)] = dict(costs)
 
     def feasible(self, spec: dict, constraints: list[Constraint]) -> bool:
-        """Buildable and within every constraint (priced on hwsim when one asks for it)."""
+        """Buildable, reading its input (``sees``) and within every constraint (priced on
+        hwsim when one asks for it)."""
+        if self.blind_spot(spec) is not None:
+            return False
         hardware = any(c.metric in HARDWARE_METRICS for c in constraints)
         costs = self.costs(spec, hardware=hardware or None)
         return costs is not None and all(c.ok(costs) for c in constraints)
@@ -104,6 +217,8 @@ def cost_extreme(space, cost_model: CostModel, metric: str, highest: bool,
     sign = 1.0 if highest else -1.0
 
     def price(spec: dict) -> float | None:
+        if not reads_input(cost_model, spec):   # never proposed: no extreme
+            return None
         costs = cost_model.costs(spec, hardware=hardware or None)
         value = None if costs is None else costs.get(metric)
         return None if value is None else float(value)
@@ -179,7 +294,8 @@ def seek_feasible(space, cost_model: CostModel, constraints, ok, rng, n: int,
         if key not in priced:
             if len(priced) >= budget:
                 return None
-            costs = cost_model.costs(spec, hardware=hardware or None)
+            costs = (cost_model.costs(spec, hardware=hardware or None)
+                     if reads_input(cost_model, spec) else None)
             priced[key] = math.inf if costs is None else violation(constraints, costs)
         return priced[key]
 

@@ -842,9 +842,12 @@ def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
     costs_of, rng, error, seen = CostModel(input_shape, num_classes), np.random.default_rng(0), None, []
     for _ in range(samples):
         spec = space.sample(rng)
-        costs = costs_of.costs(spec, hardware=hardware)
+        blind = costs_of.blind_spot(spec)   # builds, but skips input pixels: never proposed
+        costs = None if blind else costs_of.costs(spec, hardware=hardware)
         if costs is None:
-            if error is None:
+            if error is None and blind:
+                error = f"{short_repr(spec_key(spec), 120)}: {blind}"
+            elif error is None:
                 try:
                     build(spec, tuple(input_shape), num_classes)
                 except (UserError, ValueError) as e:

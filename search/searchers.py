@@ -57,7 +57,7 @@ import numpy as np
 from ray.tune.search import Searcher
 
 from search.choices import DONE_KEY, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
-from search.costs import CostModel, seek_feasible
+from search.costs import CostModel, reads_input, seek_feasible
 from search.evolution import EvolutionConfig, evolve, evolve_rows, sample_feasible
 from search.feasibility import figure, measured_figures, ok_many, penalized, violation
 from search.predictors import (BoostedTreesPredictor, FastGPConfig, FastGPPredictor, GPPredictor,
@@ -495,7 +495,11 @@ class PredictorSearcher(Searcher):
     # ------------------------------------------------------------------ proposal
     def feasible(self, spec: dict) -> bool:
         """Within the constraints (pricing a spec builds it: ~50 ms on one core), priced
-        and as the trials so far say it would measure (``measured_ok``)."""
+        and as the trials so far say it would measure (``measured_ok``); never a member
+        that does not read its input (``search.costs.blind_spot``: checked without building
+        it, so the evolution's candidates are judged too)."""
+        if not reads_input(self.cost_model, spec):
+            return False
         if self.cost_model is None or not self.constraints:
             return True
         return self.cost_model.feasible(spec, self.constraints) and self.measured_ok(spec)
@@ -530,7 +534,10 @@ class PredictorSearcher(Searcher):
                              self._seen(), bases)
 
     def buildable(self, spec: dict) -> bool:
-        return self.cost_model is None or self.cost_model.costs(spec) is not None
+        """Builds for the input and reads it (``CostModel.sees``: a strided convnet that
+        skips input pixels is never proposed); True without a cost model."""
+        return self.cost_model is None or (self.cost_model.costs(spec) is not None
+                                           and reads_input(self.cost_model, spec))
 
     def features(self, specs: list[dict], keys: list[str] | None = None) -> np.ndarray:
         """Space features (encoding + list summaries), with ``choice_counts`` the counts of
