@@ -418,7 +418,8 @@ def table_report(name: str, device: str, table: dict, pred: dict,
     so are a host table's measurement conditions (``load_table`` reads the dict back).
     ``source``: the file a saved table was read from, named in place of the model.
     ``ops``: the model's, whose zero weights an accel prediction prices as any other
-    (``hwsim.dense_note``, said as ``hwsim eval`` says it)."""
+    (``hwsim.dense_note``, said as ``hwsim eval`` says it).  The warnings ``predict`` logged
+    for ``table`` (a host table used at other threads) are the result's ``warning``."""
     rows = [{"key": repr(k), **v} for k, v in table.items()]
     conditions = getattr(table, "conditions", None)
     at = f" at {precision} fixed point" if precision else ""
@@ -451,6 +452,9 @@ def table_report(name: str, device: str, table: dict, pred: dict,
     if note:   # a pruned model's accel total is its dense architecture's
         out.update(zero_weights=zero_weights(ops), note=note)
         human.insert(1, f"note: {note}")
+    warned = sorted(getattr(table, "warned", ()))
+    if warned:   # predict's warnings (logged on stderr): --json lacked them
+        out["warning"] = "; ".join(warned)
     if source:
         out["table"] = source
     if precision:
