@@ -215,11 +215,29 @@ def frame_for(data: Dataset, steps: int | None) -> int:
         raise value_error("steps", steps, f"must be in [1, {length}] for {data.name} (its "
                           f"windows hold {length} samples)")
     frame = math.ceil(length / steps)
-    if math.ceil(length / frame) != steps:
-        log.warning("steps %d: windows of %d samples are read in %d steps of %d samples (a step "
-                    "is a whole number of samples)", steps, length, math.ceil(length / frame),
-                    frame)
+    warning = steps_warning(data, steps, frame)
+    if warning:
+        log.warning("%s", warning)
     return frame
+
+
+def steps_warning(data: Dataset, steps: int | None, frame: int) -> str | None:
+    """The line for ``steps`` that the window cannot take exactly (``frame_for`` logs it, the
+    result gives it), else None."""
+    length = data.input_shape[1]
+    if steps is None or math.ceil(length / frame) == steps:
+        return None
+    return (f"steps {steps}: windows of {length} samples are read in "
+            f"{math.ceil(length / frame)} steps of {frame} samples (a step is a whole number "
+            f"of samples)")
+
+
+def growth_warning(config: DiabDeepConfig) -> str | None:
+    """The line for neuron growth that has no dormant unit to grow (``seed_units`` 1)."""
+    if config.neuron_growth and config.seed_units >= 1.0:
+        return (f"neuron_growth {config.neuron_growth} grows dormant hidden units and "
+                f"seed_units 1 leaves none: no unit will grow (set seed_units < 1)")
+    return None
 
 
 def specs(config: DiabDeepConfig, frame: int) -> dict[str, dict]:
@@ -326,9 +344,8 @@ def synthesize(kind: str, data: Dataset, config: DiabDeepConfig, frame: int,
     torch.manual_seed(config.seed)
     model = build(specs(config, frame)[kind], data.input_shape, data.num_classes)
     loss_fn = config.loss_fn()
-    if config.neuron_growth and config.seed_units >= 1.0:
-        log.warning("neuron_growth %d grows dormant hidden units and seed_units 1 leaves none: "
-                    "no unit will grow (set seed_units < 1)", config.neuron_growth)
+    if growth_warning(config):
+        log.warning("%s", growth_warning(config))
     masked.attach_masks(model, seed_masks(model, config))
     grow = config.schedule("grow").replace(seed_density=1.0, seed_units=1.0)  # seed attached
     model, history = grow_and_prune(model, data, grow, progress=progress, loss_fn=loss_fn)
@@ -556,7 +573,9 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
         done.add(name, row, history)
     histories = {name[:-len("_diabnn")]: done.histories[name] for name in names[:2]}
     rows = [done.rows[name] for name in names]
-    warning = mixed_threads(rows)
+    # every line logged on the way, for --json too (it had the mixed threads' alone)
+    warning = "; ".join(w for w in (steps_warning(data, config.steps, frame),
+                                    growth_warning(config), mixed_threads(rows)) if w)
     return {**({"warning": warning} if warning else {}), "dataset": data.name,
             "seed": config.seed, "split_seed": int(data.seed), "frame": frame,
             "steps": math.ceil(data.input_shape[1] / frame), "input_shape": list(data.input_shape),
