@@ -194,7 +194,10 @@ def _eval_lines(out: dict) -> list[str]:
 @seed_option
 @json_option
 def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, seed, as_json):
-    """Search accelerator parameters for one or several networks: Pareto set and best."""
+    """Search accelerator parameters for one or several networks: Pareto set and best.
+
+    The accelerator model is a dense array: a pruned network costs what its dense
+    architecture costs (a note names it, with notes in --json)."""
     from hwsim.dse import DseConfig, explore
     values = _load_yaml(dse_path, "dse") or {}
     # an option given on the command line wins over --dse-config; an option's default does
@@ -277,7 +280,10 @@ def _dse_workloads(models, input_shape: str, num_classes: int) -> dict:
 @json_option
 def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, accel_path,
               input_shape, num_classes, seed, as_json):
-    """Per-operation latency/energy table (Chameleon), or a host-CPU width sweep."""
+    """Per-operation latency/energy table (Chameleon), or a host-CPU width sweep.
+
+    --device accel is a dense array: a pruned model's total is its dense architecture's (a
+    note says so, with zero_weights in --json)."""
     from hwsim import extract, spring_config_for, tables
     from hwsim.accel import AcceleratorConfig
     from synth.errors import UserError
