@@ -199,16 +199,19 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
         # unit variance on train and of 1e14 on test (and in the folded first layer): it
         # holds nothing the training split could teach.  It is dropped: kept as an input
         # that is zero for every input, the MLP was built with it and its connections were
-        # counted (basicmotions: reduced_features 57, 56 live)
+        # counted (basicmotions: reduced_features 57, 56 live).  Factor analysis's factors of
+        # zero loadings are 0 for every input too, and were counted live
         live = k - int(dead.sum())
         if not live:
             raise UserError(f"{method}: no component holds any variance of {data.name}'s "
                             f"training split ({n} samples, {d} features): its features are "
                             f"constant there; give a data set whose features vary")
+        why = (f": the centered data span {live} directions" if method in RANK_BOUND else
+               ": their loadings are zero")   # factor analysis: another k may keep others
+        ask = f" (--components {live} asks for them)" if method in RANK_BOUND else ""
         warn(f"{method}: {int(dead.sum())} of the {k} components hold no variance of "
-             f"{data.name}'s training split ({n} samples, {d} features: the centered data "
-             f"span {live} directions); SCANN keeps the {live} that do (--components {live} "
-             f"asks for them)")
+             f"{data.name}'s training split ({n} samples, {d} features{why}); SCANN keeps "
+             f"the {live} that do{ask}")
         keep = np.flatnonzero(~dead)
         flat = [f[:, keep] for f in flat]
         mean, std, k = mean[keep], std[keep], live
@@ -226,6 +229,11 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
 # The reducers whose features are components of one scale ordered by variance, of which those
 # beyond the rank of the centered training data have none (``degenerate_components``)
 RANK_BOUND = ("pca", "kernel_pca")
+# and those whose features are of one scale (factor analysis: posterior means of unit-variance
+# factors) where a feature may hold none: a factor the data do not support gets all-zero
+# loadings, 0 for every input (digits --components 64: 33 of 64; basicmotions' 57: 1),
+# while the smallest real factor's std is 0.08 of the largest (digits)
+DEAD_COMPONENTS = RANK_BOUND + ("factor_analysis",)
 # a component whose training std is at most this times the largest one's holds float noise:
 # the inputs are float32 (2^-23 = 1.2e-7 relative), and PCA's covariance solver leaves
 # 1.5e-8 (sqrt of float64 eps) of the largest std on a direction of none.  Measured: the
@@ -236,10 +244,10 @@ NOISE_STD = 1e-6
 
 def degenerate_components(method: str, std: np.ndarray) -> np.ndarray:
     """Which of ``method``'s reduced features (training ``std`` each) carry no variance of the
-    training split, only float noise: for the ``RANK_BOUND`` reducers, a std at most
+    training split, only float noise: for the ``DEAD_COMPONENTS`` reducers, a std at most
     ``NOISE_STD`` times the largest; none for the others (a random projection or a raw
     feature of small scale is data)."""
-    if method not in RANK_BOUND or not len(std):
+    if method not in DEAD_COMPONENTS or not len(std):
         return np.zeros(len(std), dtype=bool)
     return std <= std.max() * NOISE_STD
 

@@ -60,3 +60,15 @@ def test_no_component_dead_is_unchanged():
     data = load_dataset("iris", seed=0)
     reduced, feature_map = fit_reduction(data, "pca", 2, seed=0)
     assert reduced.input_shape == (2,) and feature_map.keep is None
+
+
+def test_factor_analysis_drops_factors_of_zero_loadings():
+    """``nnsynth scann --dataset digits --reduce factor_analysis --components 64`` said
+    reduced_features 64 and reduced_features_live 64, where 33 of the 64 factors had all-zero
+    loadings (scikit-learn's FactorAnalysis): 0 for every input, yet MLP inputs."""
+    data = load_dataset("digits", seed=0)
+    reduced, feature_map = fit_reduction(data, "factor_analysis", 64, seed=0)
+    assert reduced.input_shape == (31,), reduced.input_shape
+    assert (reduced.x_train.std(0) > 0.5).all()
+    loadings = feature_map.reducer.components_[feature_map.keep]
+    assert (abs(loadings).max(1) > 0).all()

@@ -113,10 +113,9 @@ def test_scann_reduction_beyond_the_training_samples_is_one_line(tmp_path, metho
                                "--reduce", method, "--components", str(n + 1)]))
     assert "components" in line and "training sample" in line
     reduced, _ = fit_reduction(data, method, 0.5)   # 20 of 40 asked, n kept
-    # of which PCA's and kernel PCA's last holds no variance (n centered samples span n - 1
-    # directions): dropped (h240)
-    live = n - 1 if method in ("pca", "kernel_pca") else n
-    assert reduced.x_train.shape[1] == reduced.input_shape[0] == live
+    # of which the last holds no variance (n centered samples span n - 1 directions; factor
+    # analysis gives it zero loadings): dropped (h240)
+    assert reduced.x_train.shape[1] == reduced.input_shape[0] == n - 1
 
 
 def test_symbiotic_says_when_no_candidate_keeps_perplexity(tmp_path, monkeypatch):
