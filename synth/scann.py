@@ -207,7 +207,8 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
                             f"training split ({n} samples, {d} features): its features are "
                             f"constant there; give a data set whose features vary")
         why = (f": the centered data span {live} directions" if method in RANK_BOUND else
-               ": their loadings are zero")   # factor analysis: another k may keep others
+               ": their loadings are zero" if method == "factor_analysis" else
+               ": they project no feature that varies there")   # another k or seed may differ
         ask = f" (--components {live} asks for them)" if method in RANK_BOUND else ""
         warn(f"{method}: {int(dead.sum())} of the {k} components hold no variance of "
              f"{data.name}'s training split ({n} samples, {d} features{why}); SCANN keeps "
@@ -234,6 +235,10 @@ RANK_BOUND = ("pca", "kernel_pca")
 # loadings, 0 for every input (digits --components 64: 33 of 64; basicmotions' 57: 1),
 # while the smallest real factor's std is 0.08 of the largest (digits)
 DEAD_COMPONENTS = RANK_BOUND + ("factor_analysis",)
+# a random projection's feature is data at any scale, but one of std 0 on the training split
+# holds nothing: a sparse projection's row of zeros (wine --reduce sparse_rp --seed 9: 1 of
+# 7; iris' 4 of 4 at 8 of 40 seeds) is 0 for every input
+PROJECTIONS = ("gaussian_rp", "sparse_rp")
 # a component whose training std is at most this times the largest one's holds float noise:
 # the inputs are float32 (2^-23 = 1.2e-7 relative), and PCA's covariance solver leaves
 # 1.5e-8 (sqrt of float64 eps) of the largest std on a direction of none.  Measured: the
@@ -245,8 +250,11 @@ NOISE_STD = 1e-6
 def degenerate_components(method: str, std: np.ndarray) -> np.ndarray:
     """Which of ``method``'s reduced features (training ``std`` each) carry no variance of the
     training split, only float noise: for the ``DEAD_COMPONENTS`` reducers, a std at most
-    ``NOISE_STD`` times the largest; none for the others (a random projection or a raw
-    feature of small scale is data)."""
+    ``NOISE_STD`` times the largest; for the ``PROJECTIONS``, a std of 0 (a projection of
+    small scale is data); none for ``none`` (a raw feature constant on the training split
+    may vary on test: it stays, divided by 1)."""
+    if method in PROJECTIONS:
+        return std == 0
     if method not in DEAD_COMPONENTS or not len(std):
         return np.zeros(len(std), dtype=bool)
     return std <= std.max() * NOISE_STD

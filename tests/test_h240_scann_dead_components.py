@@ -72,3 +72,15 @@ def test_factor_analysis_drops_factors_of_zero_loadings():
     assert (reduced.x_train.std(0) > 0.5).all()
     loadings = feature_map.reducer.components_[feature_map.keep]
     assert (abs(loadings).max(1) > 0).all()
+
+
+def test_a_sparse_projection_row_of_zeros_is_dropped():
+    """``nnsynth scann --dataset wine --reduce sparse_rp --seed 9`` said reduced_features 7 and
+    reduced_features_live 7, where one row of the sparse projection was all zeros: a feature 0
+    for every input, yet an MLP input."""
+    data = load_dataset("wine", seed=0)
+    reduced, feature_map = fit_reduction(data, "sparse_rp", 0.5, seed=9)
+    assert reduced.input_shape == (6,), reduced.input_shape
+    assert (reduced.x_train.std(0) > 0.5).all()
+    reduced, feature_map = fit_reduction(data, "sparse_rp", 0.5, seed=0)   # no such row
+    assert reduced.input_shape == (7,) and feature_map.keep is None
