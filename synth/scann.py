@@ -2,7 +2,8 @@
 feature compression ratio, then grow-and-prune synthesis of a compact MLP in one of three schemes.
 
 1. Reduce the data set's features with a scikit-learn method (PCA, kernel PCA, Gaussian or sparse
-   random projection, factor analysis), fitted on the training split only.
+   random projection, factor analysis), fitted on the training split only; a reduced feature
+   that holds no variance there (``degenerate_components``) is dropped, not fed to the MLP.
 2. Shrink every hidden width of the base MLP by the feature compression ratio k / d.
 3. Synthesize with ``synth.grow_prune`` (SCANN Sec. 3):
    - scheme A: start from a small network (a sparse seed with a quarter of the hidden units live),
