@@ -233,7 +233,8 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
                    train_xy: tuple[torch.Tensor, torch.Tensor] | None = None,
                    on_step: Callable[[torch.nn.Module, dict], None] | None = None,
                    state_path: str | os.PathLike | None = None, state_key: str = "",
-                   ) -> tuple[torch.nn.Module, list[dict]]:
+                   floor_note: Callable[[float, float], str] | None = None,
+                   notes: list | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Grow, then prune ``model`` in place; returns ``(model, history)``.
 
     ``loss_fn(model, x, y)`` replaces cross-entropy everywhere (growth gradients and retraining),
@@ -242,6 +243,11 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     called after every accepted step this call runs (e.g. to report to Tune or keep a
     snapshot).  The returned model keeps its masks (``synth.masked.masks_of``);
     ``synth.compact.compact`` makes it small and dense.
+
+    ``floor_note(start, floor)``: the line logged when pruning starts below the floor
+    (default ``floor_warning``, which names grow-prune's --target-accuracy; a command whose
+    floor another option sets passes its own wording); ``notes``: a list the line is also
+    appended to, for the caller's result.
 
     ``state_path``: an interrupted run resumes.  After every step (a reverted one too) the
     loop's state -- weights and masks, history, step, floor and loss ceiling, torch's
@@ -317,7 +323,10 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     start = history[-1]["val_accuracy"]
     if step < total and not stopped and start < floor:   # every step would be undone, however
         # well its retraining does: the floor is absolute (--target-accuracy)
-        log.warning("%s", floor_warning(start, floor))
+        line = (floor_note or floor_warning)(start, floor)
+        log.warning("%s", line)
+        if notes is not None:
+            notes.append(line)
     while step < total and not stopped:
         if not active_connections(model):   # the steps left could prune nothing: not run
             log.warning("pruning ends after step %d of %d: the model has no connection left "
@@ -364,12 +373,14 @@ def _mark_idle(row: dict) -> dict:
     return row
 
 
-def floor_warning(start: float, floor: float) -> str:
+def floor_warning(start: float, floor: float, source: str = "--target-accuracy",
+                  remedy: str = "lower it, or train the start longer") -> str:
     """The line for pruning that starts from validation accuracy ``start`` below the absolute
-    ``floor`` (--target-accuracy)."""
+    ``floor``; ``source``: what sets the floor in the command at hand (grow-prune's
+    --target-accuracy), ``remedy``: how to let the steps be kept."""
     return (f"pruning starts from validation accuracy {start:.4f}, below the floor {floor:.4f} "
-            f"(--target-accuracy): a step is undone unless its retraining lifts the model "
-            f"above the floor; lower it, or train the start longer")
+            f"({source}): a step is undone unless its retraining lifts the model "
+            f"above the floor; {remedy}")
 
 
 def pruning_start(history: list[dict]) -> dict:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import logging
 import math
 
@@ -40,8 +41,8 @@ from synth.config import (Config, check_choice, check_range, check_seed, short_r
 from synth.data import Dataset, safe_std
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import (GrowPruneSchedule, active_connections, final_row,
-                              grow_and_prune, kept_steps, mark_final, one_class_warning,
-                              reverted_steps)
+                              floor_warning, grow_and_prune, kept_steps, mark_final,
+                              one_class_warning, reverted_steps)
 from synth.masked import connections
 from synth.models import build, max_parameters, round_units
 from synth.train import TrainConfig, evaluate, fit
@@ -337,16 +338,20 @@ def _schedule(config: ScannConfig, **fields) -> GrowPruneSchedule:
     return GrowPruneSchedule(**base)
 
 
-def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0) -> tuple:
+def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0,
+               notes: list | None = None) -> tuple:
     """Run the configured scheme on ``model`` (trained densely for scheme B, where ``floor`` is
     the validation accuracy floor; A and C start untrained and set their floor after growth);
     the final pruning's floor rises with the best accuracy reached (``max_accuracy_drop``
-    below it).  Returns (model, history)."""
+    below it).  Returns (model, history).  ``notes``: a list the warnings of pruning that
+    starts below its floor are appended to (``floor_note``), for the result."""
     history: list[dict] = []
 
     def run(schedule):
         nonlocal model
-        model, rows = grow_and_prune(model, data, schedule)
+        model, rows = grow_and_prune(model, data, schedule,
+                                     floor_note=functools.partial(floor_note, config),
+                                     notes=notes)
         offset = history[-1]["step"] if history else 0
         history.extend(dict(r, step=r["step"] + offset) for r in (rows[1:] if history else rows))
         return rows[-1]["phase"] != "reverted"
@@ -387,6 +392,50 @@ def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0) ->
     return model, history
 
 
+def floor_note(config: ScannConfig, start: float, floor: float) -> str:
+    """``synth.grow_prune.floor_warning`` in scann's words: its floor is --max-accuracy-drop
+    below the accuracy the network held (scann has no --target-accuracy, which the line
+    named)."""
+    return floor_warning(start, floor, f"--max-accuracy-drop {config.max_accuracy_drop:g} "
+                         f"below the accuracy the network held",
+                         "raise --max-accuracy-drop to keep such steps")
+
+
+def shortfall_warning(config: ScannConfig, accuracy: float, baseline: float,
+                      y_test: torch.Tensor) -> str | None:
+    """The line for a synthesized MLP whose test ``accuracy`` is at chance (at most the largest
+    class's share of the test split, what a constant answer scores) or more than
+    ``max_accuracy_drop`` below the dense ``baseline``'s; None otherwise.  Scheme A's grown
+    network never learned pickupgesture's 70 training samples and ended at 0.10 (10 classes)
+    against a baseline of 0.75, and the result said nothing."""
+    chance = float(torch.bincount(y_test).max()) / len(y_test) if len(y_test) else 0.0
+    if accuracy <= chance:
+        how = (f"at chance ({chance:.4f}, the largest class's share of the test split), "
+               f"against the dense baseline's {baseline:.4f}")
+    elif accuracy < baseline - config.max_accuracy_drop:
+        how = (f"{baseline - accuracy:.4f} below the dense baseline's {baseline:.4f}, more "
+               f"than --max-accuracy-drop {config.max_accuracy_drop:g}")
+    else:
+        return None
+    return (f"the synthesized MLP's test accuracy {accuracy:.4f} is {how}: try another "
+            f"--scheme (this is {config.scheme}), --reduce or --components")
+
+
+def pruning_note(config: ScannConfig, history: list[dict]) -> str | None:
+    """The line for a run that asked for pruning steps and kept none (every one undone by
+    the floor, or none run): its connections are those of the network before pruning
+    (gunpoint, scheme B: 'steps 0').  None otherwise."""
+    if not config.prune_steps or any(r["phase"] == "prune" and not r.get("idle")
+                                     for r in history):
+        return None
+    undone = reverted_steps(history)
+    why = (f"the {undone} tried were undone, each below the floor (--max-accuracy-drop "
+           f"{config.max_accuracy_drop:g} below the accuracy the network held); raise "
+           f"--max-accuracy-drop, or try another --scheme" if undone else
+           "none ran (no connection left to prune)")
+    return f"no pruning step was kept: {why}"
+
+
 def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> dict:
     """Baseline dense MLP on the original features vs SCANN on the reduced ones.  The
     result's ``model`` reads the reduced features that ``feature_map`` makes of the data set's
@@ -419,7 +468,7 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
         fit(model, reduced, train, desc="compressed")
         floor = max(0.0, evaluate(model, guarded.x_val, guarded.y_val)["accuracy"]
                     - config.max_accuracy_drop)
-    model, history = synthesize(model, guarded, config, floor)
+    model, history = synthesize(model, guarded, config, floor, notes=notes)
     final = final_row(history)
     base_conn = connections(base)
     # the live connections, as grow-prune counts its result's (synth.workflows): the masked
@@ -436,9 +485,13 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
     on_inputs = (connections(saved_model(result_model, feature_map, data.input_shape))
                  if config.reduce in LINEAR_REDUCERS else None)
     collapsed = one_class_warning(model, reduced)
-    if collapsed:
-        log.warning("%s", collapsed)
-    warning = "; ".join(notes + ([collapsed] if collapsed else []))
+    # the result against the baseline it is reported beside, and a run that pruned nothing
+    said = [line for line in (collapsed, shortfall_warning(config, final["test_accuracy"],
+                                                           base_acc, reduced.y_test),
+                              pruning_note(config, history)) if line]
+    for line in said:
+        log.warning("%s", line)
+    warning = "; ".join(dict.fromkeys(notes + said))
     return {**({"warning": warning} if warning else {}), "dataset": data.name, "reduce": config.reduce, "scheme": config.scheme,
             "features": d, "reduced_features": k,
             # the ones that vary on the training split: all the reduced features, since

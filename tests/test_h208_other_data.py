@@ -154,7 +154,7 @@ def test_a_model_that_predicts_one_class_is_warned(tmp_path, monkeypatch):
     assert "for every test sample" in result["warning"], result
 
 
-def _one_class_synthesis(model, data, config, floor=0.0):
+def _one_class_synthesis(model, data, config, floor=0.0, **_):
     from synth.grow_prune import measure
     with torch.no_grad():
         for p in model.parameters():

@@ -19,7 +19,7 @@ def iris():
 def test_reported_connections_leave_out_dead_weights(iris, monkeypatch):
     real = scann.synthesize
 
-    def synthesize_then_cut(model, data, config, floor=0.0):
+    def synthesize_then_cut(model, data, config, floor=0.0, **_):
         # the synthesized MLP with its first hidden unit read by nothing: its incoming
         # weights stay nonzero under a mask of 1, but cannot change the output
         model, history = real(model, data, config, floor)

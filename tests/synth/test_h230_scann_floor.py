@@ -26,7 +26,7 @@ def _replay(monkeypatch):
     grown network when the call grows, else its start."""
     accuracies, state = iter(PRUNED), {"acc": 0.333}
 
-    def fake(model, data, schedule):
+    def fake(model, data, schedule, **_):
         rows = [{"step": 0, "phase": "start", "val_accuracy": state["acc"],
                  "test_accuracy": state["acc"], "connections": 10}]
         if schedule.growth_rounds:

@@ -26,10 +26,15 @@ from deploy.cli.options import (checkpoint_out, comma_separated, dataset_name, d
               help="Optional checkpoint of the synthesized MLP (compacted), with the feature "
                    "reduction folded into its first layer: it takes the data set's own inputs "
                    "(`nnsynth eval --model` scores it); not for --reduce kernel_pca.")
+@click.option("--max-accuracy-drop", type=float, default=None,
+              help="Accuracy on train + validation (a fraction) a pruning step may lose from "
+                   "the best the network held; a step below is undone.  "
+                   "[default: synth.scann.ScannConfig.max_accuracy_drop = 0.01]")
 @seed_option
 @device_option
 @json_option
-def command(dataset, method, components, scheme, hidden, out, seed, device, as_json):
+def command(dataset, method, components, scheme, hidden, out, max_accuracy_drop, seed, device,
+            as_json):
     """Reduce DATASET's features, shrink the MLP by the compression ratio, grow and prune it.
 
     Figures: connections and reduction (SCANN's) count the MLP on the reduced features, the
@@ -41,8 +46,9 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
     from synth.errors import UserError
     from synth.scann import LINEAR_REDUCERS, ScannConfig, run_scann, saved_model
 
+    drop = {} if max_accuracy_drop is None else {"max_accuracy_drop": max_accuracy_drop}
     config = ScannConfig(reduce=method, components=components, scheme=scheme.upper(),
-                         hidden=hidden, seed=seed, device=device)
+                         hidden=hidden, seed=seed, device=device, **drop)
     if config.reduce == "none" and given("components"):   # was ignored
         raise UserError(f"--components {components:g} and --reduce none: none keeps every "
                         f"feature; drop --components or choose a reduction")
@@ -52,9 +58,7 @@ def command(dataset, method, components, scheme, hidden, out, seed, device, as_j
                         f"saved MLP could not read {dataset}'s own inputs")
     data = load_dataset(dataset, seed=seed)
     result = run_scann(data, config, progress=show_progress())
-    model = result.pop("model")
-    feature_map = result.pop("feature_map")
-    history = result.pop("history")
+    model, feature_map, history = (result.pop(k) for k in ("model", "feature_map", "history"))
     if out:   # a model of the data set's own inputs: the reduction folded into its first layer
         saved = saved_model(model, feature_map, data.input_shape)   # compacted
         folded = ("the standardization of the features is" if config.reduce == "none" else
