@@ -41,8 +41,10 @@ address_option = click.option("--address", default=None, envvar="RAY_ADDRESS",
 num_cpus_option = click.option("--num-cpus", type=click.IntRange(min=1), default=None,
                                callback=_local_cpus_only,
                                help="CPUs for a local Ray (default: all).")
+# torch threads any command's --threads may ask for: 4 per core of this machine
+THREADS = click.IntRange(1, (os.cpu_count() or 1) * 4)
 threads_option = click.option(
-    "--threads", type=click.IntRange(1, (os.cpu_count() or 1) * 4), default=None,
+    "--threads", type=THREADS, default=None,
     help="torch threads for the work in this process (recurrent training on a loaded machine "
          "can be many times faster with 1); the result records the count used.  "
          "[default: torch's own]")

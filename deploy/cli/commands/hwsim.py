@@ -209,6 +209,7 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
         if key not in values or ctx.get_parameter_source(param) is not ParameterSource.DEFAULT:
             values[key] = value
     cfg = DseConfig.from_dict(values, where="dse")
+    _check_dse_seed(cfg)
     res = explore(_dse_workloads(models, input_shape, num_classes), cfg,
                   progress=show_progress())
     b = res["best"]
@@ -223,6 +224,19 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
               for n in res["networks"]]
     human += [f"note: {n}: {note}" for n, note in res.get("notes", {}).items()]
     emit(res, as_json, "\n".join(human))
+
+
+def _check_dse_seed(cfg) -> None:
+    """--seed draws --budget's sample of the grid: with the whole grid evaluated (budget 0,
+    or at least the grid's size) it changes nothing and is refused, as ``hwsim table``
+    refuses an option its mode does not read (it was taken without a word)."""
+    from hwsim.dse import GRID_ORDER
+    from synth.errors import UserError
+    size = math.prod(len(getattr(cfg, f)) for f in GRID_ORDER)
+    if _given("seed") and not 0 < cfg.budget < size:
+        raise UserError(f"--seed draws --budget's sample of the grid; budget {cfg.budget} "
+                        f"evaluates the whole grid of {size:,} configurations, so the seed "
+                        f"changes nothing: leave --seed out, or give --budget below {size:,}")
 
 
 def _dse_workloads(models, input_shape: str, num_classes: int) -> dict:

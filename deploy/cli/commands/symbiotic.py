@@ -1,7 +1,7 @@
 """``nnsynth symbiotic``: an LSTM / H-LSTM language model sized by the target platform's latency."""
 import click
 
-from deploy.cli.options import (comma_separated, device_option, emit, json_option, seed_option,
+from deploy.cli.options import (THREADS, comma_separated, device_option, emit, json_option, seed_option,
                                 show_progress, dataset_name)
 
 
@@ -55,7 +55,7 @@ def _check_lists(cells: tuple, widths: tuple, sparsities: tuple) -> None:
               help="Vocabulary: words seen at least this often in train.")
 @click.option("--rounds", type=click.IntRange(min=1), default=20, show_default=True,
               help="Interleaved timing passes per table row.")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--threads", type=THREADS, default=1, show_default=True,
               help="Torch threads for timing and each training task.")
 @click.option("--no-ray", is_flag=True, help="Train the candidates in this process.")
 @seed_option
