@@ -8,7 +8,8 @@ results.parquet (one row per completed trial, those ASHA stopped marked
 ``stopped_early``), pareto.png and best.pt.  ``resume=True``
 restores the Tune experiment (``Tuner.restore``: finished trials stay finished, unfinished
 ones restart, the searcher resumes its history) -- only of a search this user started
-(``search.trust``: Tune's state is pickled), in the state format this nnsynth writes
+(``search.trust``: Tune's state is pickled), whose Tune state is as its search process left
+it (else the search resumes from results.parquet), in the state format this nnsynth writes
 (``SEARCH_STATE_FORMAT``, recorded with the nnsynth and Ray versions) and, to restore Tune's
 experiment, under the Ray release that began it; a search with nothing left to run
 (``search_finished``) is summarized from results.parquet without starting Ray, importing
@@ -36,7 +37,8 @@ from search.feasibility import LIVE_FIGURES, figure, grow_pruned, measured_figur
 from search.results import (append_result, failed_trial_line, pareto_front, plot_pareto,
                             read_results, retried_trial_line, stopped_early, trial_line)
 from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
-from search.trust import SEARCH_ID_FILE, check_trusted, forget_search, register_search
+from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_tune_state,
+                          record_tune_state, register_search, unverified_tune_state)
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
@@ -1034,6 +1036,12 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     data = real_data(config.dataset, data_seed, config.teacher, warn=True)
     from ray import tune
     restore = resume and tune.Tuner.can_restore(experiment)
+    unverified = unverified_tune_state(out_dir, experiment) if restore else None
+    if unverified:      # pickled: never unpickled unless as this user's search process left it
+        logger.warning("Tune's saved state in %s is not verified (%s): resuming from "
+                       "results.parquet, %d finished trials kept", experiment, unverified,
+                       len(read_results(out_dir / "results.parquet")))
+        restore = False
     if restore:         # Tune's experiment is pickled by the Ray that wrote it: before Ray starts
         check_same_ray(out_dir)
     samples = config.trials if restore or not resume else trials_left(out_dir, config)
@@ -1058,6 +1066,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                 "gpus_per_trial": min(1.0, gpus / at_once(config)) if gpus else 0}
     trainable = _trainable(settings)
     start = time.perf_counter()
+    forget_tune_state(out_dir)      # Tune writes it from here on: recorded again as fit ends
     if restore:
         tuner = tune.Tuner.restore(experiment, trainable=trainable, resume_unfinished=True,
                                    resume_errored=True)
@@ -1111,6 +1120,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                 contextlib.redirect_stdout(sys.stderr if tune_boxes else null):
             _fit_interruptibly(tuner, out_dir / "results.parquet", config.trials)
     finally:
+        # finished, interrupted or failed: what a resume may unpickle (search.trust)
+        record_tune_state(out_dir, experiment)
         _PROGRESS.pop(results, None)
         tune_log.setLevel(tune_level)
         for log in quieted:

@@ -10,9 +10,20 @@ not recorded there is refused in one line before Ray starts or anything is unpic
 is one whose record names another directory: a copy of one's own search, or a directory
 that holds a copy of one's search id (readable where the search is) beside a planted state
 (Tune's restored state keeps the folder it began in: resume a search there).
+
+Nor is a directory this user started proof of what it holds now: anyone who can write there
+(a group-writable results folder, a synced one) could replace Tune's pickles.  When a search
+process stops (finished, interrupted, failed), ``record_tune_state`` keeps a SHA-256 of every
+file of its Tune experiment beside the search's record (0600, in ``state_dir()``); before
+``Tuner.restore`` unpickles anything, ``unverified_tune_state`` recomputes them, and a state
+with no record (its process was killed) or any file changed, added or removed is not
+restored: the search resumes from its results.parquet instead.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 import re
 import secrets
@@ -55,6 +66,92 @@ def register_search(out_dir: Path) -> str:
     return search_id
 
 
+def _digests(out_dir: Path) -> Path | None:
+    """Where the digests of the Tune state of the search in ``out_dir`` are kept (beside its
+    record), or None where it has no id."""
+    path = Path(out_dir) / SEARCH_ID_FILE
+    search_id = _read_id(path) if path.is_file() and not path.is_symlink() else None
+    return None if search_id is None else _record(search_id).with_name(search_id + ".tune")
+
+
+def tune_state_digests(experiment: str) -> dict[str, str]:
+    """SHA-256 of every file under the Tune ``experiment`` folder (a path or a URI), by its
+    path inside it: all of them, not only the ``.pkl`` ones (Tune's experiment_state JSON
+    holds cloudpickled trials, and a newer one planted beside it would be the one read)."""
+    import pyarrow.fs as pafs
+    fs, root = pafs.FileSystem.from_uri(experiment)
+    root = root.rstrip("/")
+    found = {}
+    for info in fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True)):
+        name = info.path[len(root) + 1:]
+        if info.type == pafs.FileType.Directory:
+            continue
+        if info.type != pafs.FileType.File:
+            found[name] = "not a file"
+            continue
+        digest = hashlib.sha256()
+        with fs.open_input_stream(info.path) as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        found[name] = digest.hexdigest()
+    return found
+
+
+def forget_tune_state(out_dir: Path) -> None:
+    """Drop the digests of the search's Tune state (Tune is about to write it again: a
+    process killed before ``record_tune_state`` leaves none, and its state is not trusted)."""
+    path = _digests(out_dir)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def record_tune_state(out_dir: Path, experiment: str) -> None:
+    """Keep the digests of the Tune ``experiment`` of the search in ``out_dir`` in the
+    user's state directory (0600, written atomically), as its process stops.  A state that
+    cannot be read is not recorded: a resume then does without it."""
+    path = _digests(out_dir)
+    if path is None:
+        return
+    try:
+        text = json.dumps({"experiment": experiment, "files": tune_state_digests(experiment)})
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(part, flags, 0o600), "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(part, path)
+    except (OSError, ValueError):   # pyarrow's errors are OSErrors
+        forget_tune_state(out_dir)
+
+
+def unverified_tune_state(out_dir: Path, experiment: str) -> str | None:
+    """Why the Tune ``experiment`` of the search in ``out_dir`` may not be unpickled (a few
+    words), or None where every file is as ``record_tune_state`` last recorded it."""
+    path = _digests(out_dir)
+    try:
+        recorded = json.loads(path.read_text()) if path is not None else None
+    except (OSError, ValueError, RecursionError):
+        recorded = None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("files"), dict):
+        return "no digest of it was recorded: its search process did not stop cleanly"
+    if recorded.get("experiment") != experiment:
+        return f"its digests are of {recorded.get('experiment')}"
+    try:
+        now = tune_state_digests(experiment)
+    except (OSError, ValueError) as e:
+        return f"it cannot be read: {e}"
+    changed = sorted(n for n in set(now) | set(recorded["files"])
+                     if now.get(n) != recorded["files"].get(n))
+    if changed:
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        return (f"{len(changed)} of its files changed, added or removed since its search "
+                f"stopped: {', '.join(changed[:3])}{more}")
+    return None
+
+
 def forget_search(out_dir: Path) -> None:
     """Take back ``register_search``'s record of the search in ``out_dir`` (a search that
     failed before its first trial: its directory is removed, and the record with it)."""
@@ -65,6 +162,7 @@ def forget_search(out_dir: Path) -> None:
     record = _record(search_id)
     try:
         if record.read_text().strip() == str(Path(out_dir).resolve()):
+            forget_tune_state(out_dir)
             record.unlink()
     except OSError:
         pass
