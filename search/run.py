@@ -1036,14 +1036,14 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     data = real_data(config.dataset, data_seed, config.teacher, warn=True)
     from ray import tune
     restore = resume and tune.Tuner.can_restore(experiment)
+    if restore:         # Tune's experiment is pickled by the Ray that wrote it: before Ray starts
+        check_same_ray(out_dir)
     unverified = unverified_tune_state(out_dir, experiment) if restore else None
     if unverified:      # pickled: never unpickled unless as this user's search process left it
         logger.warning("Tune's saved state in %s is not verified (%s): resuming from "
                        "results.parquet, %d finished trials kept", experiment, unverified,
                        len(read_results(out_dir / "results.parquet")))
         restore = False
-    if restore:         # Tune's experiment is pickled by the Ray that wrote it: before Ray starts
-        check_same_ray(out_dir)
     samples = config.trials if restore or not resume else trials_left(out_dir, config)
     if samples <= 0:    # what Tune lost could only be retried from its state
         return summarize(out_dir, config, wall_seconds=time.perf_counter() - began)
