@@ -254,9 +254,12 @@ PARQUET_SHARED_META = ("input_shape", "num_classes", "class_names", "mean", "std
                        "value_range", "feature_names", "kind", "layout")
 # What a set read back keeps of the metadata beyond its shape, classes and scaling: what
 # kind of input it is (a sequence set's "sequence", "channels x steps"; a set synthesized
-# from a sequence teacher carries its checkpoint's).  Not the real set's padding, lengths,
-# split or source: a synthesized set has none of those.
-PARQUET_KIND_META = ("kind", "layout")
+# from a sequence teacher carries its checkpoint's) and, for sequences, the padding and
+# [shortest, longest] lengths (below): the inputs synthesized from a left-padded set's
+# teacher are left-padded in that range (synth.inversion.padded_lengths), and a student
+# trained on them lost the record, so its export said nothing of padding.  Not the real
+# set's split or source: a synthesized set has none of those.
+PARQUET_KIND_META = ("kind", "layout", "padding")
 
 
 def _check_parquet_types(f: Path, schema) -> None:
@@ -551,4 +554,8 @@ def _parquet(path: str, seed: int) -> Dataset:
     if meta.get("feature_names") is not None:   # inverted from a model of a user's table:
         data.extra["feature_names"] = list(meta["feature_names"])   # its columns, by name
     data.extra.update({k: meta[k] for k in PARQUET_KIND_META if isinstance(meta.get(k), str)})
+    lengths = meta.get("lengths")
+    if (len(shape) == 2 and isinstance(lengths, list) and len(lengths) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in lengths)):
+        data.extra["lengths"] = list(lengths)
     return data

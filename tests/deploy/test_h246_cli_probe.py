@@ -32,3 +32,27 @@ def test_symbiotic_threads_has_the_commands_cap():
                 "--out", "/tmp/h246_never", "--threads", "1000", "--no-ray"])
     assert res.exit_code == 2, res.output
     assert "--threads" in res.output and "1000" in res.output, res.output
+
+
+def test_an_inverted_left_padded_sequence_set_keeps_its_padding(tmp_path):
+    """A set `nnsynth invert` wrote from a left-padded sequence teacher (japanesevowels) holds
+    left-padded inputs and says so in its metadata; parquet:DIR dropped "padding" and
+    "lengths", so a student trained on it recorded none and its ONNX preprocessing line said
+    nothing of the padding (the teacher's did)."""
+    import torch
+    from deploy.onnx_export import onnx_metadata
+    from synth.data import write_parquet
+    from synth.data_registry import load_dataset
+    padding = "left, zeros after normalization (the channel's train mean), to 6 steps"
+    meta = {"name": "inverted:seq", "input_shape": [2, 6], "num_classes": 2,
+            "class_names": ["a", "b"], "mean": [0.0, 0.0], "std": [1.0, 1.0],
+            "kind": "sequence", "layout": "channels x steps", "padding": padding,
+            "lengths": [3, 6]}
+    x = torch.randn(20, 2, 6)
+    x[:, :, :2] = 0
+    write_parquet(tmp_path / "shard-00000.parquet", x, torch.arange(20) % 2, meta)
+    data = load_dataset(f"parquet:{tmp_path}")
+    assert data.metadata()["padding"] == padding
+    assert data.metadata()["lengths"] == [3, 6]
+    line = onnx_metadata(data.metadata(), (2, 6))["preprocessing"]
+    assert "padding: left" in line, line

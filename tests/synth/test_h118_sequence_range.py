@@ -123,8 +123,12 @@ def test_a_synthesized_sequence_set_keeps_kind_layout_and_range(toy, tmp_path):
     lo, hi = back.pixel_range()
     assert torch.equal(lo, input_range(toy.metadata())[0])
     assert torch.equal(hi, input_range(toy.metadata())[1])
-    # what a synthesized set is not: the real set's padding, lengths, split or source
-    for key in ("padding", "lengths", "source", "split", "synthesis"):
+    # its padding and lengths are kept (h246): the inputs inverted from a left-padded set's
+    # teacher are left-padded in its range (synth.inversion.padded_lengths, after this test)
+    for key in ("padding", "lengths"):
+        assert got.get(key) == meta.get(key), key
+    # what a synthesized set is not: the real set's split or source
+    for key in ("source", "split", "synthesis"):
         assert key not in got, key
 
 
