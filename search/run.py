@@ -1040,9 +1040,10 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         check_same_ray(out_dir)
     unverified = unverified_tune_state(out_dir, experiment) if restore else None
     if unverified:      # pickled: never unpickled unless as this user's search process left it
+        kept = len(read_results(out_dir / "results.parquet"))
         logger.warning("Tune's saved state in %s is not verified (%s): resuming from "
-                       "results.parquet, %d finished trials kept", experiment, unverified,
-                       len(read_results(out_dir / "results.parquet")))
+                       "results.parquet, %d finished trial%s kept", experiment, unverified,
+                       kept, "" if kept == 1 else "s")
         restore = False
     samples = config.trials if restore or not resume else trials_left(out_dir, config)
     if samples <= 0:    # what Tune lost could only be retried from its state

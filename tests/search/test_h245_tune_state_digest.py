@@ -8,7 +8,6 @@ resumes from results.parquet (its finished trials kept, the others run) with a w
 
 One real search per test (iris, 2 one-at-a-time trials), stopped by a Ctrl-C after its first
 trial as ``nnsynth search`` is (``_fit_interruptibly``)."""
-import json
 import logging
 import os
 import pickle
@@ -19,7 +18,7 @@ import pytest
 import search.run
 from search.results import read_results
 from search.run import SearchConfig, run_search
-from search.trust import unverified_tune_state
+from search.trust import record_tune_state, state_dir, unverified_tune_state
 
 CONFIG = SearchConfig(space="mlp", dataset="iris", trials=2, concurrency=1, n_initial=2,
                       searcher="random", epochs=1, hardware=False, seed=5)
@@ -95,7 +94,7 @@ def test_a_replaced_pickle_is_not_unpickled(ray_session, tmp_path, monkeypatch, 
     assert not marker.exists() and not calls
     (line,) = [r.getMessage() for r in caplog.records if "not verified" in r.getMessage()]
     assert line.startswith(f"Tune's saved state in {out / 'tune'} is not verified (")
-    assert "tuner.pkl" in line and "resuming from results.parquet, 1 finished trials kept" in line
+    assert "tuner.pkl" in line and "resuming from results.parquet, 1 finished trial kept" in line
     rows = read_results(out / "results.parquet")
     assert summary["trials"] == 2 and len(set(rows["trial_id"])) == 2
     kept = rows[rows["trial_id"] == first["trial_id"]].iloc[0]
@@ -111,3 +110,23 @@ def test_a_killed_search_has_no_digests(tmp_path):
     (out / "tune").mkdir()
     (out / "tune" / "tuner.pkl").write_bytes(b"x")
     assert "did not stop cleanly" in unverified_tune_state(out, str(out / "tune"))
+
+
+def test_an_added_or_changed_file_is_seen(tmp_path):
+    """Tune reads the newest experiment_state-*.json: one planted beside the recorded ones is
+    a change, as is any byte of a recorded file; the digests are the user's alone (0600)."""
+    from tests.search.test_h216_search_state import _search
+    out = _search(tmp_path / "s", rows=1, trials=2)
+    tune = out / "tune"
+    (tune / "trial").mkdir(parents=True)
+    (tune / "tuner.pkl").write_bytes(b"x")
+    (tune / "trial" / "params.pkl").write_bytes(b"y")
+    record_tune_state(out, str(tune))
+    record = state_dir() / "searches" / ((out / "search_id").read_text().strip() + ".tune")
+    assert record.stat().st_mode & 0o777 == 0o600
+    assert unverified_tune_state(out, str(tune)) is None
+    (tune / "experiment_state-2099-01-01_00-00-00.json").write_text("{}")
+    assert "experiment_state-2099" in unverified_tune_state(out, str(tune))
+    (tune / "experiment_state-2099-01-01_00-00-00.json").unlink()
+    (tune / "trial" / "params.pkl").write_bytes(b"z")
+    assert "1 of its files changed" in unverified_tune_state(out, str(tune))
