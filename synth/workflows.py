@@ -921,6 +921,39 @@ def classes_missing(model, data: Dataset, name: str) -> str | None:
             f"{len(data.class_names)} classes that it holds")
 
 
+def trained_samples(model, x: torch.Tensor, name: str, split: str) -> str | None:
+    """The line saying how many inputs ``x`` (``name``'s ``split``, normalized as the model's
+    set by ``checkpoint_dataset``) are inputs of the loaded checkpoint ``model``'s own training
+    split, to 1e-3 per value (None when none are, the set is the model's own, or that set does
+    not load here).  A file of the samples a set pools (aeon's JapaneseVowels_TEST.ts, which
+    the registry's japanesevowels splits anew with TRAIN) was scored as held out, its accuracy
+    inflated by the 72% of it the model trained on, without a word."""
+    own = str(model.checkpoint_info.get("dataset", {}).get("name") or "")
+    if not own or own == name or not len(x):
+        return None
+    try:
+        train = checkpoint_dataset(model).x_train
+    except (UserError, OSError, ValueError):
+        return None
+    if not len(train) or tuple(train.shape[1:]) != tuple(x.shape[1:]):
+        return None
+    a, b = (t.reshape(len(t), -1).float() for t in (train, x))   # views: no copy of a set
+    v = torch.randn(a.shape[1], generator=torch.Generator().manual_seed(0))
+    tol = 1e-3   # per value: a set rescaled from its own normalization differs by float32 steps
+    # a match's projections on v differ by at most tol * |v|_1: candidates by sorting, then
+    # checked value by value (no N x M distance matrix: mnist's was 10,000 x 60,000)
+    pa, order = torch.sort(a @ v)
+    pb, reach = b @ v, tol * float(v.abs().sum())
+    lo, hi = torch.searchsorted(pa, pb - reach), torch.searchsorted(pa, pb + reach, right=True)
+    hits = sum(bool(((a[order[lo[i]:hi[i]]] - b[i]).abs().amax(dim=1) <= tol).any())
+               for i in range(len(b)) if hi[i] > lo[i])
+    if not hits:
+        return None
+    where = name if split == "all" else f"{name}'s {split} split"
+    return (f"{hits} of the {len(b)} samples of {where} are samples of {own} that the model "
+            f"trained on (its train split): the accuracy is not a held-out figure")
+
+
 def split_lacks(data: Dataset, split: str, name: str) -> str | None:
     """The line naming the classes ``data`` (called ``name``) holds in some split but not in
     ``split``, the one scored (None when it holds them all): the 5 test rows of a user's
@@ -1033,13 +1066,16 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
         notes.append(f"{name} has no test split (a synthesized set?): evaluating on {chosen}")
     # the model's own set, whether named by --dataset or not (--dataset wine --split all
     # of a wine model said nothing, while leaving --dataset out warned)
-    if chosen == "all" and (not dataset or trained_on(model, data)):
+    own_all = chosen == "all" and (not dataset or trained_on(model, data))
+    if own_all:
         notes.append(f"warning: --split all of {name}, the model's own set, includes the "
                      f"samples it trained on")
     x, y = data.split(chosen)
     from synth.grow_prune import one_class_warning   # grow-prune, train, ... say it too
     notes += [f"warning: {line}" for line in [split_lacks(data, chosen, name),
-                                              one_class_warning(model, data, chosen)] if line]
+                                              one_class_warning(model, data, chosen),
+                                              None if own_all else trained_samples(
+                                                  model, x, name, chosen)] if line]
     result = evaluate(model, x, y)
     result.update(dataset=name, split=chosen, split_seed=data.seed, samples=len(y),
                   parameters=count_parameters(model),

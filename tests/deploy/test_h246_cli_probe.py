@@ -56,3 +56,34 @@ def test_an_inverted_left_padded_sequence_set_keeps_its_padding(tmp_path):
     assert data.metadata()["lengths"] == [3, 6]
     line = onnx_metadata(data.metadata(), (2, 6))["preprocessing"]
     assert "padding: left" in line, line
+
+
+def _table(path, rows, seed, split=None):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    lines = ["f1,f2,f3,label" + (",split" if split else "")]
+    for i in range(rows):
+        f = rng.normal(size=3)
+        lines.append(",".join(f"{v:.5f}" for v in f) + f",{'ab'[int(f[0] > 0)]}"
+                     + (f",{split(i)}" if split else ""))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_eval_on_a_file_of_the_samples_it_trained_on_is_warned(tmp_path):
+    """`eval --dataset csv:B` where B holds the rows of the model's own set A (aeon's
+    JapaneseVowels_TEST.ts for a japanesevowels model, which pools TRAIN and TEST, scored
+    264 of its 370 samples trained on) printed the accuracy as held out, without a word."""
+    own, same, other = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    _table(own, 80, 0)
+    _table(same, 80, 0, split=lambda i: "test" if i >= 60 else "train")   # the rows of a.csv
+    _table(other, 40, 1)
+    model = tmp_path / "m.pt"
+    res = _run(["train", "--dataset", f"csv:{own}", "--model", "mlp_small", "--epochs", "1",
+                "--out", str(model)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["eval", "--model", str(model), "--dataset", f"csv:{same}"])
+    assert res.exit_code == 0, res.output
+    lines = [line for line in res.output.splitlines() if "not a held-out figure" in line]
+    assert len(lines) == 1 and "of the 20 samples of" in lines[0], res.output
+    res = CliRunner().invoke(cli, ["eval", "--model", str(model), "--dataset", f"csv:{other}"])
+    assert res.exit_code == 0 and "held-out" not in res.output, res.output
