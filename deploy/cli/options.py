@@ -426,6 +426,18 @@ def emit(result: dict, as_json: bool, human: str | None = None) -> None:
             click.echo(f"{k}: {printable(v)}")
 
 
+def echo_notes(notes: list[str], result: dict, as_json: bool) -> None:
+    """A library call's note lines on stderr; with --json its ``warning: `` lines are the
+    result's ``warning`` too (joined by '; ', as train's and the other commands' are): eval
+    and export dropped them from the JSON, so a script read a figure its warning qualified
+    (classes scored by index, a split of one class) as a plain one."""
+    for line in notes:
+        click.echo(line, err=True)
+    said = [line[len("warning: "):] for line in notes if line.startswith("warning: ")]
+    if as_json and said:
+        result["warning"] = "; ".join(said)
+
+
 def _escape_values(human: str, result: dict) -> str:
     """A command's ``human`` text (lines it joined with newlines: a table, a summary) with
     the control characters of ``result``'s string values that it quotes escaped, so its line

@@ -87,3 +87,20 @@ def test_eval_on_a_file_of_the_samples_it_trained_on_is_warned(tmp_path):
     assert len(lines) == 1 and "of the 20 samples of" in lines[0], res.output
     res = CliRunner().invoke(cli, ["eval", "--model", str(model), "--dataset", f"csv:{other}"])
     assert res.exit_code == 0 and "held-out" not in res.output, res.output
+
+
+def test_eval_and_export_json_carry_their_warnings(tmp_path):
+    """`eval --json` and `export --json` printed their warnings on stderr only (classes
+    scored by index here): the JSON a script reads had no "warning", as train's has."""
+    import json
+    own, renamed = tmp_path / "a.csv", tmp_path / "b.csv"
+    _table(own, 60, 0)
+    renamed.write_text(own.read_text().replace(",a\n", ",x\n").replace(",b\n", ",y\n"))
+    model = tmp_path / "m.pt"
+    assert _run(["train", "--dataset", f"csv:{own}", "--model", "mlp_small", "--epochs", "1",
+                 "--out", str(model)]).exit_code == 0
+    for args in (["eval"], ["export", "--out", str(tmp_path / "m.onnx")]):
+        res = _run(args + ["--model", str(model), "--dataset", f"csv:{renamed}", "--json"])
+        assert res.exit_code == 0, res.output
+        warning = json.loads(res.stdout.strip().splitlines()[-1]).get("warning") or ""
+        assert "are not the model's" in warning, (args[0], res.output)

@@ -1,7 +1,8 @@
 """``nnsynth eval``: evaluate a checkpoint on a data set split."""
 import click
 
-from deploy.cli.options import RegistryChoice, dataset_name, emit, given, json_option
+from deploy.cli.options import (RegistryChoice, dataset_name, echo_notes, emit, given,
+                                json_option)
 
 
 @click.command("eval")
@@ -27,6 +28,5 @@ def command(model_path, dataset, split, rounding, as_json):
     from synth.workflows import evaluate_checkpoint
     result, notes = evaluate_checkpoint(model_path, dataset, split,
                                         rounding=rounding if given("rounding") else None)
-    for line in notes:
-        click.echo(line, err=True)
+    echo_notes(notes, result, as_json)
     emit(result, as_json)

@@ -1,7 +1,7 @@
 """``nnsynth export``: a checkpoint to ONNX, checked against PyTorch with onnxruntime."""
 import click
 
-from deploy.cli.options import dataset_name, emit, json_option, onnx_out
+from deploy.cli.options import dataset_name, echo_notes, emit, json_option, onnx_out
 from deploy.onnx_export import DEFAULT_RTOL, DEFAULT_TOLERANCE, FIXED_POINT_TOLERANCE_STEPS
 
 
@@ -42,8 +42,7 @@ def command(model_path, out, dataset, compact, tolerance, rtol, as_json):
     the layer before it."""
     from deploy.onnx_export import export_checkpoint, metadata_line
     result, notes = export_checkpoint(model_path, out, compact, tolerance, dataset, rtol)
-    for line in notes:
-        click.echo(line, err=True)
+    echo_notes(notes, result, as_json)
     if as_json:
         emit(result, True)
         return
