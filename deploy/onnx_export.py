@@ -339,10 +339,15 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     meta = model.checkpoint_info.get("dataset") or {}   # read before compaction: a new module
     # its classes matched to the outputs by name, case ignored (checkpoint.in_model_order)
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
-    from synth.workflows import classes_by_index, classes_missing   # eval's warnings: the
-    notes = [f"warning: {line}" for line in [   # same checks, scored as eval scores it
-        classes_by_index(model, data, dataset or data.name),
-        classes_missing(model, data, dataset or data.name)] if line]
+    from synth.workflows import (classes_by_index, classes_missing,   # eval's warnings: the
+                                 trained_samples)   # same checks, scored as eval scores it
+    name, split = dataset or data.name, data.held_out()
+    x, y = data.split(split)
+    # onnx_accuracy on a file of the model's own training rows read as held out (eval said
+    # so, export did not)
+    notes = [f"warning: {line}" for line in [
+        classes_by_index(model, data, name), classes_missing(model, data, name),
+        trained_samples(model, x, name, split)] if line]
     quant = checkpoint_quant(model)            # read before compaction builds a new module
     if compact:
         from synth.masked import masked_layers
@@ -354,9 +359,8 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
         attach_inference(model, quant, INFERENCE_ROUNDING)
         tolerance = fixed_point_tolerance(tolerance, quant.frac_bits)
     fixed = f"{quant.format} {INFERENCE_ROUNDING}" if quant else None
-    split = data.held_out()
     metadata = onnx_metadata(meta, model.input_shape, {"fixed_point": fixed} if quant else None)
-    result = export_and_verify(model, out, *data.split(split), tolerance, metadata, rtol=rtol)
+    result = export_and_verify(model, out, x, y, tolerance, metadata, rtol=rtol)
     result["checked_on"] = f"{data.name} {split}"
     if quant:
         result["fixed_point"] = fixed

@@ -1,0 +1,49 @@
+"""h247: export's and eval's notes (each test failed before its fix)."""
+import json
+
+from click.testing import CliRunner
+
+from deploy.cli.main import cli
+
+
+def _run(args):
+    return CliRunner().invoke(cli, args)
+
+
+def _table(path, rows, seed, split=None):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    lines = ["f1,f2,f3,label" + (",split" if split else "")]
+    for i in range(rows):
+        f = rng.normal(size=3)
+        lines.append(",".join(f"{v:.5f}" for v in f) + f",{'ab'[int(f[0] > 0)]}"
+                     + (f",{split(i)}" if split else ""))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _train(tmp_path, csv):
+    model = tmp_path / "m.pt"
+    res = _run(["train", "--dataset", f"csv:{csv}", "--model", "mlp_small", "--epochs", "1",
+                "--out", str(model)])
+    assert res.exit_code == 0, res.output
+    return model
+
+
+def test_export_on_a_file_of_the_samples_it_trained_on_is_warned(tmp_path):
+    """`export --dataset csv:B`, B holding the rows of the model's own set, reported its
+    onnx_accuracy without the warning `eval` gives (02f0716): now the same line, in --json
+    under 'warning' too."""
+    own, same = tmp_path / "a.csv", tmp_path / "b.csv"
+    _table(own, 80, 0)
+    _table(same, 80, 0, split=lambda i: "test" if i >= 60 else "train")   # the rows of a.csv
+    model = _train(tmp_path, own)
+    out = str(tmp_path / "m.onnx")
+    res = _run(["export", "--model", str(model), "--out", out, "--dataset", f"csv:{same}"])
+    assert res.exit_code == 0, res.output
+    lines = [line for line in res.output.splitlines() if "not a held-out figure" in line]
+    assert len(lines) == 1 and "of the 20 samples of" in lines[0], res.output
+    res = _run(["export", "--model", str(model), "--out", out, "--dataset", f"csv:{same}",
+                "--json"])
+    assert res.exit_code == 0, res.output
+    warning = json.loads(res.stdout.strip().splitlines()[-1]).get("warning") or ""
+    assert "not a held-out figure" in warning, res.output
