@@ -1034,6 +1034,38 @@ def trained_on(model, data: Dataset) -> bool:
     return bool(classes) and len(classes) == len(data.class_names)
 
 
+def _nnsynth_parquet(path: str) -> bool:
+    """Whether the Parquet set at ``path`` (a file, or the first file under a folder) is one
+    nnsynth wrote (its schema holds nnsynth's metadata), read from one footer."""
+    try:
+        import pyarrow.parquet as pq
+
+        from synth.data_parquet import PARQUET_META_KEY
+        p = Path(path).expanduser()
+        f = p if p.is_file() else next(iter(sorted(p.rglob("*.parquet"))), None)
+        return f is not None and PARQUET_META_KEY in (pq.read_schema(f).metadata or {})
+    except Exception:   # the set loaded already: a note is never an error
+        return False
+
+
+def no_test_split(name: str, chosen: str) -> str:
+    """The note for a set ``name`` without a test split, scored on ``chosen`` instead, by the
+    set's kind and with its remedy: a user's CSV whose split column had no 'test' rows was
+    asked "(a synthesized set?)"."""
+    kind, _, path = name.partition(":")
+    if kind == "images":
+        return (f"{name} has no test/ folder: evaluating on {chosen} (add a test/ folder of "
+                f"class subfolders for a held-out score)")
+    if kind == "parquet" and _nnsynth_parquet(path):
+        return (f"{name}, a set nnsynth synthesized, has no test split: evaluating on its "
+                f"{chosen} slice (for a held-out score, pass --dataset with a set the model "
+                f"did not train on)")
+    if kind in ("csv", "parquet"):   # a table (csv:, or a plain Parquet one)
+        return (f"{name}'s split column has no 'test' rows: evaluating on {chosen} (mark the "
+                f"held-out rows 'test' in it, or pass --split)")
+    return f"{name} has no test split: evaluating on {chosen}"
+
+
 def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | None = None, *,
                         rounding: str | None = None) -> tuple[dict, list[str]]:
     """What ``nnsynth eval`` reports: accuracy and loss of the checkpoint at ``model_path`` on
@@ -1063,7 +1095,7 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
                                              classes_missing(model, data, name)] if line]
     chosen = data.held_out(split)
     if chosen != (split or "test"):
-        notes.append(f"{name} has no test split (a synthesized set?): evaluating on {chosen}")
+        notes.append(no_test_split(name, chosen))
     # the model's own set, whether named by --dataset or not (--dataset wine --split all
     # of a wine model said nothing, while leaving --dataset out warned)
     own_all = chosen == "all" and (not dataset or trained_on(model, data))

@@ -47,3 +47,27 @@ def test_export_on_a_file_of_the_samples_it_trained_on_is_warned(tmp_path):
     assert res.exit_code == 0, res.output
     warning = json.loads(res.stdout.strip().splitlines()[-1]).get("warning") or ""
     assert "not a held-out figure" in warning, res.output
+
+
+def test_no_test_split_note_names_the_sets_kind(tmp_path):
+    """A user CSV whose split column has no 'test' rows was told "has no test split (a
+    synthesized set?)": now the note names its split column and the remedy; a set nnsynth
+    synthesized (Parquet, no split column) is called that."""
+    import torch
+    from synth.data import write_parquet
+    csv = tmp_path / "a.csv"
+    _table(csv, 60, 0, split=lambda i: "val" if i >= 45 else "train")
+    model = _train(tmp_path, csv)
+    res = _run(["eval", "--model", str(model)])
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if "evaluating on" in x)
+    assert "synthesized" not in line and "split column" in line and "'test'" in line, line
+    meta = {"name": "inverted:t", "input_shape": [3], "num_classes": 2, "class_names": ["a", "b"],
+            "mean": [0.0] * 3, "std": [1.0] * 3}
+    (tmp_path / "set").mkdir()
+    write_parquet(tmp_path / "set" / "shard-00000.parquet", torch.randn(40, 3),
+                  torch.arange(40) % 2, meta)
+    res = _run(["eval", "--model", str(model), "--dataset", f"parquet:{tmp_path / 'set'}"])
+    assert res.exit_code == 0, res.output
+    line = next(x for x in res.output.splitlines() if "evaluating on" in x)
+    assert "synthesized" in line and "?" not in line and "split column" not in line, line
