@@ -326,7 +326,8 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     against PyTorch on its data set's held-out split (test; val for a synthesized set), or
     ``dataset``'s (a checkpoint saved by the user's own code may record none).  Returns
     (result, notes), as ``synth.workflows.evaluate_checkpoint`` does: the notes are lines
-    for the user (a set whose class names are not the model's, scored by index).
+    for the user (a set whose class names are not the model's, scored by index); result["note"]
+    says a --no-compact (``compact`` False) was a no-op: the model has no masks.
 
     A masked (grow-and-prune) model is compacted first when ``compact``; a fixed-point one
     (``nnsynth train --fixed-point``) is exported with every layer output rounded to nearest
@@ -349,9 +350,10 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
         classes_by_index(model, data, name), classes_missing(model, data, name),
         trained_samples(model, x, name, split)] if line]
     quant = checkpoint_quant(model)            # read before compaction builds a new module
+    from synth.masked import masked_layers
+    masked = bool(masked_layers(model))
     if compact:
-        from synth.masked import masked_layers
-        if masked_layers(model):
+        if masked:
             from synth.compact import check_compactable, compact as make_compact
             check_compactable(model.spec["family"], "; pass --no-compact to export it masked")
             model = make_compact(model)
@@ -370,6 +372,10 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     result.update(parameters=count_parameters(model),
                   nonzero_parameters=count_parameters(model, nonzero=True),
                   onnx_weights=onnx_weight_count(result["path"]))
+    if not compact and not masked:   # the flag was a no-op, and nothing said so (a
+        # "note: " line of the result, with --json its "note")
+        result["note"] = (f"--no-compact: {model_path} has no masks to keep (not a "
+                          f"grow-and-prune model): exported as it is, as without the flag")
     return result, notes
 
 

@@ -71,3 +71,22 @@ def test_no_test_split_note_names_the_sets_kind(tmp_path):
     assert res.exit_code == 0, res.output
     line = next(x for x in res.output.splitlines() if "evaluating on" in x)
     assert "synthesized" in line and "?" not in line and "split column" not in line, line
+
+
+def test_no_compact_of_a_model_without_masks_says_so(tmp_path):
+    """`export --no-compact` of a model with no masks (trained by `nnsynth train`) did
+    nothing, and nothing said so: a note line, and 'note' in --json."""
+    csv = tmp_path / "a.csv"
+    _table(csv, 60, 0)
+    model = _train(tmp_path, csv)
+    out = str(tmp_path / "m.onnx")
+    res = _run(["export", "--model", str(model), "--out", out, "--no-compact"])
+    assert res.exit_code == 0, res.output
+    lines = [x for x in res.output.splitlines() if "no masks" in x]
+    assert len(lines) == 1 and "--no-compact" in lines[0], res.output
+    res = _run(["export", "--model", str(model), "--out", out, "--no-compact", "--json"])
+    assert res.exit_code == 0, res.output
+    note = json.loads(res.stdout.strip().splitlines()[-1]).get("note", "")
+    assert "no masks" in note, res.output
+    res = _run(["export", "--model", str(model), "--out", out, "--json"])
+    assert res.exit_code == 0 and "no masks" not in res.output, res.output
