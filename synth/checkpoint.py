@@ -108,9 +108,37 @@ def read_checkpoint_and_checksum(path: str | os.PathLike) -> tuple[dict, str]:
     payload, raw = _load_tensor_zip(path, "checkpoint", "an nnsynth checkpoint",
                                     max_file_bytes())
     if not isinstance(payload, dict) or "spec" not in payload or "state_dict" not in payload:
-        raise UserError(f"{path} is not an nnsynth checkpoint (no spec/state_dict)")
+        raise UserError(_not_a_checkpoint(path, payload))
     check_payload(payload, str(path))
     return payload, checksum_bytes(raw)
+
+
+# what each loop's state (synth.resume's) is, for the line refusing it in another loop's
+# place (a ``<out>.resume`` of ``nnsynth prune`` met by ``nnsynth distill --out`` the same
+# file) and in a checkpoint's (nnsynth eval and export named it "not an nnsynth checkpoint")
+STATE_FORMATS = {"nnsynth-train-state-1": "training (nnsynth train, distill --synth or "
+                                          "grow-prune's dense training)",
+                 "nnsynth-grow-prune-state-1": "nnsynth grow-prune",
+                 "nnsynth-synthesized-inputs-1": "nnsynth prune or continual (its synthesized "
+                                                 "inputs)",
+                 "nnsynth-diabdeep-state-1": "nnsynth diabdeep"}
+
+
+def _not_a_checkpoint(path: Path, payload: Any) -> str:
+    """The line refusing ``payload`` (loaded safely from ``path``) as a checkpoint: a file
+    nnsynth itself wrote of another kind is named, with the command that reads it (a
+    candidate under symbiotic's cache/candidates/, an interrupted run's state were "not an
+    nnsynth checkpoint", as a stranger's file is)."""
+    found = payload.get("format") if isinstance(payload, dict) else None
+    if isinstance(found, str) and found.startswith("nnsynth-lm-candidate") and \
+            isinstance(payload.get("result"), dict):
+        return (f"{path} is a language model candidate that nnsynth symbiotic trained and keeps "
+                f"(its --out's cache/candidates/), not a checkpoint: a rerun of nnsynth "
+                f"symbiotic with that --out reads it, and its report.json has its perplexities")
+    if isinstance(found, str) and found in STATE_FORMATS:
+        return (f"{path} holds the state of an interrupted {STATE_FORMATS[found]}, not a "
+                f"checkpoint: rerun that command to finish it and write its checkpoint")
+    return f"{path} is not an nnsynth checkpoint (no spec/state_dict)"
 
 
 def load_tensor_file(path: str | os.PathLike, what: str) -> Any:

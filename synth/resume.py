@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from synth.checkpoint import STATE_FORMATS
 from synth.errors import UserError
 from synth.files import atomic_path
 
@@ -129,14 +130,8 @@ def _read(path: Path, what: str):
     return load_tensor_file(path, f"{what} state")
 
 
-# what each loop's state is, for the line refusing it in another loop's place (a
-# ``<out>.resume`` of ``nnsynth prune`` met by ``nnsynth distill --out`` the same file)
-KNOWN_FORMATS = {"nnsynth-train-state-1": "training (nnsynth train, distill --synth or "
-                                          "grow-prune's dense training)",
-                 "nnsynth-grow-prune-state-1": "nnsynth grow-prune",
-                 "nnsynth-synthesized-inputs-1": "nnsynth prune or continual (its synthesized "
-                                                 "inputs)",
-                 "nnsynth-diabdeep-state-1": "nnsynth diabdeep"}
+# what each loop's state is: synth.checkpoint's (eval and export name them too)
+KNOWN_FORMATS = STATE_FORMATS
 
 
 def check_state_path(path: str | os.PathLike, what: str) -> None:

@@ -90,3 +90,31 @@ def test_no_compact_of_a_model_without_masks_says_so(tmp_path):
     assert "no masks" in note, res.output
     res = _run(["export", "--model", str(model), "--out", out, "--json"])
     assert res.exit_code == 0 and "no masks" not in res.output, res.output
+
+
+def test_a_symbiotic_candidate_file_is_named_by_eval_and_export(tmp_path):
+    """A file nnsynth symbiotic keeps under <out>/cache/candidates/ (a trained language
+    model's state, read back by a rerun of symbiotic) was "not an nnsynth checkpoint (no
+    spec/state_dict)" to eval and export, as a stranger's file would be; an interrupted
+    training's state likewise.  Now one line says what it is and which command reads it."""
+    import torch
+    from synth import resume
+    from synth.symbiotic import CANDIDATE_FORMAT
+    cand = tmp_path / "cache" / "candidates" / "abc.pt"
+    cand.parent.mkdir(parents=True)
+    result = {"spec": {"family": "lm", "cell": "lstm", "embed": 8, "hidden": [8]},
+              "val_perplexity": 10.0, "state": {"w": torch.zeros(3)}}
+    resume.save_state(cand, CANDIDATE_FORMAT, "k" * 64, {"result": result})
+    state = tmp_path / "m.pt.resume"
+    resume.save_state(state, "nnsynth-train-state-1", "k" * 64, {"model": {"w": torch.zeros(2)}})
+    for args in (["eval"], ["export", "--out", str(tmp_path / "m.onnx")]):
+        res = _run(args + ["--model", str(cand)])
+        assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+        assert "nnsynth symbiotic" in res.output and "language model" in res.output, res.output
+        res = _run(args + ["--model", str(state)])
+        assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+        assert "interrupted" in res.output and "nnsynth train" in res.output, res.output
+    stranger = tmp_path / "s.pt"
+    torch.save({"format": "other", "w": torch.zeros(2)}, stranger)
+    res = _run(["eval", "--model", str(stranger)])
+    assert res.exit_code == 2 and "is not an nnsynth checkpoint" in res.output, res.output
