@@ -23,9 +23,22 @@ if TYPE_CHECKING:   # annotations only: torch is imported where it is used
 FORMAT_VERSION = 1
 ZIP_MAGIC = b"PK\x03\x04"   # torch.save's format (a zip archive)
 MAX_PICKLE_BYTES = 64 << 20   # a checkpoint's data.pkl holds names and structure, not weights
-# ... and so few values: 100,000 class names, 16,384 features' names, means and deviations
-# and the tensors of a model of MAX_LAYERS layers are some 600,000 pickle opcodes
-MAX_PICKLE_OPS = 4_000_000
+# ... and so few values (pickle opcodes, counted by synth.files.pickle_problem before
+# torch.load, ~2 us each, reads them).  Measured (h248) on files nnsynth's own save functions
+# wrote, each with a dataset record of 100,000 class names and 16,384 features' names, means,
+# deviations and value ranges (names only a table records: ~33,000 too many for the
+# sequence models): a checkpoint (save_checkpoint, masks attached) of hlstm with
+# MAX_LAYERS layers (24,579 tensors) has 1,332,201 opcodes, of resnet 1,024 blocks 831,687,
+# of convnet 698,329, of mlp 578,487, of lstm 558,006.  About twice the largest:
+MAX_PICKLE_OPS = 2_700_000
+# A training state (synth.train's, read by load_tensor_file like every other torch.save file
+# nnsynth writes) holds the model twice (its weights and the best epoch's), Adam's two
+# moments and step a parameter, and a history row an epoch: the hlstm above at epoch 99,999
+# of MAX_EPOCHS has 4,007,382 opcodes (resnet 2,476,119, convnet 2,113,907, mlp 1,852,775,
+# lstm 1,752,414), one the former single limit of 4,000,000 refused.  About twice the largest:
+MAX_STATE_PICKLE_OPS = 8_000_000
+# MAX_PICKLE_BYTES is no tighter bound: an opcode takes at least a byte, but names take many
+# (the hlstm checkpoint's pickle is 8.7 MB); the opcode count is the bound on the unpickler.
 # torch.save writes an entry a tensor (storage) and five more; a model of MAX_LAYERS layers
 # with its masks, and a training state with its optimizer's, has some 40,000
 MAX_ZIP_ENTRIES = 200_000
@@ -145,13 +158,15 @@ def load_tensor_file(path: str | os.PathLike, what: str) -> Any:
     """Any file nnsynth wrote with ``torch.save`` (a checkpoint, an inversion run's
     generator.pt), read the way checkpoints are: zip magic first, unpacked size bounded by
     the file's, ``weights_only=True``; anything else is a one-line UserError naming ``what``."""
-    return _load_tensor_zip(Path(path), what, f"{what} written by nnsynth")[0]
+    return _load_tensor_zip(Path(path), what, f"{what} written by nnsynth",
+                            max_ops=MAX_STATE_PICKLE_OPS)[0]
 
 
-def _load_tensor_zip(path: Path, what: str, expected: str,
-                     max_bytes: int | None = None) -> tuple[Any, bytes]:
+def _load_tensor_zip(path: Path, what: str, expected: str, max_bytes: int | None = None,
+                     max_ops: int | None = None) -> tuple[Any, bytes]:
     """(payload, the file's bytes) of a torch.save zip of at most ``max_bytes`` (None: any
-    size), loaded safely; one-line errors."""
+    size) whose pickle has at most ``max_ops`` opcodes (None: MAX_PICKLE_OPS), loaded
+    safely; one-line errors."""
     import torch
     if not path.is_file():   # a device, a FIFO (never opened: a read would block), a folder,
         from synth.files import missing_input   # a dangling link: said as such, not "not found"
@@ -177,7 +192,7 @@ def _load_tensor_zip(path: Path, what: str, expected: str,
         raise UserError(f"corrupt or unsafe {what} {path}: expected {expected} "
                         f"(a torch.save zip file)")
     _check_crc(raw, path, what)
-    _check_values(raw, path, what)
+    _check_values(raw, path, what, MAX_PICKLE_OPS if max_ops is None else max_ops)
     try:
         with warnings.catch_warnings():   # torch's notes on odd pickles: the error says it
             warnings.simplefilter("ignore")
@@ -205,8 +220,8 @@ def _check_crc(raw: bytes, path: Path, what: str) -> None:
                         f"the checksum it was saved with (damaged in a copy or download?)")
 
 
-def _check_values(raw: bytes, path: Path, what: str) -> None:
-    """The pickle of the zip ``raw`` has at most MAX_PICKLE_OPS opcodes (``synth.files.
+def _check_values(raw: bytes, path: Path, what: str, max_ops: int) -> None:
+    """The pickle of the zip ``raw`` has at most ``max_ops`` opcodes (``synth.files.
     pickle_problem``, which builds and runs nothing, about a microsecond each) before
     torch.load's pure-Python unpickler reads it at about two microseconds and up to 80 bytes
     of memory an opcode: a 20 MB checkpoint whose metrics held a list of 10 million zeros
@@ -217,7 +232,7 @@ def _check_values(raw: bytes, path: Path, what: str) -> None:
     with zipfile.ZipFile(io.BytesIO(raw)) as z:
         pickles = [z.read(i) for i in z.infolist() if i.filename.endswith("data.pkl")]
     for blob in pickles:
-        problem = pickle_problem(blob, MAX_PICKLE_OPS)
+        problem = pickle_problem(blob, max_ops)
         if problem:
             raise UserError(f"corrupt or unsafe {what} {path}: its pickle has {problem}; "
                             f"nnsynth writes names and metadata there, far fewer")
