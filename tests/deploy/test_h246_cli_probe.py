@@ -58,7 +58,9 @@ def test_an_inverted_left_padded_sequence_set_keeps_its_padding(tmp_path):
     assert "padding: left" in line, line
 
 
-def _table(path, rows, seed, split=None):
+def write_table(path, rows, seed, split=None):
+    """A CSV of ``rows`` random rows (3 features, labels a/b by the first), with a split
+    column from ``split(i)`` when given (also test_h247_export_notes's tables)."""
     import numpy as np
     rng = np.random.default_rng(seed)
     lines = ["f1,f2,f3,label" + (",split" if split else "")]
@@ -74,9 +76,9 @@ def test_eval_on_a_file_of_the_samples_it_trained_on_is_warned(tmp_path):
     JapaneseVowels_TEST.ts for a japanesevowels model, which pools TRAIN and TEST, scored
     264 of its 370 samples trained on) printed the accuracy as held out, without a word."""
     own, same, other = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
-    _table(own, 80, 0)
-    _table(same, 80, 0, split=lambda i: "test" if i >= 60 else "train")   # the rows of a.csv
-    _table(other, 40, 1)
+    write_table(own, 80, 0)
+    write_table(same, 80, 0, split=lambda i: "test" if i >= 60 else "train")   # the rows of a.csv
+    write_table(other, 40, 1)
     model = tmp_path / "m.pt"
     res = _run(["train", "--dataset", f"csv:{own}", "--model", "mlp_small", "--epochs", "1",
                 "--out", str(model)])
@@ -94,7 +96,7 @@ def test_eval_and_export_json_carry_their_warnings(tmp_path):
     scored by index here): the JSON a script reads had no "warning", as train's has."""
     import json
     own, renamed = tmp_path / "a.csv", tmp_path / "b.csv"
-    _table(own, 60, 0)
+    write_table(own, 60, 0)
     renamed.write_text(own.read_text().replace(",a\n", ",x\n").replace(",b\n", ",y\n"))
     model = tmp_path / "m.pt"
     assert _run(["train", "--dataset", f"csv:{own}", "--model", "mlp_small", "--epochs", "1",

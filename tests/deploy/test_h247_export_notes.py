@@ -4,21 +4,11 @@ import json
 from click.testing import CliRunner
 
 from deploy.cli.main import cli
+from tests.deploy.test_h246_cli_probe import write_table
 
 
 def _run(args):
     return CliRunner().invoke(cli, args)
-
-
-def _table(path, rows, seed, split=None):
-    import numpy as np
-    rng = np.random.default_rng(seed)
-    lines = ["f1,f2,f3,label" + (",split" if split else "")]
-    for i in range(rows):
-        f = rng.normal(size=3)
-        lines.append(",".join(f"{v:.5f}" for v in f) + f",{'ab'[int(f[0] > 0)]}"
-                     + (f",{split(i)}" if split else ""))
-    path.write_text("\n".join(lines) + "\n")
 
 
 def _train(tmp_path, csv):
@@ -34,8 +24,8 @@ def test_export_on_a_file_of_the_samples_it_trained_on_is_warned(tmp_path):
     onnx_accuracy without the warning `eval` gives (02f0716): now the same line, in --json
     under 'warning' too."""
     own, same = tmp_path / "a.csv", tmp_path / "b.csv"
-    _table(own, 80, 0)
-    _table(same, 80, 0, split=lambda i: "test" if i >= 60 else "train")   # the rows of a.csv
+    write_table(own, 80, 0)
+    write_table(same, 80, 0, split=lambda i: "test" if i >= 60 else "train")   # the rows of a.csv
     model = _train(tmp_path, own)
     out = str(tmp_path / "m.onnx")
     res = _run(["export", "--model", str(model), "--out", out, "--dataset", f"csv:{same}"])
@@ -56,7 +46,7 @@ def test_no_test_split_note_names_the_sets_kind(tmp_path):
     import torch
     from synth.data import write_parquet
     csv = tmp_path / "a.csv"
-    _table(csv, 60, 0, split=lambda i: "val" if i >= 45 else "train")
+    write_table(csv, 60, 0, split=lambda i: "val" if i >= 45 else "train")
     model = _train(tmp_path, csv)
     res = _run(["eval", "--model", str(model)])
     assert res.exit_code == 0, res.output
@@ -77,7 +67,7 @@ def test_no_compact_of_a_model_without_masks_says_so(tmp_path):
     """`export --no-compact` of a model with no masks (trained by `nnsynth train`) did
     nothing, and nothing said so: a note line, and 'note' in --json."""
     csv = tmp_path / "a.csv"
-    _table(csv, 60, 0)
+    write_table(csv, 60, 0)
     model = _train(tmp_path, csv)
     out = str(tmp_path / "m.onnx")
     res = _run(["export", "--model", str(model), "--out", out, "--no-compact"])
