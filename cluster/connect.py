@@ -150,8 +150,16 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
         except Exception as e:
             # Ray gives a new raylet a fixed 30 s to register with the GCS; on a loaded
             # machine it can take longer.  The half-started Ray is stopped and started again.
-            if "timed out during startup" not in str(e) or attempt == STARTUP_ATTEMPTS:
+            if "timed out during startup" not in str(e):
                 raise
+            if attempt == STARTUP_ATTEMPTS:   # Ray's own 40-line traceback said no more
+                ray.shutdown()                 # the half-started Ray's processes stopped
+                from synth.errors import UserError
+                raise UserError(
+                    f"the local Ray did not start: its raylet timed out during startup "
+                    f"{STARTUP_ATTEMPTS} times (Ray gives it 30 s; the machine is overloaded?)"
+                    f"; rerun when the load is lower, or join a running Ray with --address"
+                ) from None
             log.warning("the local Ray did not start within Ray's 30 s (attempt %d of %d); "
                         "starting it again", attempt, STARTUP_ATTEMPTS)
             ray.shutdown()
