@@ -4,9 +4,9 @@ The defaults are the measured schedule ``synth.choices.RECIPE`` with KD retraini
 the dense start (benchmarks/results/grow_prune_defaults.md)."""
 import click
 
-from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, json_option,
-                                RegistryChoice, seed_option, show_progress, threads_option,
-                                with_json_fields)
+from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, given,
+                                json_option, RegistryChoice, seed_option, show_progress,
+                                threads_option, with_json_fields)
 from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
 
 
@@ -82,6 +82,7 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
                   accuracy_floor=target_accuracy or 0.0, remove_dead=remove_dead)
     schedule = GrowPruneSchedule.recipe(**with_json_fields(
         fields, schedule_json, "--schedule", {"accuracy_floor": "target_accuracy"}))
+    refuse_ignored(model_spec, schedule)
     with torch_threads(threads) as used:
         result = grow_prune_checkpoint(dataset, model_spec, out, schedule, epochs=epochs,
                                        distill=distill, shift=shift, compact=compact,
@@ -95,3 +96,17 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
                    f"  nonzero MACs {row['nonzero_flops']:>10,}  val {row['val_accuracy']:.4f}"
                    f"  test {row['test_accuracy']:.4f}")
     emit(result, False)
+
+
+def refuse_ignored(model_spec, schedule) -> None:
+    """Options this run would not read, given: --epochs trains a spec densely (a checkpoint
+    is trained already), --growth-ratio sizes growth rounds (none with growth_rounds 0).
+    Both were taken without a word (h250)."""
+    from pathlib import Path
+    from synth.errors import UserError
+    if given("epochs") and Path(str(model_spec)).is_file():
+        raise UserError(f"--epochs sets the dense training of a --model spec; --model "
+                        f"{model_spec} is a checkpoint, trained already (drop --epochs)")
+    if given("growth_ratio") and schedule.growth_rounds == 0:
+        raise UserError("--growth-ratio sizes each growth round; there are none "
+                        "(--growth-rounds 0): give --growth-rounds N or drop --growth-ratio")
