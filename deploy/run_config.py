@@ -166,6 +166,11 @@ class ExportStage(Config):
         if self.accel and not self.price:   # it was ignored, and never validated
             raise ConfigError("export.accel configures the pricing: it needs export.price: true "
                               "(or leave it out)")
+        changed = [k for k, default in (("tolerance", DEFAULT_TOLERANCE), ("rtol", DEFAULT_RTOL))
+                   if getattr(self, k) != default]
+        if changed and not self.onnx:   # the ONNX check is all they set: ignored without it
+            raise ConfigError(f"export.{changed[0]} sets the ONNX check against PyTorch: it "
+                              f"needs export.onnx: true (or leave it out)")
 
 
 _SECTIONS = {"teacher": TeacherStage, "synthesis": SynthesisStage, "search": SearchStage,
