@@ -97,7 +97,7 @@ def test_cli_refuses_an_overflowing_clock_in_one_line(tmp_path):
                                      str(path)])
     assert r.exit_code == 2, r.output
     lines = [l for l in r.output.splitlines() if l.strip()]
-    assert lines == ["error: clock_mhz must be in [0.001, 100000.0], got 1e-320"], lines
+    assert lines == [f"error: {path}: clock_mhz must be in [0.001, 100000.0], got 1e-320"], lines
 
 
 # --- held under the probe --------------------------------------------------------------------

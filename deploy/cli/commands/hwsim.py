@@ -35,6 +35,22 @@ def _load_yaml(path: str | None, what: str) -> dict | None:
     return data
 
 
+def _config_from(cls, values: dict | None, path: str | None, where: str,
+                 typed: frozenset = frozenset()):
+    """``cls.from_dict(values)``, an error about a value of the YAML file ``path`` naming
+    the file: 'rows must be in [1, 4096], got 0' of --accel a.yaml named neither the file
+    nor an option (h250).  ``typed``: fields whose value came from an option instead (the
+    CLI names that option)."""
+    from synth.errors import ConfigError
+    try:
+        return cls.from_dict(values, where=where)
+    except ConfigError as e:
+        field = (e.field or "").removesuffix(" value").removesuffix("[]")
+        if path and field not in typed:
+            raise ConfigError(f"{path}: {e}") from None
+        raise
+
+
 def _model(ref: str, default_shape: tuple, num_classes: int, option: str = "--model"):
     """A checkpoint path, or a variant name / JSON spec with optional ``@shape``; ``option``:
     the one ``ref`` was given to, named by a malformed shape's error."""
@@ -146,7 +162,8 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, bat
     if batch > most:
         raise UserError(f"--batch must be in [1, {most}] for samples of {tuple(shape)} (the limit "
                         f"is {MAX_BATCH_VALUES:,} input values), got {batch}")
-    cfg = AcceleratorConfig.from_dict(_load_yaml(accel_path, "accelerator"), where="accel")
+    cfg = _config_from(AcceleratorConfig, _load_yaml(accel_path, "accelerator"), accel_path,
+                       "accel")
     out = {"model": name, **price_report(model, shape, cfg, batch=batch, spring=spring)}
     emit(out, as_json, "\n".join(_eval_lines(out)))
 
@@ -202,13 +219,14 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
     values = _load_yaml(dse_path, "dse") or {}
     # an option given on the command line wins over --dse-config; an option's default does
     # not (the file's budget, area budget and seed were silently replaced by 0, 4.0 and 0)
-    ctx = click.get_current_context()
+    ctx, typed = click.get_current_context(), set()
     for key, param, value in (("budget", "budget", budget),
                               ("area_budget_mm2", "area_budget", area_budget),
                               ("seed", "seed", seed)):
         if key not in values or ctx.get_parameter_source(param) is not ParameterSource.DEFAULT:
             values[key] = value
-    cfg = DseConfig.from_dict(values, where="dse")
+            typed.add(key)
+    cfg = _config_from(DseConfig, values, dse_path, "dse", frozenset(typed))
     _check_dse_seed(cfg)
     res = explore(_dse_workloads(models, input_shape, num_classes), cfg,
                   progress=show_progress())
@@ -313,7 +331,8 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
     ops = extract(model, shape)
     cfg, precision = None, None
     if device == "accel":
-        cfg = AcceleratorConfig.from_dict(_load_yaml(accel_path, "accelerator"), where="accel")
+        cfg = _config_from(AcceleratorConfig, _load_yaml(accel_path, "accelerator"),
+                           accel_path, "accel")
     elif device == "spring":   # a fixed-point checkpoint at its precision, as hwsim eval --spring
         cfg = spring_config_for(model)
         precision = f"{cfg.int_bits}.{cfg.frac_bits}"
