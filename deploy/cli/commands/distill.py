@@ -8,8 +8,8 @@ for training or model selection).
 """
 import click
 
-from deploy.cli.options import (checkpoint_out, device_option, emit, json_option, seed_option,
-                                show_progress, synth_option)
+from deploy.cli.options import (checkpoint_out, device_option, emit, given, json_option,
+                                seed_option, show_progress, synth_option)
 
 
 @click.command("distill")
@@ -61,12 +61,35 @@ def command(teacher, student_spec, synth_dir, data_free, epochs, min_steps, temp
     from synth.distill import DistillConfig
     from synth.workflows import distill_checkpoint
 
-    given = {k: v for k, v in (("min_steps", min_steps), ("cutmix", cutmix)) if v is not None}
-    config = DistillConfig(epochs=epochs, **given, temperature=temperature, alpha=alpha, lr=lr,
+    typed = {k: v for k, v in (("min_steps", min_steps), ("cutmix", cutmix)) if v is not None}
+    config = DistillConfig(epochs=epochs, **typed, temperature=temperature, alpha=alpha, lr=lr,
                            noise=noise, rounds=rounds, images_per_round=images_per_round,
                            adi_weight=adi_weight, seed=seed, device=device,
                            progress=show_progress())
+    refuse_other_modes(data_free, synth_dir)   # after the values' own ranges
     fit_fn = ray_fit(Scaling(num_workers=num_workers), name="distill")
     emit(distill_checkpoint(teacher, student_spec, out, config, synth_dir=synth_dir,
                             data_free=data_free, iterations=iterations, fit_fn=fit_fn,
-                            given=tuple(given)), as_json)
+                            given=tuple(typed)), as_json)
+
+
+# the options only one mode reads: --epochs passes over --synth's set on --num-workers Ray
+# Train workers; --data-free's ADI rounds run here, of their own size and competition weight
+SYNTH_ONLY = ("epochs", "num_workers")
+DATA_FREE_ONLY = ("rounds", "images_per_round", "adi_weight")
+
+
+def refuse_other_modes(data_free: bool, synth_dir) -> None:
+    """An option of the other mode, given, is refused in one line: --data-free --epochs 3
+    (or --num-workers 2) and --synth DIR --rounds 3 (--images-per-round, --adi-weight) ran
+    and the value was never read (h250).  Neither mode given: distill_checkpoint says so."""
+    from synth.errors import UserError
+    if data_free == (synth_dir is not None):
+        return
+    other = given(*(SYNTH_ONLY if data_free else DATA_FREE_ONLY))
+    if other:
+        mode, reads = (("--data-free", "--synth DIR") if data_free
+                       else (f"--synth {synth_dir}", "--data-free"))
+        raise UserError(f"{' and '.join(other)} set{'s' * (len(other) == 1)} a run with "
+                        f"{reads}; {mode} does not read {'them' if len(other) > 1 else 'it'} "
+                        f"(drop {' and '.join(other)})")
