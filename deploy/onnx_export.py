@@ -333,7 +333,7 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     (``nnsynth train --fixed-point``) is exported with every layer output rounded to nearest
     on its grid (``synth.quant.INFERENCE_ROUNDING``, as ``nnsynth eval`` and train's test
     accuracy round it), its (absolute) tolerance raised by ``fixed_point_tolerance``."""
-    from synth.checkpoint import checkpoint_dataset, load_model
+    from synth.checkpoint import checkpoint_dataset, load_model, padded_note
     from synth.models import count_parameters
     from synth.quant import INFERENCE_ROUNDING, attach_inference, checkpoint_quant
     model = load_model(model_path)
@@ -372,10 +372,13 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     result.update(parameters=count_parameters(model),
                   nonzero_parameters=count_parameters(model, nonzero=True),
                   onnx_weights=onnx_weight_count(result["path"]))
+    said = [padded_note(data, name)]
     if not compact and not masked:   # the flag was a no-op, and nothing said so (a
         # "note: " line of the result, with --json its "note")
-        result["note"] = (f"--no-compact: {model_path} has no masks to keep (not a "
-                          f"grow-and-prune model): exported as it is, as without the flag")
+        said.append(f"note: --no-compact: {model_path} has no masks to keep (not a "
+                    f"grow-and-prune model): exported as it is, as without the flag")
+    if any(said):
+        result["note"] = "; ".join(line[len("note: "):] for line in said if line)
     return result, notes
 
 

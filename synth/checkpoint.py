@@ -638,6 +638,7 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
     if not whole:   # scored whole, a set holds its training samples anyway
         warn_if_changed(meta, data, source)
     data = in_model_columns(data, meta)   # by name: a column too many or too few is named
+    data = in_model_length(data, tuple(model.input_shape), meta)
     if tuple(data.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
                         f"model expects {tuple(model.input_shape)}")
@@ -645,6 +646,48 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
         # a held-out file of some of the model's classes is scored against their outputs
         data = in_model_subset(data, meta.get("class_names"), int(model.num_classes), name)
     return in_model_scale(in_model_order(data, meta.get("class_names")), meta)
+
+
+def in_model_length(data, model_shape: tuple, meta: dict):
+    """``data``, a set of series shorter than a model's (``model_shape``: (channels, steps)),
+    left-padded with zeros to the model's steps where the model's training set was
+    left-padded (``meta``, its checkpoint's data-set record: "padding" begins with "left"),
+    as that set's own shorter series were: a japanesevowels model (29 steps) was refused
+    aeon's JapaneseVowels_TRAIN.ts, whose longest series has 26 ("has input shape (12, 26)
+    but the model expects (12, 29)").  Zero is the padding value after normalization (the
+    channel's mean), and ``in_model_scale`` keeps a leading run of zeros at the model's.
+    ``data.extra["left_padded_from"]`` records the set's own steps (``padded_note``).  A
+    model of equal-length series (no padding in training), another channel count or a
+    longer set: unchanged, and the shape check refuses it."""
+    import dataclasses
+    import torch.nn.functional as F
+    shape = tuple(int(v) for v in data.input_shape)
+    extra = dict(data.extra or {})
+    if (len(shape) != 2 or len(model_shape) != 2 or shape[0] != int(model_shape[0])
+            or shape[1] >= int(model_shape[1]) or extra.get("kind") != "sequence"
+            or not str(meta.get("padding", "")).startswith("left")):
+        return data
+    steps = int(model_shape[1])
+
+    def pad(x):
+        return F.pad(x, (steps - shape[1], 0)) if len(x) else x.new_zeros((0, shape[0], steps))
+    extra.update(left_padded_from=shape[1], padding=(
+        f"left, zeros after normalization (the channel's train mean), to {steps} steps (the "
+        f"model's; the set's longest series has {shape[1]})"))
+    return dataclasses.replace(data, x_train=pad(data.x_train), x_val=pad(data.x_val),
+                               x_test=pad(data.x_test), input_shape=(shape[0], steps),
+                               extra=extra)
+
+
+def padded_note(data, name: str) -> str | None:
+    """The line saying that ``data`` (called ``name``) was left-padded to its model's steps
+    (``in_model_length``), or None: the score is of padded inputs."""
+    steps = (data.extra or {}).get("left_padded_from")
+    if steps is None:
+        return None
+    return (f"note: the series of {name} (at most {steps} steps) were left-padded with the "
+            f"padding value to the model's {int(data.input_shape[1])} steps, as the shorter "
+            f"series of its training set were")
 
 
 def in_model_subset(data, names, num_classes: int, name):

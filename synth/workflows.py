@@ -1115,4 +1115,8 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
                   flops=count_flops(model, model.input_shape),
                   nonzero_flops=sparse_flops(model, model.input_shape),
                   **({"fixed_point": f"{quant.format} {rounding}"} if quant else {}))
+    from synth.checkpoint import padded_note
+    padded = padded_note(data, name)
+    if padded:   # a "note: " line of the result, with --json its "note"
+        result["note"] = padded[len("note: "):]
     return result, notes
