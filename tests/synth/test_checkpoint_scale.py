@@ -91,7 +91,7 @@ def test_grow_prune_of_a_checkpoint_on_another_file_keeps_its_scale(tmp_path):
     from deploy.cli.main import cli
     path, a = _two_files(tmp_path, hidden=8)
     r = CliRunner().invoke(cli, ["grow-prune", "--model", str(path), "--dataset",
-                                 f"csv:{tmp_path / 'b.csv'}", "--epochs", "1", "--prune-steps",
+                                 f"csv:{tmp_path / 'b.csv'}", "--prune-steps",
                                  "1", "--retrain-epochs", "1", "--growth-rounds", "0",
                                  "--no-distill", "--out", str(tmp_path / "p.pt")])
     assert r.exit_code == 0, r.output
