@@ -95,6 +95,14 @@ def zero_weights(ops) -> int:
                          for o in workload.unique_weights(ops))))
 
 
+def share_text(part: int, total: int) -> str:
+    """``part / total`` as a percentage that is 0% or 100% only when it is: one weight of
+    2,400 that a fixed-point training rounded to zero read '1 zero weights (0% of 2,400)'
+    (h250); shares under 1% or over 99% get two decimals (0.04%, 99.96%)."""
+    share = part / max(1, total)
+    return f"{share:.2%}" if 0 < share < 0.01 or 0.99 < share < 1 else f"{share:.0%}"
+
+
 def dense_note(ops, spring: str = "SPRING (--spring)") -> str | None:
     """The line for a workload with zero weights priced on the accelerator model, which is a
     dense array (``hwsim.accel``: it multiplies a zero as any weight); None without zeros.
@@ -105,7 +113,8 @@ def dense_note(ops, spring: str = "SPRING (--spring)") -> str | None:
         return None
     total = sum(o.weight_elems for o in workload.unique_weights(ops))
     return (f"the accelerator model is a dense array: it multiplies the model's {zeros:,} "
-            f"zero weights ({zeros / total:.0%} of {total:,}) as any other, so its cycles, "
+            f"zero weight{'s' * (zeros != 1)} ({share_text(zeros, total)} of {total:,}) as any "
+            f"other, so its cycles, "
             f"latency and energy are those of the dense architecture; {spring} "
             f"skips zeros and prices the sparsity")
 
