@@ -14,7 +14,7 @@ from hwsim.workload import Op, build_priced, extract
 
 __all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "accel_cost", "build_priced",
            "dense_note", "extract", "gpu", "latency_cost", "price", "price_report",
-           "price_layers", "price_ops", "spring", "spring_config_for", "workload",
+           "price_layers", "price_ops", "share_text", "spring", "spring_config_for", "workload",
            "zero_weights"]
 
 
