@@ -92,6 +92,7 @@ class DseConfig(Config):
             if grid in GRID_FIELDS:
                 raise ConfigError(f"base.{name} is set by the grid ({grid}); give it as "
                                   f"{grid}: [{short_repr(value)}] instead")
+        _check_base(dict(self.base))
         # every grid point's scratchpads hold a word of the base's precision: the grid is
         # priced without a config object per point (``_grid_arrays`` validates the first
         # only), so ifmap_kb: [0.000001] ran as a pad that held no operand
@@ -106,6 +107,23 @@ class DseConfig(Config):
         check_range("budget", self.budget, 0, 10_000_000, integer=True)
         check_range("area_budget_mm2", self.area_budget_mm2, 0, 1e6, low_open=True)
         check_seed("seed", self.seed)
+
+
+def _check_base(base: dict) -> None:
+    """The base's fields, AcceleratorConfig's ranges, checked when the DseConfig is made: an
+    error names the field as ``base.NAME`` (it was first raised by ``explore``, after the
+    networks were built, as 'precision_bits must be an integer, got 'x'', with no word of
+    the base nor, from ``hwsim dse``, of the file).  No grid field is in the base (refused
+    before), so AcceleratorConfig's defaults stand in for them: its 64 KiB pads hold a word
+    of any precision it takes."""
+    try:
+        AcceleratorConfig.from_dict(base, where="dse.base")
+    except ConfigError as e:
+        if e.field is None:   # an unknown key: named 'dse.base.KEY' already
+            raise
+        raise ConfigError(f"base.{e}", field=f"base.{e.field}", value=e.value, low=e.low,
+                          high=e.high, low_open=e.low_open, high_open=e.high_open,
+                          integer=e.integer, expected=e.expected, got=e.got) from None
 
 
 def _grid_points(cfg: DseConfig) -> list[np.ndarray]:
