@@ -195,7 +195,12 @@ def with_json_fields(fields: dict, text: str | None, option: str,
                                                                    None):
             given = next((o.opts[0] for o in ctx.command.params if o.name == param), param)
             raise UserError(f"{option} sets {key}, which {given} already gives; give it once")
+    ctx.meta.setdefault(JSON_FIELDS, {}).update({key: (option, extra[key]) for key in extra})
     return {**fields, **extra}
+
+
+# ctx.meta key: {config field: (the JSON option that set it, its value)}, for option_message
+JSON_FIELDS = "nnsynth.json_fields"
 
 
 # A config field whose option has another name (``hwsim dse --area-budget`` fills
@@ -225,8 +230,23 @@ def option_message(ctx: click.Context, error: Exception) -> str | None:
     its ``expected`` and ``got``.  A library check that raises a plain message is shown as
     it is: give it fields (check_range / value_error) to have it told by the option."""
     if isinstance(error, ConfigError) and error.field is not None:
-        return _field_message(ctx, error)
+        return _field_message(ctx, error) or _json_field_message(ctx, error)
     return None
+
+
+def _json_field_message(ctx: click.Context, error: ConfigError) -> str | None:
+    """An error about a value a JSON option set (``with_json_fields``), named by that option:
+    ``--options: prune_steps must be in [0, 1000], got 100000000`` (diabdeep), where the
+    error named neither --options nor --schedule (h250).  None for any other value."""
+    field = error.field.removesuffix("[]").rsplit(".", 1)[-1]
+    option, value = ctx.meta.get(JSON_FIELDS, {}).get(field, (None, None))
+    listed = isinstance(value, list) and (   # the list as the config holds it (a tuple),
+        _same(tuple(value), error.value)       # or one value of it
+        or any(_same(v, error.value) for v in value))
+    if option is None or (error.value is not None and not _same(value, error.value)
+                          and not listed):
+        return None
+    return f"{option}: {error}"
 
 
 def _typed_option(ctx: click.Context, field: str):

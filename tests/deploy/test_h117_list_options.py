@@ -76,7 +76,7 @@ def test_diabdeep_baselines_that_are_fine_reach_the_config(baselines):
     """A valid --baselines passes to DiabDeepConfig, whose later field is the error."""
     line = one_error_line(run(["diabdeep", "--dataset", "blink", "--baselines", baselines,
                                *LATER]))
-    assert line == "error: prune_fraction must be in (0, 1), got 5"
+    assert line == "error: --options: prune_fraction must be in (0, 1), got 5"
 
 
 def test_diabdeep_config_refuses_a_baseline_twice():
@@ -85,7 +85,7 @@ def test_diabdeep_config_refuses_a_baseline_twice():
     with pytest.raises(ConfigError, match=r"^baselines must name each baseline once, got "
                                           r"'mlp' twice$"):
         DiabDeepConfig(baselines=("mlp", "forest", "mlp"))
-    # a JSON --options list is the config's own field, told by its name
+    # a JSON --options list is the config's own field, told by its name (behind --options)
     line = one_error_line(run(["diabdeep", "--dataset", "blink", "--options",
                                '{"baselines": ["lstm1", "lstm1"]}']))
-    assert line == "error: baselines must name each baseline once, got 'lstm1' twice"
+    assert line == "error: --options: baselines must name each baseline once, got 'lstm1' twice"

@@ -90,8 +90,9 @@ def test_scann_hidden_too_wide_names_the_option_and_the_value(hidden, bad):
 
 
 def test_an_error_about_a_value_the_user_did_not_type_keeps_the_configs_words():
-    """--options sets the list: the config's field name, not --baselines."""
+    """--options sets the list: the config's field name, not --baselines (behind --options,
+    the option that gave it, since h250)."""
     line = one_error_line(run(["diabdeep", "--dataset", "blink", "--options",
                                '{"baselines": ["mlp", "svm"]}']))
-    assert line == ("error: baselines must be among mlp, lstm1, lstm2, hlstm_dense, forest, "
-                    "got 'svm'")
+    assert line == ("error: --options: baselines must be among mlp, lstm1, lstm2, hlstm_dense, "
+                    "forest, got 'svm'")

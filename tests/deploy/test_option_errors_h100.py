@@ -101,10 +101,11 @@ def test_invert_kd_steps_is_named(tmp_path):
 
 def test_a_value_the_option_did_not_give_keeps_the_configs_words(tmp_path):
     """A field set by a JSON option (the option left at its default) is not blamed on the
-    option: --schedule's prune_steps stays prune_steps."""
+    option: --schedule's prune_steps is --schedule's, not --prune-steps' (named by the JSON
+    option that gave it since h250)."""
     line = _line(["grow-prune", "--dataset", "digits", "--model", "mlp_small", "--schedule",
                   json.dumps({"prune_steps": 5000}), "--out", str(tmp_path / "o.pt")])
-    assert line == "error: prune_steps must be in [0, 1000], got 5000"
+    assert line == "error: --schedule: prune_steps must be in [0, 1000], got 5000"
 
 
 @pytest.mark.parametrize("args,option", [
