@@ -51,9 +51,12 @@ def _config_from(cls, values: dict | None, path: str | None, where: str,
         raise
 
 
-def _model(ref: str, default_shape: tuple, num_classes: int, option: str = "--model"):
+def _model(ref: str, default_shape: tuple, num_classes: int, option: str = "--model",
+           alone: bool = True):
     """A checkpoint path, or a variant name / JSON spec with optional ``@shape``; ``option``:
-    the one ``ref`` was given to, named by a malformed shape's error."""
+    the one ``ref`` was given to, named by a malformed shape's error.  ``alone``: the
+    command's only model (``hwsim dse`` checks its models' @shapes against --input-shape
+    together, ``_check_shape_read``)."""
     import os
     from hwsim import build_priced
     if ref.endswith(".pt") or os.path.isfile(ref):
@@ -62,6 +65,19 @@ def _model(ref: str, default_shape: tuple, num_classes: int, option: str = "--mo
         _check_own(ref, "--input-shape", "input_shape", default_shape, tuple(model.input_shape))
         _check_own(ref, "--num-classes", "num_classes", num_classes, int(model.num_classes))
         return ref, model, tuple(model.input_shape)
+    name, shape_txt = _split_ref(ref)
+    # a malformed shape after the '@' blamed --input-shape, which was not given
+    shape = (_shape(shape_txt, f"{option} {short_repr(ref)}: the shape after @")
+             if shape_txt else default_shape)
+    if alone:
+        _check_shape_read([ref], default_shape)
+    _check_kind(ref, name, shape, bool(shape_txt))
+    return name, build_priced(name, shape, num_classes), shape
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    """A spec reference as (variant name or JSON spec, the shape text after its '@', '' for
+    none)."""
     # a JSON spec's shape follows its closing brace ('{"family": ...}@1x8x8' read the shape
     # as JSON: "not valid JSON: Extra data"); a variant name's follows the '@'
     json_spec = ref.strip().startswith("{")
@@ -73,12 +89,28 @@ def _model(ref: str, default_shape: tuple, num_classes: int, option: str = "--mo
         from synth.errors import UserError
         raise UserError(f"model {short_repr(ref)}: give a shape after @ (CxHxW, CxL or F), "
                         f"or leave the @ out")
-    name += "}" if json_spec and shape_txt else ""
-    # a malformed shape after the '@' blamed --input-shape, which was not given
-    shape = (_shape(shape_txt, f"{option} {short_repr(ref)}: the shape after @")
-             if shape_txt else default_shape)
-    _check_kind(ref, name, shape, bool(shape_txt))
-    return name, build_priced(name, shape, num_classes), shape
+    return name + ("}" if json_spec and shape_txt else ""), shape_txt
+
+
+def _check_shape_read(refs, given: tuple) -> None:
+    """An --input-shape typed that no model of ``refs`` reads (each a checkpoint, whose own
+    shape ``_check_own`` compares, or a spec with its own @shape) and that differs from a
+    spec's @shape is refused: the @shape won and the option was dropped without a word
+    (h252).  One spec given without @shape reads it, and it is taken."""
+    import os
+    if not _given("input_shape"):
+        return
+    specs = [r for r in refs if not (r.endswith(".pt") or os.path.isfile(r))]
+    if any(not _split_ref(r)[1] for r in specs):
+        return
+    for ref in specs:
+        own = _shape(_split_ref(ref)[1], f"--model {short_repr(ref)}: the shape after @")
+        if own != tuple(given):
+            from synth.errors import UserError
+            show = lambda s: "x".join(map(str, s))
+            raise UserError(f"--input-shape {show(given)} is the shape of a spec model given "
+                            f"without @shape; {short_repr(ref)} has its own ({show(own)}): leave "
+                            f"--input-shape out")
 
 
 def _at_given(ref: str, json_spec: bool) -> bool:
@@ -267,8 +299,9 @@ def _dse_workloads(models, input_shape: str, num_classes: int) -> dict:
     from hwsim import extract
     from synth.errors import UserError
     workloads, seen = {}, {}
+    _check_shape_read(models, _shape(input_shape))
     for ref in models:
-        name, model, shape = _model(ref, _shape(input_shape), num_classes)
+        name, model, shape = _model(ref, _shape(input_shape), num_classes, alone=False)
         if name == ref and (ref.endswith(".pt") or os.path.isfile(ref)):   # a checkpoint
             key = ("checkpoint", os.path.realpath(ref))
         else:
