@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_range, check_seed, short_repr
+from synth.config import Config, check_range, check_seed, short_repr, value_error
 from synth.data_registry import first_repeated
 from synth.errors import ConfigError
 from hwsim.accel import (DATAFLOWS, MAX_ARRAY_DIM, MAX_SCRATCHPAD_KB, SCRATCHPADS,
@@ -251,13 +251,16 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None,
         # of a sample (budget), the smallest sampled: budget 1 drew one 4.046 mm^2 point of
         # the default grid and read as if no configuration fitted 4 mm^2
         size = int(np.prod([len(getattr(cfg, f)) for f in GRID_ORDER]))
+        # (a value error, with the field and value: the CLI names --area-budget where it was
+        # typed; 'area_budget_mm2=0.001 is below ...' named the config's field, h252)
         if n_cfg < size:
-            raise ConfigError(f"area_budget_mm2={cfg.area_budget_mm2} is below the smallest "
-                              f"area of the {n_cfg:,} configuration{'s' * (n_cfg > 1)} "
-                              f"sampled (budget) of the grid's {size:,}, {area.min():.3f} "
-                              f"mm^2: raise the budget or the area budget")
-        raise ConfigError(f"area_budget_mm2={cfg.area_budget_mm2} is below the smallest "
-                          f"configuration's area {area.min():.3f} mm^2")
+            raise value_error("area_budget_mm2", cfg.area_budget_mm2,
+                              f"must be at least the smallest area of the {n_cfg:,} "
+                              f"configuration{'s' * (n_cfg > 1)} sampled (budget) of the "
+                              f"grid's {size:,}, {area.min():.3f} mm^2 (or raise the budget)")
+        raise value_error("area_budget_mm2", cfg.area_budget_mm2,
+                          f"must be at least the smallest configuration's area, "
+                          f"{area.min():.3f} mm^2")
     # max geomean performance; among equal latencies the least energy, then area (a point
     # of the Pareto set: argmin alone took the first in grid order, with any scratchpads)
     best = fastest(g_lat, g_en, area, fits)
