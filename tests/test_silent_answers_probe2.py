@@ -80,6 +80,7 @@ def test_dse_grid_is_priced_without_an_object_per_point_and_in_bounded_chunks(mo
     ops = extract(build_priced("mlp_small", (1, 4, 4), 10), (1, 4, 4))
     cfg = dse.DseConfig(rows=tuple(range(1, 41)), cols=tuple(range(1, 41)), ifmap_kb=(8, 32),
                         filter_kb=(8, 32), ofmap_kb=(8, 32))   # 38,400 points
+    built.clear()   # the config's base, validated as one AcceleratorConfig when made (h252)
     res = dse.explore({"m": ops}, cfg)
     assert res["evaluated"] == 38_400
     reported = len(res["pareto"]) + 2
