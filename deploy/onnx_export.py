@@ -375,10 +375,10 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     said = [padded_note(data, name)]
     if not compact and not masked:   # the flag was a no-op, and nothing said so (a
         # "note: " line of the result, with --json its "note")
-        said.append(f"note: --no-compact: {model_path} has no masks to keep (not a "
+        said.append(f"--no-compact: {model_path} has no masks to keep (not a "
                     f"grow-and-prune model): exported as it is, as without the flag")
     if any(said):
-        result["note"] = "; ".join(line[len("note: "):] for line in said if line)
+        result["note"] = "; ".join(line for line in said if line)
     return result, notes
 
 

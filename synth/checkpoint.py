@@ -680,12 +680,12 @@ def in_model_length(data, model_shape: tuple, meta: dict):
 
 
 def padded_note(data, name: str) -> str | None:
-    """The line saying that ``data`` (called ``name``) was left-padded to its model's steps
-    (``in_model_length``), or None: the score is of padded inputs."""
+    """The note (a result's "note") saying that ``data`` (called ``name``) was left-padded to
+    its model's steps (``in_model_length``), or None: the score is of padded inputs."""
     steps = (data.extra or {}).get("left_padded_from")
     if steps is None:
         return None
-    return (f"note: the series of {name} (at most {steps} steps) were left-padded with the "
+    return (f"the series of {name} (at most {steps} steps) were left-padded with the "
             f"padding value to the model's {int(data.input_shape[1])} steps, as the shorter "
             f"series of its training set were")
 

@@ -130,10 +130,6 @@ def _read(path: Path, what: str):
     return load_tensor_file(path, f"{what} state")
 
 
-# what each loop's state is: synth.checkpoint's (eval and export name them too)
-KNOWN_FORMATS = STATE_FORMATS
-
-
 def check_state_path(path: str | os.PathLike, what: str) -> None:
     """``path`` can hold a state: nothing is there, or a regular file (which ``load_state``
     then reads).  A directory (or a FIFO, a link) of that name is refused in one line and
@@ -166,7 +162,7 @@ def check_state(path: str | os.PathLike, format_: str, what: str) -> dict | None
     if isinstance(found, str) and found != format_ and found.startswith("nnsynth-") and \
             "key" in state:   # nnsynth's, of another loop: its work is kept for its own rerun
         raise UserError(f"{path} holds the state of an interrupted "
-                        f"{KNOWN_FORMATS.get(found, found)}, not an nnsynth {what} state: "
+                        f"{STATE_FORMATS.get(found, found)}, not an nnsynth {what} state: "
                         f"finish that run (the same command), or move it away")
     if found != format_:
         raise UserError(f"{path} is not an nnsynth {what} state: move it away")

@@ -1118,5 +1118,5 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
     from synth.checkpoint import padded_note
     padded = padded_note(data, name)
     if padded:   # a "note: " line of the result, with --json its "note"
-        result["note"] = padded[len("note: "):]
+        result["note"] = padded
     return result, notes

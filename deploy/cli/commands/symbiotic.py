@@ -1,8 +1,8 @@
 """``nnsynth symbiotic``: an LSTM / H-LSTM language model sized by the target platform's latency."""
 import click
 
-from deploy.cli.options import (THREADS, comma_separated, device_option, emit, json_option, seed_option,
-                                show_progress, dataset_name)
+from deploy.cli.options import (THREADS, comma_separated, dataset_name, device_option, emit,
+                                json_option, seed_option, show_progress)
 
 
 def _check_lists(cells: tuple, widths: tuple, sparsities: tuple) -> None:
