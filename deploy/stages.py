@@ -623,6 +623,21 @@ def _price(ctx, model) -> dict:
     return {k: float(v) for k, v in cost.items() if isinstance(v, (int, float))}
 
 
+def dense_notes(ctx, models: dict) -> dict[str, str]:
+    """Model name -> ``hwsim.dense_note`` of each of ``models`` (name -> module) that has
+    zero weights, where the export prices: its accelerator rows in summary.md are its dense
+    architecture's (a refined or grown-and-pruned model keeps its cut connections as zeros,
+    which the accelerator model multiplies), said as ``nnsynth hwsim eval`` says it."""
+    if not ctx.config.export.price:
+        return {}
+    import hwsim
+    remedy = ("SPRING (its rows in the table)" if ctx.config.export.spring
+              else "SPRING (export.spring: true)")
+    notes = {name: hwsim.dense_note(hwsim.extract(model, tuple(model.input_shape)), remedy)
+             for name, model in models.items()}
+    return {name: note for name, note in notes.items() if note}
+
+
 def run_export(ctx) -> dict:
     """Evaluate teacher and final model on the real test split, price both, export the
     final model to ONNX (checked against PyTorch within ``export.tolerance``), write the
@@ -684,6 +699,9 @@ def run_export(ctx) -> dict:
                      f"{100 * synthesis['fidelity']:.1f}% of them to their target class)")
     notes += [f"warning: {w}" for w in synthesis_warnings(synthesis)]
     notes += [f"warning: {name} model: {line}" for name, line in one_class.items()]
+    dense = dense_notes(ctx, {"teacher": teacher, "final": final})
+    notes += [f"{name} model's accelerator latency and energy: {line}"
+              for name, line in dense.items()]
     searched = ctx.outputs.get("search", {}).get("summary") or {}
     if searched.get("warning"):      # e.g. every trial random (search.run.random_only)
         notes.append(f"warning: search: {searched['warning']}")
@@ -708,6 +726,7 @@ def run_export(ctx) -> dict:
     summary["priced"] = ctx.config.export.price
     summary["spring_priced"] = ctx.config.export.price and ctx.config.export.spring
     summary.update({f"{name}_warning": line for name, line in one_class.items()})
+    summary.update({f"{name}_accel_note": line for name, line in dense.items()})
     return {"checkpoint": "final.pt", "summary": summary}
 
 

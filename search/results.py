@@ -51,6 +51,10 @@ COLUMNS = {
     # the trial grew and pruned its model: its constraints were checked on nonzero_parameters
     # and nonzero_flops (search.feasibility.measured_figures); empty in an older table
     "grow_pruned": "bool",
+    # hwsim.dense_note where the saved model has zero weights and was priced: latency_ms and
+    # energy_mj are then its dense architecture's (the accelerator multiplies the zeros);
+    # empty otherwise and in an older table
+    "accel_note": "string",
 }
 
 

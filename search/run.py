@@ -1398,6 +1398,15 @@ def constraints_seen(table: pd.DataFrame, constraints, pruned: bool = False) -> 
     return ", ".join(parts) or ", ".join(map(str, constraints))
 
 
+def accel_note(row) -> str | None:
+    """A results row's ``accel_note`` (``hwsim.dense_note`` of its model: the accelerator
+    multiplies its zero weights, so latency_ms and energy_mj are the dense architecture's);
+    None where the model has no zero weights, was not priced, or the table predates it."""
+    value = row.get("accel_note") if hasattr(row, "get") else None
+    return value if isinstance(value, str) and value and not pd.isna(row.get(
+        "latency_ms")) else None
+
+
 def constant_best(best) -> str | None:
     """The warning of a best trial (a results row) whose model predicts one class for every
     test sample (``predicted_classes`` 1): its accuracy is that class's share, nothing
@@ -1500,6 +1509,9 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
                                  and isinstance(best["selected_on"], str) else None),
             "best_test_accuracy": float(best["test_accuracy"]),
             "best_latency_ms": None if pd.isna(best["latency_ms"]) else float(best["latency_ms"]),
+            # hwsim.dense_note of best.pt where it has zero weights (a grown-and-pruned trial):
+            # best_latency_ms is its dense architecture's; None otherwise or not priced
+            "best_accel_note": accel_note(best),
             "best_parameters": int(best["parameters"]), "pareto_x": x,
             # best.pt's nonzero weights (after grow-and-prune, the connections it kept), and
             # which counts of parameters and MACs the constraints were checked on: "nonzero"

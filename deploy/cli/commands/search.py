@@ -89,11 +89,15 @@ def summary_text(summary: dict) -> str:
     nonzero = (f", {summary['best_nonzero_parameters']:,} nonzero" if summary.get(
         "constraints_counted") == "nonzero" and summary.get("best_nonzero_parameters")
         is not None else "")
+    # a grown-and-pruned best.pt keeps its cut connections as zeros, which the accelerator
+    # model multiplies: said as nnsynth hwsim eval says it (search.trial's accel_note)
+    note = (f"\nnote: best.pt's latency: {summary['best_accel_note']}"
+            if summary.get("best_accel_note") else "")
     return (f"{trials_text(summary)} in {summary['out_dir']}; {accuracy}, "
             f"test {summary['best_test_accuracy']:.4f} "
             f"({summary['best_parameters']:,} parameters{nonzero}, latency "
             f"{'not priced' if latency is None else f'{latency:.4g} ms'}{pruned}); Pareto front of "
-            f"{len(summary['pareto_front'])}: {summary['pareto_png']}")
+            f"{len(summary['pareto_front'])}: {summary['pareto_png']}{note}")
 
 
 def _check_resume_alone(ctx) -> None:
