@@ -99,6 +99,29 @@ def check_name_count(names, data) -> None:
                         f"{data.num_classes} classes ({', '.join(data.class_names)})")
 
 
+def check_distinct_names(names, option: str = "--class-names") -> None:
+    """Each class its own words: two names of the same words (case, punctuation and order
+    aside: a name's label vector is the mean of its words' GloVe vectors) are a one-line
+    error naming the words and their positions in ``option``'s list.  ``--class-names
+    small,small,large`` said 'classes '0' and '1' have the same label vector (words 'small'
+    and 'small')': the classes by the numbers they are fitted as, beside the words."""
+    seen: dict = {}
+    for i, name in enumerate(names, 1):
+        words = tuple(sorted(name_words(name)))
+        if words:   # a name of no words is label_embeddings' error
+            seen.setdefault(words, []).append(i)
+    same = next((at for at in seen.values() if len(at) > 1), None)
+    if same is None:
+        return
+    spelled = list(dict.fromkeys(str(names[i - 1]) for i in same))
+    at = ", ".join(map(str, same[:-1])) + f" and {same[-1]}"
+    what = (f"{spelled[0]!r} {'twice' if len(same) == 2 else f'{len(same)} times'}"
+            if len(spelled) == 1 else
+            f"{', '.join(map(repr, spelled[:-1]))} and {spelled[-1]!r}, the same words")
+    raise UserError(f"{option} gives {what} (positions {at} of {len(names)}): SECRET tells "
+                    f"classes apart by their words' meaning; give each class its own words")
+
+
 def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None = None,
                label_vectors: str = LABEL_VECTORS, class_names=None, seed: int = 0) -> dict:
     """SECRET against its base on ``dataset``'s test split: a scikit-learn ``base`` fitted on

@@ -52,8 +52,9 @@ def test_checkpoint_as_the_base(tmp_path):
     (("--model", "/nonexistent/m.pt"), "checkpoint not found"),
     # two classes with one meaning: the semantic space merged them and was scored anyway
     (("--dataset", "iris", "--class-names", "small,small,large"),
-     "classes '0' and '1' have the same label vector (words 'small' and 'small')"),
-    (("--dataset", "iris", "--class-names", "blue iris,iris blue,large"), "same label vector"),
+     "--class-names gives 'small' twice (positions 1 and 2 of 3)"),
+    (("--dataset", "iris", "--class-names", "blue iris,iris blue,large"),
+     "--class-names gives 'blue iris' and 'iris blue', the same words (positions 1 and 2"),
 ])
 def test_bad_input_is_one_error_line(args, expected):
     line = _error_line(_run(*args))
