@@ -2,6 +2,7 @@
 designs, and build latency/energy tables."""
 from __future__ import annotations
 
+import contextlib
 import math
 
 from synth.config import short_repr
@@ -41,12 +42,24 @@ def _config_from(cls, values: dict | None, path: str | None, where: str,
     the file: 'rows must be in [1, 4096], got 0' of --accel a.yaml named neither the file
     nor an option (h250).  ``typed``: fields whose value came from an option instead (the
     CLI names that option)."""
+    with _naming_file(path, typed):
+        return cls.from_dict(values, where=where)
+
+
+@contextlib.contextmanager
+def _naming_file(path: str | None, typed: frozenset = frozenset(),
+                 fields: frozenset | None = None):
+    """A ConfigError raised within, about a value of the YAML file ``path``, prefixed by the
+    file: ``typed`` as ``_config_from``'s; ``fields``: the only fields the file can be
+    blamed for (None: any error).  hwsim dse's area budget below every configuration's
+    area, found by ``explore`` after the config was made, said 'area_budget_mm2 must be at
+    least ...' of a --dse-config file's value without naming the file (h253)."""
     from synth.errors import ConfigError
     try:
-        return cls.from_dict(values, where=where)
+        yield
     except ConfigError as e:
         field = (e.field or "").removesuffix(" value").removesuffix("[]")
-        if path and field not in typed:
+        if path and field not in typed and (fields is None or field in fields):
             raise ConfigError(f"{path}: {e}") from None
         raise
 
@@ -260,8 +273,9 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
             typed.add(key)
     cfg = _config_from(DseConfig, values, dse_path, "dse", frozenset(typed))
     _check_dse_seed(cfg)
-    res = explore(_dse_workloads(models, input_shape, num_classes), cfg,
-                  progress=show_progress())
+    workloads = _dse_workloads(models, input_shape, num_classes)
+    with _naming_file(dse_path, frozenset(typed), frozenset(values)):
+        res = explore(workloads, cfg, progress=show_progress())
     b = res["best"]
     human = [f"evaluated {res['evaluated']} configurations on {', '.join(res['networks'])}; "
              f"Pareto set {len(res['pareto'])} (latency, energy, area)",
