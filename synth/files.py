@@ -540,6 +540,9 @@ def _undo_claim(path: Path, made: list[Path], before: set[str], ours: set[str],
 # --------------------------------------------------------------------------- bounded YAML
 MAX_YAML_BYTES = 1 << 20          # a config, sweep or space file larger than 1 MiB is refused
 MAX_YAML_NODES = 100_000          # values after alias expansion (a 400-byte alias bomb has 10^9)
+# lists and mappings one inside another in a config file or JSON option (nnsynth's own nest 5
+# deep); below both parsers' own caps: libyaml's 1,000 and json's recursion near Python's limit
+MAX_CONFIG_DEPTH = 64
 
 
 def count_nodes(obj: Any, limit: int) -> int:
@@ -560,6 +563,22 @@ def count_nodes(obj: Any, limit: int) -> int:
 
 
 MAX_PLAIN_DEPTH = 64    # nesting of metadata nnsynth writes (a checkpoint's dataset, metrics)
+CONTAINERS = (dict, list, tuple, set)
+
+
+def walk(obj: Any) -> Iterator[tuple[Any, int]]:
+    """Every value in ``obj`` (``obj`` itself, the values of its mappings, the items of its
+    lists, tuples and sets, theirs, ...) with its depth (``obj``'s is 1), depth first and
+    iterative: a value nested 200,000 deep is walked without recursion.  A value a consumer
+    stops at is not descended into."""
+    stack = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        yield node, depth
+        if isinstance(node, dict):
+            stack.extend((value, depth + 1) for value in node.values())
+        elif isinstance(node, CONTAINERS):
+            stack.extend((value, depth + 1) for value in node)
 
 
 def plain_problem(obj: Any, max_depth: int = MAX_PLAIN_DEPTH) -> str:
@@ -568,21 +587,49 @@ def plain_problem(obj: Any, max_depth: int = MAX_PLAIN_DEPTH) -> str:
     '' when nothing.  Iterative: a file's value nested 200,000 deep is found without
     recursion (json.dumps of it, in export's metadata or a checkpoint saved again, was a
     RecursionError traceback)."""
-    stack = [(obj, 1)]
-    while stack:
-        node, depth = stack.pop()
+    for node, depth in walk(obj):
         if depth > max_depth:
             return f"values nested more than {max_depth} deep"
         if isinstance(node, dict):
-            for key, value in node.items():
-                if not isinstance(key, str):
-                    return f"a key of type {type(key).__name__} (keys are strings)"
-                stack.append((value, depth + 1))
-        elif isinstance(node, list):
-            stack.extend((value, depth + 1) for value in node)
-        elif not (node is None or isinstance(node, (str, int, float))):
+            key = next((k for k in node if not isinstance(k, str)), None)
+            if key is not None:
+                return f"a key of type {type(key).__name__} (keys are strings)"
+        elif not (node is None or isinstance(node, (str, int, float, list))):
             return f"a {type(node).__name__} value (expected numbers, strings, lists, mappings)"
     return ""
+
+
+def nested_too_deep(where: str = "", expected: str = ""):
+    """The ConfigError for a config file or JSON option (``where``; '' for a caller that
+    puts its own name before the message, as ``unique_keys``' errors) nesting lists and
+    mappings more than ``MAX_CONFIG_DEPTH`` deep: a file of 50,000 brackets was "not valid
+    YAML" (libyaml's own cap), a JSON option "not valid JSON: nested too deeply"."""
+    from synth.errors import ConfigError
+    hint = f"; expected {expected}" if expected else ""
+    return ConfigError(f"{where + ' ' if where else ''}is nested too deep: more than "
+                       f"{MAX_CONFIG_DEPTH} levels of lists and mappings (the limit){hint}")
+
+
+def check_depth(values: Any, where: str = "", expected: str = "") -> Any:
+    """``values`` (a config file's or JSON option's, loaded), or ``nested_too_deep`` where
+    its lists and mappings nest more than ``MAX_CONFIG_DEPTH`` deep: the one check of every
+    reader of the user's YAML and JSON (``load_yaml_text``, ``load_json_text``)."""
+    if any(depth > MAX_CONFIG_DEPTH and isinstance(node, CONTAINERS)
+           for node, depth in walk(values)):
+        raise nested_too_deep(where, expected)
+    return values
+
+
+def load_json_text(text: str | bytes) -> Any:
+    """``json.loads`` of a JSON option or spec the user gave: a key given twice or lists and
+    mappings nested more than ``MAX_CONFIG_DEPTH`` deep is a ConfigError whose message the
+    caller puts its name before ('--options is nested too deep: ...'); a malformed text is
+    json's JSONDecodeError, for the caller to word."""
+    try:
+        value = json.loads(text, object_pairs_hook=unique_keys)
+    except RecursionError:   # json's own recursion, near Python's limit: 50,000 brackets
+        raise nested_too_deep() from None
+    return check_depth(value)
 
 
 _MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
@@ -686,12 +733,14 @@ def load_yaml_text(text: str, where: str, fmt: str = "YAML", expected: str = "")
         raise ConfigError(f"{where} gives the key {short_repr(e.key)} twice (line {e.line}); "
                           f"keep one (YAML would silently use the last)") from None
     except yaml.YAMLError as e:
+        if "nesting depth" in str(getattr(e, "problem", "")):   # libyaml's cap (1,000)
+            raise nested_too_deep(where, expected) from None
         mark = getattr(e, "problem_mark", None)
         line = f" (line {mark.line + 1})" if mark is not None else ""
         hint = f"; expected {expected}" if expected else ""
         raise ConfigError(f"{where} is not valid {fmt}{line}{hint}") from None
-    except RecursionError:
-        raise ConfigError(f"{where} is nested too deeply") from None
+    except RecursionError:   # PyYAML's own (pure Python) composer
+        raise nested_too_deep(where, expected) from None
     except ValueError as e:   # a value the safe loader's constructors refuse: an integer of
         # more than 4,300 digits (Python's conversion limit), a date such as 2020-13-45
         why = ("an integer of more than 4,300 digits" if "integer string conversion" in str(e)
@@ -700,7 +749,7 @@ def load_yaml_text(text: str, where: str, fmt: str = "YAML", expected: str = "")
     if count_nodes(values, MAX_YAML_NODES) > MAX_YAML_NODES:
         raise ConfigError(f"{where} expands to more than {MAX_YAML_NODES:,} values (YAML "
                           f"aliases?); write the values out or shorten it")
-    return values
+    return check_depth(values, where, expected)
 
 
 def read_yaml_file(path: str | os.PathLike, what: str = "config file",

@@ -22,7 +22,7 @@ def test_a_malformed_latency_table_is_named_as_json(tmp_path, iris_pt):
         path = tmp_path / "bad.json"
         path.write_text(text)
         line = one_error_line(run(["hwsim", "table", "--table", str(path), "--model", iris_pt]))
-        assert "not valid JSON" in line and "YAML" not in line, line
+        assert ("not valid JSON" in line or "nested too deep" in line) and "YAML" not in line, line
         assert "hwsim table" in line and "--json" in line, line
 
 

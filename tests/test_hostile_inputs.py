@@ -170,7 +170,7 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
                            '{"family": "mlp", "hidden": [-5]}', "--out", out],
          "'hidden' values must each be in [1, 100000000], got [-5]"),   # the family's range (h218)
         ("spec-deep-json", ["train", "--dataset", "iris", "--model", '{"a":' * 100_000,
-                            "--out", out], "not valid JSON"),
+                            "--out", out], "nested too deep"),
         ("ckpt-huge-spec", ["eval", "--model", _checkpoint(
             tmp / "c1.pt", spec={"family": "mlp", "hidden": [10_000_000, 10_000_000]})],
          "the limit is"),

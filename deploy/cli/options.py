@@ -162,17 +162,15 @@ onnx_out = _out_file(_check_onnx_out)               # export --out
 def json_object(text: str | None, option: str) -> dict:
     """A JSON-object option's value as a dict (``{}`` when not given); one-line errors."""
     from synth.errors import ConfigError, UserError
-    from synth.files import unique_keys
+    from synth.files import load_json_text
     if not text:
         return {}
-    try:   # a key given twice: json keeps the last one, silently
-        value = json.loads(text, object_pairs_hook=unique_keys)
+    try:   # a key given twice (json keeps the last one, silently), nested too deep
+        value = load_json_text(text)
     except ConfigError as e:
         raise UserError(f"{option} {e}") from None
     except json.JSONDecodeError as e:
         raise UserError(f"{option} is not valid JSON: {e.msg}") from None
-    except RecursionError:
-        raise UserError(f"{option} is not valid JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise UserError(f"{option} must be a JSON object, got {short_repr(text)}")
     return value

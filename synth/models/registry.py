@@ -196,15 +196,13 @@ def resolve_spec(spec: Any) -> dict:
         text = spec.strip()
         if text.startswith("{"):
             from synth.errors import ConfigError
-            from synth.files import unique_keys
+            from synth.files import load_json_text
             try:
-                spec = json.loads(text, object_pairs_hook=unique_keys)
-            except ConfigError as e:     # a key given twice (json keeps the last, silently)
-                raise UserError(f"model spec {e}") from None
+                spec = load_json_text(text)
+            except ConfigError as e:     # a key given twice (json keeps the last, silently),
+                raise UserError(f"model spec {e}") from None   # nested too deep
             except json.JSONDecodeError as e:
                 raise UserError(f"model spec is not valid JSON: {e.msg} at column {e.colno}") from None
-            except RecursionError:
-                raise UserError("model spec is not valid JSON: nested too deeply") from None
         elif text in _VARIANTS:
             spec = _VARIANTS[text]
         elif looks_like_path(text):   # a checkpoint named where a spec was expected

@@ -407,7 +407,8 @@ def test_a_json_option_refuses_a_key_given_twice(tmp_path):
                         "--options", '{"prune_steps": 2, "prune_steps": 8}'])
     assert line == "error: --options gives the key 'prune_steps' twice; keep one", line
     line = _error_line(["diabdeep", "--dataset", "blink", "--options", "[" * 100_000])
-    assert line == "error: --options is not valid JSON: nested too deeply", line
+    assert line == ("error: --options is nested too deep: more than 64 levels of lists and "
+                    "mappings (the limit)"), line
 
 
 def test_a_json_option_may_not_override_an_option_given(tmp_path):
