@@ -29,6 +29,8 @@ _DESCRIPTIONS: dict[str, str] = {}
 _PENDING: list[Callable[[], None]] = []
 _LOCK = threading.RLock()
 _CLASS_LIST = re.compile(r"^(?P<base>.+)\[(?P<classes>\d+(?:,\d+)*)\]$")
+# anything in brackets at the end of a name: a class list that is not numbers ('iris[setosa]')
+_ANY_LIST = re.compile(r"^(?P<base>[^\[\]]+)\[(?P<classes>[^\[\]]*)\]$")
 # True while a set named by a file (a checkpoint's metadata), not by the user, loads
 # (``load_dataset(..., recorded=True)``): its loaders' errors then quote none of its content.
 _RECORDED = contextvars.ContextVar("nnsynth_recorded_dataset", default=False)
@@ -104,6 +106,7 @@ def check_dataset_name(name, where: str = "") -> str:
         check_dataset_name(base, where)
         return name
     if isinstance(name, str):
+        _check_class_list(name, where)
         if ":" in name:
             check_dataset_path(name, where)   # a registered prefix, with a path
             return name
@@ -112,6 +115,30 @@ def check_dataset_name(name, where: str = "") -> str:
     hint = _path_hint(name) if isinstance(name, str) else ""
     raise ConfigError(f"{where + ': ' if where else ''}unknown data set {short_repr(name)}"
                       f"{hint or '; known: ' + ', '.join(sorted(_DESCRIPTIONS))}")
+
+
+def _check_class_list(name: str, where: str = "") -> None:
+    """Refuse a class list of something else than class numbers (names, spaces, a trailing
+    comma) after a set that exists: 'iris[setosa,versicolor]' was 'unknown data set' beside
+    a list naming iris, and 'csv:iris.csv[setosa]' was 'CSV file not found: iris.csv[setosa]'
+    of a file that is there.  A ``prefix:<path>`` whose whole path exists is a file or
+    folder so named, never a class list."""
+    match = _ANY_LIST.match(name)
+    if match is None:
+        return
+    base = match["base"]
+    prefix, sep, path = name.partition(":")
+    if sep:
+        if prefix not in DATASET_PATHS or os.path.lexists(os.path.expanduser(path)) or not (
+                os.path.lexists(os.path.expanduser(base.partition(":")[2]))
+                or ts_pair(base.partition(":")[2]) is not None):
+            return
+    elif base not in _REGISTRY:
+        return
+    raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)}: a class "
+                      f"list is class numbers separated by commas, e.g. {printable(base)}[0,2] "
+                      f"(the set's classes numbered from 0 in its order), got "
+                      f"[{printable(match['classes'])}]")
 
 
 # A file's suffix -> the prefix that reads it: a user's own file given as its bare path
