@@ -399,14 +399,12 @@ def predictions(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(predicted)
 
 
-def one_class_warning(model: torch.nn.Module, data: Dataset, split: str = "test",
-                      predicted: torch.Tensor | None = None) -> str | None:
-    """The line for a ``model`` that predicts one class for every sample of ``data``'s
-    ``split`` where that split holds several: its accuracy is that class's share of the
-    split, nothing learned (a heavily imbalanced set: 190 rows of one class and 10 of the
-    other were pruned by SCANN to 3 connections at "95% accuracy", 768x fewer connections,
-    predicting the majority class for every row).  None otherwise.  ``predicted``: the
-    model's ``predictions`` of that split, where the caller has them."""
+def one_class(model: torch.nn.Module, data: Dataset, split: str = "test",
+              predicted: torch.Tensor | None = None) -> tuple[str, float] | None:
+    """(the class's name, its share of the split) for a ``model`` that predicts one class
+    for every sample of ``data``'s ``split`` where that split holds several; None
+    otherwise.  ``predicted``: the model's ``predictions`` of that split, where the caller
+    has them."""
     x, y = data.split(split)
     if len(y) == 0 or len(torch.unique(y)) < 2:
         return None
@@ -415,7 +413,20 @@ def one_class_warning(model: torch.nn.Module, data: Dataset, split: str = "test"
         return None
     c = int(classes[0])
     name = data.class_names[c] if c < len(data.class_names) else str(c)
-    share = float((y == c).float().mean())
+    return name, float((y == c).float().mean())
+
+
+def one_class_warning(model: torch.nn.Module, data: Dataset, split: str = "test",
+                      predicted: torch.Tensor | None = None) -> str | None:
+    """The line for a ``model`` that predicts one class for every sample of ``data``'s
+    ``split`` where that split holds several (``one_class``): its accuracy is that class's
+    share of the split, nothing learned (a heavily imbalanced set: 190 rows of one class and
+    10 of the other were pruned by SCANN to 3 connections at "95% accuracy", 768x fewer
+    connections, predicting the majority class for every row).  None otherwise."""
+    found = one_class(model, data, split, predicted)
+    if found is None:
+        return None
+    name, share = found
     split, part = ("", "the set") if split == "all" else (f"{split} ", f"the {split} split")
     return (f"the model predicts class {name!r} for every {split}sample: its {split}"
             f"accuracy {share:.4f} is that class's share of {part}, and the "

@@ -42,7 +42,7 @@ from synth.data import Dataset, safe_std
 from synth.errors import ConfigError, UserError
 from synth.grow_prune import (GrowPruneSchedule, active_connections, final_row,
                               floor_warning, grow_and_prune, kept_steps, mark_final,
-                              one_class_warning, reverted_steps)
+                              one_class, reverted_steps)
 from synth.masked import connections
 from synth.models import build, max_parameters, round_units
 from synth.train import TrainConfig, evaluate, fit
@@ -402,13 +402,23 @@ def floor_note(config: ScannConfig, start: float, floor: float) -> str:
 
 
 def shortfall_warning(config: ScannConfig, accuracy: float, baseline: float,
-                      y_test: torch.Tensor) -> str | None:
+                      y_test: torch.Tensor, predicted: tuple[str, float] | None = None
+                      ) -> str | None:
     """The line for a synthesized MLP whose test ``accuracy`` is at chance (at most the largest
     class's share of the test split, what a constant answer scores) or more than
     ``max_accuracy_drop`` below the dense ``baseline``'s; None otherwise.  Scheme A's grown
     network never learned pickupgesture's 70 training samples and ended at 0.10 (10 classes)
-    against a baseline of 0.75, and the result said nothing."""
+    against a baseline of 0.75, and the result said nothing.  ``predicted``: the class the
+    MLP predicts for every test sample and its share (``synth.grow_prune.one_class``), said
+    in this line: its own line (``one_class_warning``) told the same fact again."""
     chance = float(torch.bincount(y_test).max()) / len(y_test) if len(y_test) else 0.0
+    if predicted is not None:   # its accuracy is the class's share: at most chance
+        name, _ = predicted
+        return (f"the synthesized MLP predicts class {name!r} for every test sample: its test "
+                f"accuracy {accuracy:.4f} is that class's share of the test split, at chance ({chance:.4f}, the largest class's share), against the dense "
+                f"baseline's {baseline:.4f}, and the other classes are never predicted: try "
+                f"another --scheme (this is {config.scheme}), --reduce or --components (an "
+                f"imbalanced set: balance its classes)")
     if accuracy <= chance:
         how = (f"at chance ({chance:.4f}, the largest class's share of the test split), "
                f"against the dense baseline's {baseline:.4f}")
@@ -484,10 +494,10 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
     result_model = copy.deepcopy(model).cpu().eval()
     on_inputs = (connections(saved_model(result_model, feature_map, data.input_shape))
                  if config.reduce in LINEAR_REDUCERS else None)
-    collapsed = one_class_warning(model, reduced)
-    # the result against the baseline it is reported beside, and a run that pruned nothing
-    said = [line for line in (collapsed, shortfall_warning(config, final["test_accuracy"],
-                                                           base_acc, reduced.y_test),
+    # the result against the baseline it is reported beside (with the one class it
+    # predicts, where it does), and a run that pruned nothing
+    said = [line for line in (shortfall_warning(config, final["test_accuracy"], base_acc,
+                                                reduced.y_test, one_class(model, reduced)),
                               pruning_note(config, history)) if line]
     for line in said:
         log.warning("%s", line)
