@@ -378,6 +378,65 @@ class _LogFormat(logging.Formatter):
         return text
 
 
+# nnsynth's top-level loggers: ``configure_output`` sets their level and listens to them
+LOGGERS = ("synth", "hwsim", "cluster", "search", "deploy")
+
+
+class _Said(logging.Handler):
+    """The warning lines nnsynth's loggers gave during one command (``configure_output``
+    attaches a new one per invocation), for ``said_in``."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(record.getMessage())
+        except Exception:   # arguments that do not format: the stderr handler reports it
+            pass
+
+
+_SAID: _Said | None = None
+
+
+def _own_notes(value, noted: bool = False):
+    """The strings of a result that are its own warnings and notes: those under a key that
+    names a warning or a note (``warning``, ``final_warning``, ``accel_note``, ``notes``...),
+    at any depth."""
+    if isinstance(value, str):
+        if noted:
+            yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _own_notes(v, noted or any(w in str(k) for w in ("warning", "note")))
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _own_notes(v, noted)
+
+
+def said_in(result: dict) -> dict:
+    """``result`` with the warnings this command logged (on stderr) that it does not carry
+    added to its ``warning`` (joined by '; ', after its own): a --json reader saw only what
+    each command had chosen to keep, so 'CSV data set d.csv: 1 of its 30 test rows repeats a
+    training row ...' qualified train's, continual's and incremental's test_accuracy on
+    stderr alone, and continual's raised epochs ('running 50 epochs ...') likewise.  A line
+    is carried where one of the result's warnings or notes (``_own_notes``) holds it or is
+    held in it (a line logged with the model's name before it)."""
+    lines = list(dict.fromkeys(_SAID.lines)) if _SAID is not None else []
+    if not lines or not isinstance(result, dict):
+        return result
+    own = [t for t in _own_notes(result) if t]
+    new = [line for line in lines
+           if line and not any(line in t or t in line for t in own)]
+    if not new:
+        return result
+    had = result.get("warning")
+    if isinstance(had, list):
+        return {**result, "warning": [*had, *new]}
+    return {**result, "warning": "; ".join([str(had), *new] if had else new)}
+
+
 def configure_output(verbose: int = 0, quiet: bool = False) -> None:
     """The root group's ``-v``/``-q``: the ``logging`` level of the library's loggers (on
     stderr) and whether progress is shown (``-q`` also turns every tqdm bar off, in Ray
@@ -388,8 +447,15 @@ def configure_output(verbose: int = 0, quiet: bool = False) -> None:
     handler = logging.StreamHandler()   # stderr
     handler.setFormatter(_LogFormat(named=verbose > 0))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    for name in ("synth", "hwsim", "cluster", "search", "deploy"):
-        logging.getLogger(name).setLevel(level)
+    global _SAID
+    said = _Said()
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if _SAID is not None:   # an earlier command's, in this process (a test's runner)
+            logger.removeHandler(_SAID)
+        logger.addHandler(said)
+    _SAID = said
     if quiet:
         os.environ["TQDM_DISABLE"] = "1"
     click.get_current_context().obj = {"quiet": quiet, "verbose": verbose}
@@ -429,7 +495,7 @@ def emit(result: dict, as_json: bool, human: str | None = None) -> None:
     A string value's control characters print escaped, one value on one line: an --out
     path holding a newline printed as two lines (JSON escapes them itself)."""
     if as_json:
-        click.echo(json.dumps(jsonable(result), sort_keys=True))
+        click.echo(json.dumps(jsonable(said_in(result)), sort_keys=True))
         _stdout_ends_here()
         return
     if human is not None:
