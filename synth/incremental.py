@@ -447,6 +447,21 @@ def _plateau(trajectory: list[dict], margin: float) -> float:
     return statistics.mean(accs[len(accs) // 2:]) - margin
 
 
+def other_class_count(model, what: str, old: Dataset, new: Dataset, both: Dataset) -> str:
+    """The line refusing a ``model`` of another number of classes than the update's data: it
+    said 'the model predicts 2 classes; the data has 3 (give a model of its classes)', naming
+    neither the model's set nor the data (incremental --model of iris[0,1] with --old iris
+    --new iris)."""
+    from synth.config import short_repr
+    own = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
+    trained = f" (trained on {own['name']})" if own.get("name") else ""
+    data = old.name if old.name == new.name else f"{old.name} and {new.name}"
+    return (f"the {what}{trained} predicts {model.num_classes} classes; {data} "
+            f"{'has' if old.name == new.name else 'have'} {both.num_classes} "
+            f"{short_repr(list(both.class_names))}: give a model of those classes (nnsynth "
+            f"continual adds classes to a model)")
+
+
 def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: IncrementalConfig, *,
             dense_model: torch.nn.Module | None = None,
             methods: tuple[str, ...] = METHODS, checked: Callable[[], None] | None = None) -> dict:
@@ -482,8 +497,7 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
     new.require(("train", "val", "test"), "incremental learning")
     for what, m in (("model", model), ("dense model", dense_model)):
         if m is not None and int(m.num_classes) != int(both.num_classes):  # an IndexError
-            raise UserError(f"the {what} predicts {m.num_classes} classes; the data has "   # in
-                            f"{both.num_classes} (give a model of its classes)")   # the loss
+            raise UserError(other_class_count(m, what, old, new, both))        # in the loss
         check_model_classes(m, old, what)
     if checked is not None:
         checked()
