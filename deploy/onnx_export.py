@@ -340,15 +340,9 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     meta = model.checkpoint_info.get("dataset") or {}   # read before compaction: a new module
     # its classes matched to the outputs by name, case ignored (checkpoint.in_model_order)
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}")
-    from synth.workflows import (classes_by_index, classes_missing,   # eval's warnings: the
-                                 trained_samples)   # same checks, scored as eval scores it
     name, split = dataset or data.name, data.held_out()
     x, y = data.split(split)
-    # onnx_accuracy on a file of the model's own training rows read as held out (eval said
-    # so, export did not)
-    notes = [f"warning: {line}" for line in [
-        classes_by_index(model, data, name), classes_missing(model, data, name),
-        trained_samples(model, x, name, split)] if line]
+    loaded = model
     quant = checkpoint_quant(model)            # read before compaction builds a new module
     from synth.masked import masked_layers
     masked = bool(masked_layers(model))
@@ -360,6 +354,10 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
     if quant:
         attach_inference(model, quant, INFERENCE_ROUNDING)
         tolerance = fixed_point_tolerance(tolerance, quant.frac_bits)
+    # eval's notes of the split it checks on, of the model exported (onnx_accuracy on a file
+    # of the model's own training rows read as held out: eval said so, export did not)
+    from synth.workflows import scored_notes
+    _, notes = scored_notes(loaded, data, dataset, scored=model, split_option=False)
     fixed = f"{quant.format} {INFERENCE_ROUNDING}" if quant else None
     metadata = onnx_metadata(meta, model.input_shape, {"fixed_point": fixed} if quant else None)
     result = export_and_verify(model, out, x, y, tolerance, metadata, rtol=rtol)

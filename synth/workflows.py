@@ -1048,10 +1048,10 @@ def _nnsynth_parquet(path: str) -> bool:
         return False
 
 
-def no_test_split(name: str, chosen: str) -> str:
+def no_test_split(name: str, chosen: str, split_option: bool = True) -> str:
     """The note for a set ``name`` without a test split, scored on ``chosen`` instead, by the
     set's kind and with its remedy: a user's CSV whose split column had no 'test' rows was
-    asked "(a synthesized set?)"."""
+    asked "(a synthesized set?)".  ``split_option``: the command has --split to name."""
     kind, _, path = name.partition(":")
     if kind == "images":
         return (f"{name} has no test/ folder: evaluating on {chosen} (add a test/ folder of "
@@ -1062,8 +1062,40 @@ def no_test_split(name: str, chosen: str) -> str:
                 f"did not train on)")
     if kind in ("csv", "parquet"):   # a table (csv:, or a plain Parquet one)
         return (f"{name}'s split column has no 'test' rows: evaluating on {chosen} (mark the "
-                f"held-out rows 'test' in it, or pass --split)")
+                f"held-out rows 'test' in it{', or pass --split' if split_option else ''})")
     return f"{name} has no test split: evaluating on {chosen}"
+
+
+def scored_notes(model, data: Dataset, dataset: str | None = None, split: str | None = None,
+                 *, scored=None, split_option: bool = True) -> tuple[str, list[str]]:
+    """(the split of ``data`` scored, the lines for the user) where the loaded checkpoint
+    ``model`` is scored on ``data`` (``checkpoint_dataset``'s for ``dataset``, None: the
+    model's own) at ``split`` (None: ``Dataset.held_out``'s choice): classes matched by
+    index or missing, no test split, the model's own samples scored, classes the split
+    lacks, one class predicted for every sample.  What ``nnsynth eval`` says, and ``nnsynth
+    export`` of the split it checks on (it gave the first two and the trained samples
+    alone).  ``scored``: the module whose predictions are scored where it is not ``model``
+    (export's compacted, fixed-point one; ``model`` keeps the checkpoint's records);
+    ``split_option``: the command has --split (the remedy a table's note names)."""
+    from synth.grow_prune import one_class_warning   # grow-prune, train, ... say it too
+    name = dataset or data.name
+    notes = [f"warning: {line}" for line in [classes_by_index(model, data, name),
+                                             classes_missing(model, data, name)] if line]
+    chosen = data.held_out(split)
+    if chosen != (split or "test"):
+        notes.append(no_test_split(name, chosen, split_option))
+    # the model's own set, whether named by --dataset or not (--dataset wine --split all
+    # of a wine model said nothing, while leaving --dataset out warned)
+    own_all = chosen == "all" and (not dataset or trained_on(model, data))
+    if own_all:
+        notes.append(f"warning: --split all of {name}, the model's own set, includes the "
+                     f"samples it trained on")
+    x, _ = data.split(chosen)
+    notes += [f"warning: {line}" for line in [
+        split_lacks(data, chosen, name),
+        one_class_warning(model if scored is None else scored, data, chosen),
+        None if own_all else trained_samples(model, x, name, chosen)] if line]
+    return chosen, notes
 
 
 def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | None = None, *,
@@ -1091,23 +1123,8 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
     data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}",
                               whole=split == "all")
     name = dataset or data.name
-    notes = [f"warning: {line}" for line in [classes_by_index(model, data, name),
-                                             classes_missing(model, data, name)] if line]
-    chosen = data.held_out(split)
-    if chosen != (split or "test"):
-        notes.append(no_test_split(name, chosen))
-    # the model's own set, whether named by --dataset or not (--dataset wine --split all
-    # of a wine model said nothing, while leaving --dataset out warned)
-    own_all = chosen == "all" and (not dataset or trained_on(model, data))
-    if own_all:
-        notes.append(f"warning: --split all of {name}, the model's own set, includes the "
-                     f"samples it trained on")
+    chosen, notes = scored_notes(model, data, dataset, split)
     x, y = data.split(chosen)
-    from synth.grow_prune import one_class_warning   # grow-prune, train, ... say it too
-    notes += [f"warning: {line}" for line in [split_lacks(data, chosen, name),
-                                              one_class_warning(model, data, chosen),
-                                              None if own_all else trained_samples(
-                                                  model, x, name, chosen)] if line]
     result = evaluate(model, x, y)
     result.update(dataset=name, split=chosen, split_seed=data.seed, samples=len(y),
                   parameters=count_parameters(model),
