@@ -6,15 +6,7 @@ sample: its test accuracy 0.7500 is that class's share ...' (``one_class_warning
 'the synthesized MLP's test accuracy 0.7500 is at chance (0.7500, ...)' (its shortfall
 line).  The one line says both: the class, the share, chance, the baseline, the remedies."""
 from tests._cli import json_result, run
-
-
-def _table(path):
-    """60 rows; the val and test ones alike but for their labels (3 of 4 'a')."""
-    split = ["train"] * 40 + ["val"] * 8 + ["test"] * 12
-    rows = ["f0,f1,label,split"] + [f"{9 if i == 0 else 1.5},2,{'a' if i % 4 else 'b'},{s}"
-                                    for i, s in enumerate(split)]
-    path.write_text("\n".join(rows) + "\n")
-    return f"csv:{path}"
+from tests.test_h237_one_class import _table   # val and test rows alike, 3 of 4 'a'
 
 
 def test_one_class_at_chance_is_one_line(tmp_path, caplog):
