@@ -21,10 +21,10 @@ from typing import Any, Callable
 
 import torch
 
-from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_order,
-                              in_model_scale, load_model, recorded_split_seed,
-                              save_checkpoint, synthesized_for, trained_record,
-                              warn_if_changed)
+from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_length,
+                              in_model_order, in_model_scale, load_model, padded_note,
+                              recorded_split_seed, save_checkpoint, synthesized_for,
+                              trained_record, warn_if_changed)
 from synth.data import (Dataset, input_range, load_dataset,
                         split_class_list)
 from synth.choices import PER_PIXEL_ITERATIONS
@@ -580,7 +580,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     if model is not None:   # scaled as its training set was (checkpoint.in_model_scale),
         meta = model.checkpoint_info["dataset"]   # its classes in the order of its outputs
         warn_if_changed(meta, data, f"checkpoint {model_spec}")
-        data = in_model_order(in_model_scale(data, meta), meta.get("class_names"))
+        data = in_model_order(in_model_scale(in_model_length(
+            data, tuple(model.input_shape), meta), meta), meta.get("class_names"))
         warning = _other_classes(model, data, dataset, model_spec)
     if shift is None:  # the measured recipe shifts digit images by <= 2 px
         shift = DEFAULT_SHIFT if distill and len(data.input_shape) == 3 else 0
@@ -647,7 +648,9 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
               # kept steps that changed no connection (not in 'steps'), where there are any
               **({"idle_steps": idle_steps(history)} if idle_steps(history) else {}),
               "checkpoint": str(out),
-              **({"warning": warning} if warning else {})}
+              **({"warning": warning} if warning else {}),
+              # series shorter than the checkpoint's, left-padded to its steps (as eval does)
+              **({"note": padded_note(data, dataset)} if padded_note(data, dataset) else {})}
     collapsed = one_class_warning(saved, data)   # after the classes' warning: both are kept
     if collapsed:
         log.warning("%s", collapsed)
@@ -752,7 +755,10 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
         old.checkpoint_info["dataset"], new_dataset, source=f"checkpoint {model_path}",
         default=config.seed))
     warn_if_changed(old.checkpoint_info["dataset"], data, f"checkpoint {model_path}")
-    data = in_model_scale(data, old.checkpoint_info["dataset"])
+    # series shorter than a left-padded model's are left-padded to its steps, as eval does
+    data = in_model_scale(in_model_length(data, tuple(old.input_shape),
+                                          old.checkpoint_info["dataset"]),
+                          old.checkpoint_info["dataset"])
     if tuple(data.input_shape) != tuple(old.input_shape):
         raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
                         f"model expects {old.input_shape}")
@@ -810,6 +816,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                    test_loss=test["loss"], **tasks)
     for line in said:   # a --synth set of another teacher; a class the test split lacks
         add_warning(metrics, line, said=True)
+    if padded_note(data, new_dataset):
+        metrics["note"] = padded_note(data, new_dataset)
     warn_one_class(model, everything, metrics)   # LwF on one new class: 'emu' for every row
     save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
                     extra={"classes": old_list + new_list, "source_dataset": data.name,
@@ -844,6 +852,7 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     model = load_model(model_path).train()
     dense = load_model(dense_path).train() if dense_path else None
     meta, source = model.checkpoint_info["dataset"], f"checkpoint {model_path}"
+    notes = []   # the sets left-padded to the model's steps (padded_note)
 
     def split(name):  # the model's own set keeps its recorded split; every set is scaled
         # as the model's training set was (each was standardized by its own statistics: an
@@ -853,6 +862,10 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         data = load_dataset(name, seed=recorded_split_seed(meta, name, source=source,
                                                            default=config.seed))
         warn_if_changed(meta, data, source)
+        # series shorter than a left-padded model's: left-padded to its steps, as eval does
+        data = in_model_length(data, tuple(model.input_shape), meta)
+        if padded_note(data, name):
+            notes.append(padded_note(data, name))
         return in_model_order(in_model_scale(data, meta), meta.get("class_names"))
     if one:
         old, new = split_dataset(split(old_name), OLD_FRACTION if old_fraction is None
@@ -870,6 +883,8 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
                      checked=lambda: seen.append(seen_new_warning(models, new, one)))
     if seen and seen[0]:
         result["warning"] = seen[0]
+    if notes:
+        result["note"] = "; ".join(notes)
     updated = result.pop("model")
     if out and updated is not None:
         updated = updated.cpu().eval()
@@ -1132,7 +1147,6 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
                   flops=count_flops(model, model.input_shape),
                   nonzero_flops=sparse_flops(model, model.input_shape),
                   **({"fixed_point": f"{quant.format} {rounding}"} if quant else {}))
-    from synth.checkpoint import padded_note
     padded = padded_note(data, name)
     if padded:   # a "note: " line of the result, with --json its "note"
         result["note"] = padded

@@ -80,3 +80,5 @@ def command(model_path, old_name, new_name, dense_path, old_fraction, growth_rat
     click.echo("cost reduction of the update (MACs): " + ", ".join(
         f"{'n/a (a method missed the target)' if r is None else f'{r:.1%}'} vs {label}"
         for r, label in reductions))
+    if result.get("note"):   # a set of shorter series, left-padded to the model's steps
+        click.echo(f"note: {result['note']}")
