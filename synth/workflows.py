@@ -772,6 +772,12 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                         f"{','.join(map(str, old_list))} are the new ones: the old classes are "
                         f"scored on it, so it must hold them too (give --old-classes, its "
                         f"classes of the model's outputs)")
+    repeated = [c for c in new_classes if c in taken and 0 <= c < data.num_classes]
+    if repeated:   # said by its class number only: 'got 0 in both' of --new-classes setosa
+        c = repeated[0]
+        raise UserError(f"--new-classes: {short_repr(data.class_names[c])} (class {c} of "
+                        f"{new_dataset}) is one of the model's classes, its output "
+                        f"{old_list.index(c)}; new classes are ones the model does not predict")
     old_list, new_list = check_classes(old_list, new_classes, data.num_classes, old.num_classes)
     synth_x, state, synthesis, summary = None, Path(f"{out}.resume"), None, None
     said = []   # warnings logged as they arose, kept in the result's 'warning' too

@@ -65,4 +65,5 @@ def test_cli_maps_old_classes_by_name_whatever_the_case(tmp_path):
                                    "--new-dataset", new_set, "--new-classes", "3,4",
                                    "--method", "finetune", "--epochs", "1",
                                    "--out", str(tmp_path / "new2.pt")])
-    assert out.exit_code == 2 and "must not repeat old classes, got 3" in out.output
+    assert out.exit_code == 2 and "'Dog' (class 3 of" in out.output, out.output
+    assert "is one of the model's classes, its output 2" in out.output   # h254: by name
