@@ -773,7 +773,9 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                         f"scored on it, so it must hold them too (give --old-classes, its "
                         f"classes of the model's outputs)")
     repeated = [c for c in new_classes if c in taken and 0 <= c < data.num_classes]
-    if repeated:   # said by its class number only: 'got 0 in both' of --new-classes setosa
+    # said by its class number only: 'got 0 in both' of --new-classes setosa (an old list
+    # that is not one distinct class per output is check_classes' to refuse first)
+    if repeated and len(taken) == len(old_list) == old.num_classes:
         c = repeated[0]
         raise UserError(f"--new-classes: {short_repr(data.class_names[c])} (class {c} of "
                         f"{new_dataset}) is one of the model's classes, its output "
