@@ -645,7 +645,30 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
     if int(data.num_classes) != int(model.num_classes):
         # a held-out file of some of the model's classes is scored against their outputs
         data = in_model_subset(data, meta.get("class_names"), int(model.num_classes), name)
-    return in_model_scale(in_model_order(data, meta.get("class_names")), meta)
+    scaled = in_model_scale(in_model_order(data, meta.get("class_names")), meta)
+    warn_untrained(scaled, meta, data)
+    return scaled
+
+
+def warn_untrained(data, meta: dict, loaded) -> None:
+    """Log ``synth.data_splits.untrained_values`` for a feature-vector set ``data`` in the
+    model's normalization (``meta``: its checkpoint's record, with ``value_range``): every
+    row scored (each split) that holds another value in a column the model's training split
+    held one value in.  ``loaded``: the set before rescaling; where its own normalization is
+    the model's (its training split), its loader said it of its val and test rows already."""
+    from synth.data_splits import untrained_values
+    import torch
+    value_range = meta.get("value_range")
+    if (len(data.input_shape) != 1 or not isinstance(value_range, (list, tuple))
+            or len(value_range) != 2 or (list(loaded.mean), list(loaded.std))
+            == (list(meta.get("mean") or []), list(meta.get("std") or []))):
+        return
+    line = untrained_values(torch.cat([data.x_train, data.x_val, data.x_test]).numpy(),
+                            value_range[0], value_range[1], data.mean, data.std,
+                            f"data set {data.name} (the model trained on "
+                            f"{meta.get('name') or 'another set'})", _feature_names(data))
+    if line:
+        log.warning("%s", line)
 
 
 def in_model_length(data, model_shape: tuple, meta: dict):
