@@ -47,3 +47,15 @@ def test_a_warning_the_result_holds_is_not_repeated(tmp_path):
     assert result["warning"].count("holds no sample of class") == 1, result["warning"]
     parts = result["warning"].split("; ")
     assert len(parts) == len(set(parts)), parts
+
+
+def test_the_models_own_set_read_for_comparison_says_nothing(tmp_path):
+    """eval of another file reads the model's own set to count the samples it trained on
+    (workflows.trained_samples): that set's loader warnings (its test rows repeating training
+    rows) were printed, and with said_in in the JSON, as if of the set scored."""
+    _train(tmp_path, _csv(tmp_path / "dup.csv", ROWS * 3), "d.pt")
+    other = _csv(tmp_path / "other.csv", [(a + 100, b, c) for a, b, c in ROWS])
+    done = CliRunner().invoke(cli, ["-q", "eval", "--model", str(tmp_path / "d.pt"),
+                                    "--dataset", other, "--json"])
+    assert done.exit_code == 0, done.output
+    assert "dup.csv" not in done.output, done.output
