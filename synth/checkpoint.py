@@ -651,22 +651,23 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
 
 
 def warn_untrained(data, meta: dict, loaded) -> None:
-    """Log ``synth.data_splits.untrained_values`` for a feature-vector set ``data`` in the
-    model's normalization (``meta``: its checkpoint's record, with ``value_range``): every
-    row scored (each split) that holds another value in a column the model's training split
-    held one value in.  ``loaded``: the set before rescaling; where its own normalization is
+    """Log ``synth.data_splits.untrained_values`` for a feature-vector or sequence set
+    ``data`` in the model's normalization (``meta``: its checkpoint's record, with
+    ``value_range``): every row scored (each split) that holds another value in a column (a
+    channel) the model's training split held one value in.  ``loaded``: the set before rescaling; where its own normalization is
     the model's (its training split), its loader said it of its val and test rows already."""
     from synth.data_splits import untrained_values
     import torch
     value_range = meta.get("value_range")
-    if (len(data.input_shape) != 1 or not isinstance(value_range, (list, tuple))
+    if (len(data.input_shape) not in (1, 2) or not isinstance(value_range, (list, tuple))
             or len(value_range) != 2 or (list(loaded.mean), list(loaded.std))
             == (list(meta.get("mean") or []), list(meta.get("std") or []))):
         return
     line = untrained_values(torch.cat([data.x_train, data.x_val, data.x_test]).numpy(),
                             value_range[0], value_range[1], data.mean, data.std,
                             f"data set {data.name} (the model trained on "
-                            f"{meta.get('name') or 'another set'})", _feature_names(data))
+                            f"{meta.get('name') or 'another set'})", _feature_names(data),
+                            "series scored" if len(data.input_shape) == 2 else "rows scored")
     if line:
         log.warning("%s", line)
 

@@ -237,29 +237,39 @@ def untrained_values(xn, low, high, mean, std, where: str, names=None,
     row, so the weights that read it never train (a gradient of 0): a model trained on a CSV
     whose column c was 1.0 throughout scored 96.7% on its own test rows and 33.3% on a file
     of c from 50 to 150, without a word.  ``mean``/``std``: the normalization (the raw values
-    quoted); ``names``: the table's columns; ``rows``: what ``xn`` is, in the line."""
+    quoted); ``names``: the table's columns; ``rows``: what ``xn`` is, in the line.  A
+    sequence set's ``xn`` is (samples, channels, steps) and a channel is checked so."""
     low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
     xn = np.asarray(xn, dtype=np.float64)
-    if xn.ndim != 2 or not len(xn) or low.shape != (xn.shape[1],) or high.shape != low.shape:
+    if (xn.ndim not in (2, 3) or not len(xn) or low.shape != (xn.shape[1],)
+            or high.shape != low.shape):
         return None
-    off = (low == high)[None, :] & (np.abs(xn) > UNTRAINED_TOL)
+    # a sequence's (N, C, T): a channel of one value at every training step (its left
+    # padding is 0 too), scored where any step departs from it
+    far = np.abs(xn) > UNTRAINED_TOL
+    off = (low == high)[None, :] & (far.any(axis=2) if xn.ndim == 3 else far)
     columns = np.flatnonzero(off.any(axis=0))
     if not len(columns):
         return None
     f = int(columns[0])
-    raw = xn[off[:, f], f] * float(std[f]) + float(mean[f])
+    picked = xn[off[:, f], f]
+    raw = (picked[np.abs(picked) > UNTRAINED_TOL] if xn.ndim == 3 else picked) \
+        * float(std[f]) + float(mean[f])
     column = (f"feature column {short_repr(printable(str(names[f])))}"
-              if names is not None and content_shown() else f"feature {f}")
-    more = (f" (and {len(columns) - 1} more such column{'s' * (len(columns) > 2)})"
+              if names is not None and content_shown() else
+              f"{'channel' if xn.ndim == 3 else 'feature'} {f}")
+    more = (f" (and {len(columns) - 1} more such "
+            f"{'channel' if xn.ndim == 3 else 'column'}{'s' * (len(columns) > 2)})"
             if len(columns) > 1 else "")
     seen = (f"{raw.min():.6g}" if f"{raw.min():.6g}" == f"{raw.max():.6g}" else
             f"{raw.min():.6g} to {raw.max():.6g}")
     values = f" ({seen})" if content_shown() else ""
-    return (f"{where}: {column} is one value ({low[f]:.6g}) in every training row, so a "
+    one, part = ("series", "channel") if xn.ndim == 3 else ("row", "column")
+    return (f"{where}: {column} is one value ({low[f]:.6g}) in every training {one}, so a "
             f"model never learns from it (that input is 0, its weights untrained), but "
             f"{int(off[:, f].sum()):,} of the {len(xn):,} {rows} hold other values{values}"
-            f"{more}: the outputs on them rest on untrained weights; drop the column, or "
-            f"train on rows where it varies")
+            f"{more}: the outputs on them rest on untrained weights; drop the {part}, or "
+            f"train on {one} where it varies")
 
 
 def check_normalized(xn: np.ndarray, name: str, what: str) -> None:

@@ -49,7 +49,7 @@ from synth.data import (CSV_CODEPAGE_SAMPLE_BYTES, MAX_DATASET_VALUES, Dataset, 
                         register_dataset, stratified_splits, too_few_to_split)
 from synth.data import _make as make_dataset
 from synth.data_registry import MAX_CLASS_NAME, content_shown, shown, whole_set
-from synth.data_splits import check_normalized
+from synth.data_splits import check_normalized, untrained_values
 from synth.errors import UserError
 from synth.files import check_latin_reading, missing_input, printable
 
@@ -676,6 +676,11 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
                         f"labels {class_labels}")
     data = make_dataset(name, x, y, train, val, test, (channels, steps), names, mean, std,
                         train_range(real, mean))
+    held = np.concatenate([np.asarray(val, dtype=np.int64), np.asarray(test, dtype=np.int64)])
+    untrained = untrained_values(x[held], *data.value_range, mean, std, f"data set {name}",
+                                 rows="val and test series") if len(train) else None
+    if untrained:   # a channel constant in training, other values in the series scored
+        log.warning("%s", untrained)
     equal = bool((lengths == steps).all())
     data.extra = {"kind": "sequence", "layout": "channels x steps",
                   "padding": "none (equal length)" if equal else

@@ -59,3 +59,28 @@ def test_values_at_the_constant_and_varying_columns_say_nothing():
     assert untrained_values(xn, low, high, [1.0, 2.0], [1.0, 1.5], "d") is None
     assert "1 of the 2 rows scored" in untrained_values(xn + [[0.5, 0], [0, 0]], low, high,
                                                         [1.0, 2.0], [1.0, 1.5], "d")
+
+
+def _series(path, n, second):
+    """A 2-channel .ts file: channel 0 a class's sine, channel 1 ``second(i)`` (12 steps)."""
+    rng = np.random.default_rng(1)
+    lines = []
+    for i in range(n):
+        k = i % 2
+        a = np.sin(np.arange(12) / 3 + 1.2 * k) + 0.1 * rng.normal(size=12)
+        lines.append(",".join(f"{v:.3f}" for v in a) + ":"
+                     + ",".join(f"{v:.3f}" for v in second(i, rng)) + ":" + "ab"[k])
+    path.write_text("@problemName P\n@timeStamps false\n@univariate false\n@dimensions 2\n"
+                    "@equalLength true\n@seriesLength 12\n@classLabel true a b\n@data\n"
+                    + "\n".join(lines) + "\n")
+    return f"ts:{path}"
+
+
+def test_a_channel_the_model_saw_constant_is_warned_of_alike(tmp_path):
+    own = _series(tmp_path / "own.ts", 60, lambda i, rng: np.full(12, 5.0))
+    other = _series(tmp_path / "other.ts", 40, lambda i, rng: 5.0 + 10 * rng.normal(size=12))
+    model = str(tmp_path / "c.pt")
+    _run(["train", "--dataset", own, "--model", "mlp_small", "--epochs", "1", "--out", model])
+    scored = _run(["eval", "--model", model, "--dataset", other, "--split", "all"])
+    assert ("channel 1 is one value (5) in every training series" in scored["warning"]
+            and "40 of the 40 series scored hold other values" in scored["warning"]), scored
