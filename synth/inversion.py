@@ -36,6 +36,13 @@ batch to the 2k cap (0.43 instead of ~4 inputs/s).  The inputs that miss are kep
 counted: the reported fidelity is measured on the whole set, and ``stats["missed"]`` says how
 many inputs the teacher assigns to another class.  The snapshot kept is the check with the
 highest clean fidelity (ties: the lowest window loss).
+Inputs that still miss after ``restart_patience`` checks without a new hit, while the batch
+cannot stop, are drawn again from noise (random restarts, ``restart_missed``;
+``stats["inputs_restarted"]``): a ReLU teacher's loss has local minima inside the box of valid
+inputs, where more steps do not move an input out of a wrong class (iris' BN MLP: 5-16 of 150
+inputs, from different noise, on one wrong-class point at the 2k cap; with restarts every seed
+stops at fidelity >= 0.99).  A batch whose hits keep rising until it meets the rule never
+restarts, so its inputs are those of the rule alone.
 
 ``settings_for(input_shape)`` derives the settings from the teacher's input instead of a
 fixed table: the nearest preset is the starting point and jitter, flips, priors and the
@@ -99,6 +106,12 @@ class InversionConfig(Config):
                                       # where it keeps the batch above min_fidelity; 1.0: none)
     stop_tolerance: float = 0.02      # relative loss decrease per check window below which we stop
     min_fidelity: float = 0.95        # below this at the end: a warning (``fidelity_warning``)
+    restart_patience: int = 8         # checks without a new hit, while the batch misses more
+                                      # inputs than the stopping rule tolerates, before those
+                                      # inputs are drawn again from noise (``restart_missed``);
+                                      # 0: never.  A ReLU teacher's loss has local minima
+                                      # inside the box of valid inputs: iris' BN MLP held 5-16
+                                      # of 150 inputs on one wrong-class point to the 2k cap
     device: str = "auto"
     # "amortized": train a generator with this objective, then sample it (synth.amortized);
     # ``amortized`` holds its AmortizedConfig fields (validated there)
@@ -133,6 +146,7 @@ class InversionConfig(Config):
         check_range("lowres_factor", self.lowres_factor, 1, 16, integer=True)
         check_range("check_every", self.check_every, 1, None, integer=True)
         check_range("min_iterations", self.min_iterations, 0, None, integer=True)
+        check_range("restart_patience", self.restart_patience, 0, 1_000_000, integer=True)
         check_range("stop_fidelity", self.stop_fidelity, 0, 1)
         check_range("stop_tolerance", self.stop_tolerance, 0, 1)
         check_range("min_fidelity", self.min_fidelity, 0, 1)
@@ -912,9 +926,30 @@ def padded_bounds(lo, hi, n: int, shape, lengths, gen, device):
             torch.where(live, hi.expand(n, *shape), torch.zeros((), device=device)))
 
 
+def restart_missed(x: torch.Tensor, opt: torch.optim.Adam, missed: torch.Tensor, config,
+                   lo: torch.Tensor, hi: torch.Tensor, gen: torch.Generator) -> int:
+    """Draw the ``missed`` inputs of the batch ``x`` (being optimized by ``opt``) again from
+    noise (``_initial_noise``, within their bounds), with their Adam moments zeroed; the
+    others keep their values and state.  Returns how many were drawn.  An input stuck where
+    the teacher's loss has a local minimum (a kink of its ReLUs, or a face of the box of
+    valid inputs) cannot leave it by more steps; from another start it usually lands in its
+    class (random restarts)."""
+    index = torch.nonzero(missed).flatten()
+    n, shape = len(x), tuple(x.shape[1:])
+    lo_rows, hi_rows = lo.expand(n, *shape)[index], hi.expand(n, *shape)[index]
+    with torch.no_grad():
+        x[index] = _initial_noise(len(index), shape, config, lo_rows, hi_rows, gen, x.device)
+        for moment in opt.state[x].values():
+            if torch.is_tensor(moment) and moment.shape == x.shape:
+                moment[index] = 0
+    return len(index)
+
+
 def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=None):
     """Optimize one batch from noise ``x0``; returns (kept inputs, stats).  The stopping rule
-    and the kept snapshot are described in the module docstring."""
+    and the kept snapshot are described in the module docstring; inputs that still miss
+    after ``config.restart_patience`` checks without a new hit start again from noise
+    (``restart_missed``)."""
     shape = teacher.input_shape
     f = _lowres_factor(shape, config)
     x = x0.clone().requires_grad_(True)
@@ -922,6 +957,7 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
     best, best_x = (-1.0, -math.inf), None   # (clean fidelity, -window loss) of the snapshot
     last_window, window, steps, fidelity, it = math.inf, None, 0, 0.0, 0
     need = len(labels) - allowed_misses(len(labels), config)  # hits that let the batch stop
+    most_hits, stalled, restarts = -1, 0, 0
     for it in range(config.iterations):
         if f > 1 and it == config.lowres_iterations:  # end of the low-resolution phase
             x = _full_size(x.detach(), shape, f).requires_grad_(True)
@@ -948,7 +984,8 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
             if f > 1:
                 continue
             with torch.no_grad():  # fidelity of the clean batch, as it will be written
-                hits = int((teacher(x).argmax(1) == labels).sum())
+                hit = teacher(x).argmax(1) == labels
+            hits = int(hit.sum())
             fidelity = hits / len(labels)
             if (fidelity, -value) > best:
                 best, best_x = (fidelity, -value), x.detach().clone()
@@ -957,9 +994,15 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
             if (config.early_stop and it + 1 >= config.min_iterations
                     and hits >= need and converged):
                 break
+            stalled = 0 if hits > most_hits or hits >= need else stalled + 1
+            most_hits = max(most_hits, hits)
+            if config.restart_patience and stalled >= config.restart_patience:
+                restarts += restart_missed(x, opt, ~hit, config, lo, hi, gen)
+                most_hits, stalled = hits, 0
     if best_x is None:
         best_x = _full_size(x.detach(), shape, f).clone()
-    return best_x, {"iterations": it + 1, "batch_fidelity": max(best[0], 0.0)}
+    return best_x, {"iterations": it + 1, "batch_fidelity": max(best[0], 0.0),
+                    "inputs_restarted": restarts}
 
 
 @torch.no_grad()
@@ -990,6 +1033,7 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
         lo, hi = value_bounds(pixel_range, teacher.input_shape, device)
         gen = torch.Generator().manual_seed(int(seed))
         images, confs, losses, iters, bn0, bn1, start_loss, start_hits = [], [], [], [], [], [], [], []
+        restarts = 0
         start = time.perf_counter()
         hooks = BNFeatureHooks(teacher)
         bar = tqdm(total=0, desc="invert", disable=not progress, leave=False)
@@ -1011,6 +1055,7 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
                     per_image, conf, _, bn = _evaluate(teacher, student, hooks, x, y, config)
                     images.append(x.cpu()), confs.append(conf.cpu()), losses.append(per_image.cpu())
                     iters.append(st["iterations"]), bn1.append(bn)
+                    restarts += st["inputs_restarted"]
         finally:
             hooks.remove()
             bar.close()
@@ -1026,6 +1071,8 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
                  "loss_final": float(torch.cat(losses).mean()),  # per input, without the BN term
                  "fidelity_initial": hit_fraction(torch.cat(start_hits)),
                  "fidelity": fidelity, "missed": int((pred != labels).sum()),
+                 # inputs drawn again from noise after stalling on a miss (restart_missed)
+                 "inputs_restarted": restarts,
                  "seconds": round(seconds, 3),
                  "images_per_second": len(labels) / max(seconds, 1e-9), "device": str(device)}
         warning = fidelity_warning(fidelity, config.min_fidelity, config.iterations)
@@ -1056,6 +1103,7 @@ def balanced_labels(num_images: int, num_classes: int, offset: int = 0) -> torch
 def inversion_sources() -> list[str]:
     """The source of the code that turns settings into inputs (objective, augmentation,
     stopping rule): part of the cache key of a stored synthesized set."""
-    return [inspect.getsource(f) for f in (synthesize, _invert_batch, allowed_misses, _objective,
-                                           _augment, _initial_noise, batch_statistics,
-                                           bn_statistics_gap, total_variation, BNFeatureHooks)]
+    return [inspect.getsource(f) for f in (synthesize, _invert_batch, restart_missed,
+                                           allowed_misses, _objective, _augment, _initial_noise,
+                                           batch_statistics, bn_statistics_gap, total_variation,
+                                           BNFeatureHooks)]
