@@ -99,6 +99,8 @@ BAD = [
     ("amortized", ["all", "--teacher", "{tmp}/none.pt", "--work", "{tmp}/w", "--amortized",
                    '{"nosuch": 1}', "--md", "{tmp}/a.md"], "nosuch"),
     ("search_arch_set", ["--n", "0", "--out", "{tmp}/a.parquet"], "--n"),
+    ("inversion_restarts", ["--seeds", "0", "--work", "{tmp}/w", "--out", "{tmp}/r.md"],
+     "--seeds"),
     ("secret_network", ["--seeds", "0", "--out", "{tmp}/s.md"], "--seeds"),
     ("grow_prune", ["--seeds", "1", "2", "--out", "{tmp}/g.md"], "--model"),
     ("grow_prune", ["--skip-peer", "--json", "{tmp}/g.json"], "--model"),
