@@ -55,30 +55,35 @@ def command(model_path, old_name, new_name, dense_path, old_fraction, growth_rat
                                **({} if min_steps is None else {"min_steps": min_steps}))
     result = incremental_checkpoint(model_path, old_name, new_name, config,
                                     old_fraction=old_fraction, out=out, dense_path=dense_path)
-    if as_json:
-        emit(result, True)
-        return
+    emit(result, as_json, human_text(result))
+
+
+def human_text(result: dict) -> str:
+    """The human summary of an ``incremental_checkpoint`` result: the target, the held-out
+    splits, one line per method and the update's cost reduction."""
+    lines = []
     held = result["held_out"]
-    click.echo(f"target validation accuracy {result['target']:.4f} (on old + new: "
-               f"{held['val']:,} validation samples)")
+    lines.append(f"target validation accuracy {result['target']:.4f} (on old + new: "
+                 f"{held['val']:,} validation samples)")
     if result["pass_scale"] > 1:
-        click.echo(f"pass counts scaled by {result['pass_scale']:.3g}: --max-epochs passes over "
-                   f"old + new made fewer than --min-steps {result['min_steps']:,} optimizer "
-                   f"steps")
-    click.echo(f"test accuracy on old + new ({held['test']:,} samples), old "
-               f"({held['test_old']:,}), new ({held['test_new']:,})" + (
-                   ": one split, old and new share it" if held["shared"] else ""))
+        lines.append(f"pass counts scaled by {result['pass_scale']:.3g}: --max-epochs passes "
+                     f"over old + new made fewer than --min-steps {result['min_steps']:,} "
+                     f"optimizer steps")
+    lines.append(f"test accuracy on old + new ({held['test']:,} samples), old "
+                 f"({held['test_old']:,}), new ({held['test_new']:,})" + (
+                     ": one split, old and new share it" if held["shared"] else ""))
     for key, label in ROWS:
         s = result[key]
-        click.echo(f"{label:<17} {'reached' if s['reached'] else 'MISSED '}  MACs "
-                   f"{s['train_macs']:.3g}  samples {s['samples']:>8,}  steps {s['steps']:>6,}  "
-                   f"{s['seconds']:7.2f} s  "
-                   f"connections {s['connections']:>8,}  test {s['test_accuracy']:.4f}  old "
-                   f"{s['test_accuracy_old']:.4f}  new {s['test_accuracy_new']:.4f}")
+        lines.append(f"{label:<17} {'reached' if s['reached'] else 'MISSED '}  MACs "
+                     f"{s['train_macs']:.3g}  samples {s['samples']:>8,}  "
+                     f"steps {s['steps']:>6,}  {s['seconds']:7.2f} s  "
+                     f"connections {s['connections']:>8,}  test {s['test_accuracy']:.4f}  old "
+                     f"{s['test_accuracy_old']:.4f}  new {s['test_accuracy_new']:.4f}")
     reductions = [(result.get("cost_reduction_vs_" + k), label) for k, label in ROWS[2:]
                   if "cost_reduction_vs_" + k in result]
-    click.echo("cost reduction of the update (MACs): " + ", ".join(
+    lines.append("cost reduction of the update (MACs): " + ", ".join(
         f"{'n/a (a method missed the target)' if r is None else f'{r:.1%}'} vs {label}"
         for r, label in reductions))
     if result.get("note"):   # a set of shorter series, left-padded to the model's steps
-        click.echo(f"note: {result['note']}")
+        lines.append(f"note: {result['note']}")
+    return "\n".join(lines)
