@@ -63,7 +63,8 @@ def main() -> None:
                    "seeds >= 95%", "iterations per batch (mean)", "inputs restarted (mean)",
                    "CPU s per set"], rows)
     write_result(a.out, lines + [
-        "", f"{B.IMAGES} inputs per set, settings from `settings_for(teacher)`, seeds 0..{a.seeds - 1}.",
+        "", f"{B.IMAGES} inputs per set, settings from `settings_for(teacher)`, "
+            f"seeds 0..{a.seeds - 1}.",
         machine_note(), command_line()], "# Per-pixel inversion: random restarts of stuck inputs")
 
 

@@ -654,8 +654,9 @@ def warn_untrained(data, meta: dict, loaded) -> None:
     """Log ``synth.data_splits.untrained_values`` for a feature-vector or sequence set
     ``data`` in the model's normalization (``meta``: its checkpoint's record, with
     ``value_range``): every row scored (each split) that holds another value in a column (a
-    channel) the model's training split held one value in.  ``loaded``: the set before rescaling; where its own normalization is
-    the model's (its training split), its loader said it of its val and test rows already."""
+    channel) the model's training split held one value in.  ``loaded``: the set before
+    rescaling; where its own normalization is the model's (its training split), its loader
+    said it of its val and test rows already."""
     from synth.data_splits import untrained_values
     import torch
     value_range = meta.get("value_range")

@@ -415,7 +415,8 @@ def shortfall_warning(config: ScannConfig, accuracy: float, baseline: float,
     if predicted is not None:   # its accuracy is the class's share: at most chance
         name, _ = predicted
         return (f"the synthesized MLP predicts class {name!r} for every test sample: its test "
-                f"accuracy {accuracy:.4f} is that class's share of the test split, at chance ({chance:.4f}, the largest class's share), against the dense "
+                f"accuracy {accuracy:.4f} is that class's share of the test split, at chance "
+                f"({chance:.4f}, the largest class's share), against the dense "
                 f"baseline's {baseline:.4f}, and the other classes are never predicted: try "
                 f"another --scheme (this is {config.scheme}), --reduce or --components (an "
                 f"imbalanced set: balance its classes)")
