@@ -53,16 +53,18 @@ SPRING_REMEDY = "SPRING (nnsynth hwsim eval --spring)"
 
 
 def _hardware_costs(spec: dict, model, data, settings: dict) -> dict:
-    """Latency and energy from the hwsim pool's named actors; in-process ``hwsim.price``
-    only when the search asked for no pool (``pool_shards == 0``).  ``accel_note``: where the
-    model has zero weights (a grown-and-pruned trial's cut connections, kept as zeros by the
-    compaction), ``hwsim.dense_note``, the line ``nnsynth hwsim eval`` prints for it: the
-    accelerator model is a dense array, so the figures are the dense architecture's (a
-    search said 'latency 0.000378 ms' of a model of 99 weights, 44 nonzero, without a word)."""
+    """Latency and energy from the hwsim pool's named actors; in-process (``hwsim.price_ops``
+    of the traced ops) only when the search asked for no pool (``pool_shards == 0``).
+    ``accel_note``: where the model has zero weights (a grown-and-pruned trial's cut
+    connections, kept as zeros by the compaction), ``hwsim.dense_note``, the line ``nnsynth
+    hwsim eval`` prints for it: the accelerator model is a dense array, so the figures are
+    the dense architecture's (a search said 'latency 0.000378 ms' of a model of 99 weights,
+    44 nonzero, without a word)."""
     if not settings["hardware"]:
         return {"latency_ms": None, "energy_mj": None, "accel_note": None}
     import hwsim
-    note = hwsim.dense_note(hwsim.extract(model, data.input_shape), SPRING_REMEDY)
+    ops = hwsim.extract(model, data.input_shape)   # traced once: the note, and the price
+    note = hwsim.dense_note(ops, SPRING_REMEDY)    # where no pool prices it
     if settings["pool_shards"] > 0:
         from cluster.hwsim_pool import get_pool
         pool = get_pool(num_shards=settings["pool_shards"], num_cpus=settings["pool_cpus"])
@@ -70,7 +72,7 @@ def _hardware_costs(spec: dict, model, data, settings: dict) -> dict:
         if "error" in price:
             raise RuntimeError(f"hwsim pool could not price {json.dumps(spec)}: {price['error']}")
     else:
-        price = hwsim.price(model, data.input_shape)
+        price = hwsim.price_ops(ops)   # = hwsim.price(model, data.input_shape)
     return {"latency_ms": float(price["latency_ms"]), "energy_mj": float(price["energy_mj"]),
             "accel_note": note}
 
