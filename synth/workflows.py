@@ -650,7 +650,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
               "checkpoint": str(out),
               **({"warning": warning} if warning else {}),
               # series shorter than the checkpoint's, left-padded to its steps (as eval does)
-              **({"note": padded_note(data, dataset)} if padded_note(data, dataset) else {})}
+              **({"note": note} if (note := padded_note(data, dataset)) else {})}
     collapsed = one_class_warning(saved, data)   # after the classes' warning: both are kept
     if collapsed:
         log.warning("%s", collapsed)
@@ -824,8 +824,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                    test_loss=test["loss"], **tasks)
     for line in said:   # a --synth set of another teacher; a class the test split lacks
         add_warning(metrics, line, said=True)
-    if padded_note(data, new_dataset):
-        metrics["note"] = padded_note(data, new_dataset)
+    if note := padded_note(data, new_dataset):
+        metrics["note"] = note
     warn_one_class(model, everything, metrics)   # LwF on one new class: 'emu' for every row
     save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
                     extra={"classes": old_list + new_list, "source_dataset": data.name,
@@ -872,8 +872,8 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         warn_if_changed(meta, data, source)
         # series shorter than a left-padded model's: left-padded to its steps, as eval does
         data = in_model_length(data, tuple(model.input_shape), meta)
-        if padded_note(data, name):
-            notes.append(padded_note(data, name))
+        if note := padded_note(data, name):
+            notes.append(note)
         return in_model_order(in_model_scale(data, meta), meta.get("class_names"))
     if one:
         old, new = split_dataset(split(old_name), OLD_FRACTION if old_fraction is None
