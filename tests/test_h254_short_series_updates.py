@@ -4,12 +4,9 @@ series (helper 254): nnsynth eval left-pads such a file to the model's steps (3f
 input shape (2, 15); the model expects (2, 20)', incremental 'model expects input (2, 20),
 data has (2, 15)' and grow-prune --model m.pt refused it alike.  They now pad it as eval
 does (``synth.checkpoint.in_model_length``) and say so in the result's 'note'."""
-import json
-
 import numpy as np
-from click.testing import CliRunner
 
-from deploy.cli.main import cli
+from tests._cli import json_result, run
 
 
 def _write(path, lengths, labels, seed):
@@ -29,10 +26,8 @@ def _write(path, lengths, labels, seed):
     return f"ts:{path}"
 
 
-def _json(args):
-    res = CliRunner().invoke(cli, ["-q", *args, "--json"])
-    assert res.exit_code == 0, res.output
-    return json.loads(res.stdout.strip().splitlines()[-1])
+def _json(args):   # the JSON of a quiet command that succeeded
+    return json_result(run(["-q", *args, "--json"]))
 
 
 def test_updates_of_a_left_padded_model_pad_a_file_of_shorter_series(tmp_path):

@@ -4,12 +4,9 @@ column c was 1.0 throughout scored 96.7% on its own test rows and 33.3% on a fil
 rows with c from 50 to 150 (nnsynth eval --dataset, --split all), and a CSV whose test rows
 held c = 7 was scored on them, both without a word.  The loader warns of its own val/test
 rows, checkpoint_dataset (eval, export, secret --model) of the rows it scores."""
-import json
-
 import numpy as np
-from click.testing import CliRunner
 
-from deploy.cli.main import cli
+from tests._cli import json_result, run
 
 
 def _table(path, c, split=None):
@@ -23,10 +20,8 @@ def _table(path, c, split=None):
     return f"csv:{path}"
 
 
-def _run(args):
-    done = CliRunner().invoke(cli, ["-q", *args, "--json"])
-    assert done.exit_code == 0, done.output
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def _run(args):   # the JSON of a quiet command that succeeded
+    return json_result(run(["-q", *args, "--json"]))
 
 
 def test_a_file_varying_a_column_the_model_saw_constant_is_warned(tmp_path):
