@@ -280,7 +280,8 @@ def state_digest(state: dict) -> str:
 
 def merge_results(results: list) -> Any:
     """One ``InversionResult`` from the rounds of a shard (per-image columns concatenated,
-    per-batch statistics pooled: fidelity weighted by images, iterations listed)."""
+    per-batch statistics pooled: fidelity weighted by images, iterations listed, restarted
+    inputs summed)."""
     from synth.inversion import InversionResult
     if len(results) == 1:
         return results[0]
@@ -292,6 +293,8 @@ def merge_results(results: list) -> Any:
              "mean_iterations": sum(iters) / len(iters),
              "bn_loss_initial": mean("bn_loss_initial"), "bn_loss_final": mean("bn_loss_final"),
              "fidelity": sum(r.fidelity * k for r, k in zip(results, n)) / sum(n),
+             # every round's restarts (the first round's alone were kept)
+             "inputs_restarted": sum(r.stats.get("inputs_restarted", 0) for r in results),
              "seconds": round(seconds, 3), "images_per_second": sum(n) / max(seconds, 1e-9)}
     cat = lambda field: torch.cat([getattr(r, field) for r in results])  # noqa: E731
     return InversionResult(cat("images"), cat("labels"), cat("teacher_confidence"),
@@ -537,8 +540,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     shard is written.  ``out_dir`` holding another job's shards (other teacher, settings,
     count or seed) is an error, or with ``replace`` (a directory the caller owns, such as
     ``nnsynth run``'s ``synthetic/``) their files are deleted first.  Returns a summary
-    (shards written/skipped, pairs used, images/s,
-    restarts...)."""
+    (shards written/skipped, pairs used, images/s, ``restarts`` of pair actors,
+    ``inputs_restarted``: stuck inputs drawn again in the shards written...)."""
     import ray
     from cluster.pool import ResilientActorPool
     from synth.checkpoint import read_checkpoint_and_checksum
@@ -596,6 +599,9 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                "pairs_requested": pairs,
                "protocol": "adi" if kd is not None else config.method,
                "teacher_checksum": checksum, "restarts": 0, "fidelity": None,
+               # inputs drawn again from noise in the shards this run wrote (synth.inversion
+               # restart_missed; a pair's own stats had them, the summary did not)
+               "inputs_restarted": 0,
                **({"adi_note": adi_note} if adi_note else {})}
     if amortized is not None and amortized.iteration_report() is not None:
         # what the iteration cap bounds on the generator's path (and what it cannot)
@@ -698,6 +704,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                 "teacher_confidence": res["teacher_confidence"].float(), "loss": res["loss"].float(),
                 "seed": [shard["seed"]] * n, "teacher_checksum": [checksum] * n})
             correct += res["stats"]["fidelity"] * n
+            summary["inputs_restarted"] += int(res["stats"].get("inputs_restarted", 0))
             if "fallback" in res["stats"]:   # the generator's shard made again per pixel
                 summary.setdefault("fallback_shards", []).append(
                     {"index": shard["index"], **res["stats"]["fallback"]})

@@ -9,7 +9,8 @@ from synth.config import shown_below
 # What ``nnsynth invert`` reports of the settings it derived (synth.inversion.settings_for).
 REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_weight",
                      "first_bn_multiplier", "tv_l2_weight", "l2_weight", "lowres_iterations",
-                     "early_stop", "stop_fidelity", "min_fidelity", "method", "lengths")
+                     "early_stop", "stop_fidelity", "min_fidelity", "restart_patience",
+                     "method", "lengths")
 
 
 @click.command("invert")
