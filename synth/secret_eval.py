@@ -127,12 +127,16 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     """SECRET against its base on ``dataset``'s test split: a scikit-learn ``base`` fitted on
     train + validation (SECRET validates by internal 3-fold CV), or, with ``model_path``, an
     nnsynth checkpoint as the base (``fuse_network``).  ``class_names``: words per class in
-    class order, in place of the data set's names."""
+    class order, in place of the data set's names (each class its own words:
+    ``check_distinct_names``, before any data set or model loads)."""
     from synth.data import load_dataset
     from synth.secret import SecretClassifier, placeholder_warning
-    if model_path is not None:
+    if model_path is not None:   # which checks the names first too
         return fuse_network(model_path, dataset, label_vectors=label_vectors,
                             class_names=class_names, seed=seed)
+    if class_names is not None:   # the one check of nnsynth secret and the API alike: the API
+        check_distinct_names(class_names)   # said 'classes '0' and '1' have the same label
+        # vector (words 'small' and 'small')' of small,small,large
     make_base(base, seed)   # validates the name before the data set loads
     data = load_dataset(dataset, seed=seed)
     data.require(("train", "test"), "SECRET")   # a synthesized set has no test split
@@ -186,6 +190,8 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     the test split reports the network, the semantic space alone and the fusion."""
     from synth.checkpoint import checkpoint_dataset, load_model
     from synth.quant import attach_inference, checkpoint_quant
+    if class_names is not None:   # before the model and its data set load
+        check_distinct_names(class_names)
     model = load_model(model_path)
     # the network's own set keeps its recorded split (with another split seed the regressor's
     # "validation" and the "test" samples were the network's training ones), and a set whose

@@ -42,7 +42,7 @@ def command(dataset, base, model_path, label_vectors, class_names, seed, as_json
     """Fit SECRET and its base on DATASET's train+validation split; report test accuracy and
     macro-F1 of the base, of the semantic space alone, and of SECRET."""
     from synth.errors import UserError
-    from synth.secret_eval import check_distinct_names, run_secret
+    from synth.secret_eval import run_secret
     if dataset is None and model_path is None:
         raise UserError("--dataset is required (or --model with a checkpoint that names one)")
     from click.core import ParameterSource
@@ -54,8 +54,6 @@ def command(dataset, base, model_path, label_vectors, class_names, seed, as_json
         raise UserError(f"--class-names gives words for GloVe vectors; --label-vectors "
                         f"{label_vectors} draws vectors without words: give one of them")
     names = None if class_names is None else [n.strip() for n in class_names.split(",")]
-    if names is not None:
-        check_distinct_names(names)
     result = run_secret(dataset, base, model_path=model_path, label_vectors=label_vectors,
                         class_names=names, seed=seed)
     emit(result, as_json, None if as_json else _human(result))
