@@ -484,6 +484,15 @@ def check_same_settings(saved: Path, config: SearchConfig) -> None:
             f"directory")
 
 
+def data_note(data, config: SearchConfig) -> dict:
+    """``{"note": line}`` for a search summary where its real set ``data`` (``real_data``) of
+    shorter series than its teacher's was left-padded to the teacher's steps, said as
+    ``nnsynth eval`` says it (``synth.checkpoint.padded_note``); else {}."""
+    from synth.checkpoint import padded_note
+    note = padded_note(data, config.dataset)
+    return {"note": note} if note else {}
+
+
 def check_teacher_inputs(config: SearchConfig) -> None:
     """The teacher distils in float32 and takes the inputs of the real set (which selects
     and scores the trials) and of the synthesized set, with the real set's classes in its
@@ -1034,6 +1043,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     from search.trial import real_data
     data_seed = real_split_seed(config)
     data = real_data(config.dataset, data_seed, config.teacher, warn=True)
+    noted = data_note(data, config)   # the summary's, after its trials
     from ray import tune
     restore = resume and tune.Tuner.can_restore(experiment)
     if restore:         # Tune's experiment is pickled by the Ray that wrote it: before Ray starts
@@ -1047,7 +1057,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         restore = False
     samples = config.trials if restore or not resume else trials_left(out_dir, config)
     if samples <= 0:    # what Tune lost could only be retried from its state
-        return summarize(out_dir, config, wall_seconds=time.perf_counter() - began)
+        return {**summarize(out_dir, config, wall_seconds=time.perf_counter() - began),
+                **noted}
     connect(address)   # the one code path: a local Ray on 127.0.0.1, or the cluster named
     check_cluster_device(config.device)
     import ray
@@ -1131,7 +1142,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         reason = no_trial_reason(space, config, data.input_shape, data.num_classes)
         if reason:
             raise UserError(f"the search in {out_dir} finished no trial: {reason}")
-    return summarize(out_dir, config, wall_seconds=time.perf_counter() - start)
+    return {**summarize(out_dir, config, wall_seconds=time.perf_counter() - start), **noted}
 
 
 def random_only(config: SearchConfig) -> str | None:

@@ -100,14 +100,17 @@ def as_teacher_sees(data, teacher: str | None, warn: bool = False):
     if teacher:
         from synth.checkpoint import (in_model_columns, in_model_order, in_model_scale,
                                       read_checkpoint)
-        meta = read_checkpoint(teacher).get("dataset") or {}
+        payload = read_checkpoint(teacher)
+        meta = payload.get("dataset") or {}
         if warn:   # the driver's load (every trial loads the set too): the teacher's own
             # file rewritten since it was trained puts its training rows in the search's
             # test split (synth.checkpoint.warn_if_changed, as eval says it)
             from synth.checkpoint import warn_if_changed
             warn_if_changed(meta, data, f"the teacher {teacher}")
         data = in_model_columns(data, meta, "the teacher")
-        data = in_model_scale(in_model_order(data, meta.get("class_names")), meta)
+        # shorter series left-padded to the teacher's steps, as eval pads them (padded_note)
+        data = in_model_scale(in_model_order(data, meta.get("class_names")), meta,
+                              payload.get("input_shape"))
     return data
 
 

@@ -637,15 +637,15 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
                             ) from None
     if not whole:   # scored whole, a set holds its training samples anyway
         warn_if_changed(meta, data, source)
-    data = in_model_columns(data, meta)   # by name: a column too many or too few is named
-    data = in_model_length(data, tuple(model.input_shape), meta)
-    if tuple(data.input_shape) != tuple(model.input_shape):
-        raise UserError(f"data set {name} has input shape {tuple(data.input_shape)} but the "
+    # by name: a column too many or too few is named; a shorter series left-padded
+    scaled = in_model_scale(data, meta, tuple(model.input_shape))
+    if tuple(scaled.input_shape) != tuple(model.input_shape):
+        raise UserError(f"data set {name} has input shape {tuple(scaled.input_shape)} but the "
                         f"model expects {tuple(model.input_shape)}")
-    if int(data.num_classes) != int(model.num_classes):
+    if int(scaled.num_classes) != int(model.num_classes):
         # a held-out file of some of the model's classes is scored against their outputs
-        data = in_model_subset(data, meta.get("class_names"), int(model.num_classes), name)
-    scaled = in_model_scale(in_model_order(data, meta.get("class_names")), meta)
+        scaled = in_model_subset(scaled, meta.get("class_names"), int(model.num_classes), name)
+    scaled = in_model_order(scaled, meta.get("class_names"))
     warn_untrained(scaled, meta, data)
     return scaled
 
@@ -747,9 +747,13 @@ def in_model_subset(data, names, num_classes: int, name):
                                class_names=spelled)
 
 
-def in_model_scale(data, meta: dict):
-    """``data`` normalized as the model's training set was (``meta``: a checkpoint's data-set
-    record) when it was normalized otherwise.  Every set is standardized with its own
+def in_model_scale(data, meta: dict, model_shape: tuple | None = None):
+    """``data`` fitted to a model's input: its series left-padded to the model's steps
+    (``in_model_length``; ``model_shape``, default the record's ``input_shape``) and
+    normalized as the model's training set was (``meta``: a checkpoint's data-set
+    record) when it was normalized otherwise: every caller that meets a set in a model's
+    normalization pads it as eval does (a search's --dataset of shorter series than its
+    --teacher's was refused, where eval scored it).  Every set is standardized with its own
     training split's mean and std per channel or feature, so a model trained on
     ``ts:Blink_TRAIN.ts`` and scored on ``ts:Blink_TEST.ts`` (or a CSV of new readings) saw
     the new file rescaled by that file's own statistics, not the ones it was trained with:
@@ -760,6 +764,9 @@ def in_model_scale(data, meta: dict):
     import dataclasses
     import torch
     data = in_model_columns(data, meta)
+    shape = model_shape if model_shape is not None else meta.get("input_shape")
+    if shape is not None:
+        data = in_model_length(data, tuple(shape), meta)
     mean, std = meta.get("mean"), meta.get("std")
     if (not mean or not std or len(mean) != len(data.mean) or len(std) != len(data.std)
             or (list(mean), list(std)) == (list(data.mean), list(data.std))):

@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 import torch
 
-from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_length,
-                              in_model_order, in_model_scale, load_model, padded_note,
+from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_order,
+                              in_model_scale, load_model, padded_note,
                               recorded_split_seed, save_checkpoint, synthesized_for,
                               trained_record, warn_if_changed)
 from synth.data import (Dataset, input_range, load_dataset,
@@ -102,6 +102,16 @@ def add_warning(metrics: dict, line: str | None, *, said: bool = False) -> None:
             log.warning("%s", line)
         had = metrics.get("warning")
         metrics["warning"] = f"{had}; {line}" if had else line
+
+
+def note_padding(metrics: dict, data: Dataset | None, name: str | None = None) -> None:
+    """Put ``padded_note`` of ``data`` (called ``name``, default its own name) in
+    ``metrics['note']`` where its series were left-padded to the model's steps
+    (``checkpoint.in_model_scale``), as eval's result says it: distill and prune reported
+    the figures of a teacher whose set holds shorter series without the note eval gave."""
+    note = padded_note(data, name or data.name) if data is not None else None
+    if note:
+        metrics["note"] = note
 
 
 def set_images(model, synth_dir: str | os.PathLike, *, seed: int, option: str = "--synth",
@@ -391,6 +401,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
                         f"student's agreement with the teacher on the {held_out} synthesized "
                         f"inputs held out from its training")
     metrics.update(parameters=count_parameters(student), evaluated_on=real.name if real else None)
+    note_padding(metrics, real)
     for line in notes if not data_free else ():
         add_warning(metrics, line, said=True)
     warn_split_classes(real, metrics)
@@ -504,6 +515,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
         add_warning(metrics, line, said=True)
     warn_split_classes(real, metrics, ("test",))
     warn_one_class(result.model, real, metrics)   # the saved (fine-tuned) model
+    note_padding(metrics, real)
     metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
                    synthesized_images=0 if x is None else len(x),
                    synthesis_method=method, synthesis=summary)
@@ -577,11 +589,12 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     data = load_dataset(dataset, seed=split_seed)
     digest = data.digest()   # of the set as loaded: recorded (eval tells a rewritten file)
     warning = None
-    if model is not None:   # scaled as its training set was (checkpoint.in_model_scale),
-        meta = model.checkpoint_info["dataset"]   # its classes in the order of its outputs
+    if model is not None:   # met as eval meets it (checkpoint.in_model_scale: shorter series
+        # left-padded, scaled as its training set was), its classes in its outputs' order
+        meta = model.checkpoint_info["dataset"]
         warn_if_changed(meta, data, f"checkpoint {model_spec}")
-        data = in_model_order(in_model_scale(in_model_length(
-            data, tuple(model.input_shape), meta), meta), meta.get("class_names"))
+        data = in_model_order(in_model_scale(data, meta, tuple(model.input_shape)),
+                              meta.get("class_names"))
         warning = _other_classes(model, data, dataset, model_spec)
     if shift is None:  # the measured recipe shifts digit images by <= 2 px
         shift = DEFAULT_SHIFT if distill and len(data.input_shape) == 3 else 0
@@ -648,9 +661,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
               # kept steps that changed no connection (not in 'steps'), where there are any
               **({"idle_steps": idle_steps(history)} if idle_steps(history) else {}),
               "checkpoint": str(out),
-              **({"warning": warning} if warning else {}),
-              # series shorter than the checkpoint's, left-padded to its steps (as eval does)
-              **({"note": note} if (note := padded_note(data, dataset)) else {})}
+              **({"warning": warning} if warning else {})}
+    note_padding(result, data, dataset)   # shorter series than the checkpoint's, padded
     collapsed = one_class_warning(saved, data)   # after the classes' warning: both are kept
     if collapsed:
         log.warning("%s", collapsed)
@@ -756,9 +768,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
         default=config.seed))
     warn_if_changed(old.checkpoint_info["dataset"], data, f"checkpoint {model_path}")
     # series shorter than a left-padded model's are left-padded to its steps, as eval does
-    data = in_model_scale(in_model_length(data, tuple(old.input_shape),
-                                          old.checkpoint_info["dataset"]),
-                          old.checkpoint_info["dataset"])
+    data = in_model_scale(data, old.checkpoint_info["dataset"], tuple(old.input_shape))
     if tuple(data.input_shape) != tuple(old.input_shape):
         raise UserError(f"--new-dataset {new_dataset} has input shape {data.input_shape}; the "
                         f"model expects {old.input_shape}")
@@ -824,8 +834,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                    test_loss=test["loss"], **tasks)
     for line in said:   # a --synth set of another teacher; a class the test split lacks
         add_warning(metrics, line, said=True)
-    if note := padded_note(data, new_dataset):
-        metrics["note"] = note
+    note_padding(metrics, data, new_dataset)
     warn_one_class(model, everything, metrics)   # LwF on one new class: 'emu' for every row
     save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
                     extra={"classes": old_list + new_list, "source_dataset": data.name,
@@ -871,10 +880,10 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
                                                            default=config.seed))
         warn_if_changed(meta, data, source)
         # series shorter than a left-padded model's: left-padded to its steps, as eval does
-        data = in_model_length(data, tuple(model.input_shape), meta)
+        data = in_model_scale(data, meta, tuple(model.input_shape))
         if note := padded_note(data, name):
             notes.append(note)
-        return in_model_order(in_model_scale(data, meta), meta.get("class_names"))
+        return in_model_order(data, meta.get("class_names"))
     if one:
         old, new = split_dataset(split(old_name), OLD_FRACTION if old_fraction is None
                                  else old_fraction, config.seed)
@@ -1162,7 +1171,5 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
                   flops=count_flops(model, model.input_shape),
                   nonzero_flops=sparse_flops(model, model.input_shape),
                   **({"fixed_point": f"{quant.format} {rounding}"} if quant else {}))
-    padded = padded_note(data, name)
-    if padded:   # a "note: " line of the result, with --json its "note"
-        result["note"] = padded
+    note_padding(result, data, name)   # a "note: " line of the result, with --json its "note"
     return result, notes

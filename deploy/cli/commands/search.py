@@ -93,6 +93,8 @@ def summary_text(summary: dict) -> str:
     # model multiplies: said as nnsynth hwsim eval says it (search.trial's accel_note)
     note = (f"\nnote: best.pt's latency: {summary['best_accel_note']}"
             if summary.get("best_accel_note") else "")
+    if summary.get("note"):   # a --dataset of shorter series, left-padded to the teacher's
+        note += f"\nnote: {summary['note']}"
     return (f"{trials_text(summary)} in {summary['out_dir']}; {accuracy}, "
             f"test {summary['best_test_accuracy']:.4f} "
             f"({summary['best_parameters']:,} parameters{nonzero}, latency "
