@@ -12,9 +12,9 @@ from synth.data_parquet import MAX_DATASET_VALUES, MAX_PARQUET_INFLATION, PARQUE
 from synth.data_registry import check_class_names, missing_path, printable, register_dataset
 from synth.data_splits import _image_dataset, split_column, too_few_to_split
 from synth.dataset import Dataset
-from synth.errors import UserError
+from synth.errors import TooFewClasses, UserError
 
-log = logging.getLogger(__name__)
+log = set_logger(__name__)   # quiet while a set is read to compare (synth.logs)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 # The formats those suffixes name (JPEG opens a camera's multi-picture file too): a file is
@@ -241,10 +241,11 @@ def _images(path: str, seed: int) -> Dataset:
         loose = sum(1 for p in itertools.islice(root.iterdir(), MAX_IMAGE_FILES)
                     if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
                     and p.is_file()) if root.is_dir() else 0
-        raise UserError(f"image folder {printable(root)} needs subfolders of images for at "
-                        f"least 2 classes, found {len(names)}" + (
-                            f" (it holds {loose:,} images of its own: put each class's "
-                            f"images in a subfolder named after the class)" if loose else ""))
+        raise TooFewClasses(f"image folder {printable(root)} needs subfolders of images for "
+                            f"at least 2 classes, found {len(names)}" + (
+                                f" (it holds {loose:,} images of its own: put each class's "
+                                f"images in a subfolder named after the class)" if loose
+                                else ""), found=len(names))
     for part, group in groups.items():   # an empty class folder dropped its class silently
         empty = next((n for n, fs in group.items() if not fs), None)
         if empty is not None:

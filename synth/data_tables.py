@@ -15,7 +15,7 @@ from synth.data_registry import check_class_names, column_shown, content_shown, 
 from synth.data_splits import (_tabular_dataset, log, repeated_rows, split_column,
                                stratified_splits, too_few_to_split)
 from synth.dataset import Dataset
-from synth.errors import UserError
+from synth.errors import TooFewClasses, UserError
 
 # pyarrow's time and memory grow with the columns of a table, not its bytes: a 2 MB header
 # row of 10**6 columns took 45 s and 9 GB to parse.  The header is counted first.
@@ -42,8 +42,8 @@ def _label_classes(keys: list, codes: np.ndarray, empty, where: str):
     index = {k: i for i, k in enumerate(classes)}
     y = np.asarray([index[k] for k in keys], dtype=np.int64)[codes]
     if len(classes) < 2:
-        raise UserError(f"{where}: its labels hold {len(classes)} class; at "
-                        f"least 2 are needed")
+        raise TooFewClasses(f"{where}: its labels hold {len(classes)} class; at "
+                            f"least 2 are needed", found=len(classes))
     return y, [str(c) for c in classes]
 
 

