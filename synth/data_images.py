@@ -14,7 +14,7 @@ from synth.data_splits import _image_dataset, split_column, too_few_to_split
 from synth.dataset import Dataset
 from synth.errors import TooFewClasses, UserError
 
-log = set_logger(__name__)   # quiet while a set is read to compare (synth.logs)
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 # The formats those suffixes name (JPEG opens a camera's multi-picture file too): a file is
