@@ -446,6 +446,14 @@ def check_weights(payload: dict, where: str = "checkpoint") -> None:
         name = next(k for k, v in floats if not bool(torch.isfinite(v).all()))
         raise UserError(f"{where}: weight {name} holds NaN or infinite values (a diverged "
                         f"training?); nnsynth cannot evaluate, price or export it")
+    # a negative running variance (training never writes one) makes that BatchNorm output
+    # NaN: eval printed accuracy 0.1 as "predicts class '0' for every test sample (train longer)"
+    for module_name, module in shell.named_modules():
+        var = state.get(f"{module_name}.running_var" if module_name else "running_var")
+        if isinstance(module, torch.nn.modules.batchnorm._NormBase) and var is not None \
+                and bool((var < 0).any()):
+            raise UserError(f"{where}: BatchNorm {module_name[:80]}.running_var must be >= 0 "
+                            f"(a variance), got {float(var.min()):g}")
 
 
 def model_from_payload(payload: dict, device: str | torch.device = "cpu", *,

@@ -173,8 +173,9 @@ def _finite(x) -> bool:
 def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
     """A data set's metadata (Parquet schema, checkpoint) checked before anything is sized
     from it: input_shape and num_classes in bounds (``synth.models.check_shape``), class
-    names one string per class, mean/std finite numbers (std > 0), one per channel, and a
-    tabular set's value_range two lists (low, high) of one finite number per feature.
+    names one string per class, mean/std finite numbers (std > 0), one per channel, a
+    tabular set's value_range two lists (low, high) of one finite number per feature, and an
+    image set's pixel_scale a positive number.
 
     ``partial``: a checkpoint's copy, where any key may be absent (a model trained on reduced
     features records none); the keys that are there are checked the same way."""
@@ -215,6 +216,12 @@ def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
             raise UserError(f"{where}: value_range must be [low, high], two lists of "
                             f"{width or 'one per feature'} finite numbers with low <= high, got "
                             f"{short_repr(value_range)}")
+    scale = meta.get("pixel_scale")
+    if scale is not None and not (_finite(scale) and 0 < scale <= 1 << 32):
+        # the raw value of a full-scale pixel (digits' 16): an export dropped a bad one and
+        # wrote "full scale = 1" for a model of pixels 0..16
+        raise UserError(f"{where}: pixel_scale must be a number in (0, 2^32] (the raw value of "
+                        f"a full-scale pixel), got {short_repr(scale)}")
     features = meta.get("feature_names")
     if features is not None and not (
             isinstance(features, list) and all(isinstance(n, str) for n in features)
