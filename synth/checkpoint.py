@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import logging
 import os
 import warnings
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from synth.errors import UserError
 from synth.files import atomic_path, check_replaceable, printable
+from synth.logs import quiet_sets, set_logger
 
 if TYPE_CHECKING:   # annotations only: torch is imported where it is used
     import torch
@@ -42,7 +42,7 @@ MAX_STATE_PICKLE_OPS = 8_000_000
 # torch.save writes an entry a tensor (storage) and five more; measured (h248), the hlstm
 # checkpoint above has 32,778 entries, its training state (optimizer, best state) 73,745
 MAX_ZIP_ENTRIES = 200_000
-log = logging.getLogger(__name__)
+log = set_logger(__name__)   # quiet while a set is read to compare (synth.logs)
 
 
 def _plain(obj: Any) -> Any:
@@ -595,14 +595,23 @@ def check_model_classes(model: torch.nn.Module, data, what: str = "model") -> No
 
 
 def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
-                       source: str = "checkpoint", default_seed: int = 0, whole: bool = False):
+                       source: str = "checkpoint", default_seed: int = 0, whole: bool = False,
+                       quiet: bool = False):
     """The data set a loaded checkpoint (``load_model``) was trained on -- or ``dataset`` --
     split as recorded, so its test split holds no training sample.  A set whose input shape
     is not the model's, or with a class the model does not predict, is a one-line error:
     more classes than outputs made cross_entropy raise IndexError.  A set of some of the
     model's classes is scored against their outputs, matched by name (``in_model_subset``).  ``default_seed`` splits a set other than the checkpoint's own; ``whole``: the
     set is scored whole, so one too small to split loads (``synth.data.whole_set``).  Its own
-    set rewritten since it was trained is a warning (``warn_if_changed``)."""
+    set rewritten since it was trained is a warning (``warn_if_changed``).  ``quiet``: the
+    set is read only to compare with, and says nothing below an error (its loaders' warnings
+    and this function's: ``synth.logs.quiet_sets``)."""
+    with quiet_sets(quiet):
+        return _checkpoint_dataset(model, dataset, source, default_seed, whole)
+
+
+def _checkpoint_dataset(model, dataset, source, default_seed, whole):
+    """``checkpoint_dataset``'s work."""
     from synth.data import load_dataset, split_class_list
     meta = getattr(model, "checkpoint_info", {}).get("dataset", {})
     name = dataset or meta.get("name")

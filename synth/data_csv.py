@@ -8,7 +8,6 @@ becomes a set by ``synth.data_tables.table_dataset``.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from pathlib import Path
 
@@ -17,9 +16,10 @@ from synth.data_registry import (first_repeated, missing_path, printable, regist
 from synth.data_tables import MAX_CSV_COLUMNS, _is_number, table_dataset
 from synth.dataset import Dataset
 from synth.errors import UserError
+from synth.logs import set_logger
 
 # its messages keep the logger name they had when this code lived in synth.data
-log = logging.getLogger("synth.data")
+log = set_logger("synth.data")   # quiet while a set is read to compare
 
 
 # --------------------------------------------------------------------------- CSV

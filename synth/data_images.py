@@ -2,7 +2,6 @@
 reads it, or a folder of train/, val/ and test/ folders of those."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,9 @@ from synth.data_registry import check_class_names, missing_path, printable, regi
 from synth.data_splits import _image_dataset, split_column, too_few_to_split
 from synth.dataset import Dataset
 from synth.errors import TooFewClasses, UserError
+from synth.logs import set_logger
 
-log = logging.getLogger(__name__)
+log = set_logger(__name__)   # quiet while a set is read to compare (synth.logs)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 # The formats those suffixes name (JPEG opens a camera's multi-picture file too): a file is

@@ -9,7 +9,6 @@ interrupted ``nnsynth invert`` folder is said (``set_job``, ``set_progress``).
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 from pathlib import Path
@@ -26,10 +25,11 @@ from synth.data_splits import _make, split_column, val_slice
 from synth.data_tables import MAX_CSV_COLUMNS, _label_hint, _table_roles, table_dataset
 from synth.dataset import Dataset, check_metadata
 from synth.errors import UserError
+from synth.logs import set_logger
 
 PARQUET_META_KEY = b"nnsynth"
 # its messages keep the logger name they had when this code lived in synth.data
-log = logging.getLogger("synth.data")
+log = set_logger("synth.data")
 
 
 def write_parquet(path: str | os.PathLike, x: torch.Tensor, y: torch.Tensor, meta: dict,

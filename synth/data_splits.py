@@ -8,7 +8,6 @@ mean and std (``safe_std``, ``moments``) and the ``Dataset`` made of it all (``_
 """
 from __future__ import annotations
 
-import logging
 import math
 from typing import Sequence
 
@@ -19,11 +18,12 @@ from synth.config import short_repr
 from synth.data_registry import content_shown, printable, shown, whole_set
 from synth.dataset import Dataset
 from synth.errors import UserError
+from synth.logs import set_logger
 
 TEST_FRACTION = 0.2   # of all samples
 VAL_FRACTION = 0.1    # of what remains after the test split
 # its messages keep the logger name they had when this code lived in synth.data
-log = logging.getLogger("synth.data")
+log = set_logger("synth.data")   # quiet while a set is read to compare
 
 
 def train_test_split(*arrays, **options):

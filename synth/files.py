@@ -275,8 +275,9 @@ def decode_user_text(data: bytes, what: str, path) -> str:
             continue
         if encoding == "cp1252":
             check_latin_reading(text, what, path)
-            logging.getLogger(__name__).info("%s %s is not UTF-8; read as Windows-1252 "
-                                             "(Latin-1)", what, path)
+            from synth.logs import set_logger   # a set's file: quiet while it is compared
+            set_logger(__name__).info("%s %s is not UTF-8; read as Windows-1252 (Latin-1)",
+                                      what, path)
         return text
     raise UserError(f"{what} {printable(str(path))} is neither UTF-8 nor Windows-1252 (Latin-1) "
                     f"text ({error.reason} at byte {error.start}); save it as UTF-8")

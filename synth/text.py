@@ -53,7 +53,6 @@ import functools
 import html
 import importlib.util
 import itertools
-import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -66,8 +65,9 @@ from synth.data import register_dataset
 from synth.config import check_range, value_error
 from synth.errors import UserError
 from synth.files import decode_user_text
+from synth.logs import set_logger
 
-log = logging.getLogger(__name__)
+log = set_logger(__name__)   # quiet while a set is read to compare (synth.logs)
 
 UNK, EOS = "<unk>", "<eos>"
 TRAIN_FRACTION, VAL_FRACTION = 0.8, 0.1        # of all tokens; the test split is the rest
