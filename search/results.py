@@ -119,12 +119,26 @@ def _figure(row: Mapping, key: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+# what a trial's line says of a latency and energy priced with zero weights (``accel_note``)
+DENSE_BRIEF = "the dense array's: zero weights multiplied"
+
+
+def accel_note(row) -> str | None:
+    """A results row's ``accel_note`` (``hwsim.dense_note`` of its model: the accelerator
+    multiplies its zero weights, so latency_ms and energy_mj are the dense architecture's);
+    None where the model has no zero weights, was not priced, or the table predates it."""
+    value = row.get("accel_note") if hasattr(row, "get") else None
+    return value if isinstance(value, str) and value and not pd.isna(row.get(
+        "latency_ms")) else None
+
+
 def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
                new_best: bool = False, outside=()) -> str:
     """One finished trial (a results row) as the search's progress shows it, e.g.
     ``trial 3/40  acc 0.917 (best 0.933)  2,563 params  0.41 ms  0.012 mJ  2.1 s  mlp
-    hidden=[256]``: latency and energy where hwsim priced it; one ASHA stopped says so and
-    holds the epoch it reached.  ``best``: the best accuracy of the trials eligible so far
+    hidden=[256]``: latency and energy where hwsim priced it (of a model with zero weights,
+    ``accel_note``, said to be the dense array's); one ASHA stopped says so and holds the
+    epoch it reached.  ``best``: the best accuracy of the trials eligible so far
     (None: none yet); ``new_best``: this trial raised it (a tie does not: the summary breaks
     ties on KD loss and size); ``outside``: the constraints its model fails."""
     head, spec = f"trial {index}/{total}", spec_text(row.get("spec"))
@@ -143,6 +157,8 @@ def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
         value = _figure(row, key)
         if value is not None:   # 3 significant digits, no exponent from 1,000 on
             parts.append(f"{value:,.0f} {unit}" if abs(value) >= 1000 else f"{value:.3g} {unit}")
+    if accel_note(row):   # a grown-and-pruned model's: the summary's best_accel_note in brief
+        parts[-1] += f" ({DENSE_BRIEF})"
     seconds = _figure(row, "wall_seconds")
     if seconds is not None:
         parts.append(f"{seconds:.1f} s" if seconds >= 1 else f"{seconds:.2f} s")

@@ -34,8 +34,9 @@ import pandas as pd
 from cluster.train import check_storage_path
 from search.choices import DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
 from search.feasibility import LIVE_FIGURES, figure, grow_pruned, measured_figures
-from search.results import (append_result, failed_trial_line, pareto_front, plot_pareto,
-                            read_results, retried_trial_line, stopped_early, trial_line)
+from search.results import (accel_note, append_result, failed_trial_line, pareto_front,
+                            plot_pareto, read_results, retried_trial_line, stopped_early,
+                            trial_line)
 from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
 from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_tune_state,
                           record_tune_state, register_search, unverified_tune_state)
@@ -1407,15 +1408,6 @@ def constraints_seen(table: pd.DataFrame, constraints, pruned: bool = False) -> 
         parts.append(f"{c} ({'smallest' if low else 'largest'} {seen:,.6g}"
                      f"{' nonzero' if live else ''})")
     return ", ".join(parts) or ", ".join(map(str, constraints))
-
-
-def accel_note(row) -> str | None:
-    """A results row's ``accel_note`` (``hwsim.dense_note`` of its model: the accelerator
-    multiplies its zero weights, so latency_ms and energy_mj are the dense architecture's);
-    None where the model has no zero weights, was not priced, or the table predates it."""
-    value = row.get("accel_note") if hasattr(row, "get") else None
-    return value if isinstance(value, str) and value and not pd.isna(row.get(
-        "latency_ms")) else None
 
 
 def constant_best(best) -> str | None:
