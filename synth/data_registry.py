@@ -22,6 +22,7 @@ from synth.choices import DATASET_PREFIXES
 from synth.config import check_seed, short_repr
 from synth.errors import ConfigError, TooFewClasses, UserError
 from synth.files import printable
+from synth.logs import quiet_sets
 
 _REGISTRY: dict[str, Callable] = {}   # name -> fn(seed) -> synth.data.Dataset
 _PREFIXED: dict[str, Callable] = {}   # prefix -> fn(arg, seed) -> synth.data.Dataset
@@ -379,12 +380,18 @@ def check_training_classes(data, where: str) -> None:
                               f"remove the class)")
 
 
-def load_dataset(name: str, seed: int = 0, *, recorded: bool = False, whole: bool = False):
+def load_dataset(name: str, seed: int = 0, *, recorded: bool = False, whole: bool = False,
+                 quiet: bool = False):
     """The named set (a ``synth.data.Dataset``) split with ``seed`` (recorded as
     ``Dataset.seed`` and in its metadata).  ``recorded``: the name came from a file (a
     checkpoint's metadata), not from the user, so its errors quote none of the set's
     content (``shown``): they name the file and what was expected.  ``whole``: the set is
-    used whole (all its splits together), so one too small to split loads (``whole_set``)."""
+    used whole (all its splits together), so one too small to split loads (``whole_set``).
+    ``quiet``: the set is read only to compare with; its loaders say nothing of it below an
+    error (``synth.logs.quiet_sets``)."""
+    if quiet:
+        with quiet_sets():
+            return load_dataset(name, seed, recorded=recorded, whole=whole)
     flags = [(var, True) for var, on in ((_RECORDED, recorded), (_WHOLE, whole))
              if on and not var.get()]
     if flags:

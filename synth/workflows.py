@@ -972,15 +972,10 @@ def trained_samples(model, x: torch.Tensor, name: str, split: str) -> str | None
         return None
     # read to compare with, not scored: its loader's warnings (its own test rows repeating
     # training rows...) are not of the set scored, and were that set's 'warning' in --json
-    library = logging.getLogger("synth")
-    level = library.level
-    library.setLevel(logging.ERROR)
     try:
-        train = checkpoint_dataset(model).x_train
+        train = checkpoint_dataset(model, quiet=True).x_train
     except (UserError, OSError, ValueError):
         return None
-    finally:
-        library.setLevel(level)
     if not len(train) or tuple(train.shape[1:]) != tuple(x.shape[1:]):
         return None
     a, b = (t.reshape(len(t), -1).float() for t in (train, x))   # views: no copy of a set
