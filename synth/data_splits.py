@@ -16,7 +16,7 @@ import torch
 
 from synth.config import short_repr
 from synth.data_registry import content_shown, printable, shown, whole_set
-from synth.dataset import Dataset
+from synth.dataset import FLOAT32_MAX, Dataset
 from synth.errors import UserError
 from synth.logs import set_logger
 
@@ -204,7 +204,8 @@ def moments(values: np.ndarray, axis, what: str,
     """(mean, std) of training ``values`` along ``axis``: what a tabular or sequence set is
     normalized with, per feature or channel; ``what`` names one in an error ("data set D:
     channel"), by its index and, given them, its ``names`` (a table's column names).  Values whose mean or std overflows float64 (1e308) are a one-line error:
-    they made every input NaN, and training stopped as "diverged; lower the learning rate"."""
+    they made every input NaN, and training stopped as "diverged; lower the learning rate";
+    so is a value beyond float32's range, which the recorded value_range cannot hold."""
     with np.errstate(over="ignore", invalid="ignore"):
         mean, std = values.mean(axis=axis), values.std(axis=axis)
     bad = ~(np.isfinite(mean) & np.isfinite(std))
@@ -214,12 +215,24 @@ def moments(values: np.ndarray, axis, what: str,
                   if names is not None and content_shown() else "")
         raise UserError(f"{what} {i} has values too large to normalize ({column}mean/std "
                         f"overflow float64)")
+    # the training min and max are recorded (value_range) and read back as float32 numbers:
+    # a CSV or .ts training value of 1e39 trained, and the checkpoint written was refused by
+    # every command ("value_range must be ... finite numbers")
+    low, high = values.min(axis=axis), values.max(axis=axis)
+    big = np.maximum(np.abs(low), np.abs(high)) > FLOAT32_MAX
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        column = (f" (column {short_repr(printable(str(names[i])))})"
+                  if names is not None and content_shown() else "")
+        value = low[i] if abs(low[i]) > FLOAT32_MAX else high[i]
+        raise UserError(f"{what} {i}{column} holds {float(value):.3g} in the training split; "
+                        f"values must be within float32's range (|x| <= 3.4e38): rescale or "
+                        f"drop it")
     # a constant's mean is its value: the sum's rounding made a column of 1e30s have mean
     # 9.999999999999997e29, which (its std 1, as a constant's) normalized it to 2.8e14, and
     # training stopped as "diverged; lower the learning rate"
     constant = std <= 1e-12 * np.abs(mean)
     if constant.any():
-        low, high = values.min(axis=axis), values.max(axis=axis)
         mean = np.where(constant & (low == high), low, mean)
     return mean, safe_std(mean, std)
 
