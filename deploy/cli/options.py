@@ -5,6 +5,7 @@ import json
 import logging
 import math
 import os
+import re
 
 import click
 
@@ -437,6 +438,66 @@ def said_in(result: dict) -> dict:
     return {**result, "warning": "; ".join([str(had), *new] if had else new)}
 
 
+def warn(line: str) -> None:
+    """A command's own warning on stderr ('warning: ...', as a library warning prints),
+    recorded as said, as a logged one is: the human output then leaves it out of the result
+    it prints, and --json carries it (``emit``)."""
+    click.echo(f"warning: {line}", err=True)
+    if _SAID is not None:
+        _SAID.lines.append(line)
+
+
+def unsaid(text: str) -> str:
+    """What a human reader has not yet read of ``text``, one of the result's warnings or
+    notes: its '; '-joined parts less those this command logged on stderr (a run of parts
+    that is a logged line, or held in one: a line logged with the model's name before it);
+    '' when all of it was said.  In human mode a warning reached the user twice, as
+    'warning: ...' on stderr when it arose and again as the result's 'warning: ...' line on
+    stdout (train's test split lacking a class, scann's feature reduction, ...); --json keeps
+    every one in its object (``said_in``)."""
+    said = [line for line in dict.fromkeys(_SAID.lines) if line] if _SAID is not None else []
+    if not said or not isinstance(text, str) or not text:
+        return text
+
+    def held(piece: str) -> bool:   # a whole line, or a whole part of one ('m.pt: <piece>'),
+        return any(re.search(r"(?:^|: |; )" + re.escape(piece) + r"(?:$|; )", line)
+                   for line in said)   # not a word of one ('padded' of 'was padded to 6')
+    if held(text):
+        return ""
+    parts, kept, i = text.split("; "), [], 0
+    while i < len(parts):
+        j = next((j for j in range(len(parts), i, -1)   # the longest run first
+                  if held("; ".join(parts[i:j]))), None)
+        if j is None:
+            kept.append(parts[i])
+            i += 1
+        else:
+            i = j
+    return "; ".join(kept)
+
+
+def _said_once(result: dict, human: str | None):
+    """``result`` and ``human`` as the human output prints them: a warning or note (a key
+    that names one, ``_own_notes``; a 'warning: '/'note: ' line of ``human``) less what the
+    command already said on stderr (``unsaid``), left out where nothing is left."""
+    if human is not None:
+        lines = []
+        for line in human.split("\n"):
+            head = next((h for h in ("warning: ", "note: ") if line.startswith(h)), None)
+            rest = unsaid(line[len(head):]) if head else line
+            if not head or rest:
+                lines.append(head + rest if head else line)
+        return result, "\n".join(lines)
+    shown = {}
+    for k, v in result.items():
+        if isinstance(v, str) and any(w in str(k) for w in ("warning", "note")):
+            v = unsaid(v)
+            if not v:
+                continue
+        shown[k] = v
+    return shown, None
+
+
 def configure_output(verbose: int = 0, quiet: bool = False) -> None:
     """The root group's ``-v``/``-q``: the ``logging`` level of the library's loggers (on
     stderr) and whether progress is shown (``-q`` also turns every tqdm bar off, in Ray
@@ -493,11 +554,14 @@ def _stdout_ends_here() -> None:
 def emit(result: dict, as_json: bool, human: str | None = None) -> None:
     """Print ``human`` (or key: value lines), or the JSON object as the last stdout line.
     A string value's control characters print escaped, one value on one line: an --out
-    path holding a newline printed as two lines (JSON escapes them itself)."""
+    path holding a newline printed as two lines (JSON escapes them itself).  A warning
+    reaches the user once: the JSON object carries every one the command logged
+    (``said_in``); the human output leaves out what stderr already said (``_said_once``)."""
     if as_json:
         click.echo(json.dumps(jsonable(said_in(result)), sort_keys=True))
         _stdout_ends_here()
         return
+    result, human = _said_once(result, human)
     if human is not None:
         click.echo(_escape_values(human, result))
         return

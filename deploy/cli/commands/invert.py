@@ -3,7 +3,7 @@ import click
 
 from cluster.limits import MAX_BATCH_SIZE, MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
 from deploy.cli.options import (address_option, emit, given, json_option, num_cpus_option,
-                                seed_option, show_progress)
+                                seed_option, show_progress, warn)
 from synth.config import shown_below
 
 # What ``nnsynth invert`` reports of the settings it derived (synth.inversion.settings_for).
@@ -81,9 +81,9 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
         min_fidelity=min_fidelity, batch_size=batch_size, shard_size=shard_size,
         early_stop=not no_early_stop, method=method, seed=seed, address=address, num_cpus=num_cpus,
         progress=show_progress(), reported=REPORTED_SETTINGS)
-    for key in ("warning", "layout_warning"):
-        if summary.get(key):
-            click.echo(f"warning: {summary[key]}", err=True)
+    for key in ("warning", "layout_warning"):   # said once: the human summary leaves out
+        if summary.get(key):                    # what stderr said (options.emit)
+            warn(summary[key])
     emit(summary, as_json)
     if min_fidelity is not None and summary.get("warning"):
         raise UserError(f"--min-fidelity {min_fidelity:g} not reached: fidelity "
