@@ -2,7 +2,7 @@
 import click
 
 from deploy.cli.options import (THREADS, comma_separated, dataset_name, device_option, emit,
-                                json_option, seed_option, show_progress)
+                                json_option, seed_option, show_progress, warn)
 
 
 def _check_lists(cells: tuple, widths: tuple, sparsities: tuple) -> None:
@@ -86,9 +86,11 @@ def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance
                "files": report["files"], **{k: report[k] for k in ("notes",) if k in report}}
     if report.get("warning"):
         summary["warning"] = report["warning"]
-        click.echo(f"warning: {report['warning']}", err=True)
     if as_json:
+        if report.get("warning"):   # on stderr too, as every command's: the object holds it
+            warn(report["warning"])
         emit(summary, True)
         return
+    # report.md says the warning ('**warning:** ...'): once, not on stderr as well
     click.echo(open(report["files"][1]).read())
     click.echo(f"report: {', '.join(report['files'])}")
