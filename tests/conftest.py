@@ -12,6 +12,18 @@ import pytest
 import torch
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+# pytest-xdist runs -n N workers side by side (2 on CI's 2 cores), each with torch's default
+# of one intra-op thread per core: the cores are then oversubscribed, and a small model's every
+# BatchNorm, loss and backward enters a parallel region that waits for a descheduled thread.
+# The iris inversion of tests/synth/test_inversion_restarts took 30 s for one seed at 2
+# threads beside another busy process and 1.1 s at 1.  Each worker, and the subprocesses it
+# starts (`nnsynth` commands, `ray start` heads: OMP_NUM_THREADS, which Ray's workers override
+# with their own CPUs), gets its share of the cores.  `-n 0` keeps torch's default.
+_XDIST_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
+if _XDIST_WORKERS > 1:
+    _THREADS = max(1, (os.cpu_count() or 1) // _XDIST_WORKERS)
+    torch.set_num_threads(_THREADS)
+    os.environ.setdefault("OMP_NUM_THREADS", str(_THREADS))
 # Ray starts its worker processes (tasks, actors, Tune trials, Ray Train workers) at nice 15
 # by default: on a machine where benchmarks run under `nice -n 15`, the suite's own workers
 # then get no more CPU than those benchmarks (a pair actor was seen at 5% of a core).  The
