@@ -541,7 +541,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     count or seed) is an error, or with ``replace`` (a directory the caller owns, such as
     ``nnsynth run``'s ``synthetic/``) their files are deleted first.  Returns a summary
     (shards written/skipped, pairs used, images/s, ``restarts`` of pair actors,
-    ``inputs_restarted``: stuck inputs drawn again in the shards written...)."""
+    ``inputs_restarted``: stuck inputs drawn again in every shard of the set, those a
+    resumed job kept included, as each shard's metadata records its count...)."""
     import ray
     from cluster.pool import ResilientActorPool
     from synth.checkpoint import read_checkpoint_and_checksum
@@ -599,8 +600,9 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                "pairs_requested": pairs,
                "protocol": "adi" if kd is not None else config.method,
                "teacher_checksum": checksum, "restarts": 0, "fidelity": None,
-               # inputs drawn again from noise in the shards this run wrote (synth.inversion
-               # restart_missed; a pair's own stats had them, the summary did not)
+               # inputs drawn again from noise (synth.inversion restart_missed) in every shard
+               # of the set: those kept from an earlier run of the job as their metadata
+               # records them (synthesis.inputs_restarted), and those written below
                "inputs_restarted": 0,
                **({"adi_note": adi_note} if adi_note else {})}
     if amortized is not None and amortized.iteration_report() is not None:
@@ -616,9 +618,16 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                                  f"(a pair works on one shard at a time; shard_size "
                                  f"{shard_size})")
         log.warning("%s", summary["pairs_note"])
-    # a resumed job's fidelity covers the whole set: the shards kept from the earlier run too
-    kept_hits, kept_rows = _hits_on_disk(teacher, [shard_path(out, s["index"]) for s in shards
-                                                   if s not in pending])
+    # a resumed job's fidelity and restarted inputs cover the whole set: the shards kept
+    # from the earlier run too (a rerun counted only the shards it wrote, so the figure
+    # hung on whether the job had been interrupted)
+    kept_hits, kept_rows, kept_restarted = _kept_on_disk(
+        teacher, [shard_path(out, s["index"]) for s in shards if s not in pending])
+    summary["inputs_restarted"] = kept_restarted
+    if kept_restarted is None:
+        summary["inputs_restarted_note"] = (
+            "shards kept from an earlier run record no count of restarted inputs (written "
+            "by an nnsynth before the count was recorded): the set's total is unknown")
     if not pending:
         summary["fidelity"] = kept_hits / kept_rows if kept_rows else None
         warning = summary["fidelity"] is not None and fidelity_warning(
@@ -700,11 +709,16 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                                 metrics={"kd_steps": res["kd_steps"], "pool": res["pool"]},
                                 extra={"role": "ADI student", "last_shard": shard["index"]})
                 kd_steps[res["slot"]] = res["kd_steps"]
-            write_parquet(path, res["images"], res["labels"], meta, extra_columns={
+            restarted = int(res["stats"].get("inputs_restarted", 0))
+            # the shard's own count in its metadata, written with it: a rerun reads it back
+            shard_meta = {**meta, "synthesis": {**meta["synthesis"],
+                                                "inputs_restarted": restarted}}
+            write_parquet(path, res["images"], res["labels"], shard_meta, extra_columns={
                 "teacher_confidence": res["teacher_confidence"].float(), "loss": res["loss"].float(),
                 "seed": [shard["seed"]] * n, "teacher_checksum": [checksum] * n})
             correct += res["stats"]["fidelity"] * n
-            summary["inputs_restarted"] += int(res["stats"].get("inputs_restarted", 0))
+            if summary["inputs_restarted"] is not None:
+                summary["inputs_restarted"] += restarted
             if "fallback" in res["stats"]:   # the generator's shard made again per pixel
                 summary.setdefault("fallback_shards", []).append(
                     {"index": shard["index"], **res["stats"]["fallback"]})
@@ -740,22 +754,35 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     return summary
 
 
-def _hits_on_disk(teacher, paths: list[Path]) -> tuple[int, int]:
-    """(inputs the teacher assigns to their label, inputs) over the shards at ``paths``."""
+def shard_restarts(meta: dict) -> int | None:
+    """The inputs drawn again from noise in one shard, as its metadata records them
+    (``synthesis.inputs_restarted``, written with the shard), or None where it records none
+    (a shard written before the count was recorded)."""
+    synthesis = meta.get("synthesis")
+    value = synthesis.get("inputs_restarted") if isinstance(synthesis, dict) else None
+    return value if type(value) is int and value >= 0 else None
+
+
+def _kept_on_disk(teacher, paths: list[Path]) -> tuple[int, int, int | None]:
+    """(inputs the teacher assigns to their label, inputs, inputs restarted) over the shards
+    at ``paths``; the last is None where a shard records no count (``shard_restarts``)."""
     if not paths:
-        return 0, 0
+        return 0, 0, 0
     import torch
     from synth.data import parquet_arrays, read_parquet_table
     from synth.distill import teacher_logits
     hits = rows = 0
+    restarted: int | None = 0
     for path in paths:   # the rows as written, whatever split a data set would make of them
-        table, _ = read_parquet_table(path)
+        table, meta = read_parquet_table(path)
+        count = shard_restarts(meta)
+        restarted = None if restarted is None or count is None else restarted + count
         x, y = parquet_arrays(table, tuple(teacher.input_shape), f"shard {path}")
         # a copy: Parquet's arrays are read-only, and torch warned of it on every rerun
         hits += int((teacher_logits(teacher, torch.from_numpy(x.copy())).argmax(1)
                      == torch.from_numpy(y)).sum())
         rows += len(y)
-    return hits, rows
+    return hits, rows, restarted
 
 
 def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:

@@ -84,8 +84,26 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
     for key in ("warning", "layout_warning"):   # said once: the human summary leaves out
         if summary.get(key):                    # what stderr said (options.emit)
             warn(summary[key])
-    emit(summary, as_json)
+    # human mode: the settings it used on one line (a dict, which key: value lines left out)
+    emit(summary if as_json else {**summary, "settings": settings_line(summary["settings"])},
+         as_json)
     if min_fidelity is not None and summary.get("warning"):
         raise UserError(f"--min-fidelity {min_fidelity:g} not reached: fidelity "
                         f"{shown_below(summary['fidelity'], min_fidelity)} (the set is kept "
                         f"in {out})")
+
+
+def settings_line(settings: dict) -> str:
+    """The inversion settings as ``key=value`` pairs on one line (``nnsynth invert``'s human
+    summary; --json carries the dict): a list compact (``lengths=[4,6]``), None as none, and
+    a nested dict (the generator's own settings) left to --json."""
+    import json
+    shown = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            shown.append(f"{key}=({len(value)} settings, in --json)")
+        elif isinstance(value, (list, tuple)):
+            shown.append(f"{key}={json.dumps(list(value), separators=(',', ':'))}")
+        else:
+            shown.append(f"{key}={'none' if value is None else value}")
+    return " ".join(shown)
