@@ -494,6 +494,43 @@ def data_note(data, config: SearchConfig) -> dict:
     return {"note": note} if note else {}
 
 
+def record_data_note(out_dir: Path, noted: dict) -> None:
+    """Keep ``data_note``'s note (None: no note) in the search's ``INPUTS_FILE``, beside the
+    digest of the data it was made of, for the summary of a finished search's --resume,
+    which loads no data (``saved_data_note``).  A search without that file (begun before it
+    was written) keeps none."""
+    path = Path(out_dir) / INPUTS_FILE
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        return
+    if isinstance(record, dict) and record.get("data_note", False) != noted.get("note"):
+        write_json_atomic(path, {**record, "data_note": noted.get("note")})
+
+
+def saved_data_note(out_dir: Path, config: SearchConfig) -> dict:
+    """``data_note`` of the finished search in ``out_dir`` as its run recorded it
+    (``record_data_note``), so that a --resume's summary, made without loading the data,
+    carries the notes of the first run's: it lacked the padded-series note.  A search
+    recorded before the note was kept: the data is loaded for it where a teacher could have
+    padded it (no teacher: no note); {} when that data no longer loads."""
+    try:
+        record = json.loads((Path(out_dir) / INPUTS_FILE).read_text())
+    except (OSError, ValueError, RecursionError):
+        record = None
+    if isinstance(record, dict) and "data_note" in record:
+        note = record["data_note"]
+        return {"note": note} if isinstance(note, str) and note else {}
+    if not config.teacher:
+        return {}
+    from search.trial import real_data
+    try:
+        return data_note(real_data(config.dataset, real_split_seed(config), config.teacher),
+                         config)
+    except UserError:
+        return {}
+
+
 def check_teacher_inputs(config: SearchConfig) -> None:
     """The teacher distils in float32 and takes the inputs of the real set (which selects
     and scores the trials) and of the synthesized set, with the real set's classes in its
@@ -1026,8 +1063,10 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         # nothing left for Tune to run: the summary of the saved results, without Ray, the
         # searchers, the data set or torch (loaded first, the data set and the searchers'
         # imports took ~2 s of CPU to print a line, torch for the space's family ~2 s more);
-        # a data set changed since trains and scores nothing here
-        return summarize(out_dir, config, wall_seconds=time.perf_counter() - began)
+        # a data set changed since trains and scores nothing here.  Its notes are the
+        # first run's, as it recorded them (the padded-series note of its data)
+        return {**summarize(out_dir, config, wall_seconds=time.perf_counter() - began),
+                **saved_data_note(out_dir, config)}
     space = saved_space(out_dir)        # checked against its family: the search trains it
     if resume and not _same_inputs(out_dir, config):
         named = (f"the teacher {config.teacher}, the set {config.data} or the data set "
@@ -1045,6 +1084,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     data_seed = real_split_seed(config)
     data = real_data(config.dataset, data_seed, config.teacher, warn=True)
     noted = data_note(data, config)   # the summary's, after its trials
+    record_data_note(out_dir, noted)  # and a finished search's --resume, which loads no data
     from ray import tune
     restore = resume and tune.Tuner.can_restore(experiment)
     if restore:         # Tune's experiment is pickled by the Ray that wrote it: before Ray starts
