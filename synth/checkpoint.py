@@ -658,7 +658,8 @@ def _checkpoint_dataset(model, dataset, source, default_seed, whole):
     scaled = in_model_scale(data, meta, tuple(model.input_shape))
     if tuple(scaled.input_shape) != tuple(model.input_shape):
         raise UserError(f"data set {name} has input shape {tuple(scaled.input_shape)} but the "
-                        f"model expects {tuple(model.input_shape)}")
+                        f"model expects {tuple(model.input_shape)}"
+                        f"{unfitted_reason(scaled, model.input_shape, meta)}")
     if int(scaled.num_classes) != int(model.num_classes):
         # a held-out file of some of the model's classes is scored against their outputs
         scaled = in_model_subset(scaled, meta.get("class_names"), int(model.num_classes), name)
@@ -719,6 +720,26 @@ def in_model_length(data, model_shape: tuple, meta: dict):
     return dataclasses.replace(data, x_train=pad(data.x_train), x_val=pad(data.x_val),
                                x_test=pad(data.x_test), input_shape=(shape[0], steps),
                                extra=extra)
+
+
+def unfitted_reason(data, model_shape, meta: dict, owner: str = "model") -> str:
+    """Why ``in_model_scale`` left ``data`` of series in another shape than a model's
+    (``model_shape``; ``meta``, its checkpoint's data-set record), as the end of the refusal
+    (' (...)'), or '' where the shapes say it (another channel count, not series): the model's
+    own series were of one length (no padding in training), the set's are longer, or the set
+    does not say it holds series."""
+    shape, model_shape = tuple(data.input_shape), tuple(int(v) for v in model_shape)
+    if len(shape) != 2 or len(model_shape) != 2 or shape[0] != model_shape[0]:
+        return ""
+    if shape[1] > model_shape[1]:
+        return f" (series longer than the {owner}'s {model_shape[1]} steps are not cut)"
+    if not str(meta.get("padding", "")).startswith("left"):
+        return (f" (the {owner}'s training series were all of {model_shape[1]} steps: shorter "
+                f"ones are left-padded only for a model trained on left-padded series)")
+    if (data.extra or {}).get("kind") != "sequence":
+        return (" (its metadata does not say it holds series, kind 'sequence': shorter "
+                "inputs are left-padded only where they are series)")
+    return ""
 
 
 def padded_note(data, name: str) -> str | None:
@@ -917,15 +938,19 @@ def in_model_columns(data, meta: dict, where: str = "the model"):
 
 def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
                     owner: str = "model", seed: int = 0, notes: list | None = None):
-    """``synth.data.load_synthesized``'s Parquet set ``path`` for the loaded checkpoint
-    ``model``, its feature columns (a table's) in the model's order by name
-    (``in_model_columns``): a plain Parquet table of the model's columns in another order,
-    given to distill, prune or a search's KD as the inputs, reached the teacher with its
-    features swapped, silently.  A table of other columns is refused naming them (also
-    where its width is not the model's, which ``load_synthesized`` alone told only as
-    shapes).  ``notes``: a list the warnings it logs are appended to (for a result's
-    'warning': prune and distill said them on stderr only, not in --json)."""
-    from synth.data import load_dataset, load_synthesized
+    """The Parquet set ``path`` (``parquet:``) for the loaded checkpoint ``model``, fitted to
+    its input as a --dataset is (``in_model_scale``): its feature columns (a table's) in the
+    model's order by name (``in_model_columns``: a plain Parquet table of the model's columns
+    in another order, given to distill, prune or a search's KD as the inputs, reached the
+    teacher with its features swapped, silently; a table of other columns is refused naming
+    them), series shorter than a left-padded model's left-padded to its steps, and values
+    normalized with the model's mean and std where the set records others.  A set nnsynth
+    synthesized for the model is in its normalization and shape already (unchanged); a
+    user's own Parquet of shorter series was refused by its shape alone.  A shape it cannot
+    be fitted to is a one-line error naming ``option`` and why (``unfitted_reason``).
+    ``notes``: a list the warnings it logs are appended to (for a result's 'warning': prune
+    and distill said them on stderr only, not in --json)."""
+    from synth.data import load_dataset
 
     def warn(line: str) -> None:
         log.warning("%s", line)
@@ -933,13 +958,15 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
             notes.append(line)
     meta = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
     check_finished_set(path, option)
-    try:
-        found = load_synthesized(path, model.input_shape, option=option, owner=owner,
-                                 seed=seed)
-    except UserError:
-        if meta.get("feature_names") is not None:   # other columns: named, not shapes
-            in_model_columns(load_dataset(f"parquet:{path}", seed=seed), meta, f"the {owner}")
-        raise
+    found = in_model_scale(in_model_columns(load_dataset(f"parquet:{path}", seed=seed), meta,
+                                            f"the {owner}"), meta, tuple(model.input_shape))
+    if tuple(found.input_shape) != tuple(model.input_shape):
+        raise UserError(f"{option} {path} has input shape {tuple(found.input_shape)}; the "
+                        f"{owner} expects {tuple(model.input_shape)}"
+                        f"{unfitted_reason(found, model.input_shape, meta, owner)}")
+    note = padded_note(found, f"{option} {path}")
+    if note:   # as a --dataset's (eval's note), said where the set is read
+        log.info("%s", note)
     classes = getattr(model, "num_classes", None)
     if classes is not None and found.num_classes != classes:   # another model's set (or a
         # real table of more classes): its inputs serve (KD, continual take the model's own
@@ -951,7 +978,7 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
     if made_by and own and made_by != own:
         warn(f"{option} {path} was synthesized from another teacher (checksum {made_by}; the "
              f"{owner}'s is {own}): its inputs stand for that teacher's data")
-    return in_model_columns(found, meta, f"the {owner}")
+    return found
 
 
 def _set_teacher_checksum(path) -> str | None:
