@@ -339,7 +339,8 @@ def check_class_names(names, where: str, *, loaded: bool = False) -> None:
     are printed in summaries and logs and drawn as grid labels, where a newline, an escape
     sequence or a bidi override (from a Parquet set's metadata, a CSV label cell, an image
     folder's name, a .ts label) broke the one-line output or rewrote the terminal.
-    ``loaded``: the names of a set just loaded, which must also be non-empty and distinct."""
+    ``loaded``: the names of a set just loaded, which must also be non-empty and distinct,
+    also after Unicode normalization (NFC)."""
     for i, n in enumerate(names):
         if not isinstance(n, str) or len(n) > MAX_CLASS_NAME:
             size = f"{len(n):,} characters" if isinstance(n, str) else type(n).__name__
@@ -355,6 +356,19 @@ def check_class_names(names, where: str, *, loaded: bool = False) -> None:
         i = first_repeated(names)
         raise ConfigError(f"{where}: class name {shown(names[i], f'(class {i})')} is given "
                           f"twice; classes need distinct names")
+    if loaded and not all(n.isascii() for n in names):
+        # 'café' written with é and with e + U+0301 (a macOS folder name, a joined CSV) print
+        # alike: they were two classes, each holding part of one class's samples
+        import unicodedata
+        forms = [unicodedata.normalize("NFC", n) for n in names]
+        i = first_repeated(forms)
+        if i is not None:
+            j = forms.index(forms[i])
+            named = [shown(names[k], lead="", otherwise=f"class {k}") +
+                     (f" (class {k})" if content_shown() else "") for k in (j, i)]
+            raise ConfigError(f"{where}: class names {named[0]} and {named[1]} are one name in "
+                              f"two Unicode forms (an accent composed and decomposed); write "
+                              f"them one way")
 
 
 def check_training_classes(data, where: str) -> None:
