@@ -385,11 +385,14 @@ LOGGERS = ("synth", "hwsim", "cluster", "search", "deploy")
 
 class _Said(logging.Handler):
     """The warning lines nnsynth's loggers gave during one command (``configure_output``
-    attaches a new one per invocation), for ``said_in``."""
+    attaches a new one per invocation), for ``said_in``; ``notes``: the other lines the
+    command said on stderr (``say``: eval's 'evaluating on val' note), which the human
+    output does not print again (``unsaid``) but are no warnings."""
 
     def __init__(self):
         super().__init__(logging.WARNING)
         self.lines: list[str] = []
+        self.notes: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -441,10 +444,23 @@ def said_in(result: dict) -> dict:
 def warn(line: str) -> None:
     """A command's own warning on stderr ('warning: ...', as a library warning prints),
     recorded as said, as a logged one is: the human output then leaves it out of the result
-    it prints, and --json carries it (``emit``)."""
-    click.echo(f"warning: {line}", err=True)
+    it prints, and --json carries it (``emit``).  Said once (``say``)."""
+    say(f"warning: {line}")
+
+
+def say(line: str) -> None:
+    """A command's own line on stderr, a warning when it begins 'warning: ', recorded as
+    said (the one way a command's notes reach stderr: ``warn``, ``echo_notes``): a warning
+    with the logged ones (--json carries it, ``said_in``), any other line apart; the human
+    output leaves both out of the result it prints (``unsaid``), and a line stderr has
+    said already (a warning the library logged) is not printed again."""
+    warning = line.startswith("warning: ")
+    text = line[len("warning: "):] if warning else line
+    if _SAID is not None and text and not unsaid(text):
+        return
+    click.echo(line, err=True)
     if _SAID is not None:
-        _SAID.lines.append(line)
+        (_SAID.lines if warning else _SAID.notes).append(text)
 
 
 def unsaid(text: str) -> str:
@@ -455,7 +471,8 @@ def unsaid(text: str) -> str:
     'warning: ...' on stderr when it arose and again as the result's 'warning: ...' line on
     stdout (train's test split lacking a class, scann's feature reduction, ...); --json keeps
     every one in its object (``said_in``)."""
-    said = [line for line in dict.fromkeys(_SAID.lines) if line] if _SAID is not None else []
+    said = ([line for line in dict.fromkeys(_SAID.lines + _SAID.notes) if line]
+            if _SAID is not None else [])
     if not said or not isinstance(text, str) or not text:
         return text
 
@@ -575,15 +592,19 @@ def emit(result: dict, as_json: bool, human: str | None = None) -> None:
 
 
 def echo_notes(notes: list[str], result: dict, as_json: bool) -> None:
-    """A library call's note lines on stderr; with --json its ``warning: `` lines are the
-    result's ``warning`` too (joined by '; ', as train's and the other commands' are): eval
-    and export dropped them from the JSON, so a script read a figure its warning qualified
-    (classes scored by index, a split of one class) as a plain one."""
+    """A library call's note lines on stderr, each said once and recorded as said
+    (``say``): the human output leaves out of ``result`` what they said, and a line the
+    library logged already is not printed again.  With --json its ``warning: `` lines are
+    the result's ``warning`` too (joined by '; ', as train's and the other commands' are,
+    after one the result holds): eval and export dropped them from the JSON, so a script
+    read a figure its warning qualified (classes scored by index, a split of one class) as
+    a plain one."""
     for line in notes:
-        click.echo(line, err=True)
+        say(line)
     said = [line[len("warning: "):] for line in notes if line.startswith("warning: ")]
     if as_json and said:
-        result["warning"] = "; ".join(said)
+        result["warning"] = "; ".join([result["warning"], *said] if result.get("warning")
+                                      else said)
 
 
 def _escape_values(human: str, result: dict) -> str:
