@@ -207,11 +207,14 @@ def _join(address: str, kwargs: dict) -> None:
     dashboard URL a ValueError that blamed RAY_ADDRESS, an unreachable ray:// server a
     ConnectionError traceback)."""
     import ray
+    from ray.exceptions import AuthenticationError
     from synth.errors import UserError
     check_address(address)
     where = _join_failure(address)
     try:
         ray.init(address=address, **kwargs)
+    except AuthenticationError:   # a token mode and no token: check_address says it first
+        raise UserError(f"{where[0]}: {NO_TOKEN_HERE}") from None
     except (ValueError, ConnectionError) as e:
         if ray.is_initialized():
             ray.shutdown()
@@ -237,7 +240,13 @@ def check_address(address: str) -> None:
     if address.startswith(("http://", "https://")):
         raise UserError(f"{where[0]}: that is a dashboard URL (nnsynth submit takes one); "
                         f"{where[1]}")
-    unreachable = gcs_unreachable(address) or gcs_silent(address)
+    if token_mode() and not token_found():   # ray.init: Ray's AuthenticationError traceback
+        raise UserError(f"{where[0]}: {NO_TOKEN_HERE}")
+    unreachable = gcs_unreachable(address)
+    probe = None if unreachable else probe_gcs(address)
+    if probe and probe[0] == "token":
+        raise UserError(f"{where[0]}: {probe[1]}")
+    unreachable = unreachable or (probe and probe[1])
     if unreachable:
         raise UserError(f"{where[0]}: {unreachable}; expected a Ray head's GCS listening "
                         f"there (`ray start --head` prints its address); {where[1]}")
@@ -295,9 +304,55 @@ def _host_port(address: str) -> tuple[str, int] | None:
     return (host, int(port)) if 0 < int(port) < 65536 else None
 
 
+# A GCS with token authentication refuses a client that sends no token or another one
+# (Ray 2.60: "Unauthenticated ... Authentication token is missing or incorrect"), and Ray sends
+# its token to an address named explicitly only with RAY_AUTH_MODE=token.
+TOKEN_PLACES = ("put the cluster's token in ~/.ray/auth_token, or set RAY_AUTH_TOKEN (or "
+                "RAY_AUTH_TOKEN_PATH to a file holding it)")
+NO_TOKEN_HERE = f"RAY_AUTH_MODE is token here and no authentication token was found: {TOKEN_PLACES}"
+TOKEN_NOT_SENT = ("its GCS requires token authentication and this process sends no token "
+                  "(RAY_AUTH_MODE is {mode} here; Ray sends one to a named address only with "
+                  "RAY_AUTH_MODE=token): run with RAY_AUTH_MODE=token and the cluster's token in "
+                  "~/.ray/auth_token, RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH")
+TOKEN_REFUSED = ("its GCS requires token authentication and refused this process's token (read "
+                 "from RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token): use the "
+                 "cluster's token")
+
+
+def token_mode() -> bool:
+    """Whether this process's Ray clients send a token: Ray's own reading of RAY_AUTH_MODE
+    (once, when ray was imported, or since Ray's switch re-read it)."""
+    try:
+        from ray._raylet import AuthenticationMode, get_authentication_mode
+    except ImportError:   # a Ray without token authentication
+        return False
+    return get_authentication_mode() == AuthenticationMode.TOKEN
+
+
+def token_found() -> bool:
+    """Whether a token is where Ray reads one (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH,
+    ~/.ray/auth_token), as it is now."""
+    try:
+        from ray._raylet import AuthenticationTokenLoader
+    except ImportError:
+        return False
+    loader = AuthenticationTokenLoader.instance()
+    loader.reset_cache()
+    return loader.has_token(ignore_auth_mode=True)
+
+
 def gcs_silent(address: str, timeout: float | None = None) -> str | None:
     """Why no Ray GCS answers at a ``HOST:PORT`` address where something accepts TCP
-    connections, or None when one may (or when ``address`` is no HOST:PORT, or the probe
+    connections, or None when one may (``probe_gcs``)."""
+    found = probe_gcs(address, timeout)
+    return found[1] if found and found[0] == "silent" else None
+
+
+def probe_gcs(address: str, timeout: float | None = None) -> tuple[str, str] | None:
+    """("silent", why) where no Ray GCS answers at a ``HOST:PORT`` address where something
+    accepts TCP connections; ("token", why) where a GCS answers that this process lacks its
+    token (``ray.init`` retried for ~20 s, a warning a second, then said only that it failed
+    to connect); None when a GCS may answer (or when ``address`` is no HOST:PORT, or the probe
     itself cannot run: Ray is then left to say).  ``ray.init`` waits on a service that is no
     GCS without end (a server that accepts and stays silent, an HTTP server: still waiting
     after minutes) and retries one that speaks gRPC but is no GCS (~20 s of warnings).
@@ -307,7 +362,8 @@ def gcs_silent(address: str, timeout: float | None = None) -> str | None:
     HTTP/2 handshake every gRPC server completes at once -- within ``timeout`` seconds
     (default GCS_CHECK_SECONDS; a failed handshake, an HTTP server's answer, ends the wait);
     then one GetClusterId call (what Ray's GCS client asks first) must not be answered
-    "unimplemented".  Any other answer, an authentication refusal included, is a GCS's."""
+    "unimplemented"; "unauthenticated" is a GCS that wants a token.  Any other answer is a
+    GCS's."""
     where = _host_port(address)
     if where is None:
         return None
@@ -336,16 +392,23 @@ def gcs_silent(address: str, timeout: float | None = None) -> str | None:
                    f"RAY_USE_TLS is {'set' if use_tls else 'unset'} here)"
                    if grpc.ChannelConnectivity.TRANSIENT_FAILURE in seen else
                    f"completed no gRPC handshake within {timeout:g} s")
-            return (f"no Ray GCS answered at port {port} of {host}: the service there "
-                    f"accepts connections but {how}")
+            return "silent", (f"no Ray GCS answered at port {port} of {host}: the service "
+                              f"there accepts connections but {how}")
         stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
         try:
             stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=timeout)
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.UNIMPLEMENTED:
-                return (f"no Ray GCS answered at port {port} of {host}: the gRPC service there "
-                        f"does not know the GCS's GetClusterId call")
-        except Exception as e:   # e.g. token auth on and no token: ray.init says so
+                return "silent", (f"no Ray GCS answered at port {port} of {host}: the gRPC "
+                                  f"service there does not know the GCS's GetClusterId call")
+            if e.code() == grpc.StatusCode.UNAUTHENTICATED:
+                if token_mode():
+                    return "token", TOKEN_REFUSED
+                from synth.config import short_repr
+                mode = os.environ.get("RAY_AUTH_MODE")
+                return "token", TOKEN_NOT_SENT.format(
+                    mode="unset" if mode is None else short_repr(mode))
+        except Exception as e:   # another failure of the call: ray.init says what it is
             log.debug("GCS probe of %s: %s", address, e)
         return None
     finally:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from cluster.connect import TOKEN_PLACES
 from synth.config import short_repr
 from synth.errors import UserError
 
@@ -89,8 +90,7 @@ def upload_exclusion(root: Path, relative: Path) -> str | None:
 
 
 NO_TOKEN = ("the Ray cluster at {address} needs an authentication token and none was found: "
-            "put the cluster's token in ~/.ray/auth_token, or set RAY_AUTH_TOKEN (or "
-            "RAY_AUTH_TOKEN_PATH to a file holding it)")
+            + TOKEN_PLACES)
 
 
 def auth_headers(address: str) -> dict | None:
