@@ -57,7 +57,22 @@ def token_gcs():
     server.stop(None)
 
 
-def test_a_token_refusal_is_one_line_naming_the_token(token_gcs):
+@pytest.fixture
+def mode_unset(monkeypatch):
+    """RAY_AUTH_MODE unset, as Ray reads it (a test before this one in the process may have
+    started a local Ray, which switches the process to token mode); put back afterwards."""
+    import ray
+    from ray._raylet import Config
+    if ray.is_initialized():
+        pytest.skip("Ray runs in this process: connect() returns it without a probe")
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    Config.initialize("")          # Ray's own way to read the mode again (_enable_token_auth)
+    yield
+    monkeypatch.undo()
+    Config.initialize("")
+
+
+def test_a_token_refusal_is_one_line_naming_the_token(token_gcs, mode_unset):
     start = time.monotonic()
     with pytest.raises(UserError) as e:
         check_address(token_gcs)
@@ -65,9 +80,8 @@ def test_a_token_refusal_is_one_line_naming_the_token(token_gcs):
     assert time.monotonic() - start < 10
     assert line.startswith(f"cannot join the Ray cluster at '{token_gcs}': its GCS requires "
                            f"token authentication"), line
+    assert "RAY_AUTH_MODE=token" in line and "sends no token" in line, line
     assert "~/.ray/auth_token" in line, line
-    if not token_mode():      # this process sends no token (another test may have set it)
-        assert "RAY_AUTH_MODE=token" in line and "sends no token" in line, line
     assert "\n" not in line
     assert gcs_silent(token_gcs) is None     # a GCS answered: not "no Ray GCS answered"
 
@@ -75,13 +89,12 @@ def test_a_token_refusal_is_one_line_naming_the_token(token_gcs):
 SEARCH = ["search", "--dataset", "iris", "--space", "mlp", "--trials", "2", "--n-initial", "2"]
 
 
-def test_the_cli_without_the_mode_exits_2_in_one_line(token_gcs, tmp_path):
+def test_the_cli_without_the_mode_exits_2_in_one_line(token_gcs, tmp_path, mode_unset):
     """RAY_AUTH_MODE unset here (a token in ~/.ray/auth_token or not: Ray sends it to no
     named address): in this process, as ``nnsynth search --address`` runs it."""
     from click.testing import CliRunner
     from deploy.cli.main import cli
-    if token_mode():
-        pytest.skip("this process sends a token (another test switched Ray's mode)")
+    assert not token_mode()
     start = time.monotonic()
     r = CliRunner().invoke(cli, [*SEARCH, "--address", token_gcs, "--out", str(tmp_path / "s")])
     assert r.exit_code == 2, r.output
