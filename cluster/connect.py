@@ -10,7 +10,9 @@ import contextlib
 import logging
 import os
 import re
+import stat
 import threading
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
         return ray.get_runtime_context()
     _require_token_auth()
     check_local_cpus(num_cpus)
+    private_token()
     # Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER when it is imported: when it was imported
     # before this module, its node-IP lookup still asks the network for an outside address,
     # so the constant is switched here too (no public API sets it after import).
@@ -475,6 +478,66 @@ def _require_token_auth() -> None:
         shown = mode[:20] if mode.strip() == mode and mode.isprintable() else repr(mode[:20])
         raise UserError(f"RAY_AUTH_MODE={shown} would start a local Ray without token "
                         f"authentication; unset it (or set it to token)")
+
+
+TOKEN_BYTES = 32          # 256 bits, as Ray's own generate_new_authentication_token
+_WARNED_TOKENS: set = set()
+
+
+def private_token() -> None:
+    """Before a local start: the token file Ray will read is this user's alone.  Ray 2.60
+    writes a new token (``ray.init`` where none exists, ``ray get-auth-token --generate``)
+    with ``open(path, "w")``: 0644 under the usual umask, so any user who could reach the
+    home folder could read it, join the local Ray on 127.0.0.1 and run code as this user.
+    Where ~/.ray/auth_token is missing (and RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH unset) a new
+    token is made here, 0600 in a folder made 0700; a token file group or others can read
+    is named in a warning (once per process) with the chmod that fixes it.  A token in the
+    environment, or a named file that is missing, is Ray's to handle."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return
+    named = os.environ.get("RAY_AUTH_TOKEN_PATH")
+    path = Path(named).expanduser() if named else Path.home() / ".ray" / "auth_token"
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        if not named:
+            _new_token(path)
+        return
+    except OSError:           # unreadable: Ray says what it makes of it
+        return
+    if mode & 0o077 and path not in _WARNED_TOKENS:
+        _WARNED_TOKENS.add(path)
+        log.warning("%s, the token of Ray's authentication, is readable by other users "
+                    "(mode %o): whoever reads it can join this user's local Ray and run code "
+                    "as this user; chmod 600 %s", path, mode, path)
+
+
+def _new_token(path: Path) -> None:
+    """A new token at ``path`` (absent), 0600 from the start: written to a new private file
+    beside it, then linked to ``path`` (a token another process made meanwhile is kept)."""
+    import secrets
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.{secrets.token_hex(6)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(TOKEN_BYTES))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as e:      # a read-only home: Ray makes (or fails to make) its own
+        log.debug("no private token made at %s: %s", path, e)
+        return
+    try:   # a loader that looked before this process had a token must look again
+        from ray._raylet import AuthenticationTokenLoader
+        AuthenticationTokenLoader.instance().reset_cache()
+    except ImportError:
+        pass
 
 
 def _check_token_auth_started() -> None:

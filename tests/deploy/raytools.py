@@ -49,7 +49,7 @@ def loopback_cluster(head_cpus: int, worker_cpus: list[int]):
     import ray
     from ray._private import ray_constants
     from ray.cluster_utils import Cluster
-    from cluster.connect import connect
+    from cluster.connect import connect, private_token
     from ray._private.authentication.authentication_token_setup import (
         _enable_token_auth, ensure_token_if_auth_enabled)
     ray_constants.ENABLE_RAY_CLUSTER = False        # every node on 127.0.0.1
@@ -60,6 +60,7 @@ def loopback_cluster(head_cpus: int, worker_cpus: list[int]):
     # mode once per process: its own switch sets the variable and re-reads it.
     with mock.patch.dict(os.environ, {**RAY_TRAIN_TEST_ENV, "RAY_AUTH_MODE": "token"}):
         _enable_token_auth()
+        private_token()      # a token made here is 0600 (Ray's own would be 0644)
         ensure_token_if_auth_enabled(create_token_if_missing=True)
         cluster = Cluster(initialize_head=True,    # the dashboard serves ray.util.state
                           head_node_args={"num_cpus": head_cpus, "include_dashboard": True,
