@@ -42,7 +42,8 @@ def test_a_resumed_job_reports_the_restarts_of_the_whole_set(ray_local, iris_tea
 
 def test_the_settings_line():
     from deploy.cli.commands.invert import settings_line
-    assert settings_line({"iterations": 2000, "lr": 0.1, "flip": False, "lengths": [4, 6],
-                          "min_fidelity": None, "generator": {"steps": 100, "lr": 0.01}}) == (
-        "iterations=2000 lr=0.1 flip=False lengths=[4,6] min_fidelity=none "
+    assert settings_line({"iterations": 2000, "lr": 0.09854681796312333, "flip": False,
+                          "lengths": [4, 6], "min_fidelity": None,
+                          "generator": {"steps": 100, "lr": 0.01}}) == (
+        "iterations=2000 lr=0.0985468 flip=False lengths=[4,6] min_fidelity=none "
         "generator=(2 settings, in --json)")

@@ -95,8 +95,9 @@ def command(teacher, num_images, pairs, adi, student, adi_weight, kd_steps, iter
 
 def settings_line(settings: dict) -> str:
     """The inversion settings as ``key=value`` pairs on one line (``nnsynth invert``'s human
-    summary; --json carries the dict): a list compact (``lengths=[4,6]``), None as none, and
-    a nested dict (the generator's own settings) left to --json."""
+    summary; --json carries the dict): a float in 6 significant digits, a list compact
+    (``lengths=[4,6]``), None as none, and a nested dict (the generator's own settings) left
+    to --json."""
     import json
     shown = []
     for key, value in settings.items():
@@ -104,6 +105,8 @@ def settings_line(settings: dict) -> str:
             shown.append(f"{key}=({len(value)} settings, in --json)")
         elif isinstance(value, (list, tuple)):
             shown.append(f"{key}={json.dumps(list(value), separators=(',', ':'))}")
+        elif isinstance(value, float):   # 6 significant digits (--json: every digit)
+            shown.append(f"{key}={value:.6g}")
         else:
             shown.append(f"{key}={'none' if value is None else value}")
     return " ".join(shown)
