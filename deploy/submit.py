@@ -28,6 +28,13 @@ from synth.errors import UserError
 EXCLUDES = [".venv", "venv", "runs", ".git", "**/__pycache__", "*.pt", "*.onnx",
             "*.egg-info", ".pytest_cache", "benchmarks/results/*.parquet"]
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+# A new head's job agent serves within seconds; one that never does could not bind its HTTP
+# port (the agent logs it and serves no jobs), and Ray's answer says "try again later".
+AGENT_WAIT_SECONDS = 60
+NO_AGENT = ("No available agent to submit job: the head's job agent is not serving; another "
+            "Ray on the head's machine (a running nnsynth command's local Ray among them) may "
+            "hold the agent's port 52365: start the head with --dashboard-agent-listen-port "
+            "<free port>")
 
 
 def project_root() -> Path:
@@ -153,7 +160,7 @@ def submit_run(config: str, address: str, *, run_dir: str | None = None,
                             f"move it elsewhere in {root}")
         config = str(relative)
     client = _client(address)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + AGENT_WAIT_SECONDS
     while True:  # a just-started head answers before its job agent is ready
         try:
             job_id = client.submit_job(entrypoint=job_command(config, run_dir),
@@ -162,10 +169,12 @@ def submit_run(config: str, address: str, *, run_dir: str | None = None,
                                        metadata={"tool": "nnsynth", "config": str(config)})
             break
         except RuntimeError as e:
-            if "No available agent" not in str(e) or time.monotonic() > deadline:
-                raise UserError(f"job submission to {address} failed: "
-                                f"{str(e).splitlines()[0]}") from None
-            time.sleep(1.0)
+            no_agent = "No available agent" in str(e)
+            if no_agent and time.monotonic() <= deadline:
+                time.sleep(1.0)
+                continue
+            why = NO_AGENT if no_agent else str(e).splitlines()[0]
+            raise UserError(f"job submission to {address} failed: {why}") from None
     echo(f"submitted job {job_id} to {address}")
     if not follow:
         return {"job_id": job_id, "status": str(client.get_job_status(job_id)), "exit_code": None}
