@@ -496,6 +496,9 @@ def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
                     if not state.exists() else "not a regular file")
             raise UserError(f"{state} is {kind}; --out {report} keeps the finished models in "
                             f"that file so that a rerun resumes: move it or choose another --out")
+        from synth.files import remove_stale_temps_of
+        for target in (report, state):   # a killed run's half-written report or state
+            remove_stale_temps_of(target)
     result = _run(config, cost_fn, progress,
                   data or load_dataset(config.dataset, seed=config.seed), state)
     if report:

@@ -86,6 +86,7 @@ def _new_temp(path: Path) -> Path:
 
 
 TEMP_NAME = re.compile(r"\..+\.tmp\d+\.[0-9a-f]{12}")   # the names _new_temp gives
+TEMP_PID = re.compile(r"\..+\.tmp(\d+)\.[0-9a-f]{12}")   # the same, its writer's id
 
 
 def remove_stale_temps(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
@@ -126,10 +127,10 @@ def remove_stale_temps_of(path: str | os.PathLike) -> list[Path]:
         return []
     removed = []
     for name in names:
-        pid = re.fullmatch(r"(\d+)\.[0-9a-f]{12}", name[len(prefix):]) \
-            if name.startswith(prefix) else None
         candidate = path.parent / name
-        if pid is None or not is_temp_file(candidate) or _running(int(pid.group(1))):
+        if not (name.startswith(prefix) and re.fullmatch(r"\d+\.[0-9a-f]{12}",
+                                                          name[len(prefix):])) \
+                or not left_by_dead_writer(candidate):
             continue
         try:
             candidate.unlink()
@@ -137,6 +138,33 @@ def remove_stale_temps_of(path: str | os.PathLike) -> list[Path]:
         except OSError:
             pass
     return removed
+
+
+def remove_dead_temps(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files ``atomic_path`` made in ``folder`` and below whose writer
+    is gone (``left_by_dead_writer``), as ``remove_stale_temps_of`` does beside one target:
+    ``nnsynth invert --out DIR`` killed (SIGKILL) as a shard was written left
+    ``.shard-00003.parquet.tmp4711.<hex>`` there, and its rerun, which resumed in DIR, kept
+    it for good (a symbiotic report folder's cache, a search directory likewise).  A temp
+    file of a running process is kept, so a caller needs no lock.  The paths removed."""
+    removed = []
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = Path(root) / name
+            if left_by_dead_writer(path):
+                try:
+                    path.unlink()
+                    removed.append(path)
+                except OSError:
+                    pass
+    return removed
+
+
+def left_by_dead_writer(path: str | os.PathLike) -> bool:
+    """``path`` is a temporary file ``atomic_path`` made (``is_temp_file``) whose writer, the
+    process id in its name, is no running process (when in doubt, it is running)."""
+    pid = TEMP_PID.fullmatch(Path(path).name)
+    return pid is not None and is_temp_file(path) and not _running(int(pid.group(1)))
 
 
 def _running(pid: int) -> bool:
@@ -361,7 +389,9 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out",
     """``path`` may receive a command's output files: it does not exist yet, is empty, is
     nnsynth-owned, or holds one of ``signs`` (a file an earlier run of the same command
     wrote there: it resumes).  A directory of anyone else's files is a one-line error
-    naming ``option``: outputs are never mixed with, or written over, the user's files."""
+    naming ``option``: outputs are never mixed with, or written over, the user's files.
+    An accepted directory loses the temp files a killed writer left there
+    (``remove_dead_temps``): the rerun that resumes there is the one to clear them."""
     path = Path(path)
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
     if existing is not None and existing.is_dir():
@@ -374,6 +404,8 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out",
                                   f"{first.name[:80]}); move them or choose another {option}")
     except OSError as e:
         raise _user_error(f"{option} {path} cannot be read: {e.strerror}") from None
+    if path.is_dir() and not path.is_symlink():
+        remove_dead_temps(path)
     return path
 
 
@@ -496,7 +528,8 @@ def working_dir(path: str | os.PathLike, option: str = "--run-dir",
     before the call (an earlier run's, to resume) or one holding anything else is kept as it
     is, and so is everything after an interruption or a crash (Ctrl-C: a search's
     bookkeeping is what ``--resume`` reads).  ``on_undo(path)`` runs first (the search's
-    record in the state directory)."""
+    record in the state directory).  Once locked, the directory loses the temp files a
+    killed writer left there (``remove_dead_temps``)."""
     from synth.errors import UserError
     path = Path(path)
     made = []                                  # this call's new folders, deepest first
@@ -511,6 +544,7 @@ def working_dir(path: str | os.PathLike, option: str = "--run-dir",
         before = set()                         # claim_dir says why it cannot be used
     claim_dir(path, option)
     with lock_dir(path, what):
+        remove_dead_temps(path)   # a killed run's (its rerun resumes here), never a live one's
         try:
             yield path
         except UserError:
