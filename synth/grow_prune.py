@@ -399,6 +399,16 @@ def predictions(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(predicted)
 
 
+def nonfinite_outputs(model: torch.nn.Module, x: torch.Tensor, limit: int = 1024) -> int:
+    """How many of the first ``limit`` rows of ``x`` ``model`` (in eval mode) gives a NaN or
+    infinite output for: finite weights of 3e38 overflow in the forward pass."""
+    from synth.modes import in_mode
+    with torch.no_grad(), in_mode(model, training=False):
+        device = next(model.parameters()).device
+        out = model(x[:limit].to(device))
+    return int((~torch.isfinite(out)).flatten(1).any(1).sum())
+
+
 def one_class(model: torch.nn.Module, data: Dataset, split: str = "test",
               predicted: torch.Tensor | None = None) -> tuple[str, float] | None:
     """(the class's name, its share of the split) for a ``model`` that predicts one class
@@ -427,7 +437,16 @@ def one_class_warning(model: torch.nn.Module, data: Dataset, split: str = "test"
     if found is None:
         return None
     name, share = found
+    which = split
     split, part = ("", "the set") if split == "all" else (f"{split} ", f"the {split} split")
+    x = data.split(which)[0]
+    broken = nonfinite_outputs(model, x) if model is not None else None
+    if broken:   # the argmax of a NaN row is 0: "train longer" named the wrong cause
+        seen = f"{len(x):,}" if len(x) <= 1024 else "the first 1,024"
+        return (f"the model's outputs are NaN or infinite on {broken:,} of {seen} {split}"
+                f"samples (a weight or an activation beyond float32's range): its {split}"
+                f"accuracy {share:.4f} is the share of class {name!r} in {part}, not anything "
+                f"the model computed")
     return (f"the model predicts class {name!r} for every {split}sample: its {split}"
             f"accuracy {share:.4f} is that class's share of {part}, and the "
             f"other classes are never predicted (train longer; an imbalanced set: balance "
