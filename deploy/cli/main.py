@@ -329,9 +329,24 @@ def _candidates_kept(params: dict) -> str:
             f"same command to skip them")
 
 
+def _models_kept(params: dict) -> str | None:
+    """What ``nnsynth diabdeep --out`` kept: the rows of its finished models, in
+    <--out>.resume until the report is written (without --out, nothing: None).  The command
+    said it itself, before the bar of the training it stopped was closed: the line was glued
+    to it ('grow-prune:   0%|   | 0/2 [00:00<?, ?it/s]interrupted: the finished models...')."""
+    if not params.get("out"):
+        return None
+    kept, again, unknown = _resumed(_kept_states(params, ".resume"))
+    if kept:
+        return (f"the finished models are kept in {kept[0]}; rerun the same command to resume "
+                f"after them")
+    return _unresumed(again, unknown, "training") or (
+        "no model had finished yet, so none was kept; rerun the same command to start again")
+
+
 # What Ctrl-C of each command leaves for a rerun: the line after "interrupted: ", or a
 # function of the command's options giving it (None: nothing was kept yet).  A command not
-# here writes its output once, at the end (NOTHING_KEPT); diabdeep --out says its own.
+# here writes its output once, at the end (NOTHING_KEPT).
 RESUMES = {
     # its ledger: finished stages and search trials are skipped (a search is the third stage)
     "run": lambda p: RESUMED if _stage_kept(p) else (
@@ -340,6 +355,7 @@ RESUMES = {
     "invert": lambda p: RESUMED if _synthesis_kept(p) else (
         "no shard was written yet; rerun the same command to start it"),
     "symbiotic": _candidates_kept,   # <--out>/cache/candidates
+    "diabdeep": _models_kept,        # <--out>.resume
     "search": _search,
     # fit's state in <--out>.resume, saved every STATE_SECONDS; a --fixed-point training
     # keeps none (workflows.train_checkpoint)

@@ -19,22 +19,6 @@ def _baselines(names: tuple) -> tuple:
     return names
 
 
-def interrupted(out: str, error: KeyboardInterrupt) -> None:
-    """Ctrl-C of a run with --out: say what a rerun does, exit 130 (SIGTERM: 143).  The root's message for
-    commands that write once at the end ("none was written; rerun it to start again") was
-    shown here too, while the finished rows were kept in <out>.resume and a rerun of the
-    same command continues after them."""
-    import os
-    import sys
-    state = f"{out}.resume"
-    click.echo(f"interrupted: the finished models are kept in {state}; rerun the same command "
-               f"to resume after them" if os.path.isfile(state) else
-               "interrupted before any model finished, so none was kept; rerun the same "
-               "command to start again", err=True)
-    from deploy.cli.main import interrupt_status
-    sys.exit(interrupt_status(error))
-
-
 @click.command("diabdeep")
 @click.option("--dataset", callback=dataset_name, required=True,
               help="Sequence data set (channels x steps), e.g. blink, scp1, basicmotions.")
@@ -71,14 +55,9 @@ def command(dataset, steps, epochs, baselines, options_json, out, seed, device, 
     config = DiabDeepConfig.from_dict(with_json_fields(
         {"dataset": dataset, "seed": seed, "steps": steps, "epochs": epochs,
          "baselines": names, "device": device}, options_json, "--options"))
-    with torch_threads(threads) as used:
-        try:
-            result = run_diabdeep(config, cost_fn=lambda m: accel_cost(m, m.input_shape),
-                                  progress=show_progress(), report=out)
-        except KeyboardInterrupt as e:
-            if not out:   # nothing kept: the root's "none was written; rerun to start again"
-                raise
-            interrupted(out, e)
+    with torch_threads(threads) as used:   # Ctrl-C: the root says what --out kept
+        result = run_diabdeep(config, cost_fn=lambda m: accel_cost(m, m.input_shape),
+                              progress=show_progress(), report=out)
     summary = {k: v for k, v in result.items() if k not in ("histories", "config")}
     summary["threads"] = used
     emit(summary, as_json, table(result))
