@@ -394,7 +394,12 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out",
     (``remove_dead_temps``): the rerun that resumes there is the one to clear them."""
     path = Path(path)
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
-    if existing is not None and existing.is_dir():
+    if existing is not None and not existing.is_dir():   # said as check_replaceable says it:
+        # invert's was 'output directory f/out is not writable: Not a directory', symbiotic's
+        # named its 'latency cache folder f/out/cache', neither the option
+        raise _user_error(f"{option} {path} cannot be written: {existing} is a file, not a "
+                          f"directory")
+    if existing is not None:
         check_writable(existing, option, path)
     try:
         if path.is_dir() and not is_owned(path) and not any((path / s).exists() for s in signs):
