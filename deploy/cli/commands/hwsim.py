@@ -26,14 +26,13 @@ def _shape(text: str, where: str = "--input-shape") -> tuple[int, ...]:
 
 
 def _load_yaml(path: str | None, what: str) -> dict | None:
+    """The mapping of a --accel or --dse-config file (``deploy.run_config.read_yaml``: an
+    empty one is {}); a file of 0, false or [] was read as {} too, and priced the default
+    accelerator without a word."""
     if not path:
         return None
-    from synth.errors import UserError
-    from synth.files import read_yaml_file
-    data = read_yaml_file(path, f"{what} config") or {}
-    if not isinstance(data, dict):
-        raise UserError(f"{what} config {path} must be a mapping of field: value")
-    return data
+    from deploy.run_config import read_yaml
+    return read_yaml(path, what=f"{what} config")
 
 
 def _config_from(cls, values: dict | None, path: str | None, where: str,
