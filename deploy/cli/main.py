@@ -92,8 +92,11 @@ class _Root(click.Group):
         resume = sys.modules.get("synth.resume")
         if resume is not None:      # states an earlier command (in this process) looked for
             resume.forget_states()
-        with terminated_as_interrupt():
-            return self._invoke(ctx)
+        try:
+            with terminated_as_interrupt():
+                return self._invoke(ctx)
+        finally:
+            ctrl_c_ends_the_exit()
 
     def _invoke(self, ctx):
         try:
@@ -167,6 +170,36 @@ def terminated_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _end_now(signum, frame) -> None:
+    """SIGINT as the process exits: what was printed is flushed, and it ends here (130)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:      # a closed or broken stream: ending is what matters
+            pass
+    os._exit(128 + signum)
+
+
+def _ctrl_c_ends_now() -> None:
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _end_now)
+
+
+def ctrl_c_ends_the_exit() -> None:
+    """Once a command has ended, Ctrl-C ends the process at once (exit 130, no traceback).
+    The exit runs the shutdown hooks that libraries registered during the command --
+    ray.init's ``ray.shutdown``, which waits for Ray's processes -- and a Ctrl-C there (the
+    user pressing it again after an interrupted ``nnsynth search``'s 'interrupted:' line) was
+    'Exception ignored in atexit callback <function shutdown>' and a traceback.  Registered
+    when each command ends: atexit runs the last registered first, so the handler is in
+    place before those hooks run."""
+    import atexit
+    atexit.unregister(_ctrl_c_ends_now)
+    atexit.register(_ctrl_c_ends_now)
 
 
 def close_bars() -> None:
