@@ -417,5 +417,13 @@ def network_outputs(model, x, batch_size: int = 512):
                 probs.append(torch.softmax(model(x[i:i + batch_size].to(device)), 1).cpu())
     finally:
         hook.remove()
-    return (torch.cat(probs).double().numpy(),
-            torch.cat(feats).reshape(len(x), -1).double().numpy())
+    probs, feats = (torch.cat(probs).double().numpy(),
+                    torch.cat(feats).reshape(len(x), -1).double().numpy())
+    # finite weights of 3e38 overflow in the forward pass: scikit-learn's regressor raised
+    # "Input X contains infinity" as a traceback
+    bad = ~(np.isfinite(probs).all(1) & np.isfinite(feats).all(1))
+    if bad.any():
+        raise UserError(f"the network's outputs are NaN or infinite on {int(bad.sum()):,} of "
+                        f"{len(x):,} samples (a weight or an activation beyond float32's "
+                        f"range); SECRET needs finite features and probabilities")
+    return probs, feats

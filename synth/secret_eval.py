@@ -220,11 +220,15 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     if quant:
         attach_inference(model, quant)
     data.require(("train", "val", "test"), "SECRET with a network")
+    try:   # outputs that overflow are refused (network_outputs) before any line is said
+        out = {s: network_outputs(model, getattr(data, f"x_{s}"))
+               for s in ("train", "val", "test")}
+    except UserError as e:
+        raise UserError(f"checkpoint {model_path}: {e}") from None
     from synth.grow_prune import one_class_warning   # the base's accuracy is a class's share
     collapsed = one_class_warning(model, data, "test")
     if collapsed:
         log.warning("%s", collapsed)
-    out = {s: network_outputs(model, getattr(data, f"x_{s}")) for s in ("train", "val", "test")}
     ys = {s: getattr(data, f"y_{s}").numpy() for s in ("train", "val", "test")}
     result = network_fusion(out, ys, data, label_vectors=label_vectors,
                             class_names=class_names, similarity=similarity, fusion=fusion,
