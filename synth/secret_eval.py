@@ -7,6 +7,7 @@ CLI reads ``BASES`` (``synth.choices.SECRET_BASES``) without paying for them at 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 
@@ -145,8 +146,9 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     xt, yt = flat(data.x_test.numpy()), data.y_test.numpy()
     names = list(data.class_names) if class_names is None else list(class_names)
     check_name_count(names, data)
-    secret = SecretClassifier(make_base(base, seed), class_names=names,
-                              label_vectors=label_vectors, random_state=seed).fit(x, y)
+    with converged_or_said(base) as unconverged:
+        secret = SecretClassifier(make_base(base, seed), class_names=names,
+                                  label_vectors=label_vectors, random_state=seed).fit(x, y)
     plain = secret.classes_[secret.base_estimator_.predict_proba(xt).argmax(1)]
     semantic = secret.classes_[secret.semantic_proba(xt).argmax(1)]
     result = {"dataset": data.name, "base": base, "label_vectors": label_vectors,
@@ -157,7 +159,7 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
                                    f"({secret.n_folds_} folds)" if secret.n_folds_ else None),
               "base_scores": scores(yt, plain), "semantic_scores": scores(yt, semantic),
               "secret_scores": scores(yt, secret.predict(xt))}
-    warnings = [placeholder_warning(names, label_vectors)]   # logged by the fit
+    warnings = [placeholder_warning(names, label_vectors), *unconverged]   # logged
     if not secret.n_folds_:
         # the weight was never chosen (no fold can hold out a class of one sample), and the
         # summary said "fusion weight 0.0, chosen on validation data" of SECRET = the base
@@ -168,6 +170,30 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
             f"classifier alone")
         log.warning("%s", warnings[-1])
     return with_warnings(result, warnings)
+
+
+@contextlib.contextmanager
+def converged_or_said(base: str):
+    """Fits inside say, in one logged line (appended to the yielded list), that scikit-learn's
+    solver stopped at its iteration limit: ``nnsynth secret --base mlp`` printed scikit-learn's
+    ConvergenceWarning raw, with its source line, once per fit (4 times on wine).  Other
+    warnings pass as they were."""
+    import warnings as py_warnings
+    from sklearn.exceptions import ConvergenceWarning
+    said: list[str] = []
+    with py_warnings.catch_warnings(record=True) as caught:
+        py_warnings.simplefilter("always", ConvergenceWarning)
+        yield said
+    stopped = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            py_warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if stopped:
+        why = str(stopped[0].message).strip().rstrip(".")
+        said.append(f"the {base} base's solver stopped at its iteration limit before "
+                    f"converging in {len(stopped)} of SECRET's fits (scikit-learn: {why}); "
+                    f"the scores are those it reached")
+        log.warning("%s", said[-1])
 
 
 def with_warnings(result: dict, warnings) -> dict:
