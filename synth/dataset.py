@@ -173,7 +173,7 @@ def _finite(x) -> bool:
 def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
     """A data set's metadata (Parquet schema, checkpoint) checked before anything is sized
     from it: input_shape and num_classes in bounds (``synth.models.check_shape``), class
-    names one string per class, mean/std finite numbers (std > 0), one per channel, a
+    names one distinct, non-empty string per class, mean/std finite numbers (std > 0), one per channel, a
     tabular set's value_range two lists (low, high) of one finite number per feature, and an
     image set's pixel_scale a positive number.
 
@@ -195,7 +195,7 @@ def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
         raise UserError(f"{where}: class_names must be {num_classes or 'one per class'} "
                         f"strings, got {short_repr(names)}")
     if names is not None:   # printed and drawn: no newline or escape sequence
-        check_class_names(names, where)
+        check_class_names(names, where, loaded=True)   # distinct, non-empty: as loaded
     width = shape[0] if shape else None      # channels (images, sequences) or features
     for key in ("mean", "std"):
         if partial and key not in meta:

@@ -55,3 +55,14 @@ def test_pixel_scale_that_is_no_positive_number_is_refused(tmp_path):
     assert not (tmp_path / "m.onnx").exists()
     out = json_result(run(["eval", "--model", _checkpoint(tmp_path), "--json"]))
     assert out["dataset"] == "digits"
+
+
+def test_repeated_or_empty_class_names_are_refused(tmp_path):
+    """A checkpoint's class names are held to a loaded set's rule: distinct and non-empty.
+    Ten names 'a' were accepted (eval only warned that they are not digits' names), and
+    matching a set's classes to outputs by name is ambiguous with repeats."""
+    for names, said in ((["a"] * 10, "class name 'a' is given twice"),
+                        ([""] * 10, "a class name is empty")):
+        path = _checkpoint(tmp_path, lambda p: p["dataset"].__setitem__("class_names", names))
+        line = one_error_line(run(["eval", "--model", path]))
+        assert said in line and "m.pt" in line
