@@ -173,9 +173,9 @@ def _finite(x) -> bool:
 def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
     """A data set's metadata (Parquet schema, checkpoint) checked before anything is sized
     from it: input_shape and num_classes in bounds (``synth.models.check_shape``), class
-    names one distinct, non-empty string per class, mean/std finite numbers (std > 0), one per channel, a
-    tabular set's value_range two lists (low, high) of one finite number per feature, and an
-    image set's pixel_scale a positive number.
+    names one distinct, non-empty string per class, mean/std finite numbers (std > 0), one
+    per channel, a tabular set's value_range two lists (low, high) of one finite number per
+    feature, and an image set's pixel_scale a positive number.
 
     ``partial``: a checkpoint's copy, where any key may be absent (a model trained on reduced
     features records none); the keys that are there are checked the same way."""
