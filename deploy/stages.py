@@ -726,6 +726,12 @@ def run_export(ctx) -> dict:
     summary["priced"] = ctx.config.export.price
     summary["spring_priced"] = ctx.config.export.price and ctx.config.export.spring
     summary.update({f"{name}_warning": line for name, line in one_class.items()})
+    # the earlier stages' warnings, from their ledger records: a rerun that skips them logs
+    # nothing, and its --json lost the low-fidelity warning summary.md still gave
+    for name, said in (("synthesis", synthesis_warnings(synthesis)),
+                       ("search", [searched["warning"]] if searched.get("warning") else [])):
+        if said:
+            summary[f"{name}_warning"] = "; ".join(str(w) for w in said)
     summary.update({f"{name}_accel_note": line for name, line in dense.items()})
     return {"checkpoint": "final.pt", "summary": summary}
 

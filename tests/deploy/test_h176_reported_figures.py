@@ -50,7 +50,10 @@ def test_run_report_notes_the_synthesized_sets_fidelity_and_its_warning(tmp_path
     ctx.outputs = {"teacher": {"checkpoint": "teacher.pt"},
                    "synthesis": {"dataset": "synthetic", "summary": summary,
                                  "image_grid": "images.png"}}
-    run_export(ctx)
+    result = run_export(ctx)
+    # the result carries it too (a rerun skips the synthesis stage and logs nothing: its
+    # --json lost the warning, h259)
+    assert result["summary"]["synthesis_warning"] == warning
     text = (tmp_path / "summary.md").read_text()
     assert "synthesized set: 64 rows, fidelity 0.625" in text
     assert f"- warning: {warning}" in text
