@@ -89,17 +89,20 @@ TEMP_NAME = re.compile(r"\..+\.tmp\d+\.[0-9a-f]{12}")   # the names _new_temp gi
 TEMP_PID = re.compile(r"\..+\.tmp(\d+)\.[0-9a-f]{12}")   # the same, its writer's id
 
 
-def remove_stale_temps(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
+def remove_stale_temps(folder: str | os.PathLike, recursive: bool = True,
+                       dead_only: bool = False) -> list[Path]:
     """Remove the temporary files ``atomic_path`` left in ``folder`` (and below) when their
     writer was killed (SIGKILL, a sweep's Ray worker ended with its driver): a run directory
     kept ``.model.onnx.tmp19468.4d60e0c70a53`` across its rerun.  For a caller holding the
     folder's lock (``lock_dir``), whose writers are then gone; only plain files of this user
-    named as ``_new_temp`` names them, never through a link.  The paths removed."""
+    named as ``_new_temp`` names them, never through a link.  ``dead_only``: only those whose
+    writer is no running process (``left_by_dead_writer``; ``remove_dead_temps``).  The
+    paths removed."""
     removed = []
     for root, dirs, files in os.walk(folder):
         for name in files:
             path = Path(root) / name
-            if is_temp_file(path):
+            if left_by_dead_writer(path) if dead_only else is_temp_file(path):
                 try:
                     path.unlink()
                     removed.append(path)
@@ -147,17 +150,7 @@ def remove_dead_temps(folder: str | os.PathLike) -> list[Path]:
     ``.shard-00003.parquet.tmp4711.<hex>`` there, and its rerun, which resumed in DIR, kept
     it for good (a symbiotic report folder's cache, a search directory likewise).  A temp
     file of a running process is kept, so a caller needs no lock.  The paths removed."""
-    removed = []
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = Path(root) / name
-            if left_by_dead_writer(path):
-                try:
-                    path.unlink()
-                    removed.append(path)
-                except OSError:
-                    pass
-    return removed
+    return remove_stale_temps(folder, dead_only=True)
 
 
 def left_by_dead_writer(path: str | os.PathLike) -> bool:
