@@ -38,9 +38,8 @@ from synth.data_splits import (SMALL_STD, TEST_FRACTION, VAL_FRACTION, _image_da
 from synth.data_builtin import MAX_CIFAR_BATCH_BYTES, _mnist5k_arrays
 from synth.data_parquet import (MAX_DATASET_VALUES, MAX_PARQUET_ENTRIES, MAX_PARQUET_INFLATION,
                                 PARQUET_COLUMNS, PARQUET_FREE_BYTES, PARQUET_KIND_META,
-                                PARQUET_META_KEY, PARQUET_SHARED_META, load_synthesized,
-                                parquet_arrays, read_parquet_table, set_job, set_progress,
-                                write_parquet)
+                                PARQUET_META_KEY, PARQUET_SHARED_META, parquet_arrays,
+                                read_parquet_table, set_job, set_progress, write_parquet)
 from synth.data_tables import LABEL_COLUMNS, MAX_CSV_COLUMNS, table_dataset
 from synth.data_csv import (CSV_CODEPAGE_SAMPLE_BYTES, CSV_DELIMITERS, CSV_FALLBACK_ENCODING,
                             MAX_CSV_BYTES, MAX_CSV_HEADER_BYTES, CsvLayout)
@@ -65,8 +64,7 @@ __all__ = [
     # synth.data_parquet
     "MAX_DATASET_VALUES", "MAX_PARQUET_ENTRIES", "MAX_PARQUET_INFLATION", "PARQUET_COLUMNS",
     "PARQUET_FREE_BYTES", "PARQUET_KIND_META", "PARQUET_META_KEY", "PARQUET_SHARED_META",
-    "load_synthesized", "parquet_arrays", "read_parquet_table", "set_job", "set_progress",
-    "write_parquet",
+    "parquet_arrays", "read_parquet_table", "set_job", "set_progress", "write_parquet",
     # synth.data_tables
     "LABEL_COLUMNS", "MAX_CSV_COLUMNS", "table_dataset",
     # synth.data_csv

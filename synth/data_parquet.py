@@ -113,17 +113,6 @@ def _parquet_files(path: Path) -> list[Path]:
     return sorted(files)
 
 
-def load_synthesized(path: str | os.PathLike, input_shape, *, option: str = "--synth",
-                     owner: str = "model", seed: int = 0) -> Dataset:
-    """A synthesized Parquet set (``nnsynth invert``'s output) for the model whose input shape
-    is ``input_shape``; a mismatch is a one-line error naming ``option`` and the ``owner``."""
-    data = load_dataset(f"parquet:{path}", seed=seed)
-    if tuple(data.input_shape) != tuple(input_shape):
-        raise UserError(f"{option} {path} has input shape {data.input_shape}; the {owner} "
-                        f"expects {input_shape}")
-    return data
-
-
 MAX_DATASET_VALUES = 1 << 30     # rows x values per row of one Parquet set (4 GiB as float32)
 # A Parquet file may hold at most this many times its own size (as float32 values) beyond
 # the first PARQUET_FREE_BYTES: compression and dictionary encoding legitimately shrink a set

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from synth.data import list_datasets, load_dataset, load_synthesized, write_parquet
+from synth.checkpoint import load_model, save_checkpoint, synthesized_for
+from synth.data import list_datasets, load_dataset, write_parquet
 from synth.errors import UserError
+from synth.models import build
 
 
 @pytest.mark.parametrize("name,shape,classes", [
@@ -98,10 +100,18 @@ def test_parquet_round_trip(tmp_path):
     got = torch.cat([d.x_train, d.x_val])
     assert sorted(got.sum(dim=(1, 2, 3)).tolist()) == pytest.approx(
         sorted(x.sum(dim=(1, 2, 3)).tolist()), abs=1e-4)
-    assert load_synthesized(tmp_path, (1, 4, 4)).num_classes == 3
+    # read for a model as every --synth is (synth.checkpoint.synthesized_for): a set of its
+    # shape loads, one of another shape is one line naming the option and the model
+    def model(shape, channels):
+        spec = {"family": "mlp", "hidden": [4]}
+        return load_model(save_checkpoint(
+            tmp_path / f"m{channels}.pt", build(spec, shape, 3).eval(),
+            dataset={**meta, "input_shape": list(shape), "mean": [0.5] * channels,
+                     "std": [0.25] * channels}))
+    assert synthesized_for(model((1, 4, 4), 1), tmp_path).num_classes == 3
     with pytest.raises(UserError, match=r"--data .* has input shape \(1, 4, 4\); the teacher "
                                         r"expects \(3, 4, 4\)"):
-        load_synthesized(tmp_path, (3, 4, 4), option="--data", owner="teacher")
+        synthesized_for(model((3, 4, 4), 3), tmp_path, option="--data", owner="teacher")
 
 
 def test_a_prefix_without_a_path_is_refused(tmp_path, monkeypatch):
