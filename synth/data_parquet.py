@@ -19,8 +19,8 @@ import torch
 from synth.config import short_repr
 from synth.data_parquet_pages import (  # noqa: F401  (read_parquet_checked: this module's API too)
     check_pages, open_parquet, read_parquet_checked)
-from synth.data_registry import (column_shown, first_repeated, load_dataset, missing_path,
-                                 printable, register_dataset)
+from synth.data_registry import (column_shown, first_repeated, missing_path, printable,
+                                 register_dataset)
 from synth.data_splits import _make, split_column, val_slice
 from synth.data_tables import MAX_CSV_COLUMNS, _label_hint, _table_roles, table_dataset
 from synth.dataset import Dataset, check_metadata
