@@ -447,12 +447,12 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
 
     out_dir = Path(out_dir).expanduser().resolve()
     saved = out_dir / "search_config.json"
-    fresh = None
+    fresh, synthetic = None, None
     if not resume and config is not None:
         config = with_absolute_paths(with_data_space(config))
         if config.teacher and Path(config.teacher).is_file():   # the trials distill from it
             # in float32 (a missing teacher is reported where the search reads its inputs)
-            check_teacher_inputs(config)
+            synthetic = check_teacher_inputs(config)
         fresh = searchable_space(config.space)  # before anything is written to out_dir
     if resume and saved.exists():
         if config is not None:   # dropped without a word: the saved settings ran
@@ -467,7 +467,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     with working_dir(out_dir, "--out", "search directory", scratch=BOOKKEEPING,
                      on_undo=forget_search):
         return _run_locked(config, out_dir, resume=resume, fresh_space=fresh, progress=progress,
-                           address=address)
+                           address=address, synthetic=synthetic)
 
 
 def check_same_settings(saved: Path, config: SearchConfig) -> None:
@@ -485,13 +485,16 @@ def check_same_settings(saved: Path, config: SearchConfig) -> None:
             f"directory")
 
 
-def data_note(data, config: SearchConfig) -> dict:
-    """``{"note": line}`` for a search summary where its real set ``data`` (``real_data``) of
-    shorter series than its teacher's was left-padded to the teacher's steps, said as
-    ``nnsynth eval`` says it (``synth.checkpoint.padded_note``); else {}."""
-    from synth.checkpoint import padded_note
-    note = padded_note(data, config.dataset)
-    return {"note": note} if note else {}
+def data_note(data, config: SearchConfig, synthetic=None) -> dict:
+    """``{"note": line}`` for a search summary where its real set ``data`` (``real_data``), or
+    its --synth set ``synthetic`` (``synthesized_for``'s, None: none), of shorter series than
+    its teacher's was left-padded to the teacher's steps, said as ``nnsynth eval`` says it
+    (``synth.workflows.note_padding``); else {}."""
+    from synth.workflows import note_padding, note_synth_padding
+    noted = {}
+    note_padding(noted, data, config.dataset)
+    note_synth_padding(noted, synthetic, config.data)
+    return noted
 
 
 def record_data_note(out_dir: Path, noted: dict) -> None:
@@ -531,7 +534,7 @@ def saved_data_note(out_dir: Path, config: SearchConfig) -> dict:
         return {}
 
 
-def check_teacher_inputs(config: SearchConfig) -> None:
+def check_teacher_inputs(config: SearchConfig):
     """The teacher distils in float32 and takes the inputs of the real set (which selects
     and scores the trials) and of the synthesized set, with the real set's classes in its
     order.  A wine teacher with an iris --dataset (13 features against 4) started Ray and
@@ -554,8 +557,9 @@ def check_teacher_inputs(config: SearchConfig) -> None:
                         f"{config.dataset} has {data.num_classes}: give the set the teacher "
                         f"was trained on")
     check_model_classes(teacher, data, "teacher")
-    if config.data and Path(config.data).is_dir():
-        synthesized_for(teacher, config.data, owner="teacher", seed=config.seed)
+    if config.data and Path(config.data).is_dir():   # the set, fitted: its padding noted
+        return synthesized_for(teacher, config.data, owner="teacher", seed=config.seed)
+    return None
 
 
 AUTO_SPACE = "auto"
@@ -1031,7 +1035,7 @@ def check_in_place(out_dir: Path) -> None:
 
 
 def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_space,
-                progress: bool, address: str | None) -> dict:
+                progress: bool, address: str | None, synthetic=None) -> dict:
     began = time.perf_counter()
     saved = out_dir / "search_config.json"
     if not resume:
@@ -1083,7 +1087,11 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     from search.trial import real_data
     data_seed = real_split_seed(config)
     data = real_data(config.dataset, data_seed, config.teacher, warn=True)
-    noted = data_note(data, config)   # the summary's, after its trials
+    if synthetic is None and config.teacher and config.data and Path(config.data).is_dir():
+        from synth.checkpoint import load_model, synthesized_for   # a resumed search's set
+        synthetic = synthesized_for(load_model(config.teacher), config.data, owner="teacher",
+                                    seed=config.seed)
+    noted = data_note(data, config, synthetic)   # the summary's, after its trials
     record_data_note(out_dir, noted)  # and a finished search's --resume, which loads no data
     from ray import tune
     restore = resume and tune.Tuner.can_restore(experiment)

@@ -947,9 +947,11 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
     normalized with the model's mean and std where the set records others.  A set nnsynth
     synthesized for the model is in its normalization and shape already (unchanged); a
     user's own Parquet of shorter series was refused by its shape alone.  A shape it cannot
-    be fitted to is a one-line error naming ``option`` and why (``unfitted_reason``).
-    ``notes``: a list the warnings it logs are appended to (for a result's 'warning': prune
-    and distill said them on stderr only, not in --json)."""
+    be fitted to is a one-line error naming ``option`` and why (``unfitted_reason``); a set
+    left-padded is said in its command's result (``padded_note``, through
+    ``synth.workflows.note_synth_padding``).  ``notes``: a list the warnings it logs are
+    appended to (for a result's 'warning': prune and distill said them on stderr only, not
+    in --json)."""
     from synth.data import load_dataset
 
     def warn(line: str) -> None:
@@ -964,9 +966,6 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
         raise UserError(f"{option} {path} has input shape {tuple(found.input_shape)}; the "
                         f"{owner} expects {tuple(model.input_shape)}"
                         f"{unfitted_reason(found, model.input_shape, meta, owner)}")
-    note = padded_note(found, f"{option} {path}")
-    if note:   # as a --dataset's (eval's note), said where the set is read
-        log.info("%s", note)
     classes = getattr(model, "num_classes", None)
     if classes is not None and found.num_classes != classes:   # another model's set (or a
         # real table of more classes): its inputs serve (KD, continual take the model's own

@@ -108,10 +108,21 @@ def note_padding(metrics: dict, data: Dataset | None, name: str | None = None) -
     """Put ``padded_note`` of ``data`` (called ``name``, default its own name) in
     ``metrics['note']`` where its series were left-padded to the model's steps
     (``checkpoint.in_model_scale``), as eval's result says it: distill and prune reported
-    the figures of a teacher whose set holds shorter series without the note eval gave."""
+    the figures of a teacher whose set holds shorter series without the note eval gave.
+    A note there already (another set's: the real set and the --synth set, each padded)
+    is kept, the two joined by '; '."""
     note = padded_note(data, name or data.name) if data is not None else None
-    if note:
-        metrics["note"] = note
+    if note and note not in str(metrics.get("note") or ""):
+        metrics["note"] = f"{metrics['note']}; {note}" if metrics.get("note") else note
+
+
+def note_synth_padding(metrics: dict, found: Dataset | None, synth_dir) -> None:
+    """``note_padding`` of the --synth set ``found`` (``synthesized_for``'s, read from
+    ``synth_dir``; None: no set given): a user's Parquet of shorter series than its model's,
+    left-padded to them, was said only in an info line, and no result (distill, prune,
+    continual, a search's summary) said that its inputs were padded."""
+    if found is not None:
+        note_padding(metrics, found, f"--synth {synth_dir}")
 
 
 def set_images(model, synth_dir: str | os.PathLike, *, seed: int, option: str = "--synth",
@@ -402,6 +413,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
                         f"inputs held out from its training")
     metrics.update(parameters=count_parameters(student), evaluated_on=real.name if real else None)
     note_padding(metrics, real)
+    note_synth_padding(metrics, None if data_free else found, synth_dir)   # its own inputs
     for line in notes if not data_free else ():
         add_warning(metrics, line, said=True)
     warn_split_classes(real, metrics)
@@ -516,6 +528,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     warn_split_classes(real, metrics, ("test",))
     warn_one_class(result.model, real, metrics)   # the saved (fine-tuned) model
     note_padding(metrics, real)
+    note_synth_padding(metrics, found, synth_dir)   # None where it was inverted here
     metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
                    synthesized_images=0 if x is None else len(x),
                    synthesis_method=method, synthesis=summary)
@@ -799,6 +812,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
                         f"{old_list.index(c)}; new classes are ones the model does not predict")
     old_list, new_list = check_classes(old_list, new_classes, data.num_classes, old.num_classes)
     synth_x, state, synthesis, summary = None, Path(f"{out}.resume"), None, None
+    found = None   # the --synth set, where one is given
     said = []   # warnings logged as they arose, kept in the result's 'warning' too
     if config.method == "deepinversion":
         if synth_dir is not None:   # its warnings: said as it loads, kept in the result
@@ -842,6 +856,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
     for line in said:   # a --synth set of another teacher; a class the test split lacks
         add_warning(metrics, line, said=True)
     note_padding(metrics, data, new_dataset)
+    note_synth_padding(metrics, found, synth_dir)
     warn_one_class(model, everything, metrics)   # LwF on one new class: 'emu' for every row
     save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
                     extra={"classes": old_list + new_list, "source_dataset": data.name,

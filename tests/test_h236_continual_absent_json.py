@@ -39,7 +39,7 @@ def test_the_absent_class_line_is_in_the_json_result(tmp_path, caplog):
 
 
 
-def test_a_synth_set_of_another_teacher_is_in_the_json_result(tmp_path, monkeypatch):
+def test_a_synth_set_of_another_teacher_is_in_the_json_result(tmp_path):
     """continual --synth DIR inverted from another model: 'was synthesized from another
     teacher' was logged only (prune and distill keep it in their result since 3f0d35c)."""
     import synth.workflows
@@ -48,15 +48,16 @@ def test_a_synth_set_of_another_teacher_is_in_the_json_result(tmp_path, monkeypa
     torch.manual_seed(0)
     model = build({"family": "mlp", "hidden": [8], "bn": True}, old.input_shape, 2)
     path = save_checkpoint(tmp_path / "old.pt", model.eval(), dataset=old.metadata())
-    line = "--synth s was synthesized from another teacher (a test's stand-in)"
-
-    def found_with_a_note(model, synth_dir, *, seed=0, notes=None, **kw):
-        x = torch.zeros((4,) + tuple(model.input_shape))
-        notes.append(line)   # what synthesized_for appends to the notes it is given
-        return type("Found", (), {"x_train": x, "x_val": x[:0]})()
-    monkeypatch.setattr(synth.workflows, "synthesized_for", found_with_a_note)
+    # a real --synth set whose job.json names another teacher (nnsynth invert's record)
+    import json
+    from synth.data import write_parquet
+    synth_dir = tmp_path / "s"
+    write_parquet(synth_dir / "part-0.parquet", torch.cat([old.x_train, old.x_val]),
+                  torch.cat([old.y_train, old.y_val]), old.metadata())
+    (synth_dir / "job.json").write_text(json.dumps({"teacher_checksum": "0123456789abcdef"}))
+    line = f"--synth {synth_dir} was synthesized from another teacher (checksum 0123456789abcdef"
     result = synth.workflows.continual_checkpoint(
         str(path), "iris", [2], tmp_path / "n.pt", ContinualConfig(
             method="deepinversion", epochs=1, min_steps=0, progress=False),
-        synth_dir=str(tmp_path / "s"))
+        synth_dir=str(synth_dir))
     assert line in result["warning"]
