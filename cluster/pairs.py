@@ -71,8 +71,24 @@ def resolve_student(student: Any, input_shape, num_classes, *,
                             f"{num_classes}")
         check_student_columns(student, (model.checkpoint_info.get("dataset") or {}),
                               teacher_meta or {})
+        check_student_outputs(student, model)
         return model
     return build(student, input_shape, num_classes)
+
+
+def check_student_outputs(student: Any, model: torch.nn.Module, probes: int = 16) -> None:
+    """Refuse a student checkpoint whose outputs overflow (finite weights of 3e38: NaN or
+    infinite logits, ``synth.grow_prune.nonfinite_outputs``) on ``probes`` seeded random
+    inputs, the start of every inversion: ADI's competition term (Eq. 8) then made every
+    image NaN, and the job failed at the end naming its own output folder ('Parquet data set
+    DIR: column x holds NaN or infinite values')."""
+    from synth.grow_prune import nonfinite_outputs
+    x = torch.randn(probes, *model.input_shape, generator=torch.Generator().manual_seed(0))
+    broken = nonfinite_outputs(model, x)
+    if broken:
+        raise UserError(f"student {student}: its outputs are NaN or infinite on {broken} of "
+                        f"{probes} random inputs (a weight or an activation beyond float32's "
+                        f"range); retrain it or choose another --student")
 
 
 def check_student_columns(student: Any, meta: dict, teacher_meta: dict) -> None:

@@ -496,8 +496,12 @@ def _prune(model: nn.Module, x, y, config: PruneConfig, cost_fn) -> PruneResult:
     total = sum(g.size for g in groups)   # the fraction of the counts (1 - 7/10 was
     removed = (total - sum(counts.values())) / total   # 0.30000000000000004)
     if abs(removed - config.ratio) >= 5e-5:   # differs at the 4 decimals the CLI prints
-        log.warning("removed %.4f of the filters/neurons, not the requested ratio %.4f: every "
-                    "layer keeps a whole number of channels, at least one", removed, config.ratio)
+        # the request in 4 decimals where they are it, else as given (%.4f showed --ratio
+        # 0.9999999 as 1.0000)
+        asked = f"{config.ratio:.4f}"
+        asked = asked if float(asked) == config.ratio else short_repr(config.ratio)
+        log.warning("removed %.4f of the filters/neurons, not the requested ratio %s: every "
+                    "layer keeps a whole number of channels, at least one", removed, asked)
     return PruneResult(small, dict(model.spec), dict(small.spec), keep, scores,
                        count_parameters(model), count_parameters(small),
                        count_flops(model, shape), count_flops(small, shape),

@@ -377,6 +377,19 @@ def _user_error(message: str) -> Exception:
     return UserError(message)
 
 
+def check_not_under_file(path: Path, option: str) -> Path | None:
+    """The nearest of ``path`` and its parents that exists (None: none does), refused in one
+    line naming ``option`` when it is a file: a folder cannot be made under it.  Said as
+    check_replaceable says it: invert's was 'output directory f/out is not writable: Not a
+    directory', symbiotic's named its 'latency cache folder f/out/cache', search's, run's and
+    sweep's (``claim_dir``) 'cannot be created or written: Not a directory', none the file."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise _user_error(f"{option} {path} cannot be written: {existing} is a file, not a "
+                          f"directory")
+    return existing
+
+
 def check_out_dir(path: str | os.PathLike, option: str = "--out",
                   signs: tuple[str, ...] = ()) -> Path:
     """``path`` may receive a command's output files: it does not exist yet, is empty, is
@@ -386,12 +399,7 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out",
     An accepted directory loses the temp files a killed writer left there
     (``remove_dead_temps``): the rerun that resumes there is the one to clear them."""
     path = Path(path)
-    existing = next((p for p in (path, *path.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():   # said as check_replaceable says it:
-        # invert's was 'output directory f/out is not writable: Not a directory', symbiotic's
-        # named its 'latency cache folder f/out/cache', neither the option
-        raise _user_error(f"{option} {path} cannot be written: {existing} is a file, not a "
-                          f"directory")
+    existing = check_not_under_file(path, option)
     if existing is not None:
         check_writable(existing, option, path)
     try:
@@ -420,6 +428,7 @@ def claim_dir(path: str | os.PathLike, option: str = "--run-dir") -> Path:
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise _user_error(f"{option} {path} is not a directory nnsynth can own "
                           f"(a file or a link); choose another {option}")
+    check_not_under_file(path, option)   # a parent that is a file
     try:
         path.mkdir(parents=True, exist_ok=True)
         if not is_owned(path):

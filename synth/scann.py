@@ -169,9 +169,9 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
     d = flat[0].shape[1]
     k = d if method == "none" else (
         round_units(components * d) if components < 1 else int(components))
-    if k > d:
+    if k > d:   # shown as given (9, 1e+30), not int(1e30)'s 31 digits
         raise value_error("components", components, f"must be at most the {d} features of "
-                          f"{data.name}", got=short_repr(k))
+                          f"{data.name}", got=short_repr(components).removesuffix(".0"))
     n = len(flat[0])
     if method in SAMPLE_BOUND and k > n:
         # PCA raised a ValueError traceback; kernel PCA and factor analysis returned n

@@ -70,12 +70,12 @@ def command(dataset, model_spec, target_accuracy, epochs, prune_steps, prune_fra
     idle; given when there are any); reverted_steps those undone by the accuracy floor
     (their history row says reverted).  Pruning ends early when no connection is left."""
     from hwsim.latency import torch_threads
-    from synth.errors import UserError
+    from synth.config import check_range
     from synth.grow_prune import GrowPruneSchedule
     from synth.workflows import grow_prune_checkpoint
 
-    if target_accuracy is not None and not 0 <= target_accuracy <= 1:
-        raise UserError(f"--target-accuracy must be in [0, 1], got {target_accuracy}")
+    if target_accuracy is not None:   # worded as every range ('must be a number in' for nan)
+        check_range("--target-accuracy", target_accuracy, 0, 1)
     fields = dict(prune_steps=prune_steps, prune_fraction=prune_fraction,
                   retrain_epochs=retrain_epochs, criterion=criterion, growth_rounds=growth_rounds,
                   growth_ratio=growth_ratio, seed_density=seed_density, seed=seed, device=device,
