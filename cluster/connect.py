@@ -73,6 +73,48 @@ def hide_auth_opt_out() -> None:
         logger.addFilter(_NoAuthOptOut())
 
 
+# Ray Train's own progress, logged where it runs (its workers and its detached placement-group
+# cleaner, whose lines reach the command's stderr) between nnsynth's lines: each checkpoint a
+# worker reports, "Checkpoint successfully created at: Checkpoint(filesystem=local,
+# path=...)" (INFO; a scratch folder nnsynth deletes after reading it), and at the end of
+# every fit, once its controller actor is gone, "Failed to query Ray Train Controller actor
+# state. State API may be temporarily unavailable. Continuing to monitor." (WARNING: the
+# cleaner polls the state API until it sees the controller dead; nothing failed).  Those two
+# messages are dropped; every other record of those loggers passes (a training that fails
+# raises TrainingFailedError in the driver, which says its error).
+RAY_TRAIN_CHATTER = {
+    "ray.train.v2._internal.execution.storage": "Checkpoint successfully created at:",
+    "ray.train._internal.storage": "Checkpoint successfully created at:",
+    "ray.train.v2._internal.execution.controller.placement_group_cleaner":
+        "Failed to query Ray Train Controller actor state.",
+}
+
+
+class _NoRayTrainChatter(logging.Filter):
+    """Drops a record of its logger whose message begins with ``prefix``."""
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
+
+
+def hide_ray_train_chatter() -> None:
+    """Install ``RAY_TRAIN_CHATTER``'s filters (once per process): in the driver by
+    ``connect``, and in each worker of a local Ray it starts as their
+    ``worker_process_setup_hook`` (``RAY_WORKER_SETUP``), where Ray Train logs them (a
+    joined cluster's workers log as that cluster is set up to)."""
+    for name, prefix in RAY_TRAIN_CHATTER.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoRayTrainChatter) for f in logger.filters):
+            logger.addFilter(_NoRayTrainChatter(prefix))
+
+
+RAY_WORKER_SETUP = f"{__name__}.hide_ray_train_chatter"
+
+
 @contextlib.contextmanager
 def deferred_sigint():
     """Ctrl-C (SIGINT) during the block is held and delivered when it ends (to the handler
@@ -122,6 +164,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
         _check_same_cluster(address)
         return ray.get_runtime_context()
     hide_auth_opt_out()
+    hide_ray_train_chatter()
     if address in LOCAL_ADDRESSES:
         address = os.environ.get("RAY_ADDRESS") or None
     # Ray sets OMP_NUM_THREADS to each task's CPUs; actors and trials also call
@@ -136,6 +179,9 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     _require_token_auth()
     check_local_cpus(num_cpus)
     private_token()
+    if not (runtime_env or {}).get("worker_process_setup_hook"):   # its workers' logs too
+        kwargs["runtime_env"] = {**(runtime_env or {}),
+                                 "worker_process_setup_hook": RAY_WORKER_SETUP}
     # Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER when it is imported: when it was imported
     # before this module, its node-IP lookup still asks the network for an outside address,
     # so the constant is switched here too (no public API sets it after import).
