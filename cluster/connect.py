@@ -73,32 +73,41 @@ def hide_auth_opt_out() -> None:
         logger.addFilter(_NoAuthOptOut())
 
 
-# Ray Train's own progress, logged where it runs (its workers and its detached placement-group
-# cleaner, whose lines reach the command's stderr) between nnsynth's lines: each checkpoint a
-# worker reports, "Checkpoint successfully created at: Checkpoint(filesystem=local,
-# path=...)" (INFO; a scratch folder nnsynth deletes after reading it), and at the end of
-# every fit, once its controller actor is gone, "Failed to query Ray Train Controller actor
-# state. State API may be temporarily unavailable. Continuing to monitor." (WARNING: the
-# cleaner polls the state API until it sees the controller dead; nothing failed).  Those two
-# messages are dropped; every other record of those loggers passes (a training that fails
-# raises TrainingFailedError in the driver, which says its error).
+# Ray Train's own progress, logged where it runs (its workers, its controller actor and its
+# detached placement-group cleaner, whose lines reach the command's stderr) between
+# nnsynth's lines ("[4/5] refine ..."): each checkpoint a worker reports, "Checkpoint
+# successfully created at: Checkpoint(filesystem=local, path=...)" (INFO; a scratch folder
+# nnsynth deletes after reading it); the controller's "Requesting resources: {'CPU': 2.0} *
+# 1", "Attempting to start training worker group of size 1 ..." and "Started training
+# worker group of size 1: ..." (INFO); and at the end of a fit, once its controller actor is
+# gone, "Failed to query Ray Train Controller actor state. State API may be temporarily
+# unavailable. Continuing to monitor." (WARNING: the cleaner polls the state API until it
+# sees the controller dead; nothing failed).  Those messages are dropped; every other record
+# of those loggers passes (a training that fails raises TrainingFailedError in the driver,
+# which says its error).
+_TRAIN = "ray.train.v2._internal.execution"
 RAY_TRAIN_CHATTER = {
-    "ray.train.v2._internal.execution.storage": "Checkpoint successfully created at:",
-    "ray.train._internal.storage": "Checkpoint successfully created at:",
-    "ray.train.v2._internal.execution.controller.placement_group_cleaner":
-        "Failed to query Ray Train Controller actor state.",
+    f"{_TRAIN}.storage": ("Checkpoint successfully created at:",),
+    "ray.train._internal.storage": ("Checkpoint successfully created at:",),
+    f"{_TRAIN}.scaling_policy.scaling_policy": ("Requesting resources:",),
+    f"{_TRAIN}.worker_group.worker_group": ("Attempting to start training worker group",
+                                             "Started training worker group"),
+    f"{_TRAIN}.controller.placement_group_cleaner":
+        ("Failed to query Ray Train Controller actor state.",),
 }
 
 
 class _NoRayTrainChatter(logging.Filter):
-    """Drops a record of its logger whose message begins with ``prefix``."""
+    """Drops a record below ERROR of its logger whose message begins with one of
+    ``prefixes``."""
 
-    def __init__(self, prefix: str):
+    def __init__(self, prefixes: tuple):
         super().__init__()
-        self.prefix = prefix
+        self.prefixes = tuple(prefixes)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(self.prefix)
+        return (record.levelno >= logging.ERROR
+                or not record.getMessage().startswith(self.prefixes))
 
 
 def hide_ray_train_chatter() -> None:
@@ -106,10 +115,10 @@ def hide_ray_train_chatter() -> None:
     ``connect``, and in each worker of a local Ray it starts as their
     ``worker_process_setup_hook`` (``RAY_WORKER_SETUP``), where Ray Train logs them (a
     joined cluster's workers log as that cluster is set up to)."""
-    for name, prefix in RAY_TRAIN_CHATTER.items():
+    for name, prefixes in RAY_TRAIN_CHATTER.items():
         logger = logging.getLogger(name)
         if not any(isinstance(f, _NoRayTrainChatter) for f in logger.filters):
-            logger.addFilter(_NoRayTrainChatter(prefix))
+            logger.addFilter(_NoRayTrainChatter(prefixes))
 
 
 RAY_WORKER_SETUP = f"{__name__}.hide_ray_train_chatter"
