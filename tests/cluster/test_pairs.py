@@ -190,8 +190,9 @@ def test_cli_errors(teacher_path, digits, tmp_path):
                                         "5", "--out", str(tmp_path / "o")])
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert "not writable" in _err(["invert", "--teacher", str(teacher_path), "--num-images", "20",
-                                   "--out", str(blocker / "sub")])
+    assert "is a file, not a directory" in _err(["invert", "--teacher", str(teacher_path),
+                                                 "--num-images", "20", "--out",
+                                                 str(blocker / "sub")])
     assert "exactly one" in _err(["distill", "--teacher", str(teacher_path), "--student", "mlp",
                                   "--out", str(tmp_path / "s.pt")])
 

@@ -118,6 +118,11 @@ class LocalHead:
         # be submitted ("No available agent").
         for flag, port in zip(PORT_FLAGS, self.component_ports):
             cmd += [flag, str(port)]
+        # a token where `ray start` looks, as the README's `ray get-auth-token --generate`
+        # makes one (private: 0600): on a machine where no Ray had run, ~/.ray held none and
+        # the head refused to start ('no authentication token was found')
+        from cluster.connect import private_token
+        private_token()
         res = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
         if res.returncode != 0:
             self.stop()
