@@ -159,7 +159,9 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
                                    f"({secret.n_folds_} folds)" if secret.n_folds_ else None),
               "base_scores": scores(yt, plain), "semantic_scores": scores(yt, semantic),
               "secret_scores": scores(yt, secret.predict(xt))}
-    warnings = [placeholder_warning(names, label_vectors), *unconverged]   # logged
+    # both logged already (the placeholder line by the fit, the solver's by
+    # converged_or_said): kept here for the result's 'warning'
+    warnings = [placeholder_warning(names, label_vectors), *unconverged]
     if not secret.n_folds_:
         # the weight was never chosen (no fold can hold out a class of one sample), and the
         # summary said "fusion weight 0.0, chosen on validation data" of SECRET = the base
