@@ -356,15 +356,33 @@ def at_once(config: SearchConfig) -> int:
     return min(config.concurrency, config.trials)
 
 
-def start_text(config: SearchConfig, out_dir: Path, resume: bool) -> str:
-    """The search's first progress line: how it searches and where it writes; resumed, how
+def shown_path(path: str | os.PathLike, out_dir: str | os.PathLike,
+               given: str | os.PathLike | None) -> str:
+    """``path`` (in the search directory ``out_dir``, absolute as the search works in it)
+    named as the user gave the directory (``given``, the --out or --resume as typed; None:
+    ``path`` as it is): search said 'results in /home/u/runs/s' of --out runs/s, where every
+    other command names its --out as typed (invert's 'in o', its grid o/grid.png)."""
+    if given is None:
+        return str(path)
+    try:
+        rest = Path(path).relative_to(out_dir)
+    except ValueError:   # not under it (a storage_path's experiment)
+        return str(path)
+    return str(given) if rest == Path(".") else str(Path(given) / rest)
+
+
+def start_text(config: SearchConfig, out_dir: Path, resume: bool,
+               given: str | os.PathLike | None = None) -> str:
+    """The search's first progress line: how it searches and where it writes (``out_dir``
+    named as the user ``given`` it, ``shown_path``); resumed, how
     many of its trials are done and how many failed.  A failed trial was counted as done: a
     2-trial search whose trials both failed resumed with 'resuming: 2 of 2 trials done' and
     then retried both (Tune's saved state retries them; without it they stay failed)."""
     how = (f"{config.trials} trial{'s' if config.trials != 1 else ''}, searcher "
            f"{config.searcher}, {at_once(config)} at a time"
            + (", ASHA early stopping" if config.asha else "")
-           + ("" if config.hardware else ", no hardware pricing") + f"; results in {out_dir}")
+           + ("" if config.hardware else ", no hardware pricing")
+           + f"; results in {shown_path(out_dir, out_dir, given)}")
     if not resume:
         return f"search: {how}"
     table = read_results(out_dir / "results.parquet")
@@ -445,6 +463,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     and a line per trial as it ends on stderr (``TrialProgress``), and Ray Tune's own tables
     too where this module's logger shows INFO (``nnsynth -v``); none without it."""
 
+    given = out_dir   # named in its messages as given (shown_path); worked in absolute
     out_dir = Path(out_dir).expanduser().resolve()
     saved = out_dir / "search_config.json"
     fresh, synthetic = None, None
@@ -459,7 +478,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
             check_same_settings(saved, with_absolute_paths(with_data_space(config)))
         config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
     elif resume or config is None:
-        raise UserError(f"nothing to resume in {out_dir}: no search_config.json")
+        raise UserError(f"nothing to resume in {given}: no search_config.json")
     from cluster.connect import check_start
     check_start(address)            # an address nothing answers at: before out_dir is made
     # never a directory of someone else's files; one search at a time writes there; made by
@@ -467,7 +486,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     with working_dir(out_dir, "--out", "search directory", scratch=BOOKKEEPING,
                      on_undo=forget_search):
         return _run_locked(config, out_dir, resume=resume, fresh_space=fresh, progress=progress,
-                           address=address, synthetic=synthetic)
+                           address=address, synthetic=synthetic, given=given)
 
 
 def check_same_settings(saved: Path, config: SearchConfig) -> None:
@@ -1035,20 +1054,22 @@ def check_in_place(out_dir: Path) -> None:
 
 
 def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_space,
-                progress: bool, address: str | None, synthetic=None) -> dict:
+                progress: bool, address: str | None, synthetic=None,
+                given: str | os.PathLike | None = None) -> dict:
     began = time.perf_counter()
     saved = out_dir / "search_config.json"
+    shown = shown_path(out_dir, out_dir, given)   # as the user gave it
     if not resume:
         if saved.exists() and (not _saved_is(saved, config)
                                or (out_dir / "results.parquet").exists()):
             # a fresh search would mix its trials with the earlier one's in results.parquet
-            raise UserError(f"{out_dir} holds an earlier search; resume it with --resume "
-                            f"{out_dir} or choose another --out")
+            raise UserError(f"{shown} holds an earlier search; resume it with --resume "
+                            f"{shown} or choose another --out")
         # another table's rows (a pipeline run directory keeps its search's results.parquet
         # and pareto.png at its top): appended to, summarized with the new trials, overwritten
         others = [n for n in ("results.parquet", "pareto.png", "best.pt") if (out_dir / n).exists()]
         if others and not saved.exists():
-            raise UserError(f"{out_dir} holds {others[0]} of another search or run (and no "
+            raise UserError(f"{shown} holds {others[0]} of another search or run (and no "
                             f"search_config.json of a search to resume); choose another --out")
         begin_search(out_dir, config, fresh_space)   # run_search loaded and checked it
     else:
@@ -1075,11 +1096,11 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     if resume and not _same_inputs(out_dir, config):
         named = (f"the teacher {config.teacher}, the set {config.data} or the data set "
                  f"{config.dataset}" if config.teacher else f"the data set {config.dataset}")
-        raise UserError(f"{named} changed since the search in {out_dir} began: its trials "
+        raise UserError(f"{named} changed since the search in {shown} began: its trials "
                         f"were trained and scored on the old one; start a new search with "
                         f"another --out")
     if progress:    # before Ray starts and the data loads (seconds)
-        progress_line(start_text(config, out_dir, resume))
+        progress_line(start_text(config, out_dir, resume, given))
     if not resume and random_only(config):
         logger.warning("%s", random_only(config))
     from cluster.connect import check_cluster_device, connect

@@ -65,15 +65,20 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
         # before Ray starts and --out is written (a rerun into it was refused)
         check_searchable(config)
         summary = run_search(config, out, progress=show_progress(), address=address)
-    emit(summary, as_json, summary_text(summary))
+    emit(summary, as_json, summary_text(summary, resume_dir or out))
 
 
-def summary_text(summary: dict) -> str:
+def summary_text(summary: dict, given: str | None = None) -> str:
     """The human line of a search summary: which accuracy is which (the best trial is chosen
     on validation accuracy; it said 'best accuracy' and users took it for test accuracy), and
-    the latency in readable digits ('0.00037799999999999997 ms')."""
+    the latency in readable digits ('0.00037799999999999997 ms').  Its folder and files are
+    named under the --out (--resume) as the user ``given`` it (``search.run.shown_path``),
+    not the absolute path the search works in."""
     import json
-    from search.run import trials_text
+    from search.run import shown_path, trials_text
+    if given is not None:
+        summary = {**summary, **{k: shown_path(summary[k], summary["out_dir"], given)
+                                 for k in ("out_dir", "pareto_png") if k in summary}}
     latency = summary["best_latency_ms"]
     # with grow-and-prune the figures are the pruned model's (best.pt), not the searched
     # architecture's: the line said "14,116 parameters" of a searched [128, 128, 32] (21,379)
