@@ -112,8 +112,8 @@ class _NoRayTrainChatter(logging.Filter):
 
 def hide_ray_train_chatter() -> None:
     """Install ``RAY_TRAIN_CHATTER``'s filters (once per process): in the driver by
-    ``connect``, and in each worker of a local Ray it starts as their
-    ``worker_process_setup_hook`` (``RAY_WORKER_SETUP``), where Ray Train logs them (a
+    ``connect``, and in each worker of a local Ray it starts through their
+    ``worker_process_setup_hook`` (``setup_local_worker``), where Ray Train logs them (a
     joined cluster's workers log as that cluster is set up to)."""
     for name, prefixes in RAY_TRAIN_CHATTER.items():
         logger = logging.getLogger(name)
@@ -121,7 +121,30 @@ def hide_ray_train_chatter() -> None:
             logger.addFilter(_NoRayTrainChatter(prefixes))
 
 
-RAY_WORKER_SETUP = f"{__name__}.hide_ray_train_chatter"
+def name_own_cluster(gcs_address: str | None, environ=os.environ) -> None:
+    """RAY_ADDRESS set to ``gcs_address`` where it is unset (``environ``: a worker's
+    environment).  Ray's state API called without an address (Ray Train's detached
+    PlacementGroupCleaner asks it whether the training's controller lives, after every fit)
+    looks for "the" Ray of the machine: the GCS of ``ray start``'s ray_current_cluster, else
+    the one gcs_server process running.  With a second Ray on the machine (a developer's
+    ``ray start --head``, another nnsynth command) the cleaner's thread died in a traceback
+    ("ConnectionError: Found multiple active Ray instances: {...}. Please specify the one to
+    connect to by setting the `--address` flag or `RAY_ADDRESS` environment variable.") or
+    asked the other Ray, which knows no such controller."""
+    if gcs_address and not environ.get("RAY_ADDRESS"):
+        environ["RAY_ADDRESS"] = gcs_address
+
+
+def setup_local_worker() -> None:
+    """Every worker of a local Ray runs this first (its ``worker_process_setup_hook``,
+    ``RAY_WORKER_SETUP``): Ray Train's chatter filtered (``hide_ray_train_chatter``) and the
+    worker's own cluster named for Ray's state API (``name_own_cluster``)."""
+    import ray
+    hide_ray_train_chatter()
+    name_own_cluster(ray.get_runtime_context().gcs_address)
+
+
+RAY_WORKER_SETUP = f"{__name__}.setup_local_worker"
 
 
 @contextlib.contextmanager

@@ -8,7 +8,8 @@ filters those two messages on their loggers (in the driver and, as the local Ray
 ``worker_process_setup_hook``, in every worker); the loggers' other records pass."""
 import logging
 
-from cluster.connect import RAY_TRAIN_CHATTER, RAY_WORKER_SETUP, hide_ray_train_chatter
+from cluster.connect import (RAY_TRAIN_CHATTER, RAY_WORKER_SETUP, hide_ray_train_chatter,
+                             setup_local_worker)
 
 STORAGE = "ray.train.v2._internal.execution.storage"
 CLEANER = "ray.train.v2._internal.execution.controller.placement_group_cleaner"
@@ -47,9 +48,12 @@ def test_ray_train_chatter_is_dropped_and_its_errors_kept():
 
 
 def test_the_worker_hook_names_the_filter_function():
+    """The hook is setup_local_worker (h264), which installs the filters first."""
     import importlib
+    import inspect
     module, _, function = RAY_WORKER_SETUP.rpartition(".")
-    assert getattr(importlib.import_module(module), function) is hide_ray_train_chatter
+    assert getattr(importlib.import_module(module), function) is setup_local_worker
+    assert "hide_ray_train_chatter()" in inspect.getsource(setup_local_worker)
 
 
 def test_the_loggers_are_ray_trains_own():
