@@ -207,6 +207,9 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
         log.info("joining the Ray cluster at %s", address)
         with deferred_sigint():
             _join(address, kwargs)
+        from cluster.join_auth import warn_if_open    # a cluster without token auth: said
+        client = address.strip().startswith("ray://")
+        warn_if_open(address.strip() if client else ray.get_runtime_context().gcs_address)
         return ray.get_runtime_context()
     _require_token_auth()
     check_local_cpus(num_cpus)

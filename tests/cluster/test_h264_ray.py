@@ -6,6 +6,8 @@ on the machine (``ray start --head`` on another port) its thread died in "Connec
 Found multiple active Ray instances: {...}" (a traceback between nnsynth run's lines
 without -q).  The worker setup hook of a local Ray sets RAY_ADDRESS to the worker's own GCS,
 which Ray's address lookup takes first.
+
+A joined cluster's token check (``cluster.join_auth``) is refused by a real GCS in token mode.
 """
 from __future__ import annotations
 
@@ -21,3 +23,13 @@ def test_workers_name_their_own_cluster(ray_local):
 
     own = ray.get_runtime_context().gcs_address
     assert ray.get(lookup.remote(), timeout=60) == (own, own)
+
+
+def test_a_real_token_gcs_refuses_the_tokenless_check(ray_local):
+    """cluster.join_auth's call without a token, against Ray's own GCS in token mode (the
+    suite's local Ray): refused, so no warning -- the fake servers of
+    test_h264_join_auth answer as this one does."""
+    from cluster.join_auth import answers_without_token, warn_if_open
+    gcs = ray_local.get_runtime_context().gcs_address
+    assert answers_without_token(gcs) is False
+    assert not warn_if_open(gcs)
