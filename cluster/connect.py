@@ -1,8 +1,9 @@
 """One place decides where work runs: a local Ray on this machine, or an existing cluster.
 
 Local Ray binds its dashboard and every port to 127.0.0.1 and keeps Ray's token
-authentication (on by default since Ray 2.60); logs are quiet.  ``address`` (or the
-RAY_ADDRESS environment variable) joins an existing cluster instead.
+authentication (on by default since Ray 2.60); its files lie in a folder of this user's
+alone (``cluster.ray_dir``); logs are quiet.  ``address`` (or the RAY_ADDRESS environment
+variable) joins an existing cluster instead.
 """
 from __future__ import annotations
 
@@ -222,6 +223,10 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     # so the constant is switched here too (no public API sets it after import).
     from ray._private import ray_constants
     ray_constants.ENABLE_RAY_CLUSTER = False
+    from cluster.ray_dir import ray_temp_dir
+    temp_dir = ray_temp_dir()      # Ray's folders are 0777: they go in one of this user's
+    if temp_dir:
+        kwargs["_temp_dir"] = temp_dir
     log.info("starting a local Ray on %s (%s CPUs)", LOCALHOST, num_cpus or "all")
     # "local" always starts a new Ray: plain ray.init() would join whatever cluster
     # /tmp/ray/ray_current_cluster names (another process's, possibly dead: it then hangs).

@@ -33,3 +33,16 @@ def test_a_real_token_gcs_refuses_the_tokenless_check(ray_local):
     gcs = ray_local.get_runtime_context().gcs_address
     assert answers_without_token(gcs) is False
     assert not warn_if_open(gcs)
+
+
+def test_the_local_rays_files_are_this_users_alone(ray_local):
+    """Ray makes its session folders 0777; the local Ray's lie below a folder of this user's
+    that no one else may enter (they were in /tmp/ray, 0777 itself)."""
+    import os
+    import stat
+    from pathlib import Path
+    session = Path(ray_local._private.worker._global_node.get_session_dir_path())
+    closed = [p for p in session.parents
+              if os.lstat(p).st_uid == os.getuid() and not os.lstat(p).st_mode & 0o077
+              and stat.S_ISDIR(os.lstat(p).st_mode)]
+    assert closed, (session, [oct(os.lstat(p).st_mode) for p in session.parents])
