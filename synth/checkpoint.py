@@ -836,11 +836,53 @@ def in_model_scale(data, meta: dict, model_shape: tuple | None = None):
                             f"); drop or rescale it")
         return out
 
-    log.info("data set %s scaled with the model's training normalization (mean/std of %s), "
-             "not its own", data.name, meta.get("name") or "its data set")
+    line = scale_warning(data, mean, std, meta.get("name"))
+    if line:   # said by default (stderr; --json's warning): the model sees other numbers
+        log.warning("%s", line)
+    else:
+        log.info("data set %s scaled with the model's training normalization (mean/std of "
+                 "%s), not its own", data.name, meta.get("name") or "its data set")
     return dataclasses.replace(data, x_train=scale(data.x_train), x_val=scale(data.x_val),
                                x_test=scale(data.x_test), mean=[float(v) for v in mean],
                                std=[float(v) for v in std])
+
+
+# how far a set's own per-channel std (either way) or mean (in the model's stds) may lie from
+# the model's training set's before its rescaling is said by default: a held-out file of the
+# same units lies well within it (sampling, drift); a unit or pixel-scale mix-up (raw digits
+# 0..16 for a model of 0..1, 8-bit 0..255, kelvin for Celsius) far beyond
+SCALE_FACTOR = 3.0
+
+
+def scale_warning(data, mean, std, model_set: str | None) -> str | None:
+    """The warning for ``data`` whose own normalization (its training split's per-channel
+    ``data.mean``/``data.std``, in raw units) is far from the model's (``mean``/``std``, of
+    ``model_set``): a std ``SCALE_FACTOR`` times larger or smaller, or a mean that many of
+    the model's stds away, on some channel (feature).  ``in_model_scale`` feeds the set's
+    raw values in the model's normalization, so such a set reaches the model far from
+    anything it trained on (a Parquet of digits' raw 0..16 pixels for a digits model of
+    0..1 was scored at 16x its pixels), and said only at INFO, where a padded series is
+    noted in every result (``padded_note``).  None where every channel is within it."""
+    import math
+    worst = None   # (how far, channel)
+    for i, (own_m, own_s, m, s) in enumerate(zip(data.mean, data.std, mean, std)):
+        own_m, own_s, m, s = (float(v) for v in (own_m, own_s, m, s))
+        if not all(math.isfinite(v) for v in (own_m, own_s, m, s)) or own_s <= 0 or s <= 0:
+            continue
+        far = max(own_s / s, s / own_s, abs(own_m - m) / s)
+        if far >= SCALE_FACTOR and (worst is None or far > worst[0]):
+            worst = (far, i)
+    if worst is None:
+        return None
+    i = worst[1]
+    names = _feature_names(data)
+    what = (f"feature {i} (column {names[i]!r})" if names is not None and i < len(names)
+            else f"{'feature' if len(data.input_shape) == 1 else 'channel'} {i}")
+    return (f"data set {data.name} is on another scale than the model's training set "
+            f"({model_set or 'its data set'}): {what} has mean {float(data.mean[i]):.4g} and "
+            f"std {float(data.std[i]):.4g} there, {float(mean[i]):.4g} and {float(std[i]):.4g} "
+            f"in training; it is fed in the model's training normalization, so the model "
+            f"sees values unlike those it learned (check the set's units or pixel scale)")
 
 
 def _feature_names(data) -> list[str] | None:
