@@ -82,13 +82,10 @@ def check_student_outputs(student: Any, model: torch.nn.Module, probes: int = 16
     inputs, the start of every inversion: ADI's competition term (Eq. 8) then made every
     image NaN, and the job failed at the end naming its own output folder ('Parquet data set
     DIR: column x holds NaN or infinite values')."""
-    from synth.grow_prune import nonfinite_outputs
+    from synth.grow_prune import refuse_overflow
     x = torch.randn(probes, *model.input_shape, generator=torch.Generator().manual_seed(0))
-    broken = nonfinite_outputs(model, x)
-    if broken:
-        raise UserError(f"student {student}: its outputs are NaN or infinite on {broken} of "
-                        f"{probes} random inputs (a weight or an activation beyond float32's "
-                        f"range); retrain it or choose another --student")
+    refuse_overflow(model, x, f"student {student}", f"{probes} random inputs",
+                    "retrain it or choose another --student")
 
 
 def check_student_columns(student: Any, meta: dict, teacher_meta: dict) -> None:

@@ -607,7 +607,30 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
     set is read only to compare with, and says nothing below an error (its loaders' warnings
     and this function's: ``synth.logs.quiet_sets``)."""
     with quiet_sets(quiet):
-        return _checkpoint_dataset(model, dataset, source, default_seed, whole)
+        data = _checkpoint_dataset(model, dataset, source, default_seed, whole)
+    if not quiet:   # scored, not only compared with: its first samples through the model
+        check_outputs_on(model, data, source)
+    return data
+
+
+# samples of each split a checkpoint's outputs are checked on (``check_outputs_on``): one
+# forward pass of at most 3 x 64 inputs, beside a command that scores or trains on the set
+FIRST_BATCH = 64
+
+
+def check_outputs_on(model: torch.nn.Module, data, source: str = "checkpoint") -> None:
+    """Refuse (one line naming ``source``, ``synth.grow_prune.refuse_overflow``) a loaded
+    checkpoint whose outputs are NaN or infinite on the first ``FIRST_BATCH`` samples of a
+    split of ``data`` (the set as fitted to it): finite weights that overflow only on real
+    inputs passed every check (an ADI student's is of random inputs), and eval printed
+    'loss: none' and an accuracy of the rows that did not overflow, without a word."""
+    import torch
+    from synth.grow_prune import refuse_overflow
+    x = torch.cat([getattr(data, f"x_{s}")[:FIRST_BATCH] for s in ("train", "val", "test")])
+    if len(x):
+        refuse_overflow(model, x, source,
+                        f"the first {len(x):,} samples of data set {printable(data.name)}",
+                        "retrain it or give another checkpoint")
 
 
 def _checkpoint_dataset(model, dataset, source, default_seed, whole):

@@ -42,6 +42,12 @@ class ConfigError(UserError):
         self.expected, self.got = expected, got
 
 
+class OutputsOverflow(UserError):
+    """A model's outputs are NaN or infinite on the inputs it was checked on (finite weights
+    of 3e38 overflow float32 in the forward pass): the model is at fault, not its data, so a
+    caller that turns a data set's errors into 'does not load here' lets it through."""
+
+
 class TooFewClasses(ConfigError):
     """A data set of fewer than 2 classes (a class list of one, a file whose labels hold one
     class, an image folder of one class folder): ``found`` is the number of classes it holds.

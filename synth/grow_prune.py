@@ -409,6 +409,22 @@ def nonfinite_outputs(model: torch.nn.Module, x: torch.Tensor, limit: int = 1024
     return int((~torch.isfinite(out)).flatten(1).any(1).sum())
 
 
+def refuse_overflow(model: torch.nn.Module, x: torch.Tensor, who: str, inputs: str,
+                    remedy: str) -> None:
+    """Refuse (``OutputsOverflow``, one line) ``model`` where its outputs are NaN or infinite
+    on any row of ``x`` (``nonfinite_outputs``): ``who`` names it, ``inputs`` says what ``x``
+    is ('16 random inputs', 'the first 192 samples of data set digits'), ``remedy`` what to
+    do.  The one check of a loaded student (random inputs) and of a checkpoint met by real
+    data (its first samples): a model finite on random inputs overflowed on real ones and
+    its figures were NaN, or a one-class accuracy, without a word of the cause."""
+    from synth.errors import OutputsOverflow
+    broken = nonfinite_outputs(model, x)
+    if broken:
+        raise OutputsOverflow(f"{who}: its outputs are NaN or infinite on {broken:,} of "
+                              f"{inputs} (a weight or an activation beyond float32's range); "
+                              f"{remedy}")
+
+
 def one_class(model: torch.nn.Module, data: Dataset, split: str = "test",
               predicted: torch.Tensor | None = None) -> tuple[str, float] | None:
     """(the class's name, its share of the split) for a ``model`` that predicts one class

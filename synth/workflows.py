@@ -21,15 +21,15 @@ from typing import Any, Callable
 
 import torch
 
-from synth.checkpoint import (checkpoint_dataset, checksum_bytes, in_model_order,
-                              in_model_scale, load_model, padded_note,
+from synth.checkpoint import (check_outputs_on, checkpoint_dataset, checksum_bytes,
+                              in_model_order, in_model_scale, load_model, padded_note,
                               recorded_split_seed, save_checkpoint, synthesized_for,
                               trained_record, warn_if_changed)
 from synth.data import (Dataset, input_range, load_dataset,
                         split_class_list)
 from synth.choices import PER_PIXEL_ITERATIONS
 from synth.config import short_repr
-from synth.errors import TooFewClasses, UserError
+from synth.errors import OutputsOverflow, TooFewClasses, UserError
 from synth.quant import refuse_fixed_point
 from synth.train import fit as local_fit
 
@@ -46,6 +46,8 @@ def real_data_or_why(model, source: str) -> tuple[Dataset | None, str | None]:
         return None, f"{source} records no data set"
     try:
         return checkpoint_dataset(model, source=source), None
+    except OutputsOverflow:   # the model's fault, not the set's: no 'does not load here'
+        raise
     except UserError as e:
         # the loader's own error where checkpoint_dataset wrapped it (its wording ends in
         # "give the set ... with --dataset", an option of nnsynth eval alone)
@@ -608,6 +610,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
         warn_if_changed(meta, data, f"checkpoint {model_spec}")
         data = in_model_order(in_model_scale(data, meta, tuple(model.input_shape)),
                               meta.get("class_names"))
+        check_outputs_on(model, data, f"checkpoint {model_spec}")   # trained on: finite
         warning = _other_classes(model, data, dataset, model_spec)
     if shift is None:  # the measured recipe shifts digit images by <= 2 px
         shift = DEFAULT_SHIFT if distill and len(data.input_shape) == 3 else 0
@@ -903,6 +906,7 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         warn_if_changed(meta, data, source)
         # series shorter than a left-padded model's: left-padded to its steps, as eval does
         data = in_model_scale(data, meta, tuple(model.input_shape))
+        check_outputs_on(model, data, source)   # its outputs on the set's first samples
         if note := padded_note(data, name):
             notes.append(note)
         return in_model_order(data, meta.get("class_names"))
