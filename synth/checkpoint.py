@@ -808,7 +808,8 @@ def in_model_subset(data, names, num_classes: int, name):
                                class_names=spelled)
 
 
-def in_model_scale(data, meta: dict, model_shape: tuple | None = None):
+def in_model_scale(data, meta: dict, model_shape: tuple | None = None,
+                   notes: list | None = None):
     """``data`` fitted to a model's input: its series left-padded to the model's steps
     (``in_model_length``; ``model_shape``, default the record's ``input_shape``) and
     normalized as the model's training set was (``meta``: a checkpoint's data-set
@@ -821,7 +822,9 @@ def in_model_scale(data, meta: dict, model_shape: tuple | None = None):
     a shift or gain between the two files vanished from the inputs and the score was of other
     numbers.  Raw values are recovered (x * std + mean) and normalized with the model's.  A
     sequence's left padding (zeros at every channel: its train mean) stays zero.  A user's
-    table is first put in the order of the model's feature columns (``in_model_columns``)."""
+    table is first put in the order of the model's feature columns (``in_model_columns``).
+    A set on another scale than the model's is a warning (``scale_warning``), also appended
+    to ``notes`` where given (``synthesized_for``'s, a result's 'warning')."""
     import dataclasses
     import torch
     data = in_model_columns(data, meta)
@@ -862,6 +865,8 @@ def in_model_scale(data, meta: dict, model_shape: tuple | None = None):
     line = scale_warning(data, mean, std, meta.get("name"))
     if line:   # said by default (stderr; --json's warning): the model sees other numbers
         log.warning("%s", line)
+        if notes is not None:
+            notes.append(line)
     else:
         log.info("data set %s scaled with the model's training normalization (mean/std of "
                  "%s), not its own", data.name, meta.get("name") or "its data set")
@@ -1026,7 +1031,8 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
     meta = (getattr(model, "checkpoint_info", None) or {}).get("dataset") or {}
     check_finished_set(path, option)
     found = in_model_scale(in_model_columns(load_dataset(f"parquet:{path}", seed=seed), meta,
-                                            f"the {owner}"), meta, tuple(model.input_shape))
+                                            f"the {owner}"), meta, tuple(model.input_shape),
+                           notes)
     if tuple(found.input_shape) != tuple(model.input_shape):
         raise UserError(f"{option} {path} has input shape {tuple(found.input_shape)}; the "
                         f"{owner} expects {tuple(model.input_shape)}"

@@ -60,3 +60,13 @@ def test_eval_json_carries_it_once(tmp_path):
     dataset = _set(tmp_path, "raw16", 16.0)
     r = run(["eval", "--model", str(_model(tmp_path)), "--dataset", dataset, "--json"])
     assert json_result(r)["warning"].count("is on another scale") == 1, r.output
+
+
+def test_a_synth_sets_line_is_in_the_results_warnings(tmp_path):
+    """synthesized_for's ``notes`` (a --synth set's warnings, for distill's and prune's
+    result 'warning') hold it too, as its other warnings."""
+    from synth.checkpoint import synthesized_for
+    _set(tmp_path, "raw16", 16.0)
+    notes = []
+    synthesized_for(load_model(_model(tmp_path)), tmp_path / "raw16", notes=notes)
+    assert len(notes) == 1 and "is on another scale" in notes[0], notes
