@@ -399,14 +399,20 @@ def predictions(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(predicted)
 
 
-def nonfinite_outputs(model: torch.nn.Module, x: torch.Tensor, limit: int = 1024) -> int:
+def nonfinite_outputs(model: torch.nn.Module, x: torch.Tensor, limit: int = 1024,
+                      batch: int = 64) -> int:
     """How many of the first ``limit`` rows of ``x`` ``model`` (in eval mode) gives a NaN or
-    infinite output for: finite weights of 3e38 overflow in the forward pass."""
+    infinite output for: finite weights of 3e38 overflow in the forward pass.  In batches of
+    ``batch`` rows: a check beside the real work must not take more memory than it (192
+    inputs of 224 x 224 through a ResNet in one pass hold gigabytes of activations)."""
     from synth.modes import in_mode
+    broken = 0
     with torch.no_grad(), in_mode(model, training=False):
         device = next(model.parameters()).device
-        out = model(x[:limit].to(device))
-    return int((~torch.isfinite(out)).flatten(1).any(1).sum())
+        for part in x[:limit].split(batch):
+            out = model(part.to(device))
+            broken += int((~torch.isfinite(out)).flatten(1).any(1).sum())
+    return broken
 
 
 def refuse_overflow(model: torch.nn.Module, x: torch.Tensor, who: str, inputs: str,
