@@ -215,9 +215,10 @@ class RunContext:
     """What stages share: the config, the run directory, earlier stages' outputs, logging."""
 
     def __init__(self, config: RunConfig, run_dir: Path, *, address: str | None,
-                 progress: bool, log: Callable[[str], None]):
+                 progress: bool, log: Callable[[str], None], given: Path | None = None):
         self.config = config
         self.run_dir = run_dir
+        self.given = given       # run_dir as the user named it (--run-dir), for messages
         self.address = address
         self.progress = progress
         self.log = log
@@ -231,6 +232,15 @@ class RunContext:
 
     def path(self, name: str) -> Path:
         return self.run_dir / name
+
+    def shown(self, path: Path) -> str:
+        """``path`` in the run directory, or beside it (the teacher cache), named under the
+        --run-dir as the user gave it (``synth.files.shown_path``)."""
+        from synth.files import shown_path
+        if self.given is None or Path(path).is_relative_to(self.run_dir):
+            return shown_path(path, self.run_dir, self.given)
+        root = shown_path(self.run_dir.parent, self.run_dir, self.given)
+        return shown_path(path, self.run_dir.parent, root)
 
     def output(self, stage: str, key: str = "checkpoint") -> Path:
         """A file an earlier stage recorded in the ledger (``outputs[stage][key]``, relative

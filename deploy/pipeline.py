@@ -59,15 +59,16 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
         raise UserError(f"stop_after must be one of {', '.join(STAGES)}, got {short_repr(stop_after)}")
     stages = enabled_stages(config)
     stage_impl.check_stages(config, stages)          # every option validated before any work
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
+    given = Path(run_dir) if run_dir is not None else default_run_dir(config)
     from cluster.connect import check_start
     check_start(address)             # an address nothing answers at: before any file is made
     # never a directory of user files; one run at a time writes there; made by a call that
-    # fails before any stage kept work, it is taken away again
-    with working_dir(run_dir.resolve(), "--run-dir", "run directory",
-                     scratch=("config.json", LEDGER)) as run_dir:
+    # fails before any stage kept work, it is taken away again.  Worked in absolute, named
+    # in messages as given (synth.files.shown_path)
+    with working_dir(given.resolve(), "--run-dir", "run directory",
+                     scratch=("config.json", LEDGER), given=given) as run_dir:
         return _run_locked(config, stages, run_dir, address=address, progress=progress, log=log,
-                           stop_after=stop_after)
+                           stop_after=stop_after, given=given)
 
 
 def check_run(config: RunConfig, progress: bool = False) -> list[str]:
@@ -112,10 +113,11 @@ def input_digests(ctx: RunContext, stages: list[str]) -> dict[str, str]:
 
 
 def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address, progress, log,
-                stop_after) -> dict:
+                stop_after, given: Path | None = None) -> dict:
     remove_stale_temps(run_dir)    # a killed run's half-written files (this run holds the lock)
     ledger = Ledger(run_dir)
-    ctx = RunContext(config, run_dir, address=address, progress=progress, log=log)
+    ctx = RunContext(config, run_dir, address=address, progress=progress, log=log,
+                     given=given)
     inputs = ctx.inputs = input_digests(ctx, stages)
     stage_impl.check_data(config, stages, ctx.real_data())   # the models fit its inputs
     write_json_atomic(run_dir / "config.json", config.to_dict())

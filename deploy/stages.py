@@ -287,7 +287,7 @@ def run_teacher(ctx) -> dict:
     reused = bool(cached and cached.is_file())
     trained_on = []
     if reused:
-        ctx.log(f"  reusing teacher {cached}")
+        ctx.log(f"  reusing teacher {ctx.shown(cached)}")
         copy_atomic(cached, target)
         model = load_model(target)
     else:
@@ -442,10 +442,10 @@ def run_search_stage(ctx) -> dict:
         remove_owned(out_dir, "--run-dir")          # only a search nnsynth made is deleted
         ctx.log(f"  {why}: starting the search over")
     elif resume:
-        ctx.log(f"  resuming the search in {out_dir}")
+        ctx.log(f"  resuming the search in {ctx.shown(out_dir)}")
     ctx.connect_ray()
     summary = run_search(config, out_dir, resume=resume, progress=ctx.progress,
-                         address=ctx.address)
+                         address=ctx.address, given=ctx.shown(out_dir))
     for name in ("results.parquet", "pareto.png"):
         copy_atomic(out_dir / name, ctx.path(name))
     ctx.log(search_stage_line(summary))

@@ -43,8 +43,8 @@ from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_t
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
-from synth.files import (claim_dir, copy_atomic, remove_owned, working_dir, write_json_atomic,
-                         write_text_atomic)
+from synth.files import (claim_dir, copy_atomic, remove_owned, shown_path, working_dir,
+                         write_json_atomic, write_text_atomic)
 
 logger = logging.getLogger(__name__)
 
@@ -356,21 +356,6 @@ def at_once(config: SearchConfig) -> int:
     return min(config.concurrency, config.trials)
 
 
-def shown_path(path: str | os.PathLike, out_dir: str | os.PathLike,
-               given: str | os.PathLike | None) -> str:
-    """``path`` (in the search directory ``out_dir``, absolute as the search works in it)
-    named as the user gave the directory (``given``, the --out or --resume as typed; None:
-    ``path`` as it is): search said 'results in /home/u/runs/s' of --out runs/s, where every
-    other command names its --out as typed (invert's 'in o', its grid o/grid.png)."""
-    if given is None:
-        return str(path)
-    try:
-        rest = Path(path).relative_to(out_dir)
-    except ValueError:   # not under it (a storage_path's experiment)
-        return str(path)
-    return str(given) if rest == Path(".") else str(Path(given) / rest)
-
-
 def start_text(config: SearchConfig, out_dir: Path, resume: bool,
                given: str | os.PathLike | None = None) -> str:
     """The search's first progress line: how it searches and where it writes (``out_dir``
@@ -455,15 +440,18 @@ def check_pool_fits(shards: int, cpus_each: float) -> None:
 
 
 def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resume: bool = False,
-               progress: bool = True, address: str | None = None) -> dict:
+               progress: bool = True, address: str | None = None,
+               given: str | os.PathLike | None = None) -> dict:
     """Run (or resume) the search; returns a summary dict (best trial, Pareto front, paths).
     With ``resume`` the config saved in ``out_dir`` is used (``config`` may be None).
     ``out_dir`` is owned and locked (``synth.files``): a directory of someone else's files
     is refused, and a second search into it at once fails fast.  ``progress``: a start line
     and a line per trial as it ends on stderr (``TrialProgress``), and Ray Tune's own tables
-    too where this module's logger shows INFO (``nnsynth -v``); none without it."""
+    too where this module's logger shows INFO (``nnsynth -v``); none without it.
+    ``given``: how its messages name ``out_dir`` (default: ``out_dir`` as given here; a
+    pipeline's search folder under the --run-dir as typed)."""
 
-    given = out_dir   # named in its messages as given (shown_path); worked in absolute
+    given = out_dir if given is None else given   # in its messages (shown_path); worked in absolute
     out_dir = Path(out_dir).expanduser().resolve()
     saved = out_dir / "search_config.json"
     fresh, synthetic = None, None
@@ -484,7 +472,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     # never a directory of someone else's files; one search at a time writes there; made by
     # a search that fails before its first trial began, it is taken away again
     with working_dir(out_dir, "--out", "search directory", scratch=BOOKKEEPING,
-                     on_undo=forget_search):
+                     on_undo=forget_search, given=given):
         return _run_locked(config, out_dir, resume=resume, fresh_space=fresh, progress=progress,
                            address=address, synthetic=synthetic, given=given)
 

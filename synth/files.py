@@ -377,16 +377,39 @@ def _user_error(message: str) -> Exception:
     return UserError(message)
 
 
-def check_not_under_file(path: Path, option: str) -> Path | None:
+def shown_path(path: str | os.PathLike, out_dir: str | os.PathLike,
+               given: str | os.PathLike | None) -> str:
+    """``path`` (in or above the folder ``out_dir``, absolute as a command works in it) named
+    as the user gave that folder (``given``, the --out, --resume or --run-dir as typed; None:
+    ``path`` as it is): search said 'results in /home/u/runs/s' of --out runs/s, and run
+    'run directory: /home/u/r' of --run-dir r, where every other command names its --out as
+    typed (invert's 'in o', its grid o/grid.png).  A folder above ``out_dir`` (a file in the
+    way of making it) is the given path's parent that is that folder, where one is."""
+    if given is None:
+        return str(path)
+    path = Path(path)
+    try:
+        rest = path.relative_to(out_dir)
+    except ValueError:
+        # above it: the parent of the given path that is that folder (a given "../x" or a
+        # link among its parents counts its parts otherwise than the absolute path does)
+        above = Path(given).expanduser().parents
+        return next((str(p) for p in above if p.resolve() == path), str(path))
+    return str(given) if rest == Path(".") else str(Path(given) / rest)
+
+
+def check_not_under_file(path: Path, option: str,
+                         given: str | os.PathLike | None = None) -> Path | None:
     """The nearest of ``path`` and its parents that exists (None: none does), refused in one
     line naming ``option`` when it is a file: a folder cannot be made under it.  Said as
     check_replaceable says it: invert's was 'output directory f/out is not writable: Not a
     directory', symbiotic's named its 'latency cache folder f/out/cache', search's, run's and
-    sweep's (``claim_dir``) 'cannot be created or written: Not a directory', none the file."""
+    sweep's (``claim_dir``) 'cannot be created or written: Not a directory', none the file.
+    Both paths are named as the user ``given`` ``path`` (``shown_path``)."""
     existing = next((p for p in (path, *path.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
-        raise _user_error(f"{option} {path} cannot be written: {existing} is a file, not a "
-                          f"directory")
+        raise _user_error(f"{option} {shown_path(path, path, given)} cannot be written: "
+                          f"{shown_path(existing, path, given)} is a file, not a directory")
     return existing
 
 
@@ -421,27 +444,30 @@ def is_owned(path: str | os.PathLike) -> bool:
     return path.is_dir() and not path.is_symlink() and (path / OWNER_MARKER).is_file()
 
 
-def claim_dir(path: str | os.PathLike, option: str = "--run-dir") -> Path:
+def claim_dir(path: str | os.PathLike, option: str = "--run-dir",
+              given: str | os.PathLike | None = None) -> Path:
     """Create ``path`` (parents too) as an nnsynth-owned directory, or accept it when it is
-    already owned or empty; a directory holding anyone else's files is refused by ``option``."""
+    already owned or empty; a directory holding anyone else's files is refused by ``option``,
+    naming it as the user ``given`` it (``shown_path``; None: ``path``)."""
     path = Path(path)
+    shown = shown_path(path, path, given)
     if path.is_symlink() or (path.exists() and not path.is_dir()):
-        raise _user_error(f"{option} {path} is not a directory nnsynth can own "
+        raise _user_error(f"{option} {shown} is not a directory nnsynth can own "
                           f"(a file or a link); choose another {option}")
-    check_not_under_file(path, option)   # a parent that is a file
+    check_not_under_file(path, option, given)   # a parent that is a file
     try:
         path.mkdir(parents=True, exist_ok=True)
         if not is_owned(path):
             foreign = [p.name for p in path.iterdir()
                        if p.name not in (LOCK_FILE,) and not is_temp_file(p)]
             if foreign:
-                raise _user_error(f"{path} holds files nnsynth did not write (e.g. "
+                raise _user_error(f"{shown} holds files nnsynth did not write (e.g. "
                                   f"{sorted(foreign)[0][:80]}); move them or choose another "
                                   f"{option}")
             write_text_atomic(path / OWNER_MARKER, "nnsynth owns this directory and may delete "
                                                    "it; do not put your own files here\n")
     except OSError as e:
-        raise _user_error(f"{option} {path} cannot be created or written: {e.strerror}") from None
+        raise _user_error(f"{option} {shown} cannot be created or written: {e.strerror}") from None
     return path
 
 
@@ -466,9 +492,11 @@ class DirLock:
     naming the holder's pid.  The lock dies with its process, so a killed run never leaves
     a stale lock behind."""
 
-    def __init__(self, path: str | os.PathLike, what: str = "run directory"):
+    def __init__(self, path: str | os.PathLike, what: str = "run directory",
+                 given: str | os.PathLike | None = None):
         self.path = Path(path)
         self.what = what
+        self.shown = shown_path(path, path, given)    # in messages: as the user gave it
         self._fd: int | None = None
 
     def __enter__(self) -> "DirLock":
@@ -479,14 +507,14 @@ class DirLock:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) |
                          getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0), 0o644)
         except OSError as e:   # ELOOP: a link; EACCES...: one line
-            raise _user_error(f"{self.what} {self.path}: its lock file {LOCK_FILE} cannot be "
+            raise _user_error(f"{self.what} {self.shown}: its lock file {LOCK_FILE} cannot be "
                               f"opened ({'a symbolic link' if e.errno == errno.ELOOP else e.strerror}"
                               f"); nnsynth writes only a plain file there: remove it or choose "
                               f"another directory") from None
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):   # a FIFO or device of that name
             os.close(fd)
-            raise _user_error(f"{self.what} {self.path}: its lock file {LOCK_FILE} is not a "
+            raise _user_error(f"{self.what} {self.shown}: its lock file {LOCK_FILE} is not a "
                               f"plain file; remove it or choose another directory")
         # O_NOFOLLOW does not see a hard link: one planted at LOCK_FILE to a user's file (or
         # another user's file there) had that file truncated and overwritten with our pid
@@ -494,7 +522,7 @@ class DirLock:
             os.close(fd)
             why = (f"has {st.st_nlink} hard links" if st.st_nlink != 1
                    else f"belongs to another user (uid {st.st_uid})")
-            raise _user_error(f"{self.what} {self.path}: its lock file {LOCK_FILE} {why}; "
+            raise _user_error(f"{self.what} {self.shown}: its lock file {LOCK_FILE} {why}; "
                               f"nnsynth writes only its own plain file there: remove it or "
                               f"choose another directory")
         try:
@@ -502,7 +530,7 @@ class DirLock:
         except OSError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise _user_error(f"{self.what} {self.path} is in use by another nnsynth process "
+            raise _user_error(f"{self.what} {self.shown} is in use by another nnsynth process "
                               f"(pid {holder[:20]}); wait for it to finish or choose another "
                               f"directory") from None
         os.ftruncate(fd, 0)
@@ -516,14 +544,16 @@ class DirLock:
             self._fd = None
 
 
-def lock_dir(path: str | os.PathLike, what: str = "run directory") -> DirLock:
-    return DirLock(path, what)
+def lock_dir(path: str | os.PathLike, what: str = "run directory",
+             given: str | os.PathLike | None = None) -> DirLock:
+    return DirLock(path, what, given)
 
 
 @contextlib.contextmanager
 def working_dir(path: str | os.PathLike, option: str = "--run-dir",
                 what: str = "run directory", scratch: tuple[str, ...] = (),
-                on_undo: Callable[[Path], None] | None = None) -> Iterator[Path]:
+                on_undo: Callable[[Path], None] | None = None,
+                given: str | os.PathLike | None = None) -> Iterator[Path]:
     """``claim_dir`` then ``lock_dir``: the directory one call works in, undone when the call
     is refused (a ``UserError``) before it kept any work there.  A refused ``nnsynth sweep
     --address`` left the sweep directory it had made (its marker and lock only), a refused
@@ -536,7 +566,8 @@ def working_dir(path: str | os.PathLike, option: str = "--run-dir",
     is, and so is everything after an interruption or a crash (Ctrl-C: a search's
     bookkeeping is what ``--resume`` reads).  ``on_undo(path)`` runs first (the search's
     record in the state directory).  Once locked, the directory loses the temp files a
-    killed writer left there (``remove_dead_temps``)."""
+    killed writer left there (``remove_dead_temps``).  Refusals name ``path`` as the user
+    ``given`` it (``shown_path``; None: as it is)."""
     from synth.errors import UserError
     path = Path(path)
     made = []                                  # this call's new folders, deepest first
@@ -549,8 +580,8 @@ def working_dir(path: str | os.PathLike, option: str = "--run-dir",
         before = set(os.listdir(path)) if path.is_dir() and not owned_before else set()
     except OSError:
         before = set()                         # claim_dir says why it cannot be used
-    claim_dir(path, option)
-    with lock_dir(path, what):
+    claim_dir(path, option, given)
+    with lock_dir(path, what, given):
         remove_dead_temps(path)   # a killed run's (its rerun resumes here), never a live one's
         try:
             yield path

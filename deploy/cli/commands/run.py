@@ -41,11 +41,14 @@ def command(config, run_dir, stop_after, check, address, num_cpus, as_json):
     if as_json:
         emit(result, True)
         return
-    summary = f"{result['run_dir']}/summary.md"
+    # named as the user gave it (search's --out too): the run works in the absolute path
+    from synth.files import shown_path
+    shown = shown_path(result["run_dir"], result["run_dir"], run_dir or default_run_dir(cfg))
+    summary = f"{shown}/summary.md"
     if "final_test_accuracy" in result:
         click.echo(f"final model: test accuracy {result['final_test_accuracy']:.4f}, "
                    f"{result['final_parameters']:,} parameters (teacher "
                    f"{result['teacher_test_accuracy']:.4f}, {result['teacher_parameters']:,})")
         click.echo(f"report: {summary}")
     else:
-        click.echo(f"stopped after {stop_after}; run directory: {result['run_dir']}")
+        click.echo(f"stopped after {stop_after}; run directory: {shown}")
