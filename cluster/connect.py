@@ -253,6 +253,9 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
                         "starting it again", attempt, STARTUP_ATTEMPTS)
             ray.shutdown()
     _check_token_auth_started()
+    if temp_dir:              # its session is nnsynth's; ended ones beyond the last few go
+        from cluster.ray_dir import own_session
+        own_session(temp_dir)
     return ray.get_runtime_context()
 
 

@@ -73,3 +73,98 @@ def private_folder(path: Path) -> Path | None:
     log.warning("%s is not a folder of this user's (another user's, or a link); the local "
                 "Ray keeps its files in %s instead", path, made)
     return made
+
+
+# Ray removes no session folder: every local Ray leaves its session_* (logs, sockets, the
+# workers' runtime environments; 0.4-1 MB each for a short command, more for a long search's
+# worker logs) behind for good, in /tmp/ray as in this folder: 394 of them, 190 MB, in a
+# day's work here.  The sessions of the local Rays nnsynth started are its own: each carries
+# SESSION_MARKER (its driver's pid), and the next local start removes those whose driver has
+# ended beyond the newest KEEP_SESSIONS (kept for their logs).
+SESSION_MARKER = ".nnsynth-session"
+KEEP_SESSIONS = 10
+
+
+def mark_session(session_dir: str | os.PathLike, temp_dir: str | os.PathLike) -> bool:
+    """Mark ``session_dir``, the session of the local Ray this process started, as nnsynth's
+    (its pid in SESSION_MARKER), where it lies directly in ``temp_dir`` (``ray_temp_dir``'s
+    folder; anywhere else it is left alone).  False where it is not marked."""
+    session = Path(session_dir)
+    if session.parent != Path(temp_dir) or not session.name.startswith("session_"):
+        return False
+    from synth.files import write_text_atomic
+    try:
+        write_text_atomic(session / SESSION_MARKER, f"{os.getpid()}\n")
+    except Exception as e:            # a full disk: the session stays, unmarked
+        log.debug("session %s not marked: %s", session, e)
+        return False
+    return True
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user's too; a reused pid reads as
+    alive: its session is kept)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def ended_sessions(temp_dir: str | os.PathLike, keep: int = KEEP_SESSIONS,
+                   alive=pid_alive) -> list[Path]:
+    """The session folders in ``temp_dir`` to remove: those SESSION_MARKER says a local Ray of
+    nnsynth's made, whose driver (its pid there) is not ``alive``, but for the newest ``keep``
+    of them (by name: Ray names a session by its start time) and the one ``session_latest``
+    names (Ray replaces a link to a folder that is gone with nothing: it would stay broken).
+    A folder without the marker (a session of another Ray: ``ray start --temp-dir``, a run of
+    an nnsynth before this one) or with an unreadable one is never among them."""
+    temp_dir = Path(temp_dir)
+    try:
+        latest = os.path.realpath(temp_dir / "session_latest")
+        names = sorted(os.listdir(temp_dir), reverse=True)     # newest first
+    except OSError:
+        return []
+    ended = []
+    for name in names:
+        session = temp_dir / name
+        if not name.startswith("session_") or name == "session_latest":
+            continue
+        marker = session / SESSION_MARKER
+        try:
+            if session.is_symlink() or marker.is_symlink():
+                continue
+            pid = int(marker.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if not alive(pid) and os.path.realpath(session) != latest:
+            ended.append(session)
+    return ended[keep:]
+
+
+def remove_ended_sessions(temp_dir: str | os.PathLike, keep: int = KEEP_SESSIONS) -> int:
+    """Remove ``ended_sessions``; how many went (one another process removes at the same
+    time, or a file that cannot go, is skipped)."""
+    import shutil
+    gone = 0
+    for session in ended_sessions(temp_dir, keep):
+        shutil.rmtree(session, ignore_errors=True)
+        gone += not session.exists()
+    if gone:
+        log.debug("removed %d ended sessions of nnsynth's local Rays from %s", gone, temp_dir)
+    return gone
+
+
+def own_session(temp_dir: str | os.PathLike, keep: int = KEEP_SESSIONS) -> None:
+    """After a local start in ``temp_dir``: its session marked nnsynth's (``mark_session``),
+    then the ended ones beyond ``keep`` removed (``remove_ended_sessions``)."""
+    try:
+        import ray
+        session = ray._private.worker.global_worker.node.get_session_dir_path()
+    except Exception as e:        # another Ray's internals: nothing marked, nothing removed
+        log.debug("no session folder of the local Ray: %s", e)
+        return
+    if mark_session(session, temp_dir):
+        remove_ended_sessions(temp_dir, keep)
