@@ -83,9 +83,17 @@ def hide_auth_opt_out() -> None:
 # worker group of size 1: ..." (INFO); and at the end of a fit, once its controller actor is
 # gone, "Failed to query Ray Train Controller actor state. State API may be temporarily
 # unavailable. Continuing to monitor." (WARNING: the cleaner polls the state API until it
-# sees the controller dead; nothing failed).  Those messages are dropped; every other record
-# of those loggers passes (a training that fails raises TrainingFailedError in the driver,
-# which says its error).
+# sees the controller dead; nothing failed); and, on a busy machine, the controller's
+# "Failed to send resource request for train-<run id>. If this only happens transiently
+# ... it's safe to ignore this error." with a GetTimeoutError traceback (WARNING, with
+# exc_info: its ray.get of the detached AutoscalingCoordinator actor took over Ray's 5 s,
+# as the actor's first start does on a loaded CPU) and "Failed to cancel resource request
+# for ..." as the fit ends (WARNING likewise).  Those requests only tell an autoscaler what
+# the training will ask for: the training's placement group is requested on its own, a
+# local Ray has no autoscaler, the request is sent again every 20 s while the fit runs
+# and expires after 180 s, so neither failure changes the training.  Those
+# messages are dropped; every other record of those loggers passes (a training that fails
+# raises TrainingFailedError in the driver, which says its error).
 _TRAIN = "ray.train.v2._internal.execution"
 RAY_TRAIN_CHATTER = {
     f"{_TRAIN}.storage": ("Checkpoint successfully created at:",),
@@ -95,6 +103,8 @@ RAY_TRAIN_CHATTER = {
                                              "Started training worker group"),
     f"{_TRAIN}.controller.placement_group_cleaner":
         ("Failed to query Ray Train Controller actor state.",),
+    f"{_TRAIN}.scaling_policy.autoscaling_coordinator_client":
+        ("Failed to send resource request for ", "Failed to cancel resource request for "),
 }
 
 
