@@ -69,7 +69,9 @@ def test_factor_analysis_drops_factors_of_zero_loadings():
     data = load_dataset("digits", seed=0)
     reduced, feature_map = fit_reduction(data, "factor_analysis", 64, seed=0)
     assert reduced.input_shape == (31,), reduced.input_shape
-    assert (reduced.x_train.std(0) > 0.5).all()
+    # the factors at one common scale (``synth.scann.reduced_scale``): the smallest kept
+    # one's std is 0.10 of their mean, a dropped one's was 0 for every input
+    assert (reduced.x_train.std(0) > 0.05).all()
     loadings = feature_map.reducer.components_[feature_map.keep]
     assert (abs(loadings).max(1) > 0).all()
 

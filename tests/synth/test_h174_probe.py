@@ -111,7 +111,9 @@ def test_scann_pca_components_without_training_variance_are_zero(tmp_path, caplo
         assert np.isfinite(test).all() and abs(test).max() < 100, (method, abs(test).max())
         asked = min(len(data.x_train), round(components * 40)) if components < 1 else 5
         assert reduced.input_shape[0] == len(feature_map.keep) == asked - 1   # one dropped
-        assert np.isfinite(feature_map.std).all() and (reduced.x_train.std(0) > 0.5).all()
+        # each kept component varies (at one common scale since h268, a dropped one's std
+        # was 1e-15)
+        assert np.isfinite(feature_map.std).all() and (reduced.x_train.std(0) > 0.1).all()
         assert "hold no variance" in caplog.text and "--components" in caplog.text
         if method == "pca":                              # the fold is exact and bounded
             torch.manual_seed(0)

@@ -26,7 +26,8 @@ def test_a_feature_constant_on_train_is_divided_by_one(pinned, method):
     if method == "none":
         assert fmap.std[0] == 1.0
         assert torch.allclose(reduced.x_test[:, 0], torch.ones(len(reduced.x_test)))
-    # the other features are still standardized on the training split
-    varying = reduced.x_train.std(0) > 0.5
+    # the other features are still standardized on the training split (PCA's at one common
+    # scale, ``synth.scann.reduced_scale``: its third component's std is 0.18)
+    varying = reduced.x_train.std(0) > 0.1
     assert int(varying.sum()) == 3
     assert torch.allclose(reduced.x_train[:, varying].mean(0), torch.zeros(3), atol=1e-5)
