@@ -313,8 +313,9 @@ def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
     check_start(address, num_cpus)      # before the sweep directory is made
     # `root: ~/sweeps` made a folder named '~' in the working directory; a sweep that fails
     # before its first run began (Ray not joined) takes the directory it made away again
+    given = Path(sweep.root).expanduser() / sweep.name     # named so in its refusals
     with working_dir(Path(sweep.root).expanduser().resolve() / sweep.name, "sweep root",
-                     "sweep directory") as root:
+                     "sweep directory", given=given) as root:
         return _run_locked(sweep, runs, root, address=address, num_cpus=num_cpus, echo=echo)
 
 

@@ -62,3 +62,14 @@ def test_run_lines_name_the_folder_as_given(tmp_path, monkeypatch):
     assert lines[-1] == "report: r/summary.md"
     code, lines = _invoke(["run", "given.yaml", "--run-dir", "r", "--stop-after", "teacher"])
     assert code == 0 and lines[-1] == "stopped after teacher; run directory: r", lines[-20:]
+
+
+def test_a_sweeps_refusal_names_its_root_as_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sweep.yaml").write_text("name: s1\nbase: tiny\nroot: out\nmax_parallel: 1\n"
+                                         "grid:\n  seed: [0]\n")
+    (tmp_path / "out" / "s1").mkdir(parents=True)
+    (tmp_path / "out" / "s1" / "mine").write_text("the user's")
+    assert _refusal(["sweep", "sweep.yaml"]) == (
+        "error: out/s1 holds files nnsynth did not write (e.g. mine); move them or choose "
+        "another sweep root")
