@@ -157,9 +157,31 @@ def remove_ended_sessions(temp_dir: str | os.PathLike, keep: int = KEEP_SESSIONS
     return gone
 
 
+def repair_latest(temp_dir: str | os.PathLike, session: str | os.PathLike) -> bool:
+    """``temp_dir``'s session_latest pointed at ``session`` where it is a link to a folder
+    that is gone (a temp cleaner's work, or a user's ``rm``): Ray replaces the link only
+    where its target exists (``try_to_symlink``: its new link fails silently beside the
+    broken one), so the README's ``session_latest/logs`` stayed broken for every later
+    command.  A link that names a folder, or anything not a link, is left to Ray."""
+    link = Path(temp_dir) / "session_latest"
+    if not link.is_symlink() or link.exists():
+        return False
+    tmp = link.with_name(f".session_latest.{os.getpid()}")
+    try:
+        tmp.unlink(missing_ok=True)
+        os.symlink(session, tmp)
+        os.replace(tmp, link)
+    except OSError as e:
+        log.debug("session_latest in %s not repaired: %s", temp_dir, e)
+        tmp.unlink(missing_ok=True)
+        return False
+    return True
+
+
 def own_session(temp_dir: str | os.PathLike, keep: int = KEEP_SESSIONS) -> None:
-    """After a local start in ``temp_dir``: its session marked nnsynth's (``mark_session``),
-    then the ended ones beyond ``keep`` removed (``remove_ended_sessions``)."""
+    """After a local start in ``temp_dir``: its session marked nnsynth's (``mark_session``)
+    and named by a broken session_latest (``repair_latest``), then the ended ones beyond
+    ``keep`` removed (``remove_ended_sessions``)."""
     try:
         import ray
         session = ray._private.worker.global_worker.node.get_session_dir_path()
@@ -167,4 +189,5 @@ def own_session(temp_dir: str | os.PathLike, keep: int = KEEP_SESSIONS) -> None:
         log.debug("no session folder of the local Ray: %s", e)
         return
     if mark_session(session, temp_dir):
+        repair_latest(temp_dir, session)
         remove_ended_sessions(temp_dir, keep)

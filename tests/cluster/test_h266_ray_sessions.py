@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from cluster.ray_dir import (KEEP_SESSIONS, SESSION_MARKER, ended_sessions, mark_session,
-                             remove_ended_sessions)
+                             remove_ended_sessions, repair_latest)
 
 
 def _session(root, second, pid, marked=True):
@@ -61,3 +61,20 @@ def test_only_a_session_in_the_private_folder_is_marked(tmp_path):
     elsewhere = _session(tmp_path / "other", 0, 1, marked=False)
     assert not mark_session(elsewhere, tmp_path / "ray")
     assert not (elsewhere / SESSION_MARKER).exists()
+
+
+def test_a_broken_session_latest_names_the_new_session(tmp_path):
+    """Ray's try_to_symlink leaves a session_latest whose folder is gone broken for good (its
+    new link fails beside it); the next local start names its own session there."""
+    from ray._private.utils import try_to_symlink
+    gone, new = tmp_path / "session_gone", _session(tmp_path, 5, os.getpid())
+    os.symlink(gone, tmp_path / "session_latest")
+    try_to_symlink(str(tmp_path / "session_latest"), str(new))    # what Ray does at a start
+    assert os.readlink(tmp_path / "session_latest") == str(gone)   # still broken
+    assert repair_latest(tmp_path, new)
+    assert os.path.realpath(tmp_path / "session_latest") == str(new)
+    other = _session(tmp_path, 6, os.getpid())                     # a link to a folder stays
+    assert not repair_latest(tmp_path, other)
+    assert os.path.realpath(tmp_path / "session_latest") == str(new)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("session_2")) == [
+        "session_latest"]                                          # no temp link left
