@@ -15,6 +15,8 @@ import stat
 import threading
 from pathlib import Path
 
+from cluster.addresses import GCS_CHECK_SECONDS, host_port
+
 log = logging.getLogger(__name__)
 
 # Must be set before ``import ray`` to take effect (ANCHORS: Ray facts).
@@ -359,16 +361,13 @@ def check_address(address: str) -> None:
                         f"10001); {where[1]}")
 
 
-GCS_CHECK_SECONDS = 5.0    # a GCS answers a TCP connect at once; a lost packet gets retries
-
-
 def gcs_unreachable(address: str, timeout: float = GCS_CHECK_SECONDS) -> str | None:
     """Why nothing accepts a TCP connection at a ``HOST:PORT`` address (its host name not
     found, connection refused, no answer within ``timeout`` seconds), or None when something
     does -- or when ``address`` is no HOST:PORT (``auto``, ``ray://``, a malformed one: Ray
     says what it makes of those).  ``ray.init`` retries such an address without end
     (``--address 127.0.0.1:1`` was still retrying after 6 minutes)."""
-    where = _host_port(address)
+    where = host_port(address)
     return None if where is None else _tcp_unreachable(*where, timeout)
 
 
@@ -378,7 +377,7 @@ def client_unreachable(address: str, timeout: float = GCS_CHECK_SECONDS) -> str 
     (no port, a path or query after it: Ray says what it makes of those)."""
     if not address.strip().startswith("ray://"):
         return None
-    where = _host_port(address.strip()[len("ray://"):])
+    where = host_port(address.strip()[len("ray://"):])
     return None if where is None else _tcp_unreachable(*where, timeout)
 
 
@@ -394,16 +393,6 @@ def _tcp_unreachable(host: str, port: int, timeout: float) -> str | None:
         return f"nothing answered at port {port} of {host} within {timeout:g} s"
     except OSError as e:
         return f"nothing accepts a connection at port {port} of {host} ({e.strerror or e})"
-
-
-def _host_port(address: str) -> tuple[str, int] | None:
-    """(host, port) of a ``HOST:PORT`` address (``[::1]:6379`` too), or None for any other
-    form (``auto``, ``ray://...``, a malformed one)."""
-    host, sep, port = address.strip().rpartition(":")
-    if not sep or "://" in address or not port.isdigit() or not host:
-        return None
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host   # [::1]:6379
-    return (host, int(port)) if 0 < int(port) < 65536 else None
 
 
 # A GCS with token authentication refuses a client that sends no token or another one
@@ -466,7 +455,7 @@ def probe_gcs(address: str, timeout: float | None = None) -> tuple[str, str] | N
     then one GetClusterId call (what Ray's GCS client asks first) must not be answered
     "unimplemented"; "unauthenticated" is a GCS that wants a token.  Any other answer is a
     GCS's."""
-    where = _host_port(address)
+    where = host_port(address)
     if where is None:
         return None
     timeout = GCS_CHECK_SECONDS if timeout is None else timeout

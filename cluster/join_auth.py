@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 
-from cluster.connect import GCS_CHECK_SECONDS, _host_port
+from cluster.addresses import GCS_CHECK_SECONDS, host_port
 
 log = logging.getLogger("cluster.connect")     # said where connect says its other lines
 
@@ -46,7 +46,7 @@ def answers_without_token(address: str, timeout: float = GCS_CHECK_SECONDS) -> b
     token authentication is off), False (refused as unauthenticated: it is on), None where
     that cannot be told (another form of address, no answer, another error)."""
     client = address.strip().startswith("ray://")
-    where = _host_port(address.strip()[len("ray://"):] if client else address)
+    where = host_port(address.strip()[len("ray://"):] if client else address)
     if where is None:
         return None
     host, port = where

@@ -78,11 +78,11 @@ def resolve_student(student: Any, input_shape, num_classes, *,
 
 def check_student_outputs(student: Any, model: torch.nn.Module, probes: int = 16) -> None:
     """Refuse a student checkpoint whose outputs overflow (finite weights of 3e38: NaN or
-    infinite logits, ``synth.grow_prune.nonfinite_outputs``) on ``probes`` seeded random
+    infinite logits, ``synth.overflow.nonfinite_outputs``) on ``probes`` seeded random
     inputs, the start of every inversion: ADI's competition term (Eq. 8) then made every
     image NaN, and the job failed at the end naming its own output folder ('Parquet data set
     DIR: column x holds NaN or infinite values')."""
-    from synth.grow_prune import refuse_overflow
+    from synth.overflow import refuse_overflow
     x = torch.randn(probes, *model.input_shape, generator=torch.Generator().manual_seed(0))
     refuse_overflow(model, x, f"student {student}", f"{probes} random inputs",
                     "retrain it or choose another --student")

@@ -619,13 +619,13 @@ FIRST_BATCH = 64
 
 
 def check_outputs_on(model: torch.nn.Module, data, source: str = "checkpoint") -> None:
-    """Refuse (one line naming ``source``, ``synth.grow_prune.refuse_overflow``) a loaded
+    """Refuse (one line naming ``source``, ``synth.overflow.refuse_overflow``) a loaded
     checkpoint whose outputs are NaN or infinite on the first ``FIRST_BATCH`` samples of a
     split of ``data`` (the set as fitted to it): finite weights that overflow only on real
     inputs passed every check (an ADI student's is of random inputs), and eval printed
     'loss: none' and an accuracy of the rows that did not overflow, without a word."""
     import torch
-    from synth.grow_prune import refuse_overflow
+    from synth.overflow import refuse_overflow
     x = torch.cat([getattr(data, f"x_{s}")[:FIRST_BATCH] for s in ("train", "val", "test")])
     if len(x):
         refuse_overflow(model, x, source,

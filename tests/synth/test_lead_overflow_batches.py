@@ -3,7 +3,7 @@ first 192 samples of a set went through the model in one pass, which for large i
 holds far more activations than the command's own batches."""
 import torch
 
-from synth.grow_prune import nonfinite_outputs
+from synth.overflow import nonfinite_outputs
 
 
 def test_inputs_go_through_in_batches_and_every_broken_row_is_counted():
