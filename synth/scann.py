@@ -155,6 +155,15 @@ class FeatureMap:
         return np.concatenate(cols).T, c
 
 
+def asked_components(method: str, components: float, features: int) -> int:
+    """The number of reduced features ``components`` asks of ``features`` (all for
+    ``none``): a fraction rounded half up (at least 1, ``synth.models.round_units``), or
+    the number given."""
+    if method == "none":
+        return features
+    return round_units(components * features) if components < 1 else int(components)
+
+
 def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
                   seed: int = 0, notes: list | None = None) -> tuple[Dataset, FeatureMap]:
     """``reduce_dataset``, and the fitted ``FeatureMap`` that made it.  ``notes``: a list the
@@ -168,8 +177,7 @@ def fit_reduction(data: Dataset, method: str = "pca", components: float = 0.5,
     check_components(components)
     flat = [x.reshape(len(x), -1).double().numpy() for x in (data.x_train, data.x_val, data.x_test)]
     d = flat[0].shape[1]
-    k = d if method == "none" else (
-        round_units(components * d) if components < 1 else int(components))
+    k = asked_components(method, components, d)
     if k > d:   # shown as given (9, 1e+30), not int(1e30)'s 31 digits
         raise value_error("components", components, f"must be at most the {d} features of "
                           f"{data.name}", got=short_repr(components).removesuffix(".0"))
@@ -360,7 +368,9 @@ def _schedule(config: ScannConfig, **fields) -> GrowPruneSchedule:
 def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0,
                notes: list | None = None) -> tuple:
     """Run the configured scheme on ``model`` (trained densely for scheme B, where ``floor`` is
-    the validation accuracy floor; A and C start untrained and set their floor after growth);
+    the validation accuracy floor; A and C start untrained and set their floor after growth,
+    whose retraining runs ``epochs`` as B's start does: 15 epochs were 30 SGD steps on
+    basicmotions' 57 samples, and scheme C's grown network stayed at chance);
     the final pruning's floor rises with the best accuracy reached (``max_accuracy_drop``
     below it).  Returns (model, history).  ``notes``: a list the warnings of pruning that
     starts below its floor are appended to (``floor_note``), for the result."""
@@ -394,10 +404,12 @@ def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0,
     steps, drop = config.prune_steps, config.max_accuracy_drop
     if config.scheme == "A":       # small seed -> grow neurons and connections -> prune
         run(_schedule(config, seed_density=0.5, seed_units=0.25, growth_rounds=3,
-                      neuron_growth=max(1, widest // 8), prune_steps=0))
+                      neuron_growth=max(1, widest // 8), prune_steps=0,
+                      retrain_epochs=max(config.retrain_epochs, config.epochs)))
         prune(max(0.0, history[-1]["val_accuracy"] - drop), 3)
     elif config.scheme == "C":     # sparse seed -> grow once -> prune
-        run(_schedule(config, seed_density=0.2, growth_rounds=1, prune_steps=0))
+        run(_schedule(config, seed_density=0.2, growth_rounds=1, prune_steps=0,
+                      retrain_epochs=max(config.retrain_epochs, config.epochs)))
         prune(max(0.0, history[-1]["val_accuracy"] - drop), 1)
     else:                          # B: prune / regrow cycles on the fixed-size MLP, then prune
         for _ in range(2):
@@ -487,7 +499,14 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
     fit(base, flat, train, desc="baseline")
     base_acc = evaluate(base, flat.x_test, flat.y_test)["accuracy"]
     d, k = flat.input_shape[0], reduced.input_shape[0]
-    widths = compressed_widths(config.hidden, d, k)
+    # SCANN step 2 shrinks the widths by the compression asked (--components), not by the
+    # components a sample-bound reducer could find: capped at one per training sample,
+    # basicmotions' 0.5 of 600 features became 56 (57 series), and 64-32 shrunk by 56/600
+    # to [6, 3], fewer units than its 4 classes, whose sparse seed (scheme C) had 3 of 18
+    # connections between them and never left chance (0.25 on seeds 0 and 2, 0
+    # connections).  A component dropped for holding no variance does not narrow them either
+    widths = compressed_widths(config.hidden, d, min(d, asked_components(
+        config.reduce, config.components, d)))
     torch.manual_seed(config.seed)
     model = build({"family": "mlp", "hidden": widths}, (k,), data.num_classes)
     # the floor is checked on train + validation: 12-100 validation samples alone are too few

@@ -26,9 +26,9 @@ def _short(monkeypatch, **fields):
 
 
 def test_the_floor_warning_names_scanns_option_and_is_in_the_result(monkeypatch, caplog):
-    _short(monkeypatch)
+    _short(monkeypatch)   # seed 1 (seed 0's did not start below, h268's longer growth)
     result = json_result(run(["-q", "scann", "--dataset", "iris", "--scheme", "A", "--seed",
-                              "0", "--device", "cpu", "--json"]))
+                              "1", "--device", "cpu", "--json"]))
     line = re.search(r"pruning starts from validation accuracy [0-9.]+, below the floor "
                      r"[0-9.]+ \(--max-accuracy-drop 0\.01 below the accuracy the network "
                      r"held\)[^;]*; raise --max-accuracy-drop", result.get("warning", ""))
