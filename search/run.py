@@ -39,7 +39,8 @@ from search.results import (accel_note, append_result, failed_trial_line, pareto
                             trial_line)
 from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
 from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_tune_state,
-                          record_tune_state, register_search, unverified_tune_state)
+                          record_tune_state, register_search, unverified_tune_state,
+                          verified_reads)
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
@@ -1136,10 +1137,14 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                 "gpus_per_trial": min(1.0, gpus / at_once(config)) if gpus else 0}
     trainable = _trainable(settings)
     start = time.perf_counter()
+    if restore:         # the digests as checked above, for Tune's own reads (search.trust;
+        # an experiment at a URI is read as it is when Tune reads it)
+        path, filesystem = (verified_reads(out_dir, experiment) if "://" not in experiment
+                            else (experiment, None))
     forget_tune_state(out_dir)      # Tune writes it from here on: recorded again as fit ends
     if restore:
-        tuner = tune.Tuner.restore(experiment, trainable=trainable, resume_unfinished=True,
-                                   resume_errored=True)
+        tuner = tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True,
+                                   resume_errored=True, storage_filesystem=filesystem)
         current_results_callback(tuner, str(out_dir / "results.parquet"))
     else:
         if "://" not in experiment:  # a local experiment Tune cannot restore: start over

@@ -18,6 +18,16 @@ file of its Tune experiment beside the search's record (0600, in ``state_dir()``
 ``Tuner.restore`` unpickles anything, ``unverified_tune_state`` recomputes them, and a state
 with no record (its process was killed) or any file changed, added or removed is not
 restored: the search resumes from its results.parquet instead.
+
+The check reads the files, and Tune reads them again later from the same path (tuner.pkl in
+``Tuner.restore``, the newest experiment_state and the searcher's state when ``fit()``
+resumes, a trial's error.pkl as ``fit()`` ends: seconds to the whole search later), so a
+file replaced in between would be unpickled unchecked.  ``verified_reads`` closes that
+window: the restored Tune reads its experiment through a filesystem that hands out a file
+Tune may unpickle (one at the experiment's top level, or any ``.pkl``) only as bytes whose
+SHA-256 is the recorded one (read whole, checked, then given from memory), or as this
+process itself wrote it since; any other is refused (``TuneStateChanged``) before anything
+is unpickled.
 """
 from __future__ import annotations
 
@@ -28,6 +38,8 @@ import os
 import re
 import secrets
 from pathlib import Path
+
+import pyarrow.fs as pafs
 
 from synth.errors import UserError
 
@@ -78,7 +90,6 @@ def tune_state_digests(experiment: str) -> dict[str, str]:
     """SHA-256 of every file under the Tune ``experiment`` folder (a path or a URI), by its
     path inside it: all of them, not only the ``.pkl`` ones (Tune's experiment_state JSON
     holds cloudpickled trials, and a newer one planted beside it would be the one read)."""
-    import pyarrow.fs as pafs
     fs, root = pafs.FileSystem.from_uri(experiment)
     root = root.rstrip("/")
     found = {}
@@ -200,3 +211,118 @@ def _read_id(path: Path) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return text if _ID.fullmatch(text) else None
+
+
+class TuneStateChanged(UserError):
+    """A file of a restored Tune experiment was not as its digests were recorded when Tune
+    read it (replaced after ``unverified_tune_state`` passed it)."""
+
+
+_WRITTEN: set[str] = set()   # paths this process wrote through a VerifiedReads
+
+
+def _pickled(name: str) -> bool:
+    """A file Tune may unpickle: the experiment's own state (tuner.pkl, experiment_state-*
+    .json with its cloudpickled trials, the searcher's and scheduler's states, at the top
+    level) or a trial's ``.pkl`` (error.pkl, read back as ``fit()`` ends)."""
+    return "/" not in name or name.endswith(".pkl")
+
+
+class VerifiedReads(pafs.FileSystemHandler):
+    """A pyarrow ``FileSystemHandler`` over ``fs`` (Ray's filesystem of the experiment)
+    whose reads of a file Tune may unpickle under ``root`` give the recorded bytes
+    (``digests``: ``tune_state_digests`` of ``root`` as its search stopped) or this
+    process's own writes, and raise ``TuneStateChanged`` for any other; all else is
+    ``fs``'s.  Picklable (Tune keeps its storage's filesystem in the trials' state)."""
+
+    def __init__(self, fs, root: str, digests: dict, shown: str):
+        self.fs, self.root = fs, root.rstrip("/")
+        self.digests, self.shown = dict(digests), shown
+
+    def __reduce__(self):
+        return VerifiedReads, (self.fs, self.root, self.digests, self.shown)
+
+    def _read(self, path: str):
+        import pyarrow as pa
+        name = path[len(self.root) + 1:] if path.startswith(self.root + "/") else None
+        if name is None or path in _WRITTEN or not _pickled(name):
+            return None
+        expected = self.digests.get(name)
+        data = b""
+        if expected is not None:
+            with self.fs.open_input_stream(path) as f:
+                data = f.read()
+        if expected is None or hashlib.sha256(data).hexdigest() != expected:
+            state = "changed" if expected is not None else "appeared"
+            raise TuneStateChanged(
+                f"Tune's saved state in {self.shown} changed after it was verified ({name} "
+                f"{state}): nothing of it was unpickled; rerun the command to resume the "
+                f"search from results.parquet")
+        return pa.BufferReader(data)
+
+    def open_input_stream(self, path):
+        held = self._read(path)
+        return self.fs.open_input_stream(path) if held is None else held
+
+    def open_input_file(self, path):
+        held = self._read(path)
+        return self.fs.open_input_file(path) if held is None else held
+
+    def open_output_stream(self, path, metadata):
+        _WRITTEN.add(path)
+        return self.fs.open_output_stream(path, metadata=metadata)
+
+    def open_append_stream(self, path, metadata):
+        _WRITTEN.add(path)
+        return self.fs.open_append_stream(path, metadata=metadata)
+
+    def move(self, src, dest):
+        _WRITTEN.add(dest)
+        self.fs.move(src, dest)
+
+    def copy_file(self, src, dest):
+        _WRITTEN.add(dest)
+        self.fs.copy_file(src, dest)
+
+    def get_type_name(self):
+        return "nnsynth-verified-" + self.fs.type_name
+
+    def equals(self, other):
+        return isinstance(other, VerifiedReads) and self.__reduce__() == other.__reduce__()
+
+    def normalize_path(self, path):
+        return self.fs.normalize_path(path)
+
+    def get_file_info(self, paths):
+        return self.fs.get_file_info(paths)
+
+    def get_file_info_selector(self, selector):
+        return self.fs.get_file_info(selector)
+
+    def create_dir(self, path, recursive):
+        self.fs.create_dir(path, recursive=recursive)
+
+    def delete_dir(self, path):
+        self.fs.delete_dir(path)
+
+    def delete_dir_contents(self, path, missing_dir_ok=False):
+        self.fs.delete_dir_contents(path, missing_dir_ok=missing_dir_ok)
+
+    def delete_root_dir_contents(self):
+        self.fs.delete_dir_contents("/", accept_root_dir=True)
+
+    def delete_file(self, path):
+        self.fs.delete_file(path)
+
+
+def verified_reads(out_dir: Path, experiment: str):
+    """(path, filesystem) to give ``Tuner.restore`` for the Tune ``experiment`` of the
+    search in ``out_dir``, whose digests ``unverified_tune_state`` has just passed: the
+    filesystem gives Tune only the recorded bytes of what it may unpickle
+    (``VerifiedReads``)."""
+    recorded = json.loads(_digests(out_dir).read_text())
+    fs, root = pafs.FileSystem.from_uri(experiment)
+    root = root.rstrip("/")
+    # what an earlier restore in this process wrote there is checked again, as recorded
+    _WRITTEN.difference_update({p for p in _WRITTEN if p.startswith(root + "/")})
+    return root, pafs.PyFileSystem(VerifiedReads(fs, root, recorded["files"], experiment))
