@@ -4,7 +4,8 @@ feature compression ratio, then grow-and-prune synthesis of a compact MLP in one
 1. Reduce the data set's features with a scikit-learn method (PCA, kernel PCA, Gaussian or sparse
    random projection, factor analysis), fitted on the training split only; a reduced feature
    that holds no variance there (``degenerate_components``) is dropped, not fed to the MLP.
-2. Shrink every hidden width of the base MLP by the feature compression ratio k / d.
+2. Shrink every hidden width of the base MLP by the feature compression ratio k / d asked
+   (``asked_components``: not the fewer a reducer capped by the sample count finds).
 3. Synthesize with ``synth.grow_prune`` (SCANN Sec. 3):
    - scheme A: start from a small network (a sparse seed with a quarter of the hidden units live),
      grow connections and neurons, then prune;
@@ -17,11 +18,11 @@ The result counts connections and accuracy against a dense MLP trained on the or
 (``synth.compact.compact``), without those into a unit nothing reads or out of a unit with no
 inputs, which the masked model still holds.
 
-The synthesized MLP reads the reduced, standardized features.  ``model_on_inputs`` makes it a
-model of the data set's own inputs (what a checkpoint must be, so that ``nnsynth eval`` can
-score it): a linear reducer and the standardization are an affine map ``z = A x + c``, folded
-exactly into the first Linear layer, ``W z + b = (W A) x + (W c + b)``.  Kernel PCA is not
-linear and cannot be folded.
+The synthesized MLP reads the reduced features, centered and scaled (``reduced_scale``).
+``model_on_inputs`` makes it a model of the data set's own inputs (what a checkpoint must be,
+so that ``nnsynth eval`` can score it): a linear reducer and the scaling are an affine map
+``z = A x + c``, folded exactly into the first Linear layer, ``W z + b = (W A) x + (W c + b)``.
+Kernel PCA is not linear and cannot be folded.
 """
 from __future__ import annotations
 
