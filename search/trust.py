@@ -25,9 +25,9 @@ resumes, a trial's error.pkl as ``fit()`` ends: seconds to the whole search late
 file replaced in between would be unpickled unchecked.  ``verified_reads`` closes that
 window: the restored Tune reads its experiment through a filesystem that hands out a file
 Tune may unpickle (one at the experiment's top level, or any ``.pkl``) only as bytes whose
-SHA-256 is the recorded one (read whole, checked, then given from memory), or as this
-process itself wrote it since; any other is refused (``TuneStateChanged``) before anything
-is unpickled.
+SHA-256 is the recorded one, or that of the bytes this process wrote there since (read
+whole, checked, then given from memory); any other is refused (``TuneStateChanged``) before
+anything is unpickled.
 """
 from __future__ import annotations
 
@@ -218,7 +218,38 @@ class TuneStateChanged(UserError):
     read it (replaced after ``unverified_tune_state`` passed it)."""
 
 
-_WRITTEN: set[str] = set()   # paths this process wrote through a VerifiedReads
+# SHA-256 of what this process wrote through a VerifiedReads, by path (None: not known, an
+# append, a move or a copy, which Tune does not make)
+_WRITTEN: dict[str, str | None] = {}
+
+
+class _HashedWrites:
+    """A writable file over pyarrow's ``stream`` that keeps the SHA-256 of its bytes in
+    ``_WRITTEN[path]`` as it closes."""
+
+    def __init__(self, stream, path: str):
+        self.stream, self.path = stream, path
+        self.sha, self.closed = hashlib.sha256(), False
+        _WRITTEN[path] = None
+
+    def write(self, data) -> int:
+        self.sha.update(data)
+        return self.stream.write(data)
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.stream.tell()
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.stream.close()
+            self.closed = True
+            _WRITTEN[self.path] = self.sha.hexdigest()
 
 
 def _pickled(name: str) -> bool:
@@ -231,9 +262,9 @@ def _pickled(name: str) -> bool:
 class VerifiedReads(pafs.FileSystemHandler):
     """A pyarrow ``FileSystemHandler`` over ``fs`` (Ray's filesystem of the experiment)
     whose reads of a file Tune may unpickle under ``root`` give the recorded bytes
-    (``digests``: ``tune_state_digests`` of ``root`` as its search stopped) or this
-    process's own writes, and raise ``TuneStateChanged`` for any other; all else is
-    ``fs``'s.  Picklable (Tune keeps its storage's filesystem in the trials' state)."""
+    (``digests``: ``tune_state_digests`` of ``root`` as its search stopped) or the bytes
+    this process wrote there (hashed as written), and raise ``TuneStateChanged`` for any
+    other; all else is ``fs``'s.  Picklable (Tune keeps its storage's filesystem in the trials' state)."""
 
     def __init__(self, fs, root: str, digests: dict, shown: str):
         self.fs, self.root = fs, root.rstrip("/")
@@ -245,17 +276,19 @@ class VerifiedReads(pafs.FileSystemHandler):
     def _read(self, path: str):
         import pyarrow as pa
         name = path[len(self.root) + 1:] if path.startswith(self.root + "/") else None
-        if name is None or path in _WRITTEN or not _pickled(name):
+        if name is None or not _pickled(name):
             return None
-        expected = self.digests.get(name)
+        ours = path in _WRITTEN
+        expected = _WRITTEN[path] if ours else self.digests.get(name)
         data = b""
         if expected is not None:
             with self.fs.open_input_stream(path) as f:
                 data = f.read()
         if expected is None or hashlib.sha256(data).hexdigest() != expected:
-            state = "changed" if expected is not None else "appeared"
+            state = "changed" if ours or name in self.digests else "appeared"
+            since = "this search wrote it" if ours else "it was verified"
             raise TuneStateChanged(
-                f"Tune's saved state in {self.shown} changed after it was verified ({name} "
+                f"Tune's saved state in {self.shown} changed after {since} ({name} "
                 f"{state}): nothing of it was unpickled; rerun the command to resume the "
                 f"search from results.parquet")
         return pa.BufferReader(data)
@@ -269,19 +302,20 @@ class VerifiedReads(pafs.FileSystemHandler):
         return self.fs.open_input_file(path) if held is None else held
 
     def open_output_stream(self, path, metadata):
-        _WRITTEN.add(path)
-        return self.fs.open_output_stream(path, metadata=metadata)
+        import pyarrow as pa
+        stream = self.fs.open_output_stream(path, metadata=metadata)
+        return pa.PythonFile(_HashedWrites(stream, path), mode="w")
 
     def open_append_stream(self, path, metadata):
-        _WRITTEN.add(path)
+        _WRITTEN[path] = None
         return self.fs.open_append_stream(path, metadata=metadata)
 
     def move(self, src, dest):
-        _WRITTEN.add(dest)
+        _WRITTEN[dest] = None
         self.fs.move(src, dest)
 
     def copy_file(self, src, dest):
-        _WRITTEN.add(dest)
+        _WRITTEN[dest] = None
         self.fs.copy_file(src, dest)
 
     def get_type_name(self):
@@ -324,5 +358,6 @@ def verified_reads(out_dir: Path, experiment: str):
     fs, root = pafs.FileSystem.from_uri(experiment)
     root = root.rstrip("/")
     # what an earlier restore in this process wrote there is checked again, as recorded
-    _WRITTEN.difference_update({p for p in _WRITTEN if p.startswith(root + "/")})
+    for path in [p for p in _WRITTEN if p.startswith(root + "/")]:
+        del _WRITTEN[path]
     return root, pafs.PyFileSystem(VerifiedReads(fs, root, recorded["files"], experiment))

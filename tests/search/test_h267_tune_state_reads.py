@@ -58,6 +58,21 @@ def test_only_the_checked_bytes_are_read(tmp_path):
         f.write(b"[]")
     with fs.open_input_stream(f"{tune}/experiment_state-2100-01-01_00-00-00.json") as f:
         assert f.read() == b"[]"
+    # ... and only as written: replaced since, it is refused too
+    (tune / "experiment_state-2100-01-01_00-00-00.json").write_text("[1]")
+    with pytest.raises(TuneStateChanged, match=r"changed after this search wrote it "
+                                               r"\(experiment_state-2100.* changed\)"):
+        fs.open_input_stream(f"{tune}/experiment_state-2100-01-01_00-00-00.json")
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "staging" / "error.pkl").write_bytes(pickle.dumps("another error"))
+    fs.create_dir(f"{tune}/trial2")
+    pafs.copy_files(str(tmp_path / "staging"), f"{tune}/trial2",
+                    destination_filesystem=fs)   # Tune's syncs: pyarrow's copy_files
+    with fs.open_input_stream(f"{tune}/trial2/error.pkl") as f:
+        assert pickle.loads(f.read()) == "another error"
+    (tune / "trial2" / "error.pkl").write_bytes(b"planted")
+    with pytest.raises(TuneStateChanged, match="trial2/error.pkl changed"):
+        fs.open_input_stream(f"{tune}/trial2/error.pkl")
     # a later restore in this process checks it again, as recorded (it was not)
     with pytest.raises(TuneStateChanged, match="experiment_state-2100.* appeared"):
         verified_reads(out, str(tune))[1].open_input_stream(
