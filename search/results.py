@@ -191,6 +191,38 @@ def retried_trial_line(spec, reason: str = "") -> str:
     return f"trial failed, trying again  {spec_text(spec)}{why}"
 
 
+# accuracies this close are one count of correct validation samples: accuracy is correct / n
+# with one n for every trial of a search, so two counts differ by 1/n, over 1e-7 for any n
+# under ten million, while the same count computed another way (a float32 mean: 2.8e-8 off
+# at 7/13) differs by less
+TIE = 1e-7
+
+
+def rank_trials(table: pd.DataFrame) -> pd.DataFrame:
+    """``table``'s rows best first, as a search picks its best (``search.run.summarize``):
+    the highest selection ``accuracy``; among trials tied on it (the same number of correct
+    validation samples: within ``TIE``), a model that predicts several classes before one
+    that predicts one class for every test input (``predicted_classes`` 1: its accuracy is
+    that class's share, nothing learned; the tiny preset's two trials both scored 2 of 13
+    synthesized samples and the constant one went on to the next stage), then the lowest
+    ``val_kd_loss`` (the data-free mode's KL to the teacher, nats; empty counts 0), then the
+    fewest ``parameters``; the order of the table last.  Only the one-class flag is read of
+    ``predicted_classes``, never its labels' accuracy: the test split chooses nothing else."""
+    # ties: accuracies sorted best first, a new group where one falls more than TIE below
+    # the one before it (a missing accuracy: a group of its own, last)
+    accuracy = table["accuracy"].astype("float64").sort_values(ascending=False, kind="stable")
+    tied_on = (accuracy.diff().lt(-TIE) | accuracy.isna()).cumsum().reindex(table.index)
+    classes = (table["predicted_classes"] if "predicted_classes" in table
+               else pd.Series(np.nan, index=table.index))
+    kd = (table["val_kd_loss"] if "val_kd_loss" in table
+          else pd.Series(np.nan, index=table.index))
+    keys = pd.DataFrame({"tie": tied_on, "constant": classes.eq(1).fillna(False).astype(bool),
+                         "kd": kd.astype("float64").fillna(0.0),
+                         "parameters": table["parameters"]}, index=table.index)
+    order = keys.sort_values(["tie", "constant", "kd", "parameters"], kind="stable").index
+    return table.loc[order]
+
+
 def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy") -> pd.DataFrame:
     """Rows not dominated by any other: lower ``x`` and higher ``y`` are better.
     Sorted by ``x``; rows missing either value, and trials stopped early (``stopped_early``:

@@ -35,8 +35,8 @@ from cluster.train import check_storage_path
 from search.choices import DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
 from search.feasibility import LIVE_FIGURES, figure, grow_pruned, measured_figures
 from search.results import (accel_note, append_result, failed_trial_line, pareto_front,
-                            plot_pareto, read_results, retried_trial_line, stopped_early,
-                            trial_line)
+                            plot_pareto, rank_trials, read_results, retried_trial_line,
+                            stopped_early, trial_line)
 from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
 from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_tune_state,
                           record_tune_state, register_search, unverified_tune_state,
@@ -1492,9 +1492,9 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     if table.empty:
         raise UserError(f"the search in {out_dir} finished no trial; see "
                         f"{'/'.join(tune_experiment(config, out_dir))}")
-    # highest selection accuracy; ties (common on a small synthesized slice) go to the
-    # lowest KD loss to the teacher, then to the fewest parameters.  Only finished trials
-    # compete: one ASHA stopped holds an earlier epoch's accuracy and no model, costs or test
+    # highest selection accuracy; ties (common on a small synthesized slice) go to a model
+    # that predicts more than one class, then to the lowest KD loss to the teacher, then to
+    # the fewest parameters (search.results.rank_trials).  Only finished trials compete: one ASHA stopped holds an earlier epoch's accuracy and no model, costs or test
     # figure (its row ranked first, and best.pt was copied from no file)
     stopped = stopped_early(table)
     finished = table[table["checkpoint"].notna() & ~stopped]
@@ -1516,11 +1516,7 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
                            "searched architectures; prune less (grow_prune) or relax the "
                            "constraint" if config.grow_prune else "")
                         + f" (every trial: {out_dir / 'results.parquet'})")
-    kd = (eligible["val_kd_loss"] if "val_kd_loss" in eligible
-          else pd.Series(0.0, index=eligible.index))
-    ranked = eligible.assign(_kd=kd.fillna(0.0)).sort_values(
-        ["accuracy", "_kd", "parameters"], ascending=[False, True, True], kind="stable")
-    best = table.loc[ranked.index[0]]
+    best = table.loc[rank_trials(eligible).index[0]]
     if not Path(best["checkpoint"]).is_file():
         # a FileNotFoundError traceback from the copy (models/ deleted by hand)
         raise UserError(f"the best trial {best['trial_id']} of the search in {out_dir} saved "
