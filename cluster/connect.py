@@ -49,17 +49,30 @@ def match_torch_threads() -> int:
 # Ray 2.60 logs, at every local start with RAY_AUTH_MODE unset (and when "auto" finds a
 # token), "Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled
 # to opt out. ..." -- advice nnsynth refuses (_require_token_auth).  That one sentence is
-# taken out of the line; the rest of it, and every other record, passes.
+# taken out of the line; the rest of it (a WARNING that says only that the setting nnsynth
+# requires, and checks after the start, is on) shows with nnsynth -v, as Ray's INFO lines
+# do (``shows_ray_info``); every other record passes.
 RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 AUTH_OPT_OUT = re.compile(r"\s*Set RAY_AUTH_MODE=disabled to opt out\.")
+AUTH_ENABLED = "Token authentication is enabled for this Ray cluster."
+
+
+def shows_ray_info() -> bool:
+    """Whether Ray's own info messages are shown: where nnsynth's are (``nnsynth -v``
+    sets the level of nnsynth's loggers, ``cluster`` among them, to INFO)."""
+    return logging.getLogger("cluster").isEnabledFor(logging.INFO)
 
 
 class _NoAuthOptOut(logging.Filter):
     """Removes Ray's advice to set RAY_AUTH_MODE=disabled from its records; a record that
-    still gives the advice in other words is dropped."""
+    still gives the advice in other words is dropped, and so is the note that token
+    authentication is enabled unless Ray's info is shown (``shows_ray_info``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if (message.startswith(AUTH_ENABLED) and record.levelno < logging.ERROR
+                and not shows_ray_info()):
+            return False
         if "RAY_AUTH_MODE=disabled" not in message:
             return True
         message = AUTH_OPT_OUT.sub("", message)
@@ -107,6 +120,17 @@ RAY_TRAIN_CHATTER = {
         ("Failed to query Ray Train Controller actor state.",),
     f"{_TRAIN}.scaling_policy.autoscaling_coordinator_client":
         ("Failed to send resource request for ", "Failed to cancel resource request for "),
+    # in each training worker: prepare_model's "Moving model to device: cpu" (INFO, rank 0)
+    "ray.train.v2.torch.train_loop_utils": ("Moving model to device:",),
+    "ray.train.torch.train_loop_utils": ("Moving model to device:",),
+}
+# Loggers Ray Train names by their module's file (``logging.getLogger(__file__)``): outside
+# ``ray.train``, so its workers' root logger (INFO, to the console) shows them.  Each
+# ``ray.train.report`` of a worker logs "Reporting training result 1: TrainingReport(
+# checkpoint=Checkpoint(filesystem=local, path=...), metrics={'rank': 0}, ...) from rank 0"
+# (INFO).  Keyed by module; the logger's name is that module's file, found where it is used.
+RAY_TRAIN_FILE_CHATTER = {
+    f"{_TRAIN}.context": ("Reporting training result ",),
 }
 
 
@@ -124,14 +148,49 @@ class _NoRayTrainChatter(logging.Filter):
 
 
 def hide_ray_train_chatter() -> None:
-    """Install ``RAY_TRAIN_CHATTER``'s filters (once per process): in the driver by
+    """Install ``RAY_TRAIN_CHATTER``'s and ``RAY_TRAIN_FILE_CHATTER``'s filters (once per
+    process): in the driver by
     ``connect``, and in each worker of a local Ray it starts through their
     ``worker_process_setup_hook`` (``setup_local_worker``), where Ray Train logs them (a
     joined cluster's workers log as that cluster is set up to)."""
-    for name, prefixes in RAY_TRAIN_CHATTER.items():
+    chatter = dict(RAY_TRAIN_CHATTER)
+    for module, prefixes in RAY_TRAIN_FILE_CHATTER.items():
+        path = _module_file(module)
+        if path:
+            chatter[path] = prefixes
+    for name, prefixes in chatter.items():
         logger = logging.getLogger(name)
         if not any(isinstance(f, _NoRayTrainChatter) for f in logger.filters):
             logger.addFilter(_NoRayTrainChatter(prefixes))
+
+
+def _module_file(module: str) -> str | None:
+    """The file of ``module`` as its ``__file__`` will name it (the top package's folder
+    joined with the rest of the dotted name, as the import system joins them), or None
+    where there is no such file; nothing below the top package is imported (``ray.train``
+    takes a second)."""
+    import importlib.util
+    top, *rest = module.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations or not rest:
+        return None
+    path = os.path.join(list(spec.submodule_search_locations)[0], *rest) + ".py"
+    return path if os.path.isfile(path) else None
+
+
+def ray_log_level(quiet: bool) -> str:
+    """The level of Ray's own driver logger (``ray.init``'s ``logging_level``): ERROR with
+    ``quiet`` (``nnsynth -q``); INFO where nnsynth's own info messages show (``nnsynth
+    -v``); else WARNING.  At INFO without -v a local start printed "Started a local Ray
+    instance.", and Ray Train's local mode (scaling.num_workers 0) "Running in local mode.
+    The training function will run in the same process. ..." and "Reported metrics:
+    {'rank': 0}" between nnsynth's progress lines."""
+    if quiet:
+        return "ERROR"
+    return "INFO" if shows_ray_info() else "WARNING"
 
 
 def name_own_cluster(gcs_address: str | None, environ=os.environ) -> None:
@@ -215,7 +274,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     # Ray sets OMP_NUM_THREADS to each task's CPUs; actors and trials also call
     # match_torch_threads() so torch follows the CPUs they were given.
     kwargs = dict(log_to_driver=not quiet, namespace=namespace, runtime_env=runtime_env,
-                  configure_logging=True, logging_level="ERROR" if quiet else "INFO")
+                  configure_logging=True, logging_level=ray_log_level(quiet))
     if address and address not in LOCAL_ADDRESSES:
         log.info("joining the Ray cluster at %s", address)
         with deferred_sigint():
