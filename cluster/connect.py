@@ -218,6 +218,31 @@ def setup_local_worker() -> None:
 
 RAY_WORKER_SETUP = f"{__name__}.setup_local_worker"
 
+# Ray Train 2.60 starts, for every fit, a PreemptionWatcher actor (max_restarts=-1) that polls
+# the GCS for nodes being drained (a cloud's spot preemption) and only logs and marks them.
+# Its start printed, from the training's controller, a C++ error line between nnsynth's
+# ("(TrainController pid=...) ... core_worker.cc:2465: Actor with class name:
+# 'PreemptionWatcher' and ID: '...' has constructor arguments in the object store and
+# max_restarts > 0. If the arguments ... are lost, the actor restart will fail. See
+# https://github.com/ray-project/ray/issues/53727 ...").  A local Ray is this one machine: no
+# node of it is drained while it runs, so the watcher is not started there (Ray Train's own
+# switch, read by the controller; a value the user set is kept).  A joined cluster keeps it.
+PREEMPTION_WATCHER = "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER"
+
+
+def local_runtime_env(runtime_env: dict | None, environ=os.environ) -> dict:
+    """The runtime environment of a local Ray's workers: ``runtime_env`` with nnsynth's
+    ``worker_process_setup_hook`` (``setup_local_worker``: their logs too) where it names
+    none, and ``PREEMPTION_WATCHER`` off where neither ``environ`` (which the workers
+    inherit) nor its ``env_vars`` sets it."""
+    env = dict(runtime_env or {})
+    if not env.get("worker_process_setup_hook"):
+        env["worker_process_setup_hook"] = RAY_WORKER_SETUP
+    env_vars = dict(env.get("env_vars") or {})
+    if PREEMPTION_WATCHER not in env_vars and PREEMPTION_WATCHER not in environ:
+        env["env_vars"] = {**env_vars, PREEMPTION_WATCHER: "0"}
+    return env
+
 
 @contextlib.contextmanager
 def deferred_sigint():
@@ -286,9 +311,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     _require_token_auth()
     check_local_cpus(num_cpus)
     private_token()
-    if not (runtime_env or {}).get("worker_process_setup_hook"):   # its workers' logs too
-        kwargs["runtime_env"] = {**(runtime_env or {}),
-                                 "worker_process_setup_hook": RAY_WORKER_SETUP}
+    kwargs["runtime_env"] = local_runtime_env(runtime_env)
     # Ray reads RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER when it is imported: when it was imported
     # before this module, its node-IP lookup still asks the network for an outside address,
     # so the constant is switched here too (no public API sets it after import).

@@ -100,3 +100,23 @@ def test_the_token_auth_note_shows_with_v_only(cluster_level):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+def test_a_local_rays_workers_start_no_preemption_watcher():
+    """Ray Train's PreemptionWatcher (one actor per fit, polling for drained nodes) made its
+    controller print a C++ error line ("core_worker.cc:2465: Actor with class name:
+    'PreemptionWatcher' ... max_restarts > 0 ..."); a local Ray's workers get Ray Train's
+    switch off, unless the user set it (environment or runtime_env)."""
+    from cluster.connect import PREEMPTION_WATCHER, RAY_WORKER_SETUP, local_runtime_env
+    from ray.train.v2._internal.constants import ENABLE_PREEMPTION_WATCHER_ENV_VAR
+    assert PREEMPTION_WATCHER == ENABLE_PREEMPTION_WATCHER_ENV_VAR   # Ray Train's own name
+    env = local_runtime_env(None, environ={})
+    assert env == {"worker_process_setup_hook": RAY_WORKER_SETUP,
+                   "env_vars": {PREEMPTION_WATCHER: "0"}}
+    mine = {"env_vars": {"A": "1"}, "worker_process_setup_hook": "my.hook"}
+    assert local_runtime_env(mine, environ={}) == {
+        "worker_process_setup_hook": "my.hook", "env_vars": {"A": "1", PREEMPTION_WATCHER: "0"}}
+    assert mine == {"env_vars": {"A": "1"}, "worker_process_setup_hook": "my.hook"}
+    assert "env_vars" not in local_runtime_env(None, environ={PREEMPTION_WATCHER: "1"})
+    kept = local_runtime_env({"env_vars": {PREEMPTION_WATCHER: "1"}}, environ={})
+    assert kept["env_vars"] == {PREEMPTION_WATCHER: "1"}
