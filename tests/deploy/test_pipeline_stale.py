@@ -93,7 +93,8 @@ def _fake_synthesis(ctx):
     return {"dataset": "synthetic", "summary": {}, "image_grid": "images.png"}
 
 
-def _fake_run_search(config, out_dir, *, resume=False, progress=True, address=None):
+def _fake_run_search(config, out_dir, *, resume=False, progress=True, address=None,
+                     given=None):
     """What search.run.run_search leaves in out_dir as a new search begins (its saved config,
     space and inputs' digest), then its results and best.pt (here the teacher)."""
     from search.run import (INPUTS_FILE, input_digest, save_space, searchable_space,
