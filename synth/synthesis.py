@@ -47,14 +47,15 @@ def synthesize_inputs(teacher: nn.Module, labels: torch.Tensor, config: Inversio
 def per_pixel_fallback(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig,
                        result: InversionResult, *, pixel_range: tuple[torch.Tensor, torch.Tensor],
                        student: nn.Module | None = None, seed: int = 0,
-                       progress: bool = False) -> InversionResult:
+                       progress: bool = False, warn: bool = True) -> InversionResult:
     """``result`` (a generator's inputs for ``labels``) as it is, or -- where ``config.fallback``
     is on and its fidelity is below ``config.min_fidelity`` -- the same labels made again per
     pixel (``synth.inversion.synthesize``, class-mixed batches as ever), the better of the two
     by fidelity kept.  A generator that cannot reach a class (a weak teacher's narrow region,
     say) leaves it out of the set; per-pixel inversion starts each input from its own noise.
     ``stats["fallback"]`` says what happened: the generator's fidelity and seconds, the
-    per-pixel fidelity and seconds, and which set was kept."""
+    per-pixel fidelity and seconds, and which set was kept.  ``warn=False``: the kept set's
+    low-fidelity warning is left in its stats, not logged (its caller says it)."""
     fidelity = float(result.stats["fidelity"])
     if config.method != "amortized" or not config.fallback or fidelity >= config.min_fidelity:
         return result
@@ -74,7 +75,7 @@ def per_pixel_fallback(teacher: nn.Module, labels: torch.Tensor, config: Inversi
     keep.stats["seconds"] = round(float(result.stats.get("seconds", 0.0))
                                   + float(redo.stats.get("seconds", 0.0)), 4)
     keep.stats["images_per_second"] = len(labels) / max(keep.stats["seconds"], 1e-9)
-    if keep.stats.get("warning"):   # one line, of the set kept (neither path logged it)
+    if warn and keep.stats.get("warning"):   # one line, of the set kept (neither path logged it)
         log.warning(keep.stats["warning"])
     return keep
 
