@@ -46,11 +46,16 @@ def kept():
     handler = _Kept()
     logger.addHandler(handler)
     propagate, logger.propagate = logger.propagate, False   # Ray's stderr handler: quiet
+    # its own level: an earlier test of the worker may have left 'ray' at ERROR (a -q
+    # command), and the WARNING this test keeps was then never made (failed in a full run)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
+        logger.setLevel(level)
 
 
 def test_a_timed_out_resource_request_is_not_shown(kept):
