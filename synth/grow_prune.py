@@ -234,7 +234,7 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
                    train_xy: tuple[torch.Tensor, torch.Tensor] | None = None,
                    on_step: Callable[[torch.nn.Module, dict], None] | None = None,
                    state_path: str | os.PathLike | None = None, state_key: str = "",
-                   floor_note: Callable[[float, float], str] | None = None,
+                   floor_note: Callable[[float, float], str | None] | None = None,
                    notes: list | None = None) -> tuple[torch.nn.Module, list[dict]]:
     """Grow, then prune ``model`` in place; returns ``(model, history)``.
 
@@ -247,8 +247,8 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
 
     ``floor_note(start, floor)``: the line logged when pruning starts below the floor
     (default ``floor_warning``, which names grow-prune's --target-accuracy; a command whose
-    floor another option sets passes its own wording); ``notes``: a list the line is also
-    appended to, for the caller's result.
+    floor another option sets passes its own wording; None from it: nothing said, the caller
+    said it already); ``notes``: a list the line is also appended to, for the caller's result.
 
     ``state_path``: an interrupted run resumes.  After every step (a reverted one too) the
     loop's state -- weights and masks, history, step, floor and loss ceiling, torch's
@@ -325,9 +325,10 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     if step < total and not stopped and start < floor:   # every step would be undone, however
         # well its retraining does: the floor is absolute (--target-accuracy)
         line = (floor_note or floor_warning)(start, floor)
-        log.warning("%s", line)
-        if notes is not None:
-            notes.append(line)
+        if line:   # a floor_note may return None: said already (scann's retried steps)
+            log.warning("%s", line)
+            if notes is not None:
+                notes.append(line)
     while step < total and not stopped:
         if not active_connections(model):   # the steps left could prune nothing: not run
             log.warning("pruning ends after step %d of %d: the model has no connection left "

@@ -25,6 +25,7 @@ def _replay(monkeypatch):
     max(accuracy_floor, the call's reference - max_accuracy_drop), the reference being the
     grown network when the call grows, else its start."""
     accuracies, state = iter(PRUNED), {"acc": 0.333}
+    monkeypatch.setattr(scann, "PRUNE_BACKOFF", 0)   # the floor rule alone: no retried step
 
     def fake(model, data, schedule, **_):
         rows = [{"step": 0, "phase": "start", "val_accuracy": state["acc"],
