@@ -7,14 +7,16 @@ from click.testing import CliRunner
 
 
 # --------------------------------------------------------------------------- SCANN steps
-def test_scann_steps_count_kept_steps_not_undone_ones():
+def test_scann_steps_count_kept_steps_not_undone_ones(monkeypatch):
     """SCANN's ``steps`` was ``len(history) - 1`` (the CLI's count), so a run whose every
     pruning step was undone by the accuracy floor (history: start, reverted, reverted)
     printed 'steps: 2' for a network no step changed; grow-prune counts the steps kept and
     the undone ones apart (synth.grow_prune.kept_steps / reverted_steps), and so does SCANN."""
     from synth.data import load_dataset
     from synth.grow_prune import kept_steps, reverted_steps
+    import synth.scann
     from synth.scann import ScannConfig, run_scann
+    monkeypatch.setattr(synth.scann, "PRUNE_BACKOFF", 0)   # every step undone: none retried
     result = run_scann(load_dataset("iris", seed=0), ScannConfig(
         components=0.01, epochs=20, retrain_epochs=2, prune_steps=4, prune_fraction=0.6,
         max_accuracy_drop=0.0))
