@@ -22,6 +22,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from synth.files import pid_running, write_text_atomic
+
 log = logging.getLogger("cluster.connect")
 
 # 107 (Linux's socket path limit, bytes) - len("/session_2026-12-06_22-49-24_396322_4194304")
@@ -92,7 +94,6 @@ def mark_session(session_dir: str | os.PathLike, temp_dir: str | os.PathLike) ->
     session = Path(session_dir)
     if session.parent != Path(temp_dir) or not session.name.startswith("session_"):
         return False
-    from synth.files import write_text_atomic
     try:
         write_text_atomic(session / SESSION_MARKER, f"{os.getpid()}\n")
     except Exception as e:            # a full disk: the session stays, unmarked
@@ -101,20 +102,8 @@ def mark_session(session_dir: str | os.PathLike, temp_dir: str | os.PathLike) ->
     return True
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (one of another user's too; a reused pid reads as
-    alive: its session is kept)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 def ended_sessions(temp_dir: str | os.PathLike, keep: int = KEEP_SESSIONS,
-                   alive=pid_alive) -> list[Path]:
+                   alive=pid_running) -> list[Path]:
     """The session folders in ``temp_dir`` to remove: those SESSION_MARKER says a local Ray of
     nnsynth's made, whose driver (its pid there) is not ``alive``, but for the newest ``keep``
     of them (by name: Ray names a session by its start time) and the one ``session_latest``

@@ -1494,8 +1494,9 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
                         f"{'/'.join(tune_experiment(config, out_dir))}")
     # highest selection accuracy; ties (common on a small synthesized slice) go to a model
     # that predicts more than one class, then to the lowest KD loss to the teacher, then to
-    # the fewest parameters (search.results.rank_trials).  Only finished trials compete: one ASHA stopped holds an earlier epoch's accuracy and no model, costs or test
-    # figure (its row ranked first, and best.pt was copied from no file)
+    # the fewest parameters (search.results.rank_trials).  Only finished trials compete:
+    # one ASHA stopped holds an earlier epoch's accuracy and no model, costs or test figure
+    # (its row ranked first, and best.pt was copied from no file)
     stopped = stopped_early(table)
     finished = table[table["checkpoint"].notna() & ~stopped]
     if finished.empty:

@@ -264,7 +264,8 @@ class VerifiedReads(pafs.FileSystemHandler):
     whose reads of a file Tune may unpickle under ``root`` give the recorded bytes
     (``digests``: ``tune_state_digests`` of ``root`` as its search stopped) or the bytes
     this process wrote there (hashed as written), and raise ``TuneStateChanged`` for any
-    other; all else is ``fs``'s.  Picklable (Tune keeps its storage's filesystem in the trials' state)."""
+    other; all else is ``fs``'s.  Picklable (Tune keeps its storage's filesystem in the
+    trials' state)."""
 
     def __init__(self, fs, root: str, digests: dict, shown: str):
         self.fs, self.root = fs, root.rstrip("/")

@@ -85,8 +85,8 @@ def _new_temp(path: Path) -> Path:
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
-TEMP_NAME = re.compile(r"\..+\.tmp\d+\.[0-9a-f]{12}")   # the names _new_temp gives
-TEMP_PID = re.compile(r"\..+\.tmp(\d+)\.[0-9a-f]{12}")   # the same, its writer's id
+# the names _new_temp gives; group 1: the writer's process id
+TEMP_NAME = re.compile(r"\..+\.tmp(\d+)\.[0-9a-f]{12}")
 
 
 def remove_stale_temps(folder: str | os.PathLike, recursive: bool = True,
@@ -156,12 +156,13 @@ def remove_dead_temps(folder: str | os.PathLike) -> list[Path]:
 def left_by_dead_writer(path: str | os.PathLike) -> bool:
     """``path`` is a temporary file ``atomic_path`` made (``is_temp_file``) whose writer, the
     process id in its name, is no running process (when in doubt, it is running)."""
-    pid = TEMP_PID.fullmatch(Path(path).name)
-    return pid is not None and is_temp_file(path) and not _running(int(pid.group(1)))
+    pid = TEMP_NAME.fullmatch(Path(path).name)
+    return pid is not None and is_temp_file(path) and not pid_running(int(pid.group(1)))
 
 
-def _running(pid: int) -> bool:
-    """Whether ``pid`` may be a running process (when in doubt, it is)."""
+def pid_running(pid: int) -> bool:
+    """Whether ``pid`` may be a running process (when in doubt, it is: another user's, or a
+    reused id, counts as running)."""
     if pid == os.getpid():
         return True
     try:
