@@ -894,8 +894,8 @@ def scale_warning(data, mean, std, model_set: str | None) -> str | None:
     ``data.mean``/``data.std``, in raw units) is far from the model's (``mean``/``std``, of
     ``model_set``): a std ``SCALE_FACTOR`` times larger or smaller, or a mean that many of
     the model's stds away, on some channel (feature); on the median channel too where the
-    set's training split has fewer than ``SCALE_MIN_ROWS`` rows.  ``in_model_scale`` feeds the set's
-    raw values in the model's normalization, so such a set reaches the model far from
+    set's training split has fewer than ``SCALE_MIN_ROWS`` rows.  ``in_model_scale`` feeds
+    the set's raw values in the model's normalization, so such a set reaches the model far from
     anything it trained on (a Parquet of digits' raw 0..16 pixels for a digits model of
     0..1 was scored at 16x its pixels), and said only at INFO, where a padded series is
     noted in every result (``padded_note``).  None where every channel is within it."""

@@ -405,8 +405,9 @@ def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0,
         ``max(floor, best - drop)``, ``best`` the highest accuracy the network has held so
         far; after an undone step the fraction pruned is halved, ``PRUNE_BACKOFF`` times at
         most, then the pruning stops (it stopped at the first: iris, scheme B, seed 0 kept all
-        624 connections because its first 30% step lost 2 of 120 samples).  One call with a floor fixed at the grown network's kept a
-        step that lost what the pruning's retraining had gained: iris, scheme C, defaults:
+        624 connections because its first 30% step lost 2 of 120 samples).  One call with a
+        floor fixed at the grown network's kept a step that lost what the pruning's
+        retraining had gained: iris, scheme C, defaults:
         grown at 0.65, pruned and retrained to 0.925 at 6 connections, then a step to 0.658
         (above 0.64) was kept and reported, test accuracy 0.667 for 0.9 ('reduction 800')."""
         fraction, halved, kept = config.prune_fraction, 0, 0
@@ -425,14 +426,15 @@ def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0,
 
     widest = max(model.spec["hidden"])
     steps, drop = config.prune_steps, config.max_accuracy_drop
+    grown_epochs = max(config.retrain_epochs, config.epochs)   # A's and C's growth, as B's start
     if config.scheme == "A":       # small seed -> grow neurons and connections -> prune
         run(_schedule(config, seed_density=0.5, seed_units=0.25, growth_rounds=3,
                       neuron_growth=max(1, widest // 8), prune_steps=0,
-                      retrain_epochs=max(config.retrain_epochs, config.epochs)))
+                      retrain_epochs=grown_epochs))
         prune(max(0.0, history[-1]["val_accuracy"] - drop), 3)
     elif config.scheme == "C":     # sparse seed -> grow once -> prune
         run(_schedule(config, seed_density=0.2, growth_rounds=1, prune_steps=0,
-                      retrain_epochs=max(config.retrain_epochs, config.epochs)))
+                      retrain_epochs=grown_epochs))
         prune(max(0.0, history[-1]["val_accuracy"] - drop), 1)
     else:                          # B: prune / regrow cycles on the fixed-size MLP, then prune
         for _ in range(2):
