@@ -46,8 +46,13 @@ COLUMNS = {
     "model_spec": "string",
     # how many classes the saved model predicts over the real test split (1: a constant
     # model, its accuracy that class's share) and then the line that says so
-    # (synth.grow_prune.one_class_warning); empty in a table written before the columns
+    # (synth.grow_prune.one_class_warning); for the report only; empty in a table written
+    # before the columns
     "predicted_classes": "int64", "warning": "string",
+    # how many classes it predicts over the selection inputs, those "accuracy" is measured on
+    # (the real validation split, or the synthesized one: "selected_on"); what rank_trials
+    # breaks ties on; empty in a table written before the column
+    "selection_predicted_classes": "int64",
     # the trial grew and pruned its model: its constraints were checked on nonzero_parameters
     # and nonzero_flops (search.feasibility.measured_figures); empty in an older table
     "grow_pruned": "bool",
@@ -202,17 +207,19 @@ def rank_trials(table: pd.DataFrame) -> pd.DataFrame:
     """``table``'s rows best first, as a search picks its best (``search.run.summarize``):
     the highest selection ``accuracy``; among trials tied on it (the same number of correct
     validation samples: within ``TIE``), a model that predicts several classes before one
-    that predicts one class for every test input (``predicted_classes`` 1: its accuracy is
-    that class's share, nothing learned; the tiny preset's two trials both scored 2 of 13
-    synthesized samples and the constant one went on to the next stage), then the lowest
-    ``val_kd_loss`` (the data-free mode's KL to the teacher, nats; empty counts 0), then the
-    fewest ``parameters``; the order of the table last.  Only the one-class flag is read of
-    ``predicted_classes``, never its labels' accuracy: the test split chooses nothing else."""
+    that predicts one class for every selection input (``selection_predicted_classes`` 1:
+    its accuracy is that class's share, nothing learned; the tiny preset's two trials both
+    scored 2 of 13 synthesized samples and the constant one went on to the next stage), then
+    the lowest ``val_kd_loss`` (the data-free mode's KL to the teacher, nats; empty counts 0),
+    then the fewest ``parameters``; the order of the table last.  Nothing measured on the
+    test split is read: the test split chooses nothing.  A row without
+    ``selection_predicted_classes`` (a table written before the column) is not known to be
+    constant and is not demoted; its test-side ``predicted_classes`` is not read instead."""
     # ties: accuracies sorted best first, a new group where one falls more than TIE below
     # the one before it (a missing accuracy: a group of its own, last)
     accuracy = table["accuracy"].astype("float64").sort_values(ascending=False, kind="stable")
     tied_on = (accuracy.diff().lt(-TIE) | accuracy.isna()).cumsum().reindex(table.index)
-    classes = (table["predicted_classes"] if "predicted_classes" in table
+    classes = (table["selection_predicted_classes"] if "selection_predicted_classes" in table
                else pd.Series(np.nan, index=table.index))
     kd = (table["val_kd_loss"] if "val_kd_loss" in table
           else pd.Series(np.nan, index=table.index))

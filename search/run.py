@@ -1493,7 +1493,8 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
         raise UserError(f"the search in {out_dir} finished no trial; see "
                         f"{'/'.join(tune_experiment(config, out_dir))}")
     # highest selection accuracy; ties (common on a small synthesized slice) go to a model
-    # that predicts more than one class, then to the lowest KD loss to the teacher, then to
+    # that predicts more than one class over the selection inputs (never the test split's
+    # count: the test split chooses nothing), then to the lowest KD loss to the teacher, then to
     # the fewest parameters (search.results.rank_trials).  Only finished trials compete:
     # one ASHA stopped holds an earlier epoch's accuracy and no model, costs or test figure
     # (its row ranked first, and best.pt was copied from no file)

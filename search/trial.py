@@ -204,11 +204,14 @@ def train_candidate(config: dict, settings: dict) -> None:
         with torch.no_grad():
             val_kd_loss = float(loss_fn(model, select.x_val, select_targets))
     costs = _hardware_costs(model.spec, model, data, settings)
-    # a model that predicts one class for every test input: its accuracy is that class's
-    # share (a convnet of 1x1 kernels at stride 2 read one pixel in four of digits' 8x8 and
-    # scored 10.0%); the summary warns when the best trial is one (search.run.summarize)
+    # a model that predicts one class for every input: its accuracy is that class's share (a
+    # convnet of 1x1 kernels at stride 2 read one pixel in four of digits' 8x8 and scored
+    # 10.0%).  Counted on the selection inputs (those "accuracy" is measured on), which the
+    # ranking reads to break ties (search.results.rank_trials); counted on the test inputs
+    # for the report only (the summary's warning when the best is one, search.run.summarize)
     from synth.grow_prune import one_class_warning, predictions
     predicted = predictions(model, data.x_test)
+    selection_classes = len(torch.unique(predictions(model, select.x_val)))
     ckpt = out_dir / "models" / f"{trial_id}.pt"
     # "spec": what the searcher proposed; "model_spec": what was saved and measured (with
     # grow_prune the compacted, narrower model: a search said best [128, 128, 32] beside the
@@ -224,6 +227,7 @@ def train_candidate(config: dict, settings: dict) -> None:
               "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt),
               "device": metrics["device"], "diverged_epoch": metrics.get("diverged_epoch"),
               "predicted_classes": len(torch.unique(predicted)),
+              "selection_predicted_classes": selection_classes,
               # its zero weights are cut connections: the constraints read its nonzero counts
               # (search.feasibility.measured_figures)
               "grow_pruned": bool(metrics.get("grow_pruned")),

@@ -3,7 +3,8 @@ trials both scored 2 of 13 synthesized validation samples (0.1538), the tie went
 KD loss, and that was a 5,426-parameter model predicting one class for every test input
 (test 0.100): search/best.pt, the model the pipeline refines and exports, was the constant one
 while a 158-parameter trial predicting 3 classes had tied with it.  Within a tie a model
-that predicts several classes now comes first (``search.results.rank_trials``); accuracy
+that predicts several classes now comes first (``search.results.rank_trials``; counted on the
+selection inputs since helper 271, ``selection_predicted_classes``); accuracy
 still comes first, and the constraints still decide which trials compete.
 
 No Ray runtime: the summary is made from the results table as ``run_search`` leaves it."""
@@ -28,7 +29,9 @@ def _row(tmp_path, trial_id, accuracy, classes, kd, parameters, latency=0.01):
             "latency_ms": latency, "energy_mj": 0.001, "epochs": 2, "wall_seconds": 1.0,
             "stopped_early": False, "checkpoint": str(ckpt), "finished_at": 1.0,
             "device": "cpu", "selected_on": "synthetic_val", "val_kd_loss": kd,
-            "predicted_classes": classes,
+            # the tiny preset's models predicted as many classes on the selection inputs (the
+            # count the tie-break reads since helper 271) as on the test inputs
+            "predicted_classes": classes, "selection_predicted_classes": classes,
             "warning": "the model predicts class '0' for every test sample" if classes == 1
             else None}
 
@@ -83,9 +86,10 @@ def test_a_non_constant_trial_outside_the_constraints_is_not_picked(tmp_path):
 
 def test_a_table_without_the_class_count_ranks_as_before(tmp_path):
     rows = [_row(tmp_path, "a", 0.5, 1, 2.0, 10), _row(tmp_path, "b", 0.5, 3, 1.0, 10)]
-    table = pd.DataFrame(rows).drop(columns=["predicted_classes", "val_kd_loss"])
+    table = pd.DataFrame(rows).drop(columns=["predicted_classes", "selection_predicted_classes",
+                                             "val_kd_loss"])
     table.loc[0, "parameters"] = 50
     assert rank_trials(table)["trial_id"].tolist() == ["b", "a"]   # fewest parameters
-    table = pd.DataFrame(rows).astype({"predicted_classes": "Int64"})
-    table.loc[0, "predicted_classes"] = pd.NA                      # not known: not demoted
+    table = pd.DataFrame(rows).astype({"selection_predicted_classes": "Int64"})
+    table.loc[0, "selection_predicted_classes"] = pd.NA            # not known: not demoted
     assert rank_trials(table)["trial_id"].tolist() == ["b", "a"]   # lower KD loss
