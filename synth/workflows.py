@@ -298,12 +298,19 @@ def drop_synthesis(state: Path) -> None:
     remove_state(state, SYNTHESIS_STATE)
 
 
-def agreement_set(synthesized: Dataset, teacher) -> Dataset:
+def agreement_set(synthesized: Dataset, teacher, selects: bool = False) -> Dataset:
     """A copy of a synthesized set whose test split is its validation slice labelled by the
-    teacher: accuracy on it is agreement with the teacher (the set itself is not changed)."""
+    teacher: accuracy on it is agreement with the teacher (the set itself is not changed).
+    ``selects``: the training chooses its epoch on the validation split (``keep_best``):
+    the slice is then dealt in two, every other input, the first share (rounded up) its
+    validation split and the rest its test split, so the agreement reported is not measured
+    on the inputs that chose the epoch (it was: the one slice was both splits)."""
     from synth.distill import teacher_logits
-    return dataclasses.replace(synthesized, x_test=synthesized.x_val,
-                               y_test=teacher_logits(teacher, synthesized.x_val).argmax(1))
+    x_val, y_val, x_test = synthesized.x_val, synthesized.y_val, synthesized.x_val
+    if selects and len(x_val) >= 2:
+        x_val, y_val, x_test = x_val[0::2], y_val[0::2], x_test[1::2]
+    return dataclasses.replace(synthesized, x_val=x_val, y_val=y_val, x_test=x_test,
+                               y_test=teacher_logits(teacher, x_test).argmax(1))
 
 
 # --------------------------------------------------------------------------- distill
@@ -394,8 +401,9 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
         found = synthesized_for(teacher, synth_dir, option="--synth", owner="teacher",
                                 seed=config.seed, notes=notes)
         train_x = torch.cat([found.x_train, found.x_val])
-        if real is None:  # report agreement with the teacher on the held-out slice
-            real, train_x = agreement_set(found, teacher), found.x_train
+        if real is None:  # report agreement with the teacher on the held-out slice (a
+            # share of it where keep_best chooses the epoch on the rest)
+            real, train_x = agreement_set(found, teacher, config.keep_best), found.x_train
         # resumable (``fit``'s state in <out>.resume until the student is written): a state
         # continues only with the same teacher file, student and inputs (its config, the
         # student's tensors and the number of inputs are fit's own part of the key)
@@ -406,7 +414,7 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
                           state_path=state, state_key=key)
         metrics.pop("history", None)
         if why is not None:   # fit measured the agreement set: named as what it is
-            held_out = len(found.x_val)
+            held_out = len(real.x_test)
             metrics.update(dict.fromkeys(real_keys + ["test_loss"]),
                            synthetic_agreement=metrics["test_accuracy"])
             real = None
