@@ -46,6 +46,15 @@ def parse(argv=None) -> argparse.Namespace:
     return args
 
 
+def best_scheme(rows: list[dict], drop: float = 0.02) -> dict:
+    """Of one data set's runs, the largest reduction within ``drop`` of the baseline's
+    accuracy, else the largest: chosen on the floor's split (train + validation), never on
+    the test split, whose figures are reported as measured."""
+    ok = [r for r in rows
+          if r["selection_accuracy"] >= r["baseline_selection_accuracy"] - drop] or rows
+    return max(ok, key=lambda r: r["reduction"])
+
+
 def main(argv=None):
     args = parse(argv)
     torch.set_num_threads(args.threads)
@@ -71,12 +80,11 @@ def main(argv=None):
                          f"{r['baseline_test_accuracy']:.2%} | {r['connections']:,} | "
                          f"{r['test_accuracy']:.2%} | {r['reduction']:.1f}x | {sec:.0f} |")
             print(lines[-1], flush=True)
-        ok = [r for r in rows if r["test_accuracy"] >= r["baseline_test_accuracy"] - 0.02] or rows
-        best.append(max(ok, key=lambda r: r["reduction"]))
+        best.append(best_scheme(rows))
     lines += ["", "Geometric-mean reduction per scheme: " + ", ".join(
         f"{s}: {geometric_mean(v):.1f}x" for s, v in reductions.items()),
-        "", "Best scheme per data set (largest reduction within 2 test points of the baseline, "
-        "else the largest): " + ", ".join(
+        "", "Best scheme per data set (largest reduction within 2 points of the baseline's "
+        "train + validation accuracy, else the largest; chosen without the test split): " + ", ".join(
             f"{r['dataset']} {r['scheme']} {r['reduction']:.1f}x ({r['test_accuracy']:.2%} vs "
             f"{r['baseline_test_accuracy']:.2%})" for r in best)
         + f"; geometric mean {geometric_mean([r['reduction'] for r in best]):.1f}x "

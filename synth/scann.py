@@ -523,6 +523,9 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
                  data.num_classes)
     fit(base, flat, train, desc="baseline")
     base_acc = evaluate(base, flat.x_test, flat.y_test)["accuracy"]
+    # on the floor's split (train + validation): what a choice among runs may read
+    base_selection = evaluate(base, torch.cat([flat.x_train, flat.x_val]),
+                              torch.cat([flat.y_train, flat.y_val]))["accuracy"]
     d, k = flat.input_shape[0], reduced.input_shape[0]
     # SCANN step 2 shrinks the widths by the compression asked (--components), not by the
     # components a sample-bound reducer could find: capped at one per training sample,
@@ -578,6 +581,10 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
             "synthesized_hidden": list(compacted.spec["hidden"]),
             "baseline_connections": base_conn, "baseline_test_accuracy": base_acc,
             "connections": live, "test_accuracy": final["test_accuracy"],
+            # train + validation accuracy, the baseline's and the result's (the floor's
+            # split): a choice among runs or schemes reads these, never the test figures
+            "baseline_selection_accuracy": base_selection,
+            "selection_accuracy": final["val_accuracy"],
             # none for a model of no connections (base / max(1, 0) said 21,312x of one)
             "reduction": base_conn / live if live else None,
             # None for kernel_pca (no linear map of the inputs to fold)
