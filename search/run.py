@@ -22,6 +22,7 @@ import dataclasses
 import json
 import logging
 import os
+import posixpath
 import signal
 import sys
 import threading
@@ -1137,10 +1138,10 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                 "gpus_per_trial": min(1.0, gpus / at_once(config)) if gpus else 0}
     trainable = _trainable(settings)
     start = time.perf_counter()
-    if restore:         # the digests as checked above, for Tune's own reads (search.trust;
-        # an experiment at a URI is read as it is when Tune reads it)
-        path, filesystem = (verified_reads(out_dir, experiment) if "://" not in experiment
-                            else (experiment, None))
+    # Tune reads its experiment through a filesystem that hands out what it may unpickle only
+    # as checked above (restored) or as this process wrote it (search.trust.verified_reads;
+    # one on remote storage is read as it is when Tune reads it)
+    path, filesystem = verified_reads(out_dir, experiment, restored=restore)
     forget_tune_state(out_dir)      # Tune writes it from here on: recorded again as fit ends
     if restore:
         tuner = tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True,
@@ -1169,7 +1170,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             # Tune reports at verbosity 1 whatever the output asked now; what reaches the
             # terminal is chosen below (a resume restores this run_config as it was saved)
             run_config=tune.RunConfig(
-                name=name, storage_path=storage, verbose=1,
+                name=name, storage_path=posixpath.dirname(path) if filesystem else storage,
+                storage_filesystem=filesystem, verbose=1,
                 callbacks=[ResultsCallback(str(out_dir / "results.parquet"))],
                 failure_config=tune.FailureConfig(max_failures=config.max_failures)))
     # Tune prints its experiment box, 'Trial status' tables, a box of every trial's config and
@@ -1196,7 +1198,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             _fit_interruptibly(tuner, out_dir / "results.parquet", config.trials)
     finally:
         # finished, interrupted or failed: what a resume may unpickle (search.trust)
-        record_tune_state(out_dir, experiment)
+        record_tune_state(out_dir, experiment, filesystem)
         _PROGRESS.pop(results, None)
         tune_log.setLevel(tune_level)
         for log in quieted:

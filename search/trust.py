@@ -23,11 +23,23 @@ The check reads the files, and Tune reads them again later from the same path (t
 ``Tuner.restore``, the newest experiment_state and the searcher's state when ``fit()``
 resumes, a trial's error.pkl as ``fit()`` ends: seconds to the whole search later), so a
 file replaced in between would be unpickled unchecked.  ``verified_reads`` closes that
-window: the restored Tune reads its experiment through a filesystem that hands out a file
-Tune may unpickle (one at the experiment's top level, or any ``.pkl``) only as bytes whose
-SHA-256 is the recorded one, or that of the bytes this process wrote there since (read
-whole, checked, then given from memory); any other is refused (``TuneStateChanged``) before
-anything is unpickled.
+window: Tune reads its experiment through a filesystem that hands out a file Tune may
+unpickle (one at the experiment's top level, or any ``.pkl``) only as bytes whose SHA-256 is
+the recorded one, or that of the bytes this process wrote there since (read whole, checked,
+then given from memory); any other is refused (``TuneStateChanged``) before anything is
+unpickled.  A new search's Tune reads through it too, with nothing recorded: as ``fit()``
+ends Tune reads back each trial's result.json and each failed trial's error.pkl, and every
+file Tune may unpickle is written by this (the driver's) process, its sync threads included
+(a trial's worker writes only its checkpoint, which Tune does not unpickle).
+
+``record_tune_state`` hashes the files as the search stops, but one replaced after Tune
+wrote it (or after the restore verified it) is not recorded as the search's: a file Tune
+may unpickle is recorded as this process wrote it or as it was verified, and one that is
+not so (replaced, or one that appeared from elsewhere) is recorded as ``UNVOUCHED``, so a
+resume finds it changed and resumes from results.parquet (``VerifiedReads.vouched``).
+
+An experiment at a file:// URI is read so as a path is; one on remote storage (s3://,
+gs://, ...) is read as it is when Tune reads it (``remote``).
 """
 from __future__ import annotations
 
@@ -42,6 +54,7 @@ from pathlib import Path
 import pyarrow.fs as pafs
 
 from synth.errors import UserError
+from synth.files import OWNER_MARKER
 
 SEARCH_ID_FILE = "search_id"
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -117,15 +130,22 @@ def forget_tune_state(out_dir: Path) -> None:
             path.unlink()
 
 
-def record_tune_state(out_dir: Path, experiment: str) -> None:
+def record_tune_state(out_dir: Path, experiment: str, filesystem=None) -> None:
     """Keep the digests of the Tune ``experiment`` of the search in ``out_dir`` in the
     user's state directory (0600, written atomically), as its process stops.  A state that
-    cannot be read is not recorded: a resume then does without it."""
+    cannot be read is not recorded: a resume then does without it.  ``filesystem``: the one
+    ``verified_reads`` gave Tune for it; a file Tune may unpickle is recorded as this
+    process wrote it or as it was verified, never as something that replaced it since
+    (``VerifiedReads.vouched``)."""
     path = _digests(out_dir)
     if path is None:
         return
     try:
-        text = json.dumps({"experiment": experiment, "files": tune_state_digests(experiment)})
+        files = tune_state_digests(experiment)
+        handler = getattr(filesystem, "handler", None)
+        if isinstance(handler, VerifiedReads):
+            files = {name: handler.vouched(name, found) for name, found in files.items()}
+        text = json.dumps({"experiment": experiment, "files": files})
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         part = path.with_name(f"{path.name}.{os.getpid()}.part")
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
@@ -219,8 +239,11 @@ class TuneStateChanged(UserError):
 
 
 # SHA-256 of what this process wrote through a VerifiedReads, by path (None: not known, an
-# append, a move or a copy, which Tune does not make)
+# append, a move or a copy, which Tune does not make, or a write not yet closed)
 _WRITTEN: dict[str, str | None] = {}
+# ``record_tune_state``'s entry for a file not as this process wrote it or verified it: no
+# SHA-256, so a resume finds it changed and resumes from results.parquet
+UNVOUCHED = "not as its search process wrote or verified it"
 
 
 class _HashedWrites:
@@ -267,12 +290,28 @@ class VerifiedReads(pafs.FileSystemHandler):
     other; all else is ``fs``'s.  Picklable (Tune keeps its storage's filesystem in the
     trials' state)."""
 
-    def __init__(self, fs, root: str, digests: dict, shown: str):
+    def __init__(self, fs, root: str, digests: dict, shown: str, restored: bool = True):
         self.fs, self.root = fs, root.rstrip("/")
-        self.digests, self.shown = dict(digests), shown
+        self.digests, self.shown, self.restored = dict(digests), shown, restored
 
     def __reduce__(self):
-        return VerifiedReads, (self.fs, self.root, self.digests, self.shown)
+        return VerifiedReads, (self.fs, self.root, self.digests, self.shown, self.restored)
+
+    def vouched(self, name: str, found: str) -> str:
+        """What ``record_tune_state`` keeps for the file ``name`` of the experiment, whose
+        bytes' SHA-256 is ``found`` as the search stops: ``found`` where it is as this
+        process wrote it, or (one Tune may unpickle, not written here) as it was verified;
+        ``UNVOUCHED`` where it is not (replaced since, or one Tune may unpickle that
+        appeared from elsewhere), which a resume never takes for the state's.  Files a
+        trial's worker wrote (its checkpoints; Tune unpickles none) are kept as found."""
+        path = f"{self.root}/{name}"
+        if path in _WRITTEN:
+            expected = _WRITTEN[path]
+        elif _pickled(name) and name != OWNER_MARKER:
+            expected = self.digests.get(name)
+        else:
+            return found
+        return found if found == expected else UNVOUCHED
 
     def _read(self, path: str):
         import pyarrow as pa
@@ -288,10 +327,11 @@ class VerifiedReads(pafs.FileSystemHandler):
         if expected is None or hashlib.sha256(data).hexdigest() != expected:
             state = "changed" if ours or name in self.digests else "appeared"
             since = "this search wrote it" if ours else "it was verified"
+            rerun = "rerun the command" if self.restored else "rerun the command with --resume"
             raise TuneStateChanged(
                 f"Tune's saved state in {self.shown} changed after {since} ({name} "
-                f"{state}): nothing of it was unpickled; rerun the command to resume the "
-                f"search from results.parquet")
+                f"{state}): nothing of it was unpickled; {rerun} to resume the search from "
+                f"results.parquet")
         return pa.BufferReader(data)
 
     def open_input_stream(self, path):
@@ -350,15 +390,26 @@ class VerifiedReads(pafs.FileSystemHandler):
         self.fs.delete_file(path)
 
 
-def verified_reads(out_dir: Path, experiment: str):
-    """(path, filesystem) to give ``Tuner.restore`` for the Tune ``experiment`` of the
-    search in ``out_dir``, whose digests ``unverified_tune_state`` has just passed: the
-    filesystem gives Tune only the recorded bytes of what it may unpickle
-    (``VerifiedReads``)."""
-    recorded = json.loads(_digests(out_dir).read_text())
+def verified_reads(out_dir: Path, experiment: str, restored: bool = True):
+    """(path, filesystem) to give Tune for the Tune ``experiment`` of the search in
+    ``out_dir``: to ``Tuner.restore`` (``restored``: its digests, which
+    ``unverified_tune_state`` has just passed, are the bytes Tune may read) or to a new
+    search's ``RunConfig`` (none: Tune reads back only what this process writes).  The
+    filesystem gives Tune only those bytes of what it may unpickle (``VerifiedReads``).  An
+    experiment on remote storage (a URI but file://) is given as it is, with no filesystem
+    (the module docstring says why)."""
+    if remote(experiment):
+        return experiment, None
+    recorded = json.loads(_digests(out_dir).read_text())["files"] if restored else {}
     fs, root = pafs.FileSystem.from_uri(experiment)
     root = root.rstrip("/")
-    # what an earlier restore in this process wrote there is checked again, as recorded
+    # what an earlier search or restore in this process wrote there is checked again, as
+    # recorded (a new search's folder was emptied)
     for path in [p for p in _WRITTEN if p.startswith(root + "/")]:
         del _WRITTEN[path]
-    return root, pafs.PyFileSystem(VerifiedReads(fs, root, recorded["files"], experiment))
+    return root, pafs.PyFileSystem(VerifiedReads(fs, root, recorded, experiment, restored))
+
+
+def remote(experiment: str) -> bool:
+    """The Tune ``experiment`` is on remote storage: a URI whose scheme is not file."""
+    return "://" in experiment and not experiment.startswith("file://")
