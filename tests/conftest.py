@@ -30,6 +30,13 @@ if _XDIST_WORKERS > 1:
 # tests' Rays -- in this process, in the `nnsynth` subprocesses and `ray start` heads, which
 # inherit this environment -- run their workers at the suite's priority.
 os.environ.setdefault("RAY_worker_niceness", "0")
+# A suite started in the background of a shell without job control (`pytest ... &`, nohup)
+# inherits SIGINT ignored, and so does every process it starts: the tests that send Ctrl-C
+# to an `nnsynth` command then waited out their timeouts (test_h259_diabdeep_interrupt_line)
+# and the one that checks Python's own handler failed (test_h206_deploy).  The suite runs
+# with Python's default Ctrl-C, as a terminal gives it (children reset it to SIG_DFL at exec).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 # The searches the suite starts are recorded (search.trust) in a state directory of its own,
 # not the user's ~/.local/state/nnsynth; subprocesses and Ray's workers inherit it, and so do
 # pytest-xdist's workers (started after the main process has imported this module), which
