@@ -1140,7 +1140,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     start = time.perf_counter()
     # Tune reads its experiment through a filesystem that hands out what it may unpickle only
     # as checked above (restored) or as this process wrote it (search.trust.verified_reads;
-    # one on remote storage is read as it is when Tune reads it)
+    # one at gs://, hdfs:// or abfs:// is read as it is when Tune reads it)
     path, filesystem = verified_reads(out_dir, experiment, restored=restore)
     forget_tune_state(out_dir)      # Tune writes it from here on: recorded again as fit ends
     if restore:

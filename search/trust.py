@@ -38,8 +38,16 @@ may unpickle is recorded as this process wrote it or as it was verified, and one
 not so (replaced, or one that appeared from elsewhere) is recorded as ``UNVOUCHED``, so a
 resume finds it changed and resumes from results.parquet (``VerifiedReads.vouched``).
 
-An experiment at a file:// URI is read so as a path is; one on remote storage (s3://,
-gs://, ...) is read as it is when Tune reads it (``remote``).
+An experiment at a file:// or s3:// ``storage_path`` is read through ``VerifiedReads`` as a
+path is (S3 with its files uploaded as they close, ``_uploads_as_closed``), checked on a
+local S3 server (moto) with a search stopped, resumed, and its tuner.pkl replaced.  One at
+gs://, gcs://, hdfs://, viewfs://, abfs:// or abfss:// is read as it is when Tune reads it
+(``read_as_it_is``).  Ray's API would take the wrapper there too (``RunConfig`` and
+``Tuner.restore`` take any pyarrow filesystem), but whether Tune's syncs through it finish
+could not be checked: no server of those kinds runs here, and through the wrapper every
+upload is a Python file whose close waits for it on pyarrow's threads (to S3 with pyarrow
+18.1 a threaded copy of 40 files hung until the S3 filesystem's background writes were
+turned off; pyarrow's Azure filesystem has no such option).
 """
 from __future__ import annotations
 
@@ -396,13 +404,12 @@ def verified_reads(out_dir: Path, experiment: str, restored: bool = True):
     ``unverified_tune_state`` has just passed, are the bytes Tune may read) or to a new
     search's ``RunConfig`` (none: Tune reads back only what this process writes).  The
     filesystem gives Tune only those bytes of what it may unpickle (``VerifiedReads``).  An
-    experiment on remote storage (a URI but file://) is given as it is, with no filesystem
-    (the module docstring says why)."""
-    if remote(experiment):
+    experiment Tune reads as it is (``read_as_it_is``) is given so, with no filesystem."""
+    if read_as_it_is(experiment):
         return experiment, None
     recorded = json.loads(_digests(out_dir).read_text())["files"] if restored else {}
     fs, root = pafs.FileSystem.from_uri(experiment)
-    root = root.rstrip("/")
+    fs, root = _uploads_as_closed(fs), root.rstrip("/")
     # what an earlier search or restore in this process wrote there is checked again, as
     # recorded (a new search's folder was emptied)
     for path in [p for p in _WRITTEN if p.startswith(root + "/")]:
@@ -410,6 +417,26 @@ def verified_reads(out_dir: Path, experiment: str, restored: bool = True):
     return root, pafs.PyFileSystem(VerifiedReads(fs, root, recorded, experiment, restored))
 
 
-def remote(experiment: str) -> bool:
-    """The Tune ``experiment`` is on remote storage: a URI whose scheme is not file."""
-    return "://" in experiment and not experiment.startswith("file://")
+# URI schemes of the experiments Tune reads through ``VerifiedReads``, beside a path: those
+# checked with a search stopped and resumed (s3: against a local S3 server, moto)
+VERIFIED_SCHEMES = ("file", "s3")
+
+
+def read_as_it_is(experiment: str) -> bool:
+    """Tune reads the ``experiment`` as it is, not through ``VerifiedReads``: a URI of a
+    scheme not in ``VERIFIED_SCHEMES`` (gs://, hdfs://, abfs://: the module docstring)."""
+    return "://" in experiment and experiment.split("://", 1)[0] not in VERIFIED_SCHEMES
+
+
+def _uploads_as_closed(fs):
+    """``fs``, or for S3 a copy of it whose files upload as they close, in the thread that
+    writes them (``background_writes=False``).  Through ``VerifiedReads`` a write is a Python
+    file whose close waits for its upload, and Tune's syncs copy with pyarrow's threads (Ray
+    2.60 turns them off only for an ``S3FileSystem`` destination, which the wrapper is not):
+    with background writes a close waits for an upload queued behind the copies on pyarrow's
+    I/O threads (apache/arrow#15233), and pyarrow 18.1's threaded copy of 40 files to S3
+    hung, through the wrapper or not; without them it finished (moto's S3 server)."""
+    if isinstance(fs, getattr(pafs, "S3FileSystem", ())):
+        rebuild, (options,) = fs.__reduce__()
+        return rebuild({**options, "background_writes": False})
+    return fs

@@ -86,13 +86,20 @@ def test_only_what_this_process_wrote_or_verified_is_recorded(tmp_path):
     assert "tuner.pkl" in unverified_tune_state(out, str(tune))
 
 
-def test_remote_storage_is_given_as_it_is(tmp_path):
-    """An experiment on remote storage gets no filesystem (the module docstring says why);
-    a file:// one is read through VerifiedReads as a path is."""
-    assert verified_reads(tmp_path, "s3://bucket/runs/tune-x", restored=False) == (
-        "s3://bucket/runs/tune-x", None)
+def test_which_storage_is_read_through_the_verified_reads(tmp_path):
+    """A file:// or s3:// experiment is read through VerifiedReads as a path is (S3 with its
+    files uploaded as they close: ``_uploads_as_closed``); gs://, hdfs://, abfs:// ones are
+    given as they are (the module docstring says why)."""
+    assert verified_reads(tmp_path, "gs://bucket/runs/tune-x", restored=False) == (
+        "gs://bucket/runs/tune-x", None)
     path, fs = verified_reads(tmp_path, f"file://{tmp_path}/tune-x", restored=False)
     assert path == f"{tmp_path}/tune-x" and isinstance(fs, pafs.PyFileSystem)
+    # region and endpoint given: nothing is reached
+    path, fs = verified_reads(tmp_path, "s3://bucket/runs/tune-x?region=us-east-1&"
+                                        "endpoint_override=127.0.0.1:9&scheme=http",
+                              restored=False)
+    assert path == "bucket/runs/tune-x" and isinstance(fs.handler.fs, pafs.S3FileSystem)
+    assert fs.handler.fs.__reduce__()[1][0]["background_writes"] is False
 
 
 @pytest.fixture(scope="module")
@@ -129,13 +136,11 @@ def test_a_new_searchs_error_pickle_replaced_before_tune_reads_it(ray_session, t
     assert "error.pkl" in unverified_tune_state(out, str(out / "tune"))
 
 
-def test_a_file_uri_experiment_is_restored_through_the_verified_reads(ray_session, tmp_path,
-                                                                      monkeypatch):
-    """A search on a file:// storage_path stopped by Ctrl-C after its first trial; its
-    tuner.pkl replaced after nnsynth's check (at ``Tuner.restore``) is not unpickled."""
+def _restored_with_a_replaced_tuner_pickle(tmp_path, monkeypatch, storage: str) -> None:
+    """A search on ``storage`` stopped by Ctrl-C after its first trial; its tuner.pkl
+    replaced after nnsynth's check (at ``Tuner.restore``) is not unpickled."""
     from ray import tune
-    out, store = tmp_path / "s", tmp_path / "store"
-    config = CONFIG.replace(trials=2, storage_path=f"file://{store}")
+    out = tmp_path / "s"
     report = search.run.report_trial
 
     def then_interrupt(path, *, row=None, error=None):
@@ -145,21 +150,39 @@ def test_a_file_uri_experiment_is_restored_through_the_verified_reads(ray_sessio
     with monkeypatch.context() as m:
         m.setattr(search.run, "report_trial", then_interrupt)
         with pytest.raises(KeyboardInterrupt):
-            run_search(config, out, progress=False)
+            run_search(CONFIG.replace(trials=2, storage_path=storage), out, progress=False)
     assert len(read_results(out / "results.parquet")) == 1
-    experiment = store / ("tune-" + (out / "search_id").read_text().strip())
-    assert unverified_tune_state(out, f"file://{experiment}") is None
+    experiment = f"{storage}/tune-" + (out / "search_id").read_text().strip()
+    assert unverified_tune_state(out, experiment) is None
     marker = tmp_path / "ran"
     real = tune.Tuner.restore.__func__
 
     def swapped_then_restored(cls, *a, **k):
-        (experiment / "tuner.pkl").write_bytes(pickle.dumps(Planted(marker)))
+        fs, root = pafs.FileSystem.from_uri(experiment)
+        with fs.open_output_stream(f"{root}/tuner.pkl") as f:
+            f.write(pickle.dumps(Planted(marker)))
         return real(cls, *a, **k)
     monkeypatch.setattr(tune.Tuner, "restore", classmethod(swapped_then_restored))
     with pytest.raises(UserError, match=r"changed after it was verified \(tuner\.pkl "
                                         r"changed\): nothing of it was unpickled"):
         run_search(None, out, resume=True, progress=False)
     assert not marker.exists()
+
+
+def test_a_file_uri_experiment_is_restored_through_the_verified_reads(ray_session, tmp_path,
+                                                                      monkeypatch):
+    _restored_with_a_replaced_tuner_pickle(tmp_path, monkeypatch, f"file://{tmp_path}/store")
+
+
+@pytest.mark.skipif(not os.environ.get("NNSYNTH_TEST_S3"),
+                    reason="NNSYNTH_TEST_S3 (s3://bucket/prefix) names no S3 to test on")
+def test_an_s3_experiment_is_restored_through_the_verified_reads(ray_session, tmp_path,
+                                                                 monkeypatch):
+    """On an S3 server (h272 ran it on moto_server, its endpoint and keys in AWS_* before
+    pytest started, for Ray's workers to have them)."""
+    import uuid
+    storage = f"{os.environ['NNSYNTH_TEST_S3'].rstrip('/')}/{uuid.uuid4().hex}"
+    _restored_with_a_replaced_tuner_pickle(tmp_path, monkeypatch, storage)
 
 
 def test_a_state_planted_while_a_new_search_ran_is_not_restored(ray_session, tmp_path,
