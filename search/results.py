@@ -9,7 +9,6 @@ half-written table and a resumed one never records a trial twice.
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 from typing import Mapping
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from search.feasibility import figure
 from synth.config import short_repr
 from synth.errors import UserError
 from synth.files import atomic_path, printable
@@ -114,16 +114,6 @@ def spec_text(spec) -> str:
     return " ".join([str(spec.get("family", "?")), *settings])
 
 
-def _figure(row: Mapping, key: str) -> float | None:
-    """``row[key]`` as a float; None where missing, empty or not finite."""
-    value = row.get(key)
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
 # what a trial's line says of a latency and energy priced with zero weights (``accel_note``)
 DENSE_BRIEF = "the dense array's: zero weights multiplied"
 
@@ -147,30 +137,30 @@ def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
     (None: none yet); ``new_best``: this trial raised it (a tie does not: the summary breaks
     ties on KD loss and size); ``outside``: the constraints its model fails."""
     head, spec = f"trial {index}/{total}", spec_text(row.get("spec"))
-    acc = _figure(row, "accuracy")
+    acc = figure(row.get("accuracy"))
     acc_text = "acc none" if acc is None else f"acc {acc:.3f}"
     if row.get("stopped_early"):
-        epoch = _figure(row, "epochs") or _figure(row, "epoch")
+        epoch = figure(row.get("epochs")) or figure(row.get("epoch"))
         at = "" if epoch is None else f" at epoch {int(epoch)}"
         return f"{head}  {acc_text}{at}  stopped early by ASHA  {spec}"
     ranked = (" (best so far)" if new_best else "" if best is None else f" (best {best:.3f})")
     parts = [head, acc_text + ranked]
-    params = _figure(row, "parameters")
+    params = figure(row.get("parameters"))
     if params is not None:
         parts.append(f"{int(params):,} params")
     for key, unit in (("latency_ms", "ms"), ("energy_mj", "mJ")):
-        value = _figure(row, key)
+        value = figure(row.get(key))
         if value is not None:   # 3 significant digits, no exponent from 1,000 on
             parts.append(f"{value:,.0f} {unit}" if abs(value) >= 1000 else f"{value:.3g} {unit}")
     if accel_note(row):   # a grown-and-pruned model's: the summary's best_accel_note in brief
         parts[-1] += f" ({DENSE_BRIEF})"
-    seconds = _figure(row, "wall_seconds")
+    seconds = figure(row.get("wall_seconds"))
     if seconds is not None:
         parts.append(f"{seconds:.1f} s" if seconds >= 1 else f"{seconds:.2f} s")
-    diverged = _figure(row, "diverged_epoch")
+    diverged = figure(row.get("diverged_epoch"))
     if diverged is not None:
         parts.append(f"diverged at epoch {int(diverged)}")
-    if _figure(row, "predicted_classes") == 1:
+    if figure(row.get("predicted_classes")) == 1:
         parts.append("predicts one class")
     if outside:
         parts.append(f"outside {', '.join(map(str, outside))}")
