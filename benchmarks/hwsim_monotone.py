@@ -5,7 +5,7 @@ next grid value) one scratchpad (ifmap, filter or ofmap) must never raise the la
 may rise (a larger SRAM costs more per access and leaks more: ``hwsim.accel``, [H14]); it is
 listed for context.  At batch 1 every op runs alone, and its DRAM bytes never rise either (an
 operand is fetched again only where it does not fit).  At batch B the model tiles the batch
-(whole, chunks of ``hwsim.accel.chunk_sizes(B)``, or one sample at a time:
+(whole, in the chunks of ``hwsim.accel.chunk_schedules(B)``, or one sample at a time:
 ``hwsim.accel._costs``): of the schedules whose activations cross DRAM at most
 ``ACT_REFETCH_MAX`` (2) times or whose DRAM bytes are at most ``DRAM_COMPULSORY_MAX`` (2) x the
 compulsory bytes (one sample at a time always allowed), those within ``CYCLES_TOLERANCE`` (1%)

@@ -39,7 +39,7 @@ import numpy as np
 
 from synth.config import Config, check_choice, check_range, short_repr, value_error
 from hwsim.accel import (ADD8_PJ, MIN_CLOCK_MHZ, MIN_DRAM_GBPS, MULT8_PJ, REF_NM,
-                         SRAM8KB_PJ_PER_B, chunk_sizes, layer_arrays, serial_steps)
+                         SRAM8KB_PJ_PER_B, chunk_schedules, layer_arrays, serial_steps)
 from hwsim.op import Op, backward_passes, forward_elems
 
 MODES = ("inference", "training")
@@ -420,15 +420,17 @@ def _scaled(a, n):
     return {**a, **part}
 
 
-def _chunked(a, cfg: SpringConfig, mode: str, size: int, B: int) -> dict:
-    """The batch of ``B`` samples run as floor(B / size) runs of ``size`` samples and one of
-    the rest, the whole network each (``_run``; weights read again every run)."""
-    full, rest = divmod(B, size)
+def _chunked(a, cfg: SpringConfig, mode: str, size: int, B: int, part: int | None = None) -> dict:
+    """The batch of ``B`` samples run as B / ``part`` parts of ``part`` samples (B: one),
+    each as floor(part / size) runs of ``size`` samples and one of the rest, the whole
+    network each (``_run``; weights read again every run)."""
+    part = part or B
+    full, rest = divmod(part, size)
     one = _run(_scaled(a, size), cfg, mode)
-    out = {k: v * full for k, v in one.items()}
+    out = {k: v * full * (B // part) for k, v in one.items()}
     if rest:
         last = _run(_scaled(a, rest), cfg, mode)
-        out = {k: out[k] + last[k] for k in out}
+        out = {k: out[k] + last[k] * (B // part) for k in out}
     return out
 
 
@@ -453,7 +455,8 @@ def _schedule(a, cfg: SpringConfig, mode: str) -> dict:
     there, its input held across them (in the activation buffer where the whole batch's
     fits, else through the NVM), and in training again for its backward pass's sums
     (``_scaled``).  (It was priced per chunk, each chunk normalized by its own statistics:
-    a ghost batch norm, h204.)  The chunk sizes are ``hwsim.accel.chunk_sizes``'."""
+    a ghost batch norm, h204.)  The schedules are ``hwsim.accel.chunk_schedules``' (closed
+    under doubling: twice the batch has the batch's schedule run twice among its own, h273)."""
     whole = _run(a, cfg, mode)
     B, cls = int(a["S"].max()) if len(a["S"]) else 1, a["cls"]
     if B <= 1 or (cls == UNKNOWN).any():
@@ -465,10 +468,11 @@ def _schedule(a, cfg: SpringConfig, mode: str) -> dict:
               | (a["I"] > mask_room(a, cfg)))
     a = {**a, "wait": ((cls == REDUCED) | (a["bn"] > 0)) & spills}
     best = whole
-    for size in sorted({int(b[0]) for b in chunk_sizes(np.array([float(B)]))}):
+    for size, part in sorted({(int(b[0]), int(P[0]))
+                              for b, P in chunk_schedules(np.array([float(B)]))}):
         if size >= B:
             continue
-        x = _chunked(a, cfg, mode, size, B)
+        x = _chunked(a, cfg, mode, size, B, part)
         if (x["cycles"].sum(), x["energy_pj"]) < (best["cycles"].sum(), best["energy_pj"]):
             best = x
     return best
