@@ -458,17 +458,36 @@ def _costs(L, c):
         return k
     per_sample = ("macs", "elems", "I", "O", "lookup")
     bg = L["bg"] > 0
+    tiles = (S > 1) & (L["gemm"] > 0)
+    # the schedules of some layer (chunks of b < S where the op is tiled): one no layer can
+    # use (b = S everywhere: the whole batch, ``k``) is not priced
+    sizes = [(b, P) for b, P in chunk_schedules(S) if (tiles & (b < S)).any()]
+    # of the allowed, those within CYCLES_TOLERANCE of the fewest cycles and no slower than
+    # one sample at a time; of those the fewest DRAM bytes, then fewest cycles, then least
+    # energy (pJ).  Two passes over the schedules (the fewest cycles first): each schedule's
+    # (layers x configs) arrays are held between them where they are few
+    # (``HELD_SCHEDULE_VALUES``: one network's price), and so is each chunk size's price,
+    # which several schedules share; else each chunk is priced again in the second pass (the
+    # DSE's grids: every schedule's arrays at once would be gigabytes).  Each chunk was
+    # priced in both passes always, one sample at a time three times.
+    held_values = len(sizes) * len(_CHUNK_ADDITIVE) * S.size * np.size(c["rows"])
+    hold = held_values <= HELD_SCHEDULE_VALUES
+    priced: dict = {}   # chunk size (n's bytes) -> the layer on n samples, while ``hold``
 
     def on(n):   # the layer on n samples: (x / S) exact where S divides x, * n; the samples
         # are the GEMM's rows T, or its groups G (``bg``: a GEMM per sample and head); an
         # operand broadcast over the batch (``Ish``) is read whole by every chunk
+        key = n.tobytes()
+        if key in priced:
+            return priced[key]
         part = {f: L[f] / S * n for f in per_sample}
         part["I"] = (L["I"] - L["Ish"]) / S * n + L["Ish"]
         part["T"] = np.where(bg, L["T"], L["T"] / S * n)
         part["G"] = np.where(bg, L["G"] / S * n, L["G"])
-        return _untiled_costs(step_fit({**L, **part}), c)
-
-    tiles = (S > 1) & (L["gemm"] > 0)
+        x = _untiled_costs(step_fit({**L, **part}), c)
+        if hold:
+            priced[key] = {f: x[f] for f in _CHUNK_ADDITIVE}
+        return x
 
     def chunked(b, P=S):   # S / P runs of P samples, each floor(P / b) chunks of b samples
         runs, full = S / P, np.floor(P / b)   # and one of P mod b (``chunk_schedules``)
@@ -489,24 +508,12 @@ def _costs(L, c):
     # is not tiled (``tiles`` false) runs whole, its only schedule
     base = {n: np.where(tiles & ~allowed(k), singles[n], k[n]) for n in _CHUNK_ADDITIVE}
 
-    # the schedules of some layer (chunks of b < S where the op is tiled): one no layer can
-    # use (b = S everywhere: the whole batch, ``k``) is not priced
-    sizes = [(b, P) for b, P in chunk_schedules(S) if (tiles & (b < S)).any()]
-
     def schedules():   # each schedule's costs, and where the rule allows it (one sample at
         for b, P in sizes:   # a time: ``singles``, priced once)
             x = singles if (b == 1).all() else chunked(b, P)
             yield x, tiles & (b < S) & (allowed(x) | (b == 1))
 
-    # of the allowed, those within CYCLES_TOLERANCE of the fewest cycles and no slower than
-    # one sample at a time; of those the fewest DRAM bytes, then fewest cycles, then least
-    # energy (pJ).  Two passes over the schedules (the fewest cycles first): each schedule's
-    # (layers x configs) arrays are held between them where they are few
-    # (``HELD_SCHEDULE_VALUES``: one network's price), else each chunk is priced again in the
-    # second pass (the DSE's grids: every schedule's arrays at once would be gigabytes).  Each
-    # chunk was priced in both passes always, one sample at a time three times.
-    held_values = len(sizes) * len(_CHUNK_ADDITIVE) * S.size * np.size(c["rows"])
-    listed = list(schedules()) if held_values <= HELD_SCHEDULE_VALUES else None
+    listed = list(schedules()) if hold else None
     fewest = base["cycles"]
     for x, ok in listed if listed is not None else schedules():
         fewest = np.where(ok, np.minimum(fewest, x["cycles"]), fewest)
