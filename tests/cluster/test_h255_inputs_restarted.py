@@ -12,7 +12,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from cluster.pairs import merge_results, run_synthesis
+from cluster.pairs import merge_results
 from deploy.cli.main import cli
 from synth.checkpoint import save_checkpoint
 from synth.data import input_range, load_dataset
@@ -45,25 +45,34 @@ def test_a_shard_of_several_rounds_counts_every_rounds_restarts(iris_teacher):
     assert merge_results(rounds).stats["inputs_restarted"] == sum(counts)
 
 
-def test_the_summary_sums_the_shards_restarts(ray_local, iris_teacher, tmp_path):
+@pytest.fixture(scope="module")
+def inverted(ray_local, iris_teacher, tmp_path_factory):
+    """(its arguments, its folder, its --json summary): one ``nnsynth invert`` of 150 iris
+    inputs in two shards of 75 (on one pair), read by both tests below (each ran a job of
+    its own: the second invert's summary passes run_synthesis's on)."""
     _, path = iris_teacher
-    per_shard = []
-    config = settings_for(iris_teacher[0], value_range=input_range(
-        load_dataset("iris").metadata()))
-    summary = run_synthesis(path, tmp_path / "set", 150, pairs=2, config=config,
-                            shard_size=75, seed=0,
-                            on_shard=lambda info, pool: per_shard.append(
-                                info["stats"]["inputs_restarted"]))
-    assert len(per_shard) == 2 and summary["inputs_restarted"] == sum(per_shard) > 0
-
-
-def test_invert_reports_restarts_and_their_patience(ray_local, iris_teacher, tmp_path):
-    _, path = iris_teacher
-    args = ["invert", "--teacher", str(path), "--num-images", "150", "--out",
-            str(tmp_path / "inv")]
+    out = tmp_path_factory.mktemp("iris-inv") / "inv"
+    args = ["invert", "--teacher", str(path), "--num-images", "150", "--pairs", "1",
+            "--shard-size", "75", "--out", str(out)]
     done = CliRunner().invoke(cli, [*args, "--json"])
     assert done.exit_code == 0, done.output
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    return args, out, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_summary_sums_the_shards_restarts(inverted):
+    """The summary's count is the sum of every shard's, as each shard's metadata records the
+    count its pair reported (``run_synthesis`` writes it with the shard)."""
+    from cluster.pairs import shard_restarts
+    from synth.data import read_parquet_table
+    _, out, summary = inverted
+    per_shard = [shard_restarts(read_parquet_table(shard)[1])
+                 for shard in sorted(out.glob("shard-*.parquet"))]
+    assert len(per_shard) == 2 and summary["inputs_restarted"] == sum(per_shard) > 0, (
+        per_shard, summary)
+
+
+def test_invert_reports_restarts_and_their_patience(inverted):
+    args, _, summary = inverted
     assert summary["settings"]["method"] == "deepinversion", summary["settings"]
     assert summary["settings"]["restart_patience"] == InversionConfig().restart_patience
     assert summary["inputs_restarted"] > 0, summary
