@@ -13,8 +13,9 @@ FAST = {"name": "fast", "scaling": {"num_workers": 0}, "teacher": {"dataset": "d
         "refine": {"enabled": False}, "export": {"price": False, "onnx": False}}
 
 
-def test_json_keeps_progress_on_stderr_and_quiet_silences_it(tmp_path, monkeypatch):
-    import ray
+def test_json_keeps_progress_on_stderr_and_quiet_silences_it(ray_local, tmp_path, monkeypatch):
+    # the run's teacher stage joins the suite's shared Ray (it started one of its own, ~7 s
+    # of start and stop: nothing here depends on a fresh one)
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     config = tmp_path / "fast.yaml"
     config.write_text(yaml.safe_dump(FAST))
@@ -30,7 +31,6 @@ def test_json_keeps_progress_on_stderr_and_quiet_silences_it(tmp_path, monkeypat
         assert json.loads(quiet.stdout.strip().splitlines()[-1])["final_test_accuracy"] > 0.5
     finally:
         monkeypatch.delenv("TQDM_DISABLE", raising=False)
-        ray.shutdown()
 
 
 def test_quiet_silences_the_bars_of_commands_that_used_to_key_them_on_json(tmp_path, monkeypatch):
