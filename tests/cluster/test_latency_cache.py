@@ -50,25 +50,22 @@ def test_host_and_accel_rows_small():
     assert sb[("lstm", 16, "sparse")] <= sb[("lstm", 16, "dense")]    # SPRING skips zeros
 
 
-def test_host_table_on_the_serving_node_and_ray_starmap(tmp_path):
-    import ray
-
+def test_host_table_on_the_serving_node_and_ray_starmap(ray_local, tmp_path):
+    # on the suite's shared Ray (connect() joins it; the test started a Ray of its own, all
+    # of the machine's CPUs, ~7 s of start and stop: nothing here depends on a fresh one)
     from cluster.latency import host_table, ray_starmap
     keys = grid(["lstm"], [8], [1], ())
-    try:
-        first = host_table(keys, cache_dir=tmp_path, steps=2, rounds=2, threads=1)
-        second = host_table(keys, cache_dir=tmp_path, steps=2, rounds=2, threads=1)
-        assert not first["cached"] and second["cached"] and second["rows"] == first["rows"]
-        assert first["identity"]["threads"] == 1
-        assert ray_starmap(pow, [(2, 3), (3, 2), (2, 3)]) == [8, 9, 8]
-        # more threads than the node's CPUs: one line, not Ray's TaskUnschedulableError
-        # traceback (`nnsynth symbiotic --platform host --threads 3` on 2 cores)
-        cpus = int(ray.cluster_resources()["CPU"])
-        with pytest.raises(UserError, match=rf"^threads {cpus + 1}: .* has {cpus} CPUs; "
-                                            rf"give at most {cpus}$"):
-            host_table(keys, cache_dir=tmp_path, steps=2, rounds=2, threads=cpus + 1)
-    finally:
-        ray.shutdown()
+    first = host_table(keys, cache_dir=tmp_path, steps=2, rounds=2, threads=1)
+    second = host_table(keys, cache_dir=tmp_path, steps=2, rounds=2, threads=1)
+    assert not first["cached"] and second["cached"] and second["rows"] == first["rows"]
+    assert first["identity"]["threads"] == 1
+    assert ray_starmap(pow, [(2, 3), (3, 2), (2, 3)]) == [8, 9, 8]
+    # more threads than the node's CPUs: one line, not Ray's TaskUnschedulableError
+    # traceback (`nnsynth symbiotic --platform host --threads 3` on 2 cores)
+    cpus = int(ray_local.cluster_resources()["CPU"])
+    with pytest.raises(UserError, match=rf"^threads {cpus + 1}: .* has {cpus} CPUs; "
+                                        rf"give at most {cpus}$"):
+        host_table(keys, cache_dir=tmp_path, steps=2, rounds=2, threads=cpus + 1)
 
 
 def test_spread_of_the_best_over_blocks():
