@@ -10,7 +10,8 @@ from deploy.run_config import RunConfig, load_run_config
 from synth.errors import ConfigError
 
 # A fast config: a small MLP teacher on digits, no synthesis/search/refine; trained in this
-# process (Ray Train's local mode; tests/cluster covers the workers).
+# process (Ray Train's local mode; tests/cluster covers the workers).  The runs join the
+# suite's shared Ray (``ray_local``): the first of them started one of all the machine's CPUs.
 FAST = {"name": "fast", "scaling": {"num_workers": 0},
         "teacher": {"dataset": "digits", "model": '{"family": "mlp", "hidden": [32]}',
                     "epochs": 3, "cache": ""},
@@ -83,7 +84,7 @@ def test_cli_bad_key_is_one_line_exit_2(tmp_path):
     assert "Traceback" not in res.output
 
 
-def test_run_resume_and_eval_reproduces_summary(tmp_path):
+def test_run_resume_and_eval_reproduces_summary(ray_local, tmp_path):
     result, logs = _run(tmp_path, FAST)
     run = tmp_path / "run"
     for name in ("ledger.json", "config.json", "teacher.pt", "final.pt", "model.onnx",
@@ -126,7 +127,7 @@ def test_run_resume_and_eval_reproduces_summary(tmp_path):
     assert ev["flops"] == result["final_flops"]
 
 
-def test_interrupted_run_keeps_finished_stages(tmp_path):
+def test_interrupted_run_keeps_finished_stages(ray_local, tmp_path):
     """stop_after ends the run like a kill between stages; the rerun skips the teacher.
     A changed teacher section invalidates every later stage."""
     _run(tmp_path, FAST, stop_after="teacher")
@@ -142,7 +143,7 @@ def test_interrupted_run_keeps_finished_stages(tmp_path):
     assert Ledger(run).stages["teacher"]["fingerprint"] != teacher_entry["fingerprint"]
 
 
-def test_teacher_cache_is_reused(tmp_path):
+def test_teacher_cache_is_reused(ray_local, tmp_path):
     values = json.loads(json.dumps(FAST))
     values["teacher"]["cache"] = str(tmp_path / "cache")
     run_pipeline(RunConfig.from_dict(values), tmp_path / "a", progress=False, stop_after="teacher")
@@ -165,7 +166,7 @@ def _tabular_set(folder, seed: int) -> str:
     return f"parquet:{folder}"
 
 
-def test_teacher_cache_tells_apart_what_its_name_cannot(tmp_path):
+def test_teacher_cache_tells_apart_what_its_name_cannot(ray_local, tmp_path):
     """The cache key was a slug of the settings: parquet:<d>/a-b and parquet:<d>/a/b slug
     alike, so the second run reused the first set's teacher; and a set whose files changed
     kept its old teacher.  Each must train its own."""
@@ -188,7 +189,7 @@ def test_teacher_cache_tells_apart_what_its_name_cannot(tmp_path):
     assert not teacher(f"parquet:{tmp_path / 'd' / 'a-b'}", "r4")
 
 
-def test_resume_reruns_stages_whose_data_changed(tmp_path):
+def test_resume_reruns_stages_whose_data_changed(ray_local, tmp_path):
     """A resumed run skipped the teacher stage after the files of its parquet: set had
     changed (the ledger's fingerprint hashed the config only): its teacher and everything
     after it came from the old data."""
@@ -206,7 +207,7 @@ def test_resume_reruns_stages_whose_data_changed(tmp_path):
     assert any("config or data changed, re-running teacher" in line for line in logs)
 
 
-def test_a_changed_space_file_changes_the_search_stage_only(tmp_path):
+def test_a_changed_space_file_changes_the_search_stage_only(ray_local, tmp_path):
     """The ledger skipped a finished search after its space file was edited (the fingerprint
     hashed the file's name, not its contents)."""
     from deploy.ledger import RunContext
