@@ -758,6 +758,9 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
         summary["restarts"] = pool.restarts
         pool.shutdown()
     seconds = time.perf_counter() - start
+    if "fallback_shards" in summary:   # in shard order: as the pairs finished them, two runs
+        # of one job with --pairs 2 listed them in different orders
+        summary["fallback_shards"].sort(key=lambda r: r["index"])
     summary.update(seconds=round(seconds, 3), startup_seconds=round(start - t0, 3),
                    images_per_second=summary["images_written"] / max(seconds, 1e-9),
                    marginal_images_per_second=summary["images_written"] / max(
