@@ -127,7 +127,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
         per_pixel = sum(r["kept"] == "per_pixel" for r in redone)
         summary["fallback_note"] = (
             f"the generator's inputs missed fidelity {config.min_fidelity:g} in {len(redone)} "
-            f"of {summary['written']} shards (down to "
+            f"of {summary.get('fallback_checked', summary['written'])} shards (down to "
             f"{min(r['generator_fidelity'] for r in redone):.3f}); made again per pixel, "
             f"kept in {per_pixel}")
     summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,

@@ -639,9 +639,14 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     # a resumed job's fidelity and restarted inputs cover the whole set: the shards kept
     # from the earlier run too (a rerun counted only the shards it wrote, so the figure
     # hung on whether the job had been interrupted)
-    kept_hits, kept_rows, kept_restarted = _kept_on_disk(
-        teacher, [shard_path(out, s["index"]) for s in shards if s not in pending])
+    kept_hits, kept_rows, kept_restarted, kept_fallbacks = _kept_on_disk(
+        teacher, [(s["index"], shard_path(out, s["index"])) for s in shards if s not in pending])
     summary["inputs_restarted"] = kept_restarted
+    # the shards made again per pixel, kept ones as their metadata records it (a rerun listed
+    # only those it wrote); checked: the shards the list covers (fallback_checked)
+    checked = 0 if kept_fallbacks is None else len(shards) - len(pending)
+    if kept_fallbacks:
+        summary.update(fallback_shards=kept_fallbacks, fallback_checked=checked)
     if kept_restarted is None:
         summary["inputs_restarted_note"] = (
             "shards kept from an earlier run record no count of restarted inputs (written "
@@ -729,8 +734,13 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                 kd_steps[res["slot"]] = res["kd_steps"]
             restarted = int(res["stats"].get("inputs_restarted", 0))
             # the shard's own count in its metadata, written with it: a rerun reads it back
-            shard_meta = {**meta, "synthesis": {**meta["synthesis"],
-                                                "inputs_restarted": restarted}}
+            # and whether it was made again per pixel (its fidelities, not its seconds: two
+            # runs of one job write the same shards)
+            fallback = res["stats"].get("fallback")
+            shard_meta = {**meta, "synthesis": {
+                **meta["synthesis"], "inputs_restarted": restarted,
+                "fallback": None if fallback is None else {
+                    k: v for k, v in fallback.items() if not k.endswith("_seconds")}}}
             write_parquet(path, res["images"], res["labels"], shard_meta, extra_columns={
                 "teacher_confidence": res["teacher_confidence"].float(), "loss": res["loss"].float(),
                 "seed": [shard["seed"]] * n, "teacher_checksum": [checksum] * n})
@@ -740,6 +750,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
             if "fallback" in res["stats"]:   # the generator's shard made again per pixel
                 summary.setdefault("fallback_shards", []).append(
                     {"index": shard["index"], **res["stats"]["fallback"]})
+            checked += 1
             busy = summary.setdefault("pair_busy", {}).setdefault(
                 res["slot"], {"shards": 0, "seconds": 0.0, "cpu_seconds": 0.0})
             busy["shards"] += 1
@@ -761,6 +772,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     if "fallback_shards" in summary:   # in shard order: as the pairs finished them, two runs
         # of one job with --pairs 2 listed them in different orders
         summary["fallback_shards"].sort(key=lambda r: r["index"])
+        summary["fallback_checked"] = checked
     summary.update(seconds=round(seconds, 3), startup_seconds=round(start - t0, 3),
                    images_per_second=summary["images_written"] / max(seconds, 1e-9),
                    marginal_images_per_second=summary["images_written"] / max(
@@ -784,26 +796,47 @@ def shard_restarts(meta: dict) -> int | None:
     return value if type(value) is int and value >= 0 else None
 
 
-def _kept_on_disk(teacher, paths: list[Path]) -> tuple[int, int, int | None]:
-    """(inputs the teacher assigns to their label, inputs, inputs restarted) over the shards
-    at ``paths``; the last is None where a shard records no count (``shard_restarts``)."""
-    if not paths:
-        return 0, 0, 0
+def shard_fallback(meta: dict) -> tuple[bool, dict | None]:
+    """(recorded, record): what one shard's metadata says of the per-pixel fallback
+    (``synthesis.fallback``, written with the shard: ``synth.synthesis.per_pixel_fallback``'s
+    ``stats["fallback"]`` less its seconds, or None where the shard was not made again);
+    ``recorded`` is False for a shard written before it was recorded."""
+    synthesis = meta.get("synthesis")
+    if not isinstance(synthesis, dict) or "fallback" not in synthesis:
+        return False, None
+    record = synthesis["fallback"]
+    return (True, record) if record is None or isinstance(record, dict) else (False, None)
+
+
+def _kept_on_disk(teacher, shards: list[tuple[int, Path]]
+                  ) -> tuple[int, int, int | None, list[dict] | None]:
+    """(inputs the teacher assigns to their label, inputs, inputs restarted, fallback records)
+    over the shards ``(index, path)``; the third is None where a shard records no count
+    (``shard_restarts``), the last (``{"index": i, **record}`` of each shard made again per
+    pixel) None where a shard records nothing of it (``shard_fallback``)."""
+    if not shards:
+        return 0, 0, 0, []
     import torch
     from synth.data import parquet_arrays, read_parquet_table
     from synth.distill import teacher_logits
     hits = rows = 0
     restarted: int | None = 0
-    for path in paths:   # the rows as written, whatever split a data set would make of them
+    fallbacks: list[dict] | None = []
+    for index, path in shards:   # the rows as written, whatever split a data set makes of them
         table, meta = read_parquet_table(path)
         count = shard_restarts(meta)
         restarted = None if restarted is None or count is None else restarted + count
+        recorded, record = shard_fallback(meta)
+        if not recorded:
+            fallbacks = None
+        elif record is not None and fallbacks is not None:
+            fallbacks.append({"index": index, **record})
         x, y = parquet_arrays(table, tuple(teacher.input_shape), f"shard {path}")
         # a copy: Parquet's arrays are read-only, and torch warned of it on every rerun
         hits += int((teacher_logits(teacher, torch.from_numpy(x.copy())).argmax(1)
                      == torch.from_numpy(y)).sum())
         rows += len(y)
-    return hits, rows, restarted
+    return hits, rows, restarted, fallbacks
 
 
 def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
