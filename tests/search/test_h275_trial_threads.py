@@ -18,3 +18,5 @@ def test_a_trials_threads_follow_the_cluster_not_what_is_free():
     pooled = SearchConfig(trials=4, concurrency=2, hardware=True, pool_shards=1, pool_cpus=1)
     assert trial_cpus(pooled, total=5, free=4) == (2.0, 2)
     assert trial_cpus(pooled, total=5, free=1) == (0.5, 2)
+    # a trial runs on one node: two nodes of 4, one trial at a time, 4 threads
+    assert trial_cpus(config, total=8, free=8, node=4) == (8.0, 4)
