@@ -31,16 +31,13 @@ if not os.environ.get("RAY_ADDRESS"):
 LOCALHOST = "127.0.0.1"
 
 
-def match_torch_threads(threads: int | None = None) -> int:
+def match_torch_threads() -> int:
     """Inside a Ray worker: set torch's intra-op threads to the CPUs this task or actor was
-    given (K actors on K cores then scale instead of oversubscribing), or to ``threads``
-    where the caller planned them (``cluster.train.Scaling.threads``).  Returns the count."""
+    given (K actors on K cores then scale instead of oversubscribing).  Returns the count."""
     import ray
     import torch
     cpus = 1
-    if threads is not None:
-        cpus = int(threads)
-    elif ray.is_initialized():
+    if ray.is_initialized():
         try:
             cpus = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)) or 1
         except Exception:  # driver process: no assignment

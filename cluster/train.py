@@ -93,18 +93,6 @@ class Scaling(Config):
             return float(int(per))
         return round(per, 2) if per >= 0.01 else 1.0
 
-    def threads(self) -> int:
-        """torch threads per worker: the CPUs ``cpus`` plans (the setting, or the largest
-        node's CPUs / num_workers) before it caps them at what is free now.  A worker set
-        them to the CPUs it was granted, so two runs of one config (the runs of a sweep,
-        whose other run held 1 or 2 CPUs at that moment) trained with 1 or 2 threads, and
-        float sums split over threads differ in their last bits (refined weights 3e-8
-        apart); a worker granted fewer CPUs than planned shares them."""
-        if self.cpus_per_worker or self.num_workers == 0:
-            return max(1, int(self.cpus_per_worker or 1))
-        from cluster.connect import node_cpus
-        return max(1, int((node_cpus() or 1) / self.num_workers))
-
 
 # The URI schemes pyarrow.fs.FileSystem.from_uri opens (Ray Train and Tune store through it);
 # any other scheme (ftp://, http://, FILE://) failed only when the training began.
@@ -171,7 +159,7 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     rendezvous = (tempfile.mkdtemp(prefix="nnsynth-pg-")
                   if scaling.num_workers > 1 and _loopback_only() else None)
     config = {"task": task, "inputs": inputs if local else ray.put(for_workers(inputs)),
-              "staging": staging, "threads": None if local else scaling.threads(),
+              "staging": staging,
               "rendezvous": rendezvous and str(Path(rendezvous) / "store")}
     trainer_cls = TorchTrainer if scaling.num_workers > 1 and not rendezvous else \
         functools.partial(DataParallelTrainer, backend_config=BackendConfig())
@@ -422,7 +410,7 @@ def _worker_loop(config: dict) -> None:
     from synth.masked import masks_of
     from synth.train import Parallel
     if config["staging"] is None:      # a worker actor (not local mode, in the caller)
-        match_torch_threads(config.get("threads"))   # planned: not what was free (threads)
+        match_torch_threads()
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
     device = ray.train.torch.get_device()

@@ -358,22 +358,6 @@ def at_once(config: SearchConfig) -> int:
     return min(config.concurrency, config.trials)
 
 
-def trial_cpus(config: SearchConfig, total: float, free: float,
-               node: float | None = None) -> tuple[float, int]:
-    """(CPUs a trial asks for, its torch threads) on a cluster of ``total`` CPUs with ``free``
-    free now.  The CPUs: the cluster's, less this search's hwsim pool, and no more than are
-    free (a pool left by an earlier search of this session, other jobs' actors, a stage
-    before whose actors Ray has not released yet): sized on the total, a lone trial asked
-    for 2 CPUs where 1 was free, and waited.  The threads: of the total alone, so that two
-    runs of one search train with the same count whatever was free as it began (float sums
-    split over threads differ in their last bits), and no more than the largest node has
-    (``node``: a trial runs on one)."""
-    planned = total - (config.pool_shards * config.pool_cpus if config.hardware else 0)
-    cpus = max(MIN_TRIAL_CPUS, round(min(planned, free) / at_once(config), 2))
-    threads = planned / at_once(config)
-    return cpus, max(1, int(threads if node is None else min(threads, node)))
-
-
 def start_text(config: SearchConfig, out_dir: Path, resume: bool,
                given: str | os.PathLike | None = None) -> str:
     """The search's first progress line: how it searches and where it writes (``out_dir``
@@ -1142,12 +1126,15 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         from cluster.hwsim_pool import get_pool
         check_pool_fits(config.pool_shards, config.pool_cpus)
         get_pool(num_shards=config.pool_shards, num_cpus=config.pool_cpus)
+    # CPUs the trials can have: the cluster's, less this search's hwsim pool, and no more
+    # than are free now (a pool left by an earlier search of this session, other jobs'
+    # actors): sized on the total, a lone trial asked for 2 CPUs where 1 was free, and waited
+    free = min(ray.cluster_resources().get("CPU", 1) - (
+        config.pool_shards * config.pool_cpus if config.hardware else 0),
+        ray.available_resources().get("CPU", 0))
     gpus = ray.cluster_resources().get("GPU", 0) if config.device != "cpu" else 0
-    from cluster.connect import node_cpus
-    cpus, threads = trial_cpus(config, ray.cluster_resources().get("CPU", 1),
-                               ray.available_resources().get("CPU", 0), node_cpus() or None)
     settings = {**config.to_dict(), "out_dir": str(out_dir), "data_seed": data_seed,
-                "cpus_per_trial": cpus, "threads_per_trial": threads,
+                "cpus_per_trial": max(MIN_TRIAL_CPUS, round(free / at_once(config), 2)),
                 "gpus_per_trial": min(1.0, gpus / at_once(config)) if gpus else 0}
     trainable = _trainable(settings)
     start = time.perf_counter()

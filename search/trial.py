@@ -142,7 +142,7 @@ def train_candidate(config: dict, settings: dict) -> None:
     from synth.models import build, count_flops, count_parameters
     from synth.train import TrainConfig, TrainingDiverged, evaluate, fit
 
-    match_torch_threads(settings.get("threads_per_trial"))   # absent: settings saved before
+    match_torch_threads()
     start = time.perf_counter()
     trial_id = tune.get_context().get_trial_id()
     out_dir = Path(settings["out_dir"])
