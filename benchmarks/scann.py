@@ -84,7 +84,8 @@ def main(argv=None):
     lines += ["", "Geometric-mean reduction per scheme: " + ", ".join(
         f"{s}: {geometric_mean(v):.1f}x" for s, v in reductions.items()),
         "", "Best scheme per data set (largest reduction within 2 points of the baseline's "
-        "train + validation accuracy, else the largest; chosen without the test split): " + ", ".join(
+        "train + validation accuracy, else the largest; chosen without the test split): "
+        + ", ".join(
             f"{r['dataset']} {r['scheme']} {r['reduction']:.1f}x ({r['test_accuracy']:.2%} vs "
             f"{r['baseline_test_accuracy']:.2%})" for r in best)
         + f"; geometric mean {geometric_mean([r['reduction'] for r in best]):.1f}x "
