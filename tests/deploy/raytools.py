@@ -264,3 +264,19 @@ def kill_titled(root: int, title: str) -> list[int]:
         except ProcessLookupError:
             pass
     return pids
+
+
+def live_parquet_rows(path: Path, columns: list[str] | None = None) -> list[dict]:
+    """The rows of a Parquet file a running search replaces as its trials end (an atomic
+    rename): [] while it is not there.  One read of the file's bytes: pq.read_table(path)
+    opens it twice (footer, then pages), so a poll between the two read the new file's
+    pages at the old footer's offsets ('Page was smaller (0) than expected (11)': the
+    clean-clone CI of b7f8e07 in test_resume_search, and of b34bb30 in test_faults)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    return pq.read_table(pa.BufferReader(data), columns=columns).to_pylist()

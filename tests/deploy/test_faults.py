@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.cluster.test_loopback import Listeners, command_env, command_line
-from tests.deploy.raytools import kill_titled, wait_for
+from tests.deploy.raytools import kill_titled, live_parquet_rows, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LATENCY_MS = 0.005     # iris MLPs of the mlp space price at 0.0004-0.08 ms: this excludes some
@@ -61,7 +61,7 @@ def _finish(proc: subprocess.Popen, timeout: float = 600) -> dict:
 
 
 def _rows(path: Path) -> list[dict]:
-    return pq.read_table(path).to_pylist() if path.is_file() else []
+    return live_parquet_rows(path)
 
 
 def test_latency_constrained_search_survives_a_killed_hwsim_actor(tmp_path):

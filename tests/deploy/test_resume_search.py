@@ -20,26 +20,18 @@ import subprocess
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from tests.cluster.test_loopback import Listeners, command_env, command_line
+from tests.deploy.raytools import live_parquet_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "tests" / "deploy" / "configs" / "digits_search.yaml"
 
 
 def _rows(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    # one read of the file's bytes: the search replaces results.parquet (an atomic rename) as
-    # trials end, and pq.read_table(path) opens it twice (footer, then pages), so a poll
-    # between the two read the new file's pages at the old footer's offsets ('Page was
-    # smaller (0) than expected (11)', a clean-clone CI of b7f8e07).  (A Python file object
-    # instead made pyarrow abort at interpreter exit now and then.)
-    data = pa.BufferReader(path.read_bytes())
-    return pq.read_table(data, columns=["trial_id", "finished_at", "checkpoint"]).to_pylist()
+    # read whole (raytools.live_parquet_rows): the search replaces the file as trials end
+    return live_parquet_rows(path, ["trial_id", "finished_at", "checkpoint"])
 
 
 @pytest.fixture(scope="module")
