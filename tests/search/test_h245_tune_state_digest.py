@@ -29,8 +29,9 @@ def ray_session(ray_local):
     return ray_local
 
 
-def _stopped(out, monkeypatch):
-    """A search stopped by Ctrl-C after its first trial finished; its one row."""
+def _stopped(out, monkeypatch, config=CONFIG):
+    """A search of ``config`` stopped by Ctrl-C after its first trial finished; its one
+    row."""
     report = search.run.report_trial
 
     def then_interrupt(path, *, row=None, error=None):
@@ -40,7 +41,7 @@ def _stopped(out, monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(search.run, "report_trial", then_interrupt)
         with pytest.raises(KeyboardInterrupt):
-            run_search(CONFIG, out, progress=False)
+            run_search(config, out, progress=False)
     rows = read_results(out / "results.parquet")
     assert len(rows) == 1
     return rows.iloc[0]

@@ -21,13 +21,12 @@ import pyarrow.fs as pafs
 import pytest
 
 import search.run
-from search.results import read_results
 from search.run import SearchConfig, run_search
 from search.trust import record_tune_state, state_dir, unverified_tune_state, verified_reads
 from search.trust import UNVOUCHED
 from synth.errors import UserError
 from synth.files import claim_dir
-from tests.search.test_h245_tune_state_digest import Planted
+from tests.search.test_h245_tune_state_digest import Planted, _stopped
 
 CONFIG = SearchConfig(space="mlp", dataset="iris", trials=1, concurrency=1, n_initial=2,
                       searcher="random", epochs=1, hardware=False, seed=5, max_failures=0)
@@ -141,17 +140,7 @@ def _restored_with_a_replaced_tuner_pickle(tmp_path, monkeypatch, storage: str) 
     replaced after nnsynth's check (at ``Tuner.restore``) is not unpickled."""
     from ray import tune
     out = tmp_path / "s"
-    report = search.run.report_trial
-
-    def then_interrupt(path, *, row=None, error=None):
-        report(path, row=row, error=error)
-        if row is not None:
-            os.kill(os.getpid(), signal.SIGINT)
-    with monkeypatch.context() as m:
-        m.setattr(search.run, "report_trial", then_interrupt)
-        with pytest.raises(KeyboardInterrupt):
-            run_search(CONFIG.replace(trials=2, storage_path=storage), out, progress=False)
-    assert len(read_results(out / "results.parquet")) == 1
+    _stopped(out, monkeypatch, CONFIG.replace(trials=2, storage_path=storage))
     experiment = f"{storage}/tune-" + (out / "search_id").read_text().strip()
     assert unverified_tune_state(out, experiment) is None
     marker = tmp_path / "ran"
