@@ -198,7 +198,12 @@ def train_candidate(config: dict, settings: dict) -> None:
         metrics["test_accuracy"] = evaluate(model, data.x_test, data.y_test)["accuracy"]
         metrics["grow_pruned"] = True
     model = model.cpu().eval()
-    selection_accuracy = evaluate(model, select.x_val, select.y_val)["accuracy"]
+    # one pass over the selection inputs: their accuracy, and the classes predicted there
+    # (the tie-break's count, below)
+    from synth.grow_prune import one_class_warning, predictions
+    selected = predictions(model, select.x_val)
+    selection_accuracy = (float((selected == select.y_val.cpu()).double().mean())
+                          if len(selected) else float("nan"))   # as synth.train.evaluate
     val_kd_loss = None
     if loss_fn is not None:  # data-free: how closely the student follows the teacher
         with torch.no_grad():
@@ -209,9 +214,7 @@ def train_candidate(config: dict, settings: dict) -> None:
     # 10.0%).  Counted on the selection inputs (those "accuracy" is measured on), which the
     # ranking reads to break ties (search.results.rank_trials); counted on the test inputs
     # for the report only (the summary's warning when the best is one, search.run.summarize)
-    from synth.grow_prune import one_class_warning, predictions
     predicted = predictions(model, data.x_test)
-    selection_classes = len(torch.unique(predictions(model, select.x_val)))
     ckpt = out_dir / "models" / f"{trial_id}.pt"
     # "spec": what the searcher proposed; "model_spec": what was saved and measured (with
     # grow_prune the compacted, narrower model: a search said best [128, 128, 32] beside the
@@ -227,7 +230,7 @@ def train_candidate(config: dict, settings: dict) -> None:
               "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt),
               "device": metrics["device"], "diverged_epoch": metrics.get("diverged_epoch"),
               "predicted_classes": len(torch.unique(predicted)),
-              "selection_predicted_classes": selection_classes,
+              "selection_predicted_classes": len(torch.unique(selected)),
               # its zero weights are cut connections: the constraints read its nonzero counts
               # (search.feasibility.measured_figures)
               "grow_pruned": bool(metrics.get("grow_pruned")),
