@@ -97,3 +97,29 @@ TOY_TS_HEADER = """@problemName Toy
 @classLabel true up down
 @data
 """
+
+
+def teacher_of_a_moved_csv(folder: Path) -> tuple[Path, Path, str]:
+    """(teacher.pt, its 'synthesized' set, the data set name it records): a BN MLP trained 3
+    epochs on wine read from a csv in ``folder``, 64 of its training rows written as its
+    synthesized set (in the teacher's Parquet layout), then the csv moved away, so that the
+    teacher's own data set no longer loads."""
+    from sklearn.datasets import load_wine
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset, write_parquet
+    from synth.models import build
+    from synth.train import TrainConfig, fit
+    csv = folder / "wine.csv"
+    load_wine(as_frame=True).frame.to_csv(csv, index=False)
+    data = load_dataset(f"csv:{csv}", seed=0)
+    torch.manual_seed(0)
+    model = build({"family": "mlp", "hidden": [16], "bn": True}, data.input_shape,
+                  data.num_classes)
+    fit(model, data, TrainConfig(epochs=3, device="cpu", progress=False))
+    save_checkpoint(folder / "teacher.pt", model, dataset=data.metadata(), metrics={})
+    meta = data.metadata()
+    x, y = data.x_train[:64], data.y_train[:64]
+    write_parquet(folder / "synth" / "part-0.parquet", x * torch.tensor(meta["std"]) +
+                  torch.tensor(meta["mean"]), y, meta)
+    csv.rename(folder / "elsewhere.csv")
+    return folder / "teacher.pt", folder / "synth", data.name

@@ -14,38 +14,17 @@ own training rows in the teacher's Parquet layout (as tests/synth/test_distill_r
 import logging
 
 import pytest
-import torch
-from sklearn.datasets import load_wine
 
-from synth.checkpoint import save_checkpoint
-from synth.data import load_dataset, write_parquet
 from synth.dfprune import PruneConfig
 from synth.distill import DistillConfig
-from synth.models import build
-from synth.train import TrainConfig, fit
 from synth.workflows import distill_checkpoint, prune_checkpoint
-
-SPEC = {"family": "mlp", "hidden": [16], "bn": True}
-
+from tests.synth._tiny import teacher_of_a_moved_csv
 
 @pytest.fixture(scope="module")
 def moved(tmp_path_factory):
     """(teacher.pt, its synthesized set, the csv name it records): the csv moved away."""
     folder = tmp_path_factory.mktemp("h177_no_real_data")
-    wine = load_wine(as_frame=True).frame
-    csv = folder / "wine.csv"
-    wine.to_csv(csv, index=False)
-    data = load_dataset(f"csv:{csv}", seed=0)
-    torch.manual_seed(0)
-    model = build(SPEC, data.input_shape, data.num_classes)
-    fit(model, data, TrainConfig(epochs=3, device="cpu", progress=False))
-    save_checkpoint(folder / "teacher.pt", model, dataset=data.metadata(), metrics={})
-    meta = data.metadata()
-    x, y = data.x_train[:64], data.y_train[:64]
-    write_parquet(folder / "synth" / "part-0.parquet", x * torch.tensor(meta["std"]) +
-                  torch.tensor(meta["mean"]), y, meta)
-    csv.rename(folder / "elsewhere.csv")
-    return folder / "teacher.pt", folder / "synth", data.name
+    return teacher_of_a_moved_csv(folder)
 
 
 def test_distill_reports_no_test_accuracy_without_the_real_data(moved, tmp_path, caplog):

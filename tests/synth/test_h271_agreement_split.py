@@ -7,40 +7,25 @@ it (``synth.workflows.agreement_set``): one share selects, the other is reported
 
 No Ray: ``synth.train.fit`` is the trainer (given through ``fit_fn``, as the CLI gives
 ``cluster.train.ray_fit``); a tiny wine MLP and a 'synthesized' set of its own training
-rows in the teacher's Parquet layout (as tests/synth/test_h177_no_real_data.py)."""
+rows in the teacher's Parquet layout (tests/synth/test_h177_no_real_data.py's ``moved``)."""
 import logging
 
 import pytest
 import torch
-from sklearn.datasets import load_wine
 
-from synth.checkpoint import load_model, save_checkpoint, synthesized_for
-from synth.data import load_dataset, write_parquet
+from synth.checkpoint import load_model, synthesized_for
 from synth.distill import DistillConfig
-from synth.models import build
-from synth.train import TrainConfig, fit
+from synth.train import fit
 from synth.workflows import agreement_set, distill_checkpoint
+from tests.synth._tiny import teacher_of_a_moved_csv
 
-SPEC = {"family": "mlp", "hidden": [16], "bn": True}
 
 
 @pytest.fixture(scope="module")
 def moved(tmp_path_factory):
-    """(teacher.pt, its synthesized set): the csv it was trained on moved away."""
-    folder = tmp_path_factory.mktemp("h271_agreement")
-    csv = folder / "wine.csv"
-    load_wine(as_frame=True).frame.to_csv(csv, index=False)
-    data = load_dataset(f"csv:{csv}", seed=0)
-    torch.manual_seed(0)
-    model = build(SPEC, data.input_shape, data.num_classes)
-    fit(model, data, TrainConfig(epochs=3, device="cpu", progress=False))
-    save_checkpoint(folder / "teacher.pt", model, dataset=data.metadata(), metrics={})
-    meta = data.metadata()
-    write_parquet(folder / "synth" / "part-0.parquet", data.x_train[:64] *
-                  torch.tensor(meta["std"]) + torch.tensor(meta["mean"]),
-                  data.y_train[:64], meta)
-    csv.rename(folder / "elsewhere.csv")
-    return folder / "teacher.pt", folder / "synth"
+    """(teacher.pt, its synthesized set, its data set's name): the csv it was trained on
+    moved away."""
+    return teacher_of_a_moved_csv(tmp_path_factory.mktemp("h271_agreement"))
 
 
 def _rows(x: torch.Tensor) -> set:
@@ -50,7 +35,7 @@ def _rows(x: torch.Tensor) -> set:
 @pytest.mark.parametrize("keep_best", [True, False])
 def test_the_epoch_is_not_chosen_on_the_inputs_the_agreement_is_reported_on(
         moved, tmp_path, caplog, keep_best):
-    teacher, synth_dir = moved
+    teacher, synth_dir, _ = moved
     seen = []
 
     def recording_fit(model, data, config, **kwargs):   # the trainer, given its data set
@@ -77,7 +62,7 @@ def test_the_epoch_is_not_chosen_on_the_inputs_the_agreement_is_reported_on(
 
 
 def test_the_agreement_labels_are_the_teachers_on_the_reported_inputs(moved):
-    teacher, synth_dir = moved
+    teacher, synth_dir, _ = moved
     model = load_model(teacher)
     found = synthesized_for(model, synth_dir, seed=0)
     split = agreement_set(found, model, selects=True)
