@@ -420,16 +420,16 @@ def _scaled(a, n):
     return {**a, **part}
 
 
-def _chunked(a, cfg: SpringConfig, mode: str, size: int, B: int, part: int | None = None) -> dict:
+def _chunked(run, size: int, B: int, part: int | None = None) -> dict:
     """The batch of ``B`` samples run as B / ``part`` parts of ``part`` samples (B: one),
     each as floor(part / size) runs of ``size`` samples and one of the rest, the whole
-    network each (``_run``; weights read again every run)."""
+    network each (``run(n)``: ``_run`` on n samples; weights read again every run)."""
     part = part or B
     full, rest = divmod(part, size)
-    one = _run(_scaled(a, size), cfg, mode)
+    one = run(size)
     out = {k: v * full * (B // part) for k, v in one.items()}
     if rest:
-        last = _run(_scaled(a, rest), cfg, mode)
+        last = run(rest)
         out = {k: out[k] + last[k] * (B // part) for k in out}
     return out
 
@@ -467,12 +467,17 @@ def _schedule(a, cfg: SpringConfig, mode: str) -> dict:
     spills = ((a["I"] * (1 - s_a) * cfg.bits > cfg.act_buffer_mb * 8e6)
               | (a["I"] > mask_room(a, cfg)))
     a = {**a, "wait": ((cls == REDUCED) | (a["bn"] > 0)) & spills}
-    best = whole
+    best, runs = whole, {}
+
+    def run(n: int) -> dict:   # the network on n samples, once per n (the schedules share
+        if n not in runs:      # their chunk sizes: one sample at a time is in every part)
+            runs[n] = _run(_scaled(a, n), cfg, mode)
+        return runs[n]
     for size, part in sorted({(int(b[0]), int(P[0]))
                               for b, P in chunk_schedules(np.array([float(B)]))}):
         if size >= B:
             continue
-        x = _chunked(a, cfg, mode, size, B, part)
+        x = _chunked(run, size, B, part)
         if (x["cycles"].sum(), x["energy_pj"]) < (best["cycles"].sum(), best["energy_pj"]):
             best = x
     return best
