@@ -93,17 +93,26 @@ def ray_session(ray_local):
 def test_a_pickle_replaced_after_the_check_is_not_unpickled(ray_session, tmp_path,
                                                             monkeypatch):
     """The swap lands between nnsynth's check and Tune's restore: at ``Tuner.restore``."""
-    from ray import tune
-
-    from search.run import run_search
     out = tmp_path / "s"
     _stopped(out, monkeypatch)
     assert unverified_tune_state(out, str(out / "tune")) is None
-    marker = tmp_path / "ran"
+    resume_refuses_a_swapped_tuner_pickle(out, str(out / "tune"), tmp_path / "ran",
+                                          monkeypatch)
+
+
+def resume_refuses_a_swapped_tuner_pickle(out, experiment: str, marker, monkeypatch) -> None:
+    """``--resume`` of the stopped search in ``out`` whose tuner.pkl (in ``experiment``, a
+    path or a URI) is replaced between nnsynth's check and Tune's restore (at
+    ``Tuner.restore``) is refused in one line, and the planted pickle never runs."""
+    from ray import tune
+
+    from search.run import run_search
     real = tune.Tuner.restore.__func__
 
     def swapped_then_restored(cls, *a, **k):
-        (out / "tune" / "tuner.pkl").write_bytes(pickle.dumps(Planted(marker)))
+        fs, root = pafs.FileSystem.from_uri(experiment)
+        with fs.open_output_stream(f"{root}/tuner.pkl") as f:
+            f.write(pickle.dumps(Planted(marker)))
         return real(cls, *a, **k)
     monkeypatch.setattr(tune.Tuner, "restore", classmethod(swapped_then_restored))
     with pytest.raises(UserError, match=r"changed after it was verified \(tuner\.pkl "

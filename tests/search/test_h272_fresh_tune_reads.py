@@ -27,6 +27,7 @@ from search.trust import UNVOUCHED
 from synth.errors import UserError
 from synth.files import claim_dir
 from tests.search.test_h245_tune_state_digest import Planted, _stopped
+from tests.search.test_h267_tune_state_reads import resume_refuses_a_swapped_tuner_pickle
 
 CONFIG = SearchConfig(space="mlp", dataset="iris", trials=1, concurrency=1, n_initial=2,
                       searcher="random", epochs=1, hardware=False, seed=5, max_failures=0)
@@ -138,24 +139,11 @@ def test_a_new_searchs_error_pickle_replaced_before_tune_reads_it(ray_session, t
 def _restored_with_a_replaced_tuner_pickle(tmp_path, monkeypatch, storage: str) -> None:
     """A search on ``storage`` stopped by Ctrl-C after its first trial; its tuner.pkl
     replaced after nnsynth's check (at ``Tuner.restore``) is not unpickled."""
-    from ray import tune
     out = tmp_path / "s"
     _stopped(out, monkeypatch, CONFIG.replace(trials=2, storage_path=storage))
     experiment = f"{storage}/tune-" + (out / "search_id").read_text().strip()
     assert unverified_tune_state(out, experiment) is None
-    marker = tmp_path / "ran"
-    real = tune.Tuner.restore.__func__
-
-    def swapped_then_restored(cls, *a, **k):
-        fs, root = pafs.FileSystem.from_uri(experiment)
-        with fs.open_output_stream(f"{root}/tuner.pkl") as f:
-            f.write(pickle.dumps(Planted(marker)))
-        return real(cls, *a, **k)
-    monkeypatch.setattr(tune.Tuner, "restore", classmethod(swapped_then_restored))
-    with pytest.raises(UserError, match=r"changed after it was verified \(tuner\.pkl "
-                                        r"changed\): nothing of it was unpickled"):
-        run_search(None, out, resume=True, progress=False)
-    assert not marker.exists()
+    resume_refuses_a_swapped_tuner_pickle(out, experiment, tmp_path / "ran", monkeypatch)
 
 
 def test_a_file_uri_experiment_is_restored_through_the_verified_reads(ray_session, tmp_path,
