@@ -13,7 +13,7 @@ defaults in batches of 64, the settings' jitter, then the ``--kd`` recipe), ``--
 the real-input students (500 real training inputs, the same seeds) are cached per row and KD
 protocol.  One JSON line per set: fidelity, CPU seconds of the synthesis, students, gap to the
 real-input students over the same seeds, and the last student's agreement with the teacher on
-the real test split.
+the real test split, and the teacher's mean top softmax probability on the set.
 
 ``--synth-seed``: one set per seed (cached in ``--out`` under the settings' key and the
 seed), the students distilled on each; a last line averages over all sets and student seeds.
@@ -261,13 +261,16 @@ def main() -> None:
         with torch.no_grad():
             agree = float((s.eval()(data.x_test).argmax(1) == teacher(data.x_test).argmax(1))
                           .float().mean())
+            # how sure the teacher is of the set (its top softmax probability, T = 1)
+            confidence = float(torch.softmax(teacher(inputs), 1).amax(1).mean())
         line = {"row": name, "tag": tag, "overrides": over, "kd": kd, "synth_seed": synth_seed,
                 "student_spec": B.STUDENTS[dataset],
                 "fidelity": fidelity,
                 "cpu_seconds": round(stats.get("cpu_seconds", cpu), 1), "student": accs,
                 "student_mean": st.mean(accs),
                 "real_mean": st.mean(real), "gap": round(100 * (st.mean(real) - st.mean(accs)), 2),
-                "agreement_real": round(agree, 4), "co_student": co_acc,
+                "agreement_real": round(agree, 4), "teacher_confidence": round(confidence, 4),
+                "co_student": co_acc,
                 "bn_loss_final": stats.get("bn_loss_final"), "load": os.getloadavg()[0]}
         print(json.dumps(line), flush=True)
         with open(out / "results.jsonl", "a") as f:

@@ -74,6 +74,11 @@ log = logging.getLogger(__name__)
 
 
 MAX_LOSS_WEIGHT = 1e6   # a loss weight (or temperature): finite; inf made every image NaN
+TARGETS = ("onehot", "dirichlet")   # InversionConfig.targets
+MAX_DIRICHLET_SCALES = 16          # InversionConfig.dirichlet_beta: at most this many scales
+DIRICHLET_FLOOR = 1e-4             # added to every concentration (Dir needs them > 0; the
+                                   # least similar class's min-max similarity is 0)
+DIRICHLET_DRAWS = 100              # draws of a target whose argmax is not its class, at most
 MAX_IMAGES_IN_MEMORY = 1_000_000   # images one process synthesizes and holds (prune, continual,
                                    # distill --data-free); sharded `nnsynth invert` takes more
 
@@ -128,6 +133,19 @@ class InversionConfig(Config):
     # gets a length drawn from them and zeros before it (``padded_bounds``).  None: every
     # input spans all steps
     lengths: list | None = None
+    # the cross-entropy's targets (L_CE of Eq. 2): "onehot" -- the target class;
+    # "dirichlet" -- Zero-Shot KD's data impressions (Nayak et al., ICML 2019, Sec. 3.2-3.3):
+    # each input's target is a softmax vector y ~ Dir(beta * c_k + 1e-4), c_k its class k's row
+    # of the class-similarity matrix of the teacher's last Linear layer (``class_similarity``),
+    # drawn until its argmax is k (``dirichlet_targets``), and the teacher's softmax at
+    # ``target_temperature`` is fit to it (cross-entropy with the soft target), the BN and
+    # prior terms unchanged.  ``dirichlet_beta``: the scales beta, each taking an equal
+    # share of every batch (the paper: 1.0 and 0.1, half the inputs each; temperature 20).
+    # Fidelity and the stopping rule still ask that the teacher's argmax be the class.
+    # Per pixel only (not the generator)
+    targets: str = "onehot"
+    dirichlet_beta: tuple = (1.0, 0.1)
+    target_temperature: float = 20.0
 
     def validate(self) -> None:
         check_range("iterations", self.iterations, 1, 1_000_000, integer=True)
@@ -152,6 +170,20 @@ class InversionConfig(Config):
         check_range("min_fidelity", self.min_fidelity, 0, 1)
         check_choice("method", self.method, ("deepinversion", "amortized"))
         check_lengths(self.lengths)
+        check_choice("targets", self.targets, TARGETS)
+        beta = self.dirichlet_beta
+        if not (isinstance(beta, (list, tuple)) and 1 <= len(beta) <= MAX_DIRICHLET_SCALES
+                and all(isinstance(b, (int, float)) and not isinstance(b, bool)
+                        and math.isfinite(b) and 0 < b <= MAX_LOSS_WEIGHT for b in beta)):
+            raise UserError(f"dirichlet_beta must be 1 to {MAX_DIRICHLET_SCALES} numbers in "
+                            f"(0, {MAX_LOSS_WEIGHT:g}] (the Dirichlet concentration scales), "
+                            f"got {short_repr(beta)}")
+        check_range("target_temperature", self.target_temperature, 0, MAX_LOSS_WEIGHT,
+                    low_open=True)
+        if self.targets != "onehot" and self.method == "amortized":
+            raise UserError(f"targets {self.targets!r} is for per-pixel inversion (method "
+                            f"'deepinversion'); the generator (method 'amortized') fits "
+                            f"one-hot targets")
         if self.amortized is not None and not isinstance(self.amortized, dict):
             raise UserError(f"amortized must be a mapping of generator settings, got "
                             f"{short_repr(self.amortized)}")
@@ -739,6 +771,7 @@ class InversionResult:
     teacher_confidence: torch.Tensor  # (N,) teacher softmax probability of the target
     losses: torch.Tensor              # (N,) final per-image loss (CE + priors + ADI term)
     stats: dict                       # iterations, bn_loss_initial/final, fidelity, seconds...
+    targets: torch.Tensor | None = None   # (N, K) soft targets (``targets="dirichlet"``), else None
 
     @property
     def fidelity(self) -> float:
@@ -789,6 +822,73 @@ def js_divergence(teacher_logits: torch.Tensor, student_logits: torch.Tensor,
 def competition_loss(teacher_logits, student_logits, temperature: float = 3.0) -> torch.Tensor:
     """ADI Eq. 8 per sample: 1 - JS; in [1 - ln 2, 1], lowest where teacher and student disagree."""
     return 1.0 - js_divergence(teacher_logits, student_logits, temperature)
+
+
+def class_similarity(teacher: nn.Module) -> torch.Tensor:
+    """Zero-Shot KD's class-similarity matrix (Nayak et al., ICML 2019, Sec. 3.2): the cosine
+    similarity of the class weight vectors (rows) of the teacher's last Linear layer, the one
+    its forward pass runs last, each row min-max normalized to [0, 1] (its own class 1, the
+    least similar 0).  (K, K) float32 on the CPU.  A teacher whose last layer run is not a
+    Linear layer with one output per class is refused in one line."""
+    shape = teacher_shape(teacher)
+    ran: list = []
+    handles = [m.register_forward_hook(lambda m, i, o: ran.append(m))
+               for m in teacher.modules() if isinstance(m, nn.Linear)]
+    modes = module_modes(teacher)
+    try:
+        teacher.eval()
+        with torch.no_grad():
+            teacher(torch.zeros((2,) + shape, device=module_device(teacher)))
+    finally:
+        restore_modes(modes)
+        for h in handles:
+            h.remove()
+    last = ran[-1] if ran else None
+    if last is None or last.out_features != teacher.num_classes:
+        what = ("runs no Linear layer" if last is None
+                else f"runs last a Linear layer of {last.out_features} outputs")
+        raise UserError(f"targets 'dirichlet' needs the teacher's class weights: a last Linear "
+                        f"layer with one output per class ({teacher.num_classes}); the teacher "
+                        f"{what}")
+    w = F.normalize(last.weight.detach().float().cpu(), dim=1)
+    sim = w @ w.T
+    low, high = sim.amin(1, keepdim=True), sim.amax(1, keepdim=True)
+    span = high - low
+    return torch.where(span > 1e-12, (sim - low) / span.clamp_min(1e-12), torch.ones_like(sim))
+
+
+def dirichlet_targets(similarity: torch.Tensor, labels: torch.Tensor, betas,
+                      gen: torch.Generator) -> torch.Tensor:
+    """Soft targets (N, K) for ``labels`` (N,), Zero-Shot KD's data impressions (Nayak et al.
+    2019, Sec. 3.3): input i of class k gets y ~ Dir(beta * c_k + ``DIRICHLET_FLOOR``), c_k the
+    row k of ``similarity`` (``class_similarity``), beta the scale of its share of the batch
+    (``betas`` in equal, contiguous shares, in order).  A draw whose argmax is not k is drawn
+    again (up to ``DIRICHLET_DRAWS`` times; then its largest entry and k's are swapped), so
+    the target's class is the argmax of its soft target, as fidelity counts it.  Seeded by
+    ``gen`` (the global generator is left as it was)."""
+    labels = labels.cpu()
+    n = len(labels)
+    scale = torch.tensor([float(betas[i * len(betas) // n]) for i in range(n)],
+                         dtype=torch.float64)
+    alpha = scale[:, None] * similarity.double()[labels] + DIRICHLET_FLOOR
+    seed = int(torch.randint(0, 2 ** 62, (1,), generator=gen))
+    y = torch.zeros_like(alpha)
+    todo = torch.ones(n, dtype=torch.bool)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for _ in range(DIRICHLET_DRAWS):
+            draw = torch.distributions.Dirichlet(alpha[todo]).sample()
+            y[todo] = draw
+            todo &= ~(torch.isfinite(y).all(1) & (y.argmax(1) == labels))
+            if not todo.any():
+                break
+    y = torch.where(torch.isfinite(y), y, torch.zeros_like(y))
+    for i in torch.nonzero(todo).flatten().tolist():   # swap the largest entry into place
+        k, top = int(labels[i]), int(y[i].argmax())
+        y[i, k], y[i, top] = y[i, top].clone(), y[i, k].clone()
+        if float(y[i].sum()) <= 0:
+            y[i, k] = 1.0
+    return (y / y.sum(1, keepdim=True)).float()
 
 
 def unused_batchnorm(layers: int) -> str:
@@ -848,13 +948,23 @@ class _Frozen:
 
 
 # --------------------------------------------------------------------------- the objective
-def _objective(teacher, student, hooks, x, labels, config: InversionConfig):
-    """Total loss (scalar), per-image loss without the batch-level BN term, teacher logits, BN."""
+def _objective(teacher, student, hooks, x, labels, config: InversionConfig, targets=None):
+    """Total loss (scalar), per-image loss without the batch-level BN term, teacher logits, BN.
+    ``targets`` (N, K): soft targets (``dirichlet_targets``) in place of the one-hot
+    ``labels`` in the cross-entropy, fit by the softmax at ``config.target_temperature``."""
     hooks.active = True
     logits = teacher(x)
     hooks.active = False
     bn = hooks.loss(config.first_bn_multiplier)
-    per_image = config.ce_weight * F.cross_entropy(logits, labels, reduction="none")
+    if targets is None:
+        ce = F.cross_entropy(logits, labels, reduction="none")
+    else:   # cross-entropy of the tempered softmax against the data impression's target,
+        # times T: its gradient in the logits is then softmax(z / T) - y, the one-hot term's
+        # form, so ``ce_weight`` weighs it against the BN term as it does the one-hot one
+        # (unscaled, T = 20 left it 1/20 of that: 25% fidelity where T = 3 reached 85%)
+        t = config.target_temperature
+        ce = -t * (targets * F.log_softmax(logits / t, 1)).sum(1)
+    per_image = config.ce_weight * ce
     if (config.tv_l1_weight or config.tv_l2_weight) and x.dim() in (3, 4):
         tv1, tv2 = total_variation(x)
         per_image = per_image + config.tv_l1_weight * tv1 + config.tv_l2_weight * tv2
@@ -945,11 +1055,12 @@ def restart_missed(x: torch.Tensor, opt: torch.optim.Adam, missed: torch.Tensor,
     return len(index)
 
 
-def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=None):
+def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=None,
+                  targets=None):
     """Optimize one batch from noise ``x0``; returns (kept inputs, stats).  The stopping rule
     and the kept snapshot are described in the module docstring; inputs that still miss
     after ``config.restart_patience`` checks without a new hit start again from noise
-    (``restart_missed``)."""
+    (``restart_missed``), keeping their ``targets`` (soft ones, ``_objective``)."""
     shape = teacher.input_shape
     f = _lowres_factor(shape, config)
     x = x0.clone().requires_grad_(True)
@@ -968,7 +1079,7 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
                                             config.schedule)
         loss, _, _, _ = _objective(teacher, student, hooks,
                                    _augment(_full_size(x, shape, f), config.jitter, config.flip,
-                                            gen), labels, config)
+                                            gen), labels, config, targets)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -1006,9 +1117,9 @@ def _invert_batch(teacher, student, hooks, x0, labels, config, lo, hi, gen, bar=
 
 
 @torch.no_grad()
-def _evaluate(teacher, student, hooks, x, labels, config):
+def _evaluate(teacher, student, hooks, x, labels, config, targets=None):
     """Clean (un-augmented) evaluation: per-image loss, confidence, BN loss."""
-    _, per_image, logits, bn = _objective(teacher, student, hooks, x, labels, config)
+    _, per_image, logits, bn = _objective(teacher, student, hooks, x, labels, config, targets)
     conf = F.softmax(logits, 1).gather(1, labels[:, None])[:, 0]
     return per_image, conf, logits.argmax(1) == labels, float(bn)
 
@@ -1033,9 +1144,11 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
         lo, hi = value_bounds(pixel_range, teacher.input_shape, device)
         gen = torch.Generator().manual_seed(int(seed))
         images, confs, losses, iters, bn0, bn1, start_loss, start_hits = [], [], [], [], [], [], [], []
+        softs = []
         restarts = 0
         start = time.perf_counter()
         hooks = BNFeatureHooks(teacher)
+        similarity = class_similarity(teacher) if config.targets == "dirichlet" else None
         bar = tqdm(total=0, desc="invert", disable=not progress, leave=False)
         try:
             with _Frozen(teacher, student):
@@ -1048,13 +1161,19 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
                     x0 = _initial_noise(len(y), teacher.input_shape, config, blo, bhi, gen, device)
                     noise = _full_size(x0, teacher.input_shape, _lowres_factor(teacher.input_shape,
                                                                                config))
-                    per_image, _, hits, bn = _evaluate(teacher, student, hooks, noise, y, config)
+                    soft = None if similarity is None else dirichlet_targets(
+                        similarity, y, config.dirichlet_beta, gen).to(device)
+                    per_image, _, hits, bn = _evaluate(teacher, student, hooks, noise, y, config,
+                                                       soft)
                     bn0.append(bn), start_loss.append(per_image.cpu()), start_hits.append(hits.cpu())
-                    x, st = _invert_batch(teacher, student, hooks, x0, y, config, blo, bhi, gen, bar)
+                    x, st = _invert_batch(teacher, student, hooks, x0, y, config, blo, bhi, gen, bar,
+                                          soft)
                     bar.update(config.iterations - st["iterations"])
-                    per_image, conf, _, bn = _evaluate(teacher, student, hooks, x, y, config)
+                    per_image, conf, _, bn = _evaluate(teacher, student, hooks, x, y, config, soft)
                     images.append(x.cpu()), confs.append(conf.cpu()), losses.append(per_image.cpu())
                     iters.append(st["iterations"]), bn1.append(bn)
+                    if soft is not None:
+                        softs.append(soft.cpu())
                     restarts += st["inputs_restarted"]
         finally:
             hooks.remove()
@@ -1080,7 +1199,8 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
             stats["warning"] = warning
             if warn:
                 log.warning(warning)
-        return InversionResult(images, labels.clone(), conf, torch.cat(losses), stats)
+        return InversionResult(images, labels.clone(), conf, torch.cat(losses), stats,
+                               torch.cat(softs) if softs else None)
 
 
 def target_labels(labels, num_classes: int) -> torch.Tensor:
@@ -1106,4 +1226,4 @@ def inversion_sources() -> list[str]:
     return [inspect.getsource(f) for f in (synthesize, _invert_batch, restart_missed,
                                            allowed_misses, _objective, _augment, _initial_noise,
                                            batch_statistics, bn_statistics_gap, total_variation,
-                                           BNFeatureHooks)]
+                                           BNFeatureHooks, class_similarity, dirichlet_targets)]
