@@ -63,16 +63,155 @@ COLUMNS = {
 }
 
 
+# What a results table may decode to (strings, numbers): a row of a search is ~400 bytes (its
+# spec, model_spec and checkpoint path the most), and --trials is at most 100,000 (40 MB);
+# a 35 kB results.parquet whose 'warning' held 600 MB of zstd-compressed text took 3.8 GB
+# and 23 s to summarize on --resume (h278)
+MAX_RESULTS_BYTES = 256 << 20
+# the arrow types each of COLUMNS' kinds may be stored as (a column of None only is 'null';
+# an integer column where a row had none is read back as floats)
+_KINDS = {"string": ("text", lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
+          "float64": ("numbers", lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)),
+          "int64": ("numbers", lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)),
+          "bool": ("true/false", pa.types.is_boolean)}
+# columns whose values are fractions, counts, or other non-negative figures
+_FRACTIONS = ("accuracy", "test_accuracy", "real_val_accuracy")
+_COUNTS = ("parameters", "nonzero_parameters", "flops", "nonzero_flops", "epochs",
+           "predicted_classes", "selection_predicted_classes")
+
+
 def read_results(path: str | os.PathLike) -> pd.DataFrame:
-    """The table (empty with the right columns when the file does not exist yet)."""
+    """The table (empty with the right columns when the file does not exist yet).  Only
+    COLUMNS are read, each checked for its type from the footer and bounded in what it
+    decodes to before a page is read (``MAX_RESULTS_BYTES``); then each row's values (a
+    trial id once, a spec of JSON, figures in their ranges).  Anything else is a one-line
+    UserError naming the file: a table edited or damaged by hand was a traceback in the
+    summary of a --resume (KeyError 'spec', "could not convert string to float")."""
     path = Path(path)
     if not path.exists():
         return pd.DataFrame({k: pd.Series(dtype=v) for k, v in COLUMNS.items()})
-    from synth.data_parquet_pages import read_parquet_checked   # one open, no torch
+    import pyarrow.parquet as pq
+
+    from synth.data_parquet_pages import check_pages, open_parquet, read_parquet_checked
+    where = f"results table {printable(path)}"
     try:   # of one file, while a search replaces it (its trials read it as they start)
-        return read_parquet_checked(path).to_pandas()
+        with open_parquet(path) as source:
+            names, text = _footer_columns(where, pq.ParquetFile(source))
+            check_pages(path, names, source)   # pages that decompress beyond the footer
+            # text as a dictionary (each distinct value once) until its size is known
+            table = read_parquet_checked(source, columns=names, read_dictionary=text)
+    except UserError:
+        raise
     except (pa.ArrowInvalid, OSError) as e:
         raise UserError(f"results table {path} is unreadable: {e}") from None
+    frame = _decoded(where, table, text).to_pandas()
+    _check_rows(where, frame)
+    return frame
+
+
+def _footer_columns(where: str, pf) -> tuple[list[str], list[str]]:
+    """(the COLUMNS the table holds, those of them stored as text) from the footer of the
+    open ParquetFile ``pf``: trial_id and spec present, every column of its kind, and what
+    they decode to at most ``MAX_RESULTS_BYTES`` (as the footer says: ``check_pages`` holds
+    the pages to it)."""
+    schema, md = pf.schema_arrow, pf.metadata
+    names = [n for n in COLUMNS if n in schema.names]
+    missing = next((n for n in ("trial_id", "spec") if n not in names), None)
+    if missing:
+        raise UserError(f"{where} has no column {missing}: it is not the table of trials a "
+                        f"search writes (move it away, or start a new search with another "
+                        f"--out)")
+    if len(set(schema.names)) != len(schema.names):
+        raise UserError(f"{where} names a column twice; a search writes each once")
+    for n in names:
+        kind = schema.field(n).type
+        want, ok = _KINDS[COLUMNS[n]]
+        if not (pa.types.is_null(kind) or ok(kind)):
+            raise UserError(f"{where}: column {n} must hold {want}, has "
+                            f"{short_repr(str(kind))} values")
+    declared = 0
+    for g in range(md.num_row_groups):
+        group = md.row_group(g)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            if chunk.path_in_schema in names:   # numbers take 8 bytes a value decoded
+                declared += chunk.total_uncompressed_size + 8 * max(chunk.num_values, 0)
+    if declared > MAX_RESULTS_BYTES:
+        raise UserError(f"{where} declares {declared:,} bytes of trials, more than a search "
+                        f"of 100,000 trials writes ({MAX_RESULTS_BYTES:,}); refused unread "
+                        f"(a damaged or forged file)")
+    text = [n for n in names if pa.types.is_string(schema.field(n).type)
+            or pa.types.is_large_string(schema.field(n).type)]
+    return names, text
+
+
+def _decoded(where: str, table, text: list[str]):
+    """``table`` with its ``text`` columns (read as dictionaries) decoded, once what they
+    decode to is known to be within ``MAX_RESULTS_BYTES``: a dictionary of one long value
+    referred to by every row decodes to that value as many times."""
+    import pyarrow.compute as pc
+    total = 0
+    for name in text:
+        for chunk in table.column(name).chunks:
+            lengths = pc.binary_length(chunk.dictionary).to_numpy(zero_copy_only=False)
+            indices = chunk.indices.drop_null().to_numpy(zero_copy_only=False)
+            total += int(lengths[indices].sum()) if len(indices) else 0
+    if total > MAX_RESULTS_BYTES:
+        raise UserError(f"{where} decodes to {total:,} bytes of text, more than a search of "
+                        f"100,000 trials writes ({MAX_RESULTS_BYTES:,}); refused (a damaged "
+                        f"or forged file)")
+    for name in text:
+        column = table.column(name)
+        kind = column.type.value_type
+        decoded = pa.chunked_array([c.dictionary_decode() for c in column.chunks], type=kind)
+        table = table.set_column(table.schema.get_field_index(name),
+                                 table.schema.field(name).with_type(kind), decoded)
+    return table
+
+
+def _check_rows(where: str, table: pd.DataFrame) -> None:
+    """Each row of the results ``table`` as a search writes it: a trial id given once, a
+    spec (and model_spec, where given) a JSON object, fractions in [0, 1],
+    counts and costs finite and not negative (or empty: not measured)."""
+    from synth.files import load_json_text
+    ids = table["trial_id"]
+    if ids.isna().any() or ids.duplicated().any():
+        i = int(np.flatnonzero(ids.isna().to_numpy() | ids.duplicated().to_numpy())[0])
+        what = "has no trial id" if pd.isna(ids.iloc[i]) else \
+            f"is trial {short_repr(printable(ids.iloc[i]))} again"
+        raise UserError(f"{where}: row {i} {what}; a search writes each trial once")
+    for column in ("spec", "model_spec"):
+        if column not in table.columns:
+            continue
+        for i, spec in enumerate(table[column]):
+            if column == "model_spec" and (spec is None or spec == ""):
+                continue   # a row written before the column: its spec
+            try:
+                value = load_json_text(spec) if isinstance(spec, str) else None
+            except ValueError:   # not JSON, a key twice, nested too deep
+                value = None
+            if not isinstance(value, dict):
+                raise UserError(f"{where}: row {i}'s {column} {short_repr(printable(spec))} is "
+                                f"not a model spec (a JSON object)")
+    for column in COLUMNS:
+        if column not in table.columns or COLUMNS[column] not in ("float64", "int64"):
+            continue
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        given = ~np.isnan(values)
+        low, high = (0.0, 1.0) if column in _FRACTIONS else (0.0, np.inf)
+        bad = given & ~((values >= low) & (values <= high) & np.isfinite(values))
+        if column in _COUNTS:
+            bad |= given & np.isfinite(values) & (values != np.round(values))
+        if column in ("finished_at", "wall_seconds", "diverged_epoch", "val_kd_loss"):
+            bad = given & ~np.isfinite(values)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            rule = ("a fraction in [0, 1]" if column in _FRACTIONS else "a count (a whole "
+                    "number, not negative)" if column in _COUNTS else "finite" if column in (
+                    "finished_at", "wall_seconds", "diverged_epoch", "val_kd_loss")
+                    else "finite and not negative")
+            raise UserError(f"{where}: row {i}'s {column} is {values[i]:g}; it must be {rule} "
+                            f"(or empty)")
 
 
 def append_result(path: str | os.PathLike, row: dict) -> bool:
@@ -266,7 +405,9 @@ def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
                    label=f"outside the constraints ({len(apart)})")
     ax.step(front[x], front[y] * 100, where="post", color="C3", label=f"Pareto front ({len(front)})")
     ax.scatter(front[x], front[y] * 100, s=24, color="C3")
-    ax.set_xscale("log")
+    shown = pd.concat([drawn, apart, front])
+    if ((shown[x] > 0) & shown[y].notna()).any():   # a log axis of no point (every accuracy
+        ax.set_xscale("log")                         # empty: no selection inputs) raised
     ax.set_xlabel({"latency_ms": "latency (ms, hwsim accelerator)", "energy_mj":
                    "energy (mJ, hwsim accelerator)", "flops": "MACs"}.get(x, x))
     # a data-free search selects on synthesized inputs (search.trial): its line says so, and

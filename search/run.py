@@ -886,8 +886,8 @@ def _same_inputs(out_dir: Path, config: SearchConfig) -> bool:
     try:
         record = json.loads(path.read_text())
         saved, data = record.get("digest"), record.get("data")
-    except (OSError, ValueError, AttributeError):
-        return False
+    except (OSError, ValueError, AttributeError, RecursionError):   # deep nesting: Recursion-
+        return False                                                  # Error (h278)
     return saved == input_digest(config) and (data is None or data == data_digest(config))
 
 
@@ -1035,7 +1035,7 @@ def check_in_place(out_dir: Path) -> None:
     (a FileNotFoundError traceback when it was gone)."""
     try:
         began = json.loads((out_dir / INPUTS_FILE).read_text()).get("search_dir")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):   # nested brackets (h278)
         return      # unreadable: _same_inputs says so (a finished search's summary needs none)
     if isinstance(began, str) and Path(began) != Path(out_dir):
         raise UserError(f"{out_dir} holds a search begun in {began} and copied or moved since: "
