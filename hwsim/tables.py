@@ -302,7 +302,13 @@ def load_table(report: dict, where: str = "latency table") -> Table:
         if device not in _CONFIGS:
             raise UserError(f"{where} has a config, but a {device} table is measured, not "
                             f"priced with one")
-        config = _CONFIGS[device].from_dict(config, where=f"{where} config").to_dict()
+        from synth.errors import ConfigError
+        try:
+            config = _CONFIGS[device].from_dict(config, where=f"{where} config").to_dict()
+        except ConfigError as e:   # a value's error ('rows must be in [1, 4096], got 10^9')
+            if where in str(e):    # named neither the file nor its config (h278); an
+                raise              # unknown key's does
+            raise UserError(f"{where} config: {e}") from None
     rows, lengths, first = {}, set(), {}
     for i, row in enumerate(report["rows"]):
         at = f"{where} rows[{i}]"
