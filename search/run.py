@@ -466,7 +466,11 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     if resume and saved.exists():
         if config is not None:   # dropped without a word: the saved settings ran
             check_same_settings(saved, with_absolute_paths(with_data_space(config)))
-        config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
+        try:
+            config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
+        except ConfigError as e:   # 'trials must be an integer, got 'many'' named no file
+            raise UserError(f"{saved} (the search's saved settings): {e}; start a new search "
+                            f"with another --out") from None
     elif resume or config is None:
         raise UserError(f"nothing to resume in {given}: no search_config.json")
     from cluster.connect import check_start

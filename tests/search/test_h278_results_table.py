@@ -135,3 +135,18 @@ def test_a_nested_inputs_record_is_no_traceback(tmp_path):
     check_in_place(out)    # unreadable: the digest check says so
     with pytest.raises(UserError, match="changed since the search"):
         run_search(None, out, resume=True, progress=False)
+
+
+@pytest.mark.parametrize("change, phrase", [
+    ({"trials": "many"}, "trials must be an integer, got 'many'"),
+    ({"epochs": 10 ** 12}, "epochs must be in"),
+])
+def test_a_saved_config_of_other_values_names_the_file(tmp_path, change, phrase):
+    # 'trials must be an integer, got 'many'' named neither the file nor the search
+    out = _begun(tmp_path)
+    saved = out / "search_config.json"
+    saved.write_text(json.dumps({**json.loads(saved.read_text()), **change}))
+    with pytest.raises(UserError) as e:
+        run_search(None, out, resume=True, progress=False)
+    text = str(e.value)
+    assert "\n" not in text and str(saved) in text and phrase in text, text
