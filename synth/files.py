@@ -18,6 +18,7 @@ import math
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -696,13 +697,22 @@ def check_depth(values: Any, where: str = "", expected: str = "") -> Any:
 
 def load_json_text(text: str | bytes) -> Any:
     """``json.loads`` of a JSON option or spec the user gave: a key given twice or lists and
-    mappings nested more than ``MAX_CONFIG_DEPTH`` deep is a ConfigError whose message the
-    caller puts its name before ('--options is nested too deep: ...'); a malformed text is
-    json's JSONDecodeError, for the caller to word."""
+    mappings nested more than ``MAX_CONFIG_DEPTH`` deep, or an integer beyond Python's
+    conversion limit, is a ConfigError whose message the caller puts its name before
+    ('--options is nested too deep: ...'); a malformed text is json's JSONDecodeError, for
+    the caller to word."""
     try:
         value = json.loads(text, object_pairs_hook=unique_keys)
     except RecursionError:   # json's own recursion, near Python's limit: 50,000 brackets
         raise nested_too_deep() from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as e:   # Python's integer conversion limit, raised bare by json: a
+        if "integer string conversion" not in str(e):   # traceback (h278)
+            raise
+        from synth.errors import ConfigError
+        raise ConfigError(f"holds an integer of more than {sys.get_int_max_str_digits():,} "
+                          f"digits") from None
     return check_depth(value)
 
 
