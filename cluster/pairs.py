@@ -386,9 +386,9 @@ def job_started(out_dir: str | os.PathLike) -> bool:
 
 
 def _remove_students(out_dir: Path) -> None:
-    """Delete the ADI students an unstarted job saved (``students/pair-<i>.pt``, nnsynth's
-    names only), and the folder when that empties it: a new job's pairs must not start
-    from another job's students."""
+    """Delete the ADI students a job saved (``students/pair-<i>.pt`` and their KD states,
+    nnsynth's names only, and temp files of killed writers), and the folder when that
+    empties it: a new job's pairs must not start from another job's students."""
     import re
     folder = out_dir / STUDENTS
     if not folder.is_dir() or folder.is_symlink():
@@ -396,6 +396,8 @@ def _remove_students(out_dir: Path) -> None:
     for f in folder.iterdir():
         if re.fullmatch(r"pair-\d+(\.kd)?\.pt", f.name) and f.is_file() and not f.is_symlink():
             f.unlink()
+    from synth.files import remove_dead_temps
+    remove_dead_temps(folder)   # a killed pair's half-written student (.pair-0.pt.tmpPID.hex)
     try:
         folder.rmdir()
     except OSError:   # someone else's files there: kept
@@ -422,13 +424,13 @@ def _read_manifest(path: Path) -> dict:
 
 def _remove_job(out_dir: Path) -> None:
     """Delete what a synthesis job writes in ``out_dir`` (shards, manifest, generator, ADI
-    students, grid): a shard of the old plan left there would join the new set."""
-    import shutil
+    students, grid): a shard of the old plan left there would join the new set.  Of the
+    students folder only nnsynth's files go (``_remove_students``): it was removed whole,
+    with any file of someone else's in it."""
     for f in [*out_dir.glob("shard-*.parquet"), out_dir / GENERATOR, out_dir / "grid.png",
               out_dir / MANIFEST]:
         f.unlink(missing_ok=True)
-    if (out_dir / STUDENTS).is_dir():
-        shutil.rmtree(out_dir / STUDENTS)
+    _remove_students(out_dir)
 
 
 def prepare_out_dir(out_dir: str | os.PathLike) -> Path:
