@@ -24,8 +24,12 @@ log = logging.getLogger("deploy.cli")
 
 
 def one_line(message: str, limit: int = 1000) -> str:
-    """A message as one bounded line: newlines and runs of spaces become one space."""
-    text = " ".join(str(message).split())
+    """A message as one bounded line: newlines and runs of spaces become one space, and any
+    other control character is escaped (``synth.files.printable``): a config file named
+    'c\\x1b[2J.yaml' that was not valid YAML cleared the user's terminal when its error
+    named it (click strips escape sequences only where stderr is no terminal)."""
+    from synth.files import printable
+    text = printable(" ".join(str(message).split()))
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

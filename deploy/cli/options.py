@@ -361,6 +361,17 @@ device_option = click.option("--device", default="auto", show_default=True,
                              help="auto (CUDA when present), cpu, cuda, cuda:N or mps.")
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` for stderr: its lines as they are, the control characters within each
+    escaped (``synth.files.printable``): a path or name the user's file holds may carry an
+    escape sequence, which a terminal obeys (click strips them only where stderr is no
+    terminal)."""
+    from synth.files import printable
+    text = str(text)
+    return text if text.isprintable() else "\n".join(printable(line)
+                                                     for line in text.split("\n"))
+
+
 class _LogFormat(logging.Formatter):
     """A library warning as the CLI prints its own (``warning: ...``, as errors are ``error:
     ...``): it was ``WARNING synth.incremental: ...`` beside invert's ``warning: ...``.  Under
@@ -373,7 +384,7 @@ class _LogFormat(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if self.named or record.levelno < logging.WARNING:
             return super().format(record)
-        text = f"{record.levelname.lower()}: {record.getMessage()}"
+        text = f"{record.levelname.lower()}: {terminal_safe(record.getMessage())}"
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         return text
@@ -458,7 +469,7 @@ def say(line: str) -> None:
     text = line[len("warning: "):] if warning else line
     if _SAID is not None and text and not unsaid(text):
         return
-    click.echo(line, err=True)
+    click.echo(terminal_safe(line), err=True)
     if _SAID is not None:
         (_SAID.lines if warning else _SAID.notes).append(text)
 

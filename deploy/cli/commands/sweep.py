@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from deploy.cli.options import (address_option, emit, json_option, num_cpus_option,
-                                show_progress)
+                                show_progress, terminal_safe)
 
 
 @click.command("sweep")
@@ -44,7 +44,8 @@ def command(sweep_file, check, address, num_cpus, as_json):
     else:
         for r in rows:
             acc = r.get("final_test_accuracy")
-            click.echo(f"{r['name']}: " + (f"error: {r['error']}" if r.get("error") else
+            error = terminal_safe(r.get("error") or "")   # a path's escape sequence, escaped
+            click.echo(f"{r['name']}: " + (f"error: {error}" if error else
                                           f"accuracy {acc:.4f}, {r.get('final_parameters'):,} "
                                           f"parameters, {r['run_dir']}"))
     failed = sum(bool(r.get("error")) for r in rows)
