@@ -654,6 +654,12 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
             "shards kept from an earlier run record no count of restarted inputs (written "
             "by an nnsynth before the count was recorded): the set's total is unknown")
     if not pending:
+        # the generator the set was made with, as a resumed job reports it (a rerun of a
+        # job whose shards were all written, interrupted before it ended, said nothing of it)
+        saved = _saved_generator(out) if amortized is not None else None
+        if saved is not None:
+            summary["generator"] = saved[1]
+            summary["generator_pairs"] = saved[1].get("pairs", 0)
         summary["fidelity"] = kept_hits / kept_rows if kept_rows else None
         warning = summary["fidelity"] is not None and fidelity_warning(
             summary["fidelity"], config.min_fidelity, config.iterations)
@@ -841,6 +847,21 @@ def _kept_on_disk(teacher, shards: list[tuple[int, Path]]
     return hits, rows, restarted, fallbacks
 
 
+def _saved_generator(out: Path) -> tuple[dict, dict] | None:
+    """(state dict, training stats marked ``resumed``) of the generator a run of this job
+    saved in ``out`` (``_job_generator``), or None where there is none."""
+    path = out / GENERATOR
+    if not path.is_file():
+        return None
+    from synth.checkpoint import load_tensor_file   # read like a checkpoint: a damaged or
+    saved = load_tensor_file(path, "generator")     # crafted file is one line
+    if (not isinstance(saved, dict) or not isinstance(saved.get("state_dict"), dict)
+            or not isinstance(saved.get("stats"), dict)):
+        raise UserError(f"generator {path} is not one nnsynth saved (state_dict and stats); "
+                        f"delete it to train the generator again")
+    return saved["state_dict"], {**saved["stats"], "resumed": True}
+
+
 def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
     """(state dict, training stats) of the job's generator: ``out/generator.pt`` when a run of
     this job (same manifest) saved it, else trained and saved there first.  The pairs on the
@@ -848,15 +869,9 @@ def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
     a single pair, or a group that fails (a pair dies), trains it on one pair."""
     from synth.files import atomic_path
     path = out / GENERATOR
-    if path.is_file():   # read like a checkpoint: a damaged or crafted file is one line
-        from synth.checkpoint import load_tensor_file
-        from synth.errors import UserError
-        saved = load_tensor_file(path, "generator")
-        if (not isinstance(saved, dict) or not isinstance(saved.get("state_dict"), dict)
-                or not isinstance(saved.get("stats"), dict)):
-            raise UserError(f"generator {path} is not one nnsynth saved (state_dict and stats); "
-                            f"delete it to train the generator again")
-        return saved["state_dict"], {**saved["stats"], "resumed": True}
+    saved = _saved_generator(out)
+    if saved is not None:
+        return saved
     job = {"seed": seed, "config": config.to_dict()}
     res = _group_generator(pool, job, config.max_ranks()) if len(pool) > 1 else None
     if res is None:
