@@ -191,6 +191,32 @@ def _signal_handlers_restored():
             signal.signal(number, handler)
 
 
+@pytest.fixture(autouse=True)
+def _torch_threads_restored():
+    """Every test starts from, and is left with, the torch thread count its process had
+    before it.  A test that builds an actor's class in this process (test_pairs'
+    ``PairActor(...)``: ``cluster.connect.match_torch_threads``, which gives a process with
+    no Ray assignment all the machine's cores) left 2 threads for every later test of its
+    xdist worker, about half the suite, on 2 cores shared by two workers: the iris
+    inversions of test_h255_inputs_restarted took 21-38 s in clean-clone CI runs; after
+    test_pairs' tabular and ADI-protocol tests on one pytest (-n 0, load ~6.6) 113.3 s with
+    the leak, 8.3 s without."""
+    before = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _torch_threads_restored_after_the_module():
+    """The same for a module's fixtures (torn down before this one): its next module starts
+    from the count this one began with."""
+    before = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _no_ray_leaks_between_modules(request):
     """A module whose tests joined Ray in-process (a CLI command run through CliRunner
