@@ -2,6 +2,7 @@
 reads it, or a folder of train/, val/ and test/ folders of those."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +40,16 @@ def _listing(folder: Path, root: Path) -> list[Path]:
 def _class_folders(root: Path) -> dict[str, list[Path]]:
     """{class name: its image files} of ``root``'s class subfolders, each read with its own
     subfolders as torchvision's ImageFolder reads it (a class folder of subfolders, one per
-    recording or subject, was a class without images: "found 0 classes"); hidden entries and
-    symbolic links are not followed; in name order, a folder's files before its subfolders'.
-    A class folder without images is {name: []} (the caller refuses it)."""
+    recording or subject, was a class without images: "found 0 classes"); hidden entries are
+    not read, symbolic links are followed as ImageFolder follows them (a set assembled by
+    linking lost its linked images and class folders without a word); in name order, a
+    folder's files before its subfolders'.  A class folder without images is {name: []}
+    (the caller refuses it)."""
     if not root.is_dir():
         raise missing_path("images", root)
     classes, seen = {}, [0]
     for sub in (p for p in _listing(root, root) if not p.name.startswith(".")):
-        if sub.is_symlink() or not sub.is_dir():
+        if not sub.is_dir():   # a link to a folder is one (a class linked in)
             continue
         classes[sub.name] = _images_under(sub, root, seen)
     return classes
@@ -56,16 +59,22 @@ def _images_under(folder: Path, root: Path, seen: list[int]) -> list[Path]:
     """The image files in ``folder`` and its subfolders (``_class_folders``); ``seen[0]``
     counts the entries looked at under ``root``, at most MAX_IMAGE_FILES.  Iterative: a
     chain of 2,000 nested folders is no RecursionError."""
-    files, stack = [], [folder]
+    files, stack, read = [], [folder], set()
     while stack:
-        folders = []
-        for entry in _listing(stack.pop(), root):
+        folders, current = [], stack.pop()
+        real = os.path.realpath(current)   # links followed: a loop would never end
+        if real in read:
+            raise UserError(f"image folder {printable(root)}: {printable(current)} is a "
+                            f"symbolic link to a folder of its class read already (a loop, "
+                            f"or one folder linked twice); remove the link")
+        read.add(real)
+        for entry in _listing(current, root):
             seen[0] += 1
             if seen[0] > MAX_IMAGE_FILES:
                 raise UserError(f"image folder {printable(root)} holds more than "
                                 f"{MAX_IMAGE_FILES:,} files; give a smaller set or write it "
                                 f"as Parquet")
-            if entry.name.startswith(".") or entry.is_symlink():
+            if entry.name.startswith("."):
                 continue
             if entry.is_dir():
                 folders.append(entry)
@@ -73,8 +82,8 @@ def _images_under(folder: Path, root: Path, seen: list[int]) -> list[Path]:
             if not entry.is_file():   # a FIFO x.png was skipped: a class one image short,
                 # without a word (parquet:<dir> refuses it as this does)
                 raise UserError(f"image folder {printable(root)}: {printable(entry)} is not a "
-                                f"regular file (a named pipe, a device or a socket); move it "
-                                f"out of the folder")
+                                f"regular file (a named pipe, a device, a socket or a broken "
+                                f"link); move it out of the folder")
             if entry.suffix.lower() not in IMAGE_SUFFIXES:
                 raise UserError(f"image folder {printable(root)}: {printable(entry)} is not "
                                 f"an image ({', '.join(IMAGE_SUFFIXES)})")
@@ -251,8 +260,8 @@ def _images(path: str, seed: int) -> Dataset:
         if empty is not None:
             where = root / part if part else root
             raise UserError(f"image folder {printable(where)}: class folder "
-                            f"{short_repr(empty)} holds no images (hidden files and symbolic "
-                            f"links are not read); add its images or remove it")
+                            f"{short_repr(empty)} holds no images (hidden files are not read); "
+                            f"add its images or remove it")
     check_class_names(names, f"image folder {printable(root)}", loaded=True)
     files, labels, where = [], [], []
     for part, group in groups.items():
