@@ -80,7 +80,8 @@ MAX_PARQUET_ENTRIES = 100_000
 
 def _parquet_files(path: Path) -> list[Path]:
     """The .parquet files of a set: ``path`` itself, or those under the folder ``path`` (its
-    subfolders too, hidden ones and symbolic links to folders not followed), in name order."""
+    subfolders too, hidden ones not; symbolic links to folders followed, as links to files
+    are: a linked subfolder's shards were left out without a word), in name order."""
     if path.is_file():
         return [path]
     if not path.is_dir():
@@ -90,8 +91,14 @@ def _parquet_files(path: Path) -> list[Path]:
         raise UserError(f"Parquet directory {printable(path)}: {printable(e.filename)} cannot "
                         f"be read ({e.strerror or type(e).__name__})")
 
-    files, seen = [], 0
-    for root, dirs, names in os.walk(path, onerror=unreadable):
+    files, seen, read = [], 0, set()
+    for root, dirs, names in os.walk(path, onerror=unreadable, followlinks=True):
+        real = os.path.realpath(root)
+        if real in read:   # followed links: a loop would be walked until the bound below
+            raise UserError(f"Parquet directory {printable(path)}: {printable(root)} is a "
+                            f"symbolic link to a folder read already (a loop, or one folder "
+                            f"linked twice); remove the link")
+        read.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         seen += len(dirs) + len(names)
         if seen > MAX_PARQUET_ENTRIES:
