@@ -154,11 +154,13 @@ def exit_without_teardown(end: SystemExit) -> None:
     digits_search.yaml at load ~5, 0.2 s with this).  Returns, for Python's own exit to
     follow, where ``end`` carries a message to print, the process is not on its main thread,
     a step is missing from this Python, or a stream cannot be flushed (a closed pipe: Python's
-    message and status 120 then, as before)."""
+    message and status 120 then, as before), and under a profiler or tracer (``python -m
+    cProfile``, a debugger: they write or report after the script returns)."""
     import atexit
     import threading
     code = end.code
-    if code is not None and not isinstance(code, int):
+    if (code is not None and not isinstance(code, int)) or sys.getprofile() is not None or \
+            sys.gettrace() is not None:
         return
     shutdown_threads = getattr(threading, "_shutdown", None)      # what Py_FinalizeEx runs
     run_exit_hooks = getattr(atexit, "_run_exitfuncs", None)      # first, in this order

@@ -39,3 +39,13 @@ def test_the_status_is_the_commands():
     refused = _script("train", "--bogus")
     assert refused.returncode == 2 and "no such option" in refused.stderr.lower()
     assert refused.stdout.splitlines() == ["thread", "hook"]
+
+
+def test_a_profiled_script_exits_as_before(tmp_path):
+    """``python -m cProfile`` writes its file after the script returns: that exit is Python's."""
+    out = tmp_path / "cli.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m",
+                           "deploy.cli.main", "models"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": ROOT})
+    assert done.returncode == 0 and "families:" in done.stdout, done.stderr
+    assert out.stat().st_size > 0
