@@ -162,15 +162,55 @@ def _state_key(model, config: TrainConfig, n: int, extra: str) -> str:
 
 
 def _save_state(path, key, model, opt, gen, best, history, epoch, step, seconds,
-                loss_fn) -> None:
+                loss_fn, ranks=None) -> None:
     cpu = resume.cpu_state
     drawn = getattr(loss_fn, "generator", None)     # a KD loss's augmentation draws
     resume.save_state(path, STATE_FORMAT, key, {
         "epoch": epoch, "step": step, "seconds": seconds, "model": cpu(model.state_dict()),
         "optimizer": opt.state_dict(), "generator": gen.get_state(), **resume.random_state(),
         "loss_generator": drawn.get_state() if drawn is not None else None,
-        "history": history,
+        "ranks": ranks, "history": history,
         "best": {**best, "state": cpu(best["state"]) if best["state"] is not None else None}})
+
+
+def _rank_random(loss_fn, parallel: Parallel, device) -> list | None:
+    """Every data-parallel worker's own generators -- torch's CPU one and the loss's draws
+    (``loss_fn.generator``) -- gathered from the ``parallel.world_size`` workers of torch's
+    process group (the one ``parallel.wrap``'s DistributedDataParallel averages over), for
+    rank 0's state; None where no such group joins them.  A worker's share of a batch has its
+    own size (61 inputs at 2 workers: 31 and 30), so its CutMix draws advance its generator by
+    its own count: every worker resumed from rank 0's generator, and rank 1 pasted other boxes
+    than the uninterrupted run did (a 2-worker student 6e-5 from it)."""
+    import torch.distributed as dist
+    if parallel.world_size < 2 or not (dist.is_available() and dist.is_initialized()) or \
+            dist.get_world_size() != parallel.world_size:
+        return None
+    drawn = getattr(loss_fn, "generator", None)
+    mine = [torch.get_rng_state()] + ([drawn.get_state()] if drawn is not None else [])
+    # NCCL gathers tensors on the worker's GPU; gloo on the CPU
+    on = device if dist.get_backend() == "nccl" else torch.device("cpu")
+    gathered = []
+    for state in mine:      # fixed-size byte tensors: the same shape on every worker
+        parts = [torch.empty_like(state, device=on) for _ in range(parallel.world_size)]
+        dist.all_gather(parts, state.to(on))
+        gathered.append([p.cpu() for p in parts])
+    return [{"torch_rng": gathered[0][r],
+             "loss_generator": gathered[1][r] if drawn is not None else None}
+            for r in range(parallel.world_size)]
+
+
+def _restore_rank_random(saved: dict, loss_fn, parallel: Parallel) -> None:
+    """This worker's own generators from a state ``_rank_random`` gathered (one of the same
+    number of workers); else rank 0's, restored already (an older state, or one of another
+    number of workers)."""
+    ranks = saved.get("ranks")
+    if not ranks or len(ranks) != parallel.world_size:
+        return
+    own = ranks[parallel.rank]
+    torch.set_rng_state(own["torch_rng"])
+    drawn = getattr(loss_fn, "generator", None)
+    if drawn is not None and own["loss_generator"] is not None:
+        drawn.set_state(own["loss_generator"])
 
 
 def _check_saved(saved: dict, config: TrainConfig, path) -> None:
@@ -179,7 +219,8 @@ def _check_saved(saved: dict, config: TrainConfig, path) -> None:
     resume.check_fields(saved, {
         "epoch": range(config.epochs), "step": range(1 << 62),
         "seconds": (int, float), "model": dict, "optimizer": dict, "generator": torch.Tensor,
-        "torch_rng": torch.Tensor, "history": list, "best": dict}, path, "training")
+        "torch_rng": torch.Tensor, "history": list, "best": dict,
+        "ranks": (list, type(None))}, path, "training")
     best = saved["best"]
     resume.check_fields(best, {"val_accuracy": (int, float), "val_loss": (int, float),
                                "epoch": range(-1, config.epochs),
@@ -271,6 +312,7 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
             drawn = getattr(loss_fn, "generator", None)
             if drawn is not None and saved.get("loss_generator") is not None:
                 drawn.set_state(saved["loss_generator"])
+            _restore_rank_random(saved, loss_fn, parallel)
             kept = saved["best"]["state"]   # loaded into the model once the training ends
             if kept is not None and {k: v.shape for k, v in kept.items()} != {
                     k: v.shape for k, v in model.state_dict().items()}:
@@ -325,10 +367,13 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
                                                                    -best["val_loss"]):
             best = {"val_accuracy": val["accuracy"], "val_loss": val["loss"], "epoch": epoch,
                     "state": copy.deepcopy(model.state_dict())}
+        # every worker's generators, gathered at each validated epoch (a collective: all
+        # take part, whichever epoch rank 0's clock saves)
+        ranks = _rank_random(loss_fn, parallel, device) if state_path is not None else None
         if state_path is not None and parallel.rank == 0 and (
                 epoch == config.epochs - 1 or time.perf_counter() - written >= STATE_SECONDS):
             _save_state(state_path, key, model, opt, gen, best, history, epoch, step,
-                        time.perf_counter() - start, loss_fn)
+                        time.perf_counter() - start, loss_fn, ranks)
             written = time.perf_counter()
     if config.keep_best and best["state"] is not None:
         model.load_state_dict(best["state"])   # an epoch before any divergence: finite
