@@ -39,7 +39,7 @@ from cluster.limits import MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
 from synth.checkpoint import model_from_payload  # built checked: meta device first
 from synth.data import pixel_range
 from synth.errors import UserError
-from synth.files import write_json_atomic
+from synth.files import printable, write_json_atomic
 
 MANIFEST = "job.json"
 GENERATOR = "generator.pt"  # amortized synthesis: the job's trained generator (weights only)
@@ -656,7 +656,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     if not pending:
         # the generator the set was made with, as a resumed job reports it (a rerun of a
         # job whose shards were all written, interrupted before it ended, said nothing of it)
-        saved = _saved_generator(out) if amortized is not None else None
+        saved = (_saved_generator(out, expected_generator(teacher, amortized, meta))
+                 if amortized is not None else None)
         if saved is not None:
             summary["generator"] = saved[1]
             summary["generator_pairs"] = saved[1].get("pairs", 0)
@@ -714,7 +715,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     pool.call_all("ping")  # actors up (torch imported, teacher built) before the clock starts
     start = time.perf_counter()
     if amortized is not None:   # one generator per job, trained by the pairs, sampled by all
-        generator, summary["generator"] = _job_generator(pool, out, amortized, seed)
+        generator, summary["generator"] = _job_generator(
+            pool, out, amortized, seed, expected_generator(teacher, amortized, meta))
         summary["generator_seconds"] = round(time.perf_counter() - start, 3)
         summary["generator_pairs"] = summary["generator"].get("pairs", 0)
         for s in pending:
@@ -847,9 +849,12 @@ def _kept_on_disk(teacher, shards: list[tuple[int, Path]]
     return hits, rows, restarted, fallbacks
 
 
-def _saved_generator(out: Path) -> tuple[dict, dict] | None:
+def _saved_generator(out: Path, expected: dict | None = None) -> tuple[dict, dict] | None:
     """(state dict, training stats marked ``resumed``) of the generator a run of this job
-    saved in ``out`` (``_job_generator``), or None where there is none."""
+    saved in ``out`` (``_job_generator``), or None where there is none.  ``expected``: the
+    state dict of this job's generator (``expected_generator``), whose names, shapes and
+    kinds the saved one must have, its values finite: one of other shapes was sampled in
+    the pairs, a RayTaskError traceback (size mismatch) once the run had started."""
     path = out / GENERATOR
     if not path.is_file():
         return None
@@ -859,17 +864,53 @@ def _saved_generator(out: Path) -> tuple[dict, dict] | None:
             or not isinstance(saved.get("stats"), dict)):
         raise UserError(f"generator {path} is not one nnsynth saved (state_dict and stats); "
                         f"delete it to train the generator again")
+    problem = _state_problem(saved["state_dict"], expected) if expected is not None else ""
+    if problem:
+        raise UserError(f"generator {path} is not this job's generator ({problem}); delete it "
+                        f"to train the generator again")
     return saved["state_dict"], {**saved["stats"], "resumed": True}
 
 
-def _job_generator(pool, out: Path, config, seed: int) -> tuple[dict, dict]:
+def expected_generator(teacher: torch.nn.Module, amortized, meta: dict) -> dict:
+    """The state dict (freshly initialized) of the generator ``amortized`` builds for
+    ``teacher`` and its data set's record ``meta``: what a saved one is checked against."""
+    from synth.amortized import build_generator
+    return build_generator(teacher, amortized, pixel_range(meta)).state_dict()
+
+
+def _state_problem(state: dict, expected: dict) -> str:
+    """What makes ``state`` no state dict of a module whose own is ``expected``, in words
+    ('' when nothing): other names, a value that is no dense tensor of the expected shape
+    and dtype, or a NaN or infinite value."""
+    missing = sorted(set(expected) - set(state), key=str)
+    extra = sorted(set(state) - set(expected), key=str)
+    if missing or extra:
+        return (f"it lacks the weight {printable(missing[0])[:80]}" if missing else
+                f"it holds the weight {printable(str(extra[0]))[:80]}, which this one has not")
+    for name, want in expected.items():
+        got = state[name]
+        if not (torch.is_tensor(got) and got.layout == torch.strided
+                and got.device.type == "cpu" and got.dtype == want.dtype
+                and got.shape == want.shape):
+            shown = (f"a {str(got.dtype).replace('torch.', '')} tensor of shape "
+                     f"{tuple(got.shape)}" if torch.is_tensor(got) else type(got).__name__)
+            return (f"its {printable(name)[:80]} is {shown}, where a "
+                    f"{str(want.dtype).replace('torch.', '')} tensor of shape "
+                    f"{tuple(want.shape)} is due")
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            return f"its {printable(name)[:80]} holds NaN or infinite values"
+    return ""
+
+
+def _job_generator(pool, out: Path, config, seed: int,
+                   expected: dict | None = None) -> tuple[dict, dict]:
     """(state dict, training stats) of the job's generator: ``out/generator.pt`` when a run of
     this job (same manifest) saved it, else trained and saved there first.  The pairs on the
     node with the most of them train it together (data-parallel warm-up, ``_group_generator``);
     a single pair, or a group that fails (a pair dies), trains it on one pair."""
     from synth.files import atomic_path
     path = out / GENERATOR
-    saved = _saved_generator(out)
+    saved = _saved_generator(out, expected)
     if saved is not None:
         return saved
     job = {"seed": seed, "config": config.to_dict()}
