@@ -1031,7 +1031,8 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
     model's order by name (``in_model_columns``: a plain Parquet table of the model's columns
     in another order, given to distill, prune or a search's KD as the inputs, reached the
     teacher with its features swapped, silently; a table of other columns is refused naming
-    them), series shorter than a left-padded model's left-padded to its steps, and values
+    them), its labels in the order of the model's classes (``in_model_order``), series
+    shorter than a left-padded model's left-padded to its steps, and values
     normalized with the model's mean and std where the set records others.  A set nnsynth
     synthesized for the model is in its normalization and shape already (unchanged); a
     user's own Parquet of shorter series was refused by its shape alone.  A shape it cannot
@@ -1051,6 +1052,10 @@ def synthesized_for(model: torch.nn.Module, path, *, option: str = "--synth",
     found = in_model_scale(in_model_columns(load_dataset(f"parquet:{path}", seed=seed), meta,
                                             f"the {owner}"), meta, tuple(model.input_shape),
                            notes)
+    # its labels in the order of the model's classes where it names them otherwise (a plain
+    # table of text labels, sorted, for a model of an ordered category): a search selects on
+    # them, prune's Taylor importance takes them as targets
+    found = in_model_order(found, meta.get("class_names"))
     if tuple(found.input_shape) != tuple(model.input_shape):
         raise UserError(f"{option} {path} has input shape {tuple(found.input_shape)}; the "
                         f"{owner} expects {tuple(model.input_shape)}"
