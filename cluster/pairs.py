@@ -461,14 +461,26 @@ def _kd_file(out: Path, slot: int) -> Path:
     return out / STUDENTS / f"pair-{slot}.kd.pt"
 
 
-def _saved_student(out: Path, slot: int) -> tuple[dict | None, int]:
-    """(state dict, KD steps taken) of pair ``slot``'s student as last saved, or (None, 0)."""
+def _saved_student(out: Path, slot: int, expected: dict | None = None
+                   ) -> tuple[dict | None, int]:
+    """(state dict, KD steps taken) of pair ``slot``'s student as last saved, or (None, 0).
+    ``expected``: the job's student's state dict, whose names, shapes and kinds the saved
+    weights must have (``_state_problem``): a student of another architecture was loaded in
+    its pair, a RayTaskError traceback, and kd_steps 'abc' a ValueError one (h278)."""
     path = _student_file(out, slot)
     if not path.is_file():
         return None, 0
     from synth.checkpoint import read_checkpoint
     payload = read_checkpoint(path)
-    return payload["state_dict"], int(payload.get("metrics", {}).get("kd_steps", 0))
+    steps = payload.get("metrics", {}).get("kd_steps", 0)
+    problem = _state_problem(payload["state_dict"], expected) if expected is not None else ""
+    if not problem and not (isinstance(steps, int) and not isinstance(steps, bool)
+                            and steps >= 0):
+        problem = f"its metrics' kd_steps is {printable(repr(steps))[:40]}, not a count"
+    if problem:
+        raise UserError(f"{path} is not the ADI student this job saved ({problem}); delete "
+                        f"the {STUDENTS} folder beside it to start the pairs' students over")
+    return payload["state_dict"], steps
 
 
 def _save_kd_state(out: Path, slot: int, kd_steps: int, state: dict) -> None:
@@ -702,7 +714,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
 
     def make_pair(slot: int):
         """A pair actor; in the ADI protocol its student resumes from its saved weights."""
-        state, steps = _saved_student(out, slot) if kd is not None else (None, 0)
+        state, steps = (_saved_student(out, slot, student.state_dict()) if kd is not None
+                        else (None, 0))
         kd_state = _saved_kd_state(out, slot, steps) if state is not None else None
         pool = None if kd_state is None else _pool_images(
             out, kd_state, shards, teacher.input_shape, config.batch_size)

@@ -1,4 +1,4 @@
-"""A resumed amortized synthesis (``nnsynth invert --method amortized`` rerun into its --out)
+"""A resumed amortized (or ADI) synthesis (``nnsynth invert --method amortized`` rerun into its --out)
 reads the generator.pt it saved (helper h278).  One of other shapes (another teacher's, an
 edited one) was handed to the pairs and its load failed there: a RayTaskError traceback
 ('size mismatch for lo') after the actors had started.  Its weights are now checked against
@@ -58,3 +58,37 @@ def test_a_saved_generator_of_another_kind_is_one_line(tmp_path, expected, case)
 def test_the_jobs_own_generator_is_resumed(tmp_path, expected):
     state, stats = _saved_generator(_saved(tmp_path, expected), expected)
     assert set(state) == set(expected) and stats == {"steps": 3, "resumed": True}
+
+
+# --------------------------------------------------------------------------- ADI students
+def _student(tmp_path, hidden, **metrics):
+    from cluster.pairs import STUDENTS
+    from synth.checkpoint import save_checkpoint
+    model = build({"family": "mlp", "hidden": [hidden]}, (4,), 3)
+    (tmp_path / STUDENTS).mkdir(exist_ok=True)
+    save_checkpoint(tmp_path / STUDENTS / "pair-0.pt", model, metrics=metrics)
+    return build({"family": "mlp", "hidden": [8]}, (4,), 3).state_dict()
+
+
+@pytest.mark.parametrize("hidden, metrics, phrase", [
+    # a RayTaskError traceback in the pair ('Error(s) in loading state_dict for MLP')
+    (12, {"kd_steps": 2}, "its net.1.weight is a float32 tensor of shape (12, 4), where a "
+                          "float32 tensor of shape (8, 4) is due"),
+    # "invalid literal for int() with base 10: 'abc'"
+    (8, {"kd_steps": "abc"}, "its metrics' kd_steps is 'abc', not a count"),
+    (8, {"kd_steps": -3}, "kd_steps is -3"),
+])
+def test_a_saved_adi_student_of_another_kind_is_one_line(tmp_path, hidden, metrics, phrase):
+    from cluster.pairs import _saved_student
+    expected = _student(tmp_path, hidden, **metrics)
+    with pytest.raises(UserError) as e:
+        _saved_student(tmp_path, 0, expected)
+    text = str(e.value)
+    assert "\n" not in text and "pair-0.pt" in text and phrase in text, text
+
+
+def test_the_jobs_own_student_is_resumed(tmp_path):
+    from cluster.pairs import _saved_student
+    expected = _student(tmp_path, 8, kd_steps=4)
+    state, steps = _saved_student(tmp_path, 0, expected)
+    assert steps == 4 and set(state) == set(expected)
