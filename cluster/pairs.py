@@ -491,7 +491,8 @@ def _save_kd_state(out: Path, slot: int, kd_steps: int, state: dict) -> None:
         torch.save({"kd_steps": int(kd_steps), **state}, tmp)
 
 
-def _saved_kd_state(out: Path, slot: int, kd_steps: int) -> dict | None:
+def _saved_kd_state(out: Path, slot: int, kd_steps: int,
+                    params: list | None = None) -> dict | None:
     """Pair ``slot``'s saved KD state when it goes with its saved student (``kd_steps``),
     else None (none saved: an older version's job; or a kill between the two files): the
     pair then resumes with an empty pool and a fresh optimizer.  A file nnsynth did not
@@ -512,11 +513,39 @@ def _saved_kd_state(out: Path, slot: int, kd_steps: int) -> dict | None:
             and isinstance(saved.get("kd_steps"), int)):
         raise UserError(f"{path} is not an ADI student's KD state nnsynth saved; delete it to "
                         f"resume that pair with an empty pool")
+    problem = _optimizer_problem(opt, params) if params is not None else ""
+    if problem:   # loaded in the pair: a ValueError ('a parameter group that doesn't match')
+        # or RuntimeError (a momentum of another shape) traceback from Ray (h278)
+        raise UserError(f"{path} is not the KD state of this job's student ({problem}); "
+                        f"delete it to resume that pair with an empty pool")
     if saved["kd_steps"] != kd_steps:
         log.info("%s is of %d KD steps, the student beside it of %d: the pair resumes with "
                  "an empty pool", path, saved["kd_steps"], kd_steps)
         return None
     return saved
+
+
+def _optimizer_problem(opt: dict, params: list) -> str:
+    """What makes the optimizer state ``opt`` no state of an optimizer over parameters of the
+    shapes ``params`` (in order: the student's trainable parameters, as ``PoolKD`` gives them),
+    in words; '' when nothing."""
+    given = [i for group in opt["param_groups"] if isinstance(group, dict)
+             for i in (group.get("params") if isinstance(group.get("params"), list) else [None])]
+    if sorted(given, key=str) != list(range(len(params))):
+        return (f"its parameter groups list {len(given)} parameters, the student has "
+                f"{len(params)}")
+    for index, entry in opt["state"].items():
+        if not (isinstance(index, int) and 0 <= index < len(params) and isinstance(entry, dict)):
+            return f"its state names parameter {printable(repr(index))[:40]}"
+        for key, value in entry.items():
+            if not torch.is_tensor(value) or value.dim() == 0:
+                continue   # Adam's step, a count
+            if tuple(value.shape) != tuple(params[index]) or (
+                    value.is_floating_point() and not bool(torch.isfinite(value).all())):
+                return (f"its {printable(str(key))[:40]} of parameter {index} is of shape "
+                        f"{tuple(value.shape)} or not finite; the parameter's shape is "
+                        f"{tuple(params[index])}")
+    return ""
 
 
 def _pool_images(out: Path, state: dict, shards: list[dict], input_shape,
@@ -716,7 +745,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
         """A pair actor; in the ADI protocol its student resumes from its saved weights."""
         state, steps = (_saved_student(out, slot, student.state_dict()) if kd is not None
                         else (None, 0))
-        kd_state = _saved_kd_state(out, slot, steps) if state is not None else None
+        trainable = [p.shape for p in student.parameters() if p.requires_grad]
+        kd_state = _saved_kd_state(out, slot, steps, trainable) if state is not None else None
         pool = None if kd_state is None else _pool_images(
             out, kd_state, shards, teacher.input_shape, config.batch_size)
         return actor_cls.remote(teacher_ref, student_spec, state,

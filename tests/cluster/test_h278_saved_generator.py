@@ -92,3 +92,50 @@ def test_the_jobs_own_student_is_resumed(tmp_path):
     expected = _student(tmp_path, 8, kd_steps=4)
     state, steps = _saved_student(tmp_path, 0, expected)
     assert steps == 4 and set(state) == set(expected)
+
+
+def _kd_state(tmp_path, change=None):
+    """A pair's KD state as PairActor saves it (an SGD of momentum over an mlp [8] student),
+    its optimizer state changed by ``change``; the student's parameter shapes."""
+    from cluster.pairs import STUDENTS
+    student = build({"family": "mlp", "hidden": [8]}, (4,), 3)
+    opt = torch.optim.SGD(student.parameters(), lr=0.1, momentum=0.9)
+    student(torch.randn(5, 4)).sum().backward()
+    opt.step()
+    state = opt.state_dict()
+    if change is not None:
+        change(state)
+    (tmp_path / STUDENTS).mkdir(exist_ok=True)
+    torch.save({"kd_steps": 2, "optimizer": state, "sampler": torch.zeros(4, dtype=torch.uint8),
+                "rng": torch.get_rng_state(), "augment": None, "shards": [0]},
+               tmp_path / STUDENTS / "pair-0.kd.pt")
+    return [p.shape for p in student.parameters()]
+
+
+def _fewer_params(state):
+    state["param_groups"][0]["params"] = state["param_groups"][0]["params"][:1]
+
+
+def _other_momentum(state):
+    state["state"][0]["momentum_buffer"] = torch.zeros(7, 7)
+
+
+@pytest.mark.parametrize("change, phrase", [
+    # ValueError traceback from the pair's creation: 'a parameter group that doesn't match'
+    (_fewer_params, "its parameter groups list 1 parameters, the student has 4"),
+    # RuntimeError traceback at its first KD step: 'The size of tensor a (7) must match'
+    (_other_momentum, "its momentum_buffer of parameter 0 is of shape (7, 7)"),
+])
+def test_a_saved_kd_state_of_another_student_is_one_line(tmp_path, change, phrase):
+    from cluster.pairs import _saved_kd_state
+    params = _kd_state(tmp_path, change)
+    with pytest.raises(UserError) as e:
+        _saved_kd_state(tmp_path, 0, 2, params)
+    text = str(e.value)
+    assert "\n" not in text and "pair-0.kd.pt" in text and phrase in text, text
+
+
+def test_the_jobs_own_kd_state_is_resumed(tmp_path):
+    from cluster.pairs import _saved_kd_state
+    params = _kd_state(tmp_path)
+    assert _saved_kd_state(tmp_path, 0, 2, params)["shards"] == [0]
