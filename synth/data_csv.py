@@ -304,14 +304,19 @@ def _csv_read_from(raw, path: str, convert, layout: CsvLayout | None):
 
 def _dropped_index(table) -> list[int]:
     """The columns of ``table`` that are no data: a first column without a name whose values
-    are all different (the row index pandas' to_csv writes by default, R's row names; as a
-    feature it numbered the rows, and in a file sorted by class gave the answer away) and
-    columns without a name or values (a trailing delimiter on every line)."""
+    are all different whole numbers or text (the row index pandas' to_csv writes by default,
+    R's row names; as a feature it numbered the rows, and in a file sorted by class gave the
+    answer away) and columns without a name or values (a trailing delimiter on every line).
+    A first column of fractional numbers is a measurement whose header cell was left empty,
+    not an index: it was dropped too, and a CSV whose one informative feature it was trained
+    to chance (0.333 of 3 classes) without a word."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     names, drop = table.schema.names, []
     if names and names[0].strip() in ("", "Unnamed: 0") and table.num_rows:
         first = table.column(0)
-        if not first.null_count and pc.count_distinct(first).as_py() == table.num_rows:
+        if (not first.null_count and not pa.types.is_floating(first.type)
+                and pc.count_distinct(first).as_py() == table.num_rows):
             drop.append(0)
     drop += [i for i, n in enumerate(names) if i and not n.strip()
              and table.column(i).null_count == table.num_rows]
