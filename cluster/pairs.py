@@ -514,6 +514,12 @@ def _saved_kd_state(out: Path, slot: int, kd_steps: int,
         raise UserError(f"{path} is not an ADI student's KD state nnsynth saved; delete it to "
                         f"resume that pair with an empty pool")
     problem = _optimizer_problem(opt, params) if params is not None else ""
+    for name in ("sampler", "rng", "augment"):   # each a CPU generator's state, set in the
+        try:                                      # pair: a RuntimeError traceback there
+            if saved.get(name) is not None and not problem:
+                torch.Generator().set_state(saved[name])
+        except RuntimeError:   # 'Expected a CPUGeneratorImplState of size 5056', 'Invalid
+            problem = f"its {name} is no random generator's state"   # mt19937 state'
     if problem:   # loaded in the pair: a ValueError ('a parameter group that doesn't match')
         # or RuntimeError (a momentum of another shape) traceback from Ray (h278)
         raise UserError(f"{path} is not the KD state of this job's student ({problem}); "

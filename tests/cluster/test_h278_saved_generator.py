@@ -103,12 +103,14 @@ def _kd_state(tmp_path, change=None):
     student(torch.randn(5, 4)).sum().backward()
     opt.step()
     state = opt.state_dict()
-    if change is not None:
+    if change is not None and not change.__name__.startswith("_kd_"):
         change(state)
     (tmp_path / STUDENTS).mkdir(exist_ok=True)
-    torch.save({"kd_steps": 2, "optimizer": state, "sampler": torch.zeros(4, dtype=torch.uint8),
-                "rng": torch.get_rng_state(), "augment": None, "shards": [0]},
-               tmp_path / STUDENTS / "pair-0.kd.pt")
+    saved = {"kd_steps": 2, "optimizer": state, "sampler": torch.Generator().get_state(),
+             "rng": torch.get_rng_state(), "augment": None, "shards": [0]}
+    if change is not None and change.__name__.startswith("_kd_"):
+        change(saved)
+    torch.save(saved, tmp_path / STUDENTS / "pair-0.kd.pt")
     return [p.shape for p in student.parameters()]
 
 
@@ -120,11 +122,23 @@ def _other_momentum(state):
     state["state"][0]["momentum_buffer"] = torch.zeros(7, 7)
 
 
+def _kd_short_sampler(saved):
+    saved["sampler"] = torch.zeros(4, dtype=torch.uint8)
+
+
+def _kd_zero_rng(saved):
+    saved["rng"] = torch.zeros(5056, dtype=torch.uint8)
+
+
 @pytest.mark.parametrize("change, phrase", [
     # ValueError traceback from the pair's creation: 'a parameter group that doesn't match'
     (_fewer_params, "its parameter groups list 1 parameters, the student has 4"),
     # RuntimeError traceback at its first KD step: 'The size of tensor a (7) must match'
     (_other_momentum, "its momentum_buffer of parameter 0 is of shape (7, 7)"),
+    # RuntimeError tracebacks from the pair: 'Expected a CPUGeneratorImplState of size
+    # 5056', 'Invalid mt19937 state'
+    (_kd_short_sampler, "its sampler is no random generator's state"),
+    (_kd_zero_rng, "its rng is no random generator's state"),
 ])
 def test_a_saved_kd_state_of_another_student_is_one_line(tmp_path, change, phrase):
     from cluster.pairs import _saved_kd_state
