@@ -142,7 +142,9 @@ class InversionConfig(Config):
     # prior terms unchanged.  ``dirichlet_beta``: the scales beta, each taking an equal
     # share of every batch (the paper: 1.0 and 0.1, half the inputs each; temperature 20).
     # Fidelity and the stopping rule still ask that the teacher's argmax be the class.
-    # Per pixel only (not the generator)
+    # Per pixel only (not the generator).  Not a default: on convnet_digits/digits T 20 cost
+    # 5.0 pt of student accuracy and T 3 moved it +0.45 (4 sets x 2 students, within noise;
+    # benchmarks/results/inversion_any_hard.md)
     targets: str = "onehot"
     dirichlet_beta: tuple = (1.0, 0.1)
     target_temperature: float = 20.0
