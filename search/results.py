@@ -173,7 +173,6 @@ def _check_rows(where: str, table: pd.DataFrame) -> None:
     """Each row of the results ``table`` as a search writes it: a trial id given once, a
     spec (and model_spec, where given) a JSON object, fractions in [0, 1],
     counts and costs finite and not negative (or empty: not measured)."""
-    from synth.files import load_json_text
     ids = table["trial_id"]
     if ids.isna().any() or ids.duplicated().any():
         i = int(np.flatnonzero(ids.isna().to_numpy() | ids.duplicated().to_numpy())[0])
@@ -186,10 +185,10 @@ def _check_rows(where: str, table: pd.DataFrame) -> None:
         for i, spec in enumerate(table[column]):
             if column == "model_spec" and (spec is None or spec == ""):
                 continue   # a row written before the column: its spec
-            try:
-                value = load_json_text(spec) if isinstance(spec, str) else None
-            except ValueError:   # not JSON, a key twice, nested too deep
-                value = None
+            try:   # json's C parser: the table is read as each trial starts and ends
+                value = json.loads(spec) if isinstance(spec, str) else None
+            except (ValueError, RecursionError):   # not JSON, an integer of 5,000 digits,
+                value = None                         # nested 100,000 deep
             if not isinstance(value, dict):
                 raise UserError(f"{where}: row {i}'s {column} {short_repr(printable(spec))} is "
                                 f"not a model spec (a JSON object)")
