@@ -751,8 +751,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
         """A pair actor; in the ADI protocol its student resumes from its saved weights."""
         state, steps = (_saved_student(out, slot, student.state_dict()) if kd is not None
                         else (None, 0))
-        trainable = [p.shape for p in student.parameters() if p.requires_grad]
-        kd_state = _saved_kd_state(out, slot, steps, trainable) if state is not None else None
+        kd_state = None if state is None else _saved_kd_state(   # ADI only: a student
+            out, slot, steps, [p.shape for p in student.parameters() if p.requires_grad])
         pool = None if kd_state is None else _pool_images(
             out, kd_state, shards, teacher.input_shape, config.batch_size)
         return actor_cls.remote(teacher_ref, student_spec, state,
