@@ -85,13 +85,15 @@ def hoist_output_flags(group: click.Group, args: list[str]) -> list[str]:
 
 class _Root(click.Group):
     def __call__(self, *args, **kwargs):
-        """The ``nnsynth`` script (``cli()``; CliRunner and other in-process callers use
-        ``main``): the command, then Python's exit without its teardown
-        (``exit_without_teardown``)."""
+        """The ``nnsynth`` script (``cli()``, its arguments from ``sys.argv``): the command,
+        then Python's exit without its teardown (``exit_without_teardown``).  A caller that
+        gives the arguments (``cli([...])``, CliRunner) gets the SystemExit as click raises
+        it: a program calling nnsynth's command goes on after it (it was ended there)."""
         try:
             return self.main(*args, **kwargs)
         except SystemExit as e:
-            exit_without_teardown(e)
+            if not args and kwargs.get("args") is None:
+                exit_without_teardown(e)
             raise
 
     def parse_args(self, ctx, args):

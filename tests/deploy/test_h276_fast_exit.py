@@ -17,7 +17,7 @@ atexit.register(lambda: print("hook", flush=True))
 threading.Thread(target=lambda: (threading.main_thread().join(),   # the exit has begun
                                  print("thread", flush=True))).start()
 from deploy.cli.main import cli
-cli(sys.argv[1:])
+cli()   # as the console script calls it: the arguments from sys.argv
 """
 
 
@@ -49,3 +49,18 @@ def test_a_profiled_script_exits_as_before(tmp_path):
                           text=True, timeout=60, env={**os.environ, "PYTHONPATH": ROOT})
     assert done.returncode == 0 and "families:" in done.stdout, done.stderr
     assert out.stat().st_size > 0
+
+
+def test_a_caller_giving_the_arguments_goes_on_after_the_command():
+    """``cli([...])`` in a program (tests/search/test_h228_trial_imports.py's check of what
+    a refused search imported) raises SystemExit as click does: the fast exit had ended the
+    caller there, its own lines never ran."""
+    code = ("from deploy.cli.main import cli\n"
+            "try:\n"
+            "    cli(['models'])\n"
+            "except SystemExit as e:\n"
+            "    print('caller goes on', e.code)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": ROOT})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "caller goes on 0", done.stdout[-500:]
