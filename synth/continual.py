@@ -50,7 +50,7 @@ from synth.models import batchnorm_layers, build, prunable_layers
 from synth.modes import in_mode
 from synth.quant import refuse_fixed_point
 from synth.synthesis import synthesize_inputs
-from synth.train import TrainConfig, evaluate, fit
+from synth.train import TrainConfig, epochs_for_steps, evaluate, fit
 
 _ABSENT = -1e4   # logit for "no probability" on the new classes (finite: KL stays defined)
 MAX_STEPS = 100_000   # min_steps' bound: epochs raised to it stay within TrainConfig's
@@ -100,7 +100,7 @@ class ContinualConfig(Config):
     def epochs_for(self, samples: int) -> int:
         """``epochs``, raised so that ``samples`` training inputs make at least ``min_steps``
         optimizer steps."""
-        return max(self.epochs, math.ceil(self.min_steps / self.steps_per_epoch(samples)))
+        return epochs_for_steps(self.epochs, self.min_steps, samples, self.batch_size)
 
     def train_config(self, epochs: int | None = None) -> TrainConfig:
         """The training of ``epochs`` passes (default ``self.epochs``; ``epochs_for`` gives

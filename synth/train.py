@@ -41,6 +41,7 @@ from synth.modes import in_mode
 log = logging.getLogger(__name__)
 
 MAX_EPOCHS = 100_000   # passes over a set in one training (TrainConfig.epochs)
+MAX_MIN_STEPS = 1_000_000   # TrainConfig.min_steps' bound
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,9 +74,12 @@ class TrainConfig(Config):
     validate_each_epoch: bool = True  # evaluate the validation split after every epoch
     validate_every: int = 1        # ... after every this many epochs (and the last one)
     progress: bool = True
+    min_steps: int = 0             # at least this many optimizer steps: ``epochs`` raised
+                                   # where its passes over a small training split make fewer
 
     def validate(self) -> None:
         check_range("epochs", self.epochs, 0, MAX_EPOCHS, integer=True)
+        check_range("min_steps", self.min_steps, 0, MAX_MIN_STEPS, integer=True)
         check_batch_size("batch_size", self.batch_size)
         check_batch_size("eval_batch_size", self.eval_batch_size)
         check_range("lr", self.lr, 0, 10, low_open=True)
@@ -90,6 +94,14 @@ class TrainConfig(Config):
         if self.keep_best and not self.validate_each_epoch:
             raise ConfigError("keep_best needs validate_each_epoch (the best epoch is chosen "
                               "on the validation split)")
+
+
+def epochs_for_steps(epochs: int, min_steps: int, samples: int, batch_size: int) -> int:
+    """``epochs``, raised so that passes over ``samples`` training inputs in batches of
+    ``batch_size`` (``fit``'s count: the last batch may be partial) make at least
+    ``min_steps`` optimizer steps; bounded by MAX_EPOCHS."""
+    per_epoch = max(1, math.ceil(samples / batch_size))
+    return min(MAX_EPOCHS, max(epochs, math.ceil(min_steps / per_epoch)))
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -286,6 +298,15 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     n = len(y_train)
     if n == 0:   # else epochs of no steps, and a checkpoint of the untrained model
         raise UserError(f"data set {data.name} has no training samples")
+    requested = config.epochs
+    epochs = epochs_for_steps(config.epochs, config.min_steps, n, config.batch_size)
+    if epochs > config.epochs:   # 15 epochs of iris' 108 inputs were 60 steps: test 0.80
+        log.info("%s: %d training inputs make %d optimizer step%s of batch %d per epoch, so "
+                 "%d epochs would be %d steps; running %d epochs (min_steps %d)", desc, n,
+                 math.ceil(n / config.batch_size), "" if n <= config.batch_size else "s",
+                 config.batch_size, config.epochs,
+                 math.ceil(n / config.batch_size) * config.epochs, epochs, config.min_steps)
+        config = dataclasses.replace(config, epochs=epochs)
     steps_per_epoch = max(1, math.ceil(n / config.batch_size))
     total = steps_per_epoch * config.epochs
     warmup = int(config.warmup_epochs * steps_per_epoch)
@@ -385,6 +406,8 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     return {"val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"],
             "test_loss": test["loss"], "best_epoch": reported_epoch(best["epoch"]),
             "epochs": config.epochs, "train_seconds": round(seconds, 3), "device": str(device),
+            **({"epochs_requested": requested, "min_steps": config.min_steps}
+               if config.min_steps else {}),
             "history": [dict(h, epoch=h["epoch"] + 1) for h in history]}
 
 

@@ -133,7 +133,8 @@ def test_distill_reports_no_best_epoch_as_null(digits):
 def test_train_command_prints_a_one_based_best_epoch(tmp_path):
     out = tmp_path / "t.pt"
     r = _last_json(_invoke(["train", "--dataset", "digits", "--model", "mlp_small",
-                            "--epochs", "1", "--out", str(out), "--json"]).output)
+                            "--epochs", "1", "--min-steps", "0", "--out", str(out),
+                            "--json"]).output)
     assert r["best_epoch"] == 1 and r["epochs"] == 1
 
 
