@@ -10,16 +10,13 @@ import shutil
 
 import pytest
 
-from search.run import SearchConfig, begin_search, check_in_place, run_search, searchable_space
+from search.run import check_in_place, run_search
 from synth.errors import UserError
-from synth.files import claim_dir
+from tests.search._trial import begun_search
 
 
 def _begun(tmp_path):
-    config = SearchConfig(space="mlp", dataset="iris", trials=3, epochs=1)
-    out = claim_dir(tmp_path / "i1", "--out")
-    begin_search(out, config, searchable_space(config.space))
-    return out
+    return begun_search(tmp_path / "i1")
 
 
 def test_a_copied_search_is_refused_in_one_line(tmp_path):

@@ -11,9 +11,9 @@ import pytest
 
 import search.results
 from search.results import append_result, plot_pareto, read_results
-from search.run import SearchConfig, begin_search, check_in_place, run_search, searchable_space
+from search.run import check_in_place, run_search
 from synth.errors import UserError
-from synth.files import claim_dir
+from tests.search._trial import begun_search
 
 
 def _row(i):
@@ -122,10 +122,7 @@ def test_a_plot_of_trials_without_an_accuracy_is_drawn(tmp_path):
 
 
 def _begun(tmp_path):
-    config = SearchConfig(space="mlp", dataset="iris", trials=3, epochs=1)
-    out = claim_dir(tmp_path / "s", "--out")
-    begin_search(out, config, searchable_space(config.space))
-    return out
+    return begun_search(tmp_path / "s")
 
 
 def test_a_nested_inputs_record_is_no_traceback(tmp_path):
