@@ -875,17 +875,17 @@ def dirichlet_targets(similarity: torch.Tensor, labels: torch.Tensor, betas,
     alpha = scale[:, None] * similarity.double()[labels] + DIRICHLET_FLOOR
     seed = int(torch.randint(0, 2 ** 62, (1,), generator=gen))
     y = torch.zeros_like(alpha)
-    todo = torch.ones(n, dtype=torch.bool)
+    redraw = torch.ones(n, dtype=torch.bool)   # rows whose draw is not yet of their class
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for _ in range(DIRICHLET_DRAWS):
-            draw = torch.distributions.Dirichlet(alpha[todo]).sample()
-            y[todo] = draw
-            todo &= ~(torch.isfinite(y).all(1) & (y.argmax(1) == labels))
-            if not todo.any():
+            draw = torch.distributions.Dirichlet(alpha[redraw]).sample()
+            y[redraw] = draw
+            redraw &= ~(torch.isfinite(y).all(1) & (y.argmax(1) == labels))
+            if not redraw.any():
                 break
     y = torch.where(torch.isfinite(y), y, torch.zeros_like(y))
-    for i in torch.nonzero(todo).flatten().tolist():   # swap the largest entry into place
+    for i in torch.nonzero(redraw).flatten().tolist():   # swap the largest entry into place
         k, top = int(labels[i]), int(y[i].argmax())
         y[i, k], y[i, top] = y[i, top].clone(), y[i, k].clone()
         if float(y[i].sum()) <= 0:
