@@ -929,26 +929,25 @@ def expected_generator(teacher: torch.nn.Module, amortized, meta: dict) -> dict:
 
 def _state_problem(state: dict, expected: dict) -> str:
     """What makes ``state`` no state dict of a module whose own is ``expected``, in words
-    ('' when nothing): other names, a value that is no dense tensor of the expected shape
-    and dtype, or a NaN or infinite value."""
-    missing = sorted(set(expected) - set(state), key=str)
-    extra = sorted(set(state) - set(expected), key=str)
-    if missing or extra:
-        return (f"it lacks the weight {printable(missing[0])[:80]}" if missing else
-                f"it holds the weight {printable(str(extra[0]))[:80]}, which this one has not")
-    for name, want in expected.items():
-        got = state[name]
-        if not (torch.is_tensor(got) and got.layout == torch.strided
-                and got.device.type == "cpu" and got.dtype == want.dtype
-                and got.shape == want.shape):
-            shown = (f"a {str(got.dtype).replace('torch.', '')} tensor of shape "
-                     f"{tuple(got.shape)}" if torch.is_tensor(got) else type(got).__name__)
-            return (f"its {printable(name)[:80]} is {shown}, where a "
-                    f"{str(want.dtype).replace('torch.', '')} tensor of shape "
-                    f"{tuple(want.shape)} is due")
-        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
-            return f"its {printable(name)[:80]} holds NaN or infinite values"
-    return ""
+    ('' when nothing; ``synth.checkpoint.state_mismatch``): other names, a value that is no
+    dense tensor of the expected shape and dtype, or a NaN or infinite value."""
+    from synth.checkpoint import state_mismatch
+    mismatch = state_mismatch(state, expected)
+    if mismatch is None:
+        return ""
+    kind, name = mismatch
+    if kind == "missing":
+        return f"it lacks the weight {printable(name)[:80]}"
+    if kind == "unexpected":
+        return f"it holds the weight {printable(name)[:80]}, which this one has not"
+    if kind == "nonfinite":
+        return f"its {printable(name)[:80]} holds NaN or infinite values"
+    got, want = state[name], expected[name]
+    shown = (f"a {str(got.dtype).replace('torch.', '')} tensor of shape {tuple(got.shape)}"
+             if torch.is_tensor(got) else type(got).__name__)
+    return (f"its {printable(name)[:80]} is {shown}, where a "
+            f"{str(want.dtype).replace('torch.', '')} tensor of shape {tuple(want.shape)} is "
+            f"due")
 
 
 def _job_generator(pool, out: Path, config, seed: int,

@@ -393,6 +393,36 @@ def check_payload(payload: dict, where: str) -> None:
                             f"is not the model's {tuple(shape)}")
 
 
+def state_mismatch(state: dict, expected: dict) -> tuple[str, str] | None:
+    """The first way ``state`` (names to values, as a file held them) is not a state dict of
+    the module whose own is ``expected`` (names to tensors, on any device, the meta one too),
+    as (kind, name): "missing" or "unexpected" for the names, "shape" for a tensor of another
+    shape, "kind" for a value that is no dense CPU tensor of the expected dtype, "nonfinite"
+    for NaN or infinite values; None when it is one.  A checkpoint's weights against its spec
+    (``check_weights``) and a job's saved generator and students (``cluster.pairs``)."""
+    import torch
+    missing = sorted(set(expected) - set(state), key=str)
+    if missing:
+        return "missing", missing[0]
+    extra = sorted(set(state) - set(expected), key=str)
+    if extra:
+        return "unexpected", str(extra[0])
+    names = list(expected)   # in the module's order
+    for name in names:
+        got = state[name]
+        if torch.is_tensor(got) and tuple(got.shape) != tuple(expected[name].shape):
+            return "shape", name
+    for name in names:
+        got = state[name]
+        if not (torch.is_tensor(got) and got.layout == torch.strided
+                and got.device.type == "cpu" and got.dtype == expected[name].dtype):
+            return "kind", name
+    floats = [name for name in names if state[name].is_floating_point()]
+    if floats and not bool(torch.stack([torch.isfinite(state[n]).all() for n in floats]).all()):
+        return "nonfinite", next(n for n in floats if not bool(torch.isfinite(state[n]).all()))
+    return None
+
+
 def check_weights(payload: dict, where: str = "checkpoint") -> None:
     """Validate a payload once: its parts' types and bounds (``check_payload``), then its
     spec built on the meta device (no memory) and the state dict's names and shapes compared
@@ -417,33 +447,29 @@ def check_weights(payload: dict, where: str = "checkpoint") -> None:
             attach_masks(shell, masks)
         except UserError as e:   # "mask for layer 'x' has shape ...": which file holds it
             raise UserError(f"{where}: {e}") from None
-    expected = {k: tuple(v.shape) for k, v in shell.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in state.items()}
-    if expected != found:
-        missing = sorted(set(expected) - set(found))
-        extra = sorted(set(found) - set(expected))
-        wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])
-        detail = (f"missing {missing[0]}" if missing else f"unexpected {extra[0][:80]}" if extra
-                  else f"{wrong[0]} has shape {found[wrong[0]]}, the spec needs {expected[wrong[0]]}")
-        raise UserError(f"{where}: weights do not match its spec ({detail})")
-    # weights_only=True also loads sparse, meta, quantized and complex tensors, and any dtype:
-    # a sparse or meta weight was a traceback in the finiteness check below, a complex one
-    # lost its imaginary part and a float64 1e300 became inf in float32 without a word
     import torch
-    dtypes = {k: v.dtype for k, v in shell.state_dict().items()}
-    for name, t in state.items():
-        want = dtypes[name]
-        if t.layout != torch.strided or t.device.type != "cpu" or t.dtype != want:
+    expected = shell.state_dict()
+    mismatch = state_mismatch(state, expected)
+    if mismatch is not None:
+        kind, name = mismatch
+        if kind in ("missing", "unexpected", "shape"):
+            detail = (f"missing {name}" if kind == "missing" else
+                      f"unexpected {name[:80]}" if kind == "unexpected" else
+                      f"{name} has shape {tuple(state[name].shape)}, the spec needs "
+                      f"{tuple(expected[name].shape)}")
+            raise UserError(f"{where}: weights do not match its spec ({detail})")
+        if kind == "kind":
+            # weights_only=True also loads sparse, meta, quantized and complex tensors, and
+            # any dtype: a sparse or meta weight was a traceback in the finiteness check, a
+            # complex one lost its imaginary part and a float64 1e300 became inf in float32
+            t, want = state[name], expected[name].dtype
             got = (f"a {str(t.layout).replace('torch.', '')} tensor" if t.layout != torch.strided
                    else f"a tensor on the {t.device.type} device" if t.device.type != "cpu"
                    else str(t.dtype).replace("torch.", ""))
             raise UserError(f"{where}: weight {name[:80]} must be a dense "
                             f"{str(want).replace('torch.', '')} tensor, got {got}")
-    # a NaN or infinite weight makes every output NaN, whose argmax is class 0: eval printed
-    # an accuracy for it (fit refuses to return such a model; a file can still hold one)
-    floats = [(k, v) for k, v in state.items() if v.is_floating_point()]
-    if floats and not bool(torch.stack([torch.isfinite(v).all() for _, v in floats]).all()):
-        name = next(k for k, v in floats if not bool(torch.isfinite(v).all()))
+        # a NaN or infinite weight makes every output NaN, whose argmax is class 0: eval
+        # printed an accuracy for it (fit refuses to return such a model; a file can hold one)
         raise UserError(f"{where}: weight {name} holds NaN or infinite values (a diverged "
                         f"training?); nnsynth cannot evaluate, price or export it")
     # a negative running variance (training never writes one) makes that BatchNorm output
