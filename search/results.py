@@ -78,6 +78,7 @@ _KINDS = {"string": ("text", lambda t: pa.types.is_string(t) or pa.types.is_larg
 _FRACTIONS = ("accuracy", "test_accuracy", "real_val_accuracy")
 _COUNTS = ("parameters", "nonzero_parameters", "flops", "nonzero_flops", "epochs",
            "predicted_classes", "selection_predicted_classes")
+_FINITE = ("finished_at", "wall_seconds", "diverged_epoch", "val_kd_loss")   # of any sign
 
 
 def read_results(path: str | os.PathLike) -> pd.DataFrame:
@@ -201,13 +202,12 @@ def _check_rows(where: str, table: pd.DataFrame) -> None:
         bad = given & ~((values >= low) & (values <= high) & np.isfinite(values))
         if column in _COUNTS:
             bad |= given & np.isfinite(values) & (values != np.round(values))
-        if column in ("finished_at", "wall_seconds", "diverged_epoch", "val_kd_loss"):
+        if column in _FINITE:
             bad = given & ~np.isfinite(values)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             rule = ("a fraction in [0, 1]" if column in _FRACTIONS else "a count (a whole "
-                    "number, not negative)" if column in _COUNTS else "finite" if column in (
-                    "finished_at", "wall_seconds", "diverged_epoch", "val_kd_loss")
+                    "number, not negative)" if column in _COUNTS else "finite" if column in _FINITE
                     else "finite and not negative")
             raise UserError(f"{where}: row {i}'s {column} is {values[i]:g}; it must be {rule} "
                             f"(or empty)")
