@@ -298,6 +298,7 @@ def state_digest(state: dict) -> str:
 
 def merge_results(results: list) -> Any:
     """One ``InversionResult`` from the rounds of a shard (per-image columns concatenated,
+    the soft ``targets`` of ``InversionConfig.targets="dirichlet"`` too, in round order;
     per-batch statistics pooled: fidelity weighted by images, iterations listed, restarted
     inputs summed)."""
     from synth.inversion import InversionResult
@@ -315,8 +316,11 @@ def merge_results(results: list) -> Any:
              "inputs_restarted": sum(r.stats.get("inputs_restarted", 0) for r in results),
              "seconds": round(seconds, 3), "images_per_second": sum(n) / max(seconds, 1e-9)}
     cat = lambda field: torch.cat([getattr(r, field) for r in results])  # noqa: E731
+    # the rounds of one shard share one config: all have soft targets, or none has
+    assert len({r.targets is None for r in results}) == 1, "rounds of mixed targets"
     return InversionResult(cat("images"), cat("labels"), cat("teacher_confidence"),
-                           cat("losses"), stats)
+                           cat("losses"), stats,
+                           targets=None if results[0].targets is None else cat("targets"))
 
 
 def plan_shards(num_images: int, num_classes: int, shard_size: int, seed: int) -> list[dict]:
