@@ -917,11 +917,79 @@ def _saved_generator(out: Path, expected: dict | None = None) -> tuple[dict, dic
             or not isinstance(saved.get("stats"), dict)):
         raise UserError(f"generator {path} is not one nnsynth saved (state_dict and stats); "
                         f"delete it to train the generator again")
+    problem = _stats_problem(saved["stats"])
+    if problem:   # its stats are the summary's "generator" as they are: pairs -5, a
+        # fidelity of 7, a 700 kB device name went to the JSON (h278)
+        raise UserError(f"generator {path} is not one nnsynth saved ({problem}); delete it "
+                        f"to train the generator again")
     problem = _state_problem(saved["state_dict"], expected) if expected is not None else ""
     if problem:
         raise UserError(f"generator {path} is not this job's generator ({problem}); delete it "
                         f"to train the generator again")
     return saved["state_dict"], {**saved["stats"], "resumed": True}
+
+
+# What a saved generator's stats may hold (``_job_generator`` saves them): those of
+# synth.amortized.train_generator less its history, the pair's cpu_seconds and
+# ``_group_generator``'s; each name -> its kind (``_value_problem``).  Every one may be
+# missing (an older nnsynth's file had fewer); a name not listed is refused.
+PARALLEL_STATS = {"mode": ("local", "exact"), "ranks": "count", "sync_every": "count",
+                  "collectives": "count", "collective_seconds": "seconds"}
+GENERATOR_STATS = {"steps": "count", "kept_step": "count", "pairs": "count",
+                   "seconds": "seconds", "cpu_seconds": "seconds", "loss_first": "real",
+                   "loss_kept": "real", "bn_loss_first": "real", "bn_loss_kept": "real",
+                   "fidelity_first": "fraction", "fidelity_kept": "fraction",
+                   "device": "device", "same_weights": "bool", "parallel": PARALLEL_STATS,
+                   "rank_cpu_seconds": ["seconds"], "rank_seconds": ["seconds"],
+                   "rank_collective_seconds": ["seconds"]}
+
+
+def _value_problem(value: Any, kind: Any) -> str:
+    """'' when ``value`` is of ``kind`` ('count': an integer >= 0; 'seconds': a finite number
+    >= 0; 'real': a finite number; 'fraction': one in [0, 1]; 'bool'; 'device': a torch device
+    name; a tuple: one of its strings; [kind]: a list of at most MAX_PAIRS of them, one a
+    pair; a dict: a mapping of those names, ``_stats_problem``), else what was expected."""
+    import re
+    if isinstance(kind, dict):   # its own names: _stats_problem
+        return "" if isinstance(value, dict) else "expected a mapping"
+    if isinstance(kind, list):
+        if not isinstance(value, list) or len(value) > MAX_PAIRS:
+            return f"expected a list of at most {MAX_PAIRS} values"
+        return next((p for p in (_value_problem(v, kind[0]) for v in value) if p), "")
+    if isinstance(kind, tuple):
+        return "" if value in kind and isinstance(value, str) else f"expected one of {kind}"
+    if kind == "bool":
+        return "" if isinstance(value, bool) else "expected true or false"
+    if kind == "device":
+        return ("" if isinstance(value, str) and re.fullmatch(r"[a-z]{1,16}(:[0-9]{1,4})?", value)
+                else "expected a device name such as cpu or cuda:0")
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "count":
+        return "" if number and isinstance(value, int) and value >= 0 else "expected a count"
+    low, high = {"seconds": (0.0, math.inf), "fraction": (0.0, 1.0)}.get(kind, (-math.inf, math.inf))
+    if number and math.isfinite(value) and low <= value <= high:
+        return ""
+    return {"seconds": "expected finite seconds >= 0",
+            "fraction": "expected a fraction in [0, 1]"}.get(kind, "expected a finite number")
+
+
+def _stats_problem(stats: dict, schema: dict = GENERATOR_STATS, where: str = "") -> str:
+    """What in ``stats`` (a saved generator's; ``where``: the names above a nested mapping's,
+    'parallel.') is not what ``schema`` says nnsynth writes there, in words; '' when
+    nothing."""
+    from synth.config import short_repr
+    for key, value in stats.items():
+        if key not in schema:
+            return (f"its stats hold {printable(short_repr(where + str(key), 60))}, which "
+                    f"nnsynth does not write")
+        problem = _value_problem(value, schema[key])
+        if not problem and isinstance(schema[key], dict):
+            problem = _stats_problem(value, schema[key], f"{where}{key}.")
+            if problem:
+                return problem
+        if problem:
+            return f"its stats' {where}{key} is {printable(short_repr(value, 40))}, {problem}"
+    return ""
 
 
 def expected_generator(teacher: torch.nn.Module, amortized, meta: dict) -> dict:
