@@ -36,9 +36,9 @@ from synth.data import Dataset
 from synth.device import borrowed, pick_device
 from synth.inversion import (MAX_IMAGES_IN_MEMORY, MAX_LOSS_WEIGHT, InversionConfig,
                              balanced_labels, synthesize)
-from synth.errors import UserError
 from synth.modes import in_mode
-from synth.train import MAX_EPOCHS, TrainConfig, evaluate, fit, lr_factor, make_optimizer
+from synth.train import (TrainConfig, epochs_for_steps, evaluate, fit, lr_factor,
+                         make_optimizer)
 
 log = logging.getLogger(__name__)
 
@@ -235,12 +235,8 @@ def _kd_fn(config: DistillConfig, teacher: nn.Module):
 def distill_train_config(config: DistillConfig, num_inputs: int) -> TrainConfig:
     """``config``'s training settings for a set of ``num_inputs``: ``config.epochs`` passes,
     or more when that is fewer than ``config.min_steps`` SGD steps of ``config.batch_size``."""
-    per_epoch = math.ceil(num_inputs / config.batch_size)
-    epochs = max(config.epochs, math.ceil(config.min_steps / max(1, per_epoch)))
-    if epochs > MAX_EPOCHS:   # else TrainConfig's "epochs must be in ..." named no option given
-        raise UserError(f"min_steps {config.min_steps:,} needs {epochs:,} passes over "
-                        f"{num_inputs:,} inputs; the limit is {MAX_EPOCHS:,} (lower min_steps "
-                        f"or synthesize more inputs)")
+    epochs = epochs_for_steps(config.epochs, config.min_steps, num_inputs, config.batch_size,
+                              remedy="lower min_steps or synthesize more inputs")
     # the validation split is evaluated at most MAX_VALIDATIONS times: a set of 64 inputs
     # takes one SGD step per epoch, so the 1,920-step floor made 1,920 evaluations of the
     # real validation split (3x the cost of the training itself, LeNet-5 on mnist5k); with

@@ -96,12 +96,18 @@ class TrainConfig(Config):
                               "on the validation split)")
 
 
-def epochs_for_steps(epochs: int, min_steps: int, samples: int, batch_size: int) -> int:
+def epochs_for_steps(epochs: int, min_steps: int, samples: int, batch_size: int,
+                     remedy: str = "lower min_steps") -> int:
     """``epochs``, raised so that passes over ``samples`` training inputs in batches of
     ``batch_size`` (``fit``'s count: the last batch may be partial) make at least
-    ``min_steps`` optimizer steps; bounded by MAX_EPOCHS."""
+    ``min_steps`` optimizer steps.  More than MAX_EPOCHS is a UserError naming min_steps
+    and ``remedy`` (capped there, a run made fewer steps than asked without a word)."""
     per_epoch = max(1, math.ceil(samples / batch_size))
-    return min(MAX_EPOCHS, max(epochs, math.ceil(min_steps / per_epoch)))
+    raised = max(epochs, math.ceil(min_steps / per_epoch))
+    if raised > MAX_EPOCHS:   # else TrainConfig's "epochs must be in ..." named no option given
+        raise UserError(f"min_steps {min_steps:,} needs {raised:,} passes over {samples:,} "
+                        f"inputs; the limit is {MAX_EPOCHS:,} ({remedy})")
+    return raised
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
