@@ -168,7 +168,10 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
 
 
 # --------------------------------------------------------------------------- resume
-STATE_SECONDS = 30.0      # the most training time an interruption loses (one epoch if longer)
+# fit saves its state at the end of the first validated epoch ending this long after the last
+# save: an interruption loses up to that much training, or more where epochs (or the span
+# between validated ones: distill's validate_every) are longer
+STATE_SECONDS = 30.0
 STATE_FORMAT = "nnsynth-train-state-1"
 
 

@@ -306,16 +306,30 @@ def _unresumed(again: list[str], unknown: list[str], what: str) -> str | None:
     return None
 
 
-def _training(params: dict, *suffixes: str) -> str | None:
+def _training(params: dict, *suffixes: str, validated: str = "") -> str | None:
+    """fit's state (``synth.train.fit``): saved only at the end of an epoch whose validation
+    ran, the first one ending ``STATE_SECONDS`` or more after the previous save (or the
+    training's start), and after the last epoch.  ``validated``: which epochs the command's
+    training validates, where not every one (distill's)."""
     kept, again, unknown = _resumed(_kept_states(params, *suffixes))
     if not kept:
         return _unresumed(again, unknown, "training")
     from synth.train import STATE_SECONDS   # imported by the training already
-    # (it is saved at the end of an epoch, the first after STATE_SECONDS since the last save:
-    # 'at most the last 30 s of training run again' was wrong for epochs longer than that)
+    # 'at most the last 30 s of training run again' was wrong for epochs longer than that,
+    # and 'at the end of the first epoch after every 30 s' for distill, whose state waits
+    # for a validated epoch (every k-th of a long training: fit's ranks are gathered there)
+    epoch = f"validated epoch ({validated})" if validated else "epoch"
     return (f"the training's state is kept in {' and '.join(kept)}; rerun the same command to "
             f"resume from it (the training since it was saved runs again: it is saved at the "
-            f"end of the first epoch after every {STATE_SECONDS:g} s)")
+            f"end of the first {epoch} ending {STATE_SECONDS:g} s or more after the previous "
+            f"save)")
+
+
+def _distill_validates() -> str:
+    """Which epochs ``nnsynth distill --synth`` validates (``distill_train_config``)."""
+    from synth.distill import MAX_VALIDATIONS
+    return (f"distill validates every epoch, or every ceil(epochs / {MAX_VALIDATIONS})-th of "
+            f"more than {MAX_VALIDATIONS}")
 
 
 def _grow_prune(params: dict) -> str | None:
@@ -440,11 +454,12 @@ RESUMES = {
     "symbiotic": _candidates_kept,   # <--out>/cache/candidates
     "diabdeep": _models_kept,        # <--out>.resume
     "search": _search,
-    # fit's state in <--out>.resume, saved every STATE_SECONDS; a --fixed-point training
-    # keeps none (workflows.train_checkpoint)
+    # fit's state in <--out>.resume, saved at a (validated) epoch after STATE_SECONDS; a
+    # --fixed-point training keeps none (workflows.train_checkpoint)
     "train": lambda p: None if p.get("fixed_point") else _training(p, ".resume"),
     # --synth: fit's state; --data-free keeps none
-    "distill": lambda p: None if p.get("data_free") else _training(p, ".resume"),
+    "distill": lambda p: None if p.get("data_free") else _training(
+        p, ".resume", validated=_distill_validates()),
     # the dense training's state, then the grow-prune loop's (after every step)
     "grow-prune": _grow_prune,
     "prune": lambda p: _synthesis(p, "the pruning and the KD fine-tuning run"),
