@@ -35,7 +35,7 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     import ray
     import torch
 
-    from cluster.connect import check_start, connect
+    from cluster.connect import check_start
     from cluster.pairs import adi_settings, prepare_out_dir, resolve_student, run_synthesis
     from synth.checkpoint import load_model
     from synth.data import input_range, load_dataset
@@ -100,11 +100,11 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     check_start(address, num_cpus)    # an address nothing answers at makes no dir either
     prepare_out_dir(out)              # after every setting is checked: a bad one makes no dir
     started_here = not ray.is_initialized()
-    connect(address=address, num_cpus=num_cpus)
-    try:
+    try:   # run_synthesis connects once the saved files it resumes from are checked
         summary = run_synthesis(teacher, out, num_images, pairs, config,
                                 student_spec=student if adi else None, seed=seed,
-                                shard_size=shard_size, progress=progress, distill=distill)
+                                shard_size=shard_size, progress=progress, distill=distill,
+                                address=address, num_cpus=num_cpus)
     finally:
         if started_here:
             ray.shutdown()

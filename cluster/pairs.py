@@ -487,6 +487,17 @@ def _saved_student(out: Path, slot: int, expected: dict | None = None
     return payload["state_dict"], steps
 
 
+def _resumed_student(out: Path, slot: int, student: torch.nn.Module
+                     ) -> tuple[dict | None, int, dict | None]:
+    """(weights, KD steps, KD state) pair ``slot`` of an ADI job resumes from
+    (``_saved_student``, ``_saved_kd_state``; (None, 0, None): none saved), checked against
+    the job's ``student``: a file of another student is a one-line UserError."""
+    state, steps = _saved_student(out, slot, student.state_dict())
+    kd_state = None if state is None else _saved_kd_state(
+        out, slot, steps, [p.shape for p in student.parameters() if p.requires_grad])
+    return state, steps, kd_state
+
+
 def _save_kd_state(out: Path, slot: int, kd_steps: int, state: dict) -> None:
     """Pair ``slot``'s KD state after ``kd_steps`` steps (``PairActor._kd_state``), written
     before its student (``_saved_kd_state`` takes it only with a student of as many steps)."""
@@ -598,7 +609,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                   pairs: int, config, *, student_spec: Any = None, seed: int = 0,
                   shard_size: int = 256, progress: bool = False, distill=None,
                   on_shard: Callable[[dict, Any], None] | None = None,
-                  replace: bool = False) -> dict:
+                  replace: bool = False, address: str | None = None,
+                  num_cpus: int | None = None) -> dict:
     """Synthesize ``num_images`` images from the teacher checkpoint on ``pairs`` pair actors
     (1 CPU each) into ``out_dir``; Ray must be connected (``cluster.connect.connect``).
 
@@ -610,7 +622,10 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     the driver after each
     shard is written.  ``out_dir`` holding another job's shards (other teacher, settings,
     count or seed) is an error, or with ``replace`` (a directory the caller owns, such as
-    ``nnsynth run``'s ``synthetic/``) their files are deleted first.  Returns a summary
+    ``nnsynth run``'s ``synthetic/``) their files are deleted first.  Ray is connected
+    (``cluster.connect.connect(address, num_cpus)``; idempotent) only once there are shards
+    to make, after what a resumed job takes from its earlier run (generator.pt, the ADI
+    students and their KD state) is checked.  Returns a summary
     (shards written/skipped, pairs used, images/s, ``restarts`` of pair actors,
     ``inputs_restarted``: stuck inputs drawn again in every shard of the set, those a
     resumed job kept included, as each shard's metadata records its count...)."""
@@ -660,6 +675,11 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     pending = [s for s in shards if not _complete(shard_path(out, s["index"]), len(s["labels"]))]
     for s in pending:
         s["config"] = config.to_dict()
+    # what a resumed job takes from its earlier run is checked here, in the driver, before
+    # Ray or any pair starts (checked as each pair started, a bad file was refused ~20 s
+    # into the run under load, h278): the generator, and below each ADI pair's student
+    saved_generator = (_saved_generator(out, expected_generator(teacher, amortized, meta))
+                       if amortized is not None else None)
     if 0 < len(pending) < len(shards):   # a rerun of an interrupted job said nothing of it,
         # and its bar counted the shards left from 0 (0/5 of a job of 8)
         log.warning("resuming the synthesis in %s: %d of %d shards were written by an earlier "
@@ -707,11 +727,9 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     if not pending:
         # the generator the set was made with, as a resumed job reports it (a rerun of a
         # job whose shards were all written, interrupted before it ended, said nothing of it)
-        saved = (_saved_generator(out, expected_generator(teacher, amortized, meta))
-                 if amortized is not None else None)
-        if saved is not None:
-            summary["generator"] = saved[1]
-            summary["generator_pairs"] = saved[1].get("pairs", 0)
+        if saved_generator is not None:
+            summary["generator"] = saved_generator[1]
+            summary["generator_pairs"] = saved_generator[1].get("pairs", 0)
         summary["fidelity"] = kept_hits / kept_rows if kept_rows else None
         warning = summary["fidelity"] is not None and fidelity_warning(
             summary["fidelity"], config.min_fidelity, config.iterations)
@@ -722,8 +740,14 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     meta["synthesis"] = {"teacher_checksum": checksum, "config": config.to_dict(),
                          "student": student_spec if student_spec is None or isinstance(
                              student_spec, (str, dict)) else str(student_spec)}
+    # each ADI pair's saved student and KD state, for its first start (a restarted pair
+    # reads its latest from disk): every slot a pair may take (ADI gives shard i to pair
+    # i mod lanes, lanes at most this many)
+    first_start = ({slot: _resumed_student(out, slot, student)
+                    for slot in range(min(pairs, len(shards)))} if kd is not None else {})
     from cluster.connect import connect
-    connect()    # idempotent: a caller that did not connect gets the loopback-bound local Ray
+    connect(address=address, num_cpus=num_cpus)   # idempotent: a caller that did not
+    # connect gets the loopback-bound local Ray
     cpus = int(ray.cluster_resources().get("CPU", 0))
     if used > max(cpus, 1):  # a pair needs a CPU: an unplaceable one would be waited on forever
         summary["pairs_note"] = (f"{cpus} of {pairs} pairs used: the cluster has {cpus} "
@@ -753,10 +777,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
 
     def make_pair(slot: int):
         """A pair actor; in the ADI protocol its student resumes from its saved weights."""
-        state, steps = (_saved_student(out, slot, student.state_dict()) if kd is not None
-                        else (None, 0))
-        kd_state = None if state is None else _saved_kd_state(   # ADI only: a student
-            out, slot, steps, [p.shape for p in student.parameters() if p.requires_grad])
+        state, steps, kd_state = (first_start.pop(slot, None) or _resumed_student(
+            out, slot, student)) if kd is not None else (None, 0, None)
         pool = None if kd_state is None else _pool_images(
             out, kd_state, shards, teacher.input_shape, config.batch_size)
         return actor_cls.remote(teacher_ref, student_spec, state,
@@ -764,12 +786,13 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                                 slot=slot, seed=seed, kd_state=kd_state, pool=pool)
 
     pool = ResilientActorPool(lambda i: make_pair(slots[i]), size=used)
+    first_start.clear()   # the slots no pair took
     t0 = time.perf_counter()
     pool.call_all("ping")  # actors up (torch imported, teacher built) before the clock starts
     start = time.perf_counter()
     if amortized is not None:   # one generator per job, trained by the pairs, sampled by all
-        generator, summary["generator"] = _job_generator(
-            pool, out, amortized, seed, expected_generator(teacher, amortized, meta))
+        generator, summary["generator"] = _job_generator(pool, out, amortized, seed,
+                                                         saved_generator)
         summary["generator_seconds"] = round(time.perf_counter() - start, 3)
         summary["generator_pairs"] = summary["generator"].get("pairs", 0)
         for s in pending:
@@ -1023,14 +1046,14 @@ def _state_problem(state: dict, expected: dict) -> str:
 
 
 def _job_generator(pool, out: Path, config, seed: int,
-                   expected: dict | None = None) -> tuple[dict, dict]:
-    """(state dict, training stats) of the job's generator: ``out/generator.pt`` when a run of
-    this job (same manifest) saved it, else trained and saved there first.  The pairs on the
+                   saved: tuple[dict, dict] | None = None) -> tuple[dict, dict]:
+    """(state dict, training stats) of the job's generator: ``saved`` (``_saved_generator``:
+    the ``out/generator.pt`` a run of this job saved) when there is one, else trained and
+    saved there first.  The pairs on the
     node with the most of them train it together (data-parallel warm-up, ``_group_generator``);
     a single pair, or a group that fails (a pair dies), trains it on one pair."""
     from synth.files import atomic_path
     path = out / GENERATOR
-    saved = _saved_generator(out, expected)
     if saved is not None:
         return saved
     job = {"seed": seed, "config": config.to_dict()}
