@@ -45,8 +45,8 @@ from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_t
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
-from synth.files import (claim_dir, copy_atomic, remove_owned, shown_path, working_dir,
-                         write_json_atomic, write_text_atomic)
+from synth.files import (claim_dir, copy_atomic, printable, read_json, remove_owned,
+                         shown_path, working_dir, write_json_atomic, write_text_atomic)
 
 logger = logging.getLogger(__name__)
 
@@ -174,10 +174,10 @@ def read_errors(out_dir: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        if path.stat().st_size > MAX_ERRORS_BYTES:
-            raise ValueError("too large")
-        errors = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
+        errors = read_json(path, MAX_ERRORS_BYTES)
+    except ConfigError as e:   # a key given twice (kept last), nested too deep
+        raise UserError(f"{e} (the record of failed trials)") from None
+    except (OSError, ValueError):
         errors = None
     if not isinstance(errors, dict) or not all(
             isinstance(k, str) and isinstance(v, dict) for k, v in errors.items()):
@@ -204,8 +204,8 @@ class ResultsCallback:
             def on_trial_error(self, iteration, trials, trial, **info):
                 errors_path = Path(self.path).parent / ERRORS_FILE
                 try:   # one of nnsynth's own, cut off or not a mapping: begun again
-                    errors = json.loads(errors_path.read_text()) if errors_path.is_file() else {}
-                except (OSError, ValueError, RecursionError):
+                    errors = read_json(errors_path) if errors_path.is_file() else {}
+                except (OSError, ValueError):
                     errors = {}
                 errors = errors if isinstance(errors, dict) else {}
                 error = staged = getattr(trial, "error_file", None) or ""
@@ -517,8 +517,8 @@ def record_data_note(out_dir: Path, noted: dict) -> None:
     was written) keeps none."""
     path = Path(out_dir) / INPUTS_FILE
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError, RecursionError):
+        record = read_inputs(out_dir)
+    except UserError:
         return
     if isinstance(record, dict) and record.get("data_note", False) != noted.get("note"):
         write_json_atomic(path, {**record, "data_note": noted.get("note")})
@@ -531,8 +531,8 @@ def saved_data_note(out_dir: Path, config: SearchConfig) -> dict:
     recorded before the note was kept: the data is loaded for it where a teacher could have
     padded it (no teacher: no note); {} when that data no longer loads."""
     try:
-        record = json.loads((Path(out_dir) / INPUTS_FILE).read_text())
-    except (OSError, ValueError, RecursionError):
+        record = read_inputs(out_dir)
+    except UserError:   # a finished search's summary needs none of it
         record = None
     if isinstance(record, dict) and "data_note" in record:
         note = record["data_note"]
@@ -659,8 +659,15 @@ def saved_space(out_dir: Path, check_family: bool = True):
         raise UserError(f"cannot resume {out_dir}: no {SPACE_FILE} (the search space it "
                         f"started with); start a new search with another --out")
     try:
-        return searchable_space(Space(json.loads(path.read_text()),
-                                      check_family=check_family))
+        values = read_json(path)
+    except ConfigError as e:   # a key given twice (json kept the last), nested too deep
+        raise UserError(f"{e} (the search space the search started with)") from None
+    except (OSError, ValueError):
+        values = None
+    try:
+        if values is None:
+            raise ValueError("unreadable")
+        return searchable_space(Space(values, check_family=check_family))
     except (OSError, ValueError, RecursionError):   # UserError and ConfigError are ValueErrors
         raise UserError(f"{path} is corrupt (not the search space the search started with); "
                         f"start a new search with another --out") from None
@@ -744,10 +751,10 @@ def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
         return False
     try:
         config = with_absolute_paths(with_data_space(config))
-        return _saved_is(saved, config) and _same_inputs(out_dir, config) and json.loads(
-            (out_dir / SPACE_FILE).read_text()) == json.loads(
-            json.dumps(load_space(config.space).definition))
-    except (OSError, ValueError, RecursionError):   # unreadable: not this search
+        return _saved_is(saved, config) and _same_inputs(out_dir, config) and read_json(
+            out_dir / SPACE_FILE) == json.loads(json.dumps(load_space(config.space).definition))
+    except (OSError, ValueError, RecursionError):   # unreadable (UserError: a ValueError):
+        # not this search
         return False
 
 
@@ -793,8 +800,8 @@ def _written_by(out_dir: Path) -> dict:
     """``state_record``'s keys as the search in ``out_dir`` recorded them; {} for a search
     begun before the record, or whose file is unreadable (``_same_inputs`` says so)."""
     try:
-        record = json.loads((Path(out_dir) / INPUTS_FILE).read_text())
-    except (OSError, ValueError, RecursionError):
+        record = read_inputs(out_dir)
+    except UserError:
         return {}
     return {k: record[k] for k in ("state_format", "nnsynth", "ray")
             if isinstance(record, dict) and k in record}
@@ -884,15 +891,41 @@ def _same_inputs(out_dir: Path, config: SearchConfig) -> bool:
     set's digest was part of it: assumed so for what it lacks).  Without the data set's
     digest, `search --resume` after a CSV named by --dataset was rewritten kept the trials
     trained on the old file beside new ones trained on the new file, in one results table."""
-    path = out_dir / INPUTS_FILE
-    if not path.is_file():
+    record = read_inputs(out_dir)   # unreadable: said so, not blamed on the data (h278)
+    if record is None:
         return True
-    try:
-        record = json.loads(path.read_text())
-        saved, data = record.get("digest"), record.get("data")
-    except (OSError, ValueError, AttributeError, RecursionError):   # deep nesting: Recursion-
-        return False                                                  # Error (h278)
+    saved, data = record.get("digest"), record.get("data")
     return saved == input_digest(config) and (data is None or data == data_digest(config))
+
+
+def read_inputs(out_dir: str | os.PathLike) -> dict | None:
+    """The search's ``INPUTS_FILE`` as ``begin_search`` wrote it (a JSON object), or None
+    where there is none (a search begun before it).  Anything else there is a one-line
+    UserError naming it: read as 'not the same inputs', a damaged file made a resume say
+    that the data set had changed since the search began."""
+    path = Path(out_dir) / INPUTS_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = read_json(path, MAX_INPUTS_BYTES)
+    except ConfigError as e:   # a key given twice, nested too deep
+        raise UserError(f"{e} (the record of the search's inputs); start a new search with "
+                        f"another --out") from None
+    except (OSError, ValueError) as e:
+        why = (e.strerror if isinstance(e, OSError) else
+               "not UTF-8" if isinstance(e, UnicodeDecodeError) else
+               f"not JSON: {e.msg}" if isinstance(e, json.JSONDecodeError) else str(e))
+        raise UserError(f"{path} (the record of the search's inputs) cannot be read "
+                        f"({printable(why)[:80]}): it is damaged; start a new search with "
+                        f"another --out") from None
+    if not isinstance(record, dict):
+        raise UserError(f"{path} (the record of the search's inputs) is a JSON "
+                        f"{type(record).__name__}, not the object nnsynth writes: it is "
+                        f"damaged; start a new search with another --out")
+    return record
+
+
+MAX_INPUTS_BYTES = 1 << 20   # begin_search writes a few hundred bytes
 
 
 def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
@@ -1007,8 +1040,10 @@ def _saved_is(saved: Path, config: SearchConfig) -> bool:
 
 def _read_saved(saved: Path) -> dict:
     try:
-        values = json.loads(saved.read_text())
-    except (OSError, ValueError, RecursionError):
+        values = read_json(saved)
+    except ConfigError as e:   # a key given twice: json kept the last (h278)
+        raise UserError(f"{e} (the search's saved settings)") from None
+    except (OSError, ValueError):
         raise UserError(f"{saved} is corrupt; start a new search with another --out") from None
     if not isinstance(values, dict):
         raise UserError(f"{saved} is not a search config; start a new search with another --out")
@@ -1038,9 +1073,10 @@ def check_in_place(out_dir: Path) -> None:
     'Unable to set up cluster storage'), and best.pt was copied from the original's models
     (a FileNotFoundError traceback when it was gone)."""
     try:
-        began = json.loads((out_dir / INPUTS_FILE).read_text()).get("search_dir")
-    except (OSError, ValueError, AttributeError, RecursionError):   # nested brackets (h278)
-        return      # unreadable: _same_inputs says so (a finished search's summary needs none)
+        began = (read_inputs(out_dir) or {}).get("search_dir")
+    except UserError:
+        return      # unreadable: _same_inputs says so (a finished search's summary
+                    # needs none)
     if isinstance(began, str) and Path(began) != Path(out_dir):
         raise UserError(f"{out_dir} holds a search begun in {began} and copied or moved since: "
                         f"Ray Tune's saved state would go on writing to {began}; move it back "

@@ -716,6 +716,27 @@ def load_json_text(text: str | bytes) -> Any:
     return check_depth(value)
 
 
+def read_json(path: str | os.PathLike, max_bytes: int | None = None) -> Any:
+    """The JSON file at ``path`` read as ``load_json_text`` reads a JSON option: the one
+    reader of every JSON file nnsynth reads back from its outputs (a search's
+    search_config.json, a synthesis job's job.json, a ledger...), which a user can edit.
+    A key given twice -- json keeps the last one, silently: a search_config.json giving
+    ``trials`` twice resumed with the second -- nesting beyond ``MAX_CONFIG_DEPTH`` or an
+    integer beyond Python's conversion limit is a ConfigError naming the file ('PATH gives
+    the key 'trials' twice; keep one').  For the caller to word: malformed text, json's
+    JSONDecodeError; not UTF-8, a UnicodeDecodeError (both ValueErrors); over ``max_bytes``,
+    a ValueError; unreadable, an OSError."""
+    path = Path(path)
+    if max_bytes is not None and path.stat().st_size > max_bytes:
+        raise ValueError(f"{path.stat().st_size:,} bytes, over {max_bytes:,}")
+    text = path.read_bytes().decode("utf-8")
+    from synth.errors import ConfigError
+    try:
+        return load_json_text(text)
+    except ConfigError as e:
+        raise ConfigError(f"{printable(str(path))} {e}") from None
+
+
 _MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
 
 

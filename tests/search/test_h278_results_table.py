@@ -130,8 +130,8 @@ def test_a_nested_inputs_record_is_no_traceback(tmp_path):
     out = _begun(tmp_path)
     (out / "search_inputs.json").write_text("[" * 100_000)
     check_in_place(out)    # unreadable: the digest check says so
-    with pytest.raises(UserError, match="changed since the search"):
-        run_search(None, out, resume=True, progress=False)
+    with pytest.raises(UserError, match="search_inputs.json is nested too deep"):
+        run_search(None, out, resume=True, progress=False)   # h283: not 'changed since'
 
 
 @pytest.mark.parametrize("change, phrase", [
