@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from synth import resume
-from synth.choices import OPTIMIZERS
+from synth.choices import MAX_MIN_STEPS, OPTIMIZERS   # TrainConfig.min_steps' bound
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed
 from synth.errors import ConfigError, UserError
 from synth.data import Dataset
@@ -41,7 +41,6 @@ from synth.modes import in_mode
 log = logging.getLogger(__name__)
 
 MAX_EPOCHS = 100_000   # passes over a set in one training (TrainConfig.epochs)
-MAX_MIN_STEPS = 1_000_000   # TrainConfig.min_steps' bound
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,8 @@ from tests._cli import json_result, run
 
 def test_the_floor_warning_is_in_the_result(tmp_path, caplog):
     result = json_result(run(["-q", "grow-prune", "--dataset", "iris", "--model", "mlp_small",
-                              "--epochs", "1", "--target-accuracy", "1.0", "--prune-steps", "1",
+                              "--epochs", "1", "--min-steps", "0", "--target-accuracy", "1.0",
+                              "--prune-steps", "1",
                               "--retrain-epochs", "0", "--out", str(tmp_path / "g.pt"),
                               "--json"]))
     start = result["history"][0]["val_accuracy"]
@@ -26,7 +27,8 @@ def test_the_floor_warning_is_in_the_result(tmp_path, caplog):
 
 def test_no_floor_warning_above_the_floor(tmp_path):
     result = json_result(run(["-q", "grow-prune", "--dataset", "iris", "--model", "mlp_small",
-                              "--epochs", "1", "--target-accuracy", "0.01", "--prune-steps", "1",
+                              "--epochs", "1", "--min-steps", "0", "--target-accuracy", "0.01",
+                              "--prune-steps", "1",
                               "--retrain-epochs", "0", "--out", str(tmp_path / "g.pt"),
                               "--json"]))
     assert "pruning starts from" not in result.get("warning", ""), result

@@ -41,7 +41,8 @@ def _linear_macs(model):
 def test_grow_prune_and_eval_report_the_same_flops_for_a_masked_checkpoint(tmp_path):
     out = tmp_path / "g.pt"
     gp = _last_json(_invoke(["grow-prune", "--dataset", "digits", "--model", "mlp_small",
-                             "--epochs", "1", "--prune-steps", "2", "--retrain-epochs", "0",
+                             "--epochs", "1", "--min-steps", "0", "--prune-steps", "2",
+                             "--retrain-epochs", "0",
                              "--no-distill", "--keep-dead", "--criterion", "magnitude",
                              "--no-compact", "--out", str(out), "--json"]).output)
     ev = _last_json(_invoke(["eval", "--model", str(out), "--json"]).output)
@@ -82,7 +83,8 @@ def test_pipeline_facts_and_summary_name_both_counts():
 def test_reverted_only_step_is_not_final_and_not_counted(tmp_path):
     out = tmp_path / "r.pt"
     gp = _last_json(_invoke(["grow-prune", "--dataset", "digits", "--model", "mlp_small",
-                             "--epochs", "1", "--prune-steps", "1", "--prune-fraction", "0.95",
+                             "--epochs", "1", "--min-steps", "0", "--prune-steps", "1",
+                             "--prune-fraction", "0.95",
                              "--retrain-epochs", "0", "--no-distill", "--keep-dead",
                              "--criterion", "magnitude", "--schedule",
                              '{"max_accuracy_drop": 0.0}', "--no-compact", "--out", str(out),

@@ -82,7 +82,7 @@ def test_bad_input_one_line_no_traceback(tmp_path):
 def test_grow_prune_with_distillation_and_its_errors(tmp_path):
     out = tmp_path / "gp.pt"
     r = CliRunner().invoke(cli, ["grow-prune", "--dataset", "digits", "--model", "mlp_small",
-                                 "--epochs", "2", "--prune-steps", "2", "--retrain-epochs", "1",
+                                 "--epochs", "2", "--min-steps", "0", "--prune-steps", "2", "--retrain-epochs", "1",
                                  "--criterion", "magnitude", "--distill", "--shift", "1",
                                  "--remove-dead", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
@@ -168,8 +168,8 @@ def test_grow_prune_defaults_are_the_measured_recipe_on_any_data(tmp_path):
     from synth.grow_prune import RECIPE
     out = tmp_path / "gp.pt"
     r = CliRunner().invoke(cli, ["grow-prune", "--dataset", "iris", "--model", "mlp_small",
-                                 "--epochs", "1", "--prune-steps", "1", "--retrain-epochs", "1",
-                                 "--growth-rounds", "1", "--seed-density", "0.5",
+                                 "--epochs", "1", "--min-steps", "0", "--prune-steps", "1",
+                                 "--retrain-epochs", "1", "--growth-rounds", "1", "--seed-density", "0.5",
                                  "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     result = _last_json(r.output)

@@ -2,6 +2,7 @@
 import click
 
 from cluster.limits import MAX_BATCH_SIZE
+from synth.choices import MAX_MIN_STEPS, MIN_STEPS
 from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, given,
                                 json_option, RegistryChoice, seed_option, show_progress)
 
@@ -13,7 +14,8 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True,
               help="Passes over the training split (raised where they make fewer than "
                    "--min-steps optimizer steps).")
-@click.option("--min-steps", type=click.IntRange(0, 1_000_000), default=500, show_default=True,
+@click.option("--min-steps", type=click.IntRange(0, MAX_MIN_STEPS), default=MIN_STEPS,
+              show_default=True,
               help="At least this many optimizer steps: where --epochs over a small training "
                    "split make fewer, the epochs are raised (the result's epochs are the ones "
                    "that ran, epochs_requested the --epochs given; -v logs it).  15 epochs of "
