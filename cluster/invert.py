@@ -144,17 +144,17 @@ def check_resumable(out: str | os.PathLike, config) -> None:
     differ from ``config`` only in ``min_fidelity``: ``cluster.pairs.run_synthesis`` would
     refuse it too, but only as 'differs in config'.  A job that wrote nothing yet is not
     refused (run_synthesis replaces it)."""
-    import json
     from pathlib import Path
 
     from cluster.pairs import MANIFEST, job_started
+    from synth.files import read_json
     path = Path(out) / MANIFEST
     if not job_started(out):   # killed before its first shard: nothing to resume, and
         return                 # run_synthesis starts this job in its place
     try:
-        old = json.loads(path.read_text()).get("config")
-    except (OSError, ValueError, AttributeError, RecursionError):   # deep nesting: Recursion-
-        return   # Error; no job there (or not one of ours): run_synthesis decides
+        old = read_json(path).get("config")
+    except (OSError, ValueError, AttributeError):   # no job there (or not one of ours), a
+        return   # key given twice: run_synthesis decides and says so
     new = config.to_dict()
     if (not isinstance(old, dict) or old == new
             or not isinstance(old.get("min_fidelity"), (int, float))):

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from synth.config import short_repr
-from synth.errors import UserError
-from synth.files import check_writable, write_json_atomic
+from synth.errors import ConfigError, UserError
+from synth.files import check_writable, read_json, write_json_atomic
 from hwsim.latency import (host_identity, host_rows, probe, probe_input, spread,
                            time_interleaved, torch_threads)
 from synth.lm import recurrent_layer
@@ -75,13 +75,13 @@ def read_table(path: Path) -> tuple[dict | None, str | None]:
     if not os.path.lexists(path):   # a dangling link is something there, not nothing
         return None, None
     try:
-        obj = json.loads(path.read_bytes().decode("utf-8"))
+        obj = read_json(path, named=False)
+    except ConfigError as e:   # 'gives the key 'rows' twice; keep one' (json kept the
+        return None, str(e)    # last), 'is nested too deep: ...'
     except OSError as e:
         return None, f"cannot be read ({e.strerror or e})"
     except UnicodeDecodeError:
         return None, "is not UTF-8 text"
-    except RecursionError:   # json's recursion on deeply nested brackets
-        return None, "is JSON nested too deeply to be a latency table"
     except ValueError as e:
         return None, f"is not JSON ({short_repr(str(e))})"
     if not (isinstance(obj, dict) and isinstance(obj.get("rows"), list)

@@ -38,8 +38,8 @@ from tqdm.auto import tqdm
 from cluster.limits import MAX_IMAGES, MAX_PAIRS, MAX_SHARD_SIZE
 from synth.checkpoint import model_from_payload  # built checked: meta device first
 from synth.data import pixel_range
-from synth.errors import UserError
-from synth.files import printable, write_json_atomic
+from synth.errors import ConfigError, UserError
+from synth.files import printable, read_json, write_json_atomic
 
 MANIFEST = "job.json"
 GENERATOR = "generator.pt"  # amortized synthesis: the job's trained generator (weights only)
@@ -417,10 +417,13 @@ def _read_manifest(path: Path) -> dict:
     traceback, and with ``replace`` the folder's shards would have been next)."""
     try:
         if path.stat().st_size <= MAX_MANIFEST_BYTES:
-            old = json.loads(path.read_text(encoding="utf-8"))
+            old = read_json(path, named=False)
             if isinstance(old, dict):
                 return old
-    except (ValueError, UnicodeDecodeError, RecursionError):   # deep nesting: RecursionError
+    except ConfigError as e:   # a key given twice (json kept the last), nested too deep
+        raise UserError(f"{path} is not a synthesis job's manifest ({e}); use a new --out "
+                        f"directory, or move the file away") from None
+    except ValueError:   # not JSON, not UTF-8
         pass
     raise UserError(f"{path} is not a synthesis job's manifest (nnsynth writes a small JSON "
                     f"object there); use a new --out directory, or move the file away")

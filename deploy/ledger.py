@@ -17,8 +17,8 @@ from typing import Callable
 
 from deploy.run_config import STAGES, RunConfig
 from synth.config import short_repr
-from synth.errors import UserError
-from synth.files import printable, write_json_atomic
+from synth.errors import ConfigError, UserError
+from synth.files import printable, read_json, write_json_atomic
 
 LEDGER = "ledger.json"
 LEDGER_VERSION = 1
@@ -97,7 +97,9 @@ class Ledger:
             size = self.path.stat().st_size
             if size > MAX_LEDGER_BYTES:
                 raise self._corrupt(f"{size:,} bytes; nnsynth writes at most a few kB")
-            data = json.loads(self.path.read_bytes().decode("utf-8"))
+            data = read_json(self.path, named=False)
+        except ConfigError as e:   # a key given twice (json kept the last), nested too deep
+            raise self._corrupt(str(e)) from None
         except UnicodeDecodeError:
             raise self._corrupt("not UTF-8 text") from None
         except (json.JSONDecodeError, RecursionError):

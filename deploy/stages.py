@@ -483,10 +483,14 @@ def search_restart_reason(ctx, out_dir: Path, config) -> str:
     from search.space import load_space
     from deploy.ledger import changes, name_changes
 
+    from synth.files import read_json
+
     def read(name):
         try:
-            return json.loads((out_dir / name).read_text())
-        except (OSError, ValueError, RecursionError):
+            return read_json(out_dir / name)
+        except ConfigError:   # a key given twice: said, not read as no search
+            raise
+        except (OSError, ValueError):
             return None
     saved = read("search_config.json")
     if not isinstance(saved, dict) or read(SPACE_FILE) is None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import math
 import os
 import time
@@ -23,7 +22,8 @@ import torch
 
 from synth.config import check_range
 from synth.errors import UserError
-from synth.files import atomic_path, check_out_dir, jsonable, write_json_atomic, write_text_atomic
+from synth.files import (atomic_path, check_out_dir, jsonable, read_json, write_json_atomic,
+                         write_text_atomic)
 from synth.lm import LanguageModel, count_lm_parameters, perplexity
 from synth.sparse_exec import sparse_copy
 from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, kept_candidates,
@@ -168,7 +168,7 @@ def earlier_run(out: Path) -> bool:
     report, cache = out / "report.json", out / "cache"
     try:
         if report.is_file() and not report.is_symlink() and report.stat().st_size <= 64 << 20:
-            value = json.loads(report.read_text(encoding="utf-8"))
+            value = read_json(report)   # a key given twice: a ConfigError naming it
             return isinstance(value, dict) and REPORT_KEYS <= set(value)
         if cache.is_dir() and not cache.is_symlink() and not report.exists():
             names = [p.name for p in cache.iterdir()]

@@ -67,7 +67,7 @@ from search.space import (HARDWARE_METRICS, Constraint, Space, load_space,
                           parse_constraint, spec_key)
 from synth.config import check_choice, check_range, short_repr
 from synth.errors import ConfigError, UserError
-from synth.files import atomic_path
+from synth.files import atomic_path, read_json
 
 FULL_BUDGET = 0            # the budget of a trial's last report (lower budgets: its epoch)
 
@@ -423,10 +423,9 @@ class PredictorSearcher(Searcher):
         in, the predictor's extras aside): a KeyError or AttributeError came out of here, and
         a state of another space was taken in and its configurations proposed (no members
         of this space)."""
-        try:
-            with open(checkpoint_path) as f:
-                state = json.load(f)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        try:   # a key given twice, nested too deep: a ConfigError naming the file
+            state = read_json(checkpoint_path)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise UserError(f"searcher state {checkpoint_path} unreadable: {e}") from None
         kind = state.get("kind") if isinstance(state, dict) else None
         if kind != type(self).__name__:

@@ -61,8 +61,8 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from synth.errors import UserError
-from synth.files import OWNER_MARKER
+from synth.errors import ConfigError, UserError
+from synth.files import OWNER_MARKER, read_json
 
 SEARCH_ID_FILE = "search_id"
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -171,8 +171,10 @@ def unverified_tune_state(out_dir: Path, experiment: str) -> str | None:
     words), or None where every file is as ``record_tune_state`` last recorded it."""
     path = _digests(out_dir)
     try:
-        recorded = json.loads(path.read_text()) if path is not None else None
-    except (OSError, ValueError, RecursionError):
+        recorded = read_json(path) if path is not None else None
+    except ConfigError as e:   # a key given twice, nested too deep: it says so
+        return str(e)
+    except (OSError, ValueError):
         recorded = None
     if not isinstance(recorded, dict) or not isinstance(recorded.get("files"), dict):
         return "no digest of it was recorded: its search process did not stop cleanly"
@@ -407,7 +409,7 @@ def verified_reads(out_dir: Path, experiment: str, restored: bool = True):
     experiment Tune reads as it is (``read_as_it_is``) is given so, with no filesystem."""
     if read_as_it_is(experiment):
         return experiment, None
-    recorded = json.loads(_digests(out_dir).read_text())["files"] if restored else {}
+    recorded = read_json(_digests(out_dir))["files"] if restored else {}
     fs, root = pafs.FileSystem.from_uri(experiment)
     fs, root = _uploads_as_closed(fs), root.rstrip("/")
     # what an earlier search or restore in this process wrote there is checked again, as

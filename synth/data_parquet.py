@@ -24,7 +24,7 @@ from synth.data_registry import (column_shown, first_repeated, missing_path, pri
 from synth.data_splits import _make, split_column, val_slice
 from synth.data_tables import MAX_CSV_COLUMNS, _label_hint, _table_roles, table_dataset
 from synth.dataset import Dataset, check_metadata
-from synth.errors import UserError
+from synth.errors import ConfigError, UserError
 from synth.logs import set_logger
 
 PARQUET_META_KEY = b"nnsynth"
@@ -304,8 +304,11 @@ def set_job(path) -> dict:
     try:
         if not job.is_file() or not 0 < job.stat().st_size <= 1 << 20:
             return {}
-        value = json.loads(job.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        from synth.files import read_json
+        value = read_json(job)
+    except ConfigError:   # a key given twice: said, not read as no job
+        raise
+    except (OSError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
 

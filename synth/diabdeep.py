@@ -459,8 +459,11 @@ def _is_report(path) -> bool:
     try:
         if path.stat().st_size > 64 << 20:
             return False
-        value = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        from synth.files import read_json
+        value = read_json(path)
+    except ConfigError:   # a key given twice: said, not read as no report
+        raise
+    except (OSError, UnicodeDecodeError, ValueError):
         return False
     return isinstance(value, dict) and {"dataset", "rows", "config"} <= set(value)
 

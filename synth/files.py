@@ -716,14 +716,16 @@ def load_json_text(text: str | bytes) -> Any:
     return check_depth(value)
 
 
-def read_json(path: str | os.PathLike, max_bytes: int | None = None) -> Any:
+def read_json(path: str | os.PathLike, max_bytes: int | None = None, *,
+              named: bool = True) -> Any:
     """The JSON file at ``path`` read as ``load_json_text`` reads a JSON option: the one
     reader of every JSON file nnsynth reads back from its outputs (a search's
     search_config.json, a synthesis job's job.json, a ledger...), which a user can edit.
     A key given twice -- json keeps the last one, silently: a search_config.json giving
     ``trials`` twice resumed with the second -- nesting beyond ``MAX_CONFIG_DEPTH`` or an
     integer beyond Python's conversion limit is a ConfigError naming the file ('PATH gives
-    the key 'trials' twice; keep one').  For the caller to word: malformed text, json's
+    the key 'trials' twice; keep one'; ``named`` False: 'gives the key ...', for a caller
+    that names the file in its own words).  For the caller to word: malformed text, json's
     JSONDecodeError; not UTF-8, a UnicodeDecodeError (both ValueErrors); over ``max_bytes``,
     a ValueError; unreadable, an OSError."""
     path = Path(path)
@@ -734,6 +736,8 @@ def read_json(path: str | os.PathLike, max_bytes: int | None = None) -> Any:
     try:
         return load_json_text(text)
     except ConfigError as e:
+        if not named:
+            raise
         raise ConfigError(f"{printable(str(path))} {e}") from None
 
 

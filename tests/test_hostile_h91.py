@@ -133,4 +133,4 @@ def test_a_deeply_nested_latency_cache_file_is_measured_again(tmp_path):
     path = tmp_path / "latency-0123456789abcdef.json"
     path.write_bytes(b"[" * 100_000 + b"]" * 100_000)
     table, why = read_table(path)
-    assert table is None and "nested too deeply" in why
+    assert table is None and "nested too deep" in why

@@ -12,7 +12,7 @@ from synth.errors import UserError
 @pytest.mark.parametrize("text, why", [
     (b"[]", r"a JSON list, not an object"),
     (b'{"version": 1, "x": "\xff"}', r"not UTF-8 text"),
-    (b'{"version": 1, "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", r"not valid JSON"),
+    (b'{"version": 1, "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", r"is nested too deep"),
     (b'{"version": 1, "stages": [1]}', r"its stages must map each stage"),
     (b'{"version": 1, "stages": {"teacher": [1]}}', r"its stages must map each stage"),
     (b'{"version": 1, "stages": {"teacher": {"fingerprint": "f", "outputs": {}, '
