@@ -54,6 +54,7 @@ import json
 import logging
 import math
 import statistics
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -482,13 +483,13 @@ def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
     an interrupted run resumes: each finished row (model) is kept in ``<report>.resume``,
     and the same call with the same settings and data continues after the last one (its
     baselines may differ: the rows of the models both name are kept); the state is removed
-    once the report is written."""
+    once the report is written.  The report records its run (``run_key``,
+    ``synth.resume.run_stamp``): the same call again (the same settings, baselines and
+    data) returns the report as written instead of training again, and says so."""
     if data is not None and data.name != config.dataset:
         raise UserError(f"data is {data.name!r} but the config names {config.dataset!r}")
     state = None
     if report:   # before any work: a file of the user's is never replaced by the report
-        from pathlib import Path
-
         from synth.files import check_replaceable
         check_replaceable(report, "--out", _is_report, "a DiabDeep report")
         state = Path(f"{report}.resume")
@@ -502,11 +503,21 @@ def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
         from synth.files import remove_stale_temps_of
         for target in (report, state):   # a killed run's half-written report or state
             remove_stale_temps_of(target)
-    result = _run(config, cost_fn, progress,
-                  data or load_dataset(config.dataset, seed=config.seed), state)
+    data = data or load_dataset(config.dataset, seed=config.seed)
+    stamp = None
+    if report:   # a rerun of a finished report (the same settings, baselines and data)
+        from synth.resume import is_finished, result_settings, run_stamp
+        stamp = run_stamp("diabdeep", result_settings(config), cost_fn is not None,
+                          data.digest())
+        written = _is_report(Path(report)) and json.loads(Path(report).read_text())
+        if written and is_finished(Path(report), written.get("run_key"), stamp, "DiabDeep run",
+                                   {".resume": STATE_FORMAT}):
+            return {**written, "report": str(report)}
+    result = _run(config, cost_fn, progress, data, state)
     if report:
         from synth.files import write_json_atomic
         from synth.resume import remove_state
+        result["run_key"] = stamp   # what a rerun reads (above)
         write_json_atomic(report, result)
         remove_state(state, STATE_FORMAT)
         result["report"] = str(report)

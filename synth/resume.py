@@ -185,6 +185,66 @@ def load_state(path: str | os.PathLike, format_: str, key: str, what: str) -> di
     return state
 
 
+# A checkpoint's ``extra`` entry naming the run that wrote it: {"command": ..., "key": ...}
+# (``run_stamp``), so that the same command rerun finds its output finished (``finished_run``)
+RUN_KEY = "run_key"
+
+
+def run_stamp(command: str, *parts) -> dict:
+    """What a workflow records in its checkpoint's ``extra`` under ``RUN_KEY``: its
+    ``command`` and ``settings_key`` of ``parts`` -- every setting and input digest its result
+    depends on (as a loop's state is keyed: the device, the progress bar and the number of
+    workers are not among them)."""
+    return {"command": command, "key": settings_key(command, *parts)}
+
+
+def result_settings(config) -> dict:
+    """A config's fields that a result depends on (``to_dict``): all but where it runs
+    (``device``) and whether a bar shows (``progress``)."""
+    return {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
+
+
+def finished_run(out, stamp: dict, what: str, states: dict | None = None) -> dict | None:
+    """The payload of the checkpoint at ``out`` where the run ``stamp`` names wrote it (the
+    same command, settings and inputs): the caller reports its result instead of running
+    again (``is_finished`` says so); None where there is none, it is not readable, or it is
+    another run's."""
+    from synth.checkpoint import read_checkpoint
+    path = Path(out)
+    if not path.is_file():
+        return None
+    try:
+        payload = read_checkpoint(path)
+    except UserError:   # the command's own check of --out says what it is
+        return None
+    found = (payload.get("extra") or {}).get(RUN_KEY)
+    return payload if is_finished(path, found, stamp, what, states) else None
+
+
+def is_finished(path: Path, found, stamp: dict, what: str, states: dict | None = None) -> bool:
+    """Whether the output at ``path``, which records the run ``found`` (its ``run_stamp``;
+    None: none), is the finished result of the run ``stamp`` names; the line saying that a
+    rerun reports it is logged, or, for another run of the same command, that this run
+    replaces it (``what``: "training", "pruning", ...).  A state that the run which wrote
+    it left behind (killed between writing ``path`` and removing it): ``states`` maps a
+    suffix (``.resume``) to the format of the state the command keeps there; such a file
+    older than ``path`` is removed (a rerun resumed from it and wrote ``path`` again)."""
+    if found != stamp:
+        if isinstance(found, dict) and found.get("command") == stamp["command"]:
+            log.warning("%s holds the result of another %s (other settings or inputs): this "
+                        "run replaces it", path, what)
+        return False
+    log.warning("%s is the finished result of this same command (its settings and inputs are "
+                "this run's): reporting it, not running the %s again (delete it or give "
+                "another --out to run it again)", path, what)
+    written = path.stat().st_mtime_ns
+    for suffix, format_ in (states or {}).items():
+        left = Path(f"{path}{suffix}")
+        if left.is_file() and not left.is_symlink() and left.stat().st_mtime_ns <= written:
+            remove_state(left, format_)
+    return True
+
+
 def _field_problem(value, expected) -> str:
     """'' when ``value`` is what ``expected`` says: a type or tuple of types (bool is no
     int), or a ``range`` of integers; else what was expected."""

@@ -31,6 +31,7 @@ from synth.choices import PER_PIXEL_ITERATIONS
 from synth.config import short_repr
 from synth.errors import OutputsOverflow, TooFewClasses, UserError
 from synth.quant import refuse_fixed_point
+from synth.resume import RUN_KEY
 from synth.train import fit as local_fit
 
 log = logging.getLogger(__name__)
@@ -313,6 +314,24 @@ def agreement_set(synthesized: Dataset, teacher, selects: bool = False) -> Datas
                                y_test=teacher_logits(teacher, x_test).argmax(1))
 
 
+# --------------------------------------------------------------------------- reruns
+def finished(out, stamp: dict, what: str, states: dict | None = None,
+             extra: tuple = ()) -> dict | None:
+    """The result a workflow returned when it wrote ``out``, where the run ``stamp`` names
+    (``synth.resume.run_stamp``: the same command, settings and inputs) wrote it: a rerun of
+    a finished train, distill, prune, grow-prune or continual reports it, as ``nnsynth
+    invert`` does its written shards, where it trained everything again (``states``, ``what``:
+    ``finished_run``'s).  ``extra``: the entries of the checkpoint's ``extra`` that the
+    result carried too (grow-prune's history), as (result key, extra key).  None: run it."""
+    from synth.resume import finished_run
+    payload = finished_run(out, stamp, what, states)
+    if payload is None:
+        return None
+    saved = payload.get("extra") or {}
+    return {**payload.get("metrics", {}), "checkpoint": str(out),
+            **{key: saved.get(name) for key, name in extra}}
+
+
 # --------------------------------------------------------------------------- distill
 def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
                      quant=None) -> dict:
@@ -324,16 +343,22 @@ def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
     written)."""
     from synth.models import build, count_flops, count_parameters
     from synth.quant import FixedPointTraining, checkpoint_extra
-    from synth.train import remove_state
+    from synth.resume import result_settings, run_stamp
+    from synth.train import STATE_FORMAT, remove_state
     data = load_dataset(dataset, seed=config.seed)
     torch.manual_seed(config.seed)
     model = build(model_spec, data.input_shape, data.num_classes)
+    digest = data.digest()   # the resume key, and recorded: eval tells a rewritten file
+    stamp = run_stamp("train", result_settings(config), model.spec, digest,
+                      quant.to_dict() if quant is not None else None)
+    done = finished(out, stamp, "training", {".resume": STATE_FORMAT})
+    if done is not None:
+        return done
     fixed = FixedPointTraining(quant) if quant is not None else None
     if fixed is not None:
         fixed.attach(model)
     # fixed point does not resume: its stochastic rounding draws from generators of its own
     state = Path(f"{out}.resume") if quant is None else None
-    digest = data.digest()   # the resume key, and recorded: eval tells a rewritten file
     metrics = local_fit(model, data, config, after_step=fixed.after_step if fixed else None,
                         state_path=state, state_key=digest)
     warn_split_classes(data, metrics)
@@ -348,7 +373,8 @@ def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
     metrics.update(parameters=count_parameters(model),
                    flops=count_flops(model, data.input_shape), dataset=data.name)
     save_checkpoint(out, model, dataset=trained_record(data, digest), metrics=metrics,
-                    extra={"train_config": config.to_dict(), **checkpoint_extra(quant)})
+                    extra={"train_config": config.to_dict(), **checkpoint_extra(quant),
+                           RUN_KEY: stamp})
     if state is not None:
         remove_state(state)
     return {**metrics, "checkpoint": str(out)}
@@ -364,8 +390,8 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     fields the user set (a ``cutmix`` a teacher of feature vectors cannot use is refused)."""
     from synth.distill import adi_distill, distill
     from synth.models import build, count_parameters
-    from synth.resume import settings_key
-    from synth.train import remove_state as remove_train_state
+    from synth.resume import result_settings, run_stamp, settings_key
+    from synth.train import STATE_FORMAT as TRAIN_STATE, remove_state as remove_train_state
     if (synth_dir is None) == (not data_free):
         raise UserError("give exactly one of --synth DIR or --data-free")
     if iterations is not None and not data_free:
@@ -382,6 +408,18 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     student = build(student_spec, teacher.input_shape, teacher.num_classes)
     real, why = real_data_or_why(teacher, f"--teacher {teacher_path}")
     real_keys = ["val_accuracy", "test_accuracy", "teacher_test_accuracy"]
+    notes, found = [], None   # the --synth set's warnings: said on stderr as it loads, and
+    if not data_free:         # in the result's 'warning'
+        found = synthesized_for(teacher, synth_dir, option="--synth", owner="teacher",
+                                seed=config.seed, notes=notes)
+    # a rerun of a finished distillation (the same teacher file, student, inputs, settings)
+    stamp = run_stamp("distill", teacher.checkpoint_info["checksum"], student.spec,
+                      found.digest() if found is not None else None,
+                      real.digest() if real is not None else None, result_settings(config),
+                      iterations)
+    done = finished(out, stamp, "distillation", {".resume": TRAIN_STATE})
+    if done is not None:   # (the set's warnings, said again as it loaded, are in it)
+        return done
     if data_free:   # inverted here: synthesize checks the teacher, named (its faults first
         name = f"--teacher {teacher_path}"   # where reading its settings fails before)
         from synth.inversion import check_batchnorm   # the rest where adi_distill inverts
@@ -397,9 +435,6 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
             metrics.update(dict.fromkeys(real_keys))   # the keys as with real data: none
             log.warning(no_real_data_warning(why, real_keys))
     else:
-        notes = []   # said on stderr as it loads, and in the result's 'warning'
-        found = synthesized_for(teacher, synth_dir, option="--synth", owner="teacher",
-                                seed=config.seed, notes=notes)
         train_x = torch.cat([found.x_train, found.x_val])
         if real is None:  # report agreement with the teacher on the held-out slice (a
             # share of it where keep_best chooses the epoch on the rest)
@@ -429,7 +464,8 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
     warn_split_classes(real, metrics)
     warn_one_class(student, real, metrics)
     save_checkpoint(out, student.cpu(), dataset=meta, metrics=metrics,
-                    extra={"distill_config": config.to_dict(), "teacher": str(teacher_path)})
+                    extra={"distill_config": config.to_dict(), "teacher": str(teacher_path),
+                           RUN_KEY: stamp})
     if not data_free:
         remove_train_state(state)
     return {**metrics, "checkpoint": str(out)}
@@ -455,6 +491,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     from synth.dfprune import (KD_STEPS, NUM_IMAGES, finetune_kd, flops_cost, kd_defaults,
                                prunable_groups, prune)
     from synth.distill import DistillConfig, distill
+    from synth.resume import result_settings, run_stamp
     from synth.train import evaluate
     if kd_steps is not None and kd_epochs is not None:
         raise UserError(f"give --kd-steps or --kd-epochs, not both (got {kd_steps} and "
@@ -484,11 +521,20 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     notes = []   # the --synth set's warnings: said as it loads, and in the result's 'warning'
     needs_images = config.importance != "magnitude" or tuning > 0
     refuse_overrides(inversion, synth_dir is None and needs_images)
-    if not needs_images and synth_dir is None:
-        x = y = None  # nothing needs images
-    elif synth_dir is not None:
+    x = y = None   # (nothing needs images: none)
+    if synth_dir is not None:
         x, y, found = set_images(teacher, synth_dir, seed=config.seed, notes=notes)
-    else:   # inverted here, as nnsynth invert would (per pixel or a generator); kept until
+    # a rerun of a finished pruning (the same model file, settings and inputs) reports it
+    stamp = run_stamp("prune", teacher.checkpoint_info["checksum"], result_settings(config),
+                      kd_steps, kd_epochs, lr, num_images, iterations, inversion,
+                      found.digest() if found is not None else None,
+                      real.digest() if real is not None else None,
+                      cost_fn and f"{cost_fn.__module__}.{cost_fn.__qualname__}")   # by name
+    done = finished(out, stamp, "pruning", {".resume": SYNTHESIS_STATE})
+    if done is not None:
+        return done
+    if synth_dir is None and needs_images:
+        # inverted here, as nnsynth invert would (per pixel or a generator); kept until
         name = f"--model {model_path}"   # the checkpoint is written
         from synth.inversion import check_batchnorm   # the rest where it is inverted
         none = ("--kd-epochs 0" if kd_epochs is not None else "--kd-steps 0") if tuning else ""
@@ -543,7 +589,8 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
                    synthesized_images=0 if x is None else len(x),
                    synthesis_method=method, synthesis=summary)
     save_checkpoint(out, result.model.cpu(), dataset=meta, metrics=metrics,
-                    extra={"prune_config": config.to_dict(), "source": str(model_path)})
+                    extra={"prune_config": config.to_dict(), "source": str(model_path),
+                           RUN_KEY: stamp})
     drop_synthesis(state)
     return {**metrics, "checkpoint": str(out)}
 
@@ -593,9 +640,10 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                                   kept_steps, one_class_warning, pruning_start,
                                   remove_state, reverted_steps)
     from synth.models import build, count_flops, count_parameters
-    from synth.resume import settings_key
-    from synth.train import (TrainConfig, epochs_for_steps, evaluate,
-                             remove_state as remove_train_state)
+    from synth.grow_prune import STATE_FORMAT as GROW_PRUNE_STATE
+    from synth.resume import result_settings, run_stamp, settings_key
+    from synth.train import (STATE_FORMAT as TRAIN_STATE, TrainConfig, epochs_for_steps,
+                             evaluate, remove_state as remove_train_state)
     if shift and not distill:
         raise UserError("--shift needs --distill (the shifted images are labelled by the teacher)")
     model = None
@@ -637,6 +685,16 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     # loop's state until the checkpoint is written (the dense one when it trains here)
     dense_state, state = Path(f"{out}.dense.resume"), Path(f"{out}.resume")
     check_state(state)   # a state it cannot use is refused now, not after the dense training
+    source = (checksum_bytes(Path(model_spec).read_bytes()) if Path(str(model_spec)).is_file()
+              else model_spec)
+    # a rerun of a finished grow-prune (the same start, data, dense training, schedule, KD)
+    stamp = run_stamp("grow-prune", data.digest(), source, epochs, min_steps, distill, shift,
+                      compact, result_settings(schedule))
+    done = finished(out, stamp, "grow-and-prune", {".resume": GROW_PRUNE_STATE,
+                                                   ".dense.resume": TRAIN_STATE},
+                    extra=(("history", "grow_prune_history"),))
+    if done is not None:
+        return done
     dense = {}   # the dense training's epochs, where it runs here
     if model is None:
         model = build(model_spec, data.input_shape, data.num_classes)
@@ -667,8 +725,6 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                              seed=schedule.seed)
     # a grow-prune state continues only from the same start (data, model or checkpoint bytes,
     # dense epochs run, KD)
-    source = (checksum_bytes(Path(model_spec).read_bytes()) if Path(str(model_spec)).is_file()
-              else model_spec)
     model, history = grow_and_prune(
         model, data, schedule, progress=progress, loss_fn=loss_fn, state_path=state,
         state_key=settings_key(data.digest(), source, dense.get("epochs", epochs), distill,
@@ -709,7 +765,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
         add_warning(result, floor_warning(start_val, schedule.accuracy_floor), said=True)
     save_checkpoint(out, saved, dataset=trained_record(data, digest), metrics=result,
                     masks=None if compact else masked.masks_of(model),
-                    extra={"schedule": schedule.to_dict(), "grow_prune_history": history})
+                    extra={"schedule": schedule.to_dict(), "grow_prune_history": history,
+                           RUN_KEY: stamp})
     remove_state(state)
     remove_train_state(dense_state)
     return {**result, "history": history}
@@ -774,6 +831,7 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
     from synth.continual import (check_classes, check_recorded_classes, class_subset,
                                  classes_by_name, learn_new_classes, old_classes_by_name,
                                  per_class_accuracy, synthesize_old, task_accuracy)
+    from synth.resume import result_settings, run_stamp
     from synth.train import evaluate
     _check_counts(num_images=num_images)   # before the checkpoint is even read
     refuse_overrides(inversion, config.method == "deepinversion" and synth_dir is None)
@@ -837,26 +895,34 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
     synth_x, state, synthesis, summary = None, Path(f"{out}.resume"), None, None
     found = None   # the --synth set, where one is given
     said = []   # warnings logged as they arose, kept in the result's 'warning' too
-    if config.method == "deepinversion":
-        if synth_dir is not None:   # its warnings: said as it loads, kept in the result
-            found = synthesized_for(old, synth_dir, seed=config.seed, notes=said)
-            synth_x = torch.cat([found.x_train, found.x_val])
-        else:   # inverted as nnsynth invert would (per pixel or a generator)
-            inv = inversion_settings(old, data.pixel_range(), iterations=iterations,
-                                     device=config.device, overrides=inversion,
-                                     per_pixel_default=PER_PIXEL_ITERATIONS)
-            synthesis = inv.method
+    if config.method == "deepinversion" and synth_dir is not None:
+        # its warnings: said as it loads, kept in the result
+        found = synthesized_for(old, synth_dir, seed=config.seed, notes=said)
+        synth_x = torch.cat([found.x_train, found.x_val])
+    # a rerun of a finished run (the same model file, data, classes, settings, inputs)
+    stamp = run_stamp("continual", old.checkpoint_info["checksum"], data.digest(), old_list,
+                      new_list, result_settings(config), num_images, iterations, inversion,
+                      found.digest() if found is not None else None)
+    done = finished(out, stamp, "class-incremental training", {".resume": SYNTHESIS_STATE})
+    if done is not None:
+        return done
+    if config.method == "deepinversion" and synth_dir is None:
+        # inverted as nnsynth invert would (per pixel or a generator)
+        inv = inversion_settings(old, data.pixel_range(), iterations=iterations,
+                                 device=config.device, overrides=inversion,
+                                 per_pixel_default=PER_PIXEL_ITERATIONS)
+        synthesis = inv.method
 
-            def make():
-                made = synthesize_old(old, num_images, data.pixel_range(), inv,
-                                      seed=config.seed, progress=config.progress,
-                                      name=f"--model {model_path}", full=True)
-                return (made.images,), synthesis_summary(made.stats, inv)
-            (synth_x,), summary = kept_synthesis(   # kept until the checkpoint is written
-                state, old, {"num_images": num_images, "iterations": inv.iterations,
-                             "seed": config.seed, "range": data.pixel_range(),
-                             "settings": inv.to_dict()}, make)
-            synthesis = (summary or {}).get("method", synthesis)   # as prune's
+        def make():
+            made = synthesize_old(old, num_images, data.pixel_range(), inv,
+                                  seed=config.seed, progress=config.progress,
+                                  name=f"--model {model_path}", full=True)
+            return (made.images,), synthesis_summary(made.stats, inv)
+        (synth_x,), summary = kept_synthesis(   # kept until the checkpoint is written
+            state, old, {"num_images": num_images, "iterations": inv.iterations,
+                         "seed": config.seed, "range": data.pixel_range(),
+                         "settings": inv.to_dict()}, make)
+        synthesis = (summary or {}).get("method", synthesis)   # as prune's
     before = per_class_accuracy(old, class_subset(data, old_list))["accuracy"]
     model, metrics = learn_new_classes(old, class_subset(data, new_list, offset=len(old_list)),
                                        config, synth_x)
@@ -883,12 +949,16 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
     warn_one_class(model, everything, metrics)   # LwF on one new class: 'emu' for every row
     save_checkpoint(out, model.cpu(), dataset=everything.metadata(), metrics=metrics,
                     extra={"classes": old_list + new_list, "source_dataset": data.name,
-                           "continual_config": config.to_dict(), "source": str(model_path)})
+                           "continual_config": config.to_dict(), "source": str(model_path),
+                           RUN_KEY: stamp})
     drop_synthesis(state)
     return {**metrics, "checkpoint": str(out)}
 
 
 # --------------------------------------------------------------------------- incremental
+RESULT = "incremental_result"   # incremental's whole result, in its checkpoint's extra
+
+
 def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
                            old_fraction: float | None = None, out=None, dense_path=None,
                            methods=None) -> dict:
@@ -900,7 +970,8 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     ``dense_path``: the dense model the sparse one was pruned from (the fine-tuning baseline;
     default: the checkpoint with its masks removed).  Saves the updated masked model to ``out``
     (its data set: ``new_name``; its metrics: the update's row, whose ``test_accuracy`` is of
-    old + new and ``test_accuracy_old`` / ``_new`` of each; the old set is recorded beside)."""
+    old + new and ``test_accuracy_old`` / ``_new`` of each; the old set is recorded beside,
+    and the whole result, which the same call again reports instead of running again)."""
     from synth.incremental import METHODS, OLD_FRACTION, compare, split_dataset
     from synth.masked import masks_of
     from synth.data_registry import dataset_identity
@@ -941,8 +1012,17 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
                             f"{tuple(new.input_shape)}")
     seen = []   # the run's data and models checked: said of a run that goes on
     models = [("--model", model_path, model), ("--dense-model", dense_path, dense)]
-    result = compare(model, old, new, config, dense_model=dense,
-                     methods=tuple(methods) if methods else METHODS,
+    methods = tuple(methods) if methods else METHODS
+    # a rerun of a finished update written to --out (the same models, data, settings)
+    from synth.resume import finished_run, result_settings, run_stamp
+    stamp = run_stamp("incremental", model.checkpoint_info["checksum"],
+                      dense.checkpoint_info["checksum"] if dense is not None else None,
+                      old.digest(), new.digest(), one, old_fraction, result_settings(config),
+                      list(methods))
+    done = finished_run(out, stamp, "incremental update") if out else None
+    if done is not None and isinstance((done.get("extra") or {}).get(RESULT), dict):
+        return {**done["extra"][RESULT], "checkpoint": str(out)}
+    result = compare(model, old, new, config, dense_model=dense, methods=methods,
                      checked=lambda: seen.append(seen_new_warning(models, new, one)))
     if seen and seen[0]:
         result["warning"] = seen[0]
@@ -961,7 +1041,8 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
                                    "target" if config.target else
                                    "the dense fine-tuning's plateau minus target_margin"),
                                "incremental_old_dataset": {"name": old.name,
-                                                           "split_seed": int(old.seed)}})
+                                                           "split_seed": int(old.seed)},
+                               RESULT: result, RUN_KEY: stamp})   # what a rerun reports
         result["checkpoint"] = str(out)
     return result
 

@@ -58,6 +58,6 @@ def command(dataset, steps, epochs, baselines, options_json, out, seed, device, 
     with torch_threads(threads) as used:   # Ctrl-C: the root says what --out kept
         result = run_diabdeep(config, cost_fn=lambda m: accel_cost(m, m.input_shape),
                               progress=show_progress(), report=out)
-    summary = {k: v for k, v in result.items() if k not in ("histories", "config")}
+    summary = {k: v for k, v in result.items() if k not in ("histories", "config", "run_key")}
     summary["threads"] = used
     emit(summary, as_json, table(result))
