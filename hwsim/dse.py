@@ -14,6 +14,8 @@ configuration is reported too, with the cross-network matrix "tuned for A, run o
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -30,6 +32,11 @@ from hwsim.op import Op
 MAX_GRID = 1_000_000   # configurations in one DSE grid (the default grid has 5,184)
 EVAL_VALUES = 500_000   # layers x configurations priced at once (each cost array 4 MB)
 PROGRESS_DELAY_S = 2.0  # explore's progress bar shows once pricing has taken this long
+# explore says, once, what is left where pricing would take longer than this, s: 990,000
+# configurations of resnet34 (123 layers) took 115 s at ~8,600 configurations/s (~1e6
+# layer-configurations/s, 2 cores under load); mlp_small's (3 layers) 3 s; several networks add
+LONG_DSE_S = 60.0
+log = logging.getLogger(__name__)
 
 
 # the DseConfig fields that list grid values (each AcceleratorConfig field but dataflows,
@@ -215,11 +222,29 @@ def fastest(latency: np.ndarray, energy: np.ndarray, area: np.ndarray,
     return int(idx[np.lexsort((area[idx], energy[idx], latency[idx]))[0]])
 
 
+def _say_if_long(done: int, total: int, seconds: float, long_s: float, networks: int) -> None:
+    """Warn once that pricing ``total`` configurations will take more than ``long_s`` seconds
+    beyond the ``seconds`` the first ``done`` took (at that rate)."""
+    rate = done / max(seconds, 1e-9)   # configurations per second
+    left = (total - done) / rate       # s
+    if left > long_s:
+        shown = f"{left / 60:.0f} min" if left >= 90 else f"{left:.0f} s"
+        log.warning("the DSE grid's %s configurations on %d network%s will take about %s more "
+                    "at %s configurations/s here; --budget N prices a seeded sample of N "
+                    "(Ctrl-C stops)", f"{total:,}", networks, "s" * (networks > 1), shown,
+                    f"{rate:,.0f}")
+
+
 def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None, *,
-            progress: bool = False) -> dict:
+            progress: bool = False, long_s: float = LONG_DSE_S) -> dict:
     """Search the space for the networks in ``workloads`` (name -> ops).  ``progress``: a
-    bar on stderr over the configurations priced (a million-point grid on resnet34 takes a
-    minute and a half here, and said nothing)."""
+    bar on stderr over the configurations priced, with its rate and time left (a
+    million-point grid on resnet34 takes two minutes here, and said nothing).  Where the
+    first chunk's rate says the rest will take more than ``long_s`` seconds, a warning says
+    so once, with the rate and the option that prices a sample (the bar draws only on a
+    terminal's refreshes; the line stays in a log).  A long grid is priced, not refused: a
+    DSE of a large space is a run one starts knowingly, and the time depends on the
+    networks' layers more than on the grid (MAX_GRID bounds the memory)."""
     cfg = cfg or DseConfig()
     if not workloads:
         raise ConfigError("explore needs at least one network workload")
@@ -235,6 +260,7 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None,
     step = max(1, EVAL_VALUES // max(len(layers[n]["macs"]) for n in names))
     bar = tqdm(total=n_cfg, desc="dse", unit="config", disable=not progress, leave=False,
                delay=PROGRESS_DELAY_S)
+    began = time.perf_counter()
     for start in range(0, n_cfg, step):
         part = {k: v[None, start:start + step] for k, v in grid.items()}
         for i, n in enumerate(names):
@@ -243,6 +269,9 @@ def explore(workloads: Mapping[str, Sequence[Op]], cfg: DseConfig | None = None,
             en[i, start:start + step] = res["energy_mj"]                # mJ
         area[start:start + step] = res["area_mm2"]                      # mm^2 (network-independent)
         bar.update(min(step, n_cfg - start))
+        if start == 0 and step < n_cfg:   # the first chunk's rate: configurations per second
+            _say_if_long(min(step, n_cfg), n_cfg, time.perf_counter() - began, long_s,
+                         len(names))
     bar.close()
     g_lat, g_en = geomean(lat), geomean(en)
     front = np.flatnonzero(pareto_mask(np.stack([g_lat, g_en, area], axis=1)))
