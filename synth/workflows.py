@@ -1259,6 +1259,21 @@ def scored_notes(model, data: Dataset, dataset: str | None = None, split: str | 
     return chosen, notes
 
 
+def recorded_files_note(model, dataset: str | None) -> list[str]:
+    """``["note: ..."]`` naming the file or folder read where the loaded checkpoint ``model``
+    is scored on the set it records (``dataset`` None) and that set is one of files
+    (``csv:<path>``...), else []: the checkpoint, not the user, chose what is read (a crafted
+    one can name any file the user can read; its loaders' errors quote none of it)."""
+    from synth.data_registry import DATASET_PATHS, split_class_list
+    from synth.files import printable
+    name = str(model.checkpoint_info["dataset"].get("name") or "") if dataset is None else ""
+    prefix, sep, path = split_class_list(name)[0].partition(":")
+    if not (sep and prefix in DATASET_PATHS):
+        return []
+    return [f"note: reading {printable(path)}, the data set the checkpoint records "
+            f"({printable(name)}); --dataset scores another"]
+
+
 def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | None = None, *,
                         rounding: str | None = None) -> tuple[dict, list[str]]:
     """What ``nnsynth eval`` reports: accuracy and loss of the checkpoint at ``model_path`` on
@@ -1285,6 +1300,7 @@ def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | Non
                               whole=split == "all")
     name = dataset or data.name
     chosen, notes = scored_notes(model, data, dataset, split)
+    notes[:0] = recorded_files_note(model, dataset)
     x, y = data.split(chosen)
     result = evaluate(model, x, y)
     result.update(dataset=name, split=chosen, split_seed=data.seed, samples=len(y),
