@@ -191,3 +191,18 @@ def test_incremental_rerun_reports_the_whole_comparison(tmp_path):
     _same_figures(first, again)
     _cli(*args[:-2], "--seed", "1", *args[-2:])
     assert _file(out)[0] != before[0]
+
+
+def test_a_fixed_point_training_is_reported_too(tmp_path):
+    # it keeps no resume state (its rounding draws from generators of its own), but its
+    # finished checkpoint records its run as a float one's does: the format is in the key
+    out = tmp_path / "q.pt"
+    args = ["train", "--dataset", "iris", "--model", MLP, "--epochs", "1", "--min-steps", "0",
+            "--fixed-point", "4.12", "--out", str(out)]
+    first = _cli(*args)
+    before = _file(out)
+    _same_figures(first, _cli(*args))
+    assert _file(out) == before
+    other = _cli(*[a if a != "4.12" else "4.16" for a in args])
+    assert other["fixed_point"]["format"] != first["fixed_point"]["format"]
+    assert f"{out} holds the result of another training" in other["warning"]
