@@ -79,6 +79,35 @@ def _check_finite_labels(values: np.ndarray, where: str) -> None:
                         f"{int(np.flatnonzero(bad)[0]) + 1:,}); fill or drop those rows")
 
 
+def _spelled_twice(text, count: int, where: str) -> bool:
+    """Whether the label column ``text`` (a CSV's, read as text) spells one of its ``count``
+    integer (or true/false) values two ways -- '01' and '1', '+1' and '1', 'true' and '1' --
+    which pyarrow's type inference read as one class, silently: classes 1 and 01 of a file
+    became one class named '1'.  Then a warning names two such spellings, and the caller reads
+    the labels as the text they are.  A column that spells each value one way ('01'..'12',
+    '+1'/'-1', True/False in any case) is read as numbers still: its classes, names and
+    order, and so the digests and resume keys of its runs, are as before."""
+    import pyarrow.compute as pc
+    spelled = pc.unique(pc.utf8_trim_whitespace(text.combine_chunks())).to_pylist()
+    if len(spelled) <= count:   # as many spellings as values: one each
+        return False
+    seen: dict = {}
+    for t in spelled:
+        t = t.lower() if t.lower() in ("true", "false") else t   # True/TRUE/true: one
+        key = {"true": 1, "false": 0}.get(t, t)
+        try:
+            key = int(key)
+        except ValueError:
+            pass
+        if key in seen and seen[key] != t:
+            log.warning("%s: its labels spell one value two ways (%s and %s); they are read "
+                        "as text, each spelling its own class (write each class one way where "
+                        "they are one)", where, short_repr(seen[key]), short_repr(t))
+            return True
+        seen[key] = t
+    return False
+
+
 def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[str]]:
     """(class indices, class names) of a label column: integers (classes in numeric order)
     or names (in sorted order), one per row.  ``as_text()``: the column read again as text
@@ -98,7 +127,10 @@ def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[st
             values = values.astype(np.int64)
         # in their own type: uint64 codes beyond 2**63 cast to int64 named classes -2**63...
         classes, codes = np.unique(values, return_inverse=True)
-        return _label_classes(classes.tolist(), codes.reshape(-1), (), where)
+        text = as_text() if as_text is not None else None
+        if text is None or not _spelled_twice(text, len(classes), where):
+            return _label_classes(classes.tolist(), codes.reshape(-1), (), where)
+        column, kind = text, text.type   # each spelling its own class, as text
     if pa.types.is_floating(kind) and as_text is None:
         values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
         _check_finite_labels(values, where)
