@@ -11,6 +11,15 @@ MIN_ROWS = 2   # a predictor needs two (architecture, accuracy) results to fit
 # to within 1 and 0.5 pt of the best on every tabular benchmark of
 # benchmarks/results/search_efficiency.md, at ~20-30 ms a suggestion
 DEFAULT_SEARCHER = "localbo"
+# A search's trials make at least this many optimizer steps (SearchConfig.min_steps, nnsynth
+# search --min-steps): their epochs are raised on a small training split.  3 epochs of iris'
+# 108 training inputs in batches of 64 were 6 steps: over 10 random mlp-space members the
+# trials scored 0.797 mean test (0.533 the worst), wine 0.875 (0.444), an 11-class x 20-row
+# CSV 0.614 (0.250), so the search ranked undertrained models.  At 60 steps: 0.957, 1.000,
+# 0.900; 120: 0.970, 1.000, 0.957.  60 is what a digits trial makes at the default 3 epochs
+# (1,293 inputs: 63 steps), so digits and mnist5k (171) train as many epochs as asked.
+SEARCH_MIN_STEPS = 60
+
 # The key of a trial's last report (its final result; the reports before are per epoch, for
 # ASHA): here, not beside the searchers that read it, so the trial (search.trial) and what
 # imports it (a new search's checks of its space and data) do not import the searchers,

@@ -9,6 +9,7 @@ half-written table and a resumed one never records a trial twice.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Mapping
@@ -60,6 +61,9 @@ COLUMNS = {
     # energy_mj are then its dense architecture's (the accelerator multiplies the zeros);
     # empty otherwise and in an older table
     "accel_note": "string",
+    # the epochs asked (--epochs) and the step floor (--min-steps): "epochs" is those trained,
+    # raised where the asked ones made fewer steps on a small set; empty in an older table
+    "epochs_requested": "int64", "min_steps": "int64",
 }
 
 
@@ -77,7 +81,8 @@ _KINDS = {"string": ("text", lambda t: pa.types.is_string(t) or pa.types.is_larg
 # columns whose values are fractions, counts, or other non-negative figures
 _FRACTIONS = ("accuracy", "test_accuracy", "real_val_accuracy")
 _COUNTS = ("parameters", "nonzero_parameters", "flops", "nonzero_flops", "epochs",
-           "predicted_classes", "selection_predicted_classes")
+           "predicted_classes", "selection_predicted_classes", "epochs_requested",
+           "min_steps")
 _FINITE = ("finished_at", "wall_seconds", "diverged_epoch", "val_kd_loss")   # of any sign
 
 
@@ -184,8 +189,11 @@ def _check_rows(where: str, table: pd.DataFrame) -> None:
         if column not in table.columns:
             continue
         for i, spec in enumerate(table[column]):
-            if column == "model_spec" and (spec is None or spec == ""):
-                continue   # a row written before the column: its spec
+            if column == "model_spec" and (spec is None or spec == "" or (
+                    isinstance(spec, float) and math.isnan(spec))):
+                # a row written before the column: its spec; or a trial ASHA stopped, which
+                # saved no model (empty: NaN where the table was written with a model's row)
+                continue
             try:   # json's C parser: the table is read as each trial starts and ends
                 value = json.loads(spec) if isinstance(spec, str) else None
             except (ValueError, RecursionError):   # not JSON, an integer of 5,000 digits,

@@ -33,7 +33,8 @@ from typing import Any, Mapping
 import pandas as pd
 
 from cluster.train import check_storage_path
-from search.choices import DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCHER_NAMES, check_n_initial
+from search.choices import (DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCH_MIN_STEPS, SEARCHER_NAMES,
+                            check_n_initial)
 from search.feasibility import LIVE_FIGURES, figure, grow_pruned, measured_figures
 from search.results import (accel_note, append_result, failed_trial_line, pareto_front,
                             plot_pareto, rank_trials, read_results, retried_trial_line,
@@ -42,6 +43,7 @@ from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, 
 from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_tune_state,
                           record_tune_state, register_search, unverified_tune_state,
                           verified_reads)
+from synth.choices import MAX_MIN_STEPS
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
@@ -67,6 +69,8 @@ class SearchConfig(Config):
     constraints: tuple = ()           # e.g. ("latency_ms<=0.05", "parameters<=20000")
     acquisition: str = "ei"           # chameleon: ei | ucb
     epochs: int = 3
+    min_steps: int = SEARCH_MIN_STEPS  # at least this many optimizer steps a trial: epochs
+                                      # raised on a small training split (0: exactly epochs)
     lr: float = 0.05
     train_batch_size: int = 64
     kd_temperature: float = 3.0
@@ -99,6 +103,7 @@ class SearchConfig(Config):
         check_n_initial(self.n_initial, self.searcher not in PREDICTOR_FREE)
         check_choice("acquisition", self.acquisition, ("ei", "ucb"))
         check_range("epochs", self.epochs, 1, 10000, integer=True)
+        check_range("min_steps", self.min_steps, 0, MAX_MIN_STEPS, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
         check_batch_size("train_batch_size", self.train_batch_size)
         check_range("kd_temperature", self.kd_temperature, 0, 1000, low_open=True)
@@ -1047,6 +1052,8 @@ def _read_saved(saved: Path) -> dict:
         raise UserError(f"{saved} is corrupt; start a new search with another --out") from None
     if not isinstance(values, dict):
         raise UserError(f"{saved} is not a search config; start a new search with another --out")
+    # a search begun before min_steps trained its trials exactly its epochs: resumed so
+    values.setdefault("min_steps", 0)
     return values
 
 
@@ -1197,9 +1204,12 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             warm_start(searcher, read_results(out_dir / "results.parquet"),
                        pruned=config.grow_prune is not None)
         scheduler = None
-        if config.asha:
+        if config.asha:   # a report per epoch a trial trains, and its final one
             from ray.tune.schedulers import ASHAScheduler
-            scheduler = ASHAScheduler(time_attr="training_iteration", max_t=config.epochs + 1,
+            from search.trial import trial_epochs
+            epochs = trial_epochs(config.to_dict(), synthetic.x_train if config.teacher
+                                  and synthetic is not None else data.y_train)
+            scheduler = ASHAScheduler(time_attr="training_iteration", max_t=epochs + 1,
                                       grace_period=1)
         tuner = tune.Tuner(
             trainable,

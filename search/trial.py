@@ -133,6 +133,16 @@ def _training_inputs(settings: dict, data):
             teacher_logits(teacher, synthetic.x_val))
 
 
+def trial_epochs(settings: dict, train_inputs) -> int:
+    """The epochs a trial trains on ``train_inputs``: ``settings["epochs"]``, raised so that
+    they make at least ``settings["min_steps"]`` optimizer steps of ``train_batch_size``
+    (``synth.train.epochs_for_steps``; a search begun before the floor has none: exactly
+    its epochs).  3 epochs of iris were 6 steps (search.choices.SEARCH_MIN_STEPS)."""
+    from synth.train import epochs_for_steps
+    return epochs_for_steps(settings["epochs"], settings.get("min_steps", 0), len(train_inputs),
+                            settings["train_batch_size"])
+
+
 def train_candidate(config: dict, settings: dict) -> None:
     """The Tune function (see the module docstring)."""
     from ray import tune
@@ -167,12 +177,13 @@ def train_candidate(config: dict, settings: dict) -> None:
     torch.manual_seed(settings["seed"])
     model = build(spec, data.input_shape, data.num_classes)
     loss_fn, train_xy, select, select_targets = _training_inputs(settings, data)
-    train_cfg = TrainConfig(epochs=settings["epochs"], batch_size=settings["train_batch_size"],
+    epochs = trial_epochs(settings, train_xy[0] if train_xy is not None else data.y_train)
+    train_cfg = TrainConfig(epochs=epochs, batch_size=settings["train_batch_size"],
                             lr=settings["lr"], seed=settings["seed"], device=settings["device"],
                             keep_best=False, validate_each_epoch=False, progress=False)
 
     def on_epoch_end(m, epoch):  # one report per epoch but the last: what ASHA compares
-        if epoch + 1 < settings["epochs"]:
+        if epoch + 1 < epochs:
             acc = evaluate(m, select.x_val, select.y_val)["accuracy"]
             _report({"accuracy": acc, "epoch": epoch + 1, DONE_KEY: False})
 
@@ -227,7 +238,10 @@ def train_candidate(config: dict, settings: dict) -> None:
               "nonzero_parameters": count_parameters(model, nonzero=True),
               "flops": count_flops(model, data.input_shape),
               "nonzero_flops": sparse_flops(model, data.input_shape), **costs,
-              "epochs": settings["epochs"], "stopped_early": False, "checkpoint": str(ckpt),
+              # the epochs trained: --epochs, raised to make min_steps on a small set
+              "epochs": epochs, "epochs_requested": settings["epochs"],
+              "min_steps": settings.get("min_steps", 0),
+              "stopped_early": False, "checkpoint": str(ckpt),
               "device": metrics["device"], "diverged_epoch": metrics.get("diverged_epoch"),
               "predicted_classes": len(torch.unique(predicted)),
               "selection_predicted_classes": len(torch.unique(selected)),
