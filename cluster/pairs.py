@@ -992,7 +992,8 @@ def _value_problem(value: Any, kind: Any) -> str:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "count":
         return "" if number and isinstance(value, int) and value >= 0 else "expected a count"
-    low, high = {"seconds": (0.0, math.inf), "fraction": (0.0, 1.0)}.get(kind, (-math.inf, math.inf))
+    low, high = {"seconds": (0.0, math.inf), "fraction": (0.0, 1.0)}.get(
+        kind, (-math.inf, math.inf))
     if number and math.isfinite(value) and low <= value <= high:
         return ""
     return {"seconds": "expected finite seconds >= 0",
