@@ -28,13 +28,13 @@ import torch
 from tqdm.auto import tqdm
 
 from synth import masked, resume
-from synth.choices import GROWTH_RATIO, RECIPE, SEED_DENSITY
+from synth.choices import GROWTH_RATIO, MAX_MIN_STEPS, RECIPE, SEED_DENSITY
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.errors import ConfigError, UserError
 from synth.models import count_flops, count_parameters
 from synth.overflow import nonfinite_outputs
-from synth.train import TrainConfig, evaluate, fit
+from synth.train import TrainConfig, epochs_for_steps, evaluate, fit
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,8 @@ class GrowPruneSchedule(Config):
     regrow_fraction: float = 0.0     # RigL: prune this much more and regrow as many by |G|
     remove_dead: bool = False        # drop weights that cannot matter (masked.remove_dead)
     retrain_epochs: int = 3
+    retrain_min_steps: int = 0       # each retraining makes at least this many optimizer
+                                     # steps: retrain_epochs raised on a small training set
     accuracy_floor: float = 0.0      # absolute validation accuracy; 0 = never stop early
     max_accuracy_drop: float = 1.0   # stop when val accuracy < start - this (fraction)
     max_loss_rise: float = 0.0       # > 0: also stop when val cross-entropy > start + this
@@ -93,6 +95,7 @@ class GrowPruneSchedule(Config):
         check_range("regrow_fraction", self.regrow_fraction, 0, 1 - self.prune_fraction,
                     high_open=True)
         check_range("retrain_epochs", self.retrain_epochs, 0, 10000, integer=True)
+        check_range("retrain_min_steps", self.retrain_min_steps, 0, MAX_MIN_STEPS, integer=True)
         check_range("accuracy_floor", self.accuracy_floor, 0, 1)
         check_range("max_accuracy_drop", self.max_accuracy_drop, 0, 1)
         check_range("max_loss_rise", self.max_loss_rise, 0, MAX_LOSS_RISE)
@@ -112,7 +115,8 @@ class GrowPruneSchedule(Config):
         return cls.from_dict({**RECIPE, **overrides})
 
     def train_config(self, progress: bool = False) -> TrainConfig:
-        return TrainConfig(epochs=self.retrain_epochs, batch_size=self.batch_size, lr=self.lr,
+        return TrainConfig(epochs=self.retrain_epochs, min_steps=self.retrain_min_steps,
+                           batch_size=self.batch_size, lr=self.lr,
                            optimizer=self.optimizer, weight_decay=self.weight_decay,
                            seed=self.seed, device=self.device, progress=progress,
                            keep_best=self.keep_best)
@@ -194,10 +198,14 @@ STATE_FORMAT = "nnsynth-grow-prune-state-1"
 
 def _state_key(model, data, schedule, train_xy, extra: str) -> str:
     """What must be equal for a saved state to continue this run: the schedule (not its
-    device), the model's spec and tensor shapes (masks included), the training set's size
-    and the caller's ``extra``."""
-    settings = {k: v for k, v in schedule.to_dict().items() if k != "device"}
+    device; ``retrain_min_steps`` only where it raises the retraining's epochs: a state
+    saved before that field continues where it changes nothing), the model's spec and tensor
+    shapes (masks included), the training set's size and the caller's ``extra``."""
     n = len(train_xy[1]) if train_xy is not None else len(data.y_train)
+    raises = epochs_for_steps(schedule.retrain_epochs, schedule.retrain_min_steps, n,
+                              schedule.batch_size) > schedule.retrain_epochs
+    settings = {k: v for k, v in schedule.to_dict().items()
+                if k != "device" and (k != "retrain_min_steps" or raises)}
     return resume.settings_key(settings, getattr(model, "spec", type(model).__name__), n, extra,
                                resume.tensor_shapes(model))
 

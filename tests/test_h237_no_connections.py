@@ -21,7 +21,8 @@ def test_grow_prune_to_nothing_has_no_reduction(tmp_path):
                               "--json"]))
     assert result["connections"] == 0 and result["reduction"] is None, result
     human = run(["-q", "grow-prune", "--dataset", "iris", "--model", "mlp_small", "--epochs",
-                 "1", "--min-steps", "0", "--prune-steps", "3", "--prune-fraction", "0.99", "--retrain-epochs", "0",
+                 "1", "--min-steps", "0", "--prune-steps", "3", "--prune-fraction", "0.99",
+                 "--retrain-epochs", "0",
                  "--schedule", '{"max_accuracy_drop": 1}', "--out", str(tmp_path / "y.pt")])
     assert "reduction: none" in human.output, human.output
 

@@ -82,7 +82,9 @@ def test_bad_input_one_line_no_traceback(tmp_path):
 def test_grow_prune_with_distillation_and_its_errors(tmp_path):
     out = tmp_path / "gp.pt"
     r = CliRunner().invoke(cli, ["grow-prune", "--dataset", "digits", "--model", "mlp_small",
-                                 "--epochs", "2", "--min-steps", "0", "--prune-steps", "2", "--retrain-epochs", "1",
+                                 "--epochs", "2", "--min-steps", "0", "--prune-steps", "2",
+                                 "--retrain-epochs", "1",
+                                 "--retrain-min-steps", "0",
                                  "--criterion", "magnitude", "--distill", "--shift", "1",
                                  "--remove-dead", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
@@ -169,15 +171,15 @@ def test_grow_prune_defaults_are_the_measured_recipe_on_any_data(tmp_path):
     out = tmp_path / "gp.pt"
     r = CliRunner().invoke(cli, ["grow-prune", "--dataset", "iris", "--model", "mlp_small",
                                  "--epochs", "1", "--min-steps", "0", "--prune-steps", "1",
-                                 "--retrain-epochs", "1", "--growth-rounds", "1", "--seed-density", "0.5",
+                                 "--retrain-epochs", "1", "--retrain-min-steps", "0",
+                                 "--growth-rounds", "1", "--seed-density", "0.5",
                                  "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     result = _last_json(r.output)
     schedule = read_checkpoint(out)["extra"]["schedule"]
-    assert {k: schedule[k] for k in RECIPE if k not in ("prune_steps", "retrain_epochs",
-                                                         "growth_rounds")} == {
-        k: v for k, v in RECIPE.items() if k not in ("prune_steps", "retrain_epochs",
-                                                     "growth_rounds")}
+    given = ("prune_steps", "retrain_epochs", "retrain_min_steps", "growth_rounds")
+    assert {k: schedule[k] for k in RECIPE if k not in given} == {
+        k: v for k, v in RECIPE.items() if k not in given}
     assert result["dense_connections"] > result["start_connections"]   # the seed is sparser
     assert result["reduction"] == pytest.approx(result["dense_connections"]
                                                 / result["connections"])

@@ -35,7 +35,14 @@ from synth.choices import GROWTH_RATIO, MAX_MIN_STEPS, MIN_STEPS, RECIPE, SEED_D
 @click.option("--prune-fraction", type=float, default=RECIPE["prune_fraction"], show_default=True,
               help="Fraction of the active connections removed per step.")
 @click.option("--retrain-epochs", type=int, default=RECIPE["retrain_epochs"], show_default=True,
-              help="Retraining epochs after each pruning step.")
+              help="Retraining epochs after each pruning step (raised where they make fewer "
+                   "than --retrain-min-steps optimizer steps).")
+@click.option("--retrain-min-steps", type=click.IntRange(0, MAX_MIN_STEPS),
+              default=RECIPE["retrain_min_steps"], show_default=True,
+              help="At least this many optimizer steps in each retraining: on a small training "
+                   "split --retrain-epochs are raised (3 epochs of iris were 6 steps: its "
+                   "pruned model 0.933 test against 0.967 dense; 0.967 at 60).  0: exactly "
+                   "--retrain-epochs.")
 @click.option("--criterion", type=RegistryChoice("synth.choices.CRITERIA"),
               default=RECIPE["criterion"], show_default=True,
               help="Which weights a pruning step removes: smallest magnitude over the model, "
@@ -66,8 +73,9 @@ from synth.choices import GROWTH_RATIO, MAX_MIN_STEPS, MIN_STEPS, RECIPE, SEED_D
 @threads_option
 @json_option
 def command(dataset, model_spec, target_accuracy, epochs, min_steps, prune_steps, prune_fraction,
-            retrain_epochs, criterion, growth_rounds, growth_ratio, seed_density, distill, shift,
-            remove_dead, schedule_json, compact, out, seed, device, threads, as_json):
+            retrain_epochs, retrain_min_steps, criterion, growth_rounds, growth_ratio,
+            seed_density, distill, shift, remove_dead, schedule_json, compact, out, seed, device,
+            threads, as_json):
     """Grow and prune MODEL on DATASET; print the per-step history and save a checkpoint.
 
     Figures: flops is the multiply-accumulates (MACs) per sample of the saved model's
@@ -84,7 +92,8 @@ def command(dataset, model_spec, target_accuracy, epochs, min_steps, prune_steps
     if target_accuracy is not None:   # worded as every range ('must be a number in' for nan)
         check_range("--target-accuracy", target_accuracy, 0, 1)
     fields = dict(prune_steps=prune_steps, prune_fraction=prune_fraction,
-                  retrain_epochs=retrain_epochs, criterion=criterion, growth_rounds=growth_rounds,
+                  retrain_epochs=retrain_epochs, retrain_min_steps=retrain_min_steps,
+                  criterion=criterion, growth_rounds=growth_rounds,
                   growth_ratio=growth_ratio, seed_density=seed_density, seed=seed, device=device,
                   accuracy_floor=target_accuracy or 0.0, remove_dead=remove_dead)
     schedule = GrowPruneSchedule.recipe(**with_json_fields(
