@@ -71,3 +71,17 @@ def test_read_json_reads_what_json_reads(tmp_path):
     path = tmp_path / "a.json"
     path.write_text('{"a": [1, 2.5, null, true], "b": {"c": "d"}}')
     assert read_json(path) == json.loads(path.read_text())
+
+
+def test_a_results_row_whose_spec_gives_a_key_twice_is_refused(tmp_path):
+    # read as json reads it, the row's spec was {"hidden": [16]} (the last), silently
+    from search.results import append_result, read_results
+    from tests.search.test_h278_results_table import _row
+    path = tmp_path / "results.parquet"
+    row = _row(0)
+    append_result(path, {**row, "spec": '{"family": "mlp", "hidden": [8], "hidden": [16]}'})
+    with pytest.raises(UserError) as e:
+        read_results(path)
+    text = str(e.value)
+    assert "\n" not in text and str(path) in text, text
+    assert "row 0's spec gives the key 'hidden' twice; keep one" in text, text
