@@ -122,7 +122,7 @@ def test_a_checkpoint_out_ending_in_a_slash_is_refused_before_training(tmp_path)
     and only the save said 'checkpoint new is a directory'."""
     out = tmp_path / "new"
     line = one_error_line(run(["train", "--model", "mlp_small", "--dataset", "iris",
-                               "--epochs", "1", "--out", f"{out}/"]))
+                               "--epochs", "1", "--min-steps", "0", "--out", f"{out}/"]))
     assert "names a directory" in line, line
     assert not out.exists()
 
@@ -135,5 +135,6 @@ def test_a_named_pipe_in_a_parquet_folder_is_refused_not_waited_on(tmp_path):
     folder.mkdir()
     os.mkfifo(folder / "a.parquet")
     line = one_error_line(run(["train", "--model", "mlp_small", "--dataset", f"parquet:{folder}",
-                               "--epochs", "1", "--out", str(tmp_path / "m.pt")]))
+                               "--epochs", "1", "--min-steps", "0",
+                               "--out", str(tmp_path / "m.pt")]))
     assert "a.parquet is not a regular file" in line, line

@@ -127,6 +127,7 @@ def test_human_text_keeps_its_own_lines_and_escapes_the_values_it_quotes(capsys)
 def test_train_then_hwsim_eval_print_a_newline_path_on_one_line(tmp_path):
     out = tmp_path / "a\nb.pt"
     result = run(["train", "--dataset", "iris", "--model", "mlp_small", "--epochs", "1",
+                  "--min-steps", "0",
                   "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert f"checkpoint: {tmp_path}/a\\nb.pt" in result.output.splitlines(), result.output

@@ -10,6 +10,7 @@ from tests._cli import one_error_line, run
 def iris_pt(tmp_path_factory):
     path = tmp_path_factory.mktemp("h202") / "iris.pt"
     r = run(["train", "--dataset", "iris", "--model", "mlp_small", "--epochs", "1",
+             "--min-steps", "0",
              "--out", str(path)])
     assert r.exit_code == 0, r.output
     return str(path)

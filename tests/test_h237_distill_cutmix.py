@@ -9,7 +9,7 @@ from tests._cli import json_result, one_error_line, run
 def test_cutmix_of_feature_vectors_is_refused(tmp_path):
     teacher = tmp_path / "t.pt"
     json_result(run(["-q", "train", "--dataset", "iris", "--model", "lenet300_100_bn",
-                     "--epochs", "1", "--out", str(teacher), "--json"]))
+                     "--epochs", "1", "--min-steps", "0", "--out", str(teacher), "--json"]))
     line = one_error_line(run(["distill", "--teacher", str(teacher), "--student", "mlp_small",
                                "--data-free", "--cutmix", "0.8", "--out",
                                str(tmp_path / "s.pt")]))

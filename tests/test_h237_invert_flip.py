@@ -9,6 +9,7 @@ from tests._cli import json_result, one_error_line, run
 def _teacher(tmp_path, dataset, model):
     out = tmp_path / "t.pt"
     json_result(run(["-q", "train", "--dataset", dataset, "--model", model, "--epochs", "1",
+                     "--min-steps", "0",
                      "--out", str(out), "--json"]))
     return out
 

@@ -30,7 +30,8 @@ def _table(path):
 def test_train_prune_and_distill_say_a_model_predicts_one_class(tmp_path, caplog):
     data = _table(tmp_path / "flat.csv")
     result = json_result(run(["-q", "train", "--dataset", data, "--model", "mlp_small",
-                              "--epochs", "1", "--out", str(tmp_path / "m.pt"), "--json"]))
+                              "--epochs", "1", "--min-steps", "0",
+                              "--out", str(tmp_path / "m.pt"), "--json"]))
     assert LINE in result["warning"], result
     share = result["test_accuracy"]
     assert f"accuracy {share:.4f} is that class's share" in result["warning"]

@@ -28,7 +28,8 @@ def _table(path):
 def test_train_and_grow_prune_name_the_class_their_splits_lack(tmp_path):
     table = _table(tmp_path / "t.csv")
     result = json_result(run(["-q", "train", "--dataset", f"csv:{table}", "--model",
-                              "mlp_small", "--epochs", "1", "--out", str(tmp_path / "m.pt"),
+                              "mlp_small", "--epochs", "1", "--min-steps", "0",
+                              "--out", str(tmp_path / "m.pt"),
                               "--json"]))
     assert VAL.format(table) in result["warning"], result
     assert TEST.format(table) in result["warning"], result
@@ -60,5 +61,6 @@ def _inputs(tmp_path):
 
 def test_a_set_whose_splits_hold_every_class_is_not_warned(tmp_path):
     result = json_result(run(["-q", "train", "--dataset", "iris", "--model", "mlp_small",
-                              "--epochs", "2", "--out", str(tmp_path / "m.pt"), "--json"]))
+                              "--epochs", "2", "--min-steps", "0",
+                              "--out", str(tmp_path / "m.pt"), "--json"]))
     assert "warning" not in result, result

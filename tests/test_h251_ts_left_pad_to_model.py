@@ -35,7 +35,8 @@ def test_a_file_of_shorter_series_is_left_padded_to_the_model(tmp_path):
     model, flat = tmp_path / "m.pt", tmp_path / "e.pt"
     for data, path in ((own, model), (equal, flat)):
         res = CliRunner().invoke(cli, ["train", "--dataset", f"ts:{data}", "--model",
-                                       "mlp_small", "--epochs", "1", "--out", str(path)])
+                                       "mlp_small", "--epochs", "1", "--min-steps", "0",
+                                       "--out", str(path)])
         assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, ["eval", "--model", str(model), "--dataset", f"ts:{short}",
                                    "--split", "all", "--json"])

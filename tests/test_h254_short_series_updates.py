@@ -36,7 +36,8 @@ def test_updates_of_a_left_padded_model_pad_a_file_of_shorter_series(tmp_path):
     more = _write(tmp_path / "More.ts", [3 + i % 2 for i in range(60)],
                   ["up", "down", "side"], 2)
     model = str(tmp_path / "m.pt")
-    _json(["train", "--dataset", own, "--model", "mlp_small", "--epochs", "1", "--out", model])
+    _json(["train", "--dataset", own, "--model", "mlp_small", "--epochs", "1", "--min-steps", "0",
+           "--out", model])
     padded = "(at most 4 steps) were left-padded with the padding value to the model's 6 steps"
     grown = _json(["grow-prune", "--model", model, "--dataset", short, "--prune-steps", "1",
                    "--retrain-epochs", "0", "--out", str(tmp_path / "g.pt")])

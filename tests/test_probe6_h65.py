@@ -86,7 +86,8 @@ def test_a_csv_too_large_to_normalize_is_a_one_line_error(tmp_path):
     import numpy as np
     name = _csv(tmp_path / "big.csv", np.resize([1e308, -1e308, 1.5e308, 0.5], 60))
     line = one_error_line(run(["train", "--dataset", name, "--model", "mlp_small",
-                               "--epochs", "1", "--out", str(tmp_path / "m.pt")]))
+                               "--epochs", "1", "--min-steps", "0",
+                               "--out", str(tmp_path / "m.pt")]))
     assert "feature 0 has values too large to normalize" in line
     assert not (tmp_path / "m.pt").exists()
 
@@ -162,7 +163,8 @@ def test_a_ts_file_without_class_labels_is_refused(tmp_path, header):
     path = tmp_path / "u.ts"
     path.write_text(f"@problemName u\n@univariate false\n{header}\n@data\n" + "\n".join(rows))
     line = one_error_line(run(["train", "--dataset", f"ts:{path}", "--model", "mlp_small",
-                               "--epochs", "1", "--out", str(tmp_path / "m.pt")]))
+                               "--epochs", "1", "--min-steps", "0",
+                               "--out", str(tmp_path / "m.pt")]))
     assert "declares no class labels" in line
 
 

@@ -15,7 +15,7 @@ from tests._wine import wine_tables
 
 def _train(tmp, csv, out, spec):
     json_result(run(["-q", "train", "--dataset", f"csv:{tmp / csv}", "--model", spec,
-                     "--epochs", "1", "--out", str(tmp / out), "--json"]))
+                     "--epochs", "1", "--min-steps", "0", "--out", str(tmp / out), "--json"]))
     return tmp / out
 
 

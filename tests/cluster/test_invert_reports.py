@@ -73,7 +73,7 @@ HUGE = str(10 ** 9)
 
 @pytest.mark.parametrize("args", [
     ["invert", "--num-images", "20", "--batch-size", HUGE],
-    ["train", "--dataset", "iris", "--model", "mlp_small", "--epochs", "1",
+    ["train", "--dataset", "iris", "--model", "mlp_small", "--epochs", "1", "--min-steps", "0",
      "--batch-size", str(10 ** 30)],
 ])
 def test_cli_batch_sizes_are_bounded_before_any_work(args, tmp_path):

@@ -21,7 +21,7 @@ def test_list_commands():
 def test_train_then_eval(tmp_path):
     out = tmp_path / "m.pt"
     r = CliRunner().invoke(cli, ["train", "--dataset", "digits", "--model", "convnet_small",
-                                 "--epochs", "2", "--out", str(out), "--json"])
+                                 "--epochs", "2", "--min-steps", "0", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     trained = _last_json(r.output)
     r = CliRunner().invoke(cli, ["eval", "--model", str(out), "--json"])
@@ -109,7 +109,8 @@ def test_eval_and_prune_reload_the_recorded_split_seed(tmp_path, caplog):
     from synth.checkpoint import read_checkpoint, save_checkpoint, load_model
     out = tmp_path / "m.pt"
     r = CliRunner().invoke(cli, ["train", "--dataset", "digits", "--model", "convnet_small",
-                                 "--epochs", "2", "--seed", "3", "--out", str(out), "--json"])
+                                 "--epochs", "2", "--min-steps", "0",
+                                 "--seed", "3", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     trained = _last_json(r.output)
     assert read_checkpoint(out)["dataset"]["split_seed"] == 3
@@ -318,7 +319,7 @@ def test_parquet_set_with_nan_or_odd_splits_is_refused(tmp_path):
                        tmp_path / f"set{i}" / "part.parquet")
         out = tmp_path / f"m{i}.pt"
         line = _error_line(["train", "--dataset", f"parquet:{tmp_path / f'set{i}'}", "--model",
-                            "mlp_small", "--epochs", "1", "--out", str(out)])
+                            "mlp_small", "--epochs", "1", "--min-steps", "0", "--out", str(out)])
         assert phrase in line, (i, line)
         assert not out.exists()
 

@@ -73,7 +73,7 @@ def test_a_figure_with_no_value_reads_none_as_in_the_json(tmp_path, monkeypatch)
     meta = {"input_shape": [4], "num_classes": 3, "mean": [0.0] * 4, "std": [1.0] * 4}
     write_parquet(tmp_path / "set.parquet", torch.randn(60, 4), torch.arange(60) % 3, meta)
     args = ["train", "--dataset", f"parquet:{tmp_path / 'set.parquet'}", "--model", "mlp_small",
-            "--epochs", "1", "--out", str(tmp_path / "m.pt")]
+            "--epochs", "1", "--min-steps", "0", "--out", str(tmp_path / "m.pt")]
     monkeypatch.setenv("TQDM_DISABLE", "1")     # -q sets it; restored after the test
     text = CliRunner().invoke(cli, ["-q"] + args)
     assert text.exit_code == 0, text.output

@@ -37,7 +37,7 @@ def test_eval_of_a_checkpoint_whose_set_is_elsewhere_suggests_dataset(tmp_path, 
     (tmp_path / "animals.csv").write_text("\n".join(rows) + "\n")
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(cli, ["train", "--dataset", "csv:animals.csv", "--model",
-                                 "mlp_small", "--epochs", "1", "--out", "m.pt"])
+                                 "mlp_small", "--epochs", "1", "--min-steps", "0", "--out", "m.pt"])
     assert r.exit_code == 0, r.output
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -52,7 +52,8 @@ def exported(tmp_path_factory):
     _write(tmp / "new.csv", _rows(rng, 60, ages=(10, 30)), ["age", "label", "weight_kg",
                                                        "height_cm"])
     _invoke(["train", "--dataset", f"csv:{tmp / 'train.csv'}", "--model", "mlp_small",
-             "--epochs", "2", "--optimizer", "adam", "--lr", "0.01", "--out", tmp / "m.pt",
+             "--epochs", "2", "--min-steps", "0",
+             "--optimizer", "adam", "--lr", "0.01", "--out", tmp / "m.pt",
              "--json"])
     result = _invoke(["export", "--model", tmp / "m.pt", "--out", tmp / "m.onnx", "--json"])
     return tmp, result

@@ -89,6 +89,7 @@ def test_ctrl_c_of_train_says_the_state_it_kept_and_none_in_fixed_point(tmp_path
     monkeypatch.setattr(workflows, "save_checkpoint", _ctrl_c)
     out = tmp_path / "m.pt"
     args = ["-q", "train", "--dataset", "digits", "--model", "mlp_small", "--epochs", "1",
+            "--min-steps", "0",
             "--out", str(out)]
     r = run(args)
     assert r.exit_code == 130, r.output

@@ -97,7 +97,8 @@ def test_out_typed_before_the_input_it_would_overwrite_is_refused(tmp_path):
     from click.testing import CliRunner
     model = str(tmp_path / "m.pt")
     made = CliRunner().invoke(cli, ["-q", "train", "--dataset", "iris", "--model", "mlp_small",
-                                    "--epochs", "1", "--device", "cpu", "--out", model])
+                                    "--epochs", "1", "--min-steps", "0",
+                                    "--device", "cpu", "--out", model])
     assert made.exit_code == 0, made.output
     before = open(model, "rb").read()
     for args in (["incremental", "--out", model, "--model", model, "--old", "iris", "--new",

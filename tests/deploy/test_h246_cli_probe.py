@@ -81,6 +81,7 @@ def test_eval_on_a_file_of_the_samples_it_trained_on_is_warned(tmp_path):
     write_table(other, 40, 1)
     model = tmp_path / "m.pt"
     res = _run(["train", "--dataset", f"csv:{own}", "--model", "mlp_small", "--epochs", "1",
+                "--min-steps", "0",
                 "--out", str(model)])
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, ["eval", "--model", str(model), "--dataset", f"csv:{same}"])
@@ -100,6 +101,7 @@ def test_eval_and_export_json_carry_their_warnings(tmp_path):
     renamed.write_text(own.read_text().replace(",a\n", ",x\n").replace(",b\n", ",y\n"))
     model = tmp_path / "m.pt"
     assert _run(["train", "--dataset", f"csv:{own}", "--model", "mlp_small", "--epochs", "1",
+                 "--min-steps", "0",
                  "--out", str(model)]).exit_code == 0
     for args in (["eval"], ["export", "--out", str(tmp_path / "m.onnx")]):
         res = _run(args + ["--model", str(model), "--dataset", f"csv:{renamed}", "--json"])

@@ -14,6 +14,7 @@ def _run(args):
 def _train(tmp_path, csv):
     model = tmp_path / "m.pt"
     res = _run(["train", "--dataset", f"csv:{csv}", "--model", "mlp_small", "--epochs", "1",
+                "--min-steps", "0",
                 "--out", str(model)])
     assert res.exit_code == 0, res.output
     return model

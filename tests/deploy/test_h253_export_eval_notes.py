@@ -24,7 +24,7 @@ def model(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("h253")
     out = tmp / "m.pt"
     r = run(["-q", "train", "--dataset", _table(tmp / "t.csv"), "--model", "mlp_small",
-             "--epochs", "1", "--out", str(out)])
+             "--epochs", "1", "--min-steps", "0", "--out", str(out)])
     assert r.exit_code == 0, r.output
     return out
 

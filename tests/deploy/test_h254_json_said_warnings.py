@@ -24,7 +24,8 @@ def _csv(path, rows, split=None):
 
 def _train(tmp_path, dataset, name):
     done = CliRunner().invoke(cli, ["-q", "train", "--dataset", dataset, "--model", "mlp_small",
-                                    "--epochs", "1", "--out", str(tmp_path / name), "--json"])
+                                    "--epochs", "1", "--min-steps", "0",
+                                    "--out", str(tmp_path / name), "--json"])
     assert done.exit_code == 0, done.output
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -46,7 +46,8 @@ def test_a_logged_warning_is_printed_once_in_human_mode(tmp_path):
 
 def test_json_still_carries_it(tmp_path):
     done = CliRunner().invoke(cli, ["-q", "train", "--dataset", _lacking_csv(tmp_path),
-                                    "--model", "mlp_small", "--epochs", "1", "--out",
+                                    "--model", "mlp_small", "--epochs", "1", "--min-steps", "0",
+                                    "--out",
                                     str(tmp_path / "m.pt"), "--json"])
     assert done.exit_code == 0, done.output
     assert LACKING in json.loads(done.stdout.strip().splitlines()[-1])["warning"]

@@ -39,7 +39,8 @@ def table(tmp_path_factory):
             for i in range(60)]
     _write(tmp / "d.csv", rows)
     json_result(run(["-q", "train", "--dataset", f"csv:{tmp / 'd.csv'}", "--model", SPEC,
-                     "--epochs", "1", "--seed", "7", "--out", str(tmp / "t.pt"), "--json"]))
+                     "--epochs", "1", "--min-steps", "0",
+                     "--seed", "7", "--out", str(tmp / "t.pt"), "--json"]))
     from synth.data import write_parquet
     data = load_dataset(f"csv:{tmp / 'd.csv'}", seed=7)
     write_parquet(tmp / "synth" / "shard-0.parquet", data.x_train, data.y_train,

@@ -89,7 +89,8 @@ def test_train_and_eval_a_csv_set_through_the_cli(tmp_path, wine_csv):
     from deploy.cli.main import cli
     out = tmp_path / "m.pt"
     r = CliRunner().invoke(cli, ["train", "--dataset", f"csv:{wine_csv}", "--model",
-                                 "mlp_small", "--epochs", "2", "--out", str(out)])
+                                 "mlp_small", "--epochs", "2", "--min-steps", "0",
+                                 "--out", str(out)])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(cli, ["eval", "--model", str(out), "--json"])
     assert r.exit_code == 0 and f"csv:{wine_csv}" in r.output, r.output

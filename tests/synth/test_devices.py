@@ -122,6 +122,6 @@ def test_cli_train_on_a_gpu_machine(tmp_path):
     from deploy.cli.main import cli
     out = tmp_path / "m.pt"
     r = CliRunner().invoke(cli, ["train", "--dataset", "digits", "--model", "lenet300_100",
-                                  "--epochs", "1", "--out", str(out)])
+                                  "--epochs", "1", "--min-steps", "0", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert out.exists()

@@ -61,7 +61,7 @@ def test_cli_train_on_a_parquet_with_a_column_twice_exits_2(tmp_path):
                   pa.array(_labels())], names=["a", "a", "label"])
     pq.write_table(t, tmp_path / "d.parquet")
     r = CliRunner().invoke(cli, ["train", "--dataset", f"parquet:{tmp_path / 'd.parquet'}",
-                                 "--model", "mlp_small", "--epochs", "1",
+                                 "--model", "mlp_small", "--epochs", "1", "--min-steps", "0",
                                  "--out", str(tmp_path / "m.pt")])
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output and "twice" in r.output

@@ -58,7 +58,8 @@ def test_a_damaged_set_through_the_cli_exits_2(tmp_path):
     path, _ = _set(tmp_path / "s.parquet")
     _flip_in_data_page(path)
     r = CliRunner().invoke(cli, ["train", "--dataset", f"parquet:{path}", "--model",
-                                 "mlp_small", "--epochs", "1", "--out", str(tmp_path / "m.pt")])
+                                 "mlp_small", "--epochs", "1", "--min-steps", "0",
+                                 "--out", str(tmp_path / "m.pt")])
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output and "CRC checksum" in r.output and "s.parquet" in r.output
 

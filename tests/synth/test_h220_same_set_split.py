@@ -57,7 +57,8 @@ def test_eval_of_the_own_ts_set_spelt_otherwise_scores_its_test_split(tmp_path):
     sets = _ts_pair(tmp_path / "sets")
     ckpt = tmp_path / "m.pt"
     json_result(run(["-q", "train", "--dataset", f"ts:{sets}", "--model", "convnet1d_small",
-                     "--epochs", "1", "--seed", "3", "--out", str(ckpt), "--json"]))
+                     "--epochs", "1", "--min-steps", "0",
+                     "--seed", "3", "--out", str(ckpt), "--json"]))
     own = json_result(run(["-q", "eval", "--model", str(ckpt), "--json"]))
     assert own["split_seed"] == 3
     for name in (f"ts:{sets}/", f"ts:{sets}/A"):

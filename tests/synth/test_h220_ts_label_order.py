@@ -48,7 +48,7 @@ def test_too_few_series_for_the_classes_is_one_line(tmp_path):
     'test_size = 6 should be greater or equal to the number of classes' was a traceback."""
     path = _ts(tmp_path / "t.ts", [str(k) for k in range(1, 11)] * 3)
     line = one_error_line(run(["-q", "train", "--dataset", f"ts:{path}", "--model",
-                               "convnet1d_small", "--epochs", "1", "--out",
+                               "convnet1d_small", "--epochs", "1", "--min-steps", "0", "--out",
                                str(tmp_path / "m.pt")]))
     assert "30 series are too few" in line and "10 classes" in line, line
 

@@ -29,6 +29,7 @@ def test_a_file_varying_a_column_the_model_saw_constant_is_warned(tmp_path):
     other = _table(tmp_path / "other.csv", lambda i: 50 + i)
     model = str(tmp_path / "m.pt")
     trained = _run(["train", "--dataset", own, "--model", "mlp_small", "--epochs", "2",
+                    "--min-steps", "0",
                     "--out", model])
     assert "untrained" not in trained.get("warning", "")
     scored = _run(["eval", "--model", model, "--dataset", other, "--split", "all"])
@@ -43,6 +44,7 @@ def test_test_rows_varying_a_column_constant_in_training_are_warned(tmp_path):
     split = _table(tmp_path / "s.csv", lambda i: 7.0 if i % 5 == 0 else 1.0,
                    split=lambda i: "test" if i % 5 == 0 else "train")
     trained = _run(["train", "--dataset", split, "--model", "mlp_small", "--epochs", "1",
+                    "--min-steps", "0",
                     "--out", str(tmp_path / "s.pt")])
     assert "hold other values (7)" in trained["warning"], trained
 
@@ -75,7 +77,8 @@ def test_a_channel_the_model_saw_constant_is_warned_of_alike(tmp_path):
     own = _series(tmp_path / "own.ts", 60, lambda i, rng: np.full(12, 5.0))
     other = _series(tmp_path / "other.ts", 40, lambda i, rng: 5.0 + 10 * rng.normal(size=12))
     model = str(tmp_path / "c.pt")
-    _run(["train", "--dataset", own, "--model", "mlp_small", "--epochs", "1", "--out", model])
+    _run(["train", "--dataset", own, "--model", "mlp_small", "--epochs", "1", "--min-steps", "0",
+          "--out", model])
     scored = _run(["eval", "--model", model, "--dataset", other, "--split", "all"])
     assert ("channel 1 is one value (5) in every training series" in scored["warning"]
             and "40 of the 40 series scored hold other values" in scored["warning"]), scored

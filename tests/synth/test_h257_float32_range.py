@@ -40,7 +40,7 @@ def test_a_training_value_beyond_float32_is_refused(tmp_path):
     with pytest.raises(UserError, match=r"channel 0 holds -1e\+39 in the training split"):
         load_dataset(_ts(tmp_path / "t.ts", "-1e39"))
     line = one_error_line(run(["train", "--dataset", _csv(tmp_path / "t.csv", "1e39"),
-                               "--model", "mlp_small", "--epochs", "1",
+                               "--model", "mlp_small", "--epochs", "1", "--min-steps", "0",
                                "--out", str(tmp_path / "m.pt")]))
     assert "float32's range" in line
     assert not (tmp_path / "m.pt").exists()
@@ -49,6 +49,7 @@ def test_a_training_value_beyond_float32_is_refused(tmp_path):
 def test_large_values_within_float32_still_train_and_evaluate(tmp_path):
     out = tmp_path / "m.pt"
     json_result(run(["train", "--dataset", _csv(tmp_path / "t.csv", "1e38"), "--model",
-                     "mlp_small", "--epochs", "1", "--out", str(out), "--json"]))
+                     "mlp_small", "--epochs", "1", "--min-steps", "0",
+                     "--out", str(out), "--json"]))
     assert json_result(run(["eval", "--model", str(out), "--json"]))["samples"] == 12
     assert load_dataset(_ts(tmp_path / "t.ts", "1e38")).num_classes == 2

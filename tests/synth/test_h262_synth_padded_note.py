@@ -26,6 +26,7 @@ def padded(tmp_path_factory):
     short = load_dataset(_write(tmp / "Short.ts", [3 + i % 2 for i in range(40)],
                                 ["up", "down"], 1))
     json_result(run(["-q", "train", "--dataset", own, "--model", "mlp_small", "--epochs", "1",
+                     "--min-steps", "0",
                      "--out", str(tmp / "t.pt"), "--json"]))
     (tmp / "mine").mkdir()
     write_parquet(tmp / "mine" / "part-0.parquet",

@@ -96,7 +96,8 @@ def test_train_on_an_image_folder_through_the_cli(digit_pngs, tmp_path):
     root, _ = digit_pngs
     out = tmp_path / "m.pt"
     r = CliRunner().invoke(cli, ["train", "--dataset", f"images:{root}", "--model",
-                                 "convnet_small", "--epochs", "1", "--out", str(out)])
+                                 "convnet_small", "--epochs", "1", "--min-steps", "0",
+                                 "--out", str(out)])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(cli, ["eval", "--model", str(out), "--json"])
     assert r.exit_code == 0 and f"images:{root}" in r.output, r.output
