@@ -427,11 +427,12 @@ def search_config(config: RunConfig, run_dir: Path, teacher: Path, data: Path):
 def run_search_stage(ctx) -> dict:
     """Tune trials of data-free KD on the synthesized set, priced on hwsim; resumes an
     interrupted search (finished trials are kept) when its saved config is unchanged."""
-    from search.run import resumable, run_search
+    from search.run import as_begun, resumable, run_search
     from synth.files import copy_atomic, remove_owned
     out_dir = ctx.path("search")
-    config = search_config(ctx.config, ctx.run_dir, ctx.output("teacher"),
-                           ctx.output("synthesis", "dataset"))
+    config = as_begun(out_dir, search_config(ctx.config, ctx.run_dir, ctx.output("teacher"),
+                                             ctx.output("synthesis", "dataset")),
+                      ctx.config.search.options)
     space = ctx.config.search.options.get("space")
     if isinstance(space, Mapping):
         from synth.files import write_json_atomic

@@ -763,6 +763,25 @@ def resumable(out_dir: str | os.PathLike, config: SearchConfig) -> bool:
         return False
 
 
+def as_begun(out_dir: str | os.PathLike, config: SearchConfig, given) -> SearchConfig:
+    """``config`` for the search in ``out_dir`` where that search began before the trials'
+    step floor and ``given`` (the options the caller set) leaves ``min_steps`` at its
+    default: its search_config.json has no ``min_steps``, its trials trained exactly their
+    epochs, and it resumes so (``min_steps`` 0), as ``run_search(None, resume=True)`` resumes
+    it.  A pipeline's run directory of such a search started its search over, every finished
+    trial lost, naming min_steps as a changed setting."""
+    saved = Path(out_dir) / "search_config.json"
+    if "min_steps" in given or not saved.is_file():
+        return config
+    try:
+        values = read_json(saved)
+    except (OSError, ValueError):   # resumable / the restart reason say what it is
+        return config
+    if isinstance(values, dict) and "min_steps" not in values:
+        return config.replace(min_steps=0)
+    return config
+
+
 INPUTS_FILE = "search_inputs.json"   # digest of the files the config names only by path, the
                                      # directory the search began in (check_in_place), and
                                      # what wrote the search's state (state_record)
