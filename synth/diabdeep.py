@@ -507,8 +507,9 @@ def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
     stamp = None
     if report:   # a rerun of a finished report (the same settings, baselines and data)
         from synth.resume import is_finished, result_settings, run_stamp
+        from synth.checkpoint import trained_record
         stamp = run_stamp("diabdeep", result_settings(config), cost_fn is not None,
-                          data.digest())
+                          trained_record(data))
         written = _is_report(Path(report)) and json.loads(Path(report).read_text())
         if written and is_finished(Path(report), written.get("run_key"), stamp, "DiabDeep run",
                                    {".resume": STATE_FORMAT}):

@@ -224,15 +224,25 @@ def finished_run(out, stamp: dict, what: str, states: dict | None = None) -> dic
 def is_finished(path: Path, found, stamp: dict, what: str, states: dict | None = None) -> bool:
     """Whether the output at ``path``, which records the run ``found`` (its ``run_stamp``;
     None: none), is the finished result of the run ``stamp`` names; the line saying that a
-    rerun reports it is logged, or, for another run of the same command, that this run
-    replaces it (``what``: "training", "pruning", ...).  A state that the run which wrote
+    rerun reports it is logged, or that this run replaces it (another run of the same
+    command, another command's, or one that records none; ``what``: "training", ...).  A state that the run which wrote
     it left behind (killed between writing ``path`` and removing it): ``states`` maps a
     suffix (``.resume``) to the format of the state the command keeps there; such a file
     older than ``path`` is removed (a rerun resumed from it and wrote ``path`` again)."""
     if found != stamp:
-        if isinstance(found, dict) and found.get("command") == stamp["command"]:
+        # said whatever wrote it: another command's checkpoint (a trained model given as
+        # prune's --out) or one recording no run was replaced without a word
+        command = found.get("command") if isinstance(found, dict) else None
+        if command == stamp["command"]:
             log.warning("%s holds the result of another %s (other settings or inputs): this "
                         "run replaces it", path, what)
+        elif isinstance(command, str):
+            from synth.config import short_repr
+            log.warning("%s holds the result of nnsynth %s, not of a %s: this run replaces it",
+                        path, short_repr(command, 40).strip("'\""), what)
+        else:
+            log.warning("%s holds a result that records no run (another command's, or one "
+                        "written before nnsynth recorded them): this %s replaces it", path, what)
         return False
     log.warning("%s is the finished result of this same command (its settings and inputs are "
                 "this run's): reporting it, not running the %s again (delete it or give "

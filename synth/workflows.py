@@ -349,7 +349,11 @@ def train_checkpoint(dataset: str, model_spec: Any, out, config, *,
     torch.manual_seed(config.seed)
     model = build(model_spec, data.input_shape, data.num_classes)
     digest = data.digest()   # the resume key, and recorded: eval tells a rewritten file
-    stamp = run_stamp("train", result_settings(config), model.spec, digest,
+    stamp = run_stamp("train", result_settings(config), model.spec,
+                      # the set as the checkpoint records it: its digest leaves out a
+                      # table's feature names, which eval matches columns by (a renamed
+                      # column was reported as this run's, a model of the old names)
+                      trained_record(data, digest),
                       quant.to_dict() if quant is not None else None)
     done = finished(out, stamp, "training", {".resume": STATE_FORMAT})
     if done is not None:
@@ -414,8 +418,8 @@ def distill_checkpoint(teacher_path, student_spec, out, config, *,
                                 seed=config.seed, notes=notes)
     # a rerun of a finished distillation (the same teacher file, student, inputs, settings)
     stamp = run_stamp("distill", teacher.checkpoint_info["checksum"], student.spec,
-                      found.digest() if found is not None else None,
-                      real.digest() if real is not None else None, result_settings(config),
+                      *(trained_record(d) if d is not None else None for d in (found, real)),
+                      result_settings(config),
                       iterations)
     done = finished(out, stamp, "distillation", {".resume": TRAIN_STATE})
     if done is not None:   # (the set's warnings, said again as it loaded, are in it)
@@ -527,8 +531,7 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     # a rerun of a finished pruning (the same model file, settings and inputs) reports it
     stamp = run_stamp("prune", teacher.checkpoint_info["checksum"], result_settings(config),
                       kd_steps, kd_epochs, lr, num_images, iterations, inversion,
-                      found.digest() if found is not None else None,
-                      real.digest() if real is not None else None,
+                      *(trained_record(d) if d is not None else None for d in (found, real)),
                       cost_fn and f"{cost_fn.__module__}.{cost_fn.__qualname__}")   # by name
     done = finished(out, stamp, "pruning", {".resume": SYNTHESIS_STATE})
     if done is not None:
@@ -688,8 +691,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     source = (checksum_bytes(Path(model_spec).read_bytes()) if Path(str(model_spec)).is_file()
               else model_spec)
     # a rerun of a finished grow-prune (the same start, data, dense training, schedule, KD)
-    stamp = run_stamp("grow-prune", data.digest(), source, epochs, min_steps, distill, shift,
-                      compact, result_settings(schedule))
+    stamp = run_stamp("grow-prune", trained_record(data, digest), source, epochs, min_steps,
+                      distill, shift, compact, result_settings(schedule))
     done = finished(out, stamp, "grow-and-prune", {".resume": GROW_PRUNE_STATE,
                                                    ".dense.resume": TRAIN_STATE},
                     extra=(("history", "grow_prune_history"),))
@@ -900,9 +903,9 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
         found = synthesized_for(old, synth_dir, seed=config.seed, notes=said)
         synth_x = torch.cat([found.x_train, found.x_val])
     # a rerun of a finished run (the same model file, data, classes, settings, inputs)
-    stamp = run_stamp("continual", old.checkpoint_info["checksum"], data.digest(), old_list,
-                      new_list, result_settings(config), num_images, iterations, inversion,
-                      found.digest() if found is not None else None)
+    stamp = run_stamp("continual", old.checkpoint_info["checksum"], trained_record(data),
+                      old_list, new_list, result_settings(config), num_images, iterations,
+                      inversion, trained_record(found) if found is not None else None)
     done = finished(out, stamp, "class-incremental training", {".resume": SYNTHESIS_STATE})
     if done is not None:
         return done
@@ -1017,7 +1020,8 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     from synth.resume import finished_run, result_settings, run_stamp
     stamp = run_stamp("incremental", model.checkpoint_info["checksum"],
                       dense.checkpoint_info["checksum"] if dense is not None else None,
-                      old.digest(), new.digest(), one, old_fraction, result_settings(config),
+                      trained_record(old), trained_record(new), one, old_fraction,
+                      result_settings(config),
                       list(methods))
     done = finished_run(out, stamp, "incremental update") if out else None
     if done is not None and isinstance((done.get("extra") or {}).get(RESULT), dict):
