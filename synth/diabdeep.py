@@ -623,8 +623,9 @@ class _Done:
         if saved:   # the JSON text add() writes: rows and histories by model name
             from synth.resume import check_fields, restoring
             check_fields(saved, {"done": str}, path, "DiabDeep")
-            with restoring(path, "DiabDeep"):
-                done = _json(saved["done"])
+            from synth.files import load_json_text
+            with restoring(path, "DiabDeep"):   # a key given twice: refused, as every JSON
+                done = load_json_text(saved["done"])   # nnsynth reads back (it kept the last)
                 check_fields(done, {"rows": dict, "histories": dict}, path, "DiabDeep")
                 if not all(isinstance(r, dict) for r in done["rows"].values()):
                     raise ValueError("a row is not a mapping")
