@@ -47,7 +47,7 @@ def test_symbiotic_out_of_an_earlier_run_is_still_resumed(tmp_path):
 def _iris_checkpoint(tmp_path):
     out = tmp_path / "iris.pt"
     run(["-q", "train", "--model", '{"family": "mlp", "hidden": [8]}', "--dataset", "iris",
-         "--epochs", "1", "--out", str(out)])
+         "--epochs", "1", "--min-steps", "0", "--out", str(out)])
     assert out.is_file()
     return out
 

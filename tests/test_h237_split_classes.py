@@ -35,7 +35,8 @@ def test_train_and_grow_prune_name_the_class_their_splits_lack(tmp_path):
     assert TEST.format(table) in result["warning"], result
     result = json_result(run(["-q", "grow-prune", "--dataset", f"csv:{table}", "--model",
                               str(tmp_path / "m.pt"), "--prune-steps", "1", "--retrain-epochs",
-                              "1", "--out", str(tmp_path / "g.pt"), "--json"]))
+                              "1", "--retrain-min-steps", "0", "--out", str(tmp_path / "g.pt"),
+                              "--json"]))
     assert VAL.format(table) in result["warning"], result
     assert TEST.format(table) in result["warning"], result
     pruned = prune_checkpoint(tmp_path / "m.pt", tmp_path / "p.pt",

@@ -25,7 +25,7 @@ def _teacher(tmp_path):
                                                 for i in range(60)))
     json_result(run(["-q", "train", "--dataset", f"csv:{table}", "--model",
                      '{"family": "mlp", "hidden": [8], "bn": true}', "--epochs", "2",
-                     "--out", str(tmp_path / "m.pt"), "--json"]))
+                     "--min-steps", "0", "--out", str(tmp_path / "m.pt"), "--json"]))
     return tmp_path / "m.pt"
 
 

@@ -20,7 +20,7 @@ def teacher(tmp_path_factory):
     own = _write(tmp / "Own.ts", [4 + i % 3 for i in range(40)], ["up", "down"], 0)
     short = _write(tmp / "Short.ts", [3 + i % 2 for i in range(40)], ["up", "down"], 1)
     _json(["train", "--dataset", own, "--model", '{"family": "mlp", "hidden": [16]}',
-           "--epochs", "3", "--out", str(tmp / "m.pt")])
+           "--epochs", "3", "--min-steps", "0", "--out", str(tmp / "m.pt")])
     _json(["grow-prune", "--model", str(tmp / "m.pt"), "--dataset", short, "--prune-steps",
            "1", "--retrain-epochs", "0", "--no-compact", "--out", str(tmp / "g.pt")])
     (tmp / "syn").mkdir()

@@ -76,7 +76,8 @@ def test_wrong_window_length_names_the_shapes(tmp_path):
     out = tmp_path / "m.pt"
     r = CliRunner().invoke(cli, ["train", "--dataset", "gunpoint", "--model",
                                  '{"family": "lstm", "hidden": [4], "frame": 10}',
-                                 "--epochs", "1", "--out", str(out), "--json"])
+                                 "--epochs", "1", "--min-steps", "0", "--out", str(out),
+                                 "--json"])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(cli, ["eval", "--model", str(out), "--dataset", "pickupgesture"])
     assert r.exit_code == 2

@@ -22,7 +22,7 @@ def _run(*args):
 def teacher(tmp_path_factory):
     path = tmp_path_factory.mktemp("h130") / "t.pt"
     out = _run("train", "--dataset", "basicmotions", "--model", "convnet1d_small",
-               "--epochs", "2", "--out", path)
+               "--epochs", "2", "--min-steps", "0", "--out", path)
     assert out["flops"] == 176_128      # 16x100x6x5 + 32x50x16x5 + 32x4
     return path
 

@@ -36,7 +36,7 @@ def test_a_logged_warning_is_printed_once_in_human_mode(tmp_path):
     to a CliRunner's stderr."""
     done = subprocess.run([sys.executable, "-m", "deploy.cli.main", "-q", "train",
                            "--dataset", _lacking_csv(tmp_path), "--model", "mlp_small",
-                           "--epochs", "1", "--out", str(tmp_path / "m.pt")],
+                           "--epochs", "1", "--min-steps", "0", "--out", str(tmp_path / "m.pt")],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count(LACKING) == 1 and LACKING not in done.stdout, done.stdout

@@ -25,7 +25,7 @@ def wine(tmp_path_factory):
     frame.to_csv(tmp / "all.csv", index=False)
     frame[frame["alcohol"] > 12.6].to_csv(tmp / "sub.csv", index=False)
     json_result(run(["-q", "train", "--dataset", f"csv:{tmp / 'all.csv'}", "--model",
-                     '{"family": "mlp", "hidden": [16]}', "--epochs", "5",
+                     '{"family": "mlp", "hidden": [16]}', "--epochs", "5", "--min-steps", "0",
                      "--out", str(tmp / "t.pt"), "--json"]))
     return tmp, tmp / "t.pt"
 

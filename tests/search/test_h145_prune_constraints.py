@@ -112,7 +112,8 @@ def test_a_grow_prune_trial_records_the_pruned_models_spec(tmp_path, monkeypatch
     from synth.checkpoint import load_model
     from synth.models import build, count_parameters
     from tests.search._trial import run_trial_here
-    config = SearchConfig(dataset="iris", epochs=2, hardware=False, grow_prune=GROW_PRUNE)
+    config = SearchConfig(dataset="iris", epochs=2, min_steps=0, hardware=False,
+                          grow_prune=GROW_PRUNE)
     settings = {**config.to_dict(), "out_dir": str(tmp_path), "data_seed": 0}
     final = run_trial_here(monkeypatch, "p1", {"spec": json.dumps(SEARCHED, sort_keys=True)},
                            settings)[-1]

@@ -51,8 +51,9 @@ def table(tmp_path_factory):
 def _trial(monkeypatch, tmp, name: str, **config):
     out = tmp / name
     (out / "models").mkdir(parents=True)
-    settings = {**SearchConfig(dataset=f"csv:{tmp / 'd.csv'}", epochs=1, hardware=False,
-                               **config).to_dict(), "out_dir": str(out), "data_seed": 4}
+    settings = {**SearchConfig(dataset=f"csv:{tmp / 'd.csv'}", epochs=1, min_steps=0,
+                               hardware=False, **config).to_dict(), "out_dir": str(out),
+                "data_seed": 4}
     run_trial_here(monkeypatch, "t1", {"spec": SPEC}, settings)
     return out / "models" / "t1.pt"
 

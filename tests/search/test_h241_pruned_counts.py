@@ -98,7 +98,8 @@ def test_a_grow_prune_trial_reports_its_nonzero_parameters(tmp_path, monkeypatch
     from synth.checkpoint import load_model
     from synth.models import count_parameters
     from tests.search._trial import run_trial_here
-    config = SearchConfig(dataset="iris", epochs=1, hardware=False, grow_prune=GROW_PRUNE)
+    config = SearchConfig(dataset="iris", epochs=1, min_steps=0, hardware=False,
+                          grow_prune=GROW_PRUNE)
     settings = {**config.to_dict(), "out_dir": str(tmp_path), "data_seed": 0}
     final = run_trial_here(monkeypatch, "p1", {"spec": json.dumps(SPEC, sort_keys=True)},
                            settings)[-1]

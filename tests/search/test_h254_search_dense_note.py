@@ -22,8 +22,9 @@ GROW_PRUNE = {"prune_steps": 2, "prune_fraction": 0.5, "retrain_epochs": 1}
 
 def _search(tmp_path, monkeypatch, grow_prune):
     from tests.search._trial import run_trial_here
-    config = SearchConfig(dataset="iris", space="mlp", epochs=1, trials=1, searcher="random",
-                          hardware=True, pool_shards=0, grow_prune=grow_prune)
+    config = SearchConfig(dataset="iris", space="mlp", epochs=1, min_steps=0, trials=1,
+                          searcher="random", hardware=True, pool_shards=0,
+                          grow_prune=grow_prune)
     settings = {**config.to_dict(), "out_dir": str(tmp_path), "data_seed": 0}
     final = run_trial_here(monkeypatch, "p1", {"spec": json.dumps(SPEC, sort_keys=True)},
                            settings)[-1]

@@ -28,13 +28,14 @@ def short(tmp_path_factory):
     shorter = _write(tmp / "Short.ts", [3 + i % 2 for i in range(40)], ["up", "down"], 1)
     teacher = tmp / "t.pt"
     json_result(run(["-q", "train", "--dataset", own, "--model", "mlp_small", "--epochs", "3",
-                     "--out", str(teacher), "--json"]))
+                     "--min-steps", "0", "--out", str(teacher), "--json"]))
     (tmp / "syn").mkdir()
     write_parquet(tmp / "syn" / "part-0.parquet", torch.randn(40, 2, 6,
                   generator=torch.Generator().manual_seed(0)), torch.arange(40) % 2,
                   read_checkpoint(teacher)["dataset"])
     config = SearchConfig(teacher=str(teacher), data=str(tmp / "syn"), dataset=shorter,
-                          space="mlp", epochs=1, trials=1, searcher="random", hardware=False)
+                          space="mlp", epochs=1, min_steps=0, trials=1, searcher="random",
+                          hardware=False)
     return config, teacher
 
 

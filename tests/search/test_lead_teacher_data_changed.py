@@ -31,7 +31,7 @@ def test_the_search_driver_warns_of_a_rewritten_teacher_set(tmp_path, caplog):
     _write(data, rows)
     teacher = tmp_path / "t.pt"
     json_result(run(["-q", "train", "--dataset", f"csv:{data}", "--model",
-                     '{"family": "mlp", "hidden": [8]}', "--epochs", "1",
+                     '{"family": "mlp", "hidden": [8]}', "--epochs", "1", "--min-steps", "0",
                      "--out", str(teacher), "--json"]))
     config = SearchConfig(dataset=f"csv:{data}", teacher=str(teacher), data=str(tmp_path))
     seed = real_split_seed(config)

@@ -27,7 +27,7 @@ def test_compact_if_supported_keeps_a_resnet_and_compacts_an_mlp():
 
 def test_a_grow_prune_trial_of_a_resnet_finishes_masked(tmp_path, monkeypatch):
     from tests.search._trial import run_trial_here
-    config = SearchConfig(dataset="digits", epochs=1, hardware=False, grow_prune={
+    config = SearchConfig(dataset="digits", epochs=1, min_steps=0, hardware=False, grow_prune={
         "prune_steps": 1, "prune_fraction": 0.5, "retrain_epochs": 1})
     settings = {**config.to_dict(), "out_dir": str(tmp_path), "data_seed": 0}
     final = run_trial_here(monkeypatch, "r1", {"spec": json.dumps(RESNET)}, settings)[-1]

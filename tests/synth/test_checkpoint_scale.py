@@ -92,8 +92,9 @@ def test_grow_prune_of_a_checkpoint_on_another_file_keeps_its_scale(tmp_path):
     path, a = _two_files(tmp_path, hidden=8)
     r = CliRunner().invoke(cli, ["grow-prune", "--model", str(path), "--dataset",
                                  f"csv:{tmp_path / 'b.csv'}", "--prune-steps",
-                                 "1", "--retrain-epochs", "1", "--growth-rounds", "0",
-                                 "--no-distill", "--out", str(tmp_path / "p.pt")])
+                                 "1", "--retrain-epochs", "1", "--retrain-min-steps", "0",
+                                 "--growth-rounds", "0", "--no-distill",
+                                 "--out", str(tmp_path / "p.pt")])
     assert r.exit_code == 0, r.output
     meta = load_model(tmp_path / "p.pt").checkpoint_info["dataset"]
     assert (meta["mean"], meta["std"]) == (list(a.mean), list(a.std))

@@ -37,11 +37,11 @@ def _csv(path, columns: dict):
     return path
 
 
-def _train(tmp_path, dataset):
+def _train(tmp_path, dataset, *options):
     out = tmp_path / "m.pt"
     r = CliRunner().invoke(cli, ["train", "--dataset", dataset, "--model",
                                  '{"family": "mlp", "hidden": [8]}', "--epochs", "2",
-                                 "--lr", "0.1", "--out", str(out), "--json"])
+                                 "--lr", "0.1", *options, "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     return out
 
@@ -51,15 +51,27 @@ def _eval(model, dataset):
                                     "--split", "all", "--json"])
 
 
-@pytest.fixture
-def trained(tmp_path):
+def _trained(tmp_path, *options):
     a, b, y = _rows()
     train = _csv(tmp_path / "train.csv", {"a": a, "b": b, "label": y})
-    return tmp_path, _train(tmp_path, f"csv:{train}")
+    return tmp_path, _train(tmp_path, f"csv:{train}", *options)
 
 
-def test_swapped_columns_score_like_ordered_ones(trained):
-    tmp_path, model = trained
+@pytest.fixture
+def trained(tmp_path):
+    """A model of train.csv trained exactly its 2 epochs (--min-steps 0): the tests that
+    take it read its columns and compare scores, not how well it learnt."""
+    return _trained(tmp_path, "--min-steps", "0")
+
+
+@pytest.fixture
+def learnt(tmp_path):
+    """A model of train.csv trained as nnsynth train trains it (its step floor included)."""
+    return _trained(tmp_path)
+
+
+def test_swapped_columns_score_like_ordered_ones(learnt):
+    tmp_path, model = learnt
     a, b, y = _rows(1)
     ordered = _csv(tmp_path / "ab.csv", {"a": a, "b": b, "label": y})
     swapped = _csv(tmp_path / "ba.csv", {"b": b, "a": a, "label": y})

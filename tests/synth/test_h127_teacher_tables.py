@@ -37,7 +37,7 @@ def wine(tmp_path_factory):
     frame.assign(extra=1.0).to_parquet(tmp / "wider" / "part.parquet")
     r = _invoke("train", "--dataset", f"csv:{tmp / 'train.csv'}", "--model",
                 '{"family": "mlp", "hidden": [16], "bn": true}', "--epochs", "5",
-                "--out", tmp / "t.pt", "--json")
+                "--min-steps", "0", "--out", tmp / "t.pt", "--json")
     assert r.exit_code == 0, r.output
     return tmp, tmp / "t.pt"
 

@@ -25,7 +25,7 @@ def trained(tmp_path_factory):
     `nnsynth train` reported for it."""
     out = tmp_path_factory.mktemp("h132") / "q.pt"
     result = _cli("train", "--dataset", "wine", "--model", "mlp_small", "--epochs", "2",
-                  "--fixed-point", "2.4", "--out", str(out))
+                  "--min-steps", "0", "--fixed-point", "2.4", "--out", str(out))
     assert result["fixed_point"]["rounding"] == "stochastic"     # the training's rounding
     return out, result
 
@@ -139,7 +139,7 @@ def test_eval_rounding_option(trained, tmp_path):
     # a float32 checkpoint has no grid to round onto: the option would be ignored
     fp32 = tmp_path / "f.pt"
     _cli("train", "--dataset", "wine", "--model", "mlp_small", "--epochs", "1",
-         "--out", str(fp32))
+         "--min-steps", "0", "--out", str(fp32))
     line = one_error_line(run(["eval", "--model", str(fp32), "--rounding", "nearest"]))
     assert "--rounding" in line and "fixed point" in line
 

@@ -13,10 +13,11 @@ from tests.synth.test_h220_same_set_split import _ts_pair
 
 def _grow_prune(model, out, dataset, *extra):
     # --epochs trains a spec densely; a checkpoint is trained already (refused with one)
-    epochs = ["--epochs", "1"] if isinstance(model, str) else []
+    epochs = ["--epochs", "1", "--min-steps", "0"] if isinstance(model, str) else []
     return json_result(run(["-q", "grow-prune", "--dataset", dataset, "--model", str(model),
                             *epochs, "--prune-steps", "1", "--prune-fraction", "0.5",
-                            "--retrain-epochs", "1", "--schedule", '{"max_accuracy_drop": 1}',
+                            "--retrain-epochs", "1", "--retrain-min-steps", "0",
+                            "--schedule", '{"max_accuracy_drop": 1}',
                             "--out", str(out), "--threads", "1", "--json", *extra]))
 
 

@@ -26,7 +26,7 @@ def trained(tmp_path_factory):
     rows = [[round(rng.gauss(i % 3, 1), 3) for _ in range(3)] + [i % 3] for i in range(60)]
     _write(tmp / "d.csv", rows)
     json_result(run(["-q", "train", "--dataset", f"csv:{tmp / 'd.csv'}", "--model",
-                     '{"family": "mlp", "hidden": [8]}', "--epochs", "1",
+                     '{"family": "mlp", "hidden": [8]}', "--epochs", "1", "--min-steps", "0",
                      "--out", str(tmp / "m.pt"), "--json"]))
     return tmp, rows, tmp / "m.pt"
 
@@ -85,7 +85,8 @@ def test_grow_prune_from_the_checkpoint_warns_too(trained, caplog):
         with caplog.at_level(logging.WARNING):
             json_result(run(["-q", "grow-prune", "--dataset", f"csv:{tmp / 'd.csv'}", "--model",
                              str(model), "--prune-steps", "1", "--retrain-epochs", "1",
-                             "--out", str(tmp / "g.pt"), "--json"]))
+                             "--retrain-min-steps", "0", "--out", str(tmp / "g.pt"),
+                             "--json"]))
         assert f"csv:{tmp / 'd.csv'} changed since checkpoint {model}" in caplog.text
         # its own checkpoint records the file as it read it: eval of it says nothing
         assert not _warned(_eval(caplog, tmp / "g.pt"))

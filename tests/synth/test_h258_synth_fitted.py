@@ -30,7 +30,7 @@ def sets(tmp_path_factory):
     teachers = []
     for data, name in ((own, "t.pt"), (equal, "e.pt")):
         json_result(run(["-q", "train", "--dataset", data, "--model", "mlp_small", "--epochs",
-                         "1", "--out", str(tmp / name), "--json"]))
+                         "1", "--min-steps", "0", "--out", str(tmp / name), "--json"]))
         teachers.append(tmp / name)
     (tmp / "mine").mkdir()   # the user's own set, in its own normalization and length
     write_parquet(tmp / "mine" / "part-0.parquet", torch.cat([short.x_train, short.x_val,
