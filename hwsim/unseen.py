@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import operator
 import sys
 import threading
 
@@ -46,6 +47,10 @@ _undo: list = []          # (namespace, name, original, wrapper) of each wrapped
 _lift_library: list = []  # the kernels answering aten::lift_fresh while a catcher runs
 _LIFT_KEYS = ("CPU", "CUDA", "Meta")
 _scanned: dict = {}       # module name -> (module, its globals bound to an _UNSEEN original)
+# sys.modules at the last pass over it (its names and its modules, compared by identity)
+# and the names, in its order, of its modules whose scan found bindings.  Unchanged, a pass
+# finds nothing new: only those modules' bindings are checked again.
+_modules_seen: list = [None, ()]
 _catching = threading.local()   # .states: the FunctionCatchers' states on this thread
 
 
@@ -67,16 +72,25 @@ def _bound_globals() -> list:
     once (``_scanned``), its bindings checked again each time."""
     originals = {id(o): o for _, _, o in _UNSEEN}
     owners = {id(vars(owner)) for owner, _, _ in _UNSEEN}
+    last, now = _modules_seen[0], tuple(sys.modules.values())
+    if last is None or tuple(sys.modules) != last[0] or len(now) != len(last[1]) \
+            or any(map(operator.is_not, now, last[1])):      # by identity: no object's __eq__
+        modules = list(sys.modules.items())   # one snapshot (another thread may import)
+        for name, module in modules:
+            if name not in _scanned or _scanned[name][0] is not module:
+                try:
+                    names = tuple(k for k, v in list(vars(module).items())
+                                  if id(v) in originals)
+                except TypeError:   # (no __dict__)
+                    names = ()
+                _scanned[name] = (module, names)
+        _modules_seen[:] = [(tuple(k for k, _ in modules), tuple(m for _, m in modules)),
+                            tuple(name for name, _ in modules if _scanned[name][1])]
     found = []
-    for name, module in list(sys.modules.items()):
-        if name not in _scanned or _scanned[name][0] is not module:
-            try:
-                names = tuple(k for k, v in list(vars(module).items()) if id(v) in originals)
-            except TypeError:   # (no __dict__)
-                names = ()
-            _scanned[name] = (module, names)
-        if _scanned[name][1] and id(vars(module)) not in owners:
-            found.extend((vars(module), k, vars(module)[k]) for k in _scanned[name][1]
+    for name in _modules_seen[1]:
+        module, names = _scanned[name]
+        if id(vars(module)) not in owners:
+            found.extend((vars(module), k, vars(module)[k]) for k in names
                          if id(vars(module).get(k)) in originals)
     return found
 
