@@ -100,7 +100,10 @@ def epochs_for_steps(epochs: int, min_steps: int, samples: int, batch_size: int,
     """``epochs``, raised so that passes over ``samples`` training inputs in batches of
     ``batch_size`` (``fit``'s count: the last batch may be partial) make at least
     ``min_steps`` optimizer steps.  More than MAX_EPOCHS is a UserError naming min_steps
-    and ``remedy`` (capped there, a run made fewer steps than asked without a word)."""
+    and ``remedy`` (capped there, a run made fewer steps than asked without a word).  0 epochs
+    (no training: grow-prune's ``retrain_epochs`` 0) stay 0."""
+    if epochs == 0:
+        return 0
     per_epoch = max(1, math.ceil(samples / batch_size))
     raised = max(epochs, math.ceil(min_steps / per_epoch))
     if raised > MAX_EPOCHS:   # else TrainConfig's "epochs must be in ..." named no option given

@@ -72,3 +72,17 @@ def test_grow_prune_retrains_a_small_set_to_the_minimum_steps(caplog):
     with caplog.at_level(logging.INFO, logger="synth.train"):
         grow_and_prune(model, data, schedule)
     assert "3 epochs would be 6 steps; running 30 epochs (min_steps 60)" in caplog.text
+
+
+def test_no_epochs_stay_no_epochs_under_a_floor():
+    # grow-prune's retrain_epochs 0 (no retraining) was "raised" to 60 steps' worth, which put
+    # retrain_min_steps into the state key: a run saved before the field no longer continued
+    from synth.grow_prune import GrowPruneSchedule, _state_key
+    from synth.train import epochs_for_steps
+    assert epochs_for_steps(0, 60, 108, 64) == 0
+    assert epochs_for_steps(3, 60, 108, 64) == 30
+    import torch.nn as nn
+    model = nn.Linear(4, 3)
+    keys = {_state_key(model, None, GrowPruneSchedule(retrain_epochs=0, retrain_min_steps=m),
+                       (None, list(range(108))), "") for m in (0, 60)}
+    assert len(keys) == 1
