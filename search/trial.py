@@ -182,10 +182,14 @@ def train_candidate(config: dict, settings: dict) -> None:
                             lr=settings["lr"], seed=settings["seed"], device=settings["device"],
                             keep_best=False, validate_each_epoch=False, progress=False)
 
+    asked = {"epochs_requested": settings["epochs"], "min_steps": settings.get("min_steps", 0)}
+
     def on_epoch_end(m, epoch):  # one report per epoch but the last: what ASHA compares
         if epoch + 1 < epochs:
             acc = evaluate(m, select.x_val, select.y_val)["accuracy"]
-            _report({"accuracy": acc, "epoch": epoch + 1, DONE_KEY: False})
+            # what the row of a trial ASHA stops here says of its training (the callback
+            # writes this last report; its epochs: the epoch it reached)
+            _report({"accuracy": acc, "epoch": epoch + 1, DONE_KEY: False, **asked})
 
     try:
         metrics = fit(model, data, train_cfg, loss_fn=loss_fn, on_epoch_end=on_epoch_end,
@@ -239,8 +243,7 @@ def train_candidate(config: dict, settings: dict) -> None:
               "flops": count_flops(model, data.input_shape),
               "nonzero_flops": sparse_flops(model, data.input_shape), **costs,
               # the epochs trained: --epochs, raised to make min_steps on a small set
-              "epochs": epochs, "epochs_requested": settings["epochs"],
-              "min_steps": settings.get("min_steps", 0),
+              "epochs": epochs, **asked,
               "stopped_early": False, "checkpoint": str(ckpt),
               "device": metrics["device"], "diverged_epoch": metrics.get("diverged_epoch"),
               "predicted_classes": len(torch.unique(predicted)),
