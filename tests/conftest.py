@@ -323,6 +323,20 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: key[item.nodeid.split("::", 1)[0]])   # stable
 
 
+def pytest_collection_finish(session):
+    """What exists once the tests are collected (torch, Ray, scikit-learn, every test module
+    and its parameters: objects that live as long as the session) is moved out of the
+    garbage collector's view (``gc.freeze``, after a collection of what is already garbage):
+    every full collection of a test process otherwise walks those millions of objects again.
+    No object a test makes is frozen; each pytest worker (xdist) collects, so each freezes its
+    own.  Measured (user CPU, -n 0, back to back, twice): tests/hwsim 26.96/27.47 ->
+    26.12/24.87 s; test_searchers + test_wide_ranges_h93 + synth/test_secret 23.17/22.19 ->
+    20.39/20.35 s."""
+    import gc
+    gc.collect()
+    gc.freeze()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """The shared Ray of the last module that kept it, stopped with the session."""
     import sys
