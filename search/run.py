@@ -1022,9 +1022,12 @@ def check_searchable(config: SearchConfig) -> None:
     from search.trial import real_data
     config = with_absolute_paths(with_data_space(config))
     space = searchable_space(config.space)
-    if config.teacher and Path(config.teacher).is_file():
-        check_teacher_inputs(config)
+    synthetic = (check_teacher_inputs(config) if config.teacher and Path(config.teacher).is_file()
+                 else None)
     data = real_data(config.dataset, real_split_seed(config), config.teacher)
+    # a step floor the epoch limit cannot make on this set: every trial failed with it inside
+    # Ray, each tried again ('finished no trial', 27 s for 2 trials of iris)
+    search_epochs(config, data, synthetic)
     bare = copy.copy(space)      # whether members build at all, before any bound
     bare.constraints = []
     reason = no_trial_reason(bare, config.replace(constraints=()), data.input_shape,
@@ -1045,6 +1048,16 @@ def check_searchable(config: SearchConfig) -> None:
                         + (" together" if len(constraints) > 1 else "")
                         + (f" ({seen})" if seen else "")
                         + "; relax a bound or widen the space")
+
+
+def search_epochs(config: SearchConfig, data, synthetic=None) -> int:
+    """The epochs each trial of the search trains (``search.trial.trial_epochs``: its
+    ``epochs`` raised to ``min_steps`` optimizer steps) on its training inputs: the
+    synthesized set ``synthetic`` of a search with a teacher, else the real set ``data``;
+    a floor past the epoch limit is the UserError naming min_steps."""
+    from search.trial import trial_epochs
+    return trial_epochs(config.to_dict(), synthetic.x_train if config.teacher
+                        and synthetic is not None else data.y_train)
 
 
 def first_proposal(config: SearchConfig, space, input_shape,
@@ -1225,9 +1238,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
         scheduler = None
         if config.asha:   # a report per epoch a trial trains, and its final one
             from ray.tune.schedulers import ASHAScheduler
-            from search.trial import trial_epochs
-            epochs = trial_epochs(config.to_dict(), synthetic.x_train if config.teacher
-                                  and synthetic is not None else data.y_train)
+            epochs = search_epochs(config, data, synthetic)
             scheduler = ASHAScheduler(time_attr="training_iteration", max_t=epochs + 1,
                                       grace_period=1)
         tuner = tune.Tuner(
