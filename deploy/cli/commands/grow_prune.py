@@ -101,18 +101,20 @@ def command(dataset, model_spec, target_accuracy, epochs, min_steps, prune_steps
     refuse_ignored(model_spec, schedule)
     with torch_threads(threads) as used:
         result = grow_prune_checkpoint(dataset, model_spec, out, schedule, epochs=epochs,
-                                       min_steps=min_steps,
-                                       distill=distill, shift=shift, compact=compact,
-                                       progress=show_progress())
+                                       min_steps=min_steps, distill=distill, shift=shift,
+                                       compact=compact, progress=show_progress())
     result["threads"] = used
-    if as_json:
-        emit(result, True)
-        return
-    for row in result.pop("history"):
+    if not as_json:
+        echo_history(result.pop("history"))
+    emit(result, as_json)
+
+
+def echo_history(history) -> None:
+    """The per-step lines of a grow-and-prune run's ``history``, before its summary."""
+    for row in history:
         click.echo(f"step {row['step']:>3} {row['phase']:<8} connections {row['connections']:>9,}"
                    f"  nonzero MACs {row['nonzero_flops']:>10,}  val {row['val_accuracy']:.4f}"
                    f"  test {row['test_accuracy']:.4f}")
-    emit(result, False)
 
 
 def refuse_ignored(model_spec, schedule) -> None:
