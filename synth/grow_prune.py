@@ -114,6 +114,15 @@ class GrowPruneSchedule(Config):
         ``loss_fn`` (``synth.workflows.grow_prune_checkpoint`` sets it up)."""
         return cls.from_dict({**RECIPE, **overrides})
 
+    def retrain_epochs_for(self, samples: int) -> int:
+        """The epochs each retraining runs on ``samples`` training inputs:
+        ``retrain_epochs``, raised to make ``retrain_min_steps`` optimizer steps; a floor
+        past the epoch limit is a UserError naming retrain_min_steps (it named min_steps,
+        whose lowering changes the dense training only)."""
+        return epochs_for_steps(self.retrain_epochs, self.retrain_min_steps, samples,
+                                self.batch_size, remedy="lower retrain_min_steps",
+                                name="retrain_min_steps")
+
     def train_config(self, progress: bool = False) -> TrainConfig:
         return TrainConfig(epochs=self.retrain_epochs, min_steps=self.retrain_min_steps,
                            batch_size=self.batch_size, lr=self.lr,
@@ -202,8 +211,7 @@ def _state_key(model, data, schedule, train_xy, extra: str) -> str:
     saved before that field continues where it changes nothing), the model's spec and tensor
     shapes (masks included), the training set's size and the caller's ``extra``."""
     n = len(train_xy[1]) if train_xy is not None else len(data.y_train)
-    raises = epochs_for_steps(schedule.retrain_epochs, schedule.retrain_min_steps, n,
-                              schedule.batch_size) > schedule.retrain_epochs
+    raises = schedule.retrain_epochs_for(n) > schedule.retrain_epochs
     settings = {k: v for k, v in schedule.to_dict().items()
                 if k != "device" and (k != "retrain_min_steps" or raises)}
     return resume.settings_key(settings, getattr(model, "spec", type(model).__name__), n, extra,

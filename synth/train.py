@@ -96,18 +96,19 @@ class TrainConfig(Config):
 
 
 def epochs_for_steps(epochs: int, min_steps: int, samples: int, batch_size: int,
-                     remedy: str = "lower min_steps") -> int:
+                     remedy: str = "lower min_steps", name: str = "min_steps") -> int:
     """``epochs``, raised so that passes over ``samples`` training inputs in batches of
     ``batch_size`` (``fit``'s count: the last batch may be partial) make at least
     ``min_steps`` optimizer steps.  More than MAX_EPOCHS is a UserError naming min_steps
     and ``remedy`` (capped there, a run made fewer steps than asked without a word).  0 epochs
-    (no training: grow-prune's ``retrain_epochs`` 0) stay 0."""
+    (no training: grow-prune's ``retrain_epochs`` 0) stay 0.  ``name``: the floor's, as the
+    caller's user gave it."""
     if epochs == 0:
         return 0
     per_epoch = max(1, math.ceil(samples / batch_size))
     raised = max(epochs, math.ceil(min_steps / per_epoch))
     if raised > MAX_EPOCHS:   # else TrainConfig's "epochs must be in ..." named no option given
-        raise UserError(f"min_steps {min_steps:,} needs {raised:,} passes over {samples:,} "
+        raise UserError(f"{name} {min_steps:,} needs {raised:,} passes over {samples:,} "
                         f"inputs; the limit is {MAX_EPOCHS:,} ({remedy})")
     return raised
 

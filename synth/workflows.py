@@ -698,6 +698,9 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                     extra=(("history", "grow_prune_history"),))
     if done is not None:
         return done
+    # a retraining floor past the epoch limit: refused before the dense training (it was
+    # found as the first step began, after it)
+    schedule.retrain_epochs_for(len(data.y_train))
     dense = {}   # the dense training's epochs, where it runs here
     if model is None:
         model = build(model_spec, data.input_shape, data.num_classes)
