@@ -225,10 +225,11 @@ def is_finished(path: Path, found, stamp: dict, what: str, states: dict | None =
     """Whether the output at ``path``, which records the run ``found`` (its ``run_stamp``;
     None: none), is the finished result of the run ``stamp`` names; the line saying that a
     rerun reports it is logged, or that this run replaces it (another run of the same
-    command, another command's, or one that records none; ``what``: "training", ...).  A state that the run which wrote
-    it left behind (killed between writing ``path`` and removing it): ``states`` maps a
-    suffix (``.resume``) to the format of the state the command keeps there; such a file
-    older than ``path`` is removed (a rerun resumed from it and wrote ``path`` again)."""
+    command, another command's, or one that records none; ``what``: "training", ...).  A
+    state that the run which wrote it left behind (killed between writing ``path`` and
+    removing it): ``states`` maps a suffix (``.resume``) to the format of the state the
+    command keeps there; such a file older than ``path`` is removed (a rerun resumed from
+    it and wrote ``path`` again)."""
     if found != stamp:
         # said whatever wrote it: another command's checkpoint (a trained model given as
         # prune's --out) or one recording no run was replaced without a word
