@@ -108,9 +108,29 @@ def epochs_for_steps(epochs: int, min_steps: int, samples: int, batch_size: int,
     per_epoch = max(1, math.ceil(samples / batch_size))
     raised = max(epochs, math.ceil(min_steps / per_epoch))
     if raised > MAX_EPOCHS:   # else TrainConfig's "epochs must be in ..." named no option given
-        raise UserError(f"{name} {min_steps:,} needs {raised:,} passes over {samples:,} "
-                        f"inputs; the limit is {MAX_EPOCHS:,} ({remedy})")
+        raise StepFloorError(name, min_steps, raised, samples, remedy)
     return raised
+
+
+class StepFloorError(ConfigError):
+    """``epochs_for_steps``' refusal: the floor ``field`` of ``value`` steps needs ``raised``
+    passes over ``samples`` inputs, past MAX_EPOCHS; ``remedy`` names the floor by ``field``.
+    ``named(option)`` is the same line with the floor called ``option`` wherever it is named
+    (the CLI's ``--retrain-min-steps`` for GrowPruneSchedule's ``retrain_min_steps``)."""
+
+    def __init__(self, field: str, value: int, raised: int, samples: int, remedy: str):
+        self.field, self.raised, self.samples, self.remedy = field, raised, samples, remedy
+        super().__init__(self._line(field, value), field=field, value=value)
+
+    def _line(self, name: str, value: int) -> str:
+        return (f"{name} {value:,} needs {self.raised:,} passes over {self.samples:,} inputs; "
+                f"the limit is {MAX_EPOCHS:,} ({self.remedy.replace(self.field, name)})")
+
+    def named(self, name: str) -> str:
+        return self._line(name, self.value)
+
+    def __reduce__(self):   # rebuilt from its fields where it crosses processes (Ray)
+        return self.__class__, (self.field, self.value, self.raised, self.samples, self.remedy)
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:

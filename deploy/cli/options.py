@@ -289,6 +289,9 @@ def _field_message(ctx: click.Context, error: ConfigError) -> str | None:
             else not element and _same(value, error.value)):
         return None
     name = f"{_spelling(param)}: each value" if element else _spelling(param)
+    named = getattr(error, "named", None)   # its own line, the option for the field
+    if callable(named) and not element:     # (synth.train.StepFloorError)
+        return named(name)
     if error.expected is not None:
         return f"{name} {error.expected}, got {error.got}"
     kind = param.type

@@ -14,6 +14,6 @@ def test_an_unmakeable_floor_is_refused_before_the_search_starts(tmp_path):
                                     "--min-steps", "1000000", "--no-hardware",
                                     "--out", str(out)])
     assert done.exit_code == 2, done.output
-    assert ("min_steps 1,000,000 needs 500,000 passes over 108 inputs; the limit is 100,000"
-            in done.output)
+    assert ("--min-steps 1,000,000 needs 500,000 passes over 108 inputs; the limit is 100,000 "
+            "(lower --min-steps)" in done.output)   # the option typed (h288)
     assert "Traceback" not in done.output and not out.exists()

@@ -13,6 +13,6 @@ def test_an_unmakeable_retraining_floor_is_refused_first_and_named(tmp_path):
                                     "--min-steps", "0", "--retrain-min-steps", "1000000",
                                     "--out", str(out)])
     assert done.exit_code == 2, done.output
-    assert ("retrain_min_steps 1,000,000 needs 500,000 passes over 108 inputs; the limit is "
-            "100,000 (lower retrain_min_steps)") in done.output
+    assert ("--retrain-min-steps 1,000,000 needs 500,000 passes over 108 inputs; the limit is "
+            "100,000 (lower --retrain-min-steps)") in done.output   # the option typed (h288)
     assert list(tmp_path.iterdir()) == []    # no dense training ran (nor its state was kept)
