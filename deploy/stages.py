@@ -196,6 +196,7 @@ def _check_search_data(config: RunConfig, shape: tuple, classes: int, kind: str)
         raise ConfigError(f"search.options.space: {reason}; give a space whose models take "
                           f"{kind}, or auto")
     check_search_constraints(config, space, shape, classes)
+    check_search_floors(config, searching)
     from search.run import first_proposal
     from search.space import parse_constraint
     bounds = space.all_constraints([parse_constraint(c) for c in searching.constraints])
@@ -226,6 +227,30 @@ def check_search_constraints(config: RunConfig, space, shape: tuple, classes: in
         reason = unmeetable_constraint(space, constraints, shape, classes)
         if reason:
             raise ConfigError(f"{where}: {reason}; relax the bound or widen the space")
+
+
+def check_search_floors(config: RunConfig, searching) -> None:
+    """The search's step floors (``searching``: its ``search.run.SearchConfig``) against the
+    epoch limit on the synthesized set, bounded by its size ``synthesis.num_images`` (its
+    training split is smaller, so a floor refused here is refused there): each trial failed
+    with it inside Ray, after the teacher's training and the synthesis (h288)."""
+    from search.trial import trial_epochs
+    from synth.grow_prune import GrowPruneSchedule
+    from synth.train import MAX_EPOCHS, StepFloorError
+    size = config.synthesis.num_images
+    floors = [("search.options.min_steps", lambda: trial_epochs(searching.to_dict(), range(size)))]
+    if searching.grow_prune is not None:   # each retraining of a trial's grow-and-prune
+        schedule = GrowPruneSchedule.from_dict(dict(searching.grow_prune))
+        floors.append(("search.options.grow_prune.retrain_min_steps",
+                       lambda: schedule.retrain_epochs_for(size)))
+    for name, epochs in floors:
+        try:
+            epochs()
+        except StepFloorError as e:
+            raise ConfigError(f"{name} {e.value:,} needs at least {e.raised:,} passes over the "
+                              f"synthesized set's {size:,} inputs (synthesis.num_images; its "
+                              f"training split is fewer); the limit is {MAX_EPOCHS:,} (lower "
+                              f"{name}, or raise synthesis.num_images)") from None
 
 
 def _check_data_path(dataset: str) -> None:
