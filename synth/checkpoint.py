@@ -69,7 +69,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, dataset:
         "num_classes": int(model.num_classes),
         "state_dict": state,
         "masks": {k: v.detach().cpu().bool() for k, v in (masks or {}).items()},
-        "dataset": _plain(dataset or {}),
+        "dataset": _plain(located(dataset or {})),
         "metrics": _plain(metrics or {}),
         "extra": _plain(extra or {}),
     }
@@ -80,6 +80,40 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, dataset:
     except OSError as e:
         raise UserError(f"cannot write checkpoint {path}: {e.strerror}") from None
     return path
+
+
+def located(meta: dict) -> dict:
+    """A data-set record (``meta``) to save, with ``"resolved"``: its name with the path made
+    absolute (``synth.data_registry.resolved_name``) where the name is a relative path that
+    names a file or folder from here: ``nnsynth eval --model m.pt`` of a model trained on
+    csv:t.csv did not find its set from another folder.  Beside the name, which stays as
+    given: the name and digest key resumes and run stamps (``trained_record``)."""
+    from synth.data_registry import resolved_name
+    where = resolved_name(meta.get("name")) if isinstance(meta.get("name"), str) else None
+    return {**meta, "resolved": where} if where is not None else meta
+
+
+def recorded_location(meta: dict) -> str:
+    """The name to load a checkpoint's own set by (its data-set record ``meta``): its name
+    as recorded, or where it was when it was saved (``"resolved"``, ``located``) where the
+    name's path is not found from here and that one is: a set given by a relative path is
+    found from any folder while its file has not moved.  Older checkpoints (without
+    ``"resolved"``): the name."""
+    from synth.data_registry import check_dataset_input, split_class_list
+    name, where = str(meta.get("name") or ""), meta.get("resolved")
+    if not (isinstance(where, str) and where.partition(":")[0] == name.partition(":")[0]
+            and split_class_list(where)[1] == split_class_list(name)[1]):
+        return name
+    try:
+        check_dataset_input(name)
+        return name   # found from here (or not a path): as before
+    except UserError:
+        pass
+    try:
+        check_dataset_input(where)
+    except UserError:
+        return name   # moved since: the name's own error
+    return where
 
 
 def _is_checkpoint_file(path: Path) -> bool:
@@ -661,6 +695,7 @@ def check_outputs_on(model: torch.nn.Module, data, source: str = "checkpoint") -
 
 def _checkpoint_dataset(model, dataset, source, default_seed, whole):
     """``checkpoint_dataset``'s work."""
+    import dataclasses
     from synth.data import load_dataset, split_class_list
     meta = getattr(model, "checkpoint_info", {}).get("dataset", {})
     name = dataset or meta.get("name")
@@ -695,7 +730,10 @@ def _checkpoint_dataset(model, dataset, source, default_seed, whole):
         try:   # moved since: "CSV file not found: animals.csv" did not say whose set it was
             # recorded: a name the user did not give, so its errors quote none of its file
             # (a crafted checkpoint's csv:/etc/passwd printed one of its lines)
-            data = load_dataset(name, seed=seed, recorded=True, whole=whole)
+            where = recorded_location(meta) if name == meta.get("name") else name
+            data = load_dataset(where, seed=seed, recorded=True, whole=whole)
+            if where != name:   # found where it was trained: the set as the record names it
+                data = dataclasses.replace(data, name=name)   # (its digest, resume keys)
         except UserError as e:
             from synth.files import printable
             raise UserError(f"{source} records the data set {printable(name)}, which does not "

@@ -259,6 +259,25 @@ def dataset_identity(name: str):
         return str(name)
 
 
+def resolved_name(name: str) -> str | None:
+    """``name`` with its path made absolute (its class list ``[...]`` kept), where it is a
+    ``prefix:<path>`` set of a relative path that names a file or folder (or a ``ts:``
+    pair) from the current folder; None for any other name.  A checkpoint records it beside
+    the name as given (``synth.checkpoint.save_checkpoint``), so its set is found from
+    another folder (``synth.checkpoint.recorded_location``)."""
+    base = split_class_list(str(name))[0]
+    prefix, sep, path = base.partition(":")
+    if not sep or prefix not in DATASET_PATHS or not path:
+        return None
+    try:
+        p = Path(path).expanduser()
+        if p.is_absolute() or not (os.path.lexists(p) or ts_pair(p) is not None):
+            return None
+        return f"{prefix}:{os.path.abspath(p)}{str(name)[len(base):]}"
+    except (OSError, ValueError):   # unreadable, or a NUL in the path
+        return None
+
+
 def same_dataset(a: str, b: str) -> bool:
     """Whether the data set names ``a`` and ``b`` (class lists ``name[...]`` left out) read
     the same set (``dataset_identity``): a checkpoint's own set named another way

@@ -1271,14 +1271,19 @@ def recorded_files_note(model, dataset: str | None) -> list[str]:
     is scored on the set it records (``dataset`` None) and that set is one of files
     (``csv:<path>``...), else []: the checkpoint, not the user, chose what is read (a crafted
     one can name any file the user can read; its loaders' errors quote none of it)."""
+    from synth.checkpoint import recorded_location
     from synth.data_registry import DATASET_PATHS, split_class_list
     from synth.files import printable
-    name = str(model.checkpoint_info["dataset"].get("name") or "") if dataset is None else ""
-    prefix, sep, path = split_class_list(name)[0].partition(":")
+    meta = model.checkpoint_info["dataset"]
+    name = str(meta.get("name") or "") if dataset is None else ""
+    where = recorded_location(meta) if name else name   # where a relative name is not found
+    prefix, sep, path = split_class_list(where)[0].partition(":")
     if not (sep and prefix in DATASET_PATHS):
         return []
+    found = ("; not found from here, read where it was when the checkpoint was saved"
+             if where != name else "")
     return [f"note: reading {printable(path)}, the data set the checkpoint records "
-            f"({printable(name)}); --dataset scores another"]
+            f"({printable(name)}{found}); --dataset scores another"]
 
 
 def evaluate_checkpoint(model_path, dataset: str | None = None, split: str | None = None, *,

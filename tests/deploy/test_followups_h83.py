@@ -42,11 +42,13 @@ def test_eval_of_a_checkpoint_whose_set_is_elsewhere_suggests_dataset(tmp_path, 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
+    # moved since (h287: while it is where it was, it is found from another folder)
+    (tmp_path / "animals.csv").rename(tmp_path / "moved.csv")
     line = _one_line_error(["eval", "--model", "../m.pt"])
     assert "checkpoint ../m.pt records the data set csv:animals.csv" in line
     assert "CSV file not found: animals.csv" in line and "--dataset" in line
     r = CliRunner().invoke(cli, ["eval", "--model", "../m.pt", "--dataset",
-                                 "csv:../animals.csv", "--json"])
+                                 "csv:../moved.csv", "--json"])
     assert r.exit_code == 0, r.output
 
 

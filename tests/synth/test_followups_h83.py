@@ -106,10 +106,14 @@ def test_recorded_data_set_that_does_not_load_here_suggests_dataset(cat_dog, tmp
     from synth.checkpoint import checkpoint_dataset, load_model, save_checkpoint
     from synth.data import load_dataset
     model_path, other = cat_dog
-    monkeypatch.chdir(other.parent)
+    was = tmp_path / "was"   # a copy of the file, moved since (h287: a relative path's file
+    was.mkdir()              # is found from another folder while it is where it was)
+    (was / other.name).write_bytes(other.read_bytes())
+    monkeypatch.chdir(was)
     data = load_dataset(f"csv:{other.name}")              # relative to where it was trained
     model = load_model(model_path)
     moved = save_checkpoint(tmp_path / "rel.pt", model, dataset=data.metadata())
+    (was / other.name).unlink()
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError) as err:
         checkpoint_dataset(load_model(moved), source=f"checkpoint {moved}")
