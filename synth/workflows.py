@@ -992,6 +992,7 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     dense = load_model(dense_path).train() if dense_path else None
     meta, source = model.checkpoint_info["dataset"], f"checkpoint {model_path}"
     notes = []   # the sets left-padded to the model's steps (padded_note)
+    digests = {}   # of each set as loaded: the saved record's (eval tells a rewritten file)
 
     def split(name):  # the model's own set keeps its recorded split; every set is scaled
         # as the model's training set was (each was standardized by its own statistics: an
@@ -1001,6 +1002,7 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
         data = load_dataset(name, seed=recorded_split_seed(meta, name, source=source,
                                                            default=config.seed))
         warn_if_changed(meta, data, source)
+        digests[name] = data.digest()
         # series shorter than a left-padded model's: left-padded to its steps, as eval does
         data = in_model_scale(data, meta, tuple(model.input_shape))
         check_outputs_on(model, data, source)   # its outputs on the set's first samples
@@ -1038,7 +1040,8 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     updated = result.pop("model")
     if out and updated is not None:
         updated = updated.cpu().eval()
-        save_checkpoint(out, updated, dataset=new.metadata(), masks=masks_of(updated),
+        save_checkpoint(out, updated, masks=masks_of(updated),
+                        dataset=trained_record(new, digests[old_name if one else new_name]),
                         metrics=result["incremental"],
                         # the target used: config.target 0 means "the dense plateau minus
                         # target_margin", recorded as 0.0 while the run trained to e.g. 0.995

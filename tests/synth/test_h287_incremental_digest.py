@@ -1,0 +1,42 @@
+"""Helper 287: ``nnsynth incremental --out`` recorded its new data set without a digest
+(``synth.checkpoint.trained_record``), so ``nnsynth eval`` of the updated model could not
+tell a file rewritten since (``warn_if_changed``): it re-split the new file with the
+recorded seed and scored a "test" split that could hold training rows, without a word.
+Each test fails before the fix (no digest recorded)."""
+import torch
+
+from synth.checkpoint import checkpoint_dataset, load_model
+from synth.data import load_dataset
+from tests.synth.test_h230_incremental_seen_new import FAST, _checkpoint, _halves
+
+
+def test_incremental_out_records_the_new_sets_digest(tmp_path, caplog):
+    from synth.workflows import incremental_checkpoint
+    a, b = _halves(tmp_path)
+    path = _checkpoint(tmp_path / "m.pt", load_dataset(a))
+    out = tmp_path / "up.pt"
+    incremental_checkpoint(path, a, b, FAST, methods=("incremental",), out=out)
+    meta = torch.load(out, weights_only=True)["dataset"]
+    assert meta["name"] == b
+    assert meta["digest"] == load_dataset(b, seed=meta["split_seed"]).digest()
+    model = load_model(out)
+    with caplog.at_level("WARNING"):
+        checkpoint_dataset(model)
+    assert "changed since" not in caplog.text
+    csv = tmp_path / "part1.csv"
+    lines = csv.read_text().splitlines()
+    csv.write_text("\n".join(lines[:-3]) + "\n")            # rewritten since
+    with caplog.at_level("WARNING"):
+        checkpoint_dataset(model)
+    assert "changed since" in caplog.text
+
+
+def test_one_set_split_records_the_sets_digest(tmp_path):
+    from synth.workflows import incremental_checkpoint
+    a, _ = _halves(tmp_path)
+    path = _checkpoint(tmp_path / "m.pt", load_dataset(a))
+    out = tmp_path / "up.pt"
+    incremental_checkpoint(path, a, a, FAST, methods=("incremental",), out=out)
+    meta = torch.load(out, weights_only=True)["dataset"]
+    assert meta["name"] == a
+    assert meta["digest"] == load_dataset(a, seed=meta["split_seed"]).digest()
