@@ -82,3 +82,12 @@ def test_a_name_found_here_and_older_checkpoints_read_the_name(tmp_path, monkeyp
     assert recorded_location({"name": "csv:gone.csv"}) == "csv:gone.csv"
     # moved since: the name, with its own error
     assert recorded_location({"name": "csv:gone.csv", "resolved": far}) == "csv:gone.csv"
+
+
+def test_resolved_name_of_relative_paths_only(tmp_path, monkeypatch):
+    from synth.data_registry import resolved_name
+    monkeypatch.chdir(tmp_path)
+    _rows(tmp_path / "t.csv", ["x", "y"])
+    assert resolved_name("csv:t.csv[1,0]") == f"csv:{tmp_path / 't.csv'}[1,0]"
+    assert resolved_name(f"csv:{tmp_path / 't.csv'}") is None     # absolute: as it is
+    assert resolved_name("csv:gone.csv") is None and resolved_name("iris") is None
