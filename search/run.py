@@ -43,7 +43,7 @@ from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, 
 from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_tune_state,
                           record_tune_state, register_search, unverified_tune_state,
                           verified_reads)
-from synth.choices import MAX_MIN_STEPS
+from synth.choices import MAX_MIN_STEPS, RECIPE
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
@@ -74,7 +74,8 @@ class SearchConfig(Config):
     lr: float = 0.05
     train_batch_size: int = 64
     kd_temperature: float = 3.0
-    grow_prune: dict | None = None    # a GrowPruneSchedule dict: refine every trial
+    grow_prune: dict | None = None    # a GrowPruneSchedule dict: refine every trial (its
+                                      # retrain_min_steps RECIPE's unless given: validate)
     hardware: bool = True             # price every trial on hwsim (latency, energy)
     pool_shards: int = 2              # hwsim pool actors; 0 = price in the trial process
     pool_cpus: float = 0.25           # CPU per hwsim actor
@@ -124,6 +125,13 @@ class SearchConfig(Config):
         if self.grow_prune is not None:
             from synth.grow_prune import GrowPruneSchedule
             GrowPruneSchedule.from_dict(self.grow_prune, where="grow_prune")
+            if "retrain_min_steps" not in self.grow_prune:
+                # each retraining makes nnsynth grow-prune's step floor (RECIPE: 60), where
+                # GrowPruneSchedule's 0 retrained a trial of iris 6 steps a pruning step;
+                # digits' 3 epochs make 63, unchanged.  Saved with the search: one begun
+                # before resumes with 0 (_read_saved, as_begun)
+                object.__setattr__(self, "grow_prune", {
+                    **self.grow_prune, "retrain_min_steps": RECIPE["retrain_min_steps"]})
 
 
 def check_constraints(constraints, hardware: bool) -> None:
@@ -769,16 +777,25 @@ def as_begun(out_dir: str | os.PathLike, config: SearchConfig, given) -> SearchC
     default: its search_config.json has no ``min_steps``, its trials trained exactly their
     epochs, and it resumes so (``min_steps`` 0), as ``run_search(None, resume=True)`` resumes
     it.  A pipeline's run directory of such a search started its search over, every finished
-    trial lost, naming min_steps as a changed setting."""
+    trial lost, naming min_steps as a changed setting.  Likewise its ``grow_prune`` without
+    ``retrain_min_steps`` (begun before it defaulted to RECIPE's) resumes with 0 unless
+    ``given``'s grow_prune sets it."""
     saved = Path(out_dir) / "search_config.json"
-    if "min_steps" in given or not saved.is_file():
+    if not saved.is_file():
         return config
     try:
         values = read_json(saved)
     except (OSError, ValueError):   # resumable / the restart reason say what it is
         return config
-    if isinstance(values, dict) and "min_steps" not in values:
-        return config.replace(min_steps=0)
+    if not isinstance(values, dict):
+        return config
+    if "min_steps" not in given and "min_steps" not in values:
+        config = config.replace(min_steps=0)
+    asked = given.get("grow_prune") if hasattr(given, "get") else None
+    if (config.grow_prune is not None and _before_retrain_floor(values)
+            and not (isinstance(asked, Mapping) and "retrain_min_steps" in asked)):
+        # its trials' retrainings had no step floor either (h288): resumed so
+        config = config.replace(grow_prune={**config.grow_prune, "retrain_min_steps": 0})
     return config
 
 
@@ -1086,7 +1103,16 @@ def _read_saved(saved: Path) -> dict:
         raise UserError(f"{saved} is not a search config; start a new search with another --out")
     # a search begun before min_steps trained its trials exactly its epochs: resumed so
     values.setdefault("min_steps", 0)
+    if _before_retrain_floor(values):   # nor its retrainings' grow_prune floor (h288)
+        values["grow_prune"] = {**values["grow_prune"], "retrain_min_steps": 0}
     return values
+
+
+def _before_retrain_floor(values) -> bool:
+    """``values`` (a saved search config) grow-and-prune without a retraining step floor:
+    saved before SearchConfig gave grow_prune RECIPE's retrain_min_steps by default."""
+    grow_prune = values.get("grow_prune") if isinstance(values, dict) else None
+    return isinstance(grow_prune, dict) and "retrain_min_steps" not in grow_prune
 
 
 def begin_search(out_dir: Path, config: SearchConfig, space) -> None:

@@ -1,0 +1,40 @@
+"""A search whose trials grow and prune (SearchConfig.grow_prune) retrains with nnsynth
+grow-prune's step floor (RECIPE's retrain_min_steps, 60) unless its grow_prune dict sets one
+(h288): GrowPruneSchedule's own 0 retrained a trial of iris 6 steps per pruning step (3
+epochs of 2 batches), where the CLI's recipe makes 60.  A search saved before (its
+grow_prune without the key) resumes with 0, as it ran."""
+import json
+
+from search.run import SearchConfig, as_begun, check_same_settings
+from synth.choices import RECIPE
+from synth.grow_prune import GrowPruneSchedule
+
+
+def test_trials_take_the_recipe_floor_unless_given():
+    config = SearchConfig(dataset="iris", space="mlp", grow_prune={"prune_steps": 3})
+    assert config.grow_prune == {"prune_steps": 3, "retrain_min_steps": 60} == {
+        "prune_steps": 3, "retrain_min_steps": RECIPE["retrain_min_steps"]}
+    # the trial's schedule (search.trial builds it so): 30 epochs of iris' 108 inputs
+    settings = config.to_dict()
+    schedule = GrowPruneSchedule.from_dict({"seed": settings["seed"], "device": "cpu",
+                                            **settings["grow_prune"]})
+    assert schedule.retrain_epochs_for(108) == 30
+    given = SearchConfig(dataset="iris", space="mlp", grow_prune={"retrain_min_steps": 0})
+    assert given.grow_prune == {"retrain_min_steps": 0}
+    assert SearchConfig(dataset="iris", space="mlp").grow_prune is None
+    assert json.loads(json.dumps(config.to_dict()))["grow_prune"]["retrain_min_steps"] == 60
+
+
+def test_a_search_saved_before_resumes_without_the_floor(tmp_path):
+    config = SearchConfig(dataset="iris", space="mlp", trials=2, grow_prune={"prune_steps": 3})
+    old = config.to_dict()
+    old["grow_prune"] = {"prune_steps": 3}          # as a search begun before h288 saved it
+    (tmp_path / "search_config.json").write_text(json.dumps(old))
+    begun = as_begun(tmp_path, config, {"grow_prune": {"prune_steps": 3}})
+    assert begun.grow_prune == {"prune_steps": 3, "retrain_min_steps": 0}
+    check_same_settings(tmp_path / "search_config.json", begun)   # the same search: resumed
+    # asked for by the caller: the caller's floor, a changed setting
+    asked = SearchConfig(dataset="iris", space="mlp", trials=2,
+                         grow_prune={"prune_steps": 3, "retrain_min_steps": 60})
+    assert as_begun(tmp_path, asked, {"grow_prune": {"prune_steps": 3,
+                                                     "retrain_min_steps": 60}}) == asked
