@@ -234,23 +234,18 @@ def check_search_floors(config: RunConfig, searching) -> None:
     epoch limit on the synthesized set, bounded by its size ``synthesis.num_images`` (its
     training split is smaller, so a floor refused here is refused there): each trial failed
     with it inside Ray, after the teacher's training and the synthesis (h288)."""
-    from search.trial import trial_epochs
-    from synth.grow_prune import GrowPruneSchedule
+    from search.run import floor_epochs
     from synth.train import MAX_EPOCHS, StepFloorError
     size = config.synthesis.num_images
-    floors = [("search.options.min_steps", lambda: trial_epochs(searching.to_dict(), range(size)))]
-    if searching.grow_prune is not None:   # each retraining of a trial's grow-and-prune
-        schedule = GrowPruneSchedule.from_dict(dict(searching.grow_prune))
-        floors.append(("search.options.grow_prune.retrain_min_steps",
-                       lambda: schedule.retrain_epochs_for(size)))
-    for name, epochs in floors:
-        try:
-            epochs()
-        except StepFloorError as e:
-            raise ConfigError(f"{name} {e.value:,} needs at least {e.raised:,} passes over the "
-                              f"synthesized set's {size:,} inputs (synthesis.num_images; its "
-                              f"training split is fewer); the limit is {MAX_EPOCHS:,} (lower "
-                              f"{name}, or raise synthesis.num_images)") from None
+    try:
+        floor_epochs(searching, size)
+    except StepFloorError as e:
+        name = "search.options." + ("grow_prune." if e.field == "retrain_min_steps" else "") \
+            + e.field
+        raise ConfigError(f"{name} {e.value:,} needs at least {e.raised:,} passes over the "
+                          f"synthesized set's {size:,} inputs (synthesis.num_images; its "
+                          f"training split is fewer); the limit is {MAX_EPOCHS:,} (lower "
+                          f"{name}, or raise synthesis.num_images)") from None
 
 
 def _check_data_path(dataset: str) -> None:

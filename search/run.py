@@ -1068,13 +1068,26 @@ def check_searchable(config: SearchConfig) -> None:
 
 
 def search_epochs(config: SearchConfig, data, synthetic=None) -> int:
-    """The epochs each trial of the search trains (``search.trial.trial_epochs``: its
-    ``epochs`` raised to ``min_steps`` optimizer steps) on its training inputs: the
-    synthesized set ``synthetic`` of a search with a teacher, else the real set ``data``;
-    a floor past the epoch limit is the UserError naming min_steps."""
+    """The epochs each trial of the search trains (``floor_epochs``) on its training inputs:
+    the synthesized set ``synthetic`` of a search with a teacher, else the real set ``data``;
+    a floor past the epoch limit is the UserError naming min_steps (or retrain_min_steps)."""
+    return floor_epochs(config, len(synthetic.x_train if config.teacher and synthetic is not None
+                                    else data.y_train))
+
+
+def floor_epochs(config: SearchConfig, samples: int) -> int:
+    """The epochs each trial trains on ``samples`` training inputs (``search.trial.
+    trial_epochs``: ``epochs`` raised to ``min_steps`` optimizer steps), each of its
+    grow_prune retrainings checked likewise (``retrain_min_steps``): a floor past the epoch
+    limit is ``synth.train.StepFloorError`` naming the field.  ``nnsynth search`` and the
+    pipeline's check (``deploy.stages.check_search_floors``, at synthesis.num_images) both
+    refuse it before any trial; a retraining's failed every trial inside Ray (h288)."""
     from search.trial import trial_epochs
-    return trial_epochs(config.to_dict(), synthetic.x_train if config.teacher
-                        and synthetic is not None else data.y_train)
+    epochs = trial_epochs(config.to_dict(), range(samples))
+    if config.grow_prune is not None:
+        from synth.grow_prune import GrowPruneSchedule
+        GrowPruneSchedule.from_dict(dict(config.grow_prune)).retrain_epochs_for(samples)
+    return epochs
 
 
 def first_proposal(config: SearchConfig, space, input_shape,

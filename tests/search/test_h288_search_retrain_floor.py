@@ -38,3 +38,15 @@ def test_a_search_saved_before_resumes_without_the_floor(tmp_path):
                          grow_prune={"prune_steps": 3, "retrain_min_steps": 60})
     assert as_begun(tmp_path, asked, {"grow_prune": {"prune_steps": 3,
                                                      "retrain_min_steps": 60}}) == asked
+
+
+def test_an_unmakeable_retraining_floor_is_refused_before_the_search():
+    import pytest
+    from search.run import check_searchable
+    from synth.train import StepFloorError
+    config = SearchConfig(dataset="iris", space="mlp", trials=2, min_steps=0, hardware=False,
+                          grow_prune={"retrain_min_steps": 1_000_000})
+    with pytest.raises(StepFloorError, match=r"^retrain_min_steps 1,000,000 needs 500,000 "
+                                             r"passes over 108 inputs; the limit is 100,000 "
+                                             r"\(lower retrain_min_steps\)$"):
+        check_searchable(config)   # before Ray: each trial raised it inside Ray
