@@ -10,15 +10,22 @@ from synth.data import load_dataset
 from tests.synth.test_h230_incremental_seen_new import FAST, _checkpoint, _halves
 
 
-def test_incremental_out_records_the_new_sets_digest(tmp_path, caplog):
+def _updated(tmp_path, old, new):
+    """The ``incremental --out`` checkpoint of a model of ``old`` updated on ``new``, checked
+    to record ``new`` with its digest; its path."""
     from synth.workflows import incremental_checkpoint
-    a, b = _halves(tmp_path)
-    path = _checkpoint(tmp_path / "m.pt", load_dataset(a))
+    path = _checkpoint(tmp_path / "m.pt", load_dataset(old))
     out = tmp_path / "up.pt"
-    incremental_checkpoint(path, a, b, FAST, methods=("incremental",), out=out)
+    incremental_checkpoint(path, old, new, FAST, methods=("incremental",), out=out)
     meta = torch.load(out, weights_only=True)["dataset"]
-    assert meta["name"] == b
-    assert meta["digest"] == load_dataset(b, seed=meta["split_seed"]).digest()
+    assert meta["name"] == new
+    assert meta["digest"] == load_dataset(new, seed=meta["split_seed"]).digest()
+    return out
+
+
+def test_incremental_out_records_the_new_sets_digest(tmp_path, caplog):
+    a, b = _halves(tmp_path)
+    out = _updated(tmp_path, a, b)
     model = load_model(out)
     with caplog.at_level("WARNING"):
         checkpoint_dataset(model)
@@ -32,11 +39,5 @@ def test_incremental_out_records_the_new_sets_digest(tmp_path, caplog):
 
 
 def test_one_set_split_records_the_sets_digest(tmp_path):
-    from synth.workflows import incremental_checkpoint
     a, _ = _halves(tmp_path)
-    path = _checkpoint(tmp_path / "m.pt", load_dataset(a))
-    out = tmp_path / "up.pt"
-    incremental_checkpoint(path, a, a, FAST, methods=("incremental",), out=out)
-    meta = torch.load(out, weights_only=True)["dataset"]
-    assert meta["name"] == a
-    assert meta["digest"] == load_dataset(a, seed=meta["split_seed"]).digest()
+    _updated(tmp_path, a, a)
