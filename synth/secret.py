@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import logging
 import numbers
+import re
+import unicodedata
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -50,8 +52,8 @@ except ImportError:  # older: the estimator's own method
 from synth.config import check_range
 from synth.errors import UserError
 from synth.choices import LABEL_VECTORS
-from synth.labels import (LABEL_VECTOR_SOURCES, label_embeddings, placeholder_names,
-                           random_embeddings)
+from synth.labels import (LABEL_VECTOR_SOURCES, label_embeddings, name_words,
+                           placeholder_names, random_embeddings)
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +207,29 @@ def placeholder_warning(names, label_vectors=LABEL_VECTORS) -> str | None:
             f"for each class (--class-names, class_names=)")
 
 
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+
+
+def number_warning(names, label_vectors=LABEL_VECTORS) -> str | None:
+    """The warning for GloVe vectors of class names that are all numbers ("0", "1", "2": a
+    table's label column coding the classes), or None.  A name "7" is GloVe's "seven"
+    (``synth.labels.name_words``), whose meaning is the number: the semantic space means
+    something only where the classes are those numbers (handwritten digits), and is a label
+    code otherwise.  A CSV of iris labelled 0/1/2 was fused as meaning without a word."""
+    names = [str(n) for n in names]
+    if not (isinstance(label_vectors, str) and label_vectors == "glove" and len(names) >= 2
+            and all(_NUMBER.fullmatch(unicodedata.normalize("NFKC", n).strip())
+                    for n in names)):
+        return None
+    shown = ", ".join(repr(n) for n in names[:4]) + (", ..." if len(names) > 4 else "")
+    words = ", ".join(repr(" ".join(name_words(n))) for n in names[:3]) + (
+        ", ..." if len(names) > 3 else "")
+    return (f"class names {shown} are numbers: their GloVe vectors are those of {words}, "
+            f"which mean the numbers, so SECRET's semantic space has meaning only where the "
+            f"classes are those numbers (e.g. handwritten digits), and is a label code "
+            f"otherwise; give words for each class (--class-names, class_names=)")
+
+
 def _words_of(class_names, positions, classes) -> str:
     """`` (words 'x' and 'y')`` for an error message, from the class names given."""
     if class_names is None:
@@ -242,6 +267,10 @@ def _label_vectors(classes, class_names, label_vectors, seed: int):
         warning = placeholder_warning([words.get(k, k) for k in keys], label_vectors)
         if warning:
             log.warning("%s", warning)
+        elif class_names is None:   # the classes' own values (y of 0, 1, 2): no words given
+            warning = number_warning(keys, label_vectors)
+            if warning:
+                log.warning("%s", warning)
         if label_vectors == "shuffled" and len(e) > 1:
             rng = np.random.default_rng(seed)
             perm = rng.permutation(len(e))

@@ -123,6 +123,18 @@ def check_distinct_names(names, option: str = "--class-names") -> None:
                     f"classes apart by their words' meaning; give each class its own words")
 
 
+def names_warning(dataset: str, class_names, names, label_vectors=LABEL_VECTORS) -> str | None:
+    """What SECRET says of ``names`` (the words used per class) as label meanings: placeholder
+    names ("class_0", ...: ``synth.secret.placeholder_warning``), or numbers
+    (``synth.secret.number_warning``) unless they are a bundled set's own names (``digits``,
+    whose classes are the numbers); ``class_names`` is what the user gave (None: the set's)."""
+    from synth.data_registry import split_class_list
+    from synth.secret import number_warning, placeholder_warning
+    said = placeholder_warning(names, label_vectors)
+    bundled = class_names is None and ":" not in split_class_list(str(dataset))[0]
+    return said or (None if bundled else number_warning(names, label_vectors))
+
+
 def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None = None,
                label_vectors: str = LABEL_VECTORS, class_names=None, seed: int = 0) -> dict:
     """SECRET against its base on ``dataset``'s test split: a scikit-learn ``base`` fitted on
@@ -159,9 +171,12 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
                                    f"({secret.n_folds_} folds)" if secret.n_folds_ else None),
               "base_scores": scores(yt, plain), "semantic_scores": scores(yt, semantic),
               "secret_scores": scores(yt, secret.predict(xt))}
-    # both logged already (the placeholder line by the fit, the solver's by
-    # converged_or_said): kept here for the result's 'warning'
-    warnings = [placeholder_warning(names, label_vectors), *unconverged]
+    # the placeholder line logged already by the fit, the solver's by converged_or_said;
+    # numbers as names (a table's 0, 1, 2) are said here, where the set is known
+    named = names_warning(data.name, class_names, names, label_vectors)
+    if named and named != placeholder_warning(names, label_vectors):
+        log.warning("%s", named)
+    warnings = [named, *unconverged]
     if not secret.n_folds_:
         # the weight was never chosen (no fold can hold out a class of one sample), and the
         # summary said "fusion weight 0.0, chosen on validation data" of SECRET = the base
@@ -295,6 +310,9 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
     names = class_names if class_names is not None else list(data.class_names)
     check_name_count(names, data)
     targets = prepare_targets(label_vectors_for(classes, names, label_vectors, seed=seed))
+    named = names_warning(data.name, class_names, names, label_vectors)
+    if named and named != placeholder_warning(names, label_vectors):   # that one is logged
+        log.warning("%s", named)
     reg = default_regressor().fit(out["train"][1], targets[ys["train"]])
     s = {k: semantic_scores(reg.predict(out[k][1]), targets, similarity) for k in ("val", "test")}
     weight, temperature, _ = choose_fusion(out["val"][0], s["val"], ys["val"], fusion=fusion)
@@ -309,7 +327,7 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
             "base_scores": scores(yt, p.argmax(1)),
             "semantic_scores": scores(yt, q.argmax(1)),
             "secret_scores": scores(yt, fuse(p, q, weight, fusion).argmax(1)),
-            **with_warnings({}, [placeholder_warning(names, label_vectors)])}
+            **with_warnings({}, [named])}
 
 
 # --------------------------------------------------------------------------- ensembles
