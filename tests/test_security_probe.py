@@ -119,8 +119,10 @@ def test_token_modes_ray_accepts_are_accepted(monkeypatch, mode):
 def test_connect_with_a_padded_mode_starts_no_ray(monkeypatch):
     import ray
     from cluster.connect import connect
-    if ray.is_initialized():
-        pytest.skip("a Ray is already running in this process")
+    # a Ray an earlier module of this process left for reuse (conftest's ray_local): shut
+    # down, so that this test's own start is what it checks (it skipped here before, checking
+    # nothing, whenever it ran after a ray_local module in the same worker)
+    ray.shutdown()
     monkeypatch.setenv("RAY_AUTH_MODE", "token ")
     with pytest.raises(UserError, match="RAY_AUTH_MODE='token '"):
         connect(num_cpus=1)
@@ -183,8 +185,10 @@ def test_local_ray_is_loopback_and_refuses_a_client_without_the_token(monkeypatc
     import ray
     from cluster.connect import connect
     from tests.deploy.raytools import descendants
-    if ray.is_initialized():
-        pytest.skip("a Ray is already running in this process")
+    # a Ray an earlier module of this process left for reuse (conftest's ray_local): shut
+    # down, so that this test's own start is what it checks (it skipped here before, checking
+    # nothing, whenever it ran after a ray_local module in the same worker)
+    ray.shutdown()
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
     ctx = connect(num_cpus=1)
     try:
