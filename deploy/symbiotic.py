@@ -26,8 +26,9 @@ from synth.files import (atomic_path, check_out_dir, jsonable, read_json, write_
                          write_text_atomic)
 from synth.lm import LanguageModel, count_lm_parameters, perplexity
 from synth.sparse_exec import sparse_copy
-from synth.symbiotic import (LatencyTable, SymbioticConfig, hysteresis_points, kept_candidates,
-                             sparse_wins, symbiotic_train, train_candidate, load_candidate)
+from synth.symbiotic import (LatencyTable, SymbioticConfig, check_latency_target,
+                             hysteresis_points, kept_candidates, sparse_wins, symbiotic_train,
+                             train_candidate, load_candidate)
 from synth.text import load_text
 from hwsim import dense_note, extract
 from hwsim.latency import PLATFORMS, grid, model_rows, time_interleaved, torch_threads
@@ -123,6 +124,14 @@ def _markdown(report: dict) -> str:
                      f"{f['test_perplexity']} | {f['host_best_ms']} | "
                      f"{f['host_lo_ms']}-{f['host_hi_ms']} | "
                      f"{f['host_q1_ms']}-{f['host_q3_ms']} | {f['table_ms']} |")
+    target = report["choice"].get("latency_target")
+    if target:   # the symbiotic model as served, priced on the table again
+        ms = report["models"].get("symbiotic", {}).get("table_ms")
+        lines += ["", f"latency target: {target:g} ms per {report['config']['bptt']}-token "
+                      f"sequence at batch 1 on the {report['platform']} table; the symbiotic "
+                      f"model's: {_figure(ms, '.4g')} ms"
+                      + ("" if ms is None else " (meets it)" if ms <= target else
+                         " (**misses it**)")]
     if report.get("warning"):
         lines += ["", f"**warning:** {report['warning']}"]
     lines += [f"\n**note:** {name}'s {report['platform']} table ms: {note}"
@@ -218,11 +227,15 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     # the tables belong to the platform, not to the training seed: measured with seed 0
     # cached under the key of the host's conditions (threads, torch, CPU): a table measured
     # under other ones is never reused (cluster.latency.cached_table)
+    model_table = model_rows(keys, "accel" if platform == "host" else platform, steps=steps,
+                             vocab=vocab, seed=0)
+    if platform != "host":   # a target no candidate meets: refused before the host's timing
+        check_latency_target(LatencyTable(model_table), config)
     host = host_table(keys, cache_dir=cache_dir or out / "cache", steps=steps, vocab=vocab,
                       rounds=rounds, threads=threads, seed=0, use_ray=use_ray)
-    tables = {"host": host["rows"]}
-    tables["accel" if platform == "host" else platform] = model_rows(
-        keys, "accel" if platform == "host" else platform, steps=steps, vocab=vocab, seed=0)
+    tables = {"host": host["rows"], "accel" if platform == "host" else platform: model_table}
+    # ... and before any training (symbiotic_train checks it again, after the baseline's)
+    check_latency_target(LatencyTable(tables[platform]), config)
     # --threads: every training's torch threads too (a Ray task's CPUs and threads; in this
     # process, the candidates without Ray and the pruning's retraining), not only the
     # timing's: they ran at torch's default, every core of the machine
@@ -293,6 +306,8 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
                    "symbiotic": list(choice["symbiotic"]),
                    "keep": [list(k) for k in choice["keep"]],
                    "within_tolerance": choice["within_tolerance"],
+                   "latency_target": choice["latency_target"],
+                   "meets_target": choice["meets_target"],
                    "table_ms": {f"{c} {w}": v for (c, w), v in choice["latency"].items()}},
         "pruning": {k: result[f"{k}_pruning"] for k in ("symbiotic", "plain_pruned")
                     if f"{k}_pruning" in result},
@@ -302,7 +317,17 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
         notes = accel_notes({name: m for name, (m, _) in models.items()}, steps)
         if notes:
             report["notes"] = notes
-    if not choice["within_tolerance"]:
+    if choice["target_forced"]:   # what it gave up for the target, said
+        cell, width = choice["symbiotic"]
+        ppl = next(c["val_perplexity"] for c in result["candidates"]
+                   if (c["cell"], c["width"]) == (cell, width))
+        report["warning"] = (
+            f"no candidate that keeps perplexity (val perplexity <= {choice['limit']:.4g}) "
+            f"meets --latency-target {cfg.latency_target:g} ms on the {platform} table: the "
+            f"symbiotic choice, {cell} {width} (val perplexity {ppl:.4g}, "
+            f"{choice['latency'][(cell, width)]['best_ms']:.4g} table ms), is the one of "
+            f"lowest perplexity that meets it (raise --latency-target or --tolerance)")
+    elif not choice["within_tolerance"]:
         # the best candidate was kept and reported as the choice without a word, though its
         # perplexity misses the limit the report prints
         best = choice["keep"][0]

@@ -33,7 +33,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 
 from synth import masked, resume
-from synth.config import Config, check_range, check_seed, short_repr
+from synth.config import Config, check_range, check_seed, short_repr, value_error
 from synth.errors import UserError
 from synth.lm import CELLS, LanguageModel, LMTrainConfig, count_lm_parameters, fit_lm, perplexity
 from synth.text import TextDataset
@@ -144,6 +144,9 @@ class SymbioticConfig(Config):
     tolerance: float = 0.01                      # relative perplexity increase that still keeps it
     target_perplexity: float = 0.0               # > 0: keep = val <= this * (1 + tolerance)
     sparsities: tuple = (0.5, 0.75, 0.9)         # pruning steps of the chosen model
+    latency_target: float = 0.0                  # > 0: the symbiotic choice takes at most this
+                                                 # many ms per bptt-token sequence at batch 1
+                                                 # on the platform's table (dense row + decoder)
     prune_epochs: int = 1                        # retraining after each pruning step
     prune_plain: bool = True                     # also prune the plain choice, hardware-agnostic
     dropout: float = 0.2
@@ -170,6 +173,8 @@ class SymbioticConfig(Config):
                             f"{len(self.sparsities):,}")
         check_range("tolerance", self.tolerance, 0, 10)
         check_range("target_perplexity", self.target_perplexity, 0, None)
+        # inf passed as "no target" and NaN as one no model meets, both without a word
+        check_range("latency_target", self.latency_target, 0, 10**6)
         for s in self.sparsities:
             check_range("sparsities[]", s, 0, 1, low_open=True, high_open=True)
         check_range("prune_epochs", self.prune_epochs, 0, 1000, integer=True)
@@ -262,10 +267,37 @@ def load_candidate(result: dict, vocab_size: int) -> LanguageModel:
     return model.eval()
 
 
+def check_latency_target(table: LatencyTable, config: SymbioticConfig) -> None:
+    """Refuse a ``latency_target`` that no candidate can meet, before any training: the
+    fastest (cell, width) of the search, dense, priced on the table as ``LatencyTable.model``
+    prices the choice, is slower than the target.  (Pruning is not counted on: a layer is
+    kept sparse only where the table says so, which lowers a latency, never raises it.)"""
+    target = config.latency_target
+    if not target:
+        return
+    lat = {(c, w): table.model(c, [w] * config.layers)["best_ms"]
+           for c in config.cell_types for w in sorted(set(config.widths))}
+    fastest = min(lat, key=lambda k: (lat[k], k[1], k[0]))
+    if lat[fastest] > target:   # a ConfigError with fields: the CLI tells it by its option
+        platform = table.rows[0].get("platform") or "the platform's"
+        layers = f"{config.layers} layers of " if config.layers > 1 else ""
+        raise value_error("latency_target", target, (
+            f"cannot be met on the {platform} table: its fastest candidate, {layers}"
+            f"{fastest[0]} {fastest[1]}, takes {lat[fastest]:.4g} ms per {config.bptt}-token "
+            f"sequence at batch 1 (dense, with the decoder); ask for at least that, or give "
+            f"narrower widths"), got=f"{target:g} ms")
+
+
 def choose_width(results: dict[tuple, dict], table: LatencyTable, config: SymbioticConfig) -> dict:
     """Among the (cell, width) candidates that keep perplexity: plain compression takes the
     smallest (fewest parameters), symbiotic training the fastest in the table, moving off the
-    smallest only to a candidate that is faster beyond the spread (hi < the smallest's lo)."""
+    smallest only to a candidate that is faster beyond the spread (hi < the smallest's lo).
+
+    With a ``latency_target``, the symbiotic choice is taken among the candidates that keep
+    perplexity *and* whose table latency (best ms) meets it, from the smallest of those;
+    when none does both, it is the candidate of lowest perplexity among those meeting the
+    target (``target_forced``; ``within_tolerance`` False: a warning).  The plain choice ignores the target
+    (hardware-agnostic).  ``meets_target`` says whether the choice meets it (None: none)."""
     if config.target_perplexity > 0:
         limit = config.target_perplexity * (1 + config.tolerance)
     else:
@@ -276,12 +308,27 @@ def choose_width(results: dict[tuple, dict], table: LatencyTable, config: Symbio
     if not keep:    # nothing reaches the limit: the best perplexity is kept
         keep = [min(results, key=lambda k: results[k]["val_perplexity"])]
     keep.sort(key=lambda k: (results[k]["parameters"], k))
-    lat = {k: table.model(k[0], [k[1]] * config.layers) for k in keep}
     plain = keep[0]
-    quicker = [k for k in keep if faster(lat[k], lat[plain])]
-    chosen = min(quicker, key=lambda k: lat[k]["best_ms"]) if quicker else plain
+    target = config.latency_target
+    lat = {k: table.model(k[0], [k[1]] * config.layers)
+           for k in (results if target else keep)}
+    meets = lambda k: not target or lat[k]["best_ms"] <= target   # noqa: E731
+    eligible = [k for k in keep if meets(k)]
+    forced = not eligible   # with a target: no candidate that keeps perplexity meets it
+    if forced:   # nothing keeps perplexity within the target: the best within it
+        in_time = [k for k in results if meets(k)]
+        if not in_time:   # check_latency_target refuses it before the trainings
+            raise UserError(f"latency_target {target:g} ms: no candidate meets it")
+        eligible = [min(in_time, key=lambda k: (results[k]["val_perplexity"], k))]
+    start = eligible[0]   # the smallest that may be chosen (plain, without a target)
+    quicker = [k for k in eligible if faster(lat[k], lat[start])]
+    chosen = min(quicker, key=lambda k: lat[k]["best_ms"]) if quicker else start
     return {"limit": limit, "keep": keep, "plain": plain, "symbiotic": chosen,
-            "latency": lat, "within_tolerance": within}
+            "latency": {k: lat[k] for k in dict.fromkeys([*keep, chosen])},
+            "within_tolerance": within and results[chosen]["val_perplexity"] <= limit,
+            "latency_target": target or None, "meets_target": meets(chosen) if target else None,
+            "target_forced": forced}
+
 
 def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTable,
                       config: SymbioticConfig, limit: float, *, guided: bool = True,
@@ -351,6 +398,7 @@ def symbiotic_train(data: TextDataset, table: Sequence[dict] | LatencyTable,
         if missing:
             raise UserError(f"latency table lacks {cell} widths {missing}; it has "
                             f"{table.widths(cell)}")
+    check_latency_target(table, config)   # before any training
     event = on_event or (lambda kind, info: None)
     train_cfg = config.train_config()
     keys = [(c, w) for c in config.cell_types for w in sorted(set(config.widths), reverse=True)]

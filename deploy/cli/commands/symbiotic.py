@@ -43,6 +43,11 @@ def _check_lists(cells: tuple, widths: tuple, sparsities: tuple) -> None:
               help="Pruning steps (fractions of zero gate weights).")
 @click.option("--tolerance", type=float, default=0.01, show_default=True,
               help="Relative perplexity increase over the baseline that still keeps it.")
+@click.option("--latency-target", type=float, default=0.0, show_default=True,
+              help="Milliseconds per 35-token sequence (bptt) at batch 1 on the --platform's "
+                   "table (its dense row and the decoder's) that the symbiotic choice must "
+                   "take at most; one no candidate can meet is refused before any training.  "
+                   "0: none.")
 @click.option("--baseline-width", type=click.IntRange(min=1), default=200, show_default=True,
               help="Hidden units per layer of the baseline LSTM.")
 @click.option("--baseline-layers", type=click.IntRange(min=1), default=2, show_default=True,
@@ -61,9 +66,9 @@ def _check_lists(cells: tuple, widths: tuple, sparsities: tuple) -> None:
 @seed_option
 @device_option
 @json_option
-def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance, baseline_width,
-            baseline_layers, epochs, max_batches, min_count, rounds, threads, no_ray, seed, device,
-            as_json):
+def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance, latency_target,
+            baseline_width, baseline_layers, epochs, max_batches, min_count, rounds, threads,
+            no_ray, seed, device, as_json):
     """Train a baseline and candidate widths, choose width and sparsity by the platform's
     latency table, and write a report with the latency-vs-width plot."""
     from deploy.symbiotic import run_symbiotic
@@ -71,7 +76,8 @@ def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance
 
     _check_lists(cells, widths, sparsities)
     config = SymbioticConfig(cells=cells, widths=widths, layers=layers, sparsities=sparsities,
-                             tolerance=tolerance, epochs=epochs, max_batches=max_batches,
+                             tolerance=tolerance, latency_target=latency_target,
+                             epochs=epochs, max_batches=max_batches,
                              seed=seed, device=device)
     report = run_symbiotic(dataset, platform, out, config=config, min_count=min_count,
                            baseline_width=baseline_width, baseline_layers=baseline_layers,
