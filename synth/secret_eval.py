@@ -51,16 +51,52 @@ def flat(x) -> np.ndarray:
     return np.asarray(x.reshape(len(x), -1), dtype=np.float64)
 
 
-def scores(y_true, y_pred) -> dict:
+def scores(y_true, y_pred, names=None) -> dict:
     """Accuracy and macro-F1; the F1 is averaged over the classes of ``y_true``, the same for
     every method scored on these labels.  scikit-learn's default averages over the classes
     of ``y_true`` and ``y_pred``: on a test split without some class (a CSV's split column),
     a method that predicted it once had that class's F1 of 0 in its mean and one that never
-    did had not, so base and SECRET were averaged over different classes."""
+    did had not, so base and SECRET were averaged over different classes.
+
+    ``names`` (one per class index 0..K-1): also ``per_class``, in class order, each class's
+    name, test support and F1 (None for a class the split lacks, which the mean leaves out):
+    on an imbalanced set the accuracy and even the macro mean hid which class a method got."""
     from sklearn.metrics import accuracy_score, f1_score
-    return {"accuracy": float(accuracy_score(y_true, y_pred)),
-            "macro_f1": float(f1_score(y_true, y_pred, labels=np.unique(y_true),
-                                       average="macro", zero_division=0))}
+    out = {"accuracy": float(accuracy_score(y_true, y_pred)),
+           "macro_f1": float(f1_score(y_true, y_pred, labels=np.unique(y_true),
+                                      average="macro", zero_division=0))}
+    if names is not None:
+        k = len(names)
+        support = np.bincount(np.asarray(y_true, dtype=np.int64), minlength=k)
+        f1 = f1_score(y_true, y_pred, labels=np.arange(k), average=None, zero_division=0)
+        out["per_class"] = [{"class": str(n), "support": int(support[i]),
+                             "f1": float(f1[i]) if support[i] else None}
+                            for i, n in enumerate(names)]
+    return out
+
+
+METHODS = (("base_scores", "the base"), ("semantic_scores", "the semantic space alone"),
+           ("secret_scores", "SECRET"))
+
+
+def one_class_lines(y_true, predicted: dict, names) -> list[str]:
+    """A line for each method (``predicted``: {scores key: predictions}) that predicts one
+    class for every test sample where the split holds several: its accuracy is that class's
+    share of the split.  On an imbalanced set the fusion weight, chosen by accuracy, can
+    pick a semantic space that predicts the majority class throughout, and SECRET's higher
+    accuracy was reported as any other."""
+    y = np.asarray(y_true)
+    lines = []
+    if len(np.unique(y)) < 2:
+        return lines
+    for key, label in METHODS:
+        pred = np.unique(np.asarray(predicted[key]))
+        if len(pred) == 1:
+            c = int(pred[0])
+            lines.append(f"{label} predicts class {str(names[c])!r} for every test sample: its "
+                         f"accuracy {float(np.mean(y == c)):.4f} is that class's share of the "
+                         f"test split (see its per-class F1)")
+    return lines
 
 
 # --------------------------------------------------------------------------- 5x2cv
@@ -163,20 +199,24 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
                                   label_vectors=label_vectors, random_state=seed).fit(x, y)
     plain = secret.classes_[secret.base_estimator_.predict_proba(xt).argmax(1)]
     semantic = secret.classes_[secret.semantic_proba(xt).argmax(1)]
+    predicted = {"base_scores": plain, "semantic_scores": semantic,
+                 "secret_scores": secret.predict(xt)}
     result = {"dataset": data.name, "base": base, "label_vectors": label_vectors,
               "class_names": [" ".join(name_words(n)) for n in names], "train_samples": len(y),
               "test_samples": len(yt), "weight": secret.weight_,
               "temperature": secret.temperature_,
               "weight_chosen_on": (f"out-of-fold predictions of train+validation "
                                    f"({secret.n_folds_} folds)" if secret.n_folds_ else None),
-              "base_scores": scores(yt, plain), "semantic_scores": scores(yt, semantic),
-              "secret_scores": scores(yt, secret.predict(xt))}
+              **{key: scores(yt, p, names) for key, p in predicted.items()}}
     # the placeholder line logged already by the fit, the solver's by converged_or_said;
     # numbers as names (a table's 0, 1, 2) are said here, where the set is known
     named = names_warning(data.name, class_names, names, label_vectors)
     if named and named != placeholder_warning(names, label_vectors):
         log.warning("%s", named)
-    warnings = [named, *unconverged]
+    collapsed = one_class_lines(yt, predicted, names)
+    for line in collapsed:
+        log.warning("%s", line)
+    warnings = [named, *unconverged, *collapsed]
     if not secret.n_folds_:
         # the weight was never chosen (no fold can hold out a class of one sample), and the
         # summary said "fusion weight 0.0, chosen on validation data" of SECRET = the base
@@ -319,15 +359,18 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
     q = softmax(s["test"], temperature)
     p = out["test"][0]
     yt = ys["test"]
+    predicted = {"base_scores": p.argmax(1), "semantic_scores": q.argmax(1),
+                 "secret_scores": fuse(p, q, weight, fusion).argmax(1)}
+    collapsed = one_class_lines(yt, predicted, names)
+    for line in collapsed:
+        log.warning("%s", line)
     return {"dataset": data.name, "base": "network", "model": model,
             "label_vectors": label_vectors,
             "class_names": [" ".join(name_words(n)) for n in names],
             "train_samples": len(ys["train"]), "test_samples": len(yt), "weight": weight,
             "temperature": temperature, "weight_chosen_on": "the validation split",
-            "base_scores": scores(yt, p.argmax(1)),
-            "semantic_scores": scores(yt, q.argmax(1)),
-            "secret_scores": scores(yt, fuse(p, q, weight, fusion).argmax(1)),
-            **with_warnings({}, [named])}
+            **{key: scores(yt, pred, names) for key, pred in predicted.items()},
+            **with_warnings({}, [named, *collapsed])}
 
 
 # --------------------------------------------------------------------------- ensembles

@@ -17,6 +17,15 @@ def _human(r: dict) -> str:
                        ("secret_scores", "SECRET")):
         s = r[key]
         lines.append(f"{label:>22}: accuracy {s['accuracy']:.4f}  macro-F1 {s['macro_f1']:.4f}")
+    per = [r[key].get("per_class") for key in ("base_scores", "semantic_scores", "secret_scores")]
+    if all(per):   # F1 per class, in class order (the names as the classes were given)
+        width = min(30, max(len("F1 per class"), *(len(c["class"]) for c in per[0])))
+        lines.append(f"{'F1 per class':<{width}} {'test':>5} {'base':>7} {'semantic':>9} "
+                     f"{'SECRET':>7}")
+        for row in zip(*per):
+            f1 = ["-" if c["f1"] is None else f"{c['f1']:.4f}" for c in row]
+            lines.append(f"{row[0]['class'][:width]:<{width}} {row[0]['support']:>5} "
+                         f"{f1[0]:>7} {f1[1]:>9} {f1[2]:>7}")
     return "\n".join(lines)
 
 
