@@ -425,15 +425,44 @@ def upgrade_row(row: dict) -> dict:
     return row
 
 
+def which_is_which(row: dict, result: dict) -> str | None:
+    """The line saying what a DiabNN row is (the server's sparse feed-forward network, the
+    edge's H-LSTM layer, the widths its grow-and-prune ended at), None for other rows: the
+    table named them server_diabnn and edge_diabnn only, beside baselines of the same
+    families.  Fields an older report lacks are left out."""
+    spec, name = row.get("spec") or {}, row.get("model")
+    hidden = spec.get("hidden")
+    of = (f"; {row['nonzero_parameters']:,} of {row['parameters']:,} parameters nonzero"
+          if row.get("parameters") and row.get("nonzero_parameters") is not None else "")
+    if name == "server_diabnn" and spec.get("family") == "mlp":
+        widths = f", hidden {'-'.join(map(str, hidden))}" if hidden else ""
+        return (f"{name} = the server DiabNN: sparsely connected feed-forward layers (mlp"
+                f"{widths}{of}) on the flattened window")
+    if name == "edge_diabnn" and spec.get("family") == "hlstm":
+        cells = f" of {hidden[0]} cells" if hidden else ""
+        gates = spec.get("gate_hidden")
+        gates = gates[0] if isinstance(gates, list) and gates else gates
+        gates = ([gates] * 4 if isinstance(gates, int) else gates) or []
+        gated = (f"; gate hidden layers {', '.join(map(str, gates))} (i, f, g, o)"
+                 if len(gates) == 4 else "")
+        frame = result.get("frame")
+        read = (f", reading the window in {result['steps']} steps of {frame} "
+                f"sample{'s' if frame != 1 else ''}" if result.get("steps") and frame else "")
+        return f"{name} = the edge DiabNN: one H-LSTM layer{cells} (hlstm{gated}{of}){read}"
+    return None
+
+
 def table(result: dict) -> str:
-    """The report's rows as a fixed-width text table.  A random forest has no MACs (its
+    """The report's rows as a fixed-width text table, then a line for each DiabNN saying what
+    it is (``which_is_which``).  A random forest has no MACs (its
     ``flops`` are null): its ``comparisons`` (the "nz MACs" column once showed them as MACs)
     are shown in a note under the table, its MACs as "-"; so are a row's ``warning`` (one
     class predicted for every test window) and ``accel_note``, the cost function's word that
     a model with zero weights was priced as dense."""
     head = (f"{'model':<14}{'test acc':>9}{'nonzero':>10}{'recurrent':>10}{'nz MACs':>11}"
             f"{'CPU ms':>9}{'accel ms':>10}")
-    lines, notes = [head], []
+    lines = [head]
+    notes = [line for line in (which_is_which(r, result) for r in result["rows"]) if line]
     for r in result["rows"]:
         acc = r.get("accel_latency_ms")
         forest = "random_forest" in (r.get("spec") or {})
