@@ -32,6 +32,14 @@ log = logging.getLogger(__name__)
 # Ctrl-C line (``resumes_from``) reads the file again only when another writer changed it.
 _CONTINUED: dict[str, tuple[str, str]] = {}
 _SEEN: dict[str, tuple[str, str, tuple]] = {}
+# The run each state path belongs to: resolved path -> the ``run_stamp`` key of the command
+# that checked its output for a finished result (``finished_run``), recorded in the states
+# saved there (``RUN``) so that a later rerun removes a leftover state only where it is its
+# own run's (``is_finished``)
+_RUNS: dict[str, str] = {}
+# A state's entry naming its run (``run_stamp``'s key); absent from states saved before it,
+# or by a loop whose command recorded none (a Ray worker's fit: its process knows no run)
+RUN = "run"
 
 
 def _where(path) -> str:
@@ -54,6 +62,7 @@ def forget_states() -> None:
     """Forget the states recorded for ``resumes_from`` (a new command begins)."""
     _CONTINUED.clear()
     _SEEN.clear()
+    _RUNS.clear()
 
 
 def resumes_from(path: str | os.PathLike) -> bool | None:
@@ -115,10 +124,13 @@ def restore_random(state: dict) -> None:
 
 
 def save_state(path: str | os.PathLike, format_: str, key: str, state: dict) -> None:
-    """Write ``state`` with its ``format`` marker and ``key`` to ``path`` atomically."""
+    """Write ``state`` with its ``format`` marker and ``key`` to ``path`` atomically, and
+    the run it belongs to (``RUN``) where a command claimed the path (``claim_states``)."""
     _CONTINUED[_where(path)] = (format_, key)
+    run = _RUNS.get(_where(path))
     with atomic_path(path) as tmp:
-        torch.save({**state, "format": format_, "key": key}, tmp)
+        torch.save({**state, "format": format_, "key": key,
+                    **({RUN: run} if run is not None else {})}, tmp)
     _seen(path, format_, key)
 
 
@@ -204,12 +216,21 @@ def result_settings(config) -> dict:
     return {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
 
 
+def claim_states(out, stamp: dict, states: dict | None) -> None:
+    """Record that the states kept beside ``out`` (``states``: suffix -> format) belong to
+    the run ``stamp`` names: the states this process saves there carry its key (``RUN``)."""
+    for suffix in states or {}:
+        _RUNS[_where(f"{out}{suffix}")] = stamp["key"]
+
+
 def finished_run(out, stamp: dict, what: str, states: dict | None = None) -> dict | None:
     """The payload of the checkpoint at ``out`` where the run ``stamp`` names wrote it (the
     same command, settings and inputs): the caller reports its result instead of running
     again (``is_finished`` says so); None where there is none, it is not readable, or it is
-    another run's."""
+    another run's.  The run claims its states beside ``out`` either way
+    (``claim_states``)."""
     from synth.checkpoint import read_checkpoint
+    claim_states(out, stamp, states)
     path = Path(out)
     if not path.is_file():
         return None
@@ -228,8 +249,11 @@ def is_finished(path: Path, found, stamp: dict, what: str, states: dict | None =
     command, another command's, or one that records none; ``what``: "training", ...).  A
     state that the run which wrote it left behind (killed between writing ``path`` and
     removing it): ``states`` maps a suffix (``.resume``) to the format of the state the
-    command keeps there; such a file older than ``path`` is removed (a rerun resumed from
-    it and wrote ``path`` again)."""
+    command keeps there; such a file is removed where it records this run (``RUN``: its
+    ``run_stamp`` key), else kept with a line saying so: a checkpoint copied over ``path`` by
+    hand is newer than the state of another, interrupted run beside it, which an age test
+    removed (h289)."""
+    claim_states(path, stamp, states)
     if found != stamp:
         # said whatever wrote it: another command's checkpoint (a trained model given as
         # prune's --out) or one recording no run was replaced without a word
@@ -248,11 +272,10 @@ def is_finished(path: Path, found, stamp: dict, what: str, states: dict | None =
     log.warning("%s is the finished result of this same command (its settings and inputs are "
                 "this run's): reporting it, not running the %s again (delete it or give "
                 "another --out to run it again)", path, what)
-    written = path.stat().st_mtime_ns
     for suffix, format_ in (states or {}).items():
         left = Path(f"{path}{suffix}")
-        if left.is_file() and not left.is_symlink() and left.stat().st_mtime_ns <= written:
-            remove_state(left, format_)
+        if left.is_file() and not left.is_symlink():
+            remove_state(left, format_, run=stamp["key"])
     return True
 
 
@@ -299,15 +322,26 @@ def restoring(path, what: str):
                         f"not one nnsynth wrote; move it away") from None
 
 
-def remove_state(path: str | os.PathLike, format_: str) -> None:
+def remove_state(path: str | os.PathLike, format_: str, run: str | None = None) -> None:
     """The state at ``path``, once the run's own output is written; only a file carrying the
-    ``format_`` marker is deleted (nnsynth deletes nothing it did not write)."""
+    ``format_`` marker is deleted (nnsynth deletes nothing it did not write).  ``run``: a
+    leftover found by a rerun (``is_finished``), deleted only where it records that run
+    (``RUN``); another's, or one recording none, is kept and named in a warning."""
     path = Path(path)
+    _RUNS.pop(_where(path), None)   # (its run is over: a later save there is another's)
     if not path.is_file():
         return
     try:
         state = _read(path, format_)
     except UserError:
         return
-    if isinstance(state, dict) and state.get("format") == format_:
-        path.unlink()
+    if not isinstance(state, dict) or state.get("format") != format_:
+        return
+    if run is not None and state.get(RUN) != run:
+        log.warning("%s is kept: it holds the state of %s, not of this finished run (rerun "
+                    "that command to resume it, or delete it)", path,
+                    "another, interrupted run" if isinstance(state.get(RUN), str) else
+                    "a run that records none (an interrupted run's, or one written before "
+                    "nnsynth recorded them)")
+        return
+    path.unlink()

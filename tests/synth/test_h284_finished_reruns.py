@@ -86,7 +86,10 @@ def test_a_state_left_beside_the_finished_checkpoint_is_removed(trained, tmp_pat
     from synth.train import STATE_FORMAT
     save_state(f"{own}.resume", STATE_FORMAT, "k", {"epoch": 2})
     _cli(*args)                              # another run's state (key 'k'): starts over
-    save_state(f"{own}.resume", STATE_FORMAT, "k", {"epoch": 2})
+    # the state records the run that saved it (h289: one of another run, or recording
+    # none, is kept): this run's, as its checkpoint records it
+    run = torch.load(own, weights_only=True)["extra"]["run_key"]["key"]
+    save_state(f"{own}.resume", STATE_FORMAT, "k", {"epoch": 2, "run": run})
     os.utime(f"{own}.resume", ns=(1, 1))     # older than the checkpoint
     _cli(*args)
     assert not os.path.exists(f"{own}.resume")
