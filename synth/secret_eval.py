@@ -58,7 +58,8 @@ def scores(y_true, y_pred, names=None) -> dict:
     a method that predicted it once had that class's F1 of 0 in its mean and one that never
     did had not, so base and SECRET were averaged over different classes.
 
-    ``names`` (one per class index 0..K-1): also ``per_class``, in class order, each class's
+    ``names`` (one per class index 0..K-1, the set's own: words given for the label vectors
+    are shown beside them) gives ``per_class`` too, in class order, each class's
     name, test support and F1 (None for a class the split lacks, which the mean leaves out):
     on an imbalanced set the accuracy and even the macro mean hid which class a method got."""
     from sklearn.metrics import accuracy_score, f1_score
@@ -207,13 +208,13 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
               "temperature": secret.temperature_,
               "weight_chosen_on": (f"out-of-fold predictions of train+validation "
                                    f"({secret.n_folds_} folds)" if secret.n_folds_ else None),
-              **{key: scores(yt, p, names) for key, p in predicted.items()}}
+              **{key: scores(yt, p, data.class_names) for key, p in predicted.items()}}
     # the placeholder line logged already by the fit, the solver's by converged_or_said;
     # numbers as names (a table's 0, 1, 2) are said here, where the set is known
     named = names_warning(data.name, class_names, names, label_vectors)
     if named and named != placeholder_warning(names, label_vectors):
         log.warning("%s", named)
-    collapsed = one_class_lines(yt, predicted, names)
+    collapsed = one_class_lines(yt, predicted, data.class_names)
     for line in collapsed:
         log.warning("%s", line)
     warnings = [named, *unconverged, *collapsed]
@@ -308,16 +309,13 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
                for s in ("train", "val", "test")}
     except UserError as e:
         raise UserError(f"checkpoint {model_path}: {e}") from None
-    from synth.grow_prune import one_class_warning   # the base's accuracy is a class's share
-    collapsed = one_class_warning(model, data, "test")
-    if collapsed:
-        log.warning("%s", collapsed)
+    # a network that predicts one class throughout is said by network_fusion, as the base
+    # (one_class_lines; its own line here said it a second time)
     ys = {s: getattr(data, f"y_{s}").numpy() for s in ("train", "val", "test")}
     result = network_fusion(out, ys, data, label_vectors=label_vectors,
                             class_names=class_names, similarity=similarity, fusion=fusion,
                             seed=seed, model=str(model_path))
-    return with_warnings(result, [by_index, missing, order, collapsed,
-                                  result.pop("warning", None)])
+    return with_warnings(result, [by_index, missing, order, result.pop("warning", None)])
 
 
 def name_order(data, dataset: str | None, class_names) -> str | None:
@@ -361,7 +359,7 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
     yt = ys["test"]
     predicted = {"base_scores": p.argmax(1), "semantic_scores": q.argmax(1),
                  "secret_scores": fuse(p, q, weight, fusion).argmax(1)}
-    collapsed = one_class_lines(yt, predicted, names)
+    collapsed = one_class_lines(yt, predicted, data.class_names)
     for line in collapsed:
         log.warning("%s", line)
     return {"dataset": data.name, "base": "network", "model": model,
@@ -369,7 +367,7 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
             "class_names": [" ".join(name_words(n)) for n in names],
             "train_samples": len(ys["train"]), "test_samples": len(yt), "weight": weight,
             "temperature": temperature, "weight_chosen_on": "the validation split",
-            **{key: scores(yt, pred, names) for key, pred in predicted.items()},
+            **{key: scores(yt, pred, data.class_names) for key, pred in predicted.items()},
             **with_warnings({}, [named, *collapsed])}
 
 

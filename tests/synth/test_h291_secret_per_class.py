@@ -69,3 +69,28 @@ def test_scores_per_class_mark_a_class_absent_from_the_test_split():
     assert s["per_class"][2] == {"class": "c", "support": 0, "f1": None}
     assert s["per_class"][0]["f1"] == pytest.approx(2 / 3)
     assert "per_class" not in scores(np.array([0, 1]), np.array([0, 1]))
+
+
+
+def test_a_network_predicting_one_class_is_said_once(imbalanced, tmp_path):
+    """--model: the network's one class was said twice, by fuse_network ('the model predicts
+    ...') and as the base ('the base predicts ...'); per-class rows and the line name the
+    classes as the set does, the words given for their vectors aside."""
+    import torch
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    from synth.secret_eval import fuse_network
+    data = load_dataset(imbalanced)
+    torch.manual_seed(0)
+    model = build("lstm32", data.input_shape, data.num_classes)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))
+    save_checkpoint(tmp_path / "one.pt", model, dataset=data.metadata(), metrics={})
+    out = fuse_network(str(tmp_path / "one.pt"), class_names=["up", "down", "flat"])
+    assert out["warning"].count("predicts class 'rising' for every test sample") >= 1
+    assert "the model predicts" not in out["warning"], out["warning"]
+    assert out["warning"].count("the base predicts") == 1
+    assert [c["class"] for c in out["base_scores"]["per_class"]] == ["rising", "falling",
+                                                                     "steady"]
