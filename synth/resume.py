@@ -40,6 +40,9 @@ _RUNS: dict[str, str] = {}
 # A state's entry naming its run (``run_stamp``'s key); absent from states saved before it,
 # or by a loop whose command recorded none (a Ray worker's fit: its process knows no run)
 RUN = "run"
+# The outputs this command reported as finished (``finished_run``) instead of running: resolved
+# paths, for ``reported``
+_REPORTED: set[str] = set()
 
 
 def _where(path) -> str:
@@ -63,6 +66,7 @@ def forget_states() -> None:
     _CONTINUED.clear()
     _SEEN.clear()
     _RUNS.clear()
+    _REPORTED.clear()
 
 
 def resumes_from(path: str | os.PathLike) -> bool | None:
@@ -239,7 +243,17 @@ def finished_run(out, stamp: dict, what: str, states: dict | None = None) -> dic
     except UserError:   # the command's own check of --out says what it is
         return None
     found = (payload.get("extra") or {}).get(RUN_KEY)
-    return payload if is_finished(path, found, stamp, what, states) else None
+    if not is_finished(path, found, stamp, what, states):
+        return None
+    _REPORTED.add(_where(path))
+    return payload
+
+
+def reported(out) -> bool:
+    """Whether this command reported the finished result at ``out`` (``finished_run``)
+    instead of running: what the command measures of its own process (the thread count it
+    ran at) is not that result's, and is not given as if it were."""
+    return _where(out) in _REPORTED
 
 
 def is_finished(path: Path, found, stamp: dict, what: str, states: dict | None = None) -> bool:

@@ -87,6 +87,7 @@ def command(dataset, model_spec, target_accuracy, epochs, min_steps, prune_steps
     from hwsim.latency import torch_threads
     from synth.config import check_range
     from synth.grow_prune import GrowPruneSchedule
+    from synth.resume import reported
     from synth.workflows import grow_prune_checkpoint
 
     if target_accuracy is not None:   # worded as every range ('must be a number in' for nan)
@@ -103,7 +104,8 @@ def command(dataset, model_spec, target_accuracy, epochs, min_steps, prune_steps
         result = grow_prune_checkpoint(dataset, model_spec, out, schedule, epochs=epochs,
                                        min_steps=min_steps, distill=distill, shift=shift,
                                        compact=compact, progress=show_progress())
-    result["threads"] = used
+    if not reported(out):   # a finished result reported: its run's count is not recorded
+        result["threads"] = used
     if not as_json:
         echo_history(result.pop("history"))
     emit(result, as_json)
