@@ -35,7 +35,13 @@ distils only those.
 ``--diagnose``: the teacher's test accuracy on transformed test digits (halves swapped, rolled,
 pixels permuted, transposed, mirrored), to see how much of the layout it uses; and where it is
 confident: its median confidence on the real training inputs, how many of them it assigns to
-each class with confidence > 0.95, and its mean confidence on the row's cached synthesized sets.
+each class with confidence > 0.95, and its mean confidence on the row's cached synthesized sets;
+and the cached sets' pixel values against the real inputs' (``pixel_diagnosis``).
+``--recalibrate``: each synthesized-input student is also tested with its BatchNorm running
+statistics re-estimated (cumulative average, train-mode passes, batches of 64) on the set
+itself without the KD augmentation, and on the 500 real training inputs of the real-input
+students (an oracle, not data-free): whether the statistics the student's BN layers gathered
+on augmented synthesized batches are part of the gap.
 """
 from __future__ import annotations
 
@@ -55,6 +61,47 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import inversion_any as B  # noqa: E402
 from common import run_main  # noqa: E402
+
+
+def recalibrated_bn(model: torch.nn.Module, x: torch.Tensor, batch: int = 64) -> torch.nn.Module:
+    """``model`` with every BatchNorm layer's running statistics replaced by their cumulative
+    average over ``x`` (train-mode forward passes, no gradient), then in eval mode."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None   # cumulative average over the passes
+    model.train()
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            model(x[i:i + batch])
+    return model.eval()
+
+
+def pixel_diagnosis(real: torch.Tensor, sets: dict) -> dict:
+    """How the pixel values of each synthesized set compare with the real training inputs':
+    the 1-Wasserstein distance between their marginal distributions (normalized units; the mean
+    absolute difference of 1,000 quantiles), that of the Beta distribution with the data's
+    recorded mean and variance on its valid range (what a prior on the marginal alone could ask
+    for), and the mean value of the one-pixel border ring against the centre's (where strokes
+    are)."""
+    from scipy.special import betaincinv
+    qs = (torch.arange(1000, dtype=torch.float64) + 0.5) / 1000
+    quantiles = lambda x: torch.quantile(x.flatten().double()[:1 << 24], qs)   # noqa: E731
+    lo, hi = float(real.min()), float(real.max())
+    m, v = -lo / (hi - lo), 1 / (hi - lo) ** 2          # the raw [0, 1] mean and variance
+    k = m * (1 - m) / v - 1                               # Beta's alpha + beta (method of moments)
+    real_q = quantiles(real)
+    beta_q = lo + (hi - lo) * torch.as_tensor(betaincinv(m * k, (1 - m) * k, qs.numpy()))
+    ring = torch.ones(real.shape[-2:], dtype=torch.bool)
+    ring[1:-1, 1:-1] = False
+
+    def where(x):
+        return {"border_mean": round(float(x[..., ring].mean()), 3),
+                "centre_mean": round(float(x[..., ~ring].mean()), 3)}
+    out = {"real": where(real), "beta_fit_w1": round(float((beta_q - real_q).abs().mean()), 4)}
+    for key, x in sets.items():
+        out[key] = {"w1": round(float((quantiles(x) - real_q).abs().mean()), 4), **where(x)}
+    return out
 
 
 def confident_subset(teacher, x: torch.Tensor, n: int) -> torch.Tensor:
@@ -123,6 +170,9 @@ def main() -> None:
                     help="which 500 real training inputs the real-input students get")
     ap.add_argument("--real-only", action="store_true",
                     help="only the real-input students (no synthesis)")
+    ap.add_argument("--recalibrate", action="store_true",
+                    help="also test each student with its BN statistics re-estimated on the "
+                         "unaugmented set and on the 500 real inputs (oracle)")
     a = ap.parse_args()
     kd = B.parse_kd(a.kd)
     torch.set_num_threads(1)
@@ -158,6 +208,9 @@ def main() -> None:
                 int(((conf > 0.95) & (pred == c)).sum()) for c in range(data.num_classes)],
                 "real_train": len(conf), "synthesized_confidence_mean": {
                     k: round(v, 3) for k, v in sets.items()}}))
+        print(json.dumps({"row": name, "pixels": pixel_diagnosis(
+            data.x_train, {"_".join(f.stem.split("__")[-2:]): torch.load(f, weights_only=True)[
+                "images"] for f in sorted(Path(a.out, "sets").glob(f"{B._slug(name)}__*.pt"))})}))
         return
     value_range = input_range(teacher.checkpoint_info["dataset"])
     base = settings_for(teacher, value_range=value_range)
@@ -176,9 +229,9 @@ def main() -> None:
     real_file = out / (f"{B._slug(name)}__real_{protocol[:8]}"   # per KD protocol and student
                        + ("" if a.real == "random" else f"__{a.real}") + student_tag + ".json")
     real = json.loads(real_file.read_text()) if real_file.is_file() else []
+    real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES) if a.real == "random"
+                          else confident_subset(teacher, data.x_train, B.IMAGES)]
     if len(real) < a.seeds:   # seeds 0, 1, ... in order; the missing ones added to the cache
-        real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES) if a.real == "random"
-                              else confident_subset(teacher, data.x_train, B.IMAGES)]
         real += [student_on(real_x, s)[0] for s in range(len(real), a.seeds)]
         write_json_atomic(real_file, real)
     real = real[:a.seeds]
@@ -254,9 +307,17 @@ def main() -> None:
         tag, synth_seed = key if isinstance(key, tuple) else (key, 0)
         fidelity = stats.get("fidelity") if isinstance(stats, dict) else stats
         accs, s = [], None
+        recal = {"synthesized": [], "real_oracle": []}
         for seed in range(a.seeds):
             acc, s = student_on(inputs, seed)
             accs.append(acc)
+            if a.recalibrate:
+                trained = {k: v.clone() for k, v in s.state_dict().items()}
+                for name_, x in (("synthesized", inputs), ("real_oracle", real_x)):
+                    s.load_state_dict(trained)
+                    recal[name_].append(evaluate(recalibrated_bn(s, x), data.x_test,
+                                                 data.y_test)["accuracy"])
+                s.load_state_dict(trained)
         every += accs
         with torch.no_grad():
             agree = float((s.eval()(data.x_test).argmax(1) == teacher(data.x_test).argmax(1))
@@ -272,6 +333,8 @@ def main() -> None:
                 "agreement_real": round(agree, 4), "teacher_confidence": round(confidence, 4),
                 "co_student": co_acc,
                 "bn_loss_final": stats.get("bn_loss_final"), "load": os.getloadavg()[0]}
+        if a.recalibrate:
+            line["bn_recalibrated"] = recal
         print(json.dumps(line), flush=True)
         with open(out / "results.jsonl", "a") as f:
             f.write(json.dumps(line) + "\n")
