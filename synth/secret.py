@@ -230,6 +230,23 @@ def number_warning(names, label_vectors=LABEL_VECTORS) -> str | None:
             f"otherwise; give words for each class (--class-names, class_names=)")
 
 
+def two_class_warning(n_classes: int, label_vectors=LABEL_VECTORS, center: bool = True
+                      ) -> str | None:
+    """The warning that two classes' names cannot mean anything here, or None: centred on
+    their mean (``prepare_targets``), any two label vectors become opposite unit vectors
+    (+u, -u), so the regressor's targets, the cosine (or euclidean) scores and the fusion are
+    the same whatever the names are; the semantic space is a second classifier of the
+    features.  Not said of the ``random`` control, which means nothing by design."""
+    if n_classes != 2 or not center or (isinstance(label_vectors, str)
+                                        and label_vectors == "random"):
+        return None
+    return ("with two classes the label names' meaning cannot enter SECRET: centred on their "
+            "mean, any two label vectors become opposite points (+u, -u), so the semantic "
+            "space is a second classifier of the features, the same with --label-vectors "
+            "random (label_vectors='random'); a gain over the base is an ensemble's, not the "
+            "names'")
+
+
 def _words_of(class_names, positions, classes) -> str:
     """`` (words 'x' and 'y')`` for an error message, from the class names given."""
     if class_names is None:
@@ -371,6 +388,9 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
         self.label_vectors_ = label_vectors_for(self.classes_, self.class_names,
                                                 self.label_vectors, seed=self.random_state)
         self.targets_ = prepare_targets(self.label_vectors_, self.center)
+        said = two_class_warning(len(self.classes_), self.label_vectors, self.center)
+        if said:
+            log.warning("%s", said)
         reg = self.regressor if self.regressor is not None else default_regressor()
         if self.oof_proba_ is not None:
             scores = np.zeros_like(self.oof_proba_)

@@ -180,7 +180,7 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     class order, in place of the data set's names (each class its own words:
     ``check_distinct_names``, before any data set or model loads)."""
     from synth.data import load_dataset
-    from synth.secret import SecretClassifier, placeholder_warning
+    from synth.secret import SecretClassifier, placeholder_warning, two_class_warning
     if model_path is not None:   # which checks the names first too
         return fuse_network(model_path, dataset, label_vectors=label_vectors,
                             class_names=class_names, seed=seed)
@@ -217,7 +217,9 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     collapsed = one_class_lines(yt, predicted, data.class_names)
     for line in collapsed:
         log.warning("%s", line)
-    warnings = [named, *unconverged, *collapsed]
+    # the fit logged it: kept for the result
+    warnings = [named, two_class_warning(len(secret.classes_), label_vectors), *unconverged,
+                *collapsed]
     if not secret.n_folds_:
         # the weight was never chosen (no fold can hold out a class of one sample), and the
         # summary said "fusion weight 0.0, chosen on validation data" of SECRET = the base
@@ -343,7 +345,8 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
     (``{split: (probabilities, features)}``) and labels ``{split: y}``; ``data`` is the
     ``synth.data.Dataset``."""
     from synth.secret import (choose_fusion, default_regressor, fuse, label_vectors_for,
-                              placeholder_warning, prepare_targets, semantic_scores, softmax)
+                              placeholder_warning, prepare_targets, semantic_scores, softmax,
+                              two_class_warning)
     classes = np.arange(data.num_classes)
     names = class_names if class_names is not None else list(data.class_names)
     check_name_count(names, data)
@@ -351,6 +354,9 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
     named = names_warning(data.name, class_names, names, label_vectors)
     if named and named != placeholder_warning(names, label_vectors):   # that one is logged
         log.warning("%s", named)
+    two = two_class_warning(len(classes), label_vectors)
+    if two:
+        log.warning("%s", two)
     reg = default_regressor().fit(out["train"][1], targets[ys["train"]])
     s = {k: semantic_scores(reg.predict(out[k][1]), targets, similarity) for k in ("val", "test")}
     weight, temperature, _ = choose_fusion(out["val"][0], s["val"], ys["val"], fusion=fusion)
@@ -368,7 +374,7 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
             "train_samples": len(ys["train"]), "test_samples": len(yt), "weight": weight,
             "temperature": temperature, "weight_chosen_on": "the validation split",
             **{key: scores(yt, pred, data.class_names) for key, pred in predicted.items()},
-            **with_warnings({}, [named, *collapsed])}
+            **with_warnings({}, [named, two, *collapsed])}
 
 
 # --------------------------------------------------------------------------- ensembles
