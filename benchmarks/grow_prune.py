@@ -88,7 +88,7 @@ def ours_curve(dense, data, steps, train_cfg, args):
                                         row["step"], copy.deepcopy(m.state_dict())))
     curve = [{"step": r["step"], "connections": r["connections"],
               "reduction": total / max(1, r["connections"]), "test_accuracy": r["test_accuracy"],
-              "flops": r["nonzero_flops"], "parameters": r["parameters"]}   # nonzero MACs
+              "flops": r["nonzero_flops"], "parameters": r["nonzero_parameters"]}   # nonzero
              for r in history if r["phase"] == "prune"]
     return model, curve, snaps
 

@@ -41,7 +41,7 @@ def test_pruning_phase_history_and_exact_fractions(digits):
         assert b == a - round(0.5 * a)
     assert all(r["nonzero_flops"] == r["connections"] for r in history)  # MLP: 1 MAC/weight
     assert all(r["flops"] == total for r in history)   # the architecture's MACs, all weights
-    assert history[-1]["parameters"] < history[0]["parameters"]
+    assert history[-1]["nonzero_parameters"] < history[0]["nonzero_parameters"]
     assert 0.0 <= history[-1]["test_accuracy"] <= 1.0 and history[-1].get("final")
     assert masked.sparsity(model)["total"] == pytest.approx(1 - conns[-1] / total)
 

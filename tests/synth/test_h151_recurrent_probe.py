@@ -39,7 +39,7 @@ def test_grow_prune_of_a_compacted_model_keeps_its_zeros_pruned(family):
     assert history[0]["connections"] == start
     assert history[-1]["connections"] == start - round(0.2 * start)
     assert masked.connections(out) == history[-1]["connections"]
-    assert count_parameters(out, nonzero=True) == history[-1]["parameters"]
+    assert count_parameters(out, nonzero=True) == history[-1]["nonzero_parameters"]
 
 
 @pytest.mark.parametrize("family", ["lstm", "hlstm"])
