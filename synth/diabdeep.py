@@ -319,7 +319,7 @@ def one_class(row: dict, warning: str | None) -> dict:
     each) a short run's edge DiabNN, LSTM-1 and dense H-LSTM all scored 0.5000, each
     predicting one class, and the table showed it as any other accuracy."""
     if warning:
-        log.warning("diabdeep %s: %s", row["model"], warning)
+        log.warning("%s: %s", row["model"], warning)   # as the table names it (unsaid)
         row["warning"] = warning
     return row
 
