@@ -45,7 +45,11 @@ from deploy.cli.options import (checkpoint_out, device_option, emit, given,
 @json_option
 def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, num_images,
             iterations, out, seed, device, as_json):
-    """Prune MODEL's filters by importance on synthesized images and KD fine-tune it."""
+    """Prune MODEL's filters by importance on synthesized images and KD fine-tune it.
+
+    Figures: flops_before/after are the multiply-accumulates (MACs) per sample of the model
+    before and after, every weight counted, as `nnsynth eval` prints them; the nonzero_
+    figures count the nonzero weights and the MACs that touch one."""
     from synth.dfprune import PruneConfig
     from synth.workflows import prune_checkpoint
 

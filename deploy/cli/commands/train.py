@@ -49,7 +49,11 @@ def command(dataset, model_spec, epochs, min_steps, batch_size, lr, optimizer, f
             rounding, scaling, out, seed, device, as_json):
     """Train MODEL on DATASET (best epoch on validation is kept) and save a checkpoint;
     with --fixed-point, at reduced precision (e.g. SPRING's 4.16 with stochastic rounding;
-    fixed_point.rounding is the training's, val/test accuracy are rounded to nearest)."""
+    fixed_point.rounding is the training's, val/test accuracy are rounded to nearest).
+
+    Figures: flops is the multiply-accumulates (MACs) per sample of the model, every weight
+    counted, as `nnsynth eval` prints it (a FLOP count of one multiply and one add each is
+    twice that)."""
     from synth.errors import UserError
     from synth.quant import QuantConfig
     from synth.train import TrainConfig
