@@ -388,6 +388,22 @@ def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy"
     return t.loc[keep]
 
 
+def pareto_axis(table: pd.DataFrame) -> str:
+    """The cost a search's Pareto front is drawn against: latency (``latency_ms``, the hwsim
+    accelerator) where any trial was priced; else MACs per sample, of the nonzero weights
+    (``nonzero_flops``) where the trials grew and pruned (``grow_pruned``: their zeros are
+    the connections cut, which the constraints count too, ``search.feasibility``'s
+    LIVE_FIGURES), otherwise of every weight (``flops``).  The front of a grow-and-prune
+    search was drawn against its compacted models' dense MACs (the zeros multiplied), beside
+    constraints checked on the nonzero ones (h290)."""
+    if "latency_ms" in table.columns and table["latency_ms"].notna().any():
+        return "latency_ms"
+    if ("grow_pruned" in table.columns and "nonzero_flops" in table.columns
+            and table["grow_pruned"].eq(True).any() and table["nonzero_flops"].notna().any()):
+        return "nonzero_flops"
+    return "flops"
+
+
 def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
                 x: str = "latency_ms", y: str = "accuracy", outside=()) -> Path:
     """Scatter of the trials trained to the end with the Pareto front drawn, from the
@@ -402,8 +418,8 @@ def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
     if table.empty:
         raise UserError(f"no finished trials in {parquet_path} to plot")
     stopped = stopped_early(table)
-    if table[x].isna().all():  # no hardware costs: fall back to MACs
-        x = "flops"
+    if x not in table.columns or table[x].isna().all():  # no hardware costs: MACs
+        x = pareto_axis(table)
     excluded = table["trial_id"].astype(str).isin({str(t) for t in outside})
     front = pareto_front(table[~excluded], x, y)
     drawn = table[~stopped & ~excluded]
@@ -421,7 +437,8 @@ def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
     if ((shown[x] > 0) & shown[y].notna()).any():   # a log axis of no point (every accuracy
         ax.set_xscale("log")                         # empty: no selection inputs) raised
     ax.set_xlabel({"latency_ms": "latency (ms, hwsim accelerator)", "energy_mj":
-                   "energy (mJ, hwsim accelerator)", "flops": "MACs"}.get(x, x))
+                   "energy (mJ, hwsim accelerator)", "flops": "MACs",
+                   "nonzero_flops": "MACs on nonzero weights"}.get(x, x))
     # a data-free search selects on synthesized inputs (search.trial): its line says so, and
     # the plot labelled the same figures "validation accuracy" (real validation far lower)
     synthetic = "selected_on" in table.columns and (table["selected_on"] == "synthetic_val").any()

@@ -36,9 +36,9 @@ from cluster.train import check_storage_path
 from search.choices import (DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCH_MIN_STEPS, SEARCHER_NAMES,
                             check_n_initial)
 from search.feasibility import LIVE_FIGURES, figure, grow_pruned, measured_figures
-from search.results import (accel_note, append_result, failed_trial_line, pareto_front,
-                            plot_pareto, rank_trials, read_results, retried_trial_line,
-                            stopped_early, trial_line)
+from search.results import (accel_note, append_result, failed_trial_line, pareto_axis,
+                            pareto_front, plot_pareto, rank_trials, read_results,
+                            retried_trial_line, stopped_early, trial_line)
 from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
 from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_tune_state,
                           record_tune_state, register_search, unverified_tune_state,
@@ -1646,7 +1646,7 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
                         f"its model to {best['checkpoint']}, which is gone; its row is in "
                         f"{out_dir / 'results.parquet'}")
     copy_atomic(best["checkpoint"], out_dir / "best.pt")
-    x = "latency_ms" if table["latency_ms"].notna().any() else "flops"
+    x = pareto_axis(table)
     # the front a user picks from: the trials whose saved models meet the constraints
     out_ids = finished.loc[outside, "trial_id"].tolist()
     front = pareto_front(table[~table["trial_id"].isin(out_ids)], x=x)
