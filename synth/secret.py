@@ -181,6 +181,14 @@ def label_vectors_for(classes, class_names=None, label_vectors=LABEL_VECTORS, se
         bad = list(classes)[int(np.argwhere(~np.isfinite(e))[0][0])]
         raise UserError(f"label_vectors: the vector of class {str(bad)!r} holds NaN or "
                         f"infinity; every entry must be a finite number")
+    zero = np.flatnonzero(~np.any(e != 0, axis=1))
+    if len(zero):   # centring made its target minus the others' mean: a meaning nobody gave
+        bad = list(classes)[int(zero[0])]
+        words = _words_of(class_names, (int(zero[0]),) * 2, (bad, bad))   # (words 'x' and 'x')
+        words = words.split(" and ")[0] + ")" if words else ""
+        raise UserError(f"the label vector of class {str(bad)!r}{words} is all zeros: it "
+                        f"carries no meaning for SECRET to fuse; give the class words "
+                        f"(class_names, --class-names) or a vector of its own")
     _, first, inverse = np.unique(np.round(e, 9), axis=0, return_index=True,
                                   return_inverse=True)
     inverse = np.asarray(inverse).reshape(-1)
