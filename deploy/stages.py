@@ -88,9 +88,7 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
     from cluster.train import Scaling
     _options("scaling", lambda: Scaling.from_dict(config.scaling))
     if "refine" in stages:
-        from synth.grow_prune import GrowPruneSchedule
-        _options("refine.schedule", lambda: GrowPruneSchedule.from_dict(
-            {"seed": config.seed, "device": config.device, **config.refine.schedule}))
+        _options("refine.schedule", lambda: refine_schedule(config))
     if "export" in stages and config.export.price:
         _require("export", "hwsim", "price")
         from hwsim import AcceleratorConfig
@@ -556,6 +554,18 @@ def _kd_loss_fn(temperature: float):
     return lambda model, xb, tb: kd_loss(model(xb), tb, temperature)
 
 
+def refine_schedule(config: RunConfig):
+    """The refine stage's ``GrowPruneSchedule``: ``nnsynth grow-prune``'s measured recipe
+    (``GrowPruneSchedule.recipe``, ``synth.choices.RECIPE``: 17 LAMP pruning steps of 20%,
+    weights of dead units removed, each retraining at least 60 optimizer steps, a step undone
+    0.5 pt below the start) under the fields ``refine.schedule`` sets, with the run's seed and
+    device.  GrowPruneSchedule's library defaults retrained a refine of iris 6 steps a pruning
+    step and never undid one (h289)."""
+    from synth.grow_prune import GrowPruneSchedule
+    return GrowPruneSchedule.recipe(**{"seed": config.seed, "device": config.device,
+                                       **config.refine.schedule})
+
+
 def run_refine(ctx) -> dict:
     """Grow-and-prune (NeST) the best searched student by KD from the teacher on the
     synthesized images -- data-free: validation inside grow-and-prune is the synthesized
@@ -566,15 +576,14 @@ def run_refine(ctx) -> dict:
     from synth.data import load_dataset
     from synth.distill import teacher_logits
     from cluster.train import fit_on_workers, grow_prune_on_worker
-    from synth.grow_prune import GrowPruneSchedule, kept_steps, reverted_steps
+    from synth.grow_prune import kept_steps, reverted_steps
     from synth.train import TrainConfig
     c, cfg = ctx.config.refine, ctx.config
     teacher = load_model(ctx.output("teacher"))
     student = load_model(ctx.output("search"))
     synthetic = load_dataset(f"parquet:{ctx.output('synthesis', 'dataset')}", seed=cfg.seed)
     train_xy = (synthetic.x_train, teacher_logits(teacher, synthetic.x_train))
-    schedule = GrowPruneSchedule.from_dict({"seed": cfg.seed, "device": cfg.device,
-                                            **c.schedule})
+    schedule = refine_schedule(cfg)
     loss_fn = _kd_loss_fn(c.temperature)
     torch.manual_seed(cfg.seed)
     ctx.connect_ray()
