@@ -38,8 +38,10 @@ def command(model_path, out, dataset, compact, tolerance, rtol, as_json):
     x_normalized = (x - mean) / std per feature or channel.
 
     parameters and nonzero_parameters count the PyTorch model exported (compacted);
-    onnx_weights counts the weights in the ONNX file, fewer where a BatchNorm is folded into
-    the layer before it."""
+    onnx_weights counts the values the ONNX file stores (its floating-point initializers):
+    fewer where a BatchNorm is folded into the convolution before it, more where one stays a
+    BatchNormalization node (after a Linear layer), which stores its running mean and
+    variance as well."""
     from deploy.onnx_export import export_checkpoint, metadata_line
     result, notes = export_checkpoint(model_path, out, compact, tolerance, dataset, rtol)
     echo_notes(notes, result, as_json)
