@@ -80,3 +80,21 @@ def test_a_state_recording_no_run_or_another_is_kept(tmp_path, run):
     done = _train(out)
     assert done.exit_code == 0 and (tmp_path / "m.pt.resume").is_file()
     assert KEPT in done.output and ("records none" in done.output) == (run is None)
+
+
+def test_grow_prunes_two_leftover_states_of_its_own_run_are_removed(tmp_path, monkeypatch):
+    # its dense training's state (.dense.resume) and its loop's (.resume) both record the run
+    import synth.grow_prune
+    out = tmp_path / "g.pt"
+    args = ["grow-prune", "--dataset", "iris", "--model", MLP, "--epochs", "2", "--min-steps",
+            "0", "--prune-steps", "1", "--retrain-epochs", "1", "--retrain-min-steps", "0",
+            "--out", str(out), "--json"]
+    with monkeypatch.context() as m:
+        _interrupted(m, "remove_state")            # fit's states after every epoch
+        m.setattr(synth.grow_prune, "remove_state", synth.train.remove_state)  # Ctrl-C there
+        assert CliRunner().invoke(cli, args).exit_code != 0
+    left = [tmp_path / "g.pt.resume", tmp_path / "g.pt.dense.resume"]
+    assert out.is_file() and all(p.is_file() for p in left)
+    done = CliRunner().invoke(cli, args)
+    assert done.exit_code == 0 and KEPT not in done.output, done.output
+    assert not any(p.exists() for p in left)
