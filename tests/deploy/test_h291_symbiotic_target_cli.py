@@ -29,3 +29,19 @@ def test_a_target_out_of_range_is_told_by_the_option(tmp_path):
                                    "accel", "--out", str(tmp_path / "o"), "--widths", "8",
                                    "--latency-target", bad]))
         assert line.startswith("error: --latency-target must be ") and "[0, 1000000], got" in line, line
+
+
+def test_the_report_line_prices_the_choice_again_and_says_a_slower_measurement():
+    from deploy.symbiotic import target_line
+    report = {"platform": "host", "config": {"bptt": 35}, "load_average": (3.0, 2.0, 1.5),
+              "choice": {"latency_target": 0.7},
+              "models": {"symbiotic": {"table_ms": 0.669, "host_best_ms": 0.61}}}
+    assert target_line(report) == ("latency target: 0.7 ms per 35-token sequence at batch 1 "
+                                   "on the host table; the symbiotic model's: 0.669 ms (meets "
+                                   "it); measured at the end: best 0.61 ms")
+    report["models"]["symbiotic"]["host_best_ms"] = 0.9
+    assert "best 0.9 ms, above the target (load average 3.0, 2.0, 1.5" in target_line(report)
+    report["platform"] = "accel"   # a model's table: nothing measured to compare
+    assert "measured" not in target_line(report)
+    report["choice"]["latency_target"] = None
+    assert target_line(report) is None
