@@ -195,8 +195,10 @@ def gate_widths(spec: dict, layers: int) -> list:
     if isinstance(gh, int):
         return [gh] * layers
     if not isinstance(gh, list) or len(gh) != layers:
+        nest = (f"; per-gate widths of a layer are one list: {[gh]!r}"
+                if isinstance(gh, list) and len(gh) == 4 * layers == 4 else "")
         raise UserError(f"hlstm gate_hidden must be an int or a list with one entry per layer "
-                        f"({layers}), got {gh!r}")
+                        f"({layers}), got {gh!r}{nest}")
     return gh
 
 
