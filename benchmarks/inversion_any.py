@@ -215,28 +215,53 @@ def current_row(work: Path, name: str, seeds: int, adi: bool = False,
     from synth.checkpoint import load_model
     result = json.loads(path.read_text())
     teacher = load_model(work / "teachers" / f"{_slug(name)}.pt")
-    key = row_key([inversion_key(c) for c in configs_for(teacher)], _row(name)[1],
-                  seeds_for(name, seeds), adi, kd)
+    key = row_key([inversion_key(c) for c in configs_for(teacher)] + [teacher_digest(teacher)],
+                  _row(name)[1], seeds_for(name, seeds), adi, kd)
     return result if result.get("key") == key else None
 
 
 # --------------------------------------------------------------------------- one row
 def teacher_for(work: Path, name: str, dataset: str, spec, epochs: int):
-    """The cached teacher checkpoint, trained first (as `nnsynth train`) when missing."""
+    """The cached teacher checkpoint, trained first as `nnsynth train --epochs EPOCHS` trains
+    it when missing: with the command's step floor (``synth.choices.MIN_STEPS``), which raises
+    the epochs of a small training split.  A cached teacher trained without the floor, where
+    the floor raises its epochs, is trained again (the basicmotions teacher had taken 20 SGD
+    steps: 10 epochs of 57 series in batches of 32); one the floor leaves as it was is kept."""
     from synth.checkpoint import load_model, save_checkpoint
+    from synth.choices import MIN_STEPS
     from synth.data import load_dataset
     from synth.models import build
-    from synth.train import TrainConfig, fit
+    from synth.train import TrainConfig, epochs_for_steps, fit
     path = work / "teachers" / f"{_slug(name)}.pt"
-    if not path.is_file():
-        data = load_dataset(dataset)
-        torch.manual_seed(0)
-        model = build(spec, data.input_shape, data.num_classes)
-        lr = {"lr": TEACHER_LR[name]} if name in TEACHER_LR else {}
-        m = fit(model, data, TrainConfig(epochs=epochs, seed=0, progress=False, **lr))
-        save_checkpoint(path, model.eval(), dataset=data.metadata(),
-                        metrics={"test_accuracy": m["test_accuracy"]})
+    config = TrainConfig(epochs=epochs, min_steps=MIN_STEPS, seed=0, progress=False,
+                         **({"lr": TEACHER_LR[name]} if name in TEACHER_LR else {}))
+    data = load_dataset(dataset)
+    if path.is_file():
+        teacher = load_model(path)
+        floored = (teacher.checkpoint_info.get("metrics") or {}).get("min_steps") == MIN_STEPS
+        if floored or epochs_for_steps(epochs, MIN_STEPS, len(data.y_train),
+                                       config.batch_size) == epochs:
+            return teacher
+    torch.manual_seed(0)
+    model = build(spec, data.input_shape, data.num_classes)
+    m = fit(model, data, config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(path, model.eval(), dataset=data.metadata(),   # (written atomically)
+                    metrics={"test_accuracy": m["test_accuracy"], "min_steps": MIN_STEPS,
+                             "epochs": m.get("epochs", epochs)})
     return load_model(path)
+
+
+def teacher_digest(teacher) -> str:
+    """A digest of the teacher's weights and buffers: the synthesized-set and row caches are
+    keyed by it, so a teacher trained again is never paired with another teacher's inputs."""
+    import hashlib
+    h = hashlib.sha256()
+    for k, v in teacher.state_dict().items():
+        t = v.detach().cpu().contiguous()
+        h.update(f"{k}:{tuple(t.shape)}:{t.dtype};".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:12]
 
 
 def real_subset(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
@@ -256,7 +281,7 @@ def synthesized_set(work: Path, name: str, teacher, config, num_classes: int, va
     while the key (settings and inversion code) matches."""
     from synth.inversion import balanced_labels
     from synth.synthesis import synthesize_inputs
-    key = inversion_key(config)
+    key = f"{inversion_key(config)}_{teacher_digest(teacher)}"
     cache = work / "images" / f"{_slug(name)}{tag}.pt"
     saved = torch.load(cache, weights_only=True) if cache.is_file() else {}
     if saved.get("key") == key:
@@ -339,8 +364,9 @@ def run_row(a) -> dict:
                         config.replace(method=PER_PIXEL), data=data)
         adi["cpu_seconds"].append(time.process_time() - cpu)
         adi["student"].append(m["test_accuracy"]), adi["fidelity"].append(m["fidelity"])
-    return {"row": name, "key": row_key([inversion_key(c) for c in configs], dataset, seeds,
-                                        a.adi, kd), "kd": kd,
+    return {"row": name, "key": row_key([inversion_key(c) for c in configs]
+                                        + [teacher_digest(teacher)], dataset, seeds, a.adi, kd),
+            "kd": kd,
             "adi": adi if a.adi else None,
             # the method whose inputs were kept: a generator settings_for picked falls back
             # per pixel below min_fidelity (synth.synthesis.per_pixel_fallback)

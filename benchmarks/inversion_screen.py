@@ -226,7 +226,8 @@ def main() -> None:
     protocol = hashlib.sha256(json.dumps(B.kd_protocol(kd), sort_keys=True).encode()).hexdigest()
     student_tag = ("" if not a.student else "__student_" + hashlib.sha256(
         json.dumps(B.STUDENTS[dataset], sort_keys=True).encode()).hexdigest()[:8])
-    real_file = out / (f"{B._slug(name)}__real_{protocol[:8]}"   # per KD protocol and student
+    real_file = out / (f"{B._slug(name)}__real_{protocol[:8]}_{B.teacher_digest(teacher)}"
+                       # per KD protocol, teacher and student
                        + ("" if a.real == "random" else f"__{a.real}") + student_tag + ".json")
     real = json.loads(real_file.read_text()) if real_file.is_file() else []
     real_x = data.x_train[B.real_subset(data.y_train, B.IMAGES) if a.real == "random"
@@ -284,7 +285,8 @@ def main() -> None:
             if a.coadi:
                 torch.manual_seed(0)
                 co = build(B.STUDENTS[dataset], data.input_shape, data.num_classes)
-            cache = out / "sets" / f"{B._slug(name)}__{B.inversion_key(config)}__s{synth_seed}.pt"
+            cache = out / "sets" / (f"{B._slug(name)}__{B.inversion_key(config)}_"
+                                    f"{B.teacher_digest(teacher)}__s{synth_seed}.pt")
             if co is None and cache.is_file():
                 saved = torch.load(cache, weights_only=True)
                 images, stats = saved["images"], json.loads(saved["stats"])
