@@ -12,10 +12,11 @@ from hwsim.accel import AcceleratorConfig
 from hwsim.spring import SpringConfig
 from hwsim.workload import Op, build_priced, extract
 
-__all__ = ["AcceleratorConfig", "Op", "SpringConfig", "accel", "accel_cost", "build_priced",
-           "dense_note", "extract", "gpu", "latency_cost", "price", "price_report",
-           "price_layers", "price_ops", "share_text", "spring", "spring_config_for", "workload",
-           "zero_weights"]
+__all__ = ["AcceleratorConfig", "Op", "SPARSITY_MACS", "SPARSITY_SAMPLES", "SpringConfig",
+           "accel", "accel_cost", "build_priced", "dense_note", "extract", "gpu",
+           "latency_cost", "price", "price_report", "price_layers", "price_ops", "serial_note",
+           "share_text", "sparsity_sample_size", "spring", "spring_config_for",
+           "with_sparsity", "workload", "zero_weights"]
 
 
 def accel_config(accel_cfg: Any) -> AcceleratorConfig:
@@ -62,21 +63,40 @@ def spring_config(spring_cfg: Any) -> SpringConfig:
 
 
 def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
-                 spring: bool = False) -> dict:
+                 spring: bool = False, sample=None, sample_from: str | None = None) -> dict:
     """``nnsynth hwsim eval``'s report: accelerator totals and per-layer rows and, with
     ``spring``, SPRING inference and training against the GPU roofline.  A checkpoint trained
-    in fixed point (``synth.quant.checkpoint_quant``) is priced on SPRING at its precision."""
+    in fixed point (``synth.quant.checkpoint_quant``) is priced on SPRING at its precision.
+
+    SPRING skips zero activations, so its figures depend on the inputs: ``sample`` (real
+    samples of ``input_shape``, e.g. a bounded part of the checkpoint's test split,
+    ``sparsity_sample_size``) is what every op's activation sparsity is measured on, and
+    ``sample_from`` says what they are (``spring_sparsity_inputs`` of the report); None: a
+    seeded N(0, 1) batch (``extract``), said so.  The accelerator model is dense: its figures
+    do not depend on the inputs.  Where the workload has per-step GEMMs (a recurrent layer)
+    ``serial_note`` says what their cycles are (``serial_note`` of the report)."""
     from hwsim import spring as spring_mod
     ops = extract(model, input_shape, batch=batch)
-    res = accel.evaluate(ops, accel_config(accel_cfg))
+    cfg = accel_config(accel_cfg)
+    res = accel.evaluate(ops, cfg)
     out = {"input_shape": list(input_shape), "batch": batch,
            **{k: v for k, v in res.items() if k not in ("layers", "config")},
            "config": res["config"], "layers": res["layers"]}
     zeros = zero_weights(ops)
     if zeros:   # a pruned model: its accelerator figures are its dense architecture's
         out.update(zero_weights=zeros, note=dense_note(ops))
+    serial = serial_note(ops, res, cfg)
+    if serial:
+        out["serial_note"] = serial
     if not spring:
         return out
+    if sample is not None:
+        ops = with_sparsity(ops, extract(model, input_shape, inputs=sample))
+        out["spring_sparsity_inputs"] = sample_from or f"{len(sample):,} given samples"
+    else:
+        out["spring_sparsity_inputs"] = (f"a seeded N(0, 1) random batch of {batch:,} "
+                                         f"sample{'s' * (batch != 1)}"
+                                         + (f" ({sample_from})" if sample_from else ""))
     spring_cfg = spring_config_for(model)
     out["spring_precision"] = f"{spring_cfg.int_bits}.{spring_cfg.frac_bits}"
     for mode in ("inference", "training"):
@@ -87,6 +107,73 @@ def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
                                      power_reduction_vs_gpu=cmp["power_reduction"],
                                      energy_efficiency_vs_gpu=cmp["energy_efficiency"])
     return out
+
+
+# the real samples ``hwsim eval --spring`` measures activation sparsity on: at most
+# SPARSITY_SAMPLES of them, and at most SPARSITY_MACS multiply-accumulates of forward pass
+# (about a second of one CPU; ``hwsim.workload.sample_work``) and MAX_BATCH_VALUES input values
+SPARSITY_SAMPLES = 64
+SPARSITY_MACS = 1 << 30
+
+
+def sparsity_sample_size(model, input_shape, available: int) -> int:
+    """How many of ``available`` real samples to measure activation sparsity on (at least one):
+    bounded in time and memory by ``SPARSITY_SAMPLES``, ``SPARSITY_MACS`` and
+    ``workload.MAX_BATCH_VALUES``, and by extract's own work limits."""
+    import math
+    n = min(SPARSITY_SAMPLES, int(available),
+            max(1, workload.MAX_BATCH_VALUES // max(1, math.prod(input_shape))))
+    work = workload.sample_work(model, tuple(input_shape))
+    if work is not None:
+        macs, largest = work
+        n = min(n, SPARSITY_MACS // max(1, macs),
+                workload.MAX_ACTIVATION_VALUES // max(1, largest))
+    return max(1, n)
+
+
+def with_sparsity(ops, measured) -> list:
+    """``ops`` with each op's activation sparsity that of the op of the same name and type in
+    ``measured`` (the same model extracted on other inputs: the accelerator figures of
+    ``ops``' batch, SPRING's zero-skipping measured on ``measured``'s samples); an op with
+    no counterpart keeps its own."""
+    import dataclasses
+    seen = {}
+    for op in measured:
+        seen.setdefault((op.name, op.type), op.act_sparsity)
+    return [dataclasses.replace(op, act_sparsity=seen.get((op.name, op.type), op.act_sparsity))
+            for op in ops]
+
+
+def serial_note(ops, res: dict, cfg: AcceleratorConfig) -> str | None:
+    """A line saying what a workload's per-step GEMMs cost on the accelerator model, None
+    where it has none.  A recurrent layer runs its per-step GEMMs one after another (step
+    t + 1 reads h_t, ``accel.serial_steps``), each a GEMM of batch rows, and the array
+    prices each as SCALE-Sim does (``accel.gemm_compute_cycles``: per fold of R rows x C
+    columns, R cycles of weight load and R + C + rows - 2 of fill and drain), whatever part
+    of the array it uses: a GEMM of 1 x 28 x 8 takes 94 cycles on 32 x 32 ws, as one of
+    1 x 32 x 32 does.  The model fuses no GEMMs: each Linear call is one (an H-LSTM's four
+    gate networks are eight GEMMs a step, Dai et al. 1805.11797 Eq. 1-4; an LSTM's gates,
+    one matrix, one), so a layer's time is its steps x its GEMMs' folds, not its MACs."""
+    import numpy as np
+    rec = [(i, o) for i, o in enumerate(ops) if o.type in accel.RECURRENT_TYPES
+           and o.type in workload.GEMM_TYPES and o.gemm[0] > 0]
+    if not rec:
+        return None
+    df = accel.DATAFLOWS.index(cfg.dataflow)
+    step = sum(float(np.asarray(accel.gemm_compute_cycles(
+        o.gemm[0], o.gemm[1], o.gemm[2], cfg.rows, cfg.cols, df)))
+        * (o.groups // accel.serial_steps(o)) for _, o in rec)
+    steps = max(accel.serial_steps(o) for _, o in rec)
+    cycles = sum(res["layers"][i]["cycles"] for i, _ in rec)
+    macs = sum(o.macs for _, o in rec)
+    gemms = sum(o.groups // accel.serial_steps(o) for _, o in rec)
+    return (f"{gemms} GEMM{'s' * (gemms != 1)} a step, the steps one after another (step "
+            f"t+1 reads h_t; {steps:,} step{'s' * (steps != 1)}), each GEMM at least one fold "
+            f"of the {cfg.rows}x{cfg.cols} array (its weight load, fill and drain) whatever "
+            f"its size: {step:,.0f} cycles a step, {cycles:,.0f} of the {res['cycles']:,.0f} cycles for "
+            f"{macs:,} MACs, utilization {share_text(macs, int(cycles * cfg.rows * cfg.cols))}"
+            f"; each Linear call is its own GEMM (none fused: an H-LSTM's four gate networks"
+            f" are eight a step, an LSTM's gates one)")
 
 
 def zero_weights(ops) -> int:
@@ -122,12 +209,19 @@ def dense_note(ops, spring: str = "SPRING (--spring)") -> str | None:
 def accel_cost(model, input_shape, *, spring: str = "SPRING") -> dict:
     """``price(model, input_shape)`` on the accelerator model, with ``zero_weights`` and
     ``dense_note``'s ``note`` (``spring`` its remedy's wording) where the model has zero
-    weights: the cost of a pruned model as a command reports it (DiabDeep's accel column)."""
+    weights, and ``serial_note``'s (joined by '; ') where it has per-step GEMMs: the cost
+    of a model as a command reports it (DiabDeep's accel column)."""
     ops = extract(model, input_shape)
     out = price_ops(ops)
     zeros = zero_weights(ops)
     if zeros:
-        out.update(zero_weights=zeros, note=dense_note(ops, spring))
+        out.update(zero_weights=zeros)
+    # a recurrent model's per-step GEMMs (``serial_note``): an H-LSTM of 38k MACs priced
+    # 3.7x an LSTM of 52k (DiabDeep's table, h291) without a word on why
+    cfg = AcceleratorConfig()
+    notes = [dense_note(ops, spring), serial_note(ops, accel.evaluate(ops, cfg), cfg)]
+    if any(notes):
+        out["note"] = "; ".join(n for n in notes if n)
     return out
 
 

@@ -7,6 +7,14 @@ The array is dense: a zero weight or activation is multiplied as any other, so a
 model costs what its dense architecture costs (the op records' sparsity columns are SPRING's,
 ``hwsim.spring``, which skips zeros; ``hwsim.dense_note`` is the line that tells the user).
 
+Scope, as SCALE-Sim's [SS]: a layer is its GEMM (the MACs on the array, the reads of its
+weights, inputs and outputs) plus its element-wise work on the vector unit.  A layer's bias
+is neither read from DRAM nor added: Linear(64, 32) reads 2,048 weights, not its 32 biases
+too (one value per output channel beside K of them; h290).  Ops run one after another as
+extracted, none fused: a recurrent layer's per-step GEMMs each pay a fold's weight load,
+fill and drain every step (``hwsim.serial_note`` says so in a report: an H-LSTM's eight
+small gate GEMMs a step cost more than an LSTM's one though they have fewer MACs).
+
 Sources of the formulas (cited again where used):
 - [SS]  SCALE-Sim (Samajdar et al., arXiv 1811.02883; PyPI ``scalesim`` 3.0.0): GEMM mapping
   (Sr, Sc, T) per dataflow and its compute-cycle counts, which we match in closed form.

@@ -10,7 +10,7 @@ from synth.config import short_repr
 import click
 from click.core import ParameterSource
 
-from deploy.cli.options import emit, json_option, seed_option, show_progress
+from deploy.cli.options import dataset_name, emit, json_option, seed_option, show_progress
 
 
 def _shape(text: str, where: str = "--input-shape") -> tuple[int, ...]:
@@ -180,15 +180,26 @@ def command():
 @classes_option
 @click.option("--accel", "accel_path", default=None, help="AcceleratorConfig YAML file.")
 @click.option("--spring", is_flag=True, help="Also price on SPRING (inference and training).")
+@click.option("--dataset", default=None, callback=dataset_name,
+              help="With --spring: the data set whose held-out samples (test split, at most "
+                   "64) SPRING's activation sparsity is measured on (default: a checkpoint's "
+                   "own set; random N(0, 1) inputs where none loads).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Samples per inference (batch size).")
 @json_option
-def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, batch, as_json):
+def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, dataset, batch,
+             as_json):
     """Latency, energy, cycles and area of one model; per-layer breakdown.
 
     The accelerator model is a dense systolic array: it multiplies zero weights as any other,
     so a pruned model's figures are those of its dense architecture (a note says so, with
-    zero_weights in --json); --spring prices the zeros SPRING skips."""
+    zero_weights in --json); --spring prices the zeros SPRING skips, weights and
+    activations: activation sparsity is measured on the checkpoint's data set (--dataset:
+    another), on random inputs where there is none (the output says which).  A recurrent
+    layer's GEMMs run step after step, each at least one fold of the array (a note gives
+    their cycles).  Scope, as SCALE-Sim's: the array's MACs of each layer and the reads of
+    its weights, inputs and outputs; a layer's bias is neither read from DRAM nor added
+    (one value per output channel: Linear(64, 32)'s 32 beside its 2,048 weights)."""
     from hwsim import price_report
     from hwsim.accel import AcceleratorConfig
     from hwsim.workload import MAX_BATCH_VALUES
@@ -208,8 +219,43 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, bat
                         f"is {MAX_BATCH_VALUES:,} input values), got {batch}")
     cfg = _config_from(AcceleratorConfig, _load_yaml(accel_path, "accelerator"), accel_path,
                        "accel")
-    out = {"model": name, **price_report(model, shape, cfg, batch=batch, spring=spring)}
+    if dataset is not None and not spring:
+        raise UserError("--dataset is the data SPRING's activation sparsity is measured on: "
+                        "give --spring too (the accelerator model's figures do not depend on "
+                        "the inputs)")
+    sample, sample_from = (_sparsity_sample(model_path, model, shape, dataset)
+                           if spring else (None, None))
+    out = {"model": name, **price_report(model, shape, cfg, batch=batch, spring=spring,
+                                         sample=sample, sample_from=sample_from)}
     emit(out, as_json, "\n".join(_eval_lines(out)))
+
+
+def _sparsity_sample(model_path, model, shape, dataset):
+    """(samples, what they are) for SPRING's activation sparsity (``hwsim.price_report``):
+    the first ``hwsim.sparsity_sample_size`` held-out samples (test split, or val) of
+    ``dataset`` or of the checkpoint's own set (``synth.checkpoint.checkpoint_dataset``,
+    normalized as the model was trained).  Where the checkpoint's own set does not load (a
+    file moved, a checkpoint that records none) or a spec model has no --dataset: (None,
+    why), random inputs; a --dataset named that does not load is its one-line error.  h290:
+    random N(0, 1) inputs moved SPRING's figures -9% to +1% from real ones, unsaid."""
+    from hwsim import sparsity_sample_size
+    from synth.checkpoint import checkpoint_dataset
+    from synth.errors import UserError
+    if dataset is None and not model_path:
+        return None, "a spec model has no data set: --dataset names one"
+    try:
+        data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}"
+                                  if model_path else "--spec model")
+    except UserError as e:
+        if dataset is not None:
+            raise
+        return None, f"the checkpoint's data set did not load: {e}"
+    split = data.held_out(None)
+    x, _ = data.split(split)
+    if not len(x):
+        return None, f"{data.name}'s {split} split is empty"
+    n = sparsity_sample_size(model, shape, len(x))
+    return x[:n], f"the first {n:,} of {len(x):,} samples of the {split} split of {data.name}"
 
 
 def _eval_lines(out: dict) -> list[str]:
@@ -220,6 +266,8 @@ def _eval_lines(out: dict) -> list[str]:
              f"utilization {out['utilization']:.3f}"]
     if out.get("note"):   # a pruned model: its zeros are multiplied (hwsim.dense_note)
         human.append(f"note: {out['note']}")
+    if out.get("serial_note"):   # per-step GEMMs of a recurrent layer (hwsim.serial_note)
+        human.append(f"note: {out['serial_note']}")
     rows = [("layer", "type", "MACs", "cycles", "stall", "util")] + [
         (l["name"][:27], l["type"], f"{l['macs']:,}", f"{l['cycles']:,.0f}",
          f"{l['stall_cycles']:,.0f}", f"{l['utilization']:.2f}") for l in out["layers"]]
@@ -236,6 +284,9 @@ def _eval_lines(out: dict) -> list[str]:
                          f"{s['power_w']:.1f} W; vs GTX 1080 Ti roofline {s['speedup_vs_gpu']:.1f}x "
                          f"speed, {s['power_reduction_vs_gpu']:.1f}x power, "
                          f"{s['energy_efficiency_vs_gpu']:.1f}x energy efficiency")
+    if "spring_sparsity_inputs" in out:   # SPRING skips zero activations: of which inputs
+        human.append(f"SPRING's activation sparsity measured on "
+                     f"{out['spring_sparsity_inputs']}")
     return human
 
 
