@@ -86,3 +86,27 @@ def test_dataset_option(tmp_path, model):
         r = _eval(["--spec", "mlp_small", "--input-shape", "1x8x8"] + args)
         assert r.exit_code == 2 and "Traceback" not in r.output, r.output
         assert len(r.output.strip().splitlines()) == 1 and named in r.output, r.output
+
+
+def test_spring_table_measures_as_eval(tmp_path, digits, model):
+    """``hwsim table --device spring`` keys its rows by the sparsity and its prediction was
+    eval --spring's (h290): both measure on the same samples, and say so; a saved table
+    predicts the checkpoint with every op found."""
+    path = save_checkpoint(tmp_path / "m.pt", model, dataset=digits.metadata())
+    ev = json.loads(_eval(["--model", str(path), "--spring", "--json"]).output
+                    .strip().splitlines()[-1])
+    r = CliRunner().invoke(cli, ["hwsim", "table", "--device", "spring", "--model", str(path),
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    line = r.output.strip().splitlines()[-1]
+    table = json.loads(line)
+    assert table["spring_sparsity_inputs"] == ev["spring_sparsity_inputs"]
+    assert table["prediction"]["latency_ms"] == \
+        pytest.approx(ev["spring_inference"]["latency_ms"], rel=1e-12)
+    saved = tmp_path / "t.json"
+    saved.write_text(line)
+    r = CliRunner().invoke(cli, ["hwsim", "table", "--table", str(saved), "--model", str(path),
+                                 "--json"])
+    again = json.loads(r.output.strip().splitlines()[-1])
+    assert r.exit_code == 0 and not again["prediction"]["missing"], r.output
+    assert again["prediction"]["latency_ms"] == table["prediction"]["latency_ms"]

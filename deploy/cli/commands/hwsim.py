@@ -230,19 +230,20 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, dat
     emit(out, as_json, "\n".join(_eval_lines(out)))
 
 
-def _sparsity_sample(model_path, model, shape, dataset):
+def _sparsity_sample(model_path, model, shape, dataset, offer: bool = True):
     """(samples, what they are) for SPRING's activation sparsity (``hwsim.price_report``):
     the first ``hwsim.sparsity_sample_size`` held-out samples (test split, or val) of
     ``dataset`` or of the checkpoint's own set (``synth.checkpoint.checkpoint_dataset``,
     normalized as the model was trained).  Where the checkpoint's own set does not load (a
     file moved, a checkpoint that records none) or a spec model has no --dataset: (None,
     why), random inputs; a --dataset named that does not load is its one-line error.  h290:
-    random N(0, 1) inputs moved SPRING's figures -9% to +1% from real ones, unsaid."""
+    random N(0, 1) inputs moved SPRING's figures -9% to +1% from real ones, unsaid.
+    ``offer``: the command has --dataset (the remedy named for a spec model)."""
     from hwsim import sparsity_sample_size
     from synth.checkpoint import checkpoint_dataset
     from synth.errors import UserError
     if dataset is None and not model_path:
-        return None, "a spec model has no data set: --dataset names one"
+        return None, "a spec model has no data set" + (": --dataset names one" if offer else "")
     try:
         data = checkpoint_dataset(model, dataset, source=f"checkpoint {model_path}"
                                   if model_path else "--spec model")
@@ -426,13 +427,14 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
         return _sweep(sweep, device, widths, repeats, seed, threads, as_json)
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
     ops = extract(model, shape)
-    cfg, precision = None, None
+    cfg, precision, inputs = None, None, None
     if device == "accel":
         cfg = _config_from(AcceleratorConfig, _load_yaml(accel_path, "accelerator"),
                            accel_path, "accel")
     elif device == "spring":   # a fixed-point checkpoint at its precision, as hwsim eval --spring
         cfg = spring_config_for(model)
         precision = f"{cfg.int_bits}.{cfg.frac_bits}"
+        ops, inputs = _spring_ops(model_ref, model, shape, ops)
     table = tables.build_table(ops, device, cfg, repeats=repeats, seed=seed,
                                threads=threads if device == "cpu" else None,
                                progress=show_progress())
@@ -440,7 +442,30 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
     out, human = tables.table_report(name, device, table,
                                      tables.predict(table, ops, threads=threads),
                                      precision=precision, ops=ops)
+    out, human = _said_inputs(out, human, inputs)
     emit(out, as_json, human)
+
+
+def _spring_ops(ref: str, model, shape, ops):
+    """(``ops`` with SPRING's activation sparsity measured as ``hwsim eval --spring``
+    measures it, ``_sparsity_sample``; the inputs it was measured on, in words): a table's
+    SPRING rows are keyed by the sparsity, so a table built and a prediction made from one
+    must measure it alike, and its total is eval's."""
+    import os
+    from hwsim import extract, with_sparsity
+    path = ref if ref.endswith(".pt") or os.path.isfile(ref) else None
+    sample, said = _sparsity_sample(path, model, shape, None, offer=False)
+    if sample is None:
+        return ops, f"a seeded N(0, 1) random batch of 1 sample ({said})"
+    return with_sparsity(ops, extract(model, shape, inputs=sample)), said
+
+
+def _said_inputs(out: dict, human: str, inputs: str | None) -> tuple[dict, str]:
+    """A SPRING table's report with the inputs its activation sparsity was measured on."""
+    if inputs is None:
+        return out, human
+    return ({**out, "spring_sparsity_inputs": inputs},
+            f"{human}\nSPRING's activation sparsity measured on {inputs}")
 
 
 def _check_table_options(device: str, sweep, accel_path) -> None:
@@ -508,7 +533,9 @@ def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: st
                         f"model, measured nothing): leave --threads out")
     precision = report.get("spring_precision") if table.device == "spring" else None
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
-    ops = extract(model, shape)
+    ops, inputs = extract(model, shape), None
+    if table.device == "spring":   # its rows' sparsity measured as --device spring measures it
+        ops, inputs = _spring_ops(model_ref, model, shape, ops)
     # a spring table prices one fixed-point precision: the model's (as --device spring builds)
     config = spring_config_for(model) if table.device == "spring" else None
     pred = tables.predict(table, ops, threads=threads, config=config)
@@ -521,4 +548,5 @@ def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: st
     out, human = tables.table_report(name, table.device, table, pred,
                                      precision=precision if isinstance(precision, str) else None,
                                      source=path, ops=ops)
+    out, human = _said_inputs(out, human, inputs)
     emit(out, as_json, human)
