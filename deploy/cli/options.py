@@ -5,7 +5,6 @@ import json
 import logging
 import math
 import os
-import re
 
 import click
 
@@ -439,14 +438,16 @@ def said_in(result: dict) -> dict:
     each command had chosen to keep, so 'CSV data set d.csv: 1 of its 30 test rows repeats a
     training row ...' qualified train's, continual's and incremental's test_accuracy on
     stderr alone, and continual's raised epochs ('running 50 epochs ...') likewise.  A line
-    is carried where one of the result's warnings or notes (``_own_notes``) holds it or is
-    held in it (a line logged with the model's name before it)."""
+    is carried where one of the result's warnings or notes (``_own_notes``) holds all of it,
+    perhaps less the model's name before it (``_whole_forms``, ``_read_in``, as ``unsaid``
+    reads them): a line that merely held a note's text ('... was padded to 6 ...' of a note
+    'padded to 6'), or held a warning of the result and more, was left out of the JSON."""
     lines = list(dict.fromkeys(_SAID.lines)) if _SAID is not None else []
     if not lines or not isinstance(result, dict):
         return result
     own = [t for t in _own_notes(result) if t]
     new = [line for line in lines
-           if line and not any(line in t or t in line for t in own)]
+           if line and not any(_read_in(form, t) for t in own for form in _whole_forms(line))]
     if not new:
         return result
     had = result.get("warning")
@@ -477,28 +478,82 @@ def say(line: str) -> None:
         (_SAID.lines if warning else _SAID.notes).append(text)
 
 
+def warning_parts(text: str) -> list[str]:
+    """``text``'s '; '-joined parts, split only outside brackets: the one-class warning's
+    '(train longer; an imbalanced set: balance its classes)' is one part of one sentence,
+    not two warnings (``unsaid`` printed a warning cut at that ';')."""
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth = max(0, depth - 1)
+        elif c == ";" and depth == 0 and text.startswith("; ", i):
+            parts.append(text[start:i])
+            start = i + 2
+    return parts + [text[start:]]
+
+
+def _named_tails(part: str) -> list[str]:
+    """``part`` less a name before a ': ' outside brackets ('m.pt: epochs raised to 50' ->
+    'epochs raised to 50'), each such tail: a line logged with the model's name before it."""
+    tails, depth = [], 0
+    for i, c in enumerate(part):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth = max(0, depth - 1)
+        elif c == ":" and depth == 0 and part.startswith(": ", i) and part[i + 2:]:
+            tails.append(part[i + 2:])
+    return tails
+
+
+def _whole_forms(line: str) -> set[str]:
+    """The forms in which ``line``, one said warning or note, stands whole in a result's
+    text: itself, or itself less a name before it (``_named_tails``)."""
+    parts = warning_parts(line)
+    return {line, *("; ".join([tail, *parts[1:]]) for tail in _named_tails(parts[0]))}
+
+
+def _read_in(text: str, line: str) -> bool:
+    """Whether all of ``text`` stands in the said ``line`` (a run of its parts, the first
+    perhaps less a name before it), so that a reader of ``line`` has read every word of
+    ``text`` in that order: not a word of it ('padded' of 'was padded to 6')."""
+    if text == line or text not in line:
+        return text == line
+    parts = warning_parts(line)
+    for i in range(len(parts)):
+        for j in range(i + 1, len(parts) + 1):
+            rest = "; ".join(parts[i + 1:j])
+            for first in (parts[i], *_named_tails(parts[i])):
+                if text == (f"{first}; {rest}" if rest else first):
+                    return True
+    return False
+
+
 def unsaid(text: str) -> str:
     """What a human reader has not yet read of ``text``, one of the result's warnings or
-    notes: its '; '-joined parts less those this command logged on stderr (a run of parts
-    that is a logged line, or held in one: a line logged with the model's name before it);
-    '' when all of it was said.  In human mode a warning reached the user twice, as
-    'warning: ...' on stderr when it arose and again as the result's 'warning: ...' line on
-    stdout (train's test split lacking a class, scann's feature reduction, ...); --json keeps
-    every one in its object (``said_in``)."""
+    notes, shown whole or not at all per warning: '' when all of ``text`` was said on
+    stderr in one line (``_read_in``), else ``text`` less the said warnings that stand whole
+    in it (a '; '-joined part of it, or a run of parts, that is a logged line, or one less
+    the model's name before it: ``_whole_forms``).  A part merely shared with a said line
+    stays: the one-class warning's '(train longer; an imbalanced set: balance its classes)'
+    ended another line, and a warning printed cut at its ';' ('... (train longer', h291);
+    two warnings whose first clause is one printed the second less that clause.  In human
+    mode a warning reached the user twice, as 'warning: ...' on stderr when it arose and
+    again as the result's 'warning: ...' line on stdout (train's test split lacking a class,
+    scann's feature reduction, ...); --json keeps every one in its object (``said_in``)."""
     said = ([line for line in dict.fromkeys(_SAID.lines + _SAID.notes) if line]
             if _SAID is not None else [])
     if not said or not isinstance(text, str) or not text:
         return text
-
-    def held(piece: str) -> bool:   # a whole line, or a whole part of one ('m.pt: <piece>'),
-        return any(re.search(r"(?:^|: |; )" + re.escape(piece) + r"(?:$|; )", line)
-                   for line in said)   # not a word of one ('padded' of 'was padded to 6')
-    if held(text):
+    if any(_read_in(text, line) for line in said):
         return ""
-    parts, kept, i = text.split("; "), [], 0
+    whole = set().union(*map(_whole_forms, said))
+    parts, kept, i = warning_parts(text), [], 0
     while i < len(parts):
         j = next((j for j in range(len(parts), i, -1)   # the longest run first
-                  if held("; ".join(parts[i:j]))), None)
+                  if "; ".join(parts[i:j]) in whole), None)
         if j is None:
             kept.append(parts[i])
             i += 1
