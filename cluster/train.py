@@ -458,19 +458,28 @@ def fit_on_workers(model, data, config, *, scaling: Scaling | None = None,
     model (a new module, masks kept) and fit's metrics.  ``state_path``: fit's resumable
     state (rank 0 writes it, every worker starts from it), as an absolute path -- a worker's
     working directory is not the caller's -- on storage the workers share with the caller
-    (one machine, or a cluster's shared file system)."""
+    (one machine, or a cluster's shared file system); it records the run the caller claimed
+    it for (``synth.resume.claimed_run``), as a state saved in the caller's process does."""
+    from synth.resume import claimed_run
     if state_path is not None:
         state_path = str(Path(state_path).expanduser().resolve())
     inputs = {"model": model.cpu(), "data": data, "config": config, "loss_fn": loss_fn,
               "after_step": after_step, "train_xy": train_xy, "desc": desc,
-              "state_path": state_path, "state_key": state_key}
+              "state_path": state_path, "state_key": state_key,
+              # the run this command claimed the state for: the worker's process knows none,
+              # and its states recorded none, so a rerun kept its own finished run's leftover
+              # (synth.resume.RUN; h289)
+              "state_run": claimed_run(state_path) if state_path is not None else None}
     return train_model(_fit_task, inputs, scaling=scaling, device=config.device,
                        storage_path=storage_path, name=name)
 
 
 def _fit_task(inputs: dict, parallel) -> tuple[Any, dict]:
+    from synth.resume import claim_states
     from synth.train import fit
     model = inputs["model"]
+    if inputs.get("state_run") is not None:   # fit's saves there record the caller's run
+        claim_states(inputs["state_path"], {"key": inputs["state_run"]}, {"": None})
     metrics = fit(model, inputs["data"], inputs["config"], loss_fn=inputs["loss_fn"],
                   after_step=inputs["after_step"], train_xy=inputs["train_xy"],
                   desc=inputs["desc"], parallel=parallel, state_path=inputs["state_path"],

@@ -38,7 +38,8 @@ _SEEN: dict[str, tuple[str, str, tuple]] = {}
 # own run's (``is_finished``)
 _RUNS: dict[str, str] = {}
 # A state's entry naming its run (``run_stamp``'s key); absent from states saved before it,
-# or by a loop whose command recorded none (a Ray worker's fit: its process knows no run)
+# or by a loop whose command recorded none (a Ray worker's fit is given its command's:
+# ``claimed_run``)
 RUN = "run"
 # The outputs this command reported as finished (``finished_run``) instead of running: resolved
 # paths, for ``reported``
@@ -225,6 +226,13 @@ def claim_states(out, stamp: dict, states: dict | None) -> None:
     the run ``stamp`` names: the states this process saves there carry its key (``RUN``)."""
     for suffix in states or {}:
         _RUNS[_where(f"{out}{suffix}")] = stamp["key"]
+
+
+def claimed_run(path) -> str | None:
+    """The run key a command claimed the state ``path`` for (``claim_states``), or None:
+    what a loop run elsewhere (a Ray worker's fit, ``cluster.train.fit_on_workers``) is
+    given, to claim the path there so that the states it saves record the run too."""
+    return _RUNS.get(_where(path))
 
 
 def finished_run(out, stamp: dict, what: str, states: dict | None = None) -> dict | None:
