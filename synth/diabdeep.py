@@ -535,13 +535,18 @@ def run_diabdeep(config: DiabDeepConfig, cost_fn: Callable | None = None,
     data = data or load_dataset(config.dataset, seed=config.seed)
     stamp = None
     if report:   # a rerun of a finished report (the same settings, baselines and data)
-        from synth.resume import is_finished, result_settings, run_stamp
+        from synth.resume import claim_states, is_finished, result_settings, run_stamp
         from synth.checkpoint import trained_record
         # the rows' CPU latencies are timed at this process's torch threads (--threads): a
         # report timed at 1 was reported to a rerun at 4 as its own ('threads': 4 beside
         # rows of latency_threads 1); at another count the rows are timed again
         stamp = run_stamp("diabdeep", result_settings(config), cost_fn is not None,
                           trained_record(data), torch.get_num_threads())
+        # the state this run saves records it (synth.resume.RUN) whether or not a report is
+        # there yet: claimed only on a rerun of a written report, a run killed between
+        # writing its report and removing its state left one recording none, which its own
+        # rerun kept with a warning (h292)
+        claim_states(report, stamp, {".resume": STATE_FORMAT})
         written = _is_report(Path(report)) and json.loads(Path(report).read_text())
         if written and is_finished(Path(report), written.get("run_key"), stamp, "DiabDeep run",
                                    {".resume": STATE_FORMAT}):
