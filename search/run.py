@@ -74,8 +74,8 @@ class SearchConfig(Config):
     lr: float = 0.05
     train_batch_size: int = 64
     kd_temperature: float = 3.0
-    grow_prune: dict | None = None    # a GrowPruneSchedule dict: refine every trial (its
-                                      # retrain_min_steps RECIPE's unless given: validate)
+    grow_prune: dict | None = None    # a GrowPruneSchedule dict: refine every trial (nnsynth
+                                      # grow-prune's RECIPE where it sets no field: validate)
     hardware: bool = True             # price every trial on hwsim (latency, energy)
     pool_shards: int = 2              # hwsim pool actors; 0 = price in the trial process
     pool_cpus: float = 0.25           # CPU per hwsim actor
@@ -125,13 +125,15 @@ class SearchConfig(Config):
         if self.grow_prune is not None:
             from synth.grow_prune import GrowPruneSchedule
             GrowPruneSchedule.from_dict(self.grow_prune, where="grow_prune")
-            if "retrain_min_steps" not in self.grow_prune:
-                # each retraining makes nnsynth grow-prune's step floor (RECIPE: 60), where
-                # GrowPruneSchedule's 0 retrained a trial of iris 6 steps a pruning step;
-                # digits' 3 epochs make 63, unchanged.  Saved with the search: one begun
-                # before resumes with 0 (_read_saved, as_begun)
-                object.__setattr__(self, "grow_prune", {
-                    **self.grow_prune, "retrain_min_steps": RECIPE["retrain_min_steps"]})
+            # the trials grow and prune with nnsynth grow-prune's recipe where grow_prune sets
+            # no field (search.trial.grow_prune_schedule: GrowPruneSchedule.recipe), as the
+            # pipeline's refine does; recorded here, so that the search's saved config says
+            # what its trials ran, and one begun before resumes with GrowPruneSchedule's
+            # library values of the fields it lacks (_read_saved, as_begun).  h288 took the
+            # retraining floor alone (60 steps: GrowPruneSchedule's 0 retrained a trial of
+            # iris 6 steps a pruning step); h292 the rest (17 steps, not 10; dead weights
+            # removed; at most 0.5 pt of validation accuracy given up, where 1.0 set none)
+            object.__setattr__(self, "grow_prune", {**RECIPE, **self.grow_prune})
 
 
 def check_constraints(constraints, hardware: bool) -> None:
@@ -502,6 +504,9 @@ def check_same_settings(saved: Path, config: SearchConfig) -> None:
     one line naming each, saved and given."""
     before, given = _read_saved(saved), json.loads(json.dumps(config.to_dict()))
     changed = [k for k in sorted(set(before) | set(given)) if before.get(k) != given.get(k)]
+    # a mapping on both sides by the fields that differ ('grow_prune.remove_dead'): grow_prune
+    # holds the recipe's fields too (validate), and its repr, cut short, hid the one that did
+    before, given, changed = _by_field(before, given, changed)
     if changed:
         raise UserError(
             f"the search in {saved.parent} began with "
@@ -509,6 +514,22 @@ def check_same_settings(saved: Path, config: SearchConfig) -> None:
             f"given has {', '.join(f'{k} {short_repr(given.get(k))}' for k in changed)}: "
             f"resume it with its own settings (config None) or start a new search in another "
             f"directory")
+
+
+def _by_field(before: dict, given: dict, changed: list) -> tuple[dict, dict, list]:
+    """``check_same_settings``' ``changed`` settings, a mapping on both sides named by its
+    fields that differ (``key.field``), with ``before`` and ``given`` holding those."""
+    before, given, named = dict(before), dict(given), []
+    for key in changed:
+        old, new = before.get(key), given.get(key)
+        if not (isinstance(old, dict) and isinstance(new, dict)):
+            named.append(key)
+            continue
+        for field in sorted(set(old) | set(new)):
+            if old.get(field) != new.get(field):
+                named.append(f"{key}.{field}")
+                before[f"{key}.{field}"], given[f"{key}.{field}"] = old.get(field), new.get(field)
+    return before, given, named
 
 
 def data_note(data, config: SearchConfig, synthetic=None) -> dict:
@@ -778,8 +799,10 @@ def as_begun(out_dir: str | os.PathLike, config: SearchConfig, given) -> SearchC
     epochs, and it resumes so (``min_steps`` 0), as ``run_search(None, resume=True)`` resumes
     it.  A pipeline's run directory of such a search started its search over, every finished
     trial lost, naming min_steps as a changed setting.  Likewise its ``grow_prune`` without
-    ``retrain_min_steps`` (begun before it defaulted to RECIPE's) resumes with 0 unless
-    ``given``'s grow_prune sets it."""
+    a field of ``RECIPE`` (begun before the trials took nnsynth grow-prune's recipe: h288's
+    ``retrain_min_steps``, h292's others) resumes with GrowPruneSchedule's library value of
+    that field (``retrain_min_steps`` 0, ``prune_steps`` 10, ...) unless ``given``'s
+    grow_prune sets it: its finished trials are kept, and the rest run as they began."""
     saved = Path(out_dir) / "search_config.json"
     if not saved.is_file():
         return config
@@ -792,10 +815,11 @@ def as_begun(out_dir: str | os.PathLike, config: SearchConfig, given) -> SearchC
     if "min_steps" not in given and "min_steps" not in values:
         config = config.replace(min_steps=0)
     asked = given.get("grow_prune") if hasattr(given, "get") else None
-    if (config.grow_prune is not None and _before_retrain_floor(values)
-            and not (isinstance(asked, Mapping) and "retrain_min_steps" in asked)):
-        # its trials' retrainings had no step floor either (h288): resumed so
-        config = config.replace(grow_prune={**config.grow_prune, "retrain_min_steps": 0})
+    unsaved = [k for k in _unsaved_recipe(values)
+               if not (isinstance(asked, Mapping) and k in asked)]
+    if config.grow_prune is not None and unsaved:
+        # its trials grew and pruned with the library's values of those fields: resumed so
+        config = config.replace(grow_prune={**config.grow_prune, **_library_values(unsaved)})
     return config
 
 
@@ -1084,9 +1108,9 @@ def floor_epochs(config: SearchConfig, samples: int) -> int:
     refuse it before any trial; a retraining's failed every trial inside Ray (h288)."""
     from search.trial import trial_epochs
     epochs = trial_epochs(config.to_dict(), range(samples))
-    if config.grow_prune is not None:
-        from synth.grow_prune import GrowPruneSchedule
-        GrowPruneSchedule.from_dict(dict(config.grow_prune)).retrain_epochs_for(samples)
+    if config.grow_prune is not None:   # the trials' own schedule
+        from search.trial import grow_prune_schedule
+        grow_prune_schedule(config.to_dict()).retrain_epochs_for(samples)
     return epochs
 
 
@@ -1116,16 +1140,29 @@ def _read_saved(saved: Path) -> dict:
         raise UserError(f"{saved} is not a search config; start a new search with another --out")
     # a search begun before min_steps trained its trials exactly its epochs: resumed so
     values.setdefault("min_steps", 0)
-    if _before_retrain_floor(values):   # nor its retrainings' grow_prune floor (h288)
-        values["grow_prune"] = {**values["grow_prune"], "retrain_min_steps": 0}
+    unsaved = _unsaved_recipe(values)   # nor grow-and-pruned with the recipe (h288, h292)
+    if unsaved:
+        values["grow_prune"] = {**values["grow_prune"], **_library_values(unsaved)}
     return values
 
 
-def _before_retrain_floor(values) -> bool:
-    """``values`` (a saved search config) grow-and-prune without a retraining step floor:
-    saved before SearchConfig gave grow_prune RECIPE's retrain_min_steps by default."""
+def _unsaved_recipe(values) -> list[str]:
+    """The fields of nnsynth grow-prune's recipe (``RECIPE``) that ``values`` (a saved search
+    config) grow-and-prune without: saved before ``SearchConfig.validate`` recorded them
+    (retrain_min_steps before h288, the others before h292), its trials ran with
+    GrowPruneSchedule's library values of those (``_library_values``)."""
     grow_prune = values.get("grow_prune") if isinstance(values, dict) else None
-    return isinstance(grow_prune, dict) and "retrain_min_steps" not in grow_prune
+    if not isinstance(grow_prune, dict):
+        return []
+    return [k for k in RECIPE if k not in grow_prune]
+
+
+def _library_values(fields) -> dict:
+    """GrowPruneSchedule's own values of ``fields`` (what a trial's ``from_dict`` took where
+    grow_prune set none, before the trials took the recipe)."""
+    from synth.grow_prune import GrowPruneSchedule
+    library = GrowPruneSchedule().to_dict()
+    return {k: library[k] for k in fields}
 
 
 def begin_search(out_dir: Path, config: SearchConfig, space) -> None:

@@ -143,6 +143,21 @@ def trial_epochs(settings: dict, train_inputs) -> int:
                             settings["train_batch_size"])
 
 
+def grow_prune_schedule(settings: dict):
+    """The schedule a trial of the search ``settings`` (``SearchConfig.to_dict()``) grows and
+    prunes with: nnsynth grow-prune's recipe (``GrowPruneSchedule.recipe``, ``RECIPE``: 17
+    LAMP steps of 20%, dead weights removed, a 60-step retraining floor, at most 0.5 pt of
+    validation accuracy given up) under the fields its ``grow_prune`` sets, seeded by the
+    search; the one recipe of nnsynth grow-prune and the pipeline's refine stage too
+    (``deploy.stages.refine_schedule``).  Trials took GrowPruneSchedule's library values
+    (10 steps, dead weights kept, no accuracy floor) but the retraining floor.
+    ``SearchConfig.validate`` records the recipe's fields in the search's config, so a
+    search begun before them resumes with the values it ran (``search.run.as_begun``)."""
+    from synth.grow_prune import GrowPruneSchedule
+    return GrowPruneSchedule.recipe(**{"seed": settings["seed"], "device": settings["device"],
+                                       **settings["grow_prune"]})
+
+
 def train_candidate(config: dict, settings: dict) -> None:
     """The Tune function (see the module docstring)."""
     from ray import tune
@@ -201,10 +216,9 @@ def train_candidate(config: dict, settings: dict) -> None:
                    "test_accuracy": evaluate(model, data.x_test, data.y_test)["accuracy"],
                    "device": str(next(model.parameters()).device),
                    "diverged_epoch": e.epoch + 1}   # counted from 1, as its message says
-    if settings.get("grow_prune") and "diverged_epoch" not in metrics:
-        from synth.grow_prune import GrowPruneSchedule, grow_and_prune
-        schedule = GrowPruneSchedule.from_dict({"seed": settings["seed"], "device":
-                                                settings["device"], **settings["grow_prune"]})
+    if settings.get("grow_prune") is not None and "diverged_epoch" not in metrics:
+        from synth.grow_prune import grow_and_prune
+        schedule = grow_prune_schedule(settings)
         from synth.compact import compact_if_supported
         model, _ = grow_and_prune(model, select, schedule, loss_fn=loss_fn, train_xy=train_xy)
         # dense and smaller: what the hardware runs (a resnet stays masked)

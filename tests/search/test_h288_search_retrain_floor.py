@@ -12,15 +12,16 @@ from synth.grow_prune import GrowPruneSchedule
 
 def test_trials_take_the_recipe_floor_unless_given():
     config = SearchConfig(dataset="iris", space="mlp", grow_prune={"prune_steps": 3})
-    assert config.grow_prune == {"prune_steps": 3, "retrain_min_steps": 60} == {
-        "prune_steps": 3, "retrain_min_steps": RECIPE["retrain_min_steps"]}
+    # (h292: every field of the recipe grow_prune does not set, the floor among them)
+    assert config.grow_prune == {**RECIPE, "prune_steps": 3}
+    assert config.grow_prune["retrain_min_steps"] == 60 == RECIPE["retrain_min_steps"]
     # the trial's schedule (search.trial builds it so): 30 epochs of iris' 108 inputs
     settings = config.to_dict()
     schedule = GrowPruneSchedule.from_dict({"seed": settings["seed"], "device": "cpu",
                                             **settings["grow_prune"]})
     assert schedule.retrain_epochs_for(108) == 30
     given = SearchConfig(dataset="iris", space="mlp", grow_prune={"retrain_min_steps": 0})
-    assert given.grow_prune == {"retrain_min_steps": 0}
+    assert given.grow_prune == {**RECIPE, "retrain_min_steps": 0}
     assert SearchConfig(dataset="iris", space="mlp").grow_prune is None
     assert json.loads(json.dumps(config.to_dict()))["grow_prune"]["retrain_min_steps"] == 60
 
@@ -31,13 +32,13 @@ def test_a_search_saved_before_resumes_without_the_floor(tmp_path):
     old["grow_prune"] = {"prune_steps": 3}          # as a search begun before h288 saved it
     (tmp_path / "search_config.json").write_text(json.dumps(old))
     begun = as_begun(tmp_path, config, {"grow_prune": {"prune_steps": 3}})
-    assert begun.grow_prune == {"prune_steps": 3, "retrain_min_steps": 0}
+    assert (begun.grow_prune["prune_steps"], begun.grow_prune["retrain_min_steps"]) == (3, 0)
     check_same_settings(tmp_path / "search_config.json", begun)   # the same search: resumed
     # asked for by the caller: the caller's floor, a changed setting
     asked = SearchConfig(dataset="iris", space="mlp", trials=2,
                          grow_prune={"prune_steps": 3, "retrain_min_steps": 60})
-    assert as_begun(tmp_path, asked, {"grow_prune": {"prune_steps": 3,
-                                                     "retrain_min_steps": 60}}) == asked
+    assert as_begun(tmp_path, asked, {"grow_prune": {"prune_steps": 3, "retrain_min_steps":
+                                                     60}}).grow_prune["retrain_min_steps"] == 60
 
 
 def test_an_unmakeable_retraining_floor_is_refused_before_the_search():
