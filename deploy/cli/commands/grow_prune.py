@@ -6,8 +6,20 @@ import click
 
 from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emit, given,
                                 json_option, RegistryChoice, seed_option, show_progress,
-                                threads_option, with_json_fields)
+                                THREADS, with_json_fields)
 from synth.choices import GROWTH_RATIO, MAX_MIN_STEPS, MIN_STEPS, RECIPE, SEED_DENSITY
+
+
+# --threads as every command's (deploy.cli.options.threads_option), but said as it is here:
+# a rerun that reports the finished result at --out gives no count (the checkpoint records
+# none, and this process's is not that run's: h289's 0a6ec64), where the shared help said
+# the result records the count used
+threads_option = click.option(
+    "--threads", type=THREADS, default=None,
+    help="torch threads for the work in this process (recurrent training on a loaded machine "
+         "can be many times faster with 1); the result records the count used, except where "
+         "it is the finished result at --out of this same command, reported again (that "
+         "run's count is not recorded: none is given).  [default: torch's own]")
 
 
 @click.command("grow-prune")
