@@ -495,10 +495,15 @@ def search_stage_line(summary: dict) -> str:
 def search_restart_reason(ctx, out_dir: Path, config) -> str:
     """Why the search in ``out_dir`` cannot be resumed with ``config``: its settings changed
     (naming them), its space changed, or its inputs did -- the teacher or the synthesized
-    set, named from what the ledger says the previous search began from (``ctx.earlier``)."""
+    set, named from what the ledger says the previous search began from (``ctx.earlier``).
+    The settings are compared as ``resumable`` compares them, with the saved ones as a resume
+    reads them (``search.run.saved_settings``): a search begun before the trials' step floor
+    or grow-prune recipe resumes with the values it ran (``config`` is ``as_begun``'s), so
+    ``min_steps`` and ``grow_prune`` are not named where only another setting changed (h292:
+    the raw file's missing fields were)."""
     import json
-    from search.run import (INPUTS_FILE, SPACE_FILE, input_digest, with_absolute_paths,
-                            with_data_space)
+    from search.run import (INPUTS_FILE, SPACE_FILE, input_digest, saved_settings,
+                            with_absolute_paths, with_data_space)
     from search.space import load_space
     from deploy.ledger import changes, name_changes
 
@@ -514,6 +519,7 @@ def search_restart_reason(ctx, out_dir: Path, config) -> str:
     saved = read("search_config.json")
     if not isinstance(saved, dict) or read(SPACE_FILE) is None:
         return "the search in search/ was not saved completely"
+    saved = saved_settings(out_dir / "search_config.json")   # read as a resume reads it
     try:
         now = with_absolute_paths(with_data_space(config))   # as run_search saves it
         current = json.loads(json.dumps(now.to_dict()))

@@ -129,7 +129,7 @@ class SearchConfig(Config):
             # no field (search.trial.grow_prune_schedule: GrowPruneSchedule.recipe), as the
             # pipeline's refine does; recorded here, so that the search's saved config says
             # what its trials ran, and one begun before resumes with GrowPruneSchedule's
-            # library values of the fields it lacks (_read_saved, as_begun).  h288 took the
+            # library values of the fields it lacks (saved_settings, as_begun).  h288 took the
             # retraining floor alone (60 steps: GrowPruneSchedule's 0 retrained a trial of
             # iris 6 steps a pruning step); h292 the rest (17 steps, not 10; dead weights
             # removed; at most 0.5 pt of validation accuracy given up, where 1.0 set none)
@@ -482,7 +482,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
         if config is not None:   # dropped without a word: the saved settings ran
             check_same_settings(saved, with_absolute_paths(with_data_space(config)))
         try:
-            config = SearchConfig.from_dict(_read_saved(saved), where="search_config")
+            config = SearchConfig.from_dict(saved_settings(saved), where="search_config")
         except ConfigError as e:   # 'trials must be an integer, got 'many'' named no file
             raise UserError(f"{saved} (the search's saved settings): {e}; start a new search "
                             f"with another --out") from None
@@ -502,7 +502,7 @@ def check_same_settings(saved: Path, config: SearchConfig) -> None:
     """A resume of the search whose settings are ``saved`` (its search_config.json) given
     ``config`` (paths made absolute, ``auto`` resolved, as saved): a setting that differs is
     one line naming each, saved and given."""
-    before, given = _read_saved(saved), json.loads(json.dumps(config.to_dict()))
+    before, given = saved_settings(saved), json.loads(json.dumps(config.to_dict()))
     changed = [k for k in sorted(set(before) | set(given)) if before.get(k) != given.get(k)]
     # a mapping on both sides by the fields that differ ('grow_prune.remove_dead'): grow_prune
     # holds the recipe's fields too (validate), and its repr, cut short, hid the one that did
@@ -1126,10 +1126,17 @@ def first_proposal(config: SearchConfig, space, input_shape,
 
 def _saved_is(saved: Path, config: SearchConfig) -> bool:
     """``saved`` (a search_config.json) holds ``config``, compared as JSON reads it back."""
-    return _read_saved(saved) == json.loads(json.dumps(config.to_dict()))
+    return saved_settings(saved) == json.loads(json.dumps(config.to_dict()))
 
 
-def _read_saved(saved: Path) -> dict:
+def saved_settings(saved: Path) -> dict:
+    """A search's saved settings (its search_config.json) as a resume reads them: a setting
+    it was saved without resumes with the value its trials ran (``min_steps`` 0; a RECIPE
+    field its ``grow_prune`` lacks, GrowPruneSchedule's library value), as ``as_begun`` gives
+    a caller's config.  What ``--resume`` runs, ``check_same_settings`` and ``resumable``
+    compare, and the pipeline's restart line names (``deploy.stages.search_restart_reason``).
+    An unreadable file: one line (UserError)."""
+    saved = Path(saved)
     try:
         values = read_json(saved)
     except ConfigError as e:   # a key given twice: json kept the last (h278)
