@@ -225,7 +225,7 @@ def resolve_spec(spec: Any) -> dict:
     if unknown:
         raise UserError(f"unknown key {short_repr(unknown[0])} in {family} spec; known: "
                         f"{', '.join(sorted(defaults))}")
-    for key in set(spec) - {"family"}:
+    for key in sorted(set(spec) - {"family"}):   # the same key named on every run
         _check_value(family, key, spec[key], defaults[key])
     full = {"family": family, **copy.deepcopy(defaults)}
     full.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in spec.items()})
@@ -260,13 +260,18 @@ def _longest(v: Any) -> int:
 
 def _check_value(family: str, key: str, value: Any, default: Any) -> None:
     """A spec value of the default's kind: a bool for a bool, a finite number for a float, a
-    string for a string, and integers for an integer or a list (widths, kernels, strides,
-    depths: one number or one per layer, as the family reads them; its builder checks the
-    structure).  Without this a width of 8.5 was cut to 8, ``true`` built a width of 1 and a
-    NaN dropout trained a model."""
+    string for a string, a flat list of integers for a list (widths, kernels, strides,
+    depths, hidden: one per layer; ``[[64]]`` or ``64`` for mlp's hidden was the build's
+    "does not fit input shape: int() argument must be ...") and integers for an integer
+    (one number, or hlstm's per-layer, per-gate lists; its builder checks the structure).
+    Without this a width of 8.5 was cut to 8, ``true`` built a width of 1 and a NaN dropout
+    trained a model."""
     if isinstance(default, bool):
         ok, want = isinstance(value, bool), "true or false"
-    elif isinstance(default, (numbers.Integral, list)):
+    elif isinstance(default, list):   # every builder reads one integer per layer
+        ok = isinstance(value, (list, tuple)) and all(_integers(v, 4) for v in value)
+        want = "integers (a list, one per layer)"
+    elif isinstance(default, numbers.Integral):
         ok, want = _integers(value), "integers (a number or a list)"
     elif isinstance(default, float):
         # by comparison, not math.isfinite: an int of 400 digits would overflow a float
@@ -416,24 +421,25 @@ def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> Sp
     check_input_rank(full["family"], input_shape)
     make = _FAMILIES[full["family"]][0]
 
-    def unfit(e: Exception) -> UserError:  # conv larger than its input, BN on one value...
-        return UserError(f"model spec {short_repr(json.dumps(full), 200)} does not fit input "
-                         f"shape {input_shape}: {str(e).splitlines()[0][:200]}")
+    def what() -> str:
+        return f"model spec {short_repr(json.dumps(full), 200)}"
     errors = (RuntimeError, ValueError, TypeError, OverflowError, IndexError)
     try:
-        shell = meta_shell(lambda: make(full, input_shape, num_classes),
-                           lambda: f"model spec {short_repr(json.dumps(full), 200)}")
+        shell = meta_shell(lambda: make(full, input_shape, num_classes), what)
     except errors as e:
-        raise unfit(e) from None
-    check_parameter_count(shell, lambda: f"model spec {short_repr(json.dumps(full), 200)}")
+        raise unbuilt(full, input_shape, num_classes, e, what()) from None
+    check_parameter_count(shell, what)
     if meta:
         return shell
-    check_steps(shell, input_shape, lambda: f"model spec {short_repr(json.dumps(full), 200)}")
+    check_steps(shell, input_shape, what)
     fits = fits_on_meta(shell, input_shape, lambda: short_repr(json.dumps(full), 200))
     try:
         model = make(full, input_shape, num_classes)
-        if fits:   # the shapes fit, within the work limits: no arithmetic needed to know it
-            return model
+    except errors as e:
+        raise unbuilt(full, input_shape, num_classes, e, what()) from None
+    if fits:   # the shapes fit, within the work limits: no arithmetic needed to know it
+        return model
+    try:
         model.eval()
         with torch.no_grad(), bounded_work(model, input_shape, CHECK_SAMPLES,
                                            lambda: short_repr(json.dumps(full), 200)):
@@ -441,9 +447,39 @@ def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> Sp
         model.train()
     except WorkLimitError:
         raise
-    except errors as e:
-        raise unfit(e) from None
+    except errors as e:   # the layers, made, meet the input: what does not fit is its shape
+        raise UserError(f"{what()} does not fit input shape {input_shape}: "
+                        f"{str(e).splitlines()[0][:200]}") from None
     return model
+
+
+def unbuilt(full: dict, input_shape: tuple, num_classes: int, error: Exception,
+            what: str) -> UserError:
+    """The one-line error for a complete spec ``full`` whose builder raised ``error`` while
+    making its layers (before any input ran through them, so not about the input shape: it
+    said "does not fit input shape" of a pool 'median' or an hlstm gate_hidden of the wrong
+    length).  The builder's own UserError names the key (``convnet pool must be avg, max or
+    flatten, got 'median'``; lstm's frame beyond the input's steps names the steps); any
+    other error names the key whose default, in its place, builds or fails otherwise, and
+    that default (lenet5 channels [6]: 'not enough values to unpack'); where no key does, the
+    builder ran its layers on the input shape and that is what does not fit."""
+    text = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+    if isinstance(error, UserError):   # the builder's, or meta_shell's (naming the spec)
+        return UserError(text if text.startswith(what) else f"{what}: {text}")
+    family, defaults = full["family"], _FAMILIES[full["family"]][1]
+    for key in sorted(k for k in defaults if full.get(k) != defaults[k]):
+        try:
+            with torch.device("meta"):
+                _FAMILIES[family][0]({**full, key: copy.deepcopy(defaults[key])},
+                                     input_shape, num_classes)
+        except Exception as other:   # noqa: BLE001 -- the same error: not this key
+            if str(other).splitlines()[:1] == str(error).splitlines()[:1]:
+                continue   # (another error: this key's, and then something else's too)
+        return UserError(f"{what}: {family} spec key {key!r} cannot be built from "
+                         f"{short_repr(full[key])} ({text}); expected a value like its "
+                         f"default {json.dumps(defaults[key])}")
+    # no one key: the builder ran its layers on the input (lenet5's 5x5 kernels on 8x8)
+    return UserError(f"{what} does not fit input shape {tuple(input_shape)}: {text}")
 
 
 class _ShapesByFormula(torch.overrides.TorchFunctionMode):
