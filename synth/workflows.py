@@ -621,7 +621,7 @@ def _dense_start(model, data: Dataset, connections: int) -> tuple[int, float] | 
 def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epochs: int = 15,
                           min_steps: int = 0, distill: bool = True, shift: int | None = None,
                           compact: bool = True, progress: bool = True,
-                          fit_fn: Callable = local_fit) -> dict:
+                          fit_fn: Callable = local_fit, threads: int | None = None) -> dict:
     """Grow and prune (``synth.grow_prune.grow_and_prune``) a checkpoint, or a spec trained
     densely here for ``epochs`` (raised to make at least ``min_steps`` optimizer steps, as
     ``nnsynth train``'s; the result's ``epochs``, ``epochs_requested`` and ``min_steps`` say
@@ -636,7 +636,11 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     an interrupted run leaves its state in ``<out>.resume`` (and the dense training's in
     ``<out>.dense.resume``: ``fit_fn`` takes ``fit``'s ``state_path``, as ``ray_fit``'s does); the same call continues
     from there to the checkpoint an uninterrupted run gives, and removes them once ``out``
-    is written."""
+    is written.  ``threads``: the torch thread count the caller runs this at (``nnsynth
+    grow-prune --threads``), recorded in the result and the checkpoint's metrics, so a rerun
+    that reports the finished result gives the count its run used, not its own; not part of
+    the run's stamp (a rerun at another count reports the result).  A checkpoint saved
+    before it was recorded, or by a caller giving none, reports none."""
     from synth import masked
     from synth.compact import compact as make_compact
     from synth.grow_prune import (check_state, floor_warning, grow_and_prune, idle_steps,
@@ -769,6 +773,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     start_val = pruning_start(history)["val_accuracy"]
     if schedule.prune_steps and start_val < schedule.accuracy_floor:   # logged as it began
         add_warning(result, floor_warning(start_val, schedule.accuracy_floor), said=True)
+    if threads is not None:   # h289's reported rerun gave none: the checkpoint recorded none
+        result["threads"] = int(threads)
     save_checkpoint(out, saved, dataset=trained_record(data, digest), metrics=result,
                     masks=None if compact else masked.masks_of(model),
                     extra={"schedule": schedule.to_dict(), "grow_prune_history": history,

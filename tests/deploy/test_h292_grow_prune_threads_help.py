@@ -16,15 +16,16 @@ def _threads_help(command: str) -> str:
 
 def test_the_help_says_a_reported_rerun_gives_no_count(tmp_path):
     said = _threads_help("grow-prune")
-    assert ("the result records the count used, except where it is the finished result at "
-            "--out of this same command, reported again (that run's count is not recorded: "
-            "none is given)") in said
+    # h295: the checkpoint records the count, and a reported rerun gives its run's
+    assert ("the result and its checkpoint record the count used: the finished result at "
+            "--out of this same command, reported again, gives its run's count (none where "
+            "its checkpoint records none)") in said
     # as the command does
     out = tmp_path / "g.pt"
     assert _grow_prune(out, 1)["threads"] == 1
-    again = _grow_prune(out, 1)
+    again = _grow_prune(out, 2)
     assert "is the finished result of this same command" in again["warning"]
-    assert "threads" not in again
+    assert again["threads"] == 1
     # diabdeep's rerun at another count runs again (its run key holds the count): its help's
     # word stays true there
     assert "the result records the count used." in _threads_help("diabdeep")

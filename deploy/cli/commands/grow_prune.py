@@ -11,15 +11,15 @@ from synth.choices import GROWTH_RATIO, MAX_MIN_STEPS, MIN_STEPS, RECIPE, SEED_D
 
 
 # --threads as every command's (deploy.cli.options.threads_option), but said as it is here:
-# a rerun that reports the finished result at --out gives no count (the checkpoint records
-# none, and this process's is not that run's: h289's 0a6ec64), where the shared help said
-# the result records the count used
+# a rerun that reports the finished result at --out gives the count its run used (the
+# checkpoint records it, grow_prune_checkpoint's threads), not this process's (h289's
+# 0a6ec64), and none for a checkpoint saved before the count was recorded
 threads_option = click.option(
     "--threads", type=THREADS, default=None,
     help="torch threads for the work in this process (recurrent training on a loaded machine "
-         "can be many times faster with 1); the result records the count used, except where "
-         "it is the finished result at --out of this same command, reported again (that "
-         "run's count is not recorded: none is given).  [default: torch's own]")
+         "can be many times faster with 1); the result and its checkpoint record the count "
+         "used: the finished result at --out of this same command, reported again, gives "
+         "its run's count (none where its checkpoint records none).  [default: torch's own]")
 
 
 @click.command("grow-prune")
@@ -99,7 +99,6 @@ def command(dataset, model_spec, target_accuracy, epochs, min_steps, prune_steps
     from hwsim.latency import torch_threads
     from synth.config import check_range
     from synth.grow_prune import GrowPruneSchedule
-    from synth.resume import reported
     from synth.workflows import grow_prune_checkpoint
 
     if target_accuracy is not None:   # worded as every range ('must be a number in' for nan)
@@ -115,9 +114,8 @@ def command(dataset, model_spec, target_accuracy, epochs, min_steps, prune_steps
     with torch_threads(threads) as used:
         result = grow_prune_checkpoint(dataset, model_spec, out, schedule, epochs=epochs,
                                        min_steps=min_steps, distill=distill, shift=shift,
-                                       compact=compact, progress=show_progress())
-    if not reported(out):   # a finished result reported: its run's count is not recorded
-        result["threads"] = used
+                                       compact=compact, progress=show_progress(),
+                                       threads=used)   # recorded: a reported rerun gives it
     if not as_json:
         echo_history(result.pop("history"))
     emit(result, as_json)
