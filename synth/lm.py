@@ -134,27 +134,14 @@ def detach_state(state):
 
 
 def count_lm_parameters(model: LanguageModel, nonzero: bool = False) -> int:
-    """Parameters, a tied matrix counted once.  ``nonzero``: the live ones, by the masks of
-    ``synth.masked``: a masked weight counts the entries its mask keeps, every other tensor
-    all of its entries.  It counted entries that are exactly 0 instead, so a stored value
-    that happens to be 0 was absent (a fresh model's zero-initialised decoder bias made it
-    ``vocab_size`` short of an unpruned model's parameters) and a live connection at 0 too."""
-    from synth.masked import masked_layers
-    masks = {id(layer): m.mask for _, layer, m in masked_layers(model)}
-    seen, total = set(), 0
-    for m in model.modules():
-        for name in ("weight", "bias"):
-            if not hasattr(m, name) or not isinstance(getattr(m, name), torch.Tensor):
-                continue
-            w = getattr(m, name)
-            base = m.parametrizations.weight.original if (
-                name == "weight" and hasattr(m, "parametrizations")) else w
-            if id(base) in seen:
-                continue
-            seen.add(id(base))
-            mask = masks.get(id(m)) if name == "weight" else None
-            total += int(mask.sum()) if nonzero and mask is not None else w.numel()
-    return total
+    """Parameters, a tied matrix counted once; ``nonzero``: those not exactly 0 (a masked
+    weight's effective value): ``synth.models.count_parameters``, the one definition every
+    other nnsynth figure of nonzero parameters uses (eval, grow-prune, export, search).  It
+    counted by the masks of ``synth.masked`` instead, so a kept weight at exactly 0 (rounded
+    there, or a decoder bias still at its zero initialisation) was live in symbiotic's
+    report and absent everywhere else (h290)."""
+    from synth.models import count_parameters
+    return count_parameters(model, nonzero)
 
 
 @torch.no_grad()

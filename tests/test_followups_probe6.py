@@ -91,24 +91,27 @@ def test_a_cached_host_table_of_other_conditions_is_measured_again(tmp_path):
 
 
 # --------------------------------------------------------------------------- LM parameter count
-def test_count_lm_parameters_nonzero_follows_the_masks_not_the_values():
-    """count_lm_parameters(nonzero=True) counted entries != 0: a fresh model's decoder bias
-    (initialised to 0) made an unpruned model vocab_size parameters short, and a live
-    connection at exactly 0 was counted absent; it now counts what the masks keep."""
+def test_count_lm_parameters_nonzero_counts_what_is_not_zero():
+    """count_lm_parameters(nonzero=True) counted entries != 0 with the masks not read; this
+    probe made it count what the masks keep, and h294 made it the general counter
+    (synth.models.count_parameters: entries not exactly 0, a masked weight's effective
+    value), the definition of every other nonzero figure: a pruned connection is not
+    counted, nor a kept one at exactly 0, nor the decoder bias at its zero initialisation."""
     from synth import masked
     from synth.lm import LanguageModel, count_lm_parameters
     torch.manual_seed(0)
     model = LanguageModel({"cell": "lstm", "embed": 8, "hidden": [8], "dropout": 0.0}, 11)
     dense = sum(p.numel() for p in model.parameters())          # tied: the matrix once
-    assert count_lm_parameters(model) == count_lm_parameters(model, nonzero=True) == dense
+    assert count_lm_parameters(model) == dense
+    assert count_lm_parameters(model, nonzero=True) == dense - 11   # the decoder bias at 0
     masked.attach_masks(model.rnn)
     masked.prune_connections(model.rnn, 0.5, "layerwise")
     layer, mask = model.rnn[0].hh, masked.masks_of(model.rnn)["0.hh"]
-    with torch.no_grad():                       # a live connection that happens to be 0
+    with torch.no_grad():                       # a kept connection that happens to be 0
         masked.original_weight(layer).view(-1)[mask.view(-1).nonzero()[0]] = 0.0
     off = sum(int((~m).sum()) for m in masked.masks_of(model.rnn).values())
     assert off > 0
-    assert count_lm_parameters(model, nonzero=True) == dense - off
+    assert count_lm_parameters(model, nonzero=True) == dense - 11 - off - 1
     assert count_lm_parameters(model) == dense
 
 
