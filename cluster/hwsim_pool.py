@@ -148,7 +148,12 @@ class HwsimPool:
 
     def price_specs(self, specs: list, input_shape, num_classes: int, accel: Any = None,
                     spring: Any = False) -> list[dict]:
-        """One result dict per spec, in order (hwsim.price fields, or {"error": ...})."""
+        """One result dict per spec, in order (hwsim.price fields, or {"error": ...}).
+        Each spec is priced as built (``hwsim.build_priced``: untrained, PRICING_SEED's
+        weights) on ``extract``'s seeded random batch: the accelerator figures do not depend
+        on either; with ``spring`` SPRING's do (its activation sparsity), so they are a
+        candidate's before training, not a trained model's (``nnsynth hwsim eval --spring``
+        measures those on its held-out samples).  The search's trials ask no SPRING price."""
         import ray
         from ray.exceptions import RayActorError
         input_shape = tuple(int(s) for s in input_shape)

@@ -59,7 +59,11 @@ def _hardware_costs(spec: dict, model, data, settings: dict) -> dict:
     connections, kept as zeros by the compaction), ``hwsim.dense_note``, the line ``nnsynth
     hwsim eval`` prints for it: the accelerator model is a dense array, so the figures are
     the dense architecture's (a search said 'latency 0.000378 ms' of a model of 99 weights,
-    44 nonzero, without a word)."""
+    44 nonzero, without a word).  No SPRING price: these figures do not depend on the inputs
+    ``extract`` runs on (its seeded random batch), which only SPRING's activation sparsity
+    reads (``hwsim.spring``; ``nnsynth hwsim eval --spring`` measures that on the
+    checkpoint's held-out samples): a digits mlp's latency and energy are the same on its
+    test samples (h295)."""
     if not settings["hardware"]:
         return {"latency_ms": None, "energy_mj": None, "accel_note": None}
     import hwsim
