@@ -24,14 +24,14 @@ def test_a_reported_rerun_gives_the_saved_runs_thread_count(tmp_path):
     out = tmp_path / "g.pt"
     first = _grow_prune(out, 1)
     assert first["threads"] == 1
-    assert torch.load(out, weights_only=False)["metrics"]["threads"] == 1   # recorded
+    assert torch.load(out, weights_only=True)["metrics"]["threads"] == 1   # recorded
     again = _grow_prune(out, 2)
     assert "is the finished result of this same command" in again["warning"]
     assert again["threads"] == 1                   # the saved run's, not this process's 2
     assert {k: v for k, v in again.items() if k != "warning"} == \
         {k: v for k, v in first.items() if k != "warning"}
     # a checkpoint saved before the count was recorded: reported with none
-    payload = torch.load(out, weights_only=False)
+    payload = torch.load(out, weights_only=True)
     del payload["metrics"]["threads"]
     torch.save(payload, out)
     older = _grow_prune(out, 2)
