@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import sys
+from itertools import takewhile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -487,6 +488,58 @@ def remove_owned(path: str | os.PathLike, option: str = "--run-dir") -> bool:
     return True
 
 
+def _open_lock(lock: Path, what: str, create_new: bool = False, other: str = "directory") -> int:
+    """A descriptor of the lock file ``lock`` for ``flock``, opened (made when missing) never
+    through a link, and checked to be a plain file of this user with one link; else a
+    one-line error beginning with ``what`` (the thing locked, as the user named it).
+    ``create_new``: made here or FileExistsError (``OutputLock`` tells which); ``other``: what
+    the user may choose instead."""
+    import stat
+    flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | \
+        getattr(os, "O_CLOEXEC", 0)
+    try:   # never through a link: a lock file linked to a user's file had it truncated
+        fd = os.open(lock, flags | os.O_CREAT | (os.O_EXCL if create_new else 0), 0o644)
+    except FileExistsError:
+        raise
+    except OSError as e:   # ELOOP: a link; EACCES...: one line
+        raise _user_error(f"{what}: its lock file {lock.name} cannot be opened "
+                          f"({'a symbolic link' if e.errno == errno.ELOOP else e.strerror}); "
+                          f"nnsynth writes only a plain file there: remove it or choose another "
+                          f"{other}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):   # a FIFO or device of that name
+        os.close(fd)
+        raise _user_error(f"{what}: its lock file {lock.name} is not a plain file; remove it "
+                          f"or choose another {other}")
+    # O_NOFOLLOW does not see a hard link: one planted at the lock file to a user's file (or
+    # another user's file there) had that file truncated and overwritten with our pid
+    if st.st_nlink != 1 or st.st_uid != os.geteuid():
+        os.close(fd)
+        why = (f"has {st.st_nlink} hard links" if st.st_nlink != 1
+               else f"belongs to another user (uid {st.st_uid})")
+        raise _user_error(f"{what}: its lock file {lock.name} {why}; nnsynth writes only its "
+                          f"own plain file there: remove it or choose another {other}")
+    return fd
+
+
+def _flock(fd: int) -> str | None:
+    """Take ``fd``'s exclusive lock without waiting: None, or the process id its holder
+    wrote there ("unknown" where none yet), the descriptor then closed."""
+    import fcntl
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        return holder[:20]
+    return None
+
+
+def _write_pid(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+
+
 class DirLock:
     """An exclusive, non-blocking lock on a directory (``fcntl.flock`` on its LOCK_FILE).
 
@@ -502,41 +555,13 @@ class DirLock:
         self._fd: int | None = None
 
     def __enter__(self) -> "DirLock":
-        import fcntl
-        import stat
-        lock = self.path / LOCK_FILE
-        try:   # never through a link: a LOCK_FILE linked to a user's file had it truncated
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) |
-                         getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0), 0o644)
-        except OSError as e:   # ELOOP: a link; EACCES...: one line
-            raise _user_error(f"{self.what} {self.shown}: its lock file {LOCK_FILE} cannot be "
-                              f"opened ({'a symbolic link' if e.errno == errno.ELOOP else e.strerror}"
-                              f"); nnsynth writes only a plain file there: remove it or choose "
-                              f"another directory") from None
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):   # a FIFO or device of that name
-            os.close(fd)
-            raise _user_error(f"{self.what} {self.shown}: its lock file {LOCK_FILE} is not a "
-                              f"plain file; remove it or choose another directory")
-        # O_NOFOLLOW does not see a hard link: one planted at LOCK_FILE to a user's file (or
-        # another user's file there) had that file truncated and overwritten with our pid
-        if st.st_nlink != 1 or st.st_uid != os.geteuid():
-            os.close(fd)
-            why = (f"has {st.st_nlink} hard links" if st.st_nlink != 1
-                   else f"belongs to another user (uid {st.st_uid})")
-            raise _user_error(f"{self.what} {self.shown}: its lock file {LOCK_FILE} {why}; "
-                              f"nnsynth writes only its own plain file there: remove it or "
-                              f"choose another directory")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
+        fd = _open_lock(self.path / LOCK_FILE, f"{self.what} {self.shown}")
+        holder = _flock(fd)
+        if holder is not None:
             raise _user_error(f"{self.what} {self.shown} is in use by another nnsynth process "
-                              f"(pid {holder[:20]}); wait for it to finish or choose another "
-                              f"directory") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                              f"(pid {holder}); wait for it to finish or choose another "
+                              f"directory")
+        _write_pid(fd)
         self._fd = fd
         return self
 
@@ -544,6 +569,121 @@ class DirLock:
         if self._fd is not None:
             os.close(self._fd)        # closing releases the flock
             self._fd = None
+
+
+def output_lock_path(path: str | os.PathLike) -> Path | None:
+    """The lock file ``OutputLock`` holds for the output ``path`` (a file or a directory): a
+    dot file beside it, ``.NAME.nnsynth.lock``; None for a path with no name (``/``)."""
+    where = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+    if not where.name:
+        return None
+    return where.with_name(f".{where.name[:200]}{LOCK_FILE}")
+
+
+# what a lock file nnsynth writes holds: its holder's process id (nothing yet, just made)
+_LOCK_TEXT = re.compile(rb"(\d{1,12}\n?)?")
+
+
+class OutputLock:
+    """An exclusive, non-blocking lock on an output a command writes, a file (``--out
+    m.pt``, and with it the states kept beside it, ``m.pt.resume``) or a directory, held
+    while the command runs: ``fcntl.flock`` on ``output_lock_path``'s dot file beside it.
+    Two ``nnsynth train --out m.pt`` started at once both ran to exit 0, the one finished
+    last silently replacing the other's checkpoint, and each saved, resumed from or removed
+    the other's ``m.pt.resume`` (a run directory had its ``lock_dir``; a single file had
+    none).  A second run is refused in one line naming the holder's pid (``option``: the
+    option it was given by); the lock dies with its process, so a killed run never blocks
+    the next.  The lock file is removed on release where nnsynth wrote it (made here, or
+    holding a process id); a file of that name that is not a lock nnsynth writes is refused,
+    kept.  Where the folder cannot take the lock file (not writable), nothing is locked: the
+    command's own checks say why it cannot write there."""
+
+    def __init__(self, path: str | os.PathLike, option: str = "--out"):
+        self.path, self.option = path, option
+        self.lock = output_lock_path(path)
+        self._fd: int | None = None
+        self._ours = False
+        self._made: list[Path] = []
+
+    def __enter__(self) -> "OutputLock":
+        if self.lock is None:
+            return self
+        # the folders the output goes in (made here where missing, as its writer makes them;
+        # removed again when the command leaves them empty: refused, it left nothing)
+        self._made = [p for p in takewhile(lambda p: not os.path.lexists(p),
+                                           self.lock.parents)]
+        try:
+            self.lock.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:   # a file among them: the command's own checks name it
+            self._made = []
+            return self
+        try:
+            return self._take()
+        except BaseException:
+            self._remove_made()
+            raise
+
+    def _take(self) -> "OutputLock":
+        from synth.errors import UserError
+        what, other = f"{self.option} {printable(self.path)}", self.option
+        for _ in range(100):   # another run's release removed the file between open and lock
+            try:
+                try:
+                    fd, made = _open_lock(self.lock, what, True, other), True
+                except FileExistsError:
+                    fd, made = _open_lock(self.lock, what, False, other), False
+            except UserError:
+                if not os.access(self.lock.parent, os.W_OK | os.X_OK):
+                    return self   # a folder that takes no lock file takes no output either
+                raise
+            text = b"" if made else os.pread(fd, 64, 0)
+            if not _LOCK_TEXT.fullmatch(text):
+                os.close(fd)
+                raise _user_error(f"{what}: {self.lock.name} beside it is not a lock file "
+                                  f"nnsynth wrote (nnsynth locks the output with a file of that "
+                                  f"name): move it away")
+            holder = _flock(fd)
+            if holder is not None:
+                raise _user_error(f"{printable(self.path)} is being written by another nnsynth "
+                                  f"run (pid {holder}); wait for it or choose another "
+                                  f"{self.option}")
+            if not self._names(fd):
+                os.close(fd)
+                continue
+            _write_pid(fd)
+            self._fd, self._ours = fd, made or bool(text)
+            return self
+        raise _user_error(f"{what}: its lock file {self.lock.name} keeps changing; try again")
+
+    def _names(self, fd: int) -> bool:
+        """The lock file's name still leads to ``fd``'s file (not removed or replaced)."""
+        try:
+            st, held = os.stat(self.lock, follow_symlinks=False), os.fstat(fd)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is None:
+            self._remove_made()
+            return
+        try:
+            if self._ours and self._names(self._fd):   # removed while held: a run waiting
+                self.lock.unlink()                      # on it takes the one made next
+        except OSError:
+            pass
+        finally:
+            os.close(self._fd)        # closing releases the flock
+            self._fd = None
+            self._remove_made()
+
+    def _remove_made(self) -> None:
+        for folder in getattr(self, "_made", []):   # deepest first; one holding anything stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        self._made = []
 
 
 def lock_dir(path: str | os.PathLike, what: str = "run directory",

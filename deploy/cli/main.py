@@ -523,6 +523,27 @@ def worker_user_error(error: BaseException) -> UserError | None:
         type(error).__module__.partition(".")[0] != "ray" else None
 
 
+def outputs_locked(ctx: click.Context) -> contextlib.ExitStack:
+    """Every output the command writes locked for its run (``synth.files.OutputLock``): the
+    value of each output-file option (``checkpoint_out``, ``onnx_out``) and of each ``--out``
+    (a report file, a folder).  The same command started twice at once (two terminals, a job
+    submitted again) ran twice to exit 0, the one finished last silently replacing the
+    other's result and sharing its resumable state (``<out>.resume``); the second is now
+    refused in one line naming the first's pid (exit 2).  A run directory (``--run-dir``, a
+    search's or a sweep's) has its own lock (``synth.files.working_dir``)."""
+    from synth.files import OutputLock, output_lock_path
+    stack, taken = contextlib.ExitStack(), set()
+    with stack:   # (a refusal releases those taken)
+        for param in ctx.command.params:
+            value = ctx.params.get(param.name)
+            if isinstance(value, str) and value and (
+                    getattr(param.callback, "writes_output", False) or "--out" in param.opts) \
+                    and output_lock_path(value) not in taken:
+                taken.add(output_lock_path(value))
+                stack.enter_context(OutputLock(value, param.opts[0]))
+        return stack.pop_all()
+
+
 def _naming_options(command: click.Command) -> None:
     """Every command (a group's too) tells a config's error (or a library check's in the same
     words) about a value typed as an option by that option: ``--epochs must be in [1, 100000],
@@ -548,7 +569,8 @@ def _naming_options(command: click.Command) -> None:
         try:
             from deploy.cli.options import check_outputs_not_inputs
             check_outputs_not_inputs(ctx)   # --out typed before the input it would overwrite
-            result = callback(*args, **kwargs)
+            with outputs_locked(ctx):        # another run writing the same --out: refused
+                result = callback(*args, **kwargs)
             if timed:
                 log.info("%s finished in %.1f s", ctx.command_path, time.perf_counter() - start)
             return result
