@@ -247,13 +247,24 @@ class RunConfig(Config):
         top.update({key: _plain(getattr(self, key).to_dict()) for key in _SECTIONS})
         return top
 
+    def search_accel(self) -> dict:
+        """The accelerator the search stage prices its trials and constraints on
+        (``search.run.SearchConfig.accel``): ``export.accel``, the one summary.md's rows are
+        priced on, so a bound the search met holds on the summary's figures; none where the
+        search prices nothing (``search.options.hardware: false``).  A search with a
+        ``latency_ms<=`` constraint met it on hwsim's default 32x32 array, and summary.md
+        priced its model on export.accel's (h297)."""
+        return (dict(self.export.accel) if self.search.enabled
+                and self.search.options.get("hardware", True) is not False else {})
+
     def stage_fingerprint(self, stage: str, inputs: Mapping[str, str] | None = None) -> str:
         """Hash of everything a stage's result depends on: its own section, the sections
         before it, the top-level keys (``name`` for export only, which writes it into
         summary.md) and ``inputs`` of those stages (stage -> digest of the
         files it reads that the config only names: the teacher's real data set,
-        ``Dataset.digest``; a search space file).  A change re-runs that stage and the later
-        ones."""
+        ``Dataset.digest``; a search space file); from the search on, the accelerator it
+        prices on (``search_accel``: export.accel, a later section).  A change re-runs that
+        stage and the later ones."""
         upto = STAGES[:STAGES.index(stage) + 1]
         d = self.to_dict()
         keep = {k: v for k, v in d.items() if k not in _SECTIONS or k in upto}
@@ -264,6 +275,12 @@ class RunConfig(Config):
         scaling = {k: v for k, v in keep.pop("scaling", {}).items() if k != "storage_path"}
         if scaling:                  # data-parallel workers change the result (BN, order)
             keep["scaling"] = scaling
+        accel = self.search_accel()
+        if accel and "search" in upto and "export" not in upto:   # the search prices on it:
+            from search.run import search_accel      # another array is another search (its
+            accel = search_accel(accel)              # fields at hwsim's defaults: none)
+            if accel:
+                keep["search_accel"] = accel
         files = {k: v for k, v in (inputs or {}).items() if k in upto and v}
         if files:                    # a data folder or space file that changed: not the same
             keep["inputs"] = files

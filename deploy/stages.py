@@ -222,7 +222,8 @@ def check_search_constraints(config: RunConfig, space, shape: tuple, classes: in
     given = [parse_constraint(c) for c in config.search.options.get("constraints", ())]
     for where, constraints in (("search.options.constraints", given),
                                ("search.options.space's constraints", space.constraints)):
-        reason = unmeetable_constraint(space, constraints, shape, classes)
+        reason = unmeetable_constraint(space, constraints, shape, classes,
+                                       config.search_accel())
         if reason:
             raise ConfigError(f"{where}: {reason}; relax the bound or widen the space")
 
@@ -432,12 +433,17 @@ def search_config(config: RunConfig, run_dir: Path, teacher: Path, data: Path):
         raise ConfigError(f"search.options.{taken[0]} is set by the pipeline (the teacher "
                           f"stage's data set and checkpoint, the synthesized set); remove it")
     options = dict(config.search.options)
+    if "accel" in options:   # the run prices on one accelerator: export.accel
+        raise ConfigError("search.options.accel is set by the pipeline (export.accel: the "
+                          "search's trials and constraints are priced on the run's "
+                          "accelerator); remove it, and set export.accel")
     if isinstance(options.get("space"), Mapping):   # an inline space: written to space.json
         from search.space import load_space
         load_space(dict(options["space"]))
         options["space"] = str(run_dir / "space.json")
     return SearchConfig.from_dict({
         "seed": config.seed, "device": config.device, **options,
+        "accel": config.search_accel(),
         "dataset": config.teacher.dataset, "data_seed": config.data_seed,
         "teacher": str(teacher), "data": str(data)})
 

@@ -10,7 +10,8 @@ input shape of the search; the space itself (its members, encoding and features)
 unchanged.  A
 constraint on latency or energy makes ``feasible`` price the candidate on hwsim, whether or
 not the model was made with ``hardware`` (the same figures the hwsim pool reports for a
-trial: the analytical accelerator depends on the layer shapes only).
+trial: the analytical accelerator depends on the layer shapes only), on the model's
+``accel`` (the search's accelerator).
 """
 from __future__ import annotations
 
@@ -116,12 +117,16 @@ def reads_input(cost_model, spec: dict) -> bool:
 class CostModel:
     """``costs(spec) -> dict | None`` with parameters, flops and (``hardware``) latency_ms,
     energy_mj; cached by spec so the searchers can price thousands of candidates.
-    ``sees(spec)``: the member reads its input (``blind_spot``); ``feasible`` asks it."""
+    ``sees(spec)``: the member reads its input (``blind_spot``); ``feasible`` asks it.
+    ``accel``: the hwsim AcceleratorConfig (or its dict; None: the default array) latency and
+    energy are priced on -- the search's (``SearchConfig.accel``), so that a bound is checked
+    on the accelerator its trials are priced and reported on."""
 
-    def __init__(self, input_shape, num_classes: int, hardware: bool = False):
+    def __init__(self, input_shape, num_classes: int, hardware: bool = False, accel=None):
         self.input_shape = tuple(int(s) for s in input_shape)
         self.num_classes = int(num_classes)
         self.hardware = hardware
+        self.accel = dict(accel) if accel else None
         self._cache: dict[str, dict | None] = {}
         self._blind: dict[str, str | None] = {}
 
@@ -160,7 +165,7 @@ class CostModel:
                 out = {"parameters": count_parameters(model),
                        "flops": count_flops(model, self.input_shape)}
                 if hardware:
-                    price = hwsim.price(model, self.input_shape)
+                    price = hwsim.price(model, self.input_shape, self.accel)
                     out.update(latency_ms=float(price["latency_ms"]),
                                energy_mj=float(price["energy_mj"]))
         except (UserError, ValueError):  # ValueError: BatchNorm on a 1x1 map, batch 1

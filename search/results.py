@@ -404,13 +404,27 @@ def pareto_axis(table: pd.DataFrame) -> str:
     return "flops"
 
 
+def accel_text(accel) -> str:
+    """A search's accelerator (``SearchConfig.accel``: its fields that differ from hwsim's
+    defaults) in words for its summary and plot: '32x32 ws (default)', or '8x64 os, clock_mhz
+    50, ifmap_kb 0.5' (the array, then every other field it sets, by name)."""
+    from hwsim import accel_config
+    full = accel_config(dict(accel or {})).to_dict()
+    array = f"{full['rows']}x{full['cols']} {full['dataflow']}"
+    rest = [f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in sorted((accel or {}).items()) if k not in ("rows", "cols", "dataflow")]
+    return ", ".join([array, *rest]) if accel else f"{array} (default)"
+
+
 def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
-                x: str = "latency_ms", y: str = "accuracy", outside=()) -> Path:
+                x: str = "latency_ms", y: str = "accuracy", outside=(),
+                accel=None) -> Path:
     """Scatter of the trials trained to the end with the Pareto front drawn, from the
     Parquet table; trials stopped early (no costs, an earlier epoch's accuracy) are counted
     in the legend, not drawn.  Trials whose ids are in ``outside`` (their saved model fails
     the search's constraints, e.g. pruned below a lower bound) are drawn apart and are not on
-    the front."""
+    the front.  A latency or energy axis names the accelerator ``accel`` (the search's
+    ``SearchConfig.accel``) where it is not hwsim's default."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -436,8 +450,9 @@ def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
     shown = pd.concat([drawn, apart, front])
     if ((shown[x] > 0) & shown[y].notna()).any():   # a log axis of no point (every accuracy
         ax.set_xscale("log")                         # empty: no selection inputs) raised
-    ax.set_xlabel({"latency_ms": "latency (ms, hwsim accelerator)", "energy_mj":
-                   "energy (mJ, hwsim accelerator)", "flops": "MACs",
+    array = f"hwsim accelerator {accel_text(accel)}" if accel else "hwsim accelerator"
+    ax.set_xlabel({"latency_ms": f"latency (ms, {array})", "energy_mj":
+                   f"energy (mJ, {array})", "flops": "MACs",
                    "nonzero_flops": "MACs on nonzero weights"}.get(x, x))
     # a data-free search selects on synthesized inputs (search.trial): its line says so, and
     # the plot labelled the same figures "validation accuracy" (real validation far lower)

@@ -36,7 +36,7 @@ from cluster.train import check_storage_path
 from search.choices import (DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCH_MIN_STEPS, SEARCHER_NAMES,
                             check_n_initial)
 from search.feasibility import LIVE_FIGURES, figure, grow_pruned, measured_figures
-from search.results import (accel_note, append_result, failed_trial_line, pareto_axis,
+from search.results import (accel_note, accel_text, append_result, failed_trial_line, pareto_axis,
                             pareto_front, plot_pareto, rank_trials, read_results,
                             retried_trial_line, stopped_early, trial_line)
 from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
@@ -77,6 +77,8 @@ class SearchConfig(Config):
     grow_prune: dict | None = None    # a GrowPruneSchedule dict: refine every trial (nnsynth
                                       # grow-prune's RECIPE where it sets no field: validate)
     hardware: bool = True             # price every trial on hwsim (latency, energy)
+    accel: Mapping = dataclasses.field(default_factory=dict)   # hwsim AcceleratorConfig keys
+                                      # the trials and constraints are priced on ({}: default)
     pool_shards: int = 2              # hwsim pool actors; 0 = price in the trial process
     pool_cpus: float = 0.25           # CPU per hwsim actor
     asha: bool = False                # ASHA early stopping on per-epoch validation accuracy
@@ -118,6 +120,7 @@ class SearchConfig(Config):
         if not isinstance(self.constraints, (tuple, list)):
             raise value_error("constraints", self.constraints, "must be a list of 'METRIC<=VALUE'")
         check_constraints([parse_constraint(c) for c in self.constraints], self.hardware)
+        object.__setattr__(self, "accel", search_accel(self.accel, self.hardware))
         if bool(self.teacher) != bool(self.data):
             raise ConfigError("teacher and data go together (KD on a synthesized set; nnsynth "
                               "search --teacher CKPT --synth DIR); got "
@@ -142,6 +145,31 @@ def check_constraints(constraints, hardware: bool) -> None:
         if c.metric in HARDWARE_METRICS and not hardware:
             raise ConfigError(f"constraint {c} needs hwsim pricing, which hardware: false "
                               f"(--no-hardware) turns off")
+
+
+def search_accel(accel, hardware: bool = True) -> dict:
+    """The accelerator a search prices on (``SearchConfig.accel``): ``accel``'s fields that
+    differ from ``hwsim.AcceleratorConfig``'s defaults (``{}``: the default array, as a search
+    begun before the field saved it), validated as ``nnsynth hwsim eval --accel`` validates
+    its file.  A search priced every trial and constraint on the default 32x32 array whatever
+    accelerator the user's run named (the pipeline's ``export.accel`` priced only the
+    summary): a ``latency_ms<=`` bound was met on one array and reported on another (h297)."""
+    if not isinstance(accel, Mapping):
+        raise ConfigError(f"accel must be a mapping of AcceleratorConfig keys (an nnsynth "
+                          f"hwsim eval --accel file's), got {short_repr(accel)}")
+    if not accel:
+        return {}
+    if not hardware:
+        raise ConfigError("accel configures the hwsim pricing, which hardware: false "
+                          "(--no-hardware) turns off")
+    from hwsim import AcceleratorConfig, accel_config
+    try:
+        given = accel_config(dict(accel)).to_dict()
+    except ConfigError as e:   # 'rows must be in ...': named as the search's key
+        raise (e if str(e).startswith("unknown config key") else
+               ConfigError(f"accel.{e}")) from None
+    default = AcceleratorConfig().to_dict()
+    return {k: v for k, v in given.items() if v != default[k]}
 
 
 def real_split_seed(config: SearchConfig) -> int:
@@ -761,7 +789,7 @@ def runnable_members(out_dir: Path, config: SearchConfig, enough: int) -> int | 
         data = real_data(config.dataset, real_split_seed(config), config.teacher)
     except UserError:
         return None
-    costs = CostModel(data.input_shape, data.num_classes)
+    costs = CostModel(data.input_shape, data.num_classes, accel=config.accel)
     constraints = space.all_constraints([parse_constraint(c) for c in config.constraints])
     count = 0
     for member in members:
@@ -1003,7 +1031,8 @@ def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
     from synth.models import build
     constraints = space.all_constraints(map(parse_constraint, config.constraints))
     hardware = any(c.metric in HARDWARE_METRICS for c in constraints)
-    costs_of, rng, error, seen = CostModel(input_shape, num_classes), np.random.default_rng(0), None, []
+    costs_of, rng, error, seen = (CostModel(input_shape, num_classes, accel=config.accel),
+                                  np.random.default_rng(0), None, [])
     for _ in range(samples):
         spec = space.sample(rng)
         blind = costs_of.blind_spot(spec)   # builds, but skips input pixels: never proposed
@@ -1028,15 +1057,18 @@ def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
     return f"none of {samples} random members of the space meets {', '.join(best)}"
 
 
-def unmeetable_constraint(space, constraints, input_shape, num_classes: int) -> str | None:
+def unmeetable_constraint(space, constraints, input_shape, num_classes: int,
+                          accel=None) -> str | None:
     """The first of ``constraints`` that no member of ``space`` meets, priced as the
     searcher prices its proposals (``CostModel``; latency and energy on hwsim) at the
     space's extreme (``search.costs.cost_extreme``: the costliest member for a lower bound,
     the cheapest for an upper one), said with the figure and the member; None when each
     bound is met by some member (or nothing builds: ``no_trial_reason`` says that).  A bound
-    each of whose extremes passes may still be out of reach jointly with another."""
+    each of whose extremes passes may still be out of reach jointly with another.  ``accel``:
+    the search's accelerator (``SearchConfig.accel``), named in the line where it is not the
+    default."""
     from search.costs import CostModel, cost_extreme
-    cost_model = CostModel(input_shape, num_classes)
+    cost_model = CostModel(input_shape, num_classes, accel=accel)
     for c in constraints:
         highest = c.op[0] == ">"
         found = cost_extreme(space, cost_model, c.metric, highest)
@@ -1047,7 +1079,9 @@ def unmeetable_constraint(space, constraints, input_shape, num_classes: int) -> 
             return (f"{c} cannot be met: the {'costliest' if highest else 'cheapest'} member "
                     f"of the space has {c.metric} {value:,.6g} "
                     f"({short_repr(spec_key(spec), 160)}) for input shape "
-                    f"{tuple(input_shape)}, {num_classes} classes")
+                    f"{tuple(input_shape)}, {num_classes} classes"
+                    + (f", on the accelerator {accel_text(accel)}"
+                       if accel and c.metric in HARDWARE_METRICS else ""))
     return None
 
 
@@ -1076,7 +1110,8 @@ def check_searchable(config: SearchConfig) -> None:
     if reason:
         raise UserError(f"space {config.space}: {reason}")
     constraints = space.all_constraints([parse_constraint(c) for c in config.constraints])
-    reason = unmeetable_constraint(space, constraints, data.input_shape, data.num_classes)
+    reason = unmeetable_constraint(space, constraints, data.input_shape, data.num_classes,
+                                   config.accel)
     if reason:
         raise UserError(f"{reason}; relax the bound or widen the space")
     if constraints and first_proposal(config, space, data.input_shape,
@@ -1121,7 +1156,8 @@ def first_proposal(config: SearchConfig, space, input_shape,
     ``input_shape``, or None when it finds no member that builds and meets the constraints
     (the search would run no trial)."""
     from search.costs import CostModel
-    return make_searcher(config, space, CostModel(input_shape, num_classes)).ask()
+    return make_searcher(config, space, CostModel(input_shape, num_classes,
+                                                  accel=config.accel)).ask()
 
 
 def _saved_is(saved: Path, config: SearchConfig) -> bool:
@@ -1314,7 +1350,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
             remove_owned(experiment, "--out")
             claim_dir(experiment, "--out")
         from ray.tune.search import ConcurrencyLimiter
-        searcher = make_searcher(config, space, CostModel(data.input_shape, data.num_classes))
+        searcher = make_searcher(config, space, CostModel(data.input_shape, data.num_classes,
+                                                          accel=config.accel))
         if resume:      # no Tune state to restore (its folder deleted, its storage gone)
             warm_start(searcher, read_results(out_dir / "results.parquet"),
                        pruned=config.grow_prune is not None)
@@ -1694,7 +1731,8 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     # the front a user picks from: the trials whose saved models meet the constraints
     out_ids = finished.loc[outside, "trial_id"].tolist()
     front = pareto_front(table[~table["trial_id"].isin(out_ids)], x=x)
-    plot_pareto(out_dir / "results.parquet", out_dir / "pareto.png", outside=out_ids)
+    plot_pareto(out_dir / "results.parquet", out_dir / "pareto.png", outside=out_ids,
+                accel=config.accel)
     # trials: every trial Tune completed (--trials counts them all, as ASHA's budget does);
     # with --asha many end at a rung, so those trained to the end are counted apart (the
     # summary said "20 trials" where 5 were trained, and nothing more)
@@ -1740,6 +1778,11 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
             # hwsim.dense_note of best.pt where it has zero weights (a grown-and-pruned trial):
             # best_latency_ms is its dense architecture's; None otherwise or not priced
             "best_accel_note": accel_note(best),
+            # the accelerator every latency and energy of the search was priced on (its
+            # trials, its constraints): its fields not at hwsim's defaults ({}: the default
+            # array), and in words; None where the search priced none (hardware: false)
+            "accel": dict(config.accel) if config.hardware else None,
+            "accel_text": accel_text(config.accel) if config.hardware else None,
             "best_parameters": int(best["parameters"]), "pareto_x": x,
             # best.pt's nonzero weights (after grow-and-prune, the connections it kept), and
             # which counts of parameters and MACs the constraints were checked on: "nonzero"

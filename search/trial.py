@@ -63,20 +63,24 @@ def _hardware_costs(spec: dict, model, data, settings: dict) -> dict:
     ``extract`` runs on (its seeded random batch), which only SPRING's activation sparsity
     reads (``hwsim.spring``; ``nnsynth hwsim eval --spring`` measures that on the
     checkpoint's held-out samples): a digits mlp's latency and energy are the same on its
-    test samples (h295)."""
+    test samples (h295).  Priced on the search's accelerator (``settings["accel"]``,
+    ``SearchConfig.accel``): ``nnsynth hwsim eval --accel`` of the same file gives the same
+    figures for the trial's checkpoint (h297)."""
     if not settings["hardware"]:
         return {"latency_ms": None, "energy_mj": None, "accel_note": None}
     import hwsim
+    # the search's accelerator (SearchConfig.accel; a search begun before it: the default)
+    accel = settings.get("accel") or None
     ops = hwsim.extract(model, data.input_shape)   # traced once: the note, and the price
     note = hwsim.dense_note(ops, SPRING_REMEDY)    # where no pool prices it
     if settings["pool_shards"] > 0:
         from cluster.hwsim_pool import get_pool
         pool = get_pool(num_shards=settings["pool_shards"], num_cpus=settings["pool_cpus"])
-        price = pool.price_specs([spec], data.input_shape, data.num_classes)[0]
+        price = pool.price_specs([spec], data.input_shape, data.num_classes, accel=accel)[0]
         if "error" in price:
             raise RuntimeError(f"hwsim pool could not price {json.dumps(spec)}: {price['error']}")
     else:
-        price = hwsim.price_ops(ops)   # = hwsim.price(model, data.input_shape)
+        price = hwsim.price_ops(ops, accel)   # = hwsim.price(model, data.input_shape, accel)
     return {"latency_ms": float(price["latency_ms"]), "energy_mj": float(price["energy_mj"]),
             "accel_note": note}
 

@@ -41,6 +41,10 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 @click.option("--asha", is_flag=True, help="ASHA early stopping on per-epoch accuracy (stopped "
               "trials count toward --trials; the summary says how many).")
 @click.option("--no-hardware", is_flag=True, help="Skip hwsim latency/energy pricing.")
+@click.option("--accel", "accel_path", default=None,
+              help="AcceleratorConfig YAML file (nnsynth hwsim eval --accel's) the trials and "
+                   "the latency/energy constraints are priced on (default: hwsim's 32x32 ws "
+                   "array).")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Output directory (required unless --resume).")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
               help="Resume the search in this directory with its saved settings (only "
@@ -50,8 +54,8 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 @address_option
 @json_option
 def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n_initial,
-            constraints, epochs, min_steps, asha, no_hardware, out, resume_dir, seed, device,
-            address, as_json):
+            constraints, epochs, min_steps, asha, no_hardware, accel_path, out, resume_dir, seed,
+            device, address, as_json):
     """Search architectures in SPACE; every trial is trained, priced and written to
     OUT/results.parquet, with the Pareto front in OUT/pareto.png and the best in OUT/best.pt."""
     from search.run import AUTO_SPACE, SearchConfig, check_searchable, run_search
@@ -70,12 +74,33 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
                               searcher=searcher, trials=trials, concurrency=concurrency,
                               n_initial=n_initial, constraints=tuple(constraints), epochs=epochs,
                               min_steps=min_steps,
-                              asha=asha, hardware=not no_hardware, seed=seed, device=device)
+                              asha=asha, hardware=not no_hardware,
+                              accel=_accel_file(accel_path, no_hardware), seed=seed,
+                              device=device)
         # a space that builds nothing for the data, or a bound no member meets: refused
         # before Ray starts and --out is written (a rerun into it was refused)
         check_searchable(config)
         summary = run_search(config, out, progress=show_progress(), address=address)
     emit(summary, as_json, summary_text(summary, resume_dir or out))
+
+
+def _accel_file(path: str | None, no_hardware: bool) -> dict:
+    """The --accel file's mapping, validated as nnsynth hwsim eval --accel validates it (an
+    error names the file)."""
+    if not path:
+        return {}
+    from synth.errors import ConfigError, UserError
+    if no_hardware:
+        raise UserError("--accel configures the hwsim pricing, which --no-hardware turns off: "
+                        "give one of them")
+    from deploy.run_config import read_yaml
+    from hwsim import accel_config
+    values = read_yaml(path, what="accelerator config")
+    try:
+        accel_config(values)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    return values
 
 
 def summary_text(summary: dict, given: str | None = None) -> str:
@@ -108,12 +133,16 @@ def summary_text(summary: dict, given: str | None = None) -> str:
     # model multiplies: said as nnsynth hwsim eval says it (search.trial's accel_note)
     note = (f"\nnote: best.pt's latency: {summary['best_accel_note']}"
             if summary.get("best_accel_note") else "")
+    # the accelerator the search priced on, where the user named one (--accel)
+    array = (f" on the accelerator {summary['accel_text']}" if summary.get("accel")
+             and latency is not None else "")
     if summary.get("note"):   # a --dataset of shorter series, left-padded to the teacher's
         note += f"\nnote: {summary['note']}"
     return (f"{trials_text(summary)} in {summary['out_dir']}; {accuracy}, "
             f"test {summary['best_test_accuracy']:.4f} "
             f"({summary['best_parameters']:,} parameters{nonzero}, latency "
-            f"{'not priced' if latency is None else f'{latency:.4g} ms'}{pruned}); Pareto front of "
+            f"{'not priced' if latency is None else f'{latency:.4g} ms'}{array}{pruned}); "
+            f"Pareto front of "
             f"{len(summary['pareto_front'])}: {summary['pareto_png']}{note}")
 
 
