@@ -224,13 +224,16 @@ def data_problems(runs: list[tuple[dict, RunConfig]], where: str = "",
 
 def data_check_key(cfg: RunConfig, stages: list[str]) -> str:
     """What ``deploy.stages.check_data`` reads of a run: the data set and its split, the
-    teacher model, the device, the synthesis and search sections and the enabled stages (the
-    seed only as the search's, whose range RunConfig has checked already).  Runs with the
-    same key get the same answer."""
+    teacher model, the device, the synthesis and search sections, the accelerator the search's
+    bounds are priced on (``RunConfig.search_accel``: export.accel; two runs differing in it
+    alone shared one answer, h297) and the enabled stages (the seed only as the search's,
+    whose range RunConfig has checked already).  Runs with the same key get the same
+    answer."""
     d = cfg.to_dict()
     return json.dumps({"dataset": cfg.teacher.dataset, "model": d["teacher"]["model"],
                        "data_seed": cfg.data_seed, "device": cfg.device,
-                       "synthesis": d["synthesis"], "search": d["search"], "stages": stages},
+                       "synthesis": d["synthesis"], "search": d["search"],
+                       "search_accel": cfg.search_accel(), "stages": stages},
                       sort_keys=True, default=repr)
 
 

@@ -78,3 +78,21 @@ def test_a_search_begun_on_another_array_is_not_resumed(tmp_path):
     assert resumable(out, config)
     assert not resumable(out, config.replace(accel={}))
     assert not resumable(out, config.replace(accel={**ODD, "rows": 16}))
+
+
+def test_a_sweeps_check_prices_each_runs_bounds_on_its_own_array():
+    """``nnsynth sweep --check`` (``deploy.sweep.data_problems``) checks each distinct run
+    once (``data_check_key``): two runs differing only in export.accel shared one answer, so
+    a bound met on the first run's array passed the second's."""
+    from deploy.sweep import data_problems
+    bound = f"latency_ms<={2 * DEFAULT_MS}"
+
+    def run(name, accel):
+        return load_run_config({"name": name, "teacher": {"dataset": "iris", "model": {
+                                    "family": "mlp", "hidden": [16], "bn": True}},
+                                "synthesis": {"student": ""},
+                                "search": {"options": {"space": "mlp", "constraints": [bound]}},
+                                "export": {"accel": accel}})
+    problems = data_problems([({}, run("plain", {})), ({}, run("odd", ODD))])
+    assert len(problems) == 1 and "'odd'" in problems[0], problems
+    assert "on the accelerator 8x64 os" in problems[0]
