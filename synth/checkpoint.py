@@ -600,7 +600,6 @@ def warn_if_changed(meta: dict, data, source: str = "checkpoint") -> bool:
     since was re-split with the recorded seed, and its "test" split could hold training
     samples, scored without a word.  A record without a digest (older checkpoints), another
     set, another class list or another seed: nothing to compare, False."""
-    import dataclasses
     from synth.data import split_class_list
     from synth.data_registry import same_dataset
     recorded, own = meta.get("digest"), str(meta.get("name") or "")
@@ -608,7 +607,7 @@ def warn_if_changed(meta: dict, data, source: str = "checkpoint") -> bool:
             or split_class_list(str(data.name))[1] != split_class_list(own)[1]
             or not same_dataset(str(data.name), own)):
         return False
-    named = data if data.name == own else dataclasses.replace(data, name=own)   # however spelt
+    named = data.as_recorded(meta)   # however spelt: name and file (a .ts set's source)
     if named.digest() == recorded:
         return False
     log.warning("%s changed since %s was trained on it: its test split may hold training "
@@ -695,7 +694,6 @@ def check_outputs_on(model: torch.nn.Module, data, source: str = "checkpoint") -
 
 def _checkpoint_dataset(model, dataset, source, default_seed, whole):
     """``checkpoint_dataset``'s work."""
-    import dataclasses
     from synth.data import load_dataset, split_class_list
     meta = getattr(model, "checkpoint_info", {}).get("dataset", {})
     name = dataset or meta.get("name")
@@ -733,7 +731,7 @@ def _checkpoint_dataset(model, dataset, source, default_seed, whole):
             where = recorded_location(meta) if name == meta.get("name") else name
             data = load_dataset(where, seed=seed, recorded=True, whole=whole)
             if where != name:   # found where it was trained: the set as the record names it
-                data = dataclasses.replace(data, name=name)   # (its digest, resume keys)
+                data = data.as_recorded(meta)   # (name and file: its digest, resume keys)
         except UserError as e:
             from synth.files import printable
             raise UserError(f"{source} records the data set {printable(name)}, which does not "

@@ -106,6 +106,18 @@ class Dataset:
                 h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
         return h.hexdigest()[:16]
 
+    def as_recorded(self, record: dict) -> "Dataset":
+        """This set under the name and file a data-set record (``metadata()``, a checkpoint's)
+        spells it with, for a digest to compare with the record's: a set read from its file
+        spelt another way (``ts:data/eq.ts`` recorded, ``ts:/abs/data/eq.ts`` read) keeps
+        the spelling in its ``source``, which ``digest`` hashes; the caller has established
+        that both name the same file (``data_registry.same_dataset``)."""
+        extra = dict(self.extra)
+        if "source" in extra and "source" in record:
+            extra["source"] = record["source"]
+        return dataclasses.replace(self, name=str(record.get("name") or self.name),
+                                   extra=extra)
+
     def class_subset(self, classes: Sequence[int], offset: int = 0) -> "Dataset":
         """Samples of ``classes`` only, relabelled ``classes[i] -> offset + i`` in every split."""
         lut = torch.full((self.num_classes,), -1, dtype=torch.long)
