@@ -650,14 +650,22 @@ def final_checkpoint(ctx) -> tuple[str, str]:
 def pricing_notes(export) -> list[str]:
     """What an export stage configured by ``export`` (``ExportStage``) leaves unpriced, one
     line each for summary.md: with ``price: false`` the report and the result had no latency
-    or energy rows or keys and no word why (``spring: false`` dropped SPRING's alike)."""
+    or energy rows or keys and no word why (``spring: false`` dropped SPRING's alike).  The
+    accelerator the rows are priced on, where export.accel names one (``search.results.
+    accel_text``): summary.md's rows said 'accelerator' of an 8x64 os array at 50 MHz, as
+    of hwsim's default 32x32 (h297)."""
     if not export.price:
         return ["pricing not run (export.price: false): no latency or energy on the "
                 "accelerator model or SPRING"]
+    notes = []
+    if export.accel:
+        from search.results import accel_text
+        notes.append(f"accelerator rows priced on export.accel's array: {accel_text(export.accel)}"
+                     f" (nnsynth hwsim eval --accel of the same fields gives them)")
     if not export.spring:
-        return ["SPRING not run (export.spring: false): latency and energy are the "
-                "accelerator model's only"]
-    return []
+        notes.append("SPRING not run (export.spring: false): latency and energy are the "
+                     "accelerator model's only")
+    return notes
 
 
 def _price(ctx, model, held_out=None) -> dict:

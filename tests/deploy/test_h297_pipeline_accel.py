@@ -96,3 +96,13 @@ def test_a_sweeps_check_prices_each_runs_bounds_on_its_own_array():
     problems = data_problems([({}, run("plain", {})), ({}, run("odd", ODD))])
     assert len(problems) == 1 and "'odd'" in problems[0], problems
     assert "on the accelerator 8x64 os" in problems[0]
+
+
+def test_summary_md_names_the_array_its_rows_are_priced_on():
+    from deploy.run_config import ExportStage
+    from deploy.stages import pricing_notes
+    assert pricing_notes(ExportStage(accel=ODD)) == [
+        "accelerator rows priced on export.accel's array: 8x64 os, clock_mhz 50, filter_kb "
+        "0.5, ifmap_kb 0.5, ofmap_kb 0.5 (nnsynth hwsim eval --accel of the same fields gives "
+        "them)"]
+    assert pricing_notes(ExportStage()) == []      # the default array: as before
