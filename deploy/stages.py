@@ -129,10 +129,16 @@ def check_data(config: RunConfig, stages: list[str], data,
                               f"{name} ({classes}: one image of each at least), got "
                               f"{config.synthesis.num_images}")
         if not batchnorm_layers(teacher):
+            from synth.models import list_variants
             family = resolve_spec(config.teacher.model)["family"]
+            # the family's registered variants with BatchNorm, by name: the line said 'e.g.
+            # mlp_bn variants', a name nnsynth does not have (h298)
+            with_bn = sorted(n for n, v in list_variants().items()
+                             if v.get("family") == family and v.get("bn") is True)
             bn = ("a variant with BatchNorm (lenet300_100_bn: an MLP takes any input, "
                   "flattened)" if family in ("lstm", "hlstm")
-                  else f"a spec with \"bn\": true (e.g. {family}_bn variants)")
+                  else "a spec with \"bn\": true" + (f" (e.g. {', '.join(with_bn)})"
+                                                      if with_bn else ""))
             raise ConfigError(f"teacher.model {short_repr(config.teacher.model)} has no "
                               f"BatchNorm layers, whose statistics synthesis (DeepInversion) "
                               f"inverts: choose {bn}, or set synthesis.enabled: false")
