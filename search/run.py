@@ -445,14 +445,49 @@ def current_results_callback(tuner, results: str) -> None:
 RESULTS_CALLBACK = "ResultsCallback.__new__.<locals>._Results"
 
 
-def _trainable(settings: dict):
+# the name Tune registered every search's trainable under (a search begun before
+# ``trainable_name``: its Tune state restores with this name only)
+LEGACY_TRAINABLE = "train_candidate"
+
+
+def trainable_name(out_dir: Path) -> str:
+    """The name the search in ``out_dir`` registers its trainable under with Tune:
+    ``train_candidate_<first 8 hex of its search id>``.  Tune keeps trainables by name in the
+    Ray job's registry (``ray.tune.registry``: job id, then name), so two searches running at
+    once in one job -- ``nnsynth sweep``'s runs are tasks of its driver's job -- both
+    registered ``train_candidate``, the later one's settings replaced the earlier's, and the
+    earlier search's next trials ran with the other's: a sweep over ``export.accel`` priced a
+    128x128 run's trial on the 8x64 run's array and saved its model in that run's folder
+    (h297).  Stable for a search, as ``Tuner.restore`` requires."""
+    search_id = (Path(out_dir) / SEARCH_ID_FILE).read_text().strip()   # checked by trust
+    return f"{LEGACY_TRAINABLE}_{search_id[:8]}"
+
+
+def _trainable(settings: dict, name: str = LEGACY_TRAINABLE):
     from ray import tune
     from search.trial import train_candidate
     resources = {"cpu": settings["cpus_per_trial"]}
     if settings["gpus_per_trial"] > 0:  # Ray hides GPUs from trials that do not ask for one
         resources["gpu"] = settings["gpus_per_trial"]
-    return tune.with_resources(tune.with_parameters(train_candidate, settings=settings),
-                               resources)
+    trainable = tune.with_resources(tune.with_parameters(train_candidate, settings=settings),
+                                    resources)
+    trainable.__name__ = name     # Tune's registry key (trainable_name)
+    return trainable
+
+
+def restore_tuner(path: str, settings: dict, name: str, filesystem):
+    """``Tuner.restore`` of the search's experiment at ``path`` with its trainable registered
+    as ``name`` (``trainable_name``), or, for a search begun before the per-search names,
+    as ``LEGACY_TRAINABLE``, the name its Tune state recorded (Tune refuses another)."""
+    from ray import tune
+    for i, each in enumerate((name, LEGACY_TRAINABLE)):
+        try:
+            return tune.Tuner.restore(path, trainable=_trainable(settings, each),
+                                      resume_unfinished=True, resume_errored=True,
+                                      storage_filesystem=filesystem)
+        except ValueError as e:
+            if i or "Invalid `trainable`" not in str(e):
+                raise
 
 
 # the smallest CPU share a trial is given (``run_search``: cpus_per_trial)
@@ -1334,7 +1369,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     settings = {**config.to_dict(), "out_dir": str(out_dir), "data_seed": data_seed,
                 "cpus_per_trial": max(MIN_TRIAL_CPUS, round(free / at_once(config), 2)),
                 "gpus_per_trial": min(1.0, gpus / at_once(config)) if gpus else 0}
-    trainable = _trainable(settings)
+    trainable = _trainable(settings, trainable_name(out_dir))
     start = time.perf_counter()
     # Tune reads its experiment through a filesystem that hands out what it may unpickle only
     # as checked above (restored) or as this process wrote it (search.trust.verified_reads;
@@ -1342,8 +1377,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     path, filesystem = verified_reads(out_dir, experiment, restored=restore)
     forget_tune_state(out_dir)      # Tune writes it from here on: recorded again as fit ends
     if restore:
-        tuner = tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True,
-                                   resume_errored=True, storage_filesystem=filesystem)
+        tuner = restore_tuner(path, settings, trainable_name(out_dir), filesystem)
         current_results_callback(tuner, str(out_dir / "results.parquet"))
     else:
         if "://" not in experiment:  # a local experiment Tune cannot restore: start over
