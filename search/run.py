@@ -1218,6 +1218,8 @@ def saved_settings(saved: Path) -> dict:
         raise UserError(f"{saved} is not a search config; start a new search with another --out")
     # a search begun before min_steps trained its trials exactly its epochs: resumed so
     values.setdefault("min_steps", 0)
+    # and one begun before accel priced on hwsim's default array (h297)
+    values.setdefault("accel", {})
     unsaved = _unsaved_recipe(values)   # nor grow-and-pruned with the recipe (h288, h292)
     if unsaved:
         values["grow_prune"] = {**values["grow_prune"], **_library_values(unsaved)}

@@ -144,3 +144,21 @@ def test_resume_with_another_accel_is_refused(tmp_path):
     assert r.exit_code == 2 and r.output == (
         "error: --resume continues the search with its saved settings; drop --accel (or "
         "start a new search with --out)\n"), r.output
+
+
+def test_a_search_saved_before_the_field_resumes_on_the_default_array(tmp_path):
+    """A search_config.json written before ``accel`` has none: its trials were priced on the
+    default array, so the same settings resume it (the pipeline restarted it, 'the search
+    settings changed (accel)', and check_same_settings refused it)."""
+    from search.run import check_same_settings, resumable
+    from synth.files import read_json, write_json_atomic
+    from tests.search._trial import begun_search
+    out = begun_search(tmp_path / "s")
+    saved = out / "search_config.json"
+    values = read_json(saved)
+    del values["accel"]
+    write_json_atomic(saved, values)
+    config = SearchConfig.from_dict(values)
+    assert resumable(out, config)
+    check_same_settings(saved, config)
+    assert not resumable(out, config.replace(accel=ODD))
