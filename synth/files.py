@@ -194,6 +194,25 @@ def is_temp_file(path: str | os.PathLike) -> bool:
     return stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid()
 
 
+def is_stale_lock(path: str | os.PathLike) -> bool:
+    """``path`` is the lock file ``OutputLock`` holds beside an output (``.NAME.nnsynth.lock``,
+    a plain file of this user) whose holder, the process id in it, is no running process: a
+    run killed (SIGKILL) leaves it, and a folder holding only it (and temp files) is empty to
+    ``check_out_dir`` and ``claim_dir``, as one holding a killed writer's temp file is."""
+    import stat
+    path = Path(path)
+    if not re.fullmatch(r"\..+" + re.escape(LOCK_FILE), path.name):
+        return False
+    try:
+        st = os.lstat(path)
+        text = path.read_bytes()[:64] if stat.S_ISREG(st.st_mode) else b""
+    except OSError:
+        return False
+    pid = re.fullmatch(rb"(\d{1,12})\n?", text)
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and pid is not None and \
+        not pid_running(int(pid.group(1)))
+
+
 # errors of writing a file that the user can fix (space, permissions, the file system; a
 # directory where the file goes: os.replace onto it is EISDIR, which was a traceback)
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
@@ -430,7 +449,8 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out",
         check_writable(existing, option, path)
     try:
         if path.is_dir() and not is_owned(path) and not any((path / s).exists() for s in signs):
-            first = next((p for p in path.iterdir() if not is_temp_file(p)), None)
+            first = next((p for p in path.iterdir()
+                          if not is_temp_file(p) and not is_stale_lock(p)), None)
             if first is not None:
                 raise _user_error(f"{option} {path} holds files nnsynth did not write (e.g. "
                                   f"{first.name[:80]}); move them or choose another {option}")
@@ -462,7 +482,8 @@ def claim_dir(path: str | os.PathLike, option: str = "--run-dir",
         path.mkdir(parents=True, exist_ok=True)
         if not is_owned(path):
             foreign = [p.name for p in path.iterdir()
-                       if p.name not in (LOCK_FILE,) and not is_temp_file(p)]
+                       if p.name not in (LOCK_FILE,) and not is_temp_file(p)
+                       and not is_stale_lock(p)]
             if foreign:
                 raise _user_error(f"{shown} holds files nnsynth did not write (e.g. "
                                   f"{sorted(foreign)[0][:80]}); move them or choose another "

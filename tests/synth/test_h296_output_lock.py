@@ -67,3 +67,25 @@ def test_a_folder_made_for_the_lock_goes_when_left_empty(tmp_path):
     with OutputLock(out):
         out.write_text("x")                      # the command wrote its output there: kept
     assert out.is_file() and not output_lock_path(out).exists()
+
+
+def test_a_killed_holders_lock_file_alone_leaves_a_folder_empty_to_nnsynth(tmp_path):
+    """``train --out d/m.pt`` SIGKILLed before writing anything leaves only its lock file in
+    d: ``search --out d`` / ``run --run-dir d`` (check_out_dir, claim_dir) took it for a
+    user's file, 'holds files nnsynth did not write (e.g. .m.pt.nnsynth.lock)'."""
+    from synth.files import check_out_dir, claim_dir
+    d = tmp_path / "d"
+    holder = _holder(d / "m.pt")
+    live = output_lock_path(d / "m.pt")
+    with pytest.raises(UserError, match="did not write"):   # a running holder's: not empty
+        check_out_dir(d)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert os.listdir(d) == [live.name]
+    assert check_out_dir(d) == d
+    assert claim_dir(d) == d
+    (d / "mine.lock").write_text(f"{holder.pid}\n")             # not the name it gives: kept
+    (tmp_path / "e").mkdir()
+    (tmp_path / "e" / ".x.nnsynth.lock").write_text("notes\n")   # not a pid: the user's
+    with pytest.raises(UserError, match="did not write"):
+        check_out_dir(tmp_path / "e")
