@@ -41,9 +41,6 @@ _RUNS: dict[str, str] = {}
 # or by a loop whose command recorded none (a Ray worker's fit is given its command's:
 # ``claimed_run``)
 RUN = "run"
-# The outputs this command reported as finished (``finished_run``) instead of running: resolved
-# paths, for ``reported``
-_REPORTED: set[str] = set()
 
 
 def _where(path) -> str:
@@ -67,7 +64,6 @@ def forget_states() -> None:
     _CONTINUED.clear()
     _SEEN.clear()
     _RUNS.clear()
-    _REPORTED.clear()
 
 
 def resumes_from(path: str | os.PathLike) -> bool | None:
@@ -253,15 +249,7 @@ def finished_run(out, stamp: dict, what: str, states: dict | None = None) -> dic
     found = (payload.get("extra") or {}).get(RUN_KEY)
     if not is_finished(path, found, stamp, what, states):
         return None
-    _REPORTED.add(_where(path))
     return payload
-
-
-def reported(out) -> bool:
-    """Whether this command reported the finished result at ``out`` (``finished_run``)
-    instead of running: what the command measures of its own process (the thread count it
-    ran at) is not that result's, and is not given as if it were."""
-    return _where(out) in _REPORTED
 
 
 def is_finished(path: Path, found, stamp: dict, what: str, states: dict | None = None) -> bool:
