@@ -653,9 +653,10 @@ class OutputLock:
                     fd, made = _open_lock(self.lock, what, True, other), True
                 except FileExistsError:
                     fd, made = _open_lock(self.lock, what, False, other), False
-            except UserError:
-                if not os.access(self.lock.parent, os.W_OK | os.X_OK):
-                    return self   # a folder that takes no lock file takes no output either
+            except UserError:   # a folder that takes no lock file (not writable, /proc)
+                if not os.path.lexists(self.lock) or \
+                        not os.access(self.lock.parent, os.W_OK | os.X_OK):
+                    return self   # takes no output either: the command's own checks say why
                 raise
             text = b"" if made else os.pread(fd, 64, 0)
             if not _LOCK_TEXT.fullmatch(text):

@@ -89,3 +89,10 @@ def test_a_killed_holders_lock_file_alone_leaves_a_folder_empty_to_nnsynth(tmp_p
     (tmp_path / "e" / ".x.nnsynth.lock").write_text("notes\n")   # not a pid: the user's
     with pytest.raises(UserError, match="did not write"):
         check_out_dir(tmp_path / "e")
+
+
+def test_a_folder_that_takes_no_lock_file_is_left_to_the_commands_own_checks():
+    """/proc takes no file: the lock is skipped, and the command says why it cannot write
+    there ('cannot write /proc/x.onnx'), not 'its lock file ... cannot be opened'."""
+    with OutputLock("/proc/h296-x.onnx") as lock:
+        assert lock._fd is None
