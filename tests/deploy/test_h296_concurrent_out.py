@@ -13,6 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from deploy.cli.main import cli
+from tests.synth.test_h296_output_lock import _holder
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ["train", "--dataset", "iris", "--model", '{"family": "mlp", "hidden": [8], "bn": true}',
@@ -55,16 +56,6 @@ def test_second_train_on_the_same_out_is_refused_and_a_killed_first_does_not_blo
     assert not lock.exists()
 
 
-def _holding(out: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from synth.files import OutputLock\n"
-         "with OutputLock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n",
-         str(out)], env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-        text=True)
-    assert proc.stdout.readline().strip() == "locked"
-    return proc
-
-
 def test_every_out_is_locked_a_folder_and_an_export_too(tmp_path, monkeypatch):
     """An --out folder (invert) and an output-file option of another kind (export's ONNX
     file) are refused alike before any work; the folder is not made."""
@@ -74,7 +65,7 @@ def test_every_out_is_locked_a_folder_and_an_export_too(tmp_path, monkeypatch):
     for args, out in ((["invert", "--teacher", "t.pt", "--num-images", "4", "--out", "syn"],
                        "syn"),
                       (["export", "--model", "t.pt", "--out", "m.onnx"], "m.onnx")):
-        holder = _holding(tmp_path / out)
+        holder = _holder(tmp_path / out)
         try:
             r = CliRunner().invoke(cli, args)
         finally:
