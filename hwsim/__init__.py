@@ -170,7 +170,8 @@ def serial_note(ops, res: dict, cfg: AcceleratorConfig) -> str | None:
     return (f"{gemms} GEMM{'s' * (gemms != 1)} a step, the steps one after another (step "
             f"t+1 reads h_t; {steps:,} step{'s' * (steps != 1)}), each GEMM at least one fold "
             f"of the {cfg.rows}x{cfg.cols} array (its weight load, fill and drain) whatever "
-            f"its size: {step:,.0f} cycles a step, {cycles:,.0f} of the {res['cycles']:,.0f} cycles for "
+            f"its size: {step:,.0f} cycles a step, {cycles:,.0f} of the "
+            f"{res['cycles']:,.0f} cycles for "
             f"{macs:,} MACs, utilization {share_text(macs, int(cycles * cfg.rows * cfg.cols))}"
             f"; each Linear call is its own GEMM (none fused: an H-LSTM's four gate networks"
             f" are eight a step, an LSTM's gates one)")

@@ -296,8 +296,9 @@ def choose_width(results: dict[tuple, dict], table: LatencyTable, config: Symbio
     With a ``latency_target``, the symbiotic choice is taken among the candidates that keep
     perplexity *and* whose table latency (best ms) meets it, from the smallest of those;
     when none does both, it is the candidate of lowest perplexity among those meeting the
-    target (``target_forced``; ``within_tolerance`` False: a warning).  The plain choice ignores the target
-    (hardware-agnostic).  ``meets_target`` says whether the choice meets it (None: none)."""
+    target (``target_forced``; ``within_tolerance`` False: a warning).  The plain choice
+    ignores the target (hardware-agnostic).  ``meets_target`` says whether the choice meets
+    it (None: none)."""
     if config.target_perplexity > 0:
         limit = config.target_perplexity * (1 + config.tolerance)
     else:
