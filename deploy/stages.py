@@ -76,6 +76,13 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
         if config.synthesis.student:
             resolve_spec(config.synthesis.student)
         _options("synthesis.distill", lambda: synthesis_distill(config))
+    if config.export.accel and ("search" in stages
+                                or "export" in stages and config.export.price):
+        # the array the export's rows and the search's trials are priced on (search_accel):
+        # named as the user wrote it, before the search options that carry it ('search.options:
+        # accel.rows must be ...' of export.accel's rows, h297)
+        from hwsim import AcceleratorConfig
+        _options("export.accel", lambda: AcceleratorConfig.from_dict(config.export.accel))
     if "search" in stages:
         run = Path("run")         # placeholders: only the options are checked here
         _options("search.options", lambda: search_config(config, run, run / "teacher.pt",
@@ -91,8 +98,6 @@ def check_stages(config: RunConfig, stages: list[str]) -> None:
         _options("refine.schedule", lambda: refine_schedule(config))
     if "export" in stages and config.export.price:
         _require("export", "hwsim", "price")
-        from hwsim import AcceleratorConfig
-        _options("export.accel", lambda: AcceleratorConfig.from_dict(config.export.accel))
 
 
 def data_check_parts(stages: list[str]) -> list[str]:

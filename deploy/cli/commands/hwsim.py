@@ -208,11 +208,9 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, dat
         raise UserError("give exactly one of --model CHECKPOINT or --spec SPEC")
     name, model, shape = _model(model_path or spec, _shape(input_shape), num_classes,
                                 "--model" if model_path else "--spec")
-    # the random batch hwsim.workload.extract runs holds at most MAX_BATCH_VALUES values: the
-    # range of --batch for this sample shape, told as every option's range is (it was the
-    # library's 'batch 99,999,999,999 of (1, 28, 28) samples is 78,399,999,999,216 input
-    # values; the limit is ...'); a model whose forward pass is too much work at a batch in
-    # that range is refused by extract in its own words (the work, the batch it allows)
+    # extract's random batch holds at most MAX_BATCH_VALUES values: --batch's range for this
+    # shape, told as every option's is; a forward pass too much work at a batch in that range
+    # is refused by extract in its own words (the work, the batch it allows)
     most = max(1, MAX_BATCH_VALUES // math.prod(shape))
     if batch > most:
         raise UserError(f"--batch must be in [1, {most}] for samples of {tuple(shape)} (the limit "

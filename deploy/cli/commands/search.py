@@ -133,17 +133,15 @@ def summary_text(summary: dict, given: str | None = None) -> str:
     # model multiplies: said as nnsynth hwsim eval says it (search.trial's accel_note)
     note = (f"\nnote: best.pt's latency: {summary['best_accel_note']}"
             if summary.get("best_accel_note") else "")
-    # the accelerator the search priced on, where the user named one (--accel)
-    array = (f" on the accelerator {summary['accel_text']}" if summary.get("accel")
-             and latency is not None else "")
+    array = (f" on the accelerator {summary['accel_text']}"   # the user's (--accel)
+             if summary.get("accel") and latency is not None else "")
     if summary.get("note"):   # a --dataset of shorter series, left-padded to the teacher's
         note += f"\nnote: {summary['note']}"
     return (f"{trials_text(summary)} in {summary['out_dir']}; {accuracy}, "
             f"test {summary['best_test_accuracy']:.4f} "
             f"({summary['best_parameters']:,} parameters{nonzero}, latency "
             f"{'not priced' if latency is None else f'{latency:.4g} ms'}{array}{pruned}); "
-            f"Pareto front of "
-            f"{len(summary['pareto_front'])}: {summary['pareto_png']}{note}")
+            f"Pareto front of {len(summary['pareto_front'])}: {summary['pareto_png']}{note}")
 
 
 def _check_resume_alone(ctx) -> None:
