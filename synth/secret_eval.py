@@ -164,12 +164,19 @@ def names_warning(dataset: str, class_names, names, label_vectors=LABEL_VECTORS)
     """What SECRET says of ``names`` (the words used per class) as label meanings: placeholder
     names ("class_0", ...: ``synth.secret.placeholder_warning``), or numbers
     (``synth.secret.number_warning``) unless they are a bundled set's own names (``digits``,
-    whose classes are the numbers); ``class_names`` is what the user gave (None: the set's)."""
+    whose classes are the numbers); ``class_names`` is what the user gave (None: the set's).
+    The numbers line is logged here, where the set is known; the placeholder line is logged
+    where the label vectors are made (``label_vectors_for``), not twice."""
     from synth.data_registry import split_class_list
     from synth.secret import number_warning, placeholder_warning
     said = placeholder_warning(names, label_vectors)
+    if said:
+        return said
     bundled = class_names is None and ":" not in split_class_list(str(dataset))[0]
-    return said or (None if bundled else number_warning(names, label_vectors))
+    numbers = None if bundled else number_warning(names, label_vectors)
+    if numbers:
+        log.warning("%s", numbers)
+    return numbers
 
 
 def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None = None,
@@ -180,7 +187,7 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     class order, in place of the data set's names (each class its own words:
     ``check_distinct_names``, before any data set or model loads)."""
     from synth.data import load_dataset
-    from synth.secret import SecretClassifier, placeholder_warning, two_class_warning
+    from synth.secret import SecretClassifier, two_class_warning
     if model_path is not None:   # which checks the names first too
         return fuse_network(model_path, dataset, label_vectors=label_vectors,
                             class_names=class_names, seed=seed)
@@ -210,10 +217,8 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
                                    f"({secret.n_folds_} folds)" if secret.n_folds_ else None),
               **{key: scores(yt, p, data.class_names) for key, p in predicted.items()}}
     # the placeholder line logged already by the fit, the solver's by converged_or_said;
-    # numbers as names (a table's 0, 1, 2) are said here, where the set is known
+    # numbers as names (a table's 0, 1, 2) by names_warning, where the set is known
     named = names_warning(data.name, class_names, names, label_vectors)
-    if named and named != placeholder_warning(names, label_vectors):
-        log.warning("%s", named)
     collapsed = one_class_lines(yt, predicted, data.class_names)
     for line in collapsed:
         log.warning("%s", line)
@@ -345,15 +350,12 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
     (``{split: (probabilities, features)}``) and labels ``{split: y}``; ``data`` is the
     ``synth.data.Dataset``."""
     from synth.secret import (choose_fusion, default_regressor, fuse, label_vectors_for,
-                              placeholder_warning, prepare_targets, semantic_scores, softmax,
-                              two_class_warning)
+                              prepare_targets, semantic_scores, softmax, two_class_warning)
     classes = np.arange(data.num_classes)
     names = class_names if class_names is not None else list(data.class_names)
     check_name_count(names, data)
     targets = prepare_targets(label_vectors_for(classes, names, label_vectors, seed=seed))
-    named = names_warning(data.name, class_names, names, label_vectors)
-    if named and named != placeholder_warning(names, label_vectors):   # that one is logged
-        log.warning("%s", named)
+    named = names_warning(data.name, class_names, names, label_vectors)   # (numbers: logged)
     two = two_class_warning(len(classes), label_vectors)
     if two:
         log.warning("%s", two)
