@@ -249,48 +249,36 @@ def price(model, input_shape, accel=None, spring=False, *, batch: int = 1, input
     return price_ops(ops, accel, spring)
 
 
-_ADDITIVE = ("cycles", "compute_cycles", "stall_cycles", "latency_ms", "energy_mj", "dram_bytes",
-             "macs", "spring_latency_ms", "spring_energy_mj")   # weight_bytes: not additive
-                                                                # (a tied tensor is stored once)
-
-
 def price_layers(ops, accel_cfg=None, spring_cfg: Any = False, cache: dict | None = None) -> dict:
-    """``price_ops`` computed layer by layer with a memo ``cache`` (op key, configs) -> costs.
+    """``price_ops`` computed layer by layer with a memo ``cache`` (op key, config) -> costs.
 
-    Every accelerator total, and SPRING's of one sample, is a sum over ops (hwsim.accel/
-    spring sum per-op arrays), so summing cached per-op prices gives the same totals; a
-    repeated layer costs a dict lookup.  A batch's SPRING price is the network's (its
-    schedule runs the whole network per chunk, ``hwsim.spring.evaluate``): computed once on
-    all the ops.  Non-additive figures are recomputed from the sums."""
+    Every accelerator total is a sum over ops of per-op cycles, pJ and bytes
+    (``accel.layer_costs``), so the cached layers' costs, stacked in the workload's order
+    and summed as ``price_ops`` sums them (``accel.summed_totals``, ``accel.layer_sum``),
+    give its figures to the bit; a repeated layer costs a dict lookup.  (The sums were of
+    per-op ms and mJ: the pool's trials differed from ``hwsim eval`` in the last digit,
+    0.039178000000000004 ms against 0.039178, h297.)  SPRING's price is the network's (its
+    schedule runs the whole network per chunk, ``hwsim.spring.evaluate``, and its static
+    energy follows the whole latency): computed once on all the ops, as ``price_ops``
+    computes it."""
+    import numpy as np
     cfg = accel_config(accel_cfg)
     cache = {} if cache is None else cache
-    priced = spring_cfg is not False and spring_cfg is not None
-    # a batch (ops of more than one sample) runs on SPRING whole or in chunks through the
-    # whole network (``hwsim.spring``: a per-network schedule, not a sum of per-op ones):
-    # priced once on all the ops, the accelerator still op by op
-    whole = priced and any(accel.op_samples(op) > 1 for op in ops)
-    per_op = spring_cfg if priced and not whole else False
-    ckey = (tuple(sorted(cfg.to_dict().items())),
-            per_op if isinstance(per_op, bool) else repr(per_op))
-    total = {k: 0.0 for k in _ADDITIVE}
+    ckey = tuple(sorted(cfg.to_dict().items()))
+    per_op = []
     for op in ops:
         key = (op.key(), ckey)
         one = cache.get(key)
         if one is None:
-            one = cache[key] = price_ops([op], cfg, per_op)
-        for k in _ADDITIVE:
-            if k in one:
-                total[k] += one[k]
-    if whole:
+            one = cache[key] = accel.layer_costs([op], cfg)
+        per_op.append(one)
+    costs = {n: (np.concatenate([one[n] for one in per_op], axis=0) if per_op
+                 else np.zeros((0, 1))) for n in accel.SUMMED}
+    macs = int(sum(o.macs for o in ops))
+    total = accel.summed_totals(costs, macs, cfg)
+    total["macs"], total["weight_bytes"] = macs, stored_weight_bytes(ops)
+    if spring_cfg is not False and spring_cfg is not None:
         s = spring.evaluate(ops, spring_config(spring_cfg), "inference", chunks=True)
-        total["spring_latency_ms"], total["spring_energy_mj"] = s["latency_ms"], s["energy_mj"]
-    # the configuration's die area, with or without ops (an empty workload had none, while
-    # price_ops([]) has it)
-    total["area_mm2"] = float(accel.area_mm2(accel.config_arrays([cfg]))[0, 0])
-    total["utilization"] = total["macs"] / max(total["cycles"] * cfg.rows * cfg.cols, 1)
-    if spring_cfg is False or spring_cfg is None:
-        total.pop("spring_latency_ms"), total.pop("spring_energy_mj")
-    else:
-        total["spring_power_w"] = total["spring_energy_mj"] / max(total["spring_latency_ms"], 1e-30)
-    total["macs"], total["weight_bytes"] = int(total["macs"]), stored_weight_bytes(ops)
+        total.update(spring_latency_ms=s["latency_ms"], spring_energy_mj=s["energy_mj"],
+                     spring_power_w=s["power_w"])
     return total
