@@ -631,16 +631,47 @@ def evaluate_arrays(L: dict[str, np.ndarray], c: dict[str, np.ndarray]) -> dict[
     return _totals(L, c, _costs(L, c))
 
 
+# the per-layer costs a workload's totals are sums of (``_totals``), in cycles, pJ and bytes
+SUMMED = ("cycles", "compute_cycles", "stall_cycles", "energy_pj", "dram_bytes")
+
+
+def layer_sum(a) -> np.ndarray:
+    """The sum over layers (axis 0) of a per-layer cost array of shape (L, C): the one
+    summation every accelerator total is (``_totals``, ``evaluate``'s breakdown, and
+    ``hwsim.price_layers``' sums of cached layers), so a network priced whole and layer by
+    layer gives the same figure to the bit.  (The pool summed per-layer ms and mJ, eval
+    cycles and pJ then converted: 0.039178000000000004 ms against 0.039178, h297.)"""
+    return np.ascontiguousarray(a, dtype=np.float64).sum(axis=0)
+
+
+def layer_costs(ops: Sequence[Op], config: AcceleratorConfig) -> dict[str, np.ndarray]:
+    """The ``SUMMED`` costs of each op of ``ops`` on ``config``: arrays of shape (L, 1)
+    (cycles, pJ, bytes), which ``summed_totals`` sums as ``evaluate_many`` does.  An op's
+    costs do not depend on the ops around it (``_costs`` prices each layer alone), so those
+    of ``layer_costs([op])`` stacked in order are ``layer_costs(ops)``."""
+    k = _costs(layer_arrays(ops), config_arrays([config]))
+    return {n: k[n] for n in SUMMED}
+
+
+def summed_totals(costs: dict[str, np.ndarray], macs: float,
+                  config: AcceleratorConfig) -> dict[str, float]:
+    """``evaluate_many``'s totals (one config) from per-layer ``costs`` (``layer_costs``'
+    arrays, stacked over the workload's ops in order) and the workload's MACs."""
+    c = config_arrays([config])
+    return {name: float(v[0]) for name, v in
+            _totals({"macs": np.array([[float(macs)]])}, c, costs).items()}
+
+
 def _totals(L, c, k) -> dict[str, np.ndarray]:
     """``evaluate_arrays``' totals from the per-layer costs ``k`` (``_costs``)."""
-    cycles = k["cycles"].sum(axis=0)
+    cycles = layer_sum(k["cycles"])
     macs = float(L["macs"].sum())
-    return {"cycles": cycles, "compute_cycles": k["compute_cycles"].sum(axis=0),
-            "stall_cycles": k["stall_cycles"].sum(axis=0),
+    return {"cycles": cycles, "compute_cycles": layer_sum(k["compute_cycles"]),
+            "stall_cycles": layer_sum(k["stall_cycles"]),
             "latency_ms": cycles / (c["clock_mhz"][0] * 1e3),           # cycles / (cycles/ms)
-            "energy_mj": k["energy_pj"].sum(axis=0) * 1e-9,             # 1 mJ = 1e9 pJ
+            "energy_mj": layer_sum(k["energy_pj"]) * 1e-9,              # 1 mJ = 1e9 pJ
             "area_mm2": np.broadcast_to(area_mm2(c)[0], cycles.shape).copy(),
-            "dram_bytes": k["dram_bytes"].sum(axis=0),
+            "dram_bytes": layer_sum(k["dram_bytes"]),
             "utilization": macs / np.maximum(cycles * c["rows"][0] * c["cols"][0], 1)}
 
 
@@ -659,7 +690,7 @@ def evaluate(ops: Sequence[Op], config: AcceleratorConfig | None = None) -> dict
                "dram_bytes": float(k["dram_bytes"][i]), "utilization": float(k["utilization"][i])}
               for i, o in enumerate(ops)]
     totals = {name: float(v[0]) for name, v in _totals(L, c, costs).items()}
-    totals.update({f"{n}_mj": float(k[f"{n}_pj"].sum() * 1e-9)
+    totals.update({f"{n}_mj": float(layer_sum(costs[f"{n}_pj"])[0] * 1e-9)
                    for n in ("energy_mac", "energy_sram", "energy_dram", "energy_leak")})
     totals["macs"] = int(sum(o.macs for o in ops))
     totals["config"] = config.to_dict()
