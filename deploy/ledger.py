@@ -80,10 +80,10 @@ class Ledger:
 
     def _check_made_from(self, where: str, made_from) -> None:
         """``made_from`` (a record of what a stage began from, read by ``changes``) is a
-        mapping, and so are its config and inputs where present."""
+        mapping, and so are its config, inputs and data where present."""
         if not isinstance(made_from, dict):
             raise self._corrupt(f"{where} must be a mapping")
-        for key in ("config", "inputs"):
+        for key in ("config", "inputs", "data"):
             if not isinstance(made_from.get(key, {}), dict):
                 raise self._corrupt(f"{where}.{key} must be a mapping")
 
@@ -186,11 +186,14 @@ def _flat(values, prefix: str = "") -> dict:
     return out
 
 
-def changes(earlier: dict | None, config: RunConfig, inputs: dict, stage: str) -> list[str]:
-    """What differs between ``earlier`` (a ledger record's ``made_from``) and ``config`` with
-    ``inputs`` for ``stage``: the dotted config keys of its section, the sections before it
-    and the top level, then the files among ``inputs`` whose contents changed.  Empty when
-    ``earlier`` holds no record (a ledger of an older nnsynth) or nothing differs."""
+def changes(earlier: dict | None, now: dict, stage: str) -> list[str]:
+    """What differs between ``earlier`` and ``now`` (two ledger records of what a stage was
+    made from, ``made_from``: the config, the ``inputs`` digests and the teacher's ``data``)
+    for ``stage``: the dotted config keys of its section, the sections before it and the top
+    level, then the files among ``inputs`` whose contents changed -- the teacher's data set's
+    compared by its contents (``data_record``), so a name that changed alone is the name, not
+    its files.  Empty when ``earlier`` holds no record (a ledger of an older nnsynth) or
+    nothing differs."""
     if not earlier or not isinstance(earlier.get("config"), dict):
         return []
     upto = STAGES[:STAGES.index(stage) + 1]
@@ -199,12 +202,72 @@ def changes(earlier: dict | None, config: RunConfig, inputs: dict, stage: str) -
         section = key.split(".", 1)[0]
         unhashed = key in UNHASHED_KEYS and stage not in HASHED_FOR.get(key, ())
         return not unhashed and (section not in STAGES or section in upto)
-    old, new = _flat(earlier["config"]), _flat(json.loads(json.dumps(config.to_dict())))
+    old, new = _flat(earlier["config"]), _flat(json.loads(json.dumps(now.get("config", {}))))
     keys = sorted(k for k in set(old) | set(new) if relevant(k) and old.get(k) != new.get(k))
-    old_inputs = earlier.get("inputs") or {}
+    old_inputs, new_inputs = earlier.get("inputs") or {}, now.get("inputs") or {}
+
+    def differ(k: str) -> bool:
+        contents = [_content(made) for made in (earlier, now)] if k == "teacher" else []
+        if all(contents):            # recorded by both: the samples, however the set is named
+            return contents[0] != contents[1]
+        return new_inputs[k] != old_inputs[k]
     files = [INPUT_FILES.get(k, k) for k in upto
-             if k in inputs and k in old_inputs and inputs[k] != old_inputs[k]]
+             if k in new_inputs and k in old_inputs and differ(k)]
     return keys + files
+
+
+def _content(made_from: dict) -> str | None:
+    record = made_from.get("data")
+    return record.get("content") if isinstance(record, dict) else None
+
+
+def data_record(data) -> dict:
+    """What a stage's ``made_from`` records of the teacher's real data set ``data`` (as
+    ``load_dataset`` gave it, by teacher.dataset), beside the config's spelling and its
+    ``Dataset.digest`` (``inputs``): ``resolved``, its name with the path made absolute (the
+    file, found from any folder: ``synth.data_registry.resolved_name``), and ``content``, the
+    digest of its samples and metadata without its name and file as spelt (a ``.ts`` set's
+    ``source``).  A rerun that spells the file another way compares these
+    (``spelt_as_recorded``)."""
+    import dataclasses
+    from synth.data_registry import resolved_name
+    extra = {k: v for k, v in data.extra.items() if k != "source"}
+    return {"resolved": resolved_name(data.name) or data.name,
+            "content": dataclasses.replace(data, name="", extra=extra).digest()}
+
+
+def spelt_as_recorded(earlier: dict | None, config: RunConfig, inputs: dict, data,
+                      now: dict) -> tuple[RunConfig, dict] | None:
+    """``config`` and ``inputs`` with the teacher's data set named as ``earlier`` (the
+    teacher stage's ``made_from`` in the ledger) names it, where only the name differs: the
+    same file (``csv:./x.csv`` for ``csv:x.csv``, a symbolic link to it, ``../data/x.csv``
+    from another folder: ``synth.data_registry.same_dataset`` of the path recorded resolved)
+    with the same contents (``now``, ``data_record(data)``, its ``content``; for a record
+    without it, ``data`` as the record spells it, ``Dataset.as_recorded``, against its
+    digest).  The stages'
+    fingerprints hash the name (the checkpoints record it): compared so, a respelt name re-ran
+    every stage and said the files had changed.  None where the name is the recorded one,
+    or names other data."""
+    from synth.data_registry import same_dataset
+    if not isinstance(earlier, dict) or not isinstance(earlier.get("config"), dict):
+        return None
+    old = (earlier["config"].get("teacher") or {}).get("dataset")
+    name = config.teacher.dataset
+    recorded = (earlier.get("inputs") or {}).get("teacher")
+    if not isinstance(old, str) or old == name or not isinstance(recorded, str):
+        return None
+    record = earlier.get("data") if isinstance(earlier.get("data"), dict) else {}
+    where = record.get("resolved") if isinstance(record.get("resolved"), str) else old
+    if not same_dataset(where, name):   # class lists aside: the contents tell those apart
+        return None
+    if isinstance(record.get("content"), str):
+        same = record["content"] == now["content"]
+    else:                            # an older ledger: its digest, of the set named as then
+        same = data.as_recorded({"name": old}).digest() == recorded
+    if not same:
+        return None
+    return (config.replace(teacher=config.teacher.replace(dataset=old)),
+            {**inputs, "teacher": recorded})
 
 
 def name_changes(changed: list[str], limit: int = 4) -> str:
@@ -228,7 +291,9 @@ class RunContext:
         # stage -> the ledger's record of what its previous attempt started from (its
         # ``made_from``): the files it left in the run directory came from that
         self.earlier: dict[str, dict | None] = {}
-        self.inputs: dict[str, str] = {}   # deploy.pipeline.input_digests of this run
+        # what this run's stages are made from (the ledger's ``made_from``: the config, as
+        # it names the data set, deploy.pipeline.input_digests, ``data_record``)
+        self.made_from: dict = {}
         self._data = None
         self._data_digest: str | None = None
 

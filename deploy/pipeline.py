@@ -7,7 +7,10 @@ Every stage writes into the run directory and, when it has finished, records its
 command reads the ledger and skips every stage whose fingerprint (a hash of its config
 section, the sections before it, the top-level keys and the contents of the files they name:
 the real data set, a search space file) still matches; a changed section, or a data folder
-or space file whose contents changed, re-runs that stage and the ones after it.  A stage that was killed half-way is simply
+or space file whose contents changed, re-runs that stage and the ones after it.  The data
+set's file named another way (``./x.csv``, a link, a path from another folder) with its
+contents unchanged is the data the stages were made from (``deploy.ledger.spelt_as_recorded``).
+A stage that was killed half-way is simply
 run again; the long ones resume inside themselves (the search stage passes
 ``resume=True`` so Tune's finished trials are kept, see ``search.run.run_search``).
 
@@ -33,7 +36,8 @@ from pathlib import Path
 from typing import Callable
 
 from deploy import stages as stage_impl
-from deploy.ledger import LEDGER, OUTPUT_PATHS, Ledger, RunContext, changes, name_changes
+from deploy.ledger import (LEDGER, OUTPUT_PATHS, Ledger, RunContext, changes, data_record,
+                           name_changes, spelt_as_recorded)
 from deploy.run_config import STAGES, RunConfig, enabled_stages
 from synth.config import short_repr
 from synth.errors import UserError
@@ -118,10 +122,17 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
     ledger = Ledger(run_dir)
     ctx = RunContext(config, run_dir, address=address, progress=progress, log=log,
                      given=given)
-    inputs = ctx.inputs = input_digests(ctx, stages)
+    inputs = input_digests(ctx, stages)
     stage_impl.check_data(config, stages, ctx.real_data())   # the models fit its inputs
     write_json_atomic(run_dir / "config.json", config.to_dict())
-    made_from = {"config": config.to_dict(), "inputs": inputs}
+    data = data_record(ctx.real_data())
+    earlier = (ledger.stages.get("teacher") or {}).get("made_from")
+    respelt = spelt_as_recorded(earlier, config, inputs, ctx.real_data(), data)
+    if respelt is not None:   # the stages are compared with the data set named as recorded
+        log(f"teacher.dataset {config.teacher.dataset} is the file the ledger's stages read as "
+            f"{respelt[0].teacher.dataset}, spelt another way (its contents unchanged)")
+        config, inputs = respelt
+    made_from = ctx.made_from = {"config": config.to_dict(), "inputs": inputs, "data": data}
     for i, stage in enumerate(stages, 1):
         if stop_after is not None and STAGES.index(stage) > STAGES.index(stop_after):
             # stop_after is a stage this config turns off: stop where it would have run (a
@@ -144,7 +155,7 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
             recorded = ledger.stages.get(stage)
             dropped = ledger.invalidate_from(stage)
             if dropped and dropped[0] == stage and not lost:
-                changed = changes((recorded or {}).get("made_from"), config, inputs, stage)
+                changed = changes((recorded or {}).get("made_from"), made_from, stage)
                 log(f"[{i}/{len(stages)}] {stage}: config or data changed, re-running "
                     f"{', '.join(dropped)}" + (f" (changed: {name_changes(changed)})"
                                               if changed else ""))

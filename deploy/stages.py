@@ -556,7 +556,7 @@ def search_restart_reason(ctx, out_dir: Path, config) -> str:
     if isinstance(inputs, dict) and inputs.get("digest") != input_digest(now):
         # the teacher and synthesis settings, and the real data's files, the previous search
         # began from against now's: what was made again since
-        changed = changes(ctx.earlier.get("search"), ctx.config, ctx.inputs, "synthesis")
+        changed = changes(ctx.earlier.get("search"), ctx.made_from, "synthesis")
         teacher = [k for k in changed if not k.startswith("synthesis.")]
         synthesis = [k for k in changed if k.startswith("synthesis.")]
         if teacher:
