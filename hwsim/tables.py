@@ -127,6 +127,32 @@ class Table(dict):
 _CONFIGS = {"accel": accel_mod.AcceleratorConfig, "spring": spring_mod.SpringConfig}
 
 
+def config_text(device: str, config) -> str:
+    """The configuration an ``accel`` or ``spring`` price is for, in words (``config``: its
+    config class or ``to_dict``): the array, its dataflow and clock first, then every other
+    field off hwsim's default by name ('8x64 os at 50 MHz, ifmap_kb 0.5'), "hwsim's default"
+    said where all are; SPRING's PEs and clock, then its other fields off the paper's (its
+    fixed point is said apart, ``table_report``'s precision).  A table's line said 'on
+    accel' whatever array priced it (h297): one built on 8x64 os at 50 MHz read as the
+    default 32x32's."""
+    cls = _CONFIGS[device]
+    given = config.to_dict() if isinstance(config, cls) else cls.from_dict(
+        dict(config or {}), where=device).to_dict()
+    default = cls().to_dict()
+    shown = lambda v: f"{v:g}" if isinstance(v, float) else str(v)   # noqa: E731
+    if device == "accel":
+        head = (f"{given['rows']}x{given['cols']} {given['dataflow']} at "
+                f"{shown(given['clock_mhz'])} MHz")
+        skip = ("rows", "cols", "dataflow", "clock_mhz")
+    else:
+        head = f"SPRING {given['pes']} PEs at {shown(given['clock_mhz'])} MHz"
+        skip = ("pes", "clock_mhz", "int_bits", "frac_bits")
+    rest = [f"{k} {shown(v)}" for k, v in given.items() if k not in skip and v != default[k]]
+    if not rest and all(given[k] == default[k] for k in skip if k in default):
+        return f"{head}, hwsim's default" if device == "accel" else f"{head}, the paper's"
+    return ", ".join([head, *rest])
+
+
 def _device_config(device: str, config):
     """``config`` (None: the default) as ``device``'s config class; another class is a
     one-line error (a SpringConfig given for accel was an AttributeError deep in the model)."""
@@ -442,6 +468,11 @@ def table_report(name: str, device: str, table: dict, pred: dict,
     # the model it was built for, not of ``name`` ('5 unique ops of wine_gp.pt' listed the
     # 5 of the wine.pt it was built from, 3 of which wine_gp.pt does not have)
     whose = f"in {source}" if source else f"of {name}"
+    config = getattr(table, "config", None)
+    if device in _CONFIGS:   # the configuration its rows price: another's are not these
+        on = (f" ({config_text(device, config)})" if config is not None else
+              " (its configuration not recorded: saved before tables recorded it)")
+        at = on + at
     human = [f"{len(rows)} unique ops {whose} on {device}{at}; "
              + (f"{name}: " if source else "") + total]
     human += [f"  {r['type']:<10}{r['latency_ms']:>12.4g} ms"
@@ -467,7 +498,7 @@ def table_report(name: str, device: str, table: dict, pred: dict,
         out["spring_precision"] = precision
     if conditions:
         out["conditions"] = conditions
-    config = getattr(table, "config", None)
     if config is not None:
         out["config"] = config
+        out["config_text"] = config_text(device, config)
     return out, "\n".join(human)

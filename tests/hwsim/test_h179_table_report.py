@@ -26,7 +26,8 @@ def test_a_partial_prediction_from_a_saved_table_says_so():
     assert out["table"] == "t.json" and out["model"] == "new.pt"
     # a table built for the model and its whole prediction: as before
     _, human = tables.table_report("new.pt", "accel", table, tables.predict(table, old))
-    assert human.splitlines()[0].startswith("3 unique ops of new.pt on accel; predicted total")
+    assert human.splitlines()[0].startswith("3 unique ops of new.pt on accel (32x32 ws at 500 "
+                                            "MHz, hwsim's default); predicted total")
     assert "only" not in human
 
 

@@ -401,7 +401,10 @@ def _dse_workloads(models, input_shape: str, num_classes: int) -> dict:
 @click.option("--table", "table_path", default=None,
               help="A table saved from 'hwsim table --json': predict --model from it instead "
                    "of building one (a warning when it was measured under other conditions).")
-@click.option("--accel", "accel_path", default=None, help="AcceleratorConfig YAML file.")
+@click.option("--accel", "accel_path", default=None,
+              help="AcceleratorConfig YAML file: the array --device accel prices on; with "
+                   "--table, the one the prediction is for (a table built for another is "
+                   "refused).")
 @input_shape_option
 @classes_option
 @seed_option
@@ -419,7 +422,7 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
         raise UserError("give exactly one of --model or --sweep")
     if table_path:
         return _predict_from_table(table_path, model_ref, threads, input_shape, num_classes,
-                                   as_json)
+                                   as_json, accel_path)
     _check_table_options(device, sweep, accel_path)
     if sweep:
         return _sweep(sweep, device, widths, repeats, seed, threads, as_json)
@@ -512,30 +515,28 @@ def _given(param: str) -> bool:
 
 
 def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: str,
-                        num_classes: int, as_json: bool) -> None:
-    """``hwsim table --table FILE --model M``: M's predicted total from a saved table."""
-    from hwsim import extract, spring_config_for, tables
+                        num_classes: int, as_json: bool, accel_path: str | None = None) -> None:
+    """``hwsim table --table FILE --model M``: M's predicted total from a saved table, on the
+    configuration it was built for (said in its line).  ``accel_path`` (--accel): the
+    accelerator the prediction is for; an accel table built for another is refused in one
+    line (its rows price that one, ``tables.config_mismatch``)."""
+    from hwsim import extract, tables
     from synth.errors import UserError
     from synth.files import read_yaml_file
     for param, option in (("device", "--device"), ("repeats", "--repeats"), ("seed", "--seed"),
-                          ("accel_path", "--accel"), ("widths", "--widths")):
+                          ("widths", "--widths")):
         if _given(param):   # the table says how it was made: the option would be ignored
             raise UserError(f"{option} builds a table; --table {short_repr(path)} reads one: "
                             f"leave {option} out")
     report = read_yaml_file(path, "latency table", "JSON", "the latency table line "
                             "'nnsynth hwsim table --model M --json' prints")
     table = tables.load_table(report, f"latency table {short_repr(path)}")
-    if table.device != "cpu" and _given("threads"):   # a model's prices: it was dropped
-        raise UserError(f"--threads is the host CPU's torch threads a cpu table's prediction "
-                        f"is for; --table {short_repr(path)} is a {table.device} table (a "
-                        f"model, measured nothing): leave --threads out")
     precision = report.get("spring_precision") if table.device == "spring" else None
     name, model, shape = _model(model_ref, _shape(input_shape), num_classes)
+    config = _table_config(path, table, model, accel_path)
     ops, inputs = extract(model, shape), None
     if table.device == "spring":   # its rows' sparsity measured as --device spring measures it
         ops, inputs = _spring_ops(model_ref, model, shape, ops)
-    # a spring table prices one fixed-point precision: the model's (as --device spring builds)
-    config = spring_config_for(model) if table.device == "spring" else None
     pred = tables.predict(table, ops, threads=threads, config=config)
     if pred["latency_ms"] is None:   # it printed 'predicted total 0 ms, 0 mJ'
         other = ("other layer shapes, or fractions of zero weights and inputs, which SPRING "
@@ -548,3 +549,33 @@ def _predict_from_table(path: str, model_ref: str, threads: int, input_shape: st
                                      source=path, ops=ops)
     out, human = _said_inputs(out, human, inputs)
     emit(out, as_json, human)
+
+
+def _table_config(path: str, table, model, accel_path: str | None):
+    """The configuration a saved ``table``'s prediction for ``model`` is for, checked
+    against the one it was built for: a spring table's, the model's fixed point (as
+    --device spring builds); an accel table's, --accel's array where given (a table built
+    for another is refused, ``tables.config_mismatch``), else its own (None).  The options
+    a model's table does not read are refused (--threads; --accel of a spring/cpu table)."""
+    from hwsim import spring_config_for, tables
+    from synth.errors import UserError
+    if table.device != "cpu" and _given("threads"):   # a model's prices: it was dropped
+        raise UserError(f"--threads is the host CPU's torch threads a cpu table's prediction "
+                        f"is for; --table {short_repr(path)} is a {table.device} table (a "
+                        f"model, measured nothing): leave --threads out")
+    if accel_path and table.device != "accel":
+        raise UserError(f"--accel is the accelerator an accel table's prediction is for; "
+                        f"--table {short_repr(path)} is a {table.device} table: leave --accel "
+                        f"out")
+    if table.device == "spring":
+        return spring_config_for(model)
+    if not accel_path:
+        return None
+    from hwsim.accel import AcceleratorConfig
+    config = _config_from(AcceleratorConfig, _load_yaml(accel_path, "accelerator"),
+                          accel_path, "accel")
+    why = tables.config_mismatch(table, config)
+    if why:   # its rows price another array: named with the file
+        raise UserError(f"--table {short_repr(path)}: {why}, or leave --accel out to predict "
+                        f"on the table's own")
+    return config
