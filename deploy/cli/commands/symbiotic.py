@@ -44,10 +44,15 @@ def _check_lists(cells: tuple, widths: tuple, sparsities: tuple) -> None:
 @click.option("--tolerance", type=float, default=0.01, show_default=True,
               help="Relative perplexity increase over the baseline that still keeps it.")
 @click.option("--latency-target", type=float, default=0.0, show_default=True,
-              help="Milliseconds per 35-token sequence (bptt) at batch 1 on the --platform's "
-                   "table (its dense row and the decoder's) that the symbiotic choice must "
-                   "take at most; one no candidate can meet is refused before any training.  "
-                   "0: none.")
+              help="Milliseconds per 35-token sequence (bptt) at batch 1 that the symbiotic "
+                   "model must take at most on the --platform: chosen by its table rows "
+                   "(pruned where they say pruning pays, with the decoder's) and judged at "
+                   "the end on the model as served (hwsim's price of it on accel or spring; "
+                   "its table ms on host); one no candidate can meet is refused before any "
+                   "training.  0: none.")
+@click.option("--accel", "accel_path", default=None,
+              help="AcceleratorConfig YAML file (nnsynth hwsim eval --accel's) that "
+                   "--platform accel prices on (default: hwsim's 32x32 ws array).")
 @click.option("--baseline-width", type=click.IntRange(min=1), default=200, show_default=True,
               help="Hidden units per layer of the baseline LSTM.")
 @click.option("--baseline-layers", type=click.IntRange(min=1), default=2, show_default=True,
@@ -67,14 +72,16 @@ def _check_lists(cells: tuple, widths: tuple, sparsities: tuple) -> None:
 @device_option
 @json_option
 def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance, latency_target,
-            baseline_width, baseline_layers, epochs, max_batches, min_count, rounds, threads,
-            no_ray, seed, device, as_json):
+            accel_path, baseline_width, baseline_layers, epochs, max_batches, min_count, rounds,
+            threads, no_ray, seed, device, as_json):
     """Train a baseline and candidate widths, choose width and sparsity by the platform's
     latency table, and write a report with the latency-vs-width plot."""
     from deploy.symbiotic import run_symbiotic
+    from hwsim.accel import read_accel_file
     from synth.symbiotic import SymbioticConfig
 
     _check_lists(cells, widths, sparsities)
+    accel = read_accel_file(accel_path) if accel_path else None
     config = SymbioticConfig(cells=cells, widths=widths, layers=layers, sparsities=sparsities,
                              tolerance=tolerance, latency_target=latency_target,
                              epochs=epochs, max_batches=max_batches,
@@ -82,14 +89,15 @@ def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance
     report = run_symbiotic(dataset, platform, out, config=config, min_count=min_count,
                            baseline_width=baseline_width, baseline_layers=baseline_layers,
                            rounds=rounds, threads=threads, use_ray=not no_ray,
-                           progress=show_progress())
+                           progress=show_progress(), accel=accel)
     summary = {"platform": report["platform"], "choice": report["choice"],
                "models": {k: {f: v[f] for f in ("cell", "hidden", "nonzero_parameters",
                                                 "val_perplexity", "test_perplexity",
                                                 "host_best_ms", "host_lo_ms", "host_hi_ms",
-                                                "table_ms")}
+                                                "table_ms", "priced_ms")}
                           for k, v in report["models"].items()},
-               "files": report["files"], **{k: report[k] for k in ("notes",) if k in report}}
+               "files": report["files"],
+               **{k: report[k] for k in ("accel", "accel_text", "notes") if k in report}}
     if report.get("warning"):
         summary["warning"] = report["warning"]
     if as_json:
