@@ -329,14 +329,26 @@ def dse_cmd(models, input_shape, num_classes, budget, area_budget, dse_path, see
     human = [f"evaluated {res['evaluated']} configurations on {', '.join(res['networks'])}; "
              f"Pareto set {len(res['pareto'])} (latency, energy, area)",
              "best by geometric-mean performance within "
-             f"{cfg.area_budget_mm2} mm^2: {b['config']['rows']}x{b['config']['cols']} "
-             f"{b['config']['dataflow']}, buffers {b['config']['ifmap_kb']:g}/"
-             f"{b['config']['filter_kb']:g}/{b['config']['ofmap_kb']:g} KiB, "
+             f"{cfg.area_budget_mm2} mm^2: {_dse_best_text(b['config'])}, "
              f"{b['area_mm2']:.4g} mm^2, geomean {b['geomean_latency_ms']:.4g} ms"]
     human += [f"  {n}: {b['latency_ms'][n]:.4g} ms ({res['best_slowdown'][n]:.3f}x its own best)"
               for n in res["networks"]]
     human += [f"note: {n}: {note}" for n, note in res.get("notes", {}).items()]
     emit(res, as_json, "\n".join(human))
+
+
+def _dse_best_text(config: dict) -> str:
+    """The best configuration of ``hwsim dse`` in words: its array, dataflow and buffers,
+    then every other field off hwsim's default (the --dse-config's ``base``: a clock of
+    1 MHz was priced and not said, the figures read as 500 MHz's)."""
+    from hwsim.accel import AcceleratorConfig
+    default = AcceleratorConfig().to_dict()
+    grid = ("rows", "cols", "dataflow", "ifmap_kb", "filter_kb", "ofmap_kb")
+    rest = [f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in config.items() if k not in grid and v != default.get(k)]
+    return ", ".join([f"{config['rows']}x{config['cols']} {config['dataflow']}",
+                      f"buffers {config['ifmap_kb']:g}/{config['filter_kb']:g}/"
+                      f"{config['ofmap_kb']:g} KiB", *rest])
 
 
 def _check_dse_seed(cfg) -> None:
