@@ -523,10 +523,12 @@ def _open_lock(lock: Path, what: str, create_new: bool = False, other: str = "di
     except FileExistsError:
         raise
     except OSError as e:   # ELOOP: a link; EACCES...: one line
-        raise _user_error(f"{what}: its lock file {lock.name} cannot be opened "
-                          f"({'a symbolic link' if e.errno == errno.ELOOP else e.strerror}); "
-                          f"nnsynth writes only a plain file there: remove it or choose another "
-                          f"{other}") from None
+        error = _user_error(f"{what}: its lock file {lock.name} cannot be opened "
+                            f"({'a symbolic link' if e.errno == errno.ELOOP else e.strerror}); "
+                            f"nnsynth writes only a plain file there: remove it or choose "
+                            f"another {other}")
+        error.os_error = e   # OutputLock: why a folder takes no file
+        raise error from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):   # a FIFO or device of that name
         os.close(fd)
@@ -616,8 +618,22 @@ class OutputLock:
     option it was given by); the lock dies with its process, so a killed run never blocks
     the next.  The lock file is removed on release where nnsynth wrote it (made here, or
     holding a process id); a file of that name that is not a lock nnsynth writes is refused,
-    kept.  Where the folder cannot take the lock file (not writable), nothing is locked: the
-    command's own checks say why it cannot write there."""
+    kept.
+
+    Taking it is the check, before any work, that the output can be written at all: a folder
+    that takes no new file (read-only, not this user's, ``/proc``), a path under a regular
+    file, is a one-line error naming ``option`` (``nnsynth diabdeep --out /proc/r.json``
+    trained its networks for 1.5 minutes, then failed to write the report; ``os.access`` says
+    yes there, and to root everywhere).  The folders it makes for the output are removed
+    again when refused; the lock file goes on release: nothing is left that the user did not
+    ask for.
+
+    The CLI holds one on every command's outputs (``deploy.cli.main.outputs_locked``).  The
+    library's functions do not (``synth.workflows``' ``out``, ``run_diabdeep``'s
+    ``report``...), as Python's writers do not: a caller that runs two of them at once on
+    one output holds this around each (``with OutputLock(out): train_checkpoint(...)``).
+    ``deploy.pipeline.run_pipeline`` and a search lock their run directories
+    (``working_dir``): those are nnsynth's own folders."""
 
     def __init__(self, path: str | os.PathLike, option: str = "--out"):
         self.path, self.option = path, option
@@ -629,20 +645,45 @@ class OutputLock:
     def __enter__(self) -> "OutputLock":
         if self.lock is None:
             return self
+        import stat
+        try:   # a device, pipe or socket takes no file nnsynth writes (replaced atomically):
+            mode = os.stat(os.path.expanduser(os.fspath(self.path))).st_mode   # no lock
+        except (OSError, ValueError):                                  # file beside /dev/full
+            mode = None
+        if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise _user_error(f"{self.option} {printable(self.path)} exists and is not a file "
+                              f"or folder (a device, pipe or socket): nnsynth writes its "
+                              f"results to files; choose another {self.option}")
         # the folders the output goes in (made here where missing, as its writer makes them;
         # removed again when the command leaves them empty: refused, it left nothing)
         self._made = [p for p in takewhile(lambda p: not os.path.lexists(p),
                                            self.lock.parents)]
         try:
             self.lock.parent.mkdir(parents=True, exist_ok=True)
-        except OSError:   # a file among them: the command's own checks name it
-            self._made = []
-            return self
+        except OSError as e:
+            self._remove_made()
+            raise self._unwritable(e) from None
         try:
             return self._take()
         except BaseException:
             self._remove_made()
             raise
+
+    def _unwritable(self, error: OSError | None) -> Exception:
+        """The output cannot be written (``error``, making a file or folder for it): the
+        folder it goes in (or the nearest one there is, named as the user gave the path) takes
+        no new file or folder, or a regular file stands where a folder must -- in
+        ``check_writable``'s and ``check_replaceable``'s words."""
+        given = Path(os.path.expanduser(os.fspath(self.path)))
+        where = next((p for p in given.parents if os.path.lexists(p)), Path("."))
+        if not where.is_dir():
+            return _user_error(f"{self.option} {printable(self.path)} cannot be written: "
+                               f"{printable(where)} is a file, not a directory")
+        why = getattr(error, "strerror", None) or "no permission"
+        if getattr(error, "errno", None) == errno.ENOENT:   # in a folder that is there: /proc
+            why = "it takes no new files"
+        return _user_error(f"{self.option} {printable(self.path)} cannot be written: "
+                           f"{printable(where)} is not writable ({why})")
 
     def _take(self) -> "OutputLock":
         from synth.errors import UserError
@@ -653,10 +694,9 @@ class OutputLock:
                     fd, made = _open_lock(self.lock, what, True, other), True
                 except FileExistsError:
                     fd, made = _open_lock(self.lock, what, False, other), False
-            except UserError:   # a folder that takes no lock file (not writable, /proc)
-                if not os.path.lexists(self.lock) or \
-                        not os.access(self.lock.parent, os.W_OK | os.X_OK):
-                    return self   # takes no output either: the command's own checks say why
+            except UserError as e:   # a folder that takes no lock file takes no output
+                if not os.path.lexists(self.lock):   # (read-only, another user's, /proc)
+                    raise self._unwritable(getattr(e, "os_error", None)) from None
                 raise
             text = b"" if made else os.pread(fd, 64, 0)
             if not _LOCK_TEXT.fullmatch(text):
@@ -703,6 +743,8 @@ class OutputLock:
         for folder in getattr(self, "_made", []):   # deepest first; one holding anything stays
             try:
                 folder.rmdir()
+            except FileNotFoundError:   # not made: making the folders failed below it
+                continue
             except OSError:
                 break
         self._made = []
