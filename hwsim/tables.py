@@ -173,12 +173,52 @@ def _model_table(ops: Sequence[Op], device: str, config) -> dict:
         key = op.key()
         if key in table:
             continue
-        if device == "accel":
-            r = accel_mod.evaluate([op], config)
-        else:
-            r = spring_mod.evaluate([op], config, "inference")
+        if device == "accel":   # with its cycles and pJ, which ``predict`` sums as eval does
+            k = accel_mod.layer_costs([op], config)
+            r = accel_mod.summed_totals(k, op.macs, config)
+            table[key] = {"type": op.type, "latency_ms": r["latency_ms"],
+                          "energy_mj": r["energy_mj"], **{f: float(k[f][0, 0]) for f in EXACT}}
+            continue
+        r = spring_mod.evaluate([op], config, "inference")
         table[key] = {"type": op.type, "latency_ms": r["latency_ms"], "energy_mj": r["energy_mj"]}
     return table
+
+
+# an accel row's own units (``accel.layer_costs``): summed as ``hwsim eval`` sums them
+# (``accel.layer_sum``, then converted at the table's clock), a prediction is eval's figure
+# to the bit; sums of the rows' ms and mJ differed in the last digit (0.017721999999999998
+# against 0.017722 ms, 240 of 480 figures on 48 arrays, up to 4.1e-16 relative: h300)
+EXACT = ("cycles", "energy_pj")
+
+
+def _exact_fields(row: dict, read: dict, config: dict | None) -> dict:
+    """An accel table row's ``EXACT`` fields where it has them and they are its latency_ms
+    and energy_mj (cycles at the table's clock, pJ): ``predict`` sums them.  A row without
+    them, or whose ms or mJ were edited apart from them, keeps its ms and mJ alone, which
+    ``predict`` then sums (the row's own figures, never silently replaced)."""
+    values = [row.get(f) for f in EXACT]
+    if config is None or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                 and math.isfinite(v) and v >= 0 for v in values):
+        return {}
+    cycles, pj = (float(v) for v in values)
+    if cycles / (float(config["clock_mhz"]) * 1e3) != read["latency_ms"] or (
+            pj * 1e-9 != read["energy_mj"]):
+        return {}
+    return {"cycles": cycles, "energy_pj": pj}
+
+
+def _exact_sum(table: "Table", found: list) -> tuple[float, float] | None:
+    """(latency_ms, energy_mj) of the ``found`` rows (one per op of a network, in its order)
+    of an accel ``table`` summed in cycles and pJ as ``accel.evaluate`` sums them; None where
+    a row lacks them (a table saved before rows held them) or the table records no config."""
+    if table.device != "accel" or table.config is None or not found or any(
+            any(f not in row for f in EXACT) for row in found):
+        return None
+    import numpy as np
+    column = lambda f: np.array([row[f] for row in found], dtype=np.float64).reshape(-1, 1)
+    clock = float(table.config["clock_mhz"])
+    return (float(accel_mod.layer_sum(column("cycles"))[0] / (clock * 1e3)),
+            float(accel_mod.layer_sum(column("energy_pj"))[0] * 1e-9))
 
 
 def time_callable(fn, repeats: int = 20, warmup: int = 3) -> dict:
@@ -260,12 +300,13 @@ def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None,
     if isinstance(table, Table) and table.device == "cpu":
         table.warn_once(condition_mismatch(table.conditions, threads))
     lookup = table.row if isinstance(table, Table) else (lambda op: table.get(op.key()))
-    lat, energy, missing = 0.0, 0.0, []
+    lat, energy, missing, found = 0.0, 0.0, [], []
     for op in ops:
         row = lookup(op)
         if row is None:
             missing.append(op.name)
             continue
+        found.append(row)
         lat += row["latency_ms"]
         energy = None if energy is None or row["energy_mj"] is None else energy + row["energy_mj"]
         if not math.isfinite(lat) or energy is not None and not math.isfinite(energy):
@@ -275,6 +316,8 @@ def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None,
                             f"(rows up to {MAX_TABLE_ENTRY:.0e} each, MAX_TABLE_ENTRY)")
     if ops and len(missing) == len(ops):   # no row of the table is one of these ops: it was
         lat = energy = None                  # '0 ms, 0 mJ' (a table of another model's layers)
+    elif isinstance(table, Table) and not missing:   # hwsim eval's figure to the bit
+        lat, energy = _exact_sum(table, found) or (lat, energy)
     return {"latency_ms": lat, "energy_mj": energy, "missing": missing}
 
 
@@ -362,6 +405,7 @@ def load_table(report: dict, where: str = "latency table") -> Table:
         rows[key] = {"type": kind,
                      "latency_ms": _number(row.get("latency_ms"), f"{at} latency_ms"),
                      "energy_mj": _number(row.get("energy_mj"), f"{at} energy_mj", none=True)}
+        rows[key].update(_exact_fields(row, rows[key], config if device == "accel" else None))
     return Table(rows, device=device, conditions=conditions if device == "cpu" else None,
                  key_lengths=tuple(n for n in OLD_KEY_LENGTHS if n in lengths), config=config)
 
