@@ -368,10 +368,10 @@ def run_row(a) -> dict:
                                         + [teacher_digest(teacher)], dataset, seeds, a.adi, kd),
             "kd": kd,
             "adi": adi if a.adi else None,
-            # the method whose inputs were kept: a generator settings_for picked falls back
-            # per pixel below min_fidelity (synth.synthesis.per_pixel_fallback)
-            "method": (PER_PIXEL if (stats.get("fallback") or {}).get("kept") == "per_pixel"
-                       else config.method),
+            # the method whose inputs were kept: a method settings_for picked falls back to
+            # the other below min_fidelity (synth.synthesis.method_fallback)
+            "method": {"per_pixel": PER_PIXEL, "generator": "amortized"}.get(
+                (stats.get("fallback") or {}).get("kept"), config.method),
             "fallback": stats.get("fallback"), "cpu_seconds": stats.get("cpu_seconds"),
             "per_pixel": None if alt_stats is None else {
                 "fidelity": alt_stats["fidelity"], "missed": alt_stats.get("missed"),

@@ -117,19 +117,18 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     predicted = teacher_logits(model, x).argmax(1)
     fidelity = hit_fraction(predicted == y)
     settings = {k: getattr(config, k) for k in reported}
-    if config.method == "amortized":   # the generator's settings as used (its defaults too)
-        from synth.amortized import AmortizedConfig
-        settings["generator"] = AmortizedConfig.from_inversion(config).to_dict()
+    from synth.synthesis import falls_back
+    if config.method == "amortized" or falls_back(config):   # the generator's settings as
+        from synth.amortized import AmortizedConfig            # used (its defaults too)
+        key = "generator" if config.method == "amortized" else "fallback_generator"
+        settings[key] = AmortizedConfig.from_inversion(config).to_dict()
     if adi_note:   # run_synthesis was given the per-pixel settings: the note is made here
         summary["adi_note"] = adi_note
     redone = summary.get("fallback_shards") or []
-    if redone:   # synth.synthesis.per_pixel_fallback, in the pairs
-        per_pixel = sum(r["kept"] == "per_pixel" for r in redone)
-        summary["fallback_note"] = (
-            f"the generator's inputs missed fidelity {config.min_fidelity:g} in {len(redone)} "
-            f"of {summary.get('fallback_checked', summary['written'])} shards (down to "
-            f"{min(r['generator_fidelity'] for r in redone):.3f}); made again per pixel, "
-            f"kept in {per_pixel}")
+    if redone:   # synth.synthesis.method_fallback, in the pairs
+        summary["fallback_note"] = fallback_note(redone, config.min_fidelity,
+                                                 summary.get("fallback_checked",
+                                                             summary["written"]))
     summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,
                    warning=fidelity_warning(fidelity, config.min_fidelity, config.iterations),
                    settings=settings)
@@ -165,3 +164,17 @@ def check_resumable(out: str | os.PathLike, config) -> None:
                         f"{old['min_fidelity']:g}, not {config.min_fidelity:g} (its stopping "
                         f"rule); use a new --out directory, or give --min-fidelity "
                         f"{old['min_fidelity']:g} to resume it")
+
+
+def fallback_note(redone: list[dict], floor: float, checked: int) -> str:
+    """One line on the shards made again by the other method (``fallback_shards``: records of
+    ``synth.synthesis.method_fallback``; one written before ``first`` was recorded ran the
+    generator first, the only direction there was)."""
+    first = redone[0].get("first", "generator")
+    second = "per_pixel" if first == "generator" else "generator"
+    what = {"generator": "the generator's inputs", "per_pixel": "per-pixel inversion"}[first]
+    again = {"per_pixel": "per pixel", "generator": "by a generator"}[second]
+    kept = sum(r["kept"] == second for r in redone)
+    return (f"{what} missed fidelity {floor:g} in {len(redone)} of {checked} shards (down to "
+            f"{min(r[first + '_fidelity'] for r in redone):.3f}); made again {again}, kept in "
+            f"{kept}")

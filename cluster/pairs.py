@@ -184,6 +184,7 @@ class PairActor:
 
     def _shard(self, shard: dict) -> dict:
         from synth.inversion import InversionConfig, synthesize
+        from synth.synthesis import method_fallback
         config = InversionConfig.from_dict(shard["config"])
         labels = torch.tensor(shard["labels"])
         if shard.get("generator") is not None:
@@ -191,21 +192,24 @@ class PairActor:
             amortized = AmortizedConfig.from_inversion(config)
             generator = build_generator(self.teacher, amortized, self.pixel_range)
             generator.load_state_dict(shard["generator"])
-            from synth.synthesis import per_pixel_fallback
             result = sample(generator, self.teacher, labels, amortized, student=self.student,
                             seed=shard["seed"], warn=False)
-            return self._out(per_pixel_fallback(self.teacher, labels, config, result,
-                                                pixel_range=self.pixel_range,
-                                                student=self.student, seed=shard["seed"],
-                                                warn=False))
+            return self._out(method_fallback(self.teacher, labels, config, result,
+                                             pixel_range=self.pixel_range,
+                                             student=self.student, seed=shard["seed"],
+                                             warn=False))
         # A shard's low fidelity is not logged here (warn=False; its stats keep it): the
         # driver says the whole set's once (run_synthesis's summary "warning").  Each pair's
         # line reached the terminal too, through Ray's log forwarding, up to a stage later
         # ("(PairActor pid=...) inversion reached fidelity 0.812 ..." during refine).
-        if self.kd is None:
+        if self.kd is None:   # a shard below the floor made again by a generator, where
+            # the settings name one (synth.synthesis.method_fallback)
             result = synthesize(self.teacher, labels, config, pixel_range=self.pixel_range,
                                 student=self.student, seed=shard["seed"], warn=False)
-            return self._out(result)
+            return self._out(method_fallback(self.teacher, labels, config, result,
+                                             pixel_range=self.pixel_range,
+                                             student=self.student, seed=shard["seed"],
+                                             warn=False))
         rounds = []
         for j, b in enumerate(range(0, len(labels), config.batch_size)):
             # one ADI round: synthesize against the current student, then teach it
@@ -836,7 +840,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
             correct += res["stats"]["fidelity"] * n
             if summary["inputs_restarted"] is not None:
                 summary["inputs_restarted"] += restarted
-            if "fallback" in res["stats"]:   # the generator's shard made again per pixel
+            if "fallback" in res["stats"]:   # made again by the other method
                 summary.setdefault("fallback_shards", []).append(
                     {"index": shard["index"], **res["stats"]["fallback"]})
             checked += 1
@@ -886,8 +890,8 @@ def shard_restarts(meta: dict) -> int | None:
 
 
 def shard_fallback(meta: dict) -> tuple[bool, dict | None]:
-    """(recorded, record): what one shard's metadata says of the per-pixel fallback
-    (``synthesis.fallback``, written with the shard: ``synth.synthesis.per_pixel_fallback``'s
+    """(recorded, record): what one shard's metadata says of the fallback to the other method
+    (``synthesis.fallback``, written with the shard: ``synth.synthesis.method_fallback``'s
     ``stats["fallback"]`` less its seconds, or None where the shard was not made again);
     ``recorded`` is False for a shard written before it was recorded."""
     synthesis = meta.get("synthesis")

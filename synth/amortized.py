@@ -677,7 +677,7 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
     ``config.kd_steps``); with ``config.refine_iterations`` each batch is then refined (see
     ``AmortizedConfig``); ``stats["iterations"]`` lists the refinement (or adaptation) steps
     per batch.  ``warn=False``: a fidelity below ``min_fidelity`` is not logged (the caller
-    falls back per pixel: ``synth.synthesis.per_pixel_fallback``), ``stats["warning"]`` still
+    falls back per pixel: ``synth.synthesis.method_fallback``), ``stats["warning"]`` still
     holds it."""
     check_teacher(teacher)
     config = config or AmortizedConfig()

@@ -122,10 +122,11 @@ class InversionConfig(Config):
     # ``amortized`` holds its AmortizedConfig fields (validated there)
     method: str = "deepinversion"
     amortized: dict | None = None
-    # with method "amortized": a set (or a pair's shard) whose fidelity the generator leaves
-    # below ``min_fidelity`` is made again per pixel (DeepInversion from noise) and the better
-    # of the two kept (``synth.synthesis.per_pixel_fallback``).  ``settings_for`` turns it on
-    # where it picks the generator itself; a generator asked for by name keeps its inputs
+    # a set (or a pair's shard) whose fidelity the method leaves below ``min_fidelity`` is made
+    # again by the other and the better of the two kept (``synth.synthesis.method_fallback``):
+    # after a generator per pixel (DeepInversion from noise); after per-pixel inversion the
+    # generator ``amortized`` names (none named: no fallback).  ``settings_for`` turns it on
+    # where it picks the method itself; a method asked for by name keeps its inputs
     fallback: bool = False
     # sequences of a left-padded set: real lengths in steps, [shortest, ..., longest] at equal
     # steps of probability (``settings_for``: the set's [shortest, longest], i.e. uniform; its
@@ -589,8 +590,8 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
         if math.isfinite(span) and span > 0:
             values["lr"] = base["lr"] * min(2.0, max(0.5, span / REFERENCE_SPAN))
         bounded = bool(torch.isfinite(lo).all() and torch.isfinite(hi).all() and (hi > lo).all())
-    if all_conv1d and bounded:   # a generator squashes into the range: needs a finite one
-        values.update(method="amortized", amortized=dict(SEQUENCE_AMORTIZED), fallback=True)
+    if all_conv1d and bounded:   # the fallback generator squashes into the range: needs one
+        values.update(amortized=dict(SEQUENCE_AMORTIZED), fallback=True)
     cap_phases(values, overrides)
     values.update(overrides)
     return InversionConfig.from_dict(values)

@@ -5,7 +5,9 @@ DeepInversion (``synth.inversion.synthesize``) or a generator trained with the s
 (``method="amortized"``, ``synth.amortized.synthesize_amortized``, its settings from
 ``AmortizedConfig.from_inversion(config)``: the objective's weights and the stopping
 thresholds, plus the config's ``amortized`` mapping).  ``synthesize_inputs`` runs the one named,
-so a caller that takes ``settings_for``'s choice needs no branch of its own.
+so a caller that takes ``settings_for``'s choice needs no branch of its own; where the settings
+turn ``fallback`` on, a set the method leaves below ``min_fidelity`` is made again by the other
+(``method_fallback``).
 """
 from __future__ import annotations
 
@@ -29,48 +31,80 @@ def synthesize_inputs(teacher: nn.Module, labels: torch.Tensor, config: Inversio
                       progress: bool = False, name: str = "") -> InversionResult:
     """One input per entry of ``labels`` by ``config.method`` (arguments as
     ``synth.inversion.synthesize``, ``name`` too; with a generator ``iterations`` and
-    ``batch_size`` do not apply and ``stats["method"]`` is ``"amortized"``)."""
+    ``batch_size`` do not apply and ``stats["method"]`` is ``"amortized"``), made again by the
+    other method where ``config`` asks for it (``method_fallback``)."""
     if config.method == "amortized":
         if name:   # synthesize_amortized checks the teacher too, but names no file
             check_teacher(teacher, name)
         result = synthesize_amortized(teacher, labels, AmortizedConfig.from_inversion(config),
                                       pixel_range=pixel_range, student=student, seed=seed,
-                                      progress=progress, warn=not config.fallback)
-        return per_pixel_fallback(teacher, labels, config, result, pixel_range=pixel_range,
-                                  student=student, seed=seed, progress=progress)
-    # looked up when called: the per-pixel path is synth.inversion.synthesize as it is then
-    # (prune and continual synthesize through here; their tests count its calls)
-    return inversion.synthesize(teacher, labels, config, pixel_range=pixel_range,
-                                student=student, seed=seed, progress=progress, name=name)
+                                      progress=progress, warn=not falls_back(config))
+    else:
+        # looked up when called: the per-pixel path is synth.inversion.synthesize as it is
+        # then (prune and continual synthesize through here; their tests count its calls)
+        result = inversion.synthesize(teacher, labels, config, pixel_range=pixel_range,
+                                      student=student, seed=seed, progress=progress, name=name,
+                                      warn=not falls_back(config))
+    return method_fallback(teacher, labels, config, result, pixel_range=pixel_range,
+                           student=student, seed=seed, progress=progress)
 
 
-def per_pixel_fallback(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig,
-                       result: InversionResult, *, pixel_range: tuple[torch.Tensor, torch.Tensor],
-                       student: nn.Module | None = None, seed: int = 0,
-                       progress: bool = False, warn: bool = True) -> InversionResult:
-    """``result`` (a generator's inputs for ``labels``) as it is, or -- where ``config.fallback``
-    is on and its fidelity is below ``config.min_fidelity`` -- the same labels made again per
-    pixel (``synth.inversion.synthesize``, class-mixed batches as ever), the better of the two
-    by fidelity kept.  A generator that cannot reach a class (a weak teacher's narrow region,
-    say) leaves it out of the set; per-pixel inversion starts each input from its own noise.
-    ``stats["fallback"]`` says what happened: the generator's fidelity and seconds, the
-    per-pixel fidelity and seconds, and which set was kept.  ``warn=False``: the kept set's
+def falls_back(config: InversionConfig) -> bool:
+    """Whether a set made by ``config.method`` below ``min_fidelity`` is made again by the
+    other method: ``fallback`` on, and for per-pixel inversion a generator named in
+    ``amortized`` (``settings_for`` names one only where a generator suits the teacher and
+    its inputs have a finite range to squash into) and one-hot targets (the only ones a
+    generator fits: ``InversionConfig.targets``)."""
+    if not config.fallback:
+        return False
+    return config.method == "amortized" or (config.amortized is not None
+                                            and config.targets == "onehot")
+
+
+def method_fallback(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig,
+                    result: InversionResult, *, pixel_range: tuple[torch.Tensor, torch.Tensor],
+                    student: nn.Module | None = None, seed: int = 0,
+                    progress: bool = False, warn: bool = True) -> InversionResult:
+    """``result`` (the inputs ``config.method`` made for ``labels``) as it is, or -- where
+    ``falls_back(config)`` and its fidelity is below ``config.min_fidelity`` -- the same labels
+    made again by the other method, the better of the two by fidelity kept.  After a generator:
+    per pixel (``synth.inversion.synthesize``, each input from its own noise: a generator
+    that cannot reach a class, a weak teacher's narrow region say, leaves it out of the set).
+    After per-pixel inversion: a generator (``AmortizedConfig.from_inversion(config)``), which
+    reached a class per-pixel inversion got stuck short of on a Conv1d teacher (pickupgesture:
+    95.4% against 92.0%; benchmarks/results/inversion_any.md).  ``stats["fallback"]`` says what
+    happened: ``first`` (the method that ran first: "generator" or "per_pixel"), each
+    method's fidelity and seconds, and which set was ``kept``.  ``warn=False``: the kept set's
     low-fidelity warning is left in its stats, not logged (its caller says it)."""
     fidelity = float(result.stats["fidelity"])
-    if config.method != "amortized" or not config.fallback or fidelity >= config.min_fidelity:
+    if not falls_back(config) or fidelity >= config.min_fidelity:
         return result
+    first = "generator" if config.method == "amortized" else "per_pixel"
     start = time.perf_counter()
-    log.info("the generator's inputs reached fidelity %.3f (below %g): making them per pixel",
-             fidelity, config.min_fidelity)
-    redo = inversion.synthesize(teacher, labels, config.replace(method="deepinversion"),
-                                pixel_range=pixel_range, student=student, seed=seed,
-                                progress=progress, warn=False)
+    if first == "generator":
+        log.info("the generator's inputs reached fidelity %.3f (below %g): making them per "
+                 "pixel", fidelity, config.min_fidelity)
+        redo = inversion.synthesize(teacher, labels, config.replace(method="deepinversion"),
+                                    pixel_range=pixel_range, student=student, seed=seed,
+                                    progress=progress, warn=False)
+    else:
+        log.info("per-pixel inversion reached fidelity %.3f (below %g): making the inputs by a "
+                 "generator", fidelity, config.min_fidelity)
+        redo = synthesize_amortized(teacher, labels, AmortizedConfig.from_inversion(config),
+                                    pixel_range=pixel_range, student=student, seed=seed,
+                                    progress=progress, warn=False)
     keep = redo if redo.fidelity > fidelity else result
+    second = "per_pixel" if first == "generator" else "generator"
+    seconds = {first: result.stats.get("seconds"),
+               second: round(time.perf_counter() - start, 4)}
+    fidelities = {first: fidelity, second: redo.fidelity}
     keep.stats["fallback"] = {
-        "generator_fidelity": fidelity, "generator_seconds": result.stats.get("seconds"),
-        "per_pixel_fidelity": redo.fidelity,
-        "per_pixel_seconds": round(time.perf_counter() - start, 4),
-        "kept": "per_pixel" if keep is redo else "generator"}
+        "first": first,
+        "generator_fidelity": fidelities["generator"],
+        "generator_seconds": seconds["generator"],
+        "per_pixel_fidelity": fidelities["per_pixel"],
+        "per_pixel_seconds": seconds["per_pixel"],
+        "kept": first if keep is result else second}
     # the time of both, whichever was kept: the user waited for both
     keep.stats["seconds"] = round(float(result.stats.get("seconds", 0.0))
                                   + float(redo.stats.get("seconds", 0.0)), 4)

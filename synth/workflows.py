@@ -196,12 +196,13 @@ def synthesis_summary(stats: dict, inv) -> dict:
     as ``nnsynth invert`` reports it; None per pixel, where ``iterations`` is the bound), the
     ``fidelity``, ``mean_iterations`` per batch (the generator's: its warm-up steps),
     ``seconds`` and the low-fidelity ``warning`` (None without one), and the generator's
-    ``fallback`` per pixel (``synth.synthesis.per_pixel_fallback``; None where none ran:
-    ``method`` is then the one whose inputs were kept).  Plain values: it is saved with the
-    checkpoint's metrics."""
-    fallback = stats.get("fallback")   # synth.synthesis.per_pixel_fallback: the method kept
-    per_pixel = bool(fallback) and fallback.get("kept") == "per_pixel"
-    return {"method": "deepinversion" if per_pixel else inv.method, "iterations": inv.iterations,
+    ``fallback`` to the other method (``synth.synthesis.method_fallback``; None where none
+    ran: ``method`` is then the one whose inputs were kept).  Plain values: it is saved with
+    the checkpoint's metrics."""
+    fallback = stats.get("fallback")   # synth.synthesis.method_fallback: the method kept
+    kept = {"per_pixel": "deepinversion", "generator": "amortized"}.get(
+        (fallback or {}).get("kept"), inv.method)
+    return {"method": kept, "iterations": inv.iterations,
             "iteration_cap": stats.get("iteration_cap"), "fidelity": stats.get("fidelity"),
             "mean_iterations": stats.get("mean_iterations"), "seconds": stats.get("seconds"),
             "warning": stats.get("warning"), "fallback": fallback}

@@ -20,11 +20,12 @@ def _help(*words: str) -> str:
 
 
 def test_invert_method_help_names_the_sequence_generator():
-    """settings_for picks the generator for a convnet1d teacher on a bounded set; the
-    --method help, which says what the default is, must say so (it named images only)."""
+    """settings_for gives a convnet1d teacher on a bounded set a generator as its fallback;
+    the --method help, which says what the default is, must say so (it named images only)."""
     teacher = build("convnet1d_small", input_shape=(3, 40), num_classes=4)
     lo, hi = torch.full((3, 1), -2.0), torch.full((3, 1), 2.0)
-    assert settings_for(teacher, value_range=(lo, hi)).method == "amortized"
+    config = settings_for(teacher, value_range=(lo, hi))
+    assert config.method == "deepinversion" and config.fallback and config.amortized
     text = _help("invert")
     method = text[text.index("--method"):text.index("--out")]
     assert "sequence" in method and "Conv1d" in method, method

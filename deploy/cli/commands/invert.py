@@ -56,10 +56,12 @@ REPORTED_SETTINGS = ("iterations", "batch_size", "lr", "jitter", "flip", "bn_wei
                    "steps of adapting it and its latents (Fast DFKD, synth.amortized; "
                    "benchmarks/results/amortized.md).  Default: what settings_for picks for "
                    "the teacher (amortized for an MLP, or a network with BatchNorm on "
-                   "convolution channels only, on images of 16 px and more, and for a "
-                   "sequence teacher with BatchNorm on Conv1d channels only (convnet1d) whose "
-                   "set records a finite range; a shard it makes below min_fidelity is made "
-                   "again per pixel and the better kept; benchmarks/results/inversion_any.md).")
+                   "convolution channels only, on images of 16 px and more, a shard it makes "
+                   "below min_fidelity made again per pixel and the better kept; per pixel "
+                   "otherwise, and for a sequence teacher with BatchNorm on Conv1d channels "
+                   "only (convnet1d) whose set records a finite range a shard below "
+                   "min_fidelity is made again by a generator; "
+                   "benchmarks/results/inversion_any.md).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @seed_option
 @address_option
