@@ -103,7 +103,7 @@ def judge_target(report: dict, target: float, accel_text: str | None) -> str | N
         ms, said = model.get("priced_ms"), f"hwsim's price of the model as served on {on}"
     meets = ms is not None and ms <= target
     report["choice"].update(meets_target=meets, target_figure=said)
-    if meets or report["choice"].get("target_forced"):
+    if meets:
         return None
     return (f"the symbiotic model as served takes {_figure(ms, '.4g')} ms ({said}), above "
             f"--latency-target {target:g} ms, though its table rows met it (raise "
