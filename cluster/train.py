@@ -144,6 +144,10 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     storage = str(storage or scratch)
     if "://" not in storage:
         storage = str(Path(storage).expanduser().resolve())
+    # this training's own folder there, made here, removed once its model is read back
+    run = run_name(name)
+    made = [p for p in (Path(storage), *Path(storage).parents) if not p.exists()] \
+        if "://" not in storage and scratch is None else []
     use_gpu = scaling.gpu(device)
     cpus = scaling.cpus()
     if not local:
@@ -168,7 +172,7 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
         scaling_config=ScalingConfig(num_workers=scaling.num_workers, use_gpu=use_gpu,
                                      resources_per_worker={"CPU": cpus,
                                                            **({"GPU": 1} if use_gpu else {})}),
-        run_config=RunConfig(name=name, storage_path=storage,
+        run_config=RunConfig(name=run, storage_path=storage,
                              failure_config=FailureConfig(max_failures=scaling.max_failures)))
     log.info("training %s on %d Ray Train worker(s)%s", name, scaling.num_workers,
              " with GPUs" if use_gpu else "")
@@ -195,7 +199,42 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
         for folder in (scratch, staging, rendezvous):
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
+        if scratch is None:
+            remove_run(storage, run, made)
     return model, metrics
+
+
+def run_name(name: str) -> str:
+    """The Ray Train run name of one training called ``name`` (``teacher``, ``refine``):
+    ``name`` with the time and a random suffix, its own folder in the storage.  Every
+    training of a name was the run ``<storage>/<name>``: a teacher retrained in a run
+    directory loaded the earlier training's run snapshot, which Ray Train said in three lines
+    ("A run snapshot was found ... will be loaded ... delete the existing folder") though
+    nothing reads it (``_worker_loop`` starts from its inputs, never ``get_checkpoint``);
+    each training's checkpoint stayed beside the others'; and two runs sharing a
+    ``scaling.storage_path`` shared one Ray Train run."""
+    import datetime
+    import secrets
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    return f"{name}_{stamp}_{secrets.token_hex(3)}"
+
+
+def remove_run(storage: str, run: str, made: list[Path] = ()) -> None:
+    """Remove the training ``run``'s folder from ``storage`` (a path or a URI), its model
+    read back (or its training failed): nothing reads it again.  ``made``: the folders of
+    ``storage`` that this training made (deepest first), removed where left empty.  Never
+    raises (a storage that cannot be reached leaves the folder, said at debug level)."""
+    try:
+        if "://" in storage:
+            import pyarrow.fs
+            fs, path = pyarrow.fs.FileSystem.from_uri(storage)
+            fs.delete_dir(f"{path.rstrip('/')}/{run}")
+            return
+        shutil.rmtree(Path(storage) / run, ignore_errors=True)
+        for folder in made:
+            folder.rmdir()
+    except Exception as e:   # an unreachable bucket, a folder holding something else
+        log.debug("kept the Ray Train run %s in %s (%s)", run, storage, e)
 
 
 # Ray Train's fit: at Ctrl-C its handler logs (INFO, on stderr) "Received SIGINT. Gracefully
