@@ -530,7 +530,15 @@ def outputs_locked(ctx: click.Context) -> contextlib.ExitStack:
     submitted again) ran twice to exit 0, the one finished last silently replacing the
     other's result and sharing its resumable state (``<out>.resume``); the second is now
     refused in one line naming the first's pid (exit 2).  A run directory (``--run-dir``, a
-    search's or a sweep's) has its own lock (``synth.files.working_dir``)."""
+    search's or a sweep's) has its own lock (``synth.files.working_dir``).  Taking the lock
+    is also the check, before any work, that the output can be written at all (h301).
+
+    The lock is the CLI's, here, and not the library functions' the commands call (their
+    ``out``): a Python caller expects a function to write its file as Python's writers do,
+    without a lock file beside it or a refusal on account of another of its own processes,
+    and one who runs two at once on one output holds ``OutputLock`` around each call.  The
+    run directories the library makes are its own and locked by it (``run_pipeline``,
+    ``run_search``)."""
     from synth.files import OutputLock, output_lock_path
     stack, taken = contextlib.ExitStack(), set()
     with stack:   # (a refusal releases those taken)
