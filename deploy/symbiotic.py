@@ -187,14 +187,20 @@ def _markdown(report: dict) -> str:
              "",
              f"load average at the end: {report['load_average']}; host {report['host']}", "",
              "| model | spec | params (nonzero) | val ppl | test ppl | host ms best | block-best "
-             f"lo-hi | q1-q3 | {report['platform']} table ms |", "|---|---|---|---|---|---|---|---|---|"]
+             f"lo-hi | q1-q3 | {report['platform']} table ms |"
+             # each model as served, priced by hwsim (``served_price``): the target's figure
+             + (" hwsim ms |" if report["platform"] != "host" else ""),
+             "|---" * (9 + (report["platform"] != "host")) + "|"]
     for name, m in report["models"].items():
-        f = {k: _figure(v, ".4g" if k == "table_ms" else ".2f") for k, v in m.items()}
+        f = {k: _figure(v, ".4g" if k in ("table_ms", "priced_ms") else ".2f")
+             for k, v in m.items()}
         lines.append(f"| {name} | {m['cell']} {m['hidden']} sparse {m['sparse_layers']} | "
                      f"{m['nonzero_parameters']:,} | {f['val_perplexity']} | "
                      f"{f['test_perplexity']} | {f['host_best_ms']} | "
                      f"{f['host_lo_ms']}-{f['host_hi_ms']} | "
-                     f"{f['host_q1_ms']}-{f['host_q3_ms']} | {f['table_ms']} |")
+                     f"{f['host_q1_ms']}-{f['host_q3_ms']} | {f['table_ms']} |"
+                     + (f" {f.get('priced_ms', 'none')} |" if report["platform"] != "host"
+                        else ""))
     line = target_line(report)
     if line:
         lines += ["", line]
