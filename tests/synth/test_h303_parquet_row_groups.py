@@ -1,0 +1,68 @@
+"""Parquet footers whose row groups declare more rows than their columns hold (helper h303):
+pyarrow sizes its read of a row group by the group's own row count, so a 900-byte file of 60
+rows whose one group said 2^31 - 1 rows took 910 MB to load (2^40: 7 GB, past a minute).
+Each is now one line naming the file, before a page is read; files of any honest writer
+setting still load.  Files made small in tmp_path with tests/_h207_thrift's footer rewriter."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from synth.data import load_dataset
+from synth.errors import UserError
+from tests._h207_thrift import footer, get, with_footer
+
+
+def _table(n: int = 60):
+    return pa.table({"a": np.tile(np.array([0.5, 1.5, 2.5], "float32"), n // 3),
+                     "b": np.arange(n, dtype="float32"), "label": np.arange(n) % 3})
+
+
+def _forged(tmp_path, group_rows=None, file_rows=None):
+    buf = io.BytesIO()
+    pq.write_table(_table(), buf, write_statistics=False, write_page_index=False)
+    meta, start = footer(buf.getvalue())
+    if group_rows is not None:
+        get(get(meta, 4)[2][2][0], 3)[2] = group_rows   # RowGroup.num_rows
+    if file_rows is not None:
+        get(meta, 3)[2] = file_rows                     # FileMetaData.num_rows
+    path = tmp_path / "forged.parquet"
+    path.write_bytes(with_footer(buf.getvalue(), meta, start))
+    return path
+
+
+@pytest.mark.parametrize("rows", [2**31 - 1, -5])   # 2**40: 7 GB before
+def test_a_row_group_declaring_more_rows_than_its_values_is_refused_unread(tmp_path, rows):
+    path = _forged(tmp_path, group_rows=rows)
+    assert path.stat().st_size < 2_000
+    with pytest.raises(UserError, match=f"row group 0 declares {rows:,} rows and its columns "
+                                        f"hold 60 values; refused unread") as e:
+        load_dataset(f"parquet:{path}")
+    assert str(path) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_row_groups_that_disagree_with_the_footer_are_refused(tmp_path):
+    # the search's results table has no row bound of its own: check_pages holds both
+    from synth.data_parquet_pages import check_pages, open_parquet
+    path = _forged(tmp_path, group_rows=59)
+    with open_parquet(path) as source, pytest.raises(
+            UserError, match="its row groups declare 59 rows, its footer 60"):
+        check_pages(path, ["a"], source)
+
+
+@pytest.mark.parametrize("options", [dict(row_group_size=7), dict(row_group_size=60),
+                                     dict(use_dictionary=False, data_page_version="2.0")])
+def test_honest_row_groups_with_nulls_and_lists_still_load(tmp_path, options):
+    from synth.data_parquet_pages import check_pages, open_parquet
+    table = pa.table({"a": pa.array([None, 1.0, 2.0] * 20), "x": pa.array(
+        [[], None, [1.0, 2.0]] * 20, pa.list_(pa.float32())), "label": np.arange(60) % 3})
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, **options)
+    with open_parquet(path) as source:
+        check_pages(path, ["a", "x", "label"], source)
+    pq.write_table(_table(), path, **options)
+    assert len(load_dataset(f"parquet:{path}").y_train) > 0
