@@ -22,8 +22,10 @@ alternatives on the same folds):
   number words are nearly collinear (cosine 0.94-0.99 between "two".."nine"), so without
   centring the cosine scores hardly tell them apart;
 - regressor: standardized features -> RidgeCV (default); any scikit-learn regressor can be given.
-- the weight is selected by accuracy on the out-of-fold predictions, ties broken by lower
-  log-loss, then by the smaller weight (the plain classifier wins a tie).
+- the weight is selected by a score of the out-of-fold predictions (``select``: accuracy,
+  the default; balanced accuracy; macro-F1), ties broken by lower log-loss, then by the
+  smaller weight (the plain classifier wins a tie).  ``benchmarks/secret_weight.py`` compares
+  the three on even and uneven sets (benchmarks/results/secret_weight.md).
 
 Worth knowing when reading results: a regressor whose prediction is linear in its training
 targets (ridge, k-NN, trees) predicts v(x) = E^T c(x) for some class-score vector c(x), so
@@ -61,6 +63,9 @@ FUSIONS = ("sum", "product")
 SIMILARITIES = ("cosine", "euclidean")
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
 TEMPERATURES = (0.05, 0.1, 0.2, 0.5, 1.0)
+# what the fusion weight and temperature maximize on the validation predictions
+SELECTIONS = ("accuracy", "balanced_accuracy", "macro_f1")
+SELECT = "accuracy"
 EPS = 1e-12
 
 
@@ -121,24 +126,60 @@ def check_grid(weights, temperatures) -> None:
             check_range(f"{name}[]", v, 0, high, low_open=low_open)
 
 
+def selection_scores(y, predicted, n_classes: int) -> dict:
+    """Accuracy, balanced accuracy (the mean of the classes' recalls) and macro-F1 of
+    ``predicted`` against ``y`` (class indices), the two class means over the classes of
+    ``y`` (as ``synth.secret_eval.scores`` averages the test F1)."""
+    y, predicted = np.asarray(y), np.asarray(predicted)
+    hit = predicted == y
+    support = np.bincount(y, minlength=n_classes).astype(np.float64)
+    right = np.bincount(y[hit], minlength=n_classes).astype(np.float64)
+    said = np.bincount(predicted, minlength=n_classes).astype(np.float64)
+    present = support > 0
+    recall = right[present] / support[present]
+    f1 = 2 * right[present] / (support[present] + said[present])   # 2TP / (2TP + FP + FN)
+    return {"accuracy": float(np.mean(hit)), "balanced_accuracy": float(recall.mean()),
+            "macro_f1": float(f1.mean())}
+
+
+def check_select(select) -> None:
+    if not isinstance(select, str) or select not in SELECTIONS:
+        raise UserError(f"select must be one of {', '.join(SELECTIONS)}, got {select!r}")
+
+
 def choose_fusion(p_feature, scores, y, weights=WEIGHTS, temperatures=TEMPERATURES,
-                  fusion: str = "sum") -> tuple[float, float, list[dict]]:
-    """(weight, temperature, grid) maximizing accuracy of the fused prediction of ``y`` (class
-    indices) on validation predictions; ties: lower log-loss, then smaller weight."""
+                  fusion: str = "sum", select: str = SELECT) -> tuple[float, float, list[dict]]:
+    """(weight, temperature, grid) maximizing ``select`` (accuracy, balanced accuracy or
+    macro-F1: ``selection_scores``) of the fused prediction of ``y`` (class indices) on
+    validation predictions; ties: lower log-loss, then smaller weight.  Each grid entry holds
+    all three scores and the log-loss."""
+    check_select(select)
     y = np.asarray(y)
+    k = np.shape(p_feature)[1]
     grid, best, best_key = [], (0.0, float(temperatures[0])), None
     for t in temperatures:
         q = softmax(scores, t)
         for w in weights:
             p = fuse(p_feature, q, w, fusion)
-            acc = float(np.mean(p.argmax(axis=1) == y))
             nll = float(-np.mean(np.log(p[np.arange(len(y)), y] + EPS)))
-            grid.append({"weight": float(w), "temperature": float(t), "accuracy": acc,
-                         "log_loss": nll})
-            key = (acc, -nll, -w)
+            entry = {"weight": float(w), "temperature": float(t),
+                     **selection_scores(y, p.argmax(axis=1), k), "log_loss": nll}
+            grid.append(entry)
+            key = (entry[select], -nll, -w)
             if best_key is None or key > best_key:
                 best_key, best = key, (float(w), float(t))
     return best[0], best[1], grid
+
+
+SELECTION_WORDS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
+                   "macro_f1": "macro-F1"}
+
+
+def selection_rule(select: str = SELECT) -> str:
+    """The rule that chose the fusion weight, in words (what a run writes beside it)."""
+    check_select(select)
+    return (f"the highest {SELECTION_WORDS[select]} of the fused prediction (ties: lower "
+            f"log-loss, then the smaller weight)")
 
 
 def class_proba(estimator, x, n_classes: int) -> np.ndarray:
@@ -327,7 +368,8 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters: base_estimator (default LogisticRegression), class_names and label_vectors
     (``label_vectors_for``), regressor (default ``default_regressor()``), similarity, fusion,
-    center, weights and temperatures (the grids searched), cv (internal folds), random_state.
+    center, weights and temperatures (the grids searched), select (what the grid point
+    maximizes: ``SELECTIONS``), cv (internal folds), random_state.
     Fitted: classes_, base_estimator_, regressor_, label_vectors_, targets_, weight_,
     temperature_, validation_ (the grid with its out-of-fold accuracy), oof_proba_, n_folds_
     (the internal folds: min(cv, the rarest class's samples); 0 when a class has fewer than 2,
@@ -336,7 +378,8 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, base_estimator=None, *, class_names=None, label_vectors=LABEL_VECTORS,
                  regressor=None, similarity="cosine", fusion="sum", center=True,
-                 weights=WEIGHTS, temperatures=TEMPERATURES, cv=3, random_state=0):
+                 weights=WEIGHTS, temperatures=TEMPERATURES, select=SELECT, cv=3,
+                 random_state=0):
         self.base_estimator = base_estimator
         self.class_names = class_names
         self.label_vectors = label_vectors
@@ -346,6 +389,7 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
         self.center = center
         self.weights = weights
         self.temperatures = temperatures
+        self.select = select
         self.cv = cv
         self.random_state = random_state
 
@@ -375,6 +419,7 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
                 or self.cv < 2):   # 2.5 was taken as 2 folds without a word
             raise UserError(f"cv must be an integer >= 2, got {self.cv!r}")
         check_grid(self.weights, self.temperatures)
+        check_select(self.select)
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
@@ -393,6 +438,7 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
     def _fit_semantic(self, X, y_enc):
         """Label vectors, the regressor (out of fold and on all of X) and the fusion weight."""
         check_grid(self.weights, self.temperatures)   # refit_semantic may change them
+        check_select(self.select)
         self.label_vectors_ = label_vectors_for(self.classes_, self.class_names,
                                                 self.label_vectors, seed=self.random_state)
         self.targets_ = prepare_targets(self.label_vectors_, self.center)
@@ -406,7 +452,8 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
                 r = clone(reg).fit(X[tr], self.targets_[y_enc[tr]])
                 scores[te] = semantic_scores(r.predict(X[te]), self.targets_, self.similarity)
             self.weight_, self.temperature_, self.validation_ = choose_fusion(
-                self.oof_proba_, scores, y_enc, self.weights, self.temperatures, self.fusion)
+                self.oof_proba_, scores, y_enc, self.weights, self.temperatures, self.fusion,
+                self.select)
         else:   # too few samples per class to validate: keep the plain classifier
             self.weight_, self.temperature_, self.validation_ = 0.0, float(
                 self.temperatures[0]), []
@@ -416,11 +463,13 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
 
     def refit_semantic(self, X, y, **params):
         """A copy with ``params`` changed (label_vectors, class_names, similarity, fusion,
-        center, regressor, weights, temperatures) that reuses this fit's base classifier and
-        its out-of-fold probabilities: only the semantic part is refitted on the same X, y."""
+        center, regressor, weights, temperatures, select) that reuses this fit's base
+        classifier and its out-of-fold probabilities: only the semantic part is refitted on
+        the same X, y."""
         check_is_fitted(self)
         bad = sorted(set(params) - {"label_vectors", "class_names", "similarity", "fusion",
-                                    "center", "regressor", "weights", "temperatures"})
+                                    "center", "regressor", "weights", "temperatures",
+                                    "select"})
         if bad:
             raise UserError(f"refit_semantic cannot change {', '.join(bad)} (the base is reused)")
         X, y = validate_data(self, X, y, reset=False)
