@@ -13,7 +13,10 @@ full-width letters, is the word GloVe has) and lower-cased, then split into word
 space, ``_``, ``-``, ``/``, brackets, quotes, ``,;:!?``, a full stop that ends a word and
 quotes around one ("ankle boot." and "shirt (men)" are "ankle boot" and "shirt men";
 "u.s." and "c++" stay); an integer name -20..20 becomes English number words ("7" ->
-"seven", "-1" -> "minus one"; others keep their digits, "minus" before a negative one); the
+"seven", "-1" -> "minus one"; others keep their digits, "minus" before a negative one); a
+word in camel case (ASCII) that GloVe lacks, or ranks beyond its 100,000 most frequent
+words, is its humps where GloVe has each ("LeftHand", "heartFailure", "USBPort" -> "left
+hand", "heart failure", "usb port"; "iPhone", "YouTube" and "LinkedIn" stay whole); the
 name's vector is the mean of its words' vectors (the usual bag-of-words phrase embedding).
 A word with no vector is a one-line ``UserError`` naming the class and the word, and saying
 how to give its words (a ``{class: "words"}`` mapping) or its vector yourself.
@@ -38,6 +41,9 @@ NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "
                 "seventeen", "eighteen", "nineteen", "twenty")
 _SPLIT = re.compile(r"[\s_\-/,;:()\[\]{}<>\"“”«»!?|*~\\]+")
 _INTEGER = re.compile(r"([+-]?)(\d+)")
+# a camel-case word's humps (ASCII letters): an upper-case run before a capitalized hump
+# ("USB" of "USBPort"), a capitalized or lower-case hump, an upper-case run, digits
+_CAMEL_HUMPS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,19 +82,52 @@ def _lookup(words: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
     return out, tuple(w for w, ok in zip(words, found) if not ok)
 
 
-def name_words(name) -> list[str]:
+def name_words(name, glove: bool = False) -> list[str]:
     """The words of a class name (module docstring): NFKC, lower case, split at white space
     and punctuation; an integer -20..20 (the name itself,
     e.g. digits' "7", or a .ts file's "-1") becomes its English words.  A name with a
-    compatibility digit ("²") raised ValueError; "-1" was the word "1" beside "1"'s "one"."""
-    text = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    compatibility digit ("²") raised ValueError; "-1" was the word "1" beside "1"'s "one".
+    ``glove``: the words whose vectors the name gets, a camel-case word GloVe lacks split
+    at its humps where GloVe has every hump ("LeftHand" -> "left hand"; it was the one
+    unknown word "lefthand", an error)."""
+    text = unicodedata.normalize("NFKC", str(name)).strip()
     number = _INTEGER.fullmatch(text)
     if number:   # (no int() of the digits: one of 5,000 digits is a ValueError)
         digits = number[2].lstrip("0") or "0"
         small = len(digits) <= 2 and int(digits) < len(NUMBER_WORDS)
         return (["minus"] if number[1] == "-" and digits != "0" else []) + [
             NUMBER_WORDS[int(digits)] if small else digits]
-    return [w for w in map(_word, _SPLIT.split(text)) if w]
+    words = [w for w in map(_word, _SPLIT.split(text)) if w]
+    if not glove:
+        return [w.lower() for w in words]
+    return [part for w in words for part in _glove_parts(w)]
+
+
+COMMON_WORDS = 100_000   # GloVe's rows are by frequency: a camel-case word ranked beyond
+# this ("lefthand" 172,595th, "righthand" 125,144th) is split where its humps are words;
+# within it ("iphone" 11,693rd, "youtube" 8,364th, "linkedin" 65,297th) it stays whole
+
+
+def _glove_parts(word: str) -> list[str]:
+    """``word`` (original case) as GloVe words: itself lower-cased, or, where it is written
+    in camel case and GloVe lacks it or ranks it beyond its COMMON_WORDS most frequent
+    words, its humps when GloVe has each."""
+    whole = word.lower()
+    humps = [h.lower() for h in _CAMEL_HUMPS.findall(word)]
+    if len(humps) < 2 or "".join(humps) != whole or word in (word.lower(), word.upper(),
+                                                              word.capitalize()):
+        return [whole]   # not camel case: one case throughout, or a capital first only
+    rows = _rows((whole, *humps))
+    if rows[0] is not None and rows[0] < COMMON_WORDS or None in rows[1:]:
+        return [whole]
+    return humps
+
+
+def _rows(words: tuple[str, ...]) -> list:
+    """Each word's row in GloVe (its frequency rank, 0 the most frequent), None if absent."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    return pc.index_in(pa.array(list(words), pa.string()), value_set=_glove()[0]).to_pylist()
 
 
 def _word(part: str) -> str:
@@ -133,9 +172,9 @@ def label_embeddings(names: Sequence, words: Mapping | None = None) -> np.ndarra
     for name in names:
         given = words.get(name, words.get(str(name)))
         if given is None:
-            ws = name_words(name)
+            ws = name_words(name, glove=True)
         elif isinstance(given, str):
-            ws = name_words(given)
+            ws = name_words(given, glove=True)
         else:
             ws = [unicodedata.normalize("NFKC", str(w)).lower() for w in given]
         shown.append(f"class {name!r}" + (f" (name {given!r})" if given is not None else ""))
