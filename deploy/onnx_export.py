@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synth.errors import UserError
+from synth.logs import join_warnings
 from synth.files import atomic_path
 
 if TYPE_CHECKING:   # annotations only: torch and numpy are imported where they are used
@@ -376,7 +377,7 @@ def export_checkpoint(model_path: str | os.PathLike, out: str | os.PathLike,
         said.append(f"--no-compact: {model_path} has no masks to keep (not a "
                     f"grow-and-prune model): exported as it is, as without the flag")
     if any(said):
-        result["note"] = "; ".join(line for line in said if line)
+        result["note"] = join_warnings(said)
     return result, notes
 
 

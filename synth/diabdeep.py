@@ -68,6 +68,7 @@ from synth.config import (Config, check_batch_size, check_range, check_seed, sho
                           value_error)
 from synth.data import Dataset, load_dataset
 from synth.errors import ConfigError, UserError
+from synth.logs import join_warnings
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune, mark_final, one_class_warning
 from synth.grow_prune import measure as history_row
 from synth.models import build, count_flops, count_parameters, prunable_layers
@@ -629,8 +630,8 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
     histories = {name[:-len("_diabnn")]: done.histories[name] for name in names[:2]}
     rows = [done.rows[name] for name in names]
     # every line logged on the way, for --json too (it had the mixed threads' alone)
-    warning = "; ".join(w for w in (steps_warning(data, config.steps, frame),
-                                    growth_warning(config), mixed_threads(rows)) if w)
+    warning = join_warnings(steps_warning(data, config.steps, frame), growth_warning(config),
+                            mixed_threads(rows))
     return {**({"warning": warning} if warning else {}), "dataset": data.name,
             "seed": config.seed, "split_seed": int(data.seed), "frame": frame,
             "steps": math.ceil(data.input_shape[1] / frame), "input_shape": list(data.input_shape),

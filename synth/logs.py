@@ -1,4 +1,5 @@
-"""The loggers of nnsynth's data-set readers, which a caller can quiet (``quiet_sets``).
+"""The loggers of nnsynth's data-set readers, which a caller can quiet (``quiet_sets``), and
+a result's warnings as separate lines (``Warnings``, ``join_warnings``, ``warning_lines``).
 
 A set read only to compare with (the model's own training split, which ``nnsynth eval``
 of another file reads to count the samples it trained on: ``synth.workflows.
@@ -49,3 +50,46 @@ def quiet_sets(quiet: bool = True) -> Iterator[None]:
         yield
     finally:
         _QUIET.reset(token)
+
+
+class Warnings(str):
+    """A result's warnings (or notes) as one value: each warning a line of its own
+    (``lines``), the value itself those lines joined by '; ' -- what ``--json``, a
+    summary and every reader of a result's 'warning' read before, and read now (a str: old
+    JSON and new JSON alike).  One warning may hold '; ' itself ('the split lacks a class;
+    lower --split-seed or give more rows'): joined, nothing told it from two, and the human
+    output's said-once filter (``deploy.cli.options.unsaid``) printed 'A; B' as 'B' where
+    'A' alone had been logged as another warning.  Kept as lines, each warning is shown or
+    left out whole.  Made by ``join_warnings``; pickles and copies as itself."""
+
+    lines: tuple[str, ...]
+
+    def __new__(cls, lines=()):
+        lines = tuple(dict.fromkeys(str(line) for line in lines if line))
+        self = super().__new__(cls, "; ".join(lines))
+        self.lines = lines
+        return self
+
+    def __reduce__(self):
+        return (Warnings, (self.lines,))
+
+
+def warning_lines(value) -> list[str]:
+    """The warnings of a result's value: a ``Warnings``' lines, a list's items (their own
+    lines), a str as one warning (a text joined before h302 cannot be split safely: a
+    warning may hold '; '), None or '' none."""
+    if not value:
+        return []
+    if isinstance(value, Warnings):
+        return list(value.lines)
+    if isinstance(value, (list, tuple)):
+        return [line for v in value for line in warning_lines(v)]
+    return [str(value)]
+
+
+def join_warnings(*values) -> Warnings | None:
+    """``values`` (warnings, ``Warnings``, lists of them, None) as one ``Warnings``, each
+    warning once and in order, or None when there is none: the one way results join
+    warnings (and notes)."""
+    lines = [line for v in values for line in warning_lines(v)]
+    return Warnings(lines) if lines else None

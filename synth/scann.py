@@ -40,6 +40,7 @@ from synth.config import (Config, check_choice, check_range, check_seed, short_r
                           value_error)
 from synth.data import Dataset, safe_std
 from synth.errors import ConfigError, UserError
+from synth.logs import join_warnings
 from synth.grow_prune import (GrowPruneSchedule, active_connections, final_row,
                               floor_warning, grow_and_prune, kept_steps, mark_final,
                               one_class, reverted_steps)
@@ -568,7 +569,7 @@ def run_scann(data: Dataset, config: ScannConfig, *, progress: bool = False) -> 
                               pruning_note(config, history)) if line]
     for line in said:
         log.warning("%s", line)
-    warning = "; ".join(dict.fromkeys(notes + said))
+    warning = join_warnings(notes, said)
     return {**({"warning": warning} if warning else {}), "dataset": data.name, "reduce": config.reduce, "scheme": config.scheme,
             "features": d, "reduced_features": k,
             # the ones that vary on the training split: all the reduced features, since

@@ -17,6 +17,7 @@ from synth.choices import LABEL_VECTORS, SECRET_BASE
 from synth.choices import SECRET_BASES as BASES
 from synth.errors import UserError
 from synth.labels import name_words
+from synth.logs import join_warnings
 
 log = logging.getLogger(__name__)
 
@@ -137,15 +138,18 @@ def check_name_count(names, data) -> None:
                         f"{data.num_classes} classes ({', '.join(data.class_names)})")
 
 
-def check_distinct_names(names, option: str = "--class-names") -> None:
-    """Each class its own words: two names of the same words (case, punctuation and order
-    aside: a name's label vector is the mean of its words' GloVe vectors) are a one-line
-    error naming the words and their positions in ``option``'s list.  ``--class-names
-    small,small,large`` said 'classes '0' and '1' have the same label vector (words 'small'
-    and 'small')': the classes by the numbers they are fitted as, beside the words."""
+def check_distinct_names(names, option: str = "--class-names", own: bool = False) -> None:
+    """Each class its own words: two names of the same words (case, punctuation, camel case
+    and order aside: a name's label vector is the mean of its words' GloVe vectors,
+    ``name_words(glove=True)``) are a one-line error naming the words and their positions in
+    ``option``'s list.  ``--class-names small,small,large`` said 'classes '0' and '1' have
+    the same label vector (words 'small' and 'small')': the classes by the numbers they are
+    fitted as, beside the words.  ``own``: the names are a data set's own (a CSV's 'Left
+    hand' and 'left-hand', which said classes '0' and '2'): the line says --class-names
+    gives others."""
     seen: dict = {}
     for i, name in enumerate(names, 1):
-        words = tuple(sorted(name_words(name)))
+        words = tuple(sorted(name_words(name, glove=True)))
         if words:   # a name of no words is label_embeddings' error
             seen.setdefault(words, []).append(i)
     same = next((at for at in seen.values() if len(at) > 1), None)
@@ -156,8 +160,17 @@ def check_distinct_names(names, option: str = "--class-names") -> None:
     what = (f"{spelled[0]!r} {'twice' if len(same) == 2 else f'{len(same)} times'}"
             if len(spelled) == 1 else
             f"{', '.join(map(repr, spelled[:-1]))} and {spelled[-1]!r}, the same words")
-    raise UserError(f"{option} gives {what} (positions {at} of {len(names)}): SECRET tells "
-                    f"classes apart by their words' meaning; give each class its own words")
+    how, verb = (" (--class-names)", "give") if own else ("", "gives")
+    raise UserError(f"{option} {verb} {what} (positions {at} of {len(names)}): SECRET tells "
+                    f"classes apart by their words' meaning; give each class its own "
+                    f"words{how}")
+
+
+def shown_words(names, label_vectors=LABEL_VECTORS) -> list[str]:
+    """The words of each class name as its label vector has them (``name_words``: GloVe's
+    camel-case humps too), for a result's ``class_names``."""
+    glove = isinstance(label_vectors, str) and label_vectors != "random"
+    return [" ".join(name_words(n, glove=glove)) for n in names]
 
 
 def names_warning(dataset: str, class_names, names, label_vectors=LABEL_VECTORS) -> str | None:
@@ -187,7 +200,7 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     class order, in place of the data set's names (each class its own words:
     ``check_distinct_names``, before any data set or model loads)."""
     from synth.data import load_dataset
-    from synth.secret import SecretClassifier, two_class_warning
+    from synth.secret import SecretClassifier, selection_rule, two_class_warning
     if model_path is not None:   # which checks the names first too
         return fuse_network(model_path, dataset, label_vectors=label_vectors,
                             class_names=class_names, seed=seed)
@@ -202,6 +215,8 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     xt, yt = flat(data.x_test.numpy()), data.y_test.numpy()
     names = list(data.class_names) if class_names is None else list(class_names)
     check_name_count(names, data)
+    if class_names is None:   # the set's own names: said by name, not as classes '0' and '2'
+        check_distinct_names(names, f"{data.name}'s class names", own=True)
     with converged_or_said(base) as unconverged:
         secret = SecretClassifier(make_base(base, seed), class_names=names,
                                   label_vectors=label_vectors, random_state=seed).fit(x, y)
@@ -210,11 +225,12 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     predicted = {"base_scores": plain, "semantic_scores": semantic,
                  "secret_scores": secret.predict(xt)}
     result = {"dataset": data.name, "base": base, "label_vectors": label_vectors,
-              "class_names": [" ".join(name_words(n)) for n in names], "train_samples": len(y),
+              "class_names": shown_words(names, label_vectors), "train_samples": len(y),
               "test_samples": len(yt), "weight": secret.weight_,
               "temperature": secret.temperature_,
               "weight_chosen_on": (f"out-of-fold predictions of train+validation "
                                    f"({secret.n_folds_} folds)" if secret.n_folds_ else None),
+              "weight_chosen_by": selection_rule(secret.select) if secret.n_folds_ else None,
               **{key: scores(yt, p, data.class_names) for key, p in predicted.items()}}
     # the placeholder line logged already by the fit, the solver's by converged_or_said;
     # numbers as names (a table's 0, 1, 2) by names_warning, where the set is known
@@ -264,9 +280,9 @@ def converged_or_said(base: str):
 def with_warnings(result: dict, warnings) -> dict:
     """``result`` with its warnings (None: none) as ``warning``, one line: the --json result
     said nothing of what the log warned of (placeholder class names)."""
-    said = [w for w in warnings if w]
+    said = join_warnings(warnings)   # each line its own (synth.logs.Warnings)
     if said:
-        result["warning"] = "; ".join(said)
+        result["warning"] = said
     return result
 
 
@@ -350,10 +366,13 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
     (``{split: (probabilities, features)}``) and labels ``{split: y}``; ``data`` is the
     ``synth.data.Dataset``."""
     from synth.secret import (choose_fusion, default_regressor, fuse, label_vectors_for,
-                              prepare_targets, semantic_scores, softmax, two_class_warning)
+                              prepare_targets, selection_rule, semantic_scores, softmax,
+                              two_class_warning)
     classes = np.arange(data.num_classes)
     names = class_names if class_names is not None else list(data.class_names)
     check_name_count(names, data)
+    if class_names is None:
+        check_distinct_names(names, f"{data.name}'s class names", own=True)
     targets = prepare_targets(label_vectors_for(classes, names, label_vectors, seed=seed))
     named = names_warning(data.name, class_names, names, label_vectors)   # (numbers: logged)
     two = two_class_warning(len(classes), label_vectors)
@@ -372,9 +391,10 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
         log.warning("%s", line)
     return {"dataset": data.name, "base": "network", "model": model,
             "label_vectors": label_vectors,
-            "class_names": [" ".join(name_words(n)) for n in names],
+            "class_names": shown_words(names, label_vectors),
             "train_samples": len(ys["train"]), "test_samples": len(yt), "weight": weight,
             "temperature": temperature, "weight_chosen_on": "the validation split",
+            "weight_chosen_by": selection_rule(),
             **{key: scores(yt, pred, data.class_names) for key, pred in predicted.items()},
             **with_warnings({}, [named, two, *collapsed])}
 

@@ -30,6 +30,7 @@ from synth.data import (Dataset, input_range, load_dataset,
 from synth.choices import PER_PIXEL_ITERATIONS
 from synth.config import short_repr
 from synth.errors import OutputsOverflow, TooFewClasses, UserError
+from synth.logs import join_warnings
 from synth.quant import refuse_fixed_point
 from synth.resume import RUN_KEY
 from synth.train import fit as local_fit
@@ -103,8 +104,7 @@ def add_warning(metrics: dict, line: str | None, *, said: bool = False) -> None:
     if line:
         if not said:
             log.warning("%s", line)
-        had = metrics.get("warning")
-        metrics["warning"] = f"{had}; {line}" if had else line
+        metrics["warning"] = join_warnings(metrics.get("warning"), line)
 
 
 def note_padding(metrics: dict, data: Dataset | None, name: str | None = None) -> None:
@@ -769,7 +769,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     collapsed = one_class_warning(saved, data)   # after the classes' warning: both are kept
     if collapsed:
         log.warning("%s", collapsed)
-        result["warning"] = f"{warning}; {collapsed}" if warning else collapsed
+        result["warning"] = join_warnings(warning, collapsed)
     warn_split_classes(data, result)   # the floor reads val, the result test
     start_val = pruning_start(history)["val_accuracy"]
     if schedule.prune_steps and start_val < schedule.accuracy_floor:   # logged as it began
@@ -1043,7 +1043,7 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
     if seen and seen[0]:
         result["warning"] = seen[0]
     if notes:
-        result["note"] = "; ".join(notes)
+        result["note"] = join_warnings(notes)
     updated = result.pop("model")
     if out and updated is not None:
         updated = updated.cpu().eval()

@@ -11,6 +11,7 @@ import click
 from synth.config import MAX_SEED, range_message, short_repr
 from synth.errors import ConfigError
 from synth.files import jsonable, printable
+from synth.logs import Warnings, join_warnings
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as one JSON object on the last line of stdout.")
@@ -453,7 +454,7 @@ def said_in(result: dict) -> dict:
     had = result.get("warning")
     if isinstance(had, list):
         return {**result, "warning": [*had, *new]}
-    return {**result, "warning": "; ".join([str(had), *new] if had else new)}
+    return {**result, "warning": join_warnings(had, new)}
 
 
 def warn(line: str) -> None:
@@ -542,11 +543,18 @@ def unsaid(text: str) -> str:
     two warnings whose first clause is one printed the second less that clause.  In human
     mode a warning reached the user twice, as 'warning: ...' on stderr when it arose and
     again as the result's 'warning: ...' line on stdout (train's test split lacking a class,
-    scann's feature reduction, ...); --json keeps every one in its object (``said_in``)."""
+    scann's feature reduction, ...); --json keeps every one in its object (``said_in``).
+    A ``synth.logs.Warnings`` (a result's warnings kept as lines, h302) is read line by
+    line: each warning is left out where all of it was said, else shown whole: joined with
+    '; ', a warning 'A; B' printed as 'B' where 'A' alone had been logged (h294 could not
+    tell one warning holding '; ' from two).  A plain str keeps the reading above."""
     said = ([line for line in dict.fromkeys(_SAID.lines + _SAID.notes) if line]
             if _SAID is not None else [])
     if not said or not isinstance(text, str) or not text:
         return text
+    if isinstance(text, Warnings):   # separate warnings (synth.logs): each shown or left out
+        return join_warnings([line for line in text.lines   # whole ('A; B' shown whole where
+                              if not any(_read_in(line, s) for s in said)]) or ""   # 'A' was said)
     if any(_read_in(text, line) for line in said):
         return ""
     whole = set().union(*map(_whole_forms, said))
@@ -567,10 +575,12 @@ def _said_once(result: dict, human: str | None):
     that names one, ``_own_notes``; a 'warning: '/'note: ' line of ``human``) less what the
     command already said on stderr (``unsaid``), left out where nothing is left."""
     if human is not None:
+        # a 'warning: ' line printing one of the result's Warnings is read as its lines
+        kept = {str(v): v for v in _own_notes(result) if isinstance(v, Warnings)}
         lines = []
         for line in human.split("\n"):
             head = next((h for h in ("warning: ", "note: ") if line.startswith(h)), None)
-            rest = unsaid(line[len(head):]) if head else line
+            rest = unsaid(kept.get(line[len(head):], line[len(head):])) if head else line
             if not head or rest:
                 lines.append(head + rest if head else line)
         return result, "\n".join(lines)
@@ -672,8 +682,7 @@ def echo_notes(notes: list[str], result: dict, as_json: bool) -> None:
         say(line)
     said = [line[len("warning: "):] for line in notes if line.startswith("warning: ")]
     if as_json and said:
-        result["warning"] = "; ".join([result["warning"], *said] if result.get("warning")
-                                      else said)
+        result["warning"] = join_warnings(result.get("warning"), said)
 
 
 def _escape_values(human: str, result: dict) -> str:

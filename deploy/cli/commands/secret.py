@@ -11,7 +11,9 @@ def _human(r: dict) -> str:
              f"({', '.join(r['class_names'])}), {r['train_samples']} train / "
              f"{r['test_samples']} test samples",
              f"fusion weight {r['weight']:.1f} (temperature {r['temperature']}), " + (
-                 f"chosen on {r['weight_chosen_on']}" if r.get("weight_chosen_on") else
+                 f"chosen on {r['weight_chosen_on']}" + (
+                     f" by {r['weight_chosen_by']}" if r.get("weight_chosen_by") else "")
+                 if r.get("weight_chosen_on") else
                  "not chosen: nothing to validate it on (SECRET is the base)")]
     for key, label in (("base_scores", "base"), ("semantic_scores", "semantic space alone"),
                        ("secret_scores", "SECRET")):
