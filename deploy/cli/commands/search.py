@@ -85,22 +85,16 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
 
 
 def _accel_file(path: str | None, no_hardware: bool) -> dict:
-    """The --accel file's mapping, validated as nnsynth hwsim eval --accel validates it (an
-    error names the file)."""
+    """The --accel file's fields, read by ``hwsim.accel.read_accel_file`` (hwsim's public
+    reader of an accelerator YAML file: its errors name the file)."""
     if not path:
         return {}
-    from synth.errors import ConfigError, UserError
+    from synth.errors import UserError
     if no_hardware:
         raise UserError("--accel configures the hwsim pricing, which --no-hardware turns off: "
                         "give one of them")
-    from deploy.run_config import read_yaml
-    from hwsim import accel_config
-    values = read_yaml(path, what="accelerator config")
-    try:
-        accel_config(values)
-    except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
-    return values
+    from hwsim.accel import read_accel_file
+    return read_accel_file(path).to_dict()
 
 
 def summary_text(summary: dict, given: str | None = None) -> str:
