@@ -16,7 +16,8 @@ quotes around one ("ankle boot." and "shirt (men)" are "ankle boot" and "shirt m
 "seven", "-1" -> "minus one"; others keep their digits, "minus" before a negative one); a
 word in camel case (ASCII) that GloVe lacks, or ranks beyond its 100,000 most frequent
 words, is its humps where GloVe has each ("LeftHand", "heartFailure", "USBPort" -> "left
-hand", "heart failure", "usb port"; "iPhone", "YouTube" and "LinkedIn" stay whole); the
+hand", "heart failure", "usb port"; "iPhone", "YouTube" and "LinkedIn" stay whole), and so
+is a word of letters and digits that GloVe lacks ("Type1" -> "type 1"); the
 name's vector is the mean of its words' vectors (the usual bag-of-words phrase embedding).
 A word with no vector is a one-line ``UserError`` naming the class and the word, and saying
 how to give its words (a ``{class: "words"}`` mapping) or its vector yourself.
@@ -109,18 +110,19 @@ COMMON_WORDS = 100_000   # GloVe's rows are by frequency: a camel-case word rank
 
 
 def _glove_parts(word: str) -> list[str]:
-    """``word`` (original case) as GloVe words: itself lower-cased, or, where it is written
-    in camel case and GloVe lacks it or ranks it beyond its COMMON_WORDS most frequent
-    words, its humps when GloVe has each."""
+    """``word`` (original case) as GloVe words: itself lower-cased, or its humps (camel case,
+    letters against digits: ``_CAMEL_HUMPS``) when GloVe has each and lacks the word, or,
+    in camel case, ranks it beyond its COMMON_WORDS most frequent words ("Type1" -> "type
+    1": GloVe has no "type1")."""
     whole = word.lower()
     humps = [h.lower() for h in _CAMEL_HUMPS.findall(word)]
-    if len(humps) < 2 or "".join(humps) != whole or word in (word.lower(), word.upper(),
-                                                              word.capitalize()):
-        return [whole]   # not camel case: one case throughout, or a capital first only
+    if len(humps) < 2 or "".join(humps) != whole:
+        return [whole]   # one hump, or a word of other characters ("e.coli", "café")
     rows = _rows((whole, *humps))
-    if rows[0] is not None and rows[0] < COMMON_WORDS or None in rows[1:]:
+    if None in rows[1:]:
         return [whole]
-    return humps
+    camel = word != word.upper() and any(c.isupper() for c in word[1:])
+    return humps if rows[0] is None or camel and rows[0] >= COMMON_WORDS else [whole]
 
 
 def _rows(words: tuple[str, ...]) -> list:

@@ -2,7 +2,8 @@
 
 - A camel-case name ("LeftHand", "heartFailure", "USBPort") was one unknown word
   ("lefthand" is GloVe's 172,595th word; "heartfailure" none): an error, or a rare token's
-  vector.  Now its humps, where GloVe has each; "iPhone", "YouTube" stay whole.
+  vector.  Now its humps, where GloVe has each; "iPhone", "YouTube" stay whole; "Type1"
+  (no GloVe word) is "type 1".
 - "LeftHand" and "left hand" given as two classes passed the names check (different words
   then).  Now one line naming both, before any data set loads.
 - A data set's own names that are one set of words ("Left hand" and "left-hand" of a CSV)
@@ -24,7 +25,9 @@ from synth.secret_eval import check_distinct_names, run_secret
     ("LeftHand", ["left", "hand"]), ("heartFailure", ["heart", "failure"]),
     ("USBPort", ["usb", "port"]), ("BothFeet", ["both", "feet"]),
     ("iPhone", ["iphone"]), ("YouTube", ["youtube"]), ("HEALTHY", ["healthy"]),
-    ("Stroke", ["stroke"]), ("left_hand", ["left", "hand"]), ("heart failure", ["heart", "failure"]),
+    ("Stroke", ["stroke"]), ("left_hand", ["left", "hand"]),
+    ("heart failure", ["heart", "failure"]),
+    ("Type1", ["type", "1"]), ("mp3", ["mp3"]), ("e.coli", ["e.coli"]),
 ])
 def test_camel_case_names_are_their_words(name, words):
     assert name_words(name, glove=True) == words
