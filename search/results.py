@@ -279,14 +279,16 @@ def accel_note(row) -> str | None:
 
 
 def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
-               new_best: bool = False, outside=()) -> str:
+               new_best: bool = False, outside=(), array: str | None = None) -> str:
     """One finished trial (a results row) as the search's progress shows it, e.g.
     ``trial 3/40  acc 0.917 (best 0.933)  2,563 params  0.41 ms  0.012 mJ  2.1 s  mlp
     hidden=[256]``: latency and energy where hwsim priced it (of a model with zero weights,
     ``accel_note``, said to be the dense array's); one ASHA stopped says so and holds the
     epoch it reached.  ``best``: the best accuracy of the trials eligible so far
     (None: none yet); ``new_best``: this trial raised it (a tie does not: the summary breaks
-    ties on KD loss and size); ``outside``: the constraints its model fails."""
+    ties on KD loss and size); ``outside``: the constraints its model fails; ``array``: the
+    accelerator its latency and energy were priced on, said after them ('0.00318 ms
+    3.37e-05 mJ on 8x64 os'; ``array_text``)."""
     head, spec = f"trial {index}/{total}", spec_text(row.get("spec"))
     acc = figure(row.get("accuracy"))
     acc_text = "acc none" if acc is None else f"acc {acc:.3f}"
@@ -303,6 +305,9 @@ def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
         value = figure(row.get(key))
         if value is not None:   # 3 significant digits, no exponent from 1,000 on
             parts.append(f"{value:,.0f} {unit}" if abs(value) >= 1000 else f"{value:.3g} {unit}")
+    priced = any(figure(row.get(k)) is not None for k in ("latency_ms", "energy_mj"))
+    if array and priced:   # a search of the user's array, or of latency/energy bounds
+        parts[-1] += f" on {array}"
     if accel_note(row):   # a grown-and-pruned model's: the summary's best_accel_note in brief
         parts[-1] += f" ({DENSE_BRIEF})"
     seconds = figure(row.get("wall_seconds"))
@@ -404,13 +409,19 @@ def pareto_axis(table: pd.DataFrame) -> str:
     return "flops"
 
 
+def array_text(accel) -> str:
+    """A search's accelerator (``SearchConfig.accel``) in brief, its array and dataflow:
+    '8x64 os', '32x32 ws' (hwsim's default); ``accel_text`` says the rest."""
+    from hwsim import accel_config
+    full = accel_config(dict(accel or {})).to_dict()
+    return f"{full['rows']}x{full['cols']} {full['dataflow']}"
+
+
 def accel_text(accel) -> str:
     """A search's accelerator (``SearchConfig.accel``: its fields that differ from hwsim's
     defaults) in words for its summary and plot: '32x32 ws (default)', or '8x64 os, clock_mhz
     50, ifmap_kb 0.5' (the array, then every other field it sets, by name)."""
-    from hwsim import accel_config
-    full = accel_config(dict(accel or {})).to_dict()
-    array = f"{full['rows']}x{full['cols']} {full['dataflow']}"
+    array = array_text(accel)
     rest = [f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
             for k, v in sorted((accel or {}).items()) if k not in ("rows", "cols", "dataflow")]
     return ", ".join([array, *rest]) if accel else f"{array} (default)"

@@ -36,8 +36,8 @@ from cluster.train import check_storage_path
 from search.choices import (DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCH_MIN_STEPS, SEARCHER_NAMES,
                             check_n_initial)
 from search.feasibility import LIVE_FIGURES, figure, grow_pruned, measured_figures
-from search.results import (accel_note, accel_text, append_result, failed_trial_line, pareto_axis,
-                            pareto_front, plot_pareto, rank_trials, read_results,
+from search.results import (accel_note, accel_text, append_result, array_text, failed_trial_line,
+                            pareto_axis, pareto_front, plot_pareto, rank_trials, read_results,
                             retried_trial_line, stopped_early, trial_line)
 from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, spec_key
 from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_tune_state,
@@ -342,6 +342,9 @@ class TrialProgress:
         self.total = config.trials
         self.constraints = search_constraints(out_dir, config)
         self.pruned = config.grow_prune is not None
+        # the array each trial's latency and energy are priced on, said on its line where
+        # the search chose one or bounds them (names_accel)
+        self.array = array_text(config.accel) if names_accel(config, self.constraints) else None
         finished = table[table["checkpoint"].notna() & ~stopped_early(table)]
         eligible = finished[~outside_constraints(finished, self.constraints, self.pruned)]
         eligible = eligible["accuracy"].dropna()
@@ -370,7 +373,8 @@ class TrialProgress:
         if new_best:
             self.best = float(accuracy)
         progress_line(trial_line(row, index, self.total, self.best, new_best=new_best,
-                                 outside=[] if row.get("stopped_early") else outside))
+                                 outside=[] if row.get("stopped_early") else outside,
+                                 array=self.array))
 
     def failed(self, error: dict) -> None:
         if error.get("retry"):       # not ended: tried again at once
@@ -392,6 +396,16 @@ class TrialProgress:
             return None
         return next((k for k, v in errors.items() if isinstance(v, dict)
                      and v.get("error_file") == error["error_file"]), None)
+
+
+def names_accel(config: SearchConfig, constraints) -> bool:
+    """Whether a search's trial lines and summary name the accelerator its trials are
+    priced on: where it prices them (``hardware``) and the user chose the array
+    (``accel``: --accel, the pipeline's export.accel) or bounds latency or energy
+    (``constraints``, parsed: the search's and its space's).  The pipeline's trial lines
+    said 'trial 2/2 ... 0.00318 ms' of an 8x64 os array without naming it (h297)."""
+    return config.hardware and (bool(config.accel) or any(
+        c.metric in HARDWARE_METRICS for c in constraints))
 
 
 def at_once(config: SearchConfig) -> int:
@@ -1819,6 +1833,9 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
             # array), and in words; None where the search priced none (hardware: false)
             "accel": dict(config.accel) if config.hardware else None,
             "accel_text": accel_text(config.accel) if config.hardware else None,
+            # whether the summary line names that array (names_accel): the user's, or the
+            # one the latency/energy constraints were checked on
+            "names_accel": names_accel(config, constraints),
             "best_parameters": int(best["parameters"]), "pareto_x": x,
             # best.pt's nonzero weights (after grow-and-prune, the connections it kept), and
             # which counts of parameters and MACs the constraints were checked on: "nonzero"

@@ -127,8 +127,8 @@ def summary_text(summary: dict, given: str | None = None) -> str:
     # model multiplies: said as nnsynth hwsim eval says it (search.trial's accel_note)
     note = (f"\nnote: best.pt's latency: {summary['best_accel_note']}"
             if summary.get("best_accel_note") else "")
-    array = (f" on the accelerator {summary['accel_text']}"   # the user's (--accel)
-             if summary.get("accel") and latency is not None else "")
+    array = (f" on the accelerator {summary['accel_text']}"   # --accel's, or bounded on
+             if summary.get("names_accel") and latency is not None else "")
     if summary.get("note"):   # a --dataset of shorter series, left-padded to the teacher's
         note += f"\nnote: {summary['note']}"
     return (f"{trials_text(summary)} in {summary['out_dir']}; {accuracy}, "
