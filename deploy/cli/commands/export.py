@@ -3,6 +3,20 @@ import click
 
 from deploy.cli.options import dataset_name, echo_notes, emit, json_option, onnx_out
 from deploy.onnx_export import DEFAULT_RTOL, DEFAULT_TOLERANCE, FIXED_POINT_TOLERANCE_STEPS
+from synth.errors import UserError
+from synth.files import printable
+
+
+def utf8_path(path: str, option: str) -> None:
+    """Refuse a path that is not UTF-8 text (a name of bytes another encoding wrote, which
+    Python holds as surrogates): torch.onnx, onnx and onnxruntime take paths as UTF-8
+    strings, and such an --out was a TypeError traceback after the model was traced."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError(f"{option} {printable(path)}: its path holds bytes that are not UTF-8 "
+                        f"text, and ONNX files are written by a UTF-8 name; rename the folder "
+                        f"or choose another {option}") from None
 
 
 @click.command("export")
@@ -43,6 +57,7 @@ def command(model_path, out, dataset, compact, tolerance, rtol, as_json):
     BatchNormalization node (after a Linear layer), which stores its running mean and
     variance as well."""
     from deploy.onnx_export import export_checkpoint, metadata_line
+    utf8_path(out, "--out")
     result, notes = export_checkpoint(model_path, out, compact, tolerance, dataset, rtol)
     echo_notes(notes, result, as_json)
     if as_json:
