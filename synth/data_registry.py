@@ -198,9 +198,9 @@ def check_dataset_path(name, where: str = "") -> None:
                               f"no path: expected {prefix}:<path>")
         if sep and not name.isprintable():   # the name is printed, logged and recorded in
             raise ConfigError(                # checkpoints: no newline or escape sequence
-                f"{where + ': ' if where else ''}data set {printable(name)} holds a control "
-                f"character (a newline, an escape sequence...); data set names must be "
-                f"printable (rename the file or folder)")
+                f"{where + ': ' if where else ''}data set {printable(name)} holds "
+                f"{unprintable_kind(name)}; data set names must be printable (rename the "
+                f"file or folder)")
 
 
 # What the path of each ``prefix:<path>`` set is (a file, a folder or either) and how errors
@@ -353,6 +353,15 @@ def column_shown(name: str, names) -> str:
 MAX_CLASS_NAME = 200   # characters: a checkpoint's metadata holds names of at most this many
 
 
+def unprintable_kind(text: str) -> str:
+    """What makes ``text`` (not ``isprintable()``) unprintable, for a message: bytes of a name
+    that are not UTF-8 (Python holds them as surrogates, U+DC80..U+DCFF: a file or folder
+    named in Latin-1) were called "a control character (a newline, an escape sequence...)"."""
+    if any("\udc80" <= c <= "\udcff" for c in text):
+        return "bytes that are not UTF-8 text (a name written in another encoding)"
+    return "a control character (a newline, an escape sequence...)"
+
+
 def check_class_names(names, where: str, *, loaded: bool = False) -> None:
     """Class names are strings of at most MAX_CLASS_NAME characters, every one printable: they
     are printed in summaries and logs and drawn as grid labels, where a newline, an escape
@@ -366,9 +375,8 @@ def check_class_names(names, where: str, *, loaded: bool = False) -> None:
             raise ConfigError(f"{where}: class names must be strings of at most "
                               f"{MAX_CLASS_NAME} characters, got {shown(n, size)}")
         if not n.isprintable():
-            raise ConfigError(f"{where}: class name {shown(n, f'(class {i})')} holds a control "
-                              f"character (a newline, an escape sequence...); class names must "
-                              f"be printable")
+            raise ConfigError(f"{where}: class name {shown(n, f'(class {i})')} holds "
+                              f"{unprintable_kind(n)}; class names must be printable")
         if loaded and not n.strip():
             raise ConfigError(f"{where}: a class name is empty ({shown(n, f'class {i}')})")
     if loaded and len(set(names)) != len(names):
