@@ -189,6 +189,10 @@ def _parse_problem(error, refused: tuple | None) -> str:
         # increase block size?)': an option the user does not have
         return (f"a row longer than {CSV_BLOCK_BYTES:,} bytes (a quoted field that runs on, "
                 f"or a quote left open?); nnsynth reads rows of numbers, not long text")
+    if "out of sync with chunker" in first:   # '... please consider enabling the option
+        # 'newlines_in_values'.': cut at its quote, and an option the user does not have
+        return ("a quoted value runs over several lines (or a quote is left open); nnsynth "
+                "reads rows of numbers, one a line")
     # pyarrow's other messages quote a value after "invalid value" or a row after "got N:"
     first = re.sub(r"(invalid value|got \d+)\b.*", r"\1", first)
     first = re.split("['\"]", first)[0][:200]
