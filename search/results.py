@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from search.choices import LEGACY_TIEBREAK, TIEBREAKS
 from search.feasibility import figure
 from synth.config import short_repr
 from synth.errors import ConfigError, UserError
@@ -64,6 +65,12 @@ COLUMNS = {
     # the epochs asked (--epochs) and the step floor (--min-steps): "epochs" is those trained,
     # raised where the asked ones made fewer steps on a small set; empty in an older table
     "epochs_requested": "int64", "min_steps": "int64",
+    # mean cross-entropy of the saved model on the selection inputs (those "accuracy" is
+    # measured on), nats: what the "val_loss" tie-break (rank_trials) decides validation
+    # ties on; empty where it is not finite (a diverged model) and in an older table
+    "val_loss": "float64",
+    # its standard error over those inputs (std / sqrt(n)): the "one_se" tie-break's margin
+    "val_loss_se": "float64",
 }
 
 
@@ -286,9 +293,9 @@ def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
     ``accel_note``, said to be the dense array's); one ASHA stopped says so and holds the
     epoch it reached.  ``best``: the best accuracy of the trials eligible so far
     (None: none yet); ``new_best``: this trial raised it (a tie does not: the summary breaks
-    ties on KD loss and size); ``outside``: the constraints its model fails; ``array``: the
-    accelerator its latency and energy were priced on, said after them ('0.00318 ms
-    3.37e-05 mJ on 8x64 os'; ``array_text``)."""
+    ties on validation loss or size, ``rank_trials``); ``outside``: the constraints its model
+    fails; ``array``: the accelerator its latency and energy were priced on, said after them
+    ('0.00318 ms  3.37e-05 mJ on 8x64 os'; ``array_text``)."""
     head, spec = f"trial {index}/{total}", spec_text(row.get("spec"))
     acc = figure(row.get("accuracy"))
     acc_text = "acc none" if acc is None else f"acc {acc:.3f}"
@@ -349,31 +356,57 @@ def retried_trial_line(spec, reason: str = "") -> str:
 TIE = 1e-7
 
 
-def rank_trials(table: pd.DataFrame) -> pd.DataFrame:
+def rank_trials(table: pd.DataFrame, tiebreak: str = LEGACY_TIEBREAK) -> pd.DataFrame:
     """``table``'s rows best first, as a search picks its best (``search.run.summarize``):
     the highest selection ``accuracy``; among trials tied on it (the same number of correct
     validation samples: within ``TIE``), a model that predicts several classes before one
     that predicts one class for every selection input (``selection_predicted_classes`` 1:
     its accuracy is that class's share, nothing learned; the tiny preset's two trials both
     scored 2 of 13 synthesized samples and the constant one went on to the next stage), then
-    the lowest ``val_kd_loss`` (the data-free mode's KL to the teacher, nats; empty counts 0),
-    then the fewest ``parameters``; the order of the table last.  Nothing measured on the
-    test split is read: the test split chooses nothing.  A row without
-    ``selection_predicted_classes`` (a table written before the column) is not known to be
-    constant and is not demoted; its test-side ``predicted_classes`` is not read instead."""
+    by ``tiebreak`` (``search.choices.TIEBREAKS``):
+
+    - "parameters": the lowest ``val_kd_loss`` (the data-free mode's KL to the teacher,
+      nats; empty counts 0), then the fewest ``parameters``;
+    - "val_loss": the lowest validation loss (``val_kd_loss`` where the trial has one, else
+      ``val_loss``, the cross-entropy on the selection inputs; empty: last), then the fewest
+      ``parameters``;
+    - "one_se": the fewest ``parameters`` among the tied trials whose validation loss is
+      within one standard error (``val_loss_se``; 0 where empty, and for a KD loss) of the
+      lowest of them, then the lower loss; the rest after, as "val_loss" orders them (the
+      one-standard-error rule, Hastie, Tibshirani & Friedman, ESL 2nd ed., sec. 7.10).
+
+    The order of the table last.  Nothing measured on the test split is read: the test split
+    chooses nothing.  A row without ``selection_predicted_classes`` (a table written before
+    the column) is not known to be constant and is not demoted; its test-side
+    ``predicted_classes`` is not read instead."""
+    if tiebreak not in TIEBREAKS:
+        raise ValueError(f"tiebreak must be one of {', '.join(TIEBREAKS)}, got {tiebreak!r}")
     # ties: accuracies sorted best first, a new group where one falls more than TIE below
     # the one before it (a missing accuracy: a group of its own, last)
     accuracy = table["accuracy"].astype("float64").sort_values(ascending=False, kind="stable")
     tied_on = (accuracy.diff().lt(-TIE) | accuracy.isna()).cumsum().reindex(table.index)
-    classes = (table["selection_predicted_classes"] if "selection_predicted_classes" in table
-               else pd.Series(np.nan, index=table.index))
-    kd = (table["val_kd_loss"] if "val_kd_loss" in table
-          else pd.Series(np.nan, index=table.index))
-    keys = pd.DataFrame({"tie": tied_on, "constant": classes.eq(1).fillna(False).astype(bool),
-                         "kd": kd.astype("float64").fillna(0.0),
+    kd = _column(table, "val_kd_loss")
+    keys = pd.DataFrame({"tie": tied_on,
+                         "constant": _column(table, "selection_predicted_classes").eq(1),
+                         "loss": (kd.fillna(0.0) if tiebreak == "parameters" else
+                                  kd.fillna(_column(table, "val_loss")).fillna(np.inf)),
                          "parameters": table["parameters"]}, index=table.index)
-    order = keys.sort_values(["tie", "constant", "kd", "parameters"], kind="stable").index
-    return table.loc[order]
+    order = ["tie", "constant", "loss", "parameters"]
+    if tiebreak == "one_se":   # outside one standard error of its group's lowest loss: after
+        se = _column(table, "val_loss_se").where(kd.isna(), 0.0).fillna(0.0)
+        group = keys.groupby(["tie", "constant"])["loss"]
+        lowest = group.transform("idxmin")
+        margin = keys["loss"].reindex(lowest).to_numpy() + se.reindex(lowest).to_numpy()
+        keys["outside"] = keys["loss"].to_numpy() > margin
+        keys["size"] = keys["parameters"].where(~keys["outside"], 0)
+        order = ["tie", "constant", "outside", "size", "loss", "parameters"]
+    return table.loc[keys.sort_values(order, kind="stable").index]
+
+
+def _column(table: pd.DataFrame, name: str) -> pd.Series:
+    """``table``'s column ``name`` as floats (all empty where an older table lacks it)."""
+    return (table[name] if name in table else pd.Series(np.nan, index=table.index)).astype(
+        "float64")
 
 
 def pareto_front(table: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy") -> pd.DataFrame:

@@ -33,8 +33,8 @@ from typing import Any, Mapping
 import pandas as pd
 
 from cluster.train import check_storage_path
-from search.choices import (DEFAULT_SEARCHER, PREDICTOR_FREE, SEARCH_MIN_STEPS, SEARCHER_NAMES,
-                            check_n_initial)
+from search.choices import (DEFAULT_SEARCHER, DEFAULT_TIEBREAK, LEGACY_TIEBREAK, PREDICTOR_FREE,
+                            SEARCH_MIN_STEPS, SEARCHER_NAMES, TIEBREAKS, check_n_initial)
 from search.feasibility import LIVE_FIGURES, figure, grow_pruned, measured_figures
 from search.results import (accel_note, accel_text, append_result, array_text, failed_trial_line,
                             pareto_axis, pareto_front, plot_pareto, rank_trials, read_results,
@@ -90,6 +90,9 @@ class SearchConfig(Config):
                                       # (s3://..., gs://...); "" = out_dir
     max_failures: int = 2             # retries of a trial lost with its node (finished
                                       # trials are never repeated)
+    tiebreak: str = DEFAULT_TIEBREAK  # trials of the best validation accuracy: val_loss |
+                                      # parameters (search.results.TIEBREAKS; a search begun
+                                      # before the setting: parameters, saved_settings)
 
     def validate(self) -> None:
         if not isinstance(self.space, (str, Path, Mapping)) or (
@@ -105,6 +108,7 @@ class SearchConfig(Config):
         check_range("n_initial", self.n_initial, 1, 100000, integer=True)
         check_n_initial(self.n_initial, self.searcher not in PREDICTOR_FREE)
         check_choice("acquisition", self.acquisition, ("ei", "ucb"))
+        check_choice("tiebreak", self.tiebreak, TIEBREAKS)
         check_range("epochs", self.epochs, 1, 10000, integer=True)
         check_range("min_steps", self.min_steps, 0, MAX_MIN_STEPS, integer=True)
         check_range("lr", self.lr, 0, 10, low_open=True)
@@ -891,6 +895,8 @@ def as_begun(out_dir: str | os.PathLike, config: SearchConfig, given) -> SearchC
         return config
     if "min_steps" not in given and "min_steps" not in values:
         config = config.replace(min_steps=0)
+    if "tiebreak" not in given and "tiebreak" not in values:   # begun before it (h299)
+        config = config.replace(tiebreak=LEGACY_TIEBREAK)
     asked = given.get("grow_prune") if hasattr(given, "get") else None
     unsaved = [k for k in _unsaved_recipe(values)
                if not (isinstance(asked, Mapping) and k in asked)]
@@ -1234,6 +1240,8 @@ def saved_settings(saved: Path) -> dict:
     values.setdefault("min_steps", 0)
     # and one begun before accel priced on hwsim's default array (h297)
     values.setdefault("accel", {})
+    # and one begun before tiebreak chose among tied trials by parameters (h299)
+    values.setdefault("tiebreak", LEGACY_TIEBREAK)
     unsaved = _unsaved_recipe(values)   # nor grow-and-pruned with the recipe (h288, h292)
     if unsaved:
         values["grow_prune"] = {**values["grow_prune"], **_library_values(unsaved)}
@@ -1744,10 +1752,11 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
     if table.empty:
         raise UserError(f"the search in {out_dir} finished no trial; see "
                         f"{'/'.join(tune_experiment(config, out_dir))}")
-    # highest selection accuracy; ties (common on a small synthesized slice) go to a model
-    # that predicts more than one class over the selection inputs (never the test split's
-    # count: the test split chooses nothing), then to the lowest KD loss to the teacher, then to
-    # the fewest parameters (search.results.rank_trials).  Only finished trials compete:
+    # highest selection accuracy; ties (common on a small synthesized slice or validation
+    # split) go to a model that predicts more than one class over the selection inputs (never
+    # the test split's count: the test split chooses nothing), then by config.tiebreak: the
+    # validation loss (the KD loss to the teacher) and the parameters
+    # (search.results.rank_trials).  Only finished trials compete:
     # one ASHA stopped holds an earlier epoch's accuracy and no model, costs or test figure
     # (its row ranked first, and best.pt was copied from no file)
     stopped = stopped_early(table)
@@ -1770,7 +1779,7 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
                            "searched architectures; prune less (grow_prune) or relax the "
                            "constraint" if config.grow_prune else "")
                         + f" (every trial: {out_dir / 'results.parquet'})")
-    best = table.loc[rank_trials(eligible).index[0]]
+    best = table.loc[rank_trials(eligible, config.tiebreak).index[0]]
     if not Path(best["checkpoint"]).is_file():
         # a FileNotFoundError traceback from the copy (models/ deleted by hand)
         raise UserError(f"the best trial {best['trial_id']} of the search in {out_dir} saved "
@@ -1814,6 +1823,8 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
             "trials_outside_constraints": int(outside.sum()),
             "constraints": [str(c) for c in constraints],
             "grow_pruned": config.grow_prune is not None, "best_trial": best["trial_id"],
+            # how trials tied on the best accuracy were decided (search.results.rank_trials)
+            "tiebreak": config.tiebreak,
             # best_spec is best.pt's architecture, the model the best_* figures measure;
             # best_searched_spec the searcher's proposal it was grown and pruned from
             "best_spec": json.loads(saved_model_spec(best)),

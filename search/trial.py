@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -166,6 +167,30 @@ def grow_prune_schedule(settings: dict):
                                        **settings["grow_prune"]})
 
 
+def selection_loss(model, x, y) -> tuple[float | None, float | None]:
+    """(mean cross-entropy of ``model`` on (``x``, ``y``), nats; its standard error over the
+    rows, std / sqrt(n)): a trial's ``val_loss`` and ``val_loss_se`` on its selection inputs,
+    which ``search.results.rank_trials`` breaks accuracy ties on.  (None, None) for no rows
+    or a loss that is not finite (a diverged model)."""
+    import torch.nn.functional as F
+    from synth.modes import in_mode
+    if len(y) == 0:
+        return None, None
+    losses = []
+    with torch.no_grad(), in_mode(model, training=False):
+        device = next(model.parameters()).device
+        for i in range(0, len(y), 1024):
+            losses.append(F.cross_entropy(model(x[i:i + 1024].to(device)),
+                                          y[i:i + 1024].to(device), reduction="none")
+                          .double().cpu())
+    each = torch.cat(losses)
+    mean = float(each.mean())
+    if not math.isfinite(mean):
+        return None, None
+    se = float(each.std() / math.sqrt(len(each))) if len(each) > 1 else 0.0
+    return mean, se
+
+
 def train_candidate(config: dict, settings: dict) -> None:
     """The Tune function (see the module docstring)."""
     from ray import tune
@@ -241,6 +266,9 @@ def train_candidate(config: dict, settings: dict) -> None:
     selected = predictions(model, select.x_val)
     selection_accuracy = (float((selected == select.y_val.cpu()).double().mean())
                           if len(selected) else float("nan"))   # as synth.train.evaluate
+    # the cross-entropy on the same inputs, nats, and its standard error: what the tie-breaks
+    # decide accuracy ties on (a tiny validation split ties most grown-and-pruned trials at 1.0)
+    val_loss, val_loss_se = selection_loss(model, select.x_val, select.y_val)
     val_kd_loss = None
     if loss_fn is not None:  # data-free: how closely the student follows the teacher
         with torch.no_grad():
@@ -260,6 +288,7 @@ def train_candidate(config: dict, settings: dict) -> None:
               "accuracy": selection_accuracy,
               "selected_on": "synthetic_val" if select is not data else "real_val",
               "real_val_accuracy": metrics["val_accuracy"], "val_kd_loss": val_kd_loss,
+              "val_loss": val_loss, "val_loss_se": val_loss_se,
               "test_accuracy": metrics["test_accuracy"], "parameters": count_parameters(model),
               "nonzero_parameters": count_parameters(model, nonzero=True),
               "flops": count_flops(model, data.input_shape),

@@ -1,7 +1,7 @@
 """``nnsynth search``: predictor-guided architecture search on Ray Tune (or ``--resume DIR``)."""
 import click
 
-from search.choices import DEFAULT_SEARCHER, SEARCH_MIN_STEPS
+from search.choices import DEFAULT_SEARCHER, DEFAULT_TIEBREAK, SEARCH_MIN_STEPS
 from synth.choices import MAX_MIN_STEPS
 
 from deploy.cli.options import (address_option, dataset_name, device_option, emit, json_option,
@@ -45,6 +45,13 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
               help="AcceleratorConfig YAML file (nnsynth hwsim eval --accel's) the trials and "
                    "the latency/energy constraints are priced on (default: hwsim's 32x32 ws "
                    "array).")
+@click.option("--tiebreak", type=RegistryChoice("search.choices.TIEBREAKS"),
+              default=DEFAULT_TIEBREAK, show_default=True,
+              help="How trials of the best validation accuracy are decided (a small validation "
+                   "split ties many): val_loss, the lowest validation loss, then the fewest "
+                   "parameters; one_se, the fewest parameters among those whose validation loss "
+                   "is within one standard error of the lowest; parameters, the fewest "
+                   "parameters (the rule of a search begun before this option).")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Output directory (required unless --resume).")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
               help="Resume the search in this directory with its saved settings (only "
@@ -54,8 +61,8 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 @address_option
 @json_option
 def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n_initial,
-            constraints, epochs, min_steps, asha, no_hardware, accel_path, out, resume_dir, seed,
-            device, address, as_json):
+            constraints, epochs, min_steps, asha, no_hardware, accel_path, tiebreak, out,
+            resume_dir, seed, device, address, as_json):
     """Search architectures in SPACE; every trial is trained, priced and written to
     OUT/results.parquet, with the Pareto front in OUT/pareto.png and the best in OUT/best.pt."""
     from search.run import AUTO_SPACE, SearchConfig, check_searchable, run_search
@@ -76,7 +83,7 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
                               min_steps=min_steps,
                               asha=asha, hardware=not no_hardware,
                               accel=_accel_file(accel_path, no_hardware), seed=seed,
-                              device=device)
+                              device=device, tiebreak=tiebreak)
         # a space that builds nothing for the data, or a bound no member meets: refused
         # before Ray starts and --out is written (a rerun into it was refused)
         check_searchable(config)
