@@ -86,7 +86,9 @@ PER_PIXEL_ITERATIONS = 200
 AMORTIZED_REFINE = {"refine_iterations": 300, "refine_noise": 0.0, "width": 32}
 
 # The generator of a sequence teacher whose BN layers all normalize Conv1d channels (statistics
-# averaged over time): unrefined (refining its samples per step took the students back to
+# averaged over time), the fallback of its per-step inversion (synth.synthesis.method_fallback;
+# it was the first method until the benchmark's teachers were trained as `nnsynth train` trains
+# them, and then led on no Conv1d row: synth.inversion.settings_for): unrefined (refining its samples per step took the students back to
 # per-pixel inversion's level or below: japanesevowels 90.6% instead of 97.5%), with up to 16
 # fresh latents per check for an input the teacher does not yet assign to its target (the
 # default 4 left a basicmotions set at fidelity 0.896; 16: 0.984-0.986, forward passes only).

@@ -497,17 +497,22 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       more synthesis time, so the line stays at 4.  The choice is
       run by ``synth.synthesis.synthesize_inputs`` (and ``nnsynth invert``); ``synthesize``
       here is always per pixel.
-    * a generator too for sequences (C, L) whose BN layers all normalize Conv1d channels --
-      case (b) over time: Eq. 4 constrains statistics averaged over the steps only -- where
-      ``value_range`` is finite (the generator squashes into it; a set recording no range
-      keeps per-pixel inversion): ``SEQUENCE_AMORTIZED``, the two-layer MLP generator,
-      unrefined, with more redraws of a missed input.  Students of 500 inputs (2 synthesis x 2
-      student seeds, ``convnet1d_small`` teachers): japanesevowels 97.3% against 89.1% per
-      step, basicmotions 93.8% against 89.1%, scp1 73.5% against 72.3% (real inputs: 98.0,
-      96.9, 74.3), at a third or less of the CPU.  Refined per step as images in (b) are, the
-      students fell back to per-step inversion's level (90.6% and 75.0%), and the temporal
-      generator (``sequence_generator="conv1d"``) lost 12.5 pt on basicmotions.  A BN MLP on
-      sequences (the first BN layer after a dense layer) stays per step: neither generator
+    * for sequences (C, L) whose BN layers all normalize Conv1d channels -- case (b) over
+      time: Eq. 4 constrains statistics averaged over the steps only -- per-step inversion,
+      with a generator as its ``fallback`` where ``value_range`` is finite (the generator
+      squashes into it; a set recording no range has none): ``SEQUENCE_AMORTIZED``, the
+      two-layer MLP generator, unrefined, with more redraws of a missed input.  The generator
+      was the first method while the benchmark's teachers were undertrained (students of 500
+      inputs led per-step ones by 1.2-8.2 pt); with teachers trained as `nnsynth train` trains
+      them (its 500-step floor) it led on no Conv1d row: students (2 synthesis x 2 student
+      seeds) japanesevowels 97.7% against 98.4% per step, basicmotions 100.0 against 100.0,
+      gunpoint 76.3 against 84.4, scp1 71.9 against 71.9 (real inputs 98.0, 100.0, 80.0,
+      73.9), at a third of the CPU on scp1's 896 steps (24 s against 78 s).  It stays as the
+      fallback: on pickupgesture per-step inversion stopped at fidelity 0.920 and the
+      generator reached 0.954 (benchmarks/results/inversion_any.md).  Refined per step as
+      images in (b) are, its students fell back to per-step inversion's level, and the
+      temporal generator (``sequence_generator="conv1d"``) lost 12.5 pt on basicmotions.  A
+      BN MLP on sequences (the first BN layer after a dense layer) has no generator: neither
       gained on all three sets (benchmarks/results/inversion_any_hard.md).
     * ``lengths`` for a sequence teacher whose checkpoint records a left-padded set
       (``padded_lengths``): each input per pixel gets a length drawn uniformly in the set's
@@ -517,10 +522,11 @@ def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
       against 59-76% from full-length inputs (2 synthesis x 2 student seeds; real inputs
       99.0%).  A generator pads its samples the same way (``synth.amortized.Generator``: the
       length follows the first latent).
-    * where it picks a generator, ``fallback``: a set or shard the generator leaves below
-      ``min_fidelity`` is made again per pixel.  A poorly trained ``convnet1d_small`` on
-      gunpoint (77.5% test) got 0 of 32 inputs of one class from the generator, adapted and
-      re-drawn (fidelity 0.50), and 64 of 64 per pixel in 3.7 s of CPU.
+    * where it picks the method, ``fallback``: a set or shard the generator leaves below
+      ``min_fidelity`` is made again per pixel (a poorly trained ``convnet1d_small`` on
+      gunpoint, 77.5% test, got 0 of 32 inputs of one class from the generator, adapted and
+      re-drawn: fidelity 0.50, and 64 of 64 per pixel in 3.7 s of CPU), and one per-step
+      inversion leaves there by the generator named above (``synth.synthesis.method_fallback``).
 
     ``overrides`` (any ``InversionConfig`` field) win over all of this.  An ``iterations`` cap
     among them bounds the preset's phases within it (the low-resolution phase to half the cap,
