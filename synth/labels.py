@@ -141,18 +141,19 @@ def _word(part: str) -> str:
     return w if any(c.isalnum() for c in w) else ""
 
 
-def placeholder_names(names: Sequence) -> bool:
+def placeholder_names(names: Sequence, glove: bool = False) -> bool:
     """True when the class names are placeholders: every name is the same words (at least one,
     e.g. "class", "type") and a number that alone tells it apart (scikit-learn's wine:
     "class_0", "class_1", "class_2").  Their GloVe vectors carry no meaning about the classes,
     only the vectors of "zero", "one", ...  Bare numbers are not placeholders: digits' "0" to
-    "9" name what the classes are."""
+    "9" name what the classes are.  ``glove``: the names read as their GloVe words
+    (``name_words``), so "Class1", "Class2" ("class 1", ...) are placeholders too."""
     names = list(names)
     if len(names) < 2:
         return False
     shared, numbers = None, []
     for name in names:
-        ws = name_words(name)
+        ws = name_words(name, glove=glove)
         nums = [w for w in ws if w in NUMBER_WORDS or w.isdigit()]
         if len(nums) != 1:
             return False

@@ -248,7 +248,7 @@ def placeholder_warning(names, label_vectors=LABEL_VECTORS) -> str | None:
     ``synth.labels.placeholder_names``), or None; ``names``: the words used per class."""
     names = [str(n) for n in names]
     if not (isinstance(label_vectors, str) and label_vectors == "glove"
-            and placeholder_names(names)):
+            and placeholder_names(names, glove=True)):
         return None
     shown = ", ".join(repr(n) for n in names[:4]) + (", ..." if len(names) > 4 else "")
     return (f"class names {shown} are placeholders: their GloVe vectors say nothing about the "

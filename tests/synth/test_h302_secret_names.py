@@ -92,3 +92,12 @@ def test_the_rule_is_checked_and_recorded():
     r = run_secret("iris", class_names=["small iris", "blue iris", "large iris"])
     assert r["weight_chosen_by"] == selection_rule(SELECT)
     assert r["class_names"] == ["small iris", "blue iris", "large iris"]
+
+
+def test_camel_case_placeholders_are_warned_of():
+    """'Class1', 'Class2' are 'class 1', 'class 2' now (an unknown word before): the
+    placeholder warning reads the same words, or they were fused as meaning without a word."""
+    from synth.secret import placeholder_warning
+    assert placeholder_warning(["Class1", "Class2", "Class3"]).startswith(
+        "class names 'Class1', 'Class2', 'Class3' are placeholders")
+    assert placeholder_warning(["LeftHand", "RightHand"]) is None
