@@ -664,7 +664,14 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
     set is scored whole, so one too small to split loads (``synth.data.whole_set``).  Its own
     set rewritten since it was trained is a warning (``warn_if_changed``).  ``quiet``: the
     set is read only to compare with, and says nothing below an error (its loaders' warnings
-    and this function's: ``synth.logs.quiet_sets``)."""
+    and this function's: ``synth.logs.quiet_sets``).  A language model (family ``lm``,
+    ``nnsynth symbiotic``'s) has no classification set: one line naming the family."""
+    if (getattr(model, "spec", None) or {}).get("family") == "lm":
+        # its text set loaded as a classification set: 'data set ... is a text set ...;
+        # use it with a language model', of a language model, after a split-seed warning
+        raise UserError(f"{source} is a language model (family 'lm'), not a classifier: "
+                        f"nnsynth eval --model scores its perplexity and nnsynth hwsim eval "
+                        f"--model prices it; this command takes classifiers")
     with quiet_sets(quiet):
         data = _checkpoint_dataset(model, dataset, source, default_seed, whole)
     if not quiet:   # scored, not only compared with: its first samples through the model
