@@ -24,7 +24,7 @@ from synth.config import check_range
 from synth.errors import UserError
 from synth.files import (atomic_path, check_out_dir, jsonable, read_json, write_json_atomic,
                          write_text_atomic)
-from synth.lm import LanguageModel, count_lm_parameters, perplexity
+from synth.lm import LanguageModel, count_lm_parameters, perplexity, savable, text_record
 from synth.sparse_exec import sparse_copy
 from synth.symbiotic import (LatencyTable, SymbioticConfig, check_latency_target,
                              hysteresis_points, kept_candidates, sparse_wins, symbiotic_train,
@@ -208,6 +208,9 @@ def _markdown(report: dict) -> str:
         lines += ["", f"**warning:** {report['warning']}"]
     lines += [f"\n**note:** {name}'s {report['platform']} table ms: {note}"
               for name, note in report.get("notes", {}).items()]
+    if report.get("checkpoints"):   # nnsynth eval / hwsim eval --model take them
+        lines += ["", "checkpoints (`nnsynth eval --model`, `nnsynth hwsim eval --model`): "
+                  + ", ".join(f"{name} `{path}`" for name, path in report["checkpoints"].items())]
     lines += ["", "## Candidates (val perplexity)", ""]
     lines += [f"- {c['cell']} {c['width']}: {_figure(c['val_perplexity'], '.2f')} "
               f"({c['parameters']:,} params)"
@@ -237,6 +240,34 @@ def check_text_length(data, train) -> None:
                 f"text set {data.name!r} is too short: its {split} split (80/10/10 of the "
                 f"words) has {tokens:,} tokens, and {reader} reads it as {columns} columns "
                 f"of 2 tokens or more ({2 * columns} tokens); give a longer text")
+
+
+def save_models(folder: Path, saved: dict, report: dict, data, tokens: torch.Tensor,
+                pruning: dict) -> dict:
+    """Each final model (``saved``: name -> ``savable`` model) as an nnsynth checkpoint
+    ``folder/<name>.pt`` (``synth.checkpoint.save_checkpoint``, atomic, weights_only
+    loadable): its spec (family ``lm``), weights and masks, the text set (``text_record``:
+    name, vocabulary, min count, digest), its report row as metrics (perplexities,
+    parameters, table/priced/host ms, platform), and in ``extra["lm"]`` the bptt, the
+    ``tokens`` its priced_ms is of and its pruning decisions.  ``nnsynth eval --model``
+    scores it, ``nnsynth hwsim eval --model`` prices it.  Returns name -> path."""
+    from synth.checkpoint import save_checkpoint
+    folder.mkdir(parents=True, exist_ok=True)
+    record = text_record(data)
+    steps = int(tokens.shape[-1])
+    paths = {}
+    for name, model in saved.items():
+        row = report["models"][name]
+        metrics = {k: v for k, v in row.items() if k not in ("spec", "cell", "hidden")}
+        metrics.update(platform=report["platform"], role=name,
+                       **({"accel_text": report["accel_text"]} if "accel_text" in report else {}))
+        extra = {"lm": {"bptt": steps, "tokens": [int(t) for t in tokens.reshape(-1)],
+                        "tokens_from": f"the first {steps} tokens of {data.name}'s test split",
+                        "trained_by": "nnsynth symbiotic", "role": name,
+                        "pruning": pruning.get(name) or {}}}
+        paths[name] = str(save_checkpoint(folder / f"{name}.pt", model, dataset=record,
+                                          metrics=jsonable(metrics), extra=extra))
+    return paths
 
 
 REPORT_KEYS = {"dataset", "platform", "choice", "tables"}   # run_symbiotic's report.json
@@ -355,6 +386,9 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
     test = data.test.reshape(-1).long()   # (a short split repeated to bptt tokens)
     tokens = test.repeat(-(-steps // max(1, len(test))))[:steps].reshape(1, -1)
     report_models = {}
+    # each model as its checkpoint holds it (``savable``): priced as ``hwsim eval --model``
+    # prices the file, to the bit
+    saved = {name: savable(m, steps) for name, (m, _) in models.items()}
     for name, (m, p) in models.items():
         layers = [(d["table_sparsity"] if d.get("table_sparsity") else d["sparsity"],
                    "sparse") if d["sparse"] else (0.0, "dense") for d in (p or {}).get("layers", [])]
@@ -375,7 +409,7 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
             "host_best_ms": timing[name]["best_ms"], "host_median_ms": timing[name]["median_ms"],
             "host_q1_ms": timing[name]["q1_ms"], "host_q3_ms": timing[name]["q3_ms"],
             "host_lo_ms": timing[name]["lo_ms"], "host_hi_ms": timing[name]["hi_ms"],
-            "table_ms": t_ms, "priced_ms": served_price(m, platform, tokens, accel)}
+            "table_ms": t_ms, "priced_ms": served_price(saved[name], platform, tokens, accel)}
     choice = result["choice"]
     report = {
         "dataset": data.name, "platform": platform, "vocab_size": vocab,
@@ -427,10 +461,13 @@ def run_symbiotic(dataset: str, platform: str, out: str | Path, *,
         if missed:
             report["warning"] = "; ".join(w for w in (report.get("warning"), missed) if w)
     out.mkdir(parents=True, exist_ok=True)
+    report["checkpoints"] = save_models(out / "models", saved, report, data, tokens,
+                                        {name: p for name, (_, p) in models.items()})
     _plot(out / "latency.png", tables, {"plain": choice["plain"],
                                         "symbiotic": choice["symbiotic"]}, steps=steps)
     write_json_atomic(out / "report.json", jsonable(report))   # a NaN figure is null
     write_text_atomic(out / "report.md", _markdown(report))
-    report["files"] = [str(out / n) for n in ("report.json", "report.md", "latency.png")]
+    report["files"] = ([str(out / n) for n in ("report.json", "report.md", "latency.png")]
+                       + list(report["checkpoints"].values()))
     report["trained"] = {"baseline": base, **result["trained"]}    # not in report.json
     return report

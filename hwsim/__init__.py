@@ -63,7 +63,8 @@ def spring_config(spring_cfg: Any) -> SpringConfig:
 
 
 def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
-                 spring: bool = False, sample=None, sample_from: str | None = None) -> dict:
+                 spring: bool = False, sample=None, sample_from: str | None = None,
+                 inputs=None) -> dict:
     """``nnsynth hwsim eval``'s report: accelerator totals and per-layer rows and, with
     ``spring``, SPRING inference and training against the GPU roofline.  A checkpoint trained
     in fixed point (``synth.quant.checkpoint_quant``) is priced on SPRING at its precision.
@@ -74,9 +75,11 @@ def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
     ``sample_from`` says what they are (``spring_sparsity_inputs`` of the report); None: a
     seeded N(0, 1) batch (``extract``), said so.  The accelerator model is dense: its figures
     do not depend on the inputs.  Where the workload has per-step GEMMs (a recurrent layer)
-    ``serial_note`` says what their cycles are (``serial_note`` of the report)."""
+    ``serial_note`` says what their cycles are (``serial_note`` of the report).  ``inputs``:
+    the batch the workload is extracted on (a language model's token ids, which a random
+    N(0, 1) batch cannot be); None: ``extract``'s seeded one of ``batch`` samples."""
     from hwsim import spring as spring_mod
-    ops = extract(model, input_shape, batch=batch)
+    ops = extract(model, input_shape, batch=batch, inputs=inputs)
     cfg = accel_config(accel_cfg)
     res = accel.evaluate(ops, cfg)
     out = {"input_shape": list(input_shape), "batch": batch,

@@ -1,11 +1,7 @@
 """Word-level language models on the ``lstm`` / ``hlstm`` cells, trained by truncated BPTT.
 
-Spec (JSON-able): ``{"family": "lm", "cell": "lstm" | "hlstm", "embed": E, "hidden": [H1, ...],
-"tied": bool, "dropout": p, "gate_hidden": M}``: an embedding of E units, the recurrent layers of
-``synth.models.lstm`` / ``synth.models.hlstm`` stacked (dropout between them and around them,
-Zaremba et al. 2014), and a Linear decoder to the vocabulary whose weight is the embedding's
-when ``tied`` (Press & Wolf 2017; needs ``hidden[-1] == embed``).  ``gate_hidden`` is the
-width of every H-LSTM gate's hidden layer; 0 means half the layer width (``gate_width``).
+The model is ``synth.models.lm.LanguageModel`` (family ``lm`` of the model registry: spec,
+cells and defaults there, re-exported here).
 
 The metric is perplexity, exp of the mean cross-entropy (nats) over every target token of a
 split, with the hidden state carried across BPTT windows (the split read in order as
@@ -21,112 +17,19 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from tqdm.auto import tqdm
 
-from synth.config import Config, check_batch_size, check_choice, check_range, check_seed, short_repr
+from synth.config import Config, check_batch_size, check_range, check_seed
 from synth.device import pick_device
-from synth.errors import UserError
-from synth.models.hlstm import HLSTMLayer
-from synth.models.lstm import LSTMLayer
+from synth.models.lm import (CELLS, DEFAULT_STEPS, LM_DEFAULTS, LanguageModel,
+                             check_lm_size, gate_width, lm_spec, recurrent_layer)
 from synth.modes import in_mode
 from synth.text import TextDataset, batchify, bptt_batches
 from synth.train import reported_epoch
 
-CELLS = ("lstm", "hlstm")
-LM_DEFAULTS = {"family": "lm", "cell": "lstm", "embed": 128, "hidden": [128], "tied": True,
-               "dropout": 0.2, "gate_hidden": 0}
-
-
-def lm_spec(spec: dict) -> dict:
-    """A complete, checked LM spec (defaults filled, unknown keys rejected by name)."""
-    if not isinstance(spec, dict):
-        raise UserError(f"language-model spec must be a dict, got {spec!r}")
-    unknown = sorted(set(spec) - set(LM_DEFAULTS))
-    if unknown:
-        raise UserError(f"unknown key {unknown[0]!r} in lm spec; known: {', '.join(LM_DEFAULTS)}")
-    full = {**copy.deepcopy(LM_DEFAULTS), **spec}
-    if full["family"] != "lm":
-        raise UserError(f"lm spec family must be 'lm', got {full['family']!r}")
-    check_choice("cell", full["cell"], CELLS)
-    check_range("embed", full["embed"], 1, None, integer=True)
-    hidden = full["hidden"]
-    if (not isinstance(hidden, (list, tuple)) or not hidden
-            or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden)):
-        raise UserError(f"lm hidden must be a non-empty list of widths >= 1, got {hidden!r}")
-    full["hidden"] = [int(h) for h in hidden]
-    check_range("dropout", full["dropout"], 0, 1, high_open=True)
-    check_range("gate_hidden", full["gate_hidden"], 0, None, integer=True)
-    if full["tied"] and full["hidden"][-1] != full["embed"]:
-        raise UserError(f"a tied decoder needs hidden[-1] == embed, got hidden {full['hidden']} "
-                        f"and embed {full['embed']}")
-    return full
-
-
-def gate_width(hidden_size: int, gate_hidden: int = 0) -> int:
-    """H-LSTM gate hidden width: ``gate_hidden``, or half the layer width when 0."""
-    return int(gate_hidden) or max(1, int(hidden_size) // 2)
-
-
-def recurrent_layer(cell: str, input_size: int, hidden_size: int, *, gate_hidden: int = 0,
-                    dropout: float = 0.0) -> nn.Module:
-    """One layer of ``cell``: batch-first ``(N, T, I) -> ((N, T, H), state)``."""
-    from synth.models.registry import check_parameter_count, meta_shell
-    check_choice("cell", cell, CELLS)
-
-    def make() -> nn.Module:
-        if cell == "lstm":
-            return LSTMLayer(input_size, hidden_size)
-        return HLSTMLayer(input_size, hidden_size, gate_width(hidden_size, gate_hidden), dropout)
-    what = lambda: f"a {cell} layer of width {hidden_size:,} on {input_size:,} inputs"  # noqa: E731
-    # sized before any weight is allocated (timing probes build layers of any width asked for)
-    check_parameter_count(meta_shell(make, what), what)
-    return make()
-
-
-def check_lm_size(spec: dict, vocab_size: int) -> int:
-    """The parameter count of ``LanguageModel(spec, vocab_size)``, made on the meta device (no
-    memory); above ``synth.models`` ``max_parameters()`` it is a one-line UserError (a width of
-    10^8 tried to allocate 160 PB: a RuntimeError traceback)."""
-    from synth.models.registry import check_parameter_count, meta_shell
-    what = lambda: (f"language model {short_repr(lm_spec(spec), 200)} with a vocabulary of "  # noqa: E731
-                    f"{vocab_size:,}")
-    return check_parameter_count(meta_shell(lambda: LanguageModel(spec, vocab_size, sized=True),
-                                            what), what)
-
-
-class LanguageModel(nn.Module):
-    """tokens (N, T) -> logits (N, T, V); ``forward(x, state)`` returns ``(logits, state)``."""
-
-    def __init__(self, spec: dict, vocab_size: int, *, sized: bool = False):
-        super().__init__()
-        self.spec = lm_spec(spec)
-        if vocab_size < 2:
-            raise UserError(f"vocab_size must be >= 2, got {vocab_size}")
-        if not sized:   # counted on the meta device before a weight is allocated (as build does)
-            check_lm_size(self.spec, vocab_size)
-        self.vocab_size = int(vocab_size)
-        s = self.spec
-        self.embed = nn.Embedding(vocab_size, s["embed"])
-        sizes = [s["embed"]] + s["hidden"]
-        self.rnn = nn.ModuleList(recurrent_layer(s["cell"], a, b, gate_hidden=s["gate_hidden"],
-                                                 dropout=s["dropout"])
-                                 for a, b in zip(sizes, s["hidden"]))
-        self.drop = nn.Dropout(s["dropout"])
-        self.decoder = nn.Linear(s["hidden"][-1], vocab_size)
-        nn.init.uniform_(self.embed.weight, -0.1, 0.1)
-        nn.init.zeros_(self.decoder.bias)
-        if s["tied"]:
-            self.decoder.weight = self.embed.weight
-
-    def forward(self, tokens: torch.Tensor, state: list | None = None):
-        x = self.drop(self.embed(tokens))
-        new_state = []
-        for k, layer in enumerate(self.rnn):
-            x, st = layer(x, None if state is None else state[k])
-            x = self.drop(x)
-            new_state.append(st)
-        return self.decoder(x), new_state
+__all__ = ["CELLS", "DEFAULT_STEPS", "LM_DEFAULTS", "LMTrainConfig", "LanguageModel",
+           "check_lm_size", "count_lm_parameters", "detach_state", "fit_lm", "gate_width",
+           "lm_spec", "perplexity", "recurrent_layer"]
 
 
 def detach_state(state):
@@ -273,3 +176,151 @@ def fit_lm(model: LanguageModel, data: TextDataset, config: LMTrainConfig | None
             "best_epoch": reported_epoch(best["epoch"]), "epochs": config.epochs,
             "history": [dict(h, epoch=h["epoch"] + 1) for h in history],
             "train_seconds": round(time.perf_counter() - start, 2), "device": str(device)}
+
+
+# --------------------------------------------------------------------------- checkpoints
+def text_digest(data: TextDataset) -> str:
+    """SHA-256 of what a training on ``data`` sees: its vocabulary and every split's ids (a
+    symbiotic candidate's cache key; an LM checkpoint's ``dataset.digest``)."""
+    import hashlib
+    import json
+    h = hashlib.sha256(json.dumps([data.name, data.vocab]).encode())
+    for which in ("train", "val", "test"):
+        h.update(data.split(which).detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def text_record(data: TextDataset) -> dict:
+    """A language-model checkpoint's data-set record: ``data.metadata()`` (name, vocabulary,
+    min count, tokens a split, source) and its ``text_digest``, by which ``evaluate_lm`` knows
+    the set it loads again is the one the model was trained on."""
+    return {**data.metadata(), "digest": text_digest(data)}
+
+
+def savable(model: LanguageModel, steps: int | None = None) -> LanguageModel:
+    """``model`` as ``synth.checkpoint.save_checkpoint`` writes it and ``load_model`` rebuilds
+    it: a pruned model's masks (``synth.masked``, its recurrent layers') recorded for every
+    prunable layer, as grow-prune's checkpoints record them (the rest all ones; the rebuild
+    masks every prunable layer, so a file masked in its rnn only did not load); a dense
+    model as it is.  A copy, on the CPU, in eval mode; ``steps``: the tokens of the sequence
+    it is priced on (its ``input_shape``; the bptt)."""
+    from synth.masked import attach_masks, masks_of
+    model = copy.deepcopy(model).cpu().eval()
+    if steps is not None:
+        model.input_shape = (int(steps),)
+    masks = masks_of(model)
+    if masks:
+        attach_masks(model, masks)
+    return model
+
+
+def lm_checkpoint(meta: dict, where: str) -> dict:
+    """A language-model checkpoint's ``extra["lm"]`` (what ``nnsynth symbiotic`` writes:
+    ``bptt``, the ``tokens`` it is priced on) checked; one-line UserError naming ``where``."""
+    from synth.errors import UserError
+    lm = (meta.get("extra") or {}).get("lm")
+    tokens = lm.get("tokens") if isinstance(lm, dict) else None
+    if not (isinstance(tokens, list) and tokens and all(
+            isinstance(t, int) and not isinstance(t, bool) for t in tokens)):
+        raise UserError(f"{where}: a language model checkpoint records the token ids it is "
+                        f"priced on (extra.lm.tokens, written by nnsynth symbiotic); this one "
+                        f"has none")
+    return lm
+
+
+def priced_tokens(model: LanguageModel, where: str, batch: int = 1) -> torch.Tensor:
+    """The (batch, steps) token ids a checkpointed language model is priced on: those its
+    checkpoint records (``nnsynth symbiotic``'s, the first bptt tokens of its test split, as
+    its report's ``priced_ms``), each row the same; ids beyond its vocabulary refused."""
+    from synth.errors import UserError
+    info = getattr(model, "checkpoint_info", {}) or {}
+    tokens = torch.tensor(lm_checkpoint(info, where)["tokens"], dtype=torch.long)
+    if tuple(tokens.shape) != tuple(model.input_shape):
+        raise UserError(f"{where}: extra.lm.tokens holds {len(tokens)} ids; the model's "
+                        f"input_shape is {tuple(model.input_shape)}")
+    if bool((tokens < 0).any()) or bool((tokens >= model.vocab_size).any()):
+        raise UserError(f"{where}: extra.lm.tokens must be ids in [0, {model.vocab_size}) "
+                        f"(its vocabulary)")
+    return tokens.reshape(1, -1).repeat(batch, 1)
+
+
+def evaluate_lm(model: LanguageModel, where: str, split: str | None = None,
+                dataset: str | None = None) -> tuple[dict, list[str]]:
+    """``nnsynth eval`` of a language-model checkpoint: perplexity on ``split`` (default
+    test) of the text set it records (its name and min count, loaded again and compared by
+    ``text_digest``: another text, or the same file edited, is refused: its ids are another
+    vocabulary's), read as ``perplexity`` reads it at the checkpoint's bptt; its parameters.
+    Returns (result, notes) as ``synth.workflows.evaluate_checkpoint``."""
+    from synth.errors import UserError
+    from synth.models import count_parameters
+    from synth.text import load_text
+    info = getattr(model, "checkpoint_info", {}) or {}
+    meta, metrics = info.get("dataset") or {}, info.get("metrics") or {}
+    lm = lm_checkpoint(info, where)
+    name, min_count = meta.get("name"), meta.get("min_count")
+    if dataset is not None and dataset != name:
+        raise UserError(f"{where} is a language model of {name!r}'s vocabulary: it is scored "
+                        f"on that set only (leave --dataset out)")
+    if split == "all" or split not in (None, "train", "val", "test"):
+        raise UserError(f"{where} is a language model: --split is train, val or test "
+                        f"(perplexity over one split of {name!r}), got {split!r}")
+    if not isinstance(name, str) or not isinstance(min_count, int) or isinstance(min_count, bool):
+        raise UserError(f"{where}: a language model checkpoint records its text set (dataset "
+                        f"name and min_count); this one does not, so it cannot be scored")
+    data = load_text(name, min_count)
+    if text_digest(data) != meta.get("digest"):
+        raise UserError(f"{where}: text set {name!r} (min count {min_count}) is not the text "
+                        f"the model was trained on (its vocabulary or splits differ from the "
+                        f"recorded digest): its perplexity would be another vocabulary's")
+    split = split or "test"
+    bptt = int(lm.get("bptt") or model.input_shape[0])
+    ppl = perplexity(model, data.split(split), bptt=bptt)
+    result = {"dataset": name, "split": split, "tokens": int(len(data.split(split))),
+              "perplexity": ppl, "recorded_perplexity": metrics.get(f"{split}_perplexity"),
+              "vocab_size": model.vocab_size, "parameters": count_parameters(model),
+              "nonzero_parameters": count_parameters(model, nonzero=True)}
+    return result, []
+
+
+def is_lm_checkpoint(path) -> bool:
+    """Whether the file at ``path`` is an nnsynth checkpoint of family ``lm`` (its spec's
+    ``"family": "lm"``), read from the archive's pickle as opcodes, never unpickled nor its
+    weights loaded: ``nnsynth eval`` sends such a file to ``evaluate_lm`` and any other to
+    the classification path, which reads it itself.  False for anything unreadable (that
+    path's reader names it)."""
+    import pickletools
+    import zipfile
+    from synth.checkpoint import MAX_PICKLE_BYTES
+    try:
+        with zipfile.ZipFile(path) as z:
+            pickles = [i for i in z.infolist() if i.filename.endswith("/data.pkl")]
+            if len(pickles) != 1 or pickles[0].file_size > MAX_PICKLE_BYTES:
+                return False
+            raw = z.read(pickles[0])
+        strings = []
+        for op, arg, _ in pickletools.genops(raw):
+            if isinstance(arg, str) and "UNICODE" in op.name:
+                if len(strings) >= 2 and strings[-2:] == ["spec", "family"]:
+                    return arg == "lm"   # the spec's family: the first key of the spec
+                strings.append(arg)
+            elif strings[-1:] == ["spec"] and op.name not in ("EMPTY_DICT", "BINPUT",
+                                                               "LONG_BINPUT", "MARK", "MEMOIZE"):
+                strings.append(None)   # "spec" was a value, not the key of a dict
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return False
+    return False
+
+
+def evaluate_lm_checkpoint(path, dataset: str | None = None, split: str | None = None,
+                           refused: str | None = None) -> tuple[dict, list[str]]:
+    """``nnsynth eval --model`` of a language-model checkpoint (``is_lm_checkpoint``): the
+    model loaded as every checkpoint is (``synth.checkpoint.load_model``) and scored by
+    ``evaluate_lm``; ``refused``: an option given that applies to classifiers only (named
+    in one line)."""
+    from synth.checkpoint import load_model
+    from synth.errors import UserError
+    if refused:
+        raise UserError(f"{refused} applies to a classifier's checkpoint; {path} is a "
+                        f"language model (family 'lm'): leave {refused} out")
+    model = load_model(path)
+    return evaluate_lm(model, f"checkpoint {path}", split, dataset)

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -35,7 +33,8 @@ import torch
 from synth import masked, resume
 from synth.config import Config, check_range, check_seed, short_repr, value_error
 from synth.errors import UserError
-from synth.lm import CELLS, LanguageModel, LMTrainConfig, count_lm_parameters, fit_lm, perplexity
+from synth.lm import (CELLS, LanguageModel, LMTrainConfig, count_lm_parameters, fit_lm, perplexity,
+                      text_digest)
 from synth.text import TextDataset
 
 
@@ -208,21 +207,13 @@ class SymbioticConfig(Config):
 CANDIDATE_FORMAT = "nnsynth-lm-candidate-1"
 
 
-def _text_digest(data: TextDataset) -> str:
-    """SHA-256 of what a training on ``data`` sees: its vocabulary and every split's ids."""
-    h = hashlib.sha256(json.dumps([data.name, data.vocab]).encode())
-    for which in ("train", "val", "test"):
-        h.update(data.split(which).detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
 def kept_candidates(keep_dir: str | os.PathLike, data: TextDataset, config: LMTrainConfig
                     ) -> Callable[[dict], tuple[str, str]]:
     """``spec -> (path, key)``: where ``train_candidate`` keeps the result of training
     ``spec`` on ``data`` with ``config`` under ``keep_dir`` (one file per candidate, named by
     the key of spec, config -- not its device or progress -- and the data's digest)."""
     settings = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
-    digest = _text_digest(data)
+    digest = text_digest(data)
 
     def keep(spec: dict) -> tuple[str, str]:
         key = resume.settings_key(spec, settings, digest)
@@ -353,12 +344,30 @@ def choose_width(results: dict[tuple, dict], table: LatencyTable, config: Symbio
             "target_forced": forced}
 
 
+PRUNING_FORMAT = "nnsynth-lm-pruning-1"
+
+
+def kept_pruning(keep_dir: str | os.PathLike, candidate_key: str, config: SymbioticConfig,
+                 limit: float) -> tuple[str, str]:
+    """(path, key) where ``prune_for_latency`` keeps the pruning of the candidate trained
+    under ``candidate_key`` (``kept_candidates``) through ``config.sparsity_steps`` with
+    ``prune_epochs`` of retraining each, stopped at ``limit``: the same for the plain and
+    the symbiotic choice (the table decides afterwards which layers stay sparse)."""
+    key = resume.settings_key("pruning", candidate_key, list(config.sparsity_steps),
+                              config.prune_epochs, float(limit))
+    return str(Path(keep_dir) / f"pruning-{key[:24]}.pt"), key
+
+
 def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTable,
                       config: SymbioticConfig, limit: float, *, guided: bool = True,
-                      progress: bool = False) -> tuple[LanguageModel, dict]:
+                      progress: bool = False,
+                      keep: tuple[str, str] | None = None) -> tuple[LanguageModel, dict]:
     """Prune the recurrent layers through ``config.sparsities`` while validation perplexity
     stays <= ``limit``; with ``guided``, keep a layer sparse only where the table says its
-    sparse execution is faster than dense (else restore its dense weights)."""
+    sparse execution is faster than dense (else restore its dense weights).  ``keep``
+    (``kept_pruning``): the pruned weights, masks and steps are kept there atomically when
+    the steps finish, and a rerun of the same settings reads them instead of retraining
+    (the candidates were kept, the pruning's retraining ran again on every rerun)."""
     dense = copy.deepcopy(model)
     cell, width = model.spec["cell"], model.spec["hidden"][0]
     if guided and not any(faster(table.row(cell, width, s, "sparse"), table.row(cell, width))
@@ -368,21 +377,19 @@ def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTab
                        "layers": [{"layer": k, "sparsity": 0.0, "sparse": False}
                                   for k in range(len(model.rnn))]}
     masked.attach_masks(model.rnn)      # a mask parametrization keeps pruned weights at zero
-    reached, steps = 0.0, []
-    kept_state = copy.deepcopy(model.state_dict())
-    for step, target in enumerate(config.sparsity_steps):
-        current = masked.sparsity(model.rnn)["total"]
-        fraction = 1 - (1 - target) / max(1e-9, 1 - current)
-        masked.prune_connections(model.rnn, fraction, "layerwise")
-        if config.prune_epochs:
-            fit_lm(model, data, config.train_config(config.prune_epochs).replace(
-                seed=config.seed + 100 + step), desc=f"prune {target:.2f}")
-        val = perplexity(model, data.val, bptt=config.bptt)
-        steps.append({"sparsity": target, "val_perplexity": val})
-        if val > limit:
-            break
-        reached, kept_state = target, copy.deepcopy(model.state_dict())
-    model.load_state_dict(kept_state)
+    saved = resume.load_state(keep[0], PRUNING_FORMAT, keep[1], "pruning") if keep else None
+    if saved is not None:   # what this function wrote under the same settings
+        resume.check_fields(saved, {"steps": list, "reached": (int, float), "state": dict},
+                            keep[0], "pruning")
+        with resume.restoring(keep[0], "pruning"):
+            model.load_state_dict(saved["state"])
+        steps, reached = saved["steps"], float(saved["reached"])
+    else:
+        steps, reached = _prune_steps(model, data, config, limit)
+        if keep:
+            resume.save_state(keep[0], PRUNING_FORMAT, keep[1], {
+                "steps": steps, "reached": reached,
+                "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}})
     decisions = []
     for k, layer in enumerate(model.rnn):
         use_sparse = reached > 0
@@ -402,6 +409,30 @@ def prune_for_latency(model: LanguageModel, data: TextDataset, table: LatencyTab
     return model, {"steps": steps, "reached": reached, "layers": decisions}
 
 
+def _prune_steps(model: LanguageModel, data: TextDataset, config: SymbioticConfig,
+                 limit: float) -> tuple[list, float]:
+    """``prune_for_latency``'s steps on ``model`` (masks attached to its recurrent layers):
+    each sparsity of ``config.sparsity_steps`` in turn, retrained ``prune_epochs``, while
+    validation perplexity stays <= ``limit``; the weights of the last step that kept it are
+    left in ``model``.  Returns (steps, the sparsity reached)."""
+    reached, steps = 0.0, []
+    kept_state = copy.deepcopy(model.state_dict())
+    for step, target in enumerate(config.sparsity_steps):
+        current = masked.sparsity(model.rnn)["total"]
+        fraction = 1 - (1 - target) / max(1e-9, 1 - current)
+        masked.prune_connections(model.rnn, fraction, "layerwise")
+        if config.prune_epochs:
+            fit_lm(model, data, config.train_config(config.prune_epochs).replace(
+                seed=config.seed + 100 + step), desc=f"prune {target:.2f}")
+        val = perplexity(model, data.val, bptt=config.bptt)
+        steps.append({"sparsity": target, "val_perplexity": val})
+        if val > limit:
+            break
+        reached, kept_state = target, copy.deepcopy(model.state_dict())
+    model.load_state_dict(kept_state)
+    return steps, reached
+
+
 def symbiotic_train(data: TextDataset, table: Sequence[dict] | LatencyTable,
                     config: SymbioticConfig | None = None, *,
                     map_fn: Callable | None = None, progress: bool = False,
@@ -413,7 +444,7 @@ def symbiotic_train(data: TextDataset, table: Sequence[dict] | LatencyTable,
     ``fn(*job)`` for every job (the candidate trainings): serial by default, Ray tasks in
     ``cluster.latency.ray_starmap``.  ``keep_dir``: each candidate's result is kept there as
     it finishes, and one kept by an earlier call of the same settings is not trained again
-    (``train_candidate``)."""
+    (``train_candidate``); so is each pruning (``kept_pruning``)."""
     config = config or SymbioticConfig()
     table = table if isinstance(table, LatencyTable) else LatencyTable(table, batch=1)
     for cell in config.cell_types:
@@ -446,8 +477,10 @@ def symbiotic_train(data: TextDataset, table: Sequence[dict] | LatencyTable,
         runs.append(("plain_pruned", choice["plain"], False))
     for name, key, guided in runs:
         model = load_candidate(results[key], data.vocab_size).train()
+        kept = keep and kept_pruning(keep_dir, keep(config.spec(*key))[1], config,
+                                     choice["limit"])   # the pruning of that candidate
         model, info = prune_for_latency(model, data, table, config, choice["limit"],
-                                        guided=guided, progress=progress)
+                                        guided=guided, progress=progress, keep=kept)
         out["models"][name] = model.eval()
         out[f"{name}_pruning"] = info
         event(name, info)

@@ -8,7 +8,7 @@ from synth.models.registry import (ParameterLimitError, SpecModel, batchnorm_lay
                                    list_variants, max_parameters, prunable_layers,
                                    register_family, register_variant, resolve_spec,
                                    round_units)
-from synth.models import convnet, convnet1d, hlstm, lenet5, lstm, mlp, resnet  # noqa: F401,E501  (registration)
+from synth.models import convnet, convnet1d, hlstm, lenet5, lm, lstm, mlp, resnet  # noqa: F401,E501  (registration)
 from synth.models.hlstm import HLSTMLayer
 from synth.models.lstm import LSTMLayer, RecurrentLayer, RecurrentStack
 

@@ -443,7 +443,7 @@ def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> Sp
         model.eval()
         with torch.no_grad(), bounded_work(model, input_shape, CHECK_SAMPLES,
                                            lambda: short_repr(json.dumps(full), 200)):
-            model(torch.zeros((CHECK_SAMPLES,) + input_shape))
+            model(torch.zeros((CHECK_SAMPLES,) + input_shape, dtype=input_dtype(model)))
         model.train()
     except WorkLimitError:
         raise
@@ -507,7 +507,8 @@ def fits_on_meta(shell: nn.Module, input_shape: tuple, what: Callable[[], str]) 
     try:
         with torch.no_grad(), bounded_work(shell, input_shape, CHECK_SAMPLES, what), \
                 _ShapesByFormula():
-            shell(torch.empty((CHECK_SAMPLES,) + tuple(input_shape), device="meta"))
+            shell(torch.zeros((CHECK_SAMPLES,) + tuple(input_shape), device="meta",
+                              dtype=input_dtype(shell)))
         return True
     except WorkLimitError:
         raise
@@ -539,6 +540,13 @@ MAX_RECURRENT_STEPS = 1 << 22
 class WorkLimitError(UserError):
     """build()'s fit check would exceed MAX_SAMPLE_VALUES, MAX_SAMPLE_MACS or
     MAX_RECURRENT_STEPS (a caller that read the shape from a file names the file)."""
+
+
+def input_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype of ``model``'s samples: its class's ``INPUT_DTYPE`` (a language model's
+    token ids, ``synth.models.lm``), else float32.  The fit check and ``count_flops`` run
+    zero samples of it (an embedding refuses float zeros)."""
+    return getattr(model, "INPUT_DTYPE", torch.float32)
 
 
 def check_steps(model: nn.Module, input_shape: tuple, what: Callable[[], str]) -> None:
@@ -678,7 +686,8 @@ def count_flops(model: nn.Module, input_shape) -> int:
             hooks.append(m.register_forward_hook(lin_hook))
     try:
         with torch.no_grad(), in_mode(model, False):
-            model(torch.zeros((1,) + tuple(input_shape), device=module_device(model)))
+            model(torch.zeros((1,) + tuple(input_shape), device=module_device(model),
+                              dtype=input_dtype(model)))
     finally:
         for h in hooks:
             h.remove()

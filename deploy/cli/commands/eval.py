@@ -25,8 +25,13 @@ def command(model_path, dataset, split, rounding, as_json):
     and the rounding used), its parameters, and its flops: multiply-accumulates (MACs) per
     sample of its architecture, every weight counted; nonzero_flops: the MACs that touch a
     nonzero weight (fewer for a pruned, masked model)."""
+    from synth.lm import evaluate_lm_checkpoint, is_lm_checkpoint
     from synth.workflows import evaluate_checkpoint
-    result, notes = evaluate_checkpoint(model_path, dataset, split,
-                                        rounding=rounding if given("rounding") else None)
+    if is_lm_checkpoint(model_path):   # nnsynth symbiotic's: perplexity on its own text
+        result, notes = evaluate_lm_checkpoint(model_path, dataset, split,
+                                               "--rounding" if given("rounding") else None)
+    else:
+        result, notes = evaluate_checkpoint(model_path, dataset, split,
+                                            rounding=rounding if given("rounding") else None)
     echo_notes(notes, result, as_json)
     emit(result, as_json)

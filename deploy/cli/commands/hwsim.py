@@ -217,15 +217,40 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, dat
                         f"is {MAX_BATCH_VALUES:,} input values), got {batch}")
     cfg = _config_from(AcceleratorConfig, _load_yaml(accel_path, "accelerator"), accel_path,
                        "accel")
+    inputs, sample, sample_from = _eval_inputs(model_path, model, shape, dataset, spring, batch)
+    out = {"model": name, **price_report(model, shape, cfg, batch=batch, spring=spring,
+                                         sample=sample, sample_from=sample_from,
+                                         inputs=inputs)}
+    emit(out, as_json, "\n".join(_eval_lines(out)))
+
+
+def _eval_inputs(model_path, model, shape, dataset, spring: bool, batch: int):
+    """(inputs, sample, sample_from) of ``hwsim eval``: the batch priced (None: extract's
+    random one) and SPRING's activation-sparsity samples (``_sparsity_sample``).  A language
+    model (family ``lm``, token ids) is priced on the tokens its checkpoint records
+    (``synth.lm.priced_tokens``: nnsynth symbiotic's, so the figure is its report's
+    priced_ms), a spec one on seeded random ids of its vocabulary; both are its samples."""
+    from synth.errors import UserError
     if dataset is not None and not spring:
         raise UserError("--dataset is the data SPRING's activation sparsity is measured on: "
                         "give --spring too (the accelerator model's figures do not depend on "
                         "the inputs)")
-    sample, sample_from = (_sparsity_sample(model_path, model, shape, dataset)
-                           if spring else (None, None))
-    out = {"model": name, **price_report(model, shape, cfg, batch=batch, spring=spring,
-                                         sample=sample, sample_from=sample_from)}
-    emit(out, as_json, "\n".join(_eval_lines(out)))
+    if getattr(model, "spec", {}).get("family") != "lm":
+        return (None,) + (_sparsity_sample(model_path, model, shape, dataset) if spring
+                          else (None, None))
+    if dataset is not None:
+        raise UserError(f"--dataset: {model_path or 'a spec'} is a language model (family "
+                        f"'lm'), priced on token ids of its own vocabulary; leave --dataset out")
+    import torch
+    from synth.lm import priced_tokens
+    if model_path:
+        tokens = priced_tokens(model, f"checkpoint {model_path}", batch)
+        said = ((model.checkpoint_info.get("extra") or {}).get("lm") or {}).get(
+            "tokens_from") or "the token ids its checkpoint records"
+        return tokens, tokens, f"{said} (recorded in {model_path}), batch {batch}"
+    gen = torch.Generator().manual_seed(0)
+    tokens = torch.randint(model.num_classes, (batch,) + tuple(shape), generator=gen)
+    return tokens, tokens, f"seeded random token ids (a spec model has no text), batch {batch}"
 
 
 def _sparsity_sample(model_path, model, shape, dataset, offer: bool = True):
