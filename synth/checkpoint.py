@@ -382,6 +382,7 @@ def check_payload(payload: dict, where: str) -> None:
     """The payload's parts have the types an nnsynth checkpoint writes, and its shape and
     class count are in bounds (``synth.models.check_shape``); one-line UserError otherwise."""
     from synth.models import check_shape
+    from synth.models.registry import class_limit
     version = payload.get("format_version", FORMAT_VERSION)   # a newer writer's layout
     if not (isinstance(version, int) and not isinstance(version, bool)
             and 1 <= version <= FORMAT_VERSION):   # was read as if it were this one's
@@ -417,7 +418,8 @@ def check_payload(payload: dict, where: str) -> None:
         except UserError as e:
             raise UserError(f"checkpoint {where}: extra.{CHECKPOINT_KEY}: {e}") from None
     shape, _ = check_shape(payload.get("input_shape"), payload.get("num_classes"),
-                           f"checkpoint {where}")
+                           f"checkpoint {where}",   # a language model's: its vocabulary
+                           max_classes=class_limit(payload.get("spec")))
     meta = payload.get("dataset") or {}
     if meta:   # its normalization and range shape every inverted input (synth.data.input_range)
         from synth.data import check_metadata

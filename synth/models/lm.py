@@ -32,6 +32,10 @@ CELLS = ("lstm", "hlstm")
 LM_DEFAULTS = {"family": "lm", "cell": "lstm", "embed": 128, "hidden": [128], "tied": True,
                "dropout": 0.2, "gate_hidden": 0}
 DEFAULT_STEPS = 35   # tokens of the sample a model of this family is sized and priced on (bptt)
+# Its outputs are a vocabulary, not classes: at most the distinct words a text may hold
+# (synth.text.MAX_TEXT_WORDS), not MAX_CLASSES (100,000): a text: file of 100,001 words seen
+# --min-count times trained, and its checkpoint was refused as 'num_classes must be in ...'
+MAX_VOCABULARY = 1 << 22
 
 
 def lm_spec(spec: dict) -> dict:
@@ -139,6 +143,7 @@ class LanguageModel(SpecModel):
                  "word-level language model (LSTM / H-LSTM) on token ids; "
                  "input_shape (steps,), classes = vocabulary (nnsynth symbiotic)",
                  input_rank=1, ranges={"embed": WIDTH, "hidden": WIDTH, "dropout": PROBABILITY,
-                                       "gate_hidden": (0, WIDTH[1])})
+                                       "gate_hidden": (0, WIDTH[1])},
+                 max_classes=MAX_VOCABULARY)
 def build_lm(spec: dict, input_shape: tuple, num_classes: int) -> LanguageModel:
     return LanguageModel(spec, num_classes, sized=True, steps=int(input_shape[0]))

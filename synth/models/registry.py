@@ -65,6 +65,7 @@ _RANKS: dict[str, int] = {}     # family -> the input rank it takes (absent: any
 _LAYERS: dict[str, Callable[[dict], int]] = {}   # family -> layers its spec builds (absent:
                                                 # its lists' lengths bound them)
 _VALUE_RANGES: dict[str, dict[str, tuple[float, float]]] = {}   # family -> key -> [low, high)
+_CLASS_LIMITS: dict[str, int] = {}   # family -> the most outputs it may have (absent: MAX_CLASSES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +91,8 @@ def input_kind(input_shape) -> InputKind:
 
 def register_family(name: str, defaults: dict, description: str, input_rank: int | None = None,
                     layers: Callable[[dict], int] | None = None,
-                    ranges: dict[str, tuple[float, float]] | None = None):
+                    ranges: dict[str, tuple[float, float]] | None = None,
+                    max_classes: int | None = None):
     """Decorator for ``fn(spec, input_shape, num_classes) -> SpecModel``; ``input_rank`` (if
     given) is the number of sample dimensions the family takes (2: sequences, 3: images);
     ``layers`` (if given) counts the layers a complete spec builds where a number in it (not
@@ -99,9 +101,12 @@ def register_family(name: str, defaults: dict, description: str, input_rank: int
     value of a list key: widths, kernels; ``WIDTH``, ``SIDE``, ``DEPTH``, ``PROBABILITY``),
     checked by ``resolve_spec`` and by a search space over the family (``value_range``);
     every family states one for every number its builder takes
-    (tests/synth/test_h218_family_ranges.py)."""
+    (tests/synth/test_h218_family_ranges.py).  ``max_classes``: the most outputs a model of
+    the family may have where it is not ``MAX_CLASSES`` (a language model's vocabulary)."""
     def wrap(fn):
         _FAMILIES[name] = (fn, dict(defaults), description)
+        if max_classes is not None:
+            _CLASS_LIMITS[name] = int(max_classes)
         if input_rank is not None:
             _RANKS[name] = int(input_rank)
         if layers is not None:
@@ -380,9 +385,19 @@ def check_parameter_count(shell: nn.Module, what: Callable[[], str]) -> int:
     return count
 
 
-def check_shape(input_shape: Any, num_classes: Any, where: str = "model") -> tuple[tuple[int, ...], int]:
+def class_limit(spec: Any) -> int:
+    """The most classes (outputs) a model of ``spec``'s family may have: MAX_CLASSES, or the
+    family's own (``register_family(max_classes=)``: a language model's vocabulary, one
+    output a word, is bounded by the text reader's distinct words instead)."""
+    family = spec.get("family") if isinstance(spec, dict) else None
+    return _CLASS_LIMITS.get(family, MAX_CLASSES) if isinstance(family, str) else MAX_CLASSES
+
+
+def check_shape(input_shape: Any, num_classes: Any, where: str = "model",
+                max_classes: int = MAX_CLASSES) -> tuple[tuple[int, ...], int]:
     """(input_shape, num_classes) as ints, or a one-line UserError naming ``where``: 1 to 4
-    positive dimensions of at most MAX_INPUT_ELEMENTS values, 2 to MAX_CLASSES classes."""
+    positive dimensions of at most MAX_INPUT_ELEMENTS values, 2 to ``max_classes`` classes
+    (``class_limit``)."""
     ok = (isinstance(input_shape, (list, tuple)) and 1 <= len(input_shape) <= MAX_INPUT_DIMS
           and all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= MAX_INPUT_ELEMENTS
                   for d in input_shape))
@@ -395,7 +410,7 @@ def check_shape(input_shape: Any, num_classes: Any, where: str = "model") -> tup
         raise UserError(f"{where}: input_shape must be 1-{MAX_INPUT_DIMS} positive integers of "
                         f"at most {MAX_INPUT_ELEMENTS:,} values in all, got {short_repr(input_shape)}")
     try:   # check_range's error and fields (the CLI names --num-classes), after ``where``
-        check_range("num_classes", num_classes, 2, MAX_CLASSES, integer=True)
+        check_range("num_classes", num_classes, 2, max_classes, integer=True)
     except ConfigError as e:
         raise ConfigError(f"{where}: {e}", field=e.field, value=e.value, low=e.low, high=e.high,
                           low_open=e.low_open, high_open=e.high_open,
@@ -417,7 +432,8 @@ def build(spec: Any, input_shape, num_classes: int, *, meta: bool = False) -> Sp
         input_shape = tuple(int(s) if hasattr(s, "__index__") and not isinstance(s, bool) else s
                             for s in input_shape)
     input_shape, num_classes = check_shape(input_shape, int(num_classes)
-                                           if hasattr(num_classes, "__index__") else num_classes)
+                                           if hasattr(num_classes, "__index__") else num_classes,
+                                           max_classes=class_limit(full))
     check_input_rank(full["family"], input_shape)
     make = _FAMILIES[full["family"]][0]
 
