@@ -31,7 +31,8 @@ def _check_lists(cells: tuple, widths: tuple, sparsities: tuple) -> None:
               help="Text set: enwiki or text:<path>.")
 @click.option("--platform", required=True, help="host (this CPU, measured) | accel | spring.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
-              help="Report directory (report.json, report.md, latency.png).")
+              help="Report directory (report.json, report.md, latency.png; each final "
+                   "model's checkpoint in models/).")
 @click.option("--cells", default="lstm,hlstm", show_default=True, help="Cell types searched.",
               callback=comma_separated())
 @click.option("--widths", default="32,48,64,96,128", show_default=True,
@@ -96,7 +97,7 @@ def command(dataset, platform, out, cells, widths, layers, sparsities, tolerance
                                                 "host_best_ms", "host_lo_ms", "host_hi_ms",
                                                 "table_ms", "priced_ms")}
                           for k, v in report["models"].items()},
-               "files": report["files"],
+               "files": report["files"], "checkpoints": report["checkpoints"],
                **{k: report[k] for k in ("accel", "accel_text", "notes") if k in report}}
     if report.get("warning"):
         summary["warning"] = report["warning"]
