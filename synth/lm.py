@@ -269,7 +269,12 @@ def evaluate_lm(model: LanguageModel, where: str, split: str | None = None,
     if not isinstance(name, str) or not isinstance(min_count, int) or isinstance(min_count, bool):
         raise UserError(f"{where}: a language model checkpoint records its text set (dataset "
                         f"name and min_count); this one does not, so it cannot be scored")
-    data = load_text(name, min_count)
+    from synth.checkpoint import recorded_location
+    try:   # a text: path relative to where it was trained: found where it was (``resolved``)
+        data = dataclasses.replace(load_text(recorded_location(meta), min_count), name=name)
+    except UserError as e:
+        raise UserError(f"{where} records the text set {name!r}, which does not load here "
+                        f"({e}); its perplexity is of that text only") from None
     if text_digest(data) != meta.get("digest"):
         raise UserError(f"{where}: text set {name!r} (min count {min_count}) is not the text "
                         f"the model was trained on (its vocabulary or splits differ from the "

@@ -150,3 +150,29 @@ def test_eval_refuses_a_text_that_is_not_the_one_it_was_trained_on(sized, tmp_pa
     finally:
         open(text, "w").write(original)
     assert "is not the text the model was trained on" in line
+
+
+def test_eval_finds_its_text_from_another_folder_and_says_when_it_is_gone(tmp_path,
+                                                                          monkeypatch):
+    """A text given by a relative path (text:t.txt) is found from another folder while the
+    file is where it was (the checkpoint's resolved path, as other sets); moved, the line
+    names the checkpoint and the set."""
+    import shutil
+    from synth.checkpoint import save_checkpoint
+    from synth.lm import LanguageModel, savable, text_record
+    from synth.text import load_text
+    train_dir, other = tmp_path / "a", tmp_path / "b"
+    train_dir.mkdir(), other.mkdir()
+    monkeypatch.chdir(train_dir)
+    _text(train_dir)
+    data = load_text("text:t.txt", 1)
+    model = savable(LanguageModel({"family": "lm", "embed": 4, "hidden": [4]}, data.vocab_size))
+    tokens = data.test[:35].tolist()
+    save_checkpoint(train_dir / "m.pt", model, dataset=text_record(data),
+                    extra={"lm": {"bptt": 35, "tokens": tokens}})
+    monkeypatch.chdir(other)
+    out = json_result(run(["eval", "--model", str(train_dir / "m.pt"), "--json"]))
+    assert out["dataset"] == "text:t.txt" and out["perplexity"] > 1
+    shutil.move(train_dir / "t.txt", tmp_path / "moved.txt")
+    line = one_error_line(run(["eval", "--model", str(train_dir / "m.pt")]))
+    assert "records the text set 'text:t.txt', which does not load here" in line, line
