@@ -311,7 +311,7 @@ def teacher_shape(teacher: nn.Module) -> tuple:
 
 
 # Families with no BatchNorm option: nothing DeepInversion can invert (check_teacher)
-NO_BN_FAMILIES = {"lstm": "stacked LSTM", "hlstm": "H-LSTM"}
+NO_BN_FAMILIES = {"lstm": "stacked LSTM", "hlstm": "H-LSTM", "lm": "language model"}
 
 
 def retrain_advice(teacher: nn.Module) -> str:
@@ -320,6 +320,10 @@ def retrain_advice(teacher: nn.Module) -> str:
     one, which has no such option)."""
     import json
     spec = getattr(teacher, "spec", None) or {}
+    if spec.get("family") == "lm":   # a language model over tokens: nothing to invert into
+        return ("DeepInversion synthesizes inputs of a classifier with BatchNorm; a language "
+                "model takes token ids (evaluate it with nnsynth eval, price it with nnsynth "
+                "hwsim eval)")
     if spec.get("family") in NO_BN_FAMILIES:
         return ("train a family with BatchNorm to invert (convnet1d, or mlp with bn=true, on "
                 "sequences)")

@@ -176,3 +176,15 @@ def test_eval_finds_its_text_from_another_folder_and_says_when_it_is_gone(tmp_pa
     shutil.move(train_dir / "t.txt", tmp_path / "moved.txt")
     line = one_error_line(run(["eval", "--model", str(train_dir / "m.pt")]))
     assert "records the text set 'text:t.txt', which does not load here" in line, line
+
+
+def test_inverting_a_language_model_names_its_family(sized, tmp_path, monkeypatch):
+    """invert said 'teacher has no BatchNorm layers' and advised training a BatchNorm family
+    with bn=true (found by h304); a language model is named as one, with what applies to it."""
+    _, report = sized
+    monkeypatch.chdir(tmp_path)
+    line = one_error_line(run(["invert", "--teacher", report["checkpoints"]["symbiotic"],
+                               "--num-images", "4", "--out", "syn"]))
+    assert "family lm (language model) has no BatchNorm" in line, line
+    assert "nnsynth eval" in line and "bn=true" not in line, line
+    assert not (tmp_path / "syn").exists()
