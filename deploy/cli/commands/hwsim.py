@@ -26,13 +26,21 @@ def _shape(text: str, where: str = "--input-shape") -> tuple[int, ...]:
 
 
 def _load_yaml(path: str | None, what: str) -> dict | None:
-    """The mapping of a --accel or --dse-config file (``deploy.run_config.read_yaml``: an
-    empty one is {}); a file of 0, false or [] was read as {} too, and priced the default
-    accelerator without a word."""
+    """The mapping of a --dse-config file (``deploy.run_config.read_yaml``: an empty one is
+    {}; --accel's is ``_accel_config``'s); a file of 0, false or [] was read as {} too, and
+    priced the default accelerator without a word."""
     if not path:
         return None
     from deploy.run_config import read_yaml
     return read_yaml(path, what=f"{what} config")
+
+
+def _accel_config(path: str | None):
+    """The --accel file's ``AcceleratorConfig`` (hwsim's default array where none is given),
+    read by ``hwsim.accel.read_accel_file``: the one reader of such a file, that ``nnsynth
+    search --accel`` uses too (eval and table had their own _load_yaml/_config_from pair)."""
+    from hwsim.accel import AcceleratorConfig, read_accel_file
+    return read_accel_file(path) if path else AcceleratorConfig()
 
 
 def _config_from(cls, values: dict | None, path: str | None, where: str,
@@ -201,7 +209,6 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, dat
     its weights, inputs and outputs; a layer's bias is neither read from DRAM nor added
     (one value per output channel: Linear(64, 32)'s 32 beside its 2,048 weights)."""
     from hwsim import price_report
-    from hwsim.accel import AcceleratorConfig
     from hwsim.workload import MAX_BATCH_VALUES
     from synth.errors import UserError
     if bool(model_path) == bool(spec):
@@ -215,8 +222,7 @@ def eval_cmd(model_path, spec, input_shape, num_classes, accel_path, spring, dat
     if batch > most:
         raise UserError(f"--batch must be in [1, {most}] for samples of {tuple(shape)} (the limit "
                         f"is {MAX_BATCH_VALUES:,} input values), got {batch}")
-    cfg = _config_from(AcceleratorConfig, _load_yaml(accel_path, "accelerator"), accel_path,
-                       "accel")
+    cfg = _accel_config(accel_path)
     inputs, sample, sample_from = _eval_inputs(model_path, model, shape, dataset, spring, batch)
     out = {"model": name, **price_report(model, shape, cfg, batch=batch, spring=spring,
                                          sample=sample, sample_from=sample_from,
@@ -453,7 +459,6 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
     --device accel is a dense array: a pruned model's total is its dense architecture's (a
     note says so, with zero_weights in --json)."""
     from hwsim import extract, spring_config_for, tables
-    from hwsim.accel import AcceleratorConfig
     from synth.errors import UserError
     if bool(model_ref) == bool(sweep):
         raise UserError("give exactly one of --model or --sweep")
@@ -467,8 +472,7 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
     ops = extract(model, shape)
     cfg, precision, inputs = None, None, None
     if device == "accel":
-        cfg = _config_from(AcceleratorConfig, _load_yaml(accel_path, "accelerator"),
-                           accel_path, "accel")
+        cfg = _accel_config(accel_path)
     elif device == "spring":   # a fixed-point checkpoint at its precision, as hwsim eval --spring
         cfg = spring_config_for(model)
         precision = f"{cfg.int_bits}.{cfg.frac_bits}"
@@ -608,9 +612,7 @@ def _table_config(path: str, table, model, accel_path: str | None):
         return spring_config_for(model)
     if not accel_path:
         return None
-    from hwsim.accel import AcceleratorConfig
-    config = _config_from(AcceleratorConfig, _load_yaml(accel_path, "accelerator"),
-                          accel_path, "accel")
+    config = _accel_config(accel_path)
     why = tables.config_mismatch(table, config)
     if why:   # its rows price another array: named with the file
         raise UserError(f"--table {short_repr(path)}: {why}, or leave --accel out to predict "
