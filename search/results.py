@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from search.choices import LEGACY_TIEBREAK, TIEBREAKS
-from search.feasibility import figure
+from search.feasibility import figure, grow_pruned
 from synth.config import short_repr
 from synth.errors import ConfigError, UserError
 from synth.files import atomic_path, printable, unique_keys
@@ -295,7 +295,8 @@ def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
     (None: none yet); ``new_best``: this trial raised it (a tie does not: the summary breaks
     ties on validation loss or size, ``rank_trials``); ``outside``: the constraints its model
     fails; ``array``: the accelerator its latency and energy were priced on, said after them
-    ('0.00318 ms  3.37e-05 mJ on 8x64 os'; ``array_text``)."""
+    ('0.00318 ms  3.37e-05 mJ on 8x64 os'; ``array_text``).  A grown-and-pruned trial's
+    parameters are followed by its nonzero ones ('1,187 params (301 nonzero)')."""
     head, spec = f"trial {index}/{total}", spec_text(row.get("spec"))
     acc = figure(row.get("accuracy"))
     acc_text = "acc none" if acc is None else f"acc {acc:.3f}"
@@ -308,6 +309,9 @@ def trial_line(row: Mapping, index: int, total: int, best: float | None, *,
     params = figure(row.get("parameters"))
     if params is not None:
         parts.append(f"{int(params):,} params")
+        nonzero = figure(row.get("nonzero_parameters"))
+        if grow_pruned(row) and nonzero is not None:   # the connections it kept: what its
+            parts[-1] += f" ({int(nonzero):,} nonzero)"  # constraints were checked on
     for key, unit in (("latency_ms", "ms"), ("energy_mj", "mJ")):
         value = figure(row.get(key))
         if value is not None:   # 3 significant digits, no exponent from 1,000 on

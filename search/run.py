@@ -419,6 +419,18 @@ def at_once(config: SearchConfig) -> int:
     return min(config.concurrency, config.trials)
 
 
+def grow_prune_text(config: SearchConfig) -> str:
+    """How a search's trials grow and prune, for its first progress line: '' where they do
+    not; else nnsynth grow-prune's recipe and the fields set otherwise (', each trial grown
+    and pruned (nnsynth grow-prune's recipe, prune_steps 8)')."""
+    if config.grow_prune is None:
+        return ""
+    changed = ", ".join(f"{k} {v}" for k, v in sorted(config.grow_prune.items())
+                        if k not in RECIPE or RECIPE[k] != v)
+    return (", each trial grown and pruned (nnsynth grow-prune's recipe"
+            + (f", {changed})" if changed else ")"))
+
+
 def start_text(config: SearchConfig, out_dir: Path, resume: bool,
                given: str | os.PathLike | None = None) -> str:
     """The search's first progress line: how it searches and where it writes (``out_dir``
@@ -429,6 +441,7 @@ def start_text(config: SearchConfig, out_dir: Path, resume: bool,
     how = (f"{config.trials} trial{'s' if config.trials != 1 else ''}, searcher "
            f"{config.searcher}, {at_once(config)} at a time"
            + (", ASHA early stopping" if config.asha else "")
+           + grow_prune_text(config)
            + ("" if config.hardware else ", no hardware pricing")
            + f"; results in {shown_path(out_dir, out_dir, given)}")
     if not resume:

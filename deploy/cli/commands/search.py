@@ -2,7 +2,7 @@
 import click
 
 from search.choices import DEFAULT_SEARCHER, DEFAULT_TIEBREAK, SEARCH_MIN_STEPS
-from synth.choices import MAX_MIN_STEPS
+from synth.choices import MAX_MIN_STEPS, RECIPE
 
 from deploy.cli.options import (address_option, dataset_name, device_option, emit, json_option,
                                 RegistryChoice, seed_option, show_progress, synth_option)
@@ -52,6 +52,21 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
                    "parameters; one_se, the fewest parameters among those whose validation loss "
                    "is within one standard error of the lowest; parameters, the fewest "
                    "parameters (the rule of a search begun before this option).")
+@click.option("--grow-prune", is_flag=True,
+              help="Grow and prune every trial's model (NeST) before it is measured, with "
+                   "nnsynth grow-prune's recipe: "
+                   f"{RECIPE['prune_steps']} {RECIPE['criterion']} pruning steps of "
+                   f"{RECIPE['prune_fraction']:.0%}, weights of dead units removed, at least "
+                   f"{RECIPE['retrain_min_steps']} optimizer steps a retraining, a step undone "
+                   f"that gives up more than {RECIPE['max_accuracy_drop'] * 100:g} points of "
+                   "validation accuracy.  The constraints then hold for the pruned model's nonzero "
+                   "parameters and MACs, the trial lines and summary give its nonzero "
+                   "parameters, and the Pareto front plots its nonzero MACs.")
+@click.option("--schedule", default=None,
+              help="With --grow-prune: GrowPruneSchedule fields over the recipe, as a JSON "
+                   "object (nnsynth grow-prune --schedule's) or a YAML/JSON file of them, e.g. "
+                   "'{\"prune_steps\": 8, \"max_accuracy_drop\": 0.02}'.  The trials take "
+                   "the search's --seed and --device.")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Output directory (required unless --resume).")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
               help="Resume the search in this directory with its saved settings (only "
@@ -61,11 +76,12 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 @address_option
 @json_option
 def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n_initial,
-            constraints, epochs, min_steps, asha, no_hardware, accel_path, tiebreak, out,
-            resume_dir, seed, device, address, as_json):
+            constraints, epochs, min_steps, asha, no_hardware, accel_path, tiebreak,
+            grow_prune, schedule, out, resume_dir, seed, device, address, as_json):
     """Search architectures in SPACE; every trial is trained, priced and written to
     OUT/results.parquet, with the Pareto front in OUT/pareto.png and the best in OUT/best.pt."""
     from search.run import AUTO_SPACE, SearchConfig, check_searchable, run_search
+    from search.schedule import trial_grow_prune
     from search.space import load_space
     from synth.errors import UserError
 
@@ -83,7 +99,8 @@ def command(space, dataset, teacher, synth_dir, searcher, trials, concurrency, n
                               min_steps=min_steps,
                               asha=asha, hardware=not no_hardware,
                               accel=_accel_file(accel_path, no_hardware), seed=seed,
-                              device=device, tiebreak=tiebreak)
+                              device=device, tiebreak=tiebreak,
+                              grow_prune=trial_grow_prune(grow_prune, schedule))
         # a space that builds nothing for the data, or a bound no member meets: refused
         # before Ray starts and --out is written (a rerun into it was refused)
         check_searchable(config)
