@@ -61,7 +61,8 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
                    f"that gives up more than {RECIPE['max_accuracy_drop'] * 100:g} points of "
                    "validation accuracy.  The constraints then hold for the pruned model's nonzero "
                    "parameters and MACs, the trial lines and summary give its nonzero "
-                   "parameters, and the Pareto front plots its nonzero MACs.")
+                   "parameters, and the Pareto front is drawn against its nonzero MACs where no "
+                   "latency is priced (--no-hardware).")
 @click.option("--schedule", default=None,
               help="With --grow-prune: GrowPruneSchedule fields over the recipe, as a JSON "
                    "object (nnsynth grow-prune --schedule's) or a YAML/JSON file of them, e.g. "
