@@ -182,6 +182,12 @@ def _finite(x) -> bool:
             and -FLOAT32_MAX <= x <= FLOAT32_MAX)
 
 
+# A set's "kind", "layout" and "padding" words (synth.sequences: "sequence", "channels x
+# steps", "left, zeros after normalization (...), to 29 steps"): a Parquet set's metadata
+# carried a 10 MB kind, or one of escape sequences, into every checkpoint trained on it.
+MAX_META_TEXT = 500
+
+
 def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
     """A data set's metadata (Parquet schema, checkpoint) checked before anything is sized
     from it: input_shape and num_classes in bounds (``synth.models.check_shape``), class
@@ -234,6 +240,12 @@ def check_metadata(meta, where: str, *, partial: bool = False) -> dict:
         # wrote "full scale = 1" for a model of pixels 0..16
         raise UserError(f"{where}: pixel_scale must be a number in (0, 2^32] (the raw value of "
                         f"a full-scale pixel), got {short_repr(scale)}")
+    for key in ("kind", "layout", "padding"):   # a sequence set's words, kept with the set
+        text = meta.get(key)                      # and recorded in checkpoints trained on it
+        if text is not None and not (isinstance(text, str) and len(text) <= MAX_META_TEXT
+                                     and text.isprintable()):
+            raise UserError(f"{where}: {key} must be a line of at most {MAX_META_TEXT} "
+                            f"printable characters, got {short_repr(text)}")
     features = meta.get("feature_names")
     if features is not None and not (
             isinstance(features, list) and all(isinstance(n, str) for n in features)
