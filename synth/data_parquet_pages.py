@@ -152,7 +152,7 @@ def check_pages(path: Path, columns, source) -> None:
         rows = 0
         for g in range(md.num_row_groups):
             group = md.row_group(g)
-            rows += _check_group_rows(path, g, group)
+            rows += _check_group_rows(path, g, group, wanted)
             for j in range(group.num_columns):
                 chunk = group.column(j)
                 if chunk.path_in_schema.split(".")[0] in wanted:
@@ -168,14 +168,17 @@ def check_pages(path: Path, columns, source) -> None:
                         f"({str(e)[:120] or type(e).__name__})") from None
 
 
-def _check_group_rows(path: Path, g: int, group) -> int:
-    """The rows of row group ``g``, refused where its columns hold fewer values than it declares
-    rows: pyarrow sizes its read of a row group by the group's own row count (a 900-byte
-    file whose one group declared 2^31 - 1 of its 60 rows took 910 MB to read, 2^40 took
-    7 GB and a minute), and each row holds at least one value (a null or an empty list
-    included) in every column."""
+def _check_group_rows(path: Path, g: int, group, wanted: set) -> int:
+    """The rows of row group ``g``, refused where a column to be read (top-level name in
+    ``wanted``) holds fewer values than the group declares rows: pyarrow sizes its read of a
+    row group by the group's own row count (a 900-byte file whose one group declared 2^31 - 1
+    of its 60 rows took 910 MB to read, 2^40 took 7 GB and a minute), and each row holds at
+    least one value (a null or an empty list included) in every column.  The least of the
+    columns read, not the most: a column left unread may declare anything."""
     rows = group.num_rows
-    held = max((group.column(j).num_values for j in range(group.num_columns)), default=0)
+    counts = [group.column(j).num_values for j in range(group.num_columns)
+              if group.column(j).path_in_schema.split(".")[0] in wanted]
+    held = min(counts) if counts else max(rows, 0)
     if rows < 0 or rows > held:
         raise UserError(f"Parquet file {printable(path)}: row group {g} declares {rows:,} rows "
                         f"and its columns hold {held:,} values; refused unread (a forged "

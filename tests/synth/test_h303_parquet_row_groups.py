@@ -81,3 +81,22 @@ def test_a_file_of_more_row_groups_than_the_limit_is_refused_before_it_is_read(t
     assert str(path) in str(e.value)
     pq.write_table(_table(), path, row_group_size=3)   # 20 groups
     assert len(load_dataset(f"parquet:{path}").y_train) > 0
+
+
+def test_an_unread_column_declaring_many_values_does_not_vouch_for_the_rows(tmp_path):
+    # the search's results table reads some columns of a file: another one's count is no
+    # bound on what the columns read are sized to
+    from synth.data_parquet_pages import check_pages, open_parquet
+    buf = io.BytesIO()
+    pq.write_table(_table(), buf, write_statistics=False, write_page_index=False)
+    meta, start = footer(buf.getvalue())
+    get(meta, 3)[2] = 2**31 - 1
+    group = get(meta, 4)[2][2][0]
+    get(group, 3)[2] = 2**31 - 1
+    chunk_b = get(group, 1)[2][2][1]
+    get(get(chunk_b, 3)[2], 5)[2] = 2**40   # column b's ColumnMetaData.num_values
+    path = tmp_path / "unread.parquet"
+    path.write_bytes(with_footer(buf.getvalue(), meta, start))
+    with open_parquet(path) as source, pytest.raises(
+            UserError, match="row group 0 declares 2,147,483,647 rows and its columns hold 60"):
+        check_pages(path, ["a", "label"], source)
