@@ -46,7 +46,7 @@ from common import run_main  # noqa: E402
 from synth.data import load_dataset  # noqa: E402
 from synth.files import write_json_atomic, write_text_atomic  # noqa: E402
 from synth.labels import name_words  # noqa: E402
-from synth.secret import SecretClassifier  # noqa: E402
+from synth.secret import SELECT, SecretClassifier  # noqa: E402
 from synth.secret_eval import (five_by_two_splits, flat, make_base, paired_ttest_5x2cv,  # noqa: E402
                                scores, soft_vote, stack_from_oof)
 
@@ -120,7 +120,10 @@ def run_fold(x, y, names, tr, te, bases, seed) -> dict:
 
 def cached_fold(name, x, y, names, r, f, tr, te, bases, seed) -> dict:
     parts = [CACHE_REVISION, name, SUBSAMPLE.get(name), r, f, bases, seed, list(VARIANTS),
-             list(CONTROLS)] + ([POOL[name]] if name in POOL else [])
+             list(CONTROLS)] + ([POOL[name]] if name in POOL else []) + (
+                 # the fusion weight's rule (macro-F1 since h302): folds fitted by another
+                 # rule are not mixed in (accuracy's keep their old key)
+                 [SELECT] if SELECT != "accuracy" else [])
     key = hashlib.sha1(json.dumps(parts).encode()).hexdigest()[:16]
     path = CACHE / f"{name}_{r}{f}_{key}.json"
     if path.exists():

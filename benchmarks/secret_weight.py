@@ -2,7 +2,7 @@
 uneven class sizes.
 
 SecretClassifier chooses its fusion weight and temperature on out-of-fold predictions of the
-training set (``synth.secret.choose_fusion``).  By accuracy (the default) a weight that
+training set (``synth.secret.choose_fusion``).  By accuracy (the default before h302) a weight that
 predicts the majority class more often can win on an uneven set while the minority classes'
 F1 falls (h291: hard.ts, lr: macro-F1 0.480 by F1 against 0.422 by accuracy).  This study
 fits SECRET once per set, base (``lr``, the CLI's default; ``rf``) and seed, and refits only its
@@ -14,7 +14,7 @@ Sets (all bundled; pooled train+val+test, then split 60/40 stratified per seed):
 - even: digits (10 classes), basicmotions (4), japanesevowels (9; nearly even), gunpoint (2);
 - uneven, made reproducibly from bundled sets (``uneven``: class k keeps at most
   round(n_max * RATIO ** k) samples, at least MIN_PER_CLASS, drawn with the seed):
-  digits_uneven (ratio 0.7: 178 down to 8), japanesevowels_uneven (0.7: 118 down to 6),
+  digits_uneven (ratio 0.7: 183 down to 7), japanesevowels_uneven (0.7: 118 down to 7),
   blink_uneven (long blink 20 against short blink 500), scp1_uneven (EEG: negativity 20
   against positivity 279; the hardest set here).
 
@@ -144,6 +144,34 @@ def differences(rows: list[dict], group, base: str) -> list[str]:
     return lines
 
 
+def decision(rows: list[dict], even, skew, bases) -> list[str]:
+    """The rule for the default, applied: a score replaces accuracy only where, with every
+    base, its mean test macro-F1 over the uneven sets' runs is above the accuracy rule's and
+    its mean test accuracy and macro-F1 over the even sets' runs are not below (mean of
+    per-run differences, in points, rounded to 0.01)."""
+    def mean_diff(select, group, base, key):
+        got = [r for r in rows if r["set"] in group and r["base"] == base]
+        return round(float(np.mean([100 * (r[select][key] - r["accuracy"][key])
+                                    for r in got])), 2) if got else 0.0
+    met = {}
+    for select in SELECTIONS[1:]:
+        if all(mean_diff(select, skew, b, "macro_f1") > 0
+               and mean_diff(select, even, b, "macro_f1") >= 0
+               and mean_diff(select, even, b, "accuracy") >= 0 for b in bases):
+            met[select] = float(np.mean([mean_diff(select, skew, b, "macro_f1")
+                                         for b in bases]))
+    chosen = max(met, key=met.get) if met else "accuracy"
+    lines = ["Rule for the default: a score replaces accuracy (the default before h302) only "
+             "where, with every base, its mean test macro-F1 over the uneven sets' runs is "
+             "above the accuracy rule's and its mean test accuracy and macro-F1 over the even "
+             "sets' runs are not below.",
+             f"Met by: {', '.join(met) if met else 'none'}; chosen: {chosen} (the largest "
+             f"mean macro-F1 gain on the uneven sets where several meet it).",
+             f"synth.secret.SELECT is {SELECT!r}" + (
+                 "." if SELECT == chosen else f": it disagrees with this run's rule ({chosen!r}).")]
+    return lines
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", default=",".join([*EVEN, *UNEVEN]))
@@ -179,17 +207,19 @@ def main(argv=None):
     for base in bases:
         summary += [f"Uneven sets ({', '.join(skew)}):", *differences(rows, skew, base),
                     f"Even sets ({', '.join(even)}):", *differences(rows, even, base)]
-    print("\n".join(summary))
+    decided = decision(rows, even, skew, bases)
+    print("\n".join(summary + decided))
     command = "python benchmarks/secret_weight.py " + " ".join(argv or sys.argv[1:])
     text = ["# SECRET: which score chooses the fusion weight (even vs uneven classes)", "",
             f"Command: `{command.strip()}` ({time.time() - t0:.0f} s on 2 shared cores).", "",
             f"Default rule (synth.secret.SELECT = {SELECT!r}): the fusion weight and "
             f"temperature are {selection_rule(SELECT)}, on out-of-fold predictions of the "
-            f"training split (3 internal folds).", "",
+            f"training split (3 internal folds); nnsynth secret records it in its result "
+            f"(weight_chosen_by).", "",
             __doc__.split("\n\n", 1)[1].split("    python")[0].strip(), "",
             "Test scores, mean ± sd over seeds " + ", ".join(map(str, seeds)) + ":", "",
             *lines, "", "Differences against the accuracy rule (same fits; points):", "",
-            *summary, ""]
+            *summary, "", "## Decision", "", *decided, ""]
     write_text_atomic(args.out, "\n".join(text))
     print(f"wrote {args.out}")
 
