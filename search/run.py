@@ -90,7 +90,7 @@ class SearchConfig(Config):
                                       # (s3://..., gs://...); "" = out_dir
     max_failures: int = 2             # retries of a trial lost with its node (finished
                                       # trials are never repeated)
-    tiebreak: str = DEFAULT_TIEBREAK  # trials of the best validation accuracy: val_loss |
+    tiebreak: str = DEFAULT_TIEBREAK  # trials of the best validation accuracy: one_se | val_loss |
                                       # parameters (search.results.TIEBREAKS; a search begun
                                       # before the setting: parameters, saved_settings)
 

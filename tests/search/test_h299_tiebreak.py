@@ -73,7 +73,7 @@ def test_a_validation_tie_goes_to_the_lower_validation_loss(tmp_path):
     assert (tmp_path / "again" / "best.pt").read_bytes() == b"model 9518e26d"
     default = _summary(tmp_path / "default", [_row(tmp_path / "default", *r[:4], test=r[4])
                                               for r in WINE_S1])   # SearchConfig's default
-    assert default["best_trial"] == "9518e26d" and default["tiebreak"] == "val_loss"
+    assert default["best_trial"] == "9518e26d" and default["tiebreak"] == "one_se"
     old = _summary(tmp_path / "old", [_row(tmp_path / "old", *r[:4], test=r[4])
                                       for r in WINE_S1], tiebreak="parameters")
     assert old["best_trial"] == "b847dbd7" and old["best_test_accuracy"] == 0.861
@@ -118,11 +118,11 @@ def test_the_data_free_kd_loss_still_decides_first(tmp_path):
 
 
 def test_the_rule_is_recorded_and_a_search_begun_before_keeps_its_own(tmp_path):
-    assert SearchConfig().tiebreak == DEFAULT_TIEBREAK == "val_loss"
+    assert SearchConfig().tiebreak == DEFAULT_TIEBREAK == "one_se"
     assert LEGACY_TIEBREAK == "parameters"
     config = SearchConfig(dataset="wine", space="mlp", trials=2, searcher="random")
-    assert config.to_dict()["tiebreak"] == "val_loss"     # saved in search_config.json
-    with pytest.raises(Exception, match="tiebreak must be one of val_loss, one_se, parameters"):
+    assert config.to_dict()["tiebreak"] == "one_se"     # saved in search_config.json
+    with pytest.raises(Exception, match="tiebreak must be one of one_se, val_loss, parameters"):
         SearchConfig(tiebreak="size")
     # a search_config.json saved before the setting: resumed with the rule it began with
     saved = tmp_path / "search_config.json"
@@ -134,9 +134,10 @@ def test_the_rule_is_recorded_and_a_search_begun_before_keeps_its_own(tmp_path):
     begun = as_begun(tmp_path, config, {})
     assert begun.tiebreak == "parameters"
     check_same_settings(saved, begun)                     # not a changed setting
-    assert as_begun(tmp_path, config, {"tiebreak": "val_loss"}).tiebreak == "val_loss"
+    asked = config.replace(tiebreak="val_loss")          # the caller's own rule wins
+    assert as_begun(tmp_path, asked, {"tiebreak": "val_loss"}).tiebreak == "val_loss"
     saved.write_text(json.dumps(config.to_dict()))        # begun with the setting: its own
-    assert as_begun(tmp_path, config, {}).tiebreak == "val_loss"
+    assert as_begun(tmp_path, config, {}).tiebreak == "one_se"
 
 
 def test_the_trial_records_its_validation_loss(tmp_path, monkeypatch):

@@ -48,9 +48,9 @@ from deploy.cli.options import (address_option, dataset_name, device_option, emi
 @click.option("--tiebreak", type=RegistryChoice("search.choices.TIEBREAKS"),
               default=DEFAULT_TIEBREAK, show_default=True,
               help="How trials of the best validation accuracy are decided (a small validation "
-                   "split ties many): val_loss, the lowest validation loss, then the fewest "
-                   "parameters; one_se, the fewest parameters among those whose validation loss "
-                   "is within one standard error of the lowest; parameters, the fewest "
+                   "split ties many): one_se, the fewest parameters among those whose "
+                   "validation loss is within one standard error of the lowest; val_loss, the "
+                   "lowest validation loss, then the fewest parameters; parameters, the fewest "
                    "parameters (the rule of a search begun before this option).")
 @click.option("--grow-prune", is_flag=True,
               help="Grow and prune every trial's model (NeST) before it is measured, with "
