@@ -292,6 +292,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     if ray.is_initialized():
         _check_same_cluster(address)
         return ray.get_runtime_context()
+    check_command_line()
     hide_auth_opt_out()
     hide_ray_train_chatter()
     if address in LOCAL_ADDRESSES:
@@ -365,6 +366,7 @@ def check_start(address: str | None, num_cpus=None) -> None:
     ray = sys.modules.get("ray")
     if ray is not None and getattr(ray, "is_initialized", lambda: False)():
         return
+    check_command_line()
     if address in LOCAL_ADDRESSES:
         address = os.environ.get("RAY_ADDRESS") or None
     if address and address not in LOCAL_ADDRESSES:
@@ -372,6 +374,44 @@ def check_start(address: str | None, num_cpus=None) -> None:
         return
     _require_token_auth()
     check_local_cpus(num_cpus)
+
+
+def check_command_line(argv: list[str] | None = None) -> None:
+    """One line where this process's command line holds an argument that is not UTF-8 text
+    (a file or folder named in Latin-1: Python holds its bytes as surrogates U+DC80..U+DCFF).
+    ``ray.init`` (local or joining) records the command line as the job's entrypoint in
+    UTF-8, and such an argument was a UnicodeEncodeError traceback from Ray's core worker
+    (``nnsynth invert --out $'d\\xff/inv'``, search, run, sweep, distill --num-workers).
+    Called by ``connect`` and ``check_start``, so before Ray starts and before a command makes
+    its output folder.  ``argv``: the arguments to check (default: ``sys.argv``, whose
+    arguments are the ones a user typed; the interpreter's own path is checked too, as Ray
+    records it)."""
+    import sys
+    from synth.errors import UserError
+    args = list(sys.argv if argv is None else argv)
+    if argv is None:
+        args = [sys.executable or ""] + args
+    for i, arg in enumerate(args):
+        try:
+            str(arg).encode("utf-8")
+        except UnicodeEncodeError:
+            after = (f" (after {_escaped(args[i - 1])})" if i > 0 and
+                     str(args[i - 1]).startswith("-") else "")
+            raise UserError(
+                f"the command line's argument {_escaped(arg)}{after} is not UTF-8 text (a "
+                f"name written in another encoding); Ray records the command line as UTF-8: "
+                f"rename the file or folder, or give a UTF-8 name") from None
+
+
+def _escaped(text) -> str:
+    """``text`` quoted for a one-line message: bytes that are not UTF-8 (surrogates) as
+    \\xNN, the way a shell's $'...' writes them; other characters that do not print escaped."""
+    text = str(text)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return "'" + "".join(f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff" else c
+                         if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                         for c in text) + "'"
 
 
 def check_local_cpus(num_cpus) -> None:
