@@ -116,19 +116,26 @@ def recorded_location(meta: dict) -> str:
     return where
 
 
-def _is_checkpoint_file(path: Path) -> bool:
-    """True when ``path`` looks like a file ``save_checkpoint`` wrote: a torch.save zip whose
-    pickle names a spec and a state dict (read from the archive's index, never unpickled)."""
+def checkpoint_pickle(path) -> bytes | None:
+    """The pickle bytes of the torch.save zip at ``path`` (its one ``data.pkl``, at most
+    ``MAX_PICKLE_BYTES``), read from the archive, never unpickled; None for anything else or
+    unreadable (the loader names it)."""
     import zipfile
     try:
         with zipfile.ZipFile(path) as z:
             pickles = [i for i in z.infolist() if i.filename.endswith("/data.pkl")]
             if len(pickles) != 1 or pickles[0].file_size > MAX_PICKLE_BYTES:
-                return False
-            raw = z.read(pickles[0])
-    except (OSError, zipfile.BadZipFile, ValueError):
-        return False
-    return b"state_dict" in raw and b"spec" in raw
+                return None
+            return z.read(pickles[0])
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return None
+
+
+def _is_checkpoint_file(path: Path) -> bool:
+    """True when ``path`` looks like a file ``save_checkpoint`` wrote: a torch.save zip whose
+    pickle names a spec and a state dict (``checkpoint_pickle``)."""
+    raw = checkpoint_pickle(path)
+    return raw is not None and b"state_dict" in raw and b"spec" in raw
 
 
 def check_checkpoint_out(path: str | os.PathLike, option: str = "--out") -> Path:

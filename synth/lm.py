@@ -296,14 +296,11 @@ def is_lm_checkpoint(path) -> bool:
     the classification path, which reads it itself.  False for anything unreadable (that
     path's reader names it)."""
     import pickletools
-    import zipfile
-    from synth.checkpoint import MAX_PICKLE_BYTES
+    from synth.checkpoint import checkpoint_pickle
+    raw = checkpoint_pickle(path)
+    if raw is None:
+        return False
     try:
-        with zipfile.ZipFile(path) as z:
-            pickles = [i for i in z.infolist() if i.filename.endswith("/data.pkl")]
-            if len(pickles) != 1 or pickles[0].file_size > MAX_PICKLE_BYTES:
-                return False
-            raw = z.read(pickles[0])
         strings = []
         for op, arg, _ in pickletools.genops(raw):
             if isinstance(arg, str) and "UNICODE" in op.name:
@@ -313,7 +310,7 @@ def is_lm_checkpoint(path) -> bool:
             elif strings[-1:] == ["spec"] and op.name not in ("EMPTY_DICT", "BINPUT",
                                                                "LONG_BINPUT", "MARK", "MEMOIZE"):
                 strings.append(None)   # "spec" was a value, not the key of a dict
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+    except (ValueError, EOFError):   # opcodes cut short or malformed
         return False
     return False
 
