@@ -619,6 +619,22 @@ def _dense_start(model, data: Dataset, connections: int) -> tuple[int, float] | 
     return count, float(accuracy)
 
 
+def names_checkpoint(model_spec: Any) -> bool:
+    """Whether grow-prune's ``--model`` (a variant name, a JSON spec or a checkpoint) names a
+    checkpoint: a regular file, or anything else at a path that looks like one (a separator
+    or a checkpoint's suffix: a FIFO, a folder, a device, a link that leads nowhere), which
+    ``load_model`` then names as what it is.  Only a regular file counted: ``--model fifo.pt``
+    was "a file, where a variant name or JSON spec is expected", though grow-prune takes
+    checkpoints.  A folder named like a variant (``mlp_small``) stays the variant."""
+    if not isinstance(model_spec, (str, os.PathLike)):
+        return False
+    text = str(model_spec)
+    if os.path.isfile(text):
+        return True
+    from synth.models.registry import looks_like_path
+    return looks_like_path(text) and os.path.lexists(text)
+
+
 def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epochs: int = 15,
                           min_steps: int = 0, distill: bool = True, shift: int | None = None,
                           compact: bool = True, progress: bool = True,
@@ -656,7 +672,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
         raise UserError("--shift needs --distill (the shifted images are labelled by the teacher)")
     model = None
     split_seed = schedule.seed
-    if Path(str(model_spec)).is_file():   # its own set keeps its recorded split (another
+    from_checkpoint = names_checkpoint(model_spec)
+    if from_checkpoint:   # its own set keeps its recorded split (another
         model = load_model(model_spec, device="cpu").train()   # split's test samples were
         # its training ones: the accuracies were inflated)
         refuse_fixed_point(model, "grow-and-prune")
@@ -693,7 +710,7 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
     # loop's state until the checkpoint is written (the dense one when it trains here)
     dense_state, state = Path(f"{out}.dense.resume"), Path(f"{out}.resume")
     check_state(state)   # a state it cannot use is refused now, not after the dense training
-    source = (checksum_bytes(Path(model_spec).read_bytes()) if Path(str(model_spec)).is_file()
+    source = (checksum_bytes(Path(model_spec).read_bytes()) if from_checkpoint
               else model_spec)
     # a rerun of a finished grow-prune (the same start, data, dense training, schedule, KD)
     stamp = run_stamp("grow-prune", trained_record(data, digest), source, epochs, min_steps,
@@ -723,8 +740,8 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                         f"has {tuple(data.input_shape)}")
     dense_connections = masked.connections(model)
     dense_accuracy = evaluate(model, data.x_test, data.y_test)["accuracy"]
-    dense_from = _dense_start(model, data, dense_connections) if Path(
-        str(model_spec)).is_file() else None
+    dense_from = _dense_start(model, data, dense_connections) if from_checkpoint \
+        else None
     if dense_from is not None:   # a pruned checkpoint: compared with its own dense start
         dense_connections, dense_accuracy = dense_from
     loss_fn = None
