@@ -353,12 +353,26 @@ def column_shown(name: str, names) -> str:
 MAX_CLASS_NAME = 200   # characters: a checkpoint's metadata holds names of at most this many
 
 
+def printable_name(text: str) -> bool:
+    """Whether a class name prints as what it is: every character printable, a Unicode space
+    separator (category Zs: a no-break space U+00A0, common in spreadsheet exports, a narrow
+    or ideographic space) counting as the space it is.  ``str.isprintable`` is False for
+    those, and ``'left\\xa0hand'`` was refused as holding "a control character".  Control and
+    format characters (a newline, an escape, a zero-width space, a bidi override) are not
+    printable."""
+    import unicodedata
+    return all(c.isprintable() or unicodedata.category(c) == "Zs" for c in text)
+
+
 def unprintable_kind(text: str) -> str:
     """What makes ``text`` (not ``isprintable()``) unprintable, for a message: bytes of a name
     that are not UTF-8 (Python holds them as surrogates, U+DC80..U+DCFF: a file or folder
     named in Latin-1) were called "a control character (a newline, an escape sequence...)"."""
     if any("\udc80" <= c <= "\udcff" for c in text):
         return "bytes that are not UTF-8 text (a name written in another encoding)"
+    import unicodedata
+    if all(unicodedata.category(c) == "Cf" for c in text if not printable_name(c)):
+        return "an invisible format character (a zero-width space, a bidi override...)"
     return "a control character (a newline, an escape sequence...)"
 
 
@@ -374,7 +388,7 @@ def check_class_names(names, where: str, *, loaded: bool = False) -> None:
             size = f"{len(n):,} characters" if isinstance(n, str) else type(n).__name__
             raise ConfigError(f"{where}: class names must be strings of at most "
                               f"{MAX_CLASS_NAME} characters, got {shown(n, size)}")
-        if not n.isprintable():
+        if not printable_name(n):
             raise ConfigError(f"{where}: class name {shown(n, f'(class {i})')} holds "
                               f"{unprintable_kind(n)}; class names must be printable")
         if loaded and not n.strip():
@@ -386,16 +400,18 @@ def check_class_names(names, where: str, *, loaded: bool = False) -> None:
     if loaded and not all(n.isascii() for n in names):
         # 'café' written with é and with e + U+0301 (a macOS folder name, a joined CSV) print
         # alike: they were two classes, each holding part of one class's samples
+        # and 'left hand' written with a no-break space (a spreadsheet's) and a plain one
         import unicodedata
-        forms = [unicodedata.normalize("NFC", n) for n in names]
+        forms = [unicodedata.normalize("NFC", "".join(
+            " " if unicodedata.category(c) == "Zs" else c for c in n)) for n in names]
         i = first_repeated(forms)
         if i is not None:
             j = forms.index(forms[i])
             named = [shown(names[k], lead="", otherwise=f"class {k}") +
                      (f" (class {k})" if content_shown() else "") for k in (j, i)]
             raise ConfigError(f"{where}: class names {named[0]} and {named[1]} are one name in "
-                              f"two Unicode forms (an accent composed and decomposed); write "
-                              f"them one way")
+                              f"two Unicode forms (an accent composed and decomposed, or a "
+                              f"no-break space and a plain one); write them one way")
 
 
 def check_training_classes(data, where: str) -> None:
