@@ -196,7 +196,7 @@ def check_dataset_path(name, where: str = "") -> None:
         if sep and not path.strip():
             raise ConfigError(f"{where + ': ' if where else ''}data set {short_repr(name)} has "
                               f"no path: expected {prefix}:<path>")
-        if sep and not name.isprintable():   # the name is printed, logged and recorded in
+        if sep and not printable_name(name):   # the name is printed, logged and recorded in
             raise ConfigError(                # checkpoints: no newline or escape sequence
                 f"{where + ': ' if where else ''}data set {printable(name)} holds "
                 f"{unprintable_kind(name)}; data set names must be printable (rename the "
@@ -371,7 +371,8 @@ def unprintable_kind(text: str) -> str:
     if any("\udc80" <= c <= "\udcff" for c in text):
         return "bytes that are not UTF-8 text (a name written in another encoding)"
     import unicodedata
-    if all(unicodedata.category(c) == "Cf" for c in text if not printable_name(c)):
+    odd = [c for c in text if not printable_name(c)]
+    if odd and all(unicodedata.category(c) == "Cf" for c in odd):
         return "an invisible format character (a zero-width space, a bidi override...)"
     return "a control character (a newline, an escape sequence...)"
 
