@@ -61,7 +61,8 @@ from hwsim.meta_shapes import shape_on_meta
 from hwsim.products import PRODUCT_FUNCS, product_macs, stored_tensors
 from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_op,
                       weight_id, zero_frac)
-from hwsim.recurrent import RNN_CELL_OPS, RNN_GATES, cell_op, merge_repeated
+from hwsim.recurrent import (RNN_CELL_OPS, RNN_GATES, cell_op, cut_steps, merge_repeated,
+                             pad_steps, repeat_steps)
 from hwsim.tracing import MAX_ACTIVATION_VALUES, FunctionCatcher, Refusal, own_code
 from synth.config import check_range, short_repr
 from synth.errors import UserError
@@ -176,6 +177,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     _check_work(model, input_shape, int(inputs.shape[0]))
     records: list[tuple[int, Op]] = []
     stepped: set[int] = set()   # the records of calls inside a recurrent layer's steps
+    cuts: list = []   # the recurrent layers running: (first record, input, steps) if cut
     run = uuid.uuid4().hex[:12]   # this extract's: weight ids of two models never collide
     state = {"depth": 0, "order": 0, "adds": [], "acts": [], "cells": 0, "unpriced": {},
              "run": run, "inplace": {}, "hooks": 0,   # hooks: hwsim's own hooks running
@@ -259,13 +261,22 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
 
     def enter_cell(m, args):   # the cell's own sums are part of its eltwise op
         state["cells"] += 1
+        cut = cut_steps(args) if state["depth"] == 0 else None   # (``STEPS_TRACED``)
+        cuts.append((len(records), args[0], cut[1], cut[0][0].shape[1]) if cut else None)
+        return cut[0] if cut else None
 
     def cell(name):
         def hook(m, args, out):
             state["cells"] -= 1
+            cut = cuts.pop()
+            if cut is not None:   # the steps not traced, counted (``repeat_steps``)
+                start, x, steps, traced = cut
+                records[start:] = repeat_steps(records, stepped, start, steps, traced)
+                args, out = (x, *args[1:]), pad_steps(out, steps)
             if state["depth"] == 0 and args and isinstance(args[0], torch.Tensor):
                 records.append((state["order"], cell_op(name, m, args[0].detach(), out)))
                 state["order"] += 1
+            return out if cut is not None else None
         return hook
 
     def own(hook):   # a hook's code is hwsim's: its errors are no fault of the model's
@@ -383,17 +394,34 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     inside = [0]   # MultiheadAttention calls running (their own SDPA is counted with them)
     layers = [0]   # leaf layers running (their own products are counted with them)
 
+    cuts: list = []   # recurrent layers running on their first steps: (MACs before, steps)
+
     def enter(m, args):
         inside[0] += isinstance(m, nn.MultiheadAttention)
         layers[0] += _leaf(m) and not own_layer(m)
+
+    def enter_cell(m, args):   # the steps beyond STEPS_TRACED counted, not run (as extract)
+        cut = cut_steps(args)
+        cuts.append((work[0], cut[1], cut[0][0].shape[1]) if cut else None)
+        return cut[0] if cut else None
+
+    def leave_cell(m, args, out):
+        cut = cuts.pop()
+        if cut is None:
+            return None
+        before, steps, traced = cut   # every traced step's MACs (the input Linear's too)
+        work[0] = before + (work[0] - before) * steps // traced   # x T / traced
+        return pad_steps(out, steps)
 
     def hook(m, args, kwargs, out):
         # the layer's input as extract() reads it: a layer called by keyword (lin(input=x))
         # counted no work here while extract() priced it
         x = _layer_input(args, kwargs)
         layers[0] -= _leaf(m) and not own_layer(m)
-        if isinstance(out, torch.Tensor):
-            work[1] = max(work[1], out.numel())
+        if isinstance(out, torch.Tensor):   # (a cut layer's output over all steps: its T)
+            steps, traced = next((c[1:] for c in reversed(cuts) if c), (0, 0))
+            whole = steps and out.dim() == 3 and out.shape[1] == traced
+            work[1] = max(work[1], out.numel() * steps // traced if whole else out.numel())
         if isinstance(m, CONVS) and isinstance(out, torch.Tensor):
             work[0] += out.numel() * math.prod(m.weight.shape[1:])
         elif isinstance(m, CONVT) and isinstance(x, torch.Tensor):
@@ -406,6 +434,10 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
     _check_not_scripted(model)   # (its hooks cannot be registered: those before it leaked)
     hooks = [m.register_forward_hook(hook, with_kwargs=True) for m in model.modules()]
     hooks += [m.register_forward_pre_hook(enter) for m in model.modules()]
+    for m in model.modules():
+        if isinstance(m, RecurrentLayer):
+            hooks += [m.register_forward_pre_hook(enter_cell),
+                      m.register_forward_hook(leave_cell)]
     modes = module_modes(model)
     model.eval()
     undo: list = []
