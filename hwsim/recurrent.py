@@ -174,9 +174,11 @@ def cell_op(name: str, m: RecurrentLayer, x: torch.Tensor, y) -> Op:
 # T / STEPS_TRACED, exactly.  Traced step by step, pricing lstm32 on 1 x 10,000 took 59 s and
 # 1 x 100,000 did not end (h303).  What the traced steps cannot say for the rest is the
 # values: a per-step op's activation sparsity (SPRING's zero-skipping) for the steps beyond
-# is the last traced step's, the ops after the layer read its output with the last traced
-# step repeated (``pad_steps``).  Up to STEPS_TRACED steps everything is as it was.
-STEPS_TRACED = 16
+# is the traced steps' (the first, on the zero state, aside), the ops after the layer read
+# its output with the last traced step repeated (``pad_steps``).  Up to STEPS_TRACED steps
+# everything is as it was (the accelerator, a dense array, reads no sparsity: its figures
+# are exact at any length).  256 steps: a second or two of hooks for an H-LSTM.
+STEPS_TRACED = 256
 
 
 def cut_steps(args: tuple) -> tuple[tuple, int] | None:
@@ -222,14 +224,14 @@ def repeat_steps(records: list, stepped: set, start: int, steps: int, traced: in
     for order, op in records[start:]:
         if order in stepped:
             calls[op.name] = calls.get(op.name, 0) + 1
-    out, last = [], {}
+    out, seen = [], {}
     for order, op in records[start:]:
         if calls.get(op.name, 0) > 1:   # called every step (``merge_repeated``)
-            last[op.name] = (order, op)
+            seen.setdefault(op.name, []).append((order, op))
             out.append((order, op))
         else:
             out.append((order, scaled_steps(op, steps, traced)))
-    for name, (order, op) in last.items():
-        n = calls[name]
-        out.extend([(order, op)] * (n * steps // traced - n))
+    for name, ops in seen.items():   # the traced steps after the first (whose input is the
+        n, later = calls[name], ops[1:]   # zero state) in turn: their mean sparsity
+        out.extend(later[i % len(later)] for i in range(n * steps // traced - n))
     return out
