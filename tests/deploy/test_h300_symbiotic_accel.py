@@ -11,29 +11,13 @@ from hwsim import price
 from hwsim.accel import AcceleratorConfig
 from synth.lm import LanguageModel
 from tests._cli import one_error_line, run
-
-ODD = "rows: 8\ncols: 64\ndataflow: os\nifmap_kb: 0.5\nfilter_kb: 0.5\nofmap_kb: 0.5\nclock_mhz: 50\n"
-
-
-def _text(tmp_path):
-    words = "the cat sat on the mat and the dog ran far away then slept".split()
-    path = tmp_path / "t.txt"
-    path.write_text("\n".join(" ".join(words[(i * 5 + j) % len(words)] for j in range(8))
-                              for i in range(150)))
-    return f"text:{path}"
-
-
-def _args(tmp_path, *extra):
-    return ["symbiotic", "--dataset", _text(tmp_path), "--out", str(tmp_path / "out"),
-            "--cells", "lstm", "--widths", "4,8", "--baseline-width", "8",
-            "--baseline-layers", "1", "--epochs", "1", "--max-batches", "2", "--min-count",
-            "1", "--rounds", "2", "--sparsities", "0.5", "--no-ray", *extra]
+from tests._symbiotic import ODD_ACCEL, symbiotic_args
 
 
 def test_the_sized_network_is_priced_on_the_accel_given(tmp_path):
     accel = tmp_path / "odd.yaml"
-    accel.write_text(ODD)
-    r = run(_args(tmp_path, "--platform", "accel", "--accel", str(accel),
+    accel.write_text(ODD_ACCEL)
+    r = run(symbiotic_args(tmp_path, "--platform", "accel", "--accel", str(accel),
                   "--latency-target", "5"))
     assert r.exit_code == 0, r.output
     out = tmp_path / "out"
@@ -60,13 +44,13 @@ def test_the_sized_network_is_priced_on_the_accel_given(tmp_path):
 
 def test_accel_is_refused_where_no_accelerator_prices(tmp_path):
     accel = tmp_path / "odd.yaml"
-    accel.write_text(ODD)
-    line = one_error_line(run(_args(tmp_path, "--platform", "spring", "--accel", str(accel))))
+    accel.write_text(ODD_ACCEL)
+    line = one_error_line(run(symbiotic_args(tmp_path, "--platform", "spring", "--accel", str(accel))))
     assert line == ("error: --accel is the accelerator --platform accel prices on; got "
                     "--platform spring: leave --accel out"), line
     bad = tmp_path / "bad.yaml"
     bad.write_text("rows: 0\n")
-    line = one_error_line(run(_args(tmp_path, "--platform", "accel", "--accel", str(bad))))
+    line = one_error_line(run(symbiotic_args(tmp_path, "--platform", "accel", "--accel", str(bad))))
     assert str(bad) in line and "rows must be in [1, 4096], got 0" in line, line
     assert not (tmp_path / "out").exists()
 

@@ -9,32 +9,18 @@ import pytest
 import torch
 
 from tests._cli import json_result, one_error_line, run
+from tests._symbiotic import ODD_ACCEL, symbiotic_args, tiny_text
 
-ODD = "rows: 8\ncols: 64\ndataflow: os\nifmap_kb: 0.5\nfilter_kb: 0.5\nofmap_kb: 0.5\nclock_mhz: 50\n"
 NAMES = ("baseline", "plain", "plain_pruned", "symbiotic")
-
-
-def _text(folder):
-    words = "the cat sat on the mat and the dog ran far away then slept".split()
-    path = folder / "t.txt"
-    path.write_text("\n".join(" ".join(words[(i * 5 + j) % len(words)] for j in range(8)) + "."
-                              for i in range(150)))
-    return f"text:{path}"
-
-
-def _args(folder, *extra):
-    return ["symbiotic", "--dataset", _text(folder), "--out", str(folder / "out"),
-            "--cells", "lstm", "--widths", "4,8", "--baseline-width", "8",
-            "--baseline-layers", "1", "--epochs", "1", "--max-batches", "2", "--min-count",
-            "1", "--rounds", "2", "--sparsities", "0.5", "--no-ray", *extra]
 
 
 @pytest.fixture(scope="module")
 def sized(tmp_path_factory):
     """One tiny run on an 8x64 os array at 50 MHz (--accel FILE): (folder, report)."""
     folder = tmp_path_factory.mktemp("h304")
-    (folder / "odd.yaml").write_text(ODD)
-    r = run(_args(folder, "--platform", "accel", "--accel", str(folder / "odd.yaml")))
+    (folder / "odd.yaml").write_text(ODD_ACCEL)
+    r = run(symbiotic_args(folder, "--platform", "accel", "--accel", str(folder / "odd.yaml"),
+                           end="."))
     assert r.exit_code == 0, r.output
     return folder, json.loads((folder / "out" / "report.json").read_text())
 
@@ -164,7 +150,7 @@ def test_eval_finds_its_text_from_another_folder_and_says_when_it_is_gone(tmp_pa
     train_dir, other = tmp_path / "a", tmp_path / "b"
     train_dir.mkdir(), other.mkdir()
     monkeypatch.chdir(train_dir)
-    _text(train_dir)
+    tiny_text(train_dir, end=".")
     data = load_text("text:t.txt", 1)
     model = savable(LanguageModel({"family": "lm", "embed": 4, "hidden": [4]}, data.vocab_size))
     tokens = data.test[:35].tolist()

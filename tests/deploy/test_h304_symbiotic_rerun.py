@@ -7,18 +7,11 @@ import torch
 import synth.symbiotic
 from deploy.symbiotic import run_symbiotic
 from synth.symbiotic import SymbioticConfig
-
-
-def _text(folder):
-    words = "the cat sat on the mat and the dog ran far away then slept".split()
-    path = folder / "t.txt"
-    path.write_text("\n".join(" ".join(words[(i * 5 + j) % len(words)] for j in range(8)) + "."
-                              for i in range(150)))
-    return f"text:{path}"
+from tests._symbiotic import tiny_text
 
 
 def test_a_rerun_trains_nothing_and_writes_the_same_models(tmp_path, monkeypatch):
-    dataset, out = _text(tmp_path), tmp_path / "out"
+    dataset, out = tiny_text(tmp_path, end="."), tmp_path / "out"
     config = SymbioticConfig(cells=("lstm",), widths=(4, 8), sparsities=(0.5,), epochs=1,
                              max_batches=2, device="cpu")
     kw = dict(config=config, min_count=1, baseline_width=8, baseline_layers=1, rounds=2,
