@@ -126,13 +126,28 @@ def restore_random(state: dict) -> None:
 
 def save_state(path: str | os.PathLike, format_: str, key: str, state: dict) -> None:
     """Write ``state`` with its ``format`` marker and ``key`` to ``path`` atomically, and
-    the run it belongs to (``RUN``) where a command claimed the path (``claim_states``)."""
+    the run it belongs to (``RUN``) where a command claimed the path (``claim_states``).
+    Text is written as plain str (``plain_text``)."""
     _CONTINUED[_where(path)] = (format_, key)
     run = _RUNS.get(_where(path))
     with atomic_path(path) as tmp:
-        torch.save({**state, "format": format_, "key": key,
-                    **({RUN: run} if run is not None else {})}, tmp)
+        torch.save(plain_text({**state, "format": format_, "key": key,
+                               **({RUN: run} if run is not None else {})}), tmp)
     _seen(path, format_, key)
+
+
+def plain_text(value):
+    """``value`` with every str subclass in its dicts, lists and tuples made a plain str (a
+    result's ``synth.logs.Warnings``, say): ``torch.load(weights_only=True)``, which reads
+    every state back, refuses any class it does not know, so one such value in a metrics
+    dict made the whole state unreadable and the run could not resume."""
+    if isinstance(value, str):
+        return str(value) if type(value) is not str else value
+    if isinstance(value, dict):
+        return {plain_text(k): plain_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return type(value)(plain_text(v) for v in value)
+    return value
 
 
 def _read(path: Path, what: str):

@@ -90,3 +90,17 @@ def test_a_checkpoint_keeps_the_text_and_loads_weights_only(tmp_path):
     torch.save({"warning": str(join_warnings(AB, C))}, buffer)
     buffer.seek(0)
     assert torch.load(buffer, weights_only=True)["warning"] == f"{AB}; {C}"
+
+
+def test_a_state_holding_warnings_loads_weights_only(tmp_path):
+    """A resume state is read back with torch.load(weights_only=True), which refuses any
+    class it does not know: a Warnings in a saved state's metrics (pickled as
+    synth.logs.Warnings) made the state unreadable ('not nnsynth's') and the run could not
+    resume.  States are written with their text as plain str."""
+    from synth.resume import check_state, save_state
+    path = tmp_path / "run.resume"
+    save_state(path, "nnsynth-test-state", "k", {"metrics": {"warning": join_warnings(AB, C)},
+                                                "rows": [{"note": join_warnings(C)}]})
+    state = check_state(path, "nnsynth-test-state", "test")
+    assert state["metrics"]["warning"] == f"{AB}; {C}"
+    assert type(state["metrics"]["warning"]) is str and state["rows"][0]["note"] == C
