@@ -20,7 +20,7 @@ from synth.config import short_repr
 from synth.data_parquet_pages import (  # noqa: F401  (read_parquet_checked: this module's API too)
     check_pages, open_parquet, read_parquet_checked)
 from synth.data_registry import (column_shown, first_repeated, missing_path, printable,
-                                 register_dataset, unprintable_kind)
+                                 printable_name, register_dataset, unprintable_kind)
 from synth.data_splits import _make, split_column, val_slice
 from synth.data_tables import MAX_CSV_COLUMNS, _label_hint, _table_roles, table_dataset
 from synth.dataset import Dataset, check_metadata
@@ -113,7 +113,8 @@ def _parquet_files(path: Path) -> list[Path]:
     if special is not None:
         raise UserError(f"Parquet directory {path}: {printable(special)} is not a regular file "
                         f"(a named pipe, a device or a broken link); move it out of the folder")
-    odd = next((f for f in files if not str(f).isprintable()), None)
+    odd = next((f for f in files if not printable_name(str(f))), None)   # a no-break space
+    # is a space (Zs), as in a class or set name
     if odd is not None:   # every message about a file names it: one line each
         raise UserError(f"Parquet directory {path}: file {printable(odd)} holds "
                         f"{unprintable_kind(str(odd))} in its path; rename it")

@@ -22,3 +22,16 @@ def test_a_csv_path_with_a_no_break_space_loads(tmp_path):
 def test_control_and_format_characters_in_a_set_name_stay_refused(name, said):
     with pytest.raises(ConfigError, match=f"holds {said}"):
         check_dataset_path(name)
+
+
+def test_a_parquet_folder_with_a_no_break_space_in_a_file_name_loads(tmp_path):
+    """The files inside a parquet: folder were checked with str.isprintable, which calls a
+    no-break space unprintable: 'holds a control character' (found by h307)."""
+    import pandas as pd
+    folder = tmp_path / "set"
+    folder.mkdir()
+    frame = pd.DataFrame({"a": [i + 0.5 for i in range(30)], "b": [i % 3 for i in range(30)],
+                          "label": ["xyz"[i % 3] for i in range(30)]})
+    frame.to_parquet(folder / "part\xa0one.parquet")
+    data = load_dataset(f"parquet:{folder}")
+    assert sorted(data.class_names) == ["x", "y", "z"]
