@@ -119,14 +119,28 @@ def recorded_location(meta: dict) -> str:
 def checkpoint_pickle(path) -> bytes | None:
     """The pickle bytes of the torch.save zip at ``path`` (its one ``data.pkl``, at most
     ``MAX_PICKLE_BYTES``), read from the archive, never unpickled; None for anything else or
-    unreadable (the loader names it)."""
+    unreadable (the loader names it).  Only a regular file is read: a FIFO or a device is
+    opened without blocking and left alone (opening a FIFO to read waits for a writer)."""
+    import stat
     import zipfile
     try:
-        with zipfile.ZipFile(path) as z:
-            pickles = [i for i in z.infolist() if i.filename.endswith("/data.pkl")]
-            if len(pickles) != 1 or pickles[0].file_size > MAX_PICKLE_BYTES:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError):
+        return None
+    try:
+        handle = os.fdopen(fd, "rb")
+    except OSError:
+        os.close(fd)
+        return None
+    try:
+        with handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return None
-            return z.read(pickles[0])
+            with zipfile.ZipFile(handle) as z:
+                pickles = [i for i in z.infolist() if i.filename.endswith("/data.pkl")]
+                if len(pickles) != 1 or pickles[0].file_size > MAX_PICKLE_BYTES:
+                    return None
+                return z.read(pickles[0])
     except (OSError, zipfile.BadZipFile, ValueError, EOFError):
         return None
 

@@ -17,6 +17,7 @@ def _one_line_error(args) -> str:
     return lines[0]
 
 
+@pytest.mark.timeout(120)   # a FIFO opened to read blocks: fail in minutes, not at 600 s
 @pytest.mark.parametrize("command", ["eval", "export"])
 def test_model_that_is_a_device_or_a_fifo_says_so(tmp_path, command):
     """--model /dev/null said "checkpoint not found: /dev/null"."""
