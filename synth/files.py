@@ -365,10 +365,19 @@ def reports_no_bytes(path: str | os.PathLike) -> bool:
 
 def printable(text) -> str:
     """``text`` for a one-line message: unchanged when printable, else with its control
-    characters escaped (a path or file name may hold a newline or an escape sequence)."""
+    characters escaped (a path or file name may hold a newline or an escape sequence).  A
+    byte of a name that is not UTF-8 (held by Python as a lone surrogate, U+DC80-U+DCFF,
+    PEP 383) is shown as that byte, ``\\xff``, as ``ls -b`` shows it, not ``\\udcff``."""
     text = str(text)
-    return text if text.isprintable() else "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return text if text.isprintable() else "".join(_escaped(c) for c in text)
+
+
+def _escaped(c: str) -> str:
+    if c.isprintable():
+        return c
+    if 0xDC80 <= ord(c) <= 0xDCFF:   # os.fsdecode's surrogateescape of one byte >= 0x80
+        return f"\\x{ord(c) - 0xDC00:02x}"
+    return c.encode("unicode_escape").decode("ascii")
 
 
 def missing_input(path: str | os.PathLike, what: str, expected: str) -> Exception:

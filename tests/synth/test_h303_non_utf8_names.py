@@ -25,7 +25,7 @@ def test_a_data_set_path_that_is_not_utf8_says_so(tmp_path):
         f.write("a,label\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
     with pytest.raises(UserError, match=NOT_UTF8) as e:
         load_dataset(f"csv:{path}")
-    assert "control character" not in str(e.value) and "\\udce9" in str(e.value)
+    assert "control character" not in str(e.value) and "caf\\xe9.csv" in str(e.value)
 
 
 def test_a_class_folder_that_is_not_utf8_says_so(tmp_path):
@@ -51,3 +51,12 @@ def test_a_parquet_shard_that_is_not_utf8_says_so(tmp_path):
 def test_a_control_character_is_still_named_as_one(tmp_path):
     with pytest.raises(UserError, match="control character"):
         load_dataset(f"csv:{tmp_path}/a\x1b[2Jb.csv")
+
+
+def test_a_byte_that_is_not_utf8_is_shown_as_the_byte():
+    """``printable`` showed a non-UTF-8 byte of a name as Python's surrogate, ``\\udcff``;
+    ``ls -b`` and the user see ``\\xff``."""
+    from synth.files import printable
+    assert printable(os.fsdecode(b"caf\xe9.csv")) == "caf\\xe9.csv"
+    assert printable("a\nb\udcff") == "a\\nb\\xff"
+    assert printable("plain name") == "plain name"
