@@ -142,8 +142,9 @@ class LanguageModel(SpecModel):
 @register_family("lm", {k: copy.deepcopy(v) for k, v in LM_DEFAULTS.items() if k != "family"},
                  "word-level language model (LSTM / H-LSTM) on token ids; "
                  "input_shape (steps,), classes = vocabulary (nnsynth symbiotic)",
-                 input_rank=1, ranges={"embed": WIDTH, "hidden": WIDTH, "dropout": PROBABILITY,
-                                       "gate_hidden": (0, WIDTH[1])},
+                 input_rank=1, takes="sequences of token ids (steps,)",
+                 ranges={"embed": WIDTH, "hidden": WIDTH, "dropout": PROBABILITY,
+                        "gate_hidden": (0, WIDTH[1])},
                  max_classes=MAX_VOCABULARY)
 def build_lm(spec: dict, input_shape: tuple, num_classes: int) -> LanguageModel:
     return LanguageModel(spec, num_classes, sized=True, steps=int(input_shape[0]))

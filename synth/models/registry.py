@@ -66,6 +66,8 @@ _LAYERS: dict[str, Callable[[dict], int]] = {}   # family -> layers its spec bui
                                                 # its lists' lengths bound them)
 _VALUE_RANGES: dict[str, dict[str, tuple[float, float]]] = {}   # family -> key -> [low, high)
 _CLASS_LIMITS: dict[str, int] = {}   # family -> the most outputs it may have (absent: MAX_CLASSES)
+_TAKES: dict[str, str] = {}   # family -> what one sample is, in its wrong-kind error (absent:
+                              # INPUT_KINDS' words for its rank)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +94,7 @@ def input_kind(input_shape) -> InputKind:
 def register_family(name: str, defaults: dict, description: str, input_rank: int | None = None,
                     layers: Callable[[dict], int] | None = None,
                     ranges: dict[str, tuple[float, float]] | None = None,
-                    max_classes: int | None = None):
+                    max_classes: int | None = None, takes: str | None = None):
     """Decorator for ``fn(spec, input_shape, num_classes) -> SpecModel``; ``input_rank`` (if
     given) is the number of sample dimensions the family takes (2: sequences, 3: images);
     ``layers`` (if given) counts the layers a complete spec builds where a number in it (not
@@ -102,9 +104,13 @@ def register_family(name: str, defaults: dict, description: str, input_rank: int
     checked by ``resolve_spec`` and by a search space over the family (``value_range``);
     every family states one for every number its builder takes
     (tests/synth/test_h218_family_ranges.py).  ``max_classes``: the most outputs a model of
-    the family may have where it is not ``MAX_CLASSES`` (a language model's vocabulary)."""
+    the family may have where it is not ``MAX_CLASSES`` (a language model's vocabulary).
+    ``takes``: what one sample is, with its layout, where ``INPUT_KINDS``' words for the
+    rank would mislead (a language model's rank-1 sample is token ids, not features)."""
     def wrap(fn):
         _FAMILIES[name] = (fn, dict(defaults), description)
+        if takes is not None:
+            _TAKES[name] = takes
         if max_classes is not None:
             _CLASS_LIMITS[name] = int(max_classes)
         if input_rank is not None:
@@ -172,7 +178,8 @@ def check_input_rank(family: str, input_shape: tuple, where: str = "the data",
     no data set is involved: hwsim's ``--input-shape``); ``hint`` ends the line."""
     rank = _RANKS.get(family)
     if rank is not None and len(input_shape) != rank:
-        raise UserError(f"model family {family!r} takes {INPUT_KINDS[rank].many}; {where} has "
+        takes = _TAKES.get(family) or INPUT_KINDS[rank].many
+        raise UserError(f"model family {family!r} takes {takes}; {where} has "
                         f"input shape {tuple(input_shape)} ({input_kind(input_shape).many})"
                         f"{hint}")
 
@@ -217,6 +224,10 @@ def resolve_spec(spec: Any) -> dict:
             raise UserError(f"model {short_repr(text)}: {what} (variants: "
                             f"{', '.join(sorted(_VARIANTS))}; or a JSON spec like "
                             f"'{{\"family\": \"mlp\", \"hidden\": [64]}}')")
+        elif text in _FAMILIES:   # a family's name, which is not itself a variant
+            raise UserError(f"model {short_repr(text)} is a family, not a variant: give its "
+                            f"spec as JSON, '{{\"family\": \"{text}\"}}' for its defaults, or a "
+                            f"variant ({', '.join(sorted(_VARIANTS))})")
         else:
             raise UserError(f"unknown model {short_repr(text)}; variants: {', '.join(sorted(_VARIANTS))}; "
                             f"or give a JSON spec like '{{\"family\": \"mlp\", \"hidden\": [64]}}'")
