@@ -250,8 +250,7 @@ def check_search_floors(config: RunConfig, searching) -> None:
     try:
         floor_epochs(searching, size)
     except StepFloorError as e:
-        name = "search.options." + ("grow_prune." if e.field == "retrain_min_steps" else "") \
-            + e.field
+        name = "search.options." + e.field   # min_steps, or the schedule's grow_prune.*
         raise ConfigError(f"{name} {e.value:,} needs at least {e.raised:,} passes over the "
                           f"synthesized set's {size:,} inputs (synthesis.num_images; its "
                           f"training split is fewer); the limit is {MAX_EPOCHS:,} (lower "

@@ -563,7 +563,7 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
     pipeline's search folder under the --run-dir as typed)."""
 
     given = out_dir if given is None else given   # in its messages (shown_path); worked in absolute
-    out_dir = Path(out_dir).expanduser().resolve()
+    out_dir = absolute_path(out_dir)
     saved = out_dir / "search_config.json"
     fresh, synthetic = None, None
     if not resume and config is not None:
@@ -698,7 +698,8 @@ def check_teacher_inputs(config: SearchConfig):
                         f"{config.dataset} has {data.num_classes}: give the set the teacher "
                         f"was trained on")
     check_model_classes(teacher, data, "teacher")
-    if config.data and Path(config.data).is_dir():   # the set, fitted: its padding noted
+    if config.data:   # the set, fitted: its padding noted; a path that is no folder of
+        # Parquet files (a FIFO, a device, missing) is refused here, before Ray starts
         return synthesized_for(teacher, config.data, owner="teacher", seed=config.seed)
     return None
 
@@ -735,12 +736,19 @@ def with_data_space(config: SearchConfig) -> SearchConfig:
     return config.replace(space=data_space(shape))
 
 
+def absolute_path(path) -> Path:
+    """``path`` absolute, its links followed (``os.path.realpath``): ``Path.resolve`` raised
+    RuntimeError 'Symlink loop' for a --resume, --teacher, --synth or data set path that is a
+    link loop, a traceback; the loop is named by the reader that opens it."""
+    return Path(os.path.realpath(Path(path).expanduser()))
+
+
 def with_absolute_paths(config: SearchConfig) -> SearchConfig:
     """``config`` with its teacher, synthesized set and ``prefix:<path>`` data set as
     absolute paths, as search_config.json saves it: a resume from another working directory
     read a relative one there (not found, or another file of that name)."""
     def absolute(path):
-        return str(Path(path).expanduser().resolve()) if path else path
+        return str(absolute_path(path)) if path else path
     prefix, sep, path = config.dataset.partition(":")
     dataset = f"{prefix}:{absolute(path)}" if sep and path.strip() else config.dataset
     return config.replace(teacher=absolute(config.teacher), data=absolute(config.data),
@@ -1213,7 +1221,13 @@ def floor_epochs(config: SearchConfig, samples: int) -> int:
     epochs = trial_epochs(config.to_dict(), range(samples))
     if config.grow_prune is not None:   # the trials' own schedule
         from search.trial import grow_prune_schedule
-        grow_prune_schedule(config.to_dict()).retrain_epochs_for(samples)
+        from synth.train import StepFloorError
+        try:
+            grow_prune_schedule(config.to_dict()).retrain_epochs_for(samples)
+        except StepFloorError as e:   # named where the search's user sets it
+            raise StepFloorError("grow_prune.retrain_min_steps", e.value, e.raised, e.samples,
+                                 "lower the schedule's retrain_min_steps: nnsynth search "
+                                 "--schedule") from None
     return epochs
 
 

@@ -47,7 +47,10 @@ def test_an_unmakeable_retraining_floor_is_refused_before_the_search():
     from synth.train import StepFloorError
     config = SearchConfig(dataset="iris", space="mlp", trials=2, min_steps=0, hardware=False,
                           grow_prune={"retrain_min_steps": 1_000_000})
-    with pytest.raises(StepFloorError, match=r"^retrain_min_steps 1,000,000 needs 500,000 "
-                                             r"passes over 108 inputs; the limit is 100,000 "
-                                             r"\(lower retrain_min_steps\)$"):
+    # named as the search's user sets it (the config's grow_prune, the CLI's --schedule):
+    # it said only "retrain_min_steps", which no option of nnsynth search is called
+    with pytest.raises(StepFloorError, match=r"^grow_prune.retrain_min_steps 1,000,000 needs "
+                                             r"500,000 passes over 108 inputs; the limit is "
+                                             r"100,000 \(lower the schedule's retrain_min_steps: "
+                                             r"nnsynth search --schedule\)$"):
         check_searchable(config)   # before Ray: each trial raised it inside Ray
