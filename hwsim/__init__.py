@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from hwsim import accel, gpu, spring, workload
 from hwsim.accel import AcceleratorConfig
+from hwsim.recurrent import traced_steps_note
 from hwsim.spring import SpringConfig
 from hwsim.workload import Op, build_priced, extract
 
@@ -100,6 +101,9 @@ def price_report(model, input_shape, accel_cfg=None, *, batch: int = 1,
         out["spring_sparsity_inputs"] = (f"a seeded N(0, 1) random batch of {batch:,} "
                                          f"sample{'s' * (batch != 1)}"
                                          + (f" ({sample_from})" if sample_from else ""))
+    traced = traced_steps_note(ops)   # a long sequence's steps beyond the traced ones
+    if traced:
+        out["spring_steps_note"] = traced
     spring_cfg = spring_config_for(model)
     out["spring_precision"] = f"{spring_cfg.int_bits}.{spring_cfg.frac_bits}"
     for mode in ("inference", "training"):

@@ -181,6 +181,20 @@ def cell_op(name: str, m: RecurrentLayer, x: torch.Tensor, y) -> Op:
 STEPS_TRACED = 256
 
 
+def traced_steps_note(ops) -> str | None:
+    """The line for a SPRING price of a workload whose recurrent layer ran more steps than
+    were traced (``STEPS_TRACED``): its counts are exact, the activation sparsity of the
+    steps beyond is the traced steps' (SPRING skips zeros, so its figures rest on it); None
+    where every step was traced."""
+    steps = max((op.in_shape[1] for op in ops if dict(op.geometry).get("kind") == "cell"
+                 and len(op.in_shape) == 3), default=0)
+    if steps <= STEPS_TRACED:
+        return None
+    return (f"a recurrent layer runs {steps:,} steps; the first {STEPS_TRACED} were traced: "
+            f"SPRING's MACs and bytes count every step, the activation sparsity it skips on "
+            f"the other {steps - STEPS_TRACED:,} is the traced steps' mean, an estimate")
+
+
 def cut_steps(args: tuple) -> tuple[tuple, int] | None:
     """A recurrent layer's call arguments with its input ``(N, T, I)`` cut to its first
     STEPS_TRACED steps, and T; None where there is nothing to cut."""

@@ -317,6 +317,8 @@ def _eval_lines(out: dict) -> list[str]:
     if "spring_sparsity_inputs" in out:   # SPRING skips zero activations: of which inputs
         human.append(f"SPRING's activation sparsity measured on "
                      f"{out['spring_sparsity_inputs']}")
+    if out.get("spring_steps_note"):   # steps beyond hwsim.recurrent.STEPS_TRACED
+        human.append(f"note: {out['spring_steps_note']}")
     return human
 
 
