@@ -31,6 +31,30 @@ def _human(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _names(text: str | None) -> list[str] | None:
+    """--class-names as a list: a JSON list of strings where it begins with '[' (a name may
+    hold a comma), else its comma-separated words, each stripped."""
+    if text is None:
+        return None
+    if not text.lstrip().startswith("["):
+        return [n.strip() for n in text.split(",")]
+    import json
+
+    from synth.errors import ConfigError, UserError
+    from synth.files import load_json_text
+    try:
+        names = load_json_text(text)
+    except json.JSONDecodeError as e:
+        raise UserError(f"--class-names is not a valid JSON list: {e.msg} at column "
+                        f"{e.colno}") from None
+    except ConfigError as e:
+        raise UserError(f"--class-names {e}") from None
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise UserError(f"--class-names as JSON must be a list of strings, one a class, got "
+                        f"{text.strip()[:60]!r}")
+    return [n.strip() for n in names]
+
+
 @click.command("secret")
 @click.option("--dataset", callback=dataset_name, default=None,
               help="Data set with meaningful class names (see `nnsynth datasets`); default "
@@ -43,10 +67,11 @@ def _human(r: dict) -> str:
 @click.option("--label-vectors", type=RegistryChoice("synth.choices.LABEL_VECTOR_SOURCES"),
               default=LABEL_VECTORS, show_default=True,
               help="GloVe vectors of the class names, or a control without meaning.")
-@click.option("--class-names", default=None,
+@click.option("--class-names", default=None, callback=lambda ctx, param, value: _names(value),
               help="Words for each class, comma-separated in class order (with --model: the "
                    "network's output order) for names without a GloVe vector, e.g. 'small "
-                   "iris,blue iris,large iris'.")
+                   "iris,blue iris,large iris'; or a JSON list, for names that hold a comma: "
+                   "'[\"iris, small\", \"iris, blue\", \"iris, large\"]'.")
 @seed_option
 @json_option
 def command(dataset, base, model_path, label_vectors, class_names, seed, as_json):
@@ -64,7 +89,6 @@ def command(dataset, base, model_path, label_vectors, class_names, seed, as_json
     if class_names is not None and label_vectors == "random":   # the words were ignored
         raise UserError(f"--class-names gives words for GloVe vectors; --label-vectors "
                         f"{label_vectors} draws vectors without words: give one of them")
-    names = None if class_names is None else [n.strip() for n in class_names.split(",")]
     result = run_secret(dataset, base, model_path=model_path, label_vectors=label_vectors,
-                        class_names=names, seed=seed)
+                        class_names=class_names, seed=seed)
     emit(result, as_json, None if as_json else _human(result))
