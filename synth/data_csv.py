@@ -62,6 +62,9 @@ def _csv_layout(raw, path: str) -> CsvLayout:
     raw.seek(0)
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):   # read as UTF-8, its names were a traceback
         raise UserError(f"CSV data set {path} is UTF-16 text; save it as UTF-8")
+    if b"\x00" in head:   # UTF-16 without its byte-order mark: "line 22 has 1 fields"
+        raise UserError(f"CSV data set {path} holds NUL bytes: it is not text, or is UTF-16 "
+                        f"without its byte-order mark; save it as UTF-8")
     decoded = head.decode("utf-8", "replace").removeprefix("\ufeff")
     for delimiter in CSV_DELIMITERS:
         text = io.StringIO(decoded, newline="")

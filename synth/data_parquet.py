@@ -429,7 +429,15 @@ def parquet_arrays(table, shape: tuple, where: str) -> tuple[np.ndarray, np.ndar
     """(inputs float32 of ``(rows,) + shape``, labels int64) of a table ``read_parquet_table``
     returned, every value checked: numbers, as many as the shape says, finite."""
     size, n = math.prod(shape), table.num_rows
+    if n == 0:   # was "0 values for 0 rows do not match input_shape"
+        raise UserError(f"{where} holds no rows; expected samples in columns x and label")
     _check_row_lengths(table.column("x"), size, shape, where)
+    labels = table.column("label")
+    if labels.null_count:   # read as floats with NaN: "labels must be integers, got float64"
+        import pyarrow.compute as pc
+        row = int(np.flatnonzero(pc.is_null(labels).to_numpy(zero_copy_only=False))[0])
+        raise UserError(f"{where}: column label has {labels.null_count:,} empty cells (the "
+                        f"first in data row {row + 1:,}); every sample needs its class")
     try:
         with np.errstate(over="ignore"):   # a float64 beyond float32 is inf, refused below
             x = np.asarray(table.column("x").combine_chunks().flatten().to_numpy(
@@ -444,8 +452,10 @@ def parquet_arrays(table, shape: tuple, where: str) -> tuple[np.ndarray, np.ndar
     if y.dtype.kind not in "iu":
         raise UserError(f"{where}: labels must be integers, got {y.dtype}")
     if not np.isfinite(x).all():   # one NaN made every loss and accuracy NaN, silently
+        bad = ~np.isfinite(x)
         raise UserError(f"{where}: column x holds NaN or infinite values "
-                        f"({int((~np.isfinite(x)).sum()):,} of {x.size:,})")
+                        f"({int(bad.sum()):,} of {x.size:,}; the first in data row "
+                        f"{int(np.argmax(bad)) // size + 1:,}; a null value reads as NaN)")
     return x.reshape((n,) + tuple(shape)), y.astype(np.int64)
 
 
@@ -476,27 +486,33 @@ def _plain_parquet(path: str, files: list[Path], footers: list, seed: int) -> Da
         raise UserError(f"{where} is partitioned by folder ({printable(hive.parent.name)}): "
                         f"the files lack that column; write the table as one file")
     schema = footers[0][0]
-    names = [n for n in schema.names if n not in _pandas_index(schema)]
+    # the pandas index read once a file: asked per column, its JSON (of every column) was
+    # parsed once a column, and a pandas table of 3,000 columns took 45 s to load
+    pandas_index = _pandas_index(schema)
+    names = [n for n in schema.names if n not in pandas_index]
     if len(names) > MAX_CSV_COLUMNS:
         raise UserError(f"{where} has {len(names):,} columns; the limit is {MAX_CSV_COLUMNS:,}")
     for f, (other, _, _) in zip(files, footers):
-        if [n for n in other.names if n not in _pandas_index(other)] != names:
+        index = _pandas_index(other)
+        if [n for n in other.names if n not in index] != names:
             raise UserError(f"{where}: file {printable(f.name)} has other columns than "
                             f"{printable(files[0].name)}; a set's files share their columns")
     if not names:
         raise UserError(f"{where} has no columns")
     label, split, features = _table_roles(names, where)
-    for n in names:
-        kind = schema.field(n).type
-        if n in features and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
-                                  or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
+    for n, kind in zip(schema.names, schema.types):   # by position: a field looked up by
+        if n in pandas_index:                        # name, or `n in features`, took time
+            continue                                 # linear in the columns, for each one
+        feature = n not in (label, split)
+        if feature and not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                            or pa.types.is_boolean(kind) or pa.types.is_decimal(kind)):
             hint = (" (a column of lists is nnsynth's own layout, with its metadata: "
                     "synth.data.write_parquet)" if pa.types.is_nested(kind) else "")
             if pa.types.is_string(kind) or pa.types.is_large_string(kind):
                 hint = _label_hint(names)
             raise UserError(f"{where}: feature column {column_shown(n, names)} must hold "
                             f"numbers, has {short_repr(str(kind))} values{hint}")
-        if n not in features and pa.types.is_nested(kind):
+        if not feature and pa.types.is_nested(kind):
             raise UserError(f"{where}: column {column_shown(n, names)} must hold one value "
                             f"a row, has {short_repr(str(kind))} values")
     total = 0

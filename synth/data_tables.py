@@ -8,6 +8,8 @@ set (``table_dataset``).  Reading the files is ``synth.data_csv``'s and
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from synth.config import short_repr
@@ -47,18 +49,32 @@ def _label_classes(keys: list, codes: np.ndarray, empty, where: str):
     return y, [str(c) for c in classes]
 
 
+_EXPONENT = re.compile(r"[eE][-+]?0*([0-9]+)\s*$")
+
+
+def exact_number(text: str):
+    """``text`` as an exact ``Fraction``, or None where it is no finite number, or one whose
+    decimal exponent has more than three digits: Fraction('1e999999999') computes
+    10**999999999, and a CSV label cell of it hung the load (a float of it is inf or 0)."""
+    from fractions import Fraction
+    exponent = _EXPONENT.search(text)
+    if exponent is not None and len(exponent.group(1)) > 3:
+        return None
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError, OverflowError):   # nan, inf, a name
+        return None
+
+
 def _whole_numbers(text: list[str], where: str) -> list[int]:
     """The label values ``text`` (a column read as floating point) as exact integers: codes
     beyond int64 (parsed as doubles) fell together into one class, and 1e30 into class
     -2**63."""
-    from fractions import Fraction
     numbers = []
     for t in text:
-        try:
-            numbers.append(Fraction(t))
-        except (ValueError, ZeroDivisionError, OverflowError):   # nan, inf
-            numbers.append(None)
-        if numbers[-1] is None and _is_number(t):   # 'inf' was called a fractional value
+        numbers.append(exact_number(t))
+        if numbers[-1] is None and _is_number(t) and not np.isfinite(float(t)):
+            # 'inf' was called a fractional value
             raise UserError(f"{where}: its label column holds NaN or infinite values"
                             f"{shown(t, lead=' such as ')}; labels must be class names or "
                             f"integers")
@@ -108,6 +124,33 @@ def _spelled_twice(text, count: int, where: str) -> bool:
     return False
 
 
+def number_spelled_twice(labels) -> tuple[str, str] | None:
+    """Two of the distinct text ``labels`` that spell one number ('1' and '1.0', '2' and
+    '2e0'), else None.  Read as text, each spelling is its own class: a text label column
+    of '1' and '1.0' (a Parquet string column, a CSV column with a word in it, a .ts file's
+    labels) split one class in two without a word, where a CSV column of numbers reads
+    them as one class.  The caller warns, as a CSV column of '01' and '1' is warned of
+    (``_spelled_twice``)."""
+    seen: dict = {}
+    for t in labels:
+        value = exact_number(t.strip())
+        if value is None:   # a name, nan, inf
+            continue
+        if value in seen and seen[value] != t.strip():
+            return seen[value], t.strip()
+        seen.setdefault(value, t.strip())
+    return None
+
+
+def warn_spelled_twice(labels, where: str) -> None:
+    """Log that the text ``labels`` spell one number two ways (``number_spelled_twice``)."""
+    twice = number_spelled_twice(labels)
+    if twice is not None:
+        log.warning("%s: its labels spell one number two ways (%s and %s); they are read as "
+                    "text, each spelling its own class (write each class one way where they "
+                    "are one)", where, short_repr(twice[0]), short_repr(twice[1]))
+
+
 def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[str]]:
     """(class indices, class names) of a label column: integers (classes in numeric order)
     or names (in sorted order), one per row.  ``as_text()``: the column read again as text
@@ -117,7 +160,7 @@ def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[st
     if column.null_count:
         raise UserError(f"{where}: its label column has {column.null_count:,} "
                         f"empty cells")
-    kind = column.type
+    kind, respelled = column.type, False
     if pa.types.is_dictionary(kind):   # a pandas category: its values, dictionary-encoded
         column = column.cast(kind.value_type)
         kind = kind.value_type
@@ -130,7 +173,8 @@ def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[st
         text = as_text() if as_text is not None else None
         if text is None or not _spelled_twice(text, len(classes), where):
             return _label_classes(classes.tolist(), codes.reshape(-1), (), where)
-        column, kind = text, text.type   # each spelling its own class, as text
+        column, kind, respelled = text, text.type, True   # each spelling its own class,
+        # as text (warned of by _spelled_twice)
     if pa.types.is_floating(kind) and as_text is None:
         values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
         _check_finite_labels(values, where)
@@ -154,6 +198,8 @@ def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[st
     codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     empty = [i for i, t in enumerate(text) if not t]
     if not numbers:
+        if not respelled:
+            warn_spelled_twice(text, where)
         return _label_classes(text, codes, empty, where)
     return _label_classes(_whole_numbers(text, where), codes, empty, where)
 
@@ -200,11 +246,17 @@ def _feature_type_error(column, name: str, where: str, names=()) -> str | None:
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         values = column.combine_chunks().dictionary_encode()
         text = values.dictionary.to_pylist()
-        odd = next((i for i, t in enumerate(text) if t is None or not _is_number(t)), None)
+        # a number as pyarrow reads one: Python's float() also takes '1_000', a no-break
+        # space around the digits and non-ASCII digits ('１'), which left such a column
+        # "has string values", naming neither row nor value
+        odd = next((i for i, t in enumerate(text) if t is None or not _is_number(t)
+                    or not t.isascii() or "_" in t), None)
         if odd is not None:
             row = int(np.flatnonzero(values.indices.to_numpy(zero_copy_only=False) == odd)[0])
             numbers = any(t is not None and _is_number(t) for t in text[:10_000])
-            hint = ("; fill or drop those rows" if numbers   # a missing-value mark such as ?
+            hint = ("; write numbers in ASCII digits, without digit separators or spaces "
+                    "other than plain ones" if text[odd] is not None and _is_number(text[odd])
+                    else "; fill or drop those rows" if numbers   # a missing-value mark: ?
                     else _label_hint(list(names)) if names else "")
             return (f"{head} must hold numbers in every row, has text"
                     f"{shown(printable(text[odd]), lead=' such as ')} (data row {row + 1:,})"

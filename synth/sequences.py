@@ -626,6 +626,10 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
     present = np.bincount(y, minlength=len(class_labels))
     if (present < 3).any() and not whole_set():   # a set used whole needs no split
         low = int(np.argmin(present))
+        if not present[low]:   # only a header names it: "has 0 series; ... need >= 3"
+            raise UserError(f"data set {name}: class {shown(class_labels[low], str(low))} is "
+                            f"listed in @classLabel, but no series has that label; list only "
+                            f"the classes of its series")
         raise UserError(f"data set {name}: class {shown(class_labels[low], str(low))} has "
                         f"{int(present.min())} series; stratified splits need >= 3 per class")
     channels = series[0].shape[0]
@@ -652,6 +656,8 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
         # (label_order), after the split, which is drawn as it always was (by the text
         # order's indices: a checkpoint's recorded seed gives the split it trained on).  A
         # file's declared order is kept (aeon's PickupGestureWiimoteZ_eq lists '1 10 2 ...')
+        from synth.data_tables import warn_spelled_twice   # '1' and '1.0': two classes
+        warn_spelled_twice(class_labels, f"data set {name}")
         order = label_order(class_labels)
         if order != list(class_labels):
             y = np.array([order.index(c) for c in class_labels], dtype=np.int64)[y]

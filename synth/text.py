@@ -499,6 +499,18 @@ def _pieces(text: str) -> Iterator[str]:
     return _line_pieces(text[i:i + READ_CHUNK] for i in range(0, len(text), READ_CHUNK))
 
 
+def _check_no_nul(text: str, path: Path) -> None:
+    """Refuse a text holding NUL characters: no plain text does.  UTF-16 written without its
+    byte-order mark is valid UTF-8 with a NUL after every ASCII letter, and was read as
+    single letters ('t', 'h', 'e', ...): a language model of an alphabet, trained silently;
+    so was a binary file that happens to decode (a tar archive of text files)."""
+    if "\x00" in text:
+        from synth.files import printable
+        raise UserError(f"text file {printable(path)} holds NUL characters: it is not plain "
+                        f"text (UTF-16 without its byte-order mark, or a binary file); save "
+                        f"it as UTF-8")
+
+
 def _file_tokens(path: Path) -> Iterator[list[str]]:
     """The tokens of the user's text file ``path`` in lists (``_token_batches``), read a
     piece at a time when it is UTF-8 (checked in a first pass that keeps nothing); any other
@@ -513,14 +525,19 @@ def _file_tokens(path: Path) -> Iterator[list[str]]:
         utf8 = bool(head) and head not in (b"\xff\xfe", b"\xfe\xff")   # else read whole
         if utf8:
             try:
-                for _ in _utf8_chunks(path):
-                    pass
+                for chunk in _utf8_chunks(path):
+                    _check_no_nul(chunk, path)
             except UnicodeDecodeError:
                 utf8 = False
     except OSError as e:
         raise UserError(f"text file {printable(path)} cannot be read "
                         f"({e.strerror or type(e).__name__})") from None
-    pieces = _line_pieces(_utf8_chunks(path)) if utf8 else _pieces(read_text_file(path))
+    if utf8:
+        pieces = _line_pieces(_utf8_chunks(path))
+    else:
+        text = read_text_file(path)
+        _check_no_nul(text, path)
+        pieces = _pieces(text)
     try:
         for piece in pieces:
             yield from _token_batches(piece)
