@@ -61,9 +61,11 @@ def resolve_student(student: Any, input_shape, num_classes, *,
     """A student from a checkpoint path (``*.pt`` file) or a model spec/variant name.  A
     checkpoint's feature columns (a user's table's, recorded with it) must be the teacher's
     (``teacher_meta``: its data-set record) in the teacher's order (``check_student_columns``)."""
-    from synth.checkpoint import load_model
+    from synth.checkpoint import load_model, names_checkpoint
     from synth.models import build
-    if isinstance(student, (str, os.PathLike)) and str(student).endswith(".pt"):
+    # a FIFO, a device or a folder at a path is a checkpoint load_model names as what it is
+    if isinstance(student, (str, os.PathLike)) and (str(student).endswith(".pt")
+                                                   or names_checkpoint(student)):
         model = load_model(student)
         if tuple(model.input_shape) != tuple(input_shape) or model.num_classes != num_classes:
             raise UserError(f"student {student} expects input {tuple(model.input_shape)} with "

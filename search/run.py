@@ -47,7 +47,7 @@ from synth.choices import MAX_MIN_STEPS, RECIPE
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
-from synth.files import (claim_dir, copy_atomic, printable, read_json, remove_owned,
+from synth.files import (claim_dir, copy_atomic, missing_input, printable, read_json, remove_owned,
                          shown_path, working_dir, write_json_atomic, write_text_atomic)
 
 logger = logging.getLogger(__name__)
@@ -581,6 +581,9 @@ def run_search(config: SearchConfig | None, out_dir: str | os.PathLike, *, resum
             raise UserError(f"{saved} (the search's saved settings): {e}; start a new search "
                             f"with another --out") from None
     elif resume or config is None:
+        place = Path(given).expanduser()
+        if resume and os.path.lexists(place) and not place.is_dir():   # a FIFO, a device, a
+            raise missing_input(place, "--resume", "the folder of an nnsynth search")  # loop
         raise UserError(f"nothing to resume in {given}: no search_config.json")
     from cluster.connect import check_start
     check_start(address)            # an address nothing answers at: before out_dir is made
@@ -1034,6 +1037,9 @@ def input_digest(config: SearchConfig) -> str:
                                       else [data])
     for f in files:
         h.update(f.name.encode() + b"\0")
+        if not f.is_file():   # a FIFO opened to read waits for a writer, a device never
+            h.update(b"\0missing")   # ends: a regular file is read, the rest is 'missing'
+            continue
         try:
             with open(f, "rb") as fh:
                 for block in iter(lambda: fh.read(1 << 20), b""):

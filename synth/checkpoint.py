@@ -574,6 +574,23 @@ def model_from_payload(payload: dict, device: str | torch.device = "cpu", *,
     return model.to(device).eval()
 
 
+def names_checkpoint(model_spec: Any) -> bool:
+    """Whether a model reference that may be a variant name, a JSON spec or a checkpoint
+    (grow-prune's and hwsim's ``--model``, invert's ``--student``) names a checkpoint: a
+    regular file, or anything else at a path that looks like one (a separator or a
+    checkpoint's suffix: a FIFO, a folder, a device, a link loop or one that leads nowhere),
+    which ``load_model`` then names as what it is.  Only a regular file counted: ``--model
+    fifo.pt`` was "a file, where a variant name or JSON spec is expected", though these take
+    checkpoints.  A folder named like a variant (``mlp_small``) stays the variant."""
+    if not isinstance(model_spec, (str, os.PathLike)):
+        return False
+    text = str(model_spec)
+    if os.path.isfile(text):
+        return True
+    from synth.models.registry import looks_like_path
+    return looks_like_path(text) and os.path.lexists(text)
+
+
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
     """The model in eval mode, with masks re-attached when the checkpoint has them.
 

@@ -22,8 +22,8 @@ from typing import Any, Callable
 import torch
 
 from synth.checkpoint import (check_outputs_on, checkpoint_dataset, checksum_bytes,
-                              in_model_order, in_model_scale, load_model, padded_note,
-                              recorded_split_seed, save_checkpoint, synthesized_for,
+                              in_model_order, in_model_scale, load_model, names_checkpoint,
+                              padded_note, recorded_split_seed, save_checkpoint, synthesized_for,
                               trained_record, warn_if_changed)
 from synth.data import (Dataset, input_range, load_dataset,
                         split_class_list)
@@ -617,22 +617,6 @@ def _dense_start(model, data: Dataset, connections: int) -> tuple[int, float] | 
             or not 0 <= accuracy <= 1 or not trained_on(model, data)):
         return None
     return count, float(accuracy)
-
-
-def names_checkpoint(model_spec: Any) -> bool:
-    """Whether grow-prune's ``--model`` (a variant name, a JSON spec or a checkpoint) names a
-    checkpoint: a regular file, or anything else at a path that looks like one (a separator
-    or a checkpoint's suffix: a FIFO, a folder, a device, a link that leads nowhere), which
-    ``load_model`` then names as what it is.  Only a regular file counted: ``--model fifo.pt``
-    was "a file, where a variant name or JSON spec is expected", though grow-prune takes
-    checkpoints.  A folder named like a variant (``mlp_small``) stays the variant."""
-    if not isinstance(model_spec, (str, os.PathLike)):
-        return False
-    text = str(model_spec)
-    if os.path.isfile(text):
-        return True
-    from synth.models.registry import looks_like_path
-    return looks_like_path(text) and os.path.lexists(text)
 
 
 def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epochs: int = 15,

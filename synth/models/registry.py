@@ -219,11 +219,16 @@ def resolve_spec(spec: Any) -> dict:
             spec = _VARIANTS[text]
         elif looks_like_path(text):   # a checkpoint named where a spec was expected
             import os
-            what = ("no such file" if not os.path.exists(text) else
+            from synth.files import missing_input
+            expected = (f"variants: {', '.join(sorted(_VARIANTS))}; or a JSON spec like "
+                        f"'{{\"family\": \"mlp\", \"hidden\": [64]}}'")
+            if os.path.lexists(text) and not os.path.isfile(text):   # a FIFO, a device, a
+                # folder, a link loop: named as what it is (it was "a file", or "no such file")
+                raise missing_input(text, "model", f"a variant name or JSON spec here "
+                                                   f"({expected})")
+            what = ("no such file" if not os.path.lexists(text) else
                     "a file, where a variant name or JSON spec is expected here")
-            raise UserError(f"model {short_repr(text)}: {what} (variants: "
-                            f"{', '.join(sorted(_VARIANTS))}; or a JSON spec like "
-                            f"'{{\"family\": \"mlp\", \"hidden\": [64]}}')")
+            raise UserError(f"model {short_repr(text)}: {what} ({expected})")
         elif text in _FAMILIES:   # a family's name, which is not itself a variant
             raise UserError(f"model {short_repr(text)} is a family, not a variant: give its "
                             f"spec as JSON, '{{\"family\": \"{text}\"}}' for its defaults, or a "

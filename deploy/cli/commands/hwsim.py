@@ -71,15 +71,22 @@ def _naming_file(path: str | None, typed: frozenset = frozenset(),
         raise
 
 
+def _is_checkpoint(ref: str) -> bool:
+    """A --model that names a checkpoint (``synth.checkpoint.names_checkpoint``, or any
+    ``*.pt``): a FIFO, a device or a folder at a path was taken for a variant name ("a file,
+    where a variant name or JSON spec is expected"), though --model takes checkpoints."""
+    from synth.checkpoint import names_checkpoint
+    return ref.endswith(".pt") or names_checkpoint(ref)
+
+
 def _model(ref: str, default_shape: tuple, num_classes: int, option: str = "--model",
            alone: bool = True):
     """A checkpoint path, or a variant name / JSON spec with optional ``@shape``; ``option``:
     the one ``ref`` was given to, named by a malformed shape's error.  ``alone``: the
     command's only model (``hwsim dse`` checks its models' @shapes against --input-shape
     together, ``_check_shape_read``)."""
-    import os
     from hwsim import build_priced
-    if ref.endswith(".pt") or os.path.isfile(ref):
+    if _is_checkpoint(ref):
         from synth.checkpoint import load_model
         model = load_model(ref)
         _check_own(ref, "--input-shape", "input_shape", default_shape, tuple(model.input_shape))
@@ -117,10 +124,9 @@ def _check_shape_read(refs, given: tuple) -> None:
     shape ``_check_own`` compares, or a spec with its own @shape) and that differs from a
     spec's @shape is refused: the @shape won and the option was dropped without a word
     (h252).  One spec given without @shape reads it, and it is taken."""
-    import os
     if not _given("input_shape"):
         return
-    specs = [r for r in refs if not (r.endswith(".pt") or os.path.isfile(r))]
+    specs = [r for r in refs if not _is_checkpoint(r)]
     if any(not _split_ref(r)[1] for r in specs):
         return
     for ref in specs:
@@ -410,7 +416,7 @@ def _dse_workloads(models, input_shape: str, num_classes: int) -> dict:
     _check_shape_read(models, _shape(input_shape))
     for ref in models:
         name, model, shape = _model(ref, _shape(input_shape), num_classes, alone=False)
-        if name == ref and (ref.endswith(".pt") or os.path.isfile(ref)):   # a checkpoint
+        if name == ref and _is_checkpoint(ref):   # a checkpoint
             key = ("checkpoint", os.path.realpath(ref))
         else:
             try:   # a JSON spec: its keys' order and spacing do not make another network
@@ -495,9 +501,8 @@ def _spring_ops(ref: str, model, shape, ops):
     measures it, ``_sparsity_sample``; the inputs it was measured on, in words): a table's
     SPRING rows are keyed by the sparsity, so a table built and a prediction made from one
     must measure it alike, and its total is eval's."""
-    import os
     from hwsim import extract, with_sparsity
-    path = ref if ref.endswith(".pt") or os.path.isfile(ref) else None
+    path = ref if _is_checkpoint(ref) else None
     sample, said = _sparsity_sample(path, model, shape, None, offer=False)
     if sample is None:
         return ops, f"a seeded N(0, 1) random batch of 1 sample ({said})"
