@@ -318,10 +318,28 @@ def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Data
     repeated = repeated_rows(x, splits, where)
     if repeated:
         log.warning("%s", repeated)
+    _warn_recoded_labels(x, y, features, label, names, where)
     # the splits are drawn on the sorted classes, then an ordered label column's classes
     # take its order: one file splits as it did before the order was kept
     y, class_names = _declared_order(table.column(label), y, class_names)
     return _tabular_dataset(name, x, y, class_names, seed, splits, features)
+
+
+def _warn_recoded_labels(x: np.ndarray, y: np.ndarray, features: list[str], label: str,
+                         names: list[str], where: str) -> None:
+    """Warn of a feature column named as labels are (label, class, target, y: a table that
+    holds its labels twice, as a name and as a code) whose values are the classes one to
+    one: it is read as a feature by the rules (the first such name is the labels), and the
+    model learnt the answer from it, 100% on every split, silently."""
+    k = int(y.max()) + 1
+    for i, n in enumerate(features):
+        if n.strip().lower() not in LABEL_COLUMNS:
+            continue
+        values, codes = np.unique(x[:, i], return_inverse=True)
+        if len(values) == k and len(np.unique(codes.reshape(-1) * k + y)) == k:
+            log.warning("%s: feature column %s holds the labels of column %s again (one value "
+                        "a class); read as a feature, it gives the answer away: drop it",
+                        where, column_shown(n, names), column_shown(label, names))
 
 
 def _declared_order(column, y: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:

@@ -19,7 +19,9 @@ h309's fixes:
   (a CSV column of '01' and '1' is warned of since h283);
 * a .ts @classLabel listing a class no series has said "has 0 series; stratified splits
   need >= 3 per class";
-* a CSV label cell '1e999999999' hung the load (an exact Fraction of it is 10**999999999).
+* a CSV label cell '1e999999999' hung the load (an exact Fraction of it is 10**999999999);
+* a table holding its labels twice ('label' names, 'target' codes) trained on the second as
+  a feature, silently: it is warned of.
 """
 from __future__ import annotations
 
@@ -218,6 +220,25 @@ def test_csv_labels_spelled_one_way_are_not_warned_of(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         load_dataset(_csv(tmp_path, text))
     assert not [r for r in caplog.records if "two ways" in r.getMessage()]
+
+
+def test_csv_label_column_written_twice_is_warned_of(tmp_path, caplog):
+    # was: 'target' (the classes as codes) read as a feature beside 'label', silently: the
+    # model learnt the answer from it
+    text = "a,target,label\n" + "".join(f"{a:g},{c + 5},{'cat' if c else 'dog'}\n"
+                                        for a, _, c in ROWS)
+    with caplog.at_level(logging.WARNING):
+        data = load_dataset(_csv(tmp_path, text))
+    assert data.input_shape == (2,)   # read by the rules still: a feature
+    said = [r.getMessage() for r in caplog.records if "gives the answer away" in r.getMessage()]
+    assert len(said) == 1 and "'target'" in said[0] and "'label'" in said[0], said
+
+
+def test_csv_a_feature_named_y_of_other_values_is_not_warned_of(tmp_path, caplog):
+    text = "x,y,label\n" + "".join(f"{a:g},{b:g},{c}\n" for a, b, c in ROWS)
+    with caplog.at_level(logging.WARNING):
+        load_dataset(_csv(tmp_path, text))
+    assert not [r for r in caplog.records if "gives the answer away" in r.getMessage()]
 
 
 # --------------------------------------------------------------------------- parquet: plain
