@@ -664,12 +664,17 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
         split_seed = recorded_split_seed(model.checkpoint_info["dataset"], dataset,
                                          source=f"checkpoint {model_spec}",
                                          default=schedule.seed)
+    from synth.models import resolve_spec
+    family = model.spec["family"] if model is not None else resolve_spec(model_spec)["family"]
+    if family == "lm":   # it said 'compaction supports ...' then, --no-compact, that its own
+        # text set is 'for a language model'
+        raise UserError(f"{'checkpoint ' + str(model_spec) if from_checkpoint else 'the model'}"
+                        f" is a language model (family 'lm'): nnsynth grow-prune grows and "
+                        f"prunes classifiers; nnsynth symbiotic prunes a language model's "
+                        f"gates (--sparsities) by the platform's latency")
     if compact:   # a resnet ran its dense training and every step, then failed to compact
         from synth.compact import check_compactable
-        from synth.models import resolve_spec
-        check_compactable(model.spec["family"] if model is not None else
-                          resolve_spec(model_spec)["family"],
-                          "; pass --no-compact to save the masked model")
+        check_compactable(family, "; pass --no-compact to save the masked model")
     data = load_dataset(dataset, seed=split_seed)
     digest = data.digest()   # of the set as loaded: recorded (eval tells a rewritten file)
     warning = None
