@@ -260,12 +260,12 @@ def evaluate_lm(model: LanguageModel, where: str, split: str | None = None,
     meta, metrics = info.get("dataset") or {}, info.get("metrics") or {}
     lm = lm_checkpoint(info, where)
     name, min_count = meta.get("name"), meta.get("min_count")
-    if dataset is not None and dataset != name:
-        raise UserError(f"{where} is a language model of {name!r}'s vocabulary: it is scored "
-                        f"on that set only (leave --dataset out)")
+    if dataset is not None and dataset != name:   # another text, in the model's vocabulary
+        return _evaluate_on_other_text(model, where, split, dataset, meta, lm)
     if split == "all" or split not in (None, "train", "val", "test"):
         raise UserError(f"{where} is a language model: --split is train, val or test "
-                        f"(perplexity over one split of {name!r}), got {split!r}")
+                        f"(perplexity over one split of {name!r}; all: of another text, "
+                        f"given with --dataset), got {split!r}")
     if not isinstance(name, str) or not isinstance(min_count, int) or isinstance(min_count, bool):
         raise UserError(f"{where}: a language model checkpoint records its text set (dataset "
                         f"name and min_count); this one does not, so it cannot be scored")
@@ -287,6 +287,46 @@ def evaluate_lm(model: LanguageModel, where: str, split: str | None = None,
               "vocab_size": model.vocab_size, "parameters": count_parameters(model),
               "nonzero_parameters": count_parameters(model, nonzero=True)}
     return result, []
+
+
+def _evaluate_on_other_text(model: LanguageModel, where: str, split: str | None, dataset: str,
+                            meta: dict, lm: dict) -> tuple[dict, list[str]]:
+    """``evaluate_lm`` on a text other than the one recorded (a held-out file: a model
+    trained on PTB's train file scored on its test file): the text read into the model's own
+    vocabulary (``synth.text.text_in_vocab``: the vocabulary its checkpoint records, each
+    other word ``<unk>``), ``split`` one of its contiguous cuts (default test) or ``all``:
+    every token of it.  The note gives its ``<unk>`` share: a perplexity over a text of
+    many unknown words is mostly the model's ``<unk>`` guessing."""
+    from synth.errors import UserError
+    from synth.models import count_parameters
+    from synth.text import text_in_vocab
+    vocab = meta.get("vocab")
+    if not (isinstance(vocab, list) and len(vocab) == model.vocab_size):
+        raise UserError(f"{where} records no vocabulary of its {model.vocab_size:,} words, so "
+                        f"it is scored on its own set only, {meta.get('name')!r} (leave "
+                        f"--dataset out)")
+    if split not in (None, "train", "val", "test", "all"):
+        raise UserError(f"--split is train, val, test or all, got {split!r}")
+    try:
+        data = text_in_vocab(dataset, vocab, int(meta.get("min_count") or 1))
+    except UserError as e:
+        raise UserError(f"--dataset {dataset}: {e}") from None
+    split = split or "test"
+    ids = torch.cat([data.train, data.val, data.test]) if split == "all" else data.split(split)
+    if len(ids) < 2:
+        raise UserError(f"--dataset {dataset}: its {split} split holds {len(ids)} token(s); "
+                        f"a perplexity needs at least 2 (--split all scores the whole text)")
+    unk = float((ids == 0).float().mean())
+    bptt = int(lm.get("bptt") or model.input_shape[0])
+    result = {"dataset": dataset, "split": split, "tokens": int(len(ids)),
+              "perplexity": perplexity(model, ids, bptt=bptt), "unk_rate": unk,
+              "vocabulary_of": meta.get("name"), "vocab_size": model.vocab_size,
+              "parameters": count_parameters(model),
+              "nonzero_parameters": count_parameters(model, nonzero=True)}
+    note = (f"{dataset} read in the vocabulary of {meta.get('name')} (the model's "
+            f"{model.vocab_size:,} words): {unk:.1%} of its "
+            f"{'' if split == 'all' else split + ' '}tokens are <unk>")
+    return result, [note]
 
 
 def is_lm_checkpoint(path) -> bool:

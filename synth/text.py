@@ -569,6 +569,30 @@ def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
     raise UserError(f"unknown text set {name!r}; known: enwiki, text:<path>")
 
 
+def text_in_vocab(name: str, vocab: list[str], min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
+    """The text set ``name`` (enwiki or text:<path>, read and cut as ``load_text`` reads and
+    cuts it: contiguous 80/10/10 of its words) as ids into another set's vocabulary ``vocab``
+    (a trained language model's, ``<unk>`` 0 and ``<eos>`` 1 first): each word outside it is
+    ``<unk>``.  How a model trained on one text is scored on another (``nnsynth eval --model
+    LM --dataset``): its ids are the model's, not a vocabulary of this text's own."""
+    if not (isinstance(vocab, list) and len(vocab) > 2 and vocab[:2] == [UNK, EOS]
+            and all(isinstance(w, str) for w in vocab)):
+        raise UserError(f"a vocabulary must be a list of words beginning {UNK}, {EOS}")
+    if name == "enwiki":
+        ids, words = _encode([_CACHE.get("enwiki") or enwiki_tokens()], name)
+        source = str(enwiki_path())
+    else:
+        load_text(name, 1)   # its checks (kind of file, size, encoding, enough words), once
+        path = Path(name[5:]).expanduser()
+        ids, words = _encode(_file_tokens(path), name)
+        source = str(path)
+    index = {w: i for i, w in enumerate(vocab)}
+    remap = np.fromiter((index.get(w, 0) for w in words), dtype=np.int64, count=len(words))
+    a, b = _cut_points(ids == EOS_ID)
+    train, val, test = (torch.from_numpy(remap[part]) for part in (ids[:a], ids[a:b], ids[b:]))
+    return TextDataset(name, train, val, test, list(vocab), int(min_count), source)
+
+
 @register_dataset("enwiki", "Wikipedia excerpt from gensim's test data: word-level language "
                   "modelling, ~465k tokens, vocabulary of words seen >= 10 times")
 def _enwiki(seed: int) -> TextDataset:

@@ -98,8 +98,8 @@ def test_hwsim_eval_prices_it_as_the_report_did_to_the_bit(sized):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["eval", "--split", "all"], "--split is train, val or test"),
-    (["eval", "--dataset", "iris"], "leave --dataset out"),
+    (["eval", "--split", "all"], "--split is train, val or test (perplexity over one split"),
+    (["eval", "--dataset", "iris"], "--dataset iris: unknown text set"),
     (["eval", "--rounding", "nearest"], "leave --rounding out"),
     (["hwsim", "eval", "--spring", "--dataset", "iris"], "family 'lm'"),
     (["export", "--out", "x.onnx"], "family 'lm'"),

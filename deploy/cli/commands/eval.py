@@ -25,7 +25,9 @@ def command(model_path, dataset, split, rounding, as_json):
     and the rounding used), its parameters, and its flops: multiply-accumulates (MACs) per
     sample of its architecture, every weight counted; nonzero_flops: the MACs that touch a
     nonzero weight (fewer for a pruned, masked model).  A language model (nnsynth
-    symbiotic's checkpoints): its perplexity on a split of the text it was trained on."""
+    symbiotic's checkpoints): its perplexity on a split of the text it was trained on, or
+    of another text (--dataset enwiki or text:PATH; --split all: the whole of it) read in the
+    model's vocabulary, with the share of its words the model does not know (<unk>)."""
     from synth.lm import evaluate_lm_checkpoint, is_lm_checkpoint
     from synth.workflows import evaluate_checkpoint
     if is_lm_checkpoint(model_path):   # nnsynth symbiotic's: perplexity on its own text
