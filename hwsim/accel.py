@@ -412,7 +412,10 @@ DRAM_COMPULSORY_MAX = 2.0
 # lenet300_100 at batch 16 on 4 x 4 os, 32/512/8 KiB, took 270,460 cycles and 1,103,104 B
 # where 270,469 cycles move 304,504 B (2.8x the energy).  The price: a larger pad may raise
 # a layer's cycles by up to this fraction (never more), where a schedule that moves fewer
-# bytes comes within it.
+# bytes comes within it; so may more DRAM bandwidth, and a faster clock its time (a chunked
+# schedule's DRAM-bound chunks speed up: Linear(300, 10) at batch 16 on 3 x 2 os, 1/2.75/1
+# KiB, 700 MHz: 3.4 -> 3.45 GB/s, 9,088 -> 9,153 cycles, 42,160 -> 40,960 B; h310).  At
+# batch 1 (one schedule) neither ever raises the latency.
 CYCLES_TOLERANCE = 0.01
 # values (layers x configurations x cost arrays x chunk sizes) up to which ``_costs`` holds
 # every schedule's costs between its two passes rather than pricing each chunk again: 2^22

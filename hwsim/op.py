@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from synth.config import plain_number
 from synth.errors import UserError
 
 class Refusal(UserError):
@@ -72,7 +73,18 @@ class Op:
         """A record made by hand (the Workload contract: a list of op records) is checked as
         extract()'s are made: a known type, counts >= 0, zero fractions in [0, 1].  (An
         act_sparsity of 1.5 priced negative MACs on SPRING, NaN priced 'nan ms', a type
-        'bogus' was priced as an element-wise op, h219.)"""
+        'bogus' was priced as an element-wise op, h219.)  NumPy numbers in its counts, shapes
+        and fractions become Python's: int32 counts wrapped when summed (two ops of
+        2,147,395,600 MACs were -176,096 MACs in a report, h310)."""
+        for field in ("macs", "weight_bytes", "in_bytes", "out_bytes", "elems", "groups",
+                      "weight_sparsity", "act_sparsity", "in_shape", "out_shape",
+                      "weight_shape", "gemm"):
+            v = getattr(self, field)
+            if isinstance(v, tuple):
+                if any(type(x).__module__ == "numpy" for x in v):
+                    object.__setattr__(self, field, tuple(map(plain_number, v)))
+            elif plain_number(v) is not v:
+                object.__setattr__(self, field, plain_number(v))
         if self.type not in OP_TYPES:
             raise UserError(f"op {self.name!r}: type must be one of {', '.join(OP_TYPES)}, "
                             f"got {self.type!r}")

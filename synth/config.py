@@ -15,6 +15,17 @@ from typing import Any, Mapping
 from synth.errors import ConfigError
 
 
+def plain_number(value):
+    """A NumPy integer or real scalar as Python's int or float (anything else as it is):
+    Python's ints do not overflow where NumPy's int32 wraps (2 x 2^30 MACs summed to a
+    negative count) and serialize to JSON.  NumPy bools are left to the caller."""
+    if type(value).__module__ != "numpy":
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return float(value) if isinstance(value, numbers.Real) else value
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Base for component configs: ``from_dict``/``to_dict`` and validation hooks."""
@@ -30,12 +41,7 @@ class Config:
         DataFrame row) was refused as 'epochs must be an integer, got np.int64(8)', and one
         that passed as a number (np.float32) made the config's JSON (``to_dict``, a saved
         checkpoint's metadata) fail to serialize.  NumPy bools are _check_flags'."""
-        def plain(value):
-            if type(value).__module__ != "numpy":
-                return value
-            if isinstance(value, numbers.Integral):
-                return int(value)
-            return float(value) if isinstance(value, numbers.Real) else value
+        plain = plain_number
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, (list, tuple)):
