@@ -22,7 +22,7 @@ from search.choices import LEGACY_TIEBREAK, TIEBREAKS
 from search.feasibility import figure, grow_pruned
 from synth.config import short_repr
 from synth.errors import ConfigError, UserError
-from synth.files import atomic_path, printable, unique_keys
+from synth.files import atomic_path, printable, quoted, unique_keys
 
 # The columns of results.parquet, in order (units in the names or comments).
 COLUMNS = {
@@ -190,7 +190,7 @@ def _check_rows(where: str, table: pd.DataFrame) -> None:
     if ids.isna().any() or ids.duplicated().any():
         i = int(np.flatnonzero(ids.isna().to_numpy() | ids.duplicated().to_numpy())[0])
         what = "has no trial id" if pd.isna(ids.iloc[i]) else \
-            f"is trial {short_repr(printable(ids.iloc[i]))} again"
+            f"is trial {quoted(str(ids.iloc[i]))} again"
         raise UserError(f"{where}: row {i} {what}; a search writes each trial once")
     for column in ("spec", "model_spec"):
         if column not in table.columns:
@@ -211,7 +211,7 @@ def _check_rows(where: str, table: pd.DataFrame) -> None:
             except (ValueError, RecursionError):   # not JSON, an integer of 5,000 digits,
                 value = None                         # nested 100,000 deep
             if not isinstance(value, dict):
-                raise UserError(f"{where}: row {i}'s {column} {short_repr(printable(spec))} is "
+                raise UserError(f"{where}: row {i}'s {column} {quoted(str(spec))} is "
                                 f"not a model spec (a JSON object)")
     for column in COLUMNS:
         if column not in table.columns or COLUMNS[column] not in ("float64", "int64"):

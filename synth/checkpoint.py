@@ -1061,14 +1061,13 @@ def _columns_differ(data, names: list[str], where: str) -> UserError:
 def columns_differ_detail(names: list[str], have: list[str]) -> str:
     """'missing 'a', 'b'; unexpected 'c'' (five of each named): how feature columns
     ``have`` differ from a model's ``names``."""
-    from synth.config import short_repr
-    from synth.files import printable
+    from synth.files import quoted
     missing = [n for n in names if n not in have]
     unexpected = [n for n in have if n not in names]
     return "; ".join(part for part in (
-        f"missing {', '.join(short_repr(printable(n)) for n in missing[:5])}"
+        f"missing {', '.join(quoted(n) for n in missing[:5])}"
         f"{f' and {len(missing) - 5:,} more' if len(missing) > 5 else ''}" if missing else "",
-        f"unexpected {', '.join(short_repr(printable(n)) for n in unexpected[:5])}"
+        f"unexpected {', '.join(quoted(n) for n in unexpected[:5])}"
         f"{f' and {len(unexpected) - 5:,} more' if len(unexpected) > 5 else ''}"
         if unexpected else "") if part)
 

@@ -344,7 +344,7 @@ def _csv_columns(path: str):
     twice = first_repeated(names)
     if twice is not None:
         raise UserError(f"CSV data set {path}: its header gives the column "
-                        f"{shown(printable(names[twice]), f'#{twice + 1}')} twice; rename one")
+                        f"{shown(names[twice], f'#{twice + 1}')} twice; rename one")
     return names, table, layout
 
 

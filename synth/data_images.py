@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from synth.config import short_repr
 from synth.data_parquet import MAX_DATASET_VALUES, MAX_PARQUET_INFLATION, PARQUET_FREE_BYTES
 from synth.data_registry import check_class_names, missing_path, printable, register_dataset
 from synth.data_splits import _image_dataset, split_column, too_few_to_split
 from synth.dataset import Dataset
 from synth.errors import TooFewClasses, UserError
+from synth.files import quoted
 from synth.logs import set_logger
 
 log = set_logger(__name__)   # quiet while a set is read to compare (synth.logs)
@@ -44,15 +44,29 @@ def _class_folders(root: Path) -> dict[str, list[Path]]:
     not read, symbolic links are followed as ImageFolder follows them (a set assembled by
     linking lost its linked images and class folders without a word); in name order, a
     folder's files before its subfolders'.  A class folder without images is {name: []}
-    (the caller refuses it)."""
+    (the caller refuses it).  The keys are the folders' names; a class is named without the
+    spaces around its folder's name (``_class_name``), and two folders of one class name
+    ('b' and 'b ') are refused."""
     if not root.is_dir():
         raise missing_path("images", root)
-    classes, seen = {}, [0]
+    classes, seen, named = {}, [0], {}
     for sub in (p for p in _listing(root, root) if not p.name.startswith(".")):
         if not sub.is_dir():   # a link to a folder is one (a class linked in)
             continue
+        other = named.setdefault(_class_name(sub.name), sub.name)
+        if other != sub.name:
+            raise UserError(f"image folder {printable(root)}: class folders {quoted(other)} and "
+                            f"{quoted(sub.name)} are one class name "
+                            f"{quoted(_class_name(sub.name))} (spaces around a name are not "
+                            f"part of it); merge or rename one")
         classes[sub.name] = _images_under(sub, root, seen)
     return classes
+
+
+def _class_name(folder: str) -> str:
+    """The class a folder of images names: its name without the spaces around it, as a CSV
+    label cell's ('b ' was a class of its own, named with its space, beside a CSV's 'b')."""
+    return folder.strip()
 
 
 def _images_under(folder: Path, root: Path, seen: list[int]) -> list[Path]:
@@ -221,7 +235,7 @@ def _split_folders(root: Path) -> list[str | None]:
         if others:
             raise UserError(f"image folder {printable(root)} holds the split folders "
                             f"{', '.join(s + '/' for s in splits)} and also "
-                            f"{short_repr(printable(others[0]) + '/')}; give either one "
+                            f"{quoted(others[0] + '/')}; give either one "
                             f"subfolder per class or only train/, val/ and test/ folders of them")
         return splits
     if splits and not others:
@@ -244,7 +258,8 @@ def _images(path: str, seed: int) -> Dataset:
     root = Path(path).expanduser()
     parts = _split_folders(root)
     groups = {part: _class_folders(root / part if part else root) for part in parts}
-    names = sorted(set().union(*({n for n, fs in g.items() if fs} for g in groups.values())))
+    names = sorted(set().union(*({_class_name(n) for n, fs in g.items() if fs}
+                                 for g in groups.values())))
     if len(names) < 2:   # images in the folder itself: say where they must go
         import itertools
         loose = sum(1 for p in itertools.islice(root.iterdir(), MAX_IMAGE_FILES)
@@ -260,14 +275,14 @@ def _images(path: str, seed: int) -> Dataset:
         if empty is not None:
             where = root / part if part else root
             raise UserError(f"image folder {printable(where)}: class folder "
-                            f"{short_repr(empty)} holds no images (hidden files are not read); "
+                            f"{quoted(empty)} holds no images (hidden files are not read); "
                             f"add its images or remove it")
     check_class_names(names, f"image folder {printable(root)}", loaded=True)
     files, labels, where = [], [], []
     for part, group in groups.items():
         for name, fs in group.items():
             files += fs
-            labels += [names.index(name)] * len(fs)
+            labels += [names.index(_class_name(name))] * len(fs)
             where += [part] * len(fs)
     x, _ = _read_images(files, root)
     y, where = np.asarray(labels, dtype=np.int64), np.asarray(where, dtype=object)

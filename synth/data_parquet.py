@@ -25,6 +25,7 @@ from synth.data_splits import _make, split_column, val_slice
 from synth.data_tables import MAX_CSV_COLUMNS, _label_hint, _table_roles, table_dataset
 from synth.dataset import Dataset, check_metadata
 from synth.errors import ConfigError, UserError
+from synth.files import quoted
 from synth.logs import set_logger
 
 PARQUET_META_KEY = b"nnsynth"
@@ -227,7 +228,7 @@ def _parquet_footer(f: Path):
     i = first_repeated(names)   # was a KeyError (and ``n in names[:i]`` took 7 s for 20,000)
     twice = None if i is None else names[i]
     if twice is not None:
-        raise UserError(f"Parquet file {f} has the column {short_repr(printable(twice))} "
+        raise UserError(f"Parquet file {f} has the column {quoted(twice)} "
                         f"twice; columns need distinct names (rename one)")
     return schema, rows, columns
 

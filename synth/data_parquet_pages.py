@@ -19,6 +19,7 @@ from pathlib import Path
 
 from synth.data_registry import printable
 from synth.errors import UserError
+from synth.files import quoted
 
 MAX_PAGE_HEADER = 16 << 20     # bytes: pyarrow's own limit on one page header
 PAGE_SLACK = 1 << 20           # bytes a chunk's pages may decompress to beyond its footer's
@@ -196,7 +197,7 @@ def _check_chunk(f, path: Path, chunk) -> None:
     declared, values = chunk.total_uncompressed_size, chunk.num_values
     if declared > 64 * max(values, 0) + PAGE_SLACK:   # 60 values in 1 GiB of pages
         raise UserError(f"Parquet file {printable(path)}: column "
-                        f"{printable(chunk.path_in_schema)!r} declares {declared:,} bytes for "
+                        f"{quoted(chunk.path_in_schema)} declares {declared:,} bytes for "
                         f"{values:,} values, more than 64 a value; refused unread")
     pos, unpacked, held = start, 0, 0
     while pos < end:

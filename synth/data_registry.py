@@ -21,7 +21,7 @@ from typing import Any, Callable
 from synth.choices import DATASET_PREFIXES
 from synth.config import check_seed, short_repr
 from synth.errors import ConfigError, TooFewClasses, UserError
-from synth.files import printable
+from synth.files import printable, quoted
 from synth.logs import quiet_sets
 
 _REGISTRY: dict[str, Callable] = {}   # name -> fn(seed) -> synth.data.Dataset
@@ -320,12 +320,12 @@ def check_dataset_input(name: str, where: str = "") -> None:
 
 def shown(value: Any, otherwise: str = "", lead: str = "") -> str:
     """A cell, line or name read from a data set's file, for an error message: ``lead`` and
-    a short, repr-escaped value (``short_repr``: at most 60 characters of it, control
-    characters escaped) when the user named the file; ``otherwise`` (what the message says
+    a short, repr-escaped value (``quoted``: at most 60 characters of it, control
+    characters escaped once) when the user named the file; ``otherwise`` (what the message says
     in its place: a column's number, or nothing) while a set named by a checkpoint loads.  A crafted
     checkpoint recording csv:/etc/passwd made `nnsynth eval --model` print a line of that
     file ("Expected 1 columns, got 4: postgres:x:101:..."), a file the user never chose."""
-    return lead + short_repr(value) if content_shown() else otherwise
+    return lead + quoted(value) if content_shown() else otherwise
 
 
 def content_shown() -> bool:
@@ -347,7 +347,7 @@ def column_shown(name: str, names) -> str:
     """A table's column in an error: its name (``shown``), or its number (#1 the first)
     while content is not shown."""
     names = list(names)
-    return shown(printable(name), f"#{names.index(name) + 1}" if name in names else "")
+    return shown(name, f"#{names.index(name) + 1}" if name in names else "")
 
 
 MAX_CLASS_NAME = 200   # characters: a checkpoint's metadata holds names of at most this many

@@ -18,6 +18,7 @@ from synth.config import short_repr
 from synth.data_registry import content_shown, printable, shown, whole_set
 from synth.dataset import FLOAT32_MAX, Dataset
 from synth.errors import UserError
+from synth.files import quoted
 from synth.logs import set_logger
 
 TEST_FRACTION = 0.2   # of all samples
@@ -211,7 +212,7 @@ def moments(values: np.ndarray, axis, what: str,
     bad = ~(np.isfinite(mean) & np.isfinite(std))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        column = (f"column {short_repr(printable(str(names[i])))}: its "
+        column = (f"column {quoted(str(names[i]))}: its "
                   if names is not None and content_shown() else "")
         raise UserError(f"{what} {i} has values too large to normalize ({column}mean/std "
                         f"overflow float64)")
@@ -222,7 +223,7 @@ def moments(values: np.ndarray, axis, what: str,
     big = np.maximum(np.abs(low), np.abs(high)) > FLOAT32_MAX
     if big.any():
         i = int(np.flatnonzero(big)[0])
-        column = (f" (column {short_repr(printable(str(names[i])))})"
+        column = (f" (column {quoted(str(names[i]))})"
                   if names is not None and content_shown() else "")
         value = low[i] if abs(low[i]) > FLOAT32_MAX else high[i]
         raise UserError(f"{what} {i}{column} holds {float(value):.3g} in the training split; "
@@ -268,7 +269,7 @@ def untrained_values(xn, low, high, mean, std, where: str, names=None,
     picked = xn[off[:, f], f]
     raw = (picked[np.abs(picked) > UNTRAINED_TOL] if xn.ndim == 3 else picked) \
         * float(std[f]) + float(mean[f])
-    column = (f"feature column {short_repr(printable(str(names[f])))}"
+    column = (f"feature column {quoted(str(names[f]))}"
               if names is not None and content_shown() else
               f"{'channel' if xn.ndim == 3 else 'feature'} {f}")
     more = (f" (and {len(columns) - 1} more such "

@@ -13,7 +13,8 @@ import re
 import numpy as np
 
 from synth.config import short_repr
-from synth.data_registry import check_class_names, column_shown, content_shown, printable, shown
+from synth.data_registry import (MAX_CLASS_NAME, check_class_names, column_shown, content_shown,
+                                  shown)
 from synth.data_splits import (_tabular_dataset, log, repeated_rows, split_column,
                                stratified_splits, too_few_to_split)
 from synth.dataset import Dataset
@@ -23,6 +24,10 @@ from synth.errors import TooFewClasses, UserError
 # row of 10**6 columns took 45 s and 9 GB to parse.  The header is counted first.
 MAX_CSV_COLUMNS = 16_384
 LABEL_COLUMNS = ("label", "class", "target", "y")   # the first present names the labels
+# 2**53: beyond it a double holds every other integer, then every fourth...: a float label
+# there is no exact class (an int64 code 2**62 + 1 written as a float reads 2**62)
+MAX_EXACT_FLOAT = 2 ** 53
+LABEL_TYPES = "integers, text, true/false or whole numbers (floats, decimals)"
 
 
 def _is_number(text: str) -> bool:
@@ -66,12 +71,15 @@ def exact_number(text: str):
         return None
 
 
-def _whole_numbers(text: list[str], where: str) -> list[int]:
+def _whole_numbers(text: list[str], where: str, codes: np.ndarray,
+                   column: str = "its label column") -> list[int]:
     """The label values ``text`` (a column read as floating point) as exact integers: codes
     beyond int64 (parsed as doubles) fell together into one class, and 1e30 into class
-    -2**63."""
+    -2**63.  ``codes``: each row's index into ``text``; ``column``: the column as named in
+    an error.  A whole number longer than a class name may be (1e300) is refused as such: it
+    was "class names must be strings of at most 200 characters", naming 1000...0."""
     numbers = []
-    for t in text:
+    for i, t in enumerate(text):
         numbers.append(exact_number(t))
         if numbers[-1] is None and _is_number(t) and not np.isfinite(float(t)):
             # 'inf' was called a fractional value
@@ -82,6 +90,13 @@ def _whole_numbers(text: list[str], where: str) -> list[int]:
             raise UserError(f"{where}: labels must be class names or integers, got fractional "
                             f"values{shown(t, lead=' such as ')} (the labels are the column "
                             f"named {'/'.join(LABEL_COLUMNS)}, else the last)")
+        digits = len(str(abs(numbers[-1].numerator)))
+        if digits > MAX_CLASS_NAME:
+            row = int(np.flatnonzero(np.asarray(codes) == i)[0]) + 1
+            raise UserError(f"{where}: {column} holds{shown(t, lead=' ')} (data row {row:,}), "
+                            f"a whole number of {digits:,} digits, too long for a class name "
+                            f"(at most {MAX_CLASS_NAME} characters); labels must be "
+                            f"{LABEL_TYPES}")
     return [int(f) for f in numbers]
 
 
@@ -151,12 +166,17 @@ def warn_spelled_twice(labels, where: str) -> None:
                     "are one)", where, short_repr(twice[0]), short_repr(twice[1]))
 
 
-def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[str]]:
+def _table_labels(column, where: str, as_text=None, label: str | None = None,
+                  names=()) -> tuple[np.ndarray, list[str]]:
     """(class indices, class names) of a label column: integers (classes in numeric order)
     or names (in sorted order), one per row.  ``as_text()``: the column read again as text
     (a CSV's, whose floating-point cells are taken exactly); without it floating-point
-    labels are taken as the numbers they are (a Parquet column)."""
+    labels are taken as the numbers they are (a Parquet column), whole ones up to
+    MAX_EXACT_FLOAT.  Dates, times and durations are refused (a Parquet timestamp column
+    trained on classes named '1970-01-01 00:00:00.000').  ``label``: the column's name in
+    the table's columns ``names``, for errors."""
     import pyarrow as pa
+    shown_as = f"label column {column_shown(label, names)}" if label else "its label column"
     if column.null_count:
         raise UserError(f"{where}: its label column has {column.null_count:,} "
                         f"empty cells")
@@ -178,19 +198,36 @@ def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[st
     if pa.types.is_floating(kind) and as_text is None:
         values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
         _check_finite_labels(values, where)
+        big = np.flatnonzero(np.abs(values) > MAX_EXACT_FLOAT)
+        if len(big):   # 1e300 was a class name of 301 digits, 2.0**62 one of 4611686018427388000
+            raise UserError(f"{where}: {shown_as} holds {len(big):,} floating-point values "
+                            f"beyond ±2**53 (the first{shown(float(values[big[0]]), lead=' ')} "
+                            f"in data row {int(big[0]) + 1:,}), where a float is no exact "
+                            f"integer class; write the labels as integers or text")
         classes, codes = np.unique(values, return_inverse=True)
-        return _label_classes(_whole_numbers([repr(float(c)) for c in classes], where),
+        return _label_classes(_whole_numbers([repr(float(c)) for c in classes], where,
+                                             codes.reshape(-1), shown_as),
                               codes.reshape(-1), (), where)
     numbers = pa.types.is_floating(kind) or pa.types.is_decimal(kind)   # whole numbers
     if pa.types.is_floating(kind):
         column = as_text()
     elif pa.types.is_decimal(kind):   # its text ('9.00', '10.00') was sorted as text
         column = column.cast(pa.string())
-    elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+    elif (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+          or pa.types.is_fixed_size_binary(kind) or pa.types.is_binary_view(kind)):
         raise UserError(f"{where}: its label column holds bytes, not text; write it as text "
                         f"or integers")
-    elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+    elif pa.types.is_string_view(kind):
         column = column.cast(pa.string())
+    elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        # a timestamp column trained on classes named '1970-01-01 00:00:00.000': dates and
+        # times are no classes (the wrong column taken as the labels), as no feature is
+        what = (": dates, times and durations are no classes" if pa.types.is_temporal(kind)
+                else "")
+        hint = (_label_hint(list(names)) if label and label.strip().lower() not in LABEL_COLUMNS
+                else "")   # the last column, taken as the labels by the rule
+        raise UserError(f"{where}: {shown_as} holds {short_repr(str(kind))} values{what}{hint}; "
+                        f"labels must be {LABEL_TYPES}")
     encoded = column.combine_chunks().dictionary_encode()   # Arrow's memory, not a str a row
     # spaces around a name are not part of it: 'cat' and 'cat ' (or ' cat' after ', ') were
     # two classes of one animal, or a class named ' cat'
@@ -201,7 +238,7 @@ def _table_labels(column, where: str, as_text=None) -> tuple[np.ndarray, list[st
         if not respelled:
             warn_spelled_twice(text, where)
         return _label_classes(text, codes, empty, where)
-    return _label_classes(_whole_numbers(text, where), codes, empty, where)
+    return _label_classes(_whole_numbers(text, where, codes, shown_as), codes, empty, where)
 
 
 def _table_roles(names: list[str], where: str) -> tuple[str, str | None, list[str]]:
@@ -259,7 +296,7 @@ def _feature_type_error(column, name: str, where: str, names=()) -> str | None:
                     else "; fill or drop those rows" if numbers   # a missing-value mark: ?
                     else _label_hint(list(names)) if names else "")
             return (f"{head} must hold numbers in every row, has text"
-                    f"{shown(printable(text[odd]), lead=' such as ')} (data row {row + 1:,})"
+                    f"{shown(text[odd], lead=' such as ')} (data row {row + 1:,})"
                     f"{hint}")
     if column.null_count:
         return f"{head} must hold numbers in every row, has {column.null_count:,} empty cells"
@@ -305,7 +342,7 @@ def table_dataset(table, where: str, name: str, seed: int, as_text=None) -> Data
                             f"{int(np.flatnonzero(bad)[0]) + 1:,}; a number beyond 1.8e308 "
                             f"reads as infinite); fill or drop those rows")
     y, class_names = _table_labels(table.column(label), where,
-                                   as_text and (lambda: as_text(label)))
+                                   as_text and (lambda: as_text(label)), label, names)
     check_class_names(class_names, where, loaded=True)
     if split is not None:
         splits = split_column(table.column(split).to_pylist(), y, seed, where, split)

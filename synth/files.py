@@ -372,6 +372,19 @@ def printable(text) -> str:
     return text if text.isprintable() else "".join(_escaped(c) for c in text)
 
 
+# an escape of a surrogate in a repr (after an even run of backslashes: not an escaped '\\')
+_SURROGATE_REPR = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
+
+
+def quoted(value) -> str:
+    """``value`` quoted for a one-line message (``short_repr``: bounded, its control
+    characters escaped by repr), a byte of a name that is not UTF-8 shown as that byte
+    (``\\xff``, as ``printable`` shows it).  Not ``short_repr(printable(value))``: that
+    escaped twice, repr doubling printable's backslash, and a no-break space read '3\\\\xa0'."""
+    from synth.config import short_repr
+    return _SURROGATE_REPR.sub(r"\1\\x\2", short_repr(value))
+
+
 def _escaped(c: str) -> str:
     if c.isprintable():
         return c

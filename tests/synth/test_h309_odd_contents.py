@@ -166,7 +166,7 @@ def test_csv_wider_than_the_limit_is_refused_from_its_header(tmp_path):
     assert time.monotonic() - start < 10
 
 
-@pytest.mark.parametrize("cell, shown", [("3\u00a0", "'3\\\\xa0'"), ("1_003", "'1_003'"),
+@pytest.mark.parametrize("cell, shown", [("3\u00a0", "'3\\xa0'"), ("1_003", "'1_003'"),
                                          ("\uff13", "'\uff13'")])
 def test_csv_number_python_reads_but_pyarrow_does_not_names_its_row(tmp_path, cell, shown):
     # was: "feature column 'a' must hold numbers in every row, has string values"
