@@ -152,8 +152,11 @@ def range_message(name: str, value: Any, low: float | None = None, high: float |
     # value != value: NaN, without math.isnan's float conversion (an int of 400 digits
     # from a YAML or JSON file would raise OverflowError there, a traceback)
     if isinstance(value, bool) or not ok_type:
+        # with the range where there is one: 'rows must be an integer, got True' (an
+        # accelerator file's) did not say which integers (h310)
         kind = "an integer" if integer else "a number"
-        return f"{name} must be {kind}, got {short_repr(value)}"
+        within = f" in {brackets}" if low is not None or high is not None else ""
+        return f"{name} must be {kind}{within}, got {short_repr(value)}"
     if value != value:   # NaN: a number of the right type, in no range (the range is said)
         return f"{name} must be a number in {brackets}, got {short_repr(value)}"
     lo_bad = low is not None and (value <= low if low_open else value < low)

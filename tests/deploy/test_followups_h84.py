@@ -8,7 +8,8 @@ from tests._cli import one_error_line, run
 
 
 @pytest.mark.parametrize("text, message", [
-    ("runs:\n  - {seed: x}\n", "sweep run 0 ('00-seed=x'): seed must be an integer, got 'x'"),
+    ("runs:\n  - {seed: x}\n",
+     "sweep run 0 ('00-seed=x'): seed must be an integer in [0, 2147483647], got 'x'"),
     ("grid: {seed.x: [1]}\n", "sweep run 0 ('00-x=1'): cannot set seed.x: seed is not a section"),
     ("grid: {seed: [0, 0]}\n", "sweep runs 0 ('00-seed=0') and 1 ('01-seed=0') are the same config"),
     ("runs:\n  - {name: x, seed: 1}\n  - {name: x, seed: 2}\n",

@@ -33,7 +33,7 @@ HUGE = 99999999999
     (HUGE, 0, 100000, {"integer": True}, f"epochs must be in [0, 100000], got {HUGE}"),
     (float("nan"), 0, 10, {"low_open": True}, "epochs must be a number in (0, 10], got nan"),
     (float("inf"), 0, None, {}, "epochs must be a finite number in [0, inf), got inf"),
-    (2.5, 0, 10, {"integer": True}, "epochs must be an integer, got 2.5"),
+    (2.5, 0, 10, {"integer": True}, "epochs must be an integer in [0, 10], got 2.5"),
 ])
 def test_a_range_error_carries_what_it_checked(value, low, high, flags, message):
     with pytest.raises(ConfigError) as caught:

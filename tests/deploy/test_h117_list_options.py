@@ -39,7 +39,8 @@ def test_scann_config_checks_each_width_by_check_range():
         ScannConfig(hidden=(64, 0))
     e = caught.value
     assert (e.field, e.value, e.low, e.high, e.integer) == ("hidden[]", 0, 1, 100_000_000, True)
-    with pytest.raises(ConfigError, match=r"^hidden\[\] must be an integer, got 2\.5$"):
+    with pytest.raises(ConfigError, match=r"^hidden\[\] must be an integer in "
+                                          r"\[1, 100000000\], got 2\.5$"):
         ScannConfig(hidden=[64, 2.5])
     with pytest.raises(ConfigError, match=r"^hidden must be a non-empty list of widths, "
                                           r"got \(\)$"):

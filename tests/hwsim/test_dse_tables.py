@@ -93,7 +93,8 @@ def test_dse_takes_non_square_arrays_and_refuses_nonsense_dimensions(workloads):
     assert evaluate_many(workloads["lenet5"], one_row)["latency_ms"][0] == want
     for bad, phrase in [({"rows": (8, 0)}, "rows value must be in [1, 4096], got 0"),
                         ({"cols": (-4,)}, "cols value must be in [1, 4096], got -4"),
-                        ({"rows": (float("nan"),)}, "rows value must be an integer, got nan"),
+                        ({"rows": (float("nan"),)},
+                         "rows value must be an integer in [1, 4096], got nan"),
                         ({"cols": (4097,)}, "cols value must be in [1, 4096]"),
                         ({"ifmap_kb": (0,)}, "ifmap_kb value must be in (0, "),
                         ({"filter_kb": (-8.0,)}, "filter_kb value must be in (0, "),

@@ -15,8 +15,8 @@ ARGS = ["hwsim", "dse", "--model", "mlp_small@4", "--num-classes", "3", "--dse-c
 
 
 @pytest.mark.parametrize("text, expected", [
-    ('base: {precision_bits: "x"}', "base.precision_bits must be an integer, got 'x'"),
-    ("base: {precision_bits: 16.0}", "base.precision_bits must be an integer, got 16.0"),
+    ('base: {precision_bits: "x"}', "base.precision_bits must be an integer in [1, 64], got 'x'"),
+    ("base: {precision_bits: 16.0}", "base.precision_bits must be an integer in [1, 64], got 16.0"),
     ("base: [[clock_mhz, 100], [dram_gbps, .nan]]", "base.dram_gbps must be a number in"),
     ("base: {vdd: 5}", "base.vdd must be in [0.3, 2.0], got 5"),
     ("base: {foo: 1}", "unknown config key 'dse.base.foo' for AcceleratorConfig"),

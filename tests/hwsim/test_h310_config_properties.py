@@ -37,8 +37,9 @@ Properties, and where the model's own documented assumptions bound them:
   than its dense row.
 - an accelerator file with a zero, negative, NaN, infinite, 1e30, boolean or string value,
   an unknown key, a key twice, a billion-laughs alias bomb or deep nesting: ``nnsynth hwsim
-  eval --accel`` refuses it in one line naming the file and the key (and the range, for a
-  number out of it), exit 2, in bounded time.  A key left out takes its default (the
+  eval --accel`` refuses it in one line naming the file, the key and its range, exit 2, in
+  bounded time.  A value of the wrong type ('rows: true') said no range ('rows must be an
+  integer, got True'): ``synth.config.range_message`` now gives it wherever there is one.  A key left out takes its default (the
   documented behaviour: an empty file is the default array), it is not refused.
 - very large layers (65536 x 65536 Linear, 4.4e12 MACs at batch 1024) price finite and
   positive everywhere; op records holding NumPy int32 counts (the Workload contract takes
@@ -439,12 +440,12 @@ def test_a_bad_value_in_an_accelerator_file_is_refused_in_one_line(tmp_path, fie
         if field == "leakage_mw_per_mm2" and value == "0":
             continue   # no leakage: allowed
         out = _refused(tmp_path, f"{field}: {value}\n", f"{field} must ")
-        if value in ("0", "-1") or (not integer and value in ("1e30", "-.inf", ".inf", ".nan")):
-            # a number of the field's type out of its range: the range (a pad: the least
-            # that holds a word, when above 0)
-            assert RANGES[field] in out or "must hold at least one" in out, out
-        else:   # a value of another type: the type (its range is not said, see the report)
-            assert ("must be an integer" if integer else "must be a number") in out, out
+        # the range, whatever was wrong (a pad above 0: the least that holds a word); a value
+        # of another type also says the type ('rows must be an integer, got True' said no
+        # range: fails before)
+        assert RANGES[field] in out or "must hold at least one" in out, out
+        if value in ("true", "'8'", "[8]", "null") or (integer and value not in ("0", "-1")):
+            assert ("must be an integer in " if integer else "must be a number in ") in out, out
 
 
 def test_a_dataflow_that_is_none_of_the_three_is_refused(tmp_path):

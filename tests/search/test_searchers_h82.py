@@ -103,14 +103,14 @@ def test_the_feature_cache_is_bounded_in_floats_not_rows():
     ("mode", "maximize", "mode must be one of max, min, got 'maximize'"),
     ("mode", None, "mode must be one of max, min, got None"),
     ("metric", 5, "metric must be the name of the reported value, got 5"),
-    ("batch_size", 2.5, "batch_size must be an integer, got 2.5"),
+    ("batch_size", 2.5, "batch_size must be an integer in [1, inf), got 2.5"),
     ("max_trials", 0, "max_trials must be in [1, inf), got 0"),
     ("max_trials", -1, "max_trials must be in [1, inf), got -1"),
-    ("max_trials", True, "max_trials must be an integer, got True"),
-    ("n_initial", True, "n_initial must be an integer, got True"),
-    ("seed", "a", "seed must be an integer, got 'a'"),
+    ("max_trials", True, "max_trials must be an integer in [1, inf), got True"),
+    ("n_initial", True, "n_initial must be an integer in [1, inf), got True"),
+    ("seed", "a", "seed must be an integer in [0, inf), got 'a'"),
     ("seed", -1, "seed must be in [0, inf), got -1"),
-    ("seed", 1.5, "seed must be an integer, got 1.5")])
+    ("seed", 1.5, "seed must be an integer in [0, inf), got 1.5")])
 def test_searcher_options_are_checked_in_one_line(name, option, value, message):
     """mode='maximize' and metric=5 were AssertionErrors from Ray's Searcher, batch_size=2.5
     and seed='a' TypeErrors from numpy, seed=-1 a ValueError; max_trials 0 or -1 gave a

@@ -14,7 +14,7 @@ from synth.models import build
     ({"growth_ratio": -0.1}, r"growth_ratio must be in \(0, 100\], got -0.1"),
     ({"seed_density": 0.0}, r"seed_density must be in \(0, 1\], got 0.0"),
     ({"criterion": "random"}, "criterion must be one of magnitude, layerwise, lamp, got 'random'"),
-    ({"retrain_epochs": 1.5}, "retrain_epochs must be an integer, got 1.5"),
+    ({"retrain_epochs": 1.5}, r"retrain_epochs must be an integer in \[0, 10000\], got 1.5"),
     ({"growth_rounds": 0, "prune_steps": 0}, "both 0"),
     ({"prune_every": 3}, "unknown config key 'prune_every'"),
 ])

@@ -14,5 +14,5 @@ def test_nan_names_the_range():
 
 
 def test_a_wrong_type_still_says_the_type():
-    with pytest.raises(ConfigError, match=r"^epochs must be an integer, got '3'$"):
+    with pytest.raises(ConfigError, match=r"^epochs must be an integer in \[1, 10\], got '3'$"):
         check_range("epochs", "3", 1, 10, integer=True)

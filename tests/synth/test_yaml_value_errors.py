@@ -21,6 +21,7 @@ def test_a_list_where_a_number_is_due_is_shown_as_the_file_has_it():
     """from_dict made every list a tuple: 'max_parallel must be an integer, got (2,)' for a
     file that says max_parallel: [2] (h183).  A field that takes a sequence still gets one."""
     from deploy.sweep import SweepConfig
-    with pytest.raises(ConfigError, match=r"max_parallel must be an integer, got \[2\]$"):
+    with pytest.raises(ConfigError,
+                       match=r"max_parallel must be an integer in \[1, 1024\], got \[2\]$"):
         SweepConfig.from_dict({"max_parallel": [2]})
     assert SweepConfig.from_dict({"runs": [{"name": "a"}]}).runs == ({"name": "a"},)
