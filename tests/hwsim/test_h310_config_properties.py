@@ -197,6 +197,11 @@ def test_one_config_and_its_layers_agree_with_the_grid():
                 assert math.isclose(one[k], float(many[k][i]), rel_tol=1e-12), (name, k, c)
             assert math.isclose(sum(l["cycles"] for l in one["layers"]), one["cycles"],
                                 rel_tol=1e-9)
+            parts = sum(one[f"energy_{n}_mj"] for n in ("mac", "sram", "dram", "leak"))
+            assert math.isclose(parts, one["energy_mj"], rel_tol=1e-9), (name, c)
+            for l in one["layers"]:
+                assert math.isclose(l["latency_ms"], l["cycles"] / (c.clock_mhz * 1e3),
+                                    rel_tol=1e-12)
             assert all(l["cycles"] >= 0 and math.isfinite(l["energy_mj"]) and l["energy_mj"] >= 0
                        for l in one["layers"])
 
