@@ -39,8 +39,9 @@ Properties, and where the model's own documented assumptions bound them:
   an unknown key, a key twice, a billion-laughs alias bomb or deep nesting: ``nnsynth hwsim
   eval --accel`` refuses it in one line naming the file, the key and its range, exit 2, in
   bounded time.  A value of the wrong type ('rows: true') said no range ('rows must be an
-  integer, got True'): ``synth.config.range_message`` now gives it wherever there is one.  A key left out takes its default (the
-  documented behaviour: an empty file is the default array), it is not refused.
+  integer, got True'): ``synth.config.range_message`` now gives it wherever there is one.
+  A key left out takes its default (the documented behaviour: an empty file is the default
+  array), it is not refused.
 - very large layers (65536 x 65536 Linear, 4.4e12 MACs at batch 1024) price finite and
   positive everywhere; op records holding NumPy int32 counts (the Workload contract takes
   records from anywhere) summed to negative MACs and weight bytes (two ops of 2,147,395,600
