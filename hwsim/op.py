@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from synth.config import plain_number
+from synth.config import plain_number, short_repr
 from synth.errors import UserError
 
 class Refusal(UserError):
@@ -130,10 +130,18 @@ class Op:
                 (self.macs, self.weight_bytes, self.in_bytes, self.out_bytes))
 
 
+# the largest count an op record holds (values, bytes, MACs, a GEMM's sides): int64's, as
+# torch counts elements.  A hand-made record's 10**400 MACs was an OverflowError traceback
+# when priced (float() of it), and counts near a float's limit priced as inf; the products
+# the models form of counts this size (a GEMM's T x K x N, 2^189) stay far below it (h310)
+MAX_COUNT = 2 ** 63 - 1
+
+
 def _check_count(op: Op, field: str, v) -> None:
-    """``op``'s ``field`` is a finite number >= 0 (a count of values, bytes or MACs)."""
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v < math.inf:
-        raise UserError(f"op {op.name!r}: {field} must be a count >= 0, got {v!r}")
+    """``op``'s ``field`` is a number in [0, MAX_COUNT] (a count of values, bytes or MACs)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v <= MAX_COUNT:
+        raise UserError(f"op {op.name!r}: {field} must be a count >= 0 and <= 2^63 - 1, "
+                        f"got {short_repr(v)}")
 
 
 # element-wise work of a NORMS layer per element (``hwsim.layers``): its statistics (a sum

@@ -42,8 +42,9 @@ Properties, and where the model's own documented assumptions bound them:
   integer, got True'): ``synth.config.range_message`` now gives it wherever there is one.
   A key left out takes its default (the documented behaviour: an empty file is the default
   array), it is not refused.
-- very large layers (65536 x 65536 Linear, 4.4e12 MACs at batch 1024) price finite and
-  positive everywhere; op records holding NumPy int32 counts (the Workload contract takes
+- very large layers (65536 x 65536 Linear, 4.4e12 MACs at batch 1024; records holding
+  2^63 - 1 in every count) price finite and positive everywhere; a record's count past
+  int64 (10**400 MACs) was an OverflowError traceback when priced, now refused in one line; op records holding NumPy int32 counts (the Workload contract takes
   records from anywhere) summed to negative MACs and weight bytes (two ops of 2,147,395,600
   MACs: -176,096, with a RuntimeWarning): ``Op`` now holds Python ints (fails before).
 """
@@ -559,3 +560,38 @@ def test_numpy_int32_counts_do_not_wrap():
         assert hwsim.price_ops(wide)["macs"] == 2 * b * n * n
         assert hwsim.stored_weight_bytes(wide) == 2 * 4 * n * n
         assert workload.summary(wide)["weight_bytes"] == 2 * 4 * n * n
+
+
+def test_an_op_count_past_int64_is_refused_and_the_largest_prices_finite():
+    """A hand-made record's 10**400 MACs passed the op's check and was an OverflowError
+    traceback when priced; counts are now at most MAX_COUNT (2^63 - 1, int64's), refused in
+    one short line past it (fails before), and records at MAX_COUNT in every count price
+    finite on the extreme configurations, every model, with no NumPy warning."""
+    from synth.errors import UserError
+    for field in ("macs", "in_bytes", "elems", "groups"):
+        with pytest.raises(UserError) as e:
+            dataclasses.replace(_linear(4, 4), **{field: 10 ** 400})
+        assert f"{field} must be a count >= 0 and <= 2^63 - 1" in str(e.value)
+        assert len(str(e.value)) < 200
+    with pytest.raises(UserError, match="gemm must be a count"):
+        dataclasses.replace(_linear(4, 4), gemm=(1, 2 ** 63, 4))
+    M = 2 ** 63 - 1   # hwsim.op.MAX_COUNT
+    ops = [Op(type="linear", name="x", in_shape=(M, M), out_shape=(M, M), weight_shape=(M, M),
+              macs=M, weight_bytes=M, in_bytes=M, out_bytes=M, gemm=(M, M, M), groups=M,
+              elems=M),
+           Op(type="eltwise", name="y", in_shape=(M,), out_shape=(M,), weight_shape=(),
+              macs=0, weight_bytes=0, in_bytes=M, out_bytes=M, elems=M)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for c in (AcceleratorConfig(), AcceleratorConfig(
+                rows=1, cols=1, clock_mhz=1e-3, dram_gbps=1e-6, precision_bits=64,
+                technology_nm=180, vdd=2.0, leakage_mw_per_mm2=1e4)):
+            r = accel.evaluate(ops, c)
+            assert all(math.isfinite(r[k]) and r[k] > 0 for k in FIGURES), c
+        for s, mode in itertools.product(
+                (SpringConfig(), SpringConfig(pes=1, lanes=1, multipliers=1, clock_mhz=1e-3,
+                                              nvm_gbps=1e-6)), ("inference", "training")):
+            r = spring.evaluate(ops, s, mode)
+            assert math.isfinite(r["energy_mj"]) and r["latency_ms"] > 0, (s, mode)
+        g = gpu.evaluate(ops, gpu.GpuConfig(), "training")
+        assert math.isfinite(g["energy_mj"]) and g["latency_ms"] > 0
