@@ -75,25 +75,40 @@ class Op:
         act_sparsity of 1.5 priced negative MACs on SPRING, NaN priced 'nan ms', a type
         'bogus' was priced as an element-wise op, h219.)  NumPy numbers in its counts, shapes
         and fractions become Python's: int32 counts wrapped when summed (two ops of
-        2,147,395,600 MACs were -176,096 MACs in a report, h310)."""
+        2,147,395,600 MACs were -176,096 MACs in a report, h310), and a list (JSON's) a tuple;
+        each size of its shapes is a count as its counts are."""
         for field in ("macs", "weight_bytes", "in_bytes", "out_bytes", "elems", "groups",
                       "weight_sparsity", "act_sparsity", "in_shape", "out_shape",
                       "weight_shape", "gemm"):
             v = getattr(self, field)
+            if isinstance(v, list):   # a record read from JSON: its shapes are lists
+                v = tuple(v)
+                object.__setattr__(self, field, v)
             if isinstance(v, tuple):
                 if any(type(x).__module__ == "numpy" for x in v):
                     object.__setattr__(self, field, tuple(map(plain_number, v)))
             elif plain_number(v) is not v:
                 object.__setattr__(self, field, plain_number(v))
+        if isinstance(self.geometry, list):   # JSON's pairs: tuples, as extract gives them
+            object.__setattr__(self, "geometry", _tuples(self.geometry))
         if self.type not in OP_TYPES:
             raise UserError(f"op {self.name!r}: type must be one of {', '.join(OP_TYPES)}, "
                             f"got {self.type!r}")
         for field in ("macs", "weight_bytes", "in_bytes", "out_bytes", "elems", "groups"):
             _check_count(self, field, getattr(self, field))
         if not isinstance(self.gemm, tuple) or len(self.gemm) != 3:
-            raise UserError(f"op {self.name!r}: gemm must be (T, K, N), got {self.gemm!r}")
+            raise UserError(f"op {self.name!r}: gemm must be (T, K, N), got "
+                            f"{short_repr(self.gemm)}")
         for v in self.gemm:
             _check_count(self, "gemm", v)
+        for field in ("in_shape", "out_shape", "weight_shape"):   # sizes, counted as well:
+            # ('a', 4) was a TypeError traceback when priced, (10**400, 4) an OverflowError
+            shape = getattr(self, field)
+            if not isinstance(shape, tuple):
+                raise UserError(f"op {self.name!r}: {field} must be a tuple of sizes, got "
+                                f"{short_repr(shape)}")
+            for v in shape:
+                _check_count(self, field, v)
         for field in ("weight_sparsity", "act_sparsity"):
             v = getattr(self, field)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v <= 1:
@@ -128,6 +143,11 @@ class Op:
                 self.groups, self.elems, round(self.weight_sparsity, 4),
                 round(self.act_sparsity, 4), self.geometry,
                 (self.macs, self.weight_bytes, self.in_bytes, self.out_bytes))
+
+
+def _tuples(value):
+    """``value`` with every list in it (at any depth) a tuple."""
+    return tuple(map(_tuples, value)) if isinstance(value, (list, tuple)) else value
 
 
 # the largest count an op record holds (values, bytes, MACs, a GEMM's sides): int64's, as

@@ -43,10 +43,13 @@ Properties, and where the model's own documented assumptions bound them:
   A key left out takes its default (the documented behaviour: an empty file is the default
   array), it is not refused.
 - very large layers (65536 x 65536 Linear, 4.4e12 MACs at batch 1024; records holding
-  2^63 - 1 in every count) price finite and positive everywhere; a record's count past
-  int64 (10**400 MACs) was an OverflowError traceback when priced, now refused in one line; op records holding NumPy int32 counts (the Workload contract takes
-  records from anywhere) summed to negative MACs and weight bytes (two ops of 2,147,395,600
-  MACs: -176,096, with a RuntimeWarning): ``Op`` now holds Python ints (fails before).
+  2^63 - 1 in every count) price finite and positive everywhere; a record's count past int64
+  (10**400 MACs) was an OverflowError traceback when priced, now refused in one line; a
+  shape's sizes are counts too ('a' was a TypeError traceback) and a record read from JSON
+  (lists) is the record of tuples; op records holding NumPy int32 counts (the Workload
+  contract takes records from anywhere) summed to negative MACs and weight bytes (two ops of
+  2,147,395,600 MACs: -176,096, with a RuntimeWarning): ``Op`` now holds Python ints.  Each
+  fix's test fails before.
 """
 from __future__ import annotations
 
@@ -595,3 +598,21 @@ def test_an_op_count_past_int64_is_refused_and_the_largest_prices_finite():
             assert math.isfinite(r["energy_mj"]) and r["latency_ms"] > 0, (s, mode)
         g = gpu.evaluate(ops, gpu.GpuConfig(), "training")
         assert math.isfinite(g["energy_mj"]) and g["latency_ms"] > 0
+
+
+def test_an_op_shape_is_sizes_and_a_json_record_reads():
+    """A shape's sizes are counts too: ('a', 4) was a TypeError traceback when priced and
+    (10**400, 4) an OverflowError (fail before); a record read from JSON, its shapes and GEMM
+    lists, is the record of tuples."""
+    from synth.errors import UserError
+    for shape in (("a", 4), (10 ** 400, 4), (-3, 4), (float("nan"), 4), ((2, 2), 4)):
+        with pytest.raises(UserError) as e:
+            accel.evaluate([dataclasses.replace(_linear(4, 4), in_shape=shape)])
+        assert "in_shape must be a count" in str(e.value) and len(str(e.value)) < 200
+    with pytest.raises(UserError, match="in_shape must be a tuple of sizes, got 'ab'"):
+        dataclasses.replace(_linear(4, 4), in_shape="ab")
+    import json
+    ops = _workloads()["conv_b4"] + _workloads()["hlstm_b1"]
+    read = [Op(**json.loads(json.dumps(dataclasses.asdict(o)))) for o in ops]
+    assert read == ops and [o.key() for o in read] == [o.key() for o in ops]
+    assert accel.evaluate(read) == accel.evaluate(ops)
