@@ -41,7 +41,7 @@ from deploy.ledger import (LEDGER, OUTPUT_PATHS, Ledger, RunContext, changes, da
 from deploy.run_config import STAGES, RunConfig, enabled_stages
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.files import remove_stale_temps, working_dir, write_json_atomic
+from synth.files import absolute_path, remove_stale_temps, working_dir, write_json_atomic
 
 def default_run_dir(config: RunConfig, root: str | os.PathLike = "runs") -> Path:
     return Path(root) / config.name
@@ -69,7 +69,7 @@ def run_pipeline(config: RunConfig, run_dir: str | os.PathLike | None = None, *,
     # never a directory of user files; one run at a time writes there; made by a call that
     # fails before any stage kept work, it is taken away again.  Worked in absolute, named
     # in messages as given (synth.files.shown_path)
-    with working_dir(given.resolve(), "--run-dir", "run directory",
+    with working_dir(absolute_path(given), "--run-dir", "run directory",
                      scratch=("config.json", LEDGER), given=given) as run_dir:
         return _run_locked(config, stages, run_dir, address=address, progress=progress, log=log,
                            stop_after=stop_after, given=given)

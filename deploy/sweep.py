@@ -38,7 +38,8 @@ from deploy.run_config import (BUNDLED, RunConfig, check_mapping,
                                load_run_config, read_yaml, yaml_bool_hint)
 from synth.config import Config, check_name, check_range, short_repr
 from synth.errors import ConfigError, UserError
-from synth.files import LOCK_FILE, OWNER_MARKER, remove_stale_temps, working_dir
+from synth.files import (LOCK_FILE, OWNER_MARKER, absolute_path, remove_stale_temps,
+                         working_dir)
 
 
 MAX_RUNS = 10_000
@@ -317,7 +318,7 @@ def run_sweep(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]], *,
     # `root: ~/sweeps` made a folder named '~' in the working directory; a sweep that fails
     # before its first run began (Ray not joined) takes the directory it made away again
     given = Path(sweep.root).expanduser() / sweep.name     # named so in its refusals
-    with working_dir(Path(sweep.root).expanduser().resolve() / sweep.name, "sweep root",
+    with working_dir(absolute_path(sweep.root) / sweep.name, "sweep root",
                      "sweep directory", given=given) as root:
         return _run_locked(sweep, runs, root, address=address, num_cpus=num_cpus, echo=echo)
 
@@ -359,7 +360,7 @@ def kept_runs(sweep: SweepConfig, runs: list[tuple[dict, RunConfig]]) -> tuple[i
     earlier sweep of other settings counted as finished runs, which the rerun runs again."""
     from deploy.ledger import Ledger
     from deploy.run_config import STAGES, enabled_stages
-    root = Path(sweep.root).expanduser().resolve() / sweep.name
+    root = absolute_path(sweep.root) / sweep.name
     finished = partly = 0
     for _, cfg in runs:
         try:

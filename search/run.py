@@ -47,8 +47,9 @@ from synth.choices import MAX_MIN_STEPS, RECIPE
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
-from synth.files import (claim_dir, copy_atomic, missing_input, printable, read_json, remove_owned,
-                         shown_path, working_dir, write_json_atomic, write_text_atomic)
+from synth.files import (absolute_path, claim_dir, copy_atomic, missing_input, printable,
+                         read_json, remove_owned, shown_path, working_dir, write_json_atomic,
+                         write_text_atomic)
 
 logger = logging.getLogger(__name__)
 
@@ -737,13 +738,6 @@ def with_data_space(config: SearchConfig) -> SearchConfig:
         from synth.data import load_dataset
         shape = load_dataset(config.dataset, seed=real_split_seed(config)).input_shape
     return config.replace(space=data_space(shape))
-
-
-def absolute_path(path) -> Path:
-    """``path`` absolute, its links followed (``os.path.realpath``): ``Path.resolve`` raised
-    RuntimeError 'Symlink loop' for a --resume, --teacher, --synth or data set path that is a
-    link loop, a traceback; the loop is named by the reader that opens it."""
-    return Path(os.path.realpath(Path(path).expanduser()))
 
 
 def with_absolute_paths(config: SearchConfig) -> SearchConfig:

@@ -256,6 +256,33 @@ def copy_atomic(source: str | os.PathLike, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def absolute_path(path: str | os.PathLike) -> Path:
+    """``path`` absolute, ``~`` expanded and its links followed (``os.path.realpath``):
+    ``Path.resolve`` raised RuntimeError 'Symlink loop' for a path that is, or lies under, a
+    link loop -- a traceback; here the loop is left in the path, for the check or the reader
+    that meets it to name (h308 for inputs, h311 for outputs)."""
+    return Path(os.path.realpath(Path(path).expanduser()))
+
+
+def path_kind(path: str | os.PathLike) -> str | None:
+    """What ``path`` is, in words, where it is there but is neither a folder nor a regular
+    file (links followed): "a named pipe (FIFO)", "a device", "a socket", "a symbolic link
+    loop", "a symbolic link that leads nowhere"; None for a folder, a regular file, or
+    nothing there."""
+    import stat
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "a symbolic link that leads nowhere" if os.path.islink(path) else None
+    except OSError as e:
+        return "a symbolic link loop" if e.errno == errno.ELOOP else None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else None
+
+
 def check_writable(folder: str | os.PathLike, option: str, path: str | os.PathLike) -> None:
     """``folder`` (the nearest existing folder of ``path``) lets this process create files:
     a read-only file system or a folder without write permission is a one-line error naming
@@ -287,7 +314,9 @@ def check_replaceable(path: str | os.PathLike, option: str, ours: Callable[[Path
         # only a regular file can be one of ours: reading a named pipe (or /dev/stdout
         # under a pipe) to recognize it waited for ever
         if (path.exists() or path.is_symlink()) and not (path.is_file() and ours(path)):
-            raise _user_error(f"{option} {path} exists and is not {what}; nnsynth replaces "
+            kind = path_kind(path)   # a FIFO, a device, a link loop: said so (h311)
+            raise _user_error(f"{option} {path} exists and is not {what}"
+                              f"{f' (it is {kind})' if kind else ''}; nnsynth replaces "
                               f"only its own files: move it or choose another {option}")
     except OSError as e:   # a name too long for the file system was an OSError traceback
         raise _user_error(f"{option} {printable(path)[:200]} cannot be used: "
@@ -438,7 +467,8 @@ def shown_path(path: str | os.PathLike, out_dir: str | os.PathLike,
         # above it: the parent of the given path that is that folder (a given "../x" or a
         # link among its parents counts its parts otherwise than the absolute path does)
         above = Path(given).expanduser().parents
-        return next((str(p) for p in above if p.resolve() == path), str(path))
+        # (realpath: Path.resolve raised RuntimeError for a link loop there, h311)
+        return next((str(p) for p in above if absolute_path(p) == path), str(path))
     return str(given) if rest == Path(".") else str(Path(given) / rest)
 
 
@@ -450,10 +480,13 @@ def check_not_under_file(path: Path, option: str,
     directory', symbiotic's named its 'latency cache folder f/out/cache', search's, run's and
     sweep's (``claim_dir``) 'cannot be created or written: Not a directory', none the file.
     Both paths are named as the user ``given`` ``path`` (``shown_path``)."""
-    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    # lexists: a link loop (or a link that leads nowhere) in the way is named, not passed
+    # over for its parent and then failed on by mkdir (h311)
+    existing = next((p for p in (path, *path.parents) if os.path.lexists(p)), None)
     if existing is not None and not existing.is_dir():
         raise _user_error(f"{option} {shown_path(path, path, given)} cannot be written: "
-                          f"{shown_path(existing, path, given)} is a file, not a directory")
+                          f"{shown_path(existing, path, given)} is "
+                          f"{path_kind(existing) or 'a file'}, not a directory")
     return existing
 
 
@@ -497,9 +530,12 @@ def claim_dir(path: str | os.PathLike, option: str = "--run-dir",
     path = Path(path)
     shown = shown_path(path, path, given)
     if path.is_symlink() or (path.exists() and not path.is_dir()):
+        kind = path_kind(path) or ("a symbolic link" if path.is_symlink() else "a file")
         raise _user_error(f"{option} {shown} is not a directory nnsynth can own "
-                          f"(a file or a link); choose another {option}")
-    check_not_under_file(path, option, given)   # a parent that is a file
+                          f"(it is {kind}); choose another {option}")
+    existing = check_not_under_file(path, option, given)   # a parent that is a file
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):   # (h311: was
+        check_writable(shown_path(existing, path, given), option, shown)  # Permission denied)
     try:
         path.mkdir(parents=True, exist_ok=True)
         if not is_owned(path):
@@ -512,8 +548,9 @@ def claim_dir(path: str | os.PathLike, option: str = "--run-dir",
                                   f"{option}")
             write_text_atomic(path / OWNER_MARKER, "nnsynth owns this directory and may delete "
                                                    "it; do not put your own files here\n")
-    except OSError as e:
-        raise _user_error(f"{option} {shown} cannot be created or written: {e.strerror}") from None
+    except OSError as e:   # ENOENT in a folder that is there: one that takes none (/proc)
+        why = "its folder takes no new files" if e.errno == errno.ENOENT else e.strerror
+        raise _user_error(f"{option} {shown} cannot be created or written: {why}") from None
     return path
 
 
@@ -670,7 +707,14 @@ class OutputLock:
         import stat
         try:   # a device, pipe or socket takes no file nnsynth writes (replaced atomically):
             mode = os.stat(os.path.expanduser(os.fspath(self.path))).st_mode   # no lock
-        except (OSError, ValueError):                                  # file beside /dev/full
+        except OSError as e:                                           # file beside /dev/full
+            if e.errno == errno.ELOOP:   # a link loop: symbiotic trained for half a minute,
+                # then failed writing there in a traceback (h311)
+                raise _user_error(f"{self.option} {printable(self.path)} cannot be written: "
+                                  f"{e.strerror} (a symbolic link loop); choose another "
+                                  f"{self.option}") from None
+            mode = None
+        except ValueError:
             mode = None
         if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise _user_error(f"{self.option} {printable(self.path)} exists and is not a file "

@@ -26,8 +26,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import click
@@ -36,14 +34,10 @@ from click.testing import CliRunner
 
 from deploy.cli.main import cli
 from synth.data_registry import DATASET_PATHS
-
-HANG_S = 20.0   # a run not back by then is hung (pytest-timeout would wait 600 s)
+from tests._hostile_paths import OUTPUTS, bounded, spelling, tiny_checkpoint, walk
 
 
 # -- what is an input -------------------------------------------------------------------------
-
-# Outputs, left out of the input sweep (a few are given a FIFO or a device in OUT_LINES).
-OUTPUTS = {"out", "run_dir"}
 
 # String options (not click.Path) that name a file or folder to read, by parameter name:
 # "dataset" (a prefix:<path> set, each prefix of synth.data_registry.DATASET_PATHS), "file".
@@ -69,19 +63,6 @@ NOT_PATHS = {
     "schedule_json", "fixed_point", "new_classes", "old_classes", "class_names", "platform",
     "cells", "widths", "sparsities", "hidden", "constraints", "preset",
 }
-
-
-def walk(command: click.Command, path: tuple = ()):
-    """(command path, its click command) for every leaf command under ``command``."""
-    if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            yield from walk(command.commands[name], path + (name,))
-    else:
-        yield " ".join(path), command
-
-
-def spelling(param: click.Parameter) -> str:
-    return param.opts[0] if isinstance(param, click.Option) else param.name.upper()
 
 
 def inputs() -> list[tuple[str, str, str]]:
@@ -177,22 +158,12 @@ LINES = {
     ("train", "--model"): ["--dataset", "iris", "--model", "{X}", "--out", "{out}/m.pt"],
 }
 
-# A FIFO or a device given as an output file (the existing checks refuse them).
-OUT_LINES = {
-    ("train", "--out"): ["--dataset", "iris", "--model", "mlp_small", "--out", "{X}"],
-    ("export", "--out"): [*CK, "--out", "{X}"],
-    ("distill", "--out"): ["--teacher", "{ckpt}", "--student", "mlp_small", "--data-free",
-                           "--out", "{X}"],
-}
-
-
 # -- the hostile kinds --------------------------------------------------------------------------
 
 KINDS = {   # what each form of input is given as
     "file": ("fifo", "dev_null", "dev_zero", "folder", "loop", "missing"),
     "folder": ("fifo", "dev_null", "file", "loop", "missing"),
     "either": ("fifo", "dev_null", "dev_zero", "loop", "missing"),
-    "out": ("fifo", "dev_null"),
 }
 
 
@@ -220,10 +191,6 @@ def cases():
             for hostile in KINDS[form]:
                 yield pytest.param(command, option, None, hostile,
                                    id=f"{command}-{option}-{hostile}")
-    for (command, option) in OUT_LINES:
-        for hostile in KINDS["out"]:
-            yield pytest.param(command, option, None, hostile,
-                               id=f"{command}-{option}-{hostile}")
 
 
 # The hostile things' names say nothing of what they are (KIND_WORDS is looked for in the line).
@@ -251,49 +218,14 @@ def hostile_path(d: Path, hostile: str) -> str:
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
-    """A BatchNorm MLP trained one epoch on iris's classes 0 and 1 (a teacher for invert,
-    distill and prune; continual's model of old classes, class 2 the new one)."""
-    d = tmp_path_factory.mktemp("h308_inputs")
-    path = d / "m.pt"
-    r = CliRunner().invoke(cli, ["train", "--dataset", "iris[0,1]", "--model",
-                                 '{"family": "mlp", "hidden": [8], "bn": true}', "--epochs",
-                                 "1", "--min-steps", "0", "--out", str(path)])
-    assert r.exit_code == 0, r.output
-    return str(path)
-
-
-def bounded(call, fifo: Path, what: str):
-    """``call()``'s value and its seconds, run on a daemon thread; fails the test if it is
-    not back within HANG_S (a writer then opens ``fifo``, so that a read blocked on it ends)."""
-    done: dict = {}
-
-    def target():
-        try:
-            done["value"] = call()
-        except BaseException as e:   # noqa: BLE001 -- raised below, in the test's thread
-            done["error"] = e
-
-    thread = threading.Thread(target=target, daemon=True)
-    start = time.monotonic()
-    thread.start()
-    thread.join(HANG_S)
-    elapsed = time.monotonic() - start
-    if thread.is_alive():
-        try:   # unblock a reader waiting on the FIFO
-            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-        except OSError:
-            pass
-        thread.join(5)
-        pytest.fail(f"{what} did not return in {HANG_S:.0f} s")
-    if "error" in done:
-        raise done["error"]
-    return done["value"], elapsed
+    """``tests._hostile_paths.tiny_checkpoint``: a BatchNorm MLP of iris's classes 0 and 1."""
+    return tiny_checkpoint(tmp_path_factory.mktemp("h308_inputs") / "m.pt")
 
 
 @pytest.mark.parametrize("command, option, prefix, hostile", list(cases()))
 def test_hostile_input_is_one_line_exit_2(command, option, prefix, hostile, hostile_dir, ckpt,
                                           tmp_path):
-    line = LINES.get((command, option)) or OUT_LINES[(command, option)]
+    line = LINES[(command, option)]
     path = hostile_path(hostile_dir, hostile)
     value = f"{prefix}:{path}" if prefix else path
     args = command.split() + [a.format(X=value, ckpt=ckpt, out=tmp_path) for a in line]
@@ -308,8 +240,7 @@ def test_hostile_input_is_one_line_exit_2(command, option, prefix, hostile, host
         + ("".join(__import__("traceback").format_exception(*result.exc_info))
            if result.exc_info and result.exit_code not in (0, 2) else ""))
     assert path in lines[0], lines[0]
-    if (command, option) not in OUT_LINES:   # and what it is
-        assert any(w in lines[0] for w in KIND_WORDS[hostile]), lines[0]
+    assert any(w in lines[0] for w in KIND_WORDS[hostile]), lines[0]   # and what it is
     print(f"{elapsed:.2f} s: {lines[0]}")   # shown with -rP
     ray = sys.modules.get("ray")
     assert ray_before or ray is None or not ray.is_initialized(), \
