@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 from synth.config import Config, check_choice, check_range, short_repr, value_error
 from synth.errors import ConfigError, UserError
+from synth.files import absolute_path, check_folder_writable
 
 log = logging.getLogger(__name__)
 
@@ -137,13 +138,13 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
     from synth.checkpoint import load_model
     scaling = scaling or Scaling()
     local = scaling.num_workers == 0
+    storage = scaling.storage_path or storage_path
+    if storage and "://" not in str(storage):   # before Ray starts: a loop was a traceback
+        storage = str(check_folder_writable(storage, "scaling.storage_path"))
     if not local:
         connect()                    # a local Ray unless one is running (idempotent)
-    storage = scaling.storage_path or storage_path
     scratch = None if storage else tempfile.mkdtemp(prefix="nnsynth-train-")
     storage = str(storage or scratch)
-    if "://" not in storage:
-        storage = str(Path(storage).expanduser().resolve())
     # this training's own folder there, made here, removed once its model is read back
     run = run_name(name)
     made = [p for p in (Path(storage), *Path(storage).parents) if not p.exists()] \
@@ -501,7 +502,7 @@ def fit_on_workers(model, data, config, *, scaling: Scaling | None = None,
     it for (``synth.resume.claimed_run``), as a state saved in the caller's process does."""
     from synth.resume import claimed_run
     if state_path is not None:
-        state_path = str(Path(state_path).expanduser().resolve())
+        state_path = str(absolute_path(state_path))
     inputs = {"model": model.cpu(), "data": data, "config": config, "loss_fn": loss_fn,
               "after_step": after_step, "train_xy": train_xy, "desc": desc,
               "state_path": state_path, "state_key": state_key,

@@ -361,9 +361,13 @@ def teacher_cache_key(config: RunConfig, data_digest: str) -> str:
 
 
 def teacher_cache(ctx) -> Path:
-    """``teacher.cache``: absolute as given, relative to the run directory's parent."""
+    """``teacher.cache``: absolute as given, relative to the run directory's parent; a
+    folder files can be written in (``synth.files.check_folder_writable``), said before the
+    teacher trains."""
+    from synth.files import check_folder_writable
     cache = Path(ctx.config.teacher.cache).expanduser()
-    return cache if cache.is_absolute() else ctx.run_dir.parent / cache
+    return check_folder_writable(cache if cache.is_absolute() else ctx.run_dir.parent / cache,
+                                 "teacher.cache")
 
 
 # --------------------------------------------------------------------------- synthesis

@@ -47,9 +47,9 @@ from synth.choices import MAX_MIN_STEPS, RECIPE
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
 from synth.errors import ConfigError, UserError
-from synth.files import (absolute_path, claim_dir, copy_atomic, missing_input, printable,
-                         read_json, remove_owned, shown_path, working_dir, write_json_atomic,
-                         write_text_atomic)
+from synth.files import (absolute_path, check_folder_writable, claim_dir, copy_atomic,
+                         missing_input, printable, read_json, remove_owned, shown_path,
+                         working_dir, write_json_atomic, write_text_atomic)
 
 logger = logging.getLogger(__name__)
 
@@ -1171,6 +1171,8 @@ def check_searchable(config: SearchConfig) -> None:
     earlier search').  Loads the data set once more (the search loads it itself)."""
     import copy
     from search.trial import real_data
+    if config.storage_path and "://" not in config.storage_path:   # Tune's folder: a loop
+        check_folder_writable(config.storage_path, "storage_path")   # there was a traceback
     config = with_absolute_paths(with_data_space(config))
     space = searchable_space(config.space)
     synthetic = (check_teacher_inputs(config) if config.teacher and Path(config.teacher).is_file()
@@ -1570,7 +1572,7 @@ def tune_storage(config: SearchConfig, out_dir: Path) -> str:
         return str(out_dir)
     if "://" in config.storage_path:
         return config.storage_path
-    return str(Path(config.storage_path).expanduser().resolve())
+    return str(check_folder_writable(config.storage_path, "storage_path"))
 
 
 def _no_tune_resume_hints(record: logging.LogRecord) -> bool:

@@ -264,6 +264,20 @@ def absolute_path(path: str | os.PathLike) -> Path:
     return Path(os.path.realpath(Path(path).expanduser()))
 
 
+def check_folder_writable(path: str | os.PathLike, option: str) -> Path:
+    """``path`` (``absolute_path``) as a folder files can be written in, made or not yet: no
+    file, FIFO, device or link loop at it or in the way (``check_not_under_file``) and its
+    nearest existing folder writable (``check_writable``); one line naming ``option``, before
+    the work whose output goes there.  For the output folders a config file names (a
+    storage path, a cache): a link loop there was a 'Symlink loop' traceback once the
+    training had begun (h311)."""
+    folder = absolute_path(path)
+    existing = check_not_under_file(folder, option, path)
+    if existing is not None:
+        check_writable(existing, option, path)
+    return folder
+
+
 def path_kind(path: str | os.PathLike) -> str | None:
     """What ``path`` is, in words, where it is there but is neither a folder nor a regular
     file (links followed): "a named pipe (FIFO)", "a device", "a socket", "a symbolic link
