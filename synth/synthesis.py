@@ -74,7 +74,8 @@ def method_fallback(teacher: nn.Module, labels: torch.Tensor, config: InversionC
     reached a class per-pixel inversion got stuck short of on a Conv1d teacher (pickupgesture:
     95.4% against 92.0%; benchmarks/results/inversion_any.md).  ``stats["fallback"]`` says what
     happened: ``first`` (the method that ran first: "generator" or "per_pixel"), each
-    method's fidelity and seconds, and which set was ``kept``.  ``warn=False``: the kept set's
+    method's fidelity and seconds, the generator's ``iteration_cap`` report, and which set
+    was ``kept``.  ``warn=False``: the kept set's
     low-fidelity warning is left in its stats, not logged (its caller says it)."""
     fidelity = float(result.stats["fidelity"])
     if not falls_back(config) or fidelity >= config.min_fidelity:
@@ -98,10 +99,14 @@ def method_fallback(teacher: nn.Module, labels: torch.Tensor, config: InversionC
     seconds = {first: result.stats.get("seconds"),
                second: round(time.perf_counter() - start, 4)}
     fidelities = {first: fidelity, second: redo.fidelity}
+    generated = result if first == "generator" else redo
     keep.stats["fallback"] = {
         "first": first,
         "generator_fidelity": fidelities["generator"],
         "generator_seconds": seconds["generator"],
+        # the bounds its phases ran under (``AmortizedConfig.iteration_report``), said where
+        # its set was not kept too: the summary's own ``iteration_cap`` is the kept set's
+        "generator_iteration_cap": generated.stats.get("iteration_cap"),
         "per_pixel_fidelity": fidelities["per_pixel"],
         "per_pixel_seconds": seconds["per_pixel"],
         "kept": first if keep is result else second}

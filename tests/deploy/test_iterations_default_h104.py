@@ -54,9 +54,22 @@ def test_a_generator_keeps_its_own_phases_without_iterations(set16, tmp_path):
     bounds = AmortizedConfig.from_inversion(own).iteration_report()["bounds"]
     assert bounds["refine_iterations"] == AMORTIZED_REFINE["refine_iterations"] == 300
     for summary in _both(set16, tmp_path, "generator"):
-        assert summary["method"] == "amortized"
-        assert summary["iterations"] == own.iterations           # the preset's, not 200
-        assert summary["iteration_cap"]["bounds"] == bounds      # refinement 300, warm-up 100
+        cap = _generator_cap(summary)
+        assert cap["bounds"] == bounds      # refinement 300, warm-up 100: the preset's, not 200
+        if summary["method"] == "amortized":
+            assert summary["iterations"] == own.iterations
+
+
+def _generator_cap(summary: dict) -> dict:
+    """The generator's ``iteration_cap`` report: the summary's own where its set was kept,
+    else the fallback record's.  A tiny teacher's generator may leave its 10 inputs under
+    min_fidelity (0.9 here: one input missed), and ``method_fallback`` (either direction since
+    fd8d4ed) then keeps per-pixel inputs -- this test failed by that in a clean-clone CI run,
+    though the generator ran under the bounds it checks."""
+    if summary["method"] == "amortized":
+        return summary["iteration_cap"]
+    assert summary["fallback"]["first"] == "generator", summary
+    return summary["fallback"]["generator_iteration_cap"]
 
 
 def test_per_pixel_keeps_the_measured_200_without_iterations(set16, tmp_path):
@@ -69,8 +82,9 @@ def test_per_pixel_keeps_the_measured_200_without_iterations(set16, tmp_path):
 
 def test_iterations_given_caps_the_generator(set16, tmp_path):
     for summary in _both(set16, tmp_path, "generator", "--iterations", "7"):
-        assert summary["iterations"] == 7 and summary["iteration_cap"]["iterations"] == 7
-        assert all(v <= 7 for v in summary["iteration_cap"]["bounds"].values())
+        cap = _generator_cap(summary)
+        assert summary["iterations"] == 7 and cap["iterations"] == 7
+        assert all(v <= 7 for v in cap["bounds"].values())
 
 
 def test_help_says_what_the_default_is():
