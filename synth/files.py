@@ -731,9 +731,11 @@ class OutputLock:
         except ValueError:
             mode = None
         if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            kind = path_kind(os.path.expanduser(os.fspath(self.path))) or \
+                "a device, pipe or socket"   # which of them: path_kind's words (h311)
             raise _user_error(f"{self.option} {printable(self.path)} exists and is not a file "
-                              f"or folder (a device, pipe or socket): nnsynth writes its "
-                              f"results to files; choose another {self.option}")
+                              f"or folder (it is {kind}): nnsynth writes its results to "
+                              f"files; choose another {self.option}")
         # the folders the output goes in (made here where missing, as its writer makes them;
         # removed again when the command leaves them empty: refused, it left nothing)
         self._made = [p for p in takewhile(lambda p: not os.path.lexists(p),

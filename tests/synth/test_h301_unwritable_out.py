@@ -36,9 +36,10 @@ def test_a_path_under_a_regular_file_is_refused_and_nothing_is_made(tmp_path, mo
 def test_a_device_or_pipe_is_refused_and_no_lock_file_is_made_beside_it(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    for out in (fifo, "/dev/full"):
-        with pytest.raises(UserError, match=r"exists and is not a file or folder \(a device, "
-                                            r"pipe or socket\)"):
+    # each said what it is (it was "(a device, pipe or socket)" for both)
+    for out, kind in ((fifo, r"a named pipe \(FIFO\)"), ("/dev/full", "a device")):
+        with pytest.raises(UserError, match=rf"exists and is not a file or folder \(it is "
+                                            rf"{kind}\)"):
             with OutputLock(out):
                 pass
     assert sorted(os.listdir(tmp_path)) == ["pipe"]
