@@ -87,9 +87,10 @@ def _whole_numbers(text: list[str], where: str, codes: np.ndarray,
                             f"{shown(t, lead=' such as ')}; labels must be class names or "
                             f"integers")
         if numbers[-1] is None or numbers[-1].denominator != 1:
+            row = int(np.flatnonzero(np.asarray(codes) == i)[0]) + 1   # which row (h312)
             raise UserError(f"{where}: labels must be class names or integers, got fractional "
-                            f"values{shown(t, lead=' such as ')} (the labels are the column "
-                            f"named {'/'.join(LABEL_COLUMNS)}, else the last)")
+                            f"values{shown(t, lead=' such as ')} (data row {row:,}; the labels "
+                            f"are the column named {'/'.join(LABEL_COLUMNS)}, else the last)")
         digits = len(str(abs(numbers[-1].numerator)))
         if digits > MAX_CLASS_NAME:
             row = int(np.flatnonzero(np.asarray(codes) == i)[0]) + 1

@@ -209,3 +209,16 @@ def test_a_model_and_a_table_whose_columns_differ_name_them_escaped_once():
     from synth.checkpoint import columns_differ_detail
     assert columns_differ_detail(["a\xa0", "b"], ["b", "c\t"]) == \
         "missing 'a\\xa0'; unexpected 'c\\t'"
+
+
+def test_a_fractional_label_names_its_row(tmp_path):
+    """h312 left it: a fractional float label said the value but not where it is."""
+    labels = LABELS.astype(np.float64)
+    labels[6] = 0.5
+    pq.write_table(pa.table({"a": A, "b": B, "label": labels}), tmp_path / "t.parquet")
+    with pytest.raises(UserError, match=r"fractional values such as '0\.5' \(data row 7;"):
+        load_dataset(f"parquet:{tmp_path / 't.parquet'}")
+    (tmp_path / "t.csv").write_text("a,label\n" + "".join(
+        f"{i},{0.5 if i == 11 else i % 2}\n" for i in range(20)))
+    with pytest.raises(UserError, match=r"fractional values such as '0\.5' \(data row 12;"):
+        load_dataset(f"csv:{tmp_path / 't.csv'}")
