@@ -340,3 +340,11 @@ class RunContext:
         from cluster.connect import check_cluster_device, connect
         connect(self.address, self.config.num_cpus or None, quiet=not self.progress)
         check_cluster_device(self.config.device)
+
+    def connect_for_training(self) -> None:
+        """``connect_ray`` for a stage that only trains (the teacher, the refinement): where
+        ``scaling.num_workers`` is 0 its trainings run in this process (Ray Train's local
+        mode, ``cluster.train``), and a teacher-only run started Ray for nothing (~7 s here;
+        found by h311)."""
+        if self.train_placement()["scaling"].num_workers:
+            self.connect_ray()

@@ -325,7 +325,7 @@ def run_teacher(ctx) -> dict:
         model = build(c.model, data.input_shape, data.num_classes)
         train = TrainConfig(epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, seed=cfg.seed,
                             device=cfg.device, progress=ctx.progress)
-        ctx.connect_ray()
+        ctx.connect_for_training()
         model, metrics = fit_on_workers(model, data, train, desc="teacher", name="teacher",
                                         **ctx.train_placement())
         trained_on = metrics.pop("nodes")
@@ -612,7 +612,7 @@ def run_refine(ctx) -> dict:
     schedule = refine_schedule(cfg)
     loss_fn = _kd_loss_fn(c.temperature)
     torch.manual_seed(cfg.seed)
-    ctx.connect_ray()
+    ctx.connect_for_training()
     student, grown = grow_prune_on_worker(student, synthetic, schedule, progress=ctx.progress,
                                           loss_fn=loss_fn, train_xy=train_xy,
                                           name="grow-prune", **ctx.train_placement())
