@@ -45,7 +45,7 @@ from click.testing import CliRunner
 
 from deploy.cli.main import cli
 from deploy.run_config import RunConfig
-from tests._hostile_paths import OUTPUTS, bounded, spelling, tiny_checkpoint, walk
+from tests._hostile_paths import HANG_S, OUTPUTS, bounded, spelling, tiny_checkpoint, walk
 from tests._symbiotic import tiny_text
 from tests.deploy.teachers import seed_teacher_cache, teacher_only
 
@@ -206,7 +206,7 @@ def test_hostile_output_is_one_line_exit_2(command, option, hostile, inputs):
         ray = sys.modules.get("ray")
         ray_before = ray is not None and ray.is_initialized()
         result, elapsed = bounded(lambda: CliRunner().invoke(cli, args), d / "h1",
-                                  f"nnsynth {' '.join(args)}")
+                                  f"nnsynth {' '.join(args)}", 300.0 if finishes else HANG_S)
         output = result.output
         lines = [x for x in output.splitlines() if x.strip()]
         shown = f"nnsynth {' '.join(args)}: exit {result.exit_code}\n{output}" + (
