@@ -310,7 +310,7 @@ def run_teacher(ctx) -> dict:
     import torch
     c, cfg = ctx.config.teacher, ctx.config
     data = ctx.real_data()
-    cached = teacher_cache(ctx) / teacher_cache_key(cfg, ctx.data_digest()) if c.cache else None
+    cached = teacher_cache(ctx) / teacher_cache_key(cfg, data) if c.cache else None
     name = "teacher.pt"
     target = ctx.path(name)
     reused = bool(cached and cached.is_file())
@@ -347,17 +347,23 @@ def run_teacher(ctx) -> dict:
     return out
 
 
-def teacher_cache_key(config: RunConfig, data_digest: str) -> str:
+def teacher_cache_key(config: RunConfig, data) -> str:
     """A cached teacher's file name: readable (data set, model, epochs, batch, lr, seeds),
     then a hash of everything the training depends on -- the teacher stage's fingerprint
-    (those settings exactly, the device and the data-parallel workers) and ``data_digest``,
-    the loaded data set's ``Dataset.digest`` (its contents, split and scaling).  The readable part
-    alone let two settings share a file: ``parquet:/d/a-b`` and ``parquet:/d/a/b`` both slug
-    to ``parquet-d-a-b``, and a data folder whose files changed kept its old teacher."""
-    c = config.teacher
+    (those settings exactly, the device and the data-parallel workers) and the loaded data
+    set ``data`` (``deploy.ledger.data_record``: its path made absolute and the digest of its
+    contents, split and scaling).  The readable part alone let two settings share a file:
+    ``parquet:/d/a-b`` and ``parquet:/d/a/b`` both slug to ``parquet-d-a-b``, and a data
+    folder whose files changed kept its old teacher.  The file as spelt is not in it:
+    ``csv:x.csv``, ``csv:./x.csv`` and its absolute path train the same teacher, which each
+    spelling trained again."""
+    from deploy.ledger import data_record
+    record = data_record(data)
+    same = config.replace(teacher=config.teacher.replace(dataset=record["resolved"]))
+    c = same.teacher
     readable = _slug(f"{c.dataset}_{c.model}_e{c.epochs}_b{c.batch_size}_lr{c.lr}"
                      f"_s{config.seed}_d{config.data_seed}")[:96]
-    return f"{readable}-{config.stage_fingerprint('teacher', {'teacher': data_digest})}.pt"
+    return f"{readable}-{same.stage_fingerprint('teacher', {'teacher': record['content']})}.pt"
 
 
 def teacher_cache(ctx) -> Path:

@@ -35,7 +35,7 @@ def test_a_one_class_final_model_is_named_in_the_report(tmp_path):
         last.bias[3] = 1.0
     cache = tmp_path / "teachers"
     cache.mkdir()
-    save_checkpoint(cache / teacher_cache_key(config, data.digest()), model,
+    save_checkpoint(cache / teacher_cache_key(config, data), model,
                     dataset=data.metadata(), metrics={}, extra={"role": "teacher"})
     run_dir = tmp_path / "run"
     result = run_pipeline(config, run_dir, progress=False, log=lambda m: None)

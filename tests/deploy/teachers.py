@@ -24,7 +24,7 @@ def seed_teacher_cache(cfg, cache_dir: Path) -> Path:
                         device="cpu", progress=False)
     with torch_threads(1):   # seconds, where two threads on a busy machine take a minute
         metrics = fit(model, data, train)
-    path = Path(cache_dir) / teacher_cache_key(cfg, data.digest())
+    path = Path(cache_dir) / teacher_cache_key(cfg, data)
     save_checkpoint(path, model, dataset=data.metadata(),
                     metrics={"test_accuracy": metrics["test_accuracy"]},
                     extra={"train_config": train.to_dict(), "role": "teacher"})
