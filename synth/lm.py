@@ -254,7 +254,6 @@ def evaluate_lm(model: LanguageModel, where: str, split: str | None = None,
     vocabulary's), read as ``perplexity`` reads it at the checkpoint's bptt; its parameters.
     Returns (result, notes) as ``synth.workflows.evaluate_checkpoint``."""
     from synth.errors import UserError
-    from synth.models import count_parameters
     from synth.text import load_text
     info = getattr(model, "checkpoint_info", {}) or {}
     meta, metrics = info.get("dataset") or {}, info.get("metrics") or {}
@@ -281,12 +280,18 @@ def evaluate_lm(model: LanguageModel, where: str, split: str | None = None,
                         f"recorded digest): its perplexity would be another vocabulary's")
     split = split or "test"
     bptt = int(lm.get("bptt") or model.input_shape[0])
-    ppl = perplexity(model, data.split(split), bptt=bptt)
-    result = {"dataset": name, "split": split, "tokens": int(len(data.split(split))),
-              "perplexity": ppl, "recorded_perplexity": metrics.get(f"{split}_perplexity"),
-              "vocab_size": model.vocab_size, "parameters": count_parameters(model),
-              "nonzero_parameters": count_parameters(model, nonzero=True)}
+    result = {"dataset": name, "split": split, **_scored(model, data.split(split), bptt),
+              "recorded_perplexity": metrics.get(f"{split}_perplexity")}
     return result, []
+
+
+def _scored(model: LanguageModel, ids: torch.Tensor, bptt: int) -> dict:
+    """``evaluate_lm``'s figures of ``model`` on the token ids ``ids``: their count, its
+    perplexity at ``bptt``, its vocabulary and parameters."""
+    from synth.models import count_parameters
+    return {"tokens": int(len(ids)), "perplexity": perplexity(model, ids, bptt=bptt),
+            "vocab_size": model.vocab_size, "parameters": count_parameters(model),
+            "nonzero_parameters": count_parameters(model, nonzero=True)}
 
 
 def _evaluate_on_other_text(model: LanguageModel, where: str, split: str | None, dataset: str,
@@ -298,7 +303,6 @@ def _evaluate_on_other_text(model: LanguageModel, where: str, split: str | None,
     every token of it.  The note gives its ``<unk>`` share: a perplexity over a text of
     many unknown words is mostly the model's ``<unk>`` guessing."""
     from synth.errors import UserError
-    from synth.models import count_parameters
     from synth.text import text_in_vocab
     vocab = meta.get("vocab")
     if not (isinstance(vocab, list) and len(vocab) == model.vocab_size):
@@ -318,11 +322,8 @@ def _evaluate_on_other_text(model: LanguageModel, where: str, split: str | None,
                         f"a perplexity needs at least 2 (--split all scores the whole text)")
     unk = float((ids == 0).float().mean())
     bptt = int(lm.get("bptt") or model.input_shape[0])
-    result = {"dataset": dataset, "split": split, "tokens": int(len(ids)),
-              "perplexity": perplexity(model, ids, bptt=bptt), "unk_rate": unk,
-              "vocabulary_of": meta.get("name"), "vocab_size": model.vocab_size,
-              "parameters": count_parameters(model),
-              "nonzero_parameters": count_parameters(model, nonzero=True)}
+    result = {"dataset": dataset, "split": split, **_scored(model, ids, bptt), "unk_rate": unk,
+              "vocabulary_of": meta.get("name")}
     note = (f"{dataset} read in the vocabulary of {meta.get('name')} (the model's "
             f"{model.vocab_size:,} words): {unk:.1%} of its "
             f"{'' if split == 'all' else split + ' '}tokens are <unk>")

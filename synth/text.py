@@ -548,10 +548,18 @@ def _file_tokens(path: Path) -> Iterator[list[str]]:
 
 def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
     """``enwiki`` or ``text:<path>`` as a TextDataset (the tokens are parsed once per process)."""
+    check_range("min_count", min_count, 1, None, integer=True)
+    ids, words, source = _text_stream(name)
+    return _ids_dataset(name, ids, words, min_count, source)
+
+
+def _text_stream(name: str) -> tuple[np.ndarray, list[str], str]:
+    """(ids, words by id, source) of ``enwiki`` or ``text:<path>`` (``_encode``): the file
+    checked (kind, size) and read once; enwiki's tokens parsed once per process."""
     if name == "enwiki":
         if "enwiki" not in _CACHE:
             _CACHE["enwiki"] = enwiki_tokens()
-        return text_dataset("enwiki", _CACHE["enwiki"], min_count, source=str(enwiki_path()))
+        return (*_encode([_CACHE["enwiki"]], name), str(enwiki_path()))
     if name.startswith("text:"):
         path = Path(name[5:]).expanduser()
         if path.is_dir():
@@ -564,8 +572,7 @@ def load_text(name: str, min_count: int = DEFAULT_MIN_COUNT) -> TextDataset:
             raise UserError(f"text file {path} is {size:,} bytes; the limit is "
                             f"{MAX_TEXT_BYTES:,} (loading takes ~4 bytes of memory per "
                             f"byte of text)")
-        check_range("min_count", min_count, 1, None, integer=True)
-        return _ids_dataset(name, *_encode(_file_tokens(path), name), min_count, str(path))
+        return (*_encode(_file_tokens(path), name), str(path))
     raise UserError(f"unknown text set {name!r}; known: enwiki, text:<path>")
 
 
@@ -578,14 +585,7 @@ def text_in_vocab(name: str, vocab: list[str], min_count: int = DEFAULT_MIN_COUN
     if not (isinstance(vocab, list) and len(vocab) > 2 and vocab[:2] == [UNK, EOS]
             and all(isinstance(w, str) for w in vocab)):
         raise UserError(f"a vocabulary must be a list of words beginning {UNK}, {EOS}")
-    if name == "enwiki":
-        ids, words = _encode([_CACHE.get("enwiki") or enwiki_tokens()], name)
-        source = str(enwiki_path())
-    else:
-        load_text(name, 1)   # its checks (kind of file, size, encoding, enough words), once
-        path = Path(name[5:]).expanduser()
-        ids, words = _encode(_file_tokens(path), name)
-        source = str(path)
+    ids, words, source = _text_stream(name)   # read once, checked as load_text checks it
     index = {w: i for i, w in enumerate(vocab)}
     remap = np.fromiter((index.get(w, 0) for w in words), dtype=np.int64, count=len(words))
     a, b = _cut_points(ids == EOS_ID)
