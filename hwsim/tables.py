@@ -47,10 +47,14 @@ DEVICES = ("cpu", "accel", "spring")
 MAX_SWEEP_WIDTH = 4096     # an LSTM(4096, 4096) holds 134 M weights (537 MB); width 10^6 asked 4 TB
 MAX_SWEEP_WIDTHS = 1000    # widths timed in one sweep
 MAX_REPEATS = 10_000       # timings per operator or width
-# The largest latency (ms) or energy (mJ) a loaded table's row may hold: a million times the
-# slowest op the accelerator model prices (MAX_EXTRACT_MACS, 1.1e12 MACs, on one PE at
-# MIN_CLOCK_MHZ, 1 kHz: ~1e12 ms).  Rows of 1.7e308 mJ each summed to inf, printed as
-# 'energy_mj: null' without a word; below this bound any number of rows sums finitely.
+# The largest latency (ms) or energy (mJ) a table's row may hold, written or read
+# (``entry_problem``): a million times the slowest op the accelerator model prices
+# (MAX_EXTRACT_MACS, 1.1e12 MACs, on one PE at MIN_CLOCK_MHZ, 1 kHz: ~1e12 ms).  Rows of
+# 1.7e308 mJ each summed to inf, printed as 'energy_mj: null' without a word; below this
+# bound any number of rows sums finitely.  An op's energy can pass it on a legal array: a
+# 4096 x 4096 one of 64-bit PEs at 180 nm leaks 5.2e7 W at 1e4 mW/mm^2, and with one-word
+# scratchpads at 1 kB/s an LSTM(512)'s recurrent op over 3,000 steps streams its weights for
+# 2.5e7 s: 1.3e18 mJ.  'hwsim table' wrote that row, and read it back refused it (h313).
 MAX_TABLE_ENTRY = 1e18
 # the lengths of Op.key() in tables saved before it held the op's geometry (9), and before
 # it held its traffic and MACs (10, h219); a row of such a table is found by the op's key cut
@@ -167,6 +171,29 @@ def _device_config(device: str, config):
     return config
 
 
+# each device in words, and what brings an op's figure within MAX_TABLE_ENTRY there (or
+# prices it without the bound)
+_REMEDY = {"accel": ("accelerator", "a faster clock_mhz or dram_gbps (or a smaller array, "
+                     "technology_nm or leakage_mw_per_mm2: the array leaks as long as the op "
+                     "runs) prices it within it; hwsim eval prices it without a bound"),
+           "spring": ("SPRING configuration", "a faster clock_mhz or nvm_gbps prices it "
+                      "within it; hwsim eval --spring prices it without a bound"),
+           "cpu": ("host", "no host timing comes near it: time it again")}
+
+
+def _checked(row: dict, op: Op, device: str) -> dict:
+    """``row``, the one ``build_table`` makes of ``op``, where ``load_table`` would read it
+    back (``entry_problem``); else a one-line UserError naming the op, the figure and what
+    to change: a table of it was written, then refused when read (h313)."""
+    for figure in ("latency_ms", "energy_mj"):
+        problem = entry_problem(row[figure], none=figure == "energy_mj")
+        if problem:
+            on, remedy = _REMEDY[device]
+            raise UserError(f"op {op.name}'s {figure} {problem} on this {on}, so a table "
+                            f"holding it could not be read back: {remedy}")
+    return row
+
+
 def _model_table(ops: Sequence[Op], device: str, config) -> dict:
     table = {}
     for op in ops:
@@ -176,11 +203,12 @@ def _model_table(ops: Sequence[Op], device: str, config) -> dict:
         if device == "accel":   # with its cycles and pJ, which ``predict`` sums as eval does
             k = accel_mod.layer_costs([op], config)
             r = accel_mod.summed_totals(k, op.macs, config)
-            table[key] = {"type": op.type, "latency_ms": r["latency_ms"],
-                          "energy_mj": r["energy_mj"], **{f: float(k[f][0, 0]) for f in EXACT}}
-            continue
-        r = spring_mod.evaluate([op], config, "inference")
-        table[key] = {"type": op.type, "latency_ms": r["latency_ms"], "energy_mj": r["energy_mj"]}
+            row = {"type": op.type, "latency_ms": r["latency_ms"],
+                   "energy_mj": r["energy_mj"], **{f: float(k[f][0, 0]) for f in EXACT}}
+        else:
+            r = spring_mod.evaluate([op], config, "inference")
+            row = {"type": op.type, "latency_ms": r["latency_ms"], "energy_mj": r["energy_mj"]}
+        table[key] = _checked(row, op, device)
     return table
 
 
@@ -242,7 +270,8 @@ def _cpu_table(ops: Sequence[Op], repeats: int, seed: int, threads: int | None,
             key = op.key()
             if key not in rows:
                 t = time_callable(op_callable(op, gen), repeats)
-                rows[key] = {"type": op.type, "latency_ms": t["median_ms"], "energy_mj": None}
+                rows[key] = _checked({"type": op.type, "latency_ms": t["median_ms"],
+                                      "energy_mj": None}, op, "cpu")
         conditions = host_identity(used)
     return Table(rows, device="cpu", conditions=conditions)
 
@@ -321,16 +350,27 @@ def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None,
     return {"latency_ms": lat, "energy_mj": energy, "missing": missing}
 
 
-def _number(value, where: str, none: bool = False) -> float | None:
+def entry_problem(value, none: bool = False) -> str | None:
+    """The rule a table row's latency_ms and energy_mj keep, where ``build_table`` writes
+    them and ``load_table`` reads them: a finite number >= 0 of at most MAX_TABLE_ENTRY
+    (``none``: or None, a ``cpu`` row's energy).  Why ``value`` breaks it, in words that
+    follow the figure's name ('is 1.32e+18; the limit is 1e+18 ...'), or None."""
     if value is None and none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not 0 <= value < float("inf"):
-        raise UserError(f"{where} must be a finite number >= 0, got {short_repr(value)}")
+        return f"must be a finite number >= 0, got {short_repr(value)}"
     if value > MAX_TABLE_ENTRY:
-        raise UserError(f"{where} is {value:.4g}; the limit is {MAX_TABLE_ENTRY:.0e} "
-                        f"(MAX_TABLE_ENTRY: no op prices near it)")
-    return float(value)
+        return (f"is {value:.4g}; the limit is {MAX_TABLE_ENTRY:.0e} (MAX_TABLE_ENTRY, the "
+                f"most a table's row holds)")
+    return None
+
+
+def _number(value, where: str, none: bool = False) -> float | None:
+    problem = entry_problem(value, none)
+    if problem:
+        raise UserError(f"{where} {problem}")
+    return None if value is None else float(value)
 
 
 class _Floats(ast.NodeTransformer):
