@@ -391,6 +391,32 @@ def op_key(text: str) -> tuple:
     return ast.literal_eval(_Floats().visit(ast.parse(text, mode="eval")))
 
 
+def _is_own_table_file(path) -> bool:
+    """True when ``path`` holds a report ``table_report`` writes (``hwsim table --out`` or
+    the ``--json`` line saved): a JSON object of a known device with its rows and
+    prediction.  Only a regular file within the size a table is read at is read."""
+    import stat
+
+    from synth.files import MAX_YAML_BYTES, read_json
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_YAML_BYTES:
+            return False
+        report = read_json(path, MAX_YAML_BYTES)
+    except (OSError, ValueError):
+        return False
+    return (isinstance(report, dict) and report.get("device") in DEVICES
+            and isinstance(report.get("rows"), list) and isinstance(report.get("prediction"),
+                                                                    dict))
+
+
+def check_table_out(path, option: str = "--out"):
+    """``path`` can take a latency table: nothing is there yet, or a table nnsynth wrote
+    (replaced); anything else is a one-line error before the table is built."""
+    from synth.files import check_replaceable
+    return check_replaceable(path, option, _is_own_table_file, "a latency table nnsynth wrote")
+
+
 def load_table(report: dict, where: str = "latency table") -> Table:
     """The Table in ``report`` (``table_report``'s dict, ``nnsynth hwsim table --json``).  A
     report written before measurement conditions (and op geometry, or op traffic) were

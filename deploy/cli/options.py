@@ -156,8 +156,14 @@ def _check_onnx_out(path: str, option: str) -> None:
     check_onnx_out(path, option)
 
 
+def _check_table_out(path: str, option: str) -> None:
+    from hwsim.tables import check_table_out
+    check_table_out(path, option)
+
+
 checkpoint_out = _out_file(_check_checkpoint_out)   # a checkpoint --out
 onnx_out = _out_file(_check_onnx_out)               # export --out
+table_out = _out_file(_check_table_out)             # hwsim table --out
 
 
 def json_object(text: str | None, option: str) -> dict:

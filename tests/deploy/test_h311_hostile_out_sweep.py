@@ -83,6 +83,8 @@ LINES = {
     ("export", "--out"): [*CK, "--out", "{X}"],
     ("grow-prune", "--out"): ["--dataset", "iris", "--model", "mlp_small", *FAST,
                               "--retrain-epochs", "1", "--prune-steps", "1", "--out", "{X}"],
+    ("hwsim table", "--out"): ["--device", "accel", "--model", "mlp_small", "--input-shape",
+                               "4", "--out", "{X}"],
     ("incremental", "--out"): [*CK, "--old", "iris[0,1]", "--new", "iris[0,1]",
                                "--max-epochs", "0.1", "--min-steps", "0", "--out", "{X}"],
     ("invert", "--out"): ["--teacher", "{ckpt}", "--num-images", "2", "--out", "{X}"],
@@ -101,7 +103,7 @@ LINES = {
 
 # Kind 7, parents missing: these are run to the end (a second or two each here) ...
 FINISHES = {("continual", "--out"), ("distill", "--out"), ("export", "--out"),
-            ("grow-prune", "--out"), ("incremental", "--out"), ("prune", "--out"),
+            ("grow-prune", "--out"), ("hwsim table", "--out"), ("incremental", "--out"), ("prune", "--out"),
             ("run", "--run-dir"), ("scann", "--out"), ("symbiotic", "--out"),
             ("train", "--out")}
 # ... and these (Ray, or a minute of training) are refused by a later check with these

@@ -10,7 +10,8 @@ from synth.config import short_repr
 import click
 from click.core import ParameterSource
 
-from deploy.cli.options import dataset_name, emit, json_option, seed_option, show_progress
+from deploy.cli.options import (dataset_name, emit, json_option, seed_option, show_progress,
+                                table_out)
 
 
 def _shape(text: str, where: str = "--input-shape") -> tuple[int, ...]:
@@ -450,18 +451,22 @@ def _dse_workloads(models, input_shape: str, num_classes: int) -> dict:
                    "table), or that a --table's prediction is for.  1: a per-op timing that "
                    "does not change with the machine's cores or load.")
 @click.option("--table", "table_path", default=None,
-              help="A table saved from 'hwsim table --json': predict --model from it instead "
-                   "of building one (a warning when it was measured under other conditions).")
+              help="A table saved by 'hwsim table --out' (or its --json line): predict "
+                   "--model from it instead of building one (a warning when it was measured under other conditions).")
 @click.option("--accel", "accel_path", default=None,
               help="AcceleratorConfig YAML file: the array --device accel prices on; with "
                    "--table, the one the prediction is for (a table built for another is "
                    "refused).")
+@click.option("--out", default=None, type=click.Path(dir_okay=False), callback=table_out,
+              help="Save the table built for --model to this JSON file (written whole or "
+                   "not at all; a file there is replaced only if it is a table nnsynth "
+                   "wrote), for --table to read back.")
 @input_shape_option
 @classes_option
 @seed_option
 @json_option
 def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, accel_path,
-              input_shape, num_classes, seed, as_json):
+              out, input_shape, num_classes, seed, as_json):
     """Per-operation latency/energy table (Chameleon), or a host-CPU width sweep.
 
     --device accel is a dense array: a pruned model's total is its dense architecture's (a
@@ -470,6 +475,10 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
     from synth.errors import UserError
     if bool(model_ref) == bool(sweep):
         raise UserError("give exactly one of --model or --sweep")
+    if out and (table_path or sweep):   # it saves a table built for --model
+        other = ("--table reads a saved one" if table_path else
+                 "--sweep times widths and builds no table")
+        raise UserError(f"--out saves the table built for --model; {other}: leave --out out")
     if table_path:
         return _predict_from_table(table_path, model_ref, threads, input_shape, num_classes,
                                    as_json, accel_path)
@@ -489,11 +498,15 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
                                threads=threads if device == "cpu" else None,
                                progress=show_progress())
     # the prediction is for the conditions just measured
-    out, human = tables.table_report(name, device, table,
-                                     tables.predict(table, ops, threads=threads),
-                                     precision=precision, ops=ops)
-    out, human = _said_inputs(out, human, inputs)
-    emit(out, as_json, human)
+    report, human = tables.table_report(name, device, table,
+                                        tables.predict(table, ops, threads=threads),
+                                        precision=precision, ops=ops)
+    report, human = _said_inputs(report, human, inputs)
+    if out:   # what --json prints, which --table reads back
+        from synth.files import write_json_atomic
+        write_json_atomic(out, report)
+        human += f"\ntable saved to {out} (read it back with --table {out})"
+    emit(report, as_json, human)
 
 
 def _spring_ops(ref: str, model, shape, ops):
