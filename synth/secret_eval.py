@@ -138,6 +138,28 @@ def check_name_count(names, data) -> None:
                         f"{data.num_classes} classes ({', '.join(data.class_names)})")
 
 
+def check_names_in_order(class_names, data) -> None:
+    """``class_names`` (``--class-names``, in class order) give no class the name of
+    another of ``data``'s classes: 'barolo,grape,barbera' for wine's classes (barbera,
+    barolo, grignolino) fitted class barbera to the meaning of "barolo" and grignolino to
+    "barbera" without a word (the words were taken as given in another order).  A one-line
+    error naming each class given another's name, and the class order.  Numbers, given or
+    the classes' own, are left alone (labels 1, 2, 3 renamed 0, 1, 2 are a numbering, said
+    by ``number_warning``; digits' classes in a network's output order are paired with the
+    words given by ``name_order``'s warning)."""
+    own = {tuple(sorted(name_words(str(c), glove=True))): i
+           for i, c in enumerate(data.class_names) if not str(c).strip().isdigit()}
+    crossed = [(str(w), str(data.class_names[i]), str(data.class_names[own[key]]))
+               for i, w in enumerate(class_names)
+               for key in [tuple(sorted(name_words(str(w), glove=True)))]
+               if key and own.get(key, i) != i and not str(w).strip().isdigit()]
+    if crossed:
+        pairs = "; ".join(f"{w!r} for class {c!r}" for w, c, _ in crossed[:4])
+        raise UserError(f"--class-names gives classes the names of other classes ({pairs}): "
+                        f"the words go in class order, {', '.join(map(str, data.class_names))}"
+                        f"; give them in that order")
+
+
 def check_distinct_names(names, option: str = "--class-names", own: bool = False) -> None:
     """Each class its own words: two names of the same words (case, punctuation, camel case
     and order aside: a name's label vector is the mean of its words' GloVe vectors,
@@ -215,6 +237,8 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
     xt, yt = flat(data.x_test.numpy()), data.y_test.numpy()
     names = list(data.class_names) if class_names is None else list(class_names)
     check_name_count(names, data)
+    if class_names is not None:
+        check_names_in_order(names, data)
     if class_names is None:   # the set's own names: said by name, not as classes '0' and '2'
         check_distinct_names(names, f"{data.name}'s class names", own=True)
     with converged_or_said(base) as unconverged:
@@ -371,6 +395,8 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
     classes = np.arange(data.num_classes)
     names = class_names if class_names is not None else list(data.class_names)
     check_name_count(names, data)
+    if class_names is not None:
+        check_names_in_order(names, data)
     if class_names is None:
         check_distinct_names(names, f"{data.name}'s class names", own=True)
     targets = prepare_targets(label_vectors_for(classes, names, label_vectors, seed=seed))
