@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from deploy.onnx_export import DEFAULT_RTOL, DEFAULT_TOLERANCE
+from synth.choices import MAX_MIN_STEPS, MIN_STEPS
 from synth.config import Config, check_batch_size, check_name, check_range, check_seed, short_repr
 from synth.errors import ConfigError, UserError
 
@@ -67,6 +68,11 @@ class TeacherStage(Config):
     epochs: int = 8
     batch_size: int = 64
     lr: float = 0.05
+    # at least this many SGD steps (synth.choices.MIN_STEPS: `nnsynth train`'s floor): the
+    # epochs are raised where passes over a small training split make fewer.  Without it, 5
+    # epochs of GunPoint's 144 training series were 15 steps and a teacher that predicted
+    # one class (50% test; logistic regression 95%), 3 of 518 16x16 images 27 steps, 51%
+    min_steps: int = MIN_STEPS
     # reuse a teacher with the same settings from here ("" = none); a relative path is taken
     # from the run directory's parent (runs/), so a cluster run on shared storage finds it
     cache: str = "teachers"
@@ -75,6 +81,7 @@ class TeacherStage(Config):
         check_range("teacher.epochs", self.epochs, 1, 1000, integer=True)
         check_batch_size("teacher.batch_size", self.batch_size)
         check_range("teacher.lr", self.lr, 0, 10, low_open=True)
+        check_range("teacher.min_steps", self.min_steps, 0, MAX_MIN_STEPS, integer=True)
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ConfigError(f"teacher.dataset must be a data set name, got "
                               f"{short_repr(self.dataset)}{yaml_bool_hint(self.dataset)}")

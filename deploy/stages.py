@@ -125,6 +125,12 @@ def check_data(config: RunConfig, stages: list[str], data,
     teacher = _options("teacher.model", lambda: _fits(
         config.teacher.model, shape, classes, name,
         "an mlp, which takes any input flattened (lenet300_100_bn)"))
+    if "teacher" in stages:          # the floor past the epoch limit: refused by the training
+        from synth.train import epochs_for_steps          # after Ray Train started
+        c = config.teacher
+        epochs_for_steps(c.epochs, c.min_steps, len(data.y_train), c.batch_size,
+                         remedy="lower teacher.min_steps or teacher.batch_size",
+                         name="teacher.min_steps")
     if "synthesis" in stages:
         from synth.data import input_range
         from synth.inversion import batchnorm_layers, settings_for
@@ -324,12 +330,17 @@ def run_teacher(ctx) -> dict:
         torch.manual_seed(cfg.seed)
         model = build(c.model, data.input_shape, data.num_classes)
         train = TrainConfig(epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, seed=cfg.seed,
-                            device=cfg.device, progress=ctx.progress)
+                            device=cfg.device, progress=ctx.progress, min_steps=c.min_steps)
         ctx.connect_for_training()
         model, metrics = fit_on_workers(model, data, train, desc="teacher", name="teacher",
                                         **ctx.train_placement())
         trained_on = metrics.pop("nodes")
         metrics.pop("history")
+        if metrics.get("epochs", c.epochs) > c.epochs:   # the floor raised them: say so
+            ctx.log(f"  teacher: {c.epochs} epochs of the {len(data.y_train):,} training "
+                    f"inputs would be {c.epochs * -(-len(data.y_train) // c.batch_size):,} "
+                    f"steps; trained {metrics['epochs']:,} epochs (teacher.min_steps "
+                    f"{c.min_steps:,})")
         save_checkpoint(target, model, dataset=trained_record(data, ctx.data_digest()),
                         metrics=metrics,
                         extra={"train_config": train.to_dict(), "role": "teacher"})
@@ -342,8 +353,17 @@ def run_teacher(ctx) -> dict:
     test = evaluate(model, data.x_test, data.y_test)
     out = {"checkpoint": name, "reused": reused, "cache": str(cached or ""),
            "test_accuracy": test["accuracy"], "spec": model.spec, "trained_on": trained_on}
+    trained = model.checkpoint_info.get("metrics", {}) if reused else metrics
+    if "epochs" in trained:          # the epochs that ran: raised by teacher.min_steps
+        out["epochs"] = trained["epochs"]
     out.update(_model_facts(model, data.input_shape))
     ctx.log(f"  teacher test accuracy {test['accuracy']:.4f}, {out['parameters']:,} parameters")
+    # a teacher that predicts one class (its accuracy that class's share): said here, not
+    # only by the export, after the synthesis, search and refinement had distilled from it
+    from synth.grow_prune import one_class_warning
+    if line := one_class_warning(model, data):
+        log.warning("teacher model: %s", line)
+        out["warning"] = line
     return out
 
 
@@ -764,8 +784,9 @@ def run_export(ctx) -> dict:
     # always 0, and the report said 'test accuracy 0.1000' without a word)
     one_class = {name: line for name, model in (("teacher", teacher), ("final", final))
                  if (line := one_class_warning(model, data))}
-    for name, line in one_class.items():
-        log.warning("%s model: %s", name, line)
+    for name, line in one_class.items():   # the teacher stage said its own (ledger's record)
+        if not (name == "teacher" and ctx.outputs.get("teacher", {}).get("warning") == line):
+            log.warning("%s model: %s", name, line)
     metrics = {**payload.get("metrics", {}),
                **{k: v for k, v in rows["final"].items() if k != "spec_text"},
                "test_split": "real", "dataset": data.name,

@@ -507,6 +507,10 @@ def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
     synthetic = "selected_on" in table.columns and (table["selected_on"] == "synthetic_val").any()
     ax.set_ylabel("accuracy on the synthesized validation inputs (%)" if synthetic
                   else "validation accuracy (%)")
+    # accuracy is a percentage: matplotlib's margins drew an axis to 104% around trials
+    # that all scored 100 (and below 0 around 0); half a point of room keeps the markers
+    low, high = ax.get_ylim()
+    ax.set_ylim(max(low, -0.5), min(high, 100.5))
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
     fig.tight_layout()

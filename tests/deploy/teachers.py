@@ -35,6 +35,7 @@ def teacher_only(name: str, dataset: str, model: str, epochs: int = 1) -> dict:
     """A run config (as a dict) whose only stages are the teacher and the export (no
     synthesis, search or refine; no ONNX, no pricing), on one process (no Ray Train)."""
     return {"name": name, "scaling": {"num_workers": 0},
-            "teacher": {"dataset": dataset, "model": model, "epochs": epochs},
+            # exactly `epochs` (teacher.min_steps 0): the 500-step floor is not their point
+            "teacher": {"dataset": dataset, "model": model, "epochs": epochs, "min_steps": 0},
             "synthesis": {"enabled": False}, "search": {"enabled": False},
             "refine": {"enabled": False}, "export": {"onnx": False, "price": False}}
