@@ -15,6 +15,39 @@ import torch
 MIN_CELL = 56        # px: the shorter side of one upscaled image (an 8x8 digit becomes 56x56)
 FEATURE_CELL = 12    # px per feature of a tabular sample
 PAD = 2              # px between cells
+LABEL_SIZE = 11      # px: the class names' font size in image and tabular grids
+
+
+def label_font(names) -> tuple[str, list[str]]:
+    """(path of a TrueType font, ``names`` as drawn) for the class names of a grid: the names
+    of a user's folder or CSV are any Unicode, and Pillow's default font draws only ASCII
+    (a class 'café' was labelled 'caf' and a box, 'Ωmega' and Cyrillic or CJK names boxes
+    only).  matplotlib's DejaVu Sans (Latin, Greek, Cyrillic, ...) where it has every
+    character, else the first font matplotlib's font manager knows (the system's) that has
+    them; a character no font has is written as its ``\\uXXXX`` escape, never a box."""
+    import unicodedata
+
+    from matplotlib import font_manager, ft2font
+    names = [str(n) for n in names]
+    wanted = {ch for n in names for ch in n if not unicodedata.category(ch).startswith("C")}
+    default = str(font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans")))
+    paths = [default] + sorted({   # not LastResort: its "glyphs" are boxes naming a block
+        f.fname for f in font_manager.fontManager.ttflist if f.fname != default
+        and f.fname.lower().endswith((".ttf", ".otf")) and "lastresort" not in f.fname.lower()})
+    best, lacking = default, None
+    for path in paths:
+        try:
+            font = ft2font.FT2Font(path)
+        except (OSError, RuntimeError, ValueError):
+            continue
+        missing = {ch for ch in wanted if font.get_char_index(ord(ch)) == 0}
+        if lacking is None or len(missing) < len(lacking):
+            best, lacking = path, missing
+        if not missing:
+            break
+    drawable = wanted - (lacking or set())
+    return best, ["".join(ch if ch in drawable else ch.encode("unicode_escape").decode("ascii")
+                          for ch in n) for n in names]
 
 
 def denormalize(x: torch.Tensor, mean, std) -> torch.Tensor:
@@ -78,8 +111,8 @@ def save_class_grid(path: str | os.PathLike, images, labels, num_classes: int, m
     arr = class_grid(x, labels, num_classes, mean, std, per_class, pad=0)
     cell_h = (per_class if tabular else 1) * h
     cols = 1 if tabular else per_class
-    names = [str(n) for n in (class_names or range(num_classes))]
-    font = ImageFont.load_default()
+    font_path, names = label_font(class_names or range(num_classes))
+    font = ImageFont.truetype(font_path, LABEL_SIZE)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     label_w = PAD * 3 + max(int(probe.textlength(n, font=font)) for n in names)
     ch, cw = cell_h * sy, w * sx
@@ -88,7 +121,7 @@ def save_class_grid(path: str | os.PathLike, images, labels, num_classes: int, m
     draw = ImageDraw.Draw(canvas)
     for k in range(num_classes):
         top = PAD + k * (ch + PAD)
-        draw.text((PAD, top + ch // 2 - 5), names[k], fill="black", font=font)
+        draw.text((PAD, top + ch // 2), names[k], fill="black", font=font, anchor="lm")
         for j in range(cols):
             block = arr[k * cell_h:(k + 1) * cell_h, j * w:(j + 1) * w]
             tile = Image.fromarray(block[..., 0] if block.shape[2] == 1 else block)
@@ -112,6 +145,7 @@ def save_sequence_grid(path: str | os.PathLike, x: torch.Tensor, labels, num_cla
     every plot has the same vertical range (the 0.5-99.5th percentiles of what is shown)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
     x = x.detach().cpu().float()
     labels = labels.detach().cpu().long().flatten()
     per_class = max(1, min(per_class, int(torch.bincount(labels, minlength=1).max())))
@@ -120,9 +154,12 @@ def save_sequence_grid(path: str | os.PathLike, x: torch.Tensor, labels, num_cla
     lo, hi = (float(v) for v in torch.quantile(shown.flatten()[:1_000_000],
                                                torch.tensor([0.005, 0.995])))
     margin = 0.05 * max(hi - lo, 1e-6)
-    names = [str(n) for n in (class_names or range(num_classes))]
-    fig = Figure(figsize=(SEQUENCE_CELL[0] * per_class + 0.8, SEQUENCE_CELL[1] * num_classes + 0.5),
-                 dpi=100)
+    font_path, names = label_font(class_names or range(num_classes))
+    from PIL import ImageFont   # inches left of the plots: the longest name at 8 pt, 100 dpi
+    width = max(ImageFont.truetype(font_path, round(8 * 100 / 72)).getlength(n) for n in names)
+    left = max(0.8, width / 100 + 0.35)   # + the tick labels (a longer name was cut off)
+    fig = Figure(figsize=(SEQUENCE_CELL[0] * per_class + left,
+                          SEQUENCE_CELL[1] * num_classes + 0.5), dpi=100)
     FigureCanvasAgg(fig)
     axes = fig.subplots(num_classes, per_class, squeeze=False, sharex=True, sharey=True)
     steps = np.arange(x.shape[2])
@@ -136,11 +173,12 @@ def save_sequence_grid(path: str | os.PathLike, x: torch.Tensor, labels, num_cla
                 ax.set_axis_off()
                 continue
             lines = ax.plot(steps, x[picks[k][j]].numpy().T, linewidth=0.7)
-        axes[k][0].set_ylabel(names[k], fontsize=8, rotation=0, ha="right", va="center")
+        axes[k][0].set_ylabel(names[k], rotation=0, ha="right", va="center",
+                              fontproperties=FontProperties(fname=font_path, size=8))
     if x.shape[1] <= MAX_LEGEND_CHANNELS and lines:
         fig.legend(lines, [f"ch {c}" for c in range(x.shape[1])], loc="upper center",
                    ncol=x.shape[1], fontsize=7, frameon=False)
-    fig.subplots_adjust(left=0.8 / fig.get_figwidth() + 0.02, right=0.99, bottom=0.06,
+    fig.subplots_adjust(left=left / fig.get_figwidth() + 0.02, right=0.99, bottom=0.06,
                         top=1 - 0.35 / fig.get_figheight(), wspace=0.08, hspace=0.12)
     from synth.files import atomic_path
     with atomic_path(path) as tmp:

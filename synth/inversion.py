@@ -242,7 +242,9 @@ def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) ->
     (F,) for feature vectors, and ``num_classes`` (when not given, the width of its output for one input of
     zeros, in eval mode; when given, checked against it), recorded on ``model`` as nnsynth's
     own models carry them.  Returns
-    ``model`` itself; its inputs are in the normalized units its training used."""
+    ``model`` itself; its inputs are in the normalized units its training used.  A model
+    whose BatchNorm layers all still hold their initial statistics (``initial_statistics``)
+    is logged as one warning line."""
     from synth.models import check_shape
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list, torch.Size)) else None
     if shape is None or len(shape) not in (1, 2, 3):
@@ -283,6 +285,9 @@ def as_teacher(model: nn.Module, input_shape, num_classes: int | None = None) ->
                         f"logits per input")
     model.input_shape, model.num_classes = tuple(shape), int(num_classes)
     check_teacher(model)
+    untrained = initial_statistics(model)
+    if untrained:   # a set made against N(0, 1) looks fine: said once, here
+        log.warning(untrained)
     return model
 
 
@@ -350,10 +355,11 @@ def check_batchnorm(teacher: nn.Module, name: str = "", instead: str = "") -> No
 
 def check_teacher(teacher: nn.Module, name: str = "", instead: str = "") -> None:
     """What any inversion needs of a teacher: BatchNorm layers (``check_batchnorm``) that
-    keep running statistics (they are the data's, Eq. 4; not ``track_running_stats=False``)
-    and a recorded input shape and class count (``teacher_shape``).  ``name`` (e.g. "--model
-    m.pt", the file the caller read it from) begins the message; ``instead`` ends the one of
-    a teacher without BatchNorm (``check_batchnorm``)."""
+    keep running statistics (they are the data's, Eq. 4; not ``track_running_stats=False``),
+    a recorded input shape and class count (``teacher_shape``), and statistics that can be
+    some data's (``statistics_problem``: finite, variances not negative).  ``name`` (e.g.
+    "--model m.pt", the file the caller read it from) begins the message; ``instead`` ends
+    the one of a teacher without BatchNorm (``check_batchnorm``)."""
     where = f"{name}: " if name else ""
     check_batchnorm(teacher, name, instead)
     blind = [n for n, m in teacher.named_modules()
@@ -370,6 +376,56 @@ def check_teacher(teacher: nn.Module, name: str = "", instead: str = "") -> None
         if not name:
             raise
         raise UserError(f"{where}{e}") from None
+    problem = statistics_problem(teacher)
+    if problem:   # statistics, but not the data's: a set made against them looks fine
+        raise UserError(f"{where}{problem}")
+
+
+def statistics_problem(teacher: nn.Module) -> str | None:
+    """Why the running statistics of the teacher's BatchNorm layers cannot be any data's (one
+    line), or None: a running mean or variance that is NaN or infinite, or a negative
+    variance (a diverged training, buffers written by hand).  Eq. 4 matches them: the inputs
+    came out NaN behind a "raise the iteration cap" warning."""
+    for name, m in running_layers(teacher):
+        mean, var = m.running_mean.detach(), m.running_var.detach()
+        if not (bool(torch.isfinite(mean).all()) and bool(torch.isfinite(var).all())):
+            return (f"teacher's BatchNorm layer {name!r} has NaN or infinite running "
+                    f"statistics (a diverged training?): DeepInversion matches them, so its "
+                    f"inputs would be NaN; retrain the teacher or load its trained "
+                    f"running_mean and running_var")
+        if bool((var < 0).any()):
+            return (f"teacher's BatchNorm layer {name!r} has a negative running variance "
+                    f"(min {float(var.min()):.3g}): not statistics of any data; load the "
+                    f"teacher's trained running_mean and running_var")
+    return None
+
+
+def initial_statistics(teacher: nn.Module) -> str | None:
+    """One line where every BatchNorm layer of the teacher still holds its initial running
+    statistics (mean 0, variance 1 in every channel), else None: a model trained in eval
+    mode only, buffers a ``load_state_dict(strict=False)`` left out, or one never trained.
+    Eq. 4 then matches N(0, 1), not the data: a convnet on digits trained in eval mode (95%
+    test) gave inputs of fidelity 1.0 with no warning, its BN term 31 -> 16 where a trained
+    one ends below 1.  Said by ``as_teacher`` (a model nnsynth did not train), not refused:
+    an untrained teacher is a fast stand-in where only settings or refusals matter."""
+    layers = running_layers(teacher)
+    if not layers or not all(bool((m.running_mean.detach() == 0).all())
+                             and bool((m.running_var.detach() == 1).all()) for _, m in layers):
+        return None
+    which = (f"BatchNorm layer {layers[0][0]!r} still holds its" if len(layers) == 1
+             else f"{len(layers)} BatchNorm layers all still hold their")
+    return (f"teacher's {which} initial running statistics (mean 0, variance 1 in every "
+            f"channel), not its data's: it never ran in training mode on data (trained in "
+            f"eval mode, or running_mean/running_var not loaded), so inputs inverted from it "
+            f"match N(0, 1), not the data; train it in train() mode or load its trained "
+            f"buffers")
+
+
+def running_layers(teacher: nn.Module) -> list:
+    """(name, layer) of the teacher's BatchNorm layers that keep running statistics."""
+    return [(n, m) for n, m in teacher.named_modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            and torch.is_tensor(m.running_mean) and torch.is_tensor(m.running_var)]
 
 
 def batchnorm_order(teacher: nn.Module, shape) -> list:
