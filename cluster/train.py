@@ -165,7 +165,8 @@ def train_model(task: Callable, inputs: dict[str, Any], *, scaling: Scaling | No
                   if scaling.num_workers > 1 and _loopback_only() else None)
     config = {"task": task, "inputs": inputs if local else ray.put(for_workers(inputs)),
               "staging": staging,
-              "rendezvous": rendezvous and str(Path(rendezvous) / "store")}
+              "rendezvous": rendezvous and str(Path(rendezvous) / "store"),
+              "log_levels": caller_log_levels()}
     trainer_cls = TorchTrainer if scaling.num_workers > 1 and not rendezvous else \
         functools.partial(DataParallelTrainer, backend_config=BackendConfig())
     trainer = trainer_cls(
@@ -439,6 +440,13 @@ def _join_process_group(store: str, rank: int, world: int, device):
         dist.destroy_process_group()
 
 
+def caller_log_levels() -> dict[str, int]:
+    """The effective level of each of the library's loggers (``synth.logs.LOGGERS``, which
+    the CLI's -v/-q set) in this process, for a worker process to log at (``_worker_loop``)."""
+    from synth.logs import LOGGERS
+    return {name: logging.getLogger(name).getEffectiveLevel() for name in LOGGERS}
+
+
 def _worker_loop(config: dict) -> None:
     """One Ray Train worker: run the task with this worker's ``Parallel``; rank 0 reports
     the model as a checkpoint (every worker reports once, as Ray Train requires)."""
@@ -451,6 +459,10 @@ def _worker_loop(config: dict) -> None:
     from synth.train import Parallel
     if config["staging"] is None:      # a worker actor (not local mode, in the caller)
         match_torch_threads()
+        # the caller's -v/-q: a worker's loggers were at Ray's INFO, so fit's INFO line (the
+        # epochs a step floor raised) was forwarded beside the caller's own (h315)
+        for name, level in config.get("log_levels", {}).items():
+            logging.getLogger(name).setLevel(level)
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
     device = ray.train.torch.get_device()

@@ -20,6 +20,10 @@ import logging
 from typing import Iterator
 
 _QUIET = contextvars.ContextVar("nnsynth_quiet_sets", default=False)
+# nnsynth's top-level loggers, one a package: the CLI's -v/-q sets their level
+# (``deploy.cli.options.configure_output``), which Ray Train workers follow
+# (``cluster.train.caller_log_levels``)
+LOGGERS = ("synth", "hwsim", "cluster", "search", "deploy")
 
 
 class SetLogger(logging.LoggerAdapter):

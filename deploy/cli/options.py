@@ -11,7 +11,7 @@ import click
 from synth.config import MAX_SEED, range_message, short_repr
 from synth.errors import ConfigError
 from synth.files import jsonable, printable
-from synth.logs import Warnings, join_warnings
+from synth.logs import LOGGERS, Warnings, join_warnings
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as one JSON object on the last line of stdout.")
@@ -399,8 +399,6 @@ class _LogFormat(logging.Formatter):
         return text
 
 
-# nnsynth's top-level loggers: ``configure_output`` sets their level and listens to them
-LOGGERS = ("synth", "hwsim", "cluster", "search", "deploy")
 
 
 class _Said(logging.Handler):

@@ -85,3 +85,34 @@ def test_a_user_error_on_a_worker_is_one_line(ray2, tmp_path):
         fit_on_workers(model, data, TrainConfig(epochs=2, progress=False, device="cpu"),
                        scaling=Scaling(num_workers=1, max_failures=0))
     assert "\n" not in str(error.value) and "Traceback" not in str(error.value)
+
+
+def _levels_task(inputs, parallel):
+    """A worker's task: the levels its library loggers log at."""
+    import logging
+    from synth.logs import LOGGERS
+    return inputs["model"], {"levels": {n: logging.getLogger(n).getEffectiveLevel()
+                                        for n in LOGGERS}}
+
+
+def test_workers_log_at_the_callers_levels(ray2):
+    """A Ray Train worker's loggers follow the caller's -v/-q (their levels in the calling
+    process): a worker logged at Ray's INFO, so fit's INFO line (the epochs a step floor
+    raised) was forwarded beside the caller's own line of it (`nnsynth run`'s teacher, h315)
+    at the default level, where the caller shows warnings only."""
+    import logging
+    from cluster.train import Scaling, train_model
+    from synth.logs import LOGGERS
+    from synth.models import build
+    model = build({"family": "mlp", "hidden": [4]}, (2,), 2)
+    before = {n: logging.getLogger(n).level for n in LOGGERS}
+    try:
+        for level in (logging.WARNING, logging.INFO):
+            for n in LOGGERS:
+                logging.getLogger(n).setLevel(level)
+            _, metrics = train_model(_levels_task, {"model": model},
+                                     scaling=Scaling(num_workers=1), device="cpu")
+            assert metrics["levels"] == {n: level for n in LOGGERS}, (level, metrics)
+    finally:
+        for n, level in before.items():
+            logging.getLogger(n).setLevel(level)
