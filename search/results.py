@@ -446,6 +446,20 @@ def pareto_axis(table: pd.DataFrame) -> str:
     return "flops"
 
 
+def log_cost_axis(costs) -> bool:
+    """Whether a Pareto plot draws ``costs`` (its trials' latencies, energies or MACs) on a
+    log axis: where they are positive and span a decade or more.  A log axis over less than
+    a decade has no labelled power of ten inside it, and matplotlib labels its minor ticks
+    instead: digits trials of 0.00043-0.00049 ms drew 4.3x10^-4 ... 4.9x10^-4 run into one
+    another, wine trials of 0.0008-0.0016 ms ticks only to 10^-3, the costlier half of the
+    axis unlabelled.  There the axis is linear; so it is where a cost is 0 (a log axis
+    drops the point) or there is none (every accuracy empty: no selection inputs; a log
+    axis of no point raised)."""
+    costs = pd.to_numeric(pd.Series(costs, dtype="float64"), errors="coerce").dropna()
+    return bool(not costs.empty and (costs > 0).all() and np.isfinite(costs).all()
+                and costs.max() >= 10 * costs.min())
+
+
 def array_text(accel) -> str:
     """A search's accelerator (``SearchConfig.accel``) in brief, its array and dataflow:
     '8x64 os', '32x32 ws' (hwsim's default); ``accel_text`` says the rest."""
@@ -496,8 +510,8 @@ def plot_pareto(parquet_path: str | os.PathLike, png_path: str | os.PathLike,
     ax.step(front[x], front[y] * 100, where="post", color="C3", label=f"Pareto front ({len(front)})")
     ax.scatter(front[x], front[y] * 100, s=24, color="C3")
     shown = pd.concat([drawn, apart, front])
-    if ((shown[x] > 0) & shown[y].notna()).any():   # a log axis of no point (every accuracy
-        ax.set_xscale("log")                         # empty: no selection inputs) raised
+    if log_cost_axis(shown.loc[shown[y].notna(), x]):
+        ax.set_xscale("log")
     array = f"hwsim accelerator {accel_text(accel)}" if accel else "hwsim accelerator"
     ax.set_xlabel({"latency_ms": f"latency (ms, {array})", "energy_mj":
                    f"energy (mJ, {array})", "flops": "MACs",

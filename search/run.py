@@ -1128,9 +1128,18 @@ def no_trial_reason(space, config: SearchConfig, input_shape, num_classes: int,
     if not seen:
         return (f"none of {samples} random members of the space builds for input shape "
                 f"{tuple(input_shape)}, e.g. {error}")
-    best = [f"{c} (best seen {(min if c.op in ('<=', '<') else max)(x[c.metric] for x in seen):g})"
-            for c in constraints if not all(c.ok(x) for x in seen)]
-    return f"none of {samples} random members of the space meets {', '.join(best)}"
+    missed = [(c, sum(c.ok(x) for x in seen),
+               (min if c.op in ('<=', '<') else max)(x[c.metric] for x in seen))
+              for c in constraints if not all(c.ok(x) for x in seen)]
+    if all(met == 0 for _, met, _ in missed):
+        return (f"none of {samples} random members of the space meets "
+                + ", ".join(f"{c} (best seen {value:g})" for c, _, value in missed))
+    # bounds each met alone, none together: 'none meets latency_ms<=0.0006 (best seen
+    # 0.00042625)' said a bound was missed that its best member met
+    return (f"of {samples} random members of the space, "
+            + ", ".join(f"{met} meet{'s' if met == 1 else ''} {c} (best seen {value:g})"
+                        for c, met, value in missed)
+            + f", none {'both' if len(missed) == 2 else 'all of them'}")
 
 
 def unmeetable_constraint(space, constraints, input_shape, num_classes: int,
