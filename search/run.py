@@ -1874,6 +1874,9 @@ def summarize(out_dir: Path, config: SearchConfig, wall_seconds: float | None = 
                                  and isinstance(best["selected_on"], str) else None),
             "best_test_accuracy": float(best["test_accuracy"]),
             "best_latency_ms": None if pd.isna(best["latency_ms"]) else float(best["latency_ms"]),
+            # best.pt's energy a sample (mJ, the same accelerator); None where not priced.  A
+            # search bounded on energy_mj reported the best's latency alone
+            "best_energy_mj": figure(best.get("energy_mj")),
             # hwsim.dense_note of best.pt where it has zero weights (a grown-and-pruned trial):
             # best_latency_ms is its dense architecture's; None otherwise or not priced
             "best_accel_note": accel_note(best),

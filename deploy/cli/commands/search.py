@@ -152,6 +152,10 @@ def summary_text(summary: dict, given: str | None = None) -> str:
     # model multiplies: said as nnsynth hwsim eval says it (search.trial's accel_note)
     note = (f"\nnote: best.pt's latency: {summary['best_accel_note']}"
             if summary.get("best_accel_note") else "")
+    # bounded on energy: the best's energy beside its latency (the line gave latency alone)
+    energy = summary.get("best_energy_mj")
+    energy = (f", energy {energy:.4g} mJ" if energy is not None and latency is not None and any(
+        str(c).startswith("energy_mj") for c in summary.get("constraints") or ()) else "")
     array = (f" on the accelerator {summary['accel_text']}"   # --accel's, or bounded on
              if summary.get("names_accel") and latency is not None else "")
     if summary.get("note"):   # a --dataset of shorter series, left-padded to the teacher's
@@ -159,7 +163,7 @@ def summary_text(summary: dict, given: str | None = None) -> str:
     return (f"{trials_text(summary)} in {summary['out_dir']}; {accuracy}, "
             f"test {summary['best_test_accuracy']:.4f} "
             f"({summary['best_parameters']:,} parameters{nonzero}, latency "
-            f"{'not priced' if latency is None else f'{latency:.4g} ms'}{array}{pruned}); "
+            f"{'not priced' if latency is None else f'{latency:.4g} ms'}{energy}{array}{pruned}); "
             f"Pareto front of {len(summary['pareto_front'])}: {summary['pareto_png']}{note}")
 
 
