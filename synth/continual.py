@@ -319,6 +319,15 @@ def _loss_fn(old: nn.Module, k_old: int, config: ContinualConfig) -> Callable:
     return loss_fn
 
 
+def _repeated(distinct: int, used: int, what: str) -> str:
+    """``used`` inputs of ``distinct`` ones, worded: basicmotions' 14 new inputs balanced
+    against 32 synthesized were '32 new', and 64 synthesized beside 128 new images '128
+    synthesized' (the result's new_images and synthesized_images said 14 and 64)."""
+    if used == distinct:
+        return f"{used} {what}"
+    return f"{distinct} {what} repeated to {used}"
+
+
 def learn_new_classes(old_model: nn.Module, new_data: Dataset, config: ContinualConfig,
                       synth_x: torch.Tensor | None = None) -> tuple[nn.Module, dict]:
     """One class-incremental step.  ``new_data`` holds only the new classes, labelled
@@ -345,6 +354,7 @@ def _learn(old: nn.Module, k_old: int, new_data: Dataset, config: ContinualConfi
         p.requires_grad_(False)
     model = extend_head(old, new_data.num_classes - k_old, config.seed)
     x, y = new_data.x_train, new_data.y_train
+    distinct = (len(x), 0 if synth_x is None else len(synth_x))   # before the balancing
     if config.method == "deepinversion":
         # balanced: as many synthesized as new inputs in every epoch, the smaller side
         # repeated, so that every synthesized input is used (the first len(new) of them were
@@ -360,7 +370,9 @@ def _learn(old: nn.Module, k_old: int, new_data: Dataset, config: ContinualConfi
         log.warning("class-incremental training: %s training inputs make %d optimizer step%s "
                     "of batch %d per epoch, so %d epochs would be %d steps; running %d epochs "
                     "(%d steps, min_steps %d)",
-                    f"{len(y)} ({new_n} new + {syn_n} synthesized)" if syn_n else f"{new_n} new",
+                    f"{len(y)} ({_repeated(distinct[0], new_n, 'new')} + "
+                    f"{_repeated(distinct[1], syn_n, 'synthesized')})" if syn_n
+                    else f"{new_n} new",
                     per_epoch,
                     "" if per_epoch == 1 else "s", config.batch_size, config.epochs,
                     per_epoch * config.epochs, epochs, per_epoch * epochs, config.min_steps)
