@@ -74,8 +74,8 @@ def grow_prune(tmp_path, *extra):
                   '{"family": "mlp", "hidden": [32, 16]}', "--epochs", "1", "--min-steps",
                   "0", "--prune-steps", "2", "--prune-fraction", "0.8", "--criterion",
                   "magnitude", "--retrain-epochs", "0", "--retrain-min-steps", "0",
-                  "--no-distill", "--keep-dead", "--schedule", '{"max_accuracy_drop": 1}', "--device", "cpu",
-                  "--out", str(out), *extra])
+                  "--no-distill", "--keep-dead", "--schedule", '{"max_accuracy_drop": 1}',
+                  "--device", "cpu", "--out", str(out), *extra])
     assert result.exit_code == 0, result.output
     return result.output, out
 
