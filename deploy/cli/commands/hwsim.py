@@ -475,10 +475,7 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
     from synth.errors import UserError
     if bool(model_ref) == bool(sweep):
         raise UserError("give exactly one of --model or --sweep")
-    if out and (table_path or sweep):   # it saves a table built for --model
-        other = ("--table reads a saved one" if table_path else
-                 "--sweep times widths and builds no table")
-        raise UserError(f"--out saves the table built for --model; {other}: leave --out out")
+    _check_table_out(out, table_path, sweep)
     if table_path:
         return _predict_from_table(table_path, model_ref, threads, input_shape, num_classes,
                                    as_json, accel_path)
@@ -502,11 +499,27 @@ def table_cmd(device, model_ref, sweep, widths, repeats, threads, table_path, ac
                                         tables.predict(table, ops, threads=threads),
                                         precision=precision, ops=ops)
     report, human = _said_inputs(report, human, inputs)
-    if out:   # what --json prints, which --table reads back
-        from synth.files import write_json_atomic
-        write_json_atomic(out, report)
-        human += f"\ntable saved to {out} (read it back with --table {out})"
-    emit(report, as_json, human)
+    emit(report, as_json, _saved(out, report, human))
+
+
+def _check_table_out(out, table_path, sweep) -> None:
+    """``--out`` saves the table built for ``--model``: with ``--table`` (a table read) or
+    ``--sweep`` (widths timed, no table) it is refused in one line."""
+    from synth.errors import UserError
+    if out and (table_path or sweep):
+        other = ("--table reads a saved one" if table_path else
+                 "--sweep times widths and builds no table")
+        raise UserError(f"--out saves the table built for --model; {other}: leave --out out")
+
+
+def _saved(out, report: dict, human: str) -> str:
+    """``report`` (what --json prints, which --table reads back) written to ``out`` whole or
+    not at all, where given; ``human`` with a line saying where."""
+    if not out:
+        return human
+    from synth.files import write_json_atomic
+    write_json_atomic(out, report)
+    return human + f"\ntable saved to {out} (read it back with --table {out})"
 
 
 def _spring_ops(ref: str, model, shape, ops):

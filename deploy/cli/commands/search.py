@@ -133,7 +133,6 @@ def summary_text(summary: dict, given: str | None = None) -> str:
     if given is not None:
         summary = {**summary, **{k: shown_path(summary[k], summary["out_dir"], given)
                                  for k in ("out_dir", "pareto_png") if k in summary}}
-    latency = summary["best_latency_ms"]
     # with grow-and-prune the figures are the pruned model's (best.pt), not the searched
     # architecture's: the line said "14,116 parameters" of a searched [128, 128, 32] (21,379)
     pruned = (f" of the grown-and-pruned {json.dumps(summary['best_spec'])}, searched as "
@@ -152,19 +151,28 @@ def summary_text(summary: dict, given: str | None = None) -> str:
     # model multiplies: said as nnsynth hwsim eval says it (search.trial's accel_note)
     note = (f"\nnote: best.pt's latency: {summary['best_accel_note']}"
             if summary.get("best_accel_note") else "")
-    # bounded on energy: the best's energy beside its latency (the line gave latency alone)
-    energy = summary.get("best_energy_mj")
-    energy = (f", energy {energy:.4g} mJ" if energy is not None and latency is not None and any(
-        str(c).startswith("energy_mj") for c in summary.get("constraints") or ()) else "")
-    array = (f" on the accelerator {summary['accel_text']}"   # --accel's, or bounded on
-             if summary.get("names_accel") and latency is not None else "")
     if summary.get("note"):   # a --dataset of shorter series, left-padded to the teacher's
         note += f"\nnote: {summary['note']}"
     return (f"{trials_text(summary)} in {summary['out_dir']}; {accuracy}, "
             f"test {summary['best_test_accuracy']:.4f} "
             f"({summary['best_parameters']:,} parameters{nonzero}, latency "
-            f"{'not priced' if latency is None else f'{latency:.4g} ms'}{energy}{array}{pruned}); "
+            f"{_cost_text(summary)}{pruned}); "
             f"Pareto front of {len(summary['pareto_front'])}: {summary['pareto_png']}{note}")
+
+
+def _cost_text(summary: dict) -> str:
+    """The best model's latency in readable digits, its energy where the search was bounded
+    on energy (the line gave its latency alone), and the accelerator where --accel named one
+    or the search was bounded on it."""
+    latency = summary["best_latency_ms"]
+    if latency is None:
+        return "not priced"
+    energy = summary.get("best_energy_mj")
+    energy = (f", energy {energy:.4g} mJ" if energy is not None and any(
+        str(c).startswith("energy_mj") for c in summary.get("constraints") or ()) else "")
+    array = (f" on the accelerator {summary['accel_text']}"   # --accel's, or bounded on
+             if summary.get("names_accel") else "")
+    return f"{latency:.4g} ms{energy}{array}"
 
 
 def _check_resume_alone(ctx) -> None:
