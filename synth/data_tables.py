@@ -87,18 +87,23 @@ def _whole_numbers(text: list[str], where: str, codes: np.ndarray,
                             f"{shown(t, lead=' such as ')}; labels must be class names or "
                             f"integers")
         if numbers[-1] is None or numbers[-1].denominator != 1:
-            row = int(np.flatnonzero(np.asarray(codes) == i)[0]) + 1   # which row (h312)
+            row = _first_row(codes, i)   # which row (h312)
             raise UserError(f"{where}: labels must be class names or integers, got fractional "
                             f"values{shown(t, lead=' such as ')} (data row {row:,}; the labels "
                             f"are the column named {'/'.join(LABEL_COLUMNS)}, else the last)")
         digits = len(str(abs(numbers[-1].numerator)))
         if digits > MAX_CLASS_NAME:
-            row = int(np.flatnonzero(np.asarray(codes) == i)[0]) + 1
+            row = _first_row(codes, i)
             raise UserError(f"{where}: {column} holds{shown(t, lead=' ')} (data row {row:,}), "
                             f"a whole number of {digits:,} digits, too long for a class name "
                             f"(at most {MAX_CLASS_NAME} characters); labels must be "
                             f"{LABEL_TYPES}")
     return [int(f) for f in numbers]
+
+
+def _first_row(codes, i: int) -> int:
+    """The data row (1-based) of the first label whose code is ``i``."""
+    return int(np.flatnonzero(np.asarray(codes) == i)[0]) + 1
 
 
 def _check_finite_labels(values: np.ndarray, where: str) -> None:

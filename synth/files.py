@@ -718,21 +718,16 @@ class OutputLock:
     def __enter__(self) -> "OutputLock":
         if self.lock is None:
             return self
-        import stat
         try:   # a device, pipe or socket takes no file nnsynth writes (replaced atomically):
-            mode = os.stat(os.path.expanduser(os.fspath(self.path))).st_mode   # no lock
-        except OSError as e:                                           # file beside /dev/full
-            if e.errno == errno.ELOOP:   # a link loop: symbiotic trained for half a minute,
-                # then failed writing there in a traceback (h311)
-                raise _user_error(f"{self.option} {printable(self.path)} cannot be written: "
-                                  f"{e.strerror} (a symbolic link loop); choose another "
-                                  f"{self.option}") from None
-            mode = None
-        except ValueError:
-            mode = None
-        if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            kind = path_kind(os.path.expanduser(os.fspath(self.path))) or \
-                "a device, pipe or socket"   # which of them: path_kind's words (h311)
+            kind = path_kind(os.path.expanduser(os.fspath(self.path)))   # no lock file beside
+        except ValueError:                                               # /dev/full
+            kind = None
+        if kind == "a symbolic link loop":   # symbiotic trained for half a minute, then
+            # failed writing there in a traceback (h311)
+            raise _user_error(f"{self.option} {printable(self.path)} cannot be written: "
+                              f"{os.strerror(errno.ELOOP)} (a symbolic link loop); choose "
+                              f"another {self.option}")
+        if kind is not None and kind != "a symbolic link that leads nowhere":
             raise _user_error(f"{self.option} {printable(self.path)} exists and is not a file "
                               f"or folder (it is {kind}): nnsynth writes its results to "
                               f"files; choose another {self.option}")
