@@ -60,12 +60,7 @@ def rnn_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
     cell = not isinstance(m, nn.RNNBase)
     # rows per step = batch; steps run one after another (h_t feeds step t+1), so each step
     # of each direction is its own GEMM: groups = steps * dirs
-    if cell:
-        batch, steps = (x.shape[0] if x.dim() > 1 else 1), 1
-    elif x.dim() == 3:
-        batch, steps = (x.shape[0], x.shape[1]) if m.batch_first else (x.shape[1], x.shape[0])
-    else:
-        batch, steps = 1, x.shape[0]
+    batch, steps = _batch_steps(m, x)
     # what the shapes do not say (a host table times the layer's own op: hwsim.host_ops)
     geo = (("kind", kind.__name__),
            ("bias", bool(m.bias)), ("bidirectional", dirs == 2),
@@ -104,6 +99,63 @@ def rnn_ops(name: str, m: nn.Module, x: torch.Tensor, y) -> list[Op]:
                 weight_sparsity=zero_frac(w_cat), act_sparsity=0.0,
                 geometry=(("kind", "projection"), ("bias", False))))
     return ops
+
+
+def _batch_steps(m: nn.Module, x: torch.Tensor) -> tuple[int, int]:
+    """(samples, time steps) of a torch recurrent layer's or cell's input ``x``: (N, T, I)
+    batch_first, (T, N, I) not, (T, I) unbatched; a cell's (N, I) or (I,) one step."""
+    if not isinstance(m, nn.RNNBase):
+        return (x.shape[0] if x.dim() > 1 else 1), 1
+    if x.dim() == 3:
+        return (x.shape[0], x.shape[1]) if m.batch_first else (x.shape[1], x.shape[0])
+    return 1, x.shape[0]
+
+
+def rnn_macs(m: nn.Module, x: torch.Tensor) -> int:
+    """The multiply-accumulates ``rnn_ops`` prices torch's LSTM, GRU or RNN layer (or cell)
+    ``m`` at on input ``x``, from the shapes alone (a meta tensor will do): per step, layer
+    and direction gates x H x (I + P) (layers after the first: I = P x directions), and an
+    LSTM with ``proj_size`` P its H x P projection.  ``hwsim.workload.sample_work`` bounds
+    extract's forward pass by it (a torch RNN's work was 0 there: no bound)."""
+    kind = next(c for c in type(m).__mro__ if c in RNN_GATES)
+    batch, steps = _batch_steps(m, x)
+    hidden = m.hidden_size
+    proj = getattr(m, "proj_size", 0) or hidden
+    dirs = 2 if getattr(m, "bidirectional", False) else 1
+    per_step = sum(RNN_GATES[kind] * hidden * ((m.input_size if layer == 0 else proj * dirs)
+                                               + proj)
+                   + (hidden * proj if proj != hidden else 0)
+                   for layer in range(getattr(m, "num_layers", 1)))
+    return int(batch * steps * dirs * per_step)
+
+
+def rnn_on_meta(m: nn.Module, x, hx=None):
+    """What torch's recurrent layer or cell ``m`` returns for meta input ``x``, by shape
+    (torch.nn.LSTM's, GRU's, RNN's and their cells' documented outputs), or None where torch
+    must answer (not a meta tensor of a rank it takes and of ``input_size`` features: its own
+    error).  torch's meta kernel of an LSTM runs every step through Python's meta
+    registrations: 6.5 s for 100 steps of an LSTM(1, 64, num_layers=2), 27 s for 1,000, in
+    ``hwsim.workload.sample_work`` before every extract of such a model (h320)."""
+    if not isinstance(x, torch.Tensor) or x.device.type != "meta" \
+            or x.shape[-1:] != (m.input_size,):
+        return None
+    hidden = m.hidden_size
+    new = lambda *shape: x.new_empty(shape)
+    if not isinstance(m, nn.RNNBase):   # a cell: one step, (N, I) or (I,)
+        if x.dim() not in (1, 2):
+            return None
+        lead = tuple(x.shape[:-1])
+        return (new(*lead, hidden), new(*lead, hidden)) if isinstance(m, nn.LSTMCell) \
+            else new(*lead, hidden)
+    if x.dim() not in (2, 3):
+        return None
+    proj = getattr(m, "proj_size", 0) or hidden
+    dirs = 2 if m.bidirectional else 1
+    states = dirs * m.num_layers
+    batch = () if x.dim() == 2 else (x.shape[0] if m.batch_first else x.shape[1],)
+    out = new(*x.shape[:-1], dirs * proj)
+    h = new(states, *batch, proj)
+    return (out, (h, new(states, *batch, hidden))) if isinstance(m, nn.LSTM) else (out, h)
 
 
 def _weights(m: nn.Module) -> dict[str, torch.Tensor]:

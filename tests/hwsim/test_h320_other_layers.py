@@ -99,3 +99,43 @@ def test_recurrent_steps_are_not_packed():
     assert (op.gemm, op.groups) == ((1, 16, 40), 7)
     layer = accel.evaluate([op], cfg)["layers"][0]
     assert layer["compute_cycles"] == 7 * per_step + -(-op.elems // cfg.cols)
+
+
+RNN_CASES = [
+    # (layer, sample shape, textbook MACs of one sample: gates x H x (I + H) a step and
+    # direction, a later layer's I the directions x H)
+    (nn.LSTM(6, 10, num_layers=2, bidirectional=True, batch_first=True), (7, 6),
+     7 * 2 * 4 * 10 * (6 + 10) + 7 * 2 * 4 * 10 * (20 + 10)),
+    (nn.GRU(6, 10, num_layers=2, bidirectional=True, batch_first=True), (7, 6),
+     7 * 2 * 3 * 10 * (6 + 10) + 7 * 2 * 3 * 10 * (20 + 10)),
+    (nn.RNN(6, 10, batch_first=True), (7, 6), 7 * 10 * (6 + 10)),
+    (nn.LSTM(6, 10, proj_size=4, batch_first=True), (7, 6), 7 * (4 * 10 * (6 + 4) + 10 * 4)),
+    (nn.LSTMCell(6, 10), (6,), 4 * 10 * 16),
+    (nn.GRUCell(6, 10), (6,), 3 * 10 * 16)]
+
+
+@pytest.mark.parametrize("layer, shape, macs", RNN_CASES,
+                         ids=lambda v: type(v).__name__ if isinstance(v, nn.Module) else None)
+def test_torch_recurrent_layers_count_their_work_in_the_bound(layer, shape, macs):
+    """extract prices them at the textbook count; ``sample_work`` (the bound extract checks
+    before its forward pass) counted 0 MACs for torch's LSTM, GRU and RNN, and none of
+    their output: a torch LSTM of any size was run, never refused."""
+    from hwsim.workload import sample_work
+    assert sum(o.macs for o in extract(layer, shape, batch=2)) == 2 * macs
+    work = sample_work(layer, shape)
+    assert work is not None and work[0] == macs and work[1] > 0
+    assert "forward" not in vars(layer)   # its forward given back
+
+
+def test_a_torch_lstm_past_the_work_bound_is_refused_at_once():
+    """An LSTM(1, 1024, num_layers=2) over 100,000 steps is 1.26e12 MACs, past
+    MAX_EXTRACT_MACS: refused in one line before any forward pass (sample_work ran it on
+    the meta device, step by step through Python, and counted it as 0: no bound)."""
+    import time
+    from hwsim.workload import MAX_EXTRACT_MACS
+    layer = nn.LSTM(1, 1024, num_layers=2, batch_first=True)
+    start = time.perf_counter()
+    with pytest.raises(UserError, match="one sample of .* runs 1,2[0-9,]+ multiply-accumulates"):
+        extract(layer, (100_000, 1))
+    assert time.perf_counter() - start < 5
+    assert 100_000 * 4 * 1024 * (1 + 1024 + 2048 + 1024) > MAX_EXTRACT_MACS
