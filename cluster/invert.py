@@ -25,8 +25,11 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                       reported: tuple = ()) -> dict:
     """Synthesize ``num_images`` class-balanced inputs of the teacher checkpoint into ``out``
     (Parquet shards + grid.png); resumes.  Returns the run summary with the settings used
-    (the ``reported`` fields of the ``InversionConfig``), the fidelity of the set on disk and
-    a ``warning`` when it is below ``min_fidelity`` (or the settings' own threshold).
+    (the ``reported`` fields of the ``InversionConfig``), the fidelity of the set on disk, in
+    whole and per target class by the set's class names (``class_fidelity``: synthesized,
+    hits, fidelity), a ``warning`` when it is below ``min_fidelity`` (or the settings' own
+    threshold) naming the classes below it, and a ``preset_note`` where the preset is one for
+    images of other channels than the teacher's (``synth.inversion.preset_note``).
 
     ``min_fidelity`` is a setting of the job, as the iteration cap is: it goes into the
     ``InversionConfig``, with ``stop_fidelity`` raised to it where lower (so the stopping rule
@@ -41,8 +44,9 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     from synth.data import input_range, load_dataset
     from synth.distill import DistillConfig, teacher_logits
     from synth.images import save_class_grid
-    from synth.inversion import (check_teacher, fidelity_warning, hit_fraction, layout_report,
-                                 preset_for, settings_for)
+    from synth.inversion import (check_teacher, class_counts, class_fidelity, fidelity_warning,
+                                 hit_fraction, layout_report, preset_for, preset_note,
+                                 settings_for)
     from synth.quant import refuse_fixed_point
 
     if adi and student is None:
@@ -65,6 +69,8 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     if student is not None:
         resolve_student(student, model.input_shape, model.num_classes,
                         teacher_meta=model.checkpoint_info["dataset"])
+    note = preset_note(preset or preset_for(model.input_shape), model.input_shape,
+                       given=preset is not None)
     preset = preset or preset_for(model.input_shape)
     # an iteration cap goes in, not on top: settings_for bounds the preset's phases within it
     # (low-resolution, warm-up, min_iterations), so a cap below imagenet224's is a shorter run
@@ -116,6 +122,8 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
     # fidelity of the whole set on disk (resumed shards included), as the teacher sees it now
     predicted = teacher_logits(model, x).argmax(1)
     fidelity = hit_fraction(predicted == y)
+    # and per target class, by the set's class names: which classes the teacher did not see
+    classes = class_fidelity(class_counts(predicted, y, data.num_classes), data.class_names)
     settings = {k: getattr(config, k) for k in reported}
     from synth.synthesis import falls_back
     if config.method == "amortized" or falls_back(config):   # the generator's settings as
@@ -130,8 +138,9 @@ def invert_checkpoint(teacher: str | os.PathLike, out: str | os.PathLike, num_im
                                                  summary.get("fallback_checked",
                                                              summary["written"]))
     summary.update(preset=preset, grid=str(grid), rows=len(y), fidelity=fidelity,
-                   warning=fidelity_warning(fidelity, config.min_fidelity, config.iterations),
-                   settings=settings)
+                   class_fidelity=classes, warning=fidelity_warning(
+                       fidelity, config.min_fidelity, config.iterations, classes),
+                   settings=settings, **({"preset_note": note} if note else {}))
     if summary["warning"] is None:
         del summary["warning"]
     summary.update(layout_report(model, x, predicted))   # images: does the set carry layout?

@@ -306,8 +306,8 @@ def merge_results(results: list) -> Any:
     """One ``InversionResult`` from the rounds of a shard (per-image columns concatenated,
     the soft ``targets`` of ``InversionConfig.targets="dirichlet"`` too, in round order;
     per-batch statistics pooled: fidelity weighted by images, iterations listed, restarted
-    inputs summed)."""
-    from synth.inversion import InversionResult
+    inputs summed, the per-class counts summed)."""
+    from synth.inversion import InversionResult, merge_class_counts
     if len(results) == 1:
         return results[0]
     n = [len(r.labels) for r in results]
@@ -320,6 +320,8 @@ def merge_results(results: list) -> Any:
              "fidelity": sum(r.fidelity * k for r, k in zip(results, n)) / sum(n),
              # every round's restarts (the first round's alone were kept)
              "inputs_restarted": sum(r.stats.get("inputs_restarted", 0) for r in results),
+             # every round's classes (the first round's alone covered a few of them)
+             "class_counts": merge_class_counts(r.stats.get("class_counts") for r in results),
              "seconds": round(seconds, 3), "images_per_second": sum(n) / max(seconds, 1e-9)}
     cat = lambda field: torch.cat([getattr(r, field) for r in results])  # noqa: E731
     # the rounds of one shard share one config: all have soft targets, or none has
@@ -642,7 +644,8 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     from cluster.pool import ResilientActorPool
     from synth.checkpoint import read_checkpoint_and_checksum
     from synth.data import write_parquet
-    from synth.inversion import check_teacher, fidelity_warning
+    from synth.inversion import (check_teacher, class_fidelity, fidelity_warning,
+                                 merge_class_counts)
 
     # the teacher file is read and checked once here; actors get the payload through the
     # object store (one ray.put) and build their own copy from it
@@ -721,8 +724,12 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     # a resumed job's fidelity and restarted inputs cover the whole set: the shards kept
     # from the earlier run too (a rerun counted only the shards it wrote, so the figure
     # hung on whether the job had been interrupted)
-    kept_hits, kept_rows, kept_restarted, kept_fallbacks = _kept_on_disk(
+    kept_hits, kept_rows, kept_restarted, kept_fallbacks, kept_classes = _kept_on_disk(
         teacher, [(s["index"], shard_path(out, s["index"])) for s in shards if s not in pending])
+    # per target class (synth.inversion.class_counts), the kept shards' and each written one's
+    # counts summed: a figure per class of the whole set, as the fidelity is
+    classes = [kept_classes]
+    class_names = meta.get("class_names")
     summary["inputs_restarted"] = kept_restarted
     # the shards made again per pixel, kept ones as their metadata records it (a rerun listed
     # only those it wrote); checked: the shards the list covers (fallback_checked)
@@ -740,8 +747,10 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
             summary["generator"] = saved_generator[1]
             summary["generator_pairs"] = saved_generator[1].get("pairs", 0)
         summary["fidelity"] = kept_hits / kept_rows if kept_rows else None
+        summary["class_fidelity"] = class_fidelity(kept_classes, class_names)
         warning = summary["fidelity"] is not None and fidelity_warning(
-            summary["fidelity"], config.min_fidelity, config.iterations)
+            summary["fidelity"], config.min_fidelity, config.iterations,
+            summary["class_fidelity"])
         if warning:
             summary["warning"] = warning
         return summary
@@ -840,6 +849,7 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                 "teacher_confidence": res["teacher_confidence"].float(), "loss": res["loss"].float(),
                 "seed": [shard["seed"]] * n, "teacher_checksum": [checksum] * n})
             correct += res["stats"]["fidelity"] * n
+            classes.append(res["stats"].get("class_counts"))
             if summary["inputs_restarted"] is not None:
                 summary["inputs_restarted"] += restarted
             if "fallback" in res["stats"]:   # made again by the other method
@@ -876,7 +886,9 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
                                                         + kept_rows))
     if kd is not None:
         summary["student_kd_steps"] = kd_steps
-    warning = fidelity_warning(summary["fidelity"], config.min_fidelity, config.iterations)
+    summary["class_fidelity"] = class_fidelity(merge_class_counts(classes), class_names)
+    warning = fidelity_warning(summary["fidelity"], config.min_fidelity, config.iterations,
+                               summary["class_fidelity"])
     if warning:
         summary["warning"] = warning
     return summary
@@ -904,17 +916,20 @@ def shard_fallback(meta: dict) -> tuple[bool, dict | None]:
 
 
 def _kept_on_disk(teacher, shards: list[tuple[int, Path]]
-                  ) -> tuple[int, int, int | None, list[dict] | None]:
-    """(inputs the teacher assigns to their label, inputs, inputs restarted, fallback records)
-    over the shards ``(index, path)``; the third is None where a shard records no count
-    (``shard_restarts``), the last (``{"index": i, **record}`` of each shard made again per
-    pixel) None where a shard records nothing of it (``shard_fallback``)."""
+                  ) -> tuple[int, int, int | None, list[dict] | None, dict]:
+    """(inputs the teacher assigns to their label, inputs, inputs restarted, fallback records,
+    per-class counts) over the shards ``(index, path)``; the third is None where a shard
+    records no count (``shard_restarts``), the fourth (``{"index": i, **record}`` of each
+    shard made again per pixel) None where a shard records nothing of it
+    (``shard_fallback``), the last ``synth.inversion.class_counts`` of them all."""
+    from synth.inversion import class_counts, merge_class_counts
     if not shards:
-        return 0, 0, 0, []
+        return 0, 0, 0, [], class_counts([], [], teacher.num_classes)
     import torch
     from synth.data import parquet_arrays, read_parquet_table
     from synth.distill import teacher_logits
     hits = rows = 0
+    counts = []
     restarted: int | None = 0
     fallbacks: list[dict] | None = []
     for index, path in shards:   # the rows as written, whatever split a data set makes of them
@@ -928,10 +943,11 @@ def _kept_on_disk(teacher, shards: list[tuple[int, Path]]
             fallbacks.append({"index": index, **record})
         x, y = parquet_arrays(table, tuple(teacher.input_shape), f"shard {path}")
         # a copy: Parquet's arrays are read-only, and torch warned of it on every rerun
-        hits += int((teacher_logits(teacher, torch.from_numpy(x.copy())).argmax(1)
-                     == torch.from_numpy(y)).sum())
+        predicted = teacher_logits(teacher, torch.from_numpy(x.copy())).argmax(1)
+        hits += int((predicted == torch.from_numpy(y)).sum())
         rows += len(y)
-    return hits, rows, restarted, fallbacks
+        counts.append(class_counts(predicted, torch.from_numpy(y), teacher.num_classes))
+    return hits, rows, restarted, fallbacks, merge_class_counts(counts)
 
 
 def _saved_generator(out: Path, expected: dict | None = None) -> tuple[dict, dict] | None:

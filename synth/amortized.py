@@ -93,8 +93,9 @@ from synth.device import borrowed, pick_device
 from synth.errors import ConfigError, UserError
 from synth.inversion import (BNFeatureHooks, InversionConfig, InversionResult, _augment, _Frozen,
                              _invert_batch, _objective, allowed_misses, batch_statistics,
-                             bn_statistics_gap, check_lengths, check_teacher, hit_fraction,
-                             fidelity_warning, padding_mask, target_labels)
+                             bn_statistics_gap, check_lengths, check_teacher, class_counts,
+                             class_fidelity, hit_fraction, fidelity_warning, padding_mask,
+                             target_labels, teacher_class_names)
 from synth.parallel import DataParallel, SyncedBNHooks, local_sgd_state, synced_batchnorm
 from synth.train import lr_factor
 
@@ -757,7 +758,9 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
         fidelity = hit_fraction(pred == labels)
         stats = {"method": "amortized", "batches": len(bns), "iterations": iters, "bn_loss_final": sum(bns) / len(bns),
                  "loss_final": float(torch.cat(losses).mean()), "fidelity": fidelity,
-                 "missed": int((pred != labels).sum()), "sample_seconds": round(seconds, 4),
+                 "missed": int((pred != labels).sum()),
+                 "class_counts": class_counts(pred, labels, teacher.num_classes),
+                 "sample_seconds": round(seconds, 4),
                  "marginal_images_per_second": len(labels) / max(seconds, 1e-9),
                  "seconds": round(seconds, 4), "images_per_second": len(labels) / max(seconds, 1e-9),
                  "device": str(device)}
@@ -767,7 +770,8 @@ def sample(generator: Generator, teacher: nn.Module, labels: torch.Tensor,
             # still short of their target at adapt_max_steps
             stats.update(batch_fidelity=[round(f, 4) for f in batch_fid], extended_batches=extended,
                          short_batches=short)
-        warning = fidelity_warning(fidelity, config.min_fidelity)
+        warning = fidelity_warning(fidelity, config.min_fidelity, classes=class_fidelity(
+            stats["class_counts"], teacher_class_names(teacher)))
         if warning:
             stats["warning"] = warning
             if warn:

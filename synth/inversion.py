@@ -474,6 +474,20 @@ def preset_for(input_shape) -> str:
                                             PRESET_SIZES[k][0] != c))
 
 
+def preset_note(name: str, input_shape, given: bool = False) -> str | None:
+    """One line where the image preset ``name`` is one for another number of channels than
+    the teacher's input (an image preset's name says its side only: ``cifar32`` reported for
+    a 1x32x32 teacher read as if its inputs had 3 channels), else None: the preset is the
+    starting point ``settings_for`` adapts to the input, not the input's own preset.
+    ``given``: the caller named it (else it is ``preset_for``'s, the nearest by side)."""
+    size, shape = PRESET_SIZES.get(name), tuple(int(v) for v in input_shape)
+    if size is None or len(shape) != 3 or size[0] == shape[0]:
+        return None
+    how = "the starting point" if given else "the nearest starting point (by image side)"
+    return (f"{name} is {how}, a preset for {size[0]}-channel {size[1]}x{size[2]} images: its "
+            f"settings were adapted to the teacher's {'x'.join(map(str, shape))} inputs")
+
+
 def settings_for(teacher, preset: str | None = None, *, flip: bool = False,
                  value_range: tuple | None = None, **overrides) -> InversionConfig:
     """Inversion settings that follow the teacher (the one place that maps a teacher or an
@@ -762,9 +776,13 @@ def allowed_misses(batch: int, config: InversionConfig) -> int:
     return misses
 
 
-def fidelity_warning(fidelity: float, min_fidelity: float, iterations=None) -> str | None:
+def fidelity_warning(fidelity: float, min_fidelity: float, iterations=None,
+                     classes: dict | None = None) -> str | None:
     """One line when a synthesized set is below ``min_fidelity`` (else None); the fidelity
-    and its percentage are shown in enough decimals to read below it (``shown_below``)."""
+    and its percentage are shown in enough decimals to read below it (``shown_below``).
+    ``classes`` (``class_fidelity``: per target class, by name) adds the classes below
+    ``min_fidelity``, the worst first (``classes_below``): a set balanced by target at 0.80
+    may be two classes the teacher cannot be made to see, or misses spread over all."""
     if fidelity >= min_fidelity:
         return None
     where = f" with up to {iterations} iterations per batch" if iterations else ""
@@ -772,7 +790,76 @@ def fidelity_warning(fidelity: float, min_fidelity: float, iterations=None) -> s
     return (f"inversion reached fidelity {shown_below(fidelity, min_fidelity)}{where} (below "
             f"{min_fidelity:g}): the teacher assigns only {percent}% of the synthesized inputs "
             f"to their target class, so the set is a poor stand-in for its data (raise the "
-            f"iteration cap, or check the teacher)")
+            f"iteration cap, or check the teacher){classes_below(classes, min_fidelity)}")
+
+
+# The classes a low-fidelity warning names at most (the worst first); the rest are counted
+MAX_CLASSES_NAMED = 5
+
+
+def class_counts(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int) -> dict:
+    """Fidelity per target class, as counts: ``synthesized`` (the inputs made for each class)
+    and ``hits`` (how many of those the teacher assigns to it), lists indexed by class.
+    Counts, not ratios, so that rounds, shards and resumed sets add up exactly
+    (``merge_class_counts``).  A label outside [0, num_classes) (a damaged shard on disk) is
+    not counted."""
+    labels = torch.as_tensor(labels).flatten().long().cpu()
+    hit = torch.as_tensor(predicted).flatten().cpu() == labels
+    known = (labels >= 0) & (labels < num_classes)
+    return {"synthesized": torch.bincount(labels[known], minlength=num_classes).tolist(),
+            "hits": torch.bincount(labels[known & hit], minlength=num_classes).tolist()}
+
+
+def merge_class_counts(parts) -> dict | None:
+    """The ``class_counts`` of several parts of one set (ADI rounds, shards, shards kept
+    from an earlier run) as one: counts summed class by class.  None where a part is None
+    (its counts unknown) or there is none."""
+    parts = list(parts)
+    if not parts or any(p is None for p in parts):
+        return None
+    assert len({len(p["synthesized"]) for p in parts}) == 1, "parts of other class counts"
+    return {key: [sum(column) for column in zip(*(p[key] for p in parts))]
+            for key in ("synthesized", "hits")}
+
+
+def class_fidelity(counts: dict | None, class_names=None) -> dict:
+    """``class_counts`` by class name (``class_names``: the set's; the class index where none
+    fit): ``{name: {"synthesized": n, "hits": h, "fidelity": h / n}}`` in class order, for
+    each class an input was made for; empty where ``counts`` is None."""
+    if counts is None:
+        return {}
+    made, hits = counts["synthesized"], counts["hits"]
+    names = [str(n) for n in class_names] if class_names is not None and len(
+        class_names) == len(made) else [str(c) for c in range(len(made))]
+    return {names[c]: {"synthesized": int(made[c]), "hits": int(hits[c]),
+                       "fidelity": hits[c] / made[c]} for c in range(len(made)) if made[c]}
+
+
+def classes_below(classes: dict | None, min_fidelity: float) -> str:
+    """``; classes below 0.95: cat 0.10, dog 0.45`` (``fidelity_warning``'s tail): the
+    classes of ``class_fidelity`` whose fidelity is below ``min_fidelity``, the worst first
+    (ties in class order), at most ``MAX_CLASSES_NAMED`` named and the rest counted; empty
+    where none is (or no classes are given)."""
+    low = sorted(((r["fidelity"], i, name) for i, (name, r) in enumerate((classes or {}).items())
+                  if r["fidelity"] < min_fidelity), key=lambda t: t[:2])
+    if not low:
+        return ""
+    from synth.files import printable
+    named = ", ".join(f"{printable(name)} {shown_below(f, min_fidelity, 2)}"
+                      for f, _, name in low[:MAX_CLASSES_NAMED])
+    more = len(low) - MAX_CLASSES_NAMED
+    return f"; classes below {min_fidelity:g}: {named}{f' and {more} more' if more > 0 else ''}"
+
+
+def teacher_class_names(teacher) -> list[str] | None:
+    """The class names a teacher's checkpoint records (``checkpoint_info``'s data set), or
+    None where it records none that fit its classes (a module built here, ``as_teacher``)."""
+    meta = (getattr(teacher, "checkpoint_info", None) or {}).get("dataset") or {}
+    names = meta.get("class_names") if isinstance(meta, dict) else None
+    if (not isinstance(names, (list, tuple)) or len(names) != getattr(teacher, "num_classes", -1)
+            or not all(isinstance(n, str) for n in names)):
+        return None
+    return list(names)
 
 
 # Above this fraction of synthesized inputs that keep their class with the halves swapped,
@@ -1259,11 +1346,15 @@ def synthesize(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig
                  "loss_final": float(torch.cat(losses).mean()),  # per input, without the BN term
                  "fidelity_initial": hit_fraction(torch.cat(start_hits)),
                  "fidelity": fidelity, "missed": int((pred != labels).sum()),
+                 # per target class: made, and assigned to it by the teacher (counts)
+                 "class_counts": class_counts(pred, labels, teacher.num_classes),
                  # inputs drawn again from noise after stalling on a miss (restart_missed)
                  "inputs_restarted": restarts,
                  "seconds": round(seconds, 3),
                  "images_per_second": len(labels) / max(seconds, 1e-9), "device": str(device)}
-        warning = fidelity_warning(fidelity, config.min_fidelity, config.iterations)
+        warning = fidelity_warning(fidelity, config.min_fidelity, config.iterations,
+                                   class_fidelity(stats["class_counts"],
+                                                  teacher_class_names(teacher)))
         if warning:   # logged unless the caller says it (warn=False: stats["warning"] only)
             stats["warning"] = warning
             if warn:
