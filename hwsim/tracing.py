@@ -34,7 +34,7 @@ from hwsim.copies import stored_address
 from hwsim.functional import UNPRICED_FUNCS, functional_module, module_call
 from hwsim.layers import op_from_module
 from hwsim.op import Refusal, tensor_forms, zero_frac, zeros_of
-from hwsim.products import PRODUCT_FUNCS, product_work
+from hwsim.products import PRODUCT_FUNCS, product_work, stored_of
 from hwsim.unseen import begin, end, own_code
 from synth.config import short_repr
 
@@ -78,6 +78,7 @@ class FunctionCatcher(TorchFunctionMode):
             _check_not_transformed(func, (*args, *kwargs.values()))
             watch = self._watched(func)
             act, sparsity, arith = self._before(func, args, kwargs)
+            before = self._records()
         self.state["calls"] += 1
         try:
             out = _call_user(called, args, kwargs)
@@ -88,6 +89,9 @@ class FunctionCatcher(TorchFunctionMode):
             self._after(func, args, kwargs, act, sparsity, out)
             if arith:
                 self._arithmetic(func, args, kwargs, sparsity, out)
+            after = self._records()
+            if after[3] != before[3] and after[2] == before[2]:   # priced, nothing refused
+                mark_read(self.state, (*args, *kwargs.values()))
             if watch is not None and watch == self._records() \
                     and (_in_place(func) or _new_values(out, (*args, *kwargs.values()))):
                 self.state["unpriced"].setdefault(*unpriced_call(self.state, func))
@@ -216,6 +220,22 @@ class FunctionCatcher(TorchFunctionMode):
 
 
 _OPS = (torch._ops.OpOverload, torch._ops.OpOverloadPacket)
+
+
+def mark_read(state: dict, values) -> None:
+    """The model's stored tensors (``state["stored"]``) that ``values`` (a priced call's
+    operands; a list or tuple of tensors, a cat's, one level down) are or are views of, as
+    read (``state["read"]``): a module's own Parameter that a priced op reads (a learned
+    position embedding added to its input, a class token concatenated to it, learned
+    queries passed to an attention layer) is priced there.  Only a product's operands were
+    marked, so a ViT's position embedding (a Parameter of 2 dimensions that no product
+    reads) was refused as a layer with no cost model (h320)."""
+    for v in values:
+        for t in (v if isinstance(v, (list, tuple)) else (v,)):
+            if isinstance(t, torch.Tensor):
+                p = stored_of(t, state["stored"])
+                if p is not None:
+                    state["read"].add(id(p))
 
 
 def unpriced_call(state: dict, func, reason: str = "", what: str | None = None) -> tuple:

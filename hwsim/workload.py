@@ -63,7 +63,8 @@ from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_o
                       weight_id, zero_frac)
 from hwsim.recurrent import (RNN_CELL_OPS, RNN_GATES, RNNS, cell_op, cut_steps,
                              merge_repeated, pad_steps, repeat_steps, rnn_macs, rnn_on_meta)
-from hwsim.tracing import MAX_ACTIVATION_VALUES, FunctionCatcher, Refusal, own_code
+from hwsim.tracing import (MAX_ACTIVATION_VALUES, FunctionCatcher, Refusal, mark_read,
+                           own_code)
 from synth.config import check_range, short_repr
 from synth.errors import UserError
 from synth.models import RecurrentLayer
@@ -236,6 +237,8 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                           op]
                 if op is None and not isinstance(m, FREE + PRICED):
                     state["unpriced"].setdefault(name, type(m).__name__)
+                if op:   # (a Parameter passed to a layer: learned queries, read there)
+                    mark_read(state, (*args, *kwargs.values()))
                 for one in ([op] if isinstance(op, Op) else op or []):
                     if state["cells"]:   # a step of a recurrent layer (``merge_repeated``)
                         stepped.add(state["order"])

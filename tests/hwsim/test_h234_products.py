@@ -244,8 +244,8 @@ def test_a_users_own_layer_is_priced_by_its_forward_and_named_when_refused():
             super().__init__()
             self.w = nn.Parameter(torch.randn(4, 4))
 
-        def forward(self, x):
-            return x + self.w.sum()
+        def forward(self, x):   # (x + self.w.sum() reads w in a priced reduction: priced
+            return x + 1.0      # since h320, as a position embedding added to x is)
     with pytest.raises(UserError, match=r"cannot price layer 'Unread' \(Unread\)"):
         extract(Unread(), (4,), batch=B)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from click.testing import CliRunner
 from torch import nn
 
@@ -139,3 +140,52 @@ def test_a_torch_lstm_past_the_work_bound_is_refused_at_once():
         extract(layer, (100_000, 1))
     assert time.perf_counter() - start < 5
     assert 100_000 * 4 * 1024 * (1 + 1024 + 2048 + 1024) > MAX_EXTRACT_MACS
+
+
+class _TinyViT(nn.Module):
+    """A class token concatenated to the patches, a learned position embedding added, an
+    attention layer, and learned queries read by a second attention layer (a Perceiver's
+    latents, DETR's object queries): Parameters of 2 and 3 dimensions no product reads."""
+
+    def __init__(self, d: int = 16, queries: int = 3):
+        super().__init__()
+        self.cls = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos = nn.Parameter(torch.randn(1, 7, d))
+        self.attn = nn.MultiheadAttention(d, 4, batch_first=True)
+        self.queries = nn.Parameter(torch.randn(1, queries, d))
+        self.pool = nn.MultiheadAttention(d, 4, batch_first=True)
+
+    def forward(self, x):
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
+        x = self.attn(x, x, x)[0]
+        return self.pool(self.queries.expand(x.shape[0], -1, -1), x, x)[0]
+
+
+def test_parameters_read_by_priced_ops_are_no_unpriced_layer():
+    """Such a model was refused ('hwsim cannot price layer '' (_TinyViT): no cost model')
+    though every op reading them is priced (the cat, the add, the attention layers): only a
+    product's operands counted as read.  Priced at the textbook count: attention over L
+    tokens of width E with H heads is 4 L E^2 (projections) + 2 L^2 E (scores, weighted
+    sum); the learned queries' layer 2 Q E^2 + 2 L E^2 + 2 Q L E."""
+    L, E, Q = 7, 16, 3
+    ops = extract(_TinyViT(), (6, 16), batch=2)
+    macs = 4 * L * E * E + 2 * L * L * E + 2 * Q * E * E + 2 * L * E * E + 2 * Q * L * E
+    assert sum(o.macs for o in ops) == 2 * macs
+    kinds = [o.type for o in ops]
+    assert "resample" in kinds and "eltwise" in kinds   # the cat and the add, priced
+    p = price(_TinyViT(), (6, 16))
+    assert 0 < p["latency_ms"] < float("inf") and 0 < p["energy_mj"] < float("inf")
+
+
+def test_a_parameter_no_op_reads_is_still_refused():
+    """A module whose matrix no priced op reads (its forward hands it to nothing hwsim
+    sees) stays refused by name: priced without it the model could be too cheap."""
+    class Unseen(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(4, 4))
+
+        def forward(self, x):
+            return x * 2.0
+    with pytest.raises(UserError, match=r"cannot price layer 'Unseen' \(Unseen\)"):
+        extract(Unseen(), (4,))
