@@ -836,7 +836,7 @@ def class_fidelity(counts: dict | None, class_names=None) -> dict:
 
 
 def classes_below(classes: dict | None, min_fidelity: float) -> str:
-    """``; classes below 0.95: cat 0.10, dog 0.45`` (``fidelity_warning``'s tail): the
+    """``; classes below 0.95: cat (0.10), dog (0.45)`` (``fidelity_warning``'s tail): the
     classes of ``class_fidelity`` whose fidelity is below ``min_fidelity``, the worst first
     (ties in class order), at most ``MAX_CLASSES_NAMED`` named and the rest counted; empty
     where none is (or no classes are given)."""
@@ -845,7 +845,8 @@ def classes_below(classes: dict | None, min_fidelity: float) -> str:
     if not low:
         return ""
     from synth.files import printable
-    named = ", ".join(f"{printable(name)} {shown_below(f, min_fidelity, 2)}"
+    # the figure in brackets: a class named by a number ('3 0.00') read as two numbers
+    named = ", ".join(f"{printable(name)} ({shown_below(f, min_fidelity, 2)})"
                       for f, _, name in low[:MAX_CLASSES_NAMED])
     more = len(low) - MAX_CLASSES_NAMED
     return f"; classes below {min_fidelity:g}: {named}{f' and {more} more' if more > 0 else ''}"

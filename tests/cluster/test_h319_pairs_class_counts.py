@@ -32,7 +32,7 @@ def test_per_class_fidelity_by_name_through_the_pairs(ray_local, tmp_path):
     assert list(made["class_fidelity"]) == ["setosa", "versicolor", "virginica"]
     assert made["class_fidelity"][BLIND] == NONE_OF_TEN
     assert sum(r["synthesized"] for r in made["class_fidelity"].values()) == 30
-    assert f"; classes below 0.95: {BLIND} 0.00" in made["warning"], made["warning"]
+    assert f"; classes below 0.95: {BLIND} (0.00)" in made["warning"], made["warning"]
     kept = run_synthesis(teacher, out, 30, 1, config, shard_size=15, progress=False)
     assert kept["skipped"] == 2 and kept["class_fidelity"] == made["class_fidelity"]
     assert kept["warning"] == made["warning"]
@@ -46,5 +46,5 @@ def test_per_class_fidelity_by_name_through_the_pairs(ray_local, tmp_path):
     assert summary["class_fidelity"][BLIND] == NONE_OF_TEN
     assert sum(r["hits"] for r in summary["class_fidelity"].values()) == round(
         summary["fidelity"] * 30)
-    assert f"; classes below 0.95: {BLIND} 0.00" in summary["warning"], summary["warning"]
+    assert f"; classes below 0.95: {BLIND} (0.00)" in summary["warning"], summary["warning"]
     assert summary["preset"] == "tabular" and "preset_note" not in summary

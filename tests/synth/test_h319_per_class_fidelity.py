@@ -69,7 +69,7 @@ def test_per_pixel_inversion_counts_each_class_and_names_the_blind_one(blind_tea
     warning = result.stats["warning"]
     assert "\n" not in warning and warning.startswith("inversion reached fidelity")
     # by the checkpoint's class names, the worst first
-    assert f"; classes below 0.95: {BLIND} 0.00" in warning, warning
+    assert f"; classes below 0.95: {BLIND} (0.00)" in warning, warning
     assert class_fidelity(counts, ["setosa", BLIND, "virginica"])[BLIND] == {
         "synthesized": 4, "hits": 0, "fidelity": 0.0}
 
@@ -89,11 +89,11 @@ def test_the_generator_and_its_fallback_carry_the_counts(blind_teacher):
         kept = synthesize_inputs(teacher, labels, config, pixel_range=value_range)
     assert made.stats["class_counts"] == _teachers_counts(teacher, made)
     assert made.stats["class_counts"]["hits"][1] == 0
-    assert f"classes below 0.95: {BLIND} 0.00" in made.stats["warning"]
+    assert f"classes below 0.95: {BLIND} (0.00)" in made.stats["warning"]
     assert kept.stats["fallback"]["first"] == "generator"   # made again, the better kept
     assert kept.stats["class_counts"] == _teachers_counts(teacher, kept)
     assert kept.stats["class_counts"]["synthesized"] == [4, 4, 4]
-    assert f"classes below 0.95: {BLIND} 0.00" in kept.stats["warning"]
+    assert f"classes below 0.95: {BLIND} (0.00)" in kept.stats["warning"]
 
 
 def test_the_warning_names_the_worst_classes_first_and_counts_the_rest():
@@ -101,12 +101,12 @@ def test_the_warning_names_the_worst_classes_first_and_counts_the_rest():
     counts = {"synthesized": [10] * 9, "hits": [10, 1, 9, 10, 0, 3, 5, 2, 7]}
     classes = class_fidelity(counts, names)
     warning = fidelity_warning(47 / 90, 0.95, 60, classes)
-    assert warning.endswith("; classes below 0.95: c4 0.00, c1 0.10, c7 0.20, c5 0.30, "
-                            "c6 0.50 and 2 more"), warning
+    assert warning.endswith("; classes below 0.95: c4 (0.00), c1 (0.10), c7 (0.20), c5 (0.30), "
+                            "c6 (0.50) and 2 more"), warning
     # a class just below the floor reads below it; those at or above it are not named
     near = class_fidelity({"synthesized": [2000, 10], "hits": [1899, 10]}, ["a", "b"])
     assert fidelity_warning(1909 / 2010, 0.95, None, near).endswith(
-        "; classes below 0.95: a 0.9495")
+        "; classes below 0.95: a (0.9495)")
     assert fidelity_warning(0.5, 0.95) == fidelity_warning(0.5, 0.95, None, {})
     assert fidelity_warning(0.96, 0.95, None, classes) is None
 
