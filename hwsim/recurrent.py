@@ -164,10 +164,22 @@ def _weights(m: nn.Module) -> dict[str, torch.Tensor]:
     ``torch.nn.utils.parametrize``) the effective tensor.  Read by the parameters' names, a
     parametrized layer's were ``parametrizations.weight_ih_l0.original``: its masked matrices
     were left out, and one with every matrix parametrized had none (``torch.cat`` of an empty
-    list: the model was refused though it runs)."""
-    names = dict.fromkeys(n.removeprefix("parametrizations.").split(".original")[0]
+    list: the model was refused though it runs).  Pruned with ``torch.nn.utils.prune``
+    (the Parameter ``NAME_orig``, a ``NAME_mask`` buffer, the masked ``NAME`` an attribute
+    its forward pre-hook sets), the masked one: ``weight_ih_l0_orig`` was no layer's name,
+    so the pruned matrix was left out of the op (its weights and zeros) and a layer with
+    both matrices pruned was a ValueError traceback out of extract() (h320)."""
+    names = dict.fromkeys(_unpruned(m, n.removeprefix("parametrizations.").split(".original")[0])
                           for n, _ in m.named_parameters())
     return {n: getattr(m, n).detach() for n in names if n.startswith("weight")}
+
+
+def _unpruned(m: nn.Module, name: str) -> str:
+    """The attribute a layer's forward reads for its Parameter ``name``: ``NAME`` for
+    ``torch.nn.utils.prune``'s ``NAME_orig`` (its mask ``NAME_mask`` a buffer of the layer),
+    else ``name``."""
+    base = name.removesuffix("_orig")
+    return base if base != name and hasattr(m, f"{base}_mask") else name
 
 
 def merge_repeated(records: list[tuple[int, Op]], stepped: set[int]

@@ -189,3 +189,27 @@ def test_a_parameter_no_op_reads_is_still_refused():
             return x * 2.0
     with pytest.raises(UserError, match=r"cannot price layer 'Unseen' \(Unseen\)"):
         extract(Unseen(), (4,))
+
+
+@pytest.mark.parametrize("layer, pruned, weights", [
+    (nn.LSTM(6, 10, batch_first=True), ("weight_ih_l0", "weight_hh_l0"), 4 * 10 * 16),
+    (nn.GRU(6, 10, batch_first=True), ("weight_ih_l0",), 3 * 10 * 16),
+    (nn.LSTM(6, 10, num_layers=2, bidirectional=True, batch_first=True),
+     ("weight_hh_l1_reverse",), 2 * 4 * 10 * 16 + 2 * 4 * 10 * 30)])
+def test_a_recurrent_layer_pruned_with_torch_prune_keeps_its_matrices(layer, pruned, weights):
+    """torch.nn.utils.prune keeps a pruned matrix as the Parameter NAME_orig and its mask:
+    the op left the matrix out (a GRU with its input matrix pruned priced 300 weights for
+    480, none of them the zeros), and an LSTM with both matrices pruned was a ValueError
+    traceback ('torch.cat(): expected a non-empty list of Tensors').  Its MACs are the
+    textbook's; its zeros are the mask's."""
+    import torch.nn.utils.prune as tp
+    from hwsim import zero_weights
+    torch.manual_seed(0)
+    zeros = 0
+    for name in pruned:
+        tp.l1_unstructured(layer, name, amount=0.5)
+        zeros += int((getattr(layer, name) == 0).sum())
+    ops = extract(layer, (7, 6))
+    assert sum(o.weight_elems for o in ops) == weights
+    assert zero_weights(ops) == zeros > 0
+    assert sum(o.macs for o in ops) == 7 * weights   # each weight one MAC a step
