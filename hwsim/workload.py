@@ -135,6 +135,20 @@ def _check_not_scripted(model: nn.Module) -> None:
                             f"from)")
 
 
+def _check_initialized(model: nn.Module) -> None:
+    """A module whose parameters torch has not made yet (a lazy layer, nn.LazyLinear, before
+    its first forward pass) is refused in one line naming it: its weights have no shape to
+    price (it was a ValueError traceback, 'Attempted to use an uninitialized parameter',
+    h320)."""
+    from torch.nn.parameter import is_lazy
+    for n, m in model.named_modules():
+        if any(is_lazy(t) for t in (*m.parameters(recurse=False), *m.buffers(recurse=False))):
+            raise UserError(f"hwsim cannot price {short_repr(n or type(m).__name__)} "
+                            f"({type(m).__name__}): its parameters are not initialized yet "
+                            f"(a lazy layer: run the model once on an input of its shape "
+                            f"first, then price it)")
+
+
 def _leaf(m: nn.Module) -> bool:
     """Whether extract() hooks ``m`` as one call (a module without children, its
     parametrizations aside; an attention's out_proj is no call of its own:
@@ -163,6 +177,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
     measurement on data; without it a seeded N(0, 1) batch is used."""
     input_shape = tuple(int(s) for s in input_shape)
     _check_not_scripted(model)
+    _check_initialized(model)
     if inputs is None:
         if batch < 1:
             check_range("batch", batch, 1, None, integer=True)

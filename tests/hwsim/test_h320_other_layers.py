@@ -213,3 +213,15 @@ def test_a_recurrent_layer_pruned_with_torch_prune_keeps_its_matrices(layer, pru
     assert sum(o.weight_elems for o in ops) == weights
     assert zero_weights(ops) == zeros > 0
     assert sum(o.macs for o in ops) == 7 * weights   # each weight one MAC a step
+
+
+def test_a_lazy_layer_not_yet_initialized_is_one_line():
+    """nn.LazyLinear before its first forward pass has no weights to price: a ValueError
+    traceback ('Attempted to use an uninitialized parameter') came out of extract().  Once
+    run, it is an nn.Linear, priced as one."""
+    model = nn.Sequential(nn.Flatten(), nn.LazyLinear(4))
+    with pytest.raises(UserError, match=r"cannot price '1' \(LazyLinear\): its parameters "
+                                        r"are not initialized"):
+        extract(model, (2, 3))
+    model(torch.zeros(1, 2, 3))
+    assert sum(o.macs for o in extract(model, (2, 3))) == 6 * 4
