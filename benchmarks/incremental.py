@@ -38,7 +38,8 @@ from common import RESULTS, command_line, machine_note, table, write_result, run
 from synth.data import load_dataset
 from synth.files import write_text_atomic
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune
-from synth.incremental import IncrementalConfig, compare, incremental_update, split_dataset
+from synth.incremental import (IncrementalConfig, compare, cost_parts, incremental_update,
+                               split_dataset)
 from synth.masked import connections
 from synth.models import build
 from synth.train import TrainConfig, fit
@@ -112,13 +113,19 @@ def per_sample_ms(runs: list[dict], key: str) -> float:
     return 1e3 * statistics.median(r[key]["cpu_seconds"] / max(1, r[key]["samples"]) for r in runs)
 
 
+def figure(summary: dict, key: str):
+    """``key`` of one method's summary; ``cost_macs`` also from a seed cached before the
+    name (``train_macs`` then, the same sum: ``cost_parts``)."""
+    return cost_parts(summary)[key] if key.endswith("_macs") else summary[key]
+
+
 def report(name: str, runs: list[dict], config: IncrementalConfig, seconds: float) -> list[str]:
     def rows_for(keys):
         rows = []
         for key in keys:
             s = [r[key] for r in runs]
             rows.append([LABELS[key], f"{sum(x['reached'] for x in s)}/{len(s)}",
-                         cell([x["train_macs"] / 1e9 for x in s], "{:.3f}"),
+                         cell([figure(x, "cost_macs") / 1e9 for x in s], "{:.3f}"),
                          cell([x["samples"] for x in s], "{:,.0f}"),
                          cell([x["cpu_seconds"] for x in s], "{:.1f}"),
                          cell([x["seconds"] for x in s], "{:.1f}"),
@@ -131,8 +138,8 @@ def report(name: str, runs: list[dict], config: IncrementalConfig, seconds: floa
     rows = rows_for(("incremental", "finetune", "finetune_sparse", "scratch"))
     ratio_rows = []
     for peer in ("finetune", "scratch", "finetune_sparse"):
-        cols = [[1 - r["incremental"][k] / r[peer][k] for r in runs]
-                for k in ("train_macs", "samples", "cpu_seconds", "seconds")]
+        cols = [[1 - figure(r["incremental"], k) / figure(r[peer], k) for r in runs]
+                for k in ("cost_macs", "samples", "cpu_seconds", "seconds")]
         ratio_rows.append([LABELS[peer]] + [cell([v * 100 for v in c], "{:+.0f}%")
                                             for c in cols])
     before = [r["before"] for r in runs]
@@ -148,8 +155,9 @@ def report(name: str, runs: list[dict], config: IncrementalConfig, seconds: floa
              f"the update: {cell([b['connections'] for b in before], '{:,.0f}')} connections "
              f"(dense {runs[0]['dense_connections']:,}), test "
              f"{cell([b['test_accuracy'] * 100 for b in before], '{:.1f}')}%.", "",
-             "Cost to the target (GMACs count the masks' sparsity and include growth passes and "
-             "validation checks; samples = training samples processed; reached = seeds that "
+             "Cost to the target (GMACs = cost_macs: training steps + growth passes + "
+             "validation checks, counting the masks' sparsity; samples = training samples "
+             "processed; reached = seeds that "
              "reached the target within the budget of "
              f"{config.max_epochs:g} passes over old + new):", ""]
     lines += table(header, rows)
@@ -160,7 +168,9 @@ def report(name: str, runs: list[dict], config: IncrementalConfig, seconds: floa
     lines += table(header, rows_for(("incremental",) + tuple(ABLATIONS)))
     lines += ["", f"Update details: grown {cell([x['grown'] for x in inc], '{:,.0f}')}, pruned "
               f"{cell([x['pruned'] for x in inc], '{:,.0f}')} connections; trained on "
-              f"{inc[0]['train_samples']:,} samples (new + replay); growth passes "
+              f"{inc[0]['train_samples']:,} samples (new + replay); training steps "
+              f"{cell([cost_parts(x)['training_macs'] / 1e9 for x in inc], '{:.3f}')} GMACs, "
+              f"growth passes "
               f"{cell([x['growth_macs'] / 1e9 for x in inc], '{:.3f}')} GMACs, validation "
               f"checks {cell([x['eval_macs'] / 1e9 for x in inc], '{:.3f}')} GMACs.", "",
               "CPU ms per training sample (median; growth and checks included): " + ", ".join(

@@ -49,7 +49,7 @@ from synth.masked import attach_masks, plain_state
 from synth.models import batchnorm_layers, build, prunable_layers
 from synth.modes import in_mode
 from synth.quant import refuse_fixed_point
-from synth.synthesis import synthesize_inputs
+from synth.synthesis import input_counts, synthesize_inputs
 from synth.train import TrainConfig, epochs_for_steps, evaluate, fit
 
 _ABSENT = -1e4   # logit for "no probability" on the new classes (finite: KL stays defined)
@@ -392,9 +392,10 @@ def _learn(old: nn.Module, k_old: int, new_data: Dataset, config: ContinualConfi
         p.requires_grad_(True)
     metrics.pop("history", None)
     # epochs: the passes that ran (``epochs_requested`` raised to make ``min_steps``)
-    metrics.update(method=config.method, new_images=len(new_data.y_train),
-                   synthesized_images=0 if synth_x is None else len(synth_x),
-                   epochs=epochs, epochs_requested=config.epochs, steps=per_epoch * epochs,
+    metrics["method"] = config.method   # the counts of inputs (rows, series): INPUT_KEYS
+    input_counts(metrics, new_images=len(new_data.y_train),
+                 synthesized_images=0 if synth_x is None else len(synth_x))
+    metrics.update(epochs=epochs, epochs_requested=config.epochs, steps=per_epoch * epochs,
                    min_steps=config.min_steps)
     return model.eval(), metrics
 

@@ -34,6 +34,9 @@ Cost (multiply-accumulates, MACs), counting the masks' sparsity:
   *dense* cost (every dormant connection's gradient is needed), per sample;
 - validation checks: the forward MACs over the nonzero weights x validation samples (early
   stopping is not free).
+A method's cost to the target (``cost_macs``) is the sum of the three (``training_macs``,
+``growth_macs``, ``eval_macs``), as the paper's training cost of adding the new data is the
+whole update's: a method already at the target trains on no sample and costs one check.
 Wall and processor time are measured around each whole method (growth, training, checks,
 pruning).  On a CPU,
 a masked layer costs as much as a dense one, so wall time shows the saving in samples seen, not
@@ -337,11 +340,16 @@ def held_out_accuracies(model, old: Dataset, new: Dataset, both: Dataset | None 
 
 def _summary(model, parts: tuple[Dataset, Dataset, Dataset], meter: Meter, reached: bool,
              **extra) -> dict:
-    """``parts``: old, new, ``merge(old, new)``.  ``train_macs``: all a method spent
-    (training, growth passes and validation checks); ``val_accuracy`` (the stopping rule's)
-    and ``test_accuracy`` of old + new, ``test_accuracy_old`` / ``_new`` of each."""
+    """``parts``: old, new, ``merge(old, new)``.  ``cost_macs``: all a method spent to the
+    target, the sum of ``training_macs`` (its optimizer steps: 0 where it trained on no
+    sample), ``growth_macs`` (growth passes) and ``eval_macs`` (validation checks; a method
+    at the target from the start pays one); ``train_macs`` is ``cost_macs``'s old name, kept
+    for JSON readers (it read as training cost: a method that trained on 0 samples reported
+    its check's MACs there).  ``val_accuracy`` (the stopping rule's) and ``test_accuracy``
+    of old + new, ``test_accuracy_old`` / ``_new`` of each."""
     both = parts[2]
-    return {"reached": bool(reached), "train_macs": int(meter.macs),
+    return {"reached": bool(reached), "cost_macs": int(meter.macs),
+            "training_macs": int(meter.train_macs), "train_macs": int(meter.macs),
             "growth_macs": int(meter.growth_macs), "eval_macs": int(meter.eval_macs),
             "samples": int(meter.samples), "steps": int(meter.steps),
             "seconds": round(meter.seconds(), 3),
@@ -350,6 +358,17 @@ def _summary(model, parts: tuple[Dataset, Dataset, Dataset], meter: Meter, reach
             "forward_macs": masked.sparse_flops(model, both.input_shape),
             "val_accuracy": evaluate(model, both.x_val, both.y_val)["accuracy"],
             **held_out_accuracies(model, *parts), **extra}
+
+
+def cost_parts(summary: dict) -> dict:
+    """A method's ``cost_macs`` and its parts (``_summary``), from a result of any version: a
+    result kept from before they were given (a rerun reports its checkpoint's) holds the
+    sum as ``train_macs``, beside ``growth_macs`` and ``eval_macs``."""
+    cost = int(summary.get("cost_macs", summary["train_macs"]))
+    growth, checks = int(summary["growth_macs"]), int(summary["eval_macs"])
+    return {"cost_macs": cost, "training_macs": int(summary.get("training_macs",
+                                                                cost - growth - checks)),
+            "growth_macs": growth, "eval_macs": checks}
 
 
 def _budget(both: Dataset, epochs: float, scale: float = 1.0) -> int:
@@ -559,7 +578,7 @@ def compare(model: torch.nn.Module, old: Dataset, new: Dataset, config: Incremen
             if peer in out:                                       # the cost of reaching it)
                 both_reached = out["incremental"]["reached"] and out[peer]["reached"]
                 out[f"cost_reduction_vs_{peer}"] = (
-                    1 - out["incremental"]["train_macs"] / max(1, out[peer]["train_macs"])
+                    1 - out["incremental"]["cost_macs"] / max(1, out[peer]["cost_macs"])
                     if both_reached else None)
     out["model"] = updated
     return out

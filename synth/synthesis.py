@@ -24,6 +24,32 @@ from synth.inversion import InversionConfig, InversionResult, check_teacher, inv
 
 log = logging.getLogger(__name__)
 
+# result counts named for images that count inputs of any kind (a CSV's rows, a set's series:
+# prune and continual said synthesized_images 64 of breast_cancer's rows): each old name is
+# kept beside the new one in the results and checkpoint metrics, for readers of the JSON
+INPUT_KEYS = {"synthesized_images": "synthesized_inputs", "new_images": "new_inputs"}
+
+
+def input_counts(metrics: dict, **counts: int) -> None:
+    """Add each count under its ``INPUT_KEYS`` name and its old one (``new_images=14``:
+    ``new_inputs`` and ``new_images`` 14)."""
+    for old, count in counts.items():
+        metrics[INPUT_KEYS[old]] = metrics[old] = count
+
+
+def inputs_named(result: dict, keep_old: bool) -> dict:
+    """``result`` with each ``INPUT_KEYS`` count under its new name, in the old one's place,
+    and the old name too where ``keep_old`` (--json; text shows the new name alone).  A result
+    kept from before the new names (a rerun reports its checkpoint's) gets them here."""
+    out = {}
+    for key, value in result.items():
+        if key in INPUT_KEYS:
+            out.setdefault(INPUT_KEYS[key], result.get(INPUT_KEYS[key], value))
+            if not keep_old:
+                continue
+        out[key] = value
+    return out
+
 
 def synthesize_inputs(teacher: nn.Module, labels: torch.Tensor, config: InversionConfig, *,
                       pixel_range: tuple[torch.Tensor, torch.Tensor],

@@ -589,9 +589,10 @@ def prune_checkpoint(model_path, out, config, *, synth_dir=None, kd_steps: int |
     warn_one_class(result.model, real, metrics)   # the saved (fine-tuned) model
     note_padding(metrics, real)
     note_synth_padding(metrics, found, synth_dir)   # None where it was inverted here
-    metrics.update(importance=config.importance,   # ratio: removed; requested_ratio: asked
-                   synthesized_images=0 if x is None else len(x),
-                   synthesis_method=method, synthesis=summary)
+    metrics["importance"] = config.importance   # ratio: removed; requested_ratio: asked
+    from synth.synthesis import input_counts   # rows and series are counted too
+    input_counts(metrics, synthesized_images=0 if x is None else len(x))
+    metrics.update(synthesis_method=method, synthesis=summary)
     save_checkpoint(out, result.model.cpu(), dataset=meta, metrics=metrics,
                     extra={"prune_config": config.to_dict(), "source": str(model_path),
                            RUN_KEY: stamp})

@@ -51,8 +51,13 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
 @json_option
 def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir, num_images,
             iterations, epochs, min_steps, lr, out, seed, device, as_json):
-    """Extend MODEL with NEW_CLASSES of NEW_DATASET and save the enlarged network."""
+    """Extend MODEL with NEW_CLASSES of NEW_DATASET and save the enlarged network.
+
+    Figures: new_inputs counts the new classes' training inputs, synthesized_inputs those
+    synthesized from MODEL (images, table rows or series; --json also gives them as
+    new_images and synthesized_images, their old names)."""
     from synth.continual import ContinualConfig
+    from synth.synthesis import inputs_named
     from synth.workflows import continual_checkpoint, parse_classes
 
     _check_unused(method, synth_dir)
@@ -64,7 +69,7 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
         model_path, new_dataset, parse_classes(new_classes, "--new-classes"), out, config,
         old_classes=parse_classes(old_classes, "--old-classes"), synth_dir=synth_dir,
         num_images=num_images, iterations=iterations)
-    emit(result, as_json)
+    emit(inputs_named(result, keep_old=as_json), as_json)   # rows and series are inputs
 
 
 def _check_unused(method: str, synth_dir) -> None:

@@ -45,12 +45,15 @@ from deploy.cli.options import (checkpoint_out, device_option, emit, given,
 @json_option
 def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, num_images,
             iterations, out, seed, device, as_json):
-    """Prune MODEL's filters by importance on synthesized images and KD fine-tune it.
+    """Prune MODEL's filters by importance on synthesized inputs and KD fine-tune it.
 
     Figures: flops_before/after are the multiply-accumulates (MACs) per sample of the model
     before and after, every weight counted, as `nnsynth eval` prints them; the nonzero_
-    figures count the nonzero weights and the MACs that touch one."""
+    figures count the nonzero weights and the MACs that touch one.  synthesized_inputs
+    counts the inputs ranked and fine-tuned on (images, table rows or series; --json also
+    gives it as synthesized_images, its old name)."""
     from synth.dfprune import PruneConfig
+    from synth.synthesis import inputs_named
     from synth.workflows import prune_checkpoint
 
     _check_unused(synth_dir, importance, kd_steps, kd_epochs, lr)
@@ -62,7 +65,7 @@ def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, n
     result = prune_checkpoint(model_path, out, config, synth_dir=synth_dir, kd_steps=kd_steps,
                               kd_epochs=kd_epochs, lr=lr, num_images=num_images,
                               iterations=iterations, cost_fn=cost_fn)
-    emit(result, as_json)
+    emit(inputs_named(result, keep_old=as_json), as_json)   # rows and series are inputs
 
 
 def _check_unused(synth_dir, importance, kd_steps, kd_epochs, lr) -> None:
