@@ -16,6 +16,7 @@ import dataclasses
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
 
 from hwsim.op import FP32_BYTES, Op, make_op, zero_frac
 from synth.models import RecurrentLayer
@@ -118,7 +119,8 @@ def rnn_macs(m: nn.Module, x: torch.Tensor) -> int:
     LSTM with ``proj_size`` P its H x P projection.  ``hwsim.workload.sample_work`` bounds
     extract's forward pass by it (a torch RNN's work was 0 there: no bound)."""
     kind = next(c for c in type(m).__mro__ if c in RNN_GATES)
-    batch, steps = _batch_steps(m, x)
+    batch, steps = ((int(x.batch_sizes.sum()), 1) if isinstance(x, PackedSequence)
+                    else _batch_steps(m, x))   # (a packed input: its rows, every step's)
     hidden = m.hidden_size
     proj = getattr(m, "proj_size", 0) or hidden
     dirs = 2 if getattr(m, "bidirectional", False) else 1
@@ -127,6 +129,31 @@ def rnn_macs(m: nn.Module, x: torch.Tensor) -> int:
                    + (hidden * proj if proj != hidden else 0)
                    for layer in range(getattr(m, "num_layers", 1)))
     return int(batch * steps * dirs * per_step)
+
+
+def packed_rnn_ops(name: str, m: nn.Module, x: PackedSequence, y) -> list[Op]:
+    """``rnn_ops`` of torch's LSTM, GRU or RNN layer on a PackedSequence ``x`` (sequences of
+    several lengths, ``pack_padded_sequence``): step t's GEMM has one row per sequence
+    still running (``batch_sizes[t]``), so MACs, cell work and activation bytes are those of
+    the padded batch times rows / (batch x steps), exactly; each step's GEMM is priced at the
+    first step's rows (the most: the array's folds, an upper bound), and the activations'
+    zeros are the packed values' (the padding is none of them).  It was refused ('LSTM on a
+    PackedSequence', h320)."""
+    from torch.nn.utils.rnn import pad_packed_sequence
+    out = y[0] if isinstance(y, tuple) else y
+    xp, _ = pad_packed_sequence(x, batch_first=m.batch_first)
+    yp, _ = pad_packed_sequence(out, batch_first=m.batch_first)
+    rows, padded = int(x.batch_sizes.sum()), xp.shape[0] * xp.shape[1]
+    scale = lambda v: v * rows // padded   # noqa: E731 (every count has batch x steps)
+    ops = []
+    for op in rnn_ops(name, m, xp, (yp,)):
+        zeros = op.act_sparsity if op.type == "recurrent" else zero_frac(
+            (x if op.name == name else out).data)
+        ops.append(dataclasses.replace(
+            op, macs=scale(op.macs), elems=scale(op.elems), in_bytes=scale(op.in_bytes),
+            out_bytes=scale(op.out_bytes), act_sparsity=zeros,
+            geometry=op.geometry + (("packed", True),)))
+    return ops
 
 
 def rnn_on_meta(m: nn.Module, x, hx=None):

@@ -50,6 +50,7 @@ import uuid
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
 from torch.overrides import TorchFunctionMode
 
 from hwsim.attention import MHA_FUNC, SDPA, attention_call_ops, mha_work, sdpa_ops, sdpa_work
@@ -62,7 +63,8 @@ from hwsim.products import PRODUCT_FUNCS, product_macs, stored_tensors
 from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_op,
                       weight_id, zero_frac)
 from hwsim.recurrent import (RNN_CELL_OPS, RNN_GATES, RNNS, cell_op, cut_steps,
-                             merge_repeated, pad_steps, repeat_steps, rnn_macs, rnn_on_meta)
+                             merge_repeated, packed_rnn_ops, pad_steps, repeat_steps, rnn_macs,
+                             rnn_on_meta)
 from hwsim.tracing import (MAX_ACTIVATION_VALUES, FunctionCatcher, Refusal, mark_read,
                            own_code)
 from synth.config import check_range, short_repr
@@ -224,11 +226,12 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
             _, calls, at = state["mha"].pop() if isinstance(m, nn.MultiheadAttention) \
                 else (None, (), ())
             x = _layer_input(args, kwargs)
+            packed = isinstance(m, RNNS) and isinstance(x, PackedSequence)
             if state["depth"] == 0 and isinstance(m, PRICED) and x is not None \
-                    and not isinstance(x, torch.Tensor):   # an LSTM on a PackedSequence
+                    and not isinstance(x, torch.Tensor) and not packed:
                 state["unpriced"].setdefault(name, f"{type(m).__name__} on a "
                                                    f"{type(x).__name__}")   # was free
-            if state["depth"] == 0 and isinstance(x, torch.Tensor):
+            if state["depth"] == 0 and (isinstance(x, torch.Tensor) or packed):
                 state["depth"] += 1   # the op's own arithmetic (an attention's) is no layer's
                 state["mha"].append((name, [], []))   # (nor its calls an outer attention's)
                 try:
@@ -236,8 +239,13 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                         _place_calls(records, stepped if state["cells"] else None, at,
                                      attention_call_ops(name, m, list(calls), run))
                         return
-                    op = op_from_module(name, m, x.detach(), out, args, kwargs, run, calls)
-                    pad = conv_padding_op(name, m, x.detach())   # a reflect-padded conv's copy
+                    if packed:   # sequences of several lengths (``packed_rnn_ops``)
+                        op, pad = packed_rnn_ops(name, m, x, out), None
+                    else:
+                        op = op_from_module(name, m, x.detach(), out, args, kwargs, run,
+                                            calls)
+                        pad = conv_padding_op(name, m, x.detach())   # a reflect-padded
+                        # conv's copy
                 except UserError as e:   # a call no op can price (the model is fine)
                     raise Refusal(str(e)) from None
                 finally:
@@ -448,8 +456,8 @@ def sample_work(model: nn.Module, input_shape) -> tuple[int, int] | None:
             work[0] += x.numel() * math.prod(m.weight.shape[1:])
         elif isinstance(m, nn.Linear) and isinstance(x, torch.Tensor):
             work[0] += x.numel() // m.in_features * m.in_features * m.out_features
-        elif isinstance(m, RNNS) and isinstance(x, torch.Tensor):   # torch's LSTM, GRU, RNN
-            work[0] += rnn_macs(m, x)   # and cells: they were 0 here, extract not bounded
+        elif isinstance(m, RNNS) and isinstance(x, (torch.Tensor, PackedSequence)):   # torch's
+            work[0] += rnn_macs(m, x)   # LSTM, GRU, RNN and cells: they were 0 here
         elif isinstance(m, nn.MultiheadAttention):   # its work: its functional call's
             inside[0] -= 1                              # (_SdpaCounter)
 

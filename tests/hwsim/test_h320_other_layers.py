@@ -225,3 +225,35 @@ def test_a_lazy_layer_not_yet_initialized_is_one_line():
         extract(model, (2, 3))
     model(torch.zeros(1, 2, 3))
     assert sum(o.macs for o in extract(model, (2, 3))) == 6 * 4
+
+
+class _Packed(nn.Module):
+    """Sequences of lengths 7, 3, 5 and 1 packed (``pack_padded_sequence``, unsorted)
+    through a recurrent layer, then padded again."""
+
+    def __init__(self, rnn: nn.Module):
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, x):
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+        packed = pack_padded_sequence(x, [7, 3, 5, 1][:x.shape[0]], batch_first=True,
+                                      enforce_sorted=False)
+        return pad_packed_sequence(self.rnn(packed)[0], batch_first=True)[0]
+
+
+@pytest.mark.parametrize("rnn, per_step", [
+    (nn.GRU(6, 10, batch_first=True), 3 * 10 * 16),
+    (nn.LSTM(6, 10, num_layers=2, bidirectional=True, batch_first=True),
+     2 * 4 * 10 * 16 + 2 * 4 * 10 * 30),
+    (nn.LSTM(6, 10, proj_size=4, batch_first=True), 4 * 10 * (6 + 4) + 10 * 4)],
+    ids=["gru", "lstm2bi", "lstm_proj"])
+def test_a_recurrent_layer_on_packed_sequences_is_priced_per_row(rnn, per_step):
+    """Refused before ('GRU on a PackedSequence'); priced at its rows: each sequence's
+    steps, 16 of the padded 28, the textbook MACs of each."""
+    ops = extract(_Packed(rnn), (7, 6), batch=4)
+    assert sum(o.macs for o in ops) == (7 + 3 + 5 + 1) * per_step
+    assert all(o.act_sparsity < 0.5 for o in ops if o.name == "rnn")   # (no padding zeros)
+    p = price(_Packed(rnn), (7, 6), batch=4, spring=True)
+    assert all(0 < p[k] < float("inf") for k in ("latency_ms", "energy_mj",
+                                                 "spring_latency_ms", "spring_energy_mj"))
