@@ -33,8 +33,9 @@ def accel_config(accel_cfg: Any) -> AcceleratorConfig:
 
 def stored_weight_bytes(ops) -> int:
     """Weight bytes the model stores (fp32): each weight tensor once, a decoder tied to its
-    embedding counted once (it was twice; ``workload.unique_weights``)."""
-    return int(sum(o.weight_bytes for o in workload.unique_weights(ops)))
+    embedding counted once (it was twice; ``workload.unique_weights``), a Parameter an op
+    reads as an input (a position embedding added) too (``workload.stored_weights``)."""
+    return int(sum(n for n, _ in workload.stored_weights(ops)))
 
 
 def price_ops(ops, accel_cfg=None, spring_cfg: Any = False) -> dict:
@@ -185,7 +186,9 @@ def serial_note(ops, res: dict, cfg: AcceleratorConfig) -> str | None:
 
 
 def zero_weights(ops) -> int:
-    """Weights of the workload that are exactly zero (each stored tensor once)."""
+    """Weights of the workload's ops that are exactly zero (each stored tensor once): the
+    ops' own (``dense_note``: the accelerator multiplies them), not a Parameter an op reads
+    as an input (``Op.stored_reads``: a class token of zeros is no zero weight multiplied)."""
     return int(round(sum(o.weight_elems * o.weight_sparsity
                          for o in workload.unique_weights(ops))))
 

@@ -68,6 +68,13 @@ class Op:
     # once (``unique_weights``); '' for an op's own weights (counted always).  Not part of
     # the work (``key``) nor of equality: two extracts of one model give equal ops.
     weight_id: str = dataclasses.field(default="", compare=False)
+    # the model's Parameters the op reads other than as its weight (a position embedding
+    # added, a class token concatenated, learned queries passed to an attention layer): an
+    # (id as ``weight_id``'s, elements, zero fraction) each, the whole Parameter.  The model
+    # stores them: its weights (``hwsim.workload.stored_weights``) count each once, where no
+    # op reads it as its weight (h322: they were priced as input reads and left out of the
+    # model's weight bytes).  Not part of the work (``key``): the op reads them in in_bytes.
+    stored_reads: tuple = dataclasses.field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         """A record made by hand (the Workload contract: a list of op records) is checked as
@@ -310,12 +317,23 @@ def batch_shared_elems(op: Op) -> int:
 
 def weight_id(m: nn.Module, run: str, attr: str = "weight") -> str:
     """The identity of the Parameter a layer's ``weight`` (or ``attr``) is (under a
-    parametrization such as a mask, its original): ``run`` (one extract) and the tensor's
-    id, '' when it has none."""
+    parametrization such as a mask, its original; pruned with ``torch.nn.utils.prune``, its
+    ``NAME_orig``: the masked ``NAME`` is a new tensor every forward, so one pruned
+    Parameter two layers share, a decoder tied to its embedding, was stored twice, h322):
+    ``run`` (one extract) and the tensor's id, '' when it has none."""
     from torch.nn.utils import parametrize
     p = (getattr(m.parametrizations, attr).original if parametrize.is_parametrized(m, attr)
-         else getattr(m, attr, None))
+         else pruned_original(m, attr))
+    p = getattr(m, attr, None) if p is None else p
     return f"{run}:{id(p)}" if isinstance(p, torch.Tensor) else ""
+
+
+def pruned_original(m: nn.Module, attr: str):
+    """The Parameter ``NAME_orig`` that ``torch.nn.utils.prune`` keeps for a pruned layer's
+    ``attr`` (its masked ``attr`` an attribute the layer's forward pre-hook recomputes from
+    it and the buffer ``NAME_mask``), None where ``attr`` is not pruned so."""
+    orig = m._parameters.get(f"{attr}_orig")
+    return orig if orig is not None and f"{attr}_mask" in m._buffers else None
 
 
 def lookup_elems(indices, embedding_dim):

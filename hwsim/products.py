@@ -61,7 +61,7 @@ from torch import nn
 from hwsim.arithmetic import arithmetic_op
 from hwsim.attention import product_op
 from hwsim.layers import op_from_module
-from hwsim.op import Op
+from hwsim.op import Op, pruned_original
 
 _F = torch.nn.functional
 _T = torch.Tensor
@@ -147,7 +147,29 @@ def stored_tensors(model: nn.Module) -> dict:
         address = storage_address(t)
         if address is not None:
             found.setdefault(address, []).append((_span(t), t))
+    for m in model.modules():
+        pruned_views(found, m)
     return found
+
+
+def pruned_views(stored: dict, m: nn.Module) -> None:
+    """Module ``m``'s weights pruned with ``torch.nn.utils.prune`` in ``stored``
+    (``stored_tensors``): its masked ``NAME`` (a tensor its forward pre-hook makes anew
+    from the Parameter ``NAME_orig`` and the buffer ``NAME_mask`` before each forward) as
+    ``NAME_orig``, the one of the forward before forgotten.  A layer of the user's own
+    calling ``F.linear(x, self.weight)`` on a pruned weight read no stored tensor: it was
+    refused as a layer with no cost model (``NAME_orig`` never read), h322."""
+    for name in [n.removesuffix("_orig") for n in m._parameters if n.endswith("_orig")]:
+        orig, masked = pruned_original(m, name), getattr(m, name, None)
+        if orig is None or not isinstance(masked, torch.Tensor):
+            continue
+        own = storage_address(orig)
+        for address, held in stored.items():   # the masked tensor of the last forward
+            if address != own:
+                held[:] = [(span, p) for span, p in held if p is not orig]
+        address = storage_address(masked)
+        if address is not None and address != own:
+            stored.setdefault(address, []).append((_span(masked), orig))
 
 
 def stored_of(t, stored: dict):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import weakref
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -33,8 +34,9 @@ from hwsim.attention import MHA_FUNC, SDPA, mha_work, sdpa_ops, sdpa_work
 from hwsim.copies import stored_address
 from hwsim.functional import UNPRICED_FUNCS, functional_module, module_call
 from hwsim.layers import op_from_module
-from hwsim.op import Refusal, tensor_forms, zero_frac, zeros_of
-from hwsim.products import PRODUCT_FUNCS, product_work, stored_of
+from hwsim.op import Op, Refusal, tensor_forms, zero_frac, zeros_of
+from hwsim.products import (LAYER_FUNCS, PRODUCT_FUNCS, product_work, storage_address,
+                             stored_of)
 from hwsim.unseen import begin, end, own_code
 from synth.config import short_repr
 
@@ -91,7 +93,8 @@ class FunctionCatcher(TorchFunctionMode):
                 self._arithmetic(func, args, kwargs, sparsity, out)
             after = self._records()
             if after[3] != before[3] and after[2] == before[2]:   # priced, nothing refused
-                mark_read(self.state, (*args, *kwargs.values()))
+                mark_read(self.state, (*args, *kwargs.values()), at=before[3],
+                          out=out if arith else None)   # (a product's result: no weight)
             if watch is not None and watch == self._records() \
                     and (_in_place(func) or _new_values(out, (*args, *kwargs.values()))):
                 self.state["unpriced"].setdefault(*unpriced_call(self.state, func))
@@ -175,6 +178,8 @@ class FunctionCatcher(TorchFunctionMode):
             s["unpriced"].setdefault(*unpriced_call(s, func, work.reason, what))
             return True
         for op in work.ops:
+            if op.weight_shape and not op.weight_id and func in LAYER_FUNCS:
+                op = _derived_weight(s, op, args[1] if len(args) > 1 else kwargs.get("weight"))
             s["acts"].append((s["order"], op))
             s["order"] += 1
         return True
@@ -222,20 +227,58 @@ class FunctionCatcher(TorchFunctionMode):
 _OPS = (torch._ops.OpOverload, torch._ops.OpOverloadPacket)
 
 
-def mark_read(state: dict, values) -> None:
+def mark_read(state: dict, values, at: int | None = None, out=None) -> None:
     """The model's stored tensors (``state["stored"]``) that ``values`` (a priced call's
     operands; a list or tuple of tensors, a cat's, one level down) are or are views of, as
     read (``state["read"]``): a module's own Parameter that a priced op reads (a learned
     position embedding added to its input, a class token concatenated to it, learned
     queries passed to an attention layer) is priced there.  Only a product's operands were
     marked, so a ViT's position embedding (a Parameter of 2 dimensions that no product
-    reads) was refused as a layer with no cost model (h320)."""
+    reads) was refused as a layer with no cost model (h320).
+
+    ``at``: the order of the call's first record, whose op keeps the Parameters read
+    (``state["stored_reads"]``, ``hwsim.op.Op.stored_reads``: the model's weights count
+    them, h322); ``out``: an element-wise call's result, which is then made of the
+    Parameter it read, or that its operands were made of (``state["derived"]``, ``_derived_weight``: ``F.linear(x, self.weight * self.mask)``
+    reads ``weight`` as its weight, stored once)."""
+    origins = []
     for v in values:
         for t in (v if isinstance(v, (list, tuple)) else (v,)):
             if isinstance(t, torch.Tensor):
                 p = stored_of(t, state["stored"])
                 if p is not None:
                     state["read"].add(id(p))
+                    if isinstance(p, torch.nn.Parameter) and p.dim() >= 2 and at is not None:
+                        # (a weight as a layer's: a bias, a 1-d scale not, as a layer's
+                        # bias and a norm's are not)
+                        rid = f"{state['run']}:{id(p)}"
+                        state["stored_reads"].setdefault(at, {})[rid] = (
+                            rid, p.numel(), zero_frac(p.detach()))
+                        origins.append(p)
+                elif (made := _made_of(state, t)) is not None:
+                    origins.append(made)
+    if origins and out is not None:
+        p = max(origins, key=lambda q: q.numel())   # (weight * mask of a Parameter mask)
+        for t in (out if isinstance(out, (list, tuple)) else (out,)):
+            address = storage_address(t) if isinstance(t, torch.Tensor) else None
+            if address is not None:
+                state["derived"][address] = (weakref.ref(t), p)
+
+
+def _made_of(state: dict, t):
+    """The Parameter tensor ``t`` was made of by the priced calls (``mark_read``'s ``out``),
+    or a view of such a tensor is; None for another."""
+    held = state["derived"].get(storage_address(t))
+    return held[1] if held is not None and held[0]() is not None else None
+
+
+def _derived_weight(state: dict, op: Op, w):
+    """A layer call's ``op`` whose weight ``w`` is no stored tensor but made of a
+    Parameter (``F.linear(x, self.weight * self.mask)``, a user's own masking) with that
+    Parameter's weight id: the model stores the Parameter once, which the call that made
+    ``w`` read (``Op.stored_reads``: counted twice, that and the op's weight, h322)."""
+    p = _made_of(state, w) if isinstance(w, torch.Tensor) else None
+    return op if p is None else dataclasses.replace(op, weight_id=f"{state['run']}:{id(p)}")
 
 
 def unpriced_call(state: dict, func, reason: str = "", what: str | None = None) -> tuple:

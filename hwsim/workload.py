@@ -59,7 +59,7 @@ from hwsim.layers import (CONVS, CONVT, FREE, INTERPOLATION_OPS, KNOWN_LAYERS,
                           conv_padding_op, geometry, lp_pool_elems, op_from_module,
                           resample_elems)
 from hwsim.meta_shapes import shape_on_meta
-from hwsim.products import PRODUCT_FUNCS, product_macs, stored_tensors
+from hwsim.products import PRODUCT_FUNCS, product_macs, pruned_views, stored_tensors
 from hwsim.op import (FP32_BYTES, GEMM_TYPES, OP_TYPES, Op, lookup_elems, make_op,
                       weight_id, zero_frac)
 from hwsim.recurrent import (RNN_CELL_OPS, RNN_GATES, RNNS, cell_op, cut_steps,
@@ -81,7 +81,7 @@ __all__ = ["FP32_BYTES", "GEMM_TYPES", "INTERPOLATION_OPS", "KNOWN_LAYERS",
            "MAX_EXTRACT_MACS", "NORM_OPS_PER_ELEMENT", "OP_TYPES", "Op", "PRICING_SEED",
            "RNN_CELL_OPS", "RNN_GATES", "build_priced", "extract", "geometry", "lookup_elems",
            "lp_pool_elems", "merge_repeated", "resample_elems", "sample_work", "sdpa_ops",
-           "summary", "unique_weights"]
+           "stored_weights", "summary", "unique_weights"]
 
 MAX_BATCH_VALUES = 1 << 26    # values in the random batch extract() runs (256 MB of fp32)
 # The forward pass extract() runs is bounded by its work, not only its input: resnet18 on
@@ -202,6 +202,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
              "mha": [],   # the attention layers running: (name, their functional calls,
                           # the order of each)
              "stored": stored_tensors(model), "read": set(),   # (``hwsim.products``)
+             "stored_reads": {}, "derived": {},   # (``hwsim.tracing.mark_read``)
              "own_layers": []}   # modules of the user's own running (``own_layer``)
     names = {id(m): n or type(m).__name__ for n, m in model.named_modules()}
     hooks = []
@@ -261,7 +262,7 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
                 if op is None and not isinstance(m, FREE + PRICED):
                     state["unpriced"].setdefault(name, type(m).__name__)
                 if op:   # (a Parameter passed to a layer: learned queries, read there)
-                    mark_read(state, (*args, *kwargs.values()))
+                    mark_read(state, (*args, *kwargs.values()), at=state["order"])
                 for one in ([op] if isinstance(op, Op) else op or []):
                     if state["cells"]:   # a step of a recurrent layer (``merge_repeated``)
                         stepped.add(state["order"])
@@ -316,6 +317,9 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         return run
 
     for name, m in model.named_modules():
+        if any(n.endswith("_orig") for n in m._parameters):   # (``pruned_views``: after
+            hooks.append(m.register_forward_pre_hook(own(   # the prune's own pre-hook)
+                lambda m, args: pruned_views(state["stored"], m))))
         if isinstance(m, RecurrentLayer):
             hooks.append(m.register_forward_pre_hook(own(enter_cell)))
             hooks.append(m.register_forward_hook(own(cell(name))))
@@ -367,6 +371,9 @@ def extract(model: nn.Module, input_shape, *, batch: int = 1, inputs: torch.Tens
         op = make_op("eltwise", f"add{i}", a.detach(), out.detach(), elems=out.numel(),
                      also=(b.detach(),))
         records.append((order, dataclasses.replace(op, act_sparsity=zeros)))
+    records = [(order, dataclasses.replace(op, stored_reads=tuple(
+        state["stored_reads"][order].values())) if order in state["stored_reads"] else op)
+        for order, op in records]   # the Parameters each read (``Op.stored_reads``)
     if not records:  # pricing it as free would be a wrong answer, not a cheap model
         raise UserError(f"{type(model).__name__} has no operation hwsim can price (known: "
                         f"{KNOWN_LAYERS})")
@@ -580,15 +587,33 @@ def unique_weights(ops: list[Op]) -> list[Op]:
     return out
 
 
+def stored_weights(ops: list[Op]) -> list[tuple[int, float]]:
+    """(bytes, zero fraction) of each weight tensor the model stores, once: the ops'
+    weights (``unique_weights``) and the Parameters they read otherwise (``Op.stored_reads``:
+    a position embedding added, a class token concatenated, learned queries), each of
+    those where no op reads it, or a slice of it, as its weight.  The model's weights are
+    all its Parameters an op reads, whatever op: such Parameters were priced as input
+    reads and left out of its weight bytes (h322)."""
+    own = unique_weights(ops)
+    out = [(o.weight_bytes, o.weight_sparsity) for o in own]
+    seen = {":".join(o.weight_id.split(":")[:2]) for o in own if o.weight_id}
+    for o in ops:
+        for rid, elems, zeros in o.stored_reads:
+            if rid not in seen:
+                seen.add(rid)
+                out.append((int(elems) * FP32_BYTES, float(zeros)))
+    return out
+
+
 def summary(ops: list[Op]) -> dict:
     """Totals over a workload: MACs, weight and activation bytes, nonzero weights; a weight
-    tensor two ops read (tied) counts once (it counted twice in weight_bytes)."""
-    stored = unique_weights(ops)
+    tensor two ops read (tied) counts once (it counted twice in weight_bytes), a Parameter
+    an op reads as an input counts too (``stored_weights``)."""
+    stored = stored_weights(ops)
     return {"ops": len(ops), "macs": sum(o.macs for o in ops),
-            "weight_bytes": sum(o.weight_bytes for o in stored),
+            "weight_bytes": sum(n for n, _ in stored),
             "activation_bytes": sum(o.activation_bytes for o in ops),
-            "nonzero_weights": int(sum(o.weight_elems * (1 - o.weight_sparsity)
-                                       for o in stored))}
+            "nonzero_weights": int(sum(n // FP32_BYTES * (1 - z) for n, z in stored))}
 
 
 # The seed a spec's model (not a checkpoint) is built from before it is priced: activation
