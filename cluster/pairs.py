@@ -221,7 +221,8 @@ class PairActor:
             self.kd.add(rounds[-1].images)
             self.kd.steps(self.kd.config.kd_steps_per_round)
         self.pool_shards.append(int(shard["index"]))
-        out = self._out(merge_results(rounds))
+        from synth.inversion import teacher_class_names   # the warning as synthesize's
+        out = self._out(merge_results(rounds, config, teacher_class_names(self.teacher)))
         out.update(student_state={k: v.detach().cpu().clone()
                                   for k, v in self.student.state_dict().items()},
                    kd_steps=self.kd.step, pool=sum(len(x) for x in self.kd.pool_x),
@@ -302,33 +303,56 @@ def state_digest(state: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def merge_results(results: list) -> Any:
+def merge_results(results: list, config: Any = None, class_names=None) -> Any:
     """One ``InversionResult`` from the rounds of a shard (per-image columns concatenated,
     the soft ``targets`` of ``InversionConfig.targets="dirichlet"`` too, in round order;
-    per-batch statistics pooled: fidelity weighted by images, iterations listed, restarted
-    inputs summed, the per-class counts summed)."""
-    from synth.inversion import InversionResult, merge_class_counts
+    per-batch statistics pooled: fidelity by the summed per-class counts (weighted by
+    images where a round has none), misses and restarted inputs summed, iterations listed).
+    The low-fidelity ``warning`` is the merged shard's, by ``config``'s floor
+    (``synth.inversion.fidelity_warning``, the classes by ``class_names``), or none without
+    ``config``: the first round's was copied (0.00 of a round of one class, beside a
+    merged fidelity above the floor)."""
+    from synth.inversion import (InversionResult, class_fidelity, fidelity_warning,
+                                 merge_class_counts)
     if len(results) == 1:
         return results[0]
     n = [len(r.labels) for r in results]
     iters = sum((list(r.stats["iterations"]) for r in results), [])
     seconds = sum(r.stats["seconds"] for r in results)
     mean = lambda k: sum(r.stats[k] * r.stats["batches"] for r in results) / len(iters)  # noqa: E731
-    stats = {**results[0].stats, "batches": len(iters), "iterations": iters,
+    # every round's classes (the first round's alone covered a few of them)
+    counts = merge_class_counts(r.stats.get("class_counts") for r in results)
+    fidelity = counted_fidelity(counts, sum(n))
+    if fidelity is None:
+        fidelity = sum(r.fidelity * k for r, k in zip(results, n)) / sum(n)
+    stats = {**{k: v for k, v in results[0].stats.items() if k != "warning"},
+             "batches": len(iters), "iterations": iters,
              "mean_iterations": sum(iters) / len(iters),
              "bn_loss_initial": mean("bn_loss_initial"), "bn_loss_final": mean("bn_loss_final"),
-             "fidelity": sum(r.fidelity * k for r, k in zip(results, n)) / sum(n),
-             # every round's restarts (the first round's alone were kept)
+             "fidelity": fidelity, "class_counts": counts,
+             # every round's misses and restarts (the first round's alone were kept)
+             "missed": sum(int(r.stats.get("missed", 0)) for r in results),
              "inputs_restarted": sum(r.stats.get("inputs_restarted", 0) for r in results),
-             # every round's classes (the first round's alone covered a few of them)
-             "class_counts": merge_class_counts(r.stats.get("class_counts") for r in results),
              "seconds": round(seconds, 3), "images_per_second": sum(n) / max(seconds, 1e-9)}
+    warning = config is not None and fidelity_warning(
+        fidelity, config.min_fidelity, config.iterations, class_fidelity(counts, class_names))
+    if warning:
+        stats["warning"] = warning
     cat = lambda field: torch.cat([getattr(r, field) for r in results])  # noqa: E731
     # the rounds of one shard share one config: all have soft targets, or none has
     assert len({r.targets is None for r in results}) == 1, "rounds of mixed targets"
     return InversionResult(cat("images"), cat("labels"), cat("teacher_confidence"),
                            cat("losses"), stats,
                            targets=None if results[0].targets is None else cat("targets"))
+
+
+def counted_fidelity(counts: dict | None, rows: int) -> float | None:
+    """Hits over inputs of ``synth.inversion.class_counts`` that cover all ``rows`` inputs of
+    a set (exact: the figure ``class_fidelity``'s counts add up to), else None (a part's
+    counts unknown, or labels it did not count)."""
+    if counts is None or not rows or sum(counts["synthesized"]) != rows:
+        return None
+    return sum(counts["hits"]) / rows
 
 
 def plan_shards(num_images: int, num_classes: int, shard_size: int, seed: int) -> list[dict]:
@@ -878,15 +902,20 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
         # of one job with --pairs 2 listed them in different orders
         summary["fallback_shards"].sort(key=lambda r: r["index"])
         summary["fallback_checked"] = checked
+    # the set's fidelity from the per-class counts where every shard has them (exact, so
+    # that it and class_fidelity agree; a sum of fidelity x inputs per shard put 15 hits of
+    # 22 at 14.999999999999998), else weighted by inputs
+    counts, rows = merge_class_counts(classes), summary["images_written"] + kept_rows
+    fidelity = counted_fidelity(counts, rows)
     summary.update(seconds=round(seconds, 3), startup_seconds=round(start - t0, 3),
                    images_per_second=summary["images_written"] / max(seconds, 1e-9),
                    marginal_images_per_second=summary["images_written"] / max(
                        time.perf_counter() - sampling, 1e-9),
-                   fidelity=(correct + kept_hits) / max(1, summary["images_written"]
-                                                        + kept_rows))
+                   fidelity=(correct + kept_hits) / max(1, rows) if fidelity is None
+                   else fidelity)
     if kd is not None:
         summary["student_kd_steps"] = kd_steps
-    summary["class_fidelity"] = class_fidelity(merge_class_counts(classes), class_names)
+    summary["class_fidelity"] = class_fidelity(counts, class_names)
     warning = fidelity_warning(summary["fidelity"], config.min_fidelity, config.iterations,
                                summary["class_fidelity"])
     if warning:

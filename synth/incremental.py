@@ -345,7 +345,11 @@ def _summary(model, parts: tuple[Dataset, Dataset, Dataset], meter: Meter, reach
     sample), ``growth_macs`` (growth passes) and ``eval_macs`` (validation checks; a method
     at the target from the start pays one); ``train_macs`` is ``cost_macs``'s old name, kept
     for JSON readers (it read as training cost: a method that trained on 0 samples reported
-    its check's MACs there).  ``val_accuracy`` (the stopping rule's) and ``test_accuracy``
+    its check's MACs there).  ``connections``: the model's nonzero weights, of its
+    ``weights`` (every weight of its prunable layers, zero or masked; biases not counted in
+    either): the dense copy a dense fine-tuning trains holds the pruned model's zeros until it
+    trains, so on no sample it counted the sparse model's 403 of wine's 976, read as the
+    dense model's size.  ``val_accuracy`` (the stopping rule's) and ``test_accuracy``
     of old + new, ``test_accuracy_old`` / ``_new`` of each."""
     both = parts[2]
     return {"reached": bool(reached), "cost_macs": int(meter.macs),
@@ -354,10 +358,16 @@ def _summary(model, parts: tuple[Dataset, Dataset, Dataset], meter: Meter, reach
             "samples": int(meter.samples), "steps": int(meter.steps),
             "seconds": round(meter.seconds(), 3),
             "cpu_seconds": round(meter.cpu_seconds(), 3),
-            "connections": masked.connections(model),
+            "connections": masked.connections(model), "weights": weight_count(model),
             "forward_macs": masked.sparse_flops(model, both.input_shape),
             "val_accuracy": evaluate(model, both.x_val, both.y_val)["accuracy"],
             **held_out_accuracies(model, *parts), **extra}
+
+
+def weight_count(model: torch.nn.Module) -> int:
+    """Every weight of the prunable layers, zero or masked (biases not counted): the
+    connections the architecture holds, as ``masked.connections`` counts the nonzero ones."""
+    return sum(int(layer.weight.numel()) for _, layer in prunable_layers(model))
 
 
 def cost_parts(summary: dict) -> dict:

@@ -182,14 +182,15 @@ def invert_here(model, inv, value_range, *, num_images: int, seed: int, progress
     """(x, y, summary): ``num_images`` class-balanced inputs of the teacher ``model`` by the
     method ``inv`` names (``synth.synthesis.synthesize_inputs``: per pixel, or a generator,
     as ``nnsynth invert`` makes them), and ``synthesis_summary`` of the run."""
-    from synth.inversion import balanced_labels
+    from synth.inversion import balanced_labels, teacher_class_names
     from synth.synthesis import synthesize_inputs
     result = synthesize_inputs(model, balanced_labels(num_images, model.num_classes), inv,
                                pixel_range=value_range, seed=seed, progress=progress, name=name)
-    return result.images, result.labels, synthesis_summary(result.stats, inv)
+    return result.images, result.labels, synthesis_summary(result.stats, inv,
+                                                           teacher_class_names(model))
 
 
-def synthesis_summary(stats: dict, inv) -> dict:
+def synthesis_summary(stats: dict, inv, class_names=None) -> dict:
     """What an inversion run here reports in prune's and continual's results (``synthesis``):
     the ``method``, the per-batch cap ``iterations`` of the settings ``inv``, the generator's
     phases as that cap bounded them (``iteration_cap``: ``AmortizedConfig.iteration_report``,
@@ -197,15 +198,20 @@ def synthesis_summary(stats: dict, inv) -> dict:
     ``fidelity``, ``mean_iterations`` per batch (the generator's: its warm-up steps),
     ``seconds`` and the low-fidelity ``warning`` (None without one), and the generator's
     ``fallback`` to the other method (``synth.synthesis.method_fallback``; None where none
-    ran: ``method`` is then the one whose inputs were kept).  Plain values: it is saved with
-    the checkpoint's metrics."""
+    ran: ``method`` is then the one whose inputs were kept), and ``class_fidelity``: the
+    fidelity per target class of the set kept, by ``class_names`` (the teacher's;
+    ``synth.inversion.class_fidelity``, as ``nnsynth invert`` reports it: which classes the
+    data-free step could not make; empty where the stats count none).  Plain values: it is
+    saved with the checkpoint's metrics."""
+    from synth.inversion import class_fidelity
     fallback = stats.get("fallback")   # synth.synthesis.method_fallback: the method kept
     kept = {"per_pixel": "deepinversion", "generator": "amortized"}.get(
         (fallback or {}).get("kept"), inv.method)
     return {"method": kept, "iterations": inv.iterations,
             "iteration_cap": stats.get("iteration_cap"), "fidelity": stats.get("fidelity"),
             "mean_iterations": stats.get("mean_iterations"), "seconds": stats.get("seconds"),
-            "warning": stats.get("warning"), "fallback": fallback}
+            "warning": stats.get("warning"), "fallback": fallback,
+            "class_fidelity": class_fidelity(stats.get("class_counts"), class_names)}
 
 
 # prune's and continual's per-pixel iteration cap when none is given: PER_PIXEL_ITERATIONS
@@ -934,10 +940,12 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
         synthesis = inv.method
 
         def make():
+            from synth.inversion import teacher_class_names   # the old model's classes
             made = synthesize_old(old, num_images, data.pixel_range(), inv,
                                   seed=config.seed, progress=config.progress,
                                   name=f"--model {model_path}", full=True)
-            return (made.images,), synthesis_summary(made.stats, inv)
+            return (made.images,), synthesis_summary(made.stats, inv,
+                                                     teacher_class_names(old))
         (synth_x,), summary = kept_synthesis(   # kept until the checkpoint is written
             state, old, {"num_images": num_images, "iterations": inv.iterations,
                          "seed": config.seed, "range": data.pixel_range(),

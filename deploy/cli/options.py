@@ -721,9 +721,9 @@ def given(*names: str) -> list[str]:
 
 def refuse_inversion_options(options: list[str], synth_dir) -> None:
     """The inversion's options (``--num-images``, ``--iterations``) with ``--synth DIR``: the
-    images are already made, so they would be ignored; a one-line error."""
+    inputs are already made, so they would be ignored; a one-line error."""
     if options and synth_dir is not None:
         from synth.errors import UserError
         raise UserError(f"{' and '.join(options)} set the inversion run when --synth is not "
-                        f"given; the images of --synth {synth_dir} are already made (drop "
+                        f"given; the inputs of --synth {synth_dir} are already made (drop "
                         f"{' and '.join(options)})")

@@ -4,9 +4,9 @@
 Class lists are the data set's classes, comma-separated: numbers (``--new-classes 5,6,7,8,9``)
 or names (``--new-classes rose,port``: a CSV's label values).  The
 old classes default to the new set's classes that bear the class names the checkpoint
-records, else to its recorded classes, else to ``0..outputs-1``.  Images standing in for
-the old classes come from ``--synth DIR`` (``nnsynth invert --teacher OLD``) or are
-inverted here.
+records, else to its recorded classes, else to ``0..outputs-1``.  Inputs (images, table rows
+or series) standing in for the old classes come from ``--synth DIR`` (``nnsynth invert
+--teacher OLD``) or are inverted here.
 """
 import click
 
@@ -31,7 +31,7 @@ from deploy.cli.options import (checkpoint_out, dataset_name, device_option, emi
               default="deepinversion", show_default=True,
               help="How the old classes are kept: replay of inputs inverted from the old model "
                    "(deepinversion), its outputs as soft targets (lwf), or none (finetune).")
-@synth_option("Images synthesized from the old model (default: invert here).")
+@synth_option("Inputs synthesized from the old model (default: invert here).")
 @click.option("--num-images", type=click.IntRange(min=1), default=256, show_default=True,
               help="Inputs to invert from the old model when --synth is not given.")
 @inversion_iterations_option
@@ -74,13 +74,13 @@ def command(model_path, new_dataset, new_classes, old_classes, method, synth_dir
 
 def _check_unused(method: str, synth_dir) -> None:
     """Options of the inversion are a one-line error where nothing is inverted (they were
-    ignored without a word): with --method finetune or lwf (no synthesized images at all),
-    and --num-images/--iterations with --synth DIR (the images are already made)."""
+    ignored without a word): with --method finetune or lwf (no synthesized inputs at all),
+    and --num-images/--iterations with --synth DIR (the inputs are already made)."""
     from synth.errors import UserError
     inversion = given("num_images", "iterations")
     if method != "deepinversion" and (inversion or synth_dir is not None):
         used = (["--synth"] if synth_dir is not None else []) + inversion
-        raise UserError(f"{' and '.join(used)}: images synthesized for --method "
+        raise UserError(f"{' and '.join(used)}: inputs synthesized for --method "
                         f"deepinversion; --method {method} uses none (drop "
                         f"{' and '.join(used)})")
     refuse_inversion_options(inversion, synth_dir)

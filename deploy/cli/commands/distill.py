@@ -35,8 +35,9 @@ from deploy.cli.options import (checkpoint_out, device_option, emit, given, json
                    "by the teacher on the fly.  Off by default: 0.3 helped students of 500 "
                    "8x8 digits but hurt mnist5k ones (benchmarks/results/inversion_any.md).")
 @click.option("--cutmix", type=click.FloatRange(0, 1), default=None,
-              help="Fraction of each KD batch (images) with a box pasted from another input, "
-                   "relabelled by the teacher on the fly (0: off).  [default: "
+              help="Fraction of each KD batch with a box of another input pasted in (images; a "
+                   "segment of time in sequences; table rows have none), relabelled by the "
+                   "teacher on the fly (0: off).  [default: "
                    "synth.distill.DistillConfig.cutmix = 0.5]")
 @click.option("--rounds", type=click.IntRange(min=1), default=8, show_default=True,
               help="--data-free: synthesis rounds.")
@@ -56,7 +57,7 @@ from deploy.cli.options import (checkpoint_out, device_option, emit, given, json
 def command(teacher, student_spec, synth_dir, data_free, epochs, min_steps, temperature, alpha,
             lr, noise, cutmix, rounds, images_per_round, adi_weight, iterations, num_workers, out,
             seed, device, as_json):
-    """Distill TEACHER into STUDENT on synthesized images and save the student."""
+    """Distill TEACHER into STUDENT on synthesized inputs and save the student."""
     from cluster.train import Scaling, ray_fit
     from synth.distill import DistillConfig
     from synth.workflows import distill_checkpoint

@@ -50,6 +50,8 @@ def command(model_path, old_name, new_name, dense_path, old_fraction, growth_rat
     Figures: a method's MACs (cost_macs) are its training steps' (training_macs), growth
     passes' (growth_macs) and validation checks' (eval_macs) over the weights it trains or
     uses; a method at the target from the start trains on no sample and pays one check.
+    connections: the nonzero weights of a method's model, of its weights (biases not counted;
+    nnsynth eval's nonzero_parameters and parameters count them too).
     --json also gives cost_macs as train_macs, its old name."""
     from synth.incremental import IncrementalConfig, cost_parts
     from synth.workflows import incremental_checkpoint
@@ -80,6 +82,7 @@ def human_text(result: dict) -> str:
                  f"({held['test_old']:,}), new ({held['test_new']:,})" + (
                      ": one split, old and new share it" if held["shared"] else ""))
     lines.append(COST_WORDS + (AT_TARGET if result["before"]["reached"] else ""))
+    lines.append(CONNECTION_WORDS + untrained_dense(result.get("finetune")))
     lines += [row_text(label, result[key]) for key, label in ROWS]
     reductions = [(result.get("cost_reduction_vs_" + k), label) for k, label in ROWS[2:]
                   if "cost_reduction_vs_" + k in result]
@@ -93,6 +96,21 @@ def human_text(result: dict) -> str:
 
 COST_WORDS = ("MACs: each method's cost to the target, training steps + growth passes + "
               "validation checks, over the weights it trains or uses")
+CONNECTION_WORDS = ("connections: the nonzero weights of each method's model, of all its "
+                    "weights (biases not counted)")
+
+
+def untrained_dense(s: dict | None) -> str:
+    """Where the dense fine-tuning trained on no sample and its model (the dense copy)
+    holds zeros: why its connections are fewer than its weights (its row read 'connections
+    403', taken for the dense model's size)."""
+    if not s or s["samples"] or "weights" not in s or s["connections"] >= s["weights"]:
+        return ""
+    return (f"; fine-tune dense trained on no sample: its model, a dense copy that trains "
+            f"all {s['weights']:,} weights, holds the pruned model's {s['connections']:,} "
+            f"nonzero ones, the rest still 0")
+
+
 AT_TARGET = ("; the old model is at the target already, so a method that starts from it "
              "trains on no sample and its MACs are its one check")
 
@@ -106,8 +124,15 @@ def row_text(label: str, s: dict) -> str:
             f"{c['cost_macs']:.3g} (training {c['training_macs']:.3g}, growth "
             f"{c['growth_macs']:.3g}, checks {c['eval_macs']:.3g})  samples "
             f"{s['samples']:>8,}  steps {s['steps']:>6,}  {s['seconds']:7.2f} s  "
-            f"connections {s['connections']:>8,}  test {s['test_accuracy']:.4f}  old "
-            f"{s['test_accuracy_old']:.4f}  new {s['test_accuracy_new']:.4f}")
+            f"connections {s['connections']:>8,}{of_weights(s)}  test "
+            f"{s['test_accuracy']:.4f}  old {s['test_accuracy_old']:.4f}  new "
+            f"{s['test_accuracy_new']:.4f}")
+
+
+def of_weights(s: dict) -> str:
+    """' of 976' after a row's connections: the weights of the method's model they are
+    nonzero among (empty for a result kept from before ``weights`` was given)."""
+    return f" of {s['weights']:,}" if "weights" in s else ""
 
 
 def percent(r: float) -> str:

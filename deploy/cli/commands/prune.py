@@ -1,10 +1,10 @@
 """``nnsynth prune``: data-free structured pruning (DeepInversion Sec. 4.3).
 
-Ranks filters/neurons on synthesized images (``--synth DIR`` from ``nnsynth invert``, or
-``--num-images`` inverted here), removes ``--ratio`` of every group into a smaller model of
-the same family, then fine-tunes it by KD from the original on the same images for a fixed
-number of SGD steps (``--kd-steps``, with jitter on images; ``--kd-epochs`` instead counts
-passes over the images).  Accuracy
+Ranks filters/neurons on synthesized inputs -- images, table rows or series (``--synth DIR``
+from ``nnsynth invert``, or ``--num-images`` inverted here) --, removes ``--ratio`` of every
+group into a smaller model of the same family, then fine-tunes it by KD from the original on
+the same inputs for a fixed number of SGD steps (``--kd-steps``, with jitter on images;
+``--kd-epochs`` instead counts passes over the inputs).  Accuracy
 is reported on the model's real data set when it loads here (never used for training).
 """
 import click
@@ -25,17 +25,19 @@ from deploy.cli.options import (checkpoint_out, device_option, emit, given,
                    "one (the output's ratio is what was removed, requested_ratio this).")
 @click.option("--importance", type=RegistryChoice("synth.choices.IMPORTANCES"),
               default="taylor", show_default=True,
-              help="Filter importance: first-order Taylor on the synthesized images, weight "
+              help="Filter importance: first-order Taylor on the synthesized inputs, weight "
                    "magnitude, or Taylor per ms of latency the filter costs (latency).")
 @click.option("--kd-steps", type=click.IntRange(min=0), default=None,
-              help="KD fine-tuning SGD steps on the synthesized images (0: none).  "
+              help="KD fine-tuning SGD steps on the synthesized inputs (0: none).  "
                    "[default: synth.dfprune.KD_STEPS = 1000]")
 @click.option("--kd-epochs", type=click.IntRange(min=0), default=None,
-              help="Instead of --kd-steps: KD fine-tuning epochs (passes over the images).")
+              help="Instead of --kd-steps: KD fine-tuning epochs (passes over the synthesized "
+                   "inputs).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="KD fine-tuning learning rate.  [default: synth.dfprune.KD_LR = 0.05]")
 @click.option("--num-images", type=click.IntRange(min=1), default=None,
-              help="Images to invert when --synth is not given.  "
+              help="Inputs to invert (images, table rows or series: the model's) when --synth "
+                   "is not given.  "
                    "[default: synth.dfprune.NUM_IMAGES = 512]")
 @inversion_iterations_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
@@ -71,14 +73,14 @@ def command(model_path, synth_dir, ratio, importance, kd_steps, kd_epochs, lr, n
 def _check_unused(synth_dir, importance, kd_steps, kd_epochs, lr) -> None:
     """An option the run would not use is a one-line error (each was ignored without a
     word): the inversion's --num-images/--iterations with --synth DIR, or where nothing
-    needs images; --lr without KD fine-tuning."""
+    needs synthesized inputs; --lr without KD fine-tuning."""
     from synth.errors import UserError
     inversion = given("num_images", "iterations")
     no_tuning = kd_steps == 0 or kd_epochs == 0
     refuse_inversion_options(inversion, synth_dir)
     if inversion and importance == "magnitude" and no_tuning:
         raise UserError(f"{' and '.join(inversion)} set an inversion, but --importance "
-                        f"magnitude without KD fine-tuning needs no images (drop "
+                        f"magnitude without KD fine-tuning needs no synthesized inputs (drop "
                         f"{' and '.join(inversion)})")
     if lr is not None and no_tuning:
         raise UserError(f"--lr is the KD fine-tuning's learning rate; "
