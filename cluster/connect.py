@@ -251,25 +251,66 @@ def deferred_sigint():
     fork: a Ctrl-C that came during one was raised in logging's at-fork handler, where Python
     ignores exceptions ("Exception ignored in: <function _releaseLock ...> ...
     KeyboardInterrupt", a traceback on stderr), and `nnsynth invert` ran on to its end.  Off
-    the main thread, or where SIGINT is not a Python handler's (ignored), nothing changes."""
+    the main thread nothing changes; where SIGINT is not a Python handler's (ignored: a
+    command started in the background by a script) it is left alone, and SIGTERM's handler
+    is still put back (below)."""
     import signal
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
+    previous = signal.getsignal(signal.SIGINT)
     # ray.init replaces a SIGTERM handler with its own (sys.exit(15)): the CLI's, which ends
-    # a command as Ctrl-C does (deploy.cli.main.Terminated), is put back after it
+    # a command as Ctrl-C does (deploy.cli.main.Terminated), is put back after it -- also
+    # where SIGINT is ignored: a search started with '&' then ended with kill had Ray's
+    # handler left, and its core worker's crash handler printed 'SIGTERM received' with a
+    # stack and aborted (exit 134; no 'interrupted:' line)
     term = signal.getsignal(signal.SIGTERM)
     held: list = []
-    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    if callable(previous):
+        signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if callable(previous):
+            signal.signal(signal.SIGINT, previous)
         if callable(term) and signal.getsignal(signal.SIGTERM) is not term:
             signal.signal(signal.SIGTERM, term)
     if held:
         previous(signal.SIGINT, None)
+
+
+@contextlib.contextmanager
+def ray_in_own_group():
+    """The processes ``ray.init`` starts during the block (GCS, raylet, dashboard, monitors;
+    the raylet's workers are its children) in a process group of their own, where the kernel
+    ends them with this process (Ray's fate sharing: Linux's parent-death signal), as Ray
+    itself does on Windows.  In this process's group they took the SIGTERM meant for the
+    command (``kill -- -PGID``; ``timeout``, which signals its whole group; a job's end): the
+    raylet went, Ray's core worker here ended the process with status 1 ('The connection to
+    the plasma store is failed. Terminate the process'), or waited 60 s for the dead GCS and
+    printed 'Failed to connect to GCS within 60 seconds' beneath the 'interrupted:' line.
+    Now the command alone takes it, ends as SIGTERM ends it (143, its 'interrupted:' line)
+    and stops its Ray as it exits.  Ray already keeps SIGINT (Ctrl-C at the terminal) from
+    them.  Without kernel fate sharing (Ray then kills its processes by group, from a reaper
+    process), or with no ``process_group`` in this Python (3.10), nothing changes."""
+    import sys
+    from ray._private import services, utils   # Ray 2.60's Popen of its processes
+    original = getattr(services, "ConsolePopen", None)
+    if sys.platform == "win32" or sys.version_info < (3, 11) or original is None or \
+            not utils.detect_fate_sharing_support():
+        yield
+        return
+
+    class OwnGroupPopen(original):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("process_group", 0)   # setpgid(0, 0) in the child
+            super().__init__(*args, **kwargs)
+
+    services.ConsolePopen = OwnGroupPopen
+    try:
+        yield
+    finally:
+        services.ConsolePopen = original
 
 
 LOCAL_ADDRESSES = (None, "", "local")
@@ -327,7 +368,7 @@ def connect(address: str | None = None, num_cpus: int | None = None, *, quiet: b
     # /tmp/ray/ray_current_cluster names (another process's, possibly dead: it then hangs).
     for attempt in range(1, STARTUP_ATTEMPTS + 1):
         try:
-            with deferred_sigint():
+            with deferred_sigint(), ray_in_own_group():
                 ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
                          dashboard_host=LOCALHOST, _node_ip_address=LOCALHOST, **kwargs)
             break
@@ -770,3 +811,42 @@ def shutdown() -> None:
     import ray
     if ray.is_initialized():
         ray.shutdown()
+
+
+LOST_RAY_PROCESSES = ("gcs_server", "raylet")   # Ray 2.60's names in Node.all_processes
+
+
+def abandon_lost_ray() -> bool:
+    """Where this process started a local Ray (``connect``) whose GCS or raylet is gone --
+    ended with the command (a job's end signals every process; before ``ray_in_own_group``,
+    SIGTERM to the process group did) --, stop what is left of it without asking the GCS,
+    and take Ray's and Tune's exit hooks off: each asks the dead GCS (Tune's trainable
+    registry first) and waits for it; after 60 s Ray printed 'Failed to connect to GCS
+    within 60 seconds' beneath an interrupted search's 'interrupted:' line and ended the
+    process with status 1 (not SIGTERM's 143).  True where so; False, and nothing done,
+    without Ray imported or initialized, with a joined cluster's Ray (not this process's to
+    stop) and where its GCS and raylet are there (its own exit hooks stop it, as always)."""
+    import atexit
+    import sys
+    if "ray" not in sys.modules:
+        return False
+    import ray
+    from ray._private import worker   # Ray 2.60's node handle and exit hook: no public API
+    node = getattr(worker, "_global_node", None)
+    if not ray.is_initialized() or node is None or not node.is_head():
+        return False
+    address = getattr(node, "_gcs_address", None)
+    processes = [p.process for name in LOST_RAY_PROCESSES
+                 for p in (getattr(node, "all_processes", None) or {}).get(name, [])]
+    if not (any(p.poll() is not None for p in processes) or
+            (isinstance(address, str) and gcs_unreachable(address, 1.0) is not None)):
+        return False
+    try:      # what is left of it (dashboard, monitor...): signals only, no GCS call
+        node.kill_all_processes(check_alive=False, allow_graceful=False)
+    except Exception as e:   # stopping what is gone must not hide the command's own line
+        log.debug("local Ray's processes not stopped: %s", e)
+    atexit.unregister(worker.shutdown)
+    registry = sys.modules.get("ray.tune.registry")
+    if registry is not None and hasattr(registry, "_unregister_all"):
+        atexit.unregister(registry._unregister_all)
+    return True

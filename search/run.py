@@ -43,6 +43,7 @@ from search.space import HARDWARE_METRICS, Space, load_space, parse_constraint, 
 from search.trust import (SEARCH_ID_FILE, check_trusted, forget_search, forget_tune_state,
                           record_tune_state, register_search, unverified_tune_state,
                           verified_reads)
+from search.unfinished import remove_unrecorded
 from synth.choices import MAX_MIN_STEPS, RECIPE
 from synth.config import (Config, check_batch_size, check_choice, check_range, check_seed,
                           short_repr, value_error)
@@ -1370,6 +1371,7 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
     check_constraints(unchecked.constraints, config.hardware)
     if resume and search_finished(out_dir, config):
         check_trials_family(out_dir, unchecked)
+        remove_unrecorded(out_dir, read_results(out_dir / "results.parquet"))
         # nothing left for Tune to run: the summary of the saved results, without Ray, the
         # searchers, the data set or torch (loaded first, the data set and the searchers'
         # imports took ~2 s of CPU to print a line, torch for the space's family ~2 s more);
@@ -1386,6 +1388,8 @@ def _run_locked(config: SearchConfig, out_dir: Path, *, resume: bool, fresh_spac
                         f"another --out")
     if progress:    # before Ray starts and the data loads (seconds)
         progress_line(start_text(config, out_dir, resume, given))
+    if resume:      # a trial's model saved, its row never written: the file of no trial
+        remove_unrecorded(out_dir, read_results(out_dir / "results.parquet"))
     if not resume and random_only(config):
         logger.warning("%s", random_only(config))
     from cluster.connect import check_cluster_device, connect

@@ -25,6 +25,7 @@ import torch
 from search.results import read_results
 from search.choices import DONE_KEY
 from search.space import spec_key
+from search.unfinished import TRIAL_ROLE, trial_checkpoint
 
 
 # Ray Train's storage logs 'Checkpoint successfully created at: <Tune's directory>' at INFO
@@ -280,7 +281,7 @@ def train_candidate(config: dict, settings: dict) -> None:
     # ranking reads to break ties (search.results.rank_trials); counted on the test inputs
     # for the report only (the summary's warning when the best is one, search.run.summarize)
     predicted = predictions(model, data.x_test)
-    ckpt = out_dir / "models" / f"{trial_id}.pt"
+    ckpt = trial_checkpoint(out_dir, trial_id)
     # "spec": what the searcher proposed; "model_spec": what was saved and measured (with
     # grow_prune the compacted, narrower model: a search said best [128, 128, 32] beside the
     # 14,116 parameters of the [117, 96, 22] it had pruned that to)
@@ -304,7 +305,7 @@ def train_candidate(config: dict, settings: dict) -> None:
               "grow_pruned": bool(metrics.get("grow_pruned")),
               "warning": one_class_warning(model, data, "test", predicted=predicted)}
     save_checkpoint(ckpt, model, dataset=trained_record(data, loaded_digest), metrics=result,
-                    extra={"role": "search trial"})
+                    extra={"role": TRIAL_ROLE})
     result["wall_seconds"] = round(time.perf_counter() - start, 3)
     result["finished_at"] = time.time()
     _report({**result, DONE_KEY: True}, checkpoint_file=ckpt)

@@ -141,6 +141,7 @@ class _Root(click.Group):
             sys.exit(2)
         except KeyboardInterrupt as e:
             close_bars()
+            lost_ray_abandoned()   # before the line: it is the last one printed
             click.echo(interrupted_line(ctx.invoked_subcommand, ctx.meta.get(PARAMS) or {}),
                        err=True)
             sys.exit(interrupt_status(e))
@@ -220,6 +221,15 @@ def terminated_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def lost_ray_abandoned() -> bool:
+    """The local Ray of an interrupted command, lost with it (every process of a job
+    signalled): ``cluster.connect.abandon_lost_ray``.  False where no Ray was imported."""
+    if "ray" not in sys.modules:
+        return False
+    from cluster.connect import abandon_lost_ray
+    return abandon_lost_ray()
 
 
 def _end_now(signum, frame) -> None:
