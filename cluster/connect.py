@@ -294,10 +294,13 @@ def ray_in_own_group():
     them.  Without kernel fate sharing (Ray then kills its processes by group, from a reaper
     process), or with no ``process_group`` in this Python (3.10), nothing changes."""
     import sys
-    from ray._private import services, utils   # Ray 2.60's Popen of its processes
-    original = getattr(services, "ConsolePopen", None)
-    if sys.platform == "win32" or sys.version_info < (3, 11) or original is None or \
-            not utils.detect_fate_sharing_support():
+    try:      # Ray 2.60's Popen of its processes: private, so a Ray without it changes nothing
+        from ray._private import services, utils
+        original = getattr(services, "ConsolePopen", None)
+        shared = original is not None and bool(utils.detect_fate_sharing_support())
+    except (ImportError, AttributeError):
+        original, shared = None, False
+    if sys.platform == "win32" or sys.version_info < (3, 11) or not shared:
         yield
         return
 
@@ -831,9 +834,12 @@ def abandon_lost_ray() -> bool:
     if "ray" not in sys.modules:
         return False
     import ray
-    from ray._private import worker   # Ray 2.60's node handle and exit hook: no public API
+    try:      # Ray 2.60's node handle and exit hook: no public API (another Ray: nothing done)
+        from ray._private import worker
+    except ImportError:
+        return False
     node = getattr(worker, "_global_node", None)
-    if not ray.is_initialized() or node is None or not node.is_head():
+    if not ray.is_initialized() or node is None or not getattr(node, "is_head", lambda: False)():
         return False
     address = getattr(node, "_gcs_address", None)
     processes = [p.process for name in LOST_RAY_PROCESSES
@@ -845,7 +851,8 @@ def abandon_lost_ray() -> bool:
         node.kill_all_processes(check_alive=False, allow_graceful=False)
     except Exception as e:   # stopping what is gone must not hide the command's own line
         log.debug("local Ray's processes not stopped: %s", e)
-    atexit.unregister(worker.shutdown)
+    if hasattr(worker, "shutdown"):
+        atexit.unregister(worker.shutdown)
     registry = sys.modules.get("ray.tune.registry")
     if registry is not None and hasattr(registry, "_unregister_all"):
         atexit.unregister(registry._unregister_all)
