@@ -932,16 +932,62 @@ def shard_restarts(meta: dict) -> int | None:
     return value if type(value) is int and value >= 0 else None
 
 
-def shard_fallback(meta: dict) -> tuple[bool, dict | None]:
+# a shard's ``synthesis.fallback`` record (``synth.synthesis.method_fallback``'s less its
+# seconds): each key and what its value must be; the first three in every record (first and
+# the iteration cap are absent from shards written before they were recorded; seconds, from
+# those written since they were left out)
+FALLBACK_METHODS = ("generator", "per_pixel")
+FALLBACK_FIELDS = {"kept": FALLBACK_METHODS, "generator_fidelity": "fraction",
+                   "per_pixel_fidelity": "fraction", "first": FALLBACK_METHODS,
+                   "generator_iteration_cap": "report", "generator_seconds": "seconds",
+                   "per_pixel_seconds": "seconds"}
+
+
+def shard_fallback(meta: dict, where: str = "shard") -> tuple[bool, dict | None]:
     """(recorded, record): what one shard's metadata says of the fallback to the other method
     (``synthesis.fallback``, written with the shard: ``synth.synthesis.method_fallback``'s
     ``stats["fallback"]`` less its seconds, or None where the shard was not made again);
-    ``recorded`` is False for a shard written before it was recorded."""
+    ``recorded`` is False for a shard written before it was recorded.  A record that is not
+    one nnsynth writes (``FALLBACK_FIELDS``) is a one-line UserError naming ``where`` (the
+    shard): a resumed job put it in its summary as it was, and ``cluster.invert.
+    fallback_note`` read it -- {"first": "x"}, or one without "kept", was a KeyError
+    traceback, a 10^30 fidelity went to the JSON."""
     synthesis = meta.get("synthesis")
     if not isinstance(synthesis, dict) or "fallback" not in synthesis:
         return False, None
     record = synthesis["fallback"]
-    return (True, record) if record is None or isinstance(record, dict) else (False, None)
+    if record is None:
+        return True, None
+    problem = _fallback_problem(record)
+    if problem:
+        raise UserError(f"{where}'s metadata synthesis.fallback is not one nnsynth writes "
+                        f"({problem}); delete the shard to make it again")
+    return True, record
+
+
+def _fallback_problem(record) -> str:
+    """What makes ``record`` other than a ``synthesis.fallback`` nnsynth writes, in words;
+    '' when nothing."""
+    from synth.config import short_repr
+    from synth.files import plain_problem
+    if not isinstance(record, dict):
+        return f"a {type(record).__name__}, not a mapping"
+    for key, value in record.items():
+        rule = FALLBACK_FIELDS.get(key)
+        if rule is None:
+            return f"an unknown key {short_repr(key, 40)}"
+        if isinstance(rule, tuple):
+            ok = isinstance(value, str) and value in rule
+        elif rule in ("fraction", "seconds"):
+            ok = ((value is None and rule == "seconds") or type(value) in (int, float)
+                  and math.isfinite(value) and 0 <= value <= (1 if rule == "fraction" else
+                                                               math.inf))
+        else:   # AmortizedConfig.iteration_report: None or a small mapping of plain values
+            ok = value is None or (isinstance(value, dict) and not plain_problem(value))
+        if not ok:
+            return f"{key} is {short_repr(value, 40)}"
+    missing = [k for k in list(FALLBACK_FIELDS)[:3] if k not in record]
+    return f"no {missing[0]}" if missing else ""
 
 
 def _kept_on_disk(teacher, shards: list[tuple[int, Path]]
@@ -965,7 +1011,7 @@ def _kept_on_disk(teacher, shards: list[tuple[int, Path]]
         table, meta = read_parquet_table(path)
         count = shard_restarts(meta)
         restarted = None if restarted is None or count is None else restarted + count
-        recorded, record = shard_fallback(meta)
+        recorded, record = shard_fallback(meta, f"shard {printable(str(path))}")
         if not recorded:
             fallbacks = None
         elif record is not None and fallbacks is not None:

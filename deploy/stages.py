@@ -323,6 +323,19 @@ def run_teacher(ctx) -> dict:
     trained_on = []
     if reused:
         ctx.log(f"  reusing teacher {ctx.shown(cached)}")
+        try:   # read where it is first: a damaged or crafted cache file was copied in and
+            found = load_model(cached)   # refused as the run's own teacher.pt, the cache
+        except UserError as e:           # unnamed (and every rerun copied it again)
+            raise UserError(f"teacher.cache: {e}; delete it to train the teacher "
+                            f"again") from None
+        if (tuple(found.input_shape), found.num_classes) != (tuple(data.input_shape),
+                                                             data.num_classes):
+            # another set's teacher under this key (copied by hand): a RuntimeError
+            # traceback (shapes cannot be multiplied) as the test split was scored
+            raise UserError(f"teacher.cache: {cached} is a teacher of inputs "
+                            f"{tuple(found.input_shape)} and {found.num_classes} classes; "
+                            f"{data.name} has {tuple(data.input_shape)} and "
+                            f"{data.num_classes}: delete it to train the teacher again")
         copy_atomic(cached, target)
         model = load_model(target)
     else:

@@ -1,0 +1,155 @@
+"""Hostile contents in the files the newest readers take (helper h325): each is one line
+``error: ...`` naming the file and what was expected, exit 2, in seconds -- never a traceback,
+a hang, or the file taken as it is.
+
+The readers swept (search --schedule, symbiotic/hwsim --accel, hwsim table --table, secret
+--class-names, resume states, results.parquet, ledger.json, job.json) were already bounded;
+what was not:
+
+- the teacher cache (``teacher.cache``): a damaged, crafted or foreign file there was copied
+  over the run's teacher.pt and refused as that file (the cache file unnamed, so every rerun
+  copied it again); a checkpoint of another set's teacher was a RuntimeError traceback
+  ('shapes cannot be multiplied') as the test split was scored;
+- a synthesis shard's metadata read back on resume (``synthesis.fallback``): a record of
+  another shape went into the summary as it was, and ``cluster.invert.fallback_note`` was a
+  KeyError traceback on it ({"first": "x"}, a record without "kept")."""
+from __future__ import annotations
+
+import json
+import math
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from synth.errors import UserError
+from tests._cli import run
+from tests.deploy.teachers import teacher_only
+
+
+# --------------------------------------------------------------------------- teacher cache
+class _Touch:
+    """A pickle that, if unpickled, makes the file ``marker``: a cache file must never be."""
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def _other_teacher(path: Path) -> None:
+    from synth.checkpoint import save_checkpoint
+    from synth.models import build
+    save_checkpoint(path, build({"family": "mlp", "hidden": [8]}, (7,), 2),
+                    dataset={"name": "other", "input_shape": [7], "num_classes": 2})
+
+
+TEACHER_CACHE = {
+    "empty": (lambda p: p.write_bytes(b""), "expected an nnsynth checkpoint"),
+    "truncated": (lambda p: (_other_teacher(p), p.write_bytes(p.read_bytes()[:300])),
+                  "checkpoint"),
+    "json": (lambda p: p.write_text('{"spec": {"family": "mlp"}, "state_dict": {}}'),
+             "expected an nnsynth checkpoint"),
+    "pickle": (lambda p: p.write_bytes(pickle.dumps(_Touch(p.with_name("unpickled")))),
+               "expected an nnsynth checkpoint"),
+    "torch-not-checkpoint": (lambda p: torch.save({"a": torch.zeros(2)}, p),
+                             "not an nnsynth checkpoint"),
+    "nul-bytes": (lambda p: p.write_bytes(b"\0" * 4096), "checkpoint"),
+    "other-sets-teacher": (_other_teacher, "is a teacher of inputs (7,) and 2 classes; iris "
+                                           "has (4,) and 3"),
+}
+
+
+@pytest.mark.parametrize("kind", TEACHER_CACHE)
+def test_a_hostile_teacher_cache_file_is_named_in_one_line(kind, tmp_path):
+    from deploy.run_config import load_run_config
+    from deploy.stages import teacher_cache_key
+    from synth.data import load_dataset
+    make, expected = TEACHER_CACHE[kind]
+    values = {**teacher_only("t", "iris", "mlp_small"),
+              "teacher": {"dataset": "iris", "model": "mlp_small", "epochs": 1,
+                          "cache": str(tmp_path / "teachers")}}
+    (tmp_path / "c.json").write_text(json.dumps(values))
+    cfg = load_run_config(str(tmp_path / "c.json"))
+    cached = tmp_path / "teachers" / teacher_cache_key(cfg, load_dataset("iris",
+                                                                         seed=cfg.data_seed))
+    cached.parent.mkdir()
+    make(cached)
+    before = cached.read_bytes()
+    r = run(["run", str(tmp_path / "c.json"), "--run-dir", str(tmp_path / "r")])
+    lines = [line for line in r.output.splitlines() if line.startswith("error:")]
+    assert r.exit_code == 2 and "Traceback" not in r.output and len(lines) == 1, r.output
+    # the cache file is named (it was the run's own copy, teacher.pt), and kept as it was
+    assert "teacher.cache: " in lines[0] and str(cached) in lines[0], lines[0]
+    assert expected in lines[0] and "delete it to train the teacher again" in lines[0]
+    assert cached.read_bytes() == before
+    assert not (tmp_path / "teachers" / "unpickled").exists()
+
+
+# --------------------------------------------------------------------------- shard metadata
+GOOD = {"first": "generator", "generator_fidelity": 0.5, "generator_iteration_cap": None,
+        "per_pixel_fidelity": 0.75, "kept": "per_pixel"}
+FALLBACKS = {
+    "first-unknown": ({**GOOD, "first": "x"}, "first is 'x'"),
+    "no-kept": ({k: v for k, v in GOOD.items() if k != "kept"}, "no kept"),
+    "list": ([1, 2], "a list, not a mapping"),
+    "string": ("per_pixel", "a str, not a mapping"),
+    "fidelity-string": ({**GOOD, "generator_fidelity": "0.5"}, "generator_fidelity is '0.5'"),
+    "fidelity-nan": ({**GOOD, "per_pixel_fidelity": math.nan}, "per_pixel_fidelity is nan"),
+    "fidelity-huge": ({**GOOD, "per_pixel_fidelity": 10 ** 30}, "per_pixel_fidelity is 1"),
+    "fidelity-bool": ({**GOOD, "per_pixel_fidelity": True}, "per_pixel_fidelity is True"),
+    "fidelity-negative": ({**GOOD, "generator_fidelity": -1}, "generator_fidelity is -1"),
+    "unknown-key": ({**GOOD, "index": "x"}, "an unknown key 'index'"),
+    "cap-nested": ({**GOOD, "generator_iteration_cap": {"a": json.loads("[" * 100 + "]" * 100)}},
+                   "generator_iteration_cap is"),
+}
+
+
+@pytest.fixture(scope="module")
+def iris_shard_parts():
+    from synth.data import load_dataset
+    from synth.models import build
+    data = load_dataset("iris")
+    torch.manual_seed(0)
+    return data, build({"family": "mlp", "hidden": [8]}, data.input_shape, data.num_classes)
+
+
+def _shard(path: Path, data, fallback) -> Path:
+    from synth.data_parquet import write_parquet
+    meta = {**data.metadata(), "synthesis": {"inputs_restarted": 0, "fallback": fallback}}
+    return write_parquet(path, data.x_train[:6], data.y_train[:6], meta)
+
+
+@pytest.mark.parametrize("kind", FALLBACKS)
+def test_a_kept_shards_hostile_fallback_record_is_one_line(kind, tmp_path, iris_shard_parts):
+    """What a resumed job reads of the shards it keeps (``cluster.pairs._kept_on_disk``) and
+    says of them (``cluster.invert.fallback_note``)."""
+    from cluster.invert import fallback_note
+    from cluster.pairs import _kept_on_disk
+    data, teacher = iris_shard_parts
+    record, expected = FALLBACKS[kind]
+    path = _shard(tmp_path / "shard-00000.parquet", data, record)
+    with pytest.raises(UserError) as e:
+        fallbacks = _kept_on_disk(teacher, [(0, path)])[3]
+        fallback_note(fallbacks, 0.9, 1)
+    text = str(e.value)
+    assert "\n" not in text and str(path) in text and "synthesis.fallback" in text, text
+    assert expected in text, text
+
+
+@pytest.mark.parametrize("record", [
+    GOOD, None, {k: v for k, v in GOOD.items() if k not in ("first", "generator_iteration_cap")},
+    {**GOOD, "generator_seconds": 1.5, "per_pixel_seconds": None,
+     "generator_iteration_cap": {"iterations": 200, "bounds": {"warmup": 10}}}])
+def test_the_records_nnsynth_writes_are_read(record, tmp_path, iris_shard_parts):
+    """A record as method_fallback writes it (and as older shards hold it: no first, no cap;
+    with seconds) is read as it was."""
+    from cluster.invert import fallback_note
+    from cluster.pairs import _kept_on_disk
+    data, teacher = iris_shard_parts
+    path = _shard(tmp_path / "shard-00000.parquet", data, record)
+    fallbacks = _kept_on_disk(teacher, [(0, path)])[3]
+    assert fallbacks == ([] if record is None else [{"index": 0, **record}])
+    if fallbacks:
+        assert "made again" in fallback_note(fallbacks, 0.9, 1)
