@@ -177,6 +177,14 @@ def check_candidates(space, candidates) -> None:
                               f"of the space: {why}")
 
 
+def _count(value, name: str) -> int:
+    """A count ``save`` wrote (an int, not negative), else a ValueError naming ``name``: int()
+    took 1e309 (JSON's Infinity) as an OverflowError traceback, and -5 or 2.7 as they came."""
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{name} is {short_repr(value, 40)}, expected a count")
+    return value
+
+
 def _damaged_state(path, error: Exception) -> UserError:
     """The one-line error for a searcher state file that ``restore`` cannot take in."""
     return UserError(f"searcher state {path} is damaged ({type(error).__name__}: "
@@ -453,9 +461,10 @@ class PredictorSearcher(Searcher):
                                for k, v in state.get("infeasible", {}).items()},
                 "cost_pairs": {str(m): [[float(p), float(q)] for p, q in pairs]
                                for m, pairs in state.get("cost_pairs", {}).items()},
-                "_fit_budget": int(state.get("fit_budget", FULL_BUDGET)),
-                "suggested": int(state["suggested"]), "refits": int(state["refits"]),
-                "_fit_size": int(state.get("fit_size", 0))}
+                "_fit_budget": _count(state.get("fit_budget", FULL_BUDGET), "fit_budget"),
+                "suggested": _count(state["suggested"], "suggested"),
+                "refits": _count(state["refits"], "refits"),
+                "_fit_size": _count(state.get("fit_size", 0), "fit_size")}
             rng.bit_generator.state = state["rng"]
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise _damaged_state(checkpoint_path, e) from None

@@ -153,3 +153,47 @@ def test_the_records_nnsynth_writes_are_read(record, tmp_path, iris_shard_parts)
     assert fallbacks == ([] if record is None else [{"index": 0, **record}])
     if fallbacks:
         assert "made again" in fallback_note(fallbacks, 0.9, 1)
+
+
+# --------------------------------------------------------------------------- searcher state
+@pytest.fixture(scope="module")
+def searcher_state(tmp_path_factory) -> dict:
+    """The state a RandomSearcher of a small space saves after four trials."""
+    from search.searchers import RandomSearcher
+    searcher = RandomSearcher(SPACE, seed=0)
+    for i in range(4):
+        searcher.suggest(f"t{i}")
+        searcher.on_trial_complete(f"t{i}", {"accuracy": 0.1 * i})
+    path = tmp_path_factory.mktemp("state") / "searcher.json"
+    searcher.save(str(path))
+    return json.loads(path.read_text())
+
+
+SPACE = {"a": {"int": [0, 30]}, "b": {"choice": [1, 2, 3]}}
+COUNTS = {"infinity": "Infinity", "1e309": "1e309", "negative": "-5", "fraction": "2.5",
+          "true": "true", "string": '"3"'}
+
+
+@pytest.mark.parametrize("field", ["suggested", "refits", "fit_size", "fit_budget"])
+@pytest.mark.parametrize("kind", COUNTS)
+def test_a_searcher_states_counts_are_counts(field, kind, searcher_state, tmp_path):
+    """The searcher state a search keeps in its out dir for --resume: a count of Infinity (or
+    1e309) was an OverflowError traceback out of restore, -5 or 2.5 were taken in."""
+    from search.searchers import RandomSearcher
+    text = json.dumps({**searcher_state, field: "@"}).replace('"@"', COUNTS[kind])
+    path = tmp_path / "searcher.json"
+    path.write_text(text)
+    with pytest.raises(UserError) as e:
+        RandomSearcher(SPACE, seed=0).restore(str(path))
+    text = str(e.value)
+    assert "\n" not in text and str(path) in text and f"{field} is" in text, text
+
+
+def test_a_searcher_state_nnsynth_wrote_is_restored(searcher_state, tmp_path):
+    from search.searchers import RandomSearcher
+    path = tmp_path / "searcher.json"
+    path.write_text(json.dumps(searcher_state))
+    searcher = RandomSearcher(SPACE, seed=0)
+    searcher.restore(str(path))
+    assert (searcher.suggested, searcher.refits) == (searcher_state["suggested"],
+                                                     searcher_state["refits"])
