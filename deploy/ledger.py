@@ -28,6 +28,9 @@ MAX_LEDGER_BYTES = 16 << 20   # a ledger of five stages is a few kB
 # The keys of a stage's outputs that name files it made (relative to the run directory),
 # which the stages after it read when it is skipped (``RunContext.output``).
 OUTPUT_PATHS = ("checkpoint", "dataset", "results", "pareto", "image_grid")
+# those of them each stage always makes, which a rerun that skips it reads (``check_made``)
+STAGE_FILES = {"teacher": ("checkpoint",), "synthesis": ("dataset",),
+               "search": ("checkpoint",), "refine": ("checkpoint",), "export": ("checkpoint",)}
 
 
 class Ledger:
@@ -116,6 +119,17 @@ class Ledger:
         if entry and entry.get("fingerprint") == fingerprint:
             return entry
         return None
+
+    def check_made(self, stage: str, entry: dict | None) -> None:
+        """A finished ``stage``'s record (``done``'s ``entry``; None: none) names the files
+        the stage always makes (``STAGE_FILES``), which a rerun skipping it reads; else the
+        ledger is corrupt (one line): an export recording no checkpoint (null, or none) was
+        a TypeError or KeyError traceback as the rerun's result named final.pt."""
+        for key in STAGE_FILES.get(stage, ()) if entry is not None else ():
+            if entry["outputs"].get(key) is None:
+                raise self._corrupt(f"stages.{stage}.outputs.{key} must name a file in the "
+                                    f"run directory, got "
+                                    f"{'none' if key not in entry['outputs'] else 'null'}")
 
     def record(self, stage: str, fingerprint: str, outputs: dict, seconds: float, *,
                made_from: dict | None = None) -> None:

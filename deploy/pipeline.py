@@ -142,6 +142,7 @@ def _run_locked(config: RunConfig, stages: list[str], run_dir: Path, *, address,
             break
         fingerprint = config.stage_fingerprint(stage, inputs)
         entry = ledger.done(stage, fingerprint)
+        ledger.check_made(stage, entry)
         lost = missing_outputs(run_dir, entry)
         if lost:
             log(f"[{i}/{len(stages)}] {stage}: done earlier, but {', '.join(lost)} "

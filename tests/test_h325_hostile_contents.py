@@ -197,3 +197,66 @@ def test_a_searcher_state_nnsynth_wrote_is_restored(searcher_state, tmp_path):
     searcher.restore(str(path))
     assert (searcher.suggested, searcher.refits) == (searcher_state["suggested"],
                                                      searcher_state["refits"])
+
+
+# --------------------------------------------------------------------------- ledger.json
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A teacher-only run (teacher, from a seeded teacher.cache, and export) finished in a
+    run directory, and its config file."""
+    from deploy.run_config import load_run_config
+    from deploy.stages import teacher_cache_key
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    from synth.models import build
+    folder = tmp_path_factory.mktemp("ledger")
+    values = teacher_only("t", "iris", "mlp_small")
+    values["teacher"]["cache"] = str(folder / "teachers")
+    (folder / "c.json").write_text(json.dumps(values))
+    (folder / "teachers").mkdir()
+    cfg = load_run_config(str(folder / "c.json"))
+    data = load_dataset("iris", seed=cfg.data_seed)
+    torch.manual_seed(0)   # an untrained teacher: the run copies it and reads its figures
+    save_checkpoint(folder / "teachers" / teacher_cache_key(cfg, data),
+                    build(cfg.teacher.model, data.input_shape, data.num_classes),
+                    dataset=data.metadata())
+    r = run(["run", str(folder / "c.json"), "--run-dir", str(folder / "base")])
+    assert r.exit_code == 0, r.output
+    return folder / "c.json", folder / "base"
+
+
+@pytest.mark.parametrize("stage", ["teacher", "export"])
+@pytest.mark.parametrize("value", ["null", "absent"])
+def test_a_ledger_whose_stage_names_no_checkpoint_is_one_line(stage, value, finished_run,
+                                                              tmp_path):
+    """A rerun skips the finished stages as ledger.json records them: an export recording no
+    checkpoint (null, or none) was a TypeError (KeyError) traceback as the result named
+    final.pt; nothing in the run directory is touched."""
+    import shutil
+    config, base = finished_run
+    run_dir = tmp_path / "r"
+    shutil.copytree(base, run_dir)
+    ledger = json.loads((run_dir / "ledger.json").read_text())
+    outputs = ledger["stages"][stage]["outputs"]
+    if value == "absent":
+        del outputs["checkpoint"]
+    else:
+        outputs["checkpoint"] = None
+    (run_dir / "ledger.json").write_text(json.dumps(ledger))
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    r = run(["run", str(config), "--run-dir", str(run_dir)])
+    lines = [line for line in r.output.splitlines() if line.startswith("error:")]
+    assert r.exit_code == 2 and "Traceback" not in r.output and len(lines) == 1, r.output
+    assert str(run_dir / "ledger.json") in lines[0], lines[0]
+    expected = "none" if value == "absent" else "null"
+    assert (f"stages.{stage}.outputs.checkpoint must name a file in the run directory, got "
+            f"{expected}") in lines[0], lines[0]
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+
+
+def test_a_finished_run_is_skipped_as_recorded(finished_run, tmp_path):
+    import shutil
+    config, base = finished_run
+    shutil.copytree(base, tmp_path / "r")
+    r = run(["run", str(config), "--run-dir", str(tmp_path / "r")])
+    assert r.exit_code == 0 and "export: done earlier" in r.output, r.output
