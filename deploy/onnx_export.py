@@ -195,6 +195,7 @@ def write_onnx(model: torch.nn.Module, file: str | os.PathLike,
     input_shape = tuple(input_shape or getattr(model, "input_shape", ()))
     if not input_shape:
         raise UserError("export_onnx needs input_shape (the model has no .input_shape)")
+    from synth.models import logits_of
     from synth.modes import in_mode
     device = next(model.parameters()).device
     dummy = torch.zeros((1,) + input_shape)
@@ -202,6 +203,8 @@ def write_onnx(model: torch.nn.Module, file: str | os.PathLike,
     try:   # eval mode for the export; each submodule's own mode (a frozen BN) given back
         with in_mode(traced.cpu()), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            with torch.no_grad():   # one tensor of logits, the file's one output: a tuple
+                logits_of(traced(dummy), model)   # or dict was written as several outputs
             torch.onnx.export(traced, (dummy,), str(file), dynamo=False, opset_version=opset,
                               input_names=["input"], output_names=["logits"],
                               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
@@ -253,10 +256,11 @@ def verify_onnx(path: str | os.PathLike, model: torch.nn.Module, x: torch.Tensor
     import numpy as np
     import torch
 
+    from synth.models import logits_of
     from synth.modes import in_mode
     device = next(model.parameters()).device
     with in_mode(model), torch.no_grad():   # each submodule's own mode given back after
-        torch_logits = torch.cat([model(x[i:i + batch_size].to(device)).cpu()
+        torch_logits = torch.cat([logits_of(model(x[i:i + batch_size].to(device)), model).cpu()
                                   for i in range(0, len(x), batch_size)]).numpy()
     ort_logits = onnx_predict(path, x, batch_size)
     diff = np.abs(ort_logits - torch_logits).reshape(len(x), -1)

@@ -55,9 +55,11 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, *, dataset:
                     extra: dict | None = None) -> Path:
     """Write atomically (``synth.files.atomic_path``).  ``dataset`` is ``Dataset.metadata()``."""
     import torch   # torch is imported where it is used: the CLI checks --out while it parses
-    spec = getattr(model, "spec", None)
-    if spec is None:
-        raise UserError("only models built by synth.models.build (with a .spec) can be checkpointed")
+    from synth.models import not_built
+    reason = not_built(model, "a checkpoint")   # a module with a spec of its own was written,
+    if reason:                                   # and the file could not be loaded (h324)
+        raise UserError(reason)
+    spec = model.spec
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     if masks is None:   # a masked model's state holds its masks' keys: without the masks
         from synth.masked import masks_of   # the file could not be loaded again

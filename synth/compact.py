@@ -24,7 +24,7 @@ from torch import nn
 
 from synth.config import short_repr
 from synth.errors import UserError
-from synth.models import build, prunable_layers
+from synth.models import build, not_built, prunable_layers
 
 _PER_UNIT = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
              nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.Flatten, nn.Identity,
@@ -120,6 +120,9 @@ def compact_if_supported(model: nn.Module) -> nn.Module:
 def compact(model: nn.Module) -> nn.Module:
     """A new dense model (same family, smaller widths, eval mode) computing the same function as
     ``model`` in eval mode; pruned connections stay as zeros (see ``export_csr``)."""
+    reason = not_built(model, "compaction", FAMILIES)
+    if reason:
+        raise UserError(reason)
     if getattr(model, "spec", {}).get("family") in ("lstm", "hlstm"):
         from synth.compact_recurrent import compact_recurrent
         return compact_recurrent(model)

@@ -45,7 +45,7 @@ from synth.config import Config, check_batch_size, check_choice, check_range, ch
 from synth.device import borrowed, module_device, pick_device
 from synth.errors import UserError
 from synth.masked import attach_masks, nonzero_masks, original_weight, plain_state, sparse_flops
-from synth.models import build, count_flops, count_parameters, round_units
+from synth.models import build, count_flops, count_parameters, not_built, round_units
 from synth.modes import in_mode
 from synth.quant import refuse_fixed_point
 
@@ -473,6 +473,9 @@ def prune(model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None,
     of every group; ``model`` is left unchanged.  ``cost_fn`` prices a model for the
     ``latency`` importance (FLOPs unless the caller passes a hardware cost)."""
     config = config or PruneConfig()
+    reason = not_built(model, "structured pruning", FAMILIES)
+    if reason:
+        raise UserError(reason)
     refuse_fixed_point(model, "structured pruning")
     check_labels(model, x, y)
     with borrowed(model, device=pick_device(config.device)):   # left where it was

@@ -35,9 +35,10 @@ from synth.config import Config, check_range
 from synth.data import Dataset
 from synth.device import borrowed, pick_device
 from synth.inversion import (MAX_IMAGES_IN_MEMORY, MAX_LOSS_WEIGHT, InversionConfig,
-                             balanced_labels, synthesize)
+                             balanced_labels, synthesize, teacher_shape)
+from synth.models import logits_of
 from synth.modes import in_mode
-from synth.train import (TrainConfig, epochs_for_steps, evaluate, fit, lr_factor,
+from synth.train import (TrainConfig, check_takes, epochs_for_steps, evaluate, fit, lr_factor,
                          make_optimizer)
 
 log = logging.getLogger(__name__)
@@ -156,8 +157,9 @@ def live_kd_fn(teacher: nn.Module, temperature: float = 4.0, alpha: float = 0.5,
         if shift:
             xb = random_shift(xb, shift, gen)
         with torch.no_grad():
-            t = teacher(xb)
-        return kd_loss(model(xb), t, temperature, labels=yb, alpha=alpha)
+            t = logits_of(teacher(xb), teacher, "the teacher")
+        return kd_loss(logits_of(model(xb), model, "the student"), t, temperature, labels=yb,
+                       alpha=alpha)
     loss_fn.generator = gen    # the shifts' generator, saved with a resumable loop's state
     return loss_fn
 
@@ -167,7 +169,8 @@ def teacher_logits(teacher: nn.Module, x: torch.Tensor, batch_size: int = 1024) 
     """The teacher's logits for ``x`` in eval mode (on the teacher's device), on the CPU."""
     device = next(teacher.parameters()).device
     with in_mode(teacher, False):
-        out = torch.cat([teacher(x[i:i + batch_size].to(device)).cpu()
+        out = torch.cat([logits_of(teacher(x[i:i + batch_size].to(device)), teacher,
+                                   "the teacher").cpu()
                          for i in range(0, len(x), batch_size)])
     return out
 
@@ -226,8 +229,9 @@ def _kd_fn(config: DistillConfig, teacher: nn.Module):
         if augmented is not None:
             xb = augmented
             with torch.no_grad():
-                tb = teacher(xb)
-        return kd_loss(model(xb), tb, config.temperature, alpha=config.alpha)
+                tb = logits_of(teacher(xb), teacher, "the teacher")
+        return kd_loss(logits_of(model(xb), model, "the student"), tb, config.temperature,
+                       alpha=config.alpha)
     loss_fn.generator = gen    # its draws (CutMix, noise, jitter) resume with fit's state
     return loss_fn
 
@@ -274,6 +278,7 @@ def distill(student: nn.Module, teacher: nn.Module, train_x: torch.Tensor, data:
         if fit_fn is not fit:
             resume_note(student, train_config, len(train_x), state_key, state_path)
     with borrowed(teacher, device=pick_device(config.device)):
+        check_takes(teacher, train_x, data.num_classes, "the teacher", f"data set {data.name}")
         targets = teacher_logits(teacher.eval(), train_x)
         metrics = fit_fn(student, data, train_config, loss_fn=_kd_fn(config, teacher),
                          train_xy=(train_x, targets), desc="distill", **resumable)
@@ -390,6 +395,8 @@ def adi_distill(student: nn.Module, teacher: nn.Module,
     generator with a student alongside is ``synth.amortized``'s own mode (``kd_steps``,
     ``adi_weight``), not this protocol."""
     config = config or DistillConfig()
+    teacher_shape(teacher)   # a user's module is named with as_teacher (h324: an
+    # AttributeError on teacher.num_classes after the first round's setup)
     inversion = (inversion or InversionConfig()).replace(adi_weight=config.adi_weight)
     if inversion.method != "deepinversion":   # settings_for's pick for the teacher: not silently
         log.info("the inversion settings name method %r for this teacher, but ADI synthesizes "

@@ -32,9 +32,9 @@ from synth.choices import GROWTH_RATIO, MAX_MIN_STEPS, RECIPE, SEED_DENSITY
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed
 from synth.data import Dataset
 from synth.errors import ConfigError, UserError
-from synth.models import count_flops, count_parameters
+from synth.models import count_flops, count_parameters, logits_of, prunable_layers
 from synth.overflow import nonfinite_outputs
-from synth.train import TrainConfig, epochs_for_steps, evaluate, fit
+from synth.train import TrainConfig, check_takes, epochs_for_steps, evaluate, fit
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +169,9 @@ def grow(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, rou
     kw = _grad_kwargs(schedule, schedule.seed + 1000 + round_, loss_fn)
     neurons = 0
     if schedule.neuron_growth:
+        frozen = set(masked.frozen_layers(model))
         for pair in masked.linear_pairs(model):
-            if not len(masked.dormant_units(model, pair)):
+            if frozen.intersection(pair) or not len(masked.dormant_units(model, pair)):
                 # no unit to give a bridge (e.g. every unit of a seed with seed_units 1 has
                 # connections): G would be thrown away.  Its passes' random draws are made
                 # all the same, so the growth below gets the gradients it always got.
@@ -180,6 +181,8 @@ def grow(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedule, rou
             neurons += masked.grow_neurons(model, bridge, pair, schedule.neuron_growth,
                                            schedule.birth_strength)
     grads = masked.accumulate_gradients(model, x, y, **kw)
+    for name in masked.frozen_layers(model):
+        grads.pop(name, None)
     grown = masked.grow_connections(model, grads, schedule.growth_ratio, schedule.growth_init)
     return {"grown_connections": grown, "grown_neurons": neurons}
 
@@ -193,7 +196,9 @@ def prune_step(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSchedul
     x, y = train_xy if train_xy is not None else (data.x_train, data.y_train)
     active = {n: int(m.mask.sum()) for n, _, m in masked.masked_layers(model)}
     fraction = schedule.prune_fraction + schedule.regrow_fraction
-    info = {"pruned": masked.prune_connections(model, fraction, schedule.criterion)}
+    frozen = set(masked.frozen_layers(model))   # a layer the user froze is left as it is
+    info = {"pruned": masked.prune_connections(model, fraction, schedule.criterion,
+                                               [n for n in active if n not in frozen])}
     if schedule.regrow_fraction:
         share = schedule.regrow_fraction / fraction
         counts = {n: round(share * (active[n] - int(m.mask.sum())))
@@ -282,11 +287,18 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
         raise ConfigError(f"schedule must be a GrowPruneSchedule, got {type(schedule).__name__}")
     from synth.device import pick_device
     model.to(pick_device(schedule.device))
+    check_takes(model, data.x_train if train_xy is None else train_xy[0], data.num_classes,
+                data_name=f"data set {data.name}")
     if not masked.masked_layers(model):
         # a model without masks is masked by its nonzero weights: a compacted grow-and-prune
         # checkpoint keeps its pruned connections as zeros, and all-ones masks let retraining
         # revive them (an H-LSTM of 636 connections came out of one 20% step with 1,242)
         masked.attach_masks(model, masked.nonzero_masks(model))
+    layers = [name for name, _ in prunable_layers(model)]
+    if not layers or set(masked.frozen_layers(model)) == set(layers):
+        raise UserError(f"grow-and-prune needs a Linear, Conv1d or Conv2d layer that trains; "
+                        f"the {type(model).__name__} has "
+                        + ("none" if not layers else "only frozen ones (requires_grad False)"))
     key, saved = "", None
     if state_path is not None:
         key = _state_key(model, data, schedule, train_xy, state_key)
@@ -295,8 +307,11 @@ def grow_and_prune(model: torch.nn.Module, data: Dataset, schedule: GrowPruneSch
     total = schedule.growth_rounds + schedule.prune_steps
     if saved is None:
         if schedule.seed_density < 1.0 or schedule.seed_units < 1.0:
-            masked.attach_masks(model, masked.random_masks(
-                model, schedule.seed_density, schedule.seed, schedule.seed_units))
+            seed = masked.random_masks(model, schedule.seed_density, schedule.seed,
+                                       schedule.seed_units)
+            kept = masked.nonzero_masks(model)
+            seed.update({n: kept[n] for n in masked.frozen_layers(model)})   # left as they are
+            masked.attach_masks(model, seed)
         history = [measure(model, data, step=0, phase="start")]
         report(model, history[0])
         step, stopped, loss_ceiling = 0, False, None
@@ -378,9 +393,11 @@ def active_connections(model: torch.nn.Module) -> int:
     """Connections a pruning step could remove: the masked layers' active ones; a model
     without masks, its nonzero weights (``grow_and_prune`` masks it by them)."""
     layers = masked.masked_layers(model)
+    frozen = set(masked.frozen_layers(model))   # never pruned (grow_and_prune)
     if not layers:
-        return masked.connections(model)
-    return sum(int(m.mask.sum()) for _, _, m in layers)
+        return masked.connections(model) - sum(
+            int((layer.weight != 0).sum()) for n, layer in prunable_layers(model) if n in frozen)
+    return sum(int(m.mask.sum()) for n, _, m in layers if n not in frozen)
 
 
 # the counts a step's row carries of the connections (and units) it changed
@@ -417,7 +434,7 @@ def predictions(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     with torch.no_grad(), in_mode(model, training=False):
         device = next(model.parameters()).device
         for i in range(0, len(x), 1024):
-            predicted.append(model(x[i:i + 1024].to(device)).argmax(1).cpu())
+            predicted.append(logits_of(model(x[i:i + 1024].to(device)), model).argmax(1).cpu())
     return torch.cat(predicted)
 
 

@@ -112,6 +112,15 @@ def attach_masks(model: nn.Module, masks: dict[str, torch.Tensor] | None = None)
     return model
 
 
+def frozen_layers(model: nn.Module) -> list[str]:
+    """The prunable layers whose weight does not train (``requires_grad`` False: a
+    sub-module the user froze).  Grow-and-prune neither prunes nor grows them: nothing
+    retrains around a frozen layer, and its function was changed (h324: 6 of a frozen
+    backbone's 72 weights zeroed by two magnitude steps)."""
+    return [name for name, layer in prunable_layers(model)
+            if not original_weight(layer).requires_grad]
+
+
 def nonzero_masks(model: nn.Module) -> dict[str, torch.Tensor]:
     """Masks of the nonzero weights: re-masks a compacted or ``torch.nn.utils.prune``d model."""
     return {name: (layer.weight != 0).detach().cpu() for name, layer in prunable_layers(model)}

@@ -45,7 +45,7 @@ from synth.grow_prune import (GrowPruneSchedule, active_connections, final_row,
                               floor_warning, grow_and_prune, kept_steps, mark_final,
                               one_class, reverted_steps)
 from synth.masked import connections
-from synth.models import build, max_parameters, round_units
+from synth.models import build, max_parameters, not_built, round_units
 from synth.train import TrainConfig, evaluate, fit
 
 log = logging.getLogger(__name__)
@@ -380,6 +380,12 @@ def synthesize(model, data: Dataset, config: ScannConfig, floor: float = 0.0,
     the final pruning's floor rises with the best accuracy reached (``max_accuracy_drop``
     below it).  Returns (model, history).  ``notes``: a list the warnings of pruning that
     starts below its floor are appended to (``floor_note``), for the result."""
+    if not_built(model, "SCANN", ("mlp",)) or model.spec["family"] != "mlp":   # its widths
+        spec = getattr(model, "spec", None)                                    # are the spec's
+        family = spec.get("family") if isinstance(spec, dict) else None
+        raise UserError(f"SCANN needs an mlp built by synth.models.build (it reads and grows "
+                        f"the spec's hidden widths); got a {type(model).__name__}"
+                        + (f" of family {short_repr(family)}" if family else " without a spec"))
     history: list[dict] = []
     said: set = set()
 

@@ -34,8 +34,8 @@ from synth.choices import MAX_MIN_STEPS, OPTIMIZERS   # TrainConfig.min_steps' b
 from synth.config import Config, check_batch_size, check_choice, check_range, check_seed
 from synth.errors import ConfigError, UserError
 from synth.data import Dataset
-from synth.device import pick_device
-from synth.models.registry import batchnorm_layers
+from synth.device import module_device, pick_device
+from synth.models.registry import batchnorm_layers, logits_of
 from synth.modes import in_mode
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,31 @@ def all_finite(model: torch.nn.Module) -> bool:
 
 
 @torch.no_grad()
+def check_takes(model: torch.nn.Module, x: torch.Tensor, num_classes: int | None = None,
+                who: str = "the model", data_name: str = "the data") -> None:
+    """Refuse in one line a model that cannot be trained or scored on inputs like ``x``: one
+    forward of two of them in eval mode (each submodule's mode given back) that raises, that
+    returns no tensor (``logits_of``), or that gives fewer logits than ``num_classes``.  A
+    module of the user's that takes other inputs or has fewer outputs than the set's
+    classes was a RuntimeError or IndexError traceback from inside the first batch (h324)."""
+    if not len(x):
+        return
+    shape = tuple(x.shape[1:])
+    try:
+        with in_mode(model, False):
+            out = model(x[:2].to(module_device(model)))
+    except (RuntimeError, ValueError, TypeError, IndexError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise UserError(f"{who} ({type(model).__name__}) does not take {data_name}'s inputs "
+                        f"of shape {shape}: {first}") from None
+    out = logits_of(out, model, who)
+    if num_classes is not None and out.dim() == 2 and out.shape[1] < num_classes:
+        raise UserError(f"{who} ({type(model).__name__}) gives {out.shape[1]} logits per "
+                        f"input; {data_name} has {num_classes} classes: it needs one logit "
+                        f"per class")
+
+
+@torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
              batch_size: int = 1024, device: str | torch.device | None = None) -> dict:
     """Accuracy (fraction) and mean cross-entropy on (x, y)."""
@@ -184,7 +209,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     with in_mode(model, False):
         for i in range(0, len(y), batch_size):
             xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-            out = model(xb)
+            out = logits_of(model(xb), model)
             loss += F.cross_entropy(out, yb, reduction="sum").item()
             correct += int((out.argmax(1) == yb).sum())
     return {"accuracy": correct / len(y), "loss": loss / len(y)}
@@ -330,6 +355,7 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     n = len(y_train)
     if n == 0:   # else epochs of no steps, and a checkpoint of the untrained model
         raise UserError(f"data set {data.name} has no training samples")
+    check_takes(model, x_train, data.num_classes, data_name=f"data set {data.name}")
     requested = config.epochs
     epochs = epochs_for_steps(config.epochs, config.min_steps, n, config.batch_size)
     if epochs > config.epochs:   # 15 epochs of iris' 108 inputs were 60 steps: test 0.80
@@ -345,11 +371,15 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
     opt = make_optimizer([p for p in model.parameters() if p.requires_grad], config)
     base_lrs = [g["lr"] for g in opt.param_groups]
     loss_fn = loss_fn or (lambda m, xb, yb: F.cross_entropy(
-        m(xb), yb, label_smoothing=config.label_smoothing))
+        logits_of(m(xb), model), yb, label_smoothing=config.label_smoothing))
     best = {"val_accuracy": -1.0, "val_loss": float("inf"), "epoch": -1, "state": None}
     history = []
     diverged = None
     norms = batchnorm_layers(model)
+    # a submodule the user put in eval mode inside a model in train mode (a frozen backbone
+    # and its BatchNorm statistics) stays in eval mode: model.train() each epoch put it in
+    # train mode, and its running statistics moved with every batch (h324)
+    frozen = [m for m in model.modules() if not m.training] if model.training else []
     start = time.perf_counter()
     step, first = 0, 0
     key = _state_key(model, config, n, state_key) if state_path is not None else ""
@@ -384,6 +414,8 @@ def fit(model: torch.nn.Module, data: Dataset, config: TrainConfig | None = None
                total=config.epochs, disable=not config.progress or parallel.rank != 0)
     for epoch in bar:
         model.train()
+        for m in frozen:
+            m.training = False
         order = torch.randperm(n, generator=gen)
         running = 0.0
         for i in range(steps_per_epoch):

@@ -55,6 +55,36 @@ def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
 
+def not_built(model: nn.Module, what: str, families=None) -> str | None:
+    """Why ``what`` (an operation that rebuilds the model from its spec: structured pruning,
+    compaction, a checkpoint) cannot take ``model``: a module of the user's, not built by
+    ``build`` (no spec, or one naming no registered family); None where it can.  Such a module
+    read 'got None' (h324)."""
+    spec = getattr(model, "spec", None)
+    family = spec.get("family") if isinstance(spec, dict) else None
+    if isinstance(model, SpecModel) and family in _FAMILIES:
+        return None
+    held = (f"its spec names family {short_repr(family)}, which is not registered"
+            if spec is not None else "it has no spec")
+    return (f"{what} needs a model built by synth.models.build (families: "
+            f"{', '.join(families or sorted(_FAMILIES))}); the {type(model).__name__} was "
+            f"not: {held}")
+
+
+def logits_of(out: Any, model: nn.Module | None = None, who: str = "the model") -> torch.Tensor:
+    """``out``, a model's forward output, where it is the logits: one tensor.  A module of the
+    user's whose forward returns a tuple (logits and features, torchvision's aux logits) or a
+    dict ({"logits": ...}) is refused in one line naming it and what is expected: it was a
+    TypeError or AttributeError traceback deep in evaluation, training, KD or the ONNX check
+    (h324)."""
+    if isinstance(out, torch.Tensor):
+        return out
+    name = f" ({type(model).__name__})" if model is not None else ""
+    raise UserError(f"{who}{name}'s forward returns a {type(out).__name__}, not a tensor: "
+                    f"nnsynth needs a forward that returns the logits, one tensor (N, classes); "
+                    f"wrap the module so that it returns them (e.g. out[0] or out['logits'])")
+
+
 def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """(qualified name, module) for every Linear, Conv1d and Conv2d (``PRUNABLE``), in
     registration order."""
