@@ -294,10 +294,33 @@ def _check_kept(saved: dict, model, state: Path) -> None:
         if not tensors[0].is_floating_point() or tuple(tensors[0].shape[1:]) != shape
         else "inputs that are not finite" if not bool(torch.isfinite(tensors[0]).all())
         else "labels of another number than its inputs"
-        if any(t.dim() == 0 or len(t) != len(tensors[0]) for t in tensors[1:]) else "")
+        if any(t.dim() == 0 or len(t) != len(tensors[0]) for t in tensors[1:]) else
+        _summary_problem(saved["summary"]))
     if problem:
         raise UserError(f"{state} holds a synthesis state with {problem}: it is not one "
                         f"nnsynth wrote; move it away")
+
+
+def _summary_problem(summary: dict | None) -> str:
+    """What makes a kept synthesis's ``summary`` other than ``synthesis_summary``'s, in words
+    ('' when nothing): it is the result's ``synthesis`` and the checkpoint's metrics as read
+    back (a method of ['x'], a fidelity of 'high' or 1e30, a tensor were taken as they came)."""
+    import math
+
+    from synth.config import short_repr
+    from synth.files import plain_problem
+    if summary is None:
+        return ""
+    problem = plain_problem(summary)
+    if problem:
+        return f"a summary holding {problem}"
+    method, fidelity = summary.get("method"), summary.get("fidelity")
+    if method is not None and not isinstance(method, str):   # (its name: deepinversion...)
+        return f"a summary whose method is {short_repr(method, 40)}"
+    if fidelity is not None and (isinstance(fidelity, bool) or not isinstance(
+            fidelity, (int, float)) or not (math.isfinite(fidelity) and 0 <= fidelity <= 1)):
+        return f"a summary whose fidelity is {short_repr(fidelity, 40)}"
+    return ""
 
 
 def drop_synthesis(state: Path) -> None:

@@ -260,3 +260,63 @@ def test_a_finished_run_is_skipped_as_recorded(finished_run, tmp_path):
     shutil.copytree(base, tmp_path / "r")
     r = run(["run", str(config), "--run-dir", str(tmp_path / "r")])
     assert r.exit_code == 0 and "export: done earlier" in r.output, r.output
+
+
+# --------------------------------------------------------------------------- <out>.resume
+SUMMARIES = {
+    "method-list": ({"method": ["x"]}, "method is ['x']"),
+    "method-number": ({"method": 5}, "method is 5"),
+    "fidelity-string": ({"fidelity": "high"}, "fidelity is 'high'"),
+    "fidelity-huge": ({"fidelity": 1e30}, "fidelity is 1e+30"),
+    "fidelity-nan": ({"fidelity": math.nan}, "fidelity is nan"),
+    "fidelity-bool": ({"fidelity": True}, "fidelity is True"),
+    "tensor": ({"seconds": torch.zeros(3)}, "a Tensor value"),
+    "nested": ({"warning": json.loads("[" * 100 + "]" * 100)}, "nested more than"),
+}
+
+
+@pytest.fixture(scope="module")
+def kept_teacher(tmp_path_factory):
+    from synth.checkpoint import load_model, save_checkpoint
+    from synth.models import build
+    path = tmp_path_factory.mktemp("kept") / "t.pt"
+    torch.manual_seed(0)
+    save_checkpoint(path, build({"family": "mlp", "hidden": [8]}, (4,), 3),
+                    dataset={"name": "iris", "input_shape": [4], "num_classes": 3})
+    return load_model(path)
+
+
+def _kept_state(path: Path, model, settings: dict, summary) -> None:
+    from synth.resume import save_state, settings_key
+    from synth.workflows import SYNTHESIS_STATE
+    save_state(path, SYNTHESIS_STATE, settings_key(settings, model.checkpoint_info["checksum"]),
+               {"tensors": [torch.zeros(5, 4), torch.zeros(5, dtype=torch.long)],
+                "summary": summary})
+
+
+@pytest.mark.parametrize("kind", SUMMARIES)
+def test_a_kept_synthesis_with_a_hostile_summary_is_one_line(kind, kept_teacher, tmp_path):
+    """prune's and continual's ``<out>.resume`` (the inputs synthesized before an
+    interruption, with their summary): the summary was read back as it came, into the
+    result and the checkpoint's metrics."""
+    from synth.workflows import kept_synthesis
+    summary, expected = SUMMARIES[kind]
+    state, settings = tmp_path / "p.pt.resume", {"num_images": 5, "seed": 0}
+    _kept_state(state, kept_teacher, settings, summary)
+    with pytest.raises(UserError) as e:
+        kept_synthesis(state, kept_teacher, settings, lambda: pytest.fail("synthesized again"))
+    text = str(e.value)
+    assert "\n" not in text and str(state) in text and expected in text, text
+    assert state.is_file()   # kept
+
+
+def test_a_kept_synthesis_as_nnsynth_writes_it_is_reused(kept_teacher, tmp_path):
+    from synth.workflows import kept_synthesis
+    summary = {"method": "deepinversion", "iterations": 200, "iteration_cap": None,
+               "fidelity": 0.8, "mean_iterations": 120.0, "seconds": 1.5, "warning": None,
+               "fallback": None, "class_fidelity": {"a": 1.0}}
+    state, settings = tmp_path / "p.pt.resume", {"num_images": 5, "seed": 0}
+    _kept_state(state, kept_teacher, settings, summary)
+    (x, y), got = kept_synthesis(state, kept_teacher, settings,
+                                 lambda: pytest.fail("synthesized again"))
+    assert x.shape == (5, 4) and got == {**summary, "resumed": True}
