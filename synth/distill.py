@@ -34,6 +34,7 @@ from synth import resume
 from synth.config import Config, check_range
 from synth.data import Dataset
 from synth.device import borrowed, pick_device
+from synth.errors import UserError
 from synth.inversion import (MAX_IMAGES_IN_MEMORY, MAX_LOSS_WEIGHT, InversionConfig,
                              balanced_labels, synthesize, teacher_shape)
 from synth.models import logits_of
@@ -280,6 +281,12 @@ def distill(student: nn.Module, teacher: nn.Module, train_x: torch.Tensor, data:
     with borrowed(teacher, device=pick_device(config.device)):
         check_takes(teacher, train_x, data.num_classes, "the teacher", f"data set {data.name}")
         targets = teacher_logits(teacher.eval(), train_x)
+        width = check_takes(student, train_x, data.num_classes, "the student",
+                            f"data set {data.name}")
+        if width is not None and targets.dim() == 2 and width != targets.shape[1]:
+            raise UserError(f"the student ({type(student).__name__}) gives {width} logits per "
+                            f"input, the teacher ({type(teacher).__name__}) "
+                            f"{targets.shape[1]}: KD matches them class by class")
         metrics = fit_fn(student, data, train_config, loss_fn=_kd_fn(config, teacher),
                          train_xy=(train_x, targets), desc="distill", **resumable)
         metrics["teacher_test_accuracy"] = evaluate(teacher, data.x_test, data.y_test)["accuracy"]

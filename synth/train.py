@@ -175,14 +175,15 @@ def all_finite(model: torch.nn.Module) -> bool:
 
 @torch.no_grad()
 def check_takes(model: torch.nn.Module, x: torch.Tensor, num_classes: int | None = None,
-                who: str = "the model", data_name: str = "the data") -> None:
-    """Refuse in one line a model that cannot be trained or scored on inputs like ``x``: one
+                who: str = "the model", data_name: str = "the data") -> int | None:
+    """The logits per input ``model`` gives (None for no ``x`` or an output not of rank 2).
+    Refuse in one line a model that cannot be trained or scored on inputs like ``x``: one
     forward of two of them in eval mode (each submodule's mode given back) that raises, that
     returns no tensor (``logits_of``), or that gives fewer logits than ``num_classes``.  A
     module of the user's that takes other inputs or has fewer outputs than the set's
     classes was a RuntimeError or IndexError traceback from inside the first batch (h324)."""
     if not len(x):
-        return
+        return None
     shape = tuple(x.shape[1:])
     try:
         with in_mode(model, False):
@@ -196,6 +197,7 @@ def check_takes(model: torch.nn.Module, x: torch.Tensor, num_classes: int | None
         raise UserError(f"{who} ({type(model).__name__}) gives {out.shape[1]} logits per "
                         f"input; {data_name} has {num_classes} classes: it needs one logit "
                         f"per class")
+    return int(out.shape[1]) if out.dim() == 2 else None
 
 
 @torch.no_grad()

@@ -186,3 +186,13 @@ def test_a_module_that_does_not_fit_the_data_is_refused_in_one_line(digits):
         with pytest.raises(UserError, match=match) as e:
             call()
         assert "\n" not in str(e.value)
+
+
+def test_distillation_refuses_a_student_of_other_logits_than_its_teacher(digits):
+    from synth.distill import DistillConfig, distill
+    data = _small(digits)
+    wide = nn.Sequential(nn.Flatten(), nn.Linear(64, 12))   # was 'The size of tensor a (10)
+    with pytest.raises(UserError, match=r"the student \(Sequential\) gives 12 logits per "
+                                        r"input, the teacher \(_CNN\) 10"):   # must match'
+        distill(wide, _CNN(), data.x_train, data,
+                DistillConfig(epochs=1, min_steps=1, progress=False))
