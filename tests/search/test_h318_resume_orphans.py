@@ -21,7 +21,6 @@
 No Ray for the resumes: the searches are written as ``run_search`` writes them
 (test_h216's ``_search``), and the orphan as ``search.trial.train_candidate`` saves it.
 """
-import importlib
 import json
 import logging
 import os
@@ -37,16 +36,10 @@ from search.results import read_results
 from search.run import run_search
 from search.unfinished import TRIAL_ROLE, trial_checkpoint, unrecorded_checkpoints
 from tests._cli import run
-from tests.search.test_h216_search_state import NoRay, _search
+# the fixture that makes cluster.connect.connect raise NoRay (a resume that must not start Ray)
+from tests.search.test_h216_search_state import NoRay, _search, no_ray  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def no_ray(monkeypatch):
-    def refuse(*a, **k):
-        raise NoRay
-    monkeypatch.setattr(importlib.import_module("cluster.connect"), "connect", refuse)
 
 
 def _trial_model(path: Path, trial_id: str, role: str = TRIAL_ROLE) -> Path:
