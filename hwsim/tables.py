@@ -347,25 +347,7 @@ def predict(table: dict, ops: Sequence[Op], *, threads: int | None = None,
         lat = energy = None                  # '0 ms, 0 mJ' (a table of another model's layers)
     elif isinstance(table, Table) and not missing:   # hwsim eval's figure to the bit
         lat, energy = _exact_sum(table, found) or (lat, energy)
-    _check_total(table, len(found), lat, energy)
     return {"latency_ms": lat, "energy_mj": energy, "missing": missing}
-
-
-def _check_total(table, rows: int, lat, energy) -> None:
-    """A one-line UserError where a prediction, the sum of ``rows`` rows each within
-    MAX_TABLE_ENTRY, is past it (``entry_problem``): the report holds the total beside its
-    rows, and the rows' own bound is the one a table's figures keep (the writer keeps the
-    reader's rule, h313).  Two rows of an LSTM's layers at 6e17 mJ each were a table
-    'hwsim table' wrote with a predicted total of 1.2e18 mJ, past the bound of every
-    figure of it, without a word (h320)."""
-    device = getattr(table, "device", None)
-    for figure, value in (("latency_ms", lat), ("energy_mj", energy)):
-        problem = None if value is None else entry_problem(value)
-        if problem:
-            remedy = (_REMEDY[device][1] if device in _REMEDY else
-                      "hwsim eval prices the model without a bound")
-            raise UserError(f"the predicted total {figure} of {rows:,} op"
-                            f"{'s' * (rows != 1)}, each within the bound, {problem}: {remedy}")
 
 
 def entry_problem(value, none: bool = False) -> str | None:
