@@ -322,9 +322,7 @@ def merge_results(results: list, config: Any = None, class_names=None) -> Any:
     mean = lambda k: sum(r.stats[k] * r.stats["batches"] for r in results) / len(iters)  # noqa: E731
     # every round's classes (the first round's alone covered a few of them)
     counts = merge_class_counts(r.stats.get("class_counts") for r in results)
-    fidelity = counted_fidelity(counts, sum(n))
-    if fidelity is None:
-        fidelity = sum(r.fidelity * k for r, k in zip(results, n)) / sum(n)
+    fidelity = counted_fidelity(counts, sum(n), sum(r.fidelity * k for r, k in zip(results, n)))
     stats = {**{k: v for k, v in results[0].stats.items() if k != "warning"},
              "batches": len(iters), "iterations": iters,
              "mean_iterations": sum(iters) / len(iters),
@@ -346,12 +344,13 @@ def merge_results(results: list, config: Any = None, class_names=None) -> Any:
                            targets=None if results[0].targets is None else cat("targets"))
 
 
-def counted_fidelity(counts: dict | None, rows: int) -> float | None:
+def counted_fidelity(counts: dict | None, rows: int, hits: float) -> float:
     """Hits over inputs of ``synth.inversion.class_counts`` that cover all ``rows`` inputs of
-    a set (exact: the figure ``class_fidelity``'s counts add up to), else None (a part's
-    counts unknown, or labels it did not count)."""
+    a set (exact: the figure ``class_fidelity``'s counts add up to), else ``hits`` (summed
+    fidelity x inputs of its parts) over ``rows`` (a part's counts unknown, or labels it did
+    not count)."""
     if counts is None or not rows or sum(counts["synthesized"]) != rows:
-        return None
+        return hits / max(1, rows)
     return sum(counts["hits"]) / rows
 
 
@@ -906,13 +905,11 @@ def run_synthesis(teacher_path: str | os.PathLike, out_dir: str | os.PathLike, n
     # that it and class_fidelity agree; a sum of fidelity x inputs per shard put 15 hits of
     # 22 at 14.999999999999998), else weighted by inputs
     counts, rows = merge_class_counts(classes), summary["images_written"] + kept_rows
-    fidelity = counted_fidelity(counts, rows)
     summary.update(seconds=round(seconds, 3), startup_seconds=round(start - t0, 3),
                    images_per_second=summary["images_written"] / max(seconds, 1e-9),
                    marginal_images_per_second=summary["images_written"] / max(
                        time.perf_counter() - sampling, 1e-9),
-                   fidelity=(correct + kept_hits) / max(1, rows) if fidelity is None
-                   else fidelity)
+                   fidelity=counted_fidelity(counts, rows, correct + kept_hits))
     if kd is not None:
         summary["student_kd_steps"] = kd_steps
     summary["class_fidelity"] = class_fidelity(counts, class_names)
@@ -968,7 +965,7 @@ def shard_fallback(meta: dict, where: str = "shard") -> tuple[bool, dict | None]
 def _fallback_problem(record) -> str:
     """What makes ``record`` other than a ``synthesis.fallback`` nnsynth writes, in words;
     '' when nothing."""
-    from synth.config import short_repr
+    from synth.config import range_message, short_repr
     from synth.files import plain_problem
     if not isinstance(record, dict):
         return f"a {type(record).__name__}, not a mapping"
@@ -978,10 +975,9 @@ def _fallback_problem(record) -> str:
             return f"an unknown key {short_repr(key, 40)}"
         if isinstance(rule, tuple):
             ok = isinstance(value, str) and value in rule
-        elif rule in ("fraction", "seconds"):
-            ok = ((value is None and rule == "seconds") or type(value) in (int, float)
-                  and math.isfinite(value) and 0 <= value <= (1 if rule == "fraction" else
-                                                               math.inf))
+        elif rule in ("fraction", "seconds"):   # a finite number in [0, 1] or >= 0
+            ok = (value is None and rule == "seconds") or range_message(
+                key, value, 0, 1 if rule == "fraction" else None) is None
         else:   # AmortizedConfig.iteration_report: None or a small mapping of plain values
             ok = value is None or (isinstance(value, dict) and not plain_problem(value))
         if not ok:

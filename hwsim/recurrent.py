@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from hwsim.op import FP32_BYTES, Op, make_op, zero_frac
+from hwsim.op import FP32_BYTES, Op, make_op, pruned_original, zero_frac
 from synth.models import RecurrentLayer
 from synth.models.lstm import CELL_OPS
 
@@ -206,7 +206,7 @@ def _unpruned(m: nn.Module, name: str) -> str:
     ``torch.nn.utils.prune``'s ``NAME_orig`` (its mask ``NAME_mask`` a buffer of the layer),
     else ``name``."""
     base = name.removesuffix("_orig")
-    return base if base != name and hasattr(m, f"{base}_mask") else name
+    return base if base != name and pruned_original(m, base) is not None else name
 
 
 def merge_repeated(records: list[tuple[int, Op]], stepped: set[int]

@@ -95,7 +95,7 @@ class FunctionCatcher(TorchFunctionMode):
             if after[3] != before[3] and after[2] == before[2]:   # priced, nothing refused
                 mark_read(self.state, (*args, *kwargs.values()), at=before[3],
                           out=out if arith else None)   # (a product's result: no weight)
-            if watch is not None and watch == self._records() \
+            if watch is not None and watch == after \
                     and (_in_place(func) or _new_values(out, (*args, *kwargs.values()))):
                 self.state["unpriced"].setdefault(*unpriced_call(self.state, func))
         return out
@@ -239,8 +239,9 @@ def mark_read(state: dict, values, at: int | None = None, out=None) -> None:
     ``at``: the order of the call's first record, whose op keeps the Parameters read
     (``state["stored_reads"]``, ``hwsim.op.Op.stored_reads``: the model's weights count
     them, h322); ``out``: an element-wise call's result, which is then made of the
-    Parameter it read, or that its operands were made of (``state["derived"]``, ``_derived_weight``: ``F.linear(x, self.weight * self.mask)``
-    reads ``weight`` as its weight, stored once)."""
+    Parameter it read, or that its operands were made of (``state["derived"]``,
+    ``_derived_weight``: ``F.linear(x, self.weight * self.mask)`` reads ``weight`` as its
+    weight, stored once)."""
     origins = []
     for v in values:
         for t in (v if isinstance(v, (list, tuple)) else (v,)):

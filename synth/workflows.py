@@ -305,9 +305,7 @@ def _summary_problem(summary: dict | None) -> str:
     """What makes a kept synthesis's ``summary`` other than ``synthesis_summary``'s, in words
     ('' when nothing): it is the result's ``synthesis`` and the checkpoint's metrics as read
     back (a method of ['x'], a fidelity of 'high' or 1e30, a tensor were taken as they came)."""
-    import math
-
-    from synth.config import short_repr
+    from synth.config import range_message
     from synth.files import plain_problem
     if summary is None:
         return ""
@@ -317,8 +315,7 @@ def _summary_problem(summary: dict | None) -> str:
     method, fidelity = summary.get("method"), summary.get("fidelity")
     if method is not None and not isinstance(method, str):   # (its name: deepinversion...)
         return f"a summary whose method is {short_repr(method, 40)}"
-    if fidelity is not None and (isinstance(fidelity, bool) or not isinstance(
-            fidelity, (int, float)) or not (math.isfinite(fidelity) and 0 <= fidelity <= 1)):
+    if fidelity is not None and range_message("fidelity", fidelity, 0, 1) is not None:
         return f"a summary whose fidelity is {short_repr(fidelity, 40)}"
     return ""
 
