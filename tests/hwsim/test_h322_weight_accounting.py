@@ -15,25 +15,11 @@ from torch.nn.utils import prune
 
 from hwsim import extract, price, price_layers, price_ops, workload
 
-E, L, Q = 16, 7, 3   # width, tokens (a class token and 6 patches), learned queries
+# A class token concatenated, a position embedding added, an attention layer, learned queries
+# read by a second attention layer (none of the three read by a product): h320's tiny ViT
+from tests.hwsim.test_h320_other_layers import _TinyViT as _ViT  # noqa: E402
 
-
-class _ViT(nn.Module):
-    """A class token concatenated, a position embedding added, an attention layer, learned
-    queries read by a second attention layer (none of the three read by a product)."""
-
-    def __init__(self):
-        super().__init__()
-        self.cls = nn.Parameter(torch.zeros(1, 1, E))
-        self.pos = nn.Parameter(torch.randn(1, L, E))
-        self.attn = nn.MultiheadAttention(E, 4, batch_first=True)
-        self.queries = nn.Parameter(torch.randn(1, Q, E))
-        self.pool = nn.MultiheadAttention(E, 4, batch_first=True)
-
-    def forward(self, x):
-        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
-        x = self.attn(x, x, x)[0]
-        return self.pool(self.queries.expand(x.shape[0], -1, -1), x, x)[0]
+E, L, Q = 16, 7, 3   # its width, tokens (a class token and 6 patches), learned queries
 
 
 def test_parameters_an_elementwise_op_reads_are_stored_weights():

@@ -62,14 +62,21 @@ def sparse_checkpoint(path, data):
 
 
 # ------------------------------------------------------------------------------ incremental
-@pytest.fixture(scope="module")
-def at_target(digits):
-    """``compare`` where every method is at the target before it trains (target 0.01)."""
+def _half_pruned(digits):
+    """digits split 60/40 into old and new, and an MLP of old's shape masked at half its
+    connections (LAMP, seed 0): (model, old, new)."""
     old, new = split_dataset(digits, 0.6, seed=0)
     torch.manual_seed(0)
     model = build(MLP, old.input_shape, old.num_classes)
     masked.attach_masks(model)
     masked.prune_connections(model, 0.5, "lamp")
+    return model, old, new
+
+
+@pytest.fixture(scope="module")
+def at_target(digits):
+    """``compare`` where every method is at the target before it trains (target 0.01)."""
+    model, old, new = _half_pruned(digits)
     config = IncrementalConfig(target=0.01, min_steps=0, device="cpu")
     return model, old, new, compare(model, old, new, config)
 
@@ -95,11 +102,7 @@ def test_the_text_row_says_the_macs_are_a_check(at_target):
 
 
 def test_a_trained_method_gives_its_parts(digits):
-    old, new = split_dataset(digits, 0.6, seed=0)
-    torch.manual_seed(0)
-    model = build(MLP, old.input_shape, old.num_classes)
-    masked.attach_masks(model)
-    masked.prune_connections(model, 0.5, "lamp")
+    model, old, new = _half_pruned(digits)
     config = IncrementalConfig(growth_ratio=0.5, growth_batches=1, growth_rounds=1,
                                prune_steps=0, max_epochs=0.05, min_steps=0, device="cpu")
     updated, s = incremental_update(model, old, new, config, target=1.0)   # out of reach
