@@ -92,6 +92,9 @@ PORT_FLAGS = ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port",
               "--node-manager-port", "--object-manager-port")
 
 
+HEAD_START_ATTEMPTS = 2   # `ray start --head` tries (a start-up deadline missed under load)
+
+
 class LocalHead:
     """``ray start --head --dashboard-host 127.0.0.1 --num-cpus N --temp-dir DIR``."""
 
@@ -123,10 +126,18 @@ class LocalHead:
         # the head refused to start ('no authentication token was found')
         from cluster.connect import private_token
         private_token()
-        res = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
-        if res.returncode != 0:
+        for attempt in range(1, HEAD_START_ATTEMPTS + 1):
+            res = subprocess.run(cmd, env=self.env, capture_output=True, text=True,
+                                 timeout=120)
+            if res.returncode == 0:
+                break
             self.stop()
-            raise RuntimeError(f"ray start failed: {res.stderr[-2000:]}")
+            # a GCS that missed Ray's start-up deadline on a loaded machine ('Failed to get
+            # node info ... Deadline Exceeded': test_job_submit's three tests in the clean-
+            # clone CI of 05d30ec3) is started again, as cluster.connect's local Ray is
+            if attempt == HEAD_START_ATTEMPTS or "Deadline Exceeded" not in res.stderr:
+                raise RuntimeError(f"ray start failed: {res.stderr[-2000:]}")
+            self.temp_dir.mkdir()
         try:
             self._wait_dashboard()
             self._wait_job_agent()
