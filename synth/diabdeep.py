@@ -234,6 +234,23 @@ def steps_warning(data: Dataset, steps: int | None, frame: int) -> str | None:
             f"of samples)")
 
 
+def split_warnings(data: Dataset) -> list[str]:
+    """The lines (logged) for the val and test splits that hold no window of a class the set
+    has (``synth.workflows.split_lacks``): validation chooses every network of the run (the
+    pruning floor and loss ceiling, the final retraining's best epoch, ``shift_select``) and
+    test scores them, so a class a split lacks is judged or scored by none.  A user's .ts
+    set of 40 and 3 series loaded its 4 validation windows all of one class: both DiabNNs
+    were pruned against that class alone, without a word (``nnsynth train`` says it)."""
+    from synth.workflows import split_lacks
+    why = {"val": " (validation picks where pruning stops, the kept retraining and shift of "
+                  "every network)", "test": ""}
+    lines = [line + why[s] for s, line in ((s, split_lacks(data, s, data.name))
+                                           for s in ("val", "test")) if line]
+    for line in lines:
+        log.warning("%s", line)
+    return lines
+
+
 def growth_warning(config: DiabDeepConfig) -> str | None:
     """The line for neuron growth that has no dormant unit to grow (``seed_units`` 1)."""
     if config.neuron_growth and config.seed_units >= 1.0:
@@ -453,16 +470,46 @@ def which_is_which(row: dict, result: dict) -> str | None:
     return None
 
 
+MAX_TITLE_CLASSES = 10   # class names the title line shows before "and N more"
+
+
+def title(result: dict) -> str | None:
+    """The line above the table naming what the rows were measured on: the data set, its
+    input, classes (by name) and split, as the report records them (None for a result
+    without its data set).  The table named no data set and no class: runs on several sets
+    (or a rerun that returned a finished report) printed tables that could not be told
+    apart, and ``--out``'s report named no class at all."""
+    if not result.get("dataset"):
+        return None
+    from synth.files import printable
+    parts = [f"diabdeep on {printable(str(result['dataset']))}"]
+    shape = result.get("input_shape")
+    if isinstance(shape, list) and len(shape) == 2:
+        parts.append(f"input {shape[0]} x {shape[1]} (channels x steps)")
+    names = result.get("class_names")
+    if isinstance(names, list) and names:
+        shown = ", ".join(printable(str(c))[:40] for c in names[:MAX_TITLE_CLASSES])
+        more = (f" and {len(names) - MAX_TITLE_CLASSES} more"
+                if len(names) > MAX_TITLE_CLASSES else "")
+        parts.append(f"{len(names)} classes ({shown}{more})")
+    split = result.get("split")
+    if isinstance(split, list) and len(split) == 3:
+        parts.append(f"train/val/test {split[0]}/{split[1]}/{split[2]} windows")
+    if result.get("seed") is not None:
+        parts.append(f"seed {result['seed']}")
+    return ", ".join(parts)
+
+
 def table(result: dict) -> str:
-    """The report's rows as a fixed-width text table, then a line for each DiabNN saying what
-    it is (``which_is_which``).  A random forest has no MACs (its
+    """The report's rows as a fixed-width text table under its ``title`` (the data set,
+    classes and split), then a line for each DiabNN saying what it is (``which_is_which``).  A random forest has no MACs (its
     ``flops`` are null): its ``comparisons`` (the "nz MACs" column once showed them as MACs)
     are shown in a note under the table, its MACs as "-"; so are a row's ``warning`` (one
     class predicted for every test window) and ``accel_note``, the cost function's word that
     a model with zero weights was priced as dense."""
     head = (f"{'model':<14}{'test acc':>9}{'nonzero':>10}{'recurrent':>10}{'nz MACs':>11}"
             f"{'CPU ms':>9}{'accel ms':>10}")
-    lines = [head]
+    lines = [line for line in (title(result), head) if line]
     notes = [line for line in (which_is_which(r, result) for r in result["rows"]) if line]
     for r in result["rows"]:
         acc = r.get("accel_latency_ms")
@@ -602,6 +649,7 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
                       data.num_classes, meta=True)
             except UserError as e:   # which of the run's networks, as the report names it
                 raise UserError(f"diabdeep's {name}: {e}") from None
+    lacking = split_warnings(data)   # said before the first model trains (minutes)
     done = _Done(state, config, cost_fn is not None, data, names)
 
     def train(name: str) -> tuple[dict, list | None]:
@@ -631,8 +679,9 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
     rows = [done.rows[name] for name in names]
     # every line logged on the way, for --json too (it had the mixed threads' alone)
     warning = join_warnings(steps_warning(data, config.steps, frame), growth_warning(config),
-                            mixed_threads(rows))
+                            *lacking, mixed_threads(rows))
     return {**({"warning": warning} if warning else {}), "dataset": data.name,
+            "class_names": [str(c) for c in data.class_names],
             "seed": config.seed, "split_seed": int(data.seed), "frame": frame,
             "steps": math.ceil(data.input_shape[1] / frame), "input_shape": list(data.input_shape),
             "split": [len(data.y_train), len(data.y_val), len(data.y_test)],

