@@ -14,11 +14,13 @@ space, ``_``, ``-``, ``/``, brackets, quotes, ``,;:!?``, a full stop that ends a
 quotes around one ("ankle boot." and "shirt (men)" are "ankle boot" and "shirt men";
 "u.s." and "c++" stay); an integer name -20..20 becomes English number words ("7" ->
 "seven", "-1" -> "minus one"; others keep their digits, "minus" before a negative one); a
-word in camel case (ASCII) that GloVe lacks, or ranks beyond its 100,000 most frequent
-words, is its humps where GloVe has each ("LeftHand", "heartFailure", "USBPort" -> "left
-hand", "heart failure", "usb port"; "iPhone", "YouTube" and "LinkedIn" stay whole), and so
-is a word of letters and digits that GloVe lacks ("Type1" -> "type 1"); the
-name's vector is the mean of its words' vectors (the usual bag-of-words phrase embedding).
+word that GloVe lacks and its tokenizer would have cut ("Alzheimer's" -> "alzheimer 's",
+"don't" -> "do n't") is those words where GloVe has them; a word in camel case (ASCII)
+that GloVe lacks, or ranks beyond its 100,000 most frequent words, is its humps where
+GloVe has each ("LeftHand", "heartFailure", "USBPort" -> "left hand", "heart failure", "usb
+port"; "iPhone", "YouTube" and "LinkedIn" stay whole), and so is a word of letters and
+digits that GloVe lacks ("Type1" -> "type 1"); the name's vector is the mean of its words'
+vectors (the usual bag-of-words phrase embedding).
 A word with no vector is a one-line ``UserError`` naming the class and the word, and saying
 how to give its words (a ``{class: "words"}`` mapping) or its vector yourself.
 """
@@ -45,6 +47,9 @@ _INTEGER = re.compile(r"([+-]?)(\d+)")
 # a camel-case word's humps (ASCII letters): an upper-case run before a capitalized hump
 # ("USB" of "USBPort"), a capitalized or lower-case hump, an upper-case run, digits
 _CAMEL_HUMPS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+# a clitic that GloVe's tokenizer (Stanford's, Penn Treebank style) cut off its word: GloVe
+# has "'s" and "n't", not "alzheimer's" or "don't" ("o'neill" and "l'oreal" stay whole)
+_CLITIC = re.compile(r"(.+?)(n't|'s|'re|'ll|'ve|'d|'m)", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,8 +118,13 @@ def _glove_parts(word: str) -> list[str]:
     """``word`` (original case) as GloVe words: itself lower-cased, or its humps (camel case,
     letters against digits: ``_CAMEL_HUMPS``) when GloVe has each and lacks the word, or,
     in camel case, ranks it beyond its COMMON_WORDS most frequent words ("Type1" -> "type
-    1": GloVe has no "type1")."""
+    1": GloVe has no "type1"); a clitic cut off (``_CLITIC``) where GloVe lacks the word
+    and has its stem ("Men's" -> "men 's": it was the unknown word "men's", an error)."""
     whole = word.lower()
+    clitic = _CLITIC.fullmatch(word)
+    if clitic and _rows((whole,))[0] is None:   # "Alzheimer's" -> "alzheimer 's"
+        stem = _glove_parts(clitic[1])
+        return [*stem, clitic[2].lower()] if None not in _rows(tuple(stem)) else [whole]
     humps = [h.lower() for h in _CAMEL_HUMPS.findall(word)]
     if len(humps) < 2 or "".join(humps) != whole:
         return [whole]   # one hump, or a word of other characters ("e.coli", "café")
@@ -143,10 +153,12 @@ def _word(part: str) -> str:
 
 def placeholder_names(names: Sequence, glove: bool = False) -> bool:
     """True when the class names are placeholders: every name is the same words (at least one,
-    e.g. "class", "type") and a number that alone tells it apart (scikit-learn's wine:
-    "class_0", "class_1", "class_2").  Their GloVe vectors carry no meaning about the classes,
-    only the vectors of "zero", "one", ...  Bare numbers are not placeholders: digits' "0" to
-    "9" name what the classes are.  ``glove``: the names read as their GloVe words
+    e.g. "class", "type") and a number or a single letter that alone tells it apart
+    (scikit-learn's wine: "class_0", "class_1", "class_2"; a table's "Class A", "Class B").
+    Their GloVe vectors carry no meaning about the classes, only the vectors of "zero",
+    "one", ... or of "a" (the article), "b", ...: centred on their mean, the shared words
+    cancel.  Bare numbers are not placeholders: digits' "0" to "9" name what the classes
+    are (nor bare letters: a set of letters).  ``glove``: the names read as their GloVe words
     (``name_words``), so "Class1", "Class2" ("class 1", ...) are placeholders too."""
     names = list(names)
     if len(names) < 2:
@@ -154,7 +166,8 @@ def placeholder_names(names: Sequence, glove: bool = False) -> bool:
     shared, numbers = None, []
     for name in names:
         ws = name_words(name, glove=glove)
-        nums = [w for w in ws if w in NUMBER_WORDS or w.isdigit()]
+        nums = [w for w in ws if w in NUMBER_WORDS or w.isdigit()
+                or (len(w) == 1 and "a" <= w <= "z")]
         if len(nums) != 1:
             return False
         rest = tuple(w for w in ws if w not in nums)

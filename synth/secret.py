@@ -82,6 +82,42 @@ def prepare_targets(vectors: np.ndarray, center: bool = True) -> np.ndarray:
     return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), EPS)
 
 
+CENTRED_ZERO = 1e-6   # a centred label vector this small against the largest is none
+
+
+def check_centred(vectors, classes, class_names=None) -> None:
+    """Refuse label vectors of which one is the mean of the others ("rain", "snow" and
+    "rain/snow", whose vector is the mean of its words'): centred on the classes' mean
+    (``prepare_targets``) it is zero, so its cosine to every prediction is 0 and the semantic
+    space never chose that class (its F1 0.0000), without a word.  One line naming the class
+    and the classes whose mean it is."""
+    e = np.asarray(vectors, dtype=np.float64)
+    if len(e) < 3:   # two classes become +u and -u (the same vector is refused before)
+        return
+    norms = np.linalg.norm(e - e.mean(axis=0), axis=1)
+    flat = np.flatnonzero(norms <= CENTRED_ZERO * norms.max())
+    if not flat.size:
+        return
+    i = int(flat[0])
+    others = [_class_shown(classes, class_names, j) for j in range(len(e)) if j != i]
+    listed = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
+    raise UserError(f"the label vector of class {_class_shown(classes, class_names, i)} is the "
+                    f"mean of the other classes' ({listed}): centred on the classes' mean, as "
+                    f"SECRET's targets are, it is zero and the semantic space can never choose "
+                    f"that class; give the class words of its own (--class-names, "
+                    f"class_names=) or a vector (or center=False)")
+
+
+def _class_shown(classes, class_names, i: int) -> str:
+    """Class ``i`` for a message: its name where names are given in class order, else the
+    class with the words given for it."""
+    c = list(classes)[i]
+    if isinstance(class_names, (list, tuple)) and all(isinstance(n, str) for n in class_names):
+        return repr(class_names[i])
+    words = class_names.get(c, class_names.get(str(c))) if isinstance(class_names, dict) else None
+    return repr(str(c)) + (f" (words {words!r})" if words is not None else "")
+
+
 def semantic_scores(predicted: np.ndarray, targets: np.ndarray, similarity: str = "cosine"):
     """(n, K) similarity of each predicted vector to each label vector: cosine, or the
     negative euclidean distance."""
@@ -445,6 +481,8 @@ class SecretClassifier(ClassifierMixin, BaseEstimator):
         check_select(self.select)
         self.label_vectors_ = label_vectors_for(self.classes_, self.class_names,
                                                 self.label_vectors, seed=self.random_state)
+        if self.center:
+            check_centred(self.label_vectors_, self.classes_, self.class_names)
         self.targets_ = prepare_targets(self.label_vectors_, self.center)
         said = two_class_warning(len(self.classes_), self.label_vectors, self.center)
         if said:

@@ -172,7 +172,7 @@ def check_distinct_names(names, option: str = "--class-names", own: bool = False
     seen: dict = {}
     for i, name in enumerate(names, 1):
         words = tuple(sorted(name_words(name, glove=True)))
-        if words:   # a name of no words is label_embeddings' error
+        if words:   # a name of no words is label_embeddings' error (or check_worded's)
             seen.setdefault(words, []).append(i)
     same = next((at for at in seen.values() if len(at) > 1), None)
     if same is None:
@@ -186,6 +186,16 @@ def check_distinct_names(names, option: str = "--class-names", own: bool = False
     raise UserError(f"{option} {verb} {what} (positions {at} of {len(names)}): SECRET tells "
                     f"classes apart by their words' meaning; give each class its own "
                     f"words{how}")
+
+
+def check_worded(names, option: str = "--class-names") -> None:
+    """Each name given (``option``) has words: --class-names 'cat,,dog' said "class '' has
+    no words", not which class; now its position, before any data set or model loads."""
+    for i, name in enumerate(names, 1):
+        if not name_words(name, glove=True):
+            raise UserError(f"{option} gives {str(name)!r} at position {i} of {len(names)}, "
+                            f"a name of no words: SECRET tells classes apart by their words' "
+                            f"meaning; give each class words")
 
 
 def shown_words(names, label_vectors=LABEL_VECTORS) -> list[str]:
@@ -227,6 +237,7 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
         return fuse_network(model_path, dataset, label_vectors=label_vectors,
                             class_names=class_names, seed=seed)
     if class_names is not None:   # the one check of nnsynth secret and the API alike: the API
+        check_worded(class_names)
         check_distinct_names(class_names)   # said 'classes '0' and '1' have the same label
         # vector (words 'small' and 'small')' of small,small,large
     make_base(base, seed)   # validates the name before the data set loads
@@ -281,8 +292,10 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
 def converged_or_said(base: str):
     """Fits inside say, in one logged line (appended to the yielded list), that scikit-learn's
     solver stopped at its iteration limit: ``nnsynth secret --base mlp`` printed scikit-learn's
-    ConvergenceWarning raw, with its source line, once per fit (4 times on wine).  Other
-    warnings pass as they were."""
+    ConvergenceWarning raw, with its source line, once per fit (4 times on wine).  scikit-
+    learn's notice that ``SVC(probability=True)`` (``make_base("svm")``) is deprecated is
+    about this code, not the user's data: it is left out (``--base svm`` printed it raw, with
+    its source line, on every set).  Other warnings pass as they were."""
     import warnings as py_warnings
     from sklearn.exceptions import ConvergenceWarning
     said: list[str] = []
@@ -291,7 +304,7 @@ def converged_or_said(base: str):
         yield said
     stopped = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     for w in caught:
-        if not issubclass(w.category, ConvergenceWarning):
+        if not (issubclass(w.category, ConvergenceWarning) or _svc_probability_notice(w)):
             py_warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if stopped:
         why = str(stopped[0].message).strip().rstrip(".")
@@ -299,6 +312,14 @@ def converged_or_said(base: str):
                     f"converging in {len(stopped)} of SECRET's fits (scikit-learn: {why}); "
                     f"the scores are those it reached")
         log.warning("%s", said[-1])
+
+
+def _svc_probability_notice(w) -> bool:
+    """scikit-learn 1.9's FutureWarning 'The `probability` parameter was deprecated in 1.9
+    ...' of an SVC fitted with probability=True (the svm base; it still fits Platt scaling
+    as before, until scikit-learn 1.11)."""
+    return (issubclass(w.category, FutureWarning)
+            and "`probability` parameter was deprecated" in str(w.message))
 
 
 def with_warnings(result: dict, warnings) -> dict:
@@ -322,6 +343,7 @@ def fuse_network(model_path: str, dataset: str | None = None, *, label_vectors: 
     from synth.checkpoint import checkpoint_dataset, load_model
     from synth.quant import attach_inference, checkpoint_quant
     if class_names is not None:   # before the model and its data set load
+        check_worded(class_names)
         check_distinct_names(class_names)
     model = load_model(model_path)
     # the network's own set keeps its recorded split (with another split seed the regressor's
@@ -389,9 +411,9 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
     """The fusion step of ``fuse_network`` from the network's outputs per split
     (``{split: (probabilities, features)}``) and labels ``{split: y}``; ``data`` is the
     ``synth.data.Dataset``."""
-    from synth.secret import (choose_fusion, default_regressor, fuse, label_vectors_for,
-                              prepare_targets, selection_rule, semantic_scores, softmax,
-                              two_class_warning)
+    from synth.secret import (check_centred, choose_fusion, default_regressor, fuse,
+                              label_vectors_for, prepare_targets, selection_rule,
+                              semantic_scores, softmax, two_class_warning)
     classes = np.arange(data.num_classes)
     names = class_names if class_names is not None else list(data.class_names)
     check_name_count(names, data)
@@ -399,7 +421,9 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
         check_names_in_order(names, data)
     if class_names is None:
         check_distinct_names(names, f"{data.name}'s class names", own=True)
-    targets = prepare_targets(label_vectors_for(classes, names, label_vectors, seed=seed))
+    vectors = label_vectors_for(classes, names, label_vectors, seed=seed)
+    check_centred(vectors, classes, names)
+    targets = prepare_targets(vectors)
     named = names_warning(data.name, class_names, names, label_vectors)   # (numbers: logged)
     two = two_class_warning(len(classes), label_vectors)
     if two:
