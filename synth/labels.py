@@ -15,12 +15,12 @@ quotes around one ("ankle boot." and "shirt (men)" are "ankle boot" and "shirt m
 "u.s." and "c++" stay); an integer name -20..20 becomes English number words ("7" ->
 "seven", "-1" -> "minus one"; others keep their digits, "minus" before a negative one); a
 word that GloVe lacks and its tokenizer would have cut ("Alzheimer's" -> "alzheimer 's",
-"don't" -> "do n't") is those words where GloVe has them; a word in camel case (ASCII)
-that GloVe lacks, or ranks beyond its 100,000 most frequent words, is its humps where
-GloVe has each ("LeftHand", "heartFailure", "USBPort" -> "left hand", "heart failure", "usb
-port"; "iPhone", "YouTube" and "LinkedIn" stay whole), and so is a word of letters and
-digits that GloVe lacks ("Type1" -> "type 1"); the name's vector is the mean of its words'
-vectors (the usual bag-of-words phrase embedding).
+"don't" -> "do n't"; "65+" -> "65 +", "100%" -> "100 %") is those words where GloVe has
+them; a word in camel case (ASCII) that GloVe lacks, or ranks beyond its 100,000 most
+frequent words, is its humps where GloVe has each ("LeftHand", "heartFailure", "USBPort" ->
+"left hand", "heart failure", "usb port"; "iPhone", "YouTube" and "LinkedIn" stay whole),
+and so is a word of letters and digits that GloVe lacks ("Type1" -> "type 1"); the name's
+vector is the mean of its words' vectors (the usual bag-of-words phrase embedding).
 A word with no vector is a one-line ``UserError`` naming the class and the word, and saying
 how to give its words (a ``{class: "words"}`` mapping) or its vector yourself.
 """
@@ -50,6 +50,9 @@ _CAMEL_HUMPS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 # a clitic that GloVe's tokenizer (Stanford's, Penn Treebank style) cut off its word: GloVe
 # has "'s" and "n't", not "alzheimer's" or "don't" ("o'neill" and "l'oreal" stay whole)
 _CLITIC = re.compile(r"(.+?)(n't|'s|'re|'ll|'ve|'d|'m)", re.IGNORECASE)
+# symbols before or after a word's letters and digits ("65+", "100%", "$50k", "=50k" of
+# "<=50K"), which GloVe's tokenizer cut off: GloVe has "+", "%", "$", not "65+"
+_EDGE_SYMBOLS = re.compile(r"(\W*)(\w(?:.*\w)?)(\W*)")
 
 
 @functools.lru_cache(maxsize=1)
@@ -119,12 +122,17 @@ def _glove_parts(word: str) -> list[str]:
     letters against digits: ``_CAMEL_HUMPS``) when GloVe has each and lacks the word, or,
     in camel case, ranks it beyond its COMMON_WORDS most frequent words ("Type1" -> "type
     1": GloVe has no "type1"); a clitic cut off (``_CLITIC``) where GloVe lacks the word
-    and has its stem ("Men's" -> "men 's": it was the unknown word "men's", an error)."""
+    and has its stem ("Men's" -> "men 's": it was the unknown word "men's", an error), and
+    symbols before or after its letters and digits (``_EDGE_SYMBOLS``: "65+" -> "65 +")."""
     whole = word.lower()
     clitic = _CLITIC.fullmatch(word)
     if clitic and _rows((whole,))[0] is None:   # "Alzheimer's" -> "alzheimer 's"
         stem = _glove_parts(clitic[1])
         return [*stem, clitic[2].lower()] if None not in _rows(tuple(stem)) else [whole]
+    edges = _EDGE_SYMBOLS.fullmatch(word)
+    if edges and (edges[1] or edges[3]) and _rows((whole,))[0] is None:   # "65+" -> "65 +"
+        parts = [*edges[1], *_glove_parts(edges[2]), *edges[3]]
+        return parts if None not in _rows(tuple(parts)) else [whole]
     humps = [h.lower() for h in _CAMEL_HUMPS.findall(word)]
     if len(humps) < 2 or "".join(humps) != whole:
         return [whole]   # one hump, or a word of other characters ("e.coli", "café")

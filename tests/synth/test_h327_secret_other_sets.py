@@ -3,8 +3,9 @@
 - A class whose name is the others' words together ("rain", "snow", "rain/snow": its vector
   is the mean of theirs) was centred to a zero target: the semantic space never chose it
   (its F1 0.0000) and nothing said why.  Now one line naming the class and the others.
-- A name with a clitic GloVe's tokenizer cuts off ("Alzheimer's disease", "Men's shoes",
-  "don't know") was one unknown word ("alzheimer's"), an error; now GloVe's tokens.
+- A name with a clitic or a symbol GloVe's tokenizer cuts off ("Alzheimer's disease",
+  "Men's shoes", "don't know", "65+", "100%") was one unknown word ("alzheimer's", "65+"),
+  an error; now GloVe's tokens.
 - "Class A", "Class B" are placeholders as "class_0", "class_1" are (a label code, said).
 - --class-names 'cat,,dog' said "class '' has no words", not which class; now its position.
 - --base svm printed scikit-learn 1.9's FutureWarning on SVC(probability=True) raw, with its
@@ -65,6 +66,8 @@ def test_a_tables_class_of_the_others_mean_is_one_line(tmp_path):
     ("don't know", ["do", "n't", "know"]),
     ("O'Neill", ["o'neill"]),                    # GloVe has the whole word
     ("Kids' shoes", ["kids", "shoes"]),
+    ("65+", ["65", "+"]), ("100%", ["100", "%"]), ("$50k", ["$", "50k"]),   # symbols
+    ("c++", ["c++"]), ("e.coli", ["e.coli"]),   # GloVe has the whole word
 ])
 def test_a_clitic_is_cut_off_as_glove_has_it(name, words):
     assert name_words(name, glove=True) == words
@@ -73,6 +76,8 @@ def test_a_clitic_is_cut_off_as_glove_has_it(name, words):
 
 def test_names_with_clitics_have_vectors():
     e = label_embeddings(["Alzheimer's disease", "Parkinson's disease", "healthy"])
+    assert e.shape == (3, 50) and np.isfinite(e).all()
+    e = label_embeddings(["18-24", "25-64", "65+"])   # age brackets: "65+" was an error
     assert e.shape == (3, 50) and np.isfinite(e).all()
     with pytest.raises(UserError, match=r"the word \"xqzzyv's\" has no GloVe vector"):
         label_embeddings(["Xqzzyv's"])   # an unknown stem stays the word the user wrote
