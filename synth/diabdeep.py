@@ -67,7 +67,7 @@ from synth.compact import compact
 from synth.config import (Config, check_batch_size, check_range, check_seed, short_repr,
                           value_error)
 from synth.data import Dataset, load_dataset
-from synth.errors import ConfigError, UserError
+from synth.errors import ConfigError, TooFewClasses, UserError
 from synth.logs import join_warnings
 from synth.grow_prune import GrowPruneSchedule, grow_and_prune, mark_final, one_class_warning
 from synth.grow_prune import measure as history_row
@@ -232,6 +232,22 @@ def steps_warning(data: Dataset, steps: int | None, frame: int) -> str | None:
     return (f"steps {steps}: windows of {length} samples are read in "
             f"{math.ceil(length / frame)} steps of {frame} samples (a step is a whole number "
             f"of samples)")
+
+
+def check_train_classes(data: Dataset) -> None:
+    """Refuse, in one line, a set whose training split holds windows of fewer than 2
+    classes: every network of the run learns one answer and scores that class's share.  A
+    Parquet set whose metadata named 2 classes and whose labels were all of one ran to a
+    table of 1.0000 accuracies (the .ts and CSV readers refuse one class as they read)."""
+    held = sorted(set(data.y_train.tolist()))
+    if len(held) < 2:
+        from synth.files import printable
+        names = ", ".join(repr(printable(str(data.class_names[c])))
+                          for c in held if 0 <= c < len(data.class_names))
+        raise TooFewClasses(f"diabdeep needs training windows of at least 2 classes; the train "
+                            f"split of {printable(data.name)} holds {len(held)}"
+                            f"{f' ({names})' if names else ''} of its {data.num_classes} "
+                            f"classes", found=len(held))
 
 
 def split_warnings(data: Dataset) -> list[str]:
@@ -457,7 +473,7 @@ def which_is_which(row: dict, result: dict) -> str | None:
         return (f"{name} = the server DiabNN: sparsely connected feed-forward layers (mlp"
                 f"{widths}{of}) on the flattened window")
     if name == "edge_diabnn" and spec.get("family") == "hlstm":
-        cells = f" of {hidden[0]} cells" if hidden else ""
+        cells = f" of {hidden[0]} cell{'s' if hidden[0] != 1 else ''}" if hidden else ""
         gates = spec.get("gate_hidden")
         gates = gates[0] if isinstance(gates, list) and gates else gates
         gates = ([gates] * 4 if isinstance(gates, int) else gates) or []
@@ -473,6 +489,19 @@ def which_is_which(row: dict, result: dict) -> str | None:
 MAX_TITLE_CLASSES = 10   # class names the title line shows before "and N more"
 
 
+def padding(data: Dataset) -> dict:
+    """The report's record of a set of series of unequal length: ``padding`` (how, as the
+    set's metadata says) and ``lengths`` (shortest and longest real length); {} for a set
+    of equal lengths.  Every model of the run reads the padded window whole (no masking):
+    the report of a japanesevowels run (7 to 29 steps) did not say so."""
+    extra = data.extra or {}
+    lengths = extra.get("lengths")
+    if not (isinstance(lengths, (list, tuple)) and len(lengths) == 2
+            and lengths[0] != lengths[1]):
+        return {}
+    return {"padding": str(extra.get("padding")), "lengths": [int(n) for n in lengths]}
+
+
 def title(result: dict) -> str | None:
     """The line above the table naming what the rows were measured on: the data set, its
     input, classes (by name) and split, as the report records them (None for a result
@@ -485,7 +514,11 @@ def title(result: dict) -> str | None:
     parts = [f"diabdeep on {printable(str(result['dataset']))}"]
     shape = result.get("input_shape")
     if isinstance(shape, list) and len(shape) == 2:
-        parts.append(f"input {shape[0]} x {shape[1]} (channels x steps)")
+        lengths = result.get("lengths")
+        padded = (f"; series of {lengths[0]} to {lengths[1]} steps, left-padded"
+                  if isinstance(lengths, list) and len(lengths) == 2
+                  and lengths[0] != lengths[1] else "")
+        parts.append(f"input {shape[0]} x {shape[1]} (channels x steps{padded})")
     names = result.get("class_names")
     if isinstance(names, list) and names:
         shown = ", ".join(printable(str(c))[:40] for c in names[:MAX_TITLE_CLASSES])
@@ -638,6 +671,7 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
     # split: every row's test accuracy was NaN and its latency timed on an empty batch)
     data.require(("train", "val", "test"), "diabdeep")
     frame = frame_for(data, config.steps)
+    check_train_classes(data)
     names = [f"{kind}_diabnn" for kind in ("server", "edge")] + list(config.baselines)
     # every network of the run is sized (on the meta device) before the first trains: an
     # edge_hidden of 10^6 was refused only after the server DiabNN had trained (minutes on blink)
@@ -682,6 +716,7 @@ def _run(config, cost_fn, progress, data, state=None) -> dict:
                             *lacking, mixed_threads(rows))
     return {**({"warning": warning} if warning else {}), "dataset": data.name,
             "class_names": [str(c) for c in data.class_names],
+            **padding(data),
             "seed": config.seed, "split_seed": int(data.seed), "frame": frame,
             "steps": math.ceil(data.input_shape[1] / frame), "input_shape": list(data.input_shape),
             "split": [len(data.y_train), len(data.y_val), len(data.y_test)],
