@@ -45,7 +45,7 @@ from synth.device import borrowed, module_device, pick_device
 from synth.distill import kd_loss
 from synth.errors import UserError
 from synth.inversion import InversionConfig, InversionResult, balanced_labels
-from synth.masked import attach_masks, plain_state
+from synth.masked import attach_masks, nonzero_masks, plain_state
 from synth.models import batchnorm_layers, build, prunable_layers
 from synth.modes import in_mode
 from synth.quant import refuse_fixed_point
@@ -271,8 +271,10 @@ def head_name(model: nn.Module) -> str:
 def extend_head(model: nn.Module, num_new: int, seed: int = 0) -> nn.Module:
     """A copy of ``model`` with ``num_new`` more outputs; old rows are copied exactly and
     the new rows keep their fresh (seeded) initialization.  A masked model (grow-and-prune
-    ``--no-compact``) stays masked, so training does not revive its pruned connections;
-    the new head rows are dense (a KeyError on its mask's keys before)."""
+    ``--no-compact``) stays masked, so training does not revive its pruned connections,
+    and an unmasked one whose layers hold exact zeros (a compacted one) comes out masked
+    by its nonzero weights; the new head rows are dense (a KeyError on its mask's keys
+    before)."""
     if int(num_new) < 1:
         raise UserError(f"number of new classes must be >= 1, got {num_new}")
     torch.manual_seed(seed)
@@ -280,6 +282,11 @@ def extend_head(model: nn.Module, num_new: int, seed: int = 0) -> nn.Module:
     state = big.state_dict()
     head = head_name(model)
     own, masks = plain_state(model)   # a masked layer's effective weight, and its mask
+    if not masks:   # a compacted grow-and-prune checkpoint (the command's default output)
+        # keeps its pruned connections as zeros: masked by them, as dfprune and grow-prune
+        # mask it, or training on the new classes filled them in (h328: a pruned MLP of
+        # wine's first two classes, 39 connections, came out with 112, every one nonzero)
+        masks = {name: m for name, m in nonzero_masks(model).items() if not m.all()}
     for k, v in own.items():
         if k.startswith(head + "."):
             state[k][:model.num_classes] = v

@@ -41,3 +41,40 @@ def test_grow_prune_refuses_a_family_that_cannot_take_the_set_first(table, tmp_p
     assert "takes" in message and "(features,)" in message, message
     assert "--no-compact" not in message, message
     assert not (tmp_path / "out.pt").exists()
+
+
+def _pruned_mlp(data, bn: bool):
+    """A trained-looking MLP of ``data``'s 2 classes with half of each layer's weights exact
+    zeros and no masks: what grow-prune saves by default (compacted)."""
+    import torch
+    from synth.models import build, prunable_layers
+    torch.manual_seed(0)
+    model = build({"family": "mlp", "hidden": [6], "bn": bn}, data.input_shape, 2)
+    with torch.no_grad():
+        for _, layer in prunable_layers(model):
+            layer.weight[torch.rand(layer.weight.shape) < 0.5] = 0.0
+    return model.eval()
+
+
+@pytest.mark.parametrize("bn", [False, True])
+def test_continual_keeps_a_compacted_models_pruned_connections(table, bn):
+    """Training on new classes revived the pruned connections of a compacted grow-prune
+    checkpoint (zeros, no masks): its old layers came back dense.  They stay zero now, as
+    prune's fine-tuning and grow-prune keep them; the new head rows are dense."""
+    import torch
+    from synth.continual import ContinualConfig, learn_new_classes
+    from synth.data import class_subset, load_dataset
+    from synth.models import prunable_layers
+    data = load_dataset(table, seed=0)
+    old = _pruned_mlp(data, bn)
+    zeros = {n: (l.weight == 0).clone() for n, l in prunable_layers(old)}
+    new = class_subset(data, [1], offset=2)   # one more class, after the model's 2
+    config = ContinualConfig(method="finetune", epochs=1, min_steps=5, lr=0.5, device="cpu",
+                             progress=False)
+    model, _ = learn_new_classes(old, new, config)
+    for name, layer in prunable_layers(model):
+        w = layer.weight.detach()
+        was = zeros[name]
+        assert (w[:was.shape[0]][was] == 0).all(), f"{name}: pruned connections revived"
+        if name == "net." + str(len(old.net) - 1):   # the head: the new class's row is dense
+            assert (w[was.shape[0]:] != 0).all()
