@@ -480,7 +480,8 @@ def which_is_which(row: dict, result: dict) -> str | None:
         gated = (f"; gate hidden layers {', '.join(map(str, gates))} (i, f, g, o)"
                  if len(gates) == 4 else "")
         frame = result.get("frame")
-        read = (f", reading the window in {result['steps']} steps of {frame} "
+        read = (f", reading the window in {result['steps']} step"
+                f"{'s' if result['steps'] != 1 else ''} of {frame} "
                 f"sample{'s' if frame != 1 else ''}" if result.get("steps") and frame else "")
         return f"{name} = the edge DiabNN: one H-LSTM layer{cells} (hlstm{gated}{of}){read}"
     return None

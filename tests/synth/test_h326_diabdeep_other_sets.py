@@ -108,3 +108,6 @@ def test_an_edge_diabnn_of_one_cell_is_one_cell():
                                             "gate_hidden": [[1, 1, 1, 1]]}}
     line = diabdeep.which_is_which(row, {"steps": 4, "frame": 1})
     assert "one H-LSTM layer of 1 cell (hlstm;" in line, line
+    # a window of one sample (a user's 3 x 1 set) is read in one step
+    line = diabdeep.which_is_which(row, {"steps": 1, "frame": 1})
+    assert line.endswith("reading the window in 1 step of 1 sample"), line
