@@ -734,6 +734,12 @@ def check_outputs_on(model: torch.nn.Module, data, source: str = "checkpoint") -
     'loss: none' and an accuracy of the rows that did not overflow, without a word."""
     import torch
     from synth.overflow import refuse_overflow
+    shape, expects = tuple(data.input_shape), tuple(model.input_shape)
+    if shape != expects:   # a pruned wine MLP given basicmotions by grow-prune or incremental
+        # was a 'mat1 and mat2 shapes cannot be multiplied' traceback here: eval's line
+        meta = getattr(model, "checkpoint_info", {}).get("dataset") or {}
+        raise UserError(f"data set {printable(data.name)} has input shape {shape} but "
+                        f"{source} expects {expects}{unfitted_reason(data, expects, meta)}")
     x = torch.cat([getattr(data, f"x_{s}")[:FIRST_BATCH] for s in ("train", "val", "test")])
     if len(x):
         refuse_overflow(model, x, source,

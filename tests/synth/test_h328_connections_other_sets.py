@@ -78,3 +78,49 @@ def test_continual_keeps_a_compacted_models_pruned_connections(table, bn):
         assert (w[:was.shape[0]][was] == 0).all(), f"{name}: pruned connections revived"
         if name == "net." + str(len(old.net) - 1):   # the head: the new class's row is dense
             assert (w[was.shape[0]:] != 0).all()
+
+
+def _ts(path, channels: int = 2, steps: int = 8) -> str:
+    """A user's .ts set of 2 classes: ``channels`` x ``steps`` series."""
+    import numpy as np
+    rng = np.random.default_rng(1)
+    lines = ["@problemName user", "@timeStamps false", "@missing false",
+             "@univariate false", "@equalLength true", "@classLabel true no yes", "@data"]
+    for i in range(40):
+        s = rng.normal(size=(channels, steps)) + i % 2
+        lines.append(":".join(",".join(f"{v:.4f}" for v in ch) for ch in s)
+                     + f":{'yes' if i % 2 else 'no'}")
+    path.write_text("\n".join(lines) + "\n")
+    return f"ts:{path}"
+
+
+@pytest.fixture(scope="module")
+def table_checkpoint(table, tmp_path_factory):
+    """A (pruned) MLP checkpoint of ``table`` (3 features)."""
+    from synth.checkpoint import save_checkpoint
+    from synth.data import load_dataset
+    data = load_dataset(table, seed=0)
+    path = tmp_path_factory.mktemp("h328ck") / "mlp.pt"
+    save_checkpoint(path, _pruned_mlp(data, bn=False), dataset=data.metadata())
+    return path
+
+
+def test_a_checkpoint_given_a_set_of_other_inputs_is_one_line(table, table_checkpoint,
+                                                              tmp_path):
+    """grow-prune of a checkpoint, and incremental, on a set of other inputs (a wine MLP
+    given basicmotions) ran the model on it first: a 'mat1 and mat2 shapes cannot be
+    multiplied' traceback.  One line, as eval says it, naming the checkpoint."""
+    from synth.grow_prune import GrowPruneSchedule
+    from synth.incremental import IncrementalConfig
+    from synth.workflows import grow_prune_checkpoint, incremental_checkpoint
+    other = _ts(tmp_path / "series.ts")
+    expected = f"has input shape (2, 8) but checkpoint {table_checkpoint} expects (3,)"
+    with pytest.raises(UserError) as e:
+        grow_prune_checkpoint(other, str(table_checkpoint), tmp_path / "gp.pt",
+                              GrowPruneSchedule(prune_steps=1, device="cpu"), progress=False)
+    assert expected in str(e.value), str(e.value)
+    with pytest.raises(UserError) as e:
+        incremental_checkpoint(str(table_checkpoint), table, other,
+                               IncrementalConfig(device="cpu"))
+    assert expected in str(e.value), str(e.value)
+    assert not (tmp_path / "gp.pt").exists()
