@@ -53,12 +53,14 @@ def stratified_splits(x: np.ndarray, y: np.ndarray, seed: int):
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def repeated_rows(x: np.ndarray, splits, where: str) -> str | None:
+def repeated_rows(x: np.ndarray, splits, where: str, rows: str = "rows",
+                  same: str = "the same feature values") -> str | None:
     """The warning for a table whose val or test rows repeat a training row's features
     (``splits`` = (train, val, test) indices), None when none does: a CSV with duplicated
     rows was split with its copies on both sides, and the val and test accuracy were partly
     on rows the model trained on, without a word (8 of 18 test rows, both val rows).
-    Rows are compared as their exact values (sort-based, no per-row Python)."""
+    Rows are compared as their exact values (sort-based, no per-row Python); ``rows`` and
+    ``same`` word them (a sequence set's series, flattened)."""
     train, val, test = (np.asarray(i, dtype=np.int64) for i in splits)
     if not len(train) or not (len(val) or len(test)):
         return None
@@ -71,13 +73,14 @@ def repeated_rows(x: np.ndarray, splits, where: str) -> str | None:
                        ("test", ids[len(train) + len(val):])):
         hits = int(np.isin(part, seen).sum())
         if hits:
-            parts.append(f"{hits:,} of its {len(part):,} {name} rows")
+            parts.append(f"{hits:,} of its {len(part):,} {name} {rows}")
     if not parts:
         return None
     one = len(parts) == 1 and parts[0].startswith("1 of")
-    return (f"{where}: {' and '.join(parts)} repeat{'s' * one} a training row (the same feature values): "
-            f"their accuracy is not on unseen rows (drop the duplicated rows, or keep the "
-            f"copies of a row in one split)")
+    row = rows.removesuffix("s") if rows != "series" else rows
+    return (f"{where}: {' and '.join(parts)} repeat{'s' * one} a training {row} ({same}): "
+            f"their accuracy is not on unseen {rows} (drop the duplicated {rows}, or keep the "
+            f"copies of a {row} in one split)")
 
 
 def unsplit(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

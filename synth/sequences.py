@@ -48,7 +48,7 @@ from synth.data import (CSV_CODEPAGE_SAMPLE_BYTES, MAX_DATASET_VALUES, Dataset, 
                         register_dataset, stratified_splits, too_few_to_split)
 from synth.data import _make as make_dataset
 from synth.data_registry import MAX_CLASS_NAME, content_shown, shown, whole_set
-from synth.data_splits import check_normalized, untrained_values
+from synth.data_splits import check_normalized, repeated_rows, untrained_values
 from synth.errors import TooFewClasses, UserError
 from synth.files import check_latin_reading, missing_input, printable
 from synth.logs import set_logger
@@ -676,6 +676,14 @@ def sequence_dataset(name: str, series: list[np.ndarray], labels: list[str],
         for i, s in enumerate(series):
             x[i, :, steps - s.shape[1]:] = (s - mean[:, None]) / std[:, None]
     check_normalized(x, name, "channel")
+    # the same series in training and in val or test (Blink's files hold 100 pairs of
+    # identical series, 50 of them across TRAIN and TEST: pooled and split anew, 27 of 190
+    # test windows were training windows, scored as unseen without a word)
+    repeated = repeated_rows(x.reshape(len(x), -1), (train, val, test), f"data set {name}",
+                             rows="series", same="the same values at every step, padding "
+                                                "included")
+    if repeated:
+        log.warning("%s", repeated)
     names = class_names or list(class_labels)
     if len(names) != len(class_labels):
         raise UserError(f"data set {name}: {len(names)} class names for {len(class_labels)} "

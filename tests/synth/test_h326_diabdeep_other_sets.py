@@ -15,7 +15,10 @@ was wrong:
   of 1.0000 accuracies, where a .ts or CSV set of one class is refused;
 - a report of a set of unequal lengths (japanesevowels, 7 to 29 steps) did not say that
   its series were left-padded (every model reads the padded window whole); an edge DiabNN
-  of one cell was "1 cells".
+  of one cell was "1 cells";
+- series repeated across the splits (Blink: 13 of 76 val and 27 of 190 test windows are
+  copies of training windows) were scored as unseen without a word: the sequence loader
+  now says it, as the CSV loader does for repeated rows.
 """
 import numpy as np
 import pytest
@@ -111,3 +114,28 @@ def test_an_edge_diabnn_of_one_cell_is_one_cell():
     # a window of one sample (a user's 3 x 1 set) is read in one step
     line = diabdeep.which_is_which(row, {"steps": 1, "frame": 1})
     assert line.endswith("reading the window in 1 step of 1 sample"), line
+
+
+def test_series_repeated_across_the_splits_are_said(tmp_path, caplog):
+    """Blink's files hold 100 pairs of identical series (50 across TRAIN and TEST); pooled
+    and split anew, 27 of its 190 test windows were copies of training windows, and every
+    command scored them as unseen without a word (a CSV's repeated rows are said)."""
+    rng = np.random.default_rng(0)
+    lines = ["@problemName twice", "@timeStamps false", "@missing false", "@univariate true",
+             "@equalLength true", "@classLabel true a b", "@data"]
+    for i in range(20):   # every series twice
+        row = ",".join(f"{v:.3f}" for v in rng.normal(size=6)) + f":{'ab'[i % 2]}"
+        lines += [row, row]
+    (tmp_path / "twice.ts").write_text("\n".join(lines) + "\n")
+    with caplog.at_level("WARNING"):
+        data = load_dataset(f"ts:{tmp_path / 'twice.ts'}", seed=0)
+    seen = {r.numpy().tobytes() for r in data.x_train}
+    hits = sum(r.numpy().tobytes() in seen for r in data.x_test)
+    assert hits   # the case probed
+    assert (f"of its {len(data.y_test)} test series repeat" in caplog.text
+            or f"{hits} of its {len(data.y_test)} test series repeats" in caplog.text), caplog.text
+    assert "a training series (the same values at every step, padding included)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        load_dataset("basicmotions", seed=0)
+    assert "repeat" not in caplog.text
