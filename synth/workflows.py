@@ -646,6 +646,17 @@ def _dense_start(model, data: Dataset, connections: int) -> tuple[int, float] | 
     return count, float(accuracy)
 
 
+def refuse_language_model(family: str, what: str, command: str, does: str) -> None:
+    """One line for a language model (family ``lm``) given to a command of classifiers
+    (``does``: what the command does to them), before any data set loads: incremental was
+    told its own text set is 'for a language model' (use it with one), continual that
+    DeepInversion needs BatchNorm or that a table has another input shape."""
+    if family == "lm":
+        raise UserError(f"{what} is a language model (family 'lm'): nnsynth {command} "
+                        f"{does}; nnsynth symbiotic prunes a language model's gates "
+                        f"(--sparsities) by the platform's latency")
+
+
 def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epochs: int = 15,
                           min_steps: int = 0, distill: bool = True, shift: int | None = None,
                           compact: bool = True, progress: bool = True,
@@ -693,12 +704,10 @@ def grow_prune_checkpoint(dataset: str, model_spec: Any, out, schedule, *, epoch
                                          default=schedule.seed)
     from synth.models import resolve_spec
     family = model.spec["family"] if model is not None else resolve_spec(model_spec)["family"]
-    if family == "lm":   # it said 'compaction supports ...' then, --no-compact, that its own
-        # text set is 'for a language model'
-        raise UserError(f"{'checkpoint ' + str(model_spec) if from_checkpoint else 'the model'}"
-                        f" is a language model (family 'lm'): nnsynth grow-prune grows and "
-                        f"prunes classifiers; nnsynth symbiotic prunes a language model's "
-                        f"gates (--sparsities) by the platform's latency")
+    # it said 'compaction supports ...' then, --no-compact, that its own text set is 'for a
+    # language model'
+    refuse_language_model(family, 'checkpoint ' + str(model_spec) if from_checkpoint
+                          else 'the model', "grow-prune", "grows and prunes classifiers")
     data = load_dataset(dataset, seed=split_seed)
     if model is None:   # a family that cannot take the set's inputs is told so first: a
         # resnet on a table was told to pass --no-compact, and then that it takes images
@@ -886,6 +895,8 @@ def continual_checkpoint(model_path, new_dataset: str, new_classes: list[int | s
     _check_counts(num_images=num_images)   # before the checkpoint is even read
     refuse_overrides(inversion, config.method == "deepinversion" and synth_dir is None)
     old = load_model(model_path)
+    refuse_language_model(old.spec["family"], f"checkpoint {model_path}", "continual",
+                          "adds classes to classifiers")
     refuse_fixed_point(old, "class-incremental training")   # before any image is synthesized
     if config.method == "deepinversion" and synth_dir is None:   # inverted here: a teacher,
         from synth.inversion import check_teacher   # checked before any data set loads
@@ -1036,6 +1047,10 @@ def incremental_checkpoint(model_path, old_name: str, new_name: str, config, *,
                         f"name one set twice)")
     model = load_model(model_path).train()
     dense = load_model(dense_path).train() if dense_path else None
+    for path, loaded in ((model_path, model), (dense_path, dense)):
+        if loaded is not None:
+            refuse_language_model(loaded.spec["family"], f"checkpoint {path}", "incremental",
+                                  "grows and prunes classifiers")
     meta, source = model.checkpoint_info["dataset"], f"checkpoint {model_path}"
     notes = []   # the sets left-padded to the model's steps (padded_note)
     digests = {}   # of each set as loaded: the saved record's (eval tells a rewritten file)

@@ -124,3 +124,27 @@ def test_a_checkpoint_given_a_set_of_other_inputs_is_one_line(table, table_check
                                IncrementalConfig(device="cpu"))
     assert expected in str(e.value), str(e.value)
     assert not (tmp_path / "gp.pt").exists()
+
+
+def test_incremental_and_continual_refuse_a_language_model_in_one_line(table, tmp_path):
+    """A language model (family lm) given to incremental was told, on its own text set,
+    'use it with a language model'; to continual, that DeepInversion needs BatchNorm (and
+    with --method lwf, that a table has another input shape).  The family is named, as
+    grow-prune names it."""
+    from synth.checkpoint import save_checkpoint
+    from synth.continual import ContinualConfig
+    from synth.incremental import IncrementalConfig
+    from synth.models import build
+    from synth.workflows import continual_checkpoint, incremental_checkpoint
+    path = tmp_path / "lm.pt"
+    save_checkpoint(path, build({"family": "lm", "embed": 8, "hidden": [8]}, (4,), 20),
+                    dataset={"name": "enwiki"})
+    with pytest.raises(UserError, match=r"is a language model \(family 'lm'\): nnsynth "
+                                        r"incremental grows and prunes classifiers"):
+        incremental_checkpoint(str(path), "enwiki", "enwiki", IncrementalConfig(device="cpu"))
+    for method in ("lwf", "deepinversion"):
+        with pytest.raises(UserError, match=r"is a language model \(family 'lm'\): nnsynth "
+                                            r"continual adds classes to classifiers"):
+            continual_checkpoint(str(path), table, [1], tmp_path / "out.pt",
+                                 ContinualConfig(method=method, device="cpu", progress=False))
+    assert not (tmp_path / "out.pt").exists()
