@@ -390,19 +390,24 @@ def _top(score: torch.Tensor, k: int, largest: bool = True) -> torch.Tensor:
 def grow_connections(model: nn.Module, grads: dict[str, torch.Tensor], ratio: float,
                      init_scale: float = 0.1) -> int:
     """Activate, per layer, the ``round(ratio * active)`` dormant connections with the largest
-    |G| (those above the matching percentile of dormant |G|); new weights are
-    ``-init_scale * G``.  Returns the number grown."""
+    |G| (those above the matching percentile of dormant |G|), of those with a nonzero |G|
+    (fewer where fewer have one); new weights are ``-init_scale * G``.  Returns the number
+    grown."""
     if not 0 < ratio:
         raise UserError(f"growth ratio must be > 0, got {ratio}")
     grown = 0
     for name, layer, m in masked_layers(model):
         if name not in grads:
             continue
-        dormant = ~m.mask
+        g = grads[name].to(m.mask.device)
+        # only a connection the loss has a gradient on is grown: one of G = 0 (into a unit
+        # dead on the batches) is no choice of the gradient, and would start at
+        # -init_scale * 0 = 0 (h328: a dead Conv1d net 'grew' 36 such, by index, and its
+        # row said 36 grown where no weight had changed)
+        dormant = ~m.mask & (g != 0)
         k = min(int(dormant.sum()), int(round(ratio * int(m.mask.sum()))))
         if k <= 0:
             continue
-        g = grads[name].to(m.mask.device)
         score = torch.where(dormant, g.abs(), torch.full_like(g, -1.0)).flatten()
         idx = _top(score, k)
         m.mask.view(-1)[idx] = True
@@ -415,15 +420,19 @@ def grow_connections(model: nn.Module, grads: dict[str, torch.Tensor], ratio: fl
 def regrow_connections(model: nn.Module, grads: dict[str, torch.Tensor],
                        counts: dict[str, int], init_scale: float = 0.1) -> int:
     """Activate, in each layer of ``counts``, that many dormant connections with the largest
-    |G| (RigL's regrowth; the just-pruned ones compete too); new weights are
+    |G| (RigL's regrowth; the just-pruned ones compete too), of those with a nonzero |G|
+    (fewer where fewer have one); new weights are
     ``-init_scale * G`` as in ``grow_connections``.  Returns the number grown."""
     grown = 0
     for name, layer, m in masked_layers(model):
-        k = min(int(counts.get(name, 0)), int((~m.mask).sum()))
-        if k <= 0 or name not in grads:
+        if name not in grads:
             continue
         g = grads[name].to(m.mask.device)
-        score = torch.where(m.mask, torch.full_like(g, -1.0), g.abs()).flatten()
+        dormant = ~m.mask & (g != 0)   # as grow_connections: a gradient's choice only
+        k = min(int(counts.get(name, 0)), int(dormant.sum()))
+        if k <= 0:
+            continue
+        score = torch.where(dormant, g.abs(), torch.full_like(g, -1.0)).flatten()
         idx = _top(score, k)
         m.mask.view(-1)[idx] = True
         original_weight(layer).view(-1)[idx] = -init_scale * g.flatten()[idx]

@@ -148,3 +148,35 @@ def test_incremental_and_continual_refuse_a_language_model_in_one_line(table, tm
             continual_checkpoint(str(path), table, [1], tmp_path / "out.pt",
                                  ContinualConfig(method=method, device="cpu", progress=False))
     assert not (tmp_path / "out.pt").exists()
+
+
+def test_growth_grows_only_connections_with_a_gradient():
+    """A network dead on the batches (every ReLU off: a Conv1d net of a tiny series set
+    after its dense epoch) has G = 0 on every dormant connection; growth 'grew' as many as
+    its ratio asked, by index, at weight -0.1 * 0 = 0, and the history row said 36 grown
+    where no weight had changed.  Only connections with a gradient are grown."""
+    import torch
+    from torch import nn
+    from synth import masked
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 3))
+    with torch.no_grad():
+        model[0].bias.fill_(-100.0)          # unit outputs 0 for these inputs: dead
+        model[0].bias[0] = 100.0             # but unit 0, alive
+    masked.attach_masks(model, {"0": torch.rand(4, 6) < 0.5, "2": torch.rand(3, 4) < 0.5})
+    before = {n: m.mask.clone() for n, _, m in masked.masked_layers(model)}
+    x, y = torch.randn(64, 6), torch.randint(0, 3, (64,))
+    grads = masked.accumulate_gradients(model, x, y, batches=2, batch_size=32, seed=0)
+    with_gradient = sum(int((~before[n] & (grads[n] != 0)).sum()) for n in before)
+    assert 0 < with_gradient < sum(int((~m).sum()) for m in before.values())   # the case
+    grown = masked.grow_connections(model, grads, ratio=10.0)   # more than there are
+    assert grown == with_gradient
+    for name, layer, m in masked.masked_layers(model):
+        new = m.mask & ~before[name]
+        assert (grads[name][new] != 0).all(), name
+        assert (layer.weight[new] != 0).all(), name
+    # RigL's regrowth (grow-prune's regrow_fraction) chooses the same way
+    for name, _, m in masked.masked_layers(model):
+        m.mask.copy_(before[name])
+    regrown = masked.regrow_connections(model, grads, {n: 100 for n in before})
+    assert regrown == with_gradient
