@@ -432,8 +432,10 @@ def check_training_classes(data, where: str) -> None:
         only = [s for s in held if counts[s][c]]
         if only and not counts["train"][c]:
             rows = " and ".join(f"{counts[s][c]:,} {s}" for s in only)
+            held_rows = sum(counts[s][c] for s in only)   # "only 1 test sample"
             raise ConfigError(f"{where}: class {shown(data.class_names[c], str(c))} has no "
-                              f"training samples (only {rows} samples); every class needs at "
+                              f"training samples (only {rows} sample"
+                              f"{'s' * (held_rows != 1)}); every class needs at "
                               f"least one to train on (move some of its samples to train, or "
                               f"remove the class)")
 

@@ -11,7 +11,19 @@ from typing import Any
 
 
 class UserError(ValueError):
-    """Bad input: a path, a config value, a shape, a file's contents."""
+    """Bad input: a path, a config value, a shape, a file's contents.
+
+    ``cli``: the line as a command-line user reads it, where the library's words are not
+    (a remedy by a parameter, ``class_names={...}``, that the command line gives by an
+    option, ``--class-names``); the CLI shows it in place of the message.  None: the
+    message is for both."""
+
+    cli: str | None = None
+
+    def __init__(self, *args: Any, cli: str | None = None) -> None:
+        super().__init__(*args)
+        if cli is not None:
+            self.cli = cli
 
 
 class ConfigError(UserError):

@@ -203,17 +203,21 @@ def label_embeddings(names: Sequence, words: Mapping | None = None) -> np.ndarra
             ws = [unicodedata.normalize("NFKC", str(w)).lower() for w in given]
         shown.append(f"class {name!r}" + (f" (name {given!r})" if given is not None else ""))
         if not ws:
-            raise UserError(f"{shown[-1]} has no words; give it words (class_names, or "
-                            f"--class-names on the command line)")
+            said = f"{shown[-1]} has no words; give it words"
+            raise UserError(f"{said} (class_names=)", cli=f"{said} (--class-names)")
         per_name.append(ws)
     flat = sorted({w for ws in per_name for w in ws})
     vecs, missing = glove_vectors(flat)
     if missing:
         bad = next(s for s, ws in zip(shown, per_name) if missing[0] in ws)
-        raise UserError(f"{bad}: the word {missing[0]!r} has no GloVe vector (unknown words: "
-                        f"{', '.join(missing)}); give the class other words (class_names="
-                        f"{{class: 'words'}}, or --class-names on the command line) or a vector "
-                        f"of its own (label_vectors={{class: [50 numbers]}})")
+        said = (f"{bad}: the word {missing[0]!r} has no GloVe vector (unknown words: "
+                f"{', '.join(missing)}); give the class other words")
+        # the library's remedies are parameters; the command line's, an option (it has no
+        # vectors of the user's own): the CLI shows ``cli`` (synth.errors.UserError)
+        raise UserError(f"{said} (class_names={{class: 'words'}}) or a vector of its own "
+                        f"(label_vectors={{class: [50 numbers]}})",
+                        cli=f"{said} with --class-names 'words,words,...' (one name per "
+                            f"class, in class order)")
     row = {w: i for i, w in enumerate(flat)}
     return np.stack([vecs[[row[w] for w in ws]].mean(axis=0) for ws in per_name])
 

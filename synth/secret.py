@@ -227,7 +227,7 @@ def class_proba(estimator, x, n_classes: int) -> np.ndarray:
     when a fold lacked some class."""
     if not hasattr(estimator, "predict_proba"):
         raise UserError(f"base_estimator {type(estimator).__name__} has no predict_proba; SECRET "
-                        f"fuses probabilities (e.g. SVC(probability=True))")
+                        f"fuses probabilities (an SVC: CalibratedClassifierCV(SVC()))")
     p = estimator.predict_proba(x)
     out = np.zeros((len(x), n_classes))
     out[:, np.asarray(estimator.classes_, dtype=int)] = p

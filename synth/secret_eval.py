@@ -33,9 +33,9 @@ def make_base(name: str, seed: int = 0):
     if name == "rf":
         from sklearn.ensemble import RandomForestClassifier
         return RandomForestClassifier(n_estimators=50, n_jobs=1, random_state=seed)
-    if name == "svm":
-        from sklearn.svm import SVC
-        return make_pipeline(StandardScaler(), SVC(probability=True, random_state=seed))
+    if name == "svm":   # Platt-scaled, without SVC(probability=True) (synth.svm_base)
+        from synth.svm_base import CalibratedSVC   # (deterministic: no seed to take)
+        return make_pipeline(StandardScaler(), CalibratedSVC())
     if name == "mlp":
         from sklearn.neural_network import MLPClassifier
         return make_pipeline(StandardScaler(), MLPClassifier(
@@ -99,6 +99,30 @@ def one_class_lines(y_true, predicted: dict, names) -> list[str]:
                          f"accuracy {float(np.mean(y == c)):.4f} is that class's share of the "
                          f"test split (see its per-class F1)")
     return lines
+
+
+# a fusion weight chosen on fewer predictions than this is said to be noisy (h327: on a
+# network's small validation split the rule picked 1.0, the semantic space alone, silently)
+FEW_CHOSEN_ON = 30
+
+
+def few_chosen_on_line(n: int, weight: float, grid, on: str) -> str | None:
+    """One line where the fusion weight was chosen on fewer than ``FEW_CHOSEN_ON``
+    predictions (``n``, of ``on``: "validation samples"); ``grid``: ``choose_fusion``'s, to
+    say where several weights scored a perfect validation score, so log-loss alone chose
+    among them.  None where ``n`` is enough or nothing chose the weight (an empty grid)."""
+    from synth.secret import SELECT, SELECTION_WORDS
+    if not grid or n >= FEW_CHOSEN_ON:
+        return None
+    perfect = [e for e in grid if e[SELECT] >= 1.0]
+    tie = (f"; {len(perfect)} of its {len(grid)} weight/temperature pairs score a perfect "
+           f"{SELECTION_WORDS[SELECT]} there, so log-loss alone chose among them"
+           if len(perfect) > 1 else "")
+    alone = " (1.0: the semantic space alone)" if weight >= 1.0 else \
+        " (0.0: the base alone)" if weight <= 0.0 else ""
+    return (f"the fusion weight {weight:.1f}{alone} was chosen on only {n} {on} (fewer than "
+            f"{FEW_CHOSEN_ON}){tie}: so few move it far, and SECRET's test scores carry that "
+            f"noise")
 
 
 # --------------------------------------------------------------------------- 5x2cv
@@ -266,16 +290,19 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
               "weight_chosen_on": (f"out-of-fold predictions of train+validation "
                                    f"({secret.n_folds_} folds)" if secret.n_folds_ else None),
               "weight_chosen_by": selection_rule(secret.select) if secret.n_folds_ else None,
+              "weight_chosen_on_samples": len(y) if secret.n_folds_ else None,
               **{key: scores(yt, p, data.class_names) for key, p in predicted.items()}}
     # the placeholder line logged already by the fit, the solver's by converged_or_said;
     # numbers as names (a table's 0, 1, 2) by names_warning, where the set is known
     named = names_warning(data.name, class_names, names, label_vectors)
     collapsed = one_class_lines(yt, predicted, data.class_names)
-    for line in collapsed:
+    few = few_chosen_on_line(len(y), secret.weight_, secret.validation_,
+                             "out-of-fold train+validation predictions")
+    for line in [*collapsed, few] if few else collapsed:
         log.warning("%s", line)
     # the fit logged it: kept for the result
     warnings = [named, two_class_warning(len(secret.classes_), label_vectors), *unconverged,
-                *collapsed]
+                *collapsed, few]
     if not secret.n_folds_:
         # the weight was never chosen (no fold can hold out a class of one sample), and the
         # summary said "fusion weight 0.0, chosen on validation data" of SECRET = the base
@@ -292,10 +319,8 @@ def run_secret(dataset: str, base: str = SECRET_BASE, *, model_path: str | None 
 def converged_or_said(base: str):
     """Fits inside say, in one logged line (appended to the yielded list), that scikit-learn's
     solver stopped at its iteration limit: ``nnsynth secret --base mlp`` printed scikit-learn's
-    ConvergenceWarning raw, with its source line, once per fit (4 times on wine).  scikit-
-    learn's notice that ``SVC(probability=True)`` (``make_base("svm")``) is deprecated is
-    about this code, not the user's data: it is left out (``--base svm`` printed it raw, with
-    its source line, on every set).  Other warnings pass as they were."""
+    ConvergenceWarning raw, with its source line, once per fit (4 times on wine).  Other
+    warnings pass as they were."""
     import warnings as py_warnings
     from sklearn.exceptions import ConvergenceWarning
     said: list[str] = []
@@ -304,7 +329,7 @@ def converged_or_said(base: str):
         yield said
     stopped = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     for w in caught:
-        if not (issubclass(w.category, ConvergenceWarning) or _svc_probability_notice(w)):
+        if not issubclass(w.category, ConvergenceWarning):
             py_warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if stopped:
         why = str(stopped[0].message).strip().rstrip(".")
@@ -312,14 +337,6 @@ def converged_or_said(base: str):
                     f"converging in {len(stopped)} of SECRET's fits (scikit-learn: {why}); "
                     f"the scores are those it reached")
         log.warning("%s", said[-1])
-
-
-def _svc_probability_notice(w) -> bool:
-    """scikit-learn 1.9's FutureWarning 'The `probability` parameter was deprecated in 1.9
-    ...' of an SVC fitted with probability=True (the svm base; it still fits Platt scaling
-    as before, until scikit-learn 1.11)."""
-    return (issubclass(w.category, FutureWarning)
-            and "`probability` parameter was deprecated" in str(w.message))
 
 
 def with_warnings(result: dict, warnings) -> dict:
@@ -430,23 +447,28 @@ def network_fusion(out: dict, ys: dict, data, *, label_vectors=LABEL_VECTORS,
         log.warning("%s", two)
     reg = default_regressor().fit(out["train"][1], targets[ys["train"]])
     s = {k: semantic_scores(reg.predict(out[k][1]), targets, similarity) for k in ("val", "test")}
-    weight, temperature, _ = choose_fusion(out["val"][0], s["val"], ys["val"], fusion=fusion)
+    weight, temperature, grid = choose_fusion(out["val"][0], s["val"], ys["val"],
+                                              fusion=fusion)
+    n_val = len(ys["val"])
+    few = few_chosen_on_line(n_val, weight, grid, f"validation sample{'s' * (n_val != 1)}")
     q = softmax(s["test"], temperature)
     p = out["test"][0]
     yt = ys["test"]
     predicted = {"base_scores": p.argmax(1), "semantic_scores": q.argmax(1),
                  "secret_scores": fuse(p, q, weight, fusion).argmax(1)}
     collapsed = one_class_lines(yt, predicted, data.class_names)
-    for line in collapsed:
+    for line in [*collapsed, few] if few else collapsed:
         log.warning("%s", line)
     return {"dataset": data.name, "base": "network", "model": model,
             "label_vectors": label_vectors,
             "class_names": shown_words(names, label_vectors),
             "train_samples": len(ys["train"]), "test_samples": len(yt), "weight": weight,
-            "temperature": temperature, "weight_chosen_on": "the validation split",
-            "weight_chosen_by": selection_rule(),
+            "temperature": temperature,
+            "weight_chosen_on": f"the validation split ({n_val:,} sample"
+                                f"{'s' * (n_val != 1)})",
+            "weight_chosen_by": selection_rule(), "weight_chosen_on_samples": n_val,
             **{key: scores(yt, pred, data.class_names) for key, pred in predicted.items()},
-            **with_warnings({}, [named, two, *collapsed])}
+            **with_warnings({}, [named, two, *collapsed, few])}
 
 
 # --------------------------------------------------------------------------- ensembles

@@ -118,7 +118,8 @@ class _Root(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as e:   # a worker's too (Ray's error is an instance of its class)
-            click.echo(f"error: {one_line(worker_user_error(e) or e)}", err=True)
+            said = worker_user_error(e) or e   # in the command line's words where it has them
+            click.echo(f"error: {one_line(getattr(said, 'cli', None) or said)}", err=True)
             sys.exit(2)
         except click.exceptions.NoArgsIsHelpError:   # `nnsynth hwsim`: the group's help, not
             raise                                   # its text squeezed into one error line
