@@ -180,3 +180,18 @@ def test_growth_grows_only_connections_with_a_gradient():
         m.mask.copy_(before[name])
     regrown = masked.regrow_connections(model, grads, {n: 100 for n in before})
     assert regrown == with_gradient
+
+
+def test_scann_says_below_chance_for_a_minority_class():
+    """SCANN on japanesevowels predicted 'speaker 9' (9.4% of the test split) for every
+    sample, and its line said 0.0938 was 'at chance (0.1797, the largest class's share)'."""
+    import torch
+    from synth.scann import ScannConfig, shortfall_warning
+    y = torch.tensor([0] * 6 + [1] * 3 + [2] * 1)    # chance: 0.6
+    config = ScannConfig(scheme="C")
+    line = shortfall_warning(config, 0.1, 0.8, y, ("two", 1.0))
+    assert "is that class's share of the test split, below chance (0.6000" in line, line
+    line = shortfall_warning(config, 0.6, 0.8, y, ("zero", 1.0))
+    assert "share of the test split, at chance (0.6000" in line, line
+    assert "0.3000 is below chance (0.6000" in shortfall_warning(config, 0.3, 0.8, y)
+    assert "0.6000 is at chance (0.6000" in shortfall_warning(config, 0.6, 0.8, y)
