@@ -61,7 +61,6 @@ def test_continual_keeps_a_compacted_models_pruned_connections(table, bn):
     """Training on new classes revived the pruned connections of a compacted grow-prune
     checkpoint (zeros, no masks): its old layers came back dense.  They stay zero now, as
     prune's fine-tuning and grow-prune keep them; the new head rows are dense."""
-    import torch
     from synth.continual import ContinualConfig, learn_new_classes
     from synth.data import class_subset, load_dataset
     from synth.models import prunable_layers
