@@ -726,6 +726,14 @@ def checkpoint_dataset(model: torch.nn.Module, dataset: str | None = None, *,
 FIRST_BATCH = 64
 
 
+def shape_mismatch(name: str, data, expects: tuple, whom: str, meta: dict) -> UserError:
+    """The one line for data set ``name`` (``data``, as loaded) whose input shape is not the
+    ``expects`` of ``whom`` (a model or a checkpoint), with why where a record tells it
+    (``unfitted_reason``): eval's and grow-prune/incremental's checks say it alike."""
+    return UserError(f"data set {name} has input shape {tuple(data.input_shape)} but {whom} "
+                     f"expects {tuple(expects)}{unfitted_reason(data, expects, meta)}")
+
+
 def check_outputs_on(model: torch.nn.Module, data, source: str = "checkpoint") -> None:
     """Refuse (one line naming ``source``, ``synth.overflow.refuse_overflow``) a loaded
     checkpoint whose outputs are NaN or infinite on the first ``FIRST_BATCH`` samples of a
@@ -738,8 +746,7 @@ def check_outputs_on(model: torch.nn.Module, data, source: str = "checkpoint") -
     if shape != expects:   # a pruned wine MLP given basicmotions by grow-prune or incremental
         # was a 'mat1 and mat2 shapes cannot be multiplied' traceback here: eval's line
         meta = getattr(model, "checkpoint_info", {}).get("dataset") or {}
-        raise UserError(f"data set {printable(data.name)} has input shape {shape} but "
-                        f"{source} expects {expects}{unfitted_reason(data, expects, meta)}")
+        raise shape_mismatch(printable(data.name), data, expects, source, meta)
     x = torch.cat([getattr(data, f"x_{s}")[:FIRST_BATCH] for s in ("train", "val", "test")])
     if len(x):
         refuse_overflow(model, x, source,
@@ -797,9 +804,7 @@ def _checkpoint_dataset(model, dataset, source, default_seed, whole):
     # by name: a column too many or too few is named; a shorter series left-padded
     scaled = in_model_scale(data, meta, tuple(model.input_shape))
     if tuple(scaled.input_shape) != tuple(model.input_shape):
-        raise UserError(f"data set {name} has input shape {tuple(scaled.input_shape)} but the "
-                        f"model expects {tuple(model.input_shape)}"
-                        f"{unfitted_reason(scaled, model.input_shape, meta)}")
+        raise shape_mismatch(name, scaled, tuple(model.input_shape), "the model", meta)
     if int(scaled.num_classes) != int(model.num_classes):
         # a held-out file of some of the model's classes is scored against their outputs
         scaled = in_model_subset(scaled, meta.get("class_names"), int(model.num_classes), name)

@@ -536,8 +536,9 @@ def title(result: dict) -> str | None:
 
 def table(result: dict) -> str:
     """The report's rows as a fixed-width text table under its ``title`` (the data set,
-    classes and split), then a line for each DiabNN saying what it is (``which_is_which``).  A random forest has no MACs (its
-    ``flops`` are null): its ``comparisons`` (the "nz MACs" column once showed them as MACs)
+    classes and split), then a line for each DiabNN saying what it is
+    (``which_is_which``).  A random forest has no MACs (its ``flops`` are null): its
+    ``comparisons`` (the "nz MACs" column once showed them as MACs)
     are shown in a note under the table, its MACs as "-"; so are a row's ``warning`` (one
     class predicted for every test window) and ``accel_note``, the cost function's word that
     a model with zero weights was priced as dense."""

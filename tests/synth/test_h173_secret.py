@@ -25,21 +25,14 @@ def test_macro_f1_of_two_methods_averages_over_the_same_classes():
 def test_json_result_carries_the_placeholder_names_warning():
     """nnsynth secret --dataset wine --json: the log warned that 'class_0', 'class_1', ...
     are placeholders (the semantic space means nothing), the JSON result did not say so."""
-    from synth.data import load_dataset
     from synth.secret_eval import network_fusion, run_secret
     result = run_secret("wine", "lr")
     assert "placeholders" in result["warning"]
     assert "warning" not in run_secret("wine", "lr", class_names=["red", "white", "rose"])
     assert "warning" not in run_secret("wine", "lr", label_vectors="random")
     # --model: the network's outputs per split (here a fixed linear map of the features)
-    data = load_dataset("wine", seed=0)
-    w = np.random.default_rng(0).normal(size=(13, 3))
-    out, ys = {}, {}
-    for split in ("train", "val", "test"):
-        x = getattr(data, f"x_{split}").numpy().reshape(-1, 13)
-        z = np.exp(x @ w)
-        out[split] = (z / z.sum(1, keepdims=True), x)
-        ys[split] = getattr(data, f"y_{split}").numpy()
+    from tests.synth.test_h329_secret_followups import _wine_outputs
+    data, out, ys = _wine_outputs()
     assert "placeholders" in network_fusion(out, ys, data)["warning"]
     # (wine's validation split of 15 rows is said since h329: the weight was chosen on it)
     said = network_fusion(out, ys, data, class_names=["red", "white", "rose"])["warning"]
